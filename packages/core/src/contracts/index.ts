@@ -1,0 +1,4 @@
+export * from './compute.js';
+export * from './clock.js';
+export * from './exchange.js';
+export * from './trading.js';

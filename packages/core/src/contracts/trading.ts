@@ -1,0 +1,77 @@
+import type { MarketEvent } from '../domain/events.js';
+import type { Instrument } from '../domain/instrument.js';
+import type { ExecutionReport, Order, OrderIntent, RejectReason } from '../domain/orders.js';
+import type { Signal } from '../domain/signal.js';
+
+/** Read-only view of one L2 book the engine keeps. */
+export interface BookView {
+  readonly exchange: string;
+  readonly symbol: string;
+  readonly synced: boolean;
+  bestBid(): number | undefined;
+  bestAsk(): number | undefined;
+  /** Quantity in lots at a price level, 0 when none. */
+  qtyAt(side: 'bid' | 'ask', price: number): number;
+  /** Fills `out` with up to n levels best-first; returns the count. */
+  topLevels(side: 'bid' | 'ask', n: number, out: { price: number; qty: number }[]): number;
+}
+
+export interface PositionView {
+  /** Signed position in lots. */
+  qty(exchange: string, symbol: string): number;
+}
+
+export interface MarketContext {
+  readonly now: number;
+  instrument(exchange: string, symbol: string): Instrument | undefined;
+  book(exchange: string, symbol: string): BookView | undefined;
+}
+
+export interface DetectorContext extends MarketContext {
+  emit(signal: Signal): void;
+}
+
+/** A detector turns market events into signals. Synchronous: it runs on the hot path. */
+export interface Detector {
+  readonly name: string;
+  onMarketEvent(event: MarketEvent, ctx: DetectorContext): void;
+}
+
+export type RiskDecision = { ok: true } | { ok: false; reason: RejectReason; message: string };
+
+export interface RiskContext extends MarketContext {
+  readonly positions: PositionView;
+  openOrders(exchange: string, symbol: string): readonly Readonly<Order>[];
+}
+
+/** One pre-trade check; the engine runs them all in order and stops at the first rejection. */
+export interface RiskCheck {
+  readonly name: string;
+  check(intent: Readonly<OrderIntent>, ctx: RiskContext): RiskDecision;
+}
+
+export interface SubmitResult {
+  accepted: boolean;
+  clientOrderId?: string;
+  reason?: RejectReason;
+  message?: string;
+}
+
+export interface StrategyContext extends MarketContext {
+  readonly positions: PositionView;
+  submit(intent: OrderIntent): SubmitResult;
+  cancel(clientOrderId: string): boolean;
+  openOrders(exchange: string, symbol: string): readonly Readonly<Order>[];
+}
+
+export interface Strategy {
+  readonly name: string;
+  onSignal(signal: Signal, ctx: StrategyContext): void;
+  onMarketEvent?(event: MarketEvent, ctx: StrategyContext): void;
+  onExecution?(report: ExecutionReport, ctx: StrategyContext): void;
+}
+
+/** Picks the venue (or venues) for an intent; the default sends it where the intent says. */
+export interface OrderRouter {
+  route(intent: Readonly<OrderIntent>, ctx: MarketContext): OrderIntent[];
+}

@@ -1,0 +1,123 @@
+import 'reflect-metadata';
+import { container as tsyringeRoot, type DependencyContainer, Lifecycle } from 'tsyringe';
+import type { Token } from './tokens.js';
+
+export type Constructor<T> = new (...args: any[]) => T;
+
+export class DuplicateRegistrationError extends Error {
+  constructor(token: string, existingOwner: string, newOwner: string, scope: string) {
+    super(
+      `${token} is a single-slot token and is already provided by ${existingOwner}; ` +
+        `${newOwner} tried to provide it too (scope ${scope}). Enable only one of them.`,
+    );
+    this.name = 'DuplicateRegistrationError';
+  }
+}
+
+export class UnregisteredTokenError extends Error {
+  constructor(token: string, scope: string) {
+    super(`nothing provides ${token} in scope ${scope}; is the plugin that provides it enabled?`);
+    this.name = 'UnregisteredTokenError';
+  }
+}
+
+/**
+ * A thin wrapper over a tsyringe child container that knows who registered what, so a second
+ * registration on a single-slot token fails with both plugin names, and child scopes (one per
+ * exchange instance) see the parent's registrations.
+ */
+export class CwtsContainer {
+  private readonly owners = new Map<symbol, string[]>();
+
+  private constructor(
+    private readonly inner: DependencyContainer,
+    readonly scope: string,
+    private readonly parent?: CwtsContainer,
+  ) {}
+
+  /** A fresh root scope (a child of tsyringe's global container, which we never touch). */
+  static createRoot(scope = 'root'): CwtsContainer {
+    return new CwtsContainer(tsyringeRoot.createChildContainer(), scope);
+  }
+
+  createChild(scope: string): CwtsContainer {
+    return new CwtsContainer(this.inner.createChildContainer(), `${this.scope}/${scope}`, this);
+  }
+
+  /** A view whose registrations are recorded as made by `owner` (a plugin name). */
+  as(owner: string): ScopedRegistrar {
+    return new ScopedRegistrar(this, owner);
+  }
+
+  registerValue<T>(token: Token<T>, value: T, owner: string): void {
+    this.claim(token, owner);
+    this.inner.register(token.symbol, { useValue: value });
+  }
+
+  registerClass<T>(token: Token<T>, cls: Constructor<T>, owner: string): void {
+    this.claim(token, owner);
+    this.inner.register(token.symbol, { useClass: cls }, { lifecycle: Lifecycle.ContainerScoped });
+  }
+
+  registerFactory<T>(token: Token<T>, factory: (c: CwtsContainer) => T, owner: string): void {
+    this.claim(token, owner);
+    let made = false;
+    let value: T;
+    // Cached per container: a factory runs at most once per scope.
+    this.inner.register(token.symbol, {
+      useFactory: () => {
+        if (!made) {
+          value = factory(this);
+          made = true;
+        }
+        return value;
+      },
+    });
+  }
+
+  isRegistered<T>(token: Token<T>): boolean {
+    return this.inner.isRegistered(token.symbol, true);
+  }
+
+  resolve<T>(token: Token<T>): T {
+    if (!this.isRegistered(token)) throw new UnregisteredTokenError(token.description, this.scope);
+    return this.inner.resolve<T>(token.symbol);
+  }
+
+  resolveAll<T>(token: Token<T>): T[] {
+    if (!this.isRegistered(token)) return [];
+    return this.inner.resolveAll<T>(token.symbol);
+  }
+
+  /** Who provides a token here or in a parent scope. */
+  ownersOf<T>(token: Token<T>): string[] {
+    const here = this.owners.get(token.symbol) ?? [];
+    return here.length > 0 || !this.parent ? [...here] : this.parent.ownersOf(token);
+  }
+
+  private claim<T>(token: Token<T>, owner: string): void {
+    const list = this.owners.get(token.symbol) ?? [];
+    if (!token.multi && list.length > 0) {
+      throw new DuplicateRegistrationError(token.description, list[0]!, owner, this.scope);
+    }
+    list.push(owner);
+    this.owners.set(token.symbol, list);
+  }
+}
+
+/** The registration surface handed to a plugin's `register`. */
+export class ScopedRegistrar {
+  constructor(
+    readonly container: CwtsContainer,
+    readonly owner: string,
+  ) {}
+  value<T>(token: Token<T>, value: T): void {
+    this.container.registerValue(token, value, this.owner);
+  }
+  class<T>(token: Token<T>, cls: Constructor<T>): void {
+    this.container.registerClass(token, cls, this.owner);
+  }
+  factory<T>(token: Token<T>, factory: (c: CwtsContainer) => T): void {
+    this.container.registerFactory(token, factory, this.owner);
+  }
+}

@@ -1,0 +1,4 @@
+export * from './instrument.js';
+export * from './events.js';
+export * from './orders.js';
+export * from './signal.js';

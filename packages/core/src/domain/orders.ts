@@ -1,0 +1,98 @@
+import type { Side } from './events.js';
+
+export type OrderType = 'limit' | 'market';
+export type TimeInForce = 'GTC' | 'IOC' | 'FOK' | 'POST_ONLY';
+
+/** What a strategy wants; risk and routing turn it into an Order. */
+export interface OrderIntent {
+  exchange: string;
+  symbol: string;
+  side: Side;
+  type: OrderType;
+  /** Limit price in ticks; required for limit orders. */
+  price?: number;
+  /** Quantity in lots. */
+  qty: number;
+  tif: TimeInForce;
+  /** Only reduce an existing position. */
+  reduceOnly?: boolean;
+  /** Who asked (strategy name) and why (e.g. the signal id), for the journal and logs. */
+  source: string;
+  reason?: string;
+}
+
+export type OrderStatus =
+  | 'pending_new'
+  | 'open'
+  | 'partially_filled'
+  | 'filled'
+  | 'pending_cancel'
+  | 'cancelled'
+  | 'rejected';
+
+export interface Order extends OrderIntent {
+  clientOrderId: string;
+  venueOrderId?: string;
+  status: OrderStatus;
+  filledQty: number;
+  /** Sum of fill price x qty in ticks*lots, bigint because it passes 2^53. */
+  filledNotionalTicksLots: bigint;
+  feeAtoms: bigint;
+  createdTs: number;
+  updatedTs: number;
+  rejectReason?: RejectReason;
+  text?: string;
+}
+
+/** Our reason codes. Venue error codes are mapped onto these at the adapter edge. */
+export type RejectReason =
+  | 'NO_CREDENTIALS'
+  | 'VENUE_NOT_TRADING'
+  | 'BOOK_NOT_SYNCED'
+  | 'RISK_MAX_POSITION'
+  | 'RISK_MAX_ORDER_NOTIONAL'
+  | 'RISK_PRICE_BAND'
+  | 'RISK_RATE_LIMIT'
+  | 'RISK_MAX_OPEN_ORDERS'
+  | 'RISK_STATE'
+  | 'KILL_SWITCH'
+  | 'INVALID_ORDER'
+  | 'OFF_GRID'
+  | 'MIN_NOTIONAL'
+  | 'POST_ONLY_WOULD_CROSS'
+  | 'FOK_UNFILLABLE'
+  | 'NO_LIQUIDITY'
+  | 'INSUFFICIENT_BALANCE'
+  | 'RATE_LIMITED'
+  | 'AUTH_FAILED'
+  | 'UNKNOWN_ORDER'
+  | 'DUPLICATE_ORDER'
+  | 'SHUTTING_DOWN'
+  | 'VENUE_ERROR';
+
+export type ExecutionKind = 'ack' | 'fill' | 'cancelled' | 'rejected' | 'expired';
+
+/** Everything a venue tells us about an order. */
+export interface ExecutionReport {
+  kind: ExecutionKind;
+  exchange: string;
+  symbol: string;
+  clientOrderId: string;
+  venueOrderId?: string;
+  side: Side;
+  /** For fills: this fill's price (ticks) and quantity (lots). */
+  lastPrice: number;
+  lastQty: number;
+  /** Quantity still working after this report. */
+  leavesQty: number;
+  /** Total filled so far. */
+  cumQty: number;
+  /** Fee of this fill in quote atoms (see notionalAtoms), rounded up. */
+  feeAtoms: bigint;
+  liquidity?: 'maker' | 'taker';
+  tradeId?: string;
+  rejectReason?: RejectReason;
+  text?: string;
+  /** Venue time, epoch ms. */
+  ts: number;
+}

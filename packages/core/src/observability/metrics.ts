@@ -1,0 +1,56 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Every metric of the public contract (DESIGN.md), created once. `cwts_latency_p99` and
+ * `cwts_orders_per_second` are gauges exactly as the seed's alert rules use them; the
+ * histograms and counters beside them are what dashboards should use.
+ */
+export class MetricsRegistry {
+  readonly registry = new Registry();
+
+  readonly latencyP99Ms = new Gauge({ name: 'cwts_latency_p99', help: 'Tick-to-order latency p99 over a sliding window, milliseconds', registers: [this.registry] });
+  readonly ordersPerSecond = new Gauge({ name: 'cwts_orders_per_second', help: 'Orders sent per second over a sliding window', registers: [this.registry] });
+  readonly tickToOrder = new Histogram({
+    name: 'cwts_tick_to_order_seconds',
+    help: 'Time from receiving the market event that triggered an order to handing the order to the execution client',
+    buckets: [1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 0.1],
+    registers: [this.registry],
+  });
+  readonly marketEvents = new Counter({ name: 'cwts_market_events_total', help: 'Normalized market events received', labelNames: ['exchange', 'symbol', 'type'], registers: [this.registry] });
+  readonly bookState = new Gauge({ name: 'cwts_book_state', help: 'Book sync state: 0 connecting, 1 synced, 2 resyncing, 3 stale, 4 crossed, 5 disconnected, 6 stopped', labelNames: ['exchange', 'symbol'], registers: [this.registry] });
+  readonly bookResyncs = new Counter({ name: 'cwts_book_resyncs_total', help: 'Book resynchronisations by reason', labelNames: ['exchange', 'symbol', 'reason'], registers: [this.registry] });
+  readonly signals = new Counter({ name: 'cwts_signals_total', help: 'Signals emitted by detectors', labelNames: ['detector', 'exchange', 'symbol'], registers: [this.registry] });
+  readonly orders = new Counter({ name: 'cwts_orders_total', help: 'Orders by final or intermediate status', labelNames: ['exchange', 'status'], registers: [this.registry] });
+  readonly riskRejections = new Counter({ name: 'cwts_risk_rejections_total', help: 'Order intents rejected before routing, by reason', labelNames: ['reason'], registers: [this.registry] });
+  readonly riskState = new Gauge({ name: 'cwts_risk_state', help: 'Risk state: 0 ACTIVE, 1 REDUCING, 2 HALTED', registers: [this.registry] });
+  readonly drawdownRatio = new Gauge({ name: 'cwts_drawdown_ratio', help: 'Drawdown from peak equity, 0..1', registers: [this.registry] });
+  readonly valueAtRisk = new Gauge({ name: 'cwts_var', help: 'Value at risk at the configured confidence, quote currency', registers: [this.registry] });
+  readonly position = new Gauge({ name: 'cwts_position', help: 'Signed position in base units', labelNames: ['exchange', 'symbol'], registers: [this.registry] });
+  readonly equity = new Gauge({ name: 'cwts_equity', help: 'Equity in quote currency (cash + marked positions)', registers: [this.registry] });
+  readonly computeKernelSeconds = new Histogram({
+    name: 'cwts_compute_kernel_seconds',
+    help: 'Compute kernel call time including transfers',
+    labelNames: ['backend', 'kernel'],
+    buckets: [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1],
+    registers: [this.registry],
+  });
+  readonly errors = new Counter({ name: 'cwts_errors_total', help: 'Recovered errors by component', labelNames: ['component'], registers: [this.registry] });
+
+  constructor(options: { processMetrics?: boolean } = {}) {
+    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
+  }
+
+  async text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
+
+export const BOOK_STATE_CODES = {
+  connecting: 0,
+  synced: 1,
+  resyncing: 2,
+  stale: 3,
+  crossed: 4,
+  disconnected: 5,
+  stopped: 6,
+} as const;

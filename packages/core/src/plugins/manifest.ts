@@ -1,0 +1,43 @@
+import type { CwtsContainer, ScopedRegistrar } from '../di/container.js';
+import type { Logger } from '../observability/logger.js';
+
+export type PluginKind = 'exchange' | 'backend' | 'detector' | 'strategy' | 'risk';
+export const PLUGIN_KINDS: readonly PluginKind[] = ['exchange', 'backend', 'detector', 'strategy', 'risk'];
+
+/**
+ * The core API version plugins build against, "major.minor". A plugin declaring "1.x" loads on
+ * any core 1.y with y >= x; a different major never loads.
+ */
+export const CORE_API_VERSION = '1.0';
+
+export interface PluginRegistrationContext {
+  /** Register into this (owner-tagged) view; for exchange plugins it is the venue's child scope. */
+  readonly registrar: ScopedRegistrar;
+  /** Exchange plugins: the venue name ("binance"); others: the plugin name. */
+  readonly instanceName: string;
+  /** The plugin's validated config table (venue table for exchanges). */
+  readonly config: Readonly<Record<string, unknown>>;
+}
+
+export interface PluginInitContext {
+  readonly container: CwtsContainer;
+  readonly logger: Logger;
+  readonly instanceName: string;
+}
+
+/** What a plugin package exports, as `export const plugin` or the default export. */
+export interface PluginManifest {
+  readonly name: string;
+  readonly kind: PluginKind;
+  /** CORE_API_VERSION it was built for. */
+  readonly coreApi: string;
+  /** Synchronous: only registrations, no I/O. Called once per instance for exchange plugins. */
+  register(ctx: PluginRegistrationContext): void;
+  /** I/O-bearing setup after every plugin registered (e.g. open a device). */
+  initialize?(ctx: PluginInitContext): Promise<void>;
+  dispose?(): Promise<void>;
+}
+
+export function definePlugin(manifest: PluginManifest): PluginManifest {
+  return manifest;
+}
