@@ -8,6 +8,8 @@ export interface MarketEventSink {
   onFeedStatus(status: FeedStatusEvent): void;
   /** A problem the adapter recovered from (malformed frame, gap, checksum); counted and logged. */
   onFeedError(component: string, message: string): void;
+  /** A finite source (a replay) has delivered its last event. */
+  onEndOfStream?(exchange: string): void;
 }
 
 /** Market data half of an exchange plugin. */
