@@ -19,7 +19,7 @@ function multi<T>(name: string): Token<T> {
 }
 
 import type { Clock } from '../contracts/clock.js';
-import type { ComputeBackendProvider } from '../contracts/compute.js';
+import type { ComputeBackend, ComputeBackendProvider } from '../contracts/compute.js';
 import type { ExecutionClient, MarketDataClient } from '../contracts/exchange.js';
 import type { Detector, OrderRouter, RiskCheck, Strategy } from '../contracts/trading.js';
 import type { Logger } from '../observability/logger.js';
@@ -42,6 +42,8 @@ export const TOKENS = {
   Logger: single<Logger>('Logger'),
   Metrics: single<MetricsRegistry>('Metrics'),
   ComputeBackendProvider: multi<ComputeBackendProvider>('ComputeBackendProvider'),
+  /** The backend the registry chose; available after initialization. */
+  ComputeBackend: single<ComputeBackend>('ComputeBackend'),
   Detector: multi<Detector>('Detector'),
   RiskCheck: multi<RiskCheck>('RiskCheck'),
   Strategy: single<Strategy>('Strategy'),

@@ -5,11 +5,25 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
  * `cwts_orders_per_second` are gauges exactly as the seed's alert rules use them; the
  * histograms and counters beside them are what dashboards should use.
  */
+type ComputedGauge = 'latencyP99Ms' | 'ordersPerSecond' | 'equity' | 'drawdownRatio' | 'valueAtRisk';
+
 export class MetricsRegistry {
   readonly registry = new Registry();
+  private readonly computed = new Map<ComputedGauge, () => number>();
+  /** Gauges whose value is computed when Prometheus scrapes, from a function the engine sets. */
+  private collectFor(name: ComputedGauge) {
+    const computed = this.computed;
+    return function (this: Gauge) {
+      const f = computed.get(name);
+      if (f) this.set(f());
+    };
+  }
+  setComputed(name: ComputedGauge, f: () => number): void {
+    this.computed.set(name, f);
+  }
 
-  readonly latencyP99Ms = new Gauge({ name: 'cwts_latency_p99', help: 'Tick-to-order latency p99 over a sliding window, milliseconds', registers: [this.registry] });
-  readonly ordersPerSecond = new Gauge({ name: 'cwts_orders_per_second', help: 'Orders sent per second over a sliding window', registers: [this.registry] });
+  readonly latencyP99Ms = new Gauge({ name: 'cwts_latency_p99', help: 'Tick-to-order latency p99 over a sliding window, milliseconds', registers: [this.registry], collect: this.collectFor('latencyP99Ms') });
+  readonly ordersPerSecond = new Gauge({ name: 'cwts_orders_per_second', help: 'Orders sent per second over a sliding window', registers: [this.registry], collect: this.collectFor('ordersPerSecond') });
   readonly tickToOrder = new Histogram({
     name: 'cwts_tick_to_order_seconds',
     help: 'Time from receiving the market event that triggered an order to handing the order to the execution client',
@@ -23,10 +37,10 @@ export class MetricsRegistry {
   readonly orders = new Counter({ name: 'cwts_orders_total', help: 'Orders by final or intermediate status', labelNames: ['exchange', 'status'], registers: [this.registry] });
   readonly riskRejections = new Counter({ name: 'cwts_risk_rejections_total', help: 'Order intents rejected before routing, by reason', labelNames: ['reason'], registers: [this.registry] });
   readonly riskState = new Gauge({ name: 'cwts_risk_state', help: 'Risk state: 0 ACTIVE, 1 REDUCING, 2 HALTED', registers: [this.registry] });
-  readonly drawdownRatio = new Gauge({ name: 'cwts_drawdown_ratio', help: 'Drawdown from peak equity, 0..1', registers: [this.registry] });
-  readonly valueAtRisk = new Gauge({ name: 'cwts_var', help: 'Value at risk at the configured confidence, quote currency', registers: [this.registry] });
+  readonly drawdownRatio = new Gauge({ name: 'cwts_drawdown_ratio', help: 'Drawdown from peak equity, 0..1', registers: [this.registry], collect: this.collectFor('drawdownRatio') });
+  readonly valueAtRisk = new Gauge({ name: 'cwts_var', help: 'Value at risk at the configured confidence, quote currency', registers: [this.registry], collect: this.collectFor('valueAtRisk') });
   readonly position = new Gauge({ name: 'cwts_position', help: 'Signed position in base units', labelNames: ['exchange', 'symbol'], registers: [this.registry] });
-  readonly equity = new Gauge({ name: 'cwts_equity', help: 'Equity in quote currency (cash + marked positions)', registers: [this.registry] });
+  readonly equity = new Gauge({ name: 'cwts_equity', help: 'Equity in quote currency (cash + marked positions)', registers: [this.registry], collect: this.collectFor('equity') });
   readonly computeKernelSeconds = new Histogram({
     name: 'cwts_compute_kernel_seconds',
     help: 'Compute kernel call time including transfers',

@@ -1,4 +1,4 @@
 export * from './manifest.js';
 export * from './errors.js';
 export * from './loader.js';
-export { resolvePluginSpecifier } from './resolve.js';
+export { locatePlugin } from './resolve.js';

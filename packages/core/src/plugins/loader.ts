@@ -2,7 +2,7 @@ import type { Logger } from '../observability/logger.js';
 import type { CwtsContainer } from '../di/container.js';
 import { PluginLoadError, PluginLoadErrors } from './errors.js';
 import { CORE_API_VERSION, PLUGIN_KINDS, type PluginKind, type PluginManifest } from './manifest.js';
-import { resolvePluginSpecifier } from './resolve.js';
+import { locatePlugin } from './resolve.js';
 
 export interface PluginRequest {
   /** npm name or path, as written in the config. */
@@ -62,7 +62,7 @@ function validateManifest(mod: Record<string, unknown>, req: PluginRequest): Plu
 
 /** Imports one plugin and checks its manifest. Throws PluginLoadError with a specific code. */
 export async function importPlugin(req: PluginRequest, baseDir: string): Promise<PluginManifest> {
-  const found = resolvePluginSpecifier(req.spec, baseDir);
+  const found = locatePlugin(req.spec, baseDir);
   if ('searched' in found) {
     const hint = req.spec.startsWith('.') || req.spec.startsWith('/') ? 'check the path (relative paths are resolved from the config file\'s directory)' : `install it (pnpm add ${req.spec})`;
     throw new PluginLoadError(

@@ -36,6 +36,11 @@ export interface PluginManifest {
   /** I/O-bearing setup after every plugin registered (e.g. open a device). */
   initialize?(ctx: PluginInitContext): Promise<void>;
   dispose?(): Promise<void>;
+  /**
+   * Exchange plugins: checks `[<venue>.options]` before anything connects; one issue per
+   * problem with its key path (e.g. `sim.options.seed`). Never include secret values.
+   */
+  validateOptions?(options: unknown, path: string): { path: string; message: string }[];
 }
 
 export function definePlugin(manifest: PluginManifest): PluginManifest {

@@ -11,7 +11,7 @@ export const isPathSpec = (spec: string): boolean => spec.startsWith('./') || sp
  * install location (so plugins installed next to core are found). Returns the places searched
  * when nothing matches.
  */
-export function resolvePluginSpecifier(spec: string, baseDir: string): { url: string } | { searched: string[] } {
+export function locatePlugin(spec: string, baseDir: string): { url: string } | { searched: string[] } {
   if (isPathSpec(spec)) {
     const file = resolvePath(baseDir, spec);
     return existsSync(file) ? { url: pathToFileURL(file).href } : { searched: [file] };

@@ -1,0 +1,89 @@
+import type { Detector, DetectorContext, MarketEvent, Signal } from '@cwts/core';
+import { notionalApprox } from '@cwts/core';
+
+export interface WhaleSettings {
+  /** Robust z-score of log notional above which a trade is a whale. */
+  zThreshold: number;
+  /** Trades per symbol used only to learn the baseline before anything can fire. */
+  warmupTrades: number;
+  /** Absolute floor in quote currency: smaller trades never fire, however unusual. */
+  minNotional: number;
+  /** Step size of the streaming median / MAD updates (smaller: slower, steadier baseline). */
+  learningRate: number;
+}
+
+export const DEFAULT_WHALE_SETTINGS: WhaleSettings = { zThreshold: 6, warmupTrades: 200, minNotional: 10_000, learningRate: 0.02 };
+
+interface SymbolStats {
+  median: number;
+  mad: number;
+  seen: number;
+  fired: number;
+}
+
+/**
+ * Flags single trades whose notional is far above the symbol's usual size. Trade sizes are
+ * heavy-tailed, so mean and standard deviation are dragged around by the very trades we want to
+ * find; instead it tracks a streaming median and median absolute deviation of log notional
+ * (O(1) per trade, no buffers) and scores z = (x - median) / (1.4826 * MAD).
+ */
+export class RobustWhaleDetector implements Detector {
+  private readonly stats = new Map<string, SymbolStats>();
+
+  constructor(
+    readonly name: string,
+    private readonly settings: WhaleSettings,
+  ) {}
+
+  onMarketEvent(ev: MarketEvent, ctx: DetectorContext): void {
+    if (ev.type !== 'trade') return;
+    const instrument = ctx.instrument(ev.exchange, ev.symbol);
+    if (!instrument) return;
+    const notional = notionalApprox(instrument, ev.price, ev.qty);
+    if (!(notional > 0)) return;
+    const x = Math.log(notional);
+    const key = `${ev.exchange}:${ev.symbol}`;
+    let s = this.stats.get(key);
+    if (!s) {
+      s = { median: x, mad: 0.5, seen: 0, fired: 0 };
+      this.stats.set(key, s);
+    }
+    const z = (x - s.median) / (1.4826 * Math.max(s.mad, 1e-6));
+    const warmedUp = s.seen >= this.settings.warmupTrades;
+    if (warmedUp && z >= this.settings.zThreshold && notional >= this.settings.minNotional) {
+      s.fired++;
+      const signal: Signal = {
+        id: `${this.name}:${key}:${s.fired}`,
+        detector: this.name,
+        kind: 'whale_trade',
+        exchange: ev.exchange,
+        symbol: ev.symbol,
+        ts: ev.ts,
+        direction: ev.side === 'buy' ? 1 : -1,
+        strength: z,
+        evidence: { tradeId: ev.tradeId, price: ev.price, qty: ev.qty, notional: Math.round(notional), baselineNotional: Math.round(Math.exp(s.median)), z: Number(z.toFixed(3)) },
+      };
+      ctx.emit(signal);
+      // A whale is not part of the baseline it stood out from.
+      s.seen++;
+      return;
+    }
+    // Sign-driven median step scaled by the current spread, and an EW mean absolute deviation.
+    const eta = this.settings.learningRate;
+    s.median += eta * Math.max(s.mad, 0.05) * Math.sign(x - s.median);
+    s.mad += eta * (Math.abs(x - s.median) - s.mad);
+    s.seen++;
+  }
+}
+
+export function parseWhaleSettings(raw: Readonly<Record<string, unknown>>): WhaleSettings {
+  const out = { ...DEFAULT_WHALE_SETTINGS };
+  const keys: Record<string, keyof WhaleSettings> = { z_threshold: 'zThreshold', warmup_trades: 'warmupTrades', min_notional: 'minNotional', learning_rate: 'learningRate' };
+  for (const [k, v] of Object.entries(raw)) {
+    const field = keys[k];
+    if (!field) throw new Error(`detectors.whale.${k}: unknown key (known: ${Object.keys(keys).join(', ')})`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new Error(`detectors.whale.${k}: expected a positive number`);
+    out[field] = v;
+  }
+  return out;
+}

@@ -1,0 +1,103 @@
+import type { ExecutionReport, Logger, MarketEvent, Signal, Strategy, StrategyContext } from '@cwts/core';
+import { notionalApprox } from '@cwts/core';
+
+export interface FollowerSettings {
+  /** Quote currency per entry. */
+  orderNotional: number;
+  /** Minimum time between entries on one symbol (event time). */
+  cooldownMs: number;
+  /** Close the position this long after the entry. */
+  holdMs: number;
+  /** How far through the touch an IOC entry or exit may go. */
+  slippageTicks: number;
+}
+
+export const DEFAULT_FOLLOWER_SETTINGS: FollowerSettings = { orderNotional: 1000, cooldownMs: 5000, holdMs: 20_000, slippageTicks: 5 };
+
+/**
+ * Follows whale flow: on a whale signal it buys (or sells) a small fixed notional with an IOC
+ * limit just through the touch, then flattens after `holdMs`. Every order goes through the
+ * engine's risk checks (max position) like any strategy's would.
+ */
+export class WhaleFollower implements Strategy {
+  readonly name = 'whale-follower';
+  private readonly lastEntry = new Map<string, number>();
+  private readonly exitAt = new Map<string, number>();
+
+  constructor(
+    private readonly settings: FollowerSettings,
+    private readonly logger: Logger,
+  ) {}
+
+  onSignal(signal: Signal, ctx: StrategyContext): void {
+    if (signal.kind !== 'whale_trade' || signal.direction === 0) return;
+    const key = `${signal.exchange}:${signal.symbol}`;
+    const last = this.lastEntry.get(key);
+    if (last !== undefined && signal.ts - last < this.settings.cooldownMs) return;
+    const book = ctx.book(signal.exchange, signal.symbol);
+    const instrument = ctx.instrument(signal.exchange, signal.symbol);
+    if (!book || !instrument || !book.synced) return;
+    const touch = signal.direction > 0 ? book.bestAsk() : book.bestBid();
+    if (touch === undefined) return;
+    const unitNotional = notionalApprox(instrument, touch, 1);
+    const qty = Math.floor(this.settings.orderNotional / unitNotional);
+    if (qty <= 0) return;
+    const res = ctx.submit({
+      exchange: signal.exchange,
+      symbol: signal.symbol,
+      side: signal.direction > 0 ? 'buy' : 'sell',
+      type: 'limit',
+      price: touch + signal.direction * this.settings.slippageTicks,
+      qty,
+      tif: 'IOC',
+      source: this.name,
+      reason: signal.id,
+    });
+    this.lastEntry.set(key, signal.ts);
+    if (res.accepted) this.exitAt.set(key, signal.ts + this.settings.holdMs);
+    else this.logger.info({ reason: res.reason }, `whale-follower: entry on ${key} refused: ${res.reason} ${res.message ?? ''}`.trim());
+  }
+
+  onMarketEvent(ev: MarketEvent, ctx: StrategyContext): void {
+    if (ev.type !== 'trade') return;
+    const key = `${ev.exchange}:${ev.symbol}`;
+    const due = this.exitAt.get(key);
+    if (due === undefined || ev.ts < due) return;
+    const pos = ctx.positions.qty(ev.exchange, ev.symbol);
+    if (pos === 0 || ctx.openOrders(ev.exchange, ev.symbol).length > 0) {
+      if (pos === 0) this.exitAt.delete(key);
+      return;
+    }
+    const book = ctx.book(ev.exchange, ev.symbol);
+    const touch = pos > 0 ? book?.bestBid() : book?.bestAsk();
+    if (touch === undefined || !book?.synced) return;
+    const res = ctx.submit({
+      exchange: ev.exchange,
+      symbol: ev.symbol,
+      side: pos > 0 ? 'sell' : 'buy',
+      type: 'limit',
+      price: touch + (pos > 0 ? -1 : 1) * this.settings.slippageTicks,
+      qty: Math.abs(pos),
+      tif: 'IOC',
+      reduceOnly: true,
+      source: this.name,
+      reason: 'hold time elapsed',
+    });
+    // Try again at the next trade if refused; stop once flat.
+    if (res.accepted) this.exitAt.set(key, ev.ts + 1000);
+  }
+
+  onExecution(_r: ExecutionReport): void {}
+}
+
+export function parseFollowerSettings(raw: Readonly<Record<string, unknown>>): FollowerSettings {
+  const out = { ...DEFAULT_FOLLOWER_SETTINGS };
+  const keys: Record<string, keyof FollowerSettings> = { order_notional: 'orderNotional', cooldown_ms: 'cooldownMs', hold_ms: 'holdMs', slippage_ticks: 'slippageTicks' };
+  for (const [k, v] of Object.entries(raw)) {
+    const field = keys[k];
+    if (!field) throw new Error(`strategy.${k}: unknown key (known: ${Object.keys(keys).join(', ')})`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new Error(`strategy.${k}: expected a non-negative number`);
+    out[field] = v;
+  }
+  return out;
+}

@@ -1,0 +1,44 @@
+import { ComputeRegistry, jsBackendProvider } from '../compute/index.js';
+import type { ComputeBackendProvider } from '../contracts/compute.js';
+import { TOKENS } from '../di/tokens.js';
+import { CwtsContainer } from '../di/container.js';
+import { silentLogger } from '../observability/logger.js';
+import { importPlugin } from '../plugins/loader.js';
+
+export const KNOWN_BACKENDS = ['cpu-simd', 'cuda', 'rocm', 'metal', 'vulkan'] as const;
+
+/** Loads every known backend package that is installed; the rest are reported as not installed. */
+export async function discoverBackends(baseDir: string, names: readonly string[] = KNOWN_BACKENDS): Promise<{ registry: ComputeRegistry; missing: { name: string; reason: string }[] }> {
+  const registry = new ComputeRegistry(silentLogger());
+  registry.register(jsBackendProvider);
+  const missing: { name: string; reason: string }[] = [];
+  const root = CwtsContainer.createRoot();
+  for (const name of names) {
+    try {
+      const m = await importPlugin({ spec: `@cwts/backend-${name}`, kind: 'backend', origin: `compute.backends: ${name}` }, baseDir);
+      m.register({ registrar: root.as(m.name), instanceName: name, config: {} });
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      missing.push({ name, reason: code === 'NOT_INSTALLED' ? `not installed (package @cwts/backend-${name})` : (err as Error).message });
+    }
+  }
+  for (const p of root.resolveAll(TOKENS.ComputeBackendProvider) as ComputeBackendProvider[]) registry.register(p);
+  return { registry, missing };
+}
+
+/** `cwts-ultra backends`: every backend, available or not, and why. */
+export async function backendsCommand(baseDir: string, out: (line: string) => void): Promise<number> {
+  const { registry, missing } = await discoverBackends(baseDir);
+  const rows: string[][] = [['backend', 'priority', 'status', 'device / reason']];
+  for (const s of await registry.status()) {
+    const d = s.device;
+    const dev = s.available && d
+      ? `${d.name} (${d.type}${d.computeUnits ? `, ${d.computeUnits} units` : ''}${d.memoryBytes ? `, ${(d.memoryBytes / 2 ** 30).toFixed(1)} GiB` : ''}${d.details ? `, ${Object.entries(d.details).map(([k, v]) => `${k} ${v}`).join(', ')}` : ''})`
+      : (s.reason ?? 'unknown');
+    rows.push([s.name, String(s.priority), s.available ? 'available' : 'unavailable', dev]);
+  }
+  for (const m of missing) rows.push([m.name, '-', 'unavailable', m.reason]);
+  const w = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  for (const r of rows) out(r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(w[c]!))).join('  '));
+  return 0;
+}

@@ -1,0 +1,81 @@
+import 'reflect-metadata';
+import { Command, CommanderError } from 'commander';
+import { dirname, resolve } from 'node:path';
+import { ConfigError } from '../config/index.js';
+import { PluginLoadError, PluginLoadErrors } from '../plugins/errors.js';
+import { backendsCommand } from './backends.js';
+import { benchmarkCommand } from './benchmark.js';
+import { gpuTestCommand } from './gpu-test.js';
+import { replayCommand } from './replay.js';
+import { runCommand } from './run.js';
+import { validateConfigCommand } from './validate.js';
+
+const out = (line: string) => process.stdout.write(line + '\n');
+
+function parseSeconds(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--duration must be a positive number of seconds, got ${v}`);
+  return n;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('cwts-ultra')
+    .description('CWTS Ultra: low-latency crypto trading engine')
+    .option('--config <file>', 'run with this config (same as `run --config <file>`)')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  program.command('run').description('run a deployment until SIGINT/SIGTERM or --duration')
+    .requiredOption('--config <file>', 'TOML config')
+    .option('--duration <seconds>', 'stop after this many seconds', parseSeconds)
+    .option('--record <file>', 'write every normalized market event as JSON lines for `replay`')
+    .action(async (o) => { program.setOptionValue('code', await runCommand({ config: o.config, duration: o.duration, record: o.record })); });
+
+  program.command('validate-config').description('check a config: schema, ${VAR} substitution, ranges')
+    .requiredOption('--config <file>', 'TOML config')
+    .action((o) => { program.setOptionValue('code', validateConfigCommand(o.config, out)); });
+
+  program.command('backends').description('list compute backends, available or not, and why')
+    .option('--config <file>', 'resolve backend packages from this config\'s directory')
+    .action(async (o) => { program.setOptionValue('code', await backendsCommand(o.config ? dirname(resolve(o.config)) : process.cwd(), out)); });
+
+  program.command('replay').description('run the engine over a recorded file, deterministically')
+    .requiredOption('--config <file>', 'TOML config (detectors, strategy, risk)')
+    .requiredOption('--data <file>', 'a recording from `run --record`')
+    .option('--json', 'print one summary object')
+    .action(async (o) => { program.setOptionValue('code', await replayCommand({ config: o.config, data: o.data, json: !!o.json }, out)); });
+
+  program.command('benchmark').description('the seed\'s performance validation table, from measured results')
+    .action(() => { program.setOptionValue('code', benchmarkCommand(out)); });
+
+  program.command('gpu-test').description('measure GPU throughput, bandwidth and launch latency on the available GPU backend')
+    .option('--config <file>', 'resolve backend packages from this config\'s directory')
+    .action(async (o) => { program.setOptionValue('code', await gpuTestCommand(o.config ? dirname(resolve(o.config)) : process.cwd(), out)); });
+
+  program.action(async (o) => {
+    if (!o.config) {
+      program.outputHelp();
+      program.setOptionValue('code', 2);
+      return;
+    }
+    program.setOptionValue('code', await runCommand({ config: o.config }));
+  });
+  return program;
+}
+
+/** Entry point; returns the exit code. Every known failure is one clear message, no stack. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return (program.getOptionValue('code') as number | undefined) ?? 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof ConfigError || err instanceof PluginLoadErrors || err instanceof PluginLoadError) {
+      process.stderr.write(`cwts-ultra: ${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`cwts-ultra: ${(err as Error)?.message ?? String(err)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,75 @@
+import { loadConfigFile } from '../config/index.js';
+import { composeDeployment, type Deployment } from '../engine/compose.js';
+import { engineHealth, engineStatus } from '../engine/status.js';
+import { createLogger } from '../observability/logger.js';
+import { healthRoutes, HttpEndpoint, metricsRoutes } from '../observability/http.js';
+import { MetricsRegistry } from '../observability/metrics.js';
+
+export interface RunOptions {
+  config: string;
+  duration?: number;
+  record?: string;
+  /** Tests pass 'silent'; otherwise [system] log_level. */
+  logLevel?: string;
+}
+
+/**
+ * `cwts-ultra run`: compose, serve metrics and health, start, and stop cleanly on SIGINT,
+ * SIGTERM or after --duration: stop intake, cancel or keep open orders as configured, flush the
+ * journal and the recording, exit 0.
+ */
+export async function runCommand(opts: RunOptions): Promise<number> {
+  const loaded = loadConfigFile(opts.config);
+  const cfg = loaded.config;
+  const logger = createLogger({ level: opts.logLevel ?? cfg.system.log_level });
+  for (const w of loaded.warnings) logger.warn(w);
+  const metrics = new MetricsRegistry();
+  const dep: Deployment = await composeDeployment({ loaded, logger, metrics, recordPath: opts.record });
+  const { engine } = dep;
+  const mon = cfg.monitoring;
+  const metricsHttp = new HttpEndpoint('metrics', metricsRoutes(metrics));
+  const healthHttp = new HttpEndpoint('health', healthRoutes(
+    () => engineHealth(engine, () => [{ name: `compute:${dep.compute.backend.name}`, ready: true, detail: dep.compute.backend.device.name }]),
+    () => engineStatus(engine, { system: cfg.system.name, mode: cfg.system.mode, compute: dep.compute.backend.name }),
+  ));
+  let stopping: Promise<void> | undefined;
+  const stop = (why: string) => {
+    stopping ??= (async () => {
+      await dep.dispose();
+      await Promise.allSettled([metricsHttp.close(), healthHttp.close()]);
+    })();
+    logger.info(`shutdown requested: ${why}`);
+    return stopping;
+  };
+  const onSignal = (sig: NodeJS.Signals) => void stop(sig);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const mp = await metricsHttp.listen(mon.metrics_port, mon.bind_address);
+    const hp = await healthHttp.listen(mon.health_check_port, mon.bind_address);
+    logger.info({ metricsPort: mp, healthPort: hp }, `metrics on http://${mon.bind_address}:${mp}/metrics, health on http://${mon.bind_address}:${hp}/health`);
+    await engine.start();
+    logger.info(
+      { venues: engine.venueNames(), compute: dep.compute.backend.name, mode: cfg.system.mode },
+      `${cfg.system.name} running in ${cfg.system.mode} mode on ${engine.venueNames().join(', ')} with the ${dep.compute.backend.name} compute backend`,
+    );
+  } catch (err) {
+    await stop('startup failed');
+    throw err;
+  }
+  const timer = opts.duration !== undefined ? setTimeout(() => void stop(`--duration ${opts.duration}s elapsed`), opts.duration * 1000) : undefined;
+  await new Promise<void>((resolve) => {
+    const check = setInterval(() => {
+      if (stopping) {
+        clearInterval(check);
+        void stopping.then(resolve);
+      }
+    }, 50);
+  });
+  if (timer) clearTimeout(timer);
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  const s = engine.summary();
+  logger.info({ summary: s }, `stopped: ${s.events} events, ${s.signals} signals, ${s.orders} orders, ${s.fills} fills, equity ${s.equity}`);
+  return 0;
+}

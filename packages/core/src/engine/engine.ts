@@ -1,0 +1,441 @@
+import { createHash, type Hash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { Clock } from '../contracts/clock.js';
+import type { ExecutionClient, MarketDataClient, MarketEventSink } from '../contracts/exchange.js';
+import type { BookView, Detector, DetectorContext, OrderRouter, RiskCheck, RiskContext, Strategy, StrategyContext, SubmitResult } from '../contracts/trading.js';
+import type { FeedStatusEvent, MarketEvent } from '../domain/events.js';
+import { instrumentKey, type Instrument } from '../domain/instrument.js';
+import type { ExecutionReport, Order, OrderIntent, RejectReason } from '../domain/orders.js';
+import type { Signal } from '../domain/signal.js';
+import type { Logger } from '../observability/logger.js';
+import { BOOK_STATE_CODES, type MetricsRegistry } from '../observability/metrics.js';
+import { SlidingWindow } from '../observability/sliding-window.js';
+import { BookStore } from './book-store.js';
+import { journalStringify, type Journal } from './journal.js';
+import { OrderManager } from './order-manager.js';
+import { commonToDecimal, commonToNumber, Portfolio, type Position } from './portfolio.js';
+import type { Recorder } from './recorder.js';
+import { RISK_STATE_CODES, RiskState } from './risk-state.js';
+import { describeFill, describeSignal } from './log-lines.js';
+
+export interface VenueRuntime {
+  name: string;
+  symbols: readonly string[];
+  marketData: MarketDataClient;
+  execution: ExecutionClient;
+}
+
+export interface EngineOptions {
+  clock: Clock;
+  logger: Logger;
+  metrics: MetricsRegistry;
+  venues: VenueRuntime[];
+  detectors?: Detector[];
+  strategy?: Strategy;
+  riskChecks?: RiskCheck[];
+  router?: OrderRouter;
+  journal?: Journal;
+  recorder?: Recorder;
+  /** What happens to open orders at shutdown. */
+  onShutdown?: 'cancel' | 'keep';
+  /** A synced book with no update for this long is stale (no new risk on it). */
+  staleAfterMs?: number;
+  /** Run staleness checks on a timer (off in replay, where time is virtual). */
+  watchdog?: boolean;
+}
+
+export interface RunSummary {
+  events: number;
+  eventsByType: Record<string, number>;
+  signals: number;
+  orders: number;
+  rejected: number;
+  fills: number;
+  realizedPnl: string;
+  unrealizedPnl: string;
+  fees: string;
+  equity: string;
+  /** sha256 of every signal and fill, in order, as canonical JSON lines. */
+  digest: string;
+}
+
+/**
+ * The engine thread. Market events arrive synchronously from adapters and flow through books,
+ * detectors and the strategy; order intents go through every risk check and the router to an
+ * execution client without any await. Execution reports update orders, positions and PnL.
+ */
+export class Engine implements MarketEventSink, DetectorContext, StrategyContext, RiskContext {
+  readonly books: BookStore;
+  readonly orders = new OrderManager();
+  readonly portfolio = new Portfolio();
+  readonly riskState: RiskState;
+  private readonly instruments = new Map<string, Instrument>();
+  private readonly venues = new Map<string, VenueRuntime>();
+  private readonly detectors: Detector[];
+  private readonly riskChecks: RiskCheck[];
+  private readonly latency = new SlidingWindow(4096, 60_000);
+  private readonly sent = new SlidingWindow(65536, 10_000);
+  private readonly lastTrade = new Map<string, number>();
+  private readonly eventCounters = new Map<string, { inc(): void }>();
+  private readonly digest: Hash = createHash('sha256');
+  private readonly counts = { events: 0, signals: 0, orders: 0, rejected: 0, fills: 0 };
+  private readonly byType: Record<string, number> = {};
+  private signalSeq = 0;
+  private dispatchStart = 0;
+  private stopping = false;
+  private watchdog: NodeJS.Timeout | undefined;
+  private ended = new Set<string>();
+  private endWaiters: (() => void)[] = [];
+  reconciled = false;
+  started = false;
+
+  constructor(private readonly opts: EngineOptions) {
+    this.detectors = opts.detectors ?? [];
+    this.riskChecks = opts.riskChecks ?? [];
+    for (const v of opts.venues) this.venues.set(v.name, v);
+    const m = opts.metrics;
+    this.books = new BookStore((rec, prev) => {
+      m.bookState.labels(rec.book.exchange, rec.book.symbol).set(BOOK_STATE_CODES[rec.state]);
+      if (rec.state === 'resyncing' || rec.state === 'crossed') {
+        m.bookResyncs.labels(rec.book.exchange, rec.book.symbol, rec.state === 'crossed' ? 'crossed' : reasonLabel(rec.reason)).inc();
+      }
+      const level = rec.state === 'synced' ? 'info' : 'warn';
+      opts.logger[level]({ exchange: rec.book.exchange, symbol: rec.book.symbol, from: prev, to: rec.state, reason: rec.reason }, `book ${rec.book.exchange}:${rec.book.symbol} ${prev} -> ${rec.state}: ${rec.reason}`);
+    });
+    this.riskState = new RiskState((s) => {
+      m.riskState.set(RISK_STATE_CODES[s.state]);
+      opts.logger.warn({ riskState: s.state, reason: s.reason }, `risk state -> ${s.state}: ${s.reason}`);
+    });
+    m.riskState.set(0);
+    m.setComputed('latencyP99Ms', () => this.latency.percentile(99, performance.now()));
+    m.setComputed('ordersPerSecond', () => this.sent.rate(performance.now()));
+    m.setComputed('equity', () => commonToNumber(this.totals().equity));
+  }
+
+  // ---- lifecycle ------------------------------------------------------------------------
+
+  async start(): Promise<void> {
+    const log = this.opts.logger;
+    for (const v of this.venues.values()) {
+      const list = await v.marketData.loadInstruments(v.symbols);
+      for (const i of list) {
+        this.instruments.set(instrumentKey(i.exchange, i.symbol), i);
+        this.books.ensure(i.exchange, i.symbol);
+        this.opts.metrics.bookState.labels(i.exchange, i.symbol).set(BOOK_STATE_CODES.connecting);
+      }
+      const avail = v.execution.availability();
+      if (!avail.canTrade) log.warn({ exchange: v.name }, `${v.name}: trading disabled: ${avail.reason}`);
+    }
+    this.opts.recorder?.open([...this.instruments.values()]);
+    for (const v of this.venues.values()) await v.execution.start((r) => this.onExecutionReport(r));
+    await this.reconcile();
+    for (const v of this.venues.values()) await v.marketData.start(v.symbols, this);
+    if (this.opts.watchdog !== false) {
+      this.watchdog = setInterval(() => this.books.checkStaleness(this.opts.clock.now(), this.opts.staleAfterMs ?? 10_000), 1000);
+      this.watchdog.unref();
+    }
+    this.started = true;
+  }
+
+  /**
+   * After a restart the journal may say orders are open; the venue is the truth. Orders the
+   * venue does not report are closed locally before any trading.
+   */
+  private async reconcile(): Promise<void> {
+    const open = this.orders.allOpen();
+    for (const v of this.venues.values()) {
+      const mine = open.filter((o) => o.exchange === v.name);
+      if (mine.length === 0) continue;
+      const venueOpen = new Set((await v.execution.openOrders()).map((o) => o.clientOrderId));
+      for (const o of mine) {
+        if (!venueOpen.has(o.clientOrderId)) {
+          this.orders.forceClose(o.clientOrderId, 'not open at venue after restart');
+          this.opts.journal?.append({ t: 'reconcile', clientOrderId: o.clientOrderId, status: 'cancelled', ts: this.now });
+          this.opts.logger.warn({ clientOrderId: o.clientOrderId, exchange: v.name }, 'order from journal not open at venue: closed');
+        }
+      }
+    }
+    this.reconciled = true;
+  }
+
+  /** Stops intake, cancels or keeps open orders, flushes. Safe to call twice. */
+  async stop(reason = 'stop'): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    const log = this.opts.logger;
+    log.info({ reason }, `stopping: ${reason}`);
+    if (this.watchdog) clearInterval(this.watchdog);
+    await Promise.allSettled([...this.venues.values()].map((v) => v.marketData.stop()));
+    if ((this.opts.onShutdown ?? 'cancel') === 'cancel') await this.cancelAllOpen('shutdown', 5000);
+    else if (this.orders.openCount() > 0) log.warn({ open: this.orders.openCount() }, 'leaving open orders at the venues (on_shutdown = keep)');
+    await Promise.allSettled([...this.venues.values()].map((v) => v.execution.stop()));
+    this.opts.journal?.close();
+    this.opts.recorder?.close();
+    this.resolveEnd();
+  }
+
+  /** Cancels every open order and waits (bounded) for the venues to confirm. */
+  async cancelAllOpen(why: string, timeoutMs: number): Promise<number> {
+    const open = this.orders.allOpen();
+    for (const o of open) this.cancel(o.clientOrderId);
+    const deadline = Date.now() + timeoutMs;
+    while (this.orders.allOpen().some((o) => o.status === 'pending_cancel') && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const left = this.orders.allOpen().length;
+    if (open.length > 0) this.opts.logger.info({ cancelled: open.length - left, stillOpen: left, why }, `cancelled ${open.length - left} open order(s) (${why})`);
+    return left;
+  }
+
+  /** Resolves once every venue reported end of stream (replay) or the engine stopped. */
+  waitForEndOfStreams(): Promise<void> {
+    if (this.stopping || this.ended.size >= this.venues.size) return Promise.resolve();
+    return new Promise((r) => this.endWaiters.push(r));
+  }
+
+  halt(reason: string): void {
+    if (this.riskState.set('HALTED', reason, this.now)) void this.cancelAllOpen(`kill switch: ${reason}`, 5000);
+  }
+
+  // ---- market data ----------------------------------------------------------------------
+
+  onMarketEvent(ev: MarketEvent): void {
+    if (this.stopping) return;
+    this.dispatchStart = performance.now();
+    this.counts.events++;
+    this.byType[ev.type] = (this.byType[ev.type] ?? 0) + 1;
+    this.eventCounter(ev).inc();
+    const now = this.now;
+    switch (ev.type) {
+      case 'book_snapshot':
+        this.books.applySnapshot(ev, now);
+        break;
+      case 'book_delta':
+        this.books.applyDelta(ev, now);
+        break;
+      case 'trade':
+        this.lastTrade.set(instrumentKey(ev.exchange, ev.symbol), ev.price);
+        break;
+      default:
+        break;
+    }
+    this.opts.recorder?.write(ev);
+    for (let i = 0; i < this.detectors.length; i++) {
+      try {
+        this.detectors[i]!.onMarketEvent(ev, this);
+      } catch (err) {
+        this.componentError(`detector:${this.detectors[i]!.name}`, err);
+      }
+    }
+    const s = this.opts.strategy;
+    if (s?.onMarketEvent) {
+      try {
+        s.onMarketEvent(ev, this);
+      } catch (err) {
+        this.componentError(`strategy:${s.name}`, err);
+      }
+    }
+  }
+
+  onFeedStatus(st: FeedStatusEvent): void {
+    this.books.applyStatus(st);
+    this.opts.recorder?.write(st);
+  }
+
+  onFeedError(component: string, message: string): void {
+    this.opts.metrics.errors.labels(component).inc();
+    this.opts.logger.warn({ component }, message);
+  }
+
+  onEndOfStream(exchange: string): void {
+    this.ended.add(exchange);
+    if (this.ended.size >= this.venues.size) this.resolveEnd();
+  }
+
+  private resolveEnd(): void {
+    const w = this.endWaiters;
+    this.endWaiters = [];
+    for (const r of w) r();
+  }
+
+  // ---- signals and orders ---------------------------------------------------------------
+
+  emit(signal: Signal): void {
+    this.counts.signals++;
+    this.opts.metrics.signals.labels(signal.detector, signal.exchange, signal.symbol).inc();
+    this.digest.update(journalStringify({ s: signal }) + '\n');
+    this.opts.logger.info({ signal: signal.id }, describeSignal(signal, this.instrument(signal.exchange, signal.symbol)));
+    const s = this.opts.strategy;
+    if (s && !this.stopping) {
+      try {
+        s.onSignal(signal, this);
+      } catch (err) {
+        this.componentError(`strategy:${s.name}`, err);
+      }
+    }
+  }
+
+  nextSignalId(detector: string, exchange: string, symbol: string): string {
+    return `${detector}:${exchange}:${symbol}:${++this.signalSeq}`;
+  }
+
+  submit(intent: OrderIntent): SubmitResult {
+    const routed = this.opts.router ? this.opts.router.route(intent, this) : [intent];
+    let last: SubmitResult = { accepted: false, reason: 'INVALID_ORDER', message: 'router produced no order' };
+    for (const r of routed) last = this.submitOne(r);
+    return last;
+  }
+
+  private submitOne(intent: OrderIntent): SubmitResult {
+    const reject = (reason: RejectReason, message: string): SubmitResult => {
+      this.counts.rejected++;
+      this.opts.metrics.riskRejections.labels(reason).inc();
+      this.opts.logger.debug({ reason, exchange: intent.exchange, symbol: intent.symbol }, message);
+      return { accepted: false, reason, message };
+    };
+    if (this.stopping) return reject('SHUTTING_DOWN', 'engine is shutting down');
+    if (this.riskState.state === 'HALTED') return reject('KILL_SWITCH', `risk state HALTED: ${this.riskState.reason}`);
+    const venue = this.venues.get(intent.exchange);
+    const instrument = this.instrument(intent.exchange, intent.symbol);
+    if (!venue || !instrument) return reject('INVALID_ORDER', `unknown instrument ${intent.exchange}:${intent.symbol}`);
+    const avail = venue.execution.availability();
+    if (!avail.canTrade) return reject('NO_CREDENTIALS', `${intent.exchange}: ${avail.reason}`);
+    if (!Number.isSafeInteger(intent.qty) || intent.qty <= 0) return reject('INVALID_ORDER', `quantity must be a positive whole number of lots, got ${intent.qty}`);
+    if (intent.type === 'limit' && (!Number.isSafeInteger(intent.price) || intent.price! <= 0)) return reject('INVALID_ORDER', `limit price must be a positive whole number of ticks, got ${intent.price}`);
+    const rec = this.books.get(intent.exchange, intent.symbol);
+    if (!rec || rec.state !== 'synced') return reject('BOOK_NOT_SYNCED', `book ${intent.exchange}:${intent.symbol} is ${rec?.state ?? 'missing'}${rec ? `: ${rec.reason}` : ''}`);
+    for (let i = 0; i < this.riskChecks.length; i++) {
+      const d = this.riskChecks[i]!.check(intent, this);
+      if (!d.ok) return reject(d.reason, d.message);
+    }
+    const order = this.orders.create(intent, this.now);
+    this.counts.orders++;
+    this.opts.journal?.append({ t: 'order', order, ts: this.now });
+    venue.execution.submit(order);
+    const t = performance.now();
+    this.latency.record(t - this.dispatchStart, t);
+    this.sent.record(1, t);
+    this.opts.metrics.tickToOrder.observe((t - this.dispatchStart) / 1000);
+    this.opts.metrics.orders.labels(intent.exchange, 'submitted').inc();
+    return { accepted: true, clientOrderId: order.clientOrderId };
+  }
+
+  cancel(clientOrderId: string): boolean {
+    const o = this.orders.markPendingCancel(clientOrderId);
+    if (!o) return false;
+    this.venues.get(o.exchange)?.execution.cancel(o);
+    return true;
+  }
+
+  onExecutionReport(r: ExecutionReport): void {
+    const out = this.orders.apply(r, this.now);
+    if (out.kind === 'unknown') {
+      this.onFeedError('execution', `${r.exchange}: report for unknown order ${r.clientOrderId} (${r.kind})`);
+      return;
+    }
+    if (out.kind === 'duplicate') return;
+    this.opts.journal?.append({ t: 'report', report: r, ts: this.now });
+    this.opts.metrics.orders.labels(r.exchange, r.kind === 'fill' ? (out.order.status === 'filled' ? 'filled' : 'partially_filled') : r.kind).inc();
+    if (out.fill) {
+      const instrument = this.instrument(r.exchange, r.symbol)!;
+      this.portfolio.applyFill(instrument, r);
+      this.counts.fills++;
+      this.digest.update(journalStringify({ f: { id: r.clientOrderId, side: r.side, price: r.lastPrice, qty: r.lastQty, fee: r.feeAtoms, liq: r.liquidity ?? null } }) + '\n');
+      const pos = this.portfolio.find(r.exchange, r.symbol)!;
+      this.opts.metrics.position.labels(r.exchange, r.symbol).set(Number(pos.qty) * Number(instrument.qtyScale.mantissa) * 10 ** -instrument.qtyScale.exponent);
+      this.opts.logger.info({ clientOrderId: r.clientOrderId }, describeFill(r, instrument, pos.qty));
+    } else if (r.kind === 'rejected') {
+      this.opts.logger.warn({ clientOrderId: r.clientOrderId, reason: r.rejectReason }, `order ${r.clientOrderId} rejected by ${r.exchange}: ${r.rejectReason ?? ''} ${r.text ?? ''}`.trim());
+    }
+    const s = this.opts.strategy;
+    if (s?.onExecution && !this.stopping) {
+      try {
+        s.onExecution(r, this);
+      } catch (err) {
+        this.componentError(`strategy:${s.name}`, err);
+      }
+    }
+  }
+
+  // ---- contexts ---------------------------------------------------------------------------
+
+  get now(): number {
+    return this.opts.clock.now();
+  }
+  get positions() {
+    return this.portfolio;
+  }
+  instrument(exchange: string, symbol: string): Instrument | undefined {
+    return this.instruments.get(instrumentKey(exchange, symbol));
+  }
+  allInstruments(): Instrument[] {
+    return [...this.instruments.values()];
+  }
+  book(exchange: string, symbol: string): BookView | undefined {
+    return this.books.get(exchange, symbol)?.book;
+  }
+  openOrders(exchange: string, symbol: string): readonly Readonly<Order>[] {
+    return this.orders.openOrders(exchange, symbol);
+  }
+  venueNames(): string[] {
+    return [...this.venues.keys()];
+  }
+  venue(name: string): VenueRuntime | undefined {
+    return this.venues.get(name);
+  }
+
+  /** Mark for a position: the book mid when synced, else the last trade. In half-ticks. */
+  markHalfTicks = (p: Position): number | undefined => {
+    const rec = this.books.get(p.instrument.exchange, p.instrument.symbol);
+    const bid = rec?.book.bestBid();
+    const ask = rec?.book.bestAsk();
+    if (rec?.state === 'synced' && bid !== undefined && ask !== undefined) return bid + ask;
+    const last = this.lastTrade.get(instrumentKey(p.instrument.exchange, p.instrument.symbol)) ?? p.lastPrice;
+    return last === undefined ? undefined : 2 * last;
+  };
+
+  totals() {
+    return this.portfolio.totals(this.markHalfTicks);
+  }
+
+  summary(): RunSummary {
+    const t = this.totals();
+    return {
+      events: this.counts.events,
+      eventsByType: { ...this.byType },
+      signals: this.counts.signals,
+      orders: this.counts.orders,
+      rejected: this.counts.rejected,
+      fills: this.counts.fills,
+      realizedPnl: commonToDecimal(t.realized),
+      unrealizedPnl: commonToDecimal(t.unrealized),
+      fees: commonToDecimal(t.fees),
+      equity: commonToDecimal(t.equity),
+      digest: this.digest.copy().digest('hex'),
+    };
+  }
+
+  private eventCounter(ev: MarketEvent): { inc(): void } {
+    // Label lookups cost a string join and a map probe; cache the child per series.
+    const key = `${ev.exchange}\u0000${ev.symbol}\u0000${ev.type}`;
+    let c = this.eventCounters.get(key);
+    if (!c) {
+      c = this.opts.metrics.marketEvents.labels(ev.exchange, ev.symbol, ev.type);
+      this.eventCounters.set(key, c);
+    }
+    return c;
+  }
+
+  private componentError(component: string, err: unknown): void {
+    this.opts.metrics.errors.labels(component).inc();
+    this.opts.logger.error({ component, err: (err as Error)?.stack ?? String(err) }, `${component} threw; event skipped for it`);
+  }
+}
+
+function reasonLabel(reason: string): string {
+  if (/sequence|gap/i.test(reason)) return 'sequence_gap';
+  if (/checksum/i.test(reason)) return 'checksum';
+  if (/disconnect|reconnect/i.test(reason)) return 'reconnect';
+  if (/stale/i.test(reason)) return 'stale';
+  return 'other';
+}

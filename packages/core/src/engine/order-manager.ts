@@ -1,0 +1,141 @@
+import type { ExecutionReport, Order, OrderIntent, OrderStatus } from '../domain/orders.js';
+import { instrumentKey } from '../domain/instrument.js';
+
+const TERMINAL: ReadonlySet<OrderStatus> = new Set(['filled', 'cancelled', 'rejected']);
+
+export type ReportOutcome =
+  | { kind: 'applied'; order: Order; fill: boolean }
+  | { kind: 'duplicate'; order: Order }
+  | { kind: 'unknown' };
+
+/**
+ * The order state machine. Venue reports can arrive late, twice or out of order (a fill after
+ * a cancel ack is normal on most venues), so: fills are de-duplicated by trade id, a fill is
+ * always applied even to a cancelled order (the venue's fill is the truth), and terminal states
+ * never go back to working.
+ */
+export class OrderManager {
+  private readonly orders = new Map<string, Order>();
+  private readonly open = new Map<string, Map<string, Order>>();
+  private readonly seenTrades = new Set<string>();
+  private nextId = 1;
+
+  constructor(private readonly idPrefix = 'cw') {}
+
+  create(intent: OrderIntent, now: number): Order {
+    const order: Order = {
+      ...intent,
+      clientOrderId: `${this.idPrefix}-${this.nextId++}`,
+      status: 'pending_new',
+      filledQty: 0,
+      filledNotionalTicksLots: 0n,
+      feeAtoms: 0n,
+      createdTs: now,
+      updatedTs: now,
+    };
+    this.orders.set(order.clientOrderId, order);
+    this.openSet(order.exchange, order.symbol).set(order.clientOrderId, order);
+    return order;
+  }
+
+  /** Restores an order (from the journal) without issuing a new id below it. */
+  restore(order: Order): void {
+    this.orders.set(order.clientOrderId, order);
+    const n = Number(/-(\d+)$/.exec(order.clientOrderId)?.[1] ?? 0);
+    if (n >= this.nextId) this.nextId = n + 1;
+    if (!TERMINAL.has(order.status)) this.openSet(order.exchange, order.symbol).set(order.clientOrderId, order);
+    else this.openSet(order.exchange, order.symbol).delete(order.clientOrderId);
+  }
+
+  get(clientOrderId: string): Order | undefined {
+    return this.orders.get(clientOrderId);
+  }
+
+  openOrders(exchange: string, symbol: string): readonly Order[] {
+    const m = this.open.get(instrumentKey(exchange, symbol));
+    return m ? [...m.values()] : [];
+  }
+
+  allOpen(): Order[] {
+    const out: Order[] = [];
+    for (const m of this.open.values()) out.push(...m.values());
+    return out;
+  }
+
+  openCount(): number {
+    let n = 0;
+    for (const m of this.open.values()) n += m.size;
+    return n;
+  }
+
+  apply(r: ExecutionReport, now: number): ReportOutcome {
+    const order = this.orders.get(r.clientOrderId);
+    if (!order) return { kind: 'unknown' };
+    if (r.venueOrderId) order.venueOrderId = r.venueOrderId;
+    order.updatedTs = now;
+    let fill = false;
+    switch (r.kind) {
+      case 'ack':
+        if (order.status === 'pending_new') order.status = 'open';
+        break;
+      case 'fill': {
+        if (r.tradeId !== undefined) {
+          const key = `${order.exchange}:${r.tradeId}:${order.clientOrderId}`;
+          if (this.seenTrades.has(key)) return { kind: 'duplicate', order };
+          this.seenTrades.add(key);
+        }
+        order.filledQty += r.lastQty;
+        order.filledNotionalTicksLots += BigInt(r.lastPrice) * BigInt(r.lastQty);
+        order.feeAtoms += r.feeAtoms;
+        if (order.filledQty >= order.qty) order.status = 'filled';
+        else if (!TERMINAL.has(order.status)) order.status = 'partially_filled';
+        fill = true;
+        break;
+      }
+      case 'cancelled':
+      case 'expired':
+        if (!TERMINAL.has(order.status)) order.status = 'cancelled';
+        break;
+      case 'rejected':
+        if (order.status === 'pending_new' || order.status === 'pending_cancel' || order.status === 'open' || order.status === 'partially_filled') {
+          // A rejected cancel leaves the order as it was; a rejected new order is final.
+          if (order.status === 'pending_new') {
+            order.status = 'rejected';
+            order.rejectReason = r.rejectReason;
+            order.text = r.text;
+          } else if (order.status === 'pending_cancel') {
+            order.status = order.filledQty > 0 ? 'partially_filled' : 'open';
+          }
+        }
+        break;
+    }
+    if (TERMINAL.has(order.status)) this.open.get(instrumentKey(order.exchange, order.symbol))?.delete(order.clientOrderId);
+    return { kind: 'applied', order, fill };
+  }
+
+  markPendingCancel(clientOrderId: string): Order | undefined {
+    const o = this.orders.get(clientOrderId);
+    if (!o || TERMINAL.has(o.status)) return undefined;
+    o.status = 'pending_cancel';
+    return o;
+  }
+
+  /** Closes an order we believed open but the venue does not know (reconciliation). */
+  forceClose(clientOrderId: string, text: string): void {
+    const o = this.orders.get(clientOrderId);
+    if (!o || TERMINAL.has(o.status)) return;
+    o.status = 'cancelled';
+    o.text = text;
+    this.open.get(instrumentKey(o.exchange, o.symbol))?.delete(clientOrderId);
+  }
+
+  private openSet(exchange: string, symbol: string): Map<string, Order> {
+    const key = instrumentKey(exchange, symbol);
+    let m = this.open.get(key);
+    if (!m) {
+      m = new Map();
+      this.open.set(key, m);
+    }
+    return m;
+  }
+}

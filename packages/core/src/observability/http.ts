@@ -1,0 +1,85 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { MetricsRegistry } from './metrics.js';
+
+export interface ComponentHealth {
+  name: string;
+  ready: boolean;
+  detail: string;
+}
+
+export type Route = (req: IncomingMessage) => { status: number; body: unknown; contentType?: string } | Promise<{ status: number; body: unknown; contentType?: string }>;
+
+/** A tiny JSON/text HTTP server: a fixed route table, GET only, nothing else exposed. */
+export class HttpEndpoint {
+  private server: Server | undefined;
+
+  constructor(
+    readonly label: string,
+    private readonly routes: Record<string, Route>,
+  ) {}
+
+  async listen(port: number, host: string): Promise<number> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', (err: NodeJS.ErrnoException) =>
+        reject(new Error(err.code === 'EADDRINUSE' ? `${this.label}: port ${port} on ${host} is already in use (set a different port in [monitoring])` : `${this.label}: ${err.message}`)),
+      );
+      this.server!.listen(port, host, () => resolve());
+    });
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0]!;
+    const route = this.routes[path];
+    try {
+      if (!route) return send(res, 404, { error: `no route ${path}`, routes: Object.keys(this.routes) });
+      if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'GET only' });
+      const out = await route(req);
+      send(res, out.status, out.body, out.contentType);
+    } catch (err) {
+      send(res, 500, { error: (err as Error).message });
+    }
+  }
+
+  async close(): Promise<void> {
+    const s = this.server;
+    this.server = undefined;
+    if (!s) return;
+    s.closeAllConnections?.();
+    await new Promise<void>((r) => s.close(() => r()));
+  }
+}
+
+function send(res: ServerResponse, status: number, body: unknown, contentType?: string): void {
+  const text = typeof body === 'string' ? body : JSON.stringify(body, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2);
+  res.writeHead(status, { 'content-type': contentType ?? (typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json') });
+  res.end(text);
+}
+
+export function metricsRoutes(metrics: MetricsRegistry): Record<string, Route> {
+  return {
+    '/metrics': async () => ({ status: 200, body: await metrics.text(), contentType: metrics.registry.contentType }),
+  };
+}
+
+/** Liveness is the process answering; readiness is every component ready. */
+export function healthRoutes(components: () => ComponentHealth[], status: () => unknown): Record<string, Route> {
+  const ready = () => {
+    const list = components();
+    return { ready: list.every((c) => c.ready), components: list };
+  };
+  return {
+    '/health/live': () => ({ status: 200, body: { live: true } }),
+    '/health/ready': () => {
+      const r = ready();
+      return { status: r.ready ? 200 : 503, body: r };
+    },
+    '/health': () => {
+      const r = ready();
+      return { status: r.ready ? 200 : 503, body: { live: true, ...r } };
+    },
+    '/status': () => ({ status: 200, body: status() }),
+  };
+}
