@@ -1,0 +1,70 @@
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parse, TomlError } from 'smol-toml';
+import { expandTree } from './env.js';
+import { ConfigError } from './errors.js';
+import { validateConfig } from './schema.js';
+import type { LoadedConfig } from './types.js';
+
+/**
+ * Parses, substitutes `${VAR}` from `env`, validates and applies defaults. Every problem found is
+ * thrown together as one ConfigError; nothing in it (or in `warnings`) contains a secret.
+ *
+ * @param sourceName how the text is named in messages (a file name)
+ * @param configDir what relative plugin and journal paths are relative to (default: cwd)
+ */
+export function parseConfig(
+  tomlText: string,
+  env: NodeJS.ProcessEnv = process.env,
+  sourceName = '<config>',
+  configDir: string = process.cwd(),
+): LoadedConfig {
+  let doc: Record<string, unknown>;
+  try {
+    doc = parse(tomlText.replace(/^\uFEFF/, ''), { unsafeKeyBehaviour: 'throw' }) as Record<string, unknown>;
+  } catch (e) {
+    if (e instanceof TomlError) {
+      // smol-toml appends an excerpt of the offending lines, which may hold a secret: drop it.
+      const reason = e.message.split('\n')[0].replace(/^Invalid TOML document: /, '');
+      throw new ConfigError(
+        [{ path: '', message: `TOML syntax error at line ${e.line}, column ${e.column}: ${reason}` }],
+        sourceName,
+        { line: e.line, column: e.column },
+      );
+    }
+    throw e;
+  }
+  const expanded = expandTree(doc, env);
+  const result = validateConfig(expanded.tree, expanded.rawStrings);
+  const issues = [...expanded.issues, ...result.issues];
+  if (issues.length > 0) throw new ConfigError(issues, sourceName);
+  return { config: result.config, warnings: result.warnings, configDir: resolve(configDir) };
+}
+
+/** Reads and parses a config file; see parseConfig. `configDir` is the file's directory. */
+export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const abs = resolve(path);
+  let text: string;
+  try {
+    text = readFileSync(abs, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : (code ?? (e as Error).message);
+    throw new ConfigError([{ path: '', message: `cannot read config file ${abs}: ${why}` }], path);
+  }
+  return { ...parseConfig(text, env, path, dirname(abs)), sourcePath: abs };
+}
+
+/**
+ * Resolves a plugin specifier from the config: paths (./, ../, /) against `configDir`, as an
+ * absolute file path; package names are returned unchanged.
+ */
+export function resolvePluginSpecifier(spec: string, configDir: string): string {
+  if (spec.startsWith('./') || spec.startsWith('../')) return resolve(configDir, spec);
+  return spec;
+}
+
+/** Resolves a file path from the config (e.g. journal.path) against `configDir`. */
+export function resolveConfigPath(path: string, configDir: string): string {
+  return isAbsolute(path) ? path : resolve(configDir, path);
+}

@@ -1,0 +1,147 @@
+import type { Secret } from './secret.js';
+
+// Config objects are type aliases (not interfaces) so they are assignable to
+// `Readonly<Record<string, unknown>>`, the type of TOKENS.Config / TOKENS.VenueConfig.
+// Field names mirror the TOML keys (snake_case); fields we derive are camelCase.
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+export const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+
+export type TradingMode = 'paper' | 'live';
+export const TRADING_MODES: readonly TradingMode[] = ['paper', 'live'];
+
+/** What happens to open orders on SIGTERM. */
+export type ShutdownPolicy = 'cancel' | 'keep';
+export const SHUTDOWN_POLICIES: readonly ShutdownPolicy[] = ['cancel', 'keep'];
+
+export type MarketType = 'spot' | 'usdm';
+export const MARKET_TYPES: readonly MarketType[] = ['spot', 'usdm'];
+
+export type FsyncPolicy = 'always' | 'batch' | 'never';
+export const FSYNC_POLICIES: readonly FsyncPolicy[] = ['always', 'batch', 'never'];
+
+export type SystemConfig = {
+  name: string;
+  /** Free-form label, default "development". */
+  environment: string;
+  log_level: LogLevel;
+  /** "paper" (default) never sends orders to a venue; only the exact word "live" does. */
+  mode: TradingMode;
+  on_shutdown: ShutdownPolicy;
+};
+
+export type PerformanceConfig = {
+  max_latency_ms: number;
+  simd_enabled: boolean;
+  gpu_enabled: boolean;
+  /** Default: os.availableParallelism(). */
+  thread_pool_size: number;
+  memory_pool_gb: number;
+};
+
+export type ExchangesConfig = {
+  /** Venue names in the order given; each may have a top-level table of the same name. */
+  enabled: string[];
+};
+
+export type VenueConfig = {
+  /** Venue name as in exchanges.enabled, e.g. "binance". */
+  name: string;
+  /** npm package name or a path as written (relative paths are relative to configDir). */
+  plugin: string;
+  /** Both api_key and api_secret present and non-empty. */
+  hasCredentials: boolean;
+  /** WebSocket URL (ws:/wss:), when overriding the plugin's default. */
+  api_url?: string;
+  /** REST URL (http:/https:), when overriding the plugin's default. */
+  rest_url?: string;
+  api_key?: Secret;
+  api_secret?: Secret;
+  passphrase?: Secret;
+  testnet: boolean;
+  symbols: string[];
+  market: MarketType;
+  /** `[<venue>.options]`, owned and validated by the plugin. Secret-named strings are Secrets. */
+  options: Record<string, unknown>;
+};
+
+export type RiskConfig = {
+  /** Max absolute position notional per symbol, in quote currency. */
+  max_position: number;
+  /** Fraction of peak equity, 0 < x <= 1; reaching it trips the kill switch. */
+  max_drawdown: number;
+  /** 0 < x <= 1. */
+  kelly_fraction: number;
+  /** 0 < x < 1. */
+  var_confidence: number;
+  max_total_position?: number;
+  max_order_notional?: number;
+  max_open_orders: number;
+  price_band_bps: number;
+  orders_per_second: number;
+};
+
+export type MonitoringConfig = {
+  /** 0 = pick a free port. */
+  metrics_port: number;
+  /** 0 = pick a free port. */
+  health_check_port: number;
+  bind_address: string;
+  enable_tracing: boolean;
+  /** Where the manual kill-switch endpoint listens. */
+  control_bind_address: string;
+};
+
+export type ComputeConfig = {
+  /** Backend names in order of preference. */
+  backends: string[];
+  /** `[compute.<backend>]` tables, passed through to the backend. */
+  backendOptions: Record<string, Record<string, unknown>>;
+};
+
+export type DetectorConfig = {
+  /** The key of `[detectors.<name>]`. */
+  name: string;
+  enabled: boolean;
+  /** Package name or path; absent: `name` is a built-in detector. */
+  plugin?: string;
+  /** Every other key of the table, unvalidated (the detector validates it). */
+  settings: Record<string, unknown>;
+};
+
+export type StrategyConfig = {
+  plugin: string;
+  /** Every other key of `[strategy]`, unvalidated. */
+  settings: Record<string, unknown>;
+};
+
+export type JournalConfig = {
+  /** As written; relative to configDir when relative. */
+  path: string;
+  fsync: FsyncPolicy;
+};
+
+export type CwtsConfig = {
+  system: SystemConfig;
+  performance: PerformanceConfig;
+  exchanges: ExchangesConfig;
+  /** One entry per exchanges.enabled, in that order. */
+  venues: VenueConfig[];
+  risk: RiskConfig;
+  monitoring: MonitoringConfig;
+  compute: ComputeConfig;
+  /** In file order. */
+  detectors: DetectorConfig[];
+  strategy?: StrategyConfig;
+  journal: JournalConfig;
+};
+
+export type LoadedConfig = {
+  config: CwtsConfig;
+  /** Non-fatal findings, e.g. a venue without credentials. Never contain secrets. */
+  warnings: string[];
+  /** Absolute path of the file, when loaded from one. */
+  sourcePath?: string;
+  /** Absolute directory that relative plugin and journal paths are relative to. */
+  configDir: string;
+};

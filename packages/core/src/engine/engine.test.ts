@@ -1,0 +1,190 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ManualClock } from '../contracts/clock.js';
+import type { Strategy, StrategyContext, SubmitResult } from '../contracts/trading.js';
+import { defineInstrument } from '../domain/instrument.js';
+import type { BookSnapshotEvent, TradeEvent } from '../domain/events.js';
+import type { Signal } from '../domain/signal.js';
+import { silentLogger } from '../observability/logger.js';
+import { MetricsRegistry } from '../observability/metrics.js';
+import { Engine } from './engine.js';
+import { Journal } from './journal.js';
+import { MaxPositionCheck } from './max-position-check.js';
+import { MarketDataOnlyExecution } from './market-data-only.js';
+import { rebuildFromJournal } from './rebuild.js';
+import { ScriptedVenue } from './test-venue.js';
+
+const BTC = defineInstrument({ exchange: 'v', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.001' });
+
+function snapshot(bid = 5_000_000, ask = 5_000_100, seq = 10): BookSnapshotEvent {
+  return { type: 'book_snapshot', exchange: 'v', symbol: 'BTCUSDT', ts: 1, recvTs: 1, seq, reason: 'initial', bids: [{ price: bid, qty: 1000 }], asks: [{ price: ask, qty: 1000 }] };
+}
+
+/** Submits whatever the test queues on the next signal, and remembers the results. */
+class QueueStrategy implements Strategy {
+  readonly name = 'queue';
+  results: SubmitResult[] = [];
+  next: Parameters<StrategyContext['submit']>[0][] = [];
+  onSignal(_s: Signal, ctx: StrategyContext): void {
+    for (const i of this.next.splice(0)) this.results.push(ctx.submit(i));
+  }
+}
+
+function setup(opts: { maxPosition?: number; venue?: ScriptedVenue; journal?: Journal; onShutdown?: 'cancel' | 'keep' } = {}) {
+  const venue = opts.venue ?? new ScriptedVenue('v', [BTC]);
+  const strategy = new QueueStrategy();
+  const metrics = new MetricsRegistry({ processMetrics: false });
+  const engine = new Engine({
+    clock: new ManualClock(1000), logger: silentLogger(), metrics, strategy, watchdog: false,
+    venues: [{ name: 'v', symbols: ['BTCUSDT'], marketData: venue, execution: venue }],
+    riskChecks: [new MaxPositionCheck(opts.maxPosition ?? 100_000)], journal: opts.journal, onShutdown: opts.onShutdown,
+  });
+  const signal = (): void => engine.emit({ id: 's', detector: 't', kind: 'k', exchange: 'v', symbol: 'BTCUSDT', ts: 1, direction: 1, strength: 1, evidence: {} });
+  return { venue, strategy, engine, metrics, signal };
+}
+
+const buy = (qty: number, price = 5_000_100) => ({ exchange: 'v', symbol: 'BTCUSDT', side: 'buy' as const, type: 'limit' as const, price, qty, tif: 'IOC' as const, source: 'test' });
+
+describe('Engine', () => {
+  it('routes an accepted intent to the venue and books the fill in integer units', async () => {
+    const { venue, strategy, engine, signal } = setup();
+    await engine.start();
+    venue.sink!.onMarketEvent(snapshot());
+    strategy.next.push(buy(250));
+    signal();
+    expect(strategy.results[0]).toMatchObject({ accepted: true });
+    expect(venue.submitted).toHaveLength(1);
+    const o = venue.submitted[0]!;
+    venue.report(o, { kind: 'ack' });
+    venue.report(o, { kind: 'fill', lastPrice: 5_000_100, lastQty: 250, cumQty: 250, leavesQty: 0, feeAtoms: 62_501n, tradeId: 't1', liquidity: 'taker' });
+    // A duplicate fill (same trade id) is ignored.
+    venue.report(o, { kind: 'fill', lastPrice: 5_000_100, lastQty: 250, cumQty: 250, leavesQty: 0, feeAtoms: 62_501n, tradeId: 't1' });
+    expect(engine.portfolio.qty('v', 'BTCUSDT')).toBe(250);
+    expect(engine.orders.get(o.clientOrderId)!.status).toBe('filled');
+    const s = engine.summary();
+    expect(s.fills).toBe(1);
+    // 0.25 BTC bought at 50001.00, marked at mid 50000.50: -0.125 USDT unrealized, fee 0.62501.
+    expect(s.unrealizedPnl).toBe('-0.125');
+    expect(s.fees).toBe('0.62501');
+    expect(s.equity).toBe('-0.75001');
+  });
+
+  it('refuses orders on a book that is not synced, and on a crossed book', async () => {
+    const { venue, strategy, engine, signal } = setup();
+    await engine.start();
+    strategy.next.push(buy(1));
+    signal();
+    expect(strategy.results[0]).toMatchObject({ accepted: false, reason: 'BOOK_NOT_SYNCED' });
+    venue.sink!.onMarketEvent(snapshot(5_000_200, 5_000_100));
+    expect(engine.books.get('v', 'BTCUSDT')!.state).toBe('crossed');
+    strategy.next.push(buy(1));
+    signal();
+    expect(strategy.results[1]).toMatchObject({ accepted: false, reason: 'BOOK_NOT_SYNCED' });
+    expect(venue.submitted).toHaveLength(0);
+  });
+
+  it('a delta with a sequence going backwards marks the book resyncing until the next snapshot', async () => {
+    const { venue, engine } = setup();
+    await engine.start();
+    venue.sink!.onMarketEvent(snapshot());
+    venue.sink!.onMarketEvent({ type: 'book_delta', exchange: 'v', symbol: 'BTCUSDT', ts: 2, recvTs: 2, firstSeq: 9, seq: 9, bids: [{ price: 5_000_050, qty: 5 }], asks: [] });
+    const rec = engine.books.get('v', 'BTCUSDT')!;
+    expect(rec.state).toBe('resyncing');
+    expect(rec.book.bestBid()).toBe(5_000_000);
+    venue.sink!.onMarketEvent({ ...snapshot(5_000_010, 5_000_090, 20), reason: 'resync' });
+    expect(rec.state).toBe('synced');
+    expect(rec.resyncs).toBe(1);
+  });
+
+  it('max_position rejects an order that would exceed the limit and counts the reason', async () => {
+    const { venue, strategy, engine, signal, metrics } = setup({ maxPosition: 1000 });
+    await engine.start();
+    venue.sink!.onMarketEvent(snapshot());
+    strategy.next.push(buy(20)); // 0.02 BTC x 50001 = 1000.02 > 1000
+    strategy.next.push(buy(19)); // 950.019 <= 1000
+    signal();
+    expect(strategy.results.map((r) => r.reason ?? 'ok')).toEqual(['RISK_MAX_POSITION', 'ok']);
+    expect(await metrics.text()).toMatch(/cwts_risk_rejections_total\{reason="RISK_MAX_POSITION"\} 1/);
+  });
+
+  it('a venue without credentials runs market data only and refuses to trade with the reason', async () => {
+    const md = new ScriptedVenue('v', [BTC]);
+    const exec = new MarketDataOnlyExecution('v', 'no api_key/api_secret configured; market data only');
+    const strategy = new QueueStrategy();
+    const engine = new Engine({ clock: new ManualClock(), logger: silentLogger(), metrics: new MetricsRegistry({ processMetrics: false }), strategy, watchdog: false, venues: [{ name: 'v', symbols: ['BTCUSDT'], marketData: md, execution: exec }] });
+    await engine.start();
+    md.sink!.onMarketEvent(snapshot());
+    strategy.next.push(buy(1));
+    engine.emit({ id: 's', detector: 't', kind: 'k', exchange: 'v', symbol: 'BTCUSDT', ts: 1, direction: 1, strength: 1, evidence: {} });
+    expect(strategy.results[0]).toEqual({ accepted: false, reason: 'NO_CREDENTIALS', message: 'v: no api_key/api_secret configured; market data only' });
+    expect(engine.books.get('v', 'BTCUSDT')!.state).toBe('synced');
+  });
+
+  it('stop cancels open orders, stops intake, flushes the journal; the journal rebuilds the orders', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cwts-engine-'));
+    const journal = new Journal(join(dir, 'j.jsonl'), 'always');
+    journal.open();
+    const { venue, strategy, engine, signal } = setup({ journal });
+    await engine.start();
+    venue.sink!.onMarketEvent(snapshot());
+    strategy.next.push({ ...buy(5, 4_990_000), tif: 'GTC' });
+    signal();
+    const o = venue.submitted[0]!;
+    venue.report(o, { kind: 'ack', leavesQty: 5 });
+    await engine.stop('test');
+    expect(venue.cancelled.map((c) => c.clientOrderId)).toEqual([o.clientOrderId]);
+    expect(engine.orders.get(o.clientOrderId)!.status).toBe('cancelled');
+    expect(venue.stopped.marketData).toBe(true);
+    // Events after stop are ignored.
+    venue.sink!.onMarketEvent({ type: 'trade', exchange: 'v', symbol: 'BTCUSDT', ts: 3, recvTs: 3, tradeId: 'x', price: 1, qty: 1, side: 'buy' } as TradeEvent);
+    expect(engine.summary().events).toBe(1);
+    const lines = readFileSync(join(dir, 'j.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).t);
+    expect(lines).toEqual(['order', 'report', 'report']);
+
+    const again = setup();
+    expect(rebuildFromJournal(again.engine, join(dir, 'j.jsonl'), silentLogger())).toEqual({ orders: 1, open: 0 });
+    expect(again.engine.orders.get(o.clientOrderId)!.status).toBe('cancelled');
+  });
+
+  it('after a restart, orders the journal says are open but the venue does not know are closed before trading', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cwts-engine-'));
+    const path = join(dir, 'j.jsonl');
+    const journal = new Journal(path, 'always');
+    journal.open();
+    const first = setup({ journal, onShutdown: 'keep' });
+    await first.engine.start();
+    first.venue.sink!.onMarketEvent(snapshot());
+    first.strategy.next.push({ ...buy(5, 4_990_000), tif: 'GTC' }, { ...buy(6, 4_980_000), tif: 'GTC' });
+    first.signal();
+    for (const o of first.venue.submitted) first.venue.report(o, { kind: 'ack' });
+    await first.engine.stop('crash-like stop keeping orders');
+    expect(first.venue.cancelled).toHaveLength(0);
+
+    const venue = new ScriptedVenue('v', [BTC]);
+    venue.venueOpen = [first.venue.submitted[1]!];
+    const second = setup({ venue });
+    expect(rebuildFromJournal(second.engine, path, silentLogger())).toEqual({ orders: 2, open: 2 });
+    await second.engine.start();
+    expect(second.engine.orders.get(first.venue.submitted[0]!.clientOrderId)!.status).toBe('cancelled');
+    expect(second.engine.orders.get(first.venue.submitted[1]!.clientOrderId)!.status).toBe('open');
+    expect(second.engine.reconciled).toBe(true);
+    // New ids continue after the restored ones.
+    second.venue.sink!.onMarketEvent(snapshot());
+    second.strategy.next.push(buy(1));
+    second.signal();
+    expect(second.strategy.results[0]!.clientOrderId).toBe('cw-3');
+  });
+
+  it('a throwing detector is counted and skipped, the engine keeps running', async () => {
+    const venue = new ScriptedVenue('v', [BTC]);
+    const metrics = new MetricsRegistry({ processMetrics: false });
+    const engine = new Engine({ clock: new ManualClock(), logger: silentLogger(), metrics, watchdog: false, venues: [{ name: 'v', symbols: ['BTCUSDT'], marketData: venue, execution: venue }], detectors: [{ name: 'bad', onMarketEvent() { throw new Error('boom'); } }] });
+    await engine.start();
+    venue.sink!.onMarketEvent(snapshot());
+    venue.sink!.onMarketEvent(snapshot(5_000_001, 5_000_099, 11));
+    expect(engine.summary().events).toBe(2);
+    expect(await metrics.text()).toMatch(/cwts_errors_total\{component="detector:bad"\} 2/);
+  });
+});
