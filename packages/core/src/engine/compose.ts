@@ -41,6 +41,9 @@ export interface ComposeOptions {
   venueOptionOverrides?: Record<string, Record<string, unknown>>;
   /** Replaces the configured venues (replay uses the recorded exchanges). */
   venues?: VenueConfig[];
+  beforeEvent?: (event: import('../domain/events.js').MarketEvent) => void;
+  /** Overrides `[system] on_shutdown` (replay keeps its virtual orders: nothing is at a venue). */
+  onShutdown?: 'cancel' | 'keep';
 }
 
 export interface Deployment {
@@ -192,8 +195,9 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
     riskChecks,
     journal,
     recorder: opts.recordPath ? new Recorder(opts.recordPath) : undefined,
-    onShutdown: cfg.system.on_shutdown,
+    onShutdown: opts.onShutdown ?? cfg.system.on_shutdown,
     watchdog: opts.watchdog,
+    beforeEvent: opts.beforeEvent,
   });
   if (journal) {
     rebuildFromJournal(engine, journal.path, logger);

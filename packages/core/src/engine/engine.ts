@@ -42,6 +42,8 @@ export interface EngineOptions {
   staleAfterMs?: number;
   /** Run staleness checks on a timer (off in replay, where time is virtual). */
   watchdog?: boolean;
+  /** Called before each market event is dispatched; replay moves its virtual clock here. */
+  beforeEvent?: (event: MarketEvent) => void;
 }
 
 export interface RunSummary {
@@ -201,6 +203,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
 
   onMarketEvent(ev: MarketEvent): void {
     if (this.stopping) return;
+    this.opts.beforeEvent?.(ev);
     this.dispatchStart = performance.now();
     this.counts.events++;
     this.byType[ev.type] = (this.byType[ev.type] ?? 0) + 1;
