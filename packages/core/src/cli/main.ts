@@ -21,7 +21,6 @@ function parseSeconds(v: string): number {
 export function buildProgram(): Command {
   const program = new Command('cwts-ultra')
     .description('CWTS Ultra: low-latency crypto trading engine')
-    .option('--config <file>', 'run with this config (same as `run --config <file>`)')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
@@ -52,22 +51,17 @@ export function buildProgram(): Command {
     .option('--config <file>', 'resolve backend packages from this config\'s directory')
     .action(async (o) => { program.setOptionValue('code', await gpuTestCommand(o.config ? dirname(resolve(o.config)) : process.cwd(), out)); });
 
-  program.action(async (o) => {
-    if (!o.config) {
-      program.outputHelp();
-      program.setOptionValue('code', 2);
-      return;
-    }
-    program.setOptionValue('code', await runCommand({ config: o.config }));
-  });
   return program;
 }
 
 /** Entry point; returns the exit code. Every known failure is one clear message, no stack. */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  // The seed's systemd unit runs `cwts-ultra --config FILE`: the bare form means `run`.
+  const args = argv.slice(2);
+  if (args[0] === '--config' || args[0]?.startsWith('--config=')) args.unshift('run');
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync(args, { from: 'user' });
     return (program.getOptionValue('code') as number | undefined) ?? 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
