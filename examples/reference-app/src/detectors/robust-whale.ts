@@ -12,7 +12,7 @@ export interface WhaleSettings {
   learningRate: number;
 }
 
-export const DEFAULT_WHALE_SETTINGS: WhaleSettings = { zThreshold: 6, warmupTrades: 200, minNotional: 10_000, learningRate: 0.02 };
+export const DEFAULT_WHALE_SETTINGS: WhaleSettings = { zThreshold: 4, warmupTrades: 200, minNotional: 10_000, learningRate: 0.02 };
 
 interface SymbolStats {
   median: number;

@@ -44,6 +44,8 @@ export async function replayCommand(o: ReplayOptions, out: (line: string) => voi
   const data = resolve(o.data);
   const { instruments } = readRecordingHeader(data);
   const exchanges = [...new Set(instruments.map((i) => i.exchange))];
+  // One simulated venue replays the file; it labels events with the recorded exchange names.
+  if (exchanges.length !== 1) throw new Error(`${o.data} holds ${exchanges.length} exchanges (${exchanges.join(', ')}); replay of multi-exchange recordings is not supported yet: record one venue per file`);
   const venues: VenueConfig[] = exchanges.map((name) => ({
     name,
     plugin: '@cwts/exchange-sim',
@@ -51,7 +53,7 @@ export async function replayCommand(o: ReplayOptions, out: (line: string) => voi
     testnet: false,
     market: 'spot',
     symbols: instruments.filter((i) => i.exchange === name).map((i) => i.symbol),
-    options: { replay_file: data, replay_format: 'jsonl', replay_speed: 0, replay_exchange: name },
+    options: { replay_file: data, replay_format: 'jsonl', replay_speed: 0 },
   }));
   const clock = new ManualClock(0);
   const logger = o.json ? silentLogger() : createLogger({ level: loaded.config.system.log_level });

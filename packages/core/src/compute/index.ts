@@ -1,0 +1,29 @@
+export { JsComputeBackend, jsBackendProvider, jsDeviceFacts, JS_BACKEND_NAME } from './js-backend.js';
+export {
+  ComputeRegistry,
+  NoComputeBackendError,
+  notInstalledReason,
+  type BackendStatus,
+  type ResolvedBackend,
+  type SkippedBackend,
+} from './registry.js';
+export { instrumentBackend, type KernelObserver } from './instrument.js';
+export {
+  PHILOX_M0,
+  PHILOX_M1,
+  PHILOX_W0,
+  PHILOX_W1,
+  PHILOX_ROUNDS,
+  mulhi32,
+  mullo32,
+  philox4x32,
+  splitSeed,
+  normalsFromBlock,
+  normalAt,
+} from './philox.js';
+// Argument validation shared with other backends, so they reject exactly what the oracle rejects.
+export { preparePatternScores, type PreparedPatternScores } from './kernels/pattern-scores.js';
+export { prepareRollingMoments, type PreparedRollingMoments } from './kernels/rolling-moments.js';
+export { prepareSgemm, type PreparedSgemm } from './kernels/sgemm.js';
+export { prepareMonteCarloVaR, summariseLosses, selectKth, type PreparedMonteCarloVaR } from './kernels/monte-carlo-var.js';
+export type { F32Resolver } from './validate.js';

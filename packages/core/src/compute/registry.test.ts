@@ -1,0 +1,197 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import type { ComputeBackendProvider, ProbeResult } from '../contracts/compute.js';
+import { createLogger, silentLogger } from '../observability/logger.js';
+import { JsComputeBackend, jsBackendProvider } from './js-backend.js';
+import { ComputeRegistry, NoComputeBackendError } from './registry.js';
+
+interface FakeOptions {
+  priority?: number;
+  probe?: ProbeResult | Error;
+  createError?: Error;
+}
+
+/** A provider that counts its probe and create calls; a created backend is a js backend. */
+function fake(name: string, opts: FakeOptions = {}) {
+  const calls = { probe: 0, create: 0 };
+  const provider: ComputeBackendProvider = {
+    name,
+    priority: opts.priority ?? 10,
+    async probe() {
+      calls.probe++;
+      if (opts.probe instanceof Error) throw opts.probe;
+      return opts.probe ?? { available: true, device: { name: `${name} device`, type: 'discrete-gpu', memoryBytes: 1 << 30 } };
+    },
+    async create() {
+      calls.create++;
+      if (opts.createError) throw opts.createError;
+      const b = new JsComputeBackend();
+      Object.defineProperty(b, 'name', { value: name });
+      return b;
+    },
+  };
+  return { provider, calls };
+}
+
+function capturingLogger() {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      for (const l of String(chunk).split('\n')) if (l) lines.push(JSON.parse(l));
+      cb();
+    },
+  });
+  return { logger: createLogger({ level: 'debug', destination: stream }), lines };
+}
+
+describe('ComputeRegistry', () => {
+  it('rejects a duplicate name, naming it', () => {
+    const r = new ComputeRegistry(silentLogger());
+    r.register(jsBackendProvider);
+    expect(() => r.register({ ...fake('js').provider })).toThrow("compute backend 'js' is already registered");
+    expect(r.has('js')).toBe(true);
+  });
+
+  it('registers nothing on its own', async () => {
+    const r = new ComputeRegistry(silentLogger());
+    expect(await r.status()).toEqual([]);
+    await expect(r.resolve([])).rejects.toThrow(NoComputeBackendError);
+  });
+
+  it('follows the hint order before priority', async () => {
+    const r = new ComputeRegistry(silentLogger());
+    const cuda = fake('cuda', { priority: 100 });
+    const vulkan = fake('vulkan', { priority: 50 });
+    r.register(jsBackendProvider);
+    r.register(cuda.provider);
+    r.register(vulkan.provider);
+    const { backend, skipped } = await r.resolve(['vulkan', 'cuda']);
+    expect(backend.name).toBe('vulkan');
+    expect(skipped).toEqual([]);
+    expect(cuda.calls).toEqual({ probe: 0, create: 0 });
+  });
+
+  it('falls back by descending priority, then to js; logs every skip with its reason', async () => {
+    const { logger, lines } = capturingLogger();
+    const r = new ComputeRegistry(logger);
+    const cuda = fake('cuda', { priority: 100, probe: { available: false, reason: 'no CUDA device (cudaGetDeviceCount returned 35)' } });
+    const rocm = fake('rocm', { priority: 90, createError: new Error('hipInit failed') });
+    const metal = fake('metal', { priority: 80, probe: new Error('dlopen failed') });
+    const cpu = fake('cpu-simd', { priority: 5 });
+    r.register(jsBackendProvider);
+    r.register(cpu.provider);
+    r.register(cuda.provider);
+    r.register(rocm.provider);
+    r.register(metal.provider);
+    const { backend, skipped } = await r.resolve(['opencl', 'cuda']);
+    expect(backend.name).toBe('cpu-simd');
+    expect(skipped).toEqual([
+      { name: 'opencl', reason: 'not installed (package @cwts/backend-opencl)' },
+      { name: 'cuda', reason: 'no CUDA device (cudaGetDeviceCount returned 35)' },
+      { name: 'rocm', reason: 'init failed: hipInit failed' },
+      { name: 'metal', reason: 'probe failed: dlopen failed' },
+    ]);
+    const skipLogs = lines.filter((l) => l.msg === 'compute backend skipped');
+    expect(skipLogs.map((l) => [l.backend, l.reason, l.level])).toEqual([
+      ['opencl', 'not installed (package @cwts/backend-opencl)', 40],
+      ['cuda', 'no CUDA device (cudaGetDeviceCount returned 35)', 40],
+      ['rocm', 'init failed: hipInit failed', 30],
+      ['metal', 'probe failed: dlopen failed', 30],
+    ]);
+    expect(lines.some((l) => l.msg === 'compute backend selected' && l.backend === 'cpu-simd')).toBe(true);
+  });
+
+  it('probes and creates at most once per provider, caching failures too', async () => {
+    const r = new ComputeRegistry(silentLogger());
+    const broken = fake('vulkan', { priority: 50, createError: new Error('vkCreateInstance: VK_ERROR_INCOMPATIBLE_DRIVER') });
+    const absent = fake('cuda', { priority: 60, probe: { available: false, reason: 'no driver' } });
+    const good = fake('cpu-simd', { priority: 5 });
+    r.register(broken.provider);
+    r.register(absent.provider);
+    r.register(good.provider);
+    const first = await r.resolve(['vulkan']);
+    const [second, third] = await Promise.all([r.resolve(['vulkan']), r.resolve([])]);
+    expect(first.backend).toBe(second.backend);
+    expect(third.backend).toBe(first.backend);
+    expect(second.skipped).toEqual(first.skipped);
+    expect(broken.calls).toEqual({ probe: 1, create: 1 });
+    expect(absent.calls).toEqual({ probe: 1, create: 0 });
+    expect(good.calls).toEqual({ probe: 1, create: 1 });
+    const status = await r.status();
+    expect(broken.calls.probe + absent.calls.probe + good.calls.probe).toBe(3);
+    expect(status).toEqual([
+      { name: 'cuda', priority: 60, available: false, reason: 'no driver', initialized: false },
+      {
+        name: 'vulkan', priority: 50, available: false, reason: 'init failed: vkCreateInstance: VK_ERROR_INCOMPATIBLE_DRIVER',
+        device: { name: 'vulkan device', type: 'discrete-gpu', memoryBytes: 1 << 30 }, initialized: false,
+      },
+      { name: 'cpu-simd', priority: 5, available: true, device: { name: 'cpu-simd device', type: 'discrete-gpu', memoryBytes: 1 << 30 }, initialized: true },
+    ]);
+  });
+
+  it('status probes everything (cached) without creating anything', async () => {
+    const r = new ComputeRegistry(silentLogger());
+    const a = fake('a', { priority: 1 });
+    r.register(a.provider);
+    r.register(jsBackendProvider);
+    const s1 = await r.status();
+    const s2 = await r.status();
+    expect(s1).toEqual(s2);
+    expect(s1.map((s) => [s.name, s.available, s.initialized])).toEqual([['a', true, false], ['js', true, false]]);
+    expect(s1[1].device?.name).toBe('JavaScript (V8)');
+    expect(a.calls).toEqual({ probe: 1, create: 0 });
+  });
+
+  it('throws one error naming every backend tried and why', async () => {
+    const r = new ComputeRegistry(silentLogger());
+    r.register(fake('vulkan', { priority: 50, probe: { available: false, reason: 'no Vulkan ICD' } }).provider);
+    r.register(fake('js', { priority: 0, createError: new Error('out of memory') }).provider);
+    const err = await r.resolve(['cuda']).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NoComputeBackendError);
+    expect((err as Error).message).toBe(
+      'No compute backend is usable. Tried: cuda (not installed (package @cwts/backend-cuda)); vulkan (no Vulkan ICD); js (init failed: out of memory)',
+    );
+    expect((err as NoComputeBackendError).skipped.map((s) => s.name)).toEqual(['cuda', 'vulkan', 'js']);
+  });
+
+  it('ignores duplicate hints and ties in priority keep registration order', async () => {
+    const r = new ComputeRegistry(silentLogger());
+    const x = fake('x', { priority: 3, probe: { available: false, reason: 'nope' } });
+    const y = fake('y', { priority: 3 });
+    r.register(x.provider);
+    r.register(y.provider);
+    const { backend, skipped } = await r.resolve(['x', 'x']);
+    expect(backend.name).toBe('y');
+    expect(skipped).toEqual([{ name: 'x', reason: 'nope' }]);
+    expect(r.providers().map((p) => p.name)).toEqual(['x', 'y']);
+  });
+
+  it('passes the init options to create and disposes created backends', async () => {
+    const r = new ComputeRegistry(silentLogger());
+    let seen: unknown;
+    let disposed = 0;
+    r.register({
+      name: 'opts',
+      priority: 1,
+      probe: async () => ({ available: true, device: { name: 'd', type: 'cpu' } }),
+      create: async (options) => {
+        seen = options;
+        const b = new JsComputeBackend();
+        const dispose = b.dispose.bind(b);
+        b.dispose = async () => { disposed++; await dispose(); };
+        return b;
+      },
+    });
+    await r.resolve(['opts'], { threadPoolSize: 4, settings: { device: 1 } });
+    expect(seen).toEqual({ threadPoolSize: 4, settings: { device: 1 } });
+    await r.dispose();
+    expect(disposed).toBe(1);
+    await expect(r.resolve(['opts'])).rejects.toThrow('opts (disposed)');
+  });
+
+  it('rejects malformed providers', () => {
+    const r = new ComputeRegistry(silentLogger());
+    expect(() => r.register({ ...jsBackendProvider, name: '' })).toThrow(TypeError);
+    expect(() => r.register({ ...jsBackendProvider, priority: Number.NaN })).toThrow(/priority/);
+  });
+});

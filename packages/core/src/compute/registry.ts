@@ -1,0 +1,217 @@
+import type {
+  BackendInitOptions,
+  ComputeBackend,
+  ComputeBackendProvider,
+  DeviceFacts,
+  ProbeResult,
+} from '../contracts/compute.js';
+import type { Logger } from '../observability/logger.js';
+
+/** One row of `cwts-ultra backends`. */
+export interface BackendStatus {
+  readonly name: string;
+  readonly priority: number;
+  /** The probe said available and, if creation was attempted, it succeeded. */
+  readonly available: boolean;
+  /** Why not available: the probe's reason, `probe failed: ...` or `init failed: ...`. */
+  readonly reason?: string;
+  /** Device facts from the probe, when available. */
+  readonly device?: DeviceFacts;
+  /** True once the registry created the backend (it is live). */
+  readonly initialized: boolean;
+}
+
+export interface SkippedBackend {
+  readonly name: string;
+  readonly reason: string;
+}
+
+export interface ResolvedBackend {
+  readonly backend: ComputeBackend;
+  /** Every backend tried before the chosen one, in order, with the reason it was skipped. */
+  readonly skipped: SkippedBackend[];
+}
+
+/** No backend was usable; the message lists every backend tried and why it was skipped. */
+export class NoComputeBackendError extends Error {
+  readonly skipped: readonly SkippedBackend[];
+  constructor(skipped: readonly SkippedBackend[]) {
+    super(
+      skipped.length === 0
+        ? 'No compute backend is usable: none is registered and no backend was requested'
+        : `No compute backend is usable. Tried: ${skipped.map((s) => `${s.name} (${s.reason})`).join('; ')}`,
+    );
+    this.name = 'NoComputeBackendError';
+    this.skipped = skipped;
+  }
+}
+
+/** The skip reason for a requested backend that no installed plugin provides. */
+export function notInstalledReason(name: string): string {
+  return `not installed (package @cwts/backend-${name})`;
+}
+
+type CreateOutcome = { ok: true; backend: ComputeBackend } | { ok: false; reason: string };
+
+interface Entry {
+  readonly provider: ComputeBackendProvider;
+  readonly order: number;
+  probe?: Promise<ProbeResult>;
+  create?: Promise<CreateOutcome>;
+  /** Settled create outcome, for status(). */
+  created?: CreateOutcome;
+}
+
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * Compute backend registry (after onnxruntime-web's backend-impl): providers register by name;
+ * `resolve` walks the configured hints in order, then every other provider by descending
+ * priority (registration order on ties), and returns the first that probes available and
+ * creates. Probe and create run at most once per provider and both outcomes are cached,
+ * failures included. Nothing registers on import.
+ */
+export class ComputeRegistry {
+  readonly #entries = new Map<string, Entry>();
+  readonly #logger: Logger;
+
+  constructor(logger: Logger) {
+    this.#logger = logger;
+  }
+
+  register(provider: ComputeBackendProvider): void {
+    if (provider === null || typeof provider !== 'object') throw new TypeError('register: a ComputeBackendProvider object is required');
+    const { name, priority } = provider;
+    if (typeof name !== 'string' || name.length === 0) throw new TypeError('register: provider.name must be a non-empty string');
+    if (typeof priority !== 'number' || !Number.isFinite(priority)) {
+      throw new TypeError(`register: provider '${name}' needs a finite numeric priority`);
+    }
+    if (typeof provider.probe !== 'function' || typeof provider.create !== 'function') {
+      throw new TypeError(`register: provider '${name}' must have probe() and create()`);
+    }
+    if (this.#entries.has(name)) throw new Error(`compute backend '${name}' is already registered`);
+    this.#entries.set(name, { provider, order: this.#entries.size });
+  }
+
+  has(name: string): boolean {
+    return this.#entries.has(name);
+  }
+
+  /** Registered providers by descending priority (registration order on ties). */
+  providers(): ComputeBackendProvider[] {
+    return this.#byPriority().map((e) => e.provider);
+  }
+
+  /** Probes every registered provider (cached) and reports, by descending priority. */
+  async status(): Promise<BackendStatus[]> {
+    const entries = this.#byPriority();
+    const probes = await Promise.all(entries.map((e) => this.#probe(e)));
+    return entries.map((e, i): BackendStatus => {
+      const probe = probes[i];
+      const base = { name: e.provider.name, priority: e.provider.priority };
+      if (!probe.available) return { ...base, available: false, reason: probe.reason, initialized: false };
+      if (e.created && !e.created.ok) return { ...base, available: false, reason: e.created.reason, device: probe.device, initialized: false };
+      return { ...base, available: true, device: probe.device, initialized: e.created?.ok === true };
+    });
+  }
+
+  /**
+   * The first usable backend: `hints` in order (duplicates ignored), then every other registered
+   * provider by descending priority. Each skipped backend is logged with its reason (warn for a
+   * requested one, info for a fallback). Throws NoComputeBackendError when none is usable.
+   */
+  async resolve(hints: readonly string[], options: BackendInitOptions = {}): Promise<ResolvedBackend> {
+    const order: string[] = [];
+    const seen = new Set<string>();
+    const hinted = new Set<string>();
+    for (const h of hints) {
+      if (seen.has(h)) continue;
+      seen.add(h);
+      hinted.add(h);
+      order.push(h);
+    }
+    for (const e of this.#byPriority()) {
+      if (!seen.has(e.provider.name)) {
+        seen.add(e.provider.name);
+        order.push(e.provider.name);
+      }
+    }
+    const skipped: SkippedBackend[] = [];
+    const skip = (name: string, reason: string): void => {
+      skipped.push({ name, reason });
+      const log = { backend: name, reason, requested: hinted.has(name) };
+      if (hinted.has(name)) this.#logger.warn(log, 'compute backend skipped');
+      else this.#logger.info(log, 'compute backend skipped');
+    };
+    for (const name of order) {
+      const entry = this.#entries.get(name);
+      if (entry === undefined) {
+        skip(name, notInstalledReason(name));
+        continue;
+      }
+      const probe = await this.#probe(entry);
+      if (!probe.available) {
+        skip(name, probe.reason);
+        continue;
+      }
+      const created = await this.#create(entry, options);
+      if (!created.ok) {
+        skip(name, created.reason);
+        continue;
+      }
+      this.#logger.info({ backend: name, device: probe.device.name, skipped: skipped.length }, 'compute backend selected');
+      return { backend: created.backend, skipped };
+    }
+    throw new NoComputeBackendError(skipped);
+  }
+
+  /** Disposes every backend this registry created; later resolves re-use nothing disposed. */
+  async dispose(): Promise<void> {
+    const pending: Promise<void>[] = [];
+    for (const e of this.#entries.values()) {
+      if (e.created?.ok) {
+        const backend = e.created.backend;
+        e.created = { ok: false, reason: 'disposed' };
+        e.create = Promise.resolve(e.created);
+        pending.push(backend.dispose());
+      }
+    }
+    await Promise.all(pending);
+  }
+
+  #byPriority(): Entry[] {
+    return [...this.#entries.values()].sort((a, b) => b.provider.priority - a.provider.priority || a.order - b.order);
+  }
+
+  #probe(entry: Entry): Promise<ProbeResult> {
+    entry.probe ??= (async (): Promise<ProbeResult> => {
+      try {
+        const r = await entry.provider.probe();
+        if (r === null || typeof r !== 'object' || typeof r.available !== 'boolean') {
+          return { available: false, reason: 'probe failed: probe() returned no ProbeResult' };
+        }
+        if (!r.available) return { available: false, reason: typeof r.reason === 'string' && r.reason ? r.reason : 'unavailable (no reason given)' };
+        return r;
+      } catch (e) {
+        return { available: false, reason: `probe failed: ${errorMessage(e)}` };
+      }
+    })();
+    return entry.probe;
+  }
+
+  #create(entry: Entry, options: BackendInitOptions): Promise<CreateOutcome> {
+    entry.create ??= (async (): Promise<CreateOutcome> => {
+      let outcome: CreateOutcome;
+      try {
+        outcome = { ok: true, backend: await entry.provider.create(options) };
+      } catch (e) {
+        outcome = { ok: false, reason: `init failed: ${errorMessage(e)}` };
+      }
+      entry.created = outcome;
+      return outcome;
+    })();
+    return entry.create;
+  }
+}

@@ -1,0 +1,3 @@
+export { describeComputeConformance, CONFORMANCE_TOLERANCES, type ComputeConformanceOptions } from './compute-conformance.js';
+export { naivePearson, naiveRolling, naiveSgemm, naiveMonteCarloLosses, summariseBySort } from './compute-conformance.js';
+export { seededRandom, type SeededRandom } from './seeded-random.js';
