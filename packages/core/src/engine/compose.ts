@@ -23,7 +23,13 @@ import { rebuildFromJournal } from './rebuild.js';
 const GPU_BACKENDS = new Set(['cuda', 'rocm', 'metal', 'vulkan']);
 
 /** Built-in detectors by name; third-party ones come by `plugin = ...`. */
-export type BuiltinDetectorFactory = (settings: Record<string, unknown>, name: string) => Detector;
+export interface BuiltinDetectorDeps {
+  backend: ComputeBackend;
+  logger: Logger;
+  clock: Clock;
+  metrics: MetricsRegistry;
+}
+export type BuiltinDetectorFactory = (settings: Readonly<Record<string, unknown>>, name: string, deps: BuiltinDetectorDeps) => Detector;
 export const BUILTIN_DETECTORS = new Map<string, BuiltinDetectorFactory>();
 
 export interface ComposeOptions {
@@ -137,17 +143,6 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
     host.register(m, scope, p.instanceName, p.config);
   });
 
-  const detectors: Detector[] = [];
-  for (const d of cfg.detectors) {
-    if (!d.enabled || d.plugin) continue;
-    const make = BUILTIN_DETECTORS.get(d.name);
-    if (!make) {
-      const known = [...BUILTIN_DETECTORS.keys()];
-      throw new ConfigError([{ path: `detectors.${d.name}`, message: `no built-in detector named ${d.name} (built-ins: ${known.length ? known.join(', ') : 'none'}); set plugin = "<package or path>" for a third-party detector` }]);
-    }
-    detectors.push(make(d.settings, d.name));
-  }
-
   let backendResult: { backend: ComputeBackend; skipped: { name: string; reason: string }[] } | undefined;
   const registry = new ComputeRegistry(logger);
   try {
@@ -162,6 +157,17 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
   } catch (err) {
     await host.disposeAll();
     throw err;
+  }
+
+  const detectors: Detector[] = [];
+  for (const d of cfg.detectors) {
+    if (!d.enabled || d.plugin) continue;
+    const make = BUILTIN_DETECTORS.get(d.name);
+    if (!make) {
+      const known = [...BUILTIN_DETECTORS.keys()];
+      throw new ConfigError([{ path: `detectors.${d.name}`, message: `no built-in detector named ${d.name} (built-ins: ${known.length ? known.join(', ') : 'none'}); set plugin = "<package or path>" for a third-party detector` }]);
+    }
+    detectors.push(make(d.settings, d.name, { backend: backendResult.backend, logger: logger.child({ detector: d.name }), clock, metrics }));
   }
 
   const venueRuntimes: VenueRuntime[] = venues.map((v) => {
