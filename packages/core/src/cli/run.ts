@@ -35,10 +35,10 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   let stopping: Promise<void> | undefined;
   const stop = (why: string) => {
     stopping ??= (async () => {
+      await engine.stop(why);
       await dep.dispose();
       await Promise.allSettled([metricsHttp.close(), healthHttp.close()]);
     })();
-    logger.info(`shutdown requested: ${why}`);
     return stopping;
   };
   const onSignal = (sig: NodeJS.Signals) => void stop(sig);

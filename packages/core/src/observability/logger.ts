@@ -16,6 +16,30 @@ export interface LoggerSettings {
   destination?: NodeJS.WritableStream;
 }
 
+const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO ', 40: 'WARN ', 50: 'ERROR', 60: 'FATAL' };
+
+/**
+ * One readable line per record for people at a terminal: `17:38:43.567 INFO  message`.
+ * Machines (journald, Loki, CI) get pino's JSON; CWTS_LOG_FORMAT=json|pretty overrides.
+ */
+export function prettyLine(json: string): string {
+  try {
+    const r = JSON.parse(json) as { level: number; time?: string; msg?: string; err?: string };
+    const t = typeof r.time === 'string' ? r.time.slice(11, 23) : '';
+    const err = r.err ? `\n  ${String(r.err).replace(/\n/g, '\n  ')}` : '';
+    return `${t} ${LEVEL_NAMES[r.level] ?? r.level} ${r.msg ?? ''}${err}\n`;
+  } catch {
+    return json;
+  }
+}
+
+class PrettyStream {
+  constructor(private readonly out: NodeJS.WritableStream) {}
+  write(chunk: string): boolean {
+    return this.out.write(prettyLine(chunk));
+  }
+}
+
 export function createLogger(settings: LoggerSettings = {}): Logger {
   const opts: LoggerOptions = {
     level: settings.level ?? 'info',
@@ -23,7 +47,10 @@ export function createLogger(settings: LoggerSettings = {}): Logger {
     base: undefined,
     timestamp: pino.stdTimeFunctions.isoTime,
   };
-  return settings.destination ? pino(opts, settings.destination as any) : pino(opts);
+  const format = process.env.CWTS_LOG_FORMAT;
+  const pretty = settings.pretty ?? (format === 'pretty' || (format !== 'json' && !settings.destination && process.stdout.isTTY === true));
+  const dest = settings.destination ?? process.stdout;
+  return pretty ? pino(opts, new PrettyStream(dest) as any) : settings.destination ? pino(opts, settings.destination as any) : pino(opts);
 }
 
 /** A logger that drops everything; for tests. */
