@@ -1,1 +1,81 @@
-export {};
+/**
+ * @cwts/backend-cpu-simd: native C++ compute kernels (AVX-512 / AVX2+FMA / NEON / scalar, chosen
+ * at run time) behind the core compute contract. Importing registers nothing; a deployment lists
+ * the plugin and its `register` provides the ComputeBackendProvider.
+ */
+import {
+  CORE_API_VERSION,
+  TOKENS,
+  definePlugin,
+  type BackendInitOptions,
+  type ComputeBackend,
+  type ComputeBackendProvider,
+  type PluginManifest,
+  type ProbeResult,
+} from '@cwts/core';
+import { CPU_SIMD_BACKEND_NAME, CpuSimdBackend, deviceFacts, resolveSettings } from './backend.js';
+import { NativeLoadError, PACKAGE_NAME, loadNative } from './native.js';
+
+export { CpuSimdBackend, CPU_SIMD_BACKEND_NAME, resolveSettings, type CpuSimdSettings, type ResolvedSettings } from './backend.js';
+export {
+  ADDON_FILE,
+  NativeLoadError,
+  PACKAGE_DIR,
+  PACKAGE_NAME,
+  addonCandidates,
+  loadNative,
+  loadNativeFrom,
+  type Isa,
+  type LoadAttempt,
+  type NativeModule,
+  type NativeProbe,
+} from './native.js';
+
+/** One line for `cwts-ultra backends`: why the addon is not usable. */
+function unavailableReason(e: unknown): string {
+  if (e instanceof NativeLoadError) {
+    const tried = e.attempts.map((a) => `${a.path} (${a.reason})`).join('; ');
+    return `native addon not loadable; tried ${tried}. Install cmake and a C++17 compiler, then \`pnpm rebuild ${PACKAGE_NAME}\`, or use the js backend`;
+  }
+  return `native addon failed: ${e instanceof Error ? e.message : String(e)}`;
+}
+
+/**
+ * A provider whose settings default to `config` (the plugin's config table, which the engine
+ * fills with `[compute.cpu-simd]` and `[performance] simd_enabled`); `create`'s own
+ * `options.settings` override it.
+ */
+export function createCpuSimdProvider(config: Readonly<Record<string, unknown>> = {}): ComputeBackendProvider {
+  return Object.freeze({
+    name: CPU_SIMD_BACKEND_NAME,
+    priority: 50,
+    async probe(): Promise<ProbeResult> {
+      try {
+        const { module, path } = loadNative();
+        const probe = module.probe();
+        return { available: true as const, device: deviceFacts(probe, path) };
+      } catch (e) {
+        return { available: false as const, reason: unavailableReason(e) };
+      }
+    },
+    async create(options: BackendInitOptions): Promise<ComputeBackend> {
+      const settings = resolveSettings(options ?? {}, config);
+      const { module, path } = loadNative();
+      return new CpuSimdBackend(module, module.probe(), path, settings);
+    },
+  });
+}
+
+export const cpuSimdProvider: ComputeBackendProvider = createCpuSimdProvider();
+
+export const plugin: PluginManifest = definePlugin({
+  name: PACKAGE_NAME,
+  kind: 'backend',
+  coreApi: CORE_API_VERSION,
+  register(ctx) {
+    const config = ctx.config ?? {};
+    ctx.registrar.value(TOKENS.ComputeBackendProvider, Object.keys(config).length > 0 ? createCpuSimdProvider(config) : cpuSimdProvider);
+  },
+});
+
+export default plugin;

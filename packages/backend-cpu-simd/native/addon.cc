@@ -1,0 +1,554 @@
+// Node-API surface of the CPU SIMD backend. The TypeScript layer (src/backend.ts) validates every
+// argument and turns failures into ComputeArgumentError; the checks here are a second line so that
+// no call, however malformed, reads or writes past a buffer.
+#include <napi.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "dispatch.h"
+#include "kernels.h"
+#include "pool.h"
+
+#if defined(CWTS_HAVE_CBLAS)
+#include <cblas.h>
+extern "C" void openblas_set_num_threads(int) __attribute__((weak));
+#endif
+
+using namespace cwts;
+
+namespace {
+
+constexpr int64_t kMaxSafe = (int64_t)1 << 53;
+
+struct F32View { float* p; int64_t n; Napi::Object obj; };
+struct I32View { int32_t* p; int64_t n; Napi::Object obj; };
+struct BytesView { uint8_t* p; int64_t n; Napi::Object obj; };
+
+[[noreturn]] void throwType(Napi::Env env, const std::string& m) { throw Napi::TypeError::New(env, m); }
+[[noreturn]] void throwRange(Napi::Env env, const std::string& m) { throw Napi::RangeError::New(env, m); }
+
+// One napi_get_typedarray_info per array (type, length and data pointer, offset applied): the
+// per-call overhead of small kernels is mostly N-API calls, so the argument helpers use the C API.
+struct TA { napi_typedarray_type type; size_t length; void* data; };
+
+bool typed(const Napi::CallbackInfo& info, size_t i, TA* out) {
+  if (i >= info.Length()) return false;
+  return napi_get_typedarray_info(info.Env(), info[i], &out->type, &out->length, &out->data, nullptr, nullptr) == napi_ok;
+}
+
+F32View f32(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t need) {
+  TA t;
+  if (!typed(info, i, &t) || t.type != napi_float32_array) throwType(info.Env(), std::string(name) + " must be a Float32Array");
+  int64_t n = (int64_t)t.length;
+  if (n < need) throwRange(info.Env(), std::string(name) + " has " + std::to_string(n) + " elements, needs " + std::to_string(need));
+  return {(float*)t.data, n, info[i].As<Napi::Object>()};
+}
+
+I32View i32(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t need) {
+  TA t;
+  if (!typed(info, i, &t) || t.type != napi_int32_array) throwType(info.Env(), std::string(name) + " must be an Int32Array");
+  int64_t n = (int64_t)t.length;
+  if (n < need) throwRange(info.Env(), std::string(name) + " has " + std::to_string(n) + " elements, needs " + std::to_string(need));
+  return {(int32_t*)t.data, n, info[i].As<Napi::Object>()};
+}
+
+BytesView bytes(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t need) {
+  TA t;
+  if (!typed(info, i, &t)) throwType(info.Env(), std::string(name) + " must be a typed array");
+  size_t es = 1;
+  switch (t.type) {
+    case napi_int16_array: case napi_uint16_array: es = 2; break;
+    case napi_int32_array: case napi_uint32_array: case napi_float32_array: es = 4; break;
+    case napi_float64_array: case napi_bigint64_array: case napi_biguint64_array: es = 8; break;
+    default: es = 1;
+  }
+  int64_t n = (int64_t)(t.length * es);
+  if (n < need) throwRange(info.Env(), std::string(name) + " has " + std::to_string(n) + " bytes, needs " + std::to_string(need));
+  return {(uint8_t*)t.data, n, info[i].As<Napi::Object>()};
+}
+
+double number(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  double d;
+  if (i >= info.Length() || napi_get_value_double(info.Env(), info[i], &d) != napi_ok)
+    throwType(info.Env(), std::string(name) + " must be a number");
+  return d;
+}
+
+int64_t integer(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t lo, int64_t hi) {
+  double d = number(info, i, name);
+  if (!(d >= (double)lo && d <= (double)hi) || std::floor(d) != d)
+    throwRange(info.Env(), std::string(name) + " must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  return (int64_t)d;
+}
+
+bool flag(const Napi::CallbackInfo& info, size_t i) {
+  bool b = false;
+  if (i < info.Length() && napi_get_value_bool(info.Env(), info[i], &b) == napi_ok) return b;
+  return i < info.Length() && info[i].ToBoolean().Value();
+}
+
+int64_t mul_checked(Napi::Env env, int64_t a, int64_t b, const char* what) {
+  if (a != 0 && b > kMaxSafe / a) throwRange(env, std::string(what) + " is too large");
+  return a * b;
+}
+
+// Runs `exec` off the JS thread and settles a Promise with `done(env, error)`; holds references to
+// every typed array (and the engine) until then so that GC cannot free memory the worker uses.
+class Job : public Napi::AsyncWorker {
+ public:
+  Job(Napi::Env env, std::function<std::string()> exec, std::function<Napi::Value(Napi::Env, const std::string&)> done)
+      : Napi::AsyncWorker(env, "cwts-cpu-simd"), deferred_(Napi::Promise::Deferred::New(env)), exec_(std::move(exec)),
+        done_(std::move(done)) {}
+  void keep(Napi::Object o) { refs_.push_back(Napi::Persistent(o)); }
+  Napi::Promise promise() { return deferred_.Promise(); }
+  void Execute() override {
+    try {
+      err_ = exec_();
+    } catch (const std::exception& e) {
+      SetError(std::string("native kernel failed: ") + e.what());
+    } catch (...) {
+      SetError("native kernel failed");
+    }
+  }
+  void OnOK() override { deferred_.Resolve(done_(Env(), err_)); }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::function<std::string()> exec_;
+  std::function<Napi::Value(Napi::Env, const std::string&)> done_;
+  std::vector<Napi::ObjectReference> refs_;
+  std::string err_;
+};
+
+// A kernel call: `exec(mayBlock)` does the work and returns an error message ("" = success),
+// `done(env, error)` builds the JS result. Synchronous calls allocate nothing here.
+template <class Exec, class Done>
+Napi::Value run(const Napi::CallbackInfo& info, bool async, std::initializer_list<Napi::Object> keep, Exec exec, Done done) {
+  if (!async) {
+    std::string err;
+    try {
+      err = exec(false);
+    } catch (const Napi::Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(info.Env(), std::string("native kernel failed: ") + e.what());
+    }
+    return done(info.Env(), err);
+  }
+  auto* job = new Job(info.Env(), [exec]() { return exec(true); }, done);
+  for (auto& o : keep) job->keep(o);
+  job->keep(info.This().As<Napi::Object>());
+  Napi::Promise p = job->promise();
+  job->Queue();
+  return p;
+}
+
+// Kernel status: undefined when the call succeeded (the common case costs no allocation), else
+// { ok: false, error }.
+Napi::Value status(Napi::Env env, bool ok, const std::string& error) {
+  if (ok) return env.Undefined();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("ok", false);
+  o.Set("error", error);
+  return o;
+}
+
+struct Shared {
+  std::shared_ptr<Pool> pool;
+  const KernelTable* table;
+  bool blas;
+  template <class F>
+  void pfor(bool mayBlock, int64_t n, F&& fn) const {
+    if (n <= 1) {
+      if (n == 1) fn(0);
+      return;
+    }
+    std::function<void(int64_t)> f(std::ref(fn));
+    if (mayBlock) pool->parallel_for(n, f);
+    else pool->try_parallel_for(n, f);
+  }
+};
+
+// Number of tasks for `work` (rough element-operations) split into at most `units` pieces.
+int64_t tasks_for(const Shared& s, double work, int64_t units) {
+  if (work < 131072.0 || s.pool->threads() <= 1) return 1;
+  int64_t t = std::min<int64_t>(units, (int64_t)s.pool->threads() * 4);
+  return std::max<int64_t>(t, 1);
+}
+
+class Engine : public Napi::ObjectWrap<Engine> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "Engine",
+                       {InstanceMethod("patternScores", &Engine::PatternScores),
+                        InstanceMethod("rollingMoments", &Engine::RollingMoments),
+                        InstanceMethod("sgemm", &Engine::Sgemm), InstanceMethod("monteCarloVaR", &Engine::MonteCarloVaR),
+                        InstanceMethod("copy", &Engine::Copy), InstanceMethod("noop", &Engine::Noop),
+                        InstanceMethod("readProbe", &Engine::ReadProbe),
+                        InstanceMethod("info", &Engine::Info), InstanceMethod("dispose", &Engine::Dispose)});
+  }
+
+  // new Engine(threads, isa, useBlas)
+  Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) {
+    Napi::Env env = info.Env();
+    int64_t threads = integer(info, 0, "threads", 1, 1024);
+    std::string want = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "auto";
+    auto isas = supported_isas();
+    const IsaInfo* pick = nullptr;
+    if (want == "auto") pick = &isas.front();
+    for (auto& i : isas)
+      if (i.name == want) pick = &i;
+    if (!pick) throwRange(env, "instruction set '" + want + "' is not supported on this CPU or not compiled in");
+    isa_ = pick->name;
+    s_.table = pick->table;
+    s_.pool = std::make_shared<Pool>((int)threads);
+#if defined(CWTS_HAVE_CBLAS)
+    s_.blas = flag(info, 2);
+    if (s_.blas && openblas_set_num_threads) openblas_set_num_threads((int)threads);
+#else
+    s_.blas = false;
+#endif
+  }
+
+ private:
+  const Shared& live(Napi::Env env) {
+    if (!s_.pool) throw Napi::Error::New(env, "cpu-simd backend was disposed");
+    return s_;
+  }
+
+  Napi::Value Info(const Napi::CallbackInfo& info) {
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("isa", isa_);
+    o.Set("lanes", s_.table->lanes);
+    o.Set("threads", s_.pool ? s_.pool->threads() : 0);
+    o.Set("blas", s_.blas);
+    return o;
+  }
+
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    s_.pool.reset();  // in-flight jobs hold their own reference; the pool stops after them
+    return info.Env().Undefined();
+  }
+
+  // patternScores(stored, K, D, queries, B, topK, outIdx, outScores, allScores|null, async)
+  Napi::Value PatternScores(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Shared s = live(env);
+    int64_t K = integer(info, 1, "storedCount", 1, INT32_MAX);
+    int64_t D = integer(info, 2, "dim", 1, INT32_MAX);
+    int64_t B = integer(info, 4, "queryCount", 1, INT32_MAX);
+    int64_t topK = integer(info, 5, "topK", 1, K);
+    F32View stored = f32(info, 0, "stored", mul_checked(env, K, D, "storedCount x dim"));
+    F32View queries = f32(info, 3, "queries", mul_checked(env, B, D, "queryCount x dim"));
+    I32View oi = i32(info, 6, "out.indices", mul_checked(env, B, topK, "queryCount x topK"));
+    F32View os = f32(info, 7, "out.scores", B * topK);
+    bool all = !info[8].IsNull() && !info[8].IsUndefined();
+    F32View as = all ? f32(info, 8, "allScores", mul_checked(env, B, K, "queryCount x storedCount")) : F32View{nullptr, 0, Napi::Object()};
+    bool async = flag(info, 9);
+    const float* sp = stored.p, *qp = queries.p;
+    int32_t* oip = oi.p;
+    float* osp = os.p, *asp = as.p;
+    auto exec = [s, K, D, B, topK, sp, qp, oip, osp, asp](bool mayBlock) -> std::string {
+      // Centre and normalise queries in double; zero-variance queries score 0 everywhere.
+      std::vector<float> qn((size_t)(B * D));
+      std::vector<uint8_t> qvalid((size_t)B);
+      std::vector<double> qsum((size_t)B, 0.0);
+      for (int64_t b = 0; b < B; b++) {
+        const float* q = qp + b * D;
+        double sum = 0, mn = q[0], mx = q[0];
+        for (int64_t d = 0; d < D; d++) { sum += q[d]; mn = std::min(mn, (double)q[d]); mx = std::max(mx, (double)q[d]); }
+        double m = sum / (double)D, ss = 0;
+        for (int64_t d = 0; d < D; d++) ss += ((double)q[d] - m) * ((double)q[d] - m);
+        // Constant, or holding NaN/Inf (non-finite sum): zero-variance, scores 0 (as the reference).
+        bool ok = std::isfinite(sum) && mn != mx && ss > 0;
+        qvalid[b] = ok;
+        double inv = ok ? 1.0 / std::sqrt(ss) : 0.0;
+        for (int64_t d = 0; d < D; d++) {
+          qn[b * D + d] = ok ? (float)(((double)q[d] - m) * inv) : 0.0f;
+          qsum[b] += (double)qn[b * D + d];
+        }
+      }
+      const int lanes = s.table->lanes;
+      const int64_t blocks = (K + lanes - 1) / lanes;
+      int64_t nt = tasks_for(s, (double)K * (double)D * (double)(B + 2), blocks);
+      // Keep per-task heaps bounded (topK may equal K).
+      while (nt > 1 && (double)nt * (double)B * (double)topK > 64.0 * 1024 * 1024) nt--;
+      const int64_t per = ((blocks + nt - 1) / nt) * lanes;
+      std::vector<float> hs((size_t)(nt * B * topK));
+      std::vector<int32_t> hi((size_t)(nt * B * topK));
+      std::vector<int64_t> cnt((size_t)(nt * B), 0);
+      std::vector<int64_t> bad((size_t)nt, -1);
+      const int64_t scratchN = s.table->patternScratch(D);
+      PatternJob job{sp, K, D, qn.data(), qvalid.data(), qsum.data(), B, topK, asp};
+      std::vector<float> scratch((size_t)(nt * scratchN));
+      s.pfor(mayBlock, nt, [&](int64_t t) {
+        int64_t k0 = t * per, k1 = std::min(K, k0 + per);
+        if (k0 >= k1) return;
+        TopKState st{hs.data() + t * B * topK, hi.data() + t * B * topK, cnt.data() + t * B};
+        int64_t b = -1;
+        if (!s.table->patternRange(job, k0, k1, st, scratch.data() + t * scratchN, &b)) bad[t] = b;
+      });
+      // Merge the per-task heaps: score descending, ties by lower index.
+      std::vector<std::pair<float, int32_t>> cand;
+      for (int64_t b = 0; b < B; b++) {
+        cand.clear();
+        for (int64_t t = 0; t < nt; t++) {
+          const int64_t base = (t * B + b) * topK;
+          for (int64_t i = 0; i < cnt[t * B + b]; i++) cand.emplace_back(hs[base + i], hi[base + i]);
+        }
+        int64_t take = std::min<int64_t>(topK, (int64_t)cand.size());
+        auto better = [](const std::pair<float, int32_t>& x, const std::pair<float, int32_t>& y) {
+          return x.first > y.first || (x.first == y.first && x.second < y.second);
+        };
+        std::partial_sort(cand.begin(), cand.begin() + take, cand.end(), better);
+        for (int64_t i = 0; i < take; i++) { oip[b * topK + i] = cand[i].second; osp[b * topK + i] = cand[i].first; }
+      }
+      return std::string();
+    };
+    auto done = [](Napi::Env e, const std::string& err) { return status(e, err.empty(), err); };
+    if (all) return run(info, async, {stored.obj, queries.obj, oi.obj, os.obj, as.obj}, exec, done);
+    return run(info, async, {stored.obj, queries.obj, oi.obj, os.obj}, exec, done);
+  }
+
+  // rollingMoments(series, N, W, mean, variance, async)
+  Napi::Value RollingMoments(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Shared s = live(env);
+    int64_t N = integer(info, 1, "length", 1, kMaxSafe);
+    int64_t W = integer(info, 2, "window", 1, N);
+    F32View x = f32(info, 0, "series", N);
+    int64_t M = N - W + 1;
+    F32View mean = f32(info, 3, "out.mean", M);
+    F32View var = f32(info, 4, "out.variance", M);
+    bool async = flag(info, 5);
+    const float* xp = x.p;
+    float* mp = mean.p, *vp = var.p;
+    auto exec = [s, N, W, M, xp, mp, vp](bool mayBlock) -> std::string {
+      int64_t nt = tasks_for(s, (double)N * 4.0, (M + 16383) / 16384);
+      const int64_t per = (M + nt - 1) / nt;
+      s.pfor(mayBlock, nt, [&](int64_t t) {
+        int64_t o0 = t * per, o1 = std::min(M, o0 + per);
+        if (o0 < o1) s.table->rollingRange(xp, N, W, o0, o1, mp, vp);
+      });
+      return std::string();
+    };
+    return run(info, async, {x.obj, mean.obj, var.obj}, exec, [](Napi::Env e, const std::string&) { return e.Undefined(); });
+  }
+
+  // sgemm(m, n, k, alpha, beta, a, b, c, async, useBlas)
+  Napi::Value Sgemm(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Shared s = live(env);
+    int64_t m = integer(info, 0, "m", 0, INT32_MAX), n = integer(info, 1, "n", 0, INT32_MAX), k = integer(info, 2, "k", 0, INT32_MAX);
+    float alpha = (float)number(info, 3, "alpha"), beta = (float)number(info, 4, "beta");
+    F32View a = f32(info, 5, "a", mul_checked(env, m, k, "m x k"));
+    F32View b = f32(info, 6, "b", mul_checked(env, k, n, "k x n"));
+    F32View c = f32(info, 7, "c", mul_checked(env, m, n, "m x n"));
+    bool async = flag(info, 8);
+    bool useBlas = s.blas && (info.Length() <= 9 || info[9].IsUndefined() || flag(info, 9));
+    const float* ap = a.p, *bp = b.p;
+    float* cp = c.p;
+    auto exec = [s, m, n, k, alpha, beta, ap, bp, cp, useBlas](bool mayBlock) -> std::string {
+      if (m == 0 || n == 0) return std::string();
+      if (alpha == 0.0f || k == 0) {
+        // BLAS semantics: A and B are not read; C = beta * C, and beta = 0 writes zeros.
+        for (int64_t i = 0; i < m * n; i++) cp[i] = beta == 0.0f ? 0.0f : beta * cp[i];
+        return std::string();
+      }
+#if defined(CWTS_HAVE_CBLAS)
+      if (useBlas && k > 0) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)k, alpha, ap, (int)k, bp, (int)n, beta, cp,
+                    (int)n);
+        return std::string();
+      }
+#else
+      (void)useBlas;
+#endif
+      double work = (double)m * (double)n * (double)std::max<int64_t>(k, 1);
+      int64_t nt = tasks_for(s, work / 8.0, std::max(m, n));
+      nt = std::min<int64_t>(nt, s.pool->threads());
+      if (m >= n) {
+        int64_t per = ((m + nt - 1) / nt + 5) / 6 * 6;
+        s.pfor(mayBlock, nt, [&](int64_t t) {
+          int64_t m0 = t * per, m1 = std::min(m, m0 + per);
+          if (m0 < m1) s.table->sgemmTile(m, n, k, alpha, ap, bp, beta, cp, m0, m1, 0, n);
+        });
+      } else {
+        int64_t nr = 2 * s.table->lanes;
+        int64_t per = ((n + nt - 1) / nt + nr - 1) / nr * nr;
+        s.pfor(mayBlock, nt, [&](int64_t t) {
+          int64_t n0 = t * per, n1 = std::min(n, n0 + per);
+          if (n0 < n1) s.table->sgemmTile(m, n, k, alpha, ap, bp, beta, cp, 0, m, n0, n1);
+        });
+      }
+      return std::string();
+    };
+    return run(info, async, {a.obj, b.obj, c.obj}, exec, [](Napi::Env e, const std::string&) { return e.Undefined(); });
+  }
+
+  // monteCarloVaR(means, factor, A, F, weights, paths, horizon, varIndex, seedLo, seedHi, async)
+  Napi::Value MonteCarloVaR(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Shared s = live(env);
+    int64_t A = integer(info, 2, "assets", 1, INT32_MAX), F = integer(info, 3, "factors", 1, INT32_MAX);
+    F32View means = f32(info, 0, "means", A);
+    F32View factor = f32(info, 1, "factor", mul_checked(env, A, F, "assets x factors"));
+    F32View weights = f32(info, 4, "weights", A);
+    int64_t paths = integer(info, 5, "paths", 1, (int64_t)UINT32_MAX + 1);
+    int64_t horizon = integer(info, 6, "horizon", 1, (int64_t)UINT32_MAX + 1);
+    int64_t vi = integer(info, 7, "varIndex", 0, paths - 1);
+    uint32_t k0 = (uint32_t)integer(info, 8, "seedLo", 0, UINT32_MAX), k1 = (uint32_t)integer(info, 9, "seedHi", 0, UINT32_MAX);
+    bool async = flag(info, 10);
+    struct Out { double var = 0, cvar = 0, mean = 0, m2 = 0; std::string err; };
+    auto out = std::make_shared<Out>();
+    const float* mp = means.p, *fp = factor.p, *wp = weights.p;
+    auto exec = [s, A, F, mp, fp, wp, paths, horizon, vi, k0, k1, out](bool mayBlock) -> std::string {
+      std::vector<double> v((size_t)F, 0.0);
+      double wm = 0;
+      for (int64_t a = 0; a < A; a++) {
+        if (!std::isfinite(mp[a]) || !std::isfinite(wp[a])) { return out->err = "means/weights contain NaN or Infinity"; }
+        wm += (double)wp[a] * (double)mp[a];
+        for (int64_t j = 0; j < F; j++) {
+          float f = fp[a * F + j];
+          if (!std::isfinite(f)) { return out->err = "factor contains NaN or Infinity"; }
+          v[j] += (double)f * (double)wp[a];
+        }
+      }
+      std::vector<double> losses((size_t)paths);
+      McJob job{v.data(), F, wm, horizon, k0, k1, losses.data()};
+      const int64_t chunk = 256;
+      int64_t units = (paths + chunk - 1) / chunk;
+      if (tasks_for(s, (double)paths * (double)horizon * (double)F * 16.0, units) == 1) {
+        s.table->mcRange(job, 0, paths);
+      } else {
+        // One task per chunk of paths; the pool hands them out dynamically.
+        s.pfor(mayBlock, units, [&](int64_t t) { s.table->mcRange(job, t * chunk, std::min(paths, (t + 1) * chunk)); });
+      }
+      double sum = 0;
+      for (double l : losses) sum += l;
+      double mean = sum / (double)paths, m2 = 0;
+      for (double l : losses) m2 += (l - mean) * (l - mean);
+      std::nth_element(losses.begin(), losses.begin() + vi, losses.end());
+      double tail = 0;
+      for (int64_t i = vi; i < paths; i++) tail += losses[i];
+      out->var = losses[vi];
+      out->cvar = tail / (double)(paths - vi);
+      out->mean = mean;
+      out->m2 = m2;
+      return std::string();
+    };
+    return run(info, async, {means.obj, factor.obj, weights.obj}, exec, [out](Napi::Env e, const std::string&) -> Napi::Value {
+      if (!out->err.empty()) return status(e, false, out->err);
+      Napi::Object o = Napi::Object::New(e);
+      o.Set("ok", true);
+      o.Set("var", out->var);
+      o.Set("cvar", out->cvar);
+      o.Set("meanLoss", out->mean);
+      o.Set("m2", out->m2);
+      return o;
+    });
+  }
+
+  // copy(src, dst, byteLength, async)
+  Napi::Value Copy(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Shared s = live(env);
+    int64_t n = integer(info, 2, "byteLength", 0, kMaxSafe);
+    BytesView src = bytes(info, 0, "src", n), dst = bytes(info, 1, "dst", n);
+    bool async = flag(info, 3);
+    uint8_t* sp = src.p, *dp = dst.p;
+    auto exec = [s, n, sp, dp](bool mayBlock) -> std::string {
+      if (n == 0 || sp == dp) return std::string();
+      // Overlapping ranges (two views of one buffer): plain memmove, single-threaded.
+      if ((sp < dp && sp + n > dp) || (dp < sp && dp + n > sp)) { memmove(dp, sp, (size_t)n); return std::string(); }
+      const int64_t minChunk = (int64_t)1 << 20;
+      int64_t nt = n < 4 * minChunk ? 1 : std::min<int64_t>(s.pool->threads(), n / minChunk);
+      int64_t per = ((n + nt - 1) / nt + 63) / 64 * 64;
+      s.pfor(mayBlock, nt, [&](int64_t t) {
+        int64_t b0 = t * per, b1 = std::min(n, b0 + per);
+        if (b0 < b1) s.table->copyRange(dp + b0, sp + b0, (size_t)(b1 - b0));
+      });
+      return std::string();
+    };
+    return run(info, async, {src.obj, dst.obj}, exec, [](Napi::Env e, const std::string&) { return e.Undefined(); });
+  }
+
+  // readProbe(floats, async) -> sum: a read-only streaming pass over a Float32Array, split over
+  // the pool (the read-bandwidth yardstick of the benchmark; not a contract kernel).
+  Napi::Value ReadProbe(const Napi::CallbackInfo& info) {
+    Shared s = live(info.Env());
+    F32View x = f32(info, 0, "x", 0);
+    bool async = flag(info, 1);
+    const float* xp = x.p;
+    const int64_t n = x.n;
+    auto out = std::make_shared<double>(0.0);
+    auto exec = [s, xp, n, out](bool mayBlock) -> std::string {
+      const int64_t nt = n < (1 << 20) ? 1 : s.pool->threads();
+      const int64_t per = ((n + nt - 1) / nt + 15) / 16 * 16;
+      std::vector<double> part((size_t)nt, 0.0);
+      s.pfor(mayBlock, nt, [&](int64_t t) {
+        const int64_t i0 = t * per, i1 = std::min(n, i0 + per);
+        float acc[16] = {0};
+        int64_t i = i0;
+        for (; i + 16 <= i1; i += 16)
+          for (int j = 0; j < 16; j++) acc[j] += xp[i + j];
+        double sum = 0;
+        for (; i < i1; i++) sum += xp[i];
+        for (int j = 0; j < 16; j++) sum += acc[j];
+        part[t] = sum;
+      });
+      for (double v : part) *out += v;
+      return std::string();
+    };
+    return run(info, async, {x.obj}, exec, [out](Napi::Env e, const std::string&) { return Napi::Number::New(e, *out); });
+  }
+
+  Napi::Value Noop(const Napi::CallbackInfo& info) {
+    live(info.Env());
+    return run(info, flag(info, 0), {}, [](bool) { return std::string(); }, [](Napi::Env e, const std::string&) { return e.Undefined(); });
+  }
+
+  Shared s_{};
+  std::string isa_;
+};
+
+Napi::Value Probe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  auto sup = supported_isas();
+  Napi::Array supported = Napi::Array::New(env, sup.size());
+  for (size_t i = 0; i < sup.size(); i++) supported.Set((uint32_t)i, sup[i].name);
+  auto comp = compiled_isas();
+  Napi::Array compiled = Napi::Array::New(env, comp.size());
+  for (size_t i = 0; i < comp.size(); i++) compiled.Set((uint32_t)i, comp[i]);
+  o.Set("best", sup.front().name);
+  o.Set("supported", supported);
+  o.Set("compiled", compiled);
+  o.Set("cpu", cpu_name());
+  o.Set("arch", arch_name());
+  o.Set("hardwareConcurrency", (double)std::thread::hardware_concurrency());
+#if defined(CWTS_HAVE_CBLAS)
+  o.Set("blas", CWTS_BLAS_NAME);
+#else
+  o.Set("blas", env.Null());
+#endif
+  o.Set("napiVersion", NAPI_VERSION);
+  return o;
+}
+
+}  // namespace
+
+Napi::Object InitAll(Napi::Env env, Napi::Object exports) {
+  exports.Set("probe", Napi::Function::New(env, Probe));
+  exports.Set("Engine", Engine::Init(env));
+  return exports;
+}
+
+NODE_API_MODULE(cwts_cpu_simd, InitAll)

@@ -1,0 +1,87 @@
+#include "pool.h"
+
+namespace cwts {
+
+Pool::Pool(int threads) : nthreads_(threads < 1 ? 1 : threads) {
+  for (int i = 1; i < nthreads_; i++) workers_.emplace_back([this] { worker(); });
+}
+
+Pool::~Pool() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : workers_) t.join();
+}
+
+void Pool::worker() {
+  uint64_t seen = 0;
+  for (;;) {
+    const std::function<void(int64_t)>* fn;
+    int64_t n;
+    {
+      std::unique_lock<std::mutex> lk(mu_);
+      cv_.wait(lk, [&] { return stop_ || generation_ != seen; });
+      if (stop_) return;
+      seen = generation_;
+      fn = fn_;
+      n = ntasks_;
+      active_++;
+    }
+    int64_t mine = 0;
+    for (int64_t t; (t = next_.fetch_add(1, std::memory_order_relaxed)) < n;) {
+      (*fn)(t);
+      mine++;
+    }
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      done_ += mine;
+      active_--;
+    }
+    done_cv_.notify_all();
+  }
+}
+
+void Pool::run_locked(int64_t n, const std::function<void(int64_t)>& fn) {
+  if (n <= 1 || workers_.empty()) {
+    for (int64_t t = 0; t < n; t++) fn(t);
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    fn_ = &fn;
+    ntasks_ = n;
+    done_ = 0;
+    next_.store(0, std::memory_order_relaxed);
+    generation_++;
+  }
+  cv_.notify_all();
+  int64_t mine = 0;
+  for (int64_t t; (t = next_.fetch_add(1, std::memory_order_relaxed)) < n;) {
+    fn(t);
+    mine++;
+  }
+  std::unique_lock<std::mutex> lk(mu_);
+  done_ += mine;
+  // Wait for every task and for every worker that picked up this generation to leave it, so
+  // that fn_ is never used after we return.
+  done_cv_.wait(lk, [&] { return done_ >= n && active_ == 0; });
+  fn_ = nullptr;
+}
+
+void Pool::parallel_for(int64_t n, const std::function<void(int64_t)>& fn) {
+  std::lock_guard<std::mutex> job(job_mu_);
+  run_locked(n, fn);
+}
+
+void Pool::try_parallel_for(int64_t n, const std::function<void(int64_t)>& fn) {
+  std::unique_lock<std::mutex> job(job_mu_, std::try_to_lock);
+  if (!job.owns_lock()) {
+    for (int64_t t = 0; t < n; t++) fn(t);
+    return;
+  }
+  run_locked(n, fn);
+}
+
+}  // namespace cwts

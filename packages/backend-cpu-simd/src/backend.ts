@@ -1,0 +1,479 @@
+/**
+ * The cpu-simd compute backend: the TypeScript face of the native addon.
+ *
+ *  - Typed arrays go to native code zero-copy (the addon reads and writes their memory directly);
+ *    results are allocated here (or taken from `out`) and filled in place.
+ *  - Small calls run synchronously on the calling thread, even through the async API (the
+ *    Promise is already settled): a hop to a worker thread costs more than they do. Calls whose
+ *    work exceeds `async_threshold` run off the JS thread (an N-API async worker) and split across
+ *    the backend's own thread pool of `threadPoolSize` threads.
+ *  - "Device" buffers are ordinary ArrayBuffers held by id (CPU memory is the device memory).
+ */
+import { constants as bufferConstants } from 'node:buffer';
+import { availableParallelism, totalmem } from 'node:os';
+import {
+  ALL_KERNELS,
+  ComputeArgumentError,
+  type BackendCapabilities,
+  type BackendInitOptions,
+  type ComputeBackend,
+  type DeviceBuffer,
+  type DeviceFacts,
+  type MonteCarloVaRArgs,
+  type MonteCarloVaRResult,
+  type PatternScoresArgs,
+  type PatternScoresResult,
+  type RollingMomentsArgs,
+  type RollingMomentsResult,
+  type SgemmArgs,
+  type SyncKernels,
+} from '@cwts/core';
+import type { Isa, NativeEngine, NativeModule, NativeProbe, NativeStatus } from './native.js';
+import {
+  describeValue,
+  overlaps,
+  requireAllFinite,
+  requireFinite,
+  requireHostF32,
+  requireHostI32,
+  requireInt,
+  requireProduct,
+  splitSeed,
+} from './validate.js';
+
+export const CPU_SIMD_BACKEND_NAME = 'cpu-simd';
+const ISAS: readonly string[] = ['auto', 'avx512', 'avx2', 'neon', 'scalar'];
+const MAX_U32 = 0xffffffff;
+
+/**
+ * Settings, from `[compute.cpu-simd]` (plugin config) merged with `BackendInitOptions.settings`:
+ *  - simd_enabled (boolean, default true): `[performance] simd_enabled`; false forces the scalar kernels.
+ *  - isa ('auto' | 'avx512' | 'avx2' | 'neon' | 'scalar', default 'auto', or $CWTS_CPU_SIMD_ISA):
+ *    force one kernel set (it must be supported by the CPU).
+ *  - blas (boolean, default true): use the BLAS linked at build time for sgemm, when there is one.
+ *  - async_threshold (number, default 262144): estimated element-operations above which an async
+ *    kernel call leaves the JS thread.
+ */
+export interface CpuSimdSettings {
+  simd_enabled?: boolean;
+  isa?: Isa | 'auto';
+  blas?: boolean;
+  async_threshold?: number;
+}
+
+export interface ResolvedSettings {
+  isa: Isa | 'auto';
+  blas: boolean;
+  asyncThreshold: number;
+  threads: number;
+}
+
+export function resolveSettings(options: BackendInitOptions, base: Readonly<Record<string, unknown>> = {}): ResolvedSettings {
+  const s: Record<string, unknown> = { ...base, ...(options.settings ?? {}) };
+  const bad = (key: string, want: string): never => {
+    throw new TypeError(`${CPU_SIMD_BACKEND_NAME}: setting ${key} must be ${want}, got ${describeValue(s[key])}`);
+  };
+  const simd = s.simd_enabled ?? s.simdEnabled ?? true;
+  if (typeof simd !== 'boolean') bad('simd_enabled', 'a boolean');
+  let isa = (s.isa ?? process.env.CWTS_CPU_SIMD_ISA ?? 'auto') as string;
+  if (typeof isa !== 'string' || !ISAS.includes(isa)) bad('isa', `one of ${ISAS.join(', ')}`);
+  if (simd === false) isa = 'scalar';
+  const blas = s.blas ?? true;
+  if (typeof blas !== 'boolean') bad('blas', 'a boolean');
+  const asyncThreshold = s.async_threshold ?? 262144;
+  if (typeof asyncThreshold !== 'number' || !(asyncThreshold >= 0)) bad('async_threshold', 'a number >= 0');
+  const threads = options.threadPoolSize ?? availableParallelism();
+  if (!Number.isSafeInteger(threads) || threads < 1 || threads > 1024) {
+    throw new TypeError(`${CPU_SIMD_BACKEND_NAME}: threadPoolSize must be an integer in [1, 1024], got ${describeValue(threads)}`);
+  }
+  return { isa: isa as Isa | 'auto', blas: blas as boolean, asyncThreshold: asyncThreshold as number, threads };
+}
+
+export function deviceFacts(probe: NativeProbe, addonPath: string, extra: Record<string, string | number | boolean> = {}): DeviceFacts {
+  return {
+    name: `${probe.cpu} (${probe.best})`,
+    type: 'cpu',
+    memoryBytes: totalmem(),
+    computeUnits: probe.hardwareConcurrency,
+    details: {
+      simd: probe.best,
+      supported: probe.supported.join(','),
+      compiled: probe.compiled.join(','),
+      blas: probe.blas ?? 'none',
+      arch: probe.arch,
+      napi: probe.napiVersion,
+      addon: addonPath,
+      ...extra,
+    },
+  };
+}
+
+class CpuDeviceBuffer implements DeviceBuffer {
+  readonly backend = CPU_SIMD_BACKEND_NAME;
+  constructor(readonly id: number, readonly byteLength: number) {
+    Object.freeze(this);
+  }
+}
+
+function isDeviceBufferLike(v: unknown): v is DeviceBuffer {
+  return typeof v === 'object' && v !== null && !ArrayBuffer.isView(v)
+    && typeof (v as DeviceBuffer).backend === 'string' && typeof (v as DeviceBuffer).id === 'number';
+}
+
+/** A prepared kernel call: `run(async)` calls native code; `work` decides sync vs async. */
+interface Prepared<R> {
+  work: number;
+  run(async: false): R;
+  run(async: true): Promise<R>;
+}
+
+export class CpuSimdBackend implements ComputeBackend {
+  readonly name = CPU_SIMD_BACKEND_NAME;
+  readonly capabilities: BackendCapabilities = Object.freeze({
+    kernels: ALL_KERNELS,
+    syncKernels: true,
+    deviceMemory: false,
+    maxBufferBytes: bufferConstants.MAX_LENGTH,
+  });
+  readonly device: DeviceFacts;
+  readonly sync: SyncKernels;
+  /** The kernel set in use ('avx512', 'avx2', 'neon', 'scalar'). */
+  readonly isa: Isa;
+  /** Threads of the pool (the calling thread included). */
+  readonly threads: number;
+  /** Whether sgemm goes to the BLAS linked at build time. */
+  readonly usesBlas: boolean;
+
+  readonly #engine: NativeEngine;
+  readonly #asyncThreshold: number;
+  readonly #buffers = new Map<number, { handle: DeviceBuffer; bytes: ArrayBuffer }>();
+  readonly #freed = new WeakSet<DeviceBuffer>();
+  readonly #inflight = new Set<Promise<unknown>>();
+  #nextId = 1;
+  #disposed = false;
+
+  constructor(native: NativeModule, probe: NativeProbe, addonPath: string, settings: ResolvedSettings) {
+    if (settings.isa !== 'auto' && !probe.supported.includes(settings.isa)) {
+      throw new Error(
+        `${CPU_SIMD_BACKEND_NAME}: kernel set '${settings.isa}' is not available here (this CPU and build support: ${probe.supported.join(', ')})`,
+      );
+    }
+    this.#engine = new native.Engine(settings.threads, settings.isa, settings.blas && probe.blas !== null);
+    const info = this.#engine.info();
+    this.isa = info.isa;
+    this.threads = info.threads;
+    this.usesBlas = info.blas;
+    this.#asyncThreshold = settings.asyncThreshold;
+    this.device = deviceFacts(probe, addonPath, {
+      simd: info.isa,
+      lanes: info.lanes,
+      threads: info.threads,
+      sgemm: info.blas ? (probe.blas ?? 'blas') : `native-${info.isa}`,
+    });
+    this.sync = Object.freeze({
+      patternScores: (args: PatternScoresArgs): PatternScoresResult => this.#preparePattern(args).run(false),
+      rollingMoments: (args: RollingMomentsArgs): RollingMomentsResult => this.#prepareRolling(args).run(false),
+      sgemm: (args: SgemmArgs): void => this.#prepareSgemm(args).run(false),
+    });
+  }
+
+  /** Number of live buffers (for leak checks in tests). */
+  get liveBuffers(): number {
+    return this.#buffers.size;
+  }
+
+  createBuffer(byteLength: number): DeviceBuffer {
+    this.#alive('createBuffer');
+    requireInt('createBuffer', 'byteLength', byteLength, 1, this.capabilities.maxBufferBytes);
+    const handle = new CpuDeviceBuffer(this.#nextId++, byteLength);
+    this.#buffers.set(handle.id, { handle, bytes: new ArrayBuffer(byteLength) });
+    return handle;
+  }
+
+  async upload(dst: DeviceBuffer, src: ArrayBufferView, dstOffsetBytes = 0): Promise<void> {
+    this.#alive('upload');
+    const bytes = this.#bytes('upload', 'dst', dst);
+    if (!ArrayBuffer.isView(src)) throw new ComputeArgumentError('upload', `src must be a typed array or DataView, got ${describeValue(src)}`);
+    const off = requireInt('upload', 'dstOffsetBytes', dstOffsetBytes, 0);
+    if (off + src.byteLength > bytes.byteLength) {
+      throw new ComputeArgumentError('upload', `${src.byteLength} bytes at offset ${off} do not fit buffer #${dst.id} of ${bytes.byteLength} bytes`);
+    }
+    new Uint8Array(bytes, off, src.byteLength).set(new Uint8Array(src.buffer, src.byteOffset, src.byteLength));
+  }
+
+  async download(src: DeviceBuffer, dst: ArrayBufferView, srcOffsetBytes = 0): Promise<void> {
+    this.#alive('download');
+    const bytes = this.#bytes('download', 'src', src);
+    if (!ArrayBuffer.isView(dst)) throw new ComputeArgumentError('download', `dst must be a typed array or DataView, got ${describeValue(dst)}`);
+    const off = requireInt('download', 'srcOffsetBytes', srcOffsetBytes, 0);
+    if (off + dst.byteLength > bytes.byteLength) {
+      throw new ComputeArgumentError('download', `${dst.byteLength} bytes at offset ${off} exceed buffer #${src.id} of ${bytes.byteLength} bytes`);
+    }
+    new Uint8Array(dst.buffer, dst.byteOffset, dst.byteLength).set(new Uint8Array(bytes, off, dst.byteLength));
+  }
+
+  freeBuffer(buffer: DeviceBuffer): void {
+    this.#alive('freeBuffer');
+    this.#bytes('freeBuffer', 'buffer', buffer);
+    // Memory an in-flight kernel still uses stays alive through the addon's references.
+    this.#buffers.delete(buffer.id);
+    this.#freed.add(buffer);
+  }
+
+  patternScores(args: PatternScoresArgs): Promise<PatternScoresResult> {
+    return this.#dispatch(() => this.#preparePattern(args));
+  }
+
+  rollingMoments(args: RollingMomentsArgs): Promise<RollingMomentsResult> {
+    return this.#dispatch(() => this.#prepareRolling(args));
+  }
+
+  monteCarloVaR(args: MonteCarloVaRArgs): Promise<MonteCarloVaRResult> {
+    return this.#dispatch(() => this.#prepareVaR(args));
+  }
+
+  sgemm(args: SgemmArgs): Promise<void> {
+    return this.#dispatch(() => this.#prepareSgemm(args));
+  }
+
+  /**
+   * sgemm with the built-in blocked kernel even when a BLAS is linked (benchmarks compare the two).
+   */
+  sgemmNative(args: SgemmArgs): Promise<void> {
+    return this.#dispatch(() => this.#prepareSgemm(args, false));
+  }
+
+  copy(src: DeviceBuffer, dst: DeviceBuffer, byteLength: number): Promise<void> {
+    return this.#dispatch(() => {
+      this.#alive('copy');
+      const s = this.#bytes('copy', 'src', src);
+      const d = this.#bytes('copy', 'dst', dst);
+      if (src === dst) throw new ComputeArgumentError('copy', 'src and dst must be different buffers');
+      const n = requireInt('copy', 'byteLength', byteLength);
+      if (n > s.byteLength || n > d.byteLength) {
+        throw new ComputeArgumentError('copy', `byteLength ${n} exceeds src (${s.byteLength} bytes) or dst (${d.byteLength} bytes)`);
+      }
+      const sv = new Uint8Array(s, 0, n);
+      const dv = new Uint8Array(d, 0, n);
+      return this.#prepared(n / 4, (async: boolean) => this.#engine.copy(sv, dv, n, async as false), () => undefined);
+    });
+  }
+
+  /**
+   * Diagnostic, not a contract kernel: one read-only streaming pass over `x` on the pool, off the
+   * JS thread; resolves with the sum. Benchmarks time it to measure memory read bandwidth.
+   */
+  readProbe(x: Float32Array): Promise<number> {
+    this.#alive('readProbe');
+    if (!(x instanceof Float32Array)) return Promise.reject(new ComputeArgumentError('readProbe', `x must be a Float32Array, got ${describeValue(x)}`));
+    return this.#engine.readProbe(x, true);
+  }
+
+  async noop(): Promise<void> {
+    this.#alive('noop');
+    this.#engine.noop(false);
+  }
+
+  async dispose(): Promise<void> {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    await Promise.allSettled([...this.#inflight]);
+    this.#buffers.clear();
+    this.#engine.dispose();
+  }
+
+  // ------------------------------------------------------------------------------------------
+
+  /** Runs a prepared call: synchronously when small (settled Promise), else off the JS thread. */
+  #dispatch<R>(prepare: () => Prepared<R>): Promise<R> {
+    let p: Prepared<R>;
+    try {
+      p = prepare();
+      if (p.work < this.#asyncThreshold) return Promise.resolve(p.run(false));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const promise = p.run(true);
+    this.#inflight.add(promise);
+    const forget = (): void => {
+      this.#inflight.delete(promise);
+    };
+    promise.then(forget, forget);
+    return promise;
+  }
+
+  /** Wraps a native call returning a status (or nothing) and a result builder into a Prepared. */
+  #prepared<S, R>(work: number, call: (async: boolean) => S | Promise<S>, finish: (status: S) => R): Prepared<R> {
+    return {
+      work,
+      run: ((async: boolean) => (async ? (call(true) as Promise<S>).then(finish) : finish(call(false) as S))) as Prepared<R>['run'],
+    };
+  }
+
+  #check(kernel: string, status: NativeStatus | undefined): void {
+    if (status !== undefined && !status.ok) throw new ComputeArgumentError(kernel, status.error ?? 'rejected by the native kernel');
+  }
+
+  #preparePattern(args: PatternScoresArgs): Prepared<PatternScoresResult> {
+    const K = 'patternScores';
+    this.#alive(K);
+    if (args === null || typeof args !== 'object') throw new ComputeArgumentError(K, 'arguments object is required');
+    const storedCount = requireInt(K, 'storedCount', args.storedCount);
+    if (storedCount > 0x7fffffff) throw new ComputeArgumentError(K, `storedCount must be at most 2147483647 (Int32 indices), got ${storedCount}`);
+    const dim = requireInt(K, 'dim', args.dim);
+    const queryCount = requireInt(K, 'queryCount', args.queryCount);
+    const topK = requireInt(K, 'topK', args.topK);
+    if (topK > storedCount) throw new ComputeArgumentError(K, `topK must be in [1, storedCount = ${storedCount}], got ${topK}`);
+    const storedLen = requireProduct(K, 'storedCount x dim', storedCount, dim);
+    const queryLen = requireProduct(K, 'queryCount x dim', queryCount, dim);
+    const outLen = requireProduct(K, 'queryCount x topK', queryCount, topK);
+    if (args.returnAllScores) requireProduct(K, 'queryCount x storedCount', queryCount, storedCount);
+    const stored = this.#f32(K, 'stored', args.stored, storedLen, `storedCount ${storedCount} x dim ${dim}`);
+    const queries = this.#f32(K, 'queries', args.queries, queryLen, `queryCount ${queryCount} x dim ${dim}`);
+    let indices: Int32Array;
+    let scores: Float32Array;
+    if (args.out !== undefined) {
+      if (args.out === null || typeof args.out !== 'object') throw new ComputeArgumentError(K, 'out must be { indices, scores }');
+      indices = requireHostI32(K, 'out.indices', args.out.indices, outLen, `queryCount ${queryCount} x topK ${topK}`);
+      scores = requireHostF32(K, 'out.scores', args.out.scores, outLen, `queryCount ${queryCount} x topK ${topK}`);
+    } else {
+      indices = new Int32Array(outLen);
+      scores = new Float32Array(outLen);
+    }
+    const allScores = args.returnAllScores ? new Float32Array(queryCount * storedCount) : undefined;
+    const result: PatternScoresResult = allScores ? { indices, scores, allScores } : { indices, scores };
+    return this.#prepared(
+      storedLen * (queryCount + 2),
+      (async) => this.#engine.patternScores(stored, storedCount, dim, queries, queryCount, topK, indices, scores, allScores ?? null, async as false),
+      (status) => {
+        this.#check(K, status);
+        return result;
+      },
+    );
+  }
+
+  #prepareRolling(args: RollingMomentsArgs): Prepared<RollingMomentsResult> {
+    const K = 'rollingMoments';
+    this.#alive(K);
+    if (args === null || typeof args !== 'object') throw new ComputeArgumentError(K, 'arguments object is required');
+    const length = requireInt(K, 'length', args.length, 1, 2 ** 32);
+    const window = requireInt(K, 'window', args.window);
+    if (window > length) throw new ComputeArgumentError(K, `window must be in [1, length = ${length}], got ${window}`);
+    const series = this.#f32(K, 'series', args.series, length, `length ${length}`);
+    const n = length - window + 1;
+    let mean: Float32Array;
+    let variance: Float32Array;
+    if (args.out !== undefined) {
+      if (args.out === null || typeof args.out !== 'object') throw new ComputeArgumentError(K, 'out must be { mean, variance }');
+      mean = requireHostF32(K, 'out.mean', args.out.mean, n, `length - window + 1 = ${n}`);
+      variance = requireHostF32(K, 'out.variance', args.out.variance, n, `length - window + 1 = ${n}`);
+      if (overlaps(mean, n, variance, n)) throw new ComputeArgumentError(K, 'out.mean and out.variance overlap');
+      if (overlaps(mean, n, series, length) || overlaps(variance, n, series, length)) {
+        throw new ComputeArgumentError(K, 'out arrays must not overlap series');
+      }
+    } else {
+      mean = new Float32Array(n);
+      variance = new Float32Array(n);
+    }
+    return this.#prepared(
+      length * 8,
+      (async) => this.#engine.rollingMoments(series, length, window, mean, variance, async as false),
+      (status) => {
+        this.#check(K, status);
+        return { mean, variance };
+      },
+    );
+  }
+
+  #prepareSgemm(args: SgemmArgs, useBlas = true): Prepared<void> {
+    const K = 'sgemm';
+    this.#alive(K);
+    if (args === null || typeof args !== 'object') throw new ComputeArgumentError(K, 'arguments object is required');
+    const m = requireInt(K, 'm', args.m);
+    const n = requireInt(K, 'n', args.n);
+    const k = requireInt(K, 'k', args.k);
+    for (const [name, v] of [['m', m], ['n', n], ['k', k]] as const) {
+      if (v > 0x7fffffff) throw new ComputeArgumentError(K, `${name} must be at most 2147483647 (a BLAS int), got ${v}`);
+    }
+    const alpha = args.alpha === undefined ? 1 : requireFinite(K, 'alpha', args.alpha);
+    const beta = args.beta === undefined ? 0 : requireFinite(K, 'beta', args.beta);
+    const aLen = requireProduct(K, 'm x k', m, k);
+    const bLen = requireProduct(K, 'k x n', k, n);
+    const cLen = requireProduct(K, 'm x n', m, n);
+    const a = this.#f32(K, 'a', args.a, aLen, `m ${m} x k ${k}`);
+    const b = this.#f32(K, 'b', args.b, bLen, `k ${k} x n ${n}`);
+    const c = this.#f32(K, 'c', args.c, cLen, `m ${m} x n ${n}`);
+    const same = (x: unknown, y: unknown): boolean => isDeviceBufferLike(x) && x === y;
+    if (same(args.c, args.a) || overlaps(c, cLen, a, aLen)) throw new ComputeArgumentError(K, 'c must not overlap a');
+    if (same(args.c, args.b) || overlaps(c, cLen, b, bLen)) throw new ComputeArgumentError(K, 'c must not overlap b');
+    return this.#prepared(
+      m * n * k,
+      (async) => this.#engine.sgemm(m, n, k, alpha, beta, a, b, c, async as false, useBlas),
+      () => undefined,
+    );
+  }
+
+  #prepareVaR(args: MonteCarloVaRArgs): Prepared<MonteCarloVaRResult> {
+    const K = 'monteCarloVaR';
+    this.#alive(K);
+    if (args === null || typeof args !== 'object') throw new ComputeArgumentError(K, 'arguments object is required');
+    const assets = requireInt(K, 'assets', args.assets, 1, MAX_U32);
+    const factors = requireInt(K, 'factors', args.factors, 1, MAX_U32);
+    const paths = requireInt(K, 'paths', args.paths, 1, MAX_U32);
+    const horizon = args.horizon === undefined ? 1 : requireInt(K, 'horizon', args.horizon, 1, MAX_U32);
+    const confidence = args.confidence;
+    if (typeof confidence !== 'number' || !(confidence > 0 && confidence < 1)) {
+      throw new ComputeArgumentError(K, `confidence must be a number in (0, 1), got ${describeValue(confidence)}`);
+    }
+    const [seedLo, seedHi] = splitSeed(K, args.seed);
+    const factorLen = requireProduct(K, 'assets x factors', assets, factors);
+    const means = requireHostF32(K, 'means', args.means, assets, `assets ${assets}`);
+    const factor = requireHostF32(K, 'factor', args.factor, factorLen, `assets ${assets} x factors ${factors}`);
+    const weights = requireHostF32(K, 'weights', args.weights, assets, `assets ${assets}`);
+    requireAllFinite(K, means, assets, 'means');
+    requireAllFinite(K, factor, factorLen, 'factor');
+    requireAllFinite(K, weights, assets, 'weights');
+    const varIndex = Math.ceil(confidence * paths) - 1;
+    return this.#prepared(
+      paths * horizon * factors * 16,
+      (async) => this.#engine.monteCarloVaR(means, factor, assets, factors, weights, paths, horizon, varIndex, seedLo, seedHi, async as false),
+      (r) => {
+        this.#check(K, r);
+        return { var: r.var, cvar: r.cvar, meanLoss: r.meanLoss, stdLoss: Math.sqrt(r.m2 / paths), paths };
+      },
+    );
+  }
+
+  #alive(op: string): void {
+    if (this.#disposed) throw new Error(`${op}: the ${CPU_SIMD_BACKEND_NAME} compute backend was disposed`);
+  }
+
+  #bytes(kernel: string, name: string, buffer: unknown): ArrayBuffer {
+    if (!isDeviceBufferLike(buffer)) throw new ComputeArgumentError(kernel, `${name} must be a DeviceBuffer, got ${describeValue(buffer)}`);
+    if (buffer.backend !== CPU_SIMD_BACKEND_NAME) {
+      throw new ComputeArgumentError(kernel, `${name}: DeviceBuffer #${buffer.id} belongs to backend '${buffer.backend}', not '${CPU_SIMD_BACKEND_NAME}'`);
+    }
+    const entry = this.#buffers.get(buffer.id);
+    if (entry === undefined || entry.handle !== buffer) {
+      if (this.#freed.has(buffer)) throw new ComputeArgumentError(kernel, `${name}: DeviceBuffer #${buffer.id} was freed`);
+      throw new ComputeArgumentError(kernel, `${name}: DeviceBuffer #${buffer.id} was not created by this ${CPU_SIMD_BACKEND_NAME} backend instance`);
+    }
+    return entry.bytes;
+  }
+
+  #f32(kernel: string, name: string, arg: unknown, count: number, what?: string): Float32Array {
+    const suffix = what ? ` (${what})` : '';
+    if (arg instanceof Float32Array) {
+      if (arg.length < count) throw new ComputeArgumentError(kernel, `${name} has ${arg.length} elements, needs at least ${count}${suffix}`);
+      return arg;
+    }
+    if (isDeviceBufferLike(arg)) {
+      const bytes = this.#bytes(kernel, name, arg);
+      if (bytes.byteLength < count * 4) {
+        throw new ComputeArgumentError(kernel, `${name}: DeviceBuffer #${arg.id} has ${bytes.byteLength} bytes, needs at least ${count * 4} (${count} floats${what ? `, ${what}` : ''})`);
+      }
+      return new Float32Array(bytes, 0, count);
+    }
+    throw new ComputeArgumentError(kernel, `${name} must be a Float32Array or a DeviceBuffer, got ${describeValue(arg)}`);
+  }
+}
