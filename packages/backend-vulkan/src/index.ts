@@ -1,1 +1,22 @@
-export {};
+/**
+ * @cwts/backend-vulkan: the Vulkan compute backend (GLSL compute shaders compiled to SPIR-V,
+ * a Node-API addon over the Vulkan C API). Importing registers nothing; enable the plugin in
+ * the config (`plugins`/`[compute] backends = ["vulkan", ...]`) or register `plugin` yourself.
+ */
+import { TOKENS, type PluginManifest } from '@cwts/core';
+import { vulkanProvider } from './provider.js';
+
+export { vulkanProvider, probeVulkan, createVulkanBackend, parseVulkanSettings, probeResultFrom, type VulkanSettings } from './provider.js';
+export { VulkanBackend, VulkanError, VulkanDeviceLostError, VulkanOutOfMemoryError, VULKAN_BACKEND_NAME, type VulkanBackendOptions } from './backend.js';
+export type { NativeDeviceInfo } from './native.js';
+
+export const plugin: PluginManifest = {
+  name: '@cwts/backend-vulkan',
+  kind: 'backend',
+  coreApi: '1.0',
+  register(ctx) {
+    ctx.registrar.value(TOKENS.ComputeBackendProvider, vulkanProvider);
+  },
+};
+
+export default plugin;

@@ -1,0 +1,245 @@
+/**
+ * `pnpm bench vulkan`: the Vulkan backend (lavapipe on CI machines) against the JS reference
+ * backend and, when it probes available, the CPU SIMD backend, all in the same run.
+ *   - per kernel: end-to-end call time (host arrays in and out, transfers included; the
+ *     pattern store both resident on the device and moved per call) and, for Vulkan, device
+ *     kernel time from timestamp queries around the dispatches;
+ *   - launch latency of an empty dispatch (noop, awaited one at a time);
+ *   - copy bandwidth (device to device), upload and download bandwidth.
+ * Writes bench/results/vulkan.json. Runs the compiled packages (dist). Env: VK_BENCH_REPEATS (5).
+ */
+import { log, median, now, percentiles, histogram, writeResults, type BenchResult } from './lib/harness.js';
+import { jsBackendProvider, type ComputeBackend, type ComputeBackendProvider } from '../packages/core/dist/index.js';
+import { vulkanProvider, type VulkanBackend } from '../packages/backend-vulkan/dist/index.js';
+
+const REPEATS = Number(process.env.VK_BENCH_REPEATS ?? 5);
+const results: BenchResult[] = [];
+const notes: Record<string, unknown> = {};
+
+function rand(n: number, seed: number, scale = 1, offset = 0): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = offset + scale * (s / 2 ** 32 - 0.5);
+  }
+  return out;
+}
+
+async function timeMs(fn: () => Promise<unknown>, repeats = REPEATS, warmup = 1): Promise<number> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const xs: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const t0 = now();
+    await fn();
+    xs.push(now() - t0);
+  }
+  return median(xs);
+}
+
+/** Median end-to-end ms and (Vulkan) median device kernel ms. */
+async function timeVk(vk: VulkanBackend, fn: () => Promise<unknown>, repeats = REPEATS): Promise<{ e2e: number; kernel: number }> {
+  await fn();
+  const e2e: number[] = [];
+  const kern: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const t0 = now();
+    await fn();
+    e2e.push(now() - t0);
+    kern.push(vk.lastKernelTimeNs / 1e6);
+  }
+  return { e2e: median(e2e), kernel: median(kern) };
+}
+
+async function cpuSimdPeer(): Promise<ComputeBackend | undefined> {
+  try {
+    const mod = (await import('../packages/backend-cpu-simd/dist/index.js')) as Record<string, unknown>;
+    const provider = Object.values(mod).find(
+      (v): v is ComputeBackendProvider => typeof v === 'object' && v !== null && typeof (v as ComputeBackendProvider).probe === 'function' && typeof (v as ComputeBackendProvider).create === 'function',
+    );
+    if (!provider) {
+      notes.cpuSimd = 'no provider exported by @cwts/backend-cpu-simd (not built yet)';
+      return undefined;
+    }
+    const p = await provider.probe();
+    if (!p.available) {
+      notes.cpuSimd = `unavailable: ${p.reason}`;
+      return undefined;
+    }
+    return await provider.create({});
+  } catch (e) {
+    notes.cpuSimd = `not loadable: ${e instanceof Error ? e.message : String(e)}`;
+    return undefined;
+  }
+}
+
+function push(name: string, metric: string, unit: string, value: number, peers: [string, number | undefined][] = []): void {
+  const round = (x: number) => Math.round(x * 1000) / 1000;
+  const withPeers = peers.filter(([, v]) => v !== undefined);
+  if (withPeers.length === 0) results.push({ name, metric, unit, value: round(value) });
+  for (const [peer, v] of withPeers) results.push({ name, metric, unit, value: round(value), peer, peerValue: round(v!) });
+  log(`${name.padEnd(58)} ${metric.padEnd(28)} ${round(value)} ${unit}${withPeers.map(([p, v]) => `  | ${p} ${round(v!)}`).join('')}`);
+}
+
+async function main(): Promise<void> {
+  const probe = await vulkanProvider.probe();
+  if (!probe.available) {
+    log(`vulkan unavailable: ${probe.reason}; writing an empty result`);
+    writeResults('vulkan', [], { skipped: probe.reason });
+    return;
+  }
+  const vk = (await vulkanProvider.create({})) as VulkanBackend;
+  const js = await jsBackendProvider.create({});
+  const simd = await cpuSimdPeer();
+  const peers: [string, ComputeBackend][] = [['js', js]];
+  if (simd) peers.push([`cpu-simd`, simd]);
+  log(`vulkan device: ${vk.device.name} (${vk.device.type}, ${vk.device.driver}); peers: ${peers.map(([n]) => n).join(', ')}`);
+  notes.device = { ...vk.device };
+  notes.choices = { workgroupSize: vk.info.workgroupSize, sgemmTile: vk.info.sgemmTile, subgroupSize: vk.info.subgroupSize, subgroupArithmetic: vk.info.subgroupArithmetic, unifiedMemory: vk.info.unifiedMemory };
+
+  // ---------------------------------------------------------------- patternScores
+  {
+    const K = 20000, D = 64, B = 8, topK = 10;
+    const stored = rand(K * D, 1, 2);
+    const queries = rand(B * D, 2, 2);
+    const name = `patternScores K=${K} D=${D} B=${B} top${topK}`;
+    const storeBuf = vk.createBuffer(stored.byteLength);
+    await vk.upload(storeBuf, stored);
+    const res = await timeVk(vk, () => vk.patternScores({ stored: storeBuf, storedCount: K, dim: D, queries, queryCount: B, topK }));
+    const host = await timeVk(vk, () => vk.patternScores({ stored, storedCount: K, dim: D, queries, queryCount: B, topK }));
+    const peerTimes: [string, number][] = [];
+    for (const [pn, pb] of peers) {
+      const buf = pb.createBuffer(stored.byteLength);
+      await pb.upload(buf, stored);
+      peerTimes.push([pn, await timeMs(() => pb.patternScores({ stored: buf, storedCount: K, dim: D, queries, queryCount: B, topK }), pn === 'js' ? 3 : REPEATS)]);
+      pb.freeBuffer(buf);
+    }
+    push(`${name} (resident store)`, 'end-to-end ms (median)', 'ms', res.e2e, peerTimes);
+    push(`${name} (resident store)`, 'device kernel ms (timestamps)', 'ms', res.kernel);
+    push(`${name} (store moved per call)`, 'end-to-end ms (median)', 'ms', host.e2e, peerTimes);
+    push(`${name} (store moved per call)`, 'device kernel ms (timestamps)', 'ms', host.kernel);
+    vk.freeBuffer(storeBuf);
+  }
+
+  // ---------------------------------------------------------------- rollingMoments
+  {
+    const N = 1_000_000, W = 64;
+    const series = rand(N, 3, 1, 100);
+    const name = `rollingMoments N=${N} W=${W}`;
+    const res = await timeVk(vk, () => vk.rollingMoments({ series, length: N, window: W }));
+    const peerTimes: [string, number][] = [];
+    for (const [pn, pb] of peers) peerTimes.push([pn, await timeMs(() => pb.rollingMoments({ series, length: N, window: W }))]);
+    push(name, 'end-to-end ms (median)', 'ms', res.e2e, peerTimes);
+    push(name, 'device kernel ms (timestamps)', 'ms', res.kernel);
+  }
+
+  // ---------------------------------------------------------------- sgemm
+  {
+    const n = 512;
+    const a = rand(n * n, 4), b = rand(n * n, 5), c = new Float32Array(n * n);
+    const name = `sgemm ${n}x${n}x${n}`;
+    const res = await timeVk(vk, () => vk.sgemm({ m: n, n, k: n, a, b, c }));
+    const peerTimes: [string, number][] = [];
+    for (const [pn, pb] of peers) peerTimes.push([pn, await timeMs(() => pb.sgemm({ m: n, n, k: n, a, b, c }), pn === 'js' ? 3 : REPEATS)]);
+    push(name, 'end-to-end ms (median)', 'ms', res.e2e, peerTimes);
+    push(name, 'device kernel ms (timestamps)', 'ms', res.kernel);
+    const gflop = (2 * n * n * n) / 1e9;
+    push(name, 'device GFLOP/s', 'GFLOP/s', gflop / (res.kernel / 1e3), peerTimes.map(([p, t]) => [p, gflop / (t / 1e3)] as [string, number]));
+  }
+
+  // ---------------------------------------------------------------- monteCarloVaR
+  {
+    const A = 16, F = 16, P = 100_000;
+    const means = rand(A, 6, 0.001);
+    const factor = rand(A * F, 7, 0.02);
+    const weights = rand(A, 8, 1000, 1000);
+    const name = `monteCarloVaR A=F=${A} paths=${P}`;
+    const args = { means, factor, weights, assets: A, factors: F, paths: P, confidence: 0.99, seed: 42 };
+    const res = await timeVk(vk, () => vk.monteCarloVaR(args));
+    const peerTimes: [string, number][] = [];
+    for (const [pn, pb] of peers) peerTimes.push([pn, await timeMs(() => pb.monteCarloVaR(args), 3)]);
+    push(name, 'end-to-end ms (median)', 'ms', res.e2e, peerTimes);
+    push(name, 'device kernel ms (timestamps)', 'ms', res.kernel);
+  }
+
+  // ---------------------------------------------------------------- launch latency
+  {
+    const h = histogram();
+    for (let i = 0; i < 50; i++) await vk.noop();
+    const kern: number[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const t0 = now();
+      await vk.noop();
+      h.recordValue(Math.max(1, Math.round((now() - t0) * 1e6)));
+      kern.push(vk.lastKernelTimeNs);
+    }
+    const p = percentiles(h);
+    const hj = histogram();
+    for (let i = 0; i < 1000; i++) {
+      const t0 = now();
+      await js.noop();
+      hj.recordValue(Math.max(1, Math.round((now() - t0) * 1e6)));
+    }
+    const pj = percentiles(hj);
+    const peerP50: [string, number][] = [['js', pj.p50 / 1e3]];
+    const peerP99: [string, number][] = [['js', pj.p99 / 1e3]];
+    if (simd) {
+      const hs = histogram();
+      for (let i = 0; i < 1000; i++) {
+        const t0 = now();
+        await simd.noop();
+        hs.recordValue(Math.max(1, Math.round((now() - t0) * 1e6)));
+      }
+      peerP50.push(['cpu-simd', percentiles(hs).p50 / 1e3]);
+      peerP99.push(['cpu-simd', percentiles(hs).p99 / 1e3]);
+    }
+    push('noop (empty dispatch), awaited one at a time', 'launch latency p50', 'us', p.p50 / 1e3, peerP50);
+    push('noop (empty dispatch), awaited one at a time', 'launch latency p99', 'us', p.p99 / 1e3, peerP99);
+    push('noop (empty dispatch)', 'device time p50 (timestamps)', 'us', median(kern) / 1e3);
+    const burst = 1000;
+    const t0 = now();
+    await Promise.all(Array.from({ length: burst }, () => vk.noop()));
+    push('noop x1000 submitted without awaiting', 'throughput', 'dispatches/s', burst / ((now() - t0) / 1e3));
+  }
+
+  // ---------------------------------------------------------------- bandwidth
+  {
+    const bytes = 64 << 20;
+    const src = vk.createBuffer(bytes);
+    const dst = vk.createBuffer(bytes);
+    const host = new Uint8Array(bytes).fill(7);
+    const gbs = (ms: number) => bytes / 1e9 / (ms / 1e3);
+    const up = await timeVk(vk, () => vk.upload(src, host));
+    const cp = await timeVk(vk, () => vk.copy(src, dst, bytes));
+    const back = new Uint8Array(bytes);
+    const down = await timeVk(vk, () => vk.download(dst, back));
+    const js1 = js.createBuffer(bytes), js2 = js.createBuffer(bytes);
+    const jsCopy = await timeMs(() => js.copy(js1, js2, bytes));
+    const jsUp = await timeMs(() => js.upload(js1, host));
+    const simdCopy = simd
+      ? await (async () => {
+          const a = simd.createBuffer(bytes), b = simd.createBuffer(bytes);
+          const t = await timeMs(() => simd.copy(a, b, bytes));
+          simd.freeBuffer(a);
+          simd.freeBuffer(b);
+          return t;
+        })()
+      : undefined;
+    push('copy 64 MiB device to device', 'bandwidth, end-to-end', 'GB/s', gbs(cp.e2e), [['js', gbs(jsCopy)], ['cpu-simd', simdCopy === undefined ? undefined : gbs(simdCopy)]]);
+    push('copy 64 MiB device to device', 'bandwidth, device timestamps', 'GB/s', gbs(cp.kernel));
+    push('upload 64 MiB host to device', 'bandwidth, end-to-end', 'GB/s', gbs(up.e2e), [['js', gbs(jsUp)]]);
+    push('download 64 MiB device to host', 'bandwidth, end-to-end', 'GB/s', gbs(down.e2e));
+    js.freeBuffer(js1);
+    js.freeBuffer(js2);
+    vk.freeBuffer(src);
+    vk.freeBuffer(dst);
+  }
+
+  await vk.dispose();
+  await js.dispose();
+  await simd?.dispose();
+  const file = writeResults('vulkan', results, { notes });
+  log(`wrote ${file}`);
+}
+
+await main();

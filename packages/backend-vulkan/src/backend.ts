@@ -1,0 +1,457 @@
+import {
+  ALL_KERNELS,
+  ComputeArgumentError,
+  splitSeed,
+  type BackendCapabilities,
+  type ComputeBackend,
+  type DeviceBuffer,
+  type DeviceFacts,
+  type F32Arg,
+  type MonteCarloVaRArgs,
+  type MonteCarloVaRResult,
+  type PatternScoresArgs,
+  type PatternScoresResult,
+  type RollingMomentsArgs,
+  type RollingMomentsResult,
+  type SgemmArgs,
+} from '@cwts/core';
+import type { NativeContext, NativeDeviceInfo, NativeF32 } from './native.js';
+
+export const VULKAN_BACKEND_NAME = 'vulkan';
+const MAX_U32 = 0xffffffff;
+
+/** Any Vulkan failure that is not an argument error. `code` is the native code (VULKAN_*). */
+export class VulkanError extends Error {
+  constructor(message: string, readonly code: string) {
+    super(message);
+    this.name = 'VulkanError';
+  }
+}
+
+/** The device was lost (or hung past kernelTimeoutMs): the backend is unavailable for good. */
+export class VulkanDeviceLostError extends VulkanError {
+  constructor(message: string) {
+    super(message, 'VULKAN_DEVICE_LOST');
+    this.name = 'VulkanDeviceLostError';
+  }
+}
+
+/** A device allocation failed (or passed memoryLimitBytes). The backend stays usable. */
+export class VulkanOutOfMemoryError extends VulkanError {
+  constructor(message: string) {
+    super(message, 'VULKAN_OUT_OF_MEMORY');
+    this.name = 'VulkanOutOfMemoryError';
+  }
+}
+
+class VulkanBuffer implements DeviceBuffer {
+  readonly backend = VULKAN_BACKEND_NAME;
+  constructor(readonly id: number, readonly byteLength: number) {
+    Object.freeze(this);
+  }
+}
+
+function describe(v: unknown): string {
+  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean' || v == null) return String(v);
+  if (ArrayBuffer.isView(v)) return `${v.constructor.name}(${(v as { length?: number }).length ?? v.byteLength})`;
+  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
+  return typeof v;
+}
+
+function int(kernel: string, name: string, v: unknown, min = 1, max = MAX_U32): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
+    throw new ComputeArgumentError(kernel, `${name} must be an integer in [${min}, ${max}], got ${describe(v)}`);
+  }
+  return v;
+}
+
+function finite(kernel: string, name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ComputeArgumentError(kernel, `${name} must be a finite number, got ${describe(v)}`);
+  return v;
+}
+
+function hostF32(kernel: string, name: string, v: unknown, count: number): Float32Array {
+  if (!(v instanceof Float32Array)) throw new ComputeArgumentError(kernel, `${name} must be a Float32Array, got ${describe(v)}`);
+  if (v.length < count) throw new ComputeArgumentError(kernel, `${name} has ${v.length} elements, needs at least ${count}`);
+  return v;
+}
+
+function product(kernel: string, what: string, ...f: number[]): number {
+  const p = f.reduce((a, b) => a * b, 1);
+  if (!Number.isSafeInteger(p) || p > 2 ** 32) throw new ComputeArgumentError(kernel, `${what} = ${f.join(' x ')} is too large`);
+  return p;
+}
+
+function u8(view: ArrayBufferView): Uint8Array {
+  return view instanceof Uint8Array ? view : new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+}
+
+export interface VulkanBackendOptions {
+  /** Called once when the backend becomes unavailable (device lost or hung). */
+  onUnavailable?: (reason: string) => void;
+  /** Called by dispose() with the pipeline cache bytes (to persist them). */
+  savePipelineCache?: (data: Buffer) => void;
+}
+
+/**
+ * The Vulkan ComputeBackend over a native context. Argument checking happens here (the same
+ * rules as the reference backend, failing with ComputeArgumentError); the native side records,
+ * submits and completes.
+ */
+export class VulkanBackend implements ComputeBackend {
+  readonly name = VULKAN_BACKEND_NAME;
+  readonly capabilities: BackendCapabilities;
+  readonly device: DeviceFacts;
+  /** What the native side chose from the device limits (workgroup sizes, tiles, ...). */
+  readonly info: NativeDeviceInfo;
+  private readonly live = new Map<DeviceBuffer, number>();
+  private readonly pending = new Set<Promise<unknown>>();
+  private unavailable?: string;
+  private disposed = false;
+
+  constructor(private readonly ctx: NativeContext, private readonly options: VulkanBackendOptions = {}) {
+    const info = ctx.info();
+    this.info = info;
+    this.capabilities = Object.freeze({
+      kernels: ALL_KERNELS,
+      syncKernels: false,
+      deviceMemory: true,
+      maxBufferBytes: info.maxBufferBytes,
+    });
+    this.device = Object.freeze({
+      name: info.name,
+      type: info.type,
+      driver: [info.driverName, info.driverInfo].filter(Boolean).join(' '),
+      memoryBytes: info.memoryBytes,
+      details: {
+        api: `Vulkan ${info.apiVersion}`,
+        deviceIndex: info.index,
+        vendorId: `0x${info.vendorId.toString(16)}`,
+        subgroupSize: info.subgroupSize,
+        subgroupArithmetic: info.subgroupArithmetic,
+        workgroupSize: info.workgroupSize,
+        sgemm: `${info.sgemmVariant} ${info.sgemmTile}`,
+        maxBufferBytes: info.maxBufferBytes,
+        maxSharedMemory: info.maxComputeSharedMemorySize,
+        unifiedMemory: info.unifiedMemory,
+        timestamps: info.timestamps,
+        validation: info.validation,
+      },
+    });
+  }
+
+  /** False once the device was lost; `unavailableReason` says why. */
+  get available(): boolean {
+    return this.unavailable === undefined && !this.disposed;
+  }
+
+  get unavailableReason(): string | undefined {
+    return this.unavailable;
+  }
+
+  /** Device time of the most recently completed timed submission, in ns (-1 before any). */
+  get lastKernelTimeNs(): number {
+    return this.ctx.lastKernelNs;
+  }
+
+  /** Validation-layer messages seen so far (validation enabled only). */
+  get validationMessages(): number {
+    return this.ctx.validationMessages;
+  }
+
+  /** Bytes of device memory this backend holds (buffers, pooled temporaries). */
+  get memoryInUse(): number {
+    return this.ctx.memoryInUse;
+  }
+
+  /** Test hook: behave as if the device was lost. */
+  simulateDeviceLoss(reason = 'simulated device loss'): void {
+    this.ctx.simulateDeviceLost(reason);
+  }
+
+  // ------------------------------------------------------------------------------ buffers
+  createBuffer(byteLength: number): DeviceBuffer {
+    this.checkUsable('createBuffer');
+    int('createBuffer', 'byteLength', byteLength, 1, this.capabilities.maxBufferBytes);
+    let id: number;
+    try {
+      id = this.ctx.createBuffer(byteLength);
+    } catch (e) {
+      throw this.translate('createBuffer', e);
+    }
+    const buf = new VulkanBuffer(id, byteLength);
+    this.live.set(buf, id);
+    return buf;
+  }
+
+  freeBuffer(buffer: DeviceBuffer): void {
+    const id = this.idOf('freeBuffer', 'buffer', buffer);
+    this.live.delete(buffer);
+    if (!this.disposed) this.ctx.freeBuffer(id);
+  }
+
+  upload(dst: DeviceBuffer, src: ArrayBufferView, dstOffsetBytes = 0): Promise<void> {
+    return this.run('upload', () => {
+      const id = this.idOf('upload', 'dst', dst);
+      if (!ArrayBuffer.isView(src)) throw new ComputeArgumentError('upload', `src must be an ArrayBufferView, got ${describe(src)}`);
+      int('upload', 'dstOffsetBytes', dstOffsetBytes, 0, Number.MAX_SAFE_INTEGER);
+      if (dstOffsetBytes + src.byteLength > dst.byteLength) {
+        throw new ComputeArgumentError('upload', `${src.byteLength} bytes at offset ${dstOffsetBytes} exceed the buffer's ${dst.byteLength} bytes`);
+      }
+      return this.ctx.upload(id, u8(src), dstOffsetBytes);
+    });
+  }
+
+  download(src: DeviceBuffer, dst: ArrayBufferView, srcOffsetBytes = 0): Promise<void> {
+    return this.run('download', () => {
+      const id = this.idOf('download', 'src', src);
+      if (!ArrayBuffer.isView(dst)) throw new ComputeArgumentError('download', `dst must be an ArrayBufferView, got ${describe(dst)}`);
+      int('download', 'srcOffsetBytes', srcOffsetBytes, 0, Number.MAX_SAFE_INTEGER);
+      if (srcOffsetBytes + dst.byteLength > src.byteLength) {
+        throw new ComputeArgumentError('download', `${dst.byteLength} bytes at offset ${srcOffsetBytes} exceed the buffer's ${src.byteLength} bytes`);
+      }
+      return this.ctx.download(id, u8(dst), srcOffsetBytes);
+    });
+  }
+
+  copy(src: DeviceBuffer, dst: DeviceBuffer, byteLength: number): Promise<void> {
+    return this.run('copy', () => {
+      const s = this.idOf('copy', 'src', src);
+      const d = this.idOf('copy', 'dst', dst);
+      if (s === d) throw new ComputeArgumentError('copy', 'src and dst are the same buffer');
+      int('copy', 'byteLength', byteLength, 1, Math.min(src.byteLength, dst.byteLength));
+      return this.ctx.copy(s, d, byteLength);
+    });
+  }
+
+  noop(): Promise<void> {
+    return this.run('noop', () => this.ctx.noop());
+  }
+
+  // ------------------------------------------------------------------------------ kernels
+  patternScores(args: PatternScoresArgs): Promise<PatternScoresResult> {
+    const K = 'patternScores';
+    return this.run(K, async () => {
+      if (args === null || typeof args !== 'object') throw new ComputeArgumentError(K, 'arguments object is required');
+      const storedCount = int(K, 'storedCount', args.storedCount);
+      const dim = int(K, 'dim', args.dim);
+      const queryCount = int(K, 'queryCount', args.queryCount);
+      const topK = int(K, 'topK', args.topK);
+      if (topK > storedCount) throw new ComputeArgumentError(K, `topK must be in [1, storedCount = ${storedCount}], got ${topK}`);
+      const storedLen = product(K, 'storedCount x dim', storedCount, dim);
+      const queryLen = product(K, 'queryCount x dim', queryCount, dim);
+      const outLen = product(K, 'queryCount x topK', queryCount, topK);
+      const scoresLen = product(K, 'queryCount x storedCount', queryCount, storedCount);
+      this.fits(K, 'storedCount x dim', storedLen);
+      this.fits(K, 'queryCount x dim', queryLen);
+      this.fits(K, 'queryCount x storedCount (the score matrix)', scoresLen);
+      const stored = this.f32(K, 'stored', args.stored, storedLen);
+      const queries = this.f32(K, 'queries', args.queries, queryLen);
+      let indices: Int32Array;
+      let scores: Float32Array;
+      if (args.out !== undefined) {
+        if (args.out === null || typeof args.out !== 'object') throw new ComputeArgumentError(K, 'out must be { indices, scores }');
+        if (!(args.out.indices instanceof Int32Array)) throw new ComputeArgumentError(K, `out.indices must be an Int32Array, got ${describe(args.out.indices)}`);
+        if (args.out.indices.length < outLen) throw new ComputeArgumentError(K, `out.indices has ${args.out.indices.length} elements, needs at least ${outLen}`);
+        indices = args.out.indices;
+        scores = hostF32(K, 'out.scores', args.out.scores, outLen);
+      } else {
+        indices = new Int32Array(outLen);
+        scores = new Float32Array(outLen);
+      }
+      const allScores = args.returnAllScores ? new Float32Array(scoresLen) : undefined;
+      await this.ctx.patternScores(stored, storedCount, dim, queries, queryCount, topK, indices, scores, allScores);
+      return allScores ? { indices, scores, allScores } : { indices, scores };
+    });
+  }
+
+  rollingMoments(args: RollingMomentsArgs): Promise<RollingMomentsResult> {
+    const K = 'rollingMoments';
+    return this.run(K, async () => {
+      if (args === null || typeof args !== 'object') throw new ComputeArgumentError(K, 'arguments object is required');
+      const length = int(K, 'length', args.length);
+      const window = int(K, 'window', args.window);
+      if (window > length) throw new ComputeArgumentError(K, `window must be in [1, length = ${length}], got ${window}`);
+      this.fits(K, 'length', length);
+      const series = this.f32(K, 'series', args.series, length);
+      const n = length - window + 1;
+      let mean: Float32Array;
+      let variance: Float32Array;
+      if (args.out !== undefined) {
+        if (args.out === null || typeof args.out !== 'object') throw new ComputeArgumentError(K, 'out must be { mean, variance }');
+        mean = hostF32(K, 'out.mean', args.out.mean, n);
+        variance = hostF32(K, 'out.variance', args.out.variance, n);
+        if (mean.buffer === variance.buffer && mean.byteOffset < variance.byteOffset + n * 4 && variance.byteOffset < mean.byteOffset + n * 4) {
+          throw new ComputeArgumentError(K, 'out.mean and out.variance overlap');
+        }
+      } else {
+        mean = new Float32Array(n);
+        variance = new Float32Array(n);
+      }
+      await this.ctx.rollingMoments(series, length, window, mean, variance);
+      return { mean, variance };
+    });
+  }
+
+  monteCarloVaR(args: MonteCarloVaRArgs): Promise<MonteCarloVaRResult> {
+    const K = 'monteCarloVaR';
+    return this.run(K, async () => {
+      if (args === null || typeof args !== 'object') throw new ComputeArgumentError(K, 'arguments object is required');
+      const assets = int(K, 'assets', args.assets);
+      const factors = int(K, 'factors', args.factors);
+      const paths = int(K, 'paths', args.paths);
+      const horizon = args.horizon === undefined ? 1 : int(K, 'horizon', args.horizon);
+      const confidence = args.confidence;
+      if (typeof confidence !== 'number' || !(confidence > 0 && confidence < 1)) {
+        throw new ComputeArgumentError(K, `confidence must be a number in (0, 1), got ${describe(confidence)}`);
+      }
+      let seedLo: number;
+      let seedHi: number;
+      try {
+        [seedLo, seedHi] = splitSeed(args.seed);
+      } catch (e) {
+        throw new ComputeArgumentError(K, (e as Error).message);
+      }
+      this.fits(K, 'paths', paths);
+      const factorLen = product(K, 'assets x factors', assets, factors);
+      const means = hostF32(K, 'means', args.means, assets);
+      const factor = hostF32(K, 'factor', args.factor, factorLen);
+      const weights = hostF32(K, 'weights', args.weights, assets);
+      for (const [name, x, n] of [['means', means, assets], ['factor', factor, factorLen], ['weights', weights, assets]] as const) {
+        for (let i = 0; i < n; i++) if (!Number.isFinite(x[i])) throw new ComputeArgumentError(K, `${name}[${i}] is ${x[i]}; inputs must be finite`);
+      }
+      // v = factor^T weights and the drift in float64 on the host; the device draws the normals.
+      let drift = 0;
+      for (let a = 0; a < assets; a++) drift += weights[a] * means[a];
+      drift *= horizon;
+      const v = new Float64Array(factors);
+      for (let a = 0; a < assets; a++) {
+        const w = weights[a];
+        for (let f = 0; f < factors; f++) v[f] += w * factor[a * factors + f];
+      }
+      const r = await this.ctx.monteCarlo(Float32Array.from(v), factors, paths, horizon, seedLo, seedHi, drift, confidence);
+      return { var: r.var, cvar: r.cvar, meanLoss: r.meanLoss, stdLoss: r.stdLoss, paths };
+    });
+  }
+
+  sgemm(args: SgemmArgs): Promise<void> {
+    const K = 'sgemm';
+    return this.run(K, async () => {
+      if (args === null || typeof args !== 'object') throw new ComputeArgumentError(K, 'arguments object is required');
+      const m = int(K, 'm', args.m);
+      const n = int(K, 'n', args.n);
+      const k = int(K, 'k', args.k);
+      const alpha = args.alpha === undefined ? 1 : finite(K, 'alpha', args.alpha);
+      const beta = args.beta === undefined ? 0 : finite(K, 'beta', args.beta);
+      const aLen = product(K, 'm x k', m, k);
+      const bLen = product(K, 'k x n', k, n);
+      const cLen = product(K, 'm x n', m, n);
+      for (const [what, len] of [['m x k', aLen], ['k x n', bLen], ['m x n', cLen]] as const) this.fits(K, what, len);
+      const a = this.f32(K, 'a', args.a, aLen);
+      const b = this.f32(K, 'b', args.b, bLen);
+      const c = this.f32(K, 'c', args.c, cLen);
+      await this.ctx.sgemm(m, n, k, alpha, beta, a, b, c);
+    });
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await Promise.allSettled([...this.pending]);
+    if (this.options.savePipelineCache && this.unavailable === undefined) {
+      try {
+        const data = this.ctx.pipelineCacheData();
+        if (data) this.options.savePipelineCache(data);
+      } catch {
+        // a cache that cannot be saved is only a slower next start
+      }
+    }
+    this.live.clear();
+    this.ctx.destroy();
+  }
+
+  // ------------------------------------------------------------------------------ internals
+  private checkUsable(kernel: string): void {
+    if (this.disposed) throw new VulkanError(`${kernel}: the vulkan backend was disposed`, 'VULKAN_DISPOSED');
+    if (this.unavailable !== undefined) throw new VulkanDeviceLostError(`${kernel}: the vulkan backend is unavailable: ${this.unavailable}`);
+  }
+
+  private idOf(kernel: string, name: string, buf: unknown): number {
+    const id = buf !== null && typeof buf === 'object' ? this.live.get(buf as DeviceBuffer) : undefined;
+    if (id === undefined) {
+      const b = buf as Partial<DeviceBuffer> | null;
+      const why =
+        b && typeof b === 'object' && 'backend' in b
+          ? b.backend !== this.name
+            ? `belongs to backend '${b.backend}'`
+            : 'was freed or belongs to another vulkan backend instance'
+          : `is not a DeviceBuffer (${describe(buf)})`;
+      throw new ComputeArgumentError(kernel, `${name} ${why}`);
+    }
+    return id;
+  }
+
+  private f32(kernel: string, name: string, arg: F32Arg, count: number): NativeF32 {
+    if (arg instanceof Float32Array) return hostF32(kernel, name, arg, count);
+    const id = this.idOf(kernel, name, arg);
+    if (arg.byteLength < count * 4) {
+      throw new ComputeArgumentError(kernel, `${name} buffer holds ${arg.byteLength} bytes, needs at least ${count * 4} (${count} floats)`);
+    }
+    return id;
+  }
+
+  private fits(kernel: string, what: string, floats: number): void {
+    if (floats * 4 > this.capabilities.maxBufferBytes) {
+      throw new ComputeArgumentError(kernel, `${what} = ${floats} floats exceeds this device's largest buffer (${this.capabilities.maxBufferBytes} bytes)`);
+    }
+  }
+
+  private run<T>(kernel: string, body: () => Promise<T>): Promise<T> {
+    let p: Promise<T>;
+    try {
+      this.checkUsable(kernel);
+      p = body();
+    } catch (e) {
+      return Promise.reject(this.translate(kernel, e));
+    }
+    const tracked = p.catch((e: unknown) => {
+      throw this.translate(kernel, e);
+    });
+    this.pending.add(tracked);
+    const done = (): void => {
+      this.pending.delete(tracked);
+    };
+    tracked.then(done, done);
+    return tracked;
+  }
+
+  private translate(kernel: string, e: unknown): unknown {
+    if (!(e instanceof Error) || e instanceof ComputeArgumentError || e instanceof VulkanError) return e;
+    const code = (e as Error & { code?: string }).code;
+    switch (code) {
+      case 'VULKAN_DEVICE_LOST': {
+        this.markUnavailable(e.message);
+        return new VulkanDeviceLostError(`${kernel}: ${e.message}`);
+      }
+      case 'VULKAN_OUT_OF_MEMORY':
+        return new VulkanOutOfMemoryError(`${kernel}: ${e.message}`);
+      case 'VULKAN_BAD_ARGUMENT':
+      case 'VULKAN_BAD_BUFFER':
+        return new ComputeArgumentError(kernel, e.message);
+      case undefined:
+        return e;
+      default:
+        return new VulkanError(`${kernel}: ${e.message}`, code);
+    }
+  }
+
+  private markUnavailable(reason: string): void {
+    if (this.unavailable !== undefined) return;
+    this.unavailable = reason;
+    try {
+      this.options.onUnavailable?.(reason);
+    } catch {
+      // a listener's failure must not hide the device error
+    }
+  }
+}
