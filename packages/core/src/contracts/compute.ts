@@ -11,6 +11,12 @@
  *    host arrays only, for small inputs on the hot path.
  *  - All kernel data is float32 (the type every GPU API has); accumulation precision is the
  *    backend's choice and the conformance suite states the tolerances.
+ *  - Operations on one backend take effect in call order: a kernel called after an un-awaited
+ *    upload sees the uploaded data (GPU backends must serialise their submissions).
+ *  - Async methods reject (never throw synchronously) with ComputeArgumentError; sync kernels
+ *    throw it. Using a freed or foreign buffer, or freeing twice, is a ComputeArgumentError.
+ *  - `capabilities.maxBufferBytes` also bounds every single argument and intermediate (e.g. the
+ *    B x K score matrix): callers split larger work.
  */
 
 export type KernelName = 'patternScores' | 'rollingMoments' | 'monteCarloVaR' | 'sgemm' | 'copy' | 'noop';
@@ -58,8 +64,12 @@ export type F32Arg = Float32Array | DeviceBuffer;
  * and the top-k stored windows per query.
  *  - stored: K x D row-major; queries: B x D row-major.
  *  - A window with zero variance (or a query with zero variance) scores 0 against everything.
- *  - topK: indices and scores sorted by score descending, ties broken by the lower index;
- *    1 <= topK <= K.
+ *    Float32 backends may treat sum((x - mean)^2) <= 1e-10 * sum(x^2) as zero. A window or query
+ *    containing NaN or +-Infinity is treated as zero-variance.
+ *  - topK: indices and scores sorted by score descending, ties broken by the lower index and
+ *    judged on the returned float32 scores; 1 <= topK <= K.
+ *  - A DeviceBuffer argument is read from byte 0; host arrays may be longer than needed and a
+ *    view's byteOffset is honoured.
  */
 export interface PatternScoresArgs {
   stored: F32Arg;
@@ -86,6 +96,8 @@ export interface PatternScoresResult {
 /**
  * Rolling mean and population variance (divide by W) of a series over a window W.
  * Output i covers input [i, i + W); length N - W + 1. W must be in [1, N].
+ * NaN or +-Infinity at index q makes mean and variance NaN for every window containing q;
+ * variance is never negative.
  */
 export interface RollingMomentsArgs {
   series: F32Arg;
@@ -110,7 +122,10 @@ export interface RollingMomentsResult {
  * z = sqrt(-2 ln u1) * (j even ? cos(2 pi u2) : sin(2 pi u2)).
  *
  * VaR is the loss at sorted index ceil(confidence * paths) - 1 (ascending); CVaR is the mean
- * of the losses from that index up.
+ * of the losses from that index up. stdLoss is the population standard deviation. Backends
+ * without float64 log/cos (GLSL) draw the same normals up to float32 precision.
+ * means, factor and weights must be finite. seed: a bigint in [0, 2^64) or a non-negative safe
+ * integer; seedLo = seed mod 2^32, seedHi = floor(seed / 2^32).
  */
 export interface MonteCarloVaRArgs {
   /** A per-asset means of one step's returns. */
@@ -137,7 +152,11 @@ export interface MonteCarloVaRResult {
   paths: number;
 }
 
-/** C = alpha * A x B + beta * C, row-major; A is m x k, B is k x n, C is m x n. */
+/**
+ * C = alpha * A x B + beta * C, row-major; A is m x k, B is k x n, C is m x n. alpha defaults
+ * to 1 and beta to 0 (BLAS conventions: beta = 0 does not read C, alpha = 0 does not read A, B).
+ * C must not overlap A or B.
+ */
 export interface SgemmArgs {
   m: number;
   n: number;
@@ -177,7 +196,10 @@ export interface ComputeBackend {
 
   readonly sync?: SyncKernels;
 
-  /** Releases everything the backend holds; the backend is unusable afterwards. */
+  /**
+   * Releases everything the backend holds after in-flight calls settle; the backend is unusable
+   * afterwards. New buffers are uninitialised.
+   */
   dispose(): Promise<void>;
 }
 
