@@ -1,1 +1,27 @@
-export {};
+export { plugin, plugin as default, PLUGIN_NAME, type SimPluginManifest } from './plugin.js';
+export {
+  validateSimOptions,
+  resolveSimOptions,
+  simInstrument,
+  simStartPrice,
+  splitSymbol,
+  toPlainDecimal,
+  SimOptionsError,
+  SIM_OPTION_KEYS,
+  DEFAULT_SIM_OPTIONS,
+  DEFAULT_REGIMES,
+  REGIME_NAMES,
+  type SimOptions,
+  type RegimeName,
+  type RegimeParams,
+  type InstrumentOverride,
+  type ReplayFormat,
+  type DriveMode,
+  type OptionProblem,
+} from './options.js';
+export { Prng } from './prng.js';
+export { SimBook, type BookSide } from './book.js';
+export { SyntheticMarket, type Episode, type SimEvent, type SyntheticMarketConfig } from './generator.js';
+export { PaperExchange, feeAtoms, type PaperSettings, type PaperVenue } from './paper.js';
+export { ReplaySource, checkRecordedEvent, type ReplayItem, type ReplaySourceOptions } from './replay.js';
+export { SimVenue, SimMarketDataClient, SimExecutionClient, type SimVenueConfig } from './venue.js';

@@ -8,11 +8,11 @@ export interface FollowerSettings {
   cooldownMs: number;
   /** Close the position this long after the entry. */
   holdMs: number;
-  /** How far through the touch an IOC entry or exit may go. */
-  slippageTicks: number;
+  /** How far through the touch an IOC entry or exit may go, in basis points of the touch. */
+  slippageBps: number;
 }
 
-export const DEFAULT_FOLLOWER_SETTINGS: FollowerSettings = { orderNotional: 1000, cooldownMs: 5000, holdMs: 20_000, slippageTicks: 5 };
+export const DEFAULT_FOLLOWER_SETTINGS: FollowerSettings = { orderNotional: 1000, cooldownMs: 5000, holdMs: 20_000, slippageBps: 10 };
 
 /**
  * Follows whale flow: on a whale signal it buys (or sells) a small fixed notional with an IOC
@@ -47,7 +47,7 @@ export class WhaleFollower implements Strategy {
       symbol: signal.symbol,
       side: signal.direction > 0 ? 'buy' : 'sell',
       type: 'limit',
-      price: touch + signal.direction * this.settings.slippageTicks,
+      price: touch + signal.direction * this.slippage(touch),
       qty,
       tif: 'IOC',
       source: this.name,
@@ -76,7 +76,7 @@ export class WhaleFollower implements Strategy {
       symbol: ev.symbol,
       side: pos > 0 ? 'sell' : 'buy',
       type: 'limit',
-      price: touch + (pos > 0 ? -1 : 1) * this.settings.slippageTicks,
+      price: touch + (pos > 0 ? -1 : 1) * this.slippage(touch),
       qty: Math.abs(pos),
       tif: 'IOC',
       reduceOnly: true,
@@ -88,11 +88,16 @@ export class WhaleFollower implements Strategy {
   }
 
   onExecution(_r: ExecutionReport): void {}
+
+  /** Whole ticks: the order price stays on the instrument's grid. */
+  private slippage(touchTicks: number): number {
+    return Math.max(1, Math.floor((touchTicks * this.settings.slippageBps) / 10_000));
+  }
 }
 
 export function parseFollowerSettings(raw: Readonly<Record<string, unknown>>): FollowerSettings {
   const out = { ...DEFAULT_FOLLOWER_SETTINGS };
-  const keys: Record<string, keyof FollowerSettings> = { order_notional: 'orderNotional', cooldown_ms: 'cooldownMs', hold_ms: 'holdMs', slippage_ticks: 'slippageTicks' };
+  const keys: Record<string, keyof FollowerSettings> = { order_notional: 'orderNotional', cooldown_ms: 'cooldownMs', hold_ms: 'holdMs', slippage_bps: 'slippageBps' };
   for (const [k, v] of Object.entries(raw)) {
     const field = keys[k];
     if (!field) throw new Error(`strategy.${k}: unknown key (known: ${Object.keys(keys).join(', ')})`);

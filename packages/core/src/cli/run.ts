@@ -22,10 +22,12 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   const loaded = loadConfigFile(opts.config);
   const cfg = loaded.config;
   const logger = createLogger({ level: opts.logLevel ?? cfg.system.log_level });
-  for (const w of loaded.warnings) logger.warn(w);
   const metrics = new MetricsRegistry();
   const dep: Deployment = await composeDeployment({ loaded, logger, metrics, recordPath: opts.record });
   const { engine } = dep;
+  // A simulated venue needs no keys: the config's "market data only" warning does not apply.
+  const simulated = engine.venueNames().filter((v) => engine.venue(v)!.execution.simulated);
+  for (const w of loaded.warnings) if (!simulated.some((v) => w.startsWith(`${v}: no api_key`))) logger.warn(w);
   const mon = cfg.monitoring;
   const metricsHttp = new HttpEndpoint('metrics', metricsRoutes(metrics));
   const healthHttp = new HttpEndpoint('health', healthRoutes(

@@ -1,0 +1,177 @@
+import { describe, expect, it } from 'vitest';
+import { defineInstrument, type BookLevel, type ExecutionReport, type Order, type OrderType, type Side, type TimeInForce } from '@cwts/core';
+import { SimBook } from './book.js';
+import { feeAtoms, PaperExchange, type PaperVenue } from './paper.js';
+
+// BTCUSDT: tick 0.01, lot 0.00001 -> one quote atom is 10^-7 USDT
+const BTC = defineInstrument({ exchange: 'sim', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.00001', minNotional: '5' });
+
+function setup(latencyMs = 5) {
+  const book = new SimBook();
+  // asks 60000.00 x 0.001, 60000.50 x 0.002, 60001.00 x 0.005 ; bids 59999.00 x 0.003, 59998.00 x 0.01
+  book.applySnapshot({
+    bids: [{ price: 5_999_900, qty: 300 }, { price: 5_999_800, qty: 1000 }],
+    asks: [{ price: 6_000_000, qty: 100 }, { price: 6_000_050, qty: 200 }, { price: 6_000_100, qty: 500 }],
+  });
+  const taken: { bids: BookLevel[]; asks: BookLevel[] }[] = [];
+  const venue: PaperVenue = {
+    exchange: 'sim',
+    instrument: (s) => (s === 'BTCUSDT' ? BTC : undefined),
+    book: (s) => (s === 'BTCUSDT' ? book : undefined),
+    onLiquidityTaken: (_s, _ts, bids, asks) => taken.push({ bids, asks }),
+  };
+  const paper = new PaperExchange(venue, { latencyMs, makerFeeBps: '2', takerFeeBps: '5' });
+  const reports: ExecutionReport[] = [];
+  paper.setReportHandler((r) => reports.push(r));
+  return { book, paper, reports, taken };
+}
+
+let n = 0;
+function order(side: Side, type: OrderType, qty: number, tif: TimeInForce, price?: number): Order {
+  return {
+    exchange: 'sim', symbol: 'BTCUSDT', side, type, qty, tif, source: 'test', ...(price !== undefined ? { price } : {}),
+    clientOrderId: `c${++n}`, status: 'pending_new', filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: 0, updatedTs: 0,
+  };
+}
+
+describe('fees', () => {
+  it('computes fees in quote atoms, rounded up', () => {
+    // 60000.01 USDT x 0.00003 BTC = 1.8000003 USDT = 18,000,003 atoms; 5 bps = 9000.0015 -> 9001
+    expect(feeAtoms(BTC, 6_000_001, 3, '5')).toBe(9001n);
+    // exact: 60000 x 0.001 = 60 USDT = 600,000,000 atoms; 2 bps = 120,000
+    expect(feeAtoms(BTC, 6_000_000, 100, '2')).toBe(120_000n);
+    // fractional bps: 0.75 bps of 600,000,000 = 45,000
+    expect(feeAtoms(BTC, 6_000_000, 100, '0.75')).toBe(45_000n);
+    // a rebate rounds toward +infinity too: -0.5 bps of 18,000,003 = -900.00015 -> -900
+    expect(feeAtoms(BTC, 6_000_001, 3, '-0.5')).toBe(-900n);
+  });
+});
+
+describe('PaperExchange', () => {
+  it('nothing happens before the latency has elapsed', () => {
+    const { paper, reports } = setup(5);
+    paper.submit(order('buy', 'market', 50, 'IOC'), 1000);
+    expect(paper.nextDue()).toBe(1005);
+    paper.processDue(1004);
+    expect(reports).toEqual([]);
+    paper.processDue(1005);
+    expect(reports.map((r) => [r.kind, r.ts])).toEqual([['ack', 1005], ['fill', 1005]]);
+  });
+
+  it('a market order sweeps levels with taker fees and removes the liquidity it took', () => {
+    const { paper, reports, book, taken } = setup();
+    const o = order('buy', 'market', 250, 'GTC');
+    paper.submit(o, 0);
+    paper.processDue(10);
+    expect(reports.map((r) => r.kind)).toEqual(['ack', 'fill', 'fill']);
+    const [ack, f1, f2] = reports as [ExecutionReport, ExecutionReport, ExecutionReport];
+    expect(ack).toMatchObject({ clientOrderId: o.clientOrderId, leavesQty: 250, cumQty: 0 });
+    expect(ack.venueOrderId).toBeDefined();
+    // level 1: 60000.00 x 0.001 = 60 USDT -> 600,000,000 atoms x 5 bps = 300,000
+    expect(f1).toMatchObject({ lastPrice: 6_000_000, lastQty: 100, leavesQty: 150, cumQty: 100, feeAtoms: 300_000n, liquidity: 'taker', side: 'buy' });
+    // level 2: 60000.50 x 0.0015 = 90.00075 USDT = 900,007,500 atoms x 5 bps = 450,003.75 -> 450,004
+    expect(f2).toMatchObject({ lastPrice: 6_000_050, lastQty: 150, leavesQty: 0, cumQty: 250, feeAtoms: 450_004n, liquidity: 'taker' });
+    expect(f1.tradeId).not.toBe(f2.tradeId);
+    expect(book.qty('ask', 6_000_000)).toBe(0);
+    expect(book.qty('ask', 6_000_050)).toBe(50);
+    expect(book.bestAsk()).toBe(6_000_050);
+    expect(taken).toEqual([{ bids: [], asks: [{ price: 6_000_000, qty: 0 }, { price: 6_000_050, qty: 50 }] }]);
+  });
+
+  it('a market order larger than the book fills what exists and cancels the rest', () => {
+    const { paper, reports, book } = setup();
+    paper.submit(order('sell', 'market', 2000, 'IOC'), 0);
+    paper.processDue(5);
+    expect(reports.map((r) => r.kind)).toEqual(['ack', 'fill', 'fill', 'cancelled']);
+    expect(reports[3]).toMatchObject({ leavesQty: 0, cumQty: 1300 });
+    expect(book.bids.size).toBe(0);
+    paper.submit(order('sell', 'market', 10, 'IOC'), 10);
+    paper.processDue(20);
+    expect(reports.slice(4).map((r) => [r.kind, r.rejectReason])).toEqual([['ack', undefined], ['cancelled', 'NO_LIQUIDITY']]);
+  });
+
+  it('FOK is all or nothing', () => {
+    const { paper, reports, book } = setup();
+    paper.submit(order('buy', 'limit', 400, 'FOK', 6_000_050), 0); // only 300 lots at or below the limit
+    paper.processDue(5);
+    expect(reports).toHaveLength(1);
+    expect(reports[0]).toMatchObject({ kind: 'rejected', rejectReason: 'FOK_UNFILLABLE', cumQty: 0 });
+    expect(book.qty('ask', 6_000_000)).toBe(100);
+    paper.submit(order('buy', 'limit', 300, 'FOK', 6_000_050), 10);
+    paper.processDue(15);
+    expect(reports.slice(1).map((r) => [r.kind, r.lastQty, r.leavesQty])).toEqual([['ack', 0, 300], ['fill', 100, 200], ['fill', 200, 0]]);
+    expect(book.bestAsk()).toBe(6_000_100);
+  });
+
+  it('POST_ONLY rests when passive and is rejected when it would cross', () => {
+    const { paper, reports } = setup();
+    paper.submit(order('buy', 'limit', 100, 'POST_ONLY', 6_000_000), 0);
+    paper.submit(order('buy', 'limit', 100, 'POST_ONLY', 5_999_950), 0);
+    paper.processDue(5);
+    expect(reports.map((r) => [r.kind, r.rejectReason])).toEqual([['rejected', 'POST_ONLY_WOULD_CROSS'], ['ack', undefined]]);
+    expect(paper.openOrders().map((o) => o.price)).toEqual([5_999_950]);
+  });
+
+  it('IOC limit takes what is within the limit and cancels the remainder', () => {
+    const { paper, reports } = setup();
+    paper.submit(order('buy', 'limit', 150, 'IOC', 6_000_000), 0);
+    paper.processDue(5);
+    expect(reports.map((r) => [r.kind, r.lastQty, r.cumQty])).toEqual([['ack', 0, 0], ['fill', 100, 100], ['cancelled', 0, 100]]);
+    expect(paper.openOrders()).toEqual([]);
+  });
+
+  it('a resting GTC limit fills as maker when trades go through it or the book crosses it', () => {
+    const { paper, reports, book } = setup();
+    const o = order('buy', 'limit', 300, 'GTC', 5_999_950);
+    paper.submit(o, 0);
+    paper.processDue(5);
+    expect(reports.map((r) => r.kind)).toEqual(['ack']);
+    const open = paper.openOrders();
+    expect(open).toHaveLength(1);
+    expect(open[0]).toMatchObject({ clientOrderId: o.clientOrderId, status: 'open', filledQty: 0 });
+    // a sell printing at our price does not go through it; a buy never fills a buy
+    paper.onTrade({ type: 'trade', exchange: 'sim', symbol: 'BTCUSDT', ts: 6, recvTs: 6, tradeId: 't1', price: 5_999_950, qty: 50, side: 'sell' });
+    paper.onTrade({ type: 'trade', exchange: 'sim', symbol: 'BTCUSDT', ts: 6, recvTs: 6, tradeId: 't2', price: 5_999_900, qty: 50, side: 'buy' });
+    expect(reports).toHaveLength(1);
+    // a sell printing below it fills up to the trade's size, at our price, maker fee
+    paper.onTrade({ type: 'trade', exchange: 'sim', symbol: 'BTCUSDT', ts: 7, recvTs: 7, tradeId: 't3', price: 5_999_900, qty: 120, side: 'sell' });
+    // 59999.50 x 0.0012 = 71.9994 USDT = 719,994,000 atoms x 2 bps = 143,998.8 -> 143,999
+    expect(reports[1]).toMatchObject({ kind: 'fill', lastPrice: 5_999_950, lastQty: 120, leavesQty: 180, cumQty: 120, liquidity: 'maker', feeAtoms: 143_999n, ts: 7 });
+    expect(paper.openOrders()[0]).toMatchObject({ status: 'partially_filled', filledQty: 120, filledNotionalTicksLots: 5_999_950n * 120n, feeAtoms: 143_999n });
+    // the ask side coming down through our bid fills the rest
+    book.set('ask', 5_999_940, 10);
+    paper.onBookChange('BTCUSDT', 9);
+    expect(reports[2]).toMatchObject({ kind: 'fill', lastPrice: 5_999_950, lastQty: 180, leavesQty: 0, cumQty: 300, liquidity: 'maker' });
+    expect(paper.openOrders()).toEqual([]);
+  });
+
+  it('cancels working orders; cancelling an unknown or finished order is a rejected report, never a throw', () => {
+    const { paper, reports } = setup();
+    const rest = order('sell', 'limit', 100, 'GTC', 6_000_500);
+    paper.submit(rest, 0);
+    paper.cancel(rest, 1);
+    paper.cancel(order('buy', 'limit', 1, 'GTC', 1), 1);
+    paper.processDue(10);
+    expect(reports.map((r) => [r.kind, r.clientOrderId === rest.clientOrderId, r.rejectReason])).toEqual([
+      ['ack', true, undefined],
+      ['cancelled', true, undefined],
+      ['rejected', false, 'UNKNOWN_ORDER'],
+    ]);
+    paper.cancel(rest, 20);
+    expect(() => paper.processDue(30)).not.toThrow();
+    expect(reports[3]).toMatchObject({ kind: 'rejected', rejectReason: 'UNKNOWN_ORDER', clientOrderId: rest.clientOrderId });
+  });
+
+  it('rejects invalid, duplicate and too-small orders', () => {
+    const { paper, reports } = setup();
+    const a = order('sell', 'limit', 100, 'GTC', 6_000_500);
+    paper.submit(a, 0);
+    paper.submit(a, 0);
+    paper.submit(order('buy', 'limit', 0, 'GTC', 5_000_000), 0);
+    paper.submit(order('buy', 'limit', 1, 'GTC', 5_000_000), 0); // 50000 x 0.00001 = 0.5 USDT < 5
+    paper.submit({ ...order('buy', 'market', 1, 'IOC'), symbol: 'NOPE' }, 0);
+    paper.submit(order('buy', 'market', 10, 'POST_ONLY'), 0);
+    paper.processDue(10);
+    expect(reports.map((r) => r.rejectReason ?? r.kind)).toEqual(['ack', 'DUPLICATE_ORDER', 'INVALID_ORDER', 'MIN_NOTIONAL', 'INVALID_ORDER', 'INVALID_ORDER']);
+  });
+});

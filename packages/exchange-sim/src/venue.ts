@@ -1,0 +1,398 @@
+/**
+ * One simulated venue instance: a market source (synthetic generator or recorded replay), the
+ * venue's books, and paper execution against them, on one virtual timeline. The
+ * MarketDataClient and ExecutionClient of the instance are two faces of this object.
+ */
+import type {
+  BookLevel,
+  Clock,
+  ExecutionClient,
+  ExecutionReport,
+  FeedState,
+  Instrument,
+  Logger,
+  MarketDataClient,
+  MarketEventSink,
+  Order,
+  TradingAvailability,
+} from '@cwts/core';
+import { SimBook } from './book.js';
+import { SyntheticMarket, type Episode, type SimEvent } from './generator.js';
+import { simInstrument, type SimOptions } from './options.js';
+import { PaperExchange } from './paper.js';
+import { ReplaySource } from './replay.js';
+
+export interface SimVenueConfig {
+  /** Venue name from the config ("sim"); every event and report carries it. */
+  exchange: string;
+  clock: Clock;
+  /** Resolved options (resolveSimOptions). */
+  options: SimOptions;
+  /** The venue table's `symbols`, used when start() is given none. */
+  symbols?: readonly string[];
+  logger?: Logger;
+}
+
+/** Steps per timer tick at most, so a stalled process catches up in slices. */
+const MAX_STEPS_PER_TICK = 20_000;
+/** Replay items per setImmediate slice when replaying as fast as possible. */
+const REPLAY_SLICE = 5_000;
+
+type Timer = ReturnType<typeof setTimeout>;
+
+export class SimVenue {
+  readonly exchange: string;
+  readonly options: SimOptions;
+  readonly clock: Clock;
+  readonly paper: PaperExchange;
+  readonly marketData: SimMarketDataClient;
+  readonly execution: SimExecutionClient;
+  private readonly logger: Logger | undefined;
+  private readonly configSymbols: readonly string[];
+  private generatorRef: SyntheticMarket | undefined;
+  private replayRef: ReplaySource | undefined;
+  private readonly replayBooks = new Map<string, SimBook>();
+  private readonly lastStatus = new Map<string, FeedState>();
+  private sink: MarketEventSink | undefined;
+  private interval: ReturnType<typeof setInterval> | undefined;
+  private timeout: Timer | undefined;
+  private immediate: ReturnType<typeof setImmediate> | undefined;
+  private running = false;
+  private ended = false;
+  /** Virtual time: timestamp of the latest event or order processed. */
+  private currentTs = 0;
+
+  constructor(cfg: SimVenueConfig) {
+    this.exchange = cfg.exchange;
+    this.options = cfg.options;
+    this.clock = cfg.clock;
+    this.logger = cfg.logger;
+    this.configSymbols = cfg.symbols ?? [];
+    this.paper = new PaperExchange(this, cfg.options);
+    this.marketData = new SimMarketDataClient(this);
+    this.execution = new SimExecutionClient(this);
+  }
+
+  get isReplay(): boolean {
+    return this.options.replayFile !== undefined;
+  }
+
+  /** The synthetic generator (undefined before start() and in replay mode). */
+  get generator(): SyntheticMarket | undefined {
+    return this.generatorRef;
+  }
+
+  /** The replay cursor (undefined before start() and in synthetic mode). */
+  get replay(): ReplaySource | undefined {
+    return this.replayRef;
+  }
+
+  /** Ground truth of injected whales and cascades (synthetic mode). */
+  get episodes(): readonly Episode[] {
+    return this.generatorRef?.episodes ?? [];
+  }
+
+  /** Virtual time of the venue (latest event or order processed), epoch ms. */
+  get now(): number {
+    return this.currentTs;
+  }
+
+  /** Whether a replay has delivered its last event. */
+  get endOfStream(): boolean {
+    return this.ended;
+  }
+
+  // PaperVenue --------------------------------------------------------------------------------
+
+  instrument(symbol: string): Instrument | undefined {
+    return this.generatorRef?.instrument(symbol) ?? this.replayRef?.instrument(symbol);
+  }
+
+  book(symbol: string): SimBook | undefined {
+    return this.generatorRef ? this.generatorRef.book(symbol) : this.replayBooks.get(symbol);
+  }
+
+  onLiquidityTaken(symbol: string, ts: number, bids: BookLevel[], asks: BookLevel[]): void {
+    // Synthetic: the venue's book changed, publish it. Replay: the recorded stream is kept as
+    // recorded; the taken liquidity stays gone from the venue book until a recorded update
+    // sets that level again.
+    this.generatorRef?.publishDelta(symbol, ts, bids, asks);
+  }
+
+  // Market data ---------------------------------------------------------------------------------
+
+  private symbolsOr(symbols: readonly string[]): string[] {
+    return [...(symbols.length > 0 ? symbols : this.configSymbols)];
+  }
+
+  private ensureReplaySource(symbols: readonly string[]): ReplaySource {
+    if (!this.replayRef) {
+      this.replayRef = new ReplaySource({
+        files: this.options.replayFile!,
+        ...(this.options.replayFormat ? { format: this.options.replayFormat } : {}),
+        exchange: this.exchange,
+        symbols,
+        instruments: this.options.instruments,
+        onError: (component, message) => {
+          if (this.sink) this.sink.onFeedError(component, message);
+          else this.logger?.warn({ exchange: this.exchange, component }, message);
+        },
+      });
+    }
+    return this.replayRef;
+  }
+
+  loadInstruments(symbols: readonly string[]): Instrument[] {
+    const syms = this.symbolsOr(symbols);
+    if (this.isReplay) {
+      const src = this.ensureReplaySource(syms);
+      const all = src.instruments();
+      if (syms.length === 0) return all;
+      return syms.map((s) => all.find((i) => i.symbol === s) ?? simInstrument(this.exchange, s, this.options));
+    }
+    return syms.map((s) => simInstrument(this.exchange, s, this.options));
+  }
+
+  start(symbols: readonly string[], sink: MarketEventSink): void {
+    if (this.running) throw new Error(`${this.exchange}: market data already started`);
+    const syms = this.symbolsOr(symbols);
+    this.sink = sink;
+    this.running = true;
+    this.ended = false;
+    if (this.isReplay) {
+      this.ensureReplaySource(syms);
+      this.currentTs = Math.max(this.currentTs, 0);
+      if (this.options.drive === 'timers') this.scheduleReplay();
+      return;
+    }
+    if (syms.length === 0) throw new Error(`${this.exchange}: no symbols to simulate (set symbols in the venue table)`);
+    const startTs = this.clock.now();
+    this.currentTs = startTs;
+    const gen = new SyntheticMarket({ exchange: this.exchange, symbols: syms, options: this.options, startTs });
+    gen.attach((ev) => this.deliver(ev));
+    this.generatorRef = gen;
+    gen.begin();
+    if (this.options.drive === 'timers') {
+      const every = Math.max(1, Math.min(20, Math.round(1000 / this.options.eventsPerSecond)));
+      this.interval = setInterval(() => this.advanceTo(this.clock.now(), MAX_STEPS_PER_TICK), every);
+    }
+  }
+
+  /** Stops intake and clears every timer; nothing is delivered afterwards. */
+  stop(): void {
+    this.running = false;
+    if (this.interval !== undefined) clearInterval(this.interval);
+    if (this.timeout !== undefined) clearTimeout(this.timeout);
+    if (this.immediate !== undefined) clearImmediate(this.immediate);
+    this.interval = this.timeout = this.immediate = undefined;
+    this.sink = undefined;
+  }
+
+  /** Pending timers of this venue (0 after stop()); for tests and health. */
+  activeTimers(): number {
+    return (this.interval !== undefined ? 1 : 0) + (this.timeout !== undefined ? 1 : 0) + (this.immediate !== undefined ? 1 : 0);
+  }
+
+  /**
+   * Virtual-time driver: runs market steps (or replay items) and paper order arrivals in time
+   * order up to and including `untilTs` (orders first on equal timestamps). Returns the number
+   * of market steps run. This is all the timers do; with `drive = "manual"` the owner calls it.
+   */
+  advanceTo(untilTs: number, maxSteps = Infinity): number {
+    if (!this.running) return 0;
+    let steps = 0;
+    while (steps < maxSteps && this.running) {
+      const tm = this.nextMarketTs();
+      const to = this.paper.nextDue();
+      if (to !== Infinity && to <= tm && to <= untilTs) {
+        if (to > this.currentTs) this.currentTs = to;
+        this.paper.processDue(to);
+        continue;
+      }
+      if (tm > untilTs || tm === Infinity) break;
+      this.stepMarket();
+      steps++;
+    }
+    if (this.replayRef && this.running && !this.ended && this.replayRef.ended && this.nextMarketTs() === Infinity) {
+      this.finishReplay();
+    }
+    return steps;
+  }
+
+  /**
+   * Replay: delivers everything that is left, synchronously, then end-of-stream. Paper orders
+   * still in flight are processed at their arrival times against the final book. Returns the
+   * number of items delivered.
+   */
+  runToEnd(): number {
+    if (!this.isReplay) throw new Error('runToEnd() is for replay; use advanceTo(ts) with the generator');
+    const n = this.advanceTo(Infinity);
+    if (!this.ended && this.running) this.finishReplay();
+    return n;
+  }
+
+  private finishReplay(): void {
+    if (this.ended) return;
+    if (this.paper.nextDue() !== Infinity) {
+      const last = Math.max(this.currentTs, this.paper.nextDue());
+      this.currentTs = last;
+      this.paper.processDue(Infinity);
+    }
+    this.ended = true;
+    const sink = this.sink;
+    if (this.interval !== undefined) clearInterval(this.interval);
+    if (this.timeout !== undefined) clearTimeout(this.timeout);
+    this.interval = this.timeout = undefined;
+    this.logger?.info({ exchange: this.exchange, delivered: this.replayRef?.delivered, malformed: this.replayRef?.malformed }, 'replay finished');
+    sink?.onEndOfStream?.(this.exchange);
+  }
+
+  private nextMarketTs(): number {
+    if (this.generatorRef) return this.generatorRef.nextTs();
+    return this.replayRef?.peekTs() ?? Infinity;
+  }
+
+  private stepMarket(): void {
+    if (this.generatorRef) {
+      this.generatorRef.step();
+      return;
+    }
+    const item = this.replayRef!.next();
+    if (!item) return;
+    if (item.type === 'book_snapshot' || item.type === 'book_delta') {
+      let book = this.replayBooks.get(item.symbol);
+      if (!book) this.replayBooks.set(item.symbol, (book = new SimBook()));
+      if (item.type === 'book_snapshot') book.applySnapshot(item);
+      else book.applyDelta(item);
+    } else if (item.type === 'feed_status') {
+      const key = item.symbol;
+      if (this.lastStatus.get(key) === item.state) {
+        if (item.ts > this.currentTs) this.currentTs = item.ts;
+        return;
+      }
+      this.lastStatus.set(key, item.state);
+    }
+    this.deliver(item);
+  }
+
+  /** Every event goes out through here: to the engine, then to paper matching. */
+  private deliver(ev: SimEvent): void {
+    if (ev.ts > this.currentTs) this.currentTs = ev.ts;
+    const sink = this.sink;
+    if (!sink) return;
+    if (ev.type === 'feed_status') {
+      this.lastStatus.set(ev.symbol, ev.state);
+      sink.onFeedStatus(ev);
+      return;
+    }
+    sink.onMarketEvent(ev);
+    if (ev.type === 'trade') this.paper.onTrade(ev);
+    else if ((ev.type === 'book_delta' || ev.type === 'book_snapshot') && this.paper.hasResting(ev.symbol)) this.paper.onBookChange(ev.symbol, ev.ts);
+  }
+
+  private scheduleReplay(): void {
+    const speed = this.options.replaySpeed;
+    if (speed === 0) {
+      const slice = (): void => {
+        this.immediate = undefined;
+        if (!this.running || this.ended) return;
+        this.advanceTo(Infinity, REPLAY_SLICE);
+        if (this.running && !this.ended) this.immediate = setImmediate(slice);
+      };
+      this.immediate = setImmediate(slice);
+      return;
+    }
+    const src = this.replayRef!;
+    const firstTs = src.peekTs();
+    const wallStart = this.clock.now();
+    const tick = (): void => {
+      this.timeout = undefined;
+      if (!this.running || this.ended) return;
+      const origin = firstTs ?? 0;
+      const target = origin + (this.clock.now() - wallStart) * speed;
+      const steps = this.advanceTo(target, MAX_STEPS_PER_TICK);
+      if (!this.running || this.ended) return;
+      const next = Math.min(this.nextMarketTs(), this.paper.nextDue());
+      const delay = steps >= MAX_STEPS_PER_TICK ? 0 : Math.max(1, Math.min(100, (next - target) / speed));
+      this.timeout = setTimeout(tick, delay);
+    };
+    this.timeout = setTimeout(tick, 0);
+  }
+
+  // Execution -----------------------------------------------------------------------------------
+
+  /** Time an order or cancel is sent: the venue's virtual time (replay), or the clock if later. */
+  sendTime(): number {
+    return this.isReplay ? this.currentTs : Math.max(this.clock.now(), this.currentTs);
+  }
+}
+
+/** MarketDataClient of the sim venue. */
+export class SimMarketDataClient implements MarketDataClient {
+  constructor(readonly venue: SimVenue) {}
+
+  get exchange(): string {
+    return this.venue.exchange;
+  }
+
+  async loadInstruments(symbols: readonly string[]): Promise<Instrument[]> {
+    return this.venue.loadInstruments(symbols);
+  }
+
+  async start(symbols: readonly string[], sink: MarketEventSink): Promise<void> {
+    this.venue.start(symbols, sink);
+  }
+
+  async stop(): Promise<void> {
+    this.venue.stop();
+  }
+
+  /** Virtual-time driver (drive = "manual"): see SimVenue.advanceTo. */
+  advanceTo(untilTs: number, maxSteps?: number): number {
+    return this.venue.advanceTo(untilTs, maxSteps);
+  }
+
+  /** Replay: deliver everything left synchronously, then end-of-stream. */
+  runToEnd(): number {
+    return this.venue.runToEnd();
+  }
+
+  get episodes(): readonly Episode[] {
+    return this.venue.episodes;
+  }
+}
+
+/** Paper ExecutionClient of the sim venue. */
+export class SimExecutionClient implements ExecutionClient {
+  readonly simulated = true;
+
+  constructor(readonly venue: SimVenue) {}
+
+  get exchange(): string {
+    return this.venue.exchange;
+  }
+
+  availability(): TradingAvailability {
+    return { canTrade: true };
+  }
+
+  async start(onReport: (report: ExecutionReport) => void): Promise<void> {
+    this.venue.paper.setReportHandler(onReport);
+  }
+
+  submit(order: Readonly<Order>): void {
+    this.venue.paper.submit(order, this.venue.sendTime());
+  }
+
+  cancel(order: Readonly<Order>): void {
+    this.venue.paper.cancel(order, this.venue.sendTime());
+  }
+
+  async openOrders(): Promise<Order[]> {
+    return this.venue.paper.openOrders();
+  }
+
+  async stop(): Promise<void> {
+    this.venue.paper.setReportHandler(undefined);
+  }
+}
