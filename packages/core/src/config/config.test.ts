@@ -151,8 +151,13 @@ describe('sim.toml (the embedded default)', () => {
     expect(config.risk).toMatchObject({ max_position: 100000, max_drawdown: 0.15, kelly_fraction: 0.25, var_confidence: 0.99 });
     expect(config.monitoring).toMatchObject({ metrics_port: 9090, health_check_port: 8080, bind_address: '127.0.0.1' });
     expect(config.compute.backends).toEqual(['cpu-simd', 'js']);
-    expect(config.detectors).toEqual([{ name: 'whale', enabled: true, settings: {} }]);
-    expect(config.strategy).toEqual({ plugin: '../dist/strategy/index.js', settings: {} });
+    expect(config.detectors).toEqual([
+      { name: 'whale', enabled: true, plugin: '../dist/detectors/index.js', settings: { z_threshold: 4, warmup_trades: 200, min_notional: 10000 } },
+    ]);
+    expect(config.strategy).toEqual({
+      plugin: '../dist/strategy/index.js',
+      settings: { order_notional: 1000, cooldown_ms: 5000, hold_ms: 20000, slippage_bps: 10 },
+    });
     expect(config.journal.path).toBe('./.cwts/journal.jsonl');
     expect(warnings).toEqual(['sim: no api_key/api_secret; market data only, orders on this venue will be refused']);
     expect(resolvePluginSpecifier(config.strategy!.plugin, configDir)).toBe(
