@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { defineInstrument, type DetectorContext, type Signal, type TradeEvent } from '@cwts/core';
+import { parseWhaleSettings, RobustWhaleDetector } from './robust-whale.js';
+
+const I = defineInstrument({ exchange: 'sim', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.00001' });
+
+function harness() {
+  const signals: Signal[] = [];
+  const ctx = { now: 0, instrument: () => I, book: () => undefined, emit: (s: Signal) => signals.push(s) } as unknown as DetectorContext;
+  let n = 0;
+  // Deterministic lognormal-ish sizes around 0.03 BTC at 60,000 (about 1,800 USDT).
+  let seed = 12345;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const trade = (lots: number, side: 'buy' | 'sell' = 'buy'): TradeEvent => ({ type: 'trade', exchange: 'sim', symbol: 'BTCUSDT', ts: ++n, recvTs: n, tradeId: String(n), price: 6_000_000, qty: lots, side });
+  const normal = () => trade(Math.max(1, Math.round(3000 * Math.exp(0.6 * (rand() + rand() + rand() - 1.5)))));
+  return { signals, ctx, trade, normal };
+}
+
+describe('RobustWhaleDetector', () => {
+  const settings = parseWhaleSettings({ z_threshold: 4, warmup_trades: 200, min_notional: 10_000 });
+
+  it('stays silent during warm-up even for a huge trade', () => {
+    const h = harness();
+    const d = new RobustWhaleDetector('whale', settings);
+    for (let i = 0; i < 100; i++) d.onMarketEvent(h.normal(), h.ctx);
+    d.onMarketEvent(h.trade(500_000), h.ctx);
+    expect(h.signals).toHaveLength(0);
+  });
+
+  it('fires on a trade far above the learned distribution, with its evidence and direction', () => {
+    const h = harness();
+    const d = new RobustWhaleDetector('whale', settings);
+    for (let i = 0; i < 1000; i++) d.onMarketEvent(h.normal(), h.ctx);
+    expect(h.signals).toHaveLength(0);
+    d.onMarketEvent(h.trade(200_000, 'sell'), h.ctx); // 2 BTC = 120,000 USDT
+    expect(h.signals).toHaveLength(1);
+    const s = h.signals[0]!;
+    expect(s).toMatchObject({ detector: 'whale', kind: 'whale_trade', direction: -1, id: 'whale:sim:BTCUSDT:1' });
+    expect(s.strength).toBeGreaterThan(4);
+    expect(s.evidence).toMatchObject({ qty: 200_000, price: 6_000_000, notional: 120_000 });
+  });
+
+  it('does not fire below the absolute notional floor', () => {
+    const h = harness();
+    const d = new RobustWhaleDetector('whale', parseWhaleSettings({ z_threshold: 4, warmup_trades: 200, min_notional: 200_000 }));
+    for (let i = 0; i < 1000; i++) d.onMarketEvent(h.normal(), h.ctx);
+    d.onMarketEvent(h.trade(200_000), h.ctx);
+    expect(h.signals).toHaveLength(0);
+  });
+
+  it('rejects unknown or invalid settings with the key path', () => {
+    expect(() => parseWhaleSettings({ z_treshold: 4 })).toThrowError(/detectors.whale.z_treshold: unknown key/);
+    expect(() => parseWhaleSettings({ z_threshold: -1 })).toThrowError(/detectors.whale.z_threshold: expected a positive number/);
+  });
+});

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import {
+  decimalToUnits, decimalScale, defineInstrument, DecimalConversionError, formatScaled, lotsToQty, notionalAtoms, atomsToDecimal,
+  priceToTicks, qtyToLots, ticksToPrice, unitsToDecimal,
+} from './instrument.js';
+
+const BTC = defineInstrument({ exchange: 'binance', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.00001', minNotional: '5' });
+
+describe('decimal <-> integer units', () => {
+  it('converts exactly, without going through a float', () => {
+    expect(priceToTicks(BTC, '60000.01')).toBe(6_000_001);
+    expect(priceToTicks(BTC, '0.30')).toBe(30);
+    expect(qtyToLots(BTC, '0.00003')).toBe(3);
+    expect(qtyToLots(BTC, '1.5')).toBe(150_000);
+    expect(ticksToPrice(BTC, 6_000_001)).toBe('60000.01');
+    expect(lotsToQty(BTC, 150_000)).toBe('1.5');
+    expect(lotsToQty(BTC, 0)).toBe('0');
+  });
+
+  it('rejects off-grid values with the increment in the message', () => {
+    expect(() => priceToTicks(BTC, '60000.015')).toThrowError(DecimalConversionError);
+    expect(() => priceToTicks(BTC, '60000.015')).toThrowError(/not a multiple of the increment 0.01/);
+    const five = decimalScale('0.05');
+    expect(decimalToUnits('1.05', five)).toBe(21);
+    expect(() => decimalToUnits('1.07', five)).toThrowError(/not a multiple of the increment 0.05/);
+  });
+
+  it('rejects values past 2^53 - 1 increments and malformed strings', () => {
+    expect(() => qtyToLots(BTC, '100000000000')).toThrowError(/out of range/);
+    for (const bad of ['', '1e5', '1.', '.5', '+1', 'NaN', '1,5', ' 1']) expect(() => priceToTicks(BTC, bad)).toThrowError(/not a decimal number/);
+  });
+
+  it('property: units -> decimal -> units is the identity', () => {
+    const scales = ['0.01', '0.00001', '0.5', '1', '10', '0.0000001'].map(decimalScale);
+    fc.assert(fc.property(fc.integer({ min: -Number.MAX_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }), fc.constantFrom(...scales), (u, s) => {
+      expect(decimalToUnits(unitsToDecimal(u, s), s)).toBe(u);
+    }));
+  });
+
+  it('property: trailing zeros and leading zeros do not change the value', () => {
+    fc.assert(fc.property(fc.integer({ min: 0, max: 10_000_000 }), fc.integer({ min: 0, max: 4 }), (ticks, pad) => {
+      const text = ticksToPrice(BTC, ticks);
+      const padded = (text.includes('.') ? text : text + '.') .padEnd(text.length + pad + 1, '0');
+      expect(priceToTicks(BTC, `0${padded}`)).toBe(ticks);
+    }));
+  });
+
+  it('notional in quote atoms stays exact past 2^53', () => {
+    // 60,000.01 USDT x 1000 BTC: 6,000,001 ticks x 100,000,000 lots = 6.0e14, x scale -> exact bigint.
+    const atoms = notionalAtoms(BTC, 6_000_001, 100_000_000);
+    expect(atoms).toBe(600_000_100_000_000n);
+    expect(atomsToDecimal(BTC, atoms)).toBe('60000010');
+    expect(formatScaled(-5n, 3)).toBe('-0.005');
+    expect(formatScaled(0n, 3)).toBe('0');
+  });
+});
