@@ -33,7 +33,7 @@ describe('pack and install', () => {
         '[sim]', 'plugin = "@cwts/exchange-sim"', 'symbols = ["BTCUSDT"]',
         '[sim.options]', 'seed = 7',
         '[risk]', 'max_position = 1000', 'max_drawdown = 0.1', 'kelly_fraction = 0.25', 'var_confidence = 0.99',
-        '[monitoring]', 'metrics_port = 0', 'health_check_port = 0',
+        '[monitoring]', 'metrics_port = 0', 'health_check_port = 0', 'control_port = 0',
         '[compute]', 'backends = ["js"]',
         '[journal]', 'path = "./journal.jsonl"',
       ].join('\n'),

@@ -53,6 +53,7 @@ describe('monitoring', () => {
     const cfg = readFileSync(join(app, 'config/sim.toml'), 'utf8')
       .replace('metrics_port = 9090', `metrics_port = ${metricsPort}`)
       .replace('health_check_port = 8080', `health_check_port = ${healthPort}`)
+      .replace('control_port = 8081', 'control_port = 0')
       .replaceAll('"../dist/', `"${app}/dist/`)
       .replace('path = "./.cwts/journal.jsonl"', `path = "${join(dir, 'journal.jsonl')}"`);
     writeFileSync(join(dir, 'c.toml'), cfg);

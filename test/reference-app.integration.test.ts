@@ -15,6 +15,7 @@ function config(extra: (t: string) => string = (t) => t): string {
   let t = readFileSync(join(app, 'config/sim.toml'), 'utf8')
     .replace('metrics_port = 9090', 'metrics_port = 0')
     .replace('health_check_port = 8080', 'health_check_port = 0')
+    .replace('control_port = 8081', 'control_port = 0')
     .replaceAll('"../dist/', `"${app}/dist/`)
     .replace('path = "./.cwts/journal.jsonl"', `path = "${join(dir, 'journal.jsonl')}"`);
   t = extra(t);

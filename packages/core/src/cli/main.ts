@@ -9,6 +9,8 @@ import { gpuTestCommand } from './gpu-test.js';
 import { replayCommand } from './replay.js';
 import { runCommand } from './run.js';
 import { validateConfigCommand } from './validate.js';
+import { varCommand, VarCommandError } from './var.js';
+import { riskCommand } from './risk.js';
 
 const out = (line: string) => process.stdout.write(line + '\n');
 
@@ -47,6 +49,24 @@ export function buildProgram(): Command {
   program.command('benchmark').description('the seed\'s performance validation table, from measured results')
     .action(() => { program.setOptionValue('code', benchmarkCommand(out)); });
 
+  program.command('var').description('value at risk and CVaR of a portfolio from a CSV of returns (one column per asset, header with names)')
+    .requiredOption('--returns <file>', 'CSV: header of asset names, one row of returns per period')
+    .option('--weights <list>', 'exposures: "0.6,0.4" in header order or "BTC=0.6,ETH=0.4" (default: equal, summing to 1)')
+    .option('--confidence <c>', 'in (0, 1)', '0.99')
+    .option('--method <m>', 'historical | parametric | montecarlo', 'historical')
+    .option('--horizon <periods>', 'horizon in periods', '1')
+    .option('--paths <n>', 'Monte Carlo paths', '100000')
+    .option('--seed <n>', 'Monte Carlo seed (same seed, same result)', '1')
+    .option('--json', 'print one JSON object')
+    .action(async (o) => { program.setOptionValue('code', await varCommand(o, out)); });
+
+  program.command('risk').description('manual risk control of a running engine: status | halt | reduce | resume')
+    .argument('<action>', 'status | halt | reduce | resume')
+    .option('--url <url>', 'the control endpoint', 'http://127.0.0.1:8081')
+    .option('--reason <text>', 'why (logged and shown as the state reason)')
+    .option('--json', 'print the endpoint\'s JSON')
+    .action(async (action, o) => { program.setOptionValue('code', await riskCommand(action, o, out)); });
+
   program.command('gpu-test').description('measure GPU throughput, bandwidth and launch latency on the available GPU backend')
     .option('--config <file>', 'resolve backend packages from this config\'s directory')
     .action(async (o) => { program.setOptionValue('code', await gpuTestCommand(o.config ? dirname(resolve(o.config)) : process.cwd(), out)); });
@@ -65,7 +85,7 @@ export async function main(argv: string[]): Promise<number> {
     return (program.getOptionValue('code') as number | undefined) ?? 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    if (err instanceof ConfigError || err instanceof PluginLoadErrors || err instanceof PluginLoadError) {
+    if (err instanceof ConfigError || err instanceof PluginLoadErrors || err instanceof PluginLoadError || err instanceof VarCommandError) {
       process.stderr.write(`cwts-ultra: ${err.message}\n`);
       return 2;
     }

@@ -23,7 +23,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   const cfg = loaded.config;
   const logger = createLogger({ level: opts.logLevel ?? cfg.system.log_level });
   const metrics = new MetricsRegistry();
-  const dep: Deployment = await composeDeployment({ loaded, logger, metrics, recordPath: opts.record });
+  const dep: Deployment = await composeDeployment({ loaded, logger, metrics, recordPath: opts.record, controlPort: cfg.monitoring.control_port });
   const { engine } = dep;
   // A simulated venue needs no keys: the config's "market data only" warning does not apply.
   const simulated = engine.venueNames().filter((v) => engine.venue(v)!.execution.simulated);

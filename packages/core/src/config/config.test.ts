@@ -89,10 +89,12 @@ describe('production.toml (the seed config)', () => {
     expect(config.risk).toEqual({
       max_position: 100000, max_drawdown: 0.15, kelly_fraction: 0.25, var_confidence: 0.99,
       max_open_orders: 50, price_band_bps: 500, orders_per_second: 50,
+      reduce_at_drawdown: 0.8, mark: 'mid', stale_after_ms: 10_000, feed_loss_grace_ms: 5000, feed_loss_action: 'reduce',
+      var_method: 'historical', var_horizon: 1, var_sample_ms: 60_000, var_interval_s: 60,
     });
     expect(config.monitoring).toEqual({
       metrics_port: 9090, health_check_port: 8080, bind_address: '127.0.0.1', enable_tracing: true,
-      control_bind_address: '127.0.0.1',
+      control_bind_address: '127.0.0.1', control_port: 8081,
     });
     expect(config.exchanges.enabled).toEqual(['binance', 'coinbase', 'kraken', 'bybit']);
     expect(config.venues.map((v) => [v.name, v.plugin, v.hasCredentials])).toEqual([
@@ -526,5 +528,17 @@ describe('loadConfigFile', () => {
     expect(loaded.sourcePath).toBe(file);
     expect(loaded.configDir).toBe(dir);
     expect(resolvePluginSpecifier(loaded.config.strategy!.plugin, loaded.configDir)).toBe(join(dir, 's.js'));
+  });
+});
+
+describe('risk and monitoring additions', () => {
+  const base = readFileSync(SIM, 'utf8');
+  it('reads the documented [risk] additions and rejects bad values with key paths', () => {
+    const ok = parseConfig(base.replace('var_confidence = 0.99', 'var_confidence = 0.99\ninitial_equity = 50000\nvar_method = "montecarlo"\nfeed_loss_action = "halt"'), {}, 'x');
+    expect(ok.config.risk).toMatchObject({ initial_equity: 50000, var_method: 'montecarlo', feed_loss_action: 'halt' });
+    const bad = () => parseConfig(base.replace('var_confidence = 0.99', 'var_confidence = 0.99\nvar_method = "magic"\nreduce_at_drawdown = 1.5\nvar_horizon = 0'), {}, 'x');
+    expect(bad).toThrowError(/risk\.var_method/);
+    expect(bad).toThrowError(/risk\.reduce_at_drawdown/);
+    expect(bad).toThrowError(/risk\.var_horizon/);
   });
 });

@@ -342,6 +342,8 @@ function readRisk(c: Checker, root: Table): RiskConfig {
   c.unknownKeys(t, P, [
     'max_position', 'max_drawdown', 'kelly_fraction', 'var_confidence', 'max_total_position',
     'max_order_notional', 'max_open_orders', 'price_band_bps', 'orders_per_second',
+    'initial_equity', 'reduce_at_drawdown', 'mark', 'stale_after_ms', 'feed_loss_grace_ms', 'feed_loss_action',
+    'var_method', 'var_budget', 'var_horizon', 'var_sample_ms', 'var_interval_s',
   ]);
   const risk: RiskConfig = {
     max_position: required(c, s, P, 'max_position', num(positive)),
@@ -353,16 +355,26 @@ function readRisk(c: Checker, root: Table): RiskConfig {
     max_open_orders: withDefault(c, t, P, 'max_open_orders', int({ min: 1 }), 50),
     price_band_bps: withDefault(c, t, P, 'price_band_bps', num(positive), 500),
     orders_per_second: withDefault(c, t, P, 'orders_per_second', num(positive), 50),
+    initial_equity: read(c, t, P, 'initial_equity', num(positive)),
+    reduce_at_drawdown: withDefault(c, t, P, 'reduce_at_drawdown', num(unitInterval), 0.8),
+    mark: withDefault(c, t, P, 'mark', oneOf(['mid', 'last'] as const), 'mid'),
+    stale_after_ms: withDefault(c, t, P, 'stale_after_ms', int({ min: 1 }), 10_000),
+    feed_loss_grace_ms: withDefault(c, t, P, 'feed_loss_grace_ms', int({ min: 0 }), 5000),
+    feed_loss_action: withDefault(c, t, P, 'feed_loss_action', oneOf(['reduce', 'halt'] as const), 'reduce'),
+    var_method: withDefault(c, t, P, 'var_method', oneOf(['historical', 'parametric', 'montecarlo'] as const), 'historical'),
+    var_budget: read(c, t, P, 'var_budget', num(positive)),
+    var_horizon: withDefault(c, t, P, 'var_horizon', int({ min: 1 }), 1),
+    var_sample_ms: withDefault(c, t, P, 'var_sample_ms', int({ min: 1 }), 60_000),
+    var_interval_s: withDefault(c, t, P, 'var_interval_s', num(positive), 60),
   };
-  if (risk.max_total_position === undefined) delete risk.max_total_position;
-  if (risk.max_order_notional === undefined) delete risk.max_order_notional;
+  for (const k of ['max_total_position', 'max_order_notional', 'initial_equity', 'var_budget'] as const) if (risk[k] === undefined) delete risk[k];
   return risk;
 }
 
 function readMonitoring(c: Checker, root: Table): MonitoringConfig {
   const t = c.section(root, 'monitoring', false) ?? {};
   const P = 'monitoring';
-  c.unknownKeys(t, P, ['metrics_port', 'health_check_port', 'bind_address', 'enable_tracing', 'control_bind_address']);
+  c.unknownKeys(t, P, ['metrics_port', 'health_check_port', 'bind_address', 'enable_tracing', 'control_bind_address', 'control_port']);
   const port = int({ min: 0, max: 65535 });
   const m: MonitoringConfig = {
     metrics_port: withDefault(c, t, P, 'metrics_port', port, 9090),
@@ -370,6 +382,7 @@ function readMonitoring(c: Checker, root: Table): MonitoringConfig {
     bind_address: withDefault(c, t, P, 'bind_address', host, '127.0.0.1'),
     enable_tracing: withDefault(c, t, P, 'enable_tracing', bool, false),
     control_bind_address: withDefault(c, t, P, 'control_bind_address', host, '127.0.0.1'),
+    control_port: withDefault(c, t, P, 'control_port', port, 8081),
   };
   if (!isLoopback(m.control_bind_address)) {
     c.warnings.push(

@@ -79,6 +79,27 @@ export type RiskConfig = {
   max_open_orders: number;
   price_band_bps: number;
   orders_per_second: number;
+  /** Starting capital in quote currency; default max_total_position, else max_position. */
+  initial_equity?: number;
+  /** REDUCING from this fraction of max_drawdown (default 0.8); HALTED at max_drawdown. */
+  reduce_at_drawdown: number;
+  /** Positions are marked to the book mid (default) or the last trade. */
+  mark: 'mid' | 'last';
+  /** A book with no update for this long is stale: no new risk on it (default 10 000). */
+  stale_after_ms: number;
+  /** A book unsynced this long is a feed loss (default 5000)... */
+  feed_loss_grace_ms: number;
+  /** ...which moves the state to REDUCING ("reduce", default) or HALTED ("halt"). */
+  feed_loss_action: 'reduce' | 'halt';
+  var_method: 'historical' | 'parametric' | 'montecarlo';
+  /** VaR above this (quote currency) moves the state to REDUCING; default max_drawdown x initial equity. */
+  var_budget?: number;
+  /** VaR horizon in sampling periods (default 1). */
+  var_horizon: number;
+  /** Marks are sampled for returns every this many ms (default 60 000). */
+  var_sample_ms: number;
+  /** VaR is recomputed every this many seconds, off the hot path (default 60). */
+  var_interval_s: number;
 };
 
 export type MonitoringConfig = {
@@ -88,8 +109,10 @@ export type MonitoringConfig = {
   health_check_port: number;
   bind_address: string;
   enable_tracing: boolean;
-  /** Where the manual kill-switch endpoint listens. */
+  /** Where the manual kill-switch endpoint listens (loopback only). */
   control_bind_address: string;
+  /** Port of the kill-switch endpoint (default 8081; 0 picks a free port). */
+  control_port: number;
 };
 
 export type ComputeConfig = {

@@ -54,6 +54,7 @@ export type RejectReason =
   | 'RISK_PRICE_BAND'
   | 'RISK_RATE_LIMIT'
   | 'RISK_MAX_OPEN_ORDERS'
+  | 'RISK_SELF_TRADE'
   | 'RISK_STATE'
   | 'KILL_SWITCH'
   | 'INVALID_ORDER'

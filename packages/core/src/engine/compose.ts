@@ -15,7 +15,8 @@ import { importPlugin, PluginHost, type PluginRequest } from '../plugins/loader.
 import { Engine, type VenueRuntime } from './engine.js';
 import { Journal } from './journal.js';
 import { MarketDataOnlyExecution } from './market-data-only.js';
-import { MaxPositionCheck } from './max-position-check.js';
+import { RiskManager } from '../risk/manager.js';
+import { RiskControlServer } from '../risk/control.js';
 import { Recorder } from './recorder.js';
 import { rebuildFromJournal } from './rebuild.js';
 
@@ -50,6 +51,8 @@ export interface ComposeOptions {
   beforeEvent?: (event: import('../domain/events.js').MarketEvent) => void;
   /** Overrides `[system] on_shutdown` (replay keeps its virtual orders: nothing is at a venue). */
   onShutdown?: 'cancel' | 'keep';
+  /** Serve the manual kill switch (risk/control.ts) on this port at `[monitoring] control_bind_address`; 0 picks a free port. Off when absent. */
+  controlPort?: number;
 }
 
 export interface Deployment {
@@ -57,6 +60,10 @@ export interface Deployment {
   container: CwtsContainer;
   plugins: PluginHost;
   compute: { backend: ComputeBackend; skipped: { name: string; reason: string }[]; registry: ComputeRegistry };
+  /** The risk layer: pre-trade chain, equity and drawdown, VaR, state triggers, manual control. */
+  risk: RiskManager;
+  /** The control endpoint and its port, when `controlPort` was given. */
+  control?: { server: RiskControlServer; port: number };
   /** Releases everything in reverse order of acquisition; never throws. */
   dispose(): Promise<void>;
 }
@@ -182,7 +189,23 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
     return { name: v.name, symbols: v.symbols, marketData, execution };
   });
 
-  const riskChecks: RiskCheck[] = [new MaxPositionCheck(cfg.risk.max_position), ...root.resolveAll(TOKENS.RiskCheck)];
+  // The built-in pre-trade chain from [risk] (risk/checks.ts), then third-party checks.
+  const r = cfg.risk;
+  const risk = new RiskManager({
+    risk: r,
+    metrics,
+    logger: logger.child({ component: 'risk' }),
+    backend: backendResult.backend,
+    timers: opts.watchdog !== false,
+    initialEquity: r.initial_equity,
+    reduceAtDrawdownFraction: r.reduce_at_drawdown,
+    mark: r.mark,
+    staleAfterMs: r.stale_after_ms,
+    feedLossGraceMs: r.feed_loss_grace_ms,
+    feedLossAction: r.feed_loss_action === 'halt' ? 'HALTED' : 'REDUCING',
+    var: { method: r.var_method, budget: r.var_budget, horizon: r.var_horizon, sampleEveryMs: r.var_sample_ms, recomputeEveryMs: r.var_interval_s * 1000 },
+  });
+  const riskChecks: RiskCheck[] = [...risk.checks, ...root.resolveAll(TOKENS.RiskCheck)];
   const strategy = root.isRegistered(TOKENS.Strategy) ? (root.resolve(TOKENS.Strategy) as Strategy) : undefined;
   detectors.push(...root.resolveAll(TOKENS.Detector));
 
@@ -199,6 +222,7 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
     detectors,
     strategy,
     riskChecks,
+    risk,
     journal,
     recorder: opts.recordPath ? new Recorder(opts.recordPath) : undefined,
     onShutdown: opts.onShutdown ?? cfg.system.on_shutdown,
@@ -210,16 +234,35 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
     journal.open();
   }
 
+  let control: { server: RiskControlServer; port: number } | undefined;
+  if (opts.controlPort !== undefined) {
+    const server = new RiskControlServer(risk, logger.child({ component: 'risk-control' }));
+    let port: number;
+    try {
+      port = await server.listen(opts.controlPort, cfg.monitoring.control_bind_address);
+    } catch (err) {
+      journal?.close();
+      await backendResult.backend.dispose().catch(() => {});
+      await host.disposeAll();
+      throw err;
+    }
+    control = { server, port };
+    logger.info({ controlPort: port }, `risk control endpoint on http://${cfg.monitoring.control_bind_address}:${port}/risk`);
+  }
+
   let disposed = false;
   return {
     engine,
     container: root,
     plugins: host,
     compute: { ...backendResult, registry },
+    risk,
+    control,
     async dispose() {
       if (disposed) return;
       disposed = true;
       await engine.stop('dispose');
+      await control?.server.close();
       await backendResult!.backend.dispose().catch((err) => logger.error({ err: String(err) }, 'compute backend dispose failed'));
       await host.disposeAll();
     },

@@ -16,6 +16,7 @@ import { OrderManager } from './order-manager.js';
 import { commonToDecimal, commonToNumber, Portfolio, type Position } from './portfolio.js';
 import type { Recorder } from './recorder.js';
 import { RISK_STATE_CODES, RiskState } from './risk-state.js';
+import type { EngineRiskHooks } from '../risk/manager.js';
 import { describeFill, describeSignal } from './log-lines.js';
 
 export interface VenueRuntime {
@@ -33,6 +34,8 @@ export interface EngineOptions {
   detectors?: Detector[];
   strategy?: Strategy;
   riskChecks?: RiskCheck[];
+  /** The risk layer (risk/RiskManager): equity, drawdown, VaR, state triggers. Its checks go in riskChecks. */
+  risk?: EngineRiskHooks;
   router?: OrderRouter;
   journal?: Journal;
   recorder?: Recorder;
@@ -112,6 +115,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     m.setComputed('latencyP99Ms', () => this.latency.percentile(99, performance.now()));
     m.setComputed('ordersPerSecond', () => this.sent.rate(performance.now()));
     m.setComputed('equity', () => commonToNumber(this.totals().equity));
+    opts.risk?.attach(this);
   }
 
   // ---- lifecycle ------------------------------------------------------------------------
@@ -136,6 +140,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       this.watchdog = setInterval(() => this.books.checkStaleness(this.opts.clock.now(), this.opts.staleAfterMs ?? 10_000), 1000);
       this.watchdog.unref();
     }
+    this.opts.risk?.start();
     this.started = true;
   }
 
@@ -167,6 +172,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     const log = this.opts.logger;
     log.info({ reason }, `stopping: ${reason}`);
     if (this.watchdog) clearInterval(this.watchdog);
+    this.opts.risk?.stop();
     await Promise.allSettled([...this.venues.values()].map((v) => v.marketData.stop()));
     if ((this.opts.onShutdown ?? 'cancel') === 'cancel') await this.cancelAllOpen('shutdown', 5000);
     else if (this.orders.openCount() > 0) log.warn({ open: this.orders.openCount() }, 'leaving open orders at the venues (on_shutdown = keep)');
@@ -193,6 +199,11 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   waitForEndOfStreams(): Promise<void> {
     if (this.stopping || this.ended.size >= this.venues.size) return Promise.resolve();
     return new Promise((r) => this.endWaiters.push(r));
+  }
+
+  /** The risk layer, when one is configured (status, manual control). */
+  get risk(): EngineRiskHooks | undefined {
+    return this.opts.risk;
   }
 
   halt(reason: string): void {
@@ -223,6 +234,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
         break;
     }
     this.opts.recorder?.write(ev);
+    this.opts.risk?.afterMarketEvent(ev);
     for (let i = 0; i < this.detectors.length; i++) {
       try {
         this.detectors[i]!.onMarketEvent(ev, this);
@@ -243,6 +255,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   onFeedStatus(st: FeedStatusEvent): void {
     this.books.applyStatus(st);
     this.opts.recorder?.write(st);
+    this.opts.risk?.onFeedStatus(st);
   }
 
   onFeedError(component: string, message: string): void {
@@ -342,6 +355,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     if (out.fill) {
       const instrument = this.instrument(r.exchange, r.symbol)!;
       this.portfolio.applyFill(instrument, r);
+      this.opts.risk?.onFill(instrument, r);
       this.counts.fills++;
       this.digest.update(journalStringify({ f: { id: r.clientOrderId, side: r.side, price: r.lastPrice, qty: r.lastQty, fee: r.feeAtoms, liq: r.liquidity ?? null } }) + '\n');
       const pos = this.portfolio.find(r.exchange, r.symbol)!;

@@ -20,7 +20,7 @@ export function engineStatus(engine: Engine, extra: Record<string, unknown> = {}
   const t = engine.totals();
   return {
     books,
-    risk: { state: engine.riskState.state, reason: engine.riskState.reason, since: engine.riskState.since },
+    risk: { state: engine.riskState.state, reason: engine.riskState.reason, since: engine.riskState.since, ...(engine.risk?.status() ?? {}) },
     positions: engine.portfolio.snapshot(engine.markHalfTicks),
     pnl: { realized: commonToDecimal(t.realized), unrealized: commonToDecimal(t.unrealized), fees: commonToDecimal(t.fees), equity: commonToDecimal(t.equity) },
     openOrders: engine.orders.openCount(),

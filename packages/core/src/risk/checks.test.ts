@@ -1,0 +1,301 @@
+import { describe, expect, it } from 'vitest';
+import type { BookView, RiskContext } from '../contracts/trading.js';
+import type { RiskConfig } from '../config/types.js';
+import { defineInstrument, instrumentKey, type Instrument } from '../domain/instrument.js';
+import type { Order, OrderIntent } from '../domain/orders.js';
+import { Portfolio } from '../engine/portfolio.js';
+import type { RiskStateName } from '../engine/risk-state.js';
+import {
+  BookHealthCheck, buildCheckChain, InstrumentRulesCheck, MaxOpenOrdersCheck, MaxOrderNotionalCheck, minNotionalAtoms, OrderRateCheck,
+  PositionLimitCheck, PriceBandCheck, reducesExposure, RiskStateCheck, runChain, SelfTradeCheck, type RiskEnv,
+} from './checks.js';
+import { RISK_REASON_CODES } from './reasons.js';
+
+// 1 tick = 0.01 USDT, 1 lot = 0.001 BTC: 5_000_000 ticks = 50 000 USDT; 1 lot at that price = 50 USDT.
+const BTC = defineInstrument({ exchange: 'v', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.001', minNotional: '100' });
+const ETH = defineInstrument({ exchange: 'v', symbol: 'ETHUSDT', base: 'ETH', quote: 'USDT', tickSize: '0.01', lotSize: '0.01' });
+
+class FakeBook implements BookView {
+  synced = true;
+  constructor(readonly exchange: string, readonly symbol: string, public bid?: number, public ask?: number) {}
+  bestBid() { return this.bid; }
+  bestAsk() { return this.ask; }
+  qtyAt() { return 0; }
+  topLevels() { return 0; }
+}
+
+class World implements RiskContext {
+  now = 10_000;
+  state: RiskStateName = 'ACTIVE';
+  stateReason = 'test';
+  readonly portfolio = new Portfolio();
+  readonly books = new Map<string, FakeBook>();
+  readonly lastUpdate = new Map<string, number>();
+  open: Order[] = [];
+  private seq = 0;
+  constructor() {
+    this.setBook(BTC, 4_999_900, 5_000_100);
+    this.setBook(ETH, 300_000, 300_010);
+  }
+  setBook(i: Instrument, bid?: number, ask?: number): FakeBook {
+    const b = new FakeBook(i.exchange, i.symbol, bid, ask);
+    this.books.set(instrumentKey(i.exchange, i.symbol), b);
+    this.lastUpdate.set(instrumentKey(i.exchange, i.symbol), this.now);
+    return b;
+  }
+  /** Books a position by a fill. */
+  hold(i: Instrument, qty: number, price: number): void {
+    this.portfolio.applyFill(i, { kind: 'fill', exchange: i.exchange, symbol: i.symbol, clientOrderId: 'x', side: qty > 0 ? 'buy' : 'sell', lastPrice: price, lastQty: Math.abs(qty), leavesQty: 0, cumQty: Math.abs(qty), feeAtoms: 0n, ts: 0 });
+  }
+  rest(side: 'buy' | 'sell', price: number, qty: number, i = BTC): void {
+    this.open.push({ exchange: i.exchange, symbol: i.symbol, side, type: 'limit', price, qty, tif: 'GTC', source: 't', clientOrderId: `r${++this.seq}`, status: 'open', filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: 0, updatedTs: 0 });
+  }
+  // RiskContext
+  instrument(exchange: string, symbol: string) { return [BTC, ETH].find((i) => i.exchange === exchange && i.symbol === symbol); }
+  book(exchange: string, symbol: string) { return this.books.get(instrumentKey(exchange, symbol)); }
+  get positions() { return this.portfolio; }
+  openOrders(exchange: string, symbol: string) { return this.open.filter((o) => o.exchange === exchange && o.symbol === symbol); }
+  // RiskEnv
+  openOrderCount() { return this.open.length; }
+  bookLastUpdate(exchange: string, symbol: string) { return this.lastUpdate.get(instrumentKey(exchange, symbol)); }
+}
+// RiskEnv.positions() is a method, RiskContext.positions a property: the env is an adapter.
+const envOf = (w: World): RiskEnv => ({
+  get state() { return w.state; },
+  get stateReason() { return w.stateReason; },
+  openOrderCount: () => w.openOrderCount(),
+  bookLastUpdate: (e, s) => w.bookLastUpdate(e, s),
+  positions: () => w.portfolio.all(),
+});
+
+const intent = (side: 'buy' | 'sell', qty: number, price?: number, i = BTC): OrderIntent =>
+  ({ exchange: i.exchange, symbol: i.symbol, side, type: price === undefined ? 'market' : 'limit', price, qty, tif: 'GTC', source: 'test' });
+const reasonOf = (d: { ok: boolean; reason?: string }) => (d.ok ? 'ok' : d.reason);
+
+describe('risk_state', () => {
+  it('ACTIVE passes, HALTED refuses everything with KILL_SWITCH', () => {
+    const w = new World();
+    const c = new RiskStateCheck(envOf(w));
+    expect(reasonOf(c.check(intent('buy', 1, 5_000_000), w))).toBe('ok');
+    w.state = 'HALTED';
+    expect(reasonOf(c.check(intent('sell', 1, 5_000_000), w))).toBe('KILL_SWITCH');
+  });
+
+  it('REDUCING passes an order only while it cannot take the position past flat', () => {
+    const w = new World();
+    const c = new RiskStateCheck(envOf(w));
+    w.state = 'REDUCING';
+    expect(reasonOf(c.check(intent('buy', 1, 5_000_000), w))).toBe('RISK_STATE'); // flat: nothing reduces
+    w.hold(BTC, 10, 5_000_000);
+    expect(reasonOf(c.check(intent('sell', 10, 5_000_000), w))).toBe('ok'); // to flat: at the boundary
+    expect(reasonOf(c.check(intent('sell', 11, 5_000_000), w))).toBe('RISK_STATE'); // flips short
+    expect(reasonOf(c.check(intent('buy', 1, 5_000_000), w))).toBe('RISK_STATE'); // adds
+    w.rest('sell', 5_010_000, 4);
+    expect(reasonOf(c.check(intent('sell', 6, 5_000_000), w))).toBe('ok'); // 6 + 4 resting = 10
+    expect(reasonOf(c.check(intent('sell', 7, 5_000_000), w))).toBe('RISK_STATE'); // 7 + 4 = 11
+    expect(reducesExposure(intent('sell', 6), w)).toBe(true);
+  });
+});
+
+describe('instrument_rules', () => {
+  const w = new World();
+  const c = new InstrumentRulesCheck();
+  it('price and quantity must be whole ticks and lots, positive', () => {
+    expect(reasonOf(c.check(intent('buy', 2.5, 5_000_000), w))).toBe('OFF_GRID');
+    expect(reasonOf(c.check(intent('buy', 2, 5_000_000.5), w))).toBe('OFF_GRID');
+    expect(reasonOf(c.check(intent('buy', 0, 5_000_000), w))).toBe('INVALID_ORDER');
+    expect(reasonOf(c.check(intent('buy', 2, 0), w))).toBe('INVALID_ORDER');
+    expect(reasonOf(c.check(intent('buy', 2, 5_000_000, { ...BTC, symbol: 'NOPE' }), w))).toBe('INVALID_ORDER');
+  });
+  it('min notional 100 USDT: exactly 100 passes, 99.99998 does not', () => {
+    expect(reasonOf(c.check(intent('buy', 2, 5_000_000), w))).toBe('ok'); // 2 x 0.001 x 50000 = 100
+    const d = c.check(intent('buy', 2, 4_999_999), w); // 99.99998
+    expect(d).toMatchObject({ ok: false, reason: 'MIN_NOTIONAL' });
+    expect(!d.ok && d.message).toContain('99.99998 USDT is below the minimum 100');
+    // Market orders are valued at the far touch: a sell at the bid 49999.00 x 2 lots = 99.998.
+    expect(reasonOf(c.check(intent('sell', 2), w))).toBe('MIN_NOTIONAL');
+    expect(reasonOf(c.check(intent('buy', 2), w))).toBe('ok'); // ask 50001 x 2 lots = 100.002
+    expect(reasonOf(c.check(intent('buy', 1, 300_000, ETH), w))).toBe('ok'); // no minimum
+  });
+  it('a minimum finer than the notional unit rounds up', () => {
+    const odd = defineInstrument({ exchange: 'v', symbol: 'X', base: 'X', quote: 'USDT', tickSize: '0.1', lotSize: '1', minNotional: '0.15' });
+    expect(minNotionalAtoms(odd)).toBe(2n);
+  });
+});
+
+describe('book_health', () => {
+  it('refuses a book that is not synced, and new risk on one stale beyond the limit', () => {
+    const w = new World();
+    const c = new BookHealthCheck(envOf(w), 5000);
+    w.now = 10_000 + 5000;
+    expect(reasonOf(c.check(intent('buy', 2, 5_000_000), w))).toBe('ok'); // age == limit
+    w.now = 10_000 + 5001;
+    const d = c.check(intent('buy', 2, 5_000_000), w);
+    expect(d).toMatchObject({ ok: false, reason: 'BOOK_NOT_SYNCED' });
+    expect(!d.ok && d.message).toContain('stale: no update for 5001 ms (limit 5000 ms)');
+    // An exit may still go out on a book that is only stale by age.
+    w.hold(BTC, 3, 5_000_000);
+    expect(reasonOf(c.check(intent('sell', 3, 5_000_000), w))).toBe('ok');
+    w.books.get(instrumentKey('v', 'BTCUSDT'))!.synced = false;
+    expect(reasonOf(c.check(intent('sell', 3, 5_000_000), w))).toBe('BOOK_NOT_SYNCED');
+    expect(reasonOf(c.check(intent('buy', 1, 5_000_000, { ...ETH, symbol: 'NONE' }), w))).toBe('BOOK_NOT_SYNCED');
+  });
+});
+
+describe('price_band', () => {
+  it('100 bps around the mid 5_000_000: 50_000 ticks either way pass, one more does not', () => {
+    const w = new World();
+    const c = new PriceBandCheck(100);
+    expect(reasonOf(c.check(intent('sell', 1, 5_050_000), w))).toBe('ok');
+    expect(reasonOf(c.check(intent('sell', 1, 5_050_001), w))).toBe('RISK_PRICE_BAND');
+    expect(reasonOf(c.check(intent('buy', 1, 4_950_000), w))).toBe('ok');
+    expect(reasonOf(c.check(intent('buy', 1, 4_949_999), w))).toBe('RISK_PRICE_BAND');
+    expect(reasonOf(c.check(intent('buy', 1), w))).toBe('ok'); // market: no price to band
+  });
+  it('a fractional band, a mid on a half tick, a one-sided book, no book', () => {
+    const w = new World();
+    w.setBook(BTC, 1000, 1001); // mid 1000.5
+    const c = new PriceBandCheck(2.5); // 0.025%: 1000.5 x 0.00025 = 0.250125 ticks
+    expect(reasonOf(c.check(intent('buy', 1, 1000), w))).toBe('RISK_PRICE_BAND'); // 0.5 ticks away
+    w.setBook(BTC, 40_000, 40_001); // mid 40000.5: band 10.000125 ticks
+    expect(reasonOf(c.check(intent('buy', 1, 40_010), w))).toBe('ok'); // 9.5
+    expect(reasonOf(c.check(intent('buy', 1, 40_011), w))).toBe('RISK_PRICE_BAND'); // 10.5
+    expect(reasonOf(c.check(intent('buy', 1, 39_991), w))).toBe('ok'); // 9.5
+    w.setBook(BTC, undefined, 40_000);
+    expect(reasonOf(c.check(intent('buy', 1, 40_010), w))).toBe('ok'); // 10 = 2.5 bps of 40000 exactly
+    expect(reasonOf(c.check(intent('buy', 1, 40_011), w))).toBe('RISK_PRICE_BAND');
+    w.setBook(BTC);
+    expect(reasonOf(c.check(intent('buy', 1, 40_000), w))).toBe('NO_LIQUIDITY');
+  });
+  it('stays exact past 2^53 in the products', () => {
+    const w = new World();
+    w.setBook(BTC, 2 ** 50, 2 ** 50);
+    const c = new PriceBandCheck(10_000); // 100%
+    expect(reasonOf(c.check(intent('buy', 1, 2 ** 51), w))).toBe('ok');
+    expect(reasonOf(c.check(intent('buy', 1, 2 ** 51 + 1), w))).toBe('RISK_PRICE_BAND');
+  });
+});
+
+describe('max_order_notional', () => {
+  it('1000 USDT: 20 lots at 50000 pass, 21 do not; market orders at the far touch', () => {
+    const w = new World();
+    const c = new MaxOrderNotionalCheck(1000);
+    expect(reasonOf(c.check(intent('buy', 20, 5_000_000), w))).toBe('ok');
+    expect(reasonOf(c.check(intent('buy', 21, 5_000_000), w))).toBe('RISK_MAX_ORDER_NOTIONAL');
+    expect(reasonOf(c.check(intent('buy', 20, 5_000_001), w))).toBe('RISK_MAX_ORDER_NOTIONAL'); // 1000.0002
+    expect(reasonOf(c.check(intent('sell', 20), w))).toBe('ok'); // bid 49999 x 0.02 = 999.98
+    expect(reasonOf(c.check(intent('buy', 20), w))).toBe('RISK_MAX_ORDER_NOTIONAL'); // ask 50001 x 0.02 = 1000.02
+    w.setBook(BTC);
+    expect(reasonOf(c.check(intent('buy', 1), w))).toBe('NO_LIQUIDITY');
+  });
+});
+
+describe('max_position', () => {
+  it('per symbol, worst case with resting same-side orders; exits always pass', () => {
+    const w = new World();
+    const c = new PositionLimitCheck(envOf(w), 1000);
+    expect(reasonOf(c.check(intent('buy', 20, 5_000_000), w))).toBe('ok'); // 1000
+    expect(reasonOf(c.check(intent('buy', 21, 5_000_000), w))).toBe('RISK_MAX_POSITION');
+    w.rest('buy', 4_990_000, 5);
+    expect(reasonOf(c.check(intent('buy', 15, 5_000_000), w))).toBe('ok'); // 15 + 5 = 20
+    expect(reasonOf(c.check(intent('buy', 16, 5_000_000), w))).toBe('RISK_MAX_POSITION');
+    expect(reasonOf(c.check(intent('sell', 20, 5_000_000), w))).toBe('ok'); // short 20: resting buys do not add
+    expect(reasonOf(c.check(intent('sell', 21, 5_000_000), w))).toBe('RISK_MAX_POSITION');
+    w.open = [];
+    w.hold(BTC, 30, 5_000_000); // already above the limit (e.g. the limit was lowered)
+    expect(reasonOf(c.check(intent('sell', 5, 5_000_000), w))).toBe('ok');
+    expect(reasonOf(c.check(intent('sell', 60, 5_000_000), w))).toBe('ok'); // +30 -> -30: |after| == |pos|
+    expect(reasonOf(c.check(intent('sell', 61, 5_000_000), w))).toBe('RISK_MAX_POSITION');
+    expect(reasonOf(c.check(intent('buy', 1, 5_000_000), w))).toBe('RISK_MAX_POSITION');
+  });
+
+  it('total across instruments, others at their mid', () => {
+    const w = new World();
+    const c = new PositionLimitCheck(envOf(w), 1_000_000, 1500);
+    w.hold(ETH, -100, 300_000); // short 1 ETH, mid 3000.05 -> 3000.05 of total
+    expect(reasonOf(c.check(intent('buy', 1, 5_000_000), w))).toBe('RISK_MAX_POSITION');
+    const c2 = new PositionLimitCheck(envOf(w), 1_000_000, 3050.05);
+    expect(reasonOf(c2.check(intent('buy', 1, 5_000_000), w))).toBe('ok'); // 50 + 3000.05
+    expect(reasonOf(c2.check(intent('buy', 1, 5_000_001), w))).toBe('RISK_MAX_POSITION'); // 50.00001 + 3000.05
+    // ETH exits pass even while the total is above the limit.
+    expect(reasonOf(c.check(intent('buy', 100, 300_000, ETH), w))).toBe('ok');
+  });
+});
+
+describe('max_open_orders', () => {
+  it('at the limit the next order is refused', () => {
+    const w = new World();
+    const c = new MaxOpenOrdersCheck(envOf(w), 3);
+    w.rest('buy', 4_990_000, 1);
+    w.rest('buy', 4_980_000, 1);
+    expect(reasonOf(c.check())).toBe('ok');
+    w.rest('buy', 4_970_000, 1);
+    expect(reasonOf(c.check())).toBe('RISK_MAX_OPEN_ORDERS');
+  });
+});
+
+describe('self_trade', () => {
+  it('refuses an order that would cross our own resting order', () => {
+    const w = new World();
+    const c = new SelfTradeCheck();
+    w.rest('sell', 5_000_100, 1);
+    w.rest('buy', 4_999_000, 1);
+    expect(reasonOf(c.check(intent('buy', 1, 5_000_099), w))).toBe('ok');
+    expect(reasonOf(c.check(intent('buy', 1, 5_000_100), w))).toBe('RISK_SELF_TRADE');
+    expect(reasonOf(c.check(intent('buy', 1), w))).toBe('RISK_SELF_TRADE');
+    expect(reasonOf(c.check(intent('sell', 1, 4_999_001), w))).toBe('ok');
+    expect(reasonOf(c.check(intent('sell', 1, 4_999_000), w))).toBe('RISK_SELF_TRADE');
+    expect(reasonOf(c.check(intent('buy', 1, 400_000, ETH), w))).toBe('ok'); // other symbol
+  });
+});
+
+describe('order_rate', () => {
+  it('token bucket per venue: burst, refill on the clock, exact at the boundary', () => {
+    const w = new World();
+    const c = new OrderRateCheck(2); // 2/s, burst 2
+    w.now = 0;
+    expect(reasonOf(c.check(intent('buy', 1, 1), w))).toBe('ok');
+    expect(reasonOf(c.check(intent('buy', 1, 1), w))).toBe('ok');
+    expect(reasonOf(c.check(intent('buy', 1, 1), w))).toBe('RISK_RATE_LIMIT');
+    w.now = 499;
+    expect(reasonOf(c.check(intent('buy', 1, 1), w))).toBe('RISK_RATE_LIMIT');
+    w.now = 500;
+    expect(reasonOf(c.check(intent('buy', 1, 1), w))).toBe('ok');
+    expect(reasonOf(c.check({ ...intent('buy', 1, 1), exchange: 'other' }, w))).toBe('ok'); // its own bucket
+    w.now = 100_000;
+    for (let k = 0; k < 2; k++) expect(reasonOf(c.check(intent('buy', 1, 1), w))).toBe('ok'); // refills to burst, not beyond
+    expect(reasonOf(c.check(intent('buy', 1, 1), w))).toBe('RISK_RATE_LIMIT');
+  });
+  it('a fractional rate: 0.5/s holds one token', () => {
+    const w = new World();
+    const c = new OrderRateCheck(0.5);
+    w.now = 0;
+    expect(reasonOf(c.check(intent('buy', 1, 1), w))).toBe('ok');
+    w.now = 1999;
+    expect(reasonOf(c.check(intent('buy', 1, 1), w))).toBe('RISK_RATE_LIMIT');
+    w.now = 2000;
+    expect(reasonOf(c.check(intent('buy', 1, 1), w))).toBe('ok');
+  });
+});
+
+describe('the chain from [risk]', () => {
+  const risk: RiskConfig = { max_position: 1000, max_drawdown: 0.1, kelly_fraction: 0.5, var_confidence: 0.99, max_open_orders: 2, price_band_bps: 100, orders_per_second: 1, max_order_notional: 500, max_total_position: 2000 };
+  it('runs the checks in a fixed order, first rejection wins, and every reason is documented', () => {
+    const w = new World();
+    const chain = buildCheckChain(risk, envOf(w));
+    expect(chain.map((c) => c.name)).toEqual(['risk_state', 'instrument_rules', 'book_health', 'price_band', 'max_order_notional', 'max_position', 'max_open_orders', 'self_trade', 'order_rate']);
+    expect(reasonOf(runChain(chain, intent('buy', 11, 4_000_000), w))).toBe('RISK_PRICE_BAND'); // before notional
+    expect(reasonOf(runChain(chain, intent('buy', 11, 5_000_000), w))).toBe('RISK_MAX_ORDER_NOTIONAL');
+    expect(reasonOf(runChain(chain, intent('buy', 10, 5_000_000), w))).toBe('ok');
+    expect(reasonOf(runChain(chain, intent('buy', 10, 5_000_000), w))).toBe('RISK_RATE_LIMIT'); // 1/s
+    w.state = 'HALTED';
+    expect(reasonOf(runChain(chain, intent('buy', 1, 5_000_000), w))).toBe('KILL_SWITCH');
+    for (const r of ['KILL_SWITCH', 'RISK_STATE', 'OFF_GRID', 'MIN_NOTIONAL', 'BOOK_NOT_SYNCED', 'RISK_PRICE_BAND', 'RISK_MAX_ORDER_NOTIONAL', 'RISK_MAX_POSITION', 'RISK_MAX_OPEN_ORDERS', 'RISK_SELF_TRADE', 'RISK_RATE_LIMIT']) {
+      expect(RISK_REASON_CODES[r], r).toBeTruthy();
+    }
+  });
+  it('max_order_notional is optional', () => {
+    const { max_order_notional: _drop, ...rest } = risk;
+    expect(buildCheckChain(rest, envOf(new World())).map((c) => c.name)).not.toContain('max_order_notional');
+  });
+});

@@ -1,0 +1,517 @@
+import type { BookView, RiskCheck, RiskContext, RiskDecision } from '../contracts/trading.js';
+import type { RiskConfig } from '../config/types.js';
+import { formatScaled, notionalAtoms, notionalExponent, parseDecimal, type Instrument } from '../domain/instrument.js';
+import type { Order, OrderIntent, RejectReason } from '../domain/orders.js';
+import { COMMON_EXPONENT, type Position } from '../engine/portfolio.js';
+import { quoteToAtoms } from '../engine/max-position-check.js';
+import type { RiskStateName } from '../engine/risk-state.js';
+import { RISK_SELF_TRADE } from './reasons.js';
+
+/**
+ * What the checks need beyond the RiskContext contract. The RiskManager implements it over the
+ * engine; tests implement it directly. Every method is O(1) or O(open orders / positions) and
+ * allocates nothing.
+ */
+export interface RiskEnv {
+  readonly state: RiskStateName;
+  readonly stateReason: string;
+  /** Open orders across every venue. */
+  openOrderCount(): number;
+  /** Clock ms of the last book event, undefined when the book does not exist. */
+  bookLastUpdate(exchange: string, symbol: string): number | undefined;
+  /** Every position (for the total-notional limit). */
+  positions(): Iterable<Position>;
+}
+
+export const OK: RiskDecision = Object.freeze({ ok: true }) as RiskDecision;
+
+function reject(reason: RejectReason, message: string): RiskDecision {
+  return { ok: false, reason, message };
+}
+
+const dirOf = (intent: Readonly<OrderIntent>): 1 | -1 => (intent.side === 'buy' ? 1 : -1);
+
+const NO_ORDERS: readonly Readonly<Order>[] = [];
+
+/**
+ * What every check needs about one intent, looked up once per chain run: the instrument, the
+ * book and its touch, the position and our open orders on the instrument. The checks of one
+ * chain share one instance; the chain's first check (risk_state) always reloads it, the others
+ * reuse it for the same intent object and context. A check built on its own reloads every time.
+ */
+export class IntentFacts {
+  intent: Readonly<OrderIntent> | undefined;
+  ctx: RiskContext | undefined;
+  instrument: Instrument | undefined;
+  book: BookView | undefined;
+  bid: number | undefined;
+  ask: number | undefined;
+  pos = 0;
+  open: readonly Readonly<Order>[] = NO_ORDERS;
+  private resting = -1;
+  // In a chain over the engine, instrument and book objects are stable per (exchange, symbol): the last pair's are reused.
+  private lastExchange = '';
+  private lastSymbol = '';
+  private lastCtx: RiskContext | undefined;
+
+  constructor(readonly shared = false) {}
+
+  load(intent: Readonly<OrderIntent>, ctx: RiskContext): this {
+    this.intent = intent;
+    this.ctx = ctx;
+    let b: BookView | undefined;
+    if (this.shared && intent.exchange === this.lastExchange && intent.symbol === this.lastSymbol && ctx === this.lastCtx && this.book !== undefined && this.instrument !== undefined) {
+      b = this.book;
+    } else {
+      this.instrument = ctx.instrument(intent.exchange, intent.symbol);
+      b = ctx.book(intent.exchange, intent.symbol);
+      this.book = b;
+      this.lastExchange = intent.exchange;
+      this.lastSymbol = intent.symbol;
+      this.lastCtx = ctx;
+    }
+    this.bid = b?.bestBid();
+    this.ask = b?.bestAsk();
+    this.pos = ctx.positions.qty(intent.exchange, intent.symbol);
+    this.open = ctx.openOrders(intent.exchange, intent.symbol);
+    this.resting = -1;
+    return this;
+  }
+
+  of(intent: Readonly<OrderIntent>, ctx: RiskContext): this {
+    return this.shared && this.intent === intent && this.ctx === ctx ? this : this.load(intent, ctx);
+  }
+
+  /** Remaining quantity of our open orders on the intent's side. */
+  restingSameSide(): number {
+    if (this.resting < 0) {
+      let n = 0;
+      const side = this.intent!.side;
+      for (let k = 0; k < this.open.length; k++) {
+        const o = this.open[k]!;
+        if (o.side === side) n += o.qty - o.filledQty;
+      }
+      this.resting = n;
+    }
+    return this.resting;
+  }
+
+  reduces(): boolean {
+    const pos = this.pos;
+    if (pos === 0 || Math.sign(pos) === dirOf(this.intent!)) return false;
+    return this.intent!.qty + this.restingSameSide() <= Math.abs(pos);
+  }
+
+  /** Price that values the order: its limit price, or the far touch for a market order. */
+  valuationPrice(): number | undefined {
+    const i = this.intent!;
+    if (i.type === 'limit') return i.price;
+    return i.side === 'buy' ? this.ask : this.bid;
+  }
+}
+
+/** Remaining quantity of our open orders on the intent's instrument and side. */
+export function restingSameSide(intent: Readonly<OrderIntent>, ctx: RiskContext): number {
+  return new IntentFacts().load(intent, ctx).restingSameSide();
+}
+
+/**
+ * An order reduces exposure when it is on the opposite side of the current position and, with
+ * our resting orders on the same side, cannot flip the position past flat.
+ */
+export function reducesExposure(intent: Readonly<OrderIntent>, ctx: RiskContext): boolean {
+  return new IntentFacts().load(intent, ctx).reduces();
+}
+
+interface Scale {
+  /** priceScale.mantissa x qtyScale.mantissa, as a number. */
+  m: number;
+  /** Quote value of one tick x lot (m x 10^-exponent), for float estimates. */
+  unit: number;
+  exponent: number;
+}
+const scales = new WeakMap<Instrument, Scale>();
+function scaleOf(i: Instrument): Scale {
+  let s = scales.get(i);
+  if (!s) {
+    const m = Number(i.priceScale.mantissa * i.qtyScale.mantissa);
+    const exponent = notionalExponent(i);
+    s = { m, unit: m * 10 ** -exponent, exponent };
+    scales.set(i, s);
+  }
+  return s;
+}
+
+/**
+ * Notional atoms of `lots` at `ticks` as a number when the product is exact (below 2^53; every
+ * factor is a positive integer, so no intermediate is larger), else -1: the caller uses bigint.
+ */
+function notionalNum(i: Instrument, ticks: number, lots: number): number {
+  const v = ticks * lots * scaleOf(i).m;
+  return v <= Number.MAX_SAFE_INTEGER ? v : -1;
+}
+
+/** Per-instrument cache of a quote-currency limit in that instrument's notional atoms (bigint, and number when exact). */
+class AtomLimit {
+  private readonly cache = new Map<Instrument, { big: bigint; num: number }>();
+  constructor(readonly amount: number) {}
+  for(i: Instrument): { big: bigint; num: number } {
+    let v = this.cache.get(i);
+    if (v === undefined) {
+      const big = quoteToAtoms(this.amount, notionalExponent(i));
+      v = { big, num: big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : -1 };
+      this.cache.set(i, v);
+    }
+    return v;
+  }
+}
+
+/** notional(i, ticks, lots) > limit, exactly; number arithmetic when exact, bigint otherwise. */
+function above(i: Instrument, ticks: number, lots: number, limit: { big: bigint; num: number }): boolean {
+  const n = notionalNum(i, ticks, lots);
+  if (n >= 0 && limit.num >= 0) return n > limit.num;
+  return notionalAtoms(i, ticks, lots) > limit.big;
+}
+
+// ---- 1. risk state ------------------------------------------------------------------------
+
+/** HALTED refuses everything; REDUCING lets only exposure-reducing orders through. */
+export class RiskStateCheck implements RiskCheck {
+  readonly name = 'risk_state';
+  constructor(private readonly env: RiskEnv, private readonly facts = new IntentFacts()) {}
+  check(intent: Readonly<OrderIntent>, ctx: RiskContext): RiskDecision {
+    // First in the chain: (re)load the facts the following checks share.
+    const f = this.facts.load(intent, ctx);
+    const s = this.env.state;
+    if (s === 'ACTIVE') return OK;
+    if (s === 'HALTED') return reject('KILL_SWITCH', `risk state HALTED (${this.env.stateReason}): no new orders`);
+    if (f.reduces()) return OK;
+    return reject(
+      'RISK_STATE',
+      `risk state REDUCING (${this.env.stateReason}): only orders that reduce exposure are accepted; ${intent.side} ${intent.qty} lots ${intent.symbol} with position ${f.pos} lots`,
+    );
+  }
+}
+
+// ---- 2. instrument rules ------------------------------------------------------------------
+
+/**
+ * Tick and lot: prices and quantities are integers in ticks and lots, so "on the grid" means a
+ * positive safe integer. Min notional: price x qty at least the instrument's `minNotional`.
+ */
+export class InstrumentRulesCheck implements RiskCheck {
+  readonly name = 'instrument_rules';
+  private readonly minAtoms = new Map<Instrument, { big: bigint; num: number }>();
+  constructor(private readonly facts = new IntentFacts()) {}
+  check(intent: Readonly<OrderIntent>, ctx: RiskContext): RiskDecision {
+    const f = this.facts.of(intent, ctx);
+    const i = f.instrument;
+    if (!i) return reject('INVALID_ORDER', `unknown instrument ${intent.exchange}:${intent.symbol}`);
+    if (!Number.isSafeInteger(intent.qty)) return reject('OFF_GRID', `quantity ${intent.qty} is not a whole number of lots (lot ${i.lotSize})`);
+    if (intent.qty <= 0) return reject('INVALID_ORDER', `quantity must be positive, got ${intent.qty} lots`);
+    if (intent.type === 'limit') {
+      if (!Number.isSafeInteger(intent.price)) return reject('OFF_GRID', `price ${intent.price} is not a whole number of ticks (tick ${i.tickSize})`);
+      if (intent.price! <= 0) return reject('INVALID_ORDER', `limit price must be positive, got ${intent.price} ticks`);
+    }
+    let min = this.minAtoms.get(i);
+    if (min === undefined) {
+      const big = minNotionalAtoms(i);
+      min = { big, num: big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : -1 };
+      this.minAtoms.set(i, min);
+    }
+    if (min.big === 0n) return OK;
+    const price = f.valuationPrice();
+    if (price === undefined) return reject('NO_LIQUIDITY', `no price to value a market order on ${intent.symbol}`);
+    const n = notionalNum(i, price, intent.qty);
+    if (n >= 0 && min.num >= 0 ? n < min.num : notionalAtoms(i, price, intent.qty) < min.big) {
+      const notional = notionalAtoms(i, price, intent.qty);
+      return reject('MIN_NOTIONAL', `order notional ${formatScaled(notional, notionalExponent(i))} ${i.quote} is below the minimum ${i.minNotional} of ${i.symbol}`);
+    }
+    return OK;
+  }
+}
+
+/** The instrument's min notional in notional atoms, rounded up (a minimum is never relaxed). */
+export function minNotionalAtoms(i: Instrument): bigint {
+  const d = parseDecimal(i.minNotional);
+  const e = notionalExponent(i);
+  if (d.exponent <= e) return d.mantissa * 10n ** BigInt(e - d.exponent);
+  const div = 10n ** BigInt(d.exponent - e);
+  return (d.mantissa + div - 1n) / div;
+}
+
+// ---- 3. book health -----------------------------------------------------------------------
+
+/**
+ * No new risk on a book that is not SYNCED or has had no update for longer than `staleAfterMs`.
+ * An order that reduces exposure may still go out on a book that is only stale by age.
+ */
+export class BookHealthCheck implements RiskCheck {
+  readonly name = 'book_health';
+  constructor(private readonly env: RiskEnv, readonly staleAfterMs: number, private readonly facts = new IntentFacts()) {}
+  check(intent: Readonly<OrderIntent>, ctx: RiskContext): RiskDecision {
+    const f = this.facts.of(intent, ctx);
+    const b = f.book;
+    if (!b || !b.synced) return reject('BOOK_NOT_SYNCED', `book ${intent.exchange}:${intent.symbol} is not synced`);
+    const last = this.env.bookLastUpdate(intent.exchange, intent.symbol);
+    if (last === undefined) return reject('BOOK_NOT_SYNCED', `book ${intent.exchange}:${intent.symbol} is missing`);
+    const age = ctx.now - last;
+    if (age > this.staleAfterMs && !f.reduces()) {
+      return reject('BOOK_NOT_SYNCED', `book ${intent.exchange}:${intent.symbol} is stale: no update for ${age} ms (limit ${this.staleAfterMs} ms)`);
+    }
+    return OK;
+  }
+}
+
+// ---- 4. price band ------------------------------------------------------------------------
+
+/**
+ * Fat-finger band: a limit price may be at most `price_band_bps` basis points from the mid
+ * (from the one side present when the book is one-sided). Exact integer test in half-ticks:
+ * |2 p - (bid + ask)| x 10^6 <= bps x 100 x (bid + ask) (bps kept to 1/100 bp). Market orders
+ * have no price to check; max_order_notional bounds them.
+ */
+export class PriceBandCheck implements RiskCheck {
+  readonly name = 'price_band';
+  private readonly bandCentiBps: number;
+  constructor(readonly bps: number, private readonly facts = new IntentFacts()) {
+    this.bandCentiBps = Math.round(bps * 100);
+  }
+  check(intent: Readonly<OrderIntent>, ctx: RiskContext): RiskDecision {
+    if (intent.type !== 'limit') return OK;
+    const f = this.facts.of(intent, ctx);
+    const bid = f.bid;
+    const ask = f.ask;
+    const mid2 = bid !== undefined && ask !== undefined ? bid + ask : bid !== undefined ? 2 * bid : ask !== undefined ? 2 * ask : undefined;
+    if (mid2 === undefined) return reject('NO_LIQUIDITY', `no mid on ${intent.exchange}:${intent.symbol} to check the price band against`);
+    const dev = Math.abs(2 * intent.price! - mid2);
+    const lhs = dev * 1_000_000;
+    const rhs = this.bandCentiBps * mid2;
+    const inside = lhs <= Number.MAX_SAFE_INTEGER && rhs <= Number.MAX_SAFE_INTEGER ? lhs <= rhs : BigInt(dev) * 1_000_000n <= BigInt(this.bandCentiBps) * BigInt(mid2);
+    if (inside) return OK;
+    return reject('RISK_PRICE_BAND', `limit price ${intent.price} ticks is ${((dev / mid2) * 10_000).toFixed(2)} bps from the mid ${mid2 / 2} ticks, outside risk.price_band_bps ${this.bps}`);
+  }
+}
+
+// ---- 5. max order notional ----------------------------------------------------------------
+
+export class MaxOrderNotionalCheck implements RiskCheck {
+  readonly name = 'max_order_notional';
+  private readonly limit: AtomLimit;
+  constructor(readonly maxOrderNotional: number, private readonly facts = new IntentFacts()) {
+    this.limit = new AtomLimit(maxOrderNotional);
+  }
+  check(intent: Readonly<OrderIntent>, ctx: RiskContext): RiskDecision {
+    const f = this.facts.of(intent, ctx);
+    const i = f.instrument;
+    if (!i) return reject('INVALID_ORDER', `unknown instrument ${intent.exchange}:${intent.symbol}`);
+    const price = f.valuationPrice();
+    if (price === undefined) return reject('NO_LIQUIDITY', `no price to value a market order on ${intent.symbol}`);
+    if (above(i, price, intent.qty, this.limit.for(i))) {
+      const notional = notionalAtoms(i, price, intent.qty);
+      return reject('RISK_MAX_ORDER_NOTIONAL', `order notional ${formatScaled(notional, notionalExponent(i))} ${i.quote} is above risk.max_order_notional ${this.maxOrderNotional}`);
+    }
+    return OK;
+  }
+}
+
+// ---- 6. position limits -------------------------------------------------------------------
+
+/**
+ * Position notional after the order, worst case: the position plus this order plus our other
+ * resting orders on the same side, valued at the order's price (far touch for a market order).
+ * Per symbol against `max_position`; with `max_total_position`, the sum of absolute position
+ * notionals across all instruments (others at their mark: mid, else last fill) as well. Quote
+ * currencies are treated as one account currency. An order that by itself reduces the absolute
+ * position always passes: a limit must never block an exit.
+ */
+export class PositionLimitCheck implements RiskCheck {
+  readonly name = 'max_position';
+  private readonly perSymbol: AtomLimit;
+  private readonly totalCommon: bigint | undefined;
+  private readonly scaleToCommon = new Map<Instrument, bigint>();
+
+  constructor(
+    private readonly env: RiskEnv,
+    readonly maxPosition: number,
+    readonly maxTotalPosition?: number,
+    private readonly facts = new IntentFacts(),
+  ) {
+    this.perSymbol = new AtomLimit(maxPosition);
+    this.totalCommon = maxTotalPosition === undefined ? undefined : quoteToAtoms(maxTotalPosition, COMMON_EXPONENT);
+  }
+
+  check(intent: Readonly<OrderIntent>, ctx: RiskContext): RiskDecision {
+    const f = this.facts.of(intent, ctx);
+    const i = f.instrument;
+    if (!i) return reject('INVALID_ORDER', `unknown instrument ${intent.exchange}:${intent.symbol}`);
+    const pos = f.pos;
+    const dir = dirOf(intent);
+    if (Math.abs(pos + dir * intent.qty) <= Math.abs(pos)) return OK;
+    const price = f.valuationPrice();
+    if (price === undefined) return reject('NO_LIQUIDITY', `no price to value a market order on ${intent.symbol}`);
+    const worst = Math.abs(pos + dir * (intent.qty + f.restingSameSide()));
+    if (above(i, price, worst, this.perSymbol.for(i))) {
+      const notional = notionalAtoms(i, price, worst);
+      return reject('RISK_MAX_POSITION', `position ${intent.symbol} could reach ${formatScaled(notional, notionalExponent(i))} ${i.quote} (with resting orders), above risk.max_position ${this.maxPosition}`);
+    }
+    if (this.maxTotalPosition === undefined) return OK;
+    // Float estimate first; only a total within 1e-9 of the limit is recomputed exactly.
+    const limit = this.maxTotalPosition;
+    let est = price * worst * scaleOf(i).unit;
+    for (const p of this.env.positions()) {
+      if (p.qty === 0 || p.instrument === i) continue;
+      const mark2 = this.mark2(p, ctx);
+      if (mark2 !== undefined) est += mark2 * 0.5 * Math.abs(p.qty) * scaleOf(p.instrument).unit;
+    }
+    if (est < limit * (1 - 1e-9)) return OK;
+    if (est <= limit * (1 + 1e-9)) {
+      const exact = this.exactTotal(i, price, worst, ctx);
+      if (exact <= this.totalCommon!) return OK;
+      est = Number(exact) / 10 ** COMMON_EXPONENT;
+    }
+    return reject('RISK_MAX_POSITION', `total position notional could reach ${est.toFixed(2)}, above risk.max_total_position ${limit}`);
+  }
+
+  /** Mark of another position in half-ticks: the mid, else its last fill price. */
+  private mark2(p: Position, ctx: RiskContext): number | undefined {
+    const pi = p.instrument;
+    const b = ctx.book(pi.exchange, pi.symbol);
+    const bid = b?.bestBid();
+    const ask = b?.bestAsk();
+    return bid !== undefined && ask !== undefined ? bid + ask : p.lastPrice !== undefined ? 2 * p.lastPrice : undefined;
+  }
+
+  /** The total in quote units x 10^-18, exactly; other positions' half-tick marks rounded up. */
+  private exactTotal(i: Instrument, price: number, worst: number, ctx: RiskContext): bigint {
+    let total = notionalAtoms(i, price, worst) * this.toCommon(i);
+    for (const p of this.env.positions()) {
+      if (p.qty === 0 || p.instrument === i) continue;
+      const mark2 = this.mark2(p, ctx);
+      if (mark2 === undefined) continue;
+      total += ((notionalAtoms(p.instrument, mark2, Math.abs(p.qty)) + 1n) / 2n) * this.toCommon(p.instrument);
+    }
+    return total;
+  }
+
+  private toCommon(i: Instrument): bigint {
+    let f = this.scaleToCommon.get(i);
+    if (f === undefined) {
+      f = 10n ** BigInt(COMMON_EXPONENT - notionalExponent(i));
+      this.scaleToCommon.set(i, f);
+    }
+    return f;
+  }
+}
+
+// ---- 7. open orders -----------------------------------------------------------------------
+
+/** At most `max_open_orders` open orders across all venues: at the limit, the next is refused. */
+export class MaxOpenOrdersCheck implements RiskCheck {
+  readonly name = 'max_open_orders';
+  constructor(private readonly env: RiskEnv, readonly maxOpenOrders: number) {}
+  check(): RiskDecision {
+    const n = this.env.openOrderCount();
+    if (n < this.maxOpenOrders) return OK;
+    return reject('RISK_MAX_OPEN_ORDERS', `${n} open orders, at risk.max_open_orders ${this.maxOpenOrders}`);
+  }
+}
+
+// ---- 8. self-trade prevention -------------------------------------------------------------
+
+/**
+ * Refuses an order that would cross one of our own resting orders on the same venue and symbol
+ * (a buy at or above our resting sell, a sell at or below our resting buy; a market order
+ * crosses any). Policy "cancel newest": the resting order stays, the new one is refused.
+ */
+export class SelfTradeCheck implements RiskCheck {
+  readonly name = 'self_trade';
+  constructor(private readonly facts = new IntentFacts()) {}
+  check(intent: Readonly<OrderIntent>, ctx: RiskContext): RiskDecision {
+    const open = this.facts.of(intent, ctx).open;
+    if (open.length === 0) return OK;
+    const buy = intent.side === 'buy';
+    const market = intent.type !== 'limit';
+    const p = intent.price!;
+    for (let k = 0; k < open.length; k++) {
+      const o = open[k]!;
+      if (o.side === intent.side || o.type !== 'limit') continue;
+      if (market || (buy ? o.price! <= p : o.price! >= p)) {
+        return reject(RISK_SELF_TRADE, `${intent.side} ${market ? 'at market' : `at ${p} ticks`} would trade against our own resting ${o.side} ${o.clientOrderId} at ${o.price} ticks`);
+      }
+    }
+    return OK;
+  }
+}
+
+// ---- 9. order rate ------------------------------------------------------------------------
+
+interface Bucket {
+  /** Tokens x 1000 (milli-tokens), so refills of `rate` per ms stay exact for integer rates. */
+  level: number;
+  at: number;
+}
+
+/**
+ * Token bucket per venue: `orders_per_second` tokens a second, holding at most `burst` (default
+ * one second's worth, at least 1). Time is the engine clock (ms), so replay is deterministic.
+ * Runs last in the chain: a token is spent only on an order every other check accepted.
+ */
+export class OrderRateCheck implements RiskCheck {
+  readonly name = 'order_rate';
+  private readonly buckets = new Map<string, Bucket>();
+  private readonly capacity: number;
+  constructor(readonly ordersPerSecond: number, burst?: number) {
+    this.capacity = Math.max(1, burst ?? Math.ceil(ordersPerSecond)) * 1000;
+  }
+  check(intent: Readonly<OrderIntent>, ctx: RiskContext): RiskDecision {
+    const now = ctx.now;
+    let b = this.buckets.get(intent.exchange);
+    if (!b) {
+      b = { level: this.capacity, at: now };
+      this.buckets.set(intent.exchange, b);
+    } else if (now > b.at) {
+      b.level = Math.min(this.capacity, b.level + (now - b.at) * this.ordersPerSecond);
+      b.at = now;
+    }
+    if (b.level < 1000) {
+      return reject('RISK_RATE_LIMIT', `${intent.exchange}: order rate above risk.orders_per_second ${this.ordersPerSecond} (burst ${this.capacity / 1000})`);
+    }
+    b.level -= 1000;
+    return OK;
+  }
+}
+
+// ---- the chain ----------------------------------------------------------------------------
+
+export interface CheckChainOptions {
+  /** A synced book with no update for this long is stale (default 10 000 ms, as the engine). */
+  staleAfterMs?: number;
+  /** Token bucket size per venue (default ceil(orders_per_second)). */
+  burst?: number;
+}
+
+/**
+ * The pre-trade chain from `[risk]`, cheapest and most fundamental first; the rate limiter last
+ * so that only orders every other check accepted spend a token. The checks share one
+ * IntentFacts, loaded by risk_state (first): keep risk_state first if you reorder.
+ */
+export function buildCheckChain(risk: RiskConfig, env: RiskEnv, opts: CheckChainOptions = {}): RiskCheck[] {
+  const facts = new IntentFacts(true);
+  const chain: RiskCheck[] = [new RiskStateCheck(env, facts), new InstrumentRulesCheck(facts), new BookHealthCheck(env, opts.staleAfterMs ?? 10_000, facts), new PriceBandCheck(risk.price_band_bps, facts)];
+  if (risk.max_order_notional !== undefined) chain.push(new MaxOrderNotionalCheck(risk.max_order_notional, facts));
+  chain.push(new PositionLimitCheck(env, risk.max_position, risk.max_total_position, facts));
+  chain.push(new MaxOpenOrdersCheck(env, risk.max_open_orders));
+  chain.push(new SelfTradeCheck(facts));
+  chain.push(new OrderRateCheck(risk.orders_per_second, opts.burst));
+  return chain;
+}
+
+/** Runs a chain the way the engine does: in order, first rejection wins. */
+export function runChain(chain: readonly RiskCheck[], intent: Readonly<OrderIntent>, ctx: RiskContext): RiskDecision {
+  for (let k = 0; k < chain.length; k++) {
+    const d = chain[k]!.check(intent, ctx);
+    if (!d.ok) return d;
+  }
+  return OK;
+}

@@ -1,0 +1,13 @@
+export { RiskManager, type RiskManagerOptions, type RiskEnginePort, type EngineRiskHooks, type VaRScheduleOptions } from './manager.js';
+export {
+  buildCheckChain, runChain, reducesExposure, RiskStateCheck, InstrumentRulesCheck, BookHealthCheck, PriceBandCheck, MaxOrderNotionalCheck,
+  PositionLimitCheck, MaxOpenOrdersCheck, SelfTradeCheck, OrderRateCheck, type RiskEnv, type CheckChainOptions,
+} from './checks.js';
+export { RISK_SELF_TRADE, RISK_REASON_CODES } from './reasons.js';
+export { CashLedger, EquityTracker, amountToCommon, type Balance } from './accounts.js';
+export { kellyBinary, kellyContinuous, fractionalKelly, kellySize, KellyInputError, type KellySizingInput, type KellySize, type KellyClip } from './kelly.js';
+export {
+  computeVaR, historicalVaR, parametricVaR, monteCarloVaR, lossQuantiles, meanCov, cholesky, normCdf, normInv, normPdf, VaRInputError, VAR_METHODS,
+  type VaRMethod, type VaRResult, type MonteCarloOptions,
+} from './var.js';
+export { RiskControlServer, controlRequest, CONTROL_HEADER, type RiskControls } from './control.js';

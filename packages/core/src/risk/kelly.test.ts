@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { defineInstrument } from '../domain/instrument.js';
+import { fractionalKelly, kellyBinary, kellyContinuous, KellyInputError, kellySize } from './kelly.js';
+
+const BTC = defineInstrument({ exchange: 'v', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.001' });
+
+describe('Kelly optimum', () => {
+  it('binary: hand-worked examples', () => {
+    expect(kellyBinary(0.6, 1)).toBeCloseTo(0.2, 15); // even money, 60%: 0.6 - 0.4
+    expect(kellyBinary(0.5, 2)).toBeCloseTo(0.25, 15); // 2:1 coin flip: 0.5 - 0.5 / 2
+    expect(kellyBinary(0.55, 1.5)).toBeCloseTo(0.25, 15); // 0.55 - 0.45 / 1.5 = 0.55 - 0.3
+    expect(kellyBinary(1 / 3, 2)).toBe(0); // fair: no edge
+    expect(kellyBinary(0.4, 1)).toBe(0); // negative edge: no bet, never short a binary bet
+    expect(kellyBinary(1, 1)).toBe(1);
+  });
+
+  it('binary: f* maximises the expected log growth p log(1 + b f) + (1 - p) log(1 - f)', () => {
+    fc.assert(fc.property(fc.double({ min: 0.05, max: 0.95, noNaN: true }), fc.double({ min: 0.2, max: 5, noNaN: true }), (p, b) => {
+      const f = kellyBinary(p, b);
+      const g = (x: number) => p * Math.log1p(b * x) + (1 - p) * Math.log1p(-x);
+      for (const d of [-0.01, 0.01]) {
+        const x = f + d;
+        if (x >= 0 && x < 1) expect(g(x)).toBeLessThanOrEqual(g(f) + 1e-12);
+      }
+    }));
+  });
+
+  it('continuous: (mu - r) / sigma^2, signed', () => {
+    expect(kellyContinuous(0.1, 0.04)).toBeCloseTo(2.5, 15); // mu 10%, sigma 20%
+    expect(kellyContinuous(0.08, 0.04, 0.02)).toBeCloseTo(1.5, 15); // excess 6% over 4%
+    expect(kellyContinuous(-0.001, 0.0004)).toBeCloseTo(-2.5, 15); // short
+    expect(fractionalKelly(2.5, 0.5)).toBeCloseTo(1.25, 15);
+    expect(fractionalKelly(kellyBinary(0.6, 1), 0.25)).toBeCloseTo(0.05, 15);
+  });
+
+  it('rejects bad inputs', () => {
+    expect(() => kellyBinary(1.2, 1)).toThrow(KellyInputError);
+    expect(() => kellyBinary(0.5, 0)).toThrow(/payoff ratio must be a positive number/);
+    expect(() => kellyContinuous(0.1, 0)).toThrow(/variance must be a positive number/);
+    expect(() => fractionalKelly(1, 0)).toThrow(/kelly_fraction must be in \(0, 1\]/);
+    expect(() => fractionalKelly(1, 1.5)).toThrow(KellyInputError);
+  });
+});
+
+describe('Kelly sizing in lots, clipped by the limits', () => {
+  // 1 lot = 0.001 BTC; at 50 000.00 (5_000_000 ticks) one lot is worth 50 USDT.
+  const base = { instrument: BTC, priceTicks: 5_000_000, equity: 10_000, positionLots: 0, maxPosition: 1_000_000 };
+
+  it('equity 10 000, f = 0.1: 1000 USDT = 20 lots, rounded down', () => {
+    expect(kellySize({ ...base, fraction: 0.1 })).toEqual({ targetLots: 20, orderLots: 20, rawTargetLots: 20, clippedBy: 'none' });
+    expect(kellySize({ ...base, fraction: 0.1049 }).targetLots).toBe(20); // 1049 USDT: 20.98 lots
+    expect(kellySize({ ...base, fraction: -0.1, positionLots: -5 })).toMatchObject({ targetLots: -20, orderLots: -15 });
+    expect(kellySize({ ...base, fraction: 0 })).toMatchObject({ targetLots: 0, orderLots: 0 });
+  });
+
+  it('max_position, max_total_position (less other exposure and resting orders), max_order_notional', () => {
+    expect(kellySize({ ...base, fraction: 0.1, maxPosition: 500 })).toMatchObject({ targetLots: 10, rawTargetLots: 20, clippedBy: 'max_position' });
+    expect(kellySize({ ...base, fraction: 0.1, maxPosition: 549.99 })).toMatchObject({ targetLots: 10 });
+    expect(kellySize({ ...base, fraction: 0.1, maxPosition: 500, restingLots: 3 })).toMatchObject({ targetLots: 7 });
+    expect(kellySize({ ...base, fraction: 0.1, maxTotalPosition: 1000, otherExposure: 700 })).toMatchObject({ targetLots: 6, clippedBy: 'max_total_position' });
+    expect(kellySize({ ...base, fraction: 0.1, maxTotalPosition: 1000, otherExposure: 1200 })).toMatchObject({ targetLots: 0 });
+    expect(kellySize({ ...base, fraction: 0.1, positionLots: 4, maxOrderNotional: 250 })).toMatchObject({ targetLots: 20, orderLots: 5, clippedBy: 'max_order_notional' });
+    // Above target (limits lowered): the order reduces.
+    expect(kellySize({ ...base, fraction: 0.1, positionLots: 30 })).toMatchObject({ targetLots: 20, orderLots: -10 });
+  });
+
+  it('stays exact for large equity (bigint)', () => {
+    const r = kellySize({ ...base, equity: 1e12, fraction: 1, maxPosition: 1e15 });
+    expect(r.targetLots).toBe(20_000_000_000); // 1e12 / 50
+  });
+});

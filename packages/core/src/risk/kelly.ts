@@ -1,0 +1,127 @@
+import { notionalExponent, type Instrument } from '../domain/instrument.js';
+import { quoteToAtoms } from '../engine/max-position-check.js';
+
+/**
+ * Fractional Kelly sizing (docs/risk.md).
+ *
+ * Binary bet (win probability p, payoff ratio b = amount won per unit staked, a loss costs the
+ * stake): the growth-optimal fraction of equity to stake is
+ *     f* = p - (1 - p) / b = (b p - (1 - p)) / b,
+ * and 0 when that is negative (no edge: no bet).
+ *
+ * Continuous returns (mean mu and variance sigma^2 of the per-period return of the position,
+ * optionally in excess of a risk-free rate r): the growth-optimal exposure as a multiple of
+ * equity is
+ *     f* = (mu - r) / sigma^2,
+ * signed: negative means short. It can exceed 1 (leverage); the limits clip it.
+ *
+ * Either optimum is multiplied by `[risk] kelly_fraction` (0 < k <= 1): half Kelly keeps about
+ * three quarters of the growth rate at half the volatility, and is robust to an over-estimated
+ * edge. The resulting exposure is then clipped by max_position, max_total_position and
+ * max_order_notional, and rounded down to whole lots.
+ */
+export class KellyInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KellyInputError';
+  }
+}
+
+/** Full Kelly fraction for a binary bet; 0 when there is no edge. */
+export function kellyBinary(winProbability: number, payoffRatio: number): number {
+  if (!(winProbability >= 0 && winProbability <= 1)) throw new KellyInputError(`win probability must be in [0, 1], got ${winProbability}`);
+  if (!(payoffRatio > 0) || !Number.isFinite(payoffRatio)) throw new KellyInputError(`payoff ratio must be a positive number, got ${payoffRatio}`);
+  const f = winProbability - (1 - winProbability) / payoffRatio;
+  return f > 0 ? f : 0;
+}
+
+/** Full Kelly exposure multiple for continuous returns: (mean - riskFree) / variance, signed. */
+export function kellyContinuous(mean: number, variance: number, riskFree = 0): number {
+  if (!Number.isFinite(mean) || !Number.isFinite(riskFree)) throw new KellyInputError(`mean and risk-free rate must be finite, got ${mean}, ${riskFree}`);
+  if (!(variance > 0) || !Number.isFinite(variance)) throw new KellyInputError(`variance must be a positive number, got ${variance}`);
+  return (mean - riskFree) / variance;
+}
+
+/** `kelly_fraction` x the optimum. */
+export function fractionalKelly(fullKelly: number, kellyFraction: number): number {
+  if (!(kellyFraction > 0 && kellyFraction <= 1)) throw new KellyInputError(`kelly_fraction must be in (0, 1], got ${kellyFraction}`);
+  return kellyFraction * fullKelly;
+}
+
+export interface KellySizingInput {
+  instrument: Instrument;
+  /** Price in ticks used to value one lot (the intended limit price, or the far touch). */
+  priceTicks: number;
+  /** Equity in quote currency. */
+  equity: number;
+  /** Signed target exposure as a multiple of equity, i.e. fractionalKelly(...) (binary: >= 0). */
+  fraction: number;
+  /** Current signed position in lots. */
+  positionLots: number;
+  /** Our resting orders on the target's side, in lots (counted against the limits). */
+  restingLots?: number;
+  /** `[risk]` limits in quote currency. */
+  maxPosition: number;
+  maxOrderNotional?: number;
+  maxTotalPosition?: number;
+  /** Absolute notional of every other position (for max_total_position). */
+  otherExposure?: number;
+}
+
+export type KellyClip = 'none' | 'max_position' | 'max_total_position' | 'max_order_notional';
+
+export interface KellySize {
+  /** Target signed position in lots after clipping. */
+  targetLots: number;
+  /** Signed order in lots that moves the position toward the target (0: nothing to do). */
+  orderLots: number;
+  /** Unclipped target in lots (signed). */
+  rawTargetLots: number;
+  clippedBy: KellyClip;
+}
+
+const PPB = 1_000_000_000n;
+
+/**
+ * Turns a fractional-Kelly exposure into whole lots, exactly: target = floor(|f| x equity /
+ * lot value), clipped by max_position, by max_total_position less the other exposure, and the
+ * order by max_order_notional. Lots are whole numbers; money is integer atoms.
+ */
+export function kellySize(x: KellySizingInput): KellySize {
+  const i = x.instrument;
+  if (!Number.isSafeInteger(x.priceTicks) || x.priceTicks <= 0) throw new KellyInputError(`price must be a positive whole number of ticks, got ${x.priceTicks}`);
+  if (!Number.isFinite(x.fraction)) throw new KellyInputError(`fraction must be finite, got ${x.fraction}`);
+  if (!(x.equity >= 0) || !Number.isFinite(x.equity)) throw new KellyInputError(`equity must be a finite number >= 0, got ${x.equity}`);
+  const e = notionalExponent(i);
+  const lotAtoms = BigInt(x.priceTicks) * i.priceScale.mantissa * i.qtyScale.mantissa;
+  const atoms = (q: number) => quoteToAtoms(q, e);
+  const lotsWithin = (budgetAtoms: bigint): number => (budgetAtoms <= 0n ? 0 : Number(budgetAtoms / lotAtoms));
+  const dir = x.fraction < 0 ? -1 : 1;
+  const fPpb = BigInt(Math.round(Math.abs(x.fraction) * 1e9));
+  const raw = Number((atoms(x.equity) * fPpb) / (PPB * lotAtoms));
+  let target = raw;
+  let clippedBy: KellyClip = 'none';
+  const resting = x.restingLots ?? 0;
+  const posCap = Math.max(0, lotsWithin(atoms(x.maxPosition)) - resting);
+  if (target > posCap) {
+    target = posCap;
+    clippedBy = 'max_position';
+  }
+  if (x.maxTotalPosition !== undefined) {
+    const cap = Math.max(0, lotsWithin(atoms(x.maxTotalPosition) - atoms(x.otherExposure ?? 0)) - resting);
+    if (target > cap) {
+      target = cap;
+      clippedBy = 'max_total_position';
+    }
+  }
+  const targetLots = dir * target || 0;
+  let orderLots = targetLots - x.positionLots;
+  if (x.maxOrderNotional !== undefined && orderLots !== 0) {
+    const cap = lotsWithin(atoms(x.maxOrderNotional));
+    if (Math.abs(orderLots) > cap) {
+      orderLots = Math.sign(orderLots) * cap;
+      clippedBy = 'max_order_notional';
+    }
+  }
+  return { targetLots, orderLots, rawTargetLots: dir * raw || 0, clippedBy };
+}

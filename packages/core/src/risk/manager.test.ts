@@ -1,0 +1,229 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../contracts/clock.js';
+import type { Strategy, StrategyContext, SubmitResult } from '../contracts/trading.js';
+import type { RiskConfig } from '../config/types.js';
+import { defineInstrument } from '../domain/instrument.js';
+import type { BookSnapshotEvent } from '../domain/events.js';
+import type { OrderIntent } from '../domain/orders.js';
+import { jsBackendProvider } from '../compute/index.js';
+import { silentLogger } from '../observability/logger.js';
+import { MetricsRegistry } from '../observability/metrics.js';
+import { Engine } from '../engine/engine.js';
+import { engineStatus } from '../engine/status.js';
+import { ScriptedVenue } from '../engine/test-venue.js';
+import { RiskControlServer, controlRequest } from './control.js';
+import { RiskManager, type RiskManagerOptions } from './manager.js';
+
+const BTC = defineInstrument({ exchange: 'v', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.001' });
+
+const RISK: RiskConfig = { max_position: 100_000, max_drawdown: 0.1, kelly_fraction: 0.5, var_confidence: 0.99, max_open_orders: 50, price_band_bps: 500, orders_per_second: 1000 };
+
+function snapshot(bid: number, ask: number, seq: number): BookSnapshotEvent {
+  return { type: 'book_snapshot', exchange: 'v', symbol: 'BTCUSDT', ts: 1, recvTs: 1, seq, reason: 'initial', bids: [{ price: bid, qty: 1000 }], asks: [{ price: ask, qty: 1000 }] };
+}
+
+class DirectStrategy implements Strategy {
+  readonly name = 'direct';
+  ctx!: StrategyContext;
+  onSignal(): void {}
+}
+
+async function setup(over: Partial<RiskManagerOptions> = {}) {
+  const venue = new ScriptedVenue('v', [BTC]);
+  const clock = new ManualClock(1_000_000);
+  const metrics = new MetricsRegistry({ processMetrics: false });
+  const risk = new RiskManager({ risk: RISK, metrics, initialEquity: 1000, timers: false, ...over });
+  const strategy = new DirectStrategy();
+  const engine = new Engine({
+    clock, logger: silentLogger(), metrics, strategy, watchdog: false, risk, riskChecks: risk.checks,
+    venues: [{ name: 'v', symbols: ['BTCUSDT'], marketData: venue, execution: venue }],
+  });
+  await engine.start();
+  let seq = 10;
+  const book = (bid: number, ask: number) => {
+    clock.advance(1000);
+    venue.sink!.onMarketEvent(snapshot(bid, ask, seq++));
+  };
+  book(5_000_000, 5_000_100);
+  const submit = (i: Partial<OrderIntent> & Pick<OrderIntent, 'side' | 'qty'>): SubmitResult =>
+    engine.submit({ exchange: 'v', symbol: 'BTCUSDT', type: 'limit', price: i.side === 'buy' ? 5_000_100 : 5_000_000, tif: 'GTC', source: 'test', ...i });
+  /** Submits and fills completely at the order's price. */
+  const trade = (side: 'buy' | 'sell', qty: number, price?: number) => {
+    const r = submit({ side, qty, ...(price ? { price } : {}) });
+    expect(r.accepted, r.message).toBe(true);
+    const o = venue.submitted.at(-1)!;
+    venue.report(o, { kind: 'fill', lastPrice: o.price!, lastQty: qty, cumQty: qty, leavesQty: 0, tradeId: `t${o.clientOrderId}` });
+  };
+  return { venue, clock, metrics, risk, engine, book, submit, trade };
+}
+
+describe('risk states on the engine', () => {
+  it('a drawdown breach halts, cancels open orders at the venue, refuses new ones; only a manual resume leaves', async () => {
+    const { venue, metrics, risk, engine, book, submit, trade } = await setup();
+    trade('buy', 100, 5_000_100); // 0.1 BTC at 50001
+    const resting = submit({ side: 'buy', qty: 5, price: 4_990_000 });
+    expect(resting.accepted).toBe(true);
+    venue.report(venue.submitted.at(-1)!, { kind: 'ack', leavesQty: 5 });
+    // Mid 49000.50: loss 0.1 x 1000.5 = 100.05 on 1000 of capital: 10.005% >= 10%.
+    book(4_900_000, 4_900_100);
+    expect(engine.riskState.state).toBe('HALTED');
+    expect(engine.riskState.reason).toMatch(/^drawdown 10\.0\d% reached risk\.max_drawdown 10\.00%/);
+    expect(venue.cancelled.map((o) => o.clientOrderId)).toEqual([resting.clientOrderId]);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(engine.orders.openCount()).toBe(0);
+    expect(submit({ side: 'sell', qty: 1 })).toMatchObject({ accepted: false, reason: 'KILL_SWITCH' });
+    const text = await metrics.text();
+    expect(text).toMatch(/cwts_risk_state 2/);
+    expect(text).toMatch(/cwts_drawdown_ratio 0\.10005/);
+    expect(Number(/^cwts_equity (\S+)$/m.exec(text)![1])).toBeCloseTo(899.95, 9);
+    expect(text).toMatch(/cwts_risk_rejections_total\{reason="KILL_SWITCH"\} 1/);
+    // Recovery alone does not leave HALTED.
+    book(5_000_000, 5_000_100);
+    expect(engine.riskState.state).toBe('HALTED');
+    expect(risk.resume('checked')).toBe('ACTIVE');
+    expect(submit({ side: 'sell', qty: 100 }).accepted).toBe(true);
+  });
+
+  it('just under max_drawdown: REDUCING (soft threshold), not HALTED; recovers to ACTIVE by itself', async () => {
+    const { engine, book, trade } = await setup();
+    trade('buy', 100, 5_000_100);
+    // Mid 49100.50: loss 0.1 x 900.5 = 90.05: 9.005% (>= 8% soft, < 10%).
+    book(4_910_000, 4_910_100);
+    expect(engine.riskState.state).toBe('REDUCING');
+    book(5_000_000, 5_000_100);
+    expect(engine.riskState.state).toBe('ACTIVE');
+  });
+
+  it('REDUCING lets through only orders that reduce exposure', async () => {
+    const { risk, engine, submit, trade } = await setup();
+    trade('buy', 10);
+    risk.reduce('test');
+    expect(engine.riskState.state).toBe('REDUCING');
+    expect(submit({ side: 'buy', qty: 1 })).toMatchObject({ accepted: false, reason: 'RISK_STATE' });
+    expect(submit({ side: 'sell', qty: 11 })).toMatchObject({ accepted: false, reason: 'RISK_STATE' });
+    expect(submit({ side: 'sell', qty: 4 })).toMatchObject({ accepted: true });
+    // 4 resting + 7 = 11 > 10: would flip short if all filled.
+    expect(submit({ side: 'sell', qty: 7 })).toMatchObject({ accepted: false, reason: 'RISK_STATE' });
+    expect(submit({ side: 'sell', qty: 6 })).toMatchObject({ accepted: true });
+    // A manual REDUCING does not clear by itself.
+    risk.evaluate();
+    expect(engine.riskState.state).toBe('REDUCING');
+    risk.resume();
+    expect(engine.riskState.state).toBe('ACTIVE');
+  });
+
+  it('manual halt cancels open orders; resume restarts the equity peak', async () => {
+    const { venue, risk, engine, submit, book, trade } = await setup();
+    trade('buy', 100, 5_000_100);
+    book(4_950_000, 4_950_100); // -5%
+    const o = submit({ side: 'buy', qty: 1, price: 4_900_000 });
+    risk.halt('operator');
+    expect(engine.riskState).toMatchObject({ state: 'HALTED', reason: 'manual: operator' });
+    expect(venue.cancelled.map((c) => c.clientOrderId)).toEqual([o.clientOrderId]);
+    risk.resume();
+    expect(risk.equity.peak).toBe(risk.equity.equity);
+    book(4_900_000, 4_900_100); // a further -5% of the new peak: no halt, but REDUCING (>= 8%? no: 5.26%)
+    expect(engine.riskState.state).toBe('ACTIVE');
+  });
+
+  it('feed loss: a synced book lost for longer than the grace period moves to REDUCING until it is back', async () => {
+    const { clock, engine, venue, book } = await setup({ feedLossGraceMs: 3000 });
+    venue.sink!.onFeedStatus({ type: 'feed_status', exchange: 'v', symbol: '', state: 'disconnected', reason: 'socket closed', ts: 0 });
+    expect(engine.riskState.state).toBe('ACTIVE');
+    clock.advance(2999);
+    engine.risk!.onFeedStatus({ type: 'feed_status', exchange: 'v', symbol: '', state: 'disconnected', reason: 'x', ts: 0 });
+    expect(engine.riskState.state).toBe('ACTIVE');
+    clock.advance(1);
+    (engine.risk as RiskManager).tick();
+    expect(engine.riskState.state).toBe('REDUCING');
+    expect(engine.riskState.reason).toMatch(/^feed loss: v:BTCUSDT disconnected for 3000 ms/);
+    book(5_000_000, 5_000_100);
+    expect(engine.riskState.state).toBe('ACTIVE');
+  });
+
+  it('feed loss can be configured to halt', async () => {
+    const { clock, engine, venue } = await setup({ feedLossGraceMs: 0, feedLossAction: 'HALTED' });
+    clock.advance(1);
+    venue.sink!.onFeedStatus({ type: 'feed_status', exchange: 'v', symbol: '', state: 'disconnected', reason: 'socket closed', ts: 0 });
+    expect(engine.riskState.state).toBe('HALTED');
+  });
+
+  it('VaR above its budget moves to REDUCING; cwts_var exports it', async () => {
+    const { engine, metrics, risk, book, trade } = await setup({ var: { budget: 10, sampleEveryMs: 1000, minObservations: 20, recomputeEveryMs: 1e12 } });
+    trade('buy', 100, 5_000_100);
+    // Alternate the mid +-1% for 40 samples: |return| ~ 1% of a 5000 exposure = 50 > 10.
+    for (let k = 0; k < 40; k++) {
+      // Each book event runs the clock-driven tick, which samples the mark every second.
+      if (k % 2 === 0) book(5_050_000, 5_050_100);
+      else book(5_000_000, 5_000_100);
+    }
+    // The drawdown stays at 50 / 1049.95 = 4.8%, below the 8% reducing threshold.
+    expect(engine.riskState.state).toBe('ACTIVE');
+    const r = await risk.recomputeVar();
+    expect(r!.method).toBe('historical');
+    expect(r!.var).toBeGreaterThan(10);
+    expect(engine.riskState.state).toBe('REDUCING');
+    expect(engine.riskState.reason).toMatch(/^VaR .* above its budget 10/);
+    expect(Number(/^cwts_var (\S+)$/m.exec(await metrics.text())![1])).toBeCloseTo(r!.var, 9);
+  });
+
+  it('Monte Carlo VaR on the schedule goes through the compute backend, reproducibly', async () => {
+    const backend = await jsBackendProvider.create({});
+    const run = async () => {
+      const { risk, book, trade } = await setup({ backend, var: { method: 'montecarlo', sampleEveryMs: 1000, minObservations: 10, recomputeEveryMs: 1e12, paths: 5000, seed: 7 } });
+      trade('buy', 100, 5_000_100);
+      for (let k = 0; k < 30; k++) {
+        const up = ((k * 7919) % 13) - 6; // a deterministic wiggle
+        book(5_000_000 + up * 1000, 5_000_100 + up * 1000);
+      }
+      return risk.recomputeVar();
+    };
+    const a = await run();
+    const b = await run();
+    expect(a!.method).toBe('montecarlo');
+    expect(a!.var).toBeGreaterThan(0);
+    expect(a).toEqual(b);
+    await backend.dispose();
+  });
+
+  it('books cash per venue and asset, equity from starting capital, and reports it in /status', async () => {
+    const { engine, venue, submit, trade } = await setup({ initialBalances: [{ exchange: 'v', asset: 'USDT', amount: '1000' }] });
+    trade('buy', 10, 5_000_100); // 0.01 BTC for 500.01
+    const r = submit({ side: 'sell', qty: 4 });
+    const o = venue.submitted.at(-1)!;
+    venue.report(o, { kind: 'fill', lastPrice: 5_000_000, lastQty: 4, cumQty: 4, leavesQty: 0, feeAtoms: 20_000n, tradeId: 'z' }); // fee 0.2 USDT (atoms of 1e-5)
+    expect(r.accepted).toBe(true);
+    const st = engineStatus(engine).risk as Record<string, unknown>;
+    expect(st.cash).toEqual([{ exchange: 'v', asset: 'USDT', amount: '699.79' }, { exchange: 'v', asset: 'BTC', amount: '0.006' }]);
+    expect(st.state).toBe('ACTIVE');
+    // Realized 0.004 x (50000 - 50001) = -0.004, fee 0.2, unrealized 0.006 x (50000.5 - 50001) = -0.003.
+    expect(st.equity).toBe('999.793');
+    expect(st.startingCapital).toBe('1000');
+  });
+});
+
+describe('control endpoint', () => {
+  it('GET state; POST halt/reduce/resume with the control header only; loopback only', async () => {
+    const { risk, engine } = await setup();
+    const server = new RiskControlServer(risk);
+    await expect(server.listen(0, '0.0.0.0')).rejects.toThrow(/not a loopback address/);
+    const port = await server.listen(0, '127.0.0.1');
+    const url = `http://127.0.0.1:${port}`;
+    try {
+      expect(await controlRequest(url, 'status')).toMatchObject({ status: 200, body: { state: 'ACTIVE' } });
+      const noHeader = await fetch(`${url}/risk/halt`, { method: 'POST' });
+      expect(noHeader.status).toBe(403);
+      expect((await fetch(`${url}/risk/halt`)).status).toBe(405);
+      expect(engine.riskState.state).toBe('ACTIVE');
+      expect(await controlRequest(url, 'halt', 'fat finger')).toMatchObject({ status: 200, body: { state: 'HALTED', reason: 'manual: fat finger' } });
+      expect(engine.riskState.state).toBe('HALTED');
+      expect(await controlRequest(url, 'resume')).toMatchObject({ status: 200, body: { state: 'ACTIVE' } });
+      expect(await controlRequest(url, 'reduce')).toMatchObject({ status: 200, body: { state: 'REDUCING' } });
+      const bad = await fetch(`${url}/risk/resume`, { method: 'POST', headers: { 'x-cwts-control': '1' }, body: '{not json' });
+      expect(bad.status).toBe(400);
+    } finally {
+      await server.close();
+    }
+    await expect(controlRequest(url, 'status')).rejects.toThrow(/cannot reach the risk control endpoint/);
+  });
+});

@@ -1,0 +1,415 @@
+import type { ComputeBackend } from '../contracts/compute.js';
+import type { RiskCheck } from '../contracts/trading.js';
+import type { RiskConfig } from '../config/types.js';
+import type { FeedStatusEvent, MarketEvent } from '../domain/events.js';
+import { instrumentKey, type Instrument } from '../domain/instrument.js';
+import type { ExecutionReport } from '../domain/orders.js';
+import type { Logger } from '../observability/logger.js';
+import type { MetricsRegistry } from '../observability/metrics.js';
+import type { BookRecord } from '../engine/book-store.js';
+import { commonToDecimal, commonToNumber, type Portfolio, type Position } from '../engine/portfolio.js';
+import type { RiskState, RiskStateName } from '../engine/risk-state.js';
+import { amountToCommon, CashLedger, EquityTracker, type Balance } from './accounts.js';
+import { buildCheckChain, type RiskEnv } from './checks.js';
+import { computeVaR, type VaRMethod, type VaRResult } from './var.js';
+
+/** What the RiskManager needs from the engine (the Engine class satisfies it). */
+export interface RiskEnginePort {
+  readonly riskState: RiskState;
+  readonly now: number;
+  readonly portfolio: Portfolio;
+  readonly books: { get(exchange: string, symbol: string): BookRecord | undefined; all(): IterableIterator<BookRecord> };
+  readonly orders: { openCount(): number };
+  instrument(exchange: string, symbol: string): Instrument | undefined;
+  /** Stops new orders and cancels every open order (HALTED). */
+  halt(reason: string): void;
+}
+
+/** The engine's calls into risk, all synchronous and cheap; see engine.ts. */
+export interface EngineRiskHooks {
+  attach(engine: RiskEnginePort): void;
+  start(): void;
+  stop(): void;
+  afterMarketEvent(ev: MarketEvent): void;
+  onFeedStatus(st: FeedStatusEvent): void;
+  onFill(instrument: Instrument, report: ExecutionReport): void;
+  status(): Record<string, unknown>;
+}
+
+export interface VaRScheduleOptions {
+  /** 'historical' (default), 'parametric' or 'montecarlo' (needs `backend`). */
+  method?: VaRMethod;
+  /** Loss budget in quote currency; VaR above it moves the state to REDUCING. Default max_drawdown x starting capital. */
+  budget?: number;
+  /** Horizon in sampling periods (default 1). */
+  horizon?: number;
+  /** Marks are sampled every this many clock ms (default 60 000). */
+  sampleEveryMs?: number;
+  /** Returns kept per instrument (default 500). */
+  window?: number;
+  /** Fewer returns than this: no VaR yet (default 30). */
+  minObservations?: number;
+  /** VaR recomputed every this many clock ms (default 60 000). */
+  recomputeEveryMs?: number;
+  paths?: number;
+  seed?: number;
+}
+
+export interface RiskManagerOptions {
+  risk: RiskConfig;
+  metrics?: MetricsRegistry;
+  logger?: Logger;
+  backend?: Pick<ComputeBackend, 'monteCarloVaR'>;
+  /** Starting capital in quote currency (proposed `[risk] initial_equity`). Default max_total_position, else max_position. */
+  initialEquity?: number;
+  /** Starting cash per venue and asset (reporting; equity is starting capital + PnL). */
+  initialBalances?: Balance[];
+  /** Drawdown at which the state goes to REDUCING, as a fraction of max_drawdown (default 0.8). */
+  reduceAtDrawdownFraction?: number;
+  /** Mark positions to the L2 mid (default; last trade when the book has no mid) or to the last trade. */
+  mark?: 'mid' | 'last';
+  /** Stale-book limit of the book_health check (default 10 000 ms). */
+  staleAfterMs?: number;
+  /** A book that was synced and stays unsynced this long is a feed loss (default 5000 ms). */
+  feedLossGraceMs?: number;
+  /** What a feed loss does: 'REDUCING' (default; clears when the feed is back) or 'HALTED'. */
+  feedLossAction?: 'REDUCING' | 'HALTED';
+  /** Equity / drawdown / feeds are evaluated at most this often on market events (clock ms, default 250); always after a fill. */
+  evaluateEveryMs?: number;
+  /** Run a timer for evaluation and VaR (default true; replay turns it off and runs on the clock). */
+  timers?: boolean;
+  /** Token bucket size per venue. */
+  burst?: number;
+  var?: VaRScheduleOptions;
+}
+
+interface Trigger {
+  state: RiskStateName;
+  reason: string;
+}
+
+const RANK: Record<RiskStateName, number> = { ACTIVE: 0, REDUCING: 1, HALTED: 2 };
+
+/**
+ * The risk layer over one engine: builds the pre-trade chain from `[risk]`, keeps cash, equity,
+ * its peak and the drawdown, samples marks for VaR and recomputes it on a schedule, and drives
+ * the ACTIVE -> REDUCING -> HALTED state machine from its triggers (drawdown, VaR, feed loss,
+ * manual). Automatic REDUCING clears by itself when its cause clears; HALTED is left only by
+ * `resume()` (CLI or control endpoint).
+ */
+export class RiskManager implements RiskEnv, EngineRiskHooks {
+  readonly checks: RiskCheck[];
+  readonly cash: CashLedger;
+  readonly equity: EquityTracker;
+  private engine: RiskEnginePort | undefined;
+  private manual: Trigger = { state: 'ACTIVE', reason: 'start' };
+  private lastEvalAt = Number.NEGATIVE_INFINITY;
+  private readonly unsyncedSince = new Map<BookRecord, number>();
+  private readonly everSynced = new Set<BookRecord>();
+  private readonly lastTrade = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+  private lastTriggers: Trigger[] = [];
+  // VaR
+  private readonly varOpts: Required<Omit<VaRScheduleOptions, 'budget'>> & { budget: number };
+  private readonly samples = new Map<Position, { last: number; returns: number[] }>();
+  private nextSampleAt = Number.NEGATIVE_INFINITY;
+  private nextVarAt = Number.NEGATIVE_INFINITY;
+  private varInFlight = false;
+  lastVar: (VaRResult & { at: number; exposures: Record<string, number> }) | undefined;
+  private varError: string | undefined;
+
+  constructor(private readonly opts: RiskManagerOptions) {
+    const r = opts.risk;
+    const capital = opts.initialEquity ?? r.max_total_position ?? r.max_position;
+    this.equity = new EquityTracker(amountToCommon(capital));
+    this.cash = new CashLedger(opts.initialBalances);
+    const v = opts.var ?? {};
+    this.varOpts = {
+      method: v.method ?? 'historical',
+      budget: v.budget ?? r.max_drawdown * capital,
+      horizon: v.horizon ?? 1,
+      sampleEveryMs: v.sampleEveryMs ?? 60_000,
+      window: v.window ?? 500,
+      minObservations: v.minObservations ?? 30,
+      recomputeEveryMs: v.recomputeEveryMs ?? 60_000,
+      paths: v.paths ?? 20_000,
+      seed: v.seed ?? 1,
+    };
+    this.checks = buildCheckChain(r, this, { staleAfterMs: opts.staleAfterMs, burst: opts.burst });
+  }
+
+  // ---- RiskEnv ----------------------------------------------------------------------------
+
+  get state(): RiskStateName {
+    return this.engine?.riskState.state ?? 'ACTIVE';
+  }
+  get stateReason(): string {
+    return this.engine?.riskState.reason ?? 'start';
+  }
+  openOrderCount(): number {
+    return this.engine?.orders.openCount() ?? 0;
+  }
+  bookLastUpdate(exchange: string, symbol: string): number | undefined {
+    return this.engine?.books.get(exchange, symbol)?.lastEventTs;
+  }
+  positions(): Iterable<Position> {
+    return this.engine ? this.engine.portfolio.all() : [];
+  }
+
+  // ---- engine hooks -----------------------------------------------------------------------
+
+  attach(engine: RiskEnginePort): void {
+    this.engine = engine;
+    const m = this.opts.metrics;
+    if (m) {
+      m.setComputed('equity', () => commonToNumber(this.evaluateEquity()));
+      m.setComputed('drawdownRatio', () => {
+        this.evaluateEquity();
+        return this.equity.drawdownRatio();
+      });
+      m.setComputed('valueAtRisk', () => this.lastVar?.var ?? 0);
+    }
+  }
+
+  start(): void {
+    if (this.opts.timers === false || this.timer) return;
+    const every = Math.min(this.opts.evaluateEveryMs ?? 250, 1000);
+    this.timer = setInterval(() => this.tick(), every);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  afterMarketEvent(ev: MarketEvent): void {
+    if (ev.type === 'trade' && this.opts.mark === 'last') this.lastTrade.set(instrumentKey(ev.exchange, ev.symbol), ev.price);
+    const now = this.engine!.now;
+    if (now - this.lastEvalAt >= (this.opts.evaluateEveryMs ?? 250)) this.tick();
+  }
+
+  onFeedStatus(_st: FeedStatusEvent): void {
+    this.evaluate();
+  }
+
+  onFill(instrument: Instrument, report: ExecutionReport): void {
+    this.cash.applyFill(instrument, report);
+    this.evaluate();
+  }
+
+  /** Clock-driven work: evaluation, mark sampling and the VaR schedule. */
+  tick(): void {
+    if (!this.engine) return;
+    const now = this.engine.now;
+    this.evaluate();
+    if (now >= this.nextSampleAt) {
+      this.nextSampleAt = now + this.varOpts.sampleEveryMs;
+      this.sampleMarks();
+    }
+    if (now >= this.nextVarAt) {
+      this.nextVarAt = now + this.varOpts.recomputeEveryMs;
+      void this.recomputeVar();
+    }
+  }
+
+  // ---- marks, equity, triggers --------------------------------------------------------------
+
+  /** Mark of a position in half-ticks: mid of a synced book (or last trade), per `mark`. */
+  markHalfTicks = (p: Position): number | undefined => {
+    const i = p.instrument;
+    if (this.opts.mark === 'last') {
+      const t = this.lastTrade.get(instrumentKey(i.exchange, i.symbol)) ?? p.lastPrice;
+      return t === undefined ? undefined : 2 * t;
+    }
+    const rec = this.engine?.books.get(i.exchange, i.symbol);
+    const bid = rec?.book.bestBid();
+    const ask = rec?.book.bestAsk();
+    if (rec?.state === 'synced' && bid !== undefined && ask !== undefined) return bid + ask;
+    const t = this.lastTrade.get(instrumentKey(i.exchange, i.symbol)) ?? p.lastPrice;
+    return t === undefined ? undefined : 2 * t;
+  };
+
+  /** Recomputes equity from the portfolio at the current marks; returns it (x 10^-18). */
+  evaluateEquity(): bigint {
+    if (!this.engine) return this.equity.equity;
+    const t = this.engine.portfolio.totals(this.markHalfTicks);
+    return this.equity.update(t.equity);
+  }
+
+  /** Re-evaluates every automatic trigger and moves the state machine. */
+  evaluate(): void {
+    const e = this.engine;
+    if (!e) return;
+    const now = e.now;
+    this.lastEvalAt = now;
+    this.evaluateEquity();
+    const triggers: Trigger[] = [];
+    const r = this.opts.risk;
+    const dd = this.equity.drawdownRatio();
+    if (this.equity.drawdownAtLeast(r.max_drawdown)) {
+      triggers.push({ state: 'HALTED', reason: `drawdown ${(dd * 100).toFixed(2)}% reached risk.max_drawdown ${(r.max_drawdown * 100).toFixed(2)}%` });
+    } else {
+      const soft = r.max_drawdown * (this.opts.reduceAtDrawdownFraction ?? 0.8);
+      if (this.equity.drawdownAtLeast(soft)) triggers.push({ state: 'REDUCING', reason: `drawdown ${(dd * 100).toFixed(2)}% reached the reducing threshold ${(soft * 100).toFixed(2)}%` });
+    }
+    if (this.lastVar && this.lastVar.var > this.varOpts.budget) {
+      triggers.push({ state: 'REDUCING', reason: `VaR ${this.lastVar.var.toFixed(2)} above its budget ${this.varOpts.budget}` });
+    }
+    const lost = this.feedLoss(now);
+    if (lost) triggers.push({ state: this.opts.feedLossAction ?? 'REDUCING', reason: lost });
+    this.lastTriggers = triggers;
+    this.apply(triggers, now);
+  }
+
+  private feedLoss(now: number): string | undefined {
+    const grace = this.opts.feedLossGraceMs ?? 5000;
+    let worst: string | undefined;
+    for (const rec of this.engine!.books.all()) {
+      if (rec.state === 'synced') {
+        this.everSynced.add(rec);
+        this.unsyncedSince.delete(rec);
+        continue;
+      }
+      if (!this.everSynced.has(rec)) continue; // never had a feed: nothing was lost
+      let since = this.unsyncedSince.get(rec);
+      if (since === undefined) {
+        since = now;
+        this.unsyncedSince.set(rec, now);
+      }
+      if (now - since >= grace) worst ??= `feed loss: ${rec.book.exchange}:${rec.book.symbol} ${rec.state} for ${now - since} ms (${rec.reason})`;
+    }
+    return worst;
+  }
+
+  private apply(triggers: Trigger[], now: number): void {
+    const e = this.engine!;
+    let target: Trigger = this.manual;
+    for (const t of triggers) if (RANK[t.state] > RANK[target.state]) target = t;
+    const cur = e.riskState.state;
+    if (cur === 'HALTED') return; // latched: only resume() leaves HALTED
+    if (target.state === 'HALTED') {
+      e.halt(target.reason);
+      return;
+    }
+    if (target.state !== cur) e.riskState.set(target.state, target.reason, now);
+  }
+
+  // ---- manual control ---------------------------------------------------------------------
+
+  /** Kill switch: HALTED, cancel all open orders, refuse new ones until resume(). */
+  halt(reason = 'manual'): void {
+    this.manual = { state: 'HALTED', reason: `manual: ${reason}` };
+    this.evaluate();
+  }
+
+  /** Only orders that reduce exposure, until resume(). */
+  reduce(reason = 'manual'): void {
+    this.manual = { state: 'REDUCING', reason: `manual: ${reason}` };
+    this.evaluate();
+  }
+
+  /**
+   * Leaves HALTED or a manual REDUCING. The operator accepts the drawdown so far: the equity
+   * peak restarts at the current equity (else a drawdown halt would trip again at once).
+   * Automatic triggers still apply (a lost feed keeps REDUCING).
+   */
+  resume(reason = 'manual'): RiskStateName {
+    const e = this.engine;
+    if (!e) return 'ACTIVE';
+    this.manual = { state: 'ACTIVE', reason: `manual resume: ${reason}` };
+    this.evaluateEquity();
+    this.equity.resetPeak();
+    if (e.riskState.state !== 'ACTIVE') e.riskState.set('ACTIVE', `manual resume: ${reason}`, e.now);
+    this.evaluate();
+    return e.riskState.state;
+  }
+
+  // ---- VaR ------------------------------------------------------------------------------------
+
+  /** Appends one return per instrument with a position or a history, from the current mark. */
+  sampleMarks(): void {
+    if (!this.engine) return;
+    for (const p of this.engine.portfolio.all()) {
+      const m = this.markHalfTicks(p);
+      if (m === undefined || m <= 0) continue;
+      let s = this.samples.get(p);
+      if (!s) {
+        this.samples.set(p, { last: m, returns: [] });
+        continue;
+      }
+      s.returns.push(m / s.last - 1);
+      if (s.returns.length > this.varOpts.window) s.returns.shift();
+      s.last = m;
+    }
+  }
+
+  /**
+   * VaR of the current positions: exposures are position notionals at the mark (quote
+   * currency), returns the sampled mark returns over their common history. Off the hot path.
+   */
+  async recomputeVar(): Promise<VaRResult | undefined> {
+    if (!this.engine || this.varInFlight) return this.lastVar;
+    const names: string[] = [];
+    const weights: number[] = [];
+    const series: number[][] = [];
+    for (const [p, s] of this.samples) {
+      if (p.qty === 0 || s.returns.length < this.varOpts.minObservations) continue;
+      const i = p.instrument;
+      const mark = this.markHalfTicks(p);
+      if (mark === undefined) continue;
+      const price = (mark / 2) * Number(i.priceScale.mantissa) * 10 ** -i.priceScale.exponent;
+      const qty = p.qty * Number(i.qtyScale.mantissa) * 10 ** -i.qtyScale.exponent;
+      names.push(`${i.exchange}:${i.symbol}`);
+      weights.push(price * qty);
+      series.push(s.returns);
+    }
+    if (names.length === 0) {
+      this.lastVar = undefined;
+      return undefined;
+    }
+    const T = Math.min(...series.map((s) => s.length));
+    const rows: number[][] = [];
+    for (let t = 0; t < T; t++) rows.push(series.map((s) => s[s.length - T + t]));
+    const o = this.varOpts;
+    this.varInFlight = true;
+    try {
+      const r = await computeVaR(o.method, rows, weights, this.opts.risk.var_confidence, { horizon: o.horizon, backend: this.opts.backend, paths: o.paths, seed: o.seed });
+      this.lastVar = { ...r, at: this.engine.now, exposures: Object.fromEntries(names.map((n, k) => [n, weights[k]])) };
+      this.varError = undefined;
+      this.evaluate();
+      return r;
+    } catch (err) {
+      this.varError = (err as Error).message;
+      this.opts.metrics?.errors.labels('risk:var').inc();
+      this.opts.logger?.warn({ err: this.varError }, `VaR recompute failed: ${this.varError}`);
+      return undefined;
+    } finally {
+      this.varInFlight = false;
+    }
+  }
+
+  // ---- status ---------------------------------------------------------------------------------
+
+  status(): Record<string, unknown> {
+    this.evaluateEquity();
+    const e = this.engine;
+    return {
+      state: e?.riskState.state ?? 'ACTIVE',
+      reason: e?.riskState.reason ?? 'start',
+      since: e?.riskState.since ?? 0,
+      manual: this.manual.state,
+      triggers: this.lastTriggers,
+      equity: commonToDecimal(this.equity.equity),
+      peakEquity: commonToDecimal(this.equity.peak),
+      startingCapital: commonToDecimal(this.equity.startingCapital),
+      drawdownRatio: this.equity.drawdownRatio(),
+      maxDrawdown: this.opts.risk.max_drawdown,
+      var: this.lastVar
+        ? { method: this.lastVar.method, confidence: this.lastVar.confidence, horizon: this.lastVar.horizon, var: this.lastVar.var, cvar: this.lastVar.cvar, budget: this.varOpts.budget, at: this.lastVar.at, exposures: this.lastVar.exposures }
+        : { budget: this.varOpts.budget, error: this.varError ?? null, note: 'not computed yet (needs positions and sampled returns)' },
+      cash: this.cash.snapshot(),
+      openOrders: this.openOrderCount(),
+    };
+  }
+}
