@@ -454,5 +454,6 @@ function reasonLabel(reason: string): string {
   if (/checksum/i.test(reason)) return 'checksum';
   if (/disconnect|reconnect/i.test(reason)) return 'reconnect';
   if (/stale/i.test(reason)) return 'stale';
+  if (/cross/i.test(reason)) return 'crossed';
   return 'other';
 }

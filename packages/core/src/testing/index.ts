@@ -1,3 +1,4 @@
 export { describeComputeConformance, CONFORMANCE_TOLERANCES, type ComputeConformanceOptions } from './compute-conformance.js';
 export { naivePearson, naiveRolling, naiveSgemm, naiveMonteCarloLosses, summariseBySort } from './compute-conformance.js';
 export { seededRandom, type SeededRandom } from './seeded-random.js';
+export { describeExchangeConformance, ConformanceSink, conformanceOrder, waitUntil, type ConformanceVenue, type AdapterUnderTest, type ExchangeConformanceOptions, type ExchangeErrorCase } from './exchange-conformance.js';

@@ -1,0 +1,16 @@
+import { SystemClock } from '@cwts/core';
+import { describeExchangeConformance } from '@cwts/core/testing';
+import { TinyExMarketData } from '../src/index.js';
+import { FakeTinyEx } from './fake-tinyex.js';
+
+describeExchangeConformance({
+  venue: 'tinyex',
+  symbol: 'BTC-USD',
+  capabilities: { checksum: true, execution: false, rateLimit: false },
+  createVenue: () => FakeTinyEx.start(),
+  async createAdapter(venue) {
+    const f = venue as FakeTinyEx;
+    const md = new TinyExMarketData({ exchange: 'tinyex', wsUrl: `ws://${f.url}`, restUrl: `http://${f.url}`, clock: new SystemClock(), reconnectInitialMs: 20 });
+    return { marketData: md, pendingTimers: () => md.pendingTimers() };
+  },
+});

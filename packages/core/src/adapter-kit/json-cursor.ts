@@ -1,0 +1,263 @@
+/**
+ * A strict, allocation-free JSON reader for hot market-data frames. Adapters walk a frame with
+ * it and turn price/quantity strings straight into integers (see `unitsOf`) instead of building
+ * an object tree with JSON.parse and then converting. It validates everything it passes over
+ * (skipped values included), so a truncated or corrupted frame fails instead of half-parsing.
+ *
+ * Failures throw the shared `JSON_SCAN_FAILED` sentinel (cheap; no stack capture). Strings with
+ * escapes are not decoded: `readString` fails on a backslash, and the adapter falls back to
+ * JSON.parse for that frame.
+ */
+export const JSON_SCAN_FAILED: { readonly scanFailed: true; message: string } = Object.freeze({ scanFailed: true, message: 'frame is not valid JSON or not in the expected shape' }) as never;
+
+const fail = (): never => {
+  throw JSON_SCAN_FAILED;
+};
+
+export class JsonCursor {
+  s = '';
+  i = 0;
+  /** Bounds of the last key or string read: s[start, end). */
+  start = 0;
+  end = 0;
+
+  reset(s: string): this {
+    this.s = s;
+    this.i = 0;
+    return this;
+  }
+
+  ws(): void {
+    const s = this.s;
+    let i = this.i;
+    for (;;) {
+      const c = s.charCodeAt(i);
+      if (c === 32 || c === 10 || c === 13 || c === 9) i++;
+      else break;
+    }
+    this.i = i;
+  }
+
+  peek(): number {
+    this.ws();
+    return this.s.charCodeAt(this.i);
+  }
+
+  expect(c: number): void {
+    this.ws();
+    if (this.s.charCodeAt(this.i) !== c) fail();
+    this.i++;
+  }
+
+  /** Reads '{'. */
+  beginObject(): void {
+    this.expect(123);
+  }
+
+  /**
+   * Next key of the current object: true with start/end set, or false at '}' (consumed).
+   * Handles the comma between members.
+   */
+  nextKey(first: boolean): boolean {
+    this.ws();
+    let c = this.s.charCodeAt(this.i);
+    if (c === 125 /* } */) {
+      this.i++;
+      return false;
+    }
+    if (!first) {
+      if (c !== 44) fail();
+      this.i++;
+      this.ws();
+      c = this.s.charCodeAt(this.i);
+    }
+    if (c !== 34) fail();
+    this.readStringBody();
+    this.expect(58 /* : */);
+    return true;
+  }
+
+  /** True when the last key/string equals `k`. */
+  is(k: string): boolean {
+    const n = k.length;
+    if (this.end - this.start !== n) return false;
+    const s = this.s;
+    for (let j = 0; j < n; j++) if (s.charCodeAt(this.start + j) !== k.charCodeAt(j)) return false;
+    return true;
+  }
+
+  /** Single-character key code, or -1 for longer keys. */
+  keyCode(): number {
+    return this.end - this.start === 1 ? this.s.charCodeAt(this.start) : -1;
+  }
+
+  /** Reads a string value; its body is s[start, end). */
+  readString(): void {
+    this.ws();
+    if (this.s.charCodeAt(this.i) !== 34) fail();
+    this.readStringBody();
+  }
+
+  /** The last string as a JS string (allocates; for ids and symbols). */
+  text(): string {
+    return this.s.slice(this.start, this.end);
+  }
+
+  private readStringBody(): void {
+    const s = this.s;
+    let i = this.i + 1;
+    const start = i;
+    for (;;) {
+      const c = s.charCodeAt(i);
+      if (c === 34) break;
+      if (c === 92 /* \ */ || c < 32 || Number.isNaN(c)) fail();
+      i++;
+    }
+    this.start = start;
+    this.end = i;
+    this.i = i + 1;
+  }
+
+  /** Reads a JSON number that must be an integer within 2^53 (ids, timestamps). */
+  readInt(): number {
+    this.ws();
+    const s = this.s;
+    let i = this.i;
+    let neg = false;
+    if (s.charCodeAt(i) === 45) {
+      neg = true;
+      i++;
+    }
+    const start = i;
+    let v = 0;
+    for (;;) {
+      const d = s.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) break;
+      v = v * 10 + d;
+      i++;
+    }
+    if (i === start) fail();
+    const c = s.charCodeAt(i);
+    if (c === 46 || c === 101 || c === 69 || v > 9007199254740991) fail();
+    this.i = i;
+    return neg ? -v : v;
+  }
+
+  /** Reads true or false. */
+  readBool(): boolean {
+    this.ws();
+    const s = this.s;
+    const i = this.i;
+    if (s.startsWith('true', i)) {
+      this.i = i + 4;
+      return true;
+    }
+    if (s.startsWith('false', i)) {
+      this.i = i + 5;
+      return false;
+    }
+    return fail();
+  }
+
+  /** Skips any JSON value, validating it. */
+  skipValue(): void {
+    this.ws();
+    const s = this.s;
+    const c = s.charCodeAt(this.i);
+    if (c === 34) {
+      this.readStringAny();
+    } else if (c === 123) {
+      this.i++;
+      let first = true;
+      for (;;) {
+        this.ws();
+        const k = s.charCodeAt(this.i);
+        if (k === 125) {
+          this.i++;
+          return;
+        }
+        if (!first) this.expect(44);
+        this.ws();
+        if (s.charCodeAt(this.i) !== 34) fail();
+        this.readStringAny();
+        this.expect(58);
+        this.skipValue();
+        first = false;
+      }
+    } else if (c === 91) {
+      this.i++;
+      let first = true;
+      for (;;) {
+        this.ws();
+        if (s.charCodeAt(this.i) === 93) {
+          this.i++;
+          return;
+        }
+        if (!first) this.expect(44);
+        this.skipValue();
+        first = false;
+      }
+    } else if (s.startsWith('true', this.i)) this.i += 4;
+    else if (s.startsWith('false', this.i)) this.i += 5;
+    else if (s.startsWith('null', this.i)) this.i += 4;
+    else this.skipNumber();
+  }
+
+  /** Asserts nothing but whitespace remains. */
+  end_(): void {
+    this.ws();
+    if (this.i !== this.s.length) fail();
+  }
+
+  private readStringAny(): void {
+    const s = this.s;
+    let i = this.i + 1;
+    for (;;) {
+      const c = s.charCodeAt(i);
+      if (c === 34) break;
+      if (c < 32 || Number.isNaN(c)) fail();
+      if (c === 92) {
+        const e = s.charCodeAt(i + 1);
+        if (e === 117) i += 6;
+        else if (e === 34 || e === 92 || e === 47 || e === 98 || e === 102 || e === 110 || e === 114 || e === 116) i += 2;
+        else fail();
+        continue;
+      }
+      i++;
+    }
+    this.i = i + 1;
+  }
+
+  private skipNumber(): void {
+    const s = this.s;
+    let i = this.i;
+    if (s.charCodeAt(i) === 45) i++;
+    const d0 = i;
+    while (isDigit(s.charCodeAt(i))) i++;
+    if (i === d0) fail();
+    if (s.charCodeAt(i) === 46) {
+      i++;
+      const f0 = i;
+      while (isDigit(s.charCodeAt(i))) i++;
+      if (i === f0) fail();
+    }
+    const e = s.charCodeAt(i);
+    if (e === 101 || e === 69) {
+      i++;
+      const sg = s.charCodeAt(i);
+      if (sg === 43 || sg === 45) i++;
+      const e0 = i;
+      while (isDigit(s.charCodeAt(i))) i++;
+      if (i === e0) fail();
+    }
+    this.i = i;
+  }
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+export function isScanFailure(err: unknown): boolean {
+  return err === JSON_SCAN_FAILED;
+}

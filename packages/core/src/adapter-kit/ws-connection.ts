@@ -1,0 +1,255 @@
+import WebSocket from 'ws';
+import { ExponentialBackoff, type BackoffOptions } from './backoff.js';
+import { TimerSet } from './timers.js';
+
+export interface WsConnectionOptions {
+  /** For messages, e.g. "binance market data". */
+  name: string;
+  /** Evaluated at every connect (a combined-stream URL may change with the subscriptions). */
+  url: () => string;
+  /** After every open: send subscriptions. `reconnect` is false for the first connection. */
+  onOpen?: (conn: WsConnection, info: { reconnect: boolean; reason: string }) => void;
+  /** Every text frame, in order. Called synchronously from the socket's data event. */
+  onMessage: (text: string) => void;
+  /** The connection went down and a reconnect is scheduled (never called after close()). */
+  onDown?: (reason: string) => void;
+  /** A recovered problem worth counting (connect failure, ping timeout). */
+  onError?: (message: string) => void;
+  /** Send a ws ping this often (0: never). Servers that ping us get pongs automatically. */
+  pingIntervalMs?: number;
+  /** Reconnect when a ping gets no pong within this long. Default 10 s. */
+  pongTimeoutMs?: number;
+  /** Reconnect when no frame at all arrived for this long (0: off). */
+  staleAfterMs?: number;
+  /** Reconnect on purpose before the venue's connection lifetime ends (0: off). */
+  maxLifetimeMs?: number;
+  /** Give up one connect attempt after this long. Default 10 s. */
+  connectTimeoutMs?: number;
+  backoff?: BackoffOptions | ExponentialBackoff;
+  timers?: TimerSet;
+  now?: () => number;
+  wsOptions?: WebSocket.ClientOptions;
+}
+
+/**
+ * One managed WebSocket: connect, heartbeat (ping/pong both ways), stale-feed detection,
+ * reconnect with exponential backoff and jitter, resubscribe through `onOpen`, and a forced
+ * reconnect before the venue's connection lifetime ends. `close()` leaves no timer or socket.
+ */
+export class WsConnection {
+  private ws: WebSocket | undefined;
+  private readonly timers: TimerSet;
+  private readonly ownTimers: boolean;
+  private readonly backoff: ExponentialBackoff;
+  private readonly now: () => number;
+  private closing = false;
+  private connectTimer: NodeJS.Timeout | undefined;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private pongTimer: NodeJS.Timeout | undefined;
+  private staleTimer: NodeJS.Timeout | undefined;
+  private lifetimeTimer: NodeJS.Timeout | undefined;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private firstOpen: { resolve: () => void; reject: (e: Error) => void } | undefined;
+  private nextReason = 'initial connect';
+  private hadOpen = false;
+  /** Successful opens so far. */
+  opens = 0;
+  /** Reconnect attempts scheduled after a loss. */
+  reconnects = 0;
+  lastMessageTs = 0;
+  openedAt = 0;
+
+  constructor(private readonly opts: WsConnectionOptions) {
+    this.ownTimers = opts.timers === undefined;
+    this.timers = opts.timers ?? new TimerSet();
+    this.backoff = opts.backoff instanceof ExponentialBackoff ? opts.backoff : new ExponentialBackoff(opts.backoff);
+    this.now = opts.now ?? Date.now;
+  }
+
+  get isOpen(): boolean {
+    return this.ws?.readyState === WebSocket.OPEN;
+  }
+
+  /** Resolves at the first successful open; keeps retrying with backoff until then. */
+  start(): Promise<void> {
+    this.closing = false;
+    if (this.ownTimers) this.timers.reopen();
+    return new Promise((resolve, reject) => {
+      this.firstOpen = { resolve, reject };
+      this.connect();
+    });
+  }
+
+  send(text: string): boolean {
+    if (!this.isOpen) return false;
+    this.ws!.send(text);
+    return true;
+  }
+
+  /** Drops the current socket and reconnects at once (planned: lifetime, server shutdown, resync). */
+  reconnect(reason: string): void {
+    if (this.closing) return;
+    this.drop(reason, 0);
+  }
+
+  /** Closes for good: no reconnect, every timer cleared, resolves when the socket is closed. */
+  async close(): Promise<void> {
+    this.closing = true;
+    this.clearConnTimers();
+    this.timers.clear(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    const ws = this.ws;
+    this.ws = undefined;
+    if (this.firstOpen) {
+      this.firstOpen.reject(new Error(`${this.opts.name}: closed before the first connection opened`));
+      this.firstOpen = undefined;
+    }
+    if (ws && ws.readyState !== WebSocket.CLOSED) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => {
+          ws.terminate();
+          resolve();
+        }, 1000);
+        ws.once('close', () => {
+          clearTimeout(t);
+          resolve();
+        });
+        if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+        else ws.close(1000, 'client closing');
+      });
+    }
+    if (this.ownTimers) this.timers.close();
+  }
+
+  /** Timers this connection holds now (heartbeat, stale, lifetime, reconnect). */
+  get pendingTimers(): number {
+    return [this.connectTimer, this.pingTimer, this.pongTimer, this.staleTimer, this.lifetimeTimer, this.reconnectTimer].filter((t) => t !== undefined).length;
+  }
+
+  private connect(): void {
+    if (this.closing) return;
+    this.reconnectTimer = undefined;
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(this.opts.url(), { perMessageDeflate: false, ...this.opts.wsOptions });
+    } catch (err) {
+      this.opts.onError?.(`${this.opts.name}: cannot connect: ${(err as Error).message}`);
+      this.scheduleReconnect(`connect failed: ${(err as Error).message}`);
+      return;
+    }
+    this.ws = ws;
+    this.connectTimer = this.timers.timeout(() => {
+      this.connectTimer = undefined;
+      if (this.ws === ws && ws.readyState !== WebSocket.OPEN) this.drop('connect timed out', undefined);
+    }, this.opts.connectTimeoutMs ?? 10_000);
+    ws.on('open', () => {
+      if (this.ws !== ws) return;
+      this.timers.clear(this.connectTimer);
+      this.connectTimer = undefined;
+      this.opens++;
+      this.openedAt = this.now();
+      this.lastMessageTs = this.openedAt;
+      this.backoff.reset();
+      this.armHeartbeat();
+      const reconnect = this.hadOpen;
+      this.hadOpen = true;
+      try {
+        this.opts.onOpen?.(this, { reconnect, reason: this.nextReason });
+      } finally {
+        const f = this.firstOpen;
+        this.firstOpen = undefined;
+        f?.resolve();
+      }
+    });
+    ws.on('message', (data: WebSocket.RawData, isBinary: boolean) => {
+      if (this.ws !== ws) return;
+      this.lastMessageTs = this.now();
+      const text = isBinary ? '' : typeof data === 'string' ? data : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+      if (isBinary) {
+        this.opts.onError?.(`${this.opts.name}: unexpected binary frame dropped`);
+        return;
+      }
+      this.opts.onMessage(text);
+    });
+    ws.on('pong', () => {
+      if (this.ws !== ws) return;
+      this.lastMessageTs = this.now();
+      this.timers.clear(this.pongTimer);
+      this.pongTimer = undefined;
+    });
+    ws.on('ping', () => {
+      if (this.ws === ws) this.lastMessageTs = this.now();
+    });
+    ws.on('error', (err) => {
+      if (this.ws !== ws) return;
+      this.opts.onError?.(`${this.opts.name}: socket error: ${err.message}`);
+    });
+    ws.on('close', (code, reason) => {
+      if (this.ws !== ws) return;
+      this.drop(`connection closed by peer (code ${code}${reason.length ? `: ${reason.toString()}` : ''})`, undefined);
+    });
+  }
+
+  private armHeartbeat(): void {
+    const ping = this.opts.pingIntervalMs ?? 0;
+    if (ping > 0) {
+      this.pingTimer = this.timers.interval(() => {
+        if (!this.isOpen) return;
+        this.ws!.ping();
+        if (this.pongTimer === undefined) {
+          this.pongTimer = this.timers.timeout(() => {
+            this.pongTimer = undefined;
+            this.opts.onError?.(`${this.opts.name}: no pong within ${this.opts.pongTimeoutMs ?? 10_000} ms`);
+            this.drop('heartbeat timeout (no pong)', undefined);
+          }, this.opts.pongTimeoutMs ?? 10_000);
+        }
+      }, ping);
+    }
+    const stale = this.opts.staleAfterMs ?? 0;
+    if (stale > 0) {
+      const check = Math.max(10, Math.min(1000, Math.floor(stale / 4)));
+      this.staleTimer = this.timers.interval(() => {
+        const idle = this.now() - this.lastMessageTs;
+        if (idle > stale) {
+          this.opts.onError?.(`${this.opts.name}: stale feed, no frame for ${idle} ms`);
+          this.drop(`stale feed: no frame for ${idle} ms`, undefined);
+        }
+      }, check);
+    }
+    const life = this.opts.maxLifetimeMs ?? 0;
+    if (life > 0) {
+      this.lifetimeTimer = this.timers.timeout(() => {
+        this.lifetimeTimer = undefined;
+        this.drop(`planned reconnect before the ${Math.round(life / 1000)} s connection lifetime ends`, 0);
+      }, life);
+    }
+  }
+
+  private clearConnTimers(): void {
+    for (const t of [this.connectTimer, this.pingTimer, this.pongTimer, this.staleTimer, this.lifetimeTimer]) this.timers.clear(t);
+    this.connectTimer = this.pingTimer = this.pongTimer = this.staleTimer = this.lifetimeTimer = undefined;
+  }
+
+  /** Tears the socket down and schedules the next connect (delayMs undefined: backoff). */
+  private drop(reason: string, delayMs: number | undefined): void {
+    const ws = this.ws;
+    this.ws = undefined;
+    this.clearConnTimers();
+    if (ws) {
+      ws.removeAllListeners('message');
+      ws.on('error', () => {});
+      ws.terminate();
+    }
+    if (this.closing) return;
+    if (this.hadOpen) this.opts.onDown?.(reason);
+    this.scheduleReconnect(reason, delayMs);
+  }
+
+  private scheduleReconnect(reason: string, delayMs?: number): void {
+    if (this.closing || this.reconnectTimer !== undefined) return;
+    this.reconnects++;
+    this.nextReason = reason;
+    const d = delayMs ?? this.backoff.next();
+    this.reconnectTimer = this.timers.timeout(() => this.connect(), d);
+  }
+}

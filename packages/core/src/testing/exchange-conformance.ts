@@ -1,0 +1,356 @@
+/**
+ * The exchange conformance suite: one vitest suite that every exchange adapter package runs
+ * against itself, with its own factory and its own local fake venue (a server on 127.0.0.1
+ * that speaks the venue's documented protocol):
+ *
+ *   describeExchangeConformance({ venue: 'binance', symbol: 'BTCUSDT', capabilities, createVenue, createAdapter });
+ *
+ * Every test starts a fresh venue and adapter and feeds the adapter's events into the engine's
+ * own BookStore, so "the right book" means the book the engine would hold. Capability-based
+ * skips (no checksums, no execution) happen inside the test with the reason shown.
+ */
+import { afterEach, describe, expect, it, type TestContext } from 'vitest';
+import type { ExecutionClient, MarketDataClient, MarketEventSink } from '../contracts/exchange.js';
+import type { BookSnapshotEvent, FeedStatusEvent, MarketEvent, TradeEvent } from '../domain/events.js';
+import { lotsToQty, priceToTicks, qtyToLots, ticksToPrice, type Instrument } from '../domain/instrument.js';
+import type { ExecutionReport, Order, OrderIntent, RejectReason } from '../domain/orders.js';
+import { BookStore } from '../engine/book-store.js';
+
+/** The adapter package's local fake venue, driven by the suite. */
+export interface ConformanceVenue {
+  /** The venue's true book now: top n levels per side, best first, as decimal strings. */
+  truth(symbol: string, n: number): { bids: [string, string][]; asks: [string, string][] };
+  /** Publishes n book updates (and whatever else the venue does) for the symbol. */
+  step(symbol: string, n: number): void;
+  /** Publishes one trade; returns the venue's trade id. */
+  trade(symbol: string, t: { price: string; qty: string; side: 'buy' | 'sell' }): string;
+  /** The next book update skips sequence numbers (a gap on the wire). */
+  skipSequence(symbol: string): void;
+  /** Drops every market-data connection (the adapter must reconnect and resync). */
+  dropConnections(): void;
+  /** Sends raw text to every market-data connection (malformed or unknown frames). */
+  sendRaw(text: string): void;
+  /** Venues with checksums: the next update carries a wrong checksum. */
+  corruptChecksum?(symbol: string): void;
+  /** Open market-data connections as the venue sees them. */
+  connectionCount(): number;
+  /** Venues with execution: local times (ms) at which order requests arrived. */
+  orderRequestTimes?(): number[];
+  close(): Promise<void>;
+}
+
+export interface AdapterUnderTest {
+  marketData: MarketDataClient;
+  execution?: ExecutionClient;
+  /** Timers the adapter holds right now; must be 0 after stop. */
+  pendingTimers(): number;
+}
+
+export interface ExchangeErrorCase {
+  name: string;
+  /** Set the venue up to fail (e.g. a bad key, no balance); runs before the order is sent. */
+  arrange(venue: ConformanceVenue): void | Promise<void>;
+  /** Overrides on the test order. */
+  order?: Partial<OrderIntent>;
+  /** Cancel an order the venue does not know instead of placing one. */
+  cancelUnknown?: boolean;
+  /** The reject reason our adapter must map the venue's error to. */
+  expect: RejectReason;
+  /** Optional: the rejection text must match (e.g. the venue code). */
+  text?: RegExp;
+}
+
+export interface ExchangeConformanceOptions {
+  /** Exchange name the adapter reports in events. */
+  venue: string;
+  symbol: string;
+  capabilities: { checksum: boolean; execution: boolean; rateLimit: boolean };
+  createVenue(): Promise<ConformanceVenue>;
+  /** `orderRateLimit`: configure the adapter's order limit to this for the rate-limit test. */
+  createAdapter(venue: ConformanceVenue, opts: { orderRateLimit?: { limit: number; intervalMs: number } }): Promise<AdapterUnderTest>;
+  /** A limit order that rests (price and quantity as decimal strings on the instrument's grid). */
+  restingOrder?: { side: 'buy' | 'sell'; price: string; qty: string };
+  errorCases?: ExchangeErrorCase[];
+  /** Upper bound for each wait in the suite (not a speed assertion). Default 10 s. */
+  waitMs?: number;
+}
+
+/** A sink that keeps the engine's book store plus every event, status and error. */
+export class ConformanceSink implements MarketEventSink {
+  readonly books = new BookStore();
+  readonly events: MarketEvent[] = [];
+  readonly statuses: FeedStatusEvent[] = [];
+  readonly errors: { component: string; message: string }[] = [];
+  now = 0;
+  onMarketEvent(ev: MarketEvent): void {
+    this.events.push(JSON.parse(JSON.stringify(ev)) as MarketEvent);
+    if (ev.type === 'book_snapshot') this.books.applySnapshot(ev, ++this.now);
+    else if (ev.type === 'book_delta') this.books.applyDelta(ev, ++this.now);
+  }
+  onFeedStatus(st: FeedStatusEvent): void {
+    this.statuses.push({ ...st });
+    this.books.applyStatus(st);
+  }
+  onFeedError(component: string, message: string): void {
+    this.errors.push({ component, message });
+  }
+  snapshots(reason?: 'initial' | 'resync'): BookSnapshotEvent[] {
+    return this.events.filter((e): e is BookSnapshotEvent => e.type === 'book_snapshot' && (reason === undefined || e.reason === reason));
+  }
+  trades(): TradeEvent[] {
+    return this.events.filter((e): e is TradeEvent => e.type === 'trade');
+  }
+  /** Top n of the engine-side book as decimal strings. */
+  top(exchange: string, i: Instrument, n: number): { state: string; bids: [string, string][]; asks: [string, string][] } {
+    const rec = this.books.get(exchange, i.symbol);
+    const out: { price: number; qty: number }[] = [];
+    const side = (s: 'bid' | 'ask'): [string, string][] => {
+      if (!rec) return [];
+      const k = rec.book.topLevels(s, n, out);
+      return out.slice(0, k).map((l) => [ticksToPrice(i, l.price), lotsToQty(i, l.qty)]);
+    };
+    return { state: rec?.state ?? 'missing', bids: side('bid'), asks: side('ask') };
+  }
+}
+
+/** Normalizes venue decimal strings ("65000.10000000") to our canonical form ("65000.1"). */
+function canon(i: Instrument, levels: [string, string][]): [string, string][] {
+  return levels.map(([p, q]) => [ticksToPrice(i, priceToTicks(i, p)), lotsToQty(i, qtyToLots(i, q))]);
+}
+
+export async function waitUntil(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+let orderSeq = 0;
+export function conformanceOrder(i: Instrument, o: { side: 'buy' | 'sell'; price: string; qty: string }, extra: Partial<OrderIntent> = {}): Order {
+  const now = Date.now();
+  return {
+    exchange: i.exchange, symbol: i.symbol, side: o.side, type: 'limit', price: priceToTicks(i, o.price), qty: qtyToLots(i, o.qty), tif: 'GTC', source: 'conformance',
+    ...extra,
+    clientOrderId: `cf${now.toString(36)}x${++orderSeq}`, status: 'pending_new', filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: now, updatedTs: now,
+  };
+}
+
+export function describeExchangeConformance(opts: ExchangeConformanceOptions): void {
+  const W = opts.waitMs ?? 10_000;
+  const sym = opts.symbol;
+
+  describe(`exchange conformance: ${opts.venue}`, () => {
+    let venue: ConformanceVenue | undefined;
+    let adapter: AdapterUnderTest | undefined;
+    let sink: ConformanceSink;
+    let instrument: Instrument;
+
+    async function boot(adapterOpts: { orderRateLimit?: { limit: number; intervalMs: number } } = {}): Promise<void> {
+      venue = await opts.createVenue();
+      adapter = await opts.createAdapter(venue, adapterOpts);
+      sink = new ConformanceSink();
+      const list = await adapter.marketData.loadInstruments([sym]);
+      expect(list.map((x) => x.symbol)).toEqual([sym]);
+      instrument = list[0]!;
+      expect(instrument.exchange).toBe(opts.venue);
+      await adapter.marketData.start([sym], sink);
+    }
+
+    /** Waits for SYNCED, publishing an update now and then (venues that buffer before the snapshot need one). */
+    async function synced(): Promise<void> {
+      let n = 0;
+      await waitUntil(() => {
+        if (++n % 10 === 1) venue!.step(sym, 1);
+        return sink.books.get(opts.venue, sym)?.state === 'synced';
+      }, `${opts.venue}:${sym} synced`, W);
+    }
+
+    /** Steps the venue until the engine-side book equals the venue's truth (top 10). */
+    async function converge(what: string): Promise<void> {
+      const v = venue!;
+      let last = '';
+      try {
+        await waitUntil(() => {
+          const mine = sink.top(opts.venue, instrument, 10);
+          const t = v.truth(sym, 10);
+          const truth = { bids: canon(instrument, t.bids), asks: canon(instrument, t.asks) };
+          last = JSON.stringify({ mine, truth });
+          return mine.state === 'synced' && JSON.stringify(mine.bids) === JSON.stringify(truth.bids) && JSON.stringify(mine.asks) === JSON.stringify(truth.asks);
+        }, what, W);
+      } catch (err) {
+        throw new Error(`${(err as Error).message}\nlast comparison: ${last}`);
+      }
+    }
+
+    afterEach(async () => {
+      await adapter?.marketData.stop().catch(() => {});
+      await adapter?.execution?.stop().catch(() => {});
+      await venue?.close();
+      adapter = undefined;
+      venue = undefined;
+    });
+
+    it('subscribes and builds the book the venue holds', async () => {
+      await boot();
+      await synced();
+      expect(sink.snapshots('initial')).toHaveLength(1);
+      venue!.step(sym, 50);
+      await converge('book equals the venue after 50 updates');
+      expect(sink.snapshots('resync')).toHaveLength(0);
+    });
+
+    it('normalizes trades exactly, each once', async () => {
+      await boot();
+      await synced();
+      const sent = [
+        { price: priceOf(venue!, sym, 'ask'), qty: lotsToQty(instrument, 3), side: 'buy' as const },
+        { price: priceOf(venue!, sym, 'bid'), qty: lotsToQty(instrument, 12345), side: 'sell' as const },
+        { price: priceOf(venue!, sym, 'ask'), qty: lotsToQty(instrument, 1), side: 'buy' as const },
+      ];
+      const ids = sent.map((t) => venue!.trade(sym, t));
+      await waitUntil(() => sink.trades().length >= sent.length, 'three trades', W);
+      const got = sink.trades();
+      expect(got).toHaveLength(sent.length);
+      got.forEach((g, k) => {
+        expect(g).toMatchObject({ exchange: opts.venue, symbol: sym, tradeId: ids[k], side: sent[k]!.side, price: priceToTicks(instrument, sent[k]!.price), qty: qtyToLots(instrument, sent[k]!.qty) });
+        expect(Number.isSafeInteger(g.price) && Number.isSafeInteger(g.qty)).toBe(true);
+      });
+    });
+
+    it('resyncs after a sequence gap and ends with the right book', async () => {
+      await boot();
+      await synced();
+      venue!.step(sym, 5);
+      venue!.skipSequence(sym);
+      venue!.step(sym, 20);
+      await waitUntil(() => {
+        venue!.step(sym, 1);
+        return sink.snapshots('resync').length >= 1;
+      }, 'a resync snapshot', W);
+      expect(sink.statuses.some((s) => s.state === 'resyncing' && /gap|sequence/i.test(s.reason))).toBe(true);
+      venue!.step(sym, 10);
+      await converge('book equals the venue after the gap');
+    });
+
+    it('reconnects after a dropped connection and resyncs', async () => {
+      await boot();
+      await synced();
+      venue!.step(sym, 5);
+      venue!.dropConnections();
+      await waitUntil(() => sink.statuses.some((s) => s.state === 'resyncing' && /reconnect/i.test(s.reason)), 'a reconnect resync', W);
+      await waitUntil(() => {
+        venue!.step(sym, 1);
+        return sink.snapshots('resync').length >= 1;
+      }, 'a resync snapshot', W);
+      venue!.step(sym, 10);
+      await converge('book equals the venue after reconnecting');
+      await waitUntil(() => venue!.connectionCount() === 1, 'exactly one connection', W);
+    });
+
+    it('counts and drops malformed JSON and unknown messages', async () => {
+      await boot();
+      await synced();
+      const before = sink.errors.length;
+      venue!.sendRaw('{"e":"depthUpdate","E":1,"s":');
+      venue!.sendRaw('this is not json');
+      venue!.sendRaw('{"totally":"unknown","message":[1,2,3]}');
+      await waitUntil(() => sink.errors.length >= before + 3, 'three counted errors', W);
+      venue!.step(sym, 10);
+      await converge('book still right after bad frames');
+      expect(sink.books.get(opts.venue, sym)!.state).toBe('synced');
+    });
+
+    it('resyncs after a checksum mismatch', async (ctx: TestContext) => {
+      if (!opts.capabilities.checksum) {
+        ctx.skip(`${opts.venue} publishes no book checksums`);
+        return;
+      }
+      await boot();
+      await synced();
+      venue!.corruptChecksum!(sym);
+      venue!.step(sym, 5);
+      await waitUntil(() => {
+        venue!.step(sym, 1);
+        return sink.statuses.some((s) => s.state === 'resyncing' && /checksum/i.test(s.reason));
+      }, 'a checksum resync', W);
+      venue!.step(sym, 5);
+      await converge('book equals the venue after the checksum resync');
+    });
+
+    it('places and cancels an order, and maps venue errors to our reasons', async (ctx: TestContext) => {
+      if (!opts.capabilities.execution) {
+        ctx.skip(`${opts.venue} adapter has no execution client`);
+        return;
+      }
+      await boot();
+      const ex = adapter!.execution!;
+      const reports: ExecutionReport[] = [];
+      await ex.start((r) => reports.push(r));
+      expect(ex.availability()).toEqual({ canTrade: true });
+      const o = conformanceOrder(instrument, opts.restingOrder ?? { side: 'buy', price: priceOf(venue!, sym, 'bid'), qty: lotsToQty(instrument, 10) });
+      ex.submit(o);
+      await waitUntil(() => reports.some((r) => r.clientOrderId === o.clientOrderId), 'an ack', W);
+      const ack = reports.find((r) => r.clientOrderId === o.clientOrderId)!;
+      expect(ack).toMatchObject({ kind: 'ack', exchange: opts.venue, symbol: sym, side: o.side, leavesQty: o.qty });
+      expect(ack.venueOrderId).toBeTruthy();
+      expect((await ex.openOrders()).map((x) => x.clientOrderId)).toContain(o.clientOrderId);
+      ex.cancel({ ...o, venueOrderId: ack.venueOrderId, status: 'pending_cancel' });
+      await waitUntil(() => reports.some((r) => r.clientOrderId === o.clientOrderId && r.kind === 'cancelled'), 'a cancel confirmation', W);
+      for (const c of opts.errorCases ?? []) {
+        await c.arrange(venue!);
+        const bad = conformanceOrder(instrument, opts.restingOrder ?? { side: 'buy', price: priceOf(venue!, sym, 'bid'), qty: lotsToQty(instrument, 10) }, c.order);
+        if (c.cancelUnknown) ex.cancel({ ...bad, venueOrderId: '999999999', status: 'pending_cancel' });
+        else ex.submit(bad);
+        await waitUntil(() => reports.some((r) => r.clientOrderId === bad.clientOrderId && r.kind === 'rejected'), `rejection for ${c.name}`, W);
+        const rej = reports.find((r) => r.clientOrderId === bad.clientOrderId && r.kind === 'rejected')!;
+        expect(rej.rejectReason, c.name).toBe(c.expect);
+        if (c.text) expect(rej.text, c.name).toMatch(c.text);
+      }
+    });
+
+    it('respects its order rate limit', async (ctx: TestContext) => {
+      if (!opts.capabilities.execution || !opts.capabilities.rateLimit) {
+        ctx.skip(`${opts.venue} adapter has no rate-limited execution`);
+        return;
+      }
+      const limit = { limit: 3, intervalMs: 400 };
+      await boot({ orderRateLimit: limit });
+      const ex = adapter!.execution!;
+      const reports: ExecutionReport[] = [];
+      await ex.start((r) => reports.push(r));
+      const n = 7;
+      const orders = Array.from({ length: n }, () => conformanceOrder(instrument, opts.restingOrder ?? { side: 'buy', price: priceOf(venue!, sym, 'bid'), qty: lotsToQty(instrument, 1) }));
+      for (const o of orders) ex.submit(o);
+      await waitUntil(() => orders.every((o) => reports.some((r) => r.clientOrderId === o.clientOrderId)), 'every order answered', W);
+      expect(reports.filter((r) => r.kind === 'ack')).toHaveLength(n);
+      const times = venue!.orderRequestTimes!().slice(-n).sort((a, b) => a - b);
+      for (let k = limit.limit; k < times.length; k++) {
+        // the (limit+1)-th request after any request comes at least one interval later (less a
+        // 10% allowance: these are arrival times at the venue, and transit time varies)
+        expect(times[k]! - times[k - limit.limit]!, `requests ${k - limit.limit}..${k}`).toBeGreaterThanOrEqual(limit.intervalMs * 0.9);
+      }
+    });
+
+    it('closes cleanly with no dangling timers or sockets', async () => {
+      await boot();
+      await synced();
+      if (adapter!.execution) await adapter!.execution.start(() => {});
+      await adapter!.marketData.stop();
+      await adapter!.execution?.stop();
+      expect(adapter!.pendingTimers()).toBe(0);
+      await waitUntil(() => venue!.connectionCount() === 0, 'the venue sees no connection', W);
+      const n = sink.events.length;
+      venue!.step(sym, 5);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(sink.events.length).toBe(n);
+    });
+  });
+}
+
+function priceOf(v: ConformanceVenue, symbol: string, side: 'bid' | 'ask'): string {
+  const t = v.truth(symbol, 1);
+  const l = side === 'bid' ? t.bids[0] : t.asks[0];
+  if (!l) throw new Error(`venue has no ${side} for ${symbol}`);
+  return l[0];
+}

@@ -1,0 +1,353 @@
+import {
+  BINANCE_SPOT_RULES,
+  BookSync,
+  ExponentialBackoff,
+  RateLimiter,
+  SeqVerdict,
+  TimerSet,
+  WsConnection,
+  httpJson,
+  instrumentScales,
+  unitsOf,
+  type BookLevel,
+  type Clock,
+  type Instrument,
+  type Logger,
+  type MarketDataClient,
+  type MarketEventSink,
+  type SequenceRules,
+} from '@cwts/core';
+import { instrumentsFromExchangeInfo } from './instruments.js';
+import type { BinanceOptions } from './options.js';
+import { BinanceFrameParser, Frame, makeSymbolCtx, type SymbolCtx } from './parse.js';
+
+export interface BinanceEndpoints {
+  /** ws root without /ws or /stream, e.g. wss://stream.binance.com:9443 */
+  wsRoot: string;
+  /** REST root, e.g. https://api.binance.com */
+  restRoot: string;
+  market: 'spot' | 'usdm';
+}
+
+/** Default endpoints; `api_url` / `rest_url` from the config override them (a test server). */
+export function binanceEndpoints(cfg: { api_url?: string; rest_url?: string; testnet?: boolean; market?: string }): BinanceEndpoints {
+  const market = cfg.market === 'usdm' ? 'usdm' : 'spot';
+  const defWs = market === 'usdm' ? (cfg.testnet ? 'wss://stream.binancefuture.com' : 'wss://fstream.binance.com') : cfg.testnet ? 'wss://stream.testnet.binance.vision' : 'wss://stream.binance.com:9443';
+  const defRest = market === 'usdm' ? (cfg.testnet ? 'https://testnet.binancefuture.com' : 'https://fapi.binance.com') : cfg.testnet ? 'https://testnet.binance.vision' : 'https://api.binance.com';
+  const wsRoot = (cfg.api_url ?? defWs).replace(/\/+$/, '').replace(/\/(ws|stream)$/, '');
+  const restRoot = (cfg.rest_url ?? defRest).replace(/\/+$/, '').replace(/\/api\/v3$|\/fapi\/v1$/, '');
+  return { wsRoot, restRoot, market };
+}
+
+/**
+ * Binance USD-M futures rules: each event's pu must equal the previous u (the parser sets
+ * firstSeq = pu + 1, so "consecutive" means pu === last); the first event after the snapshot
+ * covers lastUpdateId (U <= L <= u, approximated by firstSeq <= L + 1 <= u + 1).
+ */
+export const BINANCE_USDM_RULES: SequenceRules = {
+  name: 'binance-usdm',
+  first(first, u, L) {
+    if (u < L) return SeqVerdict.DROP;
+    return first <= L + 1 ? SeqVerdict.APPLY : SeqVerdict.GAP;
+  },
+  next(first, u, last) {
+    if (u <= last) return SeqVerdict.DROP;
+    return first === last + 1 ? SeqVerdict.APPLY : SeqVerdict.GAP;
+  },
+  snapshotTooOld(L, first0) {
+    return L + 1 < first0;
+  },
+};
+
+interface SymbolState extends SymbolCtx {
+  sync: BookSync;
+  lower: string;
+  lastTradeId: number;
+  snapshotGen: number;
+  snapshotBackoff: ExponentialBackoff;
+  snapshotRetry: NodeJS.Timeout | undefined;
+}
+
+export interface BinanceMarketDataDeps {
+  exchange: string;
+  endpoints: BinanceEndpoints;
+  options: BinanceOptions;
+  clock: Clock;
+  logger?: Logger;
+  /** Shared with execution: per-IP request weight. */
+  limiter?: RateLimiter;
+  random?: () => number;
+}
+
+/**
+ * Spot (and USD-M) market data: `<symbol>@trade` or `@aggTrade`, `<symbol>@depth@100ms` with
+ * Binance's documented local-book procedure (buffer diffs, REST snapshot, drop stale events,
+ * first-event rule, then U == previous u + 1, else resync), raw or combined streams, ping/pong,
+ * a planned reconnect before the 24-hour disconnect, and `serverShutdown` handling.
+ */
+export class BinanceMarketData implements MarketDataClient {
+  readonly exchange: string;
+  private readonly timers = new TimerSet();
+  private readonly limiter: RateLimiter;
+  private instruments = new Map<string, Instrument>();
+  private symbols: SymbolState[] = [];
+  private parser: BinanceFrameParser | undefined;
+  private conn: WsConnection | undefined;
+  private sink: MarketEventSink | undefined;
+  private subscribeId = 0;
+  private stopped = false;
+  private readonly component: string;
+  /** Counters for tests and the benchmark. */
+  readonly stats = { frames: 0, depth: 0, trades: 0, duplicateTrades: 0, errors: 0, snapshots: 0 };
+
+  constructor(private readonly deps: BinanceMarketDataDeps) {
+    this.exchange = deps.exchange;
+    this.component = `${deps.exchange}:market-data`;
+    this.limiter = deps.limiter ?? new RateLimiter([{ name: 'ip', limit: deps.options.request_weight_per_minute, intervalMs: 60_000 }], () => deps.clock.now(), this.timers);
+  }
+
+  private get futures(): boolean {
+    return this.deps.endpoints.market === 'usdm';
+  }
+  private get apiPrefix(): string {
+    return this.futures ? '/fapi/v1' : '/api/v3';
+  }
+
+  async loadInstruments(symbols: readonly string[]): Promise<Instrument[]> {
+    const q = symbols.length === 1 || this.futures ? (this.futures ? '' : `?symbol=${encodeURIComponent(symbols[0]!)}`) : `?symbols=${encodeURIComponent(JSON.stringify(symbols))}`;
+    await this.limiter.acquire({ ip: 20 });
+    const res = await httpJson(`${this.deps.endpoints.restRoot}${this.apiPrefix}/exchangeInfo${q}`, { timeoutMs: this.deps.options.rest_timeout_ms });
+    if (res.status !== 200) throw new Error(`${this.exchange}: exchangeInfo failed: HTTP ${res.status} ${res.text.slice(0, 200)}`);
+    const list = instrumentsFromExchangeInfo(this.exchange, res.body, symbols);
+    for (const i of list) this.instruments.set(i.symbol, i);
+    return list;
+  }
+
+  async start(symbols: readonly string[], sink: MarketEventSink): Promise<void> {
+    const missing = symbols.filter((s) => !this.instruments.has(s));
+    if (missing.length > 0) await this.loadInstruments(missing);
+    this.sink = sink;
+    this.stopped = false;
+    this.timers.reopen();
+    const o = this.deps.options;
+    this.symbols = symbols.map((s) => {
+      const ctx = makeSymbolCtx(this.exchange, instrumentScales(this.instruments.get(s)!));
+      const st: SymbolState = {
+        ...ctx,
+        lower: s.toLowerCase(),
+        lastTradeId: -1,
+        snapshotGen: 0,
+        snapshotBackoff: new ExponentialBackoff({ initialMs: 100, maxMs: 5000, random: this.deps.random }),
+        snapshotRetry: undefined,
+        sync: undefined as unknown as BookSync,
+      };
+      st.sync = new BookSync({
+        exchange: this.exchange,
+        symbol: s,
+        rules: this.futures ? BINANCE_USDM_RULES : BINANCE_SPOT_RULES,
+        sink: () => (this.stopped ? undefined : this.sink),
+        requestSnapshot: (_sync, why) => this.requestSnapshot(st, why),
+        snapshotWhen: 'first-delta',
+        now: () => this.deps.clock.now(),
+      });
+      return st;
+    });
+    this.parser = new BinanceFrameParser(this.symbols, this.futures);
+    const conn = new WsConnection({
+      name: `${this.exchange} market data`,
+      url: () => this.streamUrl(),
+      onOpen: (c, info) => this.onOpen(c, info),
+      onMessage: (text) => this.onFrame(text),
+      onDown: (reason) => this.onDown(reason),
+      onError: (msg) => this.error(msg),
+      pingIntervalMs: o.ping_interval_ms,
+      pongTimeoutMs: o.pong_timeout_ms,
+      staleAfterMs: o.stale_after_ms,
+      maxLifetimeMs: o.max_connection_lifetime_ms,
+      backoff: { initialMs: o.reconnect_initial_ms, maxMs: o.reconnect_max_ms, random: this.deps.random },
+      timers: this.timers,
+      now: () => this.deps.clock.now(),
+    });
+    this.conn = conn;
+    let t: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      t = this.timers.timeout(() => {
+        this.deps.logger?.warn({ exchange: this.exchange }, `${this.exchange}: not connected after ${o.start_timeout_ms} ms; still trying in the background`);
+        resolve();
+      }, o.start_timeout_ms);
+    });
+    await Promise.race([conn.start().catch(() => {}), timeout]);
+    this.timers.clear(t);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const s of this.symbols) {
+      s.snapshotGen++;
+      s.sync.suspend();
+    }
+    await this.conn?.close();
+    this.conn = undefined;
+    this.timers.close();
+    this.sink = undefined;
+  }
+
+  instrument(symbol: string): Instrument | undefined {
+    return this.instruments.get(symbol);
+  }
+
+  /** Timers held now (the conformance suite checks 0 after stop). */
+  pendingTimers(): number {
+    return this.timers.size;
+  }
+
+  /** The sync machine of a symbol (tests, diagnostics). */
+  syncOf(symbol: string): BookSync | undefined {
+    return this.symbols.find((s) => s.symbol === symbol)?.sync;
+  }
+
+  private streams(): string[] {
+    const o = this.deps.options;
+    const out: string[] = [];
+    for (const s of this.symbols) {
+      out.push(`${s.lower}@${o.trade_stream}`);
+      out.push(o.depth_speed === '100ms' ? `${s.lower}@depth@100ms` : `${s.lower}@depth`);
+      if (this.futures && o.liquidations) out.push(`${s.lower}@forceOrder`);
+    }
+    return out;
+  }
+
+  private streamUrl(): string {
+    const root = this.deps.endpoints.wsRoot;
+    return this.deps.options.combined ? `${root}/stream?streams=${this.streams().join('/')}` : `${root}/ws`;
+  }
+
+  private onOpen(c: WsConnection, info: { reconnect: boolean; reason: string }): void {
+    if (!this.deps.options.combined) c.send(JSON.stringify({ method: 'SUBSCRIBE', params: this.streams(), id: ++this.subscribeId }));
+    for (const s of this.symbols) {
+      this.timers.clear(s.snapshotRetry);
+      s.snapshotRetry = undefined;
+      s.snapshotBackoff.reset();
+      s.sync.begin(info.reconnect ? `reconnect after ${info.reason}` : 'initial');
+    }
+    if (info.reconnect) this.deps.logger?.info({ exchange: this.exchange }, `${this.exchange}: reconnected (${info.reason}); resyncing books`);
+  }
+
+  private onDown(reason: string): void {
+    for (const s of this.symbols) {
+      s.snapshotGen++;
+      s.sync.suspend();
+    }
+    if (!this.stopped) this.sink?.onFeedStatus({ type: 'feed_status', exchange: this.exchange, symbol: '', state: 'disconnected', reason: `disconnected: ${reason}; reconnecting`, ts: this.deps.clock.now() });
+  }
+
+  /** Hot path: one ws text frame. */
+  private onFrame(text: string): void {
+    if (this.stopped) return;
+    this.stats.frames++;
+    const p = this.parser!;
+    const code = p.parse(text, this.deps.clock.now());
+    switch (code) {
+      case Frame.DEPTH: {
+        this.stats.depth++;
+        const s = p.ctx as SymbolState;
+        s.sync.onDelta(s.delta);
+        return;
+      }
+      case Frame.TRADE: {
+        const s = p.ctx as SymbolState;
+        const id = Number(s.trade.tradeId);
+        if (id <= s.lastTradeId) {
+          this.stats.duplicateTrades++;
+          return;
+        }
+        s.lastTradeId = id;
+        this.stats.trades++;
+        this.sink?.onMarketEvent(s.trade);
+        return;
+      }
+      case Frame.LIQUIDATION:
+        this.sink?.onMarketEvent((p.ctx as SymbolState).liquidation);
+        return;
+      case Frame.REPLY:
+        return;
+      case Frame.SHUTDOWN:
+        this.deps.logger?.info({ exchange: this.exchange }, `${this.exchange}: serverShutdown received; reconnecting`);
+        this.conn?.reconnect('server shutdown notice');
+        return;
+      case Frame.INVALID: {
+        this.error(`invalid data dropped: ${p.problem}`);
+        // a depth frame we cannot apply means the book would be wrong: resync that symbol
+        const s = p.ctx as SymbolState | undefined;
+        if (s && /off the (tick|lot) grid|level/.test(p.problem) && text.includes('depthUpdate')) s.sync.resync(`invalid depth update (${p.problem})`);
+        return;
+      }
+      default:
+        this.error(code === Frame.MALFORMED ? `malformed frame dropped: ${p.problem}` : code === Frame.ERROR ? p.problem : `unknown message dropped: ${p.problem}`);
+    }
+  }
+
+  private error(message: string): void {
+    this.stats.errors++;
+    if (!this.stopped) this.sink?.onFeedError(this.component, `${this.exchange}: ${message}`);
+  }
+
+  private requestSnapshot(s: SymbolState, why: string): void {
+    const gen = ++s.snapshotGen;
+    const attempt = s.snapshotBackoff.attempts;
+    const delay = attempt === 0 ? 0 : s.snapshotBackoff.next();
+    if (attempt === 0) s.snapshotBackoff.next();
+    const run = () => {
+      s.snapshotRetry = undefined;
+      void this.fetchSnapshot(s, gen, why);
+    };
+    if (delay === 0) run();
+    else s.snapshotRetry = this.timers.timeout(run, delay);
+  }
+
+  private async fetchSnapshot(s: SymbolState, gen: number, why: string): Promise<void> {
+    const limit = this.deps.options.snapshot_limit;
+    const weight = this.futures ? (limit <= 50 ? 2 : limit <= 100 ? 5 : limit <= 500 ? 10 : 20) : limit <= 100 ? 5 : limit <= 500 ? 25 : limit <= 1000 ? 50 : 250;
+    try {
+      await this.limiter.acquire({ ip: weight });
+      if (gen !== s.snapshotGen || this.stopped) return;
+      const res = await httpJson(`${this.deps.endpoints.restRoot}${this.apiPrefix}/depth?symbol=${s.symbol}&limit=${limit}`, { timeoutMs: this.deps.options.rest_timeout_ms });
+      if (gen !== s.snapshotGen || this.stopped) return;
+      const used = res.headers['x-mbx-used-weight-1m'];
+      if (typeof used === 'string') this.limiter.noteUsed('ip', Number(used));
+      if (res.status === 429 || res.status === 418) {
+        const retry = Number(res.headers['retry-after'] ?? 1);
+        this.limiter.blockUntil(this.deps.clock.now() + retry * 1000);
+        throw new Error(`depth snapshot rate limited (HTTP ${res.status}, retry after ${retry} s)`);
+      }
+      if (res.status !== 200) throw new Error(`depth snapshot failed: HTTP ${res.status} ${res.text.slice(0, 160)}`);
+      const body = res.body as { lastUpdateId?: unknown; bids?: unknown; asks?: unknown; E?: unknown; T?: unknown };
+      if (typeof body?.lastUpdateId !== 'number' || !Array.isArray(body.bids) || !Array.isArray(body.asks)) throw new Error('depth snapshot has no lastUpdateId/bids/asks');
+      const bids = this.levels(s, body.bids);
+      const asks = this.levels(s, body.asks);
+      this.stats.snapshots++;
+      s.sync.onSnapshot({ seq: body.lastUpdateId, bids, asks, ts: typeof body.E === 'number' ? body.E : 0 });
+      if (s.sync.state === 'synced') s.snapshotBackoff.reset();
+    } catch (err) {
+      if (gen !== s.snapshotGen || this.stopped) return;
+      this.error(`${s.symbol}: ${(err as Error).message}; retrying`);
+      s.sync.snapshotFailed();
+      s.snapshotRetry = this.timers.timeout(() => {
+        s.snapshotRetry = undefined;
+        s.sync.requestAgain(why);
+      }, s.snapshotBackoff.next());
+    }
+  }
+
+  private levels(s: SymbolState, raw: unknown[]): BookLevel[] {
+    const out: BookLevel[] = [];
+    for (const l of raw) {
+      if (!Array.isArray(l) || typeof l[0] !== 'string' || typeof l[1] !== 'string') throw new Error('depth snapshot level is not ["price","qty"]');
+      const price = unitsOf(l[0], 0, l[0].length, s.scales.price);
+      const qty = unitsOf(l[1], 0, l[1].length, s.scales.qty);
+      if (Number.isNaN(price) || Number.isNaN(qty)) throw new Error(`depth snapshot level ${l[0]} x ${l[1]} is off the grid of ${s.symbol}`);
+      if (qty > 0) out.push({ price, qty });
+    }
+    return out;
+  }
+}

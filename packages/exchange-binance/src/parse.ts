@@ -1,0 +1,346 @@
+import { JsonCursor, isScanFailure, unitsOf, type BookDeltaEvent, type BookLevel, type InstrumentScales, type LiquidationEvent, type TradeEvent } from '@cwts/core';
+
+/** Per-symbol parse context: scales and the reused event objects (no allocation per frame). */
+export interface SymbolCtx {
+  readonly symbol: string;
+  readonly scales: InstrumentScales;
+  readonly delta: BookDeltaEvent;
+  readonly trade: TradeEvent;
+  readonly liquidation: LiquidationEvent;
+}
+
+export function makeSymbolCtx(exchange: string, scales: InstrumentScales): SymbolCtx {
+  const symbol = scales.instrument.symbol;
+  return {
+    symbol,
+    scales,
+    delta: { type: 'book_delta', exchange, symbol, ts: 0, recvTs: 0, firstSeq: 0, seq: 0, bids: [], asks: [] },
+    trade: { type: 'trade', exchange, symbol, ts: 0, recvTs: 0, tradeId: '', price: 0, qty: 0, side: 'buy' },
+    liquidation: { type: 'liquidation', exchange, symbol, ts: 0, recvTs: 0, side: 'sell', price: 0, qty: 0 },
+  };
+}
+
+/** What a frame was. */
+export const Frame = {
+  DEPTH: 1,
+  TRADE: 2,
+  LIQUIDATION: 3,
+  /** Reply to SUBSCRIBE etc. ({"result":null,"id":1}). */
+  REPLY: 4,
+  /** serverShutdown: reconnect now. */
+  SHUTDOWN: 5,
+  /** Not JSON, or JSON in a shape we do not know: counted and dropped. */
+  MALFORMED: -1,
+  UNKNOWN: -2,
+  /** A value off the instrument's grid, or an unknown symbol. */
+  INVALID: -3,
+  /** {"code":..,"msg":..} from the server. */
+  ERROR: -4,
+} as const;
+export type FrameCode = (typeof Frame)[keyof typeof Frame];
+
+const E_DEPTH = 'depthUpdate';
+const E_TRADE = 'trade';
+const E_AGG = 'aggTrade';
+
+/**
+ * Binance market-data frames -> normalized integer events, straight from the text: depth and
+ * trade frames are read with an allocation-free cursor (prices and quantities go from decimal
+ * strings to ticks and lots without a float); other frames (liquidations, control messages)
+ * and anything in an unexpected layout go through JSON.parse. Raw and combined
+ * (`{"stream":..,"data":..}`) payloads are both accepted.
+ */
+export class BinanceFrameParser {
+  private readonly cur = new JsonCursor();
+  /** The context of the last DEPTH/TRADE/LIQUIDATION frame. */
+  ctx: SymbolCtx | undefined;
+  /** For INVALID/ERROR/UNKNOWN: what was wrong (for the error counter's log line). */
+  problem = '';
+  /** For ERROR and REPLY frames: the parsed object. */
+  reply: unknown;
+
+  constructor(
+    private readonly symbols: SymbolCtx[],
+    /** true: futures depth frames carry "pu" (previous u); firstSeq becomes pu + 1. */
+    private readonly futures = false,
+  ) {}
+
+  parse(text: string, recvTs: number): FrameCode {
+    try {
+      const c = this.cur.reset(text);
+      c.beginObject();
+      if (!c.nextKey(true)) return this.slow(text, recvTs);
+      if (c.is('stream')) {
+        c.readString();
+        if (!c.nextKey(false) || !c.is('data')) return this.slow(text, recvTs);
+        const code = this.event(c, recvTs);
+        if (code === 0) return this.slow(text, recvTs);
+        if (c.nextKey(false)) return this.slow(text, recvTs);
+        c.end_();
+        return code;
+      }
+      // raw payload: read it again from the start as one event
+      c.reset(text);
+      const code = this.event(c, recvTs);
+      if (code === 0) return this.slow(text, recvTs);
+      c.end_();
+      return code;
+    } catch (err) {
+      if (!isScanFailure(err)) throw err;
+      return this.slow(text, recvTs);
+    }
+  }
+
+  /** Fast path over one event object; 0 = not handled here (use the slow path). */
+  private event(c: JsonCursor, recvTs: number): FrameCode | 0 {
+    c.beginObject();
+    if (!c.nextKey(true) || !c.is('e')) return 0;
+    c.readString();
+    let kind: 1 | 2 | 3;
+    if (c.is(E_DEPTH)) kind = 1;
+    else if (c.is(E_TRADE)) kind = 2;
+    else if (c.is(E_AGG)) kind = 3;
+    else return 0;
+    let ctx: SymbolCtx | undefined;
+    let ts = 0;
+    let U = -1;
+    let u = -1;
+    let pu = -1;
+    let haveB = false;
+    let haveA = false;
+    let tradeId = -1;
+    let price = NaN;
+    let qty = NaN;
+    let maker: boolean | undefined;
+    let tradeTs = 0;
+    while (c.nextKey(false)) {
+      const k = c.keyCode();
+      if (k === 115 /* s */) {
+        c.readString();
+        ctx = this.find(c);
+        if (!ctx) this.problem = `unknown symbol ${c.text()}`;
+      } else if (k === 69 /* E */) ts = c.readInt();
+      else if (kind === 1) {
+        if (k === 85 /* U */) U = c.readInt();
+        else if (k === 117 /* u */) u = c.readInt();
+        else if (k === 98 /* b */ || k === 97 /* a */) {
+          if (!ctx) return 0;
+          const ok = this.levels(c, k === 98 ? ctx.delta.bids : ctx.delta.asks, ctx.scales);
+          if (!ok) return Frame.INVALID;
+          if (k === 98) haveB = true;
+          else haveA = true;
+        } else if (this.futures && c.is('pu')) pu = c.readInt();
+        else c.skipValue();
+      } else {
+        if (k === 112 /* p */) {
+          c.readString();
+          if (!ctx) return 0;
+          price = unitsOf(c.s, c.start, c.end, ctx.scales.price);
+          if (Number.isNaN(price)) return this.invalid(`price ${c.text()} of ${ctx.symbol} is off the tick grid`);
+        } else if (k === 113 /* q */) {
+          c.readString();
+          if (!ctx) return 0;
+          qty = unitsOf(c.s, c.start, c.end, ctx.scales.qty);
+          if (Number.isNaN(qty)) return this.invalid(`quantity ${c.text()} of ${ctx.symbol} is off the lot grid`);
+        } else if ((kind === 2 && k === 116) /* t */ || (kind === 3 && k === 97) /* a */) tradeId = c.readInt();
+        else if (k === 84 /* T */) tradeTs = c.readInt();
+        else if (k === 109 /* m */) maker = c.readBool();
+        else c.skipValue();
+      }
+    }
+    if (!ctx) return this.problem.startsWith('unknown symbol') ? Frame.INVALID : 0;
+    this.ctx = ctx;
+    if (kind === 1) {
+      if (U < 0 || u < U || !haveB || !haveA) return 0;
+      const d = ctx.delta;
+      d.ts = ts;
+      d.recvTs = recvTs;
+      d.firstSeq = this.futures && pu >= 0 ? pu + 1 : U;
+      d.seq = u;
+      return Frame.DEPTH;
+    }
+    if (tradeId < 0 || Number.isNaN(price) || Number.isNaN(qty) || maker === undefined) return 0;
+    const t = ctx.trade;
+    t.ts = tradeTs || ts;
+    t.recvTs = recvTs;
+    t.tradeId = String(tradeId);
+    t.price = price;
+    t.qty = qty;
+    // "m": the buyer is the maker, so the aggressor sold
+    t.side = maker ? 'sell' : 'buy';
+    return Frame.TRADE;
+  }
+
+  private invalid(msg: string): FrameCode {
+    this.problem = msg;
+    return Frame.INVALID;
+  }
+
+  private find(c: JsonCursor): SymbolCtx | undefined {
+    const list = this.symbols;
+    for (let i = 0; i < list.length; i++) if (c.is(list[i]!.symbol)) return list[i];
+    return undefined;
+  }
+
+  /** [["price","qty"],...] into the reused level array. */
+  private levels(c: JsonCursor, out: BookLevel[], sc: InstrumentScales): boolean {
+    c.expect(91);
+    let n = 0;
+    let first = true;
+    for (;;) {
+      c.ws();
+      const ch = c.s.charCodeAt(c.i);
+      if (ch === 93) {
+        c.i++;
+        break;
+      }
+      if (!first) c.expect(44);
+      first = false;
+      c.expect(91);
+      c.readString();
+      const p = unitsOf(c.s, c.start, c.end, sc.price);
+      if (Number.isNaN(p)) {
+        this.problem = `price ${c.text()} of ${sc.instrument.symbol} is off the tick grid`;
+        return false;
+      }
+      c.expect(44);
+      c.readString();
+      const q = unitsOf(c.s, c.start, c.end, sc.qty);
+      if (Number.isNaN(q) || q < 0) {
+        this.problem = `quantity ${c.text()} of ${sc.instrument.symbol} is off the lot grid`;
+        return false;
+      }
+      c.expect(93);
+      const l = out[n];
+      if (l === undefined) out.push({ price: p, qty: q });
+      else {
+        l.price = p;
+        l.qty = q;
+      }
+      n++;
+    }
+    out.length = n;
+    return true;
+  }
+
+  /** JSON.parse path: control messages, liquidations, unusual layouts, and malformed text. */
+  private slow(text: string, recvTs: number): FrameCode {
+    let obj: unknown;
+    try {
+      obj = JSON.parse(text);
+    } catch (err) {
+      this.problem = `malformed JSON: ${(err as Error).message}`;
+      return Frame.MALFORMED;
+    }
+    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
+      this.problem = 'frame is not a JSON object';
+      return Frame.MALFORMED;
+    }
+    let o = obj as Record<string, unknown>;
+    if (typeof o.stream === 'string' && o.data !== null && typeof o.data === 'object') o = o.data as Record<string, unknown>;
+    if ('result' in o && 'id' in o) {
+      this.reply = o;
+      return Frame.REPLY;
+    }
+    if (typeof o.code === 'number' && typeof o.msg === 'string') {
+      this.reply = o;
+      this.problem = `server error ${o.code}: ${o.msg}`;
+      return Frame.ERROR;
+    }
+    switch (o.e) {
+      case 'serverShutdown':
+        return Frame.SHUTDOWN;
+      case 'forceOrder':
+        return this.slowLiquidation(o, recvTs);
+      case E_DEPTH:
+      case E_TRADE:
+      case E_AGG:
+        return this.slowMarket(o, recvTs);
+      default:
+        this.problem = `unknown message ${text.length > 120 ? `${text.slice(0, 120)}...` : text}`;
+        return Frame.UNKNOWN;
+    }
+  }
+
+  private ctxFor(sym: unknown): SymbolCtx | undefined {
+    const ctx = this.symbols.find((s) => s.symbol === sym);
+    if (!ctx) this.problem = `unknown symbol ${String(sym)}`;
+    return ctx;
+  }
+
+  private slowMarket(o: Record<string, unknown>, recvTs: number): FrameCode {
+    const ctx = this.ctxFor(o.s);
+    if (!ctx) return Frame.INVALID;
+    this.ctx = ctx;
+    const sc = ctx.scales;
+    const num = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) ? v : NaN);
+    const str = (v: unknown, s: typeof sc.price) => (typeof v === 'string' ? unitsOf(v, 0, v.length, s) : NaN);
+    if (o.e === E_DEPTH) {
+      const U = num(o.U);
+      const u = num(o.u);
+      if (Number.isNaN(U) || Number.isNaN(u) || u < U || !Array.isArray(o.b) || !Array.isArray(o.a)) return this.malformed('depthUpdate without U/u/b/a');
+      const fill = (src: unknown[], out: BookLevel[]): boolean => {
+        out.length = 0;
+        for (const l of src) {
+          if (!Array.isArray(l) || l.length < 2) return false;
+          const p = str(l[0], sc.price);
+          const q = str(l[1], sc.qty);
+          if (Number.isNaN(p) || Number.isNaN(q) || q < 0) {
+            this.problem = `level ${JSON.stringify(l)} of ${ctx.symbol} is off the grid`;
+            return false;
+          }
+          out.push({ price: p, qty: q });
+        }
+        return true;
+      };
+      if (!fill(o.b, ctx.delta.bids) || !fill(o.a, ctx.delta.asks)) return Frame.INVALID;
+      const d = ctx.delta;
+      d.ts = num(o.E) || 0;
+      d.recvTs = recvTs;
+      const pu = num(o.pu);
+      d.firstSeq = this.futures && !Number.isNaN(pu) ? pu + 1 : U;
+      d.seq = u;
+      return Frame.DEPTH;
+    }
+    const id = num(o.e === E_AGG ? o.a : o.t);
+    const price = str(o.p, sc.price);
+    const qty = str(o.q, sc.qty);
+    if (Number.isNaN(id) || typeof o.m !== 'boolean') return this.malformed(`${String(o.e)} without id or m`);
+    if (Number.isNaN(price) || Number.isNaN(qty)) return this.invalid(`trade ${String(o.p)} x ${String(o.q)} of ${ctx.symbol} is off the grid`);
+    const t = ctx.trade;
+    t.ts = num(o.T) || num(o.E) || 0;
+    t.recvTs = recvTs;
+    t.tradeId = String(id);
+    t.price = price;
+    t.qty = qty;
+    t.side = o.m ? 'sell' : 'buy';
+    return Frame.TRADE;
+  }
+
+  private slowLiquidation(o: Record<string, unknown>, recvTs: number): FrameCode {
+    const ord = o.o as Record<string, unknown> | undefined;
+    if (!ord || typeof ord !== 'object') return this.malformed('forceOrder without o');
+    const ctx = this.ctxFor(ord.s);
+    if (!ctx) return Frame.INVALID;
+    this.ctx = ctx;
+    const sc = ctx.scales;
+    const pick = (a: unknown, b: unknown) => (typeof a === 'string' && Number(a) > 0 ? a : b);
+    const ps = pick(ord.ap, ord.p);
+    const qs = pick(ord.z, ord.q);
+    const price = typeof ps === 'string' ? unitsOf(ps, 0, ps.length, sc.price) : NaN;
+    const qty = typeof qs === 'string' ? unitsOf(qs, 0, qs.length, sc.qty) : NaN;
+    if (Number.isNaN(price) || Number.isNaN(qty)) return this.invalid(`liquidation ${String(ps)} x ${String(qs)} of ${ctx.symbol} is off the grid`);
+    const l = ctx.liquidation;
+    l.ts = (typeof ord.T === 'number' ? ord.T : 0) || (typeof o.E === 'number' ? o.E : 0);
+    l.recvTs = recvTs;
+    l.side = ord.S === 'BUY' ? 'buy' : 'sell';
+    l.price = price;
+    l.qty = qty;
+    return Frame.LIQUIDATION;
+  }
+
+  private malformed(msg: string): FrameCode {
+    this.problem = msg;
+    return Frame.MALFORMED;
+  }
+}

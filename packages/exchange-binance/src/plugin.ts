@@ -1,0 +1,53 @@
+/**
+ * The plugin manifest of @cwts/exchange-binance. `register` runs once per venue instance with
+ * the venue's child container; the MarketDataClient and ExecutionClient share instruments and
+ * the per-IP request-weight limiter. Nothing happens on import.
+ */
+import { CORE_API_VERSION, RateLimiter, TOKENS, type Clock, type CwtsContainer, type Logger, type PluginManifest, type PluginRegistrationContext, type Secret } from '@cwts/core';
+import { BinanceExecution } from './execution.js';
+import { BinanceMarketData, binanceEndpoints } from './market-data.js';
+import { resolveBinanceOptions, validateBinanceOptions } from './options.js';
+
+export const PLUGIN_NAME = '@cwts/exchange-binance';
+
+export interface BinanceVenue {
+  marketData: BinanceMarketData;
+  execution: BinanceExecution;
+}
+
+/** Builds both halves for one venue table (also used directly by tests). */
+export function createBinanceVenue(cfg: Readonly<Record<string, unknown>>, deps: { exchange: string; clock: Clock; logger?: Logger; random?: () => number }): BinanceVenue {
+  const options = resolveBinanceOptions(cfg.options, `${deps.exchange}.options`);
+  const endpoints = binanceEndpoints({ api_url: cfg.api_url as string | undefined, rest_url: cfg.rest_url as string | undefined, testnet: cfg.testnet === true, market: cfg.market as string | undefined });
+  const limiter = new RateLimiter([{ name: 'ip', limit: options.request_weight_per_minute, intervalMs: 60_000 }], () => deps.clock.now());
+  const marketData = new BinanceMarketData({ exchange: deps.exchange, endpoints, options, clock: deps.clock, logger: deps.logger, limiter, random: deps.random });
+  const execution = new BinanceExecution({
+    exchange: deps.exchange, endpoints, options, clock: deps.clock, logger: deps.logger, limiter, testnet: cfg.testnet === true,
+    apiKey: cfg.api_key as Secret | undefined, apiSecret: cfg.api_secret as Secret | undefined,
+    instrument: (s) => marketData.instrument(s),
+  });
+  return { marketData, execution };
+}
+
+function register(ctx: PluginRegistrationContext): void {
+  resolveBinanceOptions(ctx.config.options, `${ctx.instanceName}.options`);
+  let venue: BinanceVenue | undefined;
+  const venueOf = (c: CwtsContainer): BinanceVenue =>
+    (venue ??= createBinanceVenue(ctx.config, {
+      exchange: c.isRegistered(TOKENS.VenueName) ? c.resolve(TOKENS.VenueName) : ctx.instanceName,
+      clock: c.resolve(TOKENS.Clock),
+      ...(c.isRegistered(TOKENS.Logger) ? { logger: (c.resolve(TOKENS.Logger) as Logger).child({ exchange: ctx.instanceName, component: 'exchange-binance' }) } : {}),
+    }));
+  ctx.registrar.factory(TOKENS.MarketDataClient, (c) => venueOf(c).marketData);
+  ctx.registrar.factory(TOKENS.ExecutionClient, (c) => venueOf(c).execution);
+}
+
+export const plugin: PluginManifest = {
+  name: PLUGIN_NAME,
+  kind: 'exchange',
+  coreApi: CORE_API_VERSION,
+  register,
+  validateOptions: validateBinanceOptions,
+};
+
+export default plugin;

@@ -1,0 +1,75 @@
+import { Writable } from 'node:stream';
+import { Secret, SystemClock, createLogger, type ExecutionReport } from '@cwts/core';
+import { conformanceOrder, waitUntil } from '@cwts/core/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createBinanceVenue } from '../src/index.js';
+import { FakeBinance } from './fake-binance.js';
+
+const KEY = 'test-api-key-not-real';
+const SECRET = 'test-api-secret-not-real';
+const WRONG_SECRET = 'wrong-secret-DO-NOT-LOG-4711';
+
+function capture() {
+  const lines: string[] = [];
+  const dest = new Writable({ write(chunk, _e, cb) { lines.push(String(chunk)); cb(); } });
+  return { lines, logger: createLogger({ level: 'debug', destination: dest as never, pretty: false }) };
+}
+
+describe('Binance execution through ccxt against the local server', () => {
+  let fake: FakeBinance | undefined;
+  const stops: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const s of stops.splice(0)) await s();
+    await fake?.close();
+  });
+
+  async function venue(secret: string, logger = capture().logger) {
+    fake = await FakeBinance.start({ apiKey: KEY, apiSecret: SECRET });
+    const v = createBinanceVenue({ api_url: fake.wsUrl, rest_url: fake.restUrl, api_key: new Secret(KEY), api_secret: new Secret(secret), options: { poll_interval_ms: 50 } }, { exchange: 'binance', clock: new SystemClock(), logger });
+    const [i] = await v.marketData.loadInstruments(['BTCUSDT']);
+    const reports: ExecutionReport[] = [];
+    await v.execution.start((r) => reports.push(r));
+    stops.push(() => v.execution.stop());
+    return { v, i: i!, reports };
+  }
+
+  it('maps a bad API secret to -1022 AUTH_FAILED and never logs the secret', async () => {
+    const cap = capture();
+    const { v, i, reports } = await venue(WRONG_SECRET, cap.logger);
+    const o = conformanceOrder(i, { side: 'buy', price: '64000', qty: '0.01' });
+    v.execution.submit(o);
+    await waitUntil(() => reports.length > 0, 'a report');
+    expect(reports[0]).toMatchObject({ kind: 'rejected', rejectReason: 'AUTH_FAILED', clientOrderId: o.clientOrderId });
+    expect(reports[0]!.text).toMatch(/-1022/);
+    expect(reports[0]!.text).toMatch(/check api_secret/);
+    const all = cap.lines.join('') + JSON.stringify(reports, (_k, x) => (typeof x === 'bigint' ? String(x) : x));
+    expect(all).toContain('-1022');
+    expect(all).not.toContain(WRONG_SECRET);
+    expect(all).not.toContain(SECRET);
+    expect(all).not.toMatch(/signature=[0-9a-f]{16}/);
+  });
+
+  it('reports fills learned by polling, at the exact price', async () => {
+    const { v, i, reports } = await venue(SECRET);
+    const o = conformanceOrder(i, { side: 'buy', price: '64000.5', qty: '0.02' });
+    v.execution.submit(o);
+    await waitUntil(() => reports.some((r) => r.kind === 'ack'), 'an ack');
+    const id = Number(reports.find((r) => r.kind === 'ack')!.venueOrderId);
+    fake!.fill(id, '0.005');
+    await waitUntil(() => reports.some((r) => r.kind === 'fill'), 'a partial fill');
+    fake!.fill(id, '0.015');
+    await waitUntil(() => reports.filter((r) => r.kind === 'fill').length === 2, 'the second fill');
+    const fills = reports.filter((r) => r.kind === 'fill');
+    expect(fills.map((f) => [f.lastPrice, f.lastQty, f.cumQty, f.leavesQty])).toEqual([
+      [6400050, 500, 500, 1500],
+      [6400050, 1500, 2000, 0],
+    ]);
+    expect(v.execution.medianRequestNs()).toBeGreaterThan(0);
+  });
+
+  it('is market-data only without credentials', async () => {
+    fake = await FakeBinance.start({});
+    const v = createBinanceVenue({ api_url: fake.wsUrl, rest_url: fake.restUrl }, { exchange: 'binance', clock: new SystemClock() });
+    expect(v.execution.availability()).toEqual({ canTrade: false, reason: 'no api_key/api_secret configured; market data only' });
+  });
+});
