@@ -29,7 +29,7 @@ export interface BinanceOptions {
   /** Orders per `order_limit_interval_ms` (overrides orders_per_10s' window; tests). */
   order_limit_interval_ms: number;
   recv_window_ms: number;
-  /** How fills are learned: poll each open order (user data stream: not implemented yet). */
+  /** How fills are learned: poll each open order (the user data stream is a later addition; polling is the only mode today). */
   fills: 'polling';
   poll_interval_ms: number;
   /** USD-M futures only: subscribe <symbol>@forceOrder for liquidations. */
