@@ -41,7 +41,8 @@ describe('decimal <-> integer units', () => {
   it('property: trailing zeros and leading zeros do not change the value', () => {
     fc.assert(fc.property(fc.integer({ min: 0, max: 10_000_000 }), fc.integer({ min: 0, max: 4 }), (ticks, pad) => {
       const text = ticksToPrice(BTC, ticks);
-      const padded = (text.includes('.') ? text : text + '.') .padEnd(text.length + pad + 1, '0');
+      const zeros = '0'.repeat(pad);
+      const padded = text.includes('.') ? text + zeros : pad > 0 ? `${text}.${zeros}` : text;
       expect(priceToTicks(BTC, `0${padded}`)).toBe(ticks);
     }));
   });
