@@ -4,54 +4,11 @@
  * accepts is accepted. Every failure is a ComputeArgumentError naming the kernel and argument;
  * the native layer re-checks sizes so that nothing reads or writes past a buffer.
  */
-import { ComputeArgumentError } from '@cwts/core';
+import { ComputeArgumentError, describeValue } from '@cwts/core';
 
-export function describeValue(v: unknown): string {
-  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean' || v === undefined || v === null) return String(v);
-  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v);
-  if (ArrayBuffer.isView(v)) return `${v.constructor.name}(${(v as unknown as { length?: number }).length ?? v.byteLength})`;
-  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
-  return typeof v;
-}
-
-export function requireInt(kernel: string, name: string, v: unknown, min = 1, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
-    const range = max === Number.MAX_SAFE_INTEGER ? (min === 1 ? 'a positive integer' : `an integer >= ${min}`) : `an integer in [${min}, ${max}]`;
-    throw new ComputeArgumentError(kernel, `${name} must be ${range}, got ${describeValue(v)}`);
-  }
-  return v;
-}
-
-export function requireFinite(kernel: string, name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) {
-    throw new ComputeArgumentError(kernel, `${name} must be a finite number, got ${describeValue(v)}`);
-  }
-  return v;
-}
-
-export function requireHostF32(kernel: string, name: string, v: unknown, count: number, what?: string): Float32Array {
-  if (!(v instanceof Float32Array)) throw new ComputeArgumentError(kernel, `${name} must be a Float32Array, got ${describeValue(v)}`);
-  if (v.length < count) {
-    throw new ComputeArgumentError(kernel, `${name} has ${v.length} elements, needs at least ${count}${what ? ` (${what})` : ''}`);
-  }
-  return v;
-}
-
-export function requireHostI32(kernel: string, name: string, v: unknown, count: number, what?: string): Int32Array {
-  if (!(v instanceof Int32Array)) throw new ComputeArgumentError(kernel, `${name} must be an Int32Array, got ${describeValue(v)}`);
-  if (v.length < count) {
-    throw new ComputeArgumentError(kernel, `${name} has ${v.length} elements, needs at least ${count}${what ? ` (${what})` : ''}`);
-  }
-  return v;
-}
-
-/** A product of sizes that must stay a safe integer and fit a typed array (<= 2^32 elements). */
-export function requireProduct(kernel: string, what: string, ...factors: number[]): number {
-  let p = 1;
-  for (const f of factors) p *= f;
-  if (!Number.isSafeInteger(p) || p > 2 ** 32) throw new ComputeArgumentError(kernel, `${what} = ${factors.join(' x ')} is too large`);
-  return p;
-}
+// The argument checks every backend shares live in core, so a call the reference rejects is
+// rejected here with the same message.
+export { describeValue, requireInt, requireFinite, requireHostF32, requireHostI32, requireProduct } from '@cwts/core';
 
 /** Do two float views over `xLen` / `yLen` elements share bytes? */
 export function overlaps(x: Float32Array, xLen: number, y: Float32Array, yLen: number): boolean {

@@ -26,4 +26,4 @@ export { preparePatternScores, type PreparedPatternScores } from './kernels/patt
 export { prepareRollingMoments, type PreparedRollingMoments } from './kernels/rolling-moments.js';
 export { prepareSgemm, type PreparedSgemm } from './kernels/sgemm.js';
 export { prepareMonteCarloVaR, summariseLosses, selectKth, type PreparedMonteCarloVaR } from './kernels/monte-carlo-var.js';
-export type { F32Resolver } from './validate.js';
+export { describeValue, requireInt, requireFinite, requireHostF32, requireHostI32, requireProduct, type F32Resolver } from './validate.js';
