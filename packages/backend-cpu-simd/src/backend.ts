@@ -14,6 +14,8 @@ import { availableParallelism, totalmem } from 'node:os';
 import {
   ALL_KERNELS,
   ComputeArgumentError,
+  HostBuffers,
+  isDeviceBufferLike,
   type BackendCapabilities,
   type BackendInitOptions,
   type ComputeBackend,
@@ -108,17 +110,6 @@ export function deviceFacts(probe: NativeProbe, addonPath: string, extra: Record
   };
 }
 
-class CpuDeviceBuffer implements DeviceBuffer {
-  readonly backend = CPU_SIMD_BACKEND_NAME;
-  constructor(readonly id: number, readonly byteLength: number) {
-    Object.freeze(this);
-  }
-}
-
-function isDeviceBufferLike(v: unknown): v is DeviceBuffer {
-  return typeof v === 'object' && v !== null && !ArrayBuffer.isView(v)
-    && typeof (v as DeviceBuffer).backend === 'string' && typeof (v as DeviceBuffer).id === 'number';
-}
 
 /** A prepared kernel call: `run(async)` calls native code; `work` decides sync vs async. */
 interface Prepared<R> {
@@ -146,10 +137,8 @@ export class CpuSimdBackend implements ComputeBackend {
 
   readonly #engine: NativeEngine;
   readonly #asyncThreshold: number;
-  readonly #buffers = new Map<number, { handle: DeviceBuffer; bytes: ArrayBuffer }>();
-  readonly #freed = new WeakSet<DeviceBuffer>();
+  readonly #buffers: HostBuffers;
   readonly #inflight = new Set<Promise<unknown>>();
-  #nextId = 1;
   #disposed = false;
 
   constructor(native: NativeModule, probe: NativeProbe, addonPath: string, settings: ResolvedSettings) {
@@ -158,6 +147,7 @@ export class CpuSimdBackend implements ComputeBackend {
         `${CPU_SIMD_BACKEND_NAME}: kernel set '${settings.isa}' is not available here (this CPU and build support: ${probe.supported.join(', ')})`,
       );
     }
+    this.#buffers = new HostBuffers(CPU_SIMD_BACKEND_NAME, this.capabilities.maxBufferBytes);
     this.#engine = new native.Engine(settings.threads, settings.isa, settings.blas && probe.blas !== null);
     const info = this.#engine.info();
     this.isa = info.isa;
@@ -184,40 +174,23 @@ export class CpuSimdBackend implements ComputeBackend {
 
   createBuffer(byteLength: number): DeviceBuffer {
     this.#alive('createBuffer');
-    requireInt('createBuffer', 'byteLength', byteLength, 1, this.capabilities.maxBufferBytes);
-    const handle = new CpuDeviceBuffer(this.#nextId++, byteLength);
-    this.#buffers.set(handle.id, { handle, bytes: new ArrayBuffer(byteLength) });
-    return handle;
+    return this.#buffers.create(byteLength);
   }
 
   async upload(dst: DeviceBuffer, src: ArrayBufferView, dstOffsetBytes = 0): Promise<void> {
     this.#alive('upload');
-    const bytes = this.#bytes('upload', 'dst', dst);
-    if (!ArrayBuffer.isView(src)) throw new ComputeArgumentError('upload', `src must be a typed array or DataView, got ${describeValue(src)}`);
-    const off = requireInt('upload', 'dstOffsetBytes', dstOffsetBytes, 0);
-    if (off + src.byteLength > bytes.byteLength) {
-      throw new ComputeArgumentError('upload', `${src.byteLength} bytes at offset ${off} do not fit buffer #${dst.id} of ${bytes.byteLength} bytes`);
-    }
-    new Uint8Array(bytes, off, src.byteLength).set(new Uint8Array(src.buffer, src.byteOffset, src.byteLength));
+    this.#buffers.upload(dst, src, dstOffsetBytes);
   }
 
   async download(src: DeviceBuffer, dst: ArrayBufferView, srcOffsetBytes = 0): Promise<void> {
     this.#alive('download');
-    const bytes = this.#bytes('download', 'src', src);
-    if (!ArrayBuffer.isView(dst)) throw new ComputeArgumentError('download', `dst must be a typed array or DataView, got ${describeValue(dst)}`);
-    const off = requireInt('download', 'srcOffsetBytes', srcOffsetBytes, 0);
-    if (off + dst.byteLength > bytes.byteLength) {
-      throw new ComputeArgumentError('download', `${dst.byteLength} bytes at offset ${off} exceed buffer #${src.id} of ${bytes.byteLength} bytes`);
-    }
-    new Uint8Array(dst.buffer, dst.byteOffset, dst.byteLength).set(new Uint8Array(bytes, off, dst.byteLength));
+    this.#buffers.download(src, dst, srcOffsetBytes);
   }
 
   freeBuffer(buffer: DeviceBuffer): void {
     this.#alive('freeBuffer');
-    this.#bytes('freeBuffer', 'buffer', buffer);
     // Memory an in-flight kernel still uses stays alive through the addon's references.
-    this.#buffers.delete(buffer.id);
-    this.#freed.add(buffer);
+    this.#buffers.free(buffer);
   }
 
   patternScores(args: PatternScoresArgs): Promise<PatternScoresResult> {
@@ -246,15 +219,8 @@ export class CpuSimdBackend implements ComputeBackend {
   copy(src: DeviceBuffer, dst: DeviceBuffer, byteLength: number): Promise<void> {
     return this.#dispatch(() => {
       this.#alive('copy');
-      const s = this.#bytes('copy', 'src', src);
-      const d = this.#bytes('copy', 'dst', dst);
-      if (src === dst) throw new ComputeArgumentError('copy', 'src and dst must be different buffers');
-      const n = requireInt('copy', 'byteLength', byteLength);
-      if (n > s.byteLength || n > d.byteLength) {
-        throw new ComputeArgumentError('copy', `byteLength ${n} exceeds src (${s.byteLength} bytes) or dst (${d.byteLength} bytes)`);
-      }
-      const sv = new Uint8Array(s, 0, n);
-      const dv = new Uint8Array(d, 0, n);
+      const { from: sv, to: dv } = this.#buffers.copyRanges(src, dst, byteLength);
+      const n = sv.byteLength;
       return this.#prepared(n / 4, (async: boolean) => this.#engine.copy(sv, dv, n, async as false), () => undefined);
     });
   }
@@ -448,32 +414,7 @@ export class CpuSimdBackend implements ComputeBackend {
     if (this.#disposed) throw new Error(`${op}: the ${CPU_SIMD_BACKEND_NAME} compute backend was disposed`);
   }
 
-  #bytes(kernel: string, name: string, buffer: unknown): ArrayBuffer {
-    if (!isDeviceBufferLike(buffer)) throw new ComputeArgumentError(kernel, `${name} must be a DeviceBuffer, got ${describeValue(buffer)}`);
-    if (buffer.backend !== CPU_SIMD_BACKEND_NAME) {
-      throw new ComputeArgumentError(kernel, `${name}: DeviceBuffer #${buffer.id} belongs to backend '${buffer.backend}', not '${CPU_SIMD_BACKEND_NAME}'`);
-    }
-    const entry = this.#buffers.get(buffer.id);
-    if (entry === undefined || entry.handle !== buffer) {
-      if (this.#freed.has(buffer)) throw new ComputeArgumentError(kernel, `${name}: DeviceBuffer #${buffer.id} was freed`);
-      throw new ComputeArgumentError(kernel, `${name}: DeviceBuffer #${buffer.id} was not created by this ${CPU_SIMD_BACKEND_NAME} backend instance`);
-    }
-    return entry.bytes;
-  }
-
   #f32(kernel: string, name: string, arg: unknown, count: number, what?: string): Float32Array {
-    const suffix = what ? ` (${what})` : '';
-    if (arg instanceof Float32Array) {
-      if (arg.length < count) throw new ComputeArgumentError(kernel, `${name} has ${arg.length} elements, needs at least ${count}${suffix}`);
-      return arg;
-    }
-    if (isDeviceBufferLike(arg)) {
-      const bytes = this.#bytes(kernel, name, arg);
-      if (bytes.byteLength < count * 4) {
-        throw new ComputeArgumentError(kernel, `${name}: DeviceBuffer #${arg.id} has ${bytes.byteLength} bytes, needs at least ${count * 4} (${count} floats${what ? `, ${what}` : ''})`);
-      }
-      return new Float32Array(bytes, 0, count);
-    }
-    throw new ComputeArgumentError(kernel, `${name} must be a Float32Array or a DeviceBuffer, got ${describeValue(arg)}`);
+    return this.#buffers.f32(kernel, name, arg, count, what);
   }
 }

@@ -8,6 +8,7 @@ export {
   type SkippedBackend,
 } from './registry.js';
 export { instrumentBackend, type KernelObserver } from './instrument.js';
+export { HostBuffers, isDeviceBufferLike } from './host-buffers.js';
 export {
   PHILOX_M0,
   PHILOX_M1,

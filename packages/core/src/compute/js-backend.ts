@@ -22,7 +22,7 @@ import { runMonteCarloVaR } from './kernels/monte-carlo-var.js';
 import { runPatternScores } from './kernels/pattern-scores.js';
 import { runRollingMoments } from './kernels/rolling-moments.js';
 import { runSgemm } from './kernels/sgemm.js';
-import { describeValue, requireInt } from './validate.js';
+import { HostBuffers, isDeviceBufferLike } from './host-buffers.js';
 
 export const JS_BACKEND_NAME = 'js';
 
@@ -34,18 +34,6 @@ export function jsDeviceFacts(): DeviceFacts {
     computeUnits: availableParallelism(),
     details: { node: process.version, v8: process.versions.v8, accumulation: 'float64', threads: 1 },
   };
-}
-
-class JsDeviceBuffer implements DeviceBuffer {
-  readonly backend = JS_BACKEND_NAME;
-  constructor(readonly id: number, readonly byteLength: number) {
-    Object.freeze(this);
-  }
-}
-
-function isDeviceBufferLike(v: unknown): v is DeviceBuffer {
-  return typeof v === 'object' && v !== null && !ArrayBuffer.isView(v)
-    && typeof (v as DeviceBuffer).backend === 'string' && typeof (v as DeviceBuffer).id === 'number';
 }
 
 /**
@@ -65,12 +53,10 @@ export class JsComputeBackend implements ComputeBackend {
   readonly device: DeviceFacts;
   readonly sync: SyncKernels;
 
-  readonly #buffers = new Map<number, { handle: DeviceBuffer; bytes: ArrayBuffer }>();
-  readonly #freed = new WeakSet<DeviceBuffer>();
-  #nextId = 1;
+  readonly #buffers = new HostBuffers(JS_BACKEND_NAME, bufferConstants.MAX_LENGTH);
   #disposed = false;
   readonly #resolve = (kernel: string, name: string, arg: unknown, count: number, what?: string): Float32Array =>
-    this.#resolveF32(kernel, name, arg, count, what);
+    this.#buffers.f32(kernel, name, arg, count, what);
   readonly #same = (x: unknown, y: unknown): boolean => isDeviceBufferLike(x) && x === y;
 
   constructor(_options: BackendInitOptions = {}) {
@@ -98,39 +84,22 @@ export class JsComputeBackend implements ComputeBackend {
 
   createBuffer(byteLength: number): DeviceBuffer {
     this.#alive('createBuffer');
-    requireInt('createBuffer', 'byteLength', byteLength, 1, this.capabilities.maxBufferBytes);
-    const handle = new JsDeviceBuffer(this.#nextId++, byteLength);
-    this.#buffers.set(handle.id, { handle, bytes: new ArrayBuffer(byteLength) });
-    return handle;
+    return this.#buffers.create(byteLength);
   }
 
   async upload(dst: DeviceBuffer, src: ArrayBufferView, dstOffsetBytes = 0): Promise<void> {
     this.#alive('upload');
-    const bytes = this.#bytes('upload', 'dst', dst);
-    if (!ArrayBuffer.isView(src)) throw new ComputeArgumentError('upload', `src must be a typed array or DataView, got ${describeValue(src)}`);
-    const off = requireInt('upload', 'dstOffsetBytes', dstOffsetBytes, 0);
-    if (off + src.byteLength > bytes.byteLength) {
-      throw new ComputeArgumentError('upload', `${src.byteLength} bytes at offset ${off} do not fit buffer #${dst.id} of ${bytes.byteLength} bytes`);
-    }
-    new Uint8Array(bytes, off, src.byteLength).set(new Uint8Array(src.buffer, src.byteOffset, src.byteLength));
+    this.#buffers.upload(dst, src, dstOffsetBytes);
   }
 
   async download(src: DeviceBuffer, dst: ArrayBufferView, srcOffsetBytes = 0): Promise<void> {
     this.#alive('download');
-    const bytes = this.#bytes('download', 'src', src);
-    if (!ArrayBuffer.isView(dst)) throw new ComputeArgumentError('download', `dst must be a typed array or DataView, got ${describeValue(dst)}`);
-    const off = requireInt('download', 'srcOffsetBytes', srcOffsetBytes, 0);
-    if (off + dst.byteLength > bytes.byteLength) {
-      throw new ComputeArgumentError('download', `${dst.byteLength} bytes at offset ${off} exceed buffer #${src.id} of ${bytes.byteLength} bytes`);
-    }
-    new Uint8Array(dst.buffer, dst.byteOffset, dst.byteLength).set(new Uint8Array(bytes, off, dst.byteLength));
+    this.#buffers.download(src, dst, srcOffsetBytes);
   }
 
   freeBuffer(buffer: DeviceBuffer): void {
     this.#alive('freeBuffer');
-    this.#bytes('freeBuffer', 'buffer', buffer);
-    this.#buffers.delete(buffer.id);
-    this.#freed.add(buffer);
+    this.#buffers.free(buffer);
   }
 
   async patternScores(args: PatternScoresArgs): Promise<PatternScoresResult> {
@@ -152,14 +121,8 @@ export class JsComputeBackend implements ComputeBackend {
 
   async copy(src: DeviceBuffer, dst: DeviceBuffer, byteLength: number): Promise<void> {
     this.#alive('copy');
-    const s = this.#bytes('copy', 'src', src);
-    const d = this.#bytes('copy', 'dst', dst);
-    if (src === dst) throw new ComputeArgumentError('copy', 'src and dst must be different buffers');
-    const n = requireInt('copy', 'byteLength', byteLength);
-    if (n > s.byteLength || n > d.byteLength) {
-      throw new ComputeArgumentError('copy', `byteLength ${n} exceeds src (${s.byteLength} bytes) or dst (${d.byteLength} bytes)`);
-    }
-    new Uint8Array(d, 0, n).set(new Uint8Array(s, 0, n));
+    const { from, to } = this.#buffers.copyRanges(src, dst, byteLength);
+    to.set(from);
   }
 
   async noop(): Promise<void> {
@@ -173,37 +136,6 @@ export class JsComputeBackend implements ComputeBackend {
 
   #alive(op: string): void {
     if (this.#disposed) throw new Error(`${op}: the js compute backend was disposed`);
-  }
-
-  #bytes(kernel: string, name: string, buffer: unknown): ArrayBuffer {
-    if (!isDeviceBufferLike(buffer)) {
-      throw new ComputeArgumentError(kernel, `${name} must be a DeviceBuffer, got ${describeValue(buffer)}`);
-    }
-    if (buffer.backend !== JS_BACKEND_NAME) {
-      throw new ComputeArgumentError(kernel, `${name}: DeviceBuffer #${buffer.id} belongs to backend '${buffer.backend}', not '${JS_BACKEND_NAME}'`);
-    }
-    const entry = this.#buffers.get(buffer.id);
-    if (entry === undefined || entry.handle !== buffer) {
-      if (this.#freed.has(buffer)) throw new ComputeArgumentError(kernel, `${name}: DeviceBuffer #${buffer.id} was freed`);
-      throw new ComputeArgumentError(kernel, `${name}: DeviceBuffer #${buffer.id} was not created by this js backend instance`);
-    }
-    return entry.bytes;
-  }
-
-  #resolveF32(kernel: string, name: string, arg: unknown, count: number, what?: string): Float32Array {
-    const suffix = what ? ` (${what})` : '';
-    if (arg instanceof Float32Array) {
-      if (arg.length < count) throw new ComputeArgumentError(kernel, `${name} has ${arg.length} elements, needs at least ${count}${suffix}`);
-      return arg;
-    }
-    if (isDeviceBufferLike(arg)) {
-      const bytes = this.#bytes(kernel, name, arg);
-      if (bytes.byteLength < count * 4) {
-        throw new ComputeArgumentError(kernel, `${name}: DeviceBuffer #${arg.id} has ${bytes.byteLength} bytes, needs at least ${count * 4} (${count} floats${what ? `, ${what}` : ''})`);
-      }
-      return new Float32Array(bytes, 0, count);
-    }
-    throw new ComputeArgumentError(kernel, `${name} must be a Float32Array or a DeviceBuffer, got ${describeValue(arg)}`);
   }
 }
 
