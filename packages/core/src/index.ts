@@ -7,6 +7,7 @@ export * from './config/index.js';
 export * from './compute/index.js';
 export * from './engine/index.js';
 export * from './risk/index.js';
+export * from './detectors/index.js';
 export * from './observability/logger.js';
 export * from './observability/metrics.js';
 export * from './observability/http.js';

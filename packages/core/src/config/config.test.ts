@@ -155,6 +155,7 @@ describe('sim.toml (the embedded default)', () => {
     expect(config.compute.backends).toEqual(['cpu-simd', 'js']);
     expect(config.detectors).toEqual([
       { name: 'whale', enabled: true, plugin: '../dist/detectors/index.js', settings: { z_threshold: 4, warmup_trades: 200, min_notional: 10000 } },
+      { name: 'cascade', enabled: true, settings: {} },
     ]);
     expect(config.strategy).toEqual({
       plugin: '../dist/strategy/index.js',

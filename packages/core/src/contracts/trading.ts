@@ -35,6 +35,8 @@ export interface DetectorContext extends MarketContext {
 export interface Detector {
   readonly name: string;
   onMarketEvent(event: MarketEvent, ctx: DetectorContext): void;
+  /** Called once at shutdown after intake stopped: finish work in flight, release resources. */
+  dispose?(): Promise<void>;
 }
 
 export type RiskDecision = { ok: true } | { ok: false; reason: RejectReason; message: string };

@@ -18,6 +18,7 @@ import { MarketDataOnlyExecution } from './market-data-only.js';
 import { RiskManager } from '../risk/manager.js';
 import { RiskControlServer } from '../risk/control.js';
 import { Recorder } from './recorder.js';
+import { builtinDetectors } from '../detectors/builtins.js';
 import { rebuildFromJournal } from './rebuild.js';
 
 /** Backends that need a GPU; skipped when `[performance] gpu_enabled = false`. */
@@ -31,7 +32,7 @@ export interface BuiltinDetectorDeps {
   metrics: MetricsRegistry;
 }
 export type BuiltinDetectorFactory = (settings: Readonly<Record<string, unknown>>, name: string, deps: BuiltinDetectorDeps) => Detector;
-export const BUILTIN_DETECTORS = new Map<string, BuiltinDetectorFactory>();
+export const BUILTIN_DETECTORS: ReadonlyMap<string, BuiltinDetectorFactory> = builtinDetectors();
 
 export interface ComposeOptions {
   loaded: LoadedConfig;

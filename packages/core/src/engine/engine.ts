@@ -174,6 +174,10 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     if (this.watchdog) clearInterval(this.watchdog);
     this.opts.risk?.stop();
     await Promise.allSettled([...this.venues.values()].map((v) => v.marketData.stop()));
+    for (const d of this.detectors) {
+      if (!d.dispose) continue;
+      await d.dispose().catch((err) => this.componentError(`detector:${d.name}`, err));
+    }
     if ((this.opts.onShutdown ?? 'cancel') === 'cancel') await this.cancelAllOpen('shutdown', 5000);
     else if (this.orders.openCount() > 0) log.warn({ open: this.orders.openCount() }, 'leaving open orders at the venues (on_shutdown = keep)');
     await Promise.allSettled([...this.venues.values()].map((v) => v.execution.stop()));

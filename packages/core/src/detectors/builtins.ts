@@ -1,0 +1,39 @@
+/**
+ * The detectors that ship in @cwts/core, by the name used under `[detectors.<name>]`:
+ * `whale`, `cascade` and `pattern`. Each factory parses and validates its settings table (a
+ * ConfigError with key paths such as `detectors.whale.z_threshold`) before anything runs.
+ */
+import type { BuiltinDetectorFactory } from '../engine/compose.js';
+import { CascadeDetector, parseCascadeSettings } from './cascade.js';
+import { parsePatternSettings, PatternDetector } from './pattern.js';
+import { parseWhaleSettings, WhaleDetector } from './whale.js';
+
+export type { BuiltinDetectorFactory };
+
+const FACTORIES: ReadonlyMap<string, BuiltinDetectorFactory> = new Map<string, BuiltinDetectorFactory>([
+  ['whale', (settings, name) => new WhaleDetector(name, parseWhaleSettings(settings, name))],
+  ['cascade', (settings, name) => new CascadeDetector(name, parseCascadeSettings(settings, name))],
+  ['pattern', (settings, name, deps) => new PatternDetector(name, parsePatternSettings(settings, name), { backend: deps.backend, logger: deps.logger })],
+]);
+
+/** Factories of the built-in detectors, keyed by detector name. */
+export function builtinDetectors(): ReadonlyMap<string, BuiltinDetectorFactory> {
+  return FACTORIES;
+}
+
+/** Validates a built-in detector's settings table without building it (`validate-config`). */
+export function validateBuiltinDetectorSettings(name: string, settings: Readonly<Record<string, unknown>>): void {
+  switch (name) {
+    case 'whale':
+      parseWhaleSettings(settings, name);
+      return;
+    case 'cascade':
+      parseCascadeSettings(settings, name);
+      return;
+    case 'pattern':
+      parsePatternSettings(settings, name);
+      return;
+    default:
+      return;
+  }
+}

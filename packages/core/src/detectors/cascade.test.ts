@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest';
+import type { BookLevel, MarketEvent } from '../domain/events.js';
+import { defineInstrument } from '../domain/instrument.js';
+import { seededRandom } from '../testing/seeded-random.js';
+import { CascadeDetector, parseCascadeSettings } from './cascade.js';
+import { DetectorHarness } from './harness.js';
+
+const BTC = defineInstrument({ exchange: 'x', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.00001' });
+const LOT_VALUE_AT = (ticks: number): number => ticks * 0.01 * 0.00001; // quote value of one lot
+const STEP_MS = 5;
+
+interface CascadePlan {
+  /** Venue ms (from 0) when the forced selling starts, and how long it lasts. */
+  at: number;
+  durationMs: number;
+  /** Total move over the episode, bps (negative: down). */
+  moveBps: number;
+  liquidations: boolean;
+}
+
+/**
+ * A crafted market: 200 steps per second; a mid random walk (~3 bps per sqrt(second)), a book of
+ * 10 levels a side (16k quote each) sent as a snapshot every step, a 2k trade on 30% of steps.
+ * During a cascade: the mid drifts by `moveBps`, every step has an aggressive trade of 3x on the
+ * falling side, half of them with a forced order (when `liquidations`), the hit side is thin.
+ */
+function* market(totalMs: number, seed: number, cascades: CascadePlan[] = []): Generator<MarketEvent> {
+  const r = seededRandom(seed);
+  let mid = 6_000_000;
+  let tid = 0;
+  for (let t = STEP_MS; t <= totalMs; t += STEP_MS) {
+    const c = cascades.find((p) => t >= p.at && t < p.at + p.durationMs);
+    mid *= 1 + (3e-4 / Math.sqrt(1000 / STEP_MS)) * r.normal();
+    if (c) mid *= 1 + c.moveBps / 1e4 / (c.durationMs / STEP_MS);
+    const m = Math.round(mid);
+    const down = c ? c.moveBps < 0 : false;
+    const lots = (notional: number): number => Math.max(1, Math.round(notional / LOT_VALUE_AT(m)));
+    const bids: BookLevel[] = [];
+    const asks: BookLevel[] = [];
+    for (let i = 0; i < 10; i++) {
+      const thinBid = c && down ? 0.25 : 1;
+      const thinAsk = c && !down ? 0.25 : 1;
+      bids.push({ price: m - 15 - 30 * i, qty: lots(16_000 * thinBid * Math.exp(0.3 * r.normal())) });
+      asks.push({ price: m + 15 + 30 * i, qty: lots(16_000 * thinAsk * Math.exp(0.3 * r.normal())) });
+    }
+    yield { type: 'book_snapshot', exchange: 'x', symbol: 'BTCUSDT', ts: t, recvTs: t, seq: t, bids, asks, reason: 'resync' };
+    if (c) {
+      const side = down ? 'sell' : 'buy';
+      const px = down ? m - 15 : m + 15;
+      const q = lots(6000 * Math.exp(0.5 * r.normal()));
+      if (c.liquidations && r.next() < 0.5) yield { type: 'liquidation', exchange: 'x', symbol: 'BTCUSDT', ts: t, recvTs: t, side, price: px, qty: q };
+      yield { type: 'trade', exchange: 'x', symbol: 'BTCUSDT', ts: t, recvTs: t, tradeId: `t${++tid}`, price: px, qty: q, side };
+    } else if (r.next() < 0.3) {
+      const side = r.next() < 0.5 ? 'buy' : 'sell';
+      yield { type: 'trade', exchange: 'x', symbol: 'BTCUSDT', ts: t, recvTs: t, tradeId: `t${++tid}`, price: side === 'buy' ? m + 15 : m - 15, qty: lots(2000 * Math.exp(0.6 * r.normal())), side };
+    }
+  }
+}
+
+function run(settings: Record<string, unknown>, events: Iterable<MarketEvent>): DetectorHarness {
+  const d = new CascadeDetector('cascade', settings);
+  const h = new DetectorHarness([d], [BTC]);
+  for (const ev of events) h.feed(ev);
+  return h;
+}
+
+describe('cascade detector', () => {
+  it('walks calm -> building -> cascade -> exhaustion -> calm on a forced-selling episode, one signal per transition', () => {
+    const plan = { at: 120_000, durationMs: 2500, moveBps: -60, liquidations: true };
+    const h = run({}, market(150_000, 1, [plan]));
+    const path = h.signals.map((s) => `${(s.evidence as { from: string }).from}->${(s.evidence as { to: string }).to}`);
+    expect(path).toEqual(['calm->building', 'building->cascade', 'cascade->exhaustion', 'exhaustion->calm']);
+    expect(h.signals.map((s) => s.kind)).toEqual(['cascade_building', 'cascade', 'cascade_exhaustion', 'cascade_calm']);
+    for (const s of h.signals) expect(s.direction).toBe(-1);
+    expect(h.signals.map((s) => s.id)).toEqual([1, 2, 3, 4].map((n) => `cascade:x:BTCUSDT:${n}`));
+    const [building, cascade] = h.signals;
+    // detected within a second of the first forced order, in the episode's direction
+    expect(building.ts).toBeGreaterThanOrEqual(plan.at);
+    expect(building.ts).toBeLessThanOrEqual(plan.at + 1000);
+    expect(cascade.ts).toBeLessThanOrEqual(plan.at + 2000);
+    expect(cascade.evidence.inputs).toEqual(['price', 'volume', 'book', 'liquidations']);
+    expect(cascade.evidence.liquidationNotional as number).toBeGreaterThan(0);
+    expect(cascade.evidence.moveBps as number).toBeGreaterThan(10);
+    expect(cascade.evidence.depthRatio as number).toBeLessThan(0.6);
+    expect(cascade.strength).toBeGreaterThanOrEqual(1);
+  });
+
+  it('detects an upward squeeze as direction +1', () => {
+    const h = run({}, market(150_000, 2, [{ at: 100_000, durationMs: 2000, moveBps: 50, liquidations: true }]));
+    expect(h.signals.length).toBeGreaterThanOrEqual(2);
+    expect(h.signals[0].kind).toBe('cascade_building');
+    expect(h.signals.every((s) => s.direction === 1)).toBe(true);
+    expect(h.signals.some((s) => s.kind === 'cascade')).toBe(true);
+  });
+
+  it('works without a liquidation feed (price, volume and book) and says so', () => {
+    const h = run({}, market(150_000, 3, [{ at: 120_000, durationMs: 2500, moveBps: -60, liquidations: false }]));
+    const cascade = h.signalsOf('cascade');
+    expect(cascade).toHaveLength(1);
+    expect(cascade[0].evidence.inputs).toEqual(['price', 'volume', 'book']);
+    expect(h.signals[0].ts).toBeLessThanOrEqual(121_000);
+  });
+
+  it('works from trades alone when the book is not used', () => {
+    const h = run({ use_book: false }, market(150_000, 4, [{ at: 120_000, durationMs: 2500, moveBps: -60, liquidations: false }]));
+    const cascade = h.signalsOf('cascade');
+    expect(cascade).toHaveLength(1);
+    expect(cascade[0].evidence.inputs).toEqual(['price', 'volume']);
+  });
+
+  it('stays calm on a long calm run (10 minutes)', () => {
+    const h = run({}, market(600_000, 5));
+    expect(h.signals).toHaveLength(0);
+  });
+
+  it('does not fire during warm-up', () => {
+    const h = run({ warmup_ms: 60_000 }, market(70_000, 6, [{ at: 30_000, durationMs: 2500, moveBps: -60, liquidations: true }]));
+    expect(h.signals).toHaveLength(0);
+  });
+
+  it('a small forced-selling blip below the thresholds does not start an episode', () => {
+    const h = run({}, market(150_000, 7, [{ at: 120_000, durationMs: 250, moveBps: -1, liquidations: false }]));
+    expect(h.signals).toHaveLength(0);
+  });
+
+  it('gives identical signals for identical input', () => {
+    const plan = [{ at: 90_000, durationMs: 2000, moveBps: -50, liquidations: true }];
+    const a = run({}, market(120_000, 8, plan)).signals;
+    expect(a.length).toBeGreaterThan(0);
+    expect(run({}, market(120_000, 8, plan)).signals).toEqual(a);
+  });
+
+  it('rejects bad settings with key paths', () => {
+    expect(() => parseCascadeSettings({ bucket_ms: 0 })).toThrow('detectors.cascade.bucket_ms: expected an integer');
+    expect(() => parseCascadeSettings({ volume_ratio: 1 })).toThrow('detectors.cascade.volume_ratio: expected a number > 1');
+    expect(() => parseCascadeSettings({ liquidations: 'maybe' })).toThrow('detectors.cascade.liquidations: expected one of "auto", "on", "off"');
+    expect(() => parseCascadeSettings({ calm_score: 2 })).toThrow('calm_score < building_score');
+    expect(() => parseCascadeSettings({ thin_ratio: 1.5 }, 'liq')).toThrow('detectors.liq.thin_ratio');
+  });
+});

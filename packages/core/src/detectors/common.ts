@@ -1,0 +1,129 @@
+/**
+ * Building blocks shared by the detectors: an allocation-free per-symbol state table and a
+ * robust streaming location/scale estimator.
+ */
+
+/**
+ * Per (exchange, symbol) state without building a key string per event: a map of maps, with a
+ * one-entry cache in front (consecutive events are usually for the same symbol).
+ */
+export class SymbolTable<S> {
+  private readonly byExchange = new Map<string, Map<string, S>>();
+  private lastExchange = '';
+  private lastSymbol = '';
+  private last: S | undefined = undefined;
+  private readonly all: S[] = [];
+
+  get(exchange: string, symbol: string): S | undefined {
+    if (this.last !== undefined && symbol === this.lastSymbol && exchange === this.lastExchange) return this.last;
+    const s = this.byExchange.get(exchange)?.get(symbol);
+    if (s !== undefined) {
+      this.last = s;
+      this.lastExchange = exchange;
+      this.lastSymbol = symbol;
+    }
+    return s;
+  }
+
+  set(exchange: string, symbol: string, state: S): void {
+    let m = this.byExchange.get(exchange);
+    if (!m) {
+      m = new Map();
+      this.byExchange.set(exchange, m);
+    }
+    m.set(symbol, state);
+    this.all.push(state);
+    this.last = state;
+    this.lastExchange = exchange;
+    this.lastSymbol = symbol;
+  }
+
+  values(): readonly S[] {
+    return this.all;
+  }
+
+  get size(): number {
+    return this.all.length;
+  }
+}
+
+/** sigma ~= 1.2533 x mean absolute deviation for a normal distribution. */
+export const MEAN_ABS_DEV_TO_SIGMA = Math.sqrt(Math.PI / 2);
+
+/**
+ * Robust streaming location and scale of a series (used on log notionals).
+ *
+ * Warm-up: the first `warmup` values are kept in a preallocated buffer; when it is full the
+ * median and the mean absolute deviation from the median are computed exactly from it.
+ * Afterwards, O(1) per value: the median moves by a sign step `eta * scale * sign(x - median)`
+ * (a stochastic-approximation quantile tracker, insensitive to how far an outlier is) and the
+ * mean absolute deviation is an exponentially weighted mean with rate `eta` of |x - median|,
+ * winsorized at `clipSigma` sigmas so outliers cannot inflate it. sigma = 1.2533 x that
+ * deviation; z = (x - median) / max(sigma, minSigma).
+ */
+export class RobustStats {
+  median = 0;
+  meanAbsDev = 0;
+  seen = 0;
+  private readonly buffer: Float64Array;
+
+  constructor(
+    readonly warmup: number,
+    readonly eta: number,
+    readonly minSigma: number,
+    readonly clipSigma = 4,
+  ) {
+    this.buffer = new Float64Array(Math.max(1, warmup));
+  }
+
+  get warm(): boolean {
+    return this.seen >= this.warmup;
+  }
+
+  get sigma(): number {
+    const s = MEAN_ABS_DEV_TO_SIGMA * this.meanAbsDev;
+    return s > this.minSigma ? s : this.minSigma;
+  }
+
+  /** z-score of x against the current estimate (0 before warm-up). */
+  z(x: number): number {
+    if (this.seen < this.warmup) return 0;
+    return (x - this.median) / this.sigma;
+  }
+
+  update(x: number): void {
+    if (this.seen < this.warmup) {
+      this.buffer[this.seen++] = x;
+      if (this.seen === this.warmup) this.initFromBuffer();
+      return;
+    }
+    this.seen++;
+    const sigma = this.sigma;
+    const d = x - this.median;
+    this.median += this.eta * sigma * (d > 0 ? 1 : d < 0 ? -1 : 0);
+    let ad = Math.abs(x - this.median);
+    const cap = this.clipSigma * sigma;
+    if (ad > cap) ad = cap;
+    this.meanAbsDev += this.eta * (ad - this.meanAbsDev);
+  }
+
+  private initFromBuffer(): void {
+    const b = this.buffer.subarray(0, this.warmup);
+    b.sort();
+    const n = b.length;
+    this.median = n % 2 === 1 ? b[(n - 1) >> 1] : 0.5 * (b[n / 2 - 1] + b[n / 2]);
+    let s = 0;
+    for (let i = 0; i < n; i++) s += Math.abs(b[i] - this.median);
+    this.meanAbsDev = s / n;
+  }
+}
+
+/** Decay factor for `dt` over a time constant `tau` (same unit), exp(-dt / tau). */
+export const decay = (dt: number, tau: number): number => Math.exp(-dt / tau);
+
+/** Rounds for evidence (keeps signals short and stable across platforms' last-bit noise). */
+export const round = (x: number, digits = 4): number => {
+  if (!Number.isFinite(x)) return 0;
+  const m = 10 ** digits;
+  return Math.round(x * m) / m;
+};

@@ -1,0 +1,42 @@
+export { builtinDetectors, validateBuiltinDetectorSettings } from './builtins.js';
+export {
+  WhaleDetector,
+  parseWhaleSettings,
+  DEFAULT_WHALE_THRESHOLDS,
+  type WhaleSettings,
+  type WhaleThresholds,
+  type WhaleDetectorStats,
+} from './whale.js';
+export {
+  CascadeDetector,
+  parseCascadeSettings,
+  DEFAULT_CASCADE_SETTINGS,
+  type CascadeSettings,
+  type CascadeState,
+  type CascadeInput,
+} from './cascade.js';
+export {
+  PatternDetector,
+  parsePatternSettings,
+  DEFAULT_PATTERN_SETTINGS,
+  type PatternSettings,
+  type PatternDetectorDeps,
+  type PatternDetectorStats,
+} from './pattern.js';
+export {
+  PatternStore,
+  PatternFileError,
+  readPatternFile,
+  readPatternHeader,
+  zNormalizeInto,
+  crc32,
+  PATTERN_FILE_MAGIC,
+  PATTERN_FILE_VERSION,
+  PATTERN_FILE_HEADER_BYTES,
+  type PatternStoreOptions,
+  type PatternFileErrorCode,
+  type PatternFileHeader,
+} from './pattern-store.js';
+export { RobustStats, SymbolTable } from './common.js';
+export { SettingsReader, PerSymbol } from './settings.js';
+export { DetectorHarness } from './harness.js';

@@ -1,0 +1,154 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { JsComputeBackend } from '../compute/js-backend.js';
+import type { ComputeBackend } from '../contracts/compute.js';
+import type { TradeEvent } from '../domain/events.js';
+import { defineInstrument } from '../domain/instrument.js';
+import type { Signal } from '../domain/signal.js';
+import { seededRandom } from '../testing/seeded-random.js';
+import { DetectorHarness } from './harness.js';
+import { parsePatternSettings, PatternDetector } from './pattern.js';
+
+const SYMBOLS = ['AAA', 'BBB', 'CCC'];
+const INSTRUMENTS = SYMBOLS.map((s) => defineInstrument({ exchange: 'x', symbol: s, base: s, quote: 'USD', tickSize: '0.01', lotSize: '1' }));
+const D = 16;
+const H = 4;
+const BASE = { dim: D, horizon: H, bar_ms: 1000, top_k: 5, min_patterns: 100, capacity: 10_000, min_correlation: 0.5, min_agreement: 0.8 };
+
+/**
+ * Bar returns: blocks of D + H bars; motif UP (a fixed shape followed by H rising bars), motif
+ * DOWN (another shape followed by H falling bars) or noise. Returns the returns and, per bar,
+ * which motif ends there (for checking forecasts).
+ */
+function series(blocks: number, seed: number): { r: number[]; ends: Map<number, 1 | -1> } {
+  const rnd = seededRandom(seed);
+  const up = Array.from({ length: D }, (_, i) => 1e-3 * Math.sin((2 * Math.PI * i) / 8));
+  const down = Array.from({ length: D }, (_, i) => 1e-3 * (i % 4 < 2 ? 1 : -1));
+  const r: number[] = [];
+  const ends = new Map<number, 1 | -1>();
+  for (let b = 0; b < blocks; b++) {
+    const kind = b % 3;
+    for (let i = 0; i < D; i++) r.push(kind === 2 ? 1e-3 * rnd.normal() : (kind === 0 ? up[i] : down[i]) + 1e-4 * rnd.normal());
+    if (kind !== 2) ends.set(r.length - 1, kind === 0 ? 1 : -1);
+    for (let i = 0; i < H; i++) r.push(kind === 2 ? 1e-3 * rnd.normal() : kind === 0 ? 2e-3 : -2e-3);
+  }
+  return { r, ends };
+}
+
+/** One trade per bar per symbol (symbols 10 ms apart), at 500 ms into the bar. */
+function* trades(r: number[], symbols = ['AAA']): Generator<TradeEvent> {
+  const px = symbols.map(() => 1_000_000);
+  for (let i = 0; i <= r.length; i++) {
+    for (let s = 0; s < symbols.length; s++) {
+      const ts = i * 1000 + 500 + 10 * s;
+      yield { type: 'trade', exchange: 'x', symbol: symbols[s], ts, recvTs: ts, tradeId: `${i}`, price: Math.round(px[s]), qty: 1, side: 'buy' };
+      if (i < r.length) px[s] *= Math.exp(r[i]);
+    }
+  }
+}
+
+function checkForecasts(signals: Signal[], ends: Map<number, 1 | -1>): { right: number; wrong: number; atMotif: number } {
+  let right = 0;
+  let wrong = 0;
+  let atMotif = 0;
+  for (const s of signals) {
+    // return r[j] is the close of bar j + 1 over bar j: it is pushed when bar j + 1 ends, at (j + 2) s
+    const want = ends.get(s.ts / 1000 - 2);
+    if (want === undefined) continue;
+    atMotif++;
+    if (s.direction === want) right++;
+    else wrong++;
+  }
+  return { right, wrong, atMotif };
+}
+
+describe('pattern detector', () => {
+  it('learns motifs online and forecasts their outcome (sync queries)', () => {
+    const { r, ends } = series(120, 1);
+    const d = new PatternDetector('pattern', { ...BASE, query_mode: 'sync' }, { backend: new JsComputeBackend() });
+    const h = new DetectorHarness([d], INSTRUMENTS);
+    for (const ev of trades(r)) h.feed(ev);
+    const stats = d.diagnostics();
+    expect(stats.bars).toBe(r.length);
+    expect(stats.patterns).toBe(r.length - D - H + 1 - 1); // the first bar has no previous close
+    const f = checkForecasts(h.signals, ends);
+    expect(f.atMotif).toBeGreaterThan(40);
+    expect(f.wrong).toBe(0);
+    const s = h.signals.find((x) => ends.has(x.ts / 1000 - 2))!;
+    expect(s).toMatchObject({ detector: 'pattern', kind: 'knn_forecast', exchange: 'x', symbol: 'AAA' });
+    expect(s.id).toMatch(/^pattern:x:AAA:\d+$/);
+    expect(s.evidence).toMatchObject({ k: 5, horizonBars: H, barMs: 1000, dim: D });
+    expect(Math.abs(s.evidence.expectedMoveBps as number)).toBeGreaterThan(30);
+    expect(s.evidence.agreement as number).toBeGreaterThanOrEqual(0.8);
+    expect((s.evidence.neighbours as unknown[]).length).toBe(5);
+  });
+
+  it('async queries off the hot path give the same signals when each result is back before the next event', async () => {
+    const { r } = series(60, 2);
+    const sync = new PatternDetector('pattern', { ...BASE, query_mode: 'sync' }, { backend: new JsComputeBackend() });
+    const hs = new DetectorHarness([sync], INSTRUMENTS);
+    for (const ev of trades(r)) hs.feed(ev);
+    const asyncD = new PatternDetector('pattern', BASE, { backend: new JsComputeBackend() });
+    const ha = new DetectorHarness([asyncD], INSTRUMENTS);
+    for (const ev of trades(r)) {
+      ha.feed(ev);
+      await asyncD.idle();
+    }
+    expect(hs.signals.length).toBeGreaterThan(10);
+    expect(ha.signals).toEqual(hs.signals);
+  });
+
+  it('keeps the hot path synchronous: results arrive later, adds made meanwhile are queued, nothing is lost', async () => {
+    const { r, ends } = series(60, 3);
+    const d = new PatternDetector('pattern', BASE, { backend: new JsComputeBackend() });
+    const h = new DetectorHarness([d], INSTRUMENTS);
+    for (const ev of trades(r)) h.feed(ev); // no await: the first query stays in flight throughout
+    expect(d.diagnostics().batches).toBe(1);
+    expect(h.signals).toHaveLength(0);
+    await d.idle();
+    const st = d.diagnostics();
+    expect(st.pendingAdds).toBeGreaterThan(0);
+    expect(st.droppedAdds).toBe(0);
+    expect(st.patterns).toBe(r.length - D - H);
+    expect(checkForecasts(h.signals, ends).wrong).toBe(0);
+  });
+
+  it('batches the queries of several symbols into one kernel call', async () => {
+    const { r } = series(40, 4);
+    const d = new PatternDetector('pattern', { ...BASE, batch_wait_ms: 100 }, { backend: new JsComputeBackend() });
+    const h = new DetectorHarness([d], INSTRUMENTS);
+    for (const ev of trades(r, SYMBOLS)) {
+      h.feed(ev);
+      await d.idle();
+    }
+    const st = d.diagnostics();
+    expect(st.maxBatchSeen).toBe(3);
+    expect(st.queries).toBe(3 * st.batches);
+    const bySymbol = new Map<string, number>();
+    for (const s of h.signals) bySymbol.set(s.symbol, (bySymbol.get(s.symbol) ?? 0) + 1);
+    expect([...bySymbol.keys()].sort()).toEqual(SYMBOLS);
+  });
+
+  it('loads its store from a file at start and saves it on close', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'cwts-pattern-')), 'store.bin');
+    const { r } = series(30, 5);
+    const a = new PatternDetector('pattern', { ...BASE, query_mode: 'sync' }, { backend: new JsComputeBackend() });
+    const h = new DetectorHarness([a], INSTRUMENTS);
+    for (const ev of trades(r)) h.feed(ev);
+    await a.close(path);
+    const b = new PatternDetector('pattern', { ...BASE, file: path, learn: false }, { backend: new JsComputeBackend() });
+    expect(b.store.count).toBe(a.store.count);
+    expect(Array.from(b.store.outcomes.subarray(0, 5))).toEqual(a.store.slotsInOrder().slice(0, 5).map((s) => a.store.outcomes[s]));
+  });
+
+  it('validates its settings with key paths', () => {
+    expect(() => parsePatternSettings({ dim: 1 })).toThrow('detectors.pattern.dim: expected an integer between 2 and 4096, got 1');
+    expect(() => parsePatternSettings({ top_k: 0, weighting: 'loud' })).toThrow(/top_k[\s\S]*weighting/);
+    expect(() => parsePatternSettings({ min_correlation: 2 })).toThrow('detectors.pattern.min_correlation: expected a number in [-1, 1]');
+    expect(() => parsePatternSettings({ capacity: 2e9 })).toThrow('detectors.pattern.capacity');
+    const noSync = { ...new JsComputeBackend(), name: 'gpu', sync: undefined } as unknown as ComputeBackend;
+    expect(() => new PatternDetector('pattern', { query_mode: 'sync' }, { backend: noSync })).toThrow('detectors.pattern.query_mode: "sync" needs a backend with synchronous kernels');
+  });
+});

@@ -1,0 +1,292 @@
+import { describe, expect, it } from 'vitest';
+import type { BookDeltaEvent, BookLevel, BookSnapshotEvent, MarketEvent, TradeEvent } from '../domain/events.js';
+import { defineInstrument } from '../domain/instrument.js';
+import { ConfigError } from '../config/errors.js';
+import { seededRandom } from '../testing/seeded-random.js';
+import { DetectorHarness } from './harness.js';
+import { parseWhaleSettings, WhaleDetector } from './whale.js';
+
+// price in ticks of 0.01, qty in lots of 0.001: notional = ticks * lots * 1e-5
+const BTC = defineInstrument({ exchange: 'x', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.001' });
+const ETH = defineInstrument({ exchange: 'x', symbol: 'ETHUSDT', base: 'ETH', quote: 'USDT', tickSize: '0.01', lotSize: '0.001' });
+const PRICE = 6_000_000; // 60,000.00
+/** Lots worth `notional` quote units at PRICE. */
+const lotsFor = (notional: number): number => Math.round(notional / (PRICE * 1e-5));
+
+let tid = 0;
+function trade(ts: number, qty: number, side: 'buy' | 'sell' = 'buy', symbol = 'BTCUSDT', price = PRICE): TradeEvent {
+  return { type: 'trade', exchange: 'x', symbol, ts, recvTs: ts, tradeId: `t${++tid}`, price, qty, side };
+}
+
+function harness(settings: Record<string, unknown>): { h: DetectorHarness; d: WhaleDetector } {
+  const d = new WhaleDetector('whale', settings);
+  return { h: new DetectorHarness([d], [BTC, ETH]), d };
+}
+
+/** n ordinary trades: log-normal notional around 2,000 (sigma 0.5), alternating sides, 50 ms apart. */
+function ordinary(h: DetectorHarness, n: number, seed = 1, t0 = 0, symbol = 'BTCUSDT'): number {
+  const r = seededRandom(seed);
+  let ts = t0;
+  for (let i = 0; i < n; i++) {
+    ts += 50;
+    h.feed(trade(ts, Math.max(1, lotsFor(2000 * Math.exp(0.5 * r.normal()))), i % 2 ? 'buy' : 'sell', symbol));
+  }
+  return ts;
+}
+
+describe('whale detector (a): single large trades', () => {
+  it('fires on a trade far above the rolling distribution, with the trade as evidence', () => {
+    const { h } = harness({ bursts: false, walls: false });
+    const ts = ordinary(h, 1000);
+    expect(h.signals).toHaveLength(0);
+    const whale = trade(ts + 10, lotsFor(200_000), 'sell');
+    h.feed(whale);
+    expect(h.signals).toHaveLength(1);
+    const s = h.signals[0];
+    expect(s).toMatchObject({ id: 'whale:x:BTCUSDT:1', detector: 'whale', kind: 'whale_trade', exchange: 'x', symbol: 'BTCUSDT', ts: ts + 10, direction: -1 });
+    expect(s.evidence.tradeId).toBe(whale.tradeId);
+    expect(s.evidence.qty).toBe(whale.qty);
+    expect(s.evidence.z as number).toBeGreaterThan(4);
+    expect(s.evidence.baselineNotional as number).toBeGreaterThan(1500);
+    expect(s.evidence.baselineNotional as number).toBeLessThan(2600);
+  });
+
+  it('does not fire on ordinary heavy-ish flow (5,000 log-normal trades)', () => {
+    const { h } = harness({ bursts: false, walls: false });
+    ordinary(h, 5000, 7);
+    expect(h.signals).toHaveLength(0);
+  });
+
+  it('does not fire during warm-up, however large the trade', () => {
+    const { h } = harness({ bursts: false, walls: false, warmup_trades: 100 });
+    let ts = ordinary(h, 98);
+    h.feed(trade(++ts, lotsFor(5_000_000)));
+    expect(h.signals).toHaveLength(0);
+    ts = ordinary(h, 5, 3, ts);
+    h.feed(trade(++ts, lotsFor(5_000_000)));
+    expect(h.signals).toHaveLength(1);
+  });
+
+  it('keeps the whale out of its own baseline (a second whale still fires)', () => {
+    const { h } = harness({ bursts: false, walls: false });
+    let ts = ordinary(h, 500);
+    h.feed(trade(++ts, lotsFor(300_000)));
+    h.feed(trade(++ts, lotsFor(300_000)));
+    expect(h.signals.map((s) => s.id)).toEqual(['whale:x:BTCUSDT:1', 'whale:x:BTCUSDT:2']);
+  });
+
+  // Warm-up on two alternating sizes a, b: median = mean of their logs, mean absolute deviation
+  // = half their log distance, sigma = sqrt(pi/2) x that. A test trade's z is then known exactly.
+  function edgeCase(zThreshold: number, minNotional: number, testNotional: number): number {
+    const { h } = harness({ bursts: false, walls: false, warmup_trades: 10, z_threshold: zThreshold, min_notional: minNotional });
+    for (let i = 0; i < 10; i++) h.feed(trade(i, i % 2 ? lotsFor(1000) : lotsFor(4000)));
+    h.feed(trade(100, lotsFor(testNotional)));
+    return h.signals.length;
+  }
+  const xa = Math.log(lotsFor(1000) * PRICE * 1e-5);
+  const xb = Math.log(lotsFor(4000) * PRICE * 1e-5);
+  const median = 0.5 * (xa + xb);
+  const sigma = Math.sqrt(Math.PI / 2) * (Math.abs(xb - xa) / 2);
+  const zOf = (notional: number): number => (Math.log(lotsFor(notional) * PRICE * 1e-5) - median) / sigma;
+
+  it('z threshold at the edge: fires at z = threshold, not just above it', () => {
+    const z = zOf(40_000);
+    expect(edgeCase(z * (1 - 1e-9), 0, 40_000)).toBe(1);
+    expect(edgeCase(z * (1 + 1e-9), 0, 40_000)).toBe(0);
+  });
+
+  it('min_notional at the edge: fires at exactly min_notional, not one lot below', () => {
+    const notional = lotsFor(40_000) * PRICE * 1e-5;
+    expect(edgeCase(1, notional, 40_000)).toBe(1);
+    expect(edgeCase(1, notional + 0.06, 40_000)).toBe(0);
+  });
+
+  it('per-symbol thresholds override the defaults', () => {
+    const { h } = harness({ bursts: false, walls: false, symbols: { ETHUSDT: { min_notional: 1_000_000 } } });
+    let ts = ordinary(h, 400, 1, 0, 'BTCUSDT');
+    ts = ordinary(h, 400, 2, ts, 'ETHUSDT');
+    h.feed(trade(++ts, lotsFor(300_000), 'buy', 'BTCUSDT'));
+    h.feed(trade(++ts, lotsFor(300_000), 'buy', 'ETHUSDT'));
+    expect(h.signals.map((s) => s.symbol)).toEqual(['BTCUSDT']);
+    expect(h.signals[0].evidence.minNotional).toBe(10_000);
+  });
+});
+
+describe('whale detector (b): bursts', () => {
+  /** Ordinary two-sided flow: a 2,000 trade every 100 ms for `seconds`. */
+  function flow(h: DetectorHarness, t0: number, seconds: number): number {
+    let ts = t0;
+    for (let i = 0; i < seconds * 10; i++) {
+      ts += 100;
+      h.feed(trade(ts, lotsFor(2000), i % 2 ? 'buy' : 'sell'));
+    }
+    return ts;
+  }
+
+  it('fires once when same-side trades inside the window cross the threshold, with the trades as evidence', () => {
+    const { h } = harness({ trades: false, walls: false });
+    let ts = flow(h, 0, 120);
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const t = trade((ts += 50), lotsFor(30_000), 'buy');
+      ids.push(t.tradeId);
+      h.feed(t);
+    }
+    const bursts = h.signalsOf('whale_burst');
+    expect(bursts).toHaveLength(1);
+    const b = bursts[0];
+    expect(b.direction).toBe(1);
+    // 10,000 usual per side per second x 8 = 80,000 < 100,000 floor: fires on the 4th 30k trade
+    expect(b.evidence.trades).toBeGreaterThanOrEqual(4);
+    expect(b.evidence.notional as number).toBeGreaterThanOrEqual(100_000);
+    expect(b.evidence.tradeIds as string[]).toEqual(expect.arrayContaining(ids.slice(0, 4)));
+    expect(b.evidence.threshold).toBe(100_000);
+  });
+
+  it('does not fire when the same notional is spread over a longer time', () => {
+    const { h } = harness({ trades: false, walls: false });
+    let ts = flow(h, 0, 120);
+    for (let i = 0; i < 6; i++) h.feed(trade((ts += 1500), lotsFor(30_000), 'buy'));
+    expect(h.signalsOf('whale_burst')).toHaveLength(0);
+  });
+
+  it('needs burst_min_trades trades (a single whale is not a burst)', () => {
+    const { h } = harness({ trades: false, walls: false });
+    const ts = flow(h, 0, 120);
+    h.feed(trade(ts + 10, lotsFor(500_000), 'sell'));
+    expect(h.signalsOf('whale_burst')).toHaveLength(0);
+  });
+
+  it('does not fire before burst_warmup_windows', () => {
+    const { h } = harness({ trades: false, walls: false, burst_warmup_windows: 60 });
+    let ts = flow(h, 0, 30);
+    for (let i = 0; i < 6; i++) h.feed(trade((ts += 50), lotsFor(30_000), 'buy'));
+    expect(h.signalsOf('whale_burst')).toHaveLength(0);
+  });
+
+  it('re-arms after the window sum fell below half the threshold', () => {
+    const { h } = harness({ trades: false, walls: false });
+    let ts = flow(h, 0, 120);
+    for (let i = 0; i < 6; i++) h.feed(trade((ts += 50), lotsFor(30_000), 'buy'));
+    ts = flow(h, ts, 3);
+    for (let i = 0; i < 6; i++) h.feed(trade((ts += 50), lotsFor(30_000), 'buy'));
+    expect(h.signalsOf('whale_burst')).toHaveLength(2);
+  });
+});
+
+describe('whale detector (c): walls', () => {
+  const lv = (price: number, qty: number): BookLevel => ({ price, qty });
+  const TOUCH_BID = PRICE - 100;
+  const TOUCH_ASK = PRICE + 100;
+  function snapshot(ts: number): BookSnapshotEvent {
+    const bids: BookLevel[] = [];
+    const asks: BookLevel[] = [];
+    for (let i = 0; i < 10; i++) {
+      bids.push(lv(TOUCH_BID - i * 300, lotsFor(15_000)));
+      asks.push(lv(TOUCH_ASK + i * 300, lotsFor(15_000)));
+    }
+    return { type: 'book_snapshot', exchange: 'x', symbol: 'BTCUSDT', ts, recvTs: ts, seq: 1, bids, asks, reason: 'initial' };
+  }
+  const delta = (ts: number, bids: BookLevel[], asks: BookLevel[] = []): BookDeltaEvent => ({ type: 'book_delta', exchange: 'x', symbol: 'BTCUSDT', ts, recvTs: ts, firstSeq: ts, seq: ts, bids, asks });
+
+  /** Snapshot, then size changes on existing levels near the touch to learn the usual level size. */
+  function warm(h: DetectorHarness): number {
+    h.feed(snapshot(0));
+    const r = seededRandom(5);
+    let ts = 0;
+    for (let i = 0; i < 300; i++) {
+      const k = r.int(8);
+      const q = lotsFor(15_000 * Math.exp(0.3 * r.normal()));
+      h.feed(delta(++ts, i % 2 ? [lv(TOUCH_BID - k * 300, q)] : [], i % 2 ? [] : [lv(TOUCH_ASK + k * 300, q)]));
+    }
+    return ts;
+  }
+
+  it('reports a large level appearing near the touch, then pulled without being hit (spoof-like)', () => {
+    const { h } = harness({ trades: false, bursts: false });
+    let ts = warm(h);
+    expect(h.signals).toHaveLength(0);
+    const wallPrice = TOUCH_BID - 300; // 2nd level, 0.67 bps from the touch
+    h.feed(delta(++ts, [lv(wallPrice, lotsFor(2_000_000))]));
+    const appeared = h.signalsOf('wall_appeared');
+    expect(appeared).toHaveLength(1);
+    expect(appeared[0]).toMatchObject({ direction: 1, ts });
+    expect(appeared[0].evidence).toMatchObject({ side: 'bid', price: wallPrice, qty: lotsFor(2_000_000) });
+    ts += 2000;
+    h.feed(delta(ts, [lv(wallPrice, 0)]));
+    const pulled = h.signalsOf('wall_pulled');
+    expect(pulled).toHaveLength(1);
+    expect(pulled[0].direction).toBe(-1);
+    expect(pulled[0].evidence).toMatchObject({ side: 'bid', price: wallPrice, cancelledQty: lotsFor(2_000_000), tradedQty: 0, lifetimeMs: 2000 });
+  });
+
+  it('a wall eaten by trades is not reported as pulled', () => {
+    const { h } = harness({ trades: false, bursts: false });
+    let ts = warm(h);
+    const wallPrice = TOUCH_ASK; // at the touch
+    const q = lotsFor(2_000_000);
+    h.feed(delta(++ts, [], [lv(wallPrice, q)]));
+    expect(h.signalsOf('wall_appeared')).toHaveLength(1);
+    expect(h.signalsOf('wall_appeared')[0].direction).toBe(-1);
+    for (let i = 0; i < 4; i++) {
+      h.feed(trade(++ts, q / 4, 'buy', 'BTCUSDT', wallPrice));
+      h.feed(delta(ts, [], [lv(wallPrice, q - ((i + 1) * q) / 4)]));
+    }
+    expect(h.signalsOf('wall_pulled')).toHaveLength(0);
+    expect(h.signals).toHaveLength(1);
+  });
+
+  it('ignores large levels beyond wall_depth_bps and before warm-up', () => {
+    const { h } = harness({ trades: false, bursts: false, wall_depth_bps: 5 });
+    h.feed(snapshot(0));
+    // before warm-up: a huge level at the touch is not (yet) a wall
+    h.feed(delta(1, [lv(TOUCH_BID, lotsFor(5_000_000))]));
+    expect(h.signals).toHaveLength(0);
+    const { h: h2 } = harness({ trades: false, bursts: false, wall_depth_bps: 5 });
+    let ts = warm(h2);
+    h2.feed(delta(++ts, [lv(TOUCH_BID - 6000, lotsFor(5_000_000))])); // 10 bps away
+    expect(h2.signals).toHaveLength(0);
+  });
+});
+
+describe('whale detector: settings and determinism', () => {
+  it('rejects bad settings with key paths, all at once', () => {
+    expect(() => parseWhaleSettings({ z_threshold: -1 })).toThrow(ConfigError);
+    try {
+      parseWhaleSettings({ z_threshold: -1, min_notional: 'big', nope: 1, symbols: { BTCUSDT: { wall_ratio: 0, bogus: true } } });
+    } catch (err) {
+      const msg = (err as Error).message;
+      expect(msg).toContain('detectors.whale.z_threshold: expected a positive number');
+      expect(msg).toContain('detectors.whale.min_notional: expected a non-negative number');
+      expect(msg).toContain('detectors.whale.nope: unknown key');
+      expect(msg).toContain('detectors.whale.symbols.BTCUSDT.wall_ratio: expected a positive number');
+      expect(msg).toContain('detectors.whale.symbols.BTCUSDT.bogus: unknown key');
+      return;
+    }
+    throw new Error('expected a ConfigError');
+  });
+
+  it('uses the configured name in key paths and signal ids', () => {
+    expect(() => parseWhaleSettings({ warmup_trades: 0.5 }, 'big_fish')).toThrow('detectors.big_fish.warmup_trades: expected an integer');
+  });
+
+  it('gives identical signals for identical input', () => {
+    const run = (): unknown[] => {
+      const { h } = harness({});
+      tid = 0;
+      const r = seededRandom(11);
+      const evs: MarketEvent[] = [];
+      let ts = 0;
+      for (let i = 0; i < 3000; i++) {
+        ts += 20;
+        const big = r.next() < 0.01 ? 100 : 1;
+        evs.push(trade(ts, Math.max(1, lotsFor(big * 2000 * Math.exp(0.6 * r.normal()))), r.next() < 0.5 ? 'buy' : 'sell'));
+      }
+      for (const e of evs) h.feed(e);
+      return h.signals;
+    };
+    const a = run();
+    expect(a.length).toBeGreaterThan(5);
+    expect(run()).toEqual(a);
+  });
+});
