@@ -8,6 +8,7 @@ export * from './compute/index.js';
 export * from './engine/index.js';
 export * from './risk/index.js';
 export * from './detectors/index.js';
+export * from './microstructure/index.js';
 export * from './observability/logger.js';
 export * from './observability/metrics.js';
 export * from './observability/http.js';

@@ -2,11 +2,11 @@ import type { FeedStatusEvent, MarketEvent } from '../domain/events.js';
 import type { Instrument } from '../domain/instrument.js';
 import { instrumentKey, lotsToQty, ticksToPrice } from '../domain/instrument.js';
 import { BOOK_STATE_CODES, type MetricsRegistry } from '../observability/metrics.js';
-import { L2Book, type BookSyncState, type DeltaResultCode, DeltaResult } from './l2-book.js';
+import { L2Book, type L2SyncState, type DeltaResultCode, DeltaResult } from './l2-book.js';
 
 export interface L2BookStoreOptions {
   /** Called on every state change of any book (metrics, health, risk). */
-  onStateChange?: (book: L2Book, previous: BookSyncState, reason: string) => void;
+  onStateChange?: (book: L2Book, previous: L2SyncState, reason: string) => void;
   /** Called on every resync of any book, with its short reason label. */
   onResync?: (book: L2Book, reason: string) => void;
   /** Called when a book is created (it starts in `resyncing`, reason `awaiting_snapshot`). */
@@ -18,7 +18,7 @@ export interface L2BookStoreOptions {
 export interface BookStatusEntry {
   exchange: string;
   symbol: string;
-  state: BookSyncState;
+  state: L2SyncState;
   reason: string;
   seq: number;
   resyncs: number;

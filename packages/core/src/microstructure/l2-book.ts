@@ -13,14 +13,14 @@ import { SortedLevels } from './sorted-levels.js';
  *   returns to `synced` if updates uncross it, or the owner calls `beginResync('crossed_book')`.
  * Only `synced` is usable for trading.
  */
-export type BookSyncState = 'synced' | 'resyncing' | 'stale' | 'crossed';
+export type L2SyncState = 'synced' | 'resyncing' | 'stale' | 'crossed';
 
 /** Side codes for the allocation-free numeric APIs. */
 export const BID = 0;
 export const ASK = 1;
 export type BookSideCode = 0 | 1;
 
-export type BookSyncListener = (book: L2Book, previous: BookSyncState, reason: string) => void;
+export type BookSyncListener = (book: L2Book, previous: L2SyncState, reason: string) => void;
 export type BookResyncListener = (book: L2Book, reason: string) => void;
 
 /** Outcome of applyDelta. */
@@ -73,7 +73,7 @@ export class L2Book implements BookView {
   levelUpdates = 0;
   /** Resyncs by reason, for `cwts_book_resyncs_total`. */
   readonly resyncsByReason = new Map<string, number>();
-  private _state: BookSyncState = 'resyncing';
+  private _state: L2SyncState = 'resyncing';
   private _reason = 'awaiting_snapshot';
   private _stateSince = 0;
   private onStateChange: BookSyncListener | undefined;
@@ -100,7 +100,7 @@ export class L2Book implements BookView {
   get synced(): boolean {
     return this._state === 'synced';
   }
-  get state(): BookSyncState {
+  get state(): L2SyncState {
     return this._state;
   }
   /** Why the state last changed (e.g. `sequence_gap: expected 101, got 105`). */
@@ -140,7 +140,7 @@ export class L2Book implements BookView {
     return true;
   }
 
-  private setState(next: BookSyncState, reason: string, now: number): void {
+  private setState(next: L2SyncState, reason: string, now: number): void {
     const prev = this._state;
     this._reason = reason;
     if (prev === next) return;
@@ -162,7 +162,7 @@ export class L2Book implements BookView {
    * path); qty 0 levels are skipped; duplicates keep the last. Invalid numbers put the book in
    * `resyncing` (reason `invalid_snapshot`) and leave it empty. Returns the new state.
    */
-  applySnapshot(ev: Pick<BookSnapshotEvent, 'seq' | 'bids' | 'asks'> & { recvTs?: number }): BookSyncState {
+  applySnapshot(ev: Pick<BookSnapshotEvent, 'seq' | 'bids' | 'asks'> & { recvTs?: number }): L2SyncState {
     const now = ev.recvTs ?? this.lastUpdateTs;
     this.clear();
     if (!validLevels(ev.bids) || !validLevels(ev.asks)) {

@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+// `pnpm bench [suite]`: builds (tsc -b) and runs bench/<suite>.bench.ts with tsx, or every
+// suite when none is named. Each suite writes bench/results/<suite>.json.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const benchDir = join(root, 'bench');
+const suites = readdirSync(benchDir)
+  .filter((f) => f.endsWith('.bench.ts'))
+  .map((f) => f.slice(0, -'.bench.ts'.length))
+  .sort();
+
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+for (const s of wanted) {
+  if (!suites.includes(s)) {
+    console.error(`unknown benchmark suite "${s}"; available: ${suites.join(', ') || '(none)'}`);
+    process.exit(2);
+  }
+}
+const run = wanted.length > 0 ? wanted : suites;
+
+const tscBin = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+const tsc = (args) =>
+  existsSync(tscBin)
+    ? spawnSync(process.execPath, [tscBin, ...args], { cwd: root, stdio: 'inherit' })
+    : spawnSync('pnpm', ['exec', 'tsc', ...args], { cwd: root, stdio: 'inherit', shell: process.platform === 'win32' });
+// Build everything (tsc -b is incremental: a no-op when up to date). If some other package does
+// not compile, the suites only need @cwts/core's dist: build that alone and go on, loudly.
+if (tsc(['-b']).status !== 0) {
+  console.error('bench: `tsc -b` failed; building packages/core alone for the benchmarks');
+  if (tsc(['-b', 'packages/core']).status !== 0) {
+    console.error('build of packages/core failed; benchmarks not run');
+    process.exit(1);
+  }
+}
+
+let failed = 0;
+for (const suite of run) {
+  console.log(`\n=== bench: ${suite} ===`);
+  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', join(benchDir, `${suite}.bench.ts`)], { cwd: root, stdio: 'inherit', env: process.env });
+  if (r.status !== 0) {
+    console.error(`suite ${suite} failed (exit ${r.status ?? r.signal})`);
+    failed++;
+  }
+}
+process.exit(failed > 0 ? 1 : 0);
