@@ -1,13 +1,13 @@
 /**
  * A small DetectorContext for tests, benchmarks and offline studies: keeps instruments and plain
- * L2 books, applies book events before handing every event to the detectors (as the engine
+ * L2 books (the engine's L2Book, sequence checks included), applies book events before handing every event to the detectors (as the engine
  * does), and collects the signals. Not for the hot path of a deployment.
  */
 import type { BookView, Detector, DetectorContext } from '../contracts/trading.js';
 import type { MarketEvent } from '../domain/events.js';
 import { instrumentKey, type Instrument } from '../domain/instrument.js';
 import type { Signal } from '../domain/signal.js';
-import { SimpleL2Book } from '../engine/simple-book.js';
+import { L2Book } from '../microstructure/l2-book.js';
 
 export class DetectorHarness implements DetectorContext {
   now = 0;
@@ -15,7 +15,7 @@ export class DetectorHarness implements DetectorContext {
   /** Called on every emitted signal (after it is stored, unless `keep` is false). */
   onSignal: ((s: Signal) => void) | undefined;
   private readonly instruments = new Map<string, Instrument>();
-  private readonly books = new Map<string, SimpleL2Book>();
+  private readonly books = new Map<string, L2Book>();
 
   constructor(
     readonly detectors: Detector[] = [],
@@ -29,7 +29,7 @@ export class DetectorHarness implements DetectorContext {
   addInstrument(i: Instrument): void {
     const key = instrumentKey(i.exchange, i.symbol);
     this.instruments.set(key, i);
-    if (!this.books.has(key)) this.books.set(key, new SimpleL2Book(i.exchange, i.symbol));
+    if (!this.books.has(key)) this.books.set(key, new L2Book(i.exchange, i.symbol));
   }
 
   instrument(exchange: string, symbol: string): Instrument | undefined {
@@ -51,11 +51,8 @@ export class DetectorHarness implements DetectorContext {
     if (ev.type === 'book_snapshot' || ev.type === 'book_delta') {
       const b = this.books.get(instrumentKey(ev.exchange, ev.symbol));
       if (b) {
-        if (ev.type === 'book_snapshot') {
-          b.clear();
-          b.synced = true;
-        }
-        b.applyLevels(ev.bids, ev.asks);
+        if (ev.type === 'book_snapshot') b.applySnapshot(ev);
+        else b.applyDelta(ev);
       }
     }
     for (let i = 0; i < this.detectors.length; i++) this.detectors[i].onMarketEvent(ev, this);

@@ -185,9 +185,15 @@ describe('whale detector (c): walls', () => {
       bids.push(lv(TOUCH_BID - i * 300, lotsFor(15_000)));
       asks.push(lv(TOUCH_ASK + i * 300, lotsFor(15_000)));
     }
+    lastSeq = 1;
     return { type: 'book_snapshot', exchange: 'x', symbol: 'BTCUSDT', ts, recvTs: ts, seq: 1, bids, asks, reason: 'initial' };
   }
-  const delta = (ts: number, bids: BookLevel[], asks: BookLevel[] = []): BookDeltaEvent => ({ type: 'book_delta', exchange: 'x', symbol: 'BTCUSDT', ts, recvTs: ts, firstSeq: ts, seq: ts, bids, asks });
+  // Deltas carry contiguous sequence numbers after the snapshot (seq 1), as a venue's would.
+  let lastSeq = 1;
+  const delta = (ts: number, bids: BookLevel[], asks: BookLevel[] = []): BookDeltaEvent => {
+    lastSeq++;
+    return { type: 'book_delta', exchange: 'x', symbol: 'BTCUSDT', ts, recvTs: ts, firstSeq: lastSeq, seq: lastSeq, bids, asks };
+  };
 
   /** Snapshot, then size changes on existing levels near the touch to learn the usual level size. */
   function warm(h: DetectorHarness): number {

@@ -1,27 +1,45 @@
 import type { BookDeltaEvent, BookSnapshotEvent, FeedState, FeedStatusEvent } from '../domain/events.js';
 import { instrumentKey } from '../domain/instrument.js';
-import { SimpleL2Book } from './simple-book.js';
+import { L2Book } from '../microstructure/l2-book.js';
 
 export interface BookRecord {
-  readonly book: SimpleL2Book;
+  readonly book: L2Book;
+  /** The engine's view: the book's own sync state, or a connection state the venue reported. */
   state: FeedState;
   reason: string;
-  /** Local time (clock ms) of the last book or trade event. */
+  /** Local time (clock ms) of the last snapshot or delta. */
   lastEventTs: number;
-  lastSeq: number;
+  /** Sequence of the last applied update. */
+  readonly lastSeq: number;
+  /** Resync snapshots received. */
   resyncs: number;
 }
 
 export type BookStateListener = (rec: BookRecord, previous: FeedState) => void;
 
+/** States the venue reports about its connection; they hold until the next snapshot. */
+const CONNECTION_STATES: ReadonlySet<FeedState> = new Set(['connecting', 'disconnected', 'stopped']);
+
+class Rec implements BookRecord {
+  state: FeedState = 'connecting';
+  reason = 'waiting for snapshot';
+  lastEventTs = 0;
+  resyncs = 0;
+  constructor(readonly book: L2Book) {}
+  get lastSeq(): number {
+    return this.book.seq;
+  }
+}
+
 /**
- * Every L2 book the engine keeps, one per venue and symbol, with its sync state. The adapter
- * owns sequencing (it knows the venue's rules); the store checks what it can see for itself:
- * a delta before any snapshot, a sequence that goes backwards, and a crossed book, each of
- * which marks the book unusable until the next snapshot.
+ * Every L2 book the engine keeps (the microstructure engine's `L2Book`), one per venue and
+ * symbol, with the state the engine trades by. The adapter owns the venue's sequencing rules;
+ * the book checks what it can see for itself (a gap between deltas, an invalid level, a crossed
+ * book) and is unusable until the next snapshot. Old deltas (seq at or below the book's) are
+ * dropped, as every venue's documented sync procedure does.
  */
 export class BookStore {
-  private readonly books = new Map<string, BookRecord>();
+  private readonly books = new Map<string, Rec>();
 
   constructor(private readonly onStateChange: BookStateListener = () => {}) {}
 
@@ -33,7 +51,7 @@ export class BookStore {
     const key = instrumentKey(exchange, symbol);
     let rec = this.books.get(key);
     if (!rec) {
-      rec = { book: new SimpleL2Book(exchange, symbol), state: 'connecting', reason: 'waiting for snapshot', lastEventTs: 0, lastSeq: 0, resyncs: 0 };
+      rec = new Rec(new L2Book(exchange, symbol));
       this.books.set(key, rec);
     }
     return rec;
@@ -44,55 +62,69 @@ export class BookStore {
   }
 
   applySnapshot(ev: BookSnapshotEvent, now: number): BookRecord {
-    const rec = this.ensure(ev.exchange, ev.symbol);
-    rec.book.clear();
-    rec.book.applyLevels(ev.bids, ev.asks);
-    rec.lastSeq = ev.seq;
+    const rec = this.ensure(ev.exchange, ev.symbol) as Rec;
     rec.lastEventTs = now;
     if (ev.reason === 'resync') rec.resyncs++;
-    if (rec.book.isCrossed()) this.setState(rec, 'crossed', `snapshot ${ev.seq} is crossed`);
-    else this.setState(rec, 'synced', ev.reason === 'resync' ? `resynced at ${ev.seq}` : `snapshot ${ev.seq}`);
+    rec.book.applySnapshot(ev);
+    this.follow(rec, ev.reason === 'resync' ? `resynced at ${ev.seq}` : `snapshot ${ev.seq}`);
     return rec;
   }
 
   applyDelta(ev: BookDeltaEvent, now: number): BookRecord {
-    const rec = this.ensure(ev.exchange, ev.symbol);
+    const rec = this.ensure(ev.exchange, ev.symbol) as Rec;
     rec.lastEventTs = now;
-    if (rec.state !== 'synced' && rec.state !== 'stale') return rec; // wait for a snapshot
-    if (ev.seq !== 0 && rec.lastSeq !== 0 && ev.seq <= rec.lastSeq) {
-      this.setState(rec, 'resyncing', `sequence went backwards: ${ev.seq} after ${rec.lastSeq}`);
-      return rec;
-    }
-    rec.book.applyLevels(ev.bids, ev.asks);
-    rec.lastSeq = ev.seq;
-    if (rec.book.isCrossed()) this.setState(rec, 'crossed', `crossed after delta ${ev.seq}: bid ${rec.book.bestBid()} >= ask ${rec.book.bestAsk()}`);
-    else if (rec.state === 'stale') this.setState(rec, 'synced', 'updates resumed');
+    if (CONNECTION_STATES.has(rec.state)) return rec; // wait for a snapshot
+    rec.book.applyDelta(ev);
+    this.follow(rec, rec.book.stateReason);
     return rec;
   }
 
   applyStatus(st: FeedStatusEvent): void {
-    if (st.symbol === '') {
-      for (const rec of this.books.values()) if (rec.book.exchange === st.exchange) this.setState(rec, st.state, st.reason);
-      return;
+    const targets = st.symbol === '' ? [...this.books.values()].filter((r) => r.book.exchange === st.exchange) : [this.ensure(st.exchange, st.symbol) as Rec];
+    for (const rec of targets) {
+      switch (st.state) {
+        case 'resyncing':
+        case 'crossed':
+          rec.book.beginResync(st.state === 'crossed' ? 'crossed_book' : 'venue_resync', st.reason);
+          this.setState(rec, 'resyncing', st.reason);
+          break;
+        case 'stale':
+          rec.book.markStale(st.reason);
+          if (rec.state === 'synced') this.setState(rec, 'stale', st.reason);
+          break;
+        case 'connecting':
+        case 'disconnected':
+        case 'stopped':
+          rec.book.markStale(st.reason);
+          this.setState(rec, st.state, st.reason);
+          break;
+        case 'synced':
+          // Only a snapshot makes a book usable; the venue's word alone does not.
+          break;
+      }
     }
-    const rec = this.ensure(st.exchange, st.symbol);
-    // 'synced' from the adapter only counts once we hold its snapshot.
-    if (st.state === 'synced' && rec.lastEventTs === 0) return;
-    this.setState(rec, st.state, st.reason);
   }
 
   /** Marks books with no update for longer than maxAgeMs as stale. */
   checkStaleness(now: number, maxAgeMs: number): void {
     for (const rec of this.books.values()) {
-      if (rec.state === 'synced' && now - rec.lastEventTs > maxAgeMs) this.setState(rec, 'stale', `no update for ${now - rec.lastEventTs} ms`);
+      if (rec.state === 'synced' && now - rec.lastEventTs > maxAgeMs) {
+        const reason = `no update for ${now - rec.lastEventTs} ms`;
+        rec.book.markStale(reason);
+        this.setState(rec, 'stale', reason);
+      }
     }
   }
 
-  private setState(rec: BookRecord, state: FeedState, reason: string): void {
+  /** The engine state follows the book's own sync state after an update. */
+  private follow(rec: Rec, reason: string): void {
+    this.setState(rec, rec.book.state, rec.book.state === 'synced' ? reason : rec.book.stateReason);
+  }
+
+  private setState(rec: Rec, state: FeedState, reason: string): void {
     const prev = rec.state;
     rec.state = state;
     rec.reason = reason;
-    rec.book.synced = state === 'synced';
     if (prev !== state) this.onStateChange(rec, prev);
   }
 }

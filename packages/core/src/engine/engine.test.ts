@@ -85,14 +85,22 @@ describe('Engine', () => {
     expect(venue.submitted).toHaveLength(0);
   });
 
-  it('a delta with a sequence going backwards marks the book resyncing until the next snapshot', async () => {
+  it('an old delta is dropped; a sequence gap makes the book unusable until the next snapshot', async () => {
     const { venue, engine } = setup();
     await engine.start();
     venue.sink!.onMarketEvent(snapshot());
-    venue.sink!.onMarketEvent({ type: 'book_delta', exchange: 'v', symbol: 'BTCUSDT', ts: 2, recvTs: 2, firstSeq: 9, seq: 9, bids: [{ price: 5_000_050, qty: 5 }], asks: [] });
+    const delta = (firstSeq: number, seq: number, price: number) => venue.sink!.onMarketEvent({ type: 'book_delta', exchange: 'v', symbol: 'BTCUSDT', ts: 2, recvTs: 2, firstSeq, seq, bids: [{ price, qty: 5 }], asks: [] });
     const rec = engine.books.get('v', 'BTCUSDT')!;
-    expect(rec.state).toBe('resyncing');
+    delta(9, 9, 5_000_050);
+    expect(rec.state).toBe('synced');
     expect(rec.book.bestBid()).toBe(5_000_000);
+    delta(11, 11, 5_000_060);
+    expect(rec.state).toBe('synced');
+    expect(rec.book.bestBid()).toBe(5_000_060);
+    delta(13, 14, 5_000_070);
+    expect(rec.state).toBe('resyncing');
+    expect(rec.reason).toMatch(/sequence_gap: expected 12, got 13..14/);
+    expect(rec.book.bestBid()).toBe(5_000_060);
     venue.sink!.onMarketEvent({ ...snapshot(5_000_010, 5_000_090, 20), reason: 'resync' });
     expect(rec.state).toBe('synced');
     expect(rec.resyncs).toBe(1);

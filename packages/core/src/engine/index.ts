@@ -1,7 +1,6 @@
 export { Engine, type EngineOptions, type RunSummary, type VenueRuntime } from './engine.js';
 export { composeDeployment, BUILTIN_DETECTORS, type ComposeOptions, type Deployment, type BuiltinDetectorFactory, type BuiltinDetectorDeps } from './compose.js';
 export { BookStore, type BookRecord } from './book-store.js';
-export { SimpleL2Book } from './simple-book.js';
 export { OrderManager } from './order-manager.js';
 export { Portfolio, Position, COMMON_EXPONENT, commonToDecimal, commonToNumber, type PositionSnapshot } from './portfolio.js';
 export { Journal, journalParse, journalStringify } from './journal.js';
