@@ -4,12 +4,27 @@
  * trades and liquidation cascades. Same seed and symbols -> the same event sequence, whatever
  * the wall clock: timestamps come from a virtual timeline (startTs + k * 1000 / events_per_second).
  */
-import type { BookLevel, FeedStatusEvent, Instrument, MarketEvent, Side } from '@cwts/core';
-import { SimBook, type BookSide } from './book.js';
+import { L2Book, type BookLevel, type FeedStatusEvent, type Instrument, type MarketEvent, type Side } from '@cwts/core';
 import { Prng } from './prng.js';
 import { simInstrument, simStartPrice, type RegimeName, type SimOptions } from './options.js';
 
 export type SimEvent = MarketEvent | FeedStatusEvent;
+export type BookSide = 'bid' | 'ask';
+
+/** Side code of core's L2Book numeric APIs (BID 0, ASK 1). */
+const code = (side: BookSide): 0 | 1 => (side === 'bid' ? 0 : 1);
+
+/** Levels of one side of an L2Book best-first, as fresh BookLevel objects (at most `limit`). */
+export function bookLevels(book: L2Book, side: BookSide, limit = Infinity): BookLevel[] {
+  const out: BookLevel[] = [];
+  book.topLevels(side, Math.min(limit, book.levelCount(side)), out);
+  return out;
+}
+
+/** Best price of one side (bid: highest, ask: lowest), undefined when the side is empty. */
+export function bestOf(book: L2Book, side: BookSide): number | undefined {
+  return side === 'bid' ? book.bestBid() : book.bestAsk();
+}
 
 /** Ground truth of an injected episode, for measuring detector precision and recall. */
 export interface Episode {
@@ -41,7 +56,7 @@ interface Cascade {
 }
 
 class SymbolState {
-  readonly book = new SimBook();
+  readonly book: L2Book;
   regime: RegimeName = 'normal';
   fairMid: number;
   seq = 0;
@@ -62,6 +77,7 @@ class SymbolState {
     opts: SimOptions,
     startTs: number,
   ) {
+    this.book = new L2Book(instrument.exchange, symbol, { initialLevels: Math.max(16, opts.levels * 2) });
     this.fairMid = startMidTicks;
     this.nextTs = startTs;
     this.gap = Math.max(1, Math.round((startMidTicks * opts.levelSpacingBps) / 1e4));
@@ -117,7 +133,7 @@ export class SyntheticMarket {
   }
 
   /** The generator's live book for a symbol (paper execution takes liquidity from it). */
-  book(symbol: string): SimBook | undefined {
+  book(symbol: string): L2Book | undefined {
     return this.bySymbol.get(symbol)?.book;
   }
 
@@ -138,6 +154,7 @@ export class SyntheticMarket {
     for (const st of this.states) {
       this.reshape(st, undefined, true);
       st.seq = 1;
+      st.book.endSnapshot(st.seq, this.startTs);
       this.emit({
         type: 'book_snapshot',
         exchange: this.exchange,
@@ -145,8 +162,8 @@ export class SyntheticMarket {
         ts: this.startTs,
         recvTs: this.startTs,
         seq: st.seq,
-        bids: st.book.levels('bid'),
-        asks: st.book.levels('ask'),
+        bids: bookLevels(st.book, 'bid'),
+        asks: bookLevels(st.book, 'ask'),
         reason: 'initial',
       });
       this.emit({ type: 'feed_status', exchange: this.exchange, symbol: st.symbol, state: 'synced', reason: 'initial snapshot', ts: this.startTs });
@@ -204,6 +221,7 @@ export class SyntheticMarket {
     const st = this.bySymbol.get(symbol);
     if (!st || (bids.length === 0 && asks.length === 0)) return;
     st.seq++;
+    st.book.endUpdate(st.seq, ts);
     this.emit({ type: 'book_delta', exchange: this.exchange, symbol, ts, recvTs: ts, firstSeq: st.seq, seq: st.seq, bids, asks });
   }
 
@@ -250,7 +268,7 @@ export class SyntheticMarket {
       const hit: BookSide = cascade.side === 'sell' ? 'bid' : 'ask';
       if (rng.chance(0.5)) {
         const qty = this.heavySize(st, 3);
-        const price = st.book.best(hit) ?? Math.round(st.fairMid);
+        const price = bestOf(st.book, hit) ?? Math.round(st.fairMid);
         out.push({ type: 'liquidation', exchange: this.exchange, symbol: st.symbol, ts, recvTs: ts, side: cascade.side, price, qty });
         cascade.episode.qty += qty;
         this.take(st, ts, cascade.side, qty, changes, out);
@@ -262,12 +280,12 @@ export class SyntheticMarket {
     } else if (whale) {
       const hit: BookSide = whale === 'buy' ? 'ask' : 'bid';
       const qty = Math.max(1, Math.round(st.typicalTrade * opts.whaleMultiplier * (1 + rng.float())));
-      const price = st.book.best(hit) ?? Math.round(st.fairMid);
+      const price = bestOf(st.book, hit) ?? Math.round(st.fairMid);
       out.push(this.trade(st, ts, price, qty, whale));
       this.episodes.push({ kind: 'whale', symbol: st.symbol, startTs: ts, endTs: ts, side: whale, qty });
       // The whale ate the touch and the next levels (hidden liquidity absorbed the rest).
-      for (const l of st.book.levels(hit, 3)) {
-        st.book.set(hit, l.price, 0);
+      for (const l of bookLevels(st.book, hit, 3)) {
+        st.book.applyLevel(code(hit), l.price, 0);
         changes[hit].set(l.price, 0);
       }
       st.fairMid += (whale === 'buy' ? 2 : -2) * st.gap;
@@ -283,6 +301,7 @@ export class SyntheticMarket {
     for (const ev of out) this.emit(ev);
     if (changes.bid.size > 0 || changes.ask.size > 0) {
       st.seq++;
+      st.book.endUpdate(st.seq, ts);
       this.emit({
         type: 'book_delta',
         exchange: this.exchange,
@@ -313,13 +332,13 @@ export class SyntheticMarket {
   /** An aggressive order of `qty` walks at most half the opposite side, one trade per level. */
   private take(st: SymbolState, ts: number, side: Side, qty: number, changes: Record<BookSide, Map<number, number>>, out: SimEvent[]): void {
     const hit: BookSide = side === 'buy' ? 'ask' : 'bid';
-    const levels = st.book.levels(hit, Math.max(1, Math.floor(this.options.levels / 2)));
+    const levels = bookLevels(st.book, hit, Math.max(1, Math.floor(this.options.levels / 2)));
     let rem = qty;
     for (const l of levels) {
       if (rem <= 0) break;
       const q = Math.min(rem, l.qty);
       out.push(this.trade(st, ts, l.price, q, side));
-      st.book.set(hit, l.price, l.qty - q);
+      st.book.applyLevel(code(hit), l.price, l.qty - q);
       changes[hit].set(l.price, l.qty - q);
       rem -= q;
     }
@@ -345,21 +364,24 @@ export class SyntheticMarket {
         g += dir * gap;
       }
       const want = new Set(desired);
-      const m = book.side(side);
-      for (const p of [...m.keys()]) {
-        if (!want.has(p)) {
-          book.set(side, p, 0);
-          changes?.[side].set(p, 0);
-        }
+      const sc = code(side);
+      const gone: number[] = [];
+      for (let d = 0, count = book.levelCount(side); d < count; d++) {
+        const p = book.priceAtDepth(sc, d);
+        if (!want.has(p)) gone.push(p);
+      }
+      for (const p of gone) {
+        book.applyLevel(sc, p, 0);
+        changes?.[side].set(p, 0);
       }
       const thin = side === thinSide;
       for (let i = 0; i < desired.length; i++) {
         const p = desired[i]!;
-        if (m.has(p)) continue;
+        if (book.qtyAt(side, p) > 0) continue;
         const pr = full ? 1 : thin ? REFILL_THIN : i === 0 ? REFILL_TOUCH : REFILL_DEEP;
-        if (!full && !rng.chance(pr) && !(i === 0 && m.size === 0)) continue;
+        if (!full && !rng.chance(pr) && !(i === 0 && book.levelCount(side) === 0)) continue;
         const q = Math.max(1, Math.round(st.typicalLevel * (1 + 0.1 * i) * rng.lognormal(-0.18, 0.6) * (thin ? 0.3 : 1)));
-        book.set(side, p, q);
+        book.applyLevel(sc, p, q);
         changes?.[side].set(p, q);
       }
     }
@@ -371,22 +393,15 @@ export class SyntheticMarket {
     const count = rng.chance(0.5) ? 1 : 2;
     for (let c = 0; c < count; c++) {
       const side: BookSide = rng.chance(0.5) ? 'bid' : 'ask';
-      const m = book.side(side);
-      if (m.size === 0) continue;
-      const idx = rng.int(m.size);
-      let i = 0;
-      let price = 0;
-      let qty = 0;
-      for (const [p, q] of m) {
-        if (i++ === idx) {
-          price = p;
-          qty = q;
-          break;
-        }
-      }
+      const size = book.levelCount(side);
+      if (size === 0) continue;
+      // a uniformly random level (by depth from the touch)
+      const idx = rng.int(size);
+      const price = book.priceAtDepth(code(side), idx);
+      const qty = book.qtyAtDepth(code(side), idx);
       const thin = st.cascade && side === (st.cascade.side === 'sell' ? 'bid' : 'ask');
-      const nq = m.size > 1 && rng.chance(thin ? 0.3 : 0.05) ? 0 : Math.max(1, Math.round(qty * rng.lognormal(thin ? -0.3 : 0, 0.3)));
-      book.set(side, price, nq);
+      const nq = size > 1 && rng.chance(thin ? 0.3 : 0.05) ? 0 : Math.max(1, Math.round(qty * rng.lognormal(thin ? -0.3 : 0, 0.3)));
+      book.applyLevel(code(side), price, nq);
       changes[side].set(price, nq);
     }
   }

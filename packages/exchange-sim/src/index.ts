@@ -20,8 +20,7 @@ export {
   type OptionProblem,
 } from './options.js';
 export { Prng } from './prng.js';
-export { SimBook, type BookSide } from './book.js';
-export { SyntheticMarket, type Episode, type SimEvent, type SyntheticMarketConfig } from './generator.js';
+export { SyntheticMarket, bookLevels, bestOf, type BookSide, type Episode, type SimEvent, type SyntheticMarketConfig } from './generator.js';
 export { PaperExchange, feeAtoms, type PaperSettings, type PaperVenue } from './paper.js';
 export { ReplaySource, checkRecordedEvent, type ReplayItem, type ReplaySourceOptions } from './replay.js';
 export { SimVenue, SimMarketDataClient, SimExecutionClient, type SimVenueConfig } from './venue.js';

@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { defineInstrument, type BookLevel, type ExecutionReport, type Order, type OrderType, type Side, type TimeInForce } from '@cwts/core';
-import { SimBook } from './book.js';
+import { defineInstrument, L2Book, type BookLevel, type ExecutionReport, type Order, type OrderType, type Side, type TimeInForce } from '@cwts/core';
 import { feeAtoms, PaperExchange, type PaperVenue } from './paper.js';
 
 // BTCUSDT: tick 0.01, lot 0.00001 -> one quote atom is 10^-7 USDT
 const BTC = defineInstrument({ exchange: 'sim', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.00001', minNotional: '5' });
 
 function setup(latencyMs = 5) {
-  const book = new SimBook();
+  const book = new L2Book('sim', 'BTCUSDT');
   // asks 60000.00 x 0.001, 60000.50 x 0.002, 60001.00 x 0.005 ; bids 59999.00 x 0.003, 59998.00 x 0.01
   book.applySnapshot({
+    seq: 1,
     bids: [{ price: 5_999_900, qty: 300 }, { price: 5_999_800, qty: 1000 }],
     asks: [{ price: 6_000_000, qty: 100 }, { price: 6_000_050, qty: 200 }, { price: 6_000_100, qty: 500 }],
   });
@@ -72,8 +72,8 @@ describe('PaperExchange', () => {
     // level 2: 60000.50 x 0.0015 = 90.00075 USDT = 900,007,500 atoms x 5 bps = 450,003.75 -> 450,004
     expect(f2).toMatchObject({ lastPrice: 6_000_050, lastQty: 150, leavesQty: 0, cumQty: 250, feeAtoms: 450_004n, liquidity: 'taker' });
     expect(f1.tradeId).not.toBe(f2.tradeId);
-    expect(book.qty('ask', 6_000_000)).toBe(0);
-    expect(book.qty('ask', 6_000_050)).toBe(50);
+    expect(book.qtyAt('ask', 6_000_000)).toBe(0);
+    expect(book.qtyAt('ask', 6_000_050)).toBe(50);
     expect(book.bestAsk()).toBe(6_000_050);
     expect(taken).toEqual([{ bids: [], asks: [{ price: 6_000_000, qty: 0 }, { price: 6_000_050, qty: 50 }] }]);
   });
@@ -84,7 +84,7 @@ describe('PaperExchange', () => {
     paper.processDue(5);
     expect(reports.map((r) => r.kind)).toEqual(['ack', 'fill', 'fill', 'cancelled']);
     expect(reports[3]).toMatchObject({ leavesQty: 0, cumQty: 1300 });
-    expect(book.bids.size).toBe(0);
+    expect(book.levelCount('bid')).toBe(0);
     paper.submit(order('sell', 'market', 10, 'IOC'), 10);
     paper.processDue(20);
     expect(reports.slice(4).map((r) => [r.kind, r.rejectReason])).toEqual([['ack', undefined], ['cancelled', 'NO_LIQUIDITY']]);
@@ -96,7 +96,7 @@ describe('PaperExchange', () => {
     paper.processDue(5);
     expect(reports).toHaveLength(1);
     expect(reports[0]).toMatchObject({ kind: 'rejected', rejectReason: 'FOK_UNFILLABLE', cumQty: 0 });
-    expect(book.qty('ask', 6_000_000)).toBe(100);
+    expect(book.qtyAt('ask', 6_000_000)).toBe(100);
     paper.submit(order('buy', 'limit', 300, 'FOK', 6_000_050), 10);
     paper.processDue(15);
     expect(reports.slice(1).map((r) => [r.kind, r.lastQty, r.leavesQty])).toEqual([['ack', 0, 300], ['fill', 100, 200], ['fill', 200, 0]]);
@@ -139,7 +139,7 @@ describe('PaperExchange', () => {
     expect(reports[1]).toMatchObject({ kind: 'fill', lastPrice: 5_999_950, lastQty: 120, leavesQty: 180, cumQty: 120, liquidity: 'maker', feeAtoms: 143_999n, ts: 7 });
     expect(paper.openOrders()[0]).toMatchObject({ status: 'partially_filled', filledQty: 120, filledNotionalTicksLots: 5_999_950n * 120n, feeAtoms: 143_999n });
     // the ask side coming down through our bid fills the rest
-    book.set('ask', 5_999_940, 10);
+    book.applyLevels([], [{ price: 5_999_940, qty: 10 }]);
     paper.onBookChange('BTCUSDT', 9);
     expect(reports[2]).toMatchObject({ kind: 'fill', lastPrice: 5_999_950, lastQty: 180, leavesQty: 0, cumQty: 300, liquidity: 'maker' });
     expect(paper.openOrders()).toEqual([]);

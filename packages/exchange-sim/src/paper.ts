@@ -5,24 +5,35 @@
  * rounded up. No wall clock, no randomness: deterministic for a given market and order flow.
  */
 import {
+  CancelCause,
   decimalToUnits,
+  L2Book,
+  MATCH_REJECT_REASONS,
+  MatchingEngine,
+  MatchEventKind,
+  MatchReject,
+  MatchSide,
+  MatchStatus,
   notionalAtoms,
   notionalExponent,
+  OrderKind,
   parseDecimal,
+  StpMode,
   type BookLevel,
   type ExecutionReport,
   type Instrument,
+  type MatchSideCode,
   type Order,
+  type OrderKindCode,
   type RejectReason,
-  type Side,
   type TradeEvent,
 } from '@cwts/core';
-import type { BookSide, SimBook } from './book.js';
 
 export interface PaperVenue {
   readonly exchange: string;
   instrument(symbol: string): Instrument | undefined;
-  book(symbol: string): SimBook | undefined;
+  /** The venue's L2 book (core's L2Book): the liquidity marketable paper orders take. */
+  book(symbol: string): L2Book | undefined;
   /** Liquidity taken by a paper order (already applied to the book): publish it if the source wants to. */
   onLiquidityTaken(symbol: string, ts: number, bids: BookLevel[], asks: BookLevel[]): void;
 }
@@ -37,6 +48,8 @@ export interface PaperSettings {
 interface Working {
   order: Order;
   venueOrderId: string;
+  /** Numeric id in the matching engines (clientOrderIds are mapped to it at the edge). */
+  id: number;
   leaves: number;
   cum: number;
   seq: number;
@@ -57,11 +70,33 @@ export function feeAtoms(instrument: Instrument, price: number, qty: number, bps
   return (num + den - 1n) / den;
 }
 
+/** Owner of every paper order in the resting engines (self-trade prevention applies among them). */
+const OWN = 1;
+/** Id of the synthetic market taker that fills resting paper orders (never rests). */
+const MARKET_TAKER_ID = -1;
+/** Quantity of a taker that fills every crossing resting order. */
+const ALL = Number.MAX_SAFE_INTEGER;
+/** Ids of venue levels loaded into the scratch engine: -(depth + 2), never a paper order's id. */
+const levelId = (depth: number): number => -(depth + 2);
+
+/**
+ * Paper orders of a venue. Resting paper orders live in one core MatchingEngine per symbol
+ * (price-time priority, cancel, post-only validation, self-trade prevention among our own
+ * orders); the venue's L2Book provides the liquidity a marketable order takes: its crossing
+ * levels are loaded into a scratch MatchingEngine (one resting order per level) and the order is
+ * matched there with its own kind (MARKET / IOC / FOK / POST_ONLY), so fills, FOK all-or-nothing,
+ * post-only rejects and market remainders follow the engine's rules.
+ */
 export class PaperExchange {
   private readonly queue: Pending[] = [];
   private qHead = 0;
+  /** Resting orders by clientOrderId. */
   private readonly live = new Map<string, Working>();
-  private readonly restingBySymbol = new Map<string, Working[]>();
+  /** Resting orders by engine id. */
+  private readonly byId = new Map<number, Working>();
+  private readonly engines = new Map<string, MatchingEngine>();
+  /** Venue liquidity for one marketable order at a time; empty between orders. */
+  private readonly scratch = new MatchingEngine('scratch', { initialOrders: 64, initialLevels: 64 });
   private readonly inFlight = new Set<string>();
   private orderSeq = 0;
   private fillSeq = 0;
@@ -119,8 +154,8 @@ export class PaperExchange {
   }
 
   hasResting(symbol: string): boolean {
-    const list = this.restingBySymbol.get(symbol);
-    return list !== undefined && list.length > 0;
+    const e = this.engines.get(symbol);
+    return e !== undefined && e.orderCount > 0;
   }
 
   /** Resting (open or partially filled) orders, as the venue knows them. */
@@ -130,38 +165,47 @@ export class PaperExchange {
 
   /** A market trade: resting orders the trade went through fill as makers (up to the trade's size). */
   onTrade(ev: TradeEvent): void {
-    const list = this.restingBySymbol.get(ev.symbol);
-    if (!list || list.length === 0) return;
-    // an aggressive sell prints below resting buys it went through, and vice versa
-    const side: Side = ev.side === 'sell' ? 'buy' : 'sell';
-    const candidates = list
-      .filter((w) => w.order.side === side && (side === 'buy' ? ev.price < w.order.price! : ev.price > w.order.price!))
-      .sort((a, b) => (side === 'buy' ? b.order.price! - a.order.price! : a.order.price! - b.order.price!) || a.seq - b.seq);
-    let avail = ev.qty;
-    for (const w of candidates) {
-      if (avail <= 0) break;
-      const q = Math.min(avail, w.leaves);
-      avail -= q;
-      this.fill(w, w.order.price!, q, 'maker', ev.ts);
-    }
+    const e = this.engines.get(ev.symbol);
+    if (!e || e.orderCount === 0 || !(ev.qty > 0)) return;
+    // An aggressive sell prints below resting buys it went through (buys priced > the print),
+    // and vice versa: the print is a taker limited one tick inside it, up to its size.
+    if (ev.side === 'sell') this.takeResting(e, ev.symbol, MatchSide.SELL, ev.price + 1, ev.qty, ev.ts);
+    else this.takeResting(e, ev.symbol, MatchSide.BUY, ev.price - 1, ev.qty, ev.ts);
   }
 
   /** After a book change: resting orders the opposite side crossed fill completely at their price. */
   onBookChange(symbol: string, ts: number): void {
-    const list = this.restingBySymbol.get(symbol);
+    const e = this.engines.get(symbol);
     const book = this.venue.book(symbol);
-    if (!list || list.length === 0 || !book) return;
-    const bestBid = book.bestBid();
+    if (!e || e.orderCount === 0 || !book) return;
     const bestAsk = book.bestAsk();
-    for (const w of [...list]) {
-      const p = w.order.price!;
-      if ((w.order.side === 'buy' && bestAsk !== undefined && bestAsk <= p) || (w.order.side === 'sell' && bestBid !== undefined && bestBid >= p)) {
-        this.fill(w, p, w.leaves, 'maker', ts);
-      }
-    }
+    if (bestAsk !== undefined) this.takeResting(e, symbol, MatchSide.SELL, bestAsk, ALL, ts);
+    const bestBid = book.bestBid();
+    if (bestBid !== undefined) this.takeResting(e, symbol, MatchSide.BUY, bestBid, ALL, ts);
   }
 
   // ---------------------------------------------------------------------------------------------
+
+  private engine(symbol: string): MatchingEngine {
+    let e = this.engines.get(symbol);
+    if (!e) this.engines.set(symbol, (e = new MatchingEngine(symbol, { initialOrders: 64, initialLevels: 64, stp: StpMode.CANCEL_NEWEST })));
+    return e;
+  }
+
+  /** Market flow (a synthetic IOC taker) fills our resting orders it crosses, as makers. */
+  private takeResting(e: MatchingEngine, symbol: string, side: MatchSideCode, price: number, qty: number, ts: number): void {
+    if (!Number.isSafeInteger(price) || !Number.isSafeInteger(qty) || qty <= 0) return;
+    if (e.submit(MARKET_TAKER_ID, side, OrderKind.IOC, price, qty) !== MatchStatus.OK) return;
+    const n = e.result.eventCount;
+    if (n === 0) return;
+    // copy the events out before reporting (a report handler may submit or cancel)
+    const fills: { id: number; price: number; qty: number }[] = [];
+    for (let i = 0; i < n; i++) if (e.evKind[i] === MatchEventKind.FILL) fills.push({ id: e.evMaker[i]!, price: e.evPrice[i]!, qty: e.evQty[i]! });
+    for (const f of fills) {
+      const w = this.byId.get(f.id);
+      if (w && w.order.symbol === symbol) this.fill(w, f.price, f.qty, 'maker', ts);
+    }
+  }
 
   private emit(r: ExecutionReport): void {
     if (this.onReport) this.onReport(r);
@@ -192,6 +236,32 @@ export class PaperExchange {
     this.report(order, 'rejected', ts, { rejectReason: reason, text, cumQty: order.filledQty ?? 0 });
   }
 
+  /**
+   * Loads the venue's levels that `side` would take up to `limit` (best first, until `qty` is
+   * covered) into the scratch engine as resting orders. Returns the quantity loaded.
+   */
+  private loadLiquidity(book: L2Book, side: MatchSideCode, limit: number, qty: number): number {
+    const oppCode = side === MatchSide.BUY ? 1 : 0;
+    const restSide: MatchSideCode = side === MatchSide.BUY ? MatchSide.SELL : MatchSide.BUY;
+    let loaded = 0;
+    for (let d = 0; loaded < qty; d++) {
+      const p = book.priceAtDepth(oppCode, d);
+      if (p !== p || (side === MatchSide.BUY ? p > limit : p < limit)) break;
+      const q = book.qtyAtDepth(oppCode, d);
+      if (!(q > 0)) continue;
+      this.scratch.submit(levelId(d), restSide, OrderKind.LIMIT, p, q);
+      loaded += q;
+    }
+    return loaded;
+  }
+
+  /** Empties the scratch engine (every level order loaded by loadLiquidity, filled or not). */
+  private clearScratch(): void {
+    for (const side of ['bid', 'ask'] as const) {
+      for (const l of this.scratch.depth(side)) for (const o of l.orders) this.scratch.cancel(o.id);
+    }
+  }
+
   private arriveNew(order: Order, ts: number): void {
     order.filledQty = 0;
     order.filledNotionalTicksLots = 0n;
@@ -205,40 +275,83 @@ export class PaperExchange {
     if (!isLimit && order.tif === 'POST_ONLY') return this.reject(order, ts, 'INVALID_ORDER', 'a market order cannot be POST_ONLY');
     const book = this.venue.book(order.symbol);
     if (!book) return this.reject(order, ts, 'BOOK_NOT_SYNCED', `no book for ${order.symbol} yet`);
-    const opp: BookSide = order.side === 'buy' ? 'ask' : 'bid';
-    const refPrice = isLimit ? order.price! : book.best(opp);
+    const buy = order.side === 'buy';
+    const refPrice = isLimit ? order.price! : buy ? book.bestAsk() : book.bestBid();
     const minNotional = minNotionalAtoms(instrument);
     if (minNotional > 0n && refPrice !== undefined && notionalAtoms(instrument, refPrice, order.qty) < minNotional) {
       return this.reject(order, ts, 'MIN_NOTIONAL', `notional below the minimum ${instrument.minNotional} ${instrument.quote}`);
     }
-    const limit = isLimit ? order.price! : undefined;
-    const within = (p: number): boolean => limit === undefined || (order.side === 'buy' ? p <= limit : p >= limit);
 
-    if (order.tif === 'POST_ONLY') {
-      const best = book.best(opp);
-      if (best !== undefined && within(best)) return this.reject(order, ts, 'POST_ONLY_WOULD_CROSS', `post-only ${order.side} at ${limit} would cross ${opp} ${best}`);
-    }
-    if (order.tif === 'FOK') {
-      let avail = 0;
-      for (const l of book.levels(opp)) {
-        if (!within(l.price) || avail >= order.qty) break;
-        avail += l.qty;
+    const side: MatchSideCode = buy ? MatchSide.BUY : MatchSide.SELL;
+    // the engine's kind for the taking part (a GTC limit takes as IOC, then rests in our engine)
+    const kind: OrderKindCode = order.tif === 'FOK' ? OrderKind.FOK : !isLimit ? OrderKind.MARKET : order.tif === 'POST_ONLY' ? OrderKind.POST_ONLY : OrderKind.IOC;
+    const rests = isLimit && (order.tif === 'GTC' || order.tif === 'POST_ONLY');
+    // a market FOK has no limit: the extreme safe integer on its side
+    const price = isLimit ? order.price! : buy ? Number.MAX_SAFE_INTEGER : -Number.MAX_SAFE_INTEGER;
+    const id = this.orderSeq + 1;
+
+    const loaded = this.loadLiquidity(book, side, isLimit ? price : buy ? Infinity : -Infinity, order.qty);
+    const status = this.scratch.submit(id, side, kind, price, order.qty, OWN);
+    const r = this.scratch.result;
+    if (status !== MatchStatus.OK) {
+      const why = r.reject; // read before clearScratch reuses the result
+      this.clearScratch();
+      if (why === MatchReject.POST_ONLY_WOULD_CROSS) {
+        const best = buy ? book.bestAsk() : book.bestBid();
+        return this.reject(order, ts, 'POST_ONLY_WOULD_CROSS', `post-only ${order.side} at ${price} would cross ${buy ? 'ask' : 'bid'} ${best}`);
       }
-      if (avail < order.qty) return this.reject(order, ts, 'FOK_UNFILLABLE', `only ${avail} of ${order.qty} lots available`);
+      if (why === MatchReject.FOK_UNFILLABLE) return this.reject(order, ts, 'FOK_UNFILLABLE', `only ${loaded} of ${order.qty} lots available`);
+      return this.reject(order, ts, 'INVALID_ORDER', `rejected by the matching engine (${MATCH_REJECT_REASONS[why]})`);
+    }
+    // copy the taker's fills out of the scratch engine, then empty it
+    const fills: { price: number; qty: number; left: number }[] = [];
+    for (let i = 0; i < r.eventCount; i++) {
+      if (this.scratch.evKind[i] === MatchEventKind.FILL) fills.push({ price: this.scratch.evPrice[i]!, qty: this.scratch.evQty[i]!, left: this.scratch.evMakerLeft[i]! });
+    }
+    const cancelCause = r.cancelCause;
+    this.clearScratch();
+
+    // post-only also must not cross our own resting orders (the engine's validation)
+    const e = this.engine(order.symbol);
+    if (order.tif === 'POST_ONLY') {
+      if (e.submit(id, side, OrderKind.POST_ONLY, price, order.qty, OWN) !== MatchStatus.OK) {
+        const why = e.result.reject;
+        if (why === MatchReject.POST_ONLY_WOULD_CROSS) return this.reject(order, ts, 'POST_ONLY_WOULD_CROSS', `post-only ${order.side} at ${price} would cross our own ${buy ? 'sell' : 'buy'} ${buy ? e.bestAsk() : e.bestBid()}`);
+        return this.reject(order, ts, 'INVALID_ORDER', `rejected by the matching engine (${MATCH_REJECT_REASONS[why]})`);
+      }
     }
 
-    order.venueOrderId = `${this.venue.exchange}-${++this.orderSeq}`;
+    this.orderSeq = id;
+    order.venueOrderId = `${this.venue.exchange}-${id}`;
     order.status = 'open';
-    const w: Working = { order, venueOrderId: order.venueOrderId, leaves: order.qty, cum: 0, seq: this.orderSeq };
+    const w: Working = { order, venueOrderId: order.venueOrderId, id, leaves: order.qty, cum: 0, seq: id };
+    if (order.tif === 'POST_ONLY') this.track(w);
     this.report(order, 'ack', ts, { leavesQty: order.qty, cumQty: 0 });
 
-    if (order.tif !== 'POST_ONLY') this.sweep(w, book, opp, within, ts);
-    if (w.leaves === 0) return;
-    if (isLimit && (order.tif === 'GTC' || order.tif === 'POST_ONLY')) {
-      this.live.set(order.clientOrderId, w);
-      let list = this.restingBySymbol.get(order.symbol);
-      if (!list) this.restingBySymbol.set(order.symbol, (list = []));
-      list.push(w);
+    if (fills.length > 0) {
+      // the venue book loses what was taken (one fill per level)
+      const oppCode = buy ? 1 : 0;
+      const taken: BookLevel[] = [];
+      for (const f of fills) {
+        book.applyLevel(oppCode, f.price, f.left);
+        taken.push({ price: f.price, qty: f.left });
+      }
+      book.endUpdate(0, ts);
+      for (const f of fills) this.fill(w, f.price, f.qty, 'taker', ts);
+      this.venue.onLiquidityTaken(order.symbol, ts, buy ? [] : taken, buy ? taken : []);
+    }
+    if (w.leaves === 0 || order.tif === 'POST_ONLY') return;
+    if (rests) {
+      // GTC remainder rests among our orders; one that would cross our own opposite order is
+      // cancelled by self-trade prevention (cancel newest)
+      e.submit(id, side, OrderKind.LIMIT, price, w.leaves, OWN);
+      if (e.result.restingQty > 0) {
+        this.track(w);
+        return;
+      }
+      order.status = 'cancelled';
+      this.report(order, 'cancelled', ts, { leavesQty: 0, cumQty: w.cum, text: `self-trade prevention: remainder ${w.leaves} lots would cross our own order, cancelled` });
+      w.leaves = 0;
       return;
     }
     // market / IOC: the rest is cancelled
@@ -248,23 +361,14 @@ export class PaperExchange {
       leavesQty: 0,
       cumQty: w.cum,
       text: isLimit ? `IOC remainder ${w.leaves} lots cancelled` : `insufficient liquidity: ${w.leaves} lots cancelled`,
-      ...(noLiq && !isLimit ? { rejectReason: 'NO_LIQUIDITY' as const } : {}),
+      ...(noLiq && !isLimit && cancelCause === CancelCause.NO_LIQUIDITY ? { rejectReason: 'NO_LIQUIDITY' as const } : {}),
     });
     w.leaves = 0;
   }
 
-  private sweep(w: Working, book: SimBook, opp: BookSide, within: (p: number) => boolean, ts: number): void {
-    const taken: BookLevel[] = [];
-    for (const l of book.levels(opp)) {
-      if (w.leaves <= 0 || !within(l.price)) break;
-      const q = Math.min(w.leaves, l.qty);
-      book.set(opp, l.price, l.qty - q);
-      taken.push({ price: l.price, qty: l.qty - q });
-      this.fill(w, l.price, q, 'taker', ts);
-    }
-    if (taken.length > 0) {
-      this.venue.onLiquidityTaken(w.order.symbol, ts, opp === 'bid' ? taken : [], opp === 'ask' ? taken : []);
-    }
+  private track(w: Working): void {
+    this.live.set(w.order.clientOrderId, w);
+    this.byId.set(w.id, w);
   }
 
   private fill(w: Working, price: number, qty: number, liquidity: 'maker' | 'taker', ts: number): void {
@@ -279,6 +383,7 @@ export class PaperExchange {
     o.feeAtoms += fee;
     o.status = w.leaves === 0 ? 'filled' : 'partially_filled';
     o.updatedTs = ts;
+    if (w.leaves === 0) this.untrack(w);
     this.report(o, 'fill', ts, {
       lastPrice: price,
       lastQty: qty,
@@ -288,21 +393,18 @@ export class PaperExchange {
       liquidity,
       tradeId: `${this.venue.exchange}-fill-${++this.fillSeq}`,
     });
-    if (w.leaves === 0) this.unrest(w);
   }
 
-  private unrest(w: Working): void {
+  /** Forgets a finished order (the engine already removed it, or the caller cancels it there). */
+  private untrack(w: Working): void {
     if (this.live.get(w.order.clientOrderId) === w) this.live.delete(w.order.clientOrderId);
-    const list = this.restingBySymbol.get(w.order.symbol);
-    if (list) {
-      const i = list.indexOf(w);
-      if (i >= 0) list.splice(i, 1);
-    }
+    if (this.byId.get(w.id) === w) this.byId.delete(w.id);
   }
 
   private arriveCancel(order: Order, ts: number): void {
     const w = this.live.get(order.clientOrderId);
-    if (!w) {
+    const e = w ? this.engines.get(w.order.symbol) : undefined;
+    if (!w || !e || e.cancel(w.id) !== MatchStatus.OK) {
       this.report(order, 'rejected', ts, {
         rejectReason: 'UNKNOWN_ORDER',
         text: `cancel: no working order ${order.clientOrderId}`,
@@ -310,7 +412,7 @@ export class PaperExchange {
       });
       return;
     }
-    this.unrest(w);
+    this.untrack(w);
     w.order.status = 'cancelled';
     w.order.updatedTs = ts;
     this.report(w.order, 'cancelled', ts, { leavesQty: 0, cumQty: w.cum, text: 'cancelled by request' });

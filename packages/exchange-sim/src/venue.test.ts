@@ -12,6 +12,7 @@ import {
   type Order,
 } from '@cwts/core';
 import { plugin } from './plugin.js';
+import { bookLevels } from './generator.js';
 import { resolveSimOptions } from './options.js';
 import { SimExecutionClient, SimMarketDataClient, SimVenue } from './venue.js';
 
@@ -92,7 +93,7 @@ describe('synthetic venue, manual drive', () => {
     expect(c.statuses[0]).toMatchObject({ symbol: 'BTCUSDT', state: 'synced' });
 
     const book = md.venue.book('BTCUSDT')!;
-    const asks = book.levels('ask', 2);
+    const asks = bookLevels(book, 'ask', 2);
     const qty = asks[0]!.qty + Math.floor(asks[1]!.qty / 2);
     ex.submit(order({ side: 'buy', type: 'market', qty, tif: 'IOC' }));
     md.advanceTo(START + 6);

@@ -3,20 +3,20 @@
  * venue's books, and paper execution against them, on one virtual timeline. The
  * MarketDataClient and ExecutionClient of the instance are two faces of this object.
  */
-import type {
-  BookLevel,
-  Clock,
-  ExecutionClient,
-  ExecutionReport,
-  FeedState,
-  Instrument,
-  Logger,
-  MarketDataClient,
-  MarketEventSink,
-  Order,
-  TradingAvailability,
+import {
+  L2Book,
+  type BookLevel,
+  type Clock,
+  type ExecutionClient,
+  type ExecutionReport,
+  type FeedState,
+  type Instrument,
+  type Logger,
+  type MarketDataClient,
+  type MarketEventSink,
+  type Order,
+  type TradingAvailability,
 } from '@cwts/core';
-import { SimBook } from './book.js';
 import { SyntheticMarket, type Episode, type SimEvent } from './generator.js';
 import { simInstrument, type SimOptions } from './options.js';
 import { PaperExchange } from './paper.js';
@@ -51,7 +51,7 @@ export class SimVenue {
   private readonly configSymbols: readonly string[];
   private generatorRef: SyntheticMarket | undefined;
   private replayRef: ReplaySource | undefined;
-  private readonly replayBooks = new Map<string, SimBook>();
+  private readonly replayBooks = new Map<string, L2Book>();
   private readonly lastStatus = new Map<string, FeedState>();
   private sink: MarketEventSink | undefined;
   private interval: ReturnType<typeof setInterval> | undefined;
@@ -108,7 +108,7 @@ export class SimVenue {
     return this.generatorRef?.instrument(symbol) ?? this.replayRef?.instrument(symbol);
   }
 
-  book(symbol: string): SimBook | undefined {
+  book(symbol: string): L2Book | undefined {
     return this.generatorRef ? this.generatorRef.book(symbol) : this.replayBooks.get(symbol);
   }
 
@@ -261,9 +261,14 @@ export class SimVenue {
     if (!item) return;
     if (item.type === 'book_snapshot' || item.type === 'book_delta') {
       let book = this.replayBooks.get(item.symbol);
-      if (!book) this.replayBooks.set(item.symbol, (book = new SimBook()));
+      if (!book) this.replayBooks.set(item.symbol, (book = new L2Book(this.exchange, item.symbol)));
       if (item.type === 'book_snapshot') book.applySnapshot(item);
-      else book.applyDelta(item);
+      else {
+        // The venue's copy follows the recording as recorded: levels apply without sequence
+        // checks (a recorder that dropped a message still leaves the best known book).
+        book.applyLevels(item.bids, item.asks);
+        book.endUpdate(item.seq, item.recvTs);
+      }
     } else if (item.type === 'feed_status') {
       const key = item.symbol;
       if (this.lastStatus.get(key) === item.state) {

@@ -14,7 +14,7 @@ const SEED_ROWS: { label: string; budgetUs: number; suite: string; match: RegExp
   { label: 'Atomic Order Matching', budgetUs: 412, suite: 'microstructure', match: /match.*p99/i },
   { label: 'Cascade Detection', budgetUs: 189, suite: 'detectors', match: /cascade.*p99/i },
   { label: 'Lock-free Buffer', budgetUs: 98, suite: 'microstructure', match: /ring.*round.?trip.*p99/i },
-  { label: 'Pattern Store SIMD', budgetUs: 567, suite: 'detectors', match: /pattern.*100k.*p99|pattern.*query.*p99/i },
+  { label: 'Pattern Store SIMD', budgetUs: 567, suite: 'detectors', match: /^pattern\.cpu-simd\.n10000\.b1\.latency$/ },
   { label: 'Smart Order Routing', budgetUs: 823, suite: 'routing', match: /route.*p99/i },
   { label: 'Memory Allocation', budgetUs: 45, suite: 'microstructure', match: /pool.*p99/i },
   { label: 'End-to-End Flow', budgetUs: 2341, suite: 'e2e', match: /tick.to.order.*p99/i },
