@@ -145,6 +145,55 @@ describe('PaperExchange', () => {
     expect(paper.openOrders()).toEqual([]);
   });
 
+  it('resting orders live in a matching engine: price-time priority among our orders on a trade-through', () => {
+    const { paper, reports } = setup();
+    const a = order('buy', 'limit', 100, 'GTC', 5_999_950);
+    const b = order('buy', 'limit', 100, 'GTC', 5_999_920);
+    const c = order('buy', 'limit', 50, 'GTC', 5_999_950);
+    paper.submit(a, 0);
+    paper.submit(b, 0);
+    paper.submit(c, 0);
+    paper.processDue(5);
+    expect(reports.map((r) => r.kind)).toEqual(['ack', 'ack', 'ack']);
+    paper.onTrade({ type: 'trade', exchange: 'sim', symbol: 'BTCUSDT', ts: 6, recvTs: 6, tradeId: 't1', price: 5_999_910, qty: 180, side: 'sell' });
+    expect(reports.slice(3).map((r) => [r.clientOrderId, r.lastPrice, r.lastQty, r.liquidity])).toEqual([
+      [a.clientOrderId, 5_999_950, 100, 'maker'],
+      [c.clientOrderId, 5_999_950, 50, 'maker'],
+      [b.clientOrderId, 5_999_920, 30, 'maker'],
+    ]);
+    expect(paper.openOrders().map((o) => [o.clientOrderId, o.filledQty])).toEqual([[b.clientOrderId, 30]]);
+    expect(paper.hasResting('BTCUSDT')).toBe(true);
+  });
+
+  it('our own orders never trade with each other: a crossing GTC remainder is cancelled, a crossing POST_ONLY rejected', () => {
+    const { paper, reports } = setup();
+    paper.submit(order('sell', 'limit', 100, 'GTC', 6_000_020), 0); // rests inside the spread
+    paper.submit(order('buy', 'limit', 150, 'GTC', 6_000_030), 0); // takes the venue's 100 at 6_000_000, rest would cross our sell
+    paper.submit(order('buy', 'limit', 10, 'POST_ONLY', 6_000_020), 0); // passive for the venue, crosses our sell
+    paper.processDue(5);
+    expect(reports.map((r) => [r.kind, r.lastQty, r.cumQty, r.rejectReason])).toEqual([
+      ['ack', 0, 0, undefined],
+      ['ack', 0, 0, undefined],
+      ['fill', 100, 100, undefined],
+      ['cancelled', 0, 100, undefined],
+      ['rejected', 0, 0, 'POST_ONLY_WOULD_CROSS'],
+    ]);
+    expect(reports[3]!.text).toMatch(/self-trade/);
+    expect(paper.openOrders().map((o) => o.price)).toEqual([6_000_020]);
+  });
+
+  it('a market FOK is all or nothing over the whole book', () => {
+    const { paper, reports, book } = setup();
+    paper.submit(order('buy', 'market', 900, 'FOK'), 0);
+    paper.processDue(5);
+    expect(reports.map((r) => [r.kind, r.rejectReason])).toEqual([['rejected', 'FOK_UNFILLABLE']]);
+    expect(book.levelCount('ask')).toBe(3);
+    paper.submit(order('buy', 'market', 800, 'FOK'), 10);
+    paper.processDue(15);
+    expect(reports.slice(1).map((r) => [r.kind, r.lastQty, r.leavesQty])).toEqual([['ack', 0, 800], ['fill', 100, 700], ['fill', 200, 500], ['fill', 500, 0]]);
+    expect(book.levelCount('ask')).toBe(0);
+  });
+
   it('cancels working orders; cancelling an unknown or finished order is a rejected report, never a throw', () => {
     const { paper, reports } = setup();
     const rest = order('sell', 'limit', 100, 'GTC', 6_000_500);
