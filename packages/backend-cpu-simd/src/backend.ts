@@ -15,6 +15,7 @@ import {
   ALL_KERNELS,
   ComputeArgumentError,
   HostBuffers,
+  prepareMonteCarloVaR,
   isDeviceBufferLike,
   type BackendCapabilities,
   type BackendInitOptions,
@@ -34,18 +35,15 @@ import type { Isa, NativeEngine, NativeModule, NativeProbe, NativeStatus } from 
 import {
   describeValue,
   overlaps,
-  requireAllFinite,
   requireFinite,
   requireHostF32,
   requireHostI32,
   requireInt,
   requireProduct,
-  splitSeed,
 } from './validate.js';
 
 export const CPU_SIMD_BACKEND_NAME = 'cpu-simd';
 const ISAS: readonly string[] = ['auto', 'avx512', 'avx2', 'neon', 'scalar'];
-const MAX_U32 = 0xffffffff;
 
 /**
  * Settings, from `[compute.cpu-simd]` (plugin config) merged with `BackendInitOptions.settings`:
@@ -382,23 +380,8 @@ export class CpuSimdBackend implements ComputeBackend {
   #prepareVaR(args: MonteCarloVaRArgs): Prepared<MonteCarloVaRResult> {
     const K = 'monteCarloVaR';
     this.#alive(K);
-    if (args === null || typeof args !== 'object') throw new ComputeArgumentError(K, 'arguments object is required');
-    const assets = requireInt(K, 'assets', args.assets, 1, MAX_U32);
-    const factors = requireInt(K, 'factors', args.factors, 1, MAX_U32);
-    const paths = requireInt(K, 'paths', args.paths, 1, MAX_U32);
-    const horizon = args.horizon === undefined ? 1 : requireInt(K, 'horizon', args.horizon, 1, MAX_U32);
-    const confidence = args.confidence;
-    if (typeof confidence !== 'number' || !(confidence > 0 && confidence < 1)) {
-      throw new ComputeArgumentError(K, `confidence must be a number in (0, 1), got ${describeValue(confidence)}`);
-    }
-    const [seedLo, seedHi] = splitSeed(K, args.seed);
-    const factorLen = requireProduct(K, 'assets x factors', assets, factors);
-    const means = requireHostF32(K, 'means', args.means, assets, `assets ${assets}`);
-    const factor = requireHostF32(K, 'factor', args.factor, factorLen, `assets ${assets} x factors ${factors}`);
-    const weights = requireHostF32(K, 'weights', args.weights, assets, `assets ${assets}`);
-    requireAllFinite(K, means, assets, 'means');
-    requireAllFinite(K, factor, factorLen, 'factor');
-    requireAllFinite(K, weights, assets, 'weights');
+    // The oracle's own argument rules, so both backends reject exactly the same calls.
+    const { means, factor, weights, assets, factors, paths, horizon, confidence, seedLo, seedHi } = prepareMonteCarloVaR(args);
     const varIndex = Math.ceil(confidence * paths) - 1;
     return this.#prepared(
       paths * horizon * factors * 16,
