@@ -4,7 +4,6 @@
  * accepts is accepted. Every failure is a ComputeArgumentError naming the kernel and argument;
  * the native layer re-checks sizes so that nothing reads or writes past a buffer.
  */
-import { ComputeArgumentError, describeValue } from '@cwts/core';
 
 // The argument checks every backend shares live in core, so a call the reference rejects is
 // rejected here with the same message.
