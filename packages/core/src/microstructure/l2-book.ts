@@ -256,7 +256,7 @@ export class L2Book implements BookView {
     return DeltaResult.APPLIED;
   }
 
-  /** Compatibility with the foundation's SimpleL2Book: applies levels without sequence checks. */
+  /** Applies levels without sequence checks (replayed venue books, tests). */
   applyLevels(bids: readonly BookLevel[], asks: readonly BookLevel[]): void {
     for (let i = 0; i < bids.length; i++) this.bids.set(bids[i]!.price, bids[i]!.qty);
     for (let i = 0; i < asks.length; i++) this.asks.set(-asks[i]!.price, asks[i]!.qty);
