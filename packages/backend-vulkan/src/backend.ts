@@ -1,7 +1,12 @@
 import {
   ALL_KERNELS,
   ComputeArgumentError,
-  splitSeed,
+  describeValue,
+  prepareMonteCarloVaR,
+  requireFinite,
+  requireHostF32,
+  requireInt,
+  requireProduct,
   type BackendCapabilities,
   type ComputeBackend,
   type DeviceBuffer,
@@ -51,36 +56,12 @@ class VulkanBuffer implements DeviceBuffer {
   }
 }
 
-function describe(v: unknown): string {
-  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean' || v == null) return String(v);
-  if (ArrayBuffer.isView(v)) return `${v.constructor.name}(${(v as { length?: number }).length ?? v.byteLength})`;
-  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
-  return typeof v;
-}
-
-function int(kernel: string, name: string, v: unknown, min = 1, max = MAX_U32): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
-    throw new ComputeArgumentError(kernel, `${name} must be an integer in [${min}, ${max}], got ${describe(v)}`);
-  }
-  return v;
-}
-
-function finite(kernel: string, name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ComputeArgumentError(kernel, `${name} must be a finite number, got ${describe(v)}`);
-  return v;
-}
-
-function hostF32(kernel: string, name: string, v: unknown, count: number): Float32Array {
-  if (!(v instanceof Float32Array)) throw new ComputeArgumentError(kernel, `${name} must be a Float32Array, got ${describe(v)}`);
-  if (v.length < count) throw new ComputeArgumentError(kernel, `${name} has ${v.length} elements, needs at least ${count}`);
-  return v;
-}
-
-function product(kernel: string, what: string, ...f: number[]): number {
-  const p = f.reduce((a, b) => a * b, 1);
-  if (!Number.isSafeInteger(p) || p > 2 ** 32) throw new ComputeArgumentError(kernel, `${what} = ${f.join(' x ')} is too large`);
-  return p;
-}
+// Argument checks shared with every backend (core), so all reject the same calls the same way.
+const describe = describeValue;
+const int = (kernel: string, name: string, v: unknown, min = 1, max = MAX_U32): number => requireInt(kernel, name, v, min, max);
+const finite = requireFinite;
+const hostF32 = (kernel: string, name: string, v: unknown, count: number): Float32Array => requireHostF32(kernel, name, v, count);
+const product = requireProduct;
 
 function u8(view: ArrayBufferView): Uint8Array {
   return view instanceof Uint8Array ? view : new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
@@ -296,30 +277,9 @@ export class VulkanBackend implements ComputeBackend {
   monteCarloVaR(args: MonteCarloVaRArgs): Promise<MonteCarloVaRResult> {
     const K = 'monteCarloVaR';
     return this.run(K, async () => {
-      if (args === null || typeof args !== 'object') throw new ComputeArgumentError(K, 'arguments object is required');
-      const assets = int(K, 'assets', args.assets);
-      const factors = int(K, 'factors', args.factors);
-      const paths = int(K, 'paths', args.paths);
-      const horizon = args.horizon === undefined ? 1 : int(K, 'horizon', args.horizon);
-      const confidence = args.confidence;
-      if (typeof confidence !== 'number' || !(confidence > 0 && confidence < 1)) {
-        throw new ComputeArgumentError(K, `confidence must be a number in (0, 1), got ${describe(confidence)}`);
-      }
-      let seedLo: number;
-      let seedHi: number;
-      try {
-        [seedLo, seedHi] = splitSeed(args.seed);
-      } catch (e) {
-        throw new ComputeArgumentError(K, (e as Error).message);
-      }
+      // The oracle's own argument rules, so every backend rejects exactly the same calls.
+      const { means, factor, weights, assets, factors, paths, horizon, confidence, seedLo, seedHi } = prepareMonteCarloVaR(args);
       this.fits(K, 'paths', paths);
-      const factorLen = product(K, 'assets x factors', assets, factors);
-      const means = hostF32(K, 'means', args.means, assets);
-      const factor = hostF32(K, 'factor', args.factor, factorLen);
-      const weights = hostF32(K, 'weights', args.weights, assets);
-      for (const [name, x, n] of [['means', means, assets], ['factor', factor, factorLen], ['weights', weights, assets]] as const) {
-        for (let i = 0; i < n; i++) if (!Number.isFinite(x[i])) throw new ComputeArgumentError(K, `${name}[${i}] is ${x[i]}; inputs must be finite`);
-      }
       // v = factor^T weights and the drift in float64 on the host; the device draws the normals.
       let drift = 0;
       for (let a = 0; a < assets; a++) drift += weights[a] * means[a];
