@@ -7,6 +7,7 @@
 import {
   CancelCause,
   decimalToUnits,
+  feeAtoms,
   L2Book,
   MATCH_REJECT_REASONS,
   MatchingEngine,
@@ -61,14 +62,8 @@ interface Pending {
   order: Order;
 }
 
-/** Fee of `qty` lots at `price` ticks in quote atoms, rounded up (toward +infinity). */
-export function feeAtoms(instrument: Instrument, price: number, qty: number, bps: string): bigint {
-  const { mantissa, exponent } = parseDecimal(bps);
-  const num = notionalAtoms(instrument, price, qty) * mantissa;
-  const den = 10_000n * 10n ** BigInt(exponent);
-  if (num <= 0n) return num / den; // truncation is the ceiling for negatives (rebates)
-  return (num + den - 1n) / den;
-}
+// Fees are core's feeAtoms, re-exported for existing importers of this module.
+export { feeAtoms };
 
 /** Owner of every paper order in the resting engines (self-trade prevention applies among them). */
 const OWN = 1;

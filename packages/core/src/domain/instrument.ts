@@ -163,3 +163,16 @@ export function notionalApprox(i: Instrument, ticks: number, lots: number): numb
 export function instrumentKey(exchange: string, symbol: string): string {
   return `${exchange}:${symbol}`;
 }
+
+/**
+ * Fee of `qty` lots at `price` ticks in quote atoms for a rate in basis points given as a
+ * decimal string ("2", "0.75", "-0.5" for a rebate), rounded toward +infinity: a fee is never
+ * understated, a rebate never overstated.
+ */
+export function feeAtoms(instrument: Instrument, price: number, qty: number, bps: string): bigint {
+  const { mantissa, exponent } = parseDecimal(bps);
+  const num = notionalAtoms(instrument, price, qty) * mantissa;
+  const den = 10_000n * 10n ** BigInt(exponent);
+  if (num <= 0n) return num / den; // truncation is the ceiling for negatives (rebates)
+  return (num + den - 1n) / den;
+}
