@@ -21,11 +21,12 @@ import {
   type StrategyConfig,
   type SystemConfig,
   type VenueConfig,
+  type PaperConfig,
 } from './types.js';
 
 /** Top-level tables that are not venues. A venue may not take one of these names. */
 export const SECTIONS = [
-  'system', 'performance', 'exchanges', 'risk', 'monitoring', 'compute', 'detectors', 'strategy', 'journal',
+  'system', 'performance', 'exchanges', 'risk', 'monitoring', 'compute', 'detectors', 'strategy', 'journal', 'paper',
 ] as const;
 
 const NAME_RE = /^[a-z][a-z0-9_-]*$/;
@@ -457,6 +458,18 @@ function readJournal(c: Checker, root: Table): JournalConfig {
   };
 }
 
+function readPaper(c: Checker, root: Table): PaperConfig {
+  const t = c.section(root, 'paper', false) ?? {};
+  const P = 'paper';
+  c.unknownKeys(t, P, ['latency_ms', 'maker_fee_bps', 'taker_fee_bps']);
+  const bps = num({ min: -100, max: 1000 });
+  return {
+    latency_ms: withDefault(c, t, P, 'latency_ms', int({ min: 0, max: 60_000 }), 5),
+    maker_fee_bps: withDefault(c, t, P, 'maker_fee_bps', bps, 2),
+    taker_fee_bps: withDefault(c, t, P, 'taker_fee_bps', bps, 10),
+  };
+}
+
 export interface ValidationResult {
   /** Complete only when `issues` is empty. */
   config: CwtsConfig;
@@ -501,6 +514,7 @@ export function validateConfig(root: Table, rawStrings: ReadonlyMap<string, stri
     compute: readCompute(c, root),
     detectors: readDetectors(c, root),
     journal: readJournal(c, root),
+    paper: readPaper(c, root),
   };
   const strategy = readStrategy(c, root);
   if (strategy !== undefined) config.strategy = strategy;

@@ -144,6 +144,15 @@ export type JournalConfig = {
   fsync: FsyncPolicy;
 };
 
+/** `[paper]`: how paper mode simulates fills on a real venue's market data. */
+export type PaperConfig = {
+  /** Simulated order latency in milliseconds (default 5). */
+  latency_ms: number;
+  /** Fee rates in basis points of notional (defaults 2 maker, 10 taker; negative = rebate). */
+  maker_fee_bps: number;
+  taker_fee_bps: number;
+};
+
 export type CwtsConfig = {
   system: SystemConfig;
   performance: PerformanceConfig;
@@ -157,6 +166,7 @@ export type CwtsConfig = {
   detectors: DetectorConfig[];
   strategy?: StrategyConfig;
   journal: JournalConfig;
+  paper: PaperConfig;
 };
 
 export type LoadedConfig = {

@@ -38,6 +38,11 @@ export interface ExecutionClient {
   /** Open orders the venue knows about, for reconciliation after a restart. */
   openOrders(): Promise<Order[]>;
   stop(): Promise<void>;
+  /**
+   * Optional: sees every market event of its venue after the engine's books took it, so a paper
+   * executor can fill resting orders from the tape. Synchronous, on the engine thread.
+   */
+  onMarketEvent?(event: MarketEvent): void;
 }
 
 /** The pair an exchange plugin provides for one configured venue instance. */

@@ -15,6 +15,7 @@ import { importPlugin, PluginHost, type PluginRequest } from '../plugins/loader.
 import { Engine, type VenueRuntime } from './engine.js';
 import { Journal } from './journal.js';
 import { MarketDataOnlyExecution } from './market-data-only.js';
+import { PaperExecutionClient } from './paper-execution.js';
 import { RiskManager } from '../risk/manager.js';
 import { RiskControlServer } from '../risk/control.js';
 import { Recorder } from './recorder.js';
@@ -178,6 +179,8 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
     detectors.push(make(d.settings, d.name, { backend: backendResult.backend, logger: logger.child({ detector: d.name }), clock, metrics }));
   }
 
+  // Paper executors look books up through the engine, which is built below.
+  let engine: Engine;
   const venueRuntimes: VenueRuntime[] = venues.map((v) => {
     const scope = venueScopes.get(v.name)!;
     const marketData = scope.resolve(TOKENS.MarketDataClient) as MarketDataClient;
@@ -185,7 +188,13 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
     if (!execution.simulated && !v.hasCredentials) {
       execution = new MarketDataOnlyExecution(v.name, 'no api_key/api_secret configured; market data only');
     } else if (!execution.simulated && cfg.system.mode === 'paper') {
-      execution = new MarketDataOnlyExecution(v.name, 'paper mode: this venue has no paper executor yet; market data only');
+      // Paper mode never sends an order out: fills are simulated against our copy of the book.
+      const p = cfg.paper;
+      execution = new PaperExecutionClient(v.name, (sym) => engine.book(v.name, sym), (sym) => engine.instrument(v.name, sym), clock, {
+        latencyMs: p.latency_ms,
+        makerFeeBps: bpsText(p.maker_fee_bps),
+        takerFeeBps: bpsText(p.taker_fee_bps),
+      });
     }
     return { name: v.name, symbols: v.symbols, marketData, execution };
   });
@@ -215,7 +224,7 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
     const path = isAbsolute(cfg.journal.path) ? cfg.journal.path : resolvePath(loaded.configDir, cfg.journal.path);
     journal = new Journal(path, cfg.journal.fsync);
   }
-  const engine = new Engine({
+  engine = new Engine({
     clock,
     logger,
     metrics,
@@ -268,4 +277,9 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
       await host.disposeAll();
     },
   };
+}
+
+/** A fee rate as a plain decimal string (never exponent notation), to 6 decimals. */
+function bpsText(bps: number): string {
+  return bps.toFixed(6).replace(/\.?0+$/, '') || '0';
 }

@@ -237,6 +237,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       default:
         break;
     }
+    this.venues.get(ev.exchange)?.execution.onMarketEvent?.(ev);
     this.opts.recorder?.write(ev);
     this.opts.risk?.afterMarketEvent(ev);
     for (let i = 0; i < this.detectors.length; i++) {

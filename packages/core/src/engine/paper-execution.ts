@@ -1,0 +1,165 @@
+import type { ExecutionClient, TradingAvailability } from '../contracts/exchange.js';
+import type { Clock } from '../contracts/clock.js';
+import type { BookView } from '../contracts/trading.js';
+import type { MarketEvent } from '../domain/events.js';
+import { feeAtoms, type Instrument } from '../domain/instrument.js';
+import type { ExecutionReport, Order, RejectReason } from '../domain/orders.js';
+
+export interface PaperSettings {
+  /** Simulated order latency, milliseconds. */
+  latencyMs: number;
+  /** Fee rates in basis points as decimal strings ("2", "-0.5" for a rebate). */
+  makerFeeBps: string;
+  takerFeeBps: string;
+}
+
+interface Resting {
+  order: Order;
+  leaves: number;
+  cum: number;
+}
+
+const LEVELS = 64;
+
+/**
+ * Paper trading on a real venue's market data: orders never leave the process. After
+ * `latencyMs` an order takes liquidity from our own L2 copy of the venue book (level by level,
+ * taker fee; the book itself is not changed, so one order cannot consume a level twice but two
+ * orders in a row can: a known optimism of L2 paper trading), and a GTC remainder rests until a
+ * trade prints through its price (maker fee, up to the trade's size). FOK is all-or-nothing,
+ * POST_ONLY is rejected if it would cross, market and IOC remainders are cancelled and reported.
+ */
+export class PaperExecutionClient implements ExecutionClient {
+  readonly simulated = true;
+  private onReport: ((r: ExecutionReport) => void) | undefined;
+  private readonly resting = new Map<string, Resting>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly levels: { price: number; qty: number }[] = [];
+  private nextVenueId = 1;
+  private nextTradeId = 1;
+
+  constructor(
+    readonly exchange: string,
+    private readonly book: (symbol: string) => BookView | undefined,
+    private readonly instrument: (symbol: string) => Instrument | undefined,
+    private readonly clock: Clock,
+    private readonly settings: PaperSettings,
+  ) {}
+
+  availability(): TradingAvailability {
+    return { canTrade: true };
+  }
+
+  async start(onReport: (r: ExecutionReport) => void): Promise<void> {
+    this.onReport = onReport;
+  }
+
+  submit(order: Readonly<Order>): void {
+    const copy: Order = { ...order };
+    this.later(() => this.arrive(copy));
+  }
+
+  cancel(order: Readonly<Order>): void {
+    const id = order.clientOrderId;
+    this.later(() => {
+      const r = this.resting.get(id);
+      if (!r) return this.report(order, 'rejected', { rejectReason: 'UNKNOWN_ORDER', text: `${id} is not open` });
+      this.resting.delete(id);
+      this.report(r.order, 'cancelled', { leavesQty: 0, cumQty: r.cum, text: 'cancelled' });
+    });
+  }
+
+  async openOrders(): Promise<Order[]> {
+    return [...this.resting.values()].map((r) => ({ ...r.order }));
+  }
+
+  /** Resting orders fill as makers when a trade prints through their price. */
+  onMarketEvent(ev: MarketEvent): void {
+    if (ev.type !== 'trade' || this.resting.size === 0 || ev.exchange !== this.exchange) return;
+    let left = ev.qty;
+    for (const r of this.resting.values()) {
+      if (left <= 0) break;
+      const o = r.order;
+      if (o.symbol !== ev.symbol) continue;
+      const through = o.side === 'buy' ? ev.price < o.price! : ev.price > o.price!;
+      if (!through) continue;
+      const q = Math.min(left, r.leaves);
+      left -= q;
+      this.fill(r, o.price!, q, 'maker');
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.onReport = undefined;
+  }
+
+  private later(f: () => void): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      f();
+    }, this.settings.latencyMs);
+    this.timers.add(t);
+  }
+
+  private arrive(o: Order): void {
+    const book = this.book(o.symbol);
+    const instrument = this.instrument(o.symbol);
+    if (!book || !instrument || !book.synced) return this.reject(o, 'BOOK_NOT_SYNCED', `paper: no synced book for ${o.symbol}`);
+    const venueOrderId = `paper-${this.nextVenueId++}`;
+    o.venueOrderId = venueOrderId;
+    const takeSide = o.side === 'buy' ? 'ask' : 'bid';
+    const limit = o.type === 'market' ? undefined : o.price!;
+    const n = book.topLevels(takeSide, LEVELS, this.levels);
+    let available = 0;
+    for (let i = 0; i < n; i++) {
+      const l = this.levels[i]!;
+      if (limit !== undefined && (o.side === 'buy' ? l.price > limit : l.price < limit)) break;
+      available += l.qty;
+    }
+    if (o.tif === 'POST_ONLY' && available > 0) return this.reject(o, 'POST_ONLY_WOULD_CROSS', `paper: post-only order would cross the book at ${this.levels[0]!.price}`);
+    if (o.tif === 'FOK' && available < o.qty) return this.reject(o, 'FOK_UNFILLABLE', `paper: ${available} of ${o.qty} lots available within the limit`);
+    const r: Resting = { order: o, leaves: o.qty, cum: 0 };
+    this.report(o, 'ack', { leavesQty: o.qty, cumQty: 0 });
+    for (let i = 0; i < n && r.leaves > 0 && available > 0; i++) {
+      const l = this.levels[i]!;
+      if (limit !== undefined && (o.side === 'buy' ? l.price > limit : l.price < limit)) break;
+      this.fill(r, l.price, Math.min(l.qty, r.leaves), 'taker');
+    }
+    if (r.leaves === 0) return;
+    if (o.type === 'market' || o.tif === 'IOC' || o.tif === 'FOK') {
+      this.report(o, 'cancelled', { leavesQty: 0, cumQty: r.cum, text: o.type === 'market' ? `insufficient liquidity: ${r.leaves} lots cancelled` : `IOC remainder ${r.leaves} lots cancelled` });
+      return;
+    }
+    this.resting.set(o.clientOrderId, r);
+  }
+
+  private fill(r: Resting, price: number, qty: number, liquidity: 'maker' | 'taker'): void {
+    const o = r.order;
+    const instrument = this.instrument(o.symbol)!;
+    r.leaves -= qty;
+    r.cum += qty;
+    if (r.leaves === 0) this.resting.delete(o.clientOrderId);
+    this.report(o, 'fill', {
+      lastPrice: price,
+      lastQty: qty,
+      leavesQty: r.leaves,
+      cumQty: r.cum,
+      liquidity,
+      tradeId: `paper-t${this.nextTradeId++}`,
+      feeAtoms: feeAtoms(instrument, price, qty, liquidity === 'maker' ? this.settings.makerFeeBps : this.settings.takerFeeBps),
+    });
+  }
+
+  private reject(o: Order, reason: RejectReason, text: string): void {
+    this.report(o, 'rejected', { rejectReason: reason, text, leavesQty: 0, cumQty: 0 });
+  }
+
+  private report(o: Readonly<Order>, kind: ExecutionReport['kind'], extra: Partial<ExecutionReport>): void {
+    this.onReport?.({
+      kind, exchange: this.exchange, symbol: o.symbol, clientOrderId: o.clientOrderId, venueOrderId: o.venueOrderId, side: o.side,
+      lastPrice: 0, lastQty: 0, leavesQty: 0, cumQty: 0, feeAtoms: 0n, ts: this.clock.now(), ...extra,
+    });
+  }
+}
