@@ -543,3 +543,15 @@ describe('risk and monitoring additions', () => {
     expect(bad).toThrowError(/risk\.var_horizon/);
   });
 });
+
+describe('[paper]', () => {
+  const base = readFileSync(SIM, 'utf8');
+  it('has defaults and validates its keys with paths', () => {
+    expect(parseConfig(base, {}, 'x').config.paper).toEqual({ latency_ms: 5, maker_fee_bps: 2, taker_fee_bps: 10 });
+    const ok = parseConfig(`${base}\n[paper]\nlatency_ms = 0\nmaker_fee_bps = -0.5\n`, {}, 'x');
+    expect(ok.config.paper).toEqual({ latency_ms: 0, maker_fee_bps: -0.5, taker_fee_bps: 10 });
+    const bad = () => parseConfig(`${base}\n[paper]\nlatency = 3\ntaker_fee_bps = "ten"\n`, {}, 'x');
+    expect(bad).toThrowError(/paper\.latency: unknown key/);
+    expect(bad).toThrowError(/paper\.taker_fee_bps/);
+  });
+});
