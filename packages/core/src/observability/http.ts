@@ -8,9 +8,12 @@ export interface ComponentHealth {
   detail: string;
 }
 
-export type Route = (req: IncomingMessage) => { status: number; body: unknown; contentType?: string } | Promise<{ status: number; body: unknown; contentType?: string }>;
+export type RouteResult = { status: number; body: unknown; contentType?: string };
+export type RouteHandler = (req: IncomingMessage) => RouteResult | Promise<RouteResult>;
+/** A GET handler, or a handler for one other method (the control endpoint's POSTs). */
+export type Route = RouteHandler | { method: 'POST'; handler: RouteHandler };
 
-/** A tiny JSON/text HTTP server: a fixed route table, GET only, nothing else exposed. */
+/** A tiny JSON/text HTTP server: a fixed route table, one method per route, nothing else exposed. */
 export class HttpEndpoint {
   private server: Server | undefined;
 
@@ -35,8 +38,10 @@ export class HttpEndpoint {
     const route = this.routes[path];
     try {
       if (!route) return send(res, 404, { error: `no route ${path}`, routes: Object.keys(this.routes) });
-      if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'GET only' });
-      const out = await route(req);
+      const method = typeof route === 'function' ? 'GET' : route.method;
+      const allowed = req.method === method || (method === 'GET' && req.method === 'HEAD');
+      if (!allowed) return send(res, 405, { error: `${method} only` });
+      const out = await (typeof route === 'function' ? route : route.handler)(req);
       send(res, out.status, out.body, out.contentType);
     } catch (err) {
       send(res, 500, { error: (err as Error).message });

@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
+import { HttpEndpoint, type RouteResult } from '../observability/http.js';
 import type { Logger } from '../observability/logger.js';
 import type { RiskStateName } from '../engine/risk-state.js';
 
@@ -27,65 +27,50 @@ const MAX_BODY = 4096;
  * and shown in the state's reason.
  */
 export class RiskControlServer {
-  private server: Server | undefined;
+  private readonly endpoint: HttpEndpoint;
 
   constructor(
     private readonly controls: RiskControls,
     private readonly logger?: Logger,
-  ) {}
+  ) {
+    const action = (name: 'halt' | 'reduce' | 'resume') => ({ method: 'POST' as const, handler: (req: IncomingMessage) => this.act(name, req) });
+    this.endpoint = new HttpEndpoint('risk control endpoint', {
+      '/risk': () => ({ status: 200, body: this.controls.status() }),
+      '/risk/halt': action('halt'),
+      '/risk/reduce': action('reduce'),
+      '/risk/resume': action('resume'),
+    });
+  }
 
   async listen(port: number, host = '127.0.0.1'): Promise<number> {
     if (!LOOPBACK.test(host)) throw new Error(`risk control endpoint: ${host} is not a loopback address; the kill switch only listens on loopback`);
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', (err: NodeJS.ErrnoException) =>
-        reject(new Error(err.code === 'EADDRINUSE' ? `risk control endpoint: port ${port} on ${host} is already in use` : `risk control endpoint: ${err.message}`)),
-      );
-      this.server!.listen(port, host, () => resolve());
-    });
-    return (this.server.address() as AddressInfo).port;
+    return this.endpoint.listen(port, host);
   }
 
-  async close(): Promise<void> {
-    const s = this.server;
-    this.server = undefined;
-    if (!s) return;
-    s.closeAllConnections?.();
-    await new Promise<void>((r) => s.close(() => r()));
+  close(): Promise<void> {
+    return this.endpoint.close();
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0]!;
-    try {
-      if (path === '/risk') {
-        if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'GET only' });
-        return send(res, 200, this.controls.status());
+  private async act(action: 'halt' | 'reduce' | 'resume', req: IncomingMessage): Promise<RouteResult> {
+    if (req.headers[CONTROL_HEADER] !== '1') return { status: 403, body: { error: `missing header ${CONTROL_HEADER}: 1` } };
+    const body = await readBody(req);
+    let reason = 'manual (control endpoint)';
+    if (body.trim() !== '') {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body);
+      } catch {
+        return { status: 400, body: { error: 'body must be JSON, e.g. {"reason": "..."}' } };
       }
-      const action = /^\/risk\/(halt|reduce|resume)$/.exec(path)?.[1] as 'halt' | 'reduce' | 'resume' | undefined;
-      if (!action) return send(res, 404, { error: `no route ${path}`, routes: ['GET /risk', 'POST /risk/halt', 'POST /risk/reduce', 'POST /risk/resume'] });
-      if (req.method !== 'POST') return send(res, 405, { error: 'POST only' });
-      if (req.headers[CONTROL_HEADER] !== '1') return send(res, 403, { error: `missing header ${CONTROL_HEADER}: 1` });
-      const body = await readBody(req);
-      let reason = 'manual (control endpoint)';
-      if (body.trim() !== '') {
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(body);
-        } catch {
-          return send(res, 400, { error: 'body must be JSON, e.g. {"reason": "..."}' });
-        }
-        const r = (parsed as { reason?: unknown })?.reason;
-        if (r !== undefined && typeof r !== 'string') return send(res, 400, { error: 'reason must be a string' });
-        if (r) reason = r.slice(0, 200);
-      }
-      this.logger?.warn({ action, reason }, `risk control: ${action} (${reason})`);
-      if (action === 'halt') this.controls.halt(reason);
-      else if (action === 'reduce') this.controls.reduce(reason);
-      else this.controls.resume(reason);
-      return send(res, 200, this.controls.status());
-    } catch (err) {
-      return send(res, 500, { error: (err as Error).message });
+      const r = (parsed as { reason?: unknown })?.reason;
+      if (r !== undefined && typeof r !== 'string') return { status: 400, body: { error: 'reason must be a string' } };
+      if (r) reason = r.slice(0, 200);
     }
+    this.logger?.warn({ action, reason }, `risk control: ${action} (${reason})`);
+    if (action === 'halt') this.controls.halt(reason);
+    else if (action === 'reduce') this.controls.reduce(reason);
+    else this.controls.resume(reason);
+    return { status: 200, body: this.controls.status() };
   }
 }
 
@@ -105,11 +90,6 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2));
 }
 
 /** Client side of the endpoint, for `cwts-ultra risk ...`. */
