@@ -2,6 +2,7 @@ import {
   ALL_KERNELS,
   ComputeArgumentError,
   describeValue,
+  portfolioExposure,
   prepareMonteCarloVaR,
   requireFinite,
   requireHostF32,
@@ -278,17 +279,11 @@ export class VulkanBackend implements ComputeBackend {
     const K = 'monteCarloVaR';
     return this.run(K, async () => {
       // The oracle's own argument rules, so every backend rejects exactly the same calls.
-      const { means, factor, weights, assets, factors, paths, horizon, confidence, seedLo, seedHi } = prepareMonteCarloVaR(args);
+      const prepared = prepareMonteCarloVaR(args);
+      const { factors, paths, horizon, confidence, seedLo, seedHi } = prepared;
       this.fits(K, 'paths', paths);
-      // v = factor^T weights and the drift in float64 on the host; the device draws the normals.
-      let drift = 0;
-      for (let a = 0; a < assets; a++) drift += weights[a] * means[a];
-      drift *= horizon;
-      const v = new Float64Array(factors);
-      for (let a = 0; a < assets; a++) {
-        const w = weights[a];
-        for (let f = 0; f < factors; f++) v[f] += w * factor[a * factors + f];
-      }
+      // Drift and factor exposure in float64 on the host; the device draws the normals.
+      const { drift, exposure: v } = portfolioExposure(prepared);
       const r = await this.ctx.monteCarlo(Float32Array.from(v), factors, paths, horizon, seedLo, seedHi, drift, confidence);
       return { var: r.var, cvar: r.cvar, meanLoss: r.meanLoss, stdLoss: r.stdLoss, paths };
     });

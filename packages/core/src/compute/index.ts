@@ -26,5 +26,5 @@ export {
 export { preparePatternScores, type PreparedPatternScores } from './kernels/pattern-scores.js';
 export { prepareRollingMoments, type PreparedRollingMoments } from './kernels/rolling-moments.js';
 export { prepareSgemm, type PreparedSgemm } from './kernels/sgemm.js';
-export { prepareMonteCarloVaR, summariseLosses, selectKth, type PreparedMonteCarloVaR } from './kernels/monte-carlo-var.js';
+export { prepareMonteCarloVaR, portfolioExposure, summariseLosses, selectKth, type PreparedMonteCarloVaR } from './kernels/monte-carlo-var.js';
 export { describeValue, requireInt, requireFinite, requireHostF32, requireHostI32, requireProduct, type F32Resolver } from './validate.js';

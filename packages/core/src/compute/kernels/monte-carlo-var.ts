@@ -61,18 +61,29 @@ export function prepareMonteCarloVaR(args: MonteCarloVaRArgs): PreparedMonteCarl
 }
 
 export function runMonteCarloVaR(args: MonteCarloVaRArgs): MonteCarloVaRResult {
-  const { means, factor, weights, assets, factors, paths, horizon, confidence, seedLo, seedHi } = prepareMonteCarloVaR(args);
+  const p = prepareMonteCarloVaR(args);
+  const { drift, exposure } = portfolioExposure(p);
+  const losses = simulateLosses(exposure, p.factors, drift, p.paths, p.horizon, p.seedLo, p.seedHi);
+  return summariseLosses(losses, p.confidence);
+}
+
+/**
+ * The portfolio seen by the factors, in float64: the horizon drift weights . means x horizon and
+ * the factor exposure v = factor^T weights, so a path's loss is -(drift + sum_t v . z_t). Every
+ * backend reduces the problem this way before drawing normals.
+ */
+export function portfolioExposure(p: PreparedMonteCarloVaR): { drift: number; exposure: Float64Array } {
+  const { means, factor, weights, assets, factors, horizon } = p;
   let drift = 0;
   for (let a = 0; a < assets; a++) drift += weights[a] * means[a];
   drift *= horizon;
-  const v = new Float64Array(factors);
+  const exposure = new Float64Array(factors);
   for (let a = 0; a < assets; a++) {
     const w = weights[a];
     const row = a * factors;
-    for (let f = 0; f < factors; f++) v[f] += w * factor[row + f];
+    for (let f = 0; f < factors; f++) exposure[f] += w * factor[row + f];
   }
-  const losses = simulateLosses(v, factors, drift, paths, horizon, seedLo, seedHi);
-  return summariseLosses(losses, confidence);
+  return { drift, exposure };
 }
 
 function requireAllFinite(x: Float32Array, count: number, name: string): void {
