@@ -16,7 +16,7 @@ export interface RunOptions {
 /**
  * Signals that stop the deployment through the orderly path. SIGHUP is one of them: a closed
  * terminal or a supervisor's hangup must not kill the process without flushing the journal
- * (there is no config reload on SIGHUP; see docs/operations.md).
+ * (there is no config reload on SIGHUP; see docs/architecture.md).
  */
 export const SHUTDOWN_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
