@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ManualClock } from '../contracts/clock.js';
-import { loadConfigFile, type VenueConfig } from '../config/index.js';
+import { loadConfigFile, outputRedactor, type VenueConfig } from '../config/index.js';
 import type { InstrumentSpec } from '../domain/instrument.js';
 import { composeDeployment } from '../engine/compose.js';
 import { RECORDING_KIND } from '../engine/recorder.js';
@@ -41,6 +41,7 @@ export function readRecordingHeader(path: string): { instruments: InstrumentSpec
  */
 export async function replayCommand(o: ReplayOptions, out: (line: string) => void): Promise<number> {
   const loaded = loadConfigFile(o.config);
+  outputRedactor.merge(loaded.redactor);
   const data = resolve(o.data);
   const { instruments } = readRecordingHeader(data);
   const exchanges = [...new Set(instruments.map((i) => i.exchange))];
@@ -56,7 +57,7 @@ export async function replayCommand(o: ReplayOptions, out: (line: string) => voi
     options: { replay_file: data, replay_format: 'jsonl', replay_speed: 0 },
   }));
   const clock = new ManualClock(0);
-  const logger = o.json ? silentLogger() : createLogger({ level: loaded.config.system.log_level });
+  const logger = o.json ? silentLogger() : createLogger({ level: loaded.config.system.log_level, scrub: (line) => outputRedactor.redact(line) });
   const dep = await composeDeployment({
     loaded,
     logger,

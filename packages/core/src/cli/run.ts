@@ -1,4 +1,4 @@
-import { loadConfigFile } from '../config/index.js';
+import { loadConfigFile, outputRedactor } from '../config/index.js';
 import { composeDeployment, type Deployment } from '../engine/compose.js';
 import { engineHealth, engineStatus } from '../engine/status.js';
 import { createLogger } from '../observability/logger.js';
@@ -14,14 +14,23 @@ export interface RunOptions {
 }
 
 /**
+ * Signals that stop the deployment through the orderly path. SIGHUP is one of them: a closed
+ * terminal or a supervisor's hangup must not kill the process without flushing the journal
+ * (there is no config reload on SIGHUP; see docs/architecture.md).
+ */
+export const SHUTDOWN_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/**
  * `cwts-ultra run`: compose, serve metrics and health, start, and stop cleanly on SIGINT,
- * SIGTERM or after --duration: stop intake, cancel or keep open orders as configured, flush the
- * journal and the recording, exit 0.
+ * SIGTERM, SIGHUP or after --duration: stop intake, cancel or keep open orders as configured,
+ * flush the journal and the recording, exit 0.
  */
 export async function runCommand(opts: RunOptions): Promise<number> {
   const loaded = loadConfigFile(opts.config);
   const cfg = loaded.config;
-  const logger = createLogger({ level: opts.logLevel ?? cfg.system.log_level });
+  outputRedactor.merge(loaded.redactor);
+  // Every log line, plugins' included, is masked: no ${VAR} value or URL password reaches a log.
+  const logger = createLogger({ level: opts.logLevel ?? cfg.system.log_level, scrub: (line) => outputRedactor.redact(line) });
   const metrics = new MetricsRegistry();
   const dep: Deployment = await composeDeployment({ loaded, logger, metrics, recordPath: opts.record, controlPort: cfg.monitoring.control_port });
   const { engine } = dep;
@@ -44,8 +53,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     return stopping;
   };
   const onSignal = (sig: NodeJS.Signals) => void stop(sig);
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  for (const sig of SHUTDOWN_SIGNALS) process.once(sig, onSignal);
   try {
     const mp = await metricsHttp.listen(mon.metrics_port, mon.bind_address);
     const hp = await healthHttp.listen(mon.health_check_port, mon.bind_address);
@@ -69,8 +77,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     }, 50);
   });
   if (timer) clearTimeout(timer);
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
+  for (const sig of SHUTDOWN_SIGNALS) process.off(sig, onSignal);
   const s = engine.summary();
   logger.info({ summary: s }, `stopped: ${s.events} events, ${s.signals} signals, ${s.orders} orders, ${s.fills} fills, equity ${s.equity}`);
   return 0;

@@ -4,14 +4,14 @@ import type { ComputeBackend } from '../contracts/compute.js';
 import type { ExecutionClient, MarketDataClient } from '../contracts/exchange.js';
 import type { Detector, RiskCheck, Strategy } from '../contracts/trading.js';
 import { ComputeRegistry, instrumentBackend, jsBackendProvider } from '../compute/index.js';
-import { ConfigError, type ConfigIssue } from '../config/errors.js';
+import { ConfigError } from '../config/errors.js';
 import type { LoadedConfig, VenueConfig } from '../config/types.js';
 import { CwtsContainer } from '../di/container.js';
 import { TOKENS } from '../di/tokens.js';
 import type { Logger } from '../observability/logger.js';
 import type { MetricsRegistry } from '../observability/metrics.js';
-import { PluginLoadError, PluginLoadErrors } from '../plugins/errors.js';
-import { importPlugin, PluginHost, type PluginRequest } from '../plugins/loader.js';
+import type { PluginHost } from '../plugins/loader.js';
+import { preparePlugins } from './prepare-plugins.js';
 import { Engine, type VenueRuntime } from './engine.js';
 import { Journal } from './journal.js';
 import { MarketDataOnlyExecution } from './market-data-only.js';
@@ -21,9 +21,6 @@ import { RiskControlServer } from '../risk/control.js';
 import { Recorder } from './recorder.js';
 import { builtinDetectors } from '../detectors/builtins.js';
 import { rebuildFromJournal } from './rebuild.js';
-
-/** Backends that need a GPU; skipped when `[performance] gpu_enabled = false`. */
-const GPU_BACKENDS = new Set(['cuda', 'rocm', 'metal', 'vulkan']);
 
 /** Built-in detectors by name; third-party ones come by `plugin = ...`. */
 export interface BuiltinDetectorDeps {
@@ -70,14 +67,6 @@ export interface Deployment {
   dispose(): Promise<void>;
 }
 
-interface Planned {
-  req: PluginRequest;
-  instanceName: string;
-  config: Readonly<Record<string, unknown>>;
-  scope: 'venue' | 'root';
-  optional?: boolean;
-}
-
 /**
  * The composition root: turns a validated config into a running engine by loading each named
  * plugin, registering it in its scope (a child container per venue), initializing plugins in
@@ -94,63 +83,8 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
   root.registerValue(TOKENS.Metrics, metrics, '@cwts/core');
 
   const venues = (opts.venues ?? cfg.venues).map((v) => ({ ...v, options: { ...v.options, ...(opts.venueOptionOverrides?.[v.name] ?? {}) } }));
-  const plan: Planned[] = [];
-  for (const v of venues) plan.push({ req: { spec: v.plugin, kind: 'exchange', origin: `exchanges.enabled: ${v.name}` }, instanceName: v.name, config: v, scope: 'venue' });
-  for (const d of cfg.detectors) {
-    if (!d.enabled) continue;
-    if (d.plugin) plan.push({ req: { spec: d.plugin, kind: 'detector', origin: `detectors.${d.name}.plugin` }, instanceName: d.name, config: d.settings, scope: 'root' });
-  }
-  if (cfg.strategy) plan.push({ req: { spec: cfg.strategy.plugin, kind: 'strategy', origin: 'strategy.plugin' }, instanceName: 'strategy', config: cfg.strategy.settings, scope: 'root' });
-
-  // Compute backends are optional by nature: a missing one is a skipped backend, not an error.
-  const backendSkips: { name: string; reason: string }[] = [];
-  for (const name of cfg.compute.backends) {
-    if (name === 'js') continue;
-    if (GPU_BACKENDS.has(name) && !cfg.performance.gpu_enabled) {
-      backendSkips.push({ name, reason: 'performance.gpu_enabled = false' });
-      continue;
-    }
-    const settings = { ...(cfg.compute.backendOptions[name] ?? {}), simd_enabled: cfg.performance.simd_enabled };
-    plan.push({ req: { spec: `@cwts/backend-${name}`, kind: 'backend', origin: `compute.backends: ${name}` }, instanceName: name, config: settings, scope: 'root', optional: true });
-  }
-
-  const problems: PluginLoadError[] = [];
-  const imported = await Promise.all(
-    plan.map(async (p) => {
-      try {
-        return await importPlugin(p.req, loaded.configDir);
-      } catch (err) {
-        const e = err instanceof PluginLoadError ? err : new PluginLoadError('IMPORT_FAILED', p.req.spec, String(err));
-        if (p.optional) backendSkips.push({ name: p.instanceName, reason: e.code === 'NOT_INSTALLED' ? `not installed (package ${p.req.spec})` : e.message });
-        else problems.push(e);
-        return undefined;
-      }
-    }),
-  );
-  if (problems.length > 0) throw new PluginLoadErrors(problems);
-
-  // Plugin-owned option tables are validated by the plugin, with key paths, before any I/O.
-  const issues: ConfigIssue[] = [];
-  plan.forEach((p, k) => {
-    const m = imported[k];
-    if (m?.validateOptions && p.scope === 'venue') issues.push(...m.validateOptions((p.config as VenueConfig).options, `${p.instanceName}.options`));
-  });
-  if (issues.length > 0) throw new ConfigError(issues);
-
-  const host = new PluginHost(logger);
-  const venueScopes = new Map<string, CwtsContainer>();
-  plan.forEach((p, k) => {
-    const m = imported[k];
-    if (!m) return;
-    let scope = root;
-    if (p.scope === 'venue') {
-      scope = root.createChild(p.instanceName);
-      scope.registerValue(TOKENS.VenueName, p.instanceName, '@cwts/core');
-      scope.registerValue(TOKENS.VenueConfig, p.config, '@cwts/core');
-      venueScopes.set(p.instanceName, scope);
-    }
-    host.register(m, scope, p.instanceName, p.config);
-  });
+  // The same check validate-config runs: every plugin problem at once, before any I/O.
+  const { host, venueScopes, backendSkips } = await preparePlugins({ loaded, root, logger, venues });
 
   let backendResult: { backend: ComputeBackend; skipped: { name: string; reason: string }[] } | undefined;
   const registry = new ComputeRegistry(logger);
