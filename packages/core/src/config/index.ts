@@ -3,4 +3,5 @@ export { ConfigError, type ConfigIssue } from './errors.js';
 export { Secret, isSecretKey } from './secret.js';
 export { substituteEnv, escapeEnvReferences, type SubstitutionResult } from './env.js';
 export { DEFAULT_BACKENDS, DEFAULT_JOURNAL_PATH } from './schema.js';
+export { resolveDataDir, DEPLOY_DATA_DIR } from './data-dir.js';
 export * from './types.js';
