@@ -47,7 +47,7 @@ export function* readLines(file: string, events: LineReaderEvents): Generator<st
           yield null;
         } else {
           const line = carry + text.slice(start, nl);
-          yield stripCr(line);
+          yield line.length > MAX_LINE_CHARS ? null : stripCr(line);
         }
         carry = '';
         start = nl + 1;
