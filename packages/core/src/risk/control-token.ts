@@ -45,7 +45,11 @@ export function establishControlToken(opts: { env?: NodeJS.ProcessEnv; dataDir?:
     chmodSync(tmp, 0o600);
     renameSync(tmp, path);
   } catch (err) {
-    rmSync(tmp, { force: true });
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      /* nothing was written there */
+    }
     throw new Error(`risk control endpoint: cannot write the control token to ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} (set ${CONTROL_TOKEN_ENV}, or CWTS_DATA_DIR to a writable directory)`);
   }
   return { token, source: { kind: 'file', path } };

@@ -157,6 +157,11 @@ describe('control token file and the CLI', () => {
     expect(readFileSync(path, 'utf8').trim()).toBe(again.token);
   });
 
+  it('an unwritable data directory is an error naming the path and the way out', () => {
+    const blocked = join(dir, CONTROL_TOKEN_FILE, 'sub'); // under a regular file: ENOTDIR
+    expect(() => establishControlToken({ env: {}, dataDir: blocked })).toThrow(/cannot write the control token to .*control\.token\/sub\/control\.token: ENOTDIR \(set CWTS_CONTROL_TOKEN, or CWTS_DATA_DIR/);
+  });
+
   it('CWTS_CONTROL_TOKEN wins over the file, on both sides; a short one is refused', () => {
     const env = { CWTS_CONTROL_TOKEN: 'operator-chosen-token-1234' };
     expect(establishControlToken({ env, dataDir: join(dir, 'unused') })).toEqual({ token: 'operator-chosen-token-1234', source: { kind: 'env' } });
