@@ -12,6 +12,21 @@ export interface MarketEventSink {
   onEndOfStream?(exchange: string): void;
 }
 
+/**
+ * What a recorded source (a replay) found wrong with its recording; see docs/reliability.md,
+ * "Replay of damaged recordings", for what each count means.
+ */
+export interface RecordingIntegrity {
+  /** Lines that are not a valid record (not JSON, binary, failing validation): not replayed. */
+  malformed: number;
+  /** Valid records not applicable (an instrument the recording does not declare): not replayed. */
+  skipped: number;
+  /** Valid records going back in their stream (sequence or time): replayed as recorded. */
+  outOfOrder: number;
+  /** Files that end inside a record (the cut record is not replayed). */
+  truncated: number;
+}
+
 /** Market data half of an exchange plugin. */
 export interface MarketDataClient {
   readonly exchange: string;
@@ -21,6 +36,8 @@ export interface MarketDataClient {
   start(symbols: readonly string[], sink: MarketEventSink): Promise<void>;
   /** Stops intake; no event is delivered after the promise resolves. */
   stop(): Promise<void>;
+  /** Recorded sources only: the damage found in the recording so far (final after end of stream). */
+  recordingIntegrity?(): RecordingIntegrity | undefined;
 }
 
 export type TradingAvailability = { canTrade: true } | { canTrade: false; reason: string };

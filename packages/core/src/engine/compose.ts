@@ -18,6 +18,7 @@ import { MarketDataOnlyExecution } from './market-data-only.js';
 import { PaperExecutionClient } from './paper-execution.js';
 import { RiskManager } from '../risk/manager.js';
 import { RiskControlServer } from '../risk/control.js';
+import { establishControlToken, type ControlToken } from '../risk/control-token.js';
 import { Recorder } from './recorder.js';
 import { builtinDetectors } from '../detectors/builtins.js';
 import { rebuildFromJournal } from './rebuild.js';
@@ -52,6 +53,8 @@ export interface ComposeOptions {
   onShutdown?: 'cancel' | 'keep';
   /** Serve the manual kill switch (risk/control.ts) on this port at `[monitoring] control_bind_address`; 0 picks a free port. Off when absent. */
   controlPort?: number;
+  /** The control endpoint's token; default: `CWTS_CONTROL_TOKEN`, else a new one in `<data dir>/control.token`. */
+  controlToken?: ControlToken;
 }
 
 export interface Deployment {
@@ -180,10 +183,13 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
 
   let control: { server: RiskControlServer; port: number } | undefined;
   if (opts.controlPort !== undefined) {
-    const server = new RiskControlServer(risk, logger.child({ component: 'risk-control' }));
+    let server: RiskControlServer;
     let port: number;
     try {
+      const token = opts.controlToken ?? establishControlToken();
+      server = new RiskControlServer(risk, { token: token.token, logger: logger.child({ component: 'risk-control' }) });
       port = await server.listen(opts.controlPort, cfg.monitoring.control_bind_address);
+      logger.info(`risk control token from ${token.source.kind === 'env' ? 'CWTS_CONTROL_TOKEN' : token.source.path}`);
     } catch (err) {
       journal?.close();
       await backendResult.backend.dispose().catch(() => {});
