@@ -1,7 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Clock } from '../contracts/clock.js';
-import type { ExecutionClient, MarketDataClient, MarketEventSink } from '../contracts/exchange.js';
+import type { ExecutionClient, FeedReject, MarketDataClient, MarketEventSink } from '../contracts/exchange.js';
 import type { BookView, Detector, DetectorContext, OrderRouter, RiskCheck, RiskContext, Strategy, StrategyContext, SubmitResult } from '../contracts/trading.js';
 import type { FeedStatusEvent, MarketEvent } from '../domain/events.js';
 import { instrumentKey, type Instrument } from '../domain/instrument.js';
@@ -268,6 +268,11 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     this.opts.logger.warn({ component }, message);
   }
 
+  /** Counted only: the adapter kit's FeedErrorReporter logs through onFeedError, rate-limited. */
+  onFeedReject(r: FeedReject): void {
+    this.opts.metrics.feedErrors.labels(r.exchange, r.symbol, r.reason).inc();
+  }
+
   onEndOfStream(exchange: string): void {
     this.ended.add(exchange);
     if (this.ended.size >= this.venues.size) this.resolveEnd();
@@ -455,6 +460,8 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
 }
 
 function reasonLabel(reason: string): string {
+  // BookSync's reason for a resync after the adapter edge rejected an update (cwts_feed_errors_total)
+  if (/^invalid update/i.test(reason)) return 'invalid_data';
   if (/sequence|gap/i.test(reason)) return 'sequence_gap';
   if (/checksum/i.test(reason)) return 'checksum';
   if (/disconnect|reconnect/i.test(reason)) return 'reconnect';
