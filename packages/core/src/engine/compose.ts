@@ -22,7 +22,7 @@ import { RiskManager } from '../risk/manager.js';
 import { RiskControlServer } from '../risk/control.js';
 import { Recorder } from './recorder.js';
 import { builtinDetectors } from '../detectors/builtins.js';
-import { restoreFromJournal } from './rebuild.js';
+import { attachJournal } from './rebuild.js';
 
 /** Backends that need a GPU; skipped when `[performance] gpu_enabled = false`. */
 const GPU_BACKENDS = new Set(['cuda', 'rocm', 'metal', 'vulkan']);
@@ -271,13 +271,7 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
     watchdog: opts.watchdog,
     beforeEvent: opts.beforeEvent,
   });
-  if (journal) {
-    const contents = journal.load();
-    engine.restoredFrom = restoreFromJournal(engine, contents, journal.path, logger);
-    engine.lastFillTsByVenue = contents.lastFillTs;
-    const store = journal;
-    engine.orders.useReservations(contents.reservedClientIds, (upTo) => store.reserveClientIds(upTo));
-  }
+  if (journal) attachJournal(engine, journal, logger);
 
   let control: { server: RiskControlServer; port: number } | undefined;
   if (opts.controlPort !== undefined) {

@@ -1,5 +1,6 @@
 import { instrumentKey, lotsToQty, type Instrument } from '../domain/instrument.js';
 import type { JournalContents } from '../journal/records.js';
+import type { JournalStore } from '../journal/store.js';
 import type { Logger } from '../observability/logger.js';
 import type { Engine } from './engine.js';
 import { commonToDecimal } from './portfolio.js';
@@ -90,6 +91,19 @@ export function restoreFromJournal(engine: Engine, contents: JournalContents, jo
   };
   logRestore(summary, logger);
   return summary;
+}
+
+/**
+ * Wires an engine to its opened journal before start: restores from what earlier runs
+ * committed, hands reconciliation the last journaled fill times, and makes client ids come
+ * from the journal's reserved sequence.
+ */
+export function attachJournal(engine: Engine, store: JournalStore, logger: Logger, now = Date.now()): RestoreSummary {
+  const contents = store.load();
+  engine.restoredFrom = restoreFromJournal(engine, contents, store.path, logger, now);
+  engine.lastFillTsByVenue = contents.lastFillTs;
+  engine.orders.useReservations(contents.reservedClientIds, (upTo) => store.reserveClientIds(upTo));
+  return engine.restoredFrom;
 }
 
 function commonFromAtoms(atoms: bigint, exponent: number): string {
