@@ -266,12 +266,13 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
     risk,
     journal,
     onReconcileMismatch: cfg.reconcile.on_mismatch,
+    restore: journal ? (e) => attachJournal(e, journal!, logger) : undefined,
     recorder: opts.recordPath ? new Recorder(opts.recordPath) : undefined,
     onShutdown: opts.onShutdown ?? cfg.system.on_shutdown,
     watchdog: opts.watchdog,
     beforeEvent: opts.beforeEvent,
   });
-  if (journal) attachJournal(engine, journal, logger);
+
 
   let control: { server: RiskControlServer; port: number } | undefined;
   if (opts.controlPort !== undefined) {

@@ -2,7 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Clock } from '../contracts/clock.js';
 import type { ExecutionClient, MarketDataClient, MarketEventSink } from '../contracts/exchange.js';
-import type { BookView, Detector, DetectorContext, OrderRouter, RiskCheck, RiskContext, Strategy, StrategyContext, SubmitResult } from '../contracts/trading.js';
+import type { BookView, Detector, PersistedState, DetectorContext, OrderRouter, RiskCheck, RiskContext, Strategy, StrategyContext, SubmitResult } from '../contracts/trading.js';
 import type { FeedStatusEvent, MarketEvent } from '../domain/events.js';
 import { instrumentKey, type Instrument } from '../domain/instrument.js';
 import type { ExecutionReport, Order, OrderIntent, RejectReason } from '../domain/orders.js';
@@ -47,6 +47,8 @@ export interface EngineOptions {
   onReconcileMismatch?: 'adopt-venue' | 'halt';
   /** Equity/mark snapshots to the journal every this many ms (default 1000; also at every fill). */
   snapshotEveryMs?: number;
+  /** Runs in start() once instruments are loaded, before any venue reports: the journal restore. */
+  restore?: (engine: Engine) => void;
   recorder?: Recorder;
   /** What happens to open orders at shutdown. */
   onShutdown?: 'cancel' | 'keep';
@@ -151,6 +153,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       const avail = v.execution.availability();
       if (!avail.canTrade) log.warn({ exchange: v.name }, `${v.name}: trading disabled: ${avail.reason}`);
     }
+    this.opts.restore?.(this);
     this.opts.recorder?.open([...this.instruments.values()]);
     // Fills are replayed against these definitions after a restart, even for a symbol no longer configured.
     for (const i of this.instruments.values()) this.journal({ t: 'instrument', instrument: i });
@@ -452,7 +455,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
    * State a strategy or detector keeps across restarts (cooldowns, last entry time): a value
    * per scope and key, journaled on every set and restored before the first event.
    */
-  readonly persisted = {
+  readonly persisted: PersistedState = {
     get: <T = unknown>(scope: string, key: string): T | undefined => this.componentState.get(`${scope}\u0000${key}`) as T | undefined,
     set: (scope: string, key: string, value: unknown): void => {
       this.componentState.set(`${scope}\u0000${key}`, value);

@@ -34,6 +34,8 @@ export interface RestoreSummary {
 export function restoreFromJournal(engine: Engine, contents: JournalContents, journalPath: string, logger: Logger, now = Date.now()): RestoreSummary {
   const instruments = new Map<string, Instrument>();
   for (const i of contents.instruments) instruments.set(instrumentKey(i.exchange, i.symbol), i);
+  // A journal imported from JSON lines has no definitions: the venues' current ones stand in.
+  for (const i of engine.allInstruments()) if (!instruments.has(instrumentKey(i.exchange, i.symbol))) instruments.set(instrumentKey(i.exchange, i.symbol), i);
   let fills = 0;
   let missingInstrument = 0;
   for (const ev of contents.events) {
