@@ -7,4 +7,3 @@ export { substituteEnv, escapeEnvReferences, type SubstitutionResult } from './e
 export { DEFAULT_BACKENDS, DEFAULT_JOURNAL_PATH } from './schema.js';
 export { resolveDataDir, DEPLOY_DATA_DIR } from './data-dir.js';
 export * from './types.js';
-export { resolveDataDir } from './data-dir.js';
