@@ -12,6 +12,8 @@ import {
   type Instrument,
   type Logger,
   type Order,
+  type OrderStatusReport,
+  type VenuePosition,
   type Secret,
   type TradingAvailability,
   type VenueErrorMap,
@@ -80,15 +82,6 @@ interface VenueTrade {
   commissionAsset: string | null;
   maker: boolean | undefined;
   ts: number;
-}
-
-/** Reconciliation answers (the shapes of @cwts/core's optional ExecutionClient reconciliation methods). */
-export interface BinanceOrderStatusReport {
-  clientOrderId: string;
-  venueOrderId?: string;
-  status: Order['status'];
-  filledQty: number;
-  fills: ExecutionReport[];
 }
 
 export interface BinanceExecutionDeps {
@@ -246,7 +239,7 @@ export class BinanceExecution implements ExecutionClient {
    * every trade it had (real fee, liquidity, trade id). Undefined when Binance does not know it.
    * An order still working is followed from now on.
    */
-  async queryOrder(order: Readonly<Order>): Promise<BinanceOrderStatusReport | undefined> {
+  async queryOrder(order: Readonly<Order>): Promise<OrderStatusReport | undefined> {
     const i = this.deps.instrument(order.symbol);
     if (!this.ccxt || !i) throw new Error(`${this.exchange}: execution not started or unknown symbol ${order.symbol}`);
     const json = await this.fetchOrderJson(order.symbol, { origClientOrderId: order.clientOrderId });
@@ -290,11 +283,11 @@ export class BinanceExecution implements ExecutionClient {
   }
 
   /** Reconciliation: spot positions are the base asset balances (free + locked), in lots. */
-  async positions(symbols: readonly string[]): Promise<{ symbol: string; qty: number }[]> {
+  async positions(symbols: readonly string[]): Promise<VenuePosition[]> {
     if (!this.ccxt) return [];
     await this.deps.limiter.acquire({ ip: 20 });
     const acct = await this.ccxt.privateGetAccount();
-    const out: { symbol: string; qty: number }[] = [];
+    const out: VenuePosition[] = [];
     for (const symbol of symbols) {
       const i = this.deps.instrument(symbol);
       if (!i) continue;
@@ -372,10 +365,10 @@ export class BinanceExecution implements ExecutionClient {
     return true;
   }
 
-  private fillReport(o: Order, i: Instrument, t: VenueTrade, cumQty: number): ExecutionReport & { feeAsset?: string } {
+  private fillReport(o: Order, i: Instrument, t: VenueTrade, cumQty: number): ExecutionReport {
     const lastPrice = priceToTicks(i, t.price);
     const fee = feeToQuoteAtoms(i, t.commission, t.commissionAsset, lastPrice);
-    const r: ExecutionReport & { feeAsset?: string } = {
+    const r: ExecutionReport = {
       kind: 'fill', exchange: this.exchange, symbol: o.symbol, clientOrderId: o.clientOrderId, venueOrderId: o.venueOrderId, side: o.side,
       lastPrice, lastQty: qtyToLots(i, t.qty), cumQty, leavesQty: Math.max(0, o.qty - cumQty), feeAtoms: fee ?? 0n,
       tradeId: String(t.tradeId), ts: t.ts, feeAsset: t.commissionAsset ?? i.quote,

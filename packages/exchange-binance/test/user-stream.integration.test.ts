@@ -76,7 +76,7 @@ describe('Binance user data stream on the WebSocket API (against the local serve
     fake!.fill(id, '0.005', true); // maker, 0.075 % of 320.0025 USDT = 0.24000188 USDT (rounded by the venue to 8 dp)
     fake!.fill(id, '0.015', false); // taker, 0.1 % of 960.0075 USDT = 0.96000750 USDT
     await waitUntil(() => fills(reports).length === 2, 'two fills');
-    const [a, b] = fills(reports) as (ExecutionReport & { feeAsset?: string })[];
+    const [a, b] = fills(reports) ;
     expect([a!.lastPrice, a!.lastQty, a!.cumQty, a!.liquidity, a!.feeAsset]).toEqual([6400050, 500, 500, 'maker', 'USDT']);
     expect([b!.lastPrice, b!.lastQty, b!.cumQty, b!.leavesQty, b!.liquidity]).toEqual([6400050, 1500, 2000, 0, 'taker']);
     // quote atoms are 1e-7 USDT for tick 0.01 x lot 0.00001; the venue's 8-dp commission rounds up
