@@ -5,7 +5,6 @@ import {
   qtyToLots,
   priceToTicks,
   ticksToPrice,
-  decimalToUnits,
   redactCredentials,
   type Clock,
   type ExecutionClient,
@@ -13,10 +12,14 @@ import {
   type Instrument,
   type Logger,
   type Order,
+  type OrderStatusReport,
+  type VenuePosition,
   type Secret,
   type TradingAvailability,
   type VenueErrorMap,
 } from '@cwts/core';
+import { binanceWsApiUrl, BinanceUserStream, type ExecutionReportEvent, type RotationScheduler } from './user-stream.js';
+import { feeToQuoteAtoms, lotsFloor } from './fees.js';
 import { binanceErrorMap, mapBinanceError } from './errors.js';
 import type { BinanceEndpoints } from './market-data.js';
 import type { BinanceOptions } from './options.js';
@@ -30,14 +33,55 @@ interface CcxtBinance {
   loadMarkets(): Promise<unknown>;
   createOrder(symbol: string, type: string, side: string, amount: string, price?: string, params?: Record<string, unknown>): Promise<CcxtOrder>;
   cancelOrder(id: string | undefined, symbol: string, params?: Record<string, unknown>): Promise<CcxtOrder>;
-  fetchOrder(id: string, symbol: string, params?: Record<string, unknown>): Promise<CcxtOrder>;
   fetchOpenOrders(symbol?: string): Promise<CcxtOrder[]>;
+  /** ccxt's implicit endpoints: signed, raw Binance JSON back. */
+  privateGetOrder(params: Record<string, unknown>): Promise<BinanceOrderJson>;
+  privateGetMyTrades(params: Record<string, unknown>): Promise<BinanceTradeJson[]>;
+  privateGetAccount(params?: Record<string, unknown>): Promise<{ balances: { asset: string; free: string; locked: string }[] }>;
 }
 interface CcxtOrder {
   id?: string;
   clientOrderId?: string;
   status?: string;
   info: Record<string, unknown>;
+}
+/** GET /api/v3/order and the order response (rest-api.md). */
+interface BinanceOrderJson {
+  symbol: string;
+  orderId: number;
+  clientOrderId: string;
+  price: string;
+  origQty: string;
+  executedQty: string;
+  status: string;
+  type: string;
+  side: 'BUY' | 'SELL';
+  time?: number;
+  fills?: { price: string; qty: string; commission: string; commissionAsset: string; tradeId: number }[];
+}
+/** GET /api/v3/myTrades (rest-api.md "Account trade list"). */
+interface BinanceTradeJson {
+  symbol: string;
+  id: number;
+  orderId: number;
+  price: string;
+  qty: string;
+  commission: string;
+  commissionAsset: string;
+  time: number;
+  isBuyer: boolean;
+  isMaker: boolean;
+}
+
+/** One trade of one of our orders, from whichever source saw it first. */
+interface VenueTrade {
+  tradeId: number;
+  price: string;
+  qty: string;
+  commission: string;
+  commissionAsset: string | null;
+  maker: boolean | undefined;
+  ts: number;
 }
 
 export interface BinanceExecutionDeps {
@@ -53,19 +97,34 @@ export interface BinanceExecutionDeps {
   instrument: (symbol: string) => Instrument | undefined;
   /** Shared per-IP weight limiter; the order bucket is ours. */
   limiter: RateLimiter;
+  /** Timers for the user stream's 24-hour rotation (tests fire it by hand). */
+  rotationScheduler?: RotationScheduler;
 }
 
 interface Tracked {
   order: Order;
-  ccxtSymbol: string;
+  acked: boolean;
   cumLots: number;
-  cumQuote: string;
+  /** Submit outcome unknown (timeout, connection lost): asked by client id until known. */
+  unknownSince?: number;
 }
 
+/** Errors after which the order may or may not have reached the venue. */
+const UNKNOWN_OUTCOME = /RequestTimeout|NetworkError|ExchangeNotAvailable|ECONNRESET|ETIMEDOUT|socket hang up|timed out/i;
+const TERMINAL = new Set(['CANCELED', 'EXPIRED', 'REJECTED', 'FILLED', 'EXPIRED_IN_MATCH']);
+const APPLIED_WINDOW = 65_536;
+
+const side = (s: string): 'buy' | 'sell' => (s === 'SELL' ? 'sell' : 'buy');
+
 /**
- * Live execution through ccxt (signing, precision, error mapping), with every request's
- * path measured. Fills are learned by polling open orders (the user data stream is not
- * implemented yet). Credentials stay inside ccxt; nothing here logs or returns them.
+ * Live Binance execution. Orders go out through ccxt (signing, precision, error mapping) with
+ * every request's path measured. Fills and cancels come from the user data stream on the
+ * WebSocket API (spot; user-stream.ts) with the real commission, commission asset and maker flag;
+ * REST polling (order status + myTrades, so fees stay real) runs only while that stream is down,
+ * plus one sweep each time it comes back. Every trade is applied once, whichever source saw it
+ * first (key: symbol + trade id). A submit that timed out is asked for by client id until the
+ * venue's answer is known; it is never assumed rejected. Credentials stay inside ccxt and the
+ * stream's signer; nothing here logs or returns them.
  */
 export class BinanceExecution implements ExecutionClient {
   readonly exchange: string;
@@ -76,10 +135,16 @@ export class BinanceExecution implements ExecutionClient {
   private readonly errors: VenueErrorMap;
   private readonly orderLimiter: RateLimiter;
   private readonly tracked = new Map<string, Tracked>();
-  private poll: NodeJS.Timeout | undefined;
+  /** `symbol|tradeId` of every trade already reported (bounded, oldest dropped first). */
+  private readonly applied = new Set<string>();
+  /** Client ids of orders that reached a final state here (bounded): late reports about them are dropped. */
+  private readonly finished = new Set<string>();
+  private stream: BinanceUserStream | undefined;
   private stopped = false;
   /** Request path latencies in ns (submit -> venue answer), most recent last; capped. */
   readonly requestNs: number[] = [];
+  /** Fills learned from each source (tests and /status). */
+  readonly fillSources = { stream: 0, poll: 0, response: 0, query: 0 };
 
   constructor(private readonly deps: BinanceExecutionDeps) {
     this.exchange = deps.exchange;
@@ -93,6 +158,11 @@ export class BinanceExecution implements ExecutionClient {
     if (!k || k.isEmpty || !s || s.isEmpty) return { canTrade: false, reason: 'no api_key/api_secret configured; market data only' };
     if (this.stopped) return { canTrade: false, reason: 'stopped' };
     return { canTrade: true };
+  }
+
+  /** The user data stream, when this venue uses one (spot with fills = "stream"). */
+  get userStream(): BinanceUserStream | undefined {
+    return this.stream;
   }
 
   async start(onReport: (r: ExecutionReport) => void): Promise<void> {
@@ -119,7 +189,25 @@ export class BinanceExecution implements ExecutionClient {
     this.ccxt = ex;
     await this.deps.limiter.acquire({ ip: 20 });
     await ex.loadMarkets();
-    this.poll = this.timers.interval(() => void this.pollOpen(), this.deps.options.poll_interval_ms);
+    this.timers.interval(() => {
+      if (!this.stream?.up) void this.pollTracked();
+    }, this.deps.options.poll_interval_ms);
+    // USD-M futures still use a listenKey stream, which is not implemented: they poll.
+    if (this.deps.options.fills === 'stream' && this.deps.endpoints.market === 'spot') {
+      this.stream = new BinanceUserStream({
+        url: binanceWsApiUrl(this.deps.endpoints, this.deps.testnet, this.deps.options.ws_api_url),
+        apiKey: this.deps.apiKey!, apiSecret: this.deps.apiSecret!, recvWindowMs: this.deps.options.recv_window_ms, rotationMs: this.deps.options.user_stream_rotation_ms,
+        now: () => this.deps.clock.now(), timers: this.timers, backoff: { initialMs: this.deps.options.reconnect_initial_ms, maxMs: this.deps.options.reconnect_max_ms }, rotationScheduler: this.deps.rotationScheduler, logger: this.deps.logger,
+        onReport: (ev) => this.onStreamReport(ev),
+        onState: (up, reason) => {
+          this.deps.logger?.info({ exchange: this.exchange, up }, `user data stream ${up ? 'subscribed' : `down (${reason}); fills by REST polling until it is back`}`);
+          // events sent while we were not subscribed are not replayed: sweep once
+          if (up) void this.pollTracked();
+        },
+      });
+      // not awaited to the subscription: polling covers the time until it is up
+      void this.stream.start().catch((err: Error) => this.deps.logger?.warn({ exchange: this.exchange }, redactCredentials(`user data stream: ${err.message}`)));
+    }
   }
 
   submit(order: Readonly<Order>): void {
@@ -137,24 +225,84 @@ export class BinanceExecution implements ExecutionClient {
     const list = await this.ccxt.fetchOpenOrders();
     const out: Order[] = [];
     for (const o of list) {
-      const info = o.info as Record<string, string>;
-      const i = this.deps.instrument(String(info.symbol));
+      const order = this.orderFromJson(o.info as unknown as BinanceOrderJson);
+      if (!order) continue;
+      out.push(order);
+      // restored orders are followed from now on (stream, or polling while it is down)
+      if (!this.tracked.has(order.clientOrderId)) this.tracked.set(order.clientOrderId, { order: { ...order }, acked: true, cumLots: order.filledQty });
+    }
+    return out;
+  }
+
+  /**
+   * Reconciliation: the venue's view of one order, asked by client id (origClientOrderId), with
+   * every trade it had (real fee, liquidity, trade id). Undefined when Binance does not know it.
+   * An order still working is followed from now on.
+   */
+  async queryOrder(order: Readonly<Order>): Promise<OrderStatusReport | undefined> {
+    const i = this.deps.instrument(order.symbol);
+    if (!this.ccxt || !i) throw new Error(`${this.exchange}: execution not started or unknown symbol ${order.symbol}`);
+    const json = await this.fetchOrderJson(order.symbol, { origClientOrderId: order.clientOrderId });
+    if (!json) return undefined;
+    const trades = Number(json.executedQty) > 0 ? await this.fetchTrades({ symbol: order.symbol, orderId: json.orderId }) : [];
+    const o: Order = { ...order, venueOrderId: String(json.orderId) };
+    const fills: ExecutionReport[] = [];
+    let cum = 0;
+    for (const t of trades) {
+      const r = this.fillReport(o, i, t, (cum += qtyToLots(i, t.qty)));
+      this.markApplied(order.symbol, t.tradeId);
+      fills.push(r);
+    }
+    const filledQty = qtyToLots(i, json.executedQty);
+    if (!TERMINAL.has(json.status)) {
+      o.filledQty = filledQty;
+      this.tracked.set(o.clientOrderId, { order: o, acked: true, cumLots: filledQty });
+    } else this.tracked.delete(o.clientOrderId);
+    return { clientOrderId: order.clientOrderId, venueOrderId: o.venueOrderId, status: this.statusOf(json.status, filledQty), filledQty, fills };
+  }
+
+  /** Reconciliation: the account's trades on these symbols since `sinceTs` (epoch ms), oldest first. */
+  async tradesSince(symbols: readonly string[], sinceTs: number): Promise<ExecutionReport[]> {
+    const out: ExecutionReport[] = [];
+    for (const symbol of symbols) {
+      const i = this.deps.instrument(symbol);
+      if (!i || !this.ccxt) continue;
+      const trades = await this.fetchTradesRaw({ symbol, startTime: sinceTs, limit: 1000 });
+      const byOrder = new Map<number, BinanceOrderJson | undefined>();
+      for (const t of trades) {
+        if (!byOrder.has(t.orderId)) byOrder.set(t.orderId, await this.fetchOrderJson(symbol, { orderId: t.orderId }));
+        const oj = byOrder.get(t.orderId);
+        if (!oj) continue;
+        const o = this.orderFromJson(oj)!;
+        const r = this.fillReport(o, i, this.tradeOf(t), 0);
+        this.markApplied(symbol, t.id);
+        out.push({ ...r, cumQty: 0, leavesQty: 0 });
+      }
+    }
+    return out.sort((a, b) => a.ts - b.ts);
+  }
+
+  /** Reconciliation: spot positions are the base asset balances (free + locked), in lots. */
+  async positions(symbols: readonly string[]): Promise<VenuePosition[]> {
+    if (!this.ccxt) return [];
+    await this.deps.limiter.acquire({ ip: 20 });
+    const acct = await this.ccxt.privateGetAccount();
+    const out: VenuePosition[] = [];
+    for (const symbol of symbols) {
+      const i = this.deps.instrument(symbol);
       if (!i) continue;
-      const now = this.deps.clock.now();
-      out.push({
-        exchange: this.exchange, symbol: i.symbol, side: info.side === 'SELL' ? 'sell' : 'buy', type: info.type === 'MARKET' ? 'market' : 'limit',
-        price: info.price ? priceToTicks(i, info.price) : undefined, qty: qtyToLots(i, info.origQty!), tif: 'GTC', source: 'venue',
-        clientOrderId: String(info.clientOrderId), venueOrderId: String(info.orderId), status: 'open', filledQty: qtyToLots(i, info.executedQty ?? '0'),
-        filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: now, updatedTs: now,
-      });
+      const b = acct.balances.find((x) => x.asset === i.base);
+      out.push({ symbol, qty: b ? lotsFloor(i, b.free) + lotsFloor(i, b.locked) : 0 });
     }
     return out;
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    const s = this.stream;
+    this.stream = undefined;
+    await s?.close();
     this.timers.close();
-    this.poll = undefined;
   }
 
   pendingTimers(): number {
@@ -167,6 +315,8 @@ export class BinanceExecution implements ExecutionClient {
     const s = [...this.requestNs].sort((a, b) => a - b);
     return s[Math.floor(s.length / 2)];
   }
+
+  // ---- reports --------------------------------------------------------------------------
 
   private ccxtSymbol(symbol: string): string {
     const m = this.ccxt?.markets_by_id?.[symbol]?.[0];
@@ -189,8 +339,94 @@ export class BinanceExecution implements ExecutionClient {
       this.orderLimiter.blockUntil(this.deps.clock.now() + 1000);
     }
     this.deps.logger?.warn({ exchange: this.exchange, clientOrderId: o.clientOrderId, reason: m.reason }, redactCredentials(m.text));
+    this.tracked.delete(o.clientOrderId);
     this.report(o, { kind: 'rejected', rejectReason: m.reason, text: m.text, leavesQty: 0 });
   }
+
+  private ack(tr: Tracked, venueOrderId: string): void {
+    tr.order.venueOrderId = venueOrderId;
+    tr.unknownSince = undefined;
+    if (tr.acked) return;
+    tr.acked = true;
+    this.report(tr.order, { kind: 'ack', venueOrderId, leavesQty: tr.order.qty - tr.cumLots });
+  }
+
+  private untrack(cid: string): void {
+    if (!this.tracked.delete(cid)) return;
+    this.finished.add(cid);
+    if (this.finished.size > APPLIED_WINDOW) this.finished.delete(this.finished.values().next().value as string);
+  }
+
+  private markApplied(symbol: string, tradeId: number): boolean {
+    const key = `${symbol}|${tradeId}`;
+    if (this.applied.has(key)) return false;
+    this.applied.add(key);
+    if (this.applied.size > APPLIED_WINDOW) this.applied.delete(this.applied.values().next().value as string);
+    return true;
+  }
+
+  private fillReport(o: Order, i: Instrument, t: VenueTrade, cumQty: number): ExecutionReport {
+    const lastPrice = priceToTicks(i, t.price);
+    const fee = feeToQuoteAtoms(i, t.commission, t.commissionAsset, lastPrice);
+    const r: ExecutionReport = {
+      kind: 'fill', exchange: this.exchange, symbol: o.symbol, clientOrderId: o.clientOrderId, venueOrderId: o.venueOrderId, side: o.side,
+      lastPrice, lastQty: qtyToLots(i, t.qty), cumQty, leavesQty: Math.max(0, o.qty - cumQty), feeAtoms: fee ?? 0n,
+      tradeId: String(t.tradeId), ts: t.ts, feeAsset: t.commissionAsset ?? i.quote,
+    };
+    if (t.maker !== undefined) r.liquidity = t.maker ? 'maker' : 'taker';
+    // a fee in a third asset (BNB) has no quote value here: carried by asset and amount
+    if (fee === undefined) r.text = `commission ${t.commission} ${t.commissionAsset}`;
+    return r;
+  }
+
+  /** Reports one trade of a tracked order unless some source already did. */
+  private applyTrade(tr: Tracked, t: VenueTrade, source: keyof BinanceExecution['fillSources']): void {
+    const o = tr.order;
+    const i = this.deps.instrument(o.symbol);
+    if (!i || !this.markApplied(o.symbol, t.tradeId)) return;
+    tr.cumLots += qtyToLots(i, t.qty);
+    o.filledQty = tr.cumLots;
+    this.fillSources[source]++;
+    this.report(o, this.fillReport(o, i, t, tr.cumLots));
+  }
+
+  /** Terminal status from any source: cancelled / expired / rejected reports, or forget a filled order. */
+  private applyStatus(tr: Tracked, status: string, text?: string): void {
+    if (!TERMINAL.has(status)) return;
+    if (this.tracked.get(tr.order.clientOrderId) !== tr) return; // already final
+    this.untrack(tr.order.clientOrderId);
+    const o = tr.order;
+    if (status === 'FILLED') return;
+    if (status === 'REJECTED') this.report(o, { kind: 'rejected', rejectReason: 'VENUE_ERROR', text: text ?? `${this.exchange}: rejected by the venue`, leavesQty: 0, cumQty: tr.cumLots, venueOrderId: o.venueOrderId });
+    else this.report(o, { kind: status === 'CANCELED' ? 'cancelled' : 'expired', leavesQty: 0, cumQty: tr.cumLots, venueOrderId: o.venueOrderId });
+  }
+
+  private onStreamReport(ev: ExecutionReportEvent): void {
+    // a cancel's report carries the cancel request's id in c and the order's in C
+    const cid = ev.x === 'CANCELED' && ev.C ? ev.C : ev.c;
+    let tr = this.tracked.get(cid);
+    if (!tr) {
+      if (this.finished.has(cid)) return; // already final here; its trades were all applied by id
+      // not ours in this run (placed before a restart, or by reconciliation): follow it anyway
+      const o = this.orderFromJson({ symbol: ev.s, orderId: ev.i, clientOrderId: cid, price: ev.p, origQty: ev.q, executedQty: '0', status: 'NEW', type: ev.o, side: ev.S });
+      if (!o) return;
+      tr = { order: o, acked: true, cumLots: 0 };
+      if (ev.x === 'TRADE') {
+        const i = this.deps.instrument(ev.s)!;
+        tr.cumLots = o.filledQty = qtyToLots(i, ev.z) - qtyToLots(i, ev.l);
+      }
+      this.tracked.set(cid, tr);
+    }
+    this.ack(tr, String(ev.i));
+    if (ev.x === 'TRADE') {
+      this.applyTrade(tr, { tradeId: ev.t, price: ev.L, qty: ev.l, commission: ev.n, commissionAsset: ev.N, maker: ev.m, ts: ev.T }, 'stream');
+      if (ev.X === 'FILLED') this.untrack(cid);
+    } else if (ev.x === 'CANCELED' || ev.x === 'EXPIRED' || ev.x === 'REJECTED' || ev.x === 'TRADE_PREVENTION') {
+      this.applyStatus(tr, ev.x === 'TRADE_PREVENTION' ? 'EXPIRED' : ev.x, ev.r);
+    }
+  }
+
+  // ---- orders ---------------------------------------------------------------------------
 
   private async place(o: Order): Promise<void> {
     const i = this.deps.instrument(o.symbol);
@@ -205,7 +441,11 @@ export class BinanceExecution implements ExecutionClient {
       this.report(o, { kind: 'rejected', rejectReason: 'RATE_LIMITED', text: `${this.exchange}: ${(err as Error).message}`, leavesQty: 0 });
       return;
     }
+    // tracked before the request: the stream may report the order before the REST answer comes
+    const tr: Tracked = { order: o, acked: false, cumLots: 0 };
+    this.tracked.set(o.clientOrderId, tr);
     const t0 = process.hrtime.bigint();
+    const sentAt = this.deps.clock.now();
     try {
       const sym = this.ccxtSymbol(o.symbol);
       const params: Record<string, unknown> = { newClientOrderId: o.clientOrderId, newOrderRespType: 'FULL' };
@@ -214,15 +454,48 @@ export class BinanceExecution implements ExecutionClient {
       if (type === 'LIMIT_MAKER') delete params.timeInForce;
       const res = await this.ccxt.createOrder(sym, type, o.side, lotsToQty(i, o.qty), o.type === 'limit' ? ticksToPrice(i, o.price!) : undefined, params);
       this.recordLatency(t0);
-      const info = res.info as Record<string, unknown>;
-      o.venueOrderId = String(info.orderId ?? res.id);
-      const tr: Tracked = { order: o, ccxtSymbol: sym, cumLots: 0, cumQuote: '0' };
-      this.report(o, { kind: 'ack', venueOrderId: o.venueOrderId, leavesQty: o.qty });
-      this.applyState(tr, i, info);
-      if (tr.order.filledQty < o.qty && !['CANCELED', 'EXPIRED', 'REJECTED', 'FILLED', 'EXPIRED_IN_MATCH'].includes(String(info.status))) this.tracked.set(o.clientOrderId, tr);
+      const info = res.info as unknown as BinanceOrderJson;
+      this.ack(tr, String(info.orderId ?? res.id));
+      // fills in the immediate answer matched on arrival: taker by definition
+      for (const f of info.fills ?? []) this.applyTrade(tr, { tradeId: f.tradeId, price: f.price, qty: f.qty, commission: f.commission, commissionAsset: f.commissionAsset, maker: false, ts: this.deps.clock.now() }, 'response');
+      if (typeof info.executedQty === 'string' && qtyToLots(i, info.executedQty) > tr.cumLots) void this.syncOrder(tr, 'poll');
+      else this.applyStatus(tr, String(info.status));
     } catch (err) {
       this.recordLatency(t0);
-      this.reject(o, err);
+      const text = `${(err as Error)?.name ?? ''} ${(err as Error)?.message ?? String(err)}`;
+      if (UNKNOWN_OUTCOME.test(text) && !/"code"\s*:\s*-\d+/.test(text)) {
+        // the order may be working at the venue: find out, never assume it was rejected
+        tr.unknownSince = sentAt;
+        this.deps.logger?.warn({ exchange: this.exchange, clientOrderId: o.clientOrderId }, redactCredentials(`order submit outcome unknown (${text.trim()}); asking the venue by client id`));
+        void this.resolveUnknown(tr);
+      } else this.reject(o, err);
+    }
+  }
+
+  /**
+   * Asks by origClientOrderId until the venue's answer is known. "Does not exist" is final only
+   * once the request's recvWindow has passed: after that Binance can no longer accept it.
+   */
+  private async resolveUnknown(tr: Tracked): Promise<void> {
+    const o = tr.order;
+    while (!this.stopped && tr.unknownSince !== undefined && this.tracked.get(o.clientOrderId) === tr) {
+      try {
+        const json = await this.fetchOrderJson(o.symbol, { origClientOrderId: o.clientOrderId });
+        if (tr.unknownSince === undefined) return; // the stream answered meanwhile
+        if (json) {
+          this.ack(tr, String(json.orderId));
+          await this.syncOrder(tr, 'query', json);
+          return;
+        }
+        if (this.deps.clock.now() > tr.unknownSince + this.deps.options.recv_window_ms + 1000) {
+          this.tracked.delete(o.clientOrderId);
+          this.report(o, { kind: 'rejected', rejectReason: 'VENUE_ERROR', text: `${this.exchange}: the order never reached the venue (submit failed; unknown by client id after the ${this.deps.options.recv_window_ms} ms recvWindow)`, leavesQty: 0 });
+          return;
+        }
+      } catch (err) {
+        this.deps.logger?.debug({ exchange: this.exchange }, redactCredentials(`order query by client id failed: ${(err as Error).message}`));
+      }
+      await this.timers.sleep(Math.min(1000, Math.max(50, this.deps.options.poll_interval_ms)));
     }
   }
 
@@ -235,10 +508,11 @@ export class BinanceExecution implements ExecutionClient {
       await this.deps.limiter.acquire({ ip: 1 });
       const res = await this.ccxt.cancelOrder(o.venueOrderId, this.ccxtSymbol(o.symbol), o.venueOrderId ? {} : { origClientOrderId: o.clientOrderId });
       const info = res.info as Record<string, unknown>;
-      this.tracked.delete(o.clientOrderId);
+      const tr = this.tracked.get(o.clientOrderId);
+      if (!tr) return; // the stream already reported the cancel
       const i = this.deps.instrument(o.symbol)!;
-      const filled = typeof info.executedQty === 'string' ? qtyToLots(i, info.executedQty) : o.filledQty;
-      this.report(o, { kind: 'cancelled', venueOrderId: o.venueOrderId, leavesQty: 0, cumQty: filled });
+      if (typeof info.executedQty === 'string' && qtyToLots(i, info.executedQty) > tr.cumLots) await this.syncOrder(tr, 'poll');
+      this.applyStatus(tr, 'CANCELED');
     } catch (err) {
       this.reject(o, err);
     }
@@ -249,51 +523,54 @@ export class BinanceExecution implements ExecutionClient {
     if (this.requestNs.length > 4096) this.requestNs.splice(0, 2048);
   }
 
-  /** Turns a Binance order object (executedQty, cummulativeQuoteQty, status) into fill reports. */
-  private applyState(tr: Tracked, i: Instrument, info: Record<string, unknown>): void {
-    const o = tr.order;
-    const exec = typeof info.executedQty === 'string' ? qtyToLots(i, info.executedQty) : tr.cumLots;
-    const quote = typeof info.cummulativeQuoteQty === 'string' ? info.cummulativeQuoteQty : tr.cumQuote;
-    if (exec > tr.cumLots) {
-      const dLots = exec - tr.cumLots;
-      // fill price = quote delta / quantity delta, in exact integer arithmetic (rounded to a
-      // tick when several fills at different prices average off the grid)
-      let price = o.price ?? 0;
-      try {
-        const e = i.priceScale.exponent + i.qtyScale.exponent;
-        const atoms = (q: string) => BigInt(decimalToUnits(q, { mantissa: 1n, exponent: e }));
-        const dq = atoms(quote) - atoms(tr.cumQuote);
-        const den = BigInt(dLots) * i.priceScale.mantissa * i.qtyScale.mantissa;
-        const ticks = Number((dq * 2n + den) / (2n * den));
-        if (ticks > 0) price = ticks;
-      } catch {
-        /* keep the limit price */
-      }
-      tr.cumLots = exec;
-      tr.cumQuote = quote;
-      o.filledQty = exec;
-      this.report(o, { kind: 'fill', lastPrice: price, lastQty: dLots, cumQty: exec, leavesQty: o.qty - exec, venueOrderId: o.venueOrderId, liquidity: 'taker' });
+  // ---- REST ------------------------------------------------------------------------------
+
+  private async fetchOrderJson(symbol: string, by: { orderId: number } | { origClientOrderId: string }): Promise<BinanceOrderJson | undefined> {
+    await this.deps.limiter.acquire({ ip: 4 });
+    try {
+      return await this.ccxt!.privateGetOrder({ symbol, ...by });
+    } catch (err) {
+      if (mapBinanceError(this.errors, err).reason === 'UNKNOWN_ORDER') return undefined;
+      throw err;
     }
-    const st = String(info.status);
-    if (st === 'CANCELED' || st === 'EXPIRED' || st === 'EXPIRED_IN_MATCH') {
-      this.tracked.delete(o.clientOrderId);
-      this.report(o, { kind: st === 'CANCELED' ? 'cancelled' : 'expired', leavesQty: 0, cumQty: exec, venueOrderId: o.venueOrderId });
-    } else if (st === 'FILLED') this.tracked.delete(o.clientOrderId);
+  }
+
+  private async fetchTradesRaw(params: Record<string, unknown>): Promise<BinanceTradeJson[]> {
+    await this.deps.limiter.acquire({ ip: 20 });
+    return this.ccxt!.privateGetMyTrades(params);
+  }
+
+  private async fetchTrades(params: { symbol: string; orderId: number }): Promise<VenueTrade[]> {
+    return (await this.fetchTradesRaw(params)).map((t) => this.tradeOf(t)).sort((a, b) => a.tradeId - b.tradeId);
+  }
+
+  private tradeOf(t: BinanceTradeJson): VenueTrade {
+    return { tradeId: t.id, price: t.price, qty: t.qty, commission: t.commission, commissionAsset: t.commissionAsset, maker: t.isMaker, ts: t.time };
+  }
+
+  /** Brings one tracked order up to the venue's state: its trades (with fees) and its status. */
+  private async syncOrder(tr: Tracked, source: 'poll' | 'query', known?: BinanceOrderJson): Promise<void> {
+    const o = tr.order;
+    const i = this.deps.instrument(o.symbol);
+    if (!i) return;
+    const json = known ?? (o.venueOrderId ? await this.fetchOrderJson(o.symbol, { orderId: Number(o.venueOrderId) }) : await this.fetchOrderJson(o.symbol, { origClientOrderId: o.clientOrderId }));
+    if (!json) return;
+    if (qtyToLots(i, json.executedQty) > tr.cumLots) {
+      for (const t of await this.fetchTrades({ symbol: o.symbol, orderId: json.orderId })) this.applyTrade(tr, t, source);
+    }
+    this.applyStatus(tr, json.status);
   }
 
   private polling = false;
-  private async pollOpen(): Promise<void> {
+  private async pollTracked(): Promise<void> {
     if (this.polling || !this.ccxt || this.tracked.size === 0) return;
     this.polling = true;
     try {
       for (const tr of [...this.tracked.values()]) {
         if (this.stopped) return;
-        const i = this.deps.instrument(tr.order.symbol);
-        if (!i) continue;
+        if (!tr.acked) continue; // its submit is still in flight, or being resolved by client id
         try {
-          await this.deps.limiter.acquire({ ip: 4 });
-          const res = await this.ccxt.fetchOrder(tr.order.venueOrderId!, tr.ccxtSymbol);
-          this.applyState(tr, i, res.info);
+          await this.syncOrder(tr, 'poll');
         } catch (err) {
           this.deps.logger?.debug({ exchange: this.exchange }, redactCredentials(`order poll failed: ${(err as Error).message}`));
         }
@@ -301,5 +578,25 @@ export class BinanceExecution implements ExecutionClient {
     } finally {
       this.polling = false;
     }
+  }
+
+  private statusOf(st: string, filled: number): Order['status'] {
+    if (st === 'FILLED') return 'filled';
+    if (st === 'CANCELED' || st === 'EXPIRED' || st === 'EXPIRED_IN_MATCH') return 'cancelled';
+    if (st === 'REJECTED') return 'rejected';
+    return filled > 0 ? 'partially_filled' : 'open';
+  }
+
+  private orderFromJson(info: BinanceOrderJson): Order | undefined {
+    const i = this.deps.instrument(String(info.symbol));
+    if (!i) return undefined;
+    const now = this.deps.clock.now();
+    const filledQty = qtyToLots(i, info.executedQty ?? '0');
+    return {
+      exchange: this.exchange, symbol: i.symbol, side: side(info.side), type: info.type === 'MARKET' ? 'market' : 'limit',
+      price: info.price && Number(info.price) > 0 ? priceToTicks(i, info.price) : undefined, qty: qtyToLots(i, info.origQty), tif: 'GTC', source: 'venue',
+      clientOrderId: String(info.clientOrderId), venueOrderId: String(info.orderId), status: this.statusOf(info.status, filledQty), filledQty,
+      filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: info.time ?? now, updatedTs: now,
+    };
   }
 }

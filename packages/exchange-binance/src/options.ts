@@ -29,9 +29,17 @@ export interface BinanceOptions {
   /** Orders per `order_limit_interval_ms` (overrides orders_per_10s' window; tests). */
   order_limit_interval_ms: number;
   recv_window_ms: number;
-  /** How fills are learned: poll each open order (the user data stream is a later addition; polling is the only mode today). */
-  fills: 'polling';
+  /**
+   * How fills are learned. "stream" (spot): the user data stream on the WebSocket API
+   * (userDataStream.subscribe.signature), with REST polling only while the stream is down;
+   * "polling": REST only. USD-M futures always poll (their listenKey stream is not implemented).
+   */
+  fills: 'stream' | 'polling';
   poll_interval_ms: number;
+  /** The user data stream connection is replaced (new one subscribed before the old closes) this often; Binance ends a connection at 24 h. */
+  user_stream_rotation_ms: number;
+  /** WebSocket API URL; default: Binance's (testnet's with testnet = true), or derived from rest_url (ws://host/ws-api/v3) when rest_url is set. */
+  ws_api_url?: string;
   /** USD-M futures only: subscribe <symbol>@forceOrder for liquidations. */
   liquidations: boolean;
   rest_timeout_ms: number;
@@ -53,8 +61,9 @@ export const DEFAULT_BINANCE_OPTIONS: Readonly<BinanceOptions> = Object.freeze({
   orders_per_10s: 100,
   order_limit_interval_ms: 10_000,
   recv_window_ms: 5000,
-  fills: 'polling',
+  fills: 'stream',
   poll_interval_ms: 1000,
+  user_stream_rotation_ms: 23 * 3600_000,
   liquidations: true,
   rest_timeout_ms: 10_000,
 });
@@ -80,8 +89,10 @@ const CHECKS: Record<keyof BinanceOptions, Check> = {
   orders_per_10s: int(1, 100_000),
   order_limit_interval_ms: int(1, 86_400_000),
   recv_window_ms: int(1, 60_000),
-  fills: oneOf('polling'),
+  fills: oneOf('stream', 'polling'),
   poll_interval_ms: int(50, 600_000),
+  user_stream_rotation_ms: int(1000, 24 * 3600_000 - 60_000),
+  ws_api_url: (v) => (typeof v === 'string' && /^wss?:\/\/[^\s]+$/.test(v) ? undefined : 'must be a ws:// or wss:// URL'),
   liquidations: bool,
   rest_timeout_ms: int(100, 120_000),
 };

@@ -7,6 +7,7 @@ import { CORE_API_VERSION, RateLimiter, TOKENS, type Clock, type CwtsContainer, 
 import { BinanceExecution } from './execution.js';
 import { BinanceMarketData, binanceEndpoints } from './market-data.js';
 import { resolveBinanceOptions, validateBinanceOptions } from './options.js';
+import type { RotationScheduler } from './user-stream.js';
 
 export const PLUGIN_NAME = '@cwts/exchange-binance';
 
@@ -16,7 +17,7 @@ export interface BinanceVenue {
 }
 
 /** Builds both halves for one venue table (also used directly by tests). */
-export function createBinanceVenue(cfg: Readonly<Record<string, unknown>>, deps: { exchange: string; clock: Clock; logger?: Logger; random?: () => number }): BinanceVenue {
+export function createBinanceVenue(cfg: Readonly<Record<string, unknown>>, deps: { exchange: string; clock: Clock; logger?: Logger; random?: () => number; rotationScheduler?: RotationScheduler }): BinanceVenue {
   const options = resolveBinanceOptions(cfg.options, `${deps.exchange}.options`);
   const endpoints = binanceEndpoints({ api_url: cfg.api_url as string | undefined, rest_url: cfg.rest_url as string | undefined, testnet: cfg.testnet === true, market: cfg.market as string | undefined });
   const limiter = new RateLimiter([{ name: 'ip', limit: options.request_weight_per_minute, intervalMs: 60_000 }], () => deps.clock.now());
@@ -25,6 +26,7 @@ export function createBinanceVenue(cfg: Readonly<Record<string, unknown>>, deps:
     exchange: deps.exchange, endpoints, options, clock: deps.clock, logger: deps.logger, limiter, testnet: cfg.testnet === true,
     apiKey: cfg.api_key as Secret | undefined, apiSecret: cfg.api_secret as Secret | undefined,
     instrument: (s) => marketData.instrument(s),
+    ...(deps.rotationScheduler ? { rotationScheduler: deps.rotationScheduler } : {}),
   });
   return { marketData, execution };
 }

@@ -25,7 +25,7 @@ describe('Binance execution through ccxt against the local server', () => {
 
   async function venue(secret: string, logger = capture().logger) {
     fake = await FakeBinance.start({ apiKey: KEY, apiSecret: SECRET });
-    const v = createBinanceVenue({ api_url: fake.wsUrl, rest_url: fake.restUrl, api_key: new Secret(KEY), api_secret: new Secret(secret), options: { poll_interval_ms: 50 } }, { exchange: 'binance', clock: new SystemClock(), logger });
+    const v = createBinanceVenue({ api_url: fake.wsUrl, rest_url: fake.restUrl, api_key: new Secret(KEY), api_secret: new Secret(secret), options: { poll_interval_ms: 50, fills: 'polling' } }, { exchange: 'binance', clock: new SystemClock(), logger });
     const [i] = await v.marketData.loadInstruments(['BTCUSDT']);
     const reports: ExecutionReport[] = [];
     await v.execution.start((r) => reports.push(r));
@@ -49,7 +49,7 @@ describe('Binance execution through ccxt against the local server', () => {
     expect(all).not.toMatch(/signature=[0-9a-f]{16}/);
   });
 
-  it('reports fills learned by polling, at the exact price', async () => {
+  it('reports fills learned by polling (fills = "polling"), at the exact price, with the real fee and liquidity', async () => {
     const { v, i, reports } = await venue(SECRET);
     const o = conformanceOrder(i, { side: 'buy', price: '64000.5', qty: '0.02' });
     v.execution.submit(o);
@@ -63,6 +63,11 @@ describe('Binance execution through ccxt against the local server', () => {
     expect(fills.map((f) => [f.lastPrice, f.lastQty, f.cumQty, f.leavesQty])).toEqual([
       [6400050, 500, 500, 1500],
       [6400050, 1500, 2000, 0],
+    ]);
+    // maker 0.075 % of 320.0025 = 0.24000188 USDT; quote atoms are 1e-7 USDT, rounded up
+    expect(fills.map((f) => [f.liquidity, f.feeAtoms])).toEqual([
+      ['maker', 2400019n],
+      ['maker', 7200057n],
     ]);
     expect(v.execution.medianRequestNs()).toBeGreaterThan(0);
   });

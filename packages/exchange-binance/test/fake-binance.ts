@@ -18,6 +18,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ConformanceVenue } from '@cwts/core/testing';
+import { FakeWsApi } from './fake-binance-ws-api.js';
 
 const TICK_DEC = 2; // tick 0.01
 const LOT_DEC = 5; // lot 0.00001
@@ -100,6 +101,8 @@ export class FakeBinance implements ConformanceVenue {
    * connected is lost, as on the real venue, which does not replay trades after a reconnect). */
   tradesDelivered = 0;
   snapshotsServed = 0;
+  /** WebSocket API user data stream, myTrades and account (fake-binance-ws-api.ts). */
+  readonly wsApi: FakeWsApi = new FakeWsApi(this);
   private nextOrderId = 1000;
   private failNext: 'balance' | undefined;
   private readonly rnd: () => number;
@@ -121,6 +124,7 @@ export class FakeBinance implements ConformanceVenue {
         combined = true;
         streams = (url.searchParams.get('streams') ?? '').split('/').filter(Boolean);
       } else if (url.pathname.startsWith('/ws/')) streams = [url.pathname.slice(4)];
+      else if (url.pathname === '/ws-api/v3') return this.wsApi.handleUpgrade(req, socket, head);
       else if (url.pathname !== '/ws') {
         socket.destroy();
         return;
@@ -247,7 +251,7 @@ export class FakeBinance implements ConformanceVenue {
   }
 
   /** Fills (part of) a resting order, as a trade against it would. */
-  fill(orderId: number, qty: string): void {
+  fill(orderId: number, qty: string, maker = true): void {
     const o = this.orders.get(orderId)!;
     const q = parseUnits(qty, LOT_DEC)!;
     const exec = parseUnits(o.executedQty, LOT_DEC)! + q;
@@ -255,6 +259,7 @@ export class FakeBinance implements ConformanceVenue {
     o.executedQty = fmt(exec, LOT_DEC);
     o.cummulativeQuoteQty = fmt(exec * price, TICK_DEC + LOT_DEC).replace(/(\.\d{8})\d*$/, '$1');
     o.status = exec >= parseUnits(o.origQty, LOT_DEC)! ? 'FILLED' : 'PARTIALLY_FILLED';
+    this.wsApi.orderTraded(o, fmt(q, LOT_DEC), fmt(price, TICK_DEC), maker);
   }
 
   async close(): Promise<void> {
@@ -262,6 +267,7 @@ export class FakeBinance implements ConformanceVenue {
     for (const c of this.conns) c.ws.terminate();
     this.conns.clear();
     this.wss.close();
+    this.wsApi.close();
     this.server.closeAllConnections();
     await new Promise<void>((r) => this.server.close(() => r()));
   }
@@ -333,7 +339,7 @@ export class FakeBinance implements ConformanceVenue {
         return send(200, { lastUpdateId: b.lastUpdateId, bids: t.bids, asks: t.asks });
       }
     }
-    if (!/^(POST|DELETE|GET) \/api\/v3\/(order|openOrders)$/.test(route)) return err(404, -1000, `unknown endpoint ${route}`);
+    if (!/^(POST|DELETE|GET) \/api\/v3\/(order|openOrders)$|^GET \/api\/v3\/(myTrades|account)$/.test(route)) return err(404, -1000, `unknown endpoint ${route}`);
     // SIGNED endpoint security (rest-api.md "SIGNED Endpoint security", "Timing security")
     const key = req.headers['x-mbx-apikey'];
     if (typeof key !== 'string' || key !== this.opts.apiKey) return err(401, -2015, 'Invalid API-key, IP, or permissions for action.');
@@ -348,6 +354,10 @@ export class FakeBinance implements ConformanceVenue {
     const recvWindow = Number(params.get('recvWindow') ?? 5000);
     const now = Date.now();
     if (!(ts < now + 1000 && now - ts <= recvWindow)) return err(400, -1021, 'Timestamp for this request is outside of the recvWindow.');
+    if (route === 'GET /api/v3/myTrades' || route === 'GET /api/v3/account') {
+      const r = route === 'GET /api/v3/account' ? this.wsApi.account() : this.wsApi.myTrades(params);
+      return send(r.status, r.body);
+    }
     if (route === 'GET /api/v3/openOrders') return send(200, [...this.orders.values()].filter((o) => o.status === 'NEW' || o.status === 'PARTIALLY_FILLED').map((o) => this.orderJson(o)));
     const symbol = params.get('symbol') ?? '';
     if (!this.books.has(symbol)) return err(400, -1121, 'Invalid symbol.');
@@ -357,6 +367,7 @@ export class FakeBinance implements ConformanceVenue {
       if (lim && this.orderTimes.filter((t) => t > now - lim.intervalMs).length > lim.limit) {
         return err(429, -1015, `Too many new orders; current limit is ${lim.limit} orders per ${lim.intervalMs} ms.`, { 'retry-after': '1' });
       }
+      if (this.wsApi.orderReceived(params.get('newClientOrderId'))) return this.newOrder(params, () => {}, err); // executed, never answered: the client times out
       return this.newOrder(params, send, err);
     }
     const o = this.findOrder(params);
@@ -364,6 +375,7 @@ export class FakeBinance implements ConformanceVenue {
     // DELETE /api/v3/order
     if (!o || o.status === 'FILLED' || o.status === 'CANCELED') return err(400, -2011, 'Unknown order sent.');
     o.status = 'CANCELED';
+    this.wsApi.orderEvent(o, 'CANCELED');
     return send(200, { ...this.orderJson(o), origClientOrderId: o.clientOrderId });
   }
 
@@ -402,11 +414,12 @@ export class FakeBinance implements ConformanceVenue {
       executedQty: '0.00000000', cummulativeQuoteQty: '0.00000000', status: 'NEW', timeInForce: params.get('timeInForce') ?? 'GTC', type, side, time: Date.now(),
     };
     this.orders.set(o.orderId, o);
+    this.wsApi.orderEvent(o, 'NEW');
     if (type === 'MARKET') {
       const best = side === 'BUY' ? Math.min(...b.asks.keys()) : Math.max(...b.bids.keys());
       priceText = fmt(best, TICK_DEC);
       o.price = priceText;
-      this.fill(o.orderId, fmt(qty, LOT_DEC));
+      this.fill(o.orderId, fmt(qty, LOT_DEC), false);
     }
     send(200, { ...this.orderJson(o), transactTime: o.time, fills: [] });
   }

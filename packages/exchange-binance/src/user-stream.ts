@@ -1,0 +1,270 @@
+/**
+ * Binance spot user data stream over the WebSocket API.
+ *
+ * The listenKey stream was discontinued for spot on 2026-02-20; the replacement is a
+ * subscription on a WebSocket API connection (`userDataStream.subscribe.signature`: apiKey,
+ * timestamp and an HMAC-SHA256 signature over the alphabetically sorted parameters). Events
+ * arrive as `{"subscriptionId": n, "event": {...}}`.
+ *
+ * - Every (re)connect subscribes again: a subscription dies with its connection.
+ * - Rotation without a gap: before Binance's 24-hour connection limit a second connection is
+ *   opened and subscribed; only once it is subscribed does the old one close. Reports seen on
+ *   both during the overlap are delivered once (deduplicated by symbol + execution id `I`).
+ * - `up` is true while the active connection holds a live subscription; the execution client
+ *   polls REST only while it is false.
+ */
+import { createHmac } from 'node:crypto';
+import { WsConnection, redactCredentials, type Logger, type Secret, type TimerSet } from '@cwts/core';
+import type { BinanceEndpoints } from './market-data.js';
+
+/** Timers the rotation uses (a TimerSet in production; tests fire them by hand). */
+export interface RotationScheduler {
+  timeout(fn: () => void, ms: number): unknown;
+  clear(handle: never): void;
+}
+
+/** The executionReport fields we read (user-data-stream.md "Order Update"). */
+export interface ExecutionReportEvent {
+  e: 'executionReport';
+  E: number;
+  s: string;
+  c: string;
+  S: 'BUY' | 'SELL';
+  o: string;
+  q: string;
+  p: string;
+  C?: string | null;
+  x: string;
+  X: string;
+  r?: string;
+  i: number;
+  l: string;
+  z: string;
+  L: string;
+  n: string;
+  N: string | null;
+  T: number;
+  t: number;
+  I?: number;
+  m: boolean;
+  Z?: string;
+}
+
+export interface UserStreamDeps {
+  url: string;
+  apiKey: Secret;
+  apiSecret: Secret;
+  recvWindowMs: number;
+  rotationMs: number;
+  /** After a rotation the old connection is still read this long (events on both are deduplicated). Default 5 s. */
+  overlapMs?: number;
+  now: () => number;
+  timers: TimerSet;
+  backoff?: { initialMs: number; maxMs: number };
+  /** Defaults to `timers`. */
+  rotationScheduler?: RotationScheduler;
+  logger?: Logger;
+  onReport: (ev: ExecutionReportEvent) => void;
+  /** The stream went up (subscribed) or down; `up` true after a gap means events may have been missed. */
+  onState: (up: boolean, reason: string) => void;
+}
+
+/** The WebSocket API URL for these endpoints: Binance's own, or the test server's /ws-api/v3. */
+export function binanceWsApiUrl(endpoints: BinanceEndpoints, testnet: boolean, override?: string): string {
+  if (override) return override;
+  const root = endpoints.restRoot;
+  if (root === 'https://api.binance.com') return 'wss://ws-api.binance.com:443/ws-api/v3';
+  if (root === 'https://testnet.binance.vision' || (testnet && /binance\.vision$/.test(new URL(root).host))) return 'wss://ws-api.testnet.binance.vision/ws-api/v3';
+  return `${root.replace(/^http/, 'ws')}/ws-api/v3`;
+}
+
+interface Session {
+  conn: WsConnection;
+  subscribed: boolean;
+  pendingId: string | undefined;
+  label: string;
+}
+
+const DEDUPE_WINDOW = 4096;
+
+export class BinanceUserStream {
+  private active: Session | undefined;
+  private incoming: Session | undefined;
+  /** The replaced connection, still read for `overlapMs` so nothing in flight on it is lost. */
+  private draining: Session | undefined;
+  private drainTimer: unknown;
+  private rotationTimer: unknown;
+  private reqSeq = 0;
+  private sessionSeq = 0;
+  private closed = true;
+  private wasUp = false;
+  /** Keys of events already delivered, oldest first (bounded). */
+  private readonly seen = new Set<string>();
+  /** Successful subscriptions so far (each connect and each rotation adds one). */
+  subscriptions = 0;
+  rotations = 0;
+  duplicatesDropped = 0;
+
+  constructor(private readonly deps: UserStreamDeps) {}
+
+  get up(): boolean {
+    return this.active?.subscribed === true;
+  }
+
+  /** Opens the first connection; resolves once it is subscribed (or rejects when it cannot connect at all). */
+  async start(): Promise<void> {
+    this.closed = false;
+    this.active = this.open();
+    await this.active.conn.start();
+  }
+
+  /** Replaces the connection now (the timer calls this before the 24-hour limit). */
+  rotate(): void {
+    if (this.closed || this.incoming) return;
+    this.deps.logger?.info({ component: 'binance-user-stream' }, 'user data stream: rotating the connection (new one subscribes before the old closes)');
+    this.incoming = this.open();
+    void this.incoming.conn.start().catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.clearRotation();
+    if (this.drainTimer !== undefined) this.rotationScheduler().clear(this.drainTimer as never);
+    this.drainTimer = undefined;
+    const s = [this.active, this.incoming, this.draining];
+    this.active = this.incoming = this.draining = undefined;
+    await Promise.all(s.map((x) => x?.conn.close()));
+  }
+
+  private rotationScheduler(): RotationScheduler {
+    return this.deps.rotationScheduler ?? (this.deps.timers as unknown as RotationScheduler);
+  }
+
+  private clearRotation(): void {
+    if (this.rotationTimer !== undefined) this.rotationScheduler().clear(this.rotationTimer as never);
+    this.rotationTimer = undefined;
+  }
+
+  private armRotation(): void {
+    this.clearRotation();
+    if (this.closed) return;
+    this.rotationTimer = this.rotationScheduler().timeout(() => {
+      this.rotationTimer = undefined;
+      this.rotate();
+    }, this.deps.rotationMs);
+  }
+
+  private open(): Session {
+    const label = `binance user stream #${++this.sessionSeq}`;
+    const s: Session = { subscribed: false, pendingId: undefined, label, conn: undefined as unknown as WsConnection };
+    s.conn = new WsConnection({
+      name: label,
+      url: () => this.deps.url,
+      timers: this.deps.timers,
+      now: this.deps.now,
+      pingIntervalMs: 30_000,
+      ...(this.deps.backoff ? { backoff: this.deps.backoff } : {}),
+      // the lifetime is ours to manage (rotation); WsConnection must not drop it on its own
+      maxLifetimeMs: 0,
+      onOpen: (conn) => this.subscribe(s, conn),
+      onMessage: (text) => this.onMessage(s, text),
+      onDown: (reason) => this.onDown(s, reason),
+      onError: (m) => this.deps.logger?.debug({ component: 'binance-user-stream' }, redactCredentials(m)),
+    });
+    return s;
+  }
+
+  private subscribe(s: Session, conn: WsConnection): void {
+    s.subscribed = false;
+    const params: Record<string, string | number> = { apiKey: this.deps.apiKey.reveal(), recvWindow: this.deps.recvWindowMs, timestamp: this.deps.now() };
+    const payload = Object.keys(params).sort().map((k) => `${k}=${params[k]}`).join('&');
+    const signature = createHmac('sha256', this.deps.apiSecret.reveal()).update(payload).digest('hex');
+    s.pendingId = `uds-${++this.reqSeq}`;
+    conn.send(JSON.stringify({ id: s.pendingId, method: 'userDataStream.subscribe.signature', params: { ...params, signature } }));
+  }
+
+  private onMessage(s: Session, text: string): void {
+    let msg: { id?: unknown; status?: number; error?: { code?: number; msg?: string }; subscriptionId?: number; event?: { e?: string } };
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      this.deps.logger?.warn({ component: 'binance-user-stream' }, 'user data stream: malformed frame dropped');
+      return;
+    }
+    if (msg.id !== undefined && msg.id === s.pendingId) {
+      s.pendingId = undefined;
+      if (msg.status === 200) {
+        s.subscribed = true;
+        this.subscriptions++;
+        this.onSubscribed(s);
+      } else {
+        // e.g. -1022 bad signature, -2015 key refused: retrying at once would only repeat it
+        this.deps.logger?.error({ component: 'binance-user-stream', code: msg.error?.code }, redactCredentials(`user data stream subscription refused: ${msg.error?.msg ?? 'no message'}; fills fall back to polling`));
+        s.conn.reconnect('subscription refused');
+      }
+      return;
+    }
+    const ev = msg.event;
+    if (!ev || typeof ev !== 'object') return;
+    if (ev.e === 'eventStreamTerminated') {
+      s.subscribed = false;
+      if (s === this.active) this.setState(false, 'event stream terminated by the venue');
+      s.conn.reconnect('event stream terminated');
+      return;
+    }
+    if (ev.e !== 'executionReport') return;
+    const r = ev as ExecutionReportEvent;
+    if (typeof r.s !== 'string' || typeof r.i !== 'number' || typeof r.x !== 'string') return;
+    const key = r.I !== undefined ? `${r.s}|${r.I}` : `${r.s}|${r.i}|${r.x}|${r.t}|${r.z}`;
+    if (this.seen.has(key)) {
+      this.duplicatesDropped++;
+      return;
+    }
+    this.seen.add(key);
+    if (this.seen.size > DEDUPE_WINDOW) this.seen.delete(this.seen.values().next().value as string);
+    this.deps.onReport(r);
+  }
+
+  private onSubscribed(s: Session): void {
+    if (s === this.incoming) {
+      // the new connection is live: only now does the old one go, after a grace period in which
+      // events already in flight on it still arrive (and those sent on both are dropped once)
+      const old = this.active;
+      this.active = s;
+      this.incoming = undefined;
+      this.rotations++;
+      if (old) {
+        void this.draining?.conn.close();
+        this.draining = old;
+        this.drainTimer = this.rotationScheduler().timeout(() => {
+          this.drainTimer = undefined;
+          if (this.draining === old) this.draining = undefined;
+          void old.conn.close();
+        }, this.deps.overlapMs ?? 5000);
+      }
+      this.armRotation();
+      this.setState(true, 'rotated');
+      return;
+    }
+    if (s === this.active) {
+      this.armRotation();
+      this.setState(true, 'subscribed');
+    }
+  }
+
+  private onDown(s: Session, reason: string): void {
+    s.subscribed = false;
+    s.pendingId = undefined;
+    if (s === this.active) {
+      if (this.incoming?.subscribed) this.onSubscribed(this.incoming);
+      else this.setState(false, reason);
+    }
+  }
+
+  private setState(up: boolean, reason: string): void {
+    if (up === this.wasUp && reason !== 'rotated') return;
+    const was = this.wasUp;
+    this.wasUp = up;
+    if (up !== was) this.deps.onState(up, reason);
+  }
+}

@@ -1,0 +1,300 @@
+/**
+ * The account half of the local Binance server, written from Binance's spot API docs
+ * (binance-spot-api-docs: web-socket-api.md "Request security / SIGNED requests",
+ * websocket-api/user-data-stream-requests.md, user-data-stream.md "Order Update", rest-api.md
+ * "Account trade list" and "Account information"):
+ *
+ * - WebSocket API at `/ws-api/v3`: `userDataStream.subscribe.signature` (apiKey + timestamp +
+ *   HMAC-SHA256 signature over the alphabetically sorted params), `userDataStream.unsubscribe`,
+ *   `session.subscriptions`; events arrive as `{"subscriptionId": n, "event": {...}}`.
+ * - executionReport events for NEW, TRADE (with commission `n`, commission asset `N`, maker
+ *   flag `m`, trade id `t`, execution id `I`) and CANCELED.
+ * - REST (signed, checked by fake-binance.ts): GET /api/v3/myTrades, GET /api/v3/account.
+ * - Records every order request it received (client id), for duplicate-order checks.
+ * - Scenario hooks: drop every WebSocket API session, refuse new ones, swallow an order's answer.
+ *
+ * Plugged into FakeBinance (fake-binance.ts) through a few one-line hooks.
+ */
+import { createHmac } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+
+/** What the WebSocket API needs from the order-book server it extends. */
+export interface FakeVenueAccount {
+  readonly opts: { apiKey?: string; apiSecret?: string };
+}
+
+/** The order fields an executionReport carries (FakeOrder in fake-binance.ts fits). */
+export interface FakeOrderView {
+  symbol: string;
+  orderId: number;
+  clientOrderId: string;
+  price: string;
+  origQty: string;
+  executedQty: string;
+  cummulativeQuoteQty: string;
+  status: string;
+  timeInForce: string;
+  type: string;
+  side: 'BUY' | 'SELL';
+  time: number;
+}
+
+export interface FakeTrade {
+  symbol: string;
+  id: number;
+  orderId: number;
+  clientOrderId: string;
+  side: 'BUY' | 'SELL';
+  price: string;
+  qty: string;
+  quoteQty: string;
+  commission: string;
+  commissionAsset: string;
+  isMaker: boolean;
+  time: number;
+}
+
+interface Session {
+  ws: WebSocket;
+  /** subscriptionId -> subscribed */
+  subs: Set<number>;
+  nextSub: number;
+}
+
+/** Commission as the venue charges it: a rate in hundredths of a basis point and the asset. */
+export interface FakeCommission {
+  makerRate1e6: number;
+  takerRate1e6: number;
+  /** 'quote' (USDT), 'base' (e.g. BTC on a buy) or a third asset name (e.g. 'BNB'). */
+  asset: 'quote' | 'base' | string;
+}
+
+/** Exact decimal helpers on strings (the fake must not round through floats either). */
+function dec(text: string): { m: bigint; e: number } {
+  const [i, f = ''] = text.split('.');
+  return { m: BigInt(`${i}${f}`), e: f.length };
+}
+function fmtDec(m: bigint, e: number, places = 8): string {
+  // rounds half up to `places` decimals
+  let v = m;
+  if (e > places) {
+    const d = 10n ** BigInt(e - places);
+    v = (m + d / 2n) / d;
+  } else v = m * 10n ** BigInt(places - e);
+  const s = v.toString().padStart(places + 1, '0');
+  return `${s.slice(0, s.length - places)}.${s.slice(s.length - places)}`;
+}
+function mul(a: string, b: string): { m: bigint; e: number } {
+  const x = dec(a);
+  const y = dec(b);
+  return { m: x.m * y.m, e: x.e + y.e };
+}
+
+export class FakeWsApi {
+  readonly sessions = new Set<Session>();
+  readonly trades: FakeTrade[] = [];
+  /** Every client order id an order request carried, in arrival order (duplicates included). */
+  readonly orderRequests: string[] = [];
+  /** executionReports sent (counted once per event, not per subscriber). */
+  eventsSent = 0;
+  subscribeRequests = 0;
+  /** While true, new WebSocket API connections are refused (a venue-side outage). */
+  refuse = false;
+  commission: FakeCommission = { makerRate1e6: 750, takerRate1e6: 1000, asset: 'quote' };
+  /** Starting balances per asset (decimal strings) for GET /api/v3/account. */
+  readonly startBalances = new Map<string, string>([['USDT', '1000000.00000000']]);
+  /** Runs right after a subscription is confirmed (tests: an event while two connections are subscribed). */
+  afterSubscribe: ((subscriptionCount: number) => void) | undefined;
+  private swallowNext = 0;
+  private nextTradeId = 7000;
+  private nextExecId = 90000;
+  private readonly wss = new WebSocketServer({ noServer: true });
+
+  constructor(private readonly venue: FakeVenueAccount) {}
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (this.refuse) {
+      socket.destroy();
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConn(ws));
+  }
+
+  /** Closes every WebSocket API connection abruptly (no close frame), as a network drop would. */
+  dropSessions(): void {
+    for (const s of this.sessions) s.ws.terminate();
+    this.sessions.clear();
+  }
+
+  /** Connections with at least one live subscription. */
+  subscribedSessions(): number {
+    return [...this.sessions].filter((s) => s.subs.size > 0).length;
+  }
+
+  /** The next `n` order requests are executed but their HTTP answer never comes (a timeout). */
+  swallowOrderResponses(n = 1): void {
+    this.swallowNext += n;
+  }
+
+  /** Hook: an order request arrived. True when its answer must be swallowed. */
+  orderReceived(clientOrderId: string | null): boolean {
+    this.orderRequests.push(clientOrderId ?? '');
+    if (this.swallowNext > 0) {
+      this.swallowNext--;
+      return true;
+    }
+    return false;
+  }
+
+  /** Hook: an order was accepted or cancelled. */
+  orderEvent(o: FakeOrderView, x: 'NEW' | 'CANCELED'): void {
+    this.emit(o, x, undefined);
+  }
+
+  /** Hook: part of an order traded. Records the trade with its commission and reports it. */
+  orderTraded(o: FakeOrderView, qty: string, price: string, maker: boolean): FakeTrade {
+    const quote = mul(qty, price);
+    const rate = BigInt(maker ? this.commission.makerRate1e6 : this.commission.takerRate1e6);
+    const base = o.symbol.replace(/USDT$/, '');
+    let asset = this.commission.asset;
+    let commission: string;
+    if (asset === 'quote') {
+      asset = 'USDT';
+      commission = fmtDec(quote.m * rate, quote.e + 6);
+    } else if (asset === 'base') {
+      asset = base;
+      const q = dec(qty);
+      commission = fmtDec(q.m * rate, q.e + 6);
+    } else commission = fmtDec(quote.m * rate, quote.e + 6 + 3); // a token worth 1000 quote
+    const t: FakeTrade = {
+      symbol: o.symbol, id: ++this.nextTradeId, orderId: o.orderId, clientOrderId: o.clientOrderId, side: o.side, price, qty, quoteQty: fmtDec(quote.m, quote.e),
+      commission, commissionAsset: asset, isMaker: maker, time: Date.now(),
+    };
+    this.trades.push(t);
+    this.emit(o, 'TRADE', t);
+    return t;
+  }
+
+  /** GET /api/v3/myTrades (symbol required; orderId, fromId, startTime, limit). */
+  myTrades(params: URLSearchParams): { status: number; body: unknown } {
+    const symbol = params.get('symbol');
+    if (!symbol) return { status: 400, body: { code: -1102, msg: "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed." } };
+    const orderId = params.get('orderId');
+    const fromId = params.get('fromId');
+    const startTime = params.get('startTime');
+    const limit = Math.min(1000, Number(params.get('limit') ?? 500));
+    let list = this.trades.filter((t) => t.symbol === symbol);
+    if (orderId) list = list.filter((t) => t.orderId === Number(orderId));
+    if (fromId) list = list.filter((t) => t.id >= Number(fromId));
+    if (startTime) list = list.filter((t) => t.time >= Number(startTime));
+    return {
+      status: 200,
+      body: list.slice(0, limit).map((t) => ({
+        symbol: t.symbol, id: t.id, orderId: t.orderId, orderListId: -1, price: t.price, qty: t.qty, quoteQty: t.quoteQty, commission: t.commission,
+        commissionAsset: t.commissionAsset, time: t.time, isBuyer: t.side === 'BUY', isMaker: t.isMaker, isBestMatch: true,
+      })),
+    };
+  }
+
+  /** GET /api/v3/account: balances are the starting balances moved by every trade and commission. */
+  account(): { status: number; body: unknown } {
+    const bal = new Map<string, { m: bigint; e: number }>();
+    const add = (asset: string, v: { m: bigint; e: number }, sign: 1n | -1n) => {
+      const cur = bal.get(asset) ?? { m: 0n, e: 8 };
+      const e = Math.max(cur.e, v.e);
+      bal.set(asset, { m: cur.m * 10n ** BigInt(e - cur.e) + sign * v.m * 10n ** BigInt(e - v.e), e });
+    };
+    for (const [a, v] of this.startBalances) add(a, dec(v), 1n);
+    for (const t of this.trades) {
+      const base = t.symbol.replace(/USDT$/, '');
+      add(base, dec(t.qty), t.side === 'BUY' ? 1n : -1n);
+      add('USDT', dec(t.quoteQty), t.side === 'BUY' ? -1n : 1n);
+      add(t.commissionAsset, dec(t.commission), -1n);
+    }
+    return {
+      status: 200,
+      body: {
+        makerCommission: 0, takerCommission: 0, canTrade: true, canWithdraw: true, canDeposit: true, updateTime: Date.now(), accountType: 'SPOT',
+        balances: [...bal].map(([asset, v]) => ({ asset, free: fmtDec(v.m, v.e), locked: '0.00000000' })), permissions: ['SPOT'],
+      },
+    };
+  }
+
+  close(): void {
+    for (const s of this.sessions) s.ws.terminate();
+    this.sessions.clear();
+    this.wss.close();
+  }
+
+  private onConn(ws: WebSocket): void {
+    const s: Session = { ws, subs: new Set(), nextSub: 0 };
+    this.sessions.add(s);
+    ws.on('close', () => this.sessions.delete(s));
+    ws.on('message', (data) => {
+      let msg: { id?: unknown; method?: unknown; params?: Record<string, unknown> };
+      try {
+        msg = JSON.parse(String(data));
+      } catch {
+        ws.send(JSON.stringify({ id: null, status: 400, error: { code: -1100, msg: 'Malformed request.' } }));
+        return;
+      }
+      const id = msg.id ?? null;
+      const answer = (status: number, body: { result?: unknown; error?: { code: number; msg: string } }) => ws.send(JSON.stringify({ id, status, ...body, rateLimits: [] }));
+      switch (msg.method) {
+        case 'userDataStream.subscribe.signature': {
+          this.subscribeRequests++;
+          const problem = this.checkSignature(msg.params ?? {});
+          if (problem) return answer(problem.code === -2015 ? 401 : 400, { error: problem });
+          const sub = s.nextSub++;
+          s.subs.add(sub);
+          answer(200, { result: { subscriptionId: sub } });
+          this.afterSubscribe?.(this.subscribeRequests);
+          return;
+        }
+        case 'userDataStream.unsubscribe': {
+          const sub = msg.params?.subscriptionId;
+          if (sub === undefined) s.subs.clear();
+          else s.subs.delete(Number(sub));
+          return answer(200, { result: {} });
+        }
+        case 'session.subscriptions':
+          return answer(200, { result: [...s.subs].map((subscriptionId) => ({ subscriptionId })) });
+        default:
+          return answer(400, { error: { code: -1100, msg: `Unknown method: ${String(msg.method)}` } });
+      }
+    });
+  }
+
+  /** web-socket-api.md: SIGNED params sorted by name, joined as a query string, HMAC-SHA256 hex. */
+  private checkSignature(params: Record<string, unknown>): { code: number; msg: string } | undefined {
+    const { signature, ...rest } = params;
+    if (rest.apiKey !== this.venue.opts.apiKey) return { code: -2015, msg: 'Invalid API-key, IP, or permissions for action.' };
+    const payload = Object.keys(rest).sort().map((k) => `${k}=${String(rest[k])}`).join('&');
+    const expected = createHmac('sha256', this.venue.opts.apiSecret ?? '').update(payload).digest('hex');
+    if (typeof signature !== 'string' || signature.toLowerCase() !== expected) return { code: -1022, msg: 'Signature for this request is not valid.' };
+    const ts = Number(rest.timestamp);
+    const recvWindow = Number(rest.recvWindow ?? 5000);
+    const now = Date.now();
+    if (!(ts < now + 1000 && now - ts <= recvWindow)) return { code: -1021, msg: 'Timestamp for this request is outside of the recvWindow.' };
+    return undefined;
+  }
+
+  /** user-data-stream.md "Order Update": one executionReport to every live subscription. */
+  private emit(o: FakeOrderView, x: 'NEW' | 'CANCELED' | 'TRADE', t: FakeTrade | undefined): void {
+    const now = Date.now();
+    const ev = {
+      e: 'executionReport', E: now, s: o.symbol, c: x === 'CANCELED' ? `cancel${o.orderId}` : o.clientOrderId, S: o.side, o: o.type, f: o.timeInForce, q: o.origQty, p: o.price,
+      P: '0.00000000', F: '0.00000000', g: -1, C: x === 'CANCELED' ? o.clientOrderId : '', x, X: o.status, r: 'NONE', i: o.orderId,
+      l: t?.qty ?? '0.00000000', z: o.executedQty, L: t?.price ?? '0.00000000', n: t?.commission ?? '0', N: t?.commissionAsset ?? null, T: t?.time ?? now,
+      t: t?.id ?? -1, I: ++this.nextExecId, w: o.status === 'NEW' || o.status === 'PARTIALLY_FILLED', m: t?.isMaker ?? false, M: false, O: o.time,
+      Z: o.cummulativeQuoteQty, Y: t?.quoteQty ?? '0.00000000', Q: '0.00000000', W: o.time, V: 'NONE',
+    };
+    this.eventsSent++;
+    for (const s of this.sessions) {
+      if (s.ws.readyState !== s.ws.OPEN) continue;
+      for (const sub of s.subs) s.ws.send(JSON.stringify({ subscriptionId: sub, event: ev }));
+    }
+  }
+}
