@@ -44,7 +44,8 @@ export function buildProgram(): Command {
     .requiredOption('--config <file>', 'TOML config (detectors, strategy, risk)')
     .requiredOption('--data <file>', 'a recording from `run --record`')
     .option('--json', 'print one summary object')
-    .action(async (o) => { program.setOptionValue('code', await replayCommand({ config: o.config, data: o.data, json: !!o.json }, out)); });
+    .option('--report <file>', 'write an HTML report (summary, equity, drawdown, fills, signals)')
+    .action(async (o) => { program.setOptionValue('code', await replayCommand({ config: o.config, data: o.data, json: !!o.json, report: o.report }, out)); });
 
   program.command('benchmark').description('the seed\'s performance validation table, from measured results')
     .action(() => { program.setOptionValue('code', benchmarkCommand(out)); });

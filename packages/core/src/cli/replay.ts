@@ -7,11 +7,14 @@ import { composeDeployment } from '../engine/compose.js';
 import { RECORDING_KIND } from '../engine/recorder.js';
 import { createLogger, silentLogger } from '../observability/logger.js';
 import { MetricsRegistry } from '../observability/metrics.js';
+import { ReplayReporting } from '../reports/replay-report.js';
 
 export interface ReplayOptions {
   config: string;
   data: string;
   json: boolean;
+  /** Write an HTML report here. */
+  report?: string;
 }
 
 /** Reads the header line of a `run --record` file. */
@@ -57,22 +60,29 @@ export async function replayCommand(o: ReplayOptions, out: (line: string) => voi
   }));
   const clock = new ManualClock(0);
   const logger = o.json ? silentLogger() : createLogger({ level: loaded.config.system.log_level });
+  const metrics = new MetricsRegistry({ processMetrics: false });
+  const reporting = new ReplayReporting(loaded, { config: o.config, data, report: o.report });
   const dep = await composeDeployment({
     loaded,
     logger,
-    metrics: new MetricsRegistry({ processMetrics: false }),
+    metrics,
     clock,
     journal: false,
     watchdog: false,
     venues,
-    beforeEvent: (ev) => clock.set(ev.ts),
+    beforeEvent: (ev) => {
+      clock.set(ev.ts);
+      reporting.beforeEvent(ev);
+    },
+    observer: reporting.observer,
     onShutdown: 'keep',
   });
+  reporting.attach(dep.engine);
   let s;
   try {
     await dep.engine.start();
     await dep.engine.waitForEndOfStreams();
-    s = dep.engine.summary();
+    s = { ...dep.engine.summary(), stats: await reporting.finish(metrics) };
   } finally {
     await dep.dispose();
   }
@@ -81,6 +91,8 @@ export async function replayCommand(o: ReplayOptions, out: (line: string) => voi
     out(`replayed ${s.events} events (${Object.entries(s.eventsByType).map(([k, v]) => `${v} ${k}`).join(', ')})`);
     out(`signals ${s.signals}, orders ${s.orders} (${s.rejected} refused), fills ${s.fills}`);
     out(`PnL realized ${s.realizedPnl}, unrealized ${s.unrealizedPnl}, fees ${s.fees}, equity ${s.equity}`);
+    out(`return ${s.stats.return ?? 'n/a'}, max drawdown ${s.stats.maxDrawdown}, Sharpe ${s.stats.sharpe ?? 'n/a'} (${s.stats.ratioFrequency}), trades ${s.stats.trades}, win rate ${s.stats.winRate ?? 'n/a'}`);
+    if (o.report) out(`report ${o.report}`);
     out(`digest ${s.digest}`);
   }
   return 0;
