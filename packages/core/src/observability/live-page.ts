@@ -20,7 +20,7 @@ export const LIVE_PAGE_HTML = `<!doctype html>
 body{font:13px/1.4 system-ui,sans-serif;margin:18px;color:#1b1b1b;background:#fafafa}
 h1{font-size:19px;margin:0 0 4px}h2{font-size:14px;margin:16px 0 4px;color:#333}
 .bar{display:flex;gap:18px;flex-wrap:wrap;align-items:baseline}.kv b{font-weight:600}
-.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(330px,1fr));gap:10px}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(420px,1fr));gap:10px}
 .card{background:#fff;border:1px solid #e3e3e3;border-radius:6px;padding:8px 10px}
 table{border-collapse:collapse;width:100%}th,td{padding:1px 6px;text-align:right;font-variant-numeric:tabular-nums}th{color:#666;font-weight:500}
 td.l,th.l{text-align:left}.bid{color:#2e7d32}.ask{color:#c62828}
