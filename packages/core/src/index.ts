@@ -15,3 +15,4 @@ export * from './observability/http.js';
 export { SlidingWindow } from './observability/sliding-window.js';
 export { main as runCli } from './cli/main.js';
 export * from './adapter-kit/index.js';
+export * from './journal/index.js';

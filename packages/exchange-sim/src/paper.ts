@@ -26,9 +26,12 @@ import {
   type MatchSideCode,
   type Order,
   type OrderKindCode,
+  type OrderStatusReport,
   type RejectReason,
   type TradeEvent,
 } from '@cwts/core';
+
+import { OrderHistory } from './order-history.js';
 
 export interface PaperVenue {
   readonly exchange: string;
@@ -97,6 +100,7 @@ export class PaperExchange {
   private fillSeq = 0;
   private onReport: ((r: ExecutionReport) => void) | undefined;
   private readonly backlog: ExecutionReport[] = [];
+  private readonly history = new OrderHistory();
 
   constructor(
     private readonly venue: PaperVenue,
@@ -153,6 +157,16 @@ export class PaperExchange {
     return e !== undefined && e.orderCount > 0;
   }
 
+  /** What the venue knows of an order (reconciliation after an engine restart). */
+  queryOrder(clientOrderId: string): OrderStatusReport | undefined {
+    return this.history.query(clientOrderId);
+  }
+
+  /** Fills on these symbols at or after `sinceTs` (venue time), oldest first. */
+  fillsSince(symbols: readonly string[], sinceTs: number): ExecutionReport[] {
+    return this.history.fillsSince(symbols, sinceTs);
+  }
+
   /** Resting (open or partially filled) orders, as the venue knows them. */
   openOrders(): Order[] {
     return [...this.live.values()].sort((a, b) => a.seq - b.seq).map((w) => ({ ...w.order }));
@@ -203,6 +217,7 @@ export class PaperExchange {
   }
 
   private emit(r: ExecutionReport): void {
+    this.history.record(r);
     if (this.onReport) this.onReport(r);
     else this.backlog.push(r);
   }

@@ -15,6 +15,7 @@ import {
   type MarketDataClient,
   type MarketEventSink,
   type Order,
+  type OrderStatusReport,
   type TradingAvailability,
 } from '@cwts/core';
 import { SyntheticMarket, type Episode, type SimEvent } from './generator.js';
@@ -395,6 +396,14 @@ export class SimExecutionClient implements ExecutionClient {
 
   async openOrders(): Promise<Order[]> {
     return this.venue.paper.openOrders();
+  }
+
+  async queryOrder(order: Readonly<Order>): Promise<OrderStatusReport | undefined> {
+    return this.venue.paper.queryOrder(order.clientOrderId);
+  }
+
+  async tradesSince(symbols: readonly string[], sinceTs: number): Promise<ExecutionReport[]> {
+    return this.venue.paper.fillsSince(symbols, sinceTs);
   }
 
   async stop(): Promise<void> {

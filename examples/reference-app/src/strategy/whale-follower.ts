@@ -32,7 +32,8 @@ export class WhaleFollower implements Strategy {
   onSignal(signal: Signal, ctx: StrategyContext): void {
     if (signal.kind !== 'whale_trade' || signal.direction === 0) return;
     const key = `${signal.exchange}:${signal.symbol}`;
-    const last = this.lastEntry.get(key);
+    // After a restart the journal remembers the last entry: no re-entry inside the cooldown.
+    const last = this.lastEntry.get(key) ?? ctx.persisted?.get<number>(`strategy:${this.name}`, `lastEntry:${key}`);
     if (last !== undefined && signal.ts - last < this.settings.cooldownMs) return;
     const book = ctx.book(signal.exchange, signal.symbol);
     const instrument = ctx.instrument(signal.exchange, signal.symbol);
@@ -54,18 +55,26 @@ export class WhaleFollower implements Strategy {
       reason: signal.id,
     });
     this.lastEntry.set(key, signal.ts);
-    if (res.accepted) this.exitAt.set(key, signal.ts + this.settings.holdMs);
+    ctx.persisted?.set(`strategy:${this.name}`, `lastEntry:${key}`, signal.ts);
+    if (res.accepted) {
+      this.exitAt.set(key, signal.ts + this.settings.holdMs);
+      ctx.persisted?.set(`strategy:${this.name}`, `exitAt:${key}`, signal.ts + this.settings.holdMs);
+    }
     else this.logger.info({ reason: res.reason }, `whale-follower: entry on ${key} refused: ${res.reason} ${res.message ?? ''}`.trim());
   }
 
   onMarketEvent(ev: MarketEvent, ctx: StrategyContext): void {
     if (ev.type !== 'trade') return;
     const key = `${ev.exchange}:${ev.symbol}`;
-    const due = this.exitAt.get(key);
-    if (due === undefined || ev.ts < due) return;
+    // A position restored after a restart still gets its planned exit.
+    const due = this.exitAt.get(key) ?? ctx.persisted?.get<number>(`strategy:${this.name}`, `exitAt:${key}`);
+    if (due == null || ev.ts < due) return;
     const pos = ctx.positions.qty(ev.exchange, ev.symbol);
     if (pos === 0 || ctx.openOrders(ev.exchange, ev.symbol).length > 0) {
-      if (pos === 0) this.exitAt.delete(key);
+      if (pos === 0) {
+        this.exitAt.delete(key);
+        ctx.persisted?.set(`strategy:${this.name}`, `exitAt:${key}`, null);
+      }
       return;
     }
     const book = ctx.book(ev.exchange, ev.symbol);

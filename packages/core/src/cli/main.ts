@@ -11,6 +11,8 @@ import { runCommand } from './run.js';
 import { validateConfigCommand } from './validate.js';
 import { varCommand, VarCommandError } from './var.js';
 import { riskCommand } from './risk.js';
+import { journalCommand } from './journal.js';
+import { JournalError } from '../journal/errors.js';
 
 const out = (line: string) => process.stdout.write(line + '\n');
 
@@ -68,6 +70,15 @@ export function buildProgram(): Command {
     .option('--json', 'print the endpoint\'s JSON')
     .action(async (action, o) => { program.setOptionValue('code', await riskCommand(action, o, out)); });
 
+  program.command('journal').description('the trading journal: export (JSON lines) | import (from .jsonl) | unlock --force')
+    .argument('<action>', 'export | import | unlock')
+    .option('--config <file>', 'the journal this config uses ([journal] path, data dir)')
+    .option('--journal <file>', 'the journal file (.db)')
+    .option('--out <file>', 'export: write here instead of stdout')
+    .option('--from <file>', 'import: the .jsonl journal to read')
+    .option('--force', 'unlock: the other process is gone')
+    .action(async (action, o) => { program.setOptionValue('code', await journalCommand(action, o, out)); });
+
   program.command('gpu-test').description('measure GPU throughput, bandwidth and launch latency on the available GPU backend')
     .option('--config <file>', 'resolve backend packages from this config\'s directory')
     .action(async (o) => { program.setOptionValue('code', await gpuTestCommand(o.config ? dirname(resolve(o.config)) : process.cwd(), out)); });
@@ -86,7 +97,7 @@ export async function main(argv: string[]): Promise<number> {
     return (program.getOptionValue('code') as number | undefined) ?? 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    if (err instanceof ConfigError || err instanceof PluginLoadErrors || err instanceof PluginLoadError || err instanceof VarCommandError) {
+    if (err instanceof ConfigError || err instanceof JournalError || err instanceof PluginLoadErrors || err instanceof PluginLoadError || err instanceof VarCommandError) {
       process.stderr.write(`cwts-ultra: ${err.message}\n`);
       return 2;
     }

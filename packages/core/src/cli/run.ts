@@ -78,5 +78,13 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   process.off('SIGTERM', onSignal);
   const s = engine.summary();
   logger.info({ summary: s }, `stopped: ${s.events} events, ${s.signals} signals, ${s.orders} orders, ${s.fills} fills, equity ${s.equity}`);
+  // Positions outlive the process: say so, so nobody takes a stopped engine for a flat book.
+  const open = engine.portfolio.snapshot(engine.markHalfTicks).filter((p) => p.qty !== 0);
+  if (open.length > 0) {
+    logger.warn(
+      { openPositions: open },
+      `stopped with ${open.length} open position(s) still held at the venues: ${open.map((p) => `${p.exchange}:${p.symbol} ${p.quantity} (avg ${p.avgEntryPrice ?? '?'}, unrealized ${p.unrealizedPnl})`).join(', ')}; they are in the journal and restored at the next start`,
+    );
+  } else logger.info('stopped flat: no open positions');
   return 0;
 }

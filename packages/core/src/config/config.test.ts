@@ -120,7 +120,8 @@ describe('production.toml (the seed config)', () => {
     expect(config.compute).toEqual({ backends: ['cpu-simd', 'js'], backendOptions: {} });
     expect(config.detectors).toEqual([]);
     expect(config.strategy).toBeUndefined();
-    expect(config.journal).toEqual({ path: './.cwts/journal.jsonl', fsync: 'batch' });
+    expect(config.journal).toEqual({ path: undefined, fsync: 'batch', batch_ms: 50 });
+    expect(config.reconcile).toEqual({ on_mismatch: 'adopt-venue' });
   });
 
   it('fails naming BINANCE_API_KEY and its key path when it is unset', () => {
@@ -161,7 +162,7 @@ describe('sim.toml (the embedded default)', () => {
       plugin: '../dist/strategy/index.js',
       settings: { order_notional: 1000, cooldown_ms: 5000, hold_ms: 20000, slippage_bps: 10 },
     });
-    expect(config.journal.path).toBe('./.cwts/journal.jsonl');
+    expect(config.journal.path).toBeUndefined();
     expect(warnings).toEqual(['sim: no api_key/api_secret; market data only, orders on this venue will be refused']);
     expect(resolvePluginSpecifier(config.strategy!.plugin, configDir)).toBe(
       resolve(configDir, '../dist/strategy/index.js'),
@@ -370,7 +371,7 @@ describe('validation', () => {
       { name: 'custom', enabled: false, plugin: './detectors/custom.js', settings: { window: [1, 2] } },
     ]);
     expect(config.strategy).toEqual({ plugin: '@acme/strategy', settings: { aggression: 0.5 } });
-    expect(config.journal).toEqual({ path: '/var/lib/cwts/journal.jsonl', fsync: 'always' });
+    expect(config.journal).toEqual({ path: '/var/lib/cwts/journal.jsonl', fsync: 'always', batch_ms: 50 });
     expect(resolveConfigPath(config.journal.path, '/etc/cwts')).toBe('/var/lib/cwts/journal.jsonl');
     expect(resolveConfigPath('./j.jsonl', '/etc/cwts')).toBe('/etc/cwts/j.jsonl');
     expect(resolvePluginSpecifier('@acme/strategy', '/etc/cwts')).toBe('@acme/strategy');

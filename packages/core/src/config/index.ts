@@ -4,3 +4,4 @@ export { Secret, isSecretKey } from './secret.js';
 export { substituteEnv, escapeEnvReferences, type SubstitutionResult } from './env.js';
 export { DEFAULT_BACKENDS, DEFAULT_JOURNAL_PATH } from './schema.js';
 export * from './types.js';
+export { resolveDataDir } from './data-dir.js';

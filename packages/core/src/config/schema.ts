@@ -15,6 +15,7 @@ import {
   type CwtsConfig,
   type DetectorConfig,
   type JournalConfig,
+  type ReconcileConfig,
   type MonitoringConfig,
   type PerformanceConfig,
   type RiskConfig,
@@ -26,7 +27,7 @@ import {
 
 /** Top-level tables that are not venues. A venue may not take one of these names. */
 export const SECTIONS = [
-  'system', 'performance', 'exchanges', 'risk', 'monitoring', 'compute', 'detectors', 'strategy', 'journal', 'paper',
+  'system', 'performance', 'exchanges', 'risk', 'monitoring', 'compute', 'detectors', 'strategy', 'journal', 'reconcile', 'paper',
 ] as const;
 
 const NAME_RE = /^[a-z][a-z0-9_-]*$/;
@@ -36,7 +37,8 @@ const PACKAGE_RE = /^(?:@[a-z0-9~-][a-z0-9._~-]*\/)?[a-z0-9~-][a-z0-9._~-]*(?:\/
 const HOST_RE = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/;
 
 export const DEFAULT_BACKENDS = ['cpu-simd', 'js'];
-export const DEFAULT_JOURNAL_PATH = './.cwts/journal.jsonl';
+/** The journal file when `[journal] path` is not set: `<data dir>/<system.name>.db`. */
+export const DEFAULT_JOURNAL_PATH = '<data dir>/<system.name>.db';
 
 const VENUE_KEYS = [
   'plugin', 'api_url', 'rest_url', 'api_key', 'api_secret', 'passphrase', 'testnet', 'symbols', 'market', 'options',
@@ -451,11 +453,18 @@ function readStrategy(c: Checker, root: Table): StrategyConfig | undefined {
 
 function readJournal(c: Checker, root: Table): JournalConfig {
   const t = c.section(root, 'journal', false) ?? {};
-  c.unknownKeys(t, 'journal', ['path', 'fsync']);
+  c.unknownKeys(t, 'journal', ['path', 'fsync', 'batch_ms']);
   return {
-    path: withDefault(c, t, 'journal', 'path', str({ nonEmpty: true }), DEFAULT_JOURNAL_PATH),
+    path: t.path === undefined ? undefined : required(c, t, 'journal', 'path', str({ nonEmpty: true })),
     fsync: withDefault(c, t, 'journal', 'fsync', oneOf(FSYNC_POLICIES), 'batch'),
+    batch_ms: withDefault(c, t, 'journal', 'batch_ms', int({ min: 1, max: 10_000 }), 50),
   };
+}
+
+function readReconcile(c: Checker, root: Table): ReconcileConfig {
+  const t = c.section(root, 'reconcile', false) ?? {};
+  c.unknownKeys(t, 'reconcile', ['on_mismatch']);
+  return { on_mismatch: withDefault(c, t, 'reconcile', 'on_mismatch', oneOf(['adopt-venue', 'halt'] as const), 'adopt-venue') };
 }
 
 function readPaper(c: Checker, root: Table): PaperConfig {
@@ -514,6 +523,7 @@ export function validateConfig(root: Table, rawStrings: ReadonlyMap<string, stri
     compute: readCompute(c, root),
     detectors: readDetectors(c, root),
     journal: readJournal(c, root),
+    reconcile: readReconcile(c, root),
     paper: readPaper(c, root),
   };
   const strategy = readStrategy(c, root);

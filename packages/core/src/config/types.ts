@@ -139,9 +139,20 @@ export type StrategyConfig = {
 };
 
 export type JournalConfig = {
-  /** As written; relative to configDir when relative. */
-  path: string;
+  /**
+   * As written; undefined means `<data dir>/<system.name>.db`. A relative path is relative to
+   * the data directory (config/data-dir.ts), never to the config directory.
+   */
+  path: string | undefined;
   fsync: FsyncPolicy;
+  /** Commit interval under fsync "batch" and "never", ms (default 50). */
+  batch_ms: number;
+};
+
+/** `[reconcile]`: what a mismatch between the journal and a venue at start does. */
+export type ReconcileConfig = {
+  /** "adopt-venue" (default): the venue's view wins and trading starts; "halt": start HALTED. */
+  on_mismatch: 'adopt-venue' | 'halt';
 };
 
 /** `[paper]`: how paper mode simulates fills on a real venue's market data. */
@@ -166,6 +177,7 @@ export type CwtsConfig = {
   detectors: DetectorConfig[];
   strategy?: StrategyConfig;
   journal: JournalConfig;
+  reconcile: ReconcileConfig;
   paper: PaperConfig;
 };
 

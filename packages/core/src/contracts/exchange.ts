@@ -1,6 +1,6 @@
 import type { Instrument } from '../domain/instrument.js';
 import type { FeedStatusEvent, MarketEvent } from '../domain/events.js';
-import type { ExecutionReport, Order } from '../domain/orders.js';
+import type { ExecutionReport, Order, OrderStatus } from '../domain/orders.js';
 
 /** Where an adapter delivers normalized events. Called synchronously on the engine thread. */
 export interface MarketEventSink {
@@ -37,12 +37,44 @@ export interface ExecutionClient {
   cancel(order: Readonly<Order>): void;
   /** Open orders the venue knows about, for reconciliation after a restart. */
   openOrders(): Promise<Order[]>;
+  /**
+   * Reconciliation: what the venue knows of one order, asked by its client order id, with every
+   * fill it had (real fee, liquidity, trade id). Undefined when the venue does not know the order
+   * (never sent, or an in-process venue that did not survive a restart). Rejects when the venue
+   * cannot be asked (network): reconciliation then reports the venue as not reconciled.
+   */
+  queryOrder?(order: Readonly<Order>): Promise<OrderStatusReport | undefined>;
+  /**
+   * Reconciliation: the account's fills on these symbols at or after `sinceTs` (venue time, epoch
+   * ms), oldest first, each with clientOrderId, tradeId and its real fee. Fills already journaled
+   * are recognised by trade id and applied once.
+   */
+  tradesSince?(symbols: readonly string[], sinceTs: number): Promise<ExecutionReport[]>;
+  /** Reconciliation: the venue's position per symbol in signed lots (spot: the base asset balance). */
+  positions?(symbols: readonly string[]): Promise<VenuePosition[]>;
   stop(): Promise<void>;
   /**
    * Optional: sees every market event of its venue after the engine's books took it, so a paper
    * executor can fill resting orders from the tape. Synchronous, on the engine thread.
    */
   onMarketEvent?(event: MarketEvent): void;
+}
+
+/** A venue's answer to queryOrder. */
+export interface OrderStatusReport {
+  clientOrderId: string;
+  venueOrderId?: string;
+  status: OrderStatus;
+  /** Total filled, lots. */
+  filledQty: number;
+  /** Every fill of this order, as execution reports of kind 'fill' with trade ids. */
+  fills: ExecutionReport[];
+}
+
+export interface VenuePosition {
+  symbol: string;
+  /** Signed lots. */
+  qty: number;
 }
 
 /** The pair an exchange plugin provides for one configured venue instance. */

@@ -25,6 +25,17 @@ export interface MarketContext {
   readonly now: number;
   instrument(exchange: string, symbol: string): Instrument | undefined;
   book(exchange: string, symbol: string): BookView | undefined;
+  /**
+   * State that must survive a restart (a cooldown that stops re-entering, a last entry time),
+   * kept in the journal. Absent when the engine runs without one (replay, tests).
+   */
+  readonly persisted?: PersistedState;
+}
+
+/** A small key-value store per component scope (e.g. "strategy:whale-follower"), journaled on set. */
+export interface PersistedState {
+  get<T = unknown>(scope: string, key: string): T | undefined;
+  set(scope: string, key: string, value: unknown): void;
 }
 
 export interface DetectorContext extends MarketContext {

@@ -90,6 +90,11 @@ export interface ExecutionReport {
   cumQty: number;
   /** Fee of this fill in quote atoms (see notionalAtoms), rounded up. */
   feeAtoms: bigint;
+  /**
+   * The asset the venue charged the fee in, as the venue reported it (e.g. "BNB"); the
+   * instrument's quote asset when absent. feeAtoms stays the fee's value in quote atoms.
+   */
+  feeAsset?: string;
   liquidity?: 'maker' | 'taker';
   tradeId?: string;
   rejectReason?: RejectReason;

@@ -1,4 +1,4 @@
-import { isAbsolute, resolve as resolvePath } from 'node:path';
+import { createHash } from 'node:crypto';
 import { SystemClock, type Clock } from '../contracts/clock.js';
 import type { ComputeBackend } from '../contracts/compute.js';
 import type { ExecutionClient, MarketDataClient } from '../contracts/exchange.js';
@@ -13,14 +13,16 @@ import type { MetricsRegistry } from '../observability/metrics.js';
 import { PluginLoadError, PluginLoadErrors } from '../plugins/errors.js';
 import { importPlugin, PluginHost, type PluginRequest } from '../plugins/loader.js';
 import { Engine, type VenueRuntime } from './engine.js';
-import { Journal } from './journal.js';
+import { JournalStore } from '../journal/store.js';
+import { journalStringify } from '../journal/json.js';
+import { resolveJournalPath } from '../journal/location.js';
 import { MarketDataOnlyExecution } from './market-data-only.js';
 import { PaperExecutionClient } from './paper-execution.js';
 import { RiskManager } from '../risk/manager.js';
 import { RiskControlServer } from '../risk/control.js';
 import { Recorder } from './recorder.js';
 import { builtinDetectors } from '../detectors/builtins.js';
-import { rebuildFromJournal } from './rebuild.js';
+import { attachJournal } from './rebuild.js';
 
 /** Backends that need a GPU; skipped when `[performance] gpu_enabled = false`. */
 const GPU_BACKENDS = new Set(['cuda', 'rocm', 'metal', 'vulkan']);
@@ -44,6 +46,8 @@ export interface ComposeOptions {
   recordPath?: string;
   /** Skip the journal (replay must not write the deployment's journal). */
   journal?: boolean;
+  /** The data directory the journal lives in (default config/data-dir.ts resolveDataDir()). */
+  dataDir?: string;
   /** Run staleness checks on a timer (off in replay). */
   watchdog?: boolean;
   /** Extra per-venue options merged over `[<venue>.options]` (replay sets the data file). */
@@ -221,10 +225,37 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
   const strategy = root.isRegistered(TOKENS.Strategy) ? (root.resolve(TOKENS.Strategy) as Strategy) : undefined;
   detectors.push(...root.resolveAll(TOKENS.Detector));
 
-  let journal: Journal | undefined;
+  let journal: JournalStore | undefined;
   if (opts.journal !== false) {
-    const path = isAbsolute(cfg.journal.path) ? cfg.journal.path : resolvePath(loaded.configDir, cfg.journal.path);
-    journal = new Journal(path, cfg.journal.fsync);
+    const path = resolveJournalPath(cfg.journal, cfg.system.name, opts.dataDir);
+    try {
+      journal = JournalStore.open(path, {
+        fsync: cfg.journal.fsync,
+        batchMs: cfg.journal.batch_ms,
+        systemName: cfg.system.name,
+        configDigest: createHash('sha256').update(journalStringify(cfg)).digest('hex'),
+        // Trading on without a record of it would make the next restart wrong: stop new orders.
+        onError: (err) => {
+          logger.error({ err: err.message }, err.message);
+          engine?.halt(`journal write failed: ${err.message}`);
+        },
+      });
+    } catch (err) {
+      await backendResult.backend.dispose().catch(() => {});
+      await host.disposeAll();
+      throw err;
+    }
+    if (journal.opened.staleLock) {
+      const l = journal.opened.staleLock;
+      logger.warn({ staleLock: l }, `journal ${path}: took over the lock of pid ${l.pid} on ${l.host} (started ${new Date(l.startedAt).toISOString()}), which is no longer running`);
+    }
+    if (journal.opened.uncleanPrevious) {
+      const r = journal.opened.uncleanPrevious;
+      logger.warn(
+        { previousRun: r },
+        `journal ${path}: the previous run (pid ${r.pid}, started ${new Date(r.startedAt).toISOString()}) did not shut down cleanly; everything it committed is restored, anything still queued (up to ${cfg.journal.fsync === 'always' ? '0' : cfg.journal.batch_ms} ms of activity) was lost, and reconciliation with the venues recovers their fills`,
+      );
+    }
   }
   engine = new Engine({
     clock,
@@ -236,16 +267,15 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
     riskChecks,
     risk,
     journal,
+    onReconcileMismatch: cfg.reconcile.on_mismatch,
+    restore: journal ? (e) => attachJournal(e, journal!, logger) : undefined,
     recorder: opts.recordPath ? new Recorder(opts.recordPath) : undefined,
     onShutdown: opts.onShutdown ?? cfg.system.on_shutdown,
     watchdog: opts.watchdog,
     beforeEvent: opts.beforeEvent,
     observer: opts.observer,
   });
-  if (journal) {
-    rebuildFromJournal(engine, journal.path, logger);
-    journal.open();
-  }
+
 
   let control: { server: RiskControlServer; port: number } | undefined;
   if (opts.controlPort !== undefined) {

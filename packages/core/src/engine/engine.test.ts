@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '../contracts/clock.js';
@@ -10,10 +10,10 @@ import type { Signal } from '../domain/signal.js';
 import { silentLogger } from '../observability/logger.js';
 import { MetricsRegistry } from '../observability/metrics.js';
 import { Engine } from './engine.js';
-import { Journal } from './journal.js';
+import { JournalStore } from '../journal/store.js';
 import { MaxPositionCheck } from './max-position-check.js';
 import { MarketDataOnlyExecution } from './market-data-only.js';
-import { rebuildFromJournal } from './rebuild.js';
+import { restoreFromJournal } from './rebuild.js';
 import { ScriptedVenue } from './test-venue.js';
 
 const BTC = defineInstrument({ exchange: 'v', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.001' });
@@ -32,7 +32,7 @@ class QueueStrategy implements Strategy {
   }
 }
 
-function setup(opts: { maxPosition?: number; venue?: ScriptedVenue; journal?: Journal; onShutdown?: 'cancel' | 'keep' } = {}) {
+function setup(opts: { maxPosition?: number; venue?: ScriptedVenue; journal?: JournalStore; onShutdown?: 'cancel' | 'keep' } = {}) {
   const venue = opts.venue ?? new ScriptedVenue('v', [BTC]);
   const strategy = new QueueStrategy();
   const metrics = new MetricsRegistry({ processMetrics: false });
@@ -132,8 +132,7 @@ describe('Engine', () => {
 
   it('stop cancels open orders, stops intake, flushes the journal; the journal rebuilds the orders', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cwts-engine-'));
-    const journal = new Journal(join(dir, 'j.jsonl'), 'always');
-    journal.open();
+    const journal = JournalStore.open(join(dir, 'j.db'), { fsync: 'always' });
     const { venue, strategy, engine, signal } = setup({ journal });
     await engine.start();
     venue.sink!.onMarketEvent(snapshot());
@@ -148,19 +147,18 @@ describe('Engine', () => {
     // Events after stop are ignored.
     venue.sink!.onMarketEvent({ type: 'trade', exchange: 'v', symbol: 'BTCUSDT', ts: 3, recvTs: 3, tradeId: 'x', price: 1, qty: 1, side: 'buy' } as TradeEvent);
     expect(engine.summary().events).toBe(1);
-    const lines = readFileSync(join(dir, 'j.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).t);
-    expect(lines).toEqual(['order', 'report', 'report']);
-
+    const reopened = JournalStore.open(join(dir, 'j.db'));
+    expect(reopened.database.prepare('SELECT kind FROM execution_reports ORDER BY seq').pluck().all()).toEqual(['ack', 'cancelled']);
     const again = setup();
-    expect(rebuildFromJournal(again.engine, join(dir, 'j.jsonl'), silentLogger())).toEqual({ orders: 1, open: 0 });
+    expect(restoreFromJournal(again.engine, reopened.load(), reopened.path, silentLogger())).toMatchObject({ orders: 1, openOrders: 0 });
+    reopened.close();
     expect(again.engine.orders.get(o.clientOrderId)!.status).toBe('cancelled');
   });
 
   it('after a restart, orders the journal says are open but the venue does not know are closed before trading', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cwts-engine-'));
-    const path = join(dir, 'j.jsonl');
-    const journal = new Journal(path, 'always');
-    journal.open();
+    const path = join(dir, 'j.db');
+    const journal = JournalStore.open(path, { fsync: 'always' });
     const first = setup({ journal, onShutdown: 'keep' });
     await first.engine.start();
     first.venue.sink!.onMarketEvent(snapshot());
@@ -172,8 +170,9 @@ describe('Engine', () => {
 
     const venue = new ScriptedVenue('v', [BTC]);
     venue.venueOpen = [first.venue.submitted[1]!];
-    const second = setup({ venue });
-    expect(rebuildFromJournal(second.engine, path, silentLogger())).toEqual({ orders: 2, open: 2 });
+    const store = JournalStore.open(path, { fsync: 'always' });
+    const second = setup({ venue, journal: store });
+    expect(restoreFromJournal(second.engine, store.load(), path, silentLogger())).toMatchObject({ orders: 2, openOrders: 2 });
     await second.engine.start();
     expect(second.engine.orders.get(first.venue.submitted[0]!.clientOrderId)!.status).toBe('cancelled');
     expect(second.engine.orders.get(first.venue.submitted[1]!.clientOrderId)!.status).toBe('open');
@@ -183,6 +182,7 @@ describe('Engine', () => {
     second.strategy.next.push(buy(1));
     second.signal();
     expect(second.strategy.results[0]!.clientOrderId).toBe('cw-3');
+    await second.engine.stop('test');
   });
 
   it('a throwing detector is counted and skipped, the engine keeps running', async () => {

@@ -2,7 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Clock } from '../contracts/clock.js';
 import type { ExecutionClient, MarketDataClient, MarketEventSink } from '../contracts/exchange.js';
-import type { BookView, Detector, DetectorContext, OrderRouter, RiskCheck, RiskContext, Strategy, StrategyContext, SubmitResult } from '../contracts/trading.js';
+import type { BookView, Detector, PersistedState, DetectorContext, OrderRouter, RiskCheck, RiskContext, Strategy, StrategyContext, SubmitResult } from '../contracts/trading.js';
 import type { FeedStatusEvent, MarketEvent } from '../domain/events.js';
 import { instrumentKey, type Instrument } from '../domain/instrument.js';
 import type { ExecutionReport, Order, OrderIntent, RejectReason } from '../domain/orders.js';
@@ -11,7 +11,11 @@ import type { Logger } from '../observability/logger.js';
 import { BOOK_STATE_CODES, type MetricsRegistry } from '../observability/metrics.js';
 import { SlidingWindow } from '../observability/sliding-window.js';
 import { BookStore } from './book-store.js';
-import { journalStringify, type Journal } from './journal.js';
+import { journalStringify } from '../journal/json.js';
+import type { JournalRecord } from '../journal/records.js';
+import type { JournalStore } from '../journal/store.js';
+import { reconcileVenues, type ReconcileResult } from './reconcile.js';
+import type { RestoreSummary } from './rebuild.js';
 import { OrderManager } from './order-manager.js';
 import { commonToDecimal, commonToNumber, Portfolio, type Position } from './portfolio.js';
 import type { Recorder } from './recorder.js';
@@ -37,7 +41,14 @@ export interface EngineOptions {
   /** The risk layer (risk/RiskManager): equity, drawdown, VaR, state triggers. Its checks go in riskChecks. */
   risk?: EngineRiskHooks;
   router?: OrderRouter;
-  journal?: Journal;
+  /** The durable journal (journal/store.ts); off in replay and most unit tests. */
+  journal?: JournalStore;
+  /** `[reconcile] on_mismatch` (default adopt-venue). */
+  onReconcileMismatch?: 'adopt-venue' | 'halt';
+  /** Equity/mark snapshots to the journal every this many ms (default 1000; also at every fill). */
+  snapshotEveryMs?: number;
+  /** Runs in start() once instruments are loaded, before any venue reports: the journal restore. */
+  restore?: (engine: Engine) => void;
   recorder?: Recorder;
   /** What happens to open orders at shutdown. */
   onShutdown?: 'cancel' | 'keep';
@@ -100,8 +111,15 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   private watchdog: NodeJS.Timeout | undefined;
   private ended = new Set<string>();
   private endWaiters: (() => void)[] = [];
+  private snapshotTimer: NodeJS.Timeout | undefined;
+  private lastJournaledPeak: bigint | undefined;
+  private readonly componentState = new Map<string, unknown>();
   reconciled = false;
   started = false;
+  /** What the last restart restored from the journal (`/status` restoredFrom). */
+  restoredFrom: RestoreSummary | undefined;
+  /** Reconciliation with the venues at start (`/status` reconcile). */
+  reconcileResult: ReconcileResult | undefined;
 
   constructor(private readonly opts: EngineOptions) {
     this.detectors = opts.detectors ?? [];
@@ -116,9 +134,12 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       const level = rec.state === 'synced' ? 'info' : 'warn';
       opts.logger[level]({ exchange: rec.book.exchange, symbol: rec.book.symbol, from: prev, to: rec.state, reason: rec.reason }, `book ${rec.book.exchange}:${rec.book.symbol} ${prev} -> ${rec.state}: ${rec.reason}`);
     });
-    this.riskState = new RiskState((s) => {
+    this.riskState = new RiskState((s, from, who) => {
       m.riskState.set(RISK_STATE_CODES[s.state]);
-      opts.logger.warn({ riskState: s.state, reason: s.reason }, `risk state -> ${s.state}: ${s.reason}`);
+      opts.logger.warn({ riskState: s.state, reason: s.reason, who }, `risk state -> ${s.state}: ${s.reason}`);
+      this.journal({ t: 'risk', from, to: s.state, reason: s.reason, who, ts: this.now });
+      // A resume restarts the peak; the journal must hold the peak the next restart measures from.
+      this.journalPeak('risk-state', true);
       opts.observer?.riskState?.(s, this.now);
     });
     m.riskState.set(0);
@@ -142,9 +163,17 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       const avail = v.execution.availability();
       if (!avail.canTrade) log.warn({ exchange: v.name }, `${v.name}: trading disabled: ${avail.reason}`);
     }
+    this.opts.restore?.(this);
     this.opts.recorder?.open([...this.instruments.values()]);
+    // Fills are replayed against these definitions after a restart, even for a symbol no longer configured.
+    for (const i of this.instruments.values()) this.journal({ t: 'instrument', instrument: i });
+    this.opts.journal?.flush();
     for (const v of this.venues.values()) await v.execution.start((r) => this.onExecutionReport(r));
     await this.reconcile();
+    if (this.opts.journal) {
+      this.snapshotTimer = setInterval(() => this.journalSnapshot('timer'), this.opts.snapshotEveryMs ?? 1000);
+      this.snapshotTimer.unref();
+    }
     for (const v of this.venues.values()) await v.marketData.start(v.symbols, this);
     if (this.opts.watchdog !== false) {
       this.watchdog = setInterval(() => this.books.checkStaleness(this.opts.clock.now(), this.opts.staleAfterMs ?? 10_000), 1000);
@@ -155,25 +184,24 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   }
 
   /**
-   * After a restart the journal may say orders are open; the venue is the truth. Orders the
-   * venue does not report are closed locally before any trading.
+   * Before readiness: every order the journal says is open is asked about at its venue, fills
+   * made while we were down are applied once, trades since the last journaled fill are pulled
+   * and positions compared (engine/reconcile.ts). `/health/ready` stays 503 until this ends.
    */
   private async reconcile(): Promise<void> {
-    const open = this.orders.allOpen();
-    for (const v of this.venues.values()) {
-      const mine = open.filter((o) => o.exchange === v.name);
-      if (mine.length === 0) continue;
-      const venueOpen = new Set((await v.execution.openOrders()).map((o) => o.clientOrderId));
-      for (const o of mine) {
-        if (!venueOpen.has(o.clientOrderId)) {
-          this.orders.forceClose(o.clientOrderId, 'not open at venue after restart');
-          this.opts.journal?.append({ t: 'reconcile', clientOrderId: o.clientOrderId, status: 'cancelled', ts: this.now });
-          this.opts.logger.warn({ clientOrderId: o.clientOrderId, exchange: v.name }, 'order from journal not open at venue: closed');
-        }
-      }
-    }
+    this.reconcileResult = await reconcileVenues(this, {
+      logger: this.opts.logger,
+      metrics: this.opts.metrics,
+      onMismatch: this.opts.onReconcileMismatch ?? 'adopt-venue',
+      lastFillTs: this.lastFillTsByVenue,
+    });
+    // HALTED means nothing is working at a venue: a restored HALT cancels what reconciliation left open.
+    if (this.riskState.state === 'HALTED' && this.orders.openCount() > 0) await this.cancelAllOpen(`risk state HALTED: ${this.riskState.reason}`, 5000);
     this.reconciled = true;
   }
+
+  /** Venue time of the last journaled fill per venue (set by the restore; reconciliation pulls trades after it). */
+  lastFillTsByVenue: Record<string, number> = {};
 
   /** Stops intake, cancels or keeps open orders, flushes. Safe to call twice. */
   async stop(reason = 'stop'): Promise<void> {
@@ -182,6 +210,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     const log = this.opts.logger;
     log.info({ reason }, `stopping: ${reason}`);
     if (this.watchdog) clearInterval(this.watchdog);
+    if (this.snapshotTimer) clearInterval(this.snapshotTimer);
     this.opts.risk?.stop();
     await Promise.allSettled([...this.venues.values()].map((v) => v.marketData.stop()));
     for (const d of this.detectors) {
@@ -191,6 +220,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     if ((this.opts.onShutdown ?? 'cancel') === 'cancel') await this.cancelAllOpen('shutdown', 5000);
     else if (this.orders.openCount() > 0) log.warn({ open: this.orders.openCount() }, 'leaving open orders at the venues (on_shutdown = keep)');
     await Promise.allSettled([...this.venues.values()].map((v) => v.execution.stop()));
+    this.journalSnapshot('stop');
     this.opts.journal?.close();
     this.opts.recorder?.close();
     this.resolveEnd();
@@ -295,6 +325,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     this.counts.signals++;
     this.opts.metrics.signals.labels(signal.detector, signal.exchange, signal.symbol).inc();
     this.digest.update(journalStringify({ s: signal }) + '\n');
+    this.journal({ t: 'signal', signal, ts: this.now });
     this.opts.observer?.signal?.(signal);
     this.opts.logger.info({ signal: signal.id }, describeSignal(signal, this.instrument(signal.exchange, signal.symbol)));
     const s = this.opts.strategy;
@@ -341,8 +372,12 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       if (!d.ok) return reject(d.reason, d.message);
     }
     const order = this.orders.create(intent, this.now);
+    // Under fsync "always" the order is committed before it leaves; a failed commit stops it here.
+    if (this.opts.journal && !this.opts.journal.append({ t: 'order', order: { ...order }, ts: this.now })) {
+      this.orders.forceClose(order.clientOrderId, 'journal commit failed; not sent');
+      return reject('VENUE_ERROR', `journal ${this.opts.journal.path}: commit failed, order ${order.clientOrderId} not sent`);
+    }
     this.counts.orders++;
-    this.opts.journal?.append({ t: 'order', order, ts: this.now });
     venue.execution.submit(order);
     const t = performance.now();
     this.latency.record(t - this.dispatchStart, t);
@@ -366,7 +401,11 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       return;
     }
     if (out.kind === 'duplicate') return;
-    this.opts.journal?.append({ t: 'report', report: r, ts: this.now });
+    if (this.opts.journal) {
+      const o = out.order;
+      const feeAsset = r.feeAsset ?? this.instrument(r.exchange, r.symbol)?.quote ?? '';
+      this.opts.journal.append({ t: 'report', report: r, order: { status: o.status, filledQty: o.filledQty, feeAtoms: o.feeAtoms, venueOrderId: o.venueOrderId, symbol: o.symbol }, feeAsset, ts: this.now });
+    }
     this.opts.metrics.orders.labels(r.exchange, r.kind === 'fill' ? (out.order.status === 'filled' ? 'filled' : 'partially_filled') : r.kind).inc();
     if (out.fill) {
       const instrument = this.instrument(r.exchange, r.symbol)!;
@@ -377,6 +416,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       const pos = this.portfolio.find(r.exchange, r.symbol)!;
       this.opts.metrics.position.labels(r.exchange, r.symbol).set(Number(pos.qty) * Number(instrument.qtyScale.mantissa) * 10 ** -instrument.qtyScale.exponent);
       this.opts.logger.info({ clientOrderId: r.clientOrderId }, describeFill(r, instrument, pos.qty));
+      this.journalSnapshot('fill');
       this.opts.observer?.fill?.(r, instrument);
     } else if (r.kind === 'rejected') {
       this.opts.logger.warn({ clientOrderId: r.clientOrderId, reason: r.rejectReason }, `order ${r.clientOrderId} rejected by ${r.exchange}: ${r.rejectReason ?? ''} ${r.text ?? ''}`.trim());
@@ -391,10 +431,62 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     }
   }
 
+  // ---- journal ------------------------------------------------------------------------------
+
+  /** Queues a record for the journal, if there is one (a push; the commit is off this thread). */
+  journal(rec: JournalRecord): void {
+    this.opts.journal?.append(rec);
+  }
+
+  get journalStore(): JournalStore | undefined {
+    return this.opts.journal;
+  }
+
+  /** Equity, PnL and marks, every second and at every fill; the peak when it moved. */
+  private journalSnapshot(why: 'timer' | 'fill' | 'stop'): void {
+    if (!this.opts.journal) return;
+    const t = this.totals();
+    const marks: Record<string, number> = {};
+    for (const p of this.portfolio.all()) {
+      const m = this.markHalfTicks(p);
+      if (m !== undefined) marks[instrumentKey(p.instrument.exchange, p.instrument.symbol)] = m;
+    }
+    const eq = this.opts.risk?.equitySnapshot?.();
+    this.journal({ t: 'snapshot', why, equity: eq?.equity ?? t.equity, realized: t.realized, unrealized: t.unrealized, fees: t.fees, marks, ts: this.now });
+    this.journalPeak(why, false);
+  }
+
+  private journalPeak(why: string, always: boolean): void {
+    const eq = this.opts.journal ? this.opts.risk?.equitySnapshot?.() : undefined;
+    if (!eq || (!always && eq.peak === this.lastJournaledPeak)) return;
+    this.lastJournaledPeak = eq.peak;
+    this.journal({ t: 'peak', peak: eq.peak, equity: eq.equity, why, ts: this.now });
+  }
+
+  /**
+   * State a strategy or detector keeps across restarts (cooldowns, last entry time): a value
+   * per scope and key, journaled on every set and restored before the first event.
+   */
+  readonly persisted: PersistedState = {
+    get: <T = unknown>(scope: string, key: string): T | undefined => this.componentState.get(`${scope}\u0000${key}`) as T | undefined,
+    set: (scope: string, key: string, value: unknown): void => {
+      this.componentState.set(`${scope}\u0000${key}`, value);
+      this.journal({ t: 'state', scope, key, value, ts: this.now });
+    },
+  };
+
+  restoreComponentState(entries: readonly { scope: string; key: string; value: unknown }[]): void {
+    for (const e of entries) this.componentState.set(`${e.scope}\u0000${e.key}`, e.value);
+  }
+
   // ---- contexts ---------------------------------------------------------------------------
 
   get now(): number {
     return this.opts.clock.now();
+  }
+  /** Fills booked by this run (reconciliation counts what it applied). */
+  get fillCount(): number {
+    return this.counts.fills;
   }
   get positions() {
     return this.portfolio;

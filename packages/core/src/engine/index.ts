@@ -3,7 +3,7 @@ export { composeDeployment, BUILTIN_DETECTORS, type ComposeOptions, type Deploym
 export { BookStore, type BookRecord } from './book-store.js';
 export { OrderManager } from './order-manager.js';
 export { Portfolio, Position, COMMON_EXPONENT, commonToDecimal, commonToNumber, type PositionSnapshot } from './portfolio.js';
-export { Journal, journalParse, journalStringify } from './journal.js';
+export { readJsonLines } from './journal.js';
 export { Recorder, RECORDING_KIND, RECORDING_VERSION, instrumentSpec } from './recorder.js';
 export { RiskState, RISK_STATE_CODES, type RiskStateName } from './risk-state.js';
 export { MaxPositionCheck, quoteToAtoms } from './max-position-check.js';

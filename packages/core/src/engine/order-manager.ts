@@ -19,10 +19,35 @@ export class OrderManager {
   private readonly open = new Map<string, Map<string, Order>>();
   private readonly seenTrades = new Set<string>();
   private nextId = 1;
+  /** Ids up to here are reserved in the journal; issuing past it reserves the next block first. */
+  private reservedUpTo = Number.POSITIVE_INFINITY;
+  private reserve: ((upTo: number) => void) | undefined;
 
   constructor(private readonly idPrefix = 'cw') {}
 
+  /**
+   * Client ids come from a durable sequence: blocks of `block` ids are reserved in the journal
+   * before use, so after a crash the sequence resumes above anything that may have reached a
+   * venue, even an order whose own journal record was lost.
+   */
+  useReservations(reservedUpTo: number, reserve: (upTo: number) => void, block = 1000): void {
+    if (reservedUpTo >= this.nextId) this.nextId = reservedUpTo + 1;
+    this.reservedUpTo = this.nextId - 1;
+    this.reserve = (upTo) => reserve(upTo);
+    this.block = block;
+  }
+  private block = 1000;
+
+  /** The next id number to be issued (status, tests). */
+  get nextIdNumber(): number {
+    return this.nextId;
+  }
+
   create(intent: OrderIntent, now: number): Order {
+    if (this.nextId > this.reservedUpTo && this.reserve) {
+      this.reservedUpTo = this.nextId + this.block - 1;
+      this.reserve(this.reservedUpTo);
+    }
     const order: Order = {
       ...intent,
       clientOrderId: `${this.idPrefix}-${this.nextId++}`,
@@ -45,6 +70,11 @@ export class OrderManager {
     if (n >= this.nextId) this.nextId = n + 1;
     if (!TERMINAL.has(order.status)) this.openSet(order.exchange, order.symbol).set(order.clientOrderId, order);
     else this.openSet(order.exchange, order.symbol).delete(order.clientOrderId);
+  }
+
+  /** Every order known (journal and this run), for reconciliation and status. */
+  all(): IterableIterator<Order> {
+    return this.orders.values();
   }
 
   get(clientOrderId: string): Order | undefined {

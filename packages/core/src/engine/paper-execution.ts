@@ -1,4 +1,4 @@
-import type { ExecutionClient, TradingAvailability } from '../contracts/exchange.js';
+import type { ExecutionClient, OrderStatusReport, TradingAvailability } from '../contracts/exchange.js';
 import type { Clock } from '../contracts/clock.js';
 import type { BookView } from '../contracts/trading.js';
 import type { MarketEvent } from '../domain/events.js';
@@ -71,6 +71,16 @@ export class PaperExecutionClient implements ExecutionClient {
 
   async openOrders(): Promise<Order[]> {
     return [...this.resting.values()].map((r) => ({ ...r.order }));
+  }
+
+  /**
+   * Only orders resting in this process are known: paper orders do not survive a restart, so
+   * reconciliation cancels the journal's open paper orders (with a log line) at start.
+   */
+  async queryOrder(order: Readonly<Order>): Promise<OrderStatusReport | undefined> {
+    const r = this.resting.get(order.clientOrderId);
+    if (!r) return undefined;
+    return { clientOrderId: r.order.clientOrderId, venueOrderId: r.order.venueOrderId, status: r.cum > 0 ? 'partially_filled' : 'open', filledQty: r.cum, fills: [] };
   }
 
   /** Resting orders fill as makers when a trade prints through their price. */

@@ -1,40 +1,127 @@
-import type { Order } from '../domain/orders.js';
+import { instrumentKey, lotsToQty, type Instrument } from '../domain/instrument.js';
+import type { JournalContents } from '../journal/records.js';
+import type { JournalStore } from '../journal/store.js';
 import type { Logger } from '../observability/logger.js';
 import type { Engine } from './engine.js';
-import { Journal } from './journal.js';
+import { commonToDecimal } from './portfolio.js';
+
+/** What a restart restored, for the first log lines and `/status` (`restoredFrom`). */
+export interface RestoreSummary {
+  journal: string;
+  /** Wall time of the restore, ISO. */
+  at: string;
+  previousRun: { runId: number; startedAt: string; endedAt: string | null; cleanExit: boolean } | null;
+  orders: number;
+  openOrders: number;
+  fills: number;
+  positions: { exchange: string; symbol: string; qty: string; realizedPnl: string; fees: string }[];
+  realizedPnl: string;
+  fees: string;
+  riskState: { state: string; reason: string } | null;
+  peakEquity: string | null;
+  nextClientId: number;
+  componentState: number;
+}
 
 /**
- * Rebuilds the order book of record from the journal of earlier runs: the last state of every
- * order, so open ones are known before trading and get reconciled with the venue at start.
+ * Rebuilds everything money-related from the journal of earlier runs, by replaying its orders,
+ * execution reports and reconciliation closes through the same order state machine and
+ * portfolio as live trading (so a restart cannot book a fill differently from the run that
+ * received it): positions with their FIFO lots, realized PnL, fees, cash; then the equity peak,
+ * a latched HALTED/REDUCING state, the client id sequence and component state. Runs before
+ * `engine.start()`; reconciliation with the venues follows in start().
  */
-export function rebuildFromJournal(engine: Engine, path: string, logger: Logger): { orders: number; open: number } {
-  const { entries, errors } = Journal.read(path);
-  for (const e of errors) logger.warn(`journal: skipped damaged line ${e}`);
-  const latest = new Map<string, Order>();
-  for (const raw of entries) {
-    const e = raw as { t?: string; order?: Order; report?: { clientOrderId: string; kind: string; lastQty: number; lastPrice: number; feeAtoms: bigint }; clientOrderId?: string; status?: string };
-    if (e.t === 'order' && e.order) latest.set(e.order.clientOrderId, { ...e.order });
-    else if (e.t === 'report' && e.report) {
-      const o = latest.get(e.report.clientOrderId);
-      if (!o) continue;
-      if (e.report.kind === 'fill') {
-        o.filledQty += e.report.lastQty;
-        o.filledNotionalTicksLots += BigInt(e.report.lastPrice) * BigInt(e.report.lastQty);
-        o.feeAtoms += e.report.feeAtoms;
-        o.status = o.filledQty >= o.qty ? 'filled' : 'partially_filled';
-      } else if (e.report.kind === 'cancelled' || e.report.kind === 'expired') o.status = 'cancelled';
-      else if (e.report.kind === 'rejected' && o.status === 'pending_new') o.status = 'rejected';
-      else if (e.report.kind === 'ack' && o.status === 'pending_new') o.status = 'open';
-    } else if (e.t === 'reconcile' && e.clientOrderId) {
-      const o = latest.get(e.clientOrderId);
-      if (o) o.status = 'cancelled';
+export function restoreFromJournal(engine: Engine, contents: JournalContents, journalPath: string, logger: Logger, now = Date.now()): RestoreSummary {
+  const instruments = new Map<string, Instrument>();
+  for (const i of contents.instruments) instruments.set(instrumentKey(i.exchange, i.symbol), i);
+  // A journal imported from JSON lines has no definitions: the venues' current ones stand in.
+  for (const i of engine.allInstruments()) if (!instruments.has(instrumentKey(i.exchange, i.symbol))) instruments.set(instrumentKey(i.exchange, i.symbol), i);
+  let fills = 0;
+  let missingInstrument = 0;
+  for (const ev of contents.events) {
+    if (ev.t === 'order') engine.orders.restore({ ...ev.order });
+    else if (ev.t === 'report') {
+      const out = engine.orders.apply(ev.report, ev.report.ts);
+      if (out.kind !== 'applied' || !out.fill) continue;
+      const instrument = instruments.get(instrumentKey(ev.report.exchange, ev.report.symbol));
+      if (!instrument) {
+        missingInstrument++;
+        continue;
+      }
+      engine.portfolio.applyFill(instrument, ev.report);
+      engine.risk?.replayFill?.(instrument, ev.report);
+      fills++;
+    } else if (ev.t === 'reconcile' && ev.kind === 'closed' && ev.clientOrderId) {
+      engine.orders.forceClose(ev.clientOrderId, ev.detail);
     }
   }
+  if (missingInstrument > 0) logger.error({ missingInstrument }, `journal: ${missingInstrument} fill(s) name an instrument the journal has no definition of; positions for them are NOT restored`);
+
+  const latched = contents.lastRisk && contents.lastRisk.to !== 'ACTIVE' ? { state: contents.lastRisk.to, reason: contents.lastRisk.reason } : undefined;
+  engine.risk?.restore?.({ peak: contents.lastPeak?.peak, latched });
+  if (latched) engine.riskState.set(latched.state, latched.reason, engine.now, 'journal');
+  engine.restoreComponentState(contents.state);
+
   let open = 0;
-  for (const o of latest.values()) {
-    engine.orders.restore(o);
+  let total = 0;
+  for (const o of engine.orders.all()) {
+    total++;
     if (!['filled', 'cancelled', 'rejected'].includes(o.status)) open++;
   }
-  if (latest.size > 0) logger.info({ orders: latest.size, open }, `journal: restored ${latest.size} orders, ${open} open (to reconcile with the venues)`);
-  return { orders: latest.size, open };
+  const positions = [...engine.portfolio.all()].map((p) => {
+    const i = p.instrument;
+    const scale = i.priceScale.mantissa * i.qtyScale.mantissa;
+    const exp = i.priceScale.exponent + i.qtyScale.exponent;
+    return { exchange: i.exchange, symbol: i.symbol, qty: lotsToQty(i, p.qty), realizedPnl: commonFromAtoms(p.realizedTicksLots * scale, exp), fees: commonFromAtoms(p.feeAtoms, exp) };
+  });
+  const t = engine.portfolio.totals(() => undefined);
+  const prev = contents.previousRun;
+  const summary: RestoreSummary = {
+    journal: journalPath,
+    at: new Date(now).toISOString(),
+    previousRun: prev ? { runId: prev.runId, startedAt: new Date(prev.startedAt).toISOString(), endedAt: prev.endedAt ? new Date(prev.endedAt).toISOString() : null, cleanExit: prev.cleanExit } : null,
+    orders: total,
+    openOrders: open,
+    fills,
+    positions,
+    realizedPnl: commonToDecimal(t.realized),
+    fees: commonToDecimal(t.fees),
+    riskState: latched ?? null,
+    peakEquity: contents.lastPeak ? commonToDecimal(contents.lastPeak.peak) : null,
+    nextClientId: engine.orders.nextIdNumber,
+    componentState: contents.state.length,
+  };
+  logRestore(summary, logger);
+  return summary;
+}
+
+/**
+ * Wires an engine to its opened journal before start: restores from what earlier runs
+ * committed, hands reconciliation the last journaled fill times, and makes client ids come
+ * from the journal's reserved sequence.
+ */
+export function attachJournal(engine: Engine, store: JournalStore, logger: Logger, now = Date.now()): RestoreSummary {
+  const contents = store.load();
+  engine.restoredFrom = restoreFromJournal(engine, contents, store.path, logger, now);
+  engine.lastFillTsByVenue = contents.lastFillTs;
+  engine.orders.useReservations(contents.reservedClientIds, (upTo) => store.reserveClientIds(upTo));
+  return engine.restoredFrom;
+}
+
+function commonFromAtoms(atoms: bigint, exponent: number): string {
+  return commonToDecimal(atoms * 10n ** BigInt(18 - exponent));
+}
+
+function logRestore(s: RestoreSummary, logger: Logger): void {
+  if (!s.previousRun && s.orders === 0) {
+    logger.info({ journal: s.journal }, `journal ${s.journal}: new, nothing to restore`);
+    return;
+  }
+  logger.info(
+    { journal: s.journal, orders: s.orders, openOrders: s.openOrders, fills: s.fills, positions: s.positions.length },
+    `journal ${s.journal}: restored ${s.orders} orders (${s.openOrders} open, to reconcile), ${s.fills} fills, ${s.positions.length} position(s); realized PnL ${s.realizedPnl}, fees ${s.fees}; next client id ${s.nextClientId}`,
+  );
+  for (const p of s.positions) logger.info({ position: p }, `restored position ${p.exchange}:${p.symbol} ${p.qty} (realized ${p.realizedPnl}, fees ${p.fees})`);
+  if (s.peakEquity) logger.info({ peakEquity: s.peakEquity }, `restored equity peak ${s.peakEquity}`);
+  if (s.riskState) logger.warn({ riskState: s.riskState }, `restored risk state ${s.riskState.state}: ${s.riskState.reason} (only \`cwts-ultra risk resume\` leaves it)`);
 }

@@ -24,6 +24,9 @@ export function engineStatus(engine: Engine, extra: Record<string, unknown> = {}
     positions: engine.portfolio.snapshot(engine.markHalfTicks),
     pnl: { realized: commonToDecimal(t.realized), unrealized: commonToDecimal(t.unrealized), fees: commonToDecimal(t.fees), equity: commonToDecimal(t.equity) },
     openOrders: engine.orders.openCount(),
+    restoredFrom: engine.restoredFrom ?? null,
+    reconcile: engine.reconcileResult ?? { pending: !engine.reconciled },
+    journal: engine.journalStore ? { path: engine.journalStore.path, fsync: engine.journalStore.policy, pending: engine.journalStore.pending } : null,
     ...extra,
   };
 }
@@ -35,7 +38,8 @@ export function engineHealth(engine: Engine, others: () => ComponentHealth[]): C
     out.push({ name: `book:${rec.book.exchange}:${rec.book.symbol}`, ready: rec.state === 'synced', detail: `${rec.state}: ${rec.reason}` });
   }
   if (out.length === 0) out.push({ name: 'books', ready: false, detail: 'no books yet' });
-  out.push({ name: 'reconciliation', ready: engine.reconciled, detail: engine.reconciled ? 'done' : 'pending' });
+  const mismatches = engine.reconcileResult?.mismatches.length ?? 0;
+  out.push({ name: 'reconciliation', ready: engine.reconciled, detail: engine.reconciled ? `done${mismatches ? `, ${mismatches} mismatch(es) (see /status)` : ''}` : 'pending' });
   out.push({ name: 'engine', ready: engine.started, detail: engine.started ? 'running' : 'starting' });
   return [...out, ...others()];
 }

@@ -1,4 +1,4 @@
-import type { ExecutionClient, MarketDataClient, MarketEventSink, TradingAvailability } from '../contracts/exchange.js';
+import type { ExecutionClient, MarketDataClient, MarketEventSink, OrderStatusReport, TradingAvailability } from '../contracts/exchange.js';
 import type { Instrument } from '../domain/instrument.js';
 import type { ExecutionReport, Order } from '../domain/orders.js';
 
@@ -12,6 +12,12 @@ export class ScriptedVenue implements MarketDataClient, ExecutionClient {
   readonly submitted: Order[] = [];
   readonly cancelled: Order[] = [];
   venueOpen: Order[] = [];
+  /** What queryOrder answers per client id; else 'open' for venueOpen orders, else unknown. */
+  readonly orderStatus = new Map<string, OrderStatusReport>();
+  /** What tradesSince answers (filtered by time). */
+  trades: ExecutionReport[] = [];
+  /** Signed lots per symbol for positions(); absent: positions() is not offered. */
+  venuePositions: Record<string, number> | undefined;
   stopped = { marketData: false, execution: false };
   /** Answer cancels immediately with a 'cancelled' report (like a fast venue). */
   autoCancel = true;
@@ -47,6 +53,16 @@ export class ScriptedVenue implements MarketDataClient, ExecutionClient {
   async openOrders(): Promise<Order[]> {
     return this.venueOpen;
   }
+  async queryOrder(order: Readonly<Order>): Promise<OrderStatusReport | undefined> {
+    const id = order.clientOrderId;
+    const known = this.orderStatus.get(id);
+    if (known) return known;
+    return this.venueOpen.some((o) => o.clientOrderId === id) ? { clientOrderId: id, status: 'open', filledQty: 0, fills: [] } : undefined;
+  }
+  async tradesSince(symbols: readonly string[], sinceTs: number): Promise<ExecutionReport[]> {
+    return this.trades.filter((t) => symbols.includes(t.symbol) && t.ts >= sinceTs);
+  }
+  positions = async (symbols: readonly string[]) => (this.venuePositions ? symbols.map((symbol) => ({ symbol, qty: this.venuePositions![symbol] ?? 0 })) : []);
 
   report(order: Readonly<Order>, r: Partial<ExecutionReport> & Pick<ExecutionReport, 'kind'>): void {
     this.onReport!({

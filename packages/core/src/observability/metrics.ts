@@ -48,6 +48,7 @@ export class MetricsRegistry {
     buckets: [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1],
     registers: [this.registry],
   });
+  readonly reconcileMismatches = new Counter({ name: 'cwts_reconcile_mismatches_total', help: 'Differences between the journal and a venue found by reconciliation at start, by kind', labelNames: ['exchange', 'kind'], registers: [this.registry] });
   readonly errors = new Counter({ name: 'cwts_errors_total', help: 'Recovered errors by component', labelNames: ['component'], registers: [this.registry] });
 
   constructor(options: { processMetrics?: boolean } = {}) {

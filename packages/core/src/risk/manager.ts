@@ -34,6 +34,12 @@ export interface EngineRiskHooks {
   onFeedStatus(st: FeedStatusEvent): void;
   onFill(instrument: Instrument, report: ExecutionReport): void;
   status(): Record<string, unknown>;
+  /** Restart: books a journaled fill (cash) without evaluating triggers mid-replay. */
+  replayFill?(instrument: Instrument, report: ExecutionReport): void;
+  /** Restart: the equity peak and a latched non-ACTIVE state from the journal. */
+  restore?(restored: { peak?: bigint; latched?: { state: RiskStateName; reason: string } }): void;
+  /** Equity and its peak (x 10^-18), for the journal's snapshots and peak records. */
+  equitySnapshot?(): { equity: bigint; peak: bigint };
 }
 
 export interface VaRScheduleOptions {
@@ -196,6 +202,24 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
   onFill(instrument: Instrument, report: ExecutionReport): void {
     this.cash.applyFill(instrument, report);
     this.evaluate();
+  }
+
+  replayFill(instrument: Instrument, report: ExecutionReport): void {
+    this.cash.applyFill(instrument, report);
+  }
+
+  /**
+   * A restart continues where the last run stopped: the drawdown is measured from the journaled
+   * peak, and a HALTED or REDUCING state stays latched (as if set manually) until `resume()`.
+   */
+  restore(restored: { peak?: bigint; latched?: { state: RiskStateName; reason: string } }): void {
+    if (restored.peak !== undefined) this.equity.peak = restored.peak;
+    if (restored.latched && restored.latched.state !== 'ACTIVE') this.manual = { ...restored.latched };
+  }
+
+  equitySnapshot(): { equity: bigint; peak: bigint } {
+    this.evaluateEquity();
+    return { equity: this.equity.equity, peak: this.equity.peak };
   }
 
   /** Clock-driven work: evaluation, mark sampling and the VaR schedule. */

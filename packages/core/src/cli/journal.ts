@@ -1,0 +1,173 @@
+import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
+
+import { loadConfigFile } from '../config/index.js';
+import type { Instrument } from '../domain/instrument.js';
+import type { ExecutionReport, Order } from '../domain/orders.js';
+import type { Signal } from '../domain/signal.js';
+import { OrderManager } from '../engine/order-manager.js';
+import { readJsonLines } from '../engine/journal.js';
+import type { RiskStateName } from '../engine/risk-state.js';
+import { JournalError } from '../journal/errors.js';
+import { journalParse, journalStringify } from '../journal/json.js';
+import { resolveJournalPath } from '../journal/location.js';
+import type { JournalRecord, ReconcileEventKind } from '../journal/records.js';
+import { JournalStore } from '../journal/store.js';
+
+export interface JournalCommandOptions {
+  config?: string;
+  journal?: string;
+  out?: string;
+  from?: string;
+  force?: boolean;
+}
+
+/** The journal a command works on: `--journal FILE`, else the one `--config` names. */
+function journalPath(o: JournalCommandOptions): string {
+  if (o.journal) return o.journal;
+  if (!o.config) throw new Error('name the journal: --journal <file.db> or --config <file.toml>');
+  const cfg = loadConfigFile(o.config).config;
+  return resolveJournalPath(cfg.journal, cfg.system.name);
+}
+
+/**
+ * `cwts-ultra journal export|import|unlock`.
+ * - export: every record, in journal order, as JSON lines (bigints as "123n"), to --out or stdout.
+ *   Reads through SQLite's snapshot isolation, so it works while the engine runs.
+ * - import: a .jsonl journal (this export, or the JSON-lines journal of earlier versions) into
+ *   a new SQLite journal. Damaged lines (a torn last line) are reported and skipped.
+ * - unlock --force: removes a writer lock left by a process on another host.
+ */
+export async function journalCommand(action: string, o: JournalCommandOptions, out: (line: string) => void): Promise<number> {
+  switch (action) {
+    case 'export':
+      return exportJournal(journalPath(o), o.out, out);
+    case 'import':
+      if (!o.from) throw new Error('journal import needs --from <file.jsonl>');
+      return importJournal(o.from, journalPath(o), out);
+    case 'unlock': {
+      const path = journalPath(o);
+      if (!o.force) throw new Error('journal unlock removes another process\'s writer lock: only when that process is gone; repeat with --force');
+      const was = JournalStore.forceUnlock(path);
+      out(was ? `journal ${path}: removed the lock of pid ${was.pid} on ${was.host}` : `journal ${path}: was not locked`);
+      return 0;
+    }
+    default:
+      throw new Error(`unknown journal action "${action}" (export | import | unlock)`);
+  }
+}
+
+function exportJournal(path: string, outFile: string | undefined, out: (line: string) => void): number {
+  const db = JournalStore.openReadOnly(path);
+  const fd = outFile ? openSync(outFile, 'w') : undefined;
+  const write = (rec: object) => (fd === undefined ? out(journalStringify(rec)) : writeSync(fd, journalStringify(rec) + '\n'));
+  let n = 0;
+  try {
+    db.transaction(() => {
+      for (const r of db.prepare('SELECT run_id, started_at, ended_at, pid, host, system_name, config_digest, clean_exit FROM runs ORDER BY run_id').all() as Record<string, unknown>[]) {
+        write({ t: 'run', runId: r.run_id, startedAt: r.started_at, endedAt: r.ended_at, pid: r.pid, host: r.host, systemName: r.system_name, configDigest: r.config_digest, cleanExit: r.clean_exit === 1 });
+      }
+      for (const r of db.prepare('SELECT json FROM instruments').all() as { json: string }[]) write({ t: 'instrument', instrument: journalParse(r.json) });
+      const rows: [number, JournalRecord][] = [];
+      for (const r of db.prepare('SELECT seq, json, created_ts FROM orders').all() as { seq: number; json: string; created_ts: number }[]) {
+        rows.push([r.seq, { t: 'order', order: journalParse(r.json) as Order, ts: r.created_ts }]);
+      }
+      for (const r of db.prepare('SELECT seq, json, status_after, ts FROM execution_reports').all() as { seq: number; json: string; status_after: string; ts: number }[]) {
+        const { feeAsset, ...report } = journalParse(r.json) as ExecutionReport & { feeAsset: string };
+        rows.push([r.seq, { t: 'report', report, order: { status: r.status_after as Order['status'], filledQty: report.cumQty, feeAtoms: 0n, symbol: report.symbol }, feeAsset, ts: r.ts }]);
+      }
+      for (const r of db.prepare('SELECT seq, from_state, to_state, reason, who, ts FROM risk_transitions').all() as { seq: number; from_state: RiskStateName; to_state: RiskStateName; reason: string; who: string; ts: number }[]) {
+        rows.push([r.seq, { t: 'risk', from: r.from_state, to: r.to_state, reason: r.reason, who: r.who, ts: r.ts }]);
+      }
+      for (const r of db.prepare('SELECT seq, peak, equity, why, ts FROM equity_peaks').all() as { seq: number; peak: string; equity: string; why: string; ts: number }[]) {
+        rows.push([r.seq, { t: 'peak', peak: BigInt(r.peak), equity: BigInt(r.equity), why: r.why, ts: r.ts }]);
+      }
+      for (const r of db.prepare('SELECT seq, json, ts FROM signals').all() as { seq: number; json: string; ts: number }[]) rows.push([r.seq, { t: 'signal', signal: journalParse(r.json) as Signal, ts: r.ts }]);
+      for (const r of db.prepare('SELECT seq, why, equity, realized, unrealized, fees, marks, ts FROM snapshots').all() as { seq: number; why: 'timer'; equity: string; realized: string; unrealized: string; fees: string; marks: string; ts: number }[]) {
+        rows.push([r.seq, { t: 'snapshot', why: r.why, equity: BigInt(r.equity), realized: BigInt(r.realized), unrealized: BigInt(r.unrealized), fees: BigInt(r.fees), marks: JSON.parse(r.marks), ts: r.ts }]);
+      }
+      for (const r of db.prepare('SELECT seq, exchange, client_id, kind, detail, ts FROM reconcile_events').all() as { seq: number; exchange: string; client_id: string | null; kind: ReconcileEventKind; detail: string; ts: number }[]) {
+        rows.push([r.seq, { t: 'reconcile', exchange: r.exchange, clientOrderId: r.client_id ?? undefined, kind: r.kind, detail: r.detail, ts: r.ts }]);
+      }
+      for (const r of db.prepare('SELECT seq, scope, key, value, ts FROM component_state').all() as { seq: number; scope: string; key: string; value: string; ts: number }[]) {
+        rows.push([r.seq, { t: 'state', scope: r.scope, key: r.key, value: journalParse(r.value), ts: r.ts }]);
+      }
+      rows.sort((a, b) => a[0] - b[0]);
+      for (const [seq, rec] of rows) {
+        write({ seq, ...rec });
+        n++;
+      }
+    })();
+  } finally {
+    db.close();
+    if (fd !== undefined) closeSync(fd);
+  }
+  if (outFile) out(`journal ${path}: exported ${n} records to ${outFile}`);
+  return 0;
+}
+
+function importJournal(from: string, path: string, out: (line: string) => void): number {
+  if (!existsSync(from)) throw new Error(`journal import: ${from} does not exist`);
+  const { entries, errors } = readJsonLines(from);
+  const store = JournalStore.open(path, { fsync: 'batch', batchMs: 60_000 });
+  try {
+    const existing = store.database.prepare('SELECT count(*) FROM orders').pluck().get() as number;
+    if (existing > 0) throw new JournalError('WRITE', path, `already holds ${existing} orders; import only into a new journal`);
+    // Order states after each report come from the same state machine the engine uses.
+    const orders = new OrderManager();
+    let imported = 0;
+    let skipped = 0;
+    for (const raw of entries) {
+      const e = raw as Record<string, unknown> & { t?: string };
+      const rec = toRecord(e, orders);
+      if (rec) {
+        store.append(rec);
+        imported++;
+      } else skipped++;
+    }
+    store.flush();
+    out(`journal ${path}: imported ${imported} records from ${from}${skipped ? `, skipped ${skipped} of unknown kind` : ''}`);
+    for (const e of errors) out(`skipped damaged line ${e}`);
+    return errors.length > 0 ? 1 : 0;
+  } finally {
+    store.close();
+  }
+}
+
+function toRecord(e: Record<string, unknown> & { t?: string }, orders: OrderManager): JournalRecord | undefined {
+  const ts = typeof e.ts === 'number' ? e.ts : 0;
+  switch (e.t) {
+    case 'order': {
+      const order = { ...(e.order as Order), status: 'pending_new' as const, filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n };
+      orders.restore({ ...order });
+      return { t: 'order', order, ts };
+    }
+    case 'report': {
+      const report = e.report as ExecutionReport;
+      const r = orders.apply(report, ts);
+      const o = r.kind === 'unknown' ? undefined : r.order;
+      return {
+        t: 'report',
+        report,
+        order: { status: o?.status ?? 'open', filledQty: o?.filledQty ?? report.cumQty, feeAtoms: o?.feeAtoms ?? 0n, venueOrderId: o?.venueOrderId, symbol: report.symbol },
+        feeAsset: (e.feeAsset as string | undefined) ?? report.feeAsset ?? '',
+        ts,
+      };
+    }
+    case 'reconcile': {
+      // The JSON-lines journal of earlier versions wrote { clientOrderId, status: 'cancelled' }.
+      const id = e.clientOrderId as string | undefined;
+      if (id) orders.forceClose(id, 'reconcile');
+      return { t: 'reconcile', exchange: (e.exchange as string | undefined) ?? orders.get(id ?? '')?.exchange ?? '', clientOrderId: id, kind: (e.kind as ReconcileEventKind | undefined) ?? 'closed', detail: (e.detail as string | undefined) ?? 'not open at venue after restart', ts };
+    }
+    case 'instrument':
+      return { t: 'instrument', instrument: e.instrument as Instrument };
+    case 'risk':
+    case 'peak':
+    case 'signal':
+    case 'snapshot':
+    case 'state':
+      return e as unknown as JournalRecord;
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,205 @@
+import type { OrderStatusReport } from '../contracts/exchange.js';
+import { lotsToQty } from '../domain/instrument.js';
+import type { ExecutionReport, Order } from '../domain/orders.js';
+import type { ReconcileEventKind } from '../journal/records.js';
+import type { Logger } from '../observability/logger.js';
+import type { MetricsRegistry } from '../observability/metrics.js';
+import type { Engine } from './engine.js';
+
+const TERMINAL = new Set(['filled', 'cancelled', 'rejected']);
+
+export type MismatchKind = 'fill_while_down' | 'status' | 'unknown_trade' | 'position' | 'venue_unreachable';
+
+export interface ReconcileMismatch {
+  exchange: string;
+  kind: MismatchKind;
+  clientOrderId?: string;
+  symbol?: string;
+  detail: string;
+}
+
+export interface ReconcileResult {
+  /** Wall time it ended, ISO. */
+  at: string;
+  policy: 'adopt-venue' | 'halt';
+  venues: { exchange: string; ordersChecked: number; fillsApplied: number; closed: number; mismatches: number; capabilities: string[] }[];
+  mismatches: ReconcileMismatch[];
+}
+
+export interface ReconcileOptions {
+  logger: Logger;
+  metrics: MetricsRegistry;
+  onMismatch: 'adopt-venue' | 'halt';
+  /** Venue time of the last journaled fill per venue. */
+  lastFillTs: Record<string, number>;
+}
+
+/**
+ * Reconciliation at start (the NautilusTrader model: order, fill and position status reports),
+ * per venue:
+ * 1. every order the journal holds open is asked about by client id (`queryOrder`); fills the
+ *    venue made while we were down are applied through the normal report path, so each is booked
+ *    once (trade ids de-duplicate) with its real fee; a terminal venue status closes it here;
+ *    an order the venue does not know is closed (an in-process paper venue did not survive);
+ * 2. the venue's trades since the last journaled fill are pulled (`tradesSince`): fills of
+ *    journaled orders apply once, fills of orders the journal never saw are mismatches;
+ * 3. positions are compared (`positions`).
+ * Every difference is a mismatch: logged, counted in cwts_reconcile_mismatches_total, journaled
+ * and handled by `[reconcile] on_mismatch` ("adopt-venue": the venue's view is booked and
+ * trading starts; "halt": the venue's fills are still booked, then the engine starts HALTED).
+ * A venue without `queryOrder` falls back to its open-order list.
+ */
+export async function reconcileVenues(engine: Engine, opts: ReconcileOptions): Promise<ReconcileResult> {
+  const { logger, metrics } = opts;
+  const result: ReconcileResult = { at: '', policy: opts.onMismatch, venues: [], mismatches: [] };
+  const record = (exchange: string, kind: ReconcileEventKind, detail: string, clientOrderId?: string) =>
+    engine.journal({ t: 'reconcile', exchange, clientOrderId, kind, detail, ts: engine.now });
+  const mismatch = (m: ReconcileMismatch) => {
+    result.mismatches.push(m);
+    metrics.reconcileMismatches.labels(m.exchange, m.kind).inc();
+    logger.warn({ mismatch: m }, `reconcile ${m.exchange}: ${m.kind}: ${m.detail}`);
+    record(m.exchange, 'mismatch', `${m.kind}: ${m.detail}`, m.clientOrderId);
+  };
+  const close = (o: Order, why: string) => {
+    engine.orders.forceClose(o.clientOrderId, why);
+    record(o.exchange, 'closed', why, o.clientOrderId);
+  };
+
+  for (const name of engine.venueNames()) {
+    const v = engine.venue(name)!;
+    const x = v.execution;
+    const caps = [x.queryOrder && 'queryOrder', x.tradesSince && 'tradesSince', x.positions && 'positions'].filter(Boolean) as string[];
+    const stats = { exchange: name, ordersChecked: 0, fillsApplied: 0, closed: 0, mismatches: 0, capabilities: caps };
+    const before = result.mismatches.length;
+    const fillsBefore = engine.fillCount;
+    const open = engine.orders.allOpen().filter((o) => o.exchange === name);
+    try {
+      // 1. Orders the journal holds open.
+      if (x.queryOrder) {
+        for (const o of open) {
+          stats.ordersChecked++;
+          const st = await x.queryOrder(o);
+          if (!st) {
+            const why = x.simulated
+              ? 'paper order on the in-process venue, which did not survive the restart: cancelled'
+              : 'the venue does not know this order (never arrived): closed';
+            logger.warn({ clientOrderId: o.clientOrderId, exchange: name }, `order ${o.clientOrderId} (${o.side} ${o.symbol}) from the journal: ${why}`);
+            close(o, why);
+            stats.closed++;
+            continue;
+          }
+          applyStatus(engine, o, st, mismatch);
+          if (TERMINAL.has(st.status) && !TERMINAL.has(o.status)) {
+            close(o, `venue status ${st.status}`);
+            stats.closed++;
+          }
+        }
+      } else if (open.length > 0) {
+        const venueOpen = new Set((await x.openOrders()).map((o) => o.clientOrderId));
+        for (const o of open) {
+          stats.ordersChecked++;
+          if (venueOpen.has(o.clientOrderId)) continue;
+          // Without queryOrder, fills made while down cannot be told from a cancel.
+          logger.warn({ clientOrderId: o.clientOrderId, exchange: name }, `order ${o.clientOrderId} from the journal is not open at ${name}, which cannot be asked what happened to it (no queryOrder): closed`);
+          close(o, 'not open at venue after restart (venue has no queryOrder)');
+          stats.closed++;
+        }
+      }
+      // 2. Trades since the last journaled fill.
+      if (x.tradesSince) {
+        const since = opts.lastFillTs[name] ?? 0;
+        const trades = await x.tradesSince(v.symbols, since);
+        for (const t of trades) {
+          if (t.kind !== 'fill') continue;
+          const o = engine.orders.get(t.clientOrderId);
+          if (o) {
+            const filled = o.filledQty;
+            engine.onExecutionReport(t);
+            if (o.filledQty !== filled) mismatch({ exchange: name, kind: 'fill_while_down', clientOrderId: o.clientOrderId, symbol: t.symbol, detail: `trade ${t.tradeId ?? '?'} of ${o.clientOrderId} was not in the journal: applied (${t.lastQty} lots at ${t.lastPrice} ticks, fee ${t.feeAtoms} atoms)` });
+            continue;
+          }
+          mismatch({ exchange: name, kind: 'unknown_trade', clientOrderId: t.clientOrderId, symbol: t.symbol, detail: `trade ${t.tradeId ?? '?'} (${t.side} ${t.lastQty} lots at ${t.lastPrice}) of an order the journal never saw` });
+          adoptTrade(engine, t);
+          record(name, 'adopted', `trade ${t.tradeId ?? '?'} booked from the venue`, t.clientOrderId);
+        }
+      }
+      // 3. Positions.
+      if (x.positions) {
+        const venue = await x.positions(v.symbols);
+        for (const p of venue) {
+          const ours = engine.portfolio.qty(name, p.symbol);
+          if (ours === p.qty) continue;
+          const i = engine.instrument(name, p.symbol);
+          const fmt = (q: number) => (i ? lotsToQty(i, q) : `${q} lots`);
+          mismatch({ exchange: name, kind: 'position', symbol: p.symbol, detail: `journal position ${fmt(ours)}, venue position ${fmt(p.qty)}` });
+        }
+      }
+    } catch (err) {
+      mismatch({ exchange: name, kind: 'venue_unreachable', detail: `reconciliation could not complete: ${(err as Error)?.message ?? String(err)}` });
+    }
+    stats.mismatches = result.mismatches.length - before;
+    stats.fillsApplied = engine.fillCount - fillsBefore;
+    result.venues.push(stats);
+    if (stats.ordersChecked > 0 || stats.mismatches > 0 || stats.fillsApplied > 0) {
+      logger.info({ reconcile: stats }, `reconciled ${name}: ${stats.ordersChecked} order(s) checked, ${stats.fillsApplied} fill(s) applied, ${stats.closed} closed, ${stats.mismatches} mismatch(es)`);
+    }
+  }
+  if (result.mismatches.length > 0 && opts.onMismatch === 'halt') {
+    record('*', 'halted', `${result.mismatches.length} mismatch(es); [reconcile] on_mismatch = "halt"`);
+    engine.riskState.set('HALTED', `reconciliation found ${result.mismatches.length} mismatch(es) with the venues ([reconcile] on_mismatch = "halt"); inspect /status, then \`cwts-ultra risk resume\``, engine.now, 'reconcile');
+  }
+  result.at = new Date().toISOString();
+  return result;
+}
+
+/** Applies a venue's order status report: its fills (once, by trade id), then a fill-quantity check. */
+function applyStatus(engine: Engine, o: Order, st: OrderStatusReport, mismatch: (m: ReconcileMismatch) => void): void {
+  const before = o.filledQty;
+  let venueCum = 0;
+  for (const f of st.fills) {
+    if (f.kind !== 'fill') continue;
+    venueCum += f.lastQty;
+    // Without a trade id a fill cannot be de-duplicated: only quantity beyond what the journal has is new.
+    if (f.tradeId === undefined && venueCum <= before) continue;
+    engine.onExecutionReport({ ...f, clientOrderId: o.clientOrderId });
+  }
+  if (o.filledQty > before) {
+    mismatch({ exchange: o.exchange, kind: 'fill_while_down', clientOrderId: o.clientOrderId, symbol: o.symbol, detail: `filled ${o.filledQty - before} lot(s) while down: applied with their fees` });
+  }
+  if (st.filledQty !== o.filledQty) {
+    mismatch({ exchange: o.exchange, kind: 'status', clientOrderId: o.clientOrderId, symbol: o.symbol, detail: `venue says ${st.filledQty} lots filled, journal ${o.filledQty} after applying the venue's fills` });
+  }
+  if (st.venueOrderId) o.venueOrderId = st.venueOrderId;
+}
+
+/**
+ * A fill of an order the journal never saw (its record lost, or placed outside this process):
+ * booked as an order of its own so the position matches the venue and replays after a restart.
+ */
+function adoptTrade(engine: Engine, t: ExecutionReport): void {
+  const id = t.clientOrderId || `adopted-${t.exchange}-${t.tradeId ?? engine.now}`;
+  const order: Order = {
+    exchange: t.exchange,
+    symbol: t.symbol,
+    side: t.side,
+    type: 'limit',
+    price: t.lastPrice,
+    qty: t.lastQty,
+    tif: 'GTC',
+    source: 'reconcile:adopted',
+    reason: `venue trade ${t.tradeId ?? '?'}`,
+    clientOrderId: id,
+    venueOrderId: t.venueOrderId,
+    status: 'open',
+    filledQty: 0,
+    filledNotionalTicksLots: 0n,
+    feeAtoms: 0n,
+    createdTs: t.ts,
+    updatedTs: t.ts,
+  };
+  if (!engine.orders.get(id)) {
+    engine.orders.restore(order);
+    engine.journal({ t: 'order', order: { ...order, status: 'pending_new' }, ts: engine.now });
+  }
+  engine.onExecutionReport({ ...t, clientOrderId: id });
+}

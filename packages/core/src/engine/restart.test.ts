@@ -1,0 +1,294 @@
+import { mkdtempSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+
+import { ManualClock } from '../contracts/clock.js';
+import type { ExecutionClient } from '../contracts/exchange.js';
+import type { RiskConfig } from '../config/types.js';
+import type { BookSnapshotEvent } from '../domain/events.js';
+import { defineInstrument } from '../domain/instrument.js';
+import type { ExecutionReport, OrderIntent } from '../domain/orders.js';
+import { JournalStore } from '../journal/store.js';
+import { createLogger, silentLogger, type Logger } from '../observability/logger.js';
+import { MetricsRegistry } from '../observability/metrics.js';
+import { RiskManager } from '../risk/manager.js';
+import { Engine } from './engine.js';
+import { PaperExecutionClient } from './paper-execution.js';
+import { attachJournal } from './rebuild.js';
+import { engineHealth, engineStatus } from './status.js';
+import { ScriptedVenue } from './test-venue.js';
+
+const BTC = defineInstrument({ exchange: 'v', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.001' });
+const RISK: RiskConfig = { max_position: 100_000, max_drawdown: 0.1, kelly_fraction: 0.5, var_confidence: 0.99, max_open_orders: 50, price_band_bps: 500, orders_per_second: 1000 };
+/** A pid above Linux's pid_max: the journal sees its lock as left by a dead process (a crash). */
+const DEAD = { pid: 2 ** 22 + 777, host: hostname() };
+
+function snapshot(bid: number, ask: number, seq: number): BookSnapshotEvent {
+  return { type: 'book_snapshot', exchange: 'v', symbol: 'BTCUSDT', ts: 1, recvTs: 1, seq, reason: 'initial', bids: [{ price: bid, qty: 100_000 }], asks: [{ price: ask, qty: 100_000 }] };
+}
+
+function logCapture(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _enc, cb) {
+      for (const l of String(chunk).split('\n')) if (l) lines.push(JSON.parse(l).msg as string);
+      cb();
+    },
+  });
+  return { logger: createLogger({ level: 'info', destination, pretty: false }), lines };
+}
+
+interface BootOptions {
+  venue?: ScriptedVenue;
+  execution?: (engine: () => Engine, clock: ManualClock) => ExecutionClient;
+  crashy?: boolean;
+  logger?: Logger;
+  onMismatch?: 'adopt-venue' | 'halt';
+  /** Sees the engine before start (to look at it while start awaits). */
+  onEngine?: (e: Engine) => void;
+}
+
+/** One process lifetime: open the journal, restore, start, sync a book. */
+async function boot(path: string, o: BootOptions = {}) {
+  const venue = o.venue ?? new ScriptedVenue('v', [BTC]);
+  const clock = new ManualClock(1_000_000);
+  const metrics = new MetricsRegistry({ processMetrics: false });
+  const logger = o.logger ?? silentLogger();
+  // A "crashy" process writes as a dead pid would, so the next boot in this test process takes its lock over.
+  const store = JournalStore.open(path, { fsync: 'batch', batchMs: 60_000, ...(o.crashy ? { owner: DEAD } : {}) });
+  const risk = new RiskManager({ risk: RISK, metrics, initialEquity: 1000, timers: false });
+  let engine!: Engine;
+  const execution = o.execution ? o.execution(() => engine, clock) : venue;
+  engine = new Engine({
+    clock, logger, metrics, watchdog: false, risk, riskChecks: risk.checks, journal: store, onShutdown: 'keep', onReconcileMismatch: o.onMismatch,
+    venues: [{ name: 'v', symbols: ['BTCUSDT'], marketData: venue, execution }],
+  });
+  attachJournal(engine, store, logger);
+  o.onEngine?.(engine);
+  await engine.start();
+  let seq = 10;
+  const book = (bid: number, ask: number) => {
+    clock.advance(1000);
+    venue.sink!.onMarketEvent(snapshot(bid, ask, seq++));
+  };
+  book(5_000_000, 5_000_100);
+  const submit = (i: Partial<OrderIntent> & Pick<OrderIntent, 'side' | 'qty'>) =>
+    engine.submit({ exchange: 'v', symbol: 'BTCUSDT', type: 'limit', price: i.side === 'buy' ? 5_000_100 : 5_000_000, tif: 'GTC', source: 'test', ...i });
+  /** Submits and fills at the order's price; the venue remembers the fill (tradesSince). */
+  const trade = (side: 'buy' | 'sell', qty: number, fee: bigint) => {
+    const r = submit({ side, qty });
+    expect(r.accepted, r.message).toBe(true);
+    const o = venue.submitted.at(-1)!;
+    const f: ExecutionReport = { kind: 'fill', exchange: 'v', symbol: 'BTCUSDT', clientOrderId: o.clientOrderId, side, lastPrice: o.price!, lastQty: qty, cumQty: qty, leavesQty: 0, feeAtoms: fee, liquidity: 'taker', tradeId: `T-${o.clientOrderId}`, ts: clock.now() };
+    venue.trades.push(f);
+    venue.onReport!(f);
+  };
+  /** kill -9: nothing more is written, queued records are lost, the lock stays behind. */
+  const kill = () => store.close({ clean: false });
+  return { venue, clock, metrics, risk, engine, store, book, submit, trade, kill };
+}
+
+function money(e: Engine) {
+  const s = engineStatus(e) as { positions: unknown; pnl: { realized: string; fees: string } };
+  return { positions: s.positions, realized: s.pnl.realized, fees: s.pnl.fees, cash: (e.risk!.status() as { cash: unknown }).cash };
+}
+
+async function scenario(path: string, end: 'sigterm' | 'kill') {
+  const run = await boot(path, { crashy: end === 'kill' });
+  run.trade('buy', 300, 1500n);
+  run.book(5_010_000, 5_010_100);
+  run.trade('sell', 100, 500n);
+  run.store.flush();
+  // The last trade is still in the queue when the kill comes: reconciliation must recover it.
+  run.trade('buy', 50, 250n);
+  const before = money(run.engine);
+  if (end === 'sigterm') await run.engine.stop('SIGTERM');
+  else run.kill();
+  return { before, venue: run.venue };
+}
+
+describe('restart from the journal', () => {
+  it('kill -9 and SIGTERM restore identical positions, PnL, fees and cash', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cwts-restart-'));
+    const term = await scenario(join(dir, 'term.db'), 'sigterm');
+    const killed = await scenario(join(dir, 'kill.db'), 'kill');
+    expect(killed.before).toEqual(term.before);
+
+    const a = await boot(join(dir, 'term.db'), { venue: term.venue });
+    const b = await boot(join(dir, 'kill.db'), { venue: killed.venue });
+    // Same book at restart, so unrealized PnL compares too.
+    for (const r of [a, b]) r.book(5_010_000, 5_010_100);
+    expect(money(a.engine)).toEqual(term.before);
+    expect(money(b.engine)).toEqual(term.before);
+    expect(money(a.engine).positions).toMatchObject([{ exchange: 'v', symbol: 'BTCUSDT', qty: 250, realizedPnl: '-0.1', fees: '0.0225' }]);
+    // The kill lost the last order's records; the venue's trade brought the fill back, once.
+    expect(b.engine.reconcileResult!.mismatches.map((m) => m.kind)).toEqual(['unknown_trade']);
+    expect(a.engine.reconcileResult!.mismatches).toEqual([]);
+    b.store.flush();
+    expect(b.store.database.prepare('SELECT count(*) FROM fills').pluck().get()).toBe(3);
+    expect(b.engine.restoredFrom).toMatchObject({ orders: 2, fills: 2, previousRun: { cleanExit: false } });
+    expect(a.engine.restoredFrom).toMatchObject({ orders: 3, fills: 3, previousRun: { cleanExit: true } });
+    await a.engine.stop('test');
+    await b.engine.stop('test');
+  });
+
+  it('client ids continue above everything that may have reached a venue, even records lost in a crash', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'cwts-restart-')), 'j.db');
+    const first = await boot(path, { crashy: true });
+    expect(first.submit({ side: 'buy', qty: 1 }).clientOrderId).toBe('cw-1');
+    first.kill();
+    const second = await boot(path);
+    expect(second.engine.orders.get('cw-1')).toBeUndefined(); // its record was never committed
+    expect(second.submit({ side: 'buy', qty: 1 }).clientOrderId).toBe('cw-1001');
+    await second.engine.stop('test');
+  });
+
+  it('a drawdown HALT survives a restart with its reason; only a resume clears it', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'cwts-restart-')), 'j.db');
+    const first = await boot(path);
+    first.trade('buy', 100, 0n); // 0.1 BTC at 50001
+    first.book(4_800_000, 4_800_100); // -200 USDT on 1000: 20% drawdown
+    expect(first.engine.riskState.state).toBe('HALTED');
+    const reason = first.engine.riskState.reason;
+    expect(reason).toMatch(/drawdown/);
+    await first.engine.stop('SIGTERM');
+
+    const second = await boot(path);
+    expect(second.engine.riskState.state).toBe('HALTED');
+    expect(second.engine.riskState.reason).toBe(reason);
+    expect(second.engine.restoredFrom!.riskState).toEqual({ state: 'HALTED', reason });
+    expect(second.engine.restoredFrom!.peakEquity).toBe('1000');
+    second.book(4_900_000, 4_900_100);
+    expect(second.submit({ side: 'sell', qty: 10 })).toMatchObject({ accepted: false, reason: 'KILL_SWITCH' });
+    second.risk.evaluate();
+    expect(second.engine.riskState.state).toBe('HALTED');
+    expect(second.risk.resume('checked')).toBe('ACTIVE');
+    expect(second.submit({ side: 'sell', qty: 10 }).accepted).toBe(true);
+    await second.engine.stop('SIGTERM');
+    // The resume is journaled with who did it, and the next start is ACTIVE.
+    const third = await boot(path);
+    expect(third.engine.riskState.state).toBe('ACTIVE');
+    const transitions = third.store.database.prepare('SELECT to_state, who FROM risk_transitions ORDER BY seq').all();
+    expect(transitions).toEqual([{ to_state: 'HALTED', who: 'risk' }, { to_state: 'HALTED', who: 'journal' }, { to_state: 'ACTIVE', who: 'operator' }]);
+    await third.engine.stop('test');
+  });
+
+  it('a manual REDUCING persists across a restart too', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'cwts-restart-')), 'j.db');
+    const first = await boot(path);
+    first.risk.reduce('desk');
+    await first.engine.stop('SIGTERM');
+    const second = await boot(path);
+    second.risk.evaluate();
+    expect(second.engine.riskState.state).toBe('REDUCING');
+    expect(second.engine.riskState.reason).toBe('manual: desk');
+    await second.engine.stop('test');
+  });
+
+  it('an order filled while the process was down is applied as filled with its fee, exactly once', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'cwts-restart-')), 'j.db');
+    const first = await boot(path);
+    expect(first.submit({ side: 'buy', qty: 40, price: 4_990_000 }).accepted).toBe(true);
+    const o = first.venue.submitted[0]!;
+    first.venue.onReport!({ kind: 'ack', exchange: 'v', symbol: 'BTCUSDT', clientOrderId: o.clientOrderId, side: 'buy', lastPrice: 0, lastQty: 0, leavesQty: 40, cumQty: 0, feeAtoms: 0n, ts: 1 });
+    await first.engine.stop('SIGTERM'); // on_shutdown = keep: the order stays at the venue
+
+    // While down, the venue filled it in two trades, charging fees.
+    const venue = new ScriptedVenue('v', [BTC], { canTrade: true }, false);
+    const f = (n: number, qty: number, fee: bigint): ExecutionReport => ({ kind: 'fill', exchange: 'v', symbol: 'BTCUSDT', clientOrderId: o.clientOrderId, side: 'buy', lastPrice: 4_990_000, lastQty: qty, cumQty: 15 * n, leavesQty: 40 - 15 * n, feeAtoms: fee, liquidity: 'maker', feeAsset: 'BNB', tradeId: `D${n}`, ts: 5000 + n });
+    const fills = [f(1, 15, 111n), f(2, 25, 222n)];
+    venue.orderStatus.set(o.clientOrderId, { clientOrderId: o.clientOrderId, status: 'filled', filledQty: 40, fills });
+    venue.trades = [...fills];
+    const { logger, lines } = logCapture();
+    const second = await boot(path, { venue, logger });
+    expect(second.engine.orders.get(o.clientOrderId)).toMatchObject({ status: 'filled', filledQty: 40, feeAtoms: 333n });
+    expect(second.engine.portfolio.qty('v', 'BTCUSDT')).toBe(40);
+    expect(second.engine.reconcileResult!.mismatches.map((m) => m.kind)).toEqual(['fill_while_down']);
+    expect(await second.metrics.text()).toMatch(/cwts_reconcile_mismatches_total\{exchange="v",kind="fill_while_down"\} 1/);
+    second.store.flush();
+    expect(second.store.database.prepare('SELECT trade_id, fee_atoms, fee_asset, liquidity FROM fills ORDER BY seq').all()).toEqual([
+      { trade_id: 'D1', fee_atoms: '111', fee_asset: 'BNB', liquidity: 'maker' },
+      { trade_id: 'D2', fee_atoms: '222', fee_asset: 'BNB', liquidity: 'maker' },
+    ]);
+    expect(lines.some((l) => /reconciled v: 1 order\(s\) checked, 2 fill\(s\) applied/.test(l))).toBe(true);
+    await second.engine.stop('SIGTERM');
+
+    // Asked again on the next start (same trades since the last fill): nothing is booked twice.
+    const third = await boot(path, { venue });
+    expect(third.engine.portfolio.qty('v', 'BTCUSDT')).toBe(40);
+    expect(money(third.engine).fees).toBe(money(second.engine).fees);
+    expect(third.engine.reconcileResult!.mismatches).toEqual([]);
+    expect(third.store.database.prepare('SELECT count(*) FROM fills').pluck().get()).toBe(2);
+    await third.engine.stop('test');
+  });
+
+  it('readiness waits for reconciliation; /status shows restoredFrom and the mismatches', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'cwts-restart-')), 'j.db');
+    const first = await boot(path);
+    first.trade('buy', 10, 5n);
+    await first.engine.stop('SIGTERM');
+    const venue = new ScriptedVenue('v', [BTC], { canTrade: true }, false);
+    venue.venuePositions = { BTCUSDT: 12 };
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const positions = venue.positions;
+    venue.positions = async (s) => {
+      await gate;
+      return positions(s);
+    };
+    let early!: Engine;
+    const booting = boot(path, { venue, onMismatch: 'halt', onEngine: (e) => (early = e) });
+    await new Promise((r) => setTimeout(r, 20));
+    // The engine awaits the venue inside reconciliation: not ready, no market data yet.
+    expect(engineHealth(early, () => []).find((h) => h.name === 'reconciliation')).toMatchObject({ ready: false, detail: 'pending' });
+    expect(early.started).toBe(false);
+    release();
+    const second = await booting;
+    const health = engineHealth(second.engine, () => []);
+    expect(health.find((h) => h.name === 'reconciliation')).toMatchObject({ ready: true, detail: 'done, 1 mismatch(es) (see /status)' });
+    const st = engineStatus(second.engine) as { restoredFrom: { fills: number; at: string }; reconcile: { mismatches: { kind: string; detail: string }[] } };
+    expect(st.restoredFrom.fills).toBe(1);
+    expect(st.restoredFrom.at).toMatch(/^\d{4}-/);
+    expect(st.reconcile.mismatches).toEqual([expect.objectContaining({ kind: 'position', detail: 'journal position 0.01, venue position 0.012' })]);
+    // on_mismatch = "halt": trading does not start until an operator looked.
+    expect(second.engine.riskState.state).toBe('HALTED');
+    await second.engine.stop('test');
+  });
+
+  it('paper mode: positions restore; open paper orders on the in-process venue are cancelled at start with a log line', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'cwts-restart-')), 'j.db');
+    const paper = (engine: () => Engine, clock: ManualClock) =>
+      new PaperExecutionClient('v', (s) => engine().book('v', s), (s) => engine().instrument('v', s), clock, { latencyMs: 0, makerFeeBps: '2', takerFeeBps: '10' });
+    const first = await boot(path, { execution: paper });
+    expect(first.submit({ side: 'buy', qty: 20 }).accepted).toBe(true); // crosses: fills as taker
+    expect(first.submit({ side: 'buy', qty: 30, price: 4_900_000 }).accepted).toBe(true); // rests
+    await new Promise((r) => setTimeout(r, 20));
+    expect(first.engine.portfolio.qty('v', 'BTCUSDT')).toBe(20);
+    expect(first.engine.orders.openCount()).toBe(1);
+    const before = money(first.engine);
+    await first.engine.stop('SIGTERM');
+
+    const { logger, lines } = logCapture();
+    const second = await boot(path, { execution: paper, logger });
+    expect(money(second.engine)).toEqual(before);
+    expect(second.engine.orders.openCount()).toBe(0);
+    expect(second.engine.orders.get('cw-2')).toMatchObject({ status: 'cancelled' });
+    expect(lines).toContain('order cw-2 (buy BTCUSDT) from the journal: paper order on the in-process venue, which did not survive the restart: cancelled');
+    expect(lines.some((l) => l.startsWith(`journal ${path}: restored 2 orders (1 open, to reconcile), 1 fills, 1 position(s)`))).toBe(true);
+    expect(lines).toContain('restored position v:BTCUSDT 0.02 (realized 0, fees 1.00002)');
+    expect(second.engine.reconcileResult!.mismatches).toEqual([]);
+    await second.engine.stop('test');
+  });
+
+  it('component state (cooldowns) persists across restarts', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'cwts-restart-')), 'j.db');
+    const first = await boot(path);
+    first.engine.persisted.set('strategy:momo', 'cooldownUntil:BTCUSDT', 1_234_567);
+    await first.engine.stop('SIGTERM');
+    const second = await boot(path);
+    expect(second.engine.persisted.get('strategy:momo', 'cooldownUntil:BTCUSDT')).toBe(1_234_567);
+    await second.engine.stop('test');
+  });
+});

@@ -1,0 +1,151 @@
+import type { Database } from 'better-sqlite3';
+
+/**
+ * Forward-only migrations: index k takes the schema from version k to k + 1. A journal written
+ * by a newer build (version above ours) is refused rather than guessed at. Money columns are
+ * decimal TEXT (bigint atoms), never REAL, and never INTEGER where an amount can pass 2^63.
+ * Every row carries `seq`, one counter across tables, so a rebuild replays them in the order
+ * they happened.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE writer_lock (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    run_id INTEGER NOT NULL
+  );
+  CREATE TABLE runs (
+    run_id INTEGER PRIMARY KEY,
+    started_at INTEGER NOT NULL,
+    ended_at INTEGER,
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    system_name TEXT,
+    config_digest TEXT,
+    clean_exit INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE TABLE instruments (
+    exchange TEXT NOT NULL,
+    symbol TEXT NOT NULL,
+    json TEXT NOT NULL,
+    PRIMARY KEY (exchange, symbol)
+  );
+  CREATE TABLE orders (
+    client_id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    exchange TEXT NOT NULL,
+    symbol TEXT NOT NULL,
+    side TEXT NOT NULL,
+    type TEXT NOT NULL,
+    price INTEGER,
+    qty INTEGER NOT NULL,
+    tif TEXT NOT NULL,
+    source TEXT NOT NULL,
+    status TEXT NOT NULL,
+    filled_qty INTEGER NOT NULL,
+    fee_atoms TEXT NOT NULL,
+    venue_order_id TEXT,
+    created_ts INTEGER NOT NULL,
+    updated_ts INTEGER NOT NULL,
+    json TEXT NOT NULL
+  );
+  CREATE INDEX orders_open ON orders (status) WHERE status NOT IN ('filled', 'cancelled', 'rejected');
+  CREATE TABLE execution_reports (
+    seq INTEGER PRIMARY KEY,
+    client_id TEXT NOT NULL,
+    exchange TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    status_after TEXT NOT NULL,
+    venue_ts INTEGER NOT NULL,
+    ts INTEGER NOT NULL,
+    json TEXT NOT NULL
+  );
+  CREATE TABLE fills (
+    seq INTEGER PRIMARY KEY,
+    exchange TEXT NOT NULL,
+    symbol TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    trade_id TEXT,
+    side TEXT NOT NULL,
+    price INTEGER NOT NULL,
+    qty INTEGER NOT NULL,
+    fee_atoms TEXT NOT NULL,
+    fee_asset TEXT NOT NULL,
+    liquidity TEXT,
+    venue_ts INTEGER NOT NULL,
+    ts INTEGER NOT NULL
+  );
+  -- A venue trade is booked once, whatever path (stream, poll, reconciliation) brought it.
+  CREATE UNIQUE INDEX fills_trade ON fills (exchange, client_id, trade_id) WHERE trade_id IS NOT NULL;
+  CREATE INDEX fills_by_exchange ON fills (exchange, venue_ts);
+  CREATE TABLE risk_transitions (
+    seq INTEGER PRIMARY KEY,
+    from_state TEXT NOT NULL,
+    to_state TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    who TEXT NOT NULL,
+    ts INTEGER NOT NULL
+  );
+  CREATE TABLE equity_peaks (
+    seq INTEGER PRIMARY KEY,
+    peak TEXT NOT NULL,
+    equity TEXT NOT NULL,
+    why TEXT NOT NULL,
+    ts INTEGER NOT NULL
+  );
+  CREATE TABLE signals (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL,
+    detector TEXT NOT NULL,
+    exchange TEXT NOT NULL,
+    symbol TEXT NOT NULL,
+    direction INTEGER NOT NULL,
+    strength REAL NOT NULL,
+    ts INTEGER NOT NULL,
+    json TEXT NOT NULL
+  );
+  CREATE TABLE snapshots (
+    seq INTEGER PRIMARY KEY,
+    why TEXT NOT NULL,
+    equity TEXT NOT NULL,
+    realized TEXT NOT NULL,
+    unrealized TEXT NOT NULL,
+    fees TEXT NOT NULL,
+    marks TEXT NOT NULL,
+    ts INTEGER NOT NULL
+  );
+  CREATE TABLE reconcile_events (
+    seq INTEGER PRIMARY KEY,
+    exchange TEXT NOT NULL,
+    client_id TEXT,
+    kind TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    ts INTEGER NOT NULL
+  );
+  CREATE TABLE component_state (
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    value TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    PRIMARY KEY (scope, key)
+  );
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Brings the schema to SCHEMA_VERSION in one transaction; returns the version found. */
+export function migrate(db: Database, refuse: (message: string) => Error): number {
+  const found = db.pragma('user_version', { simple: true }) as number;
+  if (found > SCHEMA_VERSION) throw refuse(`schema version ${found} is newer than this build understands (${SCHEMA_VERSION}); run the newer cwts-ultra or restore a backup`);
+  if (found === SCHEMA_VERSION) return found;
+  db.transaction(() => {
+    for (let v = found; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]!);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }).immediate();
+  return found;
+}

@@ -1,0 +1,231 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+
+import type { ExecutionReport, Order } from '../domain/orders.js';
+import { JournalError } from './errors.js';
+import { resolveJournalPath } from './location.js';
+import { SCHEMA_VERSION } from './schema.js';
+import { JournalStore } from './store.js';
+import { resolveDataDir } from '../config/data-dir.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const DIST_STORE = resolve(here, '../../dist/journal/store.js');
+const DEAD_PID = 2 ** 22 + 12345; // above Linux's pid_max default: never a live process
+
+const dirs: string[] = [];
+const children: ChildProcess[] = [];
+function tmp(): string {
+  const d = mkdtempSync(join(tmpdir(), 'cwts-journal-'));
+  dirs.push(d);
+  return d;
+}
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+});
+
+function order(n: number, over: Partial<Order> = {}): Order {
+  return {
+    exchange: 'sim', symbol: 'BTCUSDT', side: 'buy', type: 'limit', price: 100, qty: 10, tif: 'GTC', source: 'test',
+    clientOrderId: `cw-${n}`, status: 'pending_new', filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: n, updatedTs: n, ...over,
+  };
+}
+function fill(n: number, tradeId: string, qty = 5, fee = 7n): ExecutionReport {
+  return { kind: 'fill', exchange: 'sim', symbol: 'BTCUSDT', clientOrderId: `cw-${n}`, side: 'buy', lastPrice: 100, lastQty: qty, leavesQty: 10 - qty, cumQty: qty, feeAtoms: fee, liquidity: 'maker', tradeId, ts: 1000 + n };
+}
+
+/** Runs a writer in another process; resolves with it once it printed `ready`. */
+function childWriter(path: string, script: string): Promise<{ child: ChildProcess; lines: string[] }> {
+  const code = `import { JournalStore } from ${JSON.stringify(DIST_STORE)};\nconst path = ${JSON.stringify(path)};\n${script}`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  const lines: string[] = [];
+  return new Promise((res, rej) => {
+    let buf = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const parts = buf.split('\n');
+      buf = parts.pop()!;
+      for (const p of parts) {
+        lines.push(p);
+        if (p === 'ready') res({ child, lines });
+      }
+    });
+    child.once('exit', (code) => rej(new Error(`child exited ${code} before ready`)));
+  });
+}
+
+describe('JournalStore', () => {
+  it('creates the schema at the current version in WAL mode, with synchronous per fsync policy', () => {
+    const path = join(tmp(), 'a', 'j.db');
+    for (const [fsync, level] of [['always', 2], ['batch', 1], ['never', 0]] as const) {
+      const s = JournalStore.open(path, { fsync });
+      expect(s.database.pragma('journal_mode', { simple: true })).toBe('wal');
+      expect(s.database.pragma('synchronous', { simple: true })).toBe(level);
+      expect(s.database.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+      s.close();
+    }
+  });
+
+  it('queues appends and commits them in one batch; a fill is booked once per trade id', () => {
+    const path = join(tmp(), 'j.db');
+    const s = JournalStore.open(path, { fsync: 'batch', batchMs: 60_000 });
+    s.append({ t: 'order', order: order(1), ts: 1 });
+    const status = { status: 'partially_filled' as const, filledQty: 5, feeAtoms: 7n, venueOrderId: 'v1', symbol: 'BTCUSDT' };
+    s.append({ t: 'report', report: fill(1, 't1'), order: status, feeAsset: 'USDT', ts: 2 });
+    s.append({ t: 'report', report: fill(1, 't1'), order: status, feeAsset: 'USDT', ts: 3 });
+    expect(s.pending).toBe(3);
+    expect(s.database.prepare('SELECT count(*) FROM orders').pluck().get()).toBe(0);
+    expect(s.flush()).toBe(3);
+    expect(s.database.prepare('SELECT count(*) FROM fills').pluck().get()).toBe(1);
+    expect(s.database.prepare('SELECT fee_atoms, fee_asset, liquidity FROM fills').get()).toEqual({ fee_atoms: '7', fee_asset: 'USDT', liquidity: 'maker' });
+    expect(s.database.prepare('SELECT status, filled_qty, fee_atoms FROM orders').get()).toEqual({ status: 'partially_filled', filled_qty: 5, fee_atoms: '7' });
+    const c = s.load();
+    expect(c.events.map((e) => e.t)).toEqual(['order', 'report', 'report']);
+    expect(c.lastFillTs).toEqual({ sim: 1001 });
+    s.close();
+  });
+
+  it('under fsync "always" a record is committed before append returns', () => {
+    const path = join(tmp(), 'j.db');
+    const s = JournalStore.open(path, { fsync: 'always' });
+    expect(s.append({ t: 'order', order: order(1), ts: 1 })).toBe(true);
+    const reader = new Database(path, { readonly: true });
+    expect(reader.prepare('SELECT client_id FROM orders').pluck().all()).toEqual(['cw-1']);
+    reader.close();
+    s.close();
+  });
+
+  it('a second writer is refused with a message naming the first (same process)', () => {
+    const path = join(tmp(), 'j.db');
+    const first = JournalStore.open(path);
+    let err: unknown;
+    try {
+      JournalStore.open(path);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(JournalError);
+    expect((err as JournalError).code).toBe('LOCKED');
+    expect((err as Error).message).toContain(`journal ${path}: in use by another cwts-ultra process: pid ${process.pid} on this host (${hostname()})`);
+    first.close();
+    JournalStore.open(path).close();
+  });
+
+  it('a second writer is refused while another process holds the journal, naming that process', async () => {
+    const path = join(tmp(), 'j.db');
+    const { child } = await childWriter(path, `const s = JournalStore.open(path); console.log('ready'); setInterval(() => {}, 1000);`);
+    expect(() => JournalStore.open(path)).toThrow(`in use by another cwts-ultra process: pid ${child.pid} on this host`);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    // The killed process left its lock: stale on this host, taken over and reported.
+    const s = JournalStore.open(path);
+    expect(s.opened.staleLock).toMatchObject({ pid: child.pid, host: hostname() });
+    expect(s.opened.uncleanPrevious).toMatchObject({ pid: child.pid, cleanExit: false });
+    s.close();
+  });
+
+  it('a lock from another host is never taken over', () => {
+    const path = join(tmp(), 'j.db');
+    JournalStore.open(path, { owner: { pid: DEAD_PID, host: 'other-host' } }).close({ clean: false });
+    expect(() => JournalStore.open(path)).toThrow(/pid \d+ on host other-host.*journal unlock --force/);
+    expect(JournalStore.forceUnlock(path)).toEqual({ pid: DEAD_PID, host: 'other-host' });
+    JournalStore.open(path).close();
+  });
+
+  it('kill -9 in the middle of writing loses nothing committed and the restart reports it', async () => {
+    const path = join(tmp(), 'j.db');
+    // The child commits batches as fast as it can and reports each committed count.
+    const { child, lines } = await childWriter(
+      path,
+      `const s = JournalStore.open(path, { fsync: 'batch', batchMs: 1 });
+       console.log('ready');
+       let n = 0;
+       const o = (i) => ({ exchange: 'sim', symbol: 'BTCUSDT', side: 'buy', type: 'limit', price: 100, qty: 1, tif: 'GTC', source: 't', clientOrderId: 'cw-' + i, status: 'pending_new', filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: i, updatedTs: i });
+       setInterval(() => { for (let k = 0; k < 200; k++) s.append({ t: 'order', order: o(++n), ts: n }); s.flush(); console.log('committed ' + n); }, 1);`,
+    );
+    while (lines.filter((l) => l.startsWith('committed')).length < 20) await new Promise((r) => setTimeout(r, 5));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const acked = Math.max(...lines.filter((l) => l.startsWith('committed')).map((l) => Number(l.split(' ')[1])));
+    const s = JournalStore.open(path);
+    const ids = s.database.prepare('SELECT client_id FROM orders ORDER BY seq').pluck().all() as string[];
+    expect(ids.length).toBeGreaterThanOrEqual(acked);
+    expect(ids.length % 200).toBe(0); // whole transactions only, never half a batch
+    expect(ids.slice(0, acked)).toEqual(Array.from({ length: acked }, (_, i) => `cw-${i + 1}`));
+    expect(s.database.pragma('quick_check', { simple: true })).toBe('ok');
+    expect(s.opened.uncleanPrevious).toMatchObject({ pid: child.pid });
+    s.close();
+  });
+
+  it('a torn tail (a commit cut off mid-write) loses only that commit', () => {
+    const dir = tmp();
+    const path = join(dir, 'j.db');
+    const s = JournalStore.open(path, { fsync: 'always', owner: { pid: DEAD_PID, host: hostname() } });
+    s.append({ t: 'order', order: order(1), ts: 1 });
+    s.append({ t: 'order', order: order(2), ts: 2 });
+    const walBefore = statSync(`${path}-wal`).size;
+    s.append({ t: 'order', order: order(3, { source: 'x'.repeat(20_000) }), ts: 3 });
+    // Copy the files as a crash would leave them: the last commit's WAL frames cut in half.
+    const crash = join(dir, 'crash.db');
+    copyFileSync(path, crash);
+    copyFileSync(`${path}-wal`, `${crash}-wal`);
+    truncateSync(`${crash}-wal`, walBefore + Math.floor((statSync(`${path}-wal`).size - walBefore) / 2));
+    s.close({ clean: false });
+    const r = JournalStore.open(crash);
+    expect(r.database.prepare('SELECT client_id FROM orders ORDER BY seq').pluck().all()).toEqual(['cw-1', 'cw-2']);
+    expect(r.opened.uncleanPrevious).toBeDefined();
+    expect(r.opened.staleLock?.pid).toBe(DEAD_PID);
+    r.close();
+  });
+
+  it('bad paths give a message naming the journal and the path, not a raw EEXIST', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'file'), 'x');
+    const underFile = join(dir, 'file', 'sub', 'j.db');
+    expect(() => JournalStore.open(underFile)).toThrow(`journal ${underFile}: cannot create its directory ${join(dir, 'file', 'sub')}: a file is in the way where a directory is needed`);
+    expect(() => JournalStore.open(dir)).toThrow(`journal ${dir}: is a directory`);
+    writeFileSync(join(dir, 'old.jsonl'), '{"t":"order"}\n');
+    expect(() => JournalStore.open(join(dir, 'old.jsonl'))).toThrow(/journal .*old\.jsonl: .*not an SQLite journal.*journal import/);
+  });
+
+  it('refuses a journal written by a newer schema', () => {
+    const path = join(tmp(), 'j.db');
+    JournalStore.open(path).close();
+    const db = new Database(path);
+    db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    db.close();
+    expect(() => JournalStore.open(path)).toThrow(/schema version \d+ is newer than this build understands/);
+  });
+
+  it('client id reservations are committed at once', () => {
+    const path = join(tmp(), 'j.db');
+    const s = JournalStore.open(path, { fsync: 'batch', batchMs: 60_000, owner: { pid: DEAD_PID, host: hostname() } });
+    s.reserveClientIds(1000);
+    s.close({ clean: false });
+    const r = JournalStore.open(path);
+    expect(r.load().reservedClientIds).toBe(1000);
+    r.close();
+  });
+});
+
+describe('journal location', () => {
+  it('data dir: CWTS_DATA_DIR, else STATE_DIRECTORY, else ./data', () => {
+    expect(resolveDataDir({ CWTS_DATA_DIR: '/var/lib/cwts-ultra', STATE_DIRECTORY: '/x' }, '/w')).toBe('/var/lib/cwts-ultra');
+    expect(resolveDataDir({ STATE_DIRECTORY: '/var/lib/a:/var/lib/b' }, '/w')).toBe('/var/lib/a');
+    expect(resolveDataDir({}, '/w')).toBe('/w/data');
+  });
+  it('default file is <data dir>/<system.name>.db; a relative path resolves against the data dir', () => {
+    expect(resolveJournalPath({ path: undefined }, 'cwts-sim', '/d')).toBe('/d/cwts-sim.db');
+    expect(resolveJournalPath({ path: undefined }, 'a/../b c', '/d')).toBe('/d/a_.._b_c.db');
+    expect(resolveJournalPath({ path: 'j/x.db' }, 'n', '/d')).toBe('/d/j/x.db');
+    expect(resolveJournalPath({ path: '/abs/x.db' }, 'n', '/d')).toBe('/abs/x.db');
+  });
+  it('the dist build the cross-process tests use exists', () => {
+    expect(existsSync(DIST_STORE)).toBe(true);
+  });
+});
