@@ -48,7 +48,8 @@ export function buildProgram(): Command {
     .requiredOption('--data <file>', 'a recording from `run --record`')
     .option('--json', 'print one summary object')
     .option('--allow-damaged', 'exit 0 even when the recording has malformed, out-of-order or truncated records (still counted, with a warning)')
-    .action(async (o) => { program.setOptionValue('code', await replayCommand({ config: o.config, data: o.data, json: !!o.json, allowDamaged: !!o.allowDamaged }, out)); });
+    .option('--report <file>', 'write an HTML report (summary, equity, drawdown, fills, signals)')
+    .action(async (o) => { program.setOptionValue('code', await replayCommand({ config: o.config, data: o.data, json: !!o.json, allowDamaged: !!o.allowDamaged, report: o.report }, out)); });
 
   program.command('benchmark').description('the seed\'s performance validation table, from measured results')
     .action(() => { program.setOptionValue('code', benchmarkCommand(out)); });

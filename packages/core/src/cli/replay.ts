@@ -8,6 +8,7 @@ import { composeDeployment } from '../engine/compose.js';
 import { RECORDING_KIND } from '../engine/recorder.js';
 import { createLogger, silentLogger } from '../observability/logger.js';
 import { MetricsRegistry } from '../observability/metrics.js';
+import { ReplayReporting } from '../reports/replay-report.js';
 
 export interface ReplayOptions {
   config: string;
@@ -17,6 +18,8 @@ export interface ReplayOptions {
   allowDamaged?: boolean;
   /** Where warnings and the damage verdict go (default: stderr). */
   err?: (line: string) => void;
+  /** Write an HTML report here. */
+  report?: string;
 }
 
 /** Exit code of a replay whose recording is damaged or truncated (without --allow-damaged). */
@@ -90,23 +93,30 @@ export async function replayCommand(o: ReplayOptions, out: (line: string) => voi
   }));
   const clock = new ManualClock(0);
   const logger = o.json ? silentLogger() : createLogger({ level: loaded.config.system.log_level, scrub: (line) => outputRedactor.redact(line) });
+  const metrics = new MetricsRegistry({ processMetrics: false });
+  const reporting = new ReplayReporting(loaded, { config: o.config, data, report: o.report });
   const dep = await composeDeployment({
     loaded,
     logger,
-    metrics: new MetricsRegistry({ processMetrics: false }),
+    metrics,
     clock,
     journal: false,
     watchdog: false,
     venues,
-    beforeEvent: (ev) => clock.set(ev.ts),
+    beforeEvent: (ev) => {
+      clock.set(ev.ts);
+      reporting.beforeEvent(ev);
+    },
+    observer: reporting.observer,
     onShutdown: 'keep',
   });
+  reporting.attach(dep.engine);
   let s;
   const integrity: RecordingIntegrity = { malformed: 0, skipped: 0, outOfOrder: 0, truncated: 0 };
   try {
     await dep.engine.start();
     await dep.engine.waitForEndOfStreams();
-    s = dep.engine.summary();
+    s = { ...dep.engine.summary(), stats: await reporting.finish(metrics) };
     for (const name of dep.engine.venueNames()) {
       const got = dep.engine.venue(name)?.marketData.recordingIntegrity?.();
       if (!got) throw new Error(`replay: venue ${name} does not report the recording's integrity (is @cwts/exchange-sim older than @cwts/core?); refusing to vouch for the recording`);
@@ -124,6 +134,8 @@ export async function replayCommand(o: ReplayOptions, out: (line: string) => voi
     out(`recording: ${describeIntegrity(integrity)}`);
     out(`signals ${s.signals}, orders ${s.orders} (${s.rejected} refused), fills ${s.fills}`);
     out(`PnL realized ${s.realizedPnl}, unrealized ${s.unrealizedPnl}, fees ${s.fees}, equity ${s.equity}`);
+    out(`return ${s.stats.return ?? 'n/a'}, max drawdown ${s.stats.maxDrawdown}, Sharpe ${s.stats.sharpe ?? 'n/a'} (${s.stats.ratioFrequency}), trades ${s.stats.trades}, win rate ${s.stats.winRate ?? 'n/a'}`);
+    if (o.report) out(`report ${o.report}`);
     out(`digest ${s.digest}`);
   }
   if (!isDamaged(integrity)) return 0;

@@ -4,6 +4,9 @@ import { engineHealth, engineStatus } from '../engine/status.js';
 import { createLogger } from '../observability/logger.js';
 import { healthRoutes, HttpEndpoint, metricsRoutes } from '../observability/http.js';
 import { MetricsRegistry } from '../observability/metrics.js';
+import { liveRoutes } from '../observability/live-page.js';
+import { RecentActivity } from '../observability/recent-activity.js';
+import { SnapshotHub } from '../observability/snapshot-hub.js';
 
 export interface RunOptions {
   config: string;
@@ -32,22 +35,24 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   // Every log line, plugins' included, is masked: no ${VAR} value or URL password reaches a log.
   const logger = createLogger({ level: opts.logLevel ?? cfg.system.log_level, scrub: (line) => outputRedactor.redact(line) });
   const metrics = new MetricsRegistry();
-  const dep: Deployment = await composeDeployment({ loaded, logger, metrics, recordPath: opts.record, controlPort: cfg.monitoring.control_port });
+  const recent = new RecentActivity();
+  const dep: Deployment = await composeDeployment({ loaded, logger, metrics, recordPath: opts.record, controlPort: cfg.monitoring.control_port, observer: recent });
   const { engine } = dep;
   // A simulated venue needs no keys: the config's "market data only" warning does not apply.
   const simulated = engine.venueNames().filter((v) => engine.venue(v)!.execution.simulated);
   for (const w of loaded.warnings) if (!simulated.some((v) => w.startsWith(`${v}: no api_key`))) logger.warn(w);
   const mon = cfg.monitoring;
   const metricsHttp = new HttpEndpoint('metrics', metricsRoutes(metrics));
-  const healthHttp = new HttpEndpoint('health', healthRoutes(
-    () => engineHealth(engine, () => [{ name: `compute:${dep.compute.backend.name}`, ready: true, detail: dep.compute.backend.device.name }]),
-    () => engineStatus(engine, { system: cfg.system.name, mode: cfg.system.mode, compute: dep.compute.backend.name }),
-  ));
+  const components = () => engineHealth(engine, () => [{ name: `compute:${dep.compute.backend.name}`, ready: true, detail: dep.compute.backend.device.name }]);
+  // One snapshot for /status and the live page's viewers, computed at most 4 times a second.
+  const snapshots = new SnapshotHub(() => engineStatus(engine, { system: cfg.system.name, mode: cfg.system.mode, compute: dep.compute.backend.name, health: components(), recent: recent.snapshot() }));
+  const healthHttp = new HttpEndpoint('health', { ...healthRoutes(components, () => snapshots.current()), ...liveRoutes(snapshots) });
   let stopping: Promise<void> | undefined;
   const stop = (why: string) => {
     stopping ??= (async () => {
       await engine.stop(why);
       await dep.dispose();
+      snapshots.close();
       await Promise.allSettled([metricsHttp.close(), healthHttp.close()]);
     })();
     return stopping;

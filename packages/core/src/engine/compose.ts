@@ -53,6 +53,8 @@ export interface ComposeOptions {
   /** Replaces the configured venues (replay uses the recorded exchanges). */
   venues?: VenueConfig[];
   beforeEvent?: (event: import('../domain/events.js').MarketEvent) => void;
+  /** Taps on signals, fills and risk state for reports (engine.ts EngineObserver). */
+  observer?: import('./engine.js').EngineObserver;
   /** Overrides `[system] on_shutdown` (replay keeps its virtual orders: nothing is at a venue). */
   onShutdown?: 'cancel' | 'keep';
   /** Serve the manual kill switch (risk/control.ts) on this port at `[monitoring] control_bind_address`; 0 picks a free port. Off when absent. */
@@ -208,6 +210,7 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
     onShutdown: opts.onShutdown ?? cfg.system.on_shutdown,
     watchdog: opts.watchdog,
     beforeEvent: opts.beforeEvent,
+    observer: opts.observer,
   });
 
 

@@ -12,7 +12,9 @@ export interface ComponentHealth {
 export type RouteResult = { status: number; body: unknown; contentType?: string; headers?: Record<string, string> };
 export type RouteHandler = (req: IncomingMessage) => RouteResult | Promise<RouteResult>;
 /** A GET handler, or a handler for one other method (the control endpoint's POSTs). */
-export type Route = RouteHandler | { method: 'POST'; handler: RouteHandler };
+export type Route = RouteHandler | { method: 'POST'; handler: RouteHandler } | StreamRoute;
+/** A GET that writes its own response over time (Server-Sent Events). */
+export type StreamRoute = { method: 'GET'; stream: (req: IncomingMessage, res: ServerResponse) => void };
 
 /** A tiny JSON/text HTTP server: a fixed route table, one method per route, nothing else exposed. */
 export class HttpEndpoint {
@@ -42,6 +44,7 @@ export class HttpEndpoint {
       const method = typeof route === 'function' ? 'GET' : route.method;
       const allowed = req.method === method || (method === 'GET' && req.method === 'HEAD');
       if (!allowed) return send(res, 405, { error: `${method} only` });
+      if (typeof route !== 'function' && 'stream' in route) return route.stream(req, res);
       const out = await (typeof route === 'function' ? route : route.handler)(req);
       send(res, out.status, out.body, out.contentType, out.headers);
     } catch (err) {
