@@ -101,10 +101,9 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
     await host.initializeAll();
     registry.register(jsBackendProvider);
     for (const provider of root.resolveAll(TOKENS.ComputeBackendProvider)) registry.register(provider);
-    const hints = cfg.compute.backends.filter((n) => !backendSkips.some((s) => s.name === n));
-    for (const s of backendSkips) logger.info({ backend: s.name }, `compute backend ${s.name} skipped: ${s.reason}`);
-    const r = await registry.resolve(hints, { threadPoolSize: cfg.performance.thread_pool_size, settings: {} });
-    backendResult = { backend: instrumentBackend(r.backend, (kernel, s) => metrics.computeKernelSeconds.labels(r.backend.name, kernel).observe(s)), skipped: [...backendSkips, ...r.skipped] };
+    // The configured list is exact and ordered; backends whose plugin did not load keep their place and reason.
+    const r = await registry.resolve(cfg.compute.backends, { threadPoolSize: cfg.performance.thread_pool_size, settings: {} }, backendSkips);
+    backendResult = { backend: instrumentBackend(r.backend, (kernel, s) => metrics.computeKernelSeconds.labels(r.backend.name, kernel).observe(s)), skipped: r.skipped };
     root.registerValue(TOKENS.ComputeBackend, backendResult.backend, '@cwts/core');
   } catch (err) {
     await host.disposeAll();
