@@ -24,6 +24,18 @@ export async function riskCommand(action: string, o: RiskCommandOptions, out: (l
     process.stderr.write(`cwts-ultra risk: unknown action ${action} (expected ${ACTIONS.join(', ')})\n`);
     return 2;
   }
+  let host: string;
+  try {
+    host = new URL(o.url).hostname;
+  } catch {
+    process.stderr.write(`cwts-ultra risk: --url ${o.url} is not a URL (e.g. http://127.0.0.1:8081)\n`);
+    return 2;
+  }
+  // the endpoint only listens on loopback: a token sent anywhere else could only leak
+  if (!/^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/i.test(host)) {
+    process.stderr.write(`cwts-ultra risk: ${host} is not a loopback address; the control endpoint only listens on loopback, and the token is not sent elsewhere\n`);
+    return 2;
+  }
   const { token } = readControlToken({ ...(o.env ? { env: o.env } : {}), ...(o.dataDir ? { dataDir: o.dataDir } : {}) });
   const r = await controlRequest(o.url, action as Action, { token, ...(o.reason ? { reason: o.reason } : {}) });
   const body = r.body as Record<string, unknown>;

@@ -178,6 +178,13 @@ describe('control token file and the CLI', () => {
     expect(JSON.parse(out.at(-1)!)).toEqual({ state: 'HALTED' });
   });
 
+  it('`cwts-ultra risk` does not send the token to a host that is not loopback', async () => {
+    const env = { CWTS_DATA_DIR: dir };
+    expect(await riskCommand('status', { url: 'http://203.0.113.7:8081', env }, () => {})).toBe(2);
+    expect(await riskCommand('status', { url: 'http://localhost.evil.example:8081', env }, () => {})).toBe(2);
+    expect(await riskCommand('status', { url: `http://localhost:${port}`, env }, () => {})).toBe(0);
+  });
+
   it('`cwts-ultra risk` with no token anywhere fails naming where it looked', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'cwts-control-none-'));
     await expect(riskCommand('halt', { url: `http://127.0.0.1:${port}`, env: { CWTS_DATA_DIR: empty } }, () => {})).rejects.toThrow(new RegExp(`no control token.*${empty}/control.token: ENOENT`));
