@@ -22,8 +22,7 @@ writeFileSync(cfg, readFileSync(join(app, 'config/sim.toml'), 'utf8')
   .replace('metrics_port = 9090', 'metrics_port = 0')
   .replace('health_check_port = 8080', 'health_check_port = 0')
   .replace('control_port = 8081', 'control_port = 0')
-  .replaceAll('"../dist/', `"${app}/dist/`)
-  .replace('path = "./.cwts/journal.jsonl"', `path = "${join(dir, 'journal.jsonl')}"`));
+  .replaceAll('"../dist/', `"${app}/dist/`));
 
 const data = join(dir, 'ten-minutes.jsonl');
 const market = new SyntheticMarket({ exchange: 'sim', symbols: ['BTCUSDT', 'ETHUSDT'], options: resolveSimOptions({ seed: 1, whale_probability: 0.002 }), startTs: 1_700_000_000_000 });
@@ -45,7 +44,7 @@ try {
   await page.screenshot({ path: join(root, 'docs/report.png') });
   console.log('wrote docs/report.png');
 
-  const child = spawn(process.execPath, [bin, 'run', '--config', cfg, '--duration', '90'], { cwd: root, env: { ...process.env, CWTS_LOG_FORMAT: 'json' } });
+  const child = spawn(process.execPath, [bin, 'run', '--config', cfg, '--duration', '90'], { cwd: root, env: { ...process.env, CWTS_LOG_FORMAT: 'json', CWTS_DATA_DIR: dir } });
   let log = '';
   child.stdout.on('data', (d) => (log += d));
   child.stderr.on('data', (d) => (log += d));

@@ -14,15 +14,14 @@ const app = join(root, 'examples/reference-app');
 const CHROMIUM = process.env.CWTS_CHROMIUM ?? '/usr/bin/chromium';
 const dir = mkdtempSync(join(tmpdir(), 'cwts-report-'));
 
-/** sim.toml with starting capital (for return and ratios), free ports, absolute plugin paths, a private journal. */
+/** sim.toml with starting capital (for return and ratios), free ports, absolute plugin paths (the journal goes to CWTS_DATA_DIR). */
 function config(): string {
   const t = readFileSync(join(app, 'config/sim.toml'), 'utf8')
     .replace(/^\[risk\]$/m, '[risk]\ninitial_equity = 10000')
     .replace('metrics_port = 9090', 'metrics_port = 0')
     .replace('health_check_port = 8080', 'health_check_port = 0')
     .replace('control_port = 8081', 'control_port = 0')
-    .replaceAll('"../dist/', `"${app}/dist/`)
-    .replace('path = "./.cwts/journal.jsonl"', `path = "${join(dir, 'journal.jsonl')}"`);
+    .replaceAll('"../dist/', `"${app}/dist/`);
   const p = join(dir, 'c.toml');
   writeFileSync(p, t);
   return p;
@@ -72,6 +71,46 @@ function at(obj: unknown, path: string): unknown {
   return path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)?.[k], obj);
 }
 
+/** Opens a report offline and checks charts, errors and that every [data-stat] cell equals `stats`. */
+async function expectReportRenders(report: string, stats: Record<string, unknown>, replay: boolean): Promise<void> {
+  const html = readFileSync(report, 'utf8');
+  expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href=["']?https?:/i);
+  const page = await browser!.newPage({ viewport: { width: 1280, height: 900 } });
+  const errors = watchErrors(page);
+  // Offline: any request that leaves the file is refused (and would surface as an error).
+  await page.route(/^(?!file:)/, (route) => route.abort());
+  await page.goto(pathToFileURL(report).href);
+  await page.waitForSelector('body[data-rendered="true"]', { timeout: 30_000 });
+
+  const ink = await canvasInk(page, { equity: [0x15, 0x65, 0xc0], buy: [0x2e, 0x7d, 0x32], sell: [0xc6, 0x28, 0x28] });
+  const charts = ink.map((c) => c.chart);
+  expect(charts).toEqual(expect.arrayContaining(['equity', 'drawdown', 'risk', 'price sim:BTCUSDT', 'price sim:ETHUSDT', 'position sim:BTCUSDT', ...(replay ? ['latency'] : [])]));
+  for (const c of ink) expect(c.ink, `canvas of ${c.chart} is blank`).toBeGreaterThan(500);
+  expect(ink.find((c) => c.chart === 'equity')!.near.equity).toBeGreaterThan(200);
+  // A live session's fills may sit on one symbol and one side; a replay of ten minutes has both everywhere.
+  const markers = ink.filter((c) => c.chart.startsWith('price ')).reduce((n, c) => n + c.near.buy + c.near.sell, 0);
+  expect(markers, 'fill markers').toBeGreaterThan(20);
+  for (const sym of replay ? ['sim:BTCUSDT', 'sim:ETHUSDT'] : []) {
+    const price = ink.find((c) => c.chart === `price ${sym}`)!;
+    expect(price.near.buy, `buy markers on ${sym}`).toBeGreaterThan(20);
+    expect(price.near.sell, `sell markers on ${sym}`).toBeGreaterThan(20);
+  }
+
+  const cells = await page.$$eval('[data-stat]', (els) => els.map((e) => ({ path: e.getAttribute('data-stat')!, value: JSON.parse(e.getAttribute('data-value')!), text: e.textContent })));
+  expect(cells.length).toBeGreaterThan(30);
+  const paths = new Set(cells.map((c) => c.path));
+  for (const k of ['realized', 'unrealized', 'fees', 'net', 'return', 'maxDrawdown', 'maxDrawdownDurationMs', 'sharpe', 'sortino', 'trades', 'winRate', 'avgWin', 'avgLoss', 'turnover', 'exposureMs', 'bySymbol.0.net', 'byVenue.0.net']) expect(paths.has(k), k).toBe(true);
+  for (const c of cells) {
+    const want = at(stats, c.path);
+    if (typeof want === 'number') expect(Math.abs((c.value as number) - want), c.path).toBeLessThanOrEqual(1e-12);
+    else expect(c.value, c.path).toEqual(want);
+    // Exact money is shown as is.
+    if (typeof want === 'string') expect(c.text, c.path).toBe(want);
+  }
+  expect(errors).toEqual([]);
+  await page.close();
+}
+
 const haveChromium = existsSync(CHROMIUM);
 const children: ChildProcess[] = [];
 let browser: Browser | undefined;
@@ -101,44 +140,16 @@ describe('reports in a real browser', () => {
     expect(summary.stats.fills).toBe(summary.fills);
     expect(typeof summary.stats.sharpe).toBe('number');
 
-    const html = readFileSync(report, 'utf8');
-    expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href=["']?https?:/i);
-    const page = await browser!.newPage({ viewport: { width: 1280, height: 900 } });
-    const errors = watchErrors(page);
-    // Offline: any request that leaves the file is refused (and would surface as an error).
-    await page.route(/^(?!file:)/, (route) => route.abort());
-    await page.goto(pathToFileURL(report).href);
-    await page.waitForSelector('body[data-rendered="true"]', { timeout: 30_000 });
-
-    const ink = await canvasInk(page, { equity: [0x15, 0x65, 0xc0], buy: [0x2e, 0x7d, 0x32], sell: [0xc6, 0x28, 0x28] });
-    const charts = ink.map((c) => c.chart);
-    expect(charts).toEqual(expect.arrayContaining(['equity', 'drawdown', 'risk', 'price sim:BTCUSDT', 'price sim:ETHUSDT', 'position sim:BTCUSDT', 'latency']));
-    for (const c of ink) expect(c.ink, `canvas of ${c.chart} is blank`).toBeGreaterThan(500);
-    expect(ink.find((c) => c.chart === 'equity')!.near.equity).toBeGreaterThan(200);
-    for (const sym of ['sim:BTCUSDT', 'sim:ETHUSDT']) {
-      const price = ink.find((c) => c.chart === `price ${sym}`)!;
-      expect(price.near.buy, `buy markers on ${sym}`).toBeGreaterThan(20);
-      expect(price.near.sell, `sell markers on ${sym}`).toBeGreaterThan(20);
-    }
-
-    const cells = await page.$$eval('[data-stat]', (els) => els.map((e) => ({ path: e.getAttribute('data-stat')!, value: JSON.parse(e.getAttribute('data-value')!), text: e.textContent })));
-    expect(cells.length).toBeGreaterThan(30);
-    const paths = new Set(cells.map((c) => c.path));
-    for (const k of ['realized', 'unrealized', 'fees', 'net', 'return', 'maxDrawdown', 'maxDrawdownDurationMs', 'sharpe', 'sortino', 'trades', 'winRate', 'avgWin', 'avgLoss', 'turnover', 'exposureMs', 'bySymbol.0.net', 'byVenue.0.net']) expect(paths.has(k), k).toBe(true);
-    for (const c of cells) {
-      const want = at(summary.stats, c.path);
-      if (typeof want === 'number') expect(Math.abs((c.value as number) - want), c.path).toBeLessThanOrEqual(1e-12);
-      else expect(c.value, c.path).toEqual(want);
-      // Exact money is shown as is.
-      if (typeof want === 'string') expect(c.text, c.path).toBe(want);
-    }
-    expect(errors).toEqual([]);
-    await page.close();
+    await expectReportRenders(report, summary.stats, true);
   }, 240_000);
 
   it('the live page shows every book SYNCED and PnL that changes while the sim trades, with no console error', async (ctx) => {
     if (!haveChromium) return ctx.skip(`${CHROMIUM} not installed (Debian package chromium)`);
-    const child = spawn(process.execPath, [bin, 'run', '--config', config(), '--duration', '120'], { cwd: root, env: { ...process.env, CWTS_LOG_FORMAT: 'json' } });
+    const dataDir = mkdtempSync(join(dir, 'live-'));
+    const recording = join(dataDir, 'session.jsonl');
+    const cfg = config();
+    const child = spawn(process.execPath, [bin, 'run', '--config', cfg, '--duration', '150', '--record', recording], { cwd: root, env: { ...process.env, CWTS_LOG_FORMAT: 'json', CWTS_DATA_DIR: dataDir } });
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     children.push(child);
     let log = '';
     child.stdout.on('data', (d) => (log += d));
@@ -179,5 +190,27 @@ describe('reports in a real browser', () => {
     expect(errors).toEqual([]);
     await page.close();
     child.kill('SIGTERM');
-  }, 240_000);
+    expect(await exited).toBe(0);
+
+    // The same session's report from its journal, with prices from its recording.
+    const journal = join(dataDir, 'cwts-ultra-sim.db');
+    const out = join(dataDir, 'session.html');
+    const r = spawnSync(process.execPath, [bin, 'report', '--journal', journal, '--data', recording, '--config', cfg, '--out', out, '--json'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const { stats } = JSON.parse(r.stdout.trim()) as { stats: Record<string, unknown> & { fills: number; initialEquity: string } };
+    expect(stats.fills).toBeGreaterThan(0);
+    expect(stats.initialEquity).toBe('10000');
+    const html = readFileSync(out, 'utf8');
+    expect(html).toContain('config (matches the journal)');
+    await expectReportRenders(out, stats, false);
+  }, 300_000);
+
+  it('report --journal refuses a time that is not ISO-8601 and a missing journal, clearly', () => {
+    const bad = spawnSync(process.execPath, [bin, 'report', '--journal', join(dir, 'none.db'), '--out', join(dir, 'x.html'), '--from', 'yesterday'], { cwd: root, encoding: 'utf8' });
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/--from must be an ISO-8601 time/);
+    const missing = spawnSync(process.execPath, [bin, 'report', '--journal', join(dir, 'none.db'), '--out', join(dir, 'x.html')], { cwd: root, encoding: 'utf8' });
+    expect(missing.status).not.toBe(0);
+    expect(missing.stderr).toMatch(/none\.db/);
+  });
 });

@@ -7,6 +7,7 @@ import { backendsCommand } from './backends.js';
 import { benchmarkCommand } from './benchmark.js';
 import { gpuTestCommand } from './gpu-test.js';
 import { replayCommand } from './replay.js';
+import { reportCommand } from './report.js';
 import { runCommand } from './run.js';
 import { validateConfigCommand } from './validate.js';
 import { varCommand, VarCommandError } from './var.js';
@@ -50,6 +51,16 @@ export function buildProgram(): Command {
     .option('--allow-damaged', 'exit 0 even when the recording has malformed, out-of-order or truncated records (still counted, with a warning)')
     .option('--report <file>', 'write an HTML report (summary, equity, drawdown, fills, signals)')
     .action(async (o) => { program.setOptionValue('code', await replayCommand({ config: o.config, data: o.data, json: !!o.json, allowDamaged: !!o.allowDamaged, report: o.report }, out)); });
+
+  program.command('report').description('an HTML report of a live session from its journal')
+    .requiredOption('--journal <db>', 'the SQLite journal of the session')
+    .requiredOption('--out <file>', 'the HTML file to write')
+    .option('--data <file>', 'a recording of the session (`run --record`) for prices of every symbol')
+    .option('--from <time>', 'ISO-8601 start of the window, e.g. 2026-12-05T06:00:00Z')
+    .option('--to <time>', 'ISO-8601 end of the window')
+    .option('--config <file>', 'the config the session ran with: shown with secrets redacted, digest checked against the journal')
+    .option('--json', 'print the statistics as one JSON object')
+    .action(async (o) => { program.setOptionValue('code', await reportCommand(o, out)); });
 
   program.command('benchmark').description('the seed\'s performance validation table, from measured results')
     .action(() => { program.setOptionValue('code', benchmarkCommand(out)); });

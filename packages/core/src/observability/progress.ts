@@ -21,6 +21,8 @@ export interface ProgressOptions {
   label: string;
   /** Total units of work; 0 or less when unknown (no percentage or ETA). */
   total: number;
+  /** The total is an estimate (e.g. lines from file size): at `stop` the bar ends at what was done. */
+  estimate?: boolean;
   /** Unit name for the plain lines and the rate ("events", "runs"). */
   unit: string;
   stream?: NodeJS.WriteStream;
@@ -103,7 +105,7 @@ export function createProgress(o: ProgressOptions): Progress {
       stop() {
         if (stopped) return;
         stopped = true;
-        if (total < done) bar.setTotal(done);
+        if (total < done || o.estimate) bar.setTotal(Math.max(done, 1));
         draw(true);
         bar.stop();
       },
@@ -134,6 +136,7 @@ export function createProgress(o: ProgressOptions): Progress {
       if (stopped) return;
       stopped = true;
       // Short work prints nothing in plain mode: only long work (a line already out) gets a last line.
+      if (o.estimate) total = done;
       if (now() - started >= interval) maybeLine(true);
     },
   };

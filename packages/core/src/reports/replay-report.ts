@@ -59,7 +59,7 @@ export class ReplayReporting {
     private readonly files: { config: string; data: string; report?: string },
     progress: 'auto' | 'off' = 'auto',
   ) {
-    this.progress = createProgress({ label: `replay ${basename(files.data)}`, total: estimateLines(files.data) - 1, unit: 'events', mode: progress === 'off' ? 'off' : undefined, checkEvery: 1024 });
+    this.progress = createProgress({ label: `replay ${basename(files.data)}`, total: estimateLines(files.data) - 1, unit: 'events', estimate: true, mode: progress === 'off' ? 'off' : undefined, checkEvery: 1024 });
   }
 
   get observer() {

@@ -1,0 +1,77 @@
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { z } from 'zod';
+import { loadConfigFile } from '../config/index.js';
+import { journalStringify } from '../journal/json.js';
+import { JournalStore } from '../journal/store.js';
+import { detectorFollowUps } from '../reports/follow-ups.js';
+import { renderReportHtml } from '../reports/html.js';
+import { sessionFromJournal } from '../reports/journal-session.js';
+import { FOLLOW_UP_HORIZON_MS, sha256File } from '../reports/replay-report.js';
+import { sessionStatistics } from '../reports/statistics.js';
+
+export interface ReportOptions {
+  journal: string;
+  out: string;
+  data?: string;
+  from?: string;
+  to?: string;
+  /** The config the session ran with: shown redacted, and its digest checked against the journal's. */
+  config?: string;
+  json?: boolean;
+}
+
+const isoTime = z.iso.datetime({ offset: true, local: false });
+
+function parseTime(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const r = isoTime.safeParse(v);
+  if (!r.success) throw new Error(`${flag} must be an ISO-8601 time with a zone, e.g. 2026-12-05T06:00:00Z; got ${JSON.stringify(v)}`);
+  return Date.parse(v);
+}
+
+/**
+ * `cwts-ultra report --journal DB --out FILE.html`: the report of a live session from its
+ * journal (read-only; works while the session runs), prices from a recording when given.
+ */
+export async function reportCommand(o: ReportOptions, out: (line: string) => void): Promise<number> {
+  const from = parseTime('--from', o.from);
+  const to = parseTime('--to', o.to);
+  if (from !== undefined && to !== undefined && from > to) throw new Error(`--from ${o.from} is after --to ${o.to}`);
+  const journal = resolve(o.journal);
+  const db = JournalStore.openReadOnly(journal);
+  let record;
+  try {
+    record = sessionFromJournal(db, { from, to }, o.data ? resolve(o.data) : undefined);
+  } finally {
+    db.close();
+  }
+  const inputs = [{ kind: 'journal', path: journal, sha256: sha256File(journal) }];
+  if (o.data) inputs.push({ kind: 'recording', path: resolve(o.data), sha256: sha256File(o.data) });
+  const digests = [...new Set(record.runs.map((r) => r.configDigest).filter((d): d is string => !!d))];
+  for (const d of digests) inputs.push({ kind: 'config digest (journal)', path: `runs ${record.runs.filter((r) => r.configDigest === d).map((r) => r.runId).join(', ')}`, sha256: d });
+  let config: unknown = { note: 'the journal keeps the config digest only; pass --config to show the config', digests };
+  if (o.config) {
+    const loaded = loadConfigFile(o.config);
+    config = loaded.config;
+    // The same digest compose.ts journals: sha256 of the loaded config's canonical JSON.
+    const digest = createHash('sha256').update(journalStringify(loaded.config)).digest('hex');
+    inputs.push({ kind: digests.includes(digest) ? 'config (matches the journal)' : 'config (NOT the one journaled)', path: resolve(o.config), sha256: digest });
+  }
+  const stats = sessionStatistics(record);
+  const html = renderReportHtml({
+    title: `Session report of ${basename(journal)}${o.from || o.to ? ` (${o.from ?? 'start'} → ${o.to ?? 'end'})` : ''}`,
+    inputs,
+    config,
+    record,
+    stats,
+    followUps: detectorFollowUps(record, FOLLOW_UP_HORIZON_MS),
+    followUpHorizonMs: FOLLOW_UP_HORIZON_MS,
+    generatedAt: new Date().toISOString(),
+  });
+  writeFileSync(o.out, html);
+  if (o.json) out(JSON.stringify({ report: o.out, stats }));
+  else out(`report ${o.out}: ${stats.fills} fills, ${stats.trades} trades, net ${stats.net}, max drawdown ${stats.maxDrawdown}`);
+  return 0;
+}
