@@ -27,6 +27,7 @@ describe('validateSimOptions', () => {
       },
       'sim.options',
     );
+    // In file order, one per key path.
     expect(problems.map((p) => `${p.path}: ${p.message}`)).toEqual([
       'sim.options.sede: unknown key (did you mean seed?)',
       'sim.options.seed: expected an integer, got number 1.5',
@@ -35,10 +36,10 @@ describe('validateSimOptions', () => {
       'sim.options.levels: expected an integer, got string "many"',
       'sim.options.latency_ms: must be >= 0, got -1',
       'sim.options.taker_fee_bps: expected a number of basis points, got string "x"',
-      'sim.options.regimes.calm.volatility: unknown key',
-      'sim.options.regimes.stormy: unknown key (regimes are calm, normal, volatile)',
+      'sim.options.regimes.calm.volatility: unknown key (known: volatility_bps, mean_duration_s, spread_ticks)',
+      'sim.options.regimes.stormy: unknown key (known: calm, normal, volatile)',
       'sim.options.instruments.BTCUSDT.tick_size: must be > 0, got 0',
-      'sim.options.instruments.BTCUSDT.lots: unknown key',
+      'sim.options.instruments.BTCUSDT.lots: unknown key (known: tick_size, lot_size, min_notional, base, quote)',
       'sim.options.instruments.ETHUSDT: expected a table, got number 5',
       'sim.options.start_price.BTCUSDT: expected a decimal number (string or number), got string "abc"',
       'sim.options.replay_file: expected a file path or a non-empty list of file paths, got number 3',

@@ -2,7 +2,8 @@
  * `[<venue>.options]` of the simulated venue: validation (key paths in every message) and
  * resolution to a fully defaulted, typed object.
  */
-import { closestMatch, defineInstrument, parseDecimal, type Instrument } from '@cwts/core';
+import { checkOptions, defineInstrument, describeOptionValue, parseDecimal, type Instrument } from '@cwts/core';
+import { z } from 'zod';
 
 export type RegimeName = 'calm' | 'normal' | 'volatile';
 export const REGIME_NAMES: readonly RegimeName[] = ['calm', 'normal', 'volatile'];
@@ -131,169 +132,85 @@ export function toPlainDecimal(x: unknown): string | undefined {
   return neg && /[1-9]/.test(out) ? `-${out}` : out;
 }
 
-type Check = (v: unknown) => string | undefined;
+/** A finite number in [min, max] (or (min, max] with minExclusive). */
+const num = (min: number, max = Infinity, minExclusive = false) => {
+  const n = minExclusive ? z.number().gt(min) : z.number().gte(min);
+  return max === Infinity ? n : n.lte(max);
+};
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.int({ error: (iss) => (iss.code === 'invalid_type' ? `expected an integer, got ${describeOptionValue(iss.input)}` : undefined) }).gte(min).lte(max);
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const num = (min: number, max = Infinity, minExclusive = false): Check => (v) => {
-  if (typeof v !== 'number' || !Number.isFinite(v)) return `expected a number, got ${describe(v)}`;
-  if (minExclusive ? v <= min : v < min) return `must be ${minExclusive ? '>' : '>='} ${min}, got ${v}`;
-  if (v > max) return `must be <= ${max}, got ${v}`;
-  return undefined;
-};
-const int = (min: number, max = Number.MAX_SAFE_INTEGER): Check => (v) => {
-  if (typeof v !== 'number' || !Number.isInteger(v)) return `expected an integer, got ${describe(v)}`;
-  if (v < min || v > max) return `must be between ${min} and ${max}, got ${v}`;
-  return undefined;
-};
-const oneOf = (...values: string[]): Check => (v) =>
-  typeof v === 'string' && values.includes(v) ? undefined : `expected one of ${values.map((x) => JSON.stringify(x)).join(', ')}, got ${describe(v)}`;
-const positiveDecimal: Check = (v) => {
-  const d = toPlainDecimal(v);
-  if (d === undefined) return `expected a decimal number (string or number), got ${describe(v)}`;
-  if (parseDecimal(d).mantissa <= 0n) return `must be > 0, got ${d}`;
-  return undefined;
-};
-const nonNegDecimal: Check = (v) => {
-  const d = toPlainDecimal(v);
-  if (d === undefined) return `expected a decimal number (string or number), got ${describe(v)}`;
-  if (parseDecimal(d).mantissa < 0n) return `must be >= 0, got ${d}`;
-  return undefined;
-};
-const str: Check = (v) => (typeof v === 'string' && v.length > 0 ? undefined : `expected a non-empty string, got ${describe(v)}`);
-const fileList: Check = (v) => {
-  if (typeof v === 'string') return v.length > 0 ? undefined : 'expected a file path, got an empty string';
-  if (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string' && x.length > 0)) return undefined;
-  return `expected a file path or a non-empty list of file paths, got ${describe(v)}`;
-};
-const feeBps: Check = (v) => {
-  const d = toPlainDecimal(v);
-  if (d === undefined || typeof v === 'boolean') return `expected a number of basis points, got ${describe(v)}`;
-  const n = Number(d);
-  if (n < -100 || n > 1000) return `must be between -100 and 1000 basis points, got ${d}`;
-  return undefined;
-};
+/** A decimal as a string or a number (exact: parsed once into a plain decimal string). */
+const decimal = (test: (mantissa: bigint) => boolean, rule: string) =>
+  z
+    .custom<string | number>((v) => toPlainDecimal(v) !== undefined, { error: (iss) => `expected a decimal number (string or number), got ${describeOptionValue(iss.input)}`, abort: true })
+    .refine((v) => test(parseDecimal(toPlainDecimal(v)!).mantissa), { error: (iss) => `must be ${rule}, got ${toPlainDecimal(iss.input)}` });
+const positiveDecimal = decimal((m) => m > 0n, '> 0');
+const nonNegDecimal = decimal((m) => m >= 0n, '>= 0');
+const feeBps = z
+  .custom<string | number>((v) => typeof v !== 'boolean' && toPlainDecimal(v) !== undefined, { error: (iss) => `expected a number of basis points, got ${describeOptionValue(iss.input)}`, abort: true })
+  .refine((v) => {
+    const n = Number(toPlainDecimal(v));
+    return n >= -100 && n <= 1000;
+  }, { error: (iss) => `must be between -100 and 1000 basis points, got ${toPlainDecimal(iss.input)}` });
+const fileList = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)], {
+  error: (iss) => `expected a file path or a non-empty list of file paths, got ${iss.input === '' ? 'an empty string' : describeOptionValue(iss.input)}`,
+});
+const nonEmptyString = z.string({ error: (iss) => `expected a non-empty string, got ${describeOptionValue(iss.input)}` }).min(1, { error: 'expected a non-empty string, got an empty string' });
 
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'string') return `string ${JSON.stringify(v)}`;
-  if (typeof v === 'object') return 'a table';
-  return `${typeof v} ${String(v)}`;
-}
+const regimeSchema = z.strictObject({
+  volatility_bps: num(0, 100_000).optional(),
+  mean_duration_s: num(0, 1e9, true).optional(),
+  spread_ticks: int(1, 1_000_000).optional(),
+});
+const instrumentSchema = z.strictObject({
+  tick_size: positiveDecimal.optional(),
+  lot_size: positiveDecimal.optional(),
+  min_notional: nonNegDecimal.optional(),
+  base: nonEmptyString.optional(),
+  quote: nonEmptyString.optional(),
+});
 
-const TOP_LEVEL: Record<string, Check | 'regimes' | 'instruments' | 'start_price'> = {
-  seed: int(-2147483648, 4294967295),
-  events_per_second: num(0, 1_000_000, true),
-  whale_probability: num(0, 1),
-  cascade_probability: num(0, 1),
-  whale_multiplier: num(1, 10_000),
-  levels: int(1, 1000),
-  level_spacing_bps: num(0, 10_000),
-  regimes: 'regimes',
-  instruments: 'instruments',
-  start_price: 'start_price',
-  latency_ms: num(0, 60_000),
-  maker_fee_bps: feeBps,
-  taker_fee_bps: feeBps,
-  replay_file: fileList,
-  replay_format: oneOf('jsonl', 'tardis'),
-  replay_speed: num(0, 1_000_000),
-  drive: oneOf('timers', 'manual'),
-};
-const REGIME_KEYS: Record<string, Check> = {
-  volatility_bps: num(0, 100_000),
-  mean_duration_s: num(0, 1e9, true),
-  spread_ticks: int(1, 1_000_000),
-};
-const INSTRUMENT_KEYS: Record<string, Check> = {
-  tick_size: positiveDecimal,
-  lot_size: positiveDecimal,
-  min_notional: nonNegDecimal,
-  base: str,
-  quote: str,
-};
+/** `[<venue>.options]` of the sim venue. */
+const simOptionsSchema = z.strictObject({
+  seed: int(-2147483648, 4294967295).optional(),
+  events_per_second: num(0, 1_000_000, true).optional(),
+  whale_probability: num(0, 1).optional(),
+  cascade_probability: num(0, 1).optional(),
+  whale_multiplier: num(1, 10_000).optional(),
+  levels: int(1, 1000).optional(),
+  level_spacing_bps: num(0, 10_000).optional(),
+  regimes: z.strictObject(Object.fromEntries(REGIME_NAMES.map((n) => [n, regimeSchema.optional()])) as Record<RegimeName, z.ZodOptional<typeof regimeSchema>>).optional(),
+  instruments: z.record(z.string(), instrumentSchema).optional(),
+  start_price: z.record(z.string(), positiveDecimal, { error: (iss) => `expected a table of symbol = price, got ${describeOptionValue(iss.input)}` }).optional(),
+  latency_ms: num(0, 60_000).optional(),
+  maker_fee_bps: feeBps.optional(),
+  taker_fee_bps: feeBps.optional(),
+  replay_file: fileList.optional(),
+  replay_format: z.enum(['jsonl', 'tardis']).optional(),
+  replay_speed: num(0, 1_000_000).optional(),
+  drive: z.enum(['timers', 'manual']).optional(),
+});
 
 /** The keys `[<venue>.options]` accepts, for documentation and `cwts-ultra validate-config`. */
-export const SIM_OPTION_KEYS: readonly string[] = Object.keys(TOP_LEVEL);
-
-/** "unknown key", with the likely intended key when one is a small typo away. */
-function unknownKey(key: string, known: readonly string[]): string {
-  const s = closestMatch(key, known);
-  return s === undefined ? 'unknown key' : `unknown key (did you mean ${s}?)`;
-}
-
-function checkTable(value: unknown, path: string, keys: Record<string, Check>, out: OptionProblem[]): void {
-  if (!isObj(value)) {
-    out.push({ path, message: `expected a table, got ${describe(value)}` });
-    return;
-  }
-  for (const [k, v] of Object.entries(value)) {
-    const check = keys[k];
-    if (!check) {
-      out.push({ path: `${path}.${k}`, message: unknownKey(k, Object.keys(keys)) });
-      continue;
-    }
-    const msg = check(v);
-    if (msg) out.push({ path: `${path}.${k}`, message: msg });
-  }
-}
+export const SIM_OPTION_KEYS: readonly string[] = Object.keys(simOptionsSchema.shape);
 
 /**
  * Validates `[<venue>.options]` of the sim venue. Returns one problem per unknown key or bad
- * value, each with its full key path (`sim.options.sede: unknown key`); empty when valid.
+ * value, each with its full key path (`sim.options.sede: unknown key (did you mean seed?)`);
+ * empty when valid.
  */
 export function validateSimOptions(options: unknown, path: string): OptionProblem[] {
+  if (options === undefined) return [];
+  const r = checkOptions(simOptionsSchema, options, path);
+  if (!r.ok) return r.issues;
+  // Tick and lot size must define a valid instrument together.
   const out: OptionProblem[] = [];
-  if (options === undefined) return out;
-  if (!isObj(options)) {
-    out.push({ path, message: `expected a table, got ${describe(options)}` });
-    return out;
-  }
-  for (const [k, v] of Object.entries(options)) {
-    const p = `${path}.${k}`;
-    const check = TOP_LEVEL[k];
-    if (check === undefined) {
-      out.push({ path: p, message: unknownKey(k, SIM_OPTION_KEYS) });
-    } else if (check === 'regimes') {
-      if (!isObj(v)) {
-        out.push({ path: p, message: `expected a table, got ${describe(v)}` });
-        continue;
-      }
-      for (const [name, params] of Object.entries(v)) {
-        if (!(REGIME_NAMES as string[]).includes(name)) out.push({ path: `${p}.${name}`, message: `unknown key (regimes are ${REGIME_NAMES.join(', ')})` });
-        else checkTable(params, `${p}.${name}`, REGIME_KEYS, out);
-      }
-    } else if (check === 'instruments') {
-      if (!isObj(v)) {
-        out.push({ path: p, message: `expected a table, got ${describe(v)}` });
-        continue;
-      }
-      for (const [sym, spec] of Object.entries(v)) {
-        const before = out.length;
-        checkTable(spec, `${p}.${sym}`, INSTRUMENT_KEYS, out);
-        if (out.length === before && isObj(spec)) {
-          // tick/lot must define a valid instrument together
-          const t = toPlainDecimal(spec.tick_size ?? '0.01');
-          const l = toPlainDecimal(spec.lot_size ?? '0.001');
-          try {
-            defineInstrument({ exchange: 'x', symbol: sym, base: 'B', quote: 'Q', tickSize: t!, lotSize: l! });
-          } catch (e) {
-            out.push({ path: `${p}.${sym}`, message: (e as Error).message });
-          }
-        }
-      }
-    } else if (check === 'start_price') {
-      if (!isObj(v)) {
-        out.push({ path: p, message: `expected a table of symbol = price, got ${describe(v)}` });
-        continue;
-      }
-      for (const [sym, price] of Object.entries(v)) {
-        const msg = positiveDecimal(price);
-        if (msg) out.push({ path: `${p}.${sym}`, message: msg });
-      }
-    } else {
-      const msg = check(v);
-      if (msg) out.push({ path: p, message: msg });
+  for (const [sym, spec] of Object.entries(r.value.instruments ?? {})) {
+    try {
+      defineInstrument({ exchange: 'x', symbol: sym, base: 'B', quote: 'Q', tickSize: toPlainDecimal(spec.tick_size ?? '0.01')!, lotSize: toPlainDecimal(spec.lot_size ?? '0.001')! });
+    } catch (e) {
+      out.push({ path: `${path}.instruments.${sym}`, message: (e as Error).message });
     }
   }
   return out;
