@@ -111,6 +111,7 @@ async function runTarget(target, o, state) {
     Atomics.store(ctl, 1, 0);
     const t0 = performance.now();
     let segmentCounts = {};
+    let ready = false;
     const outcome = await new Promise((resolve) => {
       const w = new Worker(WORKER_URL, { workerData: { module, seed, frames: o.frames, startAt, slowMs: o.slowMs ?? 1, sab } });
       let lastDone = -1;
@@ -143,7 +144,8 @@ async function runTarget(target, o, state) {
         }
       }, Math.min(100, hangMs / 4));
       w.on('message', (m) => {
-        if (m.type === 'finding') record(m.finding);
+        if (m.type === 'ready') ready = true;
+        else if (m.type === 'finding') record(m.finding);
         else if (m.type === 'counts') segmentCounts = m.counts;
         else if (m.type === 'slow') {
           if (m.transient) r.slow.transient++;
@@ -159,8 +161,8 @@ async function runTarget(target, o, state) {
           void w.terminate();
         }
       });
-      w.on('error', (err) => finish({ crash: true, frameIndex: Atomics.load(ctl, 0), frame: currentFrame(), message: String(err?.stack ?? err), seconds: (performance.now() - t0) / 1000 }));
-      w.on('exit', (code) => finish({ crash: true, frameIndex: Atomics.load(ctl, 0), frame: currentFrame(), message: `worker exited with code ${code}`, seconds: (performance.now() - t0) / 1000 }));
+      w.on('error', (err) => finish({ crash: true, startup: !ready, frameIndex: Atomics.load(ctl, 0), frame: currentFrame(), message: String(err?.stack ?? err), seconds: (performance.now() - t0) / 1000 }));
+      w.on('exit', (code) => finish({ crash: true, startup: !ready, frameIndex: Atomics.load(ctl, 0), frame: currentFrame(), message: `worker exited with code ${code}`, seconds: (performance.now() - t0) / 1000 }));
     });
     if (outcome.done) {
       const d = outcome.done;
@@ -178,6 +180,11 @@ async function runTarget(target, o, state) {
       record({ kind: 'hang', frameIndex: outcome.frameIndex, message: `frame did not return within ${hangMs} ms (worker terminated)`, frame: outcome.frame, preceding: [] });
     } else {
       record({ kind: 'crash', frameIndex: outcome.frameIndex, message: `worker died: ${outcome.message}`, frame: outcome.frame, preceding: [] });
+    }
+    if (outcome.startup) {
+      r.abandoned = `the target failed to start: ${String(outcome.message).split('\n')[0]}`;
+      o.log?.(`[${target}] ${r.abandoned}`);
+      break;
     }
     if (hangs >= maxHangs || r.findings.crash > maxHangs) {
       r.abandoned = `stopped at frame ${outcome.frameIndex} after ${hangs} hangs${r.findings.crash ? ` and ${r.findings.crash} crashes` : ''}`;

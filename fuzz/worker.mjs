@@ -24,6 +24,7 @@ const mod = await import(module);
 const inst = await mod.create({ seed });
 for (let i = 0; i < startAt; i++) inst.next();
 Atomics.store(ctl, 0, startAt);
+parentPort.postMessage({ type: 'ready' });
 
 const recent = [];
 const started = performance.now();

@@ -7,7 +7,7 @@
  * No network: the adapter's REST calls reach `node:http`'s `request`, which this worker replaces
  * with an in-memory venue (`syncBuiltinESMExports` makes the ESM import see it), and its ws URL
  * is unparsable so no socket is ever opened. Frames go straight into the adapter's private
- * `onFrame` (the method its WsConnection calls); timers run on virtual time.
+ * `onFrame` (or its BinanceFeed's, what its WsConnection calls); timers run on virtual time.
  */
 import http from 'node:http';
 import { EventEmitter } from 'node:events';
@@ -322,6 +322,12 @@ export class BinanceHarness {
     // what the WsConnection does when the socket opens
     this.md.onOpen({ send: () => true }, { reconnect: false, reason: 'initial' });
     this.sync = this.md.syncOf(SYMBOL);
+    // what the adapter's WsConnection calls per text frame: its own onFrame, or (once the
+    // adapter is split into an I/O-free BinanceFeed) the feed's
+    const md = this.md;
+    if (typeof md.onFrame === 'function') this.deliver = (text) => md.onFrame(text);
+    else if (typeof md.feed?.onFrame === 'function') this.deliver = (text) => md.feed.onFrame(text);
+    else throw new Error('BinanceMarketData has neither onFrame nor feed.onFrame: update fuzz/targets/binance-venue.mjs');
   }
 
   serve(url) {
@@ -338,7 +344,7 @@ export class BinanceHarness {
     const req = this.sync.snapshotsRequested;
     const served = this.requests;
     this.ref.onFrame(text);
-    this.md.onFrame(text);
+    this.deliver(text);
     if (this.sync.snapshotsRequested !== req || this.requests !== served || this.sync.state === 'buffering') await this.settle();
     this.check(text);
   }

@@ -53,6 +53,6 @@ export async function create({ seed }) {
       await p.stop().catch(() => {});
       return best;
     },
-    counts: () => ({ ...totals, ...h.md.stats, ...h.counts, mutations: Object.fromEntries(mut.ops) }),
+    counts: () => ({ ...totals, ...(h.md.stats ?? h.md.feed?.stats), ...h.counts, mutations: Object.fromEntries(mut.ops) }),
   };
 }
