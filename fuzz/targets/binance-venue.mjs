@@ -183,9 +183,21 @@ class ReferenceConsumer {
     this.buffer = [];
   }
 
-  onFrame(text) {
-    const d = referenceDepth(text);
-    if (!d) return;
+  /**
+   * `realRejected`: whether the adapter counted the frame as an error. Used for one case only: a
+   * frame that is JSON but for a number written with leading zeros (`"E":0767...`). JSON.parse
+   * rejects it, a lenient reader may not; when the adapter applied it, the reference follows (so
+   * the books stay comparable) and the harness reports the leniency itself.
+   */
+  onFrame(text, realRejected) {
+    let d = referenceDepth(text);
+    this.lenientAccepted = undefined;
+    if (!d) {
+      const lenient = realRejected ? undefined : referenceDepth(text.replace(/([:,[]\s*-?)0+(?=\d)/g, '$1'));
+      if (!lenient) return;
+      this.lenientAccepted = text;
+      d = lenient;
+    }
     if (d.u > this.maxStreamSeq && d.u - Math.max(this.maxStreamSeq, d.U) <= MAX_PLAUSIBLE_JUMP) this.maxStreamSeq = d.u;
     if (!this.synced) {
       this.buffer.push(d);
@@ -343,8 +355,10 @@ export class BinanceHarness {
     currentHarness = this;
     const req = this.sync.snapshotsRequested;
     const served = this.requests;
-    this.ref.onFrame(text);
+    const errors = this.counts.feedErrors;
     this.deliver(text);
+    this.ref.onFrame(text, this.counts.feedErrors > errors);
+    if (this.ref.lenientAccepted !== undefined) this.violation ??= new FuzzFailure('invalid-event', 'a depth frame that is not valid JSON (a number with a leading zero) was applied instead of counted as malformed');
     if (this.sync.snapshotsRequested !== req || this.requests !== served || this.sync.state === 'buffering') await this.settle();
     this.check(text);
   }
