@@ -146,7 +146,7 @@ export function referenceSnapshot(text, lastStreamSeq) {
   }
   if (o === null || typeof o !== 'object' || Array.isArray(o)) return { error: 'snapshot is not an object' };
   const L = o.lastUpdateId;
-  if (!Number.isSafeInteger(L) || L < 0) return { error: `lastUpdateId ${JSON.stringify(L)} is not a non-negative integer` };
+  if (!Number.isSafeInteger(L) || L < 0) return { error: `lastUpdateId ${typeof L === 'number' ? String(L) : JSON.stringify(L)} is not a non-negative integer` };
   if (lastStreamSeq > 0 && L - lastStreamSeq > MAX_PLAUSIBLE_JUMP) return { error: `lastUpdateId ${L} is implausibly far ahead of the stream (${lastStreamSeq})` };
   const levels = (arr, what) => {
     if (!Array.isArray(arr)) return `${what} is not an array`;
