@@ -14,6 +14,13 @@ export const TARGETS = ['binance-ws', 'binance-rest', 'recording', 'tardis', 'co
 export const FAILING_KINDS = ['hang', 'crash', 'wrong-synced-book', 'invalid-event', 'secret-leak', 'lost-data'];
 
 const FRAME_BUFFER = 4 << 20;
+
+/** The module of a target: one of TARGETS, or (tests) a path or URL to a module of the same shape. */
+export function targetModule(name) {
+  if (TARGETS.includes(name)) return new URL(`./targets/${name}.mjs`, import.meta.url).href;
+  if (name.startsWith('file:')) return name;
+  throw new Error(`unknown fuzz target ${name}; known: ${TARGETS.join(', ')}`);
+}
 const WORKER_URL = new URL('./worker.mjs', import.meta.url);
 
 /** Groups findings whose messages differ only in numbers, so one bug is one line. */
@@ -64,6 +71,7 @@ async function runTarget(target, o, state) {
   const hangMs = o.hangMs ?? 2000;
   const maxHangs = o.maxHangs ?? 5;
   const seed = deriveSeed(o.seed, target);
+  const module = targetModule(target);
   const sab = new SharedArrayBuffer(16 + FRAME_BUFFER);
   const ctl = new Int32Array(sab, 0, 4);
   const frameBytes = new Uint8Array(sab, 16);
@@ -102,8 +110,10 @@ async function runTarget(target, o, state) {
     Atomics.store(ctl, 0, startAt);
     Atomics.store(ctl, 1, 0);
     const t0 = performance.now();
+    let segmentCounts = {};
+    let ready = false;
     const outcome = await new Promise((resolve) => {
-      const w = new Worker(WORKER_URL, { workerData: { target, seed, frames: o.frames, startAt, slowMs: o.slowMs ?? 1, sab } });
+      const w = new Worker(WORKER_URL, { workerData: { module, seed, frames: o.frames, startAt, slowMs: o.slowMs ?? 1, sab } });
       let lastDone = -1;
       let stuckSince = 0;
       let settled = false;
@@ -134,34 +144,47 @@ async function runTarget(target, o, state) {
         }
       }, Math.min(100, hangMs / 4));
       w.on('message', (m) => {
-        if (m.type === 'finding') record(m.finding);
+        if (m.type === 'ready') ready = true;
+        else if (m.type === 'finding') record(m.finding);
+        else if (m.type === 'counts') segmentCounts = m.counts;
+        else if (m.type === 'slow') {
+          if (m.transient) r.slow.transient++;
+          else {
+            r.slow.confirmedCount++;
+            r.slow.worstMs = Math.max(r.slow.worstMs, m.ms);
+            if (r.slow.confirmed.length < 10) r.slow.confirmed.push({ frameIndex: m.frameIndex, ms: m.ms, frame: m.frame });
+          }
+        }
         else if (m.type === 'async-crash') record({ kind: 'crash', frameIndex: Atomics.load(ctl, 0), message: `unhandled rejection: ${m.message}`, frame: currentFrame(), preceding: [] });
         else if (m.type === 'done') {
           finish({ done: m });
           void w.terminate();
         }
       });
-      w.on('error', (err) => finish({ crash: true, frameIndex: Atomics.load(ctl, 0), frame: currentFrame(), message: String(err?.stack ?? err), seconds: (performance.now() - t0) / 1000 }));
-      w.on('exit', (code) => finish({ crash: true, frameIndex: Atomics.load(ctl, 0), frame: currentFrame(), message: `worker exited with code ${code}`, seconds: (performance.now() - t0) / 1000 }));
+      w.on('error', (err) => finish({ crash: true, startup: !ready, frameIndex: Atomics.load(ctl, 0), frame: currentFrame(), message: String(err?.stack ?? err), seconds: (performance.now() - t0) / 1000 }));
+      w.on('exit', (code) => finish({ crash: true, startup: !ready, frameIndex: Atomics.load(ctl, 0), frame: currentFrame(), message: `worker exited with code ${code}`, seconds: (performance.now() - t0) / 1000 }));
     });
     if (outcome.done) {
       const d = outcome.done;
       busySeconds += d.seconds;
       r.frames = o.frames;
-      r.counts = d.counts;
-      r.slow.confirmedCount += d.slow.confirmedCount;
-      r.slow.transient += d.slow.transient;
-      r.slow.worstMs = Math.max(r.slow.worstMs, d.slow.worstMs);
-      r.slow.confirmed.push(...d.slow.confirmed.slice(0, 10 - r.slow.confirmed.length));
+      addCounts(r.counts, d.counts);
       break;
     }
+    addCounts(r.counts, segmentCounts);
     busySeconds += outcome.seconds;
     r.frames = outcome.frameIndex;
     if (outcome.hang) {
       hangs++;
+      r.hangs = hangs;
       record({ kind: 'hang', frameIndex: outcome.frameIndex, message: `frame did not return within ${hangMs} ms (worker terminated)`, frame: outcome.frame, preceding: [] });
     } else {
       record({ kind: 'crash', frameIndex: outcome.frameIndex, message: `worker died: ${outcome.message}`, frame: outcome.frame, preceding: [] });
+    }
+    if (outcome.startup) {
+      r.abandoned = `the target failed to start: ${String(outcome.message).split('\n')[0]}`;
+      o.log?.(`[${target}] ${r.abandoned}`);
+      break;
     }
     if (hangs >= maxHangs || r.findings.crash > maxHangs) {
       r.abandoned = `stopped at frame ${outcome.frameIndex} after ${hangs} hangs${r.findings.crash ? ` and ${r.findings.crash} crashes` : ''}`;
@@ -175,6 +198,14 @@ async function runTarget(target, o, state) {
   r.examples = findings.slice(0, 20);
   r.ok = !r.abandoned && FAILING_KINDS.every((k) => !r.findings[k]) && r.frames >= o.frames;
   return r;
+}
+
+/** Sums a worker's counters into the target's (nested objects of numbers). */
+function addCounts(into, from) {
+  for (const [k, v] of Object.entries(from ?? {})) {
+    if (typeof v === 'number') into[k] = (into[k] ?? 0) + v;
+    else if (v && typeof v === 'object') addCounts((into[k] ??= {}), v);
+  }
 }
 
 /** Where findings go by default: fuzz/findings/<time>-seed<S>.jsonl. */

@@ -7,7 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { FuzzFailure } from './failure.mjs';
 
-const { target, seed, frames, startAt, slowMs, sab } = workerData;
+const { module, seed, frames, startAt, slowMs, sab } = workerData;
 const ctl = new Int32Array(sab, 0, 4);
 const frameBytes = new Uint8Array(sab, 16);
 const enc = new TextEncoder();
@@ -20,13 +20,13 @@ process.on('unhandledRejection', (err) => {
   parentPort.postMessage({ type: 'async-crash', message: String(err?.stack ?? err) });
 });
 
-const mod = await import(`./targets/${target}.mjs`);
+const mod = await import(module);
 const inst = await mod.create({ seed });
 for (let i = 0; i < startAt; i++) inst.next();
 Atomics.store(ctl, 0, startAt);
+parentPort.postMessage({ type: 'ready' });
 
 const recent = [];
-const slow = { confirmed: [], confirmedCount: 0, transient: 0, worstMs: 0 };
 const started = performance.now();
 let done = startAt;
 for (let i = startAt; i < frames; i++) {
@@ -66,11 +66,9 @@ for (let i = startAt; i < frames; i++) {
     // on a shared machine a GC pause or a descheduled thread looks like a slow frame: re-time
     // the frame alone on a fresh instance and report it only when it is slow every time
     const again = await inst.probe(f);
-    if (again > slowMs) {
-      slow.confirmedCount++;
-      slow.worstMs = Math.max(slow.worstMs, again);
-      if (slow.confirmed.length < 10) slow.confirmed.push({ frameIndex: i, ms: Number(again.toFixed(3)), frame: shown(saved).slice(0, 2000) });
-    } else slow.transient++;
+    parentPort.postMessage(again > slowMs ? { type: 'slow', frameIndex: i, ms: Number(again.toFixed(3)), frame: shown(saved).slice(0, 2000) } : { type: 'slow', transient: true });
   }
+  // counts survive a later hang: the main thread keeps the latest of each worker
+  if ((i & 8191) === 8191) parentPort.postMessage({ type: 'counts', counts: inst.counts() });
 }
-parentPort.postMessage({ type: 'done', frames: done - startAt, seconds: (performance.now() - started) / 1000, slow, counts: inst.counts() });
+parentPort.postMessage({ type: 'done', frames: done - startAt, seconds: (performance.now() - started) / 1000, counts: inst.counts() });

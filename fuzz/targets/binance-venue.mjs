@@ -7,7 +7,7 @@
  * No network: the adapter's REST calls reach `node:http`'s `request`, which this worker replaces
  * with an in-memory venue (`syncBuiltinESMExports` makes the ESM import see it), and its ws URL
  * is unparsable so no socket is ever opened. Frames go straight into the adapter's private
- * `onFrame` (the method its WsConnection calls); timers run on virtual time.
+ * `onFrame` (or its BinanceFeed's, what its WsConnection calls); timers run on virtual time.
  */
 import http from 'node:http';
 import { EventEmitter } from 'node:events';
@@ -146,7 +146,7 @@ export function referenceSnapshot(text, lastStreamSeq) {
   }
   if (o === null || typeof o !== 'object' || Array.isArray(o)) return { error: 'snapshot is not an object' };
   const L = o.lastUpdateId;
-  if (!Number.isSafeInteger(L) || L < 0) return { error: `lastUpdateId ${JSON.stringify(L)} is not a non-negative integer` };
+  if (!Number.isSafeInteger(L) || L < 0) return { error: `lastUpdateId ${typeof L === 'number' ? String(L) : JSON.stringify(L)} is not a non-negative integer` };
   if (lastStreamSeq > 0 && L - lastStreamSeq > MAX_PLAUSIBLE_JUMP) return { error: `lastUpdateId ${L} is implausibly far ahead of the stream (${lastStreamSeq})` };
   const levels = (arr, what) => {
     if (!Array.isArray(arr)) return `${what} is not an array`;
@@ -183,9 +183,21 @@ class ReferenceConsumer {
     this.buffer = [];
   }
 
-  onFrame(text) {
-    const d = referenceDepth(text);
-    if (!d) return;
+  /**
+   * `realRejected`: whether the adapter counted the frame as an error. Used for one case only: a
+   * frame that is JSON but for a number written with leading zeros (`"E":0767...`). JSON.parse
+   * rejects it, a lenient reader may not; when the adapter applied it, the reference follows (so
+   * the books stay comparable) and the harness reports the leniency itself.
+   */
+  onFrame(text, realRejected) {
+    let d = referenceDepth(text);
+    this.lenientAccepted = undefined;
+    if (!d) {
+      const lenient = realRejected ? undefined : referenceDepth(text.replace(/([:,[]\s*-?)0+(?=\d)/g, '$1'));
+      if (!lenient) return;
+      this.lenientAccepted = text;
+      d = lenient;
+    }
     if (d.u > this.maxStreamSeq && d.u - Math.max(this.maxStreamSeq, d.U) <= MAX_PLAUSIBLE_JUMP) this.maxStreamSeq = d.u;
     if (!this.synced) {
       this.buffer.push(d);
@@ -322,6 +334,12 @@ export class BinanceHarness {
     // what the WsConnection does when the socket opens
     this.md.onOpen({ send: () => true }, { reconnect: false, reason: 'initial' });
     this.sync = this.md.syncOf(SYMBOL);
+    // what the adapter's WsConnection calls per text frame: its own onFrame, or (once the
+    // adapter is split into an I/O-free BinanceFeed) the feed's
+    const md = this.md;
+    if (typeof md.onFrame === 'function') this.deliver = (text) => md.onFrame(text);
+    else if (typeof md.feed?.onFrame === 'function') this.deliver = (text) => md.feed.onFrame(text);
+    else throw new Error('BinanceMarketData has neither onFrame nor feed.onFrame: update fuzz/targets/binance-venue.mjs');
   }
 
   serve(url) {
@@ -337,8 +355,10 @@ export class BinanceHarness {
     currentHarness = this;
     const req = this.sync.snapshotsRequested;
     const served = this.requests;
-    this.ref.onFrame(text);
-    this.md.onFrame(text);
+    const errors = this.counts.feedErrors;
+    this.deliver(text);
+    this.ref.onFrame(text, this.counts.feedErrors > errors);
+    if (this.ref.lenientAccepted !== undefined) this.violation ??= new FuzzFailure('invalid-event', 'a depth frame that is not valid JSON (a number with a leading zero) was applied instead of counted as malformed');
     if (this.sync.snapshotsRequested !== req || this.requests !== served || this.sync.state === 'buffering') await this.settle();
     this.check(text);
   }

@@ -53,12 +53,12 @@ export async function create({ seed }) {
   const configured = fileTarget({ file, options: { format: 'tardis', instruments: { BTCUSDT: { tickSize: '0.01', lotSize: '0.00001' } } } });
   const inferred = fileTarget({ file, options: { format: 'tardis' } });
   const totals = { files: 0, delivered: 0, malformed: 0 };
+  const pool = Array.from({ length: 64 }, (_, i) => (i % 5 < 3 ? bookFile(rng) : tradesFile(rng)));
   const runOnce = (f) => (f.infer ? inferred : configured)(f.bytes);
   return {
     next() {
-      const book = rng.chance(0.6);
-      const text = book ? bookFile(rng) : tradesFile(rng);
-      return { bytes: rawBytes(rng, mut.mutate(text, `${book ? 'book' : 'trades'}-${rng.int(8)}`)), infer: rng.chance(0.5) };
+      const i = rng.int(pool.length);
+      return { bytes: rawBytes(rng, mut.mutate(pool[i], `tardis-${i}`)), infer: rng.chance(0.5) };
     },
     saved: (f) => f.bytes,
     run(f) {

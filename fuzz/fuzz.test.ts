@@ -1,0 +1,68 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+// @ts-expect-error plain ESM modules without type declarations
+import { Mutator } from './mutate.mjs';
+// @ts-expect-error plain ESM modules without type declarations
+import { Prng } from './prng.mjs';
+// @ts-expect-error plain ESM modules without type declarations
+import { TARGETS, runFuzz } from './runner.mjs';
+
+const planted = new URL('./test-targets/planted.mjs', import.meta.url).href;
+const clean = new URL('./test-targets/clean.mjs', import.meta.url).href;
+const scratch = () => join(mkdtempSync(join(tmpdir(), 'cwts-fuzz-test-')), 'findings.jsonl');
+
+describe('fuzz harness', () => {
+  it('terminates a hanging frame, saves it, resumes at the next frame, and records crashes, wrong books and slow frames', async () => {
+    const findingsFile = scratch();
+    const report = await runFuzz({ targets: [planted], frames: 30, seed: 1, hangMs: 400, maxHangs: 5, findingsFile });
+    const [r] = report.results;
+    expect(report.ok).toBe(false);
+    expect(r.frames).toBe(30);
+    expect(r.findings).toMatchObject({ hang: 3, crash: 3, 'wrong-synced-book': 3 });
+    expect(r.slow.confirmedCount).toBe(3);
+    const saved = readFileSync(findingsFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(saved.filter((f) => f.kind === 'hang').map((f) => [f.frameIndex, f.frame.slice(-2)])).toEqual([[5, '-5'], [15, '-5'], [25, '-5']]);
+    expect(saved.find((f) => f.kind === 'crash')?.message).toMatch(/TypeError: planted crash/);
+  }, 60_000);
+
+  it('abandons a target after --max-hangs hangs and fails the run', async () => {
+    const report = await runFuzz({ targets: [planted], frames: 1000, seed: 1, hangMs: 300, maxHangs: 2, findingsFile: scratch() });
+    expect(report.results[0].abandoned).toMatch(/after 2 hangs/);
+    expect(report.ok).toBe(false);
+  }, 60_000);
+
+  it('passes a target without bugs', async () => {
+    const report = await runFuzz({ targets: [clean], frames: 500, seed: 3, findingsFile: scratch() });
+    expect(report.ok).toBe(true);
+    expect(report.results[0].frames).toBe(500);
+  }, 60_000);
+
+  it('cuts every seed at every offset, and is deterministic for a seed', () => {
+    const m = new Mutator(new Prng(1), 'json');
+    const text = '{"u":12345}';
+    const cuts = Array.from({ length: text.length }, () => m.truncate(text, 's'));
+    expect(cuts).toEqual(Array.from({ length: text.length }, (_, i) => text.slice(0, i)));
+    const run = (seed: number) => {
+      const mm = new Mutator(new Prng(seed), 'json');
+      return Array.from({ length: 200 }, () => mm.mutate('{"e":"depthUpdate","U":1,"u":2,"b":[["1.00","2"]],"a":[]}', 'x'));
+    };
+    expect(run(7)).toEqual(run(7));
+    expect(run(7)).not.toEqual(run(8));
+  });
+});
+
+// The gate: every real parser, a small number of frames (pnpm fuzz runs a million each).
+const FRAMES = Number(process.env.CWTS_FUZZ_TEST_FRAMES ?? 2000);
+describe(`pnpm fuzz, ${FRAMES} frames per parser`, () => {
+  it('finds no hang, crash, invalid event, secret leak, lost line or wrong SYNCED book', async () => {
+    const report = await runFuzz({ targets: TARGETS, frames: FRAMES, seed: 1, jobs: 2, maxHangs: 1, findingsFile: scratch() });
+    const problems = report.results.flatMap((r: any) => [
+      ...Object.entries(r.signatures).map(([s, n]) => `[${r.parser}] ${n} x ${s}`),
+      ...(r.abandoned ? [`[${r.parser}] ${r.abandoned}`] : []),
+    ]);
+    expect(problems).toEqual([]);
+    expect(report.ok).toBe(true);
+  }, 300_000);
+});
