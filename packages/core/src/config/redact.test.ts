@@ -73,6 +73,14 @@ describe('Redactor', () => {
     expect(String(r)).not.toContain('top-secret');
   });
 
+  it('masks values far too long for one alternation regex (a fuzzed 40 KB password)', () => {
+    const r = new Redactor();
+    const huge = `${'['.repeat(20_000)}SENTINEL${']'.repeat(20_000)}`;
+    r.add(huge, '${HUGE}');
+    r.add('other-secret');
+    expect(r.redact(`a ${huge} b other-secret c ${huge}`)).toBe('a ${HUGE} b [redacted] c ${HUGE}');
+  });
+
   it('merges another redactor', () => {
     const a = new Redactor();
     a.add('first-secret', '${A}');

@@ -25,7 +25,8 @@ const URL_USERINFO = /[A-Za-z][A-Za-z0-9+.-]*:\/\/([^\s/?#@"'<>\\]+)@/g;
  */
 export class Redactor {
   readonly #replacements = new Map<string, string>();
-  #pattern: RegExp | undefined;
+  /** Masked values, longest first (a longer value wins where two start at the same place). */
+  #longestFirst: string[] | undefined;
 
   /** Masks `value` as `replacement` (values shorter than MIN_MASKED_LENGTH are ignored). */
   add(value: string, replacement: string = REDACTED): void {
@@ -35,7 +36,7 @@ export class Redactor {
     // The same value inside a JSON string (a log line) is escaped; mask that form too.
     const json = JSON.stringify(value).slice(1, -1);
     if (json !== value && !this.#replacements.has(json)) this.#replacements.set(json, REDACTED);
-    this.#pattern = undefined;
+    this.#longestFirst = undefined;
   }
 
   /** Masks the credentials of every `scheme://user:pass@` in `text` (raw and percent-decoded). */
@@ -58,7 +59,7 @@ export class Redactor {
   /** Adds everything `other` masks. */
   merge(other: Redactor): void {
     for (const [v, r] of other.#replacements) if (!this.#replacements.has(v)) this.#replacements.set(v, r);
-    this.#pattern = undefined;
+    this.#longestFirst = undefined;
   }
 
   get size(): number {
@@ -73,8 +74,10 @@ export class Redactor {
   redact(text: string): string {
     let out = text;
     if (this.#replacements.size > 0) {
-      this.#pattern ??= new RegExp([...this.#replacements.keys()].sort((a, b) => b.length - a.length).map(escapeRegExp).join('|'), 'g');
-      out = out.replace(this.#pattern, (m) => this.#replacements.get(m) ?? REDACTED);
+      // Plain string search, not one alternation regex: a value tens of KB long (fuzzed configs)
+      // makes V8 refuse the regex ("Regular expression too large").
+      this.#longestFirst ??= [...this.#replacements.keys()].sort((a, b) => b.length - a.length);
+      out = replaceEarliestLongest(out, this.#longestFirst, (m) => this.#replacements.get(m) ?? REDACTED);
       for (const [value, replacement] of this.#replacements) {
         if (value.length > TRUNCATED_PREFIX) out = maskTruncated(out, value, replacement);
       }
@@ -89,7 +92,7 @@ export class Redactor {
   #addAlways(value: string, replacement: string): void {
     if (this.#replacements.has(value)) return;
     this.#replacements.set(value, replacement);
-    this.#pattern = undefined;
+    this.#longestFirst = undefined;
   }
 
   toString(): string {
@@ -135,8 +138,28 @@ function maskTruncated(text: string, value: string, replacement: string): string
   }
 }
 
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/**
+ * One left-to-right pass: at each step the earliest occurrence of any value is replaced (the
+ * longest where several start there), and the search resumes after it, as an alternation regex
+ * would. `values` must be sorted longest first.
+ */
+function replaceEarliestLongest(text: string, values: readonly string[], replacementOf: (value: string) => string): string {
+  let out = '';
+  let from = 0;
+  for (;;) {
+    let at = -1;
+    let hit = '';
+    for (const v of values) {
+      const j = text.indexOf(v, from);
+      if (j >= 0 && (at < 0 || j < at)) {
+        at = j;
+        hit = v;
+      }
+    }
+    if (at < 0) return out + text.slice(from);
+    out += text.slice(from, at) + replacementOf(hit);
+    from = at + hit.length;
+  }
 }
 
 /**
