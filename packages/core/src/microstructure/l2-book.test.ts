@@ -88,6 +88,29 @@ describe('L2Book', () => {
     expect(changes[1]).toMatch(/^synced->resyncing:sequence_gap/);
   });
 
+  it('sequence poisoning: an in-order first id with a far-ahead last id is refused and resyncs, later real deltas apply', () => {
+    const b = new L2Book('x', 'S', { maxSeqJump: 1000 });
+    b.applySnapshot(snap(100, [[10, 1]], [[12, 1]]));
+    expect(b.applyDelta(delta(101, 9_007_199_254_740_000, [[10, 999]], []))).toBe(DeltaResult.INVALID);
+    expect(b.state).toBe('resyncing');
+    expect(b.stateReason).toContain('sequence_jump');
+    expect(b.seq).toBe(100);
+    expect(b.qtyAt('bid', 10)).toBe(1);
+    b.applySnapshot(snap(150, [[10, 5]], [[12, 1]]));
+    expect(b.applyDelta(delta(151, 151, [[10, 6]], []))).toBe(DeltaResult.APPLIED);
+    expect(b.synced).toBe(true);
+    expect(b.qtyAt('bid', 10)).toBe(6);
+    // impossible ranges and unsafe integers are invalid, whatever the jump bound
+    expect(b.applyDelta(delta(160, 155, [], []))).toBe(DeltaResult.INVALID);
+    b.applySnapshot(snap(200, [[10, 5]], [[12, 1]]));
+    expect(b.applyDelta(delta(201, 2 ** 60, [], []))).toBe(DeltaResult.INVALID);
+    expect(b.state).toBe('resyncing');
+    // the check on the ring path says the same
+    b.applySnapshot(snap(300, [[10, 5]], [[12, 1]]));
+    expect(b.checkDeltaSeq(301, 301 + 1001, 0)).toBe(DeltaResult.INVALID);
+    expect(b.resyncsByReason.get('sequence_jump')).toBe(2);
+  });
+
   it('crossed detection, recovery by uncrossing delta, and resync', () => {
     const b = new L2Book('x', 'S');
     b.applySnapshot(snap(1, [[10, 1]], [[12, 1]]));

@@ -32,7 +32,9 @@ export const DeltaResult = {
   GAP: 2,
   /** The book is `resyncing`; the owner should buffer deltas until the snapshot arrives. */
   IGNORED_RESYNCING: 3,
-  /** Non-integer or negative values: book moved to `resyncing`, delta not applied. */
+  /** Non-integer or negative values, or an impossible or implausibly far sequence range: book
+   * moved to `resyncing`, delta not applied. (Positive prices are the adapter edge's rule: the
+   * book itself serves any tick range.) */
   INVALID: 4,
 } as const;
 export type DeltaResultCode = (typeof DeltaResult)[keyof typeof DeltaResult];
@@ -43,7 +45,16 @@ export interface L2BookOptions {
   onStateChange?: BookSyncListener;
   /** Called on every beginResync (gap, invalid data, crossed, owner request). */
   onResync?: BookResyncListener;
+  /**
+   * Largest plausible advance of the sequence in one delta (seq - book seq). A delta whose
+   * first id is in order but whose last id is far ahead (9007199254740000) would otherwise be
+   * applied and make every later real update "old": the book would stay SYNCED and wrong.
+   */
+  maxSeqJump?: number;
 }
+
+/** Default `maxSeqJump`: far beyond any real burst (thousands of ids per frame), far below 2^53. */
+export const DEFAULT_MAX_SEQ_JUMP = 10_000_000;
 
 export interface LevelOut {
   price: number;
@@ -88,7 +99,10 @@ export class L2Book implements BookView {
     this.asks = new SortedLevels(options.initialLevels ?? 256);
     this.onStateChange = options.onStateChange;
     this.onResync = options.onResync;
+    this.maxSeqJump = options.maxSeqJump ?? DEFAULT_MAX_SEQ_JUMP;
   }
+
+  readonly maxSeqJump: number;
 
   setListeners(onStateChange?: BookSyncListener, onResync?: BookResyncListener): void {
     this.onStateChange = onStateChange;
@@ -165,8 +179,8 @@ export class L2Book implements BookView {
   applySnapshot(ev: Pick<BookSnapshotEvent, 'seq' | 'bids' | 'asks'> & { recvTs?: number }): L2SyncState {
     const now = ev.recvTs ?? this.lastUpdateTs;
     this.clear();
-    if (!validLevels(ev.bids) || !validLevels(ev.asks)) {
-      this.beginResync('invalid_snapshot', `snapshot ${ev.seq} has a non-integer or negative level`, now);
+    if (!Number.isSafeInteger(ev.seq) || ev.seq < 0 || !validLevels(ev.bids) || !validLevels(ev.asks)) {
+      this.beginResync('invalid_snapshot', `snapshot ${ev.seq} has an impossible sequence or a non-integer or negative level`, now);
       return this._state;
     }
     loadSide(this.bids, ev.bids, 1);
@@ -187,11 +201,8 @@ export class L2Book implements BookView {
     if (this._state === 'resyncing') return DeltaResult.IGNORED_RESYNCING;
     const now = ev.recvTs ?? this.lastUpdateTs;
     if (ev.seq !== 0) {
-      if (ev.seq <= this.seq) return DeltaResult.OLD;
-      if (ev.firstSeq > this.seq + 1) {
-        this.beginResync('sequence_gap', `expected ${this.seq + 1}, got ${ev.firstSeq}..${ev.seq}`, now);
-        return DeltaResult.GAP;
-      }
+      const verdict = this.sequenceVerdict(ev.firstSeq, ev.seq, now);
+      if (verdict !== DeltaResult.APPLIED) return verdict;
     }
     if (!validLevels(ev.bids) || !validLevels(ev.asks)) {
       this.beginResync('invalid_delta', `delta ${ev.seq} has a non-integer or negative level`, now);
@@ -246,12 +257,23 @@ export class L2Book implements BookView {
    */
   checkDeltaSeq(firstSeq: number, seq: number, now: number): DeltaResultCode {
     if (this._state === 'resyncing') return DeltaResult.IGNORED_RESYNCING;
-    if (seq !== 0) {
-      if (seq <= this.seq) return DeltaResult.OLD;
-      if (firstSeq > this.seq + 1) {
-        this.beginResync('sequence_gap', `expected ${this.seq + 1}, got ${firstSeq}..${seq}`, now);
-        return DeltaResult.GAP;
-      }
+    return seq !== 0 ? this.sequenceVerdict(firstSeq, seq, now) : DeltaResult.APPLIED;
+  }
+
+  /** OLD, GAP (resync begun), INVALID for an implausible jump (resync begun), or APPLIED. */
+  private sequenceVerdict(firstSeq: number, seq: number, now: number): DeltaResultCode {
+    if (!Number.isSafeInteger(seq) || !Number.isSafeInteger(firstSeq) || firstSeq > seq) {
+      this.beginResync('invalid_delta', `delta ${firstSeq}..${seq} has an impossible sequence range`, now);
+      return DeltaResult.INVALID;
+    }
+    if (seq <= this.seq) return DeltaResult.OLD;
+    if (firstSeq > this.seq + 1) {
+      this.beginResync('sequence_gap', `expected ${this.seq + 1}, got ${firstSeq}..${seq}`, now);
+      return DeltaResult.GAP;
+    }
+    if (seq - this.seq > this.maxSeqJump) {
+      this.beginResync('sequence_jump', `delta ${firstSeq}..${seq} jumps ${seq - this.seq} past ${this.seq} (bound ${this.maxSeqJump})`, now);
+      return DeltaResult.INVALID;
     }
     return DeltaResult.APPLIED;
   }
