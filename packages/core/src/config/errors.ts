@@ -1,4 +1,4 @@
-import { redactUrlCredentials } from './redact.js';
+import { redactUrlCredentials } from './url-credentials.js';
 
 /** One problem found in a config file; `path` is the full key path, e.g. "risk.max_drawdown". */
 export interface ConfigIssue {

@@ -1,7 +1,9 @@
 import { inspect } from 'node:util';
 import type { ConfigIssue } from './errors.js';
 
-export const REDACTED = '[redacted]';
+import { REDACTED, URL_USERINFO, redactUrlCredentials } from './url-credentials.js';
+
+export { REDACTED, redactUrlCredentials };
 
 /**
  * Values shorter than this are not masked: they cannot be a meaningful secret, and masking
@@ -10,8 +12,6 @@ export const REDACTED = '[redacted]';
  */
 export const MIN_MASKED_LENGTH = 4;
 
-/** `scheme://userinfo@` in any text; userinfo stops at characters a URL authority cannot hold. */
-const URL_USERINFO = /[A-Za-z][A-Za-z0-9+.-]*:\/\/([^\s/?#@"'<>\\]+)@/g;
 
 /**
  * Text that must never be shown, with what to show instead: the values of `${VAR}`
@@ -108,11 +108,6 @@ export class Redactor {
   }
 }
 
-/** `text` with the userinfo of every `scheme://user:pass@` replaced by `[redacted]`. */
-export function redactUrlCredentials(text: string): string {
-  if (!text.includes('@')) return text;
-  return text.replace(URL_USERINFO, (m, userinfo: string) => m.slice(0, m.length - userinfo.length - 1) + `${REDACTED}@`);
-}
 
 /** A shortened value is recognised from this many of its first characters on. */
 const TRUNCATED_PREFIX = 12;
