@@ -3,12 +3,23 @@
  * `whale`, `cascade` and `pattern`. Each factory parses and validates its settings table (a
  * ConfigError with key paths such as `detectors.whale.z_threshold`) before anything runs.
  */
-import type { BuiltinDetectorFactory } from '../engine/compose.js';
+import type { ComputeBackend } from '../contracts/compute.js';
+import type { Clock } from '../contracts/clock.js';
+import type { Detector } from '../contracts/trading.js';
+import type { Logger } from '../observability/logger.js';
+import type { MetricsRegistry } from '../observability/metrics.js';
 import { CascadeDetector, parseCascadeSettings } from './cascade.js';
 import { parsePatternSettings, PatternDetector } from './pattern.js';
 import { parseWhaleSettings, WhaleDetector } from './whale.js';
 
-export type { BuiltinDetectorFactory };
+/** What compose hands every built-in detector; third-party ones come by `plugin = ...`. */
+export interface BuiltinDetectorDeps {
+  backend: ComputeBackend;
+  logger: Logger;
+  clock: Clock;
+  metrics: MetricsRegistry;
+}
+export type BuiltinDetectorFactory = (settings: Readonly<Record<string, unknown>>, name: string, deps: BuiltinDetectorDeps) => Detector;
 
 const FACTORIES: ReadonlyMap<string, BuiltinDetectorFactory> = new Map<string, BuiltinDetectorFactory>([
   ['whale', (settings, name) => new WhaleDetector(name, parseWhaleSettings(settings, name))],

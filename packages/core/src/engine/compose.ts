@@ -22,17 +22,11 @@ import { RiskManager } from '../risk/manager.js';
 import { RiskControlServer } from '../risk/control.js';
 import { establishControlToken, type ControlToken } from '../risk/control-token.js';
 import { Recorder } from './recorder.js';
-import { builtinDetectors } from '../detectors/builtins.js';
+import { builtinDetectors, type BuiltinDetectorDeps, type BuiltinDetectorFactory } from '../detectors/builtins.js';
 import { attachJournal } from './rebuild.js';
 
+export type { BuiltinDetectorDeps, BuiltinDetectorFactory };
 /** Built-in detectors by name; third-party ones come by `plugin = ...`. */
-export interface BuiltinDetectorDeps {
-  backend: ComputeBackend;
-  logger: Logger;
-  clock: Clock;
-  metrics: MetricsRegistry;
-}
-export type BuiltinDetectorFactory = (settings: Readonly<Record<string, unknown>>, name: string, deps: BuiltinDetectorDeps) => Detector;
 export const BUILTIN_DETECTORS: ReadonlyMap<string, BuiltinDetectorFactory> = builtinDetectors();
 
 export interface ComposeOptions {
