@@ -4,7 +4,9 @@
 // names that exist with the same meaning on both sides belong here.
 #pragma once
 
-#if defined(CWTS_HIP)
+#if defined(CWTS_CPU_EMULATION)
+// The kernel tests' CPU emulation (test/kernel-emulation/cuda_shim.h) supplies the names.
+#elif defined(CWTS_HIP)
 #include <hip/hip_runtime.h>
 #define GPU_API_NAME "HIP"
 #define GPU_CODE_PREFIX "HIP"

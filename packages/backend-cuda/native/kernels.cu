@@ -5,6 +5,12 @@
 
 #include <cstdint>
 
+// Kernel launch. CUDA and HIP use the triple-chevron syntax; the CPU emulation used by the tests
+// (test/kernel-emulation) supplies its own CWTS_LAUNCH and runs each block on host threads.
+#ifndef CWTS_LAUNCH
+#define CWTS_LAUNCH(kernel, grid, block, stream) kernel<<<(grid), (block), 0, (stream)>>>
+#endif
+
 namespace cwts {
 namespace {
 
@@ -335,7 +341,7 @@ __global__ void monteCarloKernel(const double* __restrict__ v, uint32_t F, uint3
 }  // namespace
 
 gpuError_t launchNoop(gpuStream_t stream) {
-  noopKernel<<<1, 1, 0, stream>>>();
+  CWTS_LAUNCH(noopKernel, 1, 1, stream)();
   return gpuGetLastError();
 }
 
@@ -348,23 +354,23 @@ gpuError_t launchRollingMoments(const float* x, size_t length, uint32_t window, 
   const size_t minRuns = 4096;
   if ((outputs + chunk - 1) / chunk < minRuns && outputs / minRuns >= 64 && outputs / minRuns < chunk) chunk = outputs / minRuns;
   const size_t runs = (outputs + chunk - 1) / chunk;
-  rollingKernel<<<gridFor(runs, 128), 128, 0, stream>>>(x, outputs, window, chunk, mean, variance);
+  CWTS_LAUNCH(rollingKernel, gridFor(runs, 128), 128, stream)(x, outputs, window, chunk, mean, variance);
   return gpuGetLastError();
 }
 
 gpuError_t launchNormalizeRows(const float* x, uint32_t rows, uint32_t dim, float* out, gpuStream_t stream) {
   const unsigned grid = rows < 65535u * 4u ? rows : 65535u * 4u;
-  normalizeRowsKernel<<<grid, kBlock, 0, stream>>>(x, rows, dim, out);
+  CWTS_LAUNCH(normalizeRowsKernel, grid, kBlock, stream)(x, rows, dim, out);
   return gpuGetLastError();
 }
 
 gpuError_t launchClamp(float* x, size_t count, gpuStream_t stream) {
-  clampKernel<<<gridFor(count, kBlock), kBlock, 0, stream>>>(x, count);
+  CWTS_LAUNCH(clampKernel, gridFor(count, kBlock), kBlock, stream)(x, count);
   return gpuGetLastError();
 }
 
 gpuError_t launchScale(float* c, size_t count, float beta, gpuStream_t stream) {
-  scaleKernel<<<gridFor(count, kBlock), kBlock, 0, stream>>>(c, count, beta);
+  CWTS_LAUNCH(scaleKernel, gridFor(count, kBlock), kBlock, stream)(c, count, beta);
   return gpuGetLastError();
 }
 
@@ -379,19 +385,15 @@ gpuError_t launchSgemm(int m, int n, int k, float alpha, const float* A, const f
   // base pointers from the device allocator (256-byte aligned).
   const bool vec = (k % 4 == 0) && (n % 4 == 0) && (reinterpret_cast<uintptr_t>(A) % 16 == 0) &&
                    (reinterpret_cast<uintptr_t>(B) % 16 == 0) && (reinterpret_cast<uintptr_t>(C) % 16 == 0);
-  if (transB) {
-    if (vec) sgemmKernel<true, true><<<grid, 256, 0, stream>>>(m, n, k, alpha, A, B, beta, C, swapGrid);
-    else sgemmKernel<true, false><<<grid, 256, 0, stream>>>(m, n, k, alpha, A, B, beta, C, swapGrid);
-  } else {
-    if (vec) sgemmKernel<false, true><<<grid, 256, 0, stream>>>(m, n, k, alpha, A, B, beta, C, swapGrid);
-    else sgemmKernel<false, false><<<grid, 256, 0, stream>>>(m, n, k, alpha, A, B, beta, C, swapGrid);
-  }
+  void (*kernel)(int, int, int, float, const float*, const float*, float, float*, bool) =
+      transB ? (vec ? sgemmKernel<true, true> : sgemmKernel<true, false>) : (vec ? sgemmKernel<false, true> : sgemmKernel<false, false>);
+  CWTS_LAUNCH(kernel, grid, 256, stream)(m, n, k, alpha, A, B, beta, C, swapGrid);
   return gpuGetLastError();
 }
 
 gpuError_t launchMonteCarloLosses(const double* v, uint32_t factors, uint32_t paths, uint32_t horizon, uint32_t seedLo, uint32_t seedHi,
                                   double drift, double* losses, gpuStream_t stream) {
-  monteCarloKernel<<<gridFor(paths, 128), 128, 0, stream>>>(v, factors, paths, horizon, seedLo, seedHi, drift, losses);
+  CWTS_LAUNCH(monteCarloKernel, gridFor(paths, 128), 128, stream)(v, factors, paths, horizon, seedLo, seedHi, drift, losses);
   return gpuGetLastError();
 }
 

@@ -5,11 +5,15 @@
 
 namespace cwts {
 
-#if defined(CWTS_HIP)
+#if defined(CWTS_HIP) || defined(CWTS_CPU_EMULATION)
 
 VendorBlas::~VendorBlas() {}
 bool VendorBlas::load(gpuStream_t) {
+#if defined(CWTS_HIP)
   reason_ = "no vendor BLAS in this build (rocBLAS is not packaged for Debian 12; sgemm is the shared kernel)";
+#else
+  reason_ = "CPU emulation (tests)";
+#endif
   return false;
 }
 int VendorBlas::sgemm(int, int, int, float, const float*, const float*, float, float*) { return -1; }

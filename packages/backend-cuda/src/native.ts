@@ -77,7 +77,7 @@ export interface NativeGpuContext {
 export interface NativeGpuAddon {
   api: 'CUDA' | 'HIP' | 'Metal';
   probe(): NativeGpuProbe;
-  GpuContext: new (options: { device?: number }) => NativeGpuContext;
+  GpuContext: new (options: { device?: number; [key: string]: unknown }) => NativeGpuContext;
 }
 
 export type NativeGpuLoad = { addon: NativeGpuAddon; path: string } | { addon?: undefined; reason: string };

@@ -15,6 +15,8 @@ export interface GpuRuntimeLabels {
   driverHint: string;
   /** How a device of this runtime is called in reasons: 'CUDA', 'ROCm'. */
   deviceKind: string;
+  /** Extra options for the native context (Metal: where the generated MSL is). */
+  contextOptions?: Readonly<Record<string, unknown>>;
 }
 
 export const CUDA_LABELS: GpuRuntimeLabels = Object.freeze({
@@ -80,7 +82,7 @@ export async function createGpuBackend(labels: GpuRuntimeLabels, load: () => Nat
     );
   }
   try {
-    return new GpuComputeBackend(labels.name, new n.addon.GpuContext({ device }));
+    return new GpuComputeBackend(labels.name, new n.addon.GpuContext({ ...labels.contextOptions, device }));
   } catch (e) {
     const err = e as Error & { code?: string };
     throw new GpuBackendError(`${labels.name} backend unavailable: ${err.message}`, err.code ?? `${labels.api}_UNAVAILABLE`);

@@ -15,6 +15,10 @@ export const METAL_BACKEND_NAME = 'metal';
 /** A real Apple GPU: above Vulkan (MoltenVK or lavapipe), cpu-simd and js when auto-detecting. */
 export const METAL_PRIORITY = 90;
 
+export const metalPackageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** The generated MSL the addon compiles at context creation. */
+export const metalShaderDir = join(metalPackageRoot, 'shaders');
+
 export const METAL_LABELS: GpuRuntimeLabels = Object.freeze({
   name: METAL_BACKEND_NAME,
   api: 'Metal',
@@ -22,11 +26,8 @@ export const METAL_LABELS: GpuRuntimeLabels = Object.freeze({
   countCall: 'MTLCopyAllDevices',
   driverHint: 'Metal ships with macOS 10.14 and later',
   deviceKind: 'Metal',
+  contextOptions: Object.freeze({ shaderDir: metalShaderDir }),
 });
-
-export const metalPackageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
-/** The generated MSL the addon compiles at context creation. */
-export const metalShaderDir = join(metalPackageRoot, 'shaders');
 
 /** Loads build/Release/cwts_metal.node once (CWTS_METAL_ADDON overrides the path); never throws. */
 export function loadMetalAddon(): NativeGpuLoad {

@@ -1,0 +1,94 @@
+// The whole native addon (native/addon.cpp: buffers, pinned staging and device pools, one
+// stream in call order, completions settled by async workers, error codes) and the kernels,
+// built with g++ against a host-memory stand-in for the CUDA runtime
+// (test/kernel-emulation/cuda_shim.h) and run through the compute conformance suite with the
+// real GpuComputeBackend on top. Only the device itself is emulated: this is the same code the
+// CUDA and HIP builds compile.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { ComputeArgumentError, type ComputeBackendProvider } from '@cwts/core';
+import { describeComputeConformance } from '@cwts/core/testing';
+import { GpuComputeBackend, type NativeGpuAddon } from '../src/index.js';
+
+const pkg = fileURLToPath(new URL('..', import.meta.url));
+const require = createRequire(import.meta.url);
+
+/** Builds the addon with the emulated runtime; returns it, or why it could not be built. */
+function buildEmulatedAddon(): { addon: NativeGpuAddon } | { reason: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'cwts-addon-'));
+  const out = join(dir, 'cwts_cuda_emulated.node');
+  const naa = dirname(require.resolve('node-addon-api/package.json'));
+  const nah = (require('node-api-headers') as { include_dir: string }).include_dir;
+  const args = [
+    '-std=c++20', '-O1', '-shared', '-fPIC', '-DCWTS_CPU_EMULATION', '-DNAPI_VERSION=8', '-DNAPI_CPP_EXCEPTIONS',
+    '-DNODE_ADDON_API_DISABLE_DEPRECATED', '-DCWTS_ADDON_NAME=cwts_cuda_emulated', '-include', join(pkg, 'test/kernel-emulation/cuda_shim.h'),
+    '-I', join(pkg, 'native'), '-I', naa, '-I', nah,
+    join(pkg, 'native/addon.cpp'), join(pkg, 'native/vendor_blas.cpp'), '-x', 'c++', join(pkg, 'native/kernels.cu'), '-o', out,
+  ];
+  try {
+    const r = spawnSync('g++', args, { encoding: 'utf8', cwd: pkg });
+    if (r.error) return { reason: `no g++ to build the emulated addon: ${r.error.message}` };
+    if (r.status !== 0) throw new Error(`emulated addon failed to compile:\n${r.stderr}`);
+    return { addon: require(out) as NativeGpuAddon };
+  } finally {
+    rmSync(dir, { recursive: true, force: true }); // a loaded addon stays mapped
+  }
+}
+
+const built = buildEmulatedAddon();
+const addon = 'addon' in built ? built.addon : undefined;
+
+const emulated: ComputeBackendProvider = {
+  name: 'cuda',
+  priority: 100,
+  probe: async () => (addon ? { available: true, device: { name: 'CPU emulation', type: 'cpu' } } : { available: false, reason: (built as { reason: string }).reason }),
+  create: async () => new GpuComputeBackend('cuda', new addon!.GpuContext({ device: 0 })),
+};
+
+describeComputeConformance('cuda addon (emulated runtime)', () => emulated);
+
+describe.skipIf(!addon)('cuda addon on the emulated runtime', () => {
+  it('reports the device and the missing vendor BLAS with the reason', () => {
+    const b = new GpuComputeBackend('cuda', new addon!.GpuContext({ device: 0 }));
+    expect(b.info).toMatchObject({ api: 'CUDA', name: 'CPU emulation of a CUDA device', arch: 'sm_90', vendorBlas: null, vendorBlasReason: 'CPU emulation (tests)' });
+    return b.dispose();
+  });
+
+  it('applies operations in call order; reuses pooled staging; frees buffers still in use only after the work', async () => {
+    const b = new GpuComputeBackend('cuda', new addon!.GpuContext({ device: 0 }));
+    const buf = b.createBuffer(4 * 256);
+    void b.upload(buf, new Float32Array(256).map((_, i) => i));
+    const first = b.rollingMoments({ series: buf, length: 256, window: 4 });
+    void b.upload(buf, new Float32Array(256).fill(7));
+    const second = b.rollingMoments({ series: buf, length: 256, window: 4 });
+    b.freeBuffer(buf);
+    expect((await first).mean[0]).toBeCloseTo(1.5, 6);
+    expect((await second).variance.every((v) => v === 0)).toBe(true);
+    const x = new Float32Array(4096).map((_, i) => Math.sin(i));
+    await b.rollingMoments({ series: x, length: x.length, window: 10 });
+    const held = b.memoryInUse;
+    for (let i = 0; i < 20; i++) await b.rollingMoments({ series: x, length: x.length, window: 10 });
+    expect(b.memoryInUse).toBe(held);
+    await b.dispose();
+  });
+
+  it('native argument checks hold for callers that bypass the TypeScript layer', async () => {
+    const ctx = new addon!.GpuContext({ device: 0 });
+    expect(() => ctx.rollingMoments(12345, 16, 4, new Float32Array(13), new Float32Array(13))).toThrow(/unknown or freed buffer #12345/);
+    expect(() => ctx.rollingMoments(new Float32Array(4), 4, 9, new Float32Array(1), new Float32Array(1))).toThrow(/window must be in \[1, length\]/);
+    const b = new GpuComputeBackend('cuda', ctx);
+    const e = await b.sgemm({ m: 2 ** 31, n: 1, k: 1, a: new Float32Array(1), b: new Float32Array(1), c: new Float32Array(1) }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(ComputeArgumentError);
+    await b.dispose();
+    expect(() => ctx.createBuffer(16)).toThrow(/destroyed/);
+  });
+
+  it('the new context rejects a device index that does not exist', () => {
+    expect(() => new addon!.GpuContext({ device: 3 })).toThrow('device 3 does not exist (1 device(s))');
+  });
+});
