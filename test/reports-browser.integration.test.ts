@@ -6,6 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { instrumentSpec, RECORDING_KIND, RECORDING_VERSION } from '@cwts/core';
+import { skipUnlessRequired } from '@cwts/core/testing';
 import { resolveSimOptions, SyntheticMarket, type SimEvent } from '@cwts/exchange-sim';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -125,7 +126,7 @@ afterAll(async () => {
 
 describe('reports in a real browser', () => {
   it('a replay of ten simulated minutes renders every chart with no console error, and its summary equals the --json summary', async (ctx) => {
-    if (!haveChromium) return ctx.skip(`${CHROMIUM} not installed (Debian package chromium)`);
+    if (!haveChromium) return skipUnlessRequired(ctx, 'chromium', `${CHROMIUM} not installed (Debian package chromium)`);
     const cfg = config();
     const data = join(dir, 'ten-minutes.jsonl');
     writeRecording(data, 1);
@@ -144,7 +145,7 @@ describe('reports in a real browser', () => {
   }, 240_000);
 
   it('the live page shows every book SYNCED and PnL that changes while the sim trades, with no console error', async (ctx) => {
-    if (!haveChromium) return ctx.skip(`${CHROMIUM} not installed (Debian package chromium)`);
+    if (!haveChromium) return skipUnlessRequired(ctx, 'chromium', `${CHROMIUM} not installed (Debian package chromium)`);
     const dataDir = mkdtempSync(join(dir, 'live-'));
     const recording = join(dataDir, 'session.jsonl');
     const cfg = config();
