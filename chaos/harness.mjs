@@ -279,13 +279,15 @@ export async function runPhase({ kind, kills, seed, haltAtKill = Math.max(1, Mat
     const ledger = venue ? await venue.stop() : undefined;
     const records = exportJournal(dir);
     Object.assign(result, prove(kind, dir, status, records, ledger, result.haltedAt));
+    // the test key pair must never reach a log line, whatever was killed when
+    result.secretLeaks = readFileSync(log, 'utf8').split(SECRET).length - 1;
   } catch (err) {
     result.errors.push(err.message.split('\n').slice(0, 6).join(' | '));
     if (venue) await venue.stop().catch(() => undefined);
   }
   result.seconds = Math.round((Date.now() - t0) / 1000);
   result.ok =
-    result.errors.length === 0 && result.lostFills === 0 && result.duplicatedFills === 0 && result.unknownFills === 0 && result.duplicateOrders === 0 &&
+    result.errors.length === 0 && result.secretLeaks === 0 && result.lostFills === 0 && result.duplicatedFills === 0 && result.unknownFills === 0 && result.duplicateOrders === 0 &&
     result.positionMismatches === 0 && result.restartsAfterHalt === result.haltSurvived && result.ordersAfterHalt === 0 && result.cleanExit === true &&
     // a run in which nothing traded proves nothing
     result.ordersSent > 0 && result.journalFills > 0 && result.haltedAt !== undefined;

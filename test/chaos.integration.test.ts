@@ -6,7 +6,7 @@
  * fees equal to the venue's, a forced HALT that survived the restarts, and that trading happened.
  */
 import { describe, expect, it } from 'vitest';
-// @ts-expect-error: plain ESM without types, shared with scripts/chaos.mjs
+// @ts-ignore: plain ESM without types, shared with scripts/chaos.mjs
 import { runPhase } from '../chaos/harness.mjs';
 
 const KILLS = 5;
@@ -18,10 +18,10 @@ describe('crash test (SIGKILL at random points, restart, prove nothing lost or d
       const r = await runPhase({ kind, kills: KILLS, seed: 20261205, haltAtKill: 3 });
       const proof = {
         errors: r.errors, lostFills: r.lostFills, duplicatedFills: r.duplicatedFills, unknownFills: r.unknownFills, duplicateOrders: r.duplicateOrders,
-        positionMismatches: r.positionMismatches, ordersAfterHalt: r.ordersAfterHalt, cleanExit: r.cleanExit,
+        positionMismatches: r.positionMismatches, ordersAfterHalt: r.ordersAfterHalt, cleanExit: r.cleanExit, secretLeaks: r.secretLeaks,
       };
       expect(proof, JSON.stringify({ ...r, venue: r.venue, app: r.app })).toEqual({
-        errors: [], lostFills: 0, duplicatedFills: 0, unknownFills: 0, duplicateOrders: 0, positionMismatches: 0, ordersAfterHalt: 0, cleanExit: true,
+        errors: [], lostFills: 0, duplicatedFills: 0, unknownFills: 0, duplicateOrders: 0, positionMismatches: 0, ordersAfterHalt: 0, cleanExit: true, secretLeaks: 0,
       });
       expect(r.haltedAt).toBeDefined();
       expect(r.haltSurvived).toBe(r.restartsAfterHalt);
