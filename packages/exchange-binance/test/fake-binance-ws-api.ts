@@ -77,6 +77,8 @@ function dec(text: string): { m: bigint; e: number } {
   return { m: BigInt(`${i}${f}`), e: f.length };
 }
 function fmtDec(m: bigint, e: number, places = 8): string {
+  // the fake lets a spot balance go negative (selling first): keep the sign out of the digits
+  if (m < 0n) return `-${fmtDec(-m, e, places)}`;
   // rounds half up to `places` decimals
   let v = m;
   if (e > places) {
