@@ -162,7 +162,7 @@ describe('Binance user data stream on the WebSocket API (against the local serve
   });
 
   it('asks by client id after a submit timed out instead of assuming a rejection', async () => {
-    const { ex, i, reports } = await venue({ options: { fills: 'polling', rest_timeout_ms: 300 } });
+    const { ex, i, reports } = await venue({ options: { fills: 'polling', rest_timeout_ms: 1000 } });
     fake!.wsApi.swallowOrderResponses(1);
     const o = conformanceOrder(i, { side: 'buy', price: '64000', qty: '0.01' });
     ex.submit(o);
