@@ -45,7 +45,7 @@ export function prng(seed) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function config(kind, dir, venuePort) {
+function config(kind, dir, venuePort, fsync) {
   const venue =
     kind === 'sim'
       ? `[exchanges]\nenabled = ["sim"]\n\n[sim]\nplugin = "@cwts/exchange-sim"\nsymbols = ["${SYMBOL}"]\n\n[sim.options]\nseed = 7\n`
@@ -83,7 +83,7 @@ sent_log = "${join(dir, 'sent.log')}"
 
 [journal]
 path = "${join(dir, 'journal.db')}"
-fsync = "batch"
+fsync = "${fsync}"
 `,
   );
   return file;
@@ -220,16 +220,16 @@ const dupes = (xs) => {
  * One phase: `kills` random SIGKILLs against one venue kind. Returns the proof (counts), never
  * throws for a failed proof: the caller decides.
  */
-export async function runPhase({ kind, kills, seed, haltAtKill = Math.max(1, Math.floor(kills * 0.8)), minUpMs = 150, maxUpMs = 2500, progress = () => {} }) {
+export async function runPhase({ kind, kills, seed, fsync = 'batch', haltAtKill = Math.max(1, Math.floor(kills * 0.8)), minUpMs = 150, maxUpMs = 2500, progress = () => {} }) {
   const rnd = prng(seed);
   const dir = mkdtempSync(join(tmpdir(), `cwts-chaos-${kind}-`));
   mkdirSync(dir, { recursive: true });
   const log = join(dir, 'app.log');
   const venue = kind === 'binance' ? startVenue(dir, seed) : undefined;
   const venuePort = venue ? await venue.port : 0;
-  const cfg = config(kind, dir, venuePort);
+  const cfg = config(kind, dir, venuePort, fsync);
   const t0 = Date.now();
-  const result = { kind, seed, kills, dir, haltedAt: undefined, restartsAfterHalt: 0, haltSurvived: 0, killedDuringStartup: 0, errors: [] };
+  const result = { kind, seed, kills, fsync, dir, haltedAt: undefined, restartsAfterHalt: 0, haltSurvived: 0, killedDuringStartup: 0, errors: [] };
   try {
     for (let k = 1; k <= kills; k++) {
       const app = startApp(cfg, dir, log);
@@ -280,7 +280,12 @@ export async function runPhase({ kind, kills, seed, haltAtKill = Math.max(1, Mat
     const records = exportJournal(dir);
     Object.assign(result, prove(kind, dir, status, records, ledger, result.haltedAt));
     // the test key pair must never reach a log line, whatever was killed when
-    result.secretLeaks = readFileSync(log, 'utf8').split(SECRET).length - 1;
+    const logText = readFileSync(log, 'utf8');
+    result.secretLeaks = logText.split(SECRET).length - 1;
+    // what reconciliation had to repair (informative: fills made while down, orders sent but never journaled)
+    result.reconcileEvents = {};
+    for (const m of logText.matchAll(/"msg":"reconcile [^:"]+: ([a-z_]+):/g)) result.reconcileEvents[m[1]] = (result.reconcileEvents[m[1]] ?? 0) + 1;
+    result.uncleanStarts = logText.split('did not shut down cleanly').length - 1;
   } catch (err) {
     result.errors.push(err.message.split('\n').slice(0, 6).join(' | '));
     if (venue) await venue.stop().catch(() => undefined);
