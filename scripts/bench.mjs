@@ -2,6 +2,7 @@
 // `pnpm bench [suite]`: builds (tsc -b) and runs bench/<suite>.bench.ts with tsx, or every
 // suite when none is named. Each suite writes bench/results/<suite>.json.
 import { spawnSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +38,9 @@ if (tsc(['-b']).status !== 0) {
   }
 }
 
+// Suites print their own tables: progress is one plain line per finished suite (rate and ETA), on stderr.
+const { createProgress } = await import(pathToFileURL(join(root, 'packages/core/dist/observability/progress.js')).href);
+const progress = createProgress({ label: 'bench', total: run.length, unit: 'suites', mode: 'lines', intervalMs: 0 });
 let failed = 0;
 for (const suite of run) {
   console.log(`\n=== bench: ${suite} ===`);
@@ -45,5 +49,6 @@ for (const suite of run) {
     console.error(`suite ${suite} failed (exit ${r.status ?? r.signal})`);
     failed++;
   }
+  progress.increment();
 }
 process.exit(failed > 0 ? 1 : 0);

@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { skipUnlessRequired } from '@cwts/core/testing';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = join(root, 'packages/core/bin/cwts-ultra.js');
@@ -38,7 +39,7 @@ async function poll<T>(f: () => Promise<T | undefined>, ms: number): Promise<T |
 
 describe('monitoring', () => {
   it('promtool accepts the alert rules and the scrape config', (ctx) => {
-    if (!has('promtool')) return ctx.skip('promtool not installed (Debian package prometheus)');
+    if (!has('promtool')) skipUnlessRequired(ctx, 'prometheus', 'promtool not installed (Debian package prometheus)');
     const rules = spawnSync('promtool', ['check', 'rules', join(root, 'monitoring/alerts.yml')], { encoding: 'utf8' });
     expect(rules.status, rules.stdout + rules.stderr).toBe(0);
     expect(rules.stdout).toMatch(/SUCCESS: 8 rules found/);
@@ -47,7 +48,7 @@ describe('monitoring', () => {
   });
 
   it('a real Prometheus scrapes the running app and sees the seed metrics', async (ctx) => {
-    if (!has('prometheus')) return ctx.skip('prometheus not installed (Debian package prometheus)');
+    if (!has('prometheus')) skipUnlessRequired(ctx, 'prometheus', 'prometheus not installed (Debian package prometheus)');
     const dir = mkdtempSync(join(tmpdir(), 'cwts-prom-'));
     const [metricsPort, healthPort, promPort] = [await freePort(), await freePort(), await freePort()];
     const cfg = readFileSync(join(app, 'config/sim.toml'), 'utf8')

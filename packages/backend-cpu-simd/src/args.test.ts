@@ -8,6 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ComputeArgumentError, CwtsContainer, TOKENS, type ComputeBackendProvider } from '@cwts/core';
+import { skipUnlessRequired } from '@cwts/core/testing';
 import { afterAll, describe, expect, it, type TestContext } from 'vitest';
 import { CpuSimdBackend } from './backend.js';
 import { NativeLoadError, PACKAGE_DIR, addonCandidates, cpuSimdProvider, loadNative, loadNativeFrom, plugin } from './index.js';
@@ -19,7 +20,7 @@ afterAll(async () => {
 
 async function backend(ctx: TestContext): Promise<CpuSimdBackend> {
   const p = await cpuSimdProvider.probe();
-  if (!p.available) ctx.skip(p.reason);
+  if (!p.available) skipUnlessRequired(ctx, 'cpu-simd', p.reason);
   const b = (await cpuSimdProvider.create({ threadPoolSize: 2 })) as CpuSimdBackend;
   made.push(b);
   return b;
@@ -128,7 +129,7 @@ describe('cpu-simd argument checks', () => {
 
   it('the addon itself rejects malformed calls with JS errors, not crashes', async (ctx) => {
     const p = await cpuSimdProvider.probe();
-    if (!p.available) ctx.skip(p.reason);
+    if (!p.available) skipUnlessRequired(ctx, 'cpu-simd', p.reason);
     const { module } = loadNative();
     const e = new module.Engine(1, 'auto', false);
     expect(() => e.patternScores(new Float32Array(3), 10, 10, new Float32Array(10), 1, 1, new Int32Array(1), new Float32Array(1), null, false)).toThrow(
@@ -150,7 +151,7 @@ describe('cpu-simd argument checks', () => {
 
   it('settings: simd_enabled=false forces scalar; bad settings are clear errors', async (ctx) => {
     const p = await cpuSimdProvider.probe();
-    if (!p.available) ctx.skip(p.reason);
+    if (!p.available) skipUnlessRequired(ctx, 'cpu-simd', p.reason);
     const s = (await cpuSimdProvider.create({ threadPoolSize: 1, settings: { simd_enabled: false } })) as CpuSimdBackend;
     made.push(s);
     expect(s.isa).toBe('scalar');

@@ -76,6 +76,15 @@ export const plugin: PluginManifest = definePlugin({
     const config = ctx.config ?? {};
     ctx.registrar.value(TOKENS.ComputeBackendProvider, Object.keys(config).length > 0 ? createCpuSimdProvider(config) : cpuSimdProvider);
   },
+  // `[compute.cpu-simd]`, checked by run and validate-config before anything starts.
+  validateOptions(options, path) {
+    try {
+      resolveSettings({ threadPoolSize: 1 }, (options ?? {}) as Record<string, unknown>);
+      return [];
+    } catch (e) {
+      return [{ path, message: (e as Error).message }];
+    }
+  },
 });
 
 export default plugin;

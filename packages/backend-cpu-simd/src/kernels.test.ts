@@ -5,7 +5,7 @@
  * Gated by the probe: where the addon is not built, each test skips itself with the reason.
  */
 import { ComputeArgumentError, JsComputeBackend, type ComputeBackend } from '@cwts/core';
-import { seededRandom } from '@cwts/core/testing';
+import { seededRandom, skipUnlessRequired } from '@cwts/core/testing';
 import { afterAll, describe, expect, it, type TestContext } from 'vitest';
 import { CpuSimdBackend } from './backend.js';
 import { cpuSimdProvider, type Isa } from './index.js';
@@ -26,7 +26,7 @@ const probed = cpuSimdProvider.probe().then((p) => {
 
 async function backend(ctx: TestContext, settings: Record<string, unknown> = {}, threads = 2): Promise<CpuSimdBackend> {
   await probed;
-  if (probeReason !== undefined) ctx.skip(probeReason);
+  if (probeReason !== undefined) skipUnlessRequired(ctx, 'cpu-simd', probeReason);
   const b = (await cpuSimdProvider.create({ threadPoolSize: threads, settings })) as CpuSimdBackend;
   made.push(b);
   return b;
@@ -35,7 +35,7 @@ async function backend(ctx: TestContext, settings: Record<string, unknown> = {},
 /** Every kernel set this machine runs, each with 1 and 2 threads. */
 async function allVariants(ctx: TestContext): Promise<CpuSimdBackend[]> {
   await probed;
-  if (probeReason !== undefined) ctx.skip(probeReason);
+  if (probeReason !== undefined) skipUnlessRequired(ctx, 'cpu-simd', probeReason);
   const out: CpuSimdBackend[] = [];
   for (const isa of supported) for (const threads of [1, 2]) out.push(await backend(ctx, { isa, blas: false }, threads));
   return out;

@@ -4,7 +4,7 @@
  * the config (`plugins`/`[compute] backends = ["vulkan", ...]`) or register `plugin` yourself.
  */
 import { TOKENS, type PluginManifest } from '@cwts/core';
-import { vulkanProvider } from './provider.js';
+import { parseVulkanSettings, vulkanProvider } from './provider.js';
 
 export { vulkanProvider, probeVulkan, createVulkanBackend, parseVulkanSettings, probeResultFrom, type VulkanSettings } from './provider.js';
 export { VulkanBackend, VulkanError, VulkanDeviceLostError, VulkanOutOfMemoryError, VULKAN_BACKEND_NAME, type VulkanBackendOptions } from './backend.js';
@@ -16,6 +16,15 @@ export const plugin: PluginManifest = {
   coreApi: '1.0',
   register(ctx) {
     ctx.registrar.value(TOKENS.ComputeBackendProvider, vulkanProvider);
+  },
+  // `[compute.vulkan]`, checked by run and validate-config before anything starts.
+  validateOptions(options, path) {
+    try {
+      parseVulkanSettings((options ?? {}) as Record<string, unknown>);
+      return [];
+    } catch (e) {
+      return [{ path, message: (e as Error).message }];
+    }
   },
 };
 

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, type TestContext } from 'vitest';
 import { ComputeArgumentError, CwtsContainer, TOKENS, normalAt, splitSeed, type ComputeBackendProvider } from '@cwts/core';
+import { skipUnlessRequired } from '@cwts/core/testing';
 import {
   VulkanDeviceLostError,
   VulkanOutOfMemoryError,
@@ -25,7 +26,7 @@ const extra: VulkanBackend[] = [];
 
 async function probeOrSkip(ctx: TestContext): Promise<void> {
   const p = await vulkanProvider.probe();
-  if (!p.available) ctx.skip(`vulkan unavailable: ${p.reason}`);
+  if (!p.available) skipUnlessRequired(ctx, 'vulkan', `vulkan unavailable: ${p.reason}`);
 }
 
 async function backend(ctx: TestContext): Promise<VulkanBackend> {
@@ -114,7 +115,7 @@ describe('probe and settings (no device needed)', () => {
 
   it('says why when there is no loader or no driver (child processes)', (ctx) => {
     const n = loadNative();
-    if (!n.addon) ctx.skip(`native addon unavailable: ${n.reason}`);
+    if (!n.addon) skipUnlessRequired(ctx, 'vulkan', `native addon unavailable: ${n.reason}`);
     const run = (env: Record<string, string>) => {
       const base = { ...process.env };
       delete base.CWTS_VULKAN_LOADER;
@@ -128,7 +129,7 @@ describe('probe and settings (no device needed)', () => {
     expect(noLoader.ok).toBe(false);
     expect(noLoader.reason).toMatch(/^no Vulkan loader/);
     const plain = run({});
-    if (!plain.ok && /^no Vulkan loader/.test(plain.reason ?? '')) ctx.skip(`the no-ICD case needs a Vulkan loader: ${plain.reason}`);
+    if (!plain.ok && /^no Vulkan loader/.test(plain.reason ?? '')) skipUnlessRequired(ctx, 'vulkan', `the no-ICD case needs a Vulkan loader: ${plain.reason}`);
     const noIcd = run({ VK_DRIVER_FILES: '/nonexistent/icd.json', VK_ICD_FILENAMES: '/nonexistent/icd.json' });
     expect(noIcd.ok).toBe(false);
     expect(noIcd.reason).toMatch(/^no Vulkan driver \(ICD\)/);
@@ -165,7 +166,7 @@ describe('device', () => {
 
   it('runs with the validation layer without a message, when the layer is installed', async (ctx) => {
     const b = await fresh(ctx, { validation: true });
-    if (!b.info.validation) ctx.skip('VK_LAYER_KHRONOS_validation is not installed (Debian: vulkan-validationlayers)');
+    if (!b.info.validation) skipUnlessRequired(ctx, 'vulkan-validation', 'VK_LAYER_KHRONOS_validation is not installed (Debian: vulkan-validationlayers)');
     const x = randomF32(64 * 16, 1);
     const buf = b.createBuffer(x.byteLength);
     await b.upload(buf, x);

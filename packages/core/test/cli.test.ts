@@ -27,11 +27,19 @@ function tempConfig(edit: (text: string) => string): string {
 }
 
 describe('cwts-ultra validate-config', () => {
-  it('accepts the seed production.toml with its env vars set, and prints no secret', () => {
-    const r = cli(['validate-config', '--config', production], SECRETS);
+  it('--file-only accepts the seed production.toml with its env vars set, and prints no secret', () => {
+    const r = cli(['validate-config', '--file-only', '--config', production], SECRETS);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/valid/);
+    expect(r.out).toMatch(/valid \(file only: plugins not loaded or checked\)/);
     expect(r.out).toMatch(/coinbase: no api_key\/api_secret; market data only/);
+    for (const v of Object.values(SECRETS)) expect(r.out).not.toContain(v);
+  });
+
+  it('without --file-only, refuses the seed production.toml as run would: every venue plugin not installed, at once', () => {
+    const r = cli(['validate-config', '--config', production], SECRETS);
+    expect(r.code).toBe(2);
+    for (const venue of ['coinbase', 'kraken', 'bybit']) expect(r.out).toContain(`@cwts/exchange-${venue} (exchanges.enabled: ${venue}) is not installed`);
+    expect(r.out).not.toContain('@cwts/exchange-binance (exchanges.enabled: binance) is not installed');
     for (const v of Object.values(SECRETS)) expect(r.out).not.toContain(v);
   });
 

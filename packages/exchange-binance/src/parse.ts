@@ -188,8 +188,7 @@ export class BinanceFrameParser {
     let n = 0;
     let first = true;
     for (;;) {
-      c.ws();
-      const ch = c.s.charCodeAt(c.i);
+      const ch = c.peek();
       if (ch === 93) {
         c.i++;
         break;

@@ -28,7 +28,7 @@ describe('validateSimOptions', () => {
       'sim.options',
     );
     expect(problems.map((p) => `${p.path}: ${p.message}`)).toEqual([
-      'sim.options.sede: unknown key',
+      'sim.options.sede: unknown key (did you mean seed?)',
       'sim.options.seed: expected an integer, got number 1.5',
       'sim.options.events_per_second: must be > 0, got 0',
       'sim.options.whale_probability: must be <= 1, got 2',

@@ -2,7 +2,7 @@
  * `[<venue>.options]` of the simulated venue: validation (key paths in every message) and
  * resolution to a fully defaulted, typed object.
  */
-import { defineInstrument, parseDecimal, type Instrument } from '@cwts/core';
+import { closestMatch, defineInstrument, parseDecimal, type Instrument } from '@cwts/core';
 
 export type RegimeName = 'calm' | 'normal' | 'volatile';
 export const REGIME_NAMES: readonly RegimeName[] = ['calm', 'normal', 'volatile'];
@@ -216,6 +216,12 @@ const INSTRUMENT_KEYS: Record<string, Check> = {
 /** The keys `[<venue>.options]` accepts, for documentation and `cwts-ultra validate-config`. */
 export const SIM_OPTION_KEYS: readonly string[] = Object.keys(TOP_LEVEL);
 
+/** "unknown key", with the likely intended key when one is a small typo away. */
+function unknownKey(key: string, known: readonly string[]): string {
+  const s = closestMatch(key, known);
+  return s === undefined ? 'unknown key' : `unknown key (did you mean ${s}?)`;
+}
+
 function checkTable(value: unknown, path: string, keys: Record<string, Check>, out: OptionProblem[]): void {
   if (!isObj(value)) {
     out.push({ path, message: `expected a table, got ${describe(value)}` });
@@ -224,7 +230,7 @@ function checkTable(value: unknown, path: string, keys: Record<string, Check>, o
   for (const [k, v] of Object.entries(value)) {
     const check = keys[k];
     if (!check) {
-      out.push({ path: `${path}.${k}`, message: 'unknown key' });
+      out.push({ path: `${path}.${k}`, message: unknownKey(k, Object.keys(keys)) });
       continue;
     }
     const msg = check(v);
@@ -247,7 +253,7 @@ export function validateSimOptions(options: unknown, path: string): OptionProble
     const p = `${path}.${k}`;
     const check = TOP_LEVEL[k];
     if (check === undefined) {
-      out.push({ path: p, message: 'unknown key' });
+      out.push({ path: p, message: unknownKey(k, SIM_OPTION_KEYS) });
     } else if (check === 'regimes') {
       if (!isObj(v)) {
         out.push({ path: p, message: `expected a table, got ${describe(v)}` });

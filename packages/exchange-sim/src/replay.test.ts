@@ -56,7 +56,7 @@ describe('ReplaySource, jsonl', () => {
     expect(src.malformed).toBe(3);
     expect(errors).toEqual([
       expect.stringMatching(/^replay: line 5: invalid JSON/),
-      'replay: line 6: trade needs positive integer price (ticks) and qty (lots)',
+      'replay: line 6: trade price: must be an integer number of ticks',
       'replay: line 11: unknown event type "funding"',
     ]);
     expect(src.delivered).toBe(recorded.length);
@@ -184,7 +184,7 @@ describe('ReplaySource, tardis CSV', () => {
 
   it('takes tick and lot from options.instruments when given, and reports off-grid values', () => {
     const tf = join(dir, 'trades-only.csv');
-    writeFileSync(tf, trades);
+    writeFileSync(tf, trades + '\n');
     const errors: string[] = [];
     const src = new ReplaySource({ files: [tf], instruments: { BTCUSDT: { tickSize: '0.1', lotSize: '0.001' } }, onError: (_c, m) => errors.push(m) });
     expect(src.instruments()[0]).toMatchObject({ tickSize: '0.1', lotSize: '0.001', exchange: 'binance' });

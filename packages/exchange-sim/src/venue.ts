@@ -16,6 +16,7 @@ import {
   type MarketEventSink,
   type Order,
   type OrderStatusReport,
+  type RecordingIntegrity,
   type TradingAvailability,
 } from '@cwts/core';
 import { SyntheticMarket, type Episode, type SimEvent } from './generator.js';
@@ -244,7 +245,7 @@ export class SimVenue {
     if (this.interval !== undefined) clearInterval(this.interval);
     if (this.timeout !== undefined) clearTimeout(this.timeout);
     this.interval = this.timeout = undefined;
-    this.logger?.info({ exchange: this.exchange, delivered: this.replayRef?.delivered, malformed: this.replayRef?.malformed }, 'replay finished');
+    this.logger?.info({ exchange: this.exchange, delivered: this.replayRef?.delivered, ...this.replayRef?.integrity() }, 'replay finished');
     sink?.onEndOfStream?.(this.exchange);
   }
 
@@ -351,6 +352,11 @@ export class SimMarketDataClient implements MarketDataClient {
 
   async stop(): Promise<void> {
     this.venue.stop();
+  }
+
+  /** Replay: malformed, skipped, out-of-order and truncated counts of the recording. */
+  recordingIntegrity(): RecordingIntegrity | undefined {
+    return this.venue.replay?.integrity();
   }
 
   /** Virtual-time driver (drive = "manual"): see SimVenue.advanceTo. */

@@ -1,5 +1,6 @@
 import type { MarketEventSink } from '../contracts/exchange.js';
 import { copyMarketEvent, type BookDeltaEvent, type BookLevel, type BookSnapshotEvent } from '../domain/events.js';
+import { FEED_GUARD_DEFAULTS, FeedErrorReporter, levelsProblem } from './feed-guard.js';
 import { MirrorBook } from './mirror-book.js';
 
 /** What to do with one delta given the book's sequence. */
@@ -92,6 +93,16 @@ export interface BookSyncOptions {
   checksum?: (book: MirrorBook, expected: number) => boolean;
   /** Resync when the mirror book crosses (default true). */
   checkCrossed?: boolean;
+  /**
+   * Largest plausible advance of the update id in one delta (seq - firstSeq, seq - the book's
+   * seq) and between a snapshot and the updates it is matched with. Beyond it the delta is
+   * rejected as `seq_jump` and the book resyncs: one frame with a valid U but u = 2^53 would
+   * otherwise become the book's seq and make every later real update look old.
+   * Default FEED_GUARD_DEFAULTS.maxSeqJump.
+   */
+  maxSeqJump?: number;
+  /** Where rejections are counted and logged; default: one of its own on `sink`. */
+  reporter?: FeedErrorReporter;
   now: () => number;
 }
 
@@ -107,15 +118,20 @@ export interface BookSyncOptions {
 export class BookSync {
   readonly mirror = new MirrorBook();
   state: BookSyncState = 'idle';
-  /** Resyncs by reason class (gap, checksum, crossed, reconnect, other). */
+  /** Resyncs by reason class (invalid, gap, checksum, crossed, reconnect, other). */
   readonly resyncs: Record<string, number> = {};
   snapshotsRequested = 0;
   private buffer: BookDeltaEvent[] = [];
   private requested = false;
   private hadSnapshot = false;
   private pendingReason = 'initial';
+  private readonly maxJump: number;
+  readonly reporter: FeedErrorReporter;
 
-  constructor(readonly opts: BookSyncOptions) {}
+  constructor(readonly opts: BookSyncOptions) {
+    this.maxJump = opts.maxSeqJump ?? FEED_GUARD_DEFAULTS.maxSeqJump;
+    this.reporter = opts.reporter ?? new FeedErrorReporter({ exchange: opts.exchange, component: `${opts.exchange}:book-sync`, sink: opts.sink, now: opts.now });
+  }
 
   get exchange(): string {
     return this.opts.exchange;
@@ -151,13 +167,23 @@ export class BookSync {
     this.requested = false;
   }
 
-  /** Hot path: one parsed delta. The event may be a reused object; it is copied only if buffered. */
+  /**
+   * Hot path: one parsed delta. The event may be a reused object; it is copied only if buffered.
+   * A delta that fails validation (a level with a non-positive price or a negative quantity, an
+   * implausible id jump) is counted and never applied; since the book has then missed an update,
+   * it leaves SYNCED and resyncs.
+   */
   onDelta(ev: BookDeltaEvent, checksum?: number): void {
     const st = this.state;
+    if (st === 'idle') return;
+    if (!this.deltaValid(ev)) return;
     if (st === 'synced') {
       const v = this.opts.rules.next(ev.firstSeq, ev.seq, this.mirror.seq);
       if (v === SeqVerdict.APPLY) this.applyAndEmit(ev, checksum);
-      else if (v === SeqVerdict.GAP) {
+      else if (v === SeqVerdict.DROP) {
+        // far behind the book: the book's own seq is what is wrong (or the venue restarted)
+        if (this.mirror.seq - ev.seq > this.maxJump) this.rejectAndResync('seq_jump', `update ${ev.firstSeq}..${ev.seq} is more than ${this.maxJump} behind the book at ${this.mirror.seq}`);
+      } else if (v === SeqVerdict.GAP) {
         this.resync(`sequence gap: expected ${this.mirror.seq + 1}, got ${ev.firstSeq}..${ev.seq}`);
         this.bufferDelta(ev, checksum);
       }
@@ -166,9 +192,55 @@ export class BookSync {
     if (st === 'buffering') this.bufferDelta(ev, checksum);
   }
 
+  private deltaValid(ev: BookDeltaEvent): boolean {
+    const f = ev.firstSeq;
+    const u = ev.seq;
+    if (!Number.isSafeInteger(f) || !Number.isSafeInteger(u) || f < 0 || u < f) {
+      this.rejectAndResync('seq_jump', `update ids ${f}..${u} are not a valid range`);
+      return false;
+    }
+    if (u - f > this.maxJump || (this.state === 'synced' && u - this.mirror.seq > this.maxJump)) {
+      this.rejectAndResync('seq_jump', `update ${f}..${u} jumps more than ${this.maxJump} ids (book at ${this.mirror.seq})`);
+      return false;
+    }
+    const r = levelsProblem(ev.bids, true) ?? levelsProblem(ev.asks, true);
+    if (r !== undefined) {
+      this.rejectAndResync(r, `update ${f}..${u} has a level with ${r.replace(/_/g, ' ')}`);
+      return false;
+    }
+    return true;
+  }
+
+  /** Counts the rejection; the update is lost, so the book cannot be trusted: resync. */
+  private rejectAndResync(reason: Parameters<FeedErrorReporter['reject']>[1], detail: string): void {
+    this.reporter.reject(this.opts.symbol, reason, detail);
+    this.resync(`invalid update rejected (${reason}): ${detail}`);
+  }
+
+  /** Snapshot validation; false = rejected (counted) and another one requested. */
+  private snapshotValid(snap: SnapshotInput): boolean {
+    let reason: ReturnType<typeof levelsProblem>;
+    let detail = '';
+    const buf = this.buffer;
+    if (!Number.isSafeInteger(snap.seq) || snap.seq < 0) {
+      reason = 'bad_snapshot';
+      detail = `snapshot id ${snap.seq} is not a valid update id`;
+    } else if ((reason = levelsProblem(snap.bids, false) ?? levelsProblem(snap.asks, false)) !== undefined) {
+      detail = `snapshot ${snap.seq} has a level with ${reason.replace(/_/g, ' ')}`;
+    } else if (buf.length > 0 && snap.seq - buf[buf.length - 1]!.seq > this.maxJump) {
+      reason = 'seq_jump';
+      detail = `snapshot ${snap.seq} is more than ${this.maxJump} ids ahead of the stream (${buf[buf.length - 1]!.seq})`;
+    }
+    if (reason === undefined) return true;
+    this.reporter.reject(this.opts.symbol, reason, detail);
+    this.ask(`${detail}; asking for another`);
+    return false;
+  }
+
   /** The snapshot the adapter fetched; ignored unless a snapshot is awaited. */
   onSnapshot(snap: SnapshotInput): void {
     if (this.state !== 'buffering') return;
+    if (!this.snapshotValid(snap)) return;
     const buf = this.buffer;
     if (buf.length > 0 && this.opts.rules.snapshotTooOld(snap.seq, buf[0]!.firstSeq)) {
       this.ask(`snapshot ${snap.seq} is older than the buffered updates (first ${buf[0]!.firstSeq})`);
@@ -179,6 +251,8 @@ export class BookSync {
     m.apply(snap.bids, snap.asks);
     m.seq = snap.seq;
     if (this.opts.checkCrossed !== false && m.isCrossed()) {
+      m.clear();
+      this.reporter.reject(this.opts.symbol, 'bad_snapshot', `snapshot ${snap.seq} is crossed`);
       this.ask(`snapshot ${snap.seq} is crossed`);
       return;
     }
@@ -227,7 +301,7 @@ export class BookSync {
    */
   resync(reason: string): void {
     if (this.state === 'idle') return;
-    const cls = /checksum/i.test(reason) ? 'checksum' : /cross/i.test(reason) ? 'crossed' : /reconnect|disconnect/i.test(reason) ? 'reconnect' : /gap|sequence/i.test(reason) ? 'gap' : 'other';
+    const cls = /^invalid update/i.test(reason) ? 'invalid' : /checksum/i.test(reason) ? 'checksum' : /cross/i.test(reason) ? 'crossed' : /reconnect|disconnect/i.test(reason) ? 'reconnect' : /gap|sequence/i.test(reason) ? 'gap' : 'other';
     this.resyncs[cls] = (this.resyncs[cls] ?? 0) + 1;
     this.state = 'buffering';
     this.buffer = [];

@@ -14,3 +14,5 @@ export * from './mirror-book.js';
 export * from './book-sync.js';
 export * from './errors.js';
 export * from './http-json.js';
+export * from './feed-guard.js';
+export * from './snapshot-schema.js';

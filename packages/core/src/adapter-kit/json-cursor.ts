@@ -29,8 +29,9 @@ export class JsonCursor {
 
   ws(): void {
     const s = this.s;
+    const n = s.length;
     let i = this.i;
-    for (;;) {
+    while (i < n) {
       const c = s.charCodeAt(i);
       if (c === 32 || c === 10 || c === 13 || c === 9) i++;
       else break;
@@ -38,14 +39,24 @@ export class JsonCursor {
     this.i = i;
   }
 
+  /** The next non-blank code unit, or -1 at the end of the text (never NaN). */
   peek(): number {
     this.ws();
-    return this.s.charCodeAt(this.i);
+    return this.at(this.i);
+  }
+
+  /**
+   * The code unit at i, or -1 past the end. Every read goes through a bound check like this
+   * one: charCodeAt past the end gives NaN, and NaN fails every range test both ways, which is
+   * how a frame cut inside an integer once kept the integer reader looping forever.
+   */
+  at(i: number): number {
+    return i < this.s.length ? this.s.charCodeAt(i) : -1;
   }
 
   expect(c: number): void {
     this.ws();
-    if (this.s.charCodeAt(this.i) !== c) fail();
+    if (this.at(this.i) !== c) fail();
     this.i++;
   }
 
@@ -60,7 +71,7 @@ export class JsonCursor {
    */
   nextKey(first: boolean): boolean {
     this.ws();
-    let c = this.s.charCodeAt(this.i);
+    let c = this.at(this.i);
     if (c === 125 /* } */) {
       this.i++;
       return false;
@@ -69,7 +80,7 @@ export class JsonCursor {
       if (c !== 44) fail();
       this.i++;
       this.ws();
-      c = this.s.charCodeAt(this.i);
+      c = this.at(this.i);
     }
     if (c !== 34) fail();
     this.readStringBody();
@@ -94,7 +105,7 @@ export class JsonCursor {
   /** Reads a string value; its body is s[start, end). */
   readString(): void {
     this.ws();
-    if (this.s.charCodeAt(this.i) !== 34) fail();
+    if (this.at(this.i) !== 34) fail();
     this.readStringBody();
   }
 
@@ -105,12 +116,14 @@ export class JsonCursor {
 
   private readStringBody(): void {
     const s = this.s;
+    const n = s.length;
     let i = this.i + 1;
     const start = i;
     for (;;) {
+      if (i >= n) fail();
       const c = s.charCodeAt(i);
       if (c === 34) break;
-      if (c === 92 /* \ */ || c < 32 || Number.isNaN(c)) fail();
+      if (c === 92 /* \ */ || c < 32) fail();
       i++;
     }
     this.start = start;
@@ -122,22 +135,24 @@ export class JsonCursor {
   readInt(): number {
     this.ws();
     const s = this.s;
+    const n = s.length;
     let i = this.i;
     let neg = false;
-    if (s.charCodeAt(i) === 45) {
+    if (i < n && s.charCodeAt(i) === 45) {
       neg = true;
       i++;
     }
     const start = i;
     let v = 0;
-    for (;;) {
+    while (i < n) {
       const d = s.charCodeAt(i) - 48;
       if (d < 0 || d > 9) break;
       v = v * 10 + d;
       i++;
     }
-    if (i === start) fail();
-    const c = s.charCodeAt(i);
+    // a frame cut inside the number ends here too: the caller's next read fails on the end
+    if (i === start || i - start > 16) fail();
+    const c = this.at(i);
     if (c === 46 || c === 101 || c === 69 || v > 9007199254740991) fail();
     this.i = i;
     return neg ? -v : v;
@@ -163,7 +178,7 @@ export class JsonCursor {
   skipValue(): void {
     this.ws();
     const s = this.s;
-    const c = s.charCodeAt(this.i);
+    const c = this.at(this.i);
     if (c === 34) {
       this.readStringAny();
     } else if (c === 123) {
@@ -171,14 +186,14 @@ export class JsonCursor {
       let first = true;
       for (;;) {
         this.ws();
-        const k = s.charCodeAt(this.i);
+        const k = this.at(this.i);
         if (k === 125) {
           this.i++;
           return;
         }
         if (!first) this.expect(44);
         this.ws();
-        if (s.charCodeAt(this.i) !== 34) fail();
+        if (this.at(this.i) !== 34) fail();
         this.readStringAny();
         this.expect(58);
         this.skipValue();
@@ -189,7 +204,7 @@ export class JsonCursor {
       let first = true;
       for (;;) {
         this.ws();
-        if (s.charCodeAt(this.i) === 93) {
+        if (this.at(this.i) === 93) {
           this.i++;
           return;
         }
@@ -211,14 +226,19 @@ export class JsonCursor {
 
   private readStringAny(): void {
     const s = this.s;
+    const n = s.length;
     let i = this.i + 1;
     for (;;) {
+      if (i >= n) fail();
       const c = s.charCodeAt(i);
       if (c === 34) break;
-      if (c < 32 || Number.isNaN(c)) fail();
+      if (c < 32) fail();
       if (c === 92) {
-        const e = s.charCodeAt(i + 1);
-        if (e === 117) i += 6;
+        const e = this.at(i + 1);
+        if (e === 117) {
+          for (let h = i + 2; h < i + 6; h++) if (!isHex(this.at(h))) fail();
+          i += 6;
+        }
         else if (e === 34 || e === 92 || e === 47 || e === 98 || e === 102 || e === 110 || e === 114 || e === 116) i += 2;
         else fail();
         continue;
@@ -229,25 +249,24 @@ export class JsonCursor {
   }
 
   private skipNumber(): void {
-    const s = this.s;
     let i = this.i;
-    if (s.charCodeAt(i) === 45) i++;
+    if (this.at(i) === 45) i++;
     const d0 = i;
-    while (isDigit(s.charCodeAt(i))) i++;
+    while (isDigit(this.at(i))) i++;
     if (i === d0) fail();
-    if (s.charCodeAt(i) === 46) {
+    if (this.at(i) === 46) {
       i++;
       const f0 = i;
-      while (isDigit(s.charCodeAt(i))) i++;
+      while (isDigit(this.at(i))) i++;
       if (i === f0) fail();
     }
-    const e = s.charCodeAt(i);
+    const e = this.at(i);
     if (e === 101 || e === 69) {
       i++;
-      const sg = s.charCodeAt(i);
+      const sg = this.at(i);
       if (sg === 43 || sg === 45) i++;
       const e0 = i;
-      while (isDigit(s.charCodeAt(i))) i++;
+      while (isDigit(this.at(i))) i++;
       if (i === e0) fail();
     }
     this.i = i;
@@ -256,6 +275,10 @@ export class JsonCursor {
 
 function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
+}
+
+function isHex(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
 }
 
 export function isScanFailure(err: unknown): boolean {

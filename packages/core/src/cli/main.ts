@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Command, CommanderError } from 'commander';
 import { dirname, resolve } from 'node:path';
-import { ConfigError } from '../config/index.js';
+import { ConfigError, outputRedactor } from '../config/index.js';
 import { PluginLoadError, PluginLoadErrors } from '../plugins/errors.js';
 import { backendsCommand } from './backends.js';
 import { benchmarkCommand } from './benchmark.js';
@@ -28,15 +28,16 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
-  program.command('run').description('run a deployment until SIGINT/SIGTERM or --duration')
+  program.command('run').description('run a deployment until SIGINT/SIGTERM/SIGHUP or --duration')
     .requiredOption('--config <file>', 'TOML config')
     .option('--duration <seconds>', 'stop after this many seconds', parseSeconds)
     .option('--record <file>', 'write every normalized market event as JSON lines for `replay`')
     .action(async (o) => { program.setOptionValue('code', await runCommand({ config: o.config, duration: o.duration, record: o.record })); });
 
-  program.command('validate-config').description('check a config: schema, ${VAR} substitution, ranges')
+  program.command('validate-config').description('check a config as `run` would: schema, ${VAR} substitution, ranges, then every plugin it names and their options')
     .requiredOption('--config <file>', 'TOML config')
-    .action((o) => { program.setOptionValue('code', validateConfigCommand(o.config, out)); });
+    .option('--file-only', 'check the file alone, without loading the plugins it names')
+    .action(async (o) => { program.setOptionValue('code', await validateConfigCommand({ config: o.config, fileOnly: !!o.fileOnly }, out)); });
 
   program.command('backends').description('list compute backends, available or not, and why')
     .option('--config <file>', 'resolve backend packages from this config\'s directory')
@@ -46,7 +47,9 @@ export function buildProgram(): Command {
     .requiredOption('--config <file>', 'TOML config (detectors, strategy, risk)')
     .requiredOption('--data <file>', 'a recording from `run --record`')
     .option('--json', 'print one summary object')
-    .action(async (o) => { program.setOptionValue('code', await replayCommand({ config: o.config, data: o.data, json: !!o.json }, out)); });
+    .option('--allow-damaged', 'exit 0 even when the recording has malformed, out-of-order or truncated records (still counted, with a warning)')
+    .option('--report <file>', 'write an HTML report (summary, equity, drawdown, fills, signals)')
+    .action(async (o) => { program.setOptionValue('code', await replayCommand({ config: o.config, data: o.data, json: !!o.json, allowDamaged: !!o.allowDamaged, report: o.report }, out)); });
 
   program.command('benchmark').description('the seed\'s performance validation table, from measured results')
     .action(() => { program.setOptionValue('code', benchmarkCommand(out)); });
@@ -96,11 +99,12 @@ export async function main(argv: string[]): Promise<number> {
     return (program.getOptionValue('code') as number | undefined) ?? 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    // Whatever failed, the message may quote a config value: print it through the config's mask.
     if (err instanceof ConfigError || err instanceof JournalError || err instanceof PluginLoadErrors || err instanceof PluginLoadError || err instanceof VarCommandError) {
-      process.stderr.write(`cwts-ultra: ${err.message}\n`);
+      process.stderr.write(`cwts-ultra: ${outputRedactor.redact(err.message)}\n`);
       return 2;
     }
-    process.stderr.write(`cwts-ultra: ${(err as Error)?.message ?? String(err)}\n`);
+    process.stderr.write(`cwts-ultra: ${outputRedactor.redact((err as Error)?.message ?? String(err))}\n`);
     return 1;
   }
 }

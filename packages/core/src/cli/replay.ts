@@ -1,37 +1,72 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ManualClock } from '../contracts/clock.js';
-import { loadConfigFile, type VenueConfig } from '../config/index.js';
+import type { RecordingIntegrity } from '../contracts/exchange.js';
+import { loadConfigFile, outputRedactor, type VenueConfig } from '../config/index.js';
 import type { InstrumentSpec } from '../domain/instrument.js';
 import { composeDeployment } from '../engine/compose.js';
 import { RECORDING_KIND } from '../engine/recorder.js';
 import { createLogger, silentLogger } from '../observability/logger.js';
 import { MetricsRegistry } from '../observability/metrics.js';
+import { ReplayReporting } from '../reports/replay-report.js';
 
 export interface ReplayOptions {
   config: string;
   data: string;
   json: boolean;
+  /** Replay a damaged or truncated recording anyway (exit 0, with a warning and the counts). */
+  allowDamaged?: boolean;
+  /** Where warnings and the damage verdict go (default: stderr). */
+  err?: (line: string) => void;
+  /** Write an HTML report here. */
+  report?: string;
 }
 
-/** Reads the header line of a `run --record` file. */
+/** Exit code of a replay whose recording is damaged or truncated (without --allow-damaged). */
+export const EXIT_RECORDING_DAMAGED = 3;
+/** The header is one line; read no more than this looking for its end. */
+const MAX_HEADER_BYTES = 16 << 20;
+
+/** Reads the header line of a `run --record` file (only the header: recordings can be large). */
 export function readRecordingHeader(path: string): { instruments: InstrumentSpec[] } {
-  let text: string;
+  let first: string;
+  let fd: number | undefined;
   try {
-    text = readFileSync(path, 'utf8');
+    fd = openSync(path, 'r');
+    const buf = Buffer.allocUnsafe(MAX_HEADER_BYTES);
+    let n = 0;
+    let nl = -1;
+    while (n < buf.length && nl < 0) {
+      const got = readSync(fd, buf, n, Math.min(1 << 20, buf.length - n), n);
+      if (got === 0) break;
+      nl = buf.subarray(n, n + got).indexOf(10);
+      if (nl >= 0) nl += n;
+      n += got;
+    }
+    if (nl < 0) throw new Error(n === 0 ? `${path} is empty, not a cwts recording` : `${path} is not a cwts recording: its first line (the header) never ends${n < buf.length ? ' (truncated file?)' : ''}`);
+    first = buf.subarray(0, nl).toString('utf8');
   } catch (err) {
-    throw new Error(`cannot read recording ${path}: ${(err as Error).message}`);
+    if ((err as NodeJS.ErrnoException).code) throw new Error(`cannot read recording ${path}: ${(err as Error).message}`);
+    throw err;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
-  const first = text.slice(0, text.indexOf('\n') === -1 ? undefined : text.indexOf('\n'));
   let header: { kind?: string; instruments?: InstrumentSpec[] };
   try {
     header = JSON.parse(first);
   } catch {
     throw new Error(`${path} is not a cwts recording: the first line is not JSON`);
   }
-  if (header.kind !== RECORDING_KIND || !Array.isArray(header.instruments)) throw new Error(`${path} is not a cwts recording: the first line must be a "${RECORDING_KIND}" header with instruments`);
+  if (header?.kind !== RECORDING_KIND || !Array.isArray(header.instruments)) throw new Error(`${path} is not a cwts recording: the first line must be a "${RECORDING_KIND}" header with instruments`);
   return { instruments: header.instruments };
 }
+
+/** Damage that fails a replay: malformed or out-of-order records, a cut file. Skipped records are not damage. */
+export function isDamaged(i: RecordingIntegrity): boolean {
+  return i.malformed > 0 || i.outOfOrder > 0 || i.truncated > 0;
+}
+
+const describeIntegrity = (i: RecordingIntegrity): string => `${i.malformed} malformed, ${i.skipped} skipped, ${i.outOfOrder} out of order, ${i.truncated} truncated`;
 
 /**
  * `cwts-ultra replay`: the config's detectors, strategy and risk over a recording, with every
@@ -41,6 +76,7 @@ export function readRecordingHeader(path: string): { instruments: InstrumentSpec
  */
 export async function replayCommand(o: ReplayOptions, out: (line: string) => void): Promise<number> {
   const loaded = loadConfigFile(o.config);
+  outputRedactor.merge(loaded.redactor);
   const data = resolve(o.data);
   const { instruments } = readRecordingHeader(data);
   const exchanges = [...new Set(instruments.map((i) => i.exchange))];
@@ -56,32 +92,58 @@ export async function replayCommand(o: ReplayOptions, out: (line: string) => voi
     options: { replay_file: data, replay_format: 'jsonl', replay_speed: 0 },
   }));
   const clock = new ManualClock(0);
-  const logger = o.json ? silentLogger() : createLogger({ level: loaded.config.system.log_level });
+  const logger = o.json ? silentLogger() : createLogger({ level: loaded.config.system.log_level, scrub: (line) => outputRedactor.redact(line) });
+  const metrics = new MetricsRegistry({ processMetrics: false });
+  const reporting = new ReplayReporting(loaded, { config: o.config, data, report: o.report });
   const dep = await composeDeployment({
     loaded,
     logger,
-    metrics: new MetricsRegistry({ processMetrics: false }),
+    metrics,
     clock,
     journal: false,
     watchdog: false,
     venues,
-    beforeEvent: (ev) => clock.set(ev.ts),
+    beforeEvent: (ev) => {
+      clock.set(ev.ts);
+      reporting.beforeEvent(ev);
+    },
+    observer: reporting.observer,
     onShutdown: 'keep',
   });
+  reporting.attach(dep.engine);
   let s;
+  const integrity: RecordingIntegrity = { malformed: 0, skipped: 0, outOfOrder: 0, truncated: 0 };
   try {
     await dep.engine.start();
     await dep.engine.waitForEndOfStreams();
-    s = dep.engine.summary();
+    s = { ...dep.engine.summary(), stats: await reporting.finish(metrics) };
+    for (const name of dep.engine.venueNames()) {
+      const got = dep.engine.venue(name)?.marketData.recordingIntegrity?.();
+      if (!got) throw new Error(`replay: venue ${name} does not report the recording's integrity (is @cwts/exchange-sim older than @cwts/core?); refusing to vouch for the recording`);
+      integrity.malformed += got.malformed;
+      integrity.skipped += got.skipped;
+      integrity.outOfOrder += got.outOfOrder;
+      integrity.truncated += got.truncated;
+    }
   } finally {
     await dep.dispose();
   }
-  if (o.json) out(JSON.stringify(s));
+  if (o.json) out(JSON.stringify({ ...s, ...integrity }));
   else {
     out(`replayed ${s.events} events (${Object.entries(s.eventsByType).map(([k, v]) => `${v} ${k}`).join(', ')})`);
+    out(`recording: ${describeIntegrity(integrity)}`);
     out(`signals ${s.signals}, orders ${s.orders} (${s.rejected} refused), fills ${s.fills}`);
     out(`PnL realized ${s.realizedPnl}, unrealized ${s.unrealizedPnl}, fees ${s.fees}, equity ${s.equity}`);
+    out(`return ${s.stats.return ?? 'n/a'}, max drawdown ${s.stats.maxDrawdown}, Sharpe ${s.stats.sharpe ?? 'n/a'} (${s.stats.ratioFrequency}), trades ${s.stats.trades}, win rate ${s.stats.winRate ?? 'n/a'}`);
+    if (o.report) out(`report ${o.report}`);
     out(`digest ${s.digest}`);
   }
-  return 0;
+  if (!isDamaged(integrity)) return 0;
+  const err = o.err ?? ((line: string) => process.stderr.write(line + '\n'));
+  if (o.allowDamaged) {
+    err(`cwts-ultra replay: warning: ${o.data} is damaged (${describeIntegrity(integrity)}); the results cover only its valid records`);
+    return 0;
+  }
+  err(`cwts-ultra replay: ${o.data} is damaged (${describeIntegrity(integrity)}); the results above cover only its valid records. Pass --allow-damaged to accept them (see docs/reliability.md, "Replay of damaged recordings")`);
+  return EXIT_RECORDING_DAMAGED;
 }

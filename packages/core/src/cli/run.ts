@@ -1,9 +1,12 @@
-import { loadConfigFile } from '../config/index.js';
+import { loadConfigFile, outputRedactor } from '../config/index.js';
 import { composeDeployment, type Deployment } from '../engine/compose.js';
 import { engineHealth, engineStatus } from '../engine/status.js';
 import { createLogger } from '../observability/logger.js';
 import { healthRoutes, HttpEndpoint, metricsRoutes } from '../observability/http.js';
 import { MetricsRegistry } from '../observability/metrics.js';
+import { liveRoutes } from '../observability/live-page.js';
+import { RecentActivity } from '../observability/recent-activity.js';
+import { SnapshotHub } from '../observability/snapshot-hub.js';
 
 export interface RunOptions {
   config: string;
@@ -14,38 +17,48 @@ export interface RunOptions {
 }
 
 /**
+ * Signals that stop the deployment through the orderly path. SIGHUP is one of them: a closed
+ * terminal or a supervisor's hangup must not kill the process without flushing the journal
+ * (there is no config reload on SIGHUP; see docs/architecture.md).
+ */
+export const SHUTDOWN_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/**
  * `cwts-ultra run`: compose, serve metrics and health, start, and stop cleanly on SIGINT,
- * SIGTERM or after --duration: stop intake, cancel or keep open orders as configured, flush the
- * journal and the recording, exit 0.
+ * SIGTERM, SIGHUP or after --duration: stop intake, cancel or keep open orders as configured,
+ * flush the journal and the recording, exit 0.
  */
 export async function runCommand(opts: RunOptions): Promise<number> {
   const loaded = loadConfigFile(opts.config);
   const cfg = loaded.config;
-  const logger = createLogger({ level: opts.logLevel ?? cfg.system.log_level });
+  outputRedactor.merge(loaded.redactor);
+  // Every log line, plugins' included, is masked: no ${VAR} value or URL password reaches a log.
+  const logger = createLogger({ level: opts.logLevel ?? cfg.system.log_level, scrub: (line) => outputRedactor.redact(line) });
   const metrics = new MetricsRegistry();
-  const dep: Deployment = await composeDeployment({ loaded, logger, metrics, recordPath: opts.record, controlPort: cfg.monitoring.control_port });
+  const recent = new RecentActivity();
+  const dep: Deployment = await composeDeployment({ loaded, logger, metrics, recordPath: opts.record, controlPort: cfg.monitoring.control_port, observer: recent });
   const { engine } = dep;
   // A simulated venue needs no keys: the config's "market data only" warning does not apply.
   const simulated = engine.venueNames().filter((v) => engine.venue(v)!.execution.simulated);
   for (const w of loaded.warnings) if (!simulated.some((v) => w.startsWith(`${v}: no api_key`))) logger.warn(w);
   const mon = cfg.monitoring;
   const metricsHttp = new HttpEndpoint('metrics', metricsRoutes(metrics));
-  const healthHttp = new HttpEndpoint('health', healthRoutes(
-    () => engineHealth(engine, () => [{ name: `compute:${dep.compute.backend.name}`, ready: true, detail: dep.compute.backend.device.name }]),
-    () => engineStatus(engine, { system: cfg.system.name, mode: cfg.system.mode, compute: dep.compute.backend.name }),
-  ));
+  const components = () => engineHealth(engine, () => [{ name: `compute:${dep.compute.backend.name}`, ready: true, detail: dep.compute.backend.device.name }]);
+  // One snapshot for /status and the live page's viewers, computed at most 4 times a second.
+  const snapshots = new SnapshotHub(() => engineStatus(engine, { system: cfg.system.name, mode: cfg.system.mode, compute: dep.compute.backend.name, health: components(), recent: recent.snapshot() }));
+  const healthHttp = new HttpEndpoint('health', { ...healthRoutes(components, () => snapshots.current()), ...liveRoutes(snapshots) });
   let stopping: Promise<void> | undefined;
   const stop = (why: string) => {
     stopping ??= (async () => {
       await engine.stop(why);
       await dep.dispose();
+      snapshots.close();
       await Promise.allSettled([metricsHttp.close(), healthHttp.close()]);
     })();
     return stopping;
   };
   const onSignal = (sig: NodeJS.Signals) => void stop(sig);
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  for (const sig of SHUTDOWN_SIGNALS) process.once(sig, onSignal);
   try {
     const mp = await metricsHttp.listen(mon.metrics_port, mon.bind_address);
     const hp = await healthHttp.listen(mon.health_check_port, mon.bind_address);
@@ -69,8 +82,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     }, 50);
   });
   if (timer) clearTimeout(timer);
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
+  for (const sig of SHUTDOWN_SIGNALS) process.off(sig, onSignal);
   const s = engine.summary();
   logger.info({ summary: s }, `stopped: ${s.events} events, ${s.signals} signals, ${s.orders} orders, ${s.fills} fills, equity ${s.equity}`);
   // Positions outlive the process: say so, so nobody takes a stopped engine for a flat book.

@@ -1,13 +1,38 @@
-import { loadConfigFile } from '../config/index.js';
+import { loadConfigFile, outputRedactor } from '../config/index.js';
+import { CwtsContainer } from '../di/container.js';
+import { preparePlugins } from '../engine/prepare-plugins.js';
+import { silentLogger } from '../observability/logger.js';
 
-/** `cwts-ultra validate-config`: schema, env substitution and ranges, before anything connects. */
-export function validateConfigCommand(path: string, out: (line: string) => void): number {
-  const loaded = loadConfigFile(path);
+export interface ValidateOptions {
+  config: string;
+  /** Check the file alone (schema, `${VAR}` substitution, ranges), not the plugins it names. */
+  fileOnly?: boolean;
+}
+
+/**
+ * `cwts-ultra validate-config`: everything `run` checks before it connects, and nothing else.
+ * The file (schema, `${VAR}` substitution, ranges), then every plugin it names through the same
+ * preparePlugins that `run` uses: loaded, its options validated, registered in a scratch
+ * container (never initialized, so no I/O). Every problem of every plugin is reported at once,
+ * as `run` would refuse them. `--file-only` stops after the file, for a machine without the
+ * deployment's plugins installed.
+ */
+export async function validateConfigCommand(opts: ValidateOptions, print: (line: string) => void): Promise<number> {
+  const loaded = loadConfigFile(opts.config);
+  outputRedactor.merge(loaded.redactor);
+  // Symbols, plugin paths and names may come from ${VAR}s too.
+  const out = (line: string) => print(outputRedactor.redact(line));
+  let backendSkips: { name: string; reason: string }[] = [];
+  if (!opts.fileOnly) {
+    const prepared = await preparePlugins({ loaded, root: CwtsContainer.createRoot('validate-config'), logger: silentLogger() });
+    backendSkips = prepared.backendSkips;
+  }
   const c = loaded.config;
-  out(`${path}: valid`);
+  out(`${opts.config}: valid${opts.fileOnly ? ' (file only: plugins not loaded or checked)' : ''}`);
   out(`  system ${c.system.name} (${c.system.environment}), mode ${c.system.mode}`);
   for (const v of c.venues) out(`  venue ${v.name}: plugin ${v.plugin}, ${v.hasCredentials ? 'credentials set' : 'no credentials (market data only)'}${v.symbols.length ? `, symbols ${v.symbols.join(' ')}` : ''}`);
   out(`  compute backends (in order): ${c.compute.backends.join(', ')}`);
+  for (const s of backendSkips) out(`  compute backend ${s.name} will be skipped: ${s.reason}`);
   for (const w of loaded.warnings) out(`  warning: ${w}`);
   return 0;
 }

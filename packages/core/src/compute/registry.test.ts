@@ -71,7 +71,42 @@ describe('ComputeRegistry', () => {
     expect(cuda.calls).toEqual({ probe: 0, create: 0 });
   });
 
-  it('falls back by descending priority, then to js; logs every skip with its reason', async () => {
+  it('tries exactly the requested backends in order, never js unless listed, and names each failure', async () => {
+    const { logger, lines } = capturingLogger();
+    const r = new ComputeRegistry(logger);
+    const cuda = fake('cuda', { priority: 100, probe: { available: false, reason: 'no CUDA device (cudaGetDeviceCount returned 35)' } });
+    const cpu = fake('cpu-simd', { priority: 5 });
+    r.register(jsBackendProvider);
+    r.register(cpu.provider);
+    r.register(cuda.provider);
+    const err = await r.resolve(['opencl', 'cuda']).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NoComputeBackendError);
+    expect((err as Error).message).toBe(
+      'No compute backend is usable. Tried: opencl (not installed (package @cwts/backend-opencl)); cuda (no CUDA device (cudaGetDeviceCount returned 35))',
+    );
+    expect(cpu.calls).toEqual({ probe: 0, create: 0 });
+    const skipLogs = lines.filter((l) => l.msg === 'compute backend skipped');
+    expect(skipLogs.map((l) => [l.backend, l.level, l.requested])).toEqual([['opencl', 40, true], ['cuda', 40, true]]);
+    // js is a fallback only when listed, and then only after the backends before it.
+    const { backend, skipped } = await r.resolve(['cuda', 'js']);
+    expect(backend.name).toBe('js');
+    expect(skipped).toEqual([{ name: 'cuda', reason: 'no CUDA device (cudaGetDeviceCount returned 35)' }]);
+  });
+
+  it("reports backends the caller already knows are unusable with the caller's reason, in list order", async () => {
+    const r = new ComputeRegistry(silentLogger());
+    r.register(jsBackendProvider);
+    const err = await r.resolve(['cuda', 'rocm'], {}, [{ name: 'cuda', reason: 'performance.gpu_enabled = false' }]).catch((e: unknown) => e);
+    expect((err as NoComputeBackendError).skipped).toEqual([
+      { name: 'cuda', reason: 'performance.gpu_enabled = false' },
+      { name: 'rocm', reason: 'not installed (package @cwts/backend-rocm)' },
+    ]);
+    const ok = await r.resolve(['cuda', 'js'], {}, [{ name: 'cuda', reason: 'plugin failed to load' }]);
+    expect(ok.backend.name).toBe('js');
+    expect(ok.skipped).toEqual([{ name: 'cuda', reason: 'plugin failed to load' }]);
+  });
+
+  it('auto-detects by descending priority when no list is given; logs every skip with its reason', async () => {
     const { logger, lines } = capturingLogger();
     const r = new ComputeRegistry(logger);
     const cuda = fake('cuda', { priority: 100, probe: { available: false, reason: 'no CUDA device (cudaGetDeviceCount returned 35)' } });
@@ -83,18 +118,16 @@ describe('ComputeRegistry', () => {
     r.register(cuda.provider);
     r.register(rocm.provider);
     r.register(metal.provider);
-    const { backend, skipped } = await r.resolve(['opencl', 'cuda']);
+    const { backend, skipped } = await r.resolve([]);
     expect(backend.name).toBe('cpu-simd');
     expect(skipped).toEqual([
-      { name: 'opencl', reason: 'not installed (package @cwts/backend-opencl)' },
       { name: 'cuda', reason: 'no CUDA device (cudaGetDeviceCount returned 35)' },
       { name: 'rocm', reason: 'init failed: hipInit failed' },
       { name: 'metal', reason: 'probe failed: dlopen failed' },
     ]);
     const skipLogs = lines.filter((l) => l.msg === 'compute backend skipped');
     expect(skipLogs.map((l) => [l.backend, l.reason, l.level])).toEqual([
-      ['opencl', 'not installed (package @cwts/backend-opencl)', 40],
-      ['cuda', 'no CUDA device (cudaGetDeviceCount returned 35)', 40],
+      ['cuda', 'no CUDA device (cudaGetDeviceCount returned 35)', 30],
       ['rocm', 'init failed: hipInit failed', 30],
       ['metal', 'probe failed: dlopen failed', 30],
     ]);
@@ -109,8 +142,8 @@ describe('ComputeRegistry', () => {
     r.register(broken.provider);
     r.register(absent.provider);
     r.register(good.provider);
-    const first = await r.resolve(['vulkan']);
-    const [second, third] = await Promise.all([r.resolve(['vulkan']), r.resolve([])]);
+    const first = await r.resolve(['vulkan', 'cpu-simd']);
+    const [second, third] = await Promise.all([r.resolve(['vulkan', 'cpu-simd']), r.resolve([])]);
     expect(first.backend).toBe(second.backend);
     expect(third.backend).toBe(first.backend);
     expect(second.skipped).toEqual(first.skipped);
@@ -146,7 +179,7 @@ describe('ComputeRegistry', () => {
     const r = new ComputeRegistry(silentLogger());
     r.register(fake('vulkan', { priority: 50, probe: { available: false, reason: 'no Vulkan ICD' } }).provider);
     r.register(fake('js', { priority: 0, createError: new Error('out of memory') }).provider);
-    const err = await r.resolve(['cuda']).catch((e: unknown) => e);
+    const err = await r.resolve(['cuda', 'vulkan', 'js']).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NoComputeBackendError);
     expect((err as Error).message).toBe(
       'No compute backend is usable. Tried: cuda (not installed (package @cwts/backend-cuda)); vulkan (no Vulkan ICD); js (init failed: out of memory)',
@@ -154,13 +187,13 @@ describe('ComputeRegistry', () => {
     expect((err as NoComputeBackendError).skipped.map((s) => s.name)).toEqual(['cuda', 'vulkan', 'js']);
   });
 
-  it('ignores duplicate hints and ties in priority keep registration order', async () => {
+  it('ignores duplicate names and ties in priority keep registration order', async () => {
     const r = new ComputeRegistry(silentLogger());
     const x = fake('x', { priority: 3, probe: { available: false, reason: 'nope' } });
     const y = fake('y', { priority: 3 });
     r.register(x.provider);
     r.register(y.provider);
-    const { backend, skipped } = await r.resolve(['x', 'x']);
+    const { backend, skipped } = await r.resolve(['x', 'x', 'y']);
     expect(backend.name).toBe('y');
     expect(skipped).toEqual([{ name: 'x', reason: 'nope' }]);
     expect(r.providers().map((p) => p.name)).toEqual(['x', 'y']);

@@ -67,11 +67,12 @@ function errorMessage(e: unknown): string {
 }
 
 /**
- * Compute backend registry (after onnxruntime-web's backend-impl): providers register by name;
- * `resolve` walks the configured hints in order, then every other provider by descending
- * priority (registration order on ties), and returns the first that probes available and
- * creates. Probe and create run at most once per provider and both outcomes are cached,
- * failures included. Nothing registers on import.
+ * Compute backend registry (after onnxruntime-web's backend-impl, which uses only the requested
+ * backends when hints are given): providers register by name. `resolve` with a non-empty list
+ * tries exactly those backends in that order (js only if listed); with an empty list it
+ * auto-detects every registered provider by descending priority (registration order on ties).
+ * Probe and create run at most once per provider and both outcomes are cached, failures
+ * included. Nothing registers on import.
  */
 export class ComputeRegistry {
   readonly #entries = new Map<string, Entry>();
@@ -118,34 +119,32 @@ export class ComputeRegistry {
   }
 
   /**
-   * The first usable backend: `hints` in order (duplicates ignored), then every other registered
-   * provider by descending priority. Each skipped backend is logged with its reason (warn for a
-   * requested one, info for a fallback). Throws NoComputeBackendError when none is usable.
+   * The first usable backend. A non-empty `requested` list is exact and ordered (duplicates
+   * ignored): nothing outside it is tried, so a configured GPU that cannot start fails startup
+   * instead of silently running on js. An empty list auto-detects every registered provider by
+   * descending priority. `unusable` names backends the caller already knows cannot start (their
+   * plugin failed to load, or config disables them); they are reported with that reason.
+   * Each skipped backend is logged with its reason (warn for a requested one, info while
+   * auto-detecting). Throws NoComputeBackendError, naming each backend tried and why, when
+   * none is usable.
    */
-  async resolve(hints: readonly string[], options: BackendInitOptions = {}): Promise<ResolvedBackend> {
-    const order: string[] = [];
-    const seen = new Set<string>();
-    const hinted = new Set<string>();
-    for (const h of hints) {
-      if (seen.has(h)) continue;
-      seen.add(h);
-      hinted.add(h);
-      order.push(h);
-    }
-    for (const e of this.#byPriority()) {
-      if (!seen.has(e.provider.name)) {
-        seen.add(e.provider.name);
-        order.push(e.provider.name);
-      }
-    }
+  async resolve(requested: readonly string[], options: BackendInitOptions = {}, unusable: readonly SkippedBackend[] = []): Promise<ResolvedBackend> {
+    const exact = requested.length > 0;
+    const order = exact ? [...new Set(requested)] : this.#byPriority().map((e) => e.provider.name);
+    const known = new Map(unusable.map((u) => [u.name, u.reason]));
     const skipped: SkippedBackend[] = [];
     const skip = (name: string, reason: string): void => {
       skipped.push({ name, reason });
-      const log = { backend: name, reason, requested: hinted.has(name) };
-      if (hinted.has(name)) this.#logger.warn(log, 'compute backend skipped');
+      const log = { backend: name, reason, requested: exact };
+      if (exact) this.#logger.warn(log, 'compute backend skipped');
       else this.#logger.info(log, 'compute backend skipped');
     };
     for (const name of order) {
+      const knownReason = known.get(name);
+      if (knownReason !== undefined) {
+        skip(name, knownReason);
+        continue;
+      }
       const entry = this.#entries.get(name);
       if (entry === undefined) {
         skip(name, notInstalledReason(name));

@@ -32,7 +32,7 @@ describe('substituteEnv', () => {
   it('does not rescan substituted values, so even values containing ${ round-trip', () => {
     fc.assert(
       fc.property(fc.string(), (value) => {
-        expect(substituteEnv('${V}', { V: value })).toEqual({ ok: true, value, substituted: true });
+        expect(substituteEnv('${V}', { V: value })).toEqual({ ok: true, value, substituted: true, used: ['V'] });
       }),
     );
   });
@@ -40,7 +40,7 @@ describe('substituteEnv', () => {
   it('leaves text without a reference alone', () => {
     fc.assert(
       fc.property(fc.string().filter((s) => !s.includes('${')), (s) => {
-        expect(substituteEnv(s, {})).toEqual({ ok: true, value: s, substituted: false });
+        expect(substituteEnv(s, {})).toEqual({ ok: true, value: s, substituted: false, used: [] });
       }),
     );
   });

@@ -1,5 +1,6 @@
 import type { ConfigIssue } from './errors.js';
 import { indexPath, joinPath } from './errors.js';
+import { Redactor, REDACTED } from './redact.js';
 import { isSecretKey, Secret } from './secret.js';
 
 /** `$${` (escape), `${NAME}` (reference) or a `${` that never closes (malformed). */
@@ -7,7 +8,7 @@ const REFERENCE = /\$\$\{|\$\{([^}]*)\}|\$\{/g;
 const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export type SubstitutionResult =
-  | { ok: true; value: string; substituted: boolean }
+  | { ok: true; value: string; substituted: boolean; /** Names substituted, once each. */ used: string[] }
   | { ok: false; missing: string[]; malformed: number };
 
 /**
@@ -17,8 +18,9 @@ export type SubstitutionResult =
  * references (`${` without `}` or with a name that is not letters, digits and underscores).
  */
 export function substituteEnv(text: string, env: NodeJS.ProcessEnv): SubstitutionResult {
-  if (!text.includes('${')) return { ok: true, value: text, substituted: false };
+  if (!text.includes('${')) return { ok: true, value: text, substituted: false, used: [] };
   const missing: string[] = [];
+  const used: string[] = [];
   let malformed = 0;
   let substituted = false;
   const value = text.replace(REFERENCE, (match: string, name: string | undefined) => {
@@ -33,10 +35,11 @@ export function substituteEnv(text: string, env: NodeJS.ProcessEnv): Substitutio
       return '';
     }
     substituted = true;
+    if (!used.includes(name)) used.push(name);
     return v;
   });
   if (missing.length > 0 || malformed > 0) return { ok: false, missing, malformed };
-  return { ok: true, value, substituted };
+  return { ok: true, value, substituted, used };
 }
 
 /** Writes `text` so that substituteEnv gives it back unchanged (every `${` becomes `$${`). */
@@ -53,6 +56,8 @@ export interface ExpandResult {
   issues: ConfigIssue[];
   /** Key path -> the string as written in the file, for strings that had a `${...}` in them. */
   rawStrings: Map<string, string>;
+  /** Every substituted value, URL credential and secret of the tree, to mask in messages. */
+  redactor: Redactor;
 }
 
 /**
@@ -62,6 +67,7 @@ export interface ExpandResult {
 export function expandTree(root: Record<string, unknown>, env: NodeJS.ProcessEnv): ExpandResult {
   const issues: ConfigIssue[] = [];
   const rawStrings = new Map<string, string>();
+  const redactor = new Redactor();
 
   const walk = (value: unknown, path: string, secret: boolean): unknown => {
     if (typeof value === 'string') {
@@ -77,6 +83,12 @@ export function expandTree(root: Record<string, unknown>, env: NodeJS.ProcessEnv
         return UNRESOLVED;
       }
       if (value.includes('${')) rawStrings.set(path, value);
+      for (const name of r.used) redactor.add(env[name]!, `\${${name}}`);
+      // The whole substituted string reads best as written; a JSON log line cannot hold quotes raw.
+      if (r.substituted) redactor.add(r.value, /["\\]/.test(value) ? REDACTED : value);
+      redactor.addUrlCredentials(r.value);
+      if (value !== r.value) redactor.addUrlCredentials(value);
+      if (secret) redactor.add(r.value);
       return secret ? new Secret(r.value) : r.value;
     }
     if (Array.isArray(value)) return value.map((v, i) => walk(v, indexPath(path, i), secret));
@@ -89,7 +101,7 @@ export function expandTree(root: Record<string, unknown>, env: NodeJS.ProcessEnv
   };
 
   const tree = walk(root, '', false) as Record<string, unknown>;
-  return { tree, issues, rawStrings };
+  return { tree, issues, rawStrings, redactor };
 }
 
 export function isPlainTable(value: unknown): value is Record<string, unknown> {

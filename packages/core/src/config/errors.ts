@@ -1,3 +1,5 @@
+import { redactUrlCredentials } from './redact.js';
+
 /** One problem found in a config file; `path` is the full key path, e.g. "risk.max_drawdown". */
 export interface ConfigIssue {
   path: string;
@@ -17,6 +19,9 @@ export class ConfigError extends Error {
   readonly column?: number;
 
   constructor(issues: ConfigIssue[], source?: string, position?: { line: number; column: number }) {
+    // Credentials in a URL are recognisable in any text: mask them whoever built the issue.
+    // (Substituted values are masked by the config's Redactor before the issues get here.)
+    issues = issues.map((i) => ({ path: i.path, message: redactUrlCredentials(i.message) }));
     const n = issues.length;
     const header = `invalid configuration${source === undefined ? '' : ` ${source}`} (${n} problem${n === 1 ? '' : 's'}):`;
     super([header, ...issues.map((i) => `  ${formatIssue(i)}`)].join('\n'));

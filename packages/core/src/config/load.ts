@@ -35,10 +35,11 @@ export function parseConfig(
     throw e;
   }
   const expanded = expandTree(doc, env);
+  const { redactor } = expanded;
   const result = validateConfig(expanded.tree, expanded.rawStrings);
   const issues = [...expanded.issues, ...result.issues];
-  if (issues.length > 0) throw new ConfigError(issues, sourceName);
-  return { config: result.config, warnings: result.warnings, configDir: resolve(configDir) };
+  if (issues.length > 0) throw new ConfigError(redactor.redactIssues(issues), sourceName);
+  return { config: result.config, warnings: result.warnings.map((w) => redactor.redact(w)), configDir: resolve(configDir), redactor };
 }
 
 /** Reads and parses a config file; see parseConfig. `configDir` is the file's directory. */

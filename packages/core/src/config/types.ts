@@ -1,3 +1,4 @@
+import type { Redactor } from './redact.js';
 import type { Secret } from './secret.js';
 
 // Config objects are type aliases (not interfaces) so they are assignable to
@@ -189,4 +190,9 @@ export type LoadedConfig = {
   sourcePath?: string;
   /** Absolute directory that relative plugin and journal paths are relative to. */
   configDir: string;
+  /**
+   * Masks this config's `${VAR}` values, URL credentials and secrets in any text; every error
+   * and log line about the config goes through it (see config/redact.ts).
+   */
+  redactor: Redactor;
 };

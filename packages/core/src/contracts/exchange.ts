@@ -2,14 +2,62 @@ import type { Instrument } from '../domain/instrument.js';
 import type { FeedStatusEvent, MarketEvent } from '../domain/events.js';
 import type { ExecutionReport, Order, OrderStatus } from '../domain/orders.js';
 
+/**
+ * Why the adapter edge rejected input (the `reason` label of cwts_feed_errors_total). A closed
+ * set, so a hostile venue cannot grow the metric's label space.
+ */
+export type FeedRejectReason =
+  | 'malformed' // not JSON / not the venue's shape / cut short
+  | 'binary_frame'
+  | 'unknown_message' // an event type or stream we did not subscribe to
+  | 'unknown_symbol'
+  | 'venue_error' // the venue sent an error object
+  | 'off_grid' // not a plain decimal on the tick/lot grid, or beyond 2^53 units
+  | 'non_positive_price'
+  | 'negative_qty'
+  | 'zero_qty' // a zero quantity where zero does not mean "delete" (trades, snapshot levels)
+  | 'seq_jump' // an update id implausibly far from the book's
+  | 'trade_id_jump' // a trade id implausibly far ahead of the stream
+  | 'bad_snapshot'; // a snapshot that fails validation (shape, values, crossed)
+
+/** One rejected input, counted per exchange, symbol ('' when unknown) and reason. */
+export interface FeedReject {
+  exchange: string;
+  symbol: string;
+  reason: FeedRejectReason;
+  /** Human-readable detail for the log line (never the raw frame beyond a short excerpt). */
+  detail: string;
+}
+
 /** Where an adapter delivers normalized events. Called synchronously on the engine thread. */
 export interface MarketEventSink {
   onMarketEvent(event: MarketEvent): void;
   onFeedStatus(status: FeedStatusEvent): void;
   /** A problem the adapter recovered from (malformed frame, gap, checksum); counted and logged. */
   onFeedError(component: string, message: string): void;
+  /**
+   * Optional: one input rejected at the adapter edge (see FeedErrorReporter in the adapter kit,
+   * which also logs it through onFeedError at a rate-limited warn). The engine counts it in
+   * cwts_feed_errors_total{exchange,symbol,reason}.
+   */
+  onFeedReject?(reject: FeedReject): void;
   /** A finite source (a replay) has delivered its last event. */
   onEndOfStream?(exchange: string): void;
+}
+
+/**
+ * What a recorded source (a replay) found wrong with its recording; see docs/reliability.md,
+ * "Replay of damaged recordings", for what each count means.
+ */
+export interface RecordingIntegrity {
+  /** Lines that are not a valid record (not JSON, binary, failing validation): not replayed. */
+  malformed: number;
+  /** Valid records not applicable (an instrument the recording does not declare): not replayed. */
+  skipped: number;
+  /** Valid records going back in their stream (sequence or time): replayed as recorded. */
+  outOfOrder: number;
+  /** Files that end inside a record (the cut record is not replayed). */
+  truncated: number;
 }
 
 /** Market data half of an exchange plugin. */
@@ -21,6 +69,8 @@ export interface MarketDataClient {
   start(symbols: readonly string[], sink: MarketEventSink): Promise<void>;
   /** Stops intake; no event is delivered after the promise resolves. */
   stop(): Promise<void>;
+  /** Recorded sources only: the damage found in the recording so far (final after end of stream). */
+  recordingIntegrity?(): RecordingIntegrity | undefined;
 }
 
 export type TradingAvailability = { canTrade: true } | { canTrade: false; reason: string };

@@ -10,7 +10,8 @@ const isTable = (v: unknown): v is Record<string, unknown> => typeof v === 'obje
 function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v);
+  // In full: a shortened value would slip past the config's redactor (config/redact.ts).
+  if (typeof v === 'string') return JSON.stringify(v);
   if (typeof v === 'object') return 'a table';
   return String(v);
 }

@@ -4,14 +4,14 @@ import type { ComputeBackend } from '../contracts/compute.js';
 import type { ExecutionClient, MarketDataClient } from '../contracts/exchange.js';
 import type { Detector, RiskCheck, Strategy } from '../contracts/trading.js';
 import { ComputeRegistry, instrumentBackend, jsBackendProvider } from '../compute/index.js';
-import { ConfigError, type ConfigIssue } from '../config/errors.js';
+import { ConfigError } from '../config/errors.js';
 import type { LoadedConfig, VenueConfig } from '../config/types.js';
 import { CwtsContainer } from '../di/container.js';
 import { TOKENS } from '../di/tokens.js';
 import type { Logger } from '../observability/logger.js';
 import type { MetricsRegistry } from '../observability/metrics.js';
-import { PluginLoadError, PluginLoadErrors } from '../plugins/errors.js';
-import { importPlugin, PluginHost, type PluginRequest } from '../plugins/loader.js';
+import type { PluginHost } from '../plugins/loader.js';
+import { preparePlugins } from './prepare-plugins.js';
 import { Engine, type VenueRuntime } from './engine.js';
 import { JournalStore } from '../journal/store.js';
 import { journalStringify } from '../journal/json.js';
@@ -20,12 +20,10 @@ import { MarketDataOnlyExecution } from './market-data-only.js';
 import { PaperExecutionClient } from './paper-execution.js';
 import { RiskManager } from '../risk/manager.js';
 import { RiskControlServer } from '../risk/control.js';
+import { establishControlToken, type ControlToken } from '../risk/control-token.js';
 import { Recorder } from './recorder.js';
 import { builtinDetectors } from '../detectors/builtins.js';
 import { attachJournal } from './rebuild.js';
-
-/** Backends that need a GPU; skipped when `[performance] gpu_enabled = false`. */
-const GPU_BACKENDS = new Set(['cuda', 'rocm', 'metal', 'vulkan']);
 
 /** Built-in detectors by name; third-party ones come by `plugin = ...`. */
 export interface BuiltinDetectorDeps {
@@ -55,10 +53,14 @@ export interface ComposeOptions {
   /** Replaces the configured venues (replay uses the recorded exchanges). */
   venues?: VenueConfig[];
   beforeEvent?: (event: import('../domain/events.js').MarketEvent) => void;
+  /** Taps on signals, fills and risk state for reports (engine.ts EngineObserver). */
+  observer?: import('./engine.js').EngineObserver;
   /** Overrides `[system] on_shutdown` (replay keeps its virtual orders: nothing is at a venue). */
   onShutdown?: 'cancel' | 'keep';
   /** Serve the manual kill switch (risk/control.ts) on this port at `[monitoring] control_bind_address`; 0 picks a free port. Off when absent. */
   controlPort?: number;
+  /** The control endpoint's token; default: `CWTS_CONTROL_TOKEN`, else a new one in `<data dir>/control.token`. */
+  controlToken?: ControlToken;
 }
 
 export interface Deployment {
@@ -72,14 +74,6 @@ export interface Deployment {
   control?: { server: RiskControlServer; port: number };
   /** Releases everything in reverse order of acquisition; never throws. */
   dispose(): Promise<void>;
-}
-
-interface Planned {
-  req: PluginRequest;
-  instanceName: string;
-  config: Readonly<Record<string, unknown>>;
-  scope: 'venue' | 'root';
-  optional?: boolean;
 }
 
 /**
@@ -98,63 +92,8 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
   root.registerValue(TOKENS.Metrics, metrics, '@cwts/core');
 
   const venues = (opts.venues ?? cfg.venues).map((v) => ({ ...v, options: { ...v.options, ...(opts.venueOptionOverrides?.[v.name] ?? {}) } }));
-  const plan: Planned[] = [];
-  for (const v of venues) plan.push({ req: { spec: v.plugin, kind: 'exchange', origin: `exchanges.enabled: ${v.name}` }, instanceName: v.name, config: v, scope: 'venue' });
-  for (const d of cfg.detectors) {
-    if (!d.enabled) continue;
-    if (d.plugin) plan.push({ req: { spec: d.plugin, kind: 'detector', origin: `detectors.${d.name}.plugin` }, instanceName: d.name, config: d.settings, scope: 'root' });
-  }
-  if (cfg.strategy) plan.push({ req: { spec: cfg.strategy.plugin, kind: 'strategy', origin: 'strategy.plugin' }, instanceName: 'strategy', config: cfg.strategy.settings, scope: 'root' });
-
-  // Compute backends are optional by nature: a missing one is a skipped backend, not an error.
-  const backendSkips: { name: string; reason: string }[] = [];
-  for (const name of cfg.compute.backends) {
-    if (name === 'js') continue;
-    if (GPU_BACKENDS.has(name) && !cfg.performance.gpu_enabled) {
-      backendSkips.push({ name, reason: 'performance.gpu_enabled = false' });
-      continue;
-    }
-    const settings = { ...(cfg.compute.backendOptions[name] ?? {}), simd_enabled: cfg.performance.simd_enabled };
-    plan.push({ req: { spec: `@cwts/backend-${name}`, kind: 'backend', origin: `compute.backends: ${name}` }, instanceName: name, config: settings, scope: 'root', optional: true });
-  }
-
-  const problems: PluginLoadError[] = [];
-  const imported = await Promise.all(
-    plan.map(async (p) => {
-      try {
-        return await importPlugin(p.req, loaded.configDir);
-      } catch (err) {
-        const e = err instanceof PluginLoadError ? err : new PluginLoadError('IMPORT_FAILED', p.req.spec, String(err));
-        if (p.optional) backendSkips.push({ name: p.instanceName, reason: e.code === 'NOT_INSTALLED' ? `not installed (package ${p.req.spec})` : e.message });
-        else problems.push(e);
-        return undefined;
-      }
-    }),
-  );
-  if (problems.length > 0) throw new PluginLoadErrors(problems);
-
-  // Plugin-owned option tables are validated by the plugin, with key paths, before any I/O.
-  const issues: ConfigIssue[] = [];
-  plan.forEach((p, k) => {
-    const m = imported[k];
-    if (m?.validateOptions && p.scope === 'venue') issues.push(...m.validateOptions((p.config as VenueConfig).options, `${p.instanceName}.options`));
-  });
-  if (issues.length > 0) throw new ConfigError(issues);
-
-  const host = new PluginHost(logger);
-  const venueScopes = new Map<string, CwtsContainer>();
-  plan.forEach((p, k) => {
-    const m = imported[k];
-    if (!m) return;
-    let scope = root;
-    if (p.scope === 'venue') {
-      scope = root.createChild(p.instanceName);
-      scope.registerValue(TOKENS.VenueName, p.instanceName, '@cwts/core');
-      scope.registerValue(TOKENS.VenueConfig, p.config, '@cwts/core');
-      venueScopes.set(p.instanceName, scope);
-    }
-    host.register(m, scope, p.instanceName, p.config);
-  });
+  // The same check validate-config runs: every plugin problem at once, before any I/O.
+  const { host, venueScopes, backendSkips } = await preparePlugins({ loaded, root, logger, venues });
 
   let backendResult: { backend: ComputeBackend; skipped: { name: string; reason: string }[] } | undefined;
   const registry = new ComputeRegistry(logger);
@@ -162,10 +101,9 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
     await host.initializeAll();
     registry.register(jsBackendProvider);
     for (const provider of root.resolveAll(TOKENS.ComputeBackendProvider)) registry.register(provider);
-    const hints = cfg.compute.backends.filter((n) => !backendSkips.some((s) => s.name === n));
-    for (const s of backendSkips) logger.info({ backend: s.name }, `compute backend ${s.name} skipped: ${s.reason}`);
-    const r = await registry.resolve(hints, { threadPoolSize: cfg.performance.thread_pool_size, settings: {} });
-    backendResult = { backend: instrumentBackend(r.backend, (kernel, s) => metrics.computeKernelSeconds.labels(r.backend.name, kernel).observe(s)), skipped: [...backendSkips, ...r.skipped] };
+    // The configured list is exact and ordered; backends whose plugin did not load keep their place and reason.
+    const r = await registry.resolve(cfg.compute.backends, { threadPoolSize: cfg.performance.thread_pool_size, settings: {} }, backendSkips);
+    backendResult = { backend: instrumentBackend(r.backend, (kernel, s) => metrics.computeKernelSeconds.labels(r.backend.name, kernel).observe(s)), skipped: r.skipped };
     root.registerValue(TOKENS.ComputeBackend, backendResult.backend, '@cwts/core');
   } catch (err) {
     await host.disposeAll();
@@ -271,15 +209,19 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
     onShutdown: opts.onShutdown ?? cfg.system.on_shutdown,
     watchdog: opts.watchdog,
     beforeEvent: opts.beforeEvent,
+    observer: opts.observer,
   });
 
 
   let control: { server: RiskControlServer; port: number } | undefined;
   if (opts.controlPort !== undefined) {
-    const server = new RiskControlServer(risk, logger.child({ component: 'risk-control' }));
+    let server: RiskControlServer;
     let port: number;
     try {
+      const token = opts.controlToken ?? establishControlToken();
+      server = new RiskControlServer(risk, { token: token.token, logger: logger.child({ component: 'risk-control' }) });
       port = await server.listen(opts.controlPort, cfg.monitoring.control_bind_address);
+      logger.info(`risk control token from ${token.source.kind === 'env' ? 'CWTS_CONTROL_TOKEN' : token.source.path}`);
     } catch (err) {
       journal?.close();
       await backendResult.backend.dispose().catch(() => {});

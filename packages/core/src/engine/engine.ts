@@ -1,7 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Clock } from '../contracts/clock.js';
-import type { ExecutionClient, MarketDataClient, MarketEventSink } from '../contracts/exchange.js';
+import type { ExecutionClient, FeedReject, MarketDataClient, MarketEventSink } from '../contracts/exchange.js';
 import type { BookView, Detector, PersistedState, DetectorContext, OrderRouter, RiskCheck, RiskContext, Strategy, StrategyContext, SubmitResult } from '../contracts/trading.js';
 import type { FeedStatusEvent, MarketEvent } from '../domain/events.js';
 import { instrumentKey, type Instrument } from '../domain/instrument.js';
@@ -58,6 +58,15 @@ export interface EngineOptions {
   watchdog?: boolean;
   /** Called before each market event is dispatched; replay moves its virtual clock here. */
   beforeEvent?: (event: MarketEvent) => void;
+  /** Sees signals, fills and risk state changes after the engine applied them (reports). */
+  observer?: EngineObserver;
+}
+
+/** Read-only taps for reports; called synchronously on the engine thread, so keep them cheap. */
+export interface EngineObserver {
+  signal?(signal: Signal): void;
+  fill?(report: ExecutionReport, instrument: Instrument): void;
+  riskState?(state: RiskState, now: number): void;
 }
 
 export interface RunSummary {
@@ -131,6 +140,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       this.journal({ t: 'risk', from, to: s.state, reason: s.reason, who, ts: this.now });
       // A resume restarts the peak; the journal must hold the peak the next restart measures from.
       this.journalPeak('risk-state', true);
+      opts.observer?.riskState?.(s, this.now);
     });
     m.riskState.set(0);
     m.setComputed('latencyP99Ms', () => this.latency.percentile(99, performance.now()));
@@ -298,6 +308,11 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     this.opts.logger.warn({ component }, message);
   }
 
+  /** Counted only: the adapter kit's FeedErrorReporter logs through onFeedError, rate-limited. */
+  onFeedReject(r: FeedReject): void {
+    this.opts.metrics.feedErrors.labels(r.exchange, r.symbol, r.reason).inc();
+  }
+
   onEndOfStream(exchange: string): void {
     this.ended.add(exchange);
     if (this.ended.size >= this.venues.size) this.resolveEnd();
@@ -316,6 +331,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     this.opts.metrics.signals.labels(signal.detector, signal.exchange, signal.symbol).inc();
     this.digest.update(journalStringify({ s: signal }) + '\n');
     this.journal({ t: 'signal', signal, ts: this.now });
+    this.opts.observer?.signal?.(signal);
     this.opts.logger.info({ signal: signal.id }, describeSignal(signal, this.instrument(signal.exchange, signal.symbol)));
     const s = this.opts.strategy;
     if (s && !this.stopping) {
@@ -406,6 +422,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       this.opts.metrics.position.labels(r.exchange, r.symbol).set(Number(pos.qty) * Number(instrument.qtyScale.mantissa) * 10 ** -instrument.qtyScale.exponent);
       this.opts.logger.info({ clientOrderId: r.clientOrderId }, describeFill(r, instrument, pos.qty));
       this.journalSnapshot('fill');
+      this.opts.observer?.fill?.(r, instrument);
     } else if (r.kind === 'rejected') {
       this.opts.logger.warn({ clientOrderId: r.clientOrderId, reason: r.rejectReason }, `order ${r.clientOrderId} rejected by ${r.exchange}: ${r.rejectReason ?? ''} ${r.text ?? ''}`.trim());
     }
@@ -547,6 +564,8 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
 }
 
 function reasonLabel(reason: string): string {
+  // BookSync's reason for a resync after the adapter edge rejected an update (cwts_feed_errors_total)
+  if (/^invalid update/i.test(reason)) return 'invalid_data';
   if (/sequence|gap/i.test(reason)) return 'sequence_gap';
   if (/checksum/i.test(reason)) return 'checksum';
   if (/disconnect|reconnect/i.test(reason)) return 'reconnect';

@@ -5,7 +5,8 @@ import type { ExecutionReport } from '../domain/orders.js';
 /** Amounts from different instruments are summed at this exponent (quote units x 10^-18). */
 export const COMMON_EXPONENT = 18;
 
-function toCommon(atoms: bigint, exponent: number): bigint {
+/** Quote atoms at `exponent` -> the common exponent, exactly. */
+export function toCommon(atoms: bigint, exponent: number): bigint {
   if (exponent > COMMON_EXPONENT) throw new RangeError(`instrument precision 1e-${exponent} is finer than supported (1e-${COMMON_EXPONENT})`);
   return atoms * 10n ** BigInt(COMMON_EXPONENT - exponent);
 }

@@ -8,10 +8,13 @@ export interface ComponentHealth {
   detail: string;
 }
 
-export type RouteResult = { status: number; body: unknown; contentType?: string };
+/** `headers`: extra response headers, e.g. `connection: close` when answering before the request body was read. */
+export type RouteResult = { status: number; body: unknown; contentType?: string; headers?: Record<string, string> };
 export type RouteHandler = (req: IncomingMessage) => RouteResult | Promise<RouteResult>;
 /** A GET handler, or a handler for one other method (the control endpoint's POSTs). */
-export type Route = RouteHandler | { method: 'POST'; handler: RouteHandler };
+export type Route = RouteHandler | { method: 'POST'; handler: RouteHandler } | StreamRoute;
+/** A GET that writes its own response over time (Server-Sent Events). */
+export type StreamRoute = { method: 'GET'; stream: (req: IncomingMessage, res: ServerResponse) => void };
 
 /** A tiny JSON/text HTTP server: a fixed route table, one method per route, nothing else exposed. */
 export class HttpEndpoint {
@@ -41,8 +44,9 @@ export class HttpEndpoint {
       const method = typeof route === 'function' ? 'GET' : route.method;
       const allowed = req.method === method || (method === 'GET' && req.method === 'HEAD');
       if (!allowed) return send(res, 405, { error: `${method} only` });
+      if (typeof route !== 'function' && 'stream' in route) return route.stream(req, res);
       const out = await (typeof route === 'function' ? route : route.handler)(req);
-      send(res, out.status, out.body, out.contentType);
+      send(res, out.status, out.body, out.contentType, out.headers);
     } catch (err) {
       send(res, 500, { error: (err as Error).message });
     }
@@ -57,9 +61,9 @@ export class HttpEndpoint {
   }
 }
 
-function send(res: ServerResponse, status: number, body: unknown, contentType?: string): void {
+function send(res: ServerResponse, status: number, body: unknown, contentType?: string, headers?: Record<string, string>): void {
   const text = typeof body === 'string' ? body : JSON.stringify(body, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2);
-  res.writeHead(status, { 'content-type': contentType ?? (typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json') });
+  res.writeHead(status, { ...headers, 'content-type': contentType ?? (typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json') });
   res.end(text);
 }
 

@@ -14,6 +14,8 @@ export interface LoggerSettings {
   /** Human-readable single lines instead of JSON (the reference app's default on a TTY). */
   pretty?: boolean;
   destination?: NodeJS.WritableStream;
+  /** Applied to every serialized record before it is written, e.g. to mask config secrets. */
+  scrub?: (line: string) => string;
 }
 
 const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO ', 40: 'WARN ', 50: 'ERROR', 60: 'FATAL' };
@@ -47,6 +49,7 @@ export function createLogger(settings: LoggerSettings = {}): Logger {
     base: undefined,
     timestamp: pino.stdTimeFunctions.isoTime,
   };
+  if (settings.scrub) opts.hooks = { streamWrite: settings.scrub };
   const format = process.env.CWTS_LOG_FORMAT;
   const pretty = settings.pretty ?? (format === 'pretty' || (format !== 'json' && !settings.destination && process.stdout.isTTY === true));
   const dest = settings.destination ?? process.stdout;

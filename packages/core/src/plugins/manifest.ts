@@ -37,8 +37,14 @@ export interface PluginManifest {
   initialize?(ctx: PluginInitContext): Promise<void>;
   dispose?(): Promise<void>;
   /**
-   * Exchange plugins: checks `[<venue>.options]` before anything connects; one issue per
-   * problem with its key path (e.g. `sim.options.seed`). Never include secret values.
+   * Checks the plugin's own settings before anything registers or connects; one issue per
+   * problem with its full key path. `run` and `validate-config` both call it (the same code:
+   * engine/prepare-plugins.ts) and report every plugin's issues together. What it receives:
+   * exchange plugins `[<venue>.options]` (path `<venue>.options`, e.g. `sim.options.seed`),
+   * detector plugins the `[detectors.<name>]` keys other than `enabled` and `plugin` (path
+   * `detectors.<name>`), strategy plugins the `[strategy]` keys other than `plugin` (path
+   * `strategy`), backend plugins `[compute.<name>]` (path `compute.<name>`). Messages should not
+   * quote values; core masks `${VAR}` values and URL credentials in them regardless.
    */
   validateOptions?(options: unknown, path: string): { path: string; message: string }[];
 }

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { HttpEndpoint, type RouteResult } from '../observability/http.js';
 import type { Logger } from '../observability/logger.js';
 import type { RiskStateName } from '../engine/risk-state.js';
+import { CONTROL_TOKEN_ENV, CONTROL_TOKEN_FILE, tokensEqual } from './control-token.js';
 
 /** What the control endpoint drives (RiskManager implements it). */
 export interface RiskControls {
@@ -12,9 +13,24 @@ export interface RiskControls {
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
-/** Header every state-changing request must carry: a browser cannot send it cross-site without a CORS preflight, which we never answer. */
+/** Names a Host header may carry: a page served from any other name (DNS rebinding) is refused. */
+const LOOPBACK_HOST = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\])(?::(\d{1,5}))?$/i;
+/**
+ * @deprecated No longer required: the bearer token is the credential. Still sent by
+ * `controlRequest` so an older engine keeps answering a newer CLI.
+ */
 export const CONTROL_HEADER = 'x-cwts-control';
-const MAX_BODY = 4096;
+/** Largest request body read; anything larger is answered 413 without reading on. */
+export const MAX_CONTROL_BODY = 4096;
+
+/** Answers sent before the body was read close the connection, so the rest is never read. */
+const reject = (status: number, error: string, extra?: Record<string, string>): RouteResult => ({ status, body: { error }, headers: { connection: 'close', ...extra } });
+
+export interface RiskControlServerOptions {
+  /** The bearer token every request must carry (control-token.ts: establishControlToken). */
+  token: string;
+  logger?: Logger;
+}
 
 /**
  * The manual kill switch over HTTP, bound to loopback (127.0.0.1 by default,
@@ -23,19 +39,27 @@ const MAX_BODY = 4096;
  *   POST /risk/halt     HALTED: cancel all open orders, refuse new ones
  *   POST /risk/reduce   REDUCING: only orders that reduce exposure
  *   POST /risk/resume   back to ACTIVE (the only way out of HALTED)
- * POSTs need the header `x-cwts-control: 1`; an optional JSON body `{"reason": "..."}` is logged
- * and shown in the state's reason.
+ * Every request needs `Authorization: Bearer <token>` (401 otherwise, compared in constant time)
+ * and a Host header naming loopback with the endpoint's port (403 otherwise: DNS rebinding).
+ * An optional JSON body `{"reason": "..."}` of at most 4 KiB (413 beyond) is logged and shown in
+ * the state's reason. The token is never logged.
  */
 export class RiskControlServer {
   private readonly endpoint: HttpEndpoint;
+  private readonly token: string;
+  private readonly logger: Logger | undefined;
+  private port = 0;
 
   constructor(
     private readonly controls: RiskControls,
-    private readonly logger?: Logger,
+    opts: RiskControlServerOptions,
   ) {
+    if (!opts?.token) throw new Error('risk control endpoint: a token is required');
+    this.token = opts.token;
+    this.logger = opts.logger;
     const action = (name: 'halt' | 'reduce' | 'resume') => ({ method: 'POST' as const, handler: (req: IncomingMessage) => this.act(name, req) });
     this.endpoint = new HttpEndpoint('risk control endpoint', {
-      '/risk': () => ({ status: 200, body: this.controls.status() }),
+      '/risk': (req) => this.refuse(req, 'status') ?? { status: 200, body: this.controls.status() },
       '/risk/halt': action('halt'),
       '/risk/reduce': action('reduce'),
       '/risk/resume': action('resume'),
@@ -44,16 +68,36 @@ export class RiskControlServer {
 
   async listen(port: number, host = '127.0.0.1'): Promise<number> {
     if (!LOOPBACK.test(host)) throw new Error(`risk control endpoint: ${host} is not a loopback address; the kill switch only listens on loopback`);
-    return this.endpoint.listen(port, host);
+    this.port = await this.endpoint.listen(port, host);
+    return this.port;
   }
 
   close(): Promise<void> {
     return this.endpoint.close();
   }
 
+  /** The checks every request passes before anything else is read: Host, then token. */
+  private refuse(req: IncomingMessage, action: string): RouteResult | undefined {
+    const host = LOOPBACK_HOST.exec(req.headers.host ?? '');
+    const port = host?.[2] === undefined ? 80 : Number(host[2]);
+    if (!host || port !== this.port) {
+      this.logger?.warn({ action, host: String(req.headers.host ?? '').slice(0, 100) }, `risk control: ${action} refused: Host is not loopback:${this.port}`);
+      return reject(403, `Host must be 127.0.0.1, localhost or [::1] with port ${this.port}`);
+    }
+    const auth = req.headers.authorization ?? '';
+    const presented = auth.startsWith('Bearer ') ? auth.slice(7).trim() : '';
+    if (!presented || !tokensEqual(presented, this.token)) {
+      this.logger?.warn({ action }, `risk control: ${action} refused: ${presented ? 'wrong' : 'no'} token`);
+      return reject(401, `${presented ? 'wrong' : 'missing'} control token: send Authorization: Bearer <token> (${CONTROL_TOKEN_ENV}, or ${CONTROL_TOKEN_FILE} in the engine's data directory)`, { 'www-authenticate': 'Bearer' });
+    }
+    return undefined;
+  }
+
   private async act(action: 'halt' | 'reduce' | 'resume', req: IncomingMessage): Promise<RouteResult> {
-    if (req.headers[CONTROL_HEADER] !== '1') return { status: 403, body: { error: `missing header ${CONTROL_HEADER}: 1` } };
-    const body = await readBody(req);
+    const refused = this.refuse(req, action);
+    if (refused) return refused;
+    const body = await readBody(req, MAX_CONTROL_BODY);
+    if (body === undefined) return reject(413, `body over ${MAX_CONTROL_BODY} bytes`);
     let reason = 'manual (control endpoint)';
     if (body.trim() !== '') {
       let parsed: unknown;
@@ -74,31 +118,42 @@ export class RiskControlServer {
   }
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
+/** The body as text, or undefined when it is (or announces itself as) larger than `limit`. */
+function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) return Promise.resolve(undefined);
+  return new Promise((resolve, rejectBody) => {
     let size = 0;
     const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => {
+    const onData = (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY) {
-        reject(new Error('body too large'));
-        req.destroy();
+      if (size > limit) {
+        // stop here; the 413 goes out with `connection: close`, so the rest is never read
+        req.off('data', onData);
+        req.pause();
+        resolve(undefined);
         return;
       }
       chunks.push(c);
-    });
+    };
+    req.on('data', onData);
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
+    req.on('error', rejectBody);
   });
 }
 
 /** Client side of the endpoint, for `cwts-ultra risk ...`. */
-export async function controlRequest(url: string, action: 'status' | 'halt' | 'reduce' | 'resume', reason?: string): Promise<{ status: number; body: unknown }> {
+export async function controlRequest(
+  url: string,
+  action: 'status' | 'halt' | 'reduce' | 'resume',
+  opts: { token: string; reason?: string },
+): Promise<{ status: number; body: unknown }> {
   const base = url.replace(/\/+$/, '');
+  const auth = { authorization: `Bearer ${opts.token}` };
   const init: RequestInit =
     action === 'status'
-      ? { method: 'GET' }
-      : { method: 'POST', headers: { [CONTROL_HEADER]: '1', 'content-type': 'application/json' }, body: JSON.stringify(reason ? { reason } : {}) };
+      ? { method: 'GET', headers: auth }
+      : { method: 'POST', headers: { ...auth, [CONTROL_HEADER]: '1', 'content-type': 'application/json' }, body: JSON.stringify(opts.reason ? { reason: opts.reason } : {}) };
   let res: Response;
   try {
     res = await fetch(`${base}/risk${action === 'status' ? '' : `/${action}`}`, init);

@@ -10,4 +10,5 @@ export {
   computeVaR, historicalVaR, parametricVaR, monteCarloVaR, lossQuantiles, meanCov, cholesky, normCdf, normInv, normPdf, VaRInputError, VAR_METHODS,
   type VaRMethod, type VaRResult, type MonteCarloOptions,
 } from './var.js';
-export { RiskControlServer, controlRequest, CONTROL_HEADER, type RiskControls } from './control.js';
+export { RiskControlServer, controlRequest, CONTROL_HEADER, MAX_CONTROL_BODY, type RiskControls, type RiskControlServerOptions } from './control.js';
+export { establishControlToken, readControlToken, tokensEqual, CONTROL_TOKEN_ENV, CONTROL_TOKEN_FILE, type ControlToken } from './control-token.js';

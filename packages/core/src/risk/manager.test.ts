@@ -203,27 +203,28 @@ describe('risk states on the engine', () => {
 });
 
 describe('control endpoint', () => {
-  it('GET state; POST halt/reduce/resume with the control header only; loopback only', async () => {
+  it('GET state; POST halt/reduce/resume with the token only; loopback only', async () => {
     const { risk, engine } = await setup();
-    const server = new RiskControlServer(risk);
+    const token = 'manager-test-token-0123456789';
+    const server = new RiskControlServer(risk, { token });
     await expect(server.listen(0, '0.0.0.0')).rejects.toThrow(/not a loopback address/);
     const port = await server.listen(0, '127.0.0.1');
     const url = `http://127.0.0.1:${port}`;
     try {
-      expect(await controlRequest(url, 'status')).toMatchObject({ status: 200, body: { state: 'ACTIVE' } });
-      const noHeader = await fetch(`${url}/risk/halt`, { method: 'POST' });
-      expect(noHeader.status).toBe(403);
+      expect(await controlRequest(url, 'status', { token })).toMatchObject({ status: 200, body: { state: 'ACTIVE' } });
+      const noToken = await fetch(`${url}/risk/halt`, { method: 'POST', headers: { 'x-cwts-control': '1' } });
+      expect(noToken.status).toBe(401);
       expect((await fetch(`${url}/risk/halt`)).status).toBe(405);
       expect(engine.riskState.state).toBe('ACTIVE');
-      expect(await controlRequest(url, 'halt', 'fat finger')).toMatchObject({ status: 200, body: { state: 'HALTED', reason: 'manual: fat finger' } });
+      expect(await controlRequest(url, 'halt', { token, reason: 'fat finger' })).toMatchObject({ status: 200, body: { state: 'HALTED', reason: 'manual: fat finger' } });
       expect(engine.riskState.state).toBe('HALTED');
-      expect(await controlRequest(url, 'resume')).toMatchObject({ status: 200, body: { state: 'ACTIVE' } });
-      expect(await controlRequest(url, 'reduce')).toMatchObject({ status: 200, body: { state: 'REDUCING' } });
-      const bad = await fetch(`${url}/risk/resume`, { method: 'POST', headers: { 'x-cwts-control': '1' }, body: '{not json' });
+      expect(await controlRequest(url, 'resume', { token })).toMatchObject({ status: 200, body: { state: 'ACTIVE' } });
+      expect(await controlRequest(url, 'reduce', { token })).toMatchObject({ status: 200, body: { state: 'REDUCING' } });
+      const bad = await fetch(`${url}/risk/resume`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: '{not json' });
       expect(bad.status).toBe(400);
     } finally {
       await server.close();
     }
-    await expect(controlRequest(url, 'status')).rejects.toThrow(/cannot reach the risk control endpoint/);
+    await expect(controlRequest(url, 'status', { token })).rejects.toThrow(/cannot reach the risk control endpoint/);
   });
 });

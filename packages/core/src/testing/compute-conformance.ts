@@ -28,6 +28,7 @@ import {
 } from '../contracts/compute.js';
 import { JsComputeBackend } from '../compute/js-backend.js';
 import { normalAt, splitSeed } from '../compute/philox.js';
+import { skipUnlessRequired } from './require.js';
 import { seededRandom, type SeededRandom } from './seeded-random.js';
 
 export interface ComputeConformanceOptions {
@@ -368,7 +369,8 @@ export function describeComputeConformance(
 
     /** The backend under test, or a visible skip (unavailable / kernel not declared). */
     function use(ctx: TestContext, kernel?: KernelName): ComputeBackend {
-      if (state.unavailable !== undefined) ctx.skip(state.unavailable);
+      // An unavailable backend fails instead where CI requires it (CWTS_REQUIRE=<backend name>).
+      if (state.unavailable !== undefined) skipUnlessRequired(ctx, state.provider?.name ?? label, state.unavailable);
       if (state.createError !== undefined || state.backend === undefined) {
         const e = state.createError;
         throw new Error(`backend '${state.provider?.name}' probed available but create() failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });

@@ -2,3 +2,4 @@ export { describeComputeConformance, CONFORMANCE_TOLERANCES, type ComputeConform
 export { naivePearson, naiveRolling, naiveSgemm, naiveMonteCarloLosses, summariseBySort } from './compute-conformance.js';
 export { seededRandom, type SeededRandom } from './seeded-random.js';
 export { describeExchangeConformance, ConformanceSink, conformanceOrder, waitUntil, type ConformanceVenue, type AdapterUnderTest, type ExchangeConformanceOptions, type ExchangeErrorCase } from './exchange-conformance.js';
+export { skipUnlessRequired, isRequired, requiredCapabilities, RequiredCapabilityMissingError, REQUIRE_ENV, type Skippable } from './require.js';

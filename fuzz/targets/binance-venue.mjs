@@ -1,0 +1,393 @@
+/**
+ * The Binance harness both Binance targets share: a model venue that knows the true book, the
+ * real `BinanceMarketData` adapter (its frame parser, trade de-duplication, REST snapshot
+ * handling and the adapter kit's BookSync machine) driven without a socket, the engine's
+ * `L2BookStore` fed by the adapter's sink, and the reference consumer beside it.
+ *
+ * No network: the adapter's REST calls reach `node:http`'s `request`, which this worker replaces
+ * with an in-memory venue (`syncBuiltinESMExports` makes the ESM import see it), and its ws URL
+ * is unparsable so no socket is ever opened. Frames go straight into the adapter's private
+ * `onFrame` (the method its WsConnection calls); timers run on virtual time.
+ */
+import http from 'node:http';
+import { EventEmitter } from 'node:events';
+import { syncBuiltinESMExports } from 'node:module';
+import { L2BookStore, defineInstrument } from '@cwts/core';
+import { BinanceMarketData, DEFAULT_BINANCE_OPTIONS } from '@cwts/exchange-binance';
+import { ReferenceBook, bookDifference, strictUnits, syncedBookViolation } from '../reference-book.mjs';
+import { FuzzFailure } from '../failure.mjs';
+
+export const SYMBOL = 'BTCUSDT';
+const PRICE_DEC = 2;
+const QTY_DEC = 5;
+export const INSTRUMENT = defineInstrument({ exchange: 'binance', symbol: SYMBOL, base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.00001' });
+
+/**
+ * The reference's plausibility bound for sequence and trade-id jumps. The mutator produces jumps
+ * that are either small (a real gap) or at least 2^44 (poison), so any sane configured bound in
+ * the adapter (10^3 .. 10^12) gives the same verdict as this one.
+ */
+export const MAX_PLAUSIBLE_JUMP = 2 ** 40;
+
+const dec = (units, d) => {
+  const s = String(units).padStart(d + 1, '0');
+  return `${s.slice(0, s.length - d)}.${s.slice(s.length - d)}000000`;
+};
+
+/** The venue: the true book and the frames it sends, generated from a seeded PRNG. */
+export class VenueModel {
+  constructor(rng) {
+    this.rng = rng;
+    this.mid = 6_500_000;
+    this.bids = new Map();
+    this.asks = new Map();
+    this.seq = 1_000_000 + rng.int(1_000_000);
+    this.tradeId = 5_000_000 + rng.int(1_000_000);
+    this.time = 1_767_225_600_000;
+    for (let k = 1; k <= 20; k++) {
+      this.bids.set(this.mid - k, 1 + rng.int(200_000));
+      this.asks.set(this.mid + k, 1 + rng.int(200_000));
+    }
+  }
+
+  /** The next depth update (applied to the true book). */
+  depth() {
+    const r = this.rng;
+    const U = this.seq + 1;
+    this.seq += 1 + r.int(3);
+    const b = [];
+    const a = [];
+    const n = 1 + r.int(4);
+    for (let i = 0; i < n; i++) {
+      const bid = r.chance(0.5);
+      const price = bid ? this.mid - 1 - r.int(25) : this.mid + 1 + r.int(25);
+      const qty = r.chance(0.3) ? 0 : 1 + r.int(200_000);
+      (bid ? b : a).push([dec(price, PRICE_DEC), dec(qty, QTY_DEC)]);
+      const side = bid ? this.bids : this.asks;
+      if (qty === 0) side.delete(price);
+      else side.set(price, qty);
+    }
+    this.time += 100;
+    const data = `{"e":"depthUpdate","E":${this.time},"s":"${SYMBOL}","U":${U},"u":${this.seq},"b":${JSON.stringify(b)},"a":${JSON.stringify(a)}}`;
+    return this.wrap('btcusdt@depth@100ms', data, 'depth');
+  }
+
+  trade() {
+    const r = this.rng;
+    this.tradeId += 1 + (r.chance(0.1) ? r.int(3) : 0);
+    const price = this.mid + r.int(21) - 10;
+    const qty = 1 + r.int(100_000);
+    const data = r.chance(0.7)
+      ? `{"e":"trade","E":${this.time},"s":"${SYMBOL}","t":${this.tradeId},"p":"${dec(price, PRICE_DEC)}","q":"${dec(qty, QTY_DEC)}","T":${this.time - 1},"m":${r.chance(0.5)},"M":true}`
+      : `{"e":"aggTrade","E":${this.time},"s":"${SYMBOL}","a":${this.tradeId},"p":"${dec(price, PRICE_DEC)}","q":"${dec(qty, QTY_DEC)}","f":${this.tradeId * 2},"l":${this.tradeId * 2 + 1},"T":${this.time - 1},"m":${r.chance(0.5)},"M":true}`;
+    return this.wrap('btcusdt@trade', data, 'trade');
+  }
+
+  /** Control and foreign frames a real stream carries. */
+  other() {
+    const r = this.rng;
+    const pick = r.int(4);
+    if (pick === 0) return { text: '{"result":null,"id":1}', kind: 'reply' };
+    if (pick === 1) return this.wrap('ethusdt@depth@100ms', `{"e":"depthUpdate","E":${this.time},"s":"ETHUSDT","U":7,"u":9,"b":[["3000.00","1.0"]],"a":[]}`, 'foreign');
+    if (pick === 2) return { text: '{"code":2,"msg":"Invalid request: unknown stream"}', kind: 'error' };
+    return this.wrap('btcusdt@kline_1m', `{"e":"kline","E":${this.time},"s":"${SYMBOL}","k":{"t":1,"o":"1.00"}}`, 'unknown');
+  }
+
+  wrap(stream, data, kind) {
+    return this.rng.chance(0.7) ? { text: `{"stream":"${stream}","data":${data}}`, kind: `${kind}-combined` } : { text: data, kind: `${kind}-raw` };
+  }
+
+  /** REST /api/v3/depth body for the true book now. */
+  snapshotText() {
+    const side = (m, desc) =>
+      JSON.stringify([...m].sort((x, y) => (desc ? y[0] - x[0] : x[0] - y[0])).map(([p, q]) => [dec(p, PRICE_DEC), dec(q, QTY_DEC)]));
+    return `{"lastUpdateId":${this.seq},"bids":${side(this.bids, true)},"asks":${side(this.asks, false)}}`;
+  }
+}
+
+/** The spec's reading of a depth frame: valid delta, or undefined (dropped as bad or foreign). */
+function referenceDepth(text) {
+  let o;
+  try {
+    o = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) return undefined;
+  if (typeof o.stream === 'string' && o.data !== null && typeof o.data === 'object') o = o.data;
+  if (o.e !== 'depthUpdate' || o.s !== SYMBOL) return undefined;
+  const { U, u } = o;
+  if (!Number.isSafeInteger(U) || !Number.isSafeInteger(u) || U < 0 || U > u || u - U > MAX_PLAUSIBLE_JUMP) return undefined;
+  const levels = (arr) => {
+    if (!Array.isArray(arr)) return undefined;
+    const out = [];
+    for (const l of arr) {
+      if (!Array.isArray(l) || l.length < 2) return undefined;
+      const price = strictUnits(l[0], PRICE_DEC);
+      const qty = strictUnits(l[1], QTY_DEC);
+      if (price === undefined || qty === undefined || price <= 0 || qty < 0) return undefined;
+      out.push({ price, qty });
+    }
+    return out;
+  };
+  const bids = levels(o.b);
+  const asks = levels(o.a);
+  if (!bids || !asks) return undefined;
+  return { U, u, bids, asks };
+}
+
+/** The spec's reading of a REST snapshot body: {seq, bids, asks} or a reason it is unusable. */
+export function referenceSnapshot(text, lastStreamSeq) {
+  let o;
+  try {
+    o = JSON.parse(text);
+  } catch {
+    return { error: 'snapshot is not JSON' };
+  }
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) return { error: 'snapshot is not an object' };
+  const L = o.lastUpdateId;
+  if (!Number.isSafeInteger(L) || L < 0) return { error: `lastUpdateId ${JSON.stringify(L)} is not a non-negative integer` };
+  if (lastStreamSeq > 0 && L - lastStreamSeq > MAX_PLAUSIBLE_JUMP) return { error: `lastUpdateId ${L} is implausibly far ahead of the stream (${lastStreamSeq})` };
+  const levels = (arr, what) => {
+    if (!Array.isArray(arr)) return `${what} is not an array`;
+    const out = [];
+    for (const l of arr) {
+      if (!Array.isArray(l) || l.length < 2 || typeof l[0] !== 'string' || typeof l[1] !== 'string') return `${what} level ${JSON.stringify(l)} is not ["price","qty"]`;
+      const price = strictUnits(l[0], PRICE_DEC);
+      const qty = strictUnits(l[1], QTY_DEC);
+      if (price === undefined || qty === undefined || price <= 0 || qty < 0) return `${what} level ${JSON.stringify(l)} is invalid (price must be > 0, qty >= 0, both on the grid)`;
+      // a zero level in a snapshot carries nothing (the adapter skips it too)
+      if (qty > 0) out.push({ price, qty });
+    }
+    return out;
+  };
+  const bids = levels(o.bids, 'bids');
+  if (typeof bids === 'string') return { error: bids };
+  const asks = levels(o.asks, 'asks');
+  if (typeof asks === 'string') return { error: asks };
+  return { seq: L, bids, asks };
+}
+
+/**
+ * A correct consumer of Binance's documented local-book procedure, fed the same frames and the
+ * same snapshots as the adapter. It never decides when to resync (policy may differ); it adopts
+ * every snapshot the adapter adopts and judges only what a SYNCED book may contain.
+ */
+class ReferenceConsumer {
+  constructor() {
+    this.book = new ReferenceBook();
+    this.synced = false;
+    this.reason = 'awaiting the first snapshot';
+    this.last = 0;
+    this.maxStreamSeq = 0;
+    this.buffer = [];
+  }
+
+  onFrame(text) {
+    const d = referenceDepth(text);
+    if (!d) return;
+    if (d.u > this.maxStreamSeq && d.u - Math.max(this.maxStreamSeq, d.U) <= MAX_PLAUSIBLE_JUMP) this.maxStreamSeq = d.u;
+    if (!this.synced) {
+      this.buffer.push(d);
+      if (this.buffer.length > 10_000) this.buffer.shift();
+      return;
+    }
+    if (d.u <= this.last) return;
+    if (d.U !== this.last + 1 || d.u - this.last > MAX_PLAUSIBLE_JUMP) {
+      this.lose(`gap: expected ${this.last + 1}, got ${d.U}..${d.u}`);
+      this.buffer.push(d);
+      return;
+    }
+    this.apply(d);
+  }
+
+  apply(d) {
+    this.book.apply(d.bids, d.asks);
+    this.last = d.u;
+    if (this.book.crossed()) this.lose(`crossed after update ${d.u}`);
+  }
+
+  lose(reason) {
+    this.synced = false;
+    this.reason = reason;
+  }
+
+  /** The adapter adopted a snapshot; `text` is the body the venue served for it. */
+  onSnapshot(text) {
+    const s = referenceSnapshot(text, this.maxStreamSeq);
+    const buf = this.buffer;
+    this.buffer = [];
+    if (s.error) {
+      this.book.clear();
+      this.lose(`snapshot rejected by the reference: ${s.error}`);
+      return;
+    }
+    this.book.load(s.bids, s.asks);
+    this.last = s.seq;
+    this.synced = true;
+    this.reason = '';
+    if (this.book.crossed()) return this.lose(`snapshot ${s.seq} is crossed`);
+    let first = true;
+    for (const d of buf) {
+      if (d.u <= this.last) continue;
+      const ok = first ? d.U <= this.last + 1 : d.U === this.last + 1;
+      if (!ok || d.u - this.last > MAX_PLAUSIBLE_JUMP) return this.lose(`gap after snapshot ${s.seq}: ${d.U}..${d.u}`);
+      first = false;
+      this.apply(d);
+      if (!this.synced) return;
+    }
+  }
+}
+
+let httpInstalled = false;
+let currentHarness;
+
+/** Routes the adapter's REST requests to the current harness's venue. */
+function installFakeHttp() {
+  if (httpInstalled) return;
+  httpInstalled = true;
+  http.request = (url, _opts, onResponse) => {
+    const req = new EventEmitter();
+    req.write = () => true;
+    req.destroy = (err) => {
+      if (err) req.emit('error', err);
+    };
+    req.end = () => {
+      const { status, text } = currentHarness.serve(String(url));
+      const res = new EventEmitter();
+      res.statusCode = status;
+      res.headers = {};
+      onResponse(res);
+      res.emit('data', Buffer.from(text, 'utf8'));
+      res.emit('end');
+    };
+    return req;
+  };
+  syncBuiltinESMExports();
+}
+
+/**
+ * One adapter instance under test, with its engine-side book, reference and venue. `check()`
+ * throws a FuzzFailure when the engine's SYNCED book is wrong or an invalid event got through.
+ */
+export class BinanceHarness {
+  /** The venue outlives harness resets, so the frame stream depends on the seed alone. */
+  constructor(venue, vt) {
+    installFakeHttp();
+    this.vt = vt;
+    this.venue = venue;
+    this.store = new L2BookStore();
+    this.ref = new ReferenceConsumer();
+    /** Bodies to serve to the next snapshot requests; the true book once it is empty. */
+    this.restQueue = [];
+    this.lastServed = '';
+    this.requests = 0;
+    this.lastTradeId = -1;
+    this.violation = undefined;
+    this.counts = { snapshotsServed: 0, snapshotsAdopted: 0, checksSynced: 0, feedErrors: 0 };
+    const self = this;
+    this.sink = {
+      onMarketEvent(ev) {
+        if (ev.type === 'book_snapshot') {
+          self.counts.snapshotsAdopted++;
+          self.store.apply(ev);
+          self.ref.onSnapshot(self.lastServed);
+        } else if (ev.type === 'book_delta') self.store.apply(ev);
+        else if (ev.type === 'trade') self.checkTrade(ev);
+      },
+      onFeedStatus(st) {
+        self.store.applyStatus(st);
+      },
+      onFeedError() {
+        self.counts.feedErrors++;
+      },
+    };
+  }
+
+  async start() {
+    currentHarness = this;
+    const vt = this.vt;
+    this.md = new BinanceMarketData({
+      exchange: 'binance',
+      // unparsable on purpose: the adapter's WsConnection fails to construct a socket and backs off
+      endpoints: { wsRoot: 'fuzz:no-socket', restRoot: 'http://127.0.0.1:9', market: 'spot' },
+      options: { ...DEFAULT_BINANCE_OPTIONS, request_weight_per_minute: 1e9, start_timeout_ms: 1 },
+      clock: { now: () => vt.now, monoNs: () => process.hrtime.bigint() },
+      random: () => 0.5,
+    });
+    this.md.instruments.set(SYMBOL, INSTRUMENT);
+    const started = this.md.start([SYMBOL], this.sink);
+    vt.advance(2);
+    await started;
+    // what the WsConnection does when the socket opens
+    this.md.onOpen({ send: () => true }, { reconnect: false, reason: 'initial' });
+    this.sync = this.md.syncOf(SYMBOL);
+  }
+
+  serve(url) {
+    if (!url.includes('/depth')) return { status: 404, text: '{"code":-1,"msg":"not here"}' };
+    this.requests++;
+    this.counts.snapshotsServed++;
+    this.lastServed = this.restQueue.length > 0 ? this.restQueue.shift() : this.venue.snapshotText();
+    return { status: 200, text: this.lastServed };
+  }
+
+  /** One ws text frame into the adapter, then whatever async work it started. */
+  async frame(text) {
+    currentHarness = this;
+    const req = this.sync.snapshotsRequested;
+    const served = this.requests;
+    this.ref.onFrame(text);
+    this.md.onFrame(text);
+    if (this.sync.snapshotsRequested !== req || this.requests !== served || this.sync.state === 'buffering') await this.settle();
+    this.check(text);
+  }
+
+  /** Lets promise chains (limiter, fake HTTP) finish. */
+  async settle() {
+    for (let i = 0; i < 3; i++) {
+      const before = this.requests;
+      await new Promise((r) => setImmediate(r));
+      if (this.requests === before) break;
+    }
+  }
+
+  /** Advances virtual time (snapshot retries, backoff) and settles. */
+  async advance(ms) {
+    currentHarness = this;
+    const ran = this.vt.advance(ms);
+    if (ran > 0 || this.sync.state === 'buffering') await this.settle();
+    this.check('(timers)');
+  }
+
+  checkTrade(ev) {
+    const id = Number(ev.tradeId);
+    let bad;
+    if (!Number.isSafeInteger(ev.price) || ev.price <= 0) bad = `trade emitted with price ${ev.price} ticks`;
+    else if (!Number.isSafeInteger(ev.qty) || ev.qty <= 0) bad = `trade emitted with qty ${ev.qty} lots`;
+    else if (!Number.isSafeInteger(id) || id < 0) bad = `trade emitted with id ${ev.tradeId}`;
+    else if (this.lastTradeId >= 0 && id - this.lastTradeId > MAX_PLAUSIBLE_JUMP) bad = `trade id ${ev.tradeId} accepted ${id - this.lastTradeId} ahead of the stream (${this.lastTradeId}): later real trades become "duplicates"`;
+    if (Number.isSafeInteger(id) && id > this.lastTradeId) this.lastTradeId = id;
+    if (bad && !this.violation) this.violation = new FuzzFailure('invalid-event', bad);
+  }
+
+  check(text) {
+    if (this.violation) {
+      const v = this.violation;
+      this.violation = undefined;
+      throw v;
+    }
+    const book = this.store.get('binance', SYMBOL);
+    if (!book || book.state !== 'synced') return;
+    this.counts.checksSynced++;
+    const bad = syncedBookViolation(book);
+    if (bad) throw new FuzzFailure('wrong-synced-book', `SYNCED book holds an invalid level: ${bad}`);
+    if (!this.ref.synced) throw new FuzzFailure('wrong-synced-book', `book is SYNCED but the reference consumer is not (${this.ref.reason})`);
+    const diff = bookDifference(book, this.ref.book);
+    if (diff) throw new FuzzFailure('wrong-synced-book', `SYNCED book differs from the reference: ${diff}`);
+  }
+
+  async stop() {
+    await this.md.stop();
+  }
+}

@@ -1,0 +1,153 @@
+import type { FeedReject, FeedRejectReason, MarketEventSink } from '../contracts/exchange.js';
+import type { BookLevel } from '../domain/events.js';
+
+/**
+ * Validation at the adapter edge, shared by every venue: what a normalized value must be before
+ * it may reach a book or the tape, and how a rejection is reported.
+ *
+ * The checks run per level and per trade on the hot path, so they are plain integer comparisons
+ * on the already-parsed ticks and lots (a zod schema per level would allocate per frame); zod
+ * validates the cold inputs (REST snapshots, options; see `snapshot-schema.ts`).
+ */
+
+/** Defaults for the implausible-jump bounds (per venue overridable). */
+export const FEED_GUARD_DEFAULTS = Object.freeze({
+  /**
+   * Largest advance of a book's update id in one frame (u - previous u, and u - U). Binance's
+   * busiest spot book advances a few thousand ids per 100 ms frame; ten million is far beyond
+   * any real burst and far below the poisoned 9007199254740000.
+   */
+  maxSeqJump: 10_000_000,
+  /** Largest advance of a numeric trade id between two trades of one symbol. */
+  maxTradeIdJump: 10_000_000,
+  /** Consistent far-ahead trades in a row after which the stream is believed to have moved. */
+  tradeRebaseAfter: 3,
+  /** At most one warn line per (symbol, reason) in this window; the rest are summarised. */
+  logEveryMs: 10_000,
+});
+
+/** Why a book level is unacceptable, or undefined. Zero quantity means "delete" only in deltas. */
+export function levelProblem(l: BookLevel, zeroQtyMeansDelete: boolean): FeedRejectReason | undefined {
+  const p = l.price;
+  const q = l.qty;
+  if (!Number.isSafeInteger(p) || !Number.isSafeInteger(q)) return 'off_grid';
+  if (p <= 0) return 'non_positive_price';
+  if (q < 0) return 'negative_qty';
+  if (q === 0 && !zeroQtyMeansDelete) return 'zero_qty';
+  return undefined;
+}
+
+/** First problem among the levels (index in `at`), or undefined when all are acceptable. */
+export function levelsProblem(levels: readonly BookLevel[], zeroQtyMeansDelete: boolean): FeedRejectReason | undefined {
+  for (let i = 0; i < levels.length; i++) {
+    const r = levelProblem(levels[i]!, zeroQtyMeansDelete);
+    if (r !== undefined) return r;
+  }
+  return undefined;
+}
+
+/** Why a trade's price/qty (ticks, lots) is unacceptable, or undefined. */
+export function tradeProblem(price: number, qty: number): FeedRejectReason | undefined {
+  if (!Number.isSafeInteger(price) || !Number.isSafeInteger(qty)) return 'off_grid';
+  if (price <= 0) return 'non_positive_price';
+  if (qty < 0) return 'negative_qty';
+  if (qty === 0) return 'zero_qty';
+  return undefined;
+}
+
+export const TradeIdVerdict = { NEW: 0, DUPLICATE: 1, JUMP: 2 } as const;
+export type TradeIdVerdictCode = (typeof TradeIdVerdict)[keyof typeof TradeIdVerdict];
+
+/**
+ * Per-symbol trade-id bookkeeping: duplicates (id <= last) are dropped silently (replays after a
+ * reconnect are normal), and an id implausibly far ahead is rejected instead of becoming the new
+ * high-water mark, so one poisoned id (9e15) cannot turn every later real trade into a
+ * "duplicate". If the venue really moved on, its next trades agree with each other: after
+ * `rebaseAfter` consecutive far-ahead ids that are each within the bound of the previous one, the
+ * guard follows them.
+ */
+export class TradeIdGuard {
+  last = -1;
+  private candidate = -1;
+  private candidates = 0;
+
+  constructor(
+    readonly maxJump: number = FEED_GUARD_DEFAULTS.maxTradeIdJump,
+    readonly rebaseAfter: number = FEED_GUARD_DEFAULTS.tradeRebaseAfter,
+  ) {}
+
+  check(id: number): TradeIdVerdictCode {
+    if (!Number.isSafeInteger(id) || id < 0) return TradeIdVerdict.JUMP;
+    if (id <= this.last) return TradeIdVerdict.DUPLICATE;
+    if (this.last < 0 || id - this.last <= this.maxJump) {
+      this.last = id;
+      this.candidates = 0;
+      return TradeIdVerdict.NEW;
+    }
+    if (this.candidates > 0 && id > this.candidate && id - this.candidate <= this.maxJump) this.candidates++;
+    else this.candidates = 1;
+    this.candidate = id;
+    if (this.candidates >= this.rebaseAfter) {
+      this.last = id;
+      this.candidates = 0;
+      return TradeIdVerdict.NEW;
+    }
+    return TradeIdVerdict.JUMP;
+  }
+
+  reset(): void {
+    this.last = -1;
+    this.candidates = 0;
+  }
+}
+
+export interface FeedErrorReporterOptions {
+  exchange: string;
+  /** Component name for the warn line (`cwts_errors_total{component}`), e.g. "binance:market-data". */
+  component: string;
+  sink: () => MarketEventSink | undefined;
+  /** Injectable clock (ms) for the log rate limit. */
+  now: () => number;
+  /** Default FEED_GUARD_DEFAULTS.logEveryMs. */
+  logEveryMs?: number;
+}
+
+/**
+ * Counts every rejection (sink.onFeedReject -> cwts_feed_errors_total{exchange,symbol,reason})
+ * and logs it at a rate-limited warn (sink.onFeedError): the first rejection of a (symbol,
+ * reason) is logged at once, later ones at most once per `logEveryMs` with the number held back,
+ * so a venue spraying bad frames cannot flood the log. A sink without onFeedReject (an older
+ * engine) gets every rejection through onFeedError, so nothing goes uncounted.
+ */
+export class FeedErrorReporter {
+  /** Rejections by reason (tests, harnesses, diagnostics). */
+  readonly counts: Record<string, number> = {};
+  total = 0;
+  private readonly windows = new Map<string, { next: number; held: number }>();
+
+  constructor(private readonly opts: FeedErrorReporterOptions) {}
+
+  reject(symbol: string, reason: FeedRejectReason, detail: string): void {
+    this.total++;
+    this.counts[reason] = (this.counts[reason] ?? 0) + 1;
+    const sink = this.opts.sink();
+    if (!sink) return;
+    const message = `${this.opts.exchange}${symbol ? ` ${symbol}` : ''}: ${reason}: ${detail}`;
+    if (!sink.onFeedReject) {
+      sink.onFeedError(this.opts.component, message);
+      return;
+    }
+    const r: FeedReject = { exchange: this.opts.exchange, symbol, reason, detail };
+    sink.onFeedReject(r);
+    const key = `${symbol}\u0000${reason}`;
+    const now = this.opts.now();
+    const w = this.windows.get(key);
+    if (w && now < w.next) {
+      w.held++;
+      return;
+    }
+    const held = w?.held ?? 0;
+    this.windows.set(key, { next: now + (this.opts.logEveryMs ?? FEED_GUARD_DEFAULTS.logEveryMs), held: 0 });
+    sink.onFeedError(this.opts.component, held > 0 ? `${message} (and ${held} more like it not logged)` : message);
+  }
+}

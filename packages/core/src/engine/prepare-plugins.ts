@@ -1,0 +1,161 @@
+/**
+ * The one check of a deployment's plugins that `run` (through composeDeployment) and
+ * `validate-config` both use, so the two can never disagree: load every configured plugin, run
+ * each plugin's `validateOptions` on its own settings, validate the built-in detectors' settings,
+ * and register every plugin in its scope. Every problem of every plugin is collected and thrown
+ * together as one ConfigError; nothing stops at the first one. No plugin is initialized here
+ * (initialize may do I/O; validate-config must not).
+ */
+import { ConfigError, type ConfigIssue } from '../config/errors.js';
+import type { LoadedConfig, VenueConfig } from '../config/types.js';
+import { CwtsContainer } from '../di/container.js';
+import { TOKENS } from '../di/tokens.js';
+import { builtinDetectors, validateBuiltinDetectorSettings } from '../detectors/builtins.js';
+import type { Logger } from '../observability/logger.js';
+import { PluginLoadError } from '../plugins/errors.js';
+import { importPlugin, PluginHost, type PluginRequest } from '../plugins/loader.js';
+import type { PluginManifest } from '../plugins/manifest.js';
+
+/** Backends that need a GPU; skipped when `[performance] gpu_enabled = false`. */
+export const GPU_BACKENDS: ReadonlySet<string> = new Set(['cuda', 'rocm', 'metal', 'vulkan']);
+
+/** One plugin the config asks for. */
+export interface PlannedPlugin {
+  req: PluginRequest;
+  /** The venue name, the detector name, "strategy" or the backend name. */
+  instanceName: string;
+  /** What `register` receives as `config`: the venue table, the settings table, the backend settings. */
+  config: Readonly<Record<string, unknown>>;
+  /** What `validateOptions` receives, and the key path of it in the config file. */
+  options: unknown;
+  optionsPath: string;
+  scope: 'venue' | 'root';
+  /** Compute backends: a missing package is a skipped backend, not an error. */
+  optional: boolean;
+}
+
+/** Every plugin the config names, in order: venues, enabled plugin detectors, strategy, backends. */
+export function planPlugins(loaded: LoadedConfig, venues: readonly VenueConfig[]): { plan: PlannedPlugin[]; backendSkips: { name: string; reason: string }[] } {
+  const cfg = loaded.config;
+  const plan: PlannedPlugin[] = [];
+  for (const v of venues) {
+    plan.push({ req: { spec: v.plugin, kind: 'exchange', origin: `exchanges.enabled: ${v.name}` }, instanceName: v.name, config: v, options: v.options, optionsPath: `${v.name}.options`, scope: 'venue', optional: false });
+  }
+  for (const d of cfg.detectors) {
+    if (!d.enabled || !d.plugin) continue;
+    plan.push({ req: { spec: d.plugin, kind: 'detector', origin: `detectors.${d.name}.plugin` }, instanceName: d.name, config: d.settings, options: d.settings, optionsPath: `detectors.${d.name}`, scope: 'root', optional: false });
+  }
+  if (cfg.strategy) {
+    plan.push({ req: { spec: cfg.strategy.plugin, kind: 'strategy', origin: 'strategy.plugin' }, instanceName: 'strategy', config: cfg.strategy.settings, options: cfg.strategy.settings, optionsPath: 'strategy', scope: 'root', optional: false });
+  }
+  const backendSkips: { name: string; reason: string }[] = [];
+  for (const name of cfg.compute.backends) {
+    if (name === 'js') continue;
+    if (GPU_BACKENDS.has(name) && !cfg.performance.gpu_enabled) {
+      backendSkips.push({ name, reason: 'performance.gpu_enabled = false' });
+      continue;
+    }
+    const own = cfg.compute.backendOptions[name] ?? {};
+    const settings = { ...own, simd_enabled: cfg.performance.simd_enabled };
+    plan.push({ req: { spec: `@cwts/backend-${name}`, kind: 'backend', origin: `compute.backends: ${name}` }, instanceName: name, config: settings, options: own, optionsPath: `compute.${name}`, scope: 'root', optional: true });
+  }
+  return { plan, backendSkips };
+}
+
+export interface PreparePluginsOptions {
+  loaded: LoadedConfig;
+  /** The container plugins register into; validate-config passes a scratch one. */
+  root: CwtsContainer;
+  logger: Logger;
+  /** Replaces the configured venues (replay), with any option overrides already merged. */
+  venues?: readonly VenueConfig[];
+}
+
+export interface PreparedPlugins {
+  /** Registered, not yet initialized. */
+  host: PluginHost;
+  /** The child container of each venue. */
+  venueScopes: Map<string, CwtsContainer>;
+  /** Compute backends not loaded, with why (not installed, GPU disabled, ...). */
+  backendSkips: { name: string; reason: string }[];
+}
+
+/**
+ * Loads, validates and registers every plugin of the deployment. Throws one ConfigError listing
+ * every problem of every plugin: not installed, no manifest, wrong kind or API, bad options
+ * (from the plugin's validateOptions or a built-in detector's settings), register() failing.
+ * Issue messages are redacted with the config's redactor (no `${VAR}` value, no URL password).
+ */
+export async function preparePlugins(opts: PreparePluginsOptions): Promise<PreparedPlugins> {
+  const { loaded, root } = opts;
+  const venues = opts.venues ?? loaded.config.venues;
+  const { plan, backendSkips } = planPlugins(loaded, venues);
+  const issues: ConfigIssue[] = [];
+
+  const imported = await Promise.all(
+    plan.map(async (p): Promise<PluginManifest | undefined> => {
+      try {
+        return await importPlugin(p.req, loaded.configDir);
+      } catch (err) {
+        const e = err instanceof PluginLoadError ? err : new PluginLoadError('IMPORT_FAILED', p.req.spec, String(err));
+        if (p.optional) backendSkips.push({ name: p.instanceName, reason: e.code === 'NOT_INSTALLED' ? `not installed (package ${p.req.spec})` : e.message });
+        else issues.push({ path: '', message: e.message });
+        return undefined;
+      }
+    }),
+  );
+
+  // Each plugin checks its own settings, with key paths, before anything registers or connects.
+  const optionsOk = plan.map((p, k) => {
+    const m = imported[k];
+    if (!m?.validateOptions) return m !== undefined;
+    let found: ConfigIssue[];
+    try {
+      found = m.validateOptions(p.options, p.optionsPath);
+    } catch (err) {
+      found = [{ path: p.optionsPath, message: `${m.name}: validateOptions() threw: ${(err as Error)?.message ?? String(err)}` }];
+    }
+    issues.push(...found);
+    return found.length === 0;
+  });
+
+  const builtins = builtinDetectors();
+  for (const d of loaded.config.detectors) {
+    if (!d.enabled || d.plugin) continue;
+    if (!builtins.has(d.name)) {
+      const known = [...builtins.keys()];
+      issues.push({ path: `detectors.${d.name}`, message: `no built-in detector named ${d.name} (built-ins: ${known.length ? known.join(', ') : 'none'}); set plugin = "<package or path>" for a third-party detector` });
+      continue;
+    }
+    try {
+      validateBuiltinDetectorSettings(d.name, d.settings);
+    } catch (err) {
+      if (err instanceof ConfigError) issues.push(...err.issues);
+      else issues.push({ path: `detectors.${d.name}`, message: (err as Error)?.message ?? String(err) });
+    }
+  }
+
+  // Registration is synchronous and free of I/O by contract, and some plugins validate their
+  // settings only there: run it for every plugin whose options passed, collecting failures.
+  const host = new PluginHost(opts.logger);
+  const venueScopes = new Map<string, CwtsContainer>();
+  plan.forEach((p, k) => {
+    const m = imported[k];
+    if (!m || !optionsOk[k]) return;
+    let scope = root;
+    if (p.scope === 'venue') {
+      scope = root.createChild(p.instanceName);
+      scope.registerValue(TOKENS.VenueName, p.instanceName, '@cwts/core');
+      scope.registerValue(TOKENS.VenueConfig, p.config, '@cwts/core');
+      venueScopes.set(p.instanceName, scope);
+    }
+    try {
+      host.register(m, scope, p.instanceName, p.config);
+    } catch (err) {
+      issues.push({ path: '', message: (err as Error)?.message ?? String(err) });
+    }
+  });
+
+  if (issues.length > 0) throw new ConfigError(loaded.redactor.redactIssues(issues), loaded.sourcePath);
+  return { host, venueScopes, backendSkips };
+}

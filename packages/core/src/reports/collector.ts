@@ -1,0 +1,132 @@
+import { instrumentKey, type Instrument } from '../domain/instrument.js';
+import type { ExecutionReport } from '../domain/orders.js';
+import type { Signal } from '../domain/signal.js';
+import type { Engine, EngineObserver } from '../engine/engine.js';
+import type { RiskState } from '../engine/risk-state.js';
+import type { MetricsRegistry } from '../observability/metrics.js';
+import type { SessionRecord, PnlSample, SessionFill, SessionSignal } from './session.js';
+
+/**
+ * Builds a SessionRecord while a replay runs: the engine's observer taps give signals, fills and
+ * risk changes as they happen; PnL and marks are sampled every `sampleMs` of session time (from
+ * `onEvent`, which replay calls before each market event) and after every fill. Work per event
+ * is one comparison unless a sample is due.
+ */
+export class SessionCollector implements EngineObserver {
+  private engine: Engine | undefined;
+  private readonly pnl: PnlSample[] = [];
+  private readonly fills: SessionFill[] = [];
+  private readonly signals: SessionSignal[] = [];
+  private readonly marks: SessionRecord['marks'] = {};
+  private readonly risk: SessionRecord['risk'] = [];
+  private nextSampleTs = -Infinity;
+  private first: number | undefined;
+  private last = 0;
+  /** Market events seen (for progress). */
+  events = 0;
+
+  constructor(private readonly sampleMs = 1000) {}
+
+  attach(engine: Engine): void {
+    this.engine = engine;
+  }
+
+  /** Before each market event, with its session time. */
+  onEvent(ts: number): void {
+    this.events++;
+    this.first ??= ts;
+    if (ts > this.last) this.last = ts;
+    if (ts < this.nextSampleTs) return;
+    this.nextSampleTs = (Math.floor(ts / this.sampleMs) + 1) * this.sampleMs;
+    this.sample(ts);
+  }
+
+  signal(s: Signal): void {
+    this.signals.push({ ts: s.ts, id: s.id, detector: s.detector, exchange: s.exchange, symbol: s.symbol, direction: s.direction, strength: s.strength });
+  }
+
+  fill(r: ExecutionReport, _instrument: Instrument): void {
+    const ts = this.engine?.now ?? r.ts;
+    this.fills.push({ ts, exchange: r.exchange, symbol: r.symbol, clientOrderId: r.clientOrderId, side: r.side, price: r.lastPrice, qty: r.lastQty, feeAtoms: r.feeAtoms });
+    this.samplePnl(ts);
+  }
+
+  riskState(s: RiskState, now: number): void {
+    this.risk.push({ ts: now, state: s.state, reason: s.reason });
+  }
+
+  private sample(ts: number): void {
+    const e = this.engine;
+    if (!e) return;
+    this.samplePnl(ts);
+    for (const i of e.allInstruments()) {
+      const mark = this.markOf(i);
+      if (mark === undefined) continue;
+      const k = instrumentKey(i.exchange, i.symbol);
+      const series = (this.marks[k] ??= { ts: [], halfTicks: [] });
+      series.ts.push(ts);
+      series.halfTicks.push(mark);
+    }
+  }
+
+  private samplePnl(ts: number): void {
+    const e = this.engine;
+    if (!e) return;
+    const t = e.totals();
+    this.pnl.push({ ts, realized: t.realized, unrealized: t.unrealized, fees: t.fees });
+  }
+
+  private markOf(i: Instrument): number | undefined {
+    const e = this.engine!;
+    const p = e.portfolio.find(i.exchange, i.symbol);
+    if (p) return e.markHalfTicks(p);
+    const b = e.book(i.exchange, i.symbol);
+    const bid = b?.bestBid();
+    const ask = b?.bestAsk();
+    return b?.synced && bid !== undefined && ask !== undefined ? bid + ask : undefined;
+  }
+
+  /** The record once the stream ended; reads the tick-to-order histogram from `metrics`. */
+  async finish(initialEquity: bigint, metrics?: MetricsRegistry): Promise<SessionRecord> {
+    const e = this.engine;
+    if (!e) throw new Error('SessionCollector.finish before attach');
+    const start = this.first ?? 0;
+    const end = Math.max(this.last, start);
+    this.samplePnl(end);
+    const finalMarks: Record<string, number> = {};
+    for (const i of e.allInstruments()) {
+      const m = this.markOf(i);
+      if (m !== undefined) finalMarks[instrumentKey(i.exchange, i.symbol)] = m;
+    }
+    const risk = [{ ts: start, state: 'ACTIVE' as const, reason: 'start' }, ...this.risk.filter((r) => r.ts >= start)];
+    return {
+      instruments: e.allInstruments(),
+      initialEquity,
+      start,
+      end,
+      pnl: this.pnl.filter((p) => p.ts >= start),
+      fills: this.fills,
+      signals: this.signals,
+      marks: this.marks,
+      finalMarks,
+      risk,
+      latency: metrics ? await latencyHistogram(metrics) : undefined,
+    };
+  }
+}
+
+/** The tick-to-order histogram as non-cumulative counts; undefined when nothing was measured. */
+export async function latencyHistogram(metrics: MetricsRegistry): Promise<SessionRecord['latency']> {
+  const got = await metrics.tickToOrder.get();
+  const buckets = got.values.filter((v) => v.metricName?.endsWith('_bucket')).map((v) => ({ le: v.labels.le === '+Inf' ? Infinity : Number(v.labels.le), n: v.value }));
+  buckets.sort((a, b) => a.le - b.le);
+  const le: number[] = [];
+  const counts: number[] = [];
+  let prev = 0;
+  for (const b of buckets) {
+    le.push(b.le);
+    counts.push(b.n - prev);
+    prev = b.n;
+  }
+  return prev > 0 ? { le, counts } : undefined;
+}

@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import { defineInstrument } from '../domain/instrument.js';
+import { MINUTE_RETURNS, returnRatios, sessionStatistics } from './statistics.js';
+import type { SessionRecord } from './session.js';
+
+const E18 = 10n ** 18n;
+/** Decimal quote amount -> x 10^-18 (test input only). */
+const q = (text: string): bigint => {
+  const [i, f = ''] = text.replace('-', '').split('.');
+  const v = BigInt(i!) * E18 + BigInt((f + '0'.repeat(18)).slice(0, 18));
+  return text.startsWith('-') ? -v : v;
+};
+
+const btc = defineInstrument({ exchange: 'sim', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.001' });
+
+/**
+ * Four fills worked out by hand (ticks of 0.01, lots of 0.001, fees in 1e-5 quote atoms):
+ *  t=0     buy  2 @ 10000.00 fee 0.02             -> long 0.002
+ *  t=60s   sell 2 @ 10100.00 fee 0.02             -> flat; trade 1 = +0.20 - 0.04 = +0.16
+ *  t=120s  sell 1 @ 10050.00 fee 0.01             -> short 0.001
+ *  t=180s  buy  3 @ 10070.00 fee 0.03             -> closes the short at -0.02 (trade 2 = -0.02 - 0.01 - 0.03 = -0.06), long 0.002 @ 10070
+ *  end t=240s, mark 10060.00: unrealized (10060 - 10070) x 0.002 = -0.02
+ */
+function record(): SessionRecord {
+  const net = ['0', '0.16', '0.06', '0.02', '0.08'];
+  return {
+    instruments: [btc],
+    initialEquity: q('1000'),
+    start: 0,
+    end: 240_000,
+    pnl: net.map((n, k) => ({ ts: k * 60_000, realized: q(n), unrealized: 0n, fees: 0n })),
+    fills: [
+      { ts: 0, exchange: 'sim', symbol: 'BTCUSDT', clientOrderId: 'a', side: 'buy', price: 1_000_000, qty: 2, feeAtoms: 2000n },
+      { ts: 60_000, exchange: 'sim', symbol: 'BTCUSDT', clientOrderId: 'b', side: 'sell', price: 1_010_000, qty: 2, feeAtoms: 2000n },
+      { ts: 120_000, exchange: 'sim', symbol: 'BTCUSDT', clientOrderId: 'c', side: 'sell', price: 1_005_000, qty: 1, feeAtoms: 1000n },
+      { ts: 180_000, exchange: 'sim', symbol: 'BTCUSDT', clientOrderId: 'd', side: 'buy', price: 1_007_000, qty: 3, feeAtoms: 3000n },
+    ],
+    signals: [],
+    marks: {},
+    finalMarks: { 'sim:BTCUSDT': 2 * 1_006_000 },
+    risk: [{ ts: 0, state: 'ACTIVE', reason: 'start' }],
+  };
+}
+
+describe('sessionStatistics', () => {
+  it('matches a series worked out by hand', () => {
+    const s = sessionStatistics(record());
+    expect({ realized: s.realized, unrealized: s.unrealized, fees: s.fees, net: s.net }).toEqual({ realized: '0.18', unrealized: '-0.02', fees: '0.08', net: '0.08' });
+    expect(s.finalEquity).toBe('1000.08');
+    expect(s.return).toBeCloseTo(0.08 / 1000, 15);
+    expect({ fills: s.fills, trades: s.trades, wins: s.wins, losses: s.losses, winRate: s.winRate, avgWin: s.avgWin, avgLoss: s.avgLoss }).toEqual({ fills: 4, trades: 2, wins: 1, losses: 1, winRate: 0.5, avgWin: '0.16', avgLoss: '-0.06' });
+    // 20 + 20.2 + 10.05 + 30.21
+    expect(s.turnover).toBe('80.46');
+    expect(s.turnoverRatio).toBeCloseTo(0.08046, 15);
+    // Long 0..60s, short from 120s flipping to long until the end at 240s.
+    expect(s.exposureMs).toBe(180_000);
+    expect(s.exposureRatio).toBe(0.75);
+    // Equity 1000, 1000.16, 1000.06, 1000.02, 1000.08: peak 1000.16 at 60s, trough 1000.02 at 180s, never recovered.
+    expect(s.maxDrawdown).toBe('0.14');
+    expect(s.maxDrawdownRatio).toBeCloseTo(0.14 / 1000.16, 15);
+    expect([s.maxDrawdownPeakTs, s.maxDrawdownTroughTs, s.maxDrawdownDurationMs]).toEqual([60_000, 180_000, 180_000]);
+    const r = [1000.16 / 1000 - 1, 1000.06 / 1000.16 - 1, 1000.02 / 1000.06 - 1, 1000.08 / 1000.02 - 1];
+    const mean = (r[0]! + r[1]! + r[2]! + r[3]!) / 4;
+    const sd = Math.sqrt(r.reduce((a, x) => a + (x - mean) ** 2, 0) / 3);
+    const dd = Math.sqrt((r[1]! ** 2 + r[2]! ** 2) / 4);
+    expect(s.ratioPeriods).toBe(4);
+    expect(s.sharpe!).toBeCloseTo((mean / sd) * Math.sqrt(525_600), 9);
+    expect(s.sortino!).toBeCloseTo((mean / dd) * Math.sqrt(525_600), 9);
+    expect(s.ratioFrequency).toMatch(/1-minute/);
+    expect(s.bySymbol).toHaveLength(1);
+    expect(s.bySymbol[0]).toMatchObject({ exchange: 'sim', symbol: 'BTCUSDT', net: '0.08', position: '0.002', trades: 2 });
+    expect(s.byVenue[0]).toMatchObject({ exchange: 'sim', net: '0.08', turnover: '80.46', exposureMs: 180_000 });
+  });
+
+  it('exposure across symbols is the union of their exposed time, and money sums per venue', () => {
+    const eth = defineInstrument({ exchange: 'sim', symbol: 'ETHUSDT', base: 'ETH', quote: 'USDT', tickSize: '0.01', lotSize: '0.01' });
+    const rec = record();
+    rec.instruments.push(eth);
+    // ETH long 30s..90s overlaps BTC's 0..60s: union adds only 60s..90s.
+    rec.fills.push(
+      { ts: 30_000, exchange: 'sim', symbol: 'ETHUSDT', clientOrderId: 'e', side: 'buy', price: 300_000, qty: 1, feeAtoms: 0n },
+      { ts: 90_000, exchange: 'sim', symbol: 'ETHUSDT', clientOrderId: 'f', side: 'sell', price: 301_000, qty: 1, feeAtoms: 0n },
+    );
+    rec.fills.sort((a, b) => a.ts - b.ts);
+    const s = sessionStatistics(rec);
+    expect(s.exposureMs).toBe(180_000 + 30_000);
+    // ETH: (3010 - 3000) x 0.01 = 0.1
+    expect(s.realized).toBe('0.28');
+    expect(s.byVenue[0]!.net).toBe('0.18');
+    expect(s.trades).toBe(3);
+  });
+
+  it('a fill on an instrument the session does not list is an error, not a silent skip', () => {
+    const rec = record();
+    rec.fills.push({ ts: 1, exchange: 'sim', symbol: 'XRPUSDT', clientOrderId: 'x', side: 'buy', price: 1, qty: 1, feeAtoms: 0n });
+    expect(() => sessionStatistics(rec)).toThrow(/XRPUSDT/);
+  });
+
+  it('ratios are null without enough returns or with non-positive equity', () => {
+    expect(returnRatios([0], [q('1')], 0, 30_000, MINUTE_RETURNS)).toMatchObject({ sharpe: null, sortino: null });
+    expect(returnRatios([0, 60_000, 120_000], [0n, q('1'), q('2')], 0, 120_000, MINUTE_RETURNS)).toMatchObject({ sharpe: null, n: 0 });
+    const noInitial = sessionStatistics({ ...record(), initialEquity: 0n });
+    expect(noInitial.return).toBeNull();
+    expect(noInitial.turnoverRatio).toBeNull();
+  });
+});

@@ -1,0 +1,327 @@
+import { instrumentKey, lotsToQty, notionalAtoms, notionalExponent, type Instrument } from '../domain/instrument.js';
+import { commonToDecimal, commonToNumber, Portfolio, toCommon } from '../engine/portfolio.js';
+import type { SessionFill, SessionRecord } from './session.js';
+
+/** Return frequency of the Sharpe and Sortino ratios, and their annualization (crypto trades 24/7). */
+export interface RatioFrequency {
+  /** Return period in milliseconds. */
+  periodMs: number;
+  /** Periods per 365-day year; ratios are the per-period ratio x sqrt(periodsPerYear). */
+  periodsPerYear: number;
+  label: string;
+}
+
+export const MINUTE_RETURNS: RatioFrequency = { periodMs: 60_000, periodsPerYear: 525_600, label: '1-minute returns, annualized x sqrt(525600)' };
+
+/** PnL figures as exact decimal strings in quote units. */
+export interface PnlFigures {
+  realized: string;
+  unrealized: string;
+  fees: string;
+  /** realized + unrealized - fees. */
+  net: string;
+}
+
+export interface TradeFigures {
+  fills: number;
+  /** Closed round trips (flat -> position -> flat, or a flip through zero). */
+  trades: number;
+  wins: number;
+  losses: number;
+  /** wins / trades; null without closed trades. */
+  winRate: number | null;
+  /** Mean net PnL of winning / losing trades (decimal, truncated toward zero at 1e-18); null without any. */
+  avgWin: string | null;
+  avgLoss: string | null;
+  /** Sum of |price x qty| over fills, quote units, exact. */
+  turnover: string;
+  /** Time with a non-zero position, ms, and as a fraction of the session. */
+  exposureMs: number;
+  exposureRatio: number | null;
+}
+
+export interface SymbolStatistics extends PnlFigures, TradeFigures {
+  exchange: string;
+  symbol: string;
+  /** Position at the end, decimal base units. */
+  position: string;
+}
+
+export interface VenueStatistics extends PnlFigures, TradeFigures {
+  exchange: string;
+}
+
+export interface SessionStatistics extends PnlFigures, TradeFigures {
+  start: number;
+  end: number;
+  durationMs: number;
+  initialEquity: string;
+  finalEquity: string;
+  /** net / initialEquity; null when no initial equity is configured. */
+  return: number | null;
+  /** Largest peak-to-trough fall of equity, quote units (positive or "0"). */
+  maxDrawdown: string;
+  /** That fall over the peak's equity; null without initial equity (a fraction of peak PnL means nothing). */
+  maxDrawdownRatio: number | null;
+  maxDrawdownPeakTs: number | null;
+  maxDrawdownTroughTs: number | null;
+  /** Longest time under a previous equity peak (until recovered, or until the end), ms. */
+  maxDrawdownDurationMs: number;
+  sharpe: number | null;
+  sortino: number | null;
+  ratioFrequency: string;
+  /** Number of returns behind the ratios. */
+  ratioPeriods: number;
+  /** turnover / initialEquity; null without initial equity. */
+  turnoverRatio: number | null;
+  bySymbol: SymbolStatistics[];
+  byVenue: VenueStatistics[];
+}
+
+/** Equity (initial + net PnL) x 10^-18 at each PnL sample. */
+export function equitySeries(s: SessionRecord): { ts: number[]; equity: bigint[] } {
+  const ts: number[] = [];
+  const equity: bigint[] = [];
+  for (const p of s.pnl) {
+    ts.push(p.ts);
+    equity.push(s.initialEquity + p.realized + p.unrealized - p.fees);
+  }
+  return { ts, equity };
+}
+
+/** Drawdown (peak so far - equity, >= 0) x 10^-18 at each PnL sample. */
+export function drawdownSeries(equity: readonly bigint[]): bigint[] {
+  const out: bigint[] = [];
+  let peak: bigint | undefined;
+  for (const e of equity) {
+    if (peak === undefined || e > peak) peak = e;
+    out.push(peak - e);
+  }
+  return out;
+}
+
+/**
+ * The summary statistics of a session: a pure function of the record. Money is recomputed
+ * from the fills in integers (FIFO lots, the engine's own Position) and marked at `finalMarks`;
+ * ratios are floats by the formulas in docs/reports.md.
+ */
+export function sessionStatistics(s: SessionRecord, freq: RatioFrequency = MINUTE_RETURNS): SessionStatistics {
+  const durationMs = Math.max(0, s.end - s.start);
+  const instruments = new Map(s.instruments.map((i) => [instrumentKey(i.exchange, i.symbol), i]));
+  const fillsBy = new Map<string, SessionFill[]>();
+  for (const f of s.fills) {
+    const k = instrumentKey(f.exchange, f.symbol);
+    if (!instruments.has(k)) throw new Error(`fill ${f.clientOrderId} is on ${k}, which the session does not list`);
+    let list = fillsBy.get(k);
+    if (!list) fillsBy.set(k, (list = []));
+    list.push(f);
+  }
+  const bySymbol: SymbolStatistics[] = [];
+  const acc: Accumulated[] = [];
+  for (const [key, inst] of instruments) {
+    const fills = fillsBy.get(key) ?? [];
+    if (fills.length === 0) continue;
+    const a = accumulate(inst, fills, s.finalMarks[key], s.end);
+    acc.push(a);
+    bySymbol.push({ exchange: inst.exchange, symbol: inst.symbol, ...pnlFigures(a), ...tradeFigures(a, durationMs), position: lotsToQty(inst, a.position) });
+  }
+  const byVenue: VenueStatistics[] = [];
+  for (const ex of [...new Set(acc.map((a) => a.instrument.exchange))]) {
+    const m = merge(acc.filter((a) => a.instrument.exchange === ex));
+    byVenue.push({ exchange: ex, ...pnlFigures(m), ...tradeFigures(m, durationMs) });
+  }
+  const all = merge(acc);
+
+  const { ts, equity } = equitySeries(s);
+  const dd = maxDrawdown(ts, equity, s.end);
+  const net = all.realized + all.unrealized - all.fees;
+  const initial = s.initialEquity;
+  const ratios = returnRatios(ts, equity, s.start, s.end, freq);
+  return {
+    start: s.start,
+    end: s.end,
+    durationMs,
+    initialEquity: commonToDecimal(initial),
+    finalEquity: commonToDecimal(initial + net),
+    ...pnlFigures(all),
+    ...tradeFigures(all, durationMs),
+    return: initial > 0n ? ratio(net, initial) : null,
+    maxDrawdown: commonToDecimal(dd.amount),
+    maxDrawdownRatio: initial > 0n && dd.peak > 0n ? ratio(dd.amount, dd.peak) : null,
+    maxDrawdownPeakTs: dd.peakTs,
+    maxDrawdownTroughTs: dd.troughTs,
+    maxDrawdownDurationMs: dd.longestUnderwaterMs,
+    sharpe: ratios.sharpe,
+    sortino: ratios.sortino,
+    ratioFrequency: freq.label,
+    ratioPeriods: ratios.n,
+    turnoverRatio: initial > 0n ? ratio(all.turnover, initial) : null,
+    bySymbol,
+    byVenue,
+  };
+}
+
+/** a / b for bigints of the same unit, as a float without first rounding either to 2^53. */
+function ratio(a: bigint, b: bigint): number {
+  // Scale to keep ~17 significant digits of the quotient, then one float division.
+  const q = (a * 10n ** 18n) / b;
+  return Number(q) / 1e18;
+}
+
+interface Accumulated {
+  instrument: Instrument;
+  realized: bigint;
+  unrealized: bigint;
+  fees: bigint;
+  turnover: bigint;
+  fills: number;
+  /** Closed round trips' net PnL x 10^-18. */
+  tradeNets: bigint[];
+  position: number;
+  /** [from, to) intervals with a non-zero position. */
+  exposed: [number, number][];
+}
+
+function accumulate(inst: Instrument, fills: readonly SessionFill[], finalMark: number | undefined, end: number): Accumulated {
+  const p = new Portfolio();
+  const pos = p.position(inst);
+  const exp = notionalExponent(inst);
+  const scale = inst.priceScale.mantissa * inst.qtyScale.mantissa;
+  const common = (ticksLots: bigint) => toCommon(ticksLots * scale, exp);
+  let turnover = 0n;
+  const tradeNets: bigint[] = [];
+  let tradeRealized = 0n;
+  let tradeFees = 0n;
+  let openSince: number | undefined;
+  const exposed: [number, number][] = [];
+  for (const f of fills) {
+    const before = pos.qty;
+    const realizedBefore = pos.realizedTicksLots;
+    pos.applyFill(f.side, f.price, f.qty, f.feeAtoms);
+    pos.lastPrice = f.price;
+    const after = pos.qty;
+    turnover += toCommon(notionalAtoms(inst, f.price, f.qty), exp);
+    tradeRealized += pos.realizedTicksLots - realizedBefore;
+    // The fill that closes (or flips) a round trip carries its whole fee into that trade.
+    tradeFees += toCommon(f.feeAtoms, exp);
+    const closed = before !== 0 && (after === 0 || Math.sign(after) !== Math.sign(before));
+    if (closed) {
+      tradeNets.push(common(tradeRealized) - tradeFees);
+      tradeRealized = 0n;
+      tradeFees = 0n;
+    }
+    if (before === 0 && after !== 0) openSince = f.ts;
+    else if (before !== 0 && after === 0 && openSince !== undefined) {
+      exposed.push([openSince, f.ts]);
+      openSince = undefined;
+    }
+  }
+  if (openSince !== undefined) exposed.push([openSince, Math.max(openSince, end)]);
+  const t = p.totals(() => finalMark);
+  return { instrument: inst, realized: t.realized, unrealized: t.unrealized, fees: t.fees, turnover, fills: fills.length, tradeNets, position: pos.qty, exposed };
+}
+
+/** Sums per-instrument results; exposure is the union of the instruments' exposed time. */
+function merge(parts: readonly Accumulated[]): Accumulated {
+  const m: Accumulated = { instrument: parts[0]?.instrument as Instrument, realized: 0n, unrealized: 0n, fees: 0n, turnover: 0n, fills: 0, tradeNets: [], position: 0, exposed: [] };
+  for (const a of parts) {
+    m.realized += a.realized;
+    m.unrealized += a.unrealized;
+    m.fees += a.fees;
+    m.turnover += a.turnover;
+    m.fills += a.fills;
+    m.tradeNets.push(...a.tradeNets);
+    m.exposed.push(...a.exposed);
+  }
+  m.exposed = unionIntervals(m.exposed);
+  return m;
+}
+
+function unionIntervals(list: [number, number][]): [number, number][] {
+  const sorted = [...list].sort((a, b) => a[0] - b[0]);
+  const out: [number, number][] = [];
+  for (const [a, b] of sorted) {
+    const last = out[out.length - 1];
+    if (last && a <= last[1]) last[1] = Math.max(last[1], b);
+    else out.push([a, b]);
+  }
+  return out;
+}
+
+function pnlFigures(a: Accumulated): PnlFigures {
+  return { realized: commonToDecimal(a.realized), unrealized: commonToDecimal(a.unrealized), fees: commonToDecimal(a.fees), net: commonToDecimal(a.realized + a.unrealized - a.fees) };
+}
+
+function tradeFigures(a: Accumulated, durationMs: number): TradeFigures {
+  const wins = a.tradeNets.filter((n) => n > 0n);
+  const losses = a.tradeNets.filter((n) => n < 0n);
+  const mean = (xs: bigint[]) => (xs.length === 0 ? null : commonToDecimal(xs.reduce((x, y) => x + y, 0n) / BigInt(xs.length)));
+  const exposureMs = a.exposed.reduce((t, [x, y]) => t + (y - x), 0);
+  return {
+    fills: a.fills,
+    trades: a.tradeNets.length,
+    wins: wins.length,
+    losses: losses.length,
+    winRate: a.tradeNets.length === 0 ? null : wins.length / a.tradeNets.length,
+    avgWin: mean(wins),
+    avgLoss: mean(losses),
+    turnover: commonToDecimal(a.turnover),
+    exposureMs,
+    exposureRatio: durationMs > 0 ? exposureMs / durationMs : null,
+  };
+}
+
+function maxDrawdown(ts: readonly number[], equity: readonly bigint[], end: number) {
+  let peak: bigint | undefined;
+  let peakTs = 0;
+  let best = { amount: 0n, peak: 0n, peakTs: null as number | null, troughTs: null as number | null };
+  let underwaterSince: number | undefined;
+  let longest = 0;
+  for (let k = 0; k < equity.length; k++) {
+    const e = equity[k]!;
+    if (peak === undefined || e >= peak) {
+      if (underwaterSince !== undefined) longest = Math.max(longest, ts[k]! - underwaterSince);
+      underwaterSince = undefined;
+      peak = e;
+      peakTs = ts[k]!;
+      continue;
+    }
+    underwaterSince ??= peakTs;
+    if (peak - e > best.amount) best = { amount: peak - e, peak, peakTs, troughTs: ts[k]! };
+  }
+  if (underwaterSince !== undefined) longest = Math.max(longest, end - underwaterSince);
+  return { ...best, longestUnderwaterMs: longest };
+}
+
+/**
+ * Sharpe and Sortino of period returns. Equity is read at each period boundary (start + k x
+ * periodMs, the last sample at or before it); r_k = E_k / E_{k-1} - 1. Sharpe = mean(r) /
+ * stdev(r) (sample, n - 1) x sqrt(periodsPerYear); Sortino = mean(r) / sqrt(sum(min(r, 0)^2) / n)
+ * x sqrt(periodsPerYear). Null with fewer than two returns, a zero denominator, or equity <= 0.
+ */
+export function returnRatios(ts: readonly number[], equity: readonly bigint[], start: number, end: number, freq: RatioFrequency): { sharpe: number | null; sortino: number | null; n: number; returns: number[] } {
+  const levels: number[] = [];
+  let k = 0;
+  let last: bigint | undefined;
+  for (let b = start; b <= end; b += freq.periodMs) {
+    while (k < ts.length && ts[k]! <= b) last = equity[k++];
+    if (last !== undefined) levels.push(commonToNumber(last));
+  }
+  const returns: number[] = [];
+  for (let i = 1; i < levels.length; i++) {
+    if (levels[i - 1]! <= 0) return { sharpe: null, sortino: null, n: 0, returns: [] };
+    returns.push(levels[i]! / levels[i - 1]! - 1);
+  }
+  const n = returns.length;
+  if (n < 2) return { sharpe: null, sortino: null, n, returns };
+  const mean = returns.reduce((a, b) => a + b, 0) / n;
+  const variance = returns.reduce((a, r) => a + (r - mean) ** 2, 0) / (n - 1);
+  const downside = Math.sqrt(returns.reduce((a, r) => a + Math.min(r, 0) ** 2, 0) / n);
+  const annual = Math.sqrt(freq.periodsPerYear);
+  return {
+    sharpe: variance > 0 ? (mean / Math.sqrt(variance)) * annual : null,
+    sortino: downside > 0 ? (mean / downside) * annual : null,
+    n,
+    returns,
+  };
+}

@@ -1,0 +1,193 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '@cwts/core';
+import { resolveSimOptions } from './options.js';
+import { ReplaySource, type ReplayItem } from './replay.js';
+import { SimVenue } from './venue.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'cwts-replay-damage-'));
+const T = 1_700_000_000_000;
+const header = { kind: 'cwts-recording', version: 1, instruments: [{ exchange: 'binance', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.00001', minNotional: '5' }] };
+const snapshot = { type: 'book_snapshot', exchange: 'binance', symbol: 'BTCUSDT', ts: T, recvTs: T, seq: 100, reason: 'initial', bids: [{ price: 5_999_900, qty: 300 }], asks: [{ price: 6_000_000, qty: 100 }] };
+const delta = (seq: number, ts: number) => ({ type: 'book_delta', exchange: 'binance', symbol: 'BTCUSDT', ts, recvTs: ts, firstSeq: seq, seq, bids: [], asks: [{ price: 6_000_000, qty: seq }] });
+const trade = (id: string, ts: number, over: Record<string, unknown> = {}) => ({ type: 'trade', exchange: 'binance', symbol: 'BTCUSDT', ts, recvTs: ts, tradeId: id, price: 6_000_000, qty: 20, side: 'buy', ...over });
+const clean = [snapshot, delta(101, T + 10), trade('a', T + 20), delta(102, T + 30), trade('b', T + 40)];
+
+function file(name: string, content: string | Buffer): string {
+  const f = join(dir, name);
+  writeFileSync(f, content);
+  return f;
+}
+const jsonl = (records: unknown[], extra: (lines: string[]) => string[] = (l) => l) => [JSON.stringify(header), ...extra(records.map((r) => JSON.stringify(r)))].join('\n') + '\n';
+
+function replay(f: string | string[], opts: { symbols?: string[] } = {}) {
+  const errors: string[] = [];
+  const src = new ReplaySource({ files: Array.isArray(f) ? f : [f], onError: (_c, m) => errors.push(m), ...opts });
+  const items: ReplayItem[] = [...src];
+  return { src, items, errors };
+}
+
+describe('replay of damaged JSON-lines recordings', () => {
+  it('a clean recording has no damage', () => {
+    const r = replay(file('clean.jsonl', jsonl(clean)));
+    expect(r.items).toHaveLength(5);
+    expect(r.src.integrity()).toEqual({ malformed: 0, skipped: 0, outOfOrder: 0, truncated: 0 });
+    expect(r.errors).toEqual([]);
+  });
+
+  it('counts a non-JSON line, a binary line and a negative-price trade as malformed and replays the rest', () => {
+    const text = jsonl(clean, (l) => [l[0]!, 'this is not json', l[1]!, l[2]!, JSON.stringify(trade('neg', T + 25, { price: -43_000 })), l[3]!, l[4]!]);
+    const binary = Buffer.concat([Buffer.from(text.slice(0, text.indexOf('\n') + 1)), Buffer.from([0xff, 0xfe, 0x00, 0x7b, 0x22, 0x80, 0x0a]), Buffer.from(text.slice(text.indexOf('\n') + 1))]);
+    const r = replay(file('damaged.jsonl', binary));
+    expect(r.items.map((i) => (i as { tradeId?: string }).tradeId ?? i.type)).toEqual(['book_snapshot', 'book_delta', 'a', 'book_delta', 'b']);
+    expect(r.src.integrity()).toEqual({ malformed: 3, skipped: 0, outOfOrder: 0, truncated: 0 });
+    expect(r.errors).toEqual([
+      expect.stringMatching(/^line 2: invalid JSON/),
+      expect.stringMatching(/^line 4: invalid JSON/),
+      'line 7: trade price: must be a positive number of ticks',
+    ]);
+  });
+
+  it('rejects every value a book or a trade must not carry', () => {
+    const bad = [
+      trade('q0', T + 21, { qty: 0 }),
+      trade('qneg', T + 21, { qty: -1 }),
+      trade('pfloat', T + 21, { price: 6_000_000.5 }),
+      trade('side', T + 21, { side: 'up' }),
+      trade('ts', T + 21, { ts: 'later' }),
+      trade('huge', T + 21, { price: 2 ** 60 }),
+      { ...delta(103, T + 22), bids: [{ price: 0, qty: 1 }] },
+      { ...delta(103, T + 22), asks: [{ price: 6_000_000, qty: -5 }] },
+      { ...delta(103, T + 22), firstSeq: 104 },
+      { ...snapshot, reason: 'whatever' },
+      { type: 'funding', exchange: 'binance', symbol: 'BTCUSDT', ts: T },
+      [1, 2, 3],
+      null,
+    ];
+    const r = replay(file('values.jsonl', jsonl([...clean.slice(0, 3), ...bad, ...clean.slice(3)])));
+    expect(r.items).toHaveLength(5);
+    expect(r.src.malformed).toBe(bad.length);
+    expect(r.errors).toEqual([
+      'line 5: trade qty: must be a positive number of lots',
+      'line 6: trade qty: must be a positive number of lots',
+      'line 7: trade price: must be an integer number of ticks',
+      'line 8: trade side: Invalid option: expected one of "buy"|"sell"',
+      'line 9: trade ts: must be a number (epoch ms)',
+      'line 10: trade price: must be an integer number of ticks',
+      'line 11: book_delta bids.0.price: must be a positive number of ticks',
+      'line 12: book_delta asks.0.qty: must not be negative',
+      'line 13: book_delta firstSeq: must not exceed seq',
+      'line 14: book_snapshot reason: Invalid option: expected one of "initial"|"resync"',
+      'line 15: unknown event type "funding"',
+      'line 16: not a JSON object',
+      'line 17: not a JSON object',
+    ]);
+  });
+
+  it('keeps only the domain fields of a valid record', () => {
+    const r = replay(file('extra.jsonl', jsonl([snapshot, { ...trade('x', T + 1), injected: { deep: true } }])));
+    expect(r.items[1]).toEqual(trade('x', T + 1));
+  });
+
+  it('skips (and counts) records of an instrument the header does not declare, without calling it damage', () => {
+    const r = replay(file('undeclared.jsonl', jsonl([...clean, { ...trade('eth', T + 50), symbol: 'ETHUSDT' }, { ...trade('other', T + 60), exchange: 'kraken' }])));
+    expect(r.items).toHaveLength(5);
+    expect(r.src.integrity()).toEqual({ malformed: 0, skipped: 2, outOfOrder: 0, truncated: 0 });
+    expect(r.errors[0]).toBe('line 7: trade for binance:ETHUSDT, which the header does not declare');
+  });
+
+  it('counts records excluded by the venue symbols as skipped', () => {
+    const r = replay(file('filtered.jsonl', jsonl(clean)), { symbols: ['ETHUSDT'] });
+    expect(r.items).toHaveLength(0);
+    expect(r.src.skipped).toBe(5);
+  });
+
+  it('counts a book update whose sequence goes back and a trade whose time goes back, and replays them as recorded', () => {
+    const records = [snapshot, delta(101, T + 10), trade('a', T + 20), delta(103, T + 30), delta(102, T + 31), trade('b', T + 15), trade('c', T + 40), { ...snapshot, ts: T + 50, recvTs: T + 50, seq: 90, reason: 'resync' }, delta(91, T + 60)];
+    const r = replay(file('order.jsonl', jsonl(records)));
+    expect(r.items).toHaveLength(records.length);
+    expect(r.src.integrity()).toEqual({ malformed: 0, skipped: 0, outOfOrder: 2, truncated: 0 });
+    expect(r.errors).toEqual(['line 6: book_delta BTCUSDT seq 102 after 103', `line 7: trade BTCUSDT ts ${T + 15} before ${T + 20}`]);
+  });
+
+  it('reports a recording cut in half as truncated and does not replay the cut record', () => {
+    const full = jsonl(clean);
+    const cut = full.slice(0, full.indexOf('"tradeId":"a"') + 5);
+    const r = replay(file('half.jsonl', cut));
+    expect(r.items.map((i) => i.type)).toEqual(['book_snapshot', 'book_delta']);
+    expect(r.src.integrity()).toEqual({ malformed: 0, skipped: 0, outOfOrder: 0, truncated: 1 });
+    expect(r.errors).toEqual([expect.stringMatching(/^recording truncated: the last line has no newline \(\d+ characters cut\) \(half\.jsonl\)$/)]);
+  });
+
+  it('a cut exactly between a record and its newline is still a cut (the record may be complete, the file is not)', () => {
+    const r = replay(file('nonl.jsonl', jsonl(clean).slice(0, -1)));
+    expect(r.items).toHaveLength(4);
+    expect(r.src.truncated).toBe(1);
+  });
+
+  it('reports the first 20 problems of a kind and counts all of them', () => {
+    const lines = Array.from({ length: 500 }, (_, i) => `garbage ${i}`);
+    const r = replay(file('flood.jsonl', jsonl(clean, (l) => [...l, ...lines])));
+    expect(r.src.malformed).toBe(500);
+    expect(r.errors).toHaveLength(21);
+    expect(r.errors[20]).toBe('further malformed lines are counted, not reported one by one');
+  });
+
+  it('the sim venue reports the counts through recordingIntegrity() once the replay ended', async () => {
+    const f = file('venue.jsonl', jsonl(clean, (l) => [...l.slice(0, 2), '{', ...l.slice(2)]).slice(0, -3));
+    const venue = new SimVenue({ exchange: 'sim', clock: new ManualClock(0), options: resolveSimOptions({ replay_file: f, drive: 'manual' }), symbols: ['BTCUSDT'] });
+    venue.loadInstruments([]);
+    const errors: string[] = [];
+    venue.start([], { onMarketEvent: () => {}, onFeedStatus: () => {}, onFeedError: (_c, m) => errors.push(m) });
+    venue.runToEnd();
+    expect(venue.marketData.recordingIntegrity()).toEqual({ malformed: 1, skipped: 0, outOfOrder: 0, truncated: 1 });
+    expect(errors).toHaveLength(2);
+    const synthetic = new SimVenue({ exchange: 'sim', clock: new ManualClock(0), options: resolveSimOptions({}), symbols: ['BTCUSDT'] });
+    expect(synthetic.marketData.recordingIntegrity()).toBeUndefined();
+  });
+});
+
+describe('replay of damaged tardis CSV files', () => {
+  const head = 'exchange,symbol,timestamp,local_timestamp,id,side,price,amount';
+  const row = (id: string, tsUs: number, localUs: number, price = '60000.1', amount = '0.002') => `binance,BTCUSDT,${tsUs},${localUs},${id},buy,${price},${amount}`;
+  const t0 = 1_700_000_000_000_000;
+
+  it('counts negative, zero and non-numeric values as malformed', () => {
+    const csv = [head, row('t1', t0, t0), row('neg', t0 + 1, t0 + 1, '-60000.1'), row('zero', t0 + 2, t0 + 2, '60000.1', '0'), row('nan', t0 + 3, t0 + 3, 'NaN'), row('t2', t0 + 4, t0 + 4)].join('\n') + '\n';
+    const r = replay(file('values.csv', csv));
+    expect(r.items.map((i) => (i as { tradeId: string }).tradeId)).toEqual(['t1', 't2']);
+    expect(r.src.integrity()).toEqual({ malformed: 3, skipped: 0, outOfOrder: 0, truncated: 0 });
+  });
+
+  it('counts a row whose arrival time goes back as out of order and replays it', () => {
+    const csv = [head, row('t1', t0, t0 + 10), row('t2', t0 + 20, t0 + 30), row('late', t0 + 5, t0 + 15), row('t3', t0 + 40, t0 + 50)].join('\n') + '\n';
+    const r = replay(file('order.csv', csv));
+    expect(r.items).toHaveLength(4);
+    expect(r.src.integrity()).toEqual({ malformed: 0, skipped: 0, outOfOrder: 1, truncated: 0 });
+    expect(r.errors).toEqual([`line 4: local_timestamp ${t0 + 15} before ${t0 + 30}`]);
+  });
+
+  it('reports a CSV cut inside its last row (which would still parse: 0.002 cut to 0.00) and a cut .csv.gz', () => {
+    const csv = [head, row('t1', t0, t0), row('t2', t0 + 1, t0 + 1)].join('\n') + '\n';
+    const r = replay(file('cut.csv', csv.slice(0, -2)));
+    expect(r.items.map((i) => (i as { tradeId: string }).tradeId)).toEqual(['t1']);
+    expect(r.src.integrity()).toEqual({ malformed: 0, skipped: 0, outOfOrder: 0, truncated: 1 });
+
+    const big = [head, ...Array.from({ length: 20_000 }, (_, i) => row(`t${i}`, t0 + i * 1000, t0 + i * 1000, `${60000 + (i % 977) / 10}`, `0.${String(1 + (i % 997)).padStart(3, '0')}`))].join('\n') + '\n';
+    const gz = gzipSync(big);
+    const g = replay(file('cut.csv.gz', gz.subarray(0, Math.floor(gz.length / 2))));
+    expect(g.items.length).toBeGreaterThan(0);
+    expect(g.items.length).toBeLessThan(20_000);
+    expect(g.src.truncated).toBe(1);
+    expect(g.src.malformed).toBe(0);
+  });
+
+  it('counts a .csv.gz that is not gzip as malformed instead of crashing', () => {
+    const r = replay(file('bogus.csv.gz', readFileSync(file('plain.csv', `${head}\n${row('t1', t0, t0)}\n`))));
+    expect(r.items).toEqual([]);
+    expect(r.src.malformed).toBeGreaterThanOrEqual(1);
+  });
+});

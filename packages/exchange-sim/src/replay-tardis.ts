@@ -1,0 +1,229 @@
+/**
+ * tardis.dev normalized CSV: `trades` and `incremental_book_L2` files (optionally .gz),
+ * timestamps in microseconds. Consecutive is_snapshot=true rows of a symbol form one snapshot;
+ * consecutive incremental rows of a symbol with the same timestamp form one delta.
+ */
+import { decimalToUnits, defineInstrument, type BookLevel, type Instrument, type MarketEvent, type Side } from '@cwts/core';
+import { splitSymbol, toPlainDecimal, type InstrumentOverride } from './options.js';
+import { readLines, type LineReaderEvents } from './replay-lines.js';
+import type { Keyed, ReplayDamageSink } from './replay-types.js';
+
+const TRADE_COLS = ['exchange', 'symbol', 'timestamp', 'local_timestamp', 'id', 'side', 'price', 'amount'];
+const BOOK_COLS = ['exchange', 'symbol', 'timestamp', 'local_timestamp', 'is_snapshot', 'side', 'price', 'amount'];
+
+type TardisKind = 'trades' | 'book';
+interface TardisHeader {
+  kind: TardisKind;
+  col: Record<string, number>;
+}
+
+export function tardisHeader(line: string): TardisHeader | undefined {
+  const cols = line.split(',').map((c) => c.trim());
+  const col: Record<string, number> = {};
+  cols.forEach((c, i) => (col[c] = i));
+  if (BOOK_COLS.every((c) => c in col)) return { kind: 'book', col };
+  if (TRADE_COLS.every((c) => c in col)) return { kind: 'trades', col };
+  return undefined;
+}
+
+const decimals = (plain: string): number => {
+  const dot = plain.indexOf('.');
+  return dot < 0 ? 0 : plain.length - dot - 1;
+};
+const incrementOf = (dec: number): string => (dec === 0 ? '1' : `0.${'0'.repeat(dec - 1)}1`);
+
+/** Reading the first rows to infer increments is not the replay: damage is counted when replayed. */
+const quiet: LineReaderEvents = { onTruncated: () => {}, onUnreadable: () => {} };
+
+/**
+ * Instruments of tardis files: tick and lot from options, else inferred from the most decimals
+ * seen in the first `limit` rows of each file.
+ */
+export function inferTardisInstruments(files: readonly string[], o: { exchange?: string; instruments?: Record<string, InstrumentOverride>; limit: number }): Map<string, Instrument> {
+  const maxDec = new Map<string, { exchange: string; price: number; amount: number }>();
+  for (const f of files) {
+    const lines = readLines(f, quiet);
+    const h = lines.next();
+    if (h.done || h.value === null) continue;
+    const header = tardisHeader(h.value);
+    if (!header) continue;
+    let n = 0;
+    for (const line of lines) {
+      if (n++ >= o.limit) break;
+      if (line === null) continue;
+      const cells = line.split(',');
+      const sym = cells[header.col.symbol!];
+      const price = toPlainDecimal(cells[header.col.price!]);
+      const amount = toPlainDecimal(cells[header.col.amount!]);
+      if (!sym || price === undefined || amount === undefined) continue;
+      const m = maxDec.get(sym) ?? { exchange: cells[header.col.exchange!] ?? 'tardis', price: 0, amount: 0 };
+      m.price = Math.max(m.price, decimals(price));
+      m.amount = Math.max(m.amount, decimals(amount));
+      maxDec.set(sym, m);
+    }
+    lines.return?.(undefined);
+  }
+  const map = new Map<string, Instrument>();
+  const syms = new Set([...maxDec.keys(), ...Object.keys(o.instruments ?? {})]);
+  for (const sym of syms) {
+    const over = o.instruments?.[sym] ?? {};
+    const d = maxDec.get(sym);
+    const split = splitSymbol(sym);
+    map.set(
+      sym,
+      defineInstrument({
+        exchange: o.exchange ?? d?.exchange ?? 'tardis',
+        symbol: sym,
+        base: over.base ?? split.base,
+        quote: over.quote ?? split.quote,
+        tickSize: over.tickSize ?? incrementOf(d?.price ?? 2),
+        lotSize: over.lotSize ?? incrementOf(d?.amount ?? 3),
+        minNotional: over.minNotional ?? '0',
+      }),
+    );
+  }
+  return map;
+}
+
+class MalformedRow extends Error {}
+
+/** State shared by the tardis files of one replay: a trades file reads the mid of the book file. */
+export class TardisStreams {
+  private readonly seq = new Map<string, number>();
+  private readonly synced = new Set<string>();
+  private readonly mid = new Map<string, number>();
+
+  constructor(
+    /** The instrument of a symbol (configured, inferred, or defaults for a late symbol). */
+    private readonly instrument: (symbol: string, exchange: string) => Instrument,
+    private readonly damage: ReplayDamageSink,
+  ) {}
+
+  /**
+   * The items of one file. Rows must not go back in arrival time (`local_timestamp`, the order
+   * tardis writes them in); one that does is replayed and counted as out of order.
+   */
+  *records(file: string): Generator<Keyed> {
+    const damage = this.damage;
+    const lines = readLines(file, { onTruncated: (d) => damage.truncated(file, d), onUnreadable: (d) => damage.malformed(file, 0, d) });
+    const first = lines.next();
+    if (first.done) return;
+    const header = first.value === null ? undefined : tardisHeader(first.value);
+    if (!header) {
+      damage.malformed(file, 1, `not a tardis trades or incremental_book_L2 header: ${(first.value ?? '(line too long)').slice(0, 120)}`);
+      lines.return?.(undefined);
+      return;
+    }
+    const { col } = header;
+    const width = Math.max(...Object.values(col)) + 1;
+    let lineNo = 1;
+    let lastLocalUs = -Infinity;
+    interface Group {
+      snapshot: boolean;
+      symbol: string;
+      exchange: string;
+      tsUs: number;
+      localUs: number;
+      bids: Map<number, number>;
+      asks: Map<number, number>;
+    }
+    let group: Group | undefined;
+
+    for (const line of lines) {
+      lineNo++;
+      if (line === null) {
+        damage.malformed(file, lineNo, 'line too long');
+        continue;
+      }
+      if (line.trim() === '') continue;
+      let keyed: Keyed | undefined;
+      try {
+        const c = line.split(',');
+        if (c.length < width) throw new MalformedRow(`expected ${width} columns, got ${c.length}`);
+        const exchange = c[col.exchange!]!;
+        const symbol = c[col.symbol!]!;
+        if (symbol === '') throw new MalformedRow('empty symbol');
+        const tsUs = Number(c[col.timestamp!]);
+        const localUs = Number(c[col.local_timestamp!]);
+        if (!Number.isSafeInteger(tsUs) || tsUs < 0) throw new MalformedRow(`bad timestamp ${JSON.stringify(c[col.timestamp!]?.slice(0, 40))}`);
+        const instrument = this.instrument(symbol, exchange);
+        const priceText = toPlainDecimal(c[col.price!]);
+        const amountText = toPlainDecimal(c[col.amount!]);
+        if (priceText === undefined || priceText.startsWith('-')) throw new MalformedRow(`bad price ${JSON.stringify(c[col.price!]?.slice(0, 40))}`);
+        if (amountText === undefined || amountText.startsWith('-')) throw new MalformedRow(`bad amount ${JSON.stringify(c[col.amount!]?.slice(0, 40))}`);
+        const price = decimalToUnits(priceText, instrument.priceScale, `price of ${symbol}`);
+        const qty = decimalToUnits(amountText, instrument.qtyScale, `amount of ${symbol}`);
+        const local = Number.isSafeInteger(localUs) && localUs >= 0 ? localUs : tsUs;
+        if (header.kind === 'trades') {
+          let side = c[col.side!] as Side | 'unknown';
+          if (side !== 'buy' && side !== 'sell') {
+            if (side !== 'unknown') throw new MalformedRow(`bad side ${JSON.stringify(String(side).slice(0, 40))}`);
+            const mid = this.mid.get(symbol);
+            side = mid !== undefined && price < mid ? 'sell' : 'buy';
+          }
+          if (price <= 0 || qty <= 0) throw new MalformedRow('trade price and amount must be positive');
+          const ev: MarketEvent = {
+            type: 'trade',
+            exchange,
+            symbol,
+            ts: Math.floor(tsUs / 1000),
+            recvTs: Math.floor(local / 1000),
+            tradeId: c[col.id!] || `${symbol}-${lineNo}`,
+            price,
+            qty,
+            side,
+          };
+          keyed = { key: tsUs, item: ev };
+        } else {
+          const snapText = c[col.is_snapshot!];
+          if (snapText !== 'true' && snapText !== 'false') throw new MalformedRow(`bad is_snapshot ${JSON.stringify(snapText?.slice(0, 40))}`);
+          const side = c[col.side!]!;
+          if (side !== 'bid' && side !== 'ask') throw new MalformedRow(`bad side ${JSON.stringify(side.slice(0, 40))}`);
+          if (price <= 0) throw new MalformedRow('price must be positive');
+          const snapshot = snapText === 'true';
+          if (group && (group.snapshot !== snapshot || group.symbol !== symbol || (!snapshot && group.tsUs !== tsUs))) {
+            yield* this.flush(group);
+            group = undefined;
+          }
+          group ??= { snapshot, symbol, exchange, tsUs, localUs: local, bids: new Map(), asks: new Map() };
+          (side === 'bid' ? group.bids : group.asks).set(price, qty);
+        }
+        if (local < lastLocalUs) damage.outOfOrder(file, lineNo, `local_timestamp ${local} before ${lastLocalUs}`);
+        else lastLocalUs = local;
+      } catch (e) {
+        damage.malformed(file, lineNo, (e as Error).message);
+        continue;
+      }
+      if (keyed) yield keyed;
+    }
+    if (group) yield* this.flush(group);
+  }
+
+  private flush(g: { snapshot: boolean; symbol: string; exchange: string; tsUs: number; localUs: number; bids: Map<number, number>; asks: Map<number, number> }): Keyed[] {
+    const seq = (this.seq.get(g.symbol) ?? 0) + 1;
+    this.seq.set(g.symbol, seq);
+    const ts = Math.floor(g.tsUs / 1000);
+    const recvTs = Math.floor(g.localUs / 1000);
+    const levels = (m: Map<number, number>, desc: boolean, dropZero: boolean): BookLevel[] => {
+      const out: BookLevel[] = [];
+      for (const [price, qty] of m) if (!dropZero || qty > 0) out.push({ price, qty });
+      out.sort(desc ? (a, b) => b.price - a.price : (a, b) => a.price - b.price);
+      return out;
+    };
+    const bids = levels(g.bids, true, g.snapshot);
+    const asks = levels(g.asks, false, g.snapshot);
+    if (bids.length > 0 && asks.length > 0) this.mid.set(g.symbol, (bids[0]!.price + asks[0]!.price) / 2);
+    if (g.snapshot) {
+      const first = !this.synced.has(g.symbol);
+      const out: Keyed[] = [
+        { key: g.tsUs, item: { type: 'book_snapshot', exchange: g.exchange, symbol: g.symbol, ts, recvTs, seq, bids, asks, reason: first ? 'initial' : 'resync' } },
+      ];
+      if (first) {
+        this.synced.add(g.symbol);
+        out.push({ key: g.tsUs, item: { type: 'feed_status', exchange: g.exchange, symbol: g.symbol, state: 'synced', reason: 'snapshot replayed', ts } });
+      }
+      return out;
+    }
+    return [{ key: g.tsUs, item: { type: 'book_delta', exchange: g.exchange, symbol: g.symbol, ts, recvTs, firstSeq: seq, seq, bids, asks } }];
+  }
+}
