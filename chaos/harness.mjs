@@ -30,6 +30,8 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(ROOT, 'packages/core/bin/cwts-ultra.js');
 const KEY = 'chaos-test-key';
 const SECRET = 'chaos-test-secret';
+/** The control endpoint's bearer token for the forced HALT (test value, passed through the environment). */
+const CONTROL_TOKEN = 'chaos-control-token-0123456789abcdef';
 const SYMBOL = 'BTCUSDT';
 
 /** xorshift32: the kill schedule is reproducible from --seed. */
@@ -93,7 +95,7 @@ fsync = "${fsync}"
 function startApp(cfg, dir, log) {
   const child = spawn(process.execPath, [CLI, 'run', '--config', cfg], {
     cwd: ROOT,
-    env: { ...process.env, CWTS_LOG_FORMAT: 'json', CWTS_DATA_DIR: dir, CHAOS_BINANCE_KEY: KEY, CHAOS_BINANCE_SECRET: SECRET },
+    env: { ...process.env, CWTS_LOG_FORMAT: 'json', CWTS_DATA_DIR: dir, CWTS_CONTROL_TOKEN: CONTROL_TOKEN, CHAOS_BINANCE_KEY: KEY, CHAOS_BINANCE_SECRET: SECRET },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -257,7 +259,7 @@ export async function runPhase({ kind, kills, seed, fsync = 'batch', haltAtKill 
       }
       if (!early && ports && k >= haltAtKill && result.haltedAt === undefined) {
         await sleep(upMs);
-        const r = await fetch(`http://127.0.0.1:${ports.control}/risk/halt`, { method: 'POST', headers: { 'x-cwts-control': '1', 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'chaos: forced HALT' }) });
+        const r = await fetch(`http://127.0.0.1:${ports.control}/risk/halt`, { method: 'POST', headers: { authorization: `Bearer ${CONTROL_TOKEN}`, 'x-cwts-control': '1', 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'chaos: forced HALT' }) });
         if (r.ok) result.haltedAt = Date.now();
         else result.errors.push(`kill ${k}: POST /risk/halt answered ${r.status}`);
         await sleep(50 + rnd() * 300);
@@ -281,7 +283,7 @@ export async function runPhase({ kind, kills, seed, fsync = 'batch', haltAtKill 
     Object.assign(result, prove(kind, dir, status, records, ledger, result.haltedAt));
     // the test key pair must never reach a log line, whatever was killed when
     const logText = readFileSync(log, 'utf8');
-    result.secretLeaks = logText.split(SECRET).length - 1;
+    result.secretLeaks = logText.split(SECRET).length - 1 + logText.split(CONTROL_TOKEN).length - 1;
     // what reconciliation had to repair (informative: fills made while down, orders sent but never journaled)
     result.reconcileEvents = {};
     for (const m of logText.matchAll(/"msg":"reconcile [^:"]+: ([a-z_]+):/g)) result.reconcileEvents[m[1]] = (result.reconcileEvents[m[1]] ?? 0) + 1;
