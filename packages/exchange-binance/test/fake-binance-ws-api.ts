@@ -77,6 +77,8 @@ function dec(text: string): { m: bigint; e: number } {
   return { m: BigInt(`${i}${f}`), e: f.length };
 }
 function fmtDec(m: bigint, e: number, places = 8): string {
+  // the fake lets a spot balance go negative (selling first): keep the sign out of the digits
+  if (m < 0n) return `-${fmtDec(-m, e, places)}`;
   // rounds half up to `places` decimals
   let v = m;
   if (e > places) {
@@ -108,6 +110,7 @@ export class FakeWsApi {
   /** Runs right after a subscription is confirmed (tests: an event while two connections are subscribed). */
   afterSubscribe: ((subscriptionCount: number) => void) | undefined;
   private swallowNext = 0;
+  private loseNext = 0;
   private nextTradeId = 7000;
   private nextExecId = 90000;
   private readonly wss = new WebSocketServer({ noServer: true });
@@ -138,14 +141,23 @@ export class FakeWsApi {
     this.swallowNext += n;
   }
 
-  /** Hook: an order request arrived. True when its answer must be swallowed. */
-  orderReceived(clientOrderId: string | null): boolean {
+  /** The next `n` order requests are lost before the matching engine sees them (connection reset). */
+  loseOrderRequests(n = 1): void {
+    this.loseNext += n;
+  }
+
+  /** Hook: an order request arrived. 'swallow': execute it, never answer; 'lose': drop the connection, execute nothing. */
+  orderReceived(clientOrderId: string | null): 'swallow' | 'lose' | undefined {
+    if (this.loseNext > 0) {
+      this.loseNext--;
+      return 'lose';
+    }
     this.orderRequests.push(clientOrderId ?? '');
     if (this.swallowNext > 0) {
       this.swallowNext--;
-      return true;
+      return 'swallow';
     }
-    return false;
+    return undefined;
   }
 
   /** Hook: an order was accepted or cancelled. */

@@ -367,7 +367,9 @@ export class FakeBinance implements ConformanceVenue {
       if (lim && this.orderTimes.filter((t) => t > now - lim.intervalMs).length > lim.limit) {
         return err(429, -1015, `Too many new orders; current limit is ${lim.limit} orders per ${lim.intervalMs} ms.`, { 'retry-after': '1' });
       }
-      if (this.wsApi.orderReceived(params.get('newClientOrderId'))) return this.newOrder(params, () => {}, err); // executed, never answered: the client times out
+      const fate = this.wsApi.orderReceived(params.get('newClientOrderId'));
+      if (fate === 'lose') return void res.destroy();
+      if (fate === 'swallow') return this.newOrder(params, () => {}, err); // executed, never answered: the client times out
       return this.newOrder(params, send, err);
     }
     const o = this.findOrder(params);

@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { Secret, SystemClock, createLogger, type ExecutionReport, type Instrument } from '@cwts/core';
+import { Secret, SystemClock, createLogger, type Clock, type ExecutionReport, type Instrument } from '@cwts/core';
 import { conformanceOrder, waitUntil } from '@cwts/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBinanceVenue, type BinanceVenue } from '../src/plugin.js';
@@ -47,11 +47,11 @@ describe('Binance user data stream on the WebSocket API (against the local serve
     fake = undefined;
   });
 
-  async function venue(opts: { secret?: string; options?: Record<string, unknown>; logger?: ReturnType<typeof capture>['logger']; scheduler?: RotationScheduler } = {}) {
+  async function venue(opts: { secret?: string; options?: Record<string, unknown>; logger?: ReturnType<typeof capture>['logger']; scheduler?: RotationScheduler; clock?: Clock } = {}) {
     fake ??= await FakeBinance.start({ apiKey: KEY, apiSecret: SECRET });
     const v: BinanceVenue = createBinanceVenue(
       { api_url: fake.wsUrl, rest_url: fake.restUrl, api_key: new Secret(KEY), api_secret: new Secret(opts.secret ?? SECRET), options: { poll_interval_ms: 50, reconnect_initial_ms: 20, reconnect_max_ms: 100, ...opts.options } },
-      { exchange: 'binance', clock: new SystemClock(), logger: opts.logger ?? capture().logger, ...(opts.scheduler ? { rotationScheduler: opts.scheduler } : {}) },
+      { exchange: 'binance', clock: opts.clock ?? new SystemClock(), logger: opts.logger ?? capture().logger, ...(opts.scheduler ? { rotationScheduler: opts.scheduler } : {}) },
     );
     const [i] = await v.marketData.loadInstruments(['BTCUSDT']);
     const reports: ExecutionReport[] = [];
@@ -162,7 +162,7 @@ describe('Binance user data stream on the WebSocket API (against the local serve
   });
 
   it('asks by client id after a submit timed out instead of assuming a rejection', async () => {
-    const { ex, i, reports } = await venue({ options: { fills: 'polling', rest_timeout_ms: 300 } });
+    const { ex, i, reports } = await venue({ options: { fills: 'polling', rest_timeout_ms: 1000 } });
     fake!.wsApi.swallowOrderResponses(1);
     const o = conformanceOrder(i, { side: 'buy', price: '64000', qty: '0.01' });
     ex.submit(o);
@@ -174,6 +174,23 @@ describe('Binance user data stream on the WebSocket API (against the local serve
     fake!.fill(id, '0.01', false);
     await waitUntil(() => fills(reports).length === 1, 'the fill of the order whose submit timed out');
     expect(fills(reports)[0]).toMatchObject({ liquidity: 'taker', cumQty: 1000, leavesQty: 0 });
+  });
+
+  it('reports an order rejected only once the venue does not know it after the recvWindow has passed', async () => {
+    // the adapter's clock runs ahead when the test says so: no waiting for the window in wall time
+    let ahead = 0;
+    const clock = { now: () => Date.now() + ahead, monoNs: () => process.hrtime.bigint() };
+    const { ex, i, reports } = await venue({ options: { fills: 'polling', recv_window_ms: 5000 }, clock });
+    fake!.wsApi.loseOrderRequests(1);
+    const o = conformanceOrder(i, { side: 'buy', price: '64000', qty: '0.01' });
+    ex.submit(o);
+    await waitUntil(() => fake!.requests.some((r) => r.method === 'GET' && r.path === '/api/v3/order'), 'a query by client id');
+    expect(reports).toEqual([]); // not known yet: nothing is concluded inside the window
+    ahead = 6_001 + 1000;
+    await waitUntil(() => reports.length > 0, 'a conclusion');
+    expect(reports[0]).toMatchObject({ kind: 'rejected', clientOrderId: o.clientOrderId, rejectReason: 'VENUE_ERROR' });
+    expect(reports[0]!.text).toMatch(/never reached the venue/);
+    expect(fake!.wsApi.orderRequests).toEqual([]); // never re-sent
   });
 
   it('answers reconciliation: order by client id with its fills, trades since a time, and the base balance as position', async () => {

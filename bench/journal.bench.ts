@@ -1,0 +1,143 @@
+/**
+ * `pnpm bench journal`: what the SQLite journal costs the order path. A strategy submits one
+ * order on every trade event; tick-to-order is the time from the engine receiving the event to
+ * the order reaching the execution client, with the journal off, on with fsync "batch" (the
+ * default: the order record is queued, a 50 ms timer commits), and on with "always" (the order
+ * is committed, FULL fsync, before it leaves). Events come in bursts of 500 with a 1 ms pause
+ * between bursts so the batch timer runs as it would between market events; the time a commit
+ * takes on the engine thread is reported separately (commits run on the same thread, between
+ * events). Modes are interleaved across repeats, each with a fresh engine and journal.
+ * Env: JOURNAL_EVENTS (default 100_000 per mode and repeat), JOURNAL_REPEATS (default 3).
+ * Goal (issue 12): tick-to-order p99 with "batch" within 10% of off.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Engine, JournalStore, ManualClock, MetricsRegistry, defineInstrument, silentLogger, type Order, type Strategy, type StrategyContext, type MarketEvent } from '../packages/core/dist/index.js';
+import { ScriptedVenue } from '../packages/core/dist/engine/test-venue.js';
+import { histogram, log, median, percentiles, writeResults, type BenchResult } from './lib/harness.js';
+
+const EVENTS = Number(process.env.JOURNAL_EVENTS ?? 100_000);
+const REPEATS = Number(process.env.JOURNAL_REPEATS ?? 3);
+const BURST = 500;
+const BTC = defineInstrument({ exchange: 'sim', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.00001', minNotional: '5' });
+const MID = 6_000_000;
+type Mode = 'off' | 'batch' | 'always';
+
+/** Submits a resting order per trade, alternating sides away from the touch. */
+class EveryTrade implements Strategy {
+  readonly name = 'every-trade';
+  private n = 0;
+  onSignal(): void {}
+  onMarketEvent(ev: MarketEvent, ctx: StrategyContext): void {
+    if (ev.type !== 'trade') return;
+    const buy = (this.n++ & 1) === 0;
+    ctx.submit({ exchange: 'sim', symbol: 'BTCUSDT', side: buy ? 'buy' : 'sell', type: 'limit', price: buy ? MID - 500 : MID + 500, qty: 100, tif: 'GTC', source: 'bench' });
+  }
+}
+
+/** The venue notes when each order arrives; cancels are answered at once (keeps the open set flat). */
+class TimedVenue extends ScriptedVenue {
+  arrivedAt = 0;
+  override submit(order: Readonly<Order>): void {
+    this.arrivedAt = performance.now();
+    this.report(order, { kind: 'ack', leavesQty: order.qty });
+  }
+}
+
+async function runMode(mode: Mode, dir: string): Promise<{ p50: number; p99: number; p999: number; flushUs: number[]; records: number; perRecordUs: number }> {
+  const venue = new TimedVenue('sim', [BTC]);
+  const clock = new ManualClock(1_700_000_000_000);
+  const journal = mode === 'off' ? undefined : JournalStore.open(join(dir, `${mode}-${Date.now()}.db`), { fsync: mode });
+  const engine = new Engine({ clock, logger: silentLogger(), metrics: new MetricsRegistry({ processMetrics: false }), watchdog: false, strategy: new EveryTrade(), journal, venues: [{ name: 'sim', symbols: ['BTCUSDT'], marketData: venue, execution: venue }] });
+  await engine.start();
+  const bids = Array.from({ length: 20 }, (_, d) => ({ price: MID - 1 - d, qty: 1000 + d }));
+  const asks = Array.from({ length: 20 }, (_, d) => ({ price: MID + 1 + d, qty: 1000 + d }));
+  venue.sink!.onMarketEvent({ type: 'book_snapshot', exchange: 'sim', symbol: 'BTCUSDT', ts: 1, recvTs: 1, seq: 1, reason: 'initial', bids, asks });
+  // Time each commit on the engine thread (wrapping the store's flush).
+  const flushUs: number[] = [];
+  const flushRecords: number[] = [];
+  if (journal) {
+    const flush = journal.flush.bind(journal);
+    journal.flush = () => {
+      // CPU time, not wall time: a loaded machine stretches wall time by whatever else runs.
+      const c = process.cpuUsage();
+      const n = flush();
+      const d = process.cpuUsage(c);
+      if (n > 0) {
+        flushUs.push(d.user + d.system);
+        flushRecords.push(n);
+      }
+      return n;
+    };
+  }
+  const h = histogram();
+  const trade = { type: 'trade' as const, exchange: 'sim', symbol: 'BTCUSDT', ts: 0, recvTs: 0, tradeId: '', price: MID, qty: 10, side: 'buy' as const };
+  const warm = 20_000;
+  for (let k = 0; k < EVENTS + warm; k++) {
+    const t = performance.now();
+    venue.sink!.onMarketEvent(trade);
+    if (k >= warm) h.recordValue(Math.max(1, Math.round((venue.arrivedAt - t) * 1e6)));
+    // Cancel outside the measured window (as a strategy would on a later event).
+    const open = engine.orders.allOpen();
+    for (const o of open) engine.cancel(o.clientOrderId);
+    if (venue.cancelled.length > 10_000) venue.cancelled.length = 0;
+    if (k % BURST === BURST - 1) await new Promise((r) => setTimeout(r, 1));
+  }
+  const p = percentiles(h);
+  const records = journal ? journal.committed + journal.pending : 0;
+  await engine.stop('bench');
+  return { p50: p.p50, p99: p.p99, p999: p.p999, flushUs, records, perRecordUs: flushRecords.length ? flushUs.reduce((a, b) => a + b, 0) / flushRecords.reduce((a, b) => a + b, 0) : 0 };
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'cwts-journal-bench-'));
+  const modes: Mode[] = ['off', 'batch', 'always'];
+  const acc: Record<Mode, { p50: number[]; p99: number[]; p999: number[]; flushUs: number[]; records: number[]; perRecordUs: number[] }> = {
+    off: { p50: [], p99: [], p999: [], flushUs: [], records: [], perRecordUs: [] },
+    batch: { p50: [], p99: [], p999: [], flushUs: [], records: [], perRecordUs: [] },
+    always: { p50: [], p99: [], p999: [], flushUs: [], records: [], perRecordUs: [] },
+  };
+  try {
+    for (let rep = 0; rep < REPEATS; rep++) {
+      const order = rep % 2 === 0 ? modes : [...modes].reverse();
+      for (const m of order) {
+        const r = await runMode(m, dir);
+        acc[m].p50.push(r.p50);
+        acc[m].p99.push(r.p99);
+        acc[m].p999.push(r.p999);
+        acc[m].flushUs.push(...r.flushUs);
+        acc[m].records.push(r.records);
+        acc[m].perRecordUs.push(r.perRecordUs);
+        const fl = r.flushUs.length ? `; ${r.flushUs.length} commits, CPU per commit median ${median(r.flushUs).toFixed(1)} us, max ${Math.max(...r.flushUs).toFixed(1)} us, ${r.perRecordUs.toFixed(2)} us per record` : '';
+        log(`repeat ${rep + 1} ${m}: tick-to-order p50 ${r.p50} ns, p99 ${r.p99} ns, p99.9 ${r.p999} ns${fl}`);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const results: BenchResult[] = [];
+  const note = `median of ${REPEATS} repeats x ${EVENTS} events, one order per event, bursts of ${BURST}`;
+  for (const m of modes) {
+    results.push({ name: `tick-to-order p99, journal ${m}`, metric: 'p99 latency', unit: 'ns', value: median(acc[m].p99), note: `${note}; p50 ${median(acc[m].p50)} ns, p99.9 ${median(acc[m].p999)} ns` });
+  }
+  const off = median(acc.off.p99);
+  const batch = median(acc.batch.p99);
+  results.push({ name: 'journal batch overhead on tick-to-order p99', metric: 'relative', unit: '%', value: Math.round(((batch - off) / off) * 1000) / 10, note: 'goal <= 10%' });
+  for (const m of ['batch', 'always'] as const) {
+    const f = acc[m].flushUs;
+    if (f.length) {
+      results.push({ name: `journal ${m} commit CPU time on the engine thread (median)`, metric: 'median CPU time', unit: 'us', value: Math.round(median(f) * 10) / 10, note: `${f.length} commits, max ${Math.max(...f).toFixed(1)} us; ${median(acc[m].records)} records per run` });
+      results.push({ name: `journal ${m} commit CPU time per record`, metric: 'mean CPU time', unit: 'us', value: Math.round(median(acc[m].perRecordUs) * 100) / 100 });
+    }
+  }
+  const file = writeResults('journal', results, { goal: 'tick-to-order p99 with journal batch within 10% of off' });
+  log(`tick-to-order p99: off ${off} ns, batch ${batch} ns (${(((batch - off) / off) * 100).toFixed(1)}%), always ${median(acc.always.p99)} ns`);
+  log(`wrote ${file}`);
+}
+
+void main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
