@@ -1,4 +1,4 @@
-export { plugin, plugin as default, PLUGIN_NAME, createKrakenVenue, KRAKEN_EXECUTION_NOT_IMPLEMENTED, type KrakenVenue } from './plugin.js';
+export { plugin, plugin as default, PLUGIN_NAME, createKrakenVenue, KRAKEN_EXECUTION_NOT_IMPLEMENTED, KRAKEN_DEFAULT_SYMBOLS, type KrakenVenue } from './plugin.js';
 export { KrakenMarketData, type KrakenMarketDataDeps } from './market-data.js';
 export { KrakenFrameParser, Frame, makeSymbolCtx, numberUnits, type SymbolCtx, type FrameCode } from './parse.js';
 export { instrumentsFromPairs, checkKrakenSymbol, numberToDecimal, type KrakenInstrument } from './instruments.js';

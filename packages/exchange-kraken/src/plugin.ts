@@ -47,3 +47,9 @@ export const plugin: PluginManifest = {
 };
 
 export default plugin;
+
+/**
+ * The symbols a `[kraken]` table without `symbols` should get (BTC and ETH against Kraken's
+ * main quote, USD), for the core's default-symbol handling; see docs/venues.md.
+ */
+export const KRAKEN_DEFAULT_SYMBOLS: readonly string[] = Object.freeze(['BTC/USD', 'ETH/USD']);
