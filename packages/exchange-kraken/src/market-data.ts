@@ -304,6 +304,21 @@ export class KrakenMarketData implements MarketDataClient {
       }
       default:
         this.error(code === Frame.MALFORMED ? `malformed frame dropped: ${p.problem}` : code === Frame.ERROR ? `venue error: ${p.problem}` : `unknown message dropped: ${p.problem}`);
+        if (code === Frame.MALFORMED && text.includes('"book"')) this.lostBookFrame(text, p.problem);
+    }
+  }
+
+  /**
+   * A book frame we could not read is an update we lost: the next checksum would catch it only
+   * if it touched the top 10, so the books it may belong to resync now (those named in the
+   * text, or every synced book when the name itself was cut off).
+   */
+  private lostBookFrame(text: string, problem: string): void {
+    const named = this.symbols.filter((s) => text.includes(`"${s.symbol}"`));
+    for (const s of named.length > 0 ? named : this.symbols) {
+      if (s.sync.state !== 'synced') continue;
+      s.sync.reporter.reject(s.symbol, 'malformed', `unreadable book frame (${problem})`);
+      s.sync.resync(`invalid update rejected (malformed): an unreadable book frame may have held an update`);
     }
   }
 

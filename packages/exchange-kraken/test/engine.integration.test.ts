@@ -130,7 +130,9 @@ describe('cwts-ultra run against the local Kraken v2 server', () => {
     { name: 'a bad checksum', act: (f) => f.corruptChecksum(SYM), resyncs: { reason: 'checksum', min: 1 } },
     // no sequence numbers in Kraken v2: the next update's checksum reveals the missed one
     { name: 'a missed update', act: (f) => f.skipSequence(SYM), resyncs: { reason: 'checksum', min: 1 } },
-    { name: 'malformed frames', act: (f) => { f.sendRaw('{"channel":"book","type":"update","data":[{"symbol":"BTC'); f.sendRaw('garbage'); f.sendRaw('{"unknown":true}'); }, resyncs: undefined, errors: 3 },
+    { name: 'malformed frames', act: (f) => { f.sendRaw('{"channel":"heartbeat"'); f.sendRaw('garbage'); f.sendRaw('{"unknown":true}'); }, resyncs: undefined, errors: 3 },
+    // an unreadable book frame is a lost update: the book resyncs rather than wait for a checksum
+    { name: 'a cut-off book frame', act: (f) => f.sendRaw('{"channel":"book","type":"update","data":[{"symbol":"BTC/USD","bids":[{"price":6'), resyncs: { reason: 'invalid_data', min: 1 }, errors: 1 },
   ];
 
   for (const sc of scenarios) {

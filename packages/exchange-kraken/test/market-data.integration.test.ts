@@ -115,4 +115,16 @@ describe('Kraken market data against the local v2 server', () => {
     expect(sink.trades().map((t) => [t.tradeId, t.side, t.qty])).toEqual([[id, 'buy', 50_000_000], [String(Number(id) + 1), 'sell', 1]]);
     expect(venue!.marketData.stats.duplicateTrades).toBe(1);
   });
+
+  it('resyncs after an unreadable book frame (a lost update), but not after unrelated garbage', async () => {
+    const { f, sink, i } = await boot({});
+    f.sendRaw('garbage');
+    f.sendRaw('{"channel":"heartbeat"');
+    await waitUntil(() => sink.errors.length >= 2, 'two counted errors');
+    expect(sink.statuses.filter((s) => s.state === 'resyncing')).toHaveLength(0);
+    f.sendRaw('{"channel":"book","type":"update","data":[{"symbol":"BTC/USD","bids":[{"price":6');
+    await waitUntil(() => sink.statuses.some((s) => s.state === 'resyncing' && /^invalid update rejected \(malformed\)/.test(s.reason)), 'a resync');
+    f.step(SYM, 10);
+    await waitUntil(() => matches(sink, f, i, 10), 'the true book after the resync');
+  });
 });
