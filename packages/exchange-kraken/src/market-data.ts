@@ -8,6 +8,7 @@ import {
   TradeIdVerdict,
   WsConnection,
   instrumentScales,
+  tradeProblem,
   type BookLevel,
   type Clock,
   type Instrument,
@@ -277,6 +278,11 @@ export class KrakenMarketData implements MarketDataClient {
       }
       case Frame.TRADE:
         for (const { ctx, trade } of p.trades) {
+          const bad = tradeProblem(trade.price, trade.qty);
+          if (bad !== undefined) {
+            (ctx as SymbolState).sync.reporter.reject(ctx.symbol, bad, `trade ${trade.tradeId} has a ${bad.replace(/_/g, ' ')}`);
+            continue;
+          }
           const v = (ctx as SymbolState).tradeIds.check(Number(trade.tradeId));
           if (v === TradeIdVerdict.NEW) {
             this.stats.trades++;

@@ -109,11 +109,15 @@ describe('Kraken market data against the local v2 server', () => {
     const id = f.trade(SYM, { price: px, qty: '0.50000000', side: 'buy' });
     const replay = `{"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","side":"buy","price":${Number(px)},"qty":0.5,"ord_type":"limit","trade_id":${id},"timestamp":"2024-01-01T00:00:00.000000Z"}]}`;
     f.sendRaw(replay);
+    // hostile values never become trades
+    f.sendRaw(replay.replace(`"trade_id":${id}`, `"trade_id":${Number(id) + 500}`).replace('"qty":0.5', '"qty":-0.5'));
+    f.sendRaw(replay.replace(`"trade_id":${id}`, `"trade_id":${Number(id) + 501}`).replace(/"price":[0-9.]+/, '"price":0'));
     f.trade(SYM, { price: px, qty: '0.00000001', side: 'sell' });
     await waitUntil(() => sink.trades().length >= 2, 'two trades');
     await new Promise((r) => setTimeout(r, 50));
     expect(sink.trades().map((t) => [t.tradeId, t.side, t.qty])).toEqual([[id, 'buy', 50_000_000], [String(Number(id) + 1), 'sell', 1]]);
     expect(venue!.marketData.stats.duplicateTrades).toBe(1);
+    expect(sink.errors.filter((e) => /negative_qty|non_positive_price/.test(e.message))).toHaveLength(2);
   });
 
   it('resyncs after an unreadable book frame (a lost update), but not after unrelated garbage', async () => {

@@ -66,6 +66,39 @@ describe('Kraken v2 frame parser', () => {
   });
 });
 
+describe('Kraken v2 frame parser on hostile input', () => {
+  it('never throws and never yields a non-integer value on mutated frames', () => {
+    const { p, ctx } = parser();
+    const seeds = [
+      '{"channel":"book","type":"update","data":[{"symbol":"BTC/USD","bids":[{"price":64000.5,"qty":0.001}],"asks":[{"price":64001.2,"qty":5e-8}],"checksum":3310070434,"timestamp":"2023-10-06T17:35:55.440295Z"}]}',
+      '{"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","side":"sell","price":64000.1,"qty":0.5,"ord_type":"market","trade_id":4665906,"timestamp":"2023-09-25T07:49:37.708706Z"}]}',
+      '{"method":"subscribe","result":{"channel":"book","depth":10,"snapshot":true,"symbol":"BTC/USD"},"success":true}',
+    ];
+    const codes = new Set<number>(Object.values(Frame));
+    let a = 12345;
+    const rnd = () => ((a = (Math.imul(a, 1664525) + 1013904223) >>> 0) / 4294967296);
+    const alphabet = '{}[]:,"-.eE0123456789 abcnulltrue\\';
+    for (let k = 0; k < 5000; k++) {
+      let t = seeds[k % seeds.length]!;
+      for (let m = 1 + Math.floor(rnd() * 3); m > 0; m--) {
+        const at = Math.floor(rnd() * t.length);
+        const r = rnd();
+        if (r < 0.3) t = t.slice(0, at);
+        else if (r < 0.6) t = t.slice(0, at) + alphabet[Math.floor(rnd() * alphabet.length)] + t.slice(at + 1);
+        else if (r < 0.8) t = t.slice(0, at) + alphabet[Math.floor(rnd() * alphabet.length)] + t.slice(at);
+        else t = t.slice(0, at) + t.slice(at + 1 + Math.floor(rnd() * 5));
+      }
+      const code = p.parse(t, 0);
+      expect(codes.has(code), t).toBe(true);
+      if (code === Frame.BOOK) {
+        for (const l of [...ctx.delta.bids, ...ctx.delta.asks]) expect(Number.isSafeInteger(l.price) && Number.isSafeInteger(l.qty) && l.qty >= 0, t).toBe(true);
+        expect(Number.isInteger(p.checksum) && p.checksum >= 0 && p.checksum <= 0xffffffff, t).toBe(true);
+      }
+      if (code === Frame.TRADE) for (const { trade } of p.trades) expect(Number.isSafeInteger(trade.price) && Number.isSafeInteger(trade.qty), t).toBe(true);
+    }
+  });
+});
+
 describe('Kraken config', () => {
   it('maps the v1 endpoint to /v2 with an info line', () => {
     const lines: string[] = [];
