@@ -54,7 +54,7 @@ function digits(units: number, mult: number): string {
   return Number.isSafeInteger(v) ? String(v) : (BigInt(units) * BigInt(mult)).toString();
 }
 
-/** The checksum text of a book (exported for tests and diagnostics). */
+/** The checksum text of a book (tests and diagnostics; the hot path never builds it). */
 export function checksumText(book: MirrorBook, p: KrakenPrecision): string {
   let s = '';
   const a = book.asks;
@@ -64,6 +64,32 @@ export function checksumText(book: MirrorBook, p: KrakenPrecision): string {
   return s;
 }
 
+const DIGITS = new Uint8Array(24);
+
+/** CRC32 update with the decimal digits of units * mult, without building a string. */
+function crcDigits(crc: number, units: number, mult: number): number {
+  let v = units * mult;
+  if (!Number.isSafeInteger(v) || v < 0) {
+    const t = (BigInt(units) * BigInt(mult)).toString();
+    for (let i = 0; i < t.length; i++) crc = TABLE[(crc ^ t.charCodeAt(i)) & 0xff]! ^ (crc >>> 8);
+    return crc;
+  }
+  let n = 0;
+  do {
+    const q = Math.floor(v / 10);
+    DIGITS[n++] = 48 + (v - q * 10);
+    v = q;
+  } while (v > 0);
+  while (n > 0) crc = TABLE[(crc ^ DIGITS[--n]!) & 0xff]! ^ (crc >>> 8);
+  return crc;
+}
+
+/** Kraken's checksum of the book's top 10 levels (hot path: no allocation). */
 export function krakenChecksum(book: MirrorBook, p: KrakenPrecision): number {
-  return crc32(checksumText(book, p));
+  let c = -1;
+  const a = book.asks;
+  for (let i = 0, n = Math.min(CHECKSUM_LEVELS, a.n); i < n; i++) c = crcDigits(crcDigits(c, a.priceAt(i), p.priceMult), a.qtyAt(i), p.qtyMult);
+  const b = book.bids;
+  for (let i = 0, n = Math.min(CHECKSUM_LEVELS, b.n); i < n; i++) c = crcDigits(crcDigits(c, b.priceAt(i), p.priceMult), b.qtyAt(i), p.qtyMult);
+  return (c ^ -1) >>> 0;
 }

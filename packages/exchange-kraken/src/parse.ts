@@ -59,6 +59,36 @@ function timeMs(text: string | undefined): number {
   return Number.isFinite(t) ? t : 0;
 }
 
+function digitsAt(s: string, i: number, n: number): number {
+  let v = 0;
+  for (let k = 0; k < n; k++) {
+    const d = s.charCodeAt(i + k) - 48;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+/**
+ * Kraken's book timestamps, "2023-10-06T17:35:55.440295Z", read in place from s[start, end)
+ * (Date.parse would need a string per frame); any other layout goes through Date.parse.
+ */
+export function rfc3339Ms(s: string, start: number, end: number): number {
+  const len = end - start;
+  if (len >= 20 && s.charCodeAt(start + 4) === 45 && s.charCodeAt(start + 10) === 84 && s.charCodeAt(end - 1) === 90 && (len === 20 || s.charCodeAt(start + 19) === 46)) {
+    const y = digitsAt(s, start, 4);
+    const mo = digitsAt(s, start + 5, 2);
+    const d = digitsAt(s, start + 8, 2);
+    const h = digitsAt(s, start + 11, 2);
+    const mi = digitsAt(s, start + 14, 2);
+    const se = digitsAt(s, start + 17, 2);
+    const fracLen = len - 21;
+    const ms = fracLen <= 0 ? 0 : fracLen >= 3 ? digitsAt(s, start + 20, 3) : digitsAt(s, start + 20, fracLen) * (fracLen === 1 ? 100 : 10);
+    if (y >= 0 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h >= 0 && h < 24 && mi >= 0 && mi < 60 && se >= 0 && se < 61 && ms >= 0) return Date.UTC(y, mo - 1, d, h, mi, se, ms);
+  }
+  return timeMs(s.slice(start, end));
+}
+
 /**
  * Kraken WebSocket v2 frames -> normalized integer events. `book` frames are read straight from
  * the text with the allocation-free cursor (prices and quantities go from their JSON number text
@@ -96,12 +126,12 @@ export class KrakenFrameParser {
     if (!c.nextKey(true) || !c.is('channel')) return 0;
     c.readString();
     if (!c.is('book')) return 0;
-    let type = '';
+    let type: 'snapshot' | 'update' | '' = '';
     let have = false;
     while (c.nextKey(false)) {
       if (c.is('type')) {
         c.readString();
-        type = c.text();
+        type = c.is('update') ? 'update' : c.is('snapshot') ? 'snapshot' : '';
       } else if (c.is('data')) {
         c.expect(91);
         const code = this.bookEntry(c, recvTs);
@@ -112,7 +142,7 @@ export class KrakenFrameParser {
       } else c.skipValue();
     }
     c.end_();
-    if (!have || (type !== 'snapshot' && type !== 'update')) return 0;
+    if (!have || type === '') return 0;
     this.bookType = type;
     return Frame.BOOK;
   }
@@ -141,7 +171,7 @@ export class KrakenFrameParser {
       } else if (c.is('checksum')) checksum = c.readInt();
       else if (c.is('timestamp')) {
         c.readString();
-        ts = timeMs(c.text());
+        ts = rfc3339Ms(c.s, c.start, c.end);
       } else c.skipValue();
     }
     if (!ctx || !haveB || !haveA || checksum < 0 || checksum > 0xffffffff) return 0;

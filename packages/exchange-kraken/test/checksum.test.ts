@@ -54,4 +54,22 @@ describe('Kraken book checksum', () => {
   it('refuses an increment finer than the precision', () => {
     expect(() => krakenPrecision(BTC, 0, 8)).toThrow(/more decimals/);
   });
+
+  it('the allocation-free checksum equals the CRC of the checksum text on random books', () => {
+    let a = 7;
+    const rnd = () => ((a = (Math.imul(a, 1664525) + 1013904223) >>> 0) / 4294967296);
+    const p = krakenPrecision(BTC, 1, 8);
+    for (let k = 0; k < 200; k++) {
+      const n = Math.floor(rnd() * 14);
+      const bids: [number, number][] = Array.from({ length: n }, (_, j) => [500_000 - j * 3, 1 + Math.floor(rnd() * 10 ** (1 + Math.floor(rnd() * 15)))]);
+      const asks: [number, number][] = Array.from({ length: n }, (_, j) => [500_001 + j * 7, 1 + Math.floor(rnd() * 1e9)]);
+      const m = book(bids, asks);
+      expect(krakenChecksum(m, p)).toBe(crc32(checksumText(m, p)));
+    }
+    // beyond 2^53 after the multiplier: exact through bigint
+    const wide = krakenPrecision(defineInstrument({ exchange: 'kraken', symbol: 'W/USD', base: 'W', quote: 'USD', tickSize: '1', lotSize: '1' }), 8, 8);
+    const m = book([[2 ** 40, 3]], [[2 ** 40 + 1, 5]]);
+    expect(checksumText(m, wide)).toBe(`${(2n ** 40n + 1n) * 10n ** 8n}500000000${2n ** 40n * 10n ** 8n}300000000`);
+    expect(krakenChecksum(m, wide)).toBe(crc32(checksumText(m, wide)));
+  });
 });

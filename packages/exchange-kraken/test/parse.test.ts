@@ -1,6 +1,6 @@
 import { defineInstrument, fastScale, instrumentScales } from '@cwts/core';
 import { describe, expect, it } from 'vitest';
-import { Frame, KrakenFrameParser, checkKrakenSymbol, instrumentsFromPairs, krakenPrecision, krakenWsUrl, makeSymbolCtx, numberUnits, resolveKrakenOptions, validateKrakenOptions } from '../src/index.js';
+import { Frame, KrakenFrameParser, rfc3339Ms, checkKrakenSymbol, instrumentsFromPairs, krakenPrecision, krakenWsUrl, makeSymbolCtx, numberUnits, resolveKrakenOptions, validateKrakenOptions } from '../src/index.js';
 
 const BTC = defineInstrument({ exchange: 'kraken', symbol: 'BTC/USD', base: 'BTC', quote: 'USD', tickSize: '0.1', lotSize: '0.00000001' });
 
@@ -96,6 +96,18 @@ describe('Kraken v2 frame parser on hostile input', () => {
       }
       if (code === Frame.TRADE) for (const { trade } of p.trades) expect(Number.isSafeInteger(trade.price) && Number.isSafeInteger(trade.qty), t).toBe(true);
     }
+  });
+});
+
+describe('RFC3339 timestamps', () => {
+  it('reads Kraken\'s layout in place and anything else through Date.parse', () => {
+    const t = (s: string) => rfc3339Ms(s, 0, s.length);
+    expect(t('2023-10-06T17:35:55.440295Z')).toBe(Date.parse('2023-10-06T17:35:55.440Z'));
+    expect(t('2023-10-06T17:35:55Z')).toBe(Date.parse('2023-10-06T17:35:55Z'));
+    expect(t('2023-10-06T17:35:55.4Z')).toBe(Date.parse('2023-10-06T17:35:55.400Z'));
+    expect(t('2023-10-06T17:35:55.440+02:00')).toBe(Date.parse('2023-10-06T15:35:55.440Z'));
+    expect(t('2023-1x-06T17:35:55.440295Z')).toBe(0);
+    expect(t('garbage')).toBe(0);
   });
 });
 
