@@ -243,6 +243,21 @@ export class KrakenMarketData implements MarketDataClient {
   private requestSnapshot(s: SymbolState): void {
     if (s.snapshotInHand) return;
     if (this.stopped || !this.conn?.isOpen) return; // onOpen asks again
+    // the first request goes out at once; repeats before the book syncs again (a crossed or
+    // invalid snapshot, no snapshot at all) back off, so a venue sending bad snapshots is not
+    // answered with a tight unsubscribe/subscribe loop
+    const first = s.snapshotBackoff.attempts === 0;
+    const delay = s.snapshotBackoff.next();
+    this.clearSnapshotTimer(s);
+    if (first) this.resubscribe(s);
+    else
+      s.snapshotTimer = this.timers.timeout(() => {
+        s.snapshotTimer = undefined;
+        if (s.sync.state === 'buffering' && this.conn?.isOpen) this.resubscribe(s);
+      }, delay);
+  }
+
+  private resubscribe(s: SymbolState): void {
     const params = { channel: 'book', symbol: [s.symbol], depth: this.deps.options.book_depth };
     if (s.subscribed) this.send({ method: 'unsubscribe', params, req_id: ++this.reqId });
     this.send({ method: 'subscribe', params: { ...params, snapshot: true }, req_id: ++this.reqId });
@@ -341,11 +356,7 @@ export class KrakenMarketData implements MarketDataClient {
       sync.reporter.reject(s.symbol, 'bad_snapshot', `book snapshot checksum ${checksum} does not match its levels`);
       if (sync.state === 'buffering') {
         sync.snapshotFailed();
-        this.clearSnapshotTimer(s);
-        s.snapshotTimer = this.timers.timeout(() => {
-          s.snapshotTimer = undefined;
-          sync.requestAgain('book snapshot checksum mismatch');
-        }, s.snapshotBackoff.next());
+        sync.requestAgain('book snapshot checksum mismatch'); // backed off in requestSnapshot
       }
       return;
     }

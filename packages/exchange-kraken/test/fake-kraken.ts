@@ -120,7 +120,9 @@ export class FakeKraken implements ConformanceVenue {
   /** Trades sent to at least one subscriber. */
   tradesDelivered = 0;
   /** Every request received (method + params), for assertions. */
-  readonly requests: { method: string; params?: Record<string, unknown> }[] = [];
+  readonly requests: { method: string; params?: Record<string, unknown>; at: number }[] = [];
+  /** The next n book snapshots carry a wrong checksum. */
+  badSnapshots = 0;
   connectionsOpened = 0;
 
   private constructor(
@@ -341,7 +343,7 @@ export class FakeKraken implements ConformanceVenue {
       return;
     }
     const method = String(msg.method);
-    this.requests.push({ method, ...(msg.params ? { params: msg.params } : {}) });
+    this.requests.push({ method, ...(msg.params ? { params: msg.params } : {}), at: Date.now() });
     const p = msg.params ?? {};
     if (method === 'ping') {
       this.reply(c, 'pong', msg.req_id, {});
@@ -398,7 +400,9 @@ export class FakeKraken implements ConformanceVenue {
       const sub: BookSub = { depth, bids: new Map(this.sorted(b, 'bid', depth)), asks: new Map(this.sorted(b, 'ask', depth)) };
       c.books.set(sym, sub);
       const lv = (m: Map<number, number>) => [...m].map(([px, q]) => this.level(b, px, q)).join(',');
-      this.send(c, `{"channel":"book","type":"snapshot","data":[{"symbol":"${sym}","bids":[${lv(sub.bids)}],"asks":[${lv(sub.asks)}],"checksum":${this.checksum(b)}}]}`);
+      const ck = this.badSnapshots > 0 ? (this.checksum(b) ^ 0x77) >>> 0 : this.checksum(b);
+      if (this.badSnapshots > 0) this.badSnapshots--;
+      this.send(c, `{"channel":"book","type":"snapshot","data":[{"symbol":"${sym}","bids":[${lv(sub.bids)}],"asks":[${lv(sub.asks)}],"checksum":${ck}}]}`);
     }
   }
 

@@ -89,7 +89,7 @@ describe('Kraken market data against the local v2 server', () => {
     f.step(SYM, 10);
     await waitUntil(() => matches(sink, f, i, 10), 'the true book after the resync');
     // trades were subscribed once, without the 50-trade snapshot
-    expect(f.requests.filter((r) => r.params?.channel === 'trade')).toEqual([{ method: 'subscribe', params: { channel: 'trade', symbol: [SYM], snapshot: false } }]);
+    expect(f.requests.filter((r) => r.params?.channel === 'trade').map(({ method, params }) => ({ method, params }))).toEqual([{ method: 'subscribe', params: { channel: 'trade', symbol: [SYM], snapshot: false } }]);
   });
 
   it('never shows a snapshot whose checksum does not match, and asks again', async () => {
@@ -130,5 +130,22 @@ describe('Kraken market data against the local v2 server', () => {
     await waitUntil(() => sink.statuses.some((s) => s.state === 'resyncing' && /^invalid update rejected \(malformed\)/.test(s.reason)), 'a resync');
     f.step(SYM, 10);
     await waitUntil(() => matches(sink, f, i, 10), 'the true book after the resync');
+  });
+
+  it('backs off when the venue keeps sending bad snapshots, then syncs', async () => {
+    const { f, sink, i } = await boot({});
+    f.badSnapshots = 3;
+    f.corruptChecksum(SYM);
+    await waitUntil(() => {
+      f.step(SYM, 1);
+      return sink.snapshots('resync').length === 1;
+    }, 'a resync snapshot after three bad ones', 15_000);
+    const subs = f.requests.filter((r) => r.method === 'subscribe' && r.params?.channel === 'book');
+    expect(subs).toHaveLength(5); // the first, the resync, and one per bad snapshot
+    // backoff ceilings 200, 400, 800 ms with equal jitter: at least 100 + 200 + 400 ms between them
+    expect(subs[4]!.at - subs[1]!.at).toBeGreaterThanOrEqual(650);
+    expect(sink.errors.filter((e) => /bad_snapshot/.test(e.message))).toHaveLength(3);
+    f.step(SYM, 10);
+    await waitUntil(() => matches(sink, f, i, 10), 'the true book');
   });
 });
