@@ -1,0 +1,61 @@
+import { z } from 'zod';
+
+/**
+ * `[kraken.options]`: settings owned by this plugin, validated (zod) before anything connects.
+ * Every key is optional; defaults follow Kraken's documented WebSocket v2 behaviour.
+ */
+export const KrakenOptionsSchema = z
+  .object({
+    /** Book depth subscribed per side (Kraken offers 10, 25, 100, 500, 1000); the checksum always covers the top 10. */
+    book_depth: z.union([z.literal(10), z.literal(25), z.literal(100), z.literal(500), z.literal(1000)]).default(25),
+    /** Protocol-level ws ping interval (0: off); Kraken also sends a heartbeat about every second. */
+    ping_interval_ms: z.number().int().min(0).max(600_000).default(30_000),
+    pong_timeout_ms: z.number().int().min(100).max(600_000).default(10_000),
+    /**
+     * Silent-stall detection: reconnect when no frame at all arrived for this long. Kraken sends
+     * a heartbeat every ~1 s while subscribed, so a few seconds of silence means a dead feed.
+     */
+    stale_after_ms: z.number().int().min(0).max(3_600_000).default(10_000),
+    reconnect_initial_ms: z.number().int().min(0).max(60_000).default(250),
+    reconnect_max_ms: z.number().int().min(1).max(600_000).default(30_000),
+    /** Resolve start() after this long even if the first connection is not up (books stay CONNECTING). */
+    start_timeout_ms: z.number().int().min(100).max(600_000).default(15_000),
+    /** Resubscribe the book when no snapshot arrived this long after asking for one. */
+    snapshot_timeout_ms: z.number().int().min(100).max(600_000).default(10_000),
+    /** How long loadInstruments waits for the `instrument` channel snapshot. */
+    instrument_timeout_ms: z.number().int().min(100).max(120_000).default(10_000),
+  })
+  .strict()
+  .refine((o) => o.reconnect_max_ms >= o.reconnect_initial_ms, { message: 'must be >= reconnect_initial_ms', path: ['reconnect_max_ms'] });
+
+export type KrakenOptions = z.output<typeof KrakenOptionsSchema>;
+
+export const DEFAULT_KRAKEN_OPTIONS: Readonly<KrakenOptions> = Object.freeze(KrakenOptionsSchema.parse({}));
+
+export function validateKrakenOptions(options: unknown, path: string): { path: string; message: string }[] {
+  if (options === undefined) return [];
+  const r = KrakenOptionsSchema.safeParse(options);
+  if (r.success) return [];
+  return r.error.issues.map((i) => ({ path: [path, ...i.path.map(String)].join('.'), message: i.message }));
+}
+
+export function resolveKrakenOptions(options: unknown, path = 'kraken.options'): KrakenOptions {
+  const problems = validateKrakenOptions(options, path);
+  if (problems.length > 0) throw new Error(problems.map((p) => `${p.path}: ${p.message}`).join('; '));
+  return KrakenOptionsSchema.parse(options ?? {});
+}
+
+/** The public market-data endpoint: v2 only. The v1 root (wss://ws.kraken.com) is mapped to /v2. */
+export const KRAKEN_WS_URL = 'wss://ws.kraken.com/v2';
+
+export function krakenWsUrl(apiUrl: string | undefined, info?: (msg: string) => void): string {
+  if (apiUrl === undefined || apiUrl === '') return KRAKEN_WS_URL;
+  const trimmed = apiUrl.replace(/\/+$/, '');
+  if (/\/v2$/.test(trimmed)) return trimmed;
+  if (/^wss?:\/\/[^/]+$/.test(trimmed)) {
+    const v2 = `${trimmed}/v2`;
+    info?.(`kraken: api_url ${apiUrl} is the WebSocket v1 endpoint; only v2 is implemented, using ${v2}`);
+    return v2;
+  }
+  return trimmed;
+}

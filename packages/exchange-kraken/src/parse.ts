@@ -1,0 +1,358 @@
+import { JsonCursor, isScanFailure, unitsOf, type BookDeltaEvent, type BookLevel, type FastScale, type InstrumentScales, type TradeEvent } from '@cwts/core';
+import type { KrakenPrecision } from './checksum.js';
+
+/** Per-symbol parse context: scales, checksum precision and the reused delta (no allocation per book frame). */
+export interface SymbolCtx {
+  readonly symbol: string;
+  readonly scales: InstrumentScales;
+  readonly precision: KrakenPrecision;
+  readonly delta: BookDeltaEvent;
+}
+
+export function makeSymbolCtx(exchange: string, scales: InstrumentScales, precision: KrakenPrecision): SymbolCtx {
+  const symbol = scales.instrument.symbol;
+  return { symbol, scales, precision, delta: { type: 'book_delta', exchange, symbol, ts: 0, recvTs: 0, firstSeq: 0, seq: 0, bids: [], asks: [] } };
+}
+
+/** What a frame was. */
+export const Frame = {
+  /** A `book` snapshot or update; see `bookType`, `ctx`, `checksum`. */
+  BOOK: 1,
+  /** One or more trades in `trades`. */
+  TRADE: 2,
+  HEARTBEAT: 3,
+  /** A successful method response (subscribe, unsubscribe, pong). */
+  REPLY: 4,
+  /** The `status` channel; `reply` holds the parsed frame. */
+  STATUS: 5,
+  MALFORMED: -1,
+  UNKNOWN: -2,
+  /** A value off the instrument's grid, a negative quantity, or an unknown symbol. */
+  INVALID: -3,
+  /** A method response with success: false. */
+  ERROR: -4,
+} as const;
+export type FrameCode = (typeof Frame)[keyof typeof Frame];
+
+/**
+ * A JSON number's text into integer units. Kraken v2 writes prices and quantities as JSON
+ * numbers, so a tiny quantity may come in exponent form (5e-08): that rare case is expanded to a
+ * plain decimal first (allocates), everything else is read in place.
+ */
+export function numberUnits(s: string, start: number, end: number, sc: FastScale): number {
+  const v = unitsOf(s, start, end, sc);
+  if (!Number.isNaN(v)) return v;
+  const m = /^(-?)(\d+)(?:\.(\d+))?[eE]([+-]?\d+)$/.exec(s.slice(start, end));
+  if (!m) return NaN;
+  const digits = m[2]! + (m[3] ?? '');
+  const point = m[2]!.length + Number(m[4]);
+  if (point > 40 || point < -40) return NaN;
+  const plain = point <= 0 ? `0.${'0'.repeat(-point)}${digits}` : point >= digits.length ? digits + '0'.repeat(point - digits.length) : `${digits.slice(0, point)}.${digits.slice(point)}`;
+  const text = m[1] + plain;
+  return unitsOf(text, 0, text.length, sc);
+}
+
+/** The venue's RFC3339 time in ms (0 when absent or unreadable). */
+function timeMs(text: string | undefined): number {
+  if (text === undefined) return 0;
+  const t = Date.parse(text);
+  return Number.isFinite(t) ? t : 0;
+}
+
+function digitsAt(s: string, i: number, n: number): number {
+  let v = 0;
+  for (let k = 0; k < n; k++) {
+    const d = s.charCodeAt(i + k) - 48;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+/**
+ * Kraken's book timestamps, "2023-10-06T17:35:55.440295Z", read in place from s[start, end)
+ * (Date.parse would need a string per frame); any other layout goes through Date.parse.
+ */
+export function rfc3339Ms(s: string, start: number, end: number): number {
+  const len = end - start;
+  if (len >= 20 && s.charCodeAt(start + 4) === 45 && s.charCodeAt(start + 10) === 84 && s.charCodeAt(end - 1) === 90 && (len === 20 || s.charCodeAt(start + 19) === 46)) {
+    const y = digitsAt(s, start, 4);
+    const mo = digitsAt(s, start + 5, 2);
+    const d = digitsAt(s, start + 8, 2);
+    const h = digitsAt(s, start + 11, 2);
+    const mi = digitsAt(s, start + 14, 2);
+    const se = digitsAt(s, start + 17, 2);
+    const fracLen = len - 21;
+    const ms = fracLen <= 0 ? 0 : fracLen >= 3 ? digitsAt(s, start + 20, 3) : digitsAt(s, start + 20, fracLen) * (fracLen === 1 ? 100 : 10);
+    if (y >= 0 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h >= 0 && h < 24 && mi >= 0 && mi < 60 && se >= 0 && se < 61 && ms >= 0) return Date.UTC(y, mo - 1, d, h, mi, se, ms);
+  }
+  return timeMs(s.slice(start, end));
+}
+
+/**
+ * Kraken WebSocket v2 frames -> normalized integer events. `book` frames are read straight from
+ * the text with the allocation-free cursor (prices and quantities go from their JSON number text
+ * to ticks and lots without a float); trades, control messages and anything in an unexpected
+ * layout go through JSON.parse.
+ */
+export class KrakenFrameParser {
+  private readonly cur = new JsonCursor();
+  ctx: SymbolCtx | undefined;
+  bookType: 'snapshot' | 'update' = 'update';
+  checksum = -1;
+  readonly trades: { ctx: SymbolCtx; trade: TradeEvent }[] = [];
+  problem = '';
+  reply: Record<string, unknown> | undefined;
+
+  constructor(
+    private readonly exchange: string,
+    private readonly symbols: SymbolCtx[],
+  ) {}
+
+  parse(text: string, recvTs: number): FrameCode {
+    try {
+      const code = this.fastBook(text, recvTs);
+      if (code !== 0) return code;
+    } catch (err) {
+      if (!isScanFailure(err)) throw err;
+    }
+    return this.slow(text, recvTs);
+  }
+
+  /** {"channel":"book","type":..,"data":[{"symbol":..,"bids":[..],"asks":[..],"checksum":..,"timestamp":..}]}; 0 = not handled here. */
+  private fastBook(text: string, recvTs: number): FrameCode | 0 {
+    const c = this.cur.reset(text);
+    c.beginObject();
+    if (!c.nextKey(true) || !c.is('channel')) return 0;
+    c.readString();
+    if (!c.is('book')) return 0;
+    let type: 'snapshot' | 'update' | '' = '';
+    let have = false;
+    while (c.nextKey(false)) {
+      if (c.is('type')) {
+        c.readString();
+        type = c.is('update') ? 'update' : c.is('snapshot') ? 'snapshot' : '';
+      } else if (c.is('data')) {
+        c.expect(91);
+        const code = this.bookEntry(c, recvTs);
+        if (code !== Frame.BOOK) return code;
+        if (c.peek() !== 93) return 0; // more than one book entry: not the documented layout
+        c.i++;
+        have = true;
+      } else c.skipValue();
+    }
+    c.end_();
+    if (!have || type === '') return 0;
+    this.bookType = type;
+    return Frame.BOOK;
+  }
+
+  private bookEntry(c: JsonCursor, recvTs: number): FrameCode | 0 {
+    c.beginObject();
+    let ctx: SymbolCtx | undefined;
+    let haveB = false;
+    let haveA = false;
+    let checksum = -1;
+    let ts = 0;
+    let first = true;
+    while (c.nextKey(first)) {
+      first = false;
+      if (c.is('symbol')) {
+        c.readString();
+        ctx = this.find(c);
+        if (!ctx) return this.invalid(`unknown symbol ${c.text()}`);
+        this.ctx = ctx; // set early: an invalid level below resyncs this symbol
+      } else if (c.is('bids') || c.is('asks')) {
+        const bids = c.is('bids');
+        if (!ctx) return 0;
+        if (!this.levels(c, bids ? ctx.delta.bids : ctx.delta.asks, ctx.scales)) return Frame.INVALID;
+        if (bids) haveB = true;
+        else haveA = true;
+      } else if (c.is('checksum')) checksum = c.readInt();
+      else if (c.is('timestamp')) {
+        c.readString();
+        ts = rfc3339Ms(c.s, c.start, c.end);
+      } else c.skipValue();
+    }
+    if (!ctx || !haveB || !haveA || checksum < 0 || checksum > 0xffffffff) return 0;
+    this.ctx = ctx;
+    this.checksum = checksum;
+    ctx.delta.ts = ts;
+    ctx.delta.recvTs = recvTs;
+    return Frame.BOOK;
+  }
+
+  /** [{"price":n,"qty":n},...] into the reused level array. */
+  private levels(c: JsonCursor, out: BookLevel[], sc: InstrumentScales): boolean {
+    c.expect(91);
+    let n = 0;
+    let firstLevel = true;
+    for (;;) {
+      if (c.peek() === 93) {
+        c.i++;
+        break;
+      }
+      if (!firstLevel) c.expect(44);
+      firstLevel = false;
+      c.beginObject();
+      let p = NaN;
+      let q = NaN;
+      let k = true;
+      while (c.nextKey(k)) {
+        k = false;
+        const isP = c.is('price');
+        const isQ = !isP && c.is('qty');
+        if (!isP && !isQ) {
+          c.skipValue();
+          continue;
+        }
+        c.peek();
+        const start = c.i;
+        c.skipValue();
+        const ch = c.s.charCodeAt(start);
+        const v = ch === 45 || (ch >= 48 && ch <= 57) ? numberUnits(c.s, start, c.i, isP ? sc.price : sc.qty) : NaN;
+        if (Number.isNaN(v)) {
+          this.problem = `${isP ? 'price' : 'qty'} ${c.s.slice(start, c.i)} of ${sc.instrument.symbol} is off the ${isP ? 'tick' : 'lot'} grid`;
+          return false;
+        }
+        if (isP) p = v;
+        else q = v;
+      }
+      if (Number.isNaN(p) || Number.isNaN(q)) {
+        this.problem = `a ${sc.instrument.symbol} book level without price or qty`;
+        return false;
+      }
+      if (q < 0) {
+        this.problem = `negative qty in a ${sc.instrument.symbol} book level`;
+        return false;
+      }
+      const l = out[n];
+      if (l === undefined) out.push({ price: p, qty: q });
+      else {
+        l.price = p;
+        l.qty = q;
+      }
+      n++;
+    }
+    out.length = n;
+    return true;
+  }
+
+  private find(c: JsonCursor): SymbolCtx | undefined {
+    const list = this.symbols;
+    for (let i = 0; i < list.length; i++) if (c.is(list[i]!.symbol)) return list[i];
+    return undefined;
+  }
+
+  private invalid(msg: string): FrameCode {
+    this.problem = msg;
+    return Frame.INVALID;
+  }
+
+  /** JSON.parse path: trades, control messages, unusual layouts and malformed text. */
+  private slow(text: string, recvTs: number): FrameCode {
+    let obj: unknown;
+    try {
+      obj = JSON.parse(text);
+    } catch (err) {
+      this.problem = `malformed JSON: ${(err as Error).message}`;
+      return Frame.MALFORMED;
+    }
+    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
+      this.problem = 'frame is not a JSON object';
+      return Frame.MALFORMED;
+    }
+    const o = obj as Record<string, unknown>;
+    this.reply = o;
+    if (typeof o.method === 'string') {
+      if (o.success === false) {
+        this.problem = `${o.method} failed: ${typeof o.error === 'string' ? o.error : 'no error text'}`;
+        return Frame.ERROR;
+      }
+      return Frame.REPLY;
+    }
+    switch (o.channel) {
+      case 'heartbeat':
+        return Frame.HEARTBEAT;
+      case 'status':
+        return Frame.STATUS;
+      case 'trade':
+        return this.slowTrades(o, recvTs);
+      case 'book':
+        return this.slowBook(o, recvTs);
+      default:
+        this.problem = `unknown message ${text.length > 120 ? `${text.slice(0, 120)}...` : text}`;
+        return Frame.UNKNOWN;
+    }
+  }
+
+  private ctxFor(sym: unknown): SymbolCtx | undefined {
+    const ctx = this.symbols.find((s) => s.symbol === sym);
+    if (!ctx) this.problem = `unknown symbol ${String(sym)}`;
+    return ctx;
+  }
+
+  /** A number the slow path got from JSON.parse, back to units (String(n) is its shortest exact text). */
+  private units(v: unknown, sc: FastScale): number {
+    if (typeof v !== 'number' || !Number.isFinite(v)) return NaN;
+    const t = String(v);
+    return numberUnits(t, 0, t.length, sc);
+  }
+
+  private slowBook(o: Record<string, unknown>, recvTs: number): FrameCode {
+    const data = o.data;
+    if ((o.type !== 'snapshot' && o.type !== 'update') || !Array.isArray(data) || data.length !== 1 || data[0] === null || typeof data[0] !== 'object') return this.malformed('book frame without type or a single data entry');
+    const e = data[0] as Record<string, unknown>;
+    const ctx = this.ctxFor(e.symbol);
+    if (!ctx) return Frame.INVALID;
+    const ck = e.checksum;
+    if (!Array.isArray(e.bids) || !Array.isArray(e.asks) || typeof ck !== 'number' || !Number.isInteger(ck) || ck < 0 || ck > 0xffffffff) return this.malformed('book entry without bids, asks or checksum');
+    const fill = (src: unknown[], out: BookLevel[]): boolean => {
+      out.length = 0;
+      for (const l of src) {
+        const r = l as { price?: unknown; qty?: unknown } | null;
+        const p = this.units(r?.price, ctx.scales.price);
+        const q = this.units(r?.qty, ctx.scales.qty);
+        if (Number.isNaN(p) || Number.isNaN(q) || q < 0) {
+          this.problem = `book level ${JSON.stringify(l)} of ${ctx.symbol} is off the grid`;
+          return false;
+        }
+        out.push({ price: p, qty: q });
+      }
+      return true;
+    };
+    if (!fill(e.bids, ctx.delta.bids) || !fill(e.asks, ctx.delta.asks)) return Frame.INVALID;
+    this.ctx = ctx;
+    this.bookType = o.type;
+    this.checksum = ck;
+    ctx.delta.ts = timeMs(typeof e.timestamp === 'string' ? e.timestamp : undefined);
+    ctx.delta.recvTs = recvTs;
+    return Frame.BOOK;
+  }
+
+  private slowTrades(o: Record<string, unknown>, recvTs: number): FrameCode {
+    if ((o.type !== 'snapshot' && o.type !== 'update') || !Array.isArray(o.data)) return this.malformed('trade frame without type or data');
+    this.trades.length = 0;
+    for (const raw of o.data) {
+      const t = raw as Record<string, unknown> | null;
+      if (t === null || typeof t !== 'object') return this.malformed('trade entry is not an object');
+      const ctx = this.ctxFor(t.symbol);
+      if (!ctx) return Frame.INVALID;
+      const id = t.trade_id;
+      if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0 || (t.side !== 'buy' && t.side !== 'sell')) return this.malformed('trade without trade_id or side');
+      const price = this.units(t.price, ctx.scales.price);
+      const qty = this.units(t.qty, ctx.scales.qty);
+      if (Number.isNaN(price) || Number.isNaN(qty)) return this.invalid(`trade ${String(t.price)} x ${String(t.qty)} of ${ctx.symbol} is off the grid`);
+      this.trades.push({
+        ctx,
+        trade: { type: 'trade', exchange: this.exchange, symbol: ctx.symbol, ts: timeMs(typeof t.timestamp === 'string' ? t.timestamp : undefined), recvTs, tradeId: String(id), price, qty, side: t.side },
+      });
+    }
+    return Frame.TRADE;
+  }
+
+  private malformed(msg: string): FrameCode {
+    this.problem = msg;
+    return Frame.MALFORMED;
+  }
+}

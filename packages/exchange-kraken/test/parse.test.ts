@@ -1,0 +1,141 @@
+import { defineInstrument, fastScale, instrumentScales } from '@cwts/core';
+import { describe, expect, it } from 'vitest';
+import { Frame, KrakenFrameParser, rfc3339Ms, checkKrakenSymbol, instrumentsFromPairs, krakenPrecision, krakenWsUrl, makeSymbolCtx, numberUnits, resolveKrakenOptions, validateKrakenOptions } from '../src/index.js';
+
+const BTC = defineInstrument({ exchange: 'kraken', symbol: 'BTC/USD', base: 'BTC', quote: 'USD', tickSize: '0.1', lotSize: '0.00000001' });
+
+function parser() {
+  const ctx = makeSymbolCtx('kraken', instrumentScales(BTC), krakenPrecision(BTC, 1, 8));
+  return { p: new KrakenFrameParser('kraken', [ctx]), ctx };
+}
+
+describe('Kraken v2 frame parser', () => {
+  it('reads a book update into integer ticks and lots, exponent quantities included', () => {
+    const { p, ctx } = parser();
+    const code = p.parse('{"channel":"book","type":"update","data":[{"symbol":"BTC/USD","bids":[{"price":64000.5,"qty":0.001},{"price":63999,"qty":0}],"asks":[{"price":64001.2,"qty":5e-8}],"checksum":3310070434,"timestamp":"2023-10-06T17:35:55.440295Z"}]}', 7);
+    expect(code).toBe(Frame.BOOK);
+    expect(p.bookType).toBe('update');
+    expect(p.checksum).toBe(3310070434);
+    expect(ctx.delta.bids).toEqual([{ price: 640005, qty: 100_000 }, { price: 639990, qty: 0 }]);
+    expect(ctx.delta.asks).toEqual([{ price: 640012, qty: 5 }]);
+    expect(ctx.delta.ts).toBe(Date.parse('2023-10-06T17:35:55.440Z'));
+    expect(ctx.delta.recvTs).toBe(7);
+  });
+
+  it('reads the same book in another key order through the slow path', () => {
+    const { p, ctx } = parser();
+    expect(p.parse('{"type":"snapshot","channel":"book","data":[{"checksum":1,"asks":[{"qty":1.5,"price":64001}],"bids":[],"symbol":"BTC/USD"}]}', 0)).toBe(Frame.BOOK);
+    expect(p.bookType).toBe('snapshot');
+    expect(ctx.delta.asks).toEqual([{ price: 640010, qty: 150_000_000 }]);
+  });
+
+  it('rejects values off the grid, negative quantities and unknown symbols', () => {
+    const { p } = parser();
+    expect(p.parse('{"channel":"book","type":"update","data":[{"symbol":"BTC/USD","bids":[{"price":64000.55,"qty":1}],"asks":[],"checksum":1}]}', 0)).toBe(Frame.INVALID);
+    expect(p.problem).toMatch(/off the tick grid/);
+    expect(p.parse('{"channel":"book","type":"update","data":[{"symbol":"BTC/USD","bids":[{"price":64000.5,"qty":-1}],"asks":[],"checksum":1}]}', 0)).toBe(Frame.INVALID);
+    expect(p.parse('{"channel":"book","type":"update","data":[{"symbol":"ETH/USD","bids":[],"asks":[],"checksum":1}]}', 0)).toBe(Frame.INVALID);
+    expect(p.problem).toMatch(/unknown symbol ETH\/USD/);
+  });
+
+  it('classifies trades, heartbeats, acks, errors, malformed and unknown frames', () => {
+    const { p } = parser();
+    expect(p.parse('{"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","side":"sell","price":64000.1,"qty":0.5,"ord_type":"market","trade_id":4665906,"timestamp":"2023-09-25T07:49:37.708706Z"},{"symbol":"BTC/USD","side":"buy","price":64000.2,"qty":1e-8,"ord_type":"limit","trade_id":4665907,"timestamp":"2023-09-25T07:49:37.708706Z"}]}', 1)).toBe(Frame.TRADE);
+    expect(p.trades.map((t) => [t.trade.tradeId, t.trade.side, t.trade.price, t.trade.qty])).toEqual([['4665906', 'sell', 640001, 50_000_000], ['4665907', 'buy', 640002, 1]]);
+    expect(p.parse('{"channel":"heartbeat"}', 0)).toBe(Frame.HEARTBEAT);
+    expect(p.parse('{"method":"subscribe","result":{"channel":"book","depth":10,"snapshot":true,"symbol":"BTC/USD"},"success":true,"time_in":"x","time_out":"y"}', 0)).toBe(Frame.REPLY);
+    expect(p.parse('{"method":"pong","req_id":101,"time_in":"x","time_out":"y"}', 0)).toBe(Frame.REPLY);
+    expect(p.parse('{"method":"subscribe","error":"Already subscribed","success":false,"symbol":"BTC/USD"}', 0)).toBe(Frame.ERROR);
+    expect(p.problem).toMatch(/Already subscribed/);
+    expect(p.parse('{"channel":"book","type":"update","data":[{"symbol":"BTC/', 0)).toBe(Frame.MALFORMED);
+    expect(p.parse('not json', 0)).toBe(Frame.MALFORMED);
+    expect(p.parse('[1,2]', 0)).toBe(Frame.MALFORMED);
+    expect(p.parse('{"channel":"ohlc","data":[]}', 0)).toBe(Frame.UNKNOWN);
+    expect(p.parse('{"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","side":"sell","price":64000.1,"qty":0.5}]}', 0)).toBe(Frame.MALFORMED);
+  });
+
+  it('expands exponent numbers exactly and refuses anything that is not on the grid', () => {
+    const lot = fastScale(BTC.qtyScale);
+    const u = (s: string) => numberUnits(s, 0, s.length, lot);
+    expect(u('1e-8')).toBe(1);
+    expect(u('1.5e-7')).toBe(15);
+    expect(u('2E+2')).toBe(20_000_000_000);
+    expect(u('1e-9')).toBeNaN();
+    expect(u('1e400')).toBeNaN();
+    expect(u('0x10')).toBeNaN();
+  });
+});
+
+describe('Kraken v2 frame parser on hostile input', () => {
+  it('never throws and never yields a non-integer value on mutated frames', () => {
+    const { p, ctx } = parser();
+    const seeds = [
+      '{"channel":"book","type":"update","data":[{"symbol":"BTC/USD","bids":[{"price":64000.5,"qty":0.001}],"asks":[{"price":64001.2,"qty":5e-8}],"checksum":3310070434,"timestamp":"2023-10-06T17:35:55.440295Z"}]}',
+      '{"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","side":"sell","price":64000.1,"qty":0.5,"ord_type":"market","trade_id":4665906,"timestamp":"2023-09-25T07:49:37.708706Z"}]}',
+      '{"method":"subscribe","result":{"channel":"book","depth":10,"snapshot":true,"symbol":"BTC/USD"},"success":true}',
+    ];
+    const codes = new Set<number>(Object.values(Frame));
+    let a = 12345;
+    const rnd = () => ((a = (Math.imul(a, 1664525) + 1013904223) >>> 0) / 4294967296);
+    const alphabet = '{}[]:,"-.eE0123456789 abcnulltrue\\';
+    for (let k = 0; k < 5000; k++) {
+      let t = seeds[k % seeds.length]!;
+      for (let m = 1 + Math.floor(rnd() * 3); m > 0; m--) {
+        const at = Math.floor(rnd() * t.length);
+        const r = rnd();
+        if (r < 0.3) t = t.slice(0, at);
+        else if (r < 0.6) t = t.slice(0, at) + alphabet[Math.floor(rnd() * alphabet.length)] + t.slice(at + 1);
+        else if (r < 0.8) t = t.slice(0, at) + alphabet[Math.floor(rnd() * alphabet.length)] + t.slice(at);
+        else t = t.slice(0, at) + t.slice(at + 1 + Math.floor(rnd() * 5));
+      }
+      const code = p.parse(t, 0);
+      expect(codes.has(code), t).toBe(true);
+      if (code === Frame.BOOK) {
+        for (const l of [...ctx.delta.bids, ...ctx.delta.asks]) expect(Number.isSafeInteger(l.price) && Number.isSafeInteger(l.qty) && l.qty >= 0, t).toBe(true);
+        expect(Number.isInteger(p.checksum) && p.checksum >= 0 && p.checksum <= 0xffffffff, t).toBe(true);
+      }
+      if (code === Frame.TRADE) for (const { trade } of p.trades) expect(Number.isSafeInteger(trade.price) && Number.isSafeInteger(trade.qty), t).toBe(true);
+    }
+  });
+});
+
+describe('RFC3339 timestamps', () => {
+  it('reads Kraken\'s layout in place and anything else through Date.parse', () => {
+    const t = (s: string) => rfc3339Ms(s, 0, s.length);
+    expect(t('2023-10-06T17:35:55.440295Z')).toBe(Date.parse('2023-10-06T17:35:55.440Z'));
+    expect(t('2023-10-06T17:35:55Z')).toBe(Date.parse('2023-10-06T17:35:55Z'));
+    expect(t('2023-10-06T17:35:55.4Z')).toBe(Date.parse('2023-10-06T17:35:55.400Z'));
+    expect(t('2023-10-06T17:35:55.440+02:00')).toBe(Date.parse('2023-10-06T15:35:55.440Z'));
+    expect(t('2023-1x-06T17:35:55.440295Z')).toBe(0);
+    expect(t('garbage')).toBe(0);
+  });
+});
+
+describe('Kraken config', () => {
+  it('maps the v1 endpoint to /v2 with an info line', () => {
+    const lines: string[] = [];
+    expect(krakenWsUrl('wss://ws.kraken.com', (m) => lines.push(m))).toBe('wss://ws.kraken.com/v2');
+    expect(lines).toEqual([expect.stringMatching(/v1 endpoint; only v2 is implemented, using wss:\/\/ws\.kraken\.com\/v2/)]);
+    expect(krakenWsUrl('wss://ws.kraken.com/v2/', (m) => lines.push(m))).toBe('wss://ws.kraken.com/v2');
+    expect(krakenWsUrl(undefined)).toBe('wss://ws.kraken.com/v2');
+    expect(lines).toHaveLength(1);
+  });
+
+  it('validates options with their paths', () => {
+    expect(validateKrakenOptions({ book_depth: 20, nope: 1 }, 'kraken.options').map((p) => p.path).sort()).toEqual(['kraken.options', 'kraken.options.book_depth']);
+    expect(validateKrakenOptions({ reconnect_initial_ms: 500, reconnect_max_ms: 100 }, 'k.options')).toEqual([{ path: 'k.options.reconnect_max_ms', message: 'must be >= reconnect_initial_ms' }]);
+    expect(resolveKrakenOptions(undefined).book_depth).toBe(25);
+    expect(resolveKrakenOptions({ book_depth: 10 }).book_depth).toBe(10);
+  });
+
+  it('names pairs the v2 way and builds instruments from the instrument channel', () => {
+    expect(checkKrakenSymbol('BTC/USD')).toBeUndefined();
+    expect(checkKrakenSymbol('XBT/USD')).toMatch(/BTC\/USD/);
+    expect(checkKrakenSymbol('BTC-USD')).toMatch(/did you mean "BTC\/USD"/);
+    const pairs = [{ symbol: 'BTC/USD', base: 'BTC', quote: 'USD', price_precision: 1, qty_precision: 8, price_increment: 0.1, qty_increment: 1e-8, cost_min: 0.5 }, { symbol: 'broken' }];
+    const [k] = instrumentsFromPairs('kraken', pairs, ['BTC/USD']);
+    expect(k!.instrument).toMatchObject({ exchange: 'kraken', symbol: 'BTC/USD', base: 'BTC', quote: 'USD', tickSize: '0.1', lotSize: '0.00000001', minNotional: '0.5' });
+    expect(k!.precision).toMatchObject({ pricePrecision: 1, qtyPrecision: 8, priceMult: 1, qtyMult: 1 });
+    expect(() => instrumentsFromPairs('kraken', pairs, ['ETH/USD'])).toThrow(/unknown symbol/);
+  });
+});
