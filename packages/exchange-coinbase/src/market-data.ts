@@ -40,6 +40,8 @@ interface ProductState extends ProductCtx {
   trade: TradeEvent;
   /** sequence_num of this product's last level2 message on this connection (-1: none yet). */
   lastL2Seq: number;
+  /** The session's first market_trades snapshot (history from before we started) was seen. */
+  tradesBaselined: boolean;
 }
 
 /** Signs the `jwt` field of subscribe messages; absent without credentials. */
@@ -112,6 +114,7 @@ export class CoinbaseMarketData implements MarketDataClient {
         trade: { type: 'trade', exchange: this.exchange, symbol: s, ts: 0, recvTs: 0, tradeId: '', price: 0, qty: 0, side: 'buy' },
         sync: undefined as unknown as BookSync,
         lastL2Seq: -1,
+        tradesBaselined: false,
       };
       st.sync = new BookSync({
         exchange: this.exchange,
@@ -290,7 +293,8 @@ export class CoinbaseMarketData implements MarketDataClient {
     const rows = p.trades.length > 1 ? [...p.trades].sort((a, b) => a.tradeId - b.tradeId) : p.trades;
     // The first snapshot of a session is history from before we started: it only sets the id
     // baseline. Later snapshots (after a reconnect or a gap) backfill what we missed.
-    const history = p.tradesSnapshot ? new Set(this.products.filter((x) => x.trades.last < 0)) : undefined;
+    const history = p.tradesSnapshot ? new Set(this.products.filter((x) => !x.tradesBaselined)) : undefined;
+    if (history) for (const x of history) x.tradesBaselined = true;
     for (const r of rows) {
       const st = r.ctx as ProductState;
       const v = st.trades.check(r.tradeId);
