@@ -262,8 +262,9 @@ export class CoinbaseMarketData implements MarketDataClient {
           const firstSeq = st.lastL2Seq + 1;
           st.lastL2Seq = seq;
           if (e.snapshot) {
-            const bids = e.bids.filter((l) => l.qty > 0).sort((a, b) => b.price - a.price);
-            const asks = e.asks.filter((l) => l.qty > 0).sort((a, b) => a.price - b.price);
+            // zero-size levels carry nothing; anything else (negative sizes too) is BookSync's to judge
+            const bids = e.bids.filter((l) => l.qty !== 0).sort((a, b) => b.price - a.price);
+            const asks = e.asks.filter((l) => l.qty !== 0).sort((a, b) => a.price - b.price);
             st.sync.onSnapshot({ seq, bids, asks, ts: e.ts });
           } else st.sync.onDelta({ type: 'book_delta', exchange: this.exchange, symbol: st.symbol, ts: e.ts, recvTs: now, firstSeq, seq, bids: e.bids, asks: e.asks });
         }

@@ -1,4 +1,4 @@
-import { unitsOf, type BookLevel, type InstrumentScales } from '@cwts/core';
+import { tradeProblem, unitsOf, type BookLevel, type InstrumentScales } from '@cwts/core';
 
 /** What a frame was. */
 export const Frame = {
@@ -167,6 +167,8 @@ export class CoinbaseFrameParser {
         const price = unitsOf(t.price, 0, t.price.length, ctx.scales.price);
         const qty = unitsOf(t.size, 0, t.size.length, ctx.scales.qty);
         if (Number.isNaN(price) || Number.isNaN(qty)) return this.fail(Frame.INVALID, `trade ${t.price.slice(0, 40)} x ${t.size.slice(0, 40)} of ${ctx.symbol} is off the grid`);
+        const bad = tradeProblem(price, qty);
+        if (bad !== undefined) return this.fail(Frame.INVALID, `trade ${t.price.slice(0, 40)} x ${t.size.slice(0, 40)} of ${ctx.symbol}: ${bad.replace(/_/g, ' ')}`);
         // Advanced Trade's market_trades `side` is the taker's (aggressor's) side
         this.trades.push({ ctx, tradeId: id, price, qty, side: t.side === 'BUY' ? 'buy' : 'sell', ts: isoMs(t.time) });
       }
