@@ -263,8 +263,9 @@ export class CoinbaseMarketData implements MarketDataClient {
           st.lastL2Seq = seq;
           if (e.snapshot) {
             // zero-size levels carry nothing; anything else (negative sizes too) is BookSync's to judge
-            const bids = e.bids.filter((l) => l.qty !== 0).sort((a, b) => b.price - a.price);
-            const asks = e.asks.filter((l) => l.qty !== 0).sort((a, b) => a.price - b.price);
+            // (fresh level objects: the parser reuses its own for the next frame)
+            const bids = e.bids.filter((l) => l.qty !== 0).map((l) => ({ price: l.price, qty: l.qty })).sort((a, b) => b.price - a.price);
+            const asks = e.asks.filter((l) => l.qty !== 0).map((l) => ({ price: l.price, qty: l.qty })).sort((a, b) => a.price - b.price);
             st.sync.onSnapshot({ seq, bids, asks, ts: e.ts });
           } else st.sync.onDelta({ type: 'book_delta', exchange: this.exchange, symbol: st.symbol, ts: e.ts, recvTs: now, firstSeq, seq, bids: e.bids, asks: e.asks });
         }

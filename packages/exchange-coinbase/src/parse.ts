@@ -1,4 +1,4 @@
-import { tradeProblem, unitsOf, type BookLevel, type InstrumentScales } from '@cwts/core';
+import { JsonCursor, isScanFailure, tradeProblem, unitsOf, type BookLevel, type InstrumentScales } from '@cwts/core';
 
 /** What a frame was. */
 export const Frame = {
@@ -66,14 +66,178 @@ export class CoinbaseFrameParser {
   /** For INVALID: the product it concerned, if known. */
   ctx: ProductCtx | undefined;
   private readonly byId = new Map<string, ProductCtx>();
+  private readonly products: readonly ProductCtx[];
+  private readonly cur = new JsonCursor();
+  /** Reused level2 events of the fast path (levels too: consumers copy what they keep). */
+  private readonly pool: L2Event[] = [];
 
   constructor(products: readonly ProductCtx[]) {
+    this.products = products;
     for (const p of products) this.byId.set(p.symbol, p);
   }
 
+  /**
+   * Hot path: level2 frames are read with the allocation-free cursor, straight from the text to
+   * integer ticks and lots; everything else, and any level2 frame in a layout the fast path does
+   * not expect, goes through JSON.parse (`slow`), which also names what is wrong.
+   */
   parse(text: string): FrameCode {
     this.ctx = undefined;
     this.seqNum = -1;
+    try {
+      const code = this.fastL2(text);
+      if (code !== undefined) return code;
+    } catch (err) {
+      if (!isScanFailure(err)) throw err;
+    }
+    this.ctx = undefined;
+    this.seqNum = -1;
+    return this.slow(text);
+  }
+
+  /** undefined: not handled here. */
+  private fastL2(text: string): FrameCode | undefined {
+    const c = this.cur.reset(text);
+    c.beginObject();
+    if (!c.nextKey(true) || !c.is('channel')) return undefined;
+    c.readString();
+    if (!c.is('l2_data')) return undefined;
+    let seq = -1;
+    let events = -1;
+    while (c.nextKey(false)) {
+      if (c.is('sequence_num')) seq = c.readInt();
+      else if (c.is('events')) {
+        const r = this.fastEvents(c);
+        if (r === undefined || r < 0) return r as FrameCode | undefined;
+        events = r;
+      } else c.skipValue();
+    }
+    c.end_();
+    if (seq < 0 || events < 0) return undefined;
+    this.seqNum = seq;
+    this.l2.length = events;
+    return Frame.L2;
+  }
+
+  /** The events array: the number of events, a (negative) INVALID code, or undefined (slow path). */
+  private fastEvents(c: JsonCursor): number | undefined {
+    c.expect(91);
+    let n = 0;
+    for (;;) {
+      if (c.peek() === 93) {
+        c.i++;
+        return n;
+      }
+      if (n > 0) c.expect(44);
+      c.beginObject();
+      let ev = this.pool[n];
+      if (ev === undefined) this.pool[n] = ev = { ctx: this.products[0]!, snapshot: false, bids: [], asks: [], ts: 0 };
+      let ctx: ProductCtx | undefined;
+      let type = 0;
+      let levels = false;
+      let first = true;
+      while (c.nextKey(first)) {
+        first = false;
+        if (c.is('type')) {
+          c.readString();
+          type = c.is('update') ? 1 : c.is('snapshot') ? 2 : 0;
+          if (type === 0) return undefined;
+        } else if (c.is('product_id')) {
+          c.readString();
+          ctx = this.find(c);
+          if (!ctx) return undefined;
+        } else if (c.is('updates')) {
+          if (!ctx) return undefined;
+          const r = this.fastLevels(c, ev, ctx);
+          if (r !== 0) return r;
+          levels = true;
+        } else c.skipValue();
+      }
+      if (!ctx || type === 0 || !levels) return undefined;
+      ev.ctx = ctx;
+      ev.snapshot = type === 2;
+      this.l2[n] = ev;
+      n++;
+    }
+  }
+
+  private find(c: JsonCursor): ProductCtx | undefined {
+    const list = this.products;
+    for (let i = 0; i < list.length; i++) if (c.is(list[i]!.symbol)) return list[i];
+    return undefined;
+  }
+
+  /** `[{side, event_time, price_level, new_quantity}, ...]` into the event's reused levels; 0 ok. */
+  private fastLevels(c: JsonCursor, ev: L2Event, ctx: ProductCtx): number | undefined {
+    const bids = ev.bids;
+    const asks = ev.asks;
+    let nb = 0;
+    let na = 0;
+    let tStart = -1;
+    let tEnd = -1;
+    c.expect(91);
+    let firstLevel = true;
+    for (;;) {
+      if (c.peek() === 93) {
+        c.i++;
+        break;
+      }
+      if (!firstLevel) c.expect(44);
+      firstLevel = false;
+      c.beginObject();
+      let side = 0;
+      let price = NaN;
+      let qty = NaN;
+      let pS = 0;
+      let pE = 0;
+      let qS = 0;
+      let qE = 0;
+      let firstKey = true;
+      while (c.nextKey(firstKey)) {
+        firstKey = false;
+        if (c.is('side')) {
+          c.readString();
+          side = c.is('bid') ? 1 : c.is('offer') || c.is('ask') ? 2 : 0;
+          if (side === 0) return undefined;
+        } else if (c.is('price_level')) {
+          c.readString();
+          pS = c.start;
+          pE = c.end;
+          price = unitsOf(c.s, pS, pE, ctx.scales.price);
+        } else if (c.is('new_quantity')) {
+          c.readString();
+          qS = c.start;
+          qE = c.end;
+          qty = unitsOf(c.s, qS, qE, ctx.scales.qty);
+        } else if (c.is('event_time')) {
+          c.readString();
+          tStart = c.start;
+          tEnd = c.end;
+        } else c.skipValue();
+      }
+      if (side === 0 || pE === 0 || qE === 0) return undefined;
+      if (Number.isNaN(price) || Number.isNaN(qty)) {
+        this.ctx = ctx;
+        this.problem = `level ${c.s.slice(pS, Math.min(pE, pS + 40))} x ${c.s.slice(qS, Math.min(qE, qS + 40))} of ${ctx.symbol} is off the grid`;
+        return Frame.INVALID;
+      }
+      const out = side === 1 ? bids : asks;
+      const k = side === 1 ? nb++ : na++;
+      const l = out[k];
+      if (l === undefined) out.push({ price, qty });
+      else {
+        l.price = price;
+        l.qty = qty;
+      }
+    }
+    bids.length = nb;
+    asks.length = na;
+    ev.ts = tStart >= 0 ? isoMs(c.s.slice(tStart, tEnd)) : 0;
+    this.ctx = ctx;
+    return 0;
+  }
+
+  private slow(text: string): FrameCode {
     let obj: unknown;
     try {
       obj = JSON.parse(text);

@@ -22,6 +22,30 @@ describe('CoinbaseFrameParser', () => {
     expect(p.l2[0]!.snapshot).toBe(true);
   });
 
+  it('reads level2 the same on the cursor fast path and the JSON.parse path (any key order)', () => {
+    const updates = [
+      { side: 'offer', event_time: '2023-02-09T20:32:50.714964855Z', price_level: '21921.74', new_quantity: '1.5' },
+      { side: 'bid', event_time: '2023-02-09T20:32:50.714964855Z', price_level: '21921.73', new_quantity: '0.06317902' },
+      { side: 'bid', event_time: '2023-02-09T20:32:50.714964855Z', price_level: '21921.70', new_quantity: '0' },
+    ];
+    const fast = env('l2_data', 42, [{ type: 'update', product_id: 'BTC-USD', updates }]);
+    const reordered = JSON.stringify({ events: [{ updates: updates.map((u) => ({ new_quantity: u.new_quantity, price_level: u.price_level, side: u.side })), product_id: 'BTC-USD', type: 'update' }], sequence_num: 42, channel: 'l2_data' });
+    const p = mk();
+    const got = (t: string) => {
+      expect(p.parse(t)).toBe(Frame.L2);
+      return { seq: p.seqNum, events: p.l2.map((e) => ({ symbol: e.ctx.symbol, snapshot: e.snapshot, bids: e.bids.map((l) => ({ ...l })), asks: e.asks.map((l) => ({ ...l })) })) };
+    };
+    const a = got(fast);
+    expect(a).toEqual({ seq: 42, events: [{ symbol: 'BTC-USD', snapshot: false, bids: [{ price: 2192173, qty: 6317902 }, { price: 2192170, qty: 0 }], asks: [{ price: 2192174, qty: 150000000 }] }] });
+    expect(got(reordered)).toEqual(a);
+    // two events in one frame, and a fast-path frame after a longer one reuses nothing stale
+    const two = env('l2_data', 43, [{ type: 'snapshot', product_id: 'BTC-USD', updates: [updates[0]] }, { type: 'update', product_id: 'BTC-USD', updates: [updates[1]] }]);
+    expect(got(two).events).toEqual([
+      { symbol: 'BTC-USD', snapshot: true, bids: [], asks: [{ price: 2192174, qty: 150000000 }] },
+      { symbol: 'BTC-USD', snapshot: false, bids: [{ price: 2192173, qty: 6317902 }], asks: [] },
+    ]);
+  });
+
   it('parses market_trades with the taker side, snapshot flag and numeric ids', () => {
     const p = mk();
     expect(p.parse(env('market_trades', 3, [{ type: 'update', trades: [{ trade_id: '000000000', product_id: 'BTC-USD', price: '1260.01', size: '0.3', side: 'BUY', time: '2019-08-14T20:42:27.265Z' }] }]))).toBe(Frame.TRADES);
