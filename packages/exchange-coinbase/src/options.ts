@@ -1,0 +1,72 @@
+/**
+ * `[coinbase.options]`: settings owned by this plugin, validated (zod) before anything connects.
+ * Every key is optional; defaults follow Coinbase's documented Advanced Trade limits.
+ */
+import { z } from 'zod';
+
+const ms = (lo: number, hi: number) => z.number().int().min(lo).max(hi);
+
+export const CoinbaseOptionsSchema = z
+  .object({
+    /**
+     * Heartbeats arrive every second; no frame at all for this long means a silent stall (or a
+     * subscribe the venue never saw: it disconnects after 5 s without one): reconnect.
+     */
+    stale_after_ms: ms(1000, 600_000),
+    /** Client ws ping interval (0: off; the heartbeats channel already proves liveness). */
+    ping_interval_ms: ms(0, 600_000),
+    pong_timeout_ms: ms(100, 600_000),
+    reconnect_initial_ms: ms(0, 60_000),
+    reconnect_max_ms: ms(1, 600_000),
+    /** Resolve start() after this long even if the first connection is not up (books stay CONNECTING). */
+    start_timeout_ms: ms(100, 600_000),
+    /** Public REST requests per second (Coinbase: 10/s per IP on public endpoints). */
+    rest_requests_per_second: z.number().int().min(1).max(10_000),
+    rest_timeout_ms: ms(100, 120_000),
+    /** JWT lifetime; Coinbase rejects tokens older than 2 minutes. */
+    jwt_ttl_s: z.number().int().min(10).max(120),
+  })
+  .partial()
+  .strict();
+
+export type CoinbaseOptions = Required<z.infer<typeof CoinbaseOptionsSchema>>;
+
+export const DEFAULT_COINBASE_OPTIONS: Readonly<CoinbaseOptions> = Object.freeze({
+  stale_after_ms: 5000,
+  ping_interval_ms: 0,
+  pong_timeout_ms: 10_000,
+  reconnect_initial_ms: 250,
+  reconnect_max_ms: 30_000,
+  start_timeout_ms: 15_000,
+  rest_requests_per_second: 10,
+  rest_timeout_ms: 10_000,
+  jwt_ttl_s: 120,
+});
+
+export const COINBASE_OPTION_KEYS = Object.keys(DEFAULT_COINBASE_OPTIONS) as (keyof CoinbaseOptions)[];
+
+export function validateCoinbaseOptions(options: unknown, path: string): { path: string; message: string }[] {
+  if (options === undefined) return [];
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) return [{ path, message: 'must be a table' }];
+  const r = CoinbaseOptionsSchema.safeParse(options);
+  const out: { path: string; message: string }[] = [];
+  if (!r.success) {
+    for (const issue of r.error.issues) {
+      if (issue.code === 'unrecognized_keys') {
+        for (const k of issue.keys) out.push({ path: `${path}.${k}`, message: `unknown key (known: ${COINBASE_OPTION_KEYS.join(', ')})` });
+      } else out.push({ path: [path, ...issue.path.map(String)].join('.'), message: issue.message });
+    }
+    return out;
+  }
+  const o = r.data;
+  if (o.reconnect_initial_ms !== undefined && o.reconnect_max_ms !== undefined && o.reconnect_max_ms < o.reconnect_initial_ms) {
+    out.push({ path: `${path}.reconnect_max_ms`, message: 'must be >= reconnect_initial_ms' });
+  }
+  return out;
+}
+
+export function resolveCoinbaseOptions(options: unknown, path = 'coinbase.options'): CoinbaseOptions {
+  const problems = validateCoinbaseOptions(options, path);
+  if (problems.length > 0) throw new Error(problems.map((p) => `${p.path}: ${p.message}`).join('; '));
+  return { ...DEFAULT_COINBASE_OPTIONS, ...(options as Partial<CoinbaseOptions> | undefined) };
+}

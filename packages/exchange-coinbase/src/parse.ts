@@ -1,0 +1,342 @@
+import { JsonCursor, isScanFailure, tradeProblem, unitsOf, type BookLevel, type InstrumentScales } from '@cwts/core';
+
+/** What a frame was. */
+export const Frame = {
+  /** l2_data: one or more snapshot/update events (see `l2`). */
+  L2: 1,
+  /** market_trades: one or more snapshot/update events (see `trades`). */
+  TRADES: 2,
+  HEARTBEAT: 3,
+  /** subscriptions: the venue's reply to (un)subscribe. */
+  SUBSCRIPTIONS: 4,
+  /** Not JSON, or JSON in a shape we do not know: counted and dropped. */
+  MALFORMED: -1,
+  UNKNOWN: -2,
+  /** A value off the instrument's grid, or an unknown product. */
+  INVALID: -3,
+  /** {"type":"error","message":..} from the venue. */
+  ERROR: -4,
+} as const;
+export type FrameCode = (typeof Frame)[keyof typeof Frame];
+
+export interface ProductCtx {
+  readonly symbol: string;
+  readonly scales: InstrumentScales;
+}
+
+export interface L2Event {
+  ctx: ProductCtx;
+  snapshot: boolean;
+  bids: BookLevel[];
+  asks: BookLevel[];
+  /** Latest event_time in the event (ms; 0 when absent). */
+  ts: number;
+}
+
+export interface TradeRow {
+  ctx: ProductCtx;
+  tradeId: number;
+  price: number;
+  qty: number;
+  side: 'buy' | 'sell';
+  ts: number;
+}
+
+const isoMs = (v: unknown): number => {
+  if (typeof v !== 'string') return 0;
+  const t = Date.parse(v);
+  return Number.isFinite(t) ? t : 0;
+};
+
+/**
+ * Coinbase Advanced Trade market-data frames -> integer events. Every message is an envelope
+ * `{channel, client_id, timestamp, sequence_num, events[]}`; prices and sizes are decimal strings
+ * that go to ticks and lots without a float. `sequence_num` is per connection, across channels:
+ * the parser reports it and the market-data client checks it.
+ */
+export class CoinbaseFrameParser {
+  /** sequence_num of the last frame (-1: none). */
+  seqNum = -1;
+  readonly l2: L2Event[] = [];
+  readonly trades: TradeRow[] = [];
+  tradesSnapshot = false;
+  heartbeatCounter = -1;
+  /** For INVALID/ERROR/UNKNOWN/MALFORMED: what was wrong. */
+  problem = '';
+  /** For INVALID: the product it concerned, if known. */
+  ctx: ProductCtx | undefined;
+  private readonly byId = new Map<string, ProductCtx>();
+  private readonly products: readonly ProductCtx[];
+  private readonly cur = new JsonCursor();
+  /** Reused level2 events of the fast path (levels too: consumers copy what they keep). */
+  private readonly pool: L2Event[] = [];
+
+  constructor(products: readonly ProductCtx[]) {
+    this.products = products;
+    for (const p of products) this.byId.set(p.symbol, p);
+  }
+
+  /**
+   * Hot path: level2 frames are read with the allocation-free cursor, straight from the text to
+   * integer ticks and lots; everything else, and any level2 frame in a layout the fast path does
+   * not expect, goes through JSON.parse (`slow`), which also names what is wrong.
+   */
+  parse(text: string): FrameCode {
+    this.ctx = undefined;
+    this.seqNum = -1;
+    try {
+      const code = this.fastL2(text);
+      if (code !== undefined) return code;
+    } catch (err) {
+      if (!isScanFailure(err)) throw err;
+    }
+    this.ctx = undefined;
+    this.seqNum = -1;
+    return this.slow(text);
+  }
+
+  /** undefined: not handled here. */
+  private fastL2(text: string): FrameCode | undefined {
+    const c = this.cur.reset(text);
+    c.beginObject();
+    if (!c.nextKey(true) || !c.is('channel')) return undefined;
+    c.readString();
+    if (!c.is('l2_data')) return undefined;
+    let seq = -1;
+    let events = -1;
+    while (c.nextKey(false)) {
+      if (c.is('sequence_num')) seq = c.readInt();
+      else if (c.is('events')) {
+        const r = this.fastEvents(c);
+        if (r === undefined || r < 0) return r as FrameCode | undefined;
+        events = r;
+      } else c.skipValue();
+    }
+    c.end_();
+    if (seq < 0 || events < 0) return undefined;
+    this.seqNum = seq;
+    this.l2.length = events;
+    return Frame.L2;
+  }
+
+  /** The events array: the number of events, a (negative) INVALID code, or undefined (slow path). */
+  private fastEvents(c: JsonCursor): number | undefined {
+    c.expect(91);
+    let n = 0;
+    for (;;) {
+      if (c.peek() === 93) {
+        c.i++;
+        return n;
+      }
+      if (n > 0) c.expect(44);
+      c.beginObject();
+      let ev = this.pool[n];
+      if (ev === undefined) this.pool[n] = ev = { ctx: this.products[0]!, snapshot: false, bids: [], asks: [], ts: 0 };
+      let ctx: ProductCtx | undefined;
+      let type = 0;
+      let levels = false;
+      let first = true;
+      while (c.nextKey(first)) {
+        first = false;
+        if (c.is('type')) {
+          c.readString();
+          type = c.is('update') ? 1 : c.is('snapshot') ? 2 : 0;
+          if (type === 0) return undefined;
+        } else if (c.is('product_id')) {
+          c.readString();
+          ctx = this.find(c);
+          if (!ctx) return undefined;
+        } else if (c.is('updates')) {
+          if (!ctx) return undefined;
+          const r = this.fastLevels(c, ev, ctx);
+          if (r !== 0) return r;
+          levels = true;
+        } else c.skipValue();
+      }
+      if (!ctx || type === 0 || !levels) return undefined;
+      ev.ctx = ctx;
+      ev.snapshot = type === 2;
+      this.l2[n] = ev;
+      n++;
+    }
+  }
+
+  private find(c: JsonCursor): ProductCtx | undefined {
+    const list = this.products;
+    for (let i = 0; i < list.length; i++) if (c.is(list[i]!.symbol)) return list[i];
+    return undefined;
+  }
+
+  /** `[{side, event_time, price_level, new_quantity}, ...]` into the event's reused levels; 0 ok. */
+  private fastLevels(c: JsonCursor, ev: L2Event, ctx: ProductCtx): number | undefined {
+    const bids = ev.bids;
+    const asks = ev.asks;
+    let nb = 0;
+    let na = 0;
+    let tStart = -1;
+    let tEnd = -1;
+    c.expect(91);
+    let firstLevel = true;
+    for (;;) {
+      if (c.peek() === 93) {
+        c.i++;
+        break;
+      }
+      if (!firstLevel) c.expect(44);
+      firstLevel = false;
+      c.beginObject();
+      let side = 0;
+      let price = NaN;
+      let qty = NaN;
+      let pS = 0;
+      let pE = 0;
+      let qS = 0;
+      let qE = 0;
+      let firstKey = true;
+      while (c.nextKey(firstKey)) {
+        firstKey = false;
+        if (c.is('side')) {
+          c.readString();
+          side = c.is('bid') ? 1 : c.is('offer') || c.is('ask') ? 2 : 0;
+          if (side === 0) return undefined;
+        } else if (c.is('price_level')) {
+          c.readString();
+          pS = c.start;
+          pE = c.end;
+          price = unitsOf(c.s, pS, pE, ctx.scales.price);
+        } else if (c.is('new_quantity')) {
+          c.readString();
+          qS = c.start;
+          qE = c.end;
+          qty = unitsOf(c.s, qS, qE, ctx.scales.qty);
+        } else if (c.is('event_time')) {
+          c.readString();
+          tStart = c.start;
+          tEnd = c.end;
+        } else c.skipValue();
+      }
+      if (side === 0 || pE === 0 || qE === 0) return undefined;
+      if (Number.isNaN(price) || Number.isNaN(qty)) {
+        this.ctx = ctx;
+        this.problem = `level ${c.s.slice(pS, Math.min(pE, pS + 40))} x ${c.s.slice(qS, Math.min(qE, qS + 40))} of ${ctx.symbol} is off the grid`;
+        return Frame.INVALID;
+      }
+      const out = side === 1 ? bids : asks;
+      const k = side === 1 ? nb++ : na++;
+      const l = out[k];
+      if (l === undefined) out.push({ price, qty });
+      else {
+        l.price = price;
+        l.qty = qty;
+      }
+    }
+    bids.length = nb;
+    asks.length = na;
+    ev.ts = tStart >= 0 ? isoMs(c.s.slice(tStart, tEnd)) : 0;
+    this.ctx = ctx;
+    return 0;
+  }
+
+  private slow(text: string): FrameCode {
+    let obj: unknown;
+    try {
+      obj = JSON.parse(text);
+    } catch (err) {
+      return this.fail(Frame.MALFORMED, `malformed JSON: ${(err as Error).message}`);
+    }
+    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) return this.fail(Frame.MALFORMED, 'frame is not a JSON object');
+    const o = obj as Record<string, unknown>;
+    if (o.type === 'error') return this.fail(Frame.ERROR, `venue error: ${typeof o.message === 'string' ? o.message.slice(0, 200) : 'no message'}`);
+    if (typeof o.sequence_num === 'number') {
+      if (!Number.isSafeInteger(o.sequence_num) || o.sequence_num < 0) return this.fail(Frame.MALFORMED, `sequence_num ${o.sequence_num} is not a valid sequence number`);
+      this.seqNum = o.sequence_num;
+    }
+    const events = o.events;
+    switch (o.channel) {
+      case 'l2_data':
+        if (!Array.isArray(events) || this.seqNum < 0) return this.fail(Frame.MALFORMED, 'l2_data without sequence_num/events');
+        return this.parseL2(events);
+      case 'market_trades':
+        if (!Array.isArray(events) || this.seqNum < 0) return this.fail(Frame.MALFORMED, 'market_trades without sequence_num/events');
+        return this.parseTrades(events);
+      case 'heartbeats': {
+        const e = Array.isArray(events) ? (events[0] as Record<string, unknown> | undefined) : undefined;
+        const c = e && (typeof e.heartbeat_counter === 'number' ? e.heartbeat_counter : typeof e.heartbeat_counter === 'string' ? Number(e.heartbeat_counter) : NaN);
+        if (this.seqNum < 0 || typeof c !== 'number' || !Number.isSafeInteger(c)) return this.fail(Frame.MALFORMED, 'heartbeats without sequence_num/heartbeat_counter');
+        this.heartbeatCounter = c;
+        return Frame.HEARTBEAT;
+      }
+      case 'subscriptions':
+        return Frame.SUBSCRIPTIONS;
+      default: {
+        const head = text.length > 120 ? `${text.slice(0, 120)}...` : text;
+        return this.fail(Frame.UNKNOWN, `unknown message ${head}`);
+      }
+    }
+  }
+
+  private fail(code: FrameCode, problem: string): FrameCode {
+    this.problem = problem;
+    return code;
+  }
+
+  private product(id: unknown): ProductCtx | undefined {
+    const ctx = typeof id === 'string' ? this.byId.get(id) : undefined;
+    if (!ctx) this.problem = `unknown product ${String(id).slice(0, 40)}`;
+    return ctx;
+  }
+
+  private parseL2(events: unknown[]): FrameCode {
+    this.l2.length = 0;
+    for (const raw of events) {
+      const e = raw as Record<string, unknown> | null;
+      if (e === null || typeof e !== 'object' || (e.type !== 'snapshot' && e.type !== 'update') || !Array.isArray(e.updates)) return this.fail(Frame.MALFORMED, 'l2_data event without type/updates');
+      const ctx = this.product(e.product_id);
+      if (!ctx) return Frame.INVALID;
+      this.ctx = ctx;
+      const ev: L2Event = { ctx, snapshot: e.type === 'snapshot', bids: [], asks: [], ts: 0 };
+      for (const u of e.updates as unknown[]) {
+        const l = u as Record<string, unknown> | null;
+        if (l === null || typeof l !== 'object' || typeof l.price_level !== 'string' || typeof l.new_quantity !== 'string') return this.fail(Frame.MALFORMED, 'l2_data update without price_level/new_quantity');
+        const side = l.side === 'bid' ? ev.bids : l.side === 'offer' || l.side === 'ask' ? ev.asks : undefined;
+        if (!side) return this.fail(Frame.MALFORMED, `l2_data update with side ${String(l.side).slice(0, 20)}`);
+        const price = unitsOf(l.price_level, 0, l.price_level.length, ctx.scales.price);
+        const qty = unitsOf(l.new_quantity, 0, l.new_quantity.length, ctx.scales.qty);
+        if (Number.isNaN(price) || Number.isNaN(qty)) return this.fail(Frame.INVALID, `level ${l.price_level.slice(0, 40)} x ${l.new_quantity.slice(0, 40)} of ${ctx.symbol} is off the grid`);
+        side.push({ price, qty });
+        const t = isoMs(l.event_time);
+        if (t > ev.ts) ev.ts = t;
+      }
+      this.l2.push(ev);
+    }
+    return Frame.L2;
+  }
+
+  private parseTrades(events: unknown[]): FrameCode {
+    this.trades.length = 0;
+    this.tradesSnapshot = false;
+    for (const raw of events) {
+      const e = raw as Record<string, unknown> | null;
+      if (e === null || typeof e !== 'object' || (e.type !== 'snapshot' && e.type !== 'update') || !Array.isArray(e.trades)) return this.fail(Frame.MALFORMED, 'market_trades event without type/trades');
+      if (e.type === 'snapshot') this.tradesSnapshot = true;
+      for (const r of e.trades as unknown[]) {
+        const t = r as Record<string, unknown> | null;
+        if (t === null || typeof t !== 'object' || typeof t.price !== 'string' || typeof t.size !== 'string' || typeof t.trade_id !== 'string') return this.fail(Frame.MALFORMED, 'trade without trade_id/price/size');
+        const ctx = this.product(t.product_id);
+        if (!ctx) return Frame.INVALID;
+        this.ctx = ctx;
+        const id = /^\d{1,16}$/.test(t.trade_id) ? Number(t.trade_id) : NaN;
+        if (!Number.isSafeInteger(id)) return this.fail(Frame.INVALID, `trade_id ${t.trade_id.slice(0, 40)} of ${ctx.symbol} is not a whole number`);
+        if (t.side !== 'BUY' && t.side !== 'SELL') return this.fail(Frame.MALFORMED, `trade with side ${String(t.side).slice(0, 20)}`);
+        const price = unitsOf(t.price, 0, t.price.length, ctx.scales.price);
+        const qty = unitsOf(t.size, 0, t.size.length, ctx.scales.qty);
+        if (Number.isNaN(price) || Number.isNaN(qty)) return this.fail(Frame.INVALID, `trade ${t.price.slice(0, 40)} x ${t.size.slice(0, 40)} of ${ctx.symbol} is off the grid`);
+        const bad = tradeProblem(price, qty);
+        if (bad !== undefined) return this.fail(Frame.INVALID, `trade ${t.price.slice(0, 40)} x ${t.size.slice(0, 40)} of ${ctx.symbol}: ${bad.replace(/_/g, ' ')}`);
+        // Advanced Trade's market_trades `side` is the taker's (aggressor's) side
+        this.trades.push({ ctx, tradeId: id, price, qty, side: t.side === 'BUY' ? 'buy' : 'sell', ts: isoMs(t.time) });
+      }
+    }
+    return Frame.TRADES;
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * The plugin manifest of @cwts/exchange-coinbase. `register` runs once per venue instance with
+ * the venue's child container. Execution is not implemented yet: the ExecutionClient refuses
+ * every order with that reason (paper mode simulates fills against our book as for any venue).
+ */
+import { CORE_API_VERSION, MarketDataOnlyExecution, RateLimiter, TOKENS, type Clock, type CwtsContainer, type ExecutionClient, type Logger, type PluginManifest, type PluginRegistrationContext, type Secret } from '@cwts/core';
+import { coinbasePrivateKey, signCoinbaseJwt } from './jwt.js';
+import { CoinbaseMarketData, coinbaseEndpoints } from './market-data.js';
+import { resolveCoinbaseOptions, validateCoinbaseOptions } from './options.js';
+
+export const PLUGIN_NAME = '@cwts/exchange-coinbase';
+
+export interface CoinbaseVenue {
+  marketData: CoinbaseMarketData;
+  execution: ExecutionClient;
+}
+
+/** Builds both halves for one venue table (also used directly by tests). */
+export function createCoinbaseVenue(cfg: Readonly<Record<string, unknown>>, deps: { exchange: string; clock: Clock; logger?: Logger; random?: () => number }): CoinbaseVenue {
+  const options = resolveCoinbaseOptions(cfg.options, `${deps.exchange}.options`);
+  const endpoints = coinbaseEndpoints({ api_url: cfg.api_url as string | undefined, rest_url: cfg.rest_url as string | undefined });
+  const limiter = new RateLimiter([{ name: 'ip', limit: options.rest_requests_per_second, intervalMs: 1000 }], () => deps.clock.now());
+  const keyName = cfg.api_key as Secret | undefined;
+  const secret = cfg.api_secret as Secret | undefined;
+  // With a CDP key every subscribe is authenticated (Coinbase's advice for reliability); the key
+  // is parsed once here so a bad key fails at startup, not on the first reconnect.
+  let jwt: (() => string) | undefined;
+  if (keyName && secret) {
+    const key = coinbasePrivateKey(secret.reveal());
+    const name = keyName.reveal();
+    jwt = () => signCoinbaseJwt({ keyName: name, privateKey: key, nowS: Math.floor(deps.clock.now() / 1000), ttlS: options.jwt_ttl_s });
+  }
+  const marketData = new CoinbaseMarketData({ exchange: deps.exchange, endpoints, options, clock: deps.clock, logger: deps.logger, limiter, random: deps.random, ...(jwt ? { jwt } : {}) });
+  const execution = new MarketDataOnlyExecution(deps.exchange, '@cwts/exchange-coinbase has no order execution yet (market data only)');
+  return { marketData, execution };
+}
+
+function register(ctx: PluginRegistrationContext): void {
+  resolveCoinbaseOptions(ctx.config.options, `${ctx.instanceName}.options`);
+  let venue: CoinbaseVenue | undefined;
+  const venueOf = (c: CwtsContainer): CoinbaseVenue =>
+    (venue ??= createCoinbaseVenue(ctx.config, {
+      exchange: c.isRegistered(TOKENS.VenueName) ? c.resolve(TOKENS.VenueName) : ctx.instanceName,
+      clock: c.resolve(TOKENS.Clock),
+      ...(c.isRegistered(TOKENS.Logger) ? { logger: (c.resolve(TOKENS.Logger) as Logger).child({ exchange: ctx.instanceName, component: 'exchange-coinbase' }) } : {}),
+    }));
+  ctx.registrar.factory(TOKENS.MarketDataClient, (c) => venueOf(c).marketData);
+  ctx.registrar.factory(TOKENS.ExecutionClient, (c) => venueOf(c).execution);
+}
+
+export const plugin: PluginManifest = {
+  name: PLUGIN_NAME,
+  kind: 'exchange',
+  coreApi: CORE_API_VERSION,
+  register,
+  validateOptions: validateCoinbaseOptions,
+};
+
+export default plugin;

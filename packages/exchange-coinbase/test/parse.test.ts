@@ -1,0 +1,141 @@
+import { generateKeyPairSync, verify } from 'node:crypto';
+import { defineInstrument, instrumentScales } from '@cwts/core';
+import { describe, expect, it } from 'vitest';
+import { CoinbaseFrameParser, Frame, coinbaseEndpoints, coinbasePrivateKey, instrumentsFromProducts, resolveCoinbaseOptions, signCoinbaseJwt, validateCoinbaseOptions } from '../src/index.js';
+
+const inst = defineInstrument({ exchange: 'coinbase', symbol: 'BTC-USD', base: 'BTC', quote: 'USD', tickSize: '0.01', lotSize: '0.00000001' });
+const mk = () => new CoinbaseFrameParser([{ symbol: 'BTC-USD', scales: instrumentScales(inst) }]);
+const env = (channel: string, seq: number, events: unknown[]) => JSON.stringify({ channel, client_id: '', timestamp: '2023-02-09T20:32:50.714964855Z', sequence_num: seq, events });
+
+describe('CoinbaseFrameParser', () => {
+  it('parses level2 snapshots and updates straight to integers, with the envelope sequence_num', () => {
+    const p = mk();
+    const text = env('l2_data', 7, [{ type: 'update', product_id: 'BTC-USD', updates: [
+      { side: 'bid', event_time: '2023-02-09T20:32:50.714964855Z', price_level: '21921.73', new_quantity: '0.06317902' },
+      { side: 'offer', event_time: '2023-02-09T20:32:50.714964855Z', price_level: '21921.74', new_quantity: '0' },
+    ] }]);
+    expect(p.parse(text)).toBe(Frame.L2);
+    expect(p.seqNum).toBe(7);
+    expect(p.l2).toHaveLength(1);
+    expect(p.l2[0]).toMatchObject({ snapshot: false, bids: [{ price: 2192173, qty: 6317902 }], asks: [{ price: 2192174, qty: 0 }], ts: Date.parse('2023-02-09T20:32:50.714Z') });
+    expect(p.parse(env('l2_data', 0, [{ type: 'snapshot', product_id: 'BTC-USD', updates: [{ side: 'bid', event_time: '', price_level: '1.00', new_quantity: '2' }] }]))).toBe(Frame.L2);
+    expect(p.l2[0]!.snapshot).toBe(true);
+  });
+
+  it('reads level2 the same on the cursor fast path and the JSON.parse path (any key order)', () => {
+    const updates = [
+      { side: 'offer', event_time: '2023-02-09T20:32:50.714964855Z', price_level: '21921.74', new_quantity: '1.5' },
+      { side: 'bid', event_time: '2023-02-09T20:32:50.714964855Z', price_level: '21921.73', new_quantity: '0.06317902' },
+      { side: 'bid', event_time: '2023-02-09T20:32:50.714964855Z', price_level: '21921.70', new_quantity: '0' },
+    ];
+    const fast = env('l2_data', 42, [{ type: 'update', product_id: 'BTC-USD', updates }]);
+    const reordered = JSON.stringify({ events: [{ updates: updates.map((u) => ({ new_quantity: u.new_quantity, price_level: u.price_level, side: u.side })), product_id: 'BTC-USD', type: 'update' }], sequence_num: 42, channel: 'l2_data' });
+    const p = mk();
+    const got = (t: string) => {
+      expect(p.parse(t)).toBe(Frame.L2);
+      return { seq: p.seqNum, events: p.l2.map((e) => ({ symbol: e.ctx.symbol, snapshot: e.snapshot, bids: e.bids.map((l) => ({ ...l })), asks: e.asks.map((l) => ({ ...l })) })) };
+    };
+    const a = got(fast);
+    expect(a).toEqual({ seq: 42, events: [{ symbol: 'BTC-USD', snapshot: false, bids: [{ price: 2192173, qty: 6317902 }, { price: 2192170, qty: 0 }], asks: [{ price: 2192174, qty: 150000000 }] }] });
+    expect(got(reordered)).toEqual(a);
+    // two events in one frame, and a fast-path frame after a longer one reuses nothing stale
+    const two = env('l2_data', 43, [{ type: 'snapshot', product_id: 'BTC-USD', updates: [updates[0]] }, { type: 'update', product_id: 'BTC-USD', updates: [updates[1]] }]);
+    expect(got(two).events).toEqual([
+      { symbol: 'BTC-USD', snapshot: true, bids: [], asks: [{ price: 2192174, qty: 150000000 }] },
+      { symbol: 'BTC-USD', snapshot: false, bids: [{ price: 2192173, qty: 6317902 }], asks: [] },
+    ]);
+  });
+
+  it('parses market_trades with the taker side, snapshot flag and numeric ids', () => {
+    const p = mk();
+    expect(p.parse(env('market_trades', 3, [{ type: 'update', trades: [{ trade_id: '000000000', product_id: 'BTC-USD', price: '1260.01', size: '0.3', side: 'BUY', time: '2019-08-14T20:42:27.265Z' }] }]))).toBe(Frame.TRADES);
+    expect(p.tradesSnapshot).toBe(false);
+    expect(p.trades[0]).toMatchObject({ tradeId: 0, price: 126001, qty: 30000000, side: 'buy' });
+    expect(p.parse(env('market_trades', 4, [{ type: 'snapshot', trades: [{ trade_id: '12', product_id: 'BTC-USD', price: '1', size: '1', side: 'SELL', time: '' }] }]))).toBe(Frame.TRADES);
+    expect(p.tradesSnapshot).toBe(true);
+    expect(p.trades[0]).toMatchObject({ tradeId: 12, side: 'sell' });
+  });
+
+  it('knows heartbeats, subscriptions and venue errors', () => {
+    const p = mk();
+    expect(p.parse(env('heartbeats', 9, [{ current_time: '2023-06-23 20:31:56.121961769 +0000 UTC m=+91717.525857105', heartbeat_counter: '3049' }]))).toBe(Frame.HEARTBEAT);
+    expect(p.heartbeatCounter).toBe(3049);
+    expect(p.seqNum).toBe(9);
+    expect(p.parse(env('subscriptions', 1, [{ subscriptions: { level2: ['BTC-USD'] } }]))).toBe(Frame.SUBSCRIPTIONS);
+    expect(p.parse('{"type":"error","message":"authentication failure"}')).toBe(Frame.ERROR);
+    expect(p.problem).toMatch(/authentication failure/);
+  });
+
+  it('counts what it cannot use: malformed, unknown, off-grid, unknown product', () => {
+    const p = mk();
+    expect(p.parse('{"channel":"l2_data","sequence_num":')).toBe(Frame.MALFORMED);
+    expect(p.parse('nope')).toBe(Frame.MALFORMED);
+    expect(p.parse('[1,2]')).toBe(Frame.MALFORMED);
+    expect(p.parse('{"totally":"unknown"}')).toBe(Frame.UNKNOWN);
+    expect(p.parse(env('l2_data', 1, [{ type: 'update', product_id: 'BTC-USD' }]))).toBe(Frame.MALFORMED);
+    expect(p.parse(JSON.stringify({ channel: 'l2_data', events: [] }))).toBe(Frame.MALFORMED); // no sequence_num
+    expect(p.parse(JSON.stringify({ channel: 'l2_data', sequence_num: -1, events: [] }))).toBe(Frame.MALFORMED);
+    expect(p.parse(env('l2_data', 1, [{ type: 'update', product_id: 'BTC-USD', updates: [{ side: 'bid', price_level: '1.001', new_quantity: '1' }] }]))).toBe(Frame.INVALID);
+    expect(p.problem).toMatch(/off the grid/);
+    expect(p.ctx?.symbol).toBe('BTC-USD');
+    expect(p.parse(env('l2_data', 1, [{ type: 'update', product_id: 'ETH-USD', updates: [] }]))).toBe(Frame.INVALID);
+    expect(p.problem).toMatch(/unknown product ETH-USD/);
+    expect(p.parse(env('l2_data', 1, [{ type: 'update', product_id: 'BTC-USD', updates: [{ side: 'middle', price_level: '1', new_quantity: '1' }] }]))).toBe(Frame.MALFORMED);
+    expect(p.parse(env('market_trades', 1, [{ type: 'update', trades: [{ trade_id: 'abc', product_id: 'BTC-USD', price: '1', size: '1', side: 'BUY' }] }]))).toBe(Frame.INVALID);
+    expect(p.parse(env('market_trades', 1, [{ type: 'update', trades: [{ trade_id: '1', product_id: 'BTC-USD', price: '1', size: '-1', side: 'BUY' }] }]))).toBe(Frame.INVALID);
+  });
+});
+
+describe('instruments, endpoints and options', () => {
+  it('maps products to instruments from price_increment and base_increment', () => {
+    const body = { products: [{ product_id: 'BTC-USD', price_increment: '0.01000000', base_increment: '0.00000001', quote_min_size: '1.00', base_currency_id: 'BTC', quote_currency_id: 'USD' }, { product_id: 'junk' }] };
+    const [i] = instrumentsFromProducts('coinbase', body, ['BTC-USD']);
+    expect(i).toMatchObject({ exchange: 'coinbase', symbol: 'BTC-USD', base: 'BTC', quote: 'USD', tickSize: '0.01', lotSize: '0.00000001', minNotional: '1' });
+    expect(() => instrumentsFromProducts('coinbase', body, ['ETH-USD'])).toThrow(/unknown product/);
+    expect(() => instrumentsFromProducts('coinbase', { nope: 1 }, ['BTC-USD'])).toThrow(/no products/);
+  });
+  it('defaults to Coinbase and accepts overrides', () => {
+    expect(coinbaseEndpoints({})).toEqual({ wsUrl: 'wss://advanced-trade-ws.coinbase.com', restRoot: 'https://api.coinbase.com' });
+    expect(coinbaseEndpoints({ api_url: 'ws://127.0.0.1:1/', rest_url: 'http://127.0.0.1:2/api/v3/brokerage' })).toEqual({ wsUrl: 'ws://127.0.0.1:1', restRoot: 'http://127.0.0.1:2' });
+  });
+  it('validates options with paths', () => {
+    expect(validateCoinbaseOptions({ stale_after_ms: 3000 }, 'coinbase.options')).toEqual([]);
+    expect(validateCoinbaseOptions({ bogus: 1 }, 'coinbase.options')[0]).toMatchObject({ path: 'coinbase.options.bogus', message: expect.stringMatching(/unknown key/) });
+    expect(validateCoinbaseOptions({ stale_after_ms: 'x' }, 'c.o')[0]!.path).toBe('c.o.stale_after_ms');
+    expect(validateCoinbaseOptions({ reconnect_initial_ms: 500, reconnect_max_ms: 100 }, 'c.o')[0]!.path).toBe('c.o.reconnect_max_ms');
+    expect(validateCoinbaseOptions(5, 'c.o')).toEqual([{ path: 'c.o', message: 'must be a table' }]);
+    expect(resolveCoinbaseOptions(undefined).stale_after_ms).toBe(5000);
+  });
+});
+
+describe('ES256 JWT', () => {
+  // a throwaway key generated for this test, never a real one
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const pem = privateKey.export({ format: 'pem', type: 'sec1' }).toString();
+  const name = 'organizations/test-org/apiKeys/test-key';
+
+  it('signs a token Coinbase can verify: header, claims, raw r||s signature', () => {
+    const token = signCoinbaseJwt({ keyName: name, privateKey: pem, nowS: 1_700_000_000, ttlS: 120, uri: 'POST api.coinbase.com/api/v3/brokerage/orders', nonce: 'abc' });
+    const [h, p, sig] = token.split('.') as [string, string, string];
+    expect(JSON.parse(Buffer.from(h, 'base64url').toString())).toEqual({ alg: 'ES256', kid: name, nonce: 'abc', typ: 'JWT' });
+    expect(JSON.parse(Buffer.from(p, 'base64url').toString())).toEqual({ iss: 'cdp', sub: name, nbf: 1_700_000_000, exp: 1_700_000_120, uri: 'POST api.coinbase.com/api/v3/brokerage/orders' });
+    expect(Buffer.from(sig, 'base64url')).toHaveLength(64);
+    expect(verify('sha256', Buffer.from(`${h}.${p}`), { key: publicKey, dsaEncoding: 'ieee-p1363' }, Buffer.from(sig, 'base64url'))).toBe(true);
+    // a fresh nonce per token, and no uri claim for the WebSocket
+    const ws = signCoinbaseJwt({ keyName: name, privateKey: pem, nowS: 1, ttlS: 120 });
+    expect(JSON.parse(Buffer.from(ws.split('.')[1]!, 'base64url').toString()).uri).toBeUndefined();
+    expect(JSON.parse(Buffer.from(ws.split('.')[0]!, 'base64url').toString()).nonce).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it('accepts the key file form with escaped newlines and rejects keys that are not P-256', () => {
+    expect(coinbasePrivateKey(pem.replace(/\n/g, '\\n')).asymmetricKeyType).toBe('ec');
+    expect(() => coinbasePrivateKey('not a key')).toThrow(/not a PEM/);
+    const other = generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    expect(() => coinbasePrivateKey(other)).toThrow(/P-256/);
+    try {
+      coinbasePrivateKey(`${pem.slice(0, 60)}broken`);
+    } catch (err) {
+      expect((err as Error).message).not.toContain(pem.slice(30, 60));
+    }
+  });
+});
