@@ -15,9 +15,9 @@ export const BybitOptionsSchema = z
     /** Linear only: subscribe `allLiquidation.<symbol>` (liquidation events for the cascade detector). */
     liquidations: z.boolean(),
     /** Application-level `{"op":"ping"}` interval; Bybit recommends 20 s. */
-    ping_interval_ms: z.number().int().min(100).max(600_000),
+    ping_interval_ms: z.number().int().min(10).max(600_000),
     /** Reconnect when a ping gets no pong within this long. */
-    pong_timeout_ms: z.number().int().min(50).max(600_000),
+    pong_timeout_ms: z.number().int().min(10).max(600_000),
     /** Silent-stall detection: reconnect when no frame at all (not even a pong) arrived for this long (0: off). */
     stale_after_ms: z.number().int().min(0).max(3_600_000),
     /** Resubscribe the book topic when its snapshot has not arrived this long after asking. */
