@@ -8,8 +8,12 @@ import {
   instrumentScales,
   type Clock,
   type Instrument,
+  type BookLevel,
   type Logger,
   type MarketDataClient,
+  type MirrorBook,
+  type MirrorSide,
+  type SnapshotInput,
   type MarketEventSink,
   type SequenceRules,
 } from '@cwts/core';
@@ -27,10 +31,12 @@ export interface BybitEndpoints {
 
 /**
  * Default endpoints; `api_url` / `rest_url` from the config override them (a test server).
- * An `api_url` without a path (`wss://host`) gets `/v5/public/<category>` appended.
+ * An `api_url` without a path (`wss://host`) gets `/v5/public/<category>` appended. The venue
+ * table's `market` uses the core vocabulary: "spot", or "usdm" (USD-margined perpetuals and
+ * futures), which is Bybit's "linear" category; "linear" itself is accepted too.
  */
 export function bybitEndpoints(cfg: { api_url?: string; rest_url?: string; testnet?: boolean; market?: string }): BybitEndpoints {
-  const category: BybitCategory = cfg.market === 'linear' ? 'linear' : 'spot';
+  const category: BybitCategory = cfg.market === 'linear' || cfg.market === 'usdm' ? 'linear' : 'spot';
   const wsHost = cfg.testnet ? 'wss://stream-testnet.bybit.com' : 'wss://stream.bybit.com';
   const defRest = cfg.testnet ? 'https://api-testnet.bybit.com' : 'https://api.bybit.com';
   let wsUrl = (cfg.api_url ?? wsHost).replace(/\/+$/, '');
@@ -40,7 +46,7 @@ export function bybitEndpoints(cfg: { api_url?: string; rest_url?: string; testn
 }
 
 export function isKnownMarket(market: unknown): boolean {
-  return market === undefined || market === 'spot' || market === 'linear';
+  return market === undefined || market === 'spot' || market === 'usdm' || market === 'linear';
 }
 
 /**
@@ -373,8 +379,10 @@ export class BybitMarketData implements MarketDataClient {
     if (sync.state === 'idle') return;
     this.stats.snapshots++;
     if (sync.state === 'synced') {
-      // depth 1 re-sends its snapshot with the same u when the book has not changed for 3 s
-      if (snap.seq === sync.lastSeq) {
+      // depth 1 re-sends its snapshot with the same u when the book has not changed for 3 s:
+      // nothing to do when it matches the book we hold; a different book under the same u is
+      // a reset like any other
+      if (snap.seq === sync.lastSeq && sameBook(sync.mirror, snap)) {
         this.stats.resentSnapshots++;
         return;
       }
@@ -408,4 +416,15 @@ export class BybitMarketData implements MarketDataClient {
     this.stats.errors++;
     if (!this.stopped) this.sink?.onFeedError(`${this.exchange}:market-data`, `${this.exchange}: ${message}`);
   }
+}
+
+function sameSide(side: MirrorSide, levels: readonly BookLevel[]): boolean {
+  if (side.n !== levels.length) return false;
+  for (let i = 0; i < levels.length; i++) if (side.priceAt(i) !== levels[i]!.price || side.qtyAt(i) !== levels[i]!.qty) return false;
+  return true;
+}
+
+/** The mirror holds exactly the snapshot's levels (a snapshot's levels come best first). */
+function sameBook(m: MirrorBook, snap: SnapshotInput): boolean {
+  return sameSide(m.bids, snap.bids) && sameSide(m.asks, snap.asks);
 }

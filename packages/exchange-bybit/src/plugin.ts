@@ -18,7 +18,7 @@ export interface BybitVenue {
 
 /** Builds both halves for one venue table (also used directly by tests). */
 export function createBybitVenue(cfg: Readonly<Record<string, unknown>>, deps: { exchange: string; clock: Clock; logger?: Logger; random?: () => number }): BybitVenue {
-  if (!isKnownMarket(cfg.market)) throw new Error(`${deps.exchange}.market: must be "spot" or "linear"`);
+  if (!isKnownMarket(cfg.market)) throw new Error(`${deps.exchange}.market: must be "spot" or "usdm" (Bybit linear)`);
   const options = resolveBybitOptions(cfg.options, `${deps.exchange}.options`);
   const endpoints = bybitEndpoints({ api_url: cfg.api_url as string | undefined, rest_url: cfg.rest_url as string | undefined, testnet: cfg.testnet === true, market: cfg.market as string | undefined });
   const marketData = new BybitMarketData({ exchange: deps.exchange, endpoints, options, clock: deps.clock, logger: deps.logger, random: deps.random });
@@ -26,7 +26,7 @@ export function createBybitVenue(cfg: Readonly<Record<string, unknown>>, deps: {
 }
 
 function register(ctx: PluginRegistrationContext): void {
-  if (!isKnownMarket(ctx.config.market)) throw new Error(`${ctx.instanceName}.market: must be "spot" or "linear"`);
+  if (!isKnownMarket(ctx.config.market)) throw new Error(`${ctx.instanceName}.market: must be "spot" or "usdm" (Bybit linear)`);
   resolveBybitOptions(ctx.config.options, `${ctx.instanceName}.options`);
   let venue: BybitVenue | undefined;
   const venueOf = (c: CwtsContainer): BybitVenue =>

@@ -251,10 +251,15 @@ export class FakeBybit implements ConformanceVenue {
     return JSON.stringify({ topic: `orderbook.${depth}.${b.symbol}`, type: 'snapshot', ts: Date.now(), data: { s: b.symbol, b: bids.map(f), a: asks.map(f), u: b.u, seq: b.crossSeq }, cts: Date.now() - 1 });
   }
 
-  /** Bybit re-sends a snapshot mid-stream (a problem on its side); restart: `u` starts again at 1. */
-  midStreamSnapshot(symbol: string, opts: { restart?: boolean } = {}): void {
+  /**
+   * Bybit re-sends a snapshot mid-stream "if there is a problem on Bybit's end": the book moved
+   * by `lostUpdates` changes nobody was sent, then the snapshot carries the latest data under the
+   * next `u`; restart: `u` starts again at 1.
+   */
+  midStreamSnapshot(symbol: string, opts: { restart?: boolean; lostUpdates?: number } = {}): void {
     const b = this.book(symbol);
-    if (opts.restart) b.u = 1;
+    for (let k = 0; k < (opts.lostUpdates ?? 3); k++) this.mutate(b);
+    b.u = opts.restart ? 1 : b.u + 1;
     for (const depth of this.depthsSubscribed(symbol)) this.publish(`orderbook.${depth}.${symbol}`, this.snapshotFrame(b, depth));
   }
 

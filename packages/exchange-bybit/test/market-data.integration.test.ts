@@ -95,11 +95,8 @@ describe('bybit market data', () => {
     r.fake.step(SYM, 20);
     await converge(r, 'before');
     const subs = r.fake.subscribes;
-    // the venue's book moves while the client misses it, then Bybit re-sends a snapshot
-    r.fake.stall();
-    r.fake.step(SYM, 5);
-    for (const c of r.fake.conns) c.stalled = false;
-    r.fake.midStreamSnapshot(SYM);
+    // the venue's book moves by changes the client never gets, then Bybit re-sends a snapshot
+    r.fake.midStreamSnapshot(SYM, { lostUpdates: 5 });
     r.fake.step(SYM, 10);
     await converge(r, 'book equals the venue after the re-sent snapshot');
     expect(r.md.stats.midStreamSnapshots).toBe(1);

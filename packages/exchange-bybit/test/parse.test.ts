@@ -100,6 +100,7 @@ describe('instruments, endpoints, options', () => {
     expect(bybitEndpoints({})).toEqual({ wsUrl: 'wss://stream.bybit.com/v5/public/spot', restRoot: 'https://api.bybit.com', category: 'spot' });
     expect(bybitEndpoints({ market: 'linear', testnet: true })).toEqual({ wsUrl: 'wss://stream-testnet.bybit.com/v5/public/linear', restRoot: 'https://api-testnet.bybit.com', category: 'linear' });
     expect(bybitEndpoints({ api_url: 'ws://127.0.0.1:9/', rest_url: 'http://127.0.0.1:9/v5', market: 'linear' })).toMatchObject({ wsUrl: 'ws://127.0.0.1:9/v5/public/linear', restRoot: 'http://127.0.0.1:9' });
+    expect(bybitEndpoints({ market: 'usdm' }).category).toBe('linear');
     expect(bybitEndpoints({ api_url: 'ws://h/v5/public/spot' }).wsUrl).toBe('ws://h/v5/public/spot');
   });
 
