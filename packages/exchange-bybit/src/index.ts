@@ -1,4 +1,4 @@
-export { plugin, plugin as default, PLUGIN_NAME, EXECUTION_NOT_IMPLEMENTED, createBybitVenue, type BybitVenue } from './plugin.js';
+export { plugin, plugin as default, PLUGIN_NAME, EXECUTION_NOT_IMPLEMENTED, BYBIT_DEFAULT_SYMBOLS, createBybitVenue, type BybitVenue } from './plugin.js';
 export { BybitMarketData, bybitEndpoints, BYBIT_BOOK_RULES, type BybitEndpoints, type BybitMarketDataDeps } from './market-data.js';
 export { BybitFrameParser, Frame, makeSymbolCtx, type SymbolCtx, type FrameCode } from './parse.js';
 export { instrumentsFromInstrumentsInfo, trimDecimal, type BybitCategory } from './instruments.js';

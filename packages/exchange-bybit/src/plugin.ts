@@ -48,3 +48,6 @@ export const plugin: PluginManifest = {
 };
 
 export default plugin;
+
+/** Symbols for a `[bybit]` table without `symbols`: BTC and ETH against Bybit's main quote, USDT. */
+export const BYBIT_DEFAULT_SYMBOLS: readonly string[] = Object.freeze(['BTCUSDT', 'ETHUSDT']);

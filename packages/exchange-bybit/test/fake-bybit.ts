@@ -256,10 +256,11 @@ export class FakeBybit implements ConformanceVenue {
    * by `lostUpdates` changes nobody was sent, then the snapshot carries the latest data under the
    * next `u`; restart: `u` starts again at 1.
    */
-  midStreamSnapshot(symbol: string, opts: { restart?: boolean; lostUpdates?: number } = {}): void {
+  midStreamSnapshot(symbol: string, opts: { restart?: boolean; lostUpdates?: number; keepU?: boolean } = {}): void {
     const b = this.book(symbol);
     for (let k = 0; k < (opts.lostUpdates ?? 3); k++) this.mutate(b);
-    b.u = opts.restart ? 1 : b.u + 1;
+    if (opts.restart) b.u = 1;
+    else if (!opts.keepU) b.u++;
     for (const depth of this.depthsSubscribed(symbol)) this.publish(`orderbook.${depth}.${symbol}`, this.snapshotFrame(b, depth));
   }
 

@@ -128,6 +128,19 @@ describe('bybit market data', () => {
     await converge(r, 'top 1 still right', 1);
   });
 
+  it('a snapshot under the same u: ignored when it is the book we hold, a reset when it is not', async () => {
+    const r = await boot();
+    r.fake.step(SYM, 10);
+    r.fake.midStreamSnapshot(SYM, { keepU: true, lostUpdates: 0 });
+    await waitUntil(() => r.md.stats.resentSnapshots === 1, 'the identical re-send seen', W);
+    expect(r.sink.snapshots('resync')).toHaveLength(0);
+    r.fake.midStreamSnapshot(SYM, { keepU: true, lostUpdates: 4 });
+    await waitUntil(() => r.md.stats.midStreamSnapshots === 1, 'the different snapshot applied', W);
+    r.fake.step(SYM, 10);
+    await converge(r, 'book equals the venue');
+    expect(r.sink.snapshots('resync')).toHaveLength(1);
+  });
+
   it('resubscribes the book topic after a gap and ends right', async () => {
     const r = await boot();
     r.fake.step(SYM, 5);
