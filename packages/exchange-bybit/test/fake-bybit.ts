@@ -92,6 +92,8 @@ export class FakeBybit implements ConformanceVenue {
   readonly books = new Map<string, SymBook>();
   readonly conns = new Set<Conn>();
   pings = 0;
+  /** The next this-many book subscribes get no snapshot (a lost snapshot). */
+  withholdSnapshots = 0;
   subscribes = 0;
   unsubscribes = 0;
   snapshotsSent = 0;
@@ -360,7 +362,9 @@ export class FakeBybit implements ConformanceVenue {
     for (const a of args) {
       c.topics.add(a);
       const ob = /^orderbook\.(\d+)\.(.+)$/.exec(a);
-      if (ob) c.ws.send(this.snapshotFrame(this.book(ob[2]!), Number(ob[1])));
+      if (!ob) continue;
+      if (this.withholdSnapshots > 0) this.withholdSnapshots--;
+      else c.ws.send(this.snapshotFrame(this.book(ob[2]!), Number(ob[1])));
     }
   }
 

@@ -141,6 +141,18 @@ describe('bybit market data', () => {
     expect(r.sink.snapshots('resync')).toHaveLength(1);
   });
 
+  it('asks again (resubscribes) when the awaited snapshot never comes', async () => {
+    const r = await boot({ options: { snapshot_timeout_ms: 100 } });
+    r.fake.withholdSnapshots = 2;
+    r.fake.skipSequence(SYM);
+    r.fake.step(SYM, 3);
+    await waitUntil(() => r.sink.snapshots('resync').length === 1, 'a resync snapshot after two lost ones', W);
+    expect(r.fake.unsubscribes).toBe(3);
+    expect(r.sink.errors.filter((e) => /no book snapshot within 100 ms/.test(e.message))).toHaveLength(2);
+    r.fake.step(SYM, 10);
+    await converge(r, 'book right after the lost snapshots');
+  });
+
   it('resubscribes the book topic after a gap and ends right', async () => {
     const r = await boot();
     r.fake.step(SYM, 5);
