@@ -211,6 +211,11 @@ export class BybitMarketData implements MarketDataClient {
     return this.instruments.get(symbol);
   }
 
+  /** Symbols whose instruments are loaded. */
+  symbolsLoaded(): string[] {
+    return [...this.instruments.keys()];
+  }
+
   /** Timers held now (the conformance suite checks 0 after stop). */
   pendingTimers(): number {
     return this.timers.size;

@@ -29,6 +29,13 @@ export const BybitOptionsSchema = z
     rest_timeout_ms: z.number().int().min(100).max(120_000),
     /** Trade ids remembered per symbol for de-duplication (linear ids are UUIDs, not ordered). */
     trade_id_memory: z.number().int().min(16).max(1_000_000),
+    /** Order requests (create + cancel) per `order_limit_interval_ms`; Bybit allows 10-20/s per UID depending on category. */
+    orders_per_interval: z.number().int().min(1).max(100_000),
+    order_limit_interval_ms: z.number().int().min(1).max(86_400_000),
+    /** X-BAPI-RECV-WINDOW of signed requests. */
+    recv_window_ms: z.number().int().min(1).max(60_000),
+    /** How often working orders are polled for fills and status (no private stream yet). */
+    poll_interval_ms: z.number().int().min(20).max(600_000),
   })
   .strict()
   .partial();
@@ -47,6 +54,10 @@ export const DEFAULT_BYBIT_OPTIONS: Readonly<BybitOptions> = Object.freeze({
   start_timeout_ms: 15_000,
   rest_timeout_ms: 10_000,
   trade_id_memory: 4096,
+  orders_per_interval: 10,
+  order_limit_interval_ms: 1000,
+  recv_window_ms: 5000,
+  poll_interval_ms: 1000,
 });
 
 export const BYBIT_OPTION_KEYS = Object.keys(DEFAULT_BYBIT_OPTIONS) as (keyof BybitOptions)[];

@@ -1,19 +1,18 @@
 /**
  * The plugin manifest of @cwts/exchange-bybit. `register` runs once per venue instance with the
- * venue's child container. Execution is not implemented yet: the venue is market data only
- * (orders are refused with a clear reason, never sent). Nothing happens on import.
+ * venue's child container; the MarketDataClient and ExecutionClient share instruments. Nothing
+ * happens on import.
  */
-import { CORE_API_VERSION, MarketDataOnlyExecution, TOKENS, type Clock, type CwtsContainer, type ExecutionClient, type Logger, type PluginManifest, type PluginRegistrationContext } from '@cwts/core';
+import { CORE_API_VERSION, TOKENS, type Clock, type CwtsContainer, type Logger, type PluginManifest, type PluginRegistrationContext, type Secret } from '@cwts/core';
+import { BybitExecution } from './execution.js';
 import { BybitMarketData, bybitEndpoints, isKnownMarket } from './market-data.js';
 import { resolveBybitOptions, validateBybitOptions } from './options.js';
 
 export const PLUGIN_NAME = '@cwts/exchange-bybit';
 
-export const EXECUTION_NOT_IMPLEMENTED = '@cwts/exchange-bybit has no order entry yet (market data only); see its README';
-
 export interface BybitVenue {
   marketData: BybitMarketData;
-  execution: ExecutionClient;
+  execution: BybitExecution;
 }
 
 /** Builds both halves for one venue table (also used directly by tests). */
@@ -22,7 +21,13 @@ export function createBybitVenue(cfg: Readonly<Record<string, unknown>>, deps: {
   const options = resolveBybitOptions(cfg.options, `${deps.exchange}.options`);
   const endpoints = bybitEndpoints({ api_url: cfg.api_url as string | undefined, rest_url: cfg.rest_url as string | undefined, testnet: cfg.testnet === true, market: cfg.market as string | undefined });
   const marketData = new BybitMarketData({ exchange: deps.exchange, endpoints, options, clock: deps.clock, logger: deps.logger, random: deps.random });
-  return { marketData, execution: new MarketDataOnlyExecution(deps.exchange, EXECUTION_NOT_IMPLEMENTED) };
+  const execution = new BybitExecution({
+    exchange: deps.exchange, endpoints, options, clock: deps.clock, logger: deps.logger,
+    apiKey: cfg.api_key as Secret | undefined, apiSecret: cfg.api_secret as Secret | undefined,
+    instrument: (s) => marketData.instrument(s),
+    symbols: () => marketData.symbolsLoaded(),
+  });
+  return { marketData, execution };
 }
 
 function register(ctx: PluginRegistrationContext): void {

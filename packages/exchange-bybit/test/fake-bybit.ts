@@ -14,12 +14,17 @@
  * - `publicTrade.<symbol>` (`i` a numeric string on spot, a UUID on linear; `S` the taker side),
  *   `allLiquidation.<symbol>` on linear (`S` the side of the liquidated position).
  * - REST GET /v5/market/instruments-info?category=..&symbol=.. (priceFilter / lotSizeFilter).
+ * - Signed REST (docs v5/guide "Authentication"): X-BAPI-API-KEY, X-BAPI-TIMESTAMP,
+ *   X-BAPI-RECV-WINDOW and X-BAPI-SIGN = HMAC-SHA256(timestamp + key + recv_window + body or
+ *   query string) checked on POST /v5/order/create, POST /v5/order/cancel, GET
+ *   /v5/order/realtime and GET /v5/execution/list, answering with v5 retCodes.
  * - Scenario hooks: sequence gaps, mid-stream snapshots (also `u = 1` service restarts),
  *   dropped connections, stalls (no frames, no pongs), raw (malformed) frames.
  *
  * The full book is the truth; subscribers see its top `depth` levels. Deterministic: a seeded
  * PRNG drives the book. Listens on 127.0.0.1 only.
  */
+import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -79,7 +84,40 @@ interface Conn {
   stalled: boolean;
 }
 
+export interface FakeOrder {
+  orderId: string;
+  orderLinkId: string;
+  symbol: string;
+  side: 'Buy' | 'Sell';
+  orderType: 'Limit' | 'Market';
+  price: string;
+  qty: string;
+  timeInForce: string;
+  orderStatus: 'New' | 'PartiallyFilled' | 'Filled' | 'Cancelled' | 'PartiallyFilledCanceled';
+  cumExecQty: string;
+  createdTime: string;
+  updatedTime: string;
+}
+
+export interface FakeExecution {
+  symbol: string;
+  orderId: string;
+  orderLinkId: string;
+  side: 'Buy' | 'Sell';
+  execId: string;
+  execPrice: string;
+  execQty: string;
+  execFee: string;
+  feeCurrency?: string;
+  execType: 'Trade';
+  execTime: string;
+  isMaker: boolean;
+}
+
 export interface FakeBybitOptions {
+  /** Signed endpoints accept only this key/secret. */
+  apiKey?: string;
+  apiSecret?: string;
   category?: FakeCategory;
   symbols?: string[];
   seed?: number;
@@ -100,6 +138,13 @@ export class FakeBybit implements ConformanceVenue {
   /** Trades that reached at least one subscribed connection. */
   tradesDelivered = 0;
   readonly restRequests: string[] = [];
+  readonly orders = new Map<string, FakeOrder>();
+  readonly executions: FakeExecution[] = [];
+  /** Local times (ms) at which order/create requests arrived. */
+  readonly orderTimes: number[] = [];
+  private nextOrderId = 1_500_000_000_000_000_000n;
+  private nextExecId = 1;
+  private failNext: 'balance' | undefined;
   private readonly grid: (typeof GRID)[FakeCategory];
   private readonly rnd: () => number;
   private readonly server: Server;
@@ -398,18 +443,141 @@ export class FakeBybit implements ConformanceVenue {
   // ---- REST -------------------------------------------------------------------------------
 
   private http(req: IncomingMessage, res: ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => this.route(req, Buffer.concat(chunks).toString('utf8'), res));
+  }
+
+  private route(req: IncomingMessage, body: string, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://x');
     this.restRequests.push(`${req.method} ${url.pathname}${url.search}`);
-    const json = (status: number, body: unknown) => {
+    const json = (status: number, out: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(body));
+      res.end(JSON.stringify(out));
     };
-    if (req.method !== 'GET' || url.pathname !== '/v5/market/instruments-info') return json(404, { retCode: 10001, retMsg: 'not found' });
-    const category = url.searchParams.get('category');
-    if (category !== this.category) return json(200, { retCode: 10001, retMsg: `params error: category ${category} not served here`, result: {} });
-    const only = url.searchParams.get('symbol');
-    const list = [...this.books.keys()].filter((s) => !only || s === only).map((s) => this.instrumentInfo(s));
-    json(200, { retCode: 0, retMsg: 'OK', result: { category: this.category, list, nextPageCursor: '' }, retExtInfo: {}, time: Date.now() });
+    const v5 = (retCode: number, retMsg: string, result: unknown = {}) => json(200, { retCode, retMsg, result, retExtInfo: {}, time: Date.now() });
+    if (req.method === 'GET' && url.pathname === '/v5/market/instruments-info') {
+      const category = url.searchParams.get('category');
+      if (category !== this.category) return v5(10001, `params error: category ${category} not served here`);
+      const only = url.searchParams.get('symbol');
+      const list = [...this.books.keys()].filter((s) => !only || s === only).map((s) => this.instrumentInfo(s));
+      return v5(0, 'OK', { category: this.category, list, nextPageCursor: '' });
+    }
+    const priv = ['/v5/order/create', '/v5/order/cancel', '/v5/order/realtime', '/v5/execution/list'];
+    if (!priv.includes(url.pathname)) return json(404, { retCode: 10001, retMsg: 'not found' });
+    // authentication (docs v5/guide): the signed payload is the JSON body (POST) or the query string (GET)
+    const h = (k: string) => String(req.headers[k.toLowerCase()] ?? '');
+    if (!this.opts.apiKey || h('X-BAPI-API-KEY') !== this.opts.apiKey) return v5(10003, 'API key is invalid.');
+    const ts = Number(h('X-BAPI-TIMESTAMP'));
+    const recv = Number(h('X-BAPI-RECV-WINDOW') || '5000');
+    if (!Number.isFinite(ts) || Math.abs(Date.now() - ts) > recv) return v5(10002, 'invalid request, please check your server timestamp or recv_window param');
+    const payload = req.method === 'POST' ? body : url.search.slice(1);
+    const expected = createHmac('sha256', this.opts.apiSecret ?? '').update(`${h('X-BAPI-TIMESTAMP')}${this.opts.apiKey}${h('X-BAPI-RECV-WINDOW')}${payload}`).digest('hex');
+    if (h('X-BAPI-SIGN') !== expected) return v5(10004, 'error sign! origin_string[redacted]');
+    let p: Record<string, unknown>;
+    if (req.method === 'POST') {
+      try {
+        p = JSON.parse(body) as Record<string, unknown>;
+      } catch {
+        return v5(10001, 'request body is not JSON');
+      }
+    } else p = Object.fromEntries(url.searchParams.entries());
+    if (p.category !== this.category) return v5(10001, `params error: category ${String(p.category)}`);
+    switch (url.pathname) {
+      case '/v5/order/create':
+        this.orderTimes.push(Date.now());
+        return this.create(p, v5);
+      case '/v5/order/cancel':
+        return this.cancelOrder(p, v5);
+      case '/v5/order/realtime': {
+        const byId = typeof p.orderId === 'string' || typeof p.orderLinkId === 'string';
+        const list = [...this.orders.values()].filter(
+          (o) => (!p.symbol || o.symbol === p.symbol) && (!p.orderId || o.orderId === p.orderId) && (!p.orderLinkId || o.orderLinkId === p.orderLinkId) && (byId || o.orderStatus === 'New' || o.orderStatus === 'PartiallyFilled'),
+        );
+        return v5(0, 'OK', { category: this.category, list, nextPageCursor: '' });
+      }
+      default: {
+        const list = this.executions.filter((x) => (!p.symbol || x.symbol === p.symbol) && (!p.orderId || x.orderId === p.orderId));
+        return v5(0, 'OK', { category: this.category, list, nextPageCursor: '' });
+      }
+    }
+  }
+
+  /** The next order/create fails with the venue's insufficient-balance code. */
+  failNextOrder(kind: 'balance'): void {
+    this.failNext = kind;
+  }
+
+  private create(p: Record<string, unknown>, v5: (code: number, msg: string, result?: unknown) => void): void {
+    const g = this.grid;
+    const symbol = String(p.symbol ?? '');
+    if (!this.books.has(symbol)) return v5(this.category === 'spot' ? 170121 : 10001, 'Invalid symbol.');
+    if (p.side !== 'Buy' && p.side !== 'Sell') return v5(10001, 'params error: side invalid');
+    if (p.orderType !== 'Limit' && p.orderType !== 'Market') return v5(10001, 'params error: orderType invalid');
+    if (typeof p.qty !== 'string') return v5(10001, 'params error: qty');
+    try {
+      if (parseUnits(p.qty, g.lotDec) <= 0) return v5(170136, 'Order quantity is lower than the minimum.');
+    } catch {
+      return v5(this.category === 'spot' ? 170135 : 10001, 'Order quantity has too many decimals.');
+    }
+    if (p.orderType === 'Limit') {
+      try {
+        if (typeof p.price !== 'string' || parseUnits(p.price, g.tickDec) <= 0) return v5(10001, 'params error: price');
+      } catch {
+        return v5(this.category === 'spot' ? 170134 : 10001, 'Order price has too many decimals.');
+      }
+    }
+    const link = typeof p.orderLinkId === 'string' ? p.orderLinkId : '';
+    if (link && [...this.orders.values()].some((o) => o.orderLinkId === link)) return v5(this.category === 'spot' ? 170141 : 110072, 'Duplicate clientOrderId.');
+    if (this.failNext === 'balance') {
+      this.failNext = undefined;
+      return this.category === 'spot' ? v5(170131, 'Insufficient balance.') : v5(110007, 'ab not enough for new order');
+    }
+    const orderId = String(this.nextOrderId++);
+    const now = String(Date.now());
+    this.orders.set(orderId, { orderId, orderLinkId: link, symbol, side: p.side, orderType: p.orderType, price: p.orderType === 'Limit' ? String(p.price) : '0', qty: p.qty, timeInForce: String(p.timeInForce ?? 'GTC'), orderStatus: 'New', cumExecQty: '0', createdTime: now, updatedTime: now });
+    v5(0, 'OK', { orderId, orderLinkId: link });
+  }
+
+  private cancelOrder(p: Record<string, unknown>, v5: (code: number, msg: string, result?: unknown) => void): void {
+    const o = [...this.orders.values()].find((x) => x.symbol === p.symbol && ((p.orderId && x.orderId === p.orderId) || (p.orderLinkId && x.orderLinkId === p.orderLinkId)));
+    if (!o || (o.orderStatus !== 'New' && o.orderStatus !== 'PartiallyFilled')) {
+      return this.category === 'spot' ? v5(170213, 'Order does not exist.') : v5(110001, 'order not exists or too late to cancel');
+    }
+    o.orderStatus = o.orderStatus === 'PartiallyFilled' && this.category === 'spot' ? 'PartiallyFilledCanceled' : 'Cancelled';
+    o.updatedTime = String(Date.now());
+    v5(0, 'OK', { orderId: o.orderId, orderLinkId: o.orderLinkId });
+  }
+
+  /**
+   * Fills `qty` of a working order at its price. Fee rate 0.1 % (maker or taker here); on spot
+   * a buy pays in the base coin and a sell in the quote, on linear in the settle coin (USDT).
+   */
+  fill(orderId: string, qty: string, opts: { maker?: boolean } = {}): FakeExecution {
+    const o = this.orders.get(orderId);
+    if (!o) throw new Error(`fake bybit: no order ${orderId}`);
+    const g = this.grid;
+    const q = parseUnits(qty, g.lotDec);
+    const cum = parseUnits(o.cumExecQty, g.lotDec) + q;
+    const total = parseUnits(o.qty, g.lotDec);
+    if (cum > total) throw new Error('fake bybit: overfill');
+    o.cumExecQty = fmt(cum, g.lotDec);
+    o.orderStatus = cum === total ? 'Filled' : 'PartiallyFilled';
+    const priceUnits = parseUnits(o.price, g.tickDec);
+    // fee = 0.001 x qty (base) or 0.001 x qty x price (quote), exact in decimal
+    const baseFee = this.category === 'spot' && o.side === 'Buy';
+    const fee = baseFee ? fmt(q, g.lotDec + 3) : fmt(q * priceUnits, g.lotDec + g.tickDec + 3);
+    const x: FakeExecution = {
+      symbol: o.symbol, orderId: o.orderId, orderLinkId: o.orderLinkId, side: o.side, execId: `e${String(this.nextExecId++).padStart(6, '0')}-7f0c-4b1e`, execPrice: o.price, execQty: qty,
+      execFee: fee, execType: 'Trade', execTime: String(Date.now()), isMaker: opts.maker ?? true,
+    };
+    if (this.category === 'spot') x.feeCurrency = baseFee ? o.symbol.replace(/USDT$/, '') : 'USDT';
+    this.executions.push(x);
+    return x;
+  }
+
+  orderRequestTimes(): number[] {
+    return this.orderTimes;
   }
 
   private instrumentInfo(symbol: string): unknown {
