@@ -121,10 +121,10 @@ export class BybitExecution implements ExecutionClient {
   constructor(private readonly deps: BybitExecutionDeps) {
     this.exchange = deps.exchange;
     this.errors = bybitErrorMap(deps.exchange);
-    // Bybit counts requests as they arrive: a margin of 10 % of the window (at most 100 ms)
+    // Bybit counts requests as they arrive: a margin of 20 % of the window (at most 100 ms)
     // absorbs transit-time jitter that would otherwise bunch our requests up at its end
     const windowMs = deps.options.order_limit_interval_ms;
-    this.orderLimiter = new RateLimiter([{ name: 'orders', limit: deps.options.orders_per_interval, intervalMs: windowMs + Math.min(100, Math.ceil(windowMs * 0.1)) }], () => deps.clock.now(), this.timers);
+    this.orderLimiter = new RateLimiter([{ name: 'orders', limit: deps.options.orders_per_interval, intervalMs: windowMs + Math.min(100, Math.ceil(windowMs * 0.2)) }], () => deps.clock.now(), this.timers);
   }
 
   private get category(): string {
@@ -346,7 +346,14 @@ export class BybitExecution implements ExecutionClient {
       const tr = this.tracked.get(o.clientOrderId);
       if (tr) await this.syncOrder(tr);
     } catch (err) {
-      this.reject(o, err);
+      const m = mapBybitError(this.errors, err);
+      if (m.reason === 'RATE_LIMITED') this.orderLimiter.blockUntil(this.deps.clock.now() + 1000);
+      this.deps.logger?.warn({ exchange: this.exchange, clientOrderId: o.clientOrderId, reason: m.reason }, redactCredentials(`cancel refused: ${m.text}`));
+      // a refused cancel leaves the order as it was (it may have filled meanwhile): keep following
+      // it and learn its real state from the venue
+      this.report(o, { kind: 'rejected', rejectReason: m.reason, text: m.text });
+      const tr = this.tracked.get(o.clientOrderId);
+      if (tr) await this.syncOrder(tr).catch(() => {});
     }
   }
 

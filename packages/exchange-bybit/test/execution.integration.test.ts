@@ -24,9 +24,9 @@ describe('Bybit execution through ccxt against the local server', () => {
     fake = undefined;
   });
 
-  async function venue(category: FakeCategory, secret: string, logger = capture().logger) {
+  async function venue(category: FakeCategory, secret: string, logger = capture().logger, pollMs = 50) {
     fake = await FakeBybit.start({ category, apiKey: KEY, apiSecret: SECRET });
-    const v = createBybitVenue({ api_url: fake.wsUrl, rest_url: fake.restUrl, market: category === 'linear' ? 'usdm' : 'spot', api_key: new Secret(KEY), api_secret: new Secret(secret), options: { poll_interval_ms: 50 } }, { exchange: 'bybit', clock: new SystemClock(), logger });
+    const v = createBybitVenue({ api_url: fake.wsUrl, rest_url: fake.restUrl, market: category === 'linear' ? 'usdm' : 'spot', api_key: new Secret(KEY), api_secret: new Secret(secret), options: { poll_interval_ms: pollMs } }, { exchange: 'bybit', clock: new SystemClock(), logger });
     const [i] = await v.marketData.loadInstruments(['BTCUSDT']);
     const reports: ExecutionReport[] = [];
     await v.execution.start((r) => reports.push(r));
@@ -94,6 +94,21 @@ describe('Bybit execution through ccxt against the local server', () => {
     expect(reports[1]).toMatchObject({ lastQty: 5, cumQty: 5, leavesQty: 15, feeAtoms: 3201n, feeAsset: 'USDT' });
     expect(reports[2]).toMatchObject({ cumQty: 5, leavesQty: 0 });
     expect(fake!.orders.get(id)!.orderStatus).toBe('Cancelled');
+  });
+
+  it('a cancel refused because the order filled meanwhile: the cancel is rejected, the fill still reported', async () => {
+    const { v, i, reports } = await venue('spot', SECRET, capture().logger, 60_000); // no poll in this test's time
+    const o = conformanceOrder(i, { side: 'sell', price: '64000', qty: '0.01' });
+    v.execution.submit(o);
+    await waitUntil(() => reports.some((r) => r.kind === 'ack'), 'an ack');
+    const id = reports.find((r) => r.kind === 'ack')!.venueOrderId!;
+    fake!.fill(id, '0.01');
+    v.execution.cancel({ ...o, venueOrderId: id, status: 'pending_cancel' });
+    await waitUntil(() => reports.some((r) => r.kind === 'fill'), 'the fill');
+    expect(reports.map((r) => r.kind)).toEqual(['ack', 'rejected', 'fill']);
+    expect(reports[1]).toMatchObject({ rejectReason: 'UNKNOWN_ORDER' });
+    expect(reports[1]!.text).toMatch(/170213/);
+    expect(reports[2]).toMatchObject({ cumQty: 10000, leavesQty: 0, lastPrice: 6400000 });
   });
 
   it('lists working orders (and follows them) after a restart', async () => {
