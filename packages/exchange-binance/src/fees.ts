@@ -1,30 +1,7 @@
-import { notionalExponent, parseDecimal, type Instrument } from '@cwts/core';
+import { parseDecimal, type Instrument } from '@cwts/core';
 
-/** a / 10^k rounded away from zero (a fee is never understated). */
-function divPow10Up(a: bigint, k: number): bigint {
-  if (k <= 0) return a * 10n ** BigInt(-k);
-  const d = 10n ** BigInt(k);
-  const q = a / d;
-  return a % d === 0n ? q : q + (a > 0n ? 1n : -1n);
-}
-
-/**
- * A Binance commission (`n` / `commission`, in `N` / `commissionAsset`) as quote atoms (the unit
- * of ExecutionReport.feeAtoms: 10^-notionalExponent quote). Quote-asset fees convert exactly;
- * base-asset fees are valued at the fill price. A third asset (BNB) has no price here: undefined,
- * and the caller reports the fee by its asset and amount instead.
- */
-export function feeToQuoteAtoms(i: Instrument, amount: string, asset: string | null | undefined, priceTicks: number): bigint | undefined {
-  const d = parseDecimal(amount);
-  if (d.mantissa === 0n) return 0n;
-  const e = notionalExponent(i);
-  if (!asset || asset === i.quote) return divPow10Up(d.mantissa, d.exponent - e);
-  if (asset === i.base) {
-    // amount x price = m*10^-ex x ticks*pm*10^-pe, in units of 10^-e
-    return divPow10Up(d.mantissa * BigInt(priceTicks) * i.priceScale.mantissa, d.exponent + i.priceScale.exponent - e);
-  }
-  return undefined;
-}
+// Commission -> quote atoms is shared by every adapter: it lives in @cwts/core's adapter kit.
+export { feeToQuoteAtoms } from '@cwts/core';
 
 /** A balance as whole lots, rounded toward zero (dust below one lot is not a position). */
 export function lotsFloor(i: Instrument, amount: string): number {

@@ -1,0 +1,58 @@
+/**
+ * The plugin manifest of @cwts/exchange-bybit. `register` runs once per venue instance with the
+ * venue's child container; the MarketDataClient and ExecutionClient share instruments. Nothing
+ * happens on import.
+ */
+import { CORE_API_VERSION, TOKENS, type Clock, type CwtsContainer, type Logger, type PluginManifest, type PluginRegistrationContext, type Secret } from '@cwts/core';
+import { BybitExecution } from './execution.js';
+import { BybitMarketData, bybitEndpoints, isKnownMarket } from './market-data.js';
+import { resolveBybitOptions, validateBybitOptions } from './options.js';
+
+export const PLUGIN_NAME = '@cwts/exchange-bybit';
+
+export interface BybitVenue {
+  marketData: BybitMarketData;
+  execution: BybitExecution;
+}
+
+/** Builds both halves for one venue table (also used directly by tests). */
+export function createBybitVenue(cfg: Readonly<Record<string, unknown>>, deps: { exchange: string; clock: Clock; logger?: Logger; random?: () => number }): BybitVenue {
+  if (!isKnownMarket(cfg.market)) throw new Error(`${deps.exchange}.market: must be "spot" or "usdm" (Bybit linear)`);
+  const options = resolveBybitOptions(cfg.options, `${deps.exchange}.options`);
+  const endpoints = bybitEndpoints({ api_url: cfg.api_url as string | undefined, rest_url: cfg.rest_url as string | undefined, testnet: cfg.testnet === true, market: cfg.market as string | undefined });
+  const marketData = new BybitMarketData({ exchange: deps.exchange, endpoints, options, clock: deps.clock, logger: deps.logger, random: deps.random });
+  const execution = new BybitExecution({
+    exchange: deps.exchange, endpoints, options, clock: deps.clock, logger: deps.logger,
+    apiKey: cfg.api_key as Secret | undefined, apiSecret: cfg.api_secret as Secret | undefined,
+    instrument: (s) => marketData.instrument(s),
+    symbols: () => marketData.symbolsLoaded(),
+  });
+  return { marketData, execution };
+}
+
+function register(ctx: PluginRegistrationContext): void {
+  if (!isKnownMarket(ctx.config.market)) throw new Error(`${ctx.instanceName}.market: must be "spot" or "usdm" (Bybit linear)`);
+  resolveBybitOptions(ctx.config.options, `${ctx.instanceName}.options`);
+  let venue: BybitVenue | undefined;
+  const venueOf = (c: CwtsContainer): BybitVenue =>
+    (venue ??= createBybitVenue(ctx.config, {
+      exchange: c.isRegistered(TOKENS.VenueName) ? c.resolve(TOKENS.VenueName) : ctx.instanceName,
+      clock: c.resolve(TOKENS.Clock),
+      ...(c.isRegistered(TOKENS.Logger) ? { logger: (c.resolve(TOKENS.Logger) as Logger).child({ exchange: ctx.instanceName, component: 'exchange-bybit' }) } : {}),
+    }));
+  ctx.registrar.factory(TOKENS.MarketDataClient, (c) => venueOf(c).marketData);
+  ctx.registrar.factory(TOKENS.ExecutionClient, (c) => venueOf(c).execution);
+}
+
+export const plugin: PluginManifest = {
+  name: PLUGIN_NAME,
+  kind: 'exchange',
+  coreApi: CORE_API_VERSION,
+  register,
+  validateOptions: validateBybitOptions,
+};
+
+export default plugin;
+
+/** Symbols for a `[bybit]` table without `symbols`: BTC and ETH against Bybit's main quote, USDT. */
+export const BYBIT_DEFAULT_SYMBOLS: readonly string[] = Object.freeze(['BTCUSDT', 'ETHUSDT']);

@@ -1,0 +1,49 @@
+import { Secret, SystemClock } from '@cwts/core';
+import { describeExchangeConformance, type ConformanceVenue } from '@cwts/core/testing';
+import { createBybitVenue } from '../src/index.js';
+import { FakeBybit, type FakeCategory } from './fake-bybit.js';
+
+// Obviously fake credentials: only the local test server knows them.
+const KEY = 'test-api-key-not-real';
+const SECRET = 'test-api-secret-not-real';
+
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => ((a = (Math.imul(a, 1664525) + 1013904223) >>> 0) / 4294967296);
+}
+
+// Both public streams: spot (numeric trade ids, spot error codes) and linear (UUID trade ids,
+// liquidations, contract error codes).
+for (const category of ['spot', 'linear'] as FakeCategory[]) {
+  describeExchangeConformance({
+    venue: `bybit-${category}`,
+    symbol: 'BTCUSDT',
+    capabilities: { checksum: false, execution: true, rateLimit: true },
+    createVenue: () => FakeBybit.start({ category, seed: category === 'spot' ? 7 : 8, apiKey: KEY, apiSecret: SECRET }),
+    async createAdapter(venue: ConformanceVenue, opts) {
+      const f = venue as FakeBybit;
+      const v = createBybitVenue(
+        {
+          api_url: f.wsUrl,
+          rest_url: f.restUrl,
+          market: category === 'linear' ? 'usdm' : 'spot',
+          api_key: new Secret(KEY),
+          api_secret: new Secret(SECRET),
+          options: {
+            reconnect_initial_ms: 20,
+            reconnect_max_ms: 200,
+            poll_interval_ms: 100,
+            ...(opts.orderRateLimit ? { orders_per_interval: opts.orderRateLimit.limit, order_limit_interval_ms: opts.orderRateLimit.intervalMs } : {}),
+          },
+        },
+        { exchange: `bybit-${category}`, clock: new SystemClock(), random: seeded(3) },
+      );
+      return { marketData: v.marketData, execution: v.execution, pendingTimers: () => v.marketData.pendingTimers() + v.execution.pendingTimers() };
+    },
+    restingOrder: { side: 'buy', price: category === 'spot' ? '64000.00' : '64000.0', qty: category === 'spot' ? '0.010000' : '0.010' },
+    errorCases: [
+      { name: 'insufficient balance', arrange: (v) => (v as FakeBybit).failNextOrder('balance'), expect: 'INSUFFICIENT_BALANCE', text: category === 'spot' ? /170131/ : /110007/ },
+      { name: 'cancel of an unknown order', arrange: () => {}, cancelUnknown: true, expect: 'UNKNOWN_ORDER', text: category === 'spot' ? /170213/ : /110001/ },
+    ],
+  });
+}

@@ -1,0 +1,212 @@
+/**
+ * Acceptance: `cwts-ultra run` against the local Bybit v5 server (spot and linear), one
+ * scenario per test: normal flow, a sequence gap, a dropped connection, a snapshot re-sent
+ * mid-stream, a service restart (u = 1) and malformed frames. Each run must end with /status
+ * showing the venue's true top-10 book and SYNCED, cwts_book_resyncs_total counting each
+ * resync, and every trade recorded once in the --record file.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FakeBybit, type FakeCategory } from './fake-bybit.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(here, '../../..');
+const CLI = join(ROOT, 'packages/core/bin/cwts-ultra.js');
+const PLUGIN = join(ROOT, 'packages/exchange-bybit/dist/index.js');
+const SYM = 'BTCUSDT';
+
+function config(dir: string, f: FakeBybit): string {
+  const file = join(dir, 'bybit.toml');
+  writeFileSync(
+    file,
+    `[system]
+name = "bybit-acceptance"
+log_level = "info"
+mode = "paper"
+
+[exchanges]
+enabled = ["bybit"]
+
+[bybit]
+plugin = "${PLUGIN}"
+api_url = "${f.wsUrl}"
+rest_url = "${f.restUrl}"
+market = "${f.category === 'linear' ? 'usdm' : 'spot'}"
+symbols = ["${SYM}"]
+
+[bybit.options]
+reconnect_initial_ms = 20
+reconnect_max_ms = 200
+
+[risk]
+max_position = 100000
+max_drawdown = 0.15
+kelly_fraction = 0.25
+var_confidence = 0.99
+
+[monitoring]
+metrics_port = 0
+health_check_port = 0
+control_port = 0
+bind_address = "127.0.0.1"
+
+[compute]
+backends = ["js"]
+
+[journal]
+path = "${join(dir, 'journal.jsonl')}"
+`,
+  );
+  return file;
+}
+
+interface Run {
+  child: ChildProcess;
+  out: string[];
+  healthPort: number;
+  metricsPort: number;
+  exited: Promise<number | null>;
+}
+
+async function startRun(cfg: string, record: string, seconds: number): Promise<Run> {
+  const child = spawn(process.execPath, [CLI, 'run', '--config', cfg, '--duration', String(seconds), '--record', record], { cwd: ROOT, env: { ...process.env, CWTS_LOG_FORMAT: 'json' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out: string[] = [];
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const ports = await new Promise<{ m: number; h: number }>((res, rej) => {
+    const t = setTimeout(() => rej(new Error(`no "metrics on" log line:\n${out.join('')}`)), 30_000);
+    const onData = (d: Buffer) => {
+      out.push(d.toString());
+      const m = /metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics, health on http:\/\/127\.0\.0\.1:(\d+)\/health/.exec(out.join(''));
+      if (m) {
+        clearTimeout(t);
+        res({ m: Number(m[1]), h: Number(m[2]) });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (d: Buffer) => out.push(d.toString()));
+    void exited.then(() => rej(new Error(`cwts-ultra exited early:\n${out.join('')}`)));
+  });
+  return { child, out, healthPort: ports.h, metricsPort: ports.m, exited };
+}
+
+async function getJson(url: string): Promise<any> {
+  const r = await fetch(url);
+  return r.json();
+}
+
+async function until(cond: () => Promise<boolean> | boolean, what: string, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const canon = (levels: [string, string][]) => levels.map(([p, q]) => [String(Number(p)), String(Number(q))]);
+
+describe('cwts-ultra run against the local Bybit server', () => {
+  let fake: FakeBybit | undefined;
+  let run: Run | undefined;
+  let ticker: NodeJS.Timeout | undefined;
+  let dir = '';
+
+  afterEach(async () => {
+    if (ticker) clearInterval(ticker);
+    if (run && run.child.exitCode === null) run.child.kill('SIGTERM');
+    await run?.exited;
+    await fake?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    fake = undefined;
+    run = undefined;
+  });
+
+  const scenarios: { name: string; category: FakeCategory; act: (f: FakeBybit) => void; resyncs: { reason: string; min: number } | undefined; errors?: number }[] = [
+    { name: 'normal flow (spot)', category: 'spot', act: () => {}, resyncs: undefined },
+    { name: 'normal flow (linear)', category: 'linear', act: () => {}, resyncs: undefined },
+    { name: 'a sequence gap', category: 'spot', act: (f) => f.skipSequence(SYM), resyncs: { reason: 'sequence_gap', min: 1 } },
+    { name: 'a dropped connection', category: 'linear', act: (f) => f.dropConnections(), resyncs: { reason: 'reconnect', min: 1 } },
+    { name: 'a snapshot re-sent mid-stream', category: 'spot', act: (f) => f.midStreamSnapshot(SYM), resyncs: { reason: 'other', min: 1 } },
+    { name: 'a service restart (u = 1)', category: 'linear', act: (f) => f.midStreamSnapshot(SYM, { restart: true }), resyncs: { reason: 'other', min: 1 } },
+    {
+      name: 'malformed frames',
+      category: 'spot',
+      act: (f) => {
+        f.sendRaw('{"topic":"orderbook.50.BTC');
+        f.sendRaw('garbage');
+        f.sendRaw('{"unknown":true}');
+      },
+      resyncs: undefined,
+      errors: 3,
+    },
+  ];
+
+  for (const sc of scenarios) {
+    it(`ends SYNCED with the true top-10 book after ${sc.name}`, async () => {
+      dir = mkdtempSync(join(tmpdir(), 'cwts-bybit-'));
+      fake = await FakeBybit.start({ category: sc.category, seed: 5 });
+      const f = fake;
+      const record = join(dir, 'rec.jsonl');
+      run = await startRun(config(dir, f), record, 6);
+      const status = () => getJson(`http://127.0.0.1:${run!.healthPort}/status`);
+      const book = async () => (await status()).books.find((b: any) => b.exchange === 'bybit' && b.symbol === SYM);
+      // the venue is live: updates and trades keep coming
+      // (trades start once the book is SYNCED, so every trade has a subscriber to reach)
+      let trades = 0;
+      let n = 0;
+      let trading = false;
+      ticker = setInterval(() => {
+        f.step(SYM, 1);
+        if (trading && ++n % 4 === 0) {
+          const t = f.truth(SYM, 1);
+          f.trade(SYM, { price: t.asks[0]![0], qty: sc.category === 'spot' ? '0.001000' : '0.001', side: 'buy' });
+          trades++;
+        }
+      }, 10);
+      await until(async () => (await book())?.state === 'SYNCED', 'SYNCED');
+      trading = true;
+      await new Promise((r) => setTimeout(r, 200));
+      sc.act(f);
+      await new Promise((r) => setTimeout(r, 300));
+      clearInterval(ticker);
+      ticker = undefined;
+      // quiet venue: the book must converge on the truth
+      await until(async () => {
+        const b = await book();
+        const t = f.truth(SYM, 10);
+        return b?.state === 'SYNCED' && JSON.stringify(canon(b.bids)) === JSON.stringify(canon(t.bids)) && JSON.stringify(canon(b.asks)) === JSON.stringify(canon(t.asks));
+      }, 'the true top-10 book');
+      const b = await book();
+      expect(b.bids).toHaveLength(10);
+      expect(b.asks).toHaveLength(10);
+      const metrics = await (await fetch(`http://127.0.0.1:${run.metricsPort}/metrics`)).text();
+      const resyncLines = metrics.split('\n').filter((l) => l.startsWith('cwts_book_resyncs_total{'));
+      const count = (reason: string) => resyncLines.filter((l) => l.includes(`reason="${reason}"`)).reduce((s, l) => s + Number(l.split(' ').pop()), 0);
+      const total = resyncLines.reduce((s, l) => s + Number(l.split(' ').pop()), 0);
+      if (sc.resyncs) {
+        expect(count(sc.resyncs.reason), metrics).toBeGreaterThanOrEqual(sc.resyncs.min);
+        expect(b.resyncs).toBe(total); // every resync counted once: one resync snapshot per counted resync
+      } else expect(total).toBe(0);
+      if (sc.errors) {
+        // every rejected frame is counted (the warn lines about them are rate-limited)
+        const errs = metrics.split('\n').filter((l) => l.startsWith('cwts_feed_errors_total{') && l.includes('exchange="bybit"')).reduce((s, l) => s + Number(l.split(' ').pop()), 0);
+        expect(errs, metrics).toBeGreaterThanOrEqual(sc.errors);
+      }
+      const code = await run.exited;
+      expect(code, run.out.join('')).toBe(0);
+      // every trade the venue delivered, recorded exactly once; resync snapshots recorded too
+      const lines = readFileSync(record, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      expect(lines[0].kind).toBe('cwts-recording');
+      const recTrades = lines.filter((e) => e.type === 'trade');
+      expect(new Set(recTrades.map((e) => e.tradeId)).size).toBe(recTrades.length);
+      expect(recTrades.length).toBe(f.tradesDelivered);
+      expect(trades - f.tradesDelivered).toBeLessThanOrEqual(sc.name === 'a dropped connection' ? trades : 0);
+      const snaps = lines.filter((e) => e.type === 'book_snapshot');
+      expect(snaps.filter((s) => s.reason === 'resync').length).toBe(b.resyncs);
+      expect(run.out.join('')).not.toMatch(/Unhandled|TypeError/);
+    }, 60_000);
+  }
+});

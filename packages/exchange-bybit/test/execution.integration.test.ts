@@ -1,0 +1,128 @@
+import { Writable } from 'node:stream';
+import { Secret, SystemClock, createLogger, type ExecutionReport } from '@cwts/core';
+import { conformanceOrder, waitUntil } from '@cwts/core/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createBybitVenue } from '../src/index.js';
+import { FakeBybit, type FakeCategory } from './fake-bybit.js';
+
+const KEY = 'test-api-key-not-real';
+const SECRET = 'test-api-secret-not-real';
+const WRONG_SECRET = 'wrong-secret-DO-NOT-LOG-4711';
+
+function capture() {
+  const lines: string[] = [];
+  const dest = new Writable({ write(chunk, _e, cb) { lines.push(String(chunk)); cb(); } });
+  return { lines, logger: createLogger({ level: 'debug', destination: dest as never, pretty: false }) };
+}
+
+describe('Bybit execution through ccxt against the local server', () => {
+  let fake: FakeBybit | undefined;
+  const stops: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const s of stops.splice(0)) await s();
+    await fake?.close();
+    fake = undefined;
+  });
+
+  async function venue(category: FakeCategory, secret: string, logger = capture().logger, pollMs = 50) {
+    fake = await FakeBybit.start({ category, apiKey: KEY, apiSecret: SECRET });
+    const v = createBybitVenue({ api_url: fake.wsUrl, rest_url: fake.restUrl, market: category === 'linear' ? 'usdm' : 'spot', api_key: new Secret(KEY), api_secret: new Secret(secret), options: { poll_interval_ms: pollMs } }, { exchange: 'bybit', clock: new SystemClock(), logger });
+    const [i] = await v.marketData.loadInstruments(['BTCUSDT']);
+    const reports: ExecutionReport[] = [];
+    await v.execution.start((r) => reports.push(r));
+    stops.push(() => v.execution.stop());
+    return { v, i: i!, reports };
+  }
+
+  it('maps a bad API secret to 10004 AUTH_FAILED (at start and on the order) and never logs the secret', async () => {
+    const cap = capture();
+    const { v, i, reports } = await venue('spot', WRONG_SECRET, cap.logger);
+    expect(cap.lines.join('')).toMatch(/signed request check failed at start: bybit 10004/);
+    const o = conformanceOrder(i, { side: 'buy', price: '64000', qty: '0.01' });
+    v.execution.submit(o);
+    await waitUntil(() => reports.length > 0, 'a report');
+    expect(reports[0]).toMatchObject({ kind: 'rejected', rejectReason: 'AUTH_FAILED', clientOrderId: o.clientOrderId });
+    expect(reports[0]!.text).toMatch(/10004.*check api_secret/);
+    const all = cap.lines.join('') + JSON.stringify(reports, (_k, x) => (typeof x === 'bigint' ? String(x) : x));
+    expect(all).not.toContain(WRONG_SECRET);
+    expect(all).not.toContain(SECRET);
+    expect(fake!.orders.size).toBe(0);
+  });
+
+  it('spot: fills learned by polling, exact price, real fee (base coin on a buy, quote on a sell) and liquidity', async () => {
+    const { v, i, reports } = await venue('spot', SECRET);
+    const buy = conformanceOrder(i, { side: 'buy', price: '64000.5', qty: '0.02' });
+    v.execution.submit(buy);
+    await waitUntil(() => reports.some((r) => r.kind === 'ack'), 'an ack');
+    const ack = reports.find((r) => r.kind === 'ack')!;
+    const sent = fake!.orders.get(ack.venueOrderId!)!;
+    expect(sent).toMatchObject({ orderLinkId: buy.clientOrderId, side: 'Buy', orderType: 'Limit', price: '64000.5', qty: '0.02', timeInForce: 'GTC' });
+    fake!.fill(ack.venueOrderId!, '0.005');
+    await waitUntil(() => reports.some((r) => r.kind === 'fill'), 'a partial fill');
+    fake!.fill(ack.venueOrderId!, '0.015', { maker: false });
+    await waitUntil(() => reports.filter((r) => r.kind === 'fill').length === 2, 'the second fill');
+    const fills = reports.filter((r) => r.kind === 'fill');
+    expect(fills.map((f) => [f.lastPrice, f.lastQty, f.cumQty, f.leavesQty, f.liquidity, f.feeAsset])).toEqual([
+      [6400050, 5000, 5000, 15000, 'maker', 'BTC'],
+      [6400050, 15000, 20000, 0, 'taker', 'BTC'],
+    ]);
+    // 0.000005 BTC x 64000.5 = 0.3200025 USDT; quote atoms are 1e-8 USDT
+    expect(fills.map((f) => f.feeAtoms)).toEqual([32000250n, 96000750n]);
+    const sell = conformanceOrder(i, { side: 'sell', price: '64000.5', qty: '0.002' });
+    v.execution.submit(sell);
+    await waitUntil(() => reports.some((r) => r.kind === 'ack' && r.clientOrderId === sell.clientOrderId), 'the sell ack');
+    fake!.fill(reports.find((r) => r.kind === 'ack' && r.clientOrderId === sell.clientOrderId)!.venueOrderId!, '0.002');
+    await waitUntil(() => reports.some((r) => r.kind === 'fill' && r.clientOrderId === sell.clientOrderId), 'the sell fill');
+    // 0.1 % of 128.001 USDT, charged in USDT
+    expect(reports.find((r) => r.kind === 'fill' && r.clientOrderId === sell.clientOrderId)).toMatchObject({ feeAsset: 'USDT', feeAtoms: 12800100n, leavesQty: 0 });
+    await new Promise((r) => setTimeout(r, 200)); // more polls: nothing is reported twice
+    expect(reports.filter((r) => r.kind === 'fill')).toHaveLength(3);
+  });
+
+  it('linear: fees in the settle coin rounded up; cancel after a partial fill reports the fill, then cancelled', async () => {
+    const { v, i, reports } = await venue('linear', SECRET);
+    const o = conformanceOrder(i, { side: 'buy', price: '64000.5', qty: '0.020' });
+    v.execution.submit(o);
+    await waitUntil(() => reports.some((r) => r.kind === 'ack'), 'an ack');
+    const id = reports.find((r) => r.kind === 'ack')!.venueOrderId!;
+    fake!.fill(id, '0.005');
+    v.execution.cancel({ ...o, venueOrderId: id, status: 'pending_cancel' });
+    await waitUntil(() => reports.some((r) => r.kind === 'cancelled'), 'the cancel');
+    const kinds = reports.map((r) => r.kind);
+    expect(kinds).toEqual(['ack', 'fill', 'cancelled']);
+    // 0.005 x 64000.5 x 0.001 = 0.3200025 USDT = 3200.025 atoms of 1e-4: never understated
+    expect(reports[1]).toMatchObject({ lastQty: 5, cumQty: 5, leavesQty: 15, feeAtoms: 3201n, feeAsset: 'USDT' });
+    expect(reports[2]).toMatchObject({ cumQty: 5, leavesQty: 0 });
+    expect(fake!.orders.get(id)!.orderStatus).toBe('Cancelled');
+  });
+
+  it('a cancel refused because the order filled meanwhile: the cancel is rejected, the fill still reported', async () => {
+    const { v, i, reports } = await venue('spot', SECRET, capture().logger, 60_000); // no poll in this test's time
+    const o = conformanceOrder(i, { side: 'sell', price: '64000', qty: '0.01' });
+    v.execution.submit(o);
+    await waitUntil(() => reports.some((r) => r.kind === 'ack'), 'an ack');
+    const id = reports.find((r) => r.kind === 'ack')!.venueOrderId!;
+    fake!.fill(id, '0.01');
+    v.execution.cancel({ ...o, venueOrderId: id, status: 'pending_cancel' });
+    await waitUntil(() => reports.some((r) => r.kind === 'fill'), 'the fill');
+    expect(reports.map((r) => r.kind)).toEqual(['ack', 'rejected', 'fill']);
+    expect(reports[1]).toMatchObject({ rejectReason: 'UNKNOWN_ORDER' });
+    expect(reports[1]!.text).toMatch(/170213/);
+    expect(reports[2]).toMatchObject({ cumQty: 10000, leavesQty: 0, lastPrice: 6400000 });
+  });
+
+  it('lists working orders (and follows them) after a restart', async () => {
+    const { v, i, reports } = await venue('spot', SECRET);
+    const o = conformanceOrder(i, { side: 'buy', price: '64000', qty: '0.01' });
+    v.execution.submit(o);
+    await waitUntil(() => reports.some((r) => r.kind === 'ack'), 'an ack');
+    const open = await v.execution.openOrders();
+    expect(open.map((x) => [x.clientOrderId, x.side, x.price, x.qty, x.status])).toEqual([[o.clientOrderId, 'buy', 6400000, 10000, 'open']]);
+  });
+
+  it('is market-data only without credentials', async () => {
+    fake = await FakeBybit.start({});
+    const v = createBybitVenue({ api_url: fake.wsUrl, rest_url: fake.restUrl }, { exchange: 'bybit', clock: new SystemClock() });
+    expect(v.execution.availability()).toEqual({ canTrade: false, reason: 'no api_key/api_secret configured; market data only' });
+  });
+});
