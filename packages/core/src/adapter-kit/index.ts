@@ -16,3 +16,4 @@ export * from './errors.js';
 export * from './http-json.js';
 export * from './feed-guard.js';
 export * from './snapshot-schema.js';
+export * from './frame-harness.js';
