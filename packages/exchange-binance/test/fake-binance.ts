@@ -227,6 +227,11 @@ export class FakeBinance implements ConformanceVenue {
   private snapshotHold: (() => void)[] | undefined;
   private snapshotPoison: ((snap: { lastUpdateId: number; bids: [string, string][]; asks: [string, string][] }) => void) | undefined;
 
+  /** Sends a binary frame to every market-data connection (Binance streams are text only). */
+  sendBinary(bytes: Uint8Array): void {
+    for (const c of this.conns) if (c.ws.readyState === c.ws.OPEN) c.ws.send(bytes, { binary: true });
+  }
+
   /** Publishes a raw trade frame (hostile values); does not count as delivered. */
   publishRawTrade(symbol: string, fields: { t: number | string; p: string; q: string }): void {
     const lower = symbol.toLowerCase();

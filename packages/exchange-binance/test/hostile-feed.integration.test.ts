@@ -55,12 +55,19 @@ describe('cwts-ultra run: hostile Binance input (issue 11)', () => {
       ticker = undefined;
     };
     const trueBook = async (what: string) => {
+      // Binance's procedure asks for the snapshot on the first update after a resync: the venue
+      // stays live until the book is SYNCED again, then goes quiet so the book can be compared
+      await until(async () => (await book())?.state === 'SYNCED', `SYNCED again ${what}`, 60_000);
       quiet();
+      let last = '';
       await until(async () => {
         const b = await book();
         const t = f.truth(SYM, 10);
+        last = JSON.stringify({ state: b?.state, reason: b?.reason, bids: b?.bids?.slice(0, 3), truth: t.bids.slice(0, 3), snapshotsServed: f.snapshotsServed });
         return b?.state === 'SYNCED' && JSON.stringify(canon(b.bids)) === JSON.stringify(canon(t.bids)) && JSON.stringify(canon(b.asks)) === JSON.stringify(canon(t.asks));
-      }, `the true top-10 book ${what}`, 60_000);
+      }, `the true top-10 book ${what}`, 60_000).catch((err: Error) => {
+        throw new Error(`${err.message}\nlast: ${last}\nlog: ${r.out.join('').slice(-3000)}`);
+      });
       expect(await ready()).toBe(200);
       live();
     };
@@ -93,7 +100,10 @@ describe('cwts-ultra run: hostile Binance input (issue 11)', () => {
     const malformed0 = await feedErrors('malformed');
     f.sendRaw('{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":17649');
     f.sendRaw('{"stream":"btcusdt@trade","data":{"e":"trade","E":1764900000000,"s":"BTCUSDT","t":500');
+    const binary0 = await feedErrors('binary_frame');
+    f.sendBinary(Uint8Array.from([0x7b, 0x22, 0x65, 0x00, 0xff]));
     await until(async () => (await feedErrors('malformed')) >= malformed0 + 2, 'both cut frames counted', 30_000);
+    await until(async () => (await feedErrors('binary_frame')) > binary0, 'the binary frame counted', 30_000);
     expect((await getJson(`${base}/health/live`)).live).toBe(true);
     await trueBook('after cut frames');
 
