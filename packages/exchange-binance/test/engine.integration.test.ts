@@ -61,6 +61,13 @@ describe('cwts-ultra run against the local Binance server', () => {
       counting = true;
       sc.act(f);
       await new Promise((r) => setTimeout(r, 300));
+      // Binance's procedure asks for a snapshot on the first update after a resync (or a
+      // reconnect, which can take a while on a loaded machine): the venue stays live until the
+      // resync is done and the book is SYNCED again, and only then goes quiet
+      await until(async () => {
+        const b = await book();
+        return b?.state === 'SYNCED' && (sc.resyncs === undefined || b.resyncs >= sc.resyncs.min);
+      }, 'SYNCED again after the scenario', 60_000);
       clearInterval(ticker);
       ticker = undefined;
       // quiet venue: the book must converge on the truth
