@@ -15,6 +15,8 @@ import { TinyExMarketData } from './market-data.js';
 
 export { TinyExMarketData, type TinyExSettings } from './market-data.js';
 export { tinyexChecksum } from './protocol.js';
+export { TinyExFeed, type TinyExFeedOptions } from './feed.js';
+export { createTinyExFrameHarness } from './frame-harness.js';
 
 export const plugin: PluginManifest = {
   name: 'acme-exchange-tinyex',

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { SystemClock } from '@cwts/core';
 import { describeExchangeConformance } from '@cwts/core/testing';
 import { TinyExMarketData } from '../src/index.js';
@@ -13,4 +14,5 @@ describeExchangeConformance({
     const md = new TinyExMarketData({ exchange: 'tinyex', wsUrl: `ws://${f.url}`, restUrl: `http://${f.url}`, clock: new SystemClock(), reconnectInitialMs: 20 });
     return { marketData: md, pendingTimers: () => md.pendingTimers() };
   },
+  frameHarness: { module: fileURLToPath(new URL('../src/frame-harness.ts', import.meta.url)), export: 'createTinyExFrameHarness' },
 });

@@ -1,25 +1,19 @@
 import {
-  BINANCE_SPOT_RULES,
   BookSync,
   ExponentialBackoff,
   RateLimiter,
-  SeqVerdict,
   TimerSet,
   WsConnection,
   httpJson,
-  instrumentScales,
-  unitsOf,
-  type BookLevel,
   type Clock,
   type Instrument,
   type Logger,
   type MarketDataClient,
   type MarketEventSink,
-  type SequenceRules,
 } from '@cwts/core';
+import { BinanceFeed, type FeedSymbol } from './feed.js';
 import { instrumentsFromExchangeInfo } from './instruments.js';
 import type { BinanceOptions } from './options.js';
-import { BinanceFrameParser, Frame, makeSymbolCtx, type SymbolCtx } from './parse.js';
 
 export interface BinanceEndpoints {
   /** ws root without /ws or /stream, e.g. wss://stream.binance.com:9443 */
@@ -39,30 +33,10 @@ export function binanceEndpoints(cfg: { api_url?: string; rest_url?: string; tes
   return { wsRoot, restRoot, market };
 }
 
-/**
- * Binance USD-M futures rules: each event's pu must equal the previous u (the parser sets
- * firstSeq = pu + 1, so "consecutive" means pu === last); the first event after the snapshot
- * covers lastUpdateId (U <= L <= u, approximated by firstSeq <= L + 1 <= u + 1).
- */
-export const BINANCE_USDM_RULES: SequenceRules = {
-  name: 'binance-usdm',
-  first(first, u, L) {
-    if (u < L) return SeqVerdict.DROP;
-    return first <= L + 1 ? SeqVerdict.APPLY : SeqVerdict.GAP;
-  },
-  next(first, u, last) {
-    if (u <= last) return SeqVerdict.DROP;
-    return first === last + 1 ? SeqVerdict.APPLY : SeqVerdict.GAP;
-  },
-  snapshotTooOld(L, first0) {
-    return L + 1 < first0;
-  },
-};
+export { BINANCE_USDM_RULES } from './feed.js';
 
-interface SymbolState extends SymbolCtx {
-  sync: BookSync;
-  lower: string;
-  lastTradeId: number;
+interface SymbolState {
+  feed: FeedSymbol;
   snapshotGen: number;
   snapshotBackoff: ExponentialBackoff;
   snapshotRetry: NodeJS.Timeout | undefined;
@@ -91,14 +65,14 @@ export class BinanceMarketData implements MarketDataClient {
   private readonly limiter: RateLimiter;
   private instruments = new Map<string, Instrument>();
   private symbols: SymbolState[] = [];
-  private parser: BinanceFrameParser | undefined;
+  private feed: BinanceFeed | undefined;
   private conn: WsConnection | undefined;
   private sink: MarketEventSink | undefined;
   private subscribeId = 0;
   private stopped = false;
   private readonly component: string;
-  /** Counters for tests and the benchmark. */
-  readonly stats = { frames: 0, depth: 0, trades: 0, duplicateTrades: 0, errors: 0, snapshots: 0 };
+  /** Connection-level problems (connect failures, snapshot fetch failures) for tests. */
+  private connErrors = 0;
 
   constructor(private readonly deps: BinanceMarketDataDeps) {
     this.exchange = deps.exchange;
@@ -130,34 +104,37 @@ export class BinanceMarketData implements MarketDataClient {
     this.stopped = false;
     this.timers.reopen();
     const o = this.deps.options;
-    this.symbols = symbols.map((s) => {
-      const ctx = makeSymbolCtx(this.exchange, instrumentScales(this.instruments.get(s)!));
-      const st: SymbolState = {
-        ...ctx,
-        lower: s.toLowerCase(),
-        lastTradeId: -1,
-        snapshotGen: 0,
-        snapshotBackoff: new ExponentialBackoff({ initialMs: 100, maxMs: 5000, random: this.deps.random }),
-        snapshotRetry: undefined,
-        sync: undefined as unknown as BookSync,
-      };
-      st.sync = new BookSync({
-        exchange: this.exchange,
-        symbol: s,
-        rules: this.futures ? BINANCE_USDM_RULES : BINANCE_SPOT_RULES,
-        sink: () => (this.stopped ? undefined : this.sink),
-        requestSnapshot: (_sync, why) => this.requestSnapshot(st, why),
-        snapshotWhen: 'first-delta',
-        now: () => this.deps.clock.now(),
-      });
+    const states = new Map<string, SymbolState>();
+    const feed = new BinanceFeed({
+      exchange: this.exchange,
+      instruments: symbols.map((s) => this.instruments.get(s)!),
+      futures: this.futures,
+      sink: () => (this.stopped ? undefined : this.sink),
+      now: () => this.deps.clock.now(),
+      requestSnapshot: (fs, why) => this.requestSnapshot(states.get(fs.symbol)!, why),
+      onShutdown: () => {
+        this.deps.logger?.info({ exchange: this.exchange }, `${this.exchange}: serverShutdown received; reconnecting`);
+        this.conn?.reconnect('server shutdown notice');
+      },
+      maxSeqJump: o.max_sequence_jump,
+      maxTradeIdJump: o.max_trade_id_jump,
+    });
+    this.feed = feed;
+    this.symbols = feed.symbols.map((fs) => {
+      const st: SymbolState = { feed: fs, snapshotGen: 0, snapshotBackoff: new ExponentialBackoff({ initialMs: 100, maxMs: 5000, random: this.deps.random }), snapshotRetry: undefined };
+      states.set(fs.symbol, st);
       return st;
     });
-    this.parser = new BinanceFrameParser(this.symbols, this.futures);
     const conn = new WsConnection({
       name: `${this.exchange} market data`,
       url: () => this.streamUrl(),
       onOpen: (c, info) => this.onOpen(c, info),
-      onMessage: (text) => this.onFrame(text),
+      onMessage: (text) => {
+        if (!this.stopped) feed.onFrame(text);
+      },
+      onBinary: (bytes) => {
+        if (!this.stopped) feed.onBinaryFrame(bytes);
+      },
       onDown: (reason) => this.onDown(reason),
       onError: (msg) => this.error(msg),
       pingIntervalMs: o.ping_interval_ms,
@@ -184,7 +161,7 @@ export class BinanceMarketData implements MarketDataClient {
     this.stopped = true;
     for (const s of this.symbols) {
       s.snapshotGen++;
-      s.sync.suspend();
+      s.feed.sync.suspend();
     }
     await this.conn?.close();
     this.conn = undefined;
@@ -203,13 +180,20 @@ export class BinanceMarketData implements MarketDataClient {
 
   /** The sync machine of a symbol (tests, diagnostics). */
   syncOf(symbol: string): BookSync | undefined {
-    return this.symbols.find((s) => s.symbol === symbol)?.sync;
+    return this.feed?.symbol(symbol)?.sync;
+  }
+
+  /** Counters for tests and the benchmark: frames, depth, trades, duplicates, rejected, snapshots. */
+  get stats(): { frames: number; depth: number; trades: number; duplicateTrades: number; snapshots: number; rejected: number; errors: number } {
+    const f = this.feed;
+    const z = { frames: 0, depth: 0, trades: 0, duplicateTrades: 0, snapshots: 0 };
+    return { ...(f?.stats ?? z), rejected: f?.rejected ?? 0, errors: (f?.rejected ?? 0) + this.connErrors };
   }
 
   private streams(): string[] {
     const o = this.deps.options;
     const out: string[] = [];
-    for (const s of this.symbols) {
+    for (const { feed: s } of this.symbols) {
       out.push(`${s.lower}@${o.trade_stream}`);
       out.push(o.depth_speed === '100ms' ? `${s.lower}@depth@100ms` : `${s.lower}@depth`);
       if (this.futures && o.liquidations) out.push(`${s.lower}@forceOrder`);
@@ -228,7 +212,7 @@ export class BinanceMarketData implements MarketDataClient {
       this.timers.clear(s.snapshotRetry);
       s.snapshotRetry = undefined;
       s.snapshotBackoff.reset();
-      s.sync.begin(info.reconnect ? `reconnect after ${info.reason}` : 'initial');
+      s.feed.sync.begin(info.reconnect ? `reconnect after ${info.reason}` : 'initial');
     }
     if (info.reconnect) this.deps.logger?.info({ exchange: this.exchange }, `${this.exchange}: reconnected (${info.reason}); resyncing books`);
   }
@@ -236,59 +220,13 @@ export class BinanceMarketData implements MarketDataClient {
   private onDown(reason: string): void {
     for (const s of this.symbols) {
       s.snapshotGen++;
-      s.sync.suspend();
+      s.feed.sync.suspend();
     }
     if (!this.stopped) this.sink?.onFeedStatus({ type: 'feed_status', exchange: this.exchange, symbol: '', state: 'disconnected', reason: `disconnected: ${reason}; reconnecting`, ts: this.deps.clock.now() });
   }
 
-  /** Hot path: one ws text frame. */
-  private onFrame(text: string): void {
-    if (this.stopped) return;
-    this.stats.frames++;
-    const p = this.parser!;
-    const code = p.parse(text, this.deps.clock.now());
-    switch (code) {
-      case Frame.DEPTH: {
-        this.stats.depth++;
-        const s = p.ctx as SymbolState;
-        s.sync.onDelta(s.delta);
-        return;
-      }
-      case Frame.TRADE: {
-        const s = p.ctx as SymbolState;
-        const id = Number(s.trade.tradeId);
-        if (id <= s.lastTradeId) {
-          this.stats.duplicateTrades++;
-          return;
-        }
-        s.lastTradeId = id;
-        this.stats.trades++;
-        this.sink?.onMarketEvent(s.trade);
-        return;
-      }
-      case Frame.LIQUIDATION:
-        this.sink?.onMarketEvent((p.ctx as SymbolState).liquidation);
-        return;
-      case Frame.REPLY:
-        return;
-      case Frame.SHUTDOWN:
-        this.deps.logger?.info({ exchange: this.exchange }, `${this.exchange}: serverShutdown received; reconnecting`);
-        this.conn?.reconnect('server shutdown notice');
-        return;
-      case Frame.INVALID: {
-        this.error(`invalid data dropped: ${p.problem}`);
-        // a depth frame we cannot apply means the book would be wrong: resync that symbol
-        const s = p.ctx as SymbolState | undefined;
-        if (s && /off the (tick|lot) grid|level/.test(p.problem) && text.includes('depthUpdate')) s.sync.resync(`invalid depth update (${p.problem})`);
-        return;
-      }
-      default:
-        this.error(code === Frame.MALFORMED ? `malformed frame dropped: ${p.problem}` : code === Frame.ERROR ? p.problem : `unknown message dropped: ${p.problem}`);
-    }
-  }
-
   private error(message: string): void {
-    this.stats.errors++;
+    this.connErrors++;
     if (!this.stopped) this.sink?.onFeedError(this.component, `${this.exchange}: ${message}`);
   }
 
@@ -311,7 +249,7 @@ export class BinanceMarketData implements MarketDataClient {
     try {
       await this.limiter.acquire({ ip: weight });
       if (gen !== s.snapshotGen || this.stopped) return;
-      const res = await httpJson(`${this.deps.endpoints.restRoot}${this.apiPrefix}/depth?symbol=${s.symbol}&limit=${limit}`, { timeoutMs: this.deps.options.rest_timeout_ms });
+      const res = await httpJson(`${this.deps.endpoints.restRoot}${this.apiPrefix}/depth?symbol=${s.feed.symbol}&limit=${limit}`, { timeoutMs: this.deps.options.rest_timeout_ms });
       if (gen !== s.snapshotGen || this.stopped) return;
       const used = res.headers['x-mbx-used-weight-1m'];
       if (typeof used === 'string') this.limiter.noteUsed('ip', Number(used));
@@ -321,33 +259,22 @@ export class BinanceMarketData implements MarketDataClient {
         throw new Error(`depth snapshot rate limited (HTTP ${res.status}, retry after ${retry} s)`);
       }
       if (res.status !== 200) throw new Error(`depth snapshot failed: HTTP ${res.status} ${res.text.slice(0, 160)}`);
-      const body = res.body as { lastUpdateId?: unknown; bids?: unknown; asks?: unknown; E?: unknown; T?: unknown };
-      if (typeof body?.lastUpdateId !== 'number' || !Array.isArray(body.bids) || !Array.isArray(body.asks)) throw new Error('depth snapshot has no lastUpdateId/bids/asks');
-      const bids = this.levels(s, body.bids);
-      const asks = this.levels(s, body.asks);
-      this.stats.snapshots++;
-      s.sync.onSnapshot({ seq: body.lastUpdateId, bids, asks, ts: typeof body.E === 'number' ? body.E : 0 });
-      if (s.sync.state === 'synced') s.snapshotBackoff.reset();
+      // validated (counted in cwts_feed_errors_total when bad) by the feed; a bad one is retried
+      const r = this.feed!.onSnapshotBody(s.feed, res.body);
+      if (!r.ok) return this.retrySnapshot(s, why);
+      if (s.feed.sync.state === 'synced') s.snapshotBackoff.reset();
     } catch (err) {
       if (gen !== s.snapshotGen || this.stopped) return;
-      this.error(`${s.symbol}: ${(err as Error).message}; retrying`);
-      s.sync.snapshotFailed();
-      s.snapshotRetry = this.timers.timeout(() => {
-        s.snapshotRetry = undefined;
-        s.sync.requestAgain(why);
-      }, s.snapshotBackoff.next());
+      this.error(`${s.feed.symbol}: ${(err as Error).message}; retrying`);
+      this.retrySnapshot(s, why);
     }
   }
 
-  private levels(s: SymbolState, raw: unknown[]): BookLevel[] {
-    const out: BookLevel[] = [];
-    for (const l of raw) {
-      if (!Array.isArray(l) || typeof l[0] !== 'string' || typeof l[1] !== 'string') throw new Error('depth snapshot level is not ["price","qty"]');
-      const price = unitsOf(l[0], 0, l[0].length, s.scales.price);
-      const qty = unitsOf(l[1], 0, l[1].length, s.scales.qty);
-      if (Number.isNaN(price) || Number.isNaN(qty)) throw new Error(`depth snapshot level ${l[0]} x ${l[1]} is off the grid of ${s.symbol}`);
-      if (qty > 0) out.push({ price, qty });
-    }
-    return out;
+  private retrySnapshot(s: SymbolState, why: string): void {
+    s.feed.sync.snapshotFailed();
+    s.snapshotRetry = this.timers.timeout(() => {
+      s.snapshotRetry = undefined;
+      s.feed.sync.requestAgain(why);
+    }, s.snapshotBackoff.next());
   }
 }

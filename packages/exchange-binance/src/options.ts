@@ -43,6 +43,10 @@ export interface BinanceOptions {
   /** USD-M futures only: subscribe <symbol>@forceOrder for liquidations. */
   liquidations: boolean;
   rest_timeout_ms: number;
+  /** Largest plausible advance of a depth update id in one frame; beyond it: rejected, resync (docs/reliability.md). */
+  max_sequence_jump: number;
+  /** Largest plausible advance of a trade id between two trades; beyond it: rejected. */
+  max_trade_id_jump: number;
 }
 
 export const DEFAULT_BINANCE_OPTIONS: Readonly<BinanceOptions> = Object.freeze({
@@ -66,6 +70,8 @@ export const DEFAULT_BINANCE_OPTIONS: Readonly<BinanceOptions> = Object.freeze({
   user_stream_rotation_ms: 23 * 3600_000,
   liquidations: true,
   rest_timeout_ms: 10_000,
+  max_sequence_jump: 10_000_000,
+  max_trade_id_jump: 10_000_000,
 });
 
 type Check = (v: unknown) => string | undefined;
@@ -95,6 +101,8 @@ const CHECKS: Record<keyof BinanceOptions, Check> = {
   ws_api_url: (v) => (typeof v === 'string' && /^wss?:\/\/[^\s]+$/.test(v) ? undefined : 'must be a ws:// or wss:// URL'),
   liquidations: bool,
   rest_timeout_ms: int(100, 120_000),
+  max_sequence_jump: int(1, Number.MAX_SAFE_INTEGER),
+  max_trade_id_jump: int(1, Number.MAX_SAFE_INTEGER),
 };
 
 export const BINANCE_OPTION_KEYS = Object.keys(CHECKS) as (keyof BinanceOptions)[];

@@ -1,4 +1,4 @@
-import { JsonCursor, isScanFailure, unitsOf, type BookDeltaEvent, type BookLevel, type InstrumentScales, type LiquidationEvent, type TradeEvent } from '@cwts/core';
+import { JsonCursor, isScanFailure, unitsOf, type FeedRejectReason, type BookDeltaEvent, type BookLevel, type InstrumentScales, type LiquidationEvent, type TradeEvent } from '@cwts/core';
 
 /** Per-symbol parse context: scales and the reused event objects (no allocation per frame). */
 export interface SymbolCtx {
@@ -54,8 +54,12 @@ export class BinanceFrameParser {
   private readonly cur = new JsonCursor();
   /** The context of the last DEPTH/TRADE/LIQUIDATION frame. */
   ctx: SymbolCtx | undefined;
-  /** For INVALID/ERROR/UNKNOWN: what was wrong (for the error counter's log line). */
+  /** For INVALID/ERROR/UNKNOWN/MALFORMED: what was wrong (for the error counter's log line). */
   problem = '';
+  /** For INVALID/ERROR/UNKNOWN/MALFORMED: the cwts_feed_errors_total reason. */
+  reason: FeedRejectReason = 'malformed';
+  /** For INVALID: the kind of event being read (DEPTH, TRADE, LIQUIDATION), or 0. */
+  lastKind: FrameCode | 0 = 0;
   /** For ERROR and REPLY frames: the parsed object. */
   reply: unknown;
 
@@ -66,6 +70,9 @@ export class BinanceFrameParser {
   ) {}
 
   parse(text: string, recvTs: number): FrameCode {
+    this.problem = '';
+    this.lastKind = 0;
+    this.ctx = undefined;
     try {
       const c = this.cur.reset(text);
       c.beginObject();
@@ -101,6 +108,7 @@ export class BinanceFrameParser {
     else if (c.is(E_TRADE)) kind = 2;
     else if (c.is(E_AGG)) kind = 3;
     else return 0;
+    this.lastKind = kind === 1 ? Frame.DEPTH : Frame.TRADE;
     let ctx: SymbolCtx | undefined;
     let ts = 0;
     let U = -1;
@@ -118,7 +126,8 @@ export class BinanceFrameParser {
       if (k === 115 /* s */) {
         c.readString();
         ctx = this.find(c);
-        if (!ctx) this.problem = `unknown symbol ${c.text()}`;
+        if (!ctx) return this.invalid(`unknown symbol ${c.text().slice(0, 40)}`, 'unknown_symbol');
+        this.ctx = ctx;
       } else if (k === 69 /* E */) ts = c.readInt();
       else if (kind === 1) {
         if (k === 85 /* U */) U = c.readInt();
@@ -126,7 +135,7 @@ export class BinanceFrameParser {
         else if (k === 98 /* b */ || k === 97 /* a */) {
           if (!ctx) return 0;
           const ok = this.levels(c, k === 98 ? ctx.delta.bids : ctx.delta.asks, ctx.scales);
-          if (!ok) return Frame.INVALID;
+          if (!ok) return this.invalid(this.problem, 'off_grid');
           if (k === 98) haveB = true;
           else haveA = true;
         } else if (this.futures && c.is('pu')) pu = c.readInt();
@@ -136,20 +145,19 @@ export class BinanceFrameParser {
           c.readString();
           if (!ctx) return 0;
           price = unitsOf(c.s, c.start, c.end, ctx.scales.price);
-          if (Number.isNaN(price)) return this.invalid(`price ${c.text()} of ${ctx.symbol} is off the tick grid`);
+          if (Number.isNaN(price)) return this.invalid(`price ${c.text().slice(0, 40)} of ${ctx.symbol} is off the tick grid`, 'off_grid');
         } else if (k === 113 /* q */) {
           c.readString();
           if (!ctx) return 0;
           qty = unitsOf(c.s, c.start, c.end, ctx.scales.qty);
-          if (Number.isNaN(qty)) return this.invalid(`quantity ${c.text()} of ${ctx.symbol} is off the lot grid`);
+          if (Number.isNaN(qty)) return this.invalid(`quantity ${c.text().slice(0, 40)} of ${ctx.symbol} is off the lot grid`, 'off_grid');
         } else if ((kind === 2 && k === 116) /* t */ || (kind === 3 && k === 97) /* a */) tradeId = c.readInt();
         else if (k === 84 /* T */) tradeTs = c.readInt();
         else if (k === 109 /* m */) maker = c.readBool();
         else c.skipValue();
       }
     }
-    if (!ctx) return this.problem.startsWith('unknown symbol') ? Frame.INVALID : 0;
-    this.ctx = ctx;
+    if (!ctx) return 0;
     if (kind === 1) {
       if (U < 0 || u < U || !haveB || !haveA) return 0;
       const d = ctx.delta;
@@ -171,8 +179,9 @@ export class BinanceFrameParser {
     return Frame.TRADE;
   }
 
-  private invalid(msg: string): FrameCode {
+  private invalid(msg: string, reason: FeedRejectReason): FrameCode {
     this.problem = msg;
+    this.reason = reason;
     return Frame.INVALID;
   }
 
@@ -199,14 +208,15 @@ export class BinanceFrameParser {
       c.readString();
       const p = unitsOf(c.s, c.start, c.end, sc.price);
       if (Number.isNaN(p)) {
-        this.problem = `price ${c.text()} of ${sc.instrument.symbol} is off the tick grid`;
+        this.problem = `price ${c.text().slice(0, 40)} of ${sc.instrument.symbol} is off the tick grid`;
         return false;
       }
       c.expect(44);
       c.readString();
       const q = unitsOf(c.s, c.start, c.end, sc.qty);
-      if (Number.isNaN(q) || q < 0) {
-        this.problem = `quantity ${c.text()} of ${sc.instrument.symbol} is off the lot grid`;
+      // the sign is judged with the other value rules in BookSync (negative_qty)
+      if (Number.isNaN(q)) {
+        this.problem = `quantity ${c.text().slice(0, 40)} of ${sc.instrument.symbol} is off the lot grid`;
         return false;
       }
       c.expect(93);
@@ -228,13 +238,9 @@ export class BinanceFrameParser {
     try {
       obj = JSON.parse(text);
     } catch (err) {
-      this.problem = `malformed JSON: ${(err as Error).message}`;
-      return Frame.MALFORMED;
+      return this.malformed(`malformed JSON: ${(err as Error).message.slice(0, 120)}`);
     }
-    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
-      this.problem = 'frame is not a JSON object';
-      return Frame.MALFORMED;
-    }
+    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) return this.malformed('frame is not a JSON object');
     let o = obj as Record<string, unknown>;
     if (typeof o.stream === 'string' && o.data !== null && typeof o.data === 'object') o = o.data as Record<string, unknown>;
     if ('result' in o && 'id' in o) {
@@ -243,7 +249,8 @@ export class BinanceFrameParser {
     }
     if (typeof o.code === 'number' && typeof o.msg === 'string') {
       this.reply = o;
-      this.problem = `server error ${o.code}: ${o.msg}`;
+      this.problem = `server error ${o.code}: ${o.msg.slice(0, 200)}`;
+      this.reason = 'venue_error';
       return Frame.ERROR;
     }
     switch (o.e) {
@@ -257,17 +264,22 @@ export class BinanceFrameParser {
         return this.slowMarket(o, recvTs);
       default:
         this.problem = `unknown message ${text.length > 120 ? `${text.slice(0, 120)}...` : text}`;
+        this.reason = 'unknown_message';
         return Frame.UNKNOWN;
     }
   }
 
   private ctxFor(sym: unknown): SymbolCtx | undefined {
     const ctx = this.symbols.find((s) => s.symbol === sym);
-    if (!ctx) this.problem = `unknown symbol ${String(sym)}`;
+    if (!ctx) {
+      this.problem = `unknown symbol ${String(sym).slice(0, 40)}`;
+      this.reason = 'unknown_symbol';
+    }
     return ctx;
   }
 
   private slowMarket(o: Record<string, unknown>, recvTs: number): FrameCode {
+    this.lastKind = o.e === E_DEPTH ? Frame.DEPTH : Frame.TRADE;
     const ctx = this.ctxFor(o.s);
     if (!ctx) return Frame.INVALID;
     this.ctx = ctx;
@@ -281,11 +293,16 @@ export class BinanceFrameParser {
       const fill = (src: unknown[], out: BookLevel[]): boolean => {
         out.length = 0;
         for (const l of src) {
-          if (!Array.isArray(l) || l.length < 2) return false;
+          if (!Array.isArray(l) || l.length < 2) {
+            this.problem = `level ${JSON.stringify(l)?.slice(0, 80)} of ${ctx.symbol} is not ["price","qty"]`;
+            this.reason = 'malformed';
+            return false;
+          }
           const p = str(l[0], sc.price);
           const q = str(l[1], sc.qty);
-          if (Number.isNaN(p) || Number.isNaN(q) || q < 0) {
-            this.problem = `level ${JSON.stringify(l)} of ${ctx.symbol} is off the grid`;
+          if (Number.isNaN(p) || Number.isNaN(q)) {
+            this.problem = `level ${JSON.stringify(l).slice(0, 80)} of ${ctx.symbol} is off the grid`;
+            this.reason = 'off_grid';
             return false;
           }
           out.push({ price: p, qty: q });
@@ -305,7 +322,7 @@ export class BinanceFrameParser {
     const price = str(o.p, sc.price);
     const qty = str(o.q, sc.qty);
     if (Number.isNaN(id) || typeof o.m !== 'boolean') return this.malformed(`${String(o.e)} without id or m`);
-    if (Number.isNaN(price) || Number.isNaN(qty)) return this.invalid(`trade ${String(o.p)} x ${String(o.q)} of ${ctx.symbol} is off the grid`);
+    if (Number.isNaN(price) || Number.isNaN(qty)) return this.invalid(`trade ${String(o.p).slice(0, 40)} x ${String(o.q).slice(0, 40)} of ${ctx.symbol} is off the grid`, 'off_grid');
     const t = ctx.trade;
     t.ts = num(o.T) || num(o.E) || 0;
     t.recvTs = recvTs;
@@ -317,6 +334,7 @@ export class BinanceFrameParser {
   }
 
   private slowLiquidation(o: Record<string, unknown>, recvTs: number): FrameCode {
+    this.lastKind = Frame.LIQUIDATION;
     const ord = o.o as Record<string, unknown> | undefined;
     if (!ord || typeof ord !== 'object') return this.malformed('forceOrder without o');
     const ctx = this.ctxFor(ord.s);
@@ -328,7 +346,7 @@ export class BinanceFrameParser {
     const qs = pick(ord.z, ord.q);
     const price = typeof ps === 'string' ? unitsOf(ps, 0, ps.length, sc.price) : NaN;
     const qty = typeof qs === 'string' ? unitsOf(qs, 0, qs.length, sc.qty) : NaN;
-    if (Number.isNaN(price) || Number.isNaN(qty)) return this.invalid(`liquidation ${String(ps)} x ${String(qs)} of ${ctx.symbol} is off the grid`);
+    if (Number.isNaN(price) || Number.isNaN(qty)) return this.invalid(`liquidation ${String(ps).slice(0, 40)} x ${String(qs).slice(0, 40)} of ${ctx.symbol} is off the grid`, 'off_grid');
     const l = ctx.liquidation;
     l.ts = (typeof ord.T === 'number' ? ord.T : 0) || (typeof o.E === 'number' ? o.E : 0);
     l.recvTs = recvTs;
@@ -340,6 +358,7 @@ export class BinanceFrameParser {
 
   private malformed(msg: string): FrameCode {
     this.problem = msg;
+    this.reason = 'malformed';
     return Frame.MALFORMED;
   }
 }

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { SystemClock, Secret } from '@cwts/core';
 import { describeExchangeConformance, type ConformanceVenue } from '@cwts/core/testing';
 import { createBinanceVenue } from '../src/index.js';
@@ -32,10 +33,12 @@ describeExchangeConformance({
           ...(opts.orderRateLimit ? { orders_per_10s: opts.orderRateLimit.limit, order_limit_interval_ms: opts.orderRateLimit.intervalMs } : {}),
         },
       },
-      { exchange: 'binance', clock: new SystemClock(), random: seeded(3) },
+      { exchange: 'binance', clock: opts.clock ?? new SystemClock(), random: seeded(3) },
     );
     return { marketData: v.marketData, execution: v.execution, pendingTimers: () => v.marketData.pendingTimers() + v.execution.pendingTimers() };
   },
+  // the malformed-input section drives the adapter's own BinanceFeed in a worker thread
+  frameHarness: { module: fileURLToPath(new URL('../src/frame-harness.ts', import.meta.url)), export: 'createBinanceFrameHarness' },
   restingOrder: { side: 'buy', price: '64000.00', qty: '0.01' },
   errorCases: [
     { name: 'insufficient balance (-2010)', arrange: (v) => (v as FakeBinance).failNextOrder('balance'), expect: 'INSUFFICIENT_BALANCE', text: /insufficient balance/i },

@@ -197,6 +197,52 @@ export class FakeBinance implements ConformanceVenue {
     }
   }
 
+  /**
+   * Publishes a hostile depth frame that takes the next update id (so a client would apply it)
+   * without changing the venue's book: the venue's truth stays the real book, which a resync
+   * must restore. `u` overrides the last id (sequence poisoning: a huge u).
+   */
+  publishBadDepth(symbol: string, levels: { bids?: [string, string][]; asks?: [string, string][] }, u?: number): void {
+    const b = this.books.get(symbol)!;
+    const U = b.lastUpdateId + 1;
+    b.lastUpdateId += 1;
+    this.publishDepth(b, U, u ?? U, levels.bids ?? [], levels.asks ?? []);
+  }
+
+  /**
+   * Holds depth snapshot requests until releaseSnapshots() (then answers them with the book as
+   * it is then): a test can look at a book that is waiting for its resync.
+   */
+  holdSnapshots(): void {
+    this.snapshotHold ??= [];
+  }
+
+  releaseSnapshots(): void {
+    const held = this.snapshotHold ?? [];
+    this.snapshotHold = undefined;
+    for (const answer of held) answer();
+  }
+
+  /** The next depth snapshot is altered by `edit` (e.g. a bid of -1) before it is sent. */
+  poisonNextSnapshot(edit: (snap: { lastUpdateId: number; bids: [string, string][]; asks: [string, string][] }) => void): void {
+    this.snapshotPoison = edit;
+  }
+
+  private snapshotHold: (() => void)[] | undefined;
+  private snapshotPoison: ((snap: { lastUpdateId: number; bids: [string, string][]; asks: [string, string][] }) => void) | undefined;
+
+  /** Sends a binary frame to every market-data connection (Binance streams are text only). */
+  sendBinary(bytes: Uint8Array): void {
+    for (const c of this.conns) if (c.ws.readyState === c.ws.OPEN) c.ws.send(bytes, { binary: true });
+  }
+
+  /** Publishes a raw trade frame (hostile values); does not count as delivered. */
+  publishRawTrade(symbol: string, fields: { t: number | string; p: string; q: string }): void {
+    const lower = symbol.toLowerCase();
+    const now = Date.now();
+    this.publish([`${lower}@trade`], { e: 'trade', E: now, s: symbol, t: fields.t, p: fields.p, q: fields.q, T: now, m: false, M: true });
+  }
+
   /** Publishes a raw depth event (tests may craft their own). */
   publishDepth(b: SymBook, U: number, u: number, bids: [string, string][], asks: [string, string][]): void {
     const ev = { e: 'depthUpdate', E: Date.now(), s: b.symbol, U, u, b: bids, a: asks };
@@ -334,9 +380,18 @@ export class FakeBinance implements ConformanceVenue {
         const b = this.books.get(url.searchParams.get('symbol') ?? '');
         if (!b) return err(400, -1121, 'Invalid symbol.');
         const limit = Math.min(5000, Number(url.searchParams.get('limit') ?? 100));
-        this.snapshotsServed++;
-        const t = this.truth(b.symbol, limit);
-        return send(200, { lastUpdateId: b.lastUpdateId, bids: t.bids, asks: t.asks });
+        const answer = () => {
+          this.snapshotsServed++;
+          const t = this.truth(b.symbol, limit);
+          const snap = { lastUpdateId: b.lastUpdateId, bids: t.bids, asks: t.asks };
+          const poison = this.snapshotPoison;
+          this.snapshotPoison = undefined;
+          poison?.(snap);
+          send(200, snap);
+        };
+        if (this.snapshotHold) this.snapshotHold.push(answer);
+        else answer();
+        return;
       }
     }
     if (!/^(POST|DELETE|GET) \/api\/v3\/(order|openOrders)$|^GET \/api\/v3\/(myTrades|account)$/.test(route)) return err(404, -1000, `unknown endpoint ${route}`);

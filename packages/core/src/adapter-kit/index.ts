@@ -17,3 +17,4 @@ export * from './http-json.js';
 export * from './feed-guard.js';
 export * from './snapshot-schema.js';
 export * from './fees.js';
+export * from './frame-harness.js';

@@ -24,6 +24,7 @@ export class JsonCursor {
   reset(s: string): this {
     this.s = s;
     this.i = 0;
+    this.depth = 0;
     return this;
   }
 
@@ -174,8 +175,21 @@ export class JsonCursor {
     return fail();
   }
 
-  /** Skips any JSON value, validating it. */
+  /** Nesting depth of skipValue; bounded so a hostile frame cannot overflow the stack. */
+  private depth = 0;
+
+  /** Skips any JSON value, validating it. Nesting deeper than 64 fails (no venue frame nests that deep). */
   skipValue(): void {
+    if (this.depth >= 64) fail();
+    this.depth++;
+    try {
+      this.skipOne();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private skipOne(): void {
     this.ws();
     const s = this.s;
     const c = this.at(this.i);

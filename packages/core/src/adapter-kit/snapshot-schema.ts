@@ -16,6 +16,14 @@ export const DecimalLevelsSchema = z.array(DecimalLevelSchema).max(100_000);
 /** An update id / sequence number: a non-negative integer within 2^53. */
 export const SequenceIdSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
+/**
+ * A REST book snapshot `{ <seqKey>: id, <bidsKey>: [[p, q], ...], <asksKey>: [...] }` (other keys
+ * pass through), e.g. Binance `snapshotSchema('lastUpdateId', 'bids', 'asks')`.
+ */
+export function snapshotSchema(seqKey: string, bidsKey = 'bids', asksKey = 'asks') {
+  return z.looseObject({ [seqKey]: SequenceIdSchema, [bidsKey]: DecimalLevelsSchema, [asksKey]: DecimalLevelsSchema });
+}
+
 export type SnapshotLevelsResult = { ok: true; levels: BookLevel[] } | { ok: false; reason: FeedRejectReason; detail: string };
 
 /**

@@ -15,6 +15,8 @@ export interface WsConnectionOptions {
   onDown?: (reason: string) => void;
   /** A recovered problem worth counting (connect failure, ping timeout). */
   onError?: (message: string) => void;
+  /** A binary frame from a text-only venue (dropped); without it, reported through onError. */
+  onBinary?: (bytes: number) => void;
   /** Send a ws ping this often (0: never). Servers that ping us get pongs automatically. */
   pingIntervalMs?: number;
   /** Reconnect when a ping gets no pong within this long. Default 10 s. */
@@ -166,7 +168,8 @@ export class WsConnection {
       this.lastMessageTs = this.now();
       const text = isBinary ? '' : typeof data === 'string' ? data : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
       if (isBinary) {
-        this.opts.onError?.(`${this.opts.name}: unexpected binary frame dropped`);
+        if (this.opts.onBinary) this.opts.onBinary(Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : (data as Buffer | ArrayBuffer).byteLength);
+        else this.opts.onError?.(`${this.opts.name}: unexpected binary frame dropped`);
         return;
       }
       this.opts.onMessage(text);
