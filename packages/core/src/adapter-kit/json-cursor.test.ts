@@ -57,4 +57,16 @@ describe('JsonCursor at the end of the text', () => {
     expect(scanFails(() => c.reset('{').nextKey(true))).toBe(true);
     expect(c.reset('   ').peek()).toBe(-1);
   });
+
+  it('refuses numbers with leading zeros (not JSON), accepts a lone zero', () => {
+    const c = new JsonCursor();
+    expect(scanFails(() => c.reset('0767225797300').readInt())).toBe(true);
+    expect(scanFails(() => c.reset('-01').readInt())).toBe(true);
+    expect(scanFails(() => c.reset('00').skipValue())).toBe(true);
+    expect(scanFails(() => c.reset('-007.5').skipValue())).toBe(true);
+    expect(c.reset('0').readInt()).toBe(0);
+    expect(c.reset('-0').readInt()).toBe(-0);
+    expect(scanFails(() => c.reset('0.5').skipValue())).toBe(false);
+    expect(c.reset('1445654').readInt()).toBe(1445654);
+  });
 });

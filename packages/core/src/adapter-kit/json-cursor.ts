@@ -151,8 +151,9 @@ export class JsonCursor {
       v = v * 10 + d;
       i++;
     }
-    // a frame cut inside the number ends here too: the caller's next read fails on the end
-    if (i === start || i - start > 16) fail();
+    // a frame cut inside the number ends here too: the caller's next read fails on the end.
+    // JSON has no leading zeros ("01"): such a frame is not JSON and is not applied.
+    if (i === start || i - start > 16 || (i - start > 1 && s.charCodeAt(start) === 48)) fail();
     const c = this.at(i);
     if (c === 46 || c === 101 || c === 69 || v > 9007199254740991) fail();
     this.i = i;
@@ -267,7 +268,7 @@ export class JsonCursor {
     if (this.at(i) === 45) i++;
     const d0 = i;
     while (isDigit(this.at(i))) i++;
-    if (i === d0) fail();
+    if (i === d0 || (i - d0 > 1 && this.at(d0) === 48)) fail();
     if (this.at(i) === 46) {
       i++;
       const f0 = i;
