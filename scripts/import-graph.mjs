@@ -24,13 +24,14 @@ export const CORE_LAYERS = {
   plugins: ['domain', 'contracts', 'observability', 'config', 'di'],
   microstructure: ['domain', 'contracts', 'observability'],
   compute: ['domain', 'contracts', 'observability', 'config'],
+  journal: ['domain', 'contracts', 'observability', 'config'],
   'adapter-kit': ['domain', 'contracts', 'observability', 'config', 'microstructure'],
   detectors: ['domain', 'contracts', 'observability', 'config', 'di', 'plugins', 'microstructure', 'compute'],
   risk: ['domain', 'contracts', 'observability', 'config', 'di', 'plugins', 'microstructure', 'compute'],
-  engine: ['domain', 'contracts', 'observability', 'config', 'di', 'plugins', 'microstructure', 'compute', 'adapter-kit', 'detectors', 'risk'],
+  engine: ['domain', 'contracts', 'observability', 'config', 'di', 'plugins', 'microstructure', 'compute', 'adapter-kit', 'detectors', 'risk', 'journal'],
   testing: ['domain', 'contracts', 'observability', 'config', 'di', 'plugins', 'microstructure', 'compute', 'adapter-kit', 'detectors', 'risk'],
   reports: ['domain', 'contracts', 'observability', 'config', 'engine'],
-  cli: ['domain', 'contracts', 'observability', 'config', 'di', 'plugins', 'microstructure', 'compute', 'adapter-kit', 'detectors', 'risk', 'engine', 'reports'],
+  cli: ['domain', 'contracts', 'observability', 'config', 'di', 'plugins', 'microstructure', 'compute', 'adapter-kit', 'detectors', 'risk', 'engine', 'reports', 'journal'],
 };
 
 const IMPORT_RE = /(?:^|[;\s])(?:import|export)\s+(?:type\s+)?(?:[\w*{}\s,$]*?\s+from\s+)?['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g;
