@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url';
  * Which core folders each core folder may import. Same-folder imports are always allowed.
  * `index.ts` (the root barrel) may import anything. Order follows the documented direction:
  * domain <- contracts <- observability/config/di/plugins <- adapter-kit, microstructure,
- * compute, detectors, risk <- engine <- cli; testing sits beside engine for the suites.
+ * compute, detectors, risk, journal <- engine <- reports <- cli; testing sits beside engine for
+ * the suites.
  */
 export const CORE_LAYERS = {
   domain: [],
@@ -24,14 +25,14 @@ export const CORE_LAYERS = {
   plugins: ['domain', 'contracts', 'observability', 'config', 'di'],
   microstructure: ['domain', 'contracts', 'observability'],
   compute: ['domain', 'contracts', 'observability', 'config'],
-  journal: ['domain', 'contracts', 'observability', 'config'],
   'adapter-kit': ['domain', 'contracts', 'observability', 'config', 'microstructure'],
   detectors: ['domain', 'contracts', 'observability', 'config', 'di', 'plugins', 'microstructure', 'compute'],
   risk: ['domain', 'contracts', 'observability', 'config', 'di', 'plugins', 'microstructure', 'compute'],
+  journal: ['domain', 'contracts', 'observability', 'config'],
   engine: ['domain', 'contracts', 'observability', 'config', 'di', 'plugins', 'microstructure', 'compute', 'adapter-kit', 'detectors', 'risk', 'journal'],
   testing: ['domain', 'contracts', 'observability', 'config', 'di', 'plugins', 'microstructure', 'compute', 'adapter-kit', 'detectors', 'risk'],
-  reports: ['domain', 'contracts', 'observability', 'config', 'engine'],
-  cli: ['domain', 'contracts', 'observability', 'config', 'di', 'plugins', 'microstructure', 'compute', 'adapter-kit', 'detectors', 'risk', 'engine', 'reports', 'journal'],
+  reports: ['domain', 'contracts', 'observability', 'config', 'journal', 'engine'],
+  cli: ['domain', 'contracts', 'observability', 'config', 'di', 'plugins', 'microstructure', 'compute', 'adapter-kit', 'detectors', 'risk', 'journal', 'engine', 'reports'],
 };
 
 const IMPORT_RE = /(?:^|[;\s])(?:import|export)\s+(?:type\s+)?(?:[\w*{}\s,$]*?\s+from\s+)?['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g;
