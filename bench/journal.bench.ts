@@ -7,7 +7,8 @@
  * between bursts so the batch timer runs as it would between market events; the time a commit
  * takes on the engine thread is reported separately (commits run on the same thread, between
  * events). Modes are interleaved across repeats, each with a fresh engine and journal.
- * Env: JOURNAL_EVENTS (default 100_000 per mode and repeat), JOURNAL_REPEATS (default 3).
+ * Env: JOURNAL_EVENTS (default 100_000 per mode and repeat; JOURNAL_ALWAYS_EVENTS, default 3000,
+ * for "always"), JOURNAL_REPEATS (default 3).
  * Goal (issue 12): tick-to-order p99 with "batch" within 10% of off.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,6 +21,8 @@ import { histogram, log, median, percentiles, writeResults, type BenchResult } f
 
 const EVENTS = Number(process.env.JOURNAL_EVENTS ?? 100_000);
 const REPEATS = Number(process.env.JOURNAL_REPEATS ?? 3);
+/** "always" fsyncs every record (three per order here): fewer events keep the run short. */
+const ALWAYS_EVENTS = Number(process.env.JOURNAL_ALWAYS_EVENTS ?? 3000);
 const BURST = 500;
 const BTC = defineInstrument({ exchange: 'sim', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.00001', minNotional: '5' });
 const MID = 6_000_000;
@@ -74,8 +77,9 @@ async function runMode(mode: Mode, dir: string): Promise<{ p50: number; p99: num
   }
   const h = histogram();
   const trade = { type: 'trade' as const, exchange: 'sim', symbol: 'BTCUSDT', ts: 0, recvTs: 0, tradeId: '', price: MID, qty: 10, side: 'buy' as const };
-  const warm = 20_000;
-  for (let k = 0; k < EVENTS + warm; k++) {
+  const warm = mode === 'always' ? 1000 : 20_000;
+  const events = mode === 'always' ? ALWAYS_EVENTS : EVENTS;
+  for (let k = 0; k < events + warm; k++) {
     const t = performance.now();
     venue.sink!.onMarketEvent(trade);
     if (k >= warm) h.recordValue(Math.max(1, Math.round((venue.arrivedAt - t) * 1e6)));
@@ -118,8 +122,8 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   const results: BenchResult[] = [];
-  const note = `median of ${REPEATS} repeats x ${EVENTS} events, one order per event, bursts of ${BURST}`;
   for (const m of modes) {
+    const note = `median of ${REPEATS} repeats x ${m === 'always' ? ALWAYS_EVENTS : EVENTS} events, one order per event, bursts of ${BURST}`;
     results.push({ name: `tick-to-order p99, journal ${m}`, metric: 'p99 latency', unit: 'ns', value: median(acc[m].p99), note: `${note}; p50 ${median(acc[m].p50)} ns, p99.9 ${median(acc[m].p999)} ns` });
   }
   const off = median(acc.off.p99);

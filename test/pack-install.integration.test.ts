@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +23,11 @@ describe('pack and install', () => {
     expect(tarballs.sort()).toEqual([expect.stringMatching(/^cwts-core-.*\.tgz$/), expect.stringMatching(/^cwts-exchange-sim-.*\.tgz$/)]);
     const deps = Object.fromEntries(tarballs.map((t) => [t.startsWith('cwts-core') ? '@cwts/core' : '@cwts/exchange-sim', `file:./${t}`]));
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'my-desk', private: true, type: 'module', dependencies: deps }, null, 2));
-    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, stdio: 'pipe', timeout: 240_000 });
+    // @cwts/core depends on better-sqlite3 (the journal), whose addon compiles when no prebuilt
+    // binary can be downloaded: against the installed Node's headers, as .ci/run sets up.
+    const prefix = dirname(dirname(process.execPath));
+    const nodedir = process.env.npm_config_nodedir ?? (existsSync(join(prefix, 'include/node/node_version.h')) ? prefix : undefined);
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, stdio: 'pipe', timeout: 600_000, env: { ...process.env, ...(nodedir ? { npm_config_nodedir: nodedir } : {}) } });
 
     writeFileSync(
       join(dir, 'desk.toml'),
@@ -45,5 +49,5 @@ describe('pack and install', () => {
     const m = /stopped: (\d+) events/.exec(out);
     expect(m, out).not.toBeNull();
     expect(Number(m![1])).toBeGreaterThan(0);
-  }, 300_000);
+  }, 720_000);
 });

@@ -6,11 +6,10 @@ import type { ExecutionReport, Order } from '../domain/orders.js';
 import type { Signal } from '../domain/signal.js';
 import { OrderManager } from '../engine/order-manager.js';
 import { readJsonLines } from '../engine/journal.js';
-import type { RiskStateName } from '../engine/risk-state.js';
 import { JournalError } from '../journal/errors.js';
 import { journalParse, journalStringify } from '../journal/json.js';
 import { resolveJournalPath } from '../journal/location.js';
-import type { JournalRecord, ReconcileEventKind } from '../journal/records.js';
+import type { JournalRecord, ReconcileEventKind, RiskStateName } from '../journal/records.js';
 import { JournalStore } from '../journal/store.js';
 
 export interface JournalCommandOptions {

@@ -1,27 +1,12 @@
+export type { RestoreSummary } from './restart-report.js';
 import { instrumentKey, lotsToQty, type Instrument } from '../domain/instrument.js';
 import type { JournalContents } from '../journal/records.js';
 import type { JournalStore } from '../journal/store.js';
 import type { Logger } from '../observability/logger.js';
 import type { Engine } from './engine.js';
+import type { RestoreSummary } from './restart-report.js';
 import { commonToDecimal } from './portfolio.js';
 
-/** What a restart restored, for the first log lines and `/status` (`restoredFrom`). */
-export interface RestoreSummary {
-  journal: string;
-  /** Wall time of the restore, ISO. */
-  at: string;
-  previousRun: { runId: number; startedAt: string; endedAt: string | null; cleanExit: boolean } | null;
-  orders: number;
-  openOrders: number;
-  fills: number;
-  positions: { exchange: string; symbol: string; qty: string; realizedPnl: string; fees: string }[];
-  realizedPnl: string;
-  fees: string;
-  riskState: { state: string; reason: string } | null;
-  peakEquity: string | null;
-  nextClientId: number;
-  componentState: number;
-}
 
 /**
  * Rebuilds everything money-related from the journal of earlier runs, by replaying its orders,

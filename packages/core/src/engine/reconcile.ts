@@ -4,27 +4,32 @@ import type { ExecutionReport, Order } from '../domain/orders.js';
 import type { ReconcileEventKind } from '../journal/records.js';
 import type { Logger } from '../observability/logger.js';
 import type { MetricsRegistry } from '../observability/metrics.js';
-import type { Engine } from './engine.js';
+import type { ExecutionClient } from '../contracts/exchange.js';
+import type { Instrument } from '../domain/instrument.js';
+import type { JournalRecord } from '../journal/records.js';
+import type { OrderManager } from './order-manager.js';
+import type { Portfolio } from './portfolio.js';
+import type { RiskState } from './risk-state.js';
+import type { ReconcileMismatch, ReconcileResult } from './restart-report.js';
+
+export type { MismatchKind, ReconcileMismatch, ReconcileResult } from './restart-report.js';
+
+/** What reconciliation needs from the engine (the Engine class satisfies it). */
+export interface ReconcileEnginePort {
+  readonly now: number;
+  readonly orders: OrderManager;
+  readonly portfolio: Portfolio;
+  readonly riskState: RiskState;
+  readonly fillCount: number;
+  venueNames(): string[];
+  venue(name: string): { symbols: readonly string[]; execution: ExecutionClient } | undefined;
+  instrument(exchange: string, symbol: string): Instrument | undefined;
+  onExecutionReport(r: ExecutionReport): void;
+  journal(rec: JournalRecord): void;
+}
 
 const TERMINAL = new Set(['filled', 'cancelled', 'rejected']);
 
-export type MismatchKind = 'fill_while_down' | 'status' | 'unknown_trade' | 'position' | 'venue_unreachable';
-
-export interface ReconcileMismatch {
-  exchange: string;
-  kind: MismatchKind;
-  clientOrderId?: string;
-  symbol?: string;
-  detail: string;
-}
-
-export interface ReconcileResult {
-  /** Wall time it ended, ISO. */
-  at: string;
-  policy: 'adopt-venue' | 'halt';
-  venues: { exchange: string; ordersChecked: number; fillsApplied: number; closed: number; mismatches: number; capabilities: string[] }[];
-  mismatches: ReconcileMismatch[];
-}
 
 export interface ReconcileOptions {
   logger: Logger;
@@ -44,14 +49,15 @@ export interface ReconcileOptions {
  * 2. the venue's trades since the last journaled fill are pulled (`tradesSince`): fills of
  *    journaled orders apply once, fills of orders the journal never saw are mismatches;
  * 3. positions are compared (`positions`).
- * Every difference is a mismatch: logged, counted in cwts_reconcile_mismatches_total, journaled
+ * Fills of orders the journal holds open are expected (they were working while we were down):
+ * booked and listed as recovered. Every other difference is a mismatch: logged, counted in cwts_reconcile_mismatches_total, journaled
  * and handled by `[reconcile] on_mismatch` ("adopt-venue": the venue's view is booked and
  * trading starts; "halt": the venue's fills are still booked, then the engine starts HALTED).
  * A venue without `queryOrder` falls back to its open-order list.
  */
-export async function reconcileVenues(engine: Engine, opts: ReconcileOptions): Promise<ReconcileResult> {
+export async function reconcileVenues(engine: ReconcileEnginePort, opts: ReconcileOptions): Promise<ReconcileResult> {
   const { logger, metrics } = opts;
-  const result: ReconcileResult = { at: '', policy: opts.onMismatch, venues: [], mismatches: [] };
+  const result: ReconcileResult = { at: '', policy: opts.onMismatch, venues: [], mismatches: [], recovered: [] };
   const record = (exchange: string, kind: ReconcileEventKind, detail: string, clientOrderId?: string) =>
     engine.journal({ t: 'reconcile', exchange, clientOrderId, kind, detail, ts: engine.now });
   const mismatch = (m: ReconcileMismatch) => {
@@ -59,6 +65,11 @@ export async function reconcileVenues(engine: Engine, opts: ReconcileOptions): P
     metrics.reconcileMismatches.labels(m.exchange, m.kind).inc();
     logger.warn({ mismatch: m }, `reconcile ${m.exchange}: ${m.kind}: ${m.detail}`);
     record(m.exchange, 'mismatch', `${m.kind}: ${m.detail}`, m.clientOrderId);
+  };
+  const recovered = (m: ReconcileMismatch) => {
+    result.recovered.push(m);
+    logger.info({ recovered: m }, `reconcile ${m.exchange}: ${m.detail}`);
+    record(m.exchange, 'recovered', m.detail, m.clientOrderId);
   };
   const close = (o: Order, why: string) => {
     engine.orders.forceClose(o.clientOrderId, why);
@@ -88,7 +99,7 @@ export async function reconcileVenues(engine: Engine, opts: ReconcileOptions): P
             stats.closed++;
             continue;
           }
-          applyStatus(engine, o, st, mismatch);
+          applyStatus(engine, o, st, mismatch, recovered);
           if (TERMINAL.has(st.status) && !TERMINAL.has(o.status)) {
             close(o, `venue status ${st.status}`);
             stats.closed++;
@@ -115,7 +126,7 @@ export async function reconcileVenues(engine: Engine, opts: ReconcileOptions): P
           if (o) {
             const filled = o.filledQty;
             engine.onExecutionReport(t);
-            if (o.filledQty !== filled) mismatch({ exchange: name, kind: 'fill_while_down', clientOrderId: o.clientOrderId, symbol: t.symbol, detail: `trade ${t.tradeId ?? '?'} of ${o.clientOrderId} was not in the journal: applied (${t.lastQty} lots at ${t.lastPrice} ticks, fee ${t.feeAtoms} atoms)` });
+            if (o.filledQty !== filled) recovered({ exchange: name, kind: 'fill_while_down', clientOrderId: o.clientOrderId, symbol: t.symbol, detail: `trade ${t.tradeId ?? '?'} of ${o.clientOrderId} was not in the journal: applied (${t.lastQty} lots at ${t.lastPrice} ticks, fee ${t.feeAtoms} atoms)` });
             continue;
           }
           mismatch({ exchange: name, kind: 'unknown_trade', clientOrderId: t.clientOrderId, symbol: t.symbol, detail: `trade ${t.tradeId ?? '?'} (${t.side} ${t.lastQty} lots at ${t.lastPrice}) of an order the journal never saw` });
@@ -153,7 +164,7 @@ export async function reconcileVenues(engine: Engine, opts: ReconcileOptions): P
 }
 
 /** Applies a venue's order status report: its fills (once, by trade id), then a fill-quantity check. */
-function applyStatus(engine: Engine, o: Order, st: OrderStatusReport, mismatch: (m: ReconcileMismatch) => void): void {
+function applyStatus(engine: ReconcileEnginePort, o: Order, st: OrderStatusReport, mismatch: (m: ReconcileMismatch) => void, recovered: (m: ReconcileMismatch) => void): void {
   const before = o.filledQty;
   let venueCum = 0;
   for (const f of st.fills) {
@@ -164,7 +175,7 @@ function applyStatus(engine: Engine, o: Order, st: OrderStatusReport, mismatch: 
     engine.onExecutionReport({ ...f, clientOrderId: o.clientOrderId });
   }
   if (o.filledQty > before) {
-    mismatch({ exchange: o.exchange, kind: 'fill_while_down', clientOrderId: o.clientOrderId, symbol: o.symbol, detail: `filled ${o.filledQty - before} lot(s) while down: applied with their fees` });
+    recovered({ exchange: o.exchange, kind: 'fill_while_down', clientOrderId: o.clientOrderId, symbol: o.symbol, detail: `filled ${o.filledQty - before} lot(s) while down: applied with their fees` });
   }
   if (st.filledQty !== o.filledQty) {
     mismatch({ exchange: o.exchange, kind: 'status', clientOrderId: o.clientOrderId, symbol: o.symbol, detail: `venue says ${st.filledQty} lots filled, journal ${o.filledQty} after applying the venue's fills` });
@@ -176,7 +187,7 @@ function applyStatus(engine: Engine, o: Order, st: OrderStatusReport, mismatch: 
  * A fill of an order the journal never saw (its record lost, or placed outside this process):
  * booked as an order of its own so the position matches the venue and replays after a restart.
  */
-function adoptTrade(engine: Engine, t: ExecutionReport): void {
+function adoptTrade(engine: ReconcileEnginePort, t: ExecutionReport): void {
   const id = t.clientOrderId || `adopted-${t.exchange}-${t.tradeId ?? engine.now}`;
   const order: Order = {
     exchange: t.exchange,

@@ -125,6 +125,7 @@ describe('restart from the journal', () => {
     expect(money(a.engine).positions).toMatchObject([{ exchange: 'v', symbol: 'BTCUSDT', qty: 250, realizedPnl: '-0.1', fees: '0.0225' }]);
     // The kill lost the last order's records; the venue's trade brought the fill back, once.
     expect(b.engine.reconcileResult!.mismatches.map((m) => m.kind)).toEqual(['unknown_trade']);
+    expect(await b.metrics.text()).toMatch(/cwts_reconcile_mismatches_total\{exchange="v",kind="unknown_trade"\} 1/);
     expect(a.engine.reconcileResult!.mismatches).toEqual([]);
     b.store.flush();
     expect(b.store.database.prepare('SELECT count(*) FROM fills').pluck().get()).toBe(3);
@@ -205,8 +206,10 @@ describe('restart from the journal', () => {
     const second = await boot(path, { venue, logger });
     expect(second.engine.orders.get(o.clientOrderId)).toMatchObject({ status: 'filled', filledQty: 40, feeAtoms: 333n });
     expect(second.engine.portfolio.qty('v', 'BTCUSDT')).toBe(40);
-    expect(second.engine.reconcileResult!.mismatches.map((m) => m.kind)).toEqual(['fill_while_down']);
-    expect(await second.metrics.text()).toMatch(/cwts_reconcile_mismatches_total\{exchange="v",kind="fill_while_down"\} 1/);
+    // Expected for an order kept at the venue: recovered, not a mismatch (on_mismatch does not fire).
+    expect(second.engine.reconcileResult!.recovered.map((m) => m.kind)).toEqual(['fill_while_down']);
+    expect(second.engine.reconcileResult!.mismatches).toEqual([]);
+    expect(await second.metrics.text()).not.toMatch(/cwts_reconcile_mismatches_total\{/);
     second.store.flush();
     expect(second.store.database.prepare('SELECT trade_id, fee_atoms, fee_asset, liquidity FROM fills ORDER BY seq').all()).toEqual([
       { trade_id: 'D1', fee_atoms: '111', fee_asset: 'BNB', liquidity: 'maker' },

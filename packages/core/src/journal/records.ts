@@ -1,7 +1,9 @@
 import type { Instrument } from '../domain/instrument.js';
 import type { ExecutionReport, Order, OrderStatus } from '../domain/orders.js';
 import type { Signal } from '../domain/signal.js';
-import type { RiskStateName } from '../engine/risk-state.js';
+
+/** The engine's risk state names (engine/risk-state.ts); the journal sits below the engine. */
+export type RiskStateName = 'ACTIVE' | 'REDUCING' | 'HALTED';
 
 /**
  * What the engine appends to the journal. Appends are queued in memory and committed in
@@ -27,7 +29,7 @@ export type JournalRecord =
   | { t: 'state'; scope: string; key: string; value: unknown; ts: number }
   | { t: 'instrument'; instrument: Instrument };
 
-export type ReconcileEventKind = 'closed' | 'mismatch' | 'adopted' | 'halted' | 'unavailable';
+export type ReconcileEventKind = 'closed' | 'mismatch' | 'recovered' | 'adopted' | 'halted' | 'unavailable';
 
 export type JournalRecordType = JournalRecord['t'];
 

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ExecutionReport, Order } from '../domain/orders.js';
 import { JournalError } from './errors.js';
 import { resolveJournalPath } from './location.js';
-import { SCHEMA_VERSION } from './schema.js';
+import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 import { JournalStore } from './store.js';
 import { resolveDataDir } from '../config/data-dir.js';
 
@@ -191,6 +191,21 @@ describe('JournalStore', () => {
     expect(() => JournalStore.open(dir)).toThrow(`journal ${dir}: is a directory`);
     writeFileSync(join(dir, 'old.jsonl'), '{"t":"order"}\n');
     expect(() => JournalStore.open(join(dir, 'old.jsonl'))).toThrow(/journal .*old\.jsonl: .*not an SQLite journal.*journal import/);
+  });
+
+  it('migrates a version 1 journal forward, keeping its rows', () => {
+    const path = join(tmp(), 'j.db');
+    const v1 = new Database(path);
+    v1.exec(MIGRATIONS[0]!);
+    v1.pragma('user_version = 1');
+    v1.prepare("INSERT INTO meta (key, value) VALUES ('client_ids_reserved', '2000')").run();
+    v1.close();
+    const s = JournalStore.open(path);
+    expect(s.opened.schemaFrom).toBe(1);
+    expect(s.database.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(s.database.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'orders_open'").pluck().get()).toBe(0);
+    expect(s.load().reservedClientIds).toBe(2000);
+    s.close();
   });
 
   it('refuses a journal written by a newer schema', () => {

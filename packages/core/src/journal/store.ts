@@ -7,10 +7,9 @@ import type { Database as Db, Statement } from 'better-sqlite3';
 import type { FsyncPolicy } from '../config/types.js';
 import type { Instrument } from '../domain/instrument.js';
 import type { ExecutionReport, Order } from '../domain/orders.js';
-import type { RiskStateName } from '../engine/risk-state.js';
 import { describeFsError, JournalError } from './errors.js';
 import { journalParse, journalStringify } from './json.js';
-import type { JournalContents, JournalRecord, ReplayEvent, RunRecord } from './records.js';
+import type { JournalContents, JournalRecord, ReplayEvent, RiskStateName, RunRecord } from './records.js';
 import { migrate } from './schema.js';
 
 /**
