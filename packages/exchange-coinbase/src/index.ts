@@ -4,3 +4,5 @@ export { CoinbaseFrameParser, Frame, type FrameCode, type ProductCtx, type L2Eve
 export { instrumentsFromProducts, trimDecimal } from './instruments.js';
 export { signCoinbaseJwt, coinbasePrivateKey, type CoinbaseJwtInput } from './jwt.js';
 export { validateCoinbaseOptions, resolveCoinbaseOptions, DEFAULT_COINBASE_OPTIONS, COINBASE_OPTION_KEYS, CoinbaseOptionsSchema, type CoinbaseOptions } from './options.js';
+export { CoinbaseFeed, type CoinbaseFeedOptions, type FeedProduct } from './feed.js';
+export { createCoinbaseFrameHarness, coinbaseHarnessInstrument, type CoinbaseHarnessOptions } from './frame-harness.js';

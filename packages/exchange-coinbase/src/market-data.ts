@@ -1,23 +1,7 @@
-import {
-  BookSync,
-  CONSECUTIVE_RULES,
-  RateLimiter,
-  TimerSet,
-  TradeIdGuard,
-  TradeIdVerdict,
-  WsConnection,
-  httpJson,
-  instrumentScales,
-  type Clock,
-  type Instrument,
-  type Logger,
-  type MarketDataClient,
-  type MarketEventSink,
-  type TradeEvent,
-} from '@cwts/core';
+import { RateLimiter, TimerSet, WsConnection, httpJson, type BookSync, type Clock, type Instrument, type Logger, type MarketDataClient, type MarketEventSink } from '@cwts/core';
+import { CoinbaseFeed, type FeedProduct } from './feed.js';
 import { instrumentsFromProducts } from './instruments.js';
 import type { CoinbaseOptions } from './options.js';
-import { CoinbaseFrameParser, Frame, type ProductCtx } from './parse.js';
 
 export interface CoinbaseEndpoints {
   /** Advanced Trade market-data WebSocket, e.g. wss://advanced-trade-ws.coinbase.com */
@@ -32,16 +16,6 @@ export function coinbaseEndpoints(cfg: { api_url?: string; rest_url?: string }):
     wsUrl: (cfg.api_url ?? 'wss://advanced-trade-ws.coinbase.com').replace(/\/+$/, ''),
     restRoot: (cfg.rest_url ?? 'https://api.coinbase.com').replace(/\/+$/, '').replace(/\/api\/v3(\/brokerage)?$/, ''),
   };
-}
-
-interface ProductState extends ProductCtx {
-  sync: BookSync;
-  trades: TradeIdGuard;
-  trade: TradeEvent;
-  /** sequence_num of this product's last level2 message on this connection (-1: none yet). */
-  lastL2Seq: number;
-  /** The session's first market_trades snapshot (history from before we started) was seen. */
-  tradesBaselined: boolean;
 }
 
 /** Signs the `jwt` field of subscribe messages; absent without credentials. */
@@ -70,23 +44,27 @@ export class CoinbaseMarketData implements MarketDataClient {
   private readonly timers = new TimerSet();
   private readonly limiter: RateLimiter;
   private instruments = new Map<string, Instrument>();
-  private products: ProductState[] = [];
-  private parser: CoinbaseFrameParser | undefined;
+  private feed: CoinbaseFeed | undefined;
   private conn: WsConnection | undefined;
   private sink: MarketEventSink | undefined;
   private stopped = false;
-  private lastSeq = -1;
   /** Products whose book asked for a snapshot: resubscribed level2 together. */
   private readonly pendingL2 = new Set<string>();
   private opening = false;
   private flushQueued = false;
   private readonly component: string;
-  readonly stats = { frames: 0, l2: 0, trades: 0, duplicateTrades: 0, errors: 0, gaps: 0, heartbeats: 0, subscribes: 0 };
+  private subscribes = 0;
 
   constructor(private readonly deps: CoinbaseMarketDataDeps) {
     this.exchange = deps.exchange;
     this.component = `${deps.exchange}:market-data`;
     this.limiter = deps.limiter ?? new RateLimiter([{ name: 'ip', limit: deps.options.rest_requests_per_second, intervalMs: 1000 }], () => deps.clock.now(), this.timers);
+  }
+
+  /** Counters of the current session's feed, and subscribe messages sent. */
+  get stats(): CoinbaseFeed['stats'] & { subscribes: number } {
+    const f = this.feed?.stats ?? { frames: 0, l2: 0, trades: 0, duplicateTrades: 0, errors: 0, gaps: 0, heartbeats: 0 };
+    return { ...f, subscribes: this.subscribes };
   }
 
   async loadInstruments(symbols: readonly string[]): Promise<Instrument[]> {
@@ -106,36 +84,24 @@ export class CoinbaseMarketData implements MarketDataClient {
     this.stopped = false;
     this.timers.reopen();
     const o = this.deps.options;
-    this.products = symbols.map((s) => {
-      const st: ProductState = {
-        symbol: s,
-        scales: instrumentScales(this.instruments.get(s)!),
-        trades: new TradeIdGuard(),
-        trade: { type: 'trade', exchange: this.exchange, symbol: s, ts: 0, recvTs: 0, tradeId: '', price: 0, qty: 0, side: 'buy' },
-        sync: undefined as unknown as BookSync,
-        lastL2Seq: -1,
-        tradesBaselined: false,
-      };
-      st.sync = new BookSync({
-        exchange: this.exchange,
-        symbol: s,
-        // Each update covers the connection's sequence numbers since this product's previous
-        // level2 message (firstSeq = that + 1): the connection-wide check proved none of them
-        // was lost, so the per-book rule is plain continuity, as for any sequenced venue.
-        rules: CONSECUTIVE_RULES,
-        sink: () => (this.stopped ? undefined : this.sink),
-        requestSnapshot: () => this.requestSnapshot(st),
-        snapshotWhen: 'venue',
-        now: () => this.deps.clock.now(),
-      });
-      return st;
+    this.feed = new CoinbaseFeed({
+      exchange: this.exchange,
+      instruments: symbols.map((s) => this.instruments.get(s)!),
+      sink: () => (this.stopped ? undefined : this.sink),
+      now: () => this.deps.clock.now(),
+      requestSnapshot: (p) => this.requestSnapshot(p),
+      onSequenceGap: () => this.resubscribeTrades(),
     });
-    this.parser = new CoinbaseFrameParser(this.products);
     const conn = new WsConnection({
       name: `${this.exchange} market data`,
       url: () => this.deps.endpoints.wsUrl,
       onOpen: (c, info) => this.onOpen(c, info),
-      onMessage: (text) => this.onFrame(text),
+      onMessage: (text) => {
+        if (!this.stopped) this.feed?.onFrame(text);
+      },
+      onBinary: (bytes) => {
+        if (!this.stopped) this.feed?.onBinaryFrame(bytes);
+      },
       onDown: (reason) => this.onDown(reason),
       onError: (msg) => this.error(msg),
       pingIntervalMs: o.ping_interval_ms,
@@ -175,21 +141,24 @@ export class CoinbaseMarketData implements MarketDataClient {
   }
 
   syncOf(symbol: string): BookSync | undefined {
-    return this.products.find((p) => p.symbol === symbol)?.sync;
+    return this.feed?.product(symbol)?.sync;
+  }
+
+  private get products(): readonly FeedProduct[] {
+    return this.feed?.products ?? [];
   }
 
   private subscribe(c: WsConnection, type: 'subscribe' | 'unsubscribe', channel: string, productIds: string[]): void {
     const msg: Record<string, unknown> = { type, channel };
     if (productIds.length > 0) msg.product_ids = productIds;
     if (this.deps.jwt) msg.jwt = this.deps.jwt();
-    if (type === 'subscribe') this.stats.subscribes++;
+    if (type === 'subscribe') this.subscribes++;
     c.send(JSON.stringify(msg));
   }
 
   private onOpen(c: WsConnection, info: { reconnect: boolean; reason: string }): void {
     // sequence_num starts again on every connection
-    this.lastSeq = -1;
-    for (const p of this.products) p.lastL2Seq = -1;
+    this.feed?.connectionOpened();
     this.pendingL2.clear();
     // heartbeats first: it keeps every other channel open through quiet periods
     this.subscribe(c, 'subscribe', 'heartbeats', []);
@@ -208,7 +177,7 @@ export class CoinbaseMarketData implements MarketDataClient {
   }
 
   /** A book wants a snapshot: the venue sends one when level2 is (re)subscribed. */
-  private requestSnapshot(p: ProductState): void {
+  private requestSnapshot(p: FeedProduct): void {
     this.pendingL2.add(p.symbol);
     if (this.opening || this.flushQueued) return;
     this.flushQueued = true;
@@ -227,102 +196,16 @@ export class CoinbaseMarketData implements MarketDataClient {
     this.subscribe(c, 'subscribe', 'level2', ids);
   }
 
-  /** sequence_num is per connection and counts every message of every channel. */
-  private checkSequence(seq: number): void {
-    const last = this.lastSeq;
-    this.lastSeq = seq;
-    if (last < 0 || seq === last + 1) return;
-    this.stats.gaps++;
-    const why = `sequence gap: expected sequence_num ${last + 1}, got ${seq}`;
-    this.error(why);
-    for (const p of this.products) p.sync.resync(why);
-    // the lost messages may have been trades: the market_trades snapshot backfills them
+  /** After a sequence gap: the lost messages may have been trades, the market_trades snapshot backfills them. */
+  private resubscribeTrades(): void {
     const c = this.conn;
-    if (c?.isOpen) {
-      const ids = this.products.map((p) => p.symbol);
-      this.subscribe(c, 'unsubscribe', 'market_trades', ids);
-      this.subscribe(c, 'subscribe', 'market_trades', ids);
-    }
-  }
-
-  /** Hot path: one ws text frame. */
-  private onFrame(text: string): void {
-    if (this.stopped) return;
-    this.stats.frames++;
-    const p = this.parser!;
-    const code = p.parse(text);
-    if (p.seqNum >= 0) this.checkSequence(p.seqNum);
-    const now = this.deps.clock.now();
-    switch (code) {
-      case Frame.L2:
-        for (const e of p.l2) {
-          const st = e.ctx as ProductState;
-          this.stats.l2++;
-          const seq = p.seqNum;
-          const firstSeq = st.lastL2Seq + 1;
-          st.lastL2Seq = seq;
-          if (e.snapshot) {
-            // zero-size levels carry nothing; anything else (negative sizes too) is BookSync's to judge
-            // (fresh level objects: the parser reuses its own for the next frame)
-            const bids = e.bids.filter((l) => l.qty !== 0).map((l) => ({ price: l.price, qty: l.qty })).sort((a, b) => b.price - a.price);
-            const asks = e.asks.filter((l) => l.qty !== 0).map((l) => ({ price: l.price, qty: l.qty })).sort((a, b) => a.price - b.price);
-            st.sync.onSnapshot({ seq, bids, asks, ts: e.ts });
-          } else st.sync.onDelta({ type: 'book_delta', exchange: this.exchange, symbol: st.symbol, ts: e.ts, recvTs: now, firstSeq, seq, bids: e.bids, asks: e.asks });
-        }
-        return;
-      case Frame.TRADES:
-        this.onTrades(p, now);
-        return;
-      case Frame.HEARTBEAT:
-        this.stats.heartbeats++;
-        return;
-      case Frame.SUBSCRIPTIONS:
-        return;
-      case Frame.INVALID: {
-        this.error(`invalid data dropped: ${p.problem}`);
-        // a book update we cannot apply means the book would be wrong: resync that product
-        const st = p.ctx as ProductState | undefined;
-        if (st && text.includes('l2_data')) st.sync.resync(`invalid depth update (${p.problem})`);
-        return;
-      }
-      default:
-        this.error(code === Frame.MALFORMED ? `malformed frame dropped: ${p.problem}` : code === Frame.ERROR ? p.problem : `unknown message dropped: ${p.problem}`);
-    }
-  }
-
-  private onTrades(p: CoinbaseFrameParser, now: number): void {
-    // a snapshot lists recent trades, newest first: emit in id order
-    const rows = p.trades.length > 1 ? [...p.trades].sort((a, b) => a.tradeId - b.tradeId) : p.trades;
-    // The first snapshot of a session is history from before we started: it only sets the id
-    // baseline. Later snapshots (after a reconnect or a gap) backfill what we missed.
-    const history = p.tradesSnapshot ? new Set(this.products.filter((x) => !x.tradesBaselined)) : undefined;
-    if (history) for (const x of history) x.tradesBaselined = true;
-    for (const r of rows) {
-      const st = r.ctx as ProductState;
-      const v = st.trades.check(r.tradeId);
-      if (v === TradeIdVerdict.DUPLICATE) {
-        this.stats.duplicateTrades++;
-        continue;
-      }
-      if (v === TradeIdVerdict.JUMP) {
-        st.sync.reporter.reject(st.symbol, 'trade_id_jump', `trade id ${r.tradeId} is implausibly far ahead of ${st.trades.last}`);
-        continue;
-      }
-      if (history?.has(st)) continue;
-      const t = st.trade;
-      t.ts = r.ts;
-      t.recvTs = now;
-      t.tradeId = String(r.tradeId);
-      t.price = r.price;
-      t.qty = r.qty;
-      t.side = r.side;
-      this.stats.trades++;
-      this.sink?.onMarketEvent(t);
-    }
+    if (!c?.isOpen || this.stopped) return;
+    const ids = this.products.map((p) => p.symbol);
+    this.subscribe(c, 'unsubscribe', 'market_trades', ids);
+    this.subscribe(c, 'subscribe', 'market_trades', ids);
   }
 
   private error(message: string): void {
-    this.stats.errors++;
     if (!this.stopped) this.sink?.onFeedError(this.component, `${this.exchange}: ${message}`);
   }
 }

@@ -1,4 +1,4 @@
-import { JsonCursor, isScanFailure, tradeProblem, unitsOf, type BookLevel, type InstrumentScales } from '@cwts/core';
+import { JsonCursor, isScanFailure, tradeProblem, unitsOf, type BookLevel, type FeedRejectReason, type InstrumentScales } from '@cwts/core';
 
 /** What a frame was. */
 export const Frame = {
@@ -63,6 +63,8 @@ export class CoinbaseFrameParser {
   heartbeatCounter = -1;
   /** For INVALID/ERROR/UNKNOWN/MALFORMED: what was wrong. */
   problem = '';
+  /** For INVALID/MALFORMED: the rejection reason counted in cwts_feed_errors_total. */
+  reason: FeedRejectReason = 'malformed';
   /** For INVALID: the product it concerned, if known. */
   ctx: ProductCtx | undefined;
   private readonly byId = new Map<string, ProductCtx>();
@@ -218,6 +220,7 @@ export class CoinbaseFrameParser {
       if (side === 0 || pE === 0 || qE === 0) return undefined;
       if (Number.isNaN(price) || Number.isNaN(qty)) {
         this.ctx = ctx;
+        this.reason = 'off_grid';
         this.problem = `level ${c.s.slice(pS, Math.min(pE, pS + 40))} x ${c.s.slice(qS, Math.min(qE, qS + 40))} of ${ctx.symbol} is off the grid`;
         return Frame.INVALID;
       }
@@ -275,14 +278,15 @@ export class CoinbaseFrameParser {
     }
   }
 
-  private fail(code: FrameCode, problem: string): FrameCode {
+  private fail(code: FrameCode, problem: string, reason: FeedRejectReason = code === Frame.INVALID ? 'off_grid' : code === Frame.UNKNOWN ? 'unknown_message' : code === Frame.ERROR ? 'venue_error' : 'malformed'): FrameCode {
     this.problem = problem;
+    this.reason = reason;
     return code;
   }
 
   private product(id: unknown): ProductCtx | undefined {
     const ctx = typeof id === 'string' ? this.byId.get(id) : undefined;
-    if (!ctx) this.problem = `unknown product ${String(id).slice(0, 40)}`;
+    if (!ctx) this.fail(Frame.INVALID, `unknown product ${String(id).slice(0, 40)}`, 'unknown_symbol');
     return ctx;
   }
 
@@ -326,13 +330,13 @@ export class CoinbaseFrameParser {
         if (!ctx) return Frame.INVALID;
         this.ctx = ctx;
         const id = /^\d{1,16}$/.test(t.trade_id) ? Number(t.trade_id) : NaN;
-        if (!Number.isSafeInteger(id)) return this.fail(Frame.INVALID, `trade_id ${t.trade_id.slice(0, 40)} of ${ctx.symbol} is not a whole number`);
+        if (!Number.isSafeInteger(id)) return this.fail(Frame.INVALID, `trade_id ${t.trade_id.slice(0, 40)} of ${ctx.symbol} is not a whole number`, 'malformed');
         if (t.side !== 'BUY' && t.side !== 'SELL') return this.fail(Frame.MALFORMED, `trade with side ${String(t.side).slice(0, 20)}`);
         const price = unitsOf(t.price, 0, t.price.length, ctx.scales.price);
         const qty = unitsOf(t.size, 0, t.size.length, ctx.scales.qty);
         if (Number.isNaN(price) || Number.isNaN(qty)) return this.fail(Frame.INVALID, `trade ${t.price.slice(0, 40)} x ${t.size.slice(0, 40)} of ${ctx.symbol} is off the grid`);
         const bad = tradeProblem(price, qty);
-        if (bad !== undefined) return this.fail(Frame.INVALID, `trade ${t.price.slice(0, 40)} x ${t.size.slice(0, 40)} of ${ctx.symbol}: ${bad.replace(/_/g, ' ')}`);
+        if (bad !== undefined) return this.fail(Frame.INVALID, `trade ${t.price.slice(0, 40)} x ${t.size.slice(0, 40)} of ${ctx.symbol}: ${bad.replace(/_/g, ' ')}`, bad);
         // Advanced Trade's market_trades `side` is the taker's (aggressor's) side
         this.trades.push({ ctx, tradeId: id, price, qty, side: t.side === 'BUY' ? 'buy' : 'sell', ts: isoMs(t.time) });
       }

@@ -175,7 +175,8 @@ describe('cwts-ultra run against the local Coinbase server', () => {
         expect(b.resyncs).toBe(total); // every resync counted once: one resync snapshot per counted resync
       } else expect(total).toBe(0);
       if (sc.errors) {
-        const errs = metrics.split('\n').filter((l) => l.startsWith('cwts_errors_total{') && l.includes('coinbase')).reduce((s, l) => s + Number(l.split(' ').pop()), 0);
+        // every rejected frame is counted in cwts_feed_errors_total (its warn log is rate-limited)
+        const errs = metrics.split('\n').filter((l) => l.startsWith('cwts_feed_errors_total{') && l.includes('coinbase')).reduce((s, l) => s + Number(l.split(' ').pop()), 0);
         expect(errs).toBeGreaterThanOrEqual(sc.errors);
       }
       const code = await run.exited;

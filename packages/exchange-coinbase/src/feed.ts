@@ -1,0 +1,223 @@
+import {
+  BookSync,
+  CONSECUTIVE_RULES,
+  FeedErrorReporter,
+  TradeIdGuard,
+  TradeIdVerdict,
+  instrumentScales,
+  type FeedRejectReason,
+  type Instrument,
+  type MarketEventSink,
+  type TradeEvent,
+} from '@cwts/core';
+import { CoinbaseFrameParser, Frame, type ProductCtx } from './parse.js';
+
+export interface FeedProduct extends ProductCtx {
+  sync: BookSync;
+  trades: TradeIdGuard;
+  trade: TradeEvent;
+  /** sequence_num of this product's last level2 message on this connection (-1: none yet). */
+  lastL2Seq: number;
+  /** The session's first market_trades snapshot (history from before we started) was seen. */
+  tradesBaselined: boolean;
+}
+
+export interface CoinbaseFeedOptions {
+  exchange: string;
+  instruments: readonly Instrument[];
+  sink: () => MarketEventSink | undefined;
+  now: () => number;
+  /** A book wants a snapshot: the venue sends one when level2 is (re)subscribed. */
+  requestSnapshot: (p: FeedProduct) => void;
+  /** A connection-wide sequence gap: the lost messages may have been trades (resubscribe market_trades). */
+  onSequenceGap: () => void;
+  maxTradeIdJump?: number;
+  maxSeqJump?: number;
+  logEveryMs?: number;
+}
+
+/**
+ * Coinbase Advanced Trade market data without I/O: ws frames in, validated integer events out,
+ * book sync per product. `CoinbaseMarketData` feeds it from the socket; the conformance suite's
+ * frame harness feeds it directly (`createCoinbaseFrameHarness`), so what it tests is exactly
+ * the adapter's path.
+ *
+ * `sequence_num` is per connection and counts every message of every channel: a gap resyncs
+ * every book, and the frame that revealed it is not applied (its level2 content may be a
+ * snapshot, but the resubscribe brings a fresh one; its trades come back in the market_trades
+ * snapshot the gap asks for, deduplicated by id; so nothing is lost by dropping it).
+ * Every rejection goes through one FeedErrorReporter (cwts_feed_errors_total + rate-limited warn).
+ */
+export class CoinbaseFeed {
+  readonly products: FeedProduct[];
+  readonly reporter: FeedErrorReporter;
+  readonly stats = { frames: 0, l2: 0, trades: 0, duplicateTrades: 0, errors: 0, gaps: 0, heartbeats: 0 };
+  private readonly parser: CoinbaseFrameParser;
+  private readonly component: string;
+  private lastSeq = -1;
+
+  constructor(private readonly opts: CoinbaseFeedOptions) {
+    this.component = `${opts.exchange}:market-data`;
+    this.reporter = new FeedErrorReporter({ exchange: opts.exchange, component: this.component, sink: opts.sink, now: opts.now, logEveryMs: opts.logEveryMs });
+    this.products = opts.instruments.map((i) => {
+      const st: FeedProduct = {
+        symbol: i.symbol,
+        scales: instrumentScales(i),
+        trades: new TradeIdGuard(opts.maxTradeIdJump),
+        trade: { type: 'trade', exchange: opts.exchange, symbol: i.symbol, ts: 0, recvTs: 0, tradeId: '', price: 0, qty: 0, side: 'buy' },
+        sync: undefined as unknown as BookSync,
+        lastL2Seq: -1,
+        tradesBaselined: false,
+      };
+      st.sync = new BookSync({
+        exchange: opts.exchange,
+        symbol: i.symbol,
+        // Each update covers the connection's sequence numbers since this product's previous
+        // level2 message (firstSeq = that + 1): the connection-wide check proved none of them
+        // was lost, so the per-book rule is plain continuity, as for any sequenced venue.
+        rules: CONSECUTIVE_RULES,
+        sink: opts.sink,
+        requestSnapshot: () => opts.requestSnapshot(st),
+        snapshotWhen: 'venue',
+        maxSeqJump: opts.maxSeqJump,
+        reporter: this.reporter,
+        now: opts.now,
+      });
+      return st;
+    });
+    this.parser = new CoinbaseFrameParser(this.products);
+  }
+
+  product(symbol: string): FeedProduct | undefined {
+    return this.products.find((p) => p.symbol === symbol);
+  }
+
+  /** Inputs rejected so far, all reasons. */
+  get rejected(): number {
+    return this.reporter.total;
+  }
+
+  /** A new connection: sequence_num starts again. */
+  connectionOpened(): void {
+    this.lastSeq = -1;
+    for (const p of this.products) p.lastL2Seq = -1;
+  }
+
+  /** A binary frame on a text-only stream. */
+  onBinaryFrame(bytes: number): void {
+    this.stats.frames++;
+    this.reject('', 'binary_frame', `binary frame of ${bytes} bytes dropped`);
+  }
+
+  /** Hot path: one ws text frame. Never throws for anything the venue can send. */
+  onFrame(text: string): void {
+    this.stats.frames++;
+    const p = this.parser;
+    const code = p.parse(text);
+    const gap = p.seqNum >= 0 && !this.checkSequence(p.seqNum);
+    const now = this.opts.now();
+    switch (code) {
+      case Frame.L2:
+      case Frame.TRADES:
+        // A frame behind a gap (or with a bogus sequence_num) is not applied: the books resync
+        // and the market_trades resubscribe backfills its trades, deduplicated by id.
+        if (gap) return;
+        if (code === Frame.TRADES) {
+          this.onTrades(p, now);
+          return;
+        }
+        for (const e of p.l2) {
+          const st = e.ctx as FeedProduct;
+          this.stats.l2++;
+          const seq = p.seqNum;
+          const firstSeq = st.lastL2Seq + 1;
+          st.lastL2Seq = seq;
+          if (e.snapshot) {
+            // zero-size levels carry nothing; anything else (negative sizes too) is BookSync's to judge
+            // (fresh level objects: the parser reuses its own for the next frame)
+            const bids = e.bids.filter((l) => l.qty !== 0).map((l) => ({ price: l.price, qty: l.qty })).sort((a, b) => b.price - a.price);
+            const asks = e.asks.filter((l) => l.qty !== 0).map((l) => ({ price: l.price, qty: l.qty })).sort((a, b) => a.price - b.price);
+            st.sync.onSnapshot({ seq, bids, asks, ts: e.ts });
+          } else st.sync.onDelta({ type: 'book_delta', exchange: this.opts.exchange, symbol: st.symbol, ts: e.ts, recvTs: now, firstSeq, seq, bids: e.bids, asks: e.asks });
+        }
+        return;
+      case Frame.HEARTBEAT:
+        this.stats.heartbeats++;
+        return;
+      case Frame.SUBSCRIPTIONS:
+        return;
+      case Frame.INVALID: {
+        const st = p.ctx as FeedProduct | undefined;
+        this.reject(p.reason === 'unknown_symbol' ? '' : (st?.symbol ?? ''), p.reason, p.problem);
+        // a book update we cannot apply means the book would be wrong: resync that product
+        if (st && p.reason !== 'unknown_symbol' && text.includes('l2_data')) st.sync.resync(`invalid depth update (${p.problem})`);
+        return;
+      }
+      case Frame.ERROR:
+        this.reject('', 'venue_error', p.problem);
+        return;
+      case Frame.UNKNOWN:
+        this.reject('', 'unknown_message', p.problem);
+        return;
+      default:
+        // an unreadable frame's sequence_num is unknown: if it was a real message, the next
+        // frame's sequence_num shows the gap and every book resyncs then
+        this.reject('', p.reason, p.problem);
+    }
+  }
+
+  /** False on a gap (counted, every book resynced, market_trades backfill asked for). */
+  private checkSequence(seq: number): boolean {
+    const last = this.lastSeq;
+    this.lastSeq = seq;
+    if (last < 0 || seq === last + 1) return true;
+    this.stats.gaps++;
+    const why = `sequence gap: expected sequence_num ${last + 1}, got ${seq}`;
+    this.error(why);
+    for (const p of this.products) p.sync.resync(why);
+    this.opts.onSequenceGap();
+    return false;
+  }
+
+  private onTrades(p: CoinbaseFrameParser, now: number): void {
+    // a snapshot lists recent trades, newest first: emit in id order
+    const rows = p.trades.length > 1 ? [...p.trades].sort((a, b) => a.tradeId - b.tradeId) : p.trades;
+    // The first snapshot of a session is history from before we started: it only sets the id
+    // baseline. Later snapshots (after a reconnect or a gap) backfill what we missed.
+    const history = p.tradesSnapshot ? new Set(this.products.filter((x) => !x.tradesBaselined)) : undefined;
+    if (history) for (const x of history) x.tradesBaselined = true;
+    const sink = this.opts.sink();
+    for (const r of rows) {
+      const st = r.ctx as FeedProduct;
+      const v = st.trades.check(r.tradeId);
+      if (v === TradeIdVerdict.DUPLICATE) {
+        this.stats.duplicateTrades++;
+        continue;
+      }
+      if (v === TradeIdVerdict.JUMP) {
+        this.reject(st.symbol, 'trade_id_jump', `trade id ${r.tradeId} is implausibly far ahead of ${st.trades.last}`);
+        continue;
+      }
+      if (history?.has(st)) continue;
+      const t = st.trade;
+      t.ts = r.ts;
+      t.recvTs = now;
+      t.tradeId = String(r.tradeId);
+      t.price = r.price;
+      t.qty = r.qty;
+      t.side = r.side;
+      this.stats.trades++;
+      sink?.onMarketEvent(t);
+    }
+  }
+
+  private reject(symbol: string, reason: FeedRejectReason, detail: string): void {
+    this.stats.errors++;
+    this.reporter.reject(symbol, reason, detail);
+  }
+
+  private error(message: string): void {
+    this.stats.errors++;
+    this.opts.sink()?.onFeedError(this.component, `${this.opts.exchange}: ${message}`);
+  }
+}

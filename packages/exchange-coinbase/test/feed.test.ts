@@ -1,0 +1,62 @@
+import { HarnessSink } from '@cwts/core';
+import { describe, expect, it } from 'vitest';
+import { CoinbaseFeed } from '../src/feed.js';
+import { coinbaseHarnessInstrument, createCoinbaseFrameHarness } from '../src/frame-harness.js';
+
+const TIME = '2026-12-05T06:00:00Z';
+const env = (channel: string, seq: number, events: unknown[]) => JSON.stringify({ channel, client_id: '', timestamp: TIME, sequence_num: seq, events });
+const trade = (seq: number, type: 'snapshot' | 'update', ids: number[]) =>
+  env('market_trades', seq, [{ type, trades: ids.map((id) => ({ trade_id: String(id), product_id: 'BTC-USD', price: '65000.00', size: '0.001', side: 'BUY', time: TIME })) }]);
+const snapshot = (seq: number) =>
+  env('l2_data', seq, [{ type: 'snapshot', product_id: 'BTC-USD', updates: [{ side: 'bid', event_time: TIME, price_level: '65000.00', new_quantity: '1' }, { side: 'offer', event_time: TIME, price_level: '65001.00', new_quantity: '1' }] }]);
+
+function boot() {
+  const sink = new HarnessSink();
+  let gaps = 0;
+  const feed = new CoinbaseFeed({ exchange: 'coinbase', instruments: [coinbaseHarnessInstrument()], sink: () => sink, now: () => 0, requestSnapshot: () => {}, onSequenceGap: () => gaps++ });
+  feed.connectionOpened();
+  feed.products[0]!.sync.begin('initial');
+  feed.onFrame(snapshot(0));
+  feed.onFrame(trade(1, 'snapshot', [100]));
+  return { sink, feed, gaps: () => gaps };
+}
+
+describe('CoinbaseFeed', () => {
+  it('drops the frame that reveals a sequence gap and backfills its trades from the next market_trades snapshot, each once', () => {
+    const { sink, feed, gaps } = boot();
+    expect(sink.synced).toBe(true);
+    feed.onFrame(trade(2, 'update', [101]));
+    expect(sink.trades.map((t) => t.tradeId)).toEqual(['101']);
+    feed.onFrame(trade(9, 'update', [102])); // 3..8 lost
+    expect(gaps()).toBe(1);
+    expect(sink.synced).toBe(false);
+    expect(sink.trades.map((t) => t.tradeId)).toEqual(['101']);
+    // the resubscribe's snapshot (newest first) brings 102 and 103 back; 101 is not repeated
+    feed.onFrame(trade(10, 'snapshot', [103, 102, 101]));
+    expect(sink.trades.map((t) => t.tradeId)).toEqual(['101', '102', '103']);
+    feed.onFrame(snapshot(11));
+    expect(sink.synced).toBe(true);
+  });
+
+  it('counts every rejection with its reason', () => {
+    const { feed } = boot();
+    feed.onFrame('not json');
+    feed.onFrame(env('nosuch', 2, []));
+    feed.onFrame(trade(3, 'update', [101]).replace('"BTC-USD"', '"ETH-USD"'));
+    feed.onFrame(trade(4, 'update', [101]).replace('"0.001"', '"0.0000000001"'));
+    feed.onBinaryFrame(12);
+    expect(feed.reporter.counts).toEqual({ malformed: 1, unknown_message: 1, unknown_symbol: 1, off_grid: 1, binary_frame: 1 });
+    expect(feed.rejected).toBe(5);
+    expect(feed.stats.frames).toBe(2 + 5);
+  });
+
+  it('harness: every sample frame is accepted as is from its starting state', () => {
+    const h = createCoinbaseFrameHarness();
+    for (const s of h.samples()) {
+      const before = h.reset(s.channel === 'snapshot' ? 'awaiting-snapshot' : 'synced');
+      const after = h.feed(s.text, s.channel);
+      expect(after.rejected, s.kind).toBe(before.rejected);
+      expect(after.state, s.kind).toBe('synced');
+    }
+  });
+});
