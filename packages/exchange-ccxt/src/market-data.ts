@@ -306,7 +306,9 @@ export function watchErrorReason(err: unknown): string {
   const name = e?.constructor?.name ?? e?.name ?? 'Error';
   const msg = String(e?.message ?? err).slice(0, 200);
   if (/InvalidNonce/.test(name) || /nonce/i.test(msg)) return `sequence gap found by ccxt (${name}: ${msg}); resubscribing`;
-  if (/Checksum/i.test(name) || /checksum/i.test(msg)) return `checksum mismatch found by ccxt (${name}: ${msg}); resubscribing`;
+  // ccxt raises ChecksumError both for a venue checksum and for its own update-id continuity
+  // check (Binance has no checksum: a U/u gap surfaces as ChecksumError), so it is named as both.
+  if (/Checksum/i.test(name) || /checksum/i.test(msg)) return `sequence gap or checksum mismatch found by ccxt (${name}: ${msg}); resubscribing`;
   return `reconnecting after ${name}: ${msg}`;
 }
 
