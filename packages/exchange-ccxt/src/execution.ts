@@ -1,0 +1,362 @@
+/**
+ * Orders through ccxt's unified methods (createOrder, cancelOrder, fetchOrder, fetchOpenOrders,
+ * fetchMyTrades, fetchBalance) for any ccxt venue. Fills are learned by polling the orders we
+ * placed (fetchOrder, then fetchMyTrades for the fills with their trade ids and fees): ccxt's
+ * private WebSocket streams differ too much per venue to be used generically. Quantities and
+ * prices leave as decimal strings made from our integer ticks/lots, and come back through the
+ * same exact conversion; an off-grid value from the venue is reported, never rounded.
+ */
+import {
+  RateLimiter, TimerSet, decimalToUnits, lotsToQty, notionalExponent, parseDecimal, qtyToLots, ticksToPrice,
+  type Clock, type ExecutionClient, type ExecutionReport, type Instrument, type Logger, type Order, type OrderStatus, type OrderStatusReport, type TradingAvailability, type VenuePosition,
+} from '@cwts/core';
+import type { CcxtExchange, CcxtMyTrade, CcxtOrder } from './ccxt-exchange.js';
+import { mapCcxtError } from './errors.js';
+import type { CcxtOptions } from './options.js';
+
+export interface CcxtExecutionDeps {
+  exchange: string;
+  ccxt: () => Promise<CcxtExchange>;
+  options: CcxtOptions;
+  clock: Clock;
+  logger?: Logger;
+  hasCredentials: boolean;
+  instrument(symbol: string): Instrument | undefined;
+  ccxtSymbol(symbol: string): string | undefined;
+}
+
+interface Tracked {
+  order: Order;
+  venueOrderId: string;
+  filled: number;
+  tradeIds: Set<string>;
+  done: boolean;
+}
+
+const TIF: Record<string, string | undefined> = { GTC: 'GTC', IOC: 'IOC', FOK: 'FOK', POST_ONLY: undefined };
+
+export class CcxtExecution implements ExecutionClient {
+  readonly exchange: string;
+  readonly simulated = false;
+  private readonly timers = new TimerSet();
+  private readonly limiter: RateLimiter;
+  private ex: CcxtExchange | undefined;
+  private onReport: ((r: ExecutionReport) => void) | undefined;
+  private readonly tracked = new Map<string, Tracked>();
+  private polling = false;
+  private stopped = false;
+
+  constructor(private readonly deps: CcxtExecutionDeps) {
+    this.exchange = deps.exchange;
+    this.limiter = new RateLimiter([{ name: 'orders', limit: deps.options.orders_per_interval, intervalMs: deps.options.order_limit_interval_ms }], () => deps.clock.now(), this.timers);
+  }
+
+  pendingTimers(): number {
+    return this.timers.size;
+  }
+
+  availability(): TradingAvailability {
+    if (!this.deps.hasCredentials) return { canTrade: false, reason: `${this.exchange}: no api_key/api_secret` };
+    if (!this.ex || this.stopped) return { canTrade: false, reason: `${this.exchange}: execution not started` };
+    return { canTrade: true };
+  }
+
+  async start(onReport: (report: ExecutionReport) => void): Promise<void> {
+    this.onReport = onReport;
+    this.stopped = false;
+    this.timers.reopen();
+    if (!this.deps.hasCredentials) return;
+    this.ex = await this.deps.ccxt();
+    this.timers.interval(() => void this.poll(), this.deps.options.poll_interval_ms);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.timers.close();
+    this.onReport = undefined;
+  }
+
+  submit(order: Readonly<Order>): void {
+    void this.place({ ...order });
+  }
+
+  cancel(order: Readonly<Order>): void {
+    void this.cancelNow({ ...order });
+  }
+
+  private report(o: Order, r: Partial<ExecutionReport> & Pick<ExecutionReport, 'kind'>): void {
+    this.onReport?.({
+      exchange: this.exchange, symbol: o.symbol, clientOrderId: o.clientOrderId, side: o.side, lastPrice: 0, lastQty: 0, leavesQty: o.qty - o.filledQty, cumQty: o.filledQty, feeAtoms: 0n, ts: this.deps.clock.now(),
+      ...(o.venueOrderId ? { venueOrderId: o.venueOrderId } : {}),
+      ...r,
+    });
+  }
+
+  private async place(o: Order): Promise<void> {
+    const i = this.deps.instrument(o.symbol);
+    const sym = this.deps.ccxtSymbol(o.symbol);
+    if (!this.ex || !i || !sym) {
+      this.report(o, { kind: 'rejected', rejectReason: this.ex ? 'INVALID_ORDER' : 'NO_CREDENTIALS', text: this.ex ? `unknown instrument ${o.symbol}` : 'execution not started', leavesQty: 0 });
+      return;
+    }
+    try {
+      await this.limiter.acquire({ orders: 1 });
+    } catch (err) {
+      this.report(o, { kind: 'rejected', rejectReason: 'RATE_LIMITED', text: (err as Error).message, leavesQty: 0 });
+      return;
+    }
+    const params: Record<string, unknown> = { clientOrderId: o.clientOrderId };
+    if (o.type === 'limit') {
+      if (o.tif === 'POST_ONLY') params.postOnly = true;
+      else params.timeInForce = TIF[o.tif];
+    }
+    if (o.reduceOnly) params.reduceOnly = true;
+    try {
+      const res = await this.ex.createOrder(sym, o.type, o.side, lotsToQty(i, o.qty), o.type === 'limit' ? ticksToPrice(i, o.price!) : undefined, params);
+      o.venueOrderId = String(res.id);
+      o.status = 'open';
+      this.report(o, { kind: 'ack', venueOrderId: o.venueOrderId, leavesQty: o.qty });
+      this.tracked.set(o.clientOrderId, { order: o, venueOrderId: o.venueOrderId, filled: 0, tradeIds: new Set(), done: false });
+    } catch (err) {
+      const m = mapCcxtError(this.exchange, err);
+      // A network failure leaves the order's fate unknown: it is looked up by client id, never assumed rejected.
+      if (m.retryable && m.reason === 'VENUE_ERROR') {
+        this.deps.logger?.warn({ clientOrderId: o.clientOrderId }, 'order submit failed on the network; looking it up by client id');
+        const known = await this.openOrderByClientId(sym, o.clientOrderId).catch(() => undefined);
+        if (known) {
+          o.venueOrderId = String(known.id);
+          this.report(o, { kind: 'ack', venueOrderId: o.venueOrderId, leavesQty: o.qty });
+          this.tracked.set(o.clientOrderId, { order: o, venueOrderId: o.venueOrderId, filled: 0, tradeIds: new Set(), done: false });
+          return;
+        }
+      }
+      this.report(o, { kind: 'rejected', rejectReason: m.reason, text: m.text, leavesQty: 0 });
+    }
+  }
+
+  private async openOrderByClientId(sym: string, clientOrderId: string): Promise<CcxtOrder | undefined> {
+    return (await this.ex!.fetchOpenOrders(sym)).find((x) => x.clientOrderId === clientOrderId);
+  }
+
+  private async cancelNow(o: Order): Promise<void> {
+    const sym = this.deps.ccxtSymbol(o.symbol);
+    if (!this.ex || !sym || !o.venueOrderId) {
+      this.report(o, { kind: 'rejected', rejectReason: !this.ex ? 'NO_CREDENTIALS' : 'UNKNOWN_ORDER', text: !this.ex ? 'execution not started' : `no venue order id for ${o.clientOrderId}` });
+      return;
+    }
+    try {
+      await this.ex.cancelOrder(o.venueOrderId, sym);
+      const t = this.tracked.get(o.clientOrderId);
+      if (t) t.done = true;
+      this.tracked.delete(o.clientOrderId);
+      this.report(o, { kind: 'cancelled', leavesQty: 0 });
+    } catch (err) {
+      const m = mapCcxtError(this.exchange, err);
+      this.report(o, { kind: 'rejected', rejectReason: m.reason, text: m.text });
+    }
+  }
+
+  /** Polls each order we placed for fills and venue-side ends (cancel, expiry). */
+  private async poll(): Promise<void> {
+    if (this.polling || this.stopped || !this.ex || this.tracked.size === 0) return;
+    this.polling = true;
+    try {
+      for (const t of [...this.tracked.values()]) {
+        if (this.stopped) return;
+        const sym = this.deps.ccxtSymbol(t.order.symbol);
+        const i = this.deps.instrument(t.order.symbol);
+        if (!sym || !i) continue;
+        const v = await this.ex.fetchOrder(t.venueOrderId, sym).catch(() => undefined);
+        if (!v || t.done) continue;
+        const filled = v.filled !== undefined ? this.lots(i, v.filled) : t.filled;
+        if (filled !== undefined && filled > t.filled) await this.emitFills(t, i, sym);
+        const status = statusOf(v.status);
+        if (status === 'cancelled' && !t.done) {
+          t.done = true;
+          this.tracked.delete(t.order.clientOrderId);
+          this.report(t.order, { kind: v.status === 'expired' ? 'expired' : 'cancelled', leavesQty: 0, cumQty: t.filled });
+        } else if (status === 'filled' && t.filled >= t.order.qty) {
+          this.tracked.delete(t.order.clientOrderId);
+        }
+      }
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private async emitFills(t: Tracked, i: Instrument, sym: string): Promise<void> {
+    const trades = await this.ex!.fetchMyTrades(sym, t.order.createdTs - 60_000).catch(() => [] as CcxtMyTrade[]);
+    for (const tr of trades) {
+      if (String(tr.order) !== t.venueOrderId || t.tradeIds.has(String(tr.id))) continue;
+      const r = this.fillReport(t.order, i, tr, t.filled);
+      if (!r) continue;
+      t.tradeIds.add(String(tr.id));
+      t.filled = r.cumQty;
+      t.order.filledQty = r.cumQty;
+      this.onReport?.(r);
+    }
+  }
+
+  /** One venue fill as our report; undefined (and a warning) when it is off the instrument's grid. */
+  private fillReport(o: Order, i: Instrument, tr: CcxtMyTrade, cumBefore: number): ExecutionReport | undefined {
+    const price = this.ticks(i, tr.price);
+    const qty = this.lots(i, tr.amount);
+    if (price === undefined || qty === undefined) {
+      this.deps.logger?.warn({ exchange: this.exchange, tradeId: tr.id }, 'fill off the instrument grid; not applied');
+      return undefined;
+    }
+    const cum = cumBefore + qty;
+    const fee = this.feeAtoms(i, tr.fee);
+    return {
+      kind: 'fill', exchange: this.exchange, symbol: o.symbol, clientOrderId: o.clientOrderId, venueOrderId: String(tr.order), side: o.side,
+      lastPrice: price, lastQty: qty, leavesQty: Math.max(0, o.qty - cum), cumQty: cum, feeAtoms: fee.atoms,
+      ...(fee.asset ? { feeAsset: fee.asset } : {}),
+      ...(tr.takerOrMaker === 'maker' || tr.takerOrMaker === 'taker' ? { liquidity: tr.takerOrMaker } : {}),
+      tradeId: String(tr.id), ts: tr.timestamp ?? this.deps.clock.now(),
+    };
+  }
+
+  /**
+   * A fee charged in the quote asset as quote atoms (rounded up); a fee in another asset keeps
+   * its asset name with 0 atoms, since converting it needs a price this client does not hold.
+   */
+  private feeAtoms(i: Instrument, fee: CcxtMyTrade['fee']): { atoms: bigint; asset?: string } {
+    if (!fee || fee.cost === undefined || !Number.isFinite(fee.cost)) return { atoms: 0n };
+    if (fee.currency !== undefined && fee.currency !== i.quote) return { atoms: 0n, asset: fee.currency };
+    const { mantissa, exponent } = parseDecimal(this.ex!.numberToString(fee.cost));
+    const e = notionalExponent(i);
+    if (exponent <= e) return { atoms: mantissa * 10n ** BigInt(e - exponent) };
+    const div = 10n ** BigInt(exponent - e);
+    return { atoms: (mantissa + div - 1n) / div };
+  }
+
+  private ticks(i: Instrument, v: number | undefined): number | undefined {
+    if (v === undefined || !Number.isFinite(v)) return undefined;
+    try {
+      return decimalToUnits(this.ex!.numberToString(v), i.priceScale);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private lots(i: Instrument, v: number | undefined): number | undefined {
+    if (v === undefined || !Number.isFinite(v)) return undefined;
+    try {
+      return qtyToLots(i, this.ex!.numberToString(v));
+    } catch {
+      return undefined;
+    }
+  }
+
+  async openOrders(): Promise<Order[]> {
+    if (!this.ex) return [];
+    const list = await this.ex.fetchOpenOrders();
+    const out: Order[] = [];
+    for (const v of list) {
+      const symbol = this.ourSymbol(v.symbol);
+      const i = symbol ? this.deps.instrument(symbol) : undefined;
+      if (!i || !symbol) continue;
+      const qty = this.lots(i, v.amount) ?? 0;
+      const filled = this.lots(i, v.filled) ?? 0;
+      const price = this.ticks(i, v.price);
+      out.push({
+        exchange: this.exchange, symbol, side: v.side === 'sell' ? 'sell' : 'buy', type: price === undefined ? 'market' : 'limit', ...(price !== undefined ? { price } : {}), qty, tif: 'GTC', source: 'venue',
+        clientOrderId: v.clientOrderId ?? `venue-${v.id}`, venueOrderId: String(v.id), status: filled > 0 ? 'partially_filled' : 'open', filledQty: filled, filledNotionalTicksLots: 0n, feeAtoms: 0n,
+        createdTs: v.timestamp ?? 0, updatedTs: v.timestamp ?? 0,
+      });
+    }
+    return out;
+  }
+
+  async queryOrder(order: Readonly<Order>): Promise<OrderStatusReport | undefined> {
+    const sym = this.deps.ccxtSymbol(order.symbol);
+    const i = this.deps.instrument(order.symbol);
+    if (!this.ex || !sym || !i) return undefined;
+    let v: CcxtOrder;
+    try {
+      v = await this.ex.fetchOrder(order.venueOrderId ?? '', sym, order.venueOrderId ? {} : { clientOrderId: order.clientOrderId });
+    } catch (err) {
+      if (mapCcxtError(this.exchange, err).reason === 'UNKNOWN_ORDER') return undefined;
+      throw err;
+    }
+    const trades = (await this.ex.fetchMyTrades(sym, order.createdTs - 60_000)).filter((t) => String(t.order) === String(v.id));
+    const fills: ExecutionReport[] = [];
+    let cum = 0;
+    for (const t of trades) {
+      const r = this.fillReport({ ...order, venueOrderId: String(v.id) }, i, t, cum);
+      if (r) {
+        fills.push(r);
+        cum = r.cumQty;
+      }
+    }
+    const filledQty = this.lots(i, v.filled) ?? cum;
+    const status = statusOf(v.status) ?? (filledQty > 0 ? 'partially_filled' : 'open');
+    return { clientOrderId: order.clientOrderId, venueOrderId: String(v.id), status: status === 'open' && filledQty > 0 ? 'partially_filled' : status, filledQty, fills };
+  }
+
+  async tradesSince(symbols: readonly string[], sinceTs: number): Promise<ExecutionReport[]> {
+    if (!this.ex) return [];
+    const out: ExecutionReport[] = [];
+    for (const s of symbols) {
+      const sym = this.deps.ccxtSymbol(s);
+      const i = this.deps.instrument(s);
+      if (!sym || !i) continue;
+      for (const t of await this.ex.fetchMyTrades(sym, sinceTs)) {
+        const o = { exchange: this.exchange, symbol: s, side: t.side === 'sell' ? 'sell' : 'buy', clientOrderId: '', qty: 0, filledQty: 0 } as unknown as Order;
+        const r = this.fillReport(o, i, t, 0);
+        if (r) out.push({ ...r, leavesQty: 0 });
+      }
+    }
+    return out.sort((a, b) => a.ts - b.ts);
+  }
+
+  /** Spot: the base asset's total balance, in lots (fetchBalance). */
+  async positions(symbols: readonly string[]): Promise<VenuePosition[]> {
+    if (!this.ex) return [];
+    const bal = await this.ex.fetchBalance();
+    const out: VenuePosition[] = [];
+    for (const s of symbols) {
+      const i = this.deps.instrument(s);
+      if (!i) continue;
+      const total = bal.total?.[i.base];
+      const qty = total === undefined ? 0 : this.lotsFloor(i, total);
+      out.push({ symbol: s, qty });
+    }
+    return out;
+  }
+
+  /** A balance need not sit on the lot grid (dust); it is floored to whole lots, exactly. */
+  private lotsFloor(i: Instrument, v: number): number {
+    const { mantissa, exponent } = parseDecimal(this.ex!.numberToString(v));
+    const unit = i.qtyScale;
+    // lots = floor(v / (unit.mantissa * 10^-unit.exponent)) with v = mantissa * 10^-exponent
+    const num = mantissa * 10n ** BigInt(Math.max(0, unit.exponent - exponent));
+    const den = unit.mantissa * 10n ** BigInt(Math.max(0, exponent - unit.exponent));
+    return Number(num / den);
+  }
+
+  private ourSymbol(ccxtSymbol: string): string | undefined {
+    const m = this.ex?.markets_by_id;
+    if (!m) return undefined;
+    for (const [id, list] of Object.entries(m)) if (list.some((x) => x.symbol === ccxtSymbol) && this.deps.instrument(id)) return id;
+    return undefined;
+  }
+}
+
+function statusOf(s: string | undefined): OrderStatus | undefined {
+  switch (s) {
+    case 'open':
+      return 'open';
+    case 'closed':
+      return 'filled';
+    case 'canceled':
+    case 'cancelled':
+    case 'expired':
+      return 'cancelled';
+    case 'rejected':
+      return 'rejected';
+    default:
+      return undefined;
+  }
+}
+

@@ -1,0 +1,348 @@
+/**
+ * Market data through ccxt pro: one `watchOrderBook` and one `watchTrades` loop per symbol.
+ *
+ * ccxt hands whole books (it does the venue's own snapshot + diff sync, gap checks and
+ * checksums inside). The first book after a (re)subscribe becomes a book_snapshot; later books
+ * are diffed against the previous one over the top `book_depth` levels and sent as a book_delta,
+ * so the engine sees the usual snapshot-then-deltas stream (ccxt's nonce, where the venue has
+ * one, becomes seq; a delta covers previous nonce + 1 .. nonce). Any watch error (ccxt's
+ * InvalidNonce / ChecksumError, a closed socket) takes the book out of SYNCED until the next book
+ * arrives, which is sent as a resync snapshot. Every price and amount is converted to integer
+ * ticks/lots here, from ccxt's shortest decimal string of the number; off-grid or implausible
+ * values are counted and the book waits for a clean one.
+ */
+import {
+  DecimalConversionError, ExponentialBackoff, FeedErrorReporter, TimerSet, TradeIdGuard, TradeIdVerdict, decimalToUnits, levelsProblem, tradeProblem,
+  type BookLevel, type Clock, type FeedRejectReason, type Instrument, type Logger, type MarketDataClient, type MarketEventSink,
+} from '@cwts/core';
+import type { CcxtBook, CcxtExchange, CcxtLevel, CcxtMarket, CcxtTrade } from './ccxt-exchange.js';
+import { findMarket, instrumentFromMarket } from './instruments.js';
+import type { CcxtOptions } from './options.js';
+
+export interface CcxtMarketDataDeps {
+  exchange: string;
+  ccxt: () => Promise<CcxtExchange>;
+  options: CcxtOptions;
+  clock: Clock;
+  logger?: Logger;
+  random?: () => number;
+}
+
+/** Keys by which venues' control replies (acks, pongs, errors) are shaped; such frames are not "unknown". */
+const REPLY_KEYS = ['id', 'result', 'event', 'op', 'type', 'method', 'code', 'error', 'success', 'channel', 'topic', 'arg', 'stream', 'e'];
+
+interface SymbolState {
+  instrument: Instrument;
+  ccxtSymbol: string;
+  /** The next good book is sent as a snapshot (first, or after an error). */
+  fresh: boolean;
+  everSynced: boolean;
+  /** Out of SYNCED already announced since the last snapshot. */
+  resyncAnnounced: boolean;
+  seq: number;
+  bids: Map<number, number>;
+  asks: Map<number, number>;
+  trades: TradeIdGuard;
+  recentTradeIds: Set<string>;
+}
+
+export class CcxtMarketData implements MarketDataClient {
+  readonly exchange: string;
+  readonly reporter: FeedErrorReporter;
+  private readonly component: string;
+  private readonly timers = new TimerSet();
+  private readonly instruments = new Map<string, Instrument>();
+  private readonly ccxtSymbols = new Map<string, string>();
+  private readonly states = new Map<string, SymbolState>();
+  private sink: MarketEventSink | undefined;
+  private ex: CcxtExchange | undefined;
+  private stopped = false;
+  private loops: Promise<void>[] = [];
+  /** Frame tap installed on the ccxt instance (once). */
+  private tapped = false;
+
+  constructor(private readonly deps: CcxtMarketDataDeps) {
+    this.exchange = deps.exchange;
+    this.component = `${deps.exchange}:market-data`;
+    this.reporter = new FeedErrorReporter({ exchange: deps.exchange, component: this.component, sink: () => this.sink, now: () => deps.clock.now() });
+  }
+
+  instrument(symbol: string): Instrument | undefined {
+    return this.instruments.get(symbol);
+  }
+
+  /** ccxt's unified symbol for one of our symbols (execution uses it). */
+  ccxtSymbol(symbol: string): string | undefined {
+    return this.ccxtSymbols.get(symbol);
+  }
+
+  pendingTimers(): number {
+    return this.timers.size;
+  }
+
+  async loadInstruments(symbols: readonly string[]): Promise<Instrument[]> {
+    const ex = await this.deps.ccxt();
+    const markets = await ex.loadMarkets();
+    const out: Instrument[] = [];
+    for (const s of symbols) {
+      const m: CcxtMarket | undefined = findMarket(ex, markets, s);
+      if (!m) throw new Error(`${this.exchange}: ccxt ${ex.id} has no market ${s}`);
+      const i = instrumentFromMarket(this.exchange, ex, m);
+      this.instruments.set(i.symbol, i);
+      this.ccxtSymbols.set(i.symbol, m.symbol);
+      out.push(i);
+    }
+    return out;
+  }
+
+  async start(symbols: readonly string[], sink: MarketEventSink): Promise<void> {
+    this.sink = sink;
+    this.stopped = false;
+    this.timers.reopen();
+    const ex = (this.ex = await this.deps.ccxt());
+    this.tap(ex);
+    for (const s of symbols) {
+      let i = this.instruments.get(s);
+      if (!i) [i] = await this.loadInstruments([s]);
+      const st: SymbolState = {
+        instrument: i!, ccxtSymbol: this.ccxtSymbols.get(i!.symbol)!, fresh: true, everSynced: false, resyncAnnounced: false, seq: 0,
+        bids: new Map(), asks: new Map(), trades: new TradeIdGuard(), recentTradeIds: new Set(),
+      };
+      this.states.set(i!.symbol, st);
+      sink.onFeedStatus({ type: 'feed_status', exchange: this.exchange, symbol: i!.symbol, state: 'connecting', reason: `subscribing through ccxt ${ex.id}`, ts: this.deps.clock.now() });
+      this.loops.push(this.bookLoop(ex, st), this.tradeLoop(ex, st));
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.timers.close();
+    await this.ex?.close().catch(() => {});
+    await Promise.allSettled(this.loops);
+    this.loops = [];
+    for (const st of this.states.values()) {
+      this.sink?.onFeedStatus({ type: 'feed_status', exchange: this.exchange, symbol: st.instrument.symbol, state: 'stopped', reason: 'stopped', ts: this.deps.clock.now() });
+    }
+    this.states.clear();
+    this.sink = undefined;
+  }
+
+  /**
+   * Counts frames ccxt cannot use. ccxt passes a frame that is not JSON on as a string, and
+   * drops frames its handler does not route without a word; here a frame is "unknown" when it
+   * resolved no watch, has none of the keys venues shape replies with, and names no subscribed
+   * market (a heuristic: ccxt offers no routing verdict).
+   */
+  private tap(ex: CcxtExchange): void {
+    if (this.tapped) return;
+    this.tapped = true;
+    const handle = ex.handleMessage.bind(ex);
+    ex.handleMessage = (client: unknown, message: unknown): unknown => {
+      if (this.stopped) return undefined;
+      if (message === null || typeof message !== 'object') {
+        this.reporter.reject('', 'malformed', `not JSON: ${String(message).slice(0, 60)}`);
+        return undefined;
+      }
+      const c = client as { resolve?: (...a: unknown[]) => unknown; reject?: (...a: unknown[]) => unknown };
+      let routed = false;
+      const resolve = c.resolve;
+      const reject = c.reject;
+      if (resolve) c.resolve = (...a: unknown[]) => ((routed = true), resolve.apply(c, a));
+      if (reject) c.reject = (...a: unknown[]) => ((routed = true), reject.apply(c, a));
+      try {
+        return handle(client, message);
+      } finally {
+        if (resolve) c.resolve = resolve;
+        if (reject) c.reject = reject;
+        if (!routed && !Array.isArray(message) && !REPLY_KEYS.some((k) => k in (message as object)) && !this.namesSubscribed(message)) {
+          this.reporter.reject('', 'unknown_message', `not routed by ccxt: ${JSON.stringify(message).slice(0, 60)}`);
+        }
+      }
+    };
+  }
+
+  private namesSubscribed(message: object): boolean {
+    const text = JSON.stringify(message);
+    for (const st of this.states.values()) {
+      const id = st.instrument.symbol;
+      if (text.includes(id) || text.includes(id.toLowerCase()) || text.includes(st.ccxtSymbol)) return true;
+    }
+    return false;
+  }
+
+  private async bookLoop(ex: CcxtExchange, st: SymbolState): Promise<void> {
+    const backoff = new ExponentialBackoff({ initialMs: this.deps.options.reconnect_initial_ms, maxMs: this.deps.options.reconnect_max_ms, random: this.deps.random });
+    while (!this.stopped) {
+      let book: CcxtBook;
+      try {
+        book = await ex.watchOrderBook(st.ccxtSymbol);
+      } catch (err) {
+        if (this.stopped) return;
+        this.outOfSync(st, watchErrorReason(err));
+        await this.timers.sleep(backoff.next()).catch(() => {});
+        continue;
+      }
+      if (this.stopped) return;
+      backoff.reset();
+      this.onBook(ex, st, book);
+    }
+  }
+
+  /** One book from ccxt -> a snapshot (first after a sync loss) or the delta against the last one. */
+  onBook(ex: Pick<CcxtExchange, 'numberToString'>, st: SymbolState, book: CcxtBook): void {
+    const sink = this.sink;
+    if (!sink) return;
+    const i = st.instrument;
+    const depth = this.deps.options.book_depth;
+    let bids: BookLevel[];
+    let asks: BookLevel[];
+    try {
+      bids = toLevels(ex, i, book.bids, depth);
+      asks = toLevels(ex, i, book.asks, depth);
+    } catch (err) {
+      this.badBook(st, err instanceof DecimalConversionError ? 'off_grid' : 'malformed', (err as Error).message);
+      return;
+    }
+    const problem = levelsProblem(bids, false) ?? levelsProblem(asks, false);
+    if (problem !== undefined) {
+      this.badBook(st, problem, 'a level ccxt handed is not acceptable');
+      return;
+    }
+    if (bids.length > 0 && asks.length > 0 && bids[0]!.price >= asks[0]!.price) {
+      this.badBook(st, 'bad_snapshot', `crossed: bid ${bids[0]!.price} >= ask ${asks[0]!.price} ticks`);
+      return;
+    }
+    const nonce = typeof book.nonce === 'number' && Number.isSafeInteger(book.nonce) && book.nonce > 0 ? book.nonce : 0;
+    const now = this.deps.clock.now();
+    const ts = typeof book.timestamp === 'number' && Number.isFinite(book.timestamp) ? book.timestamp : now;
+    if (st.fresh) {
+      st.fresh = false;
+      st.resyncAnnounced = false;
+      st.seq = nonce;
+      fill(st.bids, bids);
+      fill(st.asks, asks);
+      sink.onMarketEvent({ type: 'book_snapshot', exchange: this.exchange, symbol: i.symbol, ts, recvTs: now, seq: nonce, bids, asks, reason: st.everSynced ? 'resync' : 'initial' });
+      st.everSynced = true;
+      return;
+    }
+    const dBids = diff(st.bids, bids);
+    const dAsks = diff(st.asks, asks);
+    // A nonce that does not advance cannot be sequenced; the delta goes unsequenced (seq 0).
+    const sequenced = nonce > st.seq && st.seq > 0;
+    const firstSeq = sequenced ? st.seq + 1 : 0;
+    const seq = sequenced ? nonce : 0;
+    if (nonce > 0) st.seq = nonce;
+    if (dBids.length === 0 && dAsks.length === 0) return;
+    sink.onMarketEvent({ type: 'book_delta', exchange: this.exchange, symbol: i.symbol, ts, recvTs: now, firstSeq, seq, bids: dBids, asks: dAsks });
+  }
+
+  private badBook(st: SymbolState, reason: FeedRejectReason, detail: string): void {
+    this.reporter.reject(st.instrument.symbol, reason, detail);
+    this.outOfSync(st, `invalid book from ccxt (${reason}); waiting for a clean one`);
+  }
+
+  /** The book leaves SYNCED (once per loss) and the next good book is a resync snapshot. */
+  private outOfSync(st: SymbolState, reason: string): void {
+    st.fresh = true;
+    this.sink?.onFeedError(this.component, `${this.exchange} ${st.instrument.symbol}: ${reason}`);
+    if (st.resyncAnnounced) return;
+    st.resyncAnnounced = true;
+    this.sink?.onFeedStatus({ type: 'feed_status', exchange: this.exchange, symbol: st.instrument.symbol, state: 'resyncing', reason, ts: this.deps.clock.now() });
+  }
+
+  private async tradeLoop(ex: CcxtExchange, st: SymbolState): Promise<void> {
+    const backoff = new ExponentialBackoff({ initialMs: this.deps.options.reconnect_initial_ms, maxMs: this.deps.options.reconnect_max_ms, random: this.deps.random });
+    while (!this.stopped) {
+      let trades: CcxtTrade[];
+      try {
+        trades = await ex.watchTrades(st.ccxtSymbol);
+      } catch (err) {
+        if (this.stopped) return;
+        this.sink?.onFeedError(this.component, `${this.exchange} ${st.instrument.symbol} trades: ${watchErrorReason(err)}`);
+        await this.timers.sleep(backoff.next()).catch(() => {});
+        continue;
+      }
+      if (this.stopped) return;
+      backoff.reset();
+      for (const t of trades) this.onTrade(ex, st, t);
+    }
+  }
+
+  onTrade(ex: Pick<CcxtExchange, 'numberToString'>, st: SymbolState, t: CcxtTrade): void {
+    const sink = this.sink;
+    if (!sink) return;
+    const i = st.instrument;
+    const id = typeof t.id === 'string' || typeof t.id === 'number' ? String(t.id) : '';
+    if (id === '') return this.reporter.reject(i.symbol, 'malformed', 'trade without an id');
+    if (/^\d{1,15}$/.test(id)) {
+      const v = st.trades.check(Number(id));
+      if (v === TradeIdVerdict.DUPLICATE) return;
+      if (v === TradeIdVerdict.JUMP) return this.reporter.reject(i.symbol, 'trade_id_jump', `trade id ${id} after ${st.trades.last}`);
+    } else {
+      // Ids that are not small integers: exact dedupe over a bounded window of recent ids.
+      if (st.recentTradeIds.has(id)) return;
+      st.recentTradeIds.add(id);
+      if (st.recentTradeIds.size > 4096) st.recentTradeIds.delete(st.recentTradeIds.values().next().value!);
+    }
+    let price: number;
+    let qty: number;
+    try {
+      price = decimalToUnits(decimalOf(ex, t.price), i.priceScale, `price of ${i.symbol}`);
+      qty = decimalToUnits(decimalOf(ex, t.amount), i.qtyScale, `quantity of ${i.symbol}`);
+    } catch (err) {
+      return this.reporter.reject(i.symbol, err instanceof DecimalConversionError ? 'off_grid' : 'malformed', (err as Error).message);
+    }
+    const problem = tradeProblem(price, qty);
+    if (problem !== undefined) return this.reporter.reject(i.symbol, problem, `trade ${id}`);
+    if (t.side !== 'buy' && t.side !== 'sell') return this.reporter.reject(i.symbol, 'malformed', `trade ${id} has no aggressor side`);
+    const now = this.deps.clock.now();
+    sink.onMarketEvent({ type: 'trade', exchange: this.exchange, symbol: i.symbol, ts: typeof t.timestamp === 'number' ? t.timestamp : now, recvTs: now, tradeId: id, price, qty, side: t.side });
+  }
+}
+
+/** The status reason for a failed watch: gaps and checksum faults named as such, the rest are reconnects. */
+export function watchErrorReason(err: unknown): string {
+  const e = err as { name?: string; constructor?: { name?: string }; message?: string };
+  const name = e?.constructor?.name ?? e?.name ?? 'Error';
+  const msg = String(e?.message ?? err).slice(0, 200);
+  if (/InvalidNonce/.test(name) || /nonce/i.test(msg)) return `sequence gap found by ccxt (${name}: ${msg}); resubscribing`;
+  // ccxt raises ChecksumError both for a venue checksum and for its own update-id continuity
+  // check (Binance has no checksum: a U/u gap surfaces as ChecksumError), so it is named as both.
+  if (/Checksum/i.test(name) || /checksum/i.test(msg)) return `sequence gap or checksum mismatch found by ccxt (${name}: ${msg}); resubscribing`;
+  return `reconnecting after ${name}: ${msg}`;
+}
+
+function decimalOf(ex: Pick<CcxtExchange, 'numberToString'>, v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' && Number.isFinite(v)) return ex.numberToString(v);
+  throw new DecimalConversionError(`not a number: ${String(v)}`);
+}
+
+function toLevels(ex: Pick<CcxtExchange, 'numberToString'>, i: Instrument, side: readonly CcxtLevel[], depth: number): BookLevel[] {
+  if (!Array.isArray(side)) throw new Error('book side is not an array');
+  const n = Math.min(depth, side.length);
+  const out: BookLevel[] = new Array(n);
+  for (let k = 0; k < n; k++) {
+    const l = side[k]!;
+    out[k] = { price: decimalToUnits(decimalOf(ex, l[0]), i.priceScale, `price of ${i.symbol}`), qty: decimalToUnits(decimalOf(ex, l[1]), i.qtyScale, `quantity of ${i.symbol}`) };
+  }
+  return out;
+}
+
+function fill(m: Map<number, number>, levels: readonly BookLevel[]): void {
+  m.clear();
+  for (const l of levels) m.set(l.price, l.qty);
+}
+
+/** Changes from `prev` to `next` (absolute quantities; 0 removes) and `prev` becomes `next`. */
+function diff(prev: Map<number, number>, next: readonly BookLevel[]): BookLevel[] {
+  const out: BookLevel[] = [];
+  const seen = new Set<number>();
+  for (const l of next) {
+    seen.add(l.price);
+    if (prev.get(l.price) !== l.qty) out.push(l);
+  }
+  for (const p of prev.keys()) if (!seen.has(p)) out.push({ price: p, qty: 0 });
+  fill(prev, next);
+  return out;
+}

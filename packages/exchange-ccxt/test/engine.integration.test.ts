@@ -1,0 +1,163 @@
+/**
+ * Acceptance through the CLI: `cwts-ultra run` with a venue named "okx" served by
+ * @cwts/exchange-ccxt with ccxt_id = "binance", pointed at the local Binance server. The config
+ * (options table with a nested ccxt_options table) must load, the run must reach SYNCED, and
+ * after a dropped connection /status must show the venue's true top-10 book, SYNCED, with the
+ * resync counted, and the recorded trades each once.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FakeBinance } from '../../exchange-binance/test/fake-binance.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(here, '../../..');
+const CLI = join(ROOT, 'packages/core/bin/cwts-ultra.js');
+const PLUGIN = join(ROOT, 'packages/exchange-ccxt/dist/index.js');
+const SYM = 'BTCUSDT';
+
+function config(dir: string, f: FakeBinance): string {
+  const file = join(dir, 'ccxt.toml');
+  writeFileSync(
+    file,
+    `[system]
+name = "ccxt-acceptance"
+log_level = "info"
+mode = "paper"
+
+[exchanges]
+enabled = ["okx"]
+
+[okx]
+plugin = "${PLUGIN}"
+api_url = "${f.wsUrl}"
+rest_url = "${f.restUrl}"
+symbols = ["${SYM}"]
+
+[okx.options]
+ccxt_id = "binance"
+reconnect_initial_ms = 20
+reconnect_max_ms = 200
+ccxt_options = { fetchMarkets = { types = ["spot"] }, fetchCurrencies = false, fetchMargins = false, defaultType = "spot", adjustForTimeDifference = false, streamLimits = { spot = 1 } }
+
+[risk]
+max_position = 100000
+max_drawdown = 0.15
+kelly_fraction = 0.25
+var_confidence = 0.99
+
+[monitoring]
+metrics_port = 0
+health_check_port = 0
+control_port = 0
+bind_address = "127.0.0.1"
+
+[compute]
+backends = ["js"]
+
+[journal]
+path = "${join(dir, 'journal.jsonl')}"
+`,
+  );
+  return file;
+}
+
+interface Run {
+  child: ChildProcess;
+  out: string[];
+  healthPort: number;
+  metricsPort: number;
+  exited: Promise<number | null>;
+}
+
+async function startRun(cfg: string, record: string, seconds: number): Promise<Run> {
+  const child = spawn(process.execPath, [CLI, 'run', '--config', cfg, '--duration', String(seconds), '--record', record], { cwd: ROOT, env: { ...process.env, CWTS_LOG_FORMAT: 'json' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out: string[] = [];
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const ports = await new Promise<{ m: number; h: number }>((res, rej) => {
+    const t = setTimeout(() => rej(new Error(`no "metrics on" log line:\n${out.join('')}`)), 30_000);
+    const onData = (d: Buffer) => {
+      out.push(d.toString());
+      const m = /metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics, health on http:\/\/127\.0\.0\.1:(\d+)\/health/.exec(out.join(''));
+      if (m) {
+        clearTimeout(t);
+        res({ m: Number(m[1]), h: Number(m[2]) });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (d: Buffer) => out.push(d.toString()));
+    void exited.then(() => rej(new Error(`cwts-ultra exited early:\n${out.join('')}`)));
+  });
+  return { child, out, healthPort: ports.h, metricsPort: ports.m, exited };
+}
+
+async function until(cond: () => Promise<boolean> | boolean, what: string, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const canon = (levels: [string, string][]) => levels.map(([p, q]) => [String(Number(p)), String(Number(q))]);
+
+describe('cwts-ultra run with @cwts/exchange-ccxt (ccxt_id "binance") against the local Binance server', () => {
+  let fake: FakeBinance | undefined;
+  let run: Run | undefined;
+  let ticker: NodeJS.Timeout | undefined;
+  let dir = '';
+
+  afterEach(async () => {
+    if (ticker) clearInterval(ticker);
+    if (run && run.child.exitCode === null) run.child.kill('SIGTERM');
+    await run?.exited;
+    await fake?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    fake = undefined;
+    run = undefined;
+  });
+
+  it('ends SYNCED with the true top-10 book after a dropped connection, the resync counted, trades once', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cwts-ccxt-'));
+    fake = await FakeBinance.start({ seed: 5 });
+    const f = fake;
+    const record = join(dir, 'rec.jsonl');
+    run = await startRun(config(dir, f), record, 8);
+    const status = async () => (await fetch(`http://127.0.0.1:${run!.healthPort}/status`).catch(() => undefined))?.json() as Promise<any>;
+    const book = async () => (await status())?.books.find((b: any) => b.exchange === 'okx' && b.symbol === SYM);
+    let ticks = 0;
+    ticker = setInterval(() => {
+      f.step(SYM, 1);
+      if (++ticks % 4 === 0) f.trade(SYM, { price: f.truth(SYM, 1).asks[0]![0], qty: '0.00100000', side: 'buy' });
+    }, 10);
+    await until(async () => (await book())?.state === 'SYNCED', 'SYNCED').catch((err: Error) => {
+      throw new Error(`${err.message}\n${run!.out.join('').slice(-3000)}`);
+    });
+    await new Promise((r) => setTimeout(r, 400));
+    f.dropConnections();
+    await new Promise((r) => setTimeout(r, 500));
+    clearInterval(ticker);
+    ticker = undefined;
+    await until(async () => {
+      const b = await book();
+      const t = f.truth(SYM, 10);
+      return b?.state === 'SYNCED' && JSON.stringify(canon(b.bids)) === JSON.stringify(canon(t.bids)) && JSON.stringify(canon(b.asks)) === JSON.stringify(canon(t.asks));
+    }, 'the true top-10 book');
+    const b = await book();
+    expect(b.bids).toHaveLength(10);
+    expect(b.resyncs).toBeGreaterThanOrEqual(1);
+    const metrics = await (await fetch(`http://127.0.0.1:${run.metricsPort}/metrics`)).text();
+    const total = metrics.split('\n').filter((l) => l.startsWith('cwts_book_resyncs_total{') && l.includes('okx')).reduce((s, l) => s + Number(l.split(' ').pop()), 0);
+    expect(b.resyncs).toBe(total);
+    const code = await run.exited;
+    expect(code, run.out.join('')).toBe(0);
+    const lines = readFileSync(record, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const recTrades = lines.filter((e) => e.type === 'trade');
+    expect(recTrades.length).toBeGreaterThan(3);
+    expect(new Set(recTrades.map((e) => e.tradeId)).size).toBe(recTrades.length);
+    expect(recTrades.length).toBe(f.tradesDelivered);
+  }, 60_000);
+});

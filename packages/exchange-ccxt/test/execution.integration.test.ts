@@ -1,0 +1,72 @@
+/**
+ * Execution through ccxt (ccxt_id "binance") against the local Binance server: fills learned by
+ * polling fetchOrder + fetchMyTrades arrive once each, at exact ticks/lots, with the real fee in
+ * quote atoms and the liquidity; without credentials the venue is market-data only.
+ */
+import { Secret, SystemClock, type ExecutionReport, type Instrument } from '@cwts/core';
+import { conformanceOrder, waitUntil } from '@cwts/core/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FakeBinance } from '../../exchange-binance/test/fake-binance.js';
+import { createCcxtVenue, type CcxtVenue } from '../src/index.js';
+import { BINANCE_CCXT_OPTIONS } from './binance-ccxt-options.js';
+
+const KEY = 'test-api-key-not-real';
+const SECRET = 'test-api-secret-not-real';
+
+describe('ccxt execution against the local Binance server', () => {
+  let fake: FakeBinance | undefined;
+  let v: CcxtVenue | undefined;
+  afterEach(async () => {
+    await v?.execution.stop();
+    await v?.marketData.stop();
+    await fake?.close();
+    v = undefined;
+    fake = undefined;
+  });
+
+  async function boot(): Promise<{ i: Instrument; reports: ExecutionReport[] }> {
+    fake = await FakeBinance.start({ apiKey: KEY, apiSecret: SECRET });
+    v = createCcxtVenue(
+      { api_url: fake.wsUrl, rest_url: fake.restUrl, api_key: new Secret(KEY), api_secret: new Secret(SECRET), options: { ccxt_id: 'binance', poll_interval_ms: 50, ccxt_options: BINANCE_CCXT_OPTIONS } },
+      { exchange: 'ccxt-binance', clock: new SystemClock() },
+    );
+    const [i] = await v.marketData.loadInstruments(['BTCUSDT']);
+    const reports: ExecutionReport[] = [];
+    await v.execution.start((r) => reports.push(r));
+    return { i: i!, reports };
+  }
+
+  it('reports polled fills once each, exact, with the real fee and liquidity', async () => {
+    const { i, reports } = await boot();
+    const o = conformanceOrder(i, { side: 'buy', price: '64000.5', qty: '0.02' });
+    v!.execution.submit(o);
+    await waitUntil(() => reports.some((r) => r.kind === 'ack'), 'an ack');
+    const id = Number(reports.find((r) => r.kind === 'ack')!.venueOrderId);
+    fake!.fill(id, '0.005');
+    await waitUntil(() => reports.some((r) => r.kind === 'fill'), 'a partial fill');
+    fake!.fill(id, '0.015');
+    await waitUntil(() => reports.filter((r) => r.kind === 'fill').length === 2, 'the second fill');
+    await new Promise((r) => setTimeout(r, 300)); // more polls: nothing may repeat
+    const fills = reports.filter((r) => r.kind === 'fill');
+    expect(fills.map((f) => [f.lastPrice, f.lastQty, f.cumQty, f.leavesQty])).toEqual([
+      [6400050, 500, 500, 1500],
+      [6400050, 1500, 2000, 0],
+    ]);
+    // maker 0.075 % of 320.0025 = 0.24000188 USDT; quote atoms are 1e-7 USDT, rounded up
+    expect(fills.map((f) => [f.liquidity, f.feeAtoms])).toEqual([
+      ['maker', 2400019n],
+      ['maker', 7200057n],
+    ]);
+    expect(new Set(fills.map((f) => f.tradeId)).size).toBe(2);
+    const q = await v!.execution.queryOrder!({ ...o, venueOrderId: String(id) });
+    expect(q).toMatchObject({ status: 'filled', filledQty: 2000 });
+    expect(q!.fills.map((f) => f.tradeId)).toEqual(fills.map((f) => f.tradeId));
+  });
+
+  it('is market-data only without credentials', async () => {
+    fake = await FakeBinance.start({});
+    v = createCcxtVenue({ api_url: fake.wsUrl, rest_url: fake.restUrl, options: { ccxt_id: 'binance' } }, { exchange: 'ccxt-binance', clock: new SystemClock() });
+    await v.execution.start(() => {});
+    expect(v.execution.availability()).toEqual({ canTrade: false, reason: 'ccxt-binance: no api_key/api_secret' });
+  });
+});
