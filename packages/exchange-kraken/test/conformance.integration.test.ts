@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { SystemClock } from '@cwts/core';
 import { describeExchangeConformance, type ConformanceVenue } from '@cwts/core/testing';
 import { createKrakenVenue } from '../src/index.js';
@@ -14,6 +15,7 @@ describeExchangeConformance({
   venue: 'kraken',
   symbol: 'BTC/USD',
   capabilities: { checksum: true, execution: false, rateLimit: false, sequenceNumbers: false },
+  frameHarness: { module: fileURLToPath(new URL('../src/frame-harness.ts', import.meta.url)), export: 'createKrakenFrameHarness' },
   createVenue: () => FakeKraken.start({ seed: 11 }),
   async createAdapter(venue: ConformanceVenue) {
     const f = venue as FakeKraken;
