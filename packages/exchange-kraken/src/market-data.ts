@@ -1,15 +1,7 @@
 import {
-  BookSync,
-  CONSECUTIVE_RULES,
-  ExponentialBackoff,
-  MirrorBook,
   TimerSet,
-  TradeIdGuard,
-  TradeIdVerdict,
   WsConnection,
-  instrumentScales,
-  tradeProblem,
-  type BookLevel,
+  type BookSync,
   type Clock,
   type Instrument,
   type Logger,
@@ -17,27 +9,11 @@ import {
   type MarketEventSink,
 } from '@cwts/core';
 import WebSocket from 'ws';
-import { krakenChecksum } from './checksum.js';
+import { KrakenFeed, type FeedSymbol } from './feed.js';
 import { InstrumentSnapshotSchema, instrumentsFromPairs, type KrakenInstrument } from './instruments.js';
 import type { KrakenOptions } from './options.js';
-import { Frame, KrakenFrameParser, makeSymbolCtx, type SymbolCtx } from './parse.js';
 
-interface SymbolState extends SymbolCtx {
-  sync: BookSync;
-  /**
-   * Kraken v2 book messages carry no sequence number (the checksum is the integrity check), so
-   * each applied book message gets the next number of a local counter: the snapshot one, every
-   * update the next. The kit's consecutive rules then drop anything buffered before the snapshot.
-   */
-  seq: number;
-  tradeIds: TradeIdGuard;
-  /** The book is subscribed on the current connection (a resync must unsubscribe first). */
-  subscribed: boolean;
-  /** A snapshot arrived unasked while synced: the resync it causes must not resubscribe. */
-  snapshotInHand: boolean;
-  snapshotTimer: NodeJS.Timeout | undefined;
-  snapshotBackoff: ExponentialBackoff;
-}
+type SymbolState = FeedSymbol;
 
 export interface KrakenMarketDataDeps {
   exchange: string;
@@ -61,14 +37,14 @@ export class KrakenMarketData implements MarketDataClient {
   private readonly timers = new TimerSet();
   private instruments = new Map<string, KrakenInstrument>();
   private symbols: SymbolState[] = [];
-  private parser: KrakenFrameParser | undefined;
+  private feed: KrakenFeed | undefined;
   private conn: WsConnection | undefined;
   private sink: MarketEventSink | undefined;
   private reqId = 0;
   private stopped = false;
   private readonly component: string;
-  /** Counters for tests and the benchmark. */
-  readonly stats = { frames: 0, book: 0, trades: 0, duplicateTrades: 0, errors: 0, snapshots: 0, checksumFailures: 0, heartbeats: 0, updatesBeforeSnapshot: 0 };
+  /** Connection-level errors (the feed counts its own rejections). */
+  private connErrors = 0;
 
   constructor(private readonly deps: KrakenMarketDataDeps) {
     this.exchange = deps.exchange;
@@ -128,40 +104,29 @@ export class KrakenMarketData implements MarketDataClient {
     this.stopped = false;
     this.timers.reopen();
     const o = this.deps.options;
-    this.symbols = symbols.map((s) => {
-      const k = this.instruments.get(s)!;
-      const st: SymbolState = {
-        ...makeSymbolCtx(this.exchange, instrumentScales(k.instrument), k.precision),
-        seq: 0,
-        tradeIds: new TradeIdGuard(),
-        subscribed: false,
-        snapshotInHand: false,
-        snapshotTimer: undefined,
-        snapshotBackoff: new ExponentialBackoff({ initialMs: 100, maxMs: 5000, random: this.deps.random }),
-        sync: undefined as unknown as BookSync,
-      };
-      st.sync = new BookSync({
-        exchange: this.exchange,
-        symbol: s,
-        rules: CONSECUTIVE_RULES,
-        sink: () => (this.stopped ? undefined : this.sink),
-        requestSnapshot: () => this.requestSnapshot(st),
-        snapshotWhen: 'venue',
-        checksum: (book, expected) => {
-          if (krakenChecksum(book, st.precision) === expected) return true;
-          this.stats.checksumFailures++;
-          return false;
-        },
-        now: () => this.deps.clock.now(),
-      });
-      return st;
+    const feed = new KrakenFeed({
+      exchange: this.exchange,
+      instruments: symbols.map((s) => this.instruments.get(s)!),
+      bookDepth: o.book_depth,
+      sink: () => (this.stopped ? undefined : this.sink),
+      now: () => this.deps.clock.now(),
+      random: this.deps.random,
+      requestSnapshot: (st) => this.requestSnapshot(st),
+      onSnapshotTaken: (st) => this.clearSnapshotTimer(st),
+      onVenueStatus: (system) => this.deps.logger?.warn({ exchange: this.exchange }, `${this.exchange}: venue status ${system}`),
     });
-    this.parser = new KrakenFrameParser(this.exchange, this.symbols);
+    this.feed = feed;
+    this.symbols = feed.symbols;
     const conn = new WsConnection({
       name: `${this.exchange} market data`,
       url: () => this.deps.wsUrl,
       onOpen: (_c, info) => this.onOpen(info),
-      onMessage: (text) => this.onFrame(text),
+      onMessage: (text) => {
+        if (!this.stopped) feed.onFrame(text);
+      },
+      onBinary: (bytes) => {
+        if (!this.stopped) feed.onBinaryFrame(bytes);
+      },
       onDown: (reason) => this.onDown(reason),
       onError: (msg) => this.error(msg),
       pingIntervalMs: o.ping_interval_ms,
@@ -197,6 +162,12 @@ export class KrakenMarketData implements MarketDataClient {
 
   instrument(symbol: string): Instrument | undefined {
     return this.instruments.get(symbol)?.instrument;
+  }
+
+  /** Counters for tests and the benchmark (the feed's, plus connection-level errors). */
+  get stats(): KrakenFeed['stats'] & { errors: number } {
+    const f = this.feed;
+    return { ...(f?.stats ?? { frames: 0, book: 0, trades: 0, duplicateTrades: 0, snapshots: 0, checksumFailures: 0, heartbeats: 0, updatesBeforeSnapshot: 0 }), errors: this.connErrors + (f?.rejected ?? 0) };
   }
 
   /** Timers held now (the conformance suite checks 0 after stop). */
@@ -277,130 +248,8 @@ export class KrakenMarketData implements MarketDataClient {
     s.snapshotTimer = undefined;
   }
 
-  /** Hot path: one ws text frame. */
-  private onFrame(text: string): void {
-    if (this.stopped) return;
-    this.stats.frames++;
-    const p = this.parser!;
-    const code = p.parse(text, this.deps.clock.now());
-    switch (code) {
-      case Frame.BOOK: {
-        this.stats.book++;
-        const s = p.ctx as SymbolState;
-        if (p.bookType === 'update') this.onBookUpdate(s, p.checksum);
-        else this.onBookSnapshot(s, p.checksum);
-        return;
-      }
-      case Frame.TRADE:
-        for (const { ctx, trade } of p.trades) {
-          const bad = tradeProblem(trade.price, trade.qty);
-          if (bad !== undefined) {
-            (ctx as SymbolState).sync.reporter.reject(ctx.symbol, bad, `trade ${trade.tradeId} has a ${bad.replace(/_/g, ' ')}`);
-            continue;
-          }
-          const v = (ctx as SymbolState).tradeIds.check(Number(trade.tradeId));
-          if (v === TradeIdVerdict.NEW) {
-            this.stats.trades++;
-            this.sink?.onMarketEvent(trade);
-          } else if (v === TradeIdVerdict.DUPLICATE) this.stats.duplicateTrades++;
-          else (ctx as SymbolState).sync.reporter.reject(ctx.symbol, 'trade_id_jump', `trade id ${trade.tradeId} is implausibly far ahead of ${(ctx as SymbolState).tradeIds.last}`);
-        }
-        return;
-      case Frame.HEARTBEAT:
-        this.stats.heartbeats++;
-        return;
-      case Frame.REPLY:
-        return;
-      case Frame.STATUS: {
-        const d = (p.reply?.data as { system?: unknown }[] | undefined)?.[0];
-        if (d && typeof d.system === 'string' && d.system !== 'online') this.deps.logger?.warn({ exchange: this.exchange }, `${this.exchange}: venue status ${d.system}`);
-        return;
-      }
-      case Frame.INVALID: {
-        this.error(`invalid data dropped: ${p.problem}`);
-        // a book update we cannot apply means the book would be wrong: resync that symbol
-        const s = p.ctx as SymbolState | undefined;
-        if (s && text.includes('"book"') && text.includes(s.symbol) && s.sync.state === 'synced') s.sync.resync(`invalid update rejected: ${p.problem}`);
-        return;
-      }
-      default:
-        this.error(code === Frame.MALFORMED ? `malformed frame dropped: ${p.problem}` : code === Frame.ERROR ? `venue error: ${p.problem}` : `unknown message dropped: ${p.problem}`);
-        if (code === Frame.MALFORMED && text.includes('"book"')) this.lostBookFrame(text, p.problem);
-    }
-  }
-
-  /**
-   * A book frame we could not read is an update we lost: the next checksum would catch it only
-   * if it touched the top 10, so the books it may belong to resync now (those named in the
-   * text, or every synced book when the name itself was cut off).
-   */
-  private lostBookFrame(text: string, problem: string): void {
-    const named = this.symbols.filter((s) => text.includes(`"${s.symbol}"`));
-    for (const s of named.length > 0 ? named : this.symbols) {
-      if (s.sync.state !== 'synced') continue;
-      s.sync.reporter.reject(s.symbol, 'malformed', `unreadable book frame (${problem})`);
-      s.sync.resync(`invalid update rejected (malformed): an unreadable book frame may have held an update`);
-    }
-  }
-
-  private onBookSnapshot(s: SymbolState, checksum: number): void {
-    const sync = s.sync;
-    if (sync.state === 'idle') return;
-    const depth = this.deps.options.book_depth;
-    const bids: BookLevel[] = s.delta.bids.slice(0, depth).map((l) => ({ price: l.price, qty: l.qty }));
-    const asks: BookLevel[] = s.delta.asks.slice(0, depth).map((l) => ({ price: l.price, qty: l.qty }));
-    const check = new MirrorBook();
-    check.apply(bids, asks);
-    if (krakenChecksum(check, s.precision) !== checksum) {
-      this.stats.checksumFailures++;
-      sync.reporter.reject(s.symbol, 'bad_snapshot', `book snapshot checksum ${checksum} does not match its levels`);
-      if (sync.state === 'buffering') {
-        sync.snapshotFailed();
-        sync.requestAgain('book snapshot checksum mismatch'); // backed off in requestSnapshot
-      }
-      return;
-    }
-    if (sync.state === 'synced') {
-      // Kraken re-sent a snapshot we did not ask for: it replaces the book (counted as a resync)
-      s.snapshotInHand = true;
-      sync.resync('venue sent a new book snapshot');
-      s.snapshotInHand = false;
-    }
-    this.clearSnapshotTimer(s);
-    this.stats.snapshots++;
-    sync.onSnapshot({ seq: ++s.seq, bids, asks, ts: s.delta.ts });
-    if (sync.state === 'synced') s.snapshotBackoff.reset();
-  }
-
-  private onBookUpdate(s: SymbolState, checksum: number): void {
-    const sync = s.sync;
-    if (sync.state !== 'synced') {
-      // before the snapshot of the current subscription: from the one just unsubscribed
-      this.stats.updatesBeforeSnapshot++;
-      return;
-    }
-    const d = s.delta;
-    // Kraken sends no delete for a level pushed beyond the subscribed depth: apply to the
-    // mirror now (BookSync applies again, which is idempotent) and add explicit deletes for
-    // what fell out, so the engine's book is truncated exactly like ours.
-    const m = sync.mirror;
-    m.apply(d.bids, d.asks);
-    const depth = this.deps.options.book_depth;
-    for (let side = 0; side < 2; side++) {
-      const book = side === 0 ? m.bids : m.asks;
-      const out = side === 0 ? d.bids : d.asks;
-      while (book.n > depth) {
-        const price = book.priceAt(book.n - 1);
-        book.set(price, 0);
-        out.push({ price, qty: 0 });
-      }
-    }
-    d.firstSeq = d.seq = ++s.seq;
-    sync.onDelta(d, checksum);
-  }
-
   private error(message: string): void {
-    this.stats.errors++;
+    this.connErrors++;
     if (!this.stopped) this.sink?.onFeedError(this.component, `${this.exchange}: ${message}`);
   }
 }

@@ -1,4 +1,4 @@
-import { JsonCursor, isScanFailure, unitsOf, type BookDeltaEvent, type BookLevel, type FastScale, type InstrumentScales, type TradeEvent } from '@cwts/core';
+import { JsonCursor, type FeedRejectReason, isScanFailure, unitsOf, type BookDeltaEvent, type BookLevel, type FastScale, type InstrumentScales, type TradeEvent } from '@cwts/core';
 import type { KrakenPrecision } from './checksum.js';
 
 /** Per-symbol parse context: scales, checksum precision and the reused delta (no allocation per book frame). */
@@ -102,6 +102,8 @@ export class KrakenFrameParser {
   checksum = -1;
   readonly trades: { ctx: SymbolCtx; trade: TradeEvent }[] = [];
   problem = '';
+  /** Why an INVALID frame was rejected (the cwts_feed_errors_total reason). */
+  reason: FeedRejectReason = 'malformed';
   reply: Record<string, unknown> | undefined;
 
   constructor(
@@ -160,7 +162,7 @@ export class KrakenFrameParser {
       if (c.is('symbol')) {
         c.readString();
         ctx = this.find(c);
-        if (!ctx) return this.invalid(`unknown symbol ${c.text()}`);
+        if (!ctx) return this.invalid(`unknown symbol ${c.text()}`, 'unknown_symbol');
         this.ctx = ctx; // set early: an invalid level below resyncs this symbol
       } else if (c.is('bids') || c.is('asks')) {
         const bids = c.is('bids');
@@ -212,6 +214,7 @@ export class KrakenFrameParser {
         const ch = c.s.charCodeAt(start);
         const v = ch === 45 || (ch >= 48 && ch <= 57) ? numberUnits(c.s, start, c.i, isP ? sc.price : sc.qty) : NaN;
         if (Number.isNaN(v)) {
+          this.reason = 'off_grid';
           this.problem = `${isP ? 'price' : 'qty'} ${c.s.slice(start, c.i)} of ${sc.instrument.symbol} is off the ${isP ? 'tick' : 'lot'} grid`;
           return false;
         }
@@ -219,10 +222,12 @@ export class KrakenFrameParser {
         else q = v;
       }
       if (Number.isNaN(p) || Number.isNaN(q)) {
+        this.reason = 'malformed';
         this.problem = `a ${sc.instrument.symbol} book level without price or qty`;
         return false;
       }
       if (q < 0) {
+        this.reason = 'negative_qty';
         this.problem = `negative qty in a ${sc.instrument.symbol} book level`;
         return false;
       }
@@ -244,8 +249,9 @@ export class KrakenFrameParser {
     return undefined;
   }
 
-  private invalid(msg: string): FrameCode {
+  private invalid(msg: string, reason: FeedRejectReason): FrameCode {
     this.problem = msg;
+    this.reason = reason;
     return Frame.INVALID;
   }
 
@@ -288,7 +294,10 @@ export class KrakenFrameParser {
 
   private ctxFor(sym: unknown): SymbolCtx | undefined {
     const ctx = this.symbols.find((s) => s.symbol === sym);
-    if (!ctx) this.problem = `unknown symbol ${String(sym)}`;
+    if (!ctx) {
+      this.problem = `unknown symbol ${String(sym)}`;
+      this.reason = 'unknown_symbol';
+    }
     return ctx;
   }
 
@@ -314,6 +323,7 @@ export class KrakenFrameParser {
         const p = this.units(r?.price, ctx.scales.price);
         const q = this.units(r?.qty, ctx.scales.qty);
         if (Number.isNaN(p) || Number.isNaN(q) || q < 0) {
+          this.reason = Number.isNaN(p) || Number.isNaN(q) ? 'off_grid' : 'negative_qty';
           this.problem = `book level ${JSON.stringify(l)} of ${ctx.symbol} is off the grid`;
           return false;
         }
@@ -342,7 +352,7 @@ export class KrakenFrameParser {
       if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0 || (t.side !== 'buy' && t.side !== 'sell')) return this.malformed('trade without trade_id or side');
       const price = this.units(t.price, ctx.scales.price);
       const qty = this.units(t.qty, ctx.scales.qty);
-      if (Number.isNaN(price) || Number.isNaN(qty)) return this.invalid(`trade ${String(t.price)} x ${String(t.qty)} of ${ctx.symbol} is off the grid`);
+      if (Number.isNaN(price) || Number.isNaN(qty)) return this.invalid(`trade ${String(t.price)} x ${String(t.qty)} of ${ctx.symbol} is off the grid`, 'off_grid');
       this.trades.push({
         ctx,
         trade: { type: 'trade', exchange: this.exchange, symbol: ctx.symbol, ts: timeMs(typeof t.timestamp === 'string' ? t.timestamp : undefined), recvTs, tradeId: String(id), price, qty, side: t.side },

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { SystemClock } from '@cwts/core';
 import { describeExchangeConformance, type ConformanceVenue } from '@cwts/core/testing';
 import { createKrakenVenue } from '../src/index.js';
@@ -14,10 +15,11 @@ describeExchangeConformance({
   venue: 'kraken',
   symbol: 'BTC/USD',
   capabilities: { checksum: true, execution: false, rateLimit: false, sequenceNumbers: false },
+  frameHarness: { module: fileURLToPath(new URL('../src/frame-harness.ts', import.meta.url)), export: 'createKrakenFrameHarness' },
   createVenue: () => FakeKraken.start({ seed: 11 }),
-  async createAdapter(venue: ConformanceVenue) {
+  async createAdapter(venue: ConformanceVenue, opts) {
     const f = venue as FakeKraken;
-    const v = createKrakenVenue({ api_url: f.wsUrl, options: { reconnect_initial_ms: 20, reconnect_max_ms: 200 } }, { exchange: 'kraken', clock: new SystemClock(), random: seeded(3) });
+    const v = createKrakenVenue({ api_url: f.wsUrl, options: { reconnect_initial_ms: 20, reconnect_max_ms: 200 } }, { exchange: 'kraken', clock: opts.clock ?? new SystemClock(), random: seeded(3) });
     return { marketData: v.marketData, pendingTimers: () => v.marketData.pendingTimers() };
   },
 });

@@ -100,7 +100,7 @@ describe('Kraken market data against the local v2 server', () => {
     f.step(SYM, 5);
     await waitUntil(() => matches(sink, f, i, 10), 'the true book');
     expect(sink.snapshots().length).toBe(before);
-    expect(sink.errors.some((e) => /bad_snapshot.*checksum/.test(e.message))).toBe(true);
+    expect(sink.rejects.some((r) => r.reason === 'bad_snapshot' && /checksum/.test(r.detail))).toBe(true);
   });
 
   it('drops a replayed trade (same trade_id) and emits each trade once', async () => {
@@ -117,14 +117,14 @@ describe('Kraken market data against the local v2 server', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(sink.trades().map((t) => [t.tradeId, t.side, t.qty])).toEqual([[id, 'buy', 50_000_000], [String(Number(id) + 1), 'sell', 1]]);
     expect(venue!.marketData.stats.duplicateTrades).toBe(1);
-    expect(sink.errors.filter((e) => /negative_qty|non_positive_price/.test(e.message))).toHaveLength(2);
+    expect(sink.rejects.filter((r) => r.reason === 'negative_qty' || r.reason === 'non_positive_price')).toHaveLength(2);
   });
 
   it('resyncs after an unreadable book frame (a lost update), but not after unrelated garbage', async () => {
     const { f, sink, i } = await boot({});
     f.sendRaw('garbage');
     f.sendRaw('{"channel":"heartbeat"');
-    await waitUntil(() => sink.errors.length >= 2, 'two counted errors');
+    await waitUntil(() => sink.rejects.filter((r) => r.reason === 'malformed').length >= 2, 'two counted rejections');
     expect(sink.statuses.filter((s) => s.state === 'resyncing')).toHaveLength(0);
     f.sendRaw('{"channel":"book","type":"update","data":[{"symbol":"BTC/USD","bids":[{"price":6');
     await waitUntil(() => sink.statuses.some((s) => s.state === 'resyncing' && /^invalid update rejected \(malformed\)/.test(s.reason)), 'a resync');
@@ -144,7 +144,7 @@ describe('Kraken market data against the local v2 server', () => {
     expect(subs).toHaveLength(5); // the first, the resync, and one per bad snapshot
     // backoff ceilings 200, 400, 800 ms with equal jitter: at least 100 + 200 + 400 ms between them
     expect(subs[4]!.at - subs[1]!.at).toBeGreaterThanOrEqual(650);
-    expect(sink.errors.filter((e) => /bad_snapshot/.test(e.message))).toHaveLength(3);
+    expect(sink.rejects.filter((r) => r.reason === 'bad_snapshot')).toHaveLength(3);
     f.step(SYM, 10);
     await waitUntil(() => matches(sink, f, i, 10), 'the true book');
   });

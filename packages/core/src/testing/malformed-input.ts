@@ -88,6 +88,16 @@ const WRONG_TYPES: Record<string, string[]> = {
 const BAD_NUMBERS = ['-1', '0', '-0', '-65000.5', '1e400', '1E5', 'NaN', 'Infinity', '-Infinity', '9007199254740993', '123456789012345678901234567890', `0.${'0'.repeat(19)}1`, '', ' 1', '0x10', '1_000', '1.2.3', '--1', '+1'];
 const HUGE_IDS = ['9007199254740000', '9007199254740991', '9007199254740993', '9000000000000000', '-1', '1e300', '1.5', 'NaN', '-0.5'];
 
+/**
+ * Where the venue writes a value as a bare JSON number (Kraken v2), " 1" and "1E5" are legal
+ * JSON for the plausible values 1 and 100000 (whitespace is insignificant, exponents are part of
+ * the number grammar and venues use them for tiny quantities): the adapter may take them. In a
+ * JSON string (Binance) they are not plain decimals and must be rejected.
+ */
+function legalBareNumber(orig: Json | undefined, v: string): boolean {
+  return typeof orig === 'number' && (v === ' 1' || v === '1E5');
+}
+
 function typeOf(v: Json | undefined): string {
   return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
 }
@@ -123,14 +133,14 @@ export function hostileCases(sample: FrameSample): HostileCase[] {
     const name = f.path.join('.');
     switch (f.role) {
       case 'price':
-        for (const v of BAD_NUMBERS) at(`${name} = ${JSON.stringify(v)}`, withRaw(root, f.path, asText(v)), 'reject');
+        for (const v of BAD_NUMBERS) at(`${name} = ${JSON.stringify(v)}`, withRaw(root, f.path, asText(v)), legalBareNumber(orig, v) ? 'any' : 'reject');
         if (f.crossing) at(`${name} = ${f.crossing} (crosses the book)`, withRaw(root, f.path, asText(f.crossing)), 'not-applied');
         break;
       case 'qty':
       case 'levelQty':
         for (const v of BAD_NUMBERS) {
           const deletes = f.role === 'levelQty' && (v === '0' || v === '-0');
-          at(`${name} = ${JSON.stringify(v)}`, withRaw(root, f.path, asText(v)), deletes ? 'any' : 'reject');
+          at(`${name} = ${JSON.stringify(v)}`, withRaw(root, f.path, asText(v)), deletes || legalBareNumber(orig, v) ? 'any' : 'reject');
         }
         break;
       case 'seq':
