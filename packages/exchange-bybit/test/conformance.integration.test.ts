@@ -36,7 +36,7 @@ for (const category of ['spot', 'linear'] as FakeCategory[]) {
             ...(opts.orderRateLimit ? { orders_per_interval: opts.orderRateLimit.limit, order_limit_interval_ms: opts.orderRateLimit.intervalMs } : {}),
           },
         },
-        { exchange: `bybit-${category}`, clock: new SystemClock(), random: seeded(3) },
+        { exchange: `bybit-${category}`, clock: opts.clock ?? new SystemClock(), random: seeded(3) },
       );
       return { marketData: v.marketData, execution: v.execution, pendingTimers: () => v.marketData.pendingTimers() + v.execution.pendingTimers() };
     },
