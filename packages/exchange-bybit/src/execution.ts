@@ -121,10 +121,10 @@ export class BybitExecution implements ExecutionClient {
   constructor(private readonly deps: BybitExecutionDeps) {
     this.exchange = deps.exchange;
     this.errors = bybitErrorMap(deps.exchange);
-    // Bybit counts requests as they arrive: a margin of 20 % of the window (at most 100 ms)
-    // absorbs transit-time jitter that would otherwise bunch our requests up at its end
-    const windowMs = deps.options.order_limit_interval_ms;
-    this.orderLimiter = new RateLimiter([{ name: 'orders', limit: deps.options.orders_per_interval, intervalMs: windowMs + Math.min(100, Math.ceil(windowMs * 0.2)) }], () => deps.clock.now(), this.timers);
+    // The configured window is enforced exactly, on the injected clock. Headroom for transit
+    // jitter (Bybit counts at arrival) comes from the configured limit sitting below the venue's,
+    // and a venue 10006 still pauses the limiter for a second (see reject/cancel).
+    this.orderLimiter = new RateLimiter([{ name: 'orders', limit: deps.options.orders_per_interval, intervalMs: deps.options.order_limit_interval_ms }], () => deps.clock.now(), this.timers);
   }
 
   private get category(): string {

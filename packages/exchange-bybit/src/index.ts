@@ -5,3 +5,5 @@ export { instrumentsFromInstrumentsInfo, trimDecimal, type BybitCategory } from 
 export { validateBybitOptions, resolveBybitOptions, DEFAULT_BYBIT_OPTIONS, BYBIT_OPTION_KEYS, BybitOptionsSchema, type BybitOptions } from './options.js';
 export { BybitExecution, type BybitExecutionDeps } from './execution.js';
 export { bybitErrorMap, mapBybitError } from './errors.js';
+export { BybitFeed, type BybitFeedDeps, type SymbolState } from './feed.js';
+export { createBybitFrameHarness, bybitHarnessInstrument, type BybitHarnessOptions } from './frame-harness.js';

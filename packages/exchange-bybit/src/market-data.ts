@@ -1,25 +1,17 @@
 import {
-  BookSync,
-  FeedErrorReporter,
-  SeqVerdict,
   TimerSet,
   WsConnection,
   httpJson,
-  instrumentScales,
   type Clock,
   type Instrument,
-  type BookLevel,
   type Logger,
   type MarketDataClient,
-  type MirrorBook,
-  type MirrorSide,
-  type SnapshotInput,
+  type BookSync,
   type MarketEventSink,
-  type SequenceRules,
 } from '@cwts/core';
 import { instrumentsFromInstrumentsInfo, type BybitCategory } from './instruments.js';
 import type { BybitOptions } from './options.js';
-import { BybitFrameParser, Frame, makeSymbolCtx, type SymbolCtx } from './parse.js';
+import { BybitFeed, type SymbolState } from './feed.js';
 
 export interface BybitEndpoints {
   /** Full public stream URL, e.g. wss://stream.bybit.com/v5/public/spot */
@@ -49,37 +41,7 @@ export function isKnownMarket(market: unknown): boolean {
   return market === undefined || market === 'spot' || market === 'usdm' || market === 'linear';
 }
 
-/**
- * Bybit v5 orderbook rules: every book frame carries one update id `u`, one more than the
- * previous frame's on the same topic (firstSeq === seq === u). Snapshots arrive in-band, after
- * the deltas they supersede, so a snapshot is never "too old" for what was buffered before it:
- * those deltas are dropped (u <= snapshot u) or, after a service restart (snapshot u = 1), seen
- * as a gap, which resyncs once more instead of looping on a stale buffer.
- */
-export const BYBIT_BOOK_RULES: SequenceRules = {
-  name: 'bybit-v5',
-  first(first, u, snap) {
-    if (u <= snap) return SeqVerdict.DROP;
-    return first <= snap + 1 ? SeqVerdict.APPLY : SeqVerdict.GAP;
-  },
-  next(first, u, last) {
-    if (u <= last) return SeqVerdict.DROP;
-    return first === last + 1 ? SeqVerdict.APPLY : SeqVerdict.GAP;
-  },
-  snapshotTooOld: () => false,
-};
-
-interface SymbolState extends SymbolCtx {
-  sync: BookSync;
-  /** A subscribe for the book topic is in flight: its snapshot will come by itself. */
-  awaitingSnapshot: boolean;
-  /** Set while an in-band snapshot is being applied through resync(): no resubscribe needed. */
-  applyingInband: boolean;
-  snapshotTimer: NodeJS.Timeout | undefined;
-  recentTradeIds: Set<string>;
-  tradeIdRing: string[];
-  tradeIdNext: number;
-}
+export { BYBIT_BOOK_RULES } from './book-rules.js';
 
 export interface BybitMarketDataDeps {
   exchange: string;
@@ -105,20 +67,24 @@ export class BybitMarketData implements MarketDataClient {
   private readonly timers = new TimerSet();
   private instruments = new Map<string, Instrument>();
   private symbols: SymbolState[] = [];
-  private parser: BybitFrameParser | undefined;
+  private feed: BybitFeed | undefined;
   private conn: WsConnection | undefined;
   private sink: MarketEventSink | undefined;
   private reqId = 0;
   private pingTimer: NodeJS.Timeout | undefined;
   private pongTimer: NodeJS.Timeout | undefined;
   private stopped = false;
-  private readonly reporter: FeedErrorReporter;
-  /** Counters for tests and the benchmark. */
-  readonly stats = { frames: 0, deltas: 0, snapshots: 0, midStreamSnapshots: 0, resentSnapshots: 0, trades: 0, duplicateTrades: 0, liquidations: 0, pings: 0, pongs: 0, errors: 0, resubscribes: 0, deltasBeforeSnapshot: 0 };
+  /** Connection-level counters; the frame counters live in the feed (see `stats`). */
+  private readonly connStats = { pings: 0, resubscribes: 0, errors: 0 };
 
   constructor(private readonly deps: BybitMarketDataDeps) {
     this.exchange = deps.exchange;
-    this.reporter = new FeedErrorReporter({ exchange: deps.exchange, component: `${deps.exchange}:market-data`, sink: () => (this.stopped ? undefined : this.sink), now: () => deps.clock.now() });
+  }
+
+  /** Counters for tests and the benchmark (a copy). */
+  get stats() {
+    const f = this.feed?.stats ?? { frames: 0, deltas: 0, snapshots: 0, midStreamSnapshots: 0, resentSnapshots: 0, trades: 0, duplicateTrades: 0, liquidations: 0, pongs: 0, errors: 0, deltasBeforeSnapshot: 0 };
+    return { ...f, pings: this.connStats.pings, resubscribes: this.connStats.resubscribes, errors: f.errors + this.connStats.errors };
   }
 
   get category(): BybitCategory {
@@ -145,34 +111,31 @@ export class BybitMarketData implements MarketDataClient {
     this.stopped = false;
     this.timers.reopen();
     const o = this.deps.options;
-    this.symbols = symbols.map((s) => {
-      const st: SymbolState = {
-        ...makeSymbolCtx(this.exchange, instrumentScales(this.instruments.get(s)!), o.depth),
-        sync: undefined as unknown as BookSync,
-        awaitingSnapshot: false,
-        applyingInband: false,
-        snapshotTimer: undefined,
-        recentTradeIds: new Set(),
-        tradeIdRing: [],
-        tradeIdNext: 0,
-      };
-      st.sync = new BookSync({
-        exchange: this.exchange,
-        symbol: s,
-        rules: BYBIT_BOOK_RULES,
-        sink: () => (this.stopped ? undefined : this.sink),
-        requestSnapshot: (_sync, why) => this.requestSnapshot(st, why),
-        snapshotWhen: 'venue',
-        now: () => this.deps.clock.now(),
-      });
-      return st;
+    this.feed = new BybitFeed({
+      exchange: this.exchange,
+      instruments: symbols.map((s) => this.instruments.get(s)!),
+      depth: o.depth,
+      tradeIdMemory: o.trade_id_memory,
+      sink: () => (this.stopped ? undefined : this.sink),
+      now: () => this.deps.clock.now(),
+      requestSnapshot: (st, why) => this.requestSnapshot(st, why),
+      onSnapshotArrived: (st) => this.clearSnapshotTimer(st),
+      onPong: () => {
+        this.timers.clear(this.pongTimer);
+        this.pongTimer = undefined;
+      },
     });
-    this.parser = new BybitFrameParser(this.symbols);
+    this.symbols = this.feed.symbols;
     const conn = new WsConnection({
       name: `${this.exchange} market data`,
       url: () => this.deps.endpoints.wsUrl,
       onOpen: (c, info) => this.onOpen(c, info),
-      onMessage: (text) => this.onFrame(text),
+      onMessage: (text) => {
+        if (!this.stopped) this.feed!.onFrame(text);
+      },
+      onBinary: (bytes) => {
+        if (!this.stopped) this.feed!.onBinaryFrame(bytes);
+      },
       onDown: (reason) => this.onDown(reason),
       onError: (msg) => this.error(msg),
       // Bybit wants its own {"op":"ping"} (below), not ws protocol pings
@@ -228,7 +191,7 @@ export class BybitMarketData implements MarketDataClient {
 
   /** Rejections counted by reason (tests, diagnostics). */
   get rejections(): Readonly<Record<string, number>> {
-    return this.reporter.counts;
+    return this.feed?.rejections ?? {};
   }
 
   private topicsOf(s: SymbolState): string[] {
@@ -270,7 +233,7 @@ export class BybitMarketData implements MarketDataClient {
     const o = this.deps.options;
     this.pingTimer = this.timers.interval(() => {
       if (!this.conn?.send(JSON.stringify({ req_id: `ping-${++this.reqId}`, op: 'ping' }))) return;
-      this.stats.pings++;
+      this.connStats.pings++;
       if (this.pongTimer === undefined) {
         this.pongTimer = this.timers.timeout(() => {
           this.pongTimer = undefined;
@@ -299,10 +262,10 @@ export class BybitMarketData implements MarketDataClient {
    * book topic. Either way a deadline resubscribes if the snapshot never comes.
    */
   private requestSnapshot(s: SymbolState, why: string): void {
-    if (s.applyingInband || this.stopped) return;
+    if (this.stopped) return; // the feed never asks while applying an in-band snapshot
     if (!this.conn?.isOpen) return; // onOpen subscribes and begins again
     if (!s.awaitingSnapshot) {
-      this.stats.resubscribes++;
+      this.connStats.resubscribes++;
       this.send('unsubscribe', [s.bookTopic]);
       this.send('subscribe', [s.bookTopic]);
       s.awaitingSnapshot = true;
@@ -317,119 +280,8 @@ export class BybitMarketData implements MarketDataClient {
     }, this.deps.options.snapshot_timeout_ms);
   }
 
-  /** Hot path: one ws text frame. */
-  private onFrame(text: string): void {
-    if (this.stopped) return;
-    this.stats.frames++;
-    const p = this.parser!;
-    const code = p.parse(text, this.deps.clock.now());
-    switch (code) {
-      case Frame.BOOK_DELTA: {
-        const s = p.ctx as SymbolState;
-        // in-band snapshots: a delta before the awaited snapshot is superseded by it
-        if (s.sync.state !== 'synced') {
-          this.stats.deltasBeforeSnapshot++;
-          return;
-        }
-        this.stats.deltas++;
-        s.sync.onDelta(s.delta);
-        return;
-      }
-      case Frame.BOOK_SNAPSHOT:
-        this.onSnapshot(p.ctx as SymbolState);
-        return;
-      case Frame.TRADES: {
-        const s = p.ctx as SymbolState;
-        for (let k = 0; k < s.tradeCount; k++) {
-          const t = s.trades[k]!;
-          if (!this.rememberTrade(s, t.tradeId)) {
-            this.stats.duplicateTrades++;
-            continue;
-          }
-          this.stats.trades++;
-          this.sink?.onMarketEvent(t);
-        }
-        return;
-      }
-      case Frame.LIQUIDATIONS: {
-        const s = p.ctx as SymbolState;
-        for (let k = 0; k < s.liquidationCount; k++) {
-          this.stats.liquidations++;
-          this.sink?.onMarketEvent(s.liquidations[k]!);
-        }
-        return;
-      }
-      case Frame.PONG:
-        this.stats.pongs++;
-        this.timers.clear(this.pongTimer);
-        this.pongTimer = undefined;
-        return;
-      case Frame.REPLY:
-        return;
-      default: {
-        this.stats.errors++;
-        const s = p.ctx as SymbolState | undefined;
-        this.reporter.reject(s?.symbol ?? '', p.reason, p.problem);
-        // a book frame we could not apply leaves the book behind the venue: resync that symbol
-        if (s && (code === Frame.INVALID || code === Frame.MALFORMED) && text.includes(s.bookTopic)) s.sync.resync(`invalid update rejected (${p.reason}): ${p.problem}`);
-      }
-    }
-  }
-
-  private onSnapshot(s: SymbolState): void {
-    const snap = s.snapshot;
-    s.awaitingSnapshot = false;
-    this.clearSnapshotTimer(s);
-    const sync = s.sync;
-    if (sync.state === 'idle') return;
-    this.stats.snapshots++;
-    if (sync.state === 'synced') {
-      // depth 1 re-sends its snapshot with the same u when the book has not changed for 3 s:
-      // nothing to do when it matches the book we hold; a different book under the same u is
-      // a reset like any other
-      if (snap.seq === sync.lastSeq && sameBook(sync.mirror, snap)) {
-        this.stats.resentSnapshots++;
-        return;
-      }
-      // "if you receive a new snapshot message, you will have to reset your local orderbook"
-      this.stats.midStreamSnapshots++;
-      s.applyingInband = true;
-      try {
-        sync.resync(snap.seq === 1 ? 'venue service restart: snapshot with u=1 replaces the book' : `venue sent a new snapshot mid-stream at u=${snap.seq}; book replaced`);
-      } finally {
-        s.applyingInband = false;
-      }
-    }
-    sync.onSnapshot(snap);
-  }
-
-  /** true when the id is new; remembers the last `trade_id_memory` ids per symbol. */
-  private rememberTrade(s: SymbolState, id: string): boolean {
-    if (s.recentTradeIds.has(id)) return false;
-    const cap = this.deps.options.trade_id_memory;
-    if (s.tradeIdRing.length < cap) s.tradeIdRing.push(id);
-    else {
-      s.recentTradeIds.delete(s.tradeIdRing[s.tradeIdNext]!);
-      s.tradeIdRing[s.tradeIdNext] = id;
-      s.tradeIdNext = (s.tradeIdNext + 1) % cap;
-    }
-    s.recentTradeIds.add(id);
-    return true;
-  }
-
   private error(message: string): void {
-    this.stats.errors++;
+    this.connStats.errors++;
     if (!this.stopped) this.sink?.onFeedError(`${this.exchange}:market-data`, `${this.exchange}: ${message}`);
   }
-}
-
-function sameSide(side: MirrorSide, levels: readonly BookLevel[]): boolean {
-  if (side.n !== levels.length) return false;
-  for (let i = 0; i < levels.length; i++) if (side.priceAt(i) !== levels[i]!.price || side.qtyAt(i) !== levels[i]!.qty) return false;
-  return true;
-}
-
-/** The mirror holds exactly the snapshot's levels (a snapshot's levels come best first). */
-function sameBook(m: MirrorBook, snap: SnapshotInput): boolean {
-  return sameSide(m.bids, snap.bids) && sameSide(m.asks, snap.asks);
 }

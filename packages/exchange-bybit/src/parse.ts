@@ -109,6 +109,7 @@ export class BybitFrameParser {
     let haveB = false;
     let haveA = false;
     let haveData = false;
+    let haveS = false;
     while (c.nextKey(false)) {
       if (c.is('type')) {
         c.readString();
@@ -125,6 +126,7 @@ export class BybitFrameParser {
           if (k === 115 /* s */) {
             c.readString();
             if (!c.is(ctx.symbol)) return 0;
+            haveS = true;
           } else if (k === 98 /* b */ || k === 97 /* a */) {
             if (!this.levels(c, k === 98 ? ctx.delta.bids : ctx.delta.asks, ctx.scales)) {
               this.ctx = ctx;
@@ -139,7 +141,7 @@ export class BybitFrameParser {
       } else c.skipValue();
     }
     c.end_();
-    if (kind === 0 || !haveData || !haveB || !haveA || u < 0 || ts < 0) return 0;
+    if (kind === 0 || !haveData || !haveS || !haveB || !haveA || u < 0 || ts < 0) return 0;
     this.ctx = ctx;
     ctx.crossSeq = seq;
     return this.finishBook(ctx, kind === 2, ts, u, recvTs);
@@ -148,6 +150,8 @@ export class BybitFrameParser {
   private finishBook(ctx: SymbolCtx, snapshot: boolean, ts: number, u: number, recvTs: number): FrameCode {
     const d = ctx.delta;
     if (snapshot) {
+      // in a snapshot every level is a real one: a zero quantity means a broken snapshot
+      if (d.bids.some((l) => l.qty === 0) || d.asks.some((l) => l.qty === 0)) return this.fail(Frame.INVALID, 'zero_qty', `${ctx.bookTopic} snapshot with a zero-quantity level`);
       // a snapshot is kept by whoever receives it: give it its own arrays
       ctx.snapshot = { seq: u, ts, bids: d.bids.map((l) => ({ price: l.price, qty: l.qty })), asks: d.asks.map((l) => ({ price: l.price, qty: l.qty })) };
       return Frame.BOOK_SNAPSHOT;
@@ -181,6 +185,7 @@ export class BybitFrameParser {
       c.readString();
       const p = unitsOf(c.s, c.start, c.end, sc.price);
       if (Number.isNaN(p)) return this.offGrid(`price ${c.text().slice(0, 32)} of ${sc.instrument.symbol} is off the tick grid`);
+      if (p <= 0) return this.invalid('non_positive_price', `price ${c.text().slice(0, 32)} of ${sc.instrument.symbol} is not positive`);
       c.expect(44);
       c.readString();
       const q = unitsOf(c.s, c.start, c.end, sc.qty);
@@ -196,6 +201,12 @@ export class BybitFrameParser {
     }
     out.length = n;
     return true;
+  }
+
+  private invalid(reason: FeedRejectReason, msg: string): false {
+    this.problem = msg;
+    this.reason = reason;
+    return false;
   }
 
   private offGrid(msg: string): false {
@@ -260,6 +271,10 @@ export class BybitFrameParser {
           this.fail(Frame.INVALID, 'off_grid', `level ${excerpt(JSON.stringify(l))} of ${ctx.symbol} is off the grid`);
           return false;
         }
+        if (p <= 0) {
+          this.fail(Frame.INVALID, 'non_positive_price', `level ${excerpt(JSON.stringify(l))} of ${ctx.symbol} has a non-positive price`);
+          return false;
+        }
         out.push({ price: p, qty: q });
       }
       return true;
@@ -276,10 +291,14 @@ export class BybitFrameParser {
     let n = 0;
     for (const t of o.data) {
       if (!isObj(t) || typeof t.i !== 'string' || t.i.length === 0 || t.i.length > 64 || typeof t.p !== 'string' || typeof t.v !== 'string' || (t.S !== 'Buy' && t.S !== 'Sell')) return this.fail(Frame.MALFORMED, 'malformed', `${ctx.tradeTopic} trade without i/p/v/S`);
-      if (t.s !== undefined && t.s !== ctx.symbol) return this.fail(Frame.INVALID, 'unknown_symbol', `trade for ${excerpt(String(t.s))} on ${ctx.tradeTopic}`);
+      // Bybit names the symbol on every entry: one without it is not the venue's shape
+      if (t.s !== ctx.symbol) return this.fail(Frame.INVALID, 'unknown_symbol', `trade for ${excerpt(String(t.s))} on ${ctx.tradeTopic}`);
       const price = unitsOf(t.p, 0, t.p.length, sc.price);
       const qty = unitsOf(t.v, 0, t.v.length, sc.qty);
       if (Number.isNaN(price) || Number.isNaN(qty)) return this.fail(Frame.INVALID, 'off_grid', `trade ${excerpt(t.p)} x ${excerpt(t.v)} of ${ctx.symbol} is off the grid`);
+      if (price <= 0) return this.fail(Frame.INVALID, 'non_positive_price', `trade ${excerpt(t.p)} x ${excerpt(t.v)} of ${ctx.symbol}: price not positive`);
+      if (qty < 0) return this.fail(Frame.INVALID, 'negative_qty', `trade ${excerpt(t.p)} x ${excerpt(t.v)} of ${ctx.symbol}: negative quantity`);
+      if (qty === 0) return this.fail(Frame.INVALID, 'zero_qty', `trade ${excerpt(t.p)} x ${excerpt(t.v)} of ${ctx.symbol}: zero quantity`);
       let ev = ctx.trades[n];
       if (ev === undefined) ctx.trades.push((ev = { type: 'trade', exchange: ctx.delta.exchange, symbol: ctx.symbol, ts: 0, recvTs: 0, tradeId: '', price: 0, qty: 0, side: 'buy' }));
       ev.ts = intOf(t.T) || intOf(o.ts) || 0;
@@ -302,7 +321,7 @@ export class BybitFrameParser {
     let n = 0;
     for (const l of o.data) {
       if (!isObj(l) || typeof l.p !== 'string' || typeof l.v !== 'string' || (l.S !== 'Buy' && l.S !== 'Sell')) return this.fail(Frame.MALFORMED, 'malformed', `${ctx.liquidationTopic} entry without p/v/S`);
-      if (l.s !== undefined && l.s !== ctx.symbol) return this.fail(Frame.INVALID, 'unknown_symbol', `liquidation for ${excerpt(String(l.s))} on ${ctx.liquidationTopic}`);
+      if (l.s !== ctx.symbol) return this.fail(Frame.INVALID, 'unknown_symbol', `liquidation for ${excerpt(String(l.s))} on ${ctx.liquidationTopic}`);
       const price = unitsOf(l.p, 0, l.p.length, sc.price);
       const qty = unitsOf(l.v, 0, l.v.length, sc.qty);
       if (Number.isNaN(price) || Number.isNaN(qty) || price <= 0 || qty <= 0) return this.fail(Frame.INVALID, 'off_grid', `liquidation ${excerpt(l.p)} x ${excerpt(l.v)} of ${ctx.symbol} is off the grid`);

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { Secret, SystemClock } from '@cwts/core';
 import { describeExchangeConformance, type ConformanceVenue } from '@cwts/core/testing';
 import { createBybitVenue } from '../src/index.js';
@@ -36,10 +37,12 @@ for (const category of ['spot', 'linear'] as FakeCategory[]) {
             ...(opts.orderRateLimit ? { orders_per_interval: opts.orderRateLimit.limit, order_limit_interval_ms: opts.orderRateLimit.intervalMs } : {}),
           },
         },
-        { exchange: `bybit-${category}`, clock: new SystemClock(), random: seeded(3) },
+        { exchange: `bybit-${category}`, clock: opts.clock ?? new SystemClock(), random: seeded(3) },
       );
       return { marketData: v.marketData, execution: v.execution, pendingTimers: () => v.marketData.pendingTimers() + v.execution.pendingTimers() };
     },
+    // the malformed-input section drives the adapter's own BybitFeed in a worker thread
+    frameHarness: { module: fileURLToPath(new URL('../src/frame-harness.ts', import.meta.url)), export: 'createBybitFrameHarness', options: { category } },
     restingOrder: { side: 'buy', price: category === 'spot' ? '64000.00' : '64000.0', qty: category === 'spot' ? '0.010000' : '0.010' },
     errorCases: [
       { name: 'insufficient balance', arrange: (v) => (v as FakeBybit).failNextOrder('balance'), expect: 'INSUFFICIENT_BALANCE', text: category === 'spot' ? /170131/ : /110007/ },

@@ -70,7 +70,16 @@ describe('BybitFrameParser', () => {
       ['{"topic":"orderbook.50.BTCUSDT","type":"delta","ts":1,"data":{"s":"BTCUSDT","b":[["1.00"]],"a":[],"u":4}}', Frame.MALFORMED, 'malformed'],
       ['{"topic":"orderbook.50.ETHUSDT","type":"delta","ts":1,"data":{"s":"ETHUSDT","b":[],"a":[],"u":4}}', Frame.UNKNOWN, 'unknown_message'],
       ['{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1,"data":[{"S":"Buy","v":"1","p":"1.00"}]}', Frame.MALFORMED, 'malformed'],
-      ['{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1,"data":[{"i":"1","S":"Buy","v":"1e3","p":"1.00"}]}', Frame.INVALID, 'off_grid'],
+      ['{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1,"data":[{"i":"1","s":"BTCUSDT","S":"Buy","v":"1e3","p":"1.00"}]}', Frame.INVALID, 'off_grid'],
+      // found by the conformance suite's malformed-input section: values that are on the grid
+      // but cannot be real (non-positive prices, empty snapshot levels and trades, no symbol)
+      ['{"topic":"orderbook.50.BTCUSDT","type":"delta","ts":1,"data":{"s":"BTCUSDT","b":[["0.00","1"]],"a":[],"u":2,"seq":3}}', Frame.INVALID, 'non_positive_price'],
+      ['{"topic":"orderbook.50.BTCUSDT","type":"delta","ts":1,"data":{"s":"BTCUSDT","b":[],"a":[["-1.00","1"]],"u":2,"seq":3}}', Frame.INVALID, 'non_positive_price'],
+      ['{"topic":"orderbook.50.BTCUSDT","type":"snapshot","ts":1,"data":{"s":"BTCUSDT","b":[["1.00","0"]],"a":[],"u":2,"seq":3}}', Frame.INVALID, 'zero_qty'],
+      ['{"topic":"orderbook.50.BTCUSDT","type":"snapshot","ts":1,"data":{"b":[["1.00","1"]],"a":[],"u":2,"seq":3}}', Frame.MALFORMED, 'malformed'],
+      ['{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1,"data":[{"i":"1","s":"BTCUSDT","S":"Buy","v":"0","p":"1.00"}]}', Frame.INVALID, 'zero_qty'],
+      ['{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1,"data":[{"i":"1","s":"BTCUSDT","S":"Buy","v":"1","p":"0"}]}', Frame.INVALID, 'non_positive_price'],
+      ['{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1,"data":[{"i":"1","S":"Buy","v":"1","p":"1.00"}]}', Frame.INVALID, 'unknown_symbol'],
       ['{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1,"data":[{"i":"1","s":"ETHUSDT","S":"Buy","v":"1","p":"1.00"}]}', Frame.INVALID, 'unknown_symbol'],
       ['{"topic":"orderbook.50.BTCUSDT","type":"delta","ts":1,"data":{"s":', Frame.MALFORMED, 'malformed'],
       ['not json', Frame.MALFORMED, 'malformed'],
