@@ -1,12 +1,13 @@
-import { loadConfigFile, outputRedactor } from '../config/index.js';
+import { isLoopback, loadConfigFile, outputRedactor } from '../config/index.js';
 import { composeDeployment, type Deployment } from '../engine/compose.js';
 import { engineHealth, engineStatus } from '../engine/status.js';
 import { createLogger } from '../observability/logger.js';
-import { healthRoutes, HttpEndpoint, metricsRoutes } from '../observability/http.js';
+import { healthRoutes, HttpEndpoint, metricsRoutes, requireToken } from '../observability/http.js';
 import { MetricsRegistry } from '../observability/metrics.js';
 import { liveRoutes } from '../observability/live-page.js';
 import { RecentActivity } from '../observability/recent-activity.js';
 import { SnapshotHub } from '../observability/snapshot-hub.js';
+import { CONTROL_TOKEN_ENV, CONTROL_TOKEN_FILE, establishControlToken, tokensEqual } from '../risk/control-token.js';
 
 export interface RunOptions {
   config: string;
@@ -36,17 +37,24 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   const logger = createLogger({ level: opts.logLevel ?? cfg.system.log_level, scrub: (line) => outputRedactor.redact(line) });
   const metrics = new MetricsRegistry();
   const recent = new RecentActivity();
-  const dep: Deployment = await composeDeployment({ loaded, logger, metrics, recordPath: opts.record, controlPort: cfg.monitoring.control_port, observer: recent });
+  const mon = cfg.monitoring;
+  // Off loopback, /status and the live page (positions, orders, P&L) need the control token, so
+  // it is established once here and shared with the control endpoint (a second call would write a new one).
+  const exposed = !isLoopback(mon.bind_address);
+  const controlToken = exposed ? establishControlToken() : undefined;
+  const dep: Deployment = await composeDeployment({ loaded, logger, metrics, recordPath: opts.record, controlPort: mon.control_port, controlToken, observer: recent });
   const { engine } = dep;
   // A simulated venue needs no keys: the config's "market data only" warning does not apply.
   const simulated = engine.venueNames().filter((v) => engine.venue(v)!.execution.simulated);
   for (const w of loaded.warnings) if (!simulated.some((v) => w.startsWith(`${v}: no api_key`))) logger.warn(w);
-  const mon = cfg.monitoring;
   const metricsHttp = new HttpEndpoint('metrics', metricsRoutes(metrics));
   const components = () => engineHealth(engine, () => [{ name: `compute:${dep.compute.backend.name}`, ready: true, detail: dep.compute.backend.device.name }]);
   // One snapshot for /status and the live page's viewers, computed at most 4 times a second.
   const snapshots = new SnapshotHub(() => engineStatus(engine, { system: cfg.system.name, mode: cfg.system.mode, compute: dep.compute.backend.name, health: components(), recent: recent.snapshot() }));
-  const healthHttp = new HttpEndpoint('health', { ...healthRoutes(components, () => snapshots.current()), ...liveRoutes(snapshots) });
+  const { '/status': statusRoute, ...probes } = healthRoutes(components, () => snapshots.current());
+  const operatorRoutes = { '/status': statusRoute!, ...liveRoutes(snapshots) };
+  const healthHttp = new HttpEndpoint('health', { ...probes, ...(controlToken ? requireToken(operatorRoutes, (p) => tokensEqual(p, controlToken.token), `${CONTROL_TOKEN_ENV}, or ${CONTROL_TOKEN_FILE} in the engine's data directory`) : operatorRoutes) });
+  if (controlToken) logger.info(`health endpoint bound to ${mon.bind_address}: /status and the live page need the control token (from ${controlToken.source.kind === 'env' ? 'CWTS_CONTROL_TOKEN' : controlToken.source.path}); /health/* and /metrics stay open`);
   let stopping: Promise<void> | undefined;
   const stop = (why: string) => {
     stopping ??= (async () => {

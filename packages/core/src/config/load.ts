@@ -7,6 +7,12 @@ import { validateConfig } from './schema.js';
 import type { LoadedConfig } from './types.js';
 
 /**
+ * Overrides `[monitoring] bind_address`, so one image serves every environment: a container sets
+ * `0.0.0.0` (probes and Prometheus come from other hosts) while the shipped configs keep loopback.
+ */
+export const BIND_ADDRESS_ENV = 'CWTS_BIND_ADDRESS';
+
+/**
  * Parses, substitutes `${VAR}` from `env`, validates and applies defaults. Every problem found is
  * thrown together as one ConfigError; nothing in it (or in `warnings`) contains a secret.
  *
@@ -35,6 +41,14 @@ export function parseConfig(
     throw e;
   }
   const expanded = expandTree(doc, env);
+  const bindOverride = env[BIND_ADDRESS_ENV]?.trim();
+  if (bindOverride) {
+    // Injected before validation, so the override is checked exactly like the file's value.
+    // A [monitoring] that is not a table is left alone for validation to report.
+    const monitoring = expanded.tree.monitoring;
+    if (monitoring === undefined) expanded.tree.monitoring = { bind_address: bindOverride };
+    else if (typeof monitoring === 'object' && monitoring !== null && !Array.isArray(monitoring)) expanded.tree.monitoring = { ...monitoring, bind_address: bindOverride };
+  }
   const { redactor } = expanded;
   const result = validateConfig(expanded.tree, expanded.rawStrings);
   const issues = [...expanded.issues, ...result.issues];

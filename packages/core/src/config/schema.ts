@@ -264,7 +264,8 @@ function omit(tbl: Table, keys: readonly string[]): Table {
   return out;
 }
 
-function isLoopback(address: string): boolean {
+/** Whether `address` only accepts connections from this host. */
+export function isLoopback(address: string): boolean {
   return address === 'localhost' || address === '::1' || /^127\./.test(address);
 }
 

@@ -92,3 +92,43 @@ export function healthRoutes(components: () => ComponentHealth[], status: () => 
     '/status': () => ({ status: 200, body: status() }),
   };
 }
+
+/**
+ * Wraps routes so each needs the control token: `Authorization: Bearer <token>`, or HTTP Basic
+ * with the token as the password (any user name). Basic is what lets a browser open the live
+ * page: it prompts once and resends the credentials with the page's EventSource, which cannot
+ * set headers. Used for /status and the live page when the health endpoint is bound off loopback;
+ * probes (/health/*) and /metrics stay open. `accepts` compares in constant time (risk's
+ * tokensEqual; observability sits below risk); `hint` says where the token is found.
+ */
+export function requireToken(routes: Record<string, Route>, accepts: (presented: string) => boolean, hint: string): Record<string, Route> {
+  const authorized = (req: IncomingMessage): boolean => {
+    const auth = req.headers.authorization ?? '';
+    let presented = '';
+    if (auth.startsWith('Bearer ')) presented = auth.slice(7).trim();
+    else if (auth.startsWith('Basic ')) {
+      const decoded = Buffer.from(auth.slice(6).trim(), 'base64').toString('utf8');
+      presented = decoded.slice(decoded.indexOf(':') + 1);
+    }
+    return presented !== '' && accepts(presented);
+  };
+  const denied: RouteResult = {
+    status: 401,
+    body: { error: `control token required: send Authorization: Bearer <token>, or log in with the token as the password (${hint})` },
+    headers: { 'www-authenticate': 'Basic realm="cwts-ultra", charset="UTF-8"' },
+  };
+  const out: Record<string, Route> = {};
+  for (const [path, route] of Object.entries(routes)) {
+    if (typeof route === 'function') out[path] = (req) => (authorized(req) ? route(req) : denied);
+    else if ('stream' in route)
+      out[path] = {
+        method: route.method,
+        stream: (req, res) => {
+          if (authorized(req)) return route.stream(req, res);
+          send(res, denied.status, denied.body, undefined, denied.headers);
+        },
+      };
+    else out[path] = { method: route.method, handler: (req) => (authorized(req) ? route.handler(req) : denied) };
+  }
+  return out;
+}
