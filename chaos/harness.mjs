@@ -267,7 +267,7 @@ export async function runPhase({ kind, kills, seed, fsync = 'batch', haltAtKill 
       app.child.kill('SIGKILL');
       const e = await app.exited;
       if (e.signal !== 'SIGKILL') result.errors.push(`kill ${k}: the app had already exited (${JSON.stringify(e)})`);
-      progress(`${kind}: kill ${k}/${kills} ${early ? `${Math.round(upMs / 2)} ms after spawn (start-up)` : `${upMs} ms after ready`}${result.haltedAt ? ', HALTED' : ''}; ${Math.round((Date.now() - t0) / 1000)} s`);
+      progress(`${kind}: kill ${k}/${kills} ${early ? `${Math.round(upMs / 2)} ms after spawn (start-up)` : `${upMs} ms after ready`}${result.haltedAt ? ', HALTED' : ''}; ${Math.round((Date.now() - t0) / 1000)} s, ETA ${Math.round(((Date.now() - t0) / 1000 / k) * (kills - k))} s`);
     }
 
     // the proof: one last start, readiness (reconciliation done), /status, clean stop

@@ -62,6 +62,18 @@ for (const pkg of ['core', 'exchange-binance', 'exchange-sim']) {
 }
 
 const findingsFile = opts.findings ?? defaultFindingsFile(opts.seed);
+
+/** When each target was first seen running, for its rate and ETA (targets run `jobs` at a time). */
+const startedAt = new Map();
+function describeProgress(p, now) {
+  if (!startedAt.has(p.target) && p.done > 0) startedAt.set(p.target, now);
+  const since = startedAt.get(p.target);
+  const pct = (100 * p.done) / p.frames;
+  const rate = since !== undefined && now > since ? p.done / ((now - since) / 1000) : 0;
+  const eta = rate > 0 ? `ETA ${Math.ceil((p.frames - p.done) / rate)} s` : 'ETA ?';
+  const bar = tty ? `[${'#'.repeat(Math.floor(pct / 10)).padEnd(10, '.')}] ` : '';
+  return `${p.target} ${bar}${p.done}/${p.frames} (${pct.toFixed(1)}%, ${Math.round(rate)} frames/s, ${eta})`;
+}
 const tty = process.stderr.isTTY;
 const t0 = Date.now();
 let lastPlain = 0;
@@ -76,7 +88,8 @@ const report = await runFuzz({
   log: (line) => console.error(tty ? `\r\x1b[K${line}` : line),
   progressMs: tty ? 1000 : 2000,
   onProgress: (list) => {
-    const line = `[${((Date.now() - t0) / 1000).toFixed(0)} s] ${list.map((p) => `${p.target} ${p.done}/${p.frames} (${((100 * p.done) / p.frames).toFixed(1)}%)`).join(', ')}`;
+    const now = Date.now();
+    const line = `[${((now - t0) / 1000).toFixed(0)} s] ${list.map((p) => describeProgress(p, now)).join(', ')}`;
     if (tty) process.stderr.write(`\r\x1b[K${line}`);
     else if (Date.now() - lastPlain >= 10_000) {
       lastPlain = Date.now();
