@@ -70,4 +70,10 @@ describe('validateSimOptions', () => {
     expect(toPlainDecimal('-0.5')).toBe('-0.5');
     expect(toPlainDecimal('abc')).toBeUndefined();
   });
+
+  it('refuses exponents no price or quantity has, instead of throwing (fuzzed tardis amount)', () => {
+    expect(toPlainDecimal('99999999e99919999999999999')).toBeUndefined();
+    expect(toPlainDecimal('1e-999999999')).toBeUndefined();
+    expect(toPlainDecimal('1e400')).toBe('1' + '0'.repeat(400));
+  });
 });

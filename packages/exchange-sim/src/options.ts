@@ -103,6 +103,9 @@ export function splitSymbol(symbol: string): { base: string; quote: string } {
 }
 
 /** Number or string -> plain decimal string ("1e-7" -> "0.0000001"); undefined when not a decimal. */
+/** Largest decimal exponent toPlainDecimal expands (beyond it the value is refused). */
+const MAX_DECIMAL_EXPONENT = 400;
+
 export function toPlainDecimal(x: unknown): string | undefined {
   let text: string;
   if (typeof x === 'number') {
@@ -117,6 +120,9 @@ export function toPlainDecimal(x: unknown): string | undefined {
   let intPart = m[2]!;
   let frac = m[3] ?? '';
   const exp = m[4] ? Number(m[4]) : 0;
+  // No price or quantity needs more than a few hundred digits; a fuzzed "1e999999999" would
+  // otherwise ask padEnd for a string longer than V8 allows (RangeError, not a counted record).
+  if (Math.abs(exp) > MAX_DECIMAL_EXPONENT) return undefined;
   if (exp > 0) {
     frac = frac.padEnd(exp, '0');
     intPart += frac.slice(0, exp);
