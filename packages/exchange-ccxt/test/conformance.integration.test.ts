@@ -37,7 +37,7 @@ describeExchangeConformance({
           ...(opts.orderRateLimit ? { orders_per_interval: opts.orderRateLimit.limit, order_limit_interval_ms: opts.orderRateLimit.intervalMs } : {}),
         },
       },
-      { exchange: 'ccxt-binance', clock: new SystemClock() },
+      { exchange: 'ccxt-binance', clock: opts.clock ?? new SystemClock() },
     );
     return { marketData: v.marketData, execution: v.execution, pendingTimers: () => v.marketData.pendingTimers() + v.execution.pendingTimers() };
   },
