@@ -31,7 +31,8 @@ export interface CcxtMarketDataDeps {
 /** Keys by which venues' control replies (acks, pongs, errors) are shaped; such frames are not "unknown". */
 const REPLY_KEYS = ['id', 'result', 'event', 'op', 'type', 'method', 'code', 'error', 'success', 'channel', 'topic', 'arg', 'stream', 'e'];
 
-interface SymbolState {
+/** Per-symbol conversion state (exported for the frame harness). */
+export interface SymbolState {
   instrument: Instrument;
   ccxtSymbol: string;
   /** The next good book is sent as a snapshot (first, or after an error). */
@@ -96,22 +97,45 @@ export class CcxtMarketData implements MarketDataClient {
   }
 
   async start(symbols: readonly string[], sink: MarketEventSink): Promise<void> {
-    this.sink = sink;
-    this.stopped = false;
-    this.timers.reopen();
-    const ex = (this.ex = await this.deps.ccxt());
-    this.tap(ex);
+    const ex = await this.deps.ccxt();
+    this.attach(ex, sink);
     for (const s of symbols) {
       let i = this.instruments.get(s);
       if (!i) [i] = await this.loadInstruments([s]);
-      const st: SymbolState = {
-        instrument: i!, ccxtSymbol: this.ccxtSymbols.get(i!.symbol)!, fresh: true, everSynced: false, resyncAnnounced: false, seq: 0,
-        bids: new Map(), asks: new Map(), trades: new TradeIdGuard(), recentTradeIds: new Set(),
-      };
-      this.states.set(i!.symbol, st);
+      const st = this.track(i!, this.ccxtSymbols.get(i!.symbol)!);
       sink.onFeedStatus({ type: 'feed_status', exchange: this.exchange, symbol: i!.symbol, state: 'connecting', reason: `subscribing through ccxt ${ex.id}`, ts: this.deps.clock.now() });
       this.loops.push(this.bookLoop(ex, st), this.tradeLoop(ex, st));
     }
+  }
+
+  /** The I/O-free half of start(): the sink and the frame tap on `ex` (the frame harness drives it with no socket). */
+  attach(ex: CcxtExchange, sink: MarketEventSink): void {
+    this.sink = sink;
+    this.stopped = false;
+    this.timers.reopen();
+    this.ex = ex;
+    this.tap(ex);
+  }
+
+  /** Fresh conversion state for one instrument (ccxt's unified symbol alongside). */
+  track(instrument: Instrument, ccxtSymbol: string): SymbolState {
+    this.instruments.set(instrument.symbol, instrument);
+    this.ccxtSymbols.set(instrument.symbol, ccxtSymbol);
+    const st: SymbolState = {
+      instrument, ccxtSymbol, fresh: true, everSynced: false, resyncAnnounced: false, seq: 0,
+      bids: new Map(), asks: new Map(), trades: new TradeIdGuard(), recentTradeIds: new Set(),
+    };
+    this.states.set(instrument.symbol, st);
+    return st;
+  }
+
+  /** A failed watchOrderBook: out of SYNCED until the next book, sent as a resync snapshot. */
+  onBookWatchError(st: SymbolState, err: unknown): void {
+    this.outOfSync(st, watchErrorReason(err));
+  }
+
+  onTradeWatchError(st: SymbolState, err: unknown): void {
+    this.sink?.onFeedError(this.component, `${this.exchange} ${st.instrument.symbol} trades: ${watchErrorReason(err)}`);
   }
 
   async stop(): Promise<void> {
@@ -178,7 +202,7 @@ export class CcxtMarketData implements MarketDataClient {
         book = await ex.watchOrderBook(st.ccxtSymbol);
       } catch (err) {
         if (this.stopped) return;
-        this.outOfSync(st, watchErrorReason(err));
+        this.onBookWatchError(st, err);
         await this.timers.sleep(backoff.next()).catch(() => {});
         continue;
       }
@@ -258,7 +282,7 @@ export class CcxtMarketData implements MarketDataClient {
         trades = await ex.watchTrades(st.ccxtSymbol);
       } catch (err) {
         if (this.stopped) return;
-        this.sink?.onFeedError(this.component, `${this.exchange} ${st.instrument.symbol} trades: ${watchErrorReason(err)}`);
+        this.onTradeWatchError(st, err);
         await this.timers.sleep(backoff.next()).catch(() => {});
         continue;
       }
