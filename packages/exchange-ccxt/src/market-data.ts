@@ -12,7 +12,7 @@
  * values are counted and the book waits for a clean one.
  */
 import {
-  DecimalConversionError, ExponentialBackoff, FeedErrorReporter, TimerSet, TradeIdGuard, TradeIdVerdict, decimalToUnits, levelsProblem, tradeProblem,
+  DecimalConversionError, ExponentialBackoff, FEED_GUARD_DEFAULTS, FeedErrorReporter, TimerSet, TradeIdGuard, TradeIdVerdict, decimalToUnits, levelsProblem, tradeProblem,
   type BookLevel, type Clock, type FeedRejectReason, type Instrument, type Logger, type MarketDataClient, type MarketEventSink,
 } from '@cwts/core';
 import type { CcxtBook, CcxtExchange, CcxtLevel, CcxtMarket, CcxtTrade } from './ccxt-exchange.js';
@@ -167,6 +167,11 @@ export class CcxtMarketData implements MarketDataClient {
         this.reporter.reject('', 'malformed', `not JSON: ${String(message).slice(0, 60)}`);
         return undefined;
       }
+      const bad = numberProblem(message);
+      if (bad !== undefined) {
+        this.reporter.reject('', 'malformed', `not a plain decimal: ${JSON.stringify(bad).slice(0, 40)}`);
+        return undefined;
+      }
       const c = client as { resolve?: (...a: unknown[]) => unknown; reject?: (...a: unknown[]) => unknown };
       let routed = false;
       const resolve = c.resolve;
@@ -237,6 +242,12 @@ export class CcxtMarketData implements MarketDataClient {
       return;
     }
     const nonce = typeof book.nonce === 'number' && Number.isSafeInteger(book.nonce) && book.nonce > 0 ? book.nonce : 0;
+    // ccxt checks continuity (U = previous u + 1) but not size: an update id far ahead of the
+    // book's would make every later frame a "gap" or, worse, be taken as the new sequence.
+    if (!st.fresh && st.seq > 0 && nonce - st.seq > FEED_GUARD_DEFAULTS.maxSeqJump) {
+      this.badBook(st, 'seq_jump', `update id ${nonce} after ${st.seq}`);
+      return;
+    }
     const now = this.deps.clock.now();
     const ts = typeof book.timestamp === 'number' && Number.isFinite(book.timestamp) ? book.timestamp : now;
     if (st.fresh) {
@@ -298,6 +309,11 @@ export class CcxtMarketData implements MarketDataClient {
     const i = st.instrument;
     const id = typeof t.id === 'string' || typeof t.id === 'number' ? String(t.id) : '';
     if (id === '') return this.reporter.reject(i.symbol, 'malformed', 'trade without an id');
+    if (/^-?[\d.eE+]+$/.test(id) && !/^\d{1,15}$/.test(id)) {
+      // a numeric id that is not a safe small integer (negative, fractional, 1e300, 2^53-ish) is
+      // never a real trade id, and taken as one it would poison or bypass the id guard
+      return this.reporter.reject(i.symbol, /^\d+$/.test(id) ? 'trade_id_jump' : 'malformed', `trade id ${id}`);
+    }
     if (/^\d{1,15}$/.test(id)) {
       const v = st.trades.check(Number(id));
       if (v === TradeIdVerdict.DUPLICATE) return;
@@ -334,6 +350,48 @@ export function watchErrorReason(err: unknown): string {
   // check (Binance has no checksum: a U/u gap surfaces as ChecksumError), so it is named as both.
   if (/Checksum/i.test(name) || /checksum/i.test(msg)) return `sequence gap or checksum mismatch found by ccxt (${name}: ${msg}); resubscribing`;
   return `reconnecting after ${name}: ${msg}`;
+}
+
+const PLAIN_DECIMAL = /^-?\d+(\.\d+)?$/;
+/** A string that parseFloat would take for a number (or NaN/Infinity) but that is no plain decimal. */
+function looksNumericButIsNot(v: string): boolean {
+  if (PLAIN_DECIMAL.test(v)) return false;
+  if (/^\s*[+-]?(NaN|Infinity)\s*$/i.test(v)) return true;
+  return /^[\s+\-]*\.?\d/.test(v) && /^[\s\d.eE+\-_xX]*$/.test(v) && !/^\d{4}-\d\d-\d\d/.test(v);
+}
+
+/**
+ * ccxt reads venue numbers with parseFloat, which takes "1.2.3" as 1.2, " 1" as 1, "1_000" as 1
+ * and "1e400" as Infinity, so a bad number would reach our conversion as a plausible float.
+ * Frames are checked before ccxt sees them: every string in a book level ([price, qty, ...])
+ * must be a plain decimal, and no other string may be a number in disguise. Returns the
+ * offending value, or undefined.
+ */
+function numberProblem(v: unknown, depth = 0): string | undefined {
+  if (depth > 32) return '(nested too deep)';
+  if (Array.isArray(v)) {
+    const level = v.length >= 2 && v.length <= 4 && typeof v[0] === 'string' && typeof v[1] === 'string';
+    for (const x of v) {
+      if (typeof x === 'string') {
+        if (level ? !PLAIN_DECIMAL.test(x) : looksNumericButIsNot(x)) return x;
+      } else if (x !== null && typeof x === 'object') {
+        const p = numberProblem(x, depth + 1);
+        if (p !== undefined) return p;
+      }
+    }
+    return undefined;
+  }
+  if (v !== null && typeof v === 'object') {
+    for (const x of Object.values(v)) {
+      if (typeof x === 'string') {
+        if (looksNumericButIsNot(x)) return x;
+      } else if (x !== null && typeof x === 'object') {
+        const p = numberProblem(x, depth + 1);
+        if (p !== undefined) return p;
+      }
+    }
+  }
+  return undefined;
 }
 
 function decimalOf(ex: Pick<CcxtExchange, 'numberToString'>, v: unknown): string {
