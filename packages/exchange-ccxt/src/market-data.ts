@@ -29,7 +29,7 @@ export interface CcxtMarketDataDeps {
 }
 
 /** Keys by which venues' control replies (acks, pongs, errors) are shaped; such frames are not "unknown". */
-const REPLY_KEYS = ['id', 'result', 'event', 'op', 'type', 'method', 'code', 'error', 'success', 'channel', 'topic', 'arg', 'stream', 'e'];
+const REPLY_KEYS = ['id', 'result', 'event', 'op', 'method', 'code', 'error', 'success'];
 
 /** Per-symbol conversion state (exported for the frame harness). */
 export interface SymbolState {
@@ -173,21 +173,41 @@ export class CcxtMarketData implements MarketDataClient {
         return undefined;
       }
       const c = client as { resolve?: (...a: unknown[]) => unknown; reject?: (...a: unknown[]) => unknown };
+      // "routed": ccxt settled a watch of one of our symbols (or failed the whole connection).
       let routed = false;
+      const ours = (hash: unknown): boolean => hash === undefined || (typeof hash === 'string' && this.isOurHash(hash));
       const resolve = c.resolve;
       const reject = c.reject;
-      if (resolve) c.resolve = (...a: unknown[]) => ((routed = true), resolve.apply(c, a));
-      if (reject) c.reject = (...a: unknown[]) => ((routed = true), reject.apply(c, a));
+      if (resolve) c.resolve = (...a: unknown[]) => ((routed ||= ours(a[1])), resolve.apply(c, a));
+      if (reject) c.reject = (...a: unknown[]) => ((routed ||= ours(a[1])), reject.apply(c, a));
       try {
         return handle(client, message);
       } finally {
         if (resolve) c.resolve = resolve;
         if (reject) c.reject = reject;
-        if (!routed && !Array.isArray(message) && !REPLY_KEYS.some((k) => k in (message as object)) && !this.namesSubscribed(message)) {
+        if (!routed && !Array.isArray(message) && !REPLY_KEYS.some((k) => k in (message as object)) && !this.heldBeforeSync(ex, message)) {
           this.reporter.reject('', 'unknown_message', `not routed by ccxt: ${JSON.stringify(message).slice(0, 60)}`);
         }
       }
     };
+  }
+
+  /** A ccxt message hash ("orderbook::BTC/USDT", "trade::BTC/USDT") for one of our symbols. */
+  private isOurHash(hash: string): boolean {
+    for (const st of this.states.values()) if (hash.endsWith(`::${st.ccxtSymbol}`)) return true;
+    return false;
+  }
+
+  /**
+   * ccxt holds a venue's diffs without resolving anything while it fetches the snapshot (and
+   * drops diffs older than it): a frame naming a subscribed market is not "unknown" while that
+   * market's ccxt book is not yet synced.
+   */
+  private heldBeforeSync(ex: CcxtExchange, message: object): boolean {
+    if (!this.namesSubscribed(message)) return false;
+    const books = (ex as unknown as { orderbooks?: Record<string, { nonce?: unknown } | undefined> }).orderbooks ?? {};
+    for (const st of this.states.values()) if (books[st.ccxtSymbol]?.nonce === undefined) return true;
+    return false;
   }
 
   private namesSubscribed(message: object): boolean {
