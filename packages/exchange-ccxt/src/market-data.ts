@@ -18,6 +18,7 @@ import {
 import type { CcxtBook, CcxtExchange, CcxtLevel, CcxtMarket, CcxtTrade } from './ccxt-exchange.js';
 import { findMarket, instrumentFromMarket } from './instruments.js';
 import type { CcxtOptions } from './options.js';
+import { venueShapeProblem } from './venue-shapes.js';
 
 export interface CcxtMarketDataDeps {
   exchange: string;
@@ -131,7 +132,10 @@ export class CcxtMarketData implements MarketDataClient {
 
   /** A failed watchOrderBook: out of SYNCED until the next book, sent as a resync snapshot. */
   onBookWatchError(st: SymbolState, err: unknown): void {
-    this.outOfSync(st, watchErrorReason(err));
+    const reason = watchErrorReason(err);
+    // a frame ccxt refused for continuity is a rejected input, counted like our own gap checks
+    if (reason.startsWith('sequence gap')) this.reporter.reject(st.instrument.symbol, 'seq_jump', reason.slice(0, 120));
+    this.outOfSync(st, reason);
   }
 
   onTradeWatchError(st: SymbolState, err: unknown): void {
@@ -165,6 +169,11 @@ export class CcxtMarketData implements MarketDataClient {
       if (this.stopped) return undefined;
       if (message === null || typeof message !== 'object') {
         this.reporter.reject('', 'malformed', `not JSON: ${String(message).slice(0, 60)}`);
+        return undefined;
+      }
+      const shape = venueShapeProblem(ex.id, message);
+      if (shape !== undefined) {
+        this.reporter.reject('', 'malformed', `frame shape: ${shape}`.slice(0, 120));
         return undefined;
       }
       const bad = numberProblem(message);
