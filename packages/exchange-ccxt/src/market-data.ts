@@ -18,7 +18,7 @@ import {
 import type { CcxtBook, CcxtExchange, CcxtLevel, CcxtMarket, CcxtTrade } from './ccxt-exchange.js';
 import { findMarket, instrumentFromMarket } from './instruments.js';
 import type { CcxtOptions } from './options.js';
-import { venueShapeProblem } from './venue-shapes.js';
+import { sendsTextOnly, venueShapeProblem } from './venue-shapes.js';
 
 export interface CcxtMarketDataDeps {
   exchange: string;
@@ -164,6 +164,7 @@ export class CcxtMarketData implements MarketDataClient {
   private tap(ex: CcxtExchange): void {
     if (this.tapped) return;
     this.tapped = true;
+    if (sendsTextOnly(ex.id)) this.countBinaryFrames(ex);
     const handle = ex.handleMessage.bind(ex);
     ex.handleMessage = (client: unknown, message: unknown): unknown => {
       if (this.stopped) return undefined;
@@ -194,11 +195,35 @@ export class CcxtMarketData implements MarketDataClient {
       } finally {
         if (resolve) c.resolve = resolve;
         if (reject) c.reject = reject;
-        if (!routed && !Array.isArray(message) && !REPLY_KEYS.some((k) => k in (message as object)) && !this.heldBeforeSync(ex, message)) {
+        if (!routed && !(!Array.isArray(message) && REPLY_KEYS.some((k) => k in (message as object))) && !this.heldBeforeSync(ex, message)) {
           this.reporter.reject('', 'unknown_message', `not routed by ccxt: ${JSON.stringify(message).slice(0, 60)}`);
         }
       }
     };
+  }
+
+  /** Every ccxt WebSocket client of `ex` (now and later) counts and drops binary frames. */
+  private countBinaryFrames(ex: CcxtExchange): void {
+    type WsClient = { onMessage(ev: { data: unknown }): void; cwtsBinaryTap?: true };
+    const e = ex as unknown as { client(url: string): WsClient; clients?: Record<string, WsClient> };
+    const wrap = (c: WsClient): WsClient => {
+      if (c.cwtsBinaryTap) return c;
+      c.cwtsBinaryTap = true;
+      const onMessage = c.onMessage.bind(c);
+      c.onMessage = (ev) => {
+        if (this.stopped) return;
+        if (typeof ev?.data !== 'string') {
+          const n = (ev?.data as { byteLength?: number } | undefined)?.byteLength ?? 0;
+          this.reporter.reject('', 'binary_frame', `binary frame of ${n} bytes`);
+          return;
+        }
+        onMessage(ev);
+      };
+      return c;
+    };
+    for (const c of Object.values(e.clients ?? {})) wrap(c);
+    const client = e.client.bind(ex);
+    e.client = (url: string) => wrap(client(url));
   }
 
   /** A ccxt message hash ("orderbook::BTC/USDT", "trade::BTC/USDT") for one of our symbols. */

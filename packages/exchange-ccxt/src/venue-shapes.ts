@@ -28,3 +28,8 @@ export function venueShapeProblem(ccxtId: string, message: unknown): string | un
   const r = schema.safeParse(m);
   return r.success ? undefined : `${String(m.e)}: ${r.error.issues[0]?.path.join('.') ?? ''} ${r.error.issues[0]?.message ?? ''}`;
 }
+
+/** Venues whose market data is text only: a binary frame from them is not theirs (ccxt would decode it as text). */
+export function sendsTextOnly(ccxtId: string): boolean {
+  return ccxtId === 'binance';
+}
