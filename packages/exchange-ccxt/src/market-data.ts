@@ -177,7 +177,9 @@ export class CcxtMarketData implements MarketDataClient {
         this.reporter.reject('', 'malformed', `frame shape: ${shape}`.slice(0, 120));
         return undefined;
       }
-      const bad = numberProblem(message);
+      // replies (acks, status, errors) carry version strings and the like, and no market data
+      const isReply = !Array.isArray(message) && REPLY_KEYS.some((k) => k in (message as object));
+      const bad = isReply ? undefined : numberProblem(message);
       if (bad !== undefined) {
         this.reporter.reject('', 'malformed', `not a plain decimal: ${JSON.stringify(bad).slice(0, 40)}`);
         return undefined;
@@ -320,8 +322,10 @@ export class CcxtMarketData implements MarketDataClient {
     const sequenced = nonce > st.seq && st.seq > 0;
     const firstSeq = sequenced ? st.seq + 1 : 0;
     const seq = sequenced ? nonce : 0;
-    if (nonce > 0) st.seq = nonce;
+    // Nothing changed in the top levels: nothing is sent, and seq stays at the last one sent so
+    // the next delta covers these ids too (advancing it here showed the engine a gap).
     if (dBids.length === 0 && dAsks.length === 0) return;
+    if (nonce > 0) st.seq = nonce;
     sink.onMarketEvent({ type: 'book_delta', exchange: this.exchange, symbol: i.symbol, ts, recvTs: now, firstSeq, seq, bids: dBids, asks: dAsks });
   }
 
