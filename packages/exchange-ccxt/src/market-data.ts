@@ -12,12 +12,13 @@
  * values are counted and the book waits for a clean one.
  */
 import {
-  DecimalConversionError, ExponentialBackoff, FeedErrorReporter, TimerSet, TradeIdGuard, TradeIdVerdict, decimalToUnits, levelsProblem, tradeProblem,
+  DecimalConversionError, ExponentialBackoff, FEED_GUARD_DEFAULTS, FeedErrorReporter, TimerSet, TradeIdGuard, TradeIdVerdict, decimalToUnits, levelsProblem, tradeProblem,
   type BookLevel, type Clock, type FeedRejectReason, type Instrument, type Logger, type MarketDataClient, type MarketEventSink,
 } from '@cwts/core';
 import type { CcxtBook, CcxtExchange, CcxtLevel, CcxtMarket, CcxtTrade } from './ccxt-exchange.js';
 import { findMarket, instrumentFromMarket } from './instruments.js';
 import type { CcxtOptions } from './options.js';
+import { sendsTextOnly, venueShapeProblem } from './venue-shapes.js';
 
 export interface CcxtMarketDataDeps {
   exchange: string;
@@ -29,9 +30,10 @@ export interface CcxtMarketDataDeps {
 }
 
 /** Keys by which venues' control replies (acks, pongs, errors) are shaped; such frames are not "unknown". */
-const REPLY_KEYS = ['id', 'result', 'event', 'op', 'type', 'method', 'code', 'error', 'success', 'channel', 'topic', 'arg', 'stream', 'e'];
+const REPLY_KEYS = ['id', 'result', 'event', 'op', 'method', 'code', 'error', 'success'];
 
-interface SymbolState {
+/** Per-symbol conversion state (exported for the frame harness). */
+export interface SymbolState {
   instrument: Instrument;
   ccxtSymbol: string;
   /** The next good book is sent as a snapshot (first, or after an error). */
@@ -96,22 +98,48 @@ export class CcxtMarketData implements MarketDataClient {
   }
 
   async start(symbols: readonly string[], sink: MarketEventSink): Promise<void> {
-    this.sink = sink;
-    this.stopped = false;
-    this.timers.reopen();
-    const ex = (this.ex = await this.deps.ccxt());
-    this.tap(ex);
+    const ex = await this.deps.ccxt();
+    this.attach(ex, sink);
     for (const s of symbols) {
       let i = this.instruments.get(s);
       if (!i) [i] = await this.loadInstruments([s]);
-      const st: SymbolState = {
-        instrument: i!, ccxtSymbol: this.ccxtSymbols.get(i!.symbol)!, fresh: true, everSynced: false, resyncAnnounced: false, seq: 0,
-        bids: new Map(), asks: new Map(), trades: new TradeIdGuard(), recentTradeIds: new Set(),
-      };
-      this.states.set(i!.symbol, st);
+      const st = this.track(i!, this.ccxtSymbols.get(i!.symbol)!);
       sink.onFeedStatus({ type: 'feed_status', exchange: this.exchange, symbol: i!.symbol, state: 'connecting', reason: `subscribing through ccxt ${ex.id}`, ts: this.deps.clock.now() });
       this.loops.push(this.bookLoop(ex, st), this.tradeLoop(ex, st));
     }
+  }
+
+  /** The I/O-free half of start(): the sink and the frame tap on `ex` (the frame harness drives it with no socket). */
+  attach(ex: CcxtExchange, sink: MarketEventSink): void {
+    this.sink = sink;
+    this.stopped = false;
+    this.timers.reopen();
+    this.ex = ex;
+    this.tap(ex);
+  }
+
+  /** Fresh conversion state for one instrument (ccxt's unified symbol alongside). */
+  track(instrument: Instrument, ccxtSymbol: string): SymbolState {
+    this.instruments.set(instrument.symbol, instrument);
+    this.ccxtSymbols.set(instrument.symbol, ccxtSymbol);
+    const st: SymbolState = {
+      instrument, ccxtSymbol, fresh: true, everSynced: false, resyncAnnounced: false, seq: 0,
+      bids: new Map(), asks: new Map(), trades: new TradeIdGuard(), recentTradeIds: new Set(),
+    };
+    this.states.set(instrument.symbol, st);
+    return st;
+  }
+
+  /** A failed watchOrderBook: out of SYNCED until the next book, sent as a resync snapshot. */
+  onBookWatchError(st: SymbolState, err: unknown): void {
+    const reason = watchErrorReason(err);
+    // a frame ccxt refused for continuity is a rejected input, counted like our own gap checks
+    if (reason.startsWith('sequence gap')) this.reporter.reject(st.instrument.symbol, 'seq_jump', reason.slice(0, 120));
+    this.outOfSync(st, reason);
+  }
+
+  onTradeWatchError(st: SymbolState, err: unknown): void {
+    this.sink?.onFeedError(this.component, `${this.exchange} ${st.instrument.symbol} trades: ${watchErrorReason(err)}`);
   }
 
   async stop(): Promise<void> {
@@ -136,6 +164,7 @@ export class CcxtMarketData implements MarketDataClient {
   private tap(ex: CcxtExchange): void {
     if (this.tapped) return;
     this.tapped = true;
+    if (sendsTextOnly(ex.id)) this.countBinaryFrames(ex);
     const handle = ex.handleMessage.bind(ex);
     ex.handleMessage = (client: unknown, message: unknown): unknown => {
       if (this.stopped) return undefined;
@@ -143,22 +172,78 @@ export class CcxtMarketData implements MarketDataClient {
         this.reporter.reject('', 'malformed', `not JSON: ${String(message).slice(0, 60)}`);
         return undefined;
       }
+      const shape = venueShapeProblem(ex.id, message);
+      if (shape !== undefined) {
+        this.reporter.reject('', 'malformed', `frame shape: ${shape}`.slice(0, 120));
+        return undefined;
+      }
+      // replies (acks, status, errors) carry version strings and the like, and no market data
+      const isReply = !Array.isArray(message) && REPLY_KEYS.some((k) => k in (message as object));
+      const bad = isReply ? undefined : numberProblem(message);
+      if (bad !== undefined) {
+        this.reporter.reject('', 'malformed', `not a plain decimal: ${JSON.stringify(bad).slice(0, 40)}`);
+        return undefined;
+      }
       const c = client as { resolve?: (...a: unknown[]) => unknown; reject?: (...a: unknown[]) => unknown };
+      // "routed": ccxt settled a watch of one of our symbols (or failed the whole connection).
       let routed = false;
+      const ours = (hash: unknown): boolean => hash === undefined || (typeof hash === 'string' && this.isOurHash(hash));
       const resolve = c.resolve;
       const reject = c.reject;
-      if (resolve) c.resolve = (...a: unknown[]) => ((routed = true), resolve.apply(c, a));
-      if (reject) c.reject = (...a: unknown[]) => ((routed = true), reject.apply(c, a));
+      if (resolve) c.resolve = (...a: unknown[]) => ((routed ||= ours(a[1])), resolve.apply(c, a));
+      if (reject) c.reject = (...a: unknown[]) => ((routed ||= ours(a[1])), reject.apply(c, a));
       try {
         return handle(client, message);
       } finally {
         if (resolve) c.resolve = resolve;
         if (reject) c.reject = reject;
-        if (!routed && !Array.isArray(message) && !REPLY_KEYS.some((k) => k in (message as object)) && !this.namesSubscribed(message)) {
+        if (!routed && !(!Array.isArray(message) && REPLY_KEYS.some((k) => k in (message as object))) && !this.heldBeforeSync(ex, message)) {
           this.reporter.reject('', 'unknown_message', `not routed by ccxt: ${JSON.stringify(message).slice(0, 60)}`);
         }
       }
     };
+  }
+
+  /** Every ccxt WebSocket client of `ex` (now and later) counts and drops binary frames. */
+  private countBinaryFrames(ex: CcxtExchange): void {
+    type WsClient = { onMessage(ev: { data: unknown }): void; cwtsBinaryTap?: true };
+    const e = ex as unknown as { client(url: string): WsClient; clients?: Record<string, WsClient> };
+    const wrap = (c: WsClient): WsClient => {
+      if (c.cwtsBinaryTap) return c;
+      c.cwtsBinaryTap = true;
+      const onMessage = c.onMessage.bind(c);
+      c.onMessage = (ev) => {
+        if (this.stopped) return;
+        if (typeof ev?.data !== 'string') {
+          const n = (ev?.data as { byteLength?: number } | undefined)?.byteLength ?? 0;
+          this.reporter.reject('', 'binary_frame', `binary frame of ${n} bytes`);
+          return;
+        }
+        onMessage(ev);
+      };
+      return c;
+    };
+    for (const c of Object.values(e.clients ?? {})) wrap(c);
+    const client = e.client.bind(ex);
+    e.client = (url: string) => wrap(client(url));
+  }
+
+  /** A ccxt message hash ("orderbook::BTC/USDT", "trade::BTC/USDT") for one of our symbols. */
+  private isOurHash(hash: string): boolean {
+    for (const st of this.states.values()) if (hash.endsWith(`::${st.ccxtSymbol}`)) return true;
+    return false;
+  }
+
+  /**
+   * ccxt holds a venue's diffs without resolving anything while it fetches the snapshot (and
+   * drops diffs older than it): a frame naming a subscribed market is not "unknown" while that
+   * market's ccxt book is not yet synced.
+   */
+  private heldBeforeSync(ex: CcxtExchange, message: object): boolean {
+    if (!this.namesSubscribed(message)) return false;
+    const books = (ex as unknown as { orderbooks?: Record<string, { nonce?: unknown } | undefined> }).orderbooks ?? {};
+    for (const st of this.states.values()) if (books[st.ccxtSymbol]?.nonce === undefined) return true;
+    return false;
   }
 
   private namesSubscribed(message: object): boolean {
@@ -178,7 +263,7 @@ export class CcxtMarketData implements MarketDataClient {
         book = await ex.watchOrderBook(st.ccxtSymbol);
       } catch (err) {
         if (this.stopped) return;
-        this.outOfSync(st, watchErrorReason(err));
+        this.onBookWatchError(st, err);
         await this.timers.sleep(backoff.next()).catch(() => {});
         continue;
       }
@@ -213,6 +298,12 @@ export class CcxtMarketData implements MarketDataClient {
       return;
     }
     const nonce = typeof book.nonce === 'number' && Number.isSafeInteger(book.nonce) && book.nonce > 0 ? book.nonce : 0;
+    // ccxt checks continuity (U = previous u + 1) but not size: an update id far ahead of the
+    // book's would make every later frame a "gap" or, worse, be taken as the new sequence.
+    if (!st.fresh && st.seq > 0 && nonce - st.seq > FEED_GUARD_DEFAULTS.maxSeqJump) {
+      this.badBook(st, 'seq_jump', `update id ${nonce} after ${st.seq}`);
+      return;
+    }
     const now = this.deps.clock.now();
     const ts = typeof book.timestamp === 'number' && Number.isFinite(book.timestamp) ? book.timestamp : now;
     if (st.fresh) {
@@ -231,8 +322,10 @@ export class CcxtMarketData implements MarketDataClient {
     const sequenced = nonce > st.seq && st.seq > 0;
     const firstSeq = sequenced ? st.seq + 1 : 0;
     const seq = sequenced ? nonce : 0;
-    if (nonce > 0) st.seq = nonce;
+    // Nothing changed in the top levels: nothing is sent, and seq stays at the last one sent so
+    // the next delta covers these ids too (advancing it here showed the engine a gap).
     if (dBids.length === 0 && dAsks.length === 0) return;
+    if (nonce > 0) st.seq = nonce;
     sink.onMarketEvent({ type: 'book_delta', exchange: this.exchange, symbol: i.symbol, ts, recvTs: now, firstSeq, seq, bids: dBids, asks: dAsks });
   }
 
@@ -258,7 +351,7 @@ export class CcxtMarketData implements MarketDataClient {
         trades = await ex.watchTrades(st.ccxtSymbol);
       } catch (err) {
         if (this.stopped) return;
-        this.sink?.onFeedError(this.component, `${this.exchange} ${st.instrument.symbol} trades: ${watchErrorReason(err)}`);
+        this.onTradeWatchError(st, err);
         await this.timers.sleep(backoff.next()).catch(() => {});
         continue;
       }
@@ -274,6 +367,11 @@ export class CcxtMarketData implements MarketDataClient {
     const i = st.instrument;
     const id = typeof t.id === 'string' || typeof t.id === 'number' ? String(t.id) : '';
     if (id === '') return this.reporter.reject(i.symbol, 'malformed', 'trade without an id');
+    if (/^-?[\d.eE+]+$/.test(id) && !/^\d{1,15}$/.test(id)) {
+      // a numeric id that is not a safe small integer (negative, fractional, 1e300, 2^53-ish) is
+      // never a real trade id, and taken as one it would poison or bypass the id guard
+      return this.reporter.reject(i.symbol, /^\d+$/.test(id) ? 'trade_id_jump' : 'malformed', `trade id ${id}`);
+    }
     if (/^\d{1,15}$/.test(id)) {
       const v = st.trades.check(Number(id));
       if (v === TradeIdVerdict.DUPLICATE) return;
@@ -310,6 +408,48 @@ export function watchErrorReason(err: unknown): string {
   // check (Binance has no checksum: a U/u gap surfaces as ChecksumError), so it is named as both.
   if (/Checksum/i.test(name) || /checksum/i.test(msg)) return `sequence gap or checksum mismatch found by ccxt (${name}: ${msg}); resubscribing`;
   return `reconnecting after ${name}: ${msg}`;
+}
+
+const PLAIN_DECIMAL = /^-?\d+(\.\d+)?$/;
+/** A string that parseFloat would take for a number (or NaN/Infinity) but that is no plain decimal. */
+function looksNumericButIsNot(v: string): boolean {
+  if (PLAIN_DECIMAL.test(v)) return false;
+  if (/^\s*[+-]?(NaN|Infinity)\s*$/i.test(v)) return true;
+  return /^[\s+\-]*\.?\d/.test(v) && /^[\s\d.eE+\-_xX]*$/.test(v) && !/^\d{4}-\d\d-\d\d/.test(v);
+}
+
+/**
+ * ccxt reads venue numbers with parseFloat, which takes "1.2.3" as 1.2, " 1" as 1, "1_000" as 1
+ * and "1e400" as Infinity, so a bad number would reach our conversion as a plausible float.
+ * Frames are checked before ccxt sees them: every string in a book level ([price, qty, ...])
+ * must be a plain decimal, and no other string may be a number in disguise. Returns the
+ * offending value, or undefined.
+ */
+function numberProblem(v: unknown, depth = 0): string | undefined {
+  if (depth > 32) return '(nested too deep)';
+  if (Array.isArray(v)) {
+    const level = v.length >= 2 && v.length <= 4 && typeof v[0] === 'string' && typeof v[1] === 'string';
+    for (const x of v) {
+      if (typeof x === 'string') {
+        if (level ? !PLAIN_DECIMAL.test(x) : looksNumericButIsNot(x)) return x;
+      } else if (x !== null && typeof x === 'object') {
+        const p = numberProblem(x, depth + 1);
+        if (p !== undefined) return p;
+      }
+    }
+    return undefined;
+  }
+  if (v !== null && typeof v === 'object') {
+    for (const x of Object.values(v)) {
+      if (typeof x === 'string') {
+        if (looksNumericButIsNot(x)) return x;
+      } else if (x !== null && typeof x === 'object') {
+        const p = numberProblem(x, depth + 1);
+        if (p !== undefined) return p;
+      }
+    }
+  }
+  return undefined;
 }
 
 function decimalOf(ex: Pick<CcxtExchange, 'numberToString'>, v: unknown): string {

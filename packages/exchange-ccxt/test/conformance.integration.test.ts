@@ -4,6 +4,7 @@
  * Binance code does the protocol (raw /ws + SUBSCRIBE, REST depth snapshot + diff sync,
  * signing), every ccxt URL re-rooted at 127.0.0.1 through api_url / rest_url.
  */
+import { fileURLToPath } from 'node:url';
 import { SystemClock, Secret } from '@cwts/core';
 import { describeExchangeConformance, type ConformanceVenue } from '@cwts/core/testing';
 import { FakeBinance } from '../../exchange-binance/test/fake-binance.js';
@@ -37,10 +38,12 @@ describeExchangeConformance({
           ...(opts.orderRateLimit ? { orders_per_interval: opts.orderRateLimit.limit, order_limit_interval_ms: opts.orderRateLimit.intervalMs } : {}),
         },
       },
-      { exchange: 'ccxt-binance', clock: new SystemClock() },
+      { exchange: 'ccxt-binance', clock: opts.clock ?? new SystemClock() },
     );
     return { marketData: v.marketData, execution: v.execution, pendingTimers: () => v.marketData.pendingTimers() + v.execution.pendingTimers() };
   },
+  // the malformed-input section drives ccxt's own message handling and our conversion in a worker
+  frameHarness: { module: fileURLToPath(new URL('../src/frame-harness.ts', import.meta.url)), export: 'createCcxtBinanceFrameHarness' },
   restingOrder: { side: 'buy', price: '64000.00', qty: '0.01' },
   errorCases: [
     { name: 'insufficient balance (-2010)', arrange: (v) => (v as FakeBinance).failNextOrder('balance'), expect: 'INSUFFICIENT_BALANCE', text: /insufficient balance/i },

@@ -95,6 +95,19 @@ describe('ccxt market data edge', () => {
     expect(top).toEqual({ state: 'synced', bids: [['64000', '2.5']], asks: [['64000.02', '0.25'], ['64001', '1']] });
   });
 
+  it('keeps the delta sequence contiguous across books with no top-level change', async () => {
+    const { books, sink } = await boot();
+    books.push(BOOK(100, [[64000, 1]], [[64001, 1]]));
+    await waitUntil(() => sink.books.get('stub', 'BTCUSDT')?.state === 'synced', 'synced');
+    books.push(BOOK(103, [[64000, 1]], [[64001, 1]])); // ids 101..103 changed nothing we show
+    books.push(BOOK(105, [[64000, 2]], [[64001, 1]]));
+    await waitUntil(() => sink.events.some((e) => e.type === 'book_delta'), 'a delta');
+    const deltas = sink.events.filter((e) => e.type === 'book_delta');
+    expect(deltas).toHaveLength(1);
+    // the delta covers 101..105: an engine checking firstSeq = last seq + 1 sees no gap
+    expect(deltas[0]).toMatchObject({ firstSeq: 101, seq: 105 });
+  });
+
   it('counts an off-grid book, keeps it out of SYNCED, and resyncs from the next clean book', async () => {
     const { books, sink } = await boot();
     books.push(BOOK(1, [[64000, 1]], [[64001, 1]]));
