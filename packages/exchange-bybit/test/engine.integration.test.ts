@@ -5,12 +5,12 @@
  * showing the venue's true top-10 book and SYNCED, cwts_book_resyncs_total counting each
  * resync, and every trade recorded once in the --record file.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { getJson, startAppRun, waitUntil, type AppRun } from '@cwts/core/testing';
 import { FakeBybit, type FakeCategory } from './fake-bybit.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -64,46 +64,14 @@ path = "${join(dir, 'journal.jsonl')}"
   return file;
 }
 
-interface Run {
-  child: ChildProcess;
-  out: string[];
-  healthPort: number;
-  metricsPort: number;
-  exited: Promise<number | null>;
+type Run = AppRun;
+
+function startRun(cfg: string, record: string, seconds: number): Promise<Run> {
+  return startAppRun(CLI, ['run', '--config', cfg, '--duration', String(seconds), '--record', record], { cwd: ROOT, startTimeoutMs: 30_000 });
 }
 
-async function startRun(cfg: string, record: string, seconds: number): Promise<Run> {
-  const child = spawn(process.execPath, [CLI, 'run', '--config', cfg, '--duration', String(seconds), '--record', record], { cwd: ROOT, env: { ...process.env, CWTS_LOG_FORMAT: 'json' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const out: string[] = [];
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  const ports = await new Promise<{ m: number; h: number }>((res, rej) => {
-    const t = setTimeout(() => rej(new Error(`no "metrics on" log line:\n${out.join('')}`)), 30_000);
-    const onData = (d: Buffer) => {
-      out.push(d.toString());
-      const m = /metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics, health on http:\/\/127\.0\.0\.1:(\d+)\/health/.exec(out.join(''));
-      if (m) {
-        clearTimeout(t);
-        res({ m: Number(m[1]), h: Number(m[2]) });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (d: Buffer) => out.push(d.toString()));
-    void exited.then(() => rej(new Error(`cwts-ultra exited early:\n${out.join('')}`)));
-  });
-  return { child, out, healthPort: ports.h, metricsPort: ports.m, exited };
-}
-
-async function getJson(url: string): Promise<any> {
-  const r = await fetch(url);
-  return r.json();
-}
-
-async function until(cond: () => Promise<boolean> | boolean, what: string, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+function until(cond: () => Promise<boolean> | boolean, what: string, ms = 20_000): Promise<void> {
+  return waitUntil(cond, what, ms, 25);
 }
 
 const canon = (levels: [string, string][]) => levels.map(([p, q]) => [String(Number(p)), String(Number(q))]);

@@ -152,11 +152,12 @@ function canon(i: Instrument, levels: [string, string][]): [string, string][] {
   return levels.map(([p, q]) => [ticksToPrice(i, priceToTicks(i, p)), lotsToQty(i, qtyToLots(i, q))]);
 }
 
-export async function waitUntil(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
+/** Polls `cond` (sync, or async such as an HTTP read) every `pollMs` until it holds or `ms` passes. */
+export async function waitUntil(cond: () => boolean | Promise<boolean>, what: string, ms = 10_000, pollMs = 5): Promise<void> {
   const deadline = Date.now() + ms;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, pollMs));
   }
 }
 
