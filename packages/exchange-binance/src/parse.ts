@@ -82,8 +82,6 @@ export class BinanceFrameParser {
         if (!c.nextKey(false) || !c.is('data')) return this.slow(text, recvTs);
         const code = this.event(c, recvTs);
         if (code === 0) return this.slow(text, recvTs);
-        // refused mid-object: the rest of the frame is not read (nor re-read by the slow path)
-        if (code === Frame.INVALID) return code;
         if (c.nextKey(false)) return this.slow(text, recvTs);
         c.end_();
         return code;
@@ -92,7 +90,6 @@ export class BinanceFrameParser {
       c.reset(text);
       const code = this.event(c, recvTs);
       if (code === 0) return this.slow(text, recvTs);
-      if (code === Frame.INVALID) return code;
       c.end_();
       return code;
     } catch (err) {
@@ -124,22 +121,8 @@ export class BinanceFrameParser {
     let qty = NaN;
     let maker: boolean | undefined;
     let tradeTs = 0;
-    // One-letter keys seen so far (a-z in `lower`, A-Z in `upper`; "e" was the first). A repeated
-    // key makes the frame ambiguous: JSON.parse keeps the last value, this reader would use the
-    // first, so a frame like {"e":"depthUpdate","e":1767...} is refused, never applied.
-    let lower = 1 << (101 - 97);
-    let upper = 0;
     while (c.nextKey(false)) {
       const k = c.keyCode();
-      if (k >= 97 && k <= 122) {
-        const bit = 1 << (k - 97);
-        if ((lower & bit) !== 0) return this.invalid(`duplicate key "${String.fromCharCode(k)}"`, 'malformed');
-        lower |= bit;
-      } else if (k >= 65 && k <= 90) {
-        const bit = 1 << (k - 65);
-        if ((upper & bit) !== 0) return this.invalid(`duplicate key "${String.fromCharCode(k)}"`, 'malformed');
-        upper |= bit;
-      }
       if (k === 115 /* s */) {
         c.readString();
         ctx = this.find(c);

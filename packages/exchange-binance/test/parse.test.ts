@@ -33,15 +33,6 @@ describe('BinanceFrameParser', () => {
     expect(p.parse(depth.replace('65000.01000000', '65000.00500000'), 0)).toBe(Frame.INVALID);
     expect(p.parse(depth.replace('BTCUSDT', 'ETHUSDT'), 0)).toBe(Frame.INVALID);
   });
-  it('refuses a frame that repeats a key (JSON.parse would keep the last value, the fast reader the first)', () => {
-    const p = mk();
-    expect(p.parse(depth.replace('"E":1672515782136', '"e":1672515782136'), 0)).toBe(Frame.INVALID);
-    expect(p.problem).toContain('duplicate key "e"');
-    expect(p.parse(`{"stream":"btcusdt@depth@100ms","data":${depth.replace('"U":157', '"u":157')}}`, 0)).toBe(Frame.INVALID);
-    expect(p.parse('{"e":"trade","E":1,"s":"BTCUSDT","t":12345,"p":"65000.10","p":"1.00","q":"0.001","T":2,"m":true,"M":true}', 0)).toBe(Frame.INVALID);
-    // one-letter keys that differ only in case are different keys
-    expect(p.parse(depth, 0)).toBe(Frame.DEPTH);
-  });
   it('parses USD-M liquidations (forceOrder) and futures pu sequencing', () => {
     const p = mk(true);
     expect(p.parse('{"e":"forceOrder","E":5,"o":{"s":"BTCUSDT","S":"SELL","o":"LIMIT","f":"IOC","q":"0.014","p":"9910","ap":"9910.5","X":"FILLED","l":"0.014","z":"0.014","T":4}}', 0)).toBe(Frame.LIQUIDATION);
