@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { getJson, startAppRun, waitUntil, type AppRun } from '@cwts/core/testing';
+import { getJson, startAppRun, stopAppRun, waitUntil, type AppRun } from '@cwts/core/testing';
 import { FakeBybit, type FakeCategory } from './fake-bybit.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -66,8 +66,9 @@ path = "${join(dir, 'journal.jsonl')}"
 
 type Run = AppRun;
 
-function startRun(cfg: string, record: string, seconds: number): Promise<Run> {
-  return startAppRun(CLI, ['run', '--config', cfg, '--duration', String(seconds), '--record', record], { cwd: ROOT, startTimeoutMs: 30_000 });
+/** Runs until the test stops it (SIGTERM, which flushes the recording): no wall-clock duration. */
+function startRun(cfg: string, record: string): Promise<Run> {
+  return startAppRun(CLI, ['run', '--config', cfg, '--record', record], { cwd: ROOT, startTimeoutMs: 30_000 });
 }
 
 function until(cond: () => Promise<boolean> | boolean, what: string, ms = 20_000): Promise<void> {
@@ -118,7 +119,7 @@ describe('cwts-ultra run against the local Bybit server', () => {
       fake = await FakeBybit.start({ category: sc.category, seed: 5 });
       const f = fake;
       const record = join(dir, 'rec.jsonl');
-      run = await startRun(config(dir, f), record, 6);
+      run = await startRun(config(dir, f), record);
       const status = () => getJson(`http://127.0.0.1:${run!.healthPort}/status`);
       const book = async () => (await status()).books.find((b: any) => b.exchange === 'bybit' && b.symbol === SYM);
       // the venue is live: updates and trades keep coming
@@ -163,7 +164,7 @@ describe('cwts-ultra run against the local Bybit server', () => {
         const errs = metrics.split('\n').filter((l) => l.startsWith('cwts_feed_errors_total{') && l.includes('exchange="bybit"')).reduce((s, l) => s + Number(l.split(' ').pop()), 0);
         expect(errs, metrics).toBeGreaterThanOrEqual(sc.errors);
       }
-      const code = await run.exited;
+      const code = await stopAppRun(run);
       expect(code, run.out.join('')).toBe(0);
       // every trade the venue delivered, recorded exactly once; resync snapshots recorded too
       const lines = readFileSync(record, 'utf8').trim().split('\n').map((l) => JSON.parse(l));

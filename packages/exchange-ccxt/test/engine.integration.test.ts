@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startAppRun, waitUntil, type AppRun } from '@cwts/core/testing';
+import { startAppRun, stopAppRun, waitUntil, type AppRun } from '@cwts/core/testing';
 import { FakeBinance } from '../../exchange-binance/test/fake-binance.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -67,8 +67,9 @@ path = "${join(dir, 'journal.jsonl')}"
 
 type Run = AppRun;
 
-function startRun(cfg: string, record: string, seconds: number): Promise<Run> {
-  return startAppRun(CLI, ['run', '--config', cfg, '--duration', String(seconds), '--record', record], { cwd: ROOT, startTimeoutMs: 30_000 });
+/** Runs until the test stops it (SIGTERM, which flushes the recording): no wall-clock duration. */
+function startRun(cfg: string, record: string): Promise<Run> {
+  return startAppRun(CLI, ['run', '--config', cfg, '--record', record], { cwd: ROOT, startTimeoutMs: 30_000 });
 }
 
 function until(cond: () => Promise<boolean> | boolean, what: string, ms = 20_000): Promise<void> {
@@ -98,7 +99,7 @@ describe('cwts-ultra run with @cwts/exchange-ccxt (ccxt_id "binance") against th
     fake = await FakeBinance.start({ seed: 5 });
     const f = fake;
     const record = join(dir, 'rec.jsonl');
-    run = await startRun(config(dir, f), record, 8);
+    run = await startRun(config(dir, f), record);
     const status = async () => (await fetch(`http://127.0.0.1:${run!.healthPort}/status`).catch(() => undefined))?.json() as Promise<any>;
     const book = async () => (await status())?.books.find((b: any) => b.exchange === 'okx' && b.symbol === SYM);
     let ticks = 0;
@@ -125,7 +126,7 @@ describe('cwts-ultra run with @cwts/exchange-ccxt (ccxt_id "binance") against th
     const metrics = await (await fetch(`http://127.0.0.1:${run.metricsPort}/metrics`)).text();
     const total = metrics.split('\n').filter((l) => l.startsWith('cwts_book_resyncs_total{') && l.includes('okx')).reduce((s, l) => s + Number(l.split(' ').pop()), 0);
     expect(b.resyncs).toBe(total);
-    const code = await run.exited;
+    const code = await stopAppRun(run);
     expect(code, run.out.join('')).toBe(0);
     const lines = readFileSync(record, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     const recTrades = lines.filter((e) => e.type === 'trade');

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { getJson, startAppRun, waitUntil, type AppRun } from '@cwts/core/testing';
+import { getJson, startAppRun, stopAppRun, waitUntil, type AppRun } from '@cwts/core/testing';
 import { FakeCoinbase } from './fake-coinbase.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -65,8 +65,9 @@ path = "${join(dir, 'journal.jsonl')}"
 
 type Run = AppRun;
 
-function startRun(cfg: string, record: string, seconds: number): Promise<Run> {
-  return startAppRun(CLI, ['run', '--config', cfg, '--duration', String(seconds), '--record', record], { cwd: ROOT, startTimeoutMs: 20_000 });
+/** Runs until the test stops it (SIGTERM, which flushes the recording): no wall-clock duration. */
+function startRun(cfg: string, record: string): Promise<Run> {
+  return startAppRun(CLI, ['run', '--config', cfg, '--record', record], { cwd: ROOT, startTimeoutMs: 20_000 });
 }
 
 function until(cond: () => Promise<boolean> | boolean, what: string, ms = 15_000): Promise<void> {
@@ -104,7 +105,7 @@ describe('cwts-ultra run against the local Coinbase server', () => {
       fake = await FakeCoinbase.start({ seed: 5 });
       const f = fake;
       const record = join(dir, 'rec.jsonl');
-      run = await startRun(config(dir, f), record, 6);
+      run = await startRun(config(dir, f), record);
       const status = () => getJson(`http://127.0.0.1:${run!.healthPort}/status`);
       const book = async () => (await status()).books.find((b: any) => b.exchange === 'coinbase' && b.symbol === SYM);
       // the venue is live: updates keep coming, and trades once we are subscribed (earlier
@@ -147,7 +148,7 @@ describe('cwts-ultra run against the local Coinbase server', () => {
         const errs = metrics.split('\n').filter((l) => l.startsWith('cwts_feed_errors_total{') && l.includes('coinbase')).reduce((s, l) => s + Number(l.split(' ').pop()), 0);
         expect(errs).toBeGreaterThanOrEqual(sc.errors);
       }
-      const code = await run.exited;
+      const code = await stopAppRun(run);
       expect(code, run.out.join('')).toBe(0);
       // every trade the venue published, recorded exactly once; resync snapshots recorded too
       const lines = readFileSync(record, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
