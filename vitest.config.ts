@@ -11,5 +11,15 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     maxWorkers: 2,
+    // Off by default (it slows every run); CI sets CWTS_COVERAGE=1 and scripts/coverage-ratchet.mjs
+    // then compares the per-package figures with coverage-baseline.json (they may only go up).
+    coverage: {
+      enabled: process.env.CWTS_COVERAGE === '1',
+      provider: 'v8',
+      include: ['packages/*/src/**/*.ts', 'examples/*/src/**/*.ts'],
+      exclude: ['**/*.test.ts', '**/*.fixture.ts', '**/*.d.ts'],
+      reporter: ['text-summary', 'json-summary'],
+      reportsDirectory: 'coverage',
+    },
   },
 });
