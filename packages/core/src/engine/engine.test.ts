@@ -106,6 +106,21 @@ describe('Engine', () => {
     expect(rec.resyncs).toBe(1);
   });
 
+  it('reports each book\'s last-update age at scrape time, from the engine clock', async () => {
+    const clock = new ManualClock(1000);
+    const venue = new ScriptedVenue('v', [BTC]);
+    const metrics = new MetricsRegistry({ processMetrics: false });
+    const engine = new Engine({ clock, logger: silentLogger(), metrics, watchdog: false, venues: [{ name: 'v', symbols: ['BTCUSDT'], marketData: venue, execution: venue }] });
+    await engine.start();
+    // No update yet: no series (the state gauge says connecting), not an age counted from 1970.
+    expect(await metrics.text()).not.toMatch(/cwts_feed_last_event_age_seconds\{/);
+    venue.sink!.onMarketEvent(snapshot());
+    clock.advance(2500);
+    expect(await metrics.text()).toMatch(/cwts_feed_last_event_age_seconds\{exchange="v",symbol="BTCUSDT"\} 2\.5\n/);
+    clock.advance(40_000);
+    expect(await metrics.text()).toMatch(/cwts_feed_last_event_age_seconds\{exchange="v",symbol="BTCUSDT"\} 42\.5\n/);
+  });
+
   it('max_position rejects an order that would exceed the limit and counts the reason', async () => {
     const { venue, strategy, engine, signal, metrics } = setup({ maxPosition: 1000 });
     await engine.start();

@@ -146,6 +146,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     m.setComputed('latencyP99Ms', () => this.latency.percentile(99, performance.now()));
     m.setComputed('ordersPerSecond', () => this.sent.rate(performance.now()));
     m.setComputed('equity', () => commonToNumber(this.totals().equity));
+    m.setFeedAges(() => this.feedAges());
     opts.risk?.attach(this);
   }
 
@@ -488,6 +489,13 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
 
   get now(): number {
     return this.opts.clock.now();
+  }
+  /** Age of every book's last update, for `cwts_feed_last_event_age_seconds`. */
+  *feedAges(): Generator<readonly [string, string, number]> {
+    const now = this.now;
+    for (const rec of this.books.all()) {
+      if (rec.lastEventTs > 0) yield [rec.book.exchange, rec.book.symbol, Math.max(0, now - rec.lastEventTs) / 1000] as const;
+    }
   }
   /** Fills booked by this run (reconciliation counts what it applied). */
   get fillCount(): number {

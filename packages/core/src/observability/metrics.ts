@@ -21,6 +21,11 @@ export class MetricsRegistry {
   setComputed(name: ComputedGauge, f: () => number): void {
     this.computed.set(name, f);
   }
+  private feedAges: () => Iterable<readonly [exchange: string, symbol: string, ageSeconds: number]> = () => [];
+  /** Where `cwts_feed_last_event_age_seconds` reads the books' last-update ages at scrape time. */
+  setFeedAges(f: () => Iterable<readonly [exchange: string, symbol: string, ageSeconds: number]>): void {
+    this.feedAges = f;
+  }
 
   readonly latencyP99Ms = new Gauge({ name: 'cwts_latency_p99', help: 'Tick-to-order latency p99 over a sliding window, milliseconds', registers: [this.registry], collect: this.collectFor('latencyP99Ms') });
   readonly ordersPerSecond = new Gauge({ name: 'cwts_orders_per_second', help: 'Orders sent per second over a sliding window', registers: [this.registry], collect: this.collectFor('ordersPerSecond') });
@@ -48,6 +53,24 @@ export class MetricsRegistry {
     buckets: [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1],
     registers: [this.registry],
   });
+  /**
+   * Computed at scrape time (nothing on the hot path): a feed that stops without a disconnect is
+   * visible here before the book-staleness timeout turns it STALE. Books that never received an
+   * update have no series (their state gauge says connecting).
+   */
+  readonly feedLastEventAge = (() => {
+    const metrics = this;
+    return new Gauge({
+      name: 'cwts_feed_last_event_age_seconds',
+      help: 'Seconds since the last book snapshot or delta per venue and symbol, computed at scrape',
+      labelNames: ['exchange', 'symbol'],
+      registers: [this.registry],
+      collect(this: Gauge) {
+        this.reset();
+        for (const [exchange, symbol, age] of metrics.feedAges()) this.labels(exchange, symbol).set(age);
+      },
+    });
+  })();
   readonly reconcileMismatches = new Counter({ name: 'cwts_reconcile_mismatches_total', help: 'Differences between the journal and a venue found by reconciliation at start, by kind', labelNames: ['exchange', 'kind'], registers: [this.registry] });
   readonly errors = new Counter({ name: 'cwts_errors_total', help: 'Recovered errors by component', labelNames: ['component'], registers: [this.registry] });
   readonly feedErrors = new Counter({ name: 'cwts_feed_errors_total', help: 'Market-data input rejected at the adapter edge (malformed frames, invalid values, implausible ids), by reason', labelNames: ['exchange', 'symbol', 'reason'], registers: [this.registry] });
