@@ -1,13 +1,21 @@
 #!/usr/bin/env node
-// Install step of @cwts/backend-vulkan. Never fails the install: it compiles the GLSL compute
+// Source build of @cwts/backend-vulkan. Never fails (except `--prebuild`): it compiles the GLSL compute
 // shaders to SPIR-V when glslc is present (else the checked-in shaders/*.spv are used), then
 // builds the Node-API addon offline with cmake-js + ninja (node-api-headers, no download).
 // Anything missing (cmake, a compiler, the Vulkan headers) or a failed build prints one line
 // and exits 0; the backend's probe then reports why it is unavailable (build/skip-reason.txt).
 //   CWTS_VULKAN_DEBUG=1   Debug build: validation layer on by default (see README)
 //   CWTS_SKIP_NATIVE=1    skip the native build
+//
+// A published package ships prebuilds/<platform>-<arch>/cwts_vulkan.node (made by `--prebuild`,
+// which the package's `prepack` runs, in its own tree build/prebuild/ so packing never rewrites
+// a binary a running process loaded) and has no install script (sharp's model; pnpm 10+ refuses
+// unapproved dependency scripts anyway): this script is the source build when asked, which the
+// loader then prefers, and the workspace's postinstall runs it for development.
+// `--prebuild` fails (exit 1) where the install would only skip: a tarball without its binary
+// would silently fall back to another backend.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,14 +30,31 @@ function has(cmd, args = ['--version']) {
   return !r.error && r.status === 0;
 }
 
+const prebuild = process.argv.includes('--prebuild');
+const platformDir = `${process.platform}-${process.arch}`;
+const prebuilt = join(root, 'prebuilds', platformDir, 'cwts_vulkan.node');
+
 function skip(reason) {
+  if (prebuild) {
+    console.error(`@cwts/backend-vulkan: cannot prebuild: ${reason}`);
+    process.exit(1);
+  }
   mkdirSync(buildDir, { recursive: true });
   writeFileSync(reasonFile, reason + '\n');
   console.log(`@cwts/backend-vulkan: native build skipped: ${reason}`);
   process.exit(0);
 }
 
-if (process.env.CWTS_SKIP_NATIVE === '1') skip('CWTS_SKIP_NATIVE=1');
+/** Newest modification time of what the binary is built from (the SPIR-V is loaded at run time). */
+function newestSource() {
+  const files = [join(root, 'CMakeLists.txt'), ...readdirSync(join(root, 'native')).map((f) => join(root, 'native', f))];
+  return Math.max(...files.map((f) => statSync(f).mtimeMs));
+}
+if (prebuild && existsSync(prebuilt) && statSync(prebuilt).mtimeMs >= newestSource()) {
+  console.log(`@cwts/backend-vulkan: prebuilt binary is up to date (prebuilds/${platformDir}/cwts_vulkan.node)`);
+  process.exit(0);
+}
+if (!prebuild && process.env.CWTS_SKIP_NATIVE === '1') skip('CWTS_SKIP_NATIVE=1');
 
 // 1. Shaders: GLSL -> SPIR-V when glslc exists and a source is newer than its .spv.
 const shaderDir = join(root, 'shaders');
@@ -65,10 +90,12 @@ try {
 } catch {
   skip('cmake-js, node-addon-api or node-api-headers not installed');
 }
-const debug = process.env.CWTS_VULKAN_DEBUG === '1';
-// Release builds to build/Release/, Debug (its own CMake tree) to build/debug/Debug/.
-const outDir = debug ? join(buildDir, 'debug') : buildDir;
+const debug = !prebuild && process.env.CWTS_VULKAN_DEBUG === '1';
+// Release builds to build/Release/, Debug (its own CMake tree) to build/debug/Debug/, a prebuild
+// to build/prebuild/Release/.
+const outDir = prebuild ? join(buildDir, 'prebuild') : debug ? join(buildDir, 'debug') : buildDir;
 const args = [cmakeJs, 'compile', '-d', root, '-O', outDir, '-p', '2', '-l', 'error', ...(debug ? ['-D'] : [])];
+if (prebuild) args.push('--CDCWTS_STATIC_CXX_RUNTIME=ON');
 if (has('ninja')) args.push('-G', 'Ninja');
 const r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', env: { ...process.env, npm_config_loglevel: 'error' } });
 const out = `${r.stdout ?? ''}\n${r.stderr ?? ''}`;
@@ -79,6 +106,12 @@ if (r.status !== 0) {
   mkdirSync(buildDir, { recursive: true });
   writeFileSync(join(buildDir, 'build.log'), out);
   skip(m ? first : `native build failed (${first}); full log in build/build.log`);
+}
+if (prebuild) {
+  mkdirSync(dirname(prebuilt), { recursive: true });
+  copyFileSync(join(outDir, 'Release', 'cwts_vulkan.node'), prebuilt);
+  console.log(`@cwts/backend-vulkan: prebuilt prebuilds/${platformDir}/cwts_vulkan.node (${shaderNote})`);
+  process.exit(0);
 }
 rmSync(reasonFile, { force: true });
 // Only one configuration stays, so the loader never picks a stale one.

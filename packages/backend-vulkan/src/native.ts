@@ -118,7 +118,13 @@ export function loadNative(): NativeLoad {
   if (cached) return cached;
   const candidates = process.env.CWTS_VULKAN_ADDON
     ? [process.env.CWTS_VULKAN_ADDON]
-    : [join(packageRoot, 'build', 'Release', 'cwts_vulkan.node'), join(packageRoot, 'build', 'debug', 'Debug', 'cwts_vulkan.node')];
+    : [
+        // A source build exists only where one was made on this host (the workspace, or
+        // CWTS_BUILD_FROM_SOURCE=1), so it wins over the shipped binary.
+        join(packageRoot, 'build', 'Release', 'cwts_vulkan.node'),
+        join(packageRoot, 'build', 'debug', 'Debug', 'cwts_vulkan.node'),
+        join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`, 'cwts_vulkan.node'),
+      ];
   const found = candidates.find((p) => existsSync(p));
   if (!found) {
     const reasonFile = join(packageRoot, 'build', 'skip-reason.txt');
