@@ -592,3 +592,20 @@ describe('seed keys nothing enforces yet', () => {
     expect(() => load(base.replace(/^kelly_fraction = .*$/m, 'kelly_fraction = 2'))).toThrowError(/risk\.kelly_fraction: must be in \(0, 1\], got 2/);
   });
 });
+
+describe('docs/configuration.md', () => {
+  it('lists every key of every config table schema', async () => {
+    const doc = readFileSync(resolve(here, '../../../../docs/configuration.md'), 'utf8');
+    const tables = await import('./tables.js');
+    const keysOf = (s: unknown): string[] => Object.keys((s as { shape?: Record<string, unknown> }).shape ?? {});
+    const keys = [
+      ...keysOf(tables.systemTable), ...keysOf(tables.performanceTable), ...keysOf(tables.exchangesTable),
+      ...keysOf(tables.venueTable('x')), ...keysOf(tables.riskTable), ...keysOf(tables.monitoringTable),
+      ...keysOf(tables.journalTable), ...keysOf(tables.reconcileTable), ...keysOf(tables.paperTable),
+      'backends', 'enabled', 'plugin',
+    ];
+    expect(keys.length).toBeGreaterThan(50);
+    const missing = keys.filter((k) => !doc.includes(`\`${k}\``));
+    expect(missing).toEqual([]);
+  });
+});
