@@ -4,64 +4,23 @@
  * string "x"", "must be > 0, got 0". Plugins call `checkOptions` from `validateOptions`.
  */
 import type { z } from 'zod';
-import { indexPath, joinPath, type ConfigIssue } from './errors.js';
-import { closestMatch } from './suggest.js';
+import type { ConfigIssue } from './errors.js';
+import { parseTable, unknownKeyMessage } from './zod-issues.js';
+
+export { unknownKeyMessage };
 
 export type OptionsCheck<T> = { ok: true; value: T } | { ok: false; issues: ConfigIssue[] };
 
 /**
  * Parses `value` with `schema` and returns its output, or one issue per key path (the first
- * problem found at each path) with the key path under `path`. Build tables with
- * `z.strictObject` so unknown keys are reported (with the likely key, or the known ones).
- * Messages quote the value found; core masks `${VAR}` values and URL credentials in them.
+ * problem found at each path, in the order the keys appear in the value) with the key path
+ * under `path`. Build tables with `z.strictObject` so unknown keys are reported (with the
+ * likely key, or the known ones). Messages quote the value found; core masks `${VAR}` values
+ * and URL credentials in them.
  */
 export function checkOptions<S extends z.ZodType>(schema: S, value: unknown, path: string): OptionsCheck<z.output<S>> {
-  const r = schema.safeParse(value, { reportInput: true, error: configMessage });
-  if (r.success) return { ok: true, value: r.data };
-  const found: { at: string; order: number[]; message: string }[] = [];
-  for (const issue of r.error.issues) {
-    const at = issue.path.reduce<string>((p, k) => (typeof k === 'number' ? indexPath(p, k) : joinPath(p, String(k))), path);
-    if (issue.code === 'unrecognized_keys') {
-      const known = knownKeys(schema, issue.path);
-      for (const key of issue.keys) found.push({ at: joinPath(at, key), order: fileOrder(value, [...issue.path, key]), message: unknownKeyMessage(key, known) });
-    } else {
-      found.push({ at, order: fileOrder(value, issue.path), message: issue.message });
-    }
-  }
-  // In the order the keys appear in the file, one issue per key path (the first found).
-  found.sort((a, b) => compareOrder(a.order, b.order));
-  const seen = new Set<string>();
-  const issues: ConfigIssue[] = [];
-  for (const f of found) {
-    if (seen.has(f.at)) continue;
-    seen.add(f.at);
-    issues.push({ path: f.at, message: f.message });
-  }
-  return { ok: false, issues };
-}
-
-/** Position of `path` in `value`: the index of each key among its table's keys, level by level. */
-function fileOrder(value: unknown, path: readonly PropertyKey[]): number[] {
-  const out: number[] = [];
-  let v = value;
-  for (const k of path) {
-    if (v === null || typeof v !== 'object') break;
-    out.push(Array.isArray(v) ? Number(k) : Object.keys(v).indexOf(String(k)));
-    v = (v as Record<string, unknown>)[String(k)];
-  }
-  return out;
-}
-
-function compareOrder(a: readonly number[], b: readonly number[]): number {
-  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return a.length - b.length;
-}
-
-/** "unknown key", with the likely intended key when one is a small typo away, else the known keys. */
-export function unknownKeyMessage(key: string, known: readonly string[]): string {
-  const s = closestMatch(key, known);
-  if (s !== undefined) return `unknown key (did you mean ${s}?)`;
-  return known.length > 0 ? `unknown key (known: ${known.join(', ')})` : 'unknown key';
+  const r = parseTable(schema, value, path, { messages: optionsMessage, order: 'file' });
+  return r.ok ? { ok: true, value: r.value } : { ok: false, issues: r.issues };
 }
 
 /** A value for a message: its type, and the value itself for scalars. */
@@ -85,7 +44,7 @@ const EXPECTED: Record<string, string> = {
 };
 
 /** zod's per-parse error map: our wording for what a schema did not word itself. */
-function configMessage(issue: z.core.$ZodRawIssue): string | undefined {
+function optionsMessage(issue: z.core.$ZodRawIssue): string | undefined {
   const got = describeValue(issue.input);
   switch (issue.code) {
     case 'invalid_type':
@@ -102,40 +61,4 @@ function configMessage(issue: z.core.$ZodRawIssue): string | undefined {
     default:
       return undefined;
   }
-}
-
-interface Def {
-  type: string;
-  shape?: Record<string, z.ZodType>;
-  innerType?: z.ZodType;
-  valueType?: z.ZodType;
-  element?: z.ZodType;
-  in?: z.ZodType;
-}
-const defOf = (s: z.ZodType): Def => (s as unknown as { _zod: { def: Def } })._zod.def;
-
-/** Unwraps optional/default/nullable/readonly/catch/pipe to the schema that holds the data. */
-function unwrap(s: z.ZodType): z.ZodType {
-  for (let d = defOf(s); ; d = defOf(s)) {
-    if (d.innerType && ['optional', 'default', 'prefault', 'nullable', 'readonly', 'catch', 'nonoptional'].includes(d.type)) s = d.innerType;
-    else if (d.type === 'pipe' && d.in) s = d.in;
-    else return s;
-  }
-}
-
-/** The keys of the table schema at `path` inside `schema` (empty when it is not a table). */
-function knownKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
-  let s: z.ZodType | undefined = unwrap(schema);
-  for (const key of path) {
-    if (s === undefined) return [];
-    const d = defOf(s);
-    if (d.type === 'object') s = d.shape?.[String(key)];
-    else if (d.type === 'record') s = d.valueType;
-    else if (d.type === 'array') s = d.element;
-    else return [];
-    if (s !== undefined) s = unwrap(s);
-  }
-  if (s === undefined) return [];
-  const d = defOf(s);
-  return d.type === 'object' && d.shape ? Object.keys(d.shape) : [];
 }

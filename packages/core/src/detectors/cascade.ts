@@ -8,7 +8,9 @@
 import type { BookView, Detector, DetectorContext } from '../contracts/trading.js';
 import type { MarketEvent } from '../domain/events.js';
 import { round, SymbolTable } from './common.js';
-import { SettingsReader, throwIfIssues } from './settings.js';
+import { z } from 'zod';
+import type { ConfigIssue } from '../config/errors.js';
+import { parseDetectorSettings, settingFields } from './settings.js';
 
 export type CascadeState = 'calm' | 'building' | 'cascade' | 'exhaustion';
 export type CascadeInput = 'price' | 'volume' | 'book' | 'liquidations';
@@ -74,41 +76,68 @@ export const DEFAULT_CASCADE_SETTINGS: Readonly<CascadeSettings> = Object.freeze
   maxEpisodeMs: 120_000,
 });
 
+const f = settingFields;
+const d = DEFAULT_CASCADE_SETTINGS;
+
+const cascadeSettingsSchema = z.strictObject({
+  bucket_ms: f.integer(1, 3_600_000).default(d.bucketMs),
+  window_buckets: f.integer(1, 1024).default(d.windowBuckets),
+  baseline_ms: f.positive().default(d.baselineMs),
+  warmup_ms: f.positive({ allowZero: true }).default(d.warmupMs),
+  velocity_z: f.positive().default(d.velocityZ),
+  volume_ratio: f.atLeast(1, { exclusive: true }).default(d.volumeRatio),
+  liq_notional: f.positive().default(d.liqNotional),
+  liq_ratio: f.positive().default(d.liqRatio),
+  thin_ratio: f.atLeast(0).refine((v) => v < 1, { error: (iss) => `expected a number in [0, 1), got ${String(iss.input)}` }).default(d.thinRatio),
+  depth_levels: f.integer(1, 100).default(d.depthLevels),
+  liquidations: f.oneOf(['auto', 'on', 'off'] as const).default(d.liquidations),
+  use_book: f.bool().default(d.useBook),
+  building_score: f.positive().default(d.buildingScore),
+  cascade_score: f.positive().default(d.cascadeScore),
+  exhaustion_score: f.positive().default(d.exhaustionScore),
+  calm_score: f.positive().default(d.calmScore),
+  confirm_buckets: f.integer(1, 1000).default(d.confirmBuckets),
+  building_timeout_ms: f.positive().default(d.buildingTimeoutMs),
+  cooldown_ms: f.positive().default(d.cooldownMs),
+  max_episode_ms: f.positive().default(d.maxEpisodeMs),
+});
+
+/** The state machine needs calm < building <= cascade and calm < exhaustion <= cascade. */
+function scoreOrder(s: z.output<typeof cascadeSettingsSchema>, path: string): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  if (!(s.calm_score < s.building_score && s.building_score <= s.cascade_score)) {
+    out.push({ path, message: `scores must satisfy calm_score < building_score <= cascade_score (got ${s.calm_score}, ${s.building_score}, ${s.cascade_score})` });
+  }
+  if (!(s.calm_score < s.exhaustion_score && s.exhaustion_score <= s.cascade_score)) {
+    out.push({ path, message: `scores must satisfy calm_score < exhaustion_score <= cascade_score (got ${s.calm_score}, ${s.exhaustion_score}, ${s.cascade_score})` });
+  }
+  return out;
+}
+
 export function parseCascadeSettings(raw: Readonly<Record<string, unknown>>, name = 'cascade'): CascadeSettings {
-  const d = DEFAULT_CASCADE_SETTINGS;
-  const r = new SettingsReader(`detectors.${name}`, raw);
-  const s: CascadeSettings = {
-    bucketMs: r.integer('bucket_ms', d.bucketMs, 1, 3_600_000),
-    windowBuckets: r.integer('window_buckets', d.windowBuckets, 1, 1024),
-    baselineMs: r.positive('baseline_ms', d.baselineMs),
-    warmupMs: r.positive('warmup_ms', d.warmupMs, { allowZero: true }),
-    velocityZ: r.positive('velocity_z', d.velocityZ),
-    volumeRatio: r.atLeast('volume_ratio', d.volumeRatio, 1, true),
-    liqNotional: r.positive('liq_notional', d.liqNotional),
-    liqRatio: r.positive('liq_ratio', d.liqRatio),
-    thinRatio: r.atLeast('thin_ratio', d.thinRatio, 0),
-    depthLevels: r.integer('depth_levels', d.depthLevels, 1, 100),
-    liquidations: r.oneOf('liquidations', d.liquidations, ['auto', 'on', 'off'] as const),
-    useBook: r.bool('use_book', d.useBook),
-    buildingScore: r.positive('building_score', d.buildingScore),
-    cascadeScore: r.positive('cascade_score', d.cascadeScore),
-    exhaustionScore: r.positive('exhaustion_score', d.exhaustionScore),
-    calmScore: r.positive('calm_score', d.calmScore),
-    confirmBuckets: r.integer('confirm_buckets', d.confirmBuckets, 1, 1000),
-    buildingTimeoutMs: r.positive('building_timeout_ms', d.buildingTimeoutMs),
-    cooldownMs: r.positive('cooldown_ms', d.cooldownMs),
-    maxEpisodeMs: r.positive('max_episode_ms', d.maxEpisodeMs),
+  const o = parseDetectorSettings(cascadeSettingsSchema, raw, name, scoreOrder);
+  return {
+    bucketMs: o.bucket_ms,
+    windowBuckets: o.window_buckets,
+    baselineMs: o.baseline_ms,
+    warmupMs: o.warmup_ms,
+    velocityZ: o.velocity_z,
+    volumeRatio: o.volume_ratio,
+    liqNotional: o.liq_notional,
+    liqRatio: o.liq_ratio,
+    thinRatio: o.thin_ratio,
+    depthLevels: o.depth_levels,
+    liquidations: o.liquidations,
+    useBook: o.use_book,
+    buildingScore: o.building_score,
+    cascadeScore: o.cascade_score,
+    exhaustionScore: o.exhaustion_score,
+    calmScore: o.calm_score,
+    confirmBuckets: o.confirm_buckets,
+    buildingTimeoutMs: o.building_timeout_ms,
+    cooldownMs: o.cooldown_ms,
+    maxEpisodeMs: o.max_episode_ms,
   };
-  if (s.thinRatio >= 1) r.issues.push({ path: `detectors.${name}.thin_ratio`, message: `expected a number in [0, 1), got ${s.thinRatio}` });
-  if (!(s.calmScore < s.buildingScore && s.buildingScore <= s.cascadeScore)) {
-    r.issues.push({ path: `detectors.${name}`, message: `scores must satisfy calm_score < building_score <= cascade_score (got ${s.calmScore}, ${s.buildingScore}, ${s.cascadeScore})` });
-  }
-  if (!(s.calmScore < s.exhaustionScore && s.exhaustionScore <= s.cascadeScore)) {
-    r.issues.push({ path: `detectors.${name}`, message: `scores must satisfy calm_score < exhaustion_score <= cascade_score (got ${s.calmScore}, ${s.exhaustionScore}, ${s.cascadeScore})` });
-  }
-  r.rejectUnknown();
-  throwIfIssues(r.issues);
-  return s;
 }
 
 const S_CALM = 0;

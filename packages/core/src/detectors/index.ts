@@ -38,5 +38,5 @@ export {
   type PatternFileHeader,
 } from './pattern-store.js';
 export { RobustStats, SymbolTable } from './common.js';
-export { SettingsReader, PerSymbol } from './settings.js';
+export { PerSymbol, settingFields, perSymbolTable, parseDetectorSettings } from './settings.js';
 export { DetectorHarness } from './harness.js';

@@ -17,7 +17,9 @@ import type { Detector, DetectorContext } from '../contracts/trading.js';
 import type { MarketEvent } from '../domain/events.js';
 import { round, SymbolTable } from './common.js';
 import { MAX_STORE_FLOATS, PatternStore, zNormalizeRingInto } from './pattern-store.js';
-import { SettingsReader, throwIfIssues } from './settings.js';
+import { z } from 'zod';
+import type { ConfigIssue } from '../config/errors.js';
+import { parseDetectorSettings, settingFields } from './settings.js';
 
 export interface PatternSettings {
   /** Window length D (returns per window). */
@@ -71,32 +73,55 @@ export const DEFAULT_PATTERN_SETTINGS: Readonly<PatternSettings> = Object.freeze
   weighting: 'correlation' as const,
 });
 
+const f = settingFields;
+const d = DEFAULT_PATTERN_SETTINGS;
+
+const patternSettingsSchema = z.strictObject({
+  dim: f.integer(2, 4096).default(d.dim),
+  horizon: f.integer(1, 1_000_000).default(d.horizon),
+  bar_ms: f.integer(1, 86_400_000).default(d.barMs),
+  top_k: f.integer(1, 1024).default(d.topK),
+  // Its upper bound depends on dim: see storeFits.
+  capacity: f.integer(1, Number.MAX_SAFE_INTEGER).default(d.capacity),
+  min_patterns: f.integer(1, Number.MAX_SAFE_INTEGER).default(d.minPatterns),
+  learn: f.bool().default(d.learn),
+  file: f.nonEmptyString().optional(),
+  query_mode: f.oneOf(['async', 'sync'] as const).default(d.queryMode),
+  batch_wait_ms: f.positive({ allowZero: true }).default(d.batchWaitMs),
+  max_batch: f.integer(1, 65_536).default(d.maxBatch),
+  max_pending_adds: f.integer(0, 16_777_216).default(d.maxPendingAdds),
+  min_agreement: f.fraction({ allowZero: true }).default(d.minAgreement),
+  min_correlation: f.atLeast(-1, { max: 1 }).default(d.minCorrelation),
+  min_move_bps: f.positive({ allowZero: true }).default(d.minMoveBps),
+  weighting: f.oneOf(['correlation', 'uniform'] as const).default(d.weighting),
+});
+
+/** The store holds capacity x dim floats, at most MAX_STORE_FLOATS. */
+function storeFits(s: z.output<typeof patternSettingsSchema>, path: string): ConfigIssue[] {
+  const max = Math.floor(MAX_STORE_FLOATS / s.dim);
+  return s.capacity <= max ? [] : [{ path: `${path}.capacity`, message: `expected an integer between 1 and ${max}, got ${s.capacity}` }];
+}
+
 export function parsePatternSettings(raw: Readonly<Record<string, unknown>>, name = 'pattern'): PatternSettings {
-  const d = DEFAULT_PATTERN_SETTINGS;
-  const r = new SettingsReader(`detectors.${name}`, raw);
-  const dim = r.integer('dim', d.dim, 2, 4096);
-  const s: PatternSettings = {
-    dim,
-    horizon: r.integer('horizon', d.horizon, 1, 1_000_000),
-    barMs: r.integer('bar_ms', d.barMs, 1, 86_400_000),
-    topK: r.integer('top_k', d.topK, 1, 1024),
-    capacity: r.integer('capacity', d.capacity, 1, Math.floor(MAX_STORE_FLOATS / dim)),
-    minPatterns: r.integer('min_patterns', d.minPatterns, 1, Number.MAX_SAFE_INTEGER),
-    learn: r.bool('learn', d.learn),
-    file: r.optionalString('file'),
-    queryMode: r.oneOf('query_mode', d.queryMode, ['async', 'sync'] as const),
-    batchWaitMs: r.positive('batch_wait_ms', d.batchWaitMs, { allowZero: true }),
-    maxBatch: r.integer('max_batch', d.maxBatch, 1, 65_536),
-    maxPendingAdds: r.integer('max_pending_adds', d.maxPendingAdds, 0, 16_777_216),
-    minAgreement: r.fraction('min_agreement', d.minAgreement, { allowZero: true }),
-    minCorrelation: r.atLeast('min_correlation', d.minCorrelation, -1),
-    minMoveBps: r.positive('min_move_bps', d.minMoveBps, { allowZero: true }),
-    weighting: r.oneOf('weighting', d.weighting, ['correlation', 'uniform'] as const),
+  const o = parseDetectorSettings(patternSettingsSchema, raw, name, storeFits);
+  return {
+    dim: o.dim,
+    horizon: o.horizon,
+    barMs: o.bar_ms,
+    topK: o.top_k,
+    capacity: o.capacity,
+    minPatterns: o.min_patterns,
+    learn: o.learn,
+    file: o.file,
+    queryMode: o.query_mode,
+    batchWaitMs: o.batch_wait_ms,
+    maxBatch: o.max_batch,
+    maxPendingAdds: o.max_pending_adds,
+    minAgreement: o.min_agreement,
+    minCorrelation: o.min_correlation,
+    minMoveBps: o.min_move_bps,
+    weighting: o.weighting,
   };
-  if (s.minCorrelation > 1) r.issues.push({ path: `detectors.${name}.min_correlation`, message: `expected a number in [-1, 1], got ${s.minCorrelation}` });
-  r.rejectUnknown();
-  throwIfIssues(r.issues);
-  return s;
 }
 
 class PatternSymbol {

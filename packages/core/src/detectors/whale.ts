@@ -8,7 +8,8 @@ import type { BookView, Detector, DetectorContext } from '../contracts/trading.j
 import type { BookDeltaEvent, BookLevel, BookSnapshotEvent, MarketEvent, TradeEvent } from '../domain/events.js';
 import type { Instrument } from '../domain/instrument.js';
 import { RobustStats, round, SymbolTable } from './common.js';
-import { readPerSymbol, SettingsReader, throwIfIssues, type PerSymbol } from './settings.js';
+import { z } from 'zod';
+import { parseDetectorSettings, PerSymbol, perSymbolTable, settingFields } from './settings.js';
 
 /** Thresholds that may differ per symbol (`[detectors.whale.symbols."<symbol>"]`). */
 export interface WhaleThresholds {
@@ -67,44 +68,73 @@ export const DEFAULT_WHALE_THRESHOLDS: Readonly<WhaleThresholds> = Object.freeze
   wallRatio: 20,
 });
 
-function readThresholds(r: SettingsReader, base: WhaleThresholds): WhaleThresholds {
+const f = settingFields;
+
+/** The keys of WhaleThresholds as they are written in the config. */
+const thresholdFields = {
+  z_threshold: f.positive(),
+  min_notional: f.positive({ allowZero: true }),
+  burst_min_notional: f.positive({ allowZero: true }),
+  burst_ratio: f.positive(),
+  burst_min_trades: f.integer(1, 1_000_000),
+  wall_min_notional: f.positive({ allowZero: true }),
+  wall_ratio: f.positive(),
+};
+type ThresholdKeys = { [K in keyof typeof thresholdFields]?: number };
+
+// Thresholds left out take DEFAULT_WHALE_THRESHOLDS (readThresholds), like a symbol's override.
+const whaleSettingsSchema = z.strictObject(thresholdFields).partial().extend({
+  trades: f.bool().default(true),
+  bursts: f.bool().default(true),
+  walls: f.bool().default(true),
+  warmup_trades: f.integer(1, 1_000_000).default(200),
+  learning_rate: f.fraction().default(0.01),
+  burst_window_ms: f.positive().default(1000),
+  burst_baseline_windows: f.atLeast(1).default(300),
+  burst_warmup_windows: f.integer(0, 1_000_000).default(60),
+  burst_max_share: f.fraction().default(0.5),
+  burst_max_trades: f.integer(4, 1 << 20).default(1024),
+  wall_depth_bps: f.positive().default(5),
+  wall_pull_fraction: f.fraction().default(0.5),
+  walls_per_side: f.integer(1, 256).default(8),
+  wall_warmup_levels: f.integer(1, 1_000_000).default(200),
+  symbols: perSymbolTable(thresholdFields).optional(),
+});
+
+function readThresholds(t: ThresholdKeys, base: WhaleThresholds): WhaleThresholds {
   return {
-    zThreshold: r.positive('z_threshold', base.zThreshold),
-    minNotional: r.positive('min_notional', base.minNotional, { allowZero: true }),
-    burstMinNotional: r.positive('burst_min_notional', base.burstMinNotional, { allowZero: true }),
-    burstRatio: r.positive('burst_ratio', base.burstRatio),
-    burstMinTrades: r.integer('burst_min_trades', base.burstMinTrades, 1, 1_000_000),
-    wallMinNotional: r.positive('wall_min_notional', base.wallMinNotional, { allowZero: true }),
-    wallRatio: r.positive('wall_ratio', base.wallRatio),
+    zThreshold: t.z_threshold ?? base.zThreshold,
+    minNotional: t.min_notional ?? base.minNotional,
+    burstMinNotional: t.burst_min_notional ?? base.burstMinNotional,
+    burstRatio: t.burst_ratio ?? base.burstRatio,
+    burstMinTrades: t.burst_min_trades ?? base.burstMinTrades,
+    wallMinNotional: t.wall_min_notional ?? base.wallMinNotional,
+    wallRatio: t.wall_ratio ?? base.wallRatio,
   };
 }
 
 /** Parses and validates `[detectors.<name>]` of the whale detector; throws a ConfigError. */
 export function parseWhaleSettings(raw: Readonly<Record<string, unknown>>, name = 'whale'): WhaleSettings {
-  const r = new SettingsReader(`detectors.${name}`, raw);
-  const base = readThresholds(r, DEFAULT_WHALE_THRESHOLDS);
-  const s: WhaleSettings = {
+  const o = parseDetectorSettings(whaleSettingsSchema, raw, name);
+  const base = readThresholds(o, DEFAULT_WHALE_THRESHOLDS);
+  return {
     ...base,
-    trades: r.bool('trades', true),
-    bursts: r.bool('bursts', true),
-    walls: r.bool('walls', true),
-    warmupTrades: r.integer('warmup_trades', 200, 1, 1_000_000),
-    learningRate: r.fraction('learning_rate', 0.01),
-    burstWindowMs: r.positive('burst_window_ms', 1000),
-    burstBaselineWindows: r.atLeast('burst_baseline_windows', 300, 1),
-    burstWarmupWindows: r.integer('burst_warmup_windows', 60, 0, 1_000_000),
-    burstMaxShare: r.fraction('burst_max_share', 0.5),
-    burstMaxTrades: r.integer('burst_max_trades', 1024, 4, 1 << 20),
-    wallDepthBps: r.positive('wall_depth_bps', 5),
-    wallPullFraction: r.fraction('wall_pull_fraction', 0.5),
-    wallsPerSide: r.integer('walls_per_side', 8, 1, 256),
-    wallWarmupLevels: r.integer('wall_warmup_levels', 200, 1, 1_000_000),
-    symbols: undefined as unknown as PerSymbol<WhaleThresholds>,
+    trades: o.trades,
+    bursts: o.bursts,
+    walls: o.walls,
+    warmupTrades: o.warmup_trades,
+    learningRate: o.learning_rate,
+    burstWindowMs: o.burst_window_ms,
+    burstBaselineWindows: o.burst_baseline_windows,
+    burstWarmupWindows: o.burst_warmup_windows,
+    burstMaxShare: o.burst_max_share,
+    burstMaxTrades: o.burst_max_trades,
+    wallDepthBps: o.wall_depth_bps,
+    wallPullFraction: o.wall_pull_fraction,
+    wallsPerSide: o.walls_per_side,
+    wallWarmupLevels: o.wall_warmup_levels,
+    symbols: PerSymbol.from(base, o.symbols, readThresholds),
   };
-  s.symbols = readPerSymbol(r, base, readThresholds);
-  r.rejectUnknown();
-  throwIfIssues(r.issues);
-  return s;
 }
 
 const BUY = 0;

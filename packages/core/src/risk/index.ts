@@ -5,7 +5,7 @@ export {
 } from './checks.js';
 export { RISK_SELF_TRADE, RISK_REASON_CODES } from './reasons.js';
 export { CashLedger, EquityTracker, amountToCommon, type Balance } from './accounts.js';
-export { kellyBinary, kellyContinuous, fractionalKelly, kellySize, KellyInputError, type KellySizingInput, type KellySize, type KellyClip } from './kelly.js';
+export { kellyBinary, kellyContinuous, fractionalKelly, kellySize, kellySizer, KellyInputError, type KellySizingInput, type KellySizerInput, type KellySize, type KellyClip } from './kelly.js';
 export {
   computeVaR, historicalVaR, parametricVaR, monteCarloVaR, lossQuantiles, meanCov, cholesky, normCdf, normInv, normPdf, VaRInputError, VAR_METHODS,
   type VaRMethod, type VaRResult, type MonteCarloOptions,

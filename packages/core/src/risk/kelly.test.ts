@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { defineInstrument } from '../domain/instrument.js';
-import { fractionalKelly, kellyBinary, kellyContinuous, KellyInputError, kellySize } from './kelly.js';
+import { DEFAULT_KELLY_FRACTION } from '../config/constants.js';
+import { parseConfig } from '../config/load.js';
+import { fractionalKelly, kellyBinary, kellyContinuous, KellyInputError, kellySize, kellySizer } from './kelly.js';
 
 const BTC = defineInstrument({ exchange: 'v', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.001' });
 
@@ -68,5 +70,30 @@ describe('Kelly sizing in lots, clipped by the limits', () => {
   it('stays exact for large equity (bigint)', () => {
     const r = kellySize({ ...base, equity: 1e12, fraction: 1, maxPosition: 1e15 });
     expect(r.targetLots).toBe(20_000_000_000); // 1e12 / 50
+  });
+});
+
+describe('kellySizer: the sizer with [risk] kelly_fraction and limits', () => {
+  const risk = { kelly_fraction: 0.5, max_position: 1_000_000, max_total_position: undefined, max_order_notional: 250 };
+  const at = { instrument: BTC, priceTicks: 5_000_000, equity: 10_000, positionLots: 0 };
+
+  it('applies the configured fraction, a per-call override and the configured limits', () => {
+    const size = kellySizer(risk);
+    // full Kelly 0.2 x 0.5 = 0.1 of 10 000 = 1000 USDT = 20 lots; max_order_notional 250 = 5 lots.
+    expect(size({ ...at, fullKelly: 0.2 })).toEqual({ targetLots: 20, orderLots: 5, rawTargetLots: 20, clippedBy: 'max_order_notional' });
+    expect(size({ ...at, fullKelly: 0.2, kellyFraction: 0.25 })).toMatchObject({ targetLots: 10 });
+    expect(kellySizer({ ...risk, max_order_notional: undefined })({ ...at, fullKelly: 0.2 })).toMatchObject({ orderLots: 20, clippedBy: 'none' });
+  });
+
+  it('uses the config default (quarter Kelly) when a config leaves kelly_fraction out', () => {
+    const { config } = parseConfig('[system]\nname = "t"\n[exchanges]\nenabled = ["sim"]\n[risk]\nmax_position = 1000000\nmax_drawdown = 0.1\nvar_confidence = 0.95\n', {});
+    expect(config.risk.kelly_fraction).toBe(DEFAULT_KELLY_FRACTION);
+    expect(DEFAULT_KELLY_FRACTION).toBe(0.25);
+    expect(kellySizer(config.risk)({ ...at, fullKelly: 0.4 })).toMatchObject({ targetLots: 20 });
+    expect(fractionalKelly(0.4)).toBeCloseTo(0.1, 15);
+  });
+
+  it('refuses a bad fraction when the sizer is made, not at the first signal', () => {
+    expect(() => kellySizer({ ...risk, kelly_fraction: 0 })).toThrow(/kelly_fraction must be in \(0, 1\]/);
   });
 });

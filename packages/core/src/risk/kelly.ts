@@ -1,3 +1,5 @@
+import { DEFAULT_KELLY_FRACTION } from '../config/constants.js';
+import type { RiskConfig } from '../config/types.js';
 import { notionalExponent, type Instrument } from '../domain/instrument.js';
 import { quoteToAtoms } from '../engine/max-position-check.js';
 
@@ -15,9 +17,10 @@ import { quoteToAtoms } from '../engine/max-position-check.js';
  *     f* = (mu - r) / sigma^2,
  * signed: negative means short. It can exceed 1 (leverage); the limits clip it.
  *
- * Either optimum is multiplied by `[risk] kelly_fraction` (0 < k <= 1): half Kelly keeps about
- * three quarters of the growth rate at half the volatility, and is robust to an over-estimated
- * edge. The resulting exposure is then clipped by max_position, max_total_position and
+ * Either optimum is multiplied by `[risk] kelly_fraction` (0 < k <= 1, default 0.25): half Kelly
+ * keeps about three quarters of the growth rate at half the volatility, and is robust to an
+ * over-estimated edge. `kellySizer(config.risk)` is the sizer strategies call: it applies the
+ * configured fraction unless the call names its own. The resulting exposure is then clipped by max_position, max_total_position and
  * max_order_notional, and rounded down to whole lots.
  */
 export class KellyInputError extends Error {
@@ -42,8 +45,8 @@ export function kellyContinuous(mean: number, variance: number, riskFree = 0): n
   return (mean - riskFree) / variance;
 }
 
-/** `kelly_fraction` x the optimum. */
-export function fractionalKelly(fullKelly: number, kellyFraction: number): number {
+/** `kelly_fraction` x the optimum (default DEFAULT_KELLY_FRACTION, the config's default). */
+export function fractionalKelly(fullKelly: number, kellyFraction: number = DEFAULT_KELLY_FRACTION): number {
   if (!(kellyFraction > 0 && kellyFraction <= 1)) throw new KellyInputError(`kelly_fraction must be in (0, 1], got ${kellyFraction}`);
   return kellyFraction * fullKelly;
 }
@@ -124,4 +127,26 @@ export function kellySize(x: KellySizingInput): KellySize {
     }
   }
   return { targetLots, orderLots, rawTargetLots: dir * raw || 0, clippedBy };
+}
+
+/** What a strategy passes the configured sizer: the full-Kelly optimum instead of a fraction. */
+export type KellySizerInput = Omit<KellySizingInput, 'fraction' | 'maxPosition' | 'maxOrderNotional' | 'maxTotalPosition'> & {
+  /** Full Kelly: kellyBinary(...) or kellyContinuous(...). */
+  fullKelly: number;
+  /** Overrides `[risk] kelly_fraction` for this call. */
+  kellyFraction?: number;
+};
+
+/**
+ * The Kelly sizer with `[risk]`'s settings: `kelly_fraction` scales the optimum, and
+ * max_position, max_total_position and max_order_notional clip it (see kellySize).
+ */
+export function kellySizer(risk: Pick<RiskConfig, 'kelly_fraction' | 'max_position' | 'max_total_position' | 'max_order_notional'>): (x: KellySizerInput) => KellySize {
+  fractionalKelly(0, risk.kelly_fraction); // a bad fraction fails here, not at the first signal
+  return ({ fullKelly, kellyFraction, ...x }) => {
+    const input: KellySizingInput = { ...x, fraction: fractionalKelly(fullKelly, kellyFraction ?? risk.kelly_fraction), maxPosition: risk.max_position };
+    if (risk.max_total_position !== undefined) input.maxTotalPosition = risk.max_total_position;
+    if (risk.max_order_notional !== undefined) input.maxOrderNotional = risk.max_order_notional;
+    return kellySize(input);
+  };
 }
