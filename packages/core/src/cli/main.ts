@@ -15,7 +15,17 @@ import { riskCommand } from './risk.js';
 import { journalCommand } from './journal.js';
 import { JournalError } from '../journal/errors.js';
 
-const out = (line: string) => process.stdout.write(line + '\n');
+let stdoutClosed = false;
+const out = (line: string) => {
+  if (!stdoutClosed) process.stdout.write(line + '\n');
+};
+
+// `cwts-ultra backends | head` closes the pipe early: the output ends there, nothing crashes
+// (a running engine keeps running and shuts down through its own path, journal flushed).
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  stdoutClosed = true;
+});
 
 function parseSeconds(v: string): number {
   const n = Number(v);
