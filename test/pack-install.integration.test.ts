@@ -1,53 +1,112 @@
-import { describe, expect, it } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FakeTinyEx } from '../examples/third-party-exchange/test/fake-tinyex.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
+/** Every package a user can install, plus the third-party exchange example (packed like a third party's). */
+const PACKAGES = [
+  'packages/core',
+  'packages/exchange-sim',
+  'packages/exchange-binance',
+  'packages/exchange-bybit',
+  'packages/exchange-coinbase',
+  'packages/exchange-kraken',
+  'packages/exchange-ccxt',
+  'packages/backend-cpu-simd',
+  'packages/backend-vulkan',
+  'packages/backend-cuda',
+  'packages/backend-rocm',
+  'packages/backend-metal',
+  'examples/third-party-exchange',
+];
+
+let tinyex: FakeTinyEx | undefined;
+afterAll(async () => {
+  await tinyex?.close();
+});
+
 /**
- * Composable from npm: pack @cwts/core and @cwts/exchange-sim exactly as they would be
- * published, install the tarballs with npm in a directory outside the workspace, and run a
- * deployment that names the installed plugin. Only what `files`/`exports`/`publishConfig` ship
- * is there: no path into the workspace, no source files.
+ * Composable from npm: pack every package exactly as it would be published, install the
+ * tarballs with pnpm (12, its defaults: dependency scripts need approval) in a directory outside
+ * the workspace, and run a deployment composed from them: the simulated venue plus the
+ * third-party TinyEx plugin (against its local server), on the CPU SIMD backend's prebuilt
+ * binary. Only what `files`/`exports`/`publishConfig` ship is there: no path into the workspace,
+ * no source file.
  */
 describe('pack and install', () => {
-  it('a deployment composed from the packed tarballs runs', () => {
+  it('a deployment composed from every packed package runs, on the native backend, with a third-party plugin', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cwts-pack-'));
-    for (const pkg of ['packages/core', 'packages/exchange-sim']) {
-      execFileSync('pnpm', ['pack', '--pack-destination', dir], { cwd: join(root, pkg), stdio: 'pipe' });
+    const deps: Record<string, string> = {};
+    for (const pkg of PACKAGES) {
+      const before = new Set(readdirSync(dir));
+      execFileSync('pnpm', ['pack', '--pack-destination', dir], { cwd: join(root, pkg), stdio: 'pipe', timeout: 600_000 });
+      const tarball = readdirSync(dir).find((f) => !before.has(f) && f.endsWith('.tgz'));
+      expect(tarball, pkg).toBeDefined();
+      const name = JSON.parse(readFileSync(join(root, pkg, 'package.json'), 'utf8')).name as string;
+      deps[name] = `file:./${tarball}`;
     }
-    const tarballs = readdirSync(dir).filter((f) => f.endsWith('.tgz'));
-    expect(tarballs.sort()).toEqual([expect.stringMatching(/^cwts-core-.*\.tgz$/), expect.stringMatching(/^cwts-exchange-sim-.*\.tgz$/)]);
-    const deps = Object.fromEntries(tarballs.map((t) => [t.startsWith('cwts-core') ? '@cwts/core' : '@cwts/exchange-sim', `file:./${t}`]));
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'my-desk', private: true, type: 'module', dependencies: deps }, null, 2));
-    // @cwts/core depends on better-sqlite3 (the journal), whose addon compiles when no prebuilt
-    // binary can be downloaded: against the installed Node's headers, as .ci/run sets up.
-    const prefix = dirname(dirname(process.execPath));
-    const nodedir = process.env.npm_config_nodedir ?? (existsSync(join(prefix, 'include/node/node_version.h')) ? prefix : undefined);
-    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, stdio: 'pipe', timeout: 600_000, env: { ...process.env, ...(nodedir ? { npm_config_nodedir: nodedir } : {}) } });
+    // What a pnpm user writes (docs/native-packages.md): the journal's SQLite binding may build;
+    // GPU packages without a GPU toolchain stay unbuilt (their probe says so); ccxt's script only
+    // prints a banner, bufferutil is an optional speed-up for ws.
+    writeFileSync(
+      join(dir, 'pnpm-workspace.yaml'),
+      [
+        'allowBuilds:', '  better-sqlite3: true', '  "@cwts/backend-cuda": false', '  "@cwts/backend-rocm": false', '  "@cwts/backend-metal": false', '  ccxt: false', '  bufferutil: false', '  protobufjs: false',
+        // Packages that depend on each other (e.g. metal on cuda's kernel sources) take the
+        // tarballs too, not the registry, where this version is not published.
+        'overrides:', ...Object.entries(deps).map(([name, spec]) => `  "${name}": "${spec}"`),
+        '',
+      ].join('\n'),
+    );
+    const install = spawnSync('pnpm', ['install', '--prefer-offline'], { cwd: dir, encoding: 'utf8', timeout: 600_000 });
+    expect(install.status, install.stdout + install.stderr).toBe(0);
 
+    const backends = spawnSync(join(dir, 'node_modules/.bin/cwts-ultra'), ['backends'], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+    expect(backends.status, backends.stderr).toBe(0);
+    // Every backend package is installed and answers for itself (available or with its reason).
+    for (const name of ['cpu-simd', 'vulkan', 'cuda', 'rocm', 'metal']) {
+      expect(backends.stdout, name).toMatch(new RegExp(`^${name}\\s+\\d+\\s+(available|unavailable)`, 'm'));
+    }
+    expect(backends.stdout).toMatch(/^cpu-simd\s+\d+\s+available\s+.*prebuilds\/linux-x64\/cwts_cpu_simd\.node/m);
+
+    tinyex = await FakeTinyEx.start(5);
     writeFileSync(
       join(dir, 'desk.toml'),
       [
         '[system]', 'name = "my-desk"', 'log_level = "info"',
-        '[exchanges]', 'enabled = ["sim"]',
+        '[exchanges]', 'enabled = ["sim", "tinyex"]',
         '[sim]', 'plugin = "@cwts/exchange-sim"', 'symbols = ["BTCUSDT"]',
         '[sim.options]', 'seed = 7',
-        '[risk]', 'max_position = 1000', 'max_drawdown = 0.1', 'kelly_fraction = 0.25', 'var_confidence = 0.99',
+        '[tinyex]', 'plugin = "acme-exchange-tinyex"', `api_url = "ws://${tinyex.url}"`, `rest_url = "http://${tinyex.url}"`, 'symbols = ["BTC-USD"]',
+        '[risk]', 'max_position = 1000', 'max_drawdown = 0.1', 'var_confidence = 0.99',
         '[monitoring]', 'metrics_port = 0', 'health_check_port = 0', 'control_port = 0',
-        '[compute]', 'backends = ["js"]',
-        '[journal]', 'path = "./journal.jsonl"',
+        '[compute]', 'backends = ["cpu-simd"]',
       ].join('\n'),
     );
-    const r = spawnSync(join(dir, 'node_modules/.bin/cwts-ultra'), ['run', '--config', 'desk.toml', '--duration', '3'], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
-    const out = r.stdout + r.stderr;
-    expect(r.status, out).toBe(0);
-    expect(out).toMatch(/my-desk running in paper mode on sim/);
-    const m = /stopped: (\d+) events/.exec(out);
-    expect(m, out).not.toBeNull();
+    const out = await new Promise<{ code: number | null; text: string }>((resolveRun) => {
+      const child = spawn(join(dir, 'node_modules/.bin/cwts-ultra'), ['run', '--config', 'desk.toml', '--duration', '4'], {
+        cwd: dir,
+        env: { ...process.env, CWTS_DATA_DIR: join(dir, 'data') },
+      });
+      let text = '';
+      child.stdout.on('data', (d) => (text += d));
+      child.stderr.on('data', (d) => (text += d));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolveRun({ code, text });
+      });
+    });
+    expect(out.code, out.text).toBe(0);
+    expect(out.text).toMatch(/my-desk running in paper mode on sim, tinyex with the cpu-simd compute backend/);
+    const m = /stopped: (\d+) events/.exec(out.text);
+    expect(m, out.text).not.toBeNull();
     expect(Number(m![1])).toBeGreaterThan(0);
-  }, 720_000);
+  }, 1_200_000);
 });
