@@ -1,5 +1,5 @@
 import { notionalExponent, type Instrument } from '../domain/instrument.js';
-import { quoteToAtoms } from '../engine/max-position-check.js';
+import { quoteToAtoms } from './max-position-check.js';
 
 /**
  * Fractional Kelly sizing (docs/risk.md).
