@@ -7,7 +7,8 @@
  * the same BookSync). Runs the compiled packages (dist). Env: ADAPTER_FRAMES (default 200000),
  * ADAPTER_REPEATS (5).
  */
-import { BookSync, BINANCE_SPOT_RULES, defineInstrument, instrumentScales, priceToTicks, qtyToLots, type BookDeltaEvent, type MarketEventSink } from '../packages/core/dist/index.js';
+import { defineInstrument, priceToTicks, qtyToLots, type BookDeltaEvent, type MarketEventSink } from '../packages/core/dist/index.js';
+import { BookSync, BINANCE_SPOT_RULES, instrumentScales } from '../packages/core/dist/adapter-kit/index.js';
 import { BinanceFrameParser, Frame, makeSymbolCtx } from '../packages/exchange-binance/dist/index.js';
 import { GcWatch, forceGc, heapUsedMiB, histogram, log, median, now, percentiles, timerOverheadNs, writeResults, type BenchResult } from './lib/harness.js';
 import { mulberry32 } from './lib/flow.js';

@@ -13,7 +13,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { BollingerBands, SMA } from 'technicalindicators';
-import { JsComputeBackend } from '../packages/core/dist/index.js';
+import { JsComputeBackend } from '../packages/core/dist/compute/index.js';
 import { CpuSimdBackend, cpuSimdProvider } from '../packages/backend-cpu-simd/dist/index.js';
 import { log, median, now, writeResults, type BenchResult } from './lib/harness.js';
 

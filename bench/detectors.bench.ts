@@ -15,7 +15,7 @@
  * 30), PATTERN_REPEATS (default 5), PATTERN_SIZES (default "10000,100000,1000000").
  */
 import { performance } from 'node:perf_hooks';
-import { JsComputeBackend } from '../packages/core/dist/index.js';
+import { JsComputeBackend } from '../packages/core/dist/compute/index.js';
 import type { ComputeBackend, ComputeBackendProvider, Detector, DetectorContext, Instrument, MarketEvent, Signal } from '../packages/core/dist/index.js';
 import { CascadeDetector, PatternStore, WhaleDetector } from '../packages/core/dist/detectors/index.js';
 import { L2Book } from '../packages/core/dist/microstructure/index.js';

@@ -15,7 +15,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Engine, JournalStore, ManualClock, MetricsRegistry, defineInstrument, silentLogger, type Order, type Strategy, type StrategyContext, type MarketEvent } from '../packages/core/dist/index.js';
+import { ManualClock, defineInstrument, type Order, type Strategy, type StrategyContext, type MarketEvent } from '../packages/core/dist/index.js';
+import { MetricsRegistry, silentLogger } from '../packages/core/dist/observability/index.js';
+import { JournalStore } from '../packages/core/dist/journal/index.js';
+import { Engine } from '../packages/core/dist/engine/index.js';
 import { ScriptedVenue } from '../packages/core/dist/engine/test-venue.js';
 import { histogram, log, median, percentiles, writeResults, type BenchResult } from './lib/harness.js';
 

@@ -10,7 +10,9 @@
  * Env: RISK_ITERS (default 2_000_000), RISK_REPEATS (default 5).
  */
 import { performance } from 'node:perf_hooks';
-import { Engine, ManualClock, MetricsRegistry, defineInstrument, silentLogger } from '../packages/core/dist/index.js';
+import { ManualClock, defineInstrument } from '../packages/core/dist/index.js';
+import { MetricsRegistry, silentLogger } from '../packages/core/dist/observability/index.js';
+import { Engine } from '../packages/core/dist/engine/index.js';
 import { ScriptedVenue } from '../packages/core/dist/engine/test-venue.js';
 import { RiskManager, runChain } from '../packages/core/dist/risk/index.js';
 import { GcWatch, forceGc, heapUsedMiB, histogram, log, median, percentiles, timerOverheadNs, writeResults, type BenchResult } from './lib/harness.js';

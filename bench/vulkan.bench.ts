@@ -9,7 +9,8 @@
  * Writes bench/results/vulkan.json. Runs the compiled packages (dist). Env: VK_BENCH_REPEATS (5).
  */
 import { log, median, now, percentiles, histogram, writeResults, type BenchResult } from './lib/harness.js';
-import { jsBackendProvider, type ComputeBackend, type ComputeBackendProvider } from '../packages/core/dist/index.js';
+import { type ComputeBackend, type ComputeBackendProvider } from '../packages/core/dist/index.js';
+import { jsBackendProvider } from '../packages/core/dist/compute/index.js';
 import { vulkanProvider, type VulkanBackend } from '../packages/backend-vulkan/dist/index.js';
 
 const REPEATS = Number(process.env.VK_BENCH_REPEATS ?? 5);

@@ -31,7 +31,7 @@ export const CORE_LAYERS = {
   journal: ['domain', 'contracts', 'observability', 'config'],
   engine: ['domain', 'contracts', 'observability', 'config', 'di', 'plugins', 'microstructure', 'compute', 'adapter-kit', 'detectors', 'risk', 'journal'],
   testing: ['domain', 'contracts', 'observability', 'config', 'di', 'plugins', 'microstructure', 'compute', 'adapter-kit', 'detectors', 'risk'],
-  reports: ['domain', 'contracts', 'observability', 'config', 'journal', 'engine'],
+  reports: ['domain', 'contracts', 'observability', 'config', 'microstructure', 'risk', 'journal', 'engine'],
   cli: ['domain', 'contracts', 'observability', 'config', 'di', 'plugins', 'microstructure', 'compute', 'adapter-kit', 'detectors', 'risk', 'journal', 'engine', 'reports'],
 };
 

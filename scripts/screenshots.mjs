@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
-import { instrumentSpec, RECORDING_KIND, RECORDING_VERSION } from '@cwts/core';
+import { instrumentSpec, RECORDING_KIND, RECORDING_VERSION } from '@cwts/core/engine';
 import { resolveSimOptions, SyntheticMarket } from '@cwts/exchange-sim';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { instrumentSpec, RECORDING_KIND, RECORDING_VERSION } from '@cwts/core';
+import { instrumentSpec, RECORDING_KIND, RECORDING_VERSION } from '@cwts/core/engine';
 import { resolveSimOptions, SyntheticMarket, type SimEvent } from '@cwts/exchange-sim';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');

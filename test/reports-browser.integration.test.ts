@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { instrumentSpec, RECORDING_KIND, RECORDING_VERSION } from '@cwts/core';
+import { instrumentSpec, RECORDING_KIND, RECORDING_VERSION } from '@cwts/core/engine';
 import { skipUnlessRequired } from '@cwts/core/testing';
 import { resolveSimOptions, SyntheticMarket, type SimEvent } from '@cwts/exchange-sim';
 

@@ -12,7 +12,8 @@
 import http from 'node:http';
 import { EventEmitter } from 'node:events';
 import { syncBuiltinESMExports } from 'node:module';
-import { L2BookStore, defineInstrument } from '@cwts/core';
+import { defineInstrument } from '@cwts/core';
+import { L2BookStore } from '@cwts/core/microstructure';
 import { BinanceMarketData, DEFAULT_BINANCE_OPTIONS } from '@cwts/exchange-binance';
 import { ReferenceBook, bookDifference, strictUnits, syncedBookViolation } from '../reference-book.mjs';
 import { FuzzFailure } from '../failure.mjs';

@@ -5,7 +5,7 @@
  * sentinel secrets behind every ${VAR} the seeds use: no message may ever contain one.
  */
 import { readFileSync } from 'node:fs';
-import { ConfigError, parseConfig } from '@cwts/core';
+import { ConfigError, parseConfig } from '@cwts/core/config';
 import { Prng } from '../prng.mjs';
 import { Mutator } from '../mutate.mjs';
 import { FuzzFailure } from '../failure.mjs';

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { crc32 } from 'node:zlib';
 import { join } from 'node:path';
-import { L2BookStore } from '@cwts/core';
+import { L2BookStore } from '@cwts/core/microstructure';
 import { ReplaySource } from '@cwts/exchange-sim';
 import { ReferenceBook, bookDifference, syncedBookViolation } from '../reference-book.mjs';
 import { FuzzFailure } from '../failure.mjs';

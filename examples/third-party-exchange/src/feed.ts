@@ -1,20 +1,22 @@
 import {
+  lotsToQty,
+  priceToTicks,
+  qtyToLots,
+  ticksToPrice,
+  type BookLevel,
+  type FeedRejectReason,
+  type Instrument,
+  type MarketEventSink,
+} from '@cwts/core';
+import {
   BookSync,
   CONSECUTIVE_RULES,
   FeedErrorReporter,
   TradeIdGuard,
   TradeIdVerdict,
-  lotsToQty,
-  priceToTicks,
-  qtyToLots,
-  ticksToPrice,
   tradeProblem,
-  type BookLevel,
-  type FeedRejectReason,
-  type Instrument,
-  type MarketEventSink,
   type MirrorBook,
-} from '@cwts/core';
+} from '@cwts/core/adapter-kit';
 import { tinyexChecksum } from './protocol.js';
 
 export interface TinyExFeedOptions {

@@ -1,4 +1,5 @@
-import { HarnessSink, defineInstrument, type FrameHarness, type FrameHarnessState, type FrameSample } from '@cwts/core';
+import { defineInstrument } from '@cwts/core';
+import { HarnessSink, type FrameHarness, type FrameHarnessState, type FrameSample } from '@cwts/core/adapter-kit';
 import { TinyExFeed } from './feed.js';
 import { tinyexChecksum } from './protocol.js';
 

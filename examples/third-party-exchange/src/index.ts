@@ -10,7 +10,8 @@
  *   rest_url = "http://127.0.0.1:8000"
  *   symbols = ["BTC-USD"]
  */
-import { CORE_API_VERSION, MarketDataOnlyExecution, TOKENS, type PluginManifest } from '@cwts/core';
+import { CORE_API_VERSION, TOKENS, type PluginManifest } from '@cwts/core';
+import { MarketDataOnlyExecution } from '@cwts/core/engine';
 import { TinyExMarketData } from './market-data.js';
 
 export { TinyExMarketData, type TinyExSettings } from './market-data.js';

@@ -1,4 +1,5 @@
-import { TimerSet, WsConnection, defineInstrument, httpJson, type Clock, type Instrument, type MarketDataClient, type MarketEventSink } from '@cwts/core';
+import { defineInstrument, type Clock, type Instrument, type MarketDataClient, type MarketEventSink } from '@cwts/core';
+import { TimerSet, WsConnection, httpJson } from '@cwts/core/adapter-kit';
 import { TinyExFeed } from './feed.js';
 
 export interface TinyExSettings {

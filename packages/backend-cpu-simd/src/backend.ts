@@ -14,9 +14,6 @@ import { availableParallelism, totalmem } from 'node:os';
 import {
   ALL_KERNELS,
   ComputeArgumentError,
-  HostBuffers,
-  prepareMonteCarloVaR,
-  isDeviceBufferLike,
   type BackendCapabilities,
   type BackendInitOptions,
   type ComputeBackend,
@@ -31,6 +28,7 @@ import {
   type SgemmArgs,
   type SyncKernels,
 } from '@cwts/core';
+import { HostBuffers, prepareMonteCarloVaR, isDeviceBufferLike } from '@cwts/core/compute';
 import type { Isa, NativeEngine, NativeModule, NativeProbe, NativeStatus } from './native.js';
 import {
   describeValue,

@@ -4,7 +4,8 @@
  * sizes around vector widths, chunk and task boundaries; sync vs async; concurrency.
  * Gated by the probe: where the addon is not built, each test skips itself with the reason.
  */
-import { ComputeArgumentError, JsComputeBackend, type ComputeBackend } from '@cwts/core';
+import { ComputeArgumentError, type ComputeBackend } from '@cwts/core';
+import { JsComputeBackend } from '@cwts/core/compute';
 import { seededRandom, skipUnlessRequired } from '@cwts/core/testing';
 import { afterAll, describe, expect, it, type TestContext } from 'vitest';
 import { CpuSimdBackend } from './backend.js';

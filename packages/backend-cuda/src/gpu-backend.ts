@@ -7,15 +7,6 @@
 import {
   ALL_KERNELS,
   ComputeArgumentError,
-  describeValue,
-  isDeviceBufferLike,
-  portfolioExposure,
-  prepareMonteCarloVaR,
-  preparePatternScores,
-  prepareRollingMoments,
-  prepareSgemm,
-  requireHostF32,
-  requireInt,
   type BackendCapabilities,
   type ComputeBackend,
   type DeviceBuffer,
@@ -28,6 +19,17 @@ import {
   type RollingMomentsResult,
   type SgemmArgs,
 } from '@cwts/core';
+import {
+  describeValue,
+  isDeviceBufferLike,
+  portfolioExposure,
+  prepareMonteCarloVaR,
+  preparePatternScores,
+  prepareRollingMoments,
+  prepareSgemm,
+  requireHostF32,
+  requireInt,
+} from '@cwts/core/compute';
 import type { NativeF32, NativeGpuContext, NativeGpuInfo } from './native.js';
 
 /** Any device failure that is not an argument error. `code` is the native code (CUDA_* / HIP_*). */

@@ -3,7 +3,7 @@
 // the same run, long rolling series (the run-length choice), Monte Carlo agreement with the
 // float64 oracle, call-order effects and memory reuse. Skips with the probe's reason without a GPU.
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
-import { JsComputeBackend } from '@cwts/core';
+import { JsComputeBackend } from '@cwts/core/compute';
 import { naiveSgemm, seededRandom } from '@cwts/core/testing';
 import { cudaProvider, type GpuComputeBackend } from '../src/index.js';
 

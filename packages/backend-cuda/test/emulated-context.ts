@@ -6,7 +6,7 @@
  * machine without a GPU. It says nothing about the CUDA kernels themselves: the *.gpu.test.ts
  * files and scripts/gpu-check.sh do, on a GPU.
  */
-import { JsComputeBackend, normalAt } from '@cwts/core';
+import { JsComputeBackend, normalAt } from '@cwts/core/compute';
 import type { NativeF32, NativeGpuContext, NativeGpuInfo } from '../src/native.js';
 
 function codeError(message: string, code: string): Error {

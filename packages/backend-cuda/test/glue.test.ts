@@ -1,7 +1,8 @@
 // GpuComputeBackend's TypeScript half (shared by cuda and rocm) against the conformance suite,
 // over a host-emulated native context (see emulated-context.ts). Runs everywhere.
 import { describe, expect, it } from 'vitest';
-import { ComputeArgumentError, JsComputeBackend, type ComputeBackendProvider } from '@cwts/core';
+import { ComputeArgumentError, type ComputeBackendProvider } from '@cwts/core';
+import { JsComputeBackend } from '@cwts/core/compute';
 import { describeComputeConformance } from '@cwts/core/testing';
 import { GpuBackendError, GpuComputeBackend, GpuOutOfMemoryError } from '../src/index.js';
 import { EmulatedGpuContext } from './emulated-context.js';

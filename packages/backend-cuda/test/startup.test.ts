@@ -5,7 +5,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MetricsRegistry, NoComputeBackendError, composeDeployment, loadConfigFile, silentLogger } from '@cwts/core';
+import { loadConfigFile } from '@cwts/core/config';
+import { MetricsRegistry, silentLogger } from '@cwts/core/observability';
+import { NoComputeBackendError } from '@cwts/core/compute';
+import { composeDeployment } from '@cwts/core/engine';
 import { cudaProvider } from '../src/index.js';
 
 const simPath = fileURLToPath(new URL('../../../examples/reference-app/config/sim.toml', import.meta.url));

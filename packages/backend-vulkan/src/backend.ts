@@ -1,13 +1,6 @@
 import {
   ALL_KERNELS,
   ComputeArgumentError,
-  describeValue,
-  portfolioExposure,
-  prepareMonteCarloVaR,
-  requireFinite,
-  requireHostF32,
-  requireInt,
-  requireProduct,
   type BackendCapabilities,
   type ComputeBackend,
   type DeviceBuffer,
@@ -21,6 +14,15 @@ import {
   type RollingMomentsResult,
   type SgemmArgs,
 } from '@cwts/core';
+import {
+  describeValue,
+  portfolioExposure,
+  prepareMonteCarloVaR,
+  requireFinite,
+  requireHostF32,
+  requireInt,
+  requireProduct,
+} from '@cwts/core/compute';
 import type { NativeContext, NativeDeviceInfo, NativeF32 } from './native.js';
 
 export const VULKAN_BACKEND_NAME = 'vulkan';

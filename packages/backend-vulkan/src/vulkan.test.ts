@@ -7,7 +7,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, type TestContext } from 'vitest';
-import { ComputeArgumentError, CwtsContainer, TOKENS, normalAt, splitSeed, type ComputeBackendProvider } from '@cwts/core';
+import { ComputeArgumentError, TOKENS, type ComputeBackendProvider } from '@cwts/core';
+import { CwtsContainer } from '@cwts/core/di';
+import { normalAt, splitSeed } from '@cwts/core/compute';
 import { skipUnlessRequired } from '@cwts/core/testing';
 import {
   VulkanDeviceLostError,

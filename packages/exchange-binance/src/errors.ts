@@ -1,4 +1,4 @@
-import { VenueErrorMap, redactCredentials, type MappedVenueError } from '@cwts/core';
+import { VenueErrorMap, redactCredentials, type MappedVenueError } from '@cwts/core/adapter-kit';
 
 /** Binance error codes (errors.md) -> our reject reasons. */
 export function binanceErrorMap(venue: string): VenueErrorMap {

@@ -1,11 +1,8 @@
 import {
-  RateLimiter,
-  TimerSet,
   lotsToQty,
   qtyToLots,
   priceToTicks,
   ticksToPrice,
-  redactCredentials,
   type Clock,
   type ExecutionClient,
   type ExecutionReport,
@@ -14,10 +11,10 @@ import {
   type Order,
   type OrderStatusReport,
   type VenuePosition,
-  type Secret,
   type TradingAvailability,
-  type VenueErrorMap,
 } from '@cwts/core';
+import { type Secret } from '@cwts/core/config';
+import { RateLimiter, TimerSet, redactCredentials, type VenueErrorMap } from '@cwts/core/adapter-kit';
 import { binanceWsApiUrl, BinanceUserStream, type ExecutionReportEvent, type RotationScheduler } from './user-stream.js';
 import { feeToQuoteAtoms, lotsFloor } from './fees.js';
 import { binanceErrorMap, mapBinanceError } from './errors.js';

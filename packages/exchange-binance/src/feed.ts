@@ -1,3 +1,4 @@
+import { type Instrument, type MarketEventSink } from '@cwts/core';
 import {
   BINANCE_SPOT_RULES,
   BookSync,
@@ -10,10 +11,8 @@ import {
   snapshotLevelsToUnits,
   snapshotSchema,
   tradeProblem,
-  type Instrument,
-  type MarketEventSink,
   type SequenceRules,
-} from '@cwts/core';
+} from '@cwts/core/adapter-kit';
 import { BinanceFrameParser, Frame, makeSymbolCtx, type SymbolCtx } from './parse.js';
 
 /**

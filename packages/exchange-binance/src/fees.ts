@@ -1,7 +1,7 @@
 import { parseDecimal, type Instrument } from '@cwts/core';
 
 // Commission -> quote atoms is shared by every adapter: it lives in @cwts/core's adapter kit.
-export { feeToQuoteAtoms } from '@cwts/core';
+export { feeToQuoteAtoms } from '@cwts/core/adapter-kit';
 
 /** A balance as whole lots, rounded toward zero (dust below one lot is not a position). */
 export function lotsFloor(i: Instrument, amount: string): number {

@@ -1,4 +1,5 @@
-import { HarnessSink, defineInstrument, type FeedReject, type FrameHarness, type FrameHarnessState, type FrameSample, type Instrument, type MarketEvent } from '@cwts/core';
+import { defineInstrument, type FeedReject, type Instrument, type MarketEvent } from '@cwts/core';
+import { HarnessSink, type FrameHarness, type FrameHarnessState, type FrameSample } from '@cwts/core/adapter-kit';
 import { BinanceFeed, type FeedSymbol } from './feed.js';
 
 /**

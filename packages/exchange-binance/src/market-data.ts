@@ -1,16 +1,18 @@
 import {
-  BookSync,
-  ExponentialBackoff,
-  RateLimiter,
-  TimerSet,
-  WsConnection,
-  httpJson,
   type Clock,
   type Instrument,
   type Logger,
   type MarketDataClient,
   type MarketEventSink,
 } from '@cwts/core';
+import {
+  BookSync,
+  ExponentialBackoff,
+  RateLimiter,
+  TimerSet,
+  WsConnection,
+  httpJson,
+} from '@cwts/core/adapter-kit';
 import { BinanceFeed, type FeedSymbol } from './feed.js';
 import { instrumentsFromExchangeInfo } from './instruments.js';
 import type { BinanceOptions } from './options.js';

@@ -1,4 +1,5 @@
-import { JsonCursor, isScanFailure, unitsOf, type FeedRejectReason, type BookDeltaEvent, type BookLevel, type InstrumentScales, type LiquidationEvent, type TradeEvent } from '@cwts/core';
+import { type FeedRejectReason, type BookDeltaEvent, type BookLevel, type LiquidationEvent, type TradeEvent } from '@cwts/core';
+import { JsonCursor, isScanFailure, unitsOf, type InstrumentScales } from '@cwts/core/adapter-kit';
 
 /** Per-symbol parse context: scales and the reused event objects (no allocation per frame). */
 export interface SymbolCtx {

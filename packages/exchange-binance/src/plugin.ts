@@ -3,7 +3,9 @@
  * the venue's child container; the MarketDataClient and ExecutionClient share instruments and
  * the per-IP request-weight limiter. Nothing happens on import.
  */
-import { CORE_API_VERSION, RateLimiter, TOKENS, type Clock, type CwtsContainer, type Logger, type PluginManifest, type PluginRegistrationContext, type Secret } from '@cwts/core';
+import { CORE_API_VERSION, TOKENS, type Clock, type CwtsContainer, type Logger, type PluginManifest, type PluginRegistrationContext } from '@cwts/core';
+import { type Secret } from '@cwts/core/config';
+import { RateLimiter } from '@cwts/core/adapter-kit';
 import { BinanceExecution } from './execution.js';
 import { BinanceMarketData, binanceEndpoints } from './market-data.js';
 import { resolveBinanceOptions, validateBinanceOptions } from './options.js';

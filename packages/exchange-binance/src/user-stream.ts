@@ -14,7 +14,9 @@
  *   polls REST only while it is false.
  */
 import { createHmac } from 'node:crypto';
-import { WsConnection, redactCredentials, type Logger, type Secret, type TimerSet } from '@cwts/core';
+import { type Logger } from '@cwts/core';
+import { type Secret } from '@cwts/core/config';
+import { WsConnection, redactCredentials, type TimerSet } from '@cwts/core/adapter-kit';
 import type { BinanceEndpoints } from './market-data.js';
 
 /** Timers the rotation uses (a TimerSet in production; tests fire them by hand). */

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { SystemClock, Secret } from '@cwts/core';
+import { SystemClock } from '@cwts/core';
+import { Secret } from '@cwts/core/config';
 import { describeExchangeConformance, type ConformanceVenue } from '@cwts/core/testing';
 import { createBinanceVenue } from '../src/index.js';
 import { FakeBinance } from './fake-binance.js';

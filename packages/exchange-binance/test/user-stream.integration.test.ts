@@ -1,5 +1,7 @@
 import { Writable } from 'node:stream';
-import { Secret, SystemClock, createLogger, type Clock, type ExecutionReport, type Instrument } from '@cwts/core';
+import { SystemClock, type Clock, type ExecutionReport, type Instrument } from '@cwts/core';
+import { Secret } from '@cwts/core/config';
+import { createLogger } from '@cwts/core/observability';
 import { conformanceOrder, waitUntil } from '@cwts/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBinanceVenue, type BinanceVenue } from '../src/plugin.js';

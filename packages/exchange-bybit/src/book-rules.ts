@@ -1,4 +1,4 @@
-import { SeqVerdict, type SequenceRules } from '@cwts/core';
+import { SeqVerdict, type SequenceRules } from '@cwts/core/adapter-kit';
 
 /**
  * Bybit v5 orderbook rules: every book frame carries one update id `u`, one more than the

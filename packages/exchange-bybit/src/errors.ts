@@ -1,4 +1,4 @@
-import { VenueErrorMap, redactCredentials, type MappedVenueError } from '@cwts/core';
+import { VenueErrorMap, redactCredentials, type MappedVenueError } from '@cwts/core/adapter-kit';
 
 /** Bybit v5 retCodes (docs v5/error) -> our reject reasons. */
 export function bybitErrorMap(venue: string): VenueErrorMap {

@@ -1,11 +1,7 @@
 import {
-  RateLimiter,
-  TimerSet,
-  feeToQuoteAtoms,
   lotsToQty,
   priceToTicks,
   qtyToLots,
-  redactCredentials,
   ticksToPrice,
   type Clock,
   type ExecutionClient,
@@ -13,10 +9,16 @@ import {
   type Instrument,
   type Logger,
   type Order,
-  type Secret,
   type TradingAvailability,
-  type VenueErrorMap,
 } from '@cwts/core';
+import { type Secret } from '@cwts/core/config';
+import {
+  RateLimiter,
+  TimerSet,
+  feeToQuoteAtoms,
+  redactCredentials,
+  type VenueErrorMap,
+} from '@cwts/core/adapter-kit';
 import { bybitErrorMap, mapBybitError } from './errors.js';
 import type { BybitEndpoints } from './market-data.js';
 import type { BybitOptions } from './options.js';

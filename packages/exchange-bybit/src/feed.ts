@@ -1,14 +1,12 @@
+import { type BookLevel, type Instrument, type MarketEventSink } from '@cwts/core';
 import {
   BookSync,
   FeedErrorReporter,
   instrumentScales,
-  type BookLevel,
-  type Instrument,
-  type MarketEventSink,
   type MirrorBook,
   type MirrorSide,
   type SnapshotInput,
-} from '@cwts/core';
+} from '@cwts/core/adapter-kit';
 import { BYBIT_BOOK_RULES } from './book-rules.js';
 import { BybitFrameParser, Frame, makeSymbolCtx, type SymbolCtx } from './parse.js';
 

@@ -1,4 +1,5 @@
-import { HarnessSink, defineInstrument, type FrameField, type FrameHarness, type FrameHarnessState, type FrameSample, type Instrument } from '@cwts/core';
+import { defineInstrument, type Instrument } from '@cwts/core';
+import { HarnessSink, type FrameField, type FrameHarness, type FrameHarnessState, type FrameSample } from '@cwts/core/adapter-kit';
 import { BybitFeed, type SymbolState } from './feed.js';
 import type { BybitCategory } from './instruments.js';
 

@@ -1,4 +1,5 @@
-import { defineInstrument, describeSchemaError, type Instrument } from '@cwts/core';
+import { defineInstrument, type Instrument } from '@cwts/core';
+import { describeSchemaError } from '@cwts/core/adapter-kit';
 import { z } from 'zod';
 
 export type BybitCategory = 'spot' | 'linear';

@@ -1,14 +1,11 @@
 import {
-  TimerSet,
-  WsConnection,
-  httpJson,
   type Clock,
   type Instrument,
   type Logger,
   type MarketDataClient,
-  type BookSync,
   type MarketEventSink,
 } from '@cwts/core';
+import { TimerSet, WsConnection, httpJson, type BookSync } from '@cwts/core/adapter-kit';
 import { instrumentsFromInstrumentsInfo, type BybitCategory } from './instruments.js';
 import type { BybitOptions } from './options.js';
 import { BybitFeed, type SymbolState } from './feed.js';

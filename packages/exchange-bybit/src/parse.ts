@@ -1,4 +1,5 @@
-import { JsonCursor, isScanFailure, unitsOf, type BookDeltaEvent, type BookLevel, type FeedRejectReason, type InstrumentScales, type LiquidationEvent, type SnapshotInput, type TradeEvent } from '@cwts/core';
+import { type BookDeltaEvent, type BookLevel, type FeedRejectReason, type LiquidationEvent, type TradeEvent } from '@cwts/core';
+import { JsonCursor, isScanFailure, unitsOf, type InstrumentScales, type SnapshotInput } from '@cwts/core/adapter-kit';
 
 /** Per-symbol parse context: topics, scales and the reused event objects (no allocation per delta). */
 export interface SymbolCtx {

@@ -3,7 +3,8 @@
  * venue's child container; the MarketDataClient and ExecutionClient share instruments. Nothing
  * happens on import.
  */
-import { CORE_API_VERSION, TOKENS, type Clock, type CwtsContainer, type Logger, type PluginManifest, type PluginRegistrationContext, type Secret } from '@cwts/core';
+import { CORE_API_VERSION, TOKENS, type Clock, type CwtsContainer, type Logger, type PluginManifest, type PluginRegistrationContext } from '@cwts/core';
+import { type Secret } from '@cwts/core/config';
 import { BybitExecution } from './execution.js';
 import { BybitMarketData, bybitEndpoints, isKnownMarket } from './market-data.js';
 import { resolveBybitOptions, validateBybitOptions } from './options.js';

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { Secret, SystemClock } from '@cwts/core';
+import { SystemClock } from '@cwts/core';
+import { Secret } from '@cwts/core/config';
 import { describeExchangeConformance, type ConformanceVenue } from '@cwts/core/testing';
 import { createBybitVenue } from '../src/index.js';
 import { FakeBybit, type FakeCategory } from './fake-bybit.js';

@@ -1,5 +1,7 @@
 import { Writable } from 'node:stream';
-import { Secret, SystemClock, createLogger, type ExecutionReport } from '@cwts/core';
+import { SystemClock, type ExecutionReport } from '@cwts/core';
+import { Secret } from '@cwts/core/config';
+import { createLogger } from '@cwts/core/observability';
 import { conformanceOrder, waitUntil } from '@cwts/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBybitVenue } from '../src/index.js';

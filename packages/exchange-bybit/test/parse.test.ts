@@ -1,4 +1,5 @@
-import { defineInstrument, instrumentScales } from '@cwts/core';
+import { defineInstrument } from '@cwts/core';
+import { instrumentScales } from '@cwts/core/adapter-kit';
 import { describe, expect, it } from 'vitest';
 import { BybitFrameParser, Frame, bybitEndpoints, instrumentsFromInstrumentsInfo, makeSymbolCtx, resolveBybitOptions, validateBybitOptions } from '../src/index.js';
 

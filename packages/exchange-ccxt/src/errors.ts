@@ -1,4 +1,5 @@
-import { redactCredentials, type RejectReason } from '@cwts/core';
+import { type RejectReason } from '@cwts/core';
+import { redactCredentials } from '@cwts/core/adapter-kit';
 
 /**
  * ccxt error classes -> our reject reasons. ccxt already maps each venue's codes to its unified

@@ -7,9 +7,24 @@
  * same exact conversion; an off-grid value from the venue is reported, never rounded.
  */
 import {
-  RateLimiter, TimerSet, decimalToUnits, lotsToQty, notionalExponent, parseDecimal, qtyToLots, ticksToPrice,
-  type Clock, type ExecutionClient, type ExecutionReport, type Instrument, type Logger, type Order, type OrderStatus, type OrderStatusReport, type TradingAvailability, type VenuePosition,
+  decimalToUnits,
+  lotsToQty,
+  notionalExponent,
+  parseDecimal,
+  qtyToLots,
+  ticksToPrice,
+  type Clock,
+  type ExecutionClient,
+  type ExecutionReport,
+  type Instrument,
+  type Logger,
+  type Order,
+  type OrderStatus,
+  type OrderStatusReport,
+  type TradingAvailability,
+  type VenuePosition,
 } from '@cwts/core';
+import { RateLimiter, TimerSet } from '@cwts/core/adapter-kit';
 import type { CcxtExchange, CcxtMyTrade, CcxtOrder } from './ccxt-exchange.js';
 import { mapCcxtError } from './errors.js';
 import type { CcxtOptions } from './options.js';

@@ -1,4 +1,4 @@
-import { HarnessSink, type FrameHarness, type FrameHarnessState, type FrameSample } from '@cwts/core';
+import { HarnessSink, type FrameHarness, type FrameHarnessState, type FrameSample } from '@cwts/core/adapter-kit';
 import type { CcxtBook, CcxtExchange, CcxtMarket, CcxtTrade } from './ccxt-exchange.js';
 import { instrumentFromMarket } from './instruments.js';
 import { CcxtMarketData, type SymbolState } from './market-data.js';

@@ -12,9 +12,26 @@
  * values are counted and the book waits for a clean one.
  */
 import {
-  DecimalConversionError, ExponentialBackoff, FEED_GUARD_DEFAULTS, FeedErrorReporter, TimerSet, TradeIdGuard, TradeIdVerdict, decimalToUnits, levelsProblem, tradeProblem,
-  type BookLevel, type Clock, type FeedRejectReason, type Instrument, type Logger, type MarketDataClient, type MarketEventSink,
+  DecimalConversionError,
+  decimalToUnits,
+  type BookLevel,
+  type Clock,
+  type FeedRejectReason,
+  type Instrument,
+  type Logger,
+  type MarketDataClient,
+  type MarketEventSink,
 } from '@cwts/core';
+import {
+  ExponentialBackoff,
+  FEED_GUARD_DEFAULTS,
+  FeedErrorReporter,
+  TimerSet,
+  TradeIdGuard,
+  TradeIdVerdict,
+  levelsProblem,
+  tradeProblem,
+} from '@cwts/core/adapter-kit';
 import type { CcxtBook, CcxtExchange, CcxtLevel, CcxtMarket, CcxtTrade } from './ccxt-exchange.js';
 import { findMarket, instrumentFromMarket } from './instruments.js';
 import type { CcxtOptions } from './options.js';

@@ -1,4 +1,5 @@
-import { checkOptions, type ConfigIssue } from '@cwts/core';
+import { type ConfigIssue } from '@cwts/core';
+import { checkOptions } from '@cwts/core/config';
 import { z } from 'zod';
 
 /**

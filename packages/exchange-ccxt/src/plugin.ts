@@ -3,7 +3,8 @@
  * data and execution halves (one loadMarkets; WebSocket and REST are separate inside ccxt).
  * Nothing is loaded on import: ccxt is imported when the venue first needs it.
  */
-import { CORE_API_VERSION, TOKENS, type Clock, type CwtsContainer, type Logger, type PluginManifest, type PluginRegistrationContext, type Secret } from '@cwts/core';
+import { CORE_API_VERSION, TOKENS, type Clock, type CwtsContainer, type Logger, type PluginManifest, type PluginRegistrationContext } from '@cwts/core';
+import { type Secret } from '@cwts/core/config';
 import { createCcxtExchange, type CcxtExchange } from './ccxt-exchange.js';
 import { CcxtExecution } from './execution.js';
 import { CcxtMarketData } from './market-data.js';

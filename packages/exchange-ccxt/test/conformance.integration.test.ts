@@ -5,7 +5,8 @@
  * signing), every ccxt URL re-rooted at 127.0.0.1 through api_url / rest_url.
  */
 import { fileURLToPath } from 'node:url';
-import { SystemClock, Secret } from '@cwts/core';
+import { SystemClock } from '@cwts/core';
+import { Secret } from '@cwts/core/config';
 import { describeExchangeConformance, type ConformanceVenue } from '@cwts/core/testing';
 import { FakeBinance } from '../../exchange-binance/test/fake-binance.js';
 import { createCcxtVenue } from '../src/index.js';

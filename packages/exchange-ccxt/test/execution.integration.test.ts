@@ -3,7 +3,8 @@
  * polling fetchOrder + fetchMyTrades arrive once each, at exact ticks/lots, with the real fee in
  * quote atoms and the liquidity; without credentials the venue is market-data only.
  */
-import { Secret, SystemClock, type ExecutionReport, type Instrument } from '@cwts/core';
+import { SystemClock, type ExecutionReport, type Instrument } from '@cwts/core';
+import { Secret } from '@cwts/core/config';
 import { conformanceOrder, waitUntil } from '@cwts/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeBinance } from '../../exchange-binance/test/fake-binance.js';

@@ -1,3 +1,4 @@
+import { type FeedRejectReason, type Instrument, type MarketEventSink, type TradeEvent } from '@cwts/core';
 import {
   BookSync,
   CONSECUTIVE_RULES,
@@ -5,11 +6,7 @@ import {
   TradeIdGuard,
   TradeIdVerdict,
   instrumentScales,
-  type FeedRejectReason,
-  type Instrument,
-  type MarketEventSink,
-  type TradeEvent,
-} from '@cwts/core';
+} from '@cwts/core/adapter-kit';
 import { CoinbaseFrameParser, Frame, type ProductCtx } from './parse.js';
 
 export interface FeedProduct extends ProductCtx {

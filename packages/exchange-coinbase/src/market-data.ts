@@ -1,4 +1,5 @@
-import { RateLimiter, TimerSet, WsConnection, httpJson, type BookSync, type Clock, type Instrument, type Logger, type MarketDataClient, type MarketEventSink } from '@cwts/core';
+import { type Clock, type Instrument, type Logger, type MarketDataClient, type MarketEventSink } from '@cwts/core';
+import { RateLimiter, TimerSet, WsConnection, httpJson, type BookSync } from '@cwts/core/adapter-kit';
 import { CoinbaseFeed, type FeedProduct } from './feed.js';
 import { instrumentsFromProducts } from './instruments.js';
 import type { CoinbaseOptions } from './options.js';

@@ -1,4 +1,5 @@
-import { JsonCursor, isScanFailure, tradeProblem, unitsOf, type BookLevel, type FeedRejectReason, type InstrumentScales } from '@cwts/core';
+import { type BookLevel, type FeedRejectReason } from '@cwts/core';
+import { JsonCursor, isScanFailure, tradeProblem, unitsOf, type InstrumentScales } from '@cwts/core/adapter-kit';
 
 /** What a frame was. */
 export const Frame = {

@@ -3,7 +3,10 @@
  * the venue's child container. Execution is not implemented yet: the ExecutionClient refuses
  * every order with that reason (paper mode simulates fills against our book as for any venue).
  */
-import { CORE_API_VERSION, MarketDataOnlyExecution, RateLimiter, TOKENS, type Clock, type CwtsContainer, type ExecutionClient, type Logger, type PluginManifest, type PluginRegistrationContext, type Secret } from '@cwts/core';
+import { CORE_API_VERSION, TOKENS, type Clock, type CwtsContainer, type ExecutionClient, type Logger, type PluginManifest, type PluginRegistrationContext } from '@cwts/core';
+import { type Secret } from '@cwts/core/config';
+import { RateLimiter } from '@cwts/core/adapter-kit';
+import { MarketDataOnlyExecution } from '@cwts/core/engine';
 import { coinbasePrivateKey, signCoinbaseJwt } from './jwt.js';
 import { CoinbaseMarketData, coinbaseEndpoints } from './market-data.js';
 import { resolveCoinbaseOptions, validateCoinbaseOptions } from './options.js';

@@ -1,4 +1,4 @@
-import { HarnessSink } from '@cwts/core';
+import { HarnessSink } from '@cwts/core/adapter-kit';
 import { describe, expect, it } from 'vitest';
 import { CoinbaseFeed } from '../src/feed.js';
 import { coinbaseHarnessInstrument, createCoinbaseFrameHarness } from '../src/frame-harness.js';

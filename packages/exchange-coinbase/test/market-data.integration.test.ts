@@ -4,7 +4,8 @@
  * subscribes.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { Secret, SystemClock } from '@cwts/core';
+import { SystemClock } from '@cwts/core';
+import { Secret } from '@cwts/core/config';
 import { ConformanceSink, waitUntil } from '@cwts/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCoinbaseVenue, type CoinbaseVenue } from '../src/index.js';

@@ -1,5 +1,6 @@
 import { generateKeyPairSync, verify } from 'node:crypto';
-import { defineInstrument, instrumentScales } from '@cwts/core';
+import { defineInstrument } from '@cwts/core';
+import { instrumentScales } from '@cwts/core/adapter-kit';
 import { describe, expect, it } from 'vitest';
 import { CoinbaseFrameParser, Frame, coinbaseEndpoints, coinbasePrivateKey, instrumentsFromProducts, resolveCoinbaseOptions, signCoinbaseJwt, validateCoinbaseOptions } from '../src/index.js';
 

@@ -1,4 +1,5 @@
-import type { Instrument, MirrorBook } from '@cwts/core';
+import type { Instrument } from '@cwts/core';
+import type { MirrorBook } from '@cwts/core/adapter-kit';
 
 /**
  * Kraken's book checksum (WebSocket v2 "Book checksum" guide): CRC32 of the top 10 asks (low to

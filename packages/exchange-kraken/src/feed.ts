@@ -1,3 +1,4 @@
+import { type BookLevel, type FeedRejectReason, type MarketEventSink } from '@cwts/core';
 import {
   BookSync,
   CONSECUTIVE_RULES,
@@ -9,10 +10,7 @@ import {
   instrumentScales,
   levelsProblem,
   tradeProblem,
-  type BookLevel,
-  type FeedRejectReason,
-  type MarketEventSink,
-} from '@cwts/core';
+} from '@cwts/core/adapter-kit';
 import { krakenChecksum } from './checksum.js';
 import type { KrakenInstrument } from './instruments.js';
 import { Frame, KrakenFrameParser, makeSymbolCtx, type SymbolCtx } from './parse.js';

@@ -1,4 +1,4 @@
-import { HarnessSink, MirrorBook, type FrameHarness, type FrameHarnessState, type FrameSample } from '@cwts/core';
+import { HarnessSink, MirrorBook, type FrameHarness, type FrameHarnessState, type FrameSample } from '@cwts/core/adapter-kit';
 import { krakenChecksum } from './checksum.js';
 import { KrakenFeed, type FeedSymbol } from './feed.js';
 import { instrumentsFromPairs, type KrakenInstrument } from './instruments.js';

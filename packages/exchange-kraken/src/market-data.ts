@@ -1,13 +1,11 @@
 import {
-  TimerSet,
-  WsConnection,
-  type BookSync,
   type Clock,
   type Instrument,
   type Logger,
   type MarketDataClient,
   type MarketEventSink,
 } from '@cwts/core';
+import { TimerSet, WsConnection, type BookSync } from '@cwts/core/adapter-kit';
 import WebSocket from 'ws';
 import { KrakenFeed, type FeedSymbol } from './feed.js';
 import { InstrumentSnapshotSchema, instrumentsFromPairs, type KrakenInstrument } from './instruments.js';

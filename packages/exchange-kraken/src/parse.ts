@@ -1,4 +1,5 @@
-import { JsonCursor, type FeedRejectReason, isScanFailure, unitsOf, type BookDeltaEvent, type BookLevel, type FastScale, type InstrumentScales, type TradeEvent } from '@cwts/core';
+import { type FeedRejectReason, type BookDeltaEvent, type BookLevel, type TradeEvent } from '@cwts/core';
+import { JsonCursor, isScanFailure, unitsOf, type FastScale, type InstrumentScales } from '@cwts/core/adapter-kit';
 import type { KrakenPrecision } from './checksum.js';
 
 /** Per-symbol parse context: scales, checksum precision and the reused delta (no allocation per book frame). */

@@ -4,7 +4,8 @@
  * the reason (paper mode still simulates fills against our copy of Kraken's book). Nothing
  * happens on import.
  */
-import { CORE_API_VERSION, MarketDataOnlyExecution, TOKENS, type Clock, type CwtsContainer, type ExecutionClient, type Logger, type PluginManifest, type PluginRegistrationContext } from '@cwts/core';
+import { CORE_API_VERSION, TOKENS, type Clock, type CwtsContainer, type ExecutionClient, type Logger, type PluginManifest, type PluginRegistrationContext } from '@cwts/core';
+import { MarketDataOnlyExecution } from '@cwts/core/engine';
 import { KrakenMarketData } from './market-data.js';
 import { krakenWsUrl, resolveKrakenOptions, validateKrakenOptions } from './options.js';
 

@@ -1,5 +1,6 @@
 import { crc32 as zlibCrc32 } from 'node:zlib';
-import { MirrorBook, defineInstrument } from '@cwts/core';
+import { defineInstrument } from '@cwts/core';
+import { MirrorBook } from '@cwts/core/adapter-kit';
 import { describe, expect, it } from 'vitest';
 import { checksumText, crc32, krakenChecksum, krakenPrecision } from '../src/index.js';
 import { checksumFromStrings } from './fake-kraken.js';

@@ -1,4 +1,5 @@
-import { defineInstrument, fastScale, instrumentScales } from '@cwts/core';
+import { defineInstrument } from '@cwts/core';
+import { fastScale, instrumentScales } from '@cwts/core/adapter-kit';
 import { describe, expect, it } from 'vitest';
 import { Frame, KrakenFrameParser, rfc3339Ms, checkKrakenSymbol, instrumentsFromPairs, krakenPrecision, krakenWsUrl, makeSymbolCtx, numberUnits, resolveKrakenOptions, validateKrakenOptions } from '../src/index.js';
 

@@ -4,7 +4,8 @@
  * trades and liquidation cascades. Same seed and symbols -> the same event sequence, whatever
  * the wall clock: timestamps come from a virtual timeline (startTs + k * 1000 / events_per_second).
  */
-import { L2Book, type BookLevel, type FeedStatusEvent, type Instrument, type MarketEvent, type Side } from '@cwts/core';
+import { type BookLevel, type FeedStatusEvent, type Instrument, type MarketEvent, type Side } from '@cwts/core';
+import { L2Book } from '@cwts/core/microstructure';
 import { Prng } from './prng.js';
 import { simInstrument, simStartPrice, type RegimeName, type SimOptions } from './options.js';
 

@@ -2,7 +2,8 @@
  * `[<venue>.options]` of the simulated venue: validation (key paths in every message) and
  * resolution to a fully defaulted, typed object.
  */
-import { checkOptions, defineInstrument, describeOptionValue, parseDecimal, type Instrument } from '@cwts/core';
+import { defineInstrument, parseDecimal, type Instrument } from '@cwts/core';
+import { checkOptions, describeOptionValue } from '@cwts/core/config';
 import { z } from 'zod';
 
 export type RegimeName = 'calm' | 'normal' | 'volatile';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { defineInstrument, L2Book, type BookLevel, type ExecutionReport, type Order, type OrderType, type Side, type TimeInForce } from '@cwts/core';
+import { defineInstrument, type BookLevel, type ExecutionReport, type Order, type OrderType, type Side, type TimeInForce } from '@cwts/core';
+import { L2Book } from '@cwts/core/microstructure';
 import { feeAtoms, PaperExchange, type PaperVenue } from './paper.js';
 
 // BTCUSDT: tick 0.01, lot 0.00001 -> one quote atom is 10^-7 USDT

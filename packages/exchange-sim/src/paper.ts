@@ -5,9 +5,21 @@
  * rounded up. No wall clock, no randomness: deterministic for a given market and order flow.
  */
 import {
-  CancelCause,
   decimalToUnits,
   feeAtoms,
+  notionalAtoms,
+  notionalExponent,
+  parseDecimal,
+  type BookLevel,
+  type ExecutionReport,
+  type Instrument,
+  type Order,
+  type OrderStatusReport,
+  type RejectReason,
+  type TradeEvent,
+} from '@cwts/core';
+import {
+  CancelCause,
   L2Book,
   MATCH_REJECT_REASONS,
   MatchingEngine,
@@ -15,21 +27,11 @@ import {
   MatchReject,
   MatchSide,
   MatchStatus,
-  notionalAtoms,
-  notionalExponent,
   OrderKind,
-  parseDecimal,
   StpMode,
-  type BookLevel,
-  type ExecutionReport,
-  type Instrument,
   type MatchSideCode,
-  type Order,
   type OrderKindCode,
-  type OrderStatusReport,
-  type RejectReason,
-  type TradeEvent,
-} from '@cwts/core';
+} from '@cwts/core/microstructure';
 
 import { OrderHistory } from './order-history.js';
 

@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   CORE_API_VERSION,
-  CwtsContainer,
   ManualClock,
   TOKENS,
   type Clock,
@@ -11,6 +10,7 @@ import {
   type MarketEventSink,
   type Order,
 } from '@cwts/core';
+import { CwtsContainer } from '@cwts/core/di';
 import { plugin } from './plugin.js';
 import { bookLevels } from './generator.js';
 import { resolveSimOptions } from './options.js';

@@ -4,7 +4,6 @@
  * MarketDataClient and ExecutionClient of the instance are two faces of this object.
  */
 import {
-  L2Book,
   type BookLevel,
   type Clock,
   type ExecutionClient,
@@ -19,6 +18,7 @@ import {
   type RecordingIntegrity,
   type TradingAvailability,
 } from '@cwts/core';
+import { L2Book } from '@cwts/core/microstructure';
 import { SyntheticMarket, type Episode, type SimEvent } from './generator.js';
 import { simInstrument, type SimOptions } from './options.js';
 import { PaperExchange } from './paper.js';

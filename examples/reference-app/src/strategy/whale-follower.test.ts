@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { defineInstrument, silentLogger, type BookView, type OrderIntent, type Signal, type StrategyContext, type SubmitResult } from '@cwts/core';
+import { defineInstrument, type BookView, type OrderIntent, type Signal, type StrategyContext, type SubmitResult } from '@cwts/core';
+import { silentLogger } from '@cwts/core/observability';
 import { parseFollowerSettings, WhaleFollower } from './whale-follower.js';
 
 const I = defineInstrument({ exchange: 'sim', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.00001' });

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { describe, expect, it } from 'vitest';
-import { CwtsContainer, DuplicateRegistrationError, UnregisteredTokenError } from './container.js';
+import { CwtsContainer } from './container.js';
+import { DuplicateRegistrationError, UnregisteredTokenError } from './errors.js';
 import { inject, injectable, injectAll } from './index.js';
 import { TOKENS } from './tokens.js';
 import { ManualClock, type Clock } from '../contracts/clock.js';

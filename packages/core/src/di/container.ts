@@ -1,25 +1,12 @@
 import 'reflect-metadata';
-import { container as tsyringeRoot, type DependencyContainer, Lifecycle } from 'tsyringe';
+import { container as tsyringeRoot, type DependencyContainer } from 'tsyringe';
+import { constructorInjections } from './decorators.js';
+import { DuplicateRegistrationError, UnregisteredTokenError } from './errors.js';
 import type { Token } from './tokens.js';
 
+export { DuplicateRegistrationError, UnregisteredTokenError };
+
 export type Constructor<T> = new (...args: any[]) => T;
-
-export class DuplicateRegistrationError extends Error {
-  constructor(token: string, existingOwner: string, newOwner: string, scope: string) {
-    super(
-      `${token} is a single-slot token and is already provided by ${existingOwner}; ` +
-        `${newOwner} tried to provide it too (scope ${scope}). Enable only one of them.`,
-    );
-    this.name = 'DuplicateRegistrationError';
-  }
-}
-
-export class UnregisteredTokenError extends Error {
-  constructor(token: string, scope: string) {
-    super(`nothing provides ${token} in scope ${scope}; is the plugin that provides it enabled?`);
-    this.name = 'UnregisteredTokenError';
-  }
-}
 
 /**
  * A thin wrapper over a tsyringe child container that knows who registered what, so a second
@@ -54,9 +41,25 @@ export class CwtsContainer {
     this.inner.register(token.symbol, { useValue: value });
   }
 
+  /**
+   * A class built from its `@inject` parameters (di/decorators.ts), once per scope that
+   * resolves it, so a per-venue child scope gets its own instance with its own venue tokens.
+   */
   registerClass<T>(token: Token<T>, cls: Constructor<T>, owner: string): void {
+    const params = constructorInjections(cls);
     this.claim(token, owner);
-    this.inner.register(token.symbol, { useClass: cls }, { lifecycle: Lifecycle.ContainerScoped });
+    const built = new WeakMap<DependencyContainer, T>();
+    this.inner.register(token.symbol, {
+      useFactory: (c) => {
+        let v = built.get(c);
+        if (v === undefined) {
+          const args = params.map((p) => (p.all ? (c.isRegistered(p.token.symbol, true) ? c.resolveAll(p.token.symbol) : []) : c.resolve(p.token.symbol)));
+          v = new cls(...args);
+          built.set(c, v);
+        }
+        return v;
+      },
+    });
   }
 
   registerFactory<T>(token: Token<T>, factory: (c: CwtsContainer) => T, owner: string): void {

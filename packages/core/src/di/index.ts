@@ -1,5 +1,6 @@
-// Plugins import the decorators from core, never from tsyringe, so one copy exists at runtime.
-export { injectable, singleton } from 'tsyringe';
-export { inject, injectAll } from './decorators.js';
+// The decorators and tokens need nothing; the container loads tsyringe (and reflect-metadata,
+// which tsyringe requires, first). This file is importable on its own.
+export { inject, injectAll, injectable, singleton, constructorInjections, type ParameterInjection } from './decorators.js';
+export { DuplicateRegistrationError, UnregisteredTokenError } from './errors.js';
 export * from './tokens.js';
 export * from './container.js';

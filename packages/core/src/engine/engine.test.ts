@@ -11,7 +11,7 @@ import { silentLogger } from '../observability/logger.js';
 import { MetricsRegistry } from '../observability/metrics.js';
 import { Engine } from './engine.js';
 import { JournalStore } from '../journal/store.js';
-import { MaxPositionCheck } from './max-position-check.js';
+import { MaxPositionCheck } from '../risk/max-position-check.js';
 import { MarketDataOnlyExecution } from './market-data-only.js';
 import { restoreFromJournal } from './rebuild.js';
 import { ScriptedVenue } from './test-venue.js';

@@ -1,11 +1,7 @@
 export { Engine, type EngineOptions, type RunSummary, type VenueRuntime } from './engine.js';
 export { composeDeployment, BUILTIN_DETECTORS, type ComposeOptions, type Deployment, type BuiltinDetectorFactory, type BuiltinDetectorDeps } from './compose.js';
-export { BookStore, type BookRecord } from './book-store.js';
 export { OrderManager } from './order-manager.js';
-export { Portfolio, Position, COMMON_EXPONENT, commonToDecimal, commonToNumber, type PositionSnapshot } from './portfolio.js';
 export { readJsonLines } from './journal.js';
 export { Recorder, RECORDING_KIND, RECORDING_VERSION, instrumentSpec } from './recorder.js';
-export { RiskState, RISK_STATE_CODES, type RiskStateName } from './risk-state.js';
-export { MaxPositionCheck, quoteToAtoms } from './max-position-check.js';
 export { MarketDataOnlyExecution } from './market-data-only.js';
 export { engineStatus, engineHealth } from './status.js';

@@ -5,7 +5,7 @@ import type { JournalStore } from '../journal/store.js';
 import type { Logger } from '../observability/logger.js';
 import type { Engine } from './engine.js';
 import type { RestoreSummary } from './restart-report.js';
-import { commonToDecimal } from './portfolio.js';
+import { commonToDecimal } from '../risk/portfolio.js';
 
 
 /**

@@ -8,8 +8,8 @@ import type { ExecutionClient } from '../contracts/exchange.js';
 import type { Instrument } from '../domain/instrument.js';
 import type { JournalRecord } from '../journal/records.js';
 import type { OrderManager } from './order-manager.js';
-import type { Portfolio } from './portfolio.js';
-import type { RiskState } from './risk-state.js';
+import type { Portfolio } from '../risk/portfolio.js';
+import type { RiskState } from '../risk/risk-state.js';
 import type { ReconcileMismatch, ReconcileResult } from './restart-report.js';
 
 export type { MismatchKind, ReconcileMismatch, ReconcileResult } from './restart-report.js';

@@ -1,7 +1,7 @@
 import { lotsToQty, ticksToPrice } from '../domain/instrument.js';
 import type { ComponentHealth } from '../observability/http.js';
 import type { Engine } from './engine.js';
-import { commonToDecimal } from './portfolio.js';
+import { commonToDecimal } from '../risk/portfolio.js';
 
 /** `/status`: each book with its top 10 levels as decimal strings, the risk state, positions, PnL. */
 export function engineStatus(engine: Engine, extra: Record<string, unknown> = {}): Record<string, unknown> {

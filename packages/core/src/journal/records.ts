@@ -2,7 +2,7 @@ import type { Instrument } from '../domain/instrument.js';
 import type { ExecutionReport, Order, OrderStatus } from '../domain/orders.js';
 import type { Signal } from '../domain/signal.js';
 
-/** The engine's risk state names (engine/risk-state.ts); the journal sits below the engine. */
+/** The engine's risk state names (risk/risk-state.ts); the journal sits below the engine. */
 export type RiskStateName = 'ACTIVE' | 'REDUCING' | 'HALTED';
 
 /**

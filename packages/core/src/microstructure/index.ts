@@ -12,3 +12,4 @@ export * from './matching-engine.js';
 export * from './reference-engine.js';
 export * from './ring-buffer.js';
 export * from './feed-records.js';
+export { BookStore, type BookRecord, type BookStateListener } from './venue-books.js';

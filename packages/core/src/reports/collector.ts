@@ -2,7 +2,7 @@ import { instrumentKey, type Instrument } from '../domain/instrument.js';
 import type { ExecutionReport } from '../domain/orders.js';
 import type { Signal } from '../domain/signal.js';
 import type { Engine, EngineObserver } from '../engine/engine.js';
-import type { RiskState } from '../engine/risk-state.js';
+import type { RiskState } from '../risk/risk-state.js';
 import type { MetricsRegistry } from '../observability/metrics.js';
 import type { SessionRecord, PnlSample, SessionFill, SessionSignal } from './session.js';
 

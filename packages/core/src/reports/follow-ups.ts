@@ -1,5 +1,5 @@
 import { instrumentKey, notionalExponent, type Instrument } from '../domain/instrument.js';
-import { commonToDecimal, toCommon } from '../engine/portfolio.js';
+import { commonToDecimal, toCommon } from '../risk/portfolio.js';
 import type { SessionRecord } from './session.js';
 
 /** What followed one detector's signals within a horizon. */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { instrumentKey, type Instrument } from '../domain/instrument.js';
-import { commonToNumber } from '../engine/portfolio.js';
+import { commonToNumber } from '../risk/portfolio.js';
 import type { DetectorFollowUp } from './follow-ups.js';
 import type { SessionRecord } from './session.js';
 import type { SessionStatistics } from './statistics.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { defineInstrument, instrumentKey, type Instrument, type InstrumentSpec } from '../domain/instrument.js';
-import type { RiskStateName } from '../engine/risk-state.js';
+import type { RiskStateName } from '../risk/risk-state.js';
 import type { SessionFill, SessionRecord, SessionSignal } from './session.js';
 
 /** The read-only slice of better-sqlite3 this module uses (the journal's `openReadOnly`). */

@@ -5,7 +5,7 @@ import type { LoadedConfig } from '../config/index.js';
 import { parseDecimal } from '../domain/instrument.js';
 import type { MarketEvent } from '../domain/events.js';
 import type { Engine } from '../engine/engine.js';
-import { COMMON_EXPONENT, toCommon } from '../engine/portfolio.js';
+import { COMMON_EXPONENT, toCommon } from '../risk/portfolio.js';
 import type { MetricsRegistry } from '../observability/metrics.js';
 import { createProgress, type Progress } from '../observability/progress.js';
 import { SessionCollector } from './collector.js';

@@ -1,5 +1,5 @@
 import type { Instrument } from '../domain/instrument.js';
-import type { RiskStateName } from '../engine/risk-state.js';
+import type { RiskStateName } from '../risk/risk-state.js';
 
 /**
  * What a report is made of: one trading session (a replay, or a live run read back from its

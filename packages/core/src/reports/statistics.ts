@@ -1,5 +1,5 @@
 import { instrumentKey, lotsToQty, notionalAtoms, notionalExponent, type Instrument } from '../domain/instrument.js';
-import { commonToDecimal, commonToNumber, Portfolio, toCommon } from '../engine/portfolio.js';
+import { commonToDecimal, commonToNumber, Portfolio, toCommon } from '../risk/portfolio.js';
 import type { SessionFill, SessionRecord } from './session.js';
 
 /** Return frequency of the Sharpe and Sortino ratios, and their annualization (crypto trades 24/7). */

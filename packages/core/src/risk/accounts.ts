@@ -1,6 +1,6 @@
 import { formatScaled, notionalExponent, parseDecimal, type Instrument } from '../domain/instrument.js';
 import type { ExecutionReport } from '../domain/orders.js';
-import { COMMON_EXPONENT } from '../engine/portfolio.js';
+import { COMMON_EXPONENT } from './portfolio.js';
 
 const toCommon = (atoms: bigint, exponent: number): bigint => atoms * 10n ** BigInt(COMMON_EXPONENT - exponent);
 

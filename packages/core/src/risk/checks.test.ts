@@ -3,8 +3,8 @@ import type { BookView, RiskContext } from '../contracts/trading.js';
 import type { RiskConfig } from '../config/types.js';
 import { defineInstrument, instrumentKey, type Instrument } from '../domain/instrument.js';
 import type { Order, OrderIntent } from '../domain/orders.js';
-import { Portfolio } from '../engine/portfolio.js';
-import type { RiskStateName } from '../engine/risk-state.js';
+import { Portfolio } from './portfolio.js';
+import type { RiskStateName } from './risk-state.js';
 import {
   BookHealthCheck, buildCheckChain, InstrumentRulesCheck, MaxOpenOrdersCheck, MaxOrderNotionalCheck, minNotionalAtoms, OrderRateCheck,
   PositionLimitCheck, PriceBandCheck, reducesExposure, RiskStateCheck, runChain, SelfTradeCheck, type RiskEnv,

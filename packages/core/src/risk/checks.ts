@@ -2,9 +2,9 @@ import type { BookView, RiskCheck, RiskContext, RiskDecision } from '../contract
 import type { RiskConfig } from '../config/types.js';
 import { formatScaled, notionalAtoms, notionalExponent, parseDecimal, type Instrument } from '../domain/instrument.js';
 import type { Order, OrderIntent, RejectReason } from '../domain/orders.js';
-import { COMMON_EXPONENT, type Position } from '../engine/portfolio.js';
-import { quoteToAtoms } from '../engine/max-position-check.js';
-import type { RiskStateName } from '../engine/risk-state.js';
+import { COMMON_EXPONENT, type Position } from './portfolio.js';
+import { quoteToAtoms } from './max-position-check.js';
+import type { RiskStateName } from './risk-state.js';
 import { RISK_SELF_TRADE } from './reasons.js';
 
 /**

@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../observability/logger.js';
 import { riskCommand } from '../cli/risk.js';
-import type { RiskStateName } from '../engine/risk-state.js';
+import type { RiskStateName } from './risk-state.js';
 import { RiskControlServer, controlRequest, type RiskControls } from './control.js';
 import { CONTROL_TOKEN_FILE, establishControlToken, readControlToken, tokensEqual } from './control-token.js';
 

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { HttpEndpoint, type RouteResult } from '../observability/http.js';
 import type { Logger } from '../observability/logger.js';
-import type { RiskStateName } from '../engine/risk-state.js';
+import type { RiskStateName } from './risk-state.js';
 import { CONTROL_TOKEN_ENV, CONTROL_TOKEN_FILE, tokensEqual } from './control-token.js';
 
 /** What the control endpoint drives (RiskManager implements it). */

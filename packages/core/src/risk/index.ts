@@ -12,3 +12,6 @@ export {
 } from './var.js';
 export { RiskControlServer, controlRequest, CONTROL_HEADER, MAX_CONTROL_BODY, type RiskControls, type RiskControlServerOptions } from './control.js';
 export { establishControlToken, readControlToken, tokensEqual, CONTROL_TOKEN_ENV, CONTROL_TOKEN_FILE, type ControlToken } from './control-token.js';
+export { Portfolio, Position, COMMON_EXPONENT, commonToDecimal, commonToNumber, type PositionSnapshot } from './portfolio.js';
+export { RiskState, RISK_STATE_CODES, type RiskStateName } from './risk-state.js';
+export { MaxPositionCheck, quoteToAtoms } from './max-position-check.js';

@@ -1,7 +1,7 @@
 import { DEFAULT_KELLY_FRACTION } from '../config/constants.js';
 import type { RiskConfig } from '../config/types.js';
 import { notionalExponent, type Instrument } from '../domain/instrument.js';
-import { quoteToAtoms } from '../engine/max-position-check.js';
+import { quoteToAtoms } from './max-position-check.js';
 
 /**
  * Fractional Kelly sizing (docs/risk.md).

@@ -15,7 +15,7 @@ import type { ExecutionClient, FeedReject, MarketDataClient, MarketEventSink } f
 import type { BookSnapshotEvent, FeedStatusEvent, MarketEvent, TradeEvent } from '../domain/events.js';
 import { lotsToQty, priceToTicks, qtyToLots, ticksToPrice, type Instrument } from '../domain/instrument.js';
 import type { ExecutionReport, Order, OrderIntent, RejectReason } from '../domain/orders.js';
-import { BookStore } from '../engine/book-store.js';
+import { BookStore } from '../microstructure/venue-books.js';
 import type { GuardedModuleRef } from './guarded-worker.js';
 import { describeMalformedInput } from './malformed-input.js';
 

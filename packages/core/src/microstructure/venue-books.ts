@@ -1,6 +1,6 @@
 import type { BookDeltaEvent, BookSnapshotEvent, FeedState, FeedStatusEvent } from '../domain/events.js';
 import { instrumentKey } from '../domain/instrument.js';
-import { L2Book } from '../microstructure/l2-book.js';
+import { L2Book } from './l2-book.js';
 
 export interface BookRecord {
   readonly book: L2Book;

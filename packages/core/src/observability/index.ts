@@ -1,0 +1,14 @@
+/**
+ * Observability: structured logging (pino), Prometheus metrics (prom-client), the HTTP
+ * endpoints for /metrics, /health and /status, and the snapshot hub behind the live page.
+ * A subpath entry (`@cwts/core/observability`) so the root entry stays free of pino and
+ * prom-client.
+ */
+export * from './logger.js';
+export * from './metrics.js';
+export * from './http.js';
+export { SlidingWindow } from './sliding-window.js';
+export { SnapshotHub } from './snapshot-hub.js';
+export { RecentActivity, type RecentSignal, type RecentFill } from './recent-activity.js';
+export { liveRoutes, LIVE_PAGE_HTML } from './live-page.js';
+export { createProgress, formatDuration, progressLine, type Progress, type ProgressOptions } from './progress.js';
