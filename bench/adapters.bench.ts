@@ -6,12 +6,25 @@
  * Beside it, in the same run: the obvious baseline (JSON.parse + exact bigint decimal parse +
  * the same BookSync). Runs the compiled packages (dist). Env: ADAPTER_FRAMES (default 200000),
  * ADAPTER_REPEATS (5).
+ *
+ * Then, per venue in the same run (venueRows below): Binance, Coinbase, Kraken and Bybit frames
+ * with 10 bid + 10 ask changes each, written as the venue writes them (bench/lib/venue-frames.ts),
+ * through the venue's own I/O-free feed (parser, edge validation, sequence or checksum check,
+ * BookSync) into a sink that keeps the engine's copy of the book, and ccxt's path (ccxt pro
+ * binance's message handler, book diffing, the same sink) beside them. Env: ADAPTER_VENUE_FRAMES
+ * (default 50000 per venue; ccxt gets a fifth), ADAPTER_VENUE_REPEATS (5).
  */
 import { defineInstrument, priceToTicks, qtyToLots, type BookDeltaEvent, type MarketEventSink } from '../packages/core/dist/index.js';
 import { BookSync, BINANCE_SPOT_RULES, instrumentScales } from '../packages/core/dist/adapter-kit/index.js';
 import { BinanceFrameParser, Frame, makeSymbolCtx } from '../packages/exchange-binance/dist/index.js';
 import { GcWatch, forceGc, heapUsedMiB, histogram, log, median, now, percentiles, timerOverheadNs, writeResults, type BenchResult } from './lib/harness.js';
 import { mulberry32 } from './lib/flow.js';
+import { createBinanceFrameHarness } from '../packages/exchange-binance/dist/index.js';
+import { createBybitFrameHarness } from '../packages/exchange-bybit/dist/index.js';
+import { createCoinbaseFrameHarness } from '../packages/exchange-coinbase/dist/index.js';
+import { createKrakenFrameHarness } from '../packages/exchange-kraken/dist/index.js';
+import { createCcxtBinanceFrameHarness } from '../packages/exchange-ccxt/dist/frame-harness.js';
+import { binanceFrames, bybitFrames, coinbaseFrames, krakenFrames } from './lib/venue-frames.js';
 
 const N = Number(process.env.ADAPTER_FRAMES ?? 200_000);
 const REPEATS = Number(process.env.ADAPTER_REPEATS ?? 5);
@@ -104,6 +117,113 @@ function runBaseline(fr: string[], perOp: boolean): { nsPerFrame: number; hist?:
   return { nsPerFrame: (ms * 1e6) / fr.length, hist: h };
 }
 
+// ---- per venue: frame -> book update through each venue's own feed ----------------------
+
+const VENUE_N = Number(process.env.ADAPTER_VENUE_FRAMES ?? 50_000);
+const VENUE_REPEATS = Number(process.env.ADAPTER_VENUE_REPEATS ?? 5);
+
+/** One venue's pipeline, fresh and SYNCED at the harness book, and its frames. */
+interface VenuePath {
+  name: string;
+  /** A new pipeline right after its snapshot: `feed` takes one frame off the socket. */
+  fresh(): Promise<{ feed: (text: string) => void; check: () => { synced: boolean; rejected: number } }>;
+  frames: string[];
+}
+
+type Harness = { reset(mode?: 'synced'): unknown; state(): { state: string; rejected: number } };
+/** The venue feed inside its frame harness (a private field: the bench skips the harness's per-frame state copy). */
+const feedOf = (h: Harness) => (h as unknown as { feedInstance: { onFrame(t: string): void } }).feedInstance;
+const checkOf = (h: Harness) => () => {
+  const st = h.state();
+  return { synced: st.state === 'synced', rejected: st.rejected };
+};
+
+async function venuePaths(n: number): Promise<VenuePath[]> {
+  const harnessPath = (name: string, make: () => Harness, frames: string[]): VenuePath => ({
+    name,
+    frames,
+    fresh: async () => {
+      const h = make();
+      const f = feedOf(h);
+      return { feed: (t) => f.onFrame(t), check: checkOf(h) };
+    },
+  });
+  const kraken = createKrakenFrameHarness() as unknown as Harness & { sym: { precision: never; scales: { price: unknown; qty: unknown } } };
+  return [
+    harnessPath('binance', () => createBinanceFrameHarness() as unknown as Harness, binanceFrames(n, 7, { combined: true })),
+    harnessPath('coinbase', () => createCoinbaseFrameHarness() as unknown as Harness, coinbaseFrames(n, 7)),
+    harnessPath('kraken', () => createKrakenFrameHarness() as unknown as Harness, krakenFrames(n, 7, kraken.sym.precision, kraken.sym.scales)),
+    harnessPath('bybit', () => createBybitFrameHarness() as unknown as Harness, bybitFrames(n, 7)),
+    {
+      name: 'ccxt (binance)',
+      frames: binanceFrames(Math.max(1000, Math.floor(n / 5)), 7, { combined: false }),
+      fresh: async () => {
+        const h = (await createCcxtBinanceFrameHarness()) as unknown as Harness;
+        // ccxt's own WsClient.onMessage, as for a socket frame (JSON.parse, handleMessage, resolve)
+        const client = (h as unknown as { client: { onMessage(ev: { data: unknown }): void } }).client;
+        return { feed: (t) => client.onMessage({ data: t }), check: checkOf(h) };
+      },
+    },
+  ];
+}
+
+async function runVenue(p: VenuePath, perOp: boolean): Promise<{ nsPerFrame: number; hist?: ReturnType<typeof histogram> }> {
+  const { feed, check } = await p.fresh();
+  const fr = p.frames;
+  const h = perOp ? histogram() : undefined;
+  const t0 = now();
+  if (h) {
+    for (let i = 0; i < fr.length; i++) {
+      const t = now();
+      feed(fr[i]!);
+      h.recordValue(Math.max(1, Math.round((now() - t) * 1e6)));
+    }
+  } else for (let i = 0; i < fr.length; i++) feed(fr[i]!);
+  const ms = now() - t0;
+  // every frame is clean: a book out of SYNCED or a rejection means the bench measured the wrong path
+  const c = check();
+  if (!c.synced || c.rejected !== 0) throw new Error(`${p.name}: book ${c.synced ? 'SYNCED' : 'not SYNCED'}, ${c.rejected} rejected after the run`);
+  return { nsPerFrame: (ms * 1e6) / fr.length, hist: h };
+}
+
+async function venueRows(): Promise<BenchResult[]> {
+  log(`per venue: generating ${VENUE_N} book frames (10 bid + 10 ask changes) per venue...`);
+  const paths = await venuePaths(VENUE_N);
+  for (const p of paths) {
+    // warm-up (JIT) on a part of the frames, then the measured runs, venues interleaved per repeat
+    await runVenue({ ...p, frames: p.frames.slice(0, Math.min(p.frames.length, 10_000)) }, false);
+  }
+  const mean = new Map<string, number[]>();
+  const p50 = new Map<string, number[]>();
+  const p99 = new Map<string, number[]>();
+  for (let r = 0; r < VENUE_REPEATS; r++) {
+    for (const p of paths) {
+      forceGc();
+      const m = (await runVenue(p, false)).nsPerFrame;
+      const pc = percentiles((await runVenue(p, true)).hist!);
+      (mean.get(p.name) ?? mean.set(p.name, []).get(p.name)!).push(m);
+      (p50.get(p.name) ?? p50.set(p.name, []).get(p.name)!).push(pc.p50);
+      (p99.get(p.name) ?? p99.set(p.name, []).get(p.name)!).push(pc.p99);
+    }
+    log(`venue repeat ${r + 1}: ${paths.map((p) => `${p.name} ${mean.get(p.name)![r]!.toFixed(0)} ns`).join(', ')}`);
+  }
+  const binanceP50 = median(p50.get('binance')!);
+  const rows: BenchResult[] = [];
+  for (const p of paths) {
+    const med = median(p50.get(p.name)!);
+    const ratio = med / binanceP50;
+    const native = !p.name.startsWith('ccxt');
+    const goal = native && p.name !== 'binance' ? `; goal <= 1.5x Binance's median: ${ratio <= 1.5 ? 'met' : 'MISSED'}` : '';
+    const bytes = Math.round(p.frames.reduce((s, f) => s + f.length, 0) / p.frames.length);
+    rows.push(
+      { name: `venue ${p.name}: frame -> book update, per-frame median`, metric: 'p50', unit: 'ns', value: med, note: `${ratio.toFixed(2)}x Binance's median in this run${goal}; ~${bytes}-byte frames, 20 level changes; ${p.frames.length} frames x ${VENUE_REPEATS} runs, each frame timed singly` },
+      { name: `venue ${p.name}: frame -> book update, per-frame p99`, metric: 'p99', unit: 'ns', value: median(p99.get(p.name)!) },
+      { name: `venue ${p.name}: messages/s on one core (frame -> book)`, metric: 'mean', unit: 'msg/s', value: Math.round(1e9 / median(mean.get(p.name)!)), note: `1 / mean cost per frame over a run (${Math.round(median(mean.get(p.name)!))} ns)` },
+    );
+  }
+  return rows;
+}
+
 async function main(): Promise<void> {
   log(`generating ${N} depth frames (20 levels each)...`);
   const fr = frames(N, 42, 2).map((f) => Buffer.from(f).toString('utf8')); // flat strings, as frames off a socket are
@@ -154,6 +274,7 @@ async function main(): Promise<void> {
     { name: 'calibration: JSON.parse alone of one frame', metric: 'mean', unit: 'ns/frame', value: Math.round(jsonNs) },
     { name: 'GCs during one run of the fast path', metric: 'count', unit: 'gc', value: gc.count, note: `heap ${heapBefore} -> ${heapAfter} MiB; max pause ${gc.maxMs.toFixed(2)} ms` },
   ];
+  results.push(...(await venueRows()));
   const file = writeResults('adapters', results);
   log(`wrote ${file}`);
   if (sinkCount === 0) throw new Error('no event reached the sink');

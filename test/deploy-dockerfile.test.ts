@@ -108,6 +108,18 @@ describe('deploy/Dockerfile', () => {
     expect(existsSync(repoPath), repoPath).toBe(true);
   });
 
+  it('keeps every plugin the shipped config loads after `pnpm prune --prod`', () => {
+    // The image prunes to production dependencies and runs from /data with the config in /etc:
+    // plugins resolve only through the root package's node_modules, so each one the config names
+    // (and each default compute backend) must be a production dependency of the root package.
+    expect(text).toMatch(/pnpm prune --prod/);
+    const rootPkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+    const loaded = parseConfig(readFileSync(join(root, 'examples/reference-app/config/production.toml'), 'utf8'), PLACEHOLDER_KEYS);
+    const needed = [...loaded.config.venues.map((v) => v.plugin), ...loaded.config.compute.backends.filter((b) => b !== 'js').map((b) => `@cwts/backend-${b}`), '@cwts/core'];
+    expect(needed).toContain('@cwts/exchange-coinbase');
+    for (const p of needed) expect(rootPkg.dependencies?.[p], `${p} in the root package's dependencies`).toBeDefined();
+  });
+
   it('builds with docker when a daemon answers', () => {
     const info = spawnSync('docker', ['info'], { stdio: 'ignore', timeout: 10_000 });
     if (info.error || info.status !== 0) {

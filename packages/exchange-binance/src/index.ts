@@ -1,4 +1,4 @@
-export { plugin, plugin as default, PLUGIN_NAME, createBinanceVenue, type BinanceVenue } from './plugin.js';
+export { plugin, plugin as default, PLUGIN_NAME, BINANCE_DEFAULT_SYMBOLS, createBinanceVenue, type BinanceVenue } from './plugin.js';
 export { BinanceMarketData, binanceEndpoints, BINANCE_USDM_RULES, type BinanceEndpoints, type BinanceMarketDataDeps } from './market-data.js';
 export { BinanceExecution, type BinanceExecutionDeps } from './execution.js';
 export { BinanceFeed, type BinanceFeedOptions, type FeedSymbol } from './feed.js';

@@ -46,12 +46,16 @@ function register(ctx: PluginRegistrationContext): void {
   ctx.registrar.factory(TOKENS.ExecutionClient, (c) => venueOf(c).execution);
 }
 
+/** Symbols for a `[binance]` table without `symbols`: BTC and ETH against Binance's main quote, USDT (spot and USD-M). */
+export const BINANCE_DEFAULT_SYMBOLS: readonly string[] = Object.freeze(['BTCUSDT', 'ETHUSDT']);
+
 export const plugin: PluginManifest = {
   name: PLUGIN_NAME,
   kind: 'exchange',
   coreApi: CORE_API_VERSION,
   register,
   validateOptions: validateBinanceOptions,
+  defaultSymbols: BINANCE_DEFAULT_SYMBOLS,
 };
 
 export default plugin;

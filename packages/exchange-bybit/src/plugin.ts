@@ -45,15 +45,16 @@ function register(ctx: PluginRegistrationContext): void {
   ctx.registrar.factory(TOKENS.ExecutionClient, (c) => venueOf(c).execution);
 }
 
+/** Symbols for a `[bybit]` table without `symbols`: BTC and ETH against Bybit's main quote, USDT. */
+export const BYBIT_DEFAULT_SYMBOLS: readonly string[] = Object.freeze(['BTCUSDT', 'ETHUSDT']);
+
 export const plugin: PluginManifest = {
   name: PLUGIN_NAME,
   kind: 'exchange',
   coreApi: CORE_API_VERSION,
   register,
   validateOptions: validateBybitOptions,
+  defaultSymbols: BYBIT_DEFAULT_SYMBOLS,
 };
 
 export default plugin;
-
-/** Symbols for a `[bybit]` table without `symbols`: BTC and ETH against Bybit's main quote, USDT. */
-export const BYBIT_DEFAULT_SYMBOLS: readonly string[] = Object.freeze(['BTCUSDT', 'ETHUSDT']);

@@ -1,4 +1,4 @@
-export { plugin, plugin as default, PLUGIN_NAME, createCoinbaseVenue, type CoinbaseVenue } from './plugin.js';
+export { plugin, plugin as default, PLUGIN_NAME, COINBASE_DEFAULT_SYMBOLS, createCoinbaseVenue, type CoinbaseVenue } from './plugin.js';
 export { CoinbaseMarketData, coinbaseEndpoints, type CoinbaseEndpoints, type CoinbaseMarketDataDeps } from './market-data.js';
 export { CoinbaseFrameParser, Frame, type FrameCode, type ProductCtx, type L2Event, type TradeRow } from './parse.js';
 export { instrumentsFromProducts, trimDecimal } from './instruments.js';

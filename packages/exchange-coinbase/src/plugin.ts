@@ -51,12 +51,16 @@ function register(ctx: PluginRegistrationContext): void {
   ctx.registrar.factory(TOKENS.ExecutionClient, (c) => venueOf(c).execution);
 }
 
+/** Symbols for a `[coinbase]` table without `symbols`: BTC and ETH against Coinbase's main quote, USD. */
+export const COINBASE_DEFAULT_SYMBOLS: readonly string[] = Object.freeze(['BTC-USD', 'ETH-USD']);
+
 export const plugin: PluginManifest = {
   name: PLUGIN_NAME,
   kind: 'exchange',
   coreApi: CORE_API_VERSION,
   register,
   validateOptions: validateCoinbaseOptions,
+  defaultSymbols: COINBASE_DEFAULT_SYMBOLS,
 };
 
 export default plugin;

@@ -39,18 +39,19 @@ function register(ctx: PluginRegistrationContext): void {
   ctx.registrar.factory(TOKENS.ExecutionClient, (c) => venueOf(c).execution);
 }
 
+/**
+ * The symbols a `[kraken]` table without `symbols` should get (BTC and ETH against Kraken's
+ * main quote, USD), for the core's default-symbol handling; see docs/venues.md.
+ */
+export const KRAKEN_DEFAULT_SYMBOLS: readonly string[] = Object.freeze(['BTC/USD', 'ETH/USD']);
+
 export const plugin: PluginManifest = {
   name: PLUGIN_NAME,
   kind: 'exchange',
   coreApi: CORE_API_VERSION,
   register,
   validateOptions: validateKrakenOptions,
+  defaultSymbols: KRAKEN_DEFAULT_SYMBOLS,
 };
 
 export default plugin;
-
-/**
- * The symbols a `[kraken]` table without `symbols` should get (BTC and ETH against Kraken's
- * main quote, USD), for the core's default-symbol handling; see docs/venues.md.
- */
-export const KRAKEN_DEFAULT_SYMBOLS: readonly string[] = Object.freeze(['BTC/USD', 'ETH/USD']);

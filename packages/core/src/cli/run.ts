@@ -46,6 +46,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   const { engine } = dep;
   // A simulated venue needs no keys: the config's "market data only" warning does not apply.
   const simulated = engine.venueNames().filter((v) => engine.venue(v)!.execution.simulated);
+  for (const n of loaded.notices ?? []) logger.info(`config: ${n}`);
   for (const w of loaded.warnings) if (!simulated.some((v) => w.startsWith(`${v}: no api_key`))) logger.warn(w);
   const metricsHttp = new HttpEndpoint('metrics', metricsRoutes(metrics));
   const components = () => engineHealth(engine, () => [{ name: `compute:${dep.compute.backend.name}`, ready: true, detail: dep.compute.backend.device.name }]);

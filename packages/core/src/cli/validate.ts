@@ -23,16 +23,22 @@ export async function validateConfigCommand(opts: ValidateOptions, print: (line:
   // Symbols, plugin paths and names may come from ${VAR}s too.
   const out = (line: string) => print(outputRedactor.redact(line));
   let backendSkips: { name: string; reason: string }[] = [];
+  let venues = loaded.config.venues;
   if (!opts.fileOnly) {
     const prepared = await preparePlugins({ loaded, root: CwtsContainer.createRoot('validate-config'), logger: silentLogger() });
     backendSkips = prepared.backendSkips;
+    venues = prepared.venues;
   }
   const c = loaded.config;
   out(`${opts.config}: valid${opts.fileOnly ? ' (file only: plugins not loaded or checked)' : ''}`);
   out(`  system ${c.system.name} (${c.system.environment}), mode ${c.system.mode}`);
-  for (const v of c.venues) out(`  venue ${v.name}: plugin ${v.plugin}, ${v.hasCredentials ? 'credentials set' : 'no credentials (market data only)'}${v.symbols.length ? `, symbols ${v.symbols.join(' ')}` : ''}`);
+  for (const v of venues) {
+    const symbols = v.symbols.length === 0 ? '' : `, symbols ${v.symbols.join(' ')}${v.symbols !== c.venues.find((x) => x.name === v.name)?.symbols ? ' (the plugin\'s defaults)' : ''}`;
+    out(`  venue ${v.name}: plugin ${v.plugin}, ${v.hasCredentials ? 'credentials set' : 'no credentials (market data only)'}${symbols}`);
+  }
   out(`  compute backends (in order): ${c.compute.backends.join(', ')}`);
   for (const s of backendSkips) out(`  compute backend ${s.name} will be skipped: ${s.reason}`);
+  for (const n of loaded.notices ?? []) out(`  ${n}`);
   for (const w of loaded.warnings) out(`  warning: ${w}`);
   return 0;
 }

@@ -1,5 +1,6 @@
 export { loadConfigFile, parseConfig, BIND_ADDRESS_ENV, resolveConfigPath, resolvePluginSpecifier } from './load.js';
 export { ConfigError, type ConfigIssue } from './errors.js';
+export { applyEnvOverrides, venueUrlEnv, PORT_ENV } from './env-overrides.js';
 export { Secret, isSecretKey } from './secret.js';
 export { closestMatch } from './suggest.js';
 export { checkOptions, unknownKeyMessage, describeValue as describeOptionValue, type OptionsCheck } from './zod-options.js';

@@ -3,6 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse, TomlError } from 'smol-toml';
 import { expandTree } from './env.js';
 import { ConfigError } from './errors.js';
+import { applyEnvOverrides } from './env-overrides.js';
 import { validateConfig } from './schema.js';
 import type { LoadedConfig } from './types.js';
 
@@ -49,11 +50,12 @@ export function parseConfig(
     if (monitoring === undefined) expanded.tree.monitoring = { bind_address: bindOverride };
     else if (typeof monitoring === 'object' && monitoring !== null && !Array.isArray(monitoring)) expanded.tree.monitoring = { ...monitoring, bind_address: bindOverride };
   }
+  const overrides = applyEnvOverrides(expanded.tree, env);
   const { redactor } = expanded;
   const result = validateConfig(expanded.tree, expanded.rawStrings);
-  const issues = [...expanded.issues, ...result.issues];
+  const issues = [...expanded.issues, ...overrides.issues, ...result.issues];
   if (issues.length > 0) throw new ConfigError(redactor.redactIssues(issues), sourceName);
-  return { config: result.config, warnings: result.warnings.map((w) => redactor.redact(w)), configDir: resolve(configDir), redactor };
+  return { config: result.config, warnings: result.warnings.map((w) => redactor.redact(w)), notices: overrides.applied, configDir: resolve(configDir), redactor };
 }
 
 /** Reads and parses a config file; see parseConfig. `configDir` is the file's directory. */

@@ -55,6 +55,8 @@ export type LoadedConfig = {
   config: CwtsConfig;
   /** Non-fatal findings, e.g. a venue without credentials. Never contain secrets. */
   warnings: string[];
+  /** Values taken from the environment instead of the file (config/env-overrides.ts), for an info line. */
+  notices?: string[];
   /** Absolute path of the file, when loaded from one. */
   sourcePath?: string;
   /** Absolute directory that relative plugin and journal paths are relative to. */

@@ -85,9 +85,9 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
   root.registerValue(TOKENS.Logger, logger, '@cwts/core');
   root.registerValue(TOKENS.Metrics, metrics, '@cwts/core');
 
-  const venues = (opts.venues ?? cfg.venues).map((v) => ({ ...v, options: { ...v.options, ...(opts.venueOptionOverrides?.[v.name] ?? {}) } }));
+  const configured = (opts.venues ?? cfg.venues).map((v) => ({ ...v, options: { ...v.options, ...(opts.venueOptionOverrides?.[v.name] ?? {}) } }));
   // The same check validate-config runs: every plugin problem at once, before any I/O.
-  const { host, venueScopes, backendSkips } = await preparePlugins({ loaded, root, logger, venues });
+  const { host, venueScopes, backendSkips, venues } = await preparePlugins({ loaded, root, logger, venues: configured });
 
   let backendResult: { backend: ComputeBackend; skipped: { name: string; reason: string }[] } | undefined;
   const registry = new ComputeRegistry(logger);

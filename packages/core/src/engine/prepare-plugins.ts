@@ -78,6 +78,15 @@ export interface PreparedPlugins {
   venueScopes: Map<string, CwtsContainer>;
   /** Compute backends not loaded, with why (not installed, GPU disabled, ...). */
   backendSkips: { name: string; reason: string }[];
+  /** The venues as registered: a venue without `symbols` has its plugin's `defaultSymbols`. */
+  venues: VenueConfig[];
+}
+
+/** A venue table without `symbols` gets the plugin's default list (docs/venues.md). */
+function withDefaultSymbols(v: VenueConfig, m: PluginManifest | undefined, logger: Logger): VenueConfig {
+  if (v.symbols.length > 0 || !m?.defaultSymbols?.length) return v;
+  logger.info({ exchange: v.name }, `${v.name}: no symbols configured; using ${m.name}'s defaults: ${m.defaultSymbols.join(' ')}`);
+  return { ...v, symbols: [...m.defaultSymbols] };
 }
 
 /**
@@ -104,6 +113,13 @@ export async function preparePlugins(opts: PreparePluginsOptions): Promise<Prepa
       }
     }),
   );
+
+  const resolvedVenues = venues.map((v) => {
+    const k = plan.findIndex((p) => p.scope === 'venue' && p.instanceName === v.name);
+    const resolved = withDefaultSymbols(v, imported[k], opts.logger);
+    if (resolved !== v) plan[k]!.config = resolved;
+    return resolved;
+  });
 
   // Each plugin checks its own settings, with key paths, before anything registers or connects.
   const optionsOk = plan.map((p, k) => {
@@ -157,5 +173,5 @@ export async function preparePlugins(opts: PreparePluginsOptions): Promise<Prepa
   });
 
   if (issues.length > 0) throw new ConfigError(loaded.redactor.redactIssues(issues), loaded.sourcePath);
-  return { host, venueScopes, backendSkips };
+  return { host, venueScopes, backendSkips, venues: resolvedVenues };
 }

@@ -1,4 +1,5 @@
 import type { BookView } from '../contracts/trading.js';
+import type { Instrument } from '../domain/instrument.js';
 import type { L2Book, LevelOut } from './l2-book.js';
 
 export interface ConsolidatedMember {
@@ -9,6 +10,26 @@ export interface ConsolidatedMember {
    * Quantities must already share a lot size. Default 1.
    */
   tickMultiplier?: number;
+  /** The member's instrument: when every member gives one, they must be equivalent (below). */
+  instrument?: Instrument;
+}
+
+export interface ConsolidationOptions {
+  /**
+   * Asset codes declared interchangeable, e.g. `[['USD', 'USDT']]` to merge BTC-USD with
+   * BTCUSDT deliberately. Without a declaration only the same base and the same quote merge.
+   */
+  equivalentAssets?: readonly (readonly string[])[];
+}
+
+/**
+ * Whether two venues' instruments may share one consolidated book: the same base and the same
+ * quote asset, or assets the caller declared equivalent. Symbols never decide it: `BTCUSDT` on
+ * two venues is one pair, `BTCUSDT` and `BTC-USD` are two (USDT is not USD) unless declared.
+ */
+export function equivalentInstruments(a: Instrument, b: Instrument, opts: ConsolidationOptions = {}): boolean {
+  const same = (x: string, y: string) => x === y || (opts.equivalentAssets ?? []).some((g) => g.includes(x) && g.includes(y));
+  return same(a.base, b.base) && same(a.quote, b.quote);
 }
 
 /**
@@ -27,7 +48,18 @@ export class ConsolidatedBook implements BookView {
   constructor(
     readonly symbol: string,
     members: readonly ConsolidatedMember[],
+    opts: ConsolidationOptions = {},
   ) {
+    // A book of another asset pair would be summed into prices it does not trade at.
+    const withInstrument = members.filter((m) => m.instrument !== undefined);
+    if (withInstrument.length > 0 && withInstrument.length < members.length) throw new Error(`consolidated ${symbol}: give every member's instrument or none`);
+    for (const m of withInstrument) {
+      const a = withInstrument[0]!.instrument!;
+      const b = m.instrument!;
+      if (!equivalentInstruments(a, b, opts)) {
+        throw new Error(`consolidated ${symbol}: ${b.exchange}:${b.symbol} (${b.base}/${b.quote}) is not equivalent to ${a.exchange}:${a.symbol} (${a.base}/${a.quote}); declare the assets equivalent to merge them`);
+      }
+    }
     this.books = members.map((m) => m.book);
     this.mult = Float64Array.from(members, (m) => {
       const k = m.tickMultiplier ?? 1;

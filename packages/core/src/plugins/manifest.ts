@@ -47,6 +47,12 @@ export interface PluginManifest {
    * quote values; core masks `${VAR}` values and URL credentials in them regardless.
    */
   validateOptions?(options: unknown, path: string): { path: string; message: string }[];
+  /**
+   * Exchange plugins: the symbols a venue table without `symbols` gets (venue names, e.g. BTC
+   * and ETH against the venue's main quote). Core applies it and logs the list; without it, an
+   * empty list reaches the plugin unchanged.
+   */
+  readonly defaultSymbols?: readonly string[];
 }
 
 export function definePlugin(manifest: PluginManifest): PluginManifest {

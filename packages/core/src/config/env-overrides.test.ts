@@ -1,0 +1,63 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig, venueUrlEnv } from './index.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const PRODUCTION = readFileSync(resolve(here, '../../../../examples/reference-app/config/production.toml'), 'utf8');
+const KEYS = { BINANCE_API_KEY: 'k1', BINANCE_API_SECRET: 's1', KRAKEN_API_KEY: 'k2', KRAKEN_API_SECRET: 's2' };
+
+const venue = (env: NodeJS.ProcessEnv, name: string) => parseConfig(PRODUCTION, { ...KEYS, ...env }).config.venues.find((v) => v.name === name)!;
+
+describe('environment overrides of venue URLs and ports', () => {
+  it('names the variable after the venue: CWTS_<VENUE>_API_URL / _REST_URL', () => {
+    expect(venueUrlEnv('binance', 'api_url')).toBe('CWTS_BINANCE_API_URL');
+    expect(venueUrlEnv('okx-eu', 'rest_url')).toBe('CWTS_OKX_EU_REST_URL');
+  });
+
+  it('replaces a URL the file sets, and gives a venue without a table its URLs', () => {
+    const env = { CWTS_BINANCE_API_URL: 'ws://127.0.0.1:7001/ws', CWTS_BINANCE_REST_URL: 'http://127.0.0.1:7001', CWTS_BYBIT_API_URL: 'ws://127.0.0.1:7002' };
+    const loaded = parseConfig(PRODUCTION, { ...KEYS, ...env });
+    const binance = loaded.config.venues.find((v) => v.name === 'binance')!;
+    expect(binance.api_url).toBe('ws://127.0.0.1:7001/ws');
+    expect(binance.rest_url).toBe('http://127.0.0.1:7001');
+    expect(binance.hasCredentials).toBe(true); // the rest of the table is kept
+    expect(venue(env, 'bybit').api_url).toBe('ws://127.0.0.1:7002');
+    expect(venue(env, 'kraken').api_url).toBe('wss://ws.kraken.com'); // untouched
+    expect(loaded.notices).toEqual(['binance.api_url from CWTS_BINANCE_API_URL', 'binance.rest_url from CWTS_BINANCE_REST_URL', 'bybit.api_url from CWTS_BYBIT_API_URL']);
+  });
+
+  it('ignores variables of venues that are not enabled, and empty values', () => {
+    const loaded = parseConfig(PRODUCTION, { ...KEYS, CWTS_OKX_API_URL: 'ws://127.0.0.1:1', CWTS_KRAKEN_API_URL: '  ' });
+    expect(loaded.config.venues.map((v) => v.name)).toEqual(['binance', 'coinbase', 'kraken', 'bybit']);
+    expect(venue({}, 'kraken').api_url).toBe('wss://ws.kraken.com');
+    expect(loaded.notices).toEqual([]);
+  });
+
+  it('checks an overriding URL like one in the file', () => {
+    expect(() => parseConfig(PRODUCTION, { ...KEYS, CWTS_COINBASE_API_URL: 'http://127.0.0.1:1' })).toThrow(/coinbase\.api_url: expected a ws:\/\/ or wss:\/\/ URL/);
+  });
+
+  it('moves the metrics and health ports, and refuses a value that is not a port', () => {
+    const m = parseConfig(PRODUCTION, { ...KEYS, CWTS_METRICS_PORT: '0', CWTS_HEALTH_PORT: '18080' }).config.monitoring;
+    expect(m.metrics_port).toBe(0);
+    expect(m.health_check_port).toBe(18080);
+    for (const bad of ['http', '-1', '65536', '80.5']) {
+      let err: unknown;
+      try {
+        parseConfig(PRODUCTION, { ...KEYS, CWTS_HEALTH_PORT: bad });
+      } catch (e) {
+        err = e;
+      }
+      expect(err, bad).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).issues).toEqual([{ path: 'monitoring.health_check_port', message: 'CWTS_HEALTH_PORT must be a port number 0-65535' }]);
+    }
+  });
+
+  it('leaves the file alone without any override', () => {
+    const loaded = parseConfig(PRODUCTION, KEYS);
+    expect(loaded.config.monitoring.metrics_port).toBe(9090);
+    expect(loaded.config.venues.find((v) => v.name === 'binance')!.api_url).toBe('wss://stream.binance.com:9443/ws');
+  });
+});

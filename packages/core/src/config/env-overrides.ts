@@ -1,0 +1,61 @@
+/**
+ * Environment variables that override values of the config file, so one file runs in every
+ * environment: the venues' endpoints (a staging or local server instead of the exchange) and
+ * the HTTP ports (a test or a second instance on one host). They are applied to the expanded
+ * tree before validation, so an override is checked exactly like a value written in the file,
+ * and the issue names the variable. `CWTS_BIND_ADDRESS` (load.ts) works the same way.
+ */
+import { isPlainTable } from './env.js';
+import type { ConfigIssue } from './errors.js';
+
+/** `CWTS_METRICS_PORT`, `CWTS_HEALTH_PORT`: `[monitoring] metrics_port` / `health_check_port`. */
+export const PORT_ENV: Readonly<Record<string, string>> = { CWTS_METRICS_PORT: 'metrics_port', CWTS_HEALTH_PORT: 'health_check_port' };
+
+/** The variable that overrides `[<venue>] api_url` / `rest_url`: `CWTS_<VENUE>_API_URL`. */
+export function venueUrlEnv(venue: string, key: 'api_url' | 'rest_url'): string {
+  return `CWTS_${venue.toUpperCase().replace(/-/g, '_')}_${key.toUpperCase()}`;
+}
+
+export interface EnvOverrideResult {
+  issues: ConfigIssue[];
+  /** One line per value taken from the environment ("binance.api_url from CWTS_BINANCE_API_URL"). */
+  applied: string[];
+}
+
+type Table = Record<string, unknown>;
+
+/**
+ * Writes the overrides found in `env` into `tree` (in place). A venue enabled without a table
+ * gets one. A table that is not a table is left alone for validation to report.
+ */
+export function applyEnvOverrides(tree: Table, env: NodeJS.ProcessEnv): EnvOverrideResult {
+  const issues: ConfigIssue[] = [];
+  const applied: string[] = [];
+  const set = (section: string, key: string, value: unknown, from: string): void => {
+    const cur = tree[section];
+    if (cur === undefined) tree[section] = { [key]: value };
+    else if (isPlainTable(cur)) tree[section] = { ...cur, [key]: value };
+    else return;
+    applied.push(`${section}.${key} from ${from}`);
+  };
+
+  for (const [name, key] of Object.entries(PORT_ENV)) {
+    const v = env[name]?.trim();
+    if (!v) continue;
+    // Checked here: validation would report a string at monitoring.<key> and not name the variable.
+    if (!/^\d{1,5}$/.test(v) || Number(v) > 65535) issues.push({ path: `monitoring.${key}`, message: `${name} must be a port number 0-65535` });
+    else set('monitoring', key, Number(v), name);
+  }
+
+  const exchanges = tree.exchanges;
+  const enabled = isPlainTable(exchanges) && Array.isArray(exchanges.enabled) ? exchanges.enabled : [];
+  for (const venue of enabled) {
+    if (typeof venue !== 'string' || !/^[a-z][a-z0-9_-]*$/.test(venue)) continue; // validation reports it
+    for (const key of ['api_url', 'rest_url'] as const) {
+      const name = venueUrlEnv(venue, key);
+      const v = env[name]?.trim();
+      if (v) set(venue, key, v, name);
+    }
+  }
+  return { issues, applied };
+}
