@@ -180,6 +180,8 @@ export type CwtsConfig = {
   journal: JournalConfig;
   reconcile: ReconcileConfig;
   paper: PaperConfig;
+  /** `[cluster]` (cluster/config-schema.ts); absent: a single process, no broker. */
+  cluster?: import('../cluster/config-schema.js').ClusterConfig;
 };
 
 export type LoadedConfig = {

@@ -1,0 +1,43 @@
+import { COMMON_EXPONENT, formatScaled, type Engine, type OrderIntent, type RiskCheck, type RiskContext, type RiskDecision } from '@cwts/core';
+import type { BudgetLedger } from './budget.js';
+import { worstGrossExposure } from './exposure.js';
+
+const OK: RiskDecision = { ok: true };
+
+/** Only the shard holding a symbol's lease trades it. */
+export class LeaseGate implements RiskCheck {
+  readonly name = 'cluster_lease';
+  constructor(private readonly holds: (exchange: string, symbol: string) => boolean) {}
+  check(intent: Readonly<OrderIntent>): RiskDecision {
+    if (this.holds(intent.exchange, intent.symbol)) return OK;
+    return { ok: false, reason: 'NOT_LEASED', message: `${intent.exchange}:${intent.symbol} is not leased to this shard (another shard trades it, or the lease is not renewed)` };
+  }
+}
+
+/**
+ * The shard's reserved share of `[cluster] max_total_position`. An order whose worst-case gross
+ * exposure exceeds what the shard holds is refused, and a refill is requested in the background.
+ * Orders that only reduce exposure always pass: a limit never blocks an exit.
+ */
+export class BudgetGate implements RiskCheck {
+  readonly name = 'cluster_budget';
+  constructor(private readonly attached: () => { engine: Engine; ledger: BudgetLedger } | undefined) {}
+
+  check(intent: Readonly<OrderIntent>, ctx: RiskContext): RiskDecision {
+    const a = this.attached();
+    if (!a) return { ok: false, reason: 'CLUSTER_BUDGET', message: 'cluster shard not started' };
+    const { engine: e, ledger } = a;
+    const pos = ctx.positions.qty(intent.exchange, intent.symbol);
+    const after = pos + (intent.side === 'buy' ? intent.qty : -intent.qty);
+    if (Math.abs(after) < Math.abs(pos) && e.openOrders(intent.exchange, intent.symbol).length === 0) return OK;
+    const need = worstGrossExposure(e, intent);
+    if (need === undefined) return { ok: false, reason: 'NO_LIQUIDITY', message: `no price to value the exposure of ${intent.symbol} against the cluster budget` };
+    if (need <= ledger.held) return OK;
+    ledger.request(need);
+    return {
+      ok: false,
+      reason: 'CLUSTER_BUDGET',
+      message: `needs ${formatScaled(need, COMMON_EXPONENT)} of cluster.max_total_position, this shard holds ${formatScaled(ledger.held, COMMON_EXPONENT)}; more requested`,
+    };
+  }
+}
