@@ -8,7 +8,7 @@ import type { RiskCheck } from '../contracts/trading.js';
 import type { LoadedConfig } from '../config/types.js';
 import type { Engine, EngineObserver } from '../engine/engine.js';
 import type { Logger } from '../observability/logger.js';
-import type { ClusterConfig } from './config-schema.js';
+import type { ClusterConfig } from '../config/cluster-schema.js';
 
 /** Bump the major when a change breaks implementations. */
 export const CLUSTER_API_VERSION = 1;

@@ -1,6 +1,6 @@
 import { ConfigError } from '../config/errors.js';
 import { locatePlugin } from '../plugins/resolve.js';
-import type { ClusterConfig } from './config-schema.js';
+import type { ClusterConfig } from '../config/cluster-schema.js';
 import { CLUSTER_API_VERSION, type ClusterModule } from './contract.js';
 
 /**

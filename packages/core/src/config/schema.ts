@@ -5,7 +5,7 @@ import type { ConfigIssue } from './errors.js';
 import { indexPath, joinPath } from './errors.js';
 import { Secret } from './secret.js';
 import { closestMatch } from './suggest.js';
-import { readClusterConfig } from '../cluster/config-schema.js';
+import { readClusterConfig } from './cluster-schema.js';
 import {
   FSYNC_POLICIES,
   LOG_LEVELS,

@@ -180,8 +180,8 @@ export type CwtsConfig = {
   journal: JournalConfig;
   reconcile: ReconcileConfig;
   paper: PaperConfig;
-  /** `[cluster]` (cluster/config-schema.ts); absent: a single process, no broker. */
-  cluster?: import('../cluster/config-schema.js').ClusterConfig;
+  /** `[cluster]` (config/cluster-schema.ts); absent: a single process, no broker. */
+  cluster?: import('./cluster-schema.js').ClusterConfig;
 };
 
 export type LoadedConfig = {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../config/errors.js';
-import { parseConfig } from '../config/load.js';
+import { ConfigError } from './errors.js';
+import { parseConfig } from './load.js';
 
 const BASE = `
 [system]

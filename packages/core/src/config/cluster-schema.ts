@@ -4,8 +4,8 @@
  */
 import { z } from 'zod';
 import { hostname } from 'node:os';
-import { checkOptions } from '../config/zod-options.js';
-import type { ConfigIssue } from '../config/errors.js';
+import { checkOptions } from './zod-options.js';
+import type { ConfigIssue } from './errors.js';
 
 /** NATS subject tokens and KV bucket names accept these; '.' separates tokens. */
 const TOKEN = /^[A-Za-z0-9_-]+$/;
