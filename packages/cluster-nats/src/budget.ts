@@ -25,6 +25,8 @@ export interface BudgetLedgerOptions {
   /** max_total_position in common units. */
   limit: bigint;
   chunk: bigint;
+  /** Most this shard may hold (its fair share); default the whole limit. */
+  cap?: () => bigint;
   monoMs: () => number;
   onEvent(e: BudgetEvent): void;
   onError(message: string): void;
@@ -48,6 +50,10 @@ export class BudgetLedger {
   private quietUntil = 0;
 
   constructor(private readonly o: BudgetLedgerOptions) {}
+
+  cap(): bigint {
+    return this.o.cap?.() ?? this.o.limit;
+  }
 
   /** Reads this shard's reservation left by a previous run of the same shard id (its positions are restored too). */
   async load(): Promise<void> {
@@ -78,9 +84,12 @@ export class BudgetLedger {
     if (shortBy <= 0n) return;
     const chunks = (shortBy + this.o.chunk - 1n) / this.o.chunk;
     const ask = chunks * this.o.chunk;
+    const cap = this.cap();
     const r = await this.change((mine, others, limit) => {
       const room = limit - others - mine;
-      const grant = ask < room ? ask : room;
+      const share = cap - mine;
+      let grant = ask < room ? ask : room;
+      if (share < grant) grant = share;
       return grant > 0n ? mine + grant : undefined;
     });
     this.wanted = 0n;
@@ -88,7 +97,7 @@ export class BudgetLedger {
     const latencyMs = this.o.monoMs() - started;
     if (r.next === undefined || r.next <= this.held) {
       this.quietUntil = this.o.monoMs() + 250;
-      this.o.onEvent({ kind: 'refused', held: this.held, delta: 0n, latencyMs, attempts: r.attempts, why: `global budget exhausted (${this.o.limit} reserved by all shards)` });
+      this.o.onEvent({ kind: 'refused', held: this.held, delta: 0n, latencyMs, attempts: r.attempts, why: `no room: the global budget is reserved by all shards, or this shard is at its share (${cap})` });
       return;
     }
     const delta = r.next - this.held;
@@ -96,10 +105,15 @@ export class BudgetLedger {
     this.o.onEvent({ kind: 'reserved', held: this.held, delta, latencyMs, attempts: r.attempts, why: `needed ${target}` });
   }
 
-  /** Gives back what exceeds `keep` (rounded up to whole chunks). */
-  async releaseDownTo(keep: bigint, why: string): Promise<void> {
+  /**
+   * Gives back what exceeds `keep()` (rounded up to whole chunks). `keep` is evaluated after any
+   * refill in flight settled, in the same synchronous step that lowers `held`, so no order can
+   * take exposure above the new figure in between.
+   */
+  async releaseDownTo(keep: () => bigint, why: string): Promise<void> {
     await this.settled();
-    const target = keep <= 0n ? 0n : ((keep + this.o.chunk - 1n) / this.o.chunk) * this.o.chunk;
+    const k = keep();
+    const target = k <= 0n ? 0n : ((k + this.o.chunk - 1n) / this.o.chunk) * this.o.chunk;
     if (target >= this.held) return;
     const started = this.o.monoMs();
     const before = this.held;

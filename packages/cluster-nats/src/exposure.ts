@@ -1,5 +1,6 @@
 import { COMMON_EXPONENT, notionalExponent, type Engine, type Instrument, type OrderIntent } from '@cwts/core';
 
+
 /**
  * This shard's worst-case gross position notional, in common units (quote x 10^-18): per
  * instrument, the larger of |position + resting buys| and |position - resting sells| (plus the
@@ -9,23 +10,14 @@ import { COMMON_EXPONENT, notionalExponent, type Engine, type Instrument, type O
  */
 export function worstGrossExposure(engine: Engine, intent?: Readonly<OrderIntent>): bigint | undefined {
   let total = 0n;
-  const seen = new Set<Instrument>();
-  for (const p of engine.portfolio.all()) {
-    const i = p.instrument;
-    seen.add(i);
-    const v = instrumentExposure(engine, i, p.qty, p.lastPrice, intent);
+  // Every instrument: one without a position may still have orders in flight.
+  for (const i of engine.allInstruments()) {
+    const p = engine.portfolio.find(i.exchange, i.symbol);
+    const v = instrumentExposure(engine, i, p?.qty ?? 0, p?.lastPrice, intent);
     if (v === undefined) return undefined;
     total += v;
   }
-  if (intent) {
-    const i = engine.instrument(intent.exchange, intent.symbol);
-    if (!i) return undefined;
-    if (!seen.has(i)) {
-      const v = instrumentExposure(engine, i, 0, undefined, intent);
-      if (v === undefined) return undefined;
-      total += v;
-    }
-  }
+  if (intent && !engine.instrument(intent.exchange, intent.symbol)) return undefined;
   return total;
 }
 

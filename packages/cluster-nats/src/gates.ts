@@ -4,12 +4,22 @@ import { worstGrossExposure } from './exposure.js';
 
 const OK: RiskDecision = { ok: true };
 
-/** Only the shard holding a symbol's lease trades it. */
+/**
+ * Only the shard holding a symbol's lease trades it. While the shard hands a symbol over to
+ * another shard it still holds the lease, and only orders that reduce its position pass.
+ */
 export class LeaseGate implements RiskCheck {
   readonly name = 'cluster_lease';
-  constructor(private readonly holds: (exchange: string, symbol: string) => boolean) {}
-  check(intent: Readonly<OrderIntent>): RiskDecision {
-    if (this.holds(intent.exchange, intent.symbol)) return OK;
+  constructor(private readonly state: (exchange: string, symbol: string) => 'held' | 'releasing' | 'none') {}
+  check(intent: Readonly<OrderIntent>, ctx: RiskContext): RiskDecision {
+    const s = this.state(intent.exchange, intent.symbol);
+    if (s === 'held') return OK;
+    if (s === 'releasing') {
+      const pos = ctx.positions.qty(intent.exchange, intent.symbol);
+      const after = pos + (intent.side === 'buy' ? intent.qty : -intent.qty);
+      if (Math.abs(after) < Math.abs(pos) && Math.sign(after) * Math.sign(pos) >= 0) return OK;
+      return { ok: false, reason: 'NOT_LEASED', message: `${intent.exchange}:${intent.symbol} is being handed over to another shard: only orders that reduce the position` };
+    }
     return { ok: false, reason: 'NOT_LEASED', message: `${intent.exchange}:${intent.symbol} is not leased to this shard (another shard trades it, or the lease is not renewed)` };
   }
 }

@@ -18,4 +18,4 @@ export { PortfolioAggregate, parseShardState, type ShardState, type AggregateSum
 export { worstGrossExposure } from './exposure.js';
 export { openCluster, type ClusterHandles } from './connect.js';
 export { clusterNames, leaseKey, leaseTimings, BUDGET_KEY, HALT_KEY, type ClusterNames, type LeaseTimings, type PublishedKind } from './names.js';
-export { preferredShard } from './rendezvous.js';
+export { assignKeys } from './rendezvous.js';

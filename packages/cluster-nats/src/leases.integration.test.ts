@@ -37,6 +37,8 @@ function manager(h: ClusterHandles, shardId: string, takeoverMs: number, events:
     candidates: SYMBOLS,
     onEvent: (e) => events.push(e),
     openOrders: () => 0,
+    position: () => 0,
+    handoverMs: takeoverMs,
     onError: () => {},
   });
 }
@@ -143,7 +145,7 @@ describe('global position budget by compare-and-set', () => {
       expect(inKv).toBe(limit); // everything handed out, nothing more
       for (const [k, l] of ledgers.entries()) expect(BigInt(doc.shards['abc'[k]!] ?? '0')).toBe(l.held);
       // Give back: the key follows, and another shard can take it.
-      await ledgers[0]!.releaseDownTo(0n, 'test');
+      await ledgers[0]!.releaseDownTo(() => 0n, 'test');
       expect(ledgers[0]!.held).toBe(0n);
       ledgers[1]!.request(ledgers[1]!.held + 70n);
       await ledgers[1]!.settled();

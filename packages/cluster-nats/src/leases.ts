@@ -1,7 +1,7 @@
 import type { KV } from '@nats-io/kv';
 import { errorText, isServerRejection } from './errors.js';
 import { leaseKey, type LeaseTimings } from './names.js';
-import { preferredShard } from './rendezvous.js';
+import { assignKeys } from './rendezvous.js';
 
 /** Milliseconds on a monotonic clock (the injectable Clock's monoNs). */
 export type MonoMs = () => number;
@@ -29,6 +29,10 @@ export interface LeaseManagerOptions {
   onEvent(e: LeaseEvent): void;
   /** Open orders of this shard on a symbol: a handover waits for them to be gone. */
   openOrders(exchange: string, symbol: string): number;
+  /** This shard's position in lots: a handover waits (up to handoverMs) for it to be flat. */
+  position(exchange: string, symbol: string): number;
+  /** Longest wait for a symbol being handed over to be flat and without orders. */
+  handoverMs: number;
   onError(message: string): void;
 }
 
@@ -50,9 +54,11 @@ interface Held {
  * earlier, and no other shard can create the key before it expires. Hence two live shards never
  * hold one symbol at once, even if this process stalls or loses the server.
  *
- * Symbols go to their rendezvous-preferred live shard; a free symbol its preferred shard has not
- * taken within two ticks goes to any shard; a shard holding a symbol preferred by another live
- * shard hands it over (stops new orders, waits for its open orders, then deletes the key).
+ * Symbols are spread over the live shards (rendezvous hashing with a capacity bound, the same
+ * answer on every shard); a free symbol its assigned shard has not taken within two ticks goes to
+ * any shard; a shard holding a symbol assigned to another live shard hands it over: only orders
+ * that reduce the position pass while it waits (up to handoverMs) for the position to be flat and
+ * its orders gone, then it deletes the key.
  */
 export class LeaseManager {
   private readonly held = new Map<string, Held>();
@@ -68,14 +74,29 @@ export class LeaseManager {
 
   /** The engine's gate: synchronous, no I/O. */
   holds(exchange: string, symbol: string): boolean {
+    return this.state(exchange, symbol) === 'held';
+  }
+
+  /** 'releasing': still ours while being handed over; only orders that reduce the position go. */
+  state(exchange: string, symbol: string): 'held' | 'releasing' | 'none' {
     const h = this.held.get(leaseKey(exchange, symbol));
-    return h !== undefined && h.releasingSince === undefined && this.o.monoMs() < h.validUntil;
+    if (h === undefined || this.o.monoMs() >= h.validUntil) return 'none';
+    return h.releasingSince === undefined ? 'held' : 'releasing';
   }
 
   /** Keys held right now (for published state). */
   heldKeys(): string[] {
     const now = this.o.monoMs();
     return [...this.held.entries()].filter(([, h]) => h.releasingSince === undefined && now < h.validUntil).map(([k]) => k);
+  }
+
+  /** Keys held, being handed over included (what this shard is still responsible for). */
+  heldCount(): number {
+    return this.held.size;
+  }
+
+  get candidateCount(): number {
+    return this.byKey.size;
   }
 
   private value(): Uint8Array {
@@ -107,7 +128,8 @@ export class LeaseManager {
     for (const m of [...this.memberSince.keys()]) if (!members.includes(m)) this.memberSince.delete(m);
     // A newcomer is preferred only once it has been seen for two ticks (no flapping at startup).
     const settled = members.filter((m) => m === this.o.shardId || now - this.memberSince.get(m)! >= 2 * this.o.timings.tickMs);
-    await this.handOver(settled, now);
+    const assignment = assignKeys([...this.byKey.keys()], settled);
+    await this.handOver(assignment, now);
     if (this.ticks < 2) return; // let the other shards' heartbeats arrive before taking anything
     for (const [key, c] of this.byKey) {
       if (this.held.has(key) || this.stopped) continue;
@@ -116,7 +138,7 @@ export class LeaseManager {
         continue;
       }
       if (!this.freeSince.has(key)) this.freeSince.set(key, now);
-      const mine = preferredShard(key, settled) === this.o.shardId;
+      const mine = assignment.get(key) === this.o.shardId;
       const orphaned = now - this.freeSince.get(key)! >= 2 * this.o.timings.tickMs;
       if (mine || orphaned) await this.acquire(key, c, mine ? 'preferred' : 'orphaned');
     }
@@ -151,9 +173,9 @@ export class LeaseManager {
     }
   }
 
-  private async handOver(members: readonly string[], now: number): Promise<void> {
+  private async handOver(assignment: ReadonlyMap<string, string>, now: number): Promise<void> {
     for (const [key, h] of [...this.held]) {
-      const preferred = preferredShard(key, members);
+      const preferred = assignment.get(key) ?? this.o.shardId;
       if (h.releasingSince === undefined) {
         if (preferred === this.o.shardId) continue;
         h.releasingSince = now;
@@ -166,8 +188,10 @@ export class LeaseManager {
         continue;
       }
       const waited = now - h.releasingSince;
-      if (this.o.openOrders(h.exchange, h.symbol) > 0 && waited < this.o.timings.ttlMs) continue;
-      await this.release(key, h, `handed over to ${preferred}`);
+      const busy = this.o.openOrders(h.exchange, h.symbol) > 0 || this.o.position(h.exchange, h.symbol) !== 0;
+      if (busy && waited < this.o.handoverMs) continue;
+      const left = this.o.position(h.exchange, h.symbol);
+      await this.release(key, h, `handed over to ${preferred}${left !== 0 ? ` with a position of ${left} lots still held here (not flat after ${this.o.handoverMs} ms)` : ''}`);
     }
   }
 

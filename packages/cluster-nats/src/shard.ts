@@ -39,13 +39,13 @@ export class NatsShard implements ClusterShard {
     const clock = o.clock;
     this.monoMs = () => Number(clock.monoNs() / 1000n) / 1000;
     this.timings = leaseTimings(o.cluster.takeover_ms);
-    const checks: RiskCheck[] = [new LeaseGate((ex, sym) => this.leases?.holds(ex, sym) ?? false)];
+    const checks: RiskCheck[] = [new LeaseGate((ex, sym) => this.leases?.state(ex, sym) ?? 'none')];
     if (o.cluster.max_total_position !== undefined) {
       checks.push(new BudgetGate(() => (this.engine && this.ledger ? { engine: this.engine, ledger: this.ledger } : undefined)));
     }
     this.riskChecks = checks;
     this.observer = {
-      order: (ord) => this.pub?.publish('order', { clientOrderId: ord.clientOrderId, exchange: ord.exchange, symbol: ord.symbol, side: ord.side, qty: ord.qty, price: ord.price ?? null, held: this.leases?.holds(ord.exchange, ord.symbol) ?? false }),
+      order: (ord) => this.pub?.publish('order', { clientOrderId: ord.clientOrderId, exchange: ord.exchange, symbol: ord.symbol, side: ord.side, qty: ord.qty, price: ord.price ?? null, lease: this.leases?.state(ord.exchange, ord.symbol) ?? 'none' }),
       fill: (r, i) => this.pub?.publish('fill', { clientOrderId: r.clientOrderId, exchange: r.exchange, symbol: r.symbol, side: r.side, price: r.lastPrice, qty: r.lastQty, fee: r.feeAtoms, position: this.engine?.positions.qty(r.exchange, r.symbol) ?? null, quote: i.quote }),
       riskState: (s, now) => this.pub?.publish('risk', { state: s.state, reason: s.reason, at: now }),
     };
@@ -71,12 +71,20 @@ export class NatsShard implements ClusterShard {
       candidates,
       onEvent: (e) => this.onLeaseEvent(e),
       openOrders: (ex, sym) => engine.openOrders(ex, sym).length,
+      position: (ex, sym) => engine.positions.qty(ex, sym),
+      handoverMs: 3 * c.takeover_ms,
       onError: (m) => log.warn(m),
     });
     if (c.max_total_position !== undefined) {
       const limit = quoteToAtoms(c.max_total_position, COMMON_EXPONENT);
       const chunk = quoteToAtoms(c.budget_chunk ?? c.max_total_position / 10, COMMON_EXPONENT);
-      this.ledger = new BudgetLedger({ control: h.control, shardId: c.shard_id, limit, chunk, monoMs: this.monoMs, onEvent: (e) => this.onBudgetEvent(e), onError: (m) => log.warn(m) });
+      // A shard's share follows its symbols: limit x leased / candidates (at least one chunk).
+      const cap = () => {
+        const l = this.leases!;
+        const share = (limit * BigInt(l.heldCount())) / BigInt(Math.max(1, l.candidateCount));
+        return share > chunk ? share : chunk;
+      };
+      this.ledger = new BudgetLedger({ control: h.control, shardId: c.shard_id, limit, chunk, cap, monoMs: this.monoMs, onEvent: (e) => this.onBudgetEvent(e), onError: (m) => log.warn(m) });
       await this.ledger.load();
       this.ledger.request(this.ledger.held + chunk);
     }
@@ -102,9 +110,17 @@ export class NatsShard implements ClusterShard {
     const exposure = worstGrossExposure(e);
     if (exposure === undefined) return;
     const chunk = quoteToAtoms(this.o.cluster.budget_chunk ?? this.o.cluster.max_total_position! / 10, COMMON_EXPONENT);
-    // Keep half a chunk of headroom ready; give back what sits idle beyond three chunks.
-    if (l.held - exposure < chunk / 2n) l.request(exposure + chunk);
-    else if (l.held - exposure > 3n * chunk) await l.releaseDownTo(exposure + chunk, 'idle headroom');
+    // Keep half a chunk of headroom ready; give back what sits idle beyond three chunks, and
+    // what exceeds this shard's share once its exposure is below it (symbols handed over).
+    // What to keep is measured again right before `held` drops (exposure may grow meanwhile).
+    const keepAtLeast = (floor: () => bigint) => () => {
+      const now = worstGrossExposure(e) ?? l.held;
+      const f = floor();
+      return now > f ? now : f;
+    };
+    if (l.held > l.cap() && exposure < l.held) await l.releaseDownTo(keepAtLeast(() => l.cap()), "above this shard's share");
+    else if (l.held - exposure < chunk / 2n) l.request(exposure + chunk);
+    else if (l.held - exposure > 3n * chunk) await l.releaseDownTo(keepAtLeast(() => (worstGrossExposure(e) ?? l.held) + chunk), 'idle headroom');
   }
 
   private onLeaseEvent(e: LeaseEvent): void {
@@ -178,8 +194,9 @@ export class NatsShard implements ClusterShard {
       await this.leases?.stop();
       if (this.ledger && this.engine) {
         // Open positions stay at the venue and keep their budget; the idle rest goes back.
-        const keep = worstGrossExposure(this.engine) ?? this.ledger.held;
-        await this.ledger.releaseDownTo(keep, 'shard stopping');
+        const engine = this.engine;
+        const ledger = this.ledger;
+        await ledger.releaseDownTo(() => worstGrossExposure(engine) ?? ledger.held, 'shard stopping');
       }
       this.publishState();
       this.haltWatch?.stop();
