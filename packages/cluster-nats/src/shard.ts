@@ -155,12 +155,25 @@ export class NatsShard implements ClusterShard {
         } catch (err) {
           doc = { reason: `unreadable HALT record (${errorText(err)})`, by: '?', ts: 0 };
         }
-        const engine = this.engine!;
-        engine.halt(`cluster HALT by ${doc.by}: ${doc.reason}`);
-        // Published after the engine stopped taking orders: no order of ours follows this in the stream.
-        this.pub?.publish('halt', { observed: 'halt', reason: doc.reason, by: doc.by, haltTs: doc.ts, delayMs: this.o.clock.now() - doc.ts });
+        this.applyHalt(doc);
       }
     })().catch((err) => this.o.logger.error({ err: errorText(err) }, 'cluster HALT watch ended'));
+  }
+
+  /**
+   * HALTs the engine. A HALT already set when the shard starts arrives before the engine started
+   * (and restored its journal): it is applied as soon as the engine runs, before this shard can
+   * hold any lease (leases are taken from the second renewal period on).
+   */
+  private applyHalt(doc: HaltDoc): void {
+    const engine = this.engine!;
+    if (!engine.started) {
+      if (!this.stopped) setTimeout(() => this.applyHalt(doc), 20).unref();
+      return;
+    }
+    engine.halt(`cluster HALT by ${doc.by}: ${doc.reason}`);
+    // Published after the engine stopped taking orders: no order of ours follows this in the stream.
+    this.pub?.publish('halt', { observed: 'halt', reason: doc.reason, by: doc.by, haltTs: doc.ts, delayMs: this.o.clock.now() - doc.ts });
   }
 
   private publishState(): void {

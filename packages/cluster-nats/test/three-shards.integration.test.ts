@@ -4,7 +4,7 @@
  * processes. One shard is SIGKILLed; then a global HALT is broadcast. Everything is proven from
  * what the shards published to the cluster's JetStream stream: the dead shard's symbols were
  * taken over, no symbol was traded by two shards at once, the global position budget held, and
- * no shard sent an order after it observed the HALT. Takeover time, HALT propagation and budget
+ * no shard sent an order after it observed the HALT (one started after it included). Takeover time, HALT propagation and budget
  * reservation latency are measured and printed (docs/scale-out.md), never asserted.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -183,10 +183,16 @@ describe('three shards on NATS JetStream', () => {
     const halt = spawnCli(['risk-aggregator', '--config', cfg, '--halt', 'acceptance test'], { ...process.env, SHARD_ID: 'operator' });
     expect(await halt.exited, halt.out.join('')).toBe(0);
     await until(() => ['s1', 's2'].every((s) => live.some((x) => kindOf(x) === 'halt' && x.shard === s && x.observed === 'halt')), 30_000, 'HALT observed by the live shards');
+    // A shard starting while the HALT is set obeys it before it could trade anything.
+    const late = await startAppRun(CLI, ['run', '--config', cfg], { cwd: ROOT, env: { ...process.env, SHARD_ID: 's4', CWTS_DATA_DIR: join(dir, 's4') }, startTimeoutMs: 60_000 });
+    shards.push(late);
+    cleanup.push(async () => { if (late.child.exitCode === null) { late.child.kill('SIGKILL'); await late.exited; } });
+    await until(() => live.some((x) => kindOf(x) === 'halt' && x.shard === 's4' && x.observed === 'halt'), 30_000, 'HALT observed by a shard started after it');
     await new Promise((r) => setTimeout(r, 1500)); // any order sent after the HALT would be published by now
-    for (const s of shards.slice(0, 2)) s.child.kill('SIGTERM');
+    for (const s of [shards[0]!, shards[1]!, late]) s.child.kill('SIGTERM');
     expect(await shards[0]!.exited).toBe(0);
     expect(await shards[1]!.exited).toBe(0);
+    expect(await late.exited).toBe(0);
     aggregator.child.kill('SIGTERM');
     expect(await aggregator.exited).toBe(0);
 
@@ -262,13 +268,14 @@ describe('three shards on NATS JetStream', () => {
 
     // 4. HALT: nothing sent after a shard observed it (per shard, in publication order).
     const propagation: number[] = [];
-    for (const s of ['s1', 's2']) {
+    expect(of('order').filter((m) => m.shard === 's4')).toEqual([]);
+    for (const s of ['s1', 's2', 's4']) {
       const mine = all.filter((m) => m.shard === s).sort((a, b) => a.seq - b.seq);
       const h = mine.find((m) => kindOf(m) === 'halt' && m.observed === 'halt')!;
       expect(h).toBeDefined();
       const late = mine.filter((m) => kindOf(m) === 'order' && m.instance === h.instance && m.seq > h.seq);
       expect(late, `${s} sent orders after the HALT`).toEqual([]);
-      propagation.push(h.delayMs as number);
+      if (s !== 's4') propagation.push(h.delayMs as number);
     }
 
     const reservations = of('budget').filter((b) => b.kind === 'reserved').map((b) => b.latencyMs as number);
