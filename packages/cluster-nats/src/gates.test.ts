@@ -43,9 +43,9 @@ describe('worstGrossExposure', () => {
 });
 
 describe('BudgetGate', () => {
-  const ledger = (held: number) => {
+  const ledger = (held: number, cap = 1_000_000) => {
     const asked: bigint[] = [];
-    return { l: { held: q(held), request: (n: bigint) => asked.push(n) } as unknown as BudgetLedger, asked };
+    return { l: { held: q(held), cap: () => q(cap), request: (n: bigint) => asked.push(n) } as unknown as BudgetLedger, asked };
   };
 
   it('passes within the held budget; beyond it refuses with CLUSTER_BUDGET and asks for a refill', () => {
@@ -56,6 +56,15 @@ describe('BudgetGate', () => {
     const r = g.check(buy('BTCUSDT', 1000, 10001), e); // 100.01
     expect(r).toMatchObject({ ok: false, reason: 'CLUSTER_BUDGET' });
     expect(asked).toEqual([q(100.01)]);
+  });
+
+  it('budget held beyond the shard\'s share is not used, and no refill is asked past the share', () => {
+    const e = fakeEngine({ books: { BTCUSDT: [9999, 10001] } });
+    const { l, asked } = ledger(500, 50);
+    const g = new BudgetGate(() => ({ engine: e, ledger: l }));
+    expect(g.check(buy('BTCUSDT', 400, 10001), e).ok).toBe(true); // 40.004
+    expect(g.check(buy('BTCUSDT', 600, 10001), e)).toMatchObject({ ok: false, reason: 'CLUSTER_BUDGET', message: expect.stringMatching(/share/) });
+    expect(asked).toEqual([]);
   });
 
   it('an order that only reduces the position passes with no budget at all', () => {

@@ -26,7 +26,8 @@ export class LeaseGate implements RiskCheck {
 
 /**
  * The shard's reserved share of `[cluster] max_total_position`. An order whose worst-case gross
- * exposure exceeds what the shard holds is refused, and a refill is requested in the background.
+ * exposure exceeds what the shard holds (or its share, whichever is less) is refused, and a
+ * refill is requested in the background when the share allows it.
  * Orders that only reduce exposure always pass: a limit never blocks an exit.
  */
 export class BudgetGate implements RiskCheck {
@@ -42,12 +43,14 @@ export class BudgetGate implements RiskCheck {
     if (Math.abs(after) < Math.abs(pos) && e.openOrders(intent.exchange, intent.symbol).length === 0) return OK;
     const need = worstGrossExposure(e, intent);
     if (need === undefined) return { ok: false, reason: 'NO_LIQUIDITY', message: `no price to value the exposure of ${intent.symbol} against the cluster budget` };
-    if (need <= ledger.held) return OK;
+    // Budget held beyond this shard's share (left from when it had more symbols) is not used:
+    // it goes back as exposure falls, so the other shards get theirs.
+    const cap = ledger.cap();
+    const usable = ledger.held < cap ? ledger.held : cap;
+    if (need <= usable) return OK;
+    const text = (x: bigint) => formatScaled(x, COMMON_EXPONENT);
+    if (need > cap) return { ok: false, reason: 'CLUSTER_BUDGET', message: `needs ${text(need)} of cluster.max_total_position, above this shard's share ${text(cap)} (its symbols' part of the limit)` };
     ledger.request(need);
-    return {
-      ok: false,
-      reason: 'CLUSTER_BUDGET',
-      message: `needs ${formatScaled(need, COMMON_EXPONENT)} of cluster.max_total_position, this shard holds ${formatScaled(ledger.held, COMMON_EXPONENT)}; more requested`,
-    };
+    return { ok: false, reason: 'CLUSTER_BUDGET', message: `needs ${text(need)} of cluster.max_total_position, this shard holds ${text(ledger.held)}; more requested` };
   }
 }

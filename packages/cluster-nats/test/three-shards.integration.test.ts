@@ -150,7 +150,11 @@ describe('three shards on NATS JetStream', () => {
       if (process.env.CWTS_CLUSTER_TEST_LOGS) shards.forEach((s, k) => writeFileSync(join(process.env.CWTS_CLUSTER_TEST_LOGS!, `s${k + 1}.log`), s.out.join('')));
       return diag2();
     };
-    const diag2 = () => shards.map((s, k) => `--- s${k + 1}\n${s.out.join('').slice(-3000)}`).join('\n') + `\n--- aggregator\n${aggregator.out.join('').slice(-2000)}`;
+    const summary = () => {
+      const by = (kind: string, shard: string) => live.filter((x) => kindOf(x) === kind && x.shard === shard);
+      return ['s1', 's2', 's3', 's4'].map((s) => `${s}: orders ${by('order', s).length}, fills ${by('fill', s).length}, budget held ${String(by('budget', s).at(-1)?.held ?? '-')}, leases ${JSON.stringify(by('state', s).at(-1)?.leases ?? [])}`).join('\n');
+    };
+    const diag2 = () => summary() + '\n' + shards.map((s, k) => `--- s${k + 1}\n${s.out.join('').slice(-3000)}`).join('\n') + `\n--- aggregator\n${aggregator.out.join('').slice(-2000)}`;
 
     // Steady state: every symbol leased, orders filled on every shard, the budget used up at least once.
     const holders = () => {
