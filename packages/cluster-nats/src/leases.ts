@@ -196,13 +196,14 @@ export class LeaseManager {
   }
 
   private async release(key: string, h: Held, why: string): Promise<void> {
+    // Stop counting it before the key goes: once deleted, another shard may create it at once.
+    this.drop(key, h, 'released', why);
     try {
       await this.o.leases.delete(key, { previousSeq: h.revision });
     } catch (err) {
-      // Not deleted: it expires by max_age; we no longer count it either way.
+      // Not deleted: it expires by max_age.
       if (!isServerRejection(err)) this.o.onError(`releasing lease ${key} failed: ${errorText(err)}`);
     }
-    this.drop(key, h, 'released', why);
   }
 
   private drop(key: string, h: Held, kind: 'lost' | 'released', why: string): void {
