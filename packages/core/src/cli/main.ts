@@ -102,6 +102,13 @@ export function buildProgram(): Command {
     .option('--force', 'unlock: the other process is gone')
     .action(async (action, o) => { program.setOptionValue('code', await journalCommand(action, o, out)); });
 
+  program.command('risk-aggregator').description('cluster-wide risk over every shard of `[cluster]`: exposure, drawdown, global HALT (docs/scale-out.md)')
+    .requiredOption('--config <file>', 'a TOML config with a [cluster] table')
+    .option('--duration <seconds>', 'stop after this many seconds', parseSeconds)
+    .option('--halt <reason>', 'broadcast a global HALT to every shard and exit')
+    .option('--resume', 'clear the global HALT and exit (each shard resumes through its own control endpoint)')
+    .action(async (o) => { program.setOptionValue('code', await (await import('./risk-aggregator.js')).riskAggregatorCommand(o, out)); });
+
   program.command('gpu-test').description('measure GPU throughput, bandwidth and launch latency on the available GPU backend')
     .option('--config <file>', 'resolve backend packages from this config\'s directory')
     .action(async (o) => { program.setOptionValue('code', await gpuTestCommand(o.config ? dirname(resolve(o.config)) : process.cwd(), out)); });

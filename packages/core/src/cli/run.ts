@@ -7,6 +7,8 @@ import { MetricsRegistry } from '../observability/metrics.js';
 import { liveRoutes } from '../observability/live-page.js';
 import { RecentActivity } from '../observability/recent-activity.js';
 import { SnapshotHub } from '../observability/snapshot-hub.js';
+import { combineObservers } from '../cluster/contract.js';
+import { createClusterShard } from '../cluster/shard-runtime.js';
 import { CONTROL_TOKEN_ENV, CONTROL_TOKEN_FILE, establishControlToken, tokensEqual } from '../risk/control-token.js';
 
 export interface RunOptions {
@@ -42,7 +44,9 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   // it is established once here and shared with the control endpoint (a second call would write a new one).
   const exposed = !isLoopback(mon.bind_address);
   const controlToken = exposed ? establishControlToken() : undefined;
-  const dep: Deployment = await composeDeployment({ loaded, logger, metrics, recordPath: opts.record, controlPort: mon.control_port, controlToken, observer: recent });
+  // `[cluster]`: one shard of many (docs/scale-out.md); without it nothing of the cluster loads.
+  const shard = await createClusterShard(loaded, logger);
+  const dep: Deployment = await composeDeployment({ loaded, logger, metrics, recordPath: opts.record, controlPort: mon.control_port, controlToken, observer: shard ? combineObservers(recent, shard.observer) : recent, extraRiskChecks: shard?.riskChecks });
   const { engine } = dep;
   // A simulated venue needs no keys: the config's "market data only" warning does not apply.
   const simulated = engine.venueNames().filter((v) => engine.venue(v)!.execution.simulated);
@@ -61,6 +65,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     stopping ??= (async () => {
       await engine.stop(why);
       await dep.dispose();
+      await shard?.stop();
       snapshots.close();
       await Promise.allSettled([metricsHttp.close(), healthHttp.close()]);
     })();
@@ -72,6 +77,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     const mp = await metricsHttp.listen(mon.metrics_port, mon.bind_address);
     const hp = await healthHttp.listen(mon.health_check_port, mon.bind_address);
     logger.info({ metricsPort: mp, healthPort: hp }, `metrics on http://${mon.bind_address}:${mp}/metrics, health on http://${mon.bind_address}:${hp}/health`);
+    await shard?.start(engine);
     await engine.start();
     logger.info(
       { venues: engine.venueNames(), compute: dep.compute.backend.name, mode: cfg.system.mode },

@@ -11,6 +11,7 @@ import { validNames } from './fields.js';
 import { Secret } from './secret.js';
 import { closestMatch } from './suggest.js';
 import { headTables, SECTIONS, tailTables, venueTable } from './tables.js';
+import { readClusterConfig } from './cluster-schema.js';
 import type { CwtsConfig, VenueConfig } from './types.js';
 import { parseTable } from './zod-issues.js';
 
@@ -87,10 +88,14 @@ export function validateConfig(root: Table, rawStrings: ReadonlyMap<string, stri
   const tail = parseTable(tailTables, root, '', atRoot);
   issues.push(...tail.issues);
 
+  // [cluster] has its own schema (config/cluster-schema.ts); its default shard id needs the name.
+  const cluster = readClusterConfig(root.cluster, issues, head.ok ? head.value.system.name : 'cwts');
+
   if (!head.ok || !tail.ok) return { config: undefined as unknown as CwtsConfig, issues, warnings };
   const { strategy, ...rest } = tail.value;
   const config: CwtsConfig = { ...head.value, venues, ...rest };
   if (strategy !== undefined) config.strategy = strategy;
+  if (cluster !== undefined) config.cluster = cluster;
   warnings.push(...tableWarnings(config, root));
   return { config, issues, warnings };
 }

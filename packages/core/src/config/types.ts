@@ -49,6 +49,8 @@ export type CwtsConfig = {
   journal: JournalConfig;
   reconcile: ReconcileConfig;
   paper: PaperConfig;
+  /** `[cluster]` (config/cluster-schema.ts); absent: a single process, no broker. */
+  cluster?: import('./cluster-schema.js').ClusterConfig;
 };
 
 export type LoadedConfig = {

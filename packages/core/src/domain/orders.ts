@@ -57,6 +57,10 @@ export type RejectReason =
   | 'RISK_SELF_TRADE'
   | 'RISK_STATE'
   | 'KILL_SWITCH'
+  /** Cluster shard: this shard holds no lease on the symbol (another shard trades it). */
+  | 'NOT_LEASED'
+  /** Cluster shard: the order needs more of the global position budget than the shard holds. */
+  | 'CLUSTER_BUDGET'
   | 'INVALID_ORDER'
   | 'OFF_GRID'
   | 'MIN_NOTIONAL'

@@ -53,6 +53,8 @@ export interface ComposeOptions {
   onShutdown?: 'cancel' | 'keep';
   /** Serve the manual kill switch (risk/control.ts) on this port at `[monitoring] control_bind_address`; 0 picks a free port. Off when absent. */
   controlPort?: number;
+  /** Checks appended after every other pre-trade check (a cluster shard's lease and budget gates). */
+  extraRiskChecks?: readonly RiskCheck[];
   /** The control endpoint's token; default: `CWTS_CONTROL_TOKEN`, else a new one in `<data dir>/control.token`. */
   controlToken?: ControlToken;
 }
@@ -151,7 +153,7 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
     feedLossAction: r.feed_loss_action === 'halt' ? 'HALTED' : 'REDUCING',
     var: { method: r.var_method, budget: r.var_budget, horizon: r.var_horizon, sampleEveryMs: r.var_sample_ms, recomputeEveryMs: r.var_interval_s * 1000 },
   });
-  const riskChecks: RiskCheck[] = [...risk.checks, ...root.resolveAll(TOKENS.RiskCheck)];
+  const riskChecks: RiskCheck[] = [...risk.checks, ...root.resolveAll(TOKENS.RiskCheck), ...(opts.extraRiskChecks ?? [])];
   const strategy = root.isRegistered(TOKENS.Strategy) ? (root.resolve(TOKENS.Strategy) as Strategy) : undefined;
   detectors.push(...root.resolveAll(TOKENS.Detector));
 

@@ -66,6 +66,8 @@ export interface EngineOptions {
 export interface EngineObserver {
   signal?(signal: Signal): void;
   fill?(report: ExecutionReport, instrument: Instrument): void;
+  /** An order the engine just handed to its venue (after every check passed). */
+  order?(order: Readonly<Order>): void;
   riskState?(state: RiskState, now: number): void;
 }
 
@@ -385,6 +387,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     }
     this.counts.orders++;
     venue.execution.submit(order);
+    this.opts.observer?.order?.(order);
     const t = performance.now();
     this.latency.record(t - this.dispatchStart, t);
     this.sent.record(1, t);

@@ -1,0 +1,55 @@
+import { notionalExponent, type Instrument, type OrderIntent } from '@cwts/core';
+import { type Engine } from '@cwts/core/engine';
+import { COMMON_EXPONENT } from '@cwts/core/risk';
+
+
+/**
+ * This shard's worst-case gross position notional, in common units (quote x 10^-18): per
+ * instrument, the larger of |position + resting buys| and |position - resting sells| (plus the
+ * order being checked), valued at the mark (mid, else last trade) or the order's price where
+ * that is higher. Quote currencies count as one account currency, as in the local
+ * max_total_position check.
+ */
+export function worstGrossExposure(engine: Engine, intent?: Readonly<OrderIntent>): bigint | undefined {
+  let total = 0n;
+  // Every instrument: one without a position may still have orders in flight.
+  for (const i of engine.allInstruments()) {
+    const p = engine.portfolio.find(i.exchange, i.symbol);
+    const v = instrumentExposure(engine, i, p?.qty ?? 0, p?.lastPrice, intent);
+    if (v === undefined) return undefined;
+    total += v;
+  }
+  if (intent && !engine.instrument(intent.exchange, intent.symbol)) return undefined;
+  return total;
+}
+
+function instrumentExposure(engine: Engine, i: Instrument, pos: number, lastPrice: number | undefined, intent?: Readonly<OrderIntent>): bigint | undefined {
+  let buys = 0;
+  let sells = 0;
+  let price = markTicks(engine, i) ?? lastPrice;
+  for (const o of engine.openOrders(i.exchange, i.symbol)) {
+    const left = o.qty - o.filledQty;
+    if (o.side === 'buy') buys += left;
+    else sells += left;
+    if (o.price !== undefined && (price === undefined || o.price > price)) price = o.price;
+  }
+  if (intent && intent.exchange === i.exchange && intent.symbol === i.symbol) {
+    if (intent.side === 'buy') buys += intent.qty;
+    else sells += intent.qty;
+    const b = engine.book(i.exchange, i.symbol);
+    const p = intent.type === 'limit' ? intent.price : intent.side === 'buy' ? b?.bestAsk() : b?.bestBid();
+    if (p !== undefined && (price === undefined || p > price)) price = p;
+  }
+  const worst = Math.max(Math.abs(pos + buys), Math.abs(pos - sells));
+  if (worst === 0) return 0n;
+  if (price === undefined) return undefined; // exposure we cannot value: the gate refuses
+  return BigInt(price) * i.priceScale.mantissa * BigInt(worst) * i.qtyScale.mantissa * 10n ** BigInt(COMMON_EXPONENT - notionalExponent(i));
+}
+
+/** The mid in ticks, rounded up (valuing exposure high), when the book has both sides. */
+function markTicks(engine: Engine, i: Instrument): number | undefined {
+  const b = engine.book(i.exchange, i.symbol);
+  const bid = b?.bestBid();
+  const ask = b?.bestAsk();
+  return bid !== undefined && ask !== undefined ? Math.ceil((bid + ask) / 2) : undefined;
+}

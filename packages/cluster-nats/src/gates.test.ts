@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { defineInstrument, type Instrument, type Order, type OrderIntent, type RiskContext } from '@cwts/core';
+import { type Engine } from '@cwts/core/engine';
+import { COMMON_EXPONENT, quoteToAtoms } from '@cwts/core/risk';
+import type { BudgetLedger } from './budget.js';
+import { worstGrossExposure } from './exposure.js';
+import { BudgetGate, LeaseGate } from './gates.js';
+
+const BTC = defineInstrument({ exchange: 'sim', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.001' });
+const ETH = defineInstrument({ exchange: 'sim', symbol: 'ETHUSDT', base: 'ETH', quote: 'USDT', tickSize: '0.01', lotSize: '0.001' });
+const q = (x: number) => quoteToAtoms(x, COMMON_EXPONENT);
+
+/** The parts of the engine the gates read: instruments, positions, open orders, books (bid/ask in ticks). */
+function fakeEngine(o: { pos?: Record<string, number>; orders?: Partial<Order>[]; books?: Record<string, [number, number]> }): Engine & RiskContext {
+  const inst = new Map<string, Instrument>([['BTCUSDT', BTC], ['ETHUSDT', ETH]]);
+  const e = {
+    allInstruments: () => [...inst.values()],
+    instrument: (_x: string, s: string) => inst.get(s),
+    portfolio: { find: (_x: string, s: string) => (o.pos?.[s] ? { qty: o.pos[s], lastPrice: undefined } : undefined) },
+    positions: { qty: (_x: string, s: string) => o.pos?.[s] ?? 0 },
+    openOrders: (_x: string, s: string) => (o.orders ?? []).filter((x) => x.symbol === s).map((x) => ({ filledQty: 0, ...x })),
+    book: (_x: string, s: string) => {
+      const b = o.books?.[s];
+      return b ? { bestBid: () => b[0], bestAsk: () => b[1] } : undefined;
+    },
+  };
+  return e as unknown as Engine & RiskContext;
+}
+
+const buy = (symbol: string, qty: number, price: number): OrderIntent => ({ exchange: 'sim', symbol, side: 'buy', type: 'limit', price, qty, tif: 'IOC', source: 't' });
+const sell = (symbol: string, qty: number, price: number): OrderIntent => ({ ...buy(symbol, qty, price), side: 'sell' });
+
+describe('worstGrossExposure', () => {
+  it('counts positions, resting orders on symbols without a position, and the order being checked', () => {
+    // BTC: 2 lots long at mid 100.00 (0.002 x 100 = 0.2); ETH: no position, a resting buy of 5 lots at 50.00 (0.25).
+    const e = fakeEngine({ pos: { BTCUSDT: 2 }, orders: [{ exchange: 'sim', symbol: 'ETHUSDT', side: 'buy', qty: 5, price: 5000 }], books: { BTCUSDT: [9999, 10001], ETHUSDT: [4999, 5001] } });
+    expect(worstGrossExposure(e)).toBe(q(0.2) + q(0.25)); // ETH at the higher of its mark (50.00, mid rounded up) and the order price
+    // A buy of 3 more BTC at 101.00: 5 lots at 101.00.
+    expect(worstGrossExposure(e, buy('BTCUSDT', 3, 10100))).toBe(q(0.505) + q(0.25));
+  });
+
+  it('a position it cannot value makes the answer unknown (the gate refuses)', () => {
+    expect(worstGrossExposure(fakeEngine({ pos: { BTCUSDT: 2 } }))).toBeUndefined();
+  });
+});
+
+describe('BudgetGate', () => {
+  const ledger = (held: number, cap = 1_000_000) => {
+    const asked: bigint[] = [];
+    return { l: { held: q(held), cap: () => q(cap), request: (n: bigint) => asked.push(n) } as unknown as BudgetLedger, asked };
+  };
+
+  it('passes within the held budget; beyond it refuses with CLUSTER_BUDGET and asks for a refill', () => {
+    const e = fakeEngine({ books: { BTCUSDT: [9999, 10001], ETHUSDT: [4999, 5001] } });
+    const { l, asked } = ledger(2);
+    const g = new BudgetGate(() => ({ engine: e, ledger: l }));
+    expect(g.check(buy('BTCUSDT', 10, 10001), e)).toEqual({ ok: true }); // 0.01 x 100.01 = 1.0001
+    const r = g.check(buy('BTCUSDT', 1000, 10001), e); // 100.01
+    expect(r).toMatchObject({ ok: false, reason: 'CLUSTER_BUDGET' });
+    expect(asked).toEqual([q(100.01)]);
+  });
+
+  it('budget held beyond the shard\'s share is not used, and no refill is asked past the share', () => {
+    const e = fakeEngine({ books: { BTCUSDT: [9999, 10001] } });
+    const { l, asked } = ledger(500, 50);
+    const g = new BudgetGate(() => ({ engine: e, ledger: l }));
+    expect(g.check(buy('BTCUSDT', 400, 10001), e).ok).toBe(true); // 40.004
+    expect(g.check(buy('BTCUSDT', 600, 10001), e)).toMatchObject({ ok: false, reason: 'CLUSTER_BUDGET', message: expect.stringMatching(/share/) });
+    expect(asked).toEqual([]);
+  });
+
+  it('an order that only reduces the position passes with no budget at all', () => {
+    const e = fakeEngine({ pos: { BTCUSDT: 1000 }, books: { BTCUSDT: [9999, 10001] } });
+    const { l } = ledger(0);
+    expect(new BudgetGate(() => ({ engine: e, ledger: l })).check(sell('BTCUSDT', 500, 9999), e)).toEqual({ ok: true });
+  });
+
+  it('refuses before the shard is started', () => {
+    const e = fakeEngine({});
+    expect(new BudgetGate(() => undefined).check(buy('BTCUSDT', 1, 1), e)).toMatchObject({ ok: false, reason: 'CLUSTER_BUDGET' });
+  });
+});
+
+describe('LeaseGate', () => {
+  it('held: anything; releasing: only orders that reduce without flipping; none: nothing', () => {
+    const e = fakeEngine({ pos: { BTCUSDT: 10 } });
+    let state: 'held' | 'releasing' | 'none' = 'held';
+    const g = new LeaseGate(() => state);
+    expect(g.check(buy('BTCUSDT', 5, 1), e).ok).toBe(true);
+    state = 'releasing';
+    expect(g.check(buy('BTCUSDT', 5, 1), e)).toMatchObject({ ok: false, reason: 'NOT_LEASED' });
+    expect(g.check(sell('BTCUSDT', 10, 1), e).ok).toBe(true);
+    expect(g.check(sell('BTCUSDT', 11, 1), e).ok).toBe(false); // would open a short
+    state = 'none';
+    expect(g.check(sell('BTCUSDT', 1, 1), e)).toMatchObject({ ok: false, reason: 'NOT_LEASED' });
+  });
+});

@@ -1,0 +1,58 @@
+import { formatScaled, type OrderIntent, type RiskCheck, type RiskContext, type RiskDecision } from '@cwts/core';
+import { type Engine } from '@cwts/core/engine';
+import { COMMON_EXPONENT } from '@cwts/core/risk';
+import type { BudgetLedger } from './budget.js';
+import { worstGrossExposure } from './exposure.js';
+
+const OK: RiskDecision = { ok: true };
+
+/**
+ * Only the shard holding a symbol's lease trades it. While the shard hands a symbol over to
+ * another shard it still holds the lease, and only orders that reduce its position pass.
+ */
+export class LeaseGate implements RiskCheck {
+  readonly name = 'cluster_lease';
+  constructor(private readonly state: (exchange: string, symbol: string) => 'held' | 'releasing' | 'none') {}
+  check(intent: Readonly<OrderIntent>, ctx: RiskContext): RiskDecision {
+    const s = this.state(intent.exchange, intent.symbol);
+    if (s === 'held') return OK;
+    if (s === 'releasing') {
+      const pos = ctx.positions.qty(intent.exchange, intent.symbol);
+      const after = pos + (intent.side === 'buy' ? intent.qty : -intent.qty);
+      if (Math.abs(after) < Math.abs(pos) && Math.sign(after) * Math.sign(pos) >= 0) return OK;
+      return { ok: false, reason: 'NOT_LEASED', message: `${intent.exchange}:${intent.symbol} is being handed over to another shard: only orders that reduce the position` };
+    }
+    return { ok: false, reason: 'NOT_LEASED', message: `${intent.exchange}:${intent.symbol} is not leased to this shard (another shard trades it, or the lease is not renewed)` };
+  }
+}
+
+/**
+ * The shard's reserved share of `[cluster] max_total_position`. An order whose worst-case gross
+ * exposure exceeds what the shard holds (or its share, whichever is less) is refused, and a
+ * refill is requested in the background when the share allows it.
+ * Orders that only reduce exposure always pass: a limit never blocks an exit.
+ */
+export class BudgetGate implements RiskCheck {
+  readonly name = 'cluster_budget';
+  constructor(private readonly attached: () => { engine: Engine; ledger: BudgetLedger } | undefined) {}
+
+  check(intent: Readonly<OrderIntent>, ctx: RiskContext): RiskDecision {
+    const a = this.attached();
+    if (!a) return { ok: false, reason: 'CLUSTER_BUDGET', message: 'cluster shard not started' };
+    const { engine: e, ledger } = a;
+    const pos = ctx.positions.qty(intent.exchange, intent.symbol);
+    const after = pos + (intent.side === 'buy' ? intent.qty : -intent.qty);
+    if (Math.abs(after) < Math.abs(pos) && e.openOrders(intent.exchange, intent.symbol).length === 0) return OK;
+    const need = worstGrossExposure(e, intent);
+    if (need === undefined) return { ok: false, reason: 'NO_LIQUIDITY', message: `no price to value the exposure of ${intent.symbol} against the cluster budget` };
+    // Budget held beyond this shard's share (left from when it had more symbols) is not used:
+    // it goes back as exposure falls, so the other shards get theirs.
+    const cap = ledger.cap();
+    const usable = ledger.held < cap ? ledger.held : cap;
+    if (need <= usable) return OK;
+    const text = (x: bigint) => formatScaled(x, COMMON_EXPONENT);
+    if (need > cap) return { ok: false, reason: 'CLUSTER_BUDGET', message: `needs ${text(need)} of cluster.max_total_position, above this shard's share ${text(cap)} (its symbols' part of the limit)` };
+    ledger.request(need);
+    return { ok: false, reason: 'CLUSTER_BUDGET', message: `needs ${text(need)} of cluster.max_total_position, this shard holds ${text(ledger.held)}; more requested` };
+  }
+}

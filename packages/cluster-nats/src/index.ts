@@ -1,0 +1,21 @@
+import { CLUSTER_API_VERSION, type ClusterModule } from '@cwts/core/cluster';
+import { haltCluster, resumeCluster, runAggregator } from './aggregator.js';
+import { NatsShard } from './shard.js';
+
+/** What `[cluster] plugin = "@cwts/cluster-nats"` loads (core's cluster/contract.ts). */
+export const cluster: ClusterModule = {
+  apiVersion: CLUSTER_API_VERSION,
+  createShard: (opts) => new NatsShard(opts),
+  runAggregator,
+  haltCluster,
+  resumeCluster,
+};
+
+export { NatsShard, type HaltDoc } from './shard.js';
+export { LeaseManager, type LeaseEvent, type LeaseManagerOptions } from './leases.js';
+export { BudgetLedger, type BudgetDoc, type BudgetEvent } from './budget.js';
+export { PortfolioAggregate, parseShardState, type ShardState, type AggregateSummary } from './aggregate.js';
+export { worstGrossExposure } from './exposure.js';
+export { openCluster, type ClusterHandles } from './connect.js';
+export { clusterNames, leaseKey, leaseTimings, BUDGET_KEY, HALT_KEY, type ClusterNames, type LeaseTimings, type PublishedKind } from './names.js';
+export { assignKeys } from './rendezvous.js';

@@ -1,0 +1,231 @@
+import type { KV } from '@nats-io/kv';
+import { errorText, isServerRejection } from './errors.js';
+import { leaseKey, type LeaseTimings } from './names.js';
+import { assignKeys } from './rendezvous.js';
+
+/** Milliseconds on a monotonic clock (the injectable Clock's monoNs). */
+export type MonoMs = () => number;
+
+export interface LeaseEvent {
+  kind: 'acquired' | 'released' | 'lost' | 'releasing';
+  key: string;
+  exchange: string;
+  symbol: string;
+  why: string;
+}
+
+export interface LeaseManagerOptions {
+  leases: KV;
+  members: KV;
+  shardId: string;
+  /** Unique per process: a restarted shard with the same id never inherits a lease it cannot prove it renewed. */
+  instance: string;
+  timings: LeaseTimings;
+  monoMs: MonoMs;
+  wallMs: () => number;
+  /** Symbols this shard may trade (the configured venues' symbols). */
+  candidates: readonly { exchange: string; symbol: string }[];
+  /** Lease changes, in order (the shard publishes them and cancels orders on a lost symbol). */
+  onEvent(e: LeaseEvent): void;
+  /** Open orders of this shard on a symbol: a handover waits for them to be gone. */
+  openOrders(exchange: string, symbol: string): number;
+  /** This shard's position in lots: a handover waits (up to handoverMs) for it to be flat. */
+  position(exchange: string, symbol: string): number;
+  /** Longest wait for a symbol being handed over to be flat and without orders. */
+  handoverMs: number;
+  onError(message: string): void;
+}
+
+interface Held {
+  exchange: string;
+  symbol: string;
+  revision: number;
+  /** Monotonic ms until which trading on it is allowed (renewal send time + ttl - margin). */
+  validUntil: number;
+  /** Set when handing it over to its preferred shard: no new orders, waits for open ones. */
+  releasingSince?: number;
+}
+
+/**
+ * Symbol leases in a NATS KV bucket whose max_age is the lease lifetime (nats-server 2.9 has no
+ * per-key TTL). A shard creates a free key atomically (`kv.create`), renews it by revision
+ * (`kv.update` compare-and-set) every tick, and counts it only until the last successful renewal's
+ * send time + ttl - margin: the server's copy was written after that send, so it cannot expire
+ * earlier, and no other shard can create the key before it expires. Hence two live shards never
+ * hold one symbol at once, even if this process stalls or loses the server.
+ *
+ * Symbols are spread over the live shards (rendezvous hashing with a capacity bound, the same
+ * answer on every shard); a free symbol its assigned shard has not taken within two ticks goes to
+ * any shard; a shard holding a symbol assigned to another live shard hands it over: only orders
+ * that reduce the position pass while it waits (up to handoverMs) for the position to be flat and
+ * its orders gone, then it deletes the key.
+ */
+export class LeaseManager {
+  private readonly held = new Map<string, Held>();
+  private readonly freeSince = new Map<string, number>();
+  private readonly memberSince = new Map<string, number>();
+  private readonly byKey = new Map<string, { exchange: string; symbol: string }>();
+  private ticks = 0;
+  private stopped = false;
+
+  constructor(private readonly o: LeaseManagerOptions) {
+    for (const c of o.candidates) this.byKey.set(leaseKey(c.exchange, c.symbol), c);
+  }
+
+  /** The engine's gate: synchronous, no I/O. */
+  holds(exchange: string, symbol: string): boolean {
+    return this.state(exchange, symbol) === 'held';
+  }
+
+  /** 'releasing': still ours while being handed over; only orders that reduce the position go. */
+  state(exchange: string, symbol: string): 'held' | 'releasing' | 'none' {
+    const h = this.held.get(leaseKey(exchange, symbol));
+    if (h === undefined || this.o.monoMs() >= h.validUntil) return 'none';
+    return h.releasingSince === undefined ? 'held' : 'releasing';
+  }
+
+  /** Keys held right now (for published state). */
+  heldKeys(): string[] {
+    const now = this.o.monoMs();
+    return [...this.held.entries()].filter(([, h]) => h.releasingSince === undefined && now < h.validUntil).map(([k]) => k);
+  }
+
+  /** Keys held, being handed over included (what this shard is still responsible for). */
+  heldCount(): number {
+    return this.held.size;
+  }
+
+  get candidateCount(): number {
+    return this.byKey.size;
+  }
+
+  private value(): Uint8Array {
+    return new TextEncoder().encode(JSON.stringify({ shard: this.o.shardId, instance: this.o.instance, ts: this.o.wallMs() }));
+  }
+
+  /** One round: heartbeat, renew, hand over, take free symbols. Never throws. */
+  async tick(): Promise<void> {
+    if (this.stopped) return;
+    this.ticks++;
+    const now = this.o.monoMs();
+    try {
+      await this.o.members.put(this.o.shardId, this.value());
+    } catch (err) {
+      this.o.onError(`membership heartbeat failed: ${errorText(err)}`);
+    }
+    await this.renewAll();
+    let members: string[];
+    let present: Set<string>;
+    try {
+      members = await collect(await this.o.members.keys());
+      present = new Set(await collect(await this.o.leases.keys()));
+    } catch (err) {
+      this.o.onError(`listing leases failed: ${errorText(err)}`);
+      return;
+    }
+    if (!members.includes(this.o.shardId)) members.push(this.o.shardId);
+    for (const m of members) if (!this.memberSince.has(m)) this.memberSince.set(m, now);
+    for (const m of [...this.memberSince.keys()]) if (!members.includes(m)) this.memberSince.delete(m);
+    // A newcomer is preferred only once it has been seen for two ticks (no flapping at startup).
+    const settled = members.filter((m) => m === this.o.shardId || now - this.memberSince.get(m)! >= 2 * this.o.timings.tickMs);
+    const assignment = assignKeys([...this.byKey.keys()], settled);
+    await this.handOver(assignment, now);
+    if (this.ticks < 2) return; // let the other shards' heartbeats arrive before taking anything
+    for (const [key, c] of this.byKey) {
+      if (this.held.has(key) || this.stopped) continue;
+      if (present.has(key)) {
+        this.freeSince.delete(key);
+        continue;
+      }
+      if (!this.freeSince.has(key)) this.freeSince.set(key, now);
+      const mine = assignment.get(key) === this.o.shardId;
+      const orphaned = now - this.freeSince.get(key)! >= 2 * this.o.timings.tickMs;
+      if (mine || orphaned) await this.acquire(key, c, mine ? 'preferred' : 'orphaned');
+    }
+  }
+
+  private async acquire(key: string, c: { exchange: string; symbol: string }, why: string): Promise<void> {
+    const sent = this.o.monoMs();
+    try {
+      const revision = await this.o.leases.create(key, this.value());
+      this.held.set(key, { ...c, revision, validUntil: sent + this.o.timings.ttlMs - this.o.timings.marginMs });
+      this.freeSince.delete(key);
+      this.o.onEvent({ kind: 'acquired', key, ...c, why });
+    } catch (err) {
+      if (!isServerRejection(err)) this.o.onError(`taking lease ${key} failed: ${errorText(err)}`);
+    }
+  }
+
+  private async renewAll(): Promise<void> {
+    for (const [key, h] of [...this.held]) {
+      const sent = this.o.monoMs();
+      try {
+        h.revision = await this.o.leases.update(key, this.value(), h.revision);
+        h.validUntil = sent + this.o.timings.ttlMs - this.o.timings.marginMs;
+      } catch (err) {
+        if (isServerRejection(err)) {
+          this.drop(key, h, 'lost', `renewal refused: ${errorText(err)}`);
+        } else {
+          this.o.onError(`renewing lease ${key} failed: ${errorText(err)}`);
+          if (this.o.monoMs() >= h.validUntil) this.drop(key, h, 'lost', 'not renewed in time');
+        }
+      }
+    }
+  }
+
+  private async handOver(assignment: ReadonlyMap<string, string>, now: number): Promise<void> {
+    for (const [key, h] of [...this.held]) {
+      const preferred = assignment.get(key) ?? this.o.shardId;
+      if (h.releasingSince === undefined) {
+        if (preferred === this.o.shardId) continue;
+        h.releasingSince = now;
+        this.o.onEvent({ kind: 'releasing', key, exchange: h.exchange, symbol: h.symbol, why: `preferred by ${preferred}` });
+      }
+      if (preferred === this.o.shardId) {
+        // The other shard left before the handover finished: keep trading it.
+        h.releasingSince = undefined;
+        this.o.onEvent({ kind: 'acquired', key, exchange: h.exchange, symbol: h.symbol, why: 'handover cancelled' });
+        continue;
+      }
+      const waited = now - h.releasingSince;
+      const busy = this.o.openOrders(h.exchange, h.symbol) > 0 || this.o.position(h.exchange, h.symbol) !== 0;
+      if (busy && waited < this.o.handoverMs) continue;
+      const left = this.o.position(h.exchange, h.symbol);
+      await this.release(key, h, `handed over to ${preferred}${left !== 0 ? ` with a position of ${left} lots still held here (not flat after ${this.o.handoverMs} ms)` : ''}`);
+    }
+  }
+
+  private async release(key: string, h: Held, why: string): Promise<void> {
+    // Stop counting it before the key goes: once deleted, another shard may create it at once.
+    this.drop(key, h, 'released', why);
+    try {
+      await this.o.leases.delete(key, { previousSeq: h.revision });
+    } catch (err) {
+      // Not deleted: it expires by max_age.
+      if (!isServerRejection(err)) this.o.onError(`releasing lease ${key} failed: ${errorText(err)}`);
+    }
+  }
+
+  private drop(key: string, h: Held, kind: 'lost' | 'released', why: string): void {
+    if (this.held.get(key) !== h) return;
+    this.held.delete(key);
+    this.o.onEvent({ kind, key, exchange: h.exchange, symbol: h.symbol, why });
+  }
+
+  /** Clean stop: releases every lease so a live shard takes them at its next tick. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const [key, h] of [...this.held]) await this.release(key, h, 'shard stopping');
+    try {
+      await this.o.members.delete(this.o.shardId);
+    } catch {
+      /* expires by max_age */
+    }
+  }
+}
+
+async function collect(it: AsyncIterable<string>): Promise<string[]> {
+  const out: string[] = [];
+  for await (const k of it) out.push(k);
+  return out;
+}

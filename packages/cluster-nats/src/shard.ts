@@ -1,0 +1,225 @@
+import { randomUUID } from 'node:crypto';
+import { formatScaled, type RiskCheck } from '@cwts/core';
+import { type ClusterShard, type ClusterShardOptions } from '@cwts/core/cluster';
+import { type Engine } from '@cwts/core/engine';
+import { COMMON_EXPONENT, commonToDecimal, quoteToAtoms } from '@cwts/core/risk';
+import { BudgetLedger, type BudgetEvent } from './budget.js';
+import { openCluster, type ClusterHandles } from './connect.js';
+import { errorText } from './errors.js';
+import { worstGrossExposure } from './exposure.js';
+import { BudgetGate, LeaseGate } from './gates.js';
+import { LeaseManager, type LeaseEvent } from './leases.js';
+import { HALT_KEY, leaseTimings } from './names.js';
+import { ShardPublisher } from './publisher.js';
+
+export interface HaltDoc {
+  reason: string;
+  by: string;
+  ts: number;
+}
+
+/**
+ * One shard of a cluster: trades only the symbols it leases, within the share of the global
+ * position budget it reserved, publishes what it does, and obeys the global HALT.
+ */
+export class NatsShard implements ClusterShard {
+  readonly riskChecks: readonly RiskCheck[];
+  readonly observer: ClusterShard['observer'];
+  private readonly instance = randomUUID();
+  private readonly monoMs: () => number;
+  private readonly timings;
+  private h: ClusterHandles | undefined;
+  private engine: Engine | undefined;
+  private leases: LeaseManager | undefined;
+  private ledger: BudgetLedger | undefined;
+  private pub: ShardPublisher | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private leaseTick: Promise<void> | undefined;
+  private haltWatch: { stop(): void } | undefined;
+  private stopped = false;
+
+  constructor(private readonly o: ClusterShardOptions) {
+    const clock = o.clock;
+    this.monoMs = () => Number(clock.monoNs() / 1000n) / 1000;
+    this.timings = leaseTimings(o.cluster.takeover_ms);
+    const checks: RiskCheck[] = [new LeaseGate((ex, sym) => this.leases?.state(ex, sym) ?? 'none')];
+    if (o.cluster.max_total_position !== undefined) {
+      checks.push(new BudgetGate(() => (this.engine && this.ledger ? { engine: this.engine, ledger: this.ledger } : undefined)));
+    }
+    this.riskChecks = checks;
+    this.observer = {
+      order: (ord) => this.pub?.publish('order', { clientOrderId: ord.clientOrderId, exchange: ord.exchange, symbol: ord.symbol, side: ord.side, qty: ord.qty, price: ord.price ?? null, lease: this.leases?.state(ord.exchange, ord.symbol) ?? 'none' }),
+      fill: (r, i) => this.pub?.publish('fill', { clientOrderId: r.clientOrderId, exchange: r.exchange, symbol: r.symbol, side: r.side, price: r.lastPrice, qty: r.lastQty, fee: r.feeAtoms, position: this.engine?.positions.qty(r.exchange, r.symbol) ?? null, quote: i.quote }),
+      riskState: (s, now) => this.pub?.publish('risk', { state: s.state, reason: s.reason, at: now }),
+    };
+  }
+
+  async start(engine: Engine): Promise<void> {
+    const c = this.o.cluster;
+    const log = this.o.logger;
+    this.engine = engine;
+    this.h = await openCluster(c, `cwts-shard-${c.shard_id}`);
+    const h = this.h;
+    const wallMs = () => this.o.clock.now();
+    this.pub = new ShardPublisher(h.nc, h.names, c.shard_id, this.instance, wallMs);
+    const candidates = this.o.loaded.config.venues.flatMap((v) => v.symbols.map((symbol) => ({ exchange: v.name, symbol })));
+    this.leases = new LeaseManager({
+      leases: h.leases,
+      members: h.members,
+      shardId: c.shard_id,
+      instance: this.instance,
+      timings: this.timings,
+      monoMs: this.monoMs,
+      wallMs,
+      candidates,
+      onEvent: (e) => this.onLeaseEvent(e),
+      openOrders: (ex, sym) => engine.openOrders(ex, sym).length,
+      position: (ex, sym) => engine.positions.qty(ex, sym),
+      handoverMs: 3 * c.takeover_ms,
+      onError: (m) => log.warn(m),
+    });
+    if (c.max_total_position !== undefined) {
+      const limit = quoteToAtoms(c.max_total_position, COMMON_EXPONENT);
+      const chunk = quoteToAtoms(c.budget_chunk ?? c.max_total_position / 10, COMMON_EXPONENT);
+      // A shard's share follows its symbols: limit x leased / candidates (at least one chunk).
+      const cap = () => {
+        const l = this.leases!;
+        const share = (limit * BigInt(l.heldCount())) / BigInt(Math.max(1, l.candidateCount));
+        return share > chunk ? share : chunk;
+      };
+      this.ledger = new BudgetLedger({ control: h.control, shardId: c.shard_id, limit, chunk, cap, monoMs: this.monoMs, onEvent: (e) => this.onBudgetEvent(e), onError: (m) => log.warn(m) });
+      await this.ledger.load();
+      this.ledger.request(this.ledger.held + chunk);
+    }
+    await this.watchHalt();
+    const leaseLoop = setInterval(() => {
+      if (this.leaseTick) return;
+      this.leaseTick = this.tick().finally(() => (this.leaseTick = undefined));
+    }, this.timings.tickMs);
+    const stateLoop = setInterval(() => this.publishState(), c.publish_interval_ms);
+    this.timers.push(leaseLoop, stateLoop);
+    this.leaseTick = this.tick().finally(() => (this.leaseTick = undefined));
+    log.info(
+      { cluster: c.name, shard: c.shard_id, instance: this.instance, candidates: candidates.length, ...this.timings },
+      `cluster ${c.name}: shard ${c.shard_id} joined (${candidates.length} candidate symbols, lease ${this.timings.ttlMs} ms renewed every ${this.timings.tickMs} ms)`,
+    );
+  }
+
+  private async tick(): Promise<void> {
+    await this.leases?.tick();
+    const e = this.engine;
+    const l = this.ledger;
+    if (!e || !l || this.stopped) return;
+    const exposure = worstGrossExposure(e);
+    if (exposure === undefined) return;
+    const chunk = quoteToAtoms(this.o.cluster.budget_chunk ?? this.o.cluster.max_total_position! / 10, COMMON_EXPONENT);
+    // Keep half a chunk of headroom ready; give back what sits idle beyond three chunks, and
+    // what exceeds this shard's share once its exposure is below it (symbols handed over).
+    // What to keep is measured again right before `held` drops (exposure may grow meanwhile).
+    const keepAtLeast = (floor: () => bigint) => () => {
+      const now = worstGrossExposure(e) ?? l.held;
+      const f = floor();
+      return now > f ? now : f;
+    };
+    if (l.held > l.cap() && exposure < l.held) await l.releaseDownTo(keepAtLeast(() => l.cap()), "above this shard's share");
+    else if (l.held - exposure < chunk / 2n) l.request(exposure + chunk);
+    else if (l.held - exposure > 3n * chunk) await l.releaseDownTo(keepAtLeast(() => (worstGrossExposure(e) ?? l.held) + chunk), 'idle headroom');
+  }
+
+  private onLeaseEvent(e: LeaseEvent): void {
+    const log = this.o.logger;
+    this.pub?.publish('lease', { ...e });
+    if (e.kind === 'acquired') log.info({ lease: e.key }, `lease ${e.key} acquired (${e.why})`);
+    else log.warn({ lease: e.key }, `lease ${e.key} ${e.kind}: ${e.why}`);
+    if (e.kind !== 'acquired' && this.engine) {
+      // Another shard may trade it next: nothing of ours may stay working there.
+      for (const o of this.engine.openOrders(e.exchange, e.symbol)) this.engine.cancel(o.clientOrderId);
+    }
+  }
+
+  private onBudgetEvent(e: BudgetEvent): void {
+    this.pub?.publish('budget', { kind: e.kind, held: e.held, delta: e.delta, latencyMs: e.latencyMs, attempts: e.attempts, why: e.why });
+    this.o.logger.debug({ budget: e.kind, held: formatScaled(e.held, COMMON_EXPONENT), latencyMs: e.latencyMs }, `cluster budget ${e.kind}`);
+  }
+
+  private async watchHalt(): Promise<void> {
+    const w = await this.h!.control.watch({ key: HALT_KEY });
+    this.haltWatch = w;
+    void (async () => {
+      for await (const e of w) {
+        if (e.operation !== 'PUT') {
+          this.o.logger.warn('cluster: global HALT cleared; this shard stays HALTED until resumed through its control endpoint');
+          this.pub?.publish('halt', { observed: 'cleared' });
+          continue;
+        }
+        let doc: HaltDoc;
+        try {
+          doc = e.json<HaltDoc>();
+        } catch (err) {
+          doc = { reason: `unreadable HALT record (${errorText(err)})`, by: '?', ts: 0 };
+        }
+        this.applyHalt(doc);
+      }
+    })().catch((err) => this.o.logger.error({ err: errorText(err) }, 'cluster HALT watch ended'));
+  }
+
+  /**
+   * HALTs the engine. A HALT already set when the shard starts arrives before the engine started
+   * (and restored its journal): it is applied as soon as the engine runs, before this shard can
+   * hold any lease (leases are taken from the second renewal period on).
+   */
+  private applyHalt(doc: HaltDoc): void {
+    const engine = this.engine!;
+    if (!engine.started) {
+      if (!this.stopped) setTimeout(() => this.applyHalt(doc), 20).unref();
+      return;
+    }
+    engine.halt(`cluster HALT by ${doc.by}: ${doc.reason}`);
+    // Published after the engine stopped taking orders: no order of ours follows this in the stream.
+    this.pub?.publish('halt', { observed: 'halt', reason: doc.reason, by: doc.by, haltTs: doc.ts, delayMs: this.o.clock.now() - doc.ts });
+  }
+
+  private publishState(): void {
+    const e = this.engine;
+    if (!e || !this.pub) return;
+    const t = e.totals();
+    const eq = e.risk?.equitySnapshot?.();
+    const positions = [...e.portfolio.all()].filter((p) => p.qty !== 0).map((p) => ({ exchange: p.instrument.exchange, symbol: p.instrument.symbol, qty: p.qty }));
+    this.pub.publish('state', {
+      equity: eq ? eq.equity : t.equity,
+      peak: eq ? eq.peak : null,
+      realized: t.realized,
+      unrealized: t.unrealized,
+      fees: t.fees,
+      equityText: commonToDecimal(eq ? eq.equity : t.equity),
+      grossExposure: worstGrossExposure(e) ?? null,
+      reserved: this.ledger?.held ?? null,
+      riskState: e.riskState.state,
+      leases: this.leases?.heldKeys() ?? [],
+      positions,
+      dropped: this.pub.dropped,
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    try {
+      await this.leaseTick;
+      await this.leases?.stop();
+      if (this.ledger && this.engine) {
+        // Open positions stay at the venue and keep their budget; the idle rest goes back.
+        const engine = this.engine;
+        const ledger = this.ledger;
+        await ledger.releaseDownTo(() => worstGrossExposure(engine) ?? ledger.held, 'shard stopping');
+      }
+      this.publishState();
+      this.haltWatch?.stop();
+      await this.h?.nc.drain();
+    } catch (err) {
+      this.o.logger.warn({ err: errorText(err) }, `cluster: stop incomplete: ${errorText(err)}`);
+      await this.h?.nc.close().catch(() => {});
+    }
+  }
+}

@@ -1,0 +1,297 @@
+/**
+ * The scale-out acceptance test (issue 17): nats-server with JetStream on an ephemeral port, three
+ * `cwts-ultra run` shards on the simulated venue and `cwts-ultra risk-aggregator`, all real
+ * processes. One shard is SIGKILLed; then a global HALT is broadcast. Everything is proven from
+ * what the shards published to the cluster's JetStream stream: the dead shard's symbols were
+ * taken over, no symbol was traded by two shards at once, the global position budget held, and
+ * no shard sent an order after it observed the HALT (one started after it included). Takeover time, HALT propagation and budget
+ * reservation latency are measured and printed (docs/scale-out.md), never asserted.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { COMMON_EXPONENT, quoteToAtoms } from '@cwts/core/risk';
+import { skipUnlessRequired, startAppRun, waitUntil, type AppRun } from '@cwts/core/testing';
+import { clusterNames } from '../src/names.js';
+import { natsServerMissing, startNatsServer, type NatsServer } from './nats-server.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(here, '../../..');
+const CLI = join(ROOT, 'packages/core/bin/cwts-ultra.js');
+const SIM = join(ROOT, 'packages/exchange-sim/dist/index.js');
+const STRATEGY = join(here, 'fixtures/budget-churn-strategy.mjs');
+const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT', 'XRPUSDT', 'ADAUSDT', 'DOGEUSDT'];
+const CLUSTER = 'itest';
+const LIMIT = 12_000;
+const TAKEOVER_MS = Number(process.env.CWTS_CLUSTER_TEST_TAKEOVER_MS ?? 4000);
+
+interface Msg {
+  subject: string;
+  shard: string;
+  instance: string;
+  seq: number;
+  ts: number;
+  [k: string]: unknown;
+}
+
+function configText(natsUrl: string): string {
+  return `[system]
+name = "cluster-shard"
+log_level = "info"
+mode = "paper"
+
+[exchanges]
+enabled = ["sim"]
+
+[sim]
+plugin = "${SIM}"
+symbols = [${SYMBOLS.map((s) => `"${s}"`).join(', ')}]
+
+[sim.options]
+seed = 7
+events_per_second = 20
+
+[risk]
+max_position = 1000000
+max_drawdown = 0.5
+kelly_fraction = 0.25
+var_confidence = 0.99
+initial_equity = 100000
+orders_per_second = 200
+
+[monitoring]
+metrics_port = 0
+health_check_port = 0
+control_port = 0
+bind_address = "127.0.0.1"
+
+[compute]
+backends = ["js"]
+
+[strategy]
+plugin = "${STRATEGY}"
+interval_ms = 100
+order_notional = 500
+
+[cluster]
+name = "${CLUSTER}"
+shard_id = "\${SHARD_ID}"
+servers = ["${natsUrl}"]
+takeover_ms = ${TAKEOVER_MS}
+publish_interval_ms = 250
+max_total_position = ${LIMIT}
+budget_chunk = 2000
+`;
+}
+
+const missing = natsServerMissing();
+const cleanup: (() => Promise<unknown> | void)[] = [];
+afterAll(async () => {
+  for (const c of cleanup.reverse()) await c();
+});
+
+function spawnCli(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; out: string[]; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...env, CWTS_LOG_FORMAT: 'json' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out: string[] = [];
+  child.stdout!.on('data', (d: Buffer) => out.push(d.toString()));
+  child.stderr!.on('data', (d: Buffer) => out.push(d.toString()));
+  return { child, out, exited: new Promise((r) => child.on('exit', (c) => r(c))) };
+}
+
+async function readStream(nc: NatsConnection, stream: string): Promise<Msg[]> {
+  const jsm = await jetstreamManager(nc);
+  const total = (await jsm.streams.info(stream)).state.messages;
+  const consumer = await jetstream(nc).consumers.get(stream);
+  const out: Msg[] = [];
+  while (out.length < total) {
+    const batch = await consumer.fetch({ max_messages: Math.min(1000, total - out.length), expires: 5000 });
+    for await (const m of batch) out.push({ subject: m.subject, ...(m.json() as Omit<Msg, 'subject'>) });
+  }
+  return out;
+}
+
+/** Polls every 50 ms: the shards need the CPU more than the test does. */
+const until = (cond: () => boolean, ms: number, what: string) => waitUntil(cond, what, ms, 50);
+const kindOf = (m: Msg) => m.subject.split('.')[2]!;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const fmt = (xs: number[]) => (xs.length ? `median ${median(xs).toFixed(1)} ms, max ${Math.max(...xs).toFixed(1)} ms (n=${xs.length})` : 'none');
+
+describe('three shards on NATS JetStream', () => {
+  it('takes over a killed shard\'s symbols, never trades a symbol twice, holds the global budget and obeys HALT', { timeout: 240_000 }, async (ctx) => {
+    if (missing) skipUnlessRequired(ctx, 'nats-server', missing);
+    const nats: NatsServer = await startNatsServer();
+    cleanup.push(() => nats.stop());
+    const dir = mkdtempSync(join(tmpdir(), 'cwts-cluster-'));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const cfg = join(dir, 'shard.toml');
+    writeFileSync(cfg, configText(nats.url));
+    const names = clusterNames(CLUSTER);
+
+    const nc = await connect({ servers: nats.url });
+    cleanup.push(() => nc.close());
+    const live: Msg[] = [];
+    nc.subscribe(names.all, { callback: (err, m) => { if (!err) live.push({ subject: m.subject, ...(m.json() as Omit<Msg, 'subject'>) }); } });
+
+    const aggregator = spawnCli(['risk-aggregator', '--config', cfg], { ...process.env, SHARD_ID: 'aggregator' });
+    cleanup.push(async () => { if (aggregator.child.exitCode === null) { aggregator.child.kill('SIGTERM'); await aggregator.exited; } });
+    const shards: AppRun[] = [];
+    for (const id of ['s1', 's2', 's3']) {
+      const dataDir = join(dir, id);
+      const run = await startAppRun(CLI, ['run', '--config', cfg], { cwd: ROOT, env: { ...process.env, SHARD_ID: id, CWTS_DATA_DIR: dataDir }, startTimeoutMs: 60_000 });
+      shards.push(run);
+      cleanup.push(async () => { if (run.child.exitCode === null) { run.child.kill('SIGKILL'); await run.exited; } });
+    }
+    const diag = () => {
+      if (process.env.CWTS_CLUSTER_TEST_LOGS) shards.forEach((s, k) => writeFileSync(join(process.env.CWTS_CLUSTER_TEST_LOGS!, `s${k + 1}.log`), s.out.join('')));
+      return diag2();
+    };
+    const summary = () => {
+      const by = (kind: string, shard: string) => live.filter((x) => kindOf(x) === kind && x.shard === shard);
+      return ['s1', 's2', 's3', 's4'].map((s) => `${s}: orders ${by('order', s).length}, fills ${by('fill', s).length}, budget held ${String(by('budget', s).at(-1)?.held ?? '-')}, leases ${JSON.stringify(by('state', s).at(-1)?.leases ?? [])}`).join('\n');
+    };
+    const diag2 = () => summary() + '\n' + shards.map((s, k) => `--- s${k + 1}\n${s.out.join('').slice(-3000)}`).join('\n') + `\n--- aggregator\n${aggregator.out.join('').slice(-2000)}`;
+
+    // Steady state: every symbol leased, orders filled on every shard, the budget used up at least once.
+    const holders = () => {
+      const m = new Map<string, string>();
+      for (const x of live) if (kindOf(x) === 'lease') {
+        if (x.kind === 'acquired') m.set(x.key as string, x.shard);
+        else if (m.get(x.key as string) === x.shard) m.delete(x.key as string);
+      }
+      return m;
+    };
+    try {
+      await until(() => holders().size === SYMBOLS.length && ['s1', 's2', 's3'].every((s) => live.some((x) => kindOf(x) === 'fill' && x.shard === s)), 90_000, 'every symbol leased and fills on every shard');
+      await until(() => live.some((x) => kindOf(x) === 'budget' && x.kind === 'refused'), 60_000, 'the global budget exhausted once');
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n${diag()}`);
+    }
+
+    // Kill s3 the hard way: no lease release, no budget release, no goodbye.
+    const before = holders();
+    const orphaned = [...before].filter(([, s]) => s === 's3').map(([k]) => k);
+    const killedAt = Date.now();
+    shards[2]!.child.kill('SIGKILL');
+    await shards[2]!.exited;
+    await until(() => { const h = holders(); return orphaned.every((k) => h.get(k) !== undefined && h.get(k) !== 's3'); }, 10 * TAKEOVER_MS + 30_000, 'the killed shard\'s symbols taken over');
+    // Trade on the new owners for a moment.
+    const fillsAfterTakeover = () => live.filter((x) => kindOf(x) === 'order' && orphaned.includes(`sim.${x.symbol}`) && x.ts > killedAt).length;
+    await until(() => fillsAfterTakeover() > 0, 30_000, 'orders on a taken-over symbol');
+
+    // Global HALT through the CLI.
+    const halt = spawnCli(['risk-aggregator', '--config', cfg, '--halt', 'acceptance test'], { ...process.env, SHARD_ID: 'operator' });
+    expect(await halt.exited, halt.out.join('')).toBe(0);
+    await until(() => ['s1', 's2'].every((s) => live.some((x) => kindOf(x) === 'halt' && x.shard === s && x.observed === 'halt')), 30_000, 'HALT observed by the live shards');
+    // A shard starting while the HALT is set obeys it before it could trade anything.
+    const late = await startAppRun(CLI, ['run', '--config', cfg], { cwd: ROOT, env: { ...process.env, SHARD_ID: 's4', CWTS_DATA_DIR: join(dir, 's4') }, startTimeoutMs: 60_000 });
+    shards.push(late);
+    cleanup.push(async () => { if (late.child.exitCode === null) { late.child.kill('SIGKILL'); await late.exited; } });
+    await until(() => live.some((x) => kindOf(x) === 'halt' && x.shard === 's4' && x.observed === 'halt'), 30_000, 'HALT observed by a shard started after it');
+    await new Promise((r) => setTimeout(r, 1500)); // any order sent after the HALT would be published by now
+    for (const s of [shards[0]!, shards[1]!, late]) s.child.kill('SIGTERM');
+    expect(await shards[0]!.exited).toBe(0);
+    expect(await shards[1]!.exited).toBe(0);
+    expect(await late.exited).toBe(0);
+    aggregator.child.kill('SIGTERM');
+    expect(await aggregator.exited).toBe(0);
+
+    // ---- the proof, from the stream ------------------------------------------------------------
+    const all = await readStream(nc, names.stream);
+    if (process.env.CWTS_CLUSTER_TEST_LOGS) {
+      writeFileSync(join(process.env.CWTS_CLUSTER_TEST_LOGS, 'stream.jsonl'), all.map((m) => JSON.stringify(m)).join('\n'));
+      diag();
+    }
+    const of = (kind: string) => all.filter((m) => kindOf(m) === kind);
+    expect(of('order').length).toBeGreaterThan(0);
+
+    // 1. Takeover: every symbol s3 held went to a live shard.
+    const takeovers: number[] = [];
+    for (const k of orphaned) {
+      const first = of('lease').find((m) => m.key === k && m.kind === 'acquired' && m.shard !== 's3' && m.ts >= killedAt);
+      expect(first, `${k} taken over`).toBeDefined();
+      takeovers.push(first!.ts - killedAt);
+    }
+
+    // 2. No symbol traded by two shards at once: every order lies inside its shard's lease
+    //    interval (acquired .. released/lost, or the end of the killed process; a handover in progress is still the
+    //    old shard's, reduce-only), and intervals of different shards on
+    //    one symbol never overlap.
+    type Interval = { shard: string; from: number; to: number };
+    const intervals = new Map<string, Interval[]>();
+    const open = new Map<string, Interval>();
+    for (const m of of('lease').sort((a, b) => a.ts - b.ts)) {
+      const key = m.key as string;
+      const id = `${key}|${m.shard}`;
+      if (m.kind === 'acquired' && !open.has(id)) {
+        const iv = { shard: m.shard, from: m.ts, to: Number.POSITIVE_INFINITY };
+        open.set(id, iv);
+        intervals.set(key, [...(intervals.get(key) ?? []), iv]);
+      } else if ((m.kind === 'released' || m.kind === 'lost') && open.has(id)) {
+        open.get(id)!.to = m.ts;
+        open.delete(id);
+      }
+    }
+    // The killed shard acted until its last message (the kernel ends it a moment after kill()).
+    const s3LastSeen = Math.max(...all.filter((m) => m.shard === 's3').map((m) => m.ts));
+    for (const [id, iv] of open) if (id.endsWith('|s3')) iv.to = s3LastSeen;
+    for (const [key, ivs] of intervals) {
+      for (let a = 0; a < ivs.length; a++) for (let b = a + 1; b < ivs.length; b++) {
+        const x = ivs[a]!;
+        const y = ivs[b]!;
+        if (x.shard !== y.shard) expect(x.to <= y.from || y.to <= x.from, `${key}: ${x.shard} [${x.from}, ${x.to}] overlaps ${y.shard} [${y.from}, ${y.to}]`).toBe(true);
+      }
+    }
+    for (const o of of('order')) {
+      const key = `sim.${o.symbol}`;
+      const own = (intervals.get(key) ?? []).filter((iv) => iv.shard === o.shard && iv.from <= o.ts && o.ts <= iv.to);
+      expect(own.length, `order ${o.clientOrderId} of ${o.shard} on ${key} at ${o.ts} outside its lease`).toBe(1);
+      expect(['held', 'releasing']).toContain(o.lease);
+    }
+
+    // 3. The global budget: the sum of reservations never exceeded max_total_position, and it was reached.
+    const limit = quoteToAtoms(LIMIT, COMMON_EXPONENT);
+    const held = new Map<string, bigint>();
+    let peakSum = 0n;
+    for (const b of of('budget').sort((a, z) => a.ts - z.ts || a.seq - z.seq)) {
+      held.set(b.shard, BigInt(b.held as string));
+      const sum = [...held.values()].reduce((a, v) => a + v, 0n);
+      expect(sum <= limit, `reservations ${sum} > ${limit}`).toBe(true);
+      if (sum > peakSum) peakSum = sum;
+    }
+    expect(peakSum).toBe(limit);
+    const aggregates = of('aggregate');
+    expect(aggregates.length).toBeGreaterThan(0);
+    for (const a of aggregates) if (a.reservedInKv !== null) expect(BigInt(a.reservedInKv as string) <= limit).toBe(true);
+    // Each shard's worst-case exposure stays within its reservation, give or take price drift since the order.
+    for (const s of of('state')) if (s.grossExposure !== null && s.reserved !== null) {
+      expect(Number(BigInt(s.grossExposure as string)) <= Number(BigInt(s.reserved as string)) * 1.02 + 1e18, `${s.shard} exposure ${s.grossExposure} above reserved ${s.reserved}`).toBe(true);
+    }
+
+    // 4. HALT: nothing sent after a shard observed it (per shard, in publication order).
+    const propagation: number[] = [];
+    expect(of('order').filter((m) => m.shard === 's4')).toEqual([]);
+    for (const s of ['s1', 's2', 's4']) {
+      const mine = all.filter((m) => m.shard === s).sort((a, b) => a.seq - b.seq);
+      const h = mine.find((m) => kindOf(m) === 'halt' && m.observed === 'halt')!;
+      expect(h).toBeDefined();
+      const late = mine.filter((m) => kindOf(m) === 'order' && m.instance === h.instance && m.seq > h.seq);
+      expect(late, `${s} sent orders after the HALT`).toEqual([]);
+      if (s !== 's4') propagation.push(h.delayMs as number);
+    }
+
+    const reservations = of('budget').filter((b) => b.kind === 'reserved').map((b) => b.latencyMs as number);
+    console.log(
+      [
+        `takeover_ms ${TAKEOVER_MS}: lease takeover after SIGKILL ${fmt(takeovers)}`,
+        `HALT propagation (KV put -> shard halted) ${fmt(propagation)}`,
+        `budget reservation (request -> committed CAS) ${fmt(reservations)}`,
+        `orders ${of('order').length}, fills ${of('fill').length}, stream messages ${all.length}`,
+      ].join('\n'),
+    );
+  });
+});

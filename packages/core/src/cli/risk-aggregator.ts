@@ -1,0 +1,46 @@
+import { SystemClock } from '../contracts/clock.js';
+import { ConfigError } from '../config/errors.js';
+import { loadConfigFile, outputRedactor } from '../config/index.js';
+import { createLogger } from '../observability/logger.js';
+import { loadClusterModule } from '../cluster/load.js';
+import { SHUTDOWN_SIGNALS } from './run.js';
+
+export interface RiskAggregatorOptions {
+  config: string;
+  duration?: number;
+  halt?: string;
+  resume?: boolean;
+}
+
+/** `cwts-ultra risk-aggregator`: runs until a shutdown signal or --duration; --halt / --resume act once. */
+export async function riskAggregatorCommand(o: RiskAggregatorOptions, out: (line: string) => void): Promise<number> {
+  const loaded = loadConfigFile(o.config);
+  outputRedactor.merge(loaded.redactor);
+  const cluster = loaded.config.cluster;
+  if (!cluster?.enabled) throw new ConfigError([{ path: 'cluster', message: 'risk-aggregator needs an enabled [cluster] table' }], loaded.sourcePath);
+  const logger = createLogger({ level: loaded.config.system.log_level, scrub: (line) => outputRedactor.redact(line) }).child({ component: 'risk-aggregator' });
+  const mod = await loadClusterModule(cluster, loaded.configDir);
+  const clock = new SystemClock();
+  if (o.halt !== undefined) {
+    await mod.haltCluster({ cluster, logger, clock }, o.halt);
+    out(`cluster ${cluster.name}: HALT broadcast (${o.halt})`);
+    return 0;
+  }
+  if (o.resume) {
+    await mod.resumeCluster({ cluster, logger, clock });
+    out(`cluster ${cluster.name}: global HALT cleared; resume each shard through its control endpoint`);
+    return 0;
+  }
+  let onSignal: (() => void) | undefined;
+  const until = new Promise<void>((resolve) => {
+    onSignal = resolve;
+    for (const sig of SHUTDOWN_SIGNALS) process.once(sig, resolve);
+    if (o.duration !== undefined) setTimeout(resolve, o.duration * 1000).unref();
+  });
+  try {
+    await mod.runAggregator({ cluster, logger, clock, until });
+  } finally {
+    for (const sig of SHUTDOWN_SIGNALS) process.off(sig, onSignal!);
+  }
+  return 0;
+}

@@ -1,0 +1,70 @@
+/**
+ * `[cluster]`: makes this process one shard of many (docs/scale-out.md). Absent, the deployment
+ * is a single process with no broker and nothing of the cluster package is loaded.
+ */
+import { z } from 'zod';
+import { hostname } from 'node:os';
+import { checkOptions } from './zod-options.js';
+import type { ConfigIssue } from './errors.js';
+
+/** NATS subject tokens and KV bucket names accept these; '.' separates tokens. */
+const TOKEN = /^[A-Za-z0-9_-]+$/;
+const TOKEN_RULE = 'letters, digits, _ and - only';
+
+export const CLUSTER_PLUGIN_DEFAULT = '@cwts/cluster-nats';
+
+export const clusterConfigSchema = z.strictObject({
+  /** A [cluster] table turns clustering on; `enabled = false` keeps the table but runs alone. */
+  enabled: z.boolean().default(true),
+  /** The package (or path) implementing the cluster; loaded only when enabled. */
+  plugin: z.string().min(1).default(CLUSTER_PLUGIN_DEFAULT),
+  /** The cluster's name: prefixes every bucket, stream and subject, so clusters can share a server. */
+  name: z.string().regex(TOKEN, TOKEN_RULE).max(32).default('cwts'),
+  /** This shard's stable id (a StatefulSet pod name); a restart with the same id keeps its budget. */
+  shard_id: z.string().regex(TOKEN, TOKEN_RULE).max(64).optional(),
+  /** NATS servers, e.g. ["nats://10.0.0.5:4222"]; credentials go in the URL through ${VAR}. */
+  servers: z.array(z.string().regex(/^(nats|tls):\/\/\S+$/, 'a nats:// or tls:// URL')).min(1).default(['nats://127.0.0.1:4222']),
+  /**
+   * Upper bound on how long a dead shard's symbols stay untraded before a live shard takes them
+   * over. The lease lifetime (the KV bucket's max_age) is 60 % of it, the renewal and takeover
+   * poll run every 15 %.
+   */
+  takeover_ms: z.number().int().min(1000).max(600_000).default(10_000),
+  /** Positions, equity and risk state are published this often (fills at once). */
+  publish_interval_ms: z.number().int().min(50).max(60_000).default(1000),
+  /**
+   * Portfolio-wide gross position notional (quote units, all shards together). Shards reserve
+   * it in chunks; no order is sent that would take a shard past what it holds. Off when absent.
+   */
+  max_total_position: z.number().positive().optional(),
+  /** Budget is reserved in chunks of this many quote units (default a tenth of max_total_position). */
+  budget_chunk: z.number().positive().optional(),
+  /** Portfolio-wide drawdown (0..1) from the peak of summed equity at which the aggregator HALTs every shard. */
+  max_drawdown: z.number().gt(0).lt(1).optional(),
+  /** KV and stream replicas (1 for a single nats-server; 3 for a NATS cluster). */
+  replicas: z.number().int().min(1).max(5).default(1),
+});
+
+export type ClusterConfig = z.output<typeof clusterConfigSchema> & { shard_id: string };
+
+/**
+ * Validates `[cluster]` (undefined when the table is absent). Issues carry full key paths
+ * (`cluster.takeover_ms`) and are pushed onto `issues`.
+ */
+export function readClusterConfig(value: unknown, issues: ConfigIssue[], systemName: string): ClusterConfig | undefined {
+  if (value === undefined) return undefined;
+  const r = checkOptions(clusterConfigSchema, value, 'cluster');
+  if (!r.ok) {
+    issues.push(...r.issues);
+    return undefined;
+  }
+  const v = r.value;
+  if (v.budget_chunk !== undefined && v.max_total_position === undefined) {
+    issues.push({ path: 'cluster.budget_chunk', message: 'needs cluster.max_total_position (the budget it is a chunk of)' });
+  }
+  if (v.budget_chunk !== undefined && v.max_total_position !== undefined && v.budget_chunk > v.max_total_position) {
+    issues.push({ path: 'cluster.budget_chunk', message: `must be at most cluster.max_total_position (${v.max_total_position})` });
+  }
+  const fallbackId = `${systemName}-${hostname()}`.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64);
+  return { ...v, shard_id: v.shard_id ?? fallbackId };
+}
