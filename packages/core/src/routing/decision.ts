@@ -17,10 +17,12 @@
  * (SYNCED); at most `maxChildren` children in all.
  *
  * Method:
- * - All venues on one lot grid: enumerate the sets of venues whose minimum notional forces more
- *   than one lot (the only non-convexity), and for each solve the remaining convex problem by a
- *   greedy sweep of every venue's levels merged by effective unit price. Exact.
- *   When `maxChildren` binds, every set of at most maxChildren venues is enumerated instead.
+ * - All venues on one lot grid: without the minimum notionals and the child cap the problem is
+ *   convex (each venue's cost is piecewise linear and convex in its quantity) and a greedy sweep
+ *   of every venue's levels merged by effective unit price solves it. A branch and bound adds the
+ *   two non-convex constraints back: where the relaxed split gives a venue less than its floor
+ *   (or uses too many venues) it branches on that venue (forced to its floor / excluded), pruning
+ *   nodes whose relaxation cannot beat the best split found. Exact; usually one sweep.
  * - Lots that differ between venues (a knapsack): a dynamic program over (children, quantity)
  *   in units of the gcd of the lots. Exact, when it fits `dpCells` and 2^53; otherwise the greedy
  *   sweep with per-venue lot rounding, flagged `exact = false`.
@@ -154,14 +156,18 @@ export class RoutingScratch {
   readonly loNotional: Float64Array; // sum p x q of the first lo lots
   readonly rate: Float64Array; // 1e6 + fee + penalty (buy) or 1e6 - fee - penalty (sell)
   readonly eligible: Int32Array; // venue indices
-  readonly forced: Uint8Array;
-  readonly optional: Uint8Array;
+  readonly state: Uint8Array; // FREE / FORCED / EXCLUDED at the current branch-and-bound node
+  readonly bestState: Uint8Array;
   readonly taken: Float64Array;
   readonly notional: Float64Array;
   // merged level order
-  readonly order: Int32Array;
-  readonly key: Float64Array;
+  readonly orderVenue: Int32Array;
+  readonly orderLevel: Int32Array;
   readonly cursor: Int32Array;
+  readonly headKey: Float64Array;
+  /** Entries of orderVenue / orderLevel merged so far, and the side they were merged for. */
+  merged = 0;
+  mergeBuy = true;
   // dynamic program
   readonly dpA: Float64Array;
   readonly dpB: Float64Array;
@@ -169,6 +175,11 @@ export class RoutingScratch {
   /** The last objectiveOf, hi * 2^32 + lo. */
   objHi = 0;
   objLo = 0;
+  /** Best feasible split found by the branch and bound. */
+  found = false;
+  bestT = 0;
+  bestHi = 0;
+  bestLo = 0;
 
   /** dpCells: (children + 1) x (quantity steps + 1) states the mixed-lot program may use (default 16384). */
   constructor(maxVenues: number, maxLevels: number, dpCells = 16_384) {
@@ -183,13 +194,14 @@ export class RoutingScratch {
     this.loNotional = new Float64Array(maxVenues);
     this.rate = new Float64Array(maxVenues);
     this.eligible = new Int32Array(maxVenues);
-    this.forced = new Uint8Array(maxVenues);
-    this.optional = new Uint8Array(maxVenues);
+    this.state = new Uint8Array(maxVenues);
+    this.bestState = new Uint8Array(maxVenues);
     this.taken = new Float64Array(maxVenues);
     this.notional = new Float64Array(maxVenues);
-    this.order = new Int32Array(maxVenues * maxLevels);
-    this.key = new Float64Array(maxVenues * maxLevels);
+    this.orderVenue = new Int32Array(maxVenues * maxLevels);
+    this.orderLevel = new Int32Array(maxVenues * maxLevels);
     this.cursor = new Int32Array(maxVenues);
+    this.headKey = new Float64Array(maxVenues);
     this.dpA = new Float64Array(dpCells);
     this.dpB = new Float64Array(dpCells);
     this.choice = new Float64Array(dpCells * maxVenues);
@@ -260,7 +272,9 @@ export function decideRoute(p: RoutingProblem, out: RoutingDecision, s: RoutingS
     for (let l = 0; l < n; l++) {
       const px = p.price[base + l]!;
       const q = p.depth[base + l]!;
-      if (!Number.isSafeInteger(px) || px <= 0 || !Number.isSafeInteger(q) || q < 0 || q % m !== 0) return out.status;
+      // integers in (0, 2^53): cheaper than Number.isSafeInteger on the hot path
+      if (!(px > 0 && px <= Number.MAX_SAFE_INTEGER && Math.floor(px) === px)) return out.status;
+      if (!(q >= 0 && q <= Number.MAX_SAFE_INTEGER && Math.floor(q) === q) || (m !== 1 && q % m !== 0)) return out.status;
       // best first, strictly: anything else ends the usable part (a crossed or unsorted view)
       if (l > 0 && (buy ? px <= prev : px >= prev)) break;
       if (limit > 0 && (buy ? px > limit : px < limit)) break;
@@ -314,35 +328,19 @@ export function decideRoute(p: RoutingProblem, out: RoutingDecision, s: RoutingS
     const v = s.eligible[e]!;
     s.cursor[v] = 0;
     total += s.usable[v]!;
+    const u = p.price[v * L]! * s.rate[v]!;
+    s.headKey[v] = buy ? u : -u;
   }
-  for (let k = 0; k < total; k++) {
-    let bestV = -1;
-    let bestKey = 0;
-    for (let e = 0; e < E; e++) {
-      const v = s.eligible[e]!;
-      const c = s.cursor[v]!;
-      if (c >= s.usable[v]!) continue;
-      const u = p.price[v * L + c]! * s.rate[v]!;
-      const key = buy ? u : -u;
-      if (bestV < 0 || key < bestKey) {
-        bestV = v;
-        bestKey = key;
-      }
-    }
-    s.order[k] = bestV * L + s.cursor[bestV]!;
-    s.key[k] = bestKey;
-    s.cursor[bestV]!++;
-  }
+  s.merged = 0;
+  s.mergeBuy = buy;
 
   let sameLot = true;
   let g = p.lotMult[s.eligible[0]!]!;
-  let constrained = 0;
   for (let e = 0; e < E; e++) {
     const v = s.eligible[e]!;
     const m = p.lotMult[v]!;
     if (m !== p.lotMult[s.eligible[0]!]!) sameLot = false;
     g = gcd(g, m);
-    if (s.lo[v]! > m) constrained++;
   }
   const kMax = Math.min(p.maxChildren, E);
 
@@ -356,91 +354,115 @@ export function decideRoute(p: RoutingProblem, out: RoutingDecision, s: RoutingS
     out.exact = false; // the sweep below with per-venue lot rounding: feasible, maybe not optimal
   }
 
-  // ---- greedy sweeps over sets of venues -------------------------------------------------
+  // ---- branch and bound over the min-notional floors and the child cap ------------------------
+  // Relaxation at a node: venues FREE take any multiple of their lot from 0 (floor ignored),
+  // FORCED ones start at their floor, EXCLUDED ones take nothing. With one lot grid the greedy
+  // sweep solves it exactly, so it bounds its subtree: a node is split only while its relaxed
+  // solution breaks a floor or the child cap, on one venue (excluded / forced), and pruned when
+  // it cannot beat the best feasible split found. Most books end at the root.
   const qEff = sameLot ? Math.floor(p.qty / g) * g : p.qty;
-  const childrenBind = kMax < E;
-  let bestMask = -1;
-  let bestT = -1;
-  let bestHi = 0;
-  let bestLo = 0;
-  // childrenBind: every set of <= kMax venues, each forced to at least its floor.
-  // otherwise: every set of the venues whose floor is above one lot (forced); the rest optional.
-  const pool = childrenBind ? E : constrained;
-  const sets = 1 << pool;
-  for (let mask = childrenBind ? 1 : 0; mask < sets; mask++) {
-    if (childrenBind && popcount(mask) > kMax) continue;
-    if (!selectSet(p, s, E, mask, childrenBind)) continue;
-    const t = sweep(p, s, E, total, qEff, false, out);
-    if (t < 0) continue;
-    const objHi = s.objHi;
-    const objLo = s.objLo;
-    let better = t > bestT;
-    if (t === bestT) {
-      const cmp = objHi !== bestHi ? objHi - bestHi : objLo - bestLo;
-      better = buy ? cmp < 0 : cmp > 0;
-    }
-    if (better) {
-      bestMask = mask;
-      bestT = t;
-      bestHi = objHi;
-      bestLo = objLo;
-    }
+  for (let e = 0; e < E; e++) s.state[s.eligible[e]!] = FREE;
+  s.found = false;
+  s.bestT = 0;
+  branch(p, s, E, total, qEff, kMax, buy, 0);
+  if (!s.found || s.bestT <= 0) return out.status;
+  for (let e = 0; e < E; e++) s.state[s.eligible[e]!] = s.bestState[s.eligible[e]!]!;
+  sweep(p, s, E, total, qEff);
+  for (let e = 0; e < E; e++) {
+    const v = s.eligible[e]!;
+    if (s.taken[v]! > 0) writeChild(p, s, out, v, s.taken[v]!);
   }
-  if (bestMask < 0 || bestT <= 0) return out.status;
-  selectSet(p, s, E, bestMask, childrenBind);
-  sweep(p, s, E, total, qEff, true, out);
-  out.objectiveHi = bestHi;
-  out.objectiveLo = bestLo;
+  out.objectiveHi = s.bestHi;
+  out.objectiveLo = s.bestLo;
   return out.status;
 }
 
-function popcount(x: number): number {
-  let c = 0;
-  while (x !== 0) {
-    x &= x - 1;
-    c++;
-  }
-  return c;
-}
-
-/** Marks forced / optional venues for one set; false when the set cannot be feasible. */
-function selectSet(p: RoutingProblem, s: RoutingScratch, E: number, mask: number, childrenBind: boolean): boolean {
-  let bit = 0;
-  let floor = 0;
-  for (let e = 0; e < E; e++) {
-    const v = s.eligible[e]!;
-    s.forced[v] = 0;
-    s.optional[v] = 0;
-    if (childrenBind) {
-      if ((mask >>> e) & 1) {
-        s.forced[v] = 1;
-        floor += s.lo[v]!;
+/**
+ * Extends the merged order of levels (by effective unit price, a V-way merge of the venues'
+ * best-first levels) to k + 1 entries. Lazy: a parent that sweeps a few levels merges a few.
+ */
+function mergeThrough(p: RoutingProblem, s: RoutingScratch, E: number, k: number): void {
+  const L = p.maxLevels;
+  const buy = s.mergeBuy;
+  while (s.merged <= k) {
+    let bestV = -1;
+    let bestKey = Infinity;
+    for (let e = 0; e < E; e++) {
+      const v = s.eligible[e]!;
+      const key = s.headKey[v]!; // Infinity once the venue's levels are all merged
+      if (key < bestKey) {
+        bestV = v;
+        bestKey = key;
       }
-    } else if (s.lo[v]! > p.lotMult[v]!) {
-      if ((mask >>> bit) & 1) {
-        s.forced[v] = 1;
-        floor += s.lo[v]!;
-      }
-      bit++;
+    }
+    const c = s.cursor[bestV]!;
+    s.orderVenue[s.merged] = bestV;
+    s.orderLevel[s.merged] = c;
+    s.merged++;
+    s.cursor[bestV] = c + 1;
+    if (c + 1 < s.usable[bestV]!) {
+      const u = p.price[bestV * L + c + 1]! * s.rate[bestV]!;
+      s.headKey[bestV] = buy ? u : -u;
     } else {
-      s.optional[v] = 1;
+      s.headKey[bestV] = Infinity;
     }
   }
-  return floor <= p.qty;
+}
+
+const FREE = 0;
+const FORCED = 1;
+const EXCLUDED = 2;
+
+/** (t, hi, lo) strictly better than the best found: more filled, then cheaper (sell: more proceeds). */
+function beatsBest(s: RoutingScratch, t: number, hi: number, lo: number, buy: boolean): boolean {
+  if (!s.found || t !== s.bestT) return !s.found || t > s.bestT;
+  const cmp = hi !== s.bestHi ? hi - s.bestHi : lo - s.bestLo;
+  return buy ? cmp < 0 : cmp > 0;
+}
+
+function branch(p: RoutingProblem, s: RoutingScratch, E: number, total: number, qEff: number, kMax: number, buy: boolean, forced: number): void {
+  if (forced > kMax) return;
+  const t = sweep(p, s, E, total, qEff);
+  if (t < 0 || !beatsBest(s, t, s.objHi, s.objLo, buy)) return;
+  let pick = -1;
+  let active = 0;
+  let firstFreeActive = -1;
+  for (let e = 0; e < E; e++) {
+    const v = s.eligible[e]!;
+    const q = s.taken[v]!;
+    if (q === 0) continue;
+    active++;
+    if (s.state[v] !== FREE) continue;
+    if (firstFreeActive < 0) firstFreeActive = v;
+    if (q < s.lo[v]! && pick < 0) pick = v;
+  }
+  if (pick < 0 && active > kMax) pick = firstFreeActive;
+  if (pick < 0) {
+    s.found = true;
+    s.bestT = t;
+    s.bestHi = s.objHi;
+    s.bestLo = s.objLo;
+    for (let e = 0; e < E; e++) s.bestState[s.eligible[e]!] = s.state[s.eligible[e]!]!;
+    return;
+  }
+  s.state[pick] = FORCED;
+  branch(p, s, E, total, qEff, kMax, buy, forced + 1);
+  s.state[pick] = EXCLUDED;
+  branch(p, s, E, total, qEff, kMax, buy, forced);
+  s.state[pick] = FREE;
 }
 
 /**
- * One greedy pass: forced venues start at their floor (their cheapest lo lots), then every
- * level of a forced or optional venue is taken in merged order, each take a multiple of the
- * venue's lot. Returns the quantity taken (-1 when a forced floor does not fit), leaving each
- * venue's qty and notional in s.taken / s.notional; `record` writes the children into out.
+ * The relaxation of one node: forced venues start at their floor (their cheapest lo lots), then
+ * every level of a forced or free venue is taken in merged order, each take a multiple of the
+ * venue's lot. Returns the quantity taken (-1 when the forced floors do not fit), leaving each
+ * venue's qty and notional in s.taken / s.notional and the objective in s.objHi / s.objLo.
  */
-function sweep(p: RoutingProblem, s: RoutingScratch, E: number, total: number, qEff: number, record: boolean, out: RoutingDecision): number {
-  const L = p.maxLevels;
+function sweep(p: RoutingProblem, s: RoutingScratch, E: number, total: number, qEff: number): number {
   let remaining = qEff;
   for (let e = 0; e < E; e++) {
     const v = s.eligible[e]!;
-    if (s.forced[v] === 1) {
+    if (s.state[v] === FORCED) {
       remaining -= s.lo[v]!;
       s.taken[v] = s.lo[v]!;
       s.notional[v] = s.loNotional[v]!;
@@ -451,41 +473,28 @@ function sweep(p: RoutingProblem, s: RoutingScratch, E: number, total: number, q
   }
   if (remaining < 0) return -1;
   for (let k = 0; k < total && remaining > 0; k++) {
-    const idx = s.order[k]!;
-    const v = (idx / L) | 0;
-    if (s.forced[v] === 0 && s.optional[v] === 0) continue;
-    const l = idx - v * L;
+    if (k >= s.merged) mergeThrough(p, s, E, k);
+    const v = s.orderVenue[k]!;
+    const st = s.state[v]!;
+    if (st === EXCLUDED) continue;
+    const l = s.orderLevel[k]!;
+    const idx = v * p.maxLevels + l;
     let avail = p.depth[idx]!;
-    if (s.forced[v] === 1) {
+    if (st === FORCED) {
       const ll = s.loLevel[v]!;
       if (l < ll) continue;
       if (l === ll) avail -= s.loRest[v]!;
+      if (avail <= 0) continue;
     }
-    if (avail <= 0) continue;
     const m = p.lotMult[v]!;
     let take = avail < remaining ? avail : remaining;
-    take -= take % m;
+    if (m !== 1) take -= take % m;
     if (take <= 0) continue;
     s.taken[v] = s.taken[v]! + take;
     s.notional[v] = s.notional[v]! + take * p.price[idx]!;
     remaining -= take;
   }
-  // an optional venue below its floor (only possible with mixed lots) sends nothing
-  for (let e = 0; e < E; e++) {
-    const v = s.eligible[e]!;
-    if (s.optional[v] === 1 && s.taken[v]! > 0 && s.taken[v]! < s.lo[v]!) {
-      remaining += s.taken[v]!;
-      s.taken[v] = 0;
-      s.notional[v] = 0;
-    }
-  }
   objectiveOf(s, E);
-  if (record) {
-    for (let e = 0; e < E; e++) {
-      const v = s.eligible[e]!;
-      if (s.taken[v]! > 0) writeChild(p, s, out, v, s.taken[v]!);
-    }
-  }
   return qEff - remaining;
 }
 
