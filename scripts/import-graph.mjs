@@ -29,10 +29,11 @@ export const CORE_LAYERS = {
   detectors: ['domain', 'contracts', 'observability', 'config', 'di', 'plugins', 'microstructure', 'compute'],
   risk: ['domain', 'contracts', 'observability', 'config', 'di', 'plugins', 'microstructure', 'compute'],
   journal: ['domain', 'contracts', 'observability', 'config'],
-  engine: ['domain', 'contracts', 'observability', 'config', 'di', 'plugins', 'microstructure', 'compute', 'adapter-kit', 'detectors', 'risk', 'journal'],
+  routing: ['domain', 'contracts', 'observability', 'config'],
+  engine: ['domain', 'contracts', 'observability', 'config', 'di', 'plugins', 'microstructure', 'compute', 'adapter-kit', 'detectors', 'risk', 'journal', 'routing'],
   testing: ['domain', 'contracts', 'observability', 'config', 'di', 'plugins', 'microstructure', 'compute', 'adapter-kit', 'detectors', 'risk'],
   reports: ['domain', 'contracts', 'observability', 'config', 'journal', 'engine'],
-  cli: ['domain', 'contracts', 'observability', 'config', 'di', 'plugins', 'microstructure', 'compute', 'adapter-kit', 'detectors', 'risk', 'journal', 'engine', 'reports'],
+  cli: ['domain', 'contracts', 'observability', 'config', 'di', 'plugins', 'microstructure', 'compute', 'adapter-kit', 'detectors', 'risk', 'journal', 'routing', 'engine', 'reports'],
 };
 
 const IMPORT_RE = /(?:^|[;\s])(?:import|export)\s+(?:type\s+)?(?:[\w*{}\s,$]*?\s+from\s+)?['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g;

@@ -16,3 +16,4 @@ export { SlidingWindow } from './observability/sliding-window.js';
 export { main as runCli } from './cli/main.js';
 export * from './adapter-kit/index.js';
 export * from './journal/index.js';
+export * from './routing/index.js';

@@ -5,6 +5,7 @@ import type { ConfigIssue } from './errors.js';
 import { indexPath, joinPath } from './errors.js';
 import { Secret } from './secret.js';
 import { closestMatch } from './suggest.js';
+import { readRoutingSection } from './routing-schema.js';
 import {
   FSYNC_POLICIES,
   LOG_LEVELS,
@@ -27,7 +28,7 @@ import {
 
 /** Top-level tables that are not venues. A venue may not take one of these names. */
 export const SECTIONS = [
-  'system', 'performance', 'exchanges', 'risk', 'monitoring', 'compute', 'detectors', 'strategy', 'journal', 'reconcile', 'paper',
+  'system', 'performance', 'exchanges', 'risk', 'monitoring', 'compute', 'detectors', 'strategy', 'journal', 'reconcile', 'paper', 'routing',
 ] as const;
 
 const NAME_RE = /^[a-z][a-z0-9_-]*$/;
@@ -529,5 +530,8 @@ export function validateConfig(root: Table, rawStrings: ReadonlyMap<string, stri
   };
   const strategy = readStrategy(c, root);
   if (strategy !== undefined) config.strategy = strategy;
+  const routing = readRoutingSection(root.routing, exchanges.enabled);
+  c.issues.push(...routing.issues);
+  if (routing.value) config.routing = routing.value;
   return { config, issues: c.issues, warnings: c.warnings };
 }

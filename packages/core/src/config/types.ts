@@ -1,3 +1,4 @@
+import type { RoutingConfig } from './routing-schema.js';
 import type { Redactor } from './redact.js';
 import type { Secret } from './secret.js';
 
@@ -180,6 +181,8 @@ export type CwtsConfig = {
   journal: JournalConfig;
   reconcile: ReconcileConfig;
   paper: PaperConfig;
+  /** `[routing]` (config/routing-schema.ts): the smart order router. */
+  routing?: RoutingConfig;
 };
 
 export type LoadedConfig = {
