@@ -31,7 +31,7 @@ export const CORE_LAYERS = {
   journal: ['domain', 'contracts', 'observability', 'config'],
   routing: ['domain', 'contracts', 'observability', 'config'],
   engine: ['domain', 'contracts', 'observability', 'config', 'di', 'plugins', 'microstructure', 'compute', 'adapter-kit', 'detectors', 'risk', 'journal', 'routing'],
-  testing: ['domain', 'contracts', 'observability', 'config', 'di', 'plugins', 'microstructure', 'compute', 'adapter-kit', 'detectors', 'risk'],
+  testing: ['domain', 'contracts', 'observability', 'config', 'di', 'plugins', 'microstructure', 'compute', 'adapter-kit', 'detectors', 'risk', 'routing'],
   reports: ['domain', 'contracts', 'observability', 'config', 'journal', 'engine'],
   cli: ['domain', 'contracts', 'observability', 'config', 'di', 'plugins', 'microstructure', 'compute', 'adapter-kit', 'detectors', 'risk', 'journal', 'routing', 'engine', 'reports'],
 };
