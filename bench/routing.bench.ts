@@ -1,20 +1,20 @@
 /**
  * `pnpm bench routing`: the smart order router's decision (packages/core/src/routing), 4 venues
  * x 20 levels each side, BTC-like books (6,000,000 ticks, lots of 1e-5, per-venue taker fees
- * 1-10 bps and latency penalties), a parent that sweeps several levels on several venues.
+ * 1-2 bps and latency penalties, venues' levels interleaving by effective price), a parent that sweeps several levels on several venues.
  * Four shapes: min notional never binding (one greedy sweep), min notional binding on two venues
  * (sets of forced venues enumerated), a cap of 2 children (every set of <= 2 venues), and mixed
  * lots small enough for the exact dynamic program. 64 different books per shape, cycled.
  * `SOR route decision ... p99` is what `cwts-ultra benchmark` shows on the seed's "Smart Order
  * Routing" row. Goal: p99 <= 5 us for 4 venues x 20 levels.
- * Env: ROUTING_ITERS (default 1_000_000), ROUTING_REPEATS (default 5).
+ * Env: ROUTING_ITERS (default 300_000), ROUTING_REPEATS (default 5).
  */
 import { performance } from 'node:perf_hooks';
 import { RoutingDecision, RoutingProblem, RoutingScratch, SIDE_BUY, SIDE_SELL, decideRoute } from '../packages/core/dist/routing/index.js';
 import { GcWatch, forceGc, heapUsedMiB, histogram, log, median, percentiles, timerOverheadNs, writeResults, type BenchResult } from './lib/harness.js';
 import { mulberry32 } from './lib/flow.js';
 
-const ITERS = Number(process.env.ROUTING_ITERS ?? 1_000_000);
+const ITERS = Number(process.env.ROUTING_ITERS ?? 300_000);
 const REPEATS = Number(process.env.ROUTING_REPEATS ?? 5);
 const VENUES = 4;
 const LEVELS = 20;
@@ -34,15 +34,16 @@ function makeBooks(shape: Shape, seed: number): RoutingProblem[] {
     const mixed = shape === 'mixed-lots';
     for (let v = 0; v < VENUES; v++) {
       const lotMult = mixed ? [1, 2, 5, 10][v]! : 1;
-      let px = side === SIDE_BUY ? mid + 1 + Math.floor(rnd() * 4) : mid - 1 - Math.floor(rnd() * 4);
+      let px = side === SIDE_BUY ? mid + 1 + Math.floor(rnd() * 400) : mid - 1 - Math.floor(rnd() * 400);
       const levels: [number, number][] = [];
       for (let l = 0; l < LEVELS; l++) {
         levels.push([px, lotMult * (mixed ? 1 + Math.floor(rnd() * 3) : 50 + Math.floor(rnd() * 2000))]);
-        px += (side === SIDE_BUY ? 1 : -1) * (1 + Math.floor(rnd() * 3));
+        px += (side === SIDE_BUY ? 1 : -1) * (5 + Math.floor(rnd() * 26));
       }
       // min notional 5 USDT = 5e7 tick-lots at 0.01 x 1e-5; binding: 200 USDT on two venues
       const minNotional = shape === 'min-notional' && v < 2 ? 200 * 1e7 : 5 * 1e7;
-      p.setVenue(v, { levels, lotMult, feeRate: [100, 250, 750, 1000][v]!, latencyRate: Math.floor(rnd() * 50), minNotional: mixed ? 0 : minNotional, headroom: 10 });
+      // 1-2 bps (600-1200 ticks at 6e6) against 5-30 ticks between levels: the venues interleave
+      p.setVenue(v, { levels, lotMult, feeRate: [100, 120, 150, 200][v]!, latencyRate: Math.floor(rnd() * 50), minNotional: mixed ? 0 : minNotional, headroom: 10 });
     }
     // Sweep deep: about a third of the visible depth (mixed: a small parent the program fits).
     p.qty = mixed ? 40 + Math.floor(rnd() * 40) : 5_000 + Math.floor(rnd() * 20_000);

@@ -346,7 +346,7 @@ export function decideRoute(p: RoutingProblem, out: RoutingDecision, s: RoutingS
 
   if (!sameLot) {
     const steps = Math.floor(p.qty / g);
-    const cells = (kMax + 1) * (steps + 1);
+    const cells = (kMax < E ? kMax + 1 : 1) * (steps + 1);
     if (cells <= s.dpCells && (steps * g) * maxPrice * 2 * RATE_ONE <= Number.MAX_SAFE_INTEGER) {
       solveByProgram(p, out, s, E, g, steps, kMax, buy);
       return out.status;
@@ -538,7 +538,10 @@ function writeChild(p: RoutingProblem, s: RoutingScratch, out: RoutingDecision, 
 function solveByProgram(p: RoutingProblem, out: RoutingDecision, s: RoutingScratch, E: number, g: number, steps: number, kMax: number, buy: boolean): void {
   const L = p.maxLevels;
   const W = steps + 1;
-  const cells = (kMax + 1) * W;
+  // The child count is a dimension only when the cap can bind (fewer allowed than venues).
+  const counted = kMax < E;
+  const layers = counted ? kMax + 1 : 1;
+  const cells = layers * W;
   let cur = s.dpA;
   let nxt = s.dpB;
   cur.fill(Infinity, 0, cells);
@@ -556,7 +559,8 @@ function solveByProgram(p: RoutingProblem, out: RoutingDecision, s: RoutingScrat
       nxt[i] = cur[i]!;
       s.choice[ch + i] = 0;
     }
-    for (let c = 0; c < kMax; c++) {
+    for (let c = 0; c < (counted ? kMax : 1); c++) {
+      const into = counted ? c + 1 : 0;
       for (let t = 0; t < W; t++) {
         const base = cur[c * W + t]!;
         if (base === Infinity) continue;
@@ -583,7 +587,7 @@ function solveByProgram(p: RoutingProblem, out: RoutingDecision, s: RoutingScrat
           }
           q += m;
           if (q < lo) continue;
-          const at = (c + 1) * W + tt;
+          const at = into * W + tt;
           const val = base + cost;
           if (val < nxt[at]!) {
             nxt[at] = val;
@@ -601,7 +605,7 @@ function solveByProgram(p: RoutingProblem, out: RoutingDecision, s: RoutingScrat
   let bestC = -1;
   for (let t = steps; t > 0 && bestT < 0; t--) {
     let bestVal = Infinity;
-    for (let c = 1; c <= kMax; c++) {
+    for (let c = counted ? 1 : 0; c < layers; c++) {
       const val = cur[c * W + t]!;
       if (val < bestVal) {
         bestVal = val;
@@ -619,7 +623,7 @@ function solveByProgram(p: RoutingProblem, out: RoutingDecision, s: RoutingScrat
     s.taken[v] = q;
     s.notional[v] = 0;
     if (q > 0) {
-      c--;
+      if (counted) c--;
       t -= q / g;
     }
   }

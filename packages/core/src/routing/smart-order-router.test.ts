@@ -108,6 +108,21 @@ describe('SmartOrderRouter', () => {
     await engine.stop();
   });
 
+  it('re-routes a child the venue rejected; a parent whose every child was rejected ends rejected', async () => {
+    const { venues, engine, router } = await setup({ max_children: 1 });
+    engine.submit(buy(100));
+    const b = venues.b.submitted[0]!;
+    venues.b.report(b, { kind: 'rejected', rejectReason: 'RATE_LIMITED' });
+    const c = venues.c.submitted[0]!;
+    expect(c.qty).toBe(10);
+    expect(router.parent('sor-1')!.status).toBe('open');
+    venues.c.report(c, { kind: 'rejected', rejectReason: 'VENUE_ERROR' });
+    expect(venues.a.submitted).toHaveLength(0); // a re-route is not re-routed
+    expect(router.parent('sor-1')!.status).toBe('rejected');
+    expect(router.parent('sor-1')!.rejectedChildren).toBe(2);
+    await engine.stop();
+  });
+
   it('a parent cancel cancels every live child; the parent ends cancelled with what filled', async () => {
     const { venues, engine, router } = await setup();
     engine.submit(buy(350));

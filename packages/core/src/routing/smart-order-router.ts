@@ -157,7 +157,8 @@ export class SmartOrderRouter implements OrderRouter {
       if (r.kind === 'rejected') parent.rejectedChildren++;
       this.children.delete(r.clientOrderId);
       const unfilled = child.qty - child.cumQty;
-      if (unfilled > 0 && !child.isReroute && child.tif === 'IOC' && this.cfg.reroute_unfilled_ioc && !parent.cancelRequested && r.kind !== 'rejected') {
+      // A venue's rejection (rate limited, a filter) leaves the quantity unfilled just the same.
+      if (unfilled > 0 && !child.isReroute && child.tif === 'IOC' && this.cfg.reroute_unfilled_ioc && !parent.cancelRequested) {
         this.reroute(child, unfilled, host);
       }
     }
