@@ -12,6 +12,7 @@ import { Secret } from './secret.js';
 import { closestMatch } from './suggest.js';
 import { headTables, SECTIONS, tailTables, venueTable } from './tables.js';
 import { readClusterConfig } from './cluster-schema.js';
+import { readRoutingSection } from './routing-schema.js';
 import type { CwtsConfig, VenueConfig } from './types.js';
 import { parseTable } from './zod-issues.js';
 
@@ -90,12 +91,16 @@ export function validateConfig(root: Table, rawStrings: ReadonlyMap<string, stri
 
   // [cluster] has its own schema (config/cluster-schema.ts); its default shard id needs the name.
   const cluster = readClusterConfig(root.cluster, issues, head.ok ? head.value.system.name : 'cwts');
+  // [routing] likewise (config/routing-schema.ts): its venue keys are checked against the enabled list.
+  const routing = readRoutingSection(root.routing, enabled);
+  issues.push(...routing.issues);
 
   if (!head.ok || !tail.ok) return { config: undefined as unknown as CwtsConfig, issues, warnings };
   const { strategy, ...rest } = tail.value;
   const config: CwtsConfig = { ...head.value, venues, ...rest };
   if (strategy !== undefined) config.strategy = strategy;
   if (cluster !== undefined) config.cluster = cluster;
+  if (routing.value) config.routing = routing.value;
   warnings.push(...tableWarnings(config, root));
   return { config, issues, warnings };
 }

@@ -51,6 +51,8 @@ export type CwtsConfig = {
   paper: PaperConfig;
   /** `[cluster]` (config/cluster-schema.ts); absent: a single process, no broker. */
   cluster?: import('./cluster-schema.js').ClusterConfig;
+  /** `[routing]` (config/routing-schema.ts): the smart order router. */
+  routing?: import('./routing-schema.js').RoutingConfig;
 };
 
 export type LoadedConfig = {

@@ -87,4 +87,22 @@ export interface Strategy {
 /** Picks the venue (or venues) for an intent; the default sends it where the intent says. */
 export interface OrderRouter {
   route(intent: Readonly<OrderIntent>, ctx: MarketContext): OrderIntent[];
+  /**
+   * Optional, for a router that keeps parent orders (the SmartOrderRouter): the engine hands it
+   * every intent instead of calling route(); it submits children through `host` and returns the
+   * parent's id as the clientOrderId.
+   */
+  submitParent?(intent: OrderIntent, host: RouterHost): SubmitResult;
+  /** Optional: cancels a parent's live children; false when `clientOrderId` is not a parent. */
+  cancelParent?(clientOrderId: string, host: RouterHost): boolean;
+  /** Optional: sees every execution report after the engine applied it (children's fills, acks). */
+  onExecution?(report: ExecutionReport, host: RouterHost): void;
+}
+
+/** What the engine lends a router that manages child orders. Synchronous, on the engine thread. */
+export interface RouterHost extends MarketContext {
+  /** One child through the engine's risk checks to its venue (what submit does without a router). */
+  submitChild(intent: OrderIntent): SubmitResult;
+  /** Cancels one order by client id; false when it is not open. */
+  cancelChild(clientOrderId: string): boolean;
 }

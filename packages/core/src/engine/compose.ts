@@ -24,6 +24,7 @@ import { establishControlToken, type ControlToken } from '../risk/control-token.
 import { Recorder } from './recorder.js';
 import { builtinDetectors, type BuiltinDetectorDeps, type BuiltinDetectorFactory } from '../detectors/builtins.js';
 import { attachJournal } from './rebuild.js';
+import { SmartOrderRouter } from '../routing/smart-order-router.js';
 
 export type { BuiltinDetectorDeps, BuiltinDetectorFactory };
 /** Built-in detectors by name; third-party ones come by `plugin = ...`. */
@@ -206,6 +207,8 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
     watchdog: opts.watchdog,
     beforeEvent: opts.beforeEvent,
     observer: opts.observer,
+    // [routing] enabled: the smart order router (routing/); else intents go where they say.
+    router: cfg.routing?.enabled ? new SmartOrderRouter({ config: cfg.routing, venues: cfg.exchanges.enabled, logger }) : undefined,
   });
 
 

@@ -2,7 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Clock } from '../contracts/clock.js';
 import type { ExecutionClient, FeedReject, MarketDataClient, MarketEventSink } from '../contracts/exchange.js';
-import type { BookView, Detector, PersistedState, DetectorContext, OrderRouter, RiskCheck, RiskContext, Strategy, StrategyContext, SubmitResult } from '../contracts/trading.js';
+import type { BookView, Detector, PersistedState, DetectorContext, OrderRouter, RiskCheck, RiskContext, RouterHost, Strategy, StrategyContext, SubmitResult } from '../contracts/trading.js';
 import type { FeedStatusEvent, MarketEvent } from '../domain/events.js';
 import { instrumentKey, type Instrument } from '../domain/instrument.js';
 import type { ExecutionReport, Order, OrderIntent, RejectReason } from '../domain/orders.js';
@@ -91,7 +91,7 @@ export interface RunSummary {
  * detectors and the strategy; order intents go through every risk check and the router to an
  * execution client without any await. Execution reports update orders, positions and PnL.
  */
-export class Engine implements MarketEventSink, DetectorContext, StrategyContext, RiskContext {
+export class Engine implements MarketEventSink, DetectorContext, StrategyContext, RiskContext, RouterHost {
   readonly books: BookStore;
   readonly orders = new OrderManager();
   readonly portfolio = new Portfolio();
@@ -351,6 +351,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   }
 
   submit(intent: OrderIntent): SubmitResult {
+    if (this.opts.router?.submitParent) return this.opts.router.submitParent(intent, this);
     const routed = this.opts.router ? this.opts.router.route(intent, this) : [intent];
     let last: SubmitResult = { accepted: false, reason: 'INVALID_ORDER', message: 'router produced no order' };
     for (const r of routed) last = this.submitOne(r);
@@ -396,7 +397,18 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     return { accepted: true, clientOrderId: order.clientOrderId };
   }
 
+  /** RouterHost: one child order through the risk checks (routing/smart-order-router.ts). */
+  submitChild(intent: OrderIntent): SubmitResult {
+    return this.submitOne(intent);
+  }
+
   cancel(clientOrderId: string): boolean {
+    if (this.opts.router?.cancelParent?.(clientOrderId, this)) return true;
+    return this.cancelChild(clientOrderId);
+  }
+
+  /** RouterHost: cancels one order (not a parent). */
+  cancelChild(clientOrderId: string): boolean {
     const o = this.orders.markPendingCancel(clientOrderId);
     if (!o) return false;
     this.venues.get(o.exchange)?.execution.cancel(o);
@@ -429,6 +441,13 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       this.opts.observer?.fill?.(r, instrument);
     } else if (r.kind === 'rejected') {
       this.opts.logger.warn({ clientOrderId: r.clientOrderId, reason: r.rejectReason }, `order ${r.clientOrderId} rejected by ${r.exchange}: ${r.rejectReason ?? ''} ${r.text ?? ''}`.trim());
+    }
+    if (this.opts.router?.onExecution) {
+      try {
+        this.opts.router.onExecution(r, this);
+      } catch (err) {
+        this.componentError('router', err);
+      }
     }
     const s = this.opts.strategy;
     if (s?.onExecution && !this.stopping) {

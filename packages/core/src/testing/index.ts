@@ -6,3 +6,4 @@ export { skipUnlessRequired, isRequired, requiredCapabilities, RequiredCapabilit
 export { GuardedWorker, type GuardedModuleRef, type GuardedResult } from './guarded-worker.js';
 export { hostileCases, foreignFrames, judge, describeMalformedInput, type HostileCase, type HostileExpectation, type MalformedInputOptions } from './malformed-input.js';
 export { startAppRun, stopAppRun, getJson, counterSum, type AppRun, type StartAppRunOptions } from './app-run.js';
+export { bruteForceRoute, venueOptions, type BruteForceResult } from '../routing/brute-force.js';

@@ -1,0 +1,44 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from './index.js';
+
+const SIM = join(resolve(dirname(fileURLToPath(import.meta.url)), '../../../../examples/reference-app/config'), 'sim.toml');
+const base = readFileSync(SIM, 'utf8');
+
+function issues(extra: string): string[] {
+  try {
+    parseConfig(base + '\n' + extra, {});
+    return [];
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    return err.issues.map((i) => `${i.path}: ${i.message}`);
+  }
+}
+
+describe('[routing]', () => {
+  it('is optional and off by default', () => {
+    expect(parseConfig(base, {}).config.routing?.enabled ?? false).toBe(false);
+  });
+
+  it('turns basis points into millionths of notional, with defaults', () => {
+    const { config } = parseConfig(base + '\n[routing]\nenabled = true\nlatency_bps_per_ms = 0.5\n[routing.venue.sim]\ntaker_fee_bps = 7.5\nlatency_penalty_bps = 0.25\nmax_orders_per_second = 20\n', {});
+    const r = config.routing!;
+    expect(r.enabled).toBe(true);
+    expect(r.venue.sim).toEqual({ taker_fee_bps: 750, latency_penalty_bps: 25, max_orders_per_second: 20, symbols: {} });
+    expect([r.max_children, r.depth_levels, r.reroute_unfilled_ioc, r.default_taker_fee_bps]).toEqual([4, 20, true, 1000]);
+  });
+
+  it('names the key of every problem', () => {
+    const found = issues('[routing]\nenabled = "yes"\nmax_chidren = 2\nvenues = ["nope"]\n[routing.venue.sim]\ntaker_fee_bps = 0.001\n[routing.venue.other]\n');
+    expect(found.some((f) => f.startsWith('routing.enabled:'))).toBe(true);
+    expect(found.some((f) => f.startsWith('routing.max_chidren:') && f.includes('max_children'))).toBe(true);
+    expect(found.some((f) => f.startsWith('routing.venue.sim.taker_fee_bps:') && f.includes('0.01 bp'))).toBe(true);
+    // venue names are checked against exchanges.enabled once the table itself is valid
+    expect(issues('[routing]\nvenues = ["nope"]\n[routing.venue.other]\n')).toEqual([
+      'routing.venues[0]: "nope" is not in exchanges.enabled',
+      'routing.venue.other: "other" is not in exchanges.enabled',
+    ]);
+  });
+});

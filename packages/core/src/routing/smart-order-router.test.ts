@@ -1,0 +1,199 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../contracts/clock.js';
+import { routingSchema } from '../config/routing-schema.js';
+import { defineInstrument, type Instrument } from '../domain/instrument.js';
+import type { OrderIntent } from '../domain/orders.js';
+import { silentLogger } from '../observability/logger.js';
+import { MetricsRegistry } from '../observability/metrics.js';
+import { Engine } from '../engine/engine.js';
+import { ScriptedVenue } from '../engine/test-venue.js';
+import { SmartOrderRouter } from './smart-order-router.js';
+
+const inst = (exchange: string, lotSize = '0.00001', symbol = 'BTCUSDT'): Instrument =>
+  defineInstrument({ exchange, symbol, base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize, minNotional: '5' });
+
+type Levels = [number, number][];
+
+/**
+ * Three venues: a (10 bps, lots 1e-5), b (2 bps, lots 1e-5), c (5 bps, lots 1e-4 = 10 common lots).
+ * Effective best asks: b 6_000_300 x 1.0002 = 6_001_500.06; c 6_000_200 x 1.0005 = 6_003_200.1;
+ * a 6_000_000 x 1.001 = 6_006_000: the cheapest price (a) is the dearest after fees.
+ */
+const ASKS: Record<string, Levels> = {
+  a: [[6_000_000, 100], [6_000_100, 1000]],
+  b: [[6_000_300, 200], [6_000_900, 1000]],
+  c: [[6_000_200, 10], [6_001_000, 100]],
+};
+
+async function setup(routing: Record<string, unknown> = {}) {
+  const clock = new ManualClock(1_000_000);
+  const venues = { a: new ScriptedVenue('a', [inst('a')]), b: new ScriptedVenue('b', [inst('b')]), c: new ScriptedVenue('c', [inst('c', '0.0001', 'BTC-USDT')]) };
+  const config = routingSchema.parse({
+    enabled: true,
+    venue: { a: { taker_fee_bps: 10 }, b: { taker_fee_bps: 2 }, c: { taker_fee_bps: 5, symbols: { BTCUSDT: 'BTC-USDT' } } },
+    ...routing,
+  });
+  const router = new SmartOrderRouter({ config, venues: ['a', 'b', 'c'] });
+  const engine = new Engine({
+    clock, logger: silentLogger(), metrics: new MetricsRegistry({ processMetrics: false }), watchdog: false, router,
+    venues: Object.values(venues).map((v) => ({ name: v.exchange, symbols: [v.exchange === 'c' ? 'BTC-USDT' : 'BTCUSDT'], marketData: v, execution: v })),
+  });
+  await engine.start();
+  for (const v of Object.values(venues)) {
+    const symbol = v.exchange === 'c' ? 'BTC-USDT' : 'BTCUSDT';
+    const asks = ASKS[v.exchange]!.map(([price, qty]) => ({ price, qty }));
+    v.sink!.onMarketEvent({ type: 'book_snapshot', exchange: v.exchange, symbol, ts: 1, recvTs: 1, seq: 1, reason: 'initial', bids: [{ price: 5_999_000, qty: 1000 }], asks });
+  }
+  return { clock, venues, router, engine };
+}
+
+const buy = (qty: number, extra: Partial<OrderIntent> = {}): OrderIntent => ({ exchange: 'a', symbol: 'BTCUSDT', side: 'buy', type: 'limit', price: 6_000_500, qty, tif: 'IOC', source: 'test', ...extra });
+
+describe('SmartOrderRouter', () => {
+  it('splits a parent by effective price (fees in), one IOC child per venue, on each venue grid', async () => {
+    const { venues, engine, router } = await setup();
+    const res = engine.submit(buy(350));
+    expect(res).toEqual({ accepted: true, clientOrderId: 'sor-1' });
+    // b 200 (cheapest after fees), then c 100 common = 10 of its lots, then a the last 50.
+    const b = venues.b.submitted[0]!;
+    const c = venues.c.submitted[0]!;
+    const a = venues.a.submitted[0]!;
+    expect([b.qty, b.price, b.tif, b.type]).toEqual([200, 6_000_300, 'IOC', 'limit']); // limit: b's worst level within the parent's
+    expect([c.symbol, c.qty, c.price]).toEqual(['BTC-USDT', 10, 6_000_200]);
+    expect([a.qty, a.price]).toEqual([50, 6_000_100]);
+    expect([...router.parent('sor-1')!.children].sort()).toEqual([a.clientOrderId, b.clientOrderId, c.clientOrderId].sort());
+    expect(router.parent('sor-1')!.qty).toBe(350);
+    expect(router.parentOf(b.clientOrderId)).toBe('sor-1');
+    await engine.stop();
+  });
+
+  it('aggregates the children: fills, average price, fees (common atoms) and status', async () => {
+    const { venues, engine, router } = await setup();
+    engine.submit(buy(350));
+    const [a, b, c] = [venues.a.submitted[0]!, venues.b.submitted[0]!, venues.c.submitted[0]!];
+    venues.b.report(b, { kind: 'fill', lastPrice: 6_000_300, lastQty: 200, cumQty: 200, leavesQty: 0, feeAtoms: 24n, tradeId: 'b1' });
+    expect(router.parent('sor-1')!.status).toBe('partially_filled');
+    venues.c.report(c, { kind: 'fill', lastPrice: 6_000_200, lastQty: 10, cumQty: 10, leavesQty: 0, feeAtoms: 3n, tradeId: 'c1' });
+    venues.a.report(a, { kind: 'fill', lastPrice: 6_000_000, lastQty: 50, cumQty: 50, leavesQty: 0, feeAtoms: 30n, tradeId: 'a1' });
+    const p = router.parent('sor-1')!;
+    expect(p.status).toBe('filled');
+    expect(p.filledQty).toBe(350);
+    expect(p.filledNotional).toBe(200n * 6_000_300n + 100n * 6_000_200n + 50n * 6_000_000n);
+    // every venue's atoms are 1e-7 USDT here (tick 1e-2 x lot 1e-5; c: 1e-2 x 1e-4 = 1e-6, x10)
+    expect(p.feeAtoms).toBe(24n + 30n + 30n);
+    // (1_200_060_000 + 600_020_000 + 300_000_000) / 350 ticks = 6_000_228.57.. ticks = 60002.2857.. USDT
+    expect(router.averagePrice('sor-1', 4)).toBe('60002.2857');
+    await engine.stop();
+  });
+
+  it('re-routes the unfilled part of an IOC child once, to the next best venue', async () => {
+    const { venues, engine, router } = await setup();
+    engine.submit(buy(350));
+    const b = venues.b.submitted[0]!;
+    // b fills 120 of 200 and cancels the rest: 80 go to the best venues other than b.
+    venues.b.report(b, { kind: 'fill', lastPrice: 6_000_300, lastQty: 120, cumQty: 120, leavesQty: 80, tradeId: 'b1' });
+    venues.b.report(b, { kind: 'cancelled', cumQty: 120, leavesQty: 0 });
+    expect(venues.b.submitted).toHaveLength(1);
+    // c has 10 common lots left at 6_000_200 after its own child... the book has not changed: c's
+    // first level (100 common) is still shown, so c is next best (6_003_200 effective < a's).
+    expect(venues.c.submitted).toHaveLength(2);
+    const again = venues.c.submitted[1]!;
+    expect(again.qty).toBe(8); // 80 common lots = 8 of c's lots
+    expect(router.parent('sor-1')!.reroutes).toBe(1);
+    // the re-route child misses too: not re-routed again
+    venues.c.report(again, { kind: 'cancelled', cumQty: 0, leavesQty: 0 });
+    expect(venues.a.submitted).toHaveLength(1);
+    expect(venues.c.submitted).toHaveLength(2);
+    expect(router.parent('sor-1')!.reroutes).toBe(1);
+    await engine.stop();
+  });
+
+  it('re-routes a child the venue rejected; a parent whose every child was rejected ends rejected', async () => {
+    const { venues, engine, router } = await setup({ max_children: 1 });
+    engine.submit(buy(100));
+    const b = venues.b.submitted[0]!;
+    venues.b.report(b, { kind: 'rejected', rejectReason: 'RATE_LIMITED' });
+    const c = venues.c.submitted[0]!;
+    expect(c.qty).toBe(10);
+    expect(router.parent('sor-1')!.status).toBe('open');
+    venues.c.report(c, { kind: 'rejected', rejectReason: 'VENUE_ERROR' });
+    expect(venues.a.submitted).toHaveLength(0); // a re-route is not re-routed
+    expect(router.parent('sor-1')!.status).toBe('rejected');
+    expect(router.parent('sor-1')!.rejectedChildren).toBe(2);
+    await engine.stop();
+  });
+
+  it('a parent cancel cancels every live child; the parent ends cancelled with what filled', async () => {
+    const { venues, engine, router } = await setup();
+    engine.submit(buy(350));
+    const a = venues.a.submitted[0]!;
+    venues.a.report(a, { kind: 'fill', lastPrice: 6_000_000, lastQty: 50, cumQty: 50, leavesQty: 0, tradeId: 'a1' });
+    venues.a.autoCancel = venues.b.autoCancel = venues.c.autoCancel = false;
+    expect(engine.cancel('sor-1')).toBe(true);
+    expect(venues.a.cancelled).toHaveLength(0); // already done
+    expect(venues.b.cancelled.map((o) => o.clientOrderId)).toEqual([venues.b.submitted[0]!.clientOrderId]);
+    expect(venues.c.cancelled.map((o) => o.clientOrderId)).toEqual([venues.c.submitted[0]!.clientOrderId]);
+    venues.b.report(venues.b.submitted[0]!, { kind: 'cancelled' });
+    venues.c.report(venues.c.submitted[0]!, { kind: 'cancelled' });
+    const p = router.parent('sor-1')!;
+    expect(p.status).toBe('cancelled');
+    expect(p.filledQty).toBe(50);
+    expect(p.reroutes).toBe(0); // cancelled children are not re-routed
+    await engine.stop();
+  });
+
+  it('sends nothing to a venue whose book is not synced', async () => {
+    const { venues, engine } = await setup();
+    venues.b.sink!.onFeedStatus({ type: 'feed_status', exchange: 'b', symbol: 'BTCUSDT', state: 'stale', reason: 'test', ts: 2 });
+    engine.submit(buy(150));
+    expect(venues.b.submitted).toHaveLength(0);
+    expect(venues.c.submitted[0]!.qty).toBe(10);
+    expect(venues.a.submitted[0]!.qty).toBe(50);
+    await engine.stop();
+  });
+
+  it('uses rate-limit headroom: a venue at its orders-per-second cap is skipped until the second passes', async () => {
+    const { venues, engine, clock } = await setup({ venue: { a: { taker_fee_bps: 10 }, b: { taker_fee_bps: 2, max_orders_per_second: 1 }, c: { taker_fee_bps: 5, symbols: { BTCUSDT: 'BTC-USDT' } } } });
+    engine.submit(buy(100));
+    expect(venues.b.submitted).toHaveLength(1);
+    engine.submit(buy(100));
+    expect(venues.b.submitted).toHaveLength(1);
+    expect(venues.c.submitted).toHaveLength(1);
+    clock.advance(1000);
+    engine.submit(buy(100));
+    expect(venues.b.submitted).toHaveLength(2);
+    await engine.stop();
+  });
+
+  it('feeds the measured ack latency into the penalty (latency_bps_per_ms)', async () => {
+    const { venues, engine, router, clock } = await setup({ latency_bps_per_ms: 1 });
+    engine.submit(buy(100));
+    const b = venues.b.submitted[0]!;
+    clock.advance(5); // b acks after 5 ms: 5 bps of penalty, 7 bps in all, dearer than c (5 bps)
+    venues.b.report(b, { kind: 'fill', lastPrice: 6_000_300, lastQty: 100, cumQty: 100, leavesQty: 0, tradeId: 'b1' });
+    expect(router.latency.estimateMs('b')).toBe(5);
+    engine.submit(buy(100));
+    expect(venues.b.submitted).toHaveLength(1);
+    expect(venues.c.submitted).toHaveLength(1);
+    await engine.stop();
+  });
+
+  it('passes through what it does not split: a GTC order, a reduce-only order, a venue not routed over', async () => {
+    const { venues, engine } = await setup({ venues: ['a', 'b'] });
+    const r = engine.submit(buy(100, { tif: 'GTC' }));
+    expect(r.clientOrderId).not.toMatch(/^sor-/);
+    expect(venues.a.submitted.at(-1)!.tif).toBe('GTC');
+    engine.submit(buy(100, { reduceOnly: true }));
+    expect(venues.a.submitted).toHaveLength(2);
+    engine.submit(buy(100, { exchange: 'c', symbol: 'BTC-USDT', qty: 10 }));
+    expect(venues.c.submitted).toHaveLength(1);
+    expect(venues.b.submitted).toHaveLength(0);
+    await engine.stop();
+  });
+
+  it('refuses a parent nothing can fill within its limit', async () => {
+    const { engine } = await setup();
+    expect(engine.submit(buy(100, { price: 5_000_000 }))).toMatchObject({ accepted: false, reason: 'NO_LIQUIDITY' });
+    await engine.stop();
+  });
+});

@@ -1,0 +1,291 @@
+/**
+ * SmartOrderRouter: splits a marketable parent intent over the venues that list its instrument
+ * (decideRoute on the consolidated book), tracks the children under the parent, re-routes the
+ * unfilled part of an IOC child once, and cancels every live child when the parent is cancelled.
+ * docs/routing.md has the objective, the config and the limits.
+ *
+ * Through `route()` alone (the plain OrderRouter contract) it only splits. With an engine that
+ * calls the optional submitParent / cancelParent / onExecution (core's Engine does), it keeps
+ * the parents: their state lives in memory (children are ordinary orders in the journal).
+ */
+import type { MarketContext, OrderRouter, RouterHost, SubmitResult } from '../contracts/trading.js';
+import type { RoutingConfig } from '../config/routing-schema.js';
+import { formatScaled, instrumentKey } from '../domain/instrument.js';
+import type { ExecutionReport, OrderIntent, OrderStatus } from '../domain/orders.js';
+import type { Logger } from '../observability/logger.js';
+import { DECISION_OK, SIDE_BUY, SIDE_SELL, decideRoute } from './decision.js';
+import { buildRouteGroup, loadVenueLevels, type RouteGroup } from './route-group.js';
+import { VenueLatency } from './venue-latency.js';
+
+export interface SmartOrderRouterOptions {
+  config: RoutingConfig;
+  /** The deployment's venues (exchanges.enabled); `[routing] venues` narrows them. */
+  venues: readonly string[];
+  logger?: Logger;
+  /** Terminal parents kept for parent() lookups (oldest dropped first). Default 1000. */
+  keepTerminalParents?: number;
+}
+
+/** A parent order as the router tracks it. Quantities in common lots of its route group. */
+export interface ParentOrder {
+  readonly id: string;
+  readonly intent: Readonly<OrderIntent>;
+  status: OrderStatus;
+  /** Parent quantity and filled quantity, common lots (commonLot below). */
+  readonly qty: number;
+  filledQty: number;
+  /** Sum of fill price x qty, common ticks x common lots. */
+  filledNotional: bigint;
+  /** Fees of every child, in common quote atoms (10^-(commonTick.exponent + commonLot.exponent)). */
+  feeAtoms: bigint;
+  readonly commonTick: { mantissa: bigint; exponent: number };
+  readonly commonLot: { mantissa: bigint; exponent: number };
+  /** Every child's client order id, in the order sent (re-routes included). */
+  readonly children: string[];
+  reroutes: number;
+  /** Children the venue (or a risk check at the venue) rejected. */
+  rejectedChildren: number;
+  cancelRequested: boolean;
+}
+
+interface Child {
+  parent: ParentOrder;
+  group: RouteGroup;
+  venue: number;
+  /** Venue lots sent and filled. */
+  qty: number;
+  cumQty: number;
+  sentAt: number;
+  acked: boolean;
+  live: boolean;
+  /** A re-route is never re-routed again. */
+  isReroute: boolean;
+  tif: OrderIntent['tif'];
+}
+
+const TERMINAL: ReadonlySet<OrderStatus> = new Set(['filled', 'cancelled', 'rejected']);
+
+export class SmartOrderRouter implements OrderRouter {
+  readonly name = 'smart';
+  private readonly cfg: RoutingConfig;
+  private readonly routed: readonly string[];
+  private readonly groups = new Map<string, RouteGroup | null>();
+  private readonly parents = new Map<string, ParentOrder>();
+  private readonly children = new Map<string, Child>();
+  private readonly terminal: string[] = [];
+  private readonly keepTerminal: number;
+  private readonly logger: Logger | undefined;
+  readonly latency: VenueLatency;
+  private seq = 0;
+
+  constructor(opts: SmartOrderRouterOptions) {
+    this.cfg = opts.config;
+    this.routed = opts.config.venues ?? opts.venues;
+    this.logger = opts.logger;
+    this.keepTerminal = opts.keepTerminalParents ?? 1000;
+    this.latency = new VenueLatency(this.routed, opts.config.venue, opts.config.latency_ewma_alpha);
+  }
+
+  // ---- the plain contract: split only -------------------------------------------------------
+
+  route(intent: Readonly<OrderIntent>, ctx: MarketContext): OrderIntent[] {
+    const g = this.routable(intent, ctx);
+    if (!g) return [intent];
+    return this.split(g, intent, ctx, -1);
+  }
+
+  // ---- parents ----------------------------------------------------------------------------------
+
+  submitParent(intent: OrderIntent, host: RouterHost): SubmitResult {
+    const g = this.routable(intent, host);
+    if (!g) return host.submitChild(intent);
+    const kids = this.split(g, intent, host, -1);
+    if (kids.length === 0) return { accepted: false, reason: 'NO_LIQUIDITY', message: `no venue can take ${intent.side} ${intent.symbol} within the limit` };
+    const parent: ParentOrder = {
+      id: `sor-${++this.seq}`,
+      intent: { ...intent },
+      status: 'pending_new',
+      qty: intent.qty * g.venues[g.parentIndex]!.lotMult,
+      filledQty: 0,
+      filledNotional: 0n,
+      feeAtoms: 0n,
+      commonTick: g.commonTick,
+      commonLot: g.commonLot,
+      children: [],
+      reroutes: 0,
+      rejectedChildren: 0,
+      cancelRequested: false,
+    };
+    this.parents.set(parent.id, parent);
+    let last: SubmitResult | undefined;
+    for (const k of kids) last = this.sendChild(parent, g, k, host, false);
+    if (parent.children.length === 0) {
+      this.parents.delete(parent.id);
+      return last ?? { accepted: false, reason: 'INVALID_ORDER', message: 'no child order' };
+    }
+    return { accepted: true, clientOrderId: parent.id };
+  }
+
+  cancelParent(clientOrderId: string, host: RouterHost): boolean {
+    const parent = this.parents.get(clientOrderId);
+    if (!parent) return false;
+    parent.cancelRequested = true;
+    for (const id of parent.children) if (this.children.get(id)?.live) host.cancelChild(id);
+    this.settle(parent);
+    return true;
+  }
+
+  onExecution(r: ExecutionReport, host: RouterHost): void {
+    const child = this.children.get(r.clientOrderId);
+    if (!child) return;
+    const gv = child.group.venues[child.venue]!;
+    if (!child.acked) {
+      child.acked = true;
+      this.latency.observeAck(gv.name, host.now - child.sentAt);
+    }
+    const parent = child.parent;
+    if (r.kind === 'fill' && r.lastQty > 0) {
+      const q = BigInt(r.lastQty) * BigInt(gv.lotMult);
+      parent.filledQty += Number(q);
+      parent.filledNotional += BigInt(r.lastPrice) * BigInt(gv.tickMult) * q;
+      parent.feeAtoms += r.feeAtoms * gv.feeScale;
+      child.cumQty += r.lastQty;
+    }
+    const done = r.kind === 'cancelled' || r.kind === 'expired' || r.kind === 'rejected' || (r.kind === 'fill' && r.leavesQty === 0);
+    if (done && child.live) {
+      child.live = false;
+      if (r.kind === 'rejected') parent.rejectedChildren++;
+      this.children.delete(r.clientOrderId);
+      const unfilled = child.qty - child.cumQty;
+      // A venue's rejection (rate limited, a filter) leaves the quantity unfilled just the same.
+      if (unfilled > 0 && !child.isReroute && child.tif === 'IOC' && this.cfg.reroute_unfilled_ioc && !parent.cancelRequested) {
+        this.reroute(child, unfilled, host);
+      }
+    }
+    this.settle(parent);
+  }
+
+  /** A parent by id (also recently finished ones). */
+  parent(id: string): Readonly<ParentOrder> | undefined {
+    return this.parents.get(id);
+  }
+
+  /** The parent a child order belongs to, while the child is live. */
+  parentOf(childClientOrderId: string): string | undefined {
+    return this.children.get(childClientOrderId)?.parent.id;
+  }
+
+  /** Average fill price of a parent as a decimal string (rounded down to `digits` decimals). */
+  averagePrice(id: string, digits = 8): string | undefined {
+    const p = this.parents.get(id);
+    if (!p || p.filledQty === 0) return undefined;
+    // price = notional / qty common ticks = that x tick.m x 10^-tick.e
+    const num = p.filledNotional * p.commonTick.mantissa * 10n ** BigInt(digits);
+    const den = BigInt(p.filledQty) * 10n ** BigInt(p.commonTick.exponent);
+    return formatScaled(num / den, digits);
+  }
+
+  // ---- internals --------------------------------------------------------------------------------
+
+  /** The route group when the intent is one the router splits: IOC or market, on a routed venue. */
+  private routable(intent: Readonly<OrderIntent>, ctx: MarketContext): RouteGroup | undefined {
+    if (intent.tif !== 'IOC' && intent.type !== 'market') return undefined;
+    if (intent.reduceOnly) return undefined; // a reduce-only order belongs to its venue's position
+    const key = instrumentKey(intent.exchange, intent.symbol);
+    let g = this.groups.get(key);
+    if (g === undefined) {
+      g = buildRouteGroup(this.cfg, this.routed, intent.exchange, intent.symbol, ctx) ?? null;
+      // A group is cached once every routed venue's instruments are known (after engine start).
+      if (g !== null || ctx.instrument(intent.exchange, intent.symbol) !== undefined) this.groups.set(key, g);
+    }
+    return g ?? undefined;
+  }
+
+  /**
+   * Runs the decision for `qty` common lots (the intent's when qty < 0 and exclude < 0) and
+   * returns the child intents. `exclude` is a venue index that gets nothing (a re-route).
+   */
+  private split(g: RouteGroup, intent: Readonly<OrderIntent>, ctx: MarketContext, exclude: number, qtyCommon = -1): OrderIntent[] {
+    const p = g.problem;
+    const buy = intent.side === 'buy';
+    const parentVenue = g.venues[g.parentIndex]!;
+    p.side = buy ? SIDE_BUY : SIDE_SELL;
+    p.qty = qtyCommon >= 0 ? qtyCommon : intent.qty * parentVenue.lotMult;
+    p.limit = intent.type === 'limit' && intent.price !== undefined ? intent.price * parentVenue.tickMult : 0;
+    p.maxChildren = this.cfg.max_children;
+    p.venueCount = g.venues.length;
+    const now = ctx.now;
+    for (let v = 0; v < g.venues.length; v++) {
+      const gv = g.venues[v]!;
+      loadVenueLevels(g, v, ctx.book(gv.name, gv.symbol), buy ? 'ask' : 'bid');
+      p.lotMult[v] = gv.lotMult;
+      p.minNotional[v] = gv.minNotional;
+      p.feeRate[v] = gv.feeRate;
+      p.latencyRate[v] = gv.fixedPenaltyRate + this.latency.penaltyRate(gv.name, this.cfg.latency_bps_per_ms);
+      p.headroom[v] = v === exclude ? 0 : this.latency.headroom(gv.name, now);
+    }
+    const d = g.decision;
+    if (decideRoute(p, d, g.scratch) !== DECISION_OK) {
+      this.logger?.warn({ exchange: intent.exchange, symbol: intent.symbol, status: d.status }, `router: decision refused (${d.status === 1 ? 'qty x price past 2^53' : 'invalid book input'}); routing ${intent.symbol} to ${intent.exchange} as given`);
+      return exclude < 0 && qtyCommon < 0 ? [{ ...intent }] : [];
+    }
+    const out: OrderIntent[] = [];
+    for (let v = 0; v < g.venues.length; v++) {
+      const q = d.childQty[v]!;
+      if (q === 0) continue;
+      const gv = g.venues[v]!;
+      out.push({
+        exchange: gv.name,
+        symbol: gv.symbol,
+        side: intent.side,
+        type: 'limit',
+        price: d.childLimit[v]! / gv.tickMult,
+        qty: q / gv.lotMult,
+        tif: 'IOC',
+        source: intent.source,
+        reason: intent.reason === undefined ? 'sor' : `${intent.reason} (sor)`,
+      });
+    }
+    return out;
+  }
+
+  private sendChild(parent: ParentOrder, g: RouteGroup, child: OrderIntent, host: RouterHost, isReroute: boolean): SubmitResult {
+    const venue = g.venues.findIndex((v) => v.name === child.exchange);
+    this.latency.recordSend(child.exchange, host.now);
+    const res = host.submitChild(child);
+    if (res.accepted && res.clientOrderId) {
+      parent.children.push(res.clientOrderId);
+      this.children.set(res.clientOrderId, { parent, group: g, venue, qty: child.qty, cumQty: 0, sentAt: host.now, acked: false, live: true, isReroute, tif: child.tif });
+      if (parent.status === 'pending_new') parent.status = 'open';
+    } else {
+      this.logger?.debug({ parent: parent.id, exchange: child.exchange, reason: res.reason }, `router: child on ${child.exchange} refused: ${res.reason ?? ''} ${res.message ?? ''}`);
+    }
+    return res;
+  }
+
+  /** The unfilled part of an IOC child, once, to the best venues other than the one that missed. */
+  private reroute(child: Child, unfilledVenueLots: number, host: RouterHost): void {
+    const parent = child.parent;
+    const g = child.group;
+    const qty = unfilledVenueLots * g.venues[child.venue]!.lotMult;
+    const kids = this.split(g, parent.intent, host, child.venue, qty);
+    if (kids.length === 0) return;
+    parent.reroutes++;
+    for (const k of kids) this.sendChild(parent, g, k, host, true);
+  }
+
+  /** Parent status from its children: open / partially filled while any child is live. */
+  private settle(parent: ParentOrder): void {
+    if (TERMINAL.has(parent.status)) return;
+    const live = parent.children.some((id) => this.children.get(id)?.live);
+    if (live) {
+      if (parent.filledQty > 0) parent.status = 'partially_filled';
+      return;
+    }
+    if (parent.children.length === 0) return;
+    // IOC semantics: what did not fill is gone ('cancelled'), unless every child was rejected.
+    parent.status = parent.filledQty >= parent.qty ? 'filled' : parent.filledQty === 0 && parent.rejectedChildren === parent.children.length ? 'rejected' : 'cancelled';
+    this.terminal.push(parent.id);
+    while (this.terminal.length > this.keepTerminal) this.parents.delete(this.terminal.shift()!);
+  }
+}
