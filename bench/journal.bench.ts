@@ -18,6 +18,10 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Engine, JournalStore, ManualClock, MetricsRegistry, defineInstrument, silentLogger, type Order, type Strategy, type StrategyContext, type MarketEvent } from '../packages/core/dist/index.js';
 import { ScriptedVenue } from '../packages/core/dist/engine/test-venue.js';
+import { JournalWriter } from '../packages/core/dist/journal/writer.js';
+import type { JournalRecord } from '../packages/core/dist/journal/records.js';
+import { createRequire } from 'node:module';
+import { MessageChannel } from 'node:worker_threads';
 import { histogram, log, median, percentiles, writeResults, type BenchResult } from './lib/harness.js';
 
 const EVENTS = Number(process.env.JOURNAL_EVENTS ?? 100_000);
@@ -109,8 +113,60 @@ async function runMode(mode: Mode, dir: string): Promise<ModeResult> {
   };
 }
 
+/** The records one order makes here: the order, its ack and its cancel. */
+function sampleRecords(orders: number): JournalRecord[] {
+  const recs: JournalRecord[] = [];
+  for (let i = 1; i <= orders; i++) {
+    const order: Order = { exchange: 'sim', symbol: 'BTCUSDT', side: 'buy', type: 'limit', price: MID - 500, qty: 100, tif: 'GTC', source: 'bench', clientOrderId: `cw-${i}`, status: 'pending_new', filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: 1_700_000_000_000 + i, updatedTs: 1_700_000_000_000 + i };
+    recs.push({ t: 'order', order, ts: i });
+    for (const kind of ['ack', 'cancelled'] as const) {
+      recs.push({ t: 'report', report: { kind, exchange: 'sim', symbol: 'BTCUSDT', clientOrderId: order.clientOrderId, side: 'buy', lastPrice: 0, lastQty: 0, leavesQty: kind === 'ack' ? 100 : 0, cumQty: 0, feeAtoms: 0n, ts: i }, order: { status: kind === 'ack' ? 'open' : 'cancelled', filledQty: 0, feeAtoms: 0n, venueOrderId: undefined, symbol: 'BTCUSDT' }, feeAsset: 'USDT', ts: i });
+    }
+  }
+  return recs;
+}
+
+/**
+ * CPU per record on the calling thread, measured with nothing else running in the process
+ * (process.cpuUsage counts every thread, so this is the only clean way on Node 20): the
+ * hand-over (a postMessage's structured clone) against the commit it replaced on the engine
+ * thread (the same records through the writer's statements, in one transaction).
+ */
+function isolatedCosts(dir: string): { handoverUs: number; commitUs: number } {
+  const recs = sampleRecords(500);
+  const cpu = () => {
+    const u = process.cpuUsage();
+    return u.user + u.system;
+  };
+  const { port1, port2 } = new MessageChannel();
+  const hand: number[] = [];
+  for (let k = 0; k < 40; k++) {
+    const c = cpu();
+    port1.postMessage(recs);
+    hand.push((cpu() - c) / recs.length);
+  }
+  port1.close();
+  port2.close();
+  const store = JournalStore.open(join(dir, `isolated-${Date.now()}.db`), { fsync: 'batch' });
+  store.close();
+  const Database = createRequire(new URL('../packages/core/package.json', import.meta.url))('better-sqlite3') as typeof import('better-sqlite3');
+  const db = new Database(store.path);
+  db.pragma('synchronous = NORMAL');
+  const writer = new JournalWriter(db);
+  const commit: number[] = [];
+  for (let k = 0; k < 20; k++) {
+    const batch = recs.map((r) => (r.t === 'order' ? { ...r, order: { ...r.order, clientOrderId: `${r.order.clientOrderId}-${k}` } } : r));
+    const c = cpu();
+    writer.commit(batch);
+    commit.push((cpu() - c) / recs.length);
+  }
+  db.close();
+  return { handoverUs: median(hand.slice(10)), commitUs: median(commit.slice(5)) };
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'cwts-journal-bench-'));
+  const dir2 = mkdtempSync(join(tmpdir(), 'cwts-journal-bench-iso-'));
   const modes: Mode[] = ['off', 'batch', 'always'];
   const acc: Record<Mode, ModeResult[]> = { off: [], batch: [], always: [] };
   try {
@@ -142,6 +198,11 @@ async function main(): Promise<void> {
   for (const m of ['batch', 'always'] as const) {
     results.push({ name: `journal ${m} commit time on the writer thread (mean per commit)`, metric: 'mean wall time', unit: 'us', value: round(med(m, (r) => r.commitMeanUs)), note: `median of repeats; longest ${round(Math.max(...acc[m].map((r) => r.commitMaxUs)))} us; ${med(m, (r) => r.records)} records per run` });
   }
+  const iso = isolatedCosts(dir2);
+  rmSync(dir2, { recursive: true, force: true });
+  log(`isolated CPU per record: hand-over ${iso.handoverUs.toFixed(2)} us, commit ${iso.commitUs.toFixed(2)} us`);
+  results.push({ name: 'journal hand-over CPU per record, engine thread (isolated)', metric: 'median CPU time', unit: 'us', value: Math.round(iso.handoverUs * 100) / 100, note: 'postMessage of 1,500 records (500 orders: order, ack, cancel), nothing else running' });
+  results.push({ name: 'journal commit CPU per record (what the engine thread paid before the writer thread)', metric: 'median CPU time', unit: 'us', value: Math.round(iso.commitUs * 100) / 100, note: 'the same records through the writer statements in one transaction, synchronous NORMAL' });
   const file = writeResults('journal', results, { goal: 'tick-to-order p99 with journal batch within 10% of off' });
   log(`tick-to-order p99: off ${off} ns, batch ${batch} ns (${(((batch - off) / off) * 100).toFixed(1)}%), always ${med('always', (r) => r.p99)} ns`);
   log(`wrote ${file}`);
