@@ -328,16 +328,9 @@ export class JournalStore {
     const now = (this.opts.now ?? Date.now)();
     const report: OpenReport = { schemaFrom };
     const tx = this.db.transaction(() => {
-      const row = this.db.prepare('SELECT pid, host, started_at AS startedAt, run_id AS runId FROM writer_lock WHERE id = 1').get() as (JournalOwner & { startedAt: number; runId: number }) | undefined;
-      if (row) {
-        const sameHost = row.host === me.host;
-        if (!sameHost || alive(row.pid)) {
-          const where = sameHost ? `pid ${row.pid} on this host (${row.host})` : `pid ${row.pid} on host ${row.host}`;
-          const hint = sameHost ? 'stop that process first; one journal has one writer' : 'stop it first; if it is gone, remove its lock with `cwts-ultra journal unlock --force`';
-          throw new JournalError('LOCKED', this.path, `in use by another cwts-ultra process: ${where}, since ${new Date(row.startedAt).toISOString()}; ${hint}`);
-        }
-        report.staleLock = { pid: row.pid, host: row.host, startedAt: row.startedAt };
-      }
+      const holder = writerHolder(this.db, me.host, alive);
+      if (holder?.live) throw new JournalError('LOCKED', this.path, describeHolder(holder));
+      if (holder) report.staleLock = { pid: holder.pid, host: holder.host, startedAt: holder.startedAt };
       const prev = this.db.prepare('SELECT * FROM runs ORDER BY run_id DESC LIMIT 1').get() as RunRow | undefined;
       if (prev && prev.ended_at === null) report.uncleanPrevious = toRun(prev);
       const info = this.db
@@ -412,6 +405,29 @@ export function loadContents(db: Db, currentRunId?: number): JournalContents {
     previousRun: prev ? toRun(prev) : undefined,
     counts: { orders: count('orders'), fills: count('fills'), reports: count('execution_reports'), signals: count('signals'), snapshots: count('snapshots') },
   };
+}
+
+/** Who holds a journal's writer lock, and whether that writer may still be running. */
+export interface WriterHolder extends JournalOwner {
+  startedAt: number;
+  sameHost: boolean;
+  /** Alive on this host, or on another host (which cannot be checked, so counts as alive). */
+  live: boolean;
+}
+
+/** Reads the writer lock row (any connection, read-only included). */
+export function writerHolder(db: Db, host: string = hostname(), alive: (pid: number) => boolean = pidAlive): WriterHolder | undefined {
+  const row = db.prepare('SELECT pid, host, started_at AS startedAt FROM writer_lock WHERE id = 1').get() as (JournalOwner & { startedAt: number }) | undefined;
+  if (!row) return undefined;
+  const sameHost = row.host === host;
+  return { ...row, sameHost, live: !sameHost || alive(row.pid) };
+}
+
+/** The refusal a live holder gets, naming it and what to do. */
+export function describeHolder(h: WriterHolder): string {
+  const where = h.sameHost ? `pid ${h.pid} on this host (${h.host})` : `pid ${h.pid} on host ${h.host}`;
+  const hint = h.sameHost ? 'stop that process first; one journal has one writer' : 'stop it first; if it is gone, remove its lock with `cwts-ultra journal unlock --force`';
+  return `in use by another cwts-ultra process: ${where}, since ${new Date(h.startedAt).toISOString()}; ${hint}`;
 }
 
 function pidAlive(pid: number): boolean {
