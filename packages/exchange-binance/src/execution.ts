@@ -1,4 +1,6 @@
 import {
+  formatScaled,
+  parseDecimal,
   lotsToQty,
   qtyToLots,
   priceToTicks,
@@ -10,6 +12,7 @@ import {
   type Logger,
   type Order,
   type OrderStatusReport,
+  type VenueBalance,
   type VenuePosition,
   type TradingAvailability,
 } from '@cwts/core';
@@ -153,6 +156,9 @@ export class BinanceExecution implements ExecutionClient {
     const k = this.deps.apiKey;
     const s = this.deps.apiSecret;
     if (!k || k.isEmpty || !s || s.isEmpty) return { canTrade: false, reason: 'no api_key/api_secret configured; market data only' };
+    // Orders, queries and reconciliation below speak the spot REST API; a USD-M futures host
+    // has none of it, so no order is attempted there (docs/binance-execution.md "USD-M futures").
+    if (this.deps.endpoints.market === 'usdm') return { canTrade: false, reason: 'USD-M futures execution is not implemented (market data only)' };
     if (this.stopped) return { canTrade: false, reason: 'stopped' };
     return { canTrade: true };
   }
@@ -292,6 +298,14 @@ export class BinanceExecution implements ExecutionClient {
       out.push({ symbol, qty: b ? lotsFloor(i, b.free) + lotsFloor(i, b.locked) : 0 });
     }
     return out;
+  }
+
+  /** Reconciliation: every balance of the account (free + locked, added exactly). */
+  async balances(): Promise<VenueBalance[]> {
+    if (!this.ccxt) return [];
+    await this.deps.limiter.acquire({ ip: 20 });
+    const acct = await this.ccxt.privateGetAccount();
+    return acct.balances.map((b) => ({ asset: b.asset, total: addDecimals(b.free, b.locked) }));
   }
 
   async stop(): Promise<void> {
@@ -596,4 +610,16 @@ export class BinanceExecution implements ExecutionClient {
       filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: info.time ?? now, updatedTs: now,
     };
   }
+}
+
+/** a + b for decimal strings, exactly, keeping the longer of their decimals ("1.5" + "0.25" = "1.75"). */
+function addDecimals(a: string, b: string): string {
+  const x = parseDecimal(a);
+  const y = parseDecimal(b);
+  const e = Math.max(x.exponent, y.exponent);
+  const sum = x.mantissa * 10n ** BigInt(e - x.exponent) + y.mantissa * 10n ** BigInt(e - y.exponent);
+  const out = formatScaled(sum, e);
+  // formatScaled drops trailing zeros; the venue's precision (the comparison's unit) is kept.
+  const [int, frac = ''] = out.split('.');
+  return e > 0 ? `${int}.${frac.padEnd(e, '0')}` : out;
 }

@@ -79,4 +79,10 @@ describe('Binance execution through ccxt against the local server', () => {
     const v = createBinanceVenue({ api_url: fake.wsUrl, rest_url: fake.restUrl }, { exchange: 'binance', clock: new SystemClock() });
     expect(v.execution.availability()).toEqual({ canTrade: false, reason: 'no api_key/api_secret configured; market data only' });
   });
+
+  it('refuses orders on USD-M futures, whose execution is not implemented (the spot REST API would be called)', async () => {
+    fake = await FakeBinance.start({ apiKey: KEY, apiSecret: SECRET });
+    const v = createBinanceVenue({ api_url: fake.wsUrl, rest_url: fake.restUrl, market: 'usdm', api_key: new Secret(KEY), api_secret: new Secret(SECRET) } as never, { exchange: 'binance', clock: new SystemClock() });
+    expect(v.execution.availability()).toEqual({ canTrade: false, reason: 'USD-M futures execution is not implemented (market data only)' });
+  });
 });

@@ -210,6 +210,9 @@ describe('Binance user data stream on the WebSocket API (against the local serve
     const t = await ex.tradesSince(['BTCUSDT'], since);
     expect(t.map((r) => [r.clientOrderId, r.tradeId, r.feeAtoms])).toEqual(fills(reports).map((f) => [o.clientOrderId, f.tradeId, f.feeAtoms]));
     expect(await ex.positions(['BTCUSDT'])).toEqual([{ symbol: 'BTCUSDT', qty: 1000 }]);
+    // 1,000,000 USDT - 2 x 320 - commissions 0.24 (maker 0.075 %) + 0.32 (taker 0.1 %); free + locked.
+    const bal = Object.fromEntries((await ex.balances()).map((b) => [b.asset, b.total.replace(/\.?0+$/, '')]));
+    expect(bal).toEqual({ USDT: '999359.44', BTC: '0.01' });
     // nothing of the above is reported a second time
     expect(fills(reports)).toHaveLength(2);
   });

@@ -1,4 +1,6 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -66,5 +68,80 @@ describe('cwts-ultra journal import / export', () => {
     const out: string[] = [];
     expect(await journalCommand('unlock', { journal: db, force: true }, (l) => out.push(l))).toBe(0);
     expect(out).toEqual([`journal ${db}: removed the lock of pid 1 on elsewhere`]);
+  });
+});
+
+describe('cwts-ultra journal backup / restore', () => {
+  const DEAD = { pid: 2 ** 22 + 4242, host: hostname() };
+
+  it('backs up a journal while its writer runs, verified; restore is refused while a writer holds the journal', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cwts-journal-backup-'));
+    const db = join(dir, 'live', 'j.db');
+    const live = JournalStore.open(db, { fsync: 'batch', batchMs: 60_000 });
+    for (let n = 1; n <= 3; n++) live.append({ t: 'order', order: order(n) as never, ts: n });
+    live.flush();
+    live.append({ t: 'order', order: order(4) as never, ts: 4 }); // queued, not committed: not in the backup
+    const out: string[] = [];
+    const backup = join(dir, 'backups', 'b1.db');
+    expect(await journalCommand('backup', { journal: db, out: backup }, (l) => out.push(l))).toBe(0);
+    expect(out[0]).toMatch(new RegExp(`^journal ${db}: backed up to ${backup} \\(\\d+ bytes, schema v\\d+, 3 orders, 0 fills, 1 runs, last run started \\d{4}-.*\\); integrity check ok$`));
+    // One self-contained file, no partial left behind; the writer went on undisturbed.
+    expect(readdirSync(join(dir, 'backups'))).toEqual(['b1.db']);
+    const b = new Database(backup, { readonly: true });
+    expect(b.pragma('journal_mode', { simple: true })).toBe('delete');
+    expect(b.prepare('SELECT client_id FROM orders ORDER BY seq').pluck().all()).toEqual(['cw-1', 'cw-2', 'cw-3']);
+    b.close();
+    expect(live.flush()).toBe(1);
+    // Never over an existing file.
+    await expect(journalCommand('backup', { journal: db, out: backup }, () => {})).rejects.toThrow(`backup target ${backup} exists`);
+
+    // The writer still holds the journal: restore refuses, naming it.
+    await expect(journalCommand('restore', { journal: db, from: backup }, () => {})).rejects.toThrow(`journal ${db}: restore refused: in use by another cwts-ultra process: pid ${process.pid} on this host`);
+    live.close();
+
+    const r: string[] = [];
+    expect(await journalCommand('restore', { journal: db, from: backup }, (l) => r.push(l))).toBe(0);
+    expect(r[0]).toMatch(new RegExp(`^journal ${db}: the journal it replaces is kept as ${db}\\.before-restore-`));
+    expect(r[1]).toMatch(new RegExp(`^journal ${db}: restored from ${backup} \\(3 orders, 0 fills, last run started .*\\); integrity check ok$`));
+    expect(r[2]).toBe('client ids continue at 1000000004 (clear of any id issued after the backup); the next start reconciles with the venues, which recovers what happened since the backup');
+    // The journal it replaced (4 orders) is kept; the restored one opens without a lock and issues ids above the gap.
+    const kept = r[0]!.split(' kept as ')[1]!;
+    const k = new Database(kept, { readonly: true });
+    expect(k.prepare('SELECT count(*) FROM orders').pluck().get()).toBe(4);
+    k.close();
+    const s = JournalStore.open(db);
+    expect(s.opened.staleLock).toBeUndefined();
+    const c = s.load();
+    expect(c.events.filter((e) => e.t === 'order')).toHaveLength(3);
+    expect(c.reservedClientIds).toBe(1_000_000_003);
+    expect(JSON.parse(s.database.prepare("SELECT value FROM meta WHERE key = 'restored_from'").pluck().get() as string)).toMatchObject({ backup });
+    s.close();
+  });
+
+  it('restore into an empty data directory (the disaster case), and a damaged backup is refused', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cwts-journal-backup-'));
+    const src = join(dir, 'src.db');
+    const w = JournalStore.open(src, { owner: DEAD });
+    w.append({ t: 'order', order: order(7) as never, ts: 7 });
+    w.flush();
+    const backup = join(dir, 'b.db');
+    expect(await journalCommand('backup', { journal: src, out: backup }, () => {})).toBe(0);
+    w.close({ clean: false });
+    const target = join(dir, 'new-data', 'j.db');
+    const out: string[] = [];
+    expect(await journalCommand('restore', { journal: target, from: backup }, (l) => out.push(l))).toBe(0);
+    expect(out[0]).toMatch(/^journal .*: restored from/);
+    const s = JournalStore.open(target);
+    // The copy carries no lock (the dead writer's lock row is gone): no takeover reported.
+    expect(s.opened.staleLock).toBeUndefined();
+    expect(s.load().events).toHaveLength(1);
+    s.close();
+    expect(existsSync(`${target}.before-restore`)).toBe(false);
+
+    const bad = join(dir, 'bad.db');
+    writeFileSync(bad, readFileSync(backup));
+    truncateSync(bad, 3000);
+    await expect(journalCommand('restore', { journal: join(dir, 'other', 'j.db'), from: bad }, () => {})).rejects.toThrow(/journal .*other\/j\.db: .*bad\.db( fails the integrity check| cannot be opened|: the database file is corrupt)/);
+    expect(existsSync(join(dir, 'other', 'j.db'))).toBe(false);
   });
 });

@@ -11,6 +11,7 @@ import { journalParse, journalStringify } from '../journal/json.js';
 import { resolveJournalPath } from '../journal/location.js';
 import type { JournalRecord, ReconcileEventKind, RiskStateName } from '../journal/records.js';
 import { JournalStore } from '../journal/store.js';
+import { backupJournal, restoreJournal } from '../journal/backup.js';
 
 export interface JournalCommandOptions {
   config?: string;
@@ -35,6 +36,9 @@ function journalPath(o: JournalCommandOptions): string {
  * - import: a .jsonl journal (this export, or the JSON-lines journal of earlier versions) into
  *   a new SQLite journal. Damaged lines (a torn last line) are reported and skipped.
  * - unlock --force: removes a writer lock left by a process on another host.
+ * - backup --out FILE: an online backup (read-only connection, safe while the engine runs),
+ *   integrity-checked before it is given its name (journal/backup.ts).
+ * - restore --from FILE: puts a backup in place of the journal; refused while a writer holds it.
  */
 export async function journalCommand(action: string, o: JournalCommandOptions, out: (line: string) => void): Promise<number> {
   switch (action) {
@@ -50,8 +54,24 @@ export async function journalCommand(action: string, o: JournalCommandOptions, o
       out(was ? `journal ${path}: removed the lock of pid ${was.pid} on ${was.host}` : `journal ${path}: was not locked`);
       return 0;
     }
+    case 'backup': {
+      if (!o.out) throw new Error('journal backup needs --out <file.db>');
+      const path = journalPath(o);
+      const b = await backupJournal(path, o.out);
+      out(`journal ${path}: backed up to ${b.path} (${b.bytes} bytes, schema v${b.schemaVersion}, ${b.orders} orders, ${b.fills} fills, ${b.runs} runs, last run started ${b.lastRunStartedAt ?? 'never'}); integrity check ok`);
+      return 0;
+    }
+    case 'restore': {
+      if (!o.from) throw new Error('journal restore needs --from <backup.db>');
+      const path = journalPath(o);
+      const r = restoreJournal(o.from, path);
+      if (r.keptAside) out(`journal ${path}: the journal it replaces is kept as ${r.keptAside}`);
+      out(`journal ${path}: restored from ${o.from} (${r.restored.orders} orders, ${r.restored.fills} fills, last run started ${r.restored.lastRunStartedAt ?? 'never'}); integrity check ok`);
+      out(`client ids continue at ${r.clientIdsFrom} (clear of any id issued after the backup); the next start reconciles with the venues, which recovers what happened since the backup`);
+      return 0;
+    }
     default:
-      throw new Error(`unknown journal action "${action}" (export | import | unlock)`);
+      throw new Error(`unknown journal action "${action}" (export | import | unlock | backup | restore)`);
   }
 }
 

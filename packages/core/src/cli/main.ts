@@ -13,6 +13,7 @@ import { validateConfigCommand } from './validate.js';
 import { varCommand, VarCommandError } from './var.js';
 import { riskCommand } from './risk.js';
 import { journalCommand } from './journal.js';
+import { doctorCommand } from './doctor/index.js';
 import { JournalError } from '../journal/errors.js';
 
 let stdoutClosed = false;
@@ -93,12 +94,12 @@ export function buildProgram(): Command {
     .option('--json', 'print the endpoint\'s JSON')
     .action(async (action, o) => { program.setOptionValue('code', await riskCommand(action, o, out)); });
 
-  program.command('journal').description('the trading journal: export (JSON lines) | import (from .jsonl) | unlock --force')
-    .argument('<action>', 'export | import | unlock')
+  program.command('journal').description('the trading journal: export (JSON lines) | import (from .jsonl) | unlock --force | backup --out | restore --from')
+    .argument('<action>', 'export | import | unlock | backup | restore')
     .option('--config <file>', 'the journal this config uses ([journal] path, data dir)')
     .option('--journal <file>', 'the journal file (.db)')
-    .option('--out <file>', 'export: write here instead of stdout')
-    .option('--from <file>', 'import: the .jsonl journal to read')
+    .option('--out <file>', 'export: write here instead of stdout; backup: the backup file to create')
+    .option('--from <file>', 'import: the .jsonl journal to read; restore: the backup to restore')
     .option('--force', 'unlock: the other process is gone')
     .action(async (action, o) => { program.setOptionValue('code', await journalCommand(action, o, out)); });
 
@@ -108,6 +109,12 @@ export function buildProgram(): Command {
     .option('--halt <reason>', 'broadcast a global HALT to every shard and exit')
     .option('--resume', 'clear the global HALT and exit (each shard resumes through its own control endpoint)')
     .action(async (o) => { program.setOptionValue('code', await (await import('./risk-aggregator.js')).riskAggregatorCommand(o, out)); });
+
+  program.command('doctor').description('check this host and deployment against the production checklist: PASS / WARN / FAIL with the fix; exit code = worst (0 / 1 / 2)')
+    .option('--config <file>', 'also check this deployment: journal location, ports, venue URLs, [compute] backends')
+    .option('--offline', 'skip the checks that need the network (venue DNS + TLS)')
+    .option('--json', 'print one JSON object')
+    .action(async (o) => { program.setOptionValue('code', await doctorCommand({ config: o.config, offline: !!o.offline, json: !!o.json }, out)); });
 
   program.command('gpu-test').description('measure GPU throughput, bandwidth and launch latency on the available GPU backend')
     .option('--config <file>', 'resolve backend packages from this config\'s directory')

@@ -102,6 +102,11 @@ export interface ExecutionClient {
   tradesSince?(symbols: readonly string[], sinceTs: number): Promise<ExecutionReport[]>;
   /** Reconciliation: the venue's position per symbol in signed lots (spot: the base asset balance). */
   positions?(symbols: readonly string[]): Promise<VenuePosition[]>;
+  /**
+   * Reconciliation: the account's balances (total = free + locked, decimal strings as the venue
+   * writes them). Compared per traded asset with the journal's view (engine/reconcile.ts).
+   */
+  balances?(): Promise<VenueBalance[]>;
   stop(): Promise<void>;
   /**
    * Optional: sees every market event of its venue after the engine's books took it, so a paper
@@ -119,6 +124,12 @@ export interface OrderStatusReport {
   filledQty: number;
   /** Every fill of this order, as execution reports of kind 'fill' with trade ids. */
   fills: ExecutionReport[];
+}
+
+export interface VenueBalance {
+  asset: string;
+  /** Free + locked, a decimal string in asset units, exactly as the venue reported it. */
+  total: string;
 }
 
 export interface VenuePosition {

@@ -503,6 +503,11 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     },
   };
 
+  /** The risk layer's cash ledger (reconciliation's balance check); undefined without one. */
+  cashBalance(exchange: string, asset: string): bigint | undefined {
+    return this.opts.risk?.cashBalance?.(exchange, asset);
+  }
+
   restoreComponentState(entries: readonly { scope: string; key: string; value: unknown }[]): void {
     for (const e of entries) this.componentState.set(`${e.scope}\u0000${e.key}`, e.value);
   }

@@ -1,5 +1,8 @@
-import type { OrderStatusReport } from '../contracts/exchange.js';
-import { lotsToQty } from '../domain/instrument.js';
+import type { OrderStatusReport, VenueBalance } from '../contracts/exchange.js';
+import type { PersistedState } from '../contracts/trading.js';
+import { formatScaled, lotsToQty } from '../domain/instrument.js';
+import { amountToCommon } from '../risk/accounts.js';
+import { COMMON_EXPONENT } from '../risk/portfolio.js';
 import type { ExecutionReport, Order } from '../domain/orders.js';
 import type { ReconcileEventKind } from '../journal/records.js';
 import type { Logger } from '../observability/logger.js';
@@ -26,7 +29,25 @@ export interface ReconcileEnginePort {
   instrument(exchange: string, symbol: string): Instrument | undefined;
   onExecutionReport(r: ExecutionReport): void;
   journal(rec: JournalRecord): void;
+  /** Journaled per-component state; the balance baseline lives here between runs. */
+  readonly persisted: PersistedState;
+  /**
+   * The journal's cash per venue and asset (x 10^-18), booked from every fill (restored and
+   * live); undefined when no cash ledger runs (no risk layer), which skips the balance check.
+   */
+  cashBalance(exchange: string, asset: string): bigint | undefined;
 }
+
+/**
+ * What the balance check compares against next time: the venue's balances and the journal's
+ * ledger at the same moment (decimal strings). Kept with `persisted` under this scope, per venue.
+ */
+export interface BalanceBaseline {
+  venue: Record<string, string>;
+  ledger: Record<string, string>;
+  ts: number;
+}
+export const BALANCE_BASELINE_SCOPE = 'reconcile.balances';
 
 const TERMINAL = new Set(['filled', 'cancelled', 'rejected']);
 
@@ -46,9 +67,14 @@ export interface ReconcileOptions {
  *    venue made while we were down are applied through the normal report path, so each is booked
  *    once (trade ids de-duplicate) with its real fee; a terminal venue status closes it here;
  *    an order the venue does not know is closed (an in-process paper venue did not survive);
+ *    Then the venue's open orders the journal does not know are adopted (a `unknown_order`
+ *    mismatch): a crash lost their record, or the journal was restored from an older backup;
  * 2. the venue's trades since the last journaled fill are pulled (`tradesSince`): fills of
  *    journaled orders apply once, fills of orders the journal never saw are mismatches;
- * 3. positions are compared (`positions`).
+ * 3. positions are compared (`positions`);
+ * 4. balances of the traded assets are compared (`balances`): the venue's balance now against
+ *    its balance at the last reconciliation plus what the journal's fills moved since (see
+ *    checkBalances).
  * Fills of orders the journal holds open are expected (they were working while we were down):
  * booked and listed as recovered. Every other difference is a mismatch: logged, counted in cwts_reconcile_mismatches_total, journaled
  * and handled by `[reconcile] on_mismatch` ("adopt-venue": the venue's view is booked and
@@ -79,8 +105,8 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
   for (const name of engine.venueNames()) {
     const v = engine.venue(name)!;
     const x = v.execution;
-    const caps = [x.queryOrder && 'queryOrder', x.tradesSince && 'tradesSince', x.positions && 'positions'].filter(Boolean) as string[];
-    const stats = { exchange: name, ordersChecked: 0, fillsApplied: 0, closed: 0, mismatches: 0, capabilities: caps };
+    const caps = [x.queryOrder && 'queryOrder', x.tradesSince && 'tradesSince', x.positions && 'positions', x.balances && 'balances'].filter(Boolean) as string[];
+    const stats: ReconcileResult['venues'][number] = { exchange: name, ordersChecked: 0, fillsApplied: 0, closed: 0, mismatches: 0, capabilities: caps };
     const before = result.mismatches.length;
     const fillsBefore = engine.fillCount;
     const open = engine.orders.allOpen().filter((o) => o.exchange === name);
@@ -116,6 +142,17 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
           stats.closed++;
         }
       }
+      // 1b. Orders working at the venue that the journal never saw (an order whose record a
+      // crash lost, one placed after the backup a journal was restored from, or one placed
+      // outside this process): adopted, so they are followed, cancellable and replayed.
+      if (x.queryOrder && !x.simulated) {
+        for (const vo of await x.openOrders()) {
+          if (engine.orders.get(vo.clientOrderId)) continue;
+          mismatch({ exchange: name, kind: 'unknown_order', clientOrderId: vo.clientOrderId, symbol: vo.symbol, detail: `order ${vo.clientOrderId} (${vo.side} ${vo.qty} lots at ${vo.price ?? 'market'}) is working at the venue but not in the journal: adopted` });
+          adoptOrder(engine, vo);
+          record(name, 'adopted', `open order ${vo.clientOrderId} adopted from the venue`, vo.clientOrderId);
+        }
+      }
       // 2. Trades since the last journaled fill.
       if (x.tradesSince) {
         const since = opts.lastFillTs[name] ?? 0;
@@ -145,6 +182,8 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
           mismatch({ exchange: name, kind: 'position', symbol: p.symbol, detail: `journal position ${fmt(ours)}, venue position ${fmt(p.qty)}` });
         }
       }
+      // 4. Balances of the traded assets.
+      if (x.balances) stats.balances = checkBalances(engine, name, v.symbols, await x.balances(), mismatch, logger);
     } catch (err) {
       mismatch({ exchange: name, kind: 'venue_unreachable', detail: `reconciliation could not complete: ${(err as Error)?.message ?? String(err)}` });
     }
@@ -161,6 +200,58 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
   }
   result.at = new Date().toISOString();
   return result;
+}
+
+/**
+ * The balance check. A venue's balances include money the journal never saw (deposits, other
+ * assets, the starting balance), so absolute amounts cannot be compared; what can is the change:
+ * for every asset of the venue's instruments (base and quote), the venue's balance now must
+ * equal its balance at the last reconciliation plus what the journal's fills moved since (the
+ * cash ledger now minus the ledger then). Steps 1 and 2 ran first, so fills made while the
+ * process was down are already booked. A difference of at least one unit of the last decimal
+ * the venue reports is a `balance` mismatch (a deposit or withdrawal, a trade outside this
+ * process, a fee charged in another asset). Either policy then takes the venue's balances as the
+ * new baseline (a mismatch is reported once, not at every restart); "halt" also halts. The first
+ * reconciliation with a venue only records the baseline.
+ */
+function checkBalances(engine: ReconcileEnginePort, exchange: string, symbols: readonly string[], venue: readonly VenueBalance[], mismatch: (m: ReconcileMismatch) => void, logger: Logger): { compared: string[] } | { skipped: string } {
+  const assets = new Set<string>();
+  for (const s of symbols) {
+    const i = engine.instrument(exchange, s);
+    if (i) assets.add(i.base).add(i.quote);
+  }
+  const next: BalanceBaseline = { venue: {}, ledger: {}, ts: engine.now };
+  for (const a of assets) {
+    const ledger = engine.cashBalance(exchange, a);
+    if (ledger === undefined) return { skipped: 'no cash ledger (no risk layer)' };
+    next.ledger[a] = formatScaled(ledger, COMMON_EXPONENT);
+    next.venue[a] = venue.find((b) => b.asset === a)?.total ?? '0';
+  }
+  const before = engine.persisted.get<BalanceBaseline>(BALANCE_BASELINE_SCOPE, exchange);
+  engine.persisted.set(BALANCE_BASELINE_SCOPE, exchange, next);
+  if (!before) {
+    logger.info({ exchange, balances: next.venue }, `reconcile ${exchange}: first balance check, baseline recorded (${Object.entries(next.venue).map(([a, v]) => `${a} ${v}`).join(', ')})`);
+    return { skipped: 'baseline recorded' };
+  }
+  const compared: string[] = [];
+  for (const a of assets) {
+    if (before.venue[a] === undefined || before.ledger[a] === undefined) continue;
+    compared.push(a);
+    const moved = amountToCommon(next.ledger[a]!) - amountToCommon(before.ledger[a]!);
+    const expected = amountToCommon(before.venue[a]!) + moved;
+    const actual = amountToCommon(next.venue[a]!);
+    const diff = actual - expected;
+    const decimals = next.venue[a]!.includes('.') ? next.venue[a]!.split('.')[1]!.length : 0;
+    const unit = 10n ** BigInt(Math.max(0, COMMON_EXPONENT - decimals));
+    if (diff < unit && -diff < unit) continue;
+    const fmt = (v: bigint) => formatScaled(v, COMMON_EXPONENT);
+    mismatch({
+      exchange,
+      kind: 'balance',
+      detail: `${a}: venue balance ${next.venue[a]}, journal expects ${fmt(expected)} (venue ${before.venue[a]} at ${new Date(before.ts).toISOString()}, ${moved >= 0n ? '+' : ''}${fmt(moved)} from journaled fills since): ${diff > 0n ? '+' : ''}${fmt(diff)} unexplained`,
+    });
+  }
+  return { compared };
 }
 
 /** Applies a venue's order status report: its fills (once, by trade id), then a fill-quantity check. */
@@ -181,6 +272,16 @@ function applyStatus(engine: ReconcileEnginePort, o: Order, st: OrderStatusRepor
     mismatch({ exchange: o.exchange, kind: 'status', clientOrderId: o.clientOrderId, symbol: o.symbol, detail: `venue says ${st.filledQty} lots filled, journal ${o.filledQty} after applying the venue's fills` });
   }
   if (st.venueOrderId) o.venueOrderId = st.venueOrderId;
+}
+
+/**
+ * An order working at the venue that the journal never saw: booked as open with what the venue
+ * says it filled so far (its fills come through step 2, once each, by trade id).
+ */
+function adoptOrder(engine: ReconcileEnginePort, vo: Order): void {
+  const order: Order = { ...vo, status: 'pending_new', filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, source: vo.source || 'reconcile:adopted' };
+  engine.journal({ t: 'order', order: { ...order }, ts: engine.now });
+  engine.orders.restore({ ...order, status: 'open' });
 }
 
 /**

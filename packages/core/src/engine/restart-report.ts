@@ -18,7 +18,7 @@ export interface RestoreSummary {
   componentState: number;
 }
 
-export type MismatchKind = 'fill_while_down' | 'status' | 'unknown_trade' | 'position' | 'venue_unreachable';
+export type MismatchKind = 'fill_while_down' | 'status' | 'unknown_order' | 'unknown_trade' | 'position' | 'balance' | 'venue_unreachable';
 
 export interface ReconcileMismatch {
   exchange: string;
@@ -32,7 +32,16 @@ export interface ReconcileResult {
   /** Wall time it ended, ISO. */
   at: string;
   policy: 'adopt-venue' | 'halt';
-  venues: { exchange: string; ordersChecked: number; fillsApplied: number; closed: number; mismatches: number; capabilities: string[] }[];
+  venues: {
+    exchange: string;
+    ordersChecked: number;
+    fillsApplied: number;
+    closed: number;
+    mismatches: number;
+    capabilities: string[];
+    /** Balance check: assets compared, or why none were ('baseline recorded', 'no cash ledger'). */
+    balances?: { compared: string[] } | { skipped: string };
+  }[];
   mismatches: ReconcileMismatch[];
   /**
    * Fills of orders that were open at the venue while we were down, booked from the venue's

@@ -260,6 +260,37 @@ describe('restart from the journal', () => {
     await second.engine.stop('test');
   });
 
+  it('balances: the venue change since the last reconciliation must equal what journaled fills moved; a deposit is a counted mismatch', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'cwts-restart-')), 'j.db');
+    const first = await boot(path, { venue: new ScriptedVenue('v', [BTC]).setBalances({ BTC: '0.00000000', USDT: '1000.00000000', BNB: '3' }) });
+    expect(first.engine.reconcileResult!.venues[0]!.balances).toEqual({ skipped: 'baseline recorded' });
+    // 0.01 BTC at 50001.00 = 500.01 USDT, fee 5 atoms at 1e-5 = 0.00005 USDT.
+    first.trade('buy', 10, 5n);
+    await first.engine.stop('SIGTERM');
+
+    // The venue moved exactly what the fill says (BNB, not traded here, is not compared).
+    const venue = () => new ScriptedVenue('v', [BTC]);
+    const second = await boot(path, { venue: venue().setBalances({ BTC: '0.01000000', USDT: '499.98995000', BNB: '2' }) });
+    expect(second.engine.reconcileResult!.venues[0]!.balances).toEqual({ compared: ['BTC', 'USDT'] });
+    expect(second.engine.reconcileResult!.mismatches).toEqual([]);
+    await second.engine.stop('SIGTERM');
+
+    // 100 USDT appeared that no journaled fill explains: counted, listed in /status, and halts under "halt".
+    const third = await boot(path, { venue: venue().setBalances({ BTC: '0.01000000', USDT: '599.98995000' }), onMismatch: 'halt' });
+    const st = engineStatus(third.engine) as { reconcile: { mismatches: { kind: string; detail: string }[] } };
+    expect(st.reconcile.mismatches).toEqual([
+      { exchange: 'v', kind: 'balance', detail: expect.stringMatching(/^USDT: venue balance 599\.98995000, journal expects 499\.98995 \(venue 499\.98995000 at .*, \+0 from journaled fills since\): \+100 unexplained$/) },
+    ]);
+    expect(await third.metrics.text()).toMatch(/cwts_reconcile_mismatches_total\{exchange="v",kind="balance"\} 1/);
+    expect(third.engine.riskState.state).toBe('HALTED');
+    await third.engine.stop('SIGTERM');
+
+    // The venue's view became the baseline: the same balances are no mismatch at the next start.
+    const fourth = await boot(path, { venue: venue().setBalances({ BTC: '0.01000000', USDT: '599.98995000' }) });
+    expect(fourth.engine.reconcileResult!.mismatches).toEqual([]);
+    await fourth.engine.stop('test');
+  });
+
   it('paper mode: positions restore; open paper orders on the in-process venue are cancelled at start with a log line', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'cwts-restart-')), 'j.db');
     const paper = (engine: () => Engine, clock: ManualClock) =>

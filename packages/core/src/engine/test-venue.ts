@@ -1,4 +1,4 @@
-import type { ExecutionClient, MarketDataClient, MarketEventSink, OrderStatusReport, TradingAvailability } from '../contracts/exchange.js';
+import type { ExecutionClient, MarketDataClient, MarketEventSink, OrderStatusReport, TradingAvailability, VenueBalance } from '../contracts/exchange.js';
 import type { Instrument } from '../domain/instrument.js';
 import type { ExecutionReport, Order } from '../domain/orders.js';
 
@@ -63,6 +63,13 @@ export class ScriptedVenue implements MarketDataClient, ExecutionClient {
     return this.trades.filter((t) => symbols.includes(t.symbol) && t.ts >= sinceTs);
   }
   positions = async (symbols: readonly string[]) => (this.venuePositions ? symbols.map((symbol) => ({ symbol, qty: this.venuePositions![symbol] ?? 0 })) : []);
+  /** Offered only once a test sets balances (setBalances). */
+  balances?: () => Promise<VenueBalance[]>;
+  /** The account balances balances() answers, asset -> decimal string. */
+  setBalances(totals: Record<string, string>): this {
+    this.balances = async () => Object.entries(totals).map(([asset, total]) => ({ asset, total }));
+    return this;
+  }
 
   report(order: Readonly<Order>, r: Partial<ExecutionReport> & Pick<ExecutionReport, 'kind'>): void {
     this.onReport!({

@@ -228,6 +228,58 @@ describe('JournalStore', () => {
   });
 });
 
+describe('JournalStore writer thread', () => {
+  it('commits on its own thread: rows appear while the appending thread never yields', async () => {
+    const path = join(tmp(), 'j.db');
+    const s = JournalStore.open(path, { fsync: 'batch', batchMs: 60_000 });
+    // Enough records for an early hand-over (no 60 s timer), handed over at the end of this turn.
+    for (let i = 1; i <= 1500; i++) s.append({ t: 'order', order: order(i), ts: i });
+    await new Promise((r) => setImmediate(r));
+    expect(s.handoverStats.posts).toBe(1);
+    // From here this thread spins without returning to the event loop: only another thread can commit.
+    const reader = new Database(path, { readonly: true });
+    const count = reader.prepare('SELECT count(*) FROM orders').pluck();
+    const until = Date.now() + 30_000;
+    let seen = 0;
+    while (seen < 1500 && Date.now() < until) seen = count.get() as number;
+    reader.close();
+    expect(seen).toBe(1500);
+    expect(s.writerStats).toMatchObject({ committed: 1500, commits: 1 });
+    expect(s.pending).toBe(0);
+    s.close();
+  });
+
+  it('batch: appends are committed by the timer, in order, without a flush', async () => {
+    const path = join(tmp(), 'j.db');
+    const s = JournalStore.open(path, { fsync: 'batch', batchMs: 5 });
+    for (let i = 1; i <= 10; i++) s.append({ t: 'order', order: order(i), ts: i });
+    const until = Date.now() + 30_000;
+    while (s.committed < 10 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    expect(s.database.prepare('SELECT client_id FROM orders ORDER BY seq').pluck().all()).toEqual(Array.from({ length: 10 }, (_, i) => `cw-${i + 1}`));
+    s.close();
+  });
+
+  it('always: a commit that cannot finish in time refuses the record (append false, onError), and is retried', () => {
+    const path = join(tmp(), 'j.db');
+    const errors: string[] = [];
+    const s = JournalStore.open(path, { fsync: 'always', commitTimeoutMs: 300, onError: (e) => errors.push(e.message) });
+    expect(s.append({ t: 'order', order: order(1), ts: 1 })).toBe(true);
+    // Another connection holds the write lock: the writer waits on it (busy timeout) past our bound.
+    const blocker = new Database(path);
+    blocker.prepare('BEGIN IMMEDIATE').run();
+    expect(s.append({ t: 'order', order: order(2), ts: 2 })).toBe(false);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(new RegExp(`^journal ${path}: the journal writer thread did not answer within 300 ms`));
+    blocker.prepare('ROLLBACK').run();
+    blocker.close();
+    // The refused record stays with the writer and commits once the lock is gone (an order
+    // journaled but never sent: reconciliation closes it as unknown to the venue).
+    expect(s.append({ t: 'order', order: order(3), ts: 3 })).toBe(true);
+    expect(s.database.prepare('SELECT client_id FROM orders ORDER BY seq').pluck().all()).toEqual(['cw-1', 'cw-2', 'cw-3']);
+    s.close();
+  });
+});
+
 describe('journal location', () => {
   it('data dir: CWTS_DATA_DIR, else STATE_DIRECTORY, else ./data', () => {
     expect(resolveDataDir({ CWTS_DATA_DIR: '/var/lib/cwts-ultra', STATE_DIRECTORY: '/x' }, '/w')).toBe('/var/lib/cwts-ultra');

@@ -1,26 +1,40 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
-import type { Database as Db, Statement } from 'better-sqlite3';
+import type { Database as Db } from 'better-sqlite3';
 
 import type { FsyncPolicy } from '../config/types.js';
 import type { Instrument } from '../domain/instrument.js';
 import type { ExecutionReport, Order } from '../domain/orders.js';
 import { describeFsError, JournalError } from './errors.js';
-import { journalParse, journalStringify } from './json.js';
+import { journalParse } from './json.js';
 import type { JournalContents, JournalRecord, ReplayEvent, RiskStateName, RunRecord } from './records.js';
 import { migrate } from './schema.js';
+import type { QueuedRecord } from './writer.js';
+import { WriterThread, type WriterStats } from './writer-thread.js';
 
 /**
  * `[journal] fsync` as SQLite's `synchronous` in WAL mode:
- * - always: FULL, and every append commits before it returns (an order is durable before it
- *   leaves the process). Survives power loss.
- * - batch: NORMAL, appends commit together every `batchMs`. A killed process loses nothing
- *   committed (the WAL is in the OS page cache); a power loss can lose the last commits.
- * - never: OFF, committed every `batchMs`, durability left to the OS.
+ * - always: FULL, and every append is committed before it returns (an order is durable before
+ *   it leaves the process): the engine thread hands the record to the writer thread and blocks
+ *   on an Atomics.wait until the writer has committed it. Survives power loss.
+ * - batch: NORMAL, records are handed to the writer thread every `batchMs` (sooner once
+ *   POST_EARLY_RECORDS are queued) and committed there as they arrive. A killed process loses
+ *   at most the last `batchMs` of records (a restart reconciles them from the venues); a power
+ *   loss can lose the last commits.
+ * - never: OFF, as batch, durability left to the OS.
  */
 export const SYNCHRONOUS_BY_POLICY: Record<FsyncPolicy, 'FULL' | 'NORMAL' | 'OFF'> = { always: 'FULL', batch: 'NORMAL', never: 'OFF' };
+
+/**
+ * A queue this long is handed to the writer at the end of the current event-loop turn rather
+ * than at the next timer tick: bounds the structured clone one hand-over costs the engine thread.
+ */
+const POST_EARLY_RECORDS = 1024;
+
+const STARTUP_TIMEOUT_MS = 30_000;
 
 export interface JournalOwner {
   pid: number;
@@ -39,8 +53,10 @@ export interface JournalStoreOptions {
   configDigest?: string;
   /** Wall time for run start/end stamps (default Date.now). */
   now?: () => number;
-  /** A commit failed: the batch stays queued and is retried; the engine should stop trading. */
+  /** A commit failed: its records stay with the writer and are retried; the engine should stop trading. */
   onError?: (err: JournalError) => void;
+  /** The longest a synchronous commit (`always`, flush, close) blocks the caller (default 10 s). */
+  commitTimeoutMs?: number;
 }
 
 /** What opening found about earlier runs; the caller logs it. */
@@ -54,42 +70,57 @@ export interface OpenReport {
 
 /**
  * The embedded journal: one SQLite database in WAL mode with one writer process. The engine
- * thread only pushes records onto an in-memory queue; `flush` commits the queue in one
- * transaction, from a timer (`batch`, `never`) or at once (`always`).
+ * thread only pushes records onto an in-memory queue and hands the queue to the journal's
+ * writer thread (writer-thread.ts), which commits each hand-over in one transaction: SQLite's
+ * work never runs on the engine thread. This thread keeps its own connection for opening
+ * (migrations, the writer lock, the run record), reading the journal back, and closing.
  */
 export class JournalStore {
   readonly runId: number;
   readonly opened: OpenReport;
   private readonly db: Db;
-  private queue: { seq: number; rec: JournalRecord }[] = [];
-  private nextSeq: number;
+  private readonly writer: WriterThread;
+  private queue: QueuedRecord[] = [];
+  /** Records handed to the writer thread by this process. */
+  private posted = 0;
   private timer: NodeJS.Timeout | undefined;
+  private earlyPost = false;
+  private readonly handover = { posts: 0, records: 0, totalUs: 0, maxUs: 0 };
   private closed = false;
   private lastError: string | undefined;
-  private readonly stmts: Record<string, Statement>;
-  private readonly commitBatch: (batch: { seq: number; rec: JournalRecord }[]) => void;
-  /** Records committed by this process (tests and the bench read it). */
-  committed = 0;
 
   private constructor(
     readonly path: string,
     db: Db,
     readonly policy: FsyncPolicy,
-    private readonly batchMs: number,
+    batchMs: number,
     private readonly opts: JournalStoreOptions,
   ) {
     this.db = db;
     const schemaFrom = migrate(db, (m) => new JournalError('SCHEMA', path, m));
-    this.nextSeq = maxSeq(db) + 1;
-    this.stmts = prepareAll(db);
     const { runId, report } = this.acquire(schemaFrom);
     this.runId = runId;
     this.opened = report;
-    this.commitBatch = db.transaction((batch: { seq: number; rec: JournalRecord }[]) => {
-      for (const { seq, rec } of batch) this.write(seq, rec);
+    this.writer = new WriterThread({
+      path,
+      synchronous: SYNCHRONOUS_BY_POLICY[policy],
+      retryMs: batchMs,
+      waitMs: opts.commitTimeoutMs ?? 10_000,
+      onEvent: (e) => {
+        if (e.t === 'error') this.report(new JournalError('WRITE', path, e.message));
+        else this.lastError = undefined;
+      },
     });
+    // The writer opens its own connection: wait for it, so a writer that cannot start fails the
+    // open (starting a thread and loading SQLite takes a few hundred ms, more on a loaded host).
+    const hello = this.writer.commit([], Math.max(opts.commitTimeoutMs ?? 0, STARTUP_TIMEOUT_MS));
+    if (!hello.ok) {
+      this.writer.abort();
+      this.db.prepare('DELETE FROM writer_lock WHERE run_id = ?').run(runId);
+      throw new JournalError('WRITE', path, hello.error ?? 'the writer thread did not start');
+    }
     if (policy !== 'always') {
-      this.timer = setInterval(() => this.flushQuietly(), batchMs);
+      this.timer = setInterval(() => this.postQueued(), batchMs);
       this.timer.unref();
     }
   }
@@ -150,35 +181,77 @@ export class JournalStore {
   // ---- writing ----------------------------------------------------------------------------
 
   /**
-   * Queues a record (the engine thread's only cost). Under `always` it is committed before
-   * this returns; false means that commit failed (the caller must not act on the record).
+   * Queues a record (the engine thread's only cost under `batch`). Under `always` it is
+   * committed before this returns. False means the record will not be committed in time (the
+   * `always` commit failed, or the writer thread is gone): the caller must not act on it.
    */
   append(rec: JournalRecord): boolean {
-    if (this.closed) return false;
-    this.queue.push({ seq: this.nextSeq++, rec });
+    if (this.closed || this.writer.failure !== undefined) return false;
+    this.queue.push(rec);
     if (this.policy === 'always') return this.flushQuietly();
+    if (this.queue.length >= POST_EARLY_RECORDS && !this.earlyPost) {
+      this.earlyPost = true;
+      setImmediate(() => this.postQueued());
+    }
     return true;
   }
 
-  /** Records queued and not yet committed. */
+  /** Records appended and not yet committed (queued here or with the writer thread). */
   get pending(): number {
-    return this.queue.length;
+    return this.queue.length + this.posted - this.writer.readStats().committed;
   }
 
-  /** Commits everything queued in one transaction; throws JournalError (the batch stays queued). */
+  /** Records committed by this process (tests and the bench read it). */
+  get committed(): number {
+    return this.writer.readStats().committed;
+  }
+
+  /** What the writer thread spent committing (bench). */
+  get writerStats(): WriterStats {
+    return this.writer.readStats();
+  }
+
+  /**
+   * What handing batches to the writer cost this thread (`batch`/`never`; bench): the
+   * structured clone of the records, the only journal work between events besides the push.
+   */
+  get handoverStats(): { posts: number; records: number; totalUs: number; maxUs: number } {
+    return { ...this.handover };
+  }
+
+  /**
+   * Commits everything appended so far, blocking until the writer thread has; returns the
+   * number of records this call handed over. Throws JournalError when the commit failed (the
+   * records stay with the writer, which retries them).
+   */
   flush(): number {
-    if (this.queue.length === 0) return 0;
-    const batch = this.queue;
-    this.queue = [];
-    try {
-      this.commitBatch(batch);
-    } catch (err) {
-      this.queue = batch.concat(this.queue);
-      throw new JournalError('WRITE', this.path, `commit of ${batch.length} record(s) failed: ${describeFsError(err)}`);
-    }
-    this.committed += batch.length;
+    const recs = this.takeQueue();
+    if (recs.length === 0 && this.pending === 0 && this.lastError === undefined) return 0;
+    const r = this.writer.commit(recs);
+    if (!r.ok) throw new JournalError('WRITE', this.path, r.error ?? 'commit failed');
     this.lastError = undefined;
-    return batch.length;
+    return recs.length;
+  }
+
+  private takeQueue(): QueuedRecord[] {
+    const recs = this.queue;
+    this.queue = [];
+    this.posted += recs.length;
+    return recs;
+  }
+
+  /** Hands the queue to the writer thread without waiting (the timer, and early posts). */
+  private postQueued(): void {
+    this.earlyPost = false;
+    if (this.queue.length === 0 || this.closed) return;
+    const started = performance.now();
+    const recs = this.takeQueue();
+    this.writer.post(recs);
+    const us = (performance.now() - started) * 1000;
+    this.handover.posts++;
+    this.handover.records += recs.length;
+    this.handover.totalUs += us;
+    if (us > this.handover.maxUs) this.handover.maxUs = us;
   }
 
   private flushQuietly(): boolean {
@@ -186,14 +259,16 @@ export class JournalStore {
       this.flush();
       return true;
     } catch (err) {
-      const e = err as JournalError;
-      // Report each distinct failure once, not every 50 ms.
-      if (e.message !== this.lastError) {
-        this.lastError = e.message;
-        this.opts.onError?.(e);
-      }
+      this.report(err as JournalError);
       return false;
     }
+  }
+
+  /** Reports each distinct failure once, not at every retry. */
+  private report(e: JournalError): void {
+    if (e.message === this.lastError) return;
+    this.lastError = e.message;
+    this.opts.onError?.(e);
   }
 
   /**
@@ -201,8 +276,8 @@ export class JournalStore {
    * a crash no id at or below it is issued again, even if the order record itself was lost.
    */
   reserveClientIds(upTo: number): void {
-    this.flushQuietly();
-    this.stmts.setMeta!.run('client_ids_reserved', String(upTo));
+    this.queue.push({ t: 'meta', key: 'client_ids_reserved', value: String(upTo) });
+    this.flush();
   }
 
   /** Flushes, marks the run ended and releases the writer lock. `clean` false plays a crash in tests. */
@@ -212,14 +287,17 @@ export class JournalStore {
     this.timer = undefined;
     if (opts.clean === false) {
       this.closed = true;
+      this.writer.abort();
       this.db.close();
       return;
     }
-    this.flushQuietly();
+    this.writer.post(this.takeQueue());
+    const r = this.writer.close();
+    if (!r.ok) this.report(new JournalError('WRITE', this.path, r.error ?? 'final commit failed'));
     this.closed = true;
     const now = (this.opts.now ?? Date.now)();
     this.db.transaction(() => {
-      this.db.prepare('UPDATE runs SET ended_at = ?, clean_exit = ? WHERE run_id = ?').run(now, this.queue.length === 0 ? 1 : 0, this.runId);
+      this.db.prepare('UPDATE runs SET ended_at = ?, clean_exit = ? WHERE run_id = ?').run(now, r.ok ? 1 : 0, this.runId);
       this.db.prepare('DELETE FROM writer_lock WHERE run_id = ?').run(this.runId);
     })();
     try {
@@ -237,7 +315,7 @@ export class JournalStore {
     return loadContents(this.db, this.runId);
   }
 
-  /** The raw database for read-only queries (export, tests). */
+  /** This thread's connection, for read-only queries (export, tests). */
   get database(): Db {
     return this.db;
   }
@@ -250,16 +328,9 @@ export class JournalStore {
     const now = (this.opts.now ?? Date.now)();
     const report: OpenReport = { schemaFrom };
     const tx = this.db.transaction(() => {
-      const row = this.db.prepare('SELECT pid, host, started_at AS startedAt, run_id AS runId FROM writer_lock WHERE id = 1').get() as (JournalOwner & { startedAt: number; runId: number }) | undefined;
-      if (row) {
-        const sameHost = row.host === me.host;
-        if (!sameHost || alive(row.pid)) {
-          const where = sameHost ? `pid ${row.pid} on this host (${row.host})` : `pid ${row.pid} on host ${row.host}`;
-          const hint = sameHost ? 'stop that process first; one journal has one writer' : 'stop it first; if it is gone, remove its lock with `cwts-ultra journal unlock --force`';
-          throw new JournalError('LOCKED', this.path, `in use by another cwts-ultra process: ${where}, since ${new Date(row.startedAt).toISOString()}; ${hint}`);
-        }
-        report.staleLock = { pid: row.pid, host: row.host, startedAt: row.startedAt };
-      }
+      const holder = writerHolder(this.db, me.host, alive);
+      if (holder?.live) throw new JournalError('LOCKED', this.path, describeHolder(holder));
+      if (holder) report.staleLock = { pid: holder.pid, host: holder.host, startedAt: holder.startedAt };
       const prev = this.db.prepare('SELECT * FROM runs ORDER BY run_id DESC LIMIT 1').get() as RunRow | undefined;
       if (prev && prev.ended_at === null) report.uncleanPrevious = toRun(prev);
       const info = this.db
@@ -271,48 +342,6 @@ export class JournalStore {
     });
     const runId = tx.immediate();
     return { runId, report };
-  }
-
-  private write(seq: number, rec: JournalRecord): void {
-    const s = this.stmts;
-    switch (rec.t) {
-      case 'order': {
-        const o = rec.order;
-        s.insertOrder!.run(o.clientOrderId, seq, o.exchange, o.symbol, o.side, o.type, o.price ?? null, o.qty, o.tif, o.source, o.status, o.filledQty, o.feeAtoms.toString(), o.venueOrderId ?? null, o.createdTs, o.updatedTs, journalStringify(o));
-        break;
-      }
-      case 'report': {
-        const r = rec.report;
-        s.insertReport!.run(seq, r.clientOrderId, r.exchange, r.kind, rec.order.status, r.ts, rec.ts, journalStringify({ ...r, feeAsset: rec.feeAsset }));
-        s.updateOrder!.run(rec.order.status, rec.order.filledQty, rec.order.feeAtoms.toString(), rec.order.venueOrderId ?? null, rec.ts, r.clientOrderId);
-        if (r.kind === 'fill') s.insertFill!.run(seq, r.exchange, r.symbol, r.clientOrderId, r.tradeId ?? null, r.side, r.lastPrice, r.lastQty, r.feeAtoms.toString(), rec.feeAsset, r.liquidity ?? null, r.ts, rec.ts);
-        break;
-      }
-      case 'risk':
-        s.insertRisk!.run(seq, rec.from, rec.to, rec.reason, rec.who, rec.ts);
-        break;
-      case 'peak':
-        s.insertPeak!.run(seq, rec.peak.toString(), rec.equity.toString(), rec.why, rec.ts);
-        break;
-      case 'signal': {
-        const g = rec.signal;
-        s.insertSignal!.run(seq, g.id, g.detector, g.exchange, g.symbol, g.direction, Number.isFinite(g.strength) ? g.strength : 0, g.ts, journalStringify(g));
-        break;
-      }
-      case 'snapshot':
-        s.insertSnapshot!.run(seq, rec.why, rec.equity.toString(), rec.realized.toString(), rec.unrealized.toString(), rec.fees.toString(), JSON.stringify(rec.marks), rec.ts);
-        break;
-      case 'reconcile':
-        s.insertReconcile!.run(seq, rec.exchange, rec.clientOrderId ?? null, rec.kind, rec.detail, rec.ts);
-        if (rec.kind === 'closed' && rec.clientOrderId) s.closeOrder!.run(rec.ts, rec.clientOrderId);
-        break;
-      case 'state':
-        s.putState!.run(rec.scope, rec.key, seq, journalStringify(rec.value), rec.ts);
-        break;
-      case 'instrument':
-        s.putInstrument!.run(rec.instrument.exchange, rec.instrument.symbol, journalStringify(rec.instrument));
-        break;
-    }
   }
 }
 
@@ -338,37 +367,6 @@ function toRun(r: RunRow): RunRecord {
     configDigest: r.config_digest ?? undefined,
     cleanExit: r.clean_exit === 1,
   };
-}
-
-function prepareAll(db: Db): Record<string, Statement> {
-  return {
-    insertOrder: db.prepare(
-      `INSERT INTO orders (client_id, seq, exchange, symbol, side, type, price, qty, tif, source, status, filled_qty, fee_atoms, venue_order_id, created_ts, updated_ts, json)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (client_id) DO NOTHING`,
-    ),
-    updateOrder: db.prepare('UPDATE orders SET status = ?, filled_qty = ?, fee_atoms = ?, venue_order_id = coalesce(?, venue_order_id), updated_ts = ? WHERE client_id = ?'),
-    closeOrder: db.prepare("UPDATE orders SET status = 'cancelled', updated_ts = ? WHERE client_id = ? AND status NOT IN ('filled', 'cancelled', 'rejected')"),
-    insertReport: db.prepare('INSERT INTO execution_reports (seq, client_id, exchange, kind, status_after, venue_ts, ts, json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
-    insertFill: db.prepare(
-      'INSERT OR IGNORE INTO fills (seq, exchange, symbol, client_id, trade_id, side, price, qty, fee_atoms, fee_asset, liquidity, venue_ts, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    ),
-    insertRisk: db.prepare('INSERT INTO risk_transitions (seq, from_state, to_state, reason, who, ts) VALUES (?, ?, ?, ?, ?, ?)'),
-    insertPeak: db.prepare('INSERT INTO equity_peaks (seq, peak, equity, why, ts) VALUES (?, ?, ?, ?, ?)'),
-    insertSignal: db.prepare('INSERT INTO signals (seq, id, detector, exchange, symbol, direction, strength, ts, json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
-    insertSnapshot: db.prepare('INSERT INTO snapshots (seq, why, equity, realized, unrealized, fees, marks, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
-    insertReconcile: db.prepare('INSERT INTO reconcile_events (seq, exchange, client_id, kind, detail, ts) VALUES (?, ?, ?, ?, ?, ?)'),
-    putState: db.prepare('INSERT OR REPLACE INTO component_state (scope, key, seq, value, ts) VALUES (?, ?, ?, ?, ?)'),
-    putInstrument: db.prepare('INSERT OR REPLACE INTO instruments (exchange, symbol, json) VALUES (?, ?, ?)'),
-    setMeta: db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)'),
-  };
-}
-
-const SEQ_TABLES = ['orders', 'execution_reports', 'fills', 'risk_transitions', 'equity_peaks', 'signals', 'snapshots', 'reconcile_events', 'component_state'];
-
-function maxSeq(db: Db): number {
-  const sql = SEQ_TABLES.map((t) => `SELECT max(seq) AS m FROM ${t}`).join(' UNION ALL ');
-  const row = db.prepare(`SELECT max(m) AS m FROM (${sql})`).get() as { m: number | null };
-  return row.m ?? 0;
 }
 
 /** Reads what a restart needs; shared by the writer (at open) and read-only tools. */
@@ -407,6 +405,29 @@ export function loadContents(db: Db, currentRunId?: number): JournalContents {
     previousRun: prev ? toRun(prev) : undefined,
     counts: { orders: count('orders'), fills: count('fills'), reports: count('execution_reports'), signals: count('signals'), snapshots: count('snapshots') },
   };
+}
+
+/** Who holds a journal's writer lock, and whether that writer may still be running. */
+export interface WriterHolder extends JournalOwner {
+  startedAt: number;
+  sameHost: boolean;
+  /** Alive on this host, or on another host (which cannot be checked, so counts as alive). */
+  live: boolean;
+}
+
+/** Reads the writer lock row (any connection, read-only included). */
+export function writerHolder(db: Db, host: string = hostname(), alive: (pid: number) => boolean = pidAlive): WriterHolder | undefined {
+  const row = db.prepare('SELECT pid, host, started_at AS startedAt FROM writer_lock WHERE id = 1').get() as (JournalOwner & { startedAt: number }) | undefined;
+  if (!row) return undefined;
+  const sameHost = row.host === host;
+  return { ...row, sameHost, live: !sameHost || alive(row.pid) };
+}
+
+/** The refusal a live holder gets, naming it and what to do. */
+export function describeHolder(h: WriterHolder): string {
+  const where = h.sameHost ? `pid ${h.pid} on this host (${h.host})` : `pid ${h.pid} on host ${h.host}`;
+  const hint = h.sameHost ? 'stop that process first; one journal has one writer' : 'stop it first; if it is gone, remove its lock with `cwts-ultra journal unlock --force`';
+  return `in use by another cwts-ultra process: ${where}, since ${new Date(h.startedAt).toISOString()}; ${hint}`;
 }
 
 function pidAlive(pid: number): boolean {

@@ -40,6 +40,8 @@ export interface EngineRiskHooks {
   restore?(restored: { peak?: bigint; latched?: { state: RiskStateName; reason: string } }): void;
   /** Equity and its peak (x 10^-18), for the journal's snapshots and peak records. */
   equitySnapshot?(): { equity: bigint; peak: bigint };
+  /** Cash per venue and asset (x 10^-18) booked from fills, for reconciliation's balance check. */
+  cashBalance?(exchange: string, asset: string): bigint;
 }
 
 export interface VaRScheduleOptions {
@@ -206,6 +208,10 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
 
   replayFill(instrument: Instrument, report: ExecutionReport): void {
     this.cash.applyFill(instrument, report);
+  }
+
+  cashBalance(exchange: string, asset: string): bigint {
+    return this.cash.get(exchange, asset);
   }
 
   /**

@@ -1,0 +1,180 @@
+import { accessSync, constants, existsSync, statfsSync, statSync } from 'node:fs';
+import { createServer, Socket } from 'node:net';
+import { lookup } from 'node:dns/promises';
+import { connect as tlsConnect } from 'node:tls';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+
+import type { CwtsConfig } from '../../config/types.js';
+import { resolveJournalPath } from '../../journal/location.js';
+import { describeHolder, writerHolder } from '../../journal/store.js';
+import { discoverBackends } from '../backends.js';
+import type { CheckResult } from './types.js';
+
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+
+/** The journal's directory must be writable by this user, with room to grow. */
+export function checkJournalLocation(cfg: Pick<CwtsConfig, 'journal' | 'system'>, dataDir?: string): CheckResult {
+  const base = { id: 'journal-location', title: 'journal location writable, free space' };
+  const path = resolveJournalPath(cfg.journal, cfg.system.name, dataDir);
+  const fix = 'set CWTS_DATA_DIR (or [journal] path) to a writable directory on a local disk with free space; the deploy files use /var/lib/cwts-ultra';
+  // The nearest directory that exists: the journal's own, or the one it would be created in.
+  let dir = dirname(path);
+  while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
+  let isDir = false;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch {
+    // reported below
+  }
+  if (!isDir) return { ...base, status: 'FAIL', detail: `journal ${path}: ${dir} is in the way and is not a directory`, fix };
+  try {
+    accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch {
+    return { ...base, status: 'FAIL', detail: `journal ${path}: ${dir} is not writable by this user (uid ${process.getuid?.() ?? '?'})`, fix };
+  }
+  if (existsSync(path)) {
+    try {
+      accessSync(path, constants.R_OK | constants.W_OK);
+    } catch {
+      return { ...base, status: 'FAIL', detail: `journal ${path}: the file exists but is not readable and writable by this user`, fix: `chown it to the service user, or ${fix}` };
+    }
+  }
+  const fs = statfsSync(dir);
+  const free = Number(fs.bavail) * Number(fs.bsize);
+  const where = dir === dirname(path) ? dirname(path) : `${dir} (${dirname(path)} will be created)`;
+  const held = existsSync(path) ? holderNote(path) : 'not created yet';
+  const detail = `journal ${path}: ${where} writable, ${(free / GiB).toFixed(1)} GiB free; ${held}`;
+  if (free < 100 * MiB) return { ...base, status: 'FAIL', detail, fix: 'free space on that file system (a journal that cannot commit halts trading), or move the data directory' };
+  if (free < GiB) return { ...base, status: 'WARN', detail, fix: 'less than 1 GiB free: a busy journal grows by tens of MiB a day; free space or move the data directory' };
+  return { ...base, status: 'PASS', detail };
+}
+
+function holderNote(path: string): string {
+  try {
+    const db = new Database(path, { readonly: true, fileMustExist: true });
+    try {
+      const h = writerHolder(db);
+      if (!h) return 'exists, no writer';
+      return h.live ? describeHolder(h).replace(/;.*$/, '') : `exists, stale lock of pid ${h.pid} (a restart takes it over)`;
+    } finally {
+      db.close();
+    }
+  } catch (err) {
+    return `exists, cannot be read (${(err as Error).message})`;
+  }
+}
+
+function listenable(port: number, host: string): Promise<NodeJS.ErrnoException | undefined> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', (err) => resolve(err as NodeJS.ErrnoException));
+    server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(undefined)));
+  });
+}
+
+/** The ports `run` binds must be free (a second instance, or another service, holds them otherwise). */
+export async function checkPorts(cfg: Pick<CwtsConfig, 'monitoring'>): Promise<CheckResult> {
+  const base = { id: 'ports', title: 'HTTP ports free (metrics, health, risk control)' };
+  const m = cfg.monitoring;
+  const wanted: [string, number, string][] = [
+    ['metrics_port', m.metrics_port, m.bind_address],
+    ['health_check_port', m.health_check_port, m.bind_address],
+    ['control_port', m.control_port, m.control_bind_address],
+  ];
+  const found: string[] = [];
+  let status: CheckResult['status'] = 'PASS';
+  let fix: string | undefined;
+  for (const [key, port, host] of wanted) {
+    if (port === 0) {
+      found.push(`${key} 0 (picked at start)`);
+      continue;
+    }
+    const err = await listenable(port, host);
+    if (!err) found.push(`${host}:${port} free`);
+    else {
+      status = 'FAIL';
+      const why = err.code === 'EADDRINUSE' ? 'in use (another cwts-ultra, or another service)' : err.code === 'EACCES' ? 'needs privileges (below 1024)' : err.code === 'EADDRNOTAVAIL' ? `${host} is not an address of this host` : (err.message ?? String(err));
+      found.push(`${key} ${host}:${port} ${why}`);
+      fix = 'stop what holds the port (ss -ltnp | grep :PORT shows it) or change [monitoring] metrics_port / health_check_port / control_port';
+    }
+  }
+  return { ...base, status, detail: found.join('; '), ...(fix ? { fix } : {}) };
+}
+
+/** DNS, then a TLS handshake (wss/https) or a TCP connect (ws/http), bounded. */
+async function reach(url: string, timeoutMs: number): Promise<string> {
+  const u = new URL(url);
+  const secure = u.protocol === 'wss:' || u.protocol === 'https:';
+  const port = Number(u.port || (secure ? 443 : 80));
+  const t0 = Date.now();
+  const addr = await Promise.race([lookup(u.hostname), new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`DNS lookup of ${u.hostname} timed out`)), timeoutMs).unref())]);
+  const dns = Date.now() - t0;
+  const t1 = Date.now();
+  await new Promise<void>((resolve, reject) => {
+    const sock: Socket = secure ? tlsConnect({ host: addr.address, port, servername: u.hostname }) : new Socket().connect(port, addr.address);
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`${secure ? 'TLS handshake' : 'TCP connect'} timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
+    sock.once(secure ? 'secureConnect' : 'connect', () => {
+      clearTimeout(timer);
+      sock.end();
+      resolve();
+    });
+    sock.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+  return `${u.host} ${addr.address} (DNS ${dns} ms, ${secure ? 'TLS' : 'TCP'} ${Date.now() - t1} ms)`;
+}
+
+/** Every configured venue URL answers: DNS and a TLS handshake. Skipped with --offline. */
+export async function checkVenues(cfg: Pick<CwtsConfig, 'venues'>, offline: boolean, timeoutMs = 5000): Promise<CheckResult> {
+  const base = { id: 'venues', title: 'venue URLs reachable (DNS + TLS handshake)' };
+  if (offline) return { ...base, status: 'SKIP', detail: 'skipped (--offline)' };
+  const found: string[] = [];
+  let status: CheckResult['status'] = 'PASS';
+  for (const v of cfg.venues) {
+    const urls = [v.api_url, v.rest_url].filter((u): u is string => !!u);
+    if (urls.length === 0) {
+      if (/exchange-sim$/.test(v.plugin)) found.push(`${v.name}: in-process, nothing to reach`);
+      else {
+        found.push(`${v.name}: no api_url/rest_url in the config, the plugin's default endpoints are used and cannot be checked from here`);
+        if (status === 'PASS') status = 'WARN';
+      }
+      continue;
+    }
+    for (const url of urls) {
+      try {
+        found.push(`${v.name}: ${await reach(url, timeoutMs)}`);
+      } catch (err) {
+        status = 'FAIL';
+        found.push(`${v.name}: ${new URL(url).host} unreachable: ${(err as Error).message}`);
+      }
+    }
+  }
+  if (found.length === 0) found.push('no venues configured');
+  return { ...base, status, detail: found.join('; '), ...(status === 'PASS' ? {} : { fix: 'check DNS, firewall and proxy for the hosts above (the app connects directly); for a WARN, set api_url/rest_url explicitly' }) };
+}
+
+/** The compute backends, as `cwts-ultra backends` sees them, against what the config asks. */
+export async function checkGpuBackends(baseDir: string, cfg: Pick<CwtsConfig, 'compute' | 'performance'> | undefined): Promise<CheckResult> {
+  const base = { id: 'gpu-backends', title: 'compute backends and GPU drivers (cwts-ultra backends)' };
+  const { registry, missing } = await discoverBackends(baseDir);
+  const status = await registry.status();
+  const available = status.filter((s) => s.available);
+  const gpus = available.filter((s) => s.device?.type === 'gpu');
+  const unavailable = [...status.filter((s) => !s.available).map((s) => `${s.name}: ${s.reason ?? 'unavailable'}`), ...missing.map((m) => `${m.name}: ${m.reason}`)];
+  const detail = `available: ${available.map((s) => `${s.name}${s.device ? ` (${s.device.name})` : ''}`).join(', ') || 'none'}; unavailable: ${unavailable.join('; ') || 'none'}`;
+  const listed = cfg?.compute.backends ?? [];
+  if (listed.length > 0 && !listed.some((n) => available.some((s) => s.name === n))) {
+    return { ...base, status: 'FAIL', detail: `none of [compute] backends = [${listed.join(', ')}] is available, so \`run\` refuses to start; ${detail}`, fix: 'install the backend package and its driver (nvidia-smi / rocm-smi / vulkaninfo must see the device), or change [compute] backends' };
+  }
+  if (gpus.length === 0 && cfg?.performance.gpu_enabled) {
+    return { ...base, status: 'WARN', detail: `gpu_enabled = true but no GPU backend is available (compute runs on the CPU); ${detail}`, fix: 'install @cwts/backend-cuda, -rocm, -metal or -vulkan and the vendor driver; `cwts-ultra backends` says why each is unavailable' };
+  }
+  return { ...base, status: 'PASS', detail };
+}

@@ -1,0 +1,194 @@
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Database as Db } from 'better-sqlite3';
+
+import { describeFsError, JournalError } from './errors.js';
+import { SCHEMA_VERSION } from './schema.js';
+import { describeHolder, writerHolder } from './store.js';
+
+/** What a backup or a restore holds, for the operator's line and the tests. */
+export interface JournalFileSummary {
+  path: string;
+  bytes: number;
+  schemaVersion: number;
+  orders: number;
+  fills: number;
+  runs: number;
+  /** Start of the last run in it, ISO, or null. */
+  lastRunStartedAt: string | null;
+}
+
+/**
+ * After a restore the client id sequence continues this far above the backup's reservation: ids
+ * issued after the backup was taken are not in it, and a venue must never see an id twice. One
+ * billion covers eleven days at a thousand orders a second and keeps ids within every venue's
+ * length limit ("cw-" + 10 digits).
+ */
+export const RESTORE_CLIENT_ID_GAP = 1_000_000_000;
+
+/**
+ * `journal backup`: SQLite's online backup API from a read-only connection, so it runs while the
+ * engine writes (no lock taken, the engine never waits). All pages are copied in one step, inside
+ * one read transaction: a consistent snapshot of what was committed when it started. The copy is
+ * written beside the target, checked (`PRAGMA integrity_check`, schema version), fsynced, and
+ * only then renamed to `out`: a failed or interrupted backup never leaves a file that looks good.
+ */
+export async function backupJournal(path: string, out: string): Promise<JournalFileSummary> {
+  if (!existsSync(path)) throw new JournalError('PATH', path, 'does not exist; nothing to back up');
+  if (existsSync(out)) throw new JournalError('PATH', path, `backup target ${out} exists; choose a new file (backups are never overwritten)`);
+  try {
+    mkdirSync(dirname(out), { recursive: true });
+  } catch (err) {
+    throw new JournalError('PATH', path, `cannot create the backup directory ${dirname(out)}: ${describeFsError(err)}`);
+  }
+  const partial = join(dirname(out), `.${basename(out)}.partial`);
+  rmSync(partial, { force: true });
+  let src: Db;
+  try {
+    src = new Database(path, { readonly: true, fileMustExist: true });
+  } catch (err) {
+    throw new JournalError('PATH', path, `cannot open for backup: ${describeFsError(err)}`);
+  }
+  try {
+    // progress() returns the pages for the next step: everything at once, one snapshot.
+    await src.backup(partial, { progress: () => 1 << 30 });
+  } catch (err) {
+    rmSync(partial, { force: true });
+    throw new JournalError('WRITE', path, `backup to ${out} failed: ${describeFsError(err)}`);
+  } finally {
+    src.close();
+  }
+  let summary: JournalFileSummary;
+  try {
+    // One self-contained file (no -wal beside it) is what gets copied off the host.
+    const copy = new Database(partial);
+    try {
+      copy.pragma('journal_mode = DELETE');
+    } finally {
+      copy.close();
+    }
+    summary = verifyJournalFile(partial, path);
+    const fd = openSync(partial, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(partial, out);
+  } catch (err) {
+    rmSync(partial, { force: true });
+    throw err;
+  }
+  return { ...summary, path: out };
+}
+
+/**
+ * `journal restore`: puts a backup in place of the journal. Refused while a writer holds the
+ * journal (a live pid on this host, or any lock from another host: it cannot be checked). The
+ * backup is verified first; the journal it replaces (with its -wal and -shm) is kept beside it as
+ * `<file>.before-restore-<time>`. The restored copy carries no writer lock, records where it came
+ * from (meta `restored_from`), and moves the client id sequence RESTORE_CLIENT_ID_GAP past the
+ * backup's reservation. The next start restores from it and reconciles with the venues, which
+ * recovers the fills made after the backup was taken.
+ */
+export function restoreJournal(backup: string, path: string, now: () => number = Date.now): { restored: JournalFileSummary; keptAside: string | undefined; clientIdsFrom: number } {
+  if (!existsSync(backup)) throw new JournalError('PATH', path, `backup ${backup} does not exist`);
+  verifyJournalFile(backup, path);
+  if (existsSync(path)) {
+    let db: Db;
+    try {
+      db = new Database(path, { readonly: true, fileMustExist: true });
+    } catch (err) {
+      throw new JournalError('PATH', path, `cannot check whether it is in use: ${describeFsError(err)}; move it away by hand if it is damaged`);
+    }
+    try {
+      const holder = hasTable(db, 'writer_lock') ? writerHolder(db) : undefined;
+      if (holder?.live) throw new JournalError('LOCKED', path, `restore refused: ${describeHolder(holder)}`);
+    } finally {
+      db.close();
+    }
+  }
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+  } catch (err) {
+    throw new JournalError('PATH', path, `cannot create its directory ${dirname(path)}: ${describeFsError(err)}`);
+  }
+  const partial = join(dirname(path), `.${basename(path)}.restoring`);
+  rmSync(partial, { force: true });
+  // Through SQLite, not a file copy: the backup may itself have a -wal beside it.
+  const src = new Database(backup, { readonly: true, fileMustExist: true });
+  try {
+    src.prepare('VACUUM INTO ?').run(partial);
+  } catch (err) {
+    rmSync(partial, { force: true });
+    throw new JournalError('WRITE', path, `cannot copy the backup ${backup}: ${describeFsError(err)}`);
+  } finally {
+    src.close();
+  }
+  const db = new Database(partial);
+  let clientIdsFrom: number;
+  try {
+    const reserved = Number((db.prepare("SELECT value FROM meta WHERE key = 'client_ids_reserved'").pluck().get() as string | undefined) ?? 0);
+    const maxUsed = maxClientIdNumber(db);
+    clientIdsFrom = Math.max(reserved, maxUsed) + RESTORE_CLIENT_ID_GAP;
+    db.transaction(() => {
+      db.prepare('DELETE FROM writer_lock').run();
+      db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('client_ids_reserved', ?)").run(String(clientIdsFrom));
+      db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('restored_from', ?)").run(JSON.stringify({ backup, at: new Date(now()).toISOString() }));
+    })();
+    db.pragma('journal_mode = WAL');
+  } finally {
+    db.close();
+  }
+  let keptAside: string | undefined;
+  if (existsSync(path)) {
+    keptAside = `${path}.before-restore-${new Date(now()).toISOString().replace(/[:.]/g, '-')}`;
+    renameSync(path, keptAside);
+    for (const ext of ['-wal', '-shm']) if (existsSync(path + ext)) renameSync(path + ext, keptAside + ext);
+  }
+  for (const ext of ['-wal', '-shm']) rmSync(path + ext, { force: true });
+  renameSync(partial, path);
+  for (const ext of ['-wal', '-shm']) rmSync(partial + ext, { force: true });
+  return { restored: verifyJournalFile(path, path), keptAside, clientIdsFrom: clientIdsFrom + 1 };
+}
+
+/** Opens a journal file read-only and checks it: integrity, a schema this build reads. */
+export function verifyJournalFile(file: string, journal: string): JournalFileSummary {
+  let db: Db;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+  } catch (err) {
+    throw new JournalError('CORRUPT', journal, `${file} cannot be opened: ${describeFsError(err)}`);
+  }
+  try {
+    let check: string;
+    try {
+      check = (db.pragma('integrity_check') as { integrity_check: string }[]).map((r) => r.integrity_check).join('; ');
+    } catch (err) {
+      throw new JournalError('CORRUPT', journal, `${file}: ${describeFsError(err)}`);
+    }
+    if (check !== 'ok') throw new JournalError('CORRUPT', journal, `${file} fails the integrity check: ${check}`);
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version < 1 || !hasTable(db, 'orders')) throw new JournalError('SCHEMA', journal, `${file} is not a cwts-ultra journal (no schema)`);
+    if (version > SCHEMA_VERSION) throw new JournalError('SCHEMA', journal, `${file} has schema version ${version}, newer than this build reads (${SCHEMA_VERSION})`);
+    const n = (sql: string) => db.prepare(sql).pluck().get() as number;
+    const last = db.prepare('SELECT max(started_at) FROM runs').pluck().get() as number | null;
+    return { path: file, bytes: statSync(file).size, schemaVersion: version, orders: n('SELECT count(*) FROM orders'), fills: n('SELECT count(*) FROM fills'), runs: n('SELECT count(*) FROM runs'), lastRunStartedAt: last === null ? null : new Date(last).toISOString() };
+  } finally {
+    db.close();
+  }
+}
+
+function hasTable(db: Db, name: string): boolean {
+  return db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?").pluck().get(name) === 1;
+}
+
+function maxClientIdNumber(db: Db): number {
+  let max = 0;
+  for (const id of db.prepare('SELECT client_id FROM orders').pluck().iterate() as Iterable<string>) {
+    const n = Number(/-(\d+)$/.exec(id)?.[1] ?? 0);
+    if (n > max) max = n;
+  }
+  return max;
+}

@@ -1,0 +1,47 @@
+import type { MessagePort } from 'node:worker_threads';
+
+import type { QueuedRecord } from './writer.js';
+
+/**
+ * Messages between the engine thread (writer-thread.ts) and the journal writer thread
+ * (writer-worker.ts). Records cross by structured clone (bigints included).
+ */
+export type WriterRequest =
+  /** Records to commit, in order; `sync` asks for a reply on the sync port once committed (or failed). */
+  | { t: 'records'; recs: QueuedRecord[]; sync?: number }
+  /** Commit what is pending, close the connection, reply. */
+  | { t: 'close'; sync: number }
+  /** Close the connection without committing anything pending (a crash, for tests). */
+  | { t: 'abort'; sync: number };
+
+/** A reply to a request with `sync`, on the sync port (read with receiveMessageOnPort). */
+export interface WriterReply {
+  id: number;
+  ok: boolean;
+  error?: string;
+}
+
+/** Unprompted news from the writer thread, on its parent port. */
+export type WriterEvent = { t: 'error'; message: string } | { t: 'recovered' };
+
+export interface WriterWorkerData {
+  path: string;
+  synchronous: 'FULL' | 'NORMAL' | 'OFF';
+  /** How long a failed commit waits before it is retried. */
+  retryMs: number;
+  control: SharedArrayBuffer;
+  syncPort: MessagePort;
+}
+
+/**
+ * The shared control block: an Int32 the writer bumps and notifies after each sync reply (the
+ * engine thread sleeps on it with Atomics.wait), then counters as BigInt64 (a long run passes
+ * 2^31 records).
+ */
+export const CONTROL_BYTES = 64;
+export const SIGNAL_INDEX = 0;
+export const STAT = { committed: 0, commits: 1, commitUs: 2, maxCommitUs: 3, pending: 4 } as const;
+
+export function controlViews(buf: SharedArrayBuffer): { signal: Int32Array; stats: BigInt64Array } {
+  return { signal: new Int32Array(buf, 0, 2), stats: new BigInt64Array(buf, 8, 7) };
+}

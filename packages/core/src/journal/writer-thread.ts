@@ -1,0 +1,138 @@
+import { existsSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+
+import type { QueuedRecord } from './writer.js';
+import { CONTROL_BYTES, controlViews, SIGNAL_INDEX, STAT, type WriterEvent, type WriterReply, type WriterRequest, type WriterWorkerData } from './writer-protocol.js';
+
+export interface WriterThreadOptions {
+  path: string;
+  synchronous: WriterWorkerData['synchronous'];
+  retryMs: number;
+  /** The longest a synchronous request (flush, `always`, close) blocks the calling thread. */
+  waitMs: number;
+  onEvent: (e: WriterEvent) => void;
+}
+
+/** Commit statistics kept by the writer thread in shared memory (bench, tests). */
+export interface WriterStats {
+  committed: number;
+  commits: number;
+  /** Wall time the writer thread spent in commits, total and longest. */
+  commitUs: number;
+  maxCommitUs: number;
+}
+
+/**
+ * The engine thread's handle on the journal writer thread. `post` hands records over and
+ * returns at once (the cost on the calling thread is the structured clone); `request` blocks
+ * the calling thread with Atomics.wait until the writer answers on a port read synchronously
+ * (receiveMessageOnPort), which is how `fsync = "always"` commits a record before the order
+ * leaves, with no event-loop turn in between.
+ */
+export class WriterThread {
+  private readonly worker: Worker;
+  private readonly replies: MessagePort;
+  private readonly signal: Int32Array;
+  private readonly stats: BigInt64Array;
+  private nextId = 1;
+  private closing = false;
+  /** Why the thread is gone, once it is. */
+  private dead: string | undefined;
+
+  constructor(private readonly opts: WriterThreadOptions) {
+    const control = new SharedArrayBuffer(CONTROL_BYTES);
+    ({ signal: this.signal, stats: this.stats } = controlViews(control));
+    const { port1, port2 } = new MessageChannel();
+    this.replies = port1;
+    const data: WriterWorkerData = { path: opts.path, synchronous: opts.synchronous, retryMs: opts.retryMs, control, syncPort: port2 };
+    this.worker = new Worker(writerWorkerFile(), {
+      workerData: data,
+      transferList: [port2],
+      // No inherited Node flags: `--input-type` (a process started with `node -e`) breaks a
+      // worker started from a file, V8 flags such as `--expose-gc` are refused in workers, and
+      // the writer is plain compiled JavaScript that needs no loader.
+      execArgv: [],
+    });
+    // The writer never keeps the process alive: close() commits what is left; a process that
+    // exits without close() loses what a crash would.
+    this.worker.unref();
+    this.worker.on('message', (e: WriterEvent) => opts.onEvent(e));
+    this.worker.on('error', (err) => {
+      this.dead = `the journal writer thread failed: ${err.message}`;
+      opts.onEvent({ t: 'error', message: this.dead });
+    });
+    this.worker.on('exit', (code) => {
+      if (this.closing) return;
+      this.dead ??= `the journal writer thread exited (code ${code})`;
+      opts.onEvent({ t: 'error', message: this.dead });
+    });
+  }
+
+  /** Why the writer cannot take records any more, if so. */
+  get failure(): string | undefined {
+    return this.dead;
+  }
+
+  /** Hands records to the writer without waiting. */
+  post(recs: QueuedRecord[]): void {
+    if (this.dead || recs.length === 0) return;
+    this.worker.postMessage({ t: 'records', recs } satisfies WriterRequest);
+  }
+
+  /** Hands records over and blocks until they are committed (or the commit failed). */
+  commit(recs: QueuedRecord[], waitMs = this.opts.waitMs): WriterReply {
+    return this.request((sync) => ({ t: 'records', recs, sync }), waitMs);
+  }
+
+  /** Commits what is pending and closes the writer's connection. */
+  close(): WriterReply {
+    this.closing = true;
+    const r = this.request((sync) => ({ t: 'close', sync }));
+    void this.worker.terminate();
+    return r;
+  }
+
+  /** Closes the writer's connection dropping what it has not committed (a crash, for tests). */
+  abort(): void {
+    this.closing = true;
+    this.request((sync) => ({ t: 'abort', sync }));
+    void this.worker.terminate();
+  }
+
+  readStats(): WriterStats {
+    const n = (i: number) => Number(Atomics.load(this.stats, i));
+    return { committed: n(STAT.committed), commits: n(STAT.commits), commitUs: n(STAT.commitUs), maxCommitUs: n(STAT.maxCommitUs) };
+  }
+
+  private request(make: (sync: number) => WriterRequest, waitMs = this.opts.waitMs): WriterReply {
+    const id = this.nextId++;
+    if (this.dead) return { id, ok: false, error: this.dead };
+    this.worker.postMessage(make(id));
+    const deadline = performance.now() + waitMs;
+    for (;;) {
+      const seen = Atomics.load(this.signal, SIGNAL_INDEX);
+      for (let m = receiveMessageOnPort(this.replies); m !== undefined; m = receiveMessageOnPort(this.replies)) {
+        const r = m.message as WriterReply;
+        // Replies to earlier requests that timed out are stale: only this one ends the wait.
+        if (r.id === id) return r;
+      }
+      const left = deadline - performance.now();
+      if (left <= 0) return { id, ok: false, error: `the journal writer thread did not answer within ${waitMs} ms` };
+      Atomics.wait(this.signal, SIGNAL_INDEX, seen, left);
+    }
+  }
+}
+
+/**
+ * The worker runs compiled JavaScript. From the built package it sits beside this file; when
+ * this file runs from TypeScript sources (vitest), the built one in dist/ stands in.
+ */
+function writerWorkerFile(): URL {
+  const beside = new URL('./writer-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(beside))) return beside;
+  const built = new URL('../../dist/journal/writer-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(built))) return built;
+  throw new Error(`the journal writer thread's module is missing (${fileURLToPath(beside)}); build @cwts/core first (pnpm build)`);
+}

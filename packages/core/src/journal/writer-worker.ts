@@ -1,0 +1,117 @@
+/**
+ * The journal writer thread: owns the connection that writes records, so SQLite's statement
+ * work, JSON encoding and the commit itself never run on the engine thread. Every message is
+ * committed as it arrives, in one transaction (the engine thread already batches: see
+ * writer-thread.ts); a failed commit keeps its records, in order, and is retried.
+ */
+import { performance } from 'node:perf_hooks';
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Database as Db } from 'better-sqlite3';
+
+import { describeFsError } from './errors.js';
+import { JournalWriter, type QueuedRecord } from './writer.js';
+import { controlViews, SIGNAL_INDEX, STAT, type WriterEvent, type WriterReply, type WriterRequest, type WriterWorkerData } from './writer-protocol.js';
+
+const data = workerData as WriterWorkerData;
+const { signal, stats } = controlViews(data.control);
+const port = parentPort!;
+
+/** Opening failed: every request is answered with this (the store's open reports it). */
+let fatal: string | undefined;
+let db: Db | undefined;
+let writer: JournalWriter | undefined;
+try {
+  // Loaded here, not imported at the top: a native module that fails to load is then an answer
+  // to the store's first request rather than a thread that dies in silence.
+  const { default: Database } = await import('better-sqlite3');
+  db = new Database(data.path, { fileMustExist: true });
+  db.pragma('busy_timeout = 5000');
+  db.pragma(`synchronous = ${data.synchronous}`);
+  writer = new JournalWriter(db);
+} catch (err) {
+  fatal = `the writer thread cannot open it: ${describeFsError(err)}`;
+  db?.close();
+}
+
+let pending: QueuedRecord[] = [];
+let lastError: string | undefined;
+let retry: NodeJS.Timeout | undefined;
+let open = true;
+
+function event(e: WriterEvent): void {
+  port.postMessage(e);
+}
+
+function reply(r: WriterReply): void {
+  data.syncPort.postMessage(r);
+  Atomics.add(signal, SIGNAL_INDEX, 1);
+  Atomics.notify(signal, SIGNAL_INDEX);
+}
+
+/** Commits everything pending; returns the error text when it failed (records stay pending). */
+function commitPending(): string | undefined {
+  if (pending.length === 0) return undefined;
+  const batch = pending;
+  // Wall time: process.cpuUsage() counts every thread of the process.
+  const started = performance.now();
+  try {
+    writer!.commit(batch);
+  } catch (err) {
+    const message = `commit of ${batch.length} record(s) failed: ${describeFsError(err)}`;
+    if (message !== lastError) event({ t: 'error', message });
+    lastError = message;
+    if (!retry) retry = setTimeout(retryNow, data.retryMs);
+    return message;
+  }
+  const us = BigInt(Math.round((performance.now() - started) * 1000));
+  pending = [];
+  Atomics.add(stats, STAT.committed, BigInt(batch.length));
+  Atomics.add(stats, STAT.commits, 1n);
+  Atomics.add(stats, STAT.commitUs, us);
+  if (us > Atomics.load(stats, STAT.maxCommitUs)) Atomics.store(stats, STAT.maxCommitUs, us);
+  Atomics.store(stats, STAT.pending, 0n);
+  if (lastError !== undefined) {
+    lastError = undefined;
+    event({ t: 'recovered' });
+  }
+  return undefined;
+}
+
+function retryNow(): void {
+  retry = undefined;
+  if (open) commitPending();
+}
+
+port.on('message', (m: WriterRequest) => {
+  if (fatal !== undefined || !open) {
+    if (m.sync !== undefined) reply({ id: m.sync, ok: false, error: fatal ?? 'the journal writer is closed' });
+    if (m.t !== 'records') port.close();
+    return;
+  }
+  switch (m.t) {
+    case 'records': {
+      if (pending.length === 0) pending = m.recs;
+      else for (let i = 0; i < m.recs.length; i++) pending.push(m.recs[i]!);
+      Atomics.store(stats, STAT.pending, BigInt(pending.length));
+      const error = commitPending();
+      if (m.sync !== undefined) reply({ id: m.sync, ok: error === undefined, error });
+      break;
+    }
+    case 'close': {
+      const error = commitPending();
+      open = false;
+      if (retry) clearTimeout(retry);
+      db!.close();
+      reply({ id: m.sync, ok: error === undefined, error });
+      port.close();
+      break;
+    }
+    case 'abort':
+      open = false;
+      if (retry) clearTimeout(retry);
+      db!.close();
+      reply({ id: m.sync, ok: true });
+      port.close();
+      break;
+  }
+});
