@@ -199,6 +199,8 @@ class ReferenceConsumer {
     this.last = 0;
     this.maxStreamSeq = 0;
     this.buffer = [];
+    /** The updates kept by the gap the last frame or snapshot revealed: the one after the gap on. */
+    this.keptFromGap = undefined;
   }
 
   /**
@@ -210,6 +212,7 @@ class ReferenceConsumer {
   onFrame(text, realRejected) {
     let d = referenceDepth(text);
     this.lenientAccepted = undefined;
+    this.keptFromGap = undefined;
     if (!d) {
       const lenient = realRejected ? undefined : referenceDepth(text.replace(/([:,[]\s*-?)0+(?=\d)/g, '$1'));
       if (!lenient) return;
@@ -231,6 +234,7 @@ class ReferenceConsumer {
     if (d.U !== this.last + 1) {
       this.lose(`gap: expected ${this.last + 1}, got ${d.U}..${d.u}`);
       this.buffer.push(d);
+      this.keptFromGap = [d];
       return;
     }
     this.apply(d);
@@ -248,16 +252,20 @@ class ReferenceConsumer {
   }
 
   /**
-   * The adapter started its procedure over (feed_status resyncing). Binance's procedure buffers
-   * the stream from that moment and matches the buffer with the next snapshot; the reference
-   * restarts with it, so the snapshot the adapter adopts next is matched with the same stretch of
-   * the stream. (It used to keep applying while the adapter was resyncing, and then missed an
-   * update that the first-event rule, U <= lastUpdateId + 1 <= u, applies after the snapshot.)
-   * The reference still judges on its own every update in that buffer.
+   * The adapter started its procedure over (feed_status resyncing), right after the frame or the
+   * snapshot that made it. Binance's procedure buffers the stream from that moment and matches
+   * the buffer with the next snapshot; the reference restarts with it, so the snapshot the
+   * adapter adopts next is matched with the same stretch of the stream. (It used to keep applying
+   * while the adapter was resyncing, and then missed an update that the first-event rule,
+   * U <= lastUpdateId + 1 <= u, applies after the snapshot.) What is buffered from before is
+   * dropped, except the updates from a gap the same frame or snapshot revealed: they come after
+   * the gap, so they are the start of the new buffer (the adapter keeps them too). The reference
+   * still judges on its own every update in that buffer.
    */
   restart(reason) {
-    this.lose(`adapter resyncing: ${reason}`);
-    this.buffer = [];
+    if (this.synced) this.lose(`adapter resyncing: ${reason}`);
+    this.buffer = this.keptFromGap ?? [];
+    this.keptFromGap = undefined;
   }
 
   /** The adapter adopted a snapshot; `text` is the body the venue served for it. */
@@ -265,6 +273,7 @@ class ReferenceConsumer {
     const s = referenceSnapshot(text, this.maxStreamSeq);
     const buf = this.buffer;
     this.buffer = [];
+    this.keptFromGap = undefined;
     if (s.error) {
       this.book.clear();
       this.lose(`snapshot rejected by the reference: ${s.error}`);
@@ -276,10 +285,15 @@ class ReferenceConsumer {
     this.reason = '';
     if (this.book.crossed()) return this.lose(`snapshot ${s.seq} is crossed`);
     let first = true;
-    for (const d of buf) {
+    for (let k = 0; k < buf.length; k++) {
+      const d = buf[k];
       if (d.u <= this.last) continue;
       const ok = first ? d.U <= this.last + 1 : d.U === this.last + 1;
-      if (!ok || d.u - this.last > SEQ_JUMP_BOUND) return this.lose(`gap after snapshot ${s.seq}: ${d.U}..${d.u}`);
+      if (!ok || d.u - this.last > SEQ_JUMP_BOUND) {
+        this.buffer = buf.slice(k);
+        this.keptFromGap = this.buffer.slice();
+        return this.lose(`gap after snapshot ${s.seq}: ${d.U}..${d.u}`);
+      }
       first = false;
       this.apply(d);
       if (!this.synced) return;
@@ -358,6 +372,9 @@ export class BinanceHarness {
     this.lastTradeId = { trade: -1, aggTrade: -1 };
     /** The event type of the frame being delivered, by JSON.parse (the reference's reading). */
     this.frameEvent = undefined;
+    /** Inside the adapter's onFrame; a resync it starts then reaches the reference after the frame. */
+    this.delivering = false;
+    this.pendingRestart = undefined;
     this.violation = undefined;
     this.counts = { snapshotsServed: 0, snapshotsAdopted: 0, checksSynced: 0, feedErrors: 0 };
     const self = this;
@@ -372,7 +389,10 @@ export class BinanceHarness {
       },
       onFeedStatus(st) {
         self.store.applyStatus(st);
-        if (st.state === 'resyncing' && st.symbol === SYMBOL) self.ref.restart(st.reason);
+        if (st.state !== 'resyncing' || st.symbol !== SYMBOL) return;
+        // caused by the frame being delivered: the reference reads that frame first
+        if (self.delivering) self.pendingRestart = st.reason;
+        else self.ref.restart(st.reason);
       },
       onFeedError() {
         self.counts.feedErrors++;
@@ -420,8 +440,17 @@ export class BinanceHarness {
     const served = this.requests;
     const errors = this.counts.feedErrors;
     this.frameEvent = eventTypeOf(text);
-    this.deliver(text);
+    this.delivering = true;
+    try {
+      this.deliver(text);
+    } finally {
+      this.delivering = false;
+    }
     this.ref.onFrame(text, this.counts.feedErrors > errors);
+    if (this.pendingRestart !== undefined) {
+      this.ref.restart(this.pendingRestart);
+      this.pendingRestart = undefined;
+    }
     if (this.ref.lenientAccepted !== undefined) this.violation ??= new FuzzFailure('invalid-event', 'a depth frame that is not valid JSON (a number with a leading zero) was applied instead of counted as malformed');
     if (this.sync.snapshotsRequested !== req || this.requests !== served || this.sync.state === 'buffering') await this.settle();
     this.check(text);

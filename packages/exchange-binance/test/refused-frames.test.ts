@@ -115,6 +115,41 @@ describe('a refused frame that may be a depth update takes its book(s) out of SY
   });
 });
 
+describe('the first update after a snapshot (Binance: U <= lastUpdateId + 1 <= u, within max_sequence_jump)', () => {
+  // the 1M-frame fuzz run's case: snapshot 2325816, then U..u = 232525816..23269788000
+  it('refuses an update whose range spans more than the bound: never applied, the snapshot alone is the book', () => {
+    const { feed, events, rejects, snapshot } = syncedFeed();
+    const btc = feed.symbol('BTCUSDT')!;
+    feed.onFrame(depth('BTCUSDT', 1005, 1005)); // a gap: resync and buffer
+    feed.onFrame(depth('BTCUSDT', 232_525_816, 23_269_788_000, '[["100.50","7.00000"]]'));
+    expect(rejects.map((r) => r.reason)).toEqual(['seq_jump']);
+    snapshot(btc, 2_325_816);
+    expect(btc.sync.lastSeq).toBe(2_325_816);
+    expect(btc.sync.mirror.bids.best()).toBe(9900);
+    expect(events.some((e) => e.type === 'book_delta' && e.seq === 23_269_788_000)).toBe(false);
+  });
+  it('does not go SYNCED when the first buffered update starts past lastUpdateId + 1', () => {
+    const { feed, snapshot } = syncedFeed();
+    const btc = feed.symbol('BTCUSDT')!;
+    feed.onFrame(depth('BTCUSDT', 1005, 1005));
+    feed.onFrame(depth('BTCUSDT', 2_325_818, 2_325_820));
+    snapshot(btc, 2_325_816);
+    expect(btc.sync.state).toBe('buffering');
+  });
+  it('applies a first update that covers lastUpdateId + 1, then the next one only if it starts at u + 1', () => {
+    const { feed, events, snapshot } = syncedFeed();
+    const btc = feed.symbol('BTCUSDT')!;
+    feed.onFrame(depth('BTCUSDT', 1005, 1005));
+    feed.onFrame(depth('BTCUSDT', 2_325_810, 2_325_820, '[["100.50","7.00000"]]'));
+    snapshot(btc, 2_325_816);
+    expect(btc.sync.state).toBe('synced');
+    expect(btc.sync.lastSeq).toBe(2_325_820);
+    expect(events.at(-1)).toMatchObject({ type: 'book_delta', seq: 2_325_820 });
+    feed.onFrame(depth('BTCUSDT', 2_325_822, 2_325_823));
+    expect(btc.sync.state).toBe('buffering');
+  });
+});
+
 describe('trade ids and aggTrade ids are separate sequences', () => {
   it('emits interleaved trades and aggTrades whose ids are far apart, and drops a repeat of each', () => {
     const { feed, events, rejects } = syncedFeed();
