@@ -11,6 +11,8 @@ import { TARGETS, runFuzz } from './runner.mjs';
 
 const planted = new URL('./test-targets/planted.mjs', import.meta.url).href;
 const clean = new URL('./test-targets/clean.mjs', import.meta.url).href;
+const routing = new URL('./test-targets/binance-rest-routing.mjs', import.meta.url).href;
+const binanceCases = new URL('./test-targets/binance-ws-cases.mjs', import.meta.url).href;
 const scratch = () => join(mkdtempSync(join(tmpdir(), 'cwts-fuzz-test-')), 'findings.jsonl');
 
 describe('fuzz harness', () => {
@@ -37,6 +39,18 @@ describe('fuzz harness', () => {
     const report = await runFuzz({ targets: [clean], frames: 500, seed: 3, findingsFile: scratch() });
     expect(report.ok).toBe(true);
     expect(report.results[0].frames).toBe(500);
+  }, 60_000);
+
+  it('serves each Binance adapter its own REST responses when two harnesses share the virtual clock', async () => {
+    const report = await runFuzz({ targets: [routing], frames: 5, seed: 1, findingsFile: scratch() });
+    expect(report.results[0].signatures).toEqual({});
+    expect(report.ok).toBe(true);
+  }, 60_000);
+
+  it("agrees with the Binance adapter where the fuzz runs showed the adapter right and the reference wrong", async () => {
+    const report = await runFuzz({ targets: [binanceCases], frames: 3, seed: 1, findingsFile: scratch() });
+    expect(report.results[0].signatures).toEqual({});
+    expect(report.ok).toBe(true);
   }, 60_000);
 
   it('cuts every seed at every offset, and is deterministic for a seed', () => {

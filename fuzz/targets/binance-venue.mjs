@@ -24,11 +24,21 @@ const QTY_DEC = 5;
 export const INSTRUMENT = defineInstrument({ exchange: 'binance', symbol: SYMBOL, base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.00001' });
 
 /**
- * The reference's plausibility bound for sequence and trade-id jumps. The mutator produces jumps
- * that are either small (a real gap) or at least 2^44 (poison), so any sane configured bound in
- * the adapter (10^3 .. 10^12) gives the same verdict as this one.
+ * The reference's plausibility bound for trade-id jumps (an emitted trade further ahead than this
+ * is poison). The mutator's id jumps are small or at least 2^44; the adapter's own bound
+ * (max_trade_id_jump, 10^7) is far below, so it never lets through what this one flags.
  */
 export const MAX_PLAUSIBLE_JUMP = 2 ** 40;
+
+/**
+ * The bound on update-id jumps: the adapter's configured `max_sequence_jump` (an update whose ids
+ * span more, or run further ahead of the book, is treated as a gap). Binance documents no bound;
+ * this one is part of the adapter's documented contract, so the reference applies the same
+ * configured value. (A fixed 2^40 here disagreed with any adapter bound for the jumps that byte
+ * mutations of a digit make, e.g. U..u = 232525816..23269788000: the adapter refused the update,
+ * the reference buffered it and then saw a gap the adapter could not have seen.)
+ */
+export const SEQ_JUMP_BOUND = DEFAULT_BINANCE_OPTIONS.max_sequence_jump;
 
 const dec = (units, d) => {
   const s = String(units).padStart(d + 1, '0');
@@ -44,6 +54,8 @@ export class VenueModel {
     this.asks = new Map();
     this.seq = 1_000_000 + rng.int(1_000_000);
     this.tradeId = 5_000_000 + rng.int(1_000_000);
+    // Binance's aggTrade ids ("a") are a sequence of their own, well behind the trade ids ("t")
+    this.aggTradeId = 3_000_000 + rng.int(1_000_000);
     this.time = 1_767_225_600_000;
     for (let k = 1; k <= 20; k++) {
       this.bids.set(this.mid - k, 1 + rng.int(200_000));
@@ -75,13 +87,19 @@ export class VenueModel {
 
   trade() {
     const r = this.rng;
-    this.tradeId += 1 + (r.chance(0.1) ? r.int(3) : 0);
     const price = this.mid + r.int(21) - 10;
     const qty = 1 + r.int(100_000);
-    const data = r.chance(0.7)
-      ? `{"e":"trade","E":${this.time},"s":"${SYMBOL}","t":${this.tradeId},"p":"${dec(price, PRICE_DEC)}","q":"${dec(qty, QTY_DEC)}","T":${this.time - 1},"m":${r.chance(0.5)},"M":true}`
-      : `{"e":"aggTrade","E":${this.time},"s":"${SYMBOL}","a":${this.tradeId},"p":"${dec(price, PRICE_DEC)}","q":"${dec(qty, QTY_DEC)}","f":${this.tradeId * 2},"l":${this.tradeId * 2 + 1},"T":${this.time - 1},"m":${r.chance(0.5)},"M":true}`;
-    return this.wrap('btcusdt@trade', data, 'trade');
+    if (r.chance(0.7)) {
+      this.tradeId += 1 + (r.chance(0.1) ? r.int(3) : 0);
+      const data = `{"e":"trade","E":${this.time},"s":"${SYMBOL}","t":${this.tradeId},"p":"${dec(price, PRICE_DEC)}","q":"${dec(qty, QTY_DEC)}","T":${this.time - 1},"m":${r.chance(0.5)},"M":true}`;
+      return this.wrap('btcusdt@trade', data, 'trade');
+    }
+    // an aggTrade covers the trade ids f..l
+    this.aggTradeId += 1;
+    const f = this.tradeId + 1;
+    this.tradeId += 1 + r.int(3);
+    const data = `{"e":"aggTrade","E":${this.time},"s":"${SYMBOL}","a":${this.aggTradeId},"p":"${dec(price, PRICE_DEC)}","q":"${dec(qty, QTY_DEC)}","f":${f},"l":${this.tradeId},"T":${this.time - 1},"m":${r.chance(0.5)},"M":true}`;
+    return this.wrap('btcusdt@aggTrade', data, 'trade');
   }
 
   /** Control and foreign frames a real stream carries. */
@@ -118,7 +136,7 @@ function referenceDepth(text) {
   if (typeof o.stream === 'string' && o.data !== null && typeof o.data === 'object') o = o.data;
   if (o.e !== 'depthUpdate' || o.s !== SYMBOL) return undefined;
   const { U, u } = o;
-  if (!Number.isSafeInteger(U) || !Number.isSafeInteger(u) || U < 0 || U > u || u - U > MAX_PLAUSIBLE_JUMP) return undefined;
+  if (!Number.isSafeInteger(U) || !Number.isSafeInteger(u) || U < 0 || U > u || u - U > SEQ_JUMP_BOUND) return undefined;
   const levels = (arr) => {
     if (!Array.isArray(arr)) return undefined;
     const out = [];
@@ -148,7 +166,7 @@ export function referenceSnapshot(text, lastStreamSeq) {
   if (o === null || typeof o !== 'object' || Array.isArray(o)) return { error: 'snapshot is not an object' };
   const L = o.lastUpdateId;
   if (!Number.isSafeInteger(L) || L < 0) return { error: `lastUpdateId ${typeof L === 'number' ? String(L) : JSON.stringify(L)} is not a non-negative integer` };
-  if (lastStreamSeq > 0 && L - lastStreamSeq > MAX_PLAUSIBLE_JUMP) return { error: `lastUpdateId ${L} is implausibly far ahead of the stream (${lastStreamSeq})` };
+  if (lastStreamSeq > 0 && L - lastStreamSeq > SEQ_JUMP_BOUND) return { error: `lastUpdateId ${L} is implausibly far ahead of the stream (${lastStreamSeq})` };
   const levels = (arr, what) => {
     if (!Array.isArray(arr)) return `${what} is not an array`;
     const out = [];
@@ -182,6 +200,8 @@ class ReferenceConsumer {
     this.last = 0;
     this.maxStreamSeq = 0;
     this.buffer = [];
+    /** The updates kept by the gap the last frame or snapshot revealed: the one after the gap on. */
+    this.keptFromGap = undefined;
   }
 
   /**
@@ -193,22 +213,29 @@ class ReferenceConsumer {
   onFrame(text, realRejected) {
     let d = referenceDepth(text);
     this.lenientAccepted = undefined;
+    this.keptFromGap = undefined;
     if (!d) {
       const lenient = realRejected ? undefined : referenceDepth(text.replace(/([:,[]\s*-?)0+(?=\d)/g, '$1'));
       if (!lenient) return;
       this.lenientAccepted = text;
       d = lenient;
     }
-    if (d.u > this.maxStreamSeq && d.u - Math.max(this.maxStreamSeq, d.U) <= MAX_PLAUSIBLE_JUMP) this.maxStreamSeq = d.u;
+    if (d.u > this.maxStreamSeq && d.u - Math.max(this.maxStreamSeq, d.U) <= SEQ_JUMP_BOUND) this.maxStreamSeq = d.u;
     if (!this.synced) {
       this.buffer.push(d);
       if (this.buffer.length > 10_000) this.buffer.shift();
       return;
     }
     if (d.u <= this.last) return;
-    if (d.U !== this.last + 1 || d.u - this.last > MAX_PLAUSIBLE_JUMP) {
+    if (d.u - this.last > SEQ_JUMP_BOUND) {
+      // implausibly far ahead of the book: refused (not buffered), and the book starts over
+      this.lose(`update ${d.U}..${d.u} runs more than ${SEQ_JUMP_BOUND} ids ahead of ${this.last}`);
+      return;
+    }
+    if (d.U !== this.last + 1) {
       this.lose(`gap: expected ${this.last + 1}, got ${d.U}..${d.u}`);
       this.buffer.push(d);
+      this.keptFromGap = [d];
       return;
     }
     this.apply(d);
@@ -225,11 +252,29 @@ class ReferenceConsumer {
     this.reason = reason;
   }
 
+  /**
+   * The adapter started its procedure over (feed_status resyncing), right after the frame or the
+   * snapshot that made it. Binance's procedure buffers the stream from that moment and matches
+   * the buffer with the next snapshot; the reference restarts with it, so the snapshot the
+   * adapter adopts next is matched with the same stretch of the stream. (It used to keep applying
+   * while the adapter was resyncing, and then missed an update that the first-event rule,
+   * U <= lastUpdateId + 1 <= u, applies after the snapshot.) What is buffered from before is
+   * dropped, except the updates from a gap the same frame or snapshot revealed: they come after
+   * the gap, so they are the start of the new buffer (the adapter keeps them too). The reference
+   * still judges on its own every update in that buffer.
+   */
+  restart(reason) {
+    if (this.synced) this.lose(`adapter resyncing: ${reason}`);
+    this.buffer = this.keptFromGap ?? [];
+    this.keptFromGap = undefined;
+  }
+
   /** The adapter adopted a snapshot; `text` is the body the venue served for it. */
   onSnapshot(text) {
     const s = referenceSnapshot(text, this.maxStreamSeq);
     const buf = this.buffer;
     this.buffer = [];
+    this.keptFromGap = undefined;
     if (s.error) {
       this.book.clear();
       this.lose(`snapshot rejected by the reference: ${s.error}`);
@@ -241,10 +286,15 @@ class ReferenceConsumer {
     this.reason = '';
     if (this.book.crossed()) return this.lose(`snapshot ${s.seq} is crossed`);
     let first = true;
-    for (const d of buf) {
+    for (let k = 0; k < buf.length; k++) {
+      const d = buf[k];
       if (d.u <= this.last) continue;
       const ok = first ? d.U <= this.last + 1 : d.U === this.last + 1;
-      if (!ok || d.u - this.last > MAX_PLAUSIBLE_JUMP) return this.lose(`gap after snapshot ${s.seq}: ${d.U}..${d.u}`);
+      if (!ok || d.u - this.last > SEQ_JUMP_BOUND) {
+        this.buffer = buf.slice(k);
+        this.keptFromGap = this.buffer.slice();
+        return this.lose(`gap after snapshot ${s.seq}: ${d.U}..${d.u}`);
+      }
       first = false;
       this.apply(d);
       if (!this.synced) return;
@@ -252,10 +302,32 @@ class ReferenceConsumer {
   }
 }
 
-let httpInstalled = false;
-let currentHarness;
+/** The event type ("e") of a ws frame, raw or combined, by JSON.parse; undefined if it has none. */
+function eventTypeOf(text) {
+  let o;
+  try {
+    o = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (o === null || typeof o !== 'object') return undefined;
+  if (typeof o.stream === 'string' && o.data !== null && typeof o.data === 'object') o = o.data;
+  return typeof o.e === 'string' ? o.e : undefined;
+}
 
-/** Routes the adapter's REST requests to the current harness's venue. */
+let httpInstalled = false;
+/**
+ * Harnesses by id. Each adapter's REST root names its harness, so a request is served by the
+ * venue of the adapter that made it. (Requests once went to whichever harness ran last: when the
+ * re-timing of a slow frame advanced virtual time on a spare harness, the main adapter's snapshot
+ * retry was served from the spare's queue, or the spare's from the main's, and the reference
+ * judged a body the adapter never adopted: the three binance-rest findings of the 1M-frame run.)
+ */
+const harnesses = new Map();
+let nextHarnessId = 1;
+const HARNESS_IN_URL = /\/fuzz-harness-(\d+)\//;
+
+/** Routes each adapter's REST requests to its own harness's venue. */
 function installFakeHttp() {
   if (httpInstalled) return;
   httpInstalled = true;
@@ -266,7 +338,8 @@ function installFakeHttp() {
       if (err) req.emit('error', err);
     };
     req.end = () => {
-      const { status, text } = currentHarness.serve(String(url));
+      const owner = harnesses.get(Number(HARNESS_IN_URL.exec(String(url))?.[1]));
+      const { status, text } = owner ? owner.serve(String(url)) : { status: 503, text: '{"code":-1003,"msg":"harness stopped"}' };
       const res = new EventEmitter();
       res.statusCode = status;
       res.headers = {};
@@ -287,6 +360,7 @@ export class BinanceHarness {
   /** The venue outlives harness resets, so the frame stream depends on the seed alone. */
   constructor(venue, vt) {
     installFakeHttp();
+    this.id = nextHarnessId++;
     this.vt = vt;
     this.venue = venue;
     this.store = new L2BookStore();
@@ -295,7 +369,13 @@ export class BinanceHarness {
     this.restQueue = [];
     this.lastServed = '';
     this.requests = 0;
-    this.lastTradeId = -1;
+    /** The highest trade id emitted, per id sequence: raw trades ("t") and aggTrades ("a"). */
+    this.lastTradeId = { trade: -1, aggTrade: -1 };
+    /** The event type of the frame being delivered, by JSON.parse (the reference's reading). */
+    this.frameEvent = undefined;
+    /** Inside the adapter's onFrame; a resync it starts then reaches the reference after the frame. */
+    this.delivering = false;
+    this.pendingRestart = undefined;
     this.violation = undefined;
     this.counts = { snapshotsServed: 0, snapshotsAdopted: 0, checksSynced: 0, feedErrors: 0 };
     const self = this;
@@ -310,6 +390,10 @@ export class BinanceHarness {
       },
       onFeedStatus(st) {
         self.store.applyStatus(st);
+        if (st.state !== 'resyncing' || st.symbol !== SYMBOL) return;
+        // caused by the frame being delivered: the reference reads that frame first
+        if (self.delivering) self.pendingRestart = st.reason;
+        else self.ref.restart(st.reason);
       },
       onFeedError() {
         self.counts.feedErrors++;
@@ -318,12 +402,12 @@ export class BinanceHarness {
   }
 
   async start() {
-    currentHarness = this;
+    harnesses.set(this.id, this);
     const vt = this.vt;
     this.md = new BinanceMarketData({
       exchange: 'binance',
       // unparsable on purpose: the adapter's WsConnection fails to construct a socket and backs off
-      endpoints: { wsRoot: 'fuzz:no-socket', restRoot: 'http://127.0.0.1:9', market: 'spot' },
+      endpoints: { wsRoot: 'fuzz:no-socket', restRoot: `http://127.0.0.1:9/fuzz-harness-${this.id}`, market: 'spot' },
       options: { ...DEFAULT_BINANCE_OPTIONS, request_weight_per_minute: 1e9, start_timeout_ms: 1 },
       clock: { now: () => vt.now, monoNs: () => process.hrtime.bigint() },
       random: () => 0.5,
@@ -353,12 +437,21 @@ export class BinanceHarness {
 
   /** One ws text frame into the adapter, then whatever async work it started. */
   async frame(text) {
-    currentHarness = this;
     const req = this.sync.snapshotsRequested;
     const served = this.requests;
     const errors = this.counts.feedErrors;
-    this.deliver(text);
+    this.frameEvent = eventTypeOf(text);
+    this.delivering = true;
+    try {
+      this.deliver(text);
+    } finally {
+      this.delivering = false;
+    }
     this.ref.onFrame(text, this.counts.feedErrors > errors);
+    if (this.pendingRestart !== undefined) {
+      this.ref.restart(this.pendingRestart);
+      this.pendingRestart = undefined;
+    }
     if (this.ref.lenientAccepted !== undefined) this.violation ??= new FuzzFailure('invalid-event', 'a depth frame that is not valid JSON (a number with a leading zero) was applied instead of counted as malformed');
     if (this.sync.snapshotsRequested !== req || this.requests !== served || this.sync.state === 'buffering') await this.settle();
     this.check(text);
@@ -375,7 +468,6 @@ export class BinanceHarness {
 
   /** Advances virtual time (snapshot retries, backoff) and settles. */
   async advance(ms) {
-    currentHarness = this;
     const ran = this.vt.advance(ms);
     if (ran > 0 || this.sync.state === 'buffering') await this.settle();
     this.check('(timers)');
@@ -383,12 +475,16 @@ export class BinanceHarness {
 
   checkTrade(ev) {
     const id = Number(ev.tradeId);
+    // trade ids and aggTrade ids are different sequences on Binance: each is compared with its own
+    const kind = this.frameEvent;
+    const last = this.lastTradeId[kind];
     let bad;
-    if (!Number.isSafeInteger(ev.price) || ev.price <= 0) bad = `trade emitted with price ${ev.price} ticks`;
+    if (kind !== 'trade' && kind !== 'aggTrade') bad = `trade emitted from a frame whose event type is ${JSON.stringify(kind)} by JSON.parse`;
+    else if (!Number.isSafeInteger(ev.price) || ev.price <= 0) bad = `trade emitted with price ${ev.price} ticks`;
     else if (!Number.isSafeInteger(ev.qty) || ev.qty <= 0) bad = `trade emitted with qty ${ev.qty} lots`;
     else if (!Number.isSafeInteger(id) || id < 0) bad = `trade emitted with id ${ev.tradeId}`;
-    else if (this.lastTradeId >= 0 && id - this.lastTradeId > MAX_PLAUSIBLE_JUMP) bad = `trade id ${ev.tradeId} accepted ${id - this.lastTradeId} ahead of the stream (${this.lastTradeId}): later real trades become "duplicates"`;
-    if (Number.isSafeInteger(id) && id > this.lastTradeId) this.lastTradeId = id;
+    else if (last >= 0 && id - last > MAX_PLAUSIBLE_JUMP) bad = `${kind} id ${ev.tradeId} accepted ${id - last} ahead of the stream (${last}): later real trades become "duplicates"`;
+    if (last !== undefined && Number.isSafeInteger(id) && id > last) this.lastTradeId[kind] = id;
     if (bad && !this.violation) this.violation = new FuzzFailure('invalid-event', bad);
   }
 
@@ -409,6 +505,7 @@ export class BinanceHarness {
   }
 
   async stop() {
+    harnesses.delete(this.id);
     await this.md.stop();
   }
 }

@@ -13,7 +13,7 @@ import {
   tradeProblem,
   type SequenceRules,
 } from '@cwts/core/adapter-kit';
-import { BinanceFrameParser, Frame, makeSymbolCtx, type SymbolCtx } from './parse.js';
+import { Affects, BinanceFrameParser, Frame, makeSymbolCtx, type SymbolCtx } from './parse.js';
 
 /**
  * Binance USD-M futures rules: each event's pu must equal the previous u (the parser sets
@@ -37,7 +37,10 @@ export const BINANCE_USDM_RULES: SequenceRules = {
 
 export interface FeedSymbol extends SymbolCtx {
   readonly sync: BookSync;
+  /** Ids of the raw trade stream (`t`). */
   readonly trades: TradeIdGuard;
+  /** Ids of the aggTrade stream (`a`): a sequence of its own, not comparable with `t`. */
+  readonly aggTrades: TradeIdGuard;
   readonly lower: string;
 }
 
@@ -79,7 +82,7 @@ export class BinanceFeed {
     this.reporter = new FeedErrorReporter({ exchange: opts.exchange, component: `${opts.exchange}:market-data`, sink: opts.sink, now: opts.now, logEveryMs: opts.logEveryMs });
     this.symbols = opts.instruments.map((i) => {
       const ctx = makeSymbolCtx(opts.exchange, instrumentScales(i));
-      const st = { ...ctx, lower: i.symbol.toLowerCase(), trades: new TradeIdGuard(opts.maxTradeIdJump), sync: undefined as unknown as BookSync };
+      const st = { ...ctx, lower: i.symbol.toLowerCase(), trades: new TradeIdGuard(opts.maxTradeIdJump), aggTrades: new TradeIdGuard(opts.maxTradeIdJump), sync: undefined as unknown as BookSync };
       st.sync = new BookSync({
         exchange: opts.exchange,
         symbol: i.symbol,
@@ -129,9 +132,10 @@ export class BinanceFeed {
           this.reject(s.symbol, bad, `trade ${t.tradeId}: ${bad.replace(/_/g, ' ')}`);
           break;
         }
-        const v = s.trades.check(Number(t.tradeId));
+        const ids = p.aggregate ? s.aggTrades : s.trades;
+        const v = ids.check(Number(t.tradeId));
         if (v === TradeIdVerdict.DUPLICATE) this.stats.duplicateTrades++;
-        else if (v === TradeIdVerdict.JUMP) this.reject(s.symbol, 'trade_id_jump', `trade id ${t.tradeId} is implausibly far ahead of ${s.trades.last}`);
+        else if (v === TradeIdVerdict.JUMP) this.reject(s.symbol, 'trade_id_jump', `${p.aggregate ? 'aggTrade' : 'trade'} id ${t.tradeId} is implausibly far ahead of ${ids.last}`);
         else {
           this.stats.trades++;
           this.opts.sink()?.onMarketEvent(t);
@@ -153,12 +157,8 @@ export class BinanceFeed {
         break;
       case Frame.INVALID: {
         const s = p.ctx as FeedSymbol | undefined;
-        const sym = p.reason === 'unknown_symbol' ? '' : (s?.symbol ?? '');
-        // a depth update we cannot read means the book would miss it: that symbol resyncs
-        if (p.lastKind === Frame.DEPTH && s && p.reason !== 'unknown_symbol') {
-          this.reject(s.symbol, p.reason, p.problem);
-          s.sync.resync(`invalid update rejected (${p.reason}): ${p.problem}`);
-        } else this.reject(sym, p.reason, p.problem);
+        this.reject(p.reason === 'unknown_symbol' ? '' : (s?.symbol ?? ''), p.reason, p.problem);
+        this.refusedUpdate();
         break;
       }
       case Frame.ERROR:
@@ -166,10 +166,27 @@ export class BinanceFeed {
         break;
       case Frame.UNKNOWN:
         this.reject('', 'unknown_message', p.problem);
+        this.refusedUpdate();
         break;
       default:
         this.reject(p.ctx?.symbol ?? '', 'malformed', p.problem);
+        this.refusedUpdate();
     }
+  }
+
+  /**
+   * A refused frame that may have been a depth update: the book(s) it may belong to have missed
+   * that update, so they leave SYNCED and resync (a book still awaiting its snapshot keeps
+   * buffering: matching the buffer with the snapshot finds a missed update as a gap). A refused
+   * trade does not touch a book; it is counted and the tape has one trade less.
+   */
+  private refusedUpdate(): void {
+    const p = this.parser;
+    if (p.affects === Affects.NONE) return;
+    const why = `invalid update rejected (${p.reason}): ${p.problem}`;
+    const s = p.ctx as FeedSymbol | undefined;
+    if (p.affects === Affects.SYMBOL && s !== undefined) s.sync.distrust(why);
+    else for (const each of this.symbols) each.sync.distrust(`${why} (symbol unknown: every book on the stream resyncs)`);
   }
 
   /** A binary frame on a text-only stream. */

@@ -136,7 +136,9 @@ class BinanceFrameHarness implements FrameHarness {
     this.feedInstance.onFrame(OPENING_DEPTH);
     if (mode === 'synced') {
       this.answerSnapshot(SNAPSHOT);
+      // both trade streams have been running: trade ids (t) and aggTrade ids (a) are separate sequences
       this.feedInstance.onFrame(`{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"${SYMBOL}","t":${BASE_TRADE_ID},"p":"65000.00","q":"0.00100","T":1,"m":false,"M":true}}`);
+      this.feedInstance.onFrame(`{"stream":"btcusdt@aggTrade","data":{"e":"aggTrade","E":1,"s":"${SYMBOL}","a":${BASE_TRADE_ID},"p":"65000.00","q":"0.00100","f":1,"l":1,"T":1,"m":false,"M":true}}`);
       this.sink.trades = [];
       if (!this.sink.synced) throw new Error(`binance harness did not sync: ${this.sink.logs.join('; ')}`);
     }

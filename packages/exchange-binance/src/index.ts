@@ -3,7 +3,7 @@ export { BinanceMarketData, binanceEndpoints, BINANCE_USDM_RULES, type BinanceEn
 export { BinanceExecution, type BinanceExecutionDeps } from './execution.js';
 export { BinanceFeed, type BinanceFeedOptions, type FeedSymbol } from './feed.js';
 export { createBinanceFrameHarness, parseBinanceFrames, type BinanceHarnessOptions } from './frame-harness.js';
-export { BinanceFrameParser, Frame, makeSymbolCtx, type SymbolCtx, type FrameCode } from './parse.js';
+export { Affects, BinanceFrameParser, Frame, makeSymbolCtx, type AffectsCode, type SymbolCtx, type FrameCode } from './parse.js';
 export { instrumentsFromExchangeInfo, trimDecimal } from './instruments.js';
 export { binanceErrorMap, mapBinanceError } from './errors.js';
 export { validateBinanceOptions, resolveBinanceOptions, DEFAULT_BINANCE_OPTIONS, BINANCE_OPTION_KEYS, type BinanceOptions } from './options.js';

@@ -1,5 +1,5 @@
 import { type FeedRejectReason, type BookDeltaEvent, type BookLevel, type LiquidationEvent, type TradeEvent } from '@cwts/core';
-import { JsonCursor, isScanFailure, unitsOf, type InstrumentScales } from '@cwts/core/adapter-kit';
+import { JsonCursor, findDuplicateKey, isScanFailure, unitsOf, type InstrumentScales } from '@cwts/core/adapter-kit';
 
 /** Per-symbol parse context: scales and the reused event objects (no allocation per frame). */
 export interface SymbolCtx {
@@ -40,6 +40,21 @@ export const Frame = {
 } as const;
 export type FrameCode = (typeof Frame)[keyof typeof Frame];
 
+/**
+ * For a refused frame: the books it may have carried an update for. Such a book has missed that
+ * update, so it must leave SYNCED (the feed resyncs it): the book of the frame's symbol when the
+ * frame was read far enough to know it is a depth update of a symbol we carry, every book when
+ * it may be a depth update but its symbol (or its kind) cannot be trusted, none when it is
+ * plainly something else (a trade, a reply, a venue error, an unknown event type).
+ */
+export const Affects = { NONE: 0, SYMBOL: 1, ALL: 2 } as const;
+export type AffectsCode = (typeof Affects)[keyof typeof Affects];
+
+/** A frame we could not read names depth somewhere (its event type or its stream). */
+const NAMES_DEPTH = /depth/i;
+/** ...or names one of the other messages a market-data stream carries. */
+const NAMES_OTHER_MESSAGE = /trade|forceOrder|kline|serverShutdown|"result"|"code"/i;
+
 const E_DEPTH = 'depthUpdate';
 const E_TRADE = 'trade';
 const E_AGG = 'aggTrade';
@@ -63,6 +78,15 @@ export class BinanceFrameParser {
   lastKind: FrameCode | 0 = 0;
   /** For ERROR and REPLY frames: the parsed object. */
   reply: unknown;
+  /** For a refused frame (INVALID, MALFORMED, UNKNOWN): the books it may have carried an update for. */
+  affects: AffectsCode = Affects.NONE;
+  /**
+   * For TRADE: true for an aggTrade, whose id (`a`) is a sequence of its own, apart from the
+   * trade ids (`t`) of the raw trade stream.
+   */
+  aggregate = false;
+  /** The event type (lastKind) was read from a frame whose keys are unique: it can be trusted. */
+  private kindTrusted = false;
 
   constructor(
     private readonly symbols: SymbolCtx[],
@@ -74,6 +98,28 @@ export class BinanceFrameParser {
     this.problem = '';
     this.lastKind = 0;
     this.ctx = undefined;
+    this.kindTrusted = false;
+    const code = this.read(text, recvTs);
+    this.affects = code === Frame.INVALID || code === Frame.MALFORMED || code === Frame.UNKNOWN ? this.refusedScope(code, text) : Affects.NONE;
+    return code;
+  }
+
+  /** Which books a refused frame may have been an update for (see Affects). */
+  private refusedScope(code: FrameCode, text: string): AffectsCode {
+    // a frame refused before it was read to the end may still repeat its "e" or "s" further on
+    if (this.kindTrusted && findDuplicateKey(text) === undefined) {
+      if (this.lastKind !== Frame.DEPTH) return Affects.NONE;
+      return this.ctx !== undefined && this.reason !== 'unknown_symbol' ? Affects.SYMBOL : Affects.ALL;
+    }
+    this.ctx = undefined;
+    if (NAMES_DEPTH.test(text)) return Affects.ALL;
+    // JSON whose event type we do not know, naming no depth: not a book update
+    if (code === Frame.UNKNOWN) return Affects.NONE;
+    // not readable: a depth update unless it plainly is another message
+    return NAMES_OTHER_MESSAGE.test(text) ? Affects.NONE : Affects.ALL;
+  }
+
+  private read(text: string, recvTs: number): FrameCode {
     try {
       const c = this.cur.reset(text);
       c.beginObject();
@@ -83,6 +129,8 @@ export class BinanceFrameParser {
         if (!c.nextKey(false) || !c.is('data')) return this.slow(text, recvTs);
         const code = this.event(c, recvTs);
         if (code === 0) return this.slow(text, recvTs);
+        // refused mid-object: the rest is not read, nor re-read by the slow path
+        if (code === Frame.INVALID || code === Frame.MALFORMED) return code;
         if (c.nextKey(false)) return this.slow(text, recvTs);
         c.end_();
         return code;
@@ -91,6 +139,7 @@ export class BinanceFrameParser {
       c.reset(text);
       const code = this.event(c, recvTs);
       if (code === 0) return this.slow(text, recvTs);
+      if (code === Frame.INVALID || code === Frame.MALFORMED) return code;
       c.end_();
       return code;
     } catch (err) {
@@ -110,6 +159,7 @@ export class BinanceFrameParser {
     else if (c.is(E_AGG)) kind = 3;
     else return 0;
     this.lastKind = kind === 1 ? Frame.DEPTH : Frame.TRADE;
+    this.kindTrusted = true;
     let ctx: SymbolCtx | undefined;
     let ts = 0;
     let U = -1;
@@ -122,8 +172,23 @@ export class BinanceFrameParser {
     let qty = NaN;
     let maker: boolean | undefined;
     let tradeTs = 0;
+    // One-letter keys seen so far (a-z in `lower`, A-Z in `upper`; "e" was the first). A repeated
+    // key makes the frame ambiguous: JSON.parse keeps the last value, this reader would use the
+    // first, so a frame like {"e":"depthUpdate","e":1767...} is refused, never applied.
+    let lower = 1 << (101 - 97);
+    let upper = 0;
+    let havePu = false;
     while (c.nextKey(false)) {
       const k = c.keyCode();
+      if (k >= 97 && k <= 122) {
+        const bit = 1 << (k - 97);
+        if ((lower & bit) !== 0) return this.duplicateKey(String.fromCharCode(k));
+        lower |= bit;
+      } else if (k >= 65 && k <= 90) {
+        const bit = 1 << (k - 65);
+        if ((upper & bit) !== 0) return this.duplicateKey(String.fromCharCode(k));
+        upper |= bit;
+      }
       if (k === 115 /* s */) {
         c.readString();
         ctx = this.find(c);
@@ -139,8 +204,11 @@ export class BinanceFrameParser {
           if (!ok) return this.invalid(this.problem, 'off_grid');
           if (k === 98) haveB = true;
           else haveA = true;
-        } else if (this.futures && c.is('pu')) pu = c.readInt();
-        else c.skipValue();
+        } else if (this.futures && c.is('pu')) {
+          if (havePu) return this.duplicateKey('pu');
+          havePu = true;
+          pu = c.readInt();
+        } else c.skipValue();
       } else {
         if (k === 112 /* p */) {
           c.readString();
@@ -170,6 +238,7 @@ export class BinanceFrameParser {
     }
     if (tradeId < 0 || Number.isNaN(price) || Number.isNaN(qty) || maker === undefined) return 0;
     const t = ctx.trade;
+    this.aggregate = kind === 3;
     t.ts = tradeTs || ts;
     t.recvTs = recvTs;
     t.tradeId = String(tradeId);
@@ -178,6 +247,12 @@ export class BinanceFrameParser {
     // "m": the buyer is the maker, so the aggressor sold
     t.side = maker ? 'sell' : 'buy';
     return Frame.TRADE;
+  }
+
+  /** The frame repeats a key: refused as malformed, and nothing read from it can be trusted. */
+  private duplicateKey(key: string): FrameCode {
+    this.kindTrusted = false;
+    return this.malformed(`duplicate key ${JSON.stringify(key.slice(0, 40))} (JSON leaves its meaning open)`);
   }
 
   private invalid(msg: string, reason: FeedRejectReason): FrameCode {
@@ -241,14 +316,21 @@ export class BinanceFrameParser {
     } catch (err) {
       return this.malformed(`malformed JSON: ${(err as Error).message.slice(0, 120)}`);
     }
+    // the whole frame is read now: what the fast path saw of it no longer counts
+    this.kindTrusted = false;
+    this.lastKind = 0;
+    this.ctx = undefined;
     if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) return this.malformed('frame is not a JSON object');
+    const dup = findDuplicateKey(text);
+    if (dup !== undefined) return this.duplicateKey(dup);
     let o = obj as Record<string, unknown>;
     if (typeof o.stream === 'string' && o.data !== null && typeof o.data === 'object') o = o.data as Record<string, unknown>;
-    if ('result' in o && 'id' in o) {
+    // an object with an event type is an event, whatever else it carries
+    if ('result' in o && 'id' in o && !('e' in o)) {
       this.reply = o;
       return Frame.REPLY;
     }
-    if (typeof o.code === 'number' && typeof o.msg === 'string') {
+    if (typeof o.code === 'number' && typeof o.msg === 'string' && !('e' in o)) {
       this.reply = o;
       this.problem = `server error ${o.code}: ${o.msg.slice(0, 200)}`;
       this.reason = 'venue_error';
@@ -281,6 +363,7 @@ export class BinanceFrameParser {
 
   private slowMarket(o: Record<string, unknown>, recvTs: number): FrameCode {
     this.lastKind = o.e === E_DEPTH ? Frame.DEPTH : Frame.TRADE;
+    this.kindTrusted = true;
     const ctx = this.ctxFor(o.s);
     if (!ctx) return Frame.INVALID;
     this.ctx = ctx;
@@ -325,6 +408,7 @@ export class BinanceFrameParser {
     if (Number.isNaN(id) || typeof o.m !== 'boolean') return this.malformed(`${String(o.e)} without id or m`);
     if (Number.isNaN(price) || Number.isNaN(qty)) return this.invalid(`trade ${String(o.p).slice(0, 40)} x ${String(o.q).slice(0, 40)} of ${ctx.symbol} is off the grid`, 'off_grid');
     const t = ctx.trade;
+    this.aggregate = o.e === E_AGG;
     t.ts = num(o.T) || num(o.E) || 0;
     t.recvTs = recvTs;
     t.tradeId = String(id);
@@ -336,6 +420,7 @@ export class BinanceFrameParser {
 
   private slowLiquidation(o: Record<string, unknown>, recvTs: number): FrameCode {
     this.lastKind = Frame.LIQUIDATION;
+    this.kindTrusted = true;
     const ord = o.o as Record<string, unknown> | undefined;
     if (!ord || typeof ord !== 'object') return this.malformed('forceOrder without o');
     const ctx = this.ctxFor(ord.s);

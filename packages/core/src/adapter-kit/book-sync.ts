@@ -296,6 +296,17 @@ export class BookSync {
   }
 
   /**
+   * The adapter refused an input that may have been an update of this book (a depth frame it
+   * could not read, or whose symbol it could not trust). A SYNCED book has then missed that
+   * update: it resyncs. A book awaiting its snapshot keeps its buffer: the venue's sequence rules
+   * find a missed update as a gap when the buffer is matched with the snapshot, and starting over
+   * on every bad frame could keep a book from ever syncing.
+   */
+  distrust(reason: string): void {
+    if (this.state === 'synced') this.resync(reason);
+  }
+
+  /**
    * Discards the book and starts over: emits feed_status 'resyncing' with the reason, then
    * buffers and asks for a fresh snapshot (emitted with reason 'resync').
    */

@@ -66,6 +66,18 @@ describe('feed value rules', () => {
     expect(g.check(1_000_003)).toBe(TradeIdVerdict.NEW);
   });
 
+  it('does not follow far-ahead ids that real trades (even repeated ones) keep interrupting', () => {
+    // the fuzzer's case: the mark sits a little ahead of the real stream, so every real trade is
+    // a duplicate, and poison ids 2^44 ahead arrive between them
+    const g = new TradeIdGuard(1000, 3);
+    expect(g.check(900)).toBe(TradeIdVerdict.NEW);
+    for (let k = 0; k < 5; k++) {
+      expect(g.check(2 ** 44 + k), `poison ${k}`).toBe(TradeIdVerdict.JUMP);
+      expect(g.check(500 + k), `real ${k}`).toBe(TradeIdVerdict.DUPLICATE);
+    }
+    expect(g.last).toBe(900);
+  });
+
   it('counts every rejection and logs at most one line per (symbol, reason) per window on the injected clock', () => {
     const sink = new Collect();
     let now = 0;

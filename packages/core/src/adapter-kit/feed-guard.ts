@@ -64,7 +64,7 @@ export type TradeIdVerdictCode = (typeof TradeIdVerdict)[keyof typeof TradeIdVer
  * high-water mark, so one poisoned id (9e15) cannot turn every later real trade into a
  * "duplicate". If the venue really moved on, its next trades agree with each other: after
  * `rebaseAfter` consecutive far-ahead ids that are each within the bound of the previous one, the
- * guard follows them.
+ * guard follows them. Consecutive means no other trade in between, a duplicate included.
  */
 export class TradeIdGuard {
   last = -1;
@@ -78,7 +78,12 @@ export class TradeIdGuard {
 
   check(id: number): TradeIdVerdictCode {
     if (!Number.isSafeInteger(id) || id < 0) return TradeIdVerdict.JUMP;
-    if (id <= this.last) return TradeIdVerdict.DUPLICATE;
+    if (id <= this.last) {
+      // a trade at or behind the mark is the stream still where it was: far-ahead ids so far
+      // were not consecutive (the fuzzer had poison ids rebased between replayed real trades)
+      this.candidates = 0;
+      return TradeIdVerdict.DUPLICATE;
+    }
     if (this.last < 0 || id - this.last <= this.maxJump) {
       this.last = id;
       this.candidates = 0;

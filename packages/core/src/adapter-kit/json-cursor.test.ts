@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GuardedWorker } from '../testing/guarded-worker.js';
-import { JsonCursor, isScanFailure } from './json-cursor.js';
+import { JsonCursor, findDuplicateKey, isScanFailure } from './json-cursor.js';
 
 const FRAMES = [
   '{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1764900000123,"s":"BTCUSDT","U":157,"u":160,"b":[["65000.10","0.5"]],"a":[["65000.20","1.25"]]}}',
@@ -68,5 +68,25 @@ describe('JsonCursor at the end of the text', () => {
     expect(c.reset('-0').readInt()).toBe(-0);
     expect(scanFails(() => c.reset('0.5').skipValue())).toBe(false);
     expect(c.reset('1445654').readInt()).toBe(1445654);
+  });
+});
+
+describe('findDuplicateKey', () => {
+  it('finds a key repeated in one object, at any depth, escaped or not', () => {
+    expect(findDuplicateKey('{"e":"depthUpdate","e":1767234015300,"s":"BTCUSDT"}')).toBe('e');
+    expect(findDuplicateKey('{"stream":"x","data":{"a":[],"b":{"c":1,"c":2}}}')).toBe('c');
+    expect(findDuplicateKey('{"s":"BTCUSDT","\\u0073":"ETHUSDT"}')).toBe('s');
+    expect(findDuplicateKey('{"data":{"e":1},"data":{"e":1}}')).toBe('data');
+  });
+  it('does not confuse keys of different objects, values that look like keys, or keys differing in case', () => {
+    for (const f of FRAMES) expect(findDuplicateKey(f), f).toBeUndefined();
+    expect(findDuplicateKey('[{"a":1},{"a":2}]')).toBeUndefined();
+    expect(findDuplicateKey('{"a":"a","b":["a","a"],"c":{"a":{}},"E":1,"e":"x"}')).toBeUndefined();
+    expect(findDuplicateKey('{"a":"\\"a\\":1,"}')).toBeUndefined();
+  });
+  it('returns on any text without throwing, even nested 25,000 deep', () => {
+    for (const t of ['', '{', '{"a":', '{[', '}}]]', '{"a":1,"a"', '{"\\', '{"\\u12":1,"\\u12":2}']) expect(() => findDuplicateKey(t), t).not.toThrow();
+    expect(findDuplicateKey('{"a":1,"a"')).toBe('a');
+    expect(findDuplicateKey(`${'{"a":'.repeat(25_000)}1${'}'.repeat(25_000)}`)).toBeUndefined();
   });
 });

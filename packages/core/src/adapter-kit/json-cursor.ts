@@ -299,3 +299,56 @@ function isHex(c: number): boolean {
 export function isScanFailure(err: unknown): boolean {
   return err === JSON_SCAN_FAILED;
 }
+
+/**
+ * The first key that appears twice in one object of a JSON text, or undefined. RFC 8259 leaves
+ * such a text's meaning to the reader (JSON.parse keeps the last value, a streaming reader like
+ * JsonCursor sees the first), so an adapter refuses it instead of guessing. The text must be
+ * valid JSON for the answer to be exact (on any other text it still returns, never throws); the walk is iterative, so a deeply nested
+ * text cannot overflow the stack. Escaped keys are compared decoded ("\u0065" is "e").
+ */
+export function findDuplicateKey(text: string): string | undefined {
+  // one entry per open container: the keys of an object, or null for an array
+  const stack: (Set<string> | null)[] = [];
+  let expectKey = false;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34 /* " */) {
+      const start = i;
+      let escaped = false;
+      for (i++; i < n; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 92) {
+          escaped = true;
+          i++;
+        } else if (d === 34) break;
+      }
+      const keys = expectKey ? stack[stack.length - 1] : undefined;
+      if (keys) {
+        const key = escaped ? decodeKey(text.slice(start, i + 1)) : text.slice(start + 1, i);
+        if (keys.has(key)) return key;
+        keys.add(key);
+        expectKey = false;
+      }
+    } else if (c === 123 /* { */) {
+      stack.push(new Set());
+      expectKey = true;
+    } else if (c === 91 /* [ */) {
+      stack.push(null);
+      expectKey = false;
+    } else if (c === 125 /* } */ || c === 93 /* ] */) {
+      stack.pop();
+      expectKey = false;
+    } else if (c === 44 /* , */) expectKey = stack.length > 0 && stack[stack.length - 1] !== null;
+  }
+  return undefined;
+}
+
+function decodeKey(quoted: string): string {
+  try {
+    return JSON.parse(quoted) as string;
+  } catch {
+    return quoted;
+  }
+}
