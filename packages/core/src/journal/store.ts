@@ -1,3 +1,4 @@
+import type { Journal } from './journal.js';
 import { mkdirSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
@@ -57,7 +58,7 @@ export interface OpenReport {
  * thread only pushes records onto an in-memory queue; `flush` commits the queue in one
  * transaction, from a timer (`batch`, `never`) or at once (`always`).
  */
-export class JournalStore {
+export class JournalStore implements Journal {
   readonly runId: number;
   readonly opened: OpenReport;
   private readonly db: Db;

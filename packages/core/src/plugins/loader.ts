@@ -109,7 +109,7 @@ export class PluginHost {
     config: Readonly<Record<string, unknown>>,
   ): void {
     try {
-      manifest.register({ registrar: container.as(manifest.name), instanceName, config });
+      manifest.register({ registrar: container.as(manifest.name, manifest.overrides ?? []), instanceName, config });
     } catch (err) {
       throw new PluginLoadError('REGISTER_FAILED', manifest.name, `${manifest.name} (${instanceName}): register() failed: ${(err as Error).message}`, { cause: err });
     }

@@ -1,4 +1,5 @@
 import type { CwtsContainer, ScopedRegistrar } from '../di/container.js';
+import type { Token } from '../di/tokens.js';
 import type { Logger } from '../observability/logger.js';
 
 export type PluginKind = 'exchange' | 'backend' | 'detector' | 'strategy' | 'risk';
@@ -31,6 +32,12 @@ export interface PluginManifest {
   readonly kind: PluginKind;
   /** CORE_API_VERSION it was built for. */
   readonly coreApi: string;
+  /**
+   * Core services this plugin replaces (e.g. `[TOKENS.OrderRouter, SERVICE_TOKENS.Journal]`):
+   * registering one of these tokens then replaces core's default instead of failing as a double
+   * registration. Only core's defaults can be replaced, and by one plugin each.
+   */
+  readonly overrides?: readonly Token<unknown>[];
   /** Synchronous: only registrations, no I/O. Called once per instance for exchange plugins. */
   register(ctx: PluginRegistrationContext): void;
   /** I/O-bearing setup after every plugin registered (e.g. open a device). */

@@ -1,0 +1,1 @@
+export { DirectRouter } from './direct.js';
