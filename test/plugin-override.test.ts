@@ -74,7 +74,7 @@ describe('a plugin overrides core services', () => {
     writeFileSync(file, readFileSync(file, 'utf8').replace(JSON.stringify(PLUGIN), JSON.stringify(undeclared)));
     const err = await composeDeployment({ loaded: loadConfigFile(file), logger: silentLogger(), metrics: new MetricsRegistry(), journal: false, watchdog: false }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Error);
-    expect((err as Error).message).toMatch(/OrderRouter is a single-slot token and is already provided by @cwts\/core; override-plugin tried to provide it too/);
+    expect((err as Error).message).toMatch(/OrderRouter is a single-slot token and is already provided by @cwts\/core\/routing\/direct; override-plugin tried to provide it too/);
     expect((err as Error).message).toMatch(/overrides: \[TOKENS\.OrderRouter\]/);
   });
 });

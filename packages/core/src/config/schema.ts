@@ -5,6 +5,7 @@ import type { ConfigIssue } from './errors.js';
 import { indexPath, joinPath } from './errors.js';
 import { Secret } from './secret.js';
 import { closestMatch } from './suggest.js';
+import { readRiskChecks } from './risk-checks.js';
 import {
   FSYNC_POLICIES,
   LOG_LEVELS,
@@ -27,7 +28,7 @@ import {
 
 /** Top-level tables that are not venues. A venue may not take one of these names. */
 export const SECTIONS = [
-  'system', 'performance', 'exchanges', 'risk', 'monitoring', 'compute', 'detectors', 'strategy', 'journal', 'reconcile', 'paper',
+  'system', 'performance', 'exchanges', 'risk', 'monitoring', 'compute', 'detectors', 'strategy', 'journal', 'reconcile', 'paper', 'risk_checks',
 ] as const;
 
 const NAME_RE = /^[a-z][a-z0-9_-]*$/;
@@ -529,5 +530,7 @@ export function validateConfig(root: Table, rawStrings: ReadonlyMap<string, stri
   };
   const strategy = readStrategy(c, root);
   if (strategy !== undefined) config.strategy = strategy;
-  return { config, issues: c.issues, warnings: c.warnings };
+  const riskChecks = readRiskChecks(root.risk_checks);
+  config.risk_checks = riskChecks.checks;
+  return { config, issues: [...c.issues, ...riskChecks.issues], warnings: c.warnings };
 }

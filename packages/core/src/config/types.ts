@@ -1,5 +1,8 @@
 import type { Redactor } from './redact.js';
 import type { Secret } from './secret.js';
+import type { RiskCheckPluginConfig } from './risk-checks.js';
+
+export type { RiskCheckPluginConfig };
 
 // Config objects are type aliases (not interfaces) so they are assignable to
 // `Readonly<Record<string, unknown>>`, the type of TOKENS.Config / TOKENS.VenueConfig.
@@ -180,6 +183,8 @@ export type CwtsConfig = {
   journal: JournalConfig;
   reconcile: ReconcileConfig;
   paper: PaperConfig;
+  /** `[risk_checks.<name>]`: risk plugins, in file order (config/risk-checks.ts). */
+  risk_checks?: RiskCheckPluginConfig[];
 };
 
 export type LoadedConfig = {

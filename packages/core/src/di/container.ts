@@ -41,6 +41,11 @@ export class CwtsContainer {
     return new ScopedRegistrar(this, owner, new Set(overrides.map((t) => t.symbol)));
   }
 
+  /** A view for core's own plugins: its single-slot registrations are defaults (see registerDefault). */
+  asDefaults(owner: string): ScopedRegistrar {
+    return new ScopedRegistrar(this, owner, new Set(), true);
+  }
+
   /**
    * Core's default provider of a single-slot service (router, journal, risk manager, ...), built
    * on first resolve. A plugin replaces it by registering the token with `overrides` declared in
@@ -50,6 +55,11 @@ export class CwtsContainer {
     if (token.multi) throw new Error(`registerDefault(${token.description}): only single-slot tokens have a default`);
     this.registerFactory(token, factory, owner);
     this.defaults.add(token.symbol);
+  }
+
+  /** Marks the current single-slot registration of `token` as a default a plugin may replace. */
+  markDefault<T>(token: Token<T>): void {
+    if (!token.multi) this.defaults.add(token.symbol);
   }
 
   /** Whether core's default still provides the token here (no plugin replaced it). */
@@ -143,14 +153,22 @@ export class ScopedRegistrar {
     readonly container: CwtsContainer,
     readonly owner: string,
     private readonly overrides: ReadonlySet<symbol> = new Set(),
+    private readonly asDefault = false,
   ) {}
   value<T>(token: Token<T>, value: T): void {
+    if (this.asDefault && !token.multi) return this.container.registerDefault(token, () => value, this.owner);
     this.container.registerValue(token, value, this.owner, this.overrides.has(token.symbol));
   }
   class<T>(token: Token<T>, cls: Constructor<T>): void {
+    if (this.asDefault && !token.multi) {
+      this.container.registerClass(token, cls, this.owner);
+      this.container.markDefault(token);
+      return;
+    }
     this.container.registerClass(token, cls, this.owner, this.overrides.has(token.symbol));
   }
   factory<T>(token: Token<T>, factory: (c: CwtsContainer) => T): void {
+    if (this.asDefault && !token.multi) return this.container.registerDefault(token, factory, this.owner);
     this.container.registerFactory(token, factory, this.owner, this.overrides.has(token.symbol));
   }
 }

@@ -3,7 +3,6 @@ import type { ComputeBackend } from '../contracts/compute.js';
 import type { ExecutionClient, MarketDataClient } from '../contracts/exchange.js';
 import type { Detector, RiskCheck, Strategy } from '../contracts/trading.js';
 import { instrumentBackend, jsBackendProvider, type ComputeRegistry } from '../compute/index.js';
-import { ConfigError } from '../config/errors.js';
 import type { LoadedConfig, VenueConfig } from '../config/types.js';
 import { CwtsContainer } from '../di/container.js';
 import { TOKENS } from '../di/tokens.js';
@@ -120,17 +119,6 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
     throw err;
   }
 
-  const detectors: Detector[] = [];
-  for (const d of cfg.detectors) {
-    if (!d.enabled || d.plugin) continue;
-    const make = BUILTIN_DETECTORS.get(d.name);
-    if (!make) {
-      const known = [...BUILTIN_DETECTORS.keys()];
-      throw new ConfigError([{ path: `detectors.${d.name}`, message: `no built-in detector named ${d.name} (built-ins: ${known.length ? known.join(', ') : 'none'}); set plugin = "<package or path>" for a third-party detector` }]);
-    }
-    detectors.push(make(d.settings, d.name, { backend: backendResult.backend, logger: logger.child({ detector: d.name }), clock, metrics }));
-  }
-
   // Paper executors look books up through the engine, which is built below.
   const venueRuntimes: VenueRuntime[] = venues.map((v) => {
     const scope = venueScopes.get(v.name)!;
@@ -152,9 +140,11 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
 
   // The built-in pre-trade chain from [risk] (risk/checks.ts), then third-party checks.
   const risk = root.resolve(SERVICE_TOKENS.RiskManager);
-  const riskChecks: RiskCheck[] = [...risk.checks, ...root.resolveAll(TOKENS.RiskCheck)];
+  // Core's chain (a core plugin, engine/builtin-plugins.ts) first, then `[risk_checks.*]` plugins.
+  const riskChecks: RiskCheck[] = root.resolveAll(TOKENS.RiskCheck);
   const strategy = root.isRegistered(TOKENS.Strategy) ? (root.resolve(TOKENS.Strategy) as Strategy) : undefined;
-  detectors.push(...root.resolveAll(TOKENS.Detector));
+  // Built-in detectors and third-party ones alike are plugins, in config order (built-ins first).
+  const detectors: Detector[] = root.resolveAll(TOKENS.Detector);
 
   let journal: Journal | undefined;
   if (opts.journal !== false && root.isRegistered(SERVICE_TOKENS.Journal)) {

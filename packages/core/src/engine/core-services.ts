@@ -11,7 +11,6 @@ import { BookStore } from '../microstructure/venue-books.js';
 import type { Logger } from '../observability/logger.js';
 import type { MetricsRegistry } from '../observability/metrics.js';
 import { RiskManager } from '../risk/manager.js';
-import { DirectRouter } from '../routing/direct.js';
 import { SERVICE_TOKENS } from '../services/tokens.js';
 
 export interface CoreServiceOptions {
@@ -30,7 +29,8 @@ export interface CoreServiceOptions {
 
 /**
  * Registers core's default for every replaceable service: clock, logger, metrics, compute
- * registry, book store, order router (`direct`), risk manager and journal. Each is a lazy
+ * registry, book store, risk manager and journal (the `direct` router is a core plugin:
+ * engine/builtin-plugins.ts). Each is a lazy
  * factory, built on first resolve, so one a plugin replaced is never built (no journal file is
  * opened for a journal a plugin provides). `run` and `validate-config` both call it before the
  * plugins register, so a plugin that registers one of these tokens without declaring it in its
@@ -43,7 +43,6 @@ export function registerCoreServices(root: CwtsContainer, o: CoreServiceOptions)
   root.registerDefault(TOKENS.Metrics, () => o.metrics);
   root.registerDefault(SERVICE_TOKENS.ComputeRegistry, (c) => new ComputeRegistry(c.resolve(TOKENS.Logger)));
   root.registerDefault(SERVICE_TOKENS.BookStore, () => new BookStore());
-  root.registerDefault(TOKENS.OrderRouter, () => new DirectRouter());
   root.registerDefault(SERVICE_TOKENS.RiskManager, (c) => {
     const r = cfg.risk;
     return new RiskManager({
