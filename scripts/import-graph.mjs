@@ -13,8 +13,8 @@ import { fileURLToPath } from 'node:url';
  * Which core folders each core folder may import. Same-folder imports are always allowed.
  * `index.ts` (the root barrel) may import anything. Order follows the documented direction:
  * domain <- contracts <- observability/config/di/plugins <- adapter-kit, microstructure,
- * compute, detectors, risk, journal <- engine <- reports <- cli; testing sits beside engine for
- * the suites.
+ * compute, detectors, risk, journal <- services (tokens of core services) <- engine <- reports <-
+ * cli; testing sits beside engine for the suites.
  */
 export const CORE_LAYERS = {
   domain: [],
@@ -30,12 +30,14 @@ export const CORE_LAYERS = {
   risk: ['domain', 'contracts', 'observability', 'config', 'di', 'plugins', 'microstructure', 'compute'],
   journal: ['domain', 'contracts', 'observability', 'config'],
   routing: ['domain', 'contracts', 'observability', 'config'],
-  engine: ['domain', 'contracts', 'observability', 'config', 'di', 'plugins', 'microstructure', 'compute', 'adapter-kit', 'detectors', 'risk', 'journal', 'routing'],
-  testing: ['domain', 'contracts', 'observability', 'config', 'di', 'plugins', 'microstructure', 'compute', 'adapter-kit', 'detectors', 'risk', 'routing'],
+  // Tokens of core services typed by the folders above (type-only imports).
+  services: ['domain', 'contracts', 'observability', 'config', 'di', 'microstructure', 'compute', 'risk', 'journal'],
+  engine: ['domain', 'contracts', 'observability', 'config', 'di', 'plugins', 'microstructure', 'compute', 'adapter-kit', 'detectors', 'risk', 'journal', 'routing', 'services'],
+  testing: ['domain', 'contracts', 'observability', 'config', 'di', 'plugins', 'microstructure', 'compute', 'adapter-kit', 'detectors', 'risk', 'routing', 'services'],
   reports: ['domain', 'contracts', 'observability', 'config', 'microstructure', 'risk', 'journal', 'engine'],
   // The cluster contract and its loader (docs/scale-out.md): beside reports, above engine.
   cluster: ['domain', 'contracts', 'observability', 'config', 'plugins', 'microstructure', 'risk', 'engine'],
-  cli: ['domain', 'contracts', 'observability', 'config', 'di', 'plugins', 'microstructure', 'compute', 'adapter-kit', 'detectors', 'risk', 'journal', 'routing', 'engine', 'reports', 'cluster'],
+  cli: ['domain', 'contracts', 'observability', 'config', 'di', 'plugins', 'microstructure', 'compute', 'adapter-kit', 'detectors', 'risk', 'journal', 'routing', 'services', 'engine', 'reports', 'cluster'],
 };
 
 const IMPORT_RE = /(?:^|[;\s])(?:import|export)\s+(?:type\s+)?(?:[\w*{}\s,$]*?\s+from\s+)?['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g;

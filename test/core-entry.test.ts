@@ -55,8 +55,8 @@ describe('@cwts/core root entry', () => {
     const pkgs = packagesIn(root);
     expect(HEAVY_PACKAGES.filter((p) => pkgs.has(p))).toEqual([]);
     expect(SUBPATH_FOLDERS.filter((f) => coreFoldersIn(root).has(f))).toEqual([]);
-    // What it does load: domain types, contracts, DI tokens and decorators, the manifest API.
-    expect([...coreFoldersIn(root)].sort()).toEqual(['contracts', 'di', 'domain', 'plugins']);
+    // What it does load: domain types, contracts, DI tokens and decorators, service tokens, the manifest API.
+    expect([...coreFoldersIn(root)].sort()).toEqual(['contracts', 'di', 'domain', 'plugins', 'services']);
     expect([...pkgs]).toEqual([]);
   });
 

@@ -11,6 +11,9 @@ export * from './contracts/index.js';
 export { inject, injectAll, injectable, singleton, type ParameterInjection } from './di/decorators.js';
 export { DuplicateRegistrationError, UnregisteredTokenError } from './di/errors.js';
 export * from './di/tokens.js';
+export { SERVICE_TOKENS } from './services/tokens.js';
+export type { Journal } from './journal/journal.js';
+export type { JournalRecord } from './journal/records.js';
 // The container itself (tsyringe) is `@cwts/core/di`; plugins only see it through these types.
 export type { CwtsContainer, ScopedRegistrar, Constructor } from './di/container.js';
 export * from './plugins/manifest.js';

@@ -1,7 +1,10 @@
 import { loadConfigFile, outputRedactor } from '../config/index.js';
 import { CwtsContainer } from '../di/container.js';
+import { ManualClock } from '../contracts/clock.js';
+import { registerCoreServices } from '../engine/core-services.js';
 import { preparePlugins } from '../engine/prepare-plugins.js';
 import { silentLogger } from '../observability/logger.js';
+import { MetricsRegistry } from '../observability/metrics.js';
 
 export interface ValidateOptions {
   config: string;
@@ -25,7 +28,11 @@ export async function validateConfigCommand(opts: ValidateOptions, print: (line:
   let backendSkips: { name: string; reason: string }[] = [];
   let venues = loaded.config.venues;
   if (!opts.fileOnly) {
-    const prepared = await preparePlugins({ loaded, root: CwtsContainer.createRoot('validate-config'), logger: silentLogger() });
+    const root = CwtsContainer.createRoot('validate-config');
+    // Core's defaults, as `run` registers them (lazy: nothing is built, no journal opened), so
+    // a plugin replacing one without declaring it in `overrides` fails here as it would there.
+    registerCoreServices(root, { config: loaded.config, clock: new ManualClock(), logger: silentLogger(), metrics: new MetricsRegistry(), timers: false, journal: true, onJournalError: () => {} });
+    const prepared = await preparePlugins({ loaded, root, logger: silentLogger() });
     backendSkips = prepared.backendSkips;
     venues = prepared.venues;
   }

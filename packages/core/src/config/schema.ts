@@ -13,6 +13,7 @@ import { closestMatch } from './suggest.js';
 import { headTables, SECTIONS, tailTables, venueTable } from './tables.js';
 import { readClusterConfig } from './cluster-schema.js';
 import { readRoutingSection } from './routing-schema.js';
+import { readRiskChecks } from './risk-checks.js';
 import type { CwtsConfig, VenueConfig } from './types.js';
 import { parseTable } from './zod-issues.js';
 
@@ -94,6 +95,9 @@ export function validateConfig(root: Table, rawStrings: ReadonlyMap<string, stri
   // [routing] likewise (config/routing-schema.ts): its venue keys are checked against the enabled list.
   const routing = readRoutingSection(root.routing, enabled);
   issues.push(...routing.issues);
+  // [risk_checks.<name>]: risk plugins (config/risk-checks.ts).
+  const riskChecks = readRiskChecks(root.risk_checks);
+  issues.push(...riskChecks.issues);
 
   if (!head.ok || !tail.ok) return { config: undefined as unknown as CwtsConfig, issues, warnings };
   const { strategy, ...rest } = tail.value;
@@ -101,6 +105,7 @@ export function validateConfig(root: Table, rawStrings: ReadonlyMap<string, stri
   if (strategy !== undefined) config.strategy = strategy;
   if (cluster !== undefined) config.cluster = cluster;
   if (routing.value) config.routing = routing.value;
+  config.risk_checks = riskChecks.checks;
   warnings.push(...tableWarnings(config, root));
   return { config, issues, warnings };
 }

@@ -12,7 +12,7 @@ import { DEFAULT_KELLY_FRACTION, FSYNC_POLICIES, LOG_LEVELS, MARKET_TYPES, SHUTD
 
 /** Top-level tables that are not venues. A venue may not take one of these names. */
 export const SECTIONS = [
-  'system', 'performance', 'exchanges', 'risk', 'monitoring', 'compute', 'detectors', 'strategy', 'journal', 'reconcile', 'paper', 'cluster', 'routing',
+  'system', 'performance', 'exchanges', 'risk', 'monitoring', 'compute', 'detectors', 'strategy', 'journal', 'reconcile', 'paper', 'cluster', 'routing', 'risk_checks',
 ] as const;
 
 export const DEFAULT_BACKENDS = ['cpu-simd', 'js'];

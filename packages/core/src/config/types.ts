@@ -2,6 +2,9 @@ import type { z } from 'zod';
 import type { Redactor } from './redact.js';
 import type { Secret } from './secret.js';
 import type * as Tables from './tables.js';
+import type { RiskCheckPluginConfig } from './risk-checks.js';
+
+export type { RiskCheckPluginConfig };
 
 // The config's types come from its zod schemas (config/tables.ts), so a key and its type are
 // declared once; the key's documentation sits on the schema. They are type aliases (not
@@ -53,6 +56,8 @@ export type CwtsConfig = {
   cluster?: import('./cluster-schema.js').ClusterConfig;
   /** `[routing]` (config/routing-schema.ts): the smart order router. */
   routing?: import('./routing-schema.js').RoutingConfig;
+  /** `[risk_checks.<name>]`: risk plugins, in file order (config/risk-checks.ts). */
+  risk_checks?: RiskCheckPluginConfig[];
 };
 
 export type LoadedConfig = {

@@ -2,8 +2,13 @@
  * The detectors that ship in @cwts/core, by the name used under `[detectors.<name>]`:
  * `whale`, `cascade` and `pattern`. Each factory parses and validates its settings table (a
  * ConfigError with key paths such as `detectors.whale.z_threshold`) before anything runs.
+ * Composition loads them as plugins, through the same manifest path (validateOptions, then
+ * register) as a third party's detector: `builtinDetectorPlugins()`.
  */
 import type { ComputeBackend } from '../contracts/compute.js';
+import { ConfigError } from '../config/errors.js';
+import { TOKENS } from '../di/tokens.js';
+import { CORE_API_VERSION, type PluginManifest } from '../plugins/manifest.js';
 import type { Clock } from '../contracts/clock.js';
 import type { Detector } from '../contracts/trading.js';
 import type { Logger } from '../observability/logger.js';
@@ -47,4 +52,39 @@ export function validateBuiltinDetectorSettings(name: string, settings: Readonly
     default:
       return;
   }
+}
+
+function detectorPlugin(name: string, make: BuiltinDetectorFactory): PluginManifest {
+  return {
+    name: `@cwts/core/detectors/${name}`,
+    kind: 'detector',
+    coreApi: CORE_API_VERSION,
+    validateOptions(options) {
+      try {
+        validateBuiltinDetectorSettings(name, (options ?? {}) as Record<string, unknown>);
+        return [];
+      } catch (err) {
+        if (err instanceof ConfigError) return err.issues.map((i) => ({ path: i.path, message: i.message }));
+        throw err;
+      }
+    },
+    register({ registrar, instanceName, config }) {
+      // Built when the engine collects its detectors, after the compute backend is chosen.
+      registrar.factory(TOKENS.Detector, (c) =>
+        make(config, instanceName, {
+          backend: c.resolve(TOKENS.ComputeBackend),
+          logger: c.resolve(TOKENS.Logger).child({ detector: instanceName }),
+          clock: c.resolve(TOKENS.Clock),
+          metrics: c.resolve(TOKENS.Metrics),
+        }),
+      );
+    },
+  };
+}
+
+const PLUGINS: ReadonlyMap<string, PluginManifest> = new Map([...FACTORIES].map(([name, make]) => [name, detectorPlugin(name, make)]));
+
+/** The built-in detectors as plugin manifests, keyed by the name under `[detectors.<name>]`. */
+export function builtinDetectorPlugins(): ReadonlyMap<string, PluginManifest> {
+  return PLUGINS;
 }

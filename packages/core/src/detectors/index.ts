@@ -1,4 +1,4 @@
-export { builtinDetectors, validateBuiltinDetectorSettings } from './builtins.js';
+export { builtinDetectors, builtinDetectorPlugins, validateBuiltinDetectorSettings, type BuiltinDetectorDeps, type BuiltinDetectorFactory } from './builtins.js';
 export {
   WhaleDetector,
   parseWhaleSettings,

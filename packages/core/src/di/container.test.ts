@@ -74,4 +74,41 @@ describe('CwtsContainer', () => {
     expect(root.resolve(TOKENS.Clock)).toBe(root.resolve(TOKENS.Clock));
     expect(n).toBe(1);
   });
+
+  it('a plugin replaces a core default only when it declares the override, and only once', () => {
+    const root = CwtsContainer.createRoot();
+    const core = new ManualClock(1);
+    root.registerDefault(TOKENS.Clock, () => core);
+    expect(root.isDefault(TOKENS.Clock)).toBe(true);
+    // Undeclared: refused, naming both and saying how to declare it.
+    expect(() => root.as('@acme/clock').value(TOKENS.Clock, new ManualClock(2))).toThrowError(/already provided by @cwts\/core; @acme\/clock tried.*overrides: \[TOKENS\.Clock\]/);
+    const mine = new ManualClock(3);
+    root.as('@acme/clock', [TOKENS.Clock]).value(TOKENS.Clock, mine);
+    expect(root.resolve(TOKENS.Clock)).toBe(mine);
+    expect(root.ownersOf(TOKENS.Clock)).toEqual(['@acme/clock']);
+    expect(root.isDefault(TOKENS.Clock)).toBe(false);
+    // A second plugin replacing the same service: refused even though it declares the override.
+    expect(() => root.as('@other/clock', [TOKENS.Clock]).value(TOKENS.Clock, new ManualClock(4))).toThrowError(/already provided by @acme\/clock; @other\/clock tried/);
+  });
+
+  it('a default factory that was replaced never runs', () => {
+    const root = CwtsContainer.createRoot();
+    let built = 0;
+    root.registerDefault(TOKENS.Clock, () => { built++; return new ManualClock(); });
+    root.as('p', [TOKENS.Clock]).factory(TOKENS.Clock, () => new ManualClock(7));
+    expect(root.resolve(TOKENS.Clock).now()).toBe(7);
+    expect(built).toBe(0);
+  });
+
+  it('builds a class from its @inject parameters and names a parameter without one', () => {
+    class NoInject {
+      constructor(readonly x: unknown) {}
+    }
+    injectable()(NoInject);
+    const root = CwtsContainer.createRoot();
+    expect(() => root.registerClass(TOKENS.Strategy, NoInject as any, 'test')).toThrowError(/NoInject: constructor parameter 0 has no @inject/);
+    class NotInjectable {}
+    expect(() => root.registerClass(TOKENS.Strategy, NotInjectable as any, 'test')).toThrowError(/NotInjectable is not @injectable/);
+  });
 });
+

@@ -15,6 +15,8 @@ export type Constructor<T> = new (...args: any[]) => T;
  */
 export class CwtsContainer {
   private readonly owners = new Map<symbol, string[]>();
+  /** Single-slot tokens whose current provider is core's default, which a plugin may override. */
+  private readonly defaults = new Set<symbol>();
 
   private constructor(
     private readonly inner: DependencyContainer,
@@ -31,13 +33,42 @@ export class CwtsContainer {
     return new CwtsContainer(this.inner.createChildContainer(), `${this.scope}/${scope}`, this);
   }
 
-  /** A view whose registrations are recorded as made by `owner` (a plugin name). */
-  as(owner: string): ScopedRegistrar {
-    return new ScopedRegistrar(this, owner);
+  /**
+   * A view whose registrations are recorded as made by `owner` (a plugin name). `overrides`:
+   * the single-slot tokens the plugin's manifest declares it replaces (core's defaults only).
+   */
+  as(owner: string, overrides: readonly Token<unknown>[] = []): ScopedRegistrar {
+    return new ScopedRegistrar(this, owner, new Set(overrides.map((t) => t.symbol)));
   }
 
-  registerValue<T>(token: Token<T>, value: T, owner: string): void {
-    this.claim(token, owner);
+  /** A view for core's own plugins: its single-slot registrations are defaults (see registerDefault). */
+  asDefaults(owner: string): ScopedRegistrar {
+    return new ScopedRegistrar(this, owner, new Set(), true);
+  }
+
+  /**
+   * Core's default provider of a single-slot service (router, journal, risk manager, ...), built
+   * on first resolve. A plugin replaces it by registering the token with `overrides` declared in
+   * its manifest; the default is then never built (no journal file opened for nothing).
+   */
+  registerDefault<T>(token: Token<T>, factory: (c: CwtsContainer) => T, owner = '@cwts/core'): void {
+    if (token.multi) throw new Error(`registerDefault(${token.description}): only single-slot tokens have a default`);
+    this.registerFactory(token, factory, owner);
+    this.defaults.add(token.symbol);
+  }
+
+  /** Marks the current single-slot registration of `token` as a default a plugin may replace. */
+  markDefault<T>(token: Token<T>): void {
+    if (!token.multi) this.defaults.add(token.symbol);
+  }
+
+  /** Whether core's default still provides the token here (no plugin replaced it). */
+  isDefault<T>(token: Token<T>): boolean {
+    return this.defaults.has(token.symbol);
+  }
+
+  registerValue<T>(token: Token<T>, value: T, owner: string, mayOverride = false): void {
+    this.claim(token, owner, mayOverride);
     this.inner.register(token.symbol, { useValue: value });
   }
 
@@ -45,9 +76,9 @@ export class CwtsContainer {
    * A class built from its `@inject` parameters (di/decorators.ts), once per scope that
    * resolves it, so a per-venue child scope gets its own instance with its own venue tokens.
    */
-  registerClass<T>(token: Token<T>, cls: Constructor<T>, owner: string): void {
+  registerClass<T>(token: Token<T>, cls: Constructor<T>, owner: string, mayOverride = false): void {
     const params = constructorInjections(cls);
-    this.claim(token, owner);
+    this.claim(token, owner, mayOverride);
     const built = new WeakMap<DependencyContainer, T>();
     this.inner.register(token.symbol, {
       useFactory: (c) => {
@@ -62,8 +93,8 @@ export class CwtsContainer {
     });
   }
 
-  registerFactory<T>(token: Token<T>, factory: (c: CwtsContainer) => T, owner: string): void {
-    this.claim(token, owner);
+  registerFactory<T>(token: Token<T>, factory: (c: CwtsContainer) => T, owner: string, mayOverride = false): void {
+    this.claim(token, owner, mayOverride);
     let made = false;
     let value: T;
     // Cached per container: a factory runs at most once per scope.
@@ -98,10 +129,18 @@ export class CwtsContainer {
     return here.length > 0 || !this.parent ? [...here] : this.parent.ownersOf(token);
   }
 
-  private claim<T>(token: Token<T>, owner: string): void {
+  private claim<T>(token: Token<T>, owner: string, mayOverride: boolean): void {
     const list = this.owners.get(token.symbol) ?? [];
     if (!token.multi && list.length > 0) {
-      throw new DuplicateRegistrationError(token.description, list[0]!, owner, this.scope);
+      // Only core's default can be replaced, and only by a plugin that says so: two plugins
+      // replacing the same service is still an error naming both.
+      if (!mayOverride || !this.defaults.has(token.symbol)) {
+        throw new DuplicateRegistrationError(token.description, list[0]!, owner, this.scope, mayOverride);
+      }
+      this.defaults.delete(token.symbol);
+      // tsyringe resolves the last registration of a token: the plugin's, from here on.
+      this.owners.set(token.symbol, [owner]);
+      return;
     }
     list.push(owner);
     this.owners.set(token.symbol, list);
@@ -113,14 +152,23 @@ export class ScopedRegistrar {
   constructor(
     readonly container: CwtsContainer,
     readonly owner: string,
+    private readonly overrides: ReadonlySet<symbol> = new Set(),
+    private readonly asDefault = false,
   ) {}
   value<T>(token: Token<T>, value: T): void {
-    this.container.registerValue(token, value, this.owner);
+    if (this.asDefault && !token.multi) return this.container.registerDefault(token, () => value, this.owner);
+    this.container.registerValue(token, value, this.owner, this.overrides.has(token.symbol));
   }
   class<T>(token: Token<T>, cls: Constructor<T>): void {
-    this.container.registerClass(token, cls, this.owner);
+    if (this.asDefault && !token.multi) {
+      this.container.registerClass(token, cls, this.owner);
+      this.container.markDefault(token);
+      return;
+    }
+    this.container.registerClass(token, cls, this.owner, this.overrides.has(token.symbol));
   }
   factory<T>(token: Token<T>, factory: (c: CwtsContainer) => T): void {
-    this.container.registerFactory(token, factory, this.owner);
+    if (this.asDefault && !token.multi) return this.container.registerDefault(token, factory, this.owner);
+    this.container.registerFactory(token, factory, this.owner, this.overrides.has(token.symbol));
   }
 }

@@ -56,6 +56,8 @@ export type RejectReason =
   | 'RISK_MAX_OPEN_ORDERS'
   | 'RISK_SELF_TRADE'
   | 'RISK_STATE'
+  /** Rejected by a pre-trade check from a risk plugin (`[risk_checks.<name>]`); the message says which. */
+  | 'RISK_CUSTOM'
   | 'KILL_SWITCH'
   /** Cluster shard: this shard holds no lease on the symbol (another shard trades it). */
   | 'NOT_LEASED'

@@ -1,10 +1,8 @@
-import { createHash } from 'node:crypto';
 import { SystemClock, type Clock } from '../contracts/clock.js';
 import type { ComputeBackend } from '../contracts/compute.js';
 import type { ExecutionClient, MarketDataClient } from '../contracts/exchange.js';
 import type { Detector, RiskCheck, Strategy } from '../contracts/trading.js';
-import { ComputeRegistry, instrumentBackend, jsBackendProvider } from '../compute/index.js';
-import { ConfigError } from '../config/errors.js';
+import { instrumentBackend, jsBackendProvider, type ComputeRegistry } from '../compute/index.js';
 import type { LoadedConfig, VenueConfig } from '../config/types.js';
 import { CwtsContainer } from '../di/container.js';
 import { TOKENS } from '../di/tokens.js';
@@ -14,17 +12,17 @@ import type { PluginHost } from '../plugins/loader.js';
 import { preparePlugins } from './prepare-plugins.js';
 import { Engine, type VenueRuntime } from './engine.js';
 import { JournalStore } from '../journal/store.js';
-import { journalStringify } from '../journal/json.js';
-import { resolveJournalPath } from '../journal/location.js';
 import { MarketDataOnlyExecution } from './market-data-only.js';
 import { PaperExecutionClient } from './paper-execution.js';
-import { RiskManager } from '../risk/manager.js';
+import type { RiskManager } from '../risk/manager.js';
 import { RiskControlServer } from '../risk/control.js';
 import { establishControlToken, type ControlToken } from '../risk/control-token.js';
 import { Recorder } from './recorder.js';
 import { builtinDetectors, type BuiltinDetectorDeps, type BuiltinDetectorFactory } from '../detectors/builtins.js';
 import { attachJournal } from './rebuild.js';
-import { SmartOrderRouter } from '../routing/smart-order-router.js';
+import { registerCoreServices } from './core-services.js';
+import type { Journal } from '../journal/journal.js';
+import { SERVICE_TOKENS } from '../services/tokens.js';
 
 export type { BuiltinDetectorDeps, BuiltinDetectorFactory };
 /** Built-in detectors by name; third-party ones come by `plugin = ...`. */
@@ -79,22 +77,38 @@ export interface Deployment {
  * order and resolving what the engine needs. Every plugin problem is reported at once.
  */
 export async function composeDeployment(opts: ComposeOptions): Promise<Deployment> {
-  const { loaded, logger, metrics } = opts;
+  const { loaded } = opts;
   const cfg = loaded.config;
-  const clock = opts.clock ?? new SystemClock();
+  const defaultClock = opts.clock ?? new SystemClock();
   const root = CwtsContainer.createRoot();
   root.registerValue(TOKENS.Config, cfg, '@cwts/core');
-  root.registerValue(TOKENS.Clock, clock, '@cwts/core');
-  root.registerValue(TOKENS.Logger, logger, '@cwts/core');
-  root.registerValue(TOKENS.Metrics, metrics, '@cwts/core');
+  // Core's services are defaults in the container (engine/core-services.ts): a plugin replaces
+  // one by registering its token with the token in its manifest's `overrides`.
+  registerCoreServices(root, {
+    config: cfg,
+    clock: defaultClock,
+    logger: opts.logger,
+    metrics: opts.metrics,
+    timers: opts.watchdog !== false,
+    journal: opts.journal !== false,
+    dataDir: opts.dataDir,
+    onJournalError: (err) => engine?.halt(`journal write failed: ${err.message}`),
+  });
 
   const configured = (opts.venues ?? cfg.venues).map((v) => ({ ...v, options: { ...v.options, ...(opts.venueOptionOverrides?.[v.name] ?? {}) } }));
   // The same check validate-config runs: every plugin problem at once, before any I/O.
-  const { host, venueScopes, backendSkips, venues } = await preparePlugins({ loaded, root, logger, venues: configured });
+  const { host, venueScopes, backendSkips, venues } = await preparePlugins({ loaded, root, logger: opts.logger, venues: configured });
+  // From here on, what the container provides: core's defaults or a plugin's replacement.
+  const clock = root.resolve(TOKENS.Clock);
+  const logger = root.resolve(TOKENS.Logger);
+  const metrics = root.resolve(TOKENS.Metrics);
 
   let backendResult: { backend: ComputeBackend; skipped: { name: string; reason: string }[] } | undefined;
-  const registry = new ComputeRegistry(logger);
+  let registry: ComputeRegistry;
+  // Assigned below; the journal's error handler halts it (a write failure stops new orders).
+  let engine: Engine | undefined;
   try {
+    registry = root.resolve(SERVICE_TOKENS.ComputeRegistry);
     await host.initializeAll();
     registry.register(jsBackendProvider);
     for (const provider of root.resolveAll(TOKENS.ComputeBackendProvider)) registry.register(provider);
@@ -107,19 +121,7 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
     throw err;
   }
 
-  const detectors: Detector[] = [];
-  for (const d of cfg.detectors) {
-    if (!d.enabled || d.plugin) continue;
-    const make = BUILTIN_DETECTORS.get(d.name);
-    if (!make) {
-      const known = [...BUILTIN_DETECTORS.keys()];
-      throw new ConfigError([{ path: `detectors.${d.name}`, message: `no built-in detector named ${d.name} (built-ins: ${known.length ? known.join(', ') : 'none'}); set plugin = "<package or path>" for a third-party detector` }]);
-    }
-    detectors.push(make(d.settings, d.name, { backend: backendResult.backend, logger: logger.child({ detector: d.name }), clock, metrics }));
-  }
-
   // Paper executors look books up through the engine, which is built below.
-  let engine: Engine;
   const venueRuntimes: VenueRuntime[] = venues.map((v) => {
     const scope = venueScopes.get(v.name)!;
     const marketData = scope.resolve(TOKENS.MarketDataClient) as MarketDataClient;
@@ -129,7 +131,7 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
     } else if (!execution.simulated && cfg.system.mode === 'paper') {
       // Paper mode never sends an order out: fills are simulated against our copy of the book.
       const p = cfg.paper;
-      execution = new PaperExecutionClient(v.name, (sym) => engine.book(v.name, sym), (sym) => engine.instrument(v.name, sym), clock, {
+      execution = new PaperExecutionClient(v.name, (sym) => engine!.book(v.name, sym), (sym) => engine!.instrument(v.name, sym), clock, {
         latencyMs: p.latency_ms,
         makerFeeBps: bpsText(p.maker_fee_bps),
         takerFeeBps: bpsText(p.taker_fee_bps),
@@ -139,61 +141,31 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
   });
 
   // The built-in pre-trade chain from [risk] (risk/checks.ts), then third-party checks.
-  const r = cfg.risk;
-  const risk = new RiskManager({
-    risk: r,
-    metrics,
-    logger: logger.child({ component: 'risk' }),
-    backend: backendResult.backend,
-    timers: opts.watchdog !== false,
-    initialEquity: r.initial_equity,
-    reduceAtDrawdownFraction: r.reduce_at_drawdown,
-    mark: r.mark,
-    staleAfterMs: r.stale_after_ms,
-    feedLossGraceMs: r.feed_loss_grace_ms,
-    feedLossAction: r.feed_loss_action === 'halt' ? 'HALTED' : 'REDUCING',
-    var: { method: r.var_method, budget: r.var_budget, horizon: r.var_horizon, sampleEveryMs: r.var_sample_ms, recomputeEveryMs: r.var_interval_s * 1000 },
-  });
-  const riskChecks: RiskCheck[] = [...risk.checks, ...root.resolveAll(TOKENS.RiskCheck), ...(opts.extraRiskChecks ?? [])];
+  const risk = root.resolve(SERVICE_TOKENS.RiskManager);
+  // Core's chain (a core plugin, engine/builtin-plugins.ts) first, then `[risk_checks.*]` plugins,
+  // then what the caller appends (a cluster shard's lease and budget gates).
+  const riskChecks: RiskCheck[] = [...root.resolveAll(TOKENS.RiskCheck), ...(opts.extraRiskChecks ?? [])];
   const strategy = root.isRegistered(TOKENS.Strategy) ? (root.resolve(TOKENS.Strategy) as Strategy) : undefined;
-  detectors.push(...root.resolveAll(TOKENS.Detector));
+  // Built-in detectors and third-party ones alike are plugins, in config order (built-ins first).
+  const detectors: Detector[] = root.resolveAll(TOKENS.Detector);
 
-  let journal: JournalStore | undefined;
-  if (opts.journal !== false) {
-    const path = resolveJournalPath(cfg.journal, cfg.system.name, opts.dataDir);
+  let journal: Journal | undefined;
+  if (opts.journal !== false && root.isRegistered(SERVICE_TOKENS.Journal)) {
     try {
-      journal = JournalStore.open(path, {
-        fsync: cfg.journal.fsync,
-        batchMs: cfg.journal.batch_ms,
-        systemName: cfg.system.name,
-        configDigest: createHash('sha256').update(journalStringify(cfg)).digest('hex'),
-        // Trading on without a record of it would make the next restart wrong: stop new orders.
-        onError: (err) => {
-          logger.error({ err: err.message }, err.message);
-          engine?.halt(`journal write failed: ${err.message}`);
-        },
-      });
+      journal = root.resolve(SERVICE_TOKENS.Journal);
     } catch (err) {
       await backendResult.backend.dispose().catch(() => {});
       await host.disposeAll();
       throw err;
     }
-    if (journal.opened.staleLock) {
-      const l = journal.opened.staleLock;
-      logger.warn({ staleLock: l }, `journal ${path}: took over the lock of pid ${l.pid} on ${l.host} (started ${new Date(l.startedAt).toISOString()}), which is no longer running`);
-    }
-    if (journal.opened.uncleanPrevious) {
-      const r = journal.opened.uncleanPrevious;
-      logger.warn(
-        { previousRun: r },
-        `journal ${path}: the previous run (pid ${r.pid}, started ${new Date(r.startedAt).toISOString()}) did not shut down cleanly; everything it committed is restored, anything still queued (up to ${cfg.journal.fsync === 'always' ? '0' : cfg.journal.batch_ms} ms of activity) was lost, and reconciliation with the venues recovers their fills`,
-      );
-    }
   }
+  const router = root.resolve(TOKENS.OrderRouter);
   engine = new Engine({
     clock,
     logger,
     metrics,
+    books: root.resolve(SERVICE_TOKENS.BookStore),
+    router,
     venues: venueRuntimes,
     detectors,
     strategy,
@@ -201,14 +173,13 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
     risk,
     journal,
     onReconcileMismatch: cfg.reconcile.on_mismatch,
-    restore: journal ? (e) => attachJournal(e, journal!, logger) : undefined,
+    // Restoring reads core's SQLite journal; a plugin's replacement journal starts from nothing.
+    restore: journal instanceof JournalStore ? (e) => attachJournal(e, journal as JournalStore, logger) : undefined,
     recorder: opts.recordPath ? new Recorder(opts.recordPath) : undefined,
     onShutdown: opts.onShutdown ?? cfg.system.on_shutdown,
     watchdog: opts.watchdog,
     beforeEvent: opts.beforeEvent,
     observer: opts.observer,
-    // [routing] enabled: the smart order router (routing/); else intents go where they say.
-    router: cfg.routing?.enabled ? new SmartOrderRouter({ config: cfg.routing, venues: cfg.exchanges.enabled, logger }) : undefined,
   });
 
 
@@ -232,17 +203,18 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
   }
 
   let disposed = false;
+  const running = engine;
   return {
-    engine,
+    engine: running,
     container: root,
     plugins: host,
-    compute: { ...backendResult, registry },
+    compute: { ...backendResult, registry: registry! },
     risk,
     control,
     async dispose() {
       if (disposed) return;
       disposed = true;
-      await engine.stop('dispose');
+      await running.stop('dispose');
       await control?.server.close();
       await backendResult!.backend.dispose().catch((err) => logger.error({ err: String(err) }, 'compute backend dispose failed'));
       await host.disposeAll();

@@ -13,7 +13,7 @@ import { SlidingWindow } from '../observability/sliding-window.js';
 import { BookStore } from '../microstructure/venue-books.js';
 import { journalStringify } from '../journal/json.js';
 import type { JournalRecord } from '../journal/records.js';
-import type { JournalStore } from '../journal/store.js';
+import type { Journal } from '../journal/journal.js';
 import { reconcileVenues } from './reconcile.js';
 import type { ReconcileResult, RestoreSummary } from './restart-report.js';
 import { OrderManager } from './order-manager.js';
@@ -41,8 +41,10 @@ export interface EngineOptions {
   /** The risk layer (risk/RiskManager): equity, drawdown, VaR, state triggers. Its checks go in riskChecks. */
   risk?: EngineRiskHooks;
   router?: OrderRouter;
-  /** The durable journal (journal/store.ts); off in replay and most unit tests. */
-  journal?: JournalStore;
+  /** The durable journal (core's: journal/store.ts); off in replay and most unit tests. */
+  journal?: Journal;
+  /** The book store (composition resolves it from the container); a fresh one when absent. */
+  books?: BookStore;
   /** `[reconcile] on_mismatch` (default adopt-venue). */
   onReconcileMismatch?: 'adopt-venue' | 'halt';
   /** Equity/mark snapshots to the journal every this many ms (default 1000; also at every fill). */
@@ -128,7 +130,8 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     this.riskChecks = opts.riskChecks ?? [];
     for (const v of opts.venues) this.venues.set(v.name, v);
     const m = opts.metrics;
-    this.books = new BookStore((rec, prev) => {
+    this.books = opts.books ?? new BookStore();
+    this.books.listen((rec, prev) => {
       m.bookState.labels(rec.book.exchange, rec.book.symbol).set(BOOK_STATE_CODES[rec.state]);
       if (rec.state === 'resyncing' || rec.state === 'crossed') {
         m.bookResyncs.labels(rec.book.exchange, rec.book.symbol, rec.state === 'crossed' ? 'crossed' : reasonLabel(rec.reason)).inc();
@@ -466,7 +469,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     this.opts.journal?.append(rec);
   }
 
-  get journalStore(): JournalStore | undefined {
+  get journalStore(): Journal | undefined {
     return this.opts.journal;
   }
 

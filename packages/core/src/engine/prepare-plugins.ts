@@ -1,8 +1,8 @@
 /**
  * The one check of a deployment's plugins that `run` (through composeDeployment) and
- * `validate-config` both use, so the two can never disagree: load every configured plugin, run
- * each plugin's `validateOptions` on its own settings, validate the built-in detectors' settings,
- * and register every plugin in its scope. Every problem of every plugin is collected and thrown
+ * `validate-config` both use, so the two can never disagree: load every configured plugin (core's
+ * own built-in detectors, router and risk checks through the same manifests), run each plugin's
+ * `validateOptions` on its own settings, and register every plugin in its scope. Every problem of every plugin is collected and thrown
  * together as one ConfigError; nothing stops at the first one. No plugin is initialized here
  * (initialize may do I/O; validate-config must not).
  */
@@ -10,7 +10,8 @@ import { ConfigError, type ConfigIssue } from '../config/errors.js';
 import type { LoadedConfig, VenueConfig } from '../config/types.js';
 import { CwtsContainer } from '../di/container.js';
 import { TOKENS } from '../di/tokens.js';
-import { builtinDetectors, validateBuiltinDetectorSettings } from '../detectors/builtins.js';
+import { builtinDetectorPlugins } from '../detectors/builtins.js';
+import { CORE_PLUGINS } from './builtin-plugins.js';
 import type { Logger } from '../observability/logger.js';
 import { PluginLoadError } from '../plugins/errors.js';
 import { importPlugin, PluginHost, type PluginRequest } from '../plugins/loader.js';
@@ -32,14 +33,36 @@ export interface PlannedPlugin {
   scope: 'venue' | 'root';
   /** Compute backends: a missing package is a skipped backend, not an error. */
   optional: boolean;
+  /** Core's own plugins (built-in detectors, router, risk checks): no import, same manifest path. */
+  builtin?: PluginManifest;
+  /** Core plugins whose single-slot registrations are defaults (the router). */
+  core?: boolean;
 }
 
-/** Every plugin the config names, in order: venues, enabled plugin detectors, strategy, backends. */
-export function planPlugins(loaded: LoadedConfig, venues: readonly VenueConfig[]): { plan: PlannedPlugin[]; backendSkips: { name: string; reason: string }[] } {
+/**
+ * Every plugin of the deployment, in registration order: core's (the `direct` router, the
+ * built-in risk checks), venues, enabled built-in detectors, enabled plugin detectors, strategy,
+ * `[risk_checks.*]` plugins, backends. Detectors and risk checks run in this order.
+ */
+export function planPlugins(loaded: LoadedConfig, venues: readonly VenueConfig[]): { plan: PlannedPlugin[]; backendSkips: { name: string; reason: string }[]; unknownDetectors: string[] } {
   const cfg = loaded.config;
   const plan: PlannedPlugin[] = [];
+  for (const m of CORE_PLUGINS) {
+    plan.push({ req: { spec: m.name, kind: m.kind, origin: 'built-in' }, instanceName: m.name, config: {}, options: {}, optionsPath: m.kind, scope: 'root', optional: false, builtin: m, core: true });
+  }
   for (const v of venues) {
     plan.push({ req: { spec: v.plugin, kind: 'exchange', origin: `exchanges.enabled: ${v.name}` }, instanceName: v.name, config: v, options: v.options, optionsPath: `${v.name}.options`, scope: 'venue', optional: false });
+  }
+  const builtinDetectors = builtinDetectorPlugins();
+  const unknownDetectors: string[] = [];
+  for (const d of cfg.detectors) {
+    if (!d.enabled || d.plugin) continue;
+    const m = builtinDetectors.get(d.name);
+    if (!m) {
+      unknownDetectors.push(d.name);
+      continue;
+    }
+    plan.push({ req: { spec: m.name, kind: 'detector', origin: `detectors.${d.name}` }, instanceName: d.name, config: d.settings, options: d.settings, optionsPath: `detectors.${d.name}`, scope: 'root', optional: false, builtin: m });
   }
   for (const d of cfg.detectors) {
     if (!d.enabled || !d.plugin) continue;
@@ -47,6 +70,10 @@ export function planPlugins(loaded: LoadedConfig, venues: readonly VenueConfig[]
   }
   if (cfg.strategy) {
     plan.push({ req: { spec: cfg.strategy.plugin, kind: 'strategy', origin: 'strategy.plugin' }, instanceName: 'strategy', config: cfg.strategy.settings, options: cfg.strategy.settings, optionsPath: 'strategy', scope: 'root', optional: false });
+  }
+  for (const r of cfg.risk_checks ?? []) {
+    if (!r.enabled) continue;
+    plan.push({ req: { spec: r.plugin, kind: 'risk', origin: `risk_checks.${r.name}.plugin` }, instanceName: r.name, config: r.settings, options: r.settings, optionsPath: `risk_checks.${r.name}`, scope: 'root', optional: false });
   }
   const backendSkips: { name: string; reason: string }[] = [];
   for (const name of cfg.compute.backends) {
@@ -59,7 +86,7 @@ export function planPlugins(loaded: LoadedConfig, venues: readonly VenueConfig[]
     const settings = { ...own, simd_enabled: cfg.performance.simd_enabled };
     plan.push({ req: { spec: `@cwts/backend-${name}`, kind: 'backend', origin: `compute.backends: ${name}` }, instanceName: name, config: settings, options: own, optionsPath: `compute.${name}`, scope: 'root', optional: true });
   }
-  return { plan, backendSkips };
+  return { plan, backendSkips, unknownDetectors };
 }
 
 export interface PreparePluginsOptions {
@@ -98,11 +125,12 @@ function withDefaultSymbols(v: VenueConfig, m: PluginManifest | undefined, logge
 export async function preparePlugins(opts: PreparePluginsOptions): Promise<PreparedPlugins> {
   const { loaded, root } = opts;
   const venues = opts.venues ?? loaded.config.venues;
-  const { plan, backendSkips } = planPlugins(loaded, venues);
+  const { plan, backendSkips, unknownDetectors } = planPlugins(loaded, venues);
   const issues: ConfigIssue[] = [];
 
   const imported = await Promise.all(
     plan.map(async (p): Promise<PluginManifest | undefined> => {
+      if (p.builtin) return p.builtin;
       try {
         return await importPlugin(p.req, loaded.configDir);
       } catch (err) {
@@ -135,19 +163,10 @@ export async function preparePlugins(opts: PreparePluginsOptions): Promise<Prepa
     return found.length === 0;
   });
 
-  const builtins = builtinDetectors();
-  for (const d of loaded.config.detectors) {
-    if (!d.enabled || d.plugin) continue;
-    if (!builtins.has(d.name)) {
-      const known = [...builtins.keys()];
-      issues.push({ path: `detectors.${d.name}`, message: `no built-in detector named ${d.name} (built-ins: ${known.length ? known.join(', ') : 'none'}); set plugin = "<package or path>" for a third-party detector` });
-      continue;
-    }
-    try {
-      validateBuiltinDetectorSettings(d.name, d.settings);
-    } catch (err) {
-      if (err instanceof ConfigError) issues.push(...err.issues);
-      else issues.push({ path: `detectors.${d.name}`, message: (err as Error)?.message ?? String(err) });
+  if (unknownDetectors.length > 0) {
+    const known = [...builtinDetectorPlugins().keys()];
+    for (const name of unknownDetectors) {
+      issues.push({ path: `detectors.${name}`, message: `no built-in detector named ${name} (built-ins: ${known.length ? known.join(', ') : 'none'}); set plugin = "<package or path>" for a third-party detector` });
     }
   }
 
@@ -166,7 +185,7 @@ export async function preparePlugins(opts: PreparePluginsOptions): Promise<Prepa
       venueScopes.set(p.instanceName, scope);
     }
     try {
-      host.register(m, scope, p.instanceName, p.config);
+      host.register(m, scope, p.instanceName, p.config, p.core === true);
     } catch (err) {
       issues.push({ path: '', message: (err as Error)?.message ?? String(err) });
     }

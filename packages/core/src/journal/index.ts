@@ -4,3 +4,4 @@ export { journalParse, journalStringify } from './json.js';
 export { SCHEMA_VERSION } from './schema.js';
 export type { JournalContents, JournalRecord, JournalRecordType, ReconcileEventKind, ReplayEvent, RunRecord } from './records.js';
 export { resolveJournalPath } from './location.js';
+export type { Journal } from './journal.js';

@@ -1,3 +1,4 @@
+import type { Journal } from './journal.js';
 import { mkdirSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
@@ -75,7 +76,7 @@ export interface OpenReport {
  * work never runs on the engine thread. This thread keeps its own connection for opening
  * (migrations, the writer lock, the run record), reading the journal back, and closing.
  */
-export class JournalStore {
+export class JournalStore implements Journal {
   readonly runId: number;
   readonly opened: OpenReport;
   private readonly db: Db;

@@ -41,7 +41,20 @@ class Rec implements BookRecord {
 export class BookStore {
   private readonly books = new Map<string, Rec>();
 
-  constructor(private readonly onStateChange: BookStateListener = () => {}) {}
+  private onStateChange: BookStateListener;
+
+  constructor(onStateChange: BookStateListener = () => {}) {
+    this.onStateChange = onStateChange;
+  }
+
+  /** Adds a listener to state changes (the engine's metrics and logs; a store built elsewhere). */
+  listen(listener: BookStateListener): void {
+    const previous = this.onStateChange;
+    this.onStateChange = (rec, prev) => {
+      previous(rec, prev);
+      listener(rec, prev);
+    };
+  }
 
   get(exchange: string, symbol: string): BookRecord | undefined {
     return this.books.get(instrumentKey(exchange, symbol));

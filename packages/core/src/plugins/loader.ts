@@ -102,14 +102,17 @@ export class PluginHost {
 
   constructor(private readonly logger: Logger) {}
 
+  /** `core`: one of core's own plugins, whose single-slot registrations are overridable defaults. */
   register(
     manifest: PluginManifest,
     container: CwtsContainer,
     instanceName: string,
     config: Readonly<Record<string, unknown>>,
+    core = false,
   ): void {
     try {
-      manifest.register({ registrar: container.as(manifest.name), instanceName, config });
+      const registrar = core ? container.asDefaults(manifest.name) : container.as(manifest.name, manifest.overrides ?? []);
+      manifest.register({ registrar, instanceName, config });
     } catch (err) {
       throw new PluginLoadError('REGISTER_FAILED', manifest.name, `${manifest.name} (${instanceName}): register() failed: ${(err as Error).message}`, { cause: err });
     }

@@ -1,8 +1,9 @@
 import type { CwtsContainer, ScopedRegistrar } from '../di/container.js';
+import type { Token } from '../di/tokens.js';
 import type { Logger } from '../observability/logger.js';
 
-export type PluginKind = 'exchange' | 'backend' | 'detector' | 'strategy' | 'risk';
-export const PLUGIN_KINDS: readonly PluginKind[] = ['exchange', 'backend', 'detector', 'strategy', 'risk'];
+export type PluginKind = 'exchange' | 'backend' | 'detector' | 'strategy' | 'risk' | 'router';
+export const PLUGIN_KINDS: readonly PluginKind[] = ['exchange', 'backend', 'detector', 'strategy', 'risk', 'router'];
 
 /**
  * The core API version plugins build against, "major.minor". A plugin declaring "1.x" loads on
@@ -31,6 +32,12 @@ export interface PluginManifest {
   readonly kind: PluginKind;
   /** CORE_API_VERSION it was built for. */
   readonly coreApi: string;
+  /**
+   * Core services this plugin replaces (e.g. `[TOKENS.OrderRouter, SERVICE_TOKENS.Journal]`):
+   * registering one of these tokens then replaces core's default instead of failing as a double
+   * registration. Only core's defaults can be replaced, and by one plugin each.
+   */
+  readonly overrides?: readonly Token<unknown>[];
   /** Synchronous: only registrations, no I/O. Called once per instance for exchange plugins. */
   register(ctx: PluginRegistrationContext): void;
   /** I/O-bearing setup after every plugin registered (e.g. open a device). */
@@ -43,7 +50,8 @@ export interface PluginManifest {
    * exchange plugins `[<venue>.options]` (path `<venue>.options`, e.g. `sim.options.seed`),
    * detector plugins the `[detectors.<name>]` keys other than `enabled` and `plugin` (path
    * `detectors.<name>`), strategy plugins the `[strategy]` keys other than `plugin` (path
-   * `strategy`), backend plugins `[compute.<name>]` (path `compute.<name>`). Messages should not
+   * `strategy`), backend plugins `[compute.<name>]` (path `compute.<name>`), risk-check plugins
+   * the `[risk_checks.<name>]` keys other than `enabled` and `plugin` (path `risk_checks.<name>`). Messages should not
    * quote values; core masks `${VAR}` values and URL credentials in them regardless.
    */
   validateOptions?(options: unknown, path: string): { path: string; message: string }[];

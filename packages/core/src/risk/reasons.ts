@@ -22,4 +22,5 @@ export const RISK_REASON_CODES: Readonly<Record<string, string>> = Object.freeze
   RISK_MAX_OPEN_ORDERS: 'max_open_orders: open orders across all venues at the limit',
   RISK_SELF_TRADE: 'self_trade: would cross one of our own resting orders',
   RISK_RATE_LIMIT: 'order_rate: the venue\'s token bucket (orders_per_second) is empty',
+  RISK_CUSTOM: 'a [risk_checks.<name>] plugin: its message names the check',
 });

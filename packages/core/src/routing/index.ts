@@ -14,3 +14,4 @@ export { SmartOrderRouter, type SmartOrderRouterOptions, type ParentOrder } from
 export { buildRouteGroup, commonScale, type RouteGroup, type GroupVenue } from './route-group.js';
 export { VenueLatency } from './venue-latency.js';
 export { routingSchema, readRoutingSection, defaultRoutingConfig, type RoutingConfig } from '../config/routing-schema.js';
+export { DirectRouter } from './direct.js';

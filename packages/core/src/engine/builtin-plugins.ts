@@ -1,0 +1,57 @@
+/**
+ * Core's own plugins, loaded through the same manifest path as a third party's (validateOptions,
+ * then register): the `direct` order router and the built-in pre-trade checks. The built-in
+ * detectors' manifests live beside them in detectors/builtins.ts. Their single-slot
+ * registrations are defaults, which a plugin replaces by listing the token in its `overrides`.
+ */
+import type { RiskCheck, RiskContext, RiskDecision } from '../contracts/trading.js';
+import type { OrderIntent } from '../domain/orders.js';
+import { TOKENS } from '../di/tokens.js';
+import { CORE_API_VERSION, type PluginManifest } from '../plugins/manifest.js';
+import { runChain } from '../risk/checks.js';
+import { DirectRouter } from '../routing/direct.js';
+import { SmartOrderRouter } from '../routing/smart-order-router.js';
+import type { CwtsConfig } from '../config/types.js';
+import { SERVICE_TOKENS } from '../services/tokens.js';
+
+/**
+ * Core's router: `direct` (each intent goes where it says, routing/direct.ts), or the smart order
+ * router (routing/smart-order-router.ts) when `[routing] enabled`. A plugin replaces either by
+ * declaring TOKENS.OrderRouter in its manifest's `overrides`.
+ */
+export const directRouterPlugin: PluginManifest = {
+  name: '@cwts/core/routing/direct',
+  kind: 'router',
+  coreApi: CORE_API_VERSION,
+  register({ registrar }) {
+    registrar.factory(TOKENS.OrderRouter, (c) => {
+      const cfg = c.resolve(TOKENS.Config) as CwtsConfig;
+      if (!cfg.routing?.enabled) return new DirectRouter();
+      return new SmartOrderRouter({ config: cfg.routing, venues: cfg.exchanges.enabled, logger: c.resolve(TOKENS.Logger) });
+    });
+  },
+};
+
+/** The built-in chain from `[risk]` (risk/checks.ts), owned by the risk manager, as one check. */
+class BuiltinCheckChain implements RiskCheck {
+  readonly name = 'builtin';
+  constructor(private readonly chain: readonly RiskCheck[]) {}
+  check(intent: Readonly<OrderIntent>, ctx: RiskContext): RiskDecision {
+    return runChain(this.chain, intent, ctx);
+  }
+}
+
+/** Core's pre-trade checks; `[risk_checks.<name>]` plugins run after them. */
+export const builtinRiskChecksPlugin: PluginManifest = {
+  name: '@cwts/core/risk',
+  kind: 'risk',
+  coreApi: CORE_API_VERSION,
+  register({ registrar }) {
+    // The checks read the risk manager's state (equity, positions, rate windows): built from
+    // whichever risk manager the container provides, after the compute backend is chosen.
+    registrar.factory(TOKENS.RiskCheck, (c) => new BuiltinCheckChain(c.resolve(SERVICE_TOKENS.RiskManager).checks));
+  },
+};
+
+/** Loaded before any configured plugin, in this order. */
+export const CORE_PLUGINS: readonly PluginManifest[] = [directRouterPlugin, builtinRiskChecksPlugin];

@@ -1,0 +1,20 @@
+import type { FsyncPolicy } from '../config/types.js';
+import type { JournalRecord } from './records.js';
+
+/**
+ * What the engine needs of a journal: queue a record (a push on the engine thread; the commit
+ * happens off it), flush, close. `JournalStore` (SQLite) is core's; a plugin may provide its
+ * own under `SERVICE_TOKENS.Journal` (declared in its manifest's `overrides`). Restoring state at
+ * start-up reads core's SQLite journal only: a replacement journal starts from nothing.
+ */
+export interface Journal {
+  /** Where it writes, for logs and `/status`. */
+  readonly path: string;
+  /** Queues one record; false when it could not be committed (under fsync "always": the order is not sent). */
+  append(rec: JournalRecord): boolean;
+  flush(): void;
+  close(opts?: { clean?: boolean }): void;
+  /** For `/status`: the fsync policy and how many records wait for a commit. */
+  readonly policy?: FsyncPolicy;
+  readonly pending?: number;
+}

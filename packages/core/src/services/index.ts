@@ -1,0 +1,1 @@
+export { SERVICE_TOKENS } from './tokens.js';
