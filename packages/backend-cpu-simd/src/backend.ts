@@ -9,12 +9,9 @@
  *    the backend's own thread pool of `threadPoolSize` threads.
  *  - "Device" buffers are ordinary ArrayBuffers held by id (CPU memory is the device memory).
  */
-import { constants as bufferConstants } from 'node:buffer';
 import { availableParallelism, totalmem } from 'node:os';
 import {
-  ALL_KERNELS,
   ComputeArgumentError,
-  type BackendCapabilities,
   type BackendInitOptions,
   type ComputeBackend,
   type DeviceBuffer,
@@ -28,7 +25,7 @@ import {
   type SgemmArgs,
   type SyncKernels,
 } from '@cwts/core';
-import { HostBuffers, prepareMonteCarloVaR, isDeviceBufferLike } from '@cwts/core/compute';
+import { HostMemoryBackend, prepareMonteCarloVaR, isDeviceBufferLike } from '@cwts/core/compute';
 import type { Isa, NativeEngine, NativeModule, NativeProbe, NativeStatus } from './native.js';
 import {
   describeValue,
@@ -114,14 +111,7 @@ interface Prepared<R> {
   run(async: true): Promise<R>;
 }
 
-export class CpuSimdBackend implements ComputeBackend {
-  readonly name = CPU_SIMD_BACKEND_NAME;
-  readonly capabilities: BackendCapabilities = Object.freeze({
-    kernels: ALL_KERNELS,
-    syncKernels: true,
-    deviceMemory: false,
-    maxBufferBytes: bufferConstants.MAX_LENGTH,
-  });
+export class CpuSimdBackend extends HostMemoryBackend implements ComputeBackend {
   readonly device: DeviceFacts;
   readonly sync: SyncKernels;
   /** The kernel set in use ('avx512', 'avx2', 'neon', 'scalar'). */
@@ -133,17 +123,15 @@ export class CpuSimdBackend implements ComputeBackend {
 
   readonly #engine: NativeEngine;
   readonly #asyncThreshold: number;
-  readonly #buffers: HostBuffers;
   readonly #inflight = new Set<Promise<unknown>>();
-  #disposed = false;
 
   constructor(native: NativeModule, probe: NativeProbe, addonPath: string, settings: ResolvedSettings) {
+    super(CPU_SIMD_BACKEND_NAME);
     if (settings.isa !== 'auto' && !probe.supported.includes(settings.isa)) {
       throw new Error(
         `${CPU_SIMD_BACKEND_NAME}: kernel set '${settings.isa}' is not available here (this CPU and build support: ${probe.supported.join(', ')})`,
       );
     }
-    this.#buffers = new HostBuffers(CPU_SIMD_BACKEND_NAME, this.capabilities.maxBufferBytes);
     this.#engine = new native.Engine(settings.threads, settings.isa, settings.blas && probe.blas !== null);
     const info = this.#engine.info();
     this.isa = info.isa;
@@ -161,32 +149,6 @@ export class CpuSimdBackend implements ComputeBackend {
       rollingMoments: (args: RollingMomentsArgs): RollingMomentsResult => this.#prepareRolling(args).run(false),
       sgemm: (args: SgemmArgs): void => this.#prepareSgemm(args).run(false),
     });
-  }
-
-  /** Number of live buffers (for leak checks in tests). */
-  get liveBuffers(): number {
-    return this.#buffers.size;
-  }
-
-  createBuffer(byteLength: number): DeviceBuffer {
-    this.#alive('createBuffer');
-    return this.#buffers.create(byteLength);
-  }
-
-  async upload(dst: DeviceBuffer, src: ArrayBufferView, dstOffsetBytes = 0): Promise<void> {
-    this.#alive('upload');
-    this.#buffers.upload(dst, src, dstOffsetBytes);
-  }
-
-  async download(src: DeviceBuffer, dst: ArrayBufferView, srcOffsetBytes = 0): Promise<void> {
-    this.#alive('download');
-    this.#buffers.download(src, dst, srcOffsetBytes);
-  }
-
-  freeBuffer(buffer: DeviceBuffer): void {
-    this.#alive('freeBuffer');
-    // Memory an in-flight kernel still uses stays alive through the addon's references.
-    this.#buffers.free(buffer);
   }
 
   patternScores(args: PatternScoresArgs): Promise<PatternScoresResult> {
@@ -214,8 +176,8 @@ export class CpuSimdBackend implements ComputeBackend {
 
   copy(src: DeviceBuffer, dst: DeviceBuffer, byteLength: number): Promise<void> {
     return this.#dispatch(() => {
-      this.#alive('copy');
-      const { from: sv, to: dv } = this.#buffers.copyRanges(src, dst, byteLength);
+      this.alive('copy');
+      const { from: sv, to: dv } = this.buffers.copyRanges(src, dst, byteLength);
       const n = sv.byteLength;
       return this.#prepared(n / 4, (async: boolean) => this.#engine.copy(sv, dv, n, async as false), () => undefined);
     });
@@ -226,21 +188,20 @@ export class CpuSimdBackend implements ComputeBackend {
    * JS thread; resolves with the sum. Benchmarks time it to measure memory read bandwidth.
    */
   readProbe(x: Float32Array): Promise<number> {
-    this.#alive('readProbe');
+    this.alive('readProbe');
     if (!(x instanceof Float32Array)) return Promise.reject(new ComputeArgumentError('readProbe', `x must be a Float32Array, got ${describeValue(x)}`));
     return this.#engine.readProbe(x, true);
   }
 
   async noop(): Promise<void> {
-    this.#alive('noop');
+    this.alive('noop');
     this.#engine.noop(false);
   }
 
   async dispose(): Promise<void> {
-    if (this.#disposed) return;
-    this.#disposed = true;
+    if (!this.markDisposed()) return;
     await Promise.allSettled([...this.#inflight]);
-    this.#buffers.clear();
+    this.buffers.clear();
     this.#engine.dispose();
   }
 
@@ -278,7 +239,7 @@ export class CpuSimdBackend implements ComputeBackend {
 
   #preparePattern(args: PatternScoresArgs): Prepared<PatternScoresResult> {
     const K = 'patternScores';
-    this.#alive(K);
+    this.alive(K);
     if (args === null || typeof args !== 'object') throw new ComputeArgumentError(K, 'arguments object is required');
     const storedCount = requireInt(K, 'storedCount', args.storedCount);
     if (storedCount > 0x7fffffff) throw new ComputeArgumentError(K, `storedCount must be at most 2147483647 (Int32 indices), got ${storedCount}`);
@@ -316,7 +277,7 @@ export class CpuSimdBackend implements ComputeBackend {
 
   #prepareRolling(args: RollingMomentsArgs): Prepared<RollingMomentsResult> {
     const K = 'rollingMoments';
-    this.#alive(K);
+    this.alive(K);
     if (args === null || typeof args !== 'object') throw new ComputeArgumentError(K, 'arguments object is required');
     const length = requireInt(K, 'length', args.length, 1, 2 ** 32);
     const window = requireInt(K, 'window', args.window);
@@ -349,7 +310,7 @@ export class CpuSimdBackend implements ComputeBackend {
 
   #prepareSgemm(args: SgemmArgs, useBlas = true): Prepared<void> {
     const K = 'sgemm';
-    this.#alive(K);
+    this.alive(K);
     if (args === null || typeof args !== 'object') throw new ComputeArgumentError(K, 'arguments object is required');
     const m = requireInt(K, 'm', args.m);
     const n = requireInt(K, 'n', args.n);
@@ -377,7 +338,7 @@ export class CpuSimdBackend implements ComputeBackend {
 
   #prepareVaR(args: MonteCarloVaRArgs): Prepared<MonteCarloVaRResult> {
     const K = 'monteCarloVaR';
-    this.#alive(K);
+    this.alive(K);
     // The oracle's own argument rules, so both backends reject exactly the same calls.
     const { means, factor, weights, assets, factors, paths, horizon, confidence, seedLo, seedHi } = prepareMonteCarloVaR(args);
     const varIndex = Math.ceil(confidence * paths) - 1;
@@ -391,11 +352,8 @@ export class CpuSimdBackend implements ComputeBackend {
     );
   }
 
-  #alive(op: string): void {
-    if (this.#disposed) throw new Error(`${op}: the ${CPU_SIMD_BACKEND_NAME} compute backend was disposed`);
-  }
 
   #f32(kernel: string, name: string, arg: unknown, count: number, what?: string): Float32Array {
-    return this.#buffers.f32(kernel, name, arg, count, what);
+    return this.buffers.f32(kernel, name, arg, count, what);
   }
 }

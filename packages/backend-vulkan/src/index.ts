@@ -4,9 +4,9 @@
  * the config (`plugins`/`[compute] backends = ["vulkan", ...]`) or register `plugin` yourself.
  */
 import { TOKENS, type PluginManifest } from '@cwts/core';
-import { parseVulkanSettings, vulkanProvider } from './provider.js';
+import { checkVulkanSettings, vulkanProvider } from './provider.js';
 
-export { vulkanProvider, probeVulkan, createVulkanBackend, parseVulkanSettings, probeResultFrom, type VulkanSettings } from './provider.js';
+export { vulkanProvider, probeVulkan, createVulkanBackend, parseVulkanSettings, checkVulkanSettings, probeResultFrom, type VulkanSettings } from './provider.js';
 export { VulkanBackend, VulkanError, VulkanDeviceLostError, VulkanOutOfMemoryError, VULKAN_BACKEND_NAME, type VulkanBackendOptions } from './backend.js';
 export type { NativeDeviceInfo } from './native.js';
 
@@ -19,12 +19,7 @@ export const plugin: PluginManifest = {
   },
   // `[compute.vulkan]`, checked by run and validate-config before anything starts.
   validateOptions(options, path) {
-    try {
-      parseVulkanSettings((options ?? {}) as Record<string, unknown>);
-      return [];
-    } catch (e) {
-      return [{ path, message: (e as Error).message }];
-    }
+    return checkVulkanSettings(options, path);
   },
 };
 

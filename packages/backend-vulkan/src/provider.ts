@@ -1,6 +1,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { BackendInitOptions, ComputeBackend, ComputeBackendProvider, ProbeResult } from '@cwts/core';
+import { checkOptions } from '@cwts/core/config';
+import { z } from 'zod';
 import { VULKAN_BACKEND_NAME, VulkanBackend, VulkanError } from './backend.js';
 import { loadNative, shaderDir, type NativeContextOptions, type NativeProbe } from './native.js';
 
@@ -24,40 +26,50 @@ export interface VulkanSettings {
   kernelTimeoutMs?: number;
 }
 
-const KEYS: Record<string, keyof VulkanSettings> = {
-  device: 'device',
-  validation: 'validation',
-  pipeline_cache: 'pipelineCache',
-  pipelineCache: 'pipelineCache',
-  memory_limit_mb: 'memoryLimitMb',
-  memoryLimitMb: 'memoryLimitMb',
-  kernel_timeout_ms: 'kernelTimeoutMs',
-  kernelTimeoutMs: 'kernelTimeoutMs',
-};
+const mustBe = (want: string) => ({ error: (iss: { input?: unknown }) => `must be ${want}, got ${JSON.stringify(iss.input)}` });
+const device = z.union(
+  [
+    z.int().nonnegative(),
+    z.string().trim().regex(/^\d+$/).transform(Number),
+    z.string().trim().min(1),
+  ],
+  mustBe('a device index or a name substring'),
+);
+const filePath = z.string().min(1, mustBe('a file path'));
+const nonNegative = z.number(mustBe('a non-negative number')).nonnegative(mustBe('a non-negative number'));
 
-/** Validates `[compute.vulkan]`; throws an Error naming the key on anything unexpected. */
+/** `[compute.vulkan]`: each key in snake_case as in TOML, or camelCase. */
+const vulkanSettingsSchema = z.strictObject({
+  device: device.optional(),
+  validation: z.boolean(mustBe('true or false')).optional(),
+  pipeline_cache: filePath.optional(),
+  pipelineCache: filePath.optional(),
+  memory_limit_mb: nonNegative.optional(),
+  memoryLimitMb: nonNegative.optional(),
+  kernel_timeout_ms: nonNegative.optional(),
+  kernelTimeoutMs: nonNegative.optional(),
+});
+
+/** Problems in `[compute.vulkan]`, each with its key path under `path`; empty when valid. */
+export function checkVulkanSettings(raw: unknown, path = 'compute.vulkan'): { path: string; message: string }[] {
+  const r = checkOptions(vulkanSettingsSchema, raw ?? {}, path);
+  return r.ok ? [] : r.issues;
+}
+
+/** Validates `[compute.vulkan]`; throws an Error naming each bad key. */
 export function parseVulkanSettings(raw: Record<string, unknown> | undefined): VulkanSettings {
+  const r = checkOptions(vulkanSettingsSchema, raw ?? {}, '');
+  if (!r.ok) throw new Error(`[compute.vulkan] ${r.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
+  const o = r.value;
   const out: VulkanSettings = {};
-  for (const [key, value] of Object.entries(raw ?? {})) {
-    const k = KEYS[key];
-    const bad = (want: string) => new Error(`[compute.vulkan] ${key} must be ${want}, got ${JSON.stringify(value)}`);
-    if (k === undefined) throw new Error(`[compute.vulkan] unknown key '${key}' (known: device, validation, pipeline_cache, memory_limit_mb, kernel_timeout_ms)`);
-    if (k === 'device') {
-      if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) out.device = value;
-      else if (typeof value === 'string' && /^\d+$/.test(value.trim())) out.device = Number(value.trim());
-      else if (typeof value === 'string' && value.trim() !== '') out.device = value.trim();
-      else throw bad('a device index or a name substring');
-    } else if (k === 'validation') {
-      if (typeof value !== 'boolean') throw bad('true or false');
-      out.validation = value;
-    } else if (k === 'pipelineCache') {
-      if (typeof value !== 'string' || value === '') throw bad('a file path');
-      out.pipelineCache = value;
-    } else {
-      if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw bad('a non-negative number');
-      out[k] = value;
-    }
-  }
+  if (o.device !== undefined) out.device = o.device;
+  if (o.validation !== undefined) out.validation = o.validation;
+  const pipelineCache = o.pipeline_cache ?? o.pipelineCache;
+  if (pipelineCache !== undefined) out.pipelineCache = pipelineCache;
+  const memoryLimitMb = o.memory_limit_mb ?? o.memoryLimitMb;
+  if (memoryLimitMb !== undefined) out.memoryLimitMb = memoryLimitMb;
+  const kernelTimeoutMs = o.kernel_timeout_ms ?? o.kernelTimeoutMs;
+  if (kernelTimeoutMs !== undefined) out.kernelTimeoutMs = kernelTimeoutMs;
   return out;
 }
 

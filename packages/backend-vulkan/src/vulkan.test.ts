@@ -16,6 +16,7 @@ import {
   VulkanOutOfMemoryError,
   createVulkanBackend,
   parseVulkanSettings,
+  checkVulkanSettings,
   plugin,
   probeResultFrom,
   vulkanProvider,
@@ -99,9 +100,15 @@ describe('probe and settings (no device needed)', () => {
       device: 1, validation: true, memoryLimitMb: 64, kernelTimeoutMs: 0, pipelineCache: '/tmp/x.bin',
     });
     expect(parseVulkanSettings({ device: 'llvmpipe' })).toEqual({ device: 'llvmpipe' });
-    expect(() => parseVulkanSettings({ devices: 0 })).toThrow(/unknown key 'devices'/);
+    expect(() => parseVulkanSettings({ devices: 0 })).toThrow(/devices: unknown key \(did you mean device\?\)/);
     expect(() => parseVulkanSettings({ device: -1 })).toThrow(/\[compute.vulkan\] device/);
-    expect(() => parseVulkanSettings({ validation: 'yes' })).toThrow(/validation must be true or false/);
+    expect(() => parseVulkanSettings({ validation: 'yes' })).toThrow(/validation: must be true or false, got "yes"/);
+    // What validate-config and run report: one issue per key, with its full key path.
+    expect(checkVulkanSettings({ memory_limit_mb: -1, pipelineCache: '' }, 'compute.vulkan')).toEqual([
+      { path: 'compute.vulkan.memory_limit_mb', message: 'must be a non-negative number, got -1' },
+      { path: 'compute.vulkan.pipelineCache', message: 'must be a file path, got ""' },
+    ]);
+    expect(plugin.validateOptions!({ device: 'llvmpipe', kernelTimeoutMs: 5 }, 'compute.vulkan')).toEqual([]);
   });
 
   it('the provider and plugin follow the plugin conventions; nothing registers on import', () => {

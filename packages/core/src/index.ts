@@ -17,6 +17,7 @@ export type { JournalRecord } from './journal/records.js';
 // The container itself (tsyringe) is `@cwts/core/di`; plugins only see it through these types.
 export type { CwtsContainer, ScopedRegistrar, Constructor } from './di/container.js';
 export * from './plugins/manifest.js';
+export * from './plugins/exchange-plugin.js';
 export * from './plugins/errors.js';
 export type * from './config/types.js';
 export type { ConfigIssue } from './config/errors.js';

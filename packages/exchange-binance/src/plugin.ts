@@ -3,7 +3,7 @@
  * the venue's child container; the MarketDataClient and ExecutionClient share instruments and
  * the per-IP request-weight limiter. Nothing happens on import.
  */
-import { CORE_API_VERSION, TOKENS, type Clock, type CwtsContainer, type Logger, type PluginManifest, type PluginRegistrationContext } from '@cwts/core';
+import { defineExchangePlugin, type Clock, type Logger, type PluginManifest } from '@cwts/core';
 import { type Secret } from '@cwts/core/config';
 import { RateLimiter } from '@cwts/core/adapter-kit';
 import { BinanceExecution } from './execution.js';
@@ -33,29 +33,17 @@ export function createBinanceVenue(cfg: Readonly<Record<string, unknown>>, deps:
   return { marketData, execution };
 }
 
-function register(ctx: PluginRegistrationContext): void {
-  resolveBinanceOptions(ctx.config.options, `${ctx.instanceName}.options`);
-  let venue: BinanceVenue | undefined;
-  const venueOf = (c: CwtsContainer): BinanceVenue =>
-    (venue ??= createBinanceVenue(ctx.config, {
-      exchange: c.isRegistered(TOKENS.VenueName) ? c.resolve(TOKENS.VenueName) : ctx.instanceName,
-      clock: c.resolve(TOKENS.Clock),
-      ...(c.isRegistered(TOKENS.Logger) ? { logger: (c.resolve(TOKENS.Logger) as Logger).child({ exchange: ctx.instanceName, component: 'exchange-binance' }) } : {}),
-    }));
-  ctx.registrar.factory(TOKENS.MarketDataClient, (c) => venueOf(c).marketData);
-  ctx.registrar.factory(TOKENS.ExecutionClient, (c) => venueOf(c).execution);
-}
-
 /** Symbols for a `[binance]` table without `symbols`: BTC and ETH against Binance's main quote, USDT (spot and USD-M). */
 export const BINANCE_DEFAULT_SYMBOLS: readonly string[] = Object.freeze(['BTCUSDT', 'ETHUSDT']);
 
-export const plugin: PluginManifest = {
+export const plugin: PluginManifest = defineExchangePlugin<BinanceVenue>({
   name: PLUGIN_NAME,
-  kind: 'exchange',
-  coreApi: CORE_API_VERSION,
-  register,
+  checkConfig: (cfg, name) => {
+    resolveBinanceOptions(cfg.options, `${name}.options`);
+  },
+  createVenue: createBinanceVenue,
   validateOptions: validateBinanceOptions,
   defaultSymbols: BINANCE_DEFAULT_SYMBOLS,
-};
+});
 
 export default plugin;

@@ -1,7 +1,7 @@
 import { defineInstrument } from '@cwts/core';
 import { instrumentScales } from '@cwts/core/adapter-kit';
 import { describe, expect, it } from 'vitest';
-import { BinanceFrameParser, Frame, binanceEndpoints, instrumentsFromExchangeInfo, makeSymbolCtx, validateBinanceOptions } from '../src/index.js';
+import { BinanceFrameParser, Frame, binanceEndpoints, instrumentsFromExchangeInfo, makeSymbolCtx, resolveBinanceOptions, validateBinanceOptions } from '../src/index.js';
 
 const inst = defineInstrument({ exchange: 'binance', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.00001' });
 const mk = (futures = false) => new BinanceFrameParser([makeSymbolCtx('binance', instrumentScales(inst))], futures);
@@ -52,6 +52,13 @@ describe('config and instruments', () => {
   it('validates [binance.options] with key paths', () => {
     expect(validateBinanceOptions({ snapshot_limit: 9000, nope: 1, combined: 'yes' }, 'binance.options').map((p) => p.path)).toEqual(['binance.options.snapshot_limit', 'binance.options.nope', 'binance.options.combined']);
     expect(validateBinanceOptions({ trade_stream: 'aggTrade' }, 'binance.options')).toEqual([]);
+    expect(validateBinanceOptions({ snapshot_limt: 100, depth_speed: '250ms', ws_api_url: 'http://x' }, 'bn.options')).toEqual([
+      { path: 'bn.options.snapshot_limt', message: 'unknown key (did you mean snapshot_limit?)' },
+      { path: 'bn.options.depth_speed', message: 'expected one of "100ms", "1000ms", got string "250ms"' },
+      { path: 'bn.options.ws_api_url', message: 'expected a ws:// or wss:// URL, got "http://x"' },
+    ]);
+    expect(validateBinanceOptions({ reconnect_initial_ms: 5000, reconnect_max_ms: 1000 }, 'bn.options')).toEqual([{ path: 'bn.options.reconnect_max_ms', message: 'must be >= reconnect_initial_ms' }]);
+    expect(resolveBinanceOptions({ snapshot_limit: 50 })).toMatchObject({ snapshot_limit: 50, combined: true, fills: 'stream' });
   });
   it('reads tick, lot and min notional from exchangeInfo', () => {
     const [i] = instrumentsFromExchangeInfo('binance', { symbols: [{ symbol: 'BTCUSDT', baseAsset: 'BTC', quoteAsset: 'USDT', filters: [{ filterType: 'PRICE_FILTER', tickSize: '0.01000000' }, { filterType: 'LOT_SIZE', stepSize: '0.00001000' }, { filterType: 'NOTIONAL', minNotional: '5.00000000' }] }] }, ['BTCUSDT']);

@@ -3,7 +3,7 @@
  * venue's child container; the MarketDataClient and ExecutionClient share instruments. Nothing
  * happens on import.
  */
-import { CORE_API_VERSION, TOKENS, type Clock, type CwtsContainer, type Logger, type PluginManifest, type PluginRegistrationContext } from '@cwts/core';
+import { defineExchangePlugin, type Clock, type Logger, type PluginManifest } from '@cwts/core';
 import { type Secret } from '@cwts/core/config';
 import { BybitExecution } from './execution.js';
 import { BybitMarketData, bybitEndpoints, isKnownMarket } from './market-data.js';
@@ -31,30 +31,18 @@ export function createBybitVenue(cfg: Readonly<Record<string, unknown>>, deps: {
   return { marketData, execution };
 }
 
-function register(ctx: PluginRegistrationContext): void {
-  if (!isKnownMarket(ctx.config.market)) throw new Error(`${ctx.instanceName}.market: must be "spot" or "usdm" (Bybit linear)`);
-  resolveBybitOptions(ctx.config.options, `${ctx.instanceName}.options`);
-  let venue: BybitVenue | undefined;
-  const venueOf = (c: CwtsContainer): BybitVenue =>
-    (venue ??= createBybitVenue(ctx.config, {
-      exchange: c.isRegistered(TOKENS.VenueName) ? c.resolve(TOKENS.VenueName) : ctx.instanceName,
-      clock: c.resolve(TOKENS.Clock),
-      ...(c.isRegistered(TOKENS.Logger) ? { logger: (c.resolve(TOKENS.Logger) as Logger).child({ exchange: ctx.instanceName, component: 'exchange-bybit' }) } : {}),
-    }));
-  ctx.registrar.factory(TOKENS.MarketDataClient, (c) => venueOf(c).marketData);
-  ctx.registrar.factory(TOKENS.ExecutionClient, (c) => venueOf(c).execution);
-}
-
 /** Symbols for a `[bybit]` table without `symbols`: BTC and ETH against Bybit's main quote, USDT. */
 export const BYBIT_DEFAULT_SYMBOLS: readonly string[] = Object.freeze(['BTCUSDT', 'ETHUSDT']);
 
-export const plugin: PluginManifest = {
+export const plugin: PluginManifest = defineExchangePlugin<BybitVenue>({
   name: PLUGIN_NAME,
-  kind: 'exchange',
-  coreApi: CORE_API_VERSION,
-  register,
+  checkConfig: (cfg, name) => {
+    if (!isKnownMarket(cfg.market)) throw new Error(`${name}.market: must be "spot" or "usdm" (Bybit linear)`);
+    resolveBybitOptions(cfg.options, `${name}.options`);
+  },
+  createVenue: createBybitVenue,
   validateOptions: validateBybitOptions,
   defaultSymbols: BYBIT_DEFAULT_SYMBOLS,
-};
+});
 
 export default plugin;

@@ -3,7 +3,7 @@
  * data and execution halves (one loadMarkets; WebSocket and REST are separate inside ccxt).
  * Nothing is loaded on import: ccxt is imported when the venue first needs it.
  */
-import { CORE_API_VERSION, TOKENS, type Clock, type CwtsContainer, type Logger, type PluginManifest, type PluginRegistrationContext } from '@cwts/core';
+import { defineExchangePlugin, type Clock, type Logger, type PluginManifest } from '@cwts/core';
 import { type Secret } from '@cwts/core/config';
 import { createCcxtExchange, type CcxtExchange } from './ccxt-exchange.js';
 import { CcxtExecution } from './execution.js';
@@ -52,25 +52,13 @@ export function createCcxtVenue(cfg: Readonly<Record<string, unknown>>, deps: { 
   return { marketData, execution, ccxt };
 }
 
-function register(ctx: PluginRegistrationContext): void {
-  resolveCcxtOptions(ctx.config.options, `${ctx.instanceName}.options`);
-  let venue: CcxtVenue | undefined;
-  const venueOf = (c: CwtsContainer): CcxtVenue =>
-    (venue ??= createCcxtVenue(ctx.config, {
-      exchange: c.isRegistered(TOKENS.VenueName) ? c.resolve(TOKENS.VenueName) : ctx.instanceName,
-      clock: c.resolve(TOKENS.Clock),
-      ...(c.isRegistered(TOKENS.Logger) ? { logger: (c.resolve(TOKENS.Logger) as Logger).child({ exchange: ctx.instanceName, component: 'exchange-ccxt' }) } : {}),
-    }));
-  ctx.registrar.factory(TOKENS.MarketDataClient, (c) => venueOf(c).marketData);
-  ctx.registrar.factory(TOKENS.ExecutionClient, (c) => venueOf(c).execution);
-}
-
-export const plugin: PluginManifest = {
+export const plugin: PluginManifest = defineExchangePlugin<CcxtVenue>({
   name: PLUGIN_NAME,
-  kind: 'exchange',
-  coreApi: CORE_API_VERSION,
-  register,
+  checkConfig: (cfg, name) => {
+    resolveCcxtOptions(cfg.options, `${name}.options`);
+  },
+  createVenue: createCcxtVenue,
   validateOptions: validateCcxtOptions,
-};
+});
 
 export default plugin;

@@ -3,7 +3,7 @@
  * the venue's child container. Execution is not implemented yet: the ExecutionClient refuses
  * every order with that reason (paper mode simulates fills against our book as for any venue).
  */
-import { CORE_API_VERSION, TOKENS, type Clock, type CwtsContainer, type ExecutionClient, type Logger, type PluginManifest, type PluginRegistrationContext } from '@cwts/core';
+import { defineExchangePlugin, type Clock, type ExecutionClient, type Logger, type PluginManifest } from '@cwts/core';
 import { type Secret } from '@cwts/core/config';
 import { RateLimiter } from '@cwts/core/adapter-kit';
 import { MarketDataOnlyExecution } from '@cwts/core/engine';
@@ -38,29 +38,17 @@ export function createCoinbaseVenue(cfg: Readonly<Record<string, unknown>>, deps
   return { marketData, execution };
 }
 
-function register(ctx: PluginRegistrationContext): void {
-  resolveCoinbaseOptions(ctx.config.options, `${ctx.instanceName}.options`);
-  let venue: CoinbaseVenue | undefined;
-  const venueOf = (c: CwtsContainer): CoinbaseVenue =>
-    (venue ??= createCoinbaseVenue(ctx.config, {
-      exchange: c.isRegistered(TOKENS.VenueName) ? c.resolve(TOKENS.VenueName) : ctx.instanceName,
-      clock: c.resolve(TOKENS.Clock),
-      ...(c.isRegistered(TOKENS.Logger) ? { logger: (c.resolve(TOKENS.Logger) as Logger).child({ exchange: ctx.instanceName, component: 'exchange-coinbase' }) } : {}),
-    }));
-  ctx.registrar.factory(TOKENS.MarketDataClient, (c) => venueOf(c).marketData);
-  ctx.registrar.factory(TOKENS.ExecutionClient, (c) => venueOf(c).execution);
-}
-
 /** Symbols for a `[coinbase]` table without `symbols`: BTC and ETH against Coinbase's main quote, USD. */
 export const COINBASE_DEFAULT_SYMBOLS: readonly string[] = Object.freeze(['BTC-USD', 'ETH-USD']);
 
-export const plugin: PluginManifest = {
+export const plugin: PluginManifest = defineExchangePlugin<CoinbaseVenue>({
   name: PLUGIN_NAME,
-  kind: 'exchange',
-  coreApi: CORE_API_VERSION,
-  register,
+  checkConfig: (cfg, name) => {
+    resolveCoinbaseOptions(cfg.options, `${name}.options`);
+  },
+  createVenue: createCoinbaseVenue,
   validateOptions: validateCoinbaseOptions,
   defaultSymbols: COINBASE_DEFAULT_SYMBOLS,
-};
+});
 
 export default plugin;

@@ -4,7 +4,7 @@
  * the reason (paper mode still simulates fills against our copy of Kraken's book). Nothing
  * happens on import.
  */
-import { CORE_API_VERSION, TOKENS, type Clock, type CwtsContainer, type ExecutionClient, type Logger, type PluginManifest, type PluginRegistrationContext } from '@cwts/core';
+import { defineExchangePlugin, type Clock, type ExecutionClient, type Logger, type PluginManifest } from '@cwts/core';
 import { MarketDataOnlyExecution } from '@cwts/core/engine';
 import { KrakenMarketData } from './market-data.js';
 import { krakenWsUrl, resolveKrakenOptions, validateKrakenOptions } from './options.js';
@@ -26,32 +26,20 @@ export function createKrakenVenue(cfg: Readonly<Record<string, unknown>>, deps: 
   return { marketData, execution: new MarketDataOnlyExecution(deps.exchange, KRAKEN_EXECUTION_NOT_IMPLEMENTED) };
 }
 
-function register(ctx: PluginRegistrationContext): void {
-  resolveKrakenOptions(ctx.config.options, `${ctx.instanceName}.options`);
-  let venue: KrakenVenue | undefined;
-  const venueOf = (c: CwtsContainer): KrakenVenue =>
-    (venue ??= createKrakenVenue(ctx.config, {
-      exchange: c.isRegistered(TOKENS.VenueName) ? c.resolve(TOKENS.VenueName) : ctx.instanceName,
-      clock: c.resolve(TOKENS.Clock),
-      ...(c.isRegistered(TOKENS.Logger) ? { logger: (c.resolve(TOKENS.Logger) as Logger).child({ exchange: ctx.instanceName, component: 'exchange-kraken' }) } : {}),
-    }));
-  ctx.registrar.factory(TOKENS.MarketDataClient, (c) => venueOf(c).marketData);
-  ctx.registrar.factory(TOKENS.ExecutionClient, (c) => venueOf(c).execution);
-}
-
 /**
  * The symbols a `[kraken]` table without `symbols` should get (BTC and ETH against Kraken's
  * main quote, USD), for the core's default-symbol handling; see docs/venues.md.
  */
 export const KRAKEN_DEFAULT_SYMBOLS: readonly string[] = Object.freeze(['BTC/USD', 'ETH/USD']);
 
-export const plugin: PluginManifest = {
+export const plugin: PluginManifest = defineExchangePlugin<KrakenVenue>({
   name: PLUGIN_NAME,
-  kind: 'exchange',
-  coreApi: CORE_API_VERSION,
-  register,
+  checkConfig: (cfg, name) => {
+    resolveKrakenOptions(cfg.options, `${name}.options`);
+  },
+  createVenue: createKrakenVenue,
   validateOptions: validateKrakenOptions,
   defaultSymbols: KRAKEN_DEFAULT_SYMBOLS,
-};
+});
 
 export default plugin;

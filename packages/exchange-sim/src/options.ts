@@ -152,17 +152,19 @@ const decimal = (test: (mantissa: bigint) => boolean, rule: string) =>
   z
     .custom<string | number>((v) => toPlainDecimal(v) !== undefined, { error: (iss) => `expected a decimal number (string or number), got ${describeOptionValue(iss.input)}`, abort: true })
     .refine((v) => test(parseDecimal(toPlainDecimal(v)!).mantissa), { error: (iss) => `must be ${rule}, got ${toPlainDecimal(iss.input)}` });
-const positiveDecimal = decimal((m) => m > 0n, '> 0');
-const nonNegDecimal = decimal((m) => m >= 0n, '>= 0');
+/** Parsed once here into a plain decimal string ("1e-7" -> "0.0000001"). */
+const positiveDecimal = decimal((m) => m > 0n, '> 0').transform((v) => toPlainDecimal(v)!);
+const nonNegDecimal = decimal((m) => m >= 0n, '>= 0').transform((v) => toPlainDecimal(v)!);
 const feeBps = z
   .custom<string | number>((v) => typeof v !== 'boolean' && toPlainDecimal(v) !== undefined, { error: (iss) => `expected a number of basis points, got ${describeOptionValue(iss.input)}`, abort: true })
   .refine((v) => {
     const n = Number(toPlainDecimal(v));
     return n >= -100 && n <= 1000;
-  }, { error: (iss) => `must be between -100 and 1000 basis points, got ${toPlainDecimal(iss.input)}` });
+  }, { error: (iss) => `must be between -100 and 1000 basis points, got ${toPlainDecimal(iss.input)}` })
+  .transform((v) => toPlainDecimal(v)!);
 const fileList = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)], {
   error: (iss) => `expected a file path or a non-empty list of file paths, got ${iss.input === '' ? 'an empty string' : describeOptionValue(iss.input)}`,
-});
+}).transform((v) => (Array.isArray(v) ? [...v] : [v]));
 const nonEmptyString = z.string({ error: (iss) => `expected a non-empty string, got ${describeOptionValue(iss.input)}` }).min(1, { error: 'expected a non-empty string, got an empty string' });
 
 const regimeSchema = z.strictObject({
@@ -170,16 +172,26 @@ const regimeSchema = z.strictObject({
   mean_duration_s: num(0, 1e9, true).optional(),
   spread_ticks: int(1, 1_000_000).optional(),
 });
-const instrumentSchema = z.strictObject({
-  tick_size: positiveDecimal.optional(),
-  lot_size: positiveDecimal.optional(),
-  min_notional: nonNegDecimal.optional(),
-  base: nonEmptyString.optional(),
-  quote: nonEmptyString.optional(),
-});
+const instrumentSchema = z
+  .strictObject({
+    tick_size: positiveDecimal.optional(),
+    lot_size: positiveDecimal.optional(),
+    min_notional: nonNegDecimal.optional(),
+    base: nonEmptyString.optional(),
+    quote: nonEmptyString.optional(),
+  })
+  .transform(
+    (o): InstrumentOverride => ({
+      ...(o.tick_size !== undefined ? { tickSize: o.tick_size } : {}),
+      ...(o.lot_size !== undefined ? { lotSize: o.lot_size } : {}),
+      ...(o.min_notional !== undefined ? { minNotional: o.min_notional } : {}),
+      ...(o.base !== undefined ? { base: o.base } : {}),
+      ...(o.quote !== undefined ? { quote: o.quote } : {}),
+    }),
+  );
 
-/** `[<venue>.options]` of the sim venue. */
-const simOptionsSchema = z.strictObject({
+/** `[<venue>.options]` of the sim venue, as written. */
+const simOptionsTable = z.strictObject({
   seed: int(-2147483648, 4294967295).optional(),
   events_per_second: num(0, 1_000_000, true).optional(),
   whale_probability: num(0, 1).optional(),
@@ -199,8 +211,41 @@ const simOptionsSchema = z.strictObject({
   drive: z.enum(['timers', 'manual']).optional(),
 });
 
+/** `[<venue>.options]` of the sim venue, resolved: every default filled in, decimals as plain strings. */
+const simOptionsSchema = simOptionsTable.transform((o): SimOptions => {
+  const d = DEFAULT_SIM_OPTIONS;
+  const regimes = {} as Record<RegimeName, RegimeParams>;
+  for (const name of REGIME_NAMES) {
+    const r = o.regimes?.[name] ?? {};
+    regimes[name] = {
+      volatilityBps: r.volatility_bps ?? DEFAULT_REGIMES[name].volatilityBps,
+      meanDurationS: r.mean_duration_s ?? DEFAULT_REGIMES[name].meanDurationS,
+      spreadTicks: r.spread_ticks ?? DEFAULT_REGIMES[name].spreadTicks,
+    };
+  }
+  return {
+    seed: o.seed ?? d.seed,
+    eventsPerSecond: o.events_per_second ?? d.eventsPerSecond,
+    whaleProbability: o.whale_probability ?? d.whaleProbability,
+    cascadeProbability: o.cascade_probability ?? d.cascadeProbability,
+    whaleMultiplier: o.whale_multiplier ?? d.whaleMultiplier,
+    levels: o.levels ?? d.levels,
+    levelSpacingBps: o.level_spacing_bps ?? d.levelSpacingBps,
+    regimes,
+    instruments: o.instruments ?? {},
+    startPrice: o.start_price ?? {},
+    latencyMs: o.latency_ms ?? d.latencyMs,
+    makerFeeBps: o.maker_fee_bps ?? d.makerFeeBps,
+    takerFeeBps: o.taker_fee_bps ?? d.takerFeeBps,
+    replayFile: o.replay_file,
+    replayFormat: o.replay_format,
+    replaySpeed: o.replay_speed ?? d.replaySpeed,
+    drive: o.drive ?? d.drive,
+  };
+});
+
 /** The keys `[<venue>.options]` accepts, for documentation and `cwts-ultra validate-config`. */
-export const SIM_OPTION_KEYS: readonly string[] = Object.keys(simOptionsSchema.shape);
+export const SIM_OPTION_KEYS: readonly string[] = Object.keys(simOptionsTable.shape);
 
 /**
  * Validates `[<venue>.options]` of the sim venue. Returns one problem per unknown key or bad
@@ -208,19 +253,22 @@ export const SIM_OPTION_KEYS: readonly string[] = Object.keys(simOptionsSchema.s
  * empty when valid.
  */
 export function validateSimOptions(options: unknown, path: string): OptionProblem[] {
-  if (options === undefined) return [];
-  const r = checkOptions(simOptionsSchema, options, path);
-  if (!r.ok) return r.issues;
+  return checkSimOptions(options, path).problems;
+}
+
+function checkSimOptions(options: unknown, path: string): { problems: OptionProblem[]; value?: SimOptions } {
+  const r = checkOptions(simOptionsSchema, options === undefined ? {} : options, path);
+  if (!r.ok) return { problems: r.issues };
   // Tick and lot size must define a valid instrument together.
   const out: OptionProblem[] = [];
-  for (const [sym, spec] of Object.entries(r.value.instruments ?? {})) {
+  for (const [sym, spec] of Object.entries(r.value.instruments)) {
     try {
-      defineInstrument({ exchange: 'x', symbol: sym, base: 'B', quote: 'Q', tickSize: toPlainDecimal(spec.tick_size ?? '0.01')!, lotSize: toPlainDecimal(spec.lot_size ?? '0.001')! });
+      defineInstrument({ exchange: 'x', symbol: sym, base: 'B', quote: 'Q', tickSize: spec.tickSize ?? '0.01', lotSize: spec.lotSize ?? '0.001' });
     } catch (e) {
       out.push({ path: `${path}.instruments.${sym}`, message: (e as Error).message });
     }
   }
-  return out;
+  return out.length > 0 ? { problems: out } : { problems: [], value: r.value };
 }
 
 export class SimOptionsError extends Error {
@@ -232,50 +280,9 @@ export class SimOptionsError extends Error {
 
 /** Validates and fills defaults; throws SimOptionsError (every problem listed) when invalid. */
 export function resolveSimOptions(options: unknown, path = 'options'): SimOptions {
-  const problems = validateSimOptions(options, path);
-  if (problems.length > 0) throw new SimOptionsError(problems);
-  const o = (options ?? {}) as Record<string, any>;
-  const regimes = {} as Record<RegimeName, RegimeParams>;
-  for (const name of REGIME_NAMES) {
-    const r = (o.regimes?.[name] ?? {}) as Record<string, number>;
-    regimes[name] = {
-      volatilityBps: r.volatility_bps ?? DEFAULT_REGIMES[name].volatilityBps,
-      meanDurationS: r.mean_duration_s ?? DEFAULT_REGIMES[name].meanDurationS,
-      spreadTicks: r.spread_ticks ?? DEFAULT_REGIMES[name].spreadTicks,
-    };
-  }
-  const instruments: Record<string, InstrumentOverride> = {};
-  for (const [sym, spec] of Object.entries((o.instruments ?? {}) as Record<string, Record<string, unknown>>)) {
-    instruments[sym] = {
-      ...(spec.tick_size !== undefined ? { tickSize: toPlainDecimal(spec.tick_size)! } : {}),
-      ...(spec.lot_size !== undefined ? { lotSize: toPlainDecimal(spec.lot_size)! } : {}),
-      ...(spec.min_notional !== undefined ? { minNotional: toPlainDecimal(spec.min_notional)! } : {}),
-      ...(spec.base !== undefined ? { base: spec.base as string } : {}),
-      ...(spec.quote !== undefined ? { quote: spec.quote as string } : {}),
-    };
-  }
-  const startPrice: Record<string, string> = {};
-  for (const [sym, p] of Object.entries((o.start_price ?? {}) as Record<string, unknown>)) startPrice[sym] = toPlainDecimal(p)!;
-  const d = DEFAULT_SIM_OPTIONS;
-  return {
-    seed: o.seed ?? d.seed,
-    eventsPerSecond: o.events_per_second ?? d.eventsPerSecond,
-    whaleProbability: o.whale_probability ?? d.whaleProbability,
-    cascadeProbability: o.cascade_probability ?? d.cascadeProbability,
-    whaleMultiplier: o.whale_multiplier ?? d.whaleMultiplier,
-    levels: o.levels ?? d.levels,
-    levelSpacingBps: o.level_spacing_bps ?? d.levelSpacingBps,
-    regimes,
-    instruments,
-    startPrice,
-    latencyMs: o.latency_ms ?? d.latencyMs,
-    makerFeeBps: o.maker_fee_bps !== undefined ? toPlainDecimal(o.maker_fee_bps)! : d.makerFeeBps,
-    takerFeeBps: o.taker_fee_bps !== undefined ? toPlainDecimal(o.taker_fee_bps)! : d.takerFeeBps,
-    replayFile: o.replay_file === undefined ? undefined : Array.isArray(o.replay_file) ? [...o.replay_file] : [o.replay_file],
-    replayFormat: o.replay_format,
-    replaySpeed: o.replay_speed ?? d.replaySpeed,
-    drive: o.drive ?? d.drive,
-  };
+  const r = checkSimOptions(options, path);
+  if (r.value === undefined) throw new SimOptionsError(r.problems);
+  return r.value;
 }
 
 /** Instrument of a sim symbol: options.instruments override, then the built-in defaults. */

@@ -4,7 +4,8 @@
  * or FeedStatusEvent JSON object per line, in the order the engine received them.
  */
 import { z } from 'zod';
-import type { InstrumentSpec } from '@cwts/core';
+import { defineInstrument, type Instrument, type InstrumentSpec } from '@cwts/core';
+import { simInstrument, type InstrumentOverride } from './options.js';
 import { readLines, type LineReaderEvents } from './replay-lines.js';
 import type { Keyed, ReplayDamageSink, ReplayItem } from './replay-types.js';
 
@@ -157,4 +158,41 @@ export function* jsonlRecords(file: string, opts: JsonlFileOptions): Generator<K
     }
     yield { key: item.ts * 1000, item };
   }
+}
+
+/**
+ * Instruments of jsonl recordings, by symbol: those their headers declare (exchange rewritten
+ * to `exchange` when given), then configured ones for symbols no header declares. `declared`
+ * (`exchange\0symbol`) is undefined when some file has no header: nothing can be refused then.
+ */
+export function jsonlInstruments(
+  files: readonly string[],
+  o: { exchange?: string | undefined; instruments?: Record<string, InstrumentOverride> | undefined; damage: ReplayDamageSink },
+): { map: Map<string, Instrument>; declared: Set<string> | undefined } {
+  const map = new Map<string, Instrument>();
+  const declared = new Set<string>();
+  let everyFileHasHeader = true;
+  for (const f of files) {
+    const lines = readLines(f, { onTruncated: () => {}, onUnreadable: () => {} });
+    const first = lines.next();
+    lines.return?.(undefined);
+    const header = first.done || first.value === null ? undefined : parseRecordingHeader(first.value);
+    if (!header) {
+      everyFileHasHeader = false;
+      continue;
+    }
+    for (const spec of header.instruments) {
+      try {
+        const i = defineInstrument({ ...spec, exchange: o.exchange ?? spec.exchange });
+        declared.add(`${spec.exchange}\u0000${spec.symbol}`);
+        if (!map.has(i.symbol)) map.set(i.symbol, i);
+      } catch (e) {
+        o.damage.note(f, 1, `bad instrument in header: ${(e as Error).message}`);
+      }
+    }
+  }
+  for (const [sym, spec] of Object.entries(o.instruments ?? {})) {
+    if (!map.has(sym) && (spec.tickSize || spec.lotSize)) map.set(sym, simInstrument(o.exchange ?? 'replay', sym, { instruments: o.instruments ?? {} }));
+  }
+  return { map, declared: everyFileHasHeader ? declared : undefined };
 }

@@ -1,7 +1,7 @@
 /**
- * Recorded-data replay: a synchronous, timer-free cursor over recorded market events, in two
- * formats, one reader each: `jsonl` (the engine recorder's, replay-jsonl.ts) and `tardis`
- * (tardis.dev normalized CSV, replay-tardis.ts).
+ * Recorded-data replay: a synchronous, timer-free cursor over recorded market events. This file
+ * merges streams and counts damage; each format is read by its own file: `jsonl` (the engine
+ * recorder's, replay-jsonl.ts) and `tardis` (tardis.dev normalized CSV, replay-tardis.ts).
  *
  * Several files are merged by timestamp (stable: ties keep the order of `files`). Damage is
  * counted, never hidden (docs/reliability.md, "Replay of damaged recordings"): `malformed`
@@ -10,10 +10,9 @@
  * through `onError('replay', 'line N: ...')` (the first few of each kind; the counts are exact).
  */
 import { basename } from 'node:path';
-import { defineInstrument, type Instrument, type RecordingIntegrity } from '@cwts/core';
+import type { Instrument, RecordingIntegrity } from '@cwts/core';
 import { simInstrument, type InstrumentOverride, type ReplayFormat } from './options.js';
-import { readLines } from './replay-lines.js';
-import { jsonlRecords, parseRecordingHeader } from './replay-jsonl.js';
+import { jsonlInstruments, jsonlRecords } from './replay-jsonl.js';
 import { inferTardisInstruments, TardisStreams } from './replay-tardis.js';
 import type { Keyed, ReplayDamageSink, ReplayItem } from './replay-types.js';
 
@@ -127,32 +126,8 @@ export class ReplaySource implements Iterable<ReplayItem> {
       this.instrumentMap = inferTardisInstruments(this.files, { exchange: this.opts.exchange, instruments: this.opts.instruments, limit: this.opts.inferRows ?? 5000 });
       return this.instrumentMap;
     }
-    const map = new Map<string, Instrument>();
-    const declared = new Set<string>();
-    let everyFileHasHeader = true;
-    for (const f of this.files) {
-      const lines = readLines(f, { onTruncated: () => {}, onUnreadable: () => {} });
-      const first = lines.next();
-      lines.return?.(undefined);
-      const header = first.done || first.value === null ? undefined : parseRecordingHeader(first.value);
-      if (!header) {
-        everyFileHasHeader = false;
-        continue;
-      }
-      for (const spec of header.instruments) {
-        try {
-          const i = defineInstrument({ ...spec, exchange: this.opts.exchange ?? spec.exchange });
-          declared.add(`${spec.exchange}\u0000${spec.symbol}`);
-          if (!map.has(i.symbol)) map.set(i.symbol, i);
-        } catch (e) {
-          this.damage.note(f, 1, `bad instrument in header: ${(e as Error).message}`);
-        }
-      }
-    }
-    for (const [sym, o] of Object.entries(this.opts.instruments ?? {})) {
-      if (!map.has(sym) && (o.tickSize || o.lotSize)) map.set(sym, simInstrument(this.opts.exchange ?? 'replay', sym, { instruments: this.opts.instruments ?? {} }));
-    }
-    this.declared = everyFileHasHeader ? declared : undefined;
+    const { map, declared } = jsonlInstruments(this.files, { exchange: this.opts.exchange, instruments: this.opts.instruments, damage: this.damage });
+    this.declared = declared;
     this.instrumentMap = map;
     return map;
   }

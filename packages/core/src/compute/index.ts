@@ -9,6 +9,7 @@ export {
 } from './registry.js';
 export { instrumentBackend, type KernelObserver } from './instrument.js';
 export { HostBuffers, isDeviceBufferLike } from './host-buffers.js';
+export { HostMemoryBackend } from './host-memory-backend.js';
 export {
   PHILOX_M0,
   PHILOX_M1,

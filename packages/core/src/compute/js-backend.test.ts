@@ -32,6 +32,18 @@ describe('js provider', () => {
     await b.dispose();
     await expect(b.noop()).rejects.toThrow(/disposed/);
   });
+
+  it('after dispose every buffer call fails naming the call and the backend (HostMemoryBackend); dispose twice is harmless', async () => {
+    const b = new JsComputeBackend();
+    const x = b.createBuffer(8);
+    await b.dispose();
+    await b.dispose();
+    expect(b.liveBuffers).toBe(0);
+    expect(() => b.createBuffer(8)).toThrow('createBuffer: the js compute backend was disposed');
+    expect(() => b.freeBuffer(x)).toThrow('freeBuffer: the js compute backend was disposed');
+    await expect(b.upload(x, new Float32Array(2))).rejects.toThrow('upload: the js compute backend was disposed');
+    await expect(b.download(x, new Float32Array(2))).rejects.toThrow('download: the js compute backend was disposed');
+  });
 });
 
 describe('js buffers', () => {

@@ -1,9 +1,6 @@
-import { constants as bufferConstants } from 'node:buffer';
 import { availableParallelism } from 'node:os';
 import {
-  ALL_KERNELS,
   ComputeArgumentError,
-  type BackendCapabilities,
   type BackendInitOptions,
   type ComputeBackend,
   type ComputeBackendProvider,
@@ -22,7 +19,8 @@ import { runMonteCarloVaR } from './kernels/monte-carlo-var.js';
 import { runPatternScores } from './kernels/pattern-scores.js';
 import { runRollingMoments } from './kernels/rolling-moments.js';
 import { runSgemm } from './kernels/sgemm.js';
-import { HostBuffers, isDeviceBufferLike } from './host-buffers.js';
+import { isDeviceBufferLike } from './host-buffers.js';
+import { HostMemoryBackend } from './host-memory-backend.js';
 
 export const JS_BACKEND_NAME = 'js';
 
@@ -42,64 +40,31 @@ export function jsDeviceFacts(): DeviceFacts {
  * is ordinary ArrayBuffers held by id; `sync` offers every kernel except monteCarloVaR
  * synchronously (and also accepts its own DeviceBuffers there). `threadPoolSize` is ignored.
  */
-export class JsComputeBackend implements ComputeBackend {
-  readonly name = JS_BACKEND_NAME;
-  readonly capabilities: BackendCapabilities = Object.freeze({
-    kernels: ALL_KERNELS,
-    syncKernels: true,
-    deviceMemory: false,
-    maxBufferBytes: bufferConstants.MAX_LENGTH,
-  });
+export class JsComputeBackend extends HostMemoryBackend implements ComputeBackend {
   readonly device: DeviceFacts;
   readonly sync: SyncKernels;
 
-  readonly #buffers = new HostBuffers(JS_BACKEND_NAME, bufferConstants.MAX_LENGTH);
-  #disposed = false;
   readonly #resolve = (kernel: string, name: string, arg: unknown, count: number, what?: string): Float32Array =>
-    this.#buffers.f32(kernel, name, arg, count, what);
+    this.buffers.f32(kernel, name, arg, count, what);
   readonly #same = (x: unknown, y: unknown): boolean => isDeviceBufferLike(x) && x === y;
 
   constructor(_options: BackendInitOptions = {}) {
+    super(JS_BACKEND_NAME);
     this.device = jsDeviceFacts();
     this.sync = Object.freeze({
       patternScores: (args: PatternScoresArgs): PatternScoresResult => {
-        this.#alive('patternScores');
+        this.alive('patternScores');
         return runPatternScores(args, this.#resolve);
       },
       rollingMoments: (args: RollingMomentsArgs): RollingMomentsResult => {
-        this.#alive('rollingMoments');
+        this.alive('rollingMoments');
         return runRollingMoments(args, this.#resolve);
       },
       sgemm: (args: SgemmArgs): void => {
-        this.#alive('sgemm');
+        this.alive('sgemm');
         runSgemm(args, this.#resolve, this.#same);
       },
     });
-  }
-
-  /** Number of live buffers (for leak checks in tests). */
-  get liveBuffers(): number {
-    return this.#buffers.size;
-  }
-
-  createBuffer(byteLength: number): DeviceBuffer {
-    this.#alive('createBuffer');
-    return this.#buffers.create(byteLength);
-  }
-
-  async upload(dst: DeviceBuffer, src: ArrayBufferView, dstOffsetBytes = 0): Promise<void> {
-    this.#alive('upload');
-    this.#buffers.upload(dst, src, dstOffsetBytes);
-  }
-
-  async download(src: DeviceBuffer, dst: ArrayBufferView, srcOffsetBytes = 0): Promise<void> {
-    this.#alive('download');
-    this.#buffers.download(src, dst, srcOffsetBytes);
-  }
-
-  freeBuffer(buffer: DeviceBuffer): void {
-    this.#alive('freeBuffer');
-    this.#buffers.free(buffer);
   }
 
   async patternScores(args: PatternScoresArgs): Promise<PatternScoresResult> {
@@ -111,7 +76,7 @@ export class JsComputeBackend implements ComputeBackend {
   }
 
   async monteCarloVaR(args: MonteCarloVaRArgs): Promise<MonteCarloVaRResult> {
-    this.#alive('monteCarloVaR');
+    this.alive('monteCarloVaR');
     return runMonteCarloVaR(args);
   }
 
@@ -120,23 +85,20 @@ export class JsComputeBackend implements ComputeBackend {
   }
 
   async copy(src: DeviceBuffer, dst: DeviceBuffer, byteLength: number): Promise<void> {
-    this.#alive('copy');
-    const { from, to } = this.#buffers.copyRanges(src, dst, byteLength);
+    this.alive('copy');
+    const { from, to } = this.buffers.copyRanges(src, dst, byteLength);
     to.set(from);
   }
 
   async noop(): Promise<void> {
-    this.#alive('noop');
+    this.alive('noop');
   }
 
   async dispose(): Promise<void> {
-    this.#buffers.clear();
-    this.#disposed = true;
+    this.buffers.clear();
+    this.markDisposed();
   }
 
-  #alive(op: string): void {
-    if (this.#disposed) throw new Error(`${op}: the js compute backend was disposed`);
-  }
 }
 
 /** The provider of the js backend: priority 0, always available. Register it explicitly. */

@@ -23,20 +23,20 @@ export {
   type PatternDetectorDeps,
   type PatternDetectorStats,
 } from './pattern.js';
+export { PatternStore, zNormalizeInto, type PatternStoreOptions } from './pattern-store.js';
 export {
-  PatternStore,
   PatternFileError,
   readPatternFile,
   readPatternHeader,
-  zNormalizeInto,
+  writePatternFile,
   crc32,
   PATTERN_FILE_MAGIC,
   PATTERN_FILE_VERSION,
   PATTERN_FILE_HEADER_BYTES,
-  type PatternStoreOptions,
+  type PatternRows,
   type PatternFileErrorCode,
   type PatternFileHeader,
-} from './pattern-store.js';
+} from './pattern-file.js';
 export { RobustStats, SymbolTable } from './common.js';
 export { PerSymbol, settingFields, perSymbolTable, parseDetectorSettings } from './settings.js';
 export { DetectorHarness } from './harness.js';

@@ -1,0 +1,69 @@
+/**
+ * Whale rule (b): bursts of same-side trades inside a short sliding window, well above the
+ * usual same-side notional per window and not made of one big trade (`whale_burst` signals).
+ */
+import type { DetectorContext } from '../contracts/trading.js';
+import type { TradeEvent } from '../domain/events.js';
+import { round } from './common.js';
+import { BUY, EVIDENCE_TRADE_IDS, SELL, type WhaleRuleContext, type WhaleSymbol } from './whale-symbol.js';
+
+export function onBurstTrade(d: WhaleRuleContext, st: WhaleSymbol, ev: TradeEvent, notional: number, ctx: DetectorContext): void {
+  const s = d.settings;
+  const t = st.t;
+  const win = s.burstWindowMs;
+  // Baseline: the usual same-side notional per window, from fixed buckets of the window length.
+  const bucket = Math.floor(ev.ts / win);
+  if (bucket !== st.bucket) {
+    if (st.bucket >= 0 && bucket > st.bucket) {
+      const gap = bucket - st.bucket;
+      const a = d.alpha;
+      const keep = gap > 1 ? Math.pow(1 - a, gap - 1) : 1;
+      for (let side = 0; side < 2; side++) {
+        const b = st.burst[side];
+        b.usual = (b.usual + a * (b.bucketSum - b.usual)) * keep;
+        b.bucketSum = 0;
+      }
+      st.windowsSeen += gap;
+    }
+    st.bucket = bucket;
+  }
+  const side = ev.side === 'buy' ? BUY : SELL;
+  const b = st.burst[side];
+  b.bucketSum += notional;
+  b.evictBefore(ev.ts - win + 1);
+  b.push(ev.ts, notional, ev.qty, ev.tradeId);
+  const threshold = Math.max(t.burstMinNotional, t.burstRatio * b.usual);
+  if (b.active) {
+    if (b.sum < 0.5 * threshold) b.active = false;
+    return;
+  }
+  if (st.windowsSeen < s.burstWarmupWindows || b.len < t.burstMinTrades || b.sum < threshold) return;
+  // One big trade plus small change is a whale trade (a), not a burst.
+  const max = b.max;
+  if (max > s.burstMaxShare * b.sum) return;
+  b.active = true;
+  const ratio = b.usual > 0 ? b.sum / b.usual : 0;
+  ctx.emit({
+    id: d.nextId(st),
+    detector: d.name,
+    kind: 'whale_burst',
+    exchange: ev.exchange,
+    symbol: ev.symbol,
+    ts: ev.ts,
+    direction: side === BUY ? 1 : -1,
+    strength: round(ratio > 0 ? ratio : b.sum / Math.max(1, t.burstMinNotional), 3),
+    evidence: {
+      trades: b.len,
+      notional: round(b.sum, 2),
+      qty: b.qtySum,
+      windowMs: win,
+      firstTs: b.ts[b.head],
+      lastTs: ev.ts,
+      usualNotional: round(b.usual, 2),
+      largestNotional: round(max, 2),
+      threshold: round(threshold, 2),
+      price: ev.price,
+      tradeIds: b.recentIds(EVIDENCE_TRADE_IDS),
+    },
+  });
+}

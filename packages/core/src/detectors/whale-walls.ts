@@ -1,0 +1,171 @@
+/**
+ * Whale rule (c): large resting levels near the touch ("walls") appearing (`wall_appeared`),
+ * and pulled by cancels before being traded (`wall_pulled`, spoof-like). Trades at a wall's
+ * price are told apart from cancels by onWallTrade.
+ */
+import type { DetectorContext } from '../contracts/trading.js';
+import type { BookDeltaEvent, BookLevel, BookSnapshotEvent, MarketEvent, TradeEvent } from '../domain/events.js';
+import { round } from './common.js';
+import { ASK, BID, type WhaleRuleContext, type WhaleSymbol } from './whale-symbol.js';
+
+/** Trades at a tracked wall's price eat it (buy aggressors hit asks). */
+export function onWallTrade(st: WhaleSymbol, ev: TradeEvent): void {
+  const w = st.walls[ev.side === 'buy' ? ASK : BID];
+  const i = w.find(ev.price);
+  if (i >= 0) w.pendingTraded[i] += ev.qty;
+}
+
+export function onWallBook(d: WhaleRuleContext, st: WhaleSymbol, ev: BookDeltaEvent | BookSnapshotEvent, ctx: DetectorContext): void {
+  if (st.book === undefined) st.book = ctx.book(ev.exchange, ev.symbol);
+  const book = st.book;
+  if (book === undefined) return;
+  if (ev.type === 'book_snapshot') {
+    // A (re)snapshot: what we tracked may be stale; start over from what the book shows.
+    st.walls[BID].count = 0;
+    st.walls[ASK].count = 0;
+  }
+  if (!book.synced) return;
+  const bb = book.bestBid();
+  const ba = book.bestAsk();
+  if (bb !== undefined) levels(d, st, BID, ev.bids, bb, ev, ctx);
+  if (ba !== undefined) levels(d, st, ASK, ev.asks, ba, ev, ctx);
+  if (bb !== undefined) dropFar(d, st, BID, bb);
+  if (ba !== undefined) dropFar(d, st, ASK, ba);
+}
+
+
+function levels(d: WhaleRuleContext, st: WhaleSymbol, side: number, levels: BookLevel[], touch: number, ev: MarketEvent, ctx: DetectorContext): void {
+  const s = d.settings;
+  const t = st.t;
+  const w = st.walls[side];
+  const band = (touch * s.wallDepthBps) / 1e4;
+  const ls = st.levelSize;
+  // compared in log notional: no exp per level
+  const logThreshold = Math.max(st.logWallMin, st.logWallRatio + ls.median);
+  for (let k = 0; k < levels.length; k++) {
+    const price = levels[k].price;
+    const qty = levels[k].qty;
+    const i = w.find(price);
+    if (i >= 0) {
+      updateWall(d, st, side, i, qty, touch, ev, ctx);
+      continue;
+    }
+    if (qty <= 0) continue;
+    const dist = side === BID ? touch - price : price - touch;
+    if (dist < 0 || dist > band) continue;
+    const notional = price * st.tickValue * qty * st.lotValue;
+    const x = Math.log(notional);
+    d.stats.levelsSeen++;
+    if (ls.warm && x >= logThreshold) {
+      if (w.count === w.cap) {
+        d.stats.wallsDropped++;
+        continue;
+      }
+      const j = w.count++;
+      w.price[j] = price;
+      w.qty[j] = qty;
+      w.peak[j] = qty;
+      w.appearTs[j] = ev.ts;
+      w.pendingTraded[j] = 0;
+      w.traded[j] = 0;
+      w.cancelled[j] = 0;
+      w.id[j] = ++st.wallSeq;
+      const usual = Math.exp(ls.median);
+      ctx.emit({
+        id: d.nextId(st),
+        detector: d.name,
+        kind: 'wall_appeared',
+        exchange: st.exchange,
+        symbol: st.symbol,
+        ts: ev.ts,
+        direction: side === BID ? 1 : -1,
+        strength: round(notional / usual, 3),
+        evidence: {
+          wall: w.id[j],
+          side: side === BID ? 'bid' : 'ask',
+          price,
+          qty,
+          notional: round(notional, 2),
+          usualLevelNotional: round(usual, 2),
+          threshold: round(Math.exp(logThreshold), 2),
+          touch,
+          distanceBps: round((dist / touch) * 1e4, 3),
+        },
+      });
+    } else {
+      ls.update(x);
+    }
+  }
+}
+
+
+function updateWall(d: WhaleRuleContext, st: WhaleSymbol, side: number, i: number, qty: number, touch: number, ev: MarketEvent, ctx: DetectorContext): void {
+  const w = st.walls[side];
+  const prev = w.qty[i];
+  if (qty >= prev) {
+    w.qty[i] = qty;
+    if (qty > w.peak[i]) w.peak[i] = qty;
+    w.pendingTraded[i] = 0;
+    return;
+  }
+  const drop = prev - qty;
+  const byTrades = Math.min(drop, w.pendingTraded[i]);
+  w.traded[i] += byTrades;
+  w.cancelled[i] += drop - byTrades;
+  w.pendingTraded[i] = Math.max(0, w.pendingTraded[i] - drop);
+  w.qty[i] = qty;
+  const peak = w.peak[i];
+  const pulled = w.cancelled[i] >= d.settings.wallPullFraction * peak;
+  const gone = qty === 0 || qty < 0.5 * peak * (1 - d.settings.wallPullFraction);
+  if (!pulled && !gone) return;
+  if (pulled) {
+    const price = w.price[i];
+    const dist = side === BID ? touch - price : price - touch;
+    const notional = price * st.tickValue * peak * st.lotValue;
+    ctx.emit({
+      id: d.nextId(st),
+      detector: d.name,
+      kind: 'wall_pulled',
+      exchange: st.exchange,
+      symbol: st.symbol,
+      ts: ev.ts,
+      direction: side === BID ? -1 : 1,
+      strength: round(w.cancelled[i] / peak, 3),
+      evidence: {
+        wall: w.id[i],
+        side: side === BID ? 'bid' : 'ask',
+        price,
+        peakQty: peak,
+        qtyLeft: qty,
+        cancelledQty: w.cancelled[i],
+        tradedQty: w.traded[i],
+        notional: round(notional, 2),
+        appearedTs: w.appearTs[i],
+        lifetimeMs: ev.ts - w.appearTs[i],
+        touch,
+        distanceBps: round((dist / touch) * 1e4, 3),
+      },
+    });
+  } else {
+    d.stats.wallsConsumed++;
+  }
+  w.remove(i);
+}
+
+/** Stops tracking walls the touch moved far away from (or through). */
+
+/** Stops tracking walls the touch moved far away from (or through). */
+function dropFar(d: WhaleRuleContext, st: WhaleSymbol, side: number, touch: number): void {
+  const w = st.walls[side];
+  const limit = (2 * touch * d.settings.wallDepthBps) / 1e4;
+  for (let i = w.count - 1; i >= 0; i--) {
+    const dist = side === BID ? touch - w.price[i] : w.price[i] - touch;
+    if (dist < 0 || dist > limit) {
+      // dist < 0: the touch moved through the wall's price, so it was hit (or pulled and
+      // the level refilled at another price): either way no longer a resting wall to watch.
+      if (dist < 0) d.stats.wallsConsumed++;
+      else d.stats.wallsDropped++;
+      w.remove(i);
+    }
+  }
+}
