@@ -16,6 +16,7 @@ import {
   ComputeArgumentError,
   HostBuffers,
   prepareMonteCarloVaR,
+  prepareRollingMoments64,
   isDeviceBufferLike,
   type BackendCapabilities,
   type BackendInitOptions,
@@ -26,6 +27,8 @@ import {
   type MonteCarloVaRResult,
   type PatternScoresArgs,
   type PatternScoresResult,
+  type RollingMoments64Args,
+  type RollingMoments64Result,
   type RollingMomentsArgs,
   type RollingMomentsResult,
   type SgemmArgs,
@@ -123,9 +126,10 @@ export class CpuSimdBackend implements ComputeBackend {
     syncKernels: true,
     deviceMemory: false,
     maxBufferBytes: bufferConstants.MAX_LENGTH,
+    float64: true,
   });
   readonly device: DeviceFacts;
-  readonly sync: SyncKernels;
+  readonly sync: Required<SyncKernels>;
   /** The kernel set in use ('avx512', 'avx2', 'neon', 'scalar'). */
   readonly isa: Isa;
   /** Threads of the pool (the calling thread included). */
@@ -162,6 +166,7 @@ export class CpuSimdBackend implements ComputeBackend {
       patternScores: (args: PatternScoresArgs): PatternScoresResult => this.#preparePattern(args).run(false),
       rollingMoments: (args: RollingMomentsArgs): RollingMomentsResult => this.#prepareRolling(args).run(false),
       sgemm: (args: SgemmArgs): void => this.#prepareSgemm(args).run(false),
+      rollingMoments64: (args: RollingMoments64Args): RollingMoments64Result => this.#prepareRolling64(args).run(false),
     });
   }
 
@@ -197,6 +202,10 @@ export class CpuSimdBackend implements ComputeBackend {
 
   rollingMoments(args: RollingMomentsArgs): Promise<RollingMomentsResult> {
     return this.#dispatch(() => this.#prepareRolling(args));
+  }
+
+  rollingMoments64(args: RollingMoments64Args): Promise<RollingMoments64Result> {
+    return this.#dispatch(() => this.#prepareRolling64(args));
   }
 
   monteCarloVaR(args: MonteCarloVaRArgs): Promise<MonteCarloVaRResult> {
@@ -345,6 +354,24 @@ export class CpuSimdBackend implements ComputeBackend {
       (status) => {
         this.#check(K, status);
         return { mean, variance };
+      },
+    );
+  }
+
+  #prepareRolling64(args: RollingMoments64Args): Prepared<RollingMoments64Result> {
+    const K = 'rollingMoments64';
+    this.#alive(K);
+    // The oracle's own argument rules, so both backends reject exactly the same calls.
+    const p = prepareRollingMoments64(args, (kernel, name, arg, count, what) => this.#buffers.f64(kernel, name, arg, count, what));
+    const mean = p.out?.mean ?? new Float64Array(p.outputs);
+    const variance = p.meanOnly ? undefined : (p.out?.variance ?? new Float64Array(p.outputs));
+    const result: RollingMoments64Result = variance === undefined ? { mean } : { mean, variance };
+    return this.#prepared(
+      p.length * (p.meanOnly ? 4 : 8),
+      (async) => this.#engine.rollingMoments64(p.series, p.length, p.window, mean, variance ?? null, async as false),
+      (status) => {
+        this.#check(K, status);
+        return result;
       },
     );
   }

@@ -57,6 +57,10 @@ export interface NativeEngine {
   rollingMoments<A extends boolean>(
     series: Float32Array, length: number, window: number, mean: Float32Array, variance: Float32Array, async: A,
   ): MaybeAsync<NativeStatus | undefined, A>;
+  /** Float64 rolling moments; a null variance computes the mean only. */
+  rollingMoments64<A extends boolean>(
+    series: Float64Array, length: number, window: number, mean: Float64Array, variance: Float64Array | null, async: A,
+  ): MaybeAsync<NativeStatus | undefined, A>;
   sgemm<A extends boolean>(
     m: number, n: number, k: number, alpha: number, beta: number, a: Float32Array, b: Float32Array, c: Float32Array,
     async: A, useBlas?: boolean,

@@ -13,6 +13,8 @@ import {
   type MonteCarloVaRResult,
   type PatternScoresArgs,
   type PatternScoresResult,
+  type RollingMoments64Args,
+  type RollingMoments64Result,
   type RollingMomentsArgs,
   type RollingMomentsResult,
   type SgemmArgs,
@@ -21,6 +23,7 @@ import {
 import { runMonteCarloVaR } from './kernels/monte-carlo-var.js';
 import { runPatternScores } from './kernels/pattern-scores.js';
 import { runRollingMoments } from './kernels/rolling-moments.js';
+import { runRollingMoments64 } from './kernels/rolling-moments64.js';
 import { runSgemm } from './kernels/sgemm.js';
 import { HostBuffers, isDeviceBufferLike } from './host-buffers.js';
 
@@ -49,14 +52,17 @@ export class JsComputeBackend implements ComputeBackend {
     syncKernels: true,
     deviceMemory: false,
     maxBufferBytes: bufferConstants.MAX_LENGTH,
+    float64: true,
   });
   readonly device: DeviceFacts;
-  readonly sync: SyncKernels;
+  readonly sync: Required<SyncKernels>;
 
   readonly #buffers = new HostBuffers(JS_BACKEND_NAME, bufferConstants.MAX_LENGTH);
   #disposed = false;
   readonly #resolve = (kernel: string, name: string, arg: unknown, count: number, what?: string): Float32Array =>
     this.#buffers.f32(kernel, name, arg, count, what);
+  readonly #resolve64 = (kernel: string, name: string, arg: unknown, count: number, what?: string): Float64Array =>
+    this.#buffers.f64(kernel, name, arg, count, what);
   readonly #same = (x: unknown, y: unknown): boolean => isDeviceBufferLike(x) && x === y;
 
   constructor(_options: BackendInitOptions = {}) {
@@ -73,6 +79,10 @@ export class JsComputeBackend implements ComputeBackend {
       sgemm: (args: SgemmArgs): void => {
         this.#alive('sgemm');
         runSgemm(args, this.#resolve, this.#same);
+      },
+      rollingMoments64: (args: RollingMoments64Args): RollingMoments64Result => {
+        this.#alive('rollingMoments64');
+        return runRollingMoments64(args, this.#resolve64);
       },
     });
   }
@@ -108,6 +118,10 @@ export class JsComputeBackend implements ComputeBackend {
 
   async rollingMoments(args: RollingMomentsArgs): Promise<RollingMomentsResult> {
     return this.sync.rollingMoments(args);
+  }
+
+  async rollingMoments64(args: RollingMoments64Args): Promise<RollingMoments64Result> {
+    return this.sync.rollingMoments64(args);
   }
 
   async monteCarloVaR(args: MonteCarloVaRArgs): Promise<MonteCarloVaRResult> {
