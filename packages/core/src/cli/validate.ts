@@ -31,7 +31,7 @@ export async function validateConfigCommand(opts: ValidateOptions, print: (line:
   out(`${opts.config}: valid${opts.fileOnly ? ' (file only: plugins not loaded or checked)' : ''}`);
   out(`  system ${c.system.name} (${c.system.environment}), mode ${c.system.mode}`);
   for (const v of c.venues) out(`  venue ${v.name}: plugin ${v.plugin}, ${v.hasCredentials ? 'credentials set' : 'no credentials (market data only)'}${v.symbols.length ? `, symbols ${v.symbols.join(' ')}` : ''}`);
-  out(`  compute backends (in order): ${c.compute.backends.join(', ')}`);
+  out(c.compute.backends ? `  compute backends (exactly, in order): ${c.compute.backends.join(', ')}` : '  compute backends: auto-detect (accelerators, cpu-simd, CPU-emulated GPUs, js)');
   for (const s of backendSkips) out(`  compute backend ${s.name} will be skipped: ${s.reason}`);
   for (const w of loaded.warnings) out(`  warning: ${w}`);
   return 0;

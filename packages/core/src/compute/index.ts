@@ -3,11 +3,23 @@ export {
   ComputeRegistry,
   NoComputeBackendError,
   notInstalledReason,
+  autoDetectTier,
+  type BackendInitOptionsFor,
   type BackendStatus,
   type ResolvedBackend,
   type SkippedBackend,
 } from './registry.js';
 export { instrumentBackend, type KernelObserver } from './instrument.js';
+export { startComputeBackend, type ComputeStartupOptions } from './startup.js';
+export {
+  KNOWN_COMPUTE_BACKENDS,
+  computeBackendCandidates,
+  computePluginSpec,
+  computeBackendTableSchema,
+  computeBackendsSchema,
+  readComputeTable,
+  type ComputeConfig,
+} from './config-schema.js';
 export { HostBuffers, isDeviceBufferLike } from './host-buffers.js';
 export {
   PHILOX_M0,

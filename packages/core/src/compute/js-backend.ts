@@ -157,6 +157,7 @@ export class JsComputeBackend implements ComputeBackend {
 export const jsBackendProvider: ComputeBackendProvider = Object.freeze({
   name: JS_BACKEND_NAME,
   priority: 0,
+  gpu: false,
   async probe() {
     return { available: true as const, device: jsDeviceFacts() };
   },

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
+import { readComputeTable } from '../compute/config-schema.js';
 import { isPlainTable, UNRESOLVED } from './env.js';
 import type { ConfigIssue } from './errors.js';
 import { indexPath, joinPath } from './errors.js';
@@ -36,7 +37,6 @@ const NAME_RULE = 'lowercase letters, digits, _ and -, starting with a letter';
 const PACKAGE_RE = /^(?:@[a-z0-9~-][a-z0-9._~-]*\/)?[a-z0-9~-][a-z0-9._~-]*(?:\/[A-Za-z0-9._~-]+)*$/;
 const HOST_RE = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/;
 
-export const DEFAULT_BACKENDS = ['cpu-simd', 'js'];
 /** The journal file when `[journal] path` is not set: `<data dir>/<system.name>.db`. */
 export const DEFAULT_JOURNAL_PATH = '<data dir>/<system.name>.db';
 
@@ -398,27 +398,7 @@ function readMonitoring(c: Checker, root: Table): MonitoringConfig {
 }
 
 function readCompute(c: Checker, root: Table): ComputeConfig {
-  const t = c.section(root, 'compute', false) ?? {};
-  const P = 'compute';
-  const backends = withDefault(c, t, P, 'backends', nameList({ what: 'backend', nonEmpty: true }), [...DEFAULT_BACKENDS]);
-  const backendOptions: Record<string, Table> = {};
-  for (const [k, v] of Object.entries(t)) {
-    if (k === 'backends') continue;
-    const p = joinPath(P, k);
-    if (!isPlainTable(v)) {
-      const s = closestMatch(k, ['backends']);
-      if (s !== undefined) c.add(p, `unknown key (did you mean ${s}?)`);
-      else c.add(p, `expected a [compute.${k}] table of settings for backend ${k}, got ${tomlTypeName(v)}`);
-      continue;
-    }
-    if (!NAME_RE.test(k)) {
-      c.add(p, `"${k}" is not a valid backend name (${NAME_RULE})`);
-      continue;
-    }
-    backendOptions[k] = v;
-    if (!backends.includes(k)) c.warnings.push(`${p}: settings for backend ${k}, which compute.backends does not list; ignored`);
-  }
-  return { backends, backendOptions };
+  return readComputeTable(c.section(root, 'compute', false) ?? {}, { issue: (i) => c.add(i.path, i.message), warn: (m) => c.warnings.push(m) });
 }
 
 function readDetectors(c: Checker, root: Table): DetectorConfig[] {

@@ -116,12 +116,8 @@ export type MonitoringConfig = {
   control_port: number;
 };
 
-export type ComputeConfig = {
-  /** Backend names in order of preference. */
-  backends: string[];
-  /** `[compute.<backend>]` tables, passed through to the backend. */
-  backendOptions: Record<string, Record<string, unknown>>;
-};
+export type { ComputeConfig } from '../compute/config-schema.js';
+import type { ComputeConfig } from '../compute/config-schema.js';
 
 export type DetectorConfig = {
   /** The key of `[detectors.<name>]`. */

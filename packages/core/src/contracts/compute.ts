@@ -257,8 +257,19 @@ export interface BackendInitOptions {
  */
 export interface ComputeBackendProvider {
   readonly name: string;
-  /** Higher is preferred when the config gives no order. js = 0. */
+  /**
+   * Orders backends of the same kind when the config gives no list (higher first); js = 0, and
+   * 0 or less means "fallback": auto-detection tries it last.
+   */
   readonly priority: number;
+  /**
+   * True when the backend runs on a GPU (CUDA, ROCm, Metal, Vulkan): `[performance]
+   * gpu_enabled = false` disables it, and auto-detection orders backends as real accelerators
+   * (a GPU whose probe reports a device type other than 'cpu' / 'cpu-device'), then CPU
+   * backends, then GPU APIs on CPU-emulated devices (llvmpipe, lavapipe), then fallbacks.
+   * Absent means false.
+   */
+  readonly gpu?: boolean;
   probe(): Promise<ProbeResult>;
   create(options: BackendInitOptions): Promise<ComputeBackend>;
 }
