@@ -6,7 +6,8 @@
 // `"binary": {"napi_versions": [8]}` makes cmake-js use the node-api-headers package.
 //
 // Environment:
-//   CWTS_SKIP_NATIVE_BUILD=1   skip the build (e.g. when shipping prebuilds only)
+//   CWTS_SKIP_NATIVE=1         skip the build (the same variable for every @cwts native package;
+//                              CWTS_SKIP_NATIVE_BUILD=1, its old name here, still works)
 //   CWTS_NATIVE_JOBS=N         parallel compile jobs (default 2)
 //   CWTS_NATIVE_BLAS=0         do not look for a BLAS (use the built-in sgemm kernel)
 import { spawnSync } from 'node:child_process';
@@ -29,7 +30,8 @@ function has(cmd, args = ['--version']) {
   return !r.error && r.status === 0;
 }
 
-if (process.env.CWTS_SKIP_NATIVE_BUILD === '1') done(`native build skipped (CWTS_SKIP_NATIVE_BUILD=1); ${fallback}`);
+if (process.env.CWTS_SKIP_NATIVE === '1') done(`native build skipped (CWTS_SKIP_NATIVE=1); ${fallback}`);
+if (process.env.CWTS_SKIP_NATIVE_BUILD === '1') done(`native build skipped (CWTS_SKIP_NATIVE_BUILD=1, the old name of CWTS_SKIP_NATIVE); ${fallback}`);
 
 if (!has('cmake')) done(`native build skipped: cmake not found on PATH; ${fallback}`);
 const cxx = [process.env.CXX, 'c++', 'g++', 'clang++'].filter(Boolean);

@@ -142,7 +142,7 @@ export function loadNativeFrom(candidates: readonly string[]): { module: NativeM
   const log = join(PACKAGE_DIR, 'build', 'native-build.log');
   const hint = existsSync(log)
     ? `The install-time build log is ${log}.`
-    : 'The install step did not build the addon (cmake or a C++ compiler was missing, or CWTS_SKIP_NATIVE_BUILD=1).';
+    : 'The install step did not build the addon (cmake or a C++ compiler was missing, or CWTS_SKIP_NATIVE=1).';
   throw new NativeLoadError(attempts, hint);
 }
 
