@@ -9,8 +9,10 @@
  * Fairness: every measurement runs in a fresh process (no JIT or allocator state shared between
  * contenders), processes of the different contenders are interleaved round by round (load on a
  * shared machine hits all alike), each process warms up before timing, outputs go into arrays
- * allocated once, and the input is the same deterministic series everywhere. Reported: p10 /
- * p50 / p90 of all timed runs per contender, and the ratio of the medians.
+ * allocated once, and the input is the same deterministic series everywhere. Reported: wall p10 /
+ * p50 / p90 of all timed runs per contender with the ratios at p50 and p10, and the median
+ * process CPU time per run (which leaves out time the process spent preempted: on a shared,
+ * overloaded machine a longer run is preempted more often, which inflates the wall p50 ratio).
  * Env: COMPUTE_ROUNDS (fresh processes per contender, default 6), COMPUTE_RUNS (timed runs per
  * process, default 40). Writes bench/results/compute.json.
  */
@@ -104,12 +106,16 @@ async function child(contender: Contender, w: number): Promise<void> {
   }
   for (let i = 0; i < WARMUP; i++) run();
   const ms: number[] = [];
+  const cpuMs: number[] = [];
   for (let i = 0; i < RUNS; i++) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     run();
     ms.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpuMs.push((c.user + c.system) / 1000);
   }
-  process.stdout.write(JSON.stringify({ ms, info, check: check() }) + '\n');
+  process.stdout.write(JSON.stringify({ ms, cpuMs, info, check: check() }) + '\n');
 }
 
 function pct(sorted: number[], p: number): number {
@@ -123,6 +129,7 @@ async function parent(): Promise<void> {
   log(`compute: float64 rolling mean, N = ${N}, 1 thread, ${ROUNDS} interleaved fresh processes x ${RUNS} timed runs per contender`);
   for (const w of WINDOWS) {
     const samples = new Map<Contender, number[]>(CONTENDERS.map((c) => [c, []]));
+    const cpuSamples = new Map<Contender, number[]>(CONTENDERS.map((c) => [c, []]));
     const checks = new Map<Contender, number>();
     let isa = '';
     let unavailable: string | undefined;
@@ -132,12 +139,13 @@ async function parent(): Promise<void> {
       for (const c of order) {
         const p = spawnSync(process.execPath, ['--import', 'tsx', self, '--child', c, String(w)], { encoding: 'utf8', env: process.env });
         if (p.status !== 0) throw new Error(`child ${c} failed: ${p.stderr}`);
-        const out = JSON.parse(p.stdout.trim().split('\n').pop()!) as { ms?: number[]; info?: string; check?: number; unavailable?: string };
+        const out = JSON.parse(p.stdout.trim().split('\n').pop()!) as { ms?: number[]; cpuMs?: number[]; info?: string; check?: number; unavailable?: string };
         if (out.unavailable !== undefined) {
           unavailable = out.unavailable;
           break;
         }
         samples.get(c)!.push(...out.ms!);
+        cpuSamples.get(c)!.push(...out.cpuMs!);
         checks.set(c, out.check!);
         if (out.info) isa = out.info;
       }
@@ -147,12 +155,15 @@ async function parent(): Promise<void> {
       results.push({ name: `rolling mean float64 W=${w}`, metric: 'unavailable', unit: '', value: 0, note: unavailable });
       continue;
     }
-    const stats = new Map<Contender, { p10: number; p50: number; p90: number }>();
+    const stats = new Map<Contender, { p10: number; p50: number; p90: number; cpu50: number }>();
     for (const [c, xs] of samples) {
       const s = [...xs].sort((a, b) => a - b);
-      stats.set(c, { p10: pct(s, 0.1), p50: pct(s, 0.5), p90: pct(s, 0.9) });
+      const cs = [...cpuSamples.get(c)!].sort((a, b) => a - b);
+      stats.set(c, { p10: pct(s, 0.1), p50: pct(s, 0.5), p90: pct(s, 0.9), cpu50: pct(cs, 0.5) });
     }
+    const baseCpu = stats.get('js-loop')!.cpu50;
     const base = stats.get('js-loop')!.p50;
+    const base10 = stats.get('js-loop')!.p10;
     // Same input, same answer: the mean at one index agrees to 1e-9 between all contenders.
     const ref = checks.get('js-loop')!;
     for (const [c, v] of checks) if (Math.abs(v - ref) > 1e-9 * Math.abs(ref) + (c === 'f32-convert' ? 1e-2 : 0)) throw new Error(`${c} disagrees: ${v} vs ${ref}`);
@@ -160,7 +171,7 @@ async function parent(): Promise<void> {
     for (const c of CONTENDERS) {
       const s = stats.get(c)!;
       const speedup = base / s.p50;
-      log(`    ${c.padEnd(14)} p10 ${s.p10.toFixed(3)} ms  p50 ${s.p50.toFixed(3)} ms  p90 ${s.p90.toFixed(3)} ms  ${speedup.toFixed(2)}x the plain loop`);
+      log(`    ${c.padEnd(14)} wall p10 ${s.p10.toFixed(3)} / p50 ${s.p50.toFixed(3)} / p90 ${s.p90.toFixed(3)} ms (${speedup.toFixed(2)}x at p50, ${(base10 / s.p10).toFixed(2)}x at p10)  cpu p50 ${s.cpu50.toFixed(3)} ms (${(baseCpu / s.cpu50).toFixed(2)}x)`);
       results.push({
         name: `rolling mean float64 1M W=${w}: ${c}`,
         metric: 'p50 ms',
@@ -168,10 +179,11 @@ async function parent(): Promise<void> {
         value: Math.round(s.p50 * 1000) / 1000,
         peer: 'plain JS loop (divide) into a preallocated Float64Array',
         peerValue: Math.round(base * 1000) / 1000,
-        note: `p10 ${s.p10.toFixed(3)} / p90 ${s.p90.toFixed(3)} ms; ${(base / s.p50).toFixed(2)}x; ${ROUNDS} fresh processes x ${RUNS} runs; kernel set ${isa}`,
+        note: `wall p10 ${s.p10.toFixed(3)} / p90 ${s.p90.toFixed(3)} ms; ${(base / s.p50).toFixed(2)}x at p50, ${(base10 / s.p10).toFixed(2)}x at p10; process CPU time p50 ${s.cpu50.toFixed(3)} ms (${(baseCpu / s.cpu50).toFixed(2)}x); ${ROUNDS} fresh processes x ${RUNS} runs; kernel set ${isa}`,
       });
     }
-    summary[`W${w}`] = { speedupMeanVsLoop: base / stats.get('simd-mean')!.p50, goal: 3, isa };
+    const m = stats.get('simd-mean')!;
+    summary[`W${w}`] = { speedupWallP50: base / m.p50, speedupWallP10: base10 / m.p10, speedupCpuP50: baseCpu / m.cpu50, goal: 3, isa };
   }
   const file = writeResults('compute', results, { summary, setup: { N, windows: WINDOWS, rounds: ROUNDS, runs: RUNS, warmup: WARMUP, threads: 1 } });
   log(`compute: wrote ${file} (${machine().cpu})`);
