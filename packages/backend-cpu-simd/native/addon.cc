@@ -27,6 +27,7 @@ namespace {
 constexpr int64_t kMaxSafe = (int64_t)1 << 53;
 
 struct F32View { float* p; int64_t n; Napi::Object obj; };
+struct F64View { double* p; int64_t n; Napi::Object obj; };
 struct I32View { int32_t* p; int64_t n; Napi::Object obj; };
 struct BytesView { uint8_t* p; int64_t n; Napi::Object obj; };
 
@@ -48,6 +49,14 @@ F32View f32(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t 
   int64_t n = (int64_t)t.length;
   if (n < need) throwRange(info.Env(), std::string(name) + " has " + std::to_string(n) + " elements, needs " + std::to_string(need));
   return {(float*)t.data, n, info[i].As<Napi::Object>()};
+}
+
+F64View f64(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t need) {
+  TA t;
+  if (!typed(info, i, &t) || t.type != napi_float64_array) throwType(info.Env(), std::string(name) + " must be a Float64Array");
+  int64_t n = (int64_t)t.length;
+  if (n < need) throwRange(info.Env(), std::string(name) + " has " + std::to_string(n) + " elements, needs " + std::to_string(need));
+  return {(double*)t.data, n, info[i].As<Napi::Object>()};
 }
 
 I32View i32(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t need) {
@@ -189,6 +198,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
     return DefineClass(env, "Engine",
                        {InstanceMethod("patternScores", &Engine::PatternScores),
                         InstanceMethod("rollingMoments", &Engine::RollingMoments),
+                        InstanceMethod("rollingMoments64", &Engine::RollingMoments64),
                         InstanceMethod("sgemm", &Engine::Sgemm), InstanceMethod("monteCarloVaR", &Engine::MonteCarloVaR),
                         InstanceMethod("copy", &Engine::Copy), InstanceMethod("noop", &Engine::Noop),
                         InstanceMethod("readProbe", &Engine::ReadProbe),
@@ -336,6 +346,33 @@ class Engine : public Napi::ObjectWrap<Engine> {
       s.pfor(mayBlock, nt, [&](int64_t t) {
         int64_t o0 = t * per, o1 = std::min(M, o0 + per);
         if (o0 < o1) s.table->rollingRange(xp, N, W, o0, o1, mp, vp);
+      });
+      return std::string();
+    };
+    return run(info, async, {x.obj, mean.obj, var.obj}, exec, [](Napi::Env e, const std::string&) { return e.Undefined(); });
+  }
+
+  // rollingMoments64(series, N, W, mean, variance | null, async): float64 in and out; a null
+  // variance computes the mean only.
+  Napi::Value RollingMoments64(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Shared s = live(env);
+    int64_t N = integer(info, 1, "length", 1, kMaxSafe);
+    int64_t W = integer(info, 2, "window", 1, N);
+    F64View x = f64(info, 0, "series", N);
+    int64_t M = N - W + 1;
+    F64View mean = f64(info, 3, "out.mean", M);
+    const bool withVar = info.Length() > 4 && !info[4].IsNull() && !info[4].IsUndefined();
+    F64View var = withVar ? f64(info, 4, "out.variance", M) : F64View{nullptr, 0, mean.obj};
+    bool async = flag(info, 5);
+    const double* xp = x.p;
+    double* mp = mean.p, *vp = var.p;
+    auto exec = [s, N, W, M, xp, mp, vp](bool mayBlock) -> std::string {
+      int64_t nt = tasks_for(s, (double)N * 8.0, (M + 16383) / 16384);
+      const int64_t per = (M + nt - 1) / nt;
+      s.pfor(mayBlock, nt, [&](int64_t t) {
+        int64_t o0 = t * per, o1 = std::min(M, o0 + per);
+        if (o0 < o1) s.table->rolling64Range(xp, W, o0, o1, mp, vp);
       });
       return std::string();
     };

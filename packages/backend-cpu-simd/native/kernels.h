@@ -50,6 +50,9 @@ struct KernelTable {
   // these outputs cover hold a non-finite value.
   bool (*rollingRange)(const float* x, int64_t n, int64_t w, int64_t o0, int64_t o1, float* mean,
                        float* var);
+  // Float64 rolling mean and population variance over outputs [o0, o1); `var` may be null (mean
+  // only, a simple moving average). Same semantics as rollingRange, float64 in and out.
+  void (*rolling64Range)(const double* x, int64_t w, int64_t o0, int64_t o1, double* mean, double* var);
   // C[m0:m1, n0:n1] = alpha * A B + beta * C (row-major, leading dims k, n, n).
   void (*sgemmTile)(int64_t m, int64_t n, int64_t k, float alpha, const float* a, const float* b,
                     float beta, float* c, int64_t m0, int64_t m1, int64_t n0, int64_t n1);

@@ -606,6 +606,8 @@ void mc_range(const cwts::McJob& job, int64_t p0, int64_t p1) {
   }
 }
 
+#include "rolling64_impl.h"
+
 const cwts::KernelTable kTable = {
-    CWTS_ISA_NAME, VF::W, pattern_range, pattern_scratch, rolling_range, sgemm_tile, copy_range, mc_range,
+    CWTS_ISA_NAME, VF::W, pattern_range, pattern_scratch, rolling_range, rolling64_range, sgemm_tile, copy_range, mc_range,
 };

@@ -31,6 +31,15 @@ struct VD {
   static constexpr int W = 8;
   static T set1(double x) { return _mm512_set1_pd(x); }
   static T loadf(const float* p) { return _mm512_cvtps_pd(_mm256_loadu_ps(p)); }
+  static T load(const double* p) { return _mm512_loadu_pd(p); }
+  static unsigned ge_mask(T a, T b) { return (unsigned)_mm512_cmp_pd_mask(a, b, _CMP_GE_OQ); }
+  // Every lane = the largest lane.
+  static T hmax(T x) {
+    x = _mm512_max_pd(x, _mm512_shuffle_f64x2(x, x, 0x4E));
+    x = _mm512_max_pd(x, _mm512_shuffle_f64x2(x, x, 0xB1));
+    return _mm512_max_pd(x, _mm512_permute_pd(x, 0x55));
+  }
+  static void store(double* p, T v) { _mm512_storeu_pd(p, v); }
   static void storef(float* p, T v) { _mm256_storeu_ps(p, _mm512_cvtpd_ps(v)); }
   static T add(T a, T b) { return _mm512_add_pd(a, b); }
   static T sub(T a, T b) { return _mm512_sub_pd(a, b); }
@@ -78,6 +87,14 @@ struct VD {
   static constexpr int W = 4;
   static T set1(double x) { return _mm256_set1_pd(x); }
   static T loadf(const float* p) { return _mm256_cvtps_pd(_mm_loadu_ps(p)); }
+  static T load(const double* p) { return _mm256_loadu_pd(p); }
+  static unsigned ge_mask(T a, T b) { return (unsigned)_mm256_movemask_pd(_mm256_cmp_pd(a, b, _CMP_GE_OQ)); }
+  // Every lane = the largest lane.
+  static T hmax(T x) {
+    x = _mm256_max_pd(x, _mm256_permute2f128_pd(x, x, 0x01));
+    return _mm256_max_pd(x, _mm256_permute_pd(x, 0x5));
+  }
+  static void store(double* p, T v) { _mm256_storeu_pd(p, v); }
   static void storef(float* p, T v) { _mm_storeu_ps(p, _mm256_cvtpd_ps(v)); }
   static T add(T a, T b) { return _mm256_add_pd(a, b); }
   static T sub(T a, T b) { return _mm256_sub_pd(a, b); }
@@ -120,6 +137,13 @@ struct VD {
   static constexpr int W = 2;
   static T set1(double x) { return vdupq_n_f64(x); }
   static T loadf(const float* p) { return vcvt_f64_f32(vld1_f32(p)); }
+  static T load(const double* p) { return vld1q_f64(p); }
+  static unsigned ge_mask(T a, T b) {
+    uint64x2_t c = vcgeq_f64(a, b);
+    return (unsigned)((vgetq_lane_u64(c, 0) & 1) | ((vgetq_lane_u64(c, 1) & 1) << 1));
+  }
+  static T hmax(T x) { return vdupq_n_f64(vmaxvq_f64(x)); }
+  static void store(double* p, T v) { vst1q_f64(p, v); }
   static void storef(float* p, T v) { vst1_f32(p, vcvt_f32_f64(v)); }
   static T add(T a, T b) { return vaddq_f64(a, b); }
   static T sub(T a, T b) { return vsubq_f64(a, b); }
@@ -157,6 +181,10 @@ struct VD {
   static constexpr int W = 1;
   static T set1(double x) { return x; }
   static T loadf(const float* p) { return (double)p[0]; }
+  static T load(const double* p) { return p[0]; }
+  static unsigned ge_mask(T a, T b) { return a >= b ? 1u : 0u; }
+  static T hmax(T x) { return x; }
+  static void store(double* p, T v) { p[0] = v; }
   static void storef(float* p, T v) { p[0] = (float)v; }
   static T add(T a, T b) { return a + b; }
   static T sub(T a, T b) { return a - b; }

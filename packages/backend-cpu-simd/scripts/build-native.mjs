@@ -14,7 +14,8 @@
 //                                              when the prebuilt binary is newer than every source
 //
 // Environment:
-//   CWTS_SKIP_NATIVE_BUILD=1   skip the build (e.g. when shipping prebuilds only)
+//   CWTS_SKIP_NATIVE=1         skip the build (the same variable for every @cwts native package;
+//                              CWTS_SKIP_NATIVE_BUILD=1, its old name here, still works)
 //   CWTS_NATIVE_JOBS=N         parallel compile jobs (default 2)
 //   CWTS_NATIVE_BLAS=0         do not look for a BLAS (use the built-in sgemm kernel)
 import { spawnSync } from 'node:child_process';
@@ -58,7 +59,8 @@ function newestSource() {
 if (prebuild && existsSync(prebuilt) && statSync(prebuilt).mtimeMs >= newestSource()) {
   done(`prebuilt binary is up to date (prebuilds/${platformDir}/cwts_cpu_simd.node)`);
 }
-if (!prebuild && process.env.CWTS_SKIP_NATIVE_BUILD === '1') done(`native build skipped (CWTS_SKIP_NATIVE_BUILD=1); ${fallback}`);
+if (!prebuild && process.env.CWTS_SKIP_NATIVE === '1') done(`native build skipped (CWTS_SKIP_NATIVE=1); ${fallback}`);
+if (!prebuild && process.env.CWTS_SKIP_NATIVE_BUILD === '1') done(`native build skipped (CWTS_SKIP_NATIVE_BUILD=1, the old name of CWTS_SKIP_NATIVE); ${fallback}`);
 
 if (!has('cmake')) cannot('native build skipped: cmake not found on PATH');
 const cxx = [process.env.CXX, 'c++', 'g++', 'clang++'].filter(Boolean);

@@ -10,21 +10,8 @@
  *  - "Device" buffers are ordinary ArrayBuffers held by id (CPU memory is the device memory).
  */
 import { availableParallelism, totalmem } from 'node:os';
-import {
-  ComputeArgumentError,
-  type BackendInitOptions,
-  type ComputeBackend,
-  type DeviceBuffer,
-  type DeviceFacts,
-  type MonteCarloVaRArgs,
-  type MonteCarloVaRResult,
-  type PatternScoresArgs,
-  type PatternScoresResult,
-  type RollingMomentsArgs,
-  type RollingMomentsResult,
-  type SgemmArgs,
-  type SyncKernels,
-} from '@cwts/core';
+import { ComputeArgumentError, type BackendInitOptions, type ComputeBackend, type DeviceBuffer, type DeviceFacts, type MonteCarloVaRArgs, type MonteCarloVaRResult, type PatternScoresArgs, type PatternScoresResult, type RollingMoments64Args, type RollingMoments64Result, type RollingMomentsArgs, type RollingMomentsResult, type SgemmArgs, type SyncKernels } from '@cwts/core';
+import { prepareRollingMoments64 } from '@cwts/core/compute';
 import { HostMemoryBackend, prepareMonteCarloVaR, isDeviceBufferLike } from '@cwts/core/compute';
 import type { Isa, NativeEngine, NativeModule, NativeProbe, NativeStatus } from './native.js';
 import {
@@ -113,7 +100,7 @@ interface Prepared<R> {
 
 export class CpuSimdBackend extends HostMemoryBackend implements ComputeBackend {
   readonly device: DeviceFacts;
-  readonly sync: SyncKernels;
+  readonly sync: Required<SyncKernels>;
   /** The kernel set in use ('avx512', 'avx2', 'neon', 'scalar'). */
   readonly isa: Isa;
   /** Threads of the pool (the calling thread included). */
@@ -148,6 +135,7 @@ export class CpuSimdBackend extends HostMemoryBackend implements ComputeBackend 
       patternScores: (args: PatternScoresArgs): PatternScoresResult => this.#preparePattern(args).run(false),
       rollingMoments: (args: RollingMomentsArgs): RollingMomentsResult => this.#prepareRolling(args).run(false),
       sgemm: (args: SgemmArgs): void => this.#prepareSgemm(args).run(false),
+      rollingMoments64: (args: RollingMoments64Args): RollingMoments64Result => this.#prepareRolling64(args).run(false),
     });
   }
 
@@ -157,6 +145,10 @@ export class CpuSimdBackend extends HostMemoryBackend implements ComputeBackend 
 
   rollingMoments(args: RollingMomentsArgs): Promise<RollingMomentsResult> {
     return this.#dispatch(() => this.#prepareRolling(args));
+  }
+
+  rollingMoments64(args: RollingMoments64Args): Promise<RollingMoments64Result> {
+    return this.#dispatch(() => this.#prepareRolling64(args));
   }
 
   monteCarloVaR(args: MonteCarloVaRArgs): Promise<MonteCarloVaRResult> {
@@ -304,6 +296,24 @@ export class CpuSimdBackend extends HostMemoryBackend implements ComputeBackend 
       (status) => {
         this.#check(K, status);
         return { mean, variance };
+      },
+    );
+  }
+
+  #prepareRolling64(args: RollingMoments64Args): Prepared<RollingMoments64Result> {
+    const K = 'rollingMoments64';
+    this.alive(K);
+    // The oracle's own argument rules, so both backends reject exactly the same calls.
+    const p = prepareRollingMoments64(args, (kernel, name, arg, count, what) => this.buffers.f64(kernel, name, arg, count, what));
+    const mean = p.out?.mean ?? new Float64Array(p.outputs);
+    const variance = p.meanOnly ? undefined : (p.out?.variance ?? new Float64Array(p.outputs));
+    const result: RollingMoments64Result = variance === undefined ? { mean } : { mean, variance };
+    return this.#prepared(
+      p.length * (p.meanOnly ? 4 : 8),
+      (async) => this.#engine.rollingMoments64(p.series, p.length, p.window, mean, variance ?? null, async as false),
+      (status) => {
+        this.#check(K, status);
+        return result;
       },
     );
   }

@@ -49,6 +49,7 @@ export function createCpuSimdProvider(config: Readonly<Record<string, unknown>> 
   return Object.freeze({
     name: CPU_SIMD_BACKEND_NAME,
     priority: 50,
+    gpu: false,
     async probe(): Promise<ProbeResult> {
       try {
         const { module, path } = loadNative();

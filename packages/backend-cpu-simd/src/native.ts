@@ -57,6 +57,10 @@ export interface NativeEngine {
   rollingMoments<A extends boolean>(
     series: Float32Array, length: number, window: number, mean: Float32Array, variance: Float32Array, async: A,
   ): MaybeAsync<NativeStatus | undefined, A>;
+  /** Float64 rolling moments; a null variance computes the mean only. */
+  rollingMoments64<A extends boolean>(
+    series: Float64Array, length: number, window: number, mean: Float64Array, variance: Float64Array | null, async: A,
+  ): MaybeAsync<NativeStatus | undefined, A>;
   sgemm<A extends boolean>(
     m: number, n: number, k: number, alpha: number, beta: number, a: Float32Array, b: Float32Array, c: Float32Array,
     async: A, useBlas?: boolean,
@@ -138,7 +142,7 @@ export function loadNativeFrom(candidates: readonly string[]): { module: NativeM
   const log = join(PACKAGE_DIR, 'build', 'native-build.log');
   const hint = existsSync(log)
     ? `The install-time build log is ${log}.`
-    : 'The install step did not build the addon (cmake or a C++ compiler was missing, or CWTS_SKIP_NATIVE_BUILD=1).';
+    : 'The install step did not build the addon (cmake or a C++ compiler was missing, or CWTS_SKIP_NATIVE=1).';
   throw new NativeLoadError(attempts, hint);
 }
 

@@ -101,7 +101,7 @@ export class GpuComputeBackend implements ComputeBackend {
 
   constructor(readonly name: string, private readonly ctx: NativeGpuContext) {
     this.info = ctx.info();
-    this.capabilities = Object.freeze({ kernels: ALL_KERNELS, syncKernels: false, deviceMemory: true, maxBufferBytes: this.info.maxBufferBytes });
+    this.capabilities = Object.freeze({ kernels: ALL_KERNELS, syncKernels: false, deviceMemory: true, maxBufferBytes: this.info.maxBufferBytes, float64: false });
     this.device = Object.freeze(gpuDeviceFacts(this.info));
   }
 

@@ -94,6 +94,7 @@ export function gpuProvider(labels: GpuRuntimeLabels, priority: number, load: ()
   return Object.freeze({
     name: labels.name,
     priority,
+    gpu: true,
     probe: () => probeGpu(labels, load),
     create: (options: BackendInitOptions): Promise<ComputeBackend> => createGpuBackend(labels, load, options),
   });

@@ -101,6 +101,8 @@ export class VulkanBackend implements ComputeBackend {
       syncKernels: false,
       deviceMemory: true,
       maxBufferBytes: info.maxBufferBytes,
+      // The shaders are float32 (shaderFloat64 is optional in Vulkan and slow or absent on most GPUs).
+      float64: false,
     });
     this.device = Object.freeze({
       name: info.name,

@@ -152,6 +152,7 @@ export async function createVulkanBackend(options: BackendInitOptions = {}): Pro
 export const vulkanProvider: ComputeBackendProvider = Object.freeze({
   name: VULKAN_BACKEND_NAME,
   priority: 80,
+  gpu: true,
   probe: probeVulkan,
   create: (options: BackendInitOptions): Promise<ComputeBackend> => createVulkanBackend(options),
 });

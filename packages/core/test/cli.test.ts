@@ -81,13 +81,13 @@ describe('cwts-ultra backends / benchmark / gpu-test', () => {
   it('lists the JS backend as available and says why others are not', () => {
     const r = cli(['backends']);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^js\s+0\s+available\s+JavaScript/m);
+    expect(r.out).toMatch(/^js\s+cpu\s+0\s+available\s+JavaScript/m);
     // The GPU packages are installed in the workspace: each is listed with its priority, and where
     // it cannot run, with the reason (no GPU in CI; Metal only on macOS).
     for (const [name, priority] of [['cuda', 100], ['rocm', 95], ['metal', 90]] as const) {
-      expect(r.out).toMatch(new RegExp(`^${name}\\s+${priority}\\s+(available\\s+\\S|unavailable\\s+\\S)`, 'm'));
+      expect(r.out).toMatch(new RegExp(`^${name}\\s+gpu\\s+${priority}\\s+(available\\s+\\S|unavailable\\s+\\S)`, 'm'));
     }
-    if (process.platform !== 'darwin') expect(r.out).toMatch(/^metal\s+90\s+unavailable\s+Metal needs macOS \(this is \w+\)$/m);
+    if (process.platform !== 'darwin') expect(r.out).toMatch(/^metal\s+gpu\s+90\s+unavailable\s+Metal needs macOS \(this is \w+\)$/m);
     expect(r.out).not.toMatch(/not installed \(package @cwts\/backend-(cuda|rocm|metal)\)/);
   });
 

@@ -1,11 +1,11 @@
-import { ComputeRegistry, jsBackendProvider } from '../compute/index.js';
+import { ComputeRegistry, KNOWN_COMPUTE_BACKENDS, jsBackendProvider } from '../compute/index.js';
 import type { ComputeBackendProvider } from '../contracts/compute.js';
 import { TOKENS } from '../di/tokens.js';
 import { CwtsContainer } from '../di/container.js';
 import { silentLogger } from '../observability/logger.js';
 import { importPlugin } from '../plugins/loader.js';
 
-export const KNOWN_BACKENDS = ['cpu-simd', 'cuda', 'rocm', 'metal', 'vulkan'] as const;
+export const KNOWN_BACKENDS = KNOWN_COMPUTE_BACKENDS;
 
 /** Loads every known backend package that is installed; the rest are reported as not installed. */
 export async function discoverBackends(baseDir: string, names: readonly string[] = KNOWN_BACKENDS): Promise<{ registry: ComputeRegistry; missing: { name: string; reason: string }[] }> {
@@ -26,18 +26,18 @@ export async function discoverBackends(baseDir: string, names: readonly string[]
   return { registry, missing };
 }
 
-/** `cwts-ultra backends`: every backend, available or not, and why. */
+/** `cwts-ultra backends`: every backend, available or not, and why, in auto-detection order. */
 export async function backendsCommand(baseDir: string, out: (line: string) => void): Promise<number> {
   const { registry, missing } = await discoverBackends(baseDir);
-  const rows: string[][] = [['backend', 'priority', 'status', 'device / reason']];
+  const rows: string[][] = [['backend', 'kind', 'priority', 'status', 'device / reason']];
   for (const s of await registry.status()) {
     const d = s.device;
     const dev = s.available && d
       ? `${d.name} (${d.type}${d.computeUnits ? `, ${d.computeUnits} units` : ''}${d.memoryBytes ? `, ${(d.memoryBytes / 2 ** 30).toFixed(1)} GiB` : ''}${d.details ? `, ${Object.entries(d.details).map(([k, v]) => `${k} ${v}`).join(', ')}` : ''})`
       : (s.reason ?? 'unknown');
-    rows.push([s.name, String(s.priority), s.available ? 'available' : 'unavailable', dev]);
+    rows.push([s.name, s.gpu ? 'gpu' : 'cpu', String(s.priority), s.available ? 'available' : 'unavailable', dev]);
   }
-  for (const m of missing) rows.push([m.name, '-', 'unavailable', m.reason]);
+  for (const m of missing) rows.push([m.name, '-', '-', 'unavailable', m.reason]);
   const w = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   for (const r of rows) out(r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(w[c]!))).join('  '));
   return 0;

@@ -43,7 +43,7 @@ export async function validateConfigCommand(opts: ValidateOptions, print: (line:
     const symbols = v.symbols.length === 0 ? '' : `, symbols ${v.symbols.join(' ')}${v.symbols !== c.venues.find((x) => x.name === v.name)?.symbols ? ' (the plugin\'s defaults)' : ''}`;
     out(`  venue ${v.name}: plugin ${v.plugin}, ${v.hasCredentials ? 'credentials set' : 'no credentials (market data only)'}${symbols}`);
   }
-  out(`  compute backends (in order): ${c.compute.backends.join(', ')}`);
+  out(c.compute.backends ? `  compute backends (exactly, in order): ${c.compute.backends.join(', ')}` : '  compute backends: auto-detect (accelerators, cpu-simd, CPU-emulated GPUs, js)');
   for (const s of backendSkips) out(`  compute backend ${s.name} will be skipped: ${s.reason}`);
   for (const n of loaded.notices ?? []) out(`  ${n}`);
   for (const w of loaded.warnings) out(`  warning: ${w}`);

@@ -34,7 +34,7 @@ const NAME = 'f32sim';
 
 class Float32Device implements ComputeBackend {
   readonly name = NAME;
-  readonly capabilities: BackendCapabilities = { kernels: ALL_KERNELS, syncKernels: false, deviceMemory: true, maxBufferBytes: 1 << 28 };
+  readonly capabilities: BackendCapabilities = { kernels: ALL_KERNELS, syncKernels: false, deviceMemory: true, maxBufferBytes: 1 << 28, float64: false };
   readonly device: DeviceFacts = { name: 'float32 simulator', type: 'virtual-gpu', computeUnits: 1 };
   readonly #mem = new Map<number, { handle: DeviceBuffer; bytes: ArrayBuffer }>();
   #next = 1;

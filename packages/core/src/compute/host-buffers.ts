@@ -98,6 +98,23 @@ export class HostBuffers {
     return entry.bytes;
   }
 
+  /** An F64Arg (host array or one of our buffers) as a Float64Array of at least `count` doubles. */
+  f64(kernel: string, name: string, arg: unknown, count: number, what?: string): Float64Array {
+    const suffix = what ? ` (${what})` : '';
+    if (arg instanceof Float64Array) {
+      if (arg.length < count) throw new ComputeArgumentError(kernel, `${name} has ${arg.length} elements, needs at least ${count}${suffix}`);
+      return arg;
+    }
+    if (isDeviceBufferLike(arg)) {
+      const bytes = this.bytes(kernel, name, arg);
+      if (bytes.byteLength < count * 8) {
+        throw new ComputeArgumentError(kernel, `${name}: DeviceBuffer #${arg.id} has ${bytes.byteLength} bytes, needs at least ${count * 8} (${count} doubles${what ? `, ${what}` : ''})`);
+      }
+      return new Float64Array(bytes, 0, count);
+    }
+    throw new ComputeArgumentError(kernel, `${name} must be a Float64Array or a DeviceBuffer, got ${describeValue(arg)}`);
+  }
+
   /** An F32Arg (host array or one of our buffers) as a Float32Array of at least `count` floats. */
   f32(kernel: string, name: string, arg: unknown, count: number, what?: string): Float32Array {
     const suffix = what ? ` (${what})` : '';

@@ -14,6 +14,8 @@ export abstract class HostMemoryBackend {
     syncKernels: true,
     deviceMemory: false,
     maxBufferBytes: bufferConstants.MAX_LENGTH,
+    // Host memory backends compute in float64 where asked (the JS oracle, CPU SIMD).
+    float64: true,
   });
   protected readonly buffers: HostBuffers;
   #disposed = false;

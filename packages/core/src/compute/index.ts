@@ -3,11 +3,23 @@ export {
   ComputeRegistry,
   NoComputeBackendError,
   notInstalledReason,
+  autoDetectTier,
+  type BackendInitOptionsFor,
   type BackendStatus,
   type ResolvedBackend,
   type SkippedBackend,
 } from './registry.js';
 export { instrumentBackend, type KernelObserver } from './instrument.js';
+export { startComputeBackend, type ComputeStartupOptions } from './startup.js';
+export {
+  KNOWN_COMPUTE_BACKENDS,
+  computeBackendCandidates,
+  computePluginSpec,
+  computeBackendTableSchema,
+  computeBackendsSchema,
+  readComputeTable,
+  type ComputeConfig,
+} from '../config/compute-schema.js';
 export { HostBuffers, isDeviceBufferLike } from './host-buffers.js';
 export { HostMemoryBackend } from './host-memory-backend.js';
 export {
@@ -26,6 +38,7 @@ export {
 // Argument validation shared with other backends, so they reject exactly what the oracle rejects.
 export { preparePatternScores, type PreparedPatternScores } from './kernels/pattern-scores.js';
 export { prepareRollingMoments, type PreparedRollingMoments } from './kernels/rolling-moments.js';
+export { prepareRollingMoments64, type PreparedRollingMoments64 } from './kernels/rolling-moments64.js';
 export { prepareSgemm, type PreparedSgemm } from './kernels/sgemm.js';
 export { prepareMonteCarloVaR, portfolioExposure, summariseLosses, selectKth, type PreparedMonteCarloVaR } from './kernels/monte-carlo-var.js';
-export { describeValue, requireInt, requireFinite, requireHostF32, requireHostI32, requireProduct, type F32Resolver } from './validate.js';
+export { describeValue, requireInt, requireFinite, requireHostF32, requireHostF64, requireHostI32, requireProduct, type F32Resolver, type F64Resolver } from './validate.js';

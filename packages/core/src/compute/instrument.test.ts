@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ComputeBackend, KernelName } from '../contracts/compute.js';
+import type { ComputeBackend, Float64KernelName, KernelName } from '../contracts/compute.js';
 import { instrumentBackend } from './instrument.js';
 import { JsComputeBackend } from './js-backend.js';
 
@@ -49,5 +49,20 @@ describe('instrumentBackend', () => {
     const inner = new JsComputeBackend();
     const noSync = Object.create(inner, { sync: { value: undefined } }) as ComputeBackend;
     expect(instrumentBackend(noSync, () => {}).sync).toBeUndefined();
+  });
+
+  it('times rollingMoments64 (async and sync) and has it exactly when the inner backend does', async () => {
+    const seen: (KernelName | Float64KernelName)[] = [];
+    const b = instrumentBackend(new JsComputeBackend(), (k) => seen.push(k));
+    const series = new Float64Array([30000.5, 30000.51, 30000.49, 30000.5]);
+    const r = await b.rollingMoments64!({ series, length: 4, window: 2 });
+    expect(r.mean[0]).toBeCloseTo(30000.505, 9);
+    b.sync!.rollingMoments64!({ series, length: 4, window: 2, meanOnly: true });
+    expect(seen).toEqual(['rollingMoments64', 'rollingMoments64']);
+    const inner = new JsComputeBackend();
+    const no64 = Object.create(inner, { rollingMoments64: { value: undefined }, sync: { value: { ...inner.sync, rollingMoments64: undefined } } }) as ComputeBackend;
+    const w = instrumentBackend(no64, () => {});
+    expect(w.rollingMoments64).toBeUndefined();
+    expect(w.sync!.rollingMoments64).toBeUndefined();
   });
 });

@@ -3,11 +3,14 @@ import type {
   ComputeBackend,
   DeviceBuffer,
   DeviceFacts,
+  Float64KernelName,
   KernelName,
   MonteCarloVaRArgs,
   MonteCarloVaRResult,
   PatternScoresArgs,
   PatternScoresResult,
+  RollingMoments64Args,
+  RollingMoments64Result,
   RollingMomentsArgs,
   RollingMomentsResult,
   SgemmArgs,
@@ -15,7 +18,7 @@ import type {
 } from '../contracts/compute.js';
 
 /** Receives each kernel call's duration, e.g. to feed `cwts_compute_kernel_seconds`. */
-export type KernelObserver = (kernel: KernelName, seconds: number) => void;
+export type KernelObserver = (kernel: KernelName | Float64KernelName, seconds: number) => void;
 
 /**
  * Wraps a backend so that every kernel call (async and sync) reports its duration in seconds to
@@ -31,6 +34,7 @@ const now = (): number => performance.now();
 
 class InstrumentedBackend implements ComputeBackend {
   readonly sync?: SyncKernels;
+  readonly rollingMoments64?: (args: RollingMoments64Args) => Promise<RollingMoments64Result>;
   readonly #inner: ComputeBackend;
   readonly #observe: KernelObserver;
 
@@ -43,7 +47,14 @@ class InstrumentedBackend implements ComputeBackend {
         patternScores: (args: PatternScoresArgs): PatternScoresResult => this.#timeSync('patternScores', () => sync.patternScores(args)),
         rollingMoments: (args: RollingMomentsArgs): RollingMomentsResult => this.#timeSync('rollingMoments', () => sync.rollingMoments(args)),
         sgemm: (args: SgemmArgs): void => this.#timeSync('sgemm', () => sync.sgemm(args)),
+        ...(sync.rollingMoments64 === undefined ? {} : {
+          rollingMoments64: (args: RollingMoments64Args): RollingMoments64Result => this.#timeSync('rollingMoments64', () => sync.rollingMoments64!(args)),
+        }),
       });
+    }
+    // Present exactly when the inner backend has it, so `capabilities.float64` stays truthful.
+    if (inner.rollingMoments64 !== undefined) {
+      this.rollingMoments64 = (args) => this.#time('rollingMoments64', () => inner.rollingMoments64!(args));
     }
   }
 
@@ -65,7 +76,7 @@ class InstrumentedBackend implements ComputeBackend {
 
   dispose(): Promise<void> { return this.#inner.dispose(); }
 
-  #report(kernel: KernelName, t0: number): void {
+  #report(kernel: KernelName | Float64KernelName, t0: number): void {
     try {
       this.#observe(kernel, (now() - t0) / 1000);
     } catch {
@@ -73,14 +84,14 @@ class InstrumentedBackend implements ComputeBackend {
     }
   }
 
-  async #time<T>(kernel: KernelName, call: () => Promise<T>): Promise<T> {
+  async #time<T>(kernel: KernelName | Float64KernelName, call: () => Promise<T>): Promise<T> {
     const t0 = now();
     const result = await call();
     this.#report(kernel, t0);
     return result;
   }
 
-  #timeSync<T>(kernel: KernelName, call: () => T): T {
+  #timeSync<T>(kernel: KernelName | Float64KernelName, call: () => T): T {
     const t0 = now();
     const result = call();
     this.#report(kernel, t0);

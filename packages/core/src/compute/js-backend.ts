@@ -10,6 +10,8 @@ import {
   type MonteCarloVaRResult,
   type PatternScoresArgs,
   type PatternScoresResult,
+  type RollingMoments64Args,
+  type RollingMoments64Result,
   type RollingMomentsArgs,
   type RollingMomentsResult,
   type SgemmArgs,
@@ -18,6 +20,7 @@ import {
 import { runMonteCarloVaR } from './kernels/monte-carlo-var.js';
 import { runPatternScores } from './kernels/pattern-scores.js';
 import { runRollingMoments } from './kernels/rolling-moments.js';
+import { runRollingMoments64 } from './kernels/rolling-moments64.js';
 import { runSgemm } from './kernels/sgemm.js';
 import { isDeviceBufferLike } from './host-buffers.js';
 import { HostMemoryBackend } from './host-memory-backend.js';
@@ -42,10 +45,12 @@ export function jsDeviceFacts(): DeviceFacts {
  */
 export class JsComputeBackend extends HostMemoryBackend implements ComputeBackend {
   readonly device: DeviceFacts;
-  readonly sync: SyncKernels;
+  readonly sync: Required<SyncKernels>;
 
   readonly #resolve = (kernel: string, name: string, arg: unknown, count: number, what?: string): Float32Array =>
     this.buffers.f32(kernel, name, arg, count, what);
+  readonly #resolve64 = (kernel: string, name: string, arg: unknown, count: number, what?: string): Float64Array =>
+    this.buffers.f64(kernel, name, arg, count, what);
   readonly #same = (x: unknown, y: unknown): boolean => isDeviceBufferLike(x) && x === y;
 
   constructor(_options: BackendInitOptions = {}) {
@@ -64,6 +69,10 @@ export class JsComputeBackend extends HostMemoryBackend implements ComputeBacken
         this.alive('sgemm');
         runSgemm(args, this.#resolve, this.#same);
       },
+      rollingMoments64: (args: RollingMoments64Args): RollingMoments64Result => {
+        this.alive('rollingMoments64');
+        return runRollingMoments64(args, this.#resolve64);
+      },
     });
   }
 
@@ -73,6 +82,10 @@ export class JsComputeBackend extends HostMemoryBackend implements ComputeBacken
 
   async rollingMoments(args: RollingMomentsArgs): Promise<RollingMomentsResult> {
     return this.sync.rollingMoments(args);
+  }
+
+  async rollingMoments64(args: RollingMoments64Args): Promise<RollingMoments64Result> {
+    return this.sync.rollingMoments64(args);
   }
 
   async monteCarloVaR(args: MonteCarloVaRArgs): Promise<MonteCarloVaRResult> {
@@ -105,6 +118,7 @@ export class JsComputeBackend extends HostMemoryBackend implements ComputeBacken
 export const jsBackendProvider: ComputeBackendProvider = Object.freeze({
   name: JS_BACKEND_NAME,
   priority: 0,
+  gpu: false,
   async probe() {
     return { available: true as const, device: jsDeviceFacts() };
   },

@@ -153,12 +153,12 @@ describe('ComputeRegistry', () => {
     const status = await r.status();
     expect(broken.calls.probe + absent.calls.probe + good.calls.probe).toBe(3);
     expect(status).toEqual([
-      { name: 'cuda', priority: 60, available: false, reason: 'no driver', initialized: false },
+      { name: 'cuda', priority: 60, gpu: false, available: false, reason: 'no driver', initialized: false },
       {
-        name: 'vulkan', priority: 50, available: false, reason: 'init failed: vkCreateInstance: VK_ERROR_INCOMPATIBLE_DRIVER',
+        name: 'vulkan', priority: 50, gpu: false, available: false, reason: 'init failed: vkCreateInstance: VK_ERROR_INCOMPATIBLE_DRIVER',
         device: { name: 'vulkan device', type: 'discrete-gpu', memoryBytes: 1 << 30 }, initialized: false,
       },
-      { name: 'cpu-simd', priority: 5, available: true, device: { name: 'cpu-simd device', type: 'discrete-gpu', memoryBytes: 1 << 30 }, initialized: true },
+      { name: 'cpu-simd', priority: 5, gpu: false, available: true, device: { name: 'cpu-simd device', type: 'discrete-gpu', memoryBytes: 1 << 30 }, initialized: true },
     ]);
   });
 
@@ -226,5 +226,53 @@ describe('ComputeRegistry', () => {
     const r = new ComputeRegistry(silentLogger());
     expect(() => r.register({ ...jsBackendProvider, name: '' })).toThrow(TypeError);
     expect(() => r.register({ ...jsBackendProvider, priority: Number.NaN })).toThrow(/priority/);
+  });
+});
+
+describe('ComputeRegistry auto-detection and per-backend settings', () => {
+  const device = (type: string) => ({ available: true as const, device: { name: `${type} device`, type } });
+
+  it('orders real accelerators, then CPU backends, then CPU-emulated GPUs, then fallbacks, whatever the priorities', async () => {
+    const r = new ComputeRegistry(silentLogger());
+    r.register(jsBackendProvider);
+    r.register({ ...fake('vulkan', { priority: 80, probe: device('cpu-device') }).provider, gpu: true });
+    r.register({ ...fake('cpu-simd', { priority: 50, probe: device('cpu') }).provider, gpu: false });
+    r.register({ ...fake('cuda', { priority: 10, probe: device('discrete-gpu') }).provider, gpu: true });
+    expect((await r.status()).map((s) => s.name)).toEqual(['cuda', 'cpu-simd', 'vulkan', 'js']);
+    expect((await r.resolve([])).backend.name).toBe('cuda');
+  });
+
+  it('a CPU SIMD backend beats Vulkan on lavapipe even with a lower priority', async () => {
+    const r = new ComputeRegistry(silentLogger());
+    r.register(jsBackendProvider);
+    r.register({ ...fake('vulkan', { priority: 80, probe: device('cpu-device') }).provider, gpu: true });
+    r.register(fake('cpu-simd', { priority: 50, probe: device('cpu') }).provider);
+    expect((await r.resolve([])).backend.name).toBe('cpu-simd');
+  });
+
+  it('an unavailable accelerator is skipped first with its reason', async () => {
+    const r = new ComputeRegistry(silentLogger());
+    r.register(jsBackendProvider);
+    r.register({ ...fake('cuda', { priority: 100, probe: { available: false, reason: 'no NVIDIA driver' } }).provider, gpu: true });
+    r.register(fake('cpu-simd', { priority: 50 }).provider);
+    const { backend, skipped } = await r.resolve([]);
+    expect(backend.name).toBe('cpu-simd');
+    expect(skipped).toEqual([{ name: 'cuda', reason: 'no NVIDIA driver' }]);
+  });
+
+  it('gives each backend its own settings in create()', async () => {
+    const r = new ComputeRegistry(silentLogger());
+    const seen: Record<string, unknown>[] = [];
+    r.register({ ...fake('vulkan').provider, async create(o) { seen.push({ vulkan: o.settings }); throw new Error('no device 99 (devices: 0: llvmpipe)'); } });
+    r.register({ ...fake('cpu-simd').provider, async create(o) { seen.push({ 'cpu-simd': o.settings, threads: o.threadPoolSize }); return new JsComputeBackend(); } });
+    const settings: Record<string, Record<string, unknown>> = { vulkan: { device: 99 }, 'cpu-simd': { isa: 'avx2' } };
+    const { skipped } = await r.resolve(['vulkan', 'cpu-simd'], (name) => ({ threadPoolSize: 3, settings: settings[name] }));
+    expect(seen).toEqual([{ vulkan: { device: 99 } }, { 'cpu-simd': { isa: 'avx2' }, threads: 3 }]);
+    expect(skipped).toEqual([{ name: 'vulkan', reason: 'init failed: no device 99 (devices: 0: llvmpipe)' }]);
+  });
+
+  it('rejects a provider whose gpu flag is not a boolean', () => {
+    const r = new ComputeRegistry(silentLogger());
+    expect(() => r.register({ ...fake('x').provider, gpu: 'yes' as unknown as boolean })).toThrow("provider 'x' gpu must be a boolean");
   });
 });

@@ -11,6 +11,8 @@ import type { Logger } from '../observability/logger.js';
 export interface BackendStatus {
   readonly name: string;
   readonly priority: number;
+  /** The provider declares a GPU backend. */
+  readonly gpu: boolean;
   /** The probe said available and, if creation was attempted, it succeeded. */
   readonly available: boolean;
   /** Why not available: the probe's reason, `probe failed: ...` or `init failed: ...`. */
@@ -47,8 +49,24 @@ export class NoComputeBackendError extends Error {
 }
 
 /** The skip reason for a requested backend that no installed plugin provides. */
-export function notInstalledReason(name: string): string {
-  return `not installed (package @cwts/backend-${name})`;
+export function notInstalledReason(name: string, spec = `@cwts/backend-${name}`): string {
+  return `not installed (package ${spec})`;
+}
+
+/** BackendInitOptions for each backend by name (its own `[compute.<name>]` settings), or one for all. */
+export type BackendInitOptionsFor = BackendInitOptions | ((name: string) => BackendInitOptions);
+
+/** Device types of a GPU API running on the CPU (lavapipe, llvmpipe, SwiftShader). */
+const EMULATED_DEVICE_TYPES: ReadonlySet<string> = new Set(['cpu', 'cpu-device']);
+
+/**
+ * Auto-detection tier (lower first): 0 a GPU backend on a real accelerator (or unavailable: it
+ * is then skipped, with its reason, before anything else is tried), 1 a CPU backend, 2 a GPU
+ * backend on a CPU-emulated device, 3 a fallback (priority <= 0, e.g. js).
+ */
+export function autoDetectTier(provider: ComputeBackendProvider, probe: ProbeResult): number {
+  if (provider.gpu === true) return probe.available && EMULATED_DEVICE_TYPES.has(probe.device.type) ? 2 : 0;
+  return provider.priority <= 0 ? 3 : 1;
 }
 
 type CreateOutcome = { ok: true; backend: ComputeBackend } | { ok: false; reason: string };
@@ -70,7 +88,9 @@ function errorMessage(e: unknown): string {
  * Compute backend registry (after onnxruntime-web's backend-impl, which uses only the requested
  * backends when hints are given): providers register by name. `resolve` with a non-empty list
  * tries exactly those backends in that order (js only if listed); with an empty list it
- * auto-detects every registered provider by descending priority (registration order on ties).
+ * auto-detects every registered provider: real accelerators, then CPU backends, then GPU APIs on
+ * CPU-emulated devices, then fallbacks (autoDetectTier), by descending priority within a tier
+ * (registration order on ties).
  * Probe and create run at most once per provider and both outcomes are cached, failures
  * included. Nothing registers on import.
  */
@@ -89,6 +109,7 @@ export class ComputeRegistry {
     if (typeof priority !== 'number' || !Number.isFinite(priority)) {
       throw new TypeError(`register: provider '${name}' needs a finite numeric priority`);
     }
+    if (provider.gpu !== undefined && typeof provider.gpu !== 'boolean') throw new TypeError(`register: provider '${name}' gpu must be a boolean when given`);
     if (typeof provider.probe !== 'function' || typeof provider.create !== 'function') {
       throw new TypeError(`register: provider '${name}' must have probe() and create()`);
     }
@@ -105,13 +126,14 @@ export class ComputeRegistry {
     return this.#byPriority().map((e) => e.provider);
   }
 
-  /** Probes every registered provider (cached) and reports, by descending priority. */
+  /** Probes every registered provider (cached) and reports, in auto-detection order. */
   async status(): Promise<BackendStatus[]> {
-    const entries = this.#byPriority();
-    const probes = await Promise.all(entries.map((e) => this.#probe(e)));
+    const ordered = await this.#autoOrder();
+    const entries = ordered.map((o) => o.entry);
+    const probes = ordered.map((o) => o.probe);
     return entries.map((e, i): BackendStatus => {
       const probe = probes[i];
-      const base = { name: e.provider.name, priority: e.provider.priority };
+      const base = { name: e.provider.name, priority: e.provider.priority, gpu: e.provider.gpu === true };
       if (!probe.available) return { ...base, available: false, reason: probe.reason, initialized: false };
       if (e.created && !e.created.ok) return { ...base, available: false, reason: e.created.reason, device: probe.device, initialized: false };
       return { ...base, available: true, device: probe.device, initialized: e.created?.ok === true };
@@ -121,16 +143,18 @@ export class ComputeRegistry {
   /**
    * The first usable backend. A non-empty `requested` list is exact and ordered (duplicates
    * ignored): nothing outside it is tried, so a configured GPU that cannot start fails startup
-   * instead of silently running on js. An empty list auto-detects every registered provider by
-   * descending priority. `unusable` names backends the caller already knows cannot start (their
+   * instead of silently running on js. An empty list auto-detects every registered provider in
+   * autoDetectTier order. `options` may be a function giving each backend its own settings
+   * (`[compute.<name>]`), which reach its provider's `create`. `unusable` names backends the caller already knows cannot start (their
    * plugin failed to load, or config disables them); they are reported with that reason.
    * Each skipped backend is logged with its reason (warn for a requested one, info while
    * auto-detecting). Throws NoComputeBackendError, naming each backend tried and why, when
    * none is usable.
    */
-  async resolve(requested: readonly string[], options: BackendInitOptions = {}, unusable: readonly SkippedBackend[] = []): Promise<ResolvedBackend> {
+  async resolve(requested: readonly string[], options: BackendInitOptionsFor = {}, unusable: readonly SkippedBackend[] = []): Promise<ResolvedBackend> {
     const exact = requested.length > 0;
-    const order = exact ? [...new Set(requested)] : this.#byPriority().map((e) => e.provider.name);
+    const order = exact ? [...new Set(requested)] : (await this.#autoOrder()).map((o) => o.entry.provider.name);
+    const optionsFor = typeof options === 'function' ? options : (): BackendInitOptions => options;
     const known = new Map(unusable.map((u) => [u.name, u.reason]));
     const skipped: SkippedBackend[] = [];
     const skip = (name: string, reason: string): void => {
@@ -139,6 +163,8 @@ export class ComputeRegistry {
       if (exact) this.#logger.warn(log, 'compute backend skipped');
       else this.#logger.info(log, 'compute backend skipped');
     };
+    // Auto-detecting, backends that never registered (their plugin failed to load) are reported first.
+    if (!exact) for (const u of unusable) if (!this.#entries.has(u.name) && !order.includes(u.name)) order.unshift(u.name);
     for (const name of order) {
       const knownReason = known.get(name);
       if (knownReason !== undefined) {
@@ -155,7 +181,7 @@ export class ComputeRegistry {
         skip(name, probe.reason);
         continue;
       }
-      const created = await this.#create(entry, options);
+      const created = await this.#create(entry, optionsFor(name));
       if (!created.ok) {
         skip(name, created.reason);
         continue;
@@ -178,6 +204,15 @@ export class ComputeRegistry {
       }
     }
     await Promise.all(pending);
+  }
+
+  /** Every entry with its (cached) probe, in auto-detection order. */
+  async #autoOrder(): Promise<{ entry: Entry; probe: ProbeResult; tier: number }[]> {
+    const entries = this.#byPriority();
+    const probes = await Promise.all(entries.map((e) => this.#probe(e)));
+    const rows = entries.map((entry, i) => ({ entry, probe: probes[i], tier: autoDetectTier(entry.provider, probes[i]) }));
+    // Array.prototype.sort is stable: within a tier the priority order of #byPriority stays.
+    return rows.sort((a, b) => a.tier - b.tier);
   }
 
   #byPriority(): Entry[] {

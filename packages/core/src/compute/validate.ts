@@ -36,6 +36,17 @@ export function requireHostF32(kernel: string, name: string, v: unknown, count: 
   return v;
 }
 
+/** A host Float64Array holding at least `count` elements. */
+export function requireHostF64(kernel: string, name: string, v: unknown, count: number, what?: string): Float64Array {
+  if (!(v instanceof Float64Array)) {
+    throw new ComputeArgumentError(kernel, `${name} must be a Float64Array, got ${describeValue(v)}`);
+  }
+  if (v.length < count) {
+    throw new ComputeArgumentError(kernel, `${name} has ${v.length} elements, needs at least ${count}${what ? ` (${what})` : ''}`);
+  }
+  return v;
+}
+
 export function requireHostI32(kernel: string, name: string, v: unknown, count: number, what?: string): Int32Array {
   if (!(v instanceof Int32Array)) {
     throw new ComputeArgumentError(kernel, `${name} must be an Int32Array, got ${describeValue(v)}`);
@@ -61,3 +72,6 @@ export function requireProduct(kernel: string, what: string, ...factors: number[
  * least `count` elements, or throws ComputeArgumentError naming the argument.
  */
 export type F32Resolver = (kernel: string, name: string, arg: unknown, count: number, what?: string) => Float32Array;
+
+/** Resolves an F64Arg (host Float64Array or backend buffer) like F32Resolver does for float32. */
+export type F64Resolver = (kernel: string, name: string, arg: unknown, count: number, what?: string) => Float64Array;

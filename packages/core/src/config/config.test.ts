@@ -121,7 +121,7 @@ describe('production.toml (the seed config)', () => {
       'performance.memory_pool_gb: reserved; nothing allocates a memory pool from it, so it has no effect',
       'monitoring.enable_tracing: tracing is not implemented yet (the operations toolkit, #19); no traces are recorded',
     ]);
-    expect(config.compute).toEqual({ backends: ['cpu-simd', 'js'], backendOptions: {} });
+    expect(config.compute).toEqual({ backends: undefined, backendOptions: {}, plugins: {} });
     expect(config.detectors).toEqual([]);
     expect(config.strategy).toBeUndefined();
     expect(config.journal).toEqual({ path: undefined, fsync: 'batch', batch_ms: 50 });
@@ -368,7 +368,7 @@ describe('validation', () => {
       }),
       {},
     );
-    expect(config.compute).toEqual({ backends: ['vulkan', 'js'], backendOptions: { vulkan: { device: 0 }, cuda: { device: 1 } } });
+    expect(config.compute).toEqual({ backends: ['vulkan', 'js'], backendOptions: { vulkan: { device: 0 }, cuda: { device: 1 } }, plugins: {} });
     expect(warnings).toContain('compute.cuda: settings for backend cuda, which compute.backends does not list; ignored');
     expect(config.detectors).toEqual([
       { name: 'whale', enabled: true, settings: { min_notional: 250000 } },
@@ -607,5 +607,25 @@ describe('docs/configuration.md', () => {
     expect(keys.length).toBeGreaterThan(50);
     const missing = keys.filter((k) => !doc.includes(`\`${k}\``));
     expect(missing).toEqual([]);
+  });
+});
+
+describe('[compute] (config/compute-schema.ts)', () => {
+  const compute = (body: Record<string, string>) => parseConfig(toml(body), {});
+
+  it('without backends auto-detects; [compute.<name>] plugin is where the backend loads from', () => {
+    const { config, warnings } = compute({ 'compute.acme': 'plugin = "./backends/acme.js"\nlanes = 8', 'compute.vulkan': 'device = 1' });
+    expect(config.compute).toEqual({ backends: undefined, backendOptions: { acme: { lanes: 8 }, vulkan: { device: 1 } }, plugins: { acme: './backends/acme.js' } });
+    expect(warnings.filter((w) => w.startsWith('compute'))).toEqual([]);
+  });
+
+  it('rejects a duplicate or invalid backend, an empty list, a bad plugin and a plugin for js', () => {
+    expect(issuesOf(toml({ compute: 'backends = ["cuda", "cuda", "Bad!"]' }))).toEqual([
+      { path: 'compute.backends[1]', message: 'duplicate backend "cuda"' },
+      { path: 'compute.backends[2]', message: '"Bad!" is not a valid backend name (lowercase letters, digits, _ and -, starting with a letter)' },
+    ]);
+    expect(issuesOf(toml({ compute: 'backends = []' }))).toEqual([{ path: 'compute.backends', message: 'must list at least one backend' }]);
+    expect(issuesOf(toml({ 'compute.acme': 'plugin = 3' }))).toEqual([{ path: 'compute.acme.plugin', message: 'expected a string, got number 3' }]);
+    expect(issuesOf(toml({ 'compute.js': 'plugin = "x"' }))).toEqual([{ path: 'compute.js.plugin', message: 'js is built into @cwts/core and cannot be loaded from a plugin' }]);
   });
 });

@@ -6,6 +6,6 @@ export { closestMatch } from './suggest.js';
 export { checkOptions, unknownKeyMessage, describeValue as describeOptionValue, type OptionsCheck } from './zod-options.js';
 export { Redactor, outputRedactor, redactUrlCredentials, REDACTED, MIN_MASKED_LENGTH } from './redact.js';
 export { substituteEnv, escapeEnvReferences, type SubstitutionResult } from './env.js';
-export { DEFAULT_BACKENDS, DEFAULT_JOURNAL_PATH, isLoopback } from './schema.js';
+export { DEFAULT_JOURNAL_PATH, isLoopback } from './schema.js';
 export { resolveDataDir, DEPLOY_DATA_DIR } from './data-dir.js';
 export * from './types.js';

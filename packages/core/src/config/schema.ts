@@ -12,12 +12,13 @@ import { Secret } from './secret.js';
 import { closestMatch } from './suggest.js';
 import { headTables, SECTIONS, tailTables, venueTable } from './tables.js';
 import { readClusterConfig } from './cluster-schema.js';
+import { readComputeTable } from './compute-schema.js';
 import { readRoutingSection } from './routing-schema.js';
 import { readRiskChecks } from './risk-checks.js';
 import type { CwtsConfig, VenueConfig } from './types.js';
 import { parseTable } from './zod-issues.js';
 
-export { DEFAULT_BACKENDS, SECTIONS } from './tables.js';
+export { SECTIONS } from './tables.js';
 export { tomlTypeName } from './config-messages.js';
 
 /** The journal file when `[journal] path` is not set: `<data dir>/<system.name>.db`. */
@@ -87,8 +88,16 @@ export function validateConfig(root: Table, rawStrings: ReadonlyMap<string, stri
     issues.push({ path: 'system.mode', message: '"live" needs api_key and api_secret for at least one enabled venue' });
   }
 
-  const tail = parseTable(tailTables, root, '', atRoot);
-  issues.push(...tail.issues);
+  // The tables after the venues, with [compute] (its own schema, config/compute-schema.ts:
+  // backends, plugins and their settings) in its place between [monitoring] and [detectors].
+  const tailHead = parseTable(tailTables.pick({ risk: true, monitoring: true }), root, '', atRoot);
+  issues.push(...tailHead.issues);
+  const computeRaw = root.compute ?? {};
+  if (!isPlainTable(computeRaw)) issues.push({ path: 'compute', message: `expected a table, got ${tomlTypeName(computeRaw)}` });
+  const compute = readComputeTable(isPlainTable(computeRaw) ? computeRaw : {}, { issue: (i) => issues.push(i), warn: (m) => warnings.push(m) });
+  const tailRest = parseTable(tailTables.omit({ risk: true, monitoring: true }), root, '', atRoot);
+  issues.push(...tailRest.issues);
+  const tail = tailHead.ok && tailRest.ok ? { ok: true as const, value: { ...tailHead.value, ...tailRest.value } } : { ok: false as const };
 
   // [cluster] has its own schema (config/cluster-schema.ts); its default shard id needs the name.
   const cluster = readClusterConfig(root.cluster, issues, head.ok ? head.value.system.name : 'cwts');
@@ -101,7 +110,7 @@ export function validateConfig(root: Table, rawStrings: ReadonlyMap<string, stri
 
   if (!head.ok || !tail.ok) return { config: undefined as unknown as CwtsConfig, issues, warnings };
   const { strategy, ...rest } = tail.value;
-  const config: CwtsConfig = { ...head.value, venues, ...rest };
+  const config: CwtsConfig = { ...head.value, venues, ...rest, compute };
   if (strategy !== undefined) config.strategy = strategy;
   if (cluster !== undefined) config.cluster = cluster;
   if (routing.value) config.routing = routing.value;
@@ -119,9 +128,6 @@ function tableWarnings(config: CwtsConfig, root: Table): string[] {
       `monitoring.control_bind_address: ${m.control_bind_address} is not a loopback address; ` +
         'the manual kill switch can be reached from other hosts',
     );
-  }
-  for (const k of Object.keys(config.compute.backendOptions)) {
-    if (!config.compute.backends.includes(k)) out.push(`compute.${k}: settings for backend ${k}, which compute.backends does not list; ignored`);
   }
   out.push(...seedKeyNotices(root));
   return out;

@@ -15,7 +15,6 @@ export const SECTIONS = [
   'system', 'performance', 'exchanges', 'risk', 'monitoring', 'compute', 'detectors', 'strategy', 'journal', 'reconcile', 'paper', 'cluster', 'routing', 'risk_checks',
 ] as const;
 
-export const DEFAULT_BACKENDS = ['cpu-simd', 'js'];
 
 export const systemTable = z.strictObject({
   name: nonEmptyString,
@@ -120,33 +119,6 @@ export const monitoringTable = z.strictObject({
   control_port: port.default(8081),
 });
 
-/** A `[compute.<backend>]` table, passed through to the backend (which validates it). */
-const backendSettings = z.custom<Record<string, unknown>>(
-  (v) => table.safeParse(v).success,
-  say(({ key, got }) =>
-    closestMatch(key, ['backends']) !== undefined
-      ? `unknown key (did you mean ${closestMatch(key, ['backends'])}?)`
-      : `expected a [compute.${key}] table of settings for backend ${key}, got ${got}`,
-  ),
-);
-
-export const computeTable = z
-  .object({
-    /** Backend names in order of preference. */
-    backends: nameList({ what: 'backend', nonEmpty: true }).default(() => [...DEFAULT_BACKENDS]),
-  })
-  .catchall(backendSettings)
-  .superRefine((t, ctx) => {
-    for (const k of Object.keys(t)) {
-      if (k !== 'backends' && !NAME_RE.test(k)) ctx.addIssue({ code: 'custom', path: [k], input: t[k], message: `"${k}" is not a valid backend name (${NAME_RULE})` });
-    }
-  })
-  .transform(({ backends, ...backendOptions }) => ({
-    backends,
-    /** `[compute.<backend>]` tables, passed through to the backend. */
-    backendOptions: backendOptions as Record<string, Record<string, unknown>>,
-  }));
-
 const detectorTable = z
   .custom<Record<string, unknown>>((v) => table.safeParse(v).success, say(({ key, got }) => `expected a [detectors.${key}] table, got ${got}`))
   .pipe(
@@ -221,7 +193,6 @@ export const headTables = z.object({
 export const tailTables = z.object({
   risk: riskTable,
   monitoring: monitoringTable.prefault({}),
-  compute: computeTable.prefault({}),
   detectors: detectorsTable.prefault({}),
   journal: journalTable.prefault({}),
   reconcile: reconcileTable.prefault({}),

@@ -30,7 +30,8 @@ export type VenueConfig = z.output<ReturnType<typeof Tables.venueTable>> & {
 
 export type RiskConfig = z.output<typeof Tables.riskTable>;
 export type MonitoringConfig = z.output<typeof Tables.monitoringTable>;
-export type ComputeConfig = z.output<typeof Tables.computeTable>;
+export type { ComputeConfig } from './compute-schema.js';
+import type { ComputeConfig } from './compute-schema.js';
 export type DetectorConfig = z.output<typeof Tables.detectorsTable>[number];
 export type StrategyConfig = z.output<typeof Tables.strategyTable>;
 export type JournalConfig = z.output<typeof Tables.journalTable>;

@@ -9,8 +9,11 @@
  *  - Kernels are asynchronous by contract (they return Promises). A backend whose
  *    `capabilities.syncKernels` is true also offers `sync`, synchronous fast paths that take
  *    host arrays only, for small inputs on the hot path.
- *  - All kernel data is float32 (the type every GPU API has); accumulation precision is the
- *    backend's choice and the conformance suite states the tolerances.
+ *  - Kernel data is float32 (the type every GPU API has); accumulation precision is the
+ *    backend's choice and the conformance suite states the tolerances. A backend whose
+ *    `capabilities.float64` is true also runs the float64 kernels (`rollingMoments64`) on
+ *    Float64Array data, so indicators on prices need no conversion pass and match a float64
+ *    calculation to 1e-12 relative. Buffers are untyped bytes: a DeviceBuffer holds either.
  *  - Operations on one backend take effect in call order: a kernel called after an un-awaited
  *    upload sees the uploaded data (GPU backends must serialise their submissions).
  *  - Async methods reject (never throw synchronously) with ComputeArgumentError; sync kernels
@@ -39,6 +42,11 @@ export type ProbeResult =
   | { available: true; device: DeviceFacts }
   | { available: false; reason: string };
 
+/** Float64 kernels; present on a backend exactly when `capabilities.float64` is true. */
+export type Float64KernelName = 'rollingMoments64';
+
+export const FLOAT64_KERNELS: readonly Float64KernelName[] = ['rollingMoments64'];
+
 export interface BackendCapabilities {
   /** Kernels this backend implements; the conformance suite skips the others. */
   kernels: readonly KernelName[];
@@ -48,6 +56,12 @@ export interface BackendCapabilities {
   deviceMemory: boolean;
   /** Largest single buffer in bytes. */
   maxBufferBytes: number;
+  /**
+   * True when the backend implements every float64 kernel (`rollingMoments64`, and its sync form
+   * when `syncKernels`). GPU backends declare false unless they implement them in double
+   * precision; the conformance suite skips its float64 section on false.
+   */
+  float64: boolean;
 }
 
 /** Opaque handle to backend-owned memory. Only the backend that created it may use it. */
@@ -58,6 +72,7 @@ export interface DeviceBuffer {
 }
 
 export type F32Arg = Float32Array | DeviceBuffer;
+export type F64Arg = Float64Array | DeviceBuffer;
 
 /**
  * Pearson correlation of each of B query windows against each of K stored windows of length D,
@@ -109,6 +124,28 @@ export interface RollingMomentsArgs {
 export interface RollingMomentsResult {
   mean: Float32Array;
   variance: Float32Array;
+}
+
+/**
+ * rollingMoments on float64 data (prices as every feed delivers them): the same semantics, with
+ * float64 in and out. `meanOnly` computes just the rolling mean (a simple moving average) and
+ * returns no variance. Precision: mean within 1e-12 * (|mean| + sd) and variance within
+ * 1e-12 * variance of a float64 two-pass calculation of each window (windows of equal values
+ * exactly: mean = the value, variance 0).
+ */
+export interface RollingMoments64Args {
+  series: F64Arg;
+  length: number;
+  window: number;
+  meanOnly?: boolean;
+  /** Output arrays to fill instead of allocating; `variance` is required unless `meanOnly`. */
+  out?: { mean: Float64Array; variance?: Float64Array };
+}
+
+export interface RollingMoments64Result {
+  mean: Float64Array;
+  /** Absent when `meanOnly`. */
+  variance?: Float64Array;
 }
 
 /**
@@ -173,6 +210,8 @@ export interface SyncKernels {
   patternScores(args: PatternScoresArgs): PatternScoresResult;
   rollingMoments(args: RollingMomentsArgs): RollingMomentsResult;
   sgemm(args: SgemmArgs): void;
+  /** Present exactly when `capabilities.float64`. */
+  rollingMoments64?(args: RollingMoments64Args): RollingMoments64Result;
 }
 
 export interface ComputeBackend {
@@ -189,6 +228,8 @@ export interface ComputeBackend {
   rollingMoments(args: RollingMomentsArgs): Promise<RollingMomentsResult>;
   monteCarloVaR(args: MonteCarloVaRArgs): Promise<MonteCarloVaRResult>;
   sgemm(args: SgemmArgs): Promise<void>;
+  /** Float64 rolling moments; present exactly when `capabilities.float64`. */
+  rollingMoments64?(args: RollingMoments64Args): Promise<RollingMoments64Result>;
   /** Device-to-device copy, the bandwidth probe of `gpu-test`. */
   copy(src: DeviceBuffer, dst: DeviceBuffer, byteLength: number): Promise<void>;
   /** An empty kernel launch, the launch-latency probe. Resolves when the device finished it. */
@@ -216,8 +257,19 @@ export interface BackendInitOptions {
  */
 export interface ComputeBackendProvider {
   readonly name: string;
-  /** Higher is preferred when the config gives no order. js = 0. */
+  /**
+   * Orders backends of the same kind when the config gives no list (higher first); js = 0, and
+   * 0 or less means "fallback": auto-detection tries it last.
+   */
   readonly priority: number;
+  /**
+   * True when the backend runs on a GPU (CUDA, ROCm, Metal, Vulkan): `[performance]
+   * gpu_enabled = false` disables it, and auto-detection orders backends as real accelerators
+   * (a GPU whose probe reports a device type other than 'cpu' / 'cpu-device'), then CPU
+   * backends, then GPU APIs on CPU-emulated devices (llvmpipe, lavapipe), then fallbacks.
+   * Absent means false.
+   */
+  readonly gpu?: boolean;
   probe(): Promise<ProbeResult>;
   create(options: BackendInitOptions): Promise<ComputeBackend>;
 }

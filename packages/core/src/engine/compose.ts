@@ -2,7 +2,7 @@ import { SystemClock, type Clock } from '../contracts/clock.js';
 import type { ComputeBackend } from '../contracts/compute.js';
 import type { ExecutionClient, MarketDataClient } from '../contracts/exchange.js';
 import type { Detector, RiskCheck, Strategy } from '../contracts/trading.js';
-import { instrumentBackend, jsBackendProvider, type ComputeRegistry } from '../compute/index.js';
+import { instrumentBackend, startComputeBackend, type ComputeRegistry } from '../compute/index.js';
 import type { LoadedConfig, VenueConfig } from '../config/types.js';
 import { CwtsContainer } from '../di/container.js';
 import { TOKENS } from '../di/tokens.js';
@@ -110,10 +110,10 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
   try {
     registry = root.resolve(SERVICE_TOKENS.ComputeRegistry);
     await host.initializeAll();
-    registry.register(jsBackendProvider);
-    for (const provider of root.resolveAll(TOKENS.ComputeBackendProvider)) registry.register(provider);
-    // The configured list is exact and ordered; backends whose plugin did not load keep their place and reason.
-    const r = await registry.resolve(cfg.compute.backends, { threadPoolSize: cfg.performance.thread_pool_size, settings: {} }, backendSkips);
+    const r = await startComputeBackend({
+      registry, providers: root.resolveAll(TOKENS.ComputeBackendProvider), compute: cfg.compute,
+      gpuEnabled: cfg.performance.gpu_enabled, threadPoolSize: cfg.performance.thread_pool_size, loadSkips: backendSkips,
+    });
     backendResult = { backend: instrumentBackend(r.backend, (kernel, s) => metrics.computeKernelSeconds.labels(r.backend.name, kernel).observe(s)), skipped: r.skipped };
     root.registerValue(TOKENS.ComputeBackend, backendResult.backend, '@cwts/core');
   } catch (err) {

@@ -16,9 +16,7 @@ import type { Logger } from '../observability/logger.js';
 import { PluginLoadError } from '../plugins/errors.js';
 import { importPlugin, PluginHost, type PluginRequest } from '../plugins/loader.js';
 import type { PluginManifest } from '../plugins/manifest.js';
-
-/** Backends that need a GPU; skipped when `[performance] gpu_enabled = false`. */
-export const GPU_BACKENDS: ReadonlySet<string> = new Set(['cuda', 'rocm', 'metal', 'vulkan']);
+import { computeBackendCandidates, computePluginSpec } from '../config/compute-schema.js';
 
 /** One plugin the config asks for. */
 export interface PlannedPlugin {
@@ -75,16 +73,18 @@ export function planPlugins(loaded: LoadedConfig, venues: readonly VenueConfig[]
     if (!r.enabled) continue;
     plan.push({ req: { spec: r.plugin, kind: 'risk', origin: `risk_checks.${r.name}.plugin` }, instanceName: r.name, config: r.settings, options: r.settings, optionsPath: `risk_checks.${r.name}`, scope: 'root', optional: false });
   }
+  // Compute backends load like any plugin, from `[compute.<name>] plugin` or @cwts/backend-<name>.
+  // A missing package is a skipped backend (with its reason), not a config error: the registry
+  // decides whether that leaves anything usable. Whether a backend needs a GPU is the provider's
+  // own declaration, applied by compose once it is registered.
   const backendSkips: { name: string; reason: string }[] = [];
-  for (const name of cfg.compute.backends) {
-    if (name === 'js') continue;
-    if (GPU_BACKENDS.has(name) && !cfg.performance.gpu_enabled) {
-      backendSkips.push({ name, reason: 'performance.gpu_enabled = false' });
-      continue;
-    }
+  const auto = cfg.compute.backends === undefined;
+  for (const name of computeBackendCandidates(cfg.compute)) {
     const own = cfg.compute.backendOptions[name] ?? {};
     const settings = { ...own, simd_enabled: cfg.performance.simd_enabled };
-    plan.push({ req: { spec: `@cwts/backend-${name}`, kind: 'backend', origin: `compute.backends: ${name}` }, instanceName: name, config: settings, options: own, optionsPath: `compute.${name}`, scope: 'root', optional: true });
+    const spec = computePluginSpec(cfg.compute, name);
+    const origin = cfg.compute.plugins[name] !== undefined ? `compute.${name}.plugin` : auto ? `compute (auto-detect): ${name}` : `compute.backends: ${name}`;
+    plan.push({ req: { spec, kind: 'backend', origin }, instanceName: name, config: settings, options: own, optionsPath: `compute.${name}`, scope: 'root', optional: true });
   }
   return { plan, backendSkips, unknownDetectors };
 }

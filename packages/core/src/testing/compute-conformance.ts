@@ -8,7 +8,8 @@
  * tolerances in CONFORMANCE_TOLERANCES (set for float32 devices).
  *
  * Skips come from the backend itself, inside each test with the reason visible: an unavailable
- * backend (its probe reason), a kernel not in `capabilities.kernels`, no sync kernels.
+ * backend (its probe reason), a kernel not in `capabilities.kernels`, no sync kernels, and
+ * `capabilities.float64: false` for the float64 section (compute-conformance-float64.ts).
  */
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import {
@@ -28,6 +29,7 @@ import {
 } from '../contracts/compute.js';
 import { JsComputeBackend } from '../compute/js-backend.js';
 import { normalAt, splitSeed } from '../compute/philox.js';
+import { describeFloat64Section } from './compute-conformance-float64.js';
 import { skipUnlessRequired } from './require.js';
 import { seededRandom, type SeededRandom } from './seeded-random.js';
 
@@ -1051,6 +1053,20 @@ export function describeComputeConformance(
         checkSgemm('async', ca, 0, exp, k);
         expectSyncArgumentError('sync m 0', () => backend.sync.sgemm({ m: 0, n, k, a, b, c: cs }));
       });
+    });
+
+    // -------------------------------------------------------------------------------------------
+    describeFloat64Section({
+      use: (ctx) => use(ctx),
+      async withBuffer(backend, data, padBytes, body) {
+        const buf = backend.createBuffer(data.byteLength + padBytes);
+        try {
+          await backend.upload(buf, data);
+          return await body(buf);
+        } finally {
+          backend.freeBuffer(buf);
+        }
+      },
     });
   });
 }

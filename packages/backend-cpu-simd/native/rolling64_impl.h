@@ -1,0 +1,227 @@
+// Float64 rollingMoments (mean and population variance, or mean only), written once against VD
+// (simd.h). Included by kernels_impl.h inside each ISA translation unit's anonymous namespace.
+//
+// Same semantics as the float32 kernel: a window whose values are all equal has mean = that value
+// and variance exactly 0; NaN/Inf at index q makes mean and variance NaN for exactly the windows
+// containing q; variance is never negative.
+//
+// Precision (the contract promises 1e-12 relative to a float64 two-pass calculation of each
+// window): prices sit far from zero (30000.5 moving by 0.01), so sums of raw values would cancel
+// catastrophically in Q/W - m^2. Each chunk of outputs is re-centred on the exact (two-pass) mean
+// of its first window; within a chunk the centred sums S = sum(x - c), Q = sum((x - c)^2) follow
+// the differences d_i = x[i+W-1] - x[i-1] through a lane-parallel inclusive scan plus a running
+// carry (one serial add per vector). The rounding of the sliding sums grows with the steps
+// since the last exact window and is relative to the largest Q seen since (Qmax), while
+// v = Q/W - m^2 can be far smaller (a window of two near-equal values, or the level drifted far
+// from the centre). So, with variance, a window whose steps * Qmax / W >= 256 v starts a new
+// chunk centred on itself (exact two-pass): the rounding (a few ulps of Qmax per step, more in
+// the tree-ordered scans) stays well under 1e-12 of v. Chunks are at most max(128, 2W) outputs.
+// Mean only, the error is relative to the level itself and chunks are max(1024, 4W). the error is relative to the level itself and chunks are max(1024, 4W).
+// A third scanned channel counts value changes inside each window, exactly, so constant windows
+// are recognised exactly. A chunk whose inputs hold NaN/Inf is redone by the careful scalar path.
+
+constexpr double kIllConditioned = 256.0;
+
+// Exact two-pass centre and sums of the window [i, i + w): sh = mean, S = sum(x - sh),
+// Q = sum((x - sh)^2). Four accumulators per pass for instruction-level parallelism.
+inline void window64_exact(const double* x, int64_t i, int64_t w, double* sh, double* S, double* Q) {
+  double s4[4] = {0, 0, 0, 0};
+  int64_t k = 0;
+  for (; k + 4 <= w; k += 4)
+    for (int j = 0; j < 4; j++) s4[j] += x[i + k + j];
+  for (; k < w; k++) s4[0] += x[i + k];
+  const double m = ((s4[0] + s4[1]) + (s4[2] + s4[3])) / (double)w;
+  double d4[4] = {0, 0, 0, 0}, q4[4] = {0, 0, 0, 0};
+  k = 0;
+  for (; k + 4 <= w; k += 4)
+    for (int j = 0; j < 4; j++) {
+      const double y = x[i + k + j] - m;
+      d4[j] += y;
+      q4[j] += y * y;
+    }
+  for (; k < w; k++) {
+    const double y = x[i + k] - m;
+    d4[0] += y;
+    q4[0] += y * y;
+  }
+  *sh = m;
+  *S = (d4[0] + d4[1]) + (d4[2] + d4[3]);
+  *Q = (q4[0] + q4[1]) + (q4[2] + q4[3]);
+}
+
+// Writes output i from centred sums (breaks = value changes inside the window). Returns false,
+// writing nothing, when the variance is ill-conditioned and the window is not `fresh` (just
+// computed exactly): the caller then restarts from window i.
+template <bool V>
+inline bool rolling64_out(double S, double Q, double Qmax, double steps, double breaks, double sh, double xlast, double invw, bool fresh,
+                          double* mean, double* var, int64_t i) {
+  if (breaks == 0.0) {
+    mean[i] = xlast;
+    if (V) var[i] = 0.0;
+    return true;
+  }
+  const double m = S * invw;
+  if (V) {
+    const double v = Q * invw - m * m;
+    if (!fresh && steps * Qmax * invw >= kIllConditioned * v) return false;
+    var[i] = v > 0.0 ? v : 0.0;
+  }
+  mean[i] = sh + m;
+  return true;
+}
+
+// Careful scalar path for outputs [c, e): exact per-window bookkeeping of non-finite values and
+// changes; sums restart from an exact two-pass window after every invalid, constant or
+// ill-conditioned window and every `L` outputs.
+template <bool V>
+void rolling64_careful(const double* x, int64_t w, int64_t c, int64_t e, int64_t L, double* mean, double* var) {
+  const double invw = 1.0 / (double)w;
+  int64_t bad = 0, brk = 0, since = 0;
+  for (int64_t j = c; j < c + w - 1; j++) {
+    bad += !CWTS_ISFINITE(x[j]);
+    if (j > c) brk += x[j] != x[j - 1];
+  }
+  bool valid = false;
+  double sh = 0, S = 0, Q = 0, Qmax = 0;
+  for (int64_t i = c; i < e; i++) {
+    const int64_t j = i + w - 1;
+    bad += !CWTS_ISFINITE(x[j]);
+    if (j > i) brk += x[j] != x[j - 1];
+    if (i > c) {
+      bad -= !CWTS_ISFINITE(x[i - 1]);
+      if (w > 1) brk -= x[i] != x[i - 1];
+    }
+    if (bad > 0) {
+      mean[i] = NAN;
+      if (V) var[i] = NAN;
+      valid = false;
+      continue;
+    }
+    if (brk == 0) {
+      mean[i] = x[j];
+      if (V) var[i] = 0.0;
+      valid = false;
+      continue;
+    }
+    if (valid && since < L) {
+      const double d = x[j] - x[i - 1];
+      S += d;
+      if (V) {
+        Q += d * ((x[j] - sh) + (x[i - 1] - sh));
+        Qmax = Q > Qmax ? Q : Qmax;
+      }
+      since++;
+      if (rolling64_out<V>(S, Q, Qmax, (double)since, 1.0, sh, x[j], invw, false, mean, var, i)) continue;
+    }
+    window64_exact(x, i, w, &sh, &S, &Q);
+    Qmax = Q;
+    valid = true;
+    since = 0;
+    rolling64_out<V>(S, Q, Qmax, 0.0, 1.0, sh, x[j], invw, true, mean, var, i);
+  }
+}
+
+template <bool V>
+void rolling64_range_t(const double* x, int64_t w, int64_t o0, int64_t o1, double* mean, double* var) {
+  constexpr int VW = VD::W;
+  if (w == 1) {
+    for (int64_t i = o0; i < o1; i++) {
+      const bool f = CWTS_ISFINITE(x[i]);
+      mean[i] = f ? x[i] : NAN;
+      if (V) var[i] = f ? 0.0 : NAN;
+    }
+    return;
+  }
+  const int64_t L = V ? imax(128, 2 * w) : imax(1024, 4 * w);
+  const double invw = 1.0 / (double)w;
+  for (int64_t c = o0; c < o1;) {
+    const int64_t e = imin(o1, c + L);
+    double sh, S, Q;
+    window64_exact(x, c, w, &sh, &S, &Q);
+    if (!CWTS_ISFINITE(sh) || !CWTS_ISFINITE(S) || !CWTS_ISFINITE(Q)) {
+      rolling64_careful<V>(x, w, c, e, L, mean, var);
+      c = e;
+      continue;
+    }
+    int64_t firstChanges = 0;
+    for (int64_t j = c + 1; j < c + w; j++) firstChanges += (int64_t)(x[j] != x[j - 1]);
+    double Bk = (double)firstChanges, Qmax = Q;
+    rolling64_out<V>(S, Q, Qmax, 0.0, Bk, sh, x[c + w - 1], invw, true, mean, var, c);
+    int64_t i = c + 1, restart = -1;
+    if (VW > 1) {
+      typename VD::T cs = VD::set1(S), cq = VD::set1(Q), cb = VD::set1(Bk), qmax = VD::set1(Q);
+      const typename VD::T vsh = VD::set1(sh), vinv = VD::set1(invw), vz = VD::set1(0.0), vill = VD::set1(kIllConditioned);
+      double lane1[VW];
+      for (int k = 0; k < VW; k++) lane1[k] = (double)(k + 1);
+      const typename VD::T iota1 = VD::load(lane1), vstep = VD::set1((double)VW);
+      typename VD::T steps = iota1;  // steps since the exact window c, per lane
+      for (; i + VW <= e; i += VW) {
+        const double* pin = x + i + w - 1;
+        const typename VD::T xin = VD::load(pin), xout = VD::load(x + i - 1);
+        const typename VD::T d = VD::sub(xin, xout);
+        // changes entering (x[j] vs x[j-1], j = i+w-1) minus changes leaving (x[i] vs x[i-1])
+        const typename VD::T db = VD::sub(VD::ne01(xin, VD::load(pin - 1)), VD::ne01(VD::load(x + i), xout));
+        const typename VD::T sv = VD::add(VD::scan(d), cs);
+        const typename VD::T bv = VD::add(VD::scan(db), cb);
+        cs = VD::last(sv);
+        cb = VD::last(bv);
+        const typename VD::T m = VD::mul(sv, vinv);
+        VD::store(mean + i, VD::selz(bv, xin, VD::add(vsh, m)));
+        if (V) {
+          const typename VD::T q = VD::mul(d, VD::add(VD::sub(xin, vsh), VD::sub(xout, vsh)));
+          const typename VD::T qv = VD::add(VD::scan(q), cq);
+          cq = VD::last(qv);
+          const typename VD::T v = VD::sub(VD::mul(qv, vinv), VD::mul(m, m));
+          VD::store(var + i, VD::selz(bv, vz, VD::max(v, vz)));
+          // qmax (all lanes equal) covers this whole vector, which only errs towards restarting
+          // early. Constant windows (no changes inside) hold their exact values whatever the sums say.
+          qmax = VD::max(qmax, VD::hmax(qv));
+          const unsigned ill = VD::ge_mask(VD::mul(VD::mul(qmax, vinv), steps), VD::mul(v, vill)) & ~VD::ge_mask(vz, bv);
+          steps = VD::add(steps, vstep);
+          if (ill != 0) {
+            int k = 0;
+            while (!((ill >> k) & 1u)) k++;
+            restart = i + k;  // outputs from here on are rewritten by the next chunk
+            break;
+          }
+        }
+      }
+      S = VD::first(cs);
+      Q = VD::first(cq);
+      Bk = VD::first(cb);
+      if (V) {
+        double lanes[VW];
+        VD::store(lanes, qmax);
+        for (int k = 0; k < VW; k++) Qmax = lanes[k] > Qmax ? lanes[k] : Qmax;
+      }
+    }
+    if (restart < 0) {
+      // Integer change count: comparisons feed a counter without branches (the scalar kernel set
+      // runs all outputs here, and data-dependent branches would mispredict on every tick).
+      int64_t changes = (int64_t)Bk;
+      for (; i < e; i++) {
+        const double xin = x[i + w - 1], xout = x[i - 1];
+        const double d = xin - xout;
+        S += d;
+        if (V) {
+          Q += d * ((xin - sh) + (xout - sh));
+          Qmax = Q > Qmax ? Q : Qmax;
+        }
+        changes += (int64_t)(xin != x[i + w - 2]) - (int64_t)(x[i] != xout);
+        if (!rolling64_out<V>(S, Q, Qmax, (double)(i - c), (double)changes, sh, xin, invw, false, mean, var, i)) {
+          restart = i;
+          break;
+        }
+      }
+    }
+    const int64_t stop = restart >= 0 ? restart : e;
+    // NaN/Inf anywhere in the inputs this chunk covered leaves S (or Q) non-finite: redo it.
+    if (!CWTS_ISFINITE(S) || (V && !CWTS_ISFINITE(Q))) rolling64_careful<V>(x, w, c, stop, L, mean, var);
+    c = stop;
+  }
+}
+
+void rolling64_range(const double* x, int64_t w, int64_t o0, int64_t o1, double* mean, double* var) {
+  if (var != nullptr) rolling64_range_t<true>(x, w, o0, o1, mean, var);
+  else rolling64_range_t<false>(x, w, o0, o1, mean, var);
+}

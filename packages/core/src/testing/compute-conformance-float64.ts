@@ -1,0 +1,268 @@
+/**
+ * The float64 section of the compute conformance suite (called by describeComputeConformance).
+ * A backend whose `capabilities.float64` is false skips every test here, visibly, except the one
+ * that checks the declaration is truthful (no float64 methods on a backend that says false).
+ *
+ * The reference is a per-window two-pass calculation in float64 written here; the tolerance is
+ * the contract's: mean within 1e-12 * (|mean| + sd), variance within 1e-12 * variance, and
+ * windows of equal values exactly (mean = the value, variance 0). The data includes what feeds
+ * deliver: prices around 30000 moving by one tick, where sums of raw values lose ~9 digits.
+ */
+import { describe, expect, it, type TestContext } from 'vitest';
+import type { ComputeBackend, DeviceBuffer, RollingMoments64Args, RollingMoments64Result } from '../contracts/compute.js';
+import { seededRandom } from './seeded-random.js';
+
+export const FLOAT64_TOLERANCES = Object.freeze({
+  /** rollingMoments64: mean within rel * (|mean| + sd), variance within rel * variance. */
+  rollingRel: 1e-12,
+});
+
+const REL = FLOAT64_TOLERANCES.rollingRel;
+
+/** Two-pass mean and population variance of every window in float64; NaN for windows holding a non-finite value. */
+export function naiveRolling64(x: Float64Array, N: number, W: number): { mean: Float64Array; variance: Float64Array } {
+  const n = N - W + 1;
+  const mean = new Float64Array(n);
+  const variance = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    let bad = false;
+    for (let j = i; j < i + W; j++) {
+      if (!Number.isFinite(x[j])) bad = true;
+      s += x[j];
+    }
+    if (bad) {
+      mean[i] = Number.NaN;
+      variance[i] = Number.NaN;
+      continue;
+    }
+    const m = s / W;
+    let v = 0;
+    let allEqual = true;
+    for (let j = i; j < i + W; j++) {
+      v += (x[j] - m) * (x[j] - m);
+      if (x[j] !== x[i]) allEqual = false;
+    }
+    mean[i] = allEqual ? x[i] : m;
+    variance[i] = allEqual ? 0 : v / W;
+  }
+  return { mean, variance };
+}
+
+function check64(label: string, got: RollingMoments64Result, exp: { mean: Float64Array; variance: Float64Array }, meanOnly = false): void {
+  const n = exp.mean.length;
+  expect(got.mean, `${label}: mean`).toBeInstanceOf(Float64Array);
+  expect(got.mean.length, `${label}: mean length`).toBeGreaterThanOrEqual(n);
+  if (meanOnly) expect(got.variance, `${label}: meanOnly returns no variance`).toBeUndefined();
+  else {
+    expect(got.variance, `${label}: variance`).toBeInstanceOf(Float64Array);
+    expect(got.variance!.length, `${label}: variance length`).toBeGreaterThanOrEqual(n);
+  }
+  let bad = 0;
+  let first = '';
+  const note = (i: number, what: string): void => {
+    if (bad++ === 0) first = `${what} at ${i}`;
+  };
+  for (let i = 0; i < n; i++) {
+    const em = exp.mean[i];
+    const ev = exp.variance[i];
+    const gm = got.mean[i];
+    if (Number.isNaN(em)) {
+      if (!Number.isNaN(gm)) note(i, `mean ${gm}, expected NaN`);
+      if (!meanOnly && !Number.isNaN(got.variance![i])) note(i, `variance ${got.variance![i]}, expected NaN`);
+      continue;
+    }
+    if (ev === 0) {
+      // A window of equal values: exact.
+      if (gm !== em) note(i, `mean ${gm}, expected exactly ${em} (constant window)`);
+      if (!meanOnly && got.variance![i] !== 0) note(i, `variance ${got.variance![i]}, expected exactly 0 (constant window)`);
+      continue;
+    }
+    if (!(Math.abs(gm - em) <= REL * (Math.abs(em) + Math.sqrt(ev)))) note(i, `mean ${gm}, expected ${em} (rel ${Math.abs(gm - em) / (Math.abs(em) + Math.sqrt(ev))})`);
+    if (!meanOnly) {
+      const gv = got.variance![i];
+      if (!(gv >= 0 && Math.abs(gv - ev) <= REL * ev)) note(i, `variance ${gv}, expected ${ev} (rel ${Math.abs(gv - ev) / ev})`);
+    }
+  }
+  if (bad > 0) throw new Error(`${label}: ${bad} of ${n} windows outside 1e-12; first: ${first}`);
+}
+
+/** Prices as a feed delivers them: a level near `level` moving by whole ticks, with quiet stretches. */
+export function tickPrices(seed: number, n: number, level: number, tick: number): Float64Array {
+  const rng = seededRandom(seed);
+  const x = new Float64Array(n);
+  let ticks = 0;
+  for (let i = 0; i < n; i++) {
+    const u = rng.next();
+    if (u < 0.3) ticks -= 1 + Math.floor(rng.next() * 3);
+    else if (u > 0.7) ticks += 1 + Math.floor(rng.next() * 3);
+    // (0.3, 0.7): unchanged, so short constant stretches occur naturally.
+    x[i] = level + ticks * tick;
+  }
+  return x;
+}
+
+export interface Float64SectionContext {
+  /** The backend under test, or a visible skip when it is unavailable. */
+  use(ctx: TestContext): ComputeBackend;
+  /** Runs `body` with backend buffers holding `data`, freed afterwards. */
+  withBuffer<R>(backend: ComputeBackend, data: Float64Array, padBytes: number, body: (buf: DeviceBuffer) => Promise<R>): Promise<R>;
+}
+
+type Float64Backend = ComputeBackend & { rollingMoments64: NonNullable<ComputeBackend['rollingMoments64']> };
+
+export function describeFloat64Section(c: Float64SectionContext): void {
+  function use64(ctx: TestContext): Float64Backend {
+    const backend = c.use(ctx);
+    if (!backend.capabilities.float64) ctx.skip(`backend ${backend.name} declares float64: false`);
+    return backend as Float64Backend;
+  }
+
+  async function expectArgumentError(label: string, call: () => unknown): Promise<void> {
+    let error: unknown;
+    try {
+      await call();
+    } catch (e) {
+      error = e;
+    }
+    if (error === undefined) throw new Error(`${label}: expected a ComputeArgumentError, but the call succeeded`);
+    if (!(error instanceof Error) || error.name !== 'ComputeArgumentError') {
+      throw new Error(`${label}: expected a ComputeArgumentError, got ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
+    }
+  }
+
+  describe('float64', () => {
+    it('capabilities.float64 is truthful (methods present exactly when declared)', (ctx) => {
+      const backend = c.use(ctx);
+      expect(typeof backend.capabilities.float64, 'capabilities.float64 must be declared').toBe('boolean');
+      expect(typeof backend.rollingMoments64 === 'function', 'rollingMoments64 present exactly when float64').toBe(backend.capabilities.float64);
+      if (backend.sync !== undefined) {
+        expect(typeof backend.sync.rollingMoments64 === 'function', 'sync.rollingMoments64 present exactly when float64').toBe(backend.capabilities.float64);
+      }
+    });
+
+    const shapes: [N: number, W: number][] = [[1023, 17], [1023, 1], [1023, 1023], [1, 1], [33, 16], [4097, 100], [2, 1], [2, 2], [5000, 2]];
+    for (const [N, W] of shapes) {
+      it(`N=${N} W=${W} matches a float64 two-pass calculation to 1e-12`, async (ctx) => {
+        const backend = use64(ctx);
+        const rng = seededRandom(6000 + N + W);
+        const series = Float64Array.from(rng.normals(N, 0.5, 1), (v, i) => v + 1e-9 * i);
+        check64('normals', await backend.rollingMoments64({ series, length: N, window: W }), naiveRolling64(series, N, W));
+      });
+    }
+
+    for (const W of [2, 5, 20, 200, 3000]) {
+      it(`tick prices near 30000 (W=${W}): no precision lost to the level`, async (ctx) => {
+        const backend = use64(ctx);
+        const N = 40_000;
+        const series = tickPrices(6100 + W, N, 30000.5, 0.01);
+        const exp = naiveRolling64(series, N, W);
+        check64('prices', await backend.rollingMoments64({ series, length: N, window: W }), exp);
+        check64('prices, meanOnly', await backend.rollingMoments64({ series, length: N, window: W, meanOnly: true }), exp, true);
+      });
+    }
+
+    it('a steady trend and a level jump keep 1e-12', async (ctx) => {
+      const backend = use64(ctx);
+      const N = 20_000;
+      const series = new Float64Array(N);
+      const rng = seededRandom(6200);
+      for (let i = 0; i < N; i++) series[i] = 1000 + 0.05 * i + (i > 12_000 ? 5000 : 0) + 0.01 * rng.normal();
+      for (const W of [3, 64, 1000]) check64(`trend W=${W}`, await backend.rollingMoments64({ series, length: N, window: W }), naiveRolling64(series, N, W));
+    });
+
+    it('constant stretches give exactly the value and variance 0', async (ctx) => {
+      const backend = use64(ctx);
+      const series = Float64Array.from(seededRandom(6300).normals(3000, 100, 1));
+      series.fill(0.1, 100, 900);
+      series.fill(64123.37, 1200, 2600);
+      const got = await backend.rollingMoments64({ series, length: 3000, window: 16 });
+      check64('constant stretches', got, naiveRolling64(series, 3000, 16));
+      for (let i = 1200; i + 16 <= 2600; i++) {
+        expect(got.mean[i]).toBe(64123.37);
+        expect(got.variance![i]).toBe(0);
+      }
+    });
+
+    it('NaN or Infinity makes every window containing it NaN, and only those', async (ctx) => {
+      const backend = use64(ctx);
+      const series = tickPrices(6400, 3000, 250.25, 0.05);
+      series[100] = Number.NaN;
+      series[1400] = Number.POSITIVE_INFINITY;
+      series[1401] = Number.NEGATIVE_INFINITY;
+      series[2999] = Number.NaN;
+      const W = 25;
+      const exp = naiveRolling64(series, 3000, W);
+      for (let i = 0; i < exp.mean.length; i++) {
+        const hit = (i <= 100 && 100 < i + W) || (i <= 1401 && 1400 < i + W) || i + W > 2999;
+        expect(Number.isNaN(exp.mean[i])).toBe(hit);
+      }
+      check64('non-finite', await backend.rollingMoments64({ series, length: 3000, window: W }), exp);
+      check64('non-finite, meanOnly', await backend.rollingMoments64({ series, length: 3000, window: W, meanOnly: true }), exp, true);
+    });
+
+    it('accepts a DeviceBuffer of doubles and host views with offsets; fills out arrays', async (ctx) => {
+      const backend = use64(ctx);
+      const series = tickPrices(6500, 2000, 101.5, 0.001);
+      const exp = naiveRolling64(series, 2000, 33);
+      await c.withBuffer(backend, series, 24, async (buf) => {
+        check64('buffer', await backend.rollingMoments64({ series: buf, length: 2000, window: 33 }), exp);
+        check64('buffer prefix', await backend.rollingMoments64({ series: buf, length: 700, window: 33 }), naiveRolling64(series, 700, 33));
+      });
+      const big = new Float64Array(2000 + 19).fill(Number.NaN);
+      big.set(series, 11);
+      check64('host view', await backend.rollingMoments64({ series: big.subarray(11, 2011), length: 2000, window: 33 }), exp);
+      const out = { mean: new Float64Array(1968).fill(Number.NaN), variance: new Float64Array(1968).fill(Number.NaN) };
+      const r = await backend.rollingMoments64({ series, length: 2000, window: 33, out });
+      expect(r.mean).toBe(out.mean);
+      expect(r.variance).toBe(out.variance);
+      check64('out arrays', out, exp);
+      const meanOut = { mean: new Float64Array(1968) };
+      const rm = await backend.rollingMoments64({ series, length: 2000, window: 33, meanOnly: true, out: meanOut });
+      expect(rm.mean).toBe(meanOut.mean);
+      check64('meanOnly out', rm, exp, true);
+    });
+
+    it('rejects bad arguments with ComputeArgumentError', async (ctx) => {
+      const backend = use64(ctx);
+      const series = tickPrices(6600, 64, 10, 0.5);
+      const ok: RollingMoments64Args = { series, length: 64, window: 8 };
+      await backend.rollingMoments64(ok);
+      const bad: [string, Partial<RollingMoments64Args> | Record<string, unknown>][] = [
+        ['length 0', { length: 0 }],
+        ['window 0', { window: 0 }],
+        ['window > length', { window: 65 }],
+        ['window 2.5', { window: 2.5 }],
+        ['series too short', { length: 65, window: 8 }],
+        ['float32 series', { series: new Float32Array(64) }],
+        ['meanOnly not boolean', { meanOnly: 1 }],
+        ['out.mean too short', { out: { mean: new Float64Array(56), variance: new Float64Array(57) } }],
+        ['out.variance missing', { out: { mean: new Float64Array(57) } }],
+        ['out.mean float32', { out: { mean: new Float32Array(57), variance: new Float64Array(57) } }],
+        ['out overlaps series', { out: { mean: series, variance: new Float64Array(57) } }],
+      ];
+      for (const [name, patch] of bad) await expectArgumentError(name, () => backend.rollingMoments64({ ...ok, ...patch } as RollingMoments64Args));
+      await c.withBuffer(backend, series.subarray(0, 63), 0, async (small) => {
+        await expectArgumentError('series buffer too small', () => backend.rollingMoments64({ ...ok, series: small }));
+      });
+    });
+
+    it('sync.rollingMoments64 matches the async kernel', async (ctx) => {
+      const backend = use64(ctx);
+      if (!backend.capabilities.syncKernels || backend.sync?.rollingMoments64 === undefined) ctx.skip(`backend ${backend.name} declares no sync kernels`);
+      const series = tickPrices(6700, 5171, 42000, 0.1);
+      const args = { series, length: 5171, window: 31 };
+      const s = backend.sync!.rollingMoments64!(args);
+      check64('sync vs two-pass', s, naiveRolling64(series, 5171, 31));
+      const a = await backend.rollingMoments64(args);
+      expect(Array.from(s.mean)).toEqual(Array.from(a.mean));
+      let threw = false;
+      try {
+        backend.sync!.rollingMoments64!({ ...args, window: 0 });
+      } catch (e) {
+        threw = (e as Error).name === 'ComputeArgumentError';
+      }
+      expect(threw, 'sync window 0 throws ComputeArgumentError').toBe(true);
+    });
+  });
+}
