@@ -2,7 +2,9 @@
  * binance-rest: Binance REST depth snapshots (GET /api/v3/depth bodies) through the adapter's
  * snapshot path (httpJson -> fetchSnapshot -> BookSync.onSnapshot) into the engine's book.
  * Each fuzz frame: the venue loses one diff (a gap), the adapter resyncs and is served the
- * mutated snapshot; its retries are then served the true one, and the next diff must apply.
+ * mutated snapshot; its retries are then served the true one, and the next diffs must apply: the
+ * first is older than the true snapshot, the second confirms it (U <= lastUpdateId + 1 <= u), and
+ * only then is the book SYNCED.
  */
 import { Prng } from '../prng.mjs';
 import { Mutator } from '../mutate.mjs';
@@ -26,14 +28,20 @@ export async function create({ seed }) {
       const gap = venue.depth().text;
       const data = mut.mutate(venue.snapshotText(), 'snapshot');
       const after = venue.depth().text;
-      return { data, gap, after };
+      const truth = venue.snapshotText();
+      const confirm = venue.depth().text;
+      return { data, gap, after, truth, confirm };
     },
     saved: (f) => f.data,
     async run(f) {
-      h.restQueue.push(f.data);
+      // the mutated body first; a retry gets the venue's book as of `after`
+      h.restQueue.push(f.data, f.truth);
       await h.frame(f.gap);
       await h.advance(10_000);
       await h.frame(f.after);
+      await h.frame(f.confirm);
+      // a body the adapter did not ask for (the mutated one was adopted) is not served later
+      h.restQueue.length = 0;
       totals.parserCalls++;
     },
     async reset() {

@@ -227,6 +227,18 @@ class ReferenceConsumer {
       return;
     }
     if (d.u <= this.last) return;
+    if (this.firstPending) {
+      // the first update after a snapshot: U <= lastUpdateId + 1 <= u (Binance's procedure)
+      if (d.U > this.last + 1 || d.u - this.last > SEQ_JUMP_BOUND) {
+        this.lose(`gap after snapshot ${this.last}: ${d.U}..${d.u}`);
+        this.buffer.push(d);
+        this.keptFromGap = [d];
+        return;
+      }
+      this.firstPending = false;
+      this.apply(d);
+      return;
+    }
     if (d.u - this.last > SEQ_JUMP_BOUND) {
       // implausibly far ahead of the book: refused (not buffered), and the book starts over
       this.lose(`update ${d.U}..${d.u} runs more than ${SEQ_JUMP_BOUND} ids ahead of ${this.last}`);
@@ -284,6 +296,7 @@ class ReferenceConsumer {
     this.last = s.seq;
     this.synced = true;
     this.reason = '';
+    this.firstPending = true;
     if (this.book.crossed()) return this.lose(`snapshot ${s.seq} is crossed`);
     let first = true;
     for (let k = 0; k < buf.length; k++) {
@@ -296,6 +309,7 @@ class ReferenceConsumer {
         return this.lose(`gap after snapshot ${s.seq}: ${d.U}..${d.u}`);
       }
       first = false;
+      this.firstPending = false;
       this.apply(d);
       if (!this.synced) return;
     }

@@ -51,13 +51,19 @@ export async function create({ seed }) {
         const h = new BinanceHarness(new VenueModel(new Prng(seed + i)), vt);
         await h.start();
         try {
-          await h.frame(h.venue.depth().text); // the first update: snapshot, SYNCED
-          if (h.sync.state !== 'synced') throw new Error(`${name}: the harness did not sync`);
+          // the first update makes the adapter fetch the snapshot, the second confirms it: SYNCED
+          await h.frame(h.venue.depth().text);
+          await h.frame(h.venue.depth().text);
+          if (h.sync.state !== 'synced') throw new Error('the harness did not sync');
           for (const [mutated, clean] of build(h)) {
             await h.frame(mutated);
             await h.frame(clean);
             await h.advance(50);
           }
+          // the update that confirms the snapshot fetched meanwhile: the book is SYNCED and
+          // compared with the reference
+          await h.frame(h.venue.depth().text);
+          if (h.sync.state !== 'synced') throw new Error('the harness did not resync');
         } catch (err) {
           err.message = `${name}: ${err.message}`;
           throw err;

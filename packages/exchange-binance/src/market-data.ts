@@ -264,7 +264,7 @@ export class BinanceMarketData implements MarketDataClient {
       // validated (counted in cwts_feed_errors_total when bad) by the feed; a bad one is retried
       const r = this.feed!.onSnapshotBody(s.feed, res.body);
       if (!r.ok) return this.retrySnapshot(s, why);
-      if (s.feed.sync.state === 'synced') s.snapshotBackoff.reset();
+      if (s.feed.sync.state === 'synced' || s.feed.sync.awaitingConfirmation) s.snapshotBackoff.reset();
     } catch (err) {
       if (gen !== s.snapshotGen || this.stopped) return;
       this.error(`${s.feed.symbol}: ${(err as Error).message}; retrying`);

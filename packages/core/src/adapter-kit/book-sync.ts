@@ -101,6 +101,12 @@ export interface BookSyncOptions {
    * Default FEED_GUARD_DEFAULTS.maxSeqJump.
    */
   maxSeqJump?: number;
+  /**
+   * 'first-delta' only: live updates older than a fetched snapshot that may arrive before the
+   * update that confirms it (U <= id + 1 <= u); beyond it the snapshot is taken to be ahead of the
+   * stream and another one is fetched. Default 100.
+   */
+  maxOlderAfterSnapshot?: number;
   /** Where rejections are counted and logged; default: one of its own on `sink`. */
   reporter?: FeedErrorReporter;
   now: () => number;
@@ -125,6 +131,13 @@ export class BookSync {
   private requested = false;
   private hadSnapshot = false;
   private pendingReason = 'initial';
+  /**
+   * 'first-delta' mode: a snapshot in the mirror that no update has confirmed yet (no buffered or
+   * live update covers its id + 1), with the live updates older than it seen since. Not shown: a
+   * snapshot whose id is ahead of the stream would otherwise be a SYNCED book that drops every
+   * real update as old.
+   */
+  private unconfirmed: { ev: BookSnapshotEvent; older: number } | undefined;
   private readonly maxJump: number;
   readonly reporter: FeedErrorReporter;
 
@@ -156,6 +169,7 @@ export class BookSync {
     this.state = 'buffering';
     this.buffer = [];
     this.requested = false;
+    this.unconfirmed = undefined;
     this.pendingReason = why;
     if ((this.opts.snapshotWhen ?? 'first-delta') !== 'first-delta') this.ask(why);
   }
@@ -165,6 +179,12 @@ export class BookSync {
     this.state = 'idle';
     this.buffer = [];
     this.requested = false;
+    this.unconfirmed = undefined;
+  }
+
+  /** A fetched snapshot is in the mirror, awaiting the update that confirms it ('first-delta'). */
+  get awaitingConfirmation(): boolean {
+    return this.unconfirmed !== undefined;
   }
 
   /**
@@ -189,7 +209,49 @@ export class BookSync {
       }
       return;
     }
-    if (st === 'buffering') this.bufferDelta(ev, checksum);
+    if (st === 'buffering') {
+      if (this.unconfirmed !== undefined) this.confirmSnapshot(ev, checksum);
+      else this.bufferDelta(ev, checksum);
+    }
+  }
+
+  /**
+   * The first live update after a fetched snapshot that no buffered update confirmed. Binance:
+   * updates with u <= lastUpdateId are older (the REST snapshot may be a little ahead of the
+   * stream); the first one applied must have U <= lastUpdateId + 1 <= u. Only then is the book
+   * shown (snapshot, that update, 'synced').
+   */
+  private confirmSnapshot(ev: BookDeltaEvent, checksum: number | undefined): void {
+    const pending = this.unconfirmed!;
+    const L = this.mirror.seq;
+    const v = this.opts.rules.first(ev.firstSeq, ev.seq, L);
+    if (v === SeqVerdict.DROP) {
+      if (L - ev.seq > this.maxJump) {
+        this.reporter.reject(this.opts.symbol, 'seq_jump', `snapshot ${L} is more than ${this.maxJump} ids ahead of the stream (${ev.firstSeq}..${ev.seq})`);
+        this.resync(`snapshot ${L} is ahead of the stream; fetching another`);
+      } else if (++pending.older > (this.opts.maxOlderAfterSnapshot ?? 100)) this.resync(`snapshot ${L} not confirmed: ${pending.older - 1} updates older than it arrived; fetching another`);
+      return;
+    }
+    if (v === SeqVerdict.GAP) {
+      this.resync(`sequence gap after snapshot ${L}: expected ${L + 1}, got ${ev.firstSeq}..${ev.seq}`);
+      this.bufferDelta(ev, checksum);
+      return;
+    }
+    this.showSnapshot();
+    this.applyAndEmit(ev, checksum);
+    if (this.state === 'synced') this.announceSynced(pending.ev.reason, pending.ev.recvTs);
+  }
+
+  /** Emits the snapshot in `unconfirmed` and goes SYNCED. */
+  private showSnapshot(): void {
+    const ev = this.unconfirmed!.ev;
+    this.unconfirmed = undefined;
+    this.state = 'synced';
+    this.opts.sink()?.onMarketEvent(ev);
+  }
+
+  private announceSynced(reason: string, ts: number): void {
+    this.opts.sink()?.onFeedStatus({ type: 'feed_status', exchange: this.opts.exchange, symbol: this.opts.symbol, state: 'synced', reason: `${reason === 'initial' ? 'synced' : 'resynced'} at ${this.mirror.seq} (${this.pendingReason})`, ts });
   }
 
   private deltaValid(ev: BookDeltaEvent): boolean {
@@ -259,15 +321,16 @@ export class BookSync {
     const reason = this.hadSnapshot ? 'resync' : 'initial';
     this.hadSnapshot = true;
     this.requested = false;
-    this.state = 'synced';
     const now = this.opts.now();
     const ev: BookSnapshotEvent = {
       type: 'book_snapshot', exchange: this.opts.exchange, symbol: this.opts.symbol, ts: snap.ts, recvTs: now,
       seq: snap.seq, bids: snap.bids, asks: snap.asks, reason,
     };
-    const sink = this.opts.sink();
-    sink?.onMarketEvent(ev);
     this.buffer = [];
+    this.unconfirmed = { ev, older: 0 };
+    // a snapshot the venue pushes in the stream is the book at once; a fetched one ('first-delta')
+    // waits for the update that confirms it
+    if ((this.opts.snapshotWhen ?? 'first-delta') !== 'first-delta') this.showSnapshot();
     let first = true;
     for (let k = 0; k < buf.length; k++) {
       const d = buf[k]!;
@@ -278,11 +341,14 @@ export class BookSync {
         for (let j = k; j < buf.length; j++) this.bufferDelta(buf[j]!, (buf[j] as BookDeltaEvent & { checksum?: number }).checksum);
         return;
       }
+      if (this.unconfirmed !== undefined) this.showSnapshot();
       first = false;
       this.applyAndEmit(d, (d as BookDeltaEvent & { checksum?: number }).checksum);
-      if (this.state !== 'synced') return;
+      if ((this.state as BookSyncState) !== 'synced') return;
     }
-    sink?.onFeedStatus({ type: 'feed_status', exchange: this.opts.exchange, symbol: this.opts.symbol, state: 'synced', reason: `${reason === 'initial' ? 'synced' : 'resynced'} at ${m.seq} (${this.pendingReason})`, ts: now });
+    // nothing buffered confirmed the fetched snapshot: the next live update must
+    if (this.unconfirmed !== undefined) return;
+    this.announceSynced(reason, now);
   }
 
   /** The snapshot request failed; the adapter retries by calling requestAgain() later. */
@@ -317,6 +383,7 @@ export class BookSync {
     this.state = 'buffering';
     this.buffer = [];
     this.requested = false;
+    this.unconfirmed = undefined;
     this.pendingReason = reason;
     this.mirror.clear();
     this.opts.sink()?.onFeedStatus({ type: 'feed_status', exchange: this.opts.exchange, symbol: this.opts.symbol, state: 'resyncing', reason, ts: this.opts.now() });

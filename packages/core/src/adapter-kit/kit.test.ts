@@ -164,9 +164,46 @@ describe('BookSync with Binance rules', () => {
     expect(sink.status.at(-1)!.reason).toMatch(/gap/);
     expect(sync.resyncs.gap).toBe(1);
     sync.onSnapshot({ seq: 214, bids: [{ price: 1, qty: 2 }], asks: [{ price: 3, qty: 1 }], ts: 0 });
+    // nothing buffered is newer than the snapshot: the next update confirms it
+    expect(sync.state).toBe('buffering');
+    sync.onDelta(delta(215, 215));
+    expect(sync.state).toBe('synced');
     const snaps = sink.events.filter((e) => e.type === 'book_snapshot');
     expect(snaps.map((s) => (s as { reason: string }).reason)).toEqual(['initial', 'resync']);
   });
+  it('shows a fetched snapshot only once an update confirms it (U <= id + 1 <= u), and refetches one ahead of the stream', () => {
+    const { sink, asks, sync } = make({ maxOlderAfterSnapshot: 3 });
+    sync.begin();
+    sync.onDelta(delta(100, 101));
+    // the snapshot claims id 500 000 while the stream is at 101 (within the jump bound)
+    sync.onSnapshot({ seq: 500_000, bids: [{ price: 1, qty: 1 }], asks: [{ price: 3, qty: 1 }], ts: 0 });
+    expect(sync.state).toBe('buffering');
+    expect(sink.events.filter((e) => e.type === 'book_snapshot')).toHaveLength(0);
+    for (let u = 102; u <= 104; u++) sync.onDelta(delta(u, u));
+    expect(sync.awaitingConfirmation).toBe(true);
+    sync.onDelta(delta(105, 105)); // the fourth update older than the snapshot: fetch another
+    expect(sync.awaitingConfirmation).toBe(false);
+    expect(sink.status.at(-1)!.reason).toMatch(/snapshot 500000 not confirmed/);
+    sync.onDelta(delta(106, 106));
+    expect(asks.length).toBe(2);
+    sync.onSnapshot({ seq: 107, bids: [{ price: 1, qty: 1 }], asks: [{ price: 3, qty: 1 }], ts: 0 });
+    sync.onDelta(delta(107, 107)); // older: dropped
+    expect(sync.state).toBe('buffering');
+    sync.onDelta(delta(108, 109, [[2, 5]])); // covers 108: the book is shown with it
+    expect(sync.state).toBe('synced');
+    expect(sink.events.filter((e) => e.type === 'book_snapshot' || e.type === 'book_delta').map((e) => e.type)).toEqual(['book_snapshot', 'book_delta']);
+    expect(sync.mirror.bids.best()).toBe(2);
+    // a live update more than the jump bound behind the snapshot: the snapshot is refused at once
+    const far = make({ maxSeqJump: 100 });
+    far.sync.begin();
+    far.sync.onDelta(delta(850, 851));
+    far.sync.onSnapshot({ seq: 900, bids: [{ price: 1, qty: 1 }], asks: [{ price: 3, qty: 1 }], ts: 0 });
+    expect(far.sync.awaitingConfirmation).toBe(true);
+    far.sync.onDelta(delta(5, 6));
+    expect(far.sync.awaitingConfirmation).toBe(false);
+    expect(far.sink.status.at(-1)!.reason).toMatch(/ahead of the stream/);
+  });
+
   it('resyncs on a crossed book and on a checksum mismatch, never emitting the bad delta', () => {
     const { sink, sync } = make({ checksum: (book, expected) => book.bids.best() + book.asks.best() === expected });
     sync.begin();
