@@ -64,6 +64,7 @@ describe('SmartOrderRouter', () => {
     expect([...router.parent('sor-1')!.children].sort()).toEqual([a.clientOrderId, b.clientOrderId, c.clientOrderId].sort());
     expect(router.parent('sor-1')!.qty).toBe(350);
     expect(router.parentOf(b.clientOrderId)).toBe('sor-1');
+    expect(b.reason).toBe('sor-1'); // journaled with the child: groups children offline
     await engine.stop();
   });
 
