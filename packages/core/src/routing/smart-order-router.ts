@@ -70,6 +70,7 @@ export class SmartOrderRouter implements OrderRouter {
   private readonly cfg: RoutingConfig;
   private readonly routed: readonly string[];
   private readonly groups = new Map<string, RouteGroup | null>();
+  private readonly warned = new Set<RouteGroup>();
   private readonly parents = new Map<string, ParentOrder>();
   private readonly children = new Map<string, Child>();
   private readonly terminal: string[] = [];
@@ -196,7 +197,13 @@ export class SmartOrderRouter implements OrderRouter {
     const key = instrumentKey(intent.exchange, intent.symbol);
     let g = this.groups.get(key);
     if (g === undefined) {
-      g = buildRouteGroup(this.cfg, this.routed, intent.exchange, intent.symbol, ctx) ?? null;
+      try {
+        g = buildRouteGroup(this.cfg, this.routed, intent.exchange, intent.symbol, ctx) ?? null;
+      } catch (err) {
+        // venues whose increments share no usable grid: route this instrument directly, say why once
+        this.logger?.warn({ exchange: intent.exchange, symbol: intent.symbol }, `router: not routing ${intent.symbol} across venues: ${(err as Error).message}`);
+        g = null;
+      }
       // A group is cached once every routed venue's instruments are known (after engine start).
       if (g !== null || ctx.instrument(intent.exchange, intent.symbol) !== undefined) this.groups.set(key, g);
     }
@@ -228,7 +235,8 @@ export class SmartOrderRouter implements OrderRouter {
     }
     const d = g.decision;
     if (decideRoute(p, d, g.scratch) !== DECISION_OK) {
-      this.logger?.warn({ exchange: intent.exchange, symbol: intent.symbol, status: d.status }, `router: decision refused (${d.status === 1 ? 'qty x price past 2^53' : 'invalid book input'}); routing ${intent.symbol} to ${intent.exchange} as given`);
+      if (!this.warned.has(g)) this.logger?.warn({ exchange: intent.exchange, symbol: intent.symbol, status: d.status }, `router: decision refused (${d.status === 1 ? 'qty x price past 2^53' : 'invalid book input'}); routing ${intent.symbol} to ${intent.exchange} as given`);
+      this.warned.add(g); // once per instrument group: the book stays what it is for a while
       return exclude < 0 && qtyCommon < 0 ? [{ ...intent }] : [];
     }
     const out: OrderIntent[] = [];
