@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock, type ExecutionReport, type OrderIntent } from '@cwts/core';
 import { Engine } from '@cwts/core/engine';
 import { MetricsRegistry, silentLogger } from '@cwts/core/observability';
-import { RoutingProblem, SIDE_BUY, SmartOrderRouter, routingSchema } from '@cwts/core/routing';
+import { RoutingProblem, SIDE_BUY, SIDE_SELL, SmartOrderRouter, routingSchema } from '@cwts/core/routing';
 import { bruteForceRoute } from '@cwts/core/testing';
 import { resolveSimOptions } from '../src/options.js';
 import { SimVenue } from '../src/venue.js';
@@ -26,6 +26,8 @@ interface VenueSpec {
   lotSize: string;
   /** Asks in the venue's ticks (0.01) and lots. */
   asks: [number, number][];
+  /** Bids likewise (default: one level far below). */
+  bids?: [number, number][];
   /** Book changes recorded after the snapshot, at T0 + 1. */
   later?: { asks: [number, number][] };
 }
@@ -47,7 +49,7 @@ function recording(v: VenueSpec): string {
   const level = ([price, qty]: [number, number]) => ({ price, qty });
   const lines: unknown[] = [
     header,
-    { type: 'book_snapshot', exchange: v.name, symbol: 'BTCUSDT', ts: T0, recvTs: T0, seq: 1, reason: 'initial', bids: [{ price: 5_999_000, qty: 1000 }], asks: v.asks.map(level) },
+    { type: 'book_snapshot', exchange: v.name, symbol: 'BTCUSDT', ts: T0, recvTs: T0, seq: 1, reason: 'initial', bids: (v.bids ?? [[5_990_000, 1000]]).map(level), asks: v.asks.map(level) },
   ];
   if (v.later) lines.push({ type: 'book_delta', exchange: v.name, symbol: 'BTCUSDT', ts: T0 + 1, recvTs: T0 + 1, firstSeq: 2, seq: 2, bids: [], asks: v.later.asks.map(level) });
   // keeps the stream open past the orders
@@ -86,16 +88,16 @@ async function paperRun(specs: VenueSpec[]) {
 const parent: OrderIntent = { exchange: 'x', symbol: 'BTCUSDT', side: 'buy', type: 'limit', price: 6_003_000, qty: 20, tif: 'IOC', source: 'test' };
 
 /** The same books on the common grid (x's lots), for the brute force. */
-function problemOf(specs: VenueSpec[]): RoutingProblem {
+function problemOf(specs: VenueSpec[], intent = parent): RoutingProblem {
   const p = new RoutingProblem(specs.length, 4);
-  p.side = SIDE_BUY;
-  p.qty = parent.qty;
-  p.limit = parent.price!;
+  p.side = intent.side === 'buy' ? SIDE_BUY : SIDE_SELL;
+  p.qty = intent.qty;
+  p.limit = intent.price!;
   p.maxChildren = 4;
   specs.forEach((v, i) => {
     const mult = lotMult(v.name);
     // min notional 5 USDT in ticks (0.01) x common lots (0.001): 5 / 1e-5
-    p.setVenue(i, { levels: v.asks.map(([px, q]) => [px, q * mult] as [number, number]), feeRate: v.takerFeeBps * 100, lotMult: mult, minNotional: 500_000, headroom: 1 });
+    p.setVenue(i, { levels: (intent.side === 'buy' ? v.asks : v.bids!).map(([px, q]) => [px, q * mult] as [number, number]), feeRate: v.takerFeeBps * 100, lotMult: mult, minNotional: 500_000, headroom: 1 });
   });
   return p;
 }
@@ -148,5 +150,25 @@ describe('multi-venue paper run with the SmartOrderRouter', () => {
     expect(at('x')).toEqual([[6_000_000, 5], [6_000_100, 2]]);
     expect(p.status).toBe('filled');
     expect(p.filledQty).toBe(20);
+  });
+
+  it('sells where the net proceeds are best, even against the greedy by price: the lot sizes decide', async () => {
+    // Net bids: y1 5_998_900, y2 5_998_400, z1 5_997_300 (a lot of 10), x1 5_993_900, x2 5_993_800.
+    // Greedy by net price: y 13, then x 7 (z's lot of 10 does not fit). Better: y 10 + z 10.
+    const specs: VenueSpec[] = VENUES.map((v) => ({
+      ...v,
+      bids: ({ x: [[5_999_900, 5], [5_999_800, 10]], y: [[5_999_500, 3], [5_999_000, 10]], z: [[5_999_700, 1], [5_999_600, 10]] } as Record<string, [number, number][]>)[v.name]!,
+    }));
+    const sell: OrderIntent = { ...parent, side: 'sell', price: 5_999_000 };
+    const { engine, router, reports, advance } = await paperRun(specs);
+    const res = engine.submit(sell);
+    advance(T0 + 20);
+    const at = (venue: string) => reports.filter((r) => r.exchange === venue).map((r) => [r.lastPrice, r.lastQty]);
+    expect(at('y')).toEqual([[5_999_500, 3], [5_999_000, 7]]);
+    expect(at('z')).toEqual([[5_999_700, 1]]);
+    expect(at('x')).toEqual([]);
+    const bf = bruteForceRoute(problemOf(specs, sell));
+    expect(bf.childQty).toEqual([0, 10, 10]);
+    expect(router.parent(res.clientOrderId!)!.status).toBe('filled');
   });
 });

@@ -426,17 +426,23 @@ function branch(p: RoutingProblem, s: RoutingScratch, E: number, total: number, 
   if (t < 0 || !beatsBest(s, t, s.objHi, s.objLo, buy)) return;
   let pick = -1;
   let active = 0;
-  let firstFreeActive = -1;
+  let leastFreeActive = -1;
   for (let e = 0; e < E; e++) {
     const v = s.eligible[e]!;
     const q = s.taken[v]!;
     if (q === 0) continue;
     active++;
     if (s.state[v] !== FREE) continue;
-    if (firstFreeActive < 0) firstFreeActive = v;
+    if (leastFreeActive < 0 || q < s.taken[leastFreeActive]!) leastFreeActive = v;
     if (q < s.lo[v]! && pick < 0) pick = v;
   }
-  if (pick < 0 && active > kMax) pick = firstFreeActive;
+  let excludeFirst = false;
+  if (pick < 0 && active > kMax) {
+    // Too many venues: the one taking least is the likeliest to go; trying that first finds a
+    // good split early, and the bound then prunes most of the rest.
+    pick = leastFreeActive;
+    excludeFirst = true;
+  }
   if (pick < 0) {
     s.found = true;
     s.bestT = t;
@@ -445,10 +451,16 @@ function branch(p: RoutingProblem, s: RoutingScratch, E: number, total: number, 
     for (let e = 0; e < E; e++) s.bestState[s.eligible[e]!] = s.state[s.eligible[e]!]!;
     return;
   }
+  if (excludeFirst) {
+    s.state[pick] = EXCLUDED;
+    branch(p, s, E, total, qEff, kMax, buy, forced);
+  }
   s.state[pick] = FORCED;
   branch(p, s, E, total, qEff, kMax, buy, forced + 1);
-  s.state[pick] = EXCLUDED;
-  branch(p, s, E, total, qEff, kMax, buy, forced);
+  if (!excludeFirst) {
+    s.state[pick] = EXCLUDED;
+    branch(p, s, E, total, qEff, kMax, buy, forced);
+  }
   s.state[pick] = FREE;
 }
 

@@ -64,6 +64,7 @@ describe('SmartOrderRouter', () => {
     expect([...router.parent('sor-1')!.children].sort()).toEqual([a.clientOrderId, b.clientOrderId, c.clientOrderId].sort());
     expect(router.parent('sor-1')!.qty).toBe(350);
     expect(router.parentOf(b.clientOrderId)).toBe('sor-1');
+    expect(b.reason).toBe('sor-1'); // journaled with the child: groups children offline
     await engine.stop();
   });
 
@@ -194,6 +195,26 @@ describe('SmartOrderRouter', () => {
   it('refuses a parent nothing can fill within its limit', async () => {
     const { engine } = await setup();
     expect(engine.submit(buy(100, { price: 5_000_000 }))).toMatchObject({ accepted: false, reason: 'NO_LIQUIDITY' });
+    await engine.stop();
+  });
+
+  it('routes directly (once warned) when the venues share no usable grid', async () => {
+    const odd = (exchange: string, tickSize: string) => defineInstrument({ exchange, symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize, lotSize: '0.00001', minNotional: '5' });
+    const a = new ScriptedVenue('a', [odd('a', '1000000')]);
+    const b = new ScriptedVenue('b', [odd('b', '0.00000000001')]); // 1e17 of b's ticks in one of a's: past 2^53
+    const warnings: string[] = [];
+    const logger = { ...silentLogger(), warn: (_o: unknown, msg?: string) => void warnings.push(String(msg)) } as unknown as ReturnType<typeof silentLogger>;
+    const router = new SmartOrderRouter({ config: routingSchema.parse({ enabled: true }), venues: ['a', 'b'], logger });
+    const engine = new Engine({
+      clock: new ManualClock(1), logger: silentLogger(), metrics: new MetricsRegistry({ processMetrics: false }), watchdog: false, router,
+      venues: [a, b].map((v) => ({ name: v.exchange, symbols: ['BTCUSDT'], marketData: v, execution: v })),
+    });
+    await engine.start();
+    a.sink!.onMarketEvent({ type: 'book_snapshot', exchange: 'a', symbol: 'BTCUSDT', ts: 1, recvTs: 1, seq: 1, reason: 'initial', bids: [{ price: 5, qty: 100 }], asks: [{ price: 6, qty: 100 }] });
+    for (let k = 0; k < 2; k++) expect(engine.submit(buy(10, { price: 6 })).accepted).toBe(true);
+    expect(a.submitted).toHaveLength(2);
+    expect(a.submitted[0]!.clientOrderId).not.toMatch(/^sor-/);
+    expect(warnings.filter((w) => w.includes('not routing BTCUSDT across venues'))).toHaveLength(1);
     await engine.stop();
   });
 });

@@ -70,6 +70,7 @@ export class SmartOrderRouter implements OrderRouter {
   private readonly cfg: RoutingConfig;
   private readonly routed: readonly string[];
   private readonly groups = new Map<string, RouteGroup | null>();
+  private readonly warned = new Set<RouteGroup>();
   private readonly parents = new Map<string, ParentOrder>();
   private readonly children = new Map<string, Child>();
   private readonly terminal: string[] = [];
@@ -99,10 +100,12 @@ export class SmartOrderRouter implements OrderRouter {
   submitParent(intent: OrderIntent, host: RouterHost): SubmitResult {
     const g = this.routable(intent, host);
     if (!g) return host.submitChild(intent);
-    const kids = this.split(g, intent, host, -1);
+    const id = `sor-${this.seq + 1}`;
+    const kids = this.split(g, intent, host, -1, -1, id);
     if (kids.length === 0) return { accepted: false, reason: 'NO_LIQUIDITY', message: `no venue can take ${intent.side} ${intent.symbol} within the limit` };
+    this.seq++;
     const parent: ParentOrder = {
-      id: `sor-${++this.seq}`,
+      id,
       intent: { ...intent },
       status: 'pending_new',
       qty: intent.qty * g.venues[g.parentIndex]!.lotMult,
@@ -194,7 +197,13 @@ export class SmartOrderRouter implements OrderRouter {
     const key = instrumentKey(intent.exchange, intent.symbol);
     let g = this.groups.get(key);
     if (g === undefined) {
-      g = buildRouteGroup(this.cfg, this.routed, intent.exchange, intent.symbol, ctx) ?? null;
+      try {
+        g = buildRouteGroup(this.cfg, this.routed, intent.exchange, intent.symbol, ctx) ?? null;
+      } catch (err) {
+        // venues whose increments share no usable grid: route this instrument directly, say why once
+        this.logger?.warn({ exchange: intent.exchange, symbol: intent.symbol }, `router: not routing ${intent.symbol} across venues: ${(err as Error).message}`);
+        g = null;
+      }
       // A group is cached once every routed venue's instruments are known (after engine start).
       if (g !== null || ctx.instrument(intent.exchange, intent.symbol) !== undefined) this.groups.set(key, g);
     }
@@ -205,7 +214,7 @@ export class SmartOrderRouter implements OrderRouter {
    * Runs the decision for `qty` common lots (the intent's when qty < 0 and exclude < 0) and
    * returns the child intents. `exclude` is a venue index that gets nothing (a re-route).
    */
-  private split(g: RouteGroup, intent: Readonly<OrderIntent>, ctx: MarketContext, exclude: number, qtyCommon = -1): OrderIntent[] {
+  private split(g: RouteGroup, intent: Readonly<OrderIntent>, ctx: MarketContext, exclude: number, qtyCommon = -1, parentId = 'sor'): OrderIntent[] {
     const p = g.problem;
     const buy = intent.side === 'buy';
     const parentVenue = g.venues[g.parentIndex]!;
@@ -226,7 +235,8 @@ export class SmartOrderRouter implements OrderRouter {
     }
     const d = g.decision;
     if (decideRoute(p, d, g.scratch) !== DECISION_OK) {
-      this.logger?.warn({ exchange: intent.exchange, symbol: intent.symbol, status: d.status }, `router: decision refused (${d.status === 1 ? 'qty x price past 2^53' : 'invalid book input'}); routing ${intent.symbol} to ${intent.exchange} as given`);
+      if (!this.warned.has(g)) this.logger?.warn({ exchange: intent.exchange, symbol: intent.symbol, status: d.status }, `router: decision refused (${d.status === 1 ? 'qty x price past 2^53' : 'invalid book input'}); routing ${intent.symbol} to ${intent.exchange} as given`);
+      this.warned.add(g); // once per instrument group: the book stays what it is for a while
       return exclude < 0 && qtyCommon < 0 ? [{ ...intent }] : [];
     }
     const out: OrderIntent[] = [];
@@ -243,7 +253,8 @@ export class SmartOrderRouter implements OrderRouter {
         qty: q / gv.lotMult,
         tif: 'IOC',
         source: intent.source,
-        reason: intent.reason === undefined ? 'sor' : `${intent.reason} (sor)`,
+        // the parent's id rides in the reason, so the journal can group children offline
+        reason: intent.reason === undefined ? parentId : `${intent.reason} (${parentId})`,
       });
     }
     return out;
@@ -251,9 +262,9 @@ export class SmartOrderRouter implements OrderRouter {
 
   private sendChild(parent: ParentOrder, g: RouteGroup, child: OrderIntent, host: RouterHost, isReroute: boolean): SubmitResult {
     const venue = g.venues.findIndex((v) => v.name === child.exchange);
-    this.latency.recordSend(child.exchange, host.now);
     const res = host.submitChild(child);
     if (res.accepted && res.clientOrderId) {
+      this.latency.recordSend(child.exchange, host.now);
       parent.children.push(res.clientOrderId);
       this.children.set(res.clientOrderId, { parent, group: g, venue, qty: child.qty, cumQty: 0, sentAt: host.now, acked: false, live: true, isReroute, tif: child.tif });
       if (parent.status === 'pending_new') parent.status = 'open';
@@ -268,7 +279,7 @@ export class SmartOrderRouter implements OrderRouter {
     const parent = child.parent;
     const g = child.group;
     const qty = unfilledVenueLots * g.venues[child.venue]!.lotMult;
-    const kids = this.split(g, parent.intent, host, child.venue, qty);
+    const kids = this.split(g, parent.intent, host, child.venue, qty, parent.id);
     if (kids.length === 0) return;
     parent.reroutes++;
     for (const k of kids) this.sendChild(parent, g, k, host, true);
