@@ -1,5 +1,8 @@
-import { JsonCursor, type FeedRejectReason, isScanFailure, unitsOf, type BookDeltaEvent, type BookLevel, type FastScale, type InstrumentScales, type TradeEvent } from '@cwts/core';
+import { JsonCursor, type FeedRejectReason, isScanFailure, isoTimeMs, rfc3339Ms, unitsOf, type BookDeltaEvent, type BookLevel, type FastScale, type InstrumentScales, type TradeEvent } from '@cwts/core';
 import type { KrakenPrecision } from './checksum.js';
+
+/** Moved to the adapter kit (Coinbase reads the same timestamps); re-exported for compatibility. */
+export { rfc3339Ms };
 
 /** Per-symbol parse context: scales, checksum precision and the reused delta (no allocation per book frame). */
 export interface SymbolCtx {
@@ -50,43 +53,6 @@ export function numberUnits(s: string, start: number, end: number, sc: FastScale
   const plain = point <= 0 ? `0.${'0'.repeat(-point)}${digits}` : point >= digits.length ? digits + '0'.repeat(point - digits.length) : `${digits.slice(0, point)}.${digits.slice(point)}`;
   const text = m[1] + plain;
   return unitsOf(text, 0, text.length, sc);
-}
-
-/** The venue's RFC3339 time in ms (0 when absent or unreadable). */
-function timeMs(text: string | undefined): number {
-  if (text === undefined) return 0;
-  const t = Date.parse(text);
-  return Number.isFinite(t) ? t : 0;
-}
-
-function digitsAt(s: string, i: number, n: number): number {
-  let v = 0;
-  for (let k = 0; k < n; k++) {
-    const d = s.charCodeAt(i + k) - 48;
-    if (d < 0 || d > 9) return -1;
-    v = v * 10 + d;
-  }
-  return v;
-}
-
-/**
- * Kraken's book timestamps, "2023-10-06T17:35:55.440295Z", read in place from s[start, end)
- * (Date.parse would need a string per frame); any other layout goes through Date.parse.
- */
-export function rfc3339Ms(s: string, start: number, end: number): number {
-  const len = end - start;
-  if (len >= 20 && s.charCodeAt(start + 4) === 45 && s.charCodeAt(start + 10) === 84 && s.charCodeAt(end - 1) === 90 && (len === 20 || s.charCodeAt(start + 19) === 46)) {
-    const y = digitsAt(s, start, 4);
-    const mo = digitsAt(s, start + 5, 2);
-    const d = digitsAt(s, start + 8, 2);
-    const h = digitsAt(s, start + 11, 2);
-    const mi = digitsAt(s, start + 14, 2);
-    const se = digitsAt(s, start + 17, 2);
-    const fracLen = len - 21;
-    const ms = fracLen <= 0 ? 0 : fracLen >= 3 ? digitsAt(s, start + 20, 3) : digitsAt(s, start + 20, fracLen) * (fracLen === 1 ? 100 : 10);
-    if (y >= 0 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h >= 0 && h < 24 && mi >= 0 && mi < 60 && se >= 0 && se < 61 && ms >= 0) return Date.UTC(y, mo - 1, d, h, mi, se, ms);
-  }
-  return timeMs(s.slice(start, end));
 }
 
 /**
@@ -335,7 +301,7 @@ export class KrakenFrameParser {
     this.ctx = ctx;
     this.bookType = o.type;
     this.checksum = ck;
-    ctx.delta.ts = timeMs(typeof e.timestamp === 'string' ? e.timestamp : undefined);
+    ctx.delta.ts = isoTimeMs(typeof e.timestamp === 'string' ? e.timestamp : undefined);
     ctx.delta.recvTs = recvTs;
     return Frame.BOOK;
   }
@@ -355,7 +321,7 @@ export class KrakenFrameParser {
       if (Number.isNaN(price) || Number.isNaN(qty)) return this.invalid(`trade ${String(t.price)} x ${String(t.qty)} of ${ctx.symbol} is off the grid`, 'off_grid');
       this.trades.push({
         ctx,
-        trade: { type: 'trade', exchange: this.exchange, symbol: ctx.symbol, ts: timeMs(typeof t.timestamp === 'string' ? t.timestamp : undefined), recvTs, tradeId: String(id), price, qty, side: t.side },
+        trade: { type: 'trade', exchange: this.exchange, symbol: ctx.symbol, ts: isoTimeMs(typeof t.timestamp === 'string' ? t.timestamp : undefined), recvTs, tradeId: String(id), price, qty, side: t.side },
       });
     }
     return Frame.TRADE;
