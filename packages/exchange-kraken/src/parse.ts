@@ -1,4 +1,4 @@
-import { JsonCursor, type FeedRejectReason, isScanFailure, isoTimeMs, rfc3339Ms, unitsOf, type BookDeltaEvent, type BookLevel, type FastScale, type InstrumentScales, type TradeEvent } from '@cwts/core';
+import { JSON_SCAN_FAILED, JsonCursor, type FeedRejectReason, isScanFailure, isoTimeMs, rfc3339Ms, unitsOf, type BookDeltaEvent, type BookLevel, type FastScale, type InstrumentScales, type TradeEvent } from '@cwts/core';
 import type { KrakenPrecision } from './checksum.js';
 
 /** Moved to the adapter kit (Coinbase reads the same timestamps); re-exported for compatibility. */
@@ -53,6 +53,30 @@ export function numberUnits(s: string, start: number, end: number, sc: FastScale
   const plain = point <= 0 ? `0.${'0'.repeat(-point)}${digits}` : point >= digits.length ? digits + '0'.repeat(point - digits.length) : `${digits.slice(0, point)}.${digits.slice(point)}`;
   const text = m[1] + plain;
   return unitsOf(text, 0, text.length, sc);
+}
+
+const LV_PRICE = '{"price":';
+const LV_QTY = ',"qty":';
+
+/**
+ * The end of a JSON number starting at i, or -1 when there is none or it has a leading zero
+ * (JSON forbids those; the cursor path refuses them): numberUnits then reads the text exactly.
+ */
+function plainNumberEnd(s: string, i: number): number {
+  const start = i;
+  if (s.charCodeAt(i) === 45 /* - */) i++;
+  const first = s.charCodeAt(i);
+  if (!(first >= 48 && first <= 57)) return -1;
+  if (first === 48) {
+    const next = s.charCodeAt(i + 1);
+    if (next >= 48 && next <= 57) return -1;
+  }
+  for (;;) {
+    const ch = s.charCodeAt(i);
+    if ((ch >= 48 && ch <= 57) || ch === 46 || ch === 101 || ch === 69 || ch === 43 || ch === 45) i++;
+    else break;
+  }
+  return i > start ? i : -1;
 }
 
 /**
@@ -153,44 +177,33 @@ export class KrakenFrameParser {
   /** [{"price":n,"qty":n},...] into the reused level array. */
   private levels(c: JsonCursor, out: BookLevel[], sc: InstrumentScales): boolean {
     c.expect(91);
+    const s = c.s;
     let n = 0;
-    let firstLevel = true;
-    for (;;) {
-      if (c.peek() === 93) {
-        c.i++;
-        break;
-      }
-      if (!firstLevel) c.expect(44);
-      firstLevel = false;
-      c.beginObject();
+    let more = c.peek() !== 93;
+    if (!more) c.i++;
+    while (more) {
+      if (s.charCodeAt(c.i) !== 123 /* { */) c.ws();
       let p = NaN;
       let q = NaN;
-      let k = true;
-      while (c.nextKey(k)) {
-        k = false;
-        const isP = c.is('price');
-        const isQ = !isP && c.is('qty');
-        if (!isP && !isQ) {
-          c.skipValue();
-          continue;
-        }
-        c.peek();
-        const start = c.i;
-        c.skipValue();
-        const ch = c.s.charCodeAt(start);
-        const v = ch === 45 || (ch >= 48 && ch <= 57) ? numberUnits(c.s, start, c.i, isP ? sc.price : sc.qty) : NaN;
-        if (Number.isNaN(v)) {
+      // Kraken's own layout, {"price":n,"qty":n}, read in place; any other layout key by key
+      const pS = c.i + LV_PRICE.length;
+      const pE = s.startsWith(LV_PRICE, c.i) ? plainNumberEnd(s, pS) : -1;
+      const qS = pE + LV_QTY.length;
+      const qE = pE >= 0 && s.startsWith(LV_QTY, pE) ? plainNumberEnd(s, qS) : -1;
+      if (qE >= 0 && s.charCodeAt(qE) === 125 /* } */) {
+        p = numberUnits(s, pS, pE, sc.price);
+        q = numberUnits(s, qS, qE, sc.qty);
+        if (Number.isNaN(p) || Number.isNaN(q)) {
+          const [a, b] = Number.isNaN(p) ? [pS, pE] : [qS, qE];
           this.reason = 'off_grid';
-          this.problem = `${isP ? 'price' : 'qty'} ${c.s.slice(start, c.i)} of ${sc.instrument.symbol} is off the ${isP ? 'tick' : 'lot'} grid`;
+          this.problem = `${Number.isNaN(p) ? 'price' : 'qty'} ${s.slice(a, b)} of ${sc.instrument.symbol} is off the ${Number.isNaN(p) ? 'tick' : 'lot'} grid`;
           return false;
         }
-        if (isP) p = v;
-        else q = v;
-      }
-      if (Number.isNaN(p) || Number.isNaN(q)) {
-        this.reason = 'malformed';
-        this.problem = `a ${sc.instrument.symbol} book level without price or qty`;
-        return false;
+        c.i = qE + 1;
+      } else if (!this.cursorLevel(c, sc)) return false;
+      else {
+        p = this.lvPrice;
+        q = this.lvQty;
       }
       if (q < 0) {
         this.reason = 'negative_qty';
@@ -204,8 +217,56 @@ export class KrakenFrameParser {
         l.qty = q;
       }
       n++;
+      // ',' another level, ']' the end (whitespace between is allowed, anything else is not)
+      let ch = s.charCodeAt(c.i);
+      if (ch !== 44 && ch !== 93) ch = c.peek();
+      if (ch === 44) c.i++;
+      else if (ch === 93) {
+        c.i++;
+        more = false;
+      } else throw JSON_SCAN_FAILED;
     }
     out.length = n;
+    return true;
+  }
+
+  private lvPrice = NaN;
+  private lvQty = NaN;
+
+  /** One level object in any key order, with the cursor: false (reason and problem set) when unusable. */
+  private cursorLevel(c: JsonCursor, sc: InstrumentScales): boolean {
+    c.beginObject();
+    let p = NaN;
+    let q = NaN;
+    let k = true;
+    while (c.nextKey(k)) {
+      k = false;
+      const isP = c.is('price');
+      const isQ = !isP && c.is('qty');
+      if (!isP && !isQ) {
+        c.skipValue();
+        continue;
+      }
+      c.peek();
+      const start = c.i;
+      c.skipValue();
+      const ch = c.s.charCodeAt(start);
+      const v = ch === 45 || (ch >= 48 && ch <= 57) ? numberUnits(c.s, start, c.i, isP ? sc.price : sc.qty) : NaN;
+      if (Number.isNaN(v)) {
+        this.reason = 'off_grid';
+        this.problem = `${isP ? 'price' : 'qty'} ${c.s.slice(start, c.i)} of ${sc.instrument.symbol} is off the ${isP ? 'tick' : 'lot'} grid`;
+        return false;
+      }
+      if (isP) p = v;
+      else q = v;
+    }
+    if (Number.isNaN(p) || Number.isNaN(q)) {
+      this.reason = 'malformed';
+      this.problem = `a ${sc.instrument.symbol} book level without price or qty`;
+      return false;
+    }
+    this.lvPrice = p;
+    this.lvQty = q;
     return true;
   }
 
