@@ -42,8 +42,8 @@ export interface TradeRow {
   ts: number;
 }
 
-const LV_SIDE = '{"side":"';
-const LV_TIME = '","event_time":"';
+const LV_BID = '{"side":"bid","event_time":"';
+const LV_OFFER = '{"side":"offer","event_time":"';
 const LV_PRICE = '","price_level":"';
 const LV_QTY = '","new_quantity":"';
 
@@ -270,18 +270,16 @@ export class CoinbaseFrameParser {
    * path).
    */
   private exactLevel(s: string, i: number): number {
-    if (!this.plain || !s.startsWith(LV_SIDE, i)) return -1;
-    i += LV_SIDE.length;
+    if (!this.plain) return -1;
     let side: number;
-    if (s.startsWith('bid', i)) {
+    let tS: number;
+    if (s.startsWith(LV_BID, i)) {
       side = 1;
-      i += 3;
-    } else if (s.startsWith('offer', i)) {
+      tS = i + LV_BID.length;
+    } else if (s.startsWith(LV_OFFER, i)) {
       side = 2;
-      i += 5;
+      tS = i + LV_OFFER.length;
     } else return -1;
-    if (!s.startsWith(LV_TIME, i)) return -1;
-    const tS = i + LV_TIME.length;
     const tE = s.indexOf('"', tS);
     if (tE < 0 || !s.startsWith(LV_PRICE, tE)) return -1;
     const pS = tE + LV_PRICE.length;
