@@ -8,7 +8,7 @@
  * best ask 65001 up, 25 price levels per side (no depth truncation can apply), a quarter of the
  * changes deleting a level; only the venue's grid and text differ.
  */
-import { MirrorBook } from '../../packages/core/dist/index.js';
+import { MirrorBook } from '../../packages/core/dist/adapter-kit/index.js';
 import { krakenChecksum, numberUnits, type KrakenPrecision } from '../../packages/exchange-kraken/dist/index.js';
 import { mulberry32 } from './flow.js';
 

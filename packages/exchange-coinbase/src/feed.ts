@@ -1,4 +1,4 @@
-import { type FeedRejectReason, type Instrument, type MarketEventSink, type TradeEvent } from '@cwts/core';
+import { type BookDeltaEvent, type FeedRejectReason, type Instrument, type MarketEventSink, type TradeEvent } from '@cwts/core';
 import {
   BookSync,
   CONSECUTIVE_RULES,
@@ -17,6 +17,8 @@ export interface FeedProduct extends ProductCtx {
   lastL2Seq: number;
   /** The session's first market_trades snapshot (history from before we started) was seen. */
   tradesBaselined: boolean;
+  /** The reused level2 update event (BookSync copies what it buffers; sinks copy what they keep). */
+  delta: BookDeltaEvent;
 }
 
 export interface CoinbaseFeedOptions {
@@ -65,6 +67,7 @@ export class CoinbaseFeed {
         sync: undefined as unknown as BookSync,
         lastL2Seq: -1,
         tradesBaselined: false,
+        delta: { type: 'book_delta', exchange: opts.exchange, symbol: i.symbol, ts: 0, recvTs: 0, firstSeq: 0, seq: 0, bids: [], asks: [] },
       };
       st.sync = new BookSync({
         exchange: opts.exchange,
@@ -135,7 +138,16 @@ export class CoinbaseFeed {
             const bids = e.bids.filter((l) => l.qty !== 0).map((l) => ({ price: l.price, qty: l.qty })).sort((a, b) => b.price - a.price);
             const asks = e.asks.filter((l) => l.qty !== 0).map((l) => ({ price: l.price, qty: l.qty })).sort((a, b) => a.price - b.price);
             st.sync.onSnapshot({ seq, bids, asks, ts: e.ts });
-          } else st.sync.onDelta({ type: 'book_delta', exchange: this.opts.exchange, symbol: st.symbol, ts: e.ts, recvTs: now, firstSeq, seq, bids: e.bids, asks: e.asks });
+          } else {
+            const d = st.delta;
+            d.ts = e.ts;
+            d.recvTs = now;
+            d.firstSeq = firstSeq;
+            d.seq = seq;
+            d.bids = e.bids;
+            d.asks = e.asks;
+            st.sync.onDelta(d);
+          }
         }
         return;
       case Frame.HEARTBEAT:

@@ -1,5 +1,5 @@
 import { type BookLevel, type FeedRejectReason } from '@cwts/core';
-import { JsonCursor, isScanFailure, tradeProblem, unitsOf, type InstrumentScales } from '@cwts/core/adapter-kit';
+import { JSON_SCAN_FAILED, JsonCursor, isScanFailure, rfc3339Ms, tradeProblem, unitsOf, type InstrumentScales } from '@cwts/core/adapter-kit';
 
 /** What a frame was. */
 export const Frame = {
@@ -42,6 +42,11 @@ export interface TradeRow {
   side: 'buy' | 'sell';
   ts: number;
 }
+
+const LV_BID = '{"side":"bid","event_time":"';
+const LV_OFFER = '{"side":"offer","event_time":"';
+const LV_PRICE = '","price_level":"';
+const LV_QTY = '","new_quantity":"';
 
 const isoMs = (v: unknown): number => {
   if (typeof v !== 'string') return 0;
@@ -100,6 +105,9 @@ export class CoinbaseFrameParser {
 
   /** undefined: not handled here. */
   private fastL2(text: string): FrameCode | undefined {
+    // Without a backslash anywhere, a string's first '"' ends it: strings can be skipped by
+    // native search instead of code unit by code unit (one memchr-like scan of the frame).
+    this.plain = text.indexOf('\\') < 0;
     const c = this.cur.reset(text);
     c.beginObject();
     if (!c.nextKey(true) || !c.is('channel')) return undefined;
@@ -113,7 +121,7 @@ export class CoinbaseFrameParser {
         const r = this.fastEvents(c);
         if (r === undefined || r < 0) return r as FrameCode | undefined;
         events = r;
-      } else c.skipValue();
+      } else this.skip(c);
     }
     c.end_();
     if (seq < 0 || events < 0) return undefined;
@@ -164,6 +172,23 @@ export class CoinbaseFrameParser {
     }
   }
 
+  /** The frame has no backslash (see fastL2). */
+  private plain = false;
+
+  /** Skips a value; a string by native search in a frame without escapes. */
+  private skip(c: JsonCursor): void {
+    if (this.plain) {
+      c.ws();
+      if (c.s.charCodeAt(c.i) === 34) {
+        const e = c.s.indexOf('"', c.i + 1);
+        if (e < 0) throw JSON_SCAN_FAILED;
+        c.i = e + 1;
+        return;
+      }
+    }
+    c.skipValue();
+  }
+
   private find(c: JsonCursor): ProductCtx | undefined {
     const list = this.products;
     for (let i = 0; i < list.length; i++) if (c.is(list[i]!.symbol)) return list[i];
@@ -174,71 +199,137 @@ export class CoinbaseFrameParser {
   private fastLevels(c: JsonCursor, ev: L2Event, ctx: ProductCtx): number | undefined {
     const bids = ev.bids;
     const asks = ev.asks;
+    const s = c.s;
     let nb = 0;
     let na = 0;
     let tStart = -1;
     let tEnd = -1;
     c.expect(91);
-    let firstLevel = true;
-    for (;;) {
-      if (c.peek() === 93) {
-        c.i++;
-        break;
+    let more = c.peek() !== 93;
+    if (!more) c.i++;
+    while (more) {
+      if (s.charCodeAt(c.i) !== 123 /* { */) c.ws();
+      // Coinbase's own layout is read with native string search (most of a level's bytes are
+      // its keys and event_time); any other layout is read key by key with the cursor.
+      const next = this.exactLevel(s, c.i);
+      if (next >= 0) c.i = next;
+      else if (!this.cursorLevel(c)) return undefined;
+      const pS = this.lvPriceStart;
+      const pE = this.lvPriceEnd;
+      const qS = this.lvQtyStart;
+      const qE = this.lvQtyEnd;
+      if (this.lvTimeEnd >= 0) {
+        tStart = this.lvTimeStart;
+        tEnd = this.lvTimeEnd;
       }
-      if (!firstLevel) c.expect(44);
-      firstLevel = false;
-      c.beginObject();
-      let side = 0;
-      let price = NaN;
-      let qty = NaN;
-      let pS = 0;
-      let pE = 0;
-      let qS = 0;
-      let qE = 0;
-      let firstKey = true;
-      while (c.nextKey(firstKey)) {
-        firstKey = false;
-        if (c.is('side')) {
-          c.readString();
-          side = c.is('bid') ? 1 : c.is('offer') || c.is('ask') ? 2 : 0;
-          if (side === 0) return undefined;
-        } else if (c.is('price_level')) {
-          c.readString();
-          pS = c.start;
-          pE = c.end;
-          price = unitsOf(c.s, pS, pE, ctx.scales.price);
-        } else if (c.is('new_quantity')) {
-          c.readString();
-          qS = c.start;
-          qE = c.end;
-          qty = unitsOf(c.s, qS, qE, ctx.scales.qty);
-        } else if (c.is('event_time')) {
-          c.readString();
-          tStart = c.start;
-          tEnd = c.end;
-        } else c.skipValue();
-      }
-      if (side === 0 || pE === 0 || qE === 0) return undefined;
+      const price = unitsOf(s, pS, pE, ctx.scales.price);
+      const qty = unitsOf(s, qS, qE, ctx.scales.qty);
       if (Number.isNaN(price) || Number.isNaN(qty)) {
         this.ctx = ctx;
         this.reason = 'off_grid';
-        this.problem = `level ${c.s.slice(pS, Math.min(pE, pS + 40))} x ${c.s.slice(qS, Math.min(qE, qS + 40))} of ${ctx.symbol} is off the grid`;
+        this.problem = `level ${s.slice(pS, Math.min(pE, pS + 40))} x ${s.slice(qS, Math.min(qE, qS + 40))} of ${ctx.symbol} is off the grid`;
         return Frame.INVALID;
       }
-      const out = side === 1 ? bids : asks;
-      const k = side === 1 ? nb++ : na++;
+      const out = this.lvSide === 1 ? bids : asks;
+      const k = this.lvSide === 1 ? nb++ : na++;
       const l = out[k];
       if (l === undefined) out.push({ price, qty });
       else {
         l.price = price;
         l.qty = qty;
       }
+      // ',' another level, ']' the end (whitespace between is allowed, anything else is not)
+      let ch = s.charCodeAt(c.i);
+      if (ch !== 44 && ch !== 93) ch = c.peek();
+      if (ch === 44) c.i++;
+      else if (ch === 93) {
+        c.i++;
+        more = false;
+      } else return undefined;
     }
     bids.length = nb;
     asks.length = na;
-    ev.ts = tStart >= 0 ? isoMs(c.s.slice(tStart, tEnd)) : 0;
+    ev.ts = tStart >= 0 ? rfc3339Ms(s, tStart, tEnd) : 0;
     this.ctx = ctx;
     return 0;
+  }
+
+  // The level just read: side (1 bid, 2 offer) and the bounds of its strings in the frame.
+  private lvSide = 0;
+  private lvPriceStart = 0;
+  private lvPriceEnd = 0;
+  private lvQtyStart = 0;
+  private lvQtyEnd = 0;
+  private lvTimeStart = -1;
+  private lvTimeEnd = -1;
+
+  /**
+   * `{"side":"bid"|"offer","event_time":"..","price_level":"..","new_quantity":".."}` exactly as
+   * Coinbase writes it, in a frame without escapes: the index after it, or -1 for anything else
+   * (nothing is consumed). The strings' bodies are checked by unitsOf (digits and one point
+   * only), except event_time's, which only feeds the event time (unreadable: 0, as on the cursor
+   * path).
+   */
+  private exactLevel(s: string, i: number): number {
+    if (!this.plain) return -1;
+    let side: number;
+    let tS: number;
+    if (s.startsWith(LV_BID, i)) {
+      side = 1;
+      tS = i + LV_BID.length;
+    } else if (s.startsWith(LV_OFFER, i)) {
+      side = 2;
+      tS = i + LV_OFFER.length;
+    } else return -1;
+    const tE = s.indexOf('"', tS);
+    if (tE < 0 || !s.startsWith(LV_PRICE, tE)) return -1;
+    const pS = tE + LV_PRICE.length;
+    const pE = s.indexOf('"', pS);
+    if (pE < 0 || !s.startsWith(LV_QTY, pE)) return -1;
+    const qS = pE + LV_QTY.length;
+    const qE = s.indexOf('"', qS);
+    if (qE < 0 || s.charCodeAt(qE + 1) !== 125 /* } */) return -1;
+    this.lvSide = side;
+    this.lvPriceStart = pS;
+    this.lvPriceEnd = pE;
+    this.lvQtyStart = qS;
+    this.lvQtyEnd = qE;
+    this.lvTimeStart = tS;
+    this.lvTimeEnd = tE;
+    return qE + 2;
+  }
+
+  /** One level object in any key order, with the cursor; false: not a level we can read here. */
+  private cursorLevel(c: JsonCursor): boolean {
+    c.beginObject();
+    let side = 0;
+    let pE = 0;
+    let qE = 0;
+    this.lvTimeEnd = -1;
+    let firstKey = true;
+    while (c.nextKey(firstKey)) {
+      firstKey = false;
+      if (c.is('side')) {
+        c.readString();
+        side = c.is('bid') ? 1 : c.is('offer') || c.is('ask') ? 2 : 0;
+        if (side === 0) return false;
+      } else if (c.is('price_level')) {
+        c.readString();
+        this.lvPriceStart = c.start;
+        pE = this.lvPriceEnd = c.end;
+      } else if (c.is('new_quantity')) {
+        c.readString();
+        this.lvQtyStart = c.start;
+        qE = this.lvQtyEnd = c.end;
+      } else if (c.is('event_time')) {
+        c.readString();
+        this.lvTimeStart = c.start;
+        this.lvTimeEnd = c.end;
+      } else c.skipValue();
+    }
+    if (side === 0 || pE === 0 || qE === 0) return false;
+    this.lvSide = side;
+    return true;
   }
 
   private slow(text: string): FrameCode {

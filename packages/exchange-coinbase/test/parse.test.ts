@@ -45,6 +45,21 @@ describe('CoinbaseFrameParser', () => {
       { symbol: 'BTC-USD', snapshot: true, bids: [], asks: [{ price: 2192174, qty: 150000000 }] },
       { symbol: 'BTC-USD', snapshot: false, bids: [{ price: 2192173, qty: 6317902 }], asks: [] },
     ]);
+    // Coinbase's exact level layout (native string search), whitespace between levels, an
+    // escape anywhere in the frame (cursor only) and mixed layouts all read alike
+    const spaced = fast.replace(/\},\{"side"/g, '} ,\n {"side"');
+    expect(spaced).not.toBe(fast);
+    expect(got(spaced)).toEqual(a);
+    const escaped = fast.replace('"client_id":""', '"client_id":"a\\"b"');
+    expect(got(escaped)).toEqual(a);
+    const mixed = fast.replace('{"side":"bid","event_time":"2023-02-09T20:32:50.714964855Z","price_level":"21921.73"', '{"price_level":"21921.73","side":"bid","event_time":"2023-02-09T20:32:50.714964855Z"');
+    expect(mixed).not.toBe(fast);
+    expect(got(mixed)).toEqual(a);
+    // a misspelt key in Coinbase's layout is not taken for the price
+    expect(p.parse(fast.replace('"price_level":"21921.73"', '"price_lovel":"21921.73"'))).toBe(Frame.MALFORMED);
+    // a quote inside event_time (escaped) cannot shift the level's fields
+    expect(p.parse(fast.replace('"event_time":"2023-02-09T20:32:50.714964855Z","price_level":"21921.74"', '"event_time":"x\\",\\"price_level\\":\\"1.00","price_level":"21921.74"'))).toBe(Frame.L2);
+    expect(p.l2[0]!.asks.map((l) => ({ ...l }))).toEqual([{ price: 2192174, qty: 150000000 }]);
   });
 
   it('parses market_trades with the taker side, snapshot flag and numeric ids', () => {

@@ -76,11 +76,18 @@ function crcDigits(crc: number, units: number, mult: number): number {
     return crc;
   }
   let n = 0;
-  do {
+  // above 2^31 in float division, below it in int32 (most values: several times faster)
+  while (v > 0x7fffffff) {
     const q = Math.floor(v / 10);
     DIGITS[n++] = 48 + (v - q * 10);
     v = q;
-  } while (v > 0);
+  }
+  let w = v | 0;
+  do {
+    const q = (w / 10) | 0;
+    DIGITS[n++] = 48 + (w - q * 10);
+    w = q;
+  } while (w > 0);
   while (n > 0) crc = TABLE[(crc ^ DIGITS[--n]!) & 0xff]! ^ (crc >>> 8);
   return crc;
 }

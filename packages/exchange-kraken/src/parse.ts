@@ -1,6 +1,9 @@
 import { type FeedRejectReason, type BookDeltaEvent, type BookLevel, type TradeEvent } from '@cwts/core';
-import { JsonCursor, isScanFailure, unitsOf, type FastScale, type InstrumentScales } from '@cwts/core/adapter-kit';
+import { JSON_SCAN_FAILED, JsonCursor, isScanFailure, isoTimeMs, rfc3339Ms, unitsOf, type FastScale, type InstrumentScales } from '@cwts/core/adapter-kit';
 import type { KrakenPrecision } from './checksum.js';
+
+/** Moved to the adapter kit (Coinbase reads the same timestamps); re-exported for compatibility. */
+export { rfc3339Ms };
 
 /** Per-symbol parse context: scales, checksum precision and the reused delta (no allocation per book frame). */
 export interface SymbolCtx {
@@ -53,41 +56,28 @@ export function numberUnits(s: string, start: number, end: number, sc: FastScale
   return unitsOf(text, 0, text.length, sc);
 }
 
-/** The venue's RFC3339 time in ms (0 when absent or unreadable). */
-function timeMs(text: string | undefined): number {
-  if (text === undefined) return 0;
-  const t = Date.parse(text);
-  return Number.isFinite(t) ? t : 0;
-}
-
-function digitsAt(s: string, i: number, n: number): number {
-  let v = 0;
-  for (let k = 0; k < n; k++) {
-    const d = s.charCodeAt(i + k) - 48;
-    if (d < 0 || d > 9) return -1;
-    v = v * 10 + d;
-  }
-  return v;
-}
+const LV_PRICE = '{"price":';
+const LV_QTY = ',"qty":';
 
 /**
- * Kraken's book timestamps, "2023-10-06T17:35:55.440295Z", read in place from s[start, end)
- * (Date.parse would need a string per frame); any other layout goes through Date.parse.
+ * The end of a JSON number starting at i, or -1 when there is none or it has a leading zero
+ * (JSON forbids those; the cursor path refuses them): numberUnits then reads the text exactly.
  */
-export function rfc3339Ms(s: string, start: number, end: number): number {
-  const len = end - start;
-  if (len >= 20 && s.charCodeAt(start + 4) === 45 && s.charCodeAt(start + 10) === 84 && s.charCodeAt(end - 1) === 90 && (len === 20 || s.charCodeAt(start + 19) === 46)) {
-    const y = digitsAt(s, start, 4);
-    const mo = digitsAt(s, start + 5, 2);
-    const d = digitsAt(s, start + 8, 2);
-    const h = digitsAt(s, start + 11, 2);
-    const mi = digitsAt(s, start + 14, 2);
-    const se = digitsAt(s, start + 17, 2);
-    const fracLen = len - 21;
-    const ms = fracLen <= 0 ? 0 : fracLen >= 3 ? digitsAt(s, start + 20, 3) : digitsAt(s, start + 20, fracLen) * (fracLen === 1 ? 100 : 10);
-    if (y >= 0 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h >= 0 && h < 24 && mi >= 0 && mi < 60 && se >= 0 && se < 61 && ms >= 0) return Date.UTC(y, mo - 1, d, h, mi, se, ms);
+function plainNumberEnd(s: string, i: number): number {
+  const start = i;
+  if (s.charCodeAt(i) === 45 /* - */) i++;
+  const first = s.charCodeAt(i);
+  if (!(first >= 48 && first <= 57)) return -1;
+  if (first === 48) {
+    const next = s.charCodeAt(i + 1);
+    if (next >= 48 && next <= 57) return -1;
   }
-  return timeMs(s.slice(start, end));
+  for (;;) {
+    const ch = s.charCodeAt(i);
+    if ((ch >= 48 && ch <= 57) || ch === 46 || ch === 101 || ch === 69 || ch === 43 || ch === 45) i++;
+    else break;
+  }
+  return i > start ? i : -1;
 }
 
 /**
@@ -188,44 +178,33 @@ export class KrakenFrameParser {
   /** [{"price":n,"qty":n},...] into the reused level array. */
   private levels(c: JsonCursor, out: BookLevel[], sc: InstrumentScales): boolean {
     c.expect(91);
+    const s = c.s;
     let n = 0;
-    let firstLevel = true;
-    for (;;) {
-      if (c.peek() === 93) {
-        c.i++;
-        break;
-      }
-      if (!firstLevel) c.expect(44);
-      firstLevel = false;
-      c.beginObject();
+    let more = c.peek() !== 93;
+    if (!more) c.i++;
+    while (more) {
+      if (s.charCodeAt(c.i) !== 123 /* { */) c.ws();
       let p = NaN;
       let q = NaN;
-      let k = true;
-      while (c.nextKey(k)) {
-        k = false;
-        const isP = c.is('price');
-        const isQ = !isP && c.is('qty');
-        if (!isP && !isQ) {
-          c.skipValue();
-          continue;
-        }
-        c.peek();
-        const start = c.i;
-        c.skipValue();
-        const ch = c.s.charCodeAt(start);
-        const v = ch === 45 || (ch >= 48 && ch <= 57) ? numberUnits(c.s, start, c.i, isP ? sc.price : sc.qty) : NaN;
-        if (Number.isNaN(v)) {
+      // Kraken's own layout, {"price":n,"qty":n}, read in place; any other layout key by key
+      const pS = c.i + LV_PRICE.length;
+      const pE = s.startsWith(LV_PRICE, c.i) ? plainNumberEnd(s, pS) : -1;
+      const qS = pE + LV_QTY.length;
+      const qE = pE >= 0 && s.startsWith(LV_QTY, pE) ? plainNumberEnd(s, qS) : -1;
+      if (qE >= 0 && s.charCodeAt(qE) === 125 /* } */) {
+        p = numberUnits(s, pS, pE, sc.price);
+        q = numberUnits(s, qS, qE, sc.qty);
+        if (Number.isNaN(p) || Number.isNaN(q)) {
+          const [a, b] = Number.isNaN(p) ? [pS, pE] : [qS, qE];
           this.reason = 'off_grid';
-          this.problem = `${isP ? 'price' : 'qty'} ${c.s.slice(start, c.i)} of ${sc.instrument.symbol} is off the ${isP ? 'tick' : 'lot'} grid`;
+          this.problem = `${Number.isNaN(p) ? 'price' : 'qty'} ${s.slice(a, b)} of ${sc.instrument.symbol} is off the ${Number.isNaN(p) ? 'tick' : 'lot'} grid`;
           return false;
         }
-        if (isP) p = v;
-        else q = v;
-      }
-      if (Number.isNaN(p) || Number.isNaN(q)) {
-        this.reason = 'malformed';
-        this.problem = `a ${sc.instrument.symbol} book level without price or qty`;
-        return false;
+        c.i = qE + 1;
+      } else if (!this.cursorLevel(c, sc)) return false;
+      else {
+        p = this.lvPrice;
+        q = this.lvQty;
       }
       if (q < 0) {
         this.reason = 'negative_qty';
@@ -239,8 +218,56 @@ export class KrakenFrameParser {
         l.qty = q;
       }
       n++;
+      // ',' another level, ']' the end (whitespace between is allowed, anything else is not)
+      let ch = s.charCodeAt(c.i);
+      if (ch !== 44 && ch !== 93) ch = c.peek();
+      if (ch === 44) c.i++;
+      else if (ch === 93) {
+        c.i++;
+        more = false;
+      } else throw JSON_SCAN_FAILED;
     }
     out.length = n;
+    return true;
+  }
+
+  private lvPrice = NaN;
+  private lvQty = NaN;
+
+  /** One level object in any key order, with the cursor: false (reason and problem set) when unusable. */
+  private cursorLevel(c: JsonCursor, sc: InstrumentScales): boolean {
+    c.beginObject();
+    let p = NaN;
+    let q = NaN;
+    let k = true;
+    while (c.nextKey(k)) {
+      k = false;
+      const isP = c.is('price');
+      const isQ = !isP && c.is('qty');
+      if (!isP && !isQ) {
+        c.skipValue();
+        continue;
+      }
+      c.peek();
+      const start = c.i;
+      c.skipValue();
+      const ch = c.s.charCodeAt(start);
+      const v = ch === 45 || (ch >= 48 && ch <= 57) ? numberUnits(c.s, start, c.i, isP ? sc.price : sc.qty) : NaN;
+      if (Number.isNaN(v)) {
+        this.reason = 'off_grid';
+        this.problem = `${isP ? 'price' : 'qty'} ${c.s.slice(start, c.i)} of ${sc.instrument.symbol} is off the ${isP ? 'tick' : 'lot'} grid`;
+        return false;
+      }
+      if (isP) p = v;
+      else q = v;
+    }
+    if (Number.isNaN(p) || Number.isNaN(q)) {
+      this.reason = 'malformed';
+      this.problem = `a ${sc.instrument.symbol} book level without price or qty`;
+      return false;
+    }
+    this.lvPrice = p;
+    this.lvQty = q;
     return true;
   }
 
@@ -336,7 +363,7 @@ export class KrakenFrameParser {
     this.ctx = ctx;
     this.bookType = o.type;
     this.checksum = ck;
-    ctx.delta.ts = timeMs(typeof e.timestamp === 'string' ? e.timestamp : undefined);
+    ctx.delta.ts = isoTimeMs(typeof e.timestamp === 'string' ? e.timestamp : undefined);
     ctx.delta.recvTs = recvTs;
     return Frame.BOOK;
   }
@@ -356,7 +383,7 @@ export class KrakenFrameParser {
       if (Number.isNaN(price) || Number.isNaN(qty)) return this.invalid(`trade ${String(t.price)} x ${String(t.qty)} of ${ctx.symbol} is off the grid`, 'off_grid');
       this.trades.push({
         ctx,
-        trade: { type: 'trade', exchange: this.exchange, symbol: ctx.symbol, ts: timeMs(typeof t.timestamp === 'string' ? t.timestamp : undefined), recvTs, tradeId: String(id), price, qty, side: t.side },
+        trade: { type: 'trade', exchange: this.exchange, symbol: ctx.symbol, ts: isoTimeMs(typeof t.timestamp === 'string' ? t.timestamp : undefined), recvTs, tradeId: String(id), price, qty, side: t.side },
       });
     }
     return Frame.TRADE;

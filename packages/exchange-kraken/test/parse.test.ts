@@ -30,6 +30,27 @@ describe('Kraken v2 frame parser', () => {
     expect(ctx.delta.asks).toEqual([{ price: 640010, qty: 150_000_000 }]);
   });
 
+  it('reads levels in Kraken\'s layout in place and any other level layout key by key, alike', () => {
+    const frame = (levels: string) => `{"channel":"book","type":"update","data":[{"symbol":"BTC/USD","bids":[${levels}],"asks":[],"checksum":1}]}`;
+    const read = (levels: string) => {
+      const { p, ctx } = parser();
+      const code = p.parse(frame(levels), 0);
+      return code === Frame.BOOK ? ctx.delta.bids.map((l) => ({ ...l })) : code;
+    };
+    const want = [{ price: 640005, qty: 100_000 }, { price: 639990, qty: 0 }, { price: 639980, qty: 5 }];
+    expect(read('{"price":64000.5,"qty":0.001},{"price":63999,"qty":0},{"price":63998,"qty":5e-8}')).toEqual(want);
+    expect(read('{"qty":0.001,"price":64000.5} , {"price":63999,"qty":0},\n{"price":63998, "qty":5e-8}')).toEqual(want);
+    // a leading zero is not JSON: refused on both paths
+    expect(read('{"price":064000.5,"qty":0.001}')).not.toEqual(expect.any(Array));
+    expect(read('{"qty":0.001,"price":064000.5}')).not.toEqual(expect.any(Array));
+    // off the grid and negative on the in-place path
+    expect(read('{"price":64000.55,"qty":0.001}')).toBe(Frame.INVALID);
+    expect(read('{"price":64000.5,"qty":-0.001}')).toBe(Frame.INVALID);
+    // a level cut short, or followed by something other than , or ]
+    expect(read('{"price":64000.5,"qty":0.001')).not.toEqual(expect.any(Array));
+    expect(read('{"price":64000.5,"qty":0.001}x')).not.toEqual(expect.any(Array));
+  });
+
   it('rejects values off the grid, negative quantities and unknown symbols', () => {
     const { p } = parser();
     expect(p.parse('{"channel":"book","type":"update","data":[{"symbol":"BTC/USD","bids":[{"price":64000.55,"qty":1}],"asks":[],"checksum":1}]}', 0)).toBe(Frame.INVALID);

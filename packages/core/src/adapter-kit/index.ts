@@ -10,6 +10,7 @@ export * from './ws-connection.js';
 export * from './rate-limiter.js';
 export * from './fast-decimal.js';
 export * from './json-cursor.js';
+export * from './rfc3339.js';
 export * from './mirror-book.js';
 export * from './book-sync.js';
 export * from './errors.js';
