@@ -12,6 +12,8 @@ export interface LeaseEvent {
   exchange: string;
   symbol: string;
   why: string;
+  /** released / lost: wall ms at which the shard stopped counting it (a lapsed lease stopped before it was noticed). */
+  endedAt?: number;
 }
 
 export interface LeaseManagerOptions {
@@ -209,7 +211,10 @@ export class LeaseManager {
   private drop(key: string, h: Held, kind: 'lost' | 'released', why: string): void {
     if (this.held.get(key) !== h) return;
     this.held.delete(key);
-    this.o.onEvent({ kind, key, exchange: h.exchange, symbol: h.symbol, why });
+    const mono = this.o.monoMs();
+    const wall = this.o.wallMs();
+    const endedAt = mono > h.validUntil ? Math.floor(wall - (mono - h.validUntil)) : wall;
+    this.o.onEvent({ kind, key, exchange: h.exchange, symbol: h.symbol, why, endedAt });
   }
 
   /** Clean stop: releases every lease so a live shard takes them at its next tick. */

@@ -232,7 +232,7 @@ describe('three shards on NATS JetStream', () => {
         open.set(id, iv);
         intervals.set(key, [...(intervals.get(key) ?? []), iv]);
       } else if ((m.kind === 'released' || m.kind === 'lost') && open.has(id)) {
-        open.get(id)!.to = m.ts;
+        open.get(id)!.to = (m.endedAt as number | undefined) ?? m.ts;
         open.delete(id);
       }
     }
