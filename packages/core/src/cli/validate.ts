@@ -1,6 +1,7 @@
 import { loadConfigFile, outputRedactor } from '../config/index.js';
 import { CwtsContainer } from '../di/container.js';
 import { preparePlugins } from '../engine/prepare-plugins.js';
+import { loadClusterModule } from '../cluster/load.js';
 import { silentLogger } from '../observability/logger.js';
 
 export interface ValidateOptions {
@@ -26,11 +27,14 @@ export async function validateConfigCommand(opts: ValidateOptions, print: (line:
   if (!opts.fileOnly) {
     const prepared = await preparePlugins({ loaded, root: CwtsContainer.createRoot('validate-config'), logger: silentLogger() });
     backendSkips = prepared.backendSkips;
+    // `[cluster]`: its package must load as `run` would load it (no connection is made).
+    if (loaded.config.cluster?.enabled) await loadClusterModule(loaded.config.cluster, loaded.configDir);
   }
   const c = loaded.config;
   out(`${opts.config}: valid${opts.fileOnly ? ' (file only: plugins not loaded or checked)' : ''}`);
   out(`  system ${c.system.name} (${c.system.environment}), mode ${c.system.mode}`);
   for (const v of c.venues) out(`  venue ${v.name}: plugin ${v.plugin}, ${v.hasCredentials ? 'credentials set' : 'no credentials (market data only)'}${v.symbols.length ? `, symbols ${v.symbols.join(' ')}` : ''}`);
+  if (c.cluster?.enabled) out(`  cluster ${c.cluster.name}: shard ${c.cluster.shard_id} of ${c.cluster.plugin} on ${c.cluster.servers.join(', ')}, takeover ${c.cluster.takeover_ms} ms${c.cluster.max_total_position !== undefined ? `, global max_total_position ${c.cluster.max_total_position}` : ''}`);
   out(`  compute backends (in order): ${c.compute.backends.join(', ')}`);
   for (const s of backendSkips) out(`  compute backend ${s.name} will be skipped: ${s.reason}`);
   for (const w of loaded.warnings) out(`  warning: ${w}`);
