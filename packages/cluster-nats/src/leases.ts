@@ -113,7 +113,11 @@ export class LeaseManager {
     try {
       await this.o.members.put(this.o.shardId, this.value());
     } catch (err) {
+      // Most likely cut off from the server: no call would answer this round. Leases whose
+      // validity ran out are dropped (the gate already shut them); the rest wait for next round.
       this.o.onError(`membership heartbeat failed: ${errorText(err)}`);
+      for (const [key, h] of [...this.held]) if (this.o.monoMs() >= h.validUntil) this.drop(key, h, 'lost', 'not renewed in time');
+      return;
     }
     await this.renewAll();
     let members: string[];
@@ -169,7 +173,8 @@ export class LeaseManager {
           this.drop(key, h, 'lost', `renewal refused: ${errorText(err)}`);
         } else {
           this.o.onError(`renewing lease ${key} failed: ${errorText(err)}`);
-          if (this.o.monoMs() >= h.validUntil) this.drop(key, h, 'lost', 'not renewed in time');
+          for (const [k, x] of [...this.held]) if (this.o.monoMs() >= x.validUntil) this.drop(k, x, 'lost', 'not renewed in time');
+          return; // the rest would time out the same way; next round
         }
       }
     }
