@@ -145,8 +145,12 @@ export class LeaseManager {
       }
       if (!this.freeSince.has(key)) this.freeSince.set(key, now);
       const mine = assignment.get(key) === this.o.shardId;
+      // A position left here by a lease lost involuntarily (a stall, an outage): take the symbol
+      // back as soon as it is free, so the position is managed again (a handover later waits
+      // for it to be flat).
+      const stranded = this.o.position(c.exchange, c.symbol) !== 0;
       const orphaned = now - this.freeSince.get(key)! >= 2 * this.o.timings.tickMs;
-      if (mine || orphaned) await this.acquire(key, c, mine ? 'preferred' : 'orphaned');
+      if (mine || stranded || orphaned) await this.acquire(key, c, mine ? 'preferred' : stranded ? 'position held here' : 'orphaned');
     }
   }
 
