@@ -39,11 +39,10 @@ export async function runAggregator(o: AggregatorOptions): Promise<void> {
     },
   });
   const limit = c.max_total_position !== undefined ? quoteToAtoms(c.max_total_position, COMMON_EXPONENT) : undefined;
-  let halted = false;
   let lastLog = 0;
+  // Once per HALT: while the key is set nothing is written again; after a --resume it can trip anew.
   const halt = async (reason: string) => {
-    if (halted) return;
-    halted = true;
+    if ((await h.control.get(HALT_KEY))?.operation === 'PUT') return;
     log.error(`global HALT: ${reason}`);
     await putHalt(h.control, reason, AGGREGATOR_ID, o.clock.now());
   };

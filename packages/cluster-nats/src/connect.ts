@@ -1,5 +1,5 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { ClusterConfig } from '@cwts/core/cluster';
 import { clusterNames, leaseTimings, type ClusterNames } from './names.js';
@@ -24,7 +24,9 @@ export async function openCluster(cfg: ClusterConfig, clientName: string): Promi
   try {
     const names = clusterNames(cfg.name);
     const { ttlMs } = leaseTimings(cfg.takeover_ms);
-    const kvm = new Kvm(nc);
+    // A KV call that has not answered in half a lease lifetime is of no use to a renewal: fail
+    // it and try again next round, instead of the client's default 5 s per call while cut off.
+    const kvm = new Kvm(jetstream(nc, { timeout: Math.max(1000, Math.round(ttlMs / 2)) }));
     const leases = await kvm.create(names.leases, { history: 1, ttl: ttlMs, replicas: cfg.replicas });
     const members = await kvm.create(names.members, { history: 1, ttl: ttlMs, replicas: cfg.replicas });
     const control = await kvm.create(names.control, { history: 5, replicas: cfg.replicas });

@@ -12,6 +12,8 @@ export interface LeaseEvent {
   exchange: string;
   symbol: string;
   why: string;
+  /** released / lost: wall ms at which the shard stopped counting it (a lapsed lease stopped before it was noticed). */
+  endedAt?: number;
 }
 
 export interface LeaseManagerOptions {
@@ -111,7 +113,11 @@ export class LeaseManager {
     try {
       await this.o.members.put(this.o.shardId, this.value());
     } catch (err) {
+      // Most likely cut off from the server: no call would answer this round. Leases whose
+      // validity ran out are dropped (the gate already shut them); the rest wait for next round.
       this.o.onError(`membership heartbeat failed: ${errorText(err)}`);
+      for (const [key, h] of [...this.held]) if (this.o.monoMs() >= h.validUntil) this.drop(key, h, 'lost', 'not renewed in time');
+      return;
     }
     await this.renewAll();
     let members: string[];
@@ -139,8 +145,12 @@ export class LeaseManager {
       }
       if (!this.freeSince.has(key)) this.freeSince.set(key, now);
       const mine = assignment.get(key) === this.o.shardId;
+      // A position left here by a lease lost involuntarily (a stall, an outage): take the symbol
+      // back as soon as it is free, so the position is managed again (a handover later waits
+      // for it to be flat).
+      const stranded = this.o.position(c.exchange, c.symbol) !== 0;
       const orphaned = now - this.freeSince.get(key)! >= 2 * this.o.timings.tickMs;
-      if (mine || orphaned) await this.acquire(key, c, mine ? 'preferred' : 'orphaned');
+      if (mine || stranded || orphaned) await this.acquire(key, c, mine ? 'preferred' : stranded ? 'position held here' : 'orphaned');
     }
   }
 
@@ -167,7 +177,8 @@ export class LeaseManager {
           this.drop(key, h, 'lost', `renewal refused: ${errorText(err)}`);
         } else {
           this.o.onError(`renewing lease ${key} failed: ${errorText(err)}`);
-          if (this.o.monoMs() >= h.validUntil) this.drop(key, h, 'lost', 'not renewed in time');
+          for (const [k, x] of [...this.held]) if (this.o.monoMs() >= x.validUntil) this.drop(k, x, 'lost', 'not renewed in time');
+          return; // the rest would time out the same way; next round
         }
       }
     }
@@ -209,7 +220,10 @@ export class LeaseManager {
   private drop(key: string, h: Held, kind: 'lost' | 'released', why: string): void {
     if (this.held.get(key) !== h) return;
     this.held.delete(key);
-    this.o.onEvent({ kind, key, exchange: h.exchange, symbol: h.symbol, why });
+    const mono = this.o.monoMs();
+    const wall = this.o.wallMs();
+    const endedAt = mono > h.validUntil ? Math.floor(wall - (mono - h.validUntil)) : wall;
+    this.o.onEvent({ kind, key, exchange: h.exchange, symbol: h.symbol, why, endedAt });
   }
 
   /** Clean stop: releases every lease so a live shard takes them at its next tick. */

@@ -9,7 +9,7 @@ import { errorText } from './errors.js';
 import { worstGrossExposure } from './exposure.js';
 import { BudgetGate, LeaseGate } from './gates.js';
 import { LeaseManager, type LeaseEvent } from './leases.js';
-import { HALT_KEY, leaseTimings } from './names.js';
+import { HALT_KEY, leaseTimings, type LeaseTimings } from './names.js';
 import { ShardPublisher } from './publisher.js';
 
 export interface HaltDoc {
@@ -27,7 +27,9 @@ export class NatsShard implements ClusterShard {
   readonly observer: ClusterShard['observer'];
   private readonly instance = randomUUID();
   private readonly monoMs: () => number;
-  private readonly timings;
+  private readonly timings: LeaseTimings;
+  /** `[cluster] budget_chunk` in common units (quote x 10^-18). */
+  private readonly chunk: bigint;
   private h: ClusterHandles | undefined;
   private engine: Engine | undefined;
   private leases: LeaseManager | undefined;
@@ -42,6 +44,8 @@ export class NatsShard implements ClusterShard {
     const clock = o.clock;
     this.monoMs = () => Number(clock.monoNs() / 1000n) / 1000;
     this.timings = leaseTimings(o.cluster.takeover_ms);
+    const max = o.cluster.max_total_position;
+    this.chunk = max === undefined ? 0n : quoteToAtoms(o.cluster.budget_chunk ?? max / 10, COMMON_EXPONENT);
     const checks: RiskCheck[] = [new LeaseGate((ex, sym) => this.leases?.state(ex, sym) ?? 'none')];
     if (o.cluster.max_total_position !== undefined) {
       checks.push(new BudgetGate(() => (this.engine && this.ledger ? { engine: this.engine, ledger: this.ledger } : undefined)));
@@ -80,7 +84,7 @@ export class NatsShard implements ClusterShard {
     });
     if (c.max_total_position !== undefined) {
       const limit = quoteToAtoms(c.max_total_position, COMMON_EXPONENT);
-      const chunk = quoteToAtoms(c.budget_chunk ?? c.max_total_position / 10, COMMON_EXPONENT);
+      const chunk = this.chunk;
       // A shard's share follows its symbols: limit x leased / candidates (at least one chunk).
       const cap = () => {
         const l = this.leases!;
@@ -112,7 +116,7 @@ export class NatsShard implements ClusterShard {
     if (!e || !l || this.stopped) return;
     const exposure = worstGrossExposure(e);
     if (exposure === undefined) return;
-    const chunk = quoteToAtoms(this.o.cluster.budget_chunk ?? this.o.cluster.max_total_position! / 10, COMMON_EXPONENT);
+    const chunk = this.chunk;
     // Keep half a chunk of headroom ready; give back what sits idle beyond three chunks, and
     // what exceeds this shard's share once its exposure is below it (symbols handed over).
     // What to keep is measured again right before `held` drops (exposure may grow meanwhile).
@@ -122,7 +126,7 @@ export class NatsShard implements ClusterShard {
       return now > f ? now : f;
     };
     if (l.held > l.cap() && exposure < l.held) await l.releaseDownTo(keepAtLeast(() => l.cap()), "above this shard's share");
-    else if (l.held - exposure < chunk / 2n) l.request(exposure + chunk);
+    else if (l.held - exposure < chunk / 2n && l.held < l.cap()) l.request(exposure + chunk);
     else if (l.held - exposure > 3n * chunk) await l.releaseDownTo(keepAtLeast(() => (worstGrossExposure(e) ?? l.held) + chunk), 'idle headroom');
   }
 

@@ -12,7 +12,10 @@ export interface NatsServer {
   port: number;
   child: ChildProcess;
   log: string[];
-  stop(): Promise<void>;
+  /** The JetStream store directory. */
+  dir: string;
+  /** Stops the server; the store directory goes too unless `keepStore` (for a restart on the same port and store). */
+  stop(opts?: { keepStore?: boolean }): Promise<void>;
 }
 
 export function natsServerMissing(): string | undefined {
@@ -21,9 +24,10 @@ export function natsServerMissing(): string | undefined {
   return r.status === 0 ? undefined : `nats-server --version exited ${r.status}`;
 }
 
-export async function startNatsServer(): Promise<NatsServer> {
-  const dir = mkdtempSync(join(tmpdir(), 'cwts-nats-'));
-  const child = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', '-1', '-sd', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** `port`/`dir` restart a stopped server where it was (its clients reconnect to the same URL). */
+export async function startNatsServer(opts: { port?: number; dir?: string } = {}): Promise<NatsServer> {
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'cwts-nats-'));
+  const child = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(opts.port ?? -1), '-sd', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
   const log: string[] = [];
   const port = await new Promise<number>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`nats-server did not report its port:\n${log.join('')}`)), 15_000);
@@ -44,13 +48,14 @@ export async function startNatsServer(): Promise<NatsServer> {
     port,
     child,
     log,
-    async stop() {
+    dir,
+    async stop(o = {}) {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once('exit', r));
         child.kill('SIGTERM');
         await exited;
       }
-      rmSync(dir, { recursive: true, force: true });
+      if (!o.keepStore) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

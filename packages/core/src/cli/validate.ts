@@ -3,6 +3,7 @@ import { CwtsContainer } from '../di/container.js';
 import { ManualClock } from '../contracts/clock.js';
 import { registerCoreServices } from '../engine/core-services.js';
 import { preparePlugins } from '../engine/prepare-plugins.js';
+import { loadClusterModule } from '../cluster/load.js';
 import { silentLogger } from '../observability/logger.js';
 import { MetricsRegistry } from '../observability/metrics.js';
 
@@ -35,6 +36,8 @@ export async function validateConfigCommand(opts: ValidateOptions, print: (line:
     const prepared = await preparePlugins({ loaded, root, logger: silentLogger() });
     backendSkips = prepared.backendSkips;
     venues = prepared.venues;
+    // `[cluster]`: its package must load as `run` would load it (no connection is made).
+    if (loaded.config.cluster?.enabled) await loadClusterModule(loaded.config.cluster, loaded.configDir);
   }
   const c = loaded.config;
   out(`${opts.config}: valid${opts.fileOnly ? ' (file only: plugins not loaded or checked)' : ''}`);
@@ -43,6 +46,7 @@ export async function validateConfigCommand(opts: ValidateOptions, print: (line:
     const symbols = v.symbols.length === 0 ? '' : `, symbols ${v.symbols.join(' ')}${v.symbols !== c.venues.find((x) => x.name === v.name)?.symbols ? ' (the plugin\'s defaults)' : ''}`;
     out(`  venue ${v.name}: plugin ${v.plugin}, ${v.hasCredentials ? 'credentials set' : 'no credentials (market data only)'}${symbols}`);
   }
+  if (c.cluster?.enabled) out(`  cluster ${c.cluster.name}: shard ${c.cluster.shard_id} of ${c.cluster.plugin} on ${c.cluster.servers.join(', ')}, takeover ${c.cluster.takeover_ms} ms${c.cluster.max_total_position !== undefined ? `, global max_total_position ${c.cluster.max_total_position}` : ''}`);
   out(c.compute.backends ? `  compute backends (exactly, in order): ${c.compute.backends.join(', ')}` : '  compute backends: auto-detect (accelerators, cpu-simd, CPU-emulated GPUs, js)');
   for (const s of backendSkips) out(`  compute backend ${s.name} will be skipped: ${s.reason}`);
   for (const n of loaded.notices ?? []) out(`  ${n}`);
