@@ -152,7 +152,14 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
       if (x.queryOrder && !x.simulated) {
         for (const vo of await x.openOrders()) {
           if (engine.orders.get(vo.clientOrderId)) continue;
-          mismatch({ exchange: name, kind: 'unknown_order', clientOrderId: vo.clientOrderId, symbol: vo.symbol, detail: `order ${vo.clientOrderId} (${vo.side} ${vo.qty} lots at ${vo.price ?? 'market'}) is working at the venue but not in the journal: adopted` });
+          const what = `order ${vo.clientOrderId} (${vo.side} ${vo.qty} lots at ${vo.price ?? 'market'}) is working at the venue but not in the journal`;
+          // Only ids of our own form are adopted: an order someone placed by hand on the same
+          // account is reported, never followed or cancelled by this process.
+          if (!engine.orders.ownsId(vo.clientOrderId)) {
+            mismatch({ exchange: name, kind: 'unknown_order', clientOrderId: vo.clientOrderId, symbol: vo.symbol, detail: `${what}; not an id this process issues: left alone` });
+            continue;
+          }
+          mismatch({ exchange: name, kind: 'unknown_order', clientOrderId: vo.clientOrderId, symbol: vo.symbol, detail: `${what}: adopted` });
           adoptOrder(engine, vo);
           record(name, 'adopted', `open order ${vo.clientOrderId} adopted from the venue`, vo.clientOrderId);
         }
