@@ -32,7 +32,7 @@ export interface BinanceOptions {
   /**
    * How fills are learned. "stream" (spot): the user data stream on the WebSocket API
    * (userDataStream.subscribe.signature), with REST polling only while the stream is down;
-   * "polling": REST only. USD-M futures have no execution yet (market data only), so no stream either.
+   * "polling": REST only. USD-M futures always poll (their listenKey stream is not implemented).
    */
   fills: 'stream' | 'polling';
   poll_interval_ms: number;
