@@ -26,7 +26,7 @@ export function engineStatus(engine: Engine, extra: Record<string, unknown> = {}
     openOrders: engine.orders.openCount(),
     restoredFrom: engine.restoredFrom ?? null,
     reconcile: engine.reconcileResult ?? { pending: !engine.reconciled },
-    journal: engine.journalStore ? { path: engine.journalStore.path, fsync: engine.journalStore.policy, pending: engine.journalStore.pending, committed: engine.journalStore.committed } : null,
+    journal: engine.journalStore ? { path: engine.journalStore.path, fsync: engine.journalStore.policy, pending: engine.journalStore.pending } : null,
     ...extra,
   };
 }
