@@ -47,7 +47,7 @@ export function prng(seed) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function config(kind, dir, venuePort, fsync) {
+export function config(kind, dir, venuePort, fsync) {
   const venue =
     kind === 'sim'
       ? `[exchanges]\nenabled = ["sim"]\n\n[sim]\nplugin = "@cwts/exchange-sim"\nsymbols = ["${SYMBOL}"]\n\n[sim.options]\nseed = 7\n`
@@ -92,7 +92,7 @@ fsync = "${fsync}"
 }
 
 /** Starts the app; resolves with its ports once it logged them. */
-function startApp(cfg, dir, log) {
+export function startApp(cfg, dir, log) {
   const child = spawn(process.execPath, [CLI, 'run', '--config', cfg], {
     cwd: ROOT,
     env: { ...process.env, CWTS_LOG_FORMAT: 'json', CWTS_DATA_DIR: dir, CWTS_CONTROL_TOKEN: CONTROL_TOKEN, CHAOS_BINANCE_KEY: KEY, CHAOS_BINANCE_SECRET: SECRET },
@@ -124,12 +124,12 @@ function startApp(cfg, dir, log) {
   return { child, exited, ports, output: () => out };
 }
 
-async function getJson(url) {
+export async function getJson(url) {
   const r = await fetch(url);
   return { status: r.status, body: await r.json().catch(() => undefined) };
 }
 
-async function until(cond, what, ms) {
+export async function until(cond, what, ms) {
   const end = Date.now() + ms;
   for (;;) {
     try {
@@ -142,7 +142,7 @@ async function until(cond, what, ms) {
   }
 }
 
-function startVenue(dir, seed) {
+export function startVenue(dir, seed) {
   const ledger = join(dir, 'venue-ledger.json');
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'chaos/binance-venue.ts'), ledger, String(seed)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -160,6 +160,21 @@ function startVenue(dir, seed) {
   return {
     child,
     port,
+    /** Stops the venue's trades and fills (the book still moves): a still picture of orders and trades. */
+    pause() {
+      child.kill('SIGHUP');
+    },
+    /** The venue's ledger as it is now (the process goes on). */
+    async snapshot() {
+      const before = existsSync(ledger) ? readFileSync(ledger, 'utf8') : '';
+      child.kill('SIGUSR2');
+      for (let i = 0; i < 200; i++) {
+        await sleep(10);
+        const now = existsSync(ledger) ? readFileSync(ledger, 'utf8') : '';
+        if (now && now !== before) return JSON.parse(now);
+      }
+      throw new Error('the local Binance server did not write its ledger');
+    },
     async stop() {
       child.kill('SIGTERM');
       await exited;
@@ -169,8 +184,8 @@ function startVenue(dir, seed) {
 }
 
 /** The journal as records, through `cwts-ultra journal export` (the store's own reader). */
-function exportJournal(dir) {
-  const r = spawnSync(process.execPath, [CLI, 'journal', 'export', '--journal', join(dir, 'journal.db')], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 28 });
+export function exportJournal(dir, file = 'journal.db') {
+  const r = spawnSync(process.execPath, [CLI, 'journal', 'export', '--journal', join(dir, file)], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 28 });
   if (r.status !== 0) throw new Error(`journal export failed (${r.status}): ${r.stderr || r.stdout}`);
   return r.stdout
     .split('\n')
@@ -301,7 +316,7 @@ export async function runPhase({ kind, kills, seed, fsync = 'batch', haltAtKill 
   return result;
 }
 
-function prove(kind, dir, status, records, ledger, haltedAt) {
+export function prove(kind, dir, status, records, ledger, haltedAt) {
   const fills = records.filter((r) => r.t === 'report' && r.report?.kind === 'fill').map((r) => r.report);
   const journalTradeIds = fills.map((f) => f.tradeId ?? `${f.clientOrderId}#${f.cumQty}`);
   // a fill applied twice has the same order and trade id (the sim's trade ids restart with the process)

@@ -91,8 +91,9 @@ not a failure): \`fill_while_down\` are fills the venue made while the app was d
 journal committed them; \`unknown_trade\` are trades of an order that reached the venue but whose
 journal record was not yet committed when the kill came (\`fsync = "batch"\` commits every 50 ms,
 after the order left). Both are applied exactly once with their fees, which the proofs confirm.
-With \`--fsync always\` (2026-12-05, binance, 15 kills, seed 99: PASS, 207/207 fills) no
-\`unknown_trade\` occurred: the order's record commits before the order leaves the process.
+With \`--fsync always\` (2026-12-05, binance: 15 kills, seed 99, PASS, 207/207 fills; again with the
+journal's writer thread: 12 kills, seed 77, PASS, 80/80 fills) no \`unknown_trade\` occurred: the
+order's record commits before the order leaves the process.
 
 Last run: ${new Date().toISOString().slice(0, 16)} UTC, commit ${spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim() || '?'}, ${cpus().length} cores, \`pnpm chaos --kills ${rs[0]?.kills} --seed ${rs[0]?.seed} --fsync ${rs[0]?.fsync}\`.
 

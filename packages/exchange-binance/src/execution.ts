@@ -195,7 +195,7 @@ export class BinanceExecution implements ExecutionClient {
     this.timers.interval(() => {
       if (!this.stream?.up) void this.pollTracked();
     }, this.deps.options.poll_interval_ms);
-    // USD-M futures still use a listenKey stream, which is not implemented: they poll.
+    // Spot only: USD-M futures execution is not implemented (availability() refuses it).
     if (this.deps.options.fills === 'stream' && this.deps.endpoints.market === 'spot') {
       this.stream = new BinanceUserStream({
         url: binanceWsApiUrl(this.deps.endpoints, this.deps.testnet, this.deps.options.ws_api_url),

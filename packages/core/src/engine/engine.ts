@@ -436,6 +436,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       this.portfolio.applyFill(instrument, r);
       this.opts.risk?.onFill(instrument, r);
       this.counts.fills++;
+      this.fillsBooked.set(r.exchange, (this.fillsBooked.get(r.exchange) ?? 0) + 1);
       this.digest.update(journalStringify({ f: { id: r.clientOrderId, side: r.side, price: r.lastPrice, qty: r.lastQty, fee: r.feeAtoms, liq: r.liquidity ?? null } }) + '\n');
       const pos = this.portfolio.find(r.exchange, r.symbol)!;
       this.opts.metrics.position.labels(r.exchange, r.symbol).set(Number(pos.qty) * Number(instrument.qtyScale.mantissa) * 10 ** -instrument.qtyScale.exponent);
@@ -505,6 +506,9 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       this.journal({ t: 'state', scope, key, value, ts: this.now });
     },
   };
+
+  /** Fills booked per venue, restored ones included (reconciliation's balance tolerance). */
+  readonly fillsBooked = new Map<string, number>();
 
   /** The risk layer's cash ledger (reconciliation's balance check); undefined without one. */
   cashBalance(exchange: string, asset: string): bigint | undefined {

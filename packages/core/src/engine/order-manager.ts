@@ -38,6 +38,11 @@ export class OrderManager {
   }
   private block = 1000;
 
+  /** Whether a client order id is of the form this manager issues (`<prefix>-<n>`). */
+  ownsId(clientOrderId: string): boolean {
+    return clientOrderId.startsWith(`${this.idPrefix}-`) && /^\d+$/.test(clientOrderId.slice(this.idPrefix.length + 1));
+  }
+
   /** The next id number to be issued (status, tests). */
   get nextIdNumber(): number {
     return this.nextId;

@@ -35,6 +35,7 @@ export function restoreFromJournal(engine: Engine, contents: JournalContents, jo
       }
       engine.portfolio.applyFill(instrument, ev.report);
       engine.risk?.replayFill?.(instrument, ev.report);
+      engine.fillsBooked.set(ev.report.exchange, (engine.fillsBooked.get(ev.report.exchange) ?? 0) + 1);
       fills++;
     } else if (ev.t === 'reconcile' && ev.kind === 'closed' && ev.clientOrderId) {
       engine.orders.forceClose(ev.clientOrderId, ev.detail);

@@ -1,6 +1,6 @@
 import type { OrderStatusReport, VenueBalance } from '../contracts/exchange.js';
 import type { PersistedState } from '../contracts/trading.js';
-import { formatScaled, lotsToQty } from '../domain/instrument.js';
+import { formatScaled, lotsToQty, notionalExponent } from '../domain/instrument.js';
 import { amountToCommon } from '../risk/accounts.js';
 import { COMMON_EXPONENT } from '../risk/portfolio.js';
 import type { ExecutionReport, Order } from '../domain/orders.js';
@@ -36,6 +36,8 @@ export interface ReconcileEnginePort {
    * live); undefined when no cash ledger runs (no risk layer), which skips the balance check.
    */
   cashBalance(exchange: string, asset: string): bigint | undefined;
+  /** Fills booked per venue so far, restored ones included. */
+  readonly fillsBooked: ReadonlyMap<string, number>;
 }
 
 /**
@@ -45,6 +47,8 @@ export interface ReconcileEnginePort {
 export interface BalanceBaseline {
   venue: Record<string, string>;
   ledger: Record<string, string>;
+  /** Fills booked for the venue at that moment (the fee rounding tolerance counts those since). */
+  fills: number;
   ts: number;
 }
 export const BALANCE_BASELINE_SCOPE = 'reconcile.balances';
@@ -148,7 +152,14 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
       if (x.queryOrder && !x.simulated) {
         for (const vo of await x.openOrders()) {
           if (engine.orders.get(vo.clientOrderId)) continue;
-          mismatch({ exchange: name, kind: 'unknown_order', clientOrderId: vo.clientOrderId, symbol: vo.symbol, detail: `order ${vo.clientOrderId} (${vo.side} ${vo.qty} lots at ${vo.price ?? 'market'}) is working at the venue but not in the journal: adopted` });
+          const what = `order ${vo.clientOrderId} (${vo.side} ${vo.qty} lots at ${vo.price ?? 'market'}) is working at the venue but not in the journal`;
+          // Only ids of our own form are adopted: an order someone placed by hand on the same
+          // account is reported, never followed or cancelled by this process.
+          if (!engine.orders.ownsId(vo.clientOrderId)) {
+            mismatch({ exchange: name, kind: 'unknown_order', clientOrderId: vo.clientOrderId, symbol: vo.symbol, detail: `${what}; not an id this process issues: left alone` });
+            continue;
+          }
+          mismatch({ exchange: name, kind: 'unknown_order', clientOrderId: vo.clientOrderId, symbol: vo.symbol, detail: `${what}: adopted` });
           adoptOrder(engine, vo);
           record(name, 'adopted', `open order ${vo.clientOrderId} adopted from the venue`, vo.clientOrderId);
         }
@@ -208,19 +219,27 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
  * for every asset of the venue's instruments (base and quote), the venue's balance now must
  * equal its balance at the last reconciliation plus what the journal's fills moved since (the
  * cash ledger now minus the ledger then). Steps 1 and 2 ran first, so fills made while the
- * process was down are already booked. A difference of at least one unit of the last decimal
- * the venue reports is a `balance` mismatch (a deposit or withdrawal, a trade outside this
- * process, a fee charged in another asset). Either policy then takes the venue's balances as the
+ * process was down are already booked. Tolerance: one unit of the last decimal the venue
+ * reports, plus, for a quote asset, one quote atom (10^-(price exp + qty exp)) per fill booked
+ * since, because a fee is booked in whole quote atoms, rounded up (Binance charges 8 decimals on
+ * a 7-decimal notional). Anything beyond is a `balance` mismatch (a deposit or withdrawal, a
+ * trade outside this process, a fee charged in another asset). Either policy then takes the venue's balances as the
  * new baseline (a mismatch is reported once, not at every restart); "halt" also halts. The first
  * reconciliation with a venue only records the baseline.
  */
 function checkBalances(engine: ReconcileEnginePort, exchange: string, symbols: readonly string[], venue: readonly VenueBalance[], mismatch: (m: ReconcileMismatch) => void, logger: Logger): { compared: string[] } | { skipped: string } {
   const assets = new Set<string>();
+  /** Per quote asset, its largest atom across the venue's instruments (x 10^-18). */
+  const quoteAtom = new Map<string, bigint>();
   for (const s of symbols) {
     const i = engine.instrument(exchange, s);
-    if (i) assets.add(i.base).add(i.quote);
+    if (!i) continue;
+    assets.add(i.base).add(i.quote);
+    const atom = 10n ** BigInt(Math.max(0, COMMON_EXPONENT - notionalExponent(i)));
+    if (atom > (quoteAtom.get(i.quote) ?? 0n)) quoteAtom.set(i.quote, atom);
   }
-  const next: BalanceBaseline = { venue: {}, ledger: {}, ts: engine.now };
+  const fills = engine.fillsBooked.get(exchange) ?? 0;
+  const next: BalanceBaseline = { venue: {}, ledger: {}, fills, ts: engine.now };
   for (const a of assets) {
     const ledger = engine.cashBalance(exchange, a);
     if (ledger === undefined) return { skipped: 'no cash ledger (no risk layer)' };
@@ -243,7 +262,8 @@ function checkBalances(engine: ReconcileEnginePort, exchange: string, symbols: r
     const diff = actual - expected;
     const decimals = next.venue[a]!.includes('.') ? next.venue[a]!.split('.')[1]!.length : 0;
     const unit = 10n ** BigInt(Math.max(0, COMMON_EXPONENT - decimals));
-    if (diff < unit && -diff < unit) continue;
+    const tolerance = unit + BigInt(Math.max(0, fills - (before.fills ?? 0))) * (quoteAtom.get(a) ?? 0n);
+    if (diff < tolerance && -diff < tolerance) continue;
     const fmt = (v: bigint) => formatScaled(v, COMMON_EXPONENT);
     mismatch({
       exchange,

@@ -260,6 +260,27 @@ describe('restart from the journal', () => {
     await second.engine.stop('test');
   });
 
+  it('orders working at the venue that the journal never saw: ours are adopted and followed, others are reported and left alone', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'cwts-restart-')), 'j.db');
+    await (await boot(path)).engine.stop('SIGTERM');
+    const venue = new ScriptedVenue('v', [BTC], { canTrade: true }, false);
+    const working = (id: string) => ({ exchange: 'v', symbol: 'BTCUSDT', side: 'buy' as const, type: 'limit' as const, price: 4_990_000, qty: 7, tif: 'GTC' as const, source: '', clientOrderId: id, status: 'open' as const, filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: 1, updatedTs: 1 });
+    venue.venueOpen = [working('cw-5000'), working('manual-1')];
+    const second = await boot(path, { venue });
+    expect(second.engine.reconcileResult!.mismatches.map((m) => [m.kind, m.clientOrderId, m.detail.split(': ').pop()])).toEqual([
+      ['unknown_order', 'cw-5000', 'adopted'],
+      ['unknown_order', 'manual-1', 'left alone'],
+    ]);
+    expect(second.engine.orders.get('cw-5000')).toMatchObject({ status: 'open', source: 'reconcile:adopted' });
+    expect(second.engine.orders.get('manual-1')).toBeUndefined();
+    // Ours is journaled and comes back after the next restart; new ids continue above it.
+    await second.engine.stop('SIGTERM');
+    const third = await boot(path, { venue: new ScriptedVenue('v', [BTC], { canTrade: true }, false) });
+    expect(third.engine.orders.get('cw-5000')?.clientOrderId).toBe('cw-5000');
+    expect(third.engine.orders.nextIdNumber).toBeGreaterThan(5000);
+    await third.engine.stop('test');
+  });
+
   it('balances: the venue change since the last reconciliation must equal what journaled fills moved; a deposit is a counted mismatch', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'cwts-restart-')), 'j.db');
     const first = await boot(path, { venue: new ScriptedVenue('v', [BTC]).setBalances({ BTC: '0.00000000', USDT: '1000.00000000', BNB: '3' }) });
@@ -268,9 +289,10 @@ describe('restart from the journal', () => {
     first.trade('buy', 10, 5n);
     await first.engine.stop('SIGTERM');
 
-    // The venue moved exactly what the fill says (BNB, not traded here, is not compared).
+    // The venue moved what the fill says, give or take its fee rounding (under one quote atom,
+    // 0.00001 USDT, per fill); BNB, not traded here, is not compared.
     const venue = () => new ScriptedVenue('v', [BTC]);
-    const second = await boot(path, { venue: venue().setBalances({ BTC: '0.01000000', USDT: '499.98995000', BNB: '2' }) });
+    const second = await boot(path, { venue: venue().setBalances({ BTC: '0.01000000', USDT: '499.98995900', BNB: '2' }) });
     expect(second.engine.reconcileResult!.venues[0]!.balances).toEqual({ compared: ['BTC', 'USDT'] });
     expect(second.engine.reconcileResult!.mismatches).toEqual([]);
     await second.engine.stop('SIGTERM');
@@ -279,7 +301,7 @@ describe('restart from the journal', () => {
     const third = await boot(path, { venue: venue().setBalances({ BTC: '0.01000000', USDT: '599.98995000' }), onMismatch: 'halt' });
     const st = engineStatus(third.engine) as { reconcile: { mismatches: { kind: string; detail: string }[] } };
     expect(st.reconcile.mismatches).toEqual([
-      { exchange: 'v', kind: 'balance', detail: expect.stringMatching(/^USDT: venue balance 599\.98995000, journal expects 499\.98995 \(venue 499\.98995000 at .*, \+0 from journaled fills since\): \+100 unexplained$/) },
+      { exchange: 'v', kind: 'balance', detail: expect.stringMatching(/^USDT: venue balance 599\.98995000, journal expects 499\.989959 \(venue 499\.98995900 at .*, \+0 from journaled fills since\): \+99\.999991 unexplained$/) },
     ]);
     expect(await third.metrics.text()).toMatch(/cwts_reconcile_mismatches_total\{exchange="v",kind="balance"\} 1/);
     expect(third.engine.riskState.state).toBe('HALTED');

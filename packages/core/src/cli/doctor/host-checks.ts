@@ -76,12 +76,12 @@ export function checkMemlock(host: HostProbe): CheckResult {
   const l = limit(host, 'Max locked memory');
   if (!l) return { ...base, status: 'WARN', detail: 'cannot be checked here: /proc/self/limits is not readable (not Linux?)' };
   if (l.soft === 'unlimited') return { ...base, status: 'PASS', detail: 'unlimited' };
-  const mib = Number(l.soft) / MiB;
+  const size = (v: string) => (v === 'unlimited' || !Number.isFinite(Number(v)) ? v : `${(Number(v) / MiB).toFixed(0)} MiB`);
   return {
     ...base,
     status: 'WARN',
-    detail: `soft limit ${Number.isFinite(mib) ? `${mib.toFixed(0)} MiB` : l.soft} (hard ${l.hard}); GPU backends pin staging buffers and fail to pin beyond it`,
-    fix: 'systemd: LimitMEMLOCK=infinity (deploy/systemd sets it); /etc/security/limits.conf: "* soft memlock unlimited" and "* hard memlock unlimited"; docker: --ulimit memlock=-1',
+    detail: `soft limit ${size(l.soft)} (hard ${size(l.hard)}); GPU backends pin staging buffers and fail to pin beyond it`,
+    fix: 'systemd: LimitMEMLOCK=infinity in the unit [Service] section (deploy/systemd/cwts-ultra.service does not set it); /etc/security/limits.conf: "* soft memlock unlimited" and "* hard memlock unlimited"; docker: --ulimit memlock=-1',
   };
 }
 
@@ -92,7 +92,7 @@ export function checkOpenFiles(host: HostProbe): CheckResult {
   if (!l) return { ...base, status: 'WARN', detail: 'cannot be checked here: /proc/self/limits is not readable (not Linux?)' };
   const soft = l.soft === 'unlimited' ? Infinity : Number(l.soft);
   if (soft >= 65536) return { ...base, status: 'PASS', detail: `soft limit ${l.soft}` };
-  return { ...base, status: 'WARN', detail: `soft limit ${l.soft} (hard ${l.hard}); 65536 or more recommended`, fix: 'systemd: LimitNOFILE=65536 (deploy/systemd sets it); shell: ulimit -n 65536; docker: --ulimit nofile=65536:65536' };
+  return { ...base, status: 'WARN', detail: `soft limit ${l.soft} (hard ${l.hard}); 65536 or more recommended`, fix: 'systemd: LimitNOFILE=65536 in the unit [Service] section; shell: ulimit -n 65536; docker: --ulimit nofile=65536:65536' };
 }
 
 /** Reads a sysctl through /proc/sys; the last number of a multi-value one (tcp_rmem's max). */
