@@ -25,6 +25,8 @@ export interface CoreServiceOptions {
   dataDir?: string;
   /** A journal write failed: the caller halts new orders. */
   onJournalError(err: Error): void;
+  /** How long an `always` commit may wait for the writer thread (default: the journal's, 10 s). */
+  journalCommitTimeoutMs?: number;
 }
 
 /**
@@ -60,15 +62,24 @@ export function registerCoreServices(root: CwtsContainer, o: CoreServiceOptions)
       var: { method: r.var_method, budget: r.var_budget, horizon: r.var_horizon, sampleEveryMs: r.var_sample_ms, recomputeEveryMs: r.var_interval_s * 1000 },
     });
   });
-  if (o.journal) root.registerDefault(SERVICE_TOKENS.Journal, (c) => openJournal(cfg, o.dataDir, c.resolve(TOKENS.Logger), o.onJournalError));
+  if (o.journal) {
+    root.registerDefault(SERVICE_TOKENS.Journal, (c) => {
+      const metrics = c.resolve(TOKENS.Metrics);
+      return openJournal(cfg, o.dataDir, c.resolve(TOKENS.Logger), o.journalCommitTimeoutMs, (err) => {
+        metrics.journalWriteFailures.inc();
+        o.onJournalError(err);
+      });
+    });
+  }
 }
 
 /** Opens core's SQLite journal for this deployment and reports a taken-over lock or an unclean last run. */
-function openJournal(cfg: CwtsConfig, dataDir: string | undefined, logger: Logger, onWriteError: (err: Error) => void): JournalStore {
+function openJournal(cfg: CwtsConfig, dataDir: string | undefined, logger: Logger, commitTimeoutMs: number | undefined, onWriteError: (err: Error) => void): JournalStore {
   const path = resolveJournalPath(cfg.journal, cfg.system.name, dataDir);
   const journal = JournalStore.open(path, {
     fsync: cfg.journal.fsync,
     batchMs: cfg.journal.batch_ms,
+    commitTimeoutMs,
     systemName: cfg.system.name,
     configDigest: createHash('sha256').update(journalStringify(cfg)).digest('hex'),
     // Trading on without a record of it would make the next restart wrong: stop new orders.

@@ -72,6 +72,7 @@ export class MetricsRegistry {
     });
   })();
   readonly reconcileMismatches = new Counter({ name: 'cwts_reconcile_mismatches_total', help: 'Differences between the journal and a venue found by reconciliation at start, by kind', labelNames: ['exchange', 'kind'], registers: [this.registry] });
+  readonly journalWriteFailures = new Counter({ name: 'cwts_journal_write_failures_total', help: 'Journal commits that failed or timed out; each one halts new orders (the next restart would not know what was sent)', registers: [this.registry] });
   readonly errors = new Counter({ name: 'cwts_errors_total', help: 'Recovered errors by component', labelNames: ['component'], registers: [this.registry] });
   readonly feedErrors = new Counter({ name: 'cwts_feed_errors_total', help: 'Market-data input rejected at the adapter edge (malformed frames, invalid values, implausible ids), by reason', labelNames: ['exchange', 'symbol', 'reason'], registers: [this.registry] });
 

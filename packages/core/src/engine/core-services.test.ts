@@ -1,0 +1,56 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../contracts/clock.js';
+import { parseConfig } from '../config/load.js';
+import { CwtsContainer } from '../di/container.js';
+import type { Order } from '../domain/orders.js';
+import { JournalStore } from '../journal/store.js';
+import { silentLogger } from '../observability/logger.js';
+import { MetricsRegistry } from '../observability/metrics.js';
+import { SERVICE_TOKENS } from '../services/tokens.js';
+import { registerCoreServices } from './core-services.js';
+
+const CONFIG = [
+  '[system]', 'name = "jw"',
+  '[exchanges]', 'enabled = ["sim"]',
+  '[risk]', 'max_position = 1000', 'max_drawdown = 0.1', 'var_confidence = 0.99',
+  '[journal]', 'fsync = "always"',
+].join('\n');
+
+const order = (n: number): Order => ({
+  exchange: 'sim', symbol: 'BTCUSDT', side: 'buy', type: 'limit', price: 100, qty: 10, tif: 'GTC', source: 'test',
+  clientOrderId: `cw-${n}`, status: 'pending_new', filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: n, updatedTs: n,
+});
+
+describe('core services: the journal', () => {
+  it('counts a failed commit in cwts_journal_write_failures_total and reports it to the caller (which halts)', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'cwts-core-services-'));
+    const { config } = parseConfig(CONFIG, {}, 'jw.toml');
+    const metrics = new MetricsRegistry({ processMetrics: false });
+    const errors: Error[] = [];
+    const root = CwtsContainer.createRoot();
+    registerCoreServices(root, {
+      config, clock: new ManualClock(), logger: silentLogger(), metrics, timers: false, journal: true, dataDir,
+      onJournalError: (e) => errors.push(e), journalCommitTimeoutMs: 300,
+    });
+    const journal = root.resolve(SERVICE_TOKENS.Journal) as JournalStore;
+    try {
+      expect(journal.append({ t: 'order', order: order(1), ts: 1 })).toBe(true);
+      expect(await metrics.text()).toMatch(/^cwts_journal_write_failures_total 0$/m);
+      // Another connection holds SQLite's write lock: the writer cannot commit within the bound.
+      const blocker = new Database(join(dataDir, 'jw.db'));
+      blocker.prepare('BEGIN IMMEDIATE').run();
+      expect(journal.append({ t: 'order', order: order(2), ts: 2 })).toBe(false);
+      blocker.prepare('ROLLBACK').run();
+      blocker.close();
+      expect(await metrics.text()).toMatch(/^cwts_journal_write_failures_total 1$/m);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]!.message).toMatch(/journal .*jw\.db/);
+    } finally {
+      journal.close();
+    }
+  });
+});
