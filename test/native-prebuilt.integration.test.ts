@@ -18,8 +18,8 @@ function onPath(cmd: string, path = process.env.PATH ?? ''): string | undefined 
 function backendRows(out: string): Map<string, { status: string; detail: string }> {
   const rows = new Map<string, { status: string; detail: string }>();
   for (const line of out.split('\n').slice(1)) {
-    const m = /^(\S+)\s+(\S+)\s+(available|unavailable)\s+(.*)$/.exec(line);
-    if (m) rows.set(m[1]!, { status: m[3]!, detail: m[4]! });
+    const m = /^(\S+)(?:\s+\S+)+?\s+(available|unavailable)\s+(.*)$/.exec(line);
+    if (m) rows.set(m[1]!, { status: m[2]!, detail: m[3]! });
   }
   return rows;
 }
