@@ -140,7 +140,7 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
     return { name: v.name, symbols: v.symbols, marketData, execution };
   });
 
-  // The built-in pre-trade chain from [risk] (risk/checks.ts), then third-party checks.
+  // Equity, drawdown, VaR and the risk state machine: core's RiskManager unless a plugin replaced it.
   const risk = root.resolve(SERVICE_TOKENS.RiskManager);
   // Core's chain (a core plugin, engine/builtin-plugins.ts) first, then `[risk_checks.*]` plugins,
   // then what the caller appends (a cluster shard's lease and budget gates).
@@ -181,7 +181,6 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
     beforeEvent: opts.beforeEvent,
     observer: opts.observer,
   });
-
 
   let control: { server: RiskControlServer; port: number } | undefined;
   if (opts.controlPort !== undefined) {
