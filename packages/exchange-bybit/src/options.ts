@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { checkOptions } from '@cwts/core/config';
 
 /**
  * `[bybit.options]`: settings owned by this plugin, validated (zod) before anything connects.
@@ -64,14 +65,9 @@ export const BYBIT_OPTION_KEYS = Object.keys(DEFAULT_BYBIT_OPTIONS) as (keyof By
 
 export function validateBybitOptions(options: unknown, path: string): { path: string; message: string }[] {
   if (options === undefined) return [];
-  const r = BybitOptionsSchema.safeParse(options);
-  const out = r.success
-    ? []
-    : r.error.issues.map((i) => {
-        if (i.code === 'unrecognized_keys') return { path: `${path}.${i.keys.join(',')}`, message: `unknown key (known: ${BYBIT_OPTION_KEYS.join(', ')})` };
-        return { path: [path, ...i.path.map(String)].join('.'), message: i.message };
-      });
-  const o = (r.success ? r.data : {}) as Partial<BybitOptions>;
+  const r = checkOptions(BybitOptionsSchema, options, path);
+  const out = r.ok ? [] : [...r.issues];
+  const o = (r.ok ? r.value : {}) as Partial<BybitOptions>;
   if (o.reconnect_initial_ms !== undefined && o.reconnect_max_ms !== undefined && o.reconnect_max_ms < o.reconnect_initial_ms) {
     out.push({ path: `${path}.reconnect_max_ms`, message: 'must be >= reconnect_initial_ms' });
   }

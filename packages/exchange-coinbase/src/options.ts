@@ -3,6 +3,7 @@
  * Every key is optional; defaults follow Coinbase's documented Advanced Trade limits.
  */
 import { z } from 'zod';
+import { checkOptions } from '@cwts/core/config';
 
 const ms = (lo: number, hi: number) => z.number().int().min(lo).max(hi);
 
@@ -47,18 +48,10 @@ export const COINBASE_OPTION_KEYS = Object.keys(DEFAULT_COINBASE_OPTIONS) as (ke
 
 export function validateCoinbaseOptions(options: unknown, path: string): { path: string; message: string }[] {
   if (options === undefined) return [];
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) return [{ path, message: 'must be a table' }];
-  const r = CoinbaseOptionsSchema.safeParse(options);
+  const r = checkOptions(CoinbaseOptionsSchema, options, path);
+  if (!r.ok) return [...r.issues];
   const out: { path: string; message: string }[] = [];
-  if (!r.success) {
-    for (const issue of r.error.issues) {
-      if (issue.code === 'unrecognized_keys') {
-        for (const k of issue.keys) out.push({ path: `${path}.${k}`, message: `unknown key (known: ${COINBASE_OPTION_KEYS.join(', ')})` });
-      } else out.push({ path: [path, ...issue.path.map(String)].join('.'), message: issue.message });
-    }
-    return out;
-  }
-  const o = r.data;
+  const o = r.value;
   if (o.reconnect_initial_ms !== undefined && o.reconnect_max_ms !== undefined && o.reconnect_max_ms < o.reconnect_initial_ms) {
     out.push({ path: `${path}.reconnect_max_ms`, message: 'must be >= reconnect_initial_ms' });
   }

@@ -119,7 +119,7 @@ describe('instruments, endpoints and options', () => {
     expect(validateCoinbaseOptions({ bogus: 1 }, 'coinbase.options')[0]).toMatchObject({ path: 'coinbase.options.bogus', message: expect.stringMatching(/unknown key/) });
     expect(validateCoinbaseOptions({ stale_after_ms: 'x' }, 'c.o')[0]!.path).toBe('c.o.stale_after_ms');
     expect(validateCoinbaseOptions({ reconnect_initial_ms: 500, reconnect_max_ms: 100 }, 'c.o')[0]!.path).toBe('c.o.reconnect_max_ms');
-    expect(validateCoinbaseOptions(5, 'c.o')).toEqual([{ path: 'c.o', message: 'must be a table' }]);
+    expect(validateCoinbaseOptions(5, 'c.o')).toEqual([{ path: 'c.o', message: 'expected a table, got number 5' }]);
     expect(resolveCoinbaseOptions(undefined).stale_after_ms).toBe(5000);
   });
 });

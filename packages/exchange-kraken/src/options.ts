@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { checkOptions } from '@cwts/core/config';
 
 /**
  * `[kraken.options]`: settings owned by this plugin, validated (zod) before anything connects.
@@ -34,9 +35,8 @@ export const DEFAULT_KRAKEN_OPTIONS: Readonly<KrakenOptions> = Object.freeze(Kra
 
 export function validateKrakenOptions(options: unknown, path: string): { path: string; message: string }[] {
   if (options === undefined) return [];
-  const r = KrakenOptionsSchema.safeParse(options);
-  if (r.success) return [];
-  return r.error.issues.map((i) => ({ path: [path, ...i.path.map(String)].join('.'), message: i.message }));
+  const r = checkOptions(KrakenOptionsSchema, options, path);
+  return r.ok ? [] : r.issues;
 }
 
 export function resolveKrakenOptions(options: unknown, path = 'kraken.options'): KrakenOptions {

@@ -144,7 +144,7 @@ describe('Kraken config', () => {
   });
 
   it('validates options with their paths', () => {
-    expect(validateKrakenOptions({ book_depth: 20, nope: 1 }, 'kraken.options').map((p) => p.path).sort()).toEqual(['kraken.options', 'kraken.options.book_depth']);
+    expect(validateKrakenOptions({ book_depth: 20, nope: 1 }, 'kraken.options').map((p) => p.path).sort()).toEqual(['kraken.options.book_depth', 'kraken.options.nope']);
     expect(validateKrakenOptions({ reconnect_initial_ms: 500, reconnect_max_ms: 100 }, 'k.options')).toEqual([{ path: 'k.options.reconnect_max_ms', message: 'must be >= reconnect_initial_ms' }]);
     expect(resolveKrakenOptions(undefined).book_depth).toBe(25);
     expect(resolveKrakenOptions({ book_depth: 10 }).book_depth).toBe(10);
