@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,20 +8,14 @@ import { FakeTinyEx } from '../examples/third-party-exchange/test/fake-tinyex.js
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Every package a user can install, plus the third-party exchange example (packed like a third party's). */
+/**
+ * Every package a user can install (each folder of packages/, so a new package is covered the
+ * day it lands), plus the third-party exchange example (packed like a third party's).
+ */
 const PACKAGES = [
-  'packages/core',
-  'packages/exchange-sim',
-  'packages/exchange-binance',
-  'packages/exchange-bybit',
-  'packages/exchange-coinbase',
-  'packages/exchange-kraken',
-  'packages/exchange-ccxt',
-  'packages/backend-cpu-simd',
-  'packages/backend-vulkan',
-  'packages/backend-cuda',
-  'packages/backend-rocm',
-  'packages/backend-metal',
+  ...readdirSync(join(root, 'packages'), { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(join(root, 'packages', d.name, 'package.json')))
+    .map((d) => `packages/${d.name}`),
   'examples/third-party-exchange',
 ];
 
@@ -41,6 +35,7 @@ afterAll(async () => {
 describe('pack and install', () => {
   it('a deployment composed from every packed package runs, on the native backend, with a third-party plugin', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cwts-pack-'));
+    expect(PACKAGES).toEqual(expect.arrayContaining(['packages/core', 'packages/exchange-sim', 'packages/backend-cpu-simd', 'packages/cluster-nats']));
     const deps: Record<string, string> = {};
     for (const pkg of PACKAGES) {
       const before = new Set(readdirSync(dir));
