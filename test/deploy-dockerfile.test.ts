@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DockerfileParser, type Instruction } from 'dockerfile-ast';
 import { parseConfig } from '../packages/core/src/config/index.js';
+import { computeBackendCandidates, computePluginSpec } from '../packages/core/src/config/compute-schema.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const text = readFileSync(join(root, 'deploy/Dockerfile'), 'utf8');
@@ -115,7 +116,8 @@ describe('deploy/Dockerfile', () => {
     expect(text).toMatch(/pnpm prune --prod/);
     const rootPkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
     const loaded = parseConfig(readFileSync(join(root, 'examples/reference-app/config/production.toml'), 'utf8'), PLACEHOLDER_KEYS);
-    const needed = [...loaded.config.venues.map((v) => v.plugin), ...loaded.config.compute.backends.filter((b) => b !== 'js').map((b) => `@cwts/backend-${b}`), '@cwts/core'];
+    // Without `[compute] backends` every known backend is auto-detected, so each must be installed.
+    const needed = [...loaded.config.venues.map((v) => v.plugin), ...computeBackendCandidates(loaded.config.compute).map((b) => computePluginSpec(loaded.config.compute, b)), '@cwts/core'];
     expect(needed).toContain('@cwts/exchange-coinbase');
     for (const p of needed) expect(rootPkg.dependencies?.[p], `${p} in the root package's dependencies`).toBeDefined();
   });

@@ -44,7 +44,10 @@ describe('cwts-ultra run: hostile Binance input (issue 11)', () => {
     const r = run;
     const base = `http://127.0.0.1:${r.healthPort}`;
     const book = async () => ((await getJson(`${base}/status`)).books as any[]).find((b) => b.exchange === 'binance' && b.symbol === SYM);
-    const ready = async () => (await fetch(`${base}/health/ready`)).status;
+    const readyBody = async () => {
+      const res = await fetch(`${base}/health/ready`);
+      return { status: res.status, body: await res.text() };
+    };
     const metrics = async () => (await fetch(`http://127.0.0.1:${r.metricsPort}/metrics`)).text();
     const feedErrors = async (reason: string) => counterSum(await metrics(), 'cwts_feed_errors_total', 'exchange="binance"', `reason="${reason}"`);
     const live = () => {
@@ -57,7 +60,9 @@ describe('cwts-ultra run: hostile Binance input (issue 11)', () => {
     const trueBook = async (what: string) => {
       // Binance's procedure asks for the snapshot on the first update after a resync: the venue
       // stays live until the book is SYNCED again, then goes quiet so the book can be compared
-      await until(async () => (await book())?.state === 'SYNCED', `SYNCED again ${what}`, 60_000);
+      // (a resync's snapshot counts only once an update confirms it, so every book of the
+      // stream must be SYNCED, readiness 200, before the venue goes quiet).
+      await until(async () => (await book())?.state === 'SYNCED' && (await readyBody()).status === 200, `SYNCED and ready again ${what}`, 60_000);
       quiet();
       let last = '';
       await until(async () => {
@@ -68,7 +73,8 @@ describe('cwts-ultra run: hostile Binance input (issue 11)', () => {
       }, `the true top-10 book ${what}`, 60_000).catch((err: Error) => {
         throw new Error(`${err.message}\nlast: ${last}\nlog: ${r.out.join('').slice(-3000)}`);
       });
-      expect(await ready()).toBe(200);
+      const rd = await readyBody();
+      expect(rd.status, rd.body).toBe(200);
       live();
     };
 
@@ -118,7 +124,7 @@ describe('cwts-ultra run: hostile Binance input (issue 11)', () => {
       f.holdSnapshots();
       f.publishBadDepth(SYM, { bids: levels.bids?.map((l) => [...l] as [string, string]), asks: 'asks' in levels ? levels.asks.map((l) => [...l] as [string, string]) : undefined });
       await until(async () => (await book())?.state !== 'SYNCED', `${reason}: the book leaves SYNCED`, 30_000);
-      expect(await ready(), `${reason}: readiness while untrusted`).toBe(503);
+      expect((await readyBody()).status, `${reason}: readiness while untrusted`).toBe(503);
       expect(await feedErrors(reason)).toBeGreaterThan(n0);
       f.releaseSnapshots();
       await trueBook(`after ${reason}`);
@@ -138,7 +144,7 @@ describe('cwts-ultra run: hostile Binance input (issue 11)', () => {
     f.holdSnapshots();
     f.publishBadDepth(SYM, { bids: [MARKER] }, 9007199254740000);
     await until(async () => (await book())?.state !== 'SYNCED', 'the poisoned update takes the book out of SYNCED', 30_000);
-    expect(await ready()).toBe(503);
+    expect((await readyBody()).status).toBe(503);
     expect(await feedErrors('seq_jump')).toBeGreaterThan(jump0);
     f.releaseSnapshots();
     await trueBook('after sequence poisoning');
