@@ -39,7 +39,8 @@ export const BinanceOptionsSchema = z
     /**
      * How fills are learned. "stream" (spot): the user data stream on the WebSocket API
      * (userDataStream.subscribe.signature), with REST polling only while the stream is down;
-     * "polling": REST only. USD-M futures always poll (their listenKey stream is not implemented).
+     * "polling": REST only. USD-M futures cannot trade through this adapter yet (it speaks the spot
+     * REST API only; docs/binance-execution.md), so a usdm venue reports that it cannot trade.
      */
     fills: z.enum(['stream', 'polling']).default('stream'),
     poll_interval_ms: wholeNumber(50, 600_000).default(1000),
