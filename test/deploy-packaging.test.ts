@@ -31,6 +31,12 @@ describe('packages others can install', () => {
     }
   });
 
+  it('plugins take core as a peer inside 0.x, so a core minor does not major-bump them (docs/versioning.md)', () => {
+    const plugins = published.filter((p) => p.pkg.peerDependencies?.['@cwts/core'] !== undefined);
+    expect(plugins.length).toBeGreaterThanOrEqual(10);
+    for (const { pkg } of plugins) expect(pkg.peerDependencies['@cwts/core'], pkg.name).toBe('workspace:>=0.1.0 <1.0.0');
+  });
+
   it('no declaration maps are emitted (they would point at src/, which is not shipped)', () => {
     const base = readFileSync(join(root, 'tsconfig.base.json'), 'utf8');
     expect(base).toMatch(/"declarationMap":\s*false/);
