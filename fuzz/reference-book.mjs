@@ -93,3 +93,40 @@ export function strictUnits(text, decimals) {
   const n = Number(v);
   return m[1] === '-' ? -n : n;
 }
+
+/**
+ * JSON.parse, refusing text whose objects repeat a key (undefined then, as for text that is not
+ * JSON). RFC 8259 leaves the meaning of a repeated name open (JSON.parse keeps the last value, a
+ * streaming reader may keep the first), and the venue never sends one: a frame that repeats a key
+ * is not a valid update, whatever either reading makes of it. Written apart from the adapter
+ * kit's duplicate-key scan so the reference does not share its bugs: the key names in the text
+ * are counted and compared with the keys of the parsed tree, which JSON.parse has de-duplicated.
+ */
+export function parseStrictJson(text) {
+  let value;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  return keyNamesInText(text) === keysInTree(value) ? value : undefined;
+}
+
+function keyNamesInText(text) {
+  let names = 0;
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] !== '"') continue;
+    for (i++; text[i] !== '"'; i++) if (text[i] === '\\') i++;
+    let j = i + 1;
+    while (j < text.length && ' \t\r\n'.includes(text[j])) j++;
+    if (text[j] === ':') names++;
+  }
+  return names;
+}
+
+function keysInTree(v) {
+  if (v === null || typeof v !== 'object') return 0;
+  let n = 0;
+  for (const x of Array.isArray(v) ? v : Object.values(v)) n += keysInTree(x);
+  return Array.isArray(v) ? n : n + Object.keys(v).length;
+}

@@ -15,7 +15,7 @@ import { syncBuiltinESMExports } from 'node:module';
 import { defineInstrument } from '@cwts/core';
 import { L2BookStore } from '@cwts/core/microstructure';
 import { BinanceMarketData, DEFAULT_BINANCE_OPTIONS } from '@cwts/exchange-binance';
-import { ReferenceBook, bookDifference, strictUnits, syncedBookViolation } from '../reference-book.mjs';
+import { ReferenceBook, bookDifference, parseStrictJson, strictUnits, syncedBookViolation } from '../reference-book.mjs';
 import { FuzzFailure } from '../failure.mjs';
 
 export const SYMBOL = 'BTCUSDT';
@@ -126,13 +126,8 @@ export class VenueModel {
 
 /** The spec's reading of a depth frame: valid delta, or undefined (dropped as bad or foreign). */
 function referenceDepth(text) {
-  let o;
-  try {
-    o = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (o === null || typeof o !== 'object' || Array.isArray(o)) return undefined;
+  let o = parseStrictJson(text);
+  if (o === undefined || o === null || typeof o !== 'object' || Array.isArray(o)) return undefined;
   if (typeof o.stream === 'string' && o.data !== null && typeof o.data === 'object') o = o.data;
   if (o.e !== 'depthUpdate' || o.s !== SYMBOL) return undefined;
   const { U, u } = o;
