@@ -94,6 +94,8 @@ interface SymBook {
   trades: Record<string, unknown>[];
   skipNext: boolean;
   corruptNext: boolean;
+  /** The checksum of the top 10 as of the last update published. */
+  publishedChecksum: number | undefined;
   updates: number;
 }
 
@@ -152,7 +154,7 @@ export class FakeKraken implements ConformanceVenue {
   }
 
   private seedBook(spec: PairSpec): SymBook {
-    const b: SymBook = { spec, bids: new Map(), asks: new Map(), tradeId: 1000, trades: [], skipNext: false, corruptNext: false, updates: 0 };
+    const b: SymBook = { spec, bids: new Map(), asks: new Map(), tradeId: 1000, trades: [], skipNext: false, corruptNext: false, publishedChecksum: undefined, updates: 0 };
     for (let k = 1; k <= 40; k++) {
       b.bids.set(spec.mid - k * 5, this.qty());
       b.asks.set(spec.mid + k * 5, this.qty());
@@ -226,7 +228,8 @@ export class FakeKraken implements ConformanceVenue {
 
   private publishBook(b: SymBook): void {
     const sym = b.spec.symbol;
-    const skip = b.skipNext;
+    const top = this.checksum(b);
+    const skip = b.skipNext && top !== b.publishedChecksum;
     const corrupt = b.corruptNext;
     let sent = false;
     for (const c of this.conns) {
@@ -245,13 +248,14 @@ export class FakeKraken implements ConformanceVenue {
       if (parts[0]!.length + parts[1]!.length === 0) continue;
       sent = true;
       if (skip) continue;
-      const ck = corrupt ? (this.checksum(b) ^ 0x5a5a) >>> 0 : this.checksum(b);
+      const ck = corrupt ? (top ^ 0x5a5a) >>> 0 : top;
       this.send(c, `{"channel":"book","type":"update","data":[{"symbol":"${sym}","bids":[${parts[0]!.join(',')}],"asks":[${parts[1]!.join(',')}],"checksum":${ck},"timestamp":"${now()}"}]}`);
     }
     if (sent) {
       b.updates++;
-      b.skipNext = false;
+      if (skip) b.skipNext = false;
       b.corruptNext = false;
+      b.publishedChecksum = top;
     }
   }
 
@@ -279,6 +283,12 @@ export class FakeKraken implements ConformanceVenue {
   }
 
   /** The next book update is not sent (the client misses it; only the checksum can tell). */
+  /**
+   * Loses the next update that changes the top 10 (what Kraken's checksum covers). An update
+   * that changes only deeper levels is sent as usual: losing one would go unseen by any client
+   * until that level reached the top 10, and with a ticker-driven venue which update comes next
+   * depends on timing (a test that lost a deep update flaked under load).
+   */
   skipSequence(symbol: string): void {
     this.books.get(symbol)!.skipNext = true;
   }
