@@ -133,7 +133,10 @@ export class BinanceFeed {
           break;
         }
         const ids = p.aggregate ? s.aggTrades : s.trades;
-        const v = ids.check(Number(t.tradeId));
+        const mark = ids.last;
+        const moved = ids.rebasedBack;
+        const v = ids.check(Number(t.tradeId), t.ts);
+        if (ids.rebasedBack !== moved) this.reject(s.symbol, 'trade_id_jump', `${p.aggregate ? 'aggTrade' : 'trade'} id mark ${mark} was ahead of the stream: later trades behind it followed from ${t.tradeId}`);
         if (v === TradeIdVerdict.DUPLICATE) this.stats.duplicateTrades++;
         else if (v === TradeIdVerdict.JUMP) this.reject(s.symbol, 'trade_id_jump', `${p.aggregate ? 'aggTrade' : 'trade'} id ${t.tradeId} is implausibly far ahead of ${ids.last}`);
         else {

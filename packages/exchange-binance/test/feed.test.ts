@@ -34,6 +34,16 @@ describe('BinanceFeed (the adapter path without I/O)', () => {
     expect(r.state.trades.map((t) => t.tradeId)).toEqual(['5001', '5002']);
   });
 
+  it('a trade id a little ahead of the stream costs at most two real trades, counted, never a replay', () => {
+    const at = (t: number, T: number) => `{"stream":"btcusdt@trade","data":{"e":"trade","E":${T},"s":"BTCUSDT","t":${t},"p":"65000.00","q":"0.001","T":${T},"m":false,"M":true}}`;
+    // 6901: one mutated digit of 6001, within max_trade_id_jump, so it is taken (and emitted)
+    const r = parseBinanceFrames([at(6000, 100), at(6901, 101), at(5999, 99), at(6000, 100), at(6001, 101), at(6002, 102), at(6003, 102), at(6004, 103), at(6005, 104)]);
+    // the replayed 5999..6001 (times not after the mark's) stay duplicates; 6002 and 6003 are lost;
+    // 6004 is the third later trade behind the mark in a row: the mark moves back to the stream
+    expect(r.state.trades.map((t) => t.tradeId)).toEqual(['6000', '6901', '6004', '6005']);
+    expect(r.rejects.map((x) => x.reason)).toEqual(['trade_id_jump']);
+  });
+
   it('counts cut frames, binary frames and REST snapshots with bad values', () => {
     const h = createBinanceFrameHarness();
     const s0 = h.state();

@@ -390,7 +390,10 @@ export class CcxtMarketData implements MarketDataClient {
       return this.reporter.reject(i.symbol, /^\d+$/.test(id) ? 'trade_id_jump' : 'malformed', `trade id ${id}`);
     }
     if (/^\d{1,15}$/.test(id)) {
-      const v = st.trades.check(Number(id));
+      const moved = st.trades.rebasedBack;
+      const mark = st.trades.last;
+      const v = st.trades.check(Number(id), typeof t.timestamp === 'number' && Number.isFinite(t.timestamp) ? t.timestamp : undefined);
+      if (st.trades.rebasedBack !== moved) this.reporter.reject(i.symbol, 'trade_id_jump', `trade id mark ${mark} was ahead of the stream: later trades behind it followed from ${id}`);
       if (v === TradeIdVerdict.DUPLICATE) return;
       if (v === TradeIdVerdict.JUMP) return this.reporter.reject(i.symbol, 'trade_id_jump', `trade id ${id} after ${st.trades.last}`);
     } else {

@@ -78,6 +78,41 @@ describe('feed value rules', () => {
     expect(g.last).toBe(900);
   });
 
+  it('moves a mark a little ahead of the stream back to the later real trades behind it, but never for a replay', () => {
+    const g = new TradeIdGuard(1000, 3);
+    expect(g.check(500, 10)).toBe(TradeIdVerdict.NEW);
+    // one mutated digit: 900 is within the bound, so it becomes the mark (at the real time 11)
+    expect(g.check(900, 11)).toBe(TradeIdVerdict.NEW);
+    // a replay after a reconnect: ids behind the mark at times not after it stay duplicates
+    for (const [id, ts] of [[498, 9], [499, 10], [500, 10], [501, 11], [502, 11]] as const) expect(g.check(id, ts), `replay ${id}`).toBe(TradeIdVerdict.DUPLICATE);
+    expect(g.last).toBe(900);
+    // the real stream goes on after the mark's time: the third such trade in a row moves the mark back
+    expect(g.check(503, 12)).toBe(TradeIdVerdict.DUPLICATE);
+    expect(g.check(504, 12)).toBe(TradeIdVerdict.DUPLICATE);
+    expect(g.check(505, 13)).toBe(TradeIdVerdict.NEW);
+    expect(g.last).toBe(505);
+    expect(g.rebasedBack).toBe(1);
+    expect(g.check(506, 13)).toBe(TradeIdVerdict.NEW);
+    expect(g.check(505, 13)).toBe(TradeIdVerdict.DUPLICATE);
+  });
+
+  it('does not move back on later trades that are interrupted, out of order, or without times', () => {
+    const g = new TradeIdGuard(1000, 3);
+    expect(g.check(900, 10)).toBe(TradeIdVerdict.NEW);
+    // interrupted by a trade at the mark's time
+    expect(g.check(503, 12)).toBe(TradeIdVerdict.DUPLICATE);
+    expect(g.check(504, 12)).toBe(TradeIdVerdict.DUPLICATE);
+    expect(g.check(890, 10)).toBe(TradeIdVerdict.DUPLICATE);
+    expect(g.check(505, 13)).toBe(TradeIdVerdict.DUPLICATE);
+    // ids not increasing
+    expect(g.check(507, 13)).toBe(TradeIdVerdict.DUPLICATE);
+    expect(g.check(506, 14)).toBe(TradeIdVerdict.DUPLICATE);
+    // no times: the id rule alone
+    for (let k = 0; k < 5; k++) expect(g.check(600 + k)).toBe(TradeIdVerdict.DUPLICATE);
+    expect(g.last).toBe(900);
+    expect(g.rebasedBack).toBe(0);
+  });
+
   it('counts every rejection and logs at most one line per (symbol, reason) per window on the injected clock', () => {
     const sink = new Collect();
     let now = 0;

@@ -65,36 +65,59 @@ export type TradeIdVerdictCode = (typeof TradeIdVerdict)[keyof typeof TradeIdVer
  * "duplicate". If the venue really moved on, its next trades agree with each other: after
  * `rebaseAfter` consecutive far-ahead ids that are each within the bound of the previous one, the
  * guard follows them. Consecutive means no other trade in between, a duplicate included.
+ *
+ * A mark a little ahead of the stream (within the bound: one mutated digit) is caught by time
+ * when the caller passes trade times: a replay after a reconnect repeats trades that happened
+ * before the mark, so their times are at or before the mark's time; trades behind the mark but
+ * strictly LATER than it are the real stream under a poisoned mark (or a venue that reset its
+ * ids). After `rebaseAfter` consecutive such trades, ids increasing, the guard moves its mark
+ * back to them: at most `rebaseAfter - 1` real trades are dropped instead of every trade until
+ * the stream catches up (`rebasedBack` counts it).
  */
 export class TradeIdGuard {
   last = -1;
+  /** The time of the trade that set `last` (when the caller passes times). */
+  lastTs = -Infinity;
+  /** Times the mark was moved back to a later stream behind it. */
+  rebasedBack = 0;
   private candidate = -1;
   private candidates = 0;
+  private behindId = -1;
+  private behind = 0;
 
   constructor(
     readonly maxJump: number = FEED_GUARD_DEFAULTS.maxTradeIdJump,
     readonly rebaseAfter: number = FEED_GUARD_DEFAULTS.tradeRebaseAfter,
   ) {}
 
-  check(id: number): TradeIdVerdictCode {
+  /** `ts`: the trade's venue time (ms), where the feed has one; enables the move back. */
+  check(id: number, ts?: number): TradeIdVerdictCode {
     if (!Number.isSafeInteger(id) || id < 0) return TradeIdVerdict.JUMP;
     if (id <= this.last) {
       // a trade at or behind the mark is the stream still where it was: far-ahead ids so far
       // were not consecutive (the fuzzer had poison ids rebased between replayed real trades)
       this.candidates = 0;
-      return TradeIdVerdict.DUPLICATE;
+      if (ts === undefined || !(ts > this.lastTs)) {
+        this.behind = 0;
+        return TradeIdVerdict.DUPLICATE;
+      }
+      this.behind = this.behind > 0 && id > this.behindId ? this.behind + 1 : 1;
+      this.behindId = id;
+      if (this.behind < this.rebaseAfter) return TradeIdVerdict.DUPLICATE;
+      this.rebasedBack++;
+      this.take(id, ts);
+      return TradeIdVerdict.NEW;
     }
     if (this.last < 0 || id - this.last <= this.maxJump) {
-      this.last = id;
-      this.candidates = 0;
+      this.take(id, ts);
       return TradeIdVerdict.NEW;
     }
     if (this.candidates > 0 && id > this.candidate && id - this.candidate <= this.maxJump) this.candidates++;
     else this.candidates = 1;
     this.candidate = id;
+    this.behind = 0;
     if (this.candidates >= this.rebaseAfter) {
-      this.last = id;
-      this.candidates = 0;
+      this.take(id, ts);
       return TradeIdVerdict.NEW;
     }
     return TradeIdVerdict.JUMP;
@@ -102,7 +125,17 @@ export class TradeIdGuard {
 
   reset(): void {
     this.last = -1;
+    this.lastTs = -Infinity;
     this.candidates = 0;
+    this.behind = 0;
+  }
+
+  private take(id: number, ts: number | undefined): void {
+    this.last = id;
+    // a trade without a time keeps the earlier one: the move back then waits for later trades
+    if (ts !== undefined) this.lastTs = ts;
+    this.candidates = 0;
+    this.behind = 0;
   }
 }
 
