@@ -23,7 +23,7 @@ const E18 = 10n ** 18n;
 describe('risk aggregator', () => {
   it('HALTs every shard when the summed equity draws down past cluster.max_drawdown, and ignores malformed state', async (ctx) => {
     if (missing) skipUnlessRequired(ctx, 'nats-server', missing);
-    const cluster: ClusterConfig = { ...clusterConfigSchema.parse({ name: 'agg', servers: [server!.url], publish_interval_ms: 50, max_drawdown: 0.1 }), shard_id: 'test' };
+    const cluster: ClusterConfig = { ...clusterConfigSchema.parse({ name: 'agg', servers: [server!.url], publish_interval_ms: 50, max_drawdown: 0.1 }), shard_id: 'test', budget_release_ms: 10_000 };
     const names = clusterNames('agg');
     let stop!: () => void;
     const until = new Promise<void>((r) => (stop = r));

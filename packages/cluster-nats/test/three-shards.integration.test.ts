@@ -255,22 +255,46 @@ describe('three shards on NATS JetStream', () => {
       expect(['held', 'releasing']).toContain(o.lease);
     }
 
-    // 3. The global budget: the sum of reservations never exceeded max_total_position, and it was reached.
+    // 3. The global budget: the sum of reservations never exceeded max_total_position, and it was
+    //    reached. Replayed in the budget key's revision order (every change names the revision it
+    //    committed); a reclaim zeroes the dead shard's entry.
     const limit = quoteToAtoms(LIMIT, COMMON_EXPONENT);
     const held = new Map<string, bigint>();
     let peakSum = 0n;
-    for (const b of of('budget').sort((a, z) => a.ts - z.ts || a.seq - z.seq)) {
-      held.set(b.shard, BigInt(b.held as string));
+    let reclaim: { ts: number; revision: number; amount: bigint } | undefined;
+    let survivorsPeakAfterReclaim = 0n;
+    const changes = of('budget').filter((b) => b.kind !== 'refused' && typeof b.revision === 'number').sort((a, z) => (a.revision as number) - (z.revision as number));
+    for (const b of changes) {
+      if (b.kind === 'reclaimed') {
+        if (b.of === 's3' && reclaim === undefined) reclaim = { ts: b.ts, revision: b.revision as number, amount: held.get('s3') ?? 0n };
+        held.set(b.of as string, 0n);
+      } else held.set(b.shard, BigInt(b.held as string));
       const sum = [...held.values()].reduce((a, v) => a + v, 0n);
-      expect(sum <= limit, `reservations ${sum} > ${limit}`).toBe(true);
+      expect(sum <= limit, `reservations ${sum} > ${limit} at revision ${b.revision}`).toBe(true);
       if (sum > peakSum) peakSum = sum;
+      if (reclaim) {
+        const survivors = (held.get('s1') ?? 0n) + (held.get('s2') ?? 0n);
+        if (survivors > survivorsPeakAfterReclaim) survivorsPeakAfterReclaim = survivors;
+      }
     }
     expect(peakSum).toBe(limit);
+    // The killed shard's budget went back to the pool after its membership expired (never while it
+    // could still trade: its last message precedes the reclaim), and the survivors were granted it.
+    expect(reclaim, 'the killed shard\'s reservation reclaimed').toBeDefined();
+    expect(reclaim!.amount > 0n).toBe(true);
+    expect(reclaim!.ts).toBeGreaterThan(s3LastSeen);
+    const releaseMs = reclaim!.ts - killedAt;
+    // The bound is budget_release_ms (= takeover_ms here) from the last heartbeat; on a loaded
+    // 2-core machine the reclaiming shard's own tick can be late by a few seconds.
+    expect(releaseMs).toBeLessThanOrEqual(TAKEOVER_MS + 5000);
+    expect(survivorsPeakAfterReclaim > limit - reclaim!.amount, `survivors held at most ${survivorsPeakAfterReclaim} after the reclaim`).toBe(true);
     const aggregates = of('aggregate');
     expect(aggregates.length).toBeGreaterThan(0);
     for (const a of aggregates) if (a.reservedInKv !== null) expect(BigInt(a.reservedInKv as string) <= limit).toBe(true);
-    // Each shard's worst-case exposure stays within its reservation, give or take price drift since the order.
-    for (const s of of('state')) if (s.grossExposure !== null && s.reserved !== null) {
+    // Each shard's worst-case exposure stays within its reservation, give or take price drift
+    // since the order, while its membership epoch is valid (after it ends, e.g. at a clean stop,
+    // it uses no budget: its positions stay, orders that add to them are refused).
+    for (const s of of('state')) if (s.grossExposure !== null && s.reserved !== null && s.epoch !== null) {
       expect(Number(BigInt(s.grossExposure as string)) <= Number(BigInt(s.reserved as string)) * 1.02 + 1e18, `${s.shard} exposure ${s.grossExposure} above reserved ${s.reserved}`).toBe(true);
     }
 
@@ -292,6 +316,7 @@ describe('three shards on NATS JetStream', () => {
         `takeover_ms ${TAKEOVER_MS}: lease takeover after SIGKILL ${fmt(takeovers)}`,
         `HALT propagation (KV put -> shard halted) ${fmt(propagation)}`,
         `budget reservation (request -> committed CAS) ${fmt(reservations)}`,
+        `dead shard's budget back in the pool (SIGKILL -> reclaimed) ${releaseMs} ms (${reclaim!.amount} of ${limit} common units)`,
         `orders ${of('order').length}, fills ${of('fill').length}, stream messages ${all.length}`,
       ].join('\n'),
     );
