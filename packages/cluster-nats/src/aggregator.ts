@@ -10,6 +10,9 @@ import { errorText } from './errors.js';
 import type { ReduceDoc } from './gates.js';
 import { BUDGET_KEY, clusterNames, HALT_KEY, REDUCE_KEY } from './names.js';
 import { PortfolioVaR, type PortfolioVaRResult } from './portfolio-var.js';
+import { aggregatorRoutes, type AggregateView } from './aggregator-http.js';
+import { HttpEndpoint } from '@cwts/core/observability';
+import { isLoopback } from '@cwts/core/config';
 import { bigintText, ShardPublisher } from './publisher.js';
 import type { HaltDoc } from './shard.js';
 
@@ -49,6 +52,7 @@ export async function runAggregator(o: AggregatorOptions): Promise<void> {
   let lastVar: (PortfolioVaRResult & { at: number }) | undefined;
   let varError: string | undefined;
   let lastLog = 0;
+  let latest: AggregateView | undefined;
   /** Enforces cluster.max_var: sets the `reduce` key above it, deletes it (only if the aggregator set it) once under. */
   const enforceVar = async (v: number) => {
     if (c.max_var === undefined) return;
@@ -77,7 +81,10 @@ export async function runAggregator(o: AggregatorOptions): Promise<void> {
       lastVar = undefined;
       log.warn(`portfolio VaR failed: ${varError}`);
     }
+    // Flat everywhere: nothing is at risk, whatever the history.
+    const flat = unvalued.length === 0 && [...exposures.values()].every((w) => w === 0);
     if (lastVar) await enforceVar(lastVar.var);
+    else if (flat) await enforceVar(0);
   };
   // Once per HALT: while the key is set nothing is written again; after a --resume it can trip anew.
   const halt = async (reason: string) => {
@@ -99,7 +106,14 @@ export async function runAggregator(o: AggregatorOptions): Promise<void> {
     const portfolioVar = lastVar
       ? { method: lastVar.method, confidence: lastVar.confidence, value: lastVar.var, cvar: lastVar.cvar, observations: lastVar.observations, exposures: lastVar.exposures, missing: lastVar.missing, at: lastVar.at }
       : null;
-    pub.publish('aggregate', { ...s, reservedInKv: reservedInKv ?? null, limit: limit ?? null, rejectedMessages: agg.rejected, var: portfolioVar, varError: varError ?? null, maxVar: c.max_var ?? null });
+    let reducing = false;
+    try {
+      reducing = (await h.control.get(REDUCE_KEY))?.operation === 'PUT';
+    } catch (err) {
+      log.warn(`reading the REDUCING key failed: ${errorText(err)}`);
+    }
+    latest = { ...s, reservedInKv: reservedInKv ?? null, limit: limit ?? null, rejectedMessages: agg.rejected, var: portfolioVar, varError: varError ?? null, maxVar: c.max_var ?? null, reducing, metricsUrl };
+    pub.publish('aggregate', { ...latest });
     if (now - lastLog >= 10_000) {
       lastLog = now;
       log.info(
@@ -110,6 +124,19 @@ export async function runAggregator(o: AggregatorOptions): Promise<void> {
     if (c.max_drawdown !== undefined && s.drawdown >= c.max_drawdown) await halt(`portfolio drawdown ${(s.drawdown * 100).toFixed(2)} % >= cluster.max_drawdown ${(c.max_drawdown * 100).toFixed(2)} %`);
     if (limit !== undefined && reservedInKv !== undefined && reservedInKv > limit) await halt(`budget reservations ${formatScaled(reservedInKv, COMMON_EXPONENT)} exceed max_total_position ${c.max_total_position}`);
   };
+  let http: HttpEndpoint | undefined;
+  let metricsUrl: string | null = null;
+  if (c.aggregator_port !== undefined) {
+    const host = o.bindAddress ?? '127.0.0.1';
+    http = new HttpEndpoint('risk-aggregator', aggregatorRoutes(() => latest, isLoopback(host)));
+    const port = await http.listen(c.aggregator_port, host).catch(async (err: unknown) => {
+      sub.unsubscribe();
+      await h.nc.close();
+      throw err;
+    });
+    metricsUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}/metrics`;
+    log.info({ port, host }, `risk aggregator metrics on ${metricsUrl}`);
+  }
   log.info(`risk aggregator for cluster ${c.name} on ${c.servers.join(', ')}`);
   let running: Promise<void> | undefined;
   const timer = setInterval(() => {
@@ -118,6 +145,7 @@ export async function runAggregator(o: AggregatorOptions): Promise<void> {
   await o.until;
   clearInterval(timer);
   await running;
+  await http?.close();
   sub.unsubscribe();
   await h.nc.drain();
 }

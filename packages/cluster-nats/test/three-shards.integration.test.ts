@@ -88,6 +88,8 @@ takeover_ms = ${TAKEOVER_MS}
 publish_interval_ms = 250
 max_total_position = ${LIMIT}
 budget_chunk = 2000
+var_sample_ms = 250
+var_min_returns = 5
 `;
 }
 
@@ -290,6 +292,16 @@ describe('three shards on NATS JetStream', () => {
     expect(survivorsPeakAfterReclaim > limit - reclaim!.amount, `survivors held at most ${survivorsPeakAfterReclaim} after the reclaim`).toBe(true);
     const aggregates = of('aggregate');
     expect(aggregates.length).toBeGreaterThan(0);
+    // The portfolio VaR over every shard's positions, at [risk] var_confidence, was published.
+    type PublishedVar = { value: number; cvar: number; confidence: number; observations: number; exposures: Record<string, number> };
+    const vars = aggregates.map((a) => a.var as PublishedVar | null).filter((v): v is PublishedVar => v !== null);
+    expect(vars.length, 'aggregates with a portfolio VaR').toBeGreaterThan(0);
+    for (const v of vars) {
+      expect(v.confidence).toBe(0.99);
+      expect(Number.isFinite(v.value) && Number.isFinite(v.cvar) && v.cvar >= v.value - 1e-9).toBe(true);
+      expect(v.observations).toBeGreaterThanOrEqual(5);
+      expect(Object.keys(v.exposures).length).toBeGreaterThan(0);
+    }
     for (const a of aggregates) if (a.reservedInKv !== null) expect(BigInt(a.reservedInKv as string) <= limit).toBe(true);
     // Each shard's worst-case exposure stays within its reservation, give or take price drift
     // since the order, while its membership epoch is valid (after it ends, e.g. at a clean stop,
@@ -316,6 +328,7 @@ describe('three shards on NATS JetStream', () => {
         `takeover_ms ${TAKEOVER_MS}: lease takeover after SIGKILL ${fmt(takeovers)}`,
         `HALT propagation (KV put -> shard halted) ${fmt(propagation)}`,
         `budget reservation (request -> committed CAS) ${fmt(reservations)}`,
+        `portfolio VaR (99 %, one 250 ms period): last ${vars.at(-1)!.value.toFixed(4)} over ${vars.at(-1)!.observations} returns of ${Object.keys(vars.at(-1)!.exposures).length} instruments (${vars.length} aggregates with a VaR)`,
         `dead shard's budget back in the pool (SIGKILL -> reclaimed) ${releaseMs} ms (${reclaim!.amount} of ${limit} common units)`,
         `orders ${of('order').length}, fills ${of('fill').length}, stream messages ${all.length}`,
       ].join('\n'),

@@ -38,7 +38,7 @@ export async function riskAggregatorCommand(o: RiskAggregatorOptions, out: (line
     if (o.duration !== undefined) setTimeout(resolve, o.duration * 1000).unref();
   });
   try {
-    await mod.runAggregator({ cluster, logger, clock, until, varConfidence: loaded.config.risk.var_confidence });
+    await mod.runAggregator({ cluster, logger, clock, until, varConfidence: loaded.config.risk.var_confidence, bindAddress: loaded.config.monitoring.bind_address });
   } finally {
     for (const sig of SHUTDOWN_SIGNALS) process.off(sig, onSignal!);
   }

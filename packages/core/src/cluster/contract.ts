@@ -43,6 +43,8 @@ export interface AggregatorOptions {
   until: Promise<unknown>;
   /** `[risk] var_confidence`: the portfolio VaR's confidence (default 0.99). */
   varConfidence?: number;
+  /** `[monitoring] bind_address`: where `[cluster] aggregator_port` listens (default 127.0.0.1). */
+  bindAddress?: string;
 }
 
 export interface ClusterControlOptions {

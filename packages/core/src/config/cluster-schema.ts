@@ -61,6 +61,8 @@ export const clusterConfigSchema = z.strictObject({
   var_window: z.number().int().min(2).max(100_000).default(500),
   /** Fewer common returns than this: no portfolio VaR yet (and no VaR limit enforced). */
   var_min_returns: z.number().int().min(2).max(100_000).default(30),
+  /** `cwts-ultra risk-aggregator` serves /metrics (and /status on loopback) on this port at [monitoring] bind_address; 0 picks a free one; off when absent. */
+  aggregator_port: z.number().int().min(0).max(65535).optional(),
   /** KV and stream replicas (1 for a single nats-server; 3 for a NATS cluster). */
   replicas: z.number().int().min(1).max(5).default(1),
 });
