@@ -54,4 +54,15 @@ describe('[cluster]', () => {
     expect(issues('[cluster]\nbudget_chunk = 10\n')).toEqual([{ path: 'cluster.budget_chunk', message: expect.stringMatching(/needs cluster.max_total_position/) }]);
     expect(issues('[cluster]\nmax_total_position = 5\nbudget_chunk = 10\n')[0]!.path).toBe('cluster.budget_chunk');
   });
+
+  it('budget release defaults to the takeover bound and is never shorter; the VaR keys are checked', () => {
+    const c = parseConfig(BASE + '[cluster]\ntakeover_ms = 4000\n', {}).config.cluster!;
+    expect(c).toMatchObject({ budget_release_ms: 4000, var_method: 'historical', var_sample_ms: 60_000, var_window: 500, var_min_returns: 30 });
+    expect(c.max_var).toBeUndefined();
+    expect(parseConfig(BASE + '[cluster]\nbudget_release_ms = 60000\nmax_var = 2500\n', {}).config.cluster).toMatchObject({ budget_release_ms: 60_000, max_var: 2500 });
+    expect(issues('[cluster]\nbudget_release_ms = 5000\n')).toEqual([{ path: 'cluster.budget_release_ms', message: expect.stringMatching(/at least cluster.takeover_ms \(10000\)/) }]);
+    expect(issues('[cluster]\nvar_window = 10\nvar_min_returns = 20\n')).toEqual([{ path: 'cluster.var_min_returns', message: expect.stringMatching(/at most cluster.var_window/) }]);
+    const paths = issues('[cluster]\nmax_var = 0\nvar_method = "montecarlo"\nvar_sample_ms = 1\naggregator_port = 70000\n').map((i) => i.path);
+    expect(paths).toEqual(expect.arrayContaining(['cluster.max_var', 'cluster.var_method', 'cluster.var_sample_ms', 'cluster.aggregator_port']));
+  });
 });
