@@ -86,6 +86,12 @@ export class BudgetLedger {
     return e !== undefined && e.epoch === this.tag ? this.amount : 0n;
   }
 
+  /** The epoch `held` is usable under right now, or undefined when `held` is 0 for want of one. */
+  usableEpoch(): string | undefined {
+    const e = this.o.epoch();
+    return e !== undefined && e.epoch === this.tag ? this.tag : undefined;
+  }
+
   cap(): bigint {
     return this.o.cap?.() ?? this.o.limit;
   }

@@ -268,6 +268,8 @@ export class NatsShard implements ClusterShard {
       grossExposure: worstGrossExposure(e) ?? null,
       reserved: this.ledger?.held ?? null,
       epoch: this.membership?.current()?.epoch ?? null,
+      // The epoch `reserved` is usable under; null while none is (lapsed, or not yet taken over).
+      budgetEpoch: this.ledger?.usableEpoch() ?? null,
       riskState: e.riskState.state,
       leases: this.leases?.heldKeys() ?? [],
       positions,
