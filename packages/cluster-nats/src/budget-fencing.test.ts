@@ -21,6 +21,7 @@ function cluster() {
   const control = new FakeBucket(now);
   const shards: Shard[] = [];
   let n = 0;
+  let reducing = false;
   const shard = (id: string, graceMs = 0) => {
     const link: FakeLink = { down: false };
     const events: BudgetEvent[] = [];
@@ -33,7 +34,7 @@ function cluster() {
     });
     ledger = new BudgetLedger({
       control: fakeKv(control, link), members: fakeKv(members, link), shardId: id, limit: LIMIT, chunk: CHUNK,
-      epoch: () => membership.current(), reclaimGraceMs: graceMs, monoMs: now, onEvent: (e) => events.push(e), onError: () => {},
+      epoch: () => membership.current(), reclaimGraceMs: graceMs, reducing: () => reducing, monoMs: now, onEvent: (e) => events.push(e), onError: () => {},
     });
     const s = { id, link, membership, ledger, events, epochs };
     shards.push(s);
@@ -44,7 +45,8 @@ function cluster() {
   /** What the engines may use right now, all shards together. */
   const usable = () => shards.reduce((a, s) => a + s.ledger.held, 0n);
   const advance = (ms: number) => { t += ms; };
-  return { shard, doc, inKv, usable, advance, now };
+  const setReducing = (on: boolean) => { reducing = on; };
+  return { shard, doc, inKv, usable, advance, now, setReducing };
 }
 type Shard = { id: string; link: FakeLink; membership: Membership; ledger: BudgetLedger; events: BudgetEvent[]; epochs: (string | undefined)[] };
 
@@ -181,5 +183,27 @@ describe('budget of a dead shard: released on expiry, fenced by epoch', () => {
     await b.membership.beat();
     await b.ledger.reclaim();
     expect(c.doc().shards.a).toBeUndefined();
+  });
+
+  it('while the cluster is REDUCING no reservation grows, but a new epoch still takes its own over', async () => {
+    const c = cluster();
+    const a = c.shard('a');
+    await a.membership.beat();
+    await reserve(a, 300n);
+    c.setReducing(true);
+    await reserve(a, 600n);
+    expect(a.ledger.held).toBe(300n);
+    expect(a.events.at(-1)).toMatchObject({ kind: 'refused', why: expect.stringMatching(/REDUCING/) });
+    a.link.down = true;
+    c.advance(timings.ttlMs - timings.marginMs);
+    expect(a.ledger.held).toBe(0n);
+    a.link.down = false;
+    await a.membership.beat();
+    await a.ledger.settled();
+    expect(a.ledger.held).toBe(300n);
+    c.setReducing(false);
+    c.advance(300);
+    await reserve(a, 600n);
+    expect(a.ledger.held).toBe(600n);
   });
 });
