@@ -1,4 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { clusterConfigSchema } from './cluster-schema.js';
 import { ConfigError } from './errors.js';
 import { parseConfig } from './load.js';
 
@@ -64,5 +68,12 @@ describe('[cluster]', () => {
     expect(issues('[cluster]\nvar_window = 10\nvar_min_returns = 20\n')).toEqual([{ path: 'cluster.var_min_returns', message: expect.stringMatching(/at most cluster.var_window/) }]);
     const paths = issues('[cluster]\nmax_var = 0\nvar_method = "montecarlo"\nvar_sample_ms = 1\naggregator_port = 70000\n').map((i) => i.path);
     expect(paths).toEqual(expect.arrayContaining(['cluster.max_var', 'cluster.var_method', 'cluster.var_sample_ms', 'cluster.aggregator_port']));
+  });
+
+  it('docs/configuration.md lists every [cluster] key', () => {
+    const doc = readFileSync(resolve(dirname(fileURLToPath(import.meta.url)), '../../../../docs/configuration.md'), 'utf8');
+    const section = doc.slice(doc.indexOf('## [cluster]'));
+    expect(section.length).toBeGreaterThan(100);
+    expect(Object.keys(clusterConfigSchema.shape).filter((k) => !section.includes(`\`${k}\``))).toEqual([]);
   });
 });
