@@ -206,4 +206,22 @@ describe('budget of a dead shard: released on expiry, fenced by epoch', () => {
     await reserve(a, 600n);
     expect(a.ledger.held).toBe(600n);
   });
+
+  it('a renewal applied but not answered keeps the epoch: the next one recognises the key as its own', async () => {
+    const c = cluster();
+    const a = c.shard('a');
+    await a.membership.beat();
+    await reserve(a, 300n);
+    const epoch = a.membership.current()!.epoch;
+    a.link.dropAnswers = true;
+    c.advance(timings.tickMs);
+    expect(await a.membership.beat()).toBe('unreachable'); // applied on the server, answer lost
+    a.link.dropAnswers = false;
+    c.advance(timings.tickMs);
+    expect(await a.membership.beat()).toBe('ok'); // refused (revision moved), then found to be ours
+    expect(await a.membership.beat()).toBe('ok');
+    expect(a.membership.current()!.epoch).toBe(epoch);
+    expect(a.epochs).toEqual([epoch]);
+    expect(a.ledger.held).toBe(300n);
+  });
 });

@@ -45,6 +45,8 @@ export class FakeBucket {
 
 export interface FakeLink {
   down: boolean;
+  /** Writes are applied but their answers lost (the caller sees a timeout). */
+  dropAnswers?: boolean;
   /** Awaited after a read (get / keys) returned, before the caller sees it. */
   afterRead?: (op: 'get' | 'keys', key?: string) => Promise<void> | void;
 }
@@ -72,7 +74,9 @@ export function fakeKv(bucket: FakeBucket, link: FakeLink): KV {
       up();
       const e = bucket.live(key);
       if (!e || e.revision !== revision) throw refused(`expected ${revision}, key at ${e?.revision ?? 'none'}`);
-      return bucket.write(key, typeof value === 'string' ? new TextEncoder().encode(value) : value);
+      const r = bucket.write(key, typeof value === 'string' ? new TextEncoder().encode(value) : value);
+      if (link.dropAnswers) throw new Error('TIMEOUT');
+      return r;
     },
     async put(key: string, value: Uint8Array | string) {
       up();
