@@ -1,3 +1,5 @@
+import { commonToNumber } from '@cwts/core/risk';
+
 /** The latest `state` message of one shard, as the aggregator keeps it (common units: quote x 10^-18). */
 export interface ShardState {
   shard: string;
@@ -7,6 +9,10 @@ export interface ShardState {
   grossExposure: bigint | undefined;
   reserved: bigint | undefined;
   riskState: string;
+  /** `exchange:symbol` -> signed position notional at the shard's mark (common units); undefined: the shard did not value it. */
+  positions: Map<string, bigint | undefined>;
+  /** `exchange:symbol` -> mark (quote per unit of base) of every instrument the shard has one for. */
+  marks: Map<string, number>;
 }
 
 export interface AggregateSummary {
@@ -22,14 +28,37 @@ export interface AggregateSummary {
   halted: string[];
 }
 
+const INT = /^-?\d+$/;
+const DECIMAL = /^\d+(\.\d+)?$/;
+
 /** Parses a shard's published state; undefined when it is not one (counted by the caller, never trusted). */
 export function parseShardState(raw: unknown): ShardState | undefined {
   if (raw === null || typeof raw !== 'object') return undefined;
   const m = raw as Record<string, unknown>;
-  const int = (v: unknown): bigint | undefined => (typeof v === 'string' && /^-?\d+$/.test(v) ? BigInt(v) : undefined);
+  const int = (v: unknown): bigint | undefined => (typeof v === 'string' && INT.test(v) ? BigInt(v) : undefined);
   const equity = int(m.equity);
   if (typeof m.shard !== 'string' || typeof m.instance !== 'string' || typeof m.ts !== 'number' || equity === undefined || typeof m.riskState !== 'string') return undefined;
-  return { shard: m.shard, instance: m.instance, ts: m.ts, equity, grossExposure: int(m.grossExposure), reserved: int(m.reserved), riskState: m.riskState };
+  const positions = new Map<string, bigint | undefined>();
+  if (m.positions !== undefined) {
+    if (!Array.isArray(m.positions)) return undefined;
+    for (const p of m.positions as unknown[]) {
+      if (p === null || typeof p !== 'object') return undefined;
+      const { exchange, symbol, qty, value } = p as Record<string, unknown>;
+      if (typeof exchange !== 'string' || typeof symbol !== 'string' || typeof qty !== 'number' || !Number.isSafeInteger(qty)) return undefined;
+      if (value !== undefined && value !== null && int(value) === undefined) return undefined;
+      positions.set(`${exchange}:${symbol}`, value === undefined || value === null ? undefined : int(value));
+    }
+  }
+  const marks = new Map<string, number>();
+  if (m.marks !== undefined) {
+    if (m.marks === null || typeof m.marks !== 'object' || Array.isArray(m.marks)) return undefined;
+    for (const [k, v] of Object.entries(m.marks as Record<string, unknown>)) {
+      const x = typeof v === 'string' && DECIMAL.test(v) ? Number(v) : Number.NaN;
+      if (!(x > 0 && Number.isFinite(x))) return undefined;
+      marks.set(k, x);
+    }
+  }
+  return { shard: m.shard, instance: m.instance, ts: m.ts, equity, grossExposure: int(m.grossExposure), reserved: int(m.reserved), riskState: m.riskState, positions, marks };
 }
 
 /**
@@ -46,6 +75,36 @@ export class PortfolioAggregate {
     const prev = this.shards.get(s.shard);
     if (prev && prev.instance === s.instance && prev.ts > s.ts) return; // out of order
     this.shards.set(s.shard, s);
+  }
+
+  /**
+   * Signed exposure per instrument (quote currency), summed over every shard, stale ones
+   * included (their positions are still at the venue), and the instruments that some shard
+   * holds without a value (left out of the sum).
+   */
+  exposures(): { exposures: Map<string, number>; unvalued: string[] } {
+    const sum = new Map<string, bigint>();
+    const unvalued = new Set<string>();
+    for (const s of this.shards.values()) {
+      for (const [k, v] of s.positions) {
+        if (v === undefined) unvalued.add(k);
+        else sum.set(k, (sum.get(k) ?? 0n) + v);
+      }
+    }
+    return { exposures: new Map([...sum].map(([k, v]) => [k, commonToNumber(v)])), unvalued: [...unvalued].sort() };
+  }
+
+  /** The latest mark of each instrument from the freshest shard state that is not stale. */
+  marks(nowMs: number, staleAfterMs: number): Map<string, number> {
+    const best = new Map<string, { ts: number; mark: number }>();
+    for (const s of this.shards.values()) {
+      if (nowMs - s.ts > staleAfterMs) continue;
+      for (const [k, mark] of s.marks) {
+        const b = best.get(k);
+        if (!b || s.ts > b.ts) best.set(k, { ts: s.ts, mark });
+      }
+    }
+    return new Map([...best].map(([k, v]) => [k, v.mark]));
   }
 
   summary(nowMs: number, staleAfterMs: number): AggregateSummary {

@@ -6,7 +6,7 @@ import { skipUnlessRequired } from '@cwts/core/testing';
 import { connect } from '@nats-io/transport-node';
 import { runAggregator } from './aggregator.js';
 import { openCluster } from './connect.js';
-import { clusterNames, HALT_KEY } from './names.js';
+import { clusterNames, HALT_KEY, REDUCE_KEY } from './names.js';
 import { natsServerMissing, startNatsServer, type NatsServer } from '../test/nats-server.js';
 
 const missing = natsServerMissing();
@@ -23,7 +23,7 @@ const E18 = 10n ** 18n;
 describe('risk aggregator', () => {
   it('HALTs every shard when the summed equity draws down past cluster.max_drawdown, and ignores malformed state', async (ctx) => {
     if (missing) skipUnlessRequired(ctx, 'nats-server', missing);
-    const cluster: ClusterConfig = { ...clusterConfigSchema.parse({ name: 'agg', servers: [server!.url], publish_interval_ms: 50, max_drawdown: 0.1 }), shard_id: 'test' };
+    const cluster: ClusterConfig = { ...clusterConfigSchema.parse({ name: 'agg', servers: [server!.url], publish_interval_ms: 50, max_drawdown: 0.1 }), shard_id: 'test', budget_release_ms: 10_000 };
     const names = clusterNames('agg');
     let stop!: () => void;
     const until = new Promise<void>((r) => (stop = r));
@@ -46,6 +46,59 @@ describe('risk aggregator', () => {
       expect(doc.by).toBe('risk-aggregator');
       expect(doc.reason).toMatch(/drawdown 12\.50 %/);
     } finally {
+      stop();
+      await running;
+      await nc.close();
+      await h.nc.close();
+    }
+  });
+
+  it('publishes the portfolio VaR of all shards\' positions and puts the cluster in REDUCING above cluster.max_var, then clears it', async (ctx) => {
+    if (missing) skipUnlessRequired(ctx, 'nats-server', missing);
+    const cluster: ClusterConfig = { ...clusterConfigSchema.parse({ name: 'aggvar', servers: [server!.url], publish_interval_ms: 50, var_sample_ms: 50, var_min_returns: 4, max_var: 50, aggregator_port: 0 }), shard_id: 'test', budget_release_ms: 10_000 };
+    const names = clusterNames('aggvar');
+    let stop!: () => void;
+    const until = new Promise<void>((r) => (stop = r));
+    const running = runAggregator({ cluster, logger: createLogger({ level: 'silent' }), clock: new SystemClock(), until, varConfidence: 0.99 });
+    const h = await openCluster(cluster, 'test');
+    const nc = await connect({ servers: server!.url });
+    const aggregates: Record<string, any>[] = [];
+    nc.subscribe(names.allOf('aggregate'), { callback: (_e, m) => aggregates.push(m.json()) });
+    let holdings: Record<string, number> = { s1: 600, s2: 400 };
+    let tick = 0;
+    // The mark of A alternates 100 / 110: returns +10 % and -9.09 %.
+    const publisher = setInterval(() => {
+      const mark = tick++ % 2 === 0 ? '100' : '110';
+      for (const [shard, v] of Object.entries(holdings)) {
+        const positions = v === 0 ? [] : [{ exchange: 'sim', symbol: 'A', qty: 1, value: (BigInt(v) * E18).toString() }];
+        nc.publish(names.subject('state', shard), JSON.stringify({ shard, instance: `${shard}-1`, seq: tick, ts: Date.now(), equity: (100_000n * E18).toString(), grossExposure: '0', reserved: null, riskState: 'ACTIVE', positions, marks: { 'sim:A': mark } }));
+      }
+    }, 40);
+    try {
+      // 1000 long A: the worst period loses 1000 x 1/11 = 90.9 > 50.
+      await until2(async () => (await h.control.get(REDUCE_KEY))?.operation === 'PUT');
+      const doc = (await h.control.get(REDUCE_KEY))!.json<{ reason: string; by: string; var: number }>();
+      expect(doc.by).toBe('risk-aggregator');
+      expect(doc.var).toBeCloseTo(1000 / 11, 6);
+      const published = aggregates.filter((a) => a.var !== null);
+      expect(published.length).toBeGreaterThan(0);
+      expect(published.at(-1)!.var).toMatchObject({ method: 'historical', confidence: 0.99, exposures: { 'sim:A': 1000 }, missing: [] });
+      expect(published.at(-1)!.maxVar).toBe(50);
+      // The same figures on the aggregator's /metrics (port 0: the URL is in every aggregate).
+      const url = published.at(-1)!.metricsUrl as string;
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+      let text = '';
+      await until2(async () => /^cwts_cluster_reducing 1$/m.test((text = await (await fetch(url)).text())));
+      expect(Number(/^cwts_cluster_var (\S+)$/m.exec(text)![1])).toBeCloseTo(1000 / 11, 6);
+      expect(text).toMatch(/^cwts_cluster_var_limit 50$/m);
+      expect((await (await fetch(url.replace('/metrics', '/status'))).json()).var.exposures).toEqual({ 'sim:A': 1000 });
+      // s2 closes and s1 shrinks to 100: VaR 9.1, under the limit: cleared.
+      holdings = { s1: 100, s2: 0 };
+      await until2(async () => (await h.control.get(REDUCE_KEY))?.operation !== 'PUT');
+      // The round that cleared it publishes its figures right after.
+      await until2(() => Math.abs((aggregates.at(-1)!.var?.value ?? 0) - 100 / 11) < 1e-6 && aggregates.at(-1)!.reducing === false);
+    } finally {
+      clearInterval(publisher);
       stop();
       await running;
       await nc.close();

@@ -7,7 +7,12 @@ import { PortfolioAggregate, parseShardState } from './aggregate.js';
 import type { BudgetDoc } from './budget.js';
 import { openCluster } from './connect.js';
 import { errorText } from './errors.js';
-import { BUDGET_KEY, clusterNames, HALT_KEY } from './names.js';
+import type { ReduceDoc } from './gates.js';
+import { BUDGET_KEY, clusterNames, HALT_KEY, REDUCE_KEY } from './names.js';
+import { PortfolioVaR, type PortfolioVaRResult } from './portfolio-var.js';
+import { aggregatorRoutes, type AggregateView } from './aggregator-http.js';
+import { HttpEndpoint } from '@cwts/core/observability';
+import { isLoopback } from '@cwts/core/config';
 import { bigintText, ShardPublisher } from './publisher.js';
 import type { HaltDoc } from './shard.js';
 
@@ -17,7 +22,10 @@ const AGGREGATOR_ID = 'risk-aggregator';
  * `cwts-ultra risk-aggregator`: reads every shard's state, publishes the portfolio-wide view on
  * `cwts.<cluster>.aggregate.risk-aggregator`, and HALTs the whole cluster when the summed equity
  * draws down past `[cluster] max_drawdown`. It also watches the budget key: reservations above
- * `max_total_position` would be a bug, logged as an error and answered with a HALT.
+ * `max_total_position` would be a bug, logged as an error and answered with a HALT. Every
+ * `var_sample_ms` it samples the marks the shards publish and computes the VaR of the summed
+ * positions; above `[cluster] max_var` it puts the cluster in REDUCING (the `reduce` key: only
+ * orders that reduce a position, no reservation grows) and clears it when the VaR is back under.
  */
 export async function runAggregator(o: AggregatorOptions): Promise<void> {
   const c = o.cluster;
@@ -39,7 +47,45 @@ export async function runAggregator(o: AggregatorOptions): Promise<void> {
     },
   });
   const limit = c.max_total_position !== undefined ? quoteToAtoms(c.max_total_position, COMMON_EXPONENT) : undefined;
+  const pvar = new PortfolioVaR({ confidence: o.varConfidence ?? 0.99, method: c.var_method, window: c.var_window, minReturns: c.var_min_returns });
+  let lastSample: number | undefined;
+  let lastVar: (PortfolioVaRResult & { at: number }) | undefined;
+  let varError: string | undefined;
   let lastLog = 0;
+  let latest: AggregateView | undefined;
+  /** Enforces cluster.max_var: sets the `reduce` key above it, deletes it (only if the aggregator set it) once under. */
+  const enforceVar = async (v: number) => {
+    if (c.max_var === undefined) return;
+    const e = await h.control.get(REDUCE_KEY);
+    const set = e?.operation === 'PUT';
+    if (v > c.max_var && !set) {
+      const doc: ReduceDoc = { reason: `portfolio VaR ${v.toFixed(2)} > cluster.max_var ${c.max_var}`, by: AGGREGATOR_ID, ts: o.clock.now(), var: v, limit: c.max_var };
+      log.error(`cluster REDUCING: ${doc.reason}`);
+      await h.control.put(REDUCE_KEY, JSON.stringify(doc));
+    } else if (v <= c.max_var && set && e.json<ReduceDoc>().by === AGGREGATOR_ID) {
+      log.warn(`cluster REDUCING cleared: portfolio VaR ${v.toFixed(2)} <= cluster.max_var ${c.max_var}`);
+      await h.control.delete(REDUCE_KEY, { previousSeq: e.revision });
+    }
+  };
+  const varRound = async (now: number) => {
+    if (lastSample !== undefined && now - lastSample < c.var_sample_ms) return;
+    lastSample = now;
+    pvar.sample(agg.marks(now, c.takeover_ms));
+    const { exposures, unvalued } = agg.exposures();
+    try {
+      const r = await pvar.compute(exposures);
+      lastVar = r ? { ...r, missing: [...new Set([...r.missing, ...unvalued])].sort(), at: now } : undefined;
+      varError = undefined;
+    } catch (err) {
+      varError = errorText(err);
+      lastVar = undefined;
+      log.warn(`portfolio VaR failed: ${varError}`);
+    }
+    // Flat everywhere: nothing is at risk, whatever the history.
+    const flat = unvalued.length === 0 && [...exposures.values()].every((w) => w === 0);
+    if (lastVar) await enforceVar(lastVar.var);
+    else if (flat) await enforceVar(0);
+  };
   // Once per HALT: while the key is set nothing is written again; after a --resume it can trip anew.
   const halt = async (reason: string) => {
     if ((await h.control.get(HALT_KEY))?.operation === 'PUT') return;
@@ -56,17 +102,41 @@ export async function runAggregator(o: AggregatorOptions): Promise<void> {
     } catch (err) {
       log.warn(`reading the budget failed: ${errorText(err)}`);
     }
-    pub.publish('aggregate', { ...s, reservedInKv: reservedInKv ?? null, limit: limit ?? null, rejectedMessages: agg.rejected });
+    await varRound(now);
+    const portfolioVar = lastVar
+      ? { method: lastVar.method, confidence: lastVar.confidence, value: lastVar.var, cvar: lastVar.cvar, observations: lastVar.observations, exposures: lastVar.exposures, missing: lastVar.missing, at: lastVar.at }
+      : null;
+    let reducing = false;
+    try {
+      reducing = (await h.control.get(REDUCE_KEY))?.operation === 'PUT';
+    } catch (err) {
+      log.warn(`reading the REDUCING key failed: ${errorText(err)}`);
+    }
+    latest = { ...s, reservedInKv: reservedInKv ?? null, limit: limit ?? null, rejectedMessages: agg.rejected, var: portfolioVar, varError: varError ?? null, maxVar: c.max_var ?? null, reducing, metricsUrl };
+    pub.publish('aggregate', { ...latest });
     if (now - lastLog >= 10_000) {
       lastLog = now;
       log.info(
-        { shards: s.shards, stale: s.stale, drawdown: s.drawdown },
-        `cluster ${c.name}: ${s.shards} shard(s), equity ${formatScaled(s.equity, COMMON_EXPONENT)}, drawdown ${(s.drawdown * 100).toFixed(2)} %, gross exposure ${formatScaled(s.grossExposure, COMMON_EXPONENT)}${limit !== undefined ? ` of ${c.max_total_position}` : ''}`,
+        { shards: s.shards, stale: s.stale, drawdown: s.drawdown, var: lastVar?.var ?? null },
+        `cluster ${c.name}: ${s.shards} shard(s), equity ${formatScaled(s.equity, COMMON_EXPONENT)}, drawdown ${(s.drawdown * 100).toFixed(2)} %, gross exposure ${formatScaled(s.grossExposure, COMMON_EXPONENT)}${limit !== undefined ? ` of ${c.max_total_position}` : ''}, VaR ${lastVar ? lastVar.var.toFixed(2) : 'n/a'}${c.max_var !== undefined ? ` of ${c.max_var}` : ''}`,
       );
     }
     if (c.max_drawdown !== undefined && s.drawdown >= c.max_drawdown) await halt(`portfolio drawdown ${(s.drawdown * 100).toFixed(2)} % >= cluster.max_drawdown ${(c.max_drawdown * 100).toFixed(2)} %`);
     if (limit !== undefined && reservedInKv !== undefined && reservedInKv > limit) await halt(`budget reservations ${formatScaled(reservedInKv, COMMON_EXPONENT)} exceed max_total_position ${c.max_total_position}`);
   };
+  let http: HttpEndpoint | undefined;
+  let metricsUrl: string | null = null;
+  if (c.aggregator_port !== undefined) {
+    const host = o.bindAddress ?? '127.0.0.1';
+    http = new HttpEndpoint('risk-aggregator', aggregatorRoutes(() => latest, isLoopback(host)));
+    const port = await http.listen(c.aggregator_port, host).catch(async (err: unknown) => {
+      sub.unsubscribe();
+      await h.nc.close();
+      throw err;
+    });
+    metricsUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}/metrics`;
+    log.info({ port, host }, `risk aggregator metrics on ${metricsUrl}`);
+  }
   log.info(`risk aggregator for cluster ${c.name} on ${c.servers.join(', ')}`);
   let running: Promise<void> | undefined;
   const timer = setInterval(() => {
@@ -75,6 +145,7 @@ export async function runAggregator(o: AggregatorOptions): Promise<void> {
   await o.until;
   clearInterval(timer);
   await running;
+  await http?.close();
   sub.unsubscribe();
   await h.nc.drain();
 }
@@ -104,6 +175,7 @@ export async function resumeCluster(o: ClusterControlOptions): Promise<void> {
   const { nc, control } = await openControl(o);
   try {
     await control.delete(HALT_KEY);
+    await control.delete(REDUCE_KEY);
   } finally {
     await nc.drain();
   }

@@ -2,31 +2,50 @@ import type { KV } from '@nats-io/kv';
 import { errorText, isServerRejection } from './errors.js';
 import { BUDGET_KEY } from './names.js';
 
-/** The `budget` key: every shard's reservation of the global limit, in common units (quote x 10^-18), as decimal strings. */
+/**
+ * The `budget` key: every shard's reservation of the global limit, in common units (quote x
+ * 10^-18), as decimal strings, and the membership epoch each reservation belongs to.
+ */
 export interface BudgetDoc {
   limit: string;
   shards: Record<string, string>;
+  /** shard id -> the epoch (Membership) that may use its reservation. Absent in documents of older versions. */
+  epochs?: Record<string, string>;
 }
 
 export interface BudgetEvent {
-  kind: 'reserved' | 'released' | 'refused';
-  /** This shard's reservation after the change. */
+  /** reserved/released/refused: this shard's own; reclaimed: a dead shard's reservation put back in the pool by this shard. */
+  kind: 'reserved' | 'released' | 'refused' | 'reclaimed';
+  /** This shard's reservation in the key after the change (refused: what it may use now; reclaimed: 0, the dead shard's). */
   held: bigint;
   delta: bigint;
   /** Monotonic ms from the request to the committed compare-and-set. */
   latencyMs: number;
   attempts: number;
   why: string;
+  /** The budget key's revision this change committed (orders every change of every shard). */
+  revision?: number;
+  /** reclaimed: whose reservation, and its epoch. */
+  of?: string;
+  epoch?: string;
 }
 
 export interface BudgetLedgerOptions {
   control: KV;
+  /** The members bucket: a shard id without a key there has no valid epoch (reclaim). */
+  members: KV;
   shardId: string;
   /** max_total_position in common units. */
   limit: bigint;
   chunk: bigint;
   /** Most this shard may hold (its fair share); default the whole limit. */
   cap?: () => bigint;
+  /** This process's valid membership epoch (Membership.current). */
+  epoch(): { epoch: string; validUntil: number } | undefined;
+  /** A dead shard's reservation goes back to the pool this long after its member key is first seen gone (budget_release_ms - takeover_ms). */
+  reclaimGraceMs?: number;
+  /** The cluster is REDUCING (portfolio VaR above its limit): no reservation grows. */
+  reducing?: () => boolean;
   monoMs: () => number;
   onEvent(e: BudgetEvent): void;
   onError(message: string): void;
@@ -38,38 +57,71 @@ const MAX_ATTEMPTS = 50;
  * This shard's share of `max_total_position`. Reservations change only by compare-and-set on
  * one KV key holding every shard's share, and only when the new sum stays within the limit, so
  * the sum over shards never exceeds it. The engine reads `held` synchronously; growing it is a
- * background request (coalesced), and shrinking lowers `held` before the key is written, so the
+ * background request (coalesced), and shrinking lowers it before the key is written, so the
  * shard never counts budget the key does not give it.
+ *
+ * Fencing: a reservation is tagged with the membership epoch that may use it, and `held` is
+ * non-zero only while that epoch is this process's valid one. A new epoch (a restart, or this
+ * process after its heartbeat lapsed) takes the entry over by compare-and-set before using any
+ * of it. Any shard removes the entry of a shard id that has no member key (`reclaim`): the server
+ * drops that key only after the epoch's own validity ended, and a later epoch's takeover moves
+ * the key's revision, so the reclaim's compare-and-set fails (docs/scale-out.md, "Fencing").
  */
 export class BudgetLedger {
-  /** What the engine may use now. */
-  held = 0n;
+  /** The amount the key gives to `tag` (as far as this process knows). */
+  private amount = 0n;
+  private tag: string | undefined;
   private inFlight: Promise<void> | undefined;
   private wanted = 0n;
   /** After a refusal, orders are refused locally for a moment instead of asking the server each time. */
   private quietUntil = 0;
+  /** `<shard>|<epoch>` -> monotonic ms when its member key was first seen gone. */
+  private readonly absentSince = new Map<string, number>();
 
   constructor(private readonly o: BudgetLedgerOptions) {}
+
+  /** What the engine may use now: the reservation, while its epoch is this process's valid one. Synchronous. */
+  get held(): bigint {
+    const e = this.o.epoch();
+    return e !== undefined && e.epoch === this.tag ? this.amount : 0n;
+  }
+
+  /** The epoch `held` is usable under right now, or undefined when `held` is 0 for want of one. */
+  usableEpoch(): string | undefined {
+    const e = this.o.epoch();
+    return e !== undefined && e.epoch === this.tag ? this.tag : undefined;
+  }
 
   cap(): bigint {
     return this.o.cap?.() ?? this.o.limit;
   }
 
-  /** Reads this shard's reservation left by a previous run of the same shard id (its positions are restored too). */
-  async load(): Promise<void> {
-    const e = await this.o.control.get(BUDGET_KEY);
-    if (e && e.operation === 'PUT') this.held = BigInt(e.json<BudgetDoc>().shards[this.o.shardId] ?? '0');
+  /** A new epoch began: take this shard id's reservation over (a restart's positions are restored with it). */
+  adopt(): void {
+    this.request(0n, true);
   }
 
   /** Asks, in the background, for enough budget that `held` covers `need`. Never blocks. */
-  request(need: bigint): void {
-    if (need <= this.held || this.o.monoMs() < this.quietUntil) return;
+  request(need: bigint, retag = false): void {
+    const e = this.o.epoch();
+    if (e === undefined) return; // no valid epoch: nothing may be reserved now
+    if (!retag && e.epoch === this.tag && (need <= this.amount || this.o.monoMs() < this.quietUntil)) return;
     if (need > this.wanted) this.wanted = need;
     if (this.inFlight) return;
-    this.inFlight = this.fill().finally(() => {
+    this.serialized(() => this.fill());
+  }
+
+  /**
+   * Runs one change at a time: a refill committing between a release's local lowering and its
+   * write would otherwise raise the local figure above what the key ends up giving.
+   */
+  private serialized(op: () => Promise<void>): Promise<void> {
+    const p = op().finally(() => {
       this.inFlight = undefined;
       if (this.wanted > this.held) this.request(this.wanted);
     });
+    this.inFlight = p;
+    return p;
   }
 
   /** Idle for tests and stop. */
@@ -80,29 +132,29 @@ export class BudgetLedger {
   private async fill(): Promise<void> {
     const started = this.o.monoMs();
     const target = this.wanted;
-    const shortBy = target - this.held;
-    if (shortBy <= 0n) return;
-    const chunks = (shortBy + this.o.chunk - 1n) / this.o.chunk;
-    const ask = chunks * this.o.chunk;
+    this.wanted = 0n; // what is asked while this one is in flight is asked again after it
+    const chunk = this.o.chunk;
     const cap = this.cap();
-    const r = await this.change((mine, others, limit) => {
+    const reducing = this.o.reducing?.() ?? false;
+    const r = await this.change('grow', (mine, others, limit) => {
+      const shortBy = target - mine;
+      if (shortBy <= 0n || reducing) return mine; // a takeover of the entry (retag) changes nothing else
+      const ask = ((shortBy + chunk - 1n) / chunk) * chunk;
       const room = limit - others - mine;
       const share = cap - mine;
       let grant = ask < room ? ask : room;
       if (share < grant) grant = share;
-      return grant > 0n ? mine + grant : undefined;
+      return grant > 0n ? mine + grant : mine;
     });
-    this.wanted = 0n;
     if (r === undefined) return;
     const latencyMs = this.o.monoMs() - started;
-    if (r.next === undefined || r.next <= this.held) {
+    if (r.next > r.before) {
+      this.o.onEvent({ kind: 'reserved', held: r.next, delta: r.next - r.before, latencyMs, attempts: r.attempts, why: target > r.before ? `needed ${target}` : 'reservation taken over by this epoch', revision: r.revision });
+    } else if (target > r.next) {
       this.quietUntil = this.o.monoMs() + 250;
-      this.o.onEvent({ kind: 'refused', held: this.held, delta: 0n, latencyMs, attempts: r.attempts, why: `no room: the global budget is reserved by all shards, or this shard is at its share (${cap})` });
-      return;
+      const why = reducing ? 'the cluster is REDUCING (portfolio VaR above cluster.max_var): no reservation grows' : `no room: the global budget is reserved by all shards, or this shard is at its share (${cap})`;
+      this.o.onEvent({ kind: 'refused', held: this.held, delta: 0n, latencyMs, attempts: r.attempts, why, revision: r.revision });
     }
-    const delta = r.next - this.held;
-    this.held = r.next;
-    this.o.onEvent({ kind: 'reserved', held: this.held, delta, latencyMs, attempts: r.attempts, why: `needed ${target}` });
   }
 
   /**
@@ -111,38 +163,110 @@ export class BudgetLedger {
    * take exposure above the new figure in between.
    */
   async releaseDownTo(keep: () => bigint, why: string): Promise<void> {
-    await this.settled();
-    const k = keep();
-    const target = k <= 0n ? 0n : ((k + this.o.chunk - 1n) / this.o.chunk) * this.o.chunk;
-    if (target >= this.held) return;
-    const started = this.o.monoMs();
-    const before = this.held;
-    this.held = target; // stop using it first, then give it back
-    const r = await this.change(() => target);
-    if (r === undefined) return; // the key still counts it for us: over-reserved, never over the limit
-    this.o.onEvent({ kind: 'released', held: this.held, delta: target - before, latencyMs: this.o.monoMs() - started, attempts: r.attempts, why });
+    while (this.inFlight) await this.inFlight;
+    // Nothing else runs between the wait above and this synchronous step.
+    await this.serialized(async () => {
+      const k = keep();
+      const target = k <= 0n ? 0n : ((k + this.o.chunk - 1n) / this.o.chunk) * this.o.chunk;
+      if (target >= this.amount || this.tag === undefined) return;
+      const started = this.o.monoMs();
+      const before = this.amount;
+      this.amount = target; // stop using it first, then give it back
+      const r = await this.change('shrink', () => target);
+      if (r === undefined || !r.written) return; // the key still counts it: over-reserved, never over the limit
+      this.o.onEvent({ kind: 'released', held: target, delta: target - before, latencyMs: this.o.monoMs() - started, attempts: r.attempts, why, revision: r.revision });
+    });
   }
 
-  /** One compare-and-set loop on the budget key; `decide` returns this shard's new share or undefined for no change. */
-  private async change(decide: (mine: bigint, others: bigint, limit: bigint) => bigint | undefined): Promise<{ next: bigint | undefined; attempts: number } | undefined> {
+  /**
+   * Puts back in the pool the reservation of every other shard id that has had no member key
+   * for `reclaimGraceMs`. The budget key is read before the member list: a shard id seen without
+   * a key after that read has no valid epoch, and any epoch that starts later must write the
+   * budget key before it uses budget, which makes this compare-and-set fail. Never throws.
+   */
+  async reclaim(): Promise<void> {
+    const started = this.o.monoMs();
     for (let attempts = 1; attempts <= MAX_ATTEMPTS; attempts++) {
+      try {
+        const e = await this.o.control.get(BUDGET_KEY);
+        if (!e || e.operation !== 'PUT') return;
+        const doc = e.json<BudgetDoc>();
+        const live = new Set<string>();
+        for await (const k of await this.o.members.keys()) live.add(k);
+        const now = this.o.monoMs();
+        const dead: { id: string; amount: bigint; epoch: string }[] = [];
+        const seen = new Set<string>();
+        for (const [id, v] of Object.entries(doc.shards)) {
+          if (id === this.o.shardId || live.has(id)) continue;
+          const epoch = doc.epochs?.[id] ?? '';
+          const key = `${id}|${epoch}`;
+          seen.add(key);
+          if (!this.absentSince.has(key)) this.absentSince.set(key, now);
+          if (now - this.absentSince.get(key)! >= (this.o.reclaimGraceMs ?? 0)) dead.push({ id, amount: BigInt(v), epoch });
+        }
+        for (const k of [...this.absentSince.keys()]) if (!seen.has(k)) this.absentSince.delete(k);
+        if (dead.length === 0) return;
+        const out: BudgetDoc = { limit: doc.limit, shards: { ...doc.shards }, epochs: { ...doc.epochs } };
+        for (const d of dead) {
+          delete out.shards[d.id];
+          delete out.epochs![d.id];
+        }
+        const revision = await this.o.control.update(BUDGET_KEY, encode(out), e.revision);
+        const latencyMs = this.o.monoMs() - started;
+        for (const d of dead) {
+          this.absentSince.delete(`${d.id}|${d.epoch}`);
+          this.o.onEvent({ kind: 'reclaimed', held: 0n, delta: -d.amount, latencyMs, attempts, why: `shard ${d.id} has no member key (epoch ${d.epoch || 'unknown'} expired)`, revision, of: d.id, epoch: d.epoch });
+        }
+        return;
+      } catch (err) {
+        if (isServerRejection(err)) continue; // the key moved: read both again
+        this.o.onError(`budget reclaim failed: ${errorText(err)}`);
+        return;
+      }
+    }
+  }
+
+  /**
+   * One compare-and-set loop on the budget key. `grow` may write only under this process's valid
+   * epoch, and takes this shard id's entry over for it; `shrink` writes only an entry still
+   * tagged with the epoch this process last held it under. `decide` returns the new amount.
+   */
+  private async change(mode: 'grow' | 'shrink', decide: (mine: bigint, others: bigint, limit: bigint) => bigint): Promise<{ next: bigint; before: bigint; written: boolean; attempts: number; revision?: number } | undefined> {
+    const id = this.o.shardId;
+    for (let attempts = 1; attempts <= MAX_ATTEMPTS; attempts++) {
+      const epoch = mode === 'grow' ? this.o.epoch()?.epoch : this.tag;
+      if (epoch === undefined) return undefined;
       try {
         const e = await this.o.control.get(BUDGET_KEY);
         const doc: BudgetDoc = e && e.operation === 'PUT' ? e.json<BudgetDoc>() : { limit: this.o.limit.toString(), shards: {} };
         // Shards configured with different limits: the smallest one binds everybody.
         const stored = BigInt(doc.limit);
         const limit = stored < this.o.limit ? stored : this.o.limit;
-        const mine = BigInt(doc.shards[this.o.shardId] ?? '0');
+        const entryEpoch = doc.epochs?.[id];
+        const present = doc.shards[id] !== undefined;
+        // Shrinking touches only an entry still ours: a reclaimed one is back in the pool already,
+        // and one a later epoch took over is not ours to change.
+        if (mode === 'shrink' && (!present || (entryEpoch !== undefined && entryEpoch !== epoch))) return undefined;
+        const mine = BigInt(doc.shards[id] ?? '0');
         let others = 0n;
-        for (const [id, v] of Object.entries(doc.shards)) if (id !== this.o.shardId) others += BigInt(v);
-        const next = decide(mine, others, limit);
-        if (next === undefined) return { next: undefined, attempts };
-        const out: BudgetDoc = { limit: limit.toString(), shards: { ...doc.shards, [this.o.shardId]: next.toString() } };
-        if (next === 0n) delete out.shards[this.o.shardId];
-        const bytes = new TextEncoder().encode(JSON.stringify(out));
-        if (e) await this.o.control.update(BUDGET_KEY, bytes, e.revision);
-        else await this.o.control.create(BUDGET_KEY, bytes);
-        return { next, attempts };
+        for (const [sid, v] of Object.entries(doc.shards)) if (sid !== id) others += BigInt(v);
+        const decided = decide(mine, others, limit);
+        const next = mode === 'shrink' && decided > mine ? mine : decided;
+        const before = epoch === this.tag ? this.amount : 0n;
+        if (next === mine && (entryEpoch === epoch || !present)) {
+          if (mode === 'grow') this.set(epoch, mine);
+          return { next, before, written: false, attempts, revision: e?.revision };
+        }
+        if (mode === 'grow' && this.o.epoch()?.epoch !== epoch) return undefined; // lapsed while reading
+        const out: BudgetDoc = { limit: limit.toString(), shards: { ...doc.shards, [id]: next.toString() }, epochs: { ...doc.epochs, [id]: epoch } };
+        if (next === 0n) {
+          delete out.shards[id];
+          delete out.epochs![id];
+        }
+        const revision = e ? await this.o.control.update(BUDGET_KEY, encode(out), e.revision) : await this.o.control.create(BUDGET_KEY, encode(out));
+        // A grow counts the new amount only from here; a shrink lowered it before writing.
+        if (mode === 'grow') this.set(epoch, next);
+        return { next, before, written: true, attempts, revision };
       } catch (err) {
         if (isServerRejection(err)) continue; // another shard wrote first: read again
         this.o.onError(`budget update failed: ${errorText(err)}`);
@@ -152,4 +276,11 @@ export class BudgetLedger {
     this.o.onError(`budget update gave up after ${MAX_ATTEMPTS} compare-and-set conflicts`);
     return undefined;
   }
+
+  private set(epoch: string, amount: bigint): void {
+    this.tag = epoch;
+    this.amount = amount;
+  }
 }
+
+const encode = (doc: BudgetDoc): Uint8Array => new TextEncoder().encode(JSON.stringify(doc));

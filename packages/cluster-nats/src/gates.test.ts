@@ -4,7 +4,7 @@ import { type Engine } from '@cwts/core/engine';
 import { COMMON_EXPONENT, quoteToAtoms } from '@cwts/core/risk';
 import type { BudgetLedger } from './budget.js';
 import { worstGrossExposure } from './exposure.js';
-import { BudgetGate, LeaseGate } from './gates.js';
+import { BudgetGate, ClusterReduceGate, LeaseGate, type ReduceDoc } from './gates.js';
 
 const BTC = defineInstrument({ exchange: 'sim', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.001' });
 const ETH = defineInstrument({ exchange: 'sim', symbol: 'ETHUSDT', base: 'ETH', quote: 'USDT', tickSize: '0.01', lotSize: '0.001' });
@@ -93,5 +93,21 @@ describe('LeaseGate', () => {
     expect(g.check(sell('BTCUSDT', 11, 1), e).ok).toBe(false); // would open a short
     state = 'none';
     expect(g.check(sell('BTCUSDT', 1, 1), e)).toMatchObject({ ok: false, reason: 'NOT_LEASED' });
+  });
+});
+
+describe('ClusterReduceGate', () => {
+  it('while the cluster is REDUCING only orders that reduce a position pass; it clears with the key', () => {
+    const e = fakeEngine({ pos: { BTCUSDT: 10 }, books: { BTCUSDT: [9999, 10001], ETHUSDT: [4999, 5001] } });
+    let reducing: ReduceDoc | undefined;
+    const g = new ClusterReduceGate(() => reducing);
+    expect(g.check(buy('BTCUSDT', 5, 10000), e).ok).toBe(true);
+    reducing = { reason: 'portfolio VaR 120.00 > cluster.max_var 100', by: 'risk-aggregator', ts: 1 };
+    expect(g.check(buy('BTCUSDT', 5, 10000), e)).toMatchObject({ ok: false, reason: 'RISK_STATE', message: expect.stringMatching(/cluster REDUCING \(portfolio VaR/) });
+    expect(g.check(buy('ETHUSDT', 1, 5000), e).ok).toBe(false); // no position: any order adds
+    expect(g.check(sell('BTCUSDT', 10, 10000), e).ok).toBe(true); // to flat
+    expect(g.check(sell('BTCUSDT', 11, 10000), e).ok).toBe(false); // past flat
+    reducing = undefined;
+    expect(g.check(buy('ETHUSDT', 1, 5000), e).ok).toBe(true);
   });
 });

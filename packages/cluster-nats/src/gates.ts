@@ -1,6 +1,6 @@
 import { formatScaled, type OrderIntent, type RiskCheck, type RiskContext, type RiskDecision } from '@cwts/core';
 import { type Engine } from '@cwts/core/engine';
-import { COMMON_EXPONENT } from '@cwts/core/risk';
+import { COMMON_EXPONENT, reducesExposure } from '@cwts/core/risk';
 import type { BudgetLedger } from './budget.js';
 import { worstGrossExposure } from './exposure.js';
 
@@ -54,5 +54,29 @@ export class BudgetGate implements RiskCheck {
     if (need > cap) return { ok: false, reason: 'CLUSTER_BUDGET', message: `needs ${text(need)} of cluster.max_total_position, above this shard's share ${text(cap)} (its symbols' part of the limit)` };
     ledger.request(need);
     return { ok: false, reason: 'CLUSTER_BUDGET', message: `needs ${text(need)} of cluster.max_total_position, this shard holds ${text(ledger.held)}; more requested` };
+  }
+}
+
+/** The `reduce` key: the aggregator put the whole cluster in REDUCING (portfolio VaR above cluster.max_var). */
+export interface ReduceDoc {
+  reason: string;
+  by: string;
+  ts: number;
+  var?: number;
+  limit?: number;
+}
+
+/**
+ * The cluster-wide REDUCING of docs/risk.md: while the aggregator's `reduce` key is set, only
+ * orders that reduce a position pass (the same rule as the local REDUCING state: opposite the
+ * position, not past flat with our resting orders). It clears by itself when the key goes.
+ */
+export class ClusterReduceGate implements RiskCheck {
+  readonly name = 'cluster_reducing';
+  constructor(private readonly reducing: () => ReduceDoc | undefined) {}
+  check(intent: Readonly<OrderIntent>, ctx: RiskContext): RiskDecision {
+    const r = this.reducing();
+    if (r === undefined || reducesExposure(intent, ctx)) return OK;
+    return { ok: false, reason: 'RISK_STATE', message: `cluster REDUCING (${r.reason}): only orders that reduce a position` };
   }
 }

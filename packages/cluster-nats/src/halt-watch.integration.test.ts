@@ -13,7 +13,7 @@ describe('the HALT watch', () => {
   it('still delivers a HALT written after the server restarted', { timeout: 60_000 }, async (ctx) => {
     if (missing) skipUnlessRequired(ctx, 'nats-server', missing);
     let server: NatsServer = await startNatsServer();
-    const cfg = { ...clusterConfigSchema.parse({ name: 'hw', servers: [server.url], takeover_ms: 2000 }), shard_id: 'a' };
+    const cfg = { ...clusterConfigSchema.parse({ name: 'hw', servers: [server.url], takeover_ms: 2000 }), shard_id: 'a', budget_release_ms: 2000 };
     const shard = await openCluster(cfg, 'shard');
     const seen: string[] = [];
     const w = await shard.control.watch({ key: HALT_KEY });

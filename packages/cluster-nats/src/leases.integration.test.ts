@@ -5,6 +5,7 @@ import { skipUnlessRequired } from '@cwts/core/testing';
 import { openCluster, type ClusterHandles } from './connect.js';
 import { LeaseManager, type LeaseEvent } from './leases.js';
 import { BudgetLedger, type BudgetDoc } from './budget.js';
+import { Membership } from './membership.js';
 import { BUDGET_KEY, leaseKey, leaseTimings } from './names.js';
 import { natsServerMissing, startNatsServer, type NatsServer } from '../test/nats-server.js';
 
@@ -20,7 +21,7 @@ afterAll(async () => {
 });
 
 function clusterCfg(takeoverMs: number): ClusterConfig {
-  return { ...clusterConfigSchema.parse({ name: `t${++n}`, servers: [server!.url], takeover_ms: takeoverMs }), shard_id: 'x' };
+  return { ...clusterConfigSchema.parse({ name: `t${++n}`, servers: [server!.url], takeover_ms: takeoverMs }), shard_id: 'x', budget_release_ms: takeoverMs };
 }
 
 const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT', 'XRPUSDT', 'ADAUSDT', 'DOGEUSDT'].map((symbol) => ({ exchange: 'sim', symbol }));
@@ -180,10 +181,12 @@ describe('global position budget by compare-and-set', () => {
     const hs = await Promise.all(['a', 'b', 'c'].map((id) => openCluster({ ...cfg, shard_id: id }, id)));
     const limit = 1000n;
     const latencies: number[] = [];
-    const ledgers = hs.map((h, k) => new BudgetLedger({ control: h.control, shardId: 'abc'[k]!, limit, chunk: 70n, monoMs: realMono, onEvent: (e) => e.kind === 'reserved' && latencies.push(e.latencyMs), onError: (m) => { throw new Error(m); } }));
+    const memberships = hs.map((h, k) => new Membership({ members: h.members, shardId: 'abc'[k]!, instance: `i-${'abc'[k]!}`, timings: leaseTimings(10_000), monoMs: realMono, wallMs: () => Date.now(), onEpoch: () => {}, onError: (m) => { throw new Error(m); } }));
+    const ledgers = hs.map((h, k) => new BudgetLedger({ control: h.control, members: h.members, shardId: 'abc'[k]!, limit, chunk: 70n, epoch: () => memberships[k]!.current(), monoMs: realMono, onEvent: (e) => e.kind === 'reserved' && latencies.push(e.latencyMs), onError: (m) => { throw new Error(m); } }));
     try {
       // Each shard asks over and over for more than the whole limit.
       for (let round = 0; round < 20; round++) {
+        for (const m of memberships) expect(await m.beat()).toBe('ok');
         for (const l of ledgers) l.request(l.held + 70n * 3n);
         await Promise.all(ledgers.map((l) => l.settled()));
         const sum = ledgers.reduce((a, l) => a + l.held, 0n);
@@ -196,6 +199,7 @@ describe('global position budget by compare-and-set', () => {
       expect(inKv).toBe(limit); // everything handed out, nothing more
       for (const [k, l] of ledgers.entries()) expect(BigInt(doc.shards['abc'[k]!] ?? '0')).toBe(l.held);
       // Give back: the key follows, and another shard can take it.
+      for (const m of memberships) await m.beat();
       await ledgers[0]!.releaseDownTo(() => 0n, 'test');
       expect(ledgers[0]!.held).toBe(0n);
       ledgers[1]!.request(ledgers[1]!.held + 70n);

@@ -1,6 +1,7 @@
 import type { KV } from '@nats-io/kv';
 import { errorText, isServerRejection } from './errors.js';
 import { leaseKey, type LeaseTimings } from './names.js';
+import type { Membership } from './membership.js';
 import { assignKeys } from './rendezvous.js';
 
 /** Milliseconds on a monotonic clock (the injectable Clock's monoNs). */
@@ -36,6 +37,8 @@ export interface LeaseManagerOptions {
   /** Longest wait for a symbol being handed over to be flat and without orders. */
   handoverMs: number;
   onError(message: string): void;
+  /** The shard's membership (an epoch-fenced lease on its id); without it a plain heartbeat `put`. */
+  membership?: Membership;
 }
 
 interface Held {
@@ -110,12 +113,9 @@ export class LeaseManager {
     if (this.stopped) return;
     this.ticks++;
     const now = this.o.monoMs();
-    try {
-      await this.o.members.put(this.o.shardId, this.value());
-    } catch (err) {
+    if ((await this.heartbeat()) === 'unreachable') {
       // Most likely cut off from the server: no call would answer this round. Leases whose
       // validity ran out are dropped (the gate already shut them); the rest wait for next round.
-      this.o.onError(`membership heartbeat failed: ${errorText(err)}`);
       for (const [key, h] of [...this.held]) if (this.o.monoMs() >= h.validUntil) this.drop(key, h, 'lost', 'not renewed in time');
       return;
     }
@@ -151,6 +151,17 @@ export class LeaseManager {
       const stranded = this.o.position(c.exchange, c.symbol) !== 0;
       const orphaned = now - this.freeSince.get(key)! >= 2 * this.o.timings.tickMs;
       if (mine || stranded || orphaned) await this.acquire(key, c, mine ? 'preferred' : stranded ? 'position held here' : 'orphaned');
+    }
+  }
+
+  private async heartbeat(): Promise<'ok' | 'unreachable' | 'taken'> {
+    if (this.o.membership) return this.o.membership.beat();
+    try {
+      await this.o.members.put(this.o.shardId, this.value());
+      return 'ok';
+    } catch (err) {
+      this.o.onError(`membership heartbeat failed: ${errorText(err)}`);
+      return 'unreachable';
     }
   }
 
@@ -230,6 +241,7 @@ export class LeaseManager {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const [key, h] of [...this.held]) await this.release(key, h, 'shard stopping');
+    if (this.o.membership) return; // its owner ends it after giving budget back
     try {
       await this.o.members.delete(this.o.shardId);
     } catch {

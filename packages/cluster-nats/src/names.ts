@@ -18,7 +18,7 @@ export interface ClusterNames {
   leases: string;
   /** KV bucket: one key per live shard (heartbeat); max_age = lease lifetime. */
   members: string;
-  /** KV bucket without expiry: `budget` (reservations of max_total_position) and `halt`. */
+  /** KV bucket without expiry: `budget` (reservations of max_total_position), `halt` and `reduce`. */
   control: string;
   /** JetStream stream holding every published subject of the cluster. */
   stream: string;
@@ -31,10 +31,12 @@ export interface ClusterNames {
 }
 
 /** What shards and the aggregator publish (docs/scale-out.md lists the payloads). */
-export type PublishedKind = 'fill' | 'order' | 'state' | 'risk' | 'lease' | 'halt' | 'budget' | 'aggregate';
+export type PublishedKind = 'fill' | 'order' | 'state' | 'risk' | 'lease' | 'member' | 'halt' | 'reduce' | 'budget' | 'aggregate';
 
 export const BUDGET_KEY = 'budget';
 export const HALT_KEY = 'halt';
+/** Set by the aggregator while the portfolio VaR is above cluster.max_var: the cluster is REDUCING. */
+export const REDUCE_KEY = 'reduce';
 
 export function clusterNames(cluster: string): ClusterNames {
   const c = keyToken(cluster);

@@ -7,9 +7,11 @@ import { BudgetLedger, type BudgetEvent } from './budget.js';
 import { openCluster, type ClusterHandles } from './connect.js';
 import { errorText } from './errors.js';
 import { worstGrossExposure } from './exposure.js';
-import { BudgetGate, LeaseGate } from './gates.js';
+import { BudgetGate, ClusterReduceGate, LeaseGate, type ReduceDoc } from './gates.js';
 import { LeaseManager, type LeaseEvent } from './leases.js';
-import { HALT_KEY, leaseTimings, type LeaseTimings } from './names.js';
+import { Membership } from './membership.js';
+import { HALT_KEY, leaseTimings, REDUCE_KEY, type LeaseTimings } from './names.js';
+import { positionsAndMarks } from './marks.js';
 import { ShardPublisher } from './publisher.js';
 
 export interface HaltDoc {
@@ -33,11 +35,15 @@ export class NatsShard implements ClusterShard {
   private h: ClusterHandles | undefined;
   private engine: Engine | undefined;
   private leases: LeaseManager | undefined;
+  private membership: Membership | undefined;
   private ledger: BudgetLedger | undefined;
   private pub: ShardPublisher | undefined;
   private timers: NodeJS.Timeout[] = [];
   private leaseTick: Promise<void> | undefined;
   private haltWatch: { stop(): void } | undefined;
+  private reduceWatch: { stop(): void } | undefined;
+  /** Set while the cluster is REDUCING (the aggregator's `reduce` key). */
+  private reducing: ReduceDoc | undefined;
   private stopped = false;
 
   constructor(private readonly o: ClusterShardOptions) {
@@ -46,7 +52,7 @@ export class NatsShard implements ClusterShard {
     this.timings = leaseTimings(o.cluster.takeover_ms);
     const max = o.cluster.max_total_position;
     this.chunk = max === undefined ? 0n : quoteToAtoms(o.cluster.budget_chunk ?? max / 10, COMMON_EXPONENT);
-    const checks: RiskCheck[] = [new LeaseGate((ex, sym) => this.leases?.state(ex, sym) ?? 'none')];
+    const checks: RiskCheck[] = [new LeaseGate((ex, sym) => this.leases?.state(ex, sym) ?? 'none'), new ClusterReduceGate(() => this.reducing)];
     if (o.cluster.max_total_position !== undefined) {
       checks.push(new BudgetGate(() => (this.engine && this.ledger ? { engine: this.engine, ledger: this.ledger } : undefined)));
     }
@@ -66,6 +72,16 @@ export class NatsShard implements ClusterShard {
     const h = this.h;
     const wallMs = () => this.o.clock.now();
     this.pub = new ShardPublisher(h.nc, h.names, c.shard_id, this.instance, wallMs);
+    this.membership = new Membership({
+      members: h.members,
+      shardId: c.shard_id,
+      instance: this.instance,
+      timings: this.timings,
+      monoMs: this.monoMs,
+      wallMs,
+      onEpoch: (epoch, why) => this.onEpoch(epoch, why),
+      onError: (m) => log.warn(m),
+    });
     const candidates = this.o.loaded.config.venues.flatMap((v) => v.symbols.map((symbol) => ({ exchange: v.name, symbol })));
     this.leases = new LeaseManager({
       leases: h.leases,
@@ -81,6 +97,7 @@ export class NatsShard implements ClusterShard {
       position: (ex, sym) => engine.positions.qty(ex, sym),
       handoverMs: 3 * c.takeover_ms,
       onError: (m) => log.warn(m),
+      membership: this.membership,
     });
     if (c.max_total_position !== undefined) {
       const limit = quoteToAtoms(c.max_total_position, COMMON_EXPONENT);
@@ -91,11 +108,25 @@ export class NatsShard implements ClusterShard {
         const share = (limit * BigInt(l.heldCount())) / BigInt(Math.max(1, l.candidateCount));
         return share > chunk ? share : chunk;
       };
-      this.ledger = new BudgetLedger({ control: h.control, shardId: c.shard_id, limit, chunk, cap, monoMs: this.monoMs, onEvent: (e) => this.onBudgetEvent(e), onError: (m) => log.warn(m) });
-      await this.ledger.load();
-      this.ledger.request(this.ledger.held + chunk);
+      const membership = this.membership;
+      this.ledger = new BudgetLedger({
+        control: h.control,
+        members: h.members,
+        shardId: c.shard_id,
+        limit,
+        chunk,
+        cap,
+        epoch: () => membership.current(),
+        reducing: () => this.reducing !== undefined,
+        reclaimGraceMs: c.budget_release_ms - c.takeover_ms,
+        monoMs: this.monoMs,
+        onEvent: (e) => this.onBudgetEvent(e),
+        onError: (m) => log.warn(m),
+      });
+      // The first reservation is made when the first heartbeat opens an epoch (onEpoch).
     }
     await this.watchHalt();
+    await this.watchReduce();
     const leaseLoop = setInterval(() => {
       if (this.leaseTick) return;
       this.leaseTick = this.tick().finally(() => (this.leaseTick = undefined));
@@ -114,6 +145,7 @@ export class NatsShard implements ClusterShard {
     const e = this.engine;
     const l = this.ledger;
     if (!e || !l || this.stopped) return;
+    await l.reclaim();
     const exposure = worstGrossExposure(e);
     if (exposure === undefined) return;
     const chunk = this.chunk;
@@ -141,8 +173,19 @@ export class NatsShard implements ClusterShard {
     }
   }
 
+  /** A membership epoch began (take this shard id's reservation over, at least a chunk) or ended (the ledger's held is 0 now). */
+  private onEpoch(epoch: string | undefined, why: string): void {
+    this.pub?.publish('member', { kind: epoch ? 'epoch' : 'ended', epoch: epoch ?? null, why });
+    if (epoch) {
+      this.o.logger.info({ epoch }, `cluster: membership epoch ${epoch} (${why})`);
+      this.ledger?.request(this.chunk, true);
+    } else {
+      this.o.logger.warn(`cluster: membership epoch ended (${why}): no budget is used until a new epoch takes the reservation over`);
+    }
+  }
+
   private onBudgetEvent(e: BudgetEvent): void {
-    this.pub?.publish('budget', { kind: e.kind, held: e.held, delta: e.delta, latencyMs: e.latencyMs, attempts: e.attempts, why: e.why });
+    this.pub?.publish('budget', { kind: e.kind, held: e.held, delta: e.delta, latencyMs: e.latencyMs, attempts: e.attempts, why: e.why, revision: e.revision ?? null, of: e.of ?? null, epoch: e.epoch ?? null });
     this.o.logger.debug({ budget: e.kind, held: formatScaled(e.held, COMMON_EXPONENT), latencyMs: e.latencyMs }, `cluster budget ${e.kind}`);
   }
 
@@ -167,6 +210,32 @@ export class NatsShard implements ClusterShard {
     })().catch((err) => this.o.logger.error({ err: errorText(err) }, 'cluster HALT watch ended'));
   }
 
+  /** The cluster-wide REDUCING: set and cleared by the aggregator as the portfolio VaR crosses cluster.max_var. */
+  private async watchReduce(): Promise<void> {
+    const w = await this.h!.control.watch({ key: REDUCE_KEY });
+    this.reduceWatch = w;
+    void (async () => {
+      for await (const e of w) {
+        if (e.operation !== 'PUT') {
+          if (this.reducing) this.o.logger.warn('cluster REDUCING cleared');
+          this.reducing = undefined;
+          this.pub?.publish('reduce', { observed: 'cleared' });
+          continue;
+        }
+        let doc: ReduceDoc;
+        try {
+          doc = e.json<ReduceDoc>();
+          if (typeof doc?.reason !== 'string') throw new Error('no reason');
+        } catch (err) {
+          doc = { reason: `unreadable REDUCING record (${errorText(err)})`, by: '?', ts: 0 };
+        }
+        this.reducing = doc;
+        this.o.logger.warn(`cluster REDUCING by ${doc.by}: ${doc.reason}`);
+        this.pub?.publish('reduce', { observed: 'reducing', reason: doc.reason, by: doc.by, reduceTs: doc.ts, delayMs: this.o.clock.now() - doc.ts });
+      }
+    })().catch((err) => this.o.logger.error({ err: errorText(err) }, 'cluster REDUCING watch ended'));
+  }
+
   /**
    * HALTs the engine. A HALT already set when the shard starts arrives before the engine started
    * (and restored its journal): it is applied as soon as the engine runs, before this shard can
@@ -188,7 +257,7 @@ export class NatsShard implements ClusterShard {
     if (!e || !this.pub) return;
     const t = e.totals();
     const eq = e.risk?.equitySnapshot?.();
-    const positions = [...e.portfolio.all()].filter((p) => p.qty !== 0).map((p) => ({ exchange: p.instrument.exchange, symbol: p.instrument.symbol, qty: p.qty }));
+    const { positions, marks } = positionsAndMarks(e);
     this.pub.publish('state', {
       equity: eq ? eq.equity : t.equity,
       peak: eq ? eq.peak : null,
@@ -198,9 +267,14 @@ export class NatsShard implements ClusterShard {
       equityText: commonToDecimal(eq ? eq.equity : t.equity),
       grossExposure: worstGrossExposure(e) ?? null,
       reserved: this.ledger?.held ?? null,
+      epoch: this.membership?.current()?.epoch ?? null,
+      // The epoch `reserved` is usable under; null while none is (lapsed, or not yet taken over).
+      budgetEpoch: this.ledger?.usableEpoch() ?? null,
       riskState: e.riskState.state,
       leases: this.leases?.heldKeys() ?? [],
       positions,
+      marks,
+      clusterReducing: this.reducing !== undefined,
       dropped: this.pub.dropped,
     });
   }
@@ -218,8 +292,11 @@ export class NatsShard implements ClusterShard {
         const ledger = this.ledger;
         await ledger.releaseDownTo(() => worstGrossExposure(engine) ?? ledger.held, 'shard stopping');
       }
+      // After the budget went back: the rest (backing open positions) is reclaimed once the key is gone.
+      await this.membership?.stop();
       this.publishState();
       this.haltWatch?.stop();
+      this.reduceWatch?.stop();
       await this.h?.nc.drain();
     } catch (err) {
       this.o.logger.warn({ err: errorText(err) }, `cluster: stop incomplete: ${errorText(err)}`);

@@ -1,10 +1,13 @@
 /**
  * The scale-out acceptance test (issue 17): nats-server with JetStream on an ephemeral port, three
  * `cwts-ultra run` shards on the simulated venue and `cwts-ultra risk-aggregator`, all real
- * processes. One shard is SIGKILLed; then a global HALT is broadcast. Everything is proven from
- * what the shards published to the cluster's JetStream stream: the dead shard's symbols were
- * taken over, no symbol was traded by two shards at once, the global position budget held, and
- * no shard sent an order after it observed the HALT (one started after it included). Takeover time, HALT propagation and budget
+ * processes. One shard is SIGKILLed; then the cluster is put in REDUCING and out again; then a
+ * global HALT is broadcast. Everything is proven from what the shards published to the cluster's
+ * JetStream stream: the dead shard's symbols were taken over and its budget went back to the pool
+ * (after its last message) and to the survivors, no symbol was traded by two shards at once, the
+ * global position budget held, the portfolio VaR was published, only reducing orders went out
+ * while REDUCING, and no shard sent an order after it observed the HALT (one started after it
+ * included). Takeover time, HALT propagation and budget
  * reservation latency are measured and printed (docs/scale-out.md), never asserted.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -17,7 +20,8 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { COMMON_EXPONENT, quoteToAtoms } from '@cwts/core/risk';
 import { skipUnlessRequired, startAppRun, waitUntil, type AppRun } from '@cwts/core/testing';
-import { clusterNames } from '../src/names.js';
+import { Kvm } from '@nats-io/kv';
+import { clusterNames, REDUCE_KEY } from '../src/names.js';
 import { natsServerMissing, startNatsServer, type NatsServer } from './nats-server.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -88,6 +92,8 @@ takeover_ms = ${TAKEOVER_MS}
 publish_interval_ms = 250
 max_total_position = ${LIMIT}
 budget_chunk = 2000
+var_sample_ms = 250
+var_min_returns = 5
 `;
 }
 
@@ -185,6 +191,20 @@ describe('three shards on NATS JetStream', () => {
     const fillsAfterTakeover = () => live.filter((x) => kindOf(x) === 'order' && orphaned.includes(`sim.${x.symbol}`) && x.ts > killedAt).length;
     await until(() => fillsAfterTakeover() > 0, 30_000, 'orders on a taken-over symbol');
 
+    // The cluster-wide REDUCING, written as the aggregator does above max_var: every live shard
+    // observes it, only reduces positions while it lasts, and goes on trading once it is cleared.
+    const operator = await connect({ servers: nats.url });
+    cleanup.push(() => operator.close());
+    const control = await new Kvm(operator).open(names.control);
+    const reduceAt = Date.now();
+    await control.put(REDUCE_KEY, JSON.stringify({ reason: 'acceptance test', by: 'test', ts: reduceAt }));
+    const observedReduce = (s: string, what: string) => live.some((x) => kindOf(x) === 'reduce' && x.shard === s && x.observed === what);
+    await until(() => ['s1', 's2'].every((s) => observedReduce(s, 'reducing')), 30_000, 'REDUCING observed by the live shards');
+    await until(() => live.some((x) => kindOf(x) === 'order' && ['s1', 's2'].includes(x.shard) && x.ts > reduceAt), 30_000, 'orders (reducing ones) while REDUCING');
+    await new Promise((r) => setTimeout(r, 1000)); // a few more unwinding rounds under it
+    await control.delete(REDUCE_KEY);
+    await until(() => ['s1', 's2'].every((s) => observedReduce(s, 'cleared')), 30_000, 'REDUCING cleared on the live shards');
+
     // Global HALT through the CLI.
     const halt = spawnCli(['risk-aggregator', '--config', cfg, '--halt', 'acceptance test'], { ...process.env, SHARD_ID: 'operator' });
     expect(await halt.exited, halt.out.join('')).toBe(0);
@@ -255,26 +275,83 @@ describe('three shards on NATS JetStream', () => {
       expect(['held', 'releasing']).toContain(o.lease);
     }
 
-    // 3. The global budget: the sum of reservations never exceeded max_total_position, and it was reached.
+    // 3. The global budget: the sum of reservations never exceeded max_total_position, and it was
+    //    reached. Replayed in the budget key's revision order (every change names the revision it
+    //    committed); a reclaim zeroes the dead shard's entry.
     const limit = quoteToAtoms(LIMIT, COMMON_EXPONENT);
     const held = new Map<string, bigint>();
     let peakSum = 0n;
-    for (const b of of('budget').sort((a, z) => a.ts - z.ts || a.seq - z.seq)) {
-      held.set(b.shard, BigInt(b.held as string));
+    let reclaim: { ts: number; revision: number; amount: bigint } | undefined;
+    let survivorsPeakAfterReclaim = 0n;
+    const changes = of('budget').filter((b) => b.kind !== 'refused' && typeof b.revision === 'number').sort((a, z) => (a.revision as number) - (z.revision as number));
+    for (const b of changes) {
+      if (b.kind === 'reclaimed') {
+        if (b.of === 's3' && reclaim === undefined) reclaim = { ts: b.ts, revision: b.revision as number, amount: held.get('s3') ?? 0n };
+        held.set(b.of as string, 0n);
+      } else held.set(b.shard, BigInt(b.held as string));
       const sum = [...held.values()].reduce((a, v) => a + v, 0n);
-      expect(sum <= limit, `reservations ${sum} > ${limit}`).toBe(true);
+      expect(sum <= limit, `reservations ${sum} > ${limit} at revision ${b.revision}`).toBe(true);
       if (sum > peakSum) peakSum = sum;
+      if (reclaim) {
+        const survivors = (held.get('s1') ?? 0n) + (held.get('s2') ?? 0n);
+        if (survivors > survivorsPeakAfterReclaim) survivorsPeakAfterReclaim = survivors;
+      }
     }
     expect(peakSum).toBe(limit);
+    // The killed shard's budget went back to the pool after its membership expired (never while it
+    // could still trade: its last message precedes the reclaim), and the survivors were granted it.
+    expect(reclaim, 'the killed shard\'s reservation reclaimed').toBeDefined();
+    expect(reclaim!.amount > 0n).toBe(true);
+    expect(reclaim!.ts).toBeGreaterThan(s3LastSeen);
+    const releaseMs = reclaim!.ts - killedAt;
+    // The bound is budget_release_ms (= takeover_ms here) from the last heartbeat; on a loaded
+    // 2-core machine the reclaiming shard's own tick can be late by a few seconds.
+    expect(releaseMs).toBeLessThanOrEqual(TAKEOVER_MS + 5000);
+    expect(survivorsPeakAfterReclaim > limit - reclaim!.amount, `survivors held at most ${survivorsPeakAfterReclaim} after the reclaim`).toBe(true);
     const aggregates = of('aggregate');
     expect(aggregates.length).toBeGreaterThan(0);
+    // The portfolio VaR over every shard's positions, at [risk] var_confidence, was published.
+    type PublishedVar = { value: number; cvar: number; confidence: number; observations: number; exposures: Record<string, number> };
+    const vars = aggregates.map((a) => a.var as PublishedVar | null).filter((v): v is PublishedVar => v !== null);
+    expect(vars.length, 'aggregates with a portfolio VaR').toBeGreaterThan(0);
+    for (const v of vars) {
+      expect(v.confidence).toBe(0.99);
+      expect(Number.isFinite(v.value) && Number.isFinite(v.cvar) && v.cvar >= v.value - 1e-9).toBe(true);
+      expect(v.observations).toBeGreaterThanOrEqual(5);
+      expect(Object.keys(v.exposures).length).toBeGreaterThan(0);
+    }
     for (const a of aggregates) if (a.reservedInKv !== null) expect(BigInt(a.reservedInKv as string) <= limit).toBe(true);
-    // Each shard's worst-case exposure stays within its reservation, give or take price drift since the order.
-    for (const s of of('state')) if (s.grossExposure !== null && s.reserved !== null) {
+    // Each shard's worst-case exposure stays within its reservation, give or take price drift
+    // since the order, while its reservation is usable under a valid epoch (outside one, e.g.
+    // after a clean stop or a lapse, it uses no budget: its positions stay, orders that add to
+    // them are refused).
+    for (const s of of('state')) if (s.grossExposure !== null && s.reserved !== null && s.budgetEpoch !== null) {
       expect(Number(BigInt(s.grossExposure as string)) <= Number(BigInt(s.reserved as string)) * 1.02 + 1e18, `${s.shard} exposure ${s.grossExposure} above reserved ${s.reserved}`).toBe(true);
     }
 
-    // 4. HALT: nothing sent after a shard observed it (per shard, in publication order).
+    // 4. REDUCING: between a shard's observing it and its observing it cleared, every order it
+    //    sent reduced its position on that symbol (opposite it, not past flat), in its own
+    //    publication order (a fill carries the position after it).
+    let reducingOrders = 0;
+    for (const s of ['s1', 's2']) {
+      const mine = all.filter((m) => m.shard === s).sort((a, b) => a.seq - b.seq);
+      const on = mine.find((m) => kindOf(m) === 'reduce' && m.observed === 'reducing')!;
+      const off = mine.find((m) => kindOf(m) === 'reduce' && m.observed === 'cleared' && m.seq > on.seq)!;
+      expect(on && off, `${s} observed REDUCING and its end`).toBeTruthy();
+      const pos = new Map<string, number>();
+      for (const m of mine) {
+        if (m.instance !== on.instance) continue;
+        if (kindOf(m) === 'fill') pos.set(m.symbol as string, m.position as number);
+        if (kindOf(m) !== 'order' || m.seq < on.seq || m.seq > off.seq) continue;
+        const p = pos.get(m.symbol as string) ?? 0;
+        const signed = m.side === 'buy' ? (m.qty as number) : -(m.qty as number);
+        expect(p !== 0 && Math.sign(signed) === -Math.sign(p) && Math.abs(signed) <= Math.abs(p), `${s} order ${m.clientOrderId} ${m.side} ${m.qty} on ${m.symbol} at position ${p} while REDUCING`).toBe(true);
+        reducingOrders++;
+      }
+    }
+    expect(reducingOrders).toBeGreaterThan(0);
+
+    // 5. HALT: nothing sent after a shard observed it (per shard, in publication order).
     const propagation: number[] = [];
     expect(of('order').filter((m) => m.shard === 's4')).toEqual([]);
     for (const s of ['s1', 's2', 's4']) {
@@ -292,6 +369,9 @@ describe('three shards on NATS JetStream', () => {
         `takeover_ms ${TAKEOVER_MS}: lease takeover after SIGKILL ${fmt(takeovers)}`,
         `HALT propagation (KV put -> shard halted) ${fmt(propagation)}`,
         `budget reservation (request -> committed CAS) ${fmt(reservations)}`,
+        `portfolio VaR (99 %, one 250 ms period): last ${vars.at(-1)!.value.toFixed(4)} over ${vars.at(-1)!.observations} returns of ${Object.keys(vars.at(-1)!.exposures).length} instruments (${vars.length} aggregates with a VaR)`,
+        `REDUCING propagation (KV put -> shard observed) ${fmt(all.filter((m) => kindOf(m) === 'reduce' && m.observed === 'reducing').map((m) => m.delayMs as number))}, ${reducingOrders} reducing orders while it lasted`,
+        `dead shard's budget back in the pool (SIGKILL -> reclaimed) ${releaseMs} ms (${reclaim!.amount} of ${limit} common units)`,
         `orders ${of('order').length}, fills ${of('fill').length}, stream messages ${all.length}`,
       ].join('\n'),
     );

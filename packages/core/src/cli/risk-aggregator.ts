@@ -28,7 +28,7 @@ export async function riskAggregatorCommand(o: RiskAggregatorOptions, out: (line
   }
   if (o.resume) {
     await mod.resumeCluster({ cluster, logger, clock });
-    out(`cluster ${cluster.name}: global HALT cleared; resume each shard through its control endpoint`);
+    out(`cluster ${cluster.name}: global HALT and REDUCING cleared; resume each shard through its control endpoint`);
     return 0;
   }
   let onSignal: (() => void) | undefined;
@@ -38,7 +38,7 @@ export async function riskAggregatorCommand(o: RiskAggregatorOptions, out: (line
     if (o.duration !== undefined) setTimeout(resolve, o.duration * 1000).unref();
   });
   try {
-    await mod.runAggregator({ cluster, logger, clock, until });
+    await mod.runAggregator({ cluster, logger, clock, until, varConfidence: loaded.config.risk.var_confidence, bindAddress: loaded.config.monitoring.bind_address });
   } finally {
     for (const sig of SHUTDOWN_SIGNALS) process.off(sig, onSignal!);
   }

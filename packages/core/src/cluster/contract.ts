@@ -41,6 +41,10 @@ export interface AggregatorOptions {
   clock: Clock;
   /** Stop after this many seconds (tests); otherwise until the signal resolves. */
   until: Promise<unknown>;
+  /** `[risk] var_confidence`: the portfolio VaR's confidence (default 0.99). */
+  varConfidence?: number;
+  /** `[monitoring] bind_address`: where `[cluster] aggregator_port` listens (default 127.0.0.1). */
+  bindAddress?: string;
 }
 
 export interface ClusterControlOptions {
@@ -53,7 +57,7 @@ export interface ClusterControlOptions {
 export interface ClusterModule {
   readonly apiVersion: number;
   createShard(opts: ClusterShardOptions): ClusterShard;
-  /** `cwts-ultra risk-aggregator`: portfolio-wide exposure and drawdown, global limits. Resolves at stop. */
+  /** `cwts-ultra risk-aggregator`: portfolio-wide exposure, drawdown and VaR, global limits. Resolves at stop. */
   runAggregator(opts: AggregatorOptions): Promise<void>;
   /** `cwts-ultra risk-aggregator --halt REASON`: broadcasts a global HALT. */
   haltCluster(opts: ClusterControlOptions, reason: string): Promise<void>;

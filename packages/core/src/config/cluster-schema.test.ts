@@ -1,4 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { clusterConfigSchema } from './cluster-schema.js';
 import { ConfigError } from './errors.js';
 import { parseConfig } from './load.js';
 
@@ -53,5 +57,23 @@ describe('[cluster]', () => {
   it('a budget chunk needs the budget and must fit in it', () => {
     expect(issues('[cluster]\nbudget_chunk = 10\n')).toEqual([{ path: 'cluster.budget_chunk', message: expect.stringMatching(/needs cluster.max_total_position/) }]);
     expect(issues('[cluster]\nmax_total_position = 5\nbudget_chunk = 10\n')[0]!.path).toBe('cluster.budget_chunk');
+  });
+
+  it('budget release defaults to the takeover bound and is never shorter; the VaR keys are checked', () => {
+    const c = parseConfig(BASE + '[cluster]\ntakeover_ms = 4000\n', {}).config.cluster!;
+    expect(c).toMatchObject({ budget_release_ms: 4000, var_method: 'historical', var_sample_ms: 60_000, var_window: 500, var_min_returns: 30 });
+    expect(c.max_var).toBeUndefined();
+    expect(parseConfig(BASE + '[cluster]\nbudget_release_ms = 60000\nmax_var = 2500\n', {}).config.cluster).toMatchObject({ budget_release_ms: 60_000, max_var: 2500 });
+    expect(issues('[cluster]\nbudget_release_ms = 5000\n')).toEqual([{ path: 'cluster.budget_release_ms', message: expect.stringMatching(/at least cluster.takeover_ms \(10000\)/) }]);
+    expect(issues('[cluster]\nvar_window = 10\nvar_min_returns = 20\n')).toEqual([{ path: 'cluster.var_min_returns', message: expect.stringMatching(/at most cluster.var_window/) }]);
+    const paths = issues('[cluster]\nmax_var = 0\nvar_method = "montecarlo"\nvar_sample_ms = 1\naggregator_port = 70000\n').map((i) => i.path);
+    expect(paths).toEqual(expect.arrayContaining(['cluster.max_var', 'cluster.var_method', 'cluster.var_sample_ms', 'cluster.aggregator_port']));
+  });
+
+  it('docs/configuration.md lists every [cluster] key', () => {
+    const doc = readFileSync(resolve(dirname(fileURLToPath(import.meta.url)), '../../../../docs/configuration.md'), 'utf8');
+    const section = doc.slice(doc.indexOf('## [cluster]'));
+    expect(section.length).toBeGreaterThan(100);
+    expect(Object.keys(clusterConfigSchema.shape).filter((k) => !section.includes(`\`${k}\``))).toEqual([]);
   });
 });

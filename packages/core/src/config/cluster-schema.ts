@@ -41,11 +41,33 @@ export const clusterConfigSchema = z.strictObject({
   budget_chunk: z.number().positive().optional(),
   /** Portfolio-wide drawdown (0..1) from the peak of summed equity at which the aggregator HALTs every shard. */
   max_drawdown: z.number().gt(0).lt(1).optional(),
+  /**
+   * Upper bound on how long a dead shard's reserved budget stays out of the pool (from its last
+   * heartbeat). Default takeover_ms; longer keeps it for a restart with the same shard_id (which
+   * takes it over with its journaled positions). Never shorter than takeover_ms.
+   */
+  budget_release_ms: z.number().int().min(1000).max(3_600_000).optional(),
+  /**
+   * Portfolio-wide VaR (quote units, at [risk] var_confidence, one sampling period) above which
+   * the aggregator puts the whole cluster in REDUCING: only orders that reduce a position pass,
+   * no reservation grows. Off when absent (the VaR is still computed and published).
+   */
+  max_var: z.number().positive().optional(),
+  /** How the aggregator computes the portfolio VaR (Monte Carlo needs a compute backend: use a shard's own VaR for it). */
+  var_method: z.enum(['historical', 'parametric']).default('historical'),
+  /** The aggregator samples every symbol's mark this often; the VaR is over one such period. */
+  var_sample_ms: z.number().int().min(50).max(3_600_000).default(60_000),
+  /** Returns kept per symbol (the VaR's history window). */
+  var_window: z.number().int().min(2).max(100_000).default(500),
+  /** Fewer common returns than this: no portfolio VaR yet (and no VaR limit enforced). */
+  var_min_returns: z.number().int().min(2).max(100_000).default(30),
+  /** `cwts-ultra risk-aggregator` serves /metrics (and /status on loopback) on this port at [monitoring] bind_address; 0 picks a free one; off when absent. */
+  aggregator_port: z.number().int().min(0).max(65535).optional(),
   /** KV and stream replicas (1 for a single nats-server; 3 for a NATS cluster). */
   replicas: z.number().int().min(1).max(5).default(1),
 });
 
-export type ClusterConfig = z.output<typeof clusterConfigSchema> & { shard_id: string };
+export type ClusterConfig = z.output<typeof clusterConfigSchema> & { shard_id: string; budget_release_ms: number };
 
 /**
  * Validates `[cluster]` (undefined when the table is absent). Issues carry full key paths
@@ -65,6 +87,12 @@ export function readClusterConfig(value: unknown, issues: ConfigIssue[], systemN
   if (v.budget_chunk !== undefined && v.max_total_position !== undefined && v.budget_chunk > v.max_total_position) {
     issues.push({ path: 'cluster.budget_chunk', message: `must be at most cluster.max_total_position (${v.max_total_position})` });
   }
+  if (v.budget_release_ms !== undefined && v.budget_release_ms < v.takeover_ms) {
+    issues.push({ path: 'cluster.budget_release_ms', message: `must be at least cluster.takeover_ms (${v.takeover_ms}): a dead shard's budget cannot be released before its member key expires` });
+  }
+  if (v.var_min_returns > v.var_window) {
+    issues.push({ path: 'cluster.var_min_returns', message: `must be at most cluster.var_window (${v.var_window})` });
+  }
   const fallbackId = `${systemName}-${hostname()}`.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64);
-  return { ...v, shard_id: v.shard_id ?? fallbackId };
+  return { ...v, shard_id: v.shard_id ?? fallbackId, budget_release_ms: v.budget_release_ms ?? v.takeover_ms };
 }

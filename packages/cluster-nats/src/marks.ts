@@ -1,0 +1,41 @@
+import { formatScaled, notionalExponent } from '@cwts/core';
+import { type Engine } from '@cwts/core/engine';
+import { COMMON_EXPONENT } from '@cwts/core/risk';
+
+export interface PublishedPosition {
+  exchange: string;
+  symbol: string;
+  /** Signed lots. */
+  qty: number;
+  /** Signed notional at the engine's mark, common units (quote x 10^-18); null without a mark. */
+  value: string | null;
+}
+
+/**
+ * What a shard publishes for the portfolio VaR: its positions valued at its own mark (the
+ * engine's: mid of a synced book, else last trade), and the mark of every instrument it sees
+ * (every shard receives market data for all configured symbols), as exact decimal strings.
+ */
+export function positionsAndMarks(engine: Engine): { positions: PublishedPosition[]; marks: Record<string, string> } {
+  const positions: PublishedPosition[] = [];
+  for (const p of engine.portfolio.all()) {
+    if (p.qty === 0) continue;
+    const i = p.instrument;
+    const half = engine.markHalfTicks(p);
+    const exp = notionalExponent(i);
+    const value = half === undefined || exp > COMMON_EXPONENT ? null : ((BigInt(p.qty) * BigInt(half) * i.priceScale.mantissa * i.qtyScale.mantissa * 10n ** BigInt(COMMON_EXPONENT - exp)) / 2n).toString();
+    positions.push({ exchange: i.exchange, symbol: i.symbol, qty: p.qty, value });
+  }
+  const marks: Record<string, string> = {};
+  for (const i of engine.allInstruments()) {
+    const b = engine.book(i.exchange, i.symbol);
+    const bid = b?.bestBid();
+    const ask = b?.bestAsk();
+    const last = engine.portfolio.find(i.exchange, i.symbol)?.lastPrice;
+    const half = bid !== undefined && ask !== undefined ? bid + ask : last !== undefined ? 2 * last : undefined;
+    if (half === undefined || half <= 0) continue;
+    // half ticks x mantissa / 2 = half x mantissa x 5 at one more decimal: exact.
+    marks[`${i.exchange}:${i.symbol}`] = formatScaled(BigInt(half) * i.priceScale.mantissa * 5n, i.priceScale.exponent + 1);
+  }
+  return { positions, marks };
+}

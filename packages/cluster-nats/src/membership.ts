@@ -1,0 +1,151 @@
+import type { KV } from '@nats-io/kv';
+import { errorText, isServerRejection } from './errors.js';
+import type { LeaseTimings } from './names.js';
+
+/** The member key's value: who holds the shard id, and in which epoch. */
+export interface MemberDoc {
+  shard: string;
+  instance: string;
+  epoch: string;
+  ts: number;
+}
+
+export interface MembershipOptions {
+  members: KV;
+  shardId: string;
+  instance: string;
+  timings: LeaseTimings;
+  monoMs: () => number;
+  wallMs: () => number;
+  /** A new epoch became valid (`epoch` set) or the current one ended (`epoch` undefined). */
+  onEpoch(epoch: string | undefined, why: string): void;
+  onError(message: string): void;
+}
+
+/**
+ * This process's membership of the cluster: a lease on the key `<shard_id>` in the members
+ * bucket (max_age = lease lifetime), with the same rules as a symbol lease. It is created with
+ * `kv.create` (so a shard id is held by one process at a time), renewed by revision, and counts
+ * only until the last renewal's send time + lifetime - margin. Each unbroken run of renewals is
+ * an **epoch** (`<instance>.<n>`); once a renewal lapses locally, or the server refuses one, the
+ * epoch is over for good, and the next create starts a new one. The budget ledger uses budget
+ * only under the current valid epoch; others may reclaim a shard's budget once its member key
+ * is gone, which the server does only after the epoch's validity ended (docs/scale-out.md).
+ */
+export class Membership {
+  private revision: number | undefined;
+  private epochId: string | undefined;
+  private validUntil = 0;
+  private count = 0;
+  private takenWarned = false;
+
+  constructor(private readonly o: MembershipOptions) {}
+
+  /** The valid epoch, or undefined (never joined, lapsed, or the shard id is held by another process). Synchronous. */
+  current(): { epoch: string; validUntil: number } | undefined {
+    if (this.epochId === undefined || this.o.monoMs() >= this.validUntil) return undefined;
+    return { epoch: this.epochId, validUntil: this.validUntil };
+  }
+
+  /**
+   * One heartbeat. 'unreachable': the server did not answer (the epoch keeps its validity until
+   * it runs out); 'taken': the member key belongs to another process (a previous run of this
+   * shard id whose key has not expired yet, or a second process with the same id).
+   */
+  async beat(): Promise<'ok' | 'unreachable' | 'taken'> {
+    const sent = this.o.monoMs();
+    if (this.epochId !== undefined && sent >= this.validUntil) this.end('heartbeat not renewed in time');
+    try {
+      if (this.epochId === undefined) {
+        const epoch = `${this.o.instance}.${++this.count}`;
+        this.revision = await this.o.members.create(this.o.shardId, this.value(epoch));
+        this.epochId = epoch;
+        this.validUntil = sent + this.o.timings.ttlMs - this.o.timings.marginMs;
+        this.takenWarned = false;
+        this.o.onEpoch(epoch, 'joined');
+      } else {
+        this.revision = await this.o.members.update(this.o.shardId, this.value(this.epochId), this.revision!);
+        this.validUntil = sent + this.o.timings.ttlMs - this.o.timings.marginMs;
+      }
+      return 'ok';
+    } catch (err) {
+      if (!isServerRejection(err)) {
+        this.o.onError(`membership heartbeat failed: ${errorText(err)}`);
+        return 'unreachable';
+      }
+      if (this.epochId !== undefined) {
+        // A renewal whose answer was lost may have been applied: then the key is still ours.
+        if (await this.recoverRevision()) return 'ok';
+        this.end(`heartbeat refused: ${errorText(err)}`);
+        return 'unreachable';
+      }
+      // Our own earlier epoch's key, not expired yet: that epoch is over here, so the new one may
+      // take the key over by revision at once.
+      if (await this.replaceOwnKey(sent)) return 'ok';
+      if (!this.takenWarned) {
+        this.takenWarned = true;
+        this.o.onError(`shard id ${this.o.shardId} is held by ${await this.holder()}: this process reserves no budget until that key expires (a previous run, gone within the lease lifetime) or is released`);
+      }
+      return 'taken';
+    }
+  }
+
+  /** Clean stop: ends the epoch, then deletes the key so the budget can be reclaimed at once. */
+  async stop(): Promise<void> {
+    const rev = this.revision;
+    if (this.epochId !== undefined) this.end('shard stopping');
+    if (rev === undefined) return;
+    try {
+      await this.o.members.delete(this.o.shardId, { previousSeq: rev });
+    } catch {
+      /* expires by max_age */
+    }
+  }
+
+  private end(why: string): void {
+    this.epochId = undefined;
+    this.revision = undefined;
+    this.validUntil = 0;
+    this.o.onEpoch(undefined, why);
+  }
+
+  private async recoverRevision(): Promise<boolean> {
+    try {
+      const e = await this.o.members.get(this.o.shardId);
+      if (!e || e.operation !== 'PUT' || e.json<MemberDoc>().epoch !== this.epochId) return false;
+      this.revision = e.revision; // validity is not extended: the next renewal does that
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private async replaceOwnKey(sent: number): Promise<boolean> {
+    try {
+      const e = await this.o.members.get(this.o.shardId);
+      if (!e || e.operation !== 'PUT' || e.json<MemberDoc>().instance !== this.o.instance) return false;
+      const epoch = `${this.o.instance}.${++this.count}`;
+      this.revision = await this.o.members.update(this.o.shardId, this.value(epoch), e.revision);
+      this.epochId = epoch;
+      this.validUntil = sent + this.o.timings.ttlMs - this.o.timings.marginMs;
+      this.o.onEpoch(epoch, 'rejoined');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private async holder(): Promise<string> {
+    try {
+      const e = await this.o.members.get(this.o.shardId);
+      return e && e.operation === 'PUT' ? `instance ${e.json<MemberDoc>().instance}` : 'another process';
+    } catch {
+      return 'another process';
+    }
+  }
+
+  private value(epoch: string): Uint8Array {
+    const doc: MemberDoc = { shard: this.o.shardId, instance: this.o.instance, epoch, ts: this.o.wallMs() };
+    return new TextEncoder().encode(JSON.stringify(doc));
+  }
+}
