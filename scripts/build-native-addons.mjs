@@ -1,15 +1,16 @@
 #!/usr/bin/env node
-// The workspace's postinstall: source builds of the native addons whose published packages ship
-// prebuilt binaries and so have no install script of their own (see docs/native-packages.md).
-// Each build script never fails (it prints why it skipped and the backend's probe reports it),
-// so neither does this.
+// The workspace's postinstall: source builds of the native addons (cpu-simd, Vulkan, CUDA, ROCm),
+// whose published packages ship prebuilt binaries and so have no install script of their own
+// (see docs/native-packages.md). This is how CI builds the CUDA and HIP sources. Each build script
+// never fails (it prints why it skipped and the backend's probe reports it), so neither does
+// this. CUDA before ROCm: ROCm compiles CUDA's kernel source, and an error there is CUDA's.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-for (const pkg of ['backend-cpu-simd', 'backend-vulkan']) {
+for (const pkg of ['backend-cpu-simd', 'backend-vulkan', 'backend-cuda', 'backend-rocm']) {
   const script = join(root, 'packages', pkg, 'scripts', 'build-native.mjs');
   if (!existsSync(script)) continue;
   spawnSync(process.execPath, [script], { cwd: join(root, 'packages', pkg), stdio: 'inherit' });

@@ -47,12 +47,13 @@ describe('pack and install', () => {
     }
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'my-desk', private: true, type: 'module', dependencies: deps }, null, 2));
     // What a pnpm user writes (docs/native-packages.md): the journal's SQLite binding may build;
-    // GPU packages without a GPU toolchain stay unbuilt (their probe says so); ccxt's script only
-    // prints a banner, bufferutil is an optional speed-up for ws.
+    // Metal (macOS only) stays unbuilt elsewhere (its probe says so); the other native backends
+    // have no install script (they ship prebuilt binaries); ccxt's script only prints a banner,
+    // bufferutil is an optional speed-up for ws.
     writeFileSync(
       join(dir, 'pnpm-workspace.yaml'),
       [
-        'allowBuilds:', '  better-sqlite3: true', '  "@cwts/backend-cuda": false', '  "@cwts/backend-rocm": false', '  "@cwts/backend-metal": false', '  ccxt: false', '  bufferutil: false', '  protobufjs: false',
+        'allowBuilds:', '  better-sqlite3: true', '  "@cwts/backend-metal": false', '  ccxt: false', '  bufferutil: false', '  protobufjs: false',
         // Packages that depend on each other (e.g. metal on cuda's kernel sources) take the
         // tarballs too, not the registry, where this version is not published.
         'overrides:', ...Object.entries(deps).map(([name, spec]) => `  "${name}": "${spec}"`),

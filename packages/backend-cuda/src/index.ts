@@ -15,7 +15,7 @@ import type { GpuComputeBackend } from './gpu-backend.js';
 
 export { GpuComputeBackend, GpuBackendError, GpuOutOfMemoryError, gpuDeviceFacts, formatVersion } from './gpu-backend.js';
 export { CUDA_LABELS, createGpuBackend, gpuProvider, probeGpu, probeResultFrom, type GpuRuntimeLabels } from './provider.js';
-export { loadGpuAddon, type NativeGpuAddon, type NativeGpuContext, type NativeGpuDevice, type NativeGpuInfo, type NativeGpuLoad, type NativeGpuProbe, type NativeF32 } from './native.js';
+export { gpuAddonCandidates, loadGpuAddon, type NativeGpuAddon, type NativeGpuContext, type NativeGpuDevice, type NativeGpuInfo, type NativeGpuLoad, type NativeGpuProbe, type NativeF32 } from './native.js';
 export { parseGpuSettings, type GpuSettings } from './settings.js';
 
 export const CUDA_BACKEND_NAME = 'cuda';
@@ -25,9 +25,9 @@ export const CUDA_PRIORITY = 100;
 /** This package's root: native/ holds the kernel source @cwts/backend-rocm compiles as HIP. */
 export const cudaPackageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Loads build/Release/cwts_cuda.node once (CWTS_CUDA_ADDON overrides the path); never throws. */
+/** Loads the addon once: CWTS_CUDA_ADDON, else a source build, else the shipped prebuilt binary; never throws. */
 export function loadCudaAddon(): NativeGpuLoad {
-  return loadGpuAddon(cudaPackageRoot, 'cwts_cuda.node', 'CWTS_CUDA_ADDON', 'run `node scripts/build-native.mjs` in @cwts/backend-cuda');
+  return loadGpuAddon(cudaPackageRoot, 'cwts_cuda.node', 'CWTS_CUDA_ADDON', 'build from source: `node scripts/build-native.mjs` in @cwts/backend-cuda (needs the CUDA toolkit (nvcc), cmake and a C++ compiler)');
 }
 
 export const cudaProvider = gpuProvider(CUDA_LABELS, CUDA_PRIORITY, loadCudaAddon);

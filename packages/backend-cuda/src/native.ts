@@ -83,30 +83,63 @@ export interface NativeGpuAddon {
 export type NativeGpuLoad = { addon: NativeGpuAddon; path: string } | { addon?: undefined; reason: string };
 
 /**
- * Loads `<packageRoot>/build/Release/<file>` once per path (`envOverride` names an environment
- * variable with another path); never throws: a missing or broken addon gives the reason, with
- * the install step's own skip reason when it left one.
+ * The paths the loader tries, in order: the override variable (an explicit path, for packagers
+ * and tests), a source build in the package (it exists only where someone asked for one on this
+ * host, so it wins), then the binary shipped in the package, prebuilds/<platform>-<arch>/.
+ */
+export function gpuAddonCandidates(packageRoot: string, file: string, envOverride: string, env: NodeJS.ProcessEnv = process.env): string[] {
+  const override = env[envOverride];
+  if (override && override !== '') return [override];
+  return [join(packageRoot, 'build', 'Release', file), join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`, file)];
+}
+
+function firstLine(path: string): string | undefined {
+  return existsSync(path) ? readFileSync(path, 'utf8').trim().split('\n')[0] : undefined;
+}
+
+/**
+ * Loads the first of gpuAddonCandidates() that loads, once per package (the outcome, failure
+ * included, is cached); never throws. The failure is one line, because it is what `backends` and
+ * the probe show: why there is no addon (the pack's reason for shipping no binary, the source
+ * build's skip reason, or `buildHint`), every path tried and why it failed, and what to do.
+ * It starts "native addon not built: " when no file exists, "native addon failed to load (path): "
+ * when one exists but does not load (e.g. libamdhip64 missing on a host without ROCm).
  */
 const cache = new Map<string, NativeGpuLoad>();
 
 export function loadGpuAddon(packageRoot: string, file: string, envOverride: string, buildHint: string): NativeGpuLoad {
-  const override = process.env[envOverride];
-  const path = override && override !== '' ? override : join(packageRoot, 'build', 'Release', file);
-  const hit = cache.get(path);
+  const candidates = gpuAddonCandidates(packageRoot, file, envOverride);
+  const key = candidates.join('\0');
+  const hit = cache.get(key);
   if (hit) return hit;
-  let result: NativeGpuLoad;
-  if (!existsSync(path)) {
-    const reasonFile = join(packageRoot, 'build', 'skip-reason.txt');
-    const why = existsSync(reasonFile) ? readFileSync(reasonFile, 'utf8').trim() : buildHint;
-    result = { reason: `native addon not built: ${why}` };
-  } else {
+  const require = createRequire(import.meta.url);
+  const tried: string[] = [];
+  let loadFailure: string | undefined;
+  let result: NativeGpuLoad | undefined;
+  for (const path of candidates) {
+    if (!existsSync(path)) {
+      tried.push(`${path} (not found)`);
+      continue;
+    }
     try {
-      const require = createRequire(import.meta.url);
       result = { addon: require(path) as NativeGpuAddon, path };
+      break;
     } catch (e) {
-      result = { reason: `native addon failed to load (${path}): ${e instanceof Error ? e.message : String(e)}` };
+      const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
+      loadFailure ??= `native addon failed to load (${path}): ${msg}`;
+      tried.push(`${path} (${msg})`);
     }
   }
-  cache.set(path, result);
+  if (!result) {
+    const platform = `${process.platform}-${process.arch}`;
+    const why = firstLine(join(packageRoot, 'build', 'skip-reason.txt')) ?? firstLine(join(packageRoot, 'prebuilds', platform, 'skip-reason.txt')) ?? buildHint;
+    const solutions = [
+      `install a release that ships prebuilds/${platform}/${file}`,
+      buildHint,
+      `or point ${envOverride} at a built ${file}`,
+    ];
+    result = { reason: `${loadFailure ?? `native addon not built: ${why}`}. Tried: ${tried.join('; ')}. Possible solutions: ${solutions.join('; ')}` };
+  }
+  cache.set(key, result);
   return result;
 }

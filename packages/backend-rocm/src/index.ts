@@ -24,9 +24,9 @@ export const ROCM_LABELS: GpuRuntimeLabels = Object.freeze({
 
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Loads build/Release/cwts_rocm.node once (CWTS_ROCM_ADDON overrides the path); never throws. */
+/** Loads the addon once: CWTS_ROCM_ADDON, else a source build, else the shipped prebuilt binary; never throws. */
 export function loadRocmAddon(): NativeGpuLoad {
-  return loadGpuAddon(packageRoot, 'cwts_rocm.node', 'CWTS_ROCM_ADDON', 'run `node scripts/build-native.mjs` in @cwts/backend-rocm');
+  return loadGpuAddon(packageRoot, 'cwts_rocm.node', 'CWTS_ROCM_ADDON', 'build from source: `node scripts/build-native.mjs` in @cwts/backend-rocm (needs hipcc and the HIP runtime, cmake and a C++ compiler)');
 }
 
 export const rocmProvider = gpuProvider(ROCM_LABELS, ROCM_PRIORITY, loadRocmAddon);

@@ -119,8 +119,9 @@ export function loadNative(): NativeLoad {
   const candidates = process.env.CWTS_VULKAN_ADDON
     ? [process.env.CWTS_VULKAN_ADDON]
     : [
-        // A source build exists only where one was made on this host (the workspace, or
-        // CWTS_BUILD_FROM_SOURCE=1), so it wins over the shipped binary.
+        // A source build exists only where one was made on this host (the workspace's
+        // postinstall, or someone running scripts/build-native.mjs), so it wins over the
+        // shipped binary.
         join(packageRoot, 'build', 'Release', 'cwts_vulkan.node'),
         join(packageRoot, 'build', 'debug', 'Debug', 'cwts_vulkan.node'),
         join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`, 'cwts_vulkan.node'),
