@@ -96,12 +96,11 @@ export class BudgetLedger {
     return this.o.cap?.() ?? this.o.limit;
   }
 
-  /** A new epoch began: take this shard id's reservation over (a restart's positions are restored with it). */
-  adopt(): void {
-    this.request(0n, true);
-  }
-
-  /** Asks, in the background, for enough budget that `held` covers `need`. Never blocks. */
+  /**
+   * Asks, in the background, for enough budget that `held` covers `need`. Never blocks.
+   * `retag`: a new epoch began; take this shard id's entry over even if it already covers `need`
+   * (a restart's positions are restored with it).
+   */
   request(need: bigint, retag = false): void {
     const e = this.o.epoch();
     if (e === undefined) return; // no valid epoch: nothing may be reserved now
