@@ -30,7 +30,7 @@ describe('replay', () => {
     writeRecording(join(dir, 'a.jsonl'), 1);
     writeRecording(join(dir, 'b.jsonl'), 2);
     const replay = (file: string) => {
-      const r = spawnSync(process.execPath, [bin, 'replay', '--config', cfg, '--data', join(dir, file), '--json'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+      const r = spawnSync(process.execPath, [bin, 'replay', '--config', cfg, '--data', join(dir, file), '--json'], { cwd: root, encoding: 'utf8', timeout: 240_000 });
       expect(r.status, r.stderr).toBe(0);
       return JSON.parse(r.stdout.trim()) as { events: number; signals: number; orders: number; fills: number; equity: string; digest: string };
     };
@@ -42,7 +42,7 @@ describe('replay', () => {
     expect(a1.fills).toBeGreaterThan(0);
     const b = replay('b.jsonl');
     expect(b.digest).not.toBe(a1.digest);
-  }, 240_000);
+  }, 900_000);
 
   it('a file that is not a recording is a clear error', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cwts-replay-'));
