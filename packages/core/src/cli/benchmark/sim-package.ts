@@ -54,8 +54,9 @@ export async function simEvents(baseDir: string, n: number, seed = 3): Promise<{
   });
   let until = start;
   while (events.length < n) {
-    until += 60_000;
+    until += 5_000;
     m.generate(until);
   }
+  events.length = n;
   return { events, instruments: m.instruments() };
 }
