@@ -26,6 +26,12 @@ export interface E2ERunResult {
   tickToLastOrder: LatencySummary;
   /** How far the loop was behind schedule at the end, ms (0 when it kept up). */
   lagAtEndMs: number;
+  /**
+   * The process's CPU time (user + system) per event over the run, ns, spin-waiting excluded
+   * only for 'max' (paced runs spin between frames): on a shared machine the figure that does
+   * not depend on how often the scheduler ran someone else.
+   */
+  cpuNsPerEvent: number;
   gcCount: number;
 }
 
@@ -67,6 +73,7 @@ export async function runE2E(intakes: readonly E2EVenueIntake[], frames: E2EFram
   let parents = 0;
   const periodMs = rate === 'max' ? 0 : 1000 / rate;
   const gcBefore = gcCount();
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now() + 1;
   let due = t0;
   for (let k = 0; k < n; k++) {
@@ -91,6 +98,7 @@ export async function runE2E(intakes: readonly E2EVenueIntake[], frames: E2EFram
     if (o.onProgress && (k & 4095) === 0) o.onProgress(k);
   }
   const end = performance.now();
+  const cpu = process.cpuUsage(cpu0);
   const elapsed = end - t0;
   // GC entries arrive asynchronously: let them in before reading the count
   await new Promise((r) => setTimeout(r, 20));
@@ -111,6 +119,7 @@ export async function runE2E(intakes: readonly E2EVenueIntake[], frames: E2EFram
     tickToOrder: first.summary(),
     tickToLastOrder: last.summary(),
     lagAtEndMs: rate === 'max' ? 0 : Math.max(0, end - (t0 + (n - 1) * periodMs)),
+    cpuNsPerEvent: ((cpu.user + cpu.system) * 1000) / n,
     gcCount: gcs,
   };
 }

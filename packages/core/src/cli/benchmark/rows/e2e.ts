@@ -23,6 +23,7 @@ export async function measureE2E(run: RowRun): Promise<RowMeasurement> {
     figures: [
       { name: 'e2e achieved rate', metric: 'events/s', unit: 'events/s', value: Math.round(r.achievedRate), note: `scheduled ${E2E_ROW_RATE}; lag at end ${r.lagAtEndMs.toFixed(1)} ms` },
       { name: 'e2e tick-to-last-child p99', metric: 'p99 latency', unit: 'ns', value: Math.round(r.tickToLastOrder.p99) },
+      { name: 'e2e process CPU time per event', metric: 'mean', unit: 'ns', value: Math.round(r.cpuNsPerEvent), note: 'user + system CPU over the paced run (its spin-waits included) / events' },
     ],
   };
 }
