@@ -138,7 +138,7 @@ function fmt(x: number | undefined): string {
 export function formatReport(r: BenchmarkReport): string[] {
   const m = r.machine;
   const lines = [
-    `PERFORMANCE VALIDATION RESULTS (measured live, ${r.mode} mode; ${m.cores} x ${m.cpu}, Node ${m.node}, load average ${m.loadavg.join(' ')})`,
+    `PERFORMANCE VALIDATION RESULTS (measured live, ${r.mode} mode; ${m.cores} x ${m.cpu}, Node ${m.node}, load average at the end ${m.loadavg.join(' ')})`,
     `  ${'row'.padEnd(22)} ${'p50'.padStart(11)} ${'p99'.padStart(11)}  ${'seed budget'.padStart(11)}  seed  our goal`,
   ];
   for (const row of r.rows) {
