@@ -10,9 +10,9 @@
  * Env: ROUTING_ITERS (default 300_000), ROUTING_REPEATS (default 5).
  */
 import { performance } from 'node:perf_hooks';
-import { RoutingDecision, RoutingProblem, RoutingScratch, SIDE_BUY, SIDE_SELL, decideRoute } from '../packages/core/dist/routing/index.js';
+import { RoutingDecision, RoutingProblem, RoutingScratch, decideRoute } from '../packages/core/dist/routing/index.js';
 import { GcWatch, forceGc, heapUsedMiB, histogram, log, median, percentiles, timerOverheadNs, writeResults, type BenchResult } from './lib/harness.js';
-import { mulberry32 } from './lib/flow.js';
+import { routingBooks, type RoutingShape } from '../packages/core/dist/cli/benchmark/rows/routing.js';
 
 const ITERS = Number(process.env.ROUTING_ITERS ?? 300_000);
 const REPEATS = Number(process.env.ROUTING_REPEATS ?? 5);
@@ -21,38 +21,10 @@ const LEVELS = 20;
 const BOOKS = 64;
 const r3 = (x: number): number => Math.round(x * 1000) / 1000;
 
-type Shape = 'free' | 'min-notional' | 'max-children' | 'mixed-lots';
+type Shape = RoutingShape;
 
-function makeBooks(shape: Shape, seed: number): RoutingProblem[] {
-  const rnd = mulberry32(seed);
-  const out: RoutingProblem[] = [];
-  for (let b = 0; b < BOOKS; b++) {
-    const p = new RoutingProblem(VENUES, LEVELS);
-    const side = b % 2 === 0 ? SIDE_BUY : SIDE_SELL;
-    p.side = side;
-    const mid = 6_000_000 + Math.floor(rnd() * 2000) - 1000;
-    const mixed = shape === 'mixed-lots';
-    for (let v = 0; v < VENUES; v++) {
-      const lotMult = mixed ? [1, 2, 5, 10][v]! : 1;
-      let px = side === SIDE_BUY ? mid + 1 + Math.floor(rnd() * 400) : mid - 1 - Math.floor(rnd() * 400);
-      const levels: [number, number][] = [];
-      for (let l = 0; l < LEVELS; l++) {
-        levels.push([px, lotMult * (mixed ? 1 + Math.floor(rnd() * 3) : 50 + Math.floor(rnd() * 2000))]);
-        px += (side === SIDE_BUY ? 1 : -1) * (5 + Math.floor(rnd() * 26));
-      }
-      // min notional 5 USDT = 5e7 tick-lots at 0.01 x 1e-5; binding: 200 USDT on two venues
-      const minNotional = shape === 'min-notional' && v < 2 ? 200 * 1e7 : 5 * 1e7;
-      // 1-2 bps (600-1200 ticks at 6e6) against 5-30 ticks between levels: the venues interleave
-      p.setVenue(v, { levels, lotMult, feeRate: [100, 120, 150, 200][v]!, latencyRate: Math.floor(rnd() * 50), minNotional: mixed ? 0 : minNotional, headroom: 10 });
-    }
-    // Sweep deep: about a third of the visible depth (mixed: a small parent the program fits).
-    p.qty = mixed ? 40 + Math.floor(rnd() * 40) : 5_000 + Math.floor(rnd() * 20_000);
-    p.limit = 0;
-    p.maxChildren = shape === 'max-children' ? 2 : VENUES;
-    out.push(p);
-  }
-  return out;
-}
+/** The books: core's generator, shared with `cwts-ultra benchmark`'s "Smart Order Routing" row. */
+const makeBooks = (shape: Shape, seed: number): RoutingProblem[] => routingBooks(shape, seed, VENUES, LEVELS, BOOKS);
 
 function run(shape: Shape, seed: number): { p50: number; p99: number; p999: number; mean: number; gcs: number; heap: number; check: string } {
   const books = makeBooks(shape, seed);

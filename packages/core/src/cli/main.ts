@@ -73,8 +73,10 @@ export function buildProgram(): Command {
     .option('--json', 'print the statistics as one JSON object')
     .action(async (o) => { program.setOptionValue('code', await reportCommand(o, out)); });
 
-  program.command('benchmark').description('the seed\'s performance validation table, from measured results')
-    .action(() => { program.setOptionValue('code', benchmarkCommand(out)); });
+  program.command('benchmark').description('the seed\'s performance validation table, measured live on this machine')
+    .option('--full', 'longer runs (default: quick)').option('--json', 'one JSON object on stdout').option('--out <dir>', 'results directory', 'bench/results')
+    .option('--scale <x>', 'multiply the iteration counts (e.g. 0.01 for a smoke run)', '1')
+    .action(async (o) => { program.setOptionValue('code', await benchmarkCommand({ full: !!o.full, json: !!o.json, resultsDir: o.out, scale: Number(o.scale) > 0 ? Number(o.scale) : 1 }, out)); });
 
   program.command('var').description('value at risk and CVaR of a portfolio from a CSV of returns (one column per asset, header with names)')
     .requiredOption('--returns <file>', 'CSV: header of asset names, one row of returns per period')

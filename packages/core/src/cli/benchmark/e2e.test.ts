@@ -1,0 +1,49 @@
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { buildPipeline } from './e2e-pipeline.js';
+import { E2E_STAGES, runE2EStages } from './e2e-stages.js';
+import { loadE2EVenues } from './e2e-venues.js';
+import { generateFrames, runE2E } from './e2e.js';
+
+const ROOT = fileURLToPath(new URL('../../../../../', import.meta.url));
+
+// What the e2e figures stand on: real venue feeds stay SYNCED, and the parents really go
+// through the router to several venues' execution clients. Never a speed.
+describe('e2e pipeline (pnpm bench e2e, cwts-ultra benchmark End-to-End Flow)', { timeout: 120_000 }, () => {
+  it('four venue feeds sync the engine books; parents are split over several venues through risk and the router', async () => {
+    const intakes = await loadE2EVenues(ROOT);
+    expect(intakes.map((v) => v.exchange)).toEqual(['binance', 'coinbase', 'kraken', 'bybit-spot']);
+    const frames = generateFrames(intakes, 400);
+    const p = await buildPipeline(intakes, { triggerEvery: 10 });
+    const venues = new Set<string>();
+    let parents = 0;
+    for (let i = 0; i < 1600; i++) {
+      p.times.reset();
+      p.feeds[i % 4]!(frames.perVenue[i % 4]![Math.floor(i / 4)]!);
+      if (p.times.first >= 0) parents++;
+      for (const o of p.times.pending) venues.add(o.order.exchange);
+      p.settle();
+    }
+    for (const v of intakes) expect(p.engine.books.get(v.exchange, v.instrument.symbol)?.state).toBe('synced');
+    expect(p.rejected()).toBe(0);
+    // every 10th book update is a parent, and each one reached at least one venue
+    expect(parents).toBe(160);
+    expect(p.times.orders).toBeGreaterThan(parents);
+    expect(venues.size).toBeGreaterThanOrEqual(3);
+    expect(p.engine.summary().rejected).toBe(0);
+    await p.stop();
+  });
+
+  it('paced and staged runs report finite latencies for every stage', async () => {
+    const intakes = await loadE2EVenues(ROOT);
+    const frames = generateFrames(intakes, 300);
+    const r = await runE2E(intakes, frames, 50_000, { events: 800, warmup: 200, triggerEvery: 20 });
+    expect(r.events).toBe(800);
+    expect(r.parents).toBe(40);
+    for (const v of [r.tickToOrder.p50, r.tickToOrder.p99, r.tickToOrder.max, r.achievedRate, r.cpuNsPerEvent]) expect(Number.isFinite(v) && v > 0).toBe(true);
+    expect(r.tickToLastOrder.p99).toBeGreaterThanOrEqual(r.tickToOrder.p99);
+    const s = await runE2EStages(intakes, frames, { events: 800, warmup: 200, triggerEvery: 20 });
+    expect(s.parents).toBe(40);
+    for (const st of E2E_STAGES) expect(Number.isFinite(s.stages[st].p50) && s.stages[st].count > 0, st).toBe(true);
+  });
+});
