@@ -359,7 +359,11 @@ export class FakeBinance implements ConformanceVenue {
 
   // ---- REST ----------------------------------------------------------------------------
 
+  /** Sees every HTTP request first, at its arrival (the wire benchmark times REST orders here). */
+  onHttpRequest: ((method: string | undefined, url: string | undefined) => void) | undefined;
+
   private async http(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.onHttpRequest?.(req.method, req.url);
     const chunks: Buffer[] = [];
     for await (const ch of req) chunks.push(ch as Buffer);
     const body = Buffer.concat(chunks).toString('utf8');
