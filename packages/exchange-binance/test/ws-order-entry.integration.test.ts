@@ -94,6 +94,37 @@ describe('Binance order entry on the WebSocket API (against the local server)', 
     expect(ex.medianRequestNs()).toBeGreaterThan(0);
   });
 
+  it('sends each order type with the parameters Binance expects: post-only as LIMIT_MAKER, market without price, its fill learned with the real fee', async () => {
+    const { ex, i, reports } = await venue();
+    const maker = conformanceOrder(i, { side: 'sell', price: '66000', qty: '0.01' }, { tif: 'POST_ONLY' });
+    ex.submit(maker);
+    const market = conformanceOrder(i, { side: 'buy', price: '0', qty: '0.01' }, { type: 'market', price: undefined });
+    ex.submit(market);
+    await waitUntil(() => of(reports, maker.clientOrderId, 'ack').length === 1 && of(reports, market.clientOrderId, 'fill').length === 1, 'both answered', W);
+    const byCid = (cid: string) => [...fake!.orders.values()].find((x) => x.clientOrderId === cid)!;
+    expect(byCid(maker.clientOrderId)).toMatchObject({ type: 'LIMIT_MAKER', side: 'SELL', price: '66000.00000000' });
+    expect(byCid(market.clientOrderId)).toMatchObject({ type: 'MARKET', side: 'BUY', status: 'FILLED' });
+    const fill = of(reports, market.clientOrderId, 'fill')[0]!;
+    expect(fill).toMatchObject({ lastQty: 1000, cumQty: 1000, leavesQty: 0, liquidity: 'taker' });
+    expect(fill.feeAtoms).toBeGreaterThan(0n);
+    expect(ex.orderPaths).toMatchObject({ ws: 2, rest: 0 });
+  });
+
+  it('drops malformed frames and answers to no request of ours, counted, without a report or a crash', async () => {
+    const { ex, i, reports } = await venue();
+    for (const s of fake!.wsApi.sessions) {
+      s.ws.send('not json {');
+      s.ws.send('null');
+      s.ws.send(JSON.stringify({ id: 424242, status: 200, result: { orderId: 1, status: 'NEW' } }));
+      s.ws.send(JSON.stringify({ id: 'x', status: 200 }));
+    }
+    await waitUntil(() => ex.orderEntry!.counts.malformed + ex.orderEntry!.counts.unmatched >= 4, 'the frames read', W);
+    expect(ex.orderEntry!.counts).toMatchObject({ malformed: 3, unmatched: 1 });
+    expect(reports).toEqual([]);
+    const o = await ack(ex, i, reports);
+    expect(of(reports, o.clientOrderId)[0]).toMatchObject({ kind: 'ack' });
+  });
+
   it('cancels on the WebSocket API', async () => {
     const { ex, i, reports } = await venue();
     const o = await ack(ex, i, reports);
