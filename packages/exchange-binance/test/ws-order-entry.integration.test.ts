@@ -181,8 +181,10 @@ describe('Binance order entry on the WebSocket API (against the local server)', 
     const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     const pub = publicKey.export({ type: 'spki', format: 'pem' }).toString();
     // REST (exchangeInfo) needs no signature here; the order goes on the WebSocket API only
-    const { ex, i, reports } = await venue({ secret: pem, fake: { ed25519PublicKey: pub } });
+    // the user data stream beside it subscribes with the same key
+    const { ex, i, reports } = await venue({ secret: pem, fake: { ed25519PublicKey: pub }, options: { fills: 'stream' } });
     expect(ex.orderEntry!.keyKind).toBe('ed25519');
+    await waitUntil(() => ex.userStream?.up === true, 'stream subscribed with the Ed25519 key', W);
     const o = await ack(ex, i, reports);
     expect(of(reports, o.clientOrderId)[0]).toMatchObject({ kind: 'ack' });
     // a different Ed25519 key is refused by the same check
