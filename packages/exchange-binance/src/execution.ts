@@ -18,6 +18,7 @@ import {
 } from '@cwts/core';
 import { type Secret } from '@cwts/core/config';
 import { RateLimiter, TimerSet, redactCredentials, type VenueErrorMap } from '@cwts/core/adapter-kit';
+import { BinanceWsOrderEntry, type PendingWsRequest, type WsApiRateLimit, type WsApiResponse } from './ws-order-entry.js';
 import { binanceWsApiUrl, BinanceUserStream, type ExecutionReportEvent, type RotationScheduler } from './user-stream.js';
 import { feeToQuoteAtoms, lotsFloor } from './fees.js';
 import { binanceErrorMap, mapBinanceError } from './errors.js';
@@ -140,7 +141,11 @@ export class BinanceExecution implements ExecutionClient {
   /** Client ids of orders that reached a final state here (bounded): late reports about them are dropped. */
   private readonly finished = new Set<string>();
   private stream: BinanceUserStream | undefined;
+  /** Order entry on the WebSocket API (order_entry = "ws"); REST through ccxt while it is down. */
+  private entry: BinanceWsOrderEntry | undefined;
   private stopped = false;
+  /** Orders and cancels sent per path (tests, /status): the WebSocket API or REST (ccxt). */
+  readonly orderPaths = { ws: 0, rest: 0, wsCancels: 0, restCancels: 0 };
   /** Request path latencies in ns (submit -> venue answer), most recent last; capped. */
   readonly requestNs: number[] = [];
   /** Fills learned from each source (tests and /status). */
@@ -211,14 +216,26 @@ export class BinanceExecution implements ExecutionClient {
       // not awaited to the subscription: polling covers the time until it is up
       void this.stream.start().catch((err: Error) => this.deps.logger?.warn({ exchange: this.exchange }, redactCredentials(`user data stream: ${err.message}`)));
     }
+    if (this.deps.options.order_entry === 'ws' && this.deps.endpoints.market === 'spot') await this.startOrderEntry();
   }
 
+  /**
+   * With order entry on the WebSocket API up, the signed request is on the socket when this
+   * returns; otherwise (connecting, down, rate limit needing a wait) the order goes through REST.
+   */
   submit(order: Readonly<Order>): void {
+    if (this.entry?.ready && this.placeWs(order)) return;
     void this.place({ ...order });
   }
 
   cancel(order: Readonly<Order>): void {
+    if (this.entry?.ready && this.cancelWs(order)) return;
     void this.cancelOne({ ...order });
+  }
+
+  /** The WebSocket API order entry, when configured (tests, /status). */
+  get orderEntry(): BinanceWsOrderEntry | undefined {
+    return this.entry;
   }
 
   async openOrders(): Promise<Order[]> {
@@ -312,7 +329,9 @@ export class BinanceExecution implements ExecutionClient {
     this.stopped = true;
     const s = this.stream;
     this.stream = undefined;
-    await s?.close();
+    const e = this.entry;
+    this.entry = undefined;
+    await Promise.all([s?.close(), e?.close()]);
     this.timers.close();
   }
 
@@ -344,7 +363,10 @@ export class BinanceExecution implements ExecutionClient {
   }
 
   private reject(o: Order, err: unknown): void {
-    const m = mapBinanceError(this.errors, err);
+    this.rejectMapped(o, mapBinanceError(this.errors, err));
+  }
+
+  private rejectMapped(o: Order, m: ReturnType<typeof mapBinanceError>): void {
     if (m.reason === 'RATE_LIMITED') {
       this.deps.limiter.blockUntil(this.deps.clock.now() + 1000);
       this.orderLimiter.blockUntil(this.deps.clock.now() + 1000);
@@ -445,6 +467,7 @@ export class BinanceExecution implements ExecutionClient {
       this.report(o, { kind: 'rejected', rejectReason: this.ccxt ? 'INVALID_ORDER' : 'NO_CREDENTIALS', text: this.ccxt ? `unknown instrument ${o.symbol}` : 'execution not started', leavesQty: 0 });
       return;
     }
+    this.orderPaths.rest++;
     try {
       await this.orderLimiter.acquire({ orders: 1 });
       await this.deps.limiter.acquire({ ip: 1 });
@@ -515,6 +538,7 @@ export class BinanceExecution implements ExecutionClient {
       this.report(o, { kind: 'rejected', rejectReason: 'NO_CREDENTIALS', text: 'execution not started', leavesQty: 0 });
       return;
     }
+    this.orderPaths.restCancels++;
     try {
       await this.deps.limiter.acquire({ ip: 1 });
       const res = await this.ccxt.cancelOrder(o.venueOrderId, this.ccxtSymbol(o.symbol), o.venueOrderId ? {} : { origClientOrderId: o.clientOrderId });
@@ -526,6 +550,146 @@ export class BinanceExecution implements ExecutionClient {
       this.applyStatus(tr, 'CANCELED');
     } catch (err) {
       this.reject(o, err);
+    }
+  }
+
+  // ---- order entry on the WebSocket API ----------------------------------------------------
+
+  private async startOrderEntry(): Promise<void> {
+    const o = this.deps.options;
+    let entry: BinanceWsOrderEntry;
+    try {
+      entry = new BinanceWsOrderEntry({
+        url: binanceWsApiUrl(this.deps.endpoints, this.deps.testnet, o.ws_api_url),
+        apiKey: this.deps.apiKey!, apiSecret: this.deps.apiSecret!, recvWindowMs: o.recv_window_ms, now: () => this.deps.clock.now(), timers: this.timers,
+        responseTimeoutMs: o.order_entry_timeout_ms, pingIntervalMs: o.ping_interval_ms, maxLifetimeMs: o.max_connection_lifetime_ms,
+        backoff: { initialMs: o.reconnect_initial_ms, maxMs: o.reconnect_max_ms }, logger: this.deps.logger,
+        onResponse: (req, res) => this.onEntryResponse(req, res),
+        onLost: (req, reason) => this.onEntryLost(req, reason),
+        onRateLimits: (l) => this.onVenueRateLimits(l),
+        onState: (up, reason) => this.deps.logger?.info({ exchange: this.exchange, up }, up ? 'order entry on the WebSocket API connected' : `order entry on the WebSocket API down (${reason}); orders go through REST until it is back`),
+      });
+    } catch (err) {
+      this.deps.logger?.warn({ exchange: this.exchange }, redactCredentials(`order entry on the WebSocket API not started: ${(err as Error).message}; orders go through REST`));
+      return;
+    }
+    this.entry = entry;
+    const first = entry.start().then(() => true, () => false);
+    // a venue whose WebSocket API is down does not hold start() up: REST carries orders meanwhile
+    await Promise.race([first, this.timers.sleep(Math.min(o.start_timeout_ms, 2000))]);
+  }
+
+  /** Writes the order on the WebSocket API now; false when it must go through REST instead. */
+  private placeWs(order: Readonly<Order>): boolean {
+    const i = this.deps.instrument(order.symbol);
+    if (!this.ccxt || !i) return false; // the REST path reports why
+    // no waiting on this path: an order that would have to wait for the limits goes the REST way, which waits its turn
+    if (this.orderLimiter.waitTime({ orders: 1 }) !== 0 || this.deps.limiter.waitTime({ ip: 1 }) !== 0) return false;
+    const o: Order = { ...order };
+    const maker = o.type === 'limit' && o.tif === 'POST_ONLY';
+    // tracked before the write: the user data stream may report the order before its answer comes
+    const tr: Tracked = { order: o, acked: false, cumLots: 0 };
+    this.tracked.set(o.clientOrderId, tr);
+    const r = this.entry!.place({
+      symbol: o.symbol, side: o.side === 'sell' ? 'SELL' : 'BUY', type: o.type === 'market' ? 'MARKET' : maker ? 'LIMIT_MAKER' : 'LIMIT',
+      ...(o.type === 'limit' && !maker ? { timeInForce: o.tif } : {}),
+      quantity: lotsToQty(i, o.qty), ...(o.type === 'limit' ? { price: ticksToPrice(i, o.price!) } : {}), newClientOrderId: o.clientOrderId,
+    });
+    if (typeof r === 'string') {
+      this.tracked.delete(o.clientOrderId);
+      if (!this.entry!.ready) return false;
+      this.report(o, { kind: 'rejected', rejectReason: 'INVALID_ORDER', text: `${this.exchange}: ${r}`, leavesQty: 0 });
+      return true;
+    }
+    this.orderLimiter.tryAcquire({ orders: 1 });
+    this.deps.limiter.tryAcquire({ ip: 1 });
+    this.orderPaths.ws++;
+    return true;
+  }
+
+  private cancelWs(order: Readonly<Order>): boolean {
+    if (!this.ccxt || this.deps.limiter.waitTime({ ip: 1 }) !== 0) return false;
+    const r = this.entry!.cancel({ symbol: order.symbol, origClientOrderId: order.clientOrderId, ...(order.venueOrderId ? { orderId: order.venueOrderId } : {}) }, { ...order });
+    if (typeof r === 'string') return false;
+    this.deps.limiter.tryAcquire({ ip: 1 });
+    this.orderPaths.wsCancels++;
+    return true;
+  }
+
+  private onEntryResponse(req: PendingWsRequest, res: WsApiResponse): void {
+    this.requestNs.push(Number(process.hrtime.bigint() - req.sentNs));
+    if (this.requestNs.length > 4096) this.requestNs.splice(0, 2048);
+    const tr = this.tracked.get(req.clientOrderId);
+    if (res.status !== 200 || !res.result) {
+      const code = res.error?.code;
+      const m = this.errors.map(code, res.error?.msg ?? `HTTP status ${res.status}`);
+      if (res.status === 429 || res.status === 418 || m.reason === 'RATE_LIMITED') {
+        // 418: the IP is banned until retryAfter; 429: back off (web-socket-api.md "Rate limits")
+        const until = Math.max(this.deps.clock.now() + 1000, Number(res.error?.data?.retryAfter ?? 0));
+        this.deps.limiter.blockUntil(until);
+        this.orderLimiter.blockUntil(until);
+      }
+      if (req.method === 'order.place') {
+        if (tr && !tr.acked) this.rejectMapped(tr.order, m);
+        return;
+      }
+      // a refused cancel leaves the order as it was (the order manager reads it so); "unknown
+      // order" for one still followed here means it ended meanwhile: find out how
+      const o = tr?.order ?? (req.ref as Order);
+      this.deps.logger?.warn({ exchange: this.exchange, clientOrderId: req.clientOrderId, reason: m.reason }, redactCredentials(`cancel refused: ${m.text}`));
+      this.report(o, { kind: 'rejected', rejectReason: m.reason, text: m.text, venueOrderId: o.venueOrderId });
+      if (tr && m.reason === 'UNKNOWN_ORDER') void this.syncOrder(tr, 'query').catch(() => undefined);
+      return;
+    }
+    if (!tr) return; // already final here (the stream reported it to the end)
+    const info = res.result as unknown as BinanceOrderJson;
+    const i = this.deps.instrument(tr.order.symbol)!;
+    if (req.method === 'order.place') {
+      this.ack(tr, String(info.orderId));
+      // fills in the immediate answer matched on arrival: taker by definition
+      for (const f of info.fills ?? []) this.applyTrade(tr, { tradeId: f.tradeId, price: f.price, qty: f.qty, commission: f.commission, commissionAsset: f.commissionAsset, maker: false, ts: this.deps.clock.now() }, 'response');
+      if (typeof info.executedQty === 'string' && qtyToLots(i, info.executedQty) > tr.cumLots) void this.syncOrder(tr, 'poll').catch(() => undefined);
+      else this.applyStatus(tr, String(info.status));
+      return;
+    }
+    if (typeof info.executedQty === 'string' && qtyToLots(i, info.executedQty) > tr.cumLots) void this.syncOrder(tr, 'poll').catch(() => undefined);
+    else this.applyStatus(tr, 'CANCELED');
+  }
+
+  /** The request may or may not have reached the venue: ask (by client id), never re-send blindly. */
+  private onEntryLost(req: PendingWsRequest, reason: string): void {
+    const tr = this.tracked.get(req.clientOrderId);
+    if (!tr || this.stopped) return;
+    this.deps.logger?.warn({ exchange: this.exchange, clientOrderId: req.clientOrderId }, `${req.method} outcome unknown (${reason}); asking the venue by client id`);
+    if (req.method === 'order.place') {
+      if (tr.acked) return; // the user data stream already knows it
+      tr.unknownSince = req.sentAt;
+      void this.resolveUnknown(tr);
+      return;
+    }
+    void (async () => {
+      try {
+        await this.syncOrder(tr, 'query');
+      } catch {
+        // the REST cancel below asks again
+      }
+      if (this.tracked.get(req.clientOrderId) === tr && !this.stopped) await this.cancelOne(tr.order);
+    })();
+  }
+
+  /** The venue's own counters from each WebSocket API answer tighten our buckets (other sessions share them). */
+  private onVenueRateLimits(limits: readonly WsApiRateLimit[]): void {
+    const now = this.deps.clock.now();
+    for (const l of limits) {
+      const unit = l.interval === 'SECOND' ? 1000 : l.interval === 'MINUTE' ? 60_000 : l.interval === 'HOUR' ? 3_600_000 : l.interval === 'DAY' ? 86_400_000 : 0;
+      const windowMs = unit * l.intervalNum;
+      if (!(windowMs > 0) || typeof l.count !== 'number' || typeof l.limit !== 'number') continue;
+      if (l.rateLimitType === 'REQUEST_WEIGHT' && windowMs === 60_000) this.deps.limiter.noteUsed('ip', l.count);
+      if (l.rateLimitType === 'ORDERS') {
+        if (windowMs === this.deps.options.order_limit_interval_ms) this.orderLimiter.noteUsed('orders', l.count);
+        // the venue's window is full: nothing more until it has certainly rolled over
+        if (l.count >= l.limit) this.orderLimiter.blockUntil(now + windowMs);
+      }
     }
   }
 

@@ -48,6 +48,15 @@ export const BinanceOptionsSchema = z
     user_stream_rotation_ms: wholeNumber(1000, 24 * 3600_000 - 60_000).default(23 * 3600_000),
     /** WebSocket API URL; default: Binance's (testnet's with testnet = true), or derived from rest_url (ws://host/ws-api/v3) when rest_url is set. */
     ws_api_url: wsUrl.optional(),
+    /**
+     * How orders and cancels go out. "ws" (spot): order.place / order.cancel on one persistent
+     * WebSocket API connection, signed here and written to the socket inside submit(); REST
+     * (through ccxt) only while that connection is down. "rest": every order through ccxt's
+     * REST client. The default is "ws" by measurement (docs/exchanges/binance.md "Order entry").
+     */
+    order_entry: z.enum(['ws', 'rest']).default('ws'),
+    /** An order request on the WebSocket API unanswered this long is resolved by asking the venue (REST, by client id). */
+    order_entry_timeout_ms: wholeNumber(100, 120_000).default(5000),
     /** USD-M futures only: subscribe <symbol>@forceOrder for liquidations. */
     liquidations: z.boolean().default(true),
     rest_timeout_ms: wholeNumber(100, 120_000).default(10_000),

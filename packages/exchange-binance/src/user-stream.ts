@@ -3,7 +3,8 @@
  *
  * The listenKey stream was discontinued for spot on 2026-02-20; the replacement is a
  * subscription on a WebSocket API connection (`userDataStream.subscribe.signature`: apiKey,
- * timestamp and an HMAC-SHA256 signature over the alphabetically sorted parameters). Events
+ * timestamp and a signature over the alphabetically sorted parameters: HMAC-SHA256, or Ed25519
+ * for an Ed25519 key, as order entry signs; ws-order-entry.ts). Events
  * arrive as `{"subscriptionId": n, "event": {...}}`.
  *
  * - Every (re)connect subscribes again: a subscription dies with its connection.
@@ -13,11 +14,11 @@
  * - `up` is true while the active connection holds a live subscription; the execution client
  *   polls REST only while it is false.
  */
-import { createHmac } from 'node:crypto';
 import { type Logger } from '@cwts/core';
 import { type Secret } from '@cwts/core/config';
 import { WsConnection, redactCredentials, type TimerSet } from '@cwts/core/adapter-kit';
 import type { BinanceEndpoints } from './market-data.js';
+import { binanceSigner } from './ws-order-entry.js';
 
 /** Timers the rotation uses (a TimerSet in production; tests fire them by hand). */
 export interface RotationScheduler {
@@ -97,6 +98,7 @@ export class BinanceUserStream {
   private drainTimer: unknown;
   private rotationTimer: unknown;
   private reqSeq = 0;
+  private signer: ReturnType<typeof binanceSigner> | undefined;
   private sessionSeq = 0;
   private closed = true;
   private wasUp = false;
@@ -180,7 +182,14 @@ export class BinanceUserStream {
     s.subscribed = false;
     const params: Record<string, string | number> = { apiKey: this.deps.apiKey.reveal(), recvWindow: this.deps.recvWindowMs, timestamp: this.deps.now() };
     const payload = Object.keys(params).sort().map((k) => `${k}=${params[k]}`).join('&');
-    const signature = createHmac('sha256', this.deps.apiSecret.reveal()).update(payload).digest('hex');
+    let signature: string;
+    try {
+      signature = (this.signer ??= binanceSigner(this.deps.apiSecret)).sign(payload);
+    } catch (err) {
+      // a key we cannot sign with (e.g. RSA) never subscribes: fills by polling, said once per connect
+      this.deps.logger?.error({ component: 'binance-user-stream' }, redactCredentials(`user data stream not subscribed: ${(err as Error).message}; fills by REST polling`));
+      return;
+    }
     s.pendingId = `uds-${++this.reqSeq}`;
     conn.send(JSON.stringify({ id: s.pendingId, method: 'userDataStream.subscribe.signature', params: { ...params, signature } }));
   }

@@ -15,14 +15,21 @@
  *
  * Plugged into FakeBinance (fake-binance.ts) through a few one-line hooks.
  */
-import { createHmac } from 'node:crypto';
+import { createHmac, createPublicKey, verify } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 
+type Answer = (status: number, body: unknown) => void;
+type Refuse = (status: number, code: number, msg: string) => void;
+
 /** What the WebSocket API needs from the order-book server it extends. */
 export interface FakeVenueAccount {
-  readonly opts: { apiKey?: string; apiSecret?: string };
+  readonly opts: { apiKey?: string; apiSecret?: string; ed25519PublicKey?: string; orderLimit?: { limit: number; intervalMs: number } };
+  /** The REST order logic (fake-binance.ts), shared by order.place. */
+  placeOrder(params: URLSearchParams, send: Answer, err: Refuse, drop: () => void): void;
+  cancelOrder(params: URLSearchParams, send: Answer, err: Refuse): void;
+  ordersInWindow(): number;
 }
 
 /** The order fields an executionReport carries (FakeOrder in fake-binance.ts fits). */
@@ -107,6 +114,10 @@ export class FakeWsApi {
   commission: FakeCommission = { makerRate1e6: 750, takerRate1e6: 1000, asset: 'quote' };
   /** Starting balances per asset (decimal strings) for GET /api/v3/account. */
   readonly startBalances = new Map<string, string>([['USDT', '1000000.00000000']]);
+  /** WebSocket API order requests (order.place / order.cancel) received, whatever their fate. */
+  wsOrderRequests = 0;
+  /** Sees every WebSocket API frame first, before it is parsed (the wire benchmark times arrivals here). */
+  onRequestFrame: ((data: unknown) => void) | undefined;
   /** Runs right after a subscription is confirmed (tests: an event while two connections are subscribed). */
   afterSubscribe: ((subscriptionCount: number) => void) | undefined;
   private swallowNext = 0;
@@ -245,6 +256,7 @@ export class FakeWsApi {
     this.sessions.add(s);
     ws.on('close', () => this.sessions.delete(s));
     ws.on('message', (data) => {
+      this.onRequestFrame?.(data);
       let msg: { id?: unknown; method?: unknown; params?: Record<string, unknown> };
       try {
         msg = JSON.parse(String(data));
@@ -271,6 +283,21 @@ export class FakeWsApi {
           else s.subs.delete(Number(sub));
           return answer(200, { result: {} });
         }
+        case 'order.place':
+        case 'order.cancel': {
+          // web-socket-api.md "Trading requests": SIGNED (TRADE), the REST endpoint's parameters
+          this.wsOrderRequests++;
+          const params = msg.params ?? {};
+          const problem = this.checkSignature(params);
+          if (problem) return answer(problem.code === -2015 ? 401 : 400, { error: problem });
+          const q = new URLSearchParams();
+          for (const [k, v] of Object.entries(params)) if (k !== 'signature' && k !== 'apiKey') q.set(k, String(v));
+          const limits = () => this.rateLimits();
+          const ok: Answer = (status, result) => ws.send(JSON.stringify({ id, status, result, rateLimits: limits() }));
+          const refuse: Refuse = (status, code, text) => ws.send(JSON.stringify({ id, status, error: status === 429 ? { code, msg: text, data: { retryAfter: Date.now() + 1000 } } : { code, msg: text }, rateLimits: limits() }));
+          if (msg.method === 'order.cancel') return this.venue.cancelOrder(q, ok, refuse);
+          return this.venue.placeOrder(q, ok, refuse, () => ws.terminate());
+        }
         case 'session.subscriptions':
           return answer(200, { result: [...s.subs].map((subscriptionId) => ({ subscriptionId })) });
         default:
@@ -279,13 +306,30 @@ export class FakeWsApi {
     });
   }
 
-  /** web-socket-api.md: SIGNED params sorted by name, joined as a query string, HMAC-SHA256 hex. */
+  /** The rateLimits block of an answer: the account's ORDERS count in its window (web-socket-api.md "Rate limits"). */
+  private rateLimits(): unknown[] {
+    const lim = this.venue.opts.orderLimit ?? { limit: 100, intervalMs: 10_000 };
+    return [
+      { rateLimitType: 'ORDERS', interval: 'SECOND', intervalNum: Math.max(1, Math.round(lim.intervalMs / 1000)), limit: lim.limit, count: this.venue.ordersInWindow() },
+      { rateLimitType: 'REQUEST_WEIGHT', interval: 'MINUTE', intervalNum: 1, limit: 6000, count: 1 },
+    ];
+  }
+
+  /**
+   * web-socket-api.md: SIGNED params sorted by name, joined as a query string; HMAC-SHA256 hex,
+   * or (an Ed25519 key registered) Ed25519 over the same payload, base64.
+   */
   private checkSignature(params: Record<string, unknown>): { code: number; msg: string } | undefined {
     const { signature, ...rest } = params;
     if (rest.apiKey !== this.venue.opts.apiKey) return { code: -2015, msg: 'Invalid API-key, IP, or permissions for action.' };
     const payload = Object.keys(rest).sort().map((k) => `${k}=${String(rest[k])}`).join('&');
-    const expected = createHmac('sha256', this.venue.opts.apiSecret ?? '').update(payload).digest('hex');
-    if (typeof signature !== 'string' || signature.toLowerCase() !== expected) return { code: -1022, msg: 'Signature for this request is not valid.' };
+    const pub = this.venue.opts.ed25519PublicKey;
+    const valid =
+      typeof signature === 'string' &&
+      (pub
+        ? verify(null, Buffer.from(payload), createPublicKey(pub), Buffer.from(signature, 'base64'))
+        : signature.toLowerCase() === createHmac('sha256', this.venue.opts.apiSecret ?? '').update(payload).digest('hex'));
+    if (!valid) return { code: -1022, msg: 'Signature for this request is not valid.' };
     const ts = Number(rest.timestamp);
     const recvWindow = Number(rest.recvWindow ?? 5000);
     const now = Date.now();

@@ -88,6 +88,8 @@ export interface FakeBinanceOptions {
   pingIntervalMs?: number;
   /** Server-side order rate limit (answers 429 / -1015 beyond it). */
   orderLimit?: { limit: number; intervalMs: number };
+  /** An Ed25519 API key's public half (PEM): WebSocket API requests are then verified with it instead of HMAC. */
+  ed25519PublicKey?: string;
 }
 
 export class FakeBinance implements ConformanceVenue {
@@ -357,7 +359,11 @@ export class FakeBinance implements ConformanceVenue {
 
   // ---- REST ----------------------------------------------------------------------------
 
+  /** Sees every HTTP request first, at its arrival (the wire benchmark times REST orders here). */
+  onHttpRequest: ((method: string | undefined, url: string | undefined) => void) | undefined;
+
   private async http(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.onHttpRequest?.(req.method, req.url);
     const chunks: Buffer[] = [];
     for await (const ch of req) chunks.push(ch as Buffer);
     const body = Buffer.concat(chunks).toString('utf8');
@@ -414,22 +420,40 @@ export class FakeBinance implements ConformanceVenue {
       return send(r.status, r.body);
     }
     if (route === 'GET /api/v3/openOrders') return send(200, [...this.orders.values()].filter((o) => o.status === 'NEW' || o.status === 'PARTIALLY_FILLED').map((o) => this.orderJson(o)));
-    const symbol = params.get('symbol') ?? '';
-    if (!this.books.has(symbol)) return err(400, -1121, 'Invalid symbol.');
-    if (route === 'POST /api/v3/order') {
-      this.orderTimes.push(now);
-      const lim = this.opts.orderLimit;
-      if (lim && this.orderTimes.filter((t) => t > now - lim.intervalMs).length > lim.limit) {
-        return err(429, -1015, `Too many new orders; current limit is ${lim.limit} orders per ${lim.intervalMs} ms.`, { 'retry-after': '1' });
-      }
-      const fate = this.wsApi.orderReceived(params.get('newClientOrderId'));
-      if (fate === 'lose') return void res.destroy();
-      if (fate === 'swallow') return this.newOrder(params, () => {}, err); // executed, never answered: the client times out
-      return this.newOrder(params, send, err);
+    if (route === 'POST /api/v3/order') return this.placeOrder(params, send, err, () => res.destroy());
+    if (route === 'GET /api/v3/order') {
+      if (!this.books.has(params.get('symbol') ?? '')) return err(400, -1121, 'Invalid symbol.');
+      const o = this.findOrder(params);
+      return o ? send(200, this.orderJson(o)) : err(400, -2013, 'Order does not exist.');
     }
+    return this.cancelOrder(params, send, err);
+  }
+
+  /** POST /api/v3/order and the WebSocket API's order.place (signature already checked). */
+  placeOrder(params: URLSearchParams, send: (s: number, o: unknown) => void, err: (s: number, c: number, m: string, h?: Record<string, string>) => void, drop: () => void): void {
+    if (!this.books.has(params.get('symbol') ?? '')) return err(400, -1121, 'Invalid symbol.');
+    const now = Date.now();
+    this.orderTimes.push(now);
+    const lim = this.opts.orderLimit;
+    if (lim && this.ordersInWindow(now) > lim.limit) {
+      return err(429, -1015, `Too many new orders; current limit is ${lim.limit} orders per ${lim.intervalMs} ms.`, { 'retry-after': '1' });
+    }
+    const fate = this.wsApi.orderReceived(params.get('newClientOrderId'));
+    if (fate === 'lose') return drop();
+    if (fate === 'swallow') return this.newOrder(params, () => {}, err); // executed, never answered: the client times out
+    return this.newOrder(params, send, err);
+  }
+
+  /** Orders counted in the order-limit window ending now (the venue's ORDERS counter). */
+  ordersInWindow(now = Date.now()): number {
+    const ms = this.opts.orderLimit?.intervalMs ?? 10_000;
+    return this.orderTimes.filter((t) => t > now - ms).length;
+  }
+
+  /** DELETE /api/v3/order and the WebSocket API's order.cancel (signature already checked). */
+  cancelOrder(params: URLSearchParams, send: (s: number, o: unknown) => void, err: (s: number, c: number, m: string) => void): void {
+    if (!this.books.has(params.get('symbol') ?? '')) return err(400, -1121, 'Invalid symbol.');
     const o = this.findOrder(params);
-    if (route === 'GET /api/v3/order') return o ? send(200, this.orderJson(o)) : err(400, -2013, 'Order does not exist.');
-    // DELETE /api/v3/order
     if (!o || o.status === 'FILLED' || o.status === 'CANCELED') return err(400, -2011, 'Unknown order sent.');
     o.status = 'CANCELED';
     this.wsApi.orderEvent(o, 'CANCELED');

@@ -52,7 +52,9 @@ describe('Binance user data stream on the WebSocket API (against the local serve
   async function venue(opts: { secret?: string; options?: Record<string, unknown>; logger?: ReturnType<typeof capture>['logger']; scheduler?: RotationScheduler; clock?: Clock } = {}) {
     fake ??= await FakeBinance.start({ apiKey: KEY, apiSecret: SECRET });
     const v: BinanceVenue = createBinanceVenue(
-      { api_url: fake.wsUrl, rest_url: fake.restUrl, api_key: new Secret(KEY), api_secret: new Secret(opts.secret ?? SECRET), options: { poll_interval_ms: 50, reconnect_initial_ms: 20, reconnect_max_ms: 100, ...opts.options } },
+      { api_url: fake.wsUrl, rest_url: fake.restUrl, api_key: new Secret(KEY), api_secret: new Secret(opts.secret ?? SECRET),       // orders through REST here: these tests count the user stream's sessions (order entry on the
+      // WebSocket API beside the stream: ws-order-entry.integration.test.ts)
+      options: { poll_interval_ms: 50, reconnect_initial_ms: 20, reconnect_max_ms: 100, order_entry: 'rest', ...opts.options } },
       { exchange: 'binance', clock: opts.clock ?? new SystemClock(), logger: opts.logger ?? capture().logger, ...(opts.scheduler ? { rotationScheduler: opts.scheduler } : {}) },
     );
     const [i] = await v.marketData.loadInstruments(['BTCUSDT']);
