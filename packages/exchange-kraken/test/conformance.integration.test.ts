@@ -37,6 +37,9 @@ describeExchangeConformance({
           poll_interval_ms: 100,
           private_requests_per_interval: 10_000,
           private_interval_ms: 1000,
+          // the rate-limit test's clock stands still while real time runs: the AddOrder
+          // deadline (checked by the server on real time) gets the most room Kraken allows
+          order_deadline_ms: 60_000,
           ...(opts.orderRateLimit ? { orders_per_interval: opts.orderRateLimit.limit, order_limit_interval_ms: opts.orderRateLimit.intervalMs } : {}),
         },
       },

@@ -82,6 +82,8 @@ export class FakeKrakenAccount {
   readonly calls: string[] = [];
   /** Drop the connection instead of answering the next n AddOrder calls (after acting on them). */
   loseAddOrderAnswers = 0;
+  /** Answer the next n AssetPairs requests with EService:Unavailable. */
+  failAssetPairs = 0;
   balances: Record<string, string> = { XXBT: '1.50000000', ZUSD: '100000.0000', 'ETH2.S': '3.0' };
 
   constructor(
@@ -129,6 +131,11 @@ export class FakeKrakenAccount {
   handle(req: IncomingMessage, res: ServerResponse): boolean {
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname === '/0/public/AssetPairs') {
+      if (this.failAssetPairs > 0) {
+        this.failAssetPairs--;
+        this.answer(res, ['EService:Unavailable']);
+        return true;
+      }
       const result: Record<string, unknown> = {};
       for (const p of this.pairs) result[p.key] = { altname: p.altname, wsname: p.wsname, base: p.base, quote: p.quote, pair_decimals: p.pricePrecision, lot_decimals: p.qtyPrecision, status: 'online' };
       this.answer(res, [], result);
