@@ -6,3 +6,4 @@ export { signCoinbaseJwt, coinbasePrivateKey, type CoinbaseJwtInput } from './jw
 export { validateCoinbaseOptions, resolveCoinbaseOptions, DEFAULT_COINBASE_OPTIONS, COINBASE_OPTION_KEYS, CoinbaseOptionsSchema, type CoinbaseOptions } from './options.js';
 export { CoinbaseFeed, type CoinbaseFeedOptions, type FeedProduct } from './feed.js';
 export { createCoinbaseFrameHarness, coinbaseHarnessInstrument, type CoinbaseHarnessOptions } from './frame-harness.js';
+export { CoinbaseOrderDriver } from './execution.js';

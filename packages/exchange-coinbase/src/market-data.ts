@@ -137,6 +137,11 @@ export class CoinbaseMarketData implements MarketDataClient {
     return this.instruments.get(symbol);
   }
 
+  /** Symbols whose instruments are loaded (the execution half lists open orders per symbol). */
+  symbolsLoaded(): string[] {
+    return [...this.instruments.keys()];
+  }
+
   pendingTimers(): number {
     return this.timers.size;
   }

@@ -26,6 +26,15 @@ export const CoinbaseOptionsSchema = z
     rest_timeout_ms: ms(100, 120_000),
     /** JWT lifetime; Coinbase rejects tokens older than 2 minutes. */
     jwt_ttl_s: z.number().int().min(10).max(120),
+    /** Order requests (create + cancel) per window; they also count against the private limit. */
+    orders_per_interval: z.number().int().min(1).max(10_000),
+    order_limit_interval_ms: ms(100, 600_000),
+    /** Private REST requests per second (Coinbase Advanced Trade: 30/s per user). */
+    private_requests_per_second: z.number().int().min(1).max(10_000),
+    /** How often working orders are polled for fills and final states. */
+    poll_interval_ms: ms(20, 600_000),
+    /** Pages of 250 recent orders searched when an order must be found by client_order_id (no venue filter exists). */
+    order_search_pages: z.number().int().min(1).max(100),
   })
   .partial()
   .strict();
@@ -42,6 +51,11 @@ export const DEFAULT_COINBASE_OPTIONS: Readonly<CoinbaseOptions> = Object.freeze
   rest_requests_per_second: 10,
   rest_timeout_ms: 10_000,
   jwt_ttl_s: 120,
+  orders_per_interval: 15,
+  order_limit_interval_ms: 1000,
+  private_requests_per_second: 25,
+  poll_interval_ms: 1000,
+  order_search_pages: 4,
 });
 
 export const COINBASE_OPTION_KEYS = Object.keys(DEFAULT_COINBASE_OPTIONS) as (keyof CoinbaseOptions)[];

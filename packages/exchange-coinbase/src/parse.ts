@@ -47,6 +47,13 @@ const LV_BID = '{"side":"bid","event_time":"';
 const LV_OFFER = '{"side":"offer","event_time":"';
 const LV_PRICE = '","price_level":"';
 const LV_QTY = '","new_quantity":"';
+/**
+ * A whole `updates` array in Coinbase's own layout, from its first `{` through its `]`: every
+ * level exactly `{"side":"bid"|"offer","event_time":"..","price_level":"..","new_quantity":".."}`,
+ * strings without quotes or backslashes, levels separated by single commas. One native regex
+ * pass proves the structure of all levels at once (sticky: it must match at lastIndex).
+ */
+const LEVELS_RE = /(?:\{"side":"(?:bid|offer)","event_time":"[^"\\]*","price_level":"[^"\\]*","new_quantity":"[^"\\]*"\}(?:,(?!\])|(?=\])))+\]/y;
 
 const isoMs = (v: unknown): number => {
   if (typeof v !== 'string') return 0;
@@ -105,9 +112,7 @@ export class CoinbaseFrameParser {
 
   /** undefined: not handled here. */
   private fastL2(text: string): FrameCode | undefined {
-    // Without a backslash anywhere, a string's first '"' ends it: strings can be skipped by
-    // native search instead of code unit by code unit (one memchr-like scan of the frame).
-    this.plain = text.indexOf('\\') < 0;
+    this.plainFlag = -1;
     const c = this.cur.reset(text);
     c.beginObject();
     if (!c.nextKey(true) || !c.is('channel')) return undefined;
@@ -172,16 +177,32 @@ export class CoinbaseFrameParser {
     }
   }
 
-  /** The frame has no backslash (see fastL2). */
-  private plain = false;
+  /** 1: the frame has no backslash, 0: it has one, -1: not looked yet (asked only on the per-level path). */
+  private plainFlag = -1;
 
-  /** Skips a value; a string by native search in a frame without escapes. */
+  /**
+   * Without a backslash anywhere in the frame, a string's first '"' ends it: strings can be
+   * skipped by native search instead of code unit by code unit (one memchr-like scan, once).
+   */
+  private get plain(): boolean {
+    if (this.plainFlag < 0) this.plainFlag = this.cur.s.indexOf('\\') < 0 ? 1 : 0;
+    return this.plainFlag === 1;
+  }
+
+  /**
+   * Skips a value. A string without any backslash ends at its first '"' (found by native
+   * search); one with a backslash, which may escape a quote or be an invalid escape, is left to
+   * the cursor's exact reader.
+   */
   private skip(c: JsonCursor): void {
-    if (this.plain) {
-      c.ws();
-      if (c.s.charCodeAt(c.i) === 34) {
-        const e = c.s.indexOf('"', c.i + 1);
-        if (e < 0) throw JSON_SCAN_FAILED;
+    c.ws();
+    const s = c.s;
+    if (s.charCodeAt(c.i) === 34) {
+      const e = s.indexOf('"', c.i + 1);
+      if (e < 0) throw JSON_SCAN_FAILED;
+      let k = c.i + 1;
+      while (k < e && s.charCodeAt(k) !== 92) k++;
+      if (k === e) {
         c.i = e + 1;
         return;
       }
@@ -205,6 +226,10 @@ export class CoinbaseFrameParser {
     let tStart = -1;
     let tEnd = -1;
     c.expect(91);
+    if (s.charCodeAt(c.i) === 123 /* { */) {
+      LEVELS_RE.lastIndex = c.i;
+      if (LEVELS_RE.test(s)) return this.exactLevels(s, c, ev, ctx, LEVELS_RE.lastIndex);
+    }
     let more = c.peek() !== 93;
     if (!more) c.i++;
     while (more) {
@@ -250,6 +275,60 @@ export class CoinbaseFrameParser {
     bids.length = nb;
     asks.length = na;
     ev.ts = tStart >= 0 ? rfc3339Ms(s, tStart, tEnd) : 0;
+    this.ctx = ctx;
+    return 0;
+  }
+
+  /**
+   * The levels of an `updates` array that LEVELS_RE matched from c.i to `end` (just past its
+   * `]`): the structure is proven, so each level's strings are at fixed offsets from its `{` and
+   * end at their next '"'. Values go through unitsOf exactly as on the per-level path.
+   */
+  private exactLevels(s: string, c: JsonCursor, ev: L2Event, ctx: ProductCtx, end: number): number {
+    const bids = ev.bids;
+    const asks = ev.asks;
+    const ps = ctx.scales.price;
+    const qs = ctx.scales.qty;
+    let nb = 0;
+    let na = 0;
+    let tS = 0;
+    let tE = 0;
+    let i = c.i;
+    for (;;) {
+      const bid = s.charCodeAt(i + 9) === 98; // {"side":"b
+      tS = i + (bid ? LV_BID.length : LV_OFFER.length);
+      tE = tS;
+      while (s.charCodeAt(tE) !== 34) tE++;
+      const pS = tE + LV_PRICE.length;
+      let pE = pS;
+      while (s.charCodeAt(pE) !== 34) pE++;
+      const qS = pE + LV_QTY.length;
+      let qE = qS;
+      while (s.charCodeAt(qE) !== 34) qE++;
+      const price = unitsOf(s, pS, pE, ps);
+      const qty = unitsOf(s, qS, qE, qs);
+      if (Number.isNaN(price) || Number.isNaN(qty)) {
+        this.ctx = ctx;
+        this.reason = 'off_grid';
+        this.problem = `level ${s.slice(pS, Math.min(pE, pS + 40))} x ${s.slice(qS, Math.min(qE, qS + 40))} of ${ctx.symbol} is off the grid`;
+        return Frame.INVALID;
+      }
+      const out = bid ? bids : asks;
+      const k = bid ? nb++ : na++;
+      const l = out[k];
+      if (l === undefined) out.push({ price, qty });
+      else {
+        l.price = price;
+        l.qty = qty;
+      }
+      i = qE + 2; // past '"}'
+      if (s.charCodeAt(i) !== 44 /* , */) break; // ']': the regex proved it
+      i++;
+    }
+    c.i = end;
+    bids.length = nb;
+    asks.length = na;
+    ev.ts = rfc3339Ms(s, tS, tE);
     this.ctx = ctx;
     return 0;
   }

@@ -1,12 +1,12 @@
 /**
  * The plugin manifest of @cwts/exchange-coinbase. `register` runs once per venue instance with
- * the venue's child container. Execution is not implemented yet: the ExecutionClient refuses
- * every order with that reason (paper mode simulates fills against our book as for any venue).
+ * the venue's child container; the MarketDataClient and ExecutionClient share instruments.
+ * Without a CDP key the ExecutionClient reports market data only.
  */
-import { defineExchangePlugin, type Clock, type ExecutionClient, type Logger, type PluginManifest } from '@cwts/core';
+import { defineExchangePlugin, type Clock, type Logger, type PluginManifest } from '@cwts/core';
 import { type Secret } from '@cwts/core/config';
-import { RateLimiter } from '@cwts/core/adapter-kit';
-import { MarketDataOnlyExecution } from '@cwts/core/engine';
+import { PolledExecutionClient, RateLimiter } from '@cwts/core/adapter-kit';
+import { CoinbaseOrderDriver } from './execution.js';
 import { coinbasePrivateKey, signCoinbaseJwt } from './jwt.js';
 import { CoinbaseMarketData, coinbaseEndpoints } from './market-data.js';
 import { resolveCoinbaseOptions, validateCoinbaseOptions } from './options.js';
@@ -15,7 +15,7 @@ export const PLUGIN_NAME = '@cwts/exchange-coinbase';
 
 export interface CoinbaseVenue {
   marketData: CoinbaseMarketData;
-  execution: ExecutionClient;
+  execution: PolledExecutionClient;
 }
 
 /** Builds both halves for one venue table (also used directly by tests). */
@@ -34,7 +34,15 @@ export function createCoinbaseVenue(cfg: Readonly<Record<string, unknown>>, deps
     jwt = () => signCoinbaseJwt({ keyName: name, privateKey: key, nowS: Math.floor(deps.clock.now() / 1000), ttlS: options.jwt_ttl_s });
   }
   const marketData = new CoinbaseMarketData({ exchange: deps.exchange, endpoints, options, clock: deps.clock, logger: deps.logger, limiter, random: deps.random, ...(jwt ? { jwt } : {}) });
-  const execution = new MarketDataOnlyExecution(deps.exchange, '@cwts/exchange-coinbase has no order execution yet (market data only)');
+  const instrument = (s: string) => marketData.instrument(s);
+  const driver = new CoinbaseOrderDriver({ exchange: deps.exchange, restRoot: endpoints.restRoot, options, clock: deps.clock, logger: deps.logger, apiKey: keyName, apiSecret: secret, instrument });
+  const execution = new PolledExecutionClient({
+    exchange: deps.exchange, clock: deps.clock, logger: deps.logger, hasCredentials: driver.hasCredentials, driver,
+    orderLimit: { limit: options.orders_per_interval, intervalMs: options.order_limit_interval_ms }, pollIntervalMs: options.poll_interval_ms,
+    // a create request is signed with a JWT that Coinbase refuses after its lifetime (ccxt: 120 s):
+    // past that, an order the venue still does not know by client_order_id was never received
+    unknownOrderGraceMs: 120_000 + 5000, instrument, symbols: () => marketData.symbolsLoaded(),
+  });
   return { marketData, execution };
 }
 

@@ -22,6 +22,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ConformanceVenue } from '@cwts/core/testing';
+import { FakeCoinbaseAccount } from './fake-coinbase-account.js';
 
 const PRICE_DEC = 2; // price_increment 0.01
 const QTY_DEC = 8; // base_increment 0.00000001
@@ -79,6 +80,8 @@ export interface FakeCoinbaseOptions {
   publicKey?: KeyObject;
   keyName?: string;
   now?: () => number;
+  /** Serve the private REST endpoints (orders, fills, accounts) for this key: fake-coinbase-account.ts. */
+  restKey?: { publicKey: KeyObject; keyName: string };
 }
 
 export class FakeCoinbase implements ConformanceVenue {
@@ -98,6 +101,7 @@ export class FakeCoinbase implements ConformanceVenue {
   authFailures = 0;
   wsUrl = '';
   restUrl = '';
+  readonly account: FakeCoinbaseAccount | undefined;
 
   private constructor(
     private readonly http: Server,
@@ -108,6 +112,11 @@ export class FakeCoinbase implements ConformanceVenue {
     this.timers = opts.timers ?? realTimers;
     this.now = opts.now ?? Date.now;
     for (const id of opts.products ?? ['BTC-USD']) this.books.set(id, this.initialBook(id));
+    if (opts.restKey) this.account = new FakeCoinbaseAccount(opts.restKey.publicKey, opts.restKey.keyName, (id) => this.books.has(id), this.now);
+  }
+
+  orderRequestTimes(): number[] {
+    return this.account?.orderRequestTimes ?? [];
   }
 
   static async start(opts: FakeCoinbaseOptions = {}): Promise<FakeCoinbase> {
@@ -145,6 +154,7 @@ export class FakeCoinbase implements ConformanceVenue {
   // ---- REST ----
 
   private onRest(req: IncomingMessage, res: ServerResponse): void {
+    if (this.account?.handle(req, res)) return;
     const url = new URL(req.url ?? '/', 'http://x');
     if (req.method === 'GET' && url.pathname === '/api/v3/brokerage/market/products') {
       const wanted = url.searchParams.getAll('product_ids');

@@ -1,10 +1,11 @@
 import { generateKeyPairSync, verify } from 'node:crypto';
 import { defineInstrument } from '@cwts/core';
-import { instrumentScales } from '@cwts/core/adapter-kit';
+import { instrumentScales, unitsOf } from '@cwts/core/adapter-kit';
 import { describe, expect, it } from 'vitest';
 import { CoinbaseFrameParser, Frame, coinbaseEndpoints, coinbasePrivateKey, instrumentsFromProducts, resolveCoinbaseOptions, signCoinbaseJwt, validateCoinbaseOptions } from '../src/index.js';
 
 const inst = defineInstrument({ exchange: 'coinbase', symbol: 'BTC-USD', base: 'BTC', quote: 'USD', tickSize: '0.01', lotSize: '0.00000001' });
+const unitsOfText = (t: string, sc: Parameters<typeof unitsOf>[3]) => unitsOf(t, 0, t.length, sc);
 const mk = () => new CoinbaseFrameParser([{ symbol: 'BTC-USD', scales: instrumentScales(inst) }]);
 const env = (channel: string, seq: number, events: unknown[]) => JSON.stringify({ channel, client_id: '', timestamp: '2023-02-09T20:32:50.714964855Z', sequence_num: seq, events });
 
@@ -153,5 +154,66 @@ describe('ES256 JWT', () => {
     } catch (err) {
       expect((err as Error).message).not.toContain(pem.slice(30, 60));
     }
+  });
+});
+
+describe('level2 levels read at once (one regex pass over the updates array)', () => {
+  it('agrees with JSON.parse on mutated level arrays: the same levels, or a refusal where JSON refuses', () => {
+    const p = mk();
+    let a = 777;
+    const rnd = () => ((a = (Math.imul(a, 1664525) + 1013904223) >>> 0) / 4294967296);
+    const alphabet = '{}[]:,"\\ .-0123456789xbidofer_';
+    let l2 = 0;
+    for (let k = 0; k < 4000; k++) {
+      const n = 1 + Math.floor(rnd() * 6);
+      const ups = Array.from({ length: n }, () => ({
+        side: rnd() < 0.5 ? 'bid' : 'offer', event_time: '2026-12-05T06:00:00.123456789Z',
+        price_level: (64000 + Math.floor(rnd() * 2000) / 100).toFixed(2), new_quantity: rnd() < 0.2 ? '0' : (Math.floor(rnd() * 1e8) / 1e8).toFixed(8),
+      }));
+      let t = env('l2_data', k + 1, [{ type: 'update', product_id: 'BTC-USD', updates: ups }]);
+      // one mutation inside the updates array (k % 5 === 0: none, the exact layout itself)
+      const from = t.indexOf('"updates":[') + 11;
+      const to = t.lastIndexOf(']}]}');
+      if (k % 5 !== 0) {
+        const at = from + Math.floor(rnd() * (to - from + 1));
+        const ch = alphabet[Math.floor(rnd() * alphabet.length)]!;
+        const r = rnd();
+        t = r < 0.4 ? t.slice(0, at) + ch + t.slice(at + 1) : r < 0.7 ? t.slice(0, at) + ch + t.slice(at) : t.slice(0, at) + t.slice(at + 1);
+      }
+      const code = p.parse(t);
+      let obj: { events?: { updates?: unknown[] }[] } | undefined;
+      try {
+        obj = JSON.parse(t) as typeof obj;
+      } catch {
+        expect(code, t).not.toBe(Frame.L2);
+        continue;
+      }
+      const updates = obj?.events?.[0]?.updates;
+      const ok = Array.isArray(updates) && updates.every((u) => {
+        const l = u as Record<string, unknown> | null;
+        return l !== null && typeof l === 'object' && typeof l.price_level === 'string' && typeof l.new_quantity === 'string' && (l.side === 'bid' || l.side === 'offer' || l.side === 'ask');
+      });
+      if (!ok) {
+        expect(code, t).not.toBe(Frame.L2);
+        continue;
+      }
+      const sc = instrumentScales(inst);
+      const want = { bids: [] as { price: number; qty: number }[], asks: [] as { price: number; qty: number }[] };
+      let offGrid = false;
+      for (const u of updates as { side: string; price_level: string; new_quantity: string }[]) {
+        const price = unitsOfText(u.price_level, sc.price);
+        const qty = unitsOfText(u.new_quantity, sc.qty);
+        if (Number.isNaN(price) || Number.isNaN(qty)) offGrid = true;
+        (u.side === 'bid' ? want.bids : want.asks).push({ price, qty });
+      }
+      if (offGrid) {
+        expect(code, t).toBe(Frame.INVALID);
+        continue;
+      }
+      expect(code, t).toBe(Frame.L2);
+      l2++;
+      expect({ bids: p.l2[0]!.bids.map((l) => ({ ...l })), asks: p.l2[0]!.asks.map((l) => ({ ...l })) }, t).toEqual(want);
+    }
+    expect(l2).toBeGreaterThan(800); // the exact layout and harmless mutations were read
   });
 });

@@ -237,7 +237,7 @@ export class KrakenFeed {
       return;
     }
     // Kraken sends no delete for a level pushed beyond the subscribed depth: apply to the
-    // mirror now (BookSync applies again, which is idempotent) and add explicit deletes for
+    // mirror now (BookSync is told, and does not apply it again) and add explicit deletes for
     // what fell out, so the engine's book is truncated exactly like ours.
     const m = sync.mirror;
     m.apply(d.bids, d.asks);
@@ -252,6 +252,6 @@ export class KrakenFeed {
       }
     }
     d.firstSeq = d.seq = ++s.seq;
-    sync.onDelta(d, checksum);
+    sync.onDelta(d, checksum, true);
   }
 }

@@ -162,6 +162,11 @@ export class KrakenMarketData implements MarketDataClient {
     return this.instruments.get(symbol)?.instrument;
   }
 
+  /** Symbols whose instruments are loaded (the execution half lists open orders per symbol). */
+  symbolsLoaded(): string[] {
+    return [...this.instruments.keys()];
+  }
+
   /** Counters for tests and the benchmark (the feed's, plus connection-level errors). */
   get stats(): KrakenFeed['stats'] & { errors: number } {
     const f = this.feed;

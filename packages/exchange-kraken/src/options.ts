@@ -25,6 +25,24 @@ export const KrakenOptionsSchema = z
     snapshot_timeout_ms: z.number().int().min(100).max(600_000).default(10_000),
     /** How long loadInstruments waits for the `instrument` channel snapshot. */
     instrument_timeout_ms: z.number().int().min(100).max(120_000).default(10_000),
+    /**
+     * Orders (AddOrder + CancelOrder) per window. Kraken meters trading with a per-pair counter
+     * (Starter: 60, decaying 1/s; a cancel of a young order costs more), so the default stays
+     * well inside it.
+     */
+    orders_per_interval: z.number().int().min(1).max(10_000).default(30),
+    order_limit_interval_ms: z.number().int().min(100).max(600_000).default(30_000),
+    /**
+     * Other private REST calls per window (order and trade queries, balances). Kraken's REST
+     * counter (Starter: max 15, decaying 0.33/s; trade queries cost 2) allows 15 per 45 s.
+     */
+    private_requests_per_interval: z.number().int().min(1).max(10_000).default(15),
+    private_interval_ms: z.number().int().min(100).max(600_000).default(45_000),
+    /** How often working orders are polled for fills and final states (one QueryOrders call each time). */
+    poll_interval_ms: z.number().int().min(20).max(600_000).default(3000),
+    rest_timeout_ms: z.number().int().min(100).max(120_000).default(10_000),
+    /** AddOrder `deadline`: Kraken drops the request after this (2-60 s), so a lost answer is final after it. */
+    order_deadline_ms: z.number().int().min(2000).max(60_000).default(10_000),
   })
   .strict()
   .refine((o) => o.reconnect_max_ms >= o.reconnect_initial_ms, { message: 'must be >= reconnect_initial_ms', path: ['reconnect_max_ms'] });
@@ -43,6 +61,13 @@ export function resolveKrakenOptions(options: unknown, path = 'kraken.options'):
   const problems = validateKrakenOptions(options, path);
   if (problems.length > 0) throw new Error(problems.map((p) => `${p.path}: ${p.message}`).join('; '));
   return KrakenOptionsSchema.parse(options ?? {});
+}
+
+/** The REST root for orders and account queries (`rest_url` overrides it: a test server). */
+export const KRAKEN_REST_URL = 'https://api.kraken.com';
+
+export function krakenRestRoot(restUrl: string | undefined): string {
+  return (restUrl || KRAKEN_REST_URL).replace(/\/+$/, '').replace(/\/0$/, '');
 }
 
 /** The public market-data endpoint: v2 only. The v1 root (wss://ws.kraken.com) is mapped to /v2. */

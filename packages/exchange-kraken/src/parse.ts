@@ -58,6 +58,13 @@ export function numberUnits(s: string, start: number, end: number, sc: FastScale
 
 const LV_PRICE = '{"price":';
 const LV_QTY = ',"qty":';
+/**
+ * A whole `bids`/`asks` array in Kraken's own layout, from its first `{` through its `]`: every
+ * level exactly `{"price":<number>,"qty":<number>}` with JSON numbers (no leading zeros, no
+ * whitespace), levels separated by single commas. One native regex pass proves the structure of
+ * all levels at once (sticky: it must match at lastIndex).
+ */
+const LEVELS_RE = /(?:\{"price":-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?,"qty":-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?\}(?:,(?!\])|(?=\])))+\]/y;
 
 /**
  * The end of a JSON number starting at i, or -1 when there is none or it has a leading zero
@@ -179,6 +186,10 @@ export class KrakenFrameParser {
   private levels(c: JsonCursor, out: BookLevel[], sc: InstrumentScales): boolean {
     c.expect(91);
     const s = c.s;
+    if (s.charCodeAt(c.i) === 123 /* { */) {
+      LEVELS_RE.lastIndex = c.i;
+      if (LEVELS_RE.test(s)) return this.exactLevels(s, c, out, sc, LEVELS_RE.lastIndex);
+    }
     let n = 0;
     let more = c.peek() !== 93;
     if (!more) c.i++;
@@ -228,6 +239,53 @@ export class KrakenFrameParser {
       } else throw JSON_SCAN_FAILED;
     }
     out.length = n;
+    return true;
+  }
+
+  /**
+   * The levels of an array LEVELS_RE matched from c.i to `end` (just past its `]`): the
+   * structure is proven, so each number starts at a fixed offset from its level's `{` and ends
+   * at the next ',' (price) or '}' (qty). Values are read exactly as on the per-level path.
+   */
+  private exactLevels(s: string, c: JsonCursor, out: BookLevel[], sc: InstrumentScales, end: number): boolean {
+    let n = 0;
+    let i = c.i;
+    for (;;) {
+      const pS = i + LV_PRICE.length;
+      let pE = pS;
+      while (s.charCodeAt(pE) !== 44 /* , */) pE++;
+      const qS = pE + LV_QTY.length;
+      let qE = qS;
+      while (s.charCodeAt(qE) !== 125 /* } */) qE++;
+      // plain decimals in place; the exponent form (5e-08) through numberUnits
+      let p = unitsOf(s, pS, pE, sc.price);
+      if (p !== p) p = numberUnits(s, pS, pE, sc.price);
+      let q = unitsOf(s, qS, qE, sc.qty);
+      if (q !== q) q = numberUnits(s, qS, qE, sc.qty);
+      if (Number.isNaN(p) || Number.isNaN(q)) {
+        const [a, b] = Number.isNaN(p) ? [pS, pE] : [qS, qE];
+        this.reason = 'off_grid';
+        this.problem = `${Number.isNaN(p) ? 'price' : 'qty'} ${s.slice(a, b)} of ${sc.instrument.symbol} is off the ${Number.isNaN(p) ? 'tick' : 'lot'} grid`;
+        return false;
+      }
+      if (q < 0) {
+        this.reason = 'negative_qty';
+        this.problem = `negative qty in a ${sc.instrument.symbol} book level`;
+        return false;
+      }
+      const l = out[n];
+      if (l === undefined) out.push({ price: p, qty: q });
+      else {
+        l.price = p;
+        l.qty = q;
+      }
+      n++;
+      i = qE + 1; // past '}'
+      if (s.charCodeAt(i) !== 44 /* , */) break; // ']': the regex proved it
+      i++;
+    }
+    out.length = n;
+    c.i = end;
     return true;
   }
 

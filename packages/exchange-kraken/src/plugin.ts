@@ -1,21 +1,20 @@
 /**
  * The plugin manifest of @cwts/exchange-kraken. `register` runs once per venue instance with the
- * venue's child container. Market data only for now: the ExecutionClient refuses orders with
- * the reason (paper mode still simulates fills against our copy of Kraken's book). Nothing
- * happens on import.
+ * venue's child container; the MarketDataClient and ExecutionClient share instruments. Without
+ * api_key/api_secret the ExecutionClient reports market data only. Nothing happens on import.
  */
-import { defineExchangePlugin, type Clock, type ExecutionClient, type Logger, type PluginManifest } from '@cwts/core';
-import { MarketDataOnlyExecution } from '@cwts/core/engine';
+import { defineExchangePlugin, type Clock, type Logger, type PluginManifest } from '@cwts/core';
+import { type Secret } from '@cwts/core/config';
+import { PolledExecutionClient } from '@cwts/core/adapter-kit';
+import { KrakenOrderDriver } from './execution.js';
 import { KrakenMarketData } from './market-data.js';
-import { krakenWsUrl, resolveKrakenOptions, validateKrakenOptions } from './options.js';
+import { krakenRestRoot, krakenWsUrl, resolveKrakenOptions, validateKrakenOptions } from './options.js';
 
 export const PLUGIN_NAME = '@cwts/exchange-kraken';
 
-export const KRAKEN_EXECUTION_NOT_IMPLEMENTED = 'Kraken order execution is not implemented yet (market data only)';
-
 export interface KrakenVenue {
   marketData: KrakenMarketData;
-  execution: ExecutionClient;
+  execution: PolledExecutionClient;
 }
 
 /** Builds both halves for one venue table (also used directly by tests). */
@@ -23,7 +22,19 @@ export function createKrakenVenue(cfg: Readonly<Record<string, unknown>>, deps: 
   const options = resolveKrakenOptions(cfg.options, `${deps.exchange}.options`);
   const wsUrl = krakenWsUrl(cfg.api_url as string | undefined, (msg) => deps.logger?.info({ exchange: deps.exchange }, msg));
   const marketData = new KrakenMarketData({ exchange: deps.exchange, wsUrl, options, clock: deps.clock, logger: deps.logger, random: deps.random });
-  return { marketData, execution: new MarketDataOnlyExecution(deps.exchange, KRAKEN_EXECUTION_NOT_IMPLEMENTED) };
+  const instrument = (s: string) => marketData.instrument(s);
+  const symbols = () => marketData.symbolsLoaded();
+  const driver = new KrakenOrderDriver({
+    exchange: deps.exchange, restRoot: krakenRestRoot(cfg.rest_url as string | undefined), options, clock: deps.clock, logger: deps.logger,
+    apiKey: cfg.api_key as Secret | undefined, apiSecret: cfg.api_secret as Secret | undefined, instrument, symbols,
+  });
+  const execution = new PolledExecutionClient({
+    exchange: deps.exchange, clock: deps.clock, logger: deps.logger, hasCredentials: driver.hasCredentials, driver,
+    orderLimit: { limit: options.orders_per_interval, intervalMs: options.order_limit_interval_ms }, pollIntervalMs: options.poll_interval_ms,
+    // past the AddOrder deadline Kraken can no longer accept a request whose answer we lost
+    unknownOrderGraceMs: options.order_deadline_ms + 5000, instrument, symbols,
+  });
+  return { marketData, execution };
 }
 
 /**

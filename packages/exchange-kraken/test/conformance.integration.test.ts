@@ -1,8 +1,14 @@
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { SystemClock } from '@cwts/core';
+import { Secret } from '@cwts/core/config';
 import { describeExchangeConformance, type ConformanceVenue } from '@cwts/core/testing';
 import { createKrakenVenue } from '../src/index.js';
 import { FakeKraken } from './fake-kraken.js';
+
+// Generated per run: only the local test server knows them (Kraken secrets are base64).
+const KEY = `test-key-${randomBytes(8).toString('hex')}`;
+const SECRET = randomBytes(64).toString('base64');
 
 function seeded(seed: number): () => number {
   let a = seed >>> 0;
@@ -14,12 +20,37 @@ function seeded(seed: number): () => number {
 describeExchangeConformance({
   venue: 'kraken',
   symbol: 'BTC/USD',
-  capabilities: { checksum: true, execution: false, rateLimit: false, sequenceNumbers: false },
+  capabilities: { checksum: true, execution: true, rateLimit: true, sequenceNumbers: false },
   frameHarness: { module: fileURLToPath(new URL('../src/frame-harness.ts', import.meta.url)), export: 'createKrakenFrameHarness' },
-  createVenue: () => FakeKraken.start({ seed: 11 }),
+  createVenue: () => FakeKraken.start({ seed: 11, apiKey: KEY, apiSecret: SECRET }),
   async createAdapter(venue: ConformanceVenue, opts) {
     const f = venue as FakeKraken;
-    const v = createKrakenVenue({ api_url: f.wsUrl, options: { reconnect_initial_ms: 20, reconnect_max_ms: 200 } }, { exchange: 'kraken', clock: opts.clock ?? new SystemClock(), random: seeded(3) });
-    return { marketData: v.marketData, pendingTimers: () => v.marketData.pendingTimers() };
+    const v = createKrakenVenue(
+      {
+        api_url: f.wsUrl,
+        rest_url: f.restUrl,
+        api_key: new Secret(KEY),
+        api_secret: new Secret(SECRET),
+        options: {
+          reconnect_initial_ms: 20,
+          reconnect_max_ms: 200,
+          poll_interval_ms: 100,
+          private_requests_per_interval: 10_000,
+          private_interval_ms: 1000,
+          // the rate-limit test's clock stands still while real time runs: the AddOrder
+          // deadline (checked by the server on real time) gets the most room Kraken allows
+          order_deadline_ms: 60_000,
+          ...(opts.orderRateLimit ? { orders_per_interval: opts.orderRateLimit.limit, order_limit_interval_ms: opts.orderRateLimit.intervalMs } : {}),
+        },
+      },
+      { exchange: 'kraken', clock: opts.clock ?? new SystemClock(), random: seeded(3) },
+    );
+    return { marketData: v.marketData, execution: v.execution, pendingTimers: () => v.marketData.pendingTimers() + v.execution.pendingTimers() };
   },
+  restingOrder: { side: 'buy', price: '63000.0', qty: '0.01000000' },
+  errorCases: [
+    { name: 'insufficient funds', arrange: (v) => (v as FakeKraken).account!.failNextOrder('EOrder:Insufficient funds'), expect: 'INSUFFICIENT_BALANCE', text: /EOrder:Insufficient funds/ },
+    { name: 'cancel of an unknown order', arrange: () => {}, cancelUnknown: true, expect: 'UNKNOWN_ORDER', text: /EOrder:Unknown order/ },
+    { name: 'fill-or-kill (Kraken spot has none)', arrange: () => {}, order: { tif: 'FOK' }, expect: 'INVALID_ORDER', text: /fill-or-kill/ },
+  ],
 });

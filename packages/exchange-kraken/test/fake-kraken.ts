@@ -23,6 +23,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ConformanceVenue } from '@cwts/core/testing';
+import { FakeKrakenAccount } from './fake-kraken-account.js';
 
 const DEPTHS = [10, 25, 100, 500, 1000];
 
@@ -134,19 +135,33 @@ export class FakeKraken implements ConformanceVenue {
     readonly port: number,
   ) {}
 
-  static async start(opts: { seed?: number; heartbeatMs?: number; pairs?: PairSpec[] } = {}): Promise<FakeKraken> {
-    const server = createServer((_req, res) => {
+  /** The private REST half (orders, trades, balances): fake-kraken-account.ts. */
+  account: FakeKrakenAccount | undefined;
+
+  static async start(opts: { seed?: number; heartbeatMs?: number; pairs?: PairSpec[]; apiKey?: string; apiSecret?: string } = {}): Promise<FakeKraken> {
+    const account = opts.apiKey && opts.apiSecret ? new FakeKrakenAccount(opts.apiKey, opts.apiSecret) : undefined;
+    const server = createServer((req, res) => {
+      if (account?.handle(req, res)) return;
       res.writeHead(404).end();
     });
     const wss = new WebSocketServer({ server, path: '/v2' });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const f = new FakeKraken(server, wss, rng(opts.seed ?? 1), (server.address() as AddressInfo).port);
+    f.account = account;
     for (const p of opts.pairs ?? DEFAULT_PAIRS) f.books.set(p.symbol, f.seedBook(p));
     wss.on('connection', (ws) => f.onConnection(ws));
     f.heartbeat = setInterval(() => {
       for (const c of f.conns) if (c.books.size + c.trades.size > 0) f.send(c, '{"channel":"heartbeat"}');
     }, opts.heartbeatMs ?? 1000);
     return f;
+  }
+
+  get restUrl(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  orderRequestTimes(): number[] {
+    return this.account?.orderRequestTimes ?? [];
   }
 
   get wsUrl(): string {

@@ -161,3 +161,64 @@ describe('Kraken config', () => {
     expect(() => instrumentsFromPairs('kraken', pairs, ['ETH/USD'])).toThrow(/unknown symbol/);
   });
 });
+
+describe('book levels read at once (one regex pass over each level array)', () => {
+  it('agrees with JSON.parse on mutated level arrays: the same levels, or a refusal where JSON refuses', () => {
+    const { p, ctx } = parser();
+    let a = 4242;
+    const rnd = () => ((a = (Math.imul(a, 1664525) + 1013904223) >>> 0) / 4294967296);
+    const alphabet = '{}[]:,"\\ .-+eE0123456789xpricqty';
+    const sc = instrumentScales(BTC);
+    const units = (v: unknown, s: typeof sc.price) => {
+      if (typeof v !== 'number' || !Number.isFinite(v)) return NaN;
+      const t = String(v);
+      return numberUnits(t, 0, t.length, s);
+    };
+    let books = 0;
+    for (let k = 0; k < 4000; k++) {
+      const lv = () => `{"price":${(64000 + Math.floor(rnd() * 200) / 10).toString()},"qty":${rnd() < 0.2 ? '0' : rnd() < 0.1 ? `${1 + Math.floor(rnd() * 9)}e-8` : (Math.floor(rnd() * 1e8) / 1e8).toString()}}`;
+      const bids = Array.from({ length: 1 + Math.floor(rnd() * 5) }, lv).join(',');
+      const asks = Array.from({ length: 1 + Math.floor(rnd() * 5) }, lv).join(',');
+      let t = `{"channel":"book","type":"update","data":[{"symbol":"BTC/USD","bids":[${bids}],"asks":[${asks}],"checksum":12345,"timestamp":"2023-10-06T17:35:55.440295Z"}]}`;
+      const from = t.indexOf('"bids":[') + 8;
+      const to = t.indexOf('],"checksum"');
+      if (k % 5 !== 0) {
+        const at = from + Math.floor(rnd() * (to - from + 1));
+        const ch = alphabet[Math.floor(rnd() * alphabet.length)]!;
+        const r = rnd();
+        t = r < 0.4 ? t.slice(0, at) + ch + t.slice(at + 1) : r < 0.7 ? t.slice(0, at) + ch + t.slice(at) : t.slice(0, at) + t.slice(at + 1);
+      }
+      const code = p.parse(t, 0);
+      let obj: { data?: { bids?: unknown[]; asks?: unknown[] }[] } | undefined;
+      try {
+        obj = JSON.parse(t) as typeof obj;
+      } catch {
+        expect(code, t).not.toBe(Frame.BOOK);
+        continue;
+      }
+      const e = obj?.data?.[0];
+      if (!e || !Array.isArray(e.bids) || !Array.isArray(e.asks)) {
+        expect(code, t).not.toBe(Frame.BOOK);
+        continue;
+      }
+      // an exponent past +-40 is refused whatever the value (numberUnits' documented bound)
+      if (/[eE][+-]?\d{3,}/.test(t)) {
+        expect(code, t).not.toBe(Frame.BOOK);
+        continue;
+      }
+      const want = (ls: unknown[]) => ls.map((l) => ({ price: units((l as { price?: unknown } | null)?.price, sc.price), qty: units((l as { qty?: unknown } | null)?.qty, sc.qty) }));
+      const wb = want(e.bids);
+      const wa = want(e.asks);
+      if ([...wb, ...wa].some((l) => Number.isNaN(l.price) || Number.isNaN(l.qty) || l.qty < 0)) {
+        expect(code, t).toBe(Frame.INVALID);
+        continue;
+      }
+      expect(code, t).toBe(Frame.BOOK);
+      books++;
+      // -0 (a "-0" on the wire) is a zero quantity like 0: compared as 0
+      const z = (ls: { price: number; qty: number }[]) => ls.map((l) => ({ price: l.price + 0, qty: l.qty + 0 }));
+      expect({ bids: z(ctx.delta.bids), asks: z(ctx.delta.asks) }, t).toEqual({ bids: z(wb), asks: z(wa) });
+    }
+    expect(books).toBeGreaterThan(800);
+  });
+});

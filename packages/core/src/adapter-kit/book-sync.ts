@@ -192,14 +192,17 @@ export class BookSync {
    * A delta that fails validation (a level with a non-positive price or a negative quantity, an
    * implausible id jump) is counted and never applied; since the book has then missed an update,
    * it leaves SYNCED and resyncs.
+   *
+   * `inMirror`: the adapter already applied exactly these levels to `mirror` while SYNCED (Kraken
+   * does, to find the levels its depth truncation removes), so they are not applied twice.
    */
-  onDelta(ev: BookDeltaEvent, checksum?: number): void {
+  onDelta(ev: BookDeltaEvent, checksum?: number, inMirror = false): void {
     const st = this.state;
     if (st === 'idle') return;
     if (!this.deltaValid(ev)) return;
     if (st === 'synced') {
       const v = this.opts.rules.next(ev.firstSeq, ev.seq, this.mirror.seq);
-      if (v === SeqVerdict.APPLY) this.applyAndEmit(ev, checksum);
+      if (v === SeqVerdict.APPLY) this.applyAndEmit(ev, checksum, inMirror);
       else if (v === SeqVerdict.DROP) {
         // far behind the book: the book's own seq is what is wrong (or the venue restarted)
         if (this.mirror.seq - ev.seq > this.maxJump) this.rejectAndResync('seq_jump', `update ${ev.firstSeq}..${ev.seq} is more than ${this.maxJump} behind the book at ${this.mirror.seq}`);
@@ -405,9 +408,9 @@ export class BookSync {
     this.opts.requestSnapshot(this, why);
   }
 
-  private applyAndEmit(ev: BookDeltaEvent, checksum: number | undefined): void {
+  private applyAndEmit(ev: BookDeltaEvent, checksum: number | undefined, inMirror = false): void {
     const m = this.mirror;
-    m.apply(ev.bids, ev.asks);
+    if (!inMirror) m.apply(ev.bids, ev.asks);
     m.seq = ev.seq;
     const ck = this.opts.checksum;
     if (ck !== undefined && checksum !== undefined && !ck(m, checksum)) {

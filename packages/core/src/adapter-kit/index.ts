@@ -19,3 +19,4 @@ export * from './feed-guard.js';
 export * from './snapshot-schema.js';
 export * from './fees.js';
 export * from './frame-harness.js';
+export * from './polled-execution.js';

@@ -1,0 +1,510 @@
+/**
+ * Order execution over a venue's REST API where fills are learned by polling (ccxt venues with
+ * no private stream wired in). The venue-specific half is a small driver (request shapes,
+ * status names, error codes); this half owns what every such venue shares and must get right
+ * once: the order-rate limit, ack/fill/cancel/reject reports, each venue trade applied exactly
+ * once, submits whose outcome is unknown (asked by client id until known, never assumed
+ * rejected), refused cancels (the order is re-read, not assumed gone), and the reconciliation
+ * queries the engine runs after a restart (queryOrder, tradesSince, positions, balances).
+ */
+import { parseDecimal, priceToTicks, qtyToLots, type Instrument } from '../domain/instrument.js';
+import type { ExecutionKind, ExecutionReport, Order, TimeInForce } from '../domain/orders.js';
+import type { Clock } from '../contracts/clock.js';
+import type { ExecutionClient, OrderStatusReport, TradingAvailability, VenueBalance, VenuePosition } from '../contracts/exchange.js';
+import type { Logger } from '../observability/logger.js';
+import { redactCredentials, type MappedVenueError } from './errors.js';
+import { feeToQuoteAtoms } from './fees.js';
+import { RateLimiter } from './rate-limiter.js';
+import { TimerSet } from './timers.js';
+
+/** A venue order as the driver read it (decimal strings as the venue wrote them). */
+export interface VenueOrderView {
+  venueOrderId: string;
+  clientOrderId?: string;
+  symbol: string;
+  side: 'buy' | 'sell';
+  type: 'limit' | 'market';
+  price?: string;
+  qty: string;
+  filledQty: string;
+  state: 'pending' | 'open' | 'filled' | 'cancelled' | 'expired' | 'rejected';
+  tif?: TimeInForce;
+  createdTs?: number;
+  /** The venue's reason for a reject/cancel/expiry, when it gives one. */
+  text?: string;
+  /** The order's trade ids, for venues that list them with the order (Kraken). */
+  tradeIds?: string[];
+}
+
+/** One trade of one of our orders, with its real fee. */
+export interface VenueFill {
+  tradeId: string;
+  venueOrderId: string;
+  symbol: string;
+  price: string;
+  qty: string;
+  /** Commission amount as a decimal string (a negative value is a rebate). */
+  fee: string;
+  /** The asset the fee was charged in; the instrument's quote when undefined. */
+  feeAsset?: string;
+  liquidity?: 'maker' | 'taker';
+  /** Venue time, epoch ms. */
+  ts: number;
+}
+
+export interface OrderRef {
+  symbol: string;
+  clientOrderId: string;
+  venueOrderId?: string;
+}
+
+/** The venue-specific half. Every method throws the venue's error (mapped by mapError) on refusal. */
+export interface PolledOrderDriver {
+  /** Creates the signed client; may send one signed request so a refused key shows at start. */
+  connect(): Promise<void>;
+  close(): void;
+  /** Timers the driver holds (its own limiters); counted in the client's pendingTimers. */
+  pendingTimers?(): number;
+  /** Refuses what the venue cannot express (e.g. FOK) before anything is sent; undefined: fine. */
+  unsupported?(o: Readonly<Order>): string | undefined;
+  /** Places the order; resolves with the venue's order id once the venue accepted it. */
+  place(o: Readonly<Order>, i: Instrument): Promise<string>;
+  /** Asks the venue to cancel; resolves when the venue accepted the request. */
+  cancel(o: Readonly<Order>): Promise<void>;
+  /** By venue id when known, else by client id; undefined when the venue does not know it. */
+  fetchOrder(ref: OrderRef): Promise<VenueOrderView | undefined>;
+  /** Every trade of one order. */
+  fetchFills(view: VenueOrderView): Promise<VenueFill[]>;
+  fetchOpenOrders(symbols: readonly string[]): Promise<VenueOrderView[]>;
+  /** The account's trades on these symbols at or after sinceTs (epoch ms). */
+  fetchFillsSince(symbols: readonly string[], sinceTs: number): Promise<VenueFill[]>;
+  fetchBalances(): Promise<VenueBalance[]>;
+  mapError(err: unknown): MappedVenueError;
+}
+
+export interface PolledExecutionDeps {
+  exchange: string;
+  clock: Clock;
+  logger?: Logger;
+  /** False when no key is configured: market data only. */
+  hasCredentials: boolean;
+  driver: PolledOrderDriver;
+  orderLimit: { limit: number; intervalMs: number };
+  pollIntervalMs: number;
+  /**
+   * After a submit with an unknown outcome, how long the venue must keep not knowing the client
+   * id before the order counts as never received (the venue's request-expiry window plus margin).
+   */
+  unknownOrderGraceMs: number;
+  /** How long a venue rate-limit answer pauses our order limiter. */
+  rateLimitPauseMs?: number;
+  instrument(symbol: string): Instrument | undefined;
+  symbols(): string[];
+}
+
+interface Tracked {
+  order: Order;
+  acked: boolean;
+  cumLots: number;
+  unknownSince?: number;
+}
+
+/** Errors after which the request may or may not have reached the venue. */
+export const UNKNOWN_OUTCOME_ERROR = /RequestTimeout|NetworkError|ExchangeNotAvailable|ECONNRESET|ECONNREFUSED|ETIMEDOUT|socket hang up|timed out|fetch failed/i;
+
+/** A set that forgets its oldest entries past `capacity` (ids of applied trades, finished orders). */
+export class BoundedIdSet {
+  private readonly set = new Set<string>();
+  constructor(private readonly capacity = 65_536) {}
+  has(id: string): boolean {
+    return this.set.has(id);
+  }
+  /** Adds; false when it was already there. */
+  add(id: string): boolean {
+    if (this.set.has(id)) return false;
+    this.set.add(id);
+    if (this.set.size > this.capacity) this.set.delete(this.set.values().next().value as string);
+    return true;
+  }
+  get size(): number {
+    return this.set.size;
+  }
+}
+
+/** a + b of two decimal strings, exact (balances: free + locked). */
+export function addDecimalStrings(a: string, b: string): string {
+  const x = parseDecimal(a);
+  const y = parseDecimal(b);
+  const e = Math.max(x.exponent, y.exponent);
+  const m = x.mantissa * 10n ** BigInt(e - x.exponent) + y.mantissa * 10n ** BigInt(e - y.exponent);
+  if (e === 0) return m.toString();
+  const neg = m < 0n;
+  const s = (neg ? -m : m).toString().padStart(e + 1, '0');
+  return `${neg ? '-' : ''}${s.slice(0, s.length - e)}.${s.slice(s.length - e)}`;
+}
+
+/** A balance as whole lots, rounded toward zero (dust below one lot is not a position). */
+export function balanceToLots(i: Instrument, amount: string): number {
+  const d = parseDecimal(amount);
+  const shift = i.qtyScale.exponent - d.exponent;
+  const num = shift >= 0 ? d.mantissa * 10n ** BigInt(shift) : d.mantissa;
+  const den = (shift >= 0 ? 1n : 10n ** BigInt(-shift)) * i.qtyScale.mantissa;
+  return Number(num / den);
+}
+
+const FINAL: ReadonlySet<VenueOrderView['state']> = new Set(['filled', 'cancelled', 'expired', 'rejected']);
+
+/**
+ * ExecutionClient over a PolledOrderDriver. Working orders are polled every pollIntervalMs (one
+ * poll at a time); an order's trades are read only when its filled quantity grew, and each is
+ * reported once (key: symbol + trade id, whichever path saw it first). Nothing here logs or
+ * returns credentials: they live in the driver's signed client.
+ */
+export class PolledExecutionClient implements ExecutionClient {
+  readonly exchange: string;
+  readonly simulated = false;
+  private onReport: ((r: ExecutionReport) => void) | undefined;
+  private readonly timers = new TimerSet();
+  private readonly orderLimiter: RateLimiter;
+  private readonly tracked = new Map<string, Tracked>();
+  private readonly applied = new BoundedIdSet();
+  private readonly finished = new BoundedIdSet();
+  private connected = false;
+  private stopped = false;
+  private polling = false;
+
+  constructor(private readonly deps: PolledExecutionDeps) {
+    this.exchange = deps.exchange;
+    this.orderLimiter = new RateLimiter([{ name: 'orders', limit: deps.orderLimit.limit, intervalMs: deps.orderLimit.intervalMs }], () => deps.clock.now(), this.timers);
+  }
+
+  availability(): TradingAvailability {
+    if (!this.deps.hasCredentials) return { canTrade: false, reason: 'no api_key/api_secret configured; market data only' };
+    if (this.stopped) return { canTrade: false, reason: 'stopped' };
+    return { canTrade: true };
+  }
+
+  async start(onReport: (r: ExecutionReport) => void): Promise<void> {
+    this.onReport = onReport;
+    this.stopped = false;
+    this.timers.reopen();
+    if (!this.availability().canTrade) return;
+    try {
+      await this.deps.driver.connect();
+    } catch (err) {
+      const m = this.deps.driver.mapError(err);
+      // a refused key shows at start; orders are still attempted (the venue answers each one)
+      this.deps.logger?.warn({ exchange: this.exchange, reason: m.reason }, redactCredentials(`signed request check failed at start: ${m.text}`));
+    }
+    this.connected = true;
+    this.timers.interval(() => void this.pollTracked(), this.deps.pollIntervalMs);
+  }
+
+  submit(order: Readonly<Order>): void {
+    void this.place({ ...order });
+  }
+
+  cancel(order: Readonly<Order>): void {
+    void this.cancelOne({ ...order });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.connected = false;
+    this.timers.close();
+    this.deps.driver.close();
+  }
+
+  pendingTimers(): number {
+    return this.timers.size + (this.deps.driver.pendingTimers?.() ?? 0);
+  }
+
+  /** Orders followed right now (tests, /status). */
+  get workingOrders(): number {
+    return this.tracked.size;
+  }
+
+  async openOrders(): Promise<Order[]> {
+    if (!this.connected) return [];
+    const out: Order[] = [];
+    for (const v of await this.deps.driver.fetchOpenOrders(this.deps.symbols())) {
+      const order = this.orderFromView(v);
+      if (!order) continue;
+      out.push(order);
+      // restored orders are followed from now on
+      if (!this.tracked.has(order.clientOrderId)) this.tracked.set(order.clientOrderId, { order: { ...order }, acked: true, cumLots: order.filledQty });
+    }
+    return out;
+  }
+
+  async queryOrder(order: Readonly<Order>): Promise<OrderStatusReport | undefined> {
+    const i = this.deps.instrument(order.symbol);
+    if (!this.connected || !i) throw new Error(`${this.exchange}: execution not started or unknown symbol ${order.symbol}`);
+    const v = await this.deps.driver.fetchOrder({ symbol: order.symbol, clientOrderId: order.clientOrderId, venueOrderId: order.venueOrderId });
+    if (!v) return undefined;
+    const o: Order = { ...order, venueOrderId: v.venueOrderId };
+    const filledQty = qtyToLots(i, v.filledQty);
+    const fills: ExecutionReport[] = [];
+    if (filledQty > 0) {
+      let cum = 0;
+      for (const f of this.sortFills(await this.deps.driver.fetchFills(v))) {
+        cum += qtyToLots(i, f.qty);
+        this.applied.add(`${order.symbol}|${f.tradeId}`);
+        fills.push(this.fillReport(o, i, f, cum));
+      }
+    }
+    if (!FINAL.has(v.state)) {
+      o.filledQty = filledQty;
+      this.tracked.set(o.clientOrderId, { order: o, acked: true, cumLots: filledQty });
+    } else this.untrack(o.clientOrderId);
+    return { clientOrderId: order.clientOrderId, venueOrderId: v.venueOrderId, status: this.statusOf(v.state, filledQty), filledQty, fills };
+  }
+
+  async tradesSince(symbols: readonly string[], sinceTs: number): Promise<ExecutionReport[]> {
+    if (!this.connected) return [];
+    const out: ExecutionReport[] = [];
+    const views = new Map<string, VenueOrderView | undefined>();
+    for (const f of this.sortFills(await this.deps.driver.fetchFillsSince(symbols, sinceTs))) {
+      const i = this.deps.instrument(f.symbol);
+      if (!i) continue;
+      // a trade names its venue order; the client id (what the journal keys on) comes from the order
+      if (!views.has(f.venueOrderId)) views.set(f.venueOrderId, await this.deps.driver.fetchOrder({ symbol: f.symbol, clientOrderId: '', venueOrderId: f.venueOrderId }));
+      const v = views.get(f.venueOrderId);
+      const o = v && this.orderFromView(v);
+      if (!o) continue;
+      this.applied.add(`${f.symbol}|${f.tradeId}`);
+      out.push({ ...this.fillReport(o, i, f, 0), cumQty: 0, leavesQty: 0 });
+    }
+    return out;
+  }
+
+  /** Spot: the position is the base asset's balance, in whole lots. */
+  async positions(symbols: readonly string[]): Promise<VenuePosition[]> {
+    if (!this.connected) return [];
+    const balances = await this.deps.driver.fetchBalances();
+    const out: VenuePosition[] = [];
+    for (const symbol of symbols) {
+      const i = this.deps.instrument(symbol);
+      if (!i) continue;
+      const b = balances.find((x) => x.asset === i.base);
+      out.push({ symbol, qty: b ? balanceToLots(i, b.total) : 0 });
+    }
+    return out;
+  }
+
+  async balances(): Promise<VenueBalance[]> {
+    if (!this.connected) return [];
+    return this.deps.driver.fetchBalances();
+  }
+
+  // ---- reports ----------------------------------------------------------------------------
+
+  private report(o: Order, r: Partial<ExecutionReport> & Pick<ExecutionReport, 'kind'>): void {
+    if (this.stopped && r.kind !== 'cancelled') return;
+    this.onReport?.({
+      exchange: this.exchange, symbol: o.symbol, clientOrderId: o.clientOrderId, side: o.side, lastPrice: 0, lastQty: 0,
+      leavesQty: o.qty - o.filledQty, cumQty: o.filledQty, feeAtoms: 0n, ts: this.deps.clock.now(), ...r,
+    });
+  }
+
+  private pauseOnRateLimit(m: MappedVenueError): void {
+    if (m.reason === 'RATE_LIMITED') this.orderLimiter.blockUntil(this.deps.clock.now() + (this.deps.rateLimitPauseMs ?? 1000));
+  }
+
+  private reject(o: Order, err: unknown): void {
+    const m = this.deps.driver.mapError(err);
+    this.pauseOnRateLimit(m);
+    this.deps.logger?.warn({ exchange: this.exchange, clientOrderId: o.clientOrderId, reason: m.reason }, redactCredentials(m.text));
+    this.tracked.delete(o.clientOrderId);
+    this.report(o, { kind: 'rejected', rejectReason: m.reason, text: m.text, leavesQty: 0 });
+  }
+
+  private ack(tr: Tracked, venueOrderId: string): void {
+    tr.order.venueOrderId = venueOrderId;
+    tr.unknownSince = undefined;
+    if (tr.acked) return;
+    tr.acked = true;
+    this.report(tr.order, { kind: 'ack', venueOrderId, leavesQty: tr.order.qty - tr.cumLots });
+  }
+
+  private untrack(cid: string): void {
+    if (!this.tracked.delete(cid)) return;
+    this.finished.add(cid);
+  }
+
+  private sortFills(list: VenueFill[]): VenueFill[] {
+    return [...list].sort((a, b) => a.ts - b.ts);
+  }
+
+  private fillReport(o: Order, i: Instrument, f: VenueFill, cumQty: number): ExecutionReport {
+    const lastPrice = priceToTicks(i, f.price);
+    const lastQty = qtyToLots(i, f.qty);
+    const feeAsset = f.feeAsset || i.quote;
+    const fee = feeToQuoteAtoms(i, f.fee, feeAsset, lastPrice);
+    const r: ExecutionReport = {
+      kind: 'fill', exchange: this.exchange, symbol: o.symbol, clientOrderId: o.clientOrderId, venueOrderId: o.venueOrderId ?? f.venueOrderId, side: o.side,
+      lastPrice, lastQty, cumQty, leavesQty: Math.max(0, o.qty - cumQty), feeAtoms: fee ?? 0n, feeAsset, tradeId: f.tradeId, ts: f.ts,
+    };
+    if (f.liquidity) r.liquidity = f.liquidity;
+    // a fee in a third asset has no price here: reported by asset and amount instead
+    if (fee === undefined) r.text = `fee ${f.fee} ${feeAsset}`;
+    return r;
+  }
+
+  private applyFill(tr: Tracked, f: VenueFill): void {
+    const o = tr.order;
+    const i = this.deps.instrument(o.symbol);
+    if (!i || !this.applied.add(`${o.symbol}|${f.tradeId}`)) return;
+    tr.cumLots += qtyToLots(i, f.qty);
+    o.filledQty = tr.cumLots;
+    this.report(o, this.fillReport(o, i, f, tr.cumLots));
+  }
+
+  private applyState(tr: Tracked, v: VenueOrderView): void {
+    if (!FINAL.has(v.state)) return;
+    if (this.tracked.get(tr.order.clientOrderId) !== tr) return; // already final
+    this.untrack(tr.order.clientOrderId);
+    const o = tr.order;
+    if (v.state === 'filled') return;
+    const kind: ExecutionKind = v.state === 'rejected' ? 'rejected' : v.state === 'expired' ? 'expired' : 'cancelled';
+    const r: Partial<ExecutionReport> & Pick<ExecutionReport, 'kind'> = { kind, leavesQty: 0, cumQty: tr.cumLots, venueOrderId: o.venueOrderId };
+    if (kind === 'rejected') {
+      r.rejectReason = 'VENUE_ERROR';
+      r.text = v.text ?? `${this.exchange}: rejected by the venue`;
+    } else if (v.text) r.text = v.text;
+    this.report(o, r);
+  }
+
+  // ---- orders -----------------------------------------------------------------------------
+
+  private async place(o: Order): Promise<void> {
+    const i = this.deps.instrument(o.symbol);
+    if (!this.connected || !i) {
+      this.report(o, { kind: 'rejected', rejectReason: this.connected ? 'INVALID_ORDER' : 'NO_CREDENTIALS', text: this.connected ? `unknown instrument ${o.symbol}` : 'execution not started', leavesQty: 0 });
+      return;
+    }
+    const refusal = this.deps.driver.unsupported?.(o);
+    if (refusal) {
+      this.report(o, { kind: 'rejected', rejectReason: 'INVALID_ORDER', text: `${this.exchange}: ${refusal}`, leavesQty: 0 });
+      return;
+    }
+    try {
+      await this.orderLimiter.acquire({ orders: 1 });
+    } catch (err) {
+      this.report(o, { kind: 'rejected', rejectReason: 'RATE_LIMITED', text: `${this.exchange}: ${(err as Error).message}`, leavesQty: 0 });
+      return;
+    }
+    if (!this.connected) return; // stopped while waiting
+    const tr: Tracked = { order: o, acked: false, cumLots: 0 };
+    this.tracked.set(o.clientOrderId, tr);
+    const sentAt = this.deps.clock.now();
+    try {
+      this.ack(tr, await this.deps.driver.place(o, i));
+    } catch (err) {
+      const m = this.deps.driver.mapError(err);
+      const text = `${(err as Error)?.name ?? ''} ${(err as Error)?.message ?? String(err)}`;
+      if (m.code === undefined && UNKNOWN_OUTCOME_ERROR.test(text)) {
+        tr.unknownSince = sentAt;
+        this.deps.logger?.warn({ exchange: this.exchange, clientOrderId: o.clientOrderId }, redactCredentials(`order submit outcome unknown (${text.trim()}); asking the venue by client id`));
+        void this.resolveUnknown(tr);
+      } else this.reject(o, err);
+    }
+  }
+
+  /** Asks by client id until known; "unknown" is final only after unknownOrderGraceMs. */
+  private async resolveUnknown(tr: Tracked): Promise<void> {
+    const o = tr.order;
+    while (!this.stopped && tr.unknownSince !== undefined && this.tracked.get(o.clientOrderId) === tr) {
+      try {
+        const v = await this.deps.driver.fetchOrder({ symbol: o.symbol, clientOrderId: o.clientOrderId });
+        if (v) {
+          this.ack(tr, v.venueOrderId);
+          await this.syncOrder(tr, v);
+          return;
+        }
+        if (this.deps.clock.now() > tr.unknownSince + this.deps.unknownOrderGraceMs) {
+          this.tracked.delete(o.clientOrderId);
+          this.report(o, { kind: 'rejected', rejectReason: 'VENUE_ERROR', text: `${this.exchange}: the order never reached the venue (submit failed; unknown by client id ${this.deps.unknownOrderGraceMs} ms later)`, leavesQty: 0 });
+          return;
+        }
+      } catch (err) {
+        this.deps.logger?.debug({ exchange: this.exchange }, redactCredentials(`order query by client id failed: ${(err as Error).message}`));
+      }
+      await this.timers.sleep(Math.min(1000, Math.max(50, this.deps.pollIntervalMs)));
+    }
+  }
+
+  private async cancelOne(o: Order): Promise<void> {
+    if (!this.connected) {
+      this.report(o, { kind: 'rejected', rejectReason: 'NO_CREDENTIALS', text: 'execution not started', leavesQty: 0 });
+      return;
+    }
+    try {
+      await this.orderLimiter.acquire({ orders: 1 });
+      await this.deps.driver.cancel(o);
+      // accepted; the fills before it and the final state come from the order itself
+      const tr = this.tracked.get(o.clientOrderId);
+      if (tr) await this.syncOrder(tr);
+    } catch (err) {
+      const m = this.deps.driver.mapError(err);
+      this.pauseOnRateLimit(m);
+      this.deps.logger?.warn({ exchange: this.exchange, clientOrderId: o.clientOrderId, reason: m.reason }, redactCredentials(`cancel refused: ${m.text}`));
+      // a refused cancel leaves the order as it was (it may have filled meanwhile): keep
+      // following it and learn its real state from the venue
+      this.report(o, { kind: 'rejected', rejectReason: m.reason, text: m.text });
+      const tr = this.tracked.get(o.clientOrderId);
+      if (tr) await this.syncOrder(tr).catch(() => {});
+    }
+  }
+
+  /** Brings one tracked order up to the venue's state: its trades (with fees), then its status. */
+  private async syncOrder(tr: Tracked, known?: VenueOrderView): Promise<void> {
+    const o = tr.order;
+    const i = this.deps.instrument(o.symbol);
+    if (!i) return;
+    const v = known ?? (await this.deps.driver.fetchOrder({ symbol: o.symbol, clientOrderId: o.clientOrderId, venueOrderId: o.venueOrderId }));
+    if (!v) return;
+    if (qtyToLots(i, v.filledQty) > tr.cumLots) for (const f of this.sortFills(await this.deps.driver.fetchFills(v))) this.applyFill(tr, f);
+    this.applyState(tr, v);
+  }
+
+  private async pollTracked(): Promise<void> {
+    if (this.polling || !this.connected || this.tracked.size === 0) return;
+    this.polling = true;
+    try {
+      for (const tr of [...this.tracked.values()]) {
+        if (this.stopped) return;
+        if (!tr.acked) continue; // its submit is in flight, or being resolved by client id
+        try {
+          await this.syncOrder(tr);
+        } catch (err) {
+          const m = this.deps.driver.mapError(err);
+          this.pauseOnRateLimit(m);
+          this.deps.logger?.debug({ exchange: this.exchange }, redactCredentials(`order poll failed: ${m.text}`));
+        }
+      }
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private statusOf(state: VenueOrderView['state'], filled: number): Order['status'] {
+    if (state === 'filled') return 'filled';
+    if (state === 'cancelled' || state === 'expired') return 'cancelled';
+    if (state === 'rejected') return 'rejected';
+    return filled > 0 ? 'partially_filled' : 'open';
+  }
+
+  private orderFromView(v: VenueOrderView): Order | undefined {
+    const i = this.deps.instrument(v.symbol);
+    if (!i) return undefined;
+    const now = this.deps.clock.now();
+    const filledQty = qtyToLots(i, v.filledQty || '0');
+    return {
+      exchange: this.exchange, symbol: i.symbol, side: v.side, type: v.type,
+      price: v.price !== undefined && parseDecimal(v.price).mantissa > 0n ? priceToTicks(i, v.price) : undefined, qty: qtyToLots(i, v.qty), tif: v.tif ?? 'GTC', source: 'venue',
+      clientOrderId: v.clientOrderId || v.venueOrderId, venueOrderId: v.venueOrderId, status: this.statusOf(v.state, filledQty), filledQty,
+      filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: v.createdTs ?? now, updatedTs: now,
+    };
+  }
+}

@@ -1,0 +1,65 @@
+import { VenueErrorMap, redactCredentials, type MappedVenueError } from '@cwts/core/adapter-kit';
+
+/**
+ * Coinbase Advanced Trade error codes (create order `error_response.error` and
+ * `preview_failure_reason`, cancel `failure_reason`, HTTP error bodies) -> our reject reasons.
+ */
+export function coinbaseErrorMap(venue: string): VenueErrorMap {
+  return new VenueErrorMap(venue, [
+    { code: 'INSUFFICIENT_FUND', reason: 'INSUFFICIENT_BALANCE' },
+    { code: 'PREVIEW_INSUFFICIENT_FUND', reason: 'INSUFFICIENT_BALANCE' },
+    { code: 'INVALID_LIMIT_PRICE_POST_ONLY', reason: 'POST_ONLY_WOULD_CROSS' },
+    { code: 'INVALID_PRICE_PRECISION', reason: 'OFF_GRID', text: 'price has too many decimals' },
+    { code: 'INVALID_SIZE_PRECISION', reason: 'OFF_GRID', text: 'quantity has too many decimals' },
+    { code: 'PREVIEW_INVALID_BASE_SIZE_TOO_SMALL', reason: 'INVALID_ORDER', text: 'quantity below the minimum' },
+    { code: 'PREVIEW_INVALID_QUOTE_SIZE_TOO_SMALL', reason: 'MIN_NOTIONAL' },
+    { code: 'INVALID_LIMIT_PRICE', reason: 'INVALID_ORDER' },
+    { code: 'INVALID_PRODUCT_ID', reason: 'INVALID_ORDER', text: 'unknown product' },
+    { code: 'UNSUPPORTED_ORDER_CONFIGURATION', reason: 'INVALID_ORDER' },
+    { code: 'INVALID_ARGUMENT', reason: 'INVALID_ORDER' },
+    { code: 'ORDER_ENTRY_DISABLED', reason: 'VENUE_NOT_TRADING' },
+    { code: 'PERMISSION_DENIED', reason: 'AUTH_FAILED', text: 'permission denied: check the CDP key permissions' },
+    { code: 'UNAUTHORIZED', reason: 'AUTH_FAILED', text: 'JWT refused: check api_key (key name) and api_secret (EC private key)' },
+    { code: 'rate_limit_exceeded', reason: 'RATE_LIMITED', text: 'too many requests; backing off', retryable: true },
+    { code: 'RATE_LIMIT_EXCEEDED', reason: 'RATE_LIMITED', text: 'too many requests; backing off', retryable: true },
+    { code: 'NOT_FOUND', reason: 'UNKNOWN_ORDER' },
+    { code: 'UNKNOWN_CANCEL_ORDER', reason: 'UNKNOWN_ORDER' },
+    { code: 'DUPLICATE_CANCEL_REQUEST', reason: 'VENUE_ERROR', text: 'a cancel is already pending' },
+    { code: 'INVALID_CANCEL_REQUEST', reason: 'INVALID_ORDER' },
+    { code: 'COMMANDER_REJECTED_CANCEL_ORDER', reason: 'VENUE_ERROR', retryable: true },
+  ]);
+}
+
+const CODE_RE = /"(?:preview_failure_reason|error|failure_reason)"\s*:\s*"([A-Za-z_]+)"/g;
+
+/** The most specific Coinbase code in a ccxt error message (which carries the JSON body). */
+export function coinbaseErrorCode(text: string): string | undefined {
+  let best: string | undefined;
+  for (const m of text.matchAll(CODE_RE)) {
+    const c = m[1]!;
+    // "UNKNOWN_FAILURE_REASON"/"UNKNOWN_PREVIEW_FAILURE_REASON" say nothing; keep looking
+    if (/^UNKNOWN_(PREVIEW_)?FAILURE_REASON$/.test(c)) continue;
+    // preview_failure_reason is the most precise when present
+    if (best === undefined || /^PREVIEW_/.test(c)) best = c;
+  }
+  return best;
+}
+
+/** Maps an error thrown by ccxt (its message carries Coinbase's body) or by the driver. */
+export function mapCoinbaseError(map: VenueErrorMap, err: unknown): MappedVenueError {
+  const e = err as { name?: string; message?: string } | undefined;
+  const text = redactCredentials(String(e?.message ?? err)).replace(/(Bearer\s+)[A-Za-z0-9._-]+/g, '$1[redacted]');
+  const code = coinbaseErrorCode(text);
+  if (code !== undefined) {
+    const msg = /"message"\s*:\s*"((?:[^"\\]|\\.)*)"/.exec(text)?.[1];
+    return map.map(code, msg ? `${code}: ${msg}` : code);
+  }
+  const name = e?.name ?? '';
+  const fallback = (reason: MappedVenueError['reason'], retryable = false): MappedVenueError => ({ reason, retryable, code: undefined, text: `${map.venue}: ${name ? `${name}: ` : ''}${text}` });
+  if (/RateLimitExceeded|DDoSProtection/.test(name)) return fallback('RATE_LIMITED', true);
+  if (/AuthenticationError|PermissionDenied/.test(name)) return fallback('AUTH_FAILED');
+  if (/InsufficientFunds/.test(name)) return fallback('INSUFFICIENT_BALANCE');
+  if (/OrderNotFound/.test(name)) return fallback('UNKNOWN_ORDER');
+  if (/InvalidOrder|BadSymbol|BadRequest/.test(name)) return fallback('INVALID_ORDER');
+  return fallback('VENUE_ERROR');
+}

@@ -1,0 +1,310 @@
+/**
+ * Kraken spot execution through ccxt's signed REST endpoints (ccxt signs: API-Key and API-Sign,
+ * HMAC-SHA512 over the path and SHA-256 of nonce + body). Orders carry our client id as
+ * `cl_ord_id` and a `deadline`, so a submit whose answer was lost is resolved by asking for the
+ * client id until the deadline has passed. Fills are learned by polling (QueryOrders with trade
+ * ids, then QueryTrades for price, fee and maker flag); the private WebSocket (`executions`)
+ * is not used yet. The shared order bookkeeping lives in the adapter kit (PolledExecutionClient).
+ */
+import { lotsToQty, ticksToPrice, type Clock, type Instrument, type Logger, type Order, type VenueBalance } from '@cwts/core';
+import { type Secret } from '@cwts/core/config';
+import { RateLimiter, TimerSet, type OrderRef, type PolledOrderDriver, type VenueFill, type VenueOrderView } from '@cwts/core/adapter-kit';
+import { krakenErrorMap, mapKrakenError } from './errors.js';
+import type { KrakenOptions } from './options.js';
+
+/** Kraken's REST envelope: `{"error":[],"result":...}` (ccxt throws when `error` is not empty). */
+interface KrakenRes<T> {
+  error: string[];
+  result: T;
+}
+/** QueryOrders / OpenOrders / ClosedOrders entry (the fields we use). */
+export interface KrakenOrderInfo {
+  cl_ord_id?: string | null;
+  status: 'pending' | 'open' | 'closed' | 'canceled' | 'expired';
+  opentm: number;
+  descr: { pair: string; type: 'buy' | 'sell'; ordertype: string; price: string };
+  vol: string;
+  vol_exec: string;
+  oflags?: string;
+  reason?: string | null;
+  trades?: string[];
+}
+/** QueryTrades / TradesHistory entry. */
+export interface KrakenTradeInfo {
+  ordertxid: string;
+  pair: string;
+  time: number;
+  type: 'buy' | 'sell';
+  price: string;
+  vol: string;
+  fee: string;
+  maker?: boolean;
+}
+interface KrakenAssetPair {
+  altname: string;
+  wsname?: string;
+  base: string;
+  quote: string;
+}
+
+/** The part of ccxt's kraken we use: its implicit endpoints (ccxt is loaded lazily: it is large). */
+interface CcxtKraken {
+  urls: { api: Record<string, unknown> };
+  nonce: () => number;
+  publicGetAssetPairs(params?: Record<string, unknown>): Promise<KrakenRes<Record<string, KrakenAssetPair>>>;
+  privatePostAddOrder(params: Record<string, unknown>): Promise<KrakenRes<{ txid: string[] }>>;
+  privatePostCancelOrder(params: Record<string, unknown>): Promise<KrakenRes<{ count: number }>>;
+  privatePostQueryOrders(params: Record<string, unknown>): Promise<KrakenRes<Record<string, KrakenOrderInfo>>>;
+  privatePostOpenOrders(params: Record<string, unknown>): Promise<KrakenRes<{ open: Record<string, KrakenOrderInfo> }>>;
+  privatePostClosedOrders(params: Record<string, unknown>): Promise<KrakenRes<{ closed: Record<string, KrakenOrderInfo> }>>;
+  privatePostQueryTrades(params: Record<string, unknown>): Promise<KrakenRes<Record<string, KrakenTradeInfo>>>;
+  privatePostTradesHistory(params: Record<string, unknown>): Promise<KrakenRes<{ trades: Record<string, KrakenTradeInfo>; count: number }>>;
+  privatePostBalance(params?: Record<string, unknown>): Promise<KrakenRes<Record<string, string>>>;
+}
+
+/** Kraken's legacy asset codes -> the common codes WebSocket v2 uses ("XBT/USD" -> "BTC/USD"). */
+const LEGACY_ASSET: Record<string, string> = { XBT: 'BTC', XDG: 'DOGE' };
+
+/** A REST asset name ("XXBT", "ZUSD", "USDT", "ETH2.S") as the v2 code ("BTC", "USD", ...). */
+export function krakenAssetCode(rest: string): string {
+  const a = rest.length === 4 && (rest[0] === 'X' || rest[0] === 'Z') && !['USDT', 'USDC', 'ZEUS'].includes(rest) ? rest.slice(1) : rest;
+  return LEGACY_ASSET[a] ?? a;
+}
+
+/** The v2 symbol of a REST pair ("XBT/USD" wsname -> "BTC/USD"). */
+export function krakenV2Symbol(p: KrakenAssetPair): string {
+  if (p.wsname && p.wsname.includes('/')) {
+    const [b, q] = p.wsname.split('/') as [string, string];
+    return `${LEGACY_ASSET[b] ?? b}/${LEGACY_ASSET[q] ?? q}`;
+  }
+  return `${krakenAssetCode(p.base)}/${krakenAssetCode(p.quote)}`;
+}
+
+export interface KrakenDriverDeps {
+  exchange: string;
+  restRoot: string;
+  options: KrakenOptions;
+  clock: Clock;
+  logger?: Logger;
+  apiKey?: Secret;
+  apiSecret?: Secret;
+  instrument(symbol: string): Instrument | undefined;
+  symbols(): string[];
+}
+
+const chunks = <T>(a: T[], n: number): T[][] => Array.from({ length: Math.ceil(a.length / n) }, (_, k) => a.slice(k * n, k * n + n));
+
+export class KrakenOrderDriver implements PolledOrderDriver {
+  private ccxt: CcxtKraken | undefined;
+  private readonly errors;
+  private readonly timers = new TimerSet();
+  /** Kraken's REST counter (queries, balances); orders draw from the kit's trading limiter. */
+  private readonly restLimiter: RateLimiter;
+  /** REST pair key ("XXBTZUSD") by v2 symbol, and the v2 symbol by key and altname. */
+  private readonly pairKey = new Map<string, string>();
+  private readonly v2ByRest = new Map<string, string>();
+  /** Private calls go one at a time: Kraken refuses a nonce lower than one it already saw. */
+  private chain: Promise<unknown> = Promise.resolve();
+  private lastNonce = 0;
+
+  constructor(private readonly deps: KrakenDriverDeps) {
+    this.errors = krakenErrorMap(deps.exchange);
+    this.restLimiter = new RateLimiter([{ name: 'rest', limit: deps.options.private_requests_per_interval, intervalMs: deps.options.private_interval_ms }], () => deps.clock.now(), this.timers);
+  }
+
+  get hasCredentials(): boolean {
+    const k = this.deps.apiKey;
+    const s = this.deps.apiSecret;
+    return !!k && !k.isEmpty && !!s && !s.isEmpty;
+  }
+
+  /** Pending limiter timers (they must be 0 after stop). */
+  pendingTimers(): number {
+    return this.timers.size;
+  }
+
+  async connect(): Promise<void> {
+    this.timers.reopen();
+    const mod = (await import('ccxt')) as unknown as { default?: { kraken: new (c: object) => CcxtKraken }; kraken?: new (c: object) => CcxtKraken };
+    const Ctor = mod.kraken ?? mod.default!.kraken;
+    const ex = new Ctor({ apiKey: this.deps.apiKey!.reveal(), secret: this.deps.apiSecret!.reveal(), enableRateLimit: false, timeout: this.deps.options.rest_timeout_ms });
+    // every endpoint is re-rooted at the configured REST URL: nothing reaches another host
+    for (const k of Object.keys(ex.urls.api)) if (typeof ex.urls.api[k] === 'string') ex.urls.api[k] = this.deps.restRoot;
+    // strictly increasing even for two requests in one millisecond
+    ex.nonce = () => (this.lastNonce = Math.max(Date.now(), this.lastNonce + 1));
+    this.ccxt = ex;
+    await this.loadPairs();
+    for (const s of this.deps.symbols()) if (!this.pairKey.has(s)) this.deps.logger?.warn({ exchange: this.deps.exchange, symbol: s }, `${s} is not in Kraken's AssetPairs: orders on it will be refused`);
+    // one signed request now: a refused key shows up at start
+    await this.private(1, () => ex.privatePostOpenOrders({}));
+  }
+
+  /** Public AssetPairs: the REST pair key and altname of each v2 symbol. */
+  private async loadPairs(): Promise<void> {
+    const pairs = await this.ex.publicGetAssetPairs();
+    for (const [key, p] of Object.entries(pairs.result ?? {})) {
+      const v2 = krakenV2Symbol(p);
+      this.pairKey.set(v2, key);
+      this.v2ByRest.set(key, v2);
+      this.v2ByRest.set(p.altname, v2);
+    }
+  }
+
+  close(): void {
+    this.timers.close();
+    this.ccxt = undefined;
+  }
+
+  mapError(err: unknown) {
+    return mapKrakenError(this.errors, err);
+  }
+
+  unsupported(o: Readonly<Order>): string | undefined {
+    if (o.tif === 'FOK') return 'Kraken spot has no fill-or-kill time in force';
+    return undefined;
+  }
+
+  /** One private call, after the limiter, in nonce order. */
+  private private<T>(weight: number, call: () => Promise<T>): Promise<T> {
+    const run = async (): Promise<T> => {
+      if (weight > 0) await this.restLimiter.acquire({ rest: weight });
+      return call();
+    };
+    const p = this.chain.then(run, run);
+    this.chain = p.catch(() => {});
+    return p;
+  }
+
+  private get ex(): CcxtKraken {
+    if (!this.ccxt) throw new Error(`${this.deps.exchange}: execution not started`);
+    return this.ccxt;
+  }
+
+  async place(o: Readonly<Order>, i: Instrument): Promise<string> {
+    // AssetPairs may have failed at start (venue unreachable): asked again before giving up
+    if (!this.pairKey.has(o.symbol)) {
+      try {
+        await this.loadPairs();
+      } catch (err) {
+        // nothing was sent: a definite refusal, not an unknown outcome
+        throw new Error(`kraken {"error":["EService:Unavailable"]} (AssetPairs failed: ${(err as Error).message})`);
+      }
+    }
+    if (!this.pairKey.has(o.symbol)) throw new Error(`kraken {"error":["EQuery:Unknown asset pair"]} (${o.symbol} is not in AssetPairs)`);
+    const params: Record<string, unknown> = {
+      pair: this.pairKey.get(o.symbol), type: o.side, ordertype: o.type, volume: lotsToQty(i, o.qty), cl_ord_id: o.clientOrderId,
+      // the matching engine drops the request after this: an answer lost on the way is final by then
+      deadline: new Date(this.deps.clock.now() + this.deps.options.order_deadline_ms).toISOString(),
+    };
+    if (o.type === 'limit') {
+      params.price = ticksToPrice(i, o.price!);
+      if (o.tif === 'IOC') params.timeinforce = 'IOC';
+      if (o.tif === 'POST_ONLY') params.oflags = 'post';
+    }
+    // trading calls are metered by the trading counter (the kit's order limiter), not the REST counter
+    const res = await this.private(0, () => this.ex.privatePostAddOrder(params));
+    const txid = res.result?.txid?.[0];
+    if (!txid) throw new Error(`${this.deps.exchange}: AddOrder answered without a txid`);
+    return txid;
+  }
+
+  async cancel(o: Readonly<Order>): Promise<void> {
+    const res = await this.private(0, () => this.ex.privatePostCancelOrder(o.venueOrderId ? { txid: o.venueOrderId } : { cl_ord_id: o.clientOrderId }));
+    if (!res.result || !(res.result.count > 0)) throw new Error('kraken {"error":["EOrder:Unknown order"]}');
+  }
+
+  private view(txid: string, j: KrakenOrderInfo): VenueOrderView | undefined {
+    const symbol = this.v2ByRest.get(j.descr?.pair) ?? j.descr?.pair;
+    const i = this.deps.instrument(symbol);
+    if (!i) return undefined;
+    const filledAll = j.vol_exec !== undefined && Number(j.vol_exec) >= Number(j.vol) && Number(j.vol) > 0;
+    const state: VenueOrderView['state'] =
+      j.status === 'open' ? 'open' : j.status === 'pending' ? 'pending' : j.status === 'canceled' ? 'cancelled' : j.status === 'expired' ? 'expired' : filledAll ? 'filled' : 'expired';
+    const v: VenueOrderView = {
+      venueOrderId: txid, symbol, side: j.descr.type, type: j.descr.ordertype === 'market' ? 'market' : 'limit', qty: j.vol, filledQty: j.vol_exec || '0', state,
+      tif: j.oflags?.split(',').includes('post') ? 'POST_ONLY' : 'GTC', createdTs: Math.round(Number(j.opentm) * 1000),
+    };
+    if (j.cl_ord_id) v.clientOrderId = j.cl_ord_id;
+    if (j.descr.ordertype !== 'market' && j.descr.price) v.price = j.descr.price;
+    if (j.reason) v.text = `${this.deps.exchange}: ${j.reason}`;
+    if (j.trades) v.tradeIds = j.trades;
+    return v;
+  }
+
+  async fetchOrder(ref: OrderRef): Promise<VenueOrderView | undefined> {
+    if (ref.venueOrderId) {
+      try {
+        const res = await this.private(1, () => this.ex.privatePostQueryOrders({ txid: ref.venueOrderId, trades: true }));
+        const j = res.result?.[ref.venueOrderId];
+        return j ? this.view(ref.venueOrderId, j) : undefined;
+      } catch (err) {
+        if (this.mapError(err).reason === 'UNKNOWN_ORDER') return undefined;
+        throw err;
+      }
+    }
+    const open = await this.private(1, () => this.ex.privatePostOpenOrders({ cl_ord_id: ref.clientOrderId, trades: true }));
+    for (const [txid, j] of Object.entries(open.result?.open ?? {})) if (j.cl_ord_id === ref.clientOrderId) return this.view(txid, j);
+    const closed = await this.private(1, () => this.ex.privatePostClosedOrders({ cl_ord_id: ref.clientOrderId, trades: true }));
+    for (const [txid, j] of Object.entries(closed.result?.closed ?? {})) if (j.cl_ord_id === ref.clientOrderId) return this.view(txid, j);
+    return undefined;
+  }
+
+  private fill(tradeId: string, t: KrakenTradeInfo): VenueFill | undefined {
+    const symbol = this.v2ByRest.get(t.pair) ?? t.pair;
+    const i = this.deps.instrument(symbol);
+    if (!i) return undefined;
+    // Kraken charges spot fees in the quote currency unless the order asked otherwise (fcib), which we never do
+    const f: VenueFill = { tradeId, venueOrderId: t.ordertxid, symbol, price: t.price, qty: t.vol, fee: t.fee, feeAsset: i.quote, ts: Math.round(Number(t.time) * 1000) };
+    if (typeof t.maker === 'boolean') f.liquidity = t.maker ? 'maker' : 'taker';
+    return f;
+  }
+
+  async fetchFills(view: VenueOrderView): Promise<VenueFill[]> {
+    let ids = view.tradeIds;
+    if (!ids) ids = (await this.fetchOrder({ symbol: view.symbol, clientOrderId: view.clientOrderId ?? '', venueOrderId: view.venueOrderId }))?.tradeIds ?? [];
+    const out: VenueFill[] = [];
+    for (const part of chunks(ids, 20)) {
+      const res = await this.private(2, () => this.ex.privatePostQueryTrades({ txid: part.join(',') }));
+      for (const [id, t] of Object.entries(res.result ?? {})) {
+        const f = t.ordertxid === view.venueOrderId ? this.fill(id, t) : undefined;
+        if (f) out.push(f);
+      }
+    }
+    return out;
+  }
+
+  async fetchOpenOrders(symbols: readonly string[]): Promise<VenueOrderView[]> {
+    const res = await this.private(1, () => this.ex.privatePostOpenOrders({ trades: true }));
+    const out: VenueOrderView[] = [];
+    for (const [txid, j] of Object.entries(res.result?.open ?? {})) {
+      const v = this.view(txid, j);
+      if (v && symbols.includes(v.symbol)) out.push(v);
+    }
+    return out;
+  }
+
+  async fetchFillsSince(symbols: readonly string[], sinceTs: number): Promise<VenueFill[]> {
+    const out: VenueFill[] = [];
+    // `start` is exclusive, in seconds: one second earlier, then filtered here by ms
+    const start = Math.floor(sinceTs / 1000) - 1;
+    for (let ofs = 0, page = 0; page < 200; page++) {
+      const res = await this.private(2, () => this.ex.privatePostTradesHistory({ start, ofs }));
+      const entries = Object.entries(res.result?.trades ?? {});
+      for (const [id, t] of entries) {
+        const f = this.fill(id, t);
+        if (f && f.ts >= sinceTs && symbols.includes(f.symbol)) out.push(f);
+      }
+      ofs += entries.length;
+      if (entries.length === 0 || ofs >= (res.result?.count ?? 0)) break;
+    }
+    return out;
+  }
+
+  async fetchBalances(): Promise<VenueBalance[]> {
+    const res = await this.private(1, () => this.ex.privatePostBalance());
+    const out: VenueBalance[] = [];
+    // "ETH2.S", "DOT.F" and the like are staking/earn balances, not tradable spot balances
+    for (const [asset, total] of Object.entries(res.result ?? {})) if (!asset.includes('.')) out.push({ asset: krakenAssetCode(asset), total: String(total) });
+    return out;
+  }
+}

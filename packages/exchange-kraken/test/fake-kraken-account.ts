@@ -1,0 +1,285 @@
+/**
+ * The private half of the local Kraken server: the spot REST endpoints an order client calls,
+ * written from Kraken's public REST docs (docs.kraken.com "Spot REST API": authentication,
+ * AddOrder, CancelOrder, OpenOrders, ClosedOrders, QueryOrders, QueryTrades, TradesHistory,
+ * Balance, AssetPairs, errors):
+ *
+ * - `POST /0/private/<Method>`, form-encoded (or JSON) body with a `nonce` that must increase
+ *   per key; headers `API-Key` and `API-Sign` = base64(HMAC-SHA512(base64-decoded secret,
+ *   path + SHA-256(nonce + body))). Answers are `{"error":[...],"result":...}`, HTTP 200 either way.
+ * - Orders: `txid` ids like "OABCDE-FGHIJ-KLMNOP", statuses pending/open/closed/canceled/expired,
+ *   `vol`/`vol_exec` as strings, `descr.pair` the pair's altname, `cl_ord_id` (UUID or up to 18
+ *   chars of free text, unique among open orders), `deadline` (RFC3339, rejected once passed),
+ *   `oflags=post` (a post-only order that would take is cancelled), `timeinforce` GTC/IOC.
+ * - Trades: ids like "TABCDE-FGHIJ-KLMNOP", fee in the quote currency, `maker` flag, `time` in
+ *   seconds with decimals; `pair` is the pair's REST key ("XXBTZUSD").
+ * - `GET|POST /0/public/AssetPairs`: the pair keys, altnames and v1 wsnames ("XBT/USD").
+ * Test hooks: fills on demand (maker or taker, with a fee), one-shot failures, lost answers.
+ */
+import { createHash, createHmac } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+export interface KrakenPairRest {
+  /** v2 symbol, e.g. "BTC/USD". */
+  symbol: string;
+  key: string;
+  altname: string;
+  wsname: string;
+  base: string;
+  quote: string;
+  pricePrecision: number;
+  qtyPrecision: number;
+}
+
+export const REST_PAIRS: KrakenPairRest[] = [{ symbol: 'BTC/USD', key: 'XXBTZUSD', altname: 'XBTUSD', wsname: 'XBT/USD', base: 'XXBT', quote: 'ZUSD', pricePrecision: 1, qtyPrecision: 8 }];
+
+interface FakeOrder {
+  txid: string;
+  clOrdId?: string;
+  pair: KrakenPairRest;
+  side: 'buy' | 'sell';
+  ordertype: 'limit' | 'market';
+  price?: string;
+  vol: string;
+  volExecUnits: bigint;
+  status: 'open' | 'closed' | 'canceled' | 'expired';
+  opentm: number;
+  oflags: string;
+  reason?: string;
+  trades: string[];
+}
+interface FakeTrade {
+  id: string;
+  order: FakeOrder;
+  price: string;
+  vol: string;
+  fee: string;
+  maker: boolean;
+  time: number;
+}
+
+function units(text: string, dec: number): bigint | undefined {
+  const m = /^(\d+)(?:\.(\d+))?$/.exec(text);
+  if (!m) return undefined;
+  const frac = (m[2] ?? '').replace(/0+$/, '');
+  if (frac.length > dec) return undefined;
+  return BigInt(m[1]!) * 10n ** BigInt(dec) + BigInt(frac.padEnd(dec, '0') || '0');
+}
+function decimal(u: bigint, dec: number): string {
+  const s = u.toString().padStart(dec + 1, '0');
+  return dec === 0 ? s : `${s.slice(0, s.length - dec)}.${s.slice(s.length - dec)}`;
+}
+
+export class FakeKrakenAccount {
+  private readonly orders = new Map<string, FakeOrder>();
+  private readonly trades: FakeTrade[] = [];
+  private lastNonce = 0;
+  private seq = 0;
+  private failNext: string | undefined;
+  /** Local times (ms) at which AddOrder requests arrived. */
+  readonly orderRequestTimes: number[] = [];
+  /** Every private call by method name, for assertions. */
+  readonly calls: string[] = [];
+  /** Drop the connection instead of answering the next n AddOrder calls (after acting on them). */
+  loseAddOrderAnswers = 0;
+  /** Answer the next n AssetPairs requests with EService:Unavailable. */
+  failAssetPairs = 0;
+  balances: Record<string, string> = { XXBT: '1.50000000', ZUSD: '100000.0000', 'ETH2.S': '3.0' };
+
+  constructor(
+    private readonly apiKey: string,
+    private readonly secretB64: string,
+    private readonly pairs: KrakenPairRest[] = REST_PAIRS,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The next AddOrder fails with this Kraken error string. */
+  failNextOrder(error: string): void {
+    this.failNext = error;
+  }
+
+  /** The open order with this client id or txid, if any. */
+  find(id: string): FakeOrder | undefined {
+    return this.orders.get(id) ?? [...this.orders.values()].find((o) => o.clOrdId === id);
+  }
+
+  /** Fills `qty` of an open order at `price` (decimal strings), with the fee in quote. */
+  fill(id: string, t: { qty: string; price: string; fee: string; maker: boolean }): string {
+    const o = this.find(id);
+    if (!o || o.status !== 'open') throw new Error(`fake kraken: no open order ${id}`);
+    const q = units(t.qty, o.pair.qtyPrecision)!;
+    const volU = units(o.vol, o.pair.qtyPrecision)!;
+    if (o.volExecUnits + q > volU) throw new Error('fake kraken: overfill');
+    const tr: FakeTrade = { id: this.id('T'), order: o, price: t.price, vol: t.qty, fee: t.fee, maker: t.maker, time: this.now() / 1000 };
+    this.trades.push(tr);
+    o.trades.push(tr.id);
+    o.volExecUnits += q;
+    if (o.volExecUnits === volU) o.status = 'closed';
+    return tr.id;
+  }
+
+  private id(prefix: string): string {
+    const n = (++this.seq).toString(36).toUpperCase().padStart(16, '0');
+    return `${prefix}${n.slice(0, 5)}-${n.slice(5, 10)}-${n.slice(10, 16)}`;
+  }
+
+  private pairOf(name: unknown): KrakenPairRest | undefined {
+    return this.pairs.find((p) => p.key === name || p.altname === name || p.wsname === name || p.symbol === name);
+  }
+
+  /** Handles the request when it is ours; false otherwise. */
+  handle(req: IncomingMessage, res: ServerResponse): boolean {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname === '/0/public/AssetPairs') {
+      if (this.failAssetPairs > 0) {
+        this.failAssetPairs--;
+        this.answer(res, ['EService:Unavailable']);
+        return true;
+      }
+      const result: Record<string, unknown> = {};
+      for (const p of this.pairs) result[p.key] = { altname: p.altname, wsname: p.wsname, base: p.base, quote: p.quote, pair_decimals: p.pricePrecision, lot_decimals: p.qtyPrecision, status: 'online' };
+      this.answer(res, [], result);
+      return true;
+    }
+    const m = /^\/0\/private\/([A-Za-z]+)$/.exec(url.pathname);
+    if (!m || req.method !== 'POST') return false;
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => (body += c));
+    req.on('end', () => this.onPrivate(m[1]!, url.pathname, req, body, res));
+    return true;
+  }
+
+  private answer(res: ServerResponse, error: string[], result?: unknown): void {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(error.length > 0 ? { error } : { error: [], result }));
+  }
+
+  private onPrivate(method: string, path: string, req: IncomingMessage, body: string, res: ServerResponse): void {
+    const json = String(req.headers['content-type'] ?? '').includes('json');
+    let params: Record<string, string>;
+    try {
+      params = json ? (JSON.parse(body) as Record<string, string>) : Object.fromEntries(new URLSearchParams(body));
+    } catch {
+      return this.answer(res, ['EGeneral:Invalid arguments']);
+    }
+    if (req.headers['api-key'] !== this.apiKey) return this.answer(res, ['EAPI:Invalid key']);
+    const nonce = String(params.nonce ?? '');
+    const expected = createHmac('sha512', Buffer.from(this.secretB64, 'base64'))
+      .update(Buffer.concat([Buffer.from(path), createHash('sha256').update(nonce + body).digest()]))
+      .digest('base64');
+    if (req.headers['api-sign'] !== expected) return this.answer(res, ['EAPI:Invalid signature']);
+    if (!/^\d+$/.test(nonce) || Number(nonce) <= this.lastNonce) return this.answer(res, ['EAPI:Invalid nonce']);
+    this.lastNonce = Number(nonce);
+    this.calls.push(method);
+    switch (method) {
+      case 'AddOrder':
+        return this.addOrder(params, res);
+      case 'CancelOrder': {
+        const o = params.txid ? this.orders.get(params.txid) : params.cl_ord_id ? this.find(params.cl_ord_id) : undefined;
+        if (!o || o.status !== 'open') return this.answer(res, ['EOrder:Unknown order']);
+        o.status = 'canceled';
+        o.reason = 'User requested';
+        return this.answer(res, [], { count: 1 });
+      }
+      case 'OpenOrders':
+      case 'ClosedOrders': {
+        const wantOpen = method === 'OpenOrders';
+        const list: Record<string, unknown> = {};
+        for (const o of this.orders.values()) {
+          if ((o.status === 'open') !== wantOpen) continue;
+          if (params.cl_ord_id && o.clOrdId !== params.cl_ord_id) continue;
+          list[o.txid] = this.info(o, params.trades === 'true');
+        }
+        return this.answer(res, [], wantOpen ? { open: list } : { closed: list, count: Object.keys(list).length });
+      }
+      case 'QueryOrders': {
+        const out: Record<string, unknown> = {};
+        for (const id of String(params.txid ?? '').split(',')) {
+          const o = this.orders.get(id);
+          if (!o) return this.answer(res, ['EOrder:Invalid order']);
+          out[id] = this.info(o, params.trades === 'true');
+        }
+        return this.answer(res, [], out);
+      }
+      case 'QueryTrades': {
+        const out: Record<string, unknown> = {};
+        for (const id of String(params.txid ?? '').split(',')) {
+          const t = this.trades.find((x) => x.id === id);
+          if (!t) return this.answer(res, ['EGeneral:Invalid arguments']);
+          out[id] = this.tradeInfo(t);
+        }
+        return this.answer(res, [], out);
+      }
+      case 'TradesHistory': {
+        const start = params.start !== undefined ? Number(params.start) : 0;
+        const all = this.trades.filter((t) => t.time > start).sort((a, b) => b.time - a.time); // newest first
+        const ofs = Number(params.ofs ?? 0);
+        const page = all.slice(ofs, ofs + 50);
+        return this.answer(res, [], { trades: Object.fromEntries(page.map((t) => [t.id, this.tradeInfo(t)])), count: all.length });
+      }
+      case 'Balance':
+        return this.answer(res, [], this.balances);
+      default:
+        return this.answer(res, ['EGeneral:Unknown method']);
+    }
+  }
+
+  private addOrder(p: Record<string, string>, res: ServerResponse): void {
+    this.orderRequestTimes.push(Date.now());
+    const pair = this.pairOf(p.pair);
+    if (!pair) return this.answer(res, ['EQuery:Unknown asset pair']);
+    if (p.type !== 'buy' && p.type !== 'sell') return this.answer(res, ['EGeneral:Invalid arguments:type']);
+    if (p.ordertype !== 'limit' && p.ordertype !== 'market') return this.answer(res, ['EGeneral:Invalid arguments:ordertype']);
+    const vol = units(String(p.volume ?? ''), pair.qtyPrecision);
+    if (vol === undefined || vol <= 0n) return this.answer(res, ['EGeneral:Invalid arguments:volume']);
+    if (p.ordertype === 'limit' && units(String(p.price ?? ''), pair.pricePrecision) === undefined) return this.answer(res, ['EOrder:Invalid price']);
+    if (p.cl_ord_id !== undefined) {
+      const free = /^[\x20-\x7e]{1,18}$/.test(p.cl_ord_id) || /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i.test(p.cl_ord_id);
+      if (!free) return this.answer(res, ['EGeneral:Invalid arguments:cl_ord_id']);
+      if ([...this.orders.values()].some((o) => o.status === 'open' && o.clOrdId === p.cl_ord_id)) return this.answer(res, ['EOrder:Duplicate cl_ord_id']);
+    }
+    if (p.deadline !== undefined) {
+      const d = Date.parse(p.deadline);
+      if (!Number.isFinite(d)) return this.answer(res, ['EGeneral:Invalid arguments:deadline']);
+      if (d < Date.now()) return this.answer(res, ['EOrder:Deadline elapsed']);
+    }
+    if (this.failNext) {
+      const e = this.failNext;
+      this.failNext = undefined;
+      return this.answer(res, [e]);
+    }
+    const o: FakeOrder = {
+      txid: this.id('O'), pair, side: p.type, ordertype: p.ordertype, vol: decimal(vol, pair.qtyPrecision), volExecUnits: 0n, status: 'open', opentm: this.now() / 1000,
+      oflags: p.oflags ?? '', trades: [],
+    };
+    if (p.cl_ord_id !== undefined) o.clOrdId = p.cl_ord_id;
+    if (p.ordertype === 'limit') o.price = decimal(units(p.price!, pair.pricePrecision)!, pair.pricePrecision);
+    this.orders.set(o.txid, o);
+    if (p.timeinforce === 'IOC') {
+      o.status = 'expired';
+      o.reason = 'Insufficient liquidity';
+    }
+    if (this.loseAddOrderAnswers > 0) {
+      this.loseAddOrderAnswers--;
+      res.socket?.destroy();
+      return;
+    }
+    this.answer(res, [], { descr: { order: `${o.side} ${o.vol} ${pair.altname} @ ${o.ordertype} ${o.price ?? ''}`.trim() }, txid: [o.txid] });
+  }
+
+  private info(o: FakeOrder, withTrades: boolean): Record<string, unknown> {
+    const r: Record<string, unknown> = {
+      refid: null, userref: 0, cl_ord_id: o.clOrdId ?? null, status: o.status, opentm: o.opentm, starttm: 0, expiretm: 0,
+      descr: { pair: o.pair.altname, type: o.side, ordertype: o.ordertype, price: o.price ?? '0', price2: '0', leverage: 'none', order: '', close: '' },
+      vol: o.vol, vol_exec: decimal(o.volExecUnits, o.pair.qtyPrecision), cost: '0', fee: '0', price: '0', stopprice: '0', limitprice: '0', misc: '', oflags: o.oflags || 'fciq',
+      reason: o.reason ?? null,
+    };
+    if (withTrades && o.trades.length > 0) r.trades = [...o.trades];
+    return r;
+  }
+
+  private tradeInfo(t: FakeTrade): Record<string, unknown> {
+    return { ordertxid: t.order.txid, postxid: 'P000', pair: t.order.pair.key, time: t.time, type: t.order.side, ordertype: t.order.ordertype, price: t.price, cost: '0', fee: t.fee, vol: t.vol, margin: '0', misc: '', maker: t.maker };
+  }
+}
