@@ -198,7 +198,10 @@ export class CoinbaseFeed {
     const sink = this.opts.sink();
     for (const r of rows) {
       const st = r.ctx as FeedProduct;
-      const v = st.trades.check(r.tradeId);
+      const moved = st.trades.rebasedBack;
+      const mark = st.trades.last;
+      const v = st.trades.check(r.tradeId, Number.isFinite(r.ts) && r.ts > 0 ? r.ts : undefined);
+      if (st.trades.rebasedBack !== moved) this.reject(st.symbol, 'trade_id_jump', `trade id mark ${mark} was ahead of the stream: later trades behind it followed from ${r.tradeId}`);
       if (v === TradeIdVerdict.DUPLICATE) {
         this.stats.duplicateTrades++;
         continue;

@@ -134,7 +134,10 @@ export class KrakenFeed {
             this.reject(s.symbol, bad, `trade ${trade.tradeId} has a ${bad.replace(/_/g, ' ')}`);
             continue;
           }
-          const v = s.tradeIds.check(Number(trade.tradeId));
+          const moved = s.tradeIds.rebasedBack;
+          const mark = s.tradeIds.last;
+          const v = s.tradeIds.check(Number(trade.tradeId), Number.isFinite(trade.ts) && trade.ts > 0 ? trade.ts : undefined);
+          if (s.tradeIds.rebasedBack !== moved) this.reject(s.symbol, 'trade_id_jump', `trade id mark ${mark} was ahead of the stream: later trades behind it followed from ${trade.tradeId}`);
           if (v === TradeIdVerdict.NEW) {
             this.stats.trades++;
             this.opts.sink()?.onMarketEvent(trade);
