@@ -241,7 +241,8 @@ describe('JournalStore writer thread', () => {
     const count = reader.prepare('SELECT count(*) FROM orders').pluck();
     const until = Date.now() + 30_000;
     let seen = 0;
-    while (seen < 1500 && Date.now() < until) seen = count.get() as number;
+    // the writer bumps its shared counters just after the commit is visible: wait for both
+    while ((seen < 1500 || s.writerStats.committed < 1500) && Date.now() < until) seen = count.get() as number;
     reader.close();
     expect(seen).toBe(1500);
     expect(s.writerStats).toMatchObject({ committed: 1500, commits: 1 });
