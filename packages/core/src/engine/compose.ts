@@ -23,6 +23,7 @@ import { attachJournal } from './rebuild.js';
 import { registerCoreServices } from './core-services.js';
 import type { Journal } from '../journal/journal.js';
 import { SERVICE_TOKENS } from '../services/tokens.js';
+import { BackpressureMonitor } from '../observability/backpressure.js';
 
 export type { BuiltinDetectorDeps, BuiltinDetectorFactory };
 /** Built-in detectors by name; third-party ones come by `plugin = ...`. */
@@ -56,6 +57,8 @@ export interface ComposeOptions {
   extraRiskChecks?: readonly RiskCheck[];
   /** The control endpoint's token; default: `CWTS_CONTROL_TOKEN`, else a new one in `<data dir>/control.token`. */
   controlToken?: ControlToken;
+  /** Keep the digest of signals and fills (replay, and `run --record`, compare runs by it). */
+  digest?: boolean;
 }
 
 export interface Deployment {
@@ -180,6 +183,9 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
     watchdog: opts.watchdog,
     beforeEvent: opts.beforeEvent,
     observer: opts.observer,
+    digest: opts.digest ?? opts.recordPath !== undefined,
+    // Wall-time lag means nothing on a replay's virtual clock: back-pressure runs where the watchdog does.
+    backpressure: opts.watchdog !== false ? new BackpressureMonitor({ budgetMs: cfg.performance.max_latency_ms, metrics, logger }) : undefined,
   });
 
   let control: { server: RiskControlServer; port: number } | undefined;

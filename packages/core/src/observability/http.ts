@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { MetricsRegistry } from './metrics.js';
+import { MetricsSnapshot } from './metrics-snapshot.js';
 
 export interface ComponentHealth {
   name: string;
@@ -67,9 +68,11 @@ function send(res: ServerResponse, status: number, body: unknown, contentType?: 
   res.end(text);
 }
 
-export function metricsRoutes(metrics: MetricsRegistry): Record<string, Route> {
+/** `/metrics` from a snapshot rendered at most every 250 ms (metrics-snapshot.ts), whatever the scrape rate. */
+export function metricsRoutes(metrics: MetricsRegistry | MetricsSnapshot): Record<string, Route> {
+  const snapshot = metrics instanceof MetricsSnapshot ? metrics : new MetricsSnapshot(metrics);
   return {
-    '/metrics': async () => ({ status: 200, body: await metrics.text(), contentType: metrics.registry.contentType }),
+    '/metrics': async () => ({ status: 200, body: await snapshot.text(), contentType: snapshot.contentType }),
   };
 }
 
