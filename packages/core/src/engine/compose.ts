@@ -59,6 +59,8 @@ export interface ComposeOptions {
   controlToken?: ControlToken;
   /** Keep the digest of signals and fills (replay, and `run --record`, compare runs by it). */
   digest?: boolean;
+  /** Replaces the back-pressure monitor built from `[performance] max_latency_ms` (tests pass one on a manual clock), or `false` for none. */
+  backpressure?: BackpressureMonitor | false;
 }
 
 export interface Deployment {
@@ -185,7 +187,7 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
     observer: opts.observer,
     digest: opts.digest ?? opts.recordPath !== undefined,
     // Wall-time lag means nothing on a replay's virtual clock: back-pressure runs where the watchdog does.
-    backpressure: opts.watchdog !== false ? new BackpressureMonitor({ budgetMs: cfg.performance.max_latency_ms, metrics, logger }) : undefined,
+    backpressure: opts.backpressure === false ? undefined : (opts.backpressure ?? (opts.watchdog !== false ? new BackpressureMonitor({ budgetMs: cfg.performance.max_latency_ms, metrics, logger }) : undefined)),
   });
 
   let control: { server: RiskControlServer; port: number } | undefined;

@@ -76,6 +76,7 @@ describe('Engine hot path', () => {
     expect(engine.portfolio.qty('v', 'BTCUSDT')).toBe(100);
     monitor!.sample();
     lag(30);
+    lag(30);
     expect(monitor!.active).toBe(true);
     // More exposure: refused. Flipping through zero (sell 150 of a 100 long) adds exposure: refused.
     expect(submit(order('buy', 10))).toMatchObject({ accepted: false, reason: 'BACKPRESSURE' });

@@ -51,8 +51,14 @@ describe('BackpressureMonitor', () => {
     const { mon, lines, sampleLate, gauge, flushLog } = setup({ budgetMs: 10, recoverAfterMs: 500 });
     mon.sample();
     sampleLate(10); // at the budget, not over it
+    sampleLate(10);
     expect(mon.active).toBe(false);
-    sampleLate(25);
+    sampleLate(60); // one stall (a GC pause) alone is not back-pressure
+    sampleLate(0);
+    expect(mon.active).toBe(false);
+    sampleLate(11);
+    expect(mon.active).toBe(false);
+    sampleLate(25); // the second late sample in a row
     expect(mon.active).toBe(true);
     expect(await gauge('cwts_backpressure')).toBe(1);
     // Still lagging: no second warning.
@@ -84,6 +90,7 @@ describe('BackpressureMonitor', () => {
     const { mon, lines, sampleLate } = setup({ budgetMs: 10, recoverAfterMs: 100 });
     mon.sample();
     sampleLate(50);
+    sampleLate(50);
     for (let i = 0; i < 5; i++) sampleLate(0);
     sampleLate(8); // not calm: restarts
     for (let i = 0; i < 9; i++) sampleLate(0);
@@ -91,6 +98,7 @@ describe('BackpressureMonitor', () => {
     sampleLate(0);
     sampleLate(0);
     expect(mon.active).toBe(false);
+    sampleLate(11);
     sampleLate(11);
     expect(mon.active).toBe(true);
     expect(mon.episodes).toBe(2);

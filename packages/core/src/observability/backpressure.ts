@@ -10,6 +10,12 @@ export interface BackpressureOptions {
   now?: () => number;
   /** How often the lag timer is due (default 10 ms). */
   sampleEveryMs?: number;
+  /**
+   * Consecutive samples over the budget that start an episode (default 2). One late sample is a
+   * single stall (a GC pause, one long callback) that is already over when it is measured;
+   * two in a row mean work keeps arriving faster than the thread gets through it.
+   */
+  enterAfterSamples?: number;
   /** An episode ends once lag stayed at or below half the budget, and every ring at or below its low-water mark, this long (default 500 ms). */
   recoverAfterMs?: number;
   /** A ring fuller than this starts an episode (default 0.5). */
@@ -34,8 +40,8 @@ export interface BackpressureGate {
 /**
  * Detects intake outpacing the engine thread and says so. A timer due every `sampleEveryMs`
  * measures how late it fires: that lateness is how long a market event arriving now waits
- * behind work already queued, so a lag above the latency budget means every decision made now
- * is on data older than the budget allows. Ring fill levels (a venue intake worker's feed ring,
+ * behind work already queued, so a lag above the latency budget on consecutive samples means
+ * decisions are being made on data older than the budget allows. Ring fill levels (a venue intake worker's feed ring,
  * where one runs) are read on the same tick. While an episode lasts `active` is true and the
  * engine refuses new risk with BACKPRESSURE; the episode is logged once when it starts (warn)
  * and once when it ends (info). Recovery needs the lag to stay at half the budget or less for
@@ -47,6 +53,8 @@ export interface BackpressureGate {
 export class BackpressureMonitor implements BackpressureGate {
   private readonly now: () => number;
   private readonly every: number;
+  private readonly enterAfter: number;
+  private overInARow = 0;
   private readonly recoverAfterMs: number;
   private readonly highWater: number;
   private readonly lowWater: number;
@@ -68,6 +76,7 @@ export class BackpressureMonitor implements BackpressureGate {
     if (!(opts.budgetMs > 0)) throw new RangeError(`back-pressure budget must be > 0 ms, got ${opts.budgetMs}`);
     this.now = opts.now ?? (() => performance.now());
     this.every = opts.sampleEveryMs ?? 10;
+    this.enterAfter = Math.max(1, opts.enterAfterSamples ?? 2);
     this.recoverAfterMs = opts.recoverAfterMs ?? 500;
     this.highWater = opts.ringHighWater ?? 0.5;
     this.lowWater = opts.ringLowWater ?? 0.25;
@@ -136,7 +145,8 @@ export class BackpressureMonitor implements BackpressureGate {
         fullest = r;
       }
     }
-    const overLag = lag > this.opts.budgetMs;
+    this.overInARow = lag > this.opts.budgetMs ? this.overInARow + 1 : 0;
+    const overLag = this.overInARow >= this.enterAfter;
     const overRing = fullest !== undefined && fullestRatio > this.highWater;
     if (!this.episode) {
       if (overLag || overRing) this.begin(t, overLag ? `event-loop lag ${lag.toFixed(1)} ms over the ${this.opts.budgetMs} ms budget ([performance] max_latency_ms)` : `${fullest!.exchange} feed ring ${(fullestRatio * 100).toFixed(0)} % full (high-water ${(this.highWater * 100).toFixed(0)} %)`, lag);
