@@ -56,7 +56,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   const components = () => engineHealth(engine, () => [{ name: `compute:${dep.compute.backend.name}`, ready: true, detail: dep.compute.backend.device.name }]);
   // One snapshot for /status and the live page's viewers, computed at most 4 times a second.
   const snapshots = new SnapshotHub(() => engineStatus(engine, { system: cfg.system.name, mode: cfg.system.mode, compute: dep.compute.backend.name, health: components(), recent: recent.snapshot() }));
-  const { '/status': statusRoute, ...probes } = healthRoutes(components, () => snapshots.current());
+  const { '/status': statusRoute, ...probes } = healthRoutes(components, () => snapshots.currentJson());
   const operatorRoutes = { '/status': statusRoute!, ...liveRoutes(snapshots) };
   const healthHttp = new HttpEndpoint('health', { ...probes, ...(controlToken ? requireToken(operatorRoutes, (p) => tokensEqual(p, controlToken.token), `${CONTROL_TOKEN_ENV}, or ${CONTROL_TOKEN_FILE} in the engine's data directory`) : operatorRoutes) });
   if (controlToken) logger.info(`health endpoint bound to ${mon.bind_address}: /status and the live page need the control token (from ${controlToken.source.kind === 'env' ? 'CWTS_CONTROL_TOKEN' : controlToken.source.path}); /health/* and /metrics stay open`);

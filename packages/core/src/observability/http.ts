@@ -62,8 +62,13 @@ export class HttpEndpoint {
   }
 }
 
+/** A JSON body serialized once (a snapshot shared by many requests): sent as it is. */
+export class SerializedJson {
+  constructor(readonly json: string) {}
+}
+
 function send(res: ServerResponse, status: number, body: unknown, contentType?: string, headers?: Record<string, string>): void {
-  const text = typeof body === 'string' ? body : JSON.stringify(body, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2);
+  const text = typeof body === 'string' ? body : body instanceof SerializedJson ? body.json : JSON.stringify(body, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2);
   res.writeHead(status, { ...headers, 'content-type': contentType ?? (typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json') });
   res.end(text);
 }
