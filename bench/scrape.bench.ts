@@ -6,13 +6,16 @@
  * conditions, interleaved per repeat so a load spike on the machine hits each alike:
  *   idle        no scrapers
  *   paced       50 scrapers, each once per SCRAPE_PACE_MS (default 1000), against the app as shipped
- *   snapshot    50 concurrent scrapers in closed loops (half /metrics, half /status), the app as
- *               shipped: /metrics rendered at most every 250 ms, /status from the snapshot hub
- *   per-request the same 50 scrapers against the previous behaviour: every scrape renders
+ *   snapshot    50 concurrent scrapers of /metrics in closed loops, the app as shipped: a worker
+ *               thread answers from a text the engine renders at most every 250 ms
+ *   per-request the same 50 scrapers against the previous behaviour: every scrape renders on
+ *               the engine thread
+ * (SCRAPE_STATUS=1: every other scraper asks /status instead, served on the engine thread from
+ * the snapshot hub.)
  * Goal: p99 with scrapers within 1 ms of idle p99 (checked for paced and closed-loop scrapers). The scrapers run in this process (another core's
  * worth of work on a 2-core machine: the figures include that contention). The load average is
  * recorded beside every run, as the machine is shared.
- * Env: SCRAPE_REPEATS (default 3), SCRAPE_RATE (2000, the sim option events_per_second; the measured events/s are reported), SCRAPE_WARMUP_MS (2000), SCRAPE_WINDOW_MS (5000), SCRAPE_CLIENTS (50).
+ * Env: SCRAPE_STATUS, SCRAPE_PACE_MS, SCRAPE_REPEATS (default 3), SCRAPE_RATE (2000, the sim option events_per_second; the measured events/s are reported), SCRAPE_WARMUP_MS (2000), SCRAPE_WINDOW_MS (5000), SCRAPE_CLIENTS (50).
  */
 import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
@@ -30,6 +33,7 @@ const WORKER = join(ROOT, 'bench/workers/scrape-engine.ts');
 /** idle: no scrapers; paced: each scraper once per PACE_MS; snapshot / per-request: closed loops. */
 type Condition = 'idle' | 'paced' | 'snapshot' | 'per-request';
 const PACE_MS = Number(process.env.SCRAPE_PACE_MS ?? 1000);
+const STATUS_TOO = process.env.SCRAPE_STATUS === '1';
 interface EngineResult {
   p50: number;
   p99: number;
@@ -66,7 +70,8 @@ function scrapers(ports: { metrics: number; health: number }, paceMs: number) {
       req.end();
     });
   const loops = Array.from({ length: CLIENTS }, async (_, i) => {
-    const [port, path] = i % 2 === 0 ? [ports.metrics, '/metrics'] : [ports.health, '/status'];
+    // Scrapers scrape /metrics; SCRAPE_STATUS=1 sends every other one to /status (served on the engine thread from its snapshot).
+    const [port, path] = STATUS_TOO && i % 2 === 1 ? [ports.health, '/status'] : [ports.metrics, '/metrics'];
     // Paced scrapers start spread over the interval, like independent Prometheus servers.
     if (paceMs > 0) await new Promise((r) => setTimeout(r, (i * paceMs) / CLIENTS));
     while (running) {

@@ -4,14 +4,15 @@
  * served as `cwts-ultra run` serves them. Prints `{"ports": ...}` once serving, then, after the
  * warm-up, measures its own event-loop delay (perf_hooks monitorEventLoopDelay, 1 ms resolution)
  * for the window and prints one JSON result line.
- * argv[2]: "snapshot" (the app: /metrics rendered at most every 250 ms, /status from the
- * SnapshotHub) or "per-request" (the previous behaviour: every scrape renders).
+ * argv[2]: "snapshot" (the app: /metrics answered by a worker thread from a text rendered at
+ * most every 250 ms, /status from the SnapshotHub) or "per-request" (the previous behaviour:
+ * every scrape renders on the engine thread).
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { loadConfigFile } from '../../packages/core/dist/config/index.js';
 import { composeDeployment, engineHealth, engineStatus } from '../../packages/core/dist/engine/index.js';
-import { HttpEndpoint, MetricsRegistry, MetricsSnapshot, SnapshotHub, healthRoutes, metricsRoutes, silentLogger } from '../../packages/core/dist/observability/index.js';
+import { HttpEndpoint, MetricsRegistry, MetricsSnapshot, OffThreadMetricsEndpoint, SnapshotHub, healthRoutes, metricsRoutes, silentLogger } from '../../packages/core/dist/observability/index.js';
 import { ROOT } from '../lib/harness.js';
 
 const mode = process.argv[2] === 'per-request' ? 'per-request' : 'snapshot';
@@ -27,7 +28,9 @@ const engine = dep.engine;
 const components = () => engineHealth(engine, () => []);
 const statusOf = () => engineStatus(engine, { system: 'bench', mode: 'paper', health: components() });
 const hub = new SnapshotHub(statusOf);
-const metricsHttp = new HttpEndpoint('metrics', metricsRoutes(mode === 'snapshot' ? new MetricsSnapshot(metrics) : new MetricsSnapshot(metrics, 0)));
+// As `cwts-ultra run` serves it (a worker thread answering from a text rendered at most every
+// 250 ms), or as it was before (every scrape rendered on the engine thread).
+const metricsHttp = mode === 'snapshot' ? new OffThreadMetricsEndpoint(metrics) : new HttpEndpoint('metrics', metricsRoutes(new MetricsSnapshot(metrics, 0)));
 const healthHttp = new HttpEndpoint('health', healthRoutes(components, mode === 'snapshot' ? () => hub.currentJson() : statusOf));
 const metricsPort = await metricsHttp.listen(0, '127.0.0.1');
 const healthPort = await healthHttp.listen(0, '127.0.0.1');

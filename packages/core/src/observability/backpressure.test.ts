@@ -47,7 +47,7 @@ describe('BackpressureMonitor', () => {
     expect(mon.active).toBe(false);
   });
 
-  it('starts an episode when the lag exceeds the budget, warns once, and ends it only after the lag stayed at half the budget for the recovery time', async () => {
+  it('starts an episode when the lag exceeds the budget twice in a row, warns once, and ends it only after the lag stayed within the budget for the recovery time', async () => {
     const { mon, lines, sampleLate, gauge, flushLog } = setup({ budgetMs: 10, recoverAfterMs: 500 });
     mon.sample();
     sampleLate(10); // at the budget, not over it
@@ -66,11 +66,12 @@ describe('BackpressureMonitor', () => {
     sampleLate(12);
     mon.noteRefused();
     mon.noteRefused();
-    // Between half the budget and the budget: not calm, the recovery clock does not start.
-    for (let i = 0; i < 100; i++) sampleLate(6);
+    // Within the budget for under 500 ms (29 steps of 13-20 ms), then one sample over it: the recovery clock starts again.
+    for (let i = 0; i < 30; i++) sampleLate(i % 2 ? 10 : 3);
+    sampleLate(11);
     expect(mon.active).toBe(true);
-    // Calm (<= 5 ms) for 490 ms: still in the episode; one more 10 ms step makes it 500 ms.
-    sampleLate(0);
+    // Within the budget (at it counts) for 490 ms: still in the episode; one more step makes 500 ms.
+    sampleLate(10);
     for (let i = 0; i < 49; i++) sampleLate(0);
     expect(mon.active).toBe(true);
     sampleLate(0);
@@ -92,7 +93,7 @@ describe('BackpressureMonitor', () => {
     sampleLate(50);
     sampleLate(50);
     for (let i = 0; i < 5; i++) sampleLate(0);
-    sampleLate(8); // not calm: restarts
+    sampleLate(12); // over the budget again (one sample: no new episode, but not calm): restarts
     for (let i = 0; i < 9; i++) sampleLate(0);
     expect(mon.active).toBe(true);
     sampleLate(0);

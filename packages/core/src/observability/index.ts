@@ -8,6 +8,7 @@ export * from './logger.js';
 export * from './metrics.js';
 export * from './http.js';
 export { MetricsSnapshot } from './metrics-snapshot.js';
+export { OffThreadMetricsEndpoint } from './metrics-server.js';
 export { BackpressureMonitor, type BackpressureGate, type BackpressureOptions } from './backpressure.js';
 export { DeferredLog, type DeferredLine } from './deferred-log.js';
 export { SlidingWindow } from './sliding-window.js';
