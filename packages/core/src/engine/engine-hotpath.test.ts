@@ -107,6 +107,21 @@ describe('Engine hot path', () => {
     await engine.stop();
   });
 
+  it('a venue that answers inside submit() is observed as an ack in no time, and leaves nothing waiting', async () => {
+    const { venue, engine, metrics, submit } = await setup();
+    const plain = venue.submit.bind(venue);
+    venue.submit = (o) => {
+      plain(o);
+      venue.report(o, { kind: 'rejected', rejectReason: 'INSUFFICIENT_BALANCE' });
+    };
+    expect(submit(order('buy', 5))).toMatchObject({ accepted: true });
+    const text = await metrics.text();
+    expect(counter(text, 'cwts_order_ack_seconds_count{exchange="v"}')).toBe(1);
+    expect(counter(text, 'cwts_order_ack_seconds_sum{exchange="v"}')).toBe(0);
+    expect((engine as unknown as { awaitingAck: Map<string, number> }).awaitingAck.size).toBe(0);
+    await engine.stop();
+  });
+
   it('keeps the digest of signals and fills only when asked', async () => {
     const off = await setup();
     off.signal();

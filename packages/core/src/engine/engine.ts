@@ -418,16 +418,28 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       return reject('VENUE_ERROR', `journal ${this.opts.journal.path}: commit failed, order ${order.clientOrderId} not sent`);
     }
     this.counts.orders++;
+    // NaN until submit() returns: a client that reports inside submit() is answered in no time.
+    this.awaitingAck.set(order.clientOrderId, Number.NaN);
     venue.execution.submit(order);
     // Tick-to-order ends here: a client that writes to its socket synchronously has handed the order's bytes to it.
     const t = performance.now();
-    this.awaitingAck.set(order.clientOrderId, t);
+    if (this.awaitingAck.has(order.clientOrderId)) this.awaitingAck.set(order.clientOrderId, t);
+    this.trimAwaitingAck();
     this.opts.observer?.order?.(order);
     this.latency.record(t - this.dispatchStart, t);
     this.sent.record(1, t);
     this.opts.metrics.tickToOrder.observe((t - this.dispatchStart) / 1000);
     this.opts.metrics.orders.labels(intent.exchange, 'submitted').inc();
     return { accepted: true, clientOrderId: order.clientOrderId };
+  }
+
+  /** Orders a venue never answers (it went away) must not grow the map for ever: the oldest go first. */
+  private trimAwaitingAck(): void {
+    if (this.awaitingAck.size <= 10_000) return;
+    for (const id of this.awaitingAck.keys()) {
+      this.awaitingAck.delete(id);
+      if (this.awaitingAck.size <= 9_000) break;
+    }
   }
 
   /** RouterHost: one child order through the risk checks (routing/smart-order-router.ts). */
@@ -453,7 +465,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     if (sentAt !== undefined) {
       // The first report of any kind answers the order: the venue-bound part of its latency.
       this.awaitingAck.delete(r.clientOrderId);
-      this.opts.metrics.orderAck.labels(r.exchange).observe((performance.now() - sentAt) / 1000);
+      this.opts.metrics.orderAck.labels(r.exchange).observe(Number.isNaN(sentAt) ? 0 : (performance.now() - sentAt) / 1000);
     }
     const out = this.orders.apply(r, this.now);
     if (out.kind === 'unknown') {
