@@ -47,7 +47,7 @@ describe('back-pressure in a running deployment', () => {
     });
     const metrics = new MetricsRegistry();
     let t = 0;
-    const monitor = new BackpressureMonitor({ budgetMs: loaded.config.performance.max_latency_ms, metrics, logger, now: () => t, recoverAfterMs: 100 });
+    const monitor = new BackpressureMonitor({ budgetMs: loaded.config.performance.max_latency_ms, metrics, logger, now: () => t, busy: () => 1, recoverAfterMs: 100 });
     dep = await composeDeployment({ loaded, logger, metrics, journal: false, watchdog: false, backpressure: monitor });
     http = new HttpEndpoint('metrics', metricsRoutes(metrics));
     const port = await http.listen(0, '127.0.0.1');

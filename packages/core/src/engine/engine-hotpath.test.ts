@@ -41,7 +41,7 @@ async function setup(opts: { logger?: Logger; digest?: boolean; backpressure?: b
   const metrics = new MetricsRegistry({ processMetrics: false });
   const logger = opts.logger ?? silentLogger();
   let t = 0;
-  const monitor = opts.backpressure ? new BackpressureMonitor({ budgetMs: 10, metrics, logger, now: () => t, recoverAfterMs: 100 }) : undefined;
+  const monitor = opts.backpressure ? new BackpressureMonitor({ budgetMs: 10, metrics, logger, now: () => t, busy: () => 1, recoverAfterMs: 100 }) : undefined;
   const engine = new Engine({
     clock: new ManualClock(1000), logger, metrics, strategy, watchdog: false, digest: opts.digest,
     venues: [{ name: 'v', symbols: ['BTCUSDT'], marketData: venue, execution: venue }],

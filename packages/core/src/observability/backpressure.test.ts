@@ -8,6 +8,8 @@ import { MetricsRegistry } from './metrics.js';
 /** A monitor on a manual clock: the test says when each sample runs; no timer is started. */
 function setup(opts: { budgetMs?: number; recoverAfterMs?: number } = {}) {
   let t = 1000;
+  /** Event-loop utilization since the previous sample, as the test says. */
+  const load = { busy: 1 };
   const lines: { level: number; msg: string }[] = [];
   const dest = new Writable({
     write(chunk, _enc, cb) {
@@ -17,7 +19,7 @@ function setup(opts: { budgetMs?: number; recoverAfterMs?: number } = {}) {
   });
   const logger = createLogger({ level: 'info', destination: dest, pretty: false });
   const metrics = new MetricsRegistry({ processMetrics: false });
-  const mon = new BackpressureMonitor({ budgetMs: opts.budgetMs ?? 10, metrics, logger, now: () => t, sampleEveryMs: 10, recoverAfterMs: opts.recoverAfterMs ?? 500 });
+  const mon = new BackpressureMonitor({ budgetMs: opts.budgetMs ?? 10, metrics, logger, now: () => t, busy: () => load.busy, sampleEveryMs: 10, recoverAfterMs: opts.recoverAfterMs ?? 500 });
   /** Runs a sample `lateMs` after it was due (the next is due 10 ms after this one). */
   const sampleLate = (lateMs: number) => {
     t += 10 + lateMs;
@@ -28,7 +30,7 @@ function setup(opts: { budgetMs?: number; recoverAfterMs?: number } = {}) {
     return m ? Number(m[1]) : undefined;
   };
   const flushLog = () => new Promise((r) => setImmediate(r));
-  return { mon, metrics, lines, sampleLate, gauge, flushLog, advance: (ms: number) => (t += ms) };
+  return { mon, metrics, lines, sampleLate, gauge, flushLog, load, advance: (ms: number) => (t += ms) };
 }
 
 describe('BackpressureMonitor', () => {
@@ -85,6 +87,25 @@ describe('BackpressureMonitor', () => {
     expect(over).toHaveLength(1);
     expect(over[0]!.msg).toMatch(/peak lag 40 ms, 2 order\(s\) refused/);
     expect(mon.episodes).toBe(1);
+  });
+
+  it('a late timer on an idle thread (the host did not schedule us) is not back-pressure, and does not hold an episode open', () => {
+    const { mon, sampleLate, load } = setup({ budgetMs: 10, recoverAfterMs: 100 });
+    mon.sample();
+    load.busy = 0.2;
+    for (let i = 0; i < 20; i++) sampleLate(40);
+    expect(mon.active).toBe(false);
+    expect(mon.lastLagMs).toBe(40); // still measured and shown in cwts_event_loop_lag_seconds
+    load.busy = 0.9;
+    sampleLate(40);
+    sampleLate(40);
+    expect(mon.active).toBe(true);
+    // Starved but idle from here: the queue is empty, the episode ends after the recovery time.
+    load.busy = 0.1;
+    for (let i = 0; i < 2; i++) sampleLate(40);
+    expect(mon.active).toBe(true);
+    for (let i = 0; i < 2; i++) sampleLate(40);
+    expect(mon.active).toBe(false);
   });
 
   it('a spike during recovery restarts the recovery clock; a second episode warns again', () => {

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Logger } from './logger.js';
 import type { MetricsRegistry } from './metrics.js';
 
@@ -8,6 +9,18 @@ export interface BackpressureOptions {
   logger: Logger;
   /** Monotonic milliseconds (performance.now); tests inject a manual clock and call sample(). */
   now?: () => number;
+  /**
+   * Fraction 0..1 of the time since the previous call that the engine thread was running rather
+   * than waiting for I/O (default: performance.eventLoopUtilization). Tests inject it.
+   */
+  busy?: () => number;
+  /**
+   * A late sample counts only when the thread was at least this busy over it (default 0.5): a
+   * timer late because our own work kept the thread (intake outpacing the engine) counts; one
+   * late because the host did not schedule an idle process (a loaded machine, a noisy
+   * neighbour) does not, as nothing is queued behind it.
+   */
+  minBusy?: number;
   /** How often the lag timer is due (default 10 ms). */
   sampleEveryMs?: number;
   /**
@@ -40,14 +53,18 @@ export interface BackpressureGate {
 /**
  * Detects intake outpacing the engine thread and says so. A timer due every `sampleEveryMs`
  * measures how late it fires: that lateness is how long a market event arriving now waits
- * behind work already queued, so a lag above the latency budget on consecutive samples means
- * decisions are being made on data older than the budget allows. Ring fill levels (a venue intake worker's feed ring,
- * where one runs) are read on the same tick. While an episode lasts `active` is true and the
+ * behind work already queued, so a lag above the latency budget on consecutive samples, while
+ * the thread was busy (event-loop utilization at least `minBusy` since the previous sample),
+ * means decisions are being made on data older than the budget allows. A timer that is late
+ * while the thread was mostly idle was held up by the host (a loaded machine), not by queued
+ * work, and does not count. Ring fill levels (a venue intake worker's feed ring, where one
+ * runs) are read on the same tick. While an episode lasts `active` is true and the
  * engine refuses new risk with BACKPRESSURE; the episode is logged once when it starts (warn)
  * and once when it ends (info). Recovery needs every lag sample within the budget for
  * `recoverAfterMs` (500 ms: fifty samples), so a loop hovering at the bound does not flap.
- * (Half the budget was tried first: on a loaded host a 10 ms timer is routinely 5-10 ms late,
- * and episodes then never ended although the engine was keeping up.)
+ * (Half the budget, and lag alone without utilization, were tried first: on a loaded host a
+ * 10 ms timer is routinely 5-30 ms late, and episodes then never ended although the engine
+ * had almost nothing to do: a running app refused every order on the shared CI machine.)
  *
  * The detector itself is deterministic: sample() takes the time from the injected clock, and
  * tests drive it without starting the timer.
@@ -55,6 +72,8 @@ export interface BackpressureGate {
 export class BackpressureMonitor implements BackpressureGate {
   private readonly now: () => number;
   private readonly every: number;
+  private readonly busy: () => number;
+  private readonly minBusy: number;
   private readonly enterAfter: number;
   private overInARow = 0;
   private readonly recoverAfterMs: number;
@@ -78,6 +97,8 @@ export class BackpressureMonitor implements BackpressureGate {
     if (!(opts.budgetMs > 0)) throw new RangeError(`back-pressure budget must be > 0 ms, got ${opts.budgetMs}`);
     this.now = opts.now ?? (() => performance.now());
     this.every = opts.sampleEveryMs ?? 10;
+    this.busy = opts.busy ?? eventLoopBusy();
+    this.minBusy = opts.minBusy ?? 0.5;
     this.enterAfter = Math.max(1, opts.enterAfterSamples ?? 2);
     this.recoverAfterMs = opts.recoverAfterMs ?? 500;
     this.highWater = opts.ringHighWater ?? 0.5;
@@ -147,7 +168,10 @@ export class BackpressureMonitor implements BackpressureGate {
         fullest = r;
       }
     }
-    this.overInARow = lag > this.opts.budgetMs ? this.overInARow + 1 : 0;
+    // Late because our own work held the thread; a late timer on an idle thread is the host's doing.
+    const busy = this.busy();
+    const over = lag > this.opts.budgetMs && busy >= this.minBusy;
+    this.overInARow = over ? this.overInARow + 1 : 0;
     const overLag = this.overInARow >= this.enterAfter;
     const overRing = fullest !== undefined && fullestRatio > this.highWater;
     if (!this.episode) {
@@ -155,7 +179,7 @@ export class BackpressureMonitor implements BackpressureGate {
       return;
     }
     if (lag > this.episode.peakLagMs) this.episode.peakLagMs = lag;
-    const calm = lag <= this.opts.budgetMs && fullestRatio <= this.lowWater;
+    const calm = !over && fullestRatio <= this.lowWater;
     if (!calm) {
       this.calmSince = undefined;
       return;
@@ -196,3 +220,14 @@ export class BackpressureMonitor implements BackpressureGate {
 
 const clamp01 = (x: number): number => (Number.isFinite(x) ? Math.min(1, Math.max(0, x)) : 0);
 const round1 = (x: number): number => Math.round(x * 10) / 10;
+
+/** Utilization of the event loop since the previous call (perf_hooks eventLoopUtilization deltas). */
+function eventLoopBusy(): () => number {
+  let prev = performance.eventLoopUtilization();
+  return () => {
+    const cur = performance.eventLoopUtilization();
+    const d = performance.eventLoopUtilization(cur, prev);
+    prev = cur;
+    return d.utilization;
+  };
+}
