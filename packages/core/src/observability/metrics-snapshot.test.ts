@@ -63,3 +63,31 @@ describe('cwts_tick_to_order_seconds buckets', () => {
     expect(await metrics.text()).toMatch(/^cwts_order_ack_seconds_bucket\{le="0.005",exchange="sim"\} 1$/m);
   });
 });
+
+describe('MetricsRegistry.text', () => {
+  it("renders the app's own series fresh every time and prom-client's process metrics at most every 5 s", async () => {
+    let t = 0;
+    const metrics = new MetricsRegistry({ now: () => t });
+    const cpu = (text: string) => /^process_cpu_user_seconds_total (\S+)$/m.exec(text)?.[1];
+    const first = await metrics.text();
+    expect(cpu(first)).toBeDefined();
+    expect(first).toMatch(/^nodejs_heap_size_used_bytes /m);
+    // Burn some CPU so a fresh collection would read a different value.
+    const until = performance.now() + 30;
+    while (performance.now() < until);
+    metrics.errors.labels('z').inc();
+    t = 4999;
+    const second = await metrics.text();
+    expect(second).toMatch(/^cwts_errors_total\{component="z"\} 1$/m);
+    expect(cpu(second)).toBe(cpu(first));
+    t = 5000;
+    expect(cpu(await metrics.text())).not.toBe(cpu(first));
+  });
+
+  it('is the same exposition as prom-client renders, series for series', async () => {
+    const metrics = new MetricsRegistry({ processMetrics: false });
+    metrics.tickToOrder.observe(3e-5);
+    metrics.orders.labels('sim', 'filled').inc();
+    expect(await metrics.text()).toBe(await metrics.registry.metrics());
+  });
+});

@@ -86,12 +86,35 @@ export class MetricsRegistry {
   readonly errors = new Counter({ name: 'cwts_errors_total', help: 'Recovered errors by component', labelNames: ['component'], registers: [this.registry] });
   readonly feedErrors = new Counter({ name: 'cwts_feed_errors_total', help: 'Market-data input rejected at the adapter edge (malformed frames, invalid values, implausible ids), by reason', labelNames: ['exchange', 'symbol', 'reason'], registers: [this.registry] });
 
-  constructor(options: { processMetrics?: boolean } = {}) {
+  private readonly processEveryMs: number;
+  private readonly now: () => number;
+  private processCache: { at: number; text: string } | undefined;
+
+  constructor(options: { processMetrics?: boolean; processMetricsEveryMs?: number; now?: () => number } = {}) {
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    this.processEveryMs = options.processMetricsEveryMs ?? 5000;
+    this.now = options.now ?? (() => performance.now());
   }
 
+  /**
+   * The exposition text. prom-client's process metrics (`process_*`, `nodejs_*`: /proc reads,
+   * heap-space statistics) cost about 30x the app's own series per render (1.5 ms vs 0.05 ms of
+   * CPU measured), and a render runs on the engine thread, so they are re-collected at most every
+   * `processMetricsEveryMs` (5 s, within a scrape interval) and reused in between; the app's own
+   * series are fresh on every render.
+   */
   async text(): Promise<string> {
-    return this.registry.metrics();
+    const own: string[] = [];
+    const processNames: string[] = [];
+    for (const m of this.registry.getMetricsAsArray()) (isProcessMetric(m.name) ? processNames : own).push(m.name);
+    const t = this.now();
+    if (processNames.length > 0 && (!this.processCache || t - this.processCache.at >= this.processEveryMs)) {
+      const texts = await Promise.all(processNames.map((n) => this.registry.getSingleMetricAsString(n)));
+      this.processCache = { at: t, text: texts.join('\n\n') };
+    }
+    const texts = await Promise.all(own.map((n) => this.registry.getSingleMetricAsString(n)));
+    if (processNames.length > 0) texts.push(this.processCache!.text);
+    return `${texts.join('\n\n')}\n`;
   }
 }
 
@@ -116,3 +139,8 @@ export const BOOK_STATE_CODES = {
   disconnected: 5,
   stopped: 6,
 } as const;
+
+/** Series registered by prom-client's collectDefaultMetrics. */
+function isProcessMetric(name: string): boolean {
+  return name.startsWith('process_') || name.startsWith('nodejs_');
+}
