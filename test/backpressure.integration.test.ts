@@ -49,6 +49,7 @@ describe('back-pressure in a running deployment', () => {
     let t = 0;
     const monitor = new BackpressureMonitor({ budgetMs: loaded.config.performance.max_latency_ms, metrics, logger, now: () => t, busy: () => 1, recoverAfterMs: 100 });
     dep = await composeDeployment({ loaded, logger, metrics, journal: false, watchdog: false, backpressure: monitor });
+    expect(dep.backpressure).toBe(monitor);
     http = new HttpEndpoint('metrics', metricsRoutes(metrics));
     const port = await http.listen(0, '127.0.0.1');
     const scrape = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -85,5 +86,15 @@ describe('back-pressure in a running deployment', () => {
     expect(buy(20)).toMatchObject({ accepted: true });
     await vi.waitFor(async () => expect(await scrape()).toMatch(/^cwts_backpressure 0$/m), { timeout: 5_000, interval: 100 });
     expect(lines.some((l) => l.level === 30 && /^back-pressure over after 110 ms \(peak lag 12 ms, 1 order\(s\) refused\)/.test(l.msg))).toBe(true);
+  }, 60_000);
+
+  it('a deployment builds its monitor from [performance] max_latency_ms; replay (no watchdog) has none', async () => {
+    const loaded = loadConfigFile(config());
+    const logger = createLogger({ level: 'silent' });
+    dep = await composeDeployment({ loaded, logger, metrics: new MetricsRegistry({ processMetrics: false }), journal: false });
+    expect(dep.backpressure?.budgetMs).toBe(5);
+    await dep.dispose();
+    dep = await composeDeployment({ loaded, logger, metrics: new MetricsRegistry({ processMetrics: false }), journal: false, watchdog: false });
+    expect(dep.backpressure).toBeUndefined();
   }, 60_000);
 });

@@ -72,6 +72,8 @@ export interface Deployment {
   risk: RiskManager;
   /** The control endpoint and its port, when `controlPort` was given. */
   control?: { server: RiskControlServer; port: number };
+  /** The back-pressure monitor (absent in replay): a venue intake running on a worker registers its feed ring with `watchRing`. */
+  backpressure?: BackpressureMonitor;
   /** Releases everything in reverse order of acquisition; never throws. */
   dispose(): Promise<void>;
 }
@@ -165,6 +167,8 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
     }
   }
   const router = root.resolve(TOKENS.OrderRouter);
+  // Wall-time lag means nothing on a replay's virtual clock: back-pressure runs where the watchdog does.
+  const backpressure = opts.backpressure === false ? undefined : (opts.backpressure ?? (opts.watchdog !== false ? new BackpressureMonitor({ budgetMs: cfg.performance.max_latency_ms, metrics, logger }) : undefined));
   engine = new Engine({
     clock,
     logger,
@@ -186,8 +190,7 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
     beforeEvent: opts.beforeEvent,
     observer: opts.observer,
     digest: opts.digest ?? opts.recordPath !== undefined,
-    // Wall-time lag means nothing on a replay's virtual clock: back-pressure runs where the watchdog does.
-    backpressure: opts.backpressure === false ? undefined : (opts.backpressure ?? (opts.watchdog !== false ? new BackpressureMonitor({ budgetMs: cfg.performance.max_latency_ms, metrics, logger }) : undefined)),
+    backpressure,
   });
 
   let control: { server: RiskControlServer; port: number } | undefined;
@@ -218,6 +221,7 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
     compute: { ...backendResult, registry: registry! },
     risk,
     control,
+    backpressure,
     async dispose() {
       if (disposed) return;
       disposed = true;
