@@ -199,6 +199,14 @@ export class SimVenue {
    * Virtual-time driver: runs market steps (or replay items) and paper order arrivals in time
    * order up to and including `untilTs` (orders first on equal timestamps). Returns the number
    * of market steps run. This is all the timers do; with `drive = "manual"` the owner calls it.
+   *
+   * When the step budget runs out before the market reaches a finite `untilTs` (the virtual
+   * clock fell behind the wall clock: the generator at its maximum rate, a loaded process), the
+   * order requests due by `untilTs` are processed before the backlog of market events, against
+   * the book as generated so far. A backlog is the simulator's own slowness, not the market's:
+   * holding orders behind it would leave them unacknowledged for as long as the sim stays
+   * behind (at 224k events/s: for ever). So after every advanceTo(T) with T finite, no order
+   * request due by T is pending. Replay at full speed (T = Infinity) keeps strict time order.
    */
   advanceTo(untilTs: number, maxSteps = Infinity): number {
     if (!this.running) return 0;
@@ -215,6 +223,7 @@ export class SimVenue {
       this.stepMarket();
       steps++;
     }
+    if (this.running && Number.isFinite(untilTs) && this.paper.nextDue() <= untilTs) this.paper.processDue(untilTs);
     if (this.replayRef && this.running && !this.ended && this.replayRef.ended && this.nextMarketTs() === Infinity) {
       this.finishReplay();
     }

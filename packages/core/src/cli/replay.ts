@@ -109,6 +109,7 @@ export async function replayCommand(o: ReplayOptions, out: (line: string) => voi
     },
     observer: reporting.observer,
     onShutdown: 'keep',
+    digest: true,
   });
   reporting.attach(dep.engine);
   let s;

@@ -2,7 +2,8 @@ import { isLoopback, loadConfigFile, outputRedactor } from '../config/index.js';
 import { composeDeployment, type Deployment } from '../engine/compose.js';
 import { engineHealth, engineStatus } from '../engine/status.js';
 import { createLogger } from '../observability/logger.js';
-import { healthRoutes, HttpEndpoint, metricsRoutes, requireToken } from '../observability/http.js';
+import { healthRoutes, HttpEndpoint, requireToken } from '../observability/http.js';
+import { OffThreadMetricsEndpoint } from '../observability/metrics-server.js';
 import { MetricsRegistry } from '../observability/metrics.js';
 import { liveRoutes } from '../observability/live-page.js';
 import { RecentActivity } from '../observability/recent-activity.js';
@@ -52,11 +53,12 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   const simulated = engine.venueNames().filter((v) => engine.venue(v)!.execution.simulated);
   for (const n of loaded.notices ?? []) logger.info(`config: ${n}`);
   for (const w of loaded.warnings) if (!simulated.some((v) => w.startsWith(`${v}: no api_key`))) logger.warn(w);
-  const metricsHttp = new HttpEndpoint('metrics', metricsRoutes(metrics));
+  // Scrapes are answered by a worker thread; the engine thread renders at most every 250 ms.
+  const metricsHttp = new OffThreadMetricsEndpoint(metrics);
   const components = () => engineHealth(engine, () => [{ name: `compute:${dep.compute.backend.name}`, ready: true, detail: dep.compute.backend.device.name }]);
   // One snapshot for /status and the live page's viewers, computed at most 4 times a second.
   const snapshots = new SnapshotHub(() => engineStatus(engine, { system: cfg.system.name, mode: cfg.system.mode, compute: dep.compute.backend.name, health: components(), recent: recent.snapshot() }));
-  const { '/status': statusRoute, ...probes } = healthRoutes(components, () => snapshots.current());
+  const { '/status': statusRoute, ...probes } = healthRoutes(components, () => snapshots.currentJson());
   const operatorRoutes = { '/status': statusRoute!, ...liveRoutes(snapshots) };
   const healthHttp = new HttpEndpoint('health', { ...probes, ...(controlToken ? requireToken(operatorRoutes, (p) => tokensEqual(p, controlToken.token), `${CONTROL_TOKEN_ENV}, or ${CONTROL_TOKEN_FILE} in the engine's data directory`) : operatorRoutes) });
   if (controlToken) logger.info(`health endpoint bound to ${mon.bind_address}: /status and the live page need the control token (from ${controlToken.source.kind === 'env' ? 'CWTS_CONTROL_TOKEN' : controlToken.source.path}); /health/* and /metrics stay open`);

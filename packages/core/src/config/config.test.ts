@@ -117,7 +117,6 @@ describe('production.toml (the seed config)', () => {
       'coinbase: no api_key/api_secret; market data only, orders on this venue will be refused',
       'bybit: no api_key/api_secret; market data only, orders on this venue will be refused',
       // The seed's keys nothing enforces yet say so instead of being silently ignored.
-      'performance.max_latency_ms: not enforced yet (back-pressure on the budget comes with the routing/e2e work, #16); the HighLatency alert in monitoring/alerts.yml carries its own copy of the figure',
       'performance.memory_pool_gb: reserved; nothing allocates a memory pool from it, so it has no effect',
       'monitoring.enable_tracing: tracing is not implemented yet (the operations toolkit, #19); no traces are recorded',
     ]);
@@ -570,14 +569,13 @@ describe('seed keys nothing enforces yet', () => {
     expect(notices(load(base).warnings)).toEqual([]);
   });
 
-  it('max_latency_ms, memory_pool_gb and enable_tracing = true each say at startup that they do nothing yet', () => {
+  it('memory_pool_gb and enable_tracing = true each say at startup that they do nothing yet; max_latency_ms is enforced (back-pressure), so it says nothing', () => {
     const text = base
       .replace(/^\[performance\]$/m, '[performance]\nmax_latency_ms = 5\nmemory_pool_gb = 4')
       .replace('enable_tracing = false', 'enable_tracing = true');
     const { config, warnings } = load(text);
     expect(config.performance).toMatchObject({ max_latency_ms: 5, memory_pool_gb: 4 });
     expect(notices(warnings)).toEqual([
-      expect.stringMatching(/^performance\.max_latency_ms: not enforced yet .*#16/),
       expect.stringMatching(/^performance\.memory_pool_gb: reserved/),
       expect.stringMatching(/^monitoring\.enable_tracing: tracing is not implemented yet .*#19/),
     ]);

@@ -29,8 +29,9 @@ export const systemTable = z.strictObject({
 
 export const performanceTable = z.strictObject({
   /**
-   * Tick-to-order latency budget in ms (default 10). Owned by the routing/e2e issue (#16):
-   * back-pressure and the HighLatency alert; not enforced yet (a startup warning says so).
+   * Tick-to-order latency budget in ms (default 10): an event-loop lag above it is back-pressure
+   * (new risk refused with BACKPRESSURE, observability/backpressure.ts); the LatencyBudgetExceeded
+   * alert carries the same figure.
    */
   max_latency_ms: num(positive).default(10),
   simd_enabled: bool.default(true),

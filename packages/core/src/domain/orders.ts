@@ -59,6 +59,8 @@ export type RejectReason =
   /** Rejected by a pre-trade check from a risk plugin (`[risk_checks.<name>]`); the message says which. */
   | 'RISK_CUSTOM'
   | 'KILL_SWITCH'
+  /** The engine is behind its intake (event-loop lag or a feed ring over its bound): no new risk until it recovers. */
+  | 'BACKPRESSURE'
   /** Cluster shard: this shard holds no lease on the symbol (another shard trades it). */
   | 'NOT_LEASED'
   /** Cluster shard: the order needs more of the global position budget than the shard holds. */

@@ -23,6 +23,7 @@ import { attachJournal } from './rebuild.js';
 import { registerCoreServices } from './core-services.js';
 import type { Journal } from '../journal/journal.js';
 import { SERVICE_TOKENS } from '../services/tokens.js';
+import { BackpressureMonitor } from '../observability/backpressure.js';
 
 export type { BuiltinDetectorDeps, BuiltinDetectorFactory };
 /** Built-in detectors by name; third-party ones come by `plugin = ...`. */
@@ -56,6 +57,10 @@ export interface ComposeOptions {
   extraRiskChecks?: readonly RiskCheck[];
   /** The control endpoint's token; default: `CWTS_CONTROL_TOKEN`, else a new one in `<data dir>/control.token`. */
   controlToken?: ControlToken;
+  /** Keep the digest of signals and fills (replay, and `run --record`, compare runs by it). */
+  digest?: boolean;
+  /** Replaces the back-pressure monitor built from `[performance] max_latency_ms` (tests pass one on a manual clock), or `false` for none. */
+  backpressure?: BackpressureMonitor | false;
 }
 
 export interface Deployment {
@@ -67,6 +72,8 @@ export interface Deployment {
   risk: RiskManager;
   /** The control endpoint and its port, when `controlPort` was given. */
   control?: { server: RiskControlServer; port: number };
+  /** The back-pressure monitor (absent in replay): a venue intake running on a worker registers its feed ring with `watchRing`. */
+  backpressure?: BackpressureMonitor;
   /** Releases everything in reverse order of acquisition; never throws. */
   dispose(): Promise<void>;
 }
@@ -160,6 +167,8 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
     }
   }
   const router = root.resolve(TOKENS.OrderRouter);
+  // Wall-time lag means nothing on a replay's virtual clock: back-pressure runs where the watchdog does.
+  const backpressure = opts.backpressure === false ? undefined : (opts.backpressure ?? (opts.watchdog !== false ? new BackpressureMonitor({ budgetMs: cfg.performance.max_latency_ms, metrics, logger }) : undefined));
   engine = new Engine({
     clock,
     logger,
@@ -180,6 +189,8 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
     watchdog: opts.watchdog,
     beforeEvent: opts.beforeEvent,
     observer: opts.observer,
+    digest: opts.digest ?? opts.recordPath !== undefined,
+    backpressure,
   });
 
   let control: { server: RiskControlServer; port: number } | undefined;
@@ -210,6 +221,7 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
     compute: { ...backendResult, registry: registry! },
     risk,
     control,
+    backpressure,
     async dispose() {
       if (disposed) return;
       disposed = true;

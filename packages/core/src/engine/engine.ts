@@ -21,7 +21,10 @@ import { commonToDecimal, commonToNumber, Portfolio, type Position } from '../ri
 import type { Recorder } from './recorder.js';
 import { RISK_STATE_CODES, RiskState } from '../risk/risk-state.js';
 import type { EngineRiskHooks } from '../risk/manager.js';
-import { describeFill, describeSignal } from './log-lines.js';
+import { logFill, logSignal } from './log-lines.js';
+import type { BackpressureGate } from '../observability/backpressure.js';
+import { DeferredLog } from '../observability/deferred-log.js';
+import { reducesExposure } from '../risk/checks.js';
 
 export interface VenueRuntime {
   name: string;
@@ -62,6 +65,17 @@ export interface EngineOptions {
   beforeEvent?: (event: MarketEvent) => void;
   /** Sees signals, fills and risk state changes after the engine applied them (reports). */
   observer?: EngineObserver;
+  /**
+   * Keep the sha256 digest of signals and fills (RunSummary.digest). Off by default: hashing
+   * and canonical JSON per signal and fill is work on the critical path that only a replay or a
+   * recording, which compare runs, asks for.
+   */
+  digest?: boolean;
+  /**
+   * Back-pressure (observability/backpressure.ts): while active, new risk is refused with
+   * BACKPRESSURE; orders that reduce exposure and cancels still go. Started and stopped with the engine.
+   */
+  backpressure?: BackpressureGate & { start(): void; stop(): void };
 }
 
 /** Read-only taps for reports; called synchronously on the engine thread, so keep them cheap. */
@@ -84,8 +98,8 @@ export interface RunSummary {
   unrealizedPnl: string;
   fees: string;
   equity: string;
-  /** sha256 of every signal and fill, in order, as canonical JSON lines. */
-  digest: string;
+  /** sha256 of every signal and fill, in order, as canonical JSON lines; only when the engine was asked to keep it (EngineOptions.digest). */
+  digest?: string;
 }
 
 /**
@@ -106,7 +120,11 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   private readonly sent = new SlidingWindow(65536, 10_000);
   private readonly lastTrade = new Map<string, number>();
   private readonly eventCounters = new Map<string, { inc(): void }>();
-  private readonly digest: Hash = createHash('sha256');
+  private readonly digest: Hash | undefined;
+  /** Signal and fill lines, formatted after the current batch of events (observability/deferred-log.ts). */
+  private readonly deferredLog: DeferredLog;
+  /** performance.now() when each order's submit() returned, until its first report (cwts_order_ack_seconds). */
+  private readonly awaitingAck = new Map<string, number>();
   private readonly counts = { events: 0, signals: 0, orders: 0, rejected: 0, fills: 0 };
   private readonly byType: Record<string, number> = {};
   private signalSeq = 0;
@@ -128,6 +146,8 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   constructor(private readonly opts: EngineOptions) {
     this.detectors = opts.detectors ?? [];
     this.riskChecks = opts.riskChecks ?? [];
+    this.digest = opts.digest ? createHash('sha256') : undefined;
+    this.deferredLog = new DeferredLog(opts.logger);
     for (const v of opts.venues) this.venues.set(v.name, v);
     const m = opts.metrics;
     this.books = opts.books ?? new BookStore();
@@ -186,6 +206,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       this.watchdog.unref();
     }
     this.opts.risk?.start();
+    this.opts.backpressure?.start();
     this.started = true;
   }
 
@@ -217,6 +238,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     log.info({ reason }, `stopping: ${reason}`);
     if (this.watchdog) clearInterval(this.watchdog);
     if (this.snapshotTimer) clearInterval(this.snapshotTimer);
+    this.opts.backpressure?.stop();
     this.opts.risk?.stop();
     await Promise.allSettled([...this.venues.values()].map((v) => v.marketData.stop()));
     for (const d of this.detectors) {
@@ -229,6 +251,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     this.journalSnapshot('stop');
     this.opts.journal?.close();
     this.opts.recorder?.close();
+    this.deferredLog.drain();
     this.resolveEnd();
   }
 
@@ -335,10 +358,10 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   emit(signal: Signal): void {
     this.counts.signals++;
     this.opts.metrics.signals.labels(signal.detector, signal.exchange, signal.symbol).inc();
-    this.digest.update(journalStringify({ s: signal }) + '\n');
+    this.digest?.update(journalStringify({ s: signal }) + '\n');
     this.journal({ t: 'signal', signal, ts: this.now });
     this.opts.observer?.signal?.(signal);
-    this.opts.logger.info({ signal: signal.id }, describeSignal(signal, this.instrument(signal.exchange, signal.symbol)));
+    if (this.deferredLog.enabled('info')) this.deferredLog.push(logSignal, signal, this.instrument(signal.exchange, signal.symbol), undefined);
     const s = this.opts.strategy;
     if (s && !this.stopping) {
       try {
@@ -370,6 +393,11 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     };
     if (this.stopping) return reject('SHUTTING_DOWN', 'engine is shutting down');
     if (this.riskState.state === 'HALTED') return reject('KILL_SWITCH', `risk state HALTED: ${this.riskState.reason}`);
+    const bp = this.opts.backpressure;
+    if (bp?.active && !reducesExposure(intent, this)) {
+      bp.noteRefused();
+      return reject('BACKPRESSURE', 'back-pressure: intake outpaces the engine (event-loop lag or a feed ring over its bound); only orders that reduce exposure are accepted until it recovers');
+    }
     const venue = this.venues.get(intent.exchange);
     const instrument = this.instrument(intent.exchange, intent.symbol);
     if (!venue || !instrument) return reject('INVALID_ORDER', `unknown instrument ${intent.exchange}:${intent.symbol}`);
@@ -390,14 +418,28 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       return reject('VENUE_ERROR', `journal ${this.opts.journal.path}: commit failed, order ${order.clientOrderId} not sent`);
     }
     this.counts.orders++;
+    // NaN until submit() returns: a client that reports inside submit() is answered in no time.
+    this.awaitingAck.set(order.clientOrderId, Number.NaN);
     venue.execution.submit(order);
-    this.opts.observer?.order?.(order);
+    // Tick-to-order ends here: a client that writes to its socket synchronously has handed the order's bytes to it.
     const t = performance.now();
+    if (this.awaitingAck.has(order.clientOrderId)) this.awaitingAck.set(order.clientOrderId, t);
+    this.trimAwaitingAck();
+    this.opts.observer?.order?.(order);
     this.latency.record(t - this.dispatchStart, t);
     this.sent.record(1, t);
     this.opts.metrics.tickToOrder.observe((t - this.dispatchStart) / 1000);
     this.opts.metrics.orders.labels(intent.exchange, 'submitted').inc();
     return { accepted: true, clientOrderId: order.clientOrderId };
+  }
+
+  /** Orders a venue never answers (it went away) must not grow the map for ever: the oldest go first. */
+  private trimAwaitingAck(): void {
+    if (this.awaitingAck.size <= 10_000) return;
+    for (const id of this.awaitingAck.keys()) {
+      this.awaitingAck.delete(id);
+      if (this.awaitingAck.size <= 9_000) break;
+    }
   }
 
   /** RouterHost: one child order through the risk checks (routing/smart-order-router.ts). */
@@ -419,6 +461,12 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   }
 
   onExecutionReport(r: ExecutionReport): void {
+    const sentAt = this.awaitingAck.get(r.clientOrderId);
+    if (sentAt !== undefined) {
+      // The first report of any kind answers the order: the venue-bound part of its latency.
+      this.awaitingAck.delete(r.clientOrderId);
+      this.opts.metrics.orderAck.labels(r.exchange).observe(Number.isNaN(sentAt) ? 0 : (performance.now() - sentAt) / 1000);
+    }
     const out = this.orders.apply(r, this.now);
     if (out.kind === 'unknown') {
       this.onFeedError('execution', `${r.exchange}: report for unknown order ${r.clientOrderId} (${r.kind})`);
@@ -437,10 +485,10 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       this.opts.risk?.onFill(instrument, r);
       this.counts.fills++;
       this.fillsBooked.set(r.exchange, (this.fillsBooked.get(r.exchange) ?? 0) + 1);
-      this.digest.update(journalStringify({ f: { id: r.clientOrderId, side: r.side, price: r.lastPrice, qty: r.lastQty, fee: r.feeAtoms, liq: r.liquidity ?? null } }) + '\n');
+      this.digest?.update(journalStringify({ f: { id: r.clientOrderId, side: r.side, price: r.lastPrice, qty: r.lastQty, fee: r.feeAtoms, liq: r.liquidity ?? null } }) + '\n');
       const pos = this.portfolio.find(r.exchange, r.symbol)!;
       this.opts.metrics.position.labels(r.exchange, r.symbol).set(Number(pos.qty) * Number(instrument.qtyScale.mantissa) * 10 ** -instrument.qtyScale.exponent);
-      this.opts.logger.info({ clientOrderId: r.clientOrderId }, describeFill(r, instrument, pos.qty));
+      if (this.deferredLog.enabled('info')) this.deferredLog.push(logFill, r, instrument, pos.qty);
       this.journalSnapshot('fill');
       this.opts.observer?.fill?.(r, instrument);
     } else if (r.kind === 'rejected') {
@@ -584,7 +632,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       unrealizedPnl: commonToDecimal(t.unrealized),
       fees: commonToDecimal(t.fees),
       equity: commonToDecimal(t.equity),
-      digest: this.digest.copy().digest('hex'),
+      ...(this.digest ? { digest: this.digest.copy().digest('hex') } : {}),
     };
   }
 

@@ -2,6 +2,7 @@ import { lotsToQty, ticksToPrice, type Instrument } from '../domain/instrument.j
 import type { ExecutionReport } from '../domain/orders.js';
 import type { Signal } from '../domain/signal.js';
 import { formatScaled } from '../domain/instrument.js';
+import type { Logger } from '../observability/logger.js';
 
 /** One readable line per signal: what, where, which way, how strong. */
 export function describeSignal(s: Signal, instrument: Instrument | undefined): string {
@@ -14,4 +15,14 @@ export function describeSignal(s: Signal, instrument: Instrument | undefined): s
 export function describeFill(r: ExecutionReport, i: Instrument, positionLots: number): string {
   const fee = formatScaled(r.feeAtoms, i.priceScale.exponent + i.qtyScale.exponent);
   return `fill ${r.clientOrderId} ${r.exchange}:${r.symbol} ${r.side} ${lotsToQty(i, r.lastQty)} @ ${ticksToPrice(i, r.lastPrice)} ${r.liquidity ?? ''} fee ${fee} ${i.quote}; position ${lotsToQty(i, positionLots)} ${i.base}`.replace(/\s+/g, ' ');
+}
+
+/** The signal's info line, written by the engine's DeferredLog after the current batch of events. */
+export function logSignal(logger: Logger, s: Signal, instrument: Instrument | undefined): void {
+  logger.info({ signal: s.id }, describeSignal(s, instrument));
+}
+
+/** The fill's info line with the position after it (captured as a number when the fill was booked). */
+export function logFill(logger: Logger, r: ExecutionReport, i: Instrument, positionLots: number): void {
+  logger.info({ clientOrderId: r.clientOrderId }, describeFill(r, i, positionLots));
 }

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { MetricsRegistry } from './metrics.js';
+import { MetricsSnapshot } from './metrics-snapshot.js';
 
 export interface ComponentHealth {
   name: string;
@@ -61,15 +62,22 @@ export class HttpEndpoint {
   }
 }
 
+/** A JSON body serialized once (a snapshot shared by many requests): sent as it is. */
+export class SerializedJson {
+  constructor(readonly json: string) {}
+}
+
 function send(res: ServerResponse, status: number, body: unknown, contentType?: string, headers?: Record<string, string>): void {
-  const text = typeof body === 'string' ? body : JSON.stringify(body, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2);
+  const text = typeof body === 'string' ? body : body instanceof SerializedJson ? body.json : JSON.stringify(body, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2);
   res.writeHead(status, { ...headers, 'content-type': contentType ?? (typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json') });
   res.end(text);
 }
 
-export function metricsRoutes(metrics: MetricsRegistry): Record<string, Route> {
+/** `/metrics` from a snapshot rendered at most every 250 ms (metrics-snapshot.ts), whatever the scrape rate. */
+export function metricsRoutes(metrics: MetricsRegistry | MetricsSnapshot): Record<string, Route> {
+  const snapshot = metrics instanceof MetricsSnapshot ? metrics : new MetricsSnapshot(metrics);
   return {
-    '/metrics': async () => ({ status: 200, body: await metrics.text(), contentType: metrics.registry.contentType }),
+    '/metrics': async () => ({ status: 200, body: await snapshot.text(), contentType: snapshot.contentType }),
   };
 }
 

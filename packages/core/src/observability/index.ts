@@ -7,6 +7,10 @@
 export * from './logger.js';
 export * from './metrics.js';
 export * from './http.js';
+export { MetricsSnapshot } from './metrics-snapshot.js';
+export { OffThreadMetricsEndpoint } from './metrics-server.js';
+export { BackpressureMonitor, type BackpressureGate, type BackpressureOptions } from './backpressure.js';
+export { DeferredLog, type DeferredLine } from './deferred-log.js';
 export { SlidingWindow } from './sliding-window.js';
 export { SnapshotHub } from './snapshot-hub.js';
 export { RecentActivity, type RecentSignal, type RecentFill } from './recent-activity.js';

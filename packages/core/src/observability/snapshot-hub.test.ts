@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { get, type IncomingMessage } from 'node:http';
-import { HttpEndpoint } from './http.js';
+import { HttpEndpoint, healthRoutes } from './http.js';
 import { liveRoutes } from './live-page.js';
 import { SnapshotHub } from './snapshot-hub.js';
 
@@ -40,6 +40,25 @@ describe('SnapshotHub', () => {
     t = 250;
     expect(hub.current()).toEqual({ n: 2 });
     expect(() => new SnapshotHub(() => ({}), 100)).toThrow(/at least 250/);
+  });
+
+  it('/status sends the snapshot serialized once per interval, not once per request', async () => {
+    let t = 0;
+    let calls = 0;
+    const hub = new SnapshotHub(() => ({ n: ++calls, big: 12345678901234567890n }), 250, 32, () => t);
+    const http = new HttpEndpoint('health', healthRoutes(() => [], () => hub.currentJson()));
+    endpoints.push(http);
+    const port = await http.listen(0, '127.0.0.1');
+    const bodies = await Promise.all(Array.from({ length: 10 }, async () => {
+      const res = await fetch(`http://127.0.0.1:${port}/status`);
+      expect(res.headers.get('content-type')).toBe('application/json');
+      return res.json();
+    }));
+    expect(bodies.every((b) => JSON.stringify(b) === JSON.stringify({ n: 1, big: '12345678901234567890' }))).toBe(true);
+    expect(hub.currentJson()).toBe(hub.currentJson()); // the same serialized object while fresh
+    t = 250;
+    expect(await (await fetch(`http://127.0.0.1:${port}/status`)).json()).toEqual({ n: 2, big: '12345678901234567890' });
+    expect(calls).toBe(2);
   });
 
   it('serves every viewer the same frames from one computation per publish, and serves the page without controls', async () => {

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { SerializedJson } from './http.js';
 
 const jsonReplacer = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v);
 
@@ -34,6 +35,14 @@ export class SnapshotHub {
   current(): unknown {
     return this.fresh().value;
   }
+
+  /** The same snapshot already serialized (`/status`): one JSON.stringify per interval, not per request. */
+  currentJson(): SerializedJson {
+    const f = this.fresh();
+    if (this.body?.source !== f) this.body = { source: f, json: new SerializedJson(f.json) };
+    return this.body.json;
+  }
+  private body: { source: object; json: SerializedJson } | undefined;
 
   get viewers(): number {
     return this.clients.size;

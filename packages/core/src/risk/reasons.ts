@@ -10,6 +10,7 @@ export const RISK_SELF_TRADE = 'RISK_SELF_TRADE' as string as RejectReason;
 /** Every reason code the pre-trade chain can return, with the check that returns it (docs/risk.md). */
 export const RISK_REASON_CODES: Readonly<Record<string, string>> = Object.freeze({
   KILL_SWITCH: 'risk_state: state is HALTED (kill switch); nothing new is accepted',
+  BACKPRESSURE: 'engine: intake outpaces the engine (event-loop lag over max_latency_ms, or a feed ring over its high-water mark); orders that reduce exposure still pass',
   RISK_STATE: 'risk_state: state is REDUCING and the order does not reduce exposure',
   OFF_GRID: 'instrument_rules: price or quantity is not a whole number of ticks / lots',
   INVALID_ORDER: 'instrument_rules: non-positive quantity or price; unknown instrument',
