@@ -25,7 +25,11 @@ export interface MetricsSnapshot {
   feedErrors: number;
   /** process_resident_memory_bytes. */
   rssBytes: number | undefined;
-  /** nodejs_eventloop_lag_p99_seconds (prom-client resets it at each scrape: p99 since the last). */
+  /**
+   * The worse of nodejs_eventloop_lag_p99_seconds (the loop's delay p99 since the previous
+   * scrape: prom-client resets it) and nodejs_eventloop_lag_seconds (the delay of a setImmediate
+   * queued at this scrape): the p99 alone under-reads a loop so busy that it took few samples.
+   */
   eventLoopLagP99Seconds: number | undefined;
 }
 
@@ -42,8 +46,12 @@ export function snapshotOf(text: string, atMs: number): MetricsSnapshot {
     errors: sumOf(s, 'cwts_errors_total') + sumOf(s, 'cwts_journal_write_failures_total'),
     feedErrors: sumOf(s, 'cwts_feed_errors_total'),
     rssBytes: valueOf(s, 'process_resident_memory_bytes'),
-    eventLoopLagP99Seconds: valueOf(s, 'nodejs_eventloop_lag_p99_seconds') ?? valueOf(s, 'cwts_event_loop_lag_seconds'),
+    eventLoopLagP99Seconds: worst(valueOf(s, 'nodejs_eventloop_lag_p99_seconds'), valueOf(s, 'nodejs_eventloop_lag_seconds') ?? valueOf(s, 'cwts_event_loop_lag_seconds')),
   };
+}
+
+function worst(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined ? b : b === undefined ? a : Math.max(a, b);
 }
 
 /** The measured figures of one step. */
