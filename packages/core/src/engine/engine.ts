@@ -22,6 +22,7 @@ import type { Recorder } from './recorder.js';
 import { RISK_STATE_CODES, RiskState } from '../risk/risk-state.js';
 import type { EngineRiskHooks } from '../risk/manager.js';
 import { describeFill, describeSignal } from './log-lines.js';
+import type { EngineTracing } from '../observability/tracing/hooks.js';
 
 export interface VenueRuntime {
   name: string;
@@ -120,6 +121,8 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   private readonly componentState = new Map<string, unknown>();
   reconciled = false;
   started = false;
+  /** OpenTelemetry hooks when `[monitoring] enable_tracing` (observability/tracing/); undefined: no call at all. */
+  tracing: EngineTracing | undefined = undefined;
   /** What the last restart restored from the journal (`/status` restoredFrom). */
   restoredFrom: RestoreSummary | undefined;
   /** Reconciliation with the venues at start (`/status` reconcile). */
@@ -132,6 +135,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     const m = opts.metrics;
     this.books = opts.books ?? new BookStore();
     this.books.listen((rec, prev) => {
+      this.tracing?.bookState(rec.book.exchange, rec.book.symbol, rec.state, rec.reason);
       m.bookState.labels(rec.book.exchange, rec.book.symbol).set(BOOK_STATE_CODES[rec.state]);
       if (rec.state === 'resyncing' || rec.state === 'crossed') {
         m.bookResyncs.labels(rec.book.exchange, rec.book.symbol, rec.state === 'crossed' ? 'crossed' : reasonLabel(rec.reason)).inc();
@@ -158,6 +162,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   // ---- lifecycle ------------------------------------------------------------------------
 
   async start(): Promise<void> {
+    const traced = this.tracing?.phase('engine_start');
     const log = this.opts.logger;
     for (const v of this.venues.values()) {
       const list = await v.marketData.loadInstruments(v.symbols);
@@ -187,6 +192,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     }
     this.opts.risk?.start();
     this.started = true;
+    traced?.end({ venues: this.venues.size, instruments: this.instruments.size });
   }
 
   /**
@@ -195,6 +201,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
    * and positions compared (engine/reconcile.ts). `/health/ready` stays 503 until this ends.
    */
   private async reconcile(): Promise<void> {
+    const traced = this.tracing?.phase('reconcile');
     this.reconcileResult = await reconcileVenues(this, {
       logger: this.opts.logger,
       metrics: this.opts.metrics,
@@ -204,6 +211,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     // HALTED means nothing is working at a venue: a restored HALT cancels what reconciliation left open.
     if (this.riskState.state === 'HALTED' && this.orders.openCount() > 0) await this.cancelAllOpen(`risk state HALTED: ${this.riskState.reason}`, 5000);
     this.reconciled = true;
+    traced?.end({ open_orders: this.orders.openCount() });
   }
 
   /** Venue time of the last journaled fill per venue (set by the restore; reconciliation pulls trades after it). */
@@ -266,6 +274,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     if (this.stopping) return;
     this.opts.beforeEvent?.(ev);
     this.dispatchStart = performance.now();
+    this.tracing?.eventStart(ev, this.dispatchStart);
     this.counts.events++;
     this.byType[ev.type] = (this.byType[ev.type] ?? 0) + 1;
     this.eventCounter(ev).inc();
@@ -286,6 +295,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     this.venues.get(ev.exchange)?.execution.onMarketEvent?.(ev);
     this.opts.recorder?.write(ev);
     this.opts.risk?.afterMarketEvent(ev);
+    this.tracing?.mark('book');
     for (let i = 0; i < this.detectors.length; i++) {
       try {
         this.detectors[i]!.onMarketEvent(ev, this);
@@ -293,6 +303,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
         this.componentError(`detector:${this.detectors[i]!.name}`, err);
       }
     }
+    this.tracing?.mark('detectors');
     const s = this.opts.strategy;
     if (s?.onMarketEvent) {
       try {
@@ -301,6 +312,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
         this.componentError(`strategy:${s.name}`, err);
       }
     }
+    this.tracing?.eventEnd();
   }
 
   onFeedStatus(st: FeedStatusEvent): void {
@@ -354,8 +366,10 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   }
 
   submit(intent: OrderIntent): SubmitResult {
+    this.tracing?.mark('order');
     if (this.opts.router?.submitParent) return this.opts.router.submitParent(intent, this);
     const routed = this.opts.router ? this.opts.router.route(intent, this) : [intent];
+    this.tracing?.mark('route');
     let last: SubmitResult = { accepted: false, reason: 'INVALID_ORDER', message: 'router produced no order' };
     for (const r of routed) last = this.submitOne(r);
     return last;
@@ -383,6 +397,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       const d = this.riskChecks[i]!.check(intent, this);
       if (!d.ok) return reject(d.reason, d.message);
     }
+    this.tracing?.mark('risk');
     const order = this.orders.create(intent, this.now);
     // Under fsync "always" the order is committed before it leaves; a failed commit stops it here.
     if (this.opts.journal && !this.opts.journal.append({ t: 'order', order: { ...order }, ts: this.now })) {
@@ -391,6 +406,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     }
     this.counts.orders++;
     venue.execution.submit(order);
+    this.tracing?.sent(order.clientOrderId);
     this.opts.observer?.order?.(order);
     const t = performance.now();
     this.latency.record(t - this.dispatchStart, t);
@@ -419,6 +435,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   }
 
   onExecutionReport(r: ExecutionReport): void {
+    this.tracing?.report(r);
     const out = this.orders.apply(r, this.now);
     if (out.kind === 'unknown') {
       this.onFeedError('execution', `${r.exchange}: report for unknown order ${r.clientOrderId} (${r.kind})`);
