@@ -45,8 +45,8 @@ export interface StepResult {
   /** At least this many orders per second could be asked for (offered / events-per-order); null for "max" and when attached. */
   offeredOrdersPerSecond: number | null;
   figures: StepFigures | null;
-  /** The scrapes the figures come from (raw counter values), for checking against /metrics. */
-  scrapes: { start: MetricsSnapshot; end: MetricsSnapshot; count: number } | null;
+  /** The scrapes the figures come from (raw counter values, buckets left out), for checking against /metrics. */
+  scrapes: { start: RawCounters; end: RawCounters; count: number } | null;
   /** The app's own counts over its whole life (child mode): its log's summary at exit. */
   appSummary: AppSummary | null;
   appExit: { code: number | null; signal: string | null } | null;
@@ -55,6 +55,9 @@ export interface StepResult {
   /** Why the step could not be measured, when it could not. */
   error?: string;
 }
+
+export type RawCounters = Omit<MetricsSnapshot, 'tickToOrderBuckets'>;
+const raw = ({ tickToOrderBuckets: _, ...counters }: MetricsSnapshot): RawCounters => counters;
 
 export interface LoadTestReport {
   mode: 'child' | 'attach';
@@ -133,7 +136,7 @@ export async function runLoadTest(o: LoadTestOptions, progress: (line: string) =
       const w = await measureWindow(url, stepSeconds, sampleMs, () => true);
       const figures = stepFigures(w.start, w.end, w.during);
       const checks = checkStep(figures, null, null, targets);
-      steps.push({ step: `window ${i}`, offeredEventsPerSecond: null, offeredOrdersPerSecond: null, figures, scrapes: { start: w.start, end: w.end, count: w.during.length + 2 }, appSummary: null, appExit: null, checks, verdict: stepVerdict(checks) });
+      steps.push({ step: `window ${i}`, offeredEventsPerSecond: null, offeredOrdersPerSecond: null, figures, scrapes: { start: raw(w.start), end: raw(w.end), count: w.during.length + 2 }, appSummary: null, appExit: null, checks, verdict: stepVerdict(checks) });
     }
     return finish('attach', steps, targets);
   }
@@ -171,7 +174,7 @@ export async function runLoadTest(o: LoadTestOptions, progress: (line: string) =
       // An app that crashed or did not stop cleanly is an error of the step.
       if (!cleanExit || failure) figures.errors += 1;
       const checks = checkStep(figures, eventsPerOrder, offeredOrders, targets);
-      steps.push({ ...base, figures, scrapes: { start: w.start, end: w.end, count: w.during.length + 2 }, appSummary: exit.summary ?? null, appExit: { code: exit.code, signal: exit.signal }, checks, verdict: stepVerdict(checks), ...(failure ? { error: failure } : !cleanExit ? { error: `the app exited with code ${exit.code} (signal ${exit.signal})` } : {}) });
+      steps.push({ ...base, figures, scrapes: { start: raw(w.start), end: raw(w.end), count: w.during.length + 2 }, appSummary: exit.summary ?? null, appExit: { code: exit.code, signal: exit.signal }, checks, verdict: stepVerdict(checks), ...(failure ? { error: failure } : !cleanExit ? { error: `the app exited with code ${exit.code} (signal ${exit.signal})` } : {}) });
     } catch (err) {
       steps.push({ ...base, figures: null, scrapes: null, appSummary: null, appExit: null, checks: [], verdict: 'FAIL', error: (err as Error).message });
     } finally {

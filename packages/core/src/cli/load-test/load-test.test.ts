@@ -61,7 +61,7 @@ describe('targets', () => {
 
   it('marks the seed throughput n/a where the step cannot offer it, and fails what is missed', () => {
     expect(verdicts(checkStep(base, 1, 10_000))).toEqual({ p99: 'PASS', 'orders-per-second': 'n/a', 'keeps-up': 'PASS', 'event-loop-lag': 'PASS', errors: 'PASS' });
-    const slow = checkStep({ ...base, tickToOrderP99Ms: 12, orders: 500, errors: 2 }, 1, null);
+    const slow = checkStep({ ...base, tickToOrderP99Ms: 12, orders: 500, feedErrors: 2 }, 1, null);
     expect(verdicts(slow)).toEqual({ p99: 'FAIL', 'orders-per-second': 'FAIL', 'keeps-up': 'FAIL', 'event-loop-lag': 'PASS', errors: 'FAIL' });
     expect(stepVerdict(slow)).toBe('FAIL');
     // no order at all is never a latency PASS

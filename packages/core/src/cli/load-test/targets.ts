@@ -62,7 +62,7 @@ export function checkStep(f: StepFigures, eventsPerOrder: number | null, offered
       verdict: asked === null ? 'n/a' : asked > 0 && f.orders >= t.keepUpRatio * asked ? 'PASS' : 'FAIL',
     },
     { id: 'event-loop-lag', source: 'ours', title: `event-loop lag p99 < ${t.eventLoopLagMs} ms`, measured: f.eventLoopLagP99Ms, limit: t.eventLoopLagMs, verdict: below(f.eventLoopLagP99Ms, t.eventLoopLagMs) },
-    { id: 'errors', source: 'ours', title: 'no errors (cwts_errors_total, journal write failures, app exit)', measured: f.errors, limit: 0, verdict: f.errors === 0 ? 'PASS' : 'FAIL' },
+    { id: 'errors', source: 'ours', title: 'no errors (cwts_errors_total, journal write failures, feed errors, app exit)', measured: f.errors + f.feedErrors, limit: 0, verdict: f.errors + f.feedErrors === 0 ? 'PASS' : 'FAIL' },
   ];
 }
 
