@@ -118,6 +118,18 @@ export function buildProgram(): Command {
     .option('--json', 'print one JSON object')
     .action(async (o) => { program.setOptionValue('code', await doctorCommand({ config: o.config, offline: !!o.offline, json: !!o.json }, out)); });
 
+  program.command('load-test').description('drive the app through the simulated venue at stepped event rates and report events/s, orders/s, tick-to-order p50/p99, loop lag, RSS, errors with PASS/FAIL per step (exit 0 pass / 1 target missed / 2 could not run)')
+    .option('--steps <list>', 'offered events/s per step: numbers, "10k", "max"', '10000,50000,100000,max')
+    .option('--step-seconds <s>', 'measured window per step', '10')
+    .option('--warmup-seconds <s>', 'run before measuring each step', '2')
+    .option('--events-per-order <n>', 'the load strategy sends one order per this many events', '1')
+    .option('--symbols <list>', 'simulated symbols (the step rate is shared between them)', 'BTCUSDT')
+    .option('--fsync <policy>', 'journal fsync of the app under load: always | batch | never', 'batch')
+    .option('--url <url>', 'attach to a running app (its /metrics URL) instead of starting one per step')
+    .option('--windows <n>', 'with --url: how many windows of --step-seconds to measure', '1')
+    .option('--json', 'print one JSON object (CI)')
+    .action(async (o) => { program.setOptionValue('code', await (await import('./load-test/index.js')).loadTestCommand(o, out)); });
+
   program.command('gpu-test').description('measure GPU throughput, bandwidth and launch latency on the available GPU backend')
     .option('--config <file>', 'resolve backend packages from this config\'s directory')
     .action(async (o) => { program.setOptionValue('code', await gpuTestCommand(o.config ? dirname(resolve(o.config)) : process.cwd(), out)); });

@@ -10,6 +10,7 @@ import { RecentActivity } from '../observability/recent-activity.js';
 import { SnapshotHub } from '../observability/snapshot-hub.js';
 import { combineObservers } from '../cluster/contract.js';
 import { createClusterShard } from '../cluster/shard-runtime.js';
+import { startTracing } from '../observability/tracing/start.js';
 import { CONTROL_TOKEN_ENV, CONTROL_TOKEN_FILE, establishControlToken, tokensEqual } from '../risk/control-token.js';
 
 export interface RunOptions {
@@ -47,8 +48,14 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   const controlToken = exposed ? establishControlToken() : undefined;
   // `[cluster]`: one shard of many (docs/scale-out.md); without it nothing of the cluster loads.
   const shard = await createClusterShard(loaded, logger);
+  // `[monitoring] enable_tracing`: OpenTelemetry loads only then (observability/tracing/start.ts).
+  const tracing = await startTracing({ enabled: mon.enable_tracing, endpoint: mon.tracing_endpoint, sampleRatio: mon.tracing_sample_ratio, serviceName: cfg.system.name }, logger);
+  tracing?.beginStartup({ 'cwts.system': cfg.system.name, 'cwts.mode': cfg.system.mode });
+  const composing = tracing?.phase('compose');
   const dep: Deployment = await composeDeployment({ loaded, logger, metrics, recordPath: opts.record, controlPort: mon.control_port, controlToken, observer: shard ? combineObservers(recent, shard.observer) : recent, extraRiskChecks: shard?.riskChecks });
   const { engine } = dep;
+  composing?.end();
+  engine.tracing = tracing;
   // A simulated venue needs no keys: the config's "market data only" warning does not apply.
   const simulated = engine.venueNames().filter((v) => engine.venue(v)!.execution.simulated);
   for (const n of loaded.notices ?? []) logger.info(`config: ${n}`);
@@ -68,6 +75,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
       await engine.stop(why);
       await dep.dispose();
       await shard?.stop();
+      await tracing?.shutdown();
       snapshots.close();
       await Promise.allSettled([metricsHttp.close(), healthHttp.close()]);
     })();
@@ -81,11 +89,13 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     logger.info({ metricsPort: mp, healthPort: hp }, `metrics on http://${mon.bind_address}:${mp}/metrics, health on http://${mon.bind_address}:${hp}/health`);
     await shard?.start(engine);
     await engine.start();
+    tracing?.endStartup();
     logger.info(
       { venues: engine.venueNames(), compute: dep.compute.backend.name, mode: cfg.system.mode },
       `${cfg.system.name} running in ${cfg.system.mode} mode on ${engine.venueNames().join(', ')} with the ${dep.compute.backend.name} compute backend`,
     );
   } catch (err) {
+    tracing?.endStartup((err as Error)?.message ?? String(err));
     await stop('startup failed');
     throw err;
   }

@@ -118,7 +118,6 @@ describe('production.toml (the seed config)', () => {
       'bybit: no api_key/api_secret; market data only, orders on this venue will be refused',
       // The seed's keys nothing enforces yet say so instead of being silently ignored.
       'performance.memory_pool_gb: reserved; nothing allocates a memory pool from it, so it has no effect',
-      'monitoring.enable_tracing: tracing is not implemented yet (the operations toolkit, #19); no traces are recorded',
     ]);
     expect(config.compute).toEqual({ backends: undefined, backendOptions: {}, plugins: {} });
     expect(config.detectors).toEqual([]);
@@ -569,7 +568,7 @@ describe('seed keys nothing enforces yet', () => {
     expect(notices(load(base).warnings)).toEqual([]);
   });
 
-  it('memory_pool_gb and enable_tracing = true each say at startup that they do nothing yet; max_latency_ms is enforced (back-pressure), so it says nothing', () => {
+  it('memory_pool_gb says at startup that it does nothing yet; max_latency_ms (back-pressure) and enable_tracing = true are acted on, so they say nothing', () => {
     const text = base
       .replace(/^\[performance\]$/m, '[performance]\nmax_latency_ms = 5\nmemory_pool_gb = 4')
       .replace('enable_tracing = false', 'enable_tracing = true');
@@ -577,7 +576,6 @@ describe('seed keys nothing enforces yet', () => {
     expect(config.performance).toMatchObject({ max_latency_ms: 5, memory_pool_gb: 4 });
     expect(notices(warnings)).toEqual([
       expect.stringMatching(/^performance\.memory_pool_gb: reserved/),
-      expect.stringMatching(/^monitoring\.enable_tracing: tracing is not implemented yet .*#19/),
     ]);
     // Still validated: a bad value is an error, not a notice.
     expect(() => load(text.replace('memory_pool_gb = 4', 'memory_pool_gb = 0'))).toThrowError(/performance\.memory_pool_gb: must be > 0, got 0/);
@@ -625,5 +623,18 @@ describe('[compute] (config/compute-schema.ts)', () => {
     expect(issuesOf(toml({ compute: 'backends = []' }))).toEqual([{ path: 'compute.backends', message: 'must list at least one backend' }]);
     expect(issuesOf(toml({ 'compute.acme': 'plugin = 3' }))).toEqual([{ path: 'compute.acme.plugin', message: 'expected a string, got number 3' }]);
     expect(issuesOf(toml({ 'compute.js': 'plugin = "x"' }))).toEqual([{ path: 'compute.js.plugin', message: 'js is built into @cwts/core and cannot be loaded from a plugin' }]);
+  });
+});
+
+describe('[monitoring] tracing keys', () => {
+  const base = readFileSync(SIM, 'utf8');
+  const load = (text: string) => parseConfig(text, {}, 'x');
+  it('are optional (defaults applied where tracing starts), and range- and URL-checked', () => {
+    expect(load(base).config.monitoring.tracing_endpoint).toBeUndefined();
+    const on = base.replace('enable_tracing = false', 'enable_tracing = true\ntracing_endpoint = "http://127.0.0.1:4318"\ntracing_sample_ratio = 0.01');
+    expect(load(on).config.monitoring).toMatchObject({ enable_tracing: true, tracing_endpoint: 'http://127.0.0.1:4318', tracing_sample_ratio: 0.01 });
+    expect(() => load(on.replace('tracing_sample_ratio = 0.01', 'tracing_sample_ratio = 0'))).toThrowError(/monitoring\.tracing_sample_ratio/);
+    expect(() => load(on.replace('tracing_sample_ratio = 0.01', 'tracing_sample_ratio = 1.5'))).toThrowError(/monitoring\.tracing_sample_ratio/);
+    expect(() => load(on.replace('"http://127.0.0.1:4318"', '"grpc://x:4317"'))).toThrowError(/monitoring\.tracing_endpoint: expected a http:\/\/ or https:\/\/ URL/);
   });
 });

@@ -140,12 +140,8 @@ function tableWarnings(config: CwtsConfig, root: Table): string[] {
 function seedKeyNotices(root: Table): string[] {
   const out: string[] = [];
   const performance = tableAt(root, 'performance') ?? {};
-  const monitoring = tableAt(root, 'monitoring') ?? {};
   if (performance.memory_pool_gb !== undefined) {
     out.push('performance.memory_pool_gb: reserved; nothing allocates a memory pool from it, so it has no effect');
-  }
-  if (monitoring.enable_tracing === true) {
-    out.push('monitoring.enable_tracing: tracing is not implemented yet (the operations toolkit, #19); no traces are recorded');
   }
   return out;
 }

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { closestMatch } from './suggest.js';
 import { say } from './config-messages.js';
 import { bool, host, int, nameList, NAME_RE, NAME_RULE, nonEmptyString, num, oneOf, pluginSpec, port, positive, secret, symbolList, table, unitInterval, url } from './fields.js';
+import { tracingKeys } from './tracing-schema.js';
 import { DEFAULT_KELLY_FRACTION, FSYNC_POLICIES, LOG_LEVELS, MARKET_TYPES, SHUTDOWN_POLICIES, TRADING_MODES } from './constants.js';
 
 /** Top-level tables that are not venues. A venue may not take one of these names. */
@@ -112,8 +113,9 @@ export const monitoringTable = z.strictObject({
   /** 0 = pick a free port. */
   health_check_port: port.default(8080),
   bind_address: host.default('127.0.0.1'),
-  /** Owned by the operations issue (#19); not enforced yet (a startup warning says so when true). */
+  /** OpenTelemetry spans (observability/tracing/), with tracing_endpoint and tracing_sample_ratio. */
   enable_tracing: bool.default(false),
+  ...tracingKeys,
   /** Where the manual kill-switch endpoint listens (loopback only). */
   control_bind_address: host.default('127.0.0.1'),
   /** Port of the kill-switch endpoint (default 8081; 0 picks a free port). */

@@ -24,6 +24,7 @@ import type { EngineRiskHooks } from '../risk/manager.js';
 import { logFill, logSignal } from './log-lines.js';
 import type { BackpressureGate } from '../observability/backpressure.js';
 import { DeferredLog } from '../observability/deferred-log.js';
+import type { EngineTracing } from '../observability/tracing/hooks.js';
 import { reducesExposure } from '../risk/checks.js';
 
 export interface VenueRuntime {
@@ -138,6 +139,8 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   private readonly componentState = new Map<string, unknown>();
   reconciled = false;
   started = false;
+  /** OpenTelemetry hooks when `[monitoring] enable_tracing` (observability/tracing/); undefined: no call at all. */
+  tracing: EngineTracing | undefined = undefined;
   /** What the last restart restored from the journal (`/status` restoredFrom). */
   restoredFrom: RestoreSummary | undefined;
   /** Reconciliation with the venues at start (`/status` reconcile). */
@@ -152,6 +155,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     const m = opts.metrics;
     this.books = opts.books ?? new BookStore();
     this.books.listen((rec, prev) => {
+      this.tracing?.bookState(rec.book.exchange, rec.book.symbol, rec.state, rec.reason);
       m.bookState.labels(rec.book.exchange, rec.book.symbol).set(BOOK_STATE_CODES[rec.state]);
       if (rec.state === 'resyncing' || rec.state === 'crossed') {
         m.bookResyncs.labels(rec.book.exchange, rec.book.symbol, rec.state === 'crossed' ? 'crossed' : reasonLabel(rec.reason)).inc();
@@ -178,6 +182,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   // ---- lifecycle ------------------------------------------------------------------------
 
   async start(): Promise<void> {
+    const traced = this.tracing?.phase('engine_start');
     const log = this.opts.logger;
     for (const v of this.venues.values()) {
       const list = await v.marketData.loadInstruments(v.symbols);
@@ -208,6 +213,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     this.opts.risk?.start();
     this.opts.backpressure?.start();
     this.started = true;
+    traced?.end({ venues: this.venues.size, instruments: this.instruments.size });
   }
 
   /**
@@ -216,6 +222,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
    * and positions compared (engine/reconcile.ts). `/health/ready` stays 503 until this ends.
    */
   private async reconcile(): Promise<void> {
+    const traced = this.tracing?.phase('reconcile');
     this.reconcileResult = await reconcileVenues(this, {
       logger: this.opts.logger,
       metrics: this.opts.metrics,
@@ -225,6 +232,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     // HALTED means nothing is working at a venue: a restored HALT cancels what reconciliation left open.
     if (this.riskState.state === 'HALTED' && this.orders.openCount() > 0) await this.cancelAllOpen(`risk state HALTED: ${this.riskState.reason}`, 5000);
     this.reconciled = true;
+    traced?.end({ open_orders: this.orders.openCount() });
   }
 
   /** Venue time of the last journaled fill per venue (set by the restore; reconciliation pulls trades after it). */
@@ -289,6 +297,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     if (this.stopping) return;
     this.opts.beforeEvent?.(ev);
     this.dispatchStart = performance.now();
+    this.tracing?.eventStart(ev, this.dispatchStart);
     this.counts.events++;
     this.byType[ev.type] = (this.byType[ev.type] ?? 0) + 1;
     this.eventCounter(ev).inc();
@@ -309,6 +318,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     this.venues.get(ev.exchange)?.execution.onMarketEvent?.(ev);
     this.opts.recorder?.write(ev);
     this.opts.risk?.afterMarketEvent(ev);
+    this.tracing?.mark('book');
     for (let i = 0; i < this.detectors.length; i++) {
       try {
         this.detectors[i]!.onMarketEvent(ev, this);
@@ -316,6 +326,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
         this.componentError(`detector:${this.detectors[i]!.name}`, err);
       }
     }
+    this.tracing?.mark('detectors');
     const s = this.opts.strategy;
     if (s?.onMarketEvent) {
       try {
@@ -324,6 +335,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
         this.componentError(`strategy:${s.name}`, err);
       }
     }
+    this.tracing?.eventEnd();
   }
 
   onFeedStatus(st: FeedStatusEvent): void {
@@ -377,8 +389,10 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   }
 
   submit(intent: OrderIntent): SubmitResult {
+    this.tracing?.mark('order');
     if (this.opts.router?.submitParent) return this.opts.router.submitParent(intent, this);
     const routed = this.opts.router ? this.opts.router.route(intent, this) : [intent];
+    this.tracing?.mark('route');
     let last: SubmitResult = { accepted: false, reason: 'INVALID_ORDER', message: 'router produced no order' };
     for (const r of routed) last = this.submitOne(r);
     return last;
@@ -411,6 +425,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       const d = this.riskChecks[i]!.check(intent, this);
       if (!d.ok) return reject(d.reason, d.message);
     }
+    this.tracing?.mark('risk');
     const order = this.orders.create(intent, this.now);
     // Under fsync "always" the order is committed before it leaves; a failed commit stops it here.
     if (this.opts.journal && !this.opts.journal.append({ t: 'order', order: { ...order }, ts: this.now })) {
@@ -423,6 +438,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     venue.execution.submit(order);
     // Tick-to-order ends here: a client that writes to its socket synchronously has handed the order's bytes to it.
     const t = performance.now();
+    this.tracing?.sent(order.clientOrderId);
     if (this.awaitingAck.has(order.clientOrderId)) this.awaitingAck.set(order.clientOrderId, t);
     this.trimAwaitingAck();
     this.opts.observer?.order?.(order);
@@ -461,6 +477,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   }
 
   onExecutionReport(r: ExecutionReport): void {
+    this.tracing?.report(r);
     const sentAt = this.awaitingAck.get(r.clientOrderId);
     if (sentAt !== undefined) {
       // The first report of any kind answers the order: the venue-bound part of its latency.
