@@ -9,6 +9,20 @@ export type ReportOutcome =
   | { kind: 'unknown' };
 
 /**
+ * How long closed orders stay in memory. A long-running process must not keep every order and
+ * every fill's trade id for ever; but a fill may arrive after its order's cancel ack (most
+ * venues), and a polling venue reports seconds late, so a closed order is forgotten only when it
+ * has been closed for `closedMs` AND more than `minClosed` closed orders are kept. The journal
+ * keeps the history; a report for a forgotten order is counted as one for an unknown order.
+ */
+export interface ClosedOrderRetention {
+  minClosed: number;
+  closedMs: number;
+}
+
+export const DEFAULT_CLOSED_ORDER_RETENTION: ClosedOrderRetention = { minClosed: 100_000, closedMs: 10 * 60_000 };
+
+/**
  * The order state machine. Venue reports can arrive late, twice or out of order (a fill after
  * a cancel ack is normal on most venues), so: fills are de-duplicated by trade id, a fill is
  * always applied even to a cancelled order (the venue's fill is the truth), and terminal states
@@ -17,13 +31,20 @@ export type ReportOutcome =
 export class OrderManager {
   private readonly orders = new Map<string, Order>();
   private readonly open = new Map<string, Map<string, Order>>();
-  private readonly seenTrades = new Set<string>();
+  /** Trade ids of the fills applied, per client order id (forgotten with the order). */
+  private readonly seenTrades = new Map<string, Set<string>>();
+  /** Closed orders in the order they closed, with when (clock ms): what may be forgotten first. */
+  private readonly closedAt = new Map<string, number>();
+  private lastNow = 0;
   private nextId = 1;
   /** Ids up to here are reserved in the journal; issuing past it reserves the next block first. */
   private reservedUpTo = Number.POSITIVE_INFINITY;
   private reserve: ((upTo: number) => void) | undefined;
 
-  constructor(private readonly idPrefix = 'cw') {}
+  constructor(
+    private readonly idPrefix = 'cw',
+    private readonly retention: ClosedOrderRetention = DEFAULT_CLOSED_ORDER_RETENTION,
+  ) {}
 
   /**
    * Client ids come from a durable sequence: blocks of `block` ids are reserved in the journal
@@ -63,6 +84,7 @@ export class OrderManager {
       createdTs: now,
       updatedTs: now,
     };
+    this.lastNow = now;
     this.orders.set(order.clientOrderId, order);
     this.openSet(order.exchange, order.symbol).set(order.clientOrderId, order);
     return order;
@@ -74,7 +96,15 @@ export class OrderManager {
     const n = Number(/-(\d+)$/.exec(order.clientOrderId)?.[1] ?? 0);
     if (n >= this.nextId) this.nextId = n + 1;
     if (!TERMINAL.has(order.status)) this.openSet(order.exchange, order.symbol).set(order.clientOrderId, order);
-    else this.openSet(order.exchange, order.symbol).delete(order.clientOrderId);
+    else {
+      this.openSet(order.exchange, order.symbol).delete(order.clientOrderId);
+      this.closed(order.clientOrderId, order.updatedTs);
+    }
+  }
+
+  /** Closed orders held in memory (status, tests). */
+  get closedCount(): number {
+    return this.closedAt.size;
   }
 
   /** Every order known (journal and this run), for reconciliation and status. */
@@ -104,6 +134,7 @@ export class OrderManager {
   }
 
   apply(r: ExecutionReport, now: number): ReportOutcome {
+    this.lastNow = now;
     const order = this.orders.get(r.clientOrderId);
     if (!order) return { kind: 'unknown' };
     if (r.venueOrderId) order.venueOrderId = r.venueOrderId;
@@ -115,9 +146,10 @@ export class OrderManager {
         break;
       case 'fill': {
         if (r.tradeId !== undefined) {
-          const key = `${order.exchange}:${r.tradeId}:${order.clientOrderId}`;
-          if (this.seenTrades.has(key)) return { kind: 'duplicate', order };
-          this.seenTrades.add(key);
+          let seen = this.seenTrades.get(order.clientOrderId);
+          if (seen === undefined) this.seenTrades.set(order.clientOrderId, (seen = new Set()));
+          if (seen.has(r.tradeId)) return { kind: 'duplicate', order };
+          seen.add(r.tradeId);
         }
         order.filledQty += r.lastQty;
         order.filledNotionalTicksLots += BigInt(r.lastPrice) * BigInt(r.lastQty);
@@ -144,7 +176,10 @@ export class OrderManager {
         }
         break;
     }
-    if (TERMINAL.has(order.status)) this.open.get(instrumentKey(order.exchange, order.symbol))?.delete(order.clientOrderId);
+    if (TERMINAL.has(order.status)) {
+      this.open.get(instrumentKey(order.exchange, order.symbol))?.delete(order.clientOrderId);
+      this.closed(order.clientOrderId, now);
+    }
     return { kind: 'applied', order, fill };
   }
 
@@ -162,6 +197,22 @@ export class OrderManager {
     o.status = 'cancelled';
     o.text = text;
     this.open.get(instrumentKey(o.exchange, o.symbol))?.delete(clientOrderId);
+    this.closed(clientOrderId, this.lastNow);
+  }
+
+  /** Notes an order as closed (once: a late fill on a closed order keeps its place), then forgets what retention allows. */
+  private closed(clientOrderId: string, at: number): void {
+    if (this.closedAt.has(clientOrderId)) return;
+    this.closedAt.set(clientOrderId, at);
+    const { minClosed, closedMs } = this.retention;
+    if (this.closedAt.size <= minClosed) return;
+    const now = Math.max(at, this.lastNow);
+    for (const [id, closedAt] of this.closedAt) {
+      if (this.closedAt.size <= minClosed || now - closedAt < closedMs) break;
+      this.closedAt.delete(id);
+      this.orders.delete(id);
+      this.seenTrades.delete(id);
+    }
   }
 
   private openSet(exchange: string, symbol: string): Map<string, Order> {
