@@ -1,4 +1,4 @@
-import { VenueErrorMap, redactCredentials, type MappedVenueError } from '@cwts/core/adapter-kit';
+import { VenueErrorMap, mapCcxtErrorClass, redactCredentials, type MappedVenueError } from '@cwts/core/adapter-kit';
 
 /** Binance error codes (errors.md) -> our reject reasons. */
 export function binanceErrorMap(venue: string): VenueErrorMap {
@@ -36,12 +36,5 @@ export function mapBinanceError(map: VenueErrorMap, err: unknown): MappedVenueEr
   const text = redactCredentials(String(e?.message ?? err));
   const m = CODE_RE.exec(text);
   if (m) return map.map(Number(m[1]), m[2]!.replace(/\\"/g, '"'));
-  const name = e?.name ?? '';
-  const fallback = (reason: MappedVenueError['reason'], retryable = false): MappedVenueError => ({ reason, retryable, code: undefined, text: `${map.venue}: ${name ? `${name}: ` : ''}${text}` });
-  if (/RateLimitExceeded|DDoSProtection/.test(name)) return fallback('RATE_LIMITED', true);
-  if (/AuthenticationError|PermissionDenied/.test(name)) return fallback('AUTH_FAILED');
-  if (/InsufficientFunds/.test(name)) return fallback('INSUFFICIENT_BALANCE');
-  if (/OrderNotFound/.test(name)) return fallback('UNKNOWN_ORDER');
-  if (/InvalidOrder|BadSymbol|BadRequest/.test(name)) return fallback('INVALID_ORDER');
-  return fallback('VENUE_ERROR');
+  return mapCcxtErrorClass(map.venue, e?.name ?? '', text);
 }

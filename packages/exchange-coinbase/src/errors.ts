@@ -1,4 +1,4 @@
-import { VenueErrorMap, redactCredentials, type MappedVenueError } from '@cwts/core/adapter-kit';
+import { VenueErrorMap, mapCcxtErrorClass, redactCredentials, type MappedVenueError } from '@cwts/core/adapter-kit';
 
 /**
  * Coinbase Advanced Trade error codes (create order `error_response.error` and
@@ -54,12 +54,5 @@ export function mapCoinbaseError(map: VenueErrorMap, err: unknown): MappedVenueE
     const msg = /"message"\s*:\s*"((?:[^"\\]|\\.)*)"/.exec(text)?.[1];
     return map.map(code, msg ? `${code}: ${msg}` : code);
   }
-  const name = e?.name ?? '';
-  const fallback = (reason: MappedVenueError['reason'], retryable = false): MappedVenueError => ({ reason, retryable, code: undefined, text: `${map.venue}: ${name ? `${name}: ` : ''}${text}` });
-  if (/RateLimitExceeded|DDoSProtection/.test(name)) return fallback('RATE_LIMITED', true);
-  if (/AuthenticationError|PermissionDenied/.test(name)) return fallback('AUTH_FAILED');
-  if (/InsufficientFunds/.test(name)) return fallback('INSUFFICIENT_BALANCE');
-  if (/OrderNotFound/.test(name)) return fallback('UNKNOWN_ORDER');
-  if (/InvalidOrder|BadSymbol|BadRequest/.test(name)) return fallback('INVALID_ORDER');
-  return fallback('VENUE_ERROR');
+  return mapCcxtErrorClass(map.venue, e?.name ?? '', text);
 }

@@ -1,4 +1,4 @@
-import { VenueErrorMap, redactCredentials, type MappedVenueError } from '@cwts/core/adapter-kit';
+import { VenueErrorMap, mapCcxtErrorClass, redactCredentials, type MappedVenueError } from '@cwts/core/adapter-kit';
 
 /** Kraken REST error strings (docs: "Spot REST API - Errors") -> our reject reasons. */
 export function krakenErrorMap(venue: string): VenueErrorMap {
@@ -48,12 +48,5 @@ export function mapKrakenError(map: VenueErrorMap, err: unknown): MappedVenueErr
     const base = /^(E[A-Za-z]+:[^:]+)/.exec(code)?.[1] ?? code;
     return map.map(base, code);
   }
-  const name = e?.name ?? '';
-  const fallback = (reason: MappedVenueError['reason'], retryable = false): MappedVenueError => ({ reason, retryable, code: undefined, text: `${map.venue}: ${name ? `${name}: ` : ''}${text}` });
-  if (/RateLimitExceeded|DDoSProtection/.test(name)) return fallback('RATE_LIMITED', true);
-  if (/AuthenticationError|PermissionDenied/.test(name)) return fallback('AUTH_FAILED');
-  if (/InsufficientFunds/.test(name)) return fallback('INSUFFICIENT_BALANCE');
-  if (/OrderNotFound/.test(name)) return fallback('UNKNOWN_ORDER');
-  if (/InvalidOrder|BadSymbol|BadRequest/.test(name)) return fallback('INVALID_ORDER');
-  return fallback('VENUE_ERROR');
+  return mapCcxtErrorClass(map.venue, e?.name ?? '', text);
 }

@@ -50,3 +50,18 @@ export function redactCredentials(text: string): string {
     .replace(/([?&](?:signature|apiKey|api_key|secret|apiSecret|listenKey)=)[^&\s"']+/gi, '$1[redacted]')
     .replace(/((?:X-MBX-APIKEY|api-key|apikey|secret)["']?\s*[:=]\s*["']?)[^"',\s}]+/gi, '$1[redacted]');
 }
+
+/**
+ * An error thrown by ccxt that carries no venue code we could read: mapped by ccxt's error class
+ * name (`name`), with `text` (already redacted) kept as the venue's words. Shared by every
+ * adapter whose orders go through ccxt.
+ */
+export function mapCcxtErrorClass(venue: string, name: string, text: string): MappedVenueError {
+  const as = (reason: RejectReason, retryable = false): MappedVenueError => ({ reason, retryable, code: undefined, text: `${venue}: ${name ? `${name}: ` : ''}${text}` });
+  if (/RateLimitExceeded|DDoSProtection/.test(name)) return as('RATE_LIMITED', true);
+  if (/AuthenticationError|PermissionDenied/.test(name)) return as('AUTH_FAILED');
+  if (/InsufficientFunds/.test(name)) return as('INSUFFICIENT_BALANCE');
+  if (/OrderNotFound/.test(name)) return as('UNKNOWN_ORDER');
+  if (/InvalidOrder|BadSymbol|BadRequest/.test(name)) return as('INVALID_ORDER');
+  return as('VENUE_ERROR');
+}
