@@ -7,8 +7,16 @@ import type { Logger } from '../observability/logger.js';
 /** One readable line per signal: what, where, which way, how strong. */
 export function describeSignal(s: Signal, instrument: Instrument | undefined): string {
   const dir = s.direction > 0 ? 'buy' : s.direction < 0 ? 'sell' : 'flat';
-  const price = typeof s.evidence.price === 'number' && instrument ? ` @ ${ticksToPrice(instrument, s.evidence.price)}` : '';
+  const price = typeof s.evidence.price === 'number' && instrument ? ` @ ${evidencePrice(instrument, s.evidence.price)}` : '';
   return `signal ${s.detector}/${s.kind} ${s.exchange}:${s.symbol} ${dir} strength ${s.strength.toFixed(2)}${price}`;
+}
+
+/** A detector's price in ticks: a whole tick, or a mid between two ticks (a half tick), else as it came. */
+function evidencePrice(i: Instrument, ticks: number): string {
+  if (Number.isSafeInteger(ticks)) return ticksToPrice(i, ticks);
+  // half a tick: twice as many, of an increment ten times finer and five times smaller
+  if (Number.isSafeInteger(ticks * 2)) return formatScaled(BigInt(ticks * 2) * i.priceScale.mantissa * 5n, i.priceScale.exponent + 1);
+  return `${ticks} ticks`;
 }
 
 /** One readable line per fill, with the position after it. */
