@@ -12,7 +12,9 @@ const PairSchema = z.object({
   qty_precision: z.number().int().min(0).max(18),
   price_increment: z.number().positive(),
   qty_increment: z.number().positive(),
-  cost_min: z.union([z.number(), z.string()]).optional(),
+  // a string is used as the instrument's min notional as is: it must be a plain decimal (the risk
+  // check parses it on every order; garbage here would make every order on the pair throw)
+  cost_min: z.union([z.number().nonnegative(), z.string().max(40).regex(/^\d+(\.\d+)?$/)]).optional(),
 });
 export const InstrumentSnapshotSchema = z.object({
   channel: z.literal('instrument'),

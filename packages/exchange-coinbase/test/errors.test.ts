@@ -1,0 +1,86 @@
+/**
+ * Coinbase error mapping: each documented Advanced Trade code -> our reject reason, the code
+ * read from ccxt's message (which carries the JSON body), ccxt's error class as the fallback,
+ * and credentials never in the text.
+ */
+import { describe, expect, it } from 'vitest';
+import { coinbaseErrorCode, coinbaseErrorMap, mapCoinbaseError } from '../src/errors.js';
+
+const map = coinbaseErrorMap('coinbase');
+const ccxtError = (name: string, body: string) => Object.assign(new Error(`coinbase ${body}`), { name });
+
+describe('Coinbase venue errors', () => {
+  it.each([
+    ['INSUFFICIENT_FUND', 'INSUFFICIENT_BALANCE', false],
+    ['PREVIEW_INSUFFICIENT_FUND', 'INSUFFICIENT_BALANCE', false],
+    ['INVALID_LIMIT_PRICE_POST_ONLY', 'POST_ONLY_WOULD_CROSS', false],
+    ['INVALID_PRICE_PRECISION', 'OFF_GRID', false],
+    ['INVALID_SIZE_PRECISION', 'OFF_GRID', false],
+    ['PREVIEW_INVALID_BASE_SIZE_TOO_SMALL', 'INVALID_ORDER', false],
+    ['PREVIEW_INVALID_QUOTE_SIZE_TOO_SMALL', 'MIN_NOTIONAL', false],
+    ['INVALID_LIMIT_PRICE', 'INVALID_ORDER', false],
+    ['INVALID_PRODUCT_ID', 'INVALID_ORDER', false],
+    ['UNSUPPORTED_ORDER_CONFIGURATION', 'INVALID_ORDER', false],
+    ['INVALID_ARGUMENT', 'INVALID_ORDER', false],
+    ['ORDER_ENTRY_DISABLED', 'VENUE_NOT_TRADING', false],
+    ['PERMISSION_DENIED', 'AUTH_FAILED', false],
+    ['UNAUTHORIZED', 'AUTH_FAILED', false],
+    ['rate_limit_exceeded', 'RATE_LIMITED', true],
+    ['RATE_LIMIT_EXCEEDED', 'RATE_LIMITED', true],
+    ['NOT_FOUND', 'UNKNOWN_ORDER', false],
+    ['UNKNOWN_CANCEL_ORDER', 'UNKNOWN_ORDER', false],
+    ['DUPLICATE_CANCEL_REQUEST', 'VENUE_ERROR', false],
+    ['INVALID_CANCEL_REQUEST', 'INVALID_ORDER', false],
+    ['COMMANDER_REJECTED_CANCEL_ORDER', 'VENUE_ERROR', true],
+    ['SOMETHING_NEW', 'VENUE_ERROR', false],
+  ] as const)('%s -> %s (retryable %s)', (code, reason, retryable) => {
+    const m = mapCoinbaseError(map, ccxtError('ExchangeError', `{"error":"${code}","message":"venue words"}`));
+    expect(m).toMatchObject({ reason, retryable, code });
+    expect(m.text).toMatch(new RegExp(`^coinbase ${code}: ${code}: venue words`));
+  });
+
+  it('prefers preview_failure_reason and skips the UNKNOWN_* placeholders', () => {
+    expect(coinbaseErrorCode('{"success":false,"error_response":{"error":"UNKNOWN_FAILURE_REASON","preview_failure_reason":"PREVIEW_INSUFFICIENT_FUND"}}')).toBe('PREVIEW_INSUFFICIENT_FUND');
+    expect(coinbaseErrorCode('{"error":"INVALID_ARGUMENT","preview_failure_reason":"UNKNOWN_PREVIEW_FAILURE_REASON"}')).toBe('INVALID_ARGUMENT');
+    // a later non-preview code does not displace an earlier one
+    expect(coinbaseErrorCode('{"failure_reason":"UNKNOWN_CANCEL_ORDER","error":"NOT_FOUND"}')).toBe('UNKNOWN_CANCEL_ORDER');
+    expect(coinbaseErrorCode('{"error":"UNKNOWN_FAILURE_REASON"}')).toBeUndefined();
+    expect(coinbaseErrorCode('socket hang up')).toBeUndefined();
+  });
+
+  it('a code without a message is the code alone', () => {
+    expect(mapCoinbaseError(map, new Error('coinbase {"failure_reason":"UNKNOWN_CANCEL_ORDER"}'))).toMatchObject({ reason: 'UNKNOWN_ORDER', text: 'coinbase UNKNOWN_CANCEL_ORDER: UNKNOWN_CANCEL_ORDER' });
+  });
+
+  it.each([
+    ['RateLimitExceeded', 'RATE_LIMITED', true],
+    ['DDoSProtection', 'RATE_LIMITED', true],
+    ['AuthenticationError', 'AUTH_FAILED', false],
+    ['PermissionDenied', 'AUTH_FAILED', false],
+    ['InsufficientFunds', 'INSUFFICIENT_BALANCE', false],
+    ['OrderNotFound', 'UNKNOWN_ORDER', false],
+    ['InvalidOrder', 'INVALID_ORDER', false],
+    ['BadRequest', 'INVALID_ORDER', false],
+    ['RequestTimeout', 'VENUE_ERROR', false],
+    ['NetworkError', 'VENUE_ERROR', false],
+  ] as const)('without a Coinbase code, ccxt class %s -> %s', (name, reason, retryable) => {
+    expect(mapCoinbaseError(map, ccxtError(name, 'GET http://127.0.0.1/api/v3/brokerage/orders 503 Service Unavailable'))).toMatchObject({ reason, retryable, code: undefined });
+  });
+
+  it('a thrown non-Error (string, undefined) still maps, never crashes', () => {
+    expect(mapCoinbaseError(map, 'boom')).toMatchObject({ reason: 'VENUE_ERROR', text: 'coinbase: boom' });
+    expect(mapCoinbaseError(map, undefined)).toMatchObject({ reason: 'VENUE_ERROR', text: 'coinbase: undefined' });
+  });
+
+  it('never carries the bearer JWT or a secret in the text', () => {
+    const jwt = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJrZXkifQ.c2lnbmF0dXJl';
+    const e = ccxtError('AuthenticationError', `{"error":"UNAUTHORIZED","message":"Unauthorized"} headers: Authorization: Bearer ${jwt} secret=abc123`);
+    const m = mapCoinbaseError(map, e);
+    expect(m.reason).toBe('AUTH_FAILED');
+    expect(m.text).not.toContain(jwt);
+    const plain = mapCoinbaseError(map, ccxtError('NetworkError', `Authorization: Bearer ${jwt} "secret": "abc123"`));
+    expect(plain.text).not.toContain(jwt);
+    expect(plain.text).not.toContain('abc123');
+    expect(plain.text).toContain('Bearer [redacted]');
+  });
+});

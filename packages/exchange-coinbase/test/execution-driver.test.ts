@@ -1,0 +1,296 @@
+/**
+ * CoinbaseOrderDriver called directly with a scripted ccxt (no network): each order type / TIF,
+ * refused cancels, lost answers, malformed venue answers and pagination. The round trip through
+ * real ccxt signing is covered by execution.integration.test.ts.
+ */
+import { ManualClock, defineInstrument, priceToTicks, qtyToLots, type Instrument, type Order } from '@cwts/core';
+import { Secret } from '@cwts/core/config';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { CoinbaseOrderDriver, type CoinbaseFillJson, type CoinbaseOrderJson } from '../src/execution.js';
+import { DEFAULT_COINBASE_OPTIONS } from '../src/options.js';
+
+/** The scripted venue: each test sets the endpoint functions it needs; calls are recorded. */
+const venue = vi.hoisted(() => ({
+  calls: [] as { fn: string; params: Record<string, unknown> }[],
+  ctorConfig: undefined as Record<string, unknown> | undefined,
+  handlers: {} as Record<string, (p: Record<string, unknown>) => unknown>,
+}));
+
+vi.mock('ccxt', () => {
+  class coinbase {
+    urls = { api: { rest: 'https://api.coinbase.com', other: 'https://x', nested: { a: 'b' } } as Record<string, unknown> };
+    constructor(c: Record<string, unknown>) {
+      venue.ctorConfig = c;
+      return new Proxy(this, {
+        get(target, prop) {
+          if (prop in target) return (target as never)[prop];
+          return async (params: Record<string, unknown>) => {
+            venue.calls.push({ fn: String(prop), params });
+            const h = venue.handlers[String(prop)];
+            if (!h) throw new Error(`unscripted ${String(prop)}`);
+            return h(params);
+          };
+        },
+      });
+    }
+  }
+  return { coinbase, default: { coinbase } };
+});
+
+const BTC: Instrument = defineInstrument({ exchange: 'coinbase', symbol: 'BTC-USD', base: 'BTC', quote: 'USD', tickSize: '0.01', lotSize: '0.00000001', minNotional: '1' });
+const PEM_ESCAPED = '-----BEGIN EC PRIVATE KEY-----\\nAAAA\\n-----END EC PRIVATE KEY-----\\n';
+
+function order(extra: Partial<Order> = {}): Order {
+  return {
+    exchange: 'coinbase', symbol: 'BTC-USD', side: 'buy', type: 'limit', price: priceToTicks(BTC, '64000.00'), qty: qtyToLots(BTC, '0.01'), tif: 'GTC', source: 't',
+    clientOrderId: 'c1', status: 'pending_new', filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: 0, updatedTs: 0,
+    ...extra,
+  } as Order;
+}
+
+function orderJson(extra: Partial<CoinbaseOrderJson> = {}): CoinbaseOrderJson {
+  return {
+    order_id: 'v1', product_id: 'BTC-USD', side: 'BUY', client_order_id: 'c1', status: 'OPEN', time_in_force: 'GOOD_UNTIL_CANCELLED', created_time: '2026-12-05T10:00:00Z',
+    filled_size: '0', order_configuration: { limit_limit_gtc: { base_size: '0.01', limit_price: '64000', post_only: false } },
+    ...extra,
+  };
+}
+
+function fillJson(extra: Partial<CoinbaseFillJson> = {}): CoinbaseFillJson {
+  return { entry_id: 'e1', trade_id: 't1', order_id: 'v1', trade_time: '2026-12-05T10:00:01Z', price: '64000', size: '0.004', commission: '1.28', product_id: 'BTC-USD', liquidity_indicator: 'MAKER', ...extra };
+}
+
+async function started(opts: Partial<typeof DEFAULT_COINBASE_OPTIONS> = {}) {
+  const d = new CoinbaseOrderDriver({
+    exchange: 'coinbase', restRoot: 'http://127.0.0.1:1', options: { ...DEFAULT_COINBASE_OPTIONS, private_requests_per_second: 10_000, ...opts }, clock: new ManualClock(0),
+    apiKey: new Secret('organizations/o/apiKeys/k'), apiSecret: new Secret(PEM_ESCAPED), instrument: (s) => (s === 'BTC-USD' ? BTC : undefined),
+  });
+  venue.handlers.v3PrivateGetBrokerageOrdersHistoricalBatch = () => ({ orders: [] });
+  await d.connect();
+  venue.calls.length = 0;
+  return d;
+}
+
+describe('CoinbaseOrderDriver (scripted venue)', () => {
+  let driver: CoinbaseOrderDriver | undefined;
+  beforeEach(() => {
+    venue.calls.length = 0;
+    venue.handlers = {};
+  });
+  afterEach(() => {
+    driver?.close();
+    driver = undefined;
+  });
+
+  it('connect: unescapes the key file PEM, re-roots every REST url, and checks the key with one signed request', async () => {
+    driver = await started();
+    expect(venue.ctorConfig!.secret).toBe('-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n');
+    expect(venue.ctorConfig!.enableRateLimit).toBe(false);
+    expect(driver.hasCredentials).toBe(true);
+    expect(driver.pendingTimers()).toBe(0);
+  });
+
+  it('has no credentials when either secret is missing or empty', () => {
+    const base = { exchange: 'coinbase', restRoot: 'x', options: DEFAULT_COINBASE_OPTIONS, clock: new ManualClock(0), instrument: () => undefined };
+    expect(new CoinbaseOrderDriver(base).hasCredentials).toBe(false);
+    expect(new CoinbaseOrderDriver({ ...base, apiKey: new Secret('k'), apiSecret: new Secret('') }).hasCredentials).toBe(false);
+  });
+
+  it('refuses to call the venue before connect', async () => {
+    const d = new CoinbaseOrderDriver({ exchange: 'coinbase', restRoot: 'x', options: DEFAULT_COINBASE_OPTIONS, clock: new ManualClock(0), instrument: () => BTC });
+    await expect(d.place(order(), BTC)).rejects.toThrow(/execution not started/);
+  });
+
+  it('market orders are IOC only', () => {
+    const d = new CoinbaseOrderDriver({ exchange: 'coinbase', restRoot: 'x', options: DEFAULT_COINBASE_OPTIONS, clock: new ManualClock(0), instrument: () => BTC });
+    expect(d.unsupported(order({ type: 'market', tif: 'FOK' }))).toMatch(/immediate-or-cancel only \(got FOK\)/);
+    expect(d.unsupported(order({ type: 'market', tif: 'IOC' }))).toBeUndefined();
+    expect(d.unsupported(order({ type: 'limit', tif: 'FOK' }))).toBeUndefined();
+  });
+
+  it.each([
+    [{ type: 'market', tif: 'IOC' }, { market_market_ioc: { base_size: '0.01' } }],
+    [{ tif: 'IOC' }, { sor_limit_ioc: { base_size: '0.01', limit_price: '64000' } }],
+    [{ tif: 'FOK' }, { limit_limit_fok: { base_size: '0.01', limit_price: '64000' } }],
+    [{ tif: 'GTC' }, { limit_limit_gtc: { base_size: '0.01', limit_price: '64000', post_only: false } }],
+    [{ tif: 'POST_ONLY' }, { limit_limit_gtc: { base_size: '0.01', limit_price: '64000', post_only: true } }],
+  ] as const)('place %j sends order_configuration %j', async (o, cfg) => {
+    driver = await started();
+    venue.handlers.v3PrivatePostBrokerageOrders = () => ({ success: true, success_response: { order_id: 'v9' } });
+    await expect(driver.place(order({ ...(o as Partial<Order>), side: 'sell' }), BTC)).resolves.toBe('v9');
+    expect(venue.calls[0]!.params).toEqual({ client_order_id: 'c1', product_id: 'BTC-USD', side: 'SELL', order_configuration: cfg });
+  });
+
+  it('place: takes a top-level order_id; a success without an id, or success false, is not an ack', async () => {
+    driver = await started();
+    venue.handlers.v3PrivatePostBrokerageOrders = () => ({ success: true, order_id: 'v2' });
+    await expect(driver.place(order(), BTC)).resolves.toBe('v2');
+    venue.handlers.v3PrivatePostBrokerageOrders = () => ({ success: true });
+    await expect(driver.place(order(), BTC)).rejects.toThrow(/coinbase \{"success":true\}/);
+    venue.handlers.v3PrivatePostBrokerageOrders = () => ({ success: false, error_response: { error: 'INSUFFICIENT_FUND' } });
+    const err = await driver.place(order(), BTC).catch((e: unknown) => e);
+    expect(driver.mapError(err).reason).toBe('INSUFFICIENT_BALANCE');
+  });
+
+  it('cancel: by venue id; a refused cancel (HTTP 200, success false) is mapped from failure_reason', async () => {
+    driver = await started();
+    venue.handlers.v3PrivatePostBrokerageOrdersBatchCancel = (p) => ({ results: [{ success: true, order_id: (p.order_ids as string[])[0] }] });
+    await driver.cancel(order({ venueOrderId: 'v1' }));
+    expect(venue.calls[0]!.params).toEqual({ order_ids: ['v1'] });
+
+    venue.handlers.v3PrivatePostBrokerageOrdersBatchCancel = () => ({ results: [{ success: false, failure_reason: 'DUPLICATE_CANCEL_REQUEST', order_id: 'v1' }] });
+    const err = await driver.cancel(order({ venueOrderId: 'v1' })).catch((e: unknown) => e);
+    expect(driver.mapError(err)).toMatchObject({ reason: 'VENUE_ERROR', code: 'DUPLICATE_CANCEL_REQUEST' });
+
+    // a result for another id only: the first result is the answer
+    venue.handlers.v3PrivatePostBrokerageOrdersBatchCancel = () => ({ results: [{ success: false, failure_reason: 'UNKNOWN_CANCEL_ORDER', order_id: 'zz' }] });
+    expect(driver.mapError(await driver.cancel(order({ venueOrderId: 'v1' })).catch((e: unknown) => e)).reason).toBe('UNKNOWN_ORDER');
+
+    // no results at all: refused, never taken as done
+    venue.handlers.v3PrivatePostBrokerageOrdersBatchCancel = () => ({});
+    await expect(driver.cancel(order({ venueOrderId: 'v1' }))).rejects.toThrow(/coinbase \{\}/);
+  });
+
+  it('cancel without a venue id searches recent orders by client id (paged); not found is UNKNOWN_ORDER without a cancel request', async () => {
+    driver = await started({ order_search_pages: 2 });
+    let page = 0;
+    venue.handlers.v3PrivateGetBrokerageOrdersHistoricalBatch = () => (++page === 1 ? { orders: [orderJson({ client_order_id: 'other' })], has_next: true, cursor: 'p2' } : { orders: [orderJson({ order_id: 'v7' })], has_next: false });
+    venue.handlers.v3PrivatePostBrokerageOrdersBatchCancel = () => ({ results: [{ success: true, order_id: 'v7' }] });
+    await driver.cancel(order());
+    expect(venue.calls.map((c) => c.fn)).toEqual(['v3PrivateGetBrokerageOrdersHistoricalBatch', 'v3PrivateGetBrokerageOrdersHistoricalBatch', 'v3PrivatePostBrokerageOrdersBatchCancel']);
+    expect(venue.calls[1]!.params.cursor).toBe('p2');
+    expect(venue.calls[2]!.params).toEqual({ order_ids: ['v7'] });
+
+    // every page searched without a hit (the page limit stops it): no cancel is sent
+    venue.calls.length = 0;
+    venue.handlers.v3PrivateGetBrokerageOrdersHistoricalBatch = () => ({ orders: [], has_next: true, cursor: 'again' });
+    const err = await driver.cancel(order()).catch((e: unknown) => e);
+    expect(driver.mapError(err).reason).toBe('UNKNOWN_ORDER');
+    expect(venue.calls.filter((c) => c.fn === 'v3PrivateGetBrokerageOrdersHistoricalBatch')).toHaveLength(2);
+    expect(venue.calls.some((c) => c.fn === 'v3PrivatePostBrokerageOrdersBatchCancel')).toBe(false);
+
+    // a last page without a cursor ends the search
+    venue.calls.length = 0;
+    venue.handlers.v3PrivateGetBrokerageOrdersHistoricalBatch = () => ({ has_next: true });
+    await expect(driver.fetchOrder({ symbol: 'BTC-USD', clientOrderId: 'c1' })).resolves.toBeUndefined();
+    expect(venue.calls).toHaveLength(1);
+  });
+
+  it.each([
+    ['FILLED', undefined, 'filled'],
+    ['CANCELLED', undefined, 'cancelled'],
+    ['EXPIRED', undefined, 'expired'],
+    ['FAILED', 'INSUFFICIENT_FUND', 'rejected'],
+    ['PENDING', undefined, 'pending'],
+    ['QUEUED', 'ORDER_ENTRY_DISABLED', 'rejected'],
+    ['OPEN', undefined, 'open'],
+    ['CANCEL_QUEUED', undefined, 'open'],
+  ] as const)('status %s (reject %s) is %s', async (status, reject, state) => {
+    driver = await started();
+    venue.handlers.v3PrivateGetBrokerageOrdersHistoricalOrderId = () => ({ order: orderJson({ status, ...(reject ? { reject_reason: reject } : {}) }) });
+    const v = await driver.fetchOrder({ symbol: 'BTC-USD', clientOrderId: 'c1', venueOrderId: 'v1' });
+    expect(v!.state).toBe(state);
+    if (state === 'rejected') expect(v!.text).toBe(`coinbase: ${reject}`);
+  });
+
+  it('order view: TIF, post-only, market type, partial fill, cancel message; unknown product or empty answer is no view', async () => {
+    driver = await started();
+    const fetch = async (j: CoinbaseOrderJson | undefined) => {
+      venue.handlers.v3PrivateGetBrokerageOrdersHistoricalOrderId = () => (j ? { order: j } : {});
+      return driver!.fetchOrder({ symbol: 'BTC-USD', clientOrderId: 'c1', venueOrderId: 'v1' });
+    };
+    expect(await fetch(orderJson({ filled_size: '0.004', side: 'SELL' }))).toEqual({
+      venueOrderId: 'v1', symbol: 'BTC-USD', side: 'sell', type: 'limit', qty: '0.01', filledQty: '0.004', state: 'open', tif: 'GTC', clientOrderId: 'c1', price: '64000', createdTs: Date.parse('2026-12-05T10:00:00Z'),
+    });
+    expect((await fetch(orderJson({ order_configuration: { limit_limit_gtc: { base_size: '1', limit_price: '1', post_only: true } } })))!.tif).toBe('POST_ONLY');
+    expect((await fetch(orderJson({ time_in_force: 'IMMEDIATE_OR_CANCEL', order_configuration: { sor_limit_ioc: { base_size: '1', limit_price: '1' } } })))!.tif).toBe('IOC');
+    expect((await fetch(orderJson({ time_in_force: 'FILL_OR_KILL' })))!.tif).toBe('FOK');
+    const market = await fetch(orderJson({ time_in_force: undefined, order_configuration: { limit_limit_gtc: undefined, market_market_ioc: { base_size: '0.5' } }, created_time: 'garbage', client_order_id: undefined, filled_size: '' }));
+    expect(market).toMatchObject({ type: 'market', qty: '0.5', filledQty: '0', tif: 'GTC' });
+    expect(market!.price).toBeUndefined();
+    expect(market!.createdTs).toBeUndefined();
+    expect(market!.clientOrderId).toBeUndefined();
+    // no configuration at all, market by order_type: quantity unknown is '0', never a guess
+    expect(await fetch(orderJson({ order_configuration: undefined, order_type: 'MARKET' }))).toMatchObject({ type: 'market', qty: '0' });
+    expect((await fetch(orderJson({ status: 'CANCELLED', cancel_message: 'User requested cancel' })))!.text).toBe('coinbase: User requested cancel');
+    expect(await fetch(orderJson({ product_id: 'DOGE-USD' }))).toBeUndefined();
+    expect(await fetch(undefined)).toBeUndefined();
+  });
+
+  it('fetchOrder: an unknown venue id is no order (lost answer resolved as absent); other errors propagate', async () => {
+    driver = await started();
+    venue.handlers.v3PrivateGetBrokerageOrdersHistoricalOrderId = () => {
+      throw Object.assign(new Error('coinbase {"error":"NOT_FOUND","message":"order not found"}'), { name: 'OrderNotFound' });
+    };
+    await expect(driver.fetchOrder({ symbol: 'BTC-USD', clientOrderId: 'c1', venueOrderId: 'v1' })).resolves.toBeUndefined();
+    venue.handlers.v3PrivateGetBrokerageOrdersHistoricalOrderId = () => {
+      throw Object.assign(new Error('coinbase {"error":"rate_limit_exceeded"}'), { name: 'RateLimitExceeded' });
+    };
+    await expect(driver.fetchOrder({ symbol: 'BTC-USD', clientOrderId: 'c1', venueOrderId: 'v1' })).rejects.toThrow(/rate_limit_exceeded/);
+  });
+
+  it('fills: commission in quote, maker/taker, paged by cursor; malformed fills (bad time, size in quote, unknown product, other order) dropped', async () => {
+    driver = await started();
+    let page = 0;
+    venue.handlers.v3PrivateGetBrokerageOrdersHistoricalFills = () =>
+      ++page === 1
+        ? {
+            fills: [
+              fillJson(),
+              fillJson({ trade_id: 't-bad-time', trade_time: 'not a time' }),
+              fillJson({ trade_id: 't-quote', size_in_quote: true }),
+              fillJson({ trade_id: 't-doge', product_id: 'DOGE-USD' }),
+            ],
+            cursor: 'c2',
+          }
+        : { fills: [fillJson({ trade_id: 't2', liquidity_indicator: 'TAKER' }), fillJson({ trade_id: 't3', liquidity_indicator: 'UNKNOWN_LIQUIDITY_INDICATOR' }), fillJson({ trade_id: 't-other', order_id: 'v2' })], cursor: '' };
+    const fills = await driver.fetchFills({ venueOrderId: 'v1', symbol: 'BTC-USD', side: 'buy', type: 'limit', qty: '0.01', filledQty: '0.012', state: 'open', tif: 'GTC' });
+    expect(fills.map((f) => [f.tradeId, f.liquidity])).toEqual([['t1', 'maker'], ['t2', 'taker'], ['t3', undefined]]);
+    expect(fills[0]).toEqual({ tradeId: 't1', venueOrderId: 'v1', symbol: 'BTC-USD', price: '64000', qty: '0.004', fee: '1.28', feeAsset: 'USD', ts: Date.parse('2026-12-05T10:00:01Z'), liquidity: 'maker' });
+    expect(venue.calls[0]!.params).toEqual({ order_ids: ['v1'], limit: 250 });
+    expect(venue.calls[1]!.params.cursor).toBe('c2');
+
+    // an empty page ends paging even with a cursor; a missing fills array is no fills
+    venue.calls.length = 0;
+    venue.handlers.v3PrivateGetBrokerageOrdersHistoricalFills = () => ({ cursor: 'loop' });
+    expect(await driver.fetchFillsSince(['BTC-USD'], 0)).toEqual([]);
+    expect(venue.calls).toHaveLength(1);
+  });
+
+  it('fetchFillsSince: filters by time and symbol, asks from the ISO start', async () => {
+    driver = await started();
+    const since = Date.parse('2026-12-05T10:00:01Z');
+    venue.handlers.v3PrivateGetBrokerageOrdersHistoricalFills = () => ({ fills: [fillJson({ trade_id: 'old', trade_time: '2026-12-05T10:00:00Z' }), fillJson({ trade_id: 'new' })] });
+    expect((await driver.fetchFillsSince(['BTC-USD'], since)).map((f) => f.tradeId)).toEqual(['new']);
+    expect((await driver.fetchFillsSince(['ETH-USD'], since)).map((f) => f.tradeId)).toEqual([]);
+    expect(venue.calls[0]!.params).toMatchObject({ product_ids: ['BTC-USD'], start_sequence_timestamp: '2026-12-05T10:00:01.000Z' });
+  });
+
+  it('fetchOpenOrders: paged, only our symbols and known products', async () => {
+    driver = await started();
+    let page = 0;
+    venue.handlers.v3PrivateGetBrokerageOrdersHistoricalBatch = () => (++page === 1 ? { orders: [orderJson(), orderJson({ order_id: 'doge', product_id: 'DOGE-USD' })], has_next: true, cursor: 'n' } : { has_next: false });
+    expect((await driver.fetchOpenOrders(['BTC-USD'])).map((v) => v.venueOrderId)).toEqual(['v1']);
+    expect(venue.calls[0]!.params).toMatchObject({ order_status: ['OPEN'], product_ids: ['BTC-USD'] });
+    expect(venue.calls[1]!.params.cursor).toBe('n');
+    page = 0;
+    expect(await driver.fetchOpenOrders(['ETH-USD'])).toEqual([]);
+  });
+
+  it('balances: available + hold summed exactly across wallets of one currency and pages; missing amounts are zero', async () => {
+    driver = await started();
+    let page = 0;
+    venue.handlers.v3PrivateGetBrokerageAccounts = () =>
+      ++page === 1
+        ? { accounts: [{ currency: 'USD', available_balance: { value: '100.10' }, hold: { value: '0.20' } }, { currency: 'BTC' }], has_next: true, cursor: 'n' }
+        : { accounts: [{ currency: 'USD', available_balance: { value: '0.7' } }, { currency: 'ETH', hold: { value: '2' } }], has_next: false };
+    expect(await driver.fetchBalances()).toEqual([
+      { asset: 'USD', total: '101.00' },
+      { asset: 'BTC', total: '0' },
+      { asset: 'ETH', total: '2' },
+    ]);
+    page = 1;
+    venue.handlers.v3PrivateGetBrokerageAccounts = () => ({});
+    expect(await driver.fetchBalances()).toEqual([]);
+  });
+});

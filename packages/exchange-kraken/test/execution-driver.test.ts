@@ -1,0 +1,337 @@
+/**
+ * KrakenOrderDriver called directly with a scripted ccxt (no network): order params per type and
+ * TIF, pair lookup, refused cancels, lost answers resolved by client id, malformed answers,
+ * fill paging and balances. The round trip through real ccxt signing is covered by
+ * execution.integration.test.ts.
+ */
+import { ManualClock, defineInstrument, priceToTicks, qtyToLots, type Instrument, type Order } from '@cwts/core';
+import { Secret } from '@cwts/core/config';
+import type { VenueOrderView } from '@cwts/core/adapter-kit';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { KrakenOrderDriver, krakenAssetCode, krakenV2Symbol, type KrakenOrderInfo, type KrakenTradeInfo } from '../src/execution.js';
+import { DEFAULT_KRAKEN_OPTIONS } from '../src/options.js';
+
+const venue = vi.hoisted(() => ({
+  calls: [] as { fn: string; params: Record<string, unknown> | undefined }[],
+  handlers: {} as Record<string, (p: Record<string, unknown> | undefined) => unknown>,
+}));
+
+vi.mock('ccxt', () => {
+  class kraken {
+    urls = { api: { public: 'https://api.kraken.com', private: 'https://api.kraken.com', nested: { a: 'b' } } as Record<string, unknown> };
+    nonce = () => 0;
+    constructor() {
+      return new Proxy(this, {
+        get(target, prop) {
+          if (prop in target) return (target as never)[prop];
+          return async (params?: Record<string, unknown>) => {
+            venue.calls.push({ fn: String(prop), params });
+            const h = venue.handlers[String(prop)];
+            if (!h) throw new Error(`unscripted ${String(prop)}`);
+            return h(params);
+          };
+        },
+        set(target, prop, value) {
+          (target as Record<string | symbol, unknown>)[prop] = value;
+          return true;
+        },
+      });
+    }
+  }
+  return { kraken, default: { kraken } };
+});
+
+const BTC: Instrument = defineInstrument({ exchange: 'kraken', symbol: 'BTC/USD', base: 'BTC', quote: 'USD', tickSize: '0.1', lotSize: '0.00000001', minNotional: '0.5' });
+const PAIRS = { XXBTZUSD: { altname: 'XBTUSD', wsname: 'XBT/USD', base: 'XXBT', quote: 'ZUSD' } };
+const ok = <T>(result: T) => ({ error: [], result });
+
+function order(extra: Partial<Order> = {}): Order {
+  return {
+    exchange: 'kraken', symbol: 'BTC/USD', side: 'buy', type: 'limit', price: priceToTicks(BTC, '64000.0'), qty: qtyToLots(BTC, '0.01'), tif: 'GTC', source: 't',
+    clientOrderId: 'c1', status: 'pending_new', filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: 0, updatedTs: 0,
+    ...extra,
+  } as Order;
+}
+
+function info(extra: Partial<KrakenOrderInfo> = {}): KrakenOrderInfo {
+  return { cl_ord_id: 'c1', status: 'open', opentm: 1764928800.123, descr: { pair: 'XBTUSD', type: 'buy', ordertype: 'limit', price: '64000.0' }, vol: '0.01000000', vol_exec: '0.00000000', ...extra };
+}
+
+function trade(extra: Partial<KrakenTradeInfo> = {}): KrakenTradeInfo {
+  return { ordertxid: 'O1', pair: 'XXBTZUSD', time: 1764928801.5, type: 'buy', price: '64000.0', vol: '0.004', fee: '1.0240', maker: true, ...extra };
+}
+
+const view = (extra: Partial<VenueOrderView> = {}): VenueOrderView => ({ venueOrderId: 'O1', symbol: 'BTC/USD', side: 'buy', type: 'limit', qty: '0.01', filledQty: '0', state: 'open', tif: 'GTC', ...extra });
+
+function newDriver(warn: (o: unknown, m: string) => void = () => {}, clock = new ManualClock(Date.parse('2026-12-05T10:00:00Z'))) {
+  return new KrakenOrderDriver({
+    exchange: 'kraken', restRoot: 'http://127.0.0.1:1', options: { ...DEFAULT_KRAKEN_OPTIONS, private_requests_per_interval: 10_000, order_deadline_ms: 5000 }, clock,
+    logger: { warn } as never, apiKey: new Secret('key'), apiSecret: new Secret('c2VjcmV0'),
+    instrument: (s) => (s === 'BTC/USD' ? BTC : undefined), symbols: () => ['BTC/USD', 'ETH/USD'],
+  });
+}
+
+async function started(warn?: (o: unknown, m: string) => void) {
+  const d = newDriver(warn);
+  venue.handlers.publicGetAssetPairs = () => ok(PAIRS);
+  venue.handlers.privatePostOpenOrders = () => ok({ open: {} });
+  await d.connect();
+  venue.calls.length = 0;
+  return d;
+}
+
+describe('Kraken symbols and assets', () => {
+  it.each([
+    ['XXBT', 'BTC'], ['ZUSD', 'USD'], ['XETH', 'ETH'], ['USDT', 'USDT'], ['USDC', 'USDC'], ['ZEUS', 'ZEUS'], ['XXDG', 'DOGE'], ['DOT', 'DOT'], ['ETH2.S', 'ETH2.S'],
+  ])('REST asset %s is %s', (rest, code) => expect(krakenAssetCode(rest)).toBe(code));
+
+  it('v2 symbol from wsname (legacy codes renamed), else from base/quote', () => {
+    expect(krakenV2Symbol({ altname: 'XBTUSD', wsname: 'XBT/USD', base: 'XXBT', quote: 'ZUSD' })).toBe('BTC/USD');
+    expect(krakenV2Symbol({ altname: 'ETHXBT', wsname: 'ETH/XBT', base: 'XETH', quote: 'XXBT' })).toBe('ETH/BTC');
+    expect(krakenV2Symbol({ altname: 'XDGUSD', base: 'XXDG', quote: 'ZUSD' })).toBe('DOGE/USD');
+    expect(krakenV2Symbol({ altname: 'ODD', wsname: 'ODDPAIR', base: 'ADA', quote: 'ZEUR' })).toBe('ADA/EUR');
+  });
+});
+
+describe('KrakenOrderDriver (scripted venue)', () => {
+  let driver: KrakenOrderDriver | undefined;
+  beforeEach(() => {
+    venue.calls.length = 0;
+    venue.handlers = {};
+  });
+  afterEach(() => {
+    driver?.close();
+    driver = undefined;
+  });
+
+  it('connect: loads pairs, warns once per configured symbol Kraken does not list, checks the key with one signed request', async () => {
+    const warns: string[] = [];
+    driver = newDriver((_o, m) => warns.push(m));
+    venue.handlers.publicGetAssetPairs = () => ok(PAIRS);
+    venue.handlers.privatePostOpenOrders = () => ok({ open: {} });
+    await driver.connect();
+    expect(warns).toEqual(["ETH/USD is not in Kraken's AssetPairs: orders on it will be refused"]);
+    expect(venue.calls.map((c) => c.fn)).toEqual(['publicGetAssetPairs', 'privatePostOpenOrders']);
+    expect(driver.hasCredentials).toBe(true);
+    expect(driver.pendingTimers()).toBe(0);
+  });
+
+  it('a refused key at connect is AUTH_FAILED, with no secret in the text', async () => {
+    driver = newDriver();
+    venue.handlers.publicGetAssetPairs = () => ok(PAIRS);
+    venue.handlers.privatePostOpenOrders = () => {
+      throw Object.assign(new Error('kraken {"error":["EAPI:Invalid key"]} API-Key: key'), { name: 'AuthenticationError' });
+    };
+    const err = await driver.connect().catch((e: unknown) => e);
+    const m = driver.mapError(err);
+    expect(m.reason).toBe('AUTH_FAILED');
+    expect(m.text).not.toContain('c2VjcmV0');
+  });
+
+  it('has no credentials without a key; refuses calls before connect; FOK is unsupported', async () => {
+    const d = new KrakenOrderDriver({ exchange: 'kraken', restRoot: 'x', options: DEFAULT_KRAKEN_OPTIONS, clock: new ManualClock(0), instrument: () => BTC, symbols: () => [] });
+    expect(d.hasCredentials).toBe(false);
+    expect(d.unsupported(order({ tif: 'FOK' }))).toMatch(/no fill-or-kill/);
+    expect(d.unsupported(order({ tif: 'IOC' }))).toBeUndefined();
+    await expect(d.fetchBalances()).rejects.toThrow(/execution not started/);
+  });
+
+  it.each([
+    [{ tif: 'GTC' }, { ordertype: 'limit', price: '64000' }],
+    [{ tif: 'IOC' }, { ordertype: 'limit', price: '64000', timeinforce: 'IOC' }],
+    [{ tif: 'POST_ONLY' }, { ordertype: 'limit', price: '64000', oflags: 'post' }],
+    [{ type: 'market', tif: 'IOC', price: undefined }, { ordertype: 'market' }],
+  ] as const)('place %j sends %j with the REST pair, client id and a deadline', async (o, extra) => {
+    driver = await started();
+    venue.handlers.privatePostAddOrder = () => ok({ txid: ['OTX-1'] });
+    await expect(driver.place(order({ ...(o as Partial<Order>), side: 'sell' }), BTC)).resolves.toBe('OTX-1');
+    expect(venue.calls[0]!.params).toEqual({ pair: 'XXBTZUSD', type: 'sell', volume: '0.01', cl_ord_id: 'c1', deadline: '2026-12-05T10:00:05.000Z', ...extra });
+  });
+
+  it('place: an answer without a txid is not an ack', async () => {
+    driver = await started();
+    venue.handlers.privatePostAddOrder = () => ok({ txid: [] });
+    await expect(driver.place(order(), BTC)).rejects.toThrow(/AddOrder answered without a txid/);
+    venue.handlers.privatePostAddOrder = () => ({ error: [] });
+    await expect(driver.place(order(), BTC)).rejects.toThrow(/without a txid/);
+  });
+
+  it('place on a pair missing at start asks AssetPairs again; unreachable is a retryable refusal, still missing is INVALID_ORDER; nothing is sent', async () => {
+    driver = newDriver();
+    venue.handlers.publicGetAssetPairs = () => ({ error: [] }); // no result: no pairs
+    venue.handlers.privatePostOpenOrders = () => ok({ open: {} });
+    await driver.connect();
+    venue.handlers.publicGetAssetPairs = () => {
+      throw new Error('connect ECONNREFUSED');
+    };
+    const downErr = await driver.place(order(), BTC).catch((e: unknown) => e);
+    expect(driver.mapError(downErr)).toMatchObject({ reason: 'VENUE_ERROR', retryable: true });
+    expect((downErr as Error).message).toMatch(/AssetPairs failed: connect ECONNREFUSED/);
+
+    venue.handlers.publicGetAssetPairs = () => ok({});
+    expect(driver.mapError(await driver.place(order(), BTC).catch((e: unknown) => e))).toMatchObject({ reason: 'INVALID_ORDER', code: 'EQuery:Unknown asset pair' });
+
+    venue.handlers.publicGetAssetPairs = () => ok(PAIRS);
+    venue.handlers.privatePostAddOrder = () => ok({ txid: ['OTX-2'] });
+    await expect(driver.place(order(), BTC)).resolves.toBe('OTX-2');
+    expect(venue.calls.filter((c) => c.fn === 'privatePostAddOrder')).toHaveLength(1);
+  });
+
+  it('cancel by txid or by client id; a count of 0 (or no result) is a refused cancel: UNKNOWN_ORDER', async () => {
+    driver = await started();
+    venue.handlers.privatePostCancelOrder = () => ok({ count: 1 });
+    await driver.cancel(order({ venueOrderId: 'O1' }));
+    await driver.cancel(order());
+    expect(venue.calls.map((c) => c.params)).toEqual([{ txid: 'O1' }, { cl_ord_id: 'c1' }]);
+    venue.handlers.privatePostCancelOrder = () => ok({ count: 0 });
+    expect(driver.mapError(await driver.cancel(order({ venueOrderId: 'O1' })).catch((e: unknown) => e)).reason).toBe('UNKNOWN_ORDER');
+    venue.handlers.privatePostCancelOrder = () => ({ error: [] });
+    expect(driver.mapError(await driver.cancel(order({ venueOrderId: 'O1' })).catch((e: unknown) => e)).reason).toBe('UNKNOWN_ORDER');
+  });
+
+  it.each([
+    ['open', '0', 'open'],
+    ['pending', '0', 'pending'],
+    ['canceled', '0.004', 'cancelled'],
+    ['expired', '0', 'expired'],
+    ['closed', '0.01', 'filled'],
+    // closed short of the full quantity (an IOC remainder): not filled
+    ['closed', '0.004', 'expired'],
+  ] as const)('status %s with %s executed is %s', async (status, exec, state) => {
+    driver = await started();
+    venue.handlers.privatePostQueryOrders = () => ok({ O1: info({ status, vol_exec: exec }) });
+    const v = await driver.fetchOrder({ symbol: 'BTC/USD', clientOrderId: 'c1', venueOrderId: 'O1' });
+    expect(v).toMatchObject({ state, filledQty: exec });
+  });
+
+  it('order view: post-only flag, market without price, reason text, trade ids, time in ms; unknown pair or missing entry is no view', async () => {
+    driver = await started();
+    const fetch = async (j: KrakenOrderInfo | undefined) => {
+      venue.handlers.privatePostQueryOrders = () => ok(j ? { O1: j } : {});
+      return driver!.fetchOrder({ symbol: 'BTC/USD', clientOrderId: 'c1', venueOrderId: 'O1' });
+    };
+    expect(await fetch(info({ oflags: 'fciq,post', trades: ['T1', 'T2'], reason: 'User requested' }))).toEqual({
+      venueOrderId: 'O1', symbol: 'BTC/USD', side: 'buy', type: 'limit', qty: '0.01000000', filledQty: '0.00000000', state: 'open', tif: 'POST_ONLY',
+      createdTs: 1764928800123, clientOrderId: 'c1', price: '64000.0', text: 'kraken: User requested', tradeIds: ['T1', 'T2'],
+    });
+    const m = await fetch(info({ cl_ord_id: null, descr: { pair: 'XXBTZUSD', type: 'sell', ordertype: 'market', price: '0' }, vol_exec: '' }));
+    expect(m).toMatchObject({ type: 'market', side: 'sell', filledQty: '0', tif: 'GTC' });
+    expect(m!.price).toBeUndefined();
+    expect(m!.clientOrderId).toBeUndefined();
+    expect(await fetch(info({ descr: { pair: 'ETHUSD', type: 'buy', ordertype: 'limit', price: '1' } }))).toBeUndefined();
+    // malformed: no descr at all is no view, never a crash
+    expect(await fetch({ ...info(), descr: undefined } as unknown as KrakenOrderInfo)).toBeUndefined();
+    expect(await fetch(undefined)).toBeUndefined();
+  });
+
+  it('fetchOrder by txid: EOrder:Invalid order / Unknown order is no order; a rate limit propagates', async () => {
+    driver = await started();
+    venue.handlers.privatePostQueryOrders = () => {
+      throw new Error('kraken {"error":["EOrder:Invalid order"]}');
+    };
+    await expect(driver.fetchOrder({ symbol: 'BTC/USD', clientOrderId: 'c1', venueOrderId: 'O1' })).resolves.toBeUndefined();
+    venue.handlers.privatePostQueryOrders = () => {
+      throw new Error('kraken {"error":["EAPI:Rate limit exceeded"]}');
+    };
+    await expect(driver.fetchOrder({ symbol: 'BTC/USD', clientOrderId: 'c1', venueOrderId: 'O1' })).rejects.toThrow(/Rate limit/);
+  });
+
+  it('a lost submit answer is resolved by client id: open orders, then closed orders, else absent', async () => {
+    driver = await started();
+    venue.handlers.privatePostOpenOrders = () => ok({ open: { O9: info({ cl_ord_id: 'someone-else' }), O1: info() } });
+    expect((await driver.fetchOrder({ symbol: 'BTC/USD', clientOrderId: 'c1' }))!.venueOrderId).toBe('O1');
+    expect(venue.calls.map((c) => c.fn)).toEqual(['privatePostOpenOrders']);
+    expect(venue.calls[0]!.params).toEqual({ cl_ord_id: 'c1', trades: true });
+
+    venue.calls.length = 0;
+    venue.handlers.privatePostOpenOrders = () => ok({ open: {} });
+    venue.handlers.privatePostClosedOrders = () => ok({ closed: { O2: info({ status: 'closed', vol_exec: '0.01' }) } });
+    expect(await driver.fetchOrder({ symbol: 'BTC/USD', clientOrderId: 'c1' })).toMatchObject({ venueOrderId: 'O2', state: 'filled' });
+
+    venue.handlers.privatePostOpenOrders = () => ({ error: [] });
+    venue.handlers.privatePostClosedOrders = () => ({ error: [] });
+    expect(await driver.fetchOrder({ symbol: 'BTC/USD', clientOrderId: 'c1' })).toBeUndefined();
+  });
+
+  it('fills: QueryTrades in chunks of 20, fee in quote, maker flag, trades of other orders or unknown pairs dropped', async () => {
+    driver = await started();
+    const ids = Array.from({ length: 21 }, (_, k) => `T${k}`);
+    venue.handlers.privatePostQueryTrades = (p) => {
+      const asked = String(p!.txid).split(',');
+      if (asked.length === 20) return ok({ T0: trade(), T1: trade({ maker: false }), T2: trade({ ordertxid: 'O2' }), T3: trade({ pair: 'XETHZUSD' }), T4: trade({ maker: undefined }) });
+      return ok({});
+    };
+    const fills = await driver.fetchFills(view({ tradeIds: ids }));
+    expect(venue.calls.map((c) => String(c.params!.txid).split(',').length)).toEqual([20, 1]);
+    expect(fills.map((f) => [f.tradeId, f.liquidity])).toEqual([['T0', 'maker'], ['T1', 'taker'], ['T4', undefined]]);
+    expect(fills[0]).toEqual({ tradeId: 'T0', venueOrderId: 'O1', symbol: 'BTC/USD', price: '64000.0', qty: '0.004', fee: '1.0240', feeAsset: 'USD', ts: 1764928801500, liquidity: 'maker' });
+  });
+
+  it('fills of a view without trade ids: the order is asked for them first; none known is no QueryTrades', async () => {
+    driver = await started();
+    venue.handlers.privatePostQueryOrders = () => ok({ O1: info({ trades: ['TX'] }) });
+    venue.handlers.privatePostQueryTrades = () => ok({ TX: trade() });
+    expect((await driver.fetchFills(view())).map((f) => f.tradeId)).toEqual(['TX']);
+    expect(venue.calls.map((c) => c.fn)).toEqual(['privatePostQueryOrders', 'privatePostQueryTrades']);
+
+    venue.calls.length = 0;
+    venue.handlers.privatePostQueryOrders = () => ok({});
+    expect(await driver.fetchFills(view({ clientOrderId: 'c1' }))).toEqual([]);
+    expect(venue.calls.map((c) => c.fn)).toEqual(['privatePostQueryOrders']);
+  });
+
+  it('fetchOpenOrders keeps our symbols only', async () => {
+    driver = await started();
+    venue.handlers.privatePostOpenOrders = () => ok({ open: { O1: info(), O2: info({ descr: { pair: 'ETHUSD', type: 'buy', ordertype: 'limit', price: '1' } }) } });
+    expect((await driver.fetchOpenOrders(['BTC/USD'])).map((v) => v.venueOrderId)).toEqual(['O1']);
+    expect(await driver.fetchOpenOrders(['SOL/USD'])).toEqual([]);
+    venue.handlers.privatePostOpenOrders = () => ({ error: [] });
+    expect(await driver.fetchOpenOrders(['BTC/USD'])).toEqual([]);
+  });
+
+  it('fetchFillsSince: start one second early, paged by ofs until count, filtered by ms and symbol', async () => {
+    driver = await started();
+    const since = 1764928801500;
+    venue.handlers.privatePostTradesHistory = (p) =>
+      p!.ofs === 0
+        ? ok({ trades: { A: trade({ time: 1764928801.4 }), B: trade() }, count: 4 })
+        : ok({ trades: { C: trade({ time: 1764928802, pair: 'XBTUSD' }), D: trade({ pair: 'XETHZUSD' }) }, count: 4 });
+    expect((await driver.fetchFillsSince(['BTC/USD'], since)).map((f) => f.tradeId)).toEqual(['B', 'C']);
+    expect(venue.calls.map((c) => c.params)).toEqual([{ start: 1764928800, ofs: 0 }, { start: 1764928800, ofs: 2 }]);
+
+    // an empty page ends paging even when count says more; a missing result is no fills
+    venue.calls.length = 0;
+    venue.handlers.privatePostTradesHistory = () => ok({ trades: {}, count: 10 });
+    expect(await driver.fetchFillsSince(['BTC/USD'], since)).toEqual([]);
+    expect(venue.calls).toHaveLength(1);
+    venue.handlers.privatePostTradesHistory = () => ({ error: [] });
+    expect(await driver.fetchFillsSince(['BTC/USD'], since)).toEqual([]);
+  });
+
+  it('balances: REST asset names as v2 codes; staking/earn balances left out', async () => {
+    driver = await started();
+    venue.handlers.privatePostBalance = () => ok({ XXBT: '0.5', ZUSD: '1000.00', 'ETH2.S': '3', 'DOT.F': '1', USDT: '7' });
+    expect(await driver.fetchBalances()).toEqual([
+      { asset: 'BTC', total: '0.5' },
+      { asset: 'USD', total: '1000.00' },
+      { asset: 'USDT', total: '7' },
+    ]);
+    venue.handlers.privatePostBalance = () => ({ error: [] });
+    expect(await driver.fetchBalances()).toEqual([]);
+  });
+
+  it('private calls run one at a time even after a failure (nonce order)', async () => {
+    driver = await started();
+    let inFlight = 0;
+    let maxInFlight = 0;
+    venue.handlers.privatePostBalance = async () => {
+      maxInFlight = Math.max(maxInFlight, ++inFlight);
+      await new Promise((r) => setTimeout(r, 5));
+      inFlight--;
+      throw new Error('kraken {"error":["EService:Busy"]}');
+    };
+    const all = await Promise.allSettled([driver.fetchBalances(), driver.fetchBalances(), driver.fetchBalances()]);
+    expect(all.every((r) => r.status === 'rejected')).toBe(true);
+    expect(maxInFlight).toBe(1);
+  });
+});
