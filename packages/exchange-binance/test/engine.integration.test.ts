@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SYM, config, counterSum, getJson, startRun, stopRun, until, type Run } from './app-run.js';
+import { scrapeUntil } from '@cwts/core/testing';
 import { FakeBinance } from './fake-binance.js';
 
 const canon = (levels: [string, string][]) => levels.map(([p, q]) => [String(Number(p)), String(Number(q))]);
@@ -79,7 +80,11 @@ describe('cwts-ultra run against the local Binance server', () => {
       const b = await book();
       expect(b.bids).toHaveLength(10);
       expect(b.asks).toHaveLength(10);
-      const metrics = await (await fetch(`http://127.0.0.1:${run.metricsPort}/metrics`)).text();
+      // /metrics is a snapshot up to 250 ms old: scrape until it has caught up with /status
+      const metrics = await scrapeUntil(`http://127.0.0.1:${run.metricsPort}/metrics`, (m) =>
+        counterSum(m, 'cwts_book_resyncs_total') === b.resyncs &&
+        (!sc.resyncs || counterSum(m, 'cwts_book_resyncs_total', `reason="${sc.resyncs.reason}"`) >= sc.resyncs.min) &&
+        counterSum(m, 'cwts_feed_errors_total', 'exchange="binance"') >= (sc.errors ?? 0));
       const resyncLines = metrics.split('\n').filter((l) => l.startsWith('cwts_book_resyncs_total{'));
       const count = (reason: string) => resyncLines.filter((l) => l.includes(`reason="${reason}"`)).reduce((s, l) => s + Number(l.split(' ').pop()), 0);
       const total = resyncLines.reduce((s, l) => s + Number(l.split(' ').pop()), 0);

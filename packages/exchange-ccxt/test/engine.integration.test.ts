@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startAppRun, stopAppRun, waitUntil, type AppRun } from '@cwts/core/testing';
+import { counterSum, scrapeUntil, startAppRun, stopAppRun, waitUntil, type AppRun } from '@cwts/core/testing';
 import { FakeBinance } from '../../exchange-binance/test/fake-binance.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -123,7 +123,8 @@ describe('cwts-ultra run with @cwts/exchange-ccxt (ccxt_id "binance") against th
     const b = await book();
     expect(b.bids).toHaveLength(10);
     expect(b.resyncs).toBeGreaterThanOrEqual(1);
-    const metrics = await (await fetch(`http://127.0.0.1:${run.metricsPort}/metrics`)).text();
+    // /metrics is a snapshot up to 250 ms old: scrape until it has caught up with /status
+    const metrics = await scrapeUntil(`http://127.0.0.1:${run.metricsPort}/metrics`, (m) => counterSum(m, 'cwts_book_resyncs_total', 'okx') === b.resyncs);
     const total = metrics.split('\n').filter((l) => l.startsWith('cwts_book_resyncs_total{') && l.includes('okx')).reduce((s, l) => s + Number(l.split(' ').pop()), 0);
     expect(b.resyncs).toBe(total);
     const code = await stopAppRun(run);

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { getJson, startAppRun, stopAppRun, waitUntil, type AppRun } from '@cwts/core/testing';
+import { counterSum, getJson, scrapeUntil, startAppRun, stopAppRun, waitUntil, type AppRun } from '@cwts/core/testing';
 import { FakeKraken } from './fake-kraken.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -143,8 +143,15 @@ describe('cwts-ultra run against the local Kraken v2 server', () => {
       const b = await book();
       expect(b.bids).toHaveLength(10);
       expect(b.asks).toHaveLength(10);
-      const metrics = await (await fetch(`http://127.0.0.1:${run.metricsPort}/metrics`)).text();
-      const resyncLines = metrics.split('\n').filter((l) => l.startsWith('cwts_book_resyncs_total{'));
+      // /metrics is a snapshot up to 250 ms old: scrape until it has caught up with /status
+      const resyncsOf = (m: string) => m.split('\n').filter((l) => l.startsWith('cwts_book_resyncs_total{'));
+      const metrics = await scrapeUntil(`http://127.0.0.1:${run.metricsPort}/metrics`, (m) => {
+        const lines = resyncsOf(m);
+        const all = lines.reduce((s, l) => s + Number(l.split(' ').pop()), 0);
+        const byReason = sc.resyncs ? lines.filter((l) => l.includes(`reason="${sc.resyncs!.reason}"`)).reduce((s, l) => s + Number(l.split(' ').pop()), 0) : 0;
+        return all === b.resyncs && byReason >= (sc.resyncs?.min ?? 0) && counterSum(m, 'cwts_feed_errors_total', 'kraken') >= (sc.errors ?? 0);
+      });
+      const resyncLines = resyncsOf(metrics);
       const count = (reason: string) => resyncLines.filter((l) => l.includes(`reason="${reason}"`)).reduce((s, l) => s + Number(l.split(' ').pop()), 0);
       const total = resyncLines.reduce((s, l) => s + Number(l.split(' ').pop()), 0);
       if (sc.resyncs) {

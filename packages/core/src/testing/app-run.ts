@@ -62,3 +62,18 @@ export function counterSum(metrics: string, name: string, ...match: string[]): n
     .filter((l) => l.startsWith(`${name}{`) && match.every((m) => l.includes(m)))
     .reduce((s, l) => s + Number(l.split(' ').pop()), 0);
 }
+
+/**
+ * Scrapes /metrics until `caughtUp(text)` holds or `ms` passes, and returns the last text. The
+ * app serves /metrics from a snapshot up to 250 ms old, so a count read once, right after /status
+ * showed the event, may not include it yet. Never throws for a timeout: the caller's assertions
+ * then report the mismatch with the text.
+ */
+export async function scrapeUntil(url: string, caughtUp: (metrics: string) => boolean, ms = 5_000): Promise<string> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const text = await (await fetch(url)).text();
+    if (caughtUp(text) || Date.now() >= deadline) return text;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -6,5 +6,5 @@ export { describeExchangeConformance, ConformanceSink, conformanceOrder, waitUnt
 export { skipUnlessRequired, isRequired, requiredCapabilities, RequiredCapabilityMissingError, REQUIRE_ENV, type Skippable } from './require.js';
 export { GuardedWorker, type GuardedModuleRef, type GuardedResult } from './guarded-worker.js';
 export { hostileCases, foreignFrames, judge, describeMalformedInput, type HostileCase, type HostileExpectation, type MalformedInputOptions } from './malformed-input.js';
-export { startAppRun, stopAppRun, getJson, counterSum, type AppRun, type StartAppRunOptions } from './app-run.js';
+export { startAppRun, stopAppRun, getJson, counterSum, scrapeUntil, type AppRun, type StartAppRunOptions } from './app-run.js';
 export { bruteForceRoute, venueOptions, type BruteForceResult } from '../routing/brute-force.js';
