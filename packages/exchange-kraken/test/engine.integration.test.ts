@@ -97,8 +97,13 @@ describe('cwts-ultra run against the local Kraken v2 server', () => {
     { name: 'normal flow', act: () => {}, resyncs: undefined },
     { name: 'a dropped connection', act: (f) => f.dropConnections(), resyncs: { reason: 'reconnect', min: 1 } },
     { name: 'a bad checksum', act: (f) => f.corruptChecksum(SYM), resyncs: { reason: 'checksum', min: 1 } },
-    // no sequence numbers in Kraken v2: the next update's checksum reveals the missed one
-    { name: 'a missed update', act: (f) => f.skipSequence(SYM), resyncs: { reason: 'checksum', min: 1 } },
+    // No sequence numbers in Kraken v2: a later update's checksum reveals the missed one, unless
+    // updates after it set the same levels again first (levels are absolute quantities, so the
+    // book heals and every checksum matches) or push it below the top 10 the checksum covers.
+    // Which happens depends on the venue's next random steps, so the claim is the book ending
+    // right, with a checksum resync when one was needed (the bad-checksum case and checksum.test.ts
+    // prove the detection itself).
+    { name: 'a missed update', act: (f) => f.skipSequence(SYM), resyncs: { reason: 'checksum', min: 0 } },
     { name: 'malformed frames', act: (f) => { f.sendRaw('{"channel":"heartbeat"'); f.sendRaw('garbage'); f.sendRaw('{"unknown":true}'); }, resyncs: undefined, errors: 3 },
     // an unreadable book frame is a lost update: the book resyncs rather than wait for a checksum
     { name: 'a cut-off book frame', act: (f) => f.sendRaw('{"channel":"book","type":"update","data":[{"symbol":"BTC/USD","bids":[{"price":6'), resyncs: { reason: 'invalid_data', min: 1 }, errors: 1 },
