@@ -64,7 +64,7 @@ describe('pack and install', () => {
     expect(install.status, install.stdout + install.stderr).toBe(0);
 
     const backends = spawnSync(join(dir, 'node_modules/.bin/cwts-ultra'), ['backends'], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
-    expect(backends.status, backends.stderr).toBe(0);
+    expect(backends.status, `signal ${backends.signal}, error ${backends.error?.message}\n${backends.stdout}\n${backends.stderr}`).toBe(0);
     // Every backend package is installed and answers for itself (available or with its reason).
     for (const name of ['cpu-simd', 'vulkan', 'cuda', 'rocm', 'metal']) {
       expect(backends.stdout, name).toMatch(new RegExp(`^${name}(?:\\s+\\S+)+?\\s+(available|unavailable)\\s`, 'm'));

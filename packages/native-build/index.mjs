@@ -23,8 +23,9 @@
 //   CWTS_SKIP_NATIVE=1        skip the source build (CWTS_SKIP_NATIVE_BUILD=1, cpu-simd's old name, too)
 //   CWTS_NATIVE_JOBS=N        parallel compile jobs (default 2)
 //   CWTS_PREBUILD_REQUIRED=1  `--prebuild` fails instead of packing without a binary
+//   CWTS_NATIVE_LOCK_TIMEOUT_MS  how long to wait for another build of the same package (30 min)
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 
@@ -48,6 +49,65 @@ function newestMtime(paths) {
     for (const f of files) newest = Math.max(newest, statSync(f).mtimeMs);
   }
   return newest;
+}
+
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+/** Blocks this (synchronous) build script for `ms`. */
+function sleepSync(ms) {
+  Atomics.wait(sleepCell, 0, 0, ms);
+}
+
+/** True when process `pid` is alive on this host. */
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === 'EPERM';
+  }
+}
+
+/**
+ * One build of a package at a time: two `pnpm pack` of the same package (two test files, two
+ * terminals) once compiled into the same tree and copied over each other, and the tarball
+ * shipped a torn binary that crashed on load. The lock is a directory (mkdir is atomic) holding
+ * the owner's pid; a lock whose owner died (SIGKILL, power cut) is taken over. Released at exit.
+ */
+function lockBuild(lockDir, name, timeoutMs) {
+  const owner = join(lockDir, 'pid');
+  const until = Date.now() + timeoutMs;
+  let said = false;
+  mkdirSync(dirname(lockDir), { recursive: true });
+  for (;;) {
+    try {
+      mkdirSync(lockDir);
+      writeFileSync(owner, String(process.pid));
+      process.on('exit', () => rmSync(lockDir, { recursive: true, force: true }));
+      return;
+    } catch (e) {
+      if (e.code !== 'EEXIST') throw e;
+    }
+    let pid = NaN;
+    try {
+      pid = Number(readFileSync(owner, 'utf8'));
+    } catch {
+      // The owner has made the directory and not yet written its pid: wait for it.
+    }
+    if (Number.isInteger(pid) && pid > 0 && !alive(pid)) {
+      console.error(`${name}: taking over the build lock of process ${pid}, which is gone`);
+      rmSync(lockDir, { recursive: true, force: true });
+      continue;
+    }
+    if (Date.now() > until) {
+      console.error(`${name}: another build (process ${pid}) has held ${lockDir} for ${timeoutMs / 1000}s; giving up`);
+      process.exit(1);
+    }
+    if (!said) {
+      said = true;
+      console.error(`${name}: waiting for another build of this package (process ${Number.isNaN(pid) ? '?' : pid}) to finish`);
+    }
+    sleepSync(200);
+  }
 }
 
 /** The CWTS_SKIP paragraph a CMakeLists prints for a known missing piece, else the first error line. */
@@ -117,6 +177,7 @@ export function buildNative(options) {
     done(`native build skipped: ${reason}; ${fallback}`);
   };
 
+  lockBuild(join(buildDir, '.lock'), name, Number(env0.CWTS_NATIVE_LOCK_TIMEOUT_MS ?? 30 * 60_000));
   const sources = (options.sources ?? ['CMakeLists.txt', 'native']).map((s) => (isAbsolute(s) ? s : join(pkgDir, s)));
   if (prebuild && existsSync(prebuilt) && statSync(prebuilt).mtimeMs >= newestMtime(sources)) {
     rmSync(prebuiltReason, { force: true });
@@ -175,7 +236,11 @@ export function buildNative(options) {
   const details = [prepared.note, options.describe?.(ctx)].filter(Boolean).join(', ');
   if (prebuild) {
     mkdirSync(prebuiltDir, { recursive: true });
-    copyFileSync(built, prebuilt);
+    // Copied under another name and renamed: a reader (a pack, a loading process) sees the old
+    // binary or the new one, never half of one.
+    const part = `${prebuilt}.${process.pid}.part`;
+    copyFileSync(built, part);
+    renameSync(part, prebuilt);
     rmSync(prebuiltReason, { force: true });
     done(`prebuilt prebuilds/${platformDir}/${addon} in ${seconds()}${details ? ` (${details})` : ''}`);
   }

@@ -1,7 +1,7 @@
 // buildNative()'s decisions when the toolchain is missing, on a throwaway package whose
 // prepare() reports the toolchain missing (no compiler runs): who fails, who ships a reason.
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -33,10 +33,27 @@ buildNative({ name: '@cwts/fake', pkgDir: ${JSON.stringify(dir)}, addon: 'fake.n
   return dir;
 }
 
+const cleanEnv = () => Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CWTS_'))) as Record<string, string>;
+
 function run(dir: string, args: string[], env: Record<string, string> = {}) {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CWTS_'))) as Record<string, string>;
-  return spawnSync(process.execPath, [join(dir, 'build.mjs'), ...args], { encoding: 'utf8', env: { ...clean, ...env } });
+  return spawnSync(process.execPath, [join(dir, 'build.mjs'), ...args], { encoding: 'utf8', env: { ...cleanEnv(), ...env } });
 }
+
+/** The same, without blocking this process (to see it wait for a lock). */
+function start(dir: string, args: string[]) {
+  const child = spawn(process.execPath, [join(dir, 'build.mjs'), ...args], { env: cleanEnv() });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((r) => child.on('close', r));
+  return { child, exited, out: () => ({ stdout, stderr }) };
+}
+
+const waitFor = async (cond: () => boolean, what: string) => {
+  for (let i = 0; i < 600 && !cond(); i++) await new Promise((r) => setTimeout(r, 50));
+  if (!cond()) throw new Error(`timed out waiting for ${what}`);
+};
 
 describe('buildNative without the toolchain', () => {
   it('a source build never fails: it prints why and leaves the reason for the probe', () => {
@@ -97,5 +114,55 @@ describe('buildNative without the toolchain', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain(`prebuilt binary is up to date (prebuilds/${platformDir}/fake.node)`);
     expect(readFileSync(bin, 'utf8')).toBe('fresh');
+  });
+});
+
+describe('buildNative: one build of a package at a time', () => {
+  it('waits while another live build holds the lock, then finds the binary that build made and keeps it', async () => {
+    const dir = fakePackage(true);
+    const lock = join(dir, 'build', '.lock');
+    // Another build (this test process, alive) holds the lock.
+    mkdirSync(lock, { recursive: true });
+    writeFileSync(join(lock, 'pid'), String(process.pid));
+    const b = start(dir, ['--prebuild']);
+    await waitFor(() => b.out().stderr.includes('waiting for another build'), 'the second build to wait');
+    expect(b.out().stderr).toContain(`@cwts/fake: waiting for another build of this package (process ${process.pid}) to finish`);
+    expect(b.child.exitCode).toBeNull();
+    // The other build finishes: it leaves a fresh binary and releases the lock.
+    mkdirSync(join(dir, 'prebuilds', platformDir), { recursive: true });
+    const bin = join(dir, 'prebuilds', platformDir, 'fake.node');
+    writeFileSync(bin, 'made by the other build');
+    spawnSync('touch', ['-d', new Date(Date.now() + 5_000).toISOString(), bin]);
+    rmSync(lock, { recursive: true });
+    expect(await b.exited).toBe(0);
+    // It did not build (its toolchain check would have failed this required prebuild): it found the binary.
+    expect(b.out().stdout).toContain(`prebuilt binary is up to date (prebuilds/${platformDir}/fake.node)`);
+    expect(readFileSync(bin, 'utf8')).toBe('made by the other build');
+    expect(existsSync(lock)).toBe(false);
+  });
+
+  it('takes over a lock whose owner is gone (killed mid-build), and releases its own at exit', () => {
+    const dir = fakePackage(false);
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    const lock = join(dir, 'build', '.lock');
+    mkdirSync(lock, { recursive: true });
+    writeFileSync(join(lock, 'pid'), dead.stdout);
+    const r = run(dir, ['--prebuild']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`@cwts/fake: taking over the build lock of process ${dead.stdout}, which is gone`);
+    expect(r.stderr).toContain('NO PREBUILT BINARY');
+    expect(existsSync(lock)).toBe(false);
+  });
+
+  it('gives up, failing, when another build holds the lock past CWTS_NATIVE_LOCK_TIMEOUT_MS', () => {
+    const dir = fakePackage(false);
+    const lock = join(dir, 'build', '.lock');
+    mkdirSync(lock, { recursive: true });
+    writeFileSync(join(lock, 'pid'), String(process.pid));
+    const r = run(dir, ['--prebuild'], { CWTS_NATIVE_LOCK_TIMEOUT_MS: '300' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/another build \(process \d+\) has held .*\.lock for 0\.3s; giving up/);
+    // The lock was not ours: it is still there.
+    expect(existsSync(lock)).toBe(true);
   });
 });
