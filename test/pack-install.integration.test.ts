@@ -10,13 +10,15 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /**
  * Every package a user can install (each folder of packages/, so a new package is covered the
- * day it lands), plus the third-party exchange example (packed like a third party's).
+ * day it lands), plus the third-party exchange and compute backend examples (packed like a
+ * third party's).
  */
 const PACKAGES = [
   ...readdirSync(join(root, 'packages'), { withFileTypes: true })
     .filter((d) => d.isDirectory() && existsSync(join(root, 'packages', d.name, 'package.json')))
     .map((d) => `packages/${d.name}`),
   'examples/third-party-exchange',
+  'examples/third-party-backend',
 ];
 
 let tinyex: FakeTinyEx | undefined;
@@ -45,7 +47,9 @@ describe('pack and install', () => {
       const name = JSON.parse(readFileSync(join(root, pkg, 'package.json'), 'utf8')).name as string;
       deps[name] = `file:./${tarball}`;
     }
-    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'my-desk', private: true, type: 'module', dependencies: deps }, null, 2));
+    // vitest: the desk runs the compute conformance suite (@cwts/core/testing) on the third-party backend.
+    const vitestVersion = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).devDependencies.vitest as string;
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'my-desk', private: true, type: 'module', dependencies: deps, devDependencies: { vitest: vitestVersion } }, null, 2));
     // What a pnpm user writes (docs/native-packages.md): the journal's SQLite binding may build;
     // Metal (macOS only) stays unbuilt elsewhere (its probe says so); the other native backends
     // have no install script (they ship prebuilt binaries); ccxt's script only prints a banner,
@@ -70,6 +74,28 @@ describe('pack and install', () => {
       expect(backends.stdout, name).toMatch(new RegExp(`^${name}(?:\\s+\\S+)+?\\s+(available|unavailable)\\s`, 'm'));
     }
     expect(backends.stdout).toMatch(/^cpu-simd(?:\s+\S+)+?\s+available\s+.*prebuilds\/linux-x64\/cwts_cpu_simd\.node/m);
+
+    // The third-party compute backend, from its tarball, passes the compute conformance suite
+    // from core's tarball, and `backends --config` lists it as the deployment configures it.
+    writeFileSync(
+      join(dir, 'naive.conformance.test.js'),
+      "import { describeComputeConformance } from '@cwts/core/testing';\nimport { naiveProvider } from 'acme-compute-naive';\ndescribeComputeConformance('naive from its tarball', () => naiveProvider);\n",
+    );
+    const conformance = spawnSync(join(dir, 'node_modules/.bin/vitest'), ['run', '--root', dir, '--testTimeout', '90000', 'naive.conformance.test.js'], { cwd: dir, encoding: 'utf8', timeout: 300_000, env: { ...process.env, CI: '1', NO_COLOR: '1', FORCE_COLOR: '0' } });
+    const conformanceText = conformance.stdout + conformance.stderr;
+    expect(conformance.status, conformanceText).toBe(0);
+    expect(conformanceText).toMatch(/Tests\s+\d+ passed/);
+    expect(conformanceText).not.toMatch(/\d+ failed/);
+    writeFileSync(
+      join(dir, 'naive.toml'),
+      [
+        '[system]', 'name = "naive-check"', '[exchanges]', 'enabled = ["sim"]', '[sim]', 'plugin = "@cwts/exchange-sim"', 'symbols = ["BTCUSDT"]',
+        '[risk]', 'max_position = 1000', 'max_drawdown = 0.1', 'var_confidence = 0.99',
+        '[compute]', 'backends = ["naive"]', '[compute.naive]', 'plugin = "acme-compute-naive"', 'max_window = 64',
+      ].join('\n'));
+    const listed = spawnSync(join(dir, 'node_modules/.bin/cwts-ultra'), ['backends', '--config', 'naive.toml'], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+    expect(listed.status, listed.stdout + listed.stderr).toBe(0);
+    expect(listed.stdout).toMatch(/^naive\s+cpu\s+\d+\s+available\s/m);
 
     tinyex = await FakeTinyEx.start(5);
     writeFileSync(

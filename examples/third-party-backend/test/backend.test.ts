@@ -1,7 +1,9 @@
 // The third-party backend passes the compute conformance suite (the kernels it declares, float64
 // included), and a deployment loads it from a path with `[compute.naive] plugin`, its settings
 // checked by the plugin before startup and passed to its create().
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,5 +65,24 @@ describe('loaded as a plugin from a path', () => {
     } finally {
       await d.dispose();
     }
+  });
+});
+
+describe('`cwts-ultra backends --config` (and doctor, which shares its discovery)', () => {
+  const cli = join(dirname(createRequire(import.meta.url).resolve('@cwts/core/package.json')), 'bin', 'cwts-ultra.js');
+  const backends = (file: string) => spawnSync(process.execPath, [cli, 'backends', '--config', file], { encoding: 'utf8', timeout: 60_000 });
+
+  it('lists the configured third-party backend, loaded from its path with its settings', () => {
+    const r = backends(configWith(`[compute]\nbackends = ["naive"]\n\n[compute.naive]\nplugin = ${JSON.stringify(distEntry)}\nmax_window = 8`));
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^naive\s+cpu\s+10\s+available\s+naive two-pass \(JavaScript\)/m);
+    // The packages it always looks for are still listed.
+    expect(r.stdout).toMatch(/^cpu-simd\s/m);
+  });
+
+  it('a plugin path that does not exist is listed unavailable with the reason', () => {
+    const r = backends(configWith('[compute]\nbackends = ["naive"]\n\n[compute.naive]\nplugin = "./no/such/backend.js"'));
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^naive\s+-\s+-\s+unavailable\s+.*no\/such\/backend\.js/m);
   });
 });

@@ -1,4 +1,5 @@
 import { ComputeRegistry, KNOWN_COMPUTE_BACKENDS, jsBackendProvider } from '../compute/index.js';
+import { computeBackendCandidates, computePluginSpec, type ComputeConfig } from '../config/compute-schema.js';
 import type { ComputeBackendProvider } from '../contracts/compute.js';
 import { TOKENS } from '../di/tokens.js';
 import { CwtsContainer } from '../di/container.js';
@@ -7,19 +8,29 @@ import { importPlugin } from '../plugins/loader.js';
 
 export const KNOWN_BACKENDS = KNOWN_COMPUTE_BACKENDS;
 
-/** Loads every known backend package that is installed; the rest are reported as not installed. */
-export async function discoverBackends(baseDir: string, names: readonly string[] = KNOWN_BACKENDS): Promise<{ registry: ComputeRegistry; missing: { name: string; reason: string }[] }> {
+/**
+ * Loads every known backend package that is installed; the rest are reported as not installed.
+ * Given a deployment's `[compute]`, its backends are looked for too, each from where the config
+ * says (`[compute.<name>] plugin`, a third party's package or a path) with its own settings.
+ */
+export async function discoverBackends(
+  baseDir: string,
+  names: readonly string[] = KNOWN_BACKENDS,
+  compute?: ComputeConfig,
+): Promise<{ registry: ComputeRegistry; missing: { name: string; reason: string }[] }> {
   const registry = new ComputeRegistry(silentLogger());
   registry.register(jsBackendProvider);
   const missing: { name: string; reason: string }[] = [];
   const root = CwtsContainer.createRoot();
-  for (const name of names) {
+  const all = compute ? [...new Set([...names, ...computeBackendCandidates(compute)])] : names;
+  for (const name of all) {
+    const spec = compute ? computePluginSpec(compute, name) : `@cwts/backend-${name}`;
     try {
-      const m = await importPlugin({ spec: `@cwts/backend-${name}`, kind: 'backend', origin: `compute.backends: ${name}` }, baseDir);
-      m.register({ registrar: root.as(m.name), instanceName: name, config: {} });
+      const m = await importPlugin({ spec, kind: 'backend', origin: compute?.plugins[name] !== undefined ? `compute.${name}.plugin` : `compute.backends: ${name}` }, baseDir);
+      m.register({ registrar: root.as(m.name), instanceName: name, config: compute?.backendOptions[name] ?? {} });
     } catch (err) {
       const code = (err as { code?: string }).code;
-      missing.push({ name, reason: code === 'NOT_INSTALLED' ? `not installed (package @cwts/backend-${name})` : (err as Error).message });
+      missing.push({ name, reason: code === 'NOT_INSTALLED' ? `not installed (package ${spec})` : (err as Error).message });
     }
   }
   for (const p of root.resolveAll(TOKENS.ComputeBackendProvider) as ComputeBackendProvider[]) registry.register(p);
@@ -27,8 +38,8 @@ export async function discoverBackends(baseDir: string, names: readonly string[]
 }
 
 /** `cwts-ultra backends`: every backend, available or not, and why, in auto-detection order. */
-export async function backendsCommand(baseDir: string, out: (line: string) => void): Promise<number> {
-  const { registry, missing } = await discoverBackends(baseDir);
+export async function backendsCommand(baseDir: string, out: (line: string) => void, compute?: ComputeConfig): Promise<number> {
+  const { registry, missing } = await discoverBackends(baseDir, KNOWN_BACKENDS, compute);
   const rows: string[][] = [['backend', 'kind', 'priority', 'status', 'device / reason']];
   for (const s of await registry.status()) {
     const d = s.device;

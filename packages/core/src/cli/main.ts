@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Command, CommanderError } from 'commander';
 import { dirname, resolve } from 'node:path';
-import { ConfigError, outputRedactor } from '../config/index.js';
+import { ConfigError, loadConfigFile, outputRedactor } from '../config/index.js';
 import { PluginLoadError, PluginLoadErrors } from '../plugins/errors.js';
 import { backendsCommand } from './backends.js';
 import { benchmarkCommand } from './benchmark.js';
@@ -52,8 +52,11 @@ export function buildProgram(): Command {
     .action(async (o) => { program.setOptionValue('code', await validateConfigCommand({ config: o.config, fileOnly: !!o.fileOnly }, out)); });
 
   program.command('backends').description('list compute backends, available or not, and why')
-    .option('--config <file>', 'resolve backend packages from this config\'s directory')
-    .action(async (o) => { program.setOptionValue('code', await backendsCommand(o.config ? dirname(resolve(o.config)) : process.cwd(), out)); });
+    .option('--config <file>', 'also this deployment\'s backends ([compute.<name>] plugin and settings), packages resolved from its directory')
+    .action(async (o) => {
+      const compute = o.config ? loadConfigFile(o.config).config.compute : undefined;
+      program.setOptionValue('code', await backendsCommand(o.config ? dirname(resolve(o.config)) : process.cwd(), out, compute));
+    });
 
   program.command('replay').description('run the engine over a recorded file, deterministically')
     .requiredOption('--config <file>', 'TOML config (detectors, strategy, risk)')

@@ -163,7 +163,7 @@ export async function checkVenues(cfg: Pick<CwtsConfig, 'venues'>, offline: bool
 /** The compute backends, as `cwts-ultra backends` sees them, against what the config asks. */
 export async function checkGpuBackends(baseDir: string, cfg: Pick<CwtsConfig, 'compute' | 'performance'> | undefined): Promise<CheckResult> {
   const base = { id: 'gpu-backends', title: 'compute backends and GPU drivers (cwts-ultra backends)' };
-  const { registry, missing } = await discoverBackends(baseDir);
+  const { registry, missing } = await discoverBackends(baseDir, undefined, cfg?.compute);
   const status = await registry.status();
   const available = status.filter((s) => s.available);
   const gpus = available.filter((s) => s.device?.type === 'gpu');
