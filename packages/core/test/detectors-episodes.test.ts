@@ -146,5 +146,7 @@ describe('detectors on a long calm run (60 virtual minutes, no injected episodes
     expect(calm.cascadeOnsets).toBeLessThanOrEqual(1);
     expect(calm.cascadeOnsetsNoLiq).toBeLessThanOrEqual(1);
     expect(calm.bursts).toBeLessThanOrEqual(10);
-  }, 120_000);
+    // 1.9M simulated events of pure computation (no I/O, nothing to hang on): ~20 s alone, over
+    // 120 s on a 2-core machine shared with other work. The limit only guards against a hang.
+  }, 600_000);
 });
