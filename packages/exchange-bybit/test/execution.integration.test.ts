@@ -122,6 +122,91 @@ describe('Bybit execution through ccxt against the local server', () => {
     expect(open.map((x) => [x.clientOrderId, x.side, x.price, x.qty, x.status])).toEqual([[o.clientOrderId, 'buy', 6400000, 10000, 'open']]);
   });
 
+  it('reconciliation (spot): queryOrder by client id with its fills, tradesSince, unified balances, positions from the base coin', async () => {
+    const { v, i, reports } = await venue('spot', SECRET);
+    const t0 = Date.now();
+    const o = conformanceOrder(i, { side: 'buy', price: '64000.5', qty: '0.02' });
+    v.execution.submit(o);
+    await waitUntil(() => reports.some((r) => r.kind === 'ack'), 'an ack');
+    const id = reports.find((r) => r.kind === 'ack')!.venueOrderId!;
+    const x = fake!.fill(id, '0.005', { maker: false });
+    // asked by client id only (as after a restart, with no venue id journaled)
+    const st = await v.execution.queryOrder({ ...o, venueOrderId: undefined });
+    expect(st).toMatchObject({ clientOrderId: o.clientOrderId, venueOrderId: id, status: 'partially_filled', filledQty: 5000 });
+    expect(st!.fills).toHaveLength(1);
+    expect(st!.fills[0]).toMatchObject({ kind: 'fill', tradeId: x.execId, lastQty: 5000, cumQty: 5000, lastPrice: 6400050, liquidity: 'taker', feeAsset: 'BTC', feeAtoms: 32000250n });
+    expect(await v.execution.queryOrder({ ...o, clientOrderId: 'never-sent-1', venueOrderId: undefined })).toBeUndefined();
+    const trades = await v.execution.tradesSince(['BTCUSDT'], t0 - 1000);
+    expect(trades.map((t) => [t.clientOrderId, t.tradeId, t.lastQty])).toEqual([[o.clientOrderId, x.execId, 5000]]);
+    expect(await v.execution.tradesSince(['BTCUSDT'], Date.now() + 60_000)).toEqual([]);
+    expect(await v.execution.balances()).toEqual([{ asset: 'BTC', total: '1.250000' }, { asset: 'USDT', total: '100000.00' }]);
+    expect(await v.execution.positions(['BTCUSDT'])).toEqual([{ symbol: 'BTCUSDT', qty: 1_250_000 }]);
+    // whichever saw the trade first (polling or queryOrder), it is reported at most once
+    await new Promise((r) => setTimeout(r, 300));
+    expect(reports.filter((r) => r.kind === 'fill').length).toBeLessThanOrEqual(1);
+  });
+
+  it('reconciliation (linear): signed positions from position/list; funding is no fill; trades older than 7 days and past 100 a page are all found', async () => {
+    const { v, i, reports } = await venue('linear', SECRET);
+    const now = Date.now();
+    const sell = conformanceOrder(i, { side: 'sell', price: '64000.5', qty: '0.250' });
+    v.execution.submit(sell);
+    await waitUntil(() => reports.some((r) => r.kind === 'ack'), 'an ack');
+    const id = reports.find((r) => r.kind === 'ack')!.venueOrderId!;
+    // 10 days ago (an earlier 7-day window), then 120 fills now: two pages of execution/list
+    const old = fake!.fill(id, '0.010', { time: now - 10 * 24 * 3600 * 1000 });
+    for (let k = 0; k < 120; k++) fake!.fill(id, '0.001');
+    fake!.funding('BTCUSDT', '0.5');
+    expect(await v.execution.positions(['BTCUSDT'])).toEqual([{ symbol: 'BTCUSDT', qty: -130 }]);
+    const trades = await v.execution.tradesSince(['BTCUSDT'], now - 20 * 24 * 3600 * 1000);
+    expect(trades).toHaveLength(121);
+    expect(trades[0]).toMatchObject({ tradeId: old.execId, clientOrderId: sell.clientOrderId, lastQty: 10 });
+    expect(new Set(trades.map((t) => t.tradeId)).size).toBe(121);
+    expect(trades.reduce((a, t) => a + t.lastQty, 0)).toBe(130);
+    // polling goes on: whatever it reports is reported once, never the funding entry, and the
+    // partly filled order is still followed
+    await new Promise((r) => setTimeout(r, 400));
+    const polled = reports.filter((r) => r.kind === 'fill');
+    expect(new Set(polled.map((f) => f.tradeId)).size).toBe(polled.length);
+    expect(polled.every((f) => trades.some((t) => t.tradeId === f.tradeId))).toBe(true);
+    expect(v.execution.workingOrders).toBe(1);
+  });
+
+  it('a filled order that order/realtime no longer lists (venue restart) is found through order/history', async () => {
+    const { v, i, reports } = await venue('spot', SECRET, capture().logger, 60_000);
+    const o = conformanceOrder(i, { side: 'sell', price: '64000', qty: '0.01' });
+    v.execution.submit(o);
+    await waitUntil(() => reports.some((r) => r.kind === 'ack'), 'an ack');
+    fake!.fill(reports.find((r) => r.kind === 'ack')!.venueOrderId!, '0.01');
+    fake!.realtimeOpenOnly = true;
+    const st = await v.execution.queryOrder({ ...o, venueOrderId: undefined });
+    expect(st).toMatchObject({ status: 'filled', filledQty: 10000 });
+    expect(st!.fills.map((f) => [f.lastQty, f.cumQty, f.leavesQty])).toEqual([[10000, 10000, 0]]);
+    expect(v.execution.workingOrders).toBe(0);
+    expect(fake!.restRequests.some((r) => r.startsWith('GET /v5/order/history'))).toBe(true);
+  });
+
+  it('an order/create whose answer is lost is found by orderLinkId and acked, never assumed rejected', async () => {
+    const { v, i, reports } = await venue('spot', SECRET);
+    fake!.loseCreateAnswers = 1;
+    const o = conformanceOrder(i, { side: 'buy', price: '63000', qty: '0.01' });
+    v.execution.submit(o);
+    await waitUntil(() => reports.some((r) => r.clientOrderId === o.clientOrderId), 'a report');
+    const sent = [...fake!.orders.values()].find((x) => x.orderLinkId === o.clientOrderId)!;
+    expect(reports[0]).toMatchObject({ kind: 'ack', clientOrderId: o.clientOrderId, venueOrderId: sent.orderId });
+    expect(fake!.orders.size).toBe(1);
+    expect(reports.filter((r) => r.kind === 'rejected')).toHaveLength(0);
+  });
+
+  it('a spot market order states its qty in the base coin (a market buy is in the quote coin unless told)', async () => {
+    const { v, i, reports } = await venue('spot', SECRET);
+    const o = { ...conformanceOrder(i, { side: 'buy', price: '64000', qty: '0.01' }), type: 'market' as const, price: undefined, tif: 'IOC' as const };
+    v.execution.submit(o);
+    await waitUntil(() => reports.some((r) => r.kind === 'ack'), 'an ack');
+    expect(fake!.lastCreate).toMatchObject({ orderType: 'Market', qty: '0.01', marketUnit: 'baseCoin' });
+    expect(fake!.lastCreate).not.toHaveProperty('price');
+  });
+
   it('is market-data only without credentials', async () => {
     fake = await FakeBybit.start({});
     const v = createBybitVenue({ api_url: fake.wsUrl, rest_url: fake.restUrl }, { exchange: 'bybit', clock: new SystemClock() });

@@ -17,7 +17,10 @@
  * - Signed REST (docs v5/guide "Authentication"): X-BAPI-API-KEY, X-BAPI-TIMESTAMP,
  *   X-BAPI-RECV-WINDOW and X-BAPI-SIGN = HMAC-SHA256(timestamp + key + recv_window + body or
  *   query string) checked on POST /v5/order/create, POST /v5/order/cancel, GET
- *   /v5/order/realtime and GET /v5/execution/list, answering with v5 retCodes.
+ *   /v5/order/realtime, /v5/order/history, /v5/execution/list (newest first, `limit` up to 100,
+ *   `nextPageCursor` paging, startTime/endTime at most 7 days apart), /v5/account/wallet-balance
+ *   (UNIFIED) and /v5/position/list (linear: one-way positions moved by our fills), answering
+ *   with v5 retCodes.
  * - Scenario hooks: sequence gaps, mid-stream snapshots (also `u = 1` service restarts),
  *   dropped connections, stalls (no frames, no pongs), raw (malformed) frames.
  *
@@ -109,7 +112,7 @@ export interface FakeExecution {
   execQty: string;
   execFee: string;
   feeCurrency?: string;
-  execType: 'Trade';
+  execType: 'Trade' | 'Funding';
   execTime: string;
   isMaker: boolean;
 }
@@ -142,9 +145,24 @@ export class FakeBybit implements ConformanceVenue {
   readonly executions: FakeExecution[] = [];
   /** Local times (ms) at which order/create requests arrived. */
   readonly orderTimes: number[] = [];
+  /** The body of the last order/create request. */
+  lastCreate: Record<string, unknown> | undefined;
+  /** execution/list answers served (pages). */
+  executionPagesServed = 0;
   private nextOrderId = 1_500_000_000_000_000_000n;
   private nextExecId = 1;
   private failNext: 'balance' | undefined;
+  /** The next this-many order/create requests are carried out but their answer is lost (the socket is cut). */
+  loseCreateAnswers = 0;
+  /**
+   * order/realtime lists working orders only, even asked by id: as after a Bybit server release,
+   * when closed orders of a unified account are found through order/history alone.
+   */
+  realtimeOpenOnly = false;
+  /** Unified wallet: coin -> walletBalance. */
+  wallet: Record<string, string> = { BTC: '1.250000', USDT: '100000.00' };
+  /** Linear one-way positions: symbol -> signed lots, moved by fills. */
+  private readonly positionLots = new Map<string, number>();
   private readonly grid: (typeof GRID)[FakeCategory];
   private readonly rnd: () => number;
   private readonly server: Server;
@@ -463,7 +481,7 @@ export class FakeBybit implements ConformanceVenue {
       const list = [...this.books.keys()].filter((s) => !only || s === only).map((s) => this.instrumentInfo(s));
       return v5(0, 'OK', { category: this.category, list, nextPageCursor: '' });
     }
-    const priv = ['/v5/order/create', '/v5/order/cancel', '/v5/order/realtime', '/v5/execution/list'];
+    const priv = ['/v5/order/create', '/v5/order/cancel', '/v5/order/realtime', '/v5/order/history', '/v5/execution/list', '/v5/account/wallet-balance', '/v5/position/list'];
     if (!priv.includes(url.pathname)) return json(404, { retCode: 10001, retMsg: 'not found' });
     // authentication (docs v5/guide): the signed payload is the JSON body (POST) or the query string (GET)
     const h = (k: string) => String(req.headers[k.toLowerCase()] ?? '');
@@ -482,25 +500,65 @@ export class FakeBybit implements ConformanceVenue {
         return v5(10001, 'request body is not JSON');
       }
     } else p = Object.fromEntries(url.searchParams.entries());
+    if (url.pathname === '/v5/account/wallet-balance') {
+      if (p.accountType !== 'UNIFIED') return v5(10001, `accountType only support UNIFIED. ${String(p.accountType)}`);
+      const coin = Object.entries(this.wallet).map(([c, b]) => ({ coin: c, walletBalance: b, locked: '0', equity: b }));
+      return v5(0, 'OK', { list: [{ accountType: 'UNIFIED', totalEquity: '0', coin }] });
+    }
     if (p.category !== this.category) return v5(10001, `params error: category ${String(p.category)}`);
+    const working = (o: FakeOrder) => o.orderStatus === 'New' || o.orderStatus === 'PartiallyFilled';
+    const orderMatch = (o: FakeOrder) => (!p.symbol || o.symbol === p.symbol) && (!p.orderId || o.orderId === p.orderId) && (!p.orderLinkId || o.orderLinkId === p.orderLinkId);
     switch (url.pathname) {
       case '/v5/order/create':
         this.orderTimes.push(Date.now());
+        if (this.loseCreateAnswers > 0) {
+          this.loseCreateAnswers--;
+          this.create(p, () => res.socket?.destroy());
+          return;
+        }
         return this.create(p, v5);
       case '/v5/order/cancel':
         return this.cancelOrder(p, v5);
       case '/v5/order/realtime': {
         const byId = typeof p.orderId === 'string' || typeof p.orderLinkId === 'string';
-        const list = [...this.orders.values()].filter(
-          (o) => (!p.symbol || o.symbol === p.symbol) && (!p.orderId || o.orderId === p.orderId) && (!p.orderLinkId || o.orderLinkId === p.orderLinkId) && (byId || o.orderStatus === 'New' || o.orderStatus === 'PartiallyFilled'),
-        );
+        const list = [...this.orders.values()].filter((o) => orderMatch(o) && ((byId && !this.realtimeOpenOnly) || working(o)));
+        return v5(0, 'OK', { category: this.category, list: list.reverse(), nextPageCursor: '' });
+      }
+      case '/v5/order/history': {
+        const list = [...this.orders.values()].filter(orderMatch);
+        return v5(0, 'OK', { category: this.category, list: list.reverse(), nextPageCursor: '' });
+      }
+      case '/v5/position/list': {
+        if (this.category !== 'linear') return v5(10001, 'params error: category only support linear, inverse, option');
+        if (!p.symbol && !p.settleCoin) return v5(10001, 'params error: symbol or settleCoin is required');
+        const syms = p.symbol ? [String(p.symbol)] : [...this.books.keys()];
+        const list = syms.filter((s) => this.books.has(s)).map((s) => {
+          const lots = this.positionLots.get(s) ?? 0;
+          return { positionIdx: 0, symbol: s, side: lots > 0 ? 'Buy' : lots < 0 ? 'Sell' : '', size: fmt(Math.abs(lots), this.grid.lotDec), avgPrice: '0' };
+        });
         return v5(0, 'OK', { category: this.category, list, nextPageCursor: '' });
       }
-      default: {
-        const list = this.executions.filter((x) => (!p.symbol || x.symbol === p.symbol) && (!p.orderId || x.orderId === p.orderId));
-        return v5(0, 'OK', { category: this.category, list, nextPageCursor: '' });
-      }
+      default:
+        return this.executionList(p, v5);
     }
+  }
+
+  /** execution/list: newest first, paged by an opaque cursor (here: the offset). */
+  private executionList(p: Record<string, unknown>, v5: (code: number, msg: string, result?: unknown) => void): void {
+    const start = p.startTime === undefined ? undefined : Number(p.startTime);
+    const end = p.endTime === undefined ? undefined : Number(p.endTime);
+    if (start !== undefined && end !== undefined && (end < start || end - start > 7 * 24 * 3600 * 1000)) return v5(10001, 'params error: startTime and endTime must be within 7 days');
+    const limit = p.limit === undefined ? 50 : Number(p.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) return v5(10001, 'params error: limit');
+    const all = this.executions
+      .filter((x) => (!p.symbol || x.symbol === p.symbol) && (!p.orderId || x.orderId === p.orderId) && (!p.execType || x.execType === p.execType))
+      .filter((x) => (start === undefined || Number(x.execTime) >= start) && (end === undefined || Number(x.execTime) <= end))
+      .reverse();
+    this.executionPagesServed++;
+    const offset = typeof p.cursor === 'string' && p.cursor !== '' ? Number(p.cursor) : 0;
+    const list = all.slice(offset, offset + limit);
+    const next = offset + limit < all.length ? String(offset + limit) : '';
+    v5(0, 'OK', { category: this.category, list, nextPageCursor: next });
   }
 
   /** The next order/create fails with the venue's insufficient-balance code. */
@@ -509,6 +567,7 @@ export class FakeBybit implements ConformanceVenue {
   }
 
   private create(p: Record<string, unknown>, v5: (code: number, msg: string, result?: unknown) => void): void {
+    this.lastCreate = p;
     const g = this.grid;
     const symbol = String(p.symbol ?? '');
     if (!this.books.has(symbol)) return v5(this.category === 'spot' ? 170121 : 10001, 'Invalid symbol.');
@@ -553,7 +612,7 @@ export class FakeBybit implements ConformanceVenue {
    * Fills `qty` of a working order at its price. Fee rate 0.1 % (maker or taker here); on spot
    * a buy pays in the base coin and a sell in the quote, on linear in the settle coin (USDT).
    */
-  fill(orderId: string, qty: string, opts: { maker?: boolean } = {}): FakeExecution {
+  fill(orderId: string, qty: string, opts: { maker?: boolean; time?: number } = {}): FakeExecution {
     const o = this.orders.get(orderId);
     if (!o) throw new Error(`fake bybit: no order ${orderId}`);
     const g = this.grid;
@@ -569,11 +628,17 @@ export class FakeBybit implements ConformanceVenue {
     const fee = baseFee ? fmt(q, g.lotDec + 3) : fmt(q * priceUnits, g.lotDec + g.tickDec + 3);
     const x: FakeExecution = {
       symbol: o.symbol, orderId: o.orderId, orderLinkId: o.orderLinkId, side: o.side, execId: `e${String(this.nextExecId++).padStart(6, '0')}-7f0c-4b1e`, execPrice: o.price, execQty: qty,
-      execFee: fee, execType: 'Trade', execTime: String(Date.now()), isMaker: opts.maker ?? true,
+      execFee: fee, execType: 'Trade', execTime: String(opts.time ?? Date.now()), isMaker: opts.maker ?? true,
     };
     if (this.category === 'spot') x.feeCurrency = baseFee ? o.symbol.replace(/USDT$/, '') : 'USDT';
+    else this.positionLots.set(o.symbol, (this.positionLots.get(o.symbol) ?? 0) + (o.side === 'Buy' ? q : -q));
     this.executions.push(x);
     return x;
+  }
+
+  /** A funding settlement on linear: an execution that is no fill of any order. */
+  funding(symbol: string, fee: string): void {
+    this.executions.push({ symbol, orderId: '', orderLinkId: '', side: 'Buy', execId: `f${String(this.nextExecId++).padStart(6, '0')}`, execPrice: '0', execQty: '0', execFee: fee, execType: 'Funding', execTime: String(Date.now()), isMaker: false });
   }
 
   orderRequestTimes(): number[] {

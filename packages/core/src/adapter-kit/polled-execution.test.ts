@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { defineInstrument } from '../domain/instrument.js';
-import { BoundedIdSet, addDecimalStrings, balanceToLots } from './polled-execution.js';
+import { ManualClock } from '../contracts/clock.js';
+import { VenueErrorMap } from './errors.js';
+import { BoundedIdSet, PolledExecutionClient, addDecimalStrings, balanceToLots, type PolledOrderDriver, type VenuePositionView } from './polled-execution.js';
 
 describe('polled execution helpers', () => {
   it('adds decimal strings exactly (free + locked)', () => {
@@ -28,5 +30,57 @@ describe('polled execution helpers', () => {
     expect(s.size).toBe(3);
     expect(s.has('a')).toBe(false);
     expect(s.has('d')).toBe(true);
+  });
+});
+
+describe('PolledExecutionClient positions', () => {
+  const BTC = defineInstrument({ exchange: 'x', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.1', lotSize: '0.001' });
+  const ETH = defineInstrument({ exchange: 'x', symbol: 'ETHUSDT', base: 'ETH', quote: 'USDT', tickSize: '0.01', lotSize: '0.01' });
+  const instruments = new Map([[BTC.symbol, BTC], [ETH.symbol, ETH]]);
+
+  async function client(positions?: VenuePositionView[]) {
+    const errors = new VenueErrorMap('x', []);
+    const asked: string[][] = [];
+    const driver: PolledOrderDriver = {
+      connect: async () => {},
+      close: () => {},
+      place: async () => 'v1',
+      cancel: async () => {},
+      fetchOrder: async () => undefined,
+      fetchFills: async () => [],
+      fetchOpenOrders: async () => [],
+      fetchFillsSince: async () => [],
+      fetchBalances: async () => [{ asset: 'BTC', total: '2.5' }, { asset: 'USDT', total: '100' }],
+      mapError: (err) => errors.map(undefined, String(err)),
+    };
+    if (positions) {
+      driver.fetchPositions = async (symbols) => {
+        asked.push([...symbols]);
+        return positions;
+      };
+    }
+    const c = new PolledExecutionClient({
+      exchange: 'x', clock: new ManualClock(0), hasCredentials: true, driver, orderLimit: { limit: 10, intervalMs: 1000 }, pollIntervalMs: 60_000, unknownOrderGraceMs: 1000,
+      instrument: (s) => instruments.get(s), symbols: () => [...instruments.keys()],
+    });
+    await c.start(() => {});
+    return { c, asked };
+  }
+
+  it('spot (no fetchPositions): the base asset balance in whole lots', async () => {
+    const { c } = await client();
+    expect(await c.positions(['BTCUSDT', 'ETHUSDT', 'NOPE'])).toEqual([{ symbol: 'BTCUSDT', qty: 2500 }, { symbol: 'ETHUSDT', qty: 0 }]);
+    await c.stop();
+  });
+
+  it('derivatives: signed venue positions in lots, legs of one symbol netted, absent symbols flat', async () => {
+    const { c, asked } = await client([
+      { symbol: 'BTCUSDT', qty: '0.250' },
+      { symbol: 'BTCUSDT', qty: '-0.105' },
+      { symbol: 'SOLUSDT', qty: '7' },
+    ]);
+    expect(await c.positions(['BTCUSDT', 'ETHUSDT'])).toEqual([{ symbol: 'BTCUSDT', qty: 145 }, { symbol: 'ETHUSDT', qty: 0 }]);
+    expect(asked).toEqual([['BTCUSDT', 'ETHUSDT']]);
+    await c.stop();
   });
 });

@@ -52,6 +52,12 @@ export interface VenueFill {
   ts: number;
 }
 
+/** A derivatives position as the venue reports it: signed base quantity (short < 0), a decimal string. */
+export interface VenuePositionView {
+  symbol: string;
+  qty: string;
+}
+
 export interface OrderRef {
   symbol: string;
   clientOrderId: string;
@@ -79,6 +85,12 @@ export interface PolledOrderDriver {
   /** The account's trades on these symbols at or after sinceTs (epoch ms). */
   fetchFillsSince(symbols: readonly string[], sinceTs: number): Promise<VenueFill[]>;
   fetchBalances(): Promise<VenueBalance[]>;
+  /**
+   * Derivatives venues: the account's positions on these symbols (several entries for one
+   * symbol, e.g. hedge mode's long and short legs, are netted). Without it a position is the
+   * base asset's spot balance.
+   */
+  fetchPositions?(symbols: readonly string[]): Promise<VenuePositionView[]>;
   mapError(err: unknown): MappedVenueError;
 }
 
@@ -278,9 +290,21 @@ export class PolledExecutionClient implements ExecutionClient {
     return out;
   }
 
-  /** Spot: the position is the base asset's balance, in whole lots. */
+  /** The venue's positions when the driver reads them (derivatives), else (spot) the base asset's balance, in whole lots. */
   async positions(symbols: readonly string[]): Promise<VenuePosition[]> {
     if (!this.connected) return [];
+    if (this.deps.driver.fetchPositions) {
+      const views = await this.deps.driver.fetchPositions(symbols);
+      const out: VenuePosition[] = [];
+      for (const symbol of symbols) {
+        const i = this.deps.instrument(symbol);
+        if (!i) continue;
+        let qty = 0;
+        for (const v of views) if (v.symbol === symbol) qty += balanceToLots(i, v.qty);
+        out.push({ symbol, qty });
+      }
+      return out;
+    }
     const balances = await this.deps.driver.fetchBalances();
     const out: VenuePosition[] = [];
     for (const symbol of symbols) {

@@ -1,0 +1,217 @@
+/**
+ * BybitOrderDriver called directly with a scripted ccxt (no network): v5 order states, time in
+ * force and reject reasons as the kit's view, answers that are no ack, execution filtering,
+ * cursor paging against a misbehaving venue, 7-day windows, balances and linear positions. The
+ * round trip through real ccxt signing is covered by execution.integration.test.ts.
+ */
+import { ManualClock, defineInstrument, type Instrument, type Order } from '@cwts/core';
+import { Secret } from '@cwts/core/config';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { BybitOrderDriver, type BybitExecJson, type BybitOrderJson } from '../src/execution.js';
+import { bybitEndpoints } from '../src/market-data.js';
+import { DEFAULT_BYBIT_OPTIONS } from '../src/options.js';
+
+const venue = vi.hoisted(() => ({
+  calls: [] as { fn: string; params: Record<string, unknown> }[],
+  handlers: {} as Record<string, (p: Record<string, unknown>) => unknown>,
+}));
+
+vi.mock('ccxt', () => {
+  class bybit {
+    urls = { api: { spot: 'https://api.bybit.com', nested: { a: 'b' } } as Record<string, unknown> };
+    constructor() {
+      return new Proxy(this, {
+        get(target, prop) {
+          if (prop in target) return (target as never)[prop];
+          return async (params: Record<string, unknown>) => {
+            venue.calls.push({ fn: String(prop), params });
+            const h = venue.handlers[String(prop)];
+            if (!h) throw new Error(`unscripted ${String(prop)}`);
+            return h(params);
+          };
+        },
+      });
+    }
+  }
+  return { bybit, default: { bybit } };
+});
+
+const BTC: Instrument = defineInstrument({ exchange: 'bybit', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.1', lotSize: '0.001' });
+const NOW = Date.parse('2026-12-05T10:00:00Z');
+const DAY = 24 * 3600 * 1000;
+const ok = <T>(result: T) => ({ retCode: 0, retMsg: 'OK', result });
+
+function json(extra: Partial<BybitOrderJson> = {}): BybitOrderJson {
+  return { orderId: 'O1', orderLinkId: 'c1', symbol: 'BTCUSDT', side: 'Buy', orderType: 'Limit', price: '64000.0', qty: '0.010', timeInForce: 'GTC', orderStatus: 'New', cumExecQty: '0', createdTime: '1764928800123', rejectReason: 'EC_NoError', ...extra };
+}
+
+function exec(extra: Partial<BybitExecJson> = {}): BybitExecJson {
+  return { symbol: 'BTCUSDT', orderId: 'O1', execId: 'x1', execPrice: '64000.0', execQty: '0.004', execFee: '0.1', execType: 'Trade', execTime: '1764928801500', isMaker: true, ...extra };
+}
+
+function order(extra: Partial<Order> = {}): Order {
+  return {
+    exchange: 'bybit', symbol: 'BTCUSDT', side: 'buy', type: 'limit', price: 640000, qty: 10, tif: 'GTC', source: 't',
+    clientOrderId: 'c1', status: 'pending_new', filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: 0, updatedTs: 0, ...extra,
+  } as Order;
+}
+
+async function started(market: 'spot' | 'usdm' = 'usdm') {
+  const d = new BybitOrderDriver({
+    exchange: 'bybit', endpoints: bybitEndpoints({ rest_url: 'http://127.0.0.1:1', market }), options: DEFAULT_BYBIT_OPTIONS, clock: new ManualClock(NOW),
+    apiKey: new Secret('key'), apiSecret: new Secret('secret'), instrument: (s) => (s === 'BTCUSDT' ? BTC : undefined), symbols: () => ['BTCUSDT'],
+  });
+  venue.handlers.privateGetV5OrderRealtime = () => ok({ list: [] });
+  await d.connect();
+  venue.calls.length = 0;
+  return d;
+}
+
+describe('BybitOrderDriver (scripted venue)', () => {
+  let driver: BybitOrderDriver | undefined;
+  beforeEach(() => {
+    venue.calls.length = 0;
+    venue.handlers = {};
+  });
+  afterEach(() => {
+    driver?.close();
+    driver = undefined;
+  });
+
+  it('connect re-roots every endpoint and checks the key with one signed request; calls before connect are refused', async () => {
+    const cold = new BybitOrderDriver({
+      exchange: 'bybit', endpoints: bybitEndpoints({ market: 'spot' }), options: DEFAULT_BYBIT_OPTIONS, clock: new ManualClock(NOW),
+      instrument: () => undefined, symbols: () => [],
+    });
+    expect(cold.hasCredentials).toBe(false);
+    await expect(cold.fetchBalances()).rejects.toThrow(/not started/);
+    venue.handlers.privateGetV5OrderRealtime = () => ok({ list: [] });
+    driver = new BybitOrderDriver({
+      exchange: 'bybit', endpoints: bybitEndpoints({ rest_url: 'http://127.0.0.1:1', market: 'spot' }), options: DEFAULT_BYBIT_OPTIONS, clock: new ManualClock(NOW),
+      apiKey: new Secret('key'), apiSecret: new Secret('secret'), instrument: () => BTC, symbols: () => ['BTCUSDT', 'ETHUSDT'],
+    });
+    expect(driver.hasCredentials).toBe(true);
+    await driver.connect();
+    expect((driver as unknown as { ccxt: { urls: { api: Record<string, unknown> } } }).ccxt.urls.api).toEqual({ spot: 'http://127.0.0.1:1', nested: { a: 'b' } });
+    expect(venue.calls).toEqual([{ fn: 'privateGetV5OrderRealtime', params: { category: 'spot', symbol: 'BTCUSDT', limit: 1 } }]);
+  });
+
+  it('v5 order states, time in force, market price and reject reasons become the kit view', async () => {
+    driver = await started();
+    const cases: [string, string][] = [
+      ['Created', 'pending'], ['New', 'open'], ['PartiallyFilled', 'open'], ['Untriggered', 'open'], ['Filled', 'filled'], ['Cancelled', 'cancelled'],
+      ['PartiallyFilledCanceled', 'cancelled'], ['Rejected', 'rejected'], ['Deactivated', 'expired'], ['SomethingNew', 'open'],
+    ];
+    for (const [orderStatus, state] of cases) {
+      venue.handlers.privateGetV5OrderRealtime = () => ok({ list: [json({ orderStatus })] });
+      expect((await driver.fetchOrder({ symbol: 'BTCUSDT', clientOrderId: 'c1' }))?.state, orderStatus).toBe(state);
+    }
+    venue.handlers.privateGetV5OrderRealtime = () => ok({ list: [json({ orderStatus: 'Cancelled', timeInForce: 'PostOnly', rejectReason: 'EC_PostOnlyWillTakeLiquidity' })] });
+    expect(await driver.fetchOrder({ symbol: 'BTCUSDT', clientOrderId: 'c1', venueOrderId: 'O1' })).toEqual({
+      venueOrderId: 'O1', clientOrderId: 'c1', symbol: 'BTCUSDT', side: 'buy', type: 'limit', price: '64000.0', qty: '0.010', filledQty: '0', state: 'cancelled', tif: 'POST_ONLY',
+      createdTs: 1764928800123, text: 'bybit: EC_PostOnlyWillTakeLiquidity',
+    });
+    expect(venue.calls.at(-1)!.params).toEqual({ category: 'linear', symbol: 'BTCUSDT', orderId: 'O1' });
+    venue.handlers.privateGetV5OrderRealtime = () => ok({ list: [json({ orderType: 'Market', side: 'Sell', price: '0', timeInForce: 'IOC' })] });
+    const m = await driver.fetchOrder({ symbol: 'BTCUSDT', clientOrderId: 'c1' });
+    expect(m).toMatchObject({ type: 'market', side: 'sell', tif: 'IOC' });
+    expect(m).not.toHaveProperty('price');
+    // an order on a symbol we do not trade is no view
+    venue.handlers.privateGetV5OrderRealtime = () => ok({ list: [json({ symbol: 'DOGEUSDT' })] });
+    expect(await driver.fetchOrder({ symbol: 'BTCUSDT', clientOrderId: 'c1' })).toBeUndefined();
+  });
+
+  it('an order realtime no longer lists is asked from order/history; unknown to both is undefined', async () => {
+    driver = await started();
+    venue.handlers.privateGetV5OrderRealtime = () => ok({ list: [] });
+    venue.handlers.privateGetV5OrderHistory = (p) => ok({ list: p.orderLinkId === 'c1' ? [json({ orderStatus: 'Filled', cumExecQty: '0.010' })] : [] });
+    expect(await driver.fetchOrder({ symbol: 'BTCUSDT', clientOrderId: 'c1' })).toMatchObject({ state: 'filled', filledQty: '0.010' });
+    expect(await driver.fetchOrder({ symbol: 'BTCUSDT', clientOrderId: 'c2' })).toBeUndefined();
+    expect(venue.calls.map((c) => c.fn)).toEqual(['privateGetV5OrderRealtime', 'privateGetV5OrderHistory', 'privateGetV5OrderRealtime', 'privateGetV5OrderHistory']);
+  });
+
+  it('place: limit with price and TIF, PostOnly spelled as Bybit does; an answer without an orderId is no ack', async () => {
+    driver = await started();
+    venue.handlers.privatePostV5OrderCreate = () => ok({ orderId: 'O9', orderLinkId: 'c1' });
+    expect(await driver.place(order({ tif: 'POST_ONLY' }), BTC)).toBe('O9');
+    expect(venue.calls[0]!.params).toEqual({ category: 'linear', symbol: 'BTCUSDT', side: 'Buy', orderType: 'Limit', qty: '0.01', orderLinkId: 'c1', price: '64000', timeInForce: 'PostOnly' });
+    // linear market orders are in contracts (base) already: no marketUnit
+    await driver.place(order({ type: 'market', price: undefined, tif: 'IOC', side: 'sell' }), BTC);
+    expect(venue.calls[1]!.params).toEqual({ category: 'linear', symbol: 'BTCUSDT', side: 'Sell', orderType: 'Market', qty: '0.01', orderLinkId: 'c1' });
+    venue.handlers.privatePostV5OrderCreate = () => ok({});
+    await expect(driver.place(order(), BTC)).rejects.toThrow(/without an orderId/);
+  });
+
+  it('cancel by orderId when known, else by orderLinkId', async () => {
+    driver = await started();
+    venue.handlers.privatePostV5OrderCancel = () => ok({ orderId: 'O1', orderLinkId: 'c1' });
+    await driver.cancel(order({ venueOrderId: 'O1' }));
+    await driver.cancel(order());
+    expect(venue.calls.map((c) => c.params)).toEqual([
+      { category: 'linear', symbol: 'BTCUSDT', orderId: 'O1' },
+      { category: 'linear', symbol: 'BTCUSDT', orderLinkId: 'c1' },
+    ]);
+  });
+
+  it("fills of an order: every page by cursor, trades only (not funding), this order's only, fee in the settle coin", async () => {
+    driver = await started();
+    venue.handlers.privateGetV5ExecutionList = (p) =>
+      !p.cursor
+        ? ok({ list: [exec(), exec({ execId: 'fund', execType: 'Funding' })], nextPageCursor: 'p2' })
+        : ok({ list: [exec({ execId: 'x2', isMaker: false, execTime: '' }), exec({ execId: 'other', orderId: 'O2' })], nextPageCursor: '' });
+    const fills = await driver.fetchFills({ venueOrderId: 'O1', symbol: 'BTCUSDT', side: 'buy', type: 'limit', qty: '0.010', filledQty: '0.008', state: 'open' });
+    expect(fills).toEqual([
+      { tradeId: 'x1', venueOrderId: 'O1', symbol: 'BTCUSDT', price: '64000.0', qty: '0.004', fee: '0.1', feeAsset: 'USDT', ts: 1764928801500, liquidity: 'maker' },
+      { tradeId: 'x2', venueOrderId: 'O1', symbol: 'BTCUSDT', price: '64000.0', qty: '0.004', fee: '0.1', feeAsset: 'USDT', ts: NOW, liquidity: 'taker' },
+    ]);
+    expect(venue.calls.map((c) => c.params)).toEqual([
+      { category: 'linear', symbol: 'BTCUSDT', orderId: 'O1', limit: 100 },
+      { category: 'linear', symbol: 'BTCUSDT', orderId: 'O1', limit: 100, cursor: 'p2' },
+    ]);
+  });
+
+  it('paging ends on a repeated cursor or an empty page, and fails rather than loop on a cursor that never ends', async () => {
+    driver = await started();
+    const view = { venueOrderId: 'O1', symbol: 'BTCUSDT', side: 'buy' as const, type: 'limit' as const, qty: '0.010', filledQty: '0.004', state: 'open' as const };
+    venue.handlers.privateGetV5ExecutionList = () => ok({ list: [exec()], nextPageCursor: 'same' });
+    expect(await driver.fetchFills(view)).toHaveLength(2);
+    venue.calls.length = 0;
+    venue.handlers.privateGetV5ExecutionList = () => ok({ list: [], nextPageCursor: 'more' });
+    expect(await driver.fetchFills(view)).toEqual([]);
+    expect(venue.calls).toHaveLength(1);
+    let n = 0;
+    venue.handlers.privateGetV5ExecutionList = () => ok({ list: [exec({ execId: `x${n}` })], nextPageCursor: `c${++n}` });
+    await expect(driver.fetchFills(view)).rejects.toThrow(/did not end after 200 pages/);
+  });
+
+  it('trades since: 7-day windows from since to now (at most 2 years back), per symbol, filtered by time', async () => {
+    driver = await started();
+    const windows: [number, number][] = [];
+    venue.handlers.privateGetV5ExecutionList = (p) => {
+      windows.push([Number(p.startTime), Number(p.endTime)]);
+      expect(Number(p.endTime) - Number(p.startTime)).toBeLessThanOrEqual(7 * DAY);
+      return ok({ list: Number(p.startTime) === NOW - 10 * DAY ? [exec({ execTime: String(NOW - 10 * DAY - 1) }), exec({ execId: 'x2', execTime: String(NOW - 9 * DAY) })] : [] });
+    };
+    const fills = await driver.fetchFillsSince(['BTCUSDT'], NOW - 10 * DAY);
+    expect(fills.map((f) => f.tradeId)).toEqual(['x2']);
+    expect(windows).toEqual([[NOW - 10 * DAY, NOW - 3 * DAY - 1], [NOW - 3 * DAY, NOW]]);
+    windows.length = 0;
+    await driver.fetchFillsSince(['BTCUSDT'], 0);
+    expect(windows[0]![0]).toBe(NOW - 730 * DAY);
+    expect(windows.at(-1)![1]).toBe(NOW);
+    expect(windows).toHaveLength(105);
+  });
+
+  it('balances: the unified wallet, walletBalance per coin; linear positions signed, flat entries left out; spot has no position reader', async () => {
+    driver = await started();
+    venue.handlers.privateGetV5AccountWalletBalance = () => ok({ list: [{ accountType: 'UNIFIED', coin: [{ coin: 'USDT', walletBalance: '1000.5' }, { coin: 'BTC', walletBalance: '' }] }] });
+    expect(await driver.fetchBalances()).toEqual([{ asset: 'USDT', total: '1000.5' }]);
+    expect(venue.calls[0]!.params).toEqual({ accountType: 'UNIFIED' });
+    venue.handlers.privateGetV5PositionList = () =>
+      ok({ list: [{ symbol: 'BTCUSDT', side: 'Buy', size: '0.300' }, { symbol: 'BTCUSDT', side: 'Sell', size: '0.100' }, { symbol: 'BTCUSDT', side: '', size: '0' }], nextPageCursor: '' });
+    expect(await driver.fetchPositions!(['BTCUSDT'])).toEqual([{ symbol: 'BTCUSDT', qty: '0.300' }, { symbol: 'BTCUSDT', qty: '-0.100' }]);
+    driver.close();
+    driver = await started('spot');
+    expect(driver.fetchPositions).toBeUndefined();
+  });
+});
