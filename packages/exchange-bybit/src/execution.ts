@@ -10,7 +10,7 @@
  */
 import { lotsToQty, ticksToPrice, type Clock, type Instrument, type Logger, type Order, type TimeInForce, type VenueBalance } from '@cwts/core';
 import { type Secret } from '@cwts/core/config';
-import { PolledExecutionClient, type OrderRef, type PolledOrderDriver, type VenueFill, type VenueOrderView, type VenuePositionView } from '@cwts/core/adapter-kit';
+import { PolledExecutionClient, RateLimiter, type OrderRef, type PolledOrderDriver, type VenueFill, type VenueOrderView, type VenuePositionView } from '@cwts/core/adapter-kit';
 import { bybitErrorMap, mapBybitError } from './errors.js';
 import type { BybitEndpoints } from './market-data.js';
 import type { BybitOptions } from './options.js';
@@ -116,11 +116,14 @@ const MAX_PAGES = 200;
 export class BybitOrderDriver implements PolledOrderDriver {
   private ccxt: CcxtBybit | undefined;
   private readonly errors;
+  /** Paces every list read (see `query_requests_per_second`); orders have the kit's own limiter. */
+  private readonly queries: RateLimiter;
   /** Linear only: spot has no positions, and without this the kit reads base-coin balances instead. */
   readonly fetchPositions?: (symbols: readonly string[]) => Promise<VenuePositionView[]>;
 
   constructor(private readonly deps: BybitDriverDeps) {
     this.errors = bybitErrorMap(deps.exchange);
+    this.queries = new RateLimiter([{ name: 'query', limit: deps.options.query_requests_per_second, intervalMs: 1000 }], () => deps.clock.now());
     if (deps.endpoints.category === 'linear') this.fetchPositions = (symbols) => this.linearPositions(symbols);
   }
 
@@ -161,6 +164,7 @@ export class BybitOrderDriver implements PolledOrderDriver {
 
   close(): void {
     this.ccxt = undefined;
+    this.queries.close();
   }
 
   mapError(err: unknown) {
@@ -194,6 +198,7 @@ export class BybitOrderDriver implements PolledOrderDriver {
     const out: T[] = [];
     let cursor = '';
     for (let page = 0; page < MAX_PAGES; page++) {
+      await this.queries.acquire({ query: 1 }, 10 * 60_000);
       const res = await call(cursor ? { ...params, cursor } : params);
       const list = res.result?.list ?? [];
       out.push(...list);

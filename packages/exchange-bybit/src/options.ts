@@ -37,6 +37,12 @@ export const BybitOptionsSchema = z
     recv_window_ms: z.number().int().min(1).max(60_000),
     /** How often working orders are polled for fills and status (no private stream yet). */
     poll_interval_ms: z.number().int().min(20).max(600_000),
+    /**
+     * Reconciliation reads (order, execution, position and wallet lists) per second, on our side:
+     * a restart with an empty journal reads two years of executions in about 105 requests per
+     * symbol, which unthrottled would trip Bybit's per-UID limit (10/s on most of these).
+     */
+    query_requests_per_second: z.number().int().min(1).max(1000),
   })
   .strict()
   .partial();
@@ -59,6 +65,7 @@ export const DEFAULT_BYBIT_OPTIONS: Readonly<BybitOptions> = Object.freeze({
   order_limit_interval_ms: 1000,
   recv_window_ms: 5000,
   poll_interval_ms: 1000,
+  query_requests_per_second: 5,
 });
 
 export const BYBIT_OPTION_KEYS = Object.keys(DEFAULT_BYBIT_OPTIONS) as (keyof BybitOptions)[];

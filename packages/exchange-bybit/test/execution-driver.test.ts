@@ -56,9 +56,15 @@ function order(extra: Partial<Order> = {}): Order {
   } as Order;
 }
 
-async function started(market: 'spot' | 'usdm' = 'usdm') {
+let clock = new ManualClock(NOW);
+
+/** Reads unpaced (the clock here only moves when a test moves it) unless a test passes the defaults. */
+const UNPACED = { ...DEFAULT_BYBIT_OPTIONS, query_requests_per_second: 1000 };
+
+async function started(market: 'spot' | 'usdm' = 'usdm', options = UNPACED) {
+  clock = new ManualClock(NOW);
   const d = new BybitOrderDriver({
-    exchange: 'bybit', endpoints: bybitEndpoints({ rest_url: 'http://127.0.0.1:1', market }), options: DEFAULT_BYBIT_OPTIONS, clock: new ManualClock(NOW),
+    exchange: 'bybit', endpoints: bybitEndpoints({ rest_url: 'http://127.0.0.1:1', market }), options, clock,
     apiKey: new Secret('key'), apiSecret: new Secret('secret'), instrument: (s) => (s === 'BTCUSDT' ? BTC : undefined), symbols: () => ['BTCUSDT'],
   });
   venue.handlers.privateGetV5OrderRealtime = () => ok({ list: [] });
@@ -185,7 +191,7 @@ describe('BybitOrderDriver (scripted venue)', () => {
   });
 
   it('trades since: 7-day windows from since to now (at most 2 years back), per symbol, filtered by time', async () => {
-    driver = await started();
+    driver = await started('usdm', DEFAULT_BYBIT_OPTIONS);
     const windows: [number, number][] = [];
     venue.handlers.privateGetV5ExecutionList = (p) => {
       windows.push([Number(p.startTime), Number(p.endTime)]);
@@ -196,10 +202,27 @@ describe('BybitOrderDriver (scripted venue)', () => {
     expect(fills.map((f) => f.tradeId)).toEqual(['x2']);
     expect(windows).toEqual([[NOW - 10 * DAY, NOW - 3 * DAY - 1], [NOW - 3 * DAY, NOW]]);
     windows.length = 0;
-    await driver.fetchFillsSince(['BTCUSDT'], 0);
+    // Two years back is 105 reads: paced at query_requests_per_second (5) on the driver's clock;
+    // a read waits while 5 were sent in the last second. The clock runs here 200x real time.
+    const sentAt: number[] = [];
+    const list = venue.handlers.privateGetV5ExecutionList;
+    venue.handlers.privateGetV5ExecutionList = (p) => {
+      sentAt.push(clock.now());
+      return list!(p);
+    };
+    const start = clock.now();
+    const ticking = setInterval(() => clock.advance(200), 1);
+    try {
+      await driver.fetchFillsSince(['BTCUSDT'], 0);
+    } finally {
+      clearInterval(ticking);
+    }
+    // 105 reads at 5 per second: at least 20 s of the venue's time.
+    expect(sentAt.at(-1)! - start).toBeGreaterThanOrEqual(20_000);
     expect(windows[0]![0]).toBe(NOW - 730 * DAY);
     expect(windows.at(-1)![1]).toBe(NOW);
     expect(windows).toHaveLength(105);
+    for (let i = 5; i < sentAt.length; i++) expect(sentAt[i]! - sentAt[i - 5]!, `read ${i}`).toBeGreaterThanOrEqual(1000);
   });
 
   it('balances: the unified wallet, walletBalance per coin; linear positions signed, flat entries left out; spot has no position reader', async () => {
