@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import type { VenueOrderView } from '@cwts/core/adapter-kit';
 import { describeMalformedInput, hostileCases } from '@cwts/core/testing';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { coinbaseHarnessInstrument } from '../src/frame-harness.js';
 import { CoinbaseUserFeed } from '../src/user-feed.js';
@@ -124,6 +125,57 @@ describe('CoinbaseUserFeed (user channel, no I/O)', () => {
       }
     }
     expect(cases).toBeGreaterThan(1000);
+  });
+});
+
+describe('CoinbaseUserFeed properties', () => {
+  const lotsText = (lots: bigint) => {
+    const s = lots.toString().padStart(9, '0');
+    return `${s.slice(0, -8)}.${s.slice(-8)}`;
+  };
+
+  it('any quantities on the lot grid come out exact (no float on the way); qty = filled + leaves', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: 2n ** 52n }), fc.bigInt({ min: 0n, max: 2n ** 52n }), fc.boolean(), (cum, leaves, padded) => {
+        const { f, orders } = feed();
+        const t = (x: bigint) => (padded ? lotsText(x) : lotsText(x).replace(/\.?0+$/, '') || '0');
+        f.onFrame(userFrame(0, 'update', [userOrderJson({ cumulative_quantity: t(cum), leaves_quantity: t(leaves) })]));
+        if (cum + leaves > BigInt(Number.MAX_SAFE_INTEGER)) {
+          expect(orders).toEqual([]);
+          return;
+        }
+        expect(f.rejected).toBe(0);
+        const lots = (text: string) => {
+          const [a, b = ''] = text.split('.');
+          return BigInt(a!) * 10n ** 8n + BigInt(b.padEnd(8, '0'));
+        };
+        expect(lots(orders[0]!.filledQty)).toBe(cum);
+        expect(lots(orders[0]!.qty)).toBe(cum + leaves);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('random frames and random field values: never throws, every frame counted, only well-formed views out', () => {
+    const anyValue = fc.oneof(fc.string(), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(fc.string(), { maxLength: 2 }), fc.object({ maxDepth: 1 }));
+    const field = fc.constantFrom('order_id', 'client_order_id', 'product_id', 'status', 'cumulative_quantity', 'leaves_quantity', 'order_side', 'order_type', 'creation_time', 'time_in_force', 'reject_reason');
+    const mutated = fc.tuple(fc.array(fc.tuple(field, anyValue), { maxLength: 4 }), fc.nat(6)).map(([edits, seq]) => userFrame(seq, 'update', [userOrderJson(Object.fromEntries(edits))]));
+    const frame = fc.oneof(mutated, fc.json(), fc.string(), mutated.map((t) => t.slice(0, t.length >> 1)));
+    fc.assert(
+      fc.property(fc.array(frame, { minLength: 1, maxLength: 8 }), (frames) => {
+        const { f, orders } = feed();
+        for (const t of frames) f.onFrame(t);
+        expect(f.stats.frames).toBe(frames.length);
+        for (const v of orders) {
+          expect(v.filledQty).toMatch(/^\d+(\.\d{1,8})?$/);
+          expect(v.qty).toMatch(/^\d+(\.\d{1,8})?$/);
+          expect(['pending', 'open', 'filled', 'cancelled', 'expired', 'rejected']).toContain(v.state);
+          expect(v.symbol).toBe('BTC-USD');
+          expect(v.venueOrderId.length).toBeGreaterThan(0);
+        }
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 
