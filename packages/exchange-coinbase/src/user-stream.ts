@@ -5,6 +5,10 @@
  * (the docs: one JWT per message, no `uri` claim for the WebSocket), right on open (Coinbase
  * drops a connection without a subscribe after 5 s).
  *
+ * A subscribe the venue refused (a bad key, a clock too far off for the JWT) or lost shows as no
+ * `user` snapshot within `stale_after_ms` of the open: the connection is dropped and made again
+ * (the subscribe retried), each time counted.
+ *
  * What the stream may miss is read back by one poll: after every (re)subscribe (when its
  * snapshot arrives: anything later comes in push), after a sequence gap, and after rejected
  * input. While the connection is down the execution client's polling goes on at its interval.
@@ -36,8 +40,12 @@ export class CoinbaseUserStream implements OrderUpdateStream {
   private feedInstance: CoinbaseUserFeed | undefined;
   private sink: OrderUpdateSink | undefined;
   private stopped = true;
+  /** Armed on open, cleared by the connection's first `user` snapshot. */
+  private snapshotWatchdog: NodeJS.Timeout | undefined;
   /** Subscribe messages sent (tests). */
   subscribes = 0;
+  /** Reconnects because no snapshot followed a subscribe (tests, diagnostics). */
+  watchdogReconnects = 0;
 
   constructor(private readonly deps: CoinbaseUserStreamDeps) {}
 
@@ -66,6 +74,7 @@ export class CoinbaseUserStream implements OrderUpdateStream {
         if (!this.stopped) this.sink?.reconcile(why);
       },
       onSnapshot: () => {
+        this.disarmWatchdog();
         if (!this.stopped) this.sink?.reconcile('user channel (re)subscribed');
       },
       sink: () => (this.stopped ? undefined : this.deps.feedSink()),
@@ -82,6 +91,7 @@ export class CoinbaseUserStream implements OrderUpdateStream {
         if (!this.stopped) this.feedInstance?.onBinaryFrame(bytes);
       },
       onDown: (reason) => {
+        this.disarmWatchdog();
         if (!this.stopped) this.deps.logger?.warn({ exchange: this.deps.exchange }, `${this.deps.exchange}: user channel down (${reason}); order polling continues every ${o.poll_interval_ms} ms, reconciling on reconnect`);
       },
       onError: (msg) => {
@@ -100,6 +110,7 @@ export class CoinbaseUserStream implements OrderUpdateStream {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.disarmWatchdog();
     await this.conn?.close();
     this.conn = undefined;
     this.timers.close();
@@ -118,10 +129,25 @@ export class CoinbaseUserStream implements OrderUpdateStream {
     c.send(JSON.stringify(msg));
   }
 
+  private disarmWatchdog(): void {
+    if (this.snapshotWatchdog !== undefined) this.timers.clear(this.snapshotWatchdog);
+    this.snapshotWatchdog = undefined;
+  }
+
   private onOpen(c: WsConnection, info: { reconnect: boolean; reason: string }): void {
     this.feedInstance?.connectionOpened();
     this.subscribe(c, 'heartbeats', []);
     this.subscribe(c, 'user', this.deps.symbols());
+    this.disarmWatchdog();
+    const ms = this.deps.options.stale_after_ms;
+    this.snapshotWatchdog = this.timers.timeout(() => {
+      this.snapshotWatchdog = undefined;
+      if (this.stopped || this.conn !== c) return;
+      const why = `no user channel snapshot within ${ms} ms of subscribing (subscribe refused or lost)`;
+      this.deps.feedSink()?.onFeedError(`${this.deps.exchange}:user-stream`, `${this.deps.exchange}: ${why}; reconnecting`);
+      this.watchdogReconnects++;
+      c.reconnect(why);
+    }, ms);
     if (info.reconnect) this.deps.logger?.info({ exchange: this.deps.exchange }, `${this.deps.exchange}: user channel reconnected (${info.reason}); reconciling orders when its snapshot arrives`);
   }
 }

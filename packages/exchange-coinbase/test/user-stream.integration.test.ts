@@ -34,7 +34,7 @@ describe('Coinbase user channel: order updates in push, polling as the safety ne
     fake = undefined;
   });
 
-  async function start(pem = PEM) {
+  async function start(pem = PEM, options: Record<string, unknown> = {}, beforeStart?: (f: FakeCoinbase) => void) {
     const lines: string[] = [];
     const logger = createLogger({ level: 'debug', destination: new Writable({ write(c, _e, cb) { lines.push(String(c)); cb(); } }) as never, pretty: false });
     fake = await FakeCoinbase.start({ seed: 5, restKey: { publicKey: keys.publicKey, keyName: KEY_NAME }, heartbeatMs: 50 });
@@ -42,12 +42,13 @@ describe('Coinbase user channel: order updates in push, polling as the safety ne
     // (600 s) cannot fire during a test
     const clock = new ManualClock(Date.now());
     const v = createCoinbaseVenue(
-      { api_url: fake.wsUrl, rest_url: fake.restUrl, api_key: new Secret(KEY_NAME), api_secret: new Secret(pem), options: { poll_interval_ms: 600_000, private_requests_per_second: 1000, reconnect_initial_ms: 20, reconnect_max_ms: 100 } },
+      { api_url: fake.wsUrl, rest_url: fake.restUrl, api_key: new Secret(KEY_NAME), api_secret: new Secret(pem), options: { poll_interval_ms: 600_000, private_requests_per_second: 1000, reconnect_initial_ms: 20, reconnect_max_ms: 100, ...options } },
       { exchange: 'coinbase', clock, logger, random: () => 0.5 },
     );
     venue = v;
     const [i] = await v.marketData.loadInstruments(['BTC-USD']);
     const reports: ExecutionReport[] = [];
+    beforeStart?.(fake);
     await v.execution.start((r) => reports.push(r));
     return { v, i: i!, reports, lines, f: fake, stream: v.userStream! };
   }
@@ -83,12 +84,20 @@ describe('Coinbase user channel: order updates in push, polling as the safety ne
     expect(ctx.stream.stats.rejected).toBe(0);
   });
 
-  it('a key the venue does not know: the refusal is counted, no snapshot, and the key never reaches a log', async () => {
-    const ctx = await start(OTHER_PEM);
+  it('a key the venue does not know: the refusal is counted, the subscribe retried on a new connection, and the key never reaches a log', async () => {
+    const ctx = await start(OTHER_PEM, { stale_after_ms: 1000 });
     await waitUntil(() => ctx.stream.stats.rejected >= 1, 'the refusal counted');
     expect(ctx.stream.stats.snapshots).toBe(0);
+    await waitUntil(() => ctx.stream.watchdogReconnects >= 1 && ctx.stream.stats.opens >= 2, 'a new connection after no snapshot');
     expect(ctx.f.userJwts).toHaveLength(0);
     expect(ctx.lines.join('')).not.toContain('PRIVATE KEY');
+  });
+
+  it('a lost subscribe (no snapshot in stale_after_ms) is retried on a new connection', async () => {
+    const ctx = await start(PEM, { stale_after_ms: 1000 }, (f) => (f.ignoreSubscribes = 2));
+    await live(ctx);
+    expect(ctx.stream.watchdogReconnects).toBe(1);
+    expect(ctx.stream.stats.opens).toBe(2);
   });
 
   it('a fill arrives by push, with its trade id, price, fee and liquidity, without any poll', async () => {
