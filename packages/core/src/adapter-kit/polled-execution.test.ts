@@ -190,6 +190,31 @@ describe('PolledExecutionClient push path', () => {
     expect(venue.calls).toEqual({ fetchOrder: 0, fetchFills: 0 });
   });
 
+  it('a burst of pushes while a read is in flight costs no read each: the latest is looked at after it; every trade once, the final state last', async () => {
+    const { c, venue, sink, fills, reports } = await client();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const orig = venue.fetchFills.bind(venue);
+    venue.fetchFills = async (v) => {
+      await gate;
+      return orig(v);
+    };
+    venue.trade('Vc1', 't1', '0.002');
+    sink.order({ ...venue.views.get('Vc1')! });
+    await flush();
+    venue.trade('Vc1', 't2', '0.003');
+    sink.order({ ...venue.views.get('Vc1')! });
+    venue.trade('Vc1', 't3', '0.005', 'filled');
+    sink.order({ ...venue.views.get('Vc1')! });
+    release();
+    await flush();
+    // the read in flight already lists all three trades: the pushes behind it need none (one read each would be 3)
+    expect(venue.calls.fetchFills).toBe(1);
+    expect(fills().map((r) => [r.tradeId, r.cumQty])).toEqual([['t1', 2], ['t2', 5], ['t3', 10]]);
+    expect(c.workingOrders).toBe(0);
+    expect(reports.at(-1)!.kind).toBe('fill');
+  });
+
   it('a reconcile asked for while a poll runs polls again after it', async () => {
     const { c, venue } = await client();
     let release!: () => void;

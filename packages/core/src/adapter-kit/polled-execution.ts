@@ -130,6 +130,10 @@ interface Tracked {
   acked: boolean;
   cumLots: number;
   unknownSince?: number;
+  /** A push-triggered read of this order's trades is in flight. */
+  pushSyncing?: boolean;
+  /** The latest push that arrived meanwhile: handled when that read ends (one read at a time). */
+  pushNext?: VenueOrderView;
 }
 
 /** Errors after which the request may or may not have reached the venue. */
@@ -534,23 +538,43 @@ export class PolledExecutionClient implements ExecutionClient {
       this.ack(tr, v.venueOrderId);
     }
     if (fills) for (const f of this.sortFills([...fills])) if (f.venueOrderId === v.venueOrderId) this.applyFill(tr, f);
-    let venueLots: number;
-    try {
-      venueLots = qtyToLots(i, v.filledQty);
-    } catch {
-      return; // a stream parser hands over checked values; anything else waits for the poll
-    }
-    if (venueLots > tr.cumLots) {
-      // trades the push did not carry: fetched now, not at the next poll
-      this.pushStats.fillFetches++;
-      void this.syncOrder(tr, v).catch((err) => {
-        const m = this.deps.driver.mapError(err);
-        this.pauseOnRateLimit(m);
-        this.deps.logger?.debug({ exchange: this.exchange }, redactCredentials(`fills fetch after a pushed update failed: ${m.text}; the next poll retries`));
-      });
+    if (tr.pushSyncing) {
+      // a burst of pushes costs one read at a time, not one each: the latest is looked at next
+      tr.pushNext = v;
       return;
     }
-    this.applyState(tr, v);
+    void this.applyPushed(tr, i, v);
+  }
+
+  /** A pushed view of a followed order: its missing trades read at once, then its state. */
+  private async applyPushed(tr: Tracked, i: Instrument, first: VenueOrderView): Promise<void> {
+    tr.pushSyncing = true;
+    try {
+      for (let v: VenueOrderView | undefined = first; v !== undefined && !this.stopped; v = tr.pushNext) {
+        tr.pushNext = undefined;
+        let venueLots: number;
+        try {
+          venueLots = qtyToLots(i, v.filledQty);
+        } catch {
+          continue; // a stream parser hands over checked values; anything else waits for the poll
+        }
+        if (venueLots <= tr.cumLots) {
+          this.applyState(tr, v);
+          continue;
+        }
+        // trades the push did not carry: read now, not at the next poll
+        this.pushStats.fillFetches++;
+        try {
+          await this.syncOrder(tr, v);
+        } catch (err) {
+          const m = this.deps.driver.mapError(err);
+          this.pauseOnRateLimit(m);
+          this.deps.logger?.debug({ exchange: this.exchange }, redactCredentials(`fills read after a pushed update failed: ${m.text}; the next poll retries`));
+        }
+      }
+    } finally {
+      tr.pushSyncing = false;
+    }
   }
 
   /** Polls every working order once, now (after a stream reconnect or gap), whatever the interval. */
