@@ -55,6 +55,11 @@ export class CoinbaseUserStream implements OrderUpdateStream {
     return { ...f, rejected: this.feedInstance?.rejected ?? 0, opens: this.conn?.opens ?? 0 };
   }
 
+  /** The private WebSocket this stream connects to. */
+  get url(): string {
+    return this.deps.url;
+  }
+
   get connected(): boolean {
     return this.conn?.isOpen ?? false;
   }
