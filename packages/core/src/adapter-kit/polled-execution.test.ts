@@ -215,6 +215,31 @@ describe('PolledExecutionClient push path', () => {
     expect(reports.at(-1)!.kind).toBe('fill');
   });
 
+  it('a push showing the order working before the create answer is the ack; a failed answer after it is no reject', async () => {
+    const venue = new ScriptedVenue();
+    const stream = new ScriptedStream();
+    const reports: ExecutionReport[] = [];
+    let answer!: (id: string | Error) => void;
+    venue.place = (o) => {
+      venue.views.set('Vc2', { venueOrderId: 'Vc2', clientOrderId: o.clientOrderId, symbol: o.symbol, side: o.side, type: 'limit', qty: '0.010', filledQty: '0', state: 'open' });
+      return new Promise<string>((res, rej) => (answer = (x) => (typeof x === 'string' ? res(x) : rej(x))));
+    };
+    const c = new PolledExecutionClient({
+      exchange: 'v', clock: new ManualClock(1000), hasCredentials: true, driver: venue, orderLimit: { limit: 100, intervalMs: 1000 },
+      pollIntervalMs: 3_600_000, unknownOrderGraceMs: 1000, instrument: () => PI, symbols: () => [PI.symbol], stream,
+    });
+    await c.start((r) => reports.push(r));
+    c.submit({ exchange: 'v', symbol: PI.symbol, side: 'buy', type: 'limit', price: 10000, qty: 10, tif: 'GTC', source: 't', clientOrderId: 'c2', status: 'pending_new', filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: 0, updatedTs: 0 });
+    await flush();
+    stream.sink!.order({ ...venue.views.get('Vc2')! });
+    await flush();
+    expect(reports.map((r) => [r.kind, r.venueOrderId])).toEqual([['ack', 'Vc2']]);
+    answer(new Error('coinbase {"error":"INVALID_ARGUMENT"}'));
+    await flush();
+    expect(reports.map((r) => r.kind)).toEqual(['ack']);
+    expect(c.workingOrders).toBe(1);
+  });
+
   it('a reconcile asked for while a poll runs polls again after it', async () => {
     const { c, venue } = await client();
     let release!: () => void;

@@ -1,9 +1,9 @@
 /**
  * Order execution over a venue's REST API where fills are learned by polling, optionally sped
  * up by the venue's private order stream (`stream`): a pushed order update is applied at once
- * (its state, and its trades: pushed with it, or fetched right away when the pushed filled
- * quantity grew), and the polling stays as the safety net. The venue-specific half is a small driver (request shapes,
- * status names, error codes); this half owns what every such venue shares and must get right
+ * (its state, and its trades: pushed with it, or read right away when the pushed filled
+ * quantity grew), and the polling stays as the safety net. The venue-specific half is a small
+ * driver (request shapes, status names, error codes); this half owns what every such venue shares and must get right
  * once: the order-rate limit, ack/fill/cancel/reject reports, each venue trade applied exactly
  * once, submits whose outcome is unknown (asked by client id until known, never assumed
  * rejected), refused cancels (the order is re-read, not assumed gone), and the reconciliation
@@ -443,6 +443,11 @@ export class PolledExecutionClient implements ExecutionClient {
     } catch (err) {
       const m = this.deps.driver.mapError(err);
       const text = `${(err as Error)?.name ?? ''} ${(err as Error)?.message ?? String(err)}`;
+      if (tr.acked) {
+        // the venue's own stream already showed the order working: the failed answer is not a reject
+        this.deps.logger?.warn({ exchange: this.exchange, clientOrderId: o.clientOrderId }, redactCredentials(`order submit answered with an error (${m.text}) after the venue pushed it as working; following the venue`));
+        return;
+      }
       if (m.code === undefined && UNKNOWN_OUTCOME_ERROR.test(text)) {
         tr.unknownSince = sentAt;
         this.deps.logger?.warn({ exchange: this.exchange, clientOrderId: o.clientOrderId }, redactCredentials(`order submit outcome unknown (${text.trim()}); asking the venue by client id`));
