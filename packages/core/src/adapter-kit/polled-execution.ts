@@ -548,11 +548,11 @@ export class PolledExecutionClient implements ExecutionClient {
       tr.pushNext = v;
       return;
     }
-    void this.applyPushed(tr, i, v);
+    void this.followPushed(tr, i, v);
   }
 
   /** A pushed view of a followed order: its missing trades read at once, then its state. */
-  private async applyPushed(tr: Tracked, i: Instrument, first: VenueOrderView): Promise<void> {
+  private async followPushed(tr: Tracked, i: Instrument, first: VenueOrderView): Promise<void> {
     tr.pushSyncing = true;
     try {
       for (let v: VenueOrderView | undefined = first; v !== undefined && !this.stopped; v = tr.pushNext) {
