@@ -2,8 +2,8 @@
  * Coinbase Advanced Trade execution through ccxt's signed v3 endpoints. ccxt signs each request
  * with a fresh ES256 JWT from the CDP key (`kid` = key name, `uri` = "METHOD host/path"), exactly
  * as the Advanced Trade docs describe; the key never leaves ccxt. Fills are learned by polling
- * (the order, then its fills with commission and liquidity indicator); the `user` WebSocket
- * channel is not used yet. The shared order bookkeeping lives in the adapter kit.
+ * (the order, then its fills with commission and liquidity indicator), sped up by the `user`
+ * WebSocket channel (user-stream.ts) when it runs. The shared order bookkeeping lives in the adapter kit.
  */
 import { lotsToQty, ticksToPrice, type Clock, type Instrument, type Logger, type Order, type TimeInForce, type VenueBalance } from '@cwts/core';
 import { type Secret } from '@cwts/core/config';
@@ -245,7 +245,9 @@ export class CoinbaseOrderDriver implements PolledOrderDriver {
       if (!res.cursor || (res.fills ?? []).length === 0) break;
       cursor = res.cursor;
     }
-    return out;
+    // Coinbase lists newest first: oldest first here, so trades with one timestamp keep the
+    // venue's order through the client's (stable) sort by time
+    return out.reverse();
   }
 
   async fetchFills(view: VenueOrderView): Promise<VenueFill[]> {

@@ -7,3 +7,7 @@ export { validateCoinbaseOptions, resolveCoinbaseOptions, DEFAULT_COINBASE_OPTIO
 export { CoinbaseFeed, type CoinbaseFeedOptions, type FeedProduct } from './feed.js';
 export { createCoinbaseFrameHarness, coinbaseHarnessInstrument, type CoinbaseHarnessOptions } from './frame-harness.js';
 export { CoinbaseOrderDriver } from './execution.js';
+export { CoinbaseUserFeed, type CoinbaseUserFeedOptions } from './user-feed.js';
+export { CoinbaseUserStream, type CoinbaseUserStreamDeps } from './user-stream.js';
+export { CoinbaseUserStreamOptionsSchema, DEFAULT_USER_STREAM_OPTIONS, COINBASE_USER_WS_URL, type CoinbaseUserStreamOptions } from './user-options.js';
+export { createCoinbaseUserFrameHarness } from './user-frame-harness.js';

@@ -137,6 +137,11 @@ export class CoinbaseMarketData implements MarketDataClient {
     return this.instruments.get(symbol);
   }
 
+  /** The engine's sink while market data runs (the user channel counts its rejections there too). */
+  get feedSink(): MarketEventSink | undefined {
+    return this.stopped ? undefined : this.sink;
+  }
+
   /** Symbols whose instruments are loaded (the execution half lists open orders per symbol). */
   symbolsLoaded(): string[] {
     return [...this.instruments.keys()];

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { checkOptions } from '@cwts/core/config';
+import { CoinbaseUserStreamOptionsSchema, DEFAULT_USER_STREAM_OPTIONS } from './user-options.js';
 
 const ms = (lo: number, hi: number) => z.number().int().min(lo).max(hi);
 
@@ -36,6 +37,7 @@ export const CoinbaseOptionsSchema = z
     /** Pages of 250 recent orders searched when an order must be found by client_order_id (no venue filter exists). */
     order_search_pages: z.number().int().min(1).max(100),
   })
+  .extend(CoinbaseUserStreamOptionsSchema.shape)
   .partial()
   .strict();
 
@@ -56,6 +58,7 @@ export const DEFAULT_COINBASE_OPTIONS: Readonly<CoinbaseOptions> = Object.freeze
   private_requests_per_second: 25,
   poll_interval_ms: 1000,
   order_search_pages: 4,
+  ...DEFAULT_USER_STREAM_OPTIONS,
 });
 
 export const COINBASE_OPTION_KEYS = Object.keys(DEFAULT_COINBASE_OPTIONS) as (keyof CoinbaseOptions)[];

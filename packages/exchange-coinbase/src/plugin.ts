@@ -10,12 +10,16 @@ import { CoinbaseOrderDriver } from './execution.js';
 import { coinbasePrivateKey, signCoinbaseJwt } from './jwt.js';
 import { CoinbaseMarketData, coinbaseEndpoints } from './market-data.js';
 import { resolveCoinbaseOptions, validateCoinbaseOptions } from './options.js';
+import { COINBASE_USER_WS_URL } from './user-options.js';
+import { CoinbaseUserStream } from './user-stream.js';
 
 export const PLUGIN_NAME = '@cwts/exchange-coinbase';
 
 export interface CoinbaseVenue {
   marketData: CoinbaseMarketData;
   execution: PolledExecutionClient;
+  /** The `user` channel (order updates in push); absent without a key or with `user_stream = false`. */
+  userStream?: CoinbaseUserStream;
 }
 
 /** Builds both halves for one venue table (also used directly by tests). */
@@ -35,6 +39,15 @@ export function createCoinbaseVenue(cfg: Readonly<Record<string, unknown>>, deps
   }
   const marketData = new CoinbaseMarketData({ exchange: deps.exchange, endpoints, options, clock: deps.clock, logger: deps.logger, limiter, random: deps.random, ...(jwt ? { jwt } : {}) });
   const instrument = (s: string) => marketData.instrument(s);
+  // the user channel: private, so only with a key; it speeds fills up, polling stays the net
+  let userStream: CoinbaseUserStream | undefined;
+  if (jwt && options.user_stream) {
+    const url = options.user_api_url || (cfg.api_url !== undefined ? endpoints.wsUrl : COINBASE_USER_WS_URL);
+    userStream = new CoinbaseUserStream({
+      exchange: deps.exchange, url: url.replace(/\/+$/, ''), options, clock: deps.clock, logger: deps.logger, random: deps.random, jwt,
+      symbols: () => marketData.symbolsLoaded(), instrument, feedSink: () => marketData.feedSink,
+    });
+  }
   const driver = new CoinbaseOrderDriver({ exchange: deps.exchange, restRoot: endpoints.restRoot, options, clock: deps.clock, logger: deps.logger, apiKey: keyName, apiSecret: secret, instrument });
   const execution = new PolledExecutionClient({
     exchange: deps.exchange, clock: deps.clock, logger: deps.logger, hasCredentials: driver.hasCredentials, driver,
@@ -42,8 +55,9 @@ export function createCoinbaseVenue(cfg: Readonly<Record<string, unknown>>, deps
     // a create request is signed with a JWT that Coinbase refuses after its lifetime (ccxt: 120 s):
     // past that, an order the venue still does not know by client_order_id was never received
     unknownOrderGraceMs: 120_000 + 5000, instrument, symbols: () => marketData.symbolsLoaded(),
+    ...(userStream ? { stream: userStream } : {}),
   });
-  return { marketData, execution };
+  return { marketData, execution, ...(userStream ? { userStream } : {}) };
 }
 
 /** Symbols for a `[coinbase]` table without `symbols`: BTC and ETH against Coinbase's main quote, USD. */

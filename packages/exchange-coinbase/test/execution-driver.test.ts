@@ -229,7 +229,7 @@ describe('CoinbaseOrderDriver (scripted venue)', () => {
     await expect(driver.fetchOrder({ symbol: 'BTC-USD', clientOrderId: 'c1', venueOrderId: 'v1' })).rejects.toThrow(/rate_limit_exceeded/);
   });
 
-  it('fills: commission in quote, maker/taker, paged by cursor; malformed fills (bad time, size in quote, unknown product, other order) dropped', async () => {
+  it('fills: commission in quote, maker/taker, paged by cursor, oldest first (the venue lists newest first); malformed fills (bad time, size in quote, unknown product, other order) dropped', async () => {
     driver = await started();
     let page = 0;
     venue.handlers.v3PrivateGetBrokerageOrdersHistoricalFills = () =>
@@ -245,8 +245,8 @@ describe('CoinbaseOrderDriver (scripted venue)', () => {
           }
         : { fills: [fillJson({ trade_id: 't2', liquidity_indicator: 'TAKER' }), fillJson({ trade_id: 't3', liquidity_indicator: 'UNKNOWN_LIQUIDITY_INDICATOR' }), fillJson({ trade_id: 't-other', order_id: 'v2' })], cursor: '' };
     const fills = await driver.fetchFills({ venueOrderId: 'v1', symbol: 'BTC-USD', side: 'buy', type: 'limit', qty: '0.01', filledQty: '0.012', state: 'open', tif: 'GTC' });
-    expect(fills.map((f) => [f.tradeId, f.liquidity])).toEqual([['t1', 'maker'], ['t2', 'taker'], ['t3', undefined]]);
-    expect(fills[0]).toEqual({ tradeId: 't1', venueOrderId: 'v1', symbol: 'BTC-USD', price: '64000', qty: '0.004', fee: '1.28', feeAsset: 'USD', ts: Date.parse('2026-12-05T10:00:01Z'), liquidity: 'maker' });
+    expect(fills.map((f) => [f.tradeId, f.liquidity])).toEqual([['t3', undefined], ['t2', 'taker'], ['t1', 'maker']]);
+    expect(fills[2]).toEqual({ tradeId: 't1', venueOrderId: 'v1', symbol: 'BTC-USD', price: '64000', qty: '0.004', fee: '1.28', feeAsset: 'USD', ts: Date.parse('2026-12-05T10:00:01Z'), liquidity: 'maker' });
     expect(venue.calls[0]!.params).toEqual({ order_ids: ['v1'], limit: 250 });
     expect(venue.calls[1]!.params.cursor).toBe('c2');
 

@@ -31,9 +31,9 @@ describe('Coinbase execution through ccxt against the local server', () => {
 
   async function venue(pem = PEM, logger = capture().logger) {
     fake = await FakeCoinbase.start({ seed: 3, restKey: { publicKey: keys.publicKey, keyName: KEY_NAME } });
-    // the key file's form: newlines escaped as \n
+    // the key file's form: newlines escaped as \n; the user channel off: this file tests the polling path
     const v = createCoinbaseVenue(
-      { api_url: fake.wsUrl, rest_url: fake.restUrl, api_key: new Secret(KEY_NAME), api_secret: new Secret(pem.replace(/\n/g, '\\n')), options: { poll_interval_ms: 50, private_requests_per_second: 1000 } },
+      { api_url: fake.wsUrl, rest_url: fake.restUrl, api_key: new Secret(KEY_NAME), api_secret: new Secret(pem.replace(/\n/g, '\\n')), options: { poll_interval_ms: 50, private_requests_per_second: 1000, user_stream: false } },
       { exchange: 'coinbase', clock: new SystemClock(), logger },
     );
     const [i] = await v.marketData.loadInstruments(['BTC-USD']);

@@ -16,12 +16,16 @@
  *   `GET .../historical/batch` (order_status, product_ids, limit, cursor); `GET .../historical/fills`
  *   (order_ids, product_ids, start_sequence_timestamp, limit, cursor), commission in quote.
  * - `GET /api/v3/brokerage/accounts`: available_balance and hold per currency.
- * Test hooks: fills on demand, one-shot create failures.
+ * - The `user` WebSocket channel's order view (`userOrderJson`, "User channel" in the
+ *   Advanced Trade WebSocket docs): cumulative_quantity, leaves_quantity, avg_price, total_fees,
+ *   status, ...; every change of an order is announced to `onOrderChange` (fake-coinbase.ts
+ *   pushes it to user-channel subscribers).
+ * Test hooks: fills on demand, venue-side cancels, one-shot create failures.
  */
 import { verify, type KeyObject } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-interface FakeOrder {
+export interface FakeOrder {
   order_id: string;
   client_order_id: string;
   product_id: string;
@@ -45,13 +49,14 @@ interface FakeFill {
 }
 
 const QTY_DEC = 8;
-function units(text: string): bigint | undefined {
+function scaled(text: string, dec: number): bigint | undefined {
   const m = /^(\d+)(?:\.(\d+))?$/.exec(text);
   if (!m) return undefined;
   const frac = (m[2] ?? '').replace(/0+$/, '');
-  if (frac.length > QTY_DEC) return undefined;
-  return BigInt(m[1]!) * 10n ** BigInt(QTY_DEC) + BigInt(frac.padEnd(QTY_DEC, '0') || '0');
+  if (frac.length > dec) return undefined;
+  return BigInt(m[1]!) * 10n ** BigInt(dec) + BigInt(frac.padEnd(dec, '0') || '0');
 }
+const units = (text: string): bigint | undefined => scaled(text, QTY_DEC);
 function decimal(u: bigint): string {
   const s = u.toString().padStart(QTY_DEC + 1, '0');
   return `${s.slice(0, s.length - QTY_DEC)}.${s.slice(s.length - QTY_DEC)}`.replace(/0+$/, '').replace(/\.$/, '');
@@ -67,6 +72,12 @@ export class FakeCoinbaseAccount {
   authFailures = 0;
   /** Every JWT `uri` claim seen (tests check what was signed). */
   readonly signedUris: string[] = [];
+  /** "METHOD path" of every authorized request (tests tell a poll from a push this way). */
+  readonly requests: string[] = [];
+  /** While set, answers to the fills endpoint wait for it (two readers of one trade, in flight together). */
+  fillsGate: Promise<void> | undefined;
+  /** Every order change (create, fill, cancel): the user channel's update feed. */
+  onOrderChange: ((o: FakeOrder) => void) | undefined;
   accounts = [
     { currency: 'BTC', available: '1.25', hold: '0.25' },
     { currency: 'USD', available: '50000.00', hold: '1000' },
@@ -96,7 +107,43 @@ export class FakeCoinbaseAccount {
     this.fills.push(f);
     o.filledUnits += q;
     if (o.filledUnits === units(o.base_size)) o.status = 'FILLED';
+    this.onOrderChange?.(o);
     return f.trade_id;
+  }
+
+  /** The venue cancels or expires an order on its own (e.g. self-trade prevention, end of a GTD). */
+  venueCancel(id: string, status: 'CANCELLED' | 'EXPIRED' = 'CANCELLED'): void {
+    const o = this.find(id);
+    if (!o || o.status !== 'OPEN') throw new Error(`fake coinbase: no open order ${id}`);
+    o.status = status;
+    this.onOrderChange?.(o);
+  }
+
+  /** Open orders of these products (the user channel's snapshot). */
+  openOrders(products: readonly string[]): FakeOrder[] {
+    return [...this.orders.values()].filter((o) => o.status === 'OPEN' && (products.length === 0 || products.includes(o.product_id)));
+  }
+
+  /** An order as the user channel writes it (cumulative state, no trade ids). */
+  userOrderJson(o: FakeOrder): Record<string, unknown> {
+    const fills = this.fills.filter((f) => f.order === o);
+    // quote value and fees in 10^-10 (price 2 decimals x size 8 decimals), exact
+    let value = 0n;
+    let fees = 0n;
+    for (const f of fills) {
+      value += scaled(f.price, 2)! * units(f.size)!;
+      fees += units(f.commission)!;
+    }
+    const cum = o.filledUnits;
+    const leaves = o.status === 'OPEN' ? units(o.base_size)! - cum : 0n;
+    const q10 = (v: bigint) => { const t = v.toString().padStart(11, '0'); return `${t.slice(0, -10)}.${t.slice(-10)}`; };
+    return {
+      order_id: o.order_id, client_order_id: o.client_order_id, cumulative_quantity: decimal(cum) || '0', leaves_quantity: decimal(leaves) || '0',
+      avg_price: cum > 0n ? q10(((value / cum) * 10n ** 8n)) : '0', total_fees: decimal(fees) || '0', status: o.status, product_id: o.product_id, product_type: 'SPOT',
+      creation_time: o.created_time, order_side: o.side, order_type: o.config.startsWith('market') ? 'Market' : 'Limit', cancel_reason: '', reject_reason: '',
+      time_in_force: o.config === 'sor_limit_ioc' || o.config === 'market_market_ioc' ? 'IMMEDIATE_OR_CANCEL' : o.config === 'limit_limit_fok' ? 'FILL_OR_KILL' : 'GOOD_UNTIL_CANCELLED',
+      number_of_fills: String(fills.length), filled_value: q10(value), limit_price: o.limit_price ?? '0', post_only: o.post_only, outstanding_hold_amount: '0',
+    };
   }
 
   private authorized(req: IncomingMessage, path: string): boolean {
@@ -148,6 +195,16 @@ export class FakeCoinbaseAccount {
   }
 
   private route(method: string, p: string, q: URLSearchParams, body: string, res: ServerResponse): void {
+    this.requests.push(`${method} ${p}`);
+    if (method === 'GET' && p === '/api/v3/brokerage/orders/historical/fills' && this.fillsGate) {
+      const gate = this.fillsGate;
+      void gate.then(() => this.routeNow(method, p, q, body, res));
+      return;
+    }
+    this.routeNow(method, p, q, body, res);
+  }
+
+  private routeNow(method: string, p: string, q: URLSearchParams, body: string, res: ServerResponse): void {
     if (method === 'POST' && p === '/api/v3/brokerage/orders') return this.create(body, res);
     if (method === 'POST' && p === '/api/v3/brokerage/orders/batch_cancel') {
       const ids = ((JSON.parse(body || '{}') as { order_ids?: string[] }).order_ids ?? []).map(String);
@@ -156,6 +213,7 @@ export class FakeCoinbaseAccount {
         if (!o) return { success: false, failure_reason: 'UNKNOWN_CANCEL_ORDER', order_id: id };
         if (o.status !== 'OPEN') return { success: false, failure_reason: 'INVALID_CANCEL_REQUEST', order_id: id };
         o.status = 'CANCELLED';
+        this.onOrderChange?.(o);
         return { success: true, failure_reason: 'UNKNOWN_CANCEL_FAILURE_REASON', order_id: id };
       });
       return this.json(res, 200, { results });
@@ -231,6 +289,7 @@ export class FakeCoinbaseAccount {
     // nothing to match against here: immediate-or-cancel and fill-or-kill orders end unfilled
     if (config === 'sor_limit_ioc' || config === 'limit_limit_fok' || config === 'market_market_ioc') o.status = 'EXPIRED';
     this.orders.set(o.order_id, o);
+    this.onOrderChange?.(o);
     this.json(res, 200, { success: true, success_response: { order_id: o.order_id, product_id: o.product_id, side: o.side, client_order_id: o.client_order_id }, order_configuration: r.order_configuration });
   }
 

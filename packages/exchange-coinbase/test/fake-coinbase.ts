@@ -13,6 +13,11 @@
  *   confirms (un)subscribes; `{"type":"error","message":..}` on bad requests.
  * - REST: GET /api/v3/brokerage/market/products?product_ids=.. (price_increment, base_increment).
  * - JWT: with `publicKey` set, every subscribe must carry an ES256 JWT signed by the matching key.
+ * - The private `user` channel (with `restKey`; docs: WebSocket overview, "User channel",
+ *   "WebSocket authentication"): the subscribe must carry a valid JWT of that key (ES256, header
+ *   `kid` = key name and a `nonce`, no `uri` claim), else `{"type":"error"}`; it answers with a
+ *   `snapshot` event of the open orders (batched by 50), then an `update` event per order change,
+ *   each on the connection's `sequence_num`. Hooks: lose user updates (a sequence gap).
  * - Scenario hooks: sequence gaps, dropped connections, raw frames, lost subscribes, stalls.
  *
  * Deterministic: a seeded PRNG drives the book. Listens on 127.0.0.1 only.
@@ -22,7 +27,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ConformanceVenue } from '@cwts/core/testing';
-import { FakeCoinbaseAccount } from './fake-coinbase-account.js';
+import { FakeCoinbaseAccount, type FakeOrder } from './fake-coinbase-account.js';
 
 const PRICE_DEC = 2; // price_increment 0.01
 const QTY_DEC = 8; // base_increment 0.00000001
@@ -99,6 +104,12 @@ export class FakeCoinbase implements ConformanceVenue {
   /** Connections the server closed for not subscribing in time. */
   subscribeTimeouts = 0;
   authFailures = 0;
+  /** User-channel subscribes whose JWT verified: their header and claims (tests check the form). */
+  readonly userJwts: { header: Record<string, unknown>; claims: Record<string, unknown> }[] = [];
+  /** User updates to swallow (the sequence number still advances: the client sees a gap). */
+  loseUserUpdates = 0;
+  /** User updates sent. */
+  userUpdatesSent = 0;
   wsUrl = '';
   restUrl = '';
   readonly account: FakeCoinbaseAccount | undefined;
@@ -112,7 +123,10 @@ export class FakeCoinbase implements ConformanceVenue {
     this.timers = opts.timers ?? realTimers;
     this.now = opts.now ?? Date.now;
     for (const id of opts.products ?? ['BTC-USD']) this.books.set(id, this.initialBook(id));
-    if (opts.restKey) this.account = new FakeCoinbaseAccount(opts.restKey.publicKey, opts.restKey.keyName, (id) => this.books.has(id), this.now);
+    if (opts.restKey) {
+      this.account = new FakeCoinbaseAccount(opts.restKey.publicKey, opts.restKey.keyName, (id) => this.books.has(id), this.now);
+      this.account.onOrderChange = (o) => this.pushUserUpdate(o);
+    }
   }
 
   orderRequestTimes(): number[] {
@@ -199,8 +213,7 @@ export class FakeCoinbase implements ConformanceVenue {
     if (c.ws.readyState === c.ws.OPEN) c.ws.send(JSON.stringify({ type: 'error', message }));
   }
 
-  private jwtValid(token: unknown): boolean {
-    const key = this.opts.publicKey;
+  private jwtValid(token: unknown, key = this.opts.publicKey, keyName = this.opts.keyName, seen?: (h: Record<string, unknown>, c: Record<string, unknown>) => void): boolean {
     if (!key) return true;
     if (typeof token !== 'string') return false;
     const parts = token.split('.');
@@ -208,10 +221,12 @@ export class FakeCoinbase implements ConformanceVenue {
     try {
       const header = JSON.parse(Buffer.from(parts[0]!, 'base64url').toString()) as Record<string, unknown>;
       const payload = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString()) as Record<string, unknown>;
-      if (header.alg !== 'ES256' || header.kid !== this.opts.keyName || typeof header.nonce !== 'string') return false;
+      if (header.alg !== 'ES256' || header.kid !== keyName || typeof header.nonce !== 'string') return false;
       const nowS = Math.floor(this.now() / 1000);
-      if (payload.iss !== 'cdp' || payload.sub !== this.opts.keyName || typeof payload.exp !== 'number' || payload.exp < nowS || typeof payload.nbf !== 'number' || payload.nbf > nowS + 5) return false;
-      return verify('sha256', Buffer.from(`${parts[0]}.${parts[1]}`), { key, dsaEncoding: 'ieee-p1363' }, Buffer.from(parts[2]!, 'base64url'));
+      if (payload.iss !== 'cdp' || payload.sub !== keyName || typeof payload.exp !== 'number' || payload.exp < nowS || typeof payload.nbf !== 'number' || payload.nbf > nowS + 5) return false;
+      const ok = verify('sha256', Buffer.from(`${parts[0]}.${parts[1]}`), { key, dsaEncoding: 'ieee-p1363' }, Buffer.from(parts[2]!, 'base64url'));
+      if (ok) seen?.(header, payload);
+      return ok;
     } catch {
       return false;
     }
@@ -235,6 +250,10 @@ export class FakeCoinbase implements ConformanceVenue {
         this.ignoreSubscribes--;
         return;
       }
+    }
+    if (m.channel === 'user') {
+      this.onUserSubscription(c, m);
+      return;
     }
     if (!this.jwtValid(m.jwt)) {
       this.authFailures++;
@@ -264,6 +283,46 @@ export class FakeCoinbase implements ConformanceVenue {
         c.heartbeat = undefined;
       }
       this.send(c, 'subscriptions', [{ subscriptions: this.subsOf(c) }]);
+    }
+  }
+
+  /** The private channel: a JWT of the account's key is required (the docs: "Requires Authentication: Yes"). */
+  private onUserSubscription(c: Conn, m: Record<string, unknown>): void {
+    const rk = this.opts.restKey;
+    if (!rk || !this.jwtValid(m.jwt, rk.publicKey, rk.keyName, (header, claims) => this.userJwts.push({ header, claims }))) {
+      this.authFailures++;
+      this.sendError(c, 'authentication failure');
+      return;
+    }
+    const ids = Array.isArray(m.product_ids) ? (m.product_ids as unknown[]).map(String) : [];
+    const set = c.subs.get('user') ?? new Set<string>();
+    c.subs.set('user', set);
+    if (m.type === 'unsubscribe') {
+      set.clear();
+      this.send(c, 'subscriptions', [{ subscriptions: this.subsOf(c) }]);
+      return;
+    }
+    c.subscribed = true;
+    // product_ids optional: none means every product
+    for (const id of ids.length > 0 ? ids : [...this.books.keys()]) set.add(id);
+    this.send(c, 'subscriptions', [{ subscriptions: this.subsOf(c) }]);
+    const open = this.account!.openOrders([...set]).map((o) => this.account!.userOrderJson(o));
+    const positions = { perpetual_futures_positions: [], expiring_futures_positions: [] };
+    // open orders come in snapshot events of at most 50
+    const batches = open.length === 0 ? [[]] : Array.from({ length: Math.ceil(open.length / 50) }, (_, k) => open.slice(k * 50, k * 50 + 50));
+    for (const orders of batches) this.send(c, 'user', [{ type: 'snapshot', orders, positions }]);
+  }
+
+  private pushUserUpdate(o: FakeOrder): void {
+    const json = this.account!.userOrderJson(o);
+    for (const c of this.subscribers('user', o.product_id)) {
+      if (this.loseUserUpdates > 0) {
+        this.loseUserUpdates--;
+        c.seq++; // sent into the void: the next message shows the gap
+        continue;
+      }
+      this.userUpdatesSent++;
+      this.send(c, 'user', [{ type: 'update', orders: [json], positions: { perpetual_futures_positions: [], expiring_futures_positions: [] } }]);
     }
   }
 

@@ -1,7 +1,9 @@
 /**
- * Order execution over a venue's REST API where fills are learned by polling (ccxt venues with
- * no private stream wired in). The venue-specific half is a small driver (request shapes,
- * status names, error codes); this half owns what every such venue shares and must get right
+ * Order execution over a venue's REST API where fills are learned by polling, optionally sped
+ * up by the venue's private order stream (`stream`): a pushed order update is applied at once
+ * (its state, and its trades: pushed with it, or read right away when the pushed filled
+ * quantity grew), and the polling stays as the safety net. The venue-specific half is a small
+ * driver (request shapes, status names, error codes); this half owns what every such venue shares and must get right
  * once: the order-rate limit, ack/fill/cancel/reject reports, each venue trade applied exactly
  * once, submits whose outcome is unknown (asked by client id until known, never assumed
  * rejected), refused cancels (the order is re-read, not assumed gone), and the reconciliation
@@ -94,6 +96,25 @@ export interface PolledOrderDriver {
   mapError(err: unknown): MappedVenueError;
 }
 
+/** Where a venue's private order stream delivers what it learns (see PolledExecutionDeps.stream). */
+export interface OrderUpdateSink {
+  /**
+   * One order as the venue pushed it. `fills`: its trades carried by the push, when the venue's
+   * stream names them (trade ids); without them, a filled quantity above what was applied makes
+   * the client fetch the order's trades at once. Orders we do not follow are ignored.
+   */
+  order(v: VenueOrderView, fills?: readonly VenueFill[]): void;
+  /** The stream may have missed updates (a reconnect, a sequence gap): poll every working order once, now. */
+  reconcile(reason: string): void;
+}
+
+/** A venue's private order stream beside the polling (started after the driver connects, stopped first). */
+export interface OrderUpdateStream {
+  start(sink: OrderUpdateSink): void | Promise<void>;
+  stop(): void | Promise<void>;
+  pendingTimers?(): number;
+}
+
 export interface PolledExecutionDeps {
   exchange: string;
   clock: Clock;
@@ -112,6 +133,8 @@ export interface PolledExecutionDeps {
   rateLimitPauseMs?: number;
   instrument(symbol: string): Instrument | undefined;
   symbols(): string[];
+  /** The venue's private order stream, when it has one: updates in push, polling as the safety net. */
+  stream?: OrderUpdateStream;
 }
 
 interface Tracked {
@@ -119,6 +142,10 @@ interface Tracked {
   acked: boolean;
   cumLots: number;
   unknownSince?: number;
+  /** A push-triggered read of this order's trades is in flight. */
+  pushSyncing?: boolean;
+  /** The latest push that arrived meanwhile: handled when that read ends (one read at a time). */
+  pushNext?: VenueOrderView;
 }
 
 /** Errors after which the request may or may not have reached the venue. */
@@ -184,6 +211,10 @@ export class PolledExecutionClient implements ExecutionClient {
   private connected = false;
   private stopped = false;
   private polling = false;
+  /** A reconcile asked for while a poll was running: that poll may have read before what was missed. */
+  private pollAgain = false;
+  /** Counters of the push path (tests, diagnostics). */
+  readonly pushStats = { updates: 0, fillFetches: 0, reconciles: 0 };
 
   constructor(private readonly deps: PolledExecutionDeps) {
     this.exchange = deps.exchange;
@@ -210,6 +241,14 @@ export class PolledExecutionClient implements ExecutionClient {
     }
     this.connected = true;
     this.timers.interval(() => void this.pollTracked(), this.deps.pollIntervalMs);
+    if (this.deps.stream) {
+      try {
+        await this.deps.stream.start({ order: (v, fills) => this.onPushedOrder(v, fills), reconcile: (why) => this.reconcile(why) });
+      } catch (err) {
+        // the stream retries on its own; polling carries on meanwhile
+        this.deps.logger?.warn({ exchange: this.exchange }, redactCredentials(`order stream did not start: ${(err as Error)?.message ?? String(err)}; polling continues`));
+      }
+    }
   }
 
   submit(order: Readonly<Order>): void {
@@ -223,12 +262,13 @@ export class PolledExecutionClient implements ExecutionClient {
   async stop(): Promise<void> {
     this.stopped = true;
     this.connected = false;
+    await this.deps.stream?.stop();
     this.timers.close();
     this.deps.driver.close();
   }
 
   pendingTimers(): number {
-    return this.timers.size + (this.deps.driver.pendingTimers?.() ?? 0);
+    return this.timers.size + (this.deps.driver.pendingTimers?.() ?? 0) + (this.deps.stream?.pendingTimers?.() ?? 0);
   }
 
   /** Orders followed right now (tests, /status). */
@@ -427,6 +467,11 @@ export class PolledExecutionClient implements ExecutionClient {
     } catch (err) {
       const m = this.deps.driver.mapError(err);
       const text = `${(err as Error)?.name ?? ''} ${(err as Error)?.message ?? String(err)}`;
+      if (tr.acked) {
+        // the venue's own stream already showed the order working: the failed answer is not a reject
+        this.deps.logger?.warn({ exchange: this.exchange, clientOrderId: o.clientOrderId }, redactCredentials(`order submit answered with an error (${m.text}) after the venue pushed it as working; following the venue`));
+        return;
+      }
       if (m.code === undefined && UNKNOWN_OUTCOME_ERROR.test(text)) {
         tr.unknownSince = sentAt;
         this.deps.logger?.warn({ exchange: this.exchange, clientOrderId: o.clientOrderId }, redactCredentials(`order submit outcome unknown (${text.trim()}); asking the venue by client id`));
@@ -488,25 +533,109 @@ export class PolledExecutionClient implements ExecutionClient {
     if (!i) return;
     const v = known ?? (await this.deps.driver.fetchOrder({ symbol: o.symbol, clientOrderId: o.clientOrderId, venueOrderId: o.venueOrderId }));
     if (!v) return;
-    if (qtyToLots(i, v.filledQty) > tr.cumLots) for (const f of this.sortFills(await this.deps.driver.fetchFills(v))) this.applyFill(tr, f);
+    const venueLots = qtyToLots(i, v.filledQty);
+    if (venueLots > tr.cumLots) for (const f of this.sortFills(await this.deps.driver.fetchFills(v))) this.applyFill(tr, f);
+    // a final state closes the order: not before every trade the venue counted is booked (its
+    // trade list can lag its order state); the next poll looks again
+    if (FINAL.has(v.state) && tr.cumLots < venueLots) return;
     this.applyState(tr, v);
+  }
+
+  // ---- push (the venue's private order stream) ----------------------------------------------
+
+  /** Finds the followed order a pushed view is about (client id first, then venue id). */
+  private trackedFor(v: VenueOrderView): Tracked | undefined {
+    if (v.clientOrderId) {
+      const tr = this.tracked.get(v.clientOrderId);
+      if (tr) return tr;
+    }
+    for (const tr of this.tracked.values()) if (tr.order.venueOrderId === v.venueOrderId) return tr;
+    return undefined;
+  }
+
+  private onPushedOrder(v: VenueOrderView, fills?: readonly VenueFill[]): void {
+    if (this.stopped || !this.connected) return;
+    const tr = this.trackedFor(v);
+    if (!tr || tr.order.symbol !== v.symbol) return; // not ours, or already final
+    const i = this.deps.instrument(tr.order.symbol);
+    if (!i) return;
+    this.pushStats.updates++;
+    if (!tr.acked) {
+      // before the answer to our create request: a working order is the ack; a reject or a
+      // pending state is left to that answer (or to the by-client-id resolution)
+      if (v.state === 'pending' || v.state === 'rejected') return;
+      this.ack(tr, v.venueOrderId);
+    }
+    if (fills) for (const f of this.sortFills([...fills])) if (f.venueOrderId === v.venueOrderId) this.applyFill(tr, f);
+    if (tr.pushSyncing) {
+      // a burst of pushes costs one read at a time, not one each: the latest is looked at next
+      tr.pushNext = v;
+      return;
+    }
+    void this.followPushed(tr, i, v);
+  }
+
+  /** A pushed view of a followed order: its missing trades read at once, then its state. */
+  private async followPushed(tr: Tracked, i: Instrument, first: VenueOrderView): Promise<void> {
+    tr.pushSyncing = true;
+    try {
+      for (let v: VenueOrderView | undefined = first; v !== undefined && !this.stopped; v = tr.pushNext) {
+        tr.pushNext = undefined;
+        let venueLots: number;
+        try {
+          venueLots = qtyToLots(i, v.filledQty);
+        } catch {
+          continue; // a stream parser hands over checked values; anything else waits for the poll
+        }
+        if (venueLots <= tr.cumLots) {
+          this.applyState(tr, v);
+          continue;
+        }
+        // trades the push did not carry: read now, not at the next poll
+        this.pushStats.fillFetches++;
+        try {
+          await this.syncOrder(tr, v);
+        } catch (err) {
+          const m = this.deps.driver.mapError(err);
+          this.pauseOnRateLimit(m);
+          this.deps.logger?.debug({ exchange: this.exchange }, redactCredentials(`fills read after a pushed update failed: ${m.text}; the next poll retries`));
+        }
+      }
+    } finally {
+      tr.pushSyncing = false;
+    }
+  }
+
+  /** Polls every working order once, now (after a stream reconnect or gap), whatever the interval. */
+  reconcile(reason: string): void {
+    if (this.stopped || !this.connected) return;
+    this.pushStats.reconciles++;
+    this.deps.logger?.debug({ exchange: this.exchange }, `reconciling working orders by one poll: ${reason}`);
+    if (this.polling) {
+      this.pollAgain = true;
+      return;
+    }
+    void this.pollTracked();
   }
 
   private async pollTracked(): Promise<void> {
     if (this.polling || !this.connected || this.tracked.size === 0) return;
     this.polling = true;
     try {
-      for (const tr of [...this.tracked.values()]) {
-        if (this.stopped) return;
-        if (!tr.acked) continue; // its submit is in flight, or being resolved by client id
-        try {
-          await this.syncOrder(tr);
-        } catch (err) {
-          const m = this.deps.driver.mapError(err);
-          this.pauseOnRateLimit(m);
-          this.deps.logger?.debug({ exchange: this.exchange }, redactCredentials(`order poll failed: ${m.text}`));
+      do {
+        this.pollAgain = false;
+        for (const tr of [...this.tracked.values()]) {
+          if (this.stopped) return;
+          if (!tr.acked) continue; // its submit is in flight, or being resolved by client id
+          try {
+            await this.syncOrder(tr);
+          } catch (err) {
+            const m = this.deps.driver.mapError(err);
+            this.pauseOnRateLimit(m);
+            this.deps.logger?.debug({ exchange: this.exchange }, redactCredentials(`order poll failed: ${m.text}`));
+          }
         }
-      }
+      } while (this.pollAgain && !this.stopped);
     } finally {
       this.polling = false;
     }
