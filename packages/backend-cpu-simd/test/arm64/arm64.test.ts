@@ -34,11 +34,12 @@ function findTools(): EmulatorTools | { missing: string } {
   const cxx = process.env.CWTS_CXX_LINUX_ARM64 || 'aarch64-linux-gnu-g++';
   if (!runs(cxx)) missing.push(`the cross compiler ${cxx}`);
   if (!existsSync(join(SYSROOT, 'lib', 'ld-linux-aarch64.so.1'))) missing.push(`the arm64 C library in ${SYSROOT}`);
-  if (!runs('qemu-aarch64')) missing.push('qemu-aarch64 (qemu-user)');
+  const qemu = ['qemu-aarch64', 'qemu-aarch64-static'].find((q) => runs(q));
+  if (qemu === undefined) missing.push('qemu-aarch64 (qemu-user or qemu-user-static)');
   const node = process.env.CWTS_ARM64_NODE || resolve(PACKAGE_DIR, '..', '..', 'node_modules', '.cache', 'cwts-arm64-node', 'bin', 'node');
   if (!existsSync(node)) missing.push(`an arm64 node (${node}, or CWTS_ARM64_NODE)`);
-  if (missing.length > 0) return { missing: `missing ${missing.join(', ')}; run packages/backend-cpu-simd/test/arm64/setup.sh` };
-  return { qemu: 'qemu-aarch64', sysroot: SYSROOT, node };
+  if (missing.length > 0 || qemu === undefined) return { missing: `missing ${missing.join(', ')}; run packages/backend-cpu-simd/test/arm64/setup.sh` };
+  return { qemu, sysroot: SYSROOT, node };
 }
 
 const tools = findTools();
@@ -88,11 +89,11 @@ describe('cpu-simd linux-arm64 prebuild under qemu', () => {
       return new CpuSimdBackend(host!.module(hello!.probe), hello!.probe, hello!.path, resolveSettings(options ?? {}));
     },
   };
-  describeComputeConformance('cpu-simd linux-arm64 neon (qemu)', () => provider, { createOptions: { threadPoolSize: 2 } });
+  describeComputeConformance('cpu-simd linux-arm64 neon (qemu)', () => provider, { createOptions: { threadPoolSize: 2, settings: { isa: 'auto' } } });
   describeComputeConformance('cpu-simd linux-arm64 scalar (qemu)', () => provider, { createOptions: { threadPoolSize: 2, settings: { isa: 'scalar' } } });
 
   it('each conformance run used the kernel set it names', async () => {
-    for (const [settings, isa, lanes] of [[{}, 'neon', 4], [{ isa: 'scalar' }, 'scalar', 4]] as const) {
+    for (const [settings, isa, lanes] of [[{ isa: 'auto' }, 'neon', 4], [{ isa: 'scalar' }, 'scalar', 4]] as const) {
       const backend = (await provider.create({ threadPoolSize: 2, settings })) as CpuSimdBackend;
       expect(backend.isa).toBe(isa);
       expect(backend.device.details).toMatchObject({ simd: isa, lanes, arch: 'arm64' });
