@@ -9,7 +9,8 @@
  * `cpu-simd-arm64`.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ComputeBackendProvider } from '@cwts/core';
@@ -70,6 +71,29 @@ describe('cpu-simd linux-arm64 prebuild under qemu', () => {
     expect(hello.probe.cpu).not.toMatch(/AMD|Intel|EPYC|Xeon/i);
     expect(hello.provider.available, hello.provider.reason).toBe(true);
     expect(hello.provider.device?.name).toMatch(/\(neon\)$/);
+  });
+
+  it('on an arm64 /proc/cpuinfo the probe names the core from its MIDR fields', (ctx) => {
+    if ('missing' in tools) skipUnlessRequired(ctx, CAPABILITY, tools.missing);
+    // qemu-user passes the host's /proc/cpuinfo through; a private mount namespace shows the
+    // arm64 binary what an arm64 kernel writes there instead (root and unshare needed).
+    const dir = mkdtempSync(join(tmpdir(), 'cwts-cpuinfo-'));
+    try {
+      const cpuName = (cpuinfo: string): string | undefined => {
+        const file = join(dir, 'cpuinfo');
+        writeFileSync(file, cpuinfo);
+        const script = `process.stdout.write(require(${JSON.stringify(ARM64_BINARY)}).probe().cpu)`;
+        const r = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', 'mount --bind "$1" /proc/cpuinfo && exec "$2" -L "$3" "$4" -e "$5"', 'sh', file, tools.qemu, tools.sysroot, tools.node, script], { encoding: 'utf8', timeout: 120_000 });
+        return r.status === 0 ? r.stdout : undefined;
+      };
+      const n1 = cpuName('processor\t: 0\nBogoMIPS\t: 50.00\nFeatures\t: fp asimd\nCPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x3\nCPU part\t: 0xd0c\nCPU revision\t: 1\n');
+      if (n1 === undefined) ctx.skip('cannot bind-mount over /proc/cpuinfo here (unshare -m needs root)');
+      expect(n1).toBe('Arm Neoverse N1');
+      expect(cpuName('processor\t: 0\nCPU implementer\t: 0x51\nCPU part\t: 0x001\n')).toBe('arm64 cpu (implementer 0x51, part 0x001)');
+      expect(cpuName('processor\t: 0\nmodel name\t: AMD EPYC 7B13\n')).toBe('arm64 cpu');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   if ('missing' in tools) return;
