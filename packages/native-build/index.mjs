@@ -181,7 +181,7 @@ export function prebuildTargets({ argv, env, host, crossTargets = [], prebuildRe
       const why = !crossTargets.includes(id)
         ? `${id} is not a target of this package (it builds for the host, ${host}${crossTargets.length ? `, and ${crossTargets.join(', ')}` : ''})`
         : `${id} cannot be cross-compiled from ${host} (only from ${CROSS_TARGETS[id]?.hosts.join(', ') ?? 'nowhere'})`;
-      (strict || (named === null && requiredAll) ? errors : notes).push(why);
+      (strict ? errors : notes).push(why);
     }
   }
   return { targets, notes, errors };
