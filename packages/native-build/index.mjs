@@ -11,6 +11,14 @@
 //                                              so packing never rewrites a binary a running process
 //                                              loaded), copied to prebuilds/<platform>-<arch>/.
 //                                              Skipped while that binary is newer than every source.
+//   node scripts/build-native.mjs --prebuild --target linux-arm64
+//                                              the same for another target, cross-compiled with a
+//                                              CMake toolchain file (toolchains/<target>.cmake), into
+//                                              build/prebuild-<target>/ and prebuilds/<target>/. A
+//                                              package lists the targets it can be cross-built for
+//                                              (`crossTargets`); a plain --prebuild makes the host's
+//                                              and those, and a cross target whose compiler is
+//                                              missing is reported (NO PREBUILT BINARY), not fatal.
 //
 // Where the toolchain is missing at pack time the two kinds of package differ (`prebuildRequired`):
 // cpu-simd and Vulkan fail the pack (their toolchain is on every release machine, and a tarball
@@ -22,12 +30,15 @@
 // Environment (the same names for every package):
 //   CWTS_SKIP_NATIVE=1        skip the source build (CWTS_SKIP_NATIVE_BUILD=1, cpu-simd's old name, too)
 //   CWTS_NATIVE_JOBS=N        parallel compile jobs (default 2)
-//   CWTS_PREBUILD_REQUIRED=1  `--prebuild` fails instead of packing without a binary
+//   CWTS_PREBUILD_REQUIRED=1  `--prebuild` fails instead of packing without a binary (any target)
+//   CWTS_PREBUILD_TARGETS=linux-x64,linux-arm64  the targets `--prebuild` makes (named: required)
+//   CWTS_CXX_LINUX_ARM64=...  the linux-arm64 cross compiler (default aarch64-linux-gnu-g++)
 //   CWTS_NATIVE_LOCK_TIMEOUT_MS  how long to wait for another build of the same package (30 min)
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export const SKIP_VARIABLE = 'CWTS_SKIP_NATIVE';
 
@@ -36,9 +47,6 @@ export function has(cmd, args = ['--version'], env = process.env) {
   const r = spawnSync(cmd, args, { stdio: 'ignore', env, shell: process.platform === 'win32' });
   return !r.error && r.status === 0;
 }
-
-/** Thrown through ctx.skip(): this host cannot build the addon, for the reason given. */
-class CannotBuild extends Error {}
 
 /** Newest modification time of the files (directories: their direct entries) a binary is built from. */
 function newestMtime(paths) {
@@ -120,6 +128,66 @@ function failureReason(log) {
 }
 
 /**
+ * The targets a prebuild can be cross-compiled for, and from which hosts. A package opts in with
+ * `crossTargets` (cpu-simd: its kernels need nothing but a C++ compiler and glibc; Vulkan, CUDA
+ * and ROCm would need the target's SDK too, so they build for the host only).
+ *   toolchainFile  the CMake toolchain file, in this package
+ *   cxx            the cross compiler's default name; `cxxVariable` in the environment overrides it
+ *   install        what installs the default one (Debian 12)
+ */
+export const CROSS_TARGETS = Object.freeze({
+  'linux-arm64': Object.freeze({
+    hosts: ['linux-x64'],
+    toolchainFile: 'toolchains/linux-arm64.cmake',
+    cxx: 'aarch64-linux-gnu-g++',
+    cxxVariable: 'CWTS_CXX_LINUX_ARM64',
+    install: 'apt-get install g++-aarch64-linux-gnu',
+  }),
+});
+
+const toolchainPath = (cross) => join(dirname(fileURLToPath(import.meta.url)), cross.toolchainFile);
+
+/**
+ * Which targets a `--prebuild` makes, in order. `--target a,b` (repeatable) or
+ * CWTS_PREBUILD_TARGETS=a,b pick them; by default the host and every one of the package's
+ * `crossTargets` this host can cross-compile for. A cross target is required (its missing
+ * toolchain fails the pack) when it was named or CWTS_PREBUILD_REQUIRED=1; a default one that
+ * cannot be made is reported and the pack goes on. The host target keeps the package's rule.
+ * A name the package cannot build here: an error when named with --target (asked of this
+ * package), a note when it came from CWTS_PREBUILD_TARGETS (which every package reads).
+ * Returns { targets: [{ id, cross, required }], notes: [string], errors: [string] }.
+ */
+export function prebuildTargets({ argv, env, host, crossTargets = [], prebuildRequired = false }) {
+  const fromArgv = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--target' && i + 1 < argv.length) fromArgv.push(argv[++i]);
+    else if (argv[i].startsWith('--target=')) fromArgv.push(argv[i].slice('--target='.length));
+  }
+  const split = (list) => list.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+  const named = fromArgv.length > 0 ? split(fromArgv) : env.CWTS_PREBUILD_TARGETS ? split([env.CWTS_PREBUILD_TARGETS]) : null;
+  const strict = fromArgv.length > 0;
+  const requiredAll = env.CWTS_PREBUILD_REQUIRED === '1';
+  const targets = [];
+  const notes = [];
+  const errors = [];
+  const crossable = (id) => crossTargets.includes(id) && CROSS_TARGETS[id]?.hosts.includes(host);
+  for (const id of named ?? [host, ...crossTargets]) {
+    if (targets.some((t) => t.id === id)) continue;
+    if (id === host) {
+      targets.push({ id, cross: null, required: prebuildRequired || requiredAll });
+    } else if (crossable(id)) {
+      targets.push({ id, cross: CROSS_TARGETS[id], required: named !== null || requiredAll });
+    } else {
+      const why = !crossTargets.includes(id)
+        ? `${id} is not a target of this package (it builds for the host, ${host}${crossTargets.length ? `, and ${crossTargets.join(', ')}` : ''})`
+        : `${id} cannot be cross-compiled from ${host} (only from ${CROSS_TARGETS[id]?.hosts.join(', ') ?? 'nowhere'})`;
+      (strict ? errors : notes).push(why);
+    }
+  }
+  return { targets, notes, errors };
+}
+
+/**
  * Builds one package's addon; ends the process (exit 0, or 1 for a required prebuild that cannot
  * be made). Options:
  *   name              the package name, which starts every line printed
@@ -128,66 +196,55 @@ function failureReason(log) {
  *   sources           what the binary is built from, relative to pkgDir or absolute
  *                     (default CMakeLists.txt and native/); decides whether a prebuild is stale
  *   prebuildRequired  see the header
+ *   crossTargets      targets (keys of CROSS_TARGETS) a prebuild also makes, cross-compiled
  *   fallback          what the user gets without the addon ("the registry will use the JS backend")
  *   prepare(ctx)      the package's toolchain checks and steps before CMake; may call ctx.skip(reason);
- *                     returns { env, cmakeArgs, outDir, note } (all optional)
+ *                     returns { env, cmakeArgs, outDir, note } (all optional). ctx.target is the
+ *                     target's id (linux-arm64) and ctx.cross its CROSS_TARGETS entry or null.
  *   describe(ctx)     extra words for the success line (BLAS found, CUDA archs...)
  *   after(ctx)        after a successful source build (remove another configuration's binary...)
  */
 export function buildNative(options) {
-  const { name, pkgDir, addon, prebuildRequired, fallback } = options;
+  const { name, pkgDir, addon, fallback } = options;
   const argv = options.argv ?? process.argv;
   const env0 = options.env ?? process.env;
   const prebuild = argv.includes('--prebuild');
-  const platformDir = `${process.platform}-${process.arch}`;
-  const prebuiltDir = join(pkgDir, 'prebuilds', platformDir);
-  const prebuilt = join(prebuiltDir, addon);
-  const prebuiltReason = join(prebuiltDir, 'skip-reason.txt');
+  const host = `${process.platform}-${process.arch}`;
   const buildDir = join(pkgDir, 'build');
-  const reasonFile = join(buildDir, 'skip-reason.txt');
-  const logPath = join(buildDir, 'native-build.log');
-  const started = Date.now();
-  const seconds = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
-
-  const done = (line) => {
-    console.log(`${name}: ${line}`);
-    process.exit(0);
-  };
-  /** The build cannot happen on this host: how that ends depends on who asked (see the header). */
-  const cannot = (reason) => {
-    if (prebuild) {
-      if (prebuildRequired || env0.CWTS_PREBUILD_REQUIRED === '1') {
-        console.error(`${name}: cannot prebuild: ${reason}`);
-        process.exit(1);
-      }
-      // Never ship a binary older than its sources; ship the reason instead.
-      rmSync(prebuilt, { force: true });
-      mkdirSync(prebuiltDir, { recursive: true });
-      writeFileSync(prebuiltReason, `this package was packed without a prebuilt ${platformDir} binary (${reason})\n`);
-      const bar = '='.repeat(78);
-      console.error(
-        [bar, `${name}: NO PREBUILT BINARY for ${platformDir} in this pack: ${reason}.`,
-          `The package installs and loads; its probe reports the backend unavailable with this reason.`,
-          `Pack on a machine with the toolchain (or set CWTS_PREBUILD_REQUIRED=1 to fail here).`, bar].join('\n'),
-      );
-      process.exit(0);
-    }
-    mkdirSync(buildDir, { recursive: true });
-    writeFileSync(reasonFile, reason + '\n');
-    done(`native build skipped: ${reason}; ${fallback}`);
-  };
+  const sources = (options.sources ?? ['CMakeLists.txt', 'native']).map((s) => (isAbsolute(s) ? s : join(pkgDir, s)));
 
   lockBuild(join(buildDir, '.lock'), name, Number(env0.CWTS_NATIVE_LOCK_TIMEOUT_MS ?? 30 * 60_000));
-  const sources = (options.sources ?? ['CMakeLists.txt', 'native']).map((s) => (isAbsolute(s) ? s : join(pkgDir, s)));
-  if (prebuild && existsSync(prebuilt) && statSync(prebuilt).mtimeMs >= newestMtime(sources)) {
-    rmSync(prebuiltReason, { force: true });
-    done(`prebuilt binary is up to date (prebuilds/${platformDir}/${addon})`);
-  }
-  if (!prebuild && env0[SKIP_VARIABLE] === '1') cannot(`${SKIP_VARIABLE}=1`);
-  if (!prebuild && env0.CWTS_SKIP_NATIVE_BUILD === '1') cannot(`CWTS_SKIP_NATIVE_BUILD=1, the old name of ${SKIP_VARIABLE}`);
 
+  if (!prebuild) {
+    const result = sourceBuild(options, env0, host, buildDir);
+    console.log(`${name}: ${result}`);
+    process.exit(0);
+  }
+  const { targets, notes, errors } = prebuildTargets({ argv, env: env0, host, crossTargets: options.crossTargets, prebuildRequired: options.prebuildRequired });
+  for (const n of notes) console.log(`${name}: not prebuilt: ${n}`);
+  for (const e of errors) console.error(`${name}: cannot prebuild: ${e}`);
+  let failed = errors.length > 0;
+  for (const target of targets) {
+    if (!prebuildTarget(options, env0, target, buildDir, sources)) failed = true;
+  }
+  process.exit(failed ? 1 : 0);
+}
+
+/** Thrown through ctx.skip(): this host cannot build the addon, for the reason given. */
+class CannotBuild extends Error {}
+
+/**
+ * The package's checks and the CMake build, for the host or (`cross`) another target. Returns
+ * { ok: true, built, details } or { ok: false, reason }. Writes build/native-build.log.
+ */
+function compile(options, env0, { target, cross, prebuild, outDir }) {
+  const { pkgDir } = options;
+  const buildDir = join(pkgDir, 'build');
+  const logPath = join(buildDir, 'native-build.log');
   const ctx = {
     prebuild,
+    target,
+    cross,
     pkgDir,
     env: { ...env0, npm_config_loglevel: 'error' },
     has,
@@ -198,11 +255,18 @@ export function buildNative(options) {
   };
   let prepared = {};
   let cmakeJs;
+  const crossArgs = [];
   try {
     prepared = options.prepare?.(ctx) ?? {};
     if (!has('cmake')) ctx.skip('cmake not found on PATH');
-    const cxx = [env0.CXX, 'c++', 'g++', 'clang++'].filter(Boolean);
-    if (process.platform !== 'win32' && !cxx.some((c) => has(c))) ctx.skip(`no C++ compiler found (tried ${cxx.join(', ')})`);
+    if (cross) {
+      const cxx = env0[cross.cxxVariable] || cross.cxx;
+      if (!has(cxx)) ctx.skip(`the ${target} cross compiler ${cxx} is not installed (${cross.install}, or set ${cross.cxxVariable})`);
+      crossArgs.push(`--CDCMAKE_TOOLCHAIN_FILE=${toolchainPath(cross)}`, `--CDCMAKE_CXX_COMPILER=${cxx}`);
+    } else {
+      const cxx = [env0.CXX, 'c++', 'g++', 'clang++'].filter(Boolean);
+      if (process.platform !== 'win32' && !cxx.some((c) => has(c))) ctx.skip(`no C++ compiler found (tried ${cxx.join(', ')})`);
+    }
     try {
       cmakeJs = join(dirname(ctx.require.resolve('cmake-js/package.json')), 'bin', 'cmake-js');
       ctx.require.resolve('node-addon-api');
@@ -211,14 +275,14 @@ export function buildNative(options) {
       ctx.skip('cmake-js, node-addon-api or node-api-headers is not installed');
     }
   } catch (e) {
-    if (e instanceof CannotBuild) cannot(e.message);
+    if (e instanceof CannotBuild) return { ok: false, reason: e.message };
     throw e;
   }
 
   // Offline: package.json's "binary": {"napi_versions": [8]} makes cmake-js use node-api-headers.
-  const outDir = prebuild ? join(buildDir, 'prebuild') : (prepared.outDir ?? buildDir);
+  outDir ??= prepared.outDir ?? buildDir;
   const jobs = env0.CWTS_NATIVE_JOBS ?? '2';
-  const args = [cmakeJs, 'build', '--directory', pkgDir, '--out', outDir, '--parallel', jobs, '--log-level', 'error', ...(prepared.cmakeArgs ?? [])];
+  const args = [cmakeJs, 'build', '--directory', pkgDir, '--out', outDir, '--parallel', jobs, '--log-level', 'error', ...(prepared.cmakeArgs ?? []), ...crossArgs];
   // Prebuilt binaries carry their C++ runtime (they load on hosts with an older libstdc++).
   if (prebuild) args.push('--CDCWTS_STATIC_CXX_RUNTIME=ON');
   if (has('ninja')) args.push('--generator', 'Ninja');
@@ -228,23 +292,79 @@ export function buildNative(options) {
   mkdirSync(buildDir, { recursive: true });
   writeFileSync(logPath, log);
   const config = args.includes('--debug') ? 'Debug' : 'Release';
-  const built = join(outDir, config, addon);
+  const built = join(outDir, config, options.addon);
   if (r.status !== 0 || !existsSync(built)) {
     const reason = failureReason(log);
-    cannot(/CWTS_SKIP: /.test(log) ? reason : `${reason}; log: ${relative(process.cwd(), logPath) || logPath}`);
+    return { ok: false, reason: /CWTS_SKIP: /.test(log) ? reason : `${reason}; log: ${relative(process.cwd(), logPath) || logPath}` };
   }
-  const details = [prepared.note, options.describe?.(ctx)].filter(Boolean).join(', ');
-  if (prebuild) {
-    mkdirSync(prebuiltDir, { recursive: true });
-    // Copied under another name and renamed: a reader (a pack, a loading process) sees the old
-    // binary or the new one, never half of one.
-    const part = `${prebuilt}.${process.pid}.part`;
-    copyFileSync(built, part);
-    renameSync(part, prebuilt);
-    rmSync(prebuiltReason, { force: true });
-    done(`prebuilt prebuilds/${platformDir}/${addon} in ${seconds()}${details ? ` (${details})` : ''}`);
-  }
+  const crossNote = cross ? `cross-compiled with ${env0[cross.cxxVariable] || cross.cxx}` : undefined;
+  const details = [prepared.note, options.describe?.(ctx), crossNote].filter(Boolean).join(', ');
+  return { ok: true, built, details, after: () => options.after?.(ctx) };
+}
+
+/** The source build, for this host, when asked: never fails; returns the line to print. */
+function sourceBuild(options, env0, host, buildDir) {
+  const reasonFile = join(buildDir, 'skip-reason.txt');
+  const started = Date.now();
+  const skipped = (reason) => {
+    mkdirSync(buildDir, { recursive: true });
+    writeFileSync(reasonFile, reason + '\n');
+    return `native build skipped: ${reason}; ${options.fallback}`;
+  };
+  if (env0[SKIP_VARIABLE] === '1') return skipped(`${SKIP_VARIABLE}=1`);
+  if (env0.CWTS_SKIP_NATIVE_BUILD === '1') return skipped(`CWTS_SKIP_NATIVE_BUILD=1, the old name of ${SKIP_VARIABLE}`);
+  const r = compile(options, env0, { target: host, cross: null, prebuild: false });
+  if (!r.ok) return skipped(r.reason);
   rmSync(reasonFile, { force: true });
-  options.after?.(ctx);
-  done(`built ${relative(pkgDir, built)} in ${seconds()}${details ? ` (${details})` : ''}`);
+  r.after();
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  return `built ${relative(options.pkgDir, r.built)} in ${seconds}s${r.details ? ` (${r.details})` : ''}`;
+}
+
+/**
+ * One target of a `--prebuild`: a Release build in its own tree (build/prebuild/ for the host,
+ * build/prebuild-<target>/ for a cross target) copied to prebuilds/<target>/. Returns false when
+ * a required target could not be made.
+ */
+function prebuildTarget(options, env0, { id, cross, required }, buildDir, sources) {
+  const { name, addon } = options;
+  const prebuiltDir = join(options.pkgDir, 'prebuilds', id);
+  const prebuilt = join(prebuiltDir, addon);
+  const prebuiltReason = join(prebuiltDir, 'skip-reason.txt');
+  const started = Date.now();
+  const inputs = cross ? [...sources, toolchainPath(cross)] : sources;
+  if (existsSync(prebuilt) && statSync(prebuilt).mtimeMs >= newestMtime(inputs)) {
+    rmSync(prebuiltReason, { force: true });
+    console.log(`${name}: prebuilt binary is up to date (prebuilds/${id}/${addon})`);
+    return true;
+  }
+  const outDir = join(buildDir, cross ? `prebuild-${id}` : 'prebuild');
+  const r = compile(options, env0, { target: id, cross, prebuild: true, outDir });
+  if (!r.ok) {
+    if (required) {
+      console.error(`${name}: cannot prebuild${cross ? ` ${id}` : ''}: ${r.reason}`);
+      return false;
+    }
+    // Never ship a binary older than its sources; ship the reason instead.
+    rmSync(prebuilt, { force: true });
+    mkdirSync(prebuiltDir, { recursive: true });
+    writeFileSync(prebuiltReason, `this package was packed without a prebuilt ${id} binary (${r.reason})\n`);
+    const bar = '='.repeat(78);
+    console.error(
+      [bar, `${name}: NO PREBUILT BINARY for ${id} in this pack: ${r.reason}.`,
+        `The package installs and loads; on ${id} its probe reports the backend unavailable with this reason.`,
+        `Pack on a machine with the toolchain (or set CWTS_PREBUILD_REQUIRED=1 to fail here).`, bar].join('\n'),
+    );
+    return true;
+  }
+  mkdirSync(prebuiltDir, { recursive: true });
+  // Copied under another name and renamed: a reader (a pack, a loading process) sees the old
+  // binary or the new one, never half of one.
+  const part = `${prebuilt}.${process.pid}.part`;
+  copyFileSync(r.built, part);
+  renameSync(part, prebuilt);
+  rmSync(prebuiltReason, { force: true });
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  console.log(`${name}: prebuilt prebuilds/${id}/${addon} in ${seconds}s${r.details ? ` (${r.details})` : ''}`);
+  return true;
 }

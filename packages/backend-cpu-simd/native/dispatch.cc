@@ -1,6 +1,7 @@
 #include "dispatch.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 namespace cwts {
@@ -57,8 +58,44 @@ std::vector<std::string> compiled_isas() {
   return out;
 }
 
+#if defined(__aarch64__) && defined(__linux__)
+namespace {
+// AArch64 Linux names no model in /proc/cpuinfo, only the MIDR fields "CPU implementer" and
+// "CPU part"; the cores a trading host is likely to have are named, others shown by number.
+std::string arm_core_name(unsigned implementer, unsigned part) {
+  struct Core { unsigned implementer, part; const char* name; };
+  static const Core cores[] = {
+      {0x41, 0xd03, "Arm Cortex-A53"}, {0x41, 0xd07, "Arm Cortex-A57"}, {0x41, 0xd08, "Arm Cortex-A72"},
+      {0x41, 0xd0b, "Arm Cortex-A76"}, {0x41, 0xd0c, "Arm Neoverse N1"}, {0x41, 0xd40, "Arm Neoverse V1"},
+      {0x41, 0xd49, "Arm Neoverse N2"}, {0x41, 0xd4f, "Arm Neoverse V2"}, {0xc0, 0xac3, "AmpereOne"},
+  };
+  for (const Core& c : cores)
+    if (c.implementer == implementer && c.part == part) return c.name;
+  char buf[64];
+  snprintf(buf, sizeof buf, "arm64 cpu (implementer 0x%02x, part 0x%03x)", implementer, part);
+  return buf;
+}
+}  // namespace
+#endif
+
 std::string cpu_name() {
-#if defined(__linux__)
+#if defined(__aarch64__) && defined(__linux__)
+  // Only the AArch64 fields count: under user-mode emulation (qemu-aarch64) /proc/cpuinfo is the
+  // x86 host's, whose "model name" would name a CPU this binary is not running on.
+  FILE* f = fopen("/proc/cpuinfo", "r");
+  long implementer = -1, part = -1;
+  if (f) {
+    char line[512];
+    while (fgets(line, sizeof line, f) && (implementer < 0 || part < 0)) {
+      const char* p = strchr(line, ':');
+      if (!p) continue;
+      if (strncmp(line, "CPU implementer", 15) == 0) implementer = strtol(p + 1, nullptr, 0);
+      else if (strncmp(line, "CPU part", 8) == 0) part = strtol(p + 1, nullptr, 0);
+    }
+    fclose(f);
+  }
+  if (implementer >= 0 && part >= 0) return arm_core_name((unsigned)implementer, (unsigned)part);
+#elif defined(__linux__)
   FILE* f = fopen("/proc/cpuinfo", "r");
   if (f) {
     char line[512];

@@ -4,7 +4,7 @@
  * layer. Also: the ordered loader's error, the install script without a toolchain, the plugin.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ComputeArgumentError, TOKENS, type ComputeBackendProvider } from '@cwts/core';
@@ -189,6 +189,15 @@ describe('cpu-simd loader, install script, plugin', () => {
     expect(msg).toContain('Possible solutions:');
     expect(msg).toContain('pnpm rebuild @cwts/backend-cpu-simd');
     expect(msg).toContain('[compute] backends = ["js"]');
+  });
+
+  it('a platform packed without its binary: the loader repeats the reason the pack left', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cwts-simd-'));
+    mkdirSync(join(dir, 'linux-arm64'));
+    writeFileSync(join(dir, 'linux-arm64', 'skip-reason.txt'), 'this package was packed without a prebuilt linux-arm64 binary (no cross compiler)\n');
+    expect(() => loadNativeFrom([join(dir, 'linux-arm64', 'cwts_cpu_simd.node')])).toThrow(
+      /1\. .*linux-arm64\/cwts_cpu_simd\.node: not found: this package was packed without a prebuilt linux-arm64 binary \(no cross compiler\)/,
+    );
   });
 
   it('install without cmake or a compiler: one line, exit 0, no download', () => {

@@ -6,9 +6,9 @@
  * and fails with one error listing every path tried, why each failed, and possible solutions.
  * The outcome (success or failure) is cached for the process.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ADDON_FILE = 'cwts_cpu_simd.node';
@@ -119,13 +119,27 @@ function isNativeModule(m: unknown): m is NativeModule {
   return typeof m === 'object' && m !== null && typeof (m as NativeModule).probe === 'function' && typeof (m as NativeModule).Engine === 'function';
 }
 
+/**
+ * 'not found', plus the pack's own word where it left one: a package packed without the binary of
+ * a platform (no cross compiler on the packing machine) ships prebuilds/<platform>/skip-reason.txt.
+ */
+function notFoundReason(path: string): string {
+  try {
+    const why = readFileSync(join(dirname(path), 'skip-reason.txt'), 'utf8').split('\n')[0]?.trim();
+    if (why) return `not found: ${why}`;
+  } catch {
+    // No reason left: a plain absence.
+  }
+  return 'not found';
+}
+
 /** Tries each candidate in order; returns the module or throws NativeLoadError. Not cached. */
 export function loadNativeFrom(candidates: readonly string[]): { module: NativeModule; path: string } {
   const require = createRequire(import.meta.url);
   const attempts: LoadAttempt[] = [];
   for (const path of candidates) {
     if (!existsSync(path)) {
-      attempts.push({ path, reason: 'not found' });
+      attempts.push({ path, reason: notFoundReason(path) });
       continue;
     }
     try {

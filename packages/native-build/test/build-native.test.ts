@@ -166,3 +166,100 @@ describe('buildNative: one build of a package at a time', () => {
     expect(existsSync(lock)).toBe(true);
   });
 });
+
+describe('prebuildTargets: which targets a --prebuild makes', async () => {
+  const { prebuildTargets } = (await import(lib)) as {
+    prebuildTargets: (o: { argv: string[]; env: Record<string, string>; host: string; crossTargets?: string[]; prebuildRequired?: boolean }) => {
+      targets: { id: string; cross: unknown; required: boolean }[];
+      notes: string[];
+      errors: string[];
+    };
+  };
+  const ids = (r: ReturnType<typeof prebuildTargets>) => r.targets.map((t) => `${t.id}${t.cross ? ' (cross)' : ''}${t.required ? ' required' : ''}`);
+
+  it('by default: the host (its own rule) and the package\'s cross targets, which are best effort', () => {
+    const r = prebuildTargets({ argv: ['--prebuild'], env: {}, host: 'linux-x64', crossTargets: ['linux-arm64'], prebuildRequired: true });
+    expect(ids(r)).toEqual(['linux-x64 required', 'linux-arm64 (cross)']);
+    expect(r.errors).toEqual([]);
+    // A package without cross targets builds for the host alone.
+    expect(ids(prebuildTargets({ argv: ['--prebuild'], env: {}, host: 'linux-x64' }))).toEqual(['linux-x64']);
+  });
+
+  it('CWTS_PREBUILD_REQUIRED=1 requires every target', () => {
+    const r = prebuildTargets({ argv: ['--prebuild'], env: { CWTS_PREBUILD_REQUIRED: '1' }, host: 'linux-x64', crossTargets: ['linux-arm64'] });
+    expect(ids(r)).toEqual(['linux-x64 required', 'linux-arm64 (cross) required']);
+  });
+
+  it('named targets (--target, CWTS_PREBUILD_TARGETS) are the exact list, and a named cross target is required', () => {
+    const arm = prebuildTargets({ argv: ['--prebuild', '--target', 'linux-arm64'], env: {}, host: 'linux-x64', crossTargets: ['linux-arm64'] });
+    expect(ids(arm)).toEqual(['linux-arm64 (cross) required']);
+    const hostOnly = prebuildTargets({ argv: ['--prebuild'], env: { CWTS_PREBUILD_TARGETS: 'linux-x64' }, host: 'linux-x64', crossTargets: ['linux-arm64'] });
+    expect(ids(hostOnly)).toEqual(['linux-x64']);
+    const both = prebuildTargets({ argv: ['--prebuild', '--target=linux-arm64,linux-x64'], env: { CWTS_PREBUILD_TARGETS: 'linux-x64' }, host: 'linux-x64', crossTargets: ['linux-arm64'] });
+    expect(ids(both)).toEqual(['linux-arm64 (cross) required', 'linux-x64']);
+  });
+
+  it('a target the package cannot build: an error when asked of it with --target, a note from the shared variable', () => {
+    const asked = prebuildTargets({ argv: ['--prebuild', '--target', 'linux-arm64'], env: {}, host: 'linux-x64' });
+    expect(asked.targets).toEqual([]);
+    expect(asked.errors).toEqual(['linux-arm64 is not a target of this package (it builds for the host, linux-x64)']);
+    const shared = prebuildTargets({ argv: ['--prebuild'], env: { CWTS_PREBUILD_TARGETS: 'linux-x64,linux-arm64' }, host: 'linux-x64' });
+    expect(ids(shared)).toEqual(['linux-x64']);
+    expect(shared.notes).toHaveLength(1);
+    expect(shared.errors).toEqual([]);
+    // linux-arm64 is cross-compiled from linux-x64 only; a macOS host reports it and builds its own.
+    const mac = prebuildTargets({ argv: ['--prebuild'], env: {}, host: 'darwin-arm64', crossTargets: ['linux-arm64'] });
+    expect(ids(mac)).toEqual(['darwin-arm64']);
+    expect(mac.notes).toEqual(['linux-arm64 cannot be cross-compiled from darwin-arm64 (only from linux-x64)']);
+  });
+});
+
+describe.runIf(platformDir === 'linux-x64')('buildNative: a cross target whose compiler is missing', () => {
+  /** A package that cross-builds for linux-arm64, with an up-to-date host binary (so nothing compiles). */
+  function crossPackage(): string {
+    const dir = fakePackage(true);
+    writeFileSync(
+      join(dir, 'build.mjs'),
+      `import { buildNative } from ${JSON.stringify(lib)};
+buildNative({ name: '@cwts/fake', pkgDir: ${JSON.stringify(dir)}, addon: 'fake.node', prebuildRequired: true,
+  crossTargets: ['linux-arm64'], fallback: 'the JS backend' });
+`,
+    );
+    mkdirSync(join(dir, 'prebuilds', platformDir), { recursive: true });
+    const bin = join(dir, 'prebuilds', platformDir, 'fake.node');
+    writeFileSync(bin, 'fresh');
+    spawnSync('touch', ['-d', new Date(Date.now() + 5_000).toISOString(), bin]);
+    return dir;
+  }
+  const noCompiler = { CWTS_CXX_LINUX_ARM64: 'cwts-no-such-aarch64-g++' };
+
+  it('a default pack goes on without it, says so, ships the reason and never a stale arm64 binary', () => {
+    const dir = crossPackage();
+    const stale = join(dir, 'prebuilds', 'linux-arm64', 'fake.node');
+    mkdirSync(dirname(stale), { recursive: true });
+    writeFileSync(stale, 'old');
+    spawnSync('touch', ['-d', new Date(Date.now() - 60_000).toISOString(), stale]);
+    const r = run(dir, ['--prebuild'], noCompiler);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`prebuilt binary is up to date (prebuilds/${platformDir}/fake.node)`);
+    expect(r.stderr).toContain(
+      '@cwts/fake: NO PREBUILT BINARY for linux-arm64 in this pack: the linux-arm64 cross compiler cwts-no-such-aarch64-g++ is not installed (apt-get install g++-aarch64-linux-gnu, or set CWTS_CXX_LINUX_ARM64)',
+    );
+    expect(existsSync(stale)).toBe(false);
+    expect(readFileSync(join(dir, 'prebuilds', 'linux-arm64', 'skip-reason.txt'), 'utf8')).toContain(
+      'this package was packed without a prebuilt linux-arm64 binary (the linux-arm64 cross compiler cwts-no-such-aarch64-g++ is not installed',
+    );
+  });
+
+  it('a pack that names linux-arm64 fails without it', () => {
+    for (const [args, env] of [
+      [['--prebuild', '--target', 'linux-arm64'], noCompiler],
+      [['--prebuild'], { ...noCompiler, CWTS_PREBUILD_TARGETS: 'linux-x64,linux-arm64' }],
+      [['--prebuild'], { ...noCompiler, CWTS_PREBUILD_REQUIRED: '1' }],
+    ] as const) {
+      const r = run(crossPackage(), [...args], env);
+      expect(r.status, `${args.join(' ')} ${JSON.stringify(env)}`).toBe(1);
+      expect(r.stderr).toContain('@cwts/fake: cannot prebuild linux-arm64: the linux-arm64 cross compiler cwts-no-such-aarch64-g++ is not installed');
+    }
+  });
+});
