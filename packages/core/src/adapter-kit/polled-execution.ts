@@ -52,6 +52,32 @@ export interface VenueFill {
   ts: number;
 }
 
+/**
+ * One event from a venue's private stream (an order's new state and/or one of its trades), in
+ * decimal strings as the venue wrote them. Applied through the same bookkeeping as the poll, so
+ * a trade seen by both paths is reported once (key: symbol + trade id).
+ */
+export interface PushedExecution {
+  venueOrderId: string;
+  clientOrderId?: string;
+  /** The order's state after this event, when the event says. */
+  state?: VenueOrderView['state'];
+  /** The order's cumulative filled quantity after this event, when the event says. */
+  filledQty?: string;
+  /** The trade this event reports, with its fee. */
+  fill?: VenueFill;
+  /** The venue's reason for a cancel or expiry. */
+  text?: string;
+}
+
+/**
+ * What applyPushed did: applied; a duplicate (the trade was already applied, by either path);
+ * untracked (not an order we follow: someone else's, or already final); reconciling (the event
+ * does not add up with what we hold, e.g. a trade missed while the stream was down: the order
+ * is being read over REST instead); invalid (a value off the instrument's grid: nothing applied).
+ */
+export type PushOutcome = 'applied' | 'duplicate' | 'untracked' | 'reconciling' | 'invalid';
+
 export interface OrderRef {
   symbol: string;
   clientOrderId: string;
@@ -107,6 +133,9 @@ interface Tracked {
   acked: boolean;
   cumLots: number;
   unknownSince?: number;
+  /** A REST read of this order started by a pushed event is under way / wanted again after it. */
+  resyncing?: boolean;
+  resyncAgain?: boolean;
 }
 
 /** Errors after which the request may or may not have reached the venue. */
@@ -172,6 +201,7 @@ export class PolledExecutionClient implements ExecutionClient {
   private connected = false;
   private stopped = false;
   private polling = false;
+  private pollAgain = false;
 
   constructor(private readonly deps: PolledExecutionDeps) {
     this.exchange = deps.exchange;
@@ -222,6 +252,90 @@ export class PolledExecutionClient implements ExecutionClient {
   /** Orders followed right now (tests, /status). */
   get workingOrders(): number {
     return this.tracked.size;
+  }
+
+  /**
+   * Applies one event from the venue's private stream. Trades are deduplicated by trade id
+   * against everything applied so far (poll, queryOrder, earlier pushes) and checked against
+   * the order's cumulative quantity: a trade that does not continue what we hold (one was
+   * missed, or it was already counted under another id) is not applied from the push; the
+   * order is read over REST instead, whose trade list is complete. Never throws.
+   */
+  applyPushed(e: PushedExecution): PushOutcome {
+    if (!this.connected || this.stopped) return 'untracked';
+    let tr = e.clientOrderId !== undefined ? this.tracked.get(e.clientOrderId) : undefined;
+    if (!tr) for (const t of this.tracked.values()) if (t.order.venueOrderId === e.venueOrderId) tr = t;
+    if (!tr || (tr.order.venueOrderId !== undefined && tr.order.venueOrderId !== e.venueOrderId)) return 'untracked';
+    const i = this.deps.instrument(tr.order.symbol);
+    if (!i) return 'untracked';
+    let cum: number | undefined;
+    let lots = 0;
+    try {
+      if (e.filledQty !== undefined) cum = qtyToLots(i, e.filledQty);
+      if (e.fill) {
+        if (e.fill.symbol !== tr.order.symbol || e.fill.venueOrderId !== e.venueOrderId) return 'invalid';
+        lots = qtyToLots(i, e.fill.qty);
+        if (!(lots > 0) || !(priceToTicks(i, e.fill.price) > 0)) return 'invalid';
+        parseDecimal(e.fill.fee);
+      }
+    } catch {
+      return 'invalid';
+    }
+    if (cum !== undefined && (cum < 0 || cum > tr.order.qty)) return 'invalid';
+    // any event about the order proves the venue holds it (the submit's answer may still be on its way)
+    this.ack(tr, e.venueOrderId);
+    let outcome: PushOutcome = 'applied';
+    if (e.fill) {
+      if (this.applied.has(`${tr.order.symbol}|${e.fill.tradeId}`)) outcome = 'duplicate';
+      else if (cum === undefined || tr.cumLots + lots === cum) this.applyFill(tr, e.fill);
+      else return this.resyncPushed(tr);
+    } else if (cum !== undefined && cum > tr.cumLots) return this.resyncPushed(tr);
+    if (e.state && FINAL.has(e.state)) {
+      // a final state with trades we have not seen: the REST read applies them, then the state
+      if (e.state === 'filled' ? tr.cumLots < tr.order.qty : cum !== undefined && cum > tr.cumLots) return this.resyncPushed(tr);
+      const v: Pick<VenueOrderView, 'state' | 'text'> = { state: e.state };
+      if (e.text !== undefined) v.text = e.text;
+      this.applyState(tr, v);
+    }
+    return outcome;
+  }
+
+  /**
+   * Reads every working order over REST now (after a private stream reconnected: what it may
+   * have missed while down). A poll already under way runs once more when it ends.
+   */
+  async reconcileNow(): Promise<void> {
+    if (this.polling) {
+      this.pollAgain = true;
+      return;
+    }
+    await this.pollTracked();
+  }
+
+  private resyncPushed(tr: Tracked): PushOutcome {
+    if (tr.resyncing) {
+      tr.resyncAgain = true;
+      return 'reconciling';
+    }
+    tr.resyncing = true;
+    void (async () => {
+      try {
+        do {
+          tr.resyncAgain = false;
+          if (this.stopped || this.tracked.get(tr.order.clientOrderId) !== tr) break;
+          try {
+            await this.syncOrder(tr);
+          } catch (err) {
+            const m = this.deps.driver.mapError(err);
+            this.pauseOnRateLimit(m);
+            this.deps.logger?.debug({ exchange: this.exchange }, redactCredentials(`order read after a pushed event failed (the poll retries): ${m.text}`));
+          }
+        } while (tr.resyncAgain);
+      } finally {
+        tr.resyncing = false;
+      }
+    })();
+    return 'reconciling';
   }
 
   async openOrders(): Promise<Order[]> {
@@ -360,7 +474,7 @@ export class PolledExecutionClient implements ExecutionClient {
     this.report(o, this.fillReport(o, i, f, tr.cumLots));
   }
 
-  private applyState(tr: Tracked, v: VenueOrderView): void {
+  private applyState(tr: Tracked, v: Pick<VenueOrderView, 'state' | 'text'>): void {
     if (!FINAL.has(v.state)) return;
     if (this.tracked.get(tr.order.clientOrderId) !== tr) return; // already final
     this.untrack(tr.order.clientOrderId);
@@ -485,6 +599,10 @@ export class PolledExecutionClient implements ExecutionClient {
       }
     } finally {
       this.polling = false;
+      if (this.pollAgain && !this.stopped) {
+        this.pollAgain = false;
+        void this.pollTracked();
+      }
     }
   }
 
