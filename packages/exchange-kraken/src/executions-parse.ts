@@ -13,6 +13,8 @@
  *
  * Hostile-input safe: never throws; a frame that is unreadable, of the wrong shape, holds an
  * unknown symbol or exec_type, or a value off the grid is rejected whole and counted by reason.
+ * Events that name no symbol (Kraken's cancel and expiry events) are held to exact decimals
+ * here and to the order's grid by the execution client (PolledExecutionClient.applyPushed).
  * A rejected executions frame may have carried a fill: the stream answers it with a REST
  * reconcile, so nothing is lost and nothing unvalidated is applied.
  */
@@ -26,16 +28,24 @@ const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 /** Bound on a frame: the snapshot (open orders + 50 trades) is far below it. */
 export const MAX_EXECUTIONS_FRAME = 8 << 20;
 
+/** Nesting bound: an executions frame nests 4 deep; anything far deeper is refused unparsed. */
+const MAX_DEPTH = 16;
+
 /**
- * The text with every number outside a string turned into `"\u0000<number text>"`. Linear, no
- * recursion. Anything that is not JSON stays not JSON (JSON.parse refuses it after).
+ * The text with every number outside a string turned into `"\u0000<number text>"`, or
+ * undefined when it nests deeper than MAX_DEPTH. Linear, no recursion. Anything that is not
+ * JSON stays not JSON (JSON.parse refuses it after).
  */
-export function quoteJsonNumbers(text: string): string {
+export function quoteJsonNumbers(text: string): string | undefined {
   let out = '';
   let from = 0;
+  let depth = 0;
   const n = text.length;
   for (let i = 0; i < n; ) {
     const c = text.charCodeAt(i);
+    if (c === 91 /* [ */ || c === 123 /* { */) {
+      if (++depth > MAX_DEPTH) return undefined;
+    } else if (c === 93 /* ] */ || c === 125 /* } */) depth--;
     if (c === 34 /* " */) {
       i++;
       while (i < n) {
@@ -118,7 +128,7 @@ const ExecutionsMessage = z.object({
   sequence: Int.optional(),
 });
 const MethodAnswer = z.object({
-  method: z.string().max(40),
+  method: Text(40),
   success: z.boolean().optional(),
   error: z.string().max(500).optional(),
   result: z.object({ channel: z.string().max(40).optional() }).passthrough().optional(),
@@ -177,9 +187,11 @@ export class KrakenExecutionsParser {
 
   private parseFrame(text: string): ExecutionsMessageKind {
     if (typeof text !== 'string' || text.length === 0 || text.length > MAX_EXECUTIONS_FRAME) return this.reject('unreadable', 'empty or oversized frame');
+    const quoted = quoteJsonNumbers(text);
+    if (quoted === undefined) return this.reject('unreadable', 'frame nests too deep');
     let root: unknown;
     try {
-      root = JSON.parse(quoteJsonNumbers(text));
+      root = JSON.parse(quoted);
     } catch {
       return this.reject('unreadable', 'frame is not JSON');
     }

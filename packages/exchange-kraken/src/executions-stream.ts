@@ -186,7 +186,18 @@ export class KrakenExecutionStream {
           }
           this.lastSeq = m.sequence;
         }
-        for (const e of m.events) this.stats.outcomes[this.deps.target.applyPushed(e)]++;
+        let invalid = 0;
+        for (const e of m.events) {
+          const outcome = this.deps.target.applyPushed(e);
+          this.stats.outcomes[outcome]++;
+          if (outcome === 'invalid') invalid++;
+        }
+        if (invalid > 0) {
+          // a value off the order's grid (an event without a symbol is checked only here): nothing
+          // of it was applied; the order is read over REST instead
+          this.log('invalid', 'warn', `executions stream: ${invalid} event(s) with values off the order's grid were not applied; reading working orders over REST`);
+          this.reconcile();
+        }
         if (m.snapshot) {
           this.live = true;
           this.subscribeTries = 0;
