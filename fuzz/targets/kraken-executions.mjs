@@ -53,10 +53,12 @@ class VenueModel {
     const r = this.rng;
     const oid = this.id('O');
     const cl = `cwts-${this.n}`;
-    const qty = 1 + r.int(300_000_000);
+    // now and then a quantity near 2^53 lots: 16-17 significant digits, where a float would round
+    const qty = r.chance(0.1) ? 8_000_000_000_000_000 + r.int(1_000_000_000_000_000) : 1 + r.int(300_000_000);
     const price = 600_000 + r.int(10_000);
     const ts = () => `2026-12-05T06:${String(r.int(60)).padStart(2, '0')}:00.${String(r.int(1e6)).padStart(6, '0')}Z`;
     const q = [];
+    const expects = new Map();
     q.push(this.frame('update', [`{"order_id":"${oid}","cl_ord_id":"${cl}","symbol":"BTC/USD","order_qty":${wire(qty, 8)},"cum_cost":0,"time_in_force":"GTC","exec_type":"pending_new","side":"buy","order_type":"limit","limit_price":${wire(price, 1)},"order_status":"pending_new","fee_usd_equiv":0,"timestamp":"${ts()}"}`]));
     q.push(this.frame('update', [`{"timestamp":"${ts()}","order_status":"new","exec_type":"new","order_id":"${oid}","cl_ord_id":"${cl}"}`]));
     let cum = 0;
@@ -64,11 +66,13 @@ class VenueModel {
       const last = Math.min(qty - cum, 1 + r.int(Math.max(1, Math.floor(qty / 2))));
       cum += last;
       const fee = r.int(1_000_000);
-      q.push(this.frame('update', [`{"order_id":"${oid}","cl_ord_id":"${cl}","exec_id":"${this.id('T')}","exec_type":"trade","trade_id":${this.n},"symbol":"BTC/USD","side":"buy","last_qty":${wire(last, 8)},"last_price":${wire(price, 1)},"liquidity_ind":"${r.chance(0.5) ? 'm' : 't'}","cost":0,"order_status":"partially_filled","order_type":"limit","fees":[{"asset":"USD","qty":${wire(fee, 8)}}],"fee_usd_equiv":0,"cum_qty":${wire(cum, 8)},"cum_cost":0,"avg_price":${wire(price, 1)},"timestamp":"${ts()}"}`]));
+      const execId = this.id('T');
+      expects.set(q.length, { execId, qty: BigInt(last), price: BigInt(price), cum: BigInt(cum) });
+      q.push(this.frame('update', [`{"order_id":"${oid}","cl_ord_id":"${cl}","exec_id":"${execId}","exec_type":"trade","trade_id":${this.n},"symbol":"BTC/USD","side":"buy","last_qty":${wire(last, 8)},"last_price":${wire(price, 1)},"liquidity_ind":"${r.chance(0.5) ? 'm' : 't'}","cost":0,"order_status":"partially_filled","order_type":"limit","fees":[{"asset":"USD","qty":${wire(fee, 8)}}],"fee_usd_equiv":0,"cum_qty":${wire(cum, 8)},"cum_cost":0,"avg_price":${wire(price, 1)},"timestamp":"${ts()}"}`]));
     }
     if (cum === qty) q.push(this.frame('update', [`{"timestamp":"${ts()}","order_status":"filled","exec_type":"filled","cum_qty":${wire(cum, 8)},"order_id":"${oid}"}`]));
     else q.push(this.frame('update', [`{"timestamp":"${ts()}","order_status":"canceled","exec_type":"canceled","cum_qty":${wire(cum, 8)},"order_id":"${oid}","reason":"User requested"}`]));
-    this.queue.push(...q.map((text) => ({ text, kind: 'update' })));
+    this.queue.push(...q.map((text, k) => ({ text, kind: 'update', expect: expects.get(k) })));
   }
   next() {
     const r = this.rng.next();
@@ -94,7 +98,7 @@ function checkAccepted(m, text) {
     if (e.filledQty !== undefined && !PLAIN.test(e.filledQty)) throw new FuzzFailure('invalid-event', `cum_qty ${e.filledQty} accepted: ${text.slice(0, 200)}`);
     const f = e.fill;
     if (!f) continue;
-    if (unitsAt(e.filledQty ?? '', 8) === undefined) throw new FuzzFailure('invalid-event', `a trade's cum_qty ${e.filledQty} accepted: ${text.slice(0, 200)}`);
+    if (e.filledQty !== undefined && unitsAt(e.filledQty, 8) === undefined) throw new FuzzFailure('invalid-event', `a trade's cum_qty ${e.filledQty} accepted: ${text.slice(0, 200)}`);
     const q = unitsAt(f.qty, 8);
     const p = unitsAt(f.price, 1);
     if (q === undefined || q <= 0n || q > 2n ** 53n) throw new FuzzFailure('invalid-event', `trade qty ${f.qty} accepted: ${text.slice(0, 200)}`);
@@ -117,12 +121,20 @@ export async function create({ seed }) {
     const c = parser.parse(f.clean);
     checkAccepted(c, f.clean);
     if (c.kind === 'rejected') throw new FuzzFailure('lost-data', `the clean frame was refused after a mutated one (${c.reason}: ${c.message}): ${f.clean.slice(0, 200)}`);
+    // a clean trade reads back exactly what the venue model wrote (no float anywhere on the way)
+    if (f.expect) {
+      const t = c.kind === 'executions' ? c.events[0] : undefined;
+      const got = t?.fill && { execId: t.fill.tradeId, qty: unitsAt(t.fill.qty, 8), price: unitsAt(t.fill.price, 1), cum: unitsAt(t.filledQty ?? '', 8) };
+      if (!got || got.execId !== f.expect.execId || got.qty !== f.expect.qty || got.price !== f.expect.price || got.cum !== f.expect.cum) {
+        throw new FuzzFailure('invalid-event', `a clean trade read back as ${JSON.stringify(t?.fill ?? null)} (cum ${t?.filledQty}); expected ${f.expect.qty} lots at ${f.expect.price} ticks, cum ${f.expect.cum}: ${f.clean.slice(0, 200)}`);
+      }
+    }
     totals.parserCalls += 2;
   };
   return {
     next() {
       const clean = venue.next();
-      return { data: mut.mutate(clean.text, clean.kind), clean: clean.text };
+      return { data: mut.mutate(clean.text, clean.kind), clean: clean.text, expect: clean.expect };
     },
     saved: (f) => f.data,
     run,

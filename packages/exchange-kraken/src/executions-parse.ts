@@ -260,7 +260,6 @@ export class KrakenExecutionsParser {
     if (e.exec_id === undefined || e.last_qty === undefined || e.last_price === undefined) return 'shape: a trade without exec_id, last_qty or last_price';
     const badTrade = onGrid(e.last_qty, 'qty', 'last_qty', true) ?? onGrid(e.last_price, 'price', 'last_price', true);
     if (badTrade) return badTrade;
-    if (e.cum_qty === undefined) return 'shape: a trade without cum_qty';
     const ts = rfc3339Ms(e.timestamp, 0, e.timestamp.length);
     if (!(ts > 0)) return `shape: unreadable timestamp ${e.timestamp.slice(0, 40)}`;
     const fee = feeOf(e.fees ?? [], i.quote);

@@ -17,7 +17,7 @@
  * - The stream is an accelerator: while it is down polling continues as before.
  */
 import type { Clock, Logger } from '@cwts/core';
-import { TimerSet, WsConnection, redactCredentials, type PushOutcome, type PushedExecution } from '@cwts/core/adapter-kit';
+import { ExponentialBackoff, TimerSet, WsConnection, redactCredentials, type PushOutcome, type PushedExecution } from '@cwts/core/adapter-kit';
 import type { KrakenWsToken } from './execution.js';
 import type { KrakenExecutionsParser } from './executions-parse.js';
 import type { KrakenOptions } from './options.js';
@@ -45,12 +45,22 @@ export interface KrakenExecutionStreamStats {
   rejected: number;
   connects: number;
   tokenFetches: number;
+  tokenFailures: number;
   subscribeFailures: number;
   sequenceGaps: number;
   /** Pushed events by outcome (applied, duplicate, untracked, reconciling, invalid). */
   outcomes: Record<PushOutcome, number>;
   /** REST reconciles the stream asked for (snapshot, gap, rejected frame). */
   reconciles: number;
+}
+
+/**
+ * A snapshot's fills first, oldest first (venue order kept for equal times), then its open
+ * orders: an order's cumulative quantity then already includes the fills just applied.
+ */
+function byFillTime(a: PushedExecution, b: PushedExecution): number {
+  if (!a.fill || !b.fill) return (a.fill ? 0 : 1) - (b.fill ? 0 : 1);
+  return a.fill.ts - b.fill.ts;
 }
 
 /** Subscribe failures in a row before the connection itself is dropped and rebuilt (with backoff). */
@@ -71,11 +81,16 @@ export class KrakenExecutionStream {
   private epoch = 0;
   private lastLog = new Map<string, number>();
   readonly stats: KrakenExecutionStreamStats = {
-    frames: 0, rejected: 0, connects: 0, tokenFetches: 0, subscribeFailures: 0, sequenceGaps: 0, reconciles: 0,
+    frames: 0, rejected: 0, connects: 0, tokenFetches: 0, tokenFailures: 0, subscribeFailures: 0, sequenceGaps: 0, reconciles: 0,
     outcomes: { applied: 0, duplicate: 0, untracked: 0, reconciling: 0, invalid: 0 },
   };
 
-  constructor(private readonly deps: KrakenExecutionStreamDeps) {}
+  /** Paces token fetches and subscriptions that fail on an open connection (a refused key must not spin). */
+  private readonly retry: ExponentialBackoff;
+
+  constructor(private readonly deps: KrakenExecutionStreamDeps) {
+    this.retry = new ExponentialBackoff({ initialMs: deps.options.reconnect_initial_ms, maxMs: deps.options.reconnect_max_ms, random: deps.random });
+  }
 
   /** True while subscribed and past the snapshot: fills arrive in push. */
   get isLive(): boolean {
@@ -136,9 +151,10 @@ export class KrakenExecutionStream {
     try {
       token = await this.token();
     } catch (err) {
-      if (epoch !== this.epoch) return;
+      if (epoch !== this.epoch || !this.conn) return;
+      this.stats.tokenFailures++;
       this.log('token', 'warn', redactCredentials(`executions stream: GetWebSocketsToken failed (${(err as Error).message}); polling continues, retrying`));
-      conn.reconnect('no websocket token');
+      this.later(epoch, () => void this.subscribe(conn, epoch));
       return;
     }
     if (epoch !== this.epoch || !this.conn) return;
@@ -150,6 +166,13 @@ export class KrakenExecutionStream {
       this.snapshotTimer = undefined;
       if (epoch === this.epoch && !this.live) conn.reconnect('no executions snapshot in time');
     }, this.deps.options.executions_subscribe_timeout_ms);
+  }
+
+  /** Runs `fn` after the next backoff delay, if the connection it was meant for is still current. */
+  private later(epoch: number, fn: () => void): void {
+    this.timers.timeout(() => {
+      if (epoch === this.epoch && this.conn) fn();
+    }, this.retry.next());
   }
 
   private async token(): Promise<string> {
@@ -187,7 +210,9 @@ export class KrakenExecutionStream {
           this.lastSeq = m.sequence;
         }
         let invalid = 0;
-        for (const e of m.events) {
+        // a snapshot's fills in the order they happened, so each continues the one before it, then the orders
+        const events = m.snapshot ? [...m.events].sort(byFillTime) : m.events;
+        for (const e of events) {
           const outcome = this.deps.target.applyPushed(e);
           this.stats.outcomes[outcome]++;
           if (outcome === 'invalid') invalid++;
@@ -201,6 +226,7 @@ export class KrakenExecutionStream {
         if (m.snapshot) {
           this.live = true;
           this.subscribeTries = 0;
+          this.retry.reset();
           this.timers.clear(this.snapshotTimer);
           this.snapshotTimer = undefined;
           // the snapshot holds open orders and recent fills only: an order that closed while we
@@ -220,8 +246,9 @@ export class KrakenExecutionStream {
         const conn = this.conn;
         this.log('subfail', 'warn', `executions subscribe refused: ${m.error}; fetching a fresh token`);
         if (!conn) return;
-        if (this.subscribeTries >= MAX_SUBSCRIBE_TRIES) conn.reconnect(`executions subscribe refused ${this.subscribeTries} times`);
-        else void this.subscribe(conn, this.epoch);
+        const epoch = this.epoch;
+        if (this.subscribeTries >= MAX_SUBSCRIBE_TRIES) this.later(epoch, () => conn.reconnect(`executions subscribe refused ${this.subscribeTries} times`));
+        else this.later(epoch, () => void this.subscribe(conn, epoch));
         return;
       }
       case 'rejected':

@@ -138,7 +138,6 @@ class KrakenFrameHarness implements FrameHarness {
           { path: ['data', 0, 'symbol'], role: 'symbol' },
           price(['data', 0, 'last_price']),
           { path: ['data', 0, 'last_qty'], role: 'qty' },
-          { path: ['data', 0, 'cum_qty'], role: 'required' },
           { path: ['data', 0, 'timestamp'], role: 'required' },
         ],
       },

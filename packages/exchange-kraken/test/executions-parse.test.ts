@@ -26,6 +26,12 @@ describe('Kraken executions parser', () => {
     expect(p.rejected).toBe(0);
   });
 
+  it('a trade without cum_qty is still read (the client then guards against an overfill only)', () => {
+    const m = parser().parse(TRADE('"last_qty":0.01,"last_price":63000.5'));
+    expect(m).toMatchObject({ kind: 'executions', events: [{ fill: { qty: '0.01', price: '63000.5', fee: '0', feeAsset: 'USD' } }] });
+    if (m.kind === 'executions') expect(m.events[0]!.filledQty).toBeUndefined();
+  });
+
   it('a cancel without a symbol (as Kraken sends it) gives the final state and the reason', () => {
     const m = parser().parse('{"channel":"executions","type":"update","data":[{"timestamp":"2026-12-05T06:00:00Z","order_status":"canceled","exec_type":"canceled","cum_qty":0,"cum_cost":0,"order_id":"OX","reason":"User requested"}],"sequence":9}');
     expect(m).toMatchObject({ kind: 'executions', events: [{ venueOrderId: 'OX', state: 'cancelled', filledQty: '0', text: 'kraken: User requested' }] });
@@ -43,7 +49,6 @@ describe('Kraken executions parser', () => {
     ['a zero quantity', '"last_qty":0,"last_price":63000.5,"cum_qty":0.01', 'non_positive'],
     ['a negative price', '"last_qty":0.01,"last_price":-63000.5,"cum_qty":0.01', 'negative'],
     ['a number with a leading zero', '"last_qty":01,"last_price":63000.5,"cum_qty":0.01', 'shape'],
-    ['no cum_qty', '"last_qty":0.01,"last_price":63000.5', 'shape'],
     ['fees in two assets', '"last_qty":0.01,"last_price":63000.5,"cum_qty":0.01,"fees":[{"asset":"USD","qty":1},{"asset":"BTC","qty":1}]', 'shape'],
     ['a huge exponent', '"last_qty":1e400,"last_price":63000.5,"cum_qty":0.01', 'shape'],
   ])('refuses the whole frame for %s, and counts it', (_name, fields, reason) => {

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { SystemClock, type ExecutionReport } from '@cwts/core';
+import { Writable } from 'node:stream';
+import { SystemClock, type ExecutionReport, type Logger } from '@cwts/core';
+import { createLogger } from '@cwts/core/observability';
 import { Secret } from '@cwts/core/config';
 import { conformanceOrder, waitUntil } from '@cwts/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -26,15 +28,15 @@ describe('Kraken executions stream (WebSocket v2, private) against the local ser
     fake = undefined;
   });
 
-  async function venue(options: Record<string, unknown> = {}, arrange: (f: FakeKraken) => void = () => {}) {
+  async function venue(options: Record<string, unknown> = {}, arrange: (f: FakeKraken) => void = () => {}, secret = SECRET, logger?: Logger) {
     fake = await FakeKraken.start({ seed: 9, apiKey: KEY, apiSecret: SECRET });
     arrange(fake);
     const v = createKrakenVenue(
       {
-        api_url: fake.wsUrl, rest_url: fake.restUrl, api_key: new Secret(KEY), api_secret: new Secret(SECRET),
+        api_url: fake.wsUrl, rest_url: fake.restUrl, api_key: new Secret(KEY), api_secret: new Secret(secret),
         options: { poll_interval_ms: NO_POLL, private_requests_per_interval: 10_000, private_interval_ms: 1000, reconnect_initial_ms: 20, reconnect_max_ms: 200, ...options },
       },
-      { exchange: 'kraken', clock: new SystemClock() },
+      { exchange: 'kraken', clock: new SystemClock(), logger },
     );
     const [i] = await v.marketData.loadInstruments(['BTC/USD']);
     const reports: ExecutionReport[] = [];
@@ -190,6 +192,27 @@ describe('Kraken executions stream (WebSocket v2, private) against the local ser
     account.fill(o.clientOrderId, { qty: '0.01', price: '63000.0', fee: '0.1', maker: true });
     await waitUntil(() => fills(reports).length === 1, 'the genuine fill');
     expect(fills(reports)[0]).toMatchObject({ lastQty: 1_000_000, cumQty: 1_000_000 });
+  });
+
+  it('a refused key: the token fetch is retried with backoff (no spin), never logged with the secret, and polling goes on', async () => {
+    const lines: string[] = [];
+    const dest = new Writable({ write(chunk, _e, cb) { lines.push(String(chunk)); cb(); } });
+    const wrong = randomBytes(64).toString('base64');
+    const { v, i, reports, stream } = await venue({ poll_interval_ms: 40, reconnect_initial_ms: 50, reconnect_max_ms: 400 }, () => {}, wrong, createLogger({ level: 'debug', destination: dest as never, pretty: false }));
+    await new Promise((r) => setTimeout(r, 1000));
+    // 50, 100, 200, 400, 400 ms ... (jittered to half): a handful in a second, not hundreds
+    expect(stream.stats.tokenFailures).toBeGreaterThanOrEqual(2);
+    expect(stream.stats.tokenFetches).toBeLessThanOrEqual(12);
+    expect(stream.isLive).toBe(false);
+    // orders are still answered (refused: the key is wrong) and nothing waits for the stream
+    const o = conformanceOrder(i, { side: 'buy', price: '63000.0', qty: '0.01' });
+    v.execution.submit(o);
+    await waitUntil(() => reports.length > 0, 'a report');
+    expect(reports[0]).toMatchObject({ kind: 'rejected', rejectReason: 'AUTH_FAILED' });
+    const log = lines.join('');
+    expect(log).toMatch(/GetWebSocketsToken failed \(kraken .*EAPI:Invalid signature/);
+    expect(log).not.toContain(wrong);
+    expect(log).not.toContain(SECRET);
   });
 
   it('with the private stream unreachable, polling still delivers fills', async () => {

@@ -287,7 +287,8 @@ export class PolledExecutionClient implements ExecutionClient {
     let outcome: PushOutcome = 'applied';
     if (e.fill) {
       if (this.applied.has(`${tr.order.symbol}|${e.fill.tradeId}`)) outcome = 'duplicate';
-      else if (cum === undefined || tr.cumLots + lots === cum) this.applyFill(tr, e.fill);
+      // without a cumulative quantity only an overfill can be told apart; with one, the trade must continue it exactly
+      else if (cum === undefined ? tr.cumLots + lots <= tr.order.qty : tr.cumLots + lots === cum) this.applyFill(tr, e.fill);
       else return this.resyncPushed(tr);
     } else if (cum !== undefined && cum > tr.cumLots) return this.resyncPushed(tr);
     if (e.state && FINAL.has(e.state)) {
