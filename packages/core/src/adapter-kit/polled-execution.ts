@@ -52,32 +52,6 @@ export interface VenueFill {
   ts: number;
 }
 
-/**
- * One event from a venue's private stream (an order's new state and/or one of its trades), in
- * decimal strings as the venue wrote them. Applied through the same bookkeeping as the poll, so
- * a trade seen by both paths is reported once (key: symbol + trade id).
- */
-export interface PushedExecution {
-  venueOrderId: string;
-  clientOrderId?: string;
-  /** The order's state after this event, when the event says. */
-  state?: VenueOrderView['state'];
-  /** The order's cumulative filled quantity after this event, when the event says. */
-  filledQty?: string;
-  /** The trade this event reports, with its fee. */
-  fill?: VenueFill;
-  /** The venue's reason for a cancel or expiry. */
-  text?: string;
-}
-
-/**
- * What applyPushed did: applied; a duplicate (the trade was already applied, by either path);
- * untracked (not an order we follow: someone else's, or already final); reconciling (the event
- * does not add up with what we hold, e.g. a trade missed while the stream was down: the order
- * is being read over REST instead); invalid (a value off the instrument's grid: nothing applied).
- */
-export type PushOutcome = 'applied' | 'duplicate' | 'untracked' | 'reconciling' | 'invalid';
-
 export interface OrderRef {
   symbol: string;
   clientOrderId: string;
@@ -127,6 +101,32 @@ export interface PolledExecutionDeps {
   instrument(symbol: string): Instrument | undefined;
   symbols(): string[];
 }
+
+/**
+ * One event from a venue's private stream (an order's new state and/or one of its trades), in
+ * decimal strings as the venue wrote them. Applied through the same bookkeeping as the poll, so
+ * a trade seen by both paths is reported once (key: symbol + trade id).
+ */
+export interface PushedExecution {
+  venueOrderId: string;
+  clientOrderId?: string;
+  /** The order's state after this event, when the event says. */
+  state?: VenueOrderView['state'];
+  /** The order's cumulative filled quantity after this event, when the event says. */
+  filledQty?: string;
+  /** The trade this event reports, with its fee. */
+  fill?: VenueFill;
+  /** The venue's reason for a cancel or expiry. */
+  text?: string;
+}
+
+/**
+ * What applyPushed did: applied; a duplicate (the trade was already applied, by either path);
+ * untracked (not an order we follow: someone else's, or already final); reconciling (the event
+ * does not add up with what we hold, e.g. a trade missed while the stream was down: the order
+ * is being read over REST instead); invalid (a value off the instrument's grid: nothing applied).
+ */
+export type PushOutcome = 'applied' | 'duplicate' | 'untracked' | 'reconciling' | 'invalid';
 
 interface Tracked {
   order: Order;
