@@ -215,6 +215,28 @@ describe('Kraken executions stream (WebSocket v2, private) against the local ser
     expect(log).not.toContain(SECRET);
   });
 
+  it('a subscription left unanswered is retried on a new connection after executions_subscribe_timeout_ms', async () => {
+    const { stream } = await venue({ executions_subscribe_timeout_ms: 300 }, (f) => (f.ignoreExecutionsSubscribes = 1));
+    await waitUntil(() => stream.isLive, 'the executions stream is live');
+    expect(stream.stats.connects).toBe(2);
+  });
+
+  it('a sequence gap (a lost update) makes the working orders be read over REST', async () => {
+    const { v, i, reports, account, stream } = await venue();
+    await waitUntil(() => stream.isLive, 'the executions stream is live');
+    const o = conformanceOrder(i, { side: 'buy', price: '63000.0', qty: '0.03' });
+    v.execution.submit(o);
+    await waitUntil(() => reports.some((r) => r.kind === 'ack'), 'an ack');
+    const before = account.calls.filter((c) => c === 'QueryOrders').length;
+    // the update carrying this fill is lost: the next message arrives with a sequence two ahead
+    fake!.skipExecutionsSequence(1);
+    account.pushDelayMs = 0;
+    const lost = account.fill(o.clientOrderId, { qty: '0.01', price: '63000.0', fee: '0.1', maker: true });
+    await waitUntil(() => stream.stats.sequenceGaps === 1, 'the gap seen');
+    await waitUntil(() => account.calls.filter((c) => c === 'QueryOrders').length > before, 'a REST read');
+    expect(fills(reports).map((f) => f.tradeId)).toEqual([lost]);
+  });
+
   it('with the private stream unreachable, polling still delivers fills', async () => {
     const { v, i, reports, account, stream } = await venue({ poll_interval_ms: 40, private_ws_url: 'ws://127.0.0.1:1/v2' });
     const o = conformanceOrder(i, { side: 'buy', price: '63000.0', qty: '0.01' });

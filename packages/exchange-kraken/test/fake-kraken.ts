@@ -323,6 +323,14 @@ export class FakeKraken implements ConformanceVenue {
     for (const c of this.conns) c.ws.terminate();
   }
 
+  /** The next n executions subscriptions get no answer at all (a venue that swallows the request). */
+  ignoreExecutionsSubscribes = 0;
+
+  /** The next update's sequence on every executions connection, and a way to skip ahead (a lost message). */
+  skipExecutionsSequence(n: number): void {
+    for (const c of this.conns) if (c.execToken) c.execSeq += n;
+  }
+
   /** Drops every connection holding an executions subscription (the private stream goes down). */
   dropExecutions(): void {
     for (const c of this.conns) if (c.execToken) c.ws.terminate();
@@ -476,6 +484,10 @@ export class FakeKraken implements ConformanceVenue {
       return this.reply(c, method, reqId, { success: true, result: { channel: 'executions' } });
     }
     if (c.execToken) return this.reply(c, method, reqId, { success: false, error: 'Already subscribed' });
+    if (this.ignoreExecutionsSubscribes > 0) {
+      this.ignoreExecutionsSubscribes--;
+      return;
+    }
     const use = this.account.useToken(p.token);
     if (!use.ok) return this.reply(c, method, reqId, { success: false, error: use.error });
     c.execToken = String(p.token);
