@@ -1,6 +1,6 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { KrakenExecutionsParser, krakenApiSign, krakenHarnessInstrument, numberTextToDecimal, quoteJsonNumbers } from '../src/index.js';
+import { KrakenExecutionsParser, krakenApiSign, krakenHarnessInstrument, krakenPrivateWsUrl, numberTextToDecimal, quoteJsonNumbers, resolveKrakenOptions } from '../src/index.js';
 
 const BTC = krakenHarnessInstrument().instrument;
 const parser = () => new KrakenExecutionsParser((s) => (s === 'BTC/USD' ? BTC : undefined));
@@ -99,5 +99,19 @@ describe('Kraken API-Sign', () => {
     // every input matters
     expect(krakenApiSign('/0/private/GetWebSocketsToken', '1700000000001', 'nonce=1700000000000', secret)).not.toBe(sig);
     expect(krakenApiSign('/0/private/AddOrder', '1700000000000', 'nonce=1700000000000', secret)).not.toBe(sig);
+  });
+});
+
+describe('executions options', () => {
+  it('validates the keys (zod) and derives the private endpoint from the public one', () => {
+    expect(resolveKrakenOptions({})).toMatchObject({ executions_stream: true, executions_subscribe_timeout_ms: 10_000 });
+    expect(resolveKrakenOptions({}).private_ws_url).toBeUndefined();
+    expect(() => resolveKrakenOptions({ executions_stream: 'yes' })).toThrow(/kraken\.options\.executions_stream/);
+    expect(() => resolveKrakenOptions({ private_ws_url: 'https://ws-auth.kraken.com/v2' })).toThrow(/kraken\.options\.private_ws_url: must be a ws:\/\/ or wss:\/\/ URL/);
+    expect(() => resolveKrakenOptions({ executions_subscribe_timeout_ms: 5 })).toThrow(/executions_subscribe_timeout_ms/);
+    expect(krakenPrivateWsUrl(undefined, 'wss://ws.kraken.com/v2')).toBe('wss://ws-auth.kraken.com/v2');
+    expect(krakenPrivateWsUrl(undefined, 'wss://beta-ws.kraken.com/v2')).toBe('wss://beta-ws-auth.kraken.com/v2');
+    expect(krakenPrivateWsUrl(undefined, 'ws://127.0.0.1:4567/v2')).toBe('ws://127.0.0.1:4567/v2');
+    expect(krakenPrivateWsUrl('wss://proxy.example/v2', 'wss://ws.kraken.com/v2')).toBe('wss://proxy.example/v2');
   });
 });
