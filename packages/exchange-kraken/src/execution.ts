@@ -8,9 +8,22 @@
  */
 import { lotsToQty, ticksToPrice, type Clock, type Instrument, type Logger, type Order, type VenueBalance } from '@cwts/core';
 import { type Secret } from '@cwts/core/config';
-import { RateLimiter, TimerSet, type OrderRef, type PolledOrderDriver, type VenueFill, type VenueOrderView } from '@cwts/core/adapter-kit';
+import { RateLimiter, TimerSet, httpJson, type OrderRef, type PolledOrderDriver, type VenueFill, type VenueOrderView } from '@cwts/core/adapter-kit';
 import { krakenErrorMap, mapKrakenError } from './errors.js';
 import type { KrakenOptions } from './options.js';
+import { krakenApiSign } from './rest-sign.js';
+import { z } from 'zod';
+
+/** GetWebSocketsToken's answer (docs: "Get Websockets Token"): the token and its lifetime in seconds. */
+const WsTokenAnswer = z.object({
+  error: z.array(z.string()).optional(),
+  result: z.object({ token: z.string().min(1).max(512), expires: z.number().optional() }).optional(),
+});
+export interface KrakenWsToken {
+  token: string;
+  /** Seconds it stays valid unused (Kraken: 900); once a subscription uses it, it lives with the connection. */
+  expiresS: number;
+}
 
 /** Kraken's REST envelope: `{"error":[],"result":...}` (ccxt throws when `error` is not empty). */
 interface KrakenRes<T> {
@@ -178,6 +191,33 @@ export class KrakenOrderDriver implements PolledOrderDriver {
   private get ex(): CcxtKraken {
     if (!this.ccxt) throw new Error(`${this.deps.exchange}: execution not started`);
     return this.ccxt;
+  }
+
+  /**
+   * A WebSocket auth token from the private REST endpoint GetWebSocketsToken, signed here with
+   * node:crypto (API-Sign as the docs define it). It goes through the same queue and nonce
+   * sequence as ccxt's calls: Kraken refuses a nonce lower than one it already saw for the key.
+   */
+  async webSocketsToken(): Promise<KrakenWsToken> {
+    if (!this.hasCredentials) throw new Error(`${this.deps.exchange}: no api_key/api_secret configured`);
+    return this.private(1, async () => {
+      const path = '/0/private/GetWebSocketsToken';
+      const nonce = String((this.lastNonce = Math.max(Date.now(), this.lastNonce + 1)));
+      const body = `nonce=${nonce}`;
+      const res = await httpJson(`${this.deps.restRoot}${path}`, {
+        method: 'POST',
+        body,
+        timeoutMs: this.deps.options.rest_timeout_ms,
+        headers: { 'API-Key': this.deps.apiKey!.reveal(), 'API-Sign': krakenApiSign(path, nonce, body, this.deps.apiSecret!.reveal()) },
+      });
+      const parsed = WsTokenAnswer.safeParse(res.body);
+      if (!parsed.success) throw new Error(`kraken GetWebSocketsToken: unreadable answer (HTTP ${res.status})`);
+      const errors = parsed.data.error ?? [];
+      // the same shape as ccxt's messages, so mapKrakenError reads the code
+      if (errors.length > 0) throw new Error(`kraken ${JSON.stringify({ error: errors })}`);
+      if (!parsed.data.result) throw new Error('kraken GetWebSocketsToken: answer without a token');
+      return { token: parsed.data.result.token, expiresS: parsed.data.result.expires ?? 900 };
+    });
   }
 
   async place(o: Readonly<Order>, i: Instrument): Promise<string> {

@@ -1,5 +1,6 @@
 import { HarnessSink, MirrorBook, type FrameHarness, type FrameHarnessState, type FrameSample } from '@cwts/core/adapter-kit';
 import { krakenChecksum } from './checksum.js';
+import { KrakenExecutionsParser } from './executions-parse.js';
 import { KrakenFeed, type FeedSymbol } from './feed.js';
 import { instrumentsFromPairs, type KrakenInstrument } from './instruments.js';
 import { numberUnits } from './parse.js';
@@ -13,6 +14,10 @@ import { numberUnits } from './parse.js';
  * Kraken v2 has no REST snapshot and no sequence numbers: every sample is a ws frame, and the
  * book's integrity rests on the CRC32 checksum each book message carries, which the samples
  * compute from their levels so that a clean frame applies and any altered level fails it.
+ *
+ * The private `executions` channel's parser rides along: its frames (told apart by their
+ * channel, as on the private connection they arrive alone) go to KrakenExecutionsParser, whose
+ * rejections are counted with the feed's. Nothing it accepts touches the book or the trades.
  */
 export interface KrakenHarnessOptions {
   bookDepth?: number;
@@ -42,8 +47,15 @@ function tradeFrame(id: number, price: string, qty: string): string {
   return `{"channel":"trade","type":"update","data":[{"symbol":"${SYMBOL}","side":"buy","price":${price},"qty":${qty},"ord_type":"limit","trade_id":${id},"timestamp":"2026-12-05T06:00:00.200000Z"}]}`;
 }
 
+const ORDER_ID = 'OQCLML-BW3P3-BUCMWZ';
+/** An executions `trade` event for one of our orders, numbers bare as Kraken writes them. */
+function executionTradeFrame(): string {
+  return `{"channel":"executions","type":"update","data":[{"order_id":"${ORDER_ID}","cl_ord_id":"cwts-1-7","exec_id":"TJE4LS-FRIFQ-5PO2Y4","exec_type":"trade","trade_id":7,"symbol":"${SYMBOL}","side":"buy","last_qty":0.25,"last_price":65000.5,"liquidity_ind":"m","cost":16250.125,"order_userref":0,"order_status":"partially_filled","order_type":"limit","fees":[{"asset":"USD","qty":2.6}],"fee_usd_equiv":2.6,"cum_qty":0.25,"cum_cost":16250.125,"avg_price":65000.5,"timestamp":"2026-12-05T06:00:00.300000Z"}],"sequence":12}`;
+}
+
 class KrakenFrameHarness implements FrameHarness {
   private readonly sink = new HarnessSink();
+  private executions!: KrakenExecutionsParser;
   private feedInstance!: KrakenFeed;
   private sym!: FeedSymbol;
   private readonly instrument = krakenHarnessInstrument();
@@ -114,6 +126,39 @@ class KrakenFrameHarness implements FrameHarness {
         fields: [{ path: ['channel'], role: 'type' }],
       },
       {
+        kind: 'executions trade',
+        text: executionTradeFrame(),
+        fields: [
+          { path: ['channel'], role: 'stream' },
+          { path: ['type'], role: 'type' },
+          { path: ['data'], role: 'required' },
+          { path: ['data', 0, 'exec_type'], role: 'type' },
+          { path: ['data', 0, 'order_id'], role: 'required' },
+          { path: ['data', 0, 'exec_id'], role: 'required' },
+          { path: ['data', 0, 'symbol'], role: 'symbol' },
+          price(['data', 0, 'last_price']),
+          { path: ['data', 0, 'last_qty'], role: 'qty' },
+          { path: ['data', 0, 'timestamp'], role: 'required' },
+        ],
+      },
+      {
+        kind: 'executions cancel',
+        text: `{"channel":"executions","type":"update","data":[{"timestamp":"2026-12-05T06:00:01.000000Z","order_status":"canceled","exec_type":"canceled","cum_qty":0.25,"cum_cost":16250.125,"fee_usd_equiv":2.6,"avg_price":65000.5,"order_userref":0,"cancel_reason":"User requested","reason":"User requested","order_id":"${ORDER_ID}"}],"sequence":13}`,
+        fields: [
+          { path: ['channel'], role: 'stream' },
+          { path: ['type'], role: 'type' },
+          { path: ['data'], role: 'required' },
+          { path: ['data', 0, 'exec_type'], role: 'type' },
+          { path: ['data', 0, 'order_id'], role: 'required' },
+          { path: ['data', 0, 'timestamp'], role: 'required' },
+        ],
+      },
+      {
+        kind: 'executions subscribe reply',
+        text: '{"method":"subscribe","result":{"channel":"executions","maxratecount":125,"snap_orders":true,"snap_trades":true},"success":true,"time_in":"2026-12-05T06:00:00.000000Z","time_out":"2026-12-05T06:00:00.000100Z","req_id":2}',
+        fields: [{ path: ['method'], role: 'required' }],
+      },
+      {
         kind: 'subscribe reply',
         text: `{"method":"subscribe","result":{"channel":"trade","snapshot":false,"symbol":"${SYMBOL}"},"success":true,"time_in":"2026-12-05T06:00:00.000000Z","time_out":"2026-12-05T06:00:00.000100Z","req_id":1}`,
         fields: [{ path: ['method'], role: 'required' }],
@@ -123,6 +168,8 @@ class KrakenFrameHarness implements FrameHarness {
 
   reset(mode: 'synced' | 'awaiting-snapshot' = 'synced'): FrameHarnessState {
     this.sink.reset();
+    const i = this.instrument.instrument;
+    this.executions = new KrakenExecutionsParser((s) => (s === i.symbol ? i : undefined));
     this.feedInstance = new KrakenFeed({
       exchange: 'kraken',
       instruments: [this.instrument],
@@ -146,12 +193,13 @@ class KrakenFrameHarness implements FrameHarness {
 
   feed(input: string | Uint8Array, _channel: 'ws' | 'snapshot' = 'ws'): FrameHarnessState {
     if (typeof input !== 'string') this.feedInstance.onBinaryFrame(input.byteLength);
+    else if (KrakenExecutionsParser.claims(input)) this.executions.parse(input);
     else this.feedInstance.onFrame(input);
     return this.state();
   }
 
   state(): FrameHarnessState {
-    return this.sink.snapshot(this.feedInstance.stats.frames, this.feedInstance.rejected);
+    return this.sink.snapshot(this.feedInstance.stats.frames + this.executions.frames, this.feedInstance.rejected + this.executions.rejected);
   }
 }
 

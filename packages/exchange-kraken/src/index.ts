@@ -6,4 +6,8 @@ export { KrakenFrameParser, Frame, makeSymbolCtx, numberUnits, rfc3339Ms, type S
 export { instrumentsFromPairs, checkKrakenSymbol, numberToDecimal, type KrakenInstrument } from './instruments.js';
 export { crc32, checksumText, krakenChecksum, krakenPrecision, CHECKSUM_LEVELS, type KrakenPrecision } from './checksum.js';
 export { validateKrakenOptions, resolveKrakenOptions, krakenWsUrl, KrakenOptionsSchema, DEFAULT_KRAKEN_OPTIONS, KRAKEN_WS_URL, type KrakenOptions } from './options.js';
-export { KrakenOrderDriver, krakenAssetCode, krakenV2Symbol } from './execution.js';
+export { KrakenOrderDriver, krakenAssetCode, krakenV2Symbol, type KrakenWsToken } from './execution.js';
+export { KrakenExecutionStream, type KrakenExecutionStreamDeps, type KrakenExecutionStreamStats } from './executions-stream.js';
+export { KrakenExecutionsParser, quoteJsonNumbers, numberTextToDecimal, EXEC_TYPES, ORDER_STATUSES, type ExecutionsMessageKind } from './executions-parse.js';
+export { KRAKEN_PRIVATE_WS_URL, KrakenExecutionsOptionsShape, krakenPrivateWsUrl } from './executions-options.js';
+export { krakenApiSign } from './rest-sign.js';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { checkOptions } from '@cwts/core/config';
+import { KrakenExecutionsOptionsShape } from './executions-options.js';
 
 /**
  * `[kraken.options]`: settings owned by this plugin, validated (zod) before anything connects.
@@ -43,6 +44,7 @@ export const KrakenOptionsSchema = z
     rest_timeout_ms: z.number().int().min(100).max(120_000).default(10_000),
     /** AddOrder `deadline`: Kraken drops the request after this (2-60 s), so a lost answer is final after it. */
     order_deadline_ms: z.number().int().min(2000).max(60_000).default(10_000),
+    ...KrakenExecutionsOptionsShape,
   })
   .strict()
   .refine((o) => o.reconnect_max_ms >= o.reconnect_initial_ms, { message: 'must be >= reconnect_initial_ms', path: ['reconnect_max_ms'] });

@@ -7,6 +7,9 @@ import { defineExchangePlugin, type Clock, type Logger, type PluginManifest } fr
 import { type Secret } from '@cwts/core/config';
 import { PolledExecutionClient } from '@cwts/core/adapter-kit';
 import { KrakenOrderDriver } from './execution.js';
+import { KrakenExecutionsParser } from './executions-parse.js';
+import { KrakenExecutionStream } from './executions-stream.js';
+import { krakenPrivateWsUrl } from './executions-options.js';
 import { KrakenMarketData } from './market-data.js';
 import { krakenRestRoot, krakenWsUrl, resolveKrakenOptions, validateKrakenOptions } from './options.js';
 
@@ -15,6 +18,8 @@ export const PLUGIN_NAME = '@cwts/exchange-kraken';
 export interface KrakenVenue {
   marketData: KrakenMarketData;
   execution: PolledExecutionClient;
+  /** The private executions stream feeding `execution`, when a key is set and `executions_stream` is on. */
+  executionsStream?: KrakenExecutionStream;
 }
 
 /** Builds both halves for one venue table (also used directly by tests). */
@@ -28,13 +33,22 @@ export function createKrakenVenue(cfg: Readonly<Record<string, unknown>>, deps: 
     exchange: deps.exchange, restRoot: krakenRestRoot(cfg.rest_url as string | undefined), options, clock: deps.clock, logger: deps.logger,
     apiKey: cfg.api_key as Secret | undefined, apiSecret: cfg.api_secret as Secret | undefined, instrument, symbols,
   });
+  // the private stream only makes fills earlier: orders, polling and reconciliation work without it
+  const executionsStream =
+    options.executions_stream && driver.hasCredentials
+      ? new KrakenExecutionStream({
+          exchange: deps.exchange, url: krakenPrivateWsUrl(options.private_ws_url, wsUrl), options, clock: deps.clock, logger: deps.logger, random: deps.random,
+          parser: new KrakenExecutionsParser(instrument), token: () => driver.webSocketsToken(),
+        })
+      : undefined;
   const execution = new PolledExecutionClient({
     exchange: deps.exchange, clock: deps.clock, logger: deps.logger, hasCredentials: driver.hasCredentials, driver,
     orderLimit: { limit: options.orders_per_interval, intervalMs: options.order_limit_interval_ms }, pollIntervalMs: options.poll_interval_ms,
     // past the AddOrder deadline Kraken can no longer accept a request whose answer we lost
     unknownOrderGraceMs: options.order_deadline_ms + 5000, instrument, symbols,
+    ...(executionsStream ? { stream: executionsStream } : {}),
   });
-  return { marketData, execution };
+  return { marketData, execution, ...(executionsStream ? { executionsStream } : {}) };
 }
 
 /**

@@ -14,7 +14,15 @@
  * - Trades: ids like "TABCDE-FGHIJ-KLMNOP", fee in the quote currency, `maker` flag, `time` in
  *   seconds with decimals; `pair` is the pair's REST key ("XXBTZUSD").
  * - `GET|POST /0/public/AssetPairs`: the pair keys, altnames and v1 wsnames ("XBT/USD").
- * Test hooks: fills on demand (maker or taker, with a fee), one-shot failures, lost answers.
+ * - `POST /0/private/GetWebSocketsToken`: a token for the private WebSocket, valid 900 s unless
+ *   used; once a subscription uses it, it lives as long as that subscription.
+ * - The `executions` events of the private WebSocket v2 (docs: "Spot WebSocket v2 - Executions"):
+ *   pending_new then new on AddOrder, trade (exec_id = the trade's txid, last_qty, last_price,
+ *   liquidity_ind, fees, cum_qty, order_status) and filled on a fill, canceled, expired. They go
+ *   to `onExecution` (the WebSocket half sends them to subscribers); `executionsSnapshot` builds
+ *   the snapshot (open orders, last 50 trades).
+ * Test hooks: fills on demand (maker or taker, with a fee), one-shot failures, lost answers,
+ * refused subscriptions (the venue says the token expired), delayed or dropped pushes.
  */
 import { createHash, createHmac } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -70,6 +78,11 @@ function decimal(u: bigint, dec: number): string {
   return dec === 0 ? s : `${s.slice(0, s.length - dec)}.${s.slice(s.length - dec)}`;
 }
 
+/** JSON text where `{ $num: "1.5" }` is written as the bare number 1.5 (Kraken's wire form). */
+export function wireJson(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) => (x !== null && typeof x === 'object' && '$num' in (x as object) ? `@@NUM${(x as { $num: string }).$num}@@` : x)).replace(/"@@NUM([^@"]+)@@"/g, '$1');
+}
+
 export class FakeKrakenAccount {
   private readonly orders = new Map<string, FakeOrder>();
   private readonly trades: FakeTrade[] = [];
@@ -85,6 +98,18 @@ export class FakeKrakenAccount {
   /** Answer the next n AssetPairs requests with EService:Unavailable. */
   failAssetPairs = 0;
   balances: Record<string, string> = { XXBT: '1.50000000', ZUSD: '100000.0000', 'ETH2.S': '3.0' };
+  /** Executions events as they happen (the WebSocket half sends them to subscribers). */
+  onExecution: ((events: Record<string, unknown>[]) => void) | undefined;
+  /** Tokens handed out: issue time, and whether a live subscription holds it. */
+  private readonly tokens = new Map<string, { issuedAt: number; inUse: boolean }>();
+  /** Refuse the next n executions subscriptions as if their token had expired. */
+  refuseSubscriptions = 0;
+  /** Hold trade pushes back this long (ms), so the poll can see a fill first. */
+  pushDelayMs = 0;
+  /** Leave the last trades out of the executions snapshot (snap_trades ignored). */
+  snapshotWithoutTrades = false;
+  /** The order_status on the trade that completes an order (the docs: it may still say partially_filled). */
+  completingTradeStatus: 'filled' | 'partially_filled' = 'partially_filled';
 
   constructor(
     private readonly apiKey: string,
@@ -115,7 +140,81 @@ export class FakeKrakenAccount {
     o.trades.push(tr.id);
     o.volExecUnits += q;
     if (o.volExecUnits === volU) o.status = 'closed';
+    const events = [this.tradeEvent(tr)];
+    if (o.status === 'closed') events.push(this.orderEvent(o, 'filled', 'filled'));
+    if (this.pushDelayMs > 0) setTimeout(() => this.onExecution?.(events), this.pushDelayMs);
+    else this.onExecution?.(events);
     return tr.id;
+  }
+
+  // ---- executions (private WebSocket v2) ----
+
+  /** The token's standing for a subscription: ok, or the venue's refusal. */
+  useToken(token: unknown): { ok: true } | { ok: false; error: string } {
+    const t = typeof token === 'string' ? this.tokens.get(token) : undefined;
+    if (this.refuseSubscriptions > 0) {
+      this.refuseSubscriptions--;
+      return { ok: false, error: 'ESession:Invalid session' };
+    }
+    if (!t || t.inUse || this.now() - t.issuedAt > 900_000) return { ok: false, error: 'ESession:Invalid session' };
+    t.inUse = true;
+    return { ok: true };
+  }
+
+  /** The subscription that held this token ended: the token is gone with it. */
+  releaseToken(token: string): void {
+    this.tokens.delete(token);
+  }
+
+  /** Tokens issued so far (for assertions). */
+  tokensIssued = 0;
+
+  /** The executions snapshot: every open order, then the last 50 trades (oldest first). */
+  executionsSnapshot(): Record<string, unknown>[] {
+    const out: Record<string, unknown>[] = [];
+    for (const o of this.orders.values()) if (o.status === 'open') out.push({ ...this.orderEvent(o, 'new', o.volExecUnits > 0n ? 'partially_filled' : 'new'), order_qty: this.num(o.vol, o.pair.qtyPrecision), symbol: o.pair.symbol, side: o.side, order_type: o.ordertype, ...(o.price ? { limit_price: this.num(o.price, o.pair.pricePrecision) } : {}) });
+    if (!this.snapshotWithoutTrades) for (const t of this.trades.slice(-50)) out.push(this.tradeEvent(t));
+    return out;
+  }
+
+  /** A decimal string as the JSON number Kraken writes (the marker is unwrapped by the sender). */
+  private num(text: string, dec: number): { $num: string } {
+    const u = units(text, dec) ?? 0n;
+    if (u > 0n && u < 100n && dec >= 8) return { $num: `${u}e-${dec}` };
+    const t = decimal(u, dec);
+    return { $num: t.includes('.') ? t.replace(/0+$/, '').replace(/\.$/, '') : t };
+  }
+
+  private cumAt(t: FakeTrade): bigint {
+    let cum = 0n;
+    for (const id of t.order.trades) {
+      const x = this.trades.find((y) => y.id === id)!;
+      cum += units(x.vol, t.order.pair.qtyPrecision)!;
+      if (id === t.id) break;
+    }
+    return cum;
+  }
+
+  private tradeEvent(t: FakeTrade): Record<string, unknown> {
+    const o = t.order;
+    const cum = this.cumAt(t);
+    const full = cum === units(o.vol, o.pair.qtyPrecision);
+    return {
+      order_id: o.txid, ...(o.clOrdId ? { cl_ord_id: o.clOrdId } : {}), exec_id: t.id, exec_type: 'trade', trade_id: this.trades.indexOf(t) + 1, symbol: o.pair.symbol, side: o.side,
+      last_qty: this.num(t.vol, o.pair.qtyPrecision), last_price: this.num(t.price, o.pair.pricePrecision), liquidity_ind: t.maker ? 'm' : 't', cost: { $num: '0' }, order_userref: 0,
+      // Kraken may say partially_filled on the trade that completes the order; a filled event follows
+      order_status: full ? this.completingTradeStatus : 'partially_filled', order_type: o.ordertype,
+      fees: [{ asset: o.pair.symbol.split('/')[1], qty: this.num(t.fee, 8) }], fee_usd_equiv: { $num: '0' },
+      cum_qty: this.num(decimal(cum, o.pair.qtyPrecision), o.pair.qtyPrecision), cum_cost: { $num: '0' }, timestamp: new Date(t.time * 1000).toISOString(),
+    };
+  }
+
+  private orderEvent(o: FakeOrder, exec: string, status: string): Record<string, unknown> {
+    return {
+      timestamp: new Date(this.now()).toISOString(), order_status: status, exec_type: exec, order_id: o.txid, ...(o.clOrdId ? { cl_ord_id: o.clOrdId } : {}),
+      cum_qty: this.num(decimal(o.volExecUnits, o.pair.qtyPrecision), o.pair.qtyPrecision), cum_cost: { $num: '0' }, fee_usd_equiv: { $num: '0' }, avg_price: { $num: '0' },
+      ...(o.reason ? { reason: o.reason } : {}),
+    };
   }
 
   private id(prefix: string): string {
@@ -175,11 +274,18 @@ export class FakeKrakenAccount {
     switch (method) {
       case 'AddOrder':
         return this.addOrder(params, res);
+      case 'GetWebSocketsToken': {
+        const token = Buffer.from(`${this.apiKey}:${nonce}:${Math.random()}`).toString('base64url').slice(0, 43);
+        this.tokens.set(token, { issuedAt: this.now(), inUse: false });
+        this.tokensIssued++;
+        return this.answer(res, [], { token, expires: 900 });
+      }
       case 'CancelOrder': {
         const o = params.txid ? this.orders.get(params.txid) : params.cl_ord_id ? this.find(params.cl_ord_id) : undefined;
         if (!o || o.status !== 'open') return this.answer(res, ['EOrder:Unknown order']);
         o.status = 'canceled';
         o.reason = 'User requested';
+        this.onExecution?.([this.orderEvent(o, 'canceled', 'canceled')]);
         return this.answer(res, [], { count: 1 });
       }
       case 'OpenOrders':
@@ -256,9 +362,12 @@ export class FakeKrakenAccount {
     if (p.cl_ord_id !== undefined) o.clOrdId = p.cl_ord_id;
     if (p.ordertype === 'limit') o.price = decimal(units(p.price!, pair.pricePrecision)!, pair.pricePrecision);
     this.orders.set(o.txid, o);
+    this.onExecution?.([{ ...this.orderEvent(o, 'pending_new', 'pending_new'), symbol: pair.symbol, side: o.side, order_type: o.ordertype, order_qty: this.num(o.vol, pair.qtyPrecision) }]);
+    this.onExecution?.([this.orderEvent(o, 'new', 'new')]);
     if (p.timeinforce === 'IOC') {
       o.status = 'expired';
       o.reason = 'Insufficient liquidity';
+      this.onExecution?.([this.orderEvent(o, 'expired', 'expired')]);
     }
     if (this.loseAddOrderAnswers > 0) {
       this.loseAddOrderAnswers--;

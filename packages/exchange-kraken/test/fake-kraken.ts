@@ -14,6 +14,9 @@
  *   numbers, so trailing zeros are lost on the wire (and tiny quantities use exponent form).
  * - `trade`: updates (and, on request, a snapshot of the last 50 trades) with trade_id.
  * - `heartbeat` about every second, a `status` message on connect.
+ * - `executions` (private, "Spot WebSocket v2 - Executions"): subscribe with a token from REST
+ *   GetWebSocketsToken (checked by the account half), `snap_orders`/`snap_trades`; a snapshot
+ *   then one update per account event, each message with a per-connection `sequence`.
  * - Scenario hooks: a skipped book update (the client misses one), a corrupted checksum,
  *   dropped connections, raw frames, a silent stall.
  *
@@ -23,7 +26,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ConformanceVenue } from '@cwts/core/testing';
-import { FakeKrakenAccount } from './fake-kraken-account.js';
+import { FakeKrakenAccount, wireJson } from './fake-kraken-account.js';
 
 const DEPTHS = [10, 25, 100, 500, 1000];
 
@@ -111,6 +114,9 @@ interface Conn {
   ws: WebSocket;
   books: Map<string, BookSub>;
   trades: Set<string>;
+  /** The token of this connection's executions subscription (private channel). */
+  execToken?: string;
+  execSeq: number;
 }
 
 const now = () => new Date().toISOString().replace('Z', '000Z');
@@ -148,10 +154,11 @@ export class FakeKraken implements ConformanceVenue {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const f = new FakeKraken(server, wss, rng(opts.seed ?? 1), (server.address() as AddressInfo).port);
     f.account = account;
+    if (account) account.onExecution = (events) => f.publishExecutions(events);
     for (const p of opts.pairs ?? DEFAULT_PAIRS) f.books.set(p.symbol, f.seedBook(p));
     wss.on('connection', (ws) => f.onConnection(ws));
     f.heartbeat = setInterval(() => {
-      for (const c of f.conns) if (c.books.size + c.trades.size > 0) f.send(c, '{"channel":"heartbeat"}');
+      for (const c of f.conns) if (c.books.size + c.trades.size > 0 || c.execToken) f.send(c, '{"channel":"heartbeat"}');
     }, opts.heartbeatMs ?? 1000);
     return f;
   }
@@ -316,6 +323,36 @@ export class FakeKraken implements ConformanceVenue {
     for (const c of this.conns) c.ws.terminate();
   }
 
+  /** The next n executions subscriptions get no answer at all (a venue that swallows the request). */
+  ignoreExecutionsSubscribes = 0;
+
+  /** The next update's sequence on every executions connection, and a way to skip ahead (a lost message). */
+  skipExecutionsSequence(n: number): void {
+    for (const c of this.conns) if (c.execToken) c.execSeq += n;
+  }
+
+  /** Drops every connection holding an executions subscription (the private stream goes down). */
+  dropExecutions(): void {
+    for (const c of this.conns) if (c.execToken) c.ws.terminate();
+  }
+
+  /** Connections with a live executions subscription. */
+  executionsSubscribers(): number {
+    return [...this.conns].filter((c) => c.execToken && c.ws.readyState === c.ws.OPEN).length;
+  }
+
+  /** Raw text to every executions subscriber, numbered like a real update (hostile frames). */
+  sendExecutionsRaw(text: string): void {
+    for (const c of this.conns) if (c.execToken) this.send(c, text);
+  }
+
+  private publishExecutions(events: Record<string, unknown>[]): void {
+    for (const c of this.conns) {
+      if (!c.execToken) continue;
+      this.send(c, wireJson({ channel: 'executions', type: 'update', data: events, sequence: ++c.execSeq }));
+    }
+  }
+
   sendRaw(text: string): void {
     for (const c of this.conns) this.send(c, text);
   }
@@ -345,10 +382,13 @@ export class FakeKraken implements ConformanceVenue {
   }
 
   private onConnection(ws: WebSocket): void {
-    const c: Conn = { ws, books: new Map(), trades: new Set() };
+    const c: Conn = { ws, books: new Map(), trades: new Set(), execSeq: 0 };
     this.conns.add(c);
     this.connectionsOpened++;
-    ws.on('close', () => this.conns.delete(c));
+    ws.on('close', () => {
+      this.conns.delete(c);
+      if (c.execToken) this.account?.releaseToken(c.execToken);
+    });
     ws.on('error', () => {});
     ws.on('message', (data) => this.onRequest(c, data.toString()));
     this.send(c, JSON.stringify({ channel: 'status', type: 'update', data: [{ api_version: 'v2', connection_id: this.connectionsOpened, system: 'online', version: '2.0.0' }] }));
@@ -379,6 +419,10 @@ export class FakeKraken implements ConformanceVenue {
       return;
     }
     const channel = p.channel;
+    if (channel === 'executions') {
+      this.onExecutionsRequest(c, method, p, msg.req_id);
+      return;
+    }
     if (channel === 'instrument') {
       this.reply(c, method, msg.req_id, { success: true, result: { channel: 'instrument', snapshot: true } });
       if (method === 'subscribe' && p.snapshot !== false) this.send(c, JSON.stringify(this.instrumentSnapshot()));
@@ -429,6 +473,29 @@ export class FakeKraken implements ConformanceVenue {
       if (this.badSnapshots > 0) this.badSnapshots--;
       this.send(c, `{"channel":"book","type":"snapshot","data":[{"symbol":"${sym}","bids":[${lv(sub.bids)}],"asks":[${lv(sub.asks)}],"checksum":${ck}}]}`);
     }
+  }
+
+  private onExecutionsRequest(c: Conn, method: string, p: Record<string, unknown>, reqId: unknown): void {
+    if (!this.account) return this.reply(c, method, reqId, { success: false, error: 'EGeneral:Permission denied' });
+    if (method === 'unsubscribe') {
+      if (!c.execToken) return this.reply(c, method, reqId, { success: false, error: 'Subscription Not Found' });
+      this.account.releaseToken(c.execToken);
+      delete c.execToken;
+      return this.reply(c, method, reqId, { success: true, result: { channel: 'executions' } });
+    }
+    if (c.execToken) return this.reply(c, method, reqId, { success: false, error: 'Already subscribed' });
+    if (this.ignoreExecutionsSubscribes > 0) {
+      this.ignoreExecutionsSubscribes--;
+      return;
+    }
+    const use = this.account.useToken(p.token);
+    if (!use.ok) return this.reply(c, method, reqId, { success: false, error: use.error });
+    c.execToken = String(p.token);
+    const snapOrders = p.snap_orders !== false;
+    const snapTrades = p.snap_trades === true;
+    this.reply(c, method, reqId, { success: true, result: { channel: 'executions', maxratecount: 125, snap_orders: snapOrders, snap_trades: snapTrades } });
+    const snap = this.account.executionsSnapshot().filter((e) => (e.exec_type === 'trade' ? snapTrades : snapOrders));
+    this.send(c, wireJson({ channel: 'executions', type: 'snapshot', data: snap, sequence: ++c.execSeq }));
   }
 
   private instrumentSnapshot(): Record<string, unknown> {

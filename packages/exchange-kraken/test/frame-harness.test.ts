@@ -43,4 +43,17 @@ describe('Kraken frame harness', () => {
     expect(s.state).toBe('unsynced');
     expect(h.feed(new Uint8Array([1, 2, 3])).rejected).toBe(2);
   });
+
+  it('takes the clean executions samples through the executions parser (accepted, counted, the book untouched) and counts a bad one', () => {
+    const s0 = h.reset();
+    let s = s0;
+    for (const kind of ['executions trade', 'executions cancel', 'executions subscribe reply']) s = h.feed(sample(kind));
+    expect(s.frames).toBe(s0.frames + 3);
+    expect(s.rejected).toBe(0);
+    expect(s.state).toBe('synced');
+    expect([s.bids, s.asks]).toEqual([s0.bids, s0.asks]);
+    expect(s.trades).toEqual([]);
+    const offGrid = sample('executions trade').replace('"last_qty":0.25', '"last_qty":0.250000001');
+    expect(h.feed(offGrid).rejected).toBe(1);
+  });
 });

@@ -112,15 +112,17 @@ describe('PolledExecutionClient push path', () => {
     expect(fills()).toHaveLength(1);
   });
 
-  it('trades carried by the push are booked directly, once, and a poll reading them again books nothing', async () => {
+  it('trades carried by the push (per-trade events) are booked directly, once; a view push and a poll after them book nothing', async () => {
     const { c, venue, sink, fills } = await client();
     const f = venue.trade('Vc1', 't1', '0.004');
-    sink.order({ ...venue.views.get('Vc1')! }, [f]);
-    sink.order({ ...venue.views.get('Vc1')! }, [f]);
+    const e = { venueOrderId: 'Vc1', clientOrderId: 'c1', symbol: PI.symbol, state: 'open' as const, filledQty: '0.004', fill: f };
+    expect(sink.execution(e)).toBe('applied');
+    expect(sink.execution(e)).toBe('duplicate');
+    // the same order as a running-totals view: nothing above what is booked, no read
+    expect(sink.order({ ...venue.views.get('Vc1')! })).toBe('applied');
     await flush();
     expect(venue.calls.fetchFills).toBe(0);
-    c.reconcile('test');
-    await flush();
+    await c.reconcile('test');
     expect(venue.calls.fetchOrder).toBe(1);
     expect(fills().map((r) => r.tradeId)).toEqual(['t1']);
   });
@@ -220,11 +222,15 @@ describe('PolledExecutionClient push path', () => {
       await gate;
       return orig(ref);
     };
-    c.reconcile('first');
+    void c.reconcile('first');
     await flush();
-    c.reconcile('second, during the first');
+    let secondDone = false;
+    const second = c.reconcile('second, during the first').then(() => (secondDone = true));
+    await flush();
+    expect(secondDone).toBe(false);
     release();
-    await flush();
+    // what the second reconcile asked for is a poll after the first: its promise waits for that one
+    await second;
     expect(venue.calls.fetchOrder).toBe(2);
     expect(c.pushStats.reconciles).toBe(2);
   });

@@ -1,13 +1,30 @@
 /**
  * Order execution over a venue's REST API where fills are learned by polling, optionally sped
- * up by the venue's private order stream (`stream`): a pushed order update is applied at once
- * (its state, and its trades: pushed with it, or read right away when the pushed filled
- * quantity grew), and the polling stays as the safety net. The venue-specific half is a small
- * driver (request shapes, status names, error codes); this half owns what every such venue shares and must get right
- * once: the order-rate limit, ack/fill/cancel/reject reports, each venue trade applied exactly
- * once, submits whose outcome is unknown (asked by client id until known, never assumed
- * rejected), refused cancels (the order is re-read, not assumed gone), and the reconciliation
- * queries the engine runs after a restart (queryOrder, tradesSince, positions, balances).
+ * up by the venue's private order stream (`stream`), with the polling kept as the safety net.
+ * The venue-specific half is a small driver (request shapes, status names, error codes); this
+ * half owns what every such venue shares and must get right once: the order-rate limit,
+ * ack/fill/cancel/reject reports, each venue trade applied exactly once, submits whose outcome
+ * is unknown (asked by client id until known, never assumed rejected), refused cancels (the
+ * order is re-read, not assumed gone), and the reconciliation queries the engine runs after a
+ * restart (queryOrder, tradesSince, positions, balances).
+ *
+ * The push path serves two kinds of venue stream through one sink (OrderUpdateSink):
+ * - running totals without trade ids (Coinbase's `user` channel): `sink.order(view)`. The push
+ *   says when, REST says what: a pushed state with nothing new filled is applied at once; a
+ *   pushed filled quantity above what is booked reads that order's trades over REST right away
+ *   (the pushed view stands in for the order read).
+ * - one event per trade with its trade id and the order's cumulative quantity (Kraken's
+ *   `executions` channel): `sink.execution(event)`. A trade is applied straight from the push
+ *   when it is new (trade id) and continues the cumulative quantity exactly; one that does not
+ *   add up (a trade missed, or counted under another id) is not applied: the order is read over
+ *   REST instead, whose trade list is complete.
+ * Either way a REST read a push asks for runs one at a time per order (pushes meanwhile ask for
+ * one more read after it, not one each); a trade seen by push, poll and REST is booked once
+ * (key: symbol + trade id); an order is not closed until every trade the venue counted is
+ * booked; a push showing the order working before the create answer is its ack, and a failed
+ * answer after that is no reject. `sink.reconcile(reason)` (after a reconnect, a sequence gap,
+ * rejected input) polls every working order once, now; asked during a poll, it polls again
+ * after it.
  */
 import { parseDecimal, priceToTicks, qtyToLots, type Instrument } from '../domain/instrument.js';
 import type { ExecutionKind, ExecutionReport, Order, TimeInForce } from '../domain/orders.js';
@@ -96,16 +113,48 @@ export interface PolledOrderDriver {
   mapError(err: unknown): MappedVenueError;
 }
 
+/**
+ * One event about one of our orders from a venue's private stream whose events name trades
+ * (Kraken's executions: trade id, and the order's cumulative quantity after it), in decimal
+ * strings as the venue wrote them.
+ */
+export interface PushedExecution {
+  venueOrderId: string;
+  clientOrderId?: string;
+  /** The order's symbol, when the event names it (checked against the order followed). */
+  symbol?: string;
+  /** The order's state after this event, when the event says. */
+  state?: VenueOrderView['state'];
+  /** The order's cumulative filled quantity after this event, when the event says. */
+  filledQty?: string;
+  /** The trade this event reports, with its fee. */
+  fill?: VenueFill;
+  /** The venue's reason for a cancel or expiry. */
+  text?: string;
+}
+
+/**
+ * What a push did: applied (or nothing to apply); a duplicate (its trade was already booked, by
+ * any path); untracked (not an order we follow: someone else's, or already final); reconciling
+ * (trades missing or not adding up: the order is being read over REST instead); invalid (a value
+ * off the instrument's grid or past the order's size: nothing applied).
+ */
+export type PushOutcome = 'applied' | 'duplicate' | 'untracked' | 'reconciling' | 'invalid';
+
 /** Where a venue's private order stream delivers what it learns (see PolledExecutionDeps.stream). */
 export interface OrderUpdateSink {
   /**
-   * One order as the venue pushed it. `fills`: its trades carried by the push, when the venue's
-   * stream names them (trade ids); without them, a filled quantity above what was applied makes
-   * the client fetch the order's trades at once. Orders we do not follow are ignored.
+   * A stream of running totals without trade ids (Coinbase): the whole order as pushed. Its
+   * state is applied at once; a filled quantity above what is booked reads the order's trades.
    */
-  order(v: VenueOrderView, fills?: readonly VenueFill[]): void;
-  /** The stream may have missed updates (a reconnect, a sequence gap): poll every working order once, now. */
-  reconcile(reason: string): void;
+  order(v: VenueOrderView): PushOutcome;
+  /** A stream whose events name trades (Kraken): applied directly where they add up, else the order is read. */
+  execution(e: PushedExecution): PushOutcome;
+  /**
+   * The stream may have missed updates (a reconnect, a sequence gap, rejected input): poll every
+   * working order once, now. Resolves when that poll has ended; never rejects.
+   */
+  reconcile(reason: string): Promise<void>;
 }
 
 /** A venue's private order stream beside the polling (started after the driver connects, stopped first). */
@@ -142,10 +191,13 @@ interface Tracked {
   acked: boolean;
   cumLots: number;
   unknownSince?: number;
-  /** A push-triggered read of this order's trades is in flight. */
-  pushSyncing?: boolean;
-  /** The latest push that arrived meanwhile: handled when that read ends (one read at a time). */
-  pushNext?: VenueOrderView;
+  /** A REST read of this order that a push asked for is in flight (one at a time per order). */
+  pushRead?: boolean;
+  /**
+   * Pushes meanwhile wanted another read, done when that one ends: the latest pushed view (its
+   * trades are read) or 'order' (the order itself is read; always wins over a view).
+   */
+  pushReadNext?: VenueOrderView | 'order';
 }
 
 /** Errors after which the request may or may not have reached the venue. */
@@ -210,10 +262,14 @@ export class PolledExecutionClient implements ExecutionClient {
   private readonly finished = new BoundedIdSet();
   private connected = false;
   private stopped = false;
-  private polling = false;
+  /** The poll under way (one at a time): what a reconcile asked for during it waits on. */
+  private pollRun: Promise<void> | undefined;
   /** A reconcile asked for while a poll was running: that poll may have read before what was missed. */
   private pollAgain = false;
-  /** Counters of the push path (tests, diagnostics). */
+  /**
+   * Counters of the push path (tests, diagnostics): pushes about orders we follow, REST reads
+   * of an order's trades a push asked for, reconcile polls asked for.
+   */
   readonly pushStats = { updates: 0, fillFetches: 0, reconciles: 0 };
 
   constructor(private readonly deps: PolledExecutionDeps) {
@@ -243,7 +299,7 @@ export class PolledExecutionClient implements ExecutionClient {
     this.timers.interval(() => void this.pollTracked(), this.deps.pollIntervalMs);
     if (this.deps.stream) {
       try {
-        await this.deps.stream.start({ order: (v, fills) => this.onPushedOrder(v, fills), reconcile: (why) => this.reconcile(why) });
+        await this.deps.stream.start({ order: (v) => this.pushed(v, v), execution: (e) => this.pushed(e), reconcile: (why) => this.reconcile(why) });
       } catch (err) {
         // the stream retries on its own; polling carries on meanwhile
         this.deps.logger?.warn({ exchange: this.exchange }, redactCredentials(`order stream did not start: ${(err as Error)?.message ?? String(err)}; polling continues`));
@@ -424,7 +480,7 @@ export class PolledExecutionClient implements ExecutionClient {
     this.report(o, this.fillReport(o, i, f, tr.cumLots));
   }
 
-  private applyState(tr: Tracked, v: VenueOrderView): void {
+  private applyState(tr: Tracked, v: Pick<VenueOrderView, 'state' | 'text'>): void {
     if (!FINAL.has(v.state)) return;
     if (this.tracked.get(tr.order.clientOrderId) !== tr) return; // already final
     this.untrack(tr.order.clientOrderId);
@@ -543,101 +599,142 @@ export class PolledExecutionClient implements ExecutionClient {
 
   // ---- push (the venue's private order stream) ----------------------------------------------
 
-  /** Finds the followed order a pushed view is about (client id first, then venue id). */
-  private trackedFor(v: VenueOrderView): Tracked | undefined {
-    if (v.clientOrderId) {
-      const tr = this.tracked.get(v.clientOrderId);
+  /** Finds the followed order an event is about (client id first, then venue id). */
+  private trackedFor(venueOrderId: string, clientOrderId: string | undefined): Tracked | undefined {
+    if (clientOrderId) {
+      const tr = this.tracked.get(clientOrderId);
       if (tr) return tr;
     }
-    for (const tr of this.tracked.values()) if (tr.order.venueOrderId === v.venueOrderId) return tr;
+    for (const tr of this.tracked.values()) if (tr.order.venueOrderId === venueOrderId) return tr;
     return undefined;
   }
 
-  private onPushedOrder(v: VenueOrderView, fills?: readonly VenueFill[]): void {
-    if (this.stopped || !this.connected) return;
-    const tr = this.trackedFor(v);
-    if (!tr || tr.order.symbol !== v.symbol) return; // not ours, or already final
+  /**
+   * One pushed event (`view`: the whole order, from a stream of running totals). Values are
+   * checked before anything is applied; never throws.
+   */
+  private pushed(e: PushedExecution, view?: VenueOrderView): PushOutcome {
+    if (this.stopped || !this.connected) return 'untracked';
+    const tr = this.trackedFor(e.venueOrderId, e.clientOrderId);
+    // a client id seen again on another venue order, or another symbol: not the order we follow
+    if (!tr || (tr.order.venueOrderId !== undefined && tr.order.venueOrderId !== e.venueOrderId)) return 'untracked';
+    if (e.symbol !== undefined && e.symbol !== tr.order.symbol) return 'untracked';
     const i = this.deps.instrument(tr.order.symbol);
-    if (!i) return;
+    if (!i) return 'untracked';
     this.pushStats.updates++;
-    if (!tr.acked) {
-      // before the answer to our create request: a working order is the ack; a reject or a
-      // pending state is left to that answer (or to the by-client-id resolution)
-      if (v.state === 'pending' || v.state === 'rejected') return;
-      this.ack(tr, v.venueOrderId);
-    }
-    if (fills) for (const f of this.sortFills([...fills])) if (f.venueOrderId === v.venueOrderId) this.applyFill(tr, f);
-    if (tr.pushSyncing) {
-      // a burst of pushes costs one read at a time, not one each: the latest is looked at next
-      tr.pushNext = v;
-      return;
-    }
-    void this.followPushed(tr, i, v);
-  }
-
-  /** A pushed view of a followed order: its missing trades read at once, then its state. */
-  private async followPushed(tr: Tracked, i: Instrument, first: VenueOrderView): Promise<void> {
-    tr.pushSyncing = true;
+    let cum: number | undefined;
+    let lots = 0;
     try {
-      for (let v: VenueOrderView | undefined = first; v !== undefined && !this.stopped; v = tr.pushNext) {
-        tr.pushNext = undefined;
-        let venueLots: number;
-        try {
-          venueLots = qtyToLots(i, v.filledQty);
-        } catch {
-          continue; // a stream parser hands over checked values; anything else waits for the poll
-        }
-        if (venueLots <= tr.cumLots) {
-          this.applyState(tr, v);
-          continue;
-        }
-        // trades the push did not carry: read now, not at the next poll
-        this.pushStats.fillFetches++;
-        try {
-          await this.syncOrder(tr, v);
-        } catch (err) {
-          const m = this.deps.driver.mapError(err);
-          this.pauseOnRateLimit(m);
-          this.deps.logger?.debug({ exchange: this.exchange }, redactCredentials(`fills read after a pushed update failed: ${m.text}; the next poll retries`));
-        }
+      if (e.filledQty !== undefined) cum = qtyToLots(i, e.filledQty);
+      if (e.fill) {
+        if (e.fill.symbol !== tr.order.symbol || e.fill.venueOrderId !== e.venueOrderId) return 'invalid';
+        lots = qtyToLots(i, e.fill.qty);
+        if (!(lots > 0) || !(priceToTicks(i, e.fill.price) > 0)) return 'invalid';
+        parseDecimal(e.fill.fee);
       }
-    } finally {
-      tr.pushSyncing = false;
+    } catch {
+      return 'invalid';
     }
+    if (cum !== undefined && !(cum >= 0 && cum <= tr.order.qty)) return 'invalid';
+    if (!tr.acked) {
+      // before the answer to our create request: the order working (or trading) is the ack; a
+      // reject or a pending state is left to that answer (or to the by-client-id resolution)
+      if (e.state === 'pending' || e.state === 'rejected') return 'applied';
+      this.ack(tr, e.venueOrderId);
+    }
+    let outcome: PushOutcome = 'applied';
+    if (e.fill) {
+      if (this.applied.has(`${tr.order.symbol}|${e.fill.tradeId}`)) outcome = 'duplicate';
+      // with a cumulative quantity the trade must continue it exactly; without one only an overfill shows
+      else if (cum === undefined ? tr.cumLots + lots <= tr.order.qty : tr.cumLots + lots === cum) this.applyFill(tr, e.fill);
+      else return this.readPushed(tr, i, 'order');
+    }
+    // what the venue counts as filled: the pushed total, all of it for a filled order
+    const venueLots = Math.max(cum ?? 0, e.state === 'filled' ? tr.order.qty : 0);
+    // trades not booked yet: REST has them (a state waits for them; see syncOrder)
+    if (venueLots > tr.cumLots) return this.readPushed(tr, i, view ?? 'order');
+    if (e.state) {
+      const v: Pick<VenueOrderView, 'state' | 'text'> = { state: e.state };
+      if (e.text !== undefined) v.text = e.text;
+      this.applyState(tr, v);
+    }
+    return outcome;
   }
 
-  /** Polls every working order once, now (after a stream reconnect or gap), whatever the interval. */
-  reconcile(reason: string): void {
-    if (this.stopped || !this.connected) return;
-    this.pushStats.reconciles++;
-    this.deps.logger?.debug({ exchange: this.exchange }, `reconciling working orders by one poll: ${reason}`);
-    if (this.polling) {
-      this.pollAgain = true;
-      return;
+  /**
+   * A REST read a push asked for: the order's trades, then its state (syncOrder). One at a time
+   * per order: a burst of pushes costs one more read after the one in flight, not one each.
+   */
+  private readPushed(tr: Tracked, i: Instrument, want: VenueOrderView | 'order'): PushOutcome {
+    if (tr.pushRead) {
+      if (tr.pushReadNext !== 'order') tr.pushReadNext = want;
+      return 'reconciling';
     }
-    void this.pollTracked();
-  }
-
-  private async pollTracked(): Promise<void> {
-    if (this.polling || !this.connected || this.tracked.size === 0) return;
-    this.polling = true;
-    try {
-      do {
-        this.pollAgain = false;
-        for (const tr of [...this.tracked.values()]) {
-          if (this.stopped) return;
-          if (!tr.acked) continue; // its submit is in flight, or being resolved by client id
+    tr.pushRead = true;
+    void (async () => {
+      try {
+        for (let next: VenueOrderView | 'order' | undefined = want; next !== undefined; next = tr.pushReadNext) {
+          tr.pushReadNext = undefined;
+          if (this.stopped || this.tracked.get(tr.order.clientOrderId) !== tr) break;
           try {
-            await this.syncOrder(tr);
+            // a view queued behind a read may need nothing fetched by then (syncOrder applies its state)
+            if (next === 'order' || qtyToLots(i, next.filledQty) > tr.cumLots) this.pushStats.fillFetches++;
+            await this.syncOrder(tr, next === 'order' ? undefined : next);
           } catch (err) {
             const m = this.deps.driver.mapError(err);
             this.pauseOnRateLimit(m);
-            this.deps.logger?.debug({ exchange: this.exchange }, redactCredentials(`order poll failed: ${m.text}`));
+            this.deps.logger?.debug({ exchange: this.exchange }, redactCredentials(`order read after a pushed update failed: ${m.text}; the next poll retries`));
           }
         }
-      } while (this.pollAgain && !this.stopped);
-    } finally {
-      this.polling = false;
+      } finally {
+        tr.pushRead = false;
+        tr.pushReadNext = undefined;
+      }
+    })();
+    return 'reconciling';
+  }
+
+  /**
+   * Polls every working order once, now, whatever the interval (after a stream reconnect or
+   * gap). Asked during a poll, it polls again after it (that poll may have read an order before
+   * what the stream missed). Resolves when the poll it asked for has ended; never rejects.
+   */
+  reconcile(reason: string): Promise<void> {
+    if (this.stopped || !this.connected) return Promise.resolve();
+    this.pushStats.reconciles++;
+    this.deps.logger?.debug({ exchange: this.exchange }, `reconciling working orders by one poll: ${reason}`);
+    if (this.pollRun) {
+      this.pollAgain = true;
+      return this.pollRun;
+    }
+    return this.pollTracked();
+  }
+
+  /** One poll of every working order; while one runs, the running one is returned. */
+  private pollTracked(): Promise<void> {
+    if (this.pollRun) return this.pollRun;
+    if (!this.connected || this.tracked.size === 0) return Promise.resolve();
+    this.pollAgain = false;
+    // `finally` runs after pollRun is set (always a later microtask) and waits for the poll again
+    const run = this.pollOnce().finally((): Promise<void> | undefined => {
+      this.pollRun = undefined;
+      return this.pollAgain && !this.stopped ? this.pollTracked() : undefined;
+    });
+    this.pollRun = run;
+    return run;
+  }
+
+  private async pollOnce(): Promise<void> {
+    for (const tr of [...this.tracked.values()]) {
+      if (this.stopped) return;
+      if (!tr.acked) continue; // its submit is in flight, or being resolved by client id
+      try {
+        await this.syncOrder(tr);
+      } catch (err) {
+        const m = this.deps.driver.mapError(err);
+        this.pauseOnRateLimit(m);
+        this.deps.logger?.debug({ exchange: this.exchange }, redactCredentials(`order poll failed: ${m.text}`));
+      }
     }
   }
 

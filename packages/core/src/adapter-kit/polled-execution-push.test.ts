@@ -1,0 +1,177 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../contracts/clock.js';
+import { defineInstrument, priceToTicks, qtyToLots } from '../domain/instrument.js';
+import type { ExecutionReport, Order } from '../domain/orders.js';
+import { PolledExecutionClient, type OrderRef, type OrderUpdateSink, type OrderUpdateStream, type PolledOrderDriver, type VenueFill, type VenueOrderView } from './polled-execution.js';
+
+/**
+ * Per-trade events (trade id + cumulative quantity, as Kraken's executions channel gives them)
+ * pushed through OrderUpdateSink.execution into the polled client's bookkeeping. The driver is
+ * in memory and the poll interval is an hour: nothing here is delivered by the poll timer; REST
+ * reads happen only where the client asks for them (counted).
+ */
+const I = defineInstrument({ exchange: 'v', symbol: 'BTC/USD', base: 'BTC', quote: 'USD', tickSize: '0.1', lotSize: '0.001' });
+
+class MemoryDriver implements PolledOrderDriver {
+  view: VenueOrderView | undefined;
+  fills: VenueFill[] = [];
+  reads = 0;
+  async connect(): Promise<void> {}
+  close(): void {}
+  async place(): Promise<string> {
+    return 'V1';
+  }
+  async cancel(): Promise<void> {}
+  async fetchOrder(_ref: OrderRef): Promise<VenueOrderView | undefined> {
+    this.reads++;
+    return this.view && { ...this.view };
+  }
+  async fetchFills(): Promise<VenueFill[]> {
+    return [...this.fills];
+  }
+  async fetchOpenOrders(): Promise<VenueOrderView[]> {
+    return [];
+  }
+  async fetchFillsSince(): Promise<VenueFill[]> {
+    return [];
+  }
+  async fetchBalances() {
+    return [];
+  }
+  mapError(err: unknown) {
+    return { reason: 'VENUE_ERROR' as const, text: String(err), code: undefined, retryable: false };
+  }
+}
+
+/** A stream that only hands its sink to the test. */
+class SinkStream implements OrderUpdateStream {
+  sink!: OrderUpdateSink;
+  start(sink: OrderUpdateSink): void {
+    this.sink = sink;
+  }
+  stop(): void {}
+}
+
+const fill = (tradeId: string, qty: string, price = '100.0'): VenueFill => ({ tradeId, venueOrderId: 'V1', symbol: 'BTC/USD', price, qty, fee: '0.01', feeAsset: 'USD', ts: 1000, liquidity: 'maker' });
+const tick = () => new Promise((r) => setTimeout(r, 5));
+
+async function setup() {
+  const driver = new MemoryDriver();
+  const stream = new SinkStream();
+  const client = new PolledExecutionClient({
+    exchange: 'v', clock: new ManualClock(1000), hasCredentials: true, driver, orderLimit: { limit: 100, intervalMs: 1000 }, pollIntervalMs: 3_600_000,
+    unknownOrderGraceMs: 10_000, instrument: (s) => (s === 'BTC/USD' ? I : undefined), symbols: () => ['BTC/USD'], stream,
+  });
+  const reports: ExecutionReport[] = [];
+  await client.start((r) => reports.push(r));
+  const order: Order = {
+    exchange: 'v', symbol: 'BTC/USD', side: 'buy', type: 'limit', price: priceToTicks(I, '100.0'), qty: qtyToLots(I, '0.010'), tif: 'GTC', source: 't',
+    clientOrderId: 'c1', status: 'pending_new', filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: 0, updatedTs: 0,
+  };
+  client.submit(order);
+  for (let k = 0; k < 20 && !reports.some((r) => r.kind === 'ack'); k++) await tick();
+  driver.view = { venueOrderId: 'V1', clientOrderId: 'c1', symbol: 'BTC/USD', side: 'buy', type: 'limit', price: '100.0', qty: '0.010', filledQty: '0', state: 'open' };
+  return { client, sink: stream.sink, driver, reports, stop: () => client.stop() };
+}
+
+const fillsOf = (r: ExecutionReport[]) => r.filter((x) => x.kind === 'fill');
+
+describe('PolledExecutionClient push path: per-trade events (OrderUpdateSink.execution)', () => {
+  it('applies a pushed trade at once, and the same trade again (push or poll) is a duplicate', async () => {
+    const { client, sink, driver, reports, stop } = await setup();
+    expect(sink.execution({ venueOrderId: 'V1', clientOrderId: 'c1', filledQty: '0.004', state: 'open', fill: fill('T1', '0.004') })).toBe('applied');
+    expect(fillsOf(reports)).toEqual([expect.objectContaining({ tradeId: 'T1', lastQty: 4, cumQty: 4, leavesQty: 6, lastPrice: 1000 })]);
+    expect(sink.execution({ venueOrderId: 'V1', clientOrderId: 'c1', filledQty: '0.004', fill: fill('T1', '0.004') })).toBe('duplicate');
+    // the poll finds the same trade: still one report
+    driver.view!.filledQty = '0.004';
+    driver.fills = [fill('T1', '0.004')];
+    await client.reconcile('test');
+    expect(fillsOf(reports)).toHaveLength(1);
+    expect(driver.reads).toBe(1);
+    await stop();
+  });
+
+  it('a trade that does not continue the cumulative quantity is not applied from the push: the order is read instead', async () => {
+    const { client, sink, driver, reports, stop } = await setup();
+    // T1 was missed; T2 says cum 0.007 while we hold 0
+    driver.view!.filledQty = '0.007';
+    driver.fills = [fill('T1', '0.004'), fill('T2', '0.003')];
+    expect(sink.execution({ venueOrderId: 'V1', clientOrderId: 'c1', filledQty: '0.007', fill: fill('T2', '0.003') })).toBe('reconciling');
+    for (let k = 0; k < 20 && fillsOf(reports).length < 2; k++) await tick();
+    expect(fillsOf(reports).map((f) => [f.tradeId, f.cumQty])).toEqual([['T1', 4], ['T2', 7]]);
+    // the push of T2 arriving again is a duplicate
+    expect(sink.execution({ venueOrderId: 'V1', filledQty: '0.007', fill: fill('T2', '0.003') })).toBe('duplicate');
+    expect(fillsOf(reports)).toHaveLength(2);
+    await stop();
+  });
+
+  it('a trade counted under another id is not doubled (cumulative quantity already reached)', async () => {
+    const { client, sink, driver, reports, stop } = await setup();
+    sink.execution({ venueOrderId: 'V1', filledQty: '0.004', fill: fill('T1', '0.004') });
+    driver.view!.filledQty = '0.004';
+    driver.fills = [fill('T1', '0.004')];
+    expect(sink.execution({ venueOrderId: 'V1', filledQty: '0.004', fill: fill('T1-other-name', '0.004') })).toBe('reconciling');
+    await tick();
+    await tick();
+    expect(fillsOf(reports)).toHaveLength(1);
+    await stop();
+  });
+
+  it('a final state with fills not yet seen reads the order first; a clean cancel is reported once', async () => {
+    const { client, sink, driver, reports, stop } = await setup();
+    driver.view = { ...driver.view!, filledQty: '0.010', state: 'filled' };
+    driver.fills = [fill('T1', '0.010')];
+    expect(sink.execution({ venueOrderId: 'V1', state: 'filled', filledQty: '0.010' })).toBe('reconciling');
+    for (let k = 0; k < 20 && client.workingOrders > 0; k++) await tick();
+    expect(fillsOf(reports).map((f) => f.cumQty)).toEqual([10]);
+    expect(client.workingOrders).toBe(0);
+    expect(reports.filter((r) => r.kind === 'cancelled')).toHaveLength(0);
+    await stop();
+
+    const b = await setup();
+    expect(b.sink.execution({ venueOrderId: 'V1', clientOrderId: 'c1', state: 'cancelled', filledQty: '0', text: 'v: User requested' })).toBe('applied');
+    expect(b.sink.execution({ venueOrderId: 'V1', clientOrderId: 'c1', state: 'cancelled', filledQty: '0' })).toBe('untracked');
+    expect(b.reports.filter((r) => r.kind === 'cancelled')).toEqual([expect.objectContaining({ clientOrderId: 'c1', text: 'v: User requested', leavesQty: 0 })]);
+    await b.stop();
+  });
+
+  it('refuses values off the grid and events for orders it does not follow, applying nothing', async () => {
+    const { sink, reports, stop } = await setup();
+    expect(sink.execution({ venueOrderId: 'V1', filledQty: '0.0001', fill: fill('T1', '0.0001') })).toBe('invalid');
+    expect(sink.execution({ venueOrderId: 'V1', filledQty: '0.004', fill: fill('T1', '0.004', '100.05') })).toBe('invalid');
+    expect(sink.execution({ venueOrderId: 'V1', filledQty: '0.011' })).toBe('invalid');
+    expect(sink.execution({ venueOrderId: 'V1', filledQty: 'abc' })).toBe('invalid');
+    expect(sink.execution({ venueOrderId: 'OTHER', clientOrderId: 'nobody', filledQty: '0.004', fill: { ...fill('T9', '0.004'), venueOrderId: 'OTHER' } })).toBe('untracked');
+    expect(sink.execution({ venueOrderId: 'OTHER', clientOrderId: 'c1', filledQty: '0.004' })).toBe('untracked');
+    expect(sink.execution({ venueOrderId: 'V1', clientOrderId: 'c1', symbol: 'ETH/USD', filledQty: '0.004' })).toBe('untracked');
+    expect(fillsOf(reports)).toHaveLength(0);
+    await stop();
+  });
+
+  it('a working event before the submit answer acks the order once; a pending one does not', async () => {
+    const driver = new MemoryDriver();
+    const stream = new SinkStream();
+    let release!: (id: string) => void;
+    driver.place = () => new Promise<string>((r) => (release = r));
+    const client = new PolledExecutionClient({
+      exchange: 'v', clock: new ManualClock(1000), hasCredentials: true, driver, orderLimit: { limit: 100, intervalMs: 1000 }, pollIntervalMs: 3_600_000,
+      unknownOrderGraceMs: 10_000, instrument: () => I, symbols: () => ['BTC/USD'], stream,
+    });
+    const reports: ExecutionReport[] = [];
+    await client.start((r) => reports.push(r));
+    client.submit({
+      exchange: 'v', symbol: 'BTC/USD', side: 'sell', type: 'limit', price: 1000, qty: 10, tif: 'GTC', source: 't',
+      clientOrderId: 'c9', status: 'pending_new', filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: 0, updatedTs: 0,
+    });
+    for (let k = 0; k < 20 && !release; k++) await tick();
+    // pending (Kraken's pending_new): not yet working, so not the ack; the create answer decides
+    expect(stream.sink.execution({ venueOrderId: 'V1', clientOrderId: 'c9', state: 'pending', filledQty: '0' })).toBe('applied');
+    expect(reports).toEqual([]);
+    expect(stream.sink.execution({ venueOrderId: 'V1', clientOrderId: 'c9', state: 'open', filledQty: '0' })).toBe('applied');
+    expect(reports.map((r) => [r.kind, r.venueOrderId])).toEqual([['ack', 'V1']]);
+    release('V1');
+    await tick();
+    expect(reports.filter((r) => r.kind === 'ack')).toHaveLength(1);
+    await client.stop();
+  });
+});
