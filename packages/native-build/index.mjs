@@ -42,6 +42,14 @@ import { fileURLToPath } from 'node:url';
 
 export const SKIP_VARIABLE = 'CWTS_SKIP_NATIVE';
 
+/**
+ * The oldest glibc a prebuilt Linux binary loads on (RHEL 8, Debian 10; Node 20's own floor).
+ * glibc-floor/glibc-floor.cmake makes the binaries need nothing newer although the release
+ * machine's glibc is; docs/native-packages.md states it, and a test reads every packed
+ * binary's symbol versions against it.
+ */
+export const GLIBC_FLOOR = '2.28';
+
 /** True when `cmd args` runs and exits 0. */
 export function has(cmd, args = ['--version'], env = process.env) {
   const r = spawnSync(cmd, args, { stdio: 'ignore', env, shell: process.platform === 'win32' });
@@ -146,6 +154,7 @@ export const CROSS_TARGETS = Object.freeze({
 });
 
 const toolchainPath = (cross) => join(dirname(fileURLToPath(import.meta.url)), cross.toolchainFile);
+const glibcFloorCmake = join(dirname(fileURLToPath(import.meta.url)), 'glibc-floor', 'glibc-floor.cmake').replaceAll('\\', '/');
 
 /**
  * Which targets a `--prebuild` makes, in order. `--target a,b` (repeatable) or
@@ -285,6 +294,8 @@ function compile(options, env0, { target, cross, prebuild, outDir }) {
   const args = [cmakeJs, 'build', '--directory', pkgDir, '--out', outDir, '--parallel', jobs, '--log-level', 'error', ...(prepared.cmakeArgs ?? []), ...crossArgs];
   // Prebuilt binaries carry their C++ runtime (they load on hosts with an older libstdc++).
   if (prebuild) args.push('--CDCWTS_STATIC_CXX_RUNTIME=ON');
+  // ...and need no glibc newer than GLIBC_FLOOR (Linux targets).
+  if (prebuild && target.startsWith('linux-')) args.push(`--CDCWTS_GLIBC_FLOOR_CMAKE=${glibcFloorCmake}`);
   if (has('ninja')) args.push('--generator', 'Ninja');
   const env = { ...ctx.env, ...prepared.env, CMAKE_BUILD_PARALLEL_LEVEL: jobs };
   const r = spawnSync(process.execPath, args, { cwd: pkgDir, encoding: 'utf8', env, maxBuffer: 64 * 1024 * 1024 });
@@ -332,7 +343,7 @@ function prebuildTarget(options, env0, { id, cross, required }, buildDir, source
   const prebuilt = join(prebuiltDir, addon);
   const prebuiltReason = join(prebuiltDir, 'skip-reason.txt');
   const started = Date.now();
-  const inputs = cross ? [...sources, toolchainPath(cross)] : sources;
+  const inputs = [...sources, ...(cross ? [toolchainPath(cross)] : []), ...(id.startsWith('linux-') ? [dirname(glibcFloorCmake)] : [])];
   if (existsSync(prebuilt) && statSync(prebuilt).mtimeMs >= newestMtime(inputs)) {
     rmSync(prebuiltReason, { force: true });
     console.log(`${name}: prebuilt binary is up to date (prebuilds/${id}/${addon})`);
