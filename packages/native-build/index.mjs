@@ -39,6 +39,9 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameS
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { glibcNeedsAbove } from './glibc-floor/elf-versions.mjs';
+
+export { glibcNeedsAbove, neededVersions, newestGlibcNeeded } from './glibc-floor/elf-versions.mjs';
 
 export const SKIP_VARIABLE = 'CWTS_SKIP_NATIVE';
 
@@ -333,6 +336,17 @@ function sourceBuild(options, env0, host, buildDir) {
 }
 
 /**
+ * A prebuilt Linux binary that needs a glibc newer than GLIBC_FLOOR would fail to load on the
+ * hosts the docs promise (and the registry would silently fall back): it is not shipped.
+ */
+function checkGlibcFloor(result) {
+  const above = glibcNeedsAbove(result.built, GLIBC_FLOOR);
+  if (above.length === 0) return result;
+  const what = above.map((v) => `${v.version} (${v.symbols.join(', ') || v.file})`).join('; ');
+  return { ok: false, reason: `the binary needs a glibc newer than the floor ${GLIBC_FLOOR}: ${what}; bind these to older versions in native-build/glibc-floor/` };
+}
+
+/**
  * One target of a `--prebuild`: a Release build in its own tree (build/prebuild/ for the host,
  * build/prebuild-<target>/ for a cross target) copied to prebuilds/<target>/. Returns false when
  * a required target could not be made.
@@ -350,7 +364,8 @@ function prebuildTarget(options, env0, { id, cross, required }, buildDir, source
     return true;
   }
   const outDir = join(buildDir, cross ? `prebuild-${id}` : 'prebuild');
-  const r = compile(options, env0, { target: id, cross, prebuild: true, outDir });
+  const built = compile(options, env0, { target: id, cross, prebuild: true, outDir });
+  const r = built.ok && id.startsWith('linux-') ? checkGlibcFloor(built) : built;
   if (!r.ok) {
     if (required) {
       console.error(`${name}: cannot prebuild${cross ? ` ${id}` : ''}: ${r.reason}`);
