@@ -7,9 +7,11 @@
 //                                              what is missing is printed, written to
 //                                              build/skip-reason.txt, and the probe repeats it.
 //   node scripts/build-native.mjs --prebuild   the package's `prepack`: a Release build with a
-//                                              static C++ runtime in its own tree (build/prebuild/,
+//                                              static libstdc++ in its own tree (build/prebuild/,
 //                                              so packing never rewrites a binary a running process
 //                                              loaded), copied to prebuilds/<platform>-<arch>/.
+//                                              On Linux it needs no glibc newer than GLIBC_FLOOR
+//                                              (glibc-floor/), or it is not shipped.
 //                                              Skipped while that binary is newer than every source.
 //   node scripts/build-native.mjs --prebuild --target linux-arm64
 //                                              the same for another target, cross-compiled with a
