@@ -4,13 +4,13 @@
  * its book still syncs, and an order on it is refused locally with VENUE_NOT_TRADING (counted in
  * cwts_risk_rejections_total) with nothing reaching the server; a post-only pair refuses a
  * market/IOC order and sends a post-only limit; a pair that halts after start is refused once
- * the status is re-read. The testing entry cannot import the engine, so the caller builds it.
+ * the status is re-read, while a cancel of its resting order still goes out. The testing entry cannot import the engine, so the caller builds it.
  */
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ExecutionClient, MarketDataClient } from '../contracts/exchange.js';
 import type { BookView, SubmitResult } from '../contracts/trading.js';
-import type { OrderIntent } from '../domain/orders.js';
+import type { Order, OrderIntent } from '../domain/orders.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { MetricsRegistry } from '../observability/metrics.js';
 import { BookStore } from '../microstructure/venue-books.js';
@@ -36,6 +36,8 @@ export interface PairStatusEngine {
   start(): Promise<void>;
   stop(): Promise<void>;
   submit(intent: OrderIntent): SubmitResult;
+  cancel(clientOrderId: string): boolean;
+  openOrders(exchange: string, symbol: string): readonly Readonly<Order>[];
   book(exchange: string, symbol: string): BookView | undefined;
 }
 
@@ -49,7 +51,7 @@ export interface PairStatusSuiteOptions {
   engine(venue: PairStatusVenue, deps: { logger: Logger; metrics: MetricsRegistry; books: BookStore }): PairStatusEngine;
   /** The venue has no post-only pair status: the reason, and the post-only case is skipped. */
   noPostOnly?: string;
-  /** Milliseconds to wait for a book to sync (default 20 s: a loaded 2-core machine). */
+  /** Milliseconds to wait for a book to sync (default 45 s: a loaded 2-core machine). */
   syncTimeoutMs?: number;
 }
 
@@ -77,7 +79,7 @@ async function rejectionsCounted(metrics: MetricsRegistry, reason: string): Prom
 }
 
 export function describePairTradingStatus(name: string, o: PairStatusSuiteOptions): void {
-  const syncMs = o.syncTimeoutMs ?? 20_000;
+  const syncMs = o.syncTimeoutMs ?? 45_000;
   describe(`${name}: pair trading status`, () => {
     let venue: PairStatusVenue | undefined;
     let engine: PairStatusEngine | undefined;
@@ -154,6 +156,10 @@ export function describePairTradingStatus(name: string, o: PairStatusSuiteOption
       expect(t.engine.submit(limit(t.engine, 'GTC'))).toMatchObject({ accepted: false, reason: 'VENUE_NOT_TRADING' });
       await new Promise((r) => setTimeout(r, 100));
       expect(t.venue.ordersReceived()).toBe(1);
+      // cancels always go out, whatever the pair's status
+      await waitUntil(() => t.engine.openOrders(o.exchange, o.symbol).some((x) => x.clientOrderId === first.clientOrderId && x.status === 'open'), 'the first order acknowledged', 10_000, 10);
+      expect(t.engine.cancel(first.clientOrderId!)).toBe(true);
+      await waitUntil(() => t.engine.openOrders(o.exchange, o.symbol).length === 0, 'the cancel of the resting order answered by the server', 10_000, 10);
       t.venue.setStatus('open');
       await t.venue.marketData.refreshTradingStatus();
       expect(t.engine.submit(limit(t.engine, 'GTC'))).toMatchObject({ accepted: true });
