@@ -82,7 +82,7 @@ export class BinanceMarketData implements MarketDataClient {
   constructor(private readonly deps: BinanceMarketDataDeps) {
     this.exchange = deps.exchange;
     this.component = `${deps.exchange}:market-data`;
-    this.trading = new TradingStatusBoard({ exchange: deps.exchange, logger: deps.logger, isKnownStatus: (w) => Object.hasOwn(BINANCE_STATUS, w) });
+    this.trading = new TradingStatusBoard({ exchange: deps.exchange, logger: deps.logger, now: () => deps.clock.now(), isKnownStatus: (w) => Object.hasOwn(BINANCE_STATUS, w) });
     this.limiter = deps.limiter ?? new RateLimiter([{ name: 'ip', limit: deps.options.request_weight_per_minute, intervalMs: 60_000 }], () => deps.clock.now(), this.timers);
   }
 
@@ -103,6 +103,11 @@ export class BinanceMarketData implements MarketDataClient {
   /** What the venue allows on `symbol` now (docs/venues.md, "Pair trading status"). */
   tradingStatus(symbol: string): InstrumentTrading | undefined {
     return this.trading.get(symbol);
+  }
+
+  /** The venue refused an order as not trading: re-read the status now (spaced; see TradingStatusBoard.refreshSoon). */
+  refreshTradingStatusSoon(): void {
+    this.trading.refreshSoon();
   }
 
   /** Re-reads the pairs' trading status now (the `instrument_refresh_ms` timer does it too). */

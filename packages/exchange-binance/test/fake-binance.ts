@@ -478,6 +478,8 @@ export class FakeBinance implements ConformanceVenue {
     const type = params.get('type');
     if (side !== 'BUY' && side !== 'SELL') return err(400, -1117, 'Invalid side.');
     if (type !== 'LIMIT' && type !== 'MARKET' && type !== 'LIMIT_MAKER') return err(400, -1116, 'Invalid orderType.');
+    // a symbol not TRADING takes no new order (cancels still work)
+    if ((this.pairStatus.get(symbol) ?? 'TRADING') !== 'TRADING') return err(400, -2010, 'Market is closed.');
     const qtyText = params.get('quantity');
     if (!qtyText) return err(400, -1102, "Mandatory parameter 'quantity' was not sent, was empty/null, or malformed.");
     const qty = parseUnits(qtyText, LOT_DEC);

@@ -33,6 +33,7 @@ describePairTradingStatus('binance', {
       execution: v.execution,
       ordersReceived: () => fake.newOrderRequests,
       setStatus: (s) => void fake.pairStatus.set(SYM, WORD[s]),
+      refuseNextOrderAsNotTrading: () => {}, // the local server refuses every new order on a symbol not TRADING (-2010 Market is closed.)
       pump: () => fake.step(SYM, 1),
       close: () => fake.close(),
     };

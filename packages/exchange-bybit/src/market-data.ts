@@ -78,7 +78,7 @@ export class BybitMarketData implements MarketDataClient {
 
   constructor(private readonly deps: BybitMarketDataDeps) {
     this.exchange = deps.exchange;
-    this.trading = new TradingStatusBoard({ exchange: deps.exchange, logger: deps.logger, isKnownStatus: (w) => Object.hasOwn(BYBIT_STATUS, w) });
+    this.trading = new TradingStatusBoard({ exchange: deps.exchange, logger: deps.logger, now: () => deps.clock.now(), isKnownStatus: (w) => Object.hasOwn(BYBIT_STATUS, w) });
   }
 
   /** Counters for tests and the benchmark (a copy). */
@@ -101,6 +101,11 @@ export class BybitMarketData implements MarketDataClient {
   /** What the venue allows on `symbol` now (docs/venues.md, "Pair trading status"). */
   tradingStatus(symbol: string): InstrumentTrading | undefined {
     return this.trading.get(symbol);
+  }
+
+  /** The venue refused an order as not trading: re-read the status now (spaced; see TradingStatusBoard.refreshSoon). */
+  refreshTradingStatusSoon(): void {
+    this.trading.refreshSoon();
   }
 
   /** Re-reads the instruments' trading status now (the `instrument_refresh_ms` timer does it too). */

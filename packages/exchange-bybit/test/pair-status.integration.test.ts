@@ -22,6 +22,7 @@ for (const category of ['spot', 'linear'] as const) {
     exchange: 'bybit',
     symbol: SYM,
     noPostOnly: 'Bybit instruments have no post-only status (instruments-info status is Trading or a closed state)',
+    noRefusalCase: 'no Bybit retCode is mapped to VENUE_NOT_TRADING in errors.ts yet',
     async start(initial, logger) {
       const fake = await FakeBybit.start({ category, apiKey: KEY, apiSecret: SECRET });
       fake.pairStatus.set(SYM, WORD[initial]);

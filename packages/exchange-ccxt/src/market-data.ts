@@ -86,7 +86,7 @@ export class CcxtMarketData implements MarketDataClient {
   constructor(private readonly deps: CcxtMarketDataDeps) {
     this.exchange = deps.exchange;
     this.component = `${deps.exchange}:market-data`;
-    this.trading = new TradingStatusBoard({ exchange: deps.exchange, logger: deps.logger, isKnownStatus: (w) => w === 'active' || w === 'inactive' });
+    this.trading = new TradingStatusBoard({ exchange: deps.exchange, logger: deps.logger, now: () => deps.clock.now(), isKnownStatus: (w) => w === 'active' || w === 'inactive' });
     this.reporter = new FeedErrorReporter({ exchange: deps.exchange, component: this.component, sink: () => this.sink, now: () => deps.clock.now() });
   }
 
@@ -127,6 +127,11 @@ export class CcxtMarketData implements MarketDataClient {
   /** What the venue allows on `symbol` now, from ccxt's `active` (docs/venues.md, "Pair trading status"). */
   tradingStatus(symbol: string): InstrumentTrading | undefined {
     return this.trading.get(symbol);
+  }
+
+  /** The venue refused an order as not trading: re-read the status now (spaced; see TradingStatusBoard.refreshSoon). */
+  refreshTradingStatusSoon(): void {
+    this.trading.refreshSoon();
   }
 
   /** Re-reads the markets (ccxt loadMarkets(true)) and their `active` flag now; the `instrument_refresh_ms` timer does it too. */

@@ -34,6 +34,7 @@ describePairTradingStatus('ccxt (binance)', {
       execution: v.execution,
       ordersReceived: () => fake.newOrderRequests,
       setStatus: (s) => void fake.pairStatus.set(SYM, WORD[s]),
+      refuseNextOrderAsNotTrading: () => {}, // the local Binance server refuses every new order on a symbol not TRADING
       pump: () => fake.step(SYM, 1),
       close: () => fake.close(),
     };

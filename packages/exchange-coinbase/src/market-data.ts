@@ -60,7 +60,7 @@ export class CoinbaseMarketData implements MarketDataClient {
   constructor(private readonly deps: CoinbaseMarketDataDeps) {
     this.exchange = deps.exchange;
     this.component = `${deps.exchange}:market-data`;
-    this.trading = new TradingStatusBoard({ exchange: deps.exchange, logger: deps.logger, isKnownStatus: isKnownCoinbaseStatus });
+    this.trading = new TradingStatusBoard({ exchange: deps.exchange, logger: deps.logger, now: () => deps.clock.now(), isKnownStatus: isKnownCoinbaseStatus });
     this.limiter = deps.limiter ?? new RateLimiter([{ name: 'ip', limit: deps.options.rest_requests_per_second, intervalMs: 1000 }], () => deps.clock.now(), this.timers);
   }
 
@@ -80,6 +80,11 @@ export class CoinbaseMarketData implements MarketDataClient {
   /** What the venue allows on `symbol` now (docs/venues.md, "Pair trading status"). */
   tradingStatus(symbol: string): InstrumentTrading | undefined {
     return this.trading.get(symbol);
+  }
+
+  /** The venue refused an order as not trading: re-read the status now (spaced; see TradingStatusBoard.refreshSoon). */
+  refreshTradingStatusSoon(): void {
+    this.trading.refreshSoon();
   }
 
   /** Re-reads the products' trading status now (the `instrument_refresh_ms` timer does it too). */

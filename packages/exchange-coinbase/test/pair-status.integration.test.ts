@@ -38,6 +38,7 @@ describePairTradingStatus('coinbase', {
       execution: v.execution,
       ordersReceived: () => fake.orderRequestTimes().length,
       setStatus: (s) => void fake.productStatus.set(SYM, FIELDS[s]),
+      refuseNextOrderAsNotTrading: () => fake.account!.failNextOrder({ error: 'ORDER_ENTRY_DISABLED', message: 'Order entry is disabled for this product' }),
       pump: () => fake.step(SYM, 1),
       close: () => fake.close(),
     };

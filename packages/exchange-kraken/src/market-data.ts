@@ -49,7 +49,7 @@ export class KrakenMarketData implements MarketDataClient {
   constructor(private readonly deps: KrakenMarketDataDeps) {
     this.exchange = deps.exchange;
     this.component = `${deps.exchange}:market-data`;
-    this.trading = new TradingStatusBoard({ exchange: deps.exchange, logger: deps.logger, isKnownStatus: (w) => Object.hasOwn(KRAKEN_STATUS, w) });
+    this.trading = new TradingStatusBoard({ exchange: deps.exchange, logger: deps.logger, now: () => deps.clock.now(), isKnownStatus: (w) => Object.hasOwn(KRAKEN_STATUS, w) });
   }
 
   /** Reads the `instrument` channel snapshot on a short-lived connection. */
@@ -65,6 +65,11 @@ export class KrakenMarketData implements MarketDataClient {
   /** What the venue allows on `symbol` now (docs/venues.md, "Pair trading status"). */
   tradingStatus(symbol: string): InstrumentTrading | undefined {
     return this.trading.get(symbol);
+  }
+
+  /** The venue refused an order as not trading: re-read the status now (spaced; see TradingStatusBoard.refreshSoon). */
+  refreshTradingStatusSoon(): void {
+    this.trading.refreshSoon();
   }
 
   /** Re-reads the pairs' trading status now (the `instrument_refresh_ms` timer does it too). */

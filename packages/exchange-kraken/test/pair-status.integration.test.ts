@@ -34,6 +34,7 @@ describePairTradingStatus('kraken', {
       execution: v.execution,
       ordersReceived: () => fake.account?.orderRequestTimes.length ?? 0,
       setStatus: (s) => void fake.pairStatus.set(SYM, WORD[s]),
+      refuseNextOrderAsNotTrading: () => fake.account!.failNextOrder('EService:Market in cancel_only mode'),
       pump: () => fake.step(SYM, 1),
       close: () => fake.close(),
     };

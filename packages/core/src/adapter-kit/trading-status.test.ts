@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { defineInstrument, tradingRefusal, type InstrumentTrading, type OrderIntent } from '../index.js';
 import { TimerSet } from './timers.js';
-import { TradingStatusBoard, tradingFromTable } from './trading-status.js';
+import { REFUSAL_REFRESH_MIN_MS, TradingStatusBoard, refreshOnVenueRefusal, tradingFromTable } from './trading-status.js';
+import type { ExecutionClient, ExecutionReport } from '../index.js';
 
 const intent = (o: Partial<OrderIntent>): OrderIntent => ({ exchange: 'x', symbol: 'BTCUSDT', side: 'buy', type: 'limit', price: 100, qty: 1, tif: 'GTC', source: 't', ...o });
 
@@ -91,5 +92,46 @@ describe('TradingStatusBoard', () => {
     expect(b.get('BTCUSDT')).toBe('post_only');
     expect(b.refreshErrors).toBe(1);
     expect(r.lines.at(-1)!.msg).toMatch(/HTTP 503/);
+  });
+});
+
+describe('re-read after a venue refusal', () => {
+  const inst = (trading: InstrumentTrading) => defineInstrument({ exchange: 'x', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.001', trading, venueStatus: trading });
+  it('refreshSoon re-reads at most once per REFUSAL_REFRESH_MIN_MS of the given clock', async () => {
+    let now = 1_000_000;
+    let reads = 0;
+    const b = new TradingStatusBoard({ exchange: 'x', now: () => now });
+    b.note([inst('open')]);
+    b.startRefresh(new TimerSet(), 0, async () => {
+      reads++;
+      return [inst('closed')];
+    });
+    b.refreshSoon();
+    await b.refresh(); // joins the one in flight
+    expect(reads).toBe(1);
+    now += REFUSAL_REFRESH_MIN_MS - 1;
+    b.refreshSoon();
+    await Promise.resolve();
+    expect(reads).toBe(1);
+    now += 1;
+    b.refreshSoon();
+    await b.refresh();
+    expect(reads).toBe(2);
+    expect(b.get('BTCUSDT')).toBe('closed');
+  });
+
+  it('refreshOnVenueRefusal passes every report on and signals only VENUE_NOT_TRADING refusals', async () => {
+    let handler: ((r: ExecutionReport) => void) | undefined;
+    const execution = { start: async (cb: (r: ExecutionReport) => void) => void (handler = cb) } as unknown as ExecutionClient;
+    const refused: string[] = [];
+    refreshOnVenueRefusal(execution, (s) => refused.push(s));
+    const seen: ExecutionReport[] = [];
+    await execution.start((r) => seen.push(r));
+    const report = (kind: ExecutionReport['kind'], rejectReason?: ExecutionReport['rejectReason']): ExecutionReport => ({ kind, exchange: 'x', symbol: 'BTCUSDT', clientOrderId: 'c', side: 'buy', lastPrice: 0, lastQty: 0, leavesQty: 0, cumQty: 0, feeAtoms: 0n, ts: 0, ...(rejectReason ? { rejectReason } : {}) });
+    handler!(report('ack'));
+    handler!(report('rejected', 'INSUFFICIENT_BALANCE'));
+    handler!(report('rejected', 'VENUE_NOT_TRADING'));
+    expect(seen).toHaveLength(3);
+    expect(refused).toEqual(['BTCUSDT']);
   });
 });

@@ -4,6 +4,7 @@
  * that notices a pair halting (or reopening) mid-day. The engine enforces the status before an
  * order is sent (docs/venues.md, "Pair trading status").
  */
+import type { ExecutionClient } from '../contracts/exchange.js';
 import type { Instrument } from '../domain/instrument.js';
 import type { InstrumentTrading } from '../domain/trading-status.js';
 import type { Logger } from '../observability/logger.js';
@@ -30,7 +31,12 @@ export interface TradingStatusBoardOptions {
   logger?: Logger;
   /** Whether the venue's status word is one the adapter knows (an unknown one is named in the warning). */
   isKnownStatus?: (venueStatus: string) => boolean;
+  /** Clock ms (the venue's Clock), for spacing re-reads after refusals. */
+  now?: () => number;
 }
+
+/** Least time between two re-reads triggered by venue refusals (refreshSoon). */
+export const REFUSAL_REFRESH_MIN_MS = 5000;
 
 /**
  * The live trading status of one venue's pairs. `note()` takes freshly loaded instruments; a
@@ -44,6 +50,7 @@ export class TradingStatusBoard {
   /** Re-reads that failed (network, venue error): the last known status stays. */
   refreshErrors = 0;
   refreshes = 0;
+  private lastSoon = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly o: TradingStatusBoardOptions) {}
 
@@ -84,6 +91,18 @@ export class TradingStatusBoard {
     if (intervalMs > 0) timers.interval(() => void this.refresh(), intervalMs);
   }
 
+  /**
+   * The venue refused an order as not trading although the status we hold let it through: it is
+   * stale, so re-read now instead of at the next interval; at most once per
+   * REFUSAL_REFRESH_MIN_MS, so a venue that refuses while it says TRADING costs no request storm.
+   */
+  refreshSoon(): void {
+    const now = (this.o.now ?? Date.now)();
+    if (now - this.lastSoon < REFUSAL_REFRESH_MIN_MS) return;
+    this.lastSoon = now;
+    void this.refresh();
+  }
+
   /** One re-read now (also what the timer runs); concurrent calls share one request. A failure keeps the last known status. */
   refresh(): Promise<void> {
     const reload = this.reload;
@@ -102,4 +121,19 @@ export class TradingStatusBoard {
       });
     return this.refreshing;
   }
+}
+
+/**
+ * Makes `execution` report its venue's VENUE_NOT_TRADING refusals to `onRefusal` (the market data
+ * client's refreshTradingStatusSoon) before they reach the engine: the venue knew of a halt before
+ * our next periodic re-read, so the status is re-read at once and the following orders are
+ * refused locally. Wraps the report callback given to start(); the client is otherwise untouched.
+ */
+export function refreshOnVenueRefusal(execution: ExecutionClient, onRefusal: (symbol: string) => void): void {
+  const start = execution.start.bind(execution);
+  execution.start = (onReport) =>
+    start((r) => {
+      if (r.kind === 'rejected' && r.rejectReason === 'VENUE_NOT_TRADING') onRefusal(r.symbol);
+      onReport(r);
+    });
 }

@@ -26,6 +26,12 @@ export interface PairStatusVenue {
   ordersReceived(): number;
   /** Changes the pair's status at the local server (the venue's next instrument read sees it). */
   setStatus(status: PairStatusCase): void;
+  /**
+   * Makes the server refuse the next new order with the venue's own "not trading" error (mapped
+   * to VENUE_NOT_TRADING by the adapter), as a venue does for a pair that halted before our
+   * re-read; absent when the server cannot, and the refusal case is skipped.
+   */
+  refuseNextOrderAsNotTrading?(): void;
   /** Moves the venue's book (some venues sync only once an update follows the snapshot). */
   pump?(): void;
   close(): Promise<void>;
@@ -51,6 +57,8 @@ export interface PairStatusSuiteOptions {
   engine(venue: PairStatusVenue, deps: { logger: Logger; metrics: MetricsRegistry; books: BookStore }): PairStatusEngine;
   /** The venue has no post-only pair status: the reason, and the post-only case is skipped. */
   noPostOnly?: string;
+  /** The server cannot refuse an order as not trading (no refuseNextOrderAsNotTrading): the reason. */
+  noRefusalCase?: string;
   /** Milliseconds to wait for a book to sync (default 45 s: a loaded 2-core machine). */
   syncTimeoutMs?: number;
 }
@@ -164,6 +172,21 @@ export function describePairTradingStatus(name: string, o: PairStatusSuiteOption
       await t.venue.marketData.refreshTradingStatus();
       expect(t.engine.submit(limit(t.engine, 'GTC'))).toMatchObject({ accepted: true });
       await waitUntil(() => t.venue.ordersReceived() === 2, 'the order after the reopening at the server', 10_000, 10);
+    });
+
+    it.skipIf(o.noRefusalCase !== undefined)(`a venue refusal (VENUE_NOT_TRADING) on a pair still open here makes the adapter re-read the status at once${o.noRefusalCase ? ` (skipped: ${o.noRefusalCase})` : ''}`, async () => {
+      const t = await boot('open');
+      await t.synced();
+      // the pair halts at the venue; our periodic re-read has not run yet
+      t.venue.setStatus('closed');
+      t.venue.refuseNextOrderAsNotTrading?.();
+      const sent = t.engine.submit(limit(t.engine, 'GTC'));
+      expect(sent, 'our stale status lets it through').toMatchObject({ accepted: true });
+      await waitUntil(() => t.venue.marketData.tradingStatus?.(o.symbol) === 'closed', 'the status re-read after the venue refused', 15_000, 10);
+      expect(t.engine.openOrders(o.exchange, o.symbol)).toHaveLength(0); // the venue's refusal closed it
+      expect(t.engine.submit(limit(t.engine, 'GTC'))).toMatchObject({ accepted: false, reason: 'VENUE_NOT_TRADING' });
+      await new Promise((r) => setTimeout(r, 100));
+      expect(t.venue.ordersReceived()).toBe(1);
     });
   });
 }
