@@ -1,4 +1,17 @@
 import { defineInstrument, type Instrument } from '@cwts/core';
+import { tradingFromTable, type VenueStatusTable } from '@cwts/core/adapter-kit';
+
+/**
+ * exchangeInfo `status` -> ours. Spot: TRADING, and PRE_TRADING, POST_TRADING, END_OF_DAY, HALT,
+ * AUCTION_MATCH, BREAK in which no new order is accepted (cancels are). USD-M futures: TRADING,
+ * and PENDING_TRADING, PRE_DELIVERING, DELIVERING, DELIVERED, PRE_SETTLE, SETTLING, CLOSE. Any
+ * other word is unknown, hence closed.
+ */
+export const BINANCE_STATUS: VenueStatusTable = Object.freeze({
+  TRADING: 'open',
+  PRE_TRADING: 'closed', POST_TRADING: 'closed', END_OF_DAY: 'closed', HALT: 'closed', AUCTION_MATCH: 'closed', BREAK: 'closed',
+  PENDING_TRADING: 'closed', PRE_DELIVERING: 'closed', DELIVERING: 'closed', DELIVERED: 'closed', PRE_SETTLE: 'closed', SETTLING: 'closed', CLOSE: 'closed',
+});
 
 /** Binance sends increments with trailing zeros ("0.01000000"); keep the canonical form. */
 export function trimDecimal(s: string): string {
@@ -38,6 +51,8 @@ export function instrumentsFromExchangeInfo(exchange: string, info: unknown, sym
     const step = f('LOT_SIZE')?.stepSize;
     if (!tick || !step) throw new Error(`${exchange}: ${sym} has no PRICE_FILTER.tickSize or LOT_SIZE.stepSize`);
     const minNotional = f('NOTIONAL')?.minNotional ?? f('MIN_NOTIONAL')?.minNotional ?? '0';
-    return defineInstrument({ exchange, symbol: sym, base: s.baseAsset, quote: s.quoteAsset, tickSize: trimDecimal(tick), lotSize: trimDecimal(step), minNotional: trimDecimal(minNotional) });
+    const venueStatus = typeof s.status === 'string' ? s.status : undefined;
+    const trading = tradingFromTable(BINANCE_STATUS, venueStatus);
+    return defineInstrument({ exchange, symbol: sym, base: s.baseAsset, quote: s.quoteAsset, tickSize: trimDecimal(tick), lotSize: trimDecimal(step), minNotional: trimDecimal(minNotional), ...(trading ? { trading, venueStatus } : {}) });
   });
 }

@@ -1,6 +1,7 @@
 import {
   type Clock,
   type Instrument,
+  type InstrumentTrading,
   type Logger,
   type MarketDataClient,
   type MarketEventSink,
@@ -10,11 +11,12 @@ import {
   ExponentialBackoff,
   RateLimiter,
   TimerSet,
+  TradingStatusBoard,
   WsConnection,
   httpJson,
 } from '@cwts/core/adapter-kit';
 import { BinanceFeed, type FeedSymbol } from './feed.js';
-import { instrumentsFromExchangeInfo } from './instruments.js';
+import { BINANCE_STATUS, instrumentsFromExchangeInfo } from './instruments.js';
 import type { BinanceOptions } from './options.js';
 
 export interface BinanceEndpoints {
@@ -66,6 +68,7 @@ export class BinanceMarketData implements MarketDataClient {
   private readonly timers = new TimerSet();
   private readonly limiter: RateLimiter;
   private instruments = new Map<string, Instrument>();
+  private readonly trading: TradingStatusBoard;
   private symbols: SymbolState[] = [];
   private feed: BinanceFeed | undefined;
   private conn: WsConnection | undefined;
@@ -79,6 +82,7 @@ export class BinanceMarketData implements MarketDataClient {
   constructor(private readonly deps: BinanceMarketDataDeps) {
     this.exchange = deps.exchange;
     this.component = `${deps.exchange}:market-data`;
+    this.trading = new TradingStatusBoard({ exchange: deps.exchange, logger: deps.logger, now: () => deps.clock.now(), isKnownStatus: (w) => Object.hasOwn(BINANCE_STATUS, w) });
     this.limiter = deps.limiter ?? new RateLimiter([{ name: 'ip', limit: deps.options.request_weight_per_minute, intervalMs: 60_000 }], () => deps.clock.now(), this.timers);
   }
 
@@ -90,13 +94,33 @@ export class BinanceMarketData implements MarketDataClient {
   }
 
   async loadInstruments(symbols: readonly string[]): Promise<Instrument[]> {
+    const list = await this.fetchInstruments(symbols);
+    for (const i of list) this.instruments.set(i.symbol, i);
+    this.trading.note(list);
+    return list;
+  }
+
+  /** What the venue allows on `symbol` now (docs/venues.md, "Pair trading status"). */
+  tradingStatus(symbol: string): InstrumentTrading | undefined {
+    return this.trading.get(symbol);
+  }
+
+  /** The venue refused an order as not trading: re-read the status now (spaced; see TradingStatusBoard.refreshSoon). */
+  refreshTradingStatusSoon(): void {
+    this.trading.refreshSoon();
+  }
+
+  /** Re-reads the pairs' trading status now (the `instrument_refresh_ms` timer does it too). */
+  refreshTradingStatus(): Promise<void> {
+    return this.trading.refresh();
+  }
+
+  private async fetchInstruments(symbols: readonly string[]): Promise<Instrument[]> {
     const q = symbols.length === 1 || this.futures ? (this.futures ? '' : `?symbol=${encodeURIComponent(symbols[0]!)}`) : `?symbols=${encodeURIComponent(JSON.stringify(symbols))}`;
     await this.limiter.acquire({ ip: 20 });
     const res = await httpJson(`${this.deps.endpoints.restRoot}${this.apiPrefix}/exchangeInfo${q}`, { timeoutMs: this.deps.options.rest_timeout_ms });
     if (res.status !== 200) throw new Error(`${this.exchange}: exchangeInfo failed: HTTP ${res.status} ${res.text.slice(0, 200)}`);
-    const list = instrumentsFromExchangeInfo(this.exchange, res.body, symbols);
-    for (const i of list) this.instruments.set(i.symbol, i);
-    return list;
+    return instrumentsFromExchangeInfo(this.exchange, res.body, symbols);
   }
 
   async start(symbols: readonly string[], sink: MarketEventSink): Promise<void> {
@@ -148,6 +172,7 @@ export class BinanceMarketData implements MarketDataClient {
       now: () => this.deps.clock.now(),
     });
     this.conn = conn;
+    this.trading.startRefresh(this.timers, o.instrument_refresh_ms, () => this.fetchInstruments(symbols));
     let t: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => {
       t = this.timers.timeout(() => {

@@ -60,6 +60,8 @@ export const BinanceOptionsSchema = z
     /** USD-M futures only: subscribe <symbol>@forceOrder for liquidations. */
     liquidations: z.boolean().default(true),
     rest_timeout_ms: wholeNumber(100, 120_000).default(10_000),
+    /** Re-read of the pairs' trading status (halted, post-only...) every this many ms; 0 never (docs/venues.md, "Pair trading status"). */
+    instrument_refresh_ms: wholeNumber(0, 86_400_000).default(60_000),
     /** Largest plausible advance of a depth update id in one frame; beyond it: rejected, resync (docs/reliability.md). */
     max_sequence_jump: wholeNumber(1, Number.MAX_SAFE_INTEGER).default(10_000_000),
     /** Largest plausible advance of a trade id between two trades; beyond it: rejected. */

@@ -5,7 +5,7 @@
  */
 import { defineExchangePlugin, type Clock, type Logger, type PluginManifest } from '@cwts/core';
 import { type Secret } from '@cwts/core/config';
-import { RateLimiter } from '@cwts/core/adapter-kit';
+import { RateLimiter, refreshOnVenueRefusal } from '@cwts/core/adapter-kit';
 import { BinanceExecution } from './execution.js';
 import { BinanceMarketData, binanceEndpoints } from './market-data.js';
 import { resolveBinanceOptions, validateBinanceOptions } from './options.js';
@@ -30,6 +30,7 @@ export function createBinanceVenue(cfg: Readonly<Record<string, unknown>>, deps:
     instrument: (s) => marketData.instrument(s),
     ...(deps.rotationScheduler ? { rotationScheduler: deps.rotationScheduler } : {}),
   });
+  refreshOnVenueRefusal(execution, () => marketData.refreshTradingStatusSoon());
   return { marketData, execution };
 }
 

@@ -103,6 +103,10 @@ export class FakeBinance implements ConformanceVenue {
    * connected is lost, as on the real venue, which does not replay trades after a reconnect). */
   tradesDelivered = 0;
   snapshotsServed = 0;
+  /** exchangeInfo `status` per symbol (TRADING when absent); tests halt a pair by setting it. */
+  readonly pairStatus = new Map<string, string>();
+  /** New-order requests (REST and WebSocket API) received, whatever their fate. */
+  newOrderRequests = 0;
   /** WebSocket API user data stream, myTrades and account (fake-binance-ws-api.ts). */
   readonly wsApi: FakeWsApi = new FakeWsApi(this);
   private nextOrderId = 1000;
@@ -431,6 +435,7 @@ export class FakeBinance implements ConformanceVenue {
 
   /** POST /api/v3/order and the WebSocket API's order.place (signature already checked). */
   placeOrder(params: URLSearchParams, send: (s: number, o: unknown) => void, err: (s: number, c: number, m: string, h?: Record<string, string>) => void, drop: () => void): void {
+    this.newOrderRequests++;
     if (!this.books.has(params.get('symbol') ?? '')) return err(400, -1121, 'Invalid symbol.');
     const now = Date.now();
     this.orderTimes.push(now);
@@ -473,6 +478,8 @@ export class FakeBinance implements ConformanceVenue {
     const type = params.get('type');
     if (side !== 'BUY' && side !== 'SELL') return err(400, -1117, 'Invalid side.');
     if (type !== 'LIMIT' && type !== 'MARKET' && type !== 'LIMIT_MAKER') return err(400, -1116, 'Invalid orderType.');
+    // a symbol not TRADING takes no new order (cancels still work)
+    if ((this.pairStatus.get(symbol) ?? 'TRADING') !== 'TRADING') return err(400, -2010, 'Market is closed.');
     const qtyText = params.get('quantity');
     if (!qtyText) return err(400, -1102, "Mandatory parameter 'quantity' was not sent, was empty/null, or malformed.");
     const qty = parseUnits(qtyText, LOT_DEC);
@@ -532,7 +539,7 @@ export class FakeBinance implements ConformanceVenue {
       ],
       exchangeFilters: [],
       symbols: wanted.map((s) => ({
-        symbol: s, status: 'TRADING', baseAsset: s.replace(/USDT$/, ''), baseAssetPrecision: 8, quoteAsset: 'USDT', quotePrecision: 8, quoteAssetPrecision: 8,
+        symbol: s, status: this.pairStatus.get(s) ?? 'TRADING', baseAsset: s.replace(/USDT$/, ''), baseAssetPrecision: 8, quoteAsset: 'USDT', quotePrecision: 8, quoteAssetPrecision: 8,
         baseCommissionPrecision: 8, quoteCommissionPrecision: 8, orderTypes: ['LIMIT', 'LIMIT_MAKER', 'MARKET', 'STOP_LOSS_LIMIT', 'TAKE_PROFIT_LIMIT'],
         icebergAllowed: true, ocoAllowed: true, otoAllowed: true, quoteOrderQtyMarketAllowed: true, allowTrailingStop: true, cancelReplaceAllowed: true, amendAllowed: true,
         isSpotTradingAllowed: true, isMarginTradingAllowed: false,

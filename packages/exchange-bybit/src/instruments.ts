@@ -1,15 +1,22 @@
 import { defineInstrument, type Instrument } from '@cwts/core';
-import { describeSchemaError } from '@cwts/core/adapter-kit';
+import { describeSchemaError, tradingFromTable, type VenueStatusTable } from '@cwts/core/adapter-kit';
 import { z } from 'zod';
 
 export type BybitCategory = 'spot' | 'linear';
+
+/**
+ * instruments-info `status` -> ours: Trading is open; PreLaunch (pre-market auction phases we
+ * do not trade), Delivering, Settling and Closed take no new order from us. Any other word is
+ * unknown, hence closed.
+ */
+export const BYBIT_STATUS: VenueStatusTable = Object.freeze({ Trading: 'open', PreLaunch: 'closed', Delivering: 'closed', Settling: 'closed', Closed: 'closed' });
 
 const Decimal = z.string().regex(/^\d+(\.\d+)?$/, 'must be a plain decimal string');
 
 /** One entry of GET /v5/market/instruments-info (only the fields we use). */
 const InstrumentInfoSchema = z.object({
   symbol: z.string().min(1).max(64),
-  status: z.string().optional(),
+  status: z.string().max(64).optional(),
   baseCoin: z.string().min(1),
   quoteCoin: z.string().min(1),
   priceFilter: z.object({ tickSize: Decimal }),
@@ -52,6 +59,7 @@ export function instrumentsFromInstrumentsInfo(exchange: string, category: Bybit
     const lot = category === 'spot' ? (s.lotSizeFilter.basePrecision ?? s.lotSizeFilter.qtyStep) : (s.lotSizeFilter.qtyStep ?? s.lotSizeFilter.basePrecision);
     if (!lot) throw new Error(`${exchange}: ${sym} has no lotSizeFilter.${category === 'spot' ? 'basePrecision' : 'qtyStep'}`);
     const minNotional = (category === 'spot' ? s.lotSizeFilter.minOrderAmt : s.lotSizeFilter.minNotionalValue) ?? '0';
-    return defineInstrument({ exchange, symbol: sym, base: s.baseCoin, quote: s.quoteCoin, tickSize: trimDecimal(s.priceFilter.tickSize), lotSize: trimDecimal(lot), minNotional: trimDecimal(minNotional) });
+    const status = s.status !== undefined ? { trading: tradingFromTable(BYBIT_STATUS, s.status), venueStatus: s.status } : {};
+    return defineInstrument({ exchange, symbol: sym, base: s.baseCoin, quote: s.quoteCoin, tickSize: trimDecimal(s.priceFilter.tickSize), lotSize: trimDecimal(lot), minNotional: trimDecimal(minNotional), ...status });
   });
 }

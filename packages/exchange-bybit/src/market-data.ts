@@ -1,12 +1,13 @@
 import {
   type Clock,
   type Instrument,
+  type InstrumentTrading,
   type Logger,
   type MarketDataClient,
   type MarketEventSink,
 } from '@cwts/core';
-import { TimerSet, WsConnection, httpJson, type BookSync } from '@cwts/core/adapter-kit';
-import { instrumentsFromInstrumentsInfo, type BybitCategory } from './instruments.js';
+import { TimerSet, TradingStatusBoard, WsConnection, httpJson, type BookSync } from '@cwts/core/adapter-kit';
+import { BYBIT_STATUS, instrumentsFromInstrumentsInfo, type BybitCategory } from './instruments.js';
 import type { BybitOptions } from './options.js';
 import { BybitFeed, type SymbolState } from './feed.js';
 
@@ -63,6 +64,7 @@ export class BybitMarketData implements MarketDataClient {
   readonly exchange: string;
   private readonly timers = new TimerSet();
   private instruments = new Map<string, Instrument>();
+  private readonly trading: TradingStatusBoard;
   private symbols: SymbolState[] = [];
   private feed: BybitFeed | undefined;
   private conn: WsConnection | undefined;
@@ -76,6 +78,7 @@ export class BybitMarketData implements MarketDataClient {
 
   constructor(private readonly deps: BybitMarketDataDeps) {
     this.exchange = deps.exchange;
+    this.trading = new TradingStatusBoard({ exchange: deps.exchange, logger: deps.logger, now: () => deps.clock.now(), isKnownStatus: (w) => Object.hasOwn(BYBIT_STATUS, w) });
   }
 
   /** Counters for tests and the benchmark (a copy). */
@@ -89,6 +92,28 @@ export class BybitMarketData implements MarketDataClient {
   }
 
   async loadInstruments(symbols: readonly string[]): Promise<Instrument[]> {
+    const list = await this.fetchInstruments(symbols);
+    for (const i of list) this.instruments.set(i.symbol, i);
+    this.trading.note(list);
+    return list;
+  }
+
+  /** What the venue allows on `symbol` now (docs/venues.md, "Pair trading status"). */
+  tradingStatus(symbol: string): InstrumentTrading | undefined {
+    return this.trading.get(symbol);
+  }
+
+  /** The venue refused an order as not trading: re-read the status now (spaced; see TradingStatusBoard.refreshSoon). */
+  refreshTradingStatusSoon(): void {
+    this.trading.refreshSoon();
+  }
+
+  /** Re-reads the instruments' trading status now (the `instrument_refresh_ms` timer does it too). */
+  refreshTradingStatus(): Promise<void> {
+    return this.trading.refresh();
+  }
+
+  private async fetchInstruments(symbols: readonly string[]): Promise<Instrument[]> {
     const out: Instrument[] = [];
     // one request per symbol: linear's unfiltered list is paginated, and deployments name few symbols
     for (const sym of symbols) {
@@ -97,7 +122,6 @@ export class BybitMarketData implements MarketDataClient {
       if (res.status !== 200) throw new Error(`${this.exchange}: instruments-info failed: HTTP ${res.status} ${res.text.slice(0, 200)}`);
       out.push(...instrumentsFromInstrumentsInfo(this.exchange, this.category, res.body, [sym]));
     }
-    for (const i of out) this.instruments.set(i.symbol, i);
     return out;
   }
 
@@ -143,6 +167,7 @@ export class BybitMarketData implements MarketDataClient {
       now: () => this.deps.clock.now(),
     });
     this.conn = conn;
+    this.trading.startRefresh(this.timers, o.instrument_refresh_ms, () => this.fetchInstruments(symbols));
     let t: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => {
       t = this.timers.timeout(() => {

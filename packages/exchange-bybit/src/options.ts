@@ -28,6 +28,8 @@ export const BybitOptionsSchema = z
     /** Resolve start() after this long even if the first connection is not up (books stay CONNECTING). */
     start_timeout_ms: z.number().int().min(100).max(600_000),
     rest_timeout_ms: z.number().int().min(100).max(120_000),
+    /** Re-read of the pairs' trading status (halted, post-only...) every this many ms; 0 never (docs/venues.md, "Pair trading status"). */
+    instrument_refresh_ms: z.number().int().min(0).max(86_400_000),
     /** Trade ids remembered per symbol for de-duplication (linear ids are UUIDs, not ordered). */
     trade_id_memory: z.number().int().min(16).max(1_000_000),
     /** Order requests (create + cancel) per `order_limit_interval_ms`; Bybit allows 10-20/s per UID depending on category. */
@@ -60,6 +62,7 @@ export const DEFAULT_BYBIT_OPTIONS: Readonly<BybitOptions> = Object.freeze({
   reconnect_max_ms: 30_000,
   start_timeout_ms: 15_000,
   rest_timeout_ms: 10_000,
+  instrument_refresh_ms: 60_000,
   trade_id_memory: 4096,
   orders_per_interval: 10,
   order_limit_interval_ms: 1000,

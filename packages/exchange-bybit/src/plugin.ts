@@ -4,6 +4,7 @@
  * happens on import.
  */
 import { defineExchangePlugin, type Clock, type Logger, type PluginManifest } from '@cwts/core';
+import { refreshOnVenueRefusal } from '@cwts/core/adapter-kit';
 import { type Secret } from '@cwts/core/config';
 import { BybitExecution } from './execution.js';
 import { BybitMarketData, bybitEndpoints, isKnownMarket } from './market-data.js';
@@ -28,6 +29,7 @@ export function createBybitVenue(cfg: Readonly<Record<string, unknown>>, deps: {
     instrument: (s) => marketData.instrument(s),
     symbols: () => marketData.symbolsLoaded(),
   });
+  refreshOnVenueRefusal(execution, () => marketData.refreshTradingStatusSoon());
   return { marketData, execution };
 }
 

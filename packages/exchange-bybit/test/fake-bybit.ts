@@ -145,6 +145,8 @@ export class FakeBybit implements ConformanceVenue {
   readonly executions: FakeExecution[] = [];
   /** Local times (ms) at which order/create requests arrived. */
   readonly orderTimes: number[] = [];
+  /** instruments-info `status` per symbol (Trading when absent); tests halt a pair with it. */
+  readonly pairStatus = new Map<string, string>();
   /** The body of the last order/create request. */
   lastCreate: Record<string, unknown> | undefined;
   /** execution/list answers served (pages). */
@@ -649,9 +651,9 @@ export class FakeBybit implements ConformanceVenue {
     const base = symbol.replace(/USDT$/, '');
     const g = this.grid;
     if (this.category === 'spot') {
-      return { symbol, baseCoin: base, quoteCoin: 'USDT', innovation: '0', status: 'Trading', marginTrading: 'both', lotSizeFilter: { basePrecision: g.lot, quotePrecision: '0.00000001', minOrderQty: '0.000048', maxOrderQty: '71.73956243', minOrderAmt: '1', maxOrderAmt: '2000000' }, priceFilter: { tickSize: g.tick } };
+      return { symbol, baseCoin: base, quoteCoin: 'USDT', innovation: '0', status: this.pairStatus.get(symbol) ?? 'Trading', marginTrading: 'both', lotSizeFilter: { basePrecision: g.lot, quotePrecision: '0.00000001', minOrderQty: '0.000048', maxOrderQty: '71.73956243', minOrderAmt: '1', maxOrderAmt: '2000000' }, priceFilter: { tickSize: g.tick } };
     }
-    return { symbol, contractType: 'LinearPerpetual', status: 'Trading', baseCoin: base, quoteCoin: 'USDT', settleCoin: 'USDT', priceScale: String(g.tickDec), priceFilter: { minPrice: '0.10', maxPrice: '1999999.80', tickSize: g.tick }, lotSizeFilter: { maxOrderQty: '1190.000', minOrderQty: g.lot, qtyStep: g.lot, minNotionalValue: '5' } };
+    return { symbol, contractType: 'LinearPerpetual', status: this.pairStatus.get(symbol) ?? 'Trading', baseCoin: base, quoteCoin: 'USDT', settleCoin: 'USDT', priceScale: String(g.tickDec), priceFilter: { minPrice: '0.10', maxPrice: '1999999.80', tickSize: g.tick }, lotSizeFilter: { maxOrderQty: '1190.000', minOrderQty: g.lot, qtyStep: g.lot, minNotionalValue: '5' } };
   }
 
   async close(): Promise<void> {

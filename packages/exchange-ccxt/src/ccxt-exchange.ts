@@ -30,7 +30,7 @@ export interface CcxtExchange {
   markets_by_id?: Record<string, CcxtMarket[]>;
   precisionMode: number;
   has: Record<string, boolean | 'emulated' | undefined>;
-  loadMarkets(): Promise<Record<string, CcxtMarket>>;
+  loadMarkets(reload?: boolean): Promise<Record<string, CcxtMarket>>;
   watchOrderBook(symbol: string, limit?: number): Promise<CcxtBook>;
   watchTrades(symbol: string): Promise<CcxtTrade[]>;
   createOrder(symbol: string, type: string, side: string, amount: string | number, price?: string | number, params?: object): Promise<CcxtOrder>;

@@ -31,5 +31,17 @@ export function instrumentFromMarket(exchange: string, ex: Pick<CcxtExchange, 'p
     tickSize: incrementOf(ex, m.precision.price, `${exchange} ${m.id} price`),
     lotSize: incrementOf(ex, m.precision.amount, `${exchange} ${m.id} amount`),
     minNotional: minCost !== undefined && Number.isFinite(minCost) && minCost > 0 ? ex.numberToString(minCost) : '0',
+    ...ccxtTrading(m),
   });
+}
+
+/**
+ * ccxt's unified `active` flag: true is open, false closed (ccxt sets it from the venue's own
+ * status, e.g. Binance's TRADING). Anything but a boolean (ccxt leaves it undefined where the
+ * venue does not say) says nothing. ccxt has no unified post-only or cancel-only state.
+ */
+export function ccxtTrading(m: Pick<CcxtMarket, 'active'>): { trading: 'open' | 'closed'; venueStatus: string } | undefined {
+  if (m.active === true) return { trading: 'open', venueStatus: 'active' };
+  if (m.active === false) return { trading: 'closed', venueStatus: 'inactive' };
+  return undefined;
 }

@@ -18,6 +18,7 @@ import {
   type Clock,
   type FeedRejectReason,
   type Instrument,
+  type InstrumentTrading,
   type Logger,
   type MarketDataClient,
   type MarketEventSink,
@@ -28,6 +29,7 @@ import {
   FeedErrorReporter,
   TimerSet,
   TradeIdGuard,
+  TradingStatusBoard,
   TradeIdVerdict,
   levelsProblem,
   tradeProblem,
@@ -70,6 +72,7 @@ export class CcxtMarketData implements MarketDataClient {
   readonly reporter: FeedErrorReporter;
   private readonly component: string;
   private readonly timers = new TimerSet();
+  private readonly trading: TradingStatusBoard;
   private readonly instruments = new Map<string, Instrument>();
   private readonly ccxtSymbols = new Map<string, string>();
   private readonly states = new Map<string, SymbolState>();
@@ -83,6 +86,7 @@ export class CcxtMarketData implements MarketDataClient {
   constructor(private readonly deps: CcxtMarketDataDeps) {
     this.exchange = deps.exchange;
     this.component = `${deps.exchange}:market-data`;
+    this.trading = new TradingStatusBoard({ exchange: deps.exchange, logger: deps.logger, now: () => deps.clock.now(), isKnownStatus: (w) => w === 'active' || w === 'inactive' });
     this.reporter = new FeedErrorReporter({ exchange: deps.exchange, component: this.component, sink: () => this.sink, now: () => deps.clock.now() });
   }
 
@@ -101,22 +105,44 @@ export class CcxtMarketData implements MarketDataClient {
 
   async loadInstruments(symbols: readonly string[]): Promise<Instrument[]> {
     const ex = await this.deps.ccxt();
-    const markets = await ex.loadMarkets();
+    const found = this.marketsOf(ex, await ex.loadMarkets(), symbols);
     const out: Instrument[] = [];
-    for (const s of symbols) {
-      const m: CcxtMarket | undefined = findMarket(ex, markets, s);
-      if (!m) throw new Error(`${this.exchange}: ccxt ${ex.id} has no market ${s}`);
-      const i = instrumentFromMarket(this.exchange, ex, m);
+    for (const { m, i } of found) {
       this.instruments.set(i.symbol, i);
       this.ccxtSymbols.set(i.symbol, m.symbol);
       out.push(i);
     }
+    this.trading.note(out);
     return out;
+  }
+
+  private marketsOf(ex: CcxtExchange, markets: Record<string, CcxtMarket>, symbols: readonly string[]): { m: CcxtMarket; i: Instrument }[] {
+    return symbols.map((s) => {
+      const m: CcxtMarket | undefined = findMarket(ex, markets, s);
+      if (!m) throw new Error(`${this.exchange}: ccxt ${ex.id} has no market ${s}`);
+      return { m, i: instrumentFromMarket(this.exchange, ex, m) };
+    });
+  }
+
+  /** What the venue allows on `symbol` now, from ccxt's `active` (docs/venues.md, "Pair trading status"). */
+  tradingStatus(symbol: string): InstrumentTrading | undefined {
+    return this.trading.get(symbol);
+  }
+
+  /** The venue refused an order as not trading: re-read the status now (spaced; see TradingStatusBoard.refreshSoon). */
+  refreshTradingStatusSoon(): void {
+    this.trading.refreshSoon();
+  }
+
+  /** Re-reads the markets (ccxt loadMarkets(true)) and their `active` flag now; the `instrument_refresh_ms` timer does it too. */
+  refreshTradingStatus(): Promise<void> {
+    return this.trading.refresh();
   }
 
   async start(symbols: readonly string[], sink: MarketEventSink): Promise<void> {
     const ex = await this.deps.ccxt();
     this.attach(ex, sink);
+    this.trading.startRefresh(this.timers, this.deps.options.instrument_refresh_ms, async () => this.marketsOf(ex, await ex.loadMarkets(true), symbols).map((x) => x.i));
     for (const s of symbols) {
       let i = this.instruments.get(s);
       if (!i) [i] = await this.loadInstruments([s]);

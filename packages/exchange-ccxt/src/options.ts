@@ -23,6 +23,8 @@ export const CcxtOptionsSchema = z
     /** How often open orders are polled for fills and cancels (ccxt fetchOrder). */
     poll_interval_ms: z.number().int().min(50).max(600_000).default(1000),
     rest_timeout_ms: z.number().int().min(100).max(120_000).default(10_000),
+    /** Re-read of the pairs' trading status (halted, post-only...) every this many ms; 0 never (docs/venues.md, "Pair trading status"). */
+    instrument_refresh_ms: z.number().int().min(0).max(86_400_000).default(60_000),
     /** Passed to the ccxt exchange's `options` as is (venue-specific ccxt settings). */
     ccxt_options: z.record(z.string(), z.unknown()).default({}),
   })

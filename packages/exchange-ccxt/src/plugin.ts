@@ -4,6 +4,7 @@
  * Nothing is loaded on import: ccxt is imported when the venue first needs it.
  */
 import { defineExchangePlugin, type Clock, type Logger, type PluginManifest } from '@cwts/core';
+import { refreshOnVenueRefusal } from '@cwts/core/adapter-kit';
 import { type Secret } from '@cwts/core/config';
 import { createCcxtExchange, type CcxtExchange } from './ccxt-exchange.js';
 import { CcxtExecution } from './execution.js';
@@ -49,6 +50,7 @@ export function createCcxtVenue(cfg: Readonly<Record<string, unknown>>, deps: { 
     instrument: (s) => marketData.instrument(s),
     ccxtSymbol: (s) => marketData.ccxtSymbol(s),
   });
+  refreshOnVenueRefusal(execution, () => marketData.refreshTradingStatusSoon());
   return { marketData, execution, ccxt };
 }
 

@@ -1,4 +1,5 @@
-import { defineInstrument, type Instrument } from '@cwts/core';
+import { defineInstrument, type Instrument, type InstrumentTrading } from '@cwts/core';
+import { tradingFromTable, type VenueStatusTable } from '@cwts/core/adapter-kit';
 import { z } from 'zod';
 
 /** Coinbase sends increments like "0.01000000"; keep the canonical form. */
@@ -18,8 +19,43 @@ const ProductSchema = z.object({
   base_currency_id: z.string().optional(),
   quote_currency_id: z.string().optional(),
   quote_min_size: decimal.optional(),
-  status: z.string().optional(),
+  status: z.string().max(64).optional(),
+  is_disabled: z.boolean().optional(),
+  trading_disabled: z.boolean().optional(),
+  cancel_only: z.boolean().optional(),
+  post_only: z.boolean().optional(),
+  limit_only: z.boolean().optional(),
 });
+
+/** A product's `status` word -> ours (before its mode flags). Any other word is unknown, hence closed. */
+export const COINBASE_STATUS: VenueStatusTable = Object.freeze({ online: 'open', offline: 'closed', delisted: 'closed', internal: 'closed' });
+
+/**
+ * A product's trading status: `is_disabled` or `trading_disabled` close it; otherwise its
+ * `status` word (online, or a closed one; unknown: closed), narrowed by the mode flags
+ * `cancel_only` > `post_only` > `limit_only` (the most restrictive wins). `venueStatus` is the
+ * status word with the flags that are set ("online+post_only"), for the logs.
+ */
+export function coinbaseTrading(p: { status?: string | undefined; is_disabled?: boolean | undefined; trading_disabled?: boolean | undefined; cancel_only?: boolean | undefined; post_only?: boolean | undefined; limit_only?: boolean | undefined }): { trading: InstrumentTrading; venueStatus: string } | undefined {
+  const flags = (['is_disabled', 'trading_disabled', 'cancel_only', 'post_only', 'limit_only'] as const).filter((f) => p[f] === true);
+  if (p.status === undefined && flags.length === 0) return undefined;
+  const venueStatus = [p.status ?? '', ...flags].filter((x) => x !== '').join('+');
+  const base = tradingFromTable(COINBASE_STATUS, p.status) ?? 'open';
+  let trading: InstrumentTrading = base;
+  if (base === 'open') {
+    if (p.is_disabled === true || p.trading_disabled === true) trading = 'closed';
+    else if (p.cancel_only === true) trading = 'cancel_only';
+    else if (p.post_only === true) trading = 'post_only';
+    else if (p.limit_only === true) trading = 'limit_only';
+  }
+  return { trading, venueStatus };
+}
+
+/** Whether a venueStatus from coinbaseTrading starts with a status word we know. */
+export const isKnownCoinbaseStatus = (venueStatus: string): boolean => {
+  const word = venueStatus.split('+')[0]!;
+  return Object.hasOwn(COINBASE_STATUS, word) || ['is_disabled', 'trading_disabled', 'cancel_only', 'post_only', 'limit_only'].includes(word);
+};
 const ProductsSchema = z.object({ products: z.array(z.unknown()).max(100_000) });
 
 /**
@@ -43,6 +79,7 @@ export function instrumentsFromProducts(exchange: string, body: unknown, symbols
     return defineInstrument({
       exchange, symbol: sym, base: p.base_currency_id || b || sym, quote: p.quote_currency_id || q || '',
       tickSize: trimDecimal(p.price_increment), lotSize: trimDecimal(p.base_increment), minNotional: trimDecimal(p.quote_min_size ?? '0'),
+      ...coinbaseTrading(p),
     });
   });
 }

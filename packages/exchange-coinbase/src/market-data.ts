@@ -1,7 +1,7 @@
-import { type Clock, type Instrument, type Logger, type MarketDataClient, type MarketEventSink } from '@cwts/core';
-import { RateLimiter, TimerSet, WsConnection, httpJson, type BookSync } from '@cwts/core/adapter-kit';
+import { type Clock, type Instrument, type InstrumentTrading, type Logger, type MarketDataClient, type MarketEventSink } from '@cwts/core';
+import { RateLimiter, TimerSet, TradingStatusBoard, WsConnection, httpJson, type BookSync } from '@cwts/core/adapter-kit';
 import { CoinbaseFeed, type FeedProduct } from './feed.js';
-import { instrumentsFromProducts } from './instruments.js';
+import { instrumentsFromProducts, isKnownCoinbaseStatus } from './instruments.js';
 import type { CoinbaseOptions } from './options.js';
 
 export interface CoinbaseEndpoints {
@@ -45,6 +45,7 @@ export class CoinbaseMarketData implements MarketDataClient {
   private readonly timers = new TimerSet();
   private readonly limiter: RateLimiter;
   private instruments = new Map<string, Instrument>();
+  private readonly trading: TradingStatusBoard;
   private feed: CoinbaseFeed | undefined;
   private conn: WsConnection | undefined;
   private sink: MarketEventSink | undefined;
@@ -59,6 +60,7 @@ export class CoinbaseMarketData implements MarketDataClient {
   constructor(private readonly deps: CoinbaseMarketDataDeps) {
     this.exchange = deps.exchange;
     this.component = `${deps.exchange}:market-data`;
+    this.trading = new TradingStatusBoard({ exchange: deps.exchange, logger: deps.logger, now: () => deps.clock.now(), isKnownStatus: isKnownCoinbaseStatus });
     this.limiter = deps.limiter ?? new RateLimiter([{ name: 'ip', limit: deps.options.rest_requests_per_second, intervalMs: 1000 }], () => deps.clock.now(), this.timers);
   }
 
@@ -69,13 +71,33 @@ export class CoinbaseMarketData implements MarketDataClient {
   }
 
   async loadInstruments(symbols: readonly string[]): Promise<Instrument[]> {
+    const list = await this.fetchInstruments(symbols);
+    for (const i of list) this.instruments.set(i.symbol, i);
+    this.trading.note(list);
+    return list;
+  }
+
+  /** What the venue allows on `symbol` now (docs/venues.md, "Pair trading status"). */
+  tradingStatus(symbol: string): InstrumentTrading | undefined {
+    return this.trading.get(symbol);
+  }
+
+  /** The venue refused an order as not trading: re-read the status now (spaced; see TradingStatusBoard.refreshSoon). */
+  refreshTradingStatusSoon(): void {
+    this.trading.refreshSoon();
+  }
+
+  /** Re-reads the products' trading status now (the `instrument_refresh_ms` timer does it too). */
+  refreshTradingStatus(): Promise<void> {
+    return this.trading.refresh();
+  }
+
+  private async fetchInstruments(symbols: readonly string[]): Promise<Instrument[]> {
     await this.limiter.acquire({ ip: 1 });
     const q = symbols.map((s) => `product_ids=${encodeURIComponent(s)}`).join('&');
     const res = await httpJson(`${this.deps.endpoints.restRoot}/api/v3/brokerage/market/products?${q}`, { timeoutMs: this.deps.options.rest_timeout_ms });
     if (res.status !== 200) throw new Error(`${this.exchange}: products request failed: HTTP ${res.status} ${res.text.slice(0, 200)}`);
-    const list = instrumentsFromProducts(this.exchange, res.body, symbols);
-    for (const i of list) this.instruments.set(i.symbol, i);
-    return list;
+    return instrumentsFromProducts(this.exchange, res.body, symbols);
   }
 
   async start(symbols: readonly string[], sink: MarketEventSink): Promise<void> {
@@ -113,6 +135,7 @@ export class CoinbaseMarketData implements MarketDataClient {
       now: () => this.deps.clock.now(),
     });
     this.conn = conn;
+    this.trading.startRefresh(this.timers, o.instrument_refresh_ms, () => this.fetchInstruments(symbols));
     let t: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => {
       t = this.timers.timeout(() => {

@@ -25,6 +25,8 @@ export const CoinbaseOptionsSchema = z
     /** Public REST requests per second (Coinbase: 10/s per IP on public endpoints). */
     rest_requests_per_second: z.number().int().min(1).max(10_000),
     rest_timeout_ms: ms(100, 120_000),
+    /** Re-read of the pairs' trading status (halted, post-only...) every this many ms; 0 never (docs/venues.md, "Pair trading status"). */
+    instrument_refresh_ms: ms(0, 86_400_000),
     /** JWT lifetime; Coinbase rejects tokens older than 2 minutes. */
     jwt_ttl_s: z.number().int().min(10).max(120),
     /** Order requests (create + cancel) per window; they also count against the private limit. */
@@ -52,6 +54,7 @@ export const DEFAULT_COINBASE_OPTIONS: Readonly<CoinbaseOptions> = Object.freeze
   start_timeout_ms: 15_000,
   rest_requests_per_second: 10,
   rest_timeout_ms: 10_000,
+  instrument_refresh_ms: 60_000,
   jwt_ttl_s: 120,
   orders_per_interval: 15,
   order_limit_interval_ms: 1000,

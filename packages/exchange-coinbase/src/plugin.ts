@@ -5,7 +5,7 @@
  */
 import { defineExchangePlugin, type Clock, type Logger, type PluginManifest } from '@cwts/core';
 import { type Secret } from '@cwts/core/config';
-import { PolledExecutionClient, RateLimiter } from '@cwts/core/adapter-kit';
+import { PolledExecutionClient, RateLimiter, refreshOnVenueRefusal } from '@cwts/core/adapter-kit';
 import { CoinbaseOrderDriver } from './execution.js';
 import { coinbasePrivateKey, signCoinbaseJwt } from './jwt.js';
 import { CoinbaseMarketData, coinbaseEndpoints } from './market-data.js';
@@ -57,6 +57,7 @@ export function createCoinbaseVenue(cfg: Readonly<Record<string, unknown>>, deps
     unknownOrderGraceMs: 120_000 + 5000, instrument, symbols: () => marketData.symbolsLoaded(),
     ...(userStream ? { stream: userStream } : {}),
   });
+  refreshOnVenueRefusal(execution, () => marketData.refreshTradingStatusSoon());
   return { marketData, execution, ...(userStream ? { userStream } : {}) };
 }
 

@@ -101,6 +101,8 @@ export class FakeCoinbase implements ConformanceVenue {
   /** Trades published while at least one connection had market_trades subscribed, or later. */
   tradesPublished = 0;
   subscribeMessages: Record<string, unknown>[] = [];
+  /** Status fields per product merged into the products answer (`status`, `post_only`, `trading_disabled`...); tests halt a pair with it. */
+  readonly productStatus = new Map<string, Record<string, unknown>>();
   /** Connections the server closed for not subscribing in time. */
   subscribeTimeouts = 0;
   authFailures = 0;
@@ -175,7 +177,7 @@ export class FakeCoinbase implements ConformanceVenue {
       const ids = wanted.length > 0 ? wanted.filter((w) => this.books.has(w)) : [...this.books.keys()];
       const products = ids.map((id) => {
         const [base, quote] = id.split('-');
-        return { product_id: id, price: '65000.00', price_increment: '0.01', base_increment: '0.00000001', quote_increment: '0.01', quote_min_size: '1', base_min_size: '0.00000001', base_currency_id: base, quote_currency_id: quote, status: 'online', product_type: 'SPOT' };
+        return { product_id: id, price: '65000.00', price_increment: '0.01', base_increment: '0.00000001', quote_increment: '0.01', quote_min_size: '1', base_min_size: '0.00000001', base_currency_id: base, quote_currency_id: quote, status: 'online', product_type: 'SPOT', is_disabled: false, trading_disabled: false, cancel_only: false, post_only: false, limit_only: false, ...this.productStatus.get(id) };
       });
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ products, num_products: products.length }));

@@ -1,4 +1,5 @@
 import { defineInstrument, type Instrument } from '@cwts/core';
+import { tradingFromTable, type VenueStatusTable } from '@cwts/core/adapter-kit';
 import { z } from 'zod';
 import { krakenPrecision, type KrakenPrecision } from './checksum.js';
 
@@ -7,7 +8,7 @@ const PairSchema = z.object({
   symbol: z.string().min(3).max(40),
   base: z.string().min(1).max(20),
   quote: z.string().min(1).max(20),
-  status: z.string().optional(),
+  status: z.string().max(64).optional(),
   price_precision: z.number().int().min(0).max(18),
   qty_precision: z.number().int().min(0).max(18),
   price_increment: z.number().positive(),
@@ -20,6 +21,16 @@ export const InstrumentSnapshotSchema = z.object({
   channel: z.literal('instrument'),
   type: z.enum(['snapshot', 'update']),
   data: z.object({ pairs: z.array(z.unknown()) }),
+});
+
+/**
+ * The `instrument` channel's pair `status` -> ours: online, the restricted modes (cancel_only,
+ * post_only, limit_only, reduce_only), and the closed ones (delisted, maintenance,
+ * work_in_progress). Any other word is unknown, hence closed.
+ */
+export const KRAKEN_STATUS: VenueStatusTable = Object.freeze({
+  online: 'open', cancel_only: 'cancel_only', post_only: 'post_only', limit_only: 'limit_only', reduce_only: 'reduce_only',
+  delisted: 'closed', maintenance: 'closed', work_in_progress: 'closed',
 });
 
 export interface KrakenInstrument {
@@ -69,6 +80,7 @@ export function instrumentsFromPairs(exchange: string, pairs: readonly unknown[]
       tickSize: numberToDecimal(p.price_increment, p.price_precision),
       lotSize: numberToDecimal(p.qty_increment, p.qty_precision),
       minNotional: p.cost_min === undefined ? '0' : typeof p.cost_min === 'string' ? p.cost_min : numberToDecimal(p.cost_min, 12),
+      ...(p.status !== undefined ? { trading: tradingFromTable(KRAKEN_STATUS, p.status), venueStatus: p.status } : {}),
     });
     return { instrument, precision: krakenPrecision(instrument, p.price_precision, p.qty_precision) };
   });

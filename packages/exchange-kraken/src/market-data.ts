@@ -1,14 +1,15 @@
 import {
   type Clock,
   type Instrument,
+  type InstrumentTrading,
   type Logger,
   type MarketDataClient,
   type MarketEventSink,
 } from '@cwts/core';
-import { TimerSet, WsConnection, type BookSync } from '@cwts/core/adapter-kit';
+import { TimerSet, TradingStatusBoard, WsConnection, type BookSync } from '@cwts/core/adapter-kit';
 import WebSocket from 'ws';
 import { KrakenFeed, type FeedSymbol } from './feed.js';
-import { InstrumentSnapshotSchema, instrumentsFromPairs, type KrakenInstrument } from './instruments.js';
+import { InstrumentSnapshotSchema, KRAKEN_STATUS, instrumentsFromPairs, type KrakenInstrument } from './instruments.js';
 import type { KrakenOptions } from './options.js';
 
 type SymbolState = FeedSymbol;
@@ -34,6 +35,7 @@ export class KrakenMarketData implements MarketDataClient {
   readonly exchange: string;
   private readonly timers = new TimerSet();
   private instruments = new Map<string, KrakenInstrument>();
+  private readonly trading: TradingStatusBoard;
   private symbols: SymbolState[] = [];
   private feed: KrakenFeed | undefined;
   private conn: WsConnection | undefined;
@@ -47,6 +49,7 @@ export class KrakenMarketData implements MarketDataClient {
   constructor(private readonly deps: KrakenMarketDataDeps) {
     this.exchange = deps.exchange;
     this.component = `${deps.exchange}:market-data`;
+    this.trading = new TradingStatusBoard({ exchange: deps.exchange, logger: deps.logger, now: () => deps.clock.now(), isKnownStatus: (w) => Object.hasOwn(KRAKEN_STATUS, w) });
   }
 
   /** Reads the `instrument` channel snapshot on a short-lived connection. */
@@ -54,7 +57,24 @@ export class KrakenMarketData implements MarketDataClient {
     const pairs = await this.instrumentPairs();
     const list = instrumentsFromPairs(this.exchange, pairs, symbols);
     for (const k of list) this.instruments.set(k.instrument.symbol, k);
-    return list.map((k) => k.instrument);
+    const instruments = list.map((k) => k.instrument);
+    this.trading.note(instruments);
+    return instruments;
+  }
+
+  /** What the venue allows on `symbol` now (docs/venues.md, "Pair trading status"). */
+  tradingStatus(symbol: string): InstrumentTrading | undefined {
+    return this.trading.get(symbol);
+  }
+
+  /** The venue refused an order as not trading: re-read the status now (spaced; see TradingStatusBoard.refreshSoon). */
+  refreshTradingStatusSoon(): void {
+    this.trading.refreshSoon();
+  }
+
+  /** Re-reads the pairs' trading status now (the `instrument_refresh_ms` timer does it too). */
+  refreshTradingStatus(): Promise<void> {
+    return this.trading.refresh();
   }
 
   private instrumentPairs(): Promise<unknown[]> {
@@ -135,6 +155,8 @@ export class KrakenMarketData implements MarketDataClient {
       now: () => this.deps.clock.now(),
     });
     this.conn = conn;
+    // a fresh instrument snapshot on a short-lived connection, as at load (the book connection stays as it is)
+    this.trading.startRefresh(this.timers, o.instrument_refresh_ms, async () => instrumentsFromPairs(this.exchange, await this.instrumentPairs(), symbols).map((k) => k.instrument));
     let t: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => {
       t = this.timers.timeout(() => {

@@ -42,6 +42,8 @@ export const KrakenOptionsSchema = z
     /** How often working orders are polled for fills and final states (one QueryOrders call each time). */
     poll_interval_ms: z.number().int().min(20).max(600_000).default(3000),
     rest_timeout_ms: z.number().int().min(100).max(120_000).default(10_000),
+    /** Re-read of the pairs' trading status (halted, post-only...) every this many ms; 0 never (docs/venues.md, "Pair trading status"). */
+    instrument_refresh_ms: z.number().int().min(0).max(86_400_000).default(60_000),
     /** AddOrder `deadline`: Kraken drops the request after this (2-60 s), so a lost answer is final after it. */
     order_deadline_ms: z.number().int().min(2000).max(60_000).default(10_000),
     ...KrakenExecutionsOptionsShape,

@@ -5,7 +5,7 @@
  */
 import { defineExchangePlugin, type Clock, type Logger, type PluginManifest } from '@cwts/core';
 import { type Secret } from '@cwts/core/config';
-import { PolledExecutionClient } from '@cwts/core/adapter-kit';
+import { PolledExecutionClient, refreshOnVenueRefusal } from '@cwts/core/adapter-kit';
 import { KrakenOrderDriver } from './execution.js';
 import { KrakenExecutionsParser } from './executions-parse.js';
 import { KrakenExecutionStream } from './executions-stream.js';
@@ -48,6 +48,7 @@ export function createKrakenVenue(cfg: Readonly<Record<string, unknown>>, deps: 
     unknownOrderGraceMs: options.order_deadline_ms + 5000, instrument, symbols,
     ...(executionsStream ? { stream: executionsStream } : {}),
   });
+  refreshOnVenueRefusal(execution, () => marketData.refreshTradingStatusSoon());
   return { marketData, execution, ...(executionsStream ? { executionsStream } : {}) };
 }
 

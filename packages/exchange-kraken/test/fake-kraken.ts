@@ -143,6 +143,8 @@ export class FakeKraken implements ConformanceVenue {
 
   /** The private REST half (orders, trades, balances): fake-kraken-account.ts. */
   account: FakeKrakenAccount | undefined;
+  /** Pair `status` in the instrument channel per symbol (online when absent); tests halt a pair with it. */
+  readonly pairStatus = new Map<string, string>();
 
   static async start(opts: { seed?: number; heartbeatMs?: number; pairs?: PairSpec[]; apiKey?: string; apiSecret?: string } = {}): Promise<FakeKraken> {
     const account = opts.apiKey && opts.apiSecret ? new FakeKrakenAccount(opts.apiKey, opts.apiSecret) : undefined;
@@ -503,7 +505,7 @@ export class FakeKraken implements ConformanceVenue {
       symbol: s.symbol,
       base: s.base,
       quote: s.quote,
-      status: 'online',
+      status: this.pairStatus.get(s.symbol) ?? 'online',
       qty_precision: s.qtyPrecision,
       qty_increment: 10 ** -s.qtyPrecision,
       price_precision: s.pricePrecision,

@@ -20,3 +20,4 @@ export * from './snapshot-schema.js';
 export * from './fees.js';
 export * from './frame-harness.js';
 export * from './polled-execution.js';
+export * from './trading-status.js';

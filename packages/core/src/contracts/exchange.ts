@@ -1,4 +1,5 @@
 import type { Instrument } from '../domain/instrument.js';
+import type { InstrumentTrading } from '../domain/trading-status.js';
 import type { FeedStatusEvent, MarketEvent } from '../domain/events.js';
 import type { ExecutionReport, Order, OrderStatus } from '../domain/orders.js';
 
@@ -71,6 +72,12 @@ export interface MarketDataClient {
   stop(): Promise<void>;
   /** Recorded sources only: the damage found in the recording so far (final after end of stream). */
   recordingIntegrity?(): RecordingIntegrity | undefined;
+  /**
+   * Optional: what the venue allows on `symbol` now (refreshed while running), undefined when
+   * unknown. The engine refuses a new order the venue would refuse (VENUE_NOT_TRADING) before it
+   * is sent; without this method the instrument's load-time `trading` applies. O(1), no I/O.
+   */
+  tradingStatus?(symbol: string): InstrumentTrading | undefined;
 }
 
 export type TradingAvailability = { canTrade: true } | { canTrade: false; reason: string };

@@ -2,3 +2,4 @@ export * from './instrument.js';
 export * from './events.js';
 export * from './orders.js';
 export * from './signal.js';
+export * from './trading-status.js';

@@ -6,6 +6,8 @@
  * string arithmetic (never through a float) so "0.1" + "0.2" can never become 0.30000000000000004.
  */
 
+import type { InstrumentTrading } from './trading-status.js';
+
 export interface Instrument {
   /** Venue name as used in config, e.g. "binance", "sim". */
   readonly exchange: string;
@@ -22,6 +24,14 @@ export interface Instrument {
   /** Scaled representation used for the conversions below. */
   readonly priceScale: DecimalScale;
   readonly qtyScale: DecimalScale;
+  /**
+   * What the venue allowed on this instrument when it was loaded (absent: the venue did not say,
+   * treated as open). The live value, refreshed while running, comes from
+   * MarketDataClient.tradingStatus; see docs/venues.md, "Pair trading status".
+   */
+  readonly trading?: InstrumentTrading;
+  /** The venue's own status word behind `trading` ("HALT", "post_only", "cancel_only"...), for logs. */
+  readonly venueStatus?: string;
 }
 
 /** A decimal increment as mantissa x 10^-exponent (tick "0.05" -> mantissa 5, exponent 2). */
@@ -114,6 +124,8 @@ export interface InstrumentSpec {
   tickSize: string;
   lotSize: string;
   minNotional?: string;
+  trading?: InstrumentTrading;
+  venueStatus?: string;
 }
 
 export function defineInstrument(spec: InstrumentSpec): Instrument {
@@ -127,6 +139,8 @@ export function defineInstrument(spec: InstrumentSpec): Instrument {
     minNotional: spec.minNotional ?? '0',
     priceScale: decimalScale(spec.tickSize),
     qtyScale: decimalScale(spec.lotSize),
+    ...(spec.trading !== undefined ? { trading: spec.trading } : {}),
+    ...(spec.venueStatus !== undefined ? { venueStatus: spec.venueStatus } : {}),
   });
 }
 

@@ -5,6 +5,7 @@ import type { ExecutionClient, FeedReject, MarketDataClient, MarketEventSink } f
 import type { BookView, Detector, PersistedState, DetectorContext, OrderRouter, RiskCheck, RiskContext, RouterHost, Strategy, StrategyContext, SubmitResult } from '../contracts/trading.js';
 import type { FeedStatusEvent, MarketEvent } from '../domain/events.js';
 import { instrumentKey, type Instrument } from '../domain/instrument.js';
+import { tradingRefusal } from '../domain/trading-status.js';
 import type { ExecutionReport, Order, OrderIntent, RejectReason } from '../domain/orders.js';
 import type { Signal } from '../domain/signal.js';
 import type { Logger } from '../observability/logger.js';
@@ -417,6 +418,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     if (!venue || !instrument) return reject('INVALID_ORDER', `unknown instrument ${intent.exchange}:${intent.symbol}`);
     const avail = venue.execution.availability();
     if (!avail.canTrade) return reject('NO_CREDENTIALS', `${intent.exchange}: ${avail.reason}`);
+    const closed = tradingRefusal(venue.marketData.tradingStatus?.(intent.symbol) ?? instrument.trading, intent); if (closed !== undefined) return reject('VENUE_NOT_TRADING', `${intent.exchange}: ${closed}`); // docs/venues.md, "Pair trading status"
     if (!Number.isSafeInteger(intent.qty) || intent.qty <= 0) return reject('INVALID_ORDER', `quantity must be a positive whole number of lots, got ${intent.qty}`);
     if (intent.type === 'limit' && (!Number.isSafeInteger(intent.price) || intent.price! <= 0)) return reject('INVALID_ORDER', `limit price must be a positive whole number of ticks, got ${intent.price}`);
     const rec = this.books.get(intent.exchange, intent.symbol);

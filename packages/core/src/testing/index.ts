@@ -8,3 +8,4 @@ export { GuardedWorker, type GuardedModuleRef, type GuardedResult } from './guar
 export { hostileCases, foreignFrames, judge, describeMalformedInput, type HostileCase, type HostileExpectation, type MalformedInputOptions } from './malformed-input.js';
 export { startAppRun, stopAppRun, getJson, counterSum, scrapeUntil, type AppRun, type StartAppRunOptions } from './app-run.js';
 export { bruteForceRoute, venueOptions, type BruteForceResult } from '../routing/brute-force.js';
+export { describePairTradingStatus, type PairStatusCase, type PairStatusVenue, type PairStatusEngine, type PairStatusSuiteOptions } from './pair-status.js';

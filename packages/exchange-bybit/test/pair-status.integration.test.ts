@@ -1,0 +1,58 @@
+/**
+ * Pair trading status against the local Bybit v5 server (docs/venues.md, "Pair trading status"):
+ * instruments-info `status` (Closed at load, a halt after start seen by the re-read), on spot
+ * and linear. Bybit has no post-only instrument status, so that case is skipped. Plus the mapping.
+ */
+import { describe, expect, it } from 'vitest';
+import { SystemClock } from '@cwts/core';
+import { Secret } from '@cwts/core/config';
+import { Engine } from '@cwts/core/engine';
+import { describePairTradingStatus, type PairStatusCase } from '@cwts/core/testing';
+import { createBybitVenue } from '../src/index.js';
+import { instrumentsFromInstrumentsInfo } from '../src/instruments.js';
+import { FakeBybit } from './fake-bybit.js';
+
+const KEY = 'test-api-key-not-real';
+const SECRET = 'test-api-secret-not-real';
+const SYM = 'BTCUSDT';
+
+for (const category of ['spot', 'linear'] as const) {
+  const WORD: Record<PairStatusCase, string> = { open: 'Trading', closed: category === 'spot' ? 'Closed' : 'Delivering', post_only: 'Trading' };
+  describePairTradingStatus(`bybit ${category}`, {
+    exchange: 'bybit',
+    symbol: SYM,
+    noPostOnly: 'Bybit instruments have no post-only status (instruments-info status is Trading or a closed state)',
+    noRefusalCase: 'no Bybit retCode is mapped to VENUE_NOT_TRADING in errors.ts yet',
+    async start(initial, logger) {
+      const fake = await FakeBybit.start({ category, apiKey: KEY, apiSecret: SECRET });
+      fake.pairStatus.set(SYM, WORD[initial]);
+      const v = createBybitVenue(
+        { api_url: fake.wsUrl, rest_url: fake.restUrl, market: category === 'linear' ? 'usdm' : 'spot', api_key: new Secret(KEY), api_secret: new Secret(SECRET), options: { poll_interval_ms: 50, instrument_refresh_ms: 0, query_requests_per_second: 1000 } },
+        { exchange: 'bybit', clock: new SystemClock(), logger },
+      );
+      return {
+        marketData: v.marketData,
+        execution: v.execution,
+        ordersReceived: () => fake.orderTimes.length,
+        setStatus: (s) => void fake.pairStatus.set(SYM, WORD[s]),
+        pump: () => fake.step(SYM, 1),
+        close: () => fake.close(),
+      };
+    },
+    engine: (v, deps) => new Engine({ clock: new SystemClock(), ...deps, watchdog: false, venues: [{ name: 'bybit', symbols: [SYM], marketData: v.marketData, execution: v.execution }] }),
+  });
+}
+
+describe('Bybit instruments-info status mapping', () => {
+  const body = (status?: string) => ({ retCode: 0, result: { list: [{ symbol: SYM, ...(status !== undefined ? { status } : {}), baseCoin: 'BTC', quoteCoin: 'USDT', priceFilter: { tickSize: '0.1' }, lotSizeFilter: { qtyStep: '0.001' } }] } });
+  const map = (status?: string) => instrumentsFromInstrumentsInfo('bybit', 'linear', body(status), [SYM])[0]!;
+  it('Trading is open; PreLaunch, Delivering, Settling and Closed are closed', () => {
+    expect(map('Trading')).toMatchObject({ trading: 'open', venueStatus: 'Trading' });
+    for (const w of ['PreLaunch', 'Delivering', 'Settling', 'Closed']) expect(map(w).trading, w).toBe('closed');
+  });
+  it('an unknown word is closed (the words are case-sensitive); no status says nothing', () => {
+    expect(map('Suspended')).toMatchObject({ trading: 'closed', venueStatus: 'Suspended' });
+    expect(map('trading').trading).toBe('closed');
+    expect(map(undefined).trading).toBeUndefined();
+  });
+});
