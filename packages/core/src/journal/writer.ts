@@ -1,6 +1,7 @@
 import type { Database as Db, Statement } from 'better-sqlite3';
 
 import { journalStringify } from './json.js';
+import { BodyEncoder } from './record-body.js';
 import type { JournalRecord } from './records.js';
 
 /** What the writer commits: the engine's records, plus the meta rows the store itself keeps. */
@@ -15,6 +16,7 @@ export class JournalWriter {
   private nextSeq: number;
   private readonly stmts: Record<string, Statement>;
   private readonly commitTx: (recs: readonly QueuedRecord[]) => void;
+  private readonly body = new BodyEncoder();
 
   constructor(db: Db) {
     this.nextSeq = maxSeq(db) + 1;
@@ -40,14 +42,14 @@ export class JournalWriter {
     switch (rec.t) {
       case 'order': {
         const o = rec.order;
-        s.insertOrder!.run(o.clientOrderId, seq, o.exchange, o.symbol, o.side, o.type, o.price ?? null, o.qty, o.tif, o.source, o.status, o.filledQty, o.feeAtoms.toString(), o.venueOrderId ?? null, o.createdTs, o.updatedTs, journalStringify(o));
+        s.insertOrder!.run(o.clientOrderId, seq, o.exchange, o.symbol, o.side, o.type, o.price ?? null, o.qty, o.tif, o.source, o.status, o.filledQty, atomsText(o.feeAtoms), o.venueOrderId ?? null, o.createdTs, o.updatedTs, this.body.order(o));
         break;
       }
       case 'report': {
         const r = rec.report;
-        s.insertReport!.run(seq, r.clientOrderId, r.exchange, r.kind, rec.order.status, r.ts, rec.ts, journalStringify({ ...r, feeAsset: rec.feeAsset }));
-        s.updateOrder!.run(rec.order.status, rec.order.filledQty, rec.order.feeAtoms.toString(), rec.order.venueOrderId ?? null, rec.ts, r.clientOrderId);
-        if (r.kind === 'fill') s.insertFill!.run(seq, r.exchange, r.symbol, r.clientOrderId, r.tradeId ?? null, r.side, r.lastPrice, r.lastQty, r.feeAtoms.toString(), rec.feeAsset, r.liquidity ?? null, r.ts, rec.ts);
+        s.insertReport!.run(seq, r.clientOrderId, r.exchange, r.kind, rec.order.status, r.ts, rec.ts, this.body.report(r, rec.feeAsset));
+        s.updateOrder!.run(rec.order.status, rec.order.filledQty, atomsText(rec.order.feeAtoms), rec.order.venueOrderId ?? null, rec.ts, r.clientOrderId);
+        if (r.kind === 'fill') s.insertFill!.run(seq, r.exchange, r.symbol, r.clientOrderId, r.tradeId ?? null, r.side, r.lastPrice, r.lastQty, atomsText(r.feeAtoms), rec.feeAsset, r.liquidity ?? null, r.ts, rec.ts);
         break;
       }
       case 'risk':
@@ -84,12 +86,12 @@ export class JournalWriter {
 function prepareAll(db: Db): Record<string, Statement> {
   return {
     insertOrder: db.prepare(
-      `INSERT INTO orders (client_id, seq, exchange, symbol, side, type, price, qty, tif, source, status, filled_qty, fee_atoms, venue_order_id, created_ts, updated_ts, json)
+      `INSERT INTO orders (client_id, seq, exchange, symbol, side, type, price, qty, tif, source, status, filled_qty, fee_atoms, venue_order_id, created_ts, updated_ts, body)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (client_id) DO NOTHING`,
     ),
     updateOrder: db.prepare('UPDATE orders SET status = ?, filled_qty = ?, fee_atoms = ?, venue_order_id = coalesce(?, venue_order_id), updated_ts = ? WHERE client_id = ?'),
     closeOrder: db.prepare("UPDATE orders SET status = 'cancelled', updated_ts = ? WHERE client_id = ? AND status NOT IN ('filled', 'cancelled', 'rejected')"),
-    insertReport: db.prepare('INSERT INTO execution_reports (seq, client_id, exchange, kind, status_after, venue_ts, ts, json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+    insertReport: db.prepare('INSERT INTO execution_reports (seq, client_id, exchange, kind, status_after, venue_ts, ts, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
     insertFill: db.prepare(
       'INSERT OR IGNORE INTO fills (seq, exchange, symbol, client_id, trade_id, side, price, qty, fee_atoms, fee_asset, liquidity, venue_ts, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ),
@@ -102,6 +104,11 @@ function prepareAll(db: Db): Record<string, Statement> {
     putInstrument: db.prepare('INSERT OR REPLACE INTO instruments (exchange, symbol, json) VALUES (?, ?, ?)'),
     setMeta: db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)'),
   };
+}
+
+/** Fee atoms as the decimal TEXT of their columns; zero (acks, cancels, most reports) without a bigint conversion. */
+function atomsText(v: bigint): string {
+  return v === 0n ? '0' : v.toString();
 }
 
 const SEQ_TABLES = ['orders', 'execution_reports', 'fills', 'risk_transitions', 'equity_peaks', 'signals', 'snapshots', 'reconcile_events', 'component_state'];
