@@ -1,3 +1,4 @@
+import * as zlib from 'node:zlib';
 import { z } from 'zod';
 
 import type { ExecutionReport, Order } from '../domain/orders.js';
@@ -9,7 +10,10 @@ import type { ExecutionReport, Order } from '../domain/orders.js';
  * of the writer thread's CPU per record (docs/journal.md, "record bodies").
  *
  * Layout: one byte naming the layout, then fields as `tag (u8) + value`, each tag at most once,
- * absent optional fields left out. Value encodings, by the tag's type:
+ * absent optional fields left out, then a trailer: tag 0 and the CRC-32 (u32 LE) of every byte
+ * before it. The trailer is what makes a cut between two fields (a truncated row that would
+ * otherwise read as a record without its optional fields) or a flipped byte in a price refused
+ * instead of read as a different record. Value encodings, by the tag's type:
  * - str: u32 LE byte length + UTF-8 (at most MAX_STRING_BYTES)
  * - num: f64 LE (prices, quantities and times are integers well inside 2^53)
  * - big: u8 form, then form 0: i64 LE; form 1: u32 LE length + ASCII decimal (past 64 bits)
@@ -22,6 +26,8 @@ export const ORDER_BODY_LAYOUT = 1;
 export const REPORT_BODY_LAYOUT = 2;
 
 const MAX_STRING_BYTES = 1 << 20;
+/** Tag 0 then the CRC-32: the last TRAILER_BYTES of every body. */
+const TRAILER_BYTES = 5;
 const MAX_DECIMAL_DIGITS = 400;
 
 type FieldType = 'str' | 'num' | 'big' | 'bool';
@@ -83,12 +89,20 @@ export interface ReportColumns {
 // ---- encoding (writer thread, per record) ---------------------------------------------------
 
 /**
- * Encodes into one scratch buffer reused for every record: the view it returns is valid until
- * the next encode (SQLite copies a bound blob before `run` returns).
+ * Encodes the bodies of one commit one after another into an arena: each returned view stays
+ * valid until `reset()` (the writer binds them in multi-row inserts at the end of the commit),
+ * and a commit allocates nothing per record but the view. Growing moves on to a bigger buffer;
+ * views already returned keep the old one alive.
  */
 export class BodyEncoder {
-  private buf = Buffer.allocUnsafe(4096);
+  private buf = Buffer.allocUnsafe(64 * 1024);
   private off = 0;
+  private start = 0;
+
+  /** Starts a new commit: views returned before are no longer valid. */
+  reset(): void {
+    this.off = 0;
+  }
 
   order(o: Order): Buffer {
     this.begin(ORDER_BODY_LAYOUT);
@@ -102,7 +116,7 @@ export class BodyEncoder {
     this.num(8, o.updatedTs);
     if (o.rejectReason !== undefined) this.str(9, o.rejectReason);
     if (o.text !== undefined) this.str(10, o.text);
-    return this.buf.subarray(0, this.off);
+    return this.end();
   }
 
   report(r: ExecutionReport, feeAsset: string): Buffer {
@@ -121,20 +135,33 @@ export class BodyEncoder {
     if (r.rejectReason !== undefined) this.str(12, r.rejectReason);
     if (r.text !== undefined) this.str(13, r.text);
     this.str(14, feeAsset);
-    return this.buf.subarray(0, this.off);
+    return this.end();
   }
 
   private begin(layout: number): void {
-    this.off = 0;
+    this.start = this.off;
     this.room(1);
     this.buf[this.off++] = layout;
   }
 
+  private end(): Buffer {
+    this.room(TRAILER_BYTES);
+    const crc = crc32(this.buf.subarray(this.start, this.off));
+    this.buf[this.off] = 0;
+    this.buf.writeUInt32LE(crc, this.off + 1);
+    this.off += TRAILER_BYTES;
+    return this.buf.subarray(this.start, this.off);
+  }
+
+  /** Room for n more bytes of the current body (moved to a new buffer, alone, when needed). */
   private room(n: number): void {
     if (this.off + n <= this.buf.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.off + n));
-    this.buf.copy(grown, 0, 0, this.off);
+    const sofar = this.off - this.start;
+    const grown = Buffer.allocUnsafe(Math.max(this.buf.length, 2 * (sofar + n)));
+    this.buf.copy(grown, 0, this.start, this.off);
     this.buf = grown;
+    this.start = 0;
+    this.off = sofar;
   }
 
   private str(tag: number, s: string): void {
@@ -190,10 +217,13 @@ function readFields(body: unknown, layout: number, spec: Record<number, readonly
   if (body.length === 0) throw new RecordBodyError('body is empty');
   if (body[0] !== layout) throw new RecordBodyError(`body layout ${body[0]} is not ${layout}: written by another build, or damaged`);
   const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const end = body.length - TRAILER_BYTES;
+  if (end < 1 || body[end] !== 0) throw new RecordBodyError(`body has no trailer (truncated or damaged; length ${body.length})`);
+  if (view.getUint32(end + 1, true) !== crc32(body.subarray(0, end))) throw new RecordBodyError('body checksum does not match (damaged)');
   const out: Record<string, unknown> = {};
   let off = 1;
   const need = (n: number, what: string) => {
-    if (off + n > body.length) throw new RecordBodyError(`body truncated in ${what} at byte ${off} (length ${body.length})`);
+    if (off + n > end) throw new RecordBodyError(`body truncated in ${what} at byte ${off} (fields end at ${end})`);
   };
   const u32 = (what: string, max: number) => {
     need(4, what);
@@ -203,7 +233,7 @@ function readFields(body: unknown, layout: number, spec: Record<number, readonly
     need(n, what);
     return n;
   };
-  while (off < body.length) {
+  while (off < end) {
     const tag = body[off]!;
     const field = spec[tag];
     if (!field) throw new RecordBodyError(`unknown field tag ${tag} at byte ${off}`);
@@ -255,6 +285,22 @@ function readFields(body: unknown, layout: number, spec: Record<number, readonly
 
 // Numbers are checked finite, not integral: the writer stores what the engine had, and recovery
 // must not refuse a record the engine accepted (a venue time with a fraction of a millisecond).
+const CRC_TABLE = Int32Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c;
+});
+
+/** CRC-32 (zlib's); zlib.crc32 where this Node has it (20.15+). */
+const crc32: (bytes: Uint8Array) => number =
+  typeof (zlib as { crc32?: unknown }).crc32 === 'function'
+    ? (bytes) => zlib.crc32(bytes)
+    : (bytes) => {
+        let c = -1;
+        for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
+        return (c ^ -1) >>> 0;
+      };
+
 const finite = z.number().refine(Number.isFinite, 'not a finite number');
 /** Names, ids and reason codes: short, never empty. */
 const shortText = z.string().min(1).max(200);

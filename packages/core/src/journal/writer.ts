@@ -7,22 +7,58 @@ import type { JournalRecord } from './records.js';
 /** What the writer commits: the engine's records, plus the meta rows the store itself keeps. */
 export type QueuedRecord = JournalRecord | { t: 'meta'; key: string; value: string };
 
+/** Rows per multi-row INSERT: one statement call binds this many rows (fewer calls, one plan). */
+const ROWS_PER_INSERT = 32;
+
+const ORDER_COLUMNS = 'client_id, seq, exchange, symbol, side, type, price, qty, tif, source, status, filled_qty, fee_atoms, venue_order_id, created_ts, updated_ts, body';
+const REPORT_COLUMNS = 'seq, client_id, exchange, kind, status_after, venue_ts, ts, body';
+
+/** Column positions in an order row that a later report of the same commit updates. */
+const O_STATUS = 10;
+const O_FILLED = 11;
+const O_FEE = 12;
+const O_VENUE_ID = 13;
+const O_UPDATED = 15;
+
+/** An order's state after a report, as `updateOrder` binds it. */
+type OrderUpdate = [status: string, filledQty: number, feeAtoms: string, venueOrderId: string | null, updatedTs: number, clientId: string];
+
 /**
  * Turns records into rows. Runs on the writer thread (writer-worker.ts), which owns the only
  * connection that writes records; every record gets the next `seq`, one counter across tables,
  * so a rebuild replays rows in the order they were appended.
+ *
+ * Per commit, what costs the most per record is batched (docs/journal.md, "the writer's CPU"):
+ * order and report rows go in with multi-row INSERTs at the end of the commit; a report's status
+ * update of an order inserted in the same commit is folded into that order's row (the common
+ * case: the order, its ack and its cancel or fill within one batch), and the updates of older
+ * orders are merged to one UPDATE per order. Every other record is written as it comes.
  */
 export class JournalWriter {
   private nextSeq: number;
+  private readonly db: Db;
   private readonly stmts: Record<string, Statement>;
   private readonly commitTx: (recs: readonly QueuedRecord[]) => void;
   private readonly body = new BodyEncoder();
+  private readonly insertOrders = new Map<number, Statement>();
+  private readonly insertReports = new Map<number, Statement>();
+  /** This commit's order rows not yet inserted, and where each client id's row is. */
+  private orderRows: unknown[][] = [];
+  private readonly orderRowById = new Map<string, unknown[]>();
+  /** Rows a report was folded into (their state is not the order record's own). */
+  private readonly folded = new Set<unknown[]>();
+  private reportRows: unknown[][] = [];
+  /** Updates of orders inserted by earlier commits: the last state per client id. */
+  private readonly updates = new Map<string, OrderUpdate>();
 
   constructor(db: Db) {
+    this.db = db;
     this.nextSeq = maxSeq(db) + 1;
     this.stmts = prepareAll(db);
     this.commitTx = db.transaction((recs: readonly QueuedRecord[]) => {
+      this.body.reset();
       for (let i = 0; i < recs.length; i++) this.write(this.nextSeq++, recs[i]!);
+      this.flushRows();
     });
   }
 
@@ -33,6 +69,11 @@ export class JournalWriter {
       this.commitTx(recs);
     } catch (err) {
       this.nextSeq = seqBefore;
+      this.orderRows = [];
+      this.orderRowById.clear();
+      this.folded.clear();
+      this.reportRows = [];
+      this.updates.clear();
       throw err;
     }
   }
@@ -42,13 +83,16 @@ export class JournalWriter {
     switch (rec.t) {
       case 'order': {
         const o = rec.order;
-        s.insertOrder!.run(o.clientOrderId, seq, o.exchange, o.symbol, o.side, o.type, o.price ?? null, o.qty, o.tif, o.source, o.status, o.filledQty, atomsText(o.feeAtoms), o.venueOrderId ?? null, o.createdTs, o.updatedTs, this.body.order(o));
+        const row = [o.clientOrderId, seq, o.exchange, o.symbol, o.side, o.type, o.price ?? null, o.qty, o.tif, o.source, o.status, o.filledQty, atomsText(o.feeAtoms), o.venueOrderId ?? null, o.createdTs, o.updatedTs, this.body.order(o)];
+        this.orderRows.push(row);
+        // A second record of one client id is ignored on insert (ON CONFLICT DO NOTHING): the first stays.
+        if (!this.orderRowById.has(o.clientOrderId)) this.orderRowById.set(o.clientOrderId, row);
         break;
       }
       case 'report': {
         const r = rec.report;
-        s.insertReport!.run(seq, r.clientOrderId, r.exchange, r.kind, rec.order.status, r.ts, rec.ts, this.body.report(r, rec.feeAsset));
-        s.updateOrder!.run(rec.order.status, rec.order.filledQty, atomsText(rec.order.feeAtoms), rec.order.venueOrderId ?? null, rec.ts, r.clientOrderId);
+        this.reportRows.push([seq, r.clientOrderId, r.exchange, r.kind, rec.order.status, r.ts, rec.ts, this.body.report(r, rec.feeAsset)]);
+        this.updateOrder(r.clientOrderId, rec.order.status, rec.order.filledQty, atomsText(rec.order.feeAtoms), rec.order.venueOrderId ?? null, rec.ts);
         if (r.kind === 'fill') s.insertFill!.run(seq, r.exchange, r.symbol, r.clientOrderId, r.tradeId ?? null, r.side, r.lastPrice, r.lastQty, atomsText(r.feeAtoms), rec.feeAsset, r.liquidity ?? null, r.ts, rec.ts);
         break;
       }
@@ -68,7 +112,11 @@ export class JournalWriter {
         break;
       case 'reconcile':
         s.insertReconcile!.run(seq, rec.exchange, rec.clientOrderId ?? null, rec.kind, rec.detail, rec.ts);
-        if (rec.kind === 'closed' && rec.clientOrderId) s.closeOrder!.run(rec.ts, rec.clientOrderId);
+        if (rec.kind === 'closed' && rec.clientOrderId) {
+          // The close reads the order's status: everything before it must be in the table.
+          this.flushRows();
+          s.closeOrder!.run(rec.ts, rec.clientOrderId);
+        }
         break;
       case 'state':
         s.putState!.run(rec.scope, rec.key, seq, journalStringify(rec.value), rec.ts);
@@ -81,17 +129,62 @@ export class JournalWriter {
         break;
     }
   }
+
+  /** What `UPDATE orders SET status = ?, ... venue_order_id = coalesce(?, venue_order_id)` would do, batched. */
+  private updateOrder(clientId: string, status: string, filledQty: number, feeAtoms: string, venueOrderId: string | null, ts: number): void {
+    const before = this.updates.get(clientId);
+    // Folded into this commit's row of the order, unless earlier reports of this commit already
+    // target a row from an earlier commit (the order record here is then a repeat, ignored on insert).
+    const row = before ? undefined : this.orderRowById.get(clientId);
+    if (row) {
+      row[O_STATUS] = status;
+      row[O_FILLED] = filledQty;
+      row[O_FEE] = feeAtoms;
+      if (venueOrderId !== null) row[O_VENUE_ID] = venueOrderId;
+      row[O_UPDATED] = ts;
+      this.folded.add(row);
+      return;
+    }
+    this.updates.set(clientId, [status, filledQty, feeAtoms, venueOrderId ?? before?.[3] ?? null, ts, clientId]);
+  }
+
+  /** Writes the rows this commit has gathered so far. */
+  private flushRows(): void {
+    const orders = this.orderRows;
+    for (let i = 0; i < orders.length; i += ROWS_PER_INSERT) {
+      const chunk = orders.slice(i, i + ROWS_PER_INSERT);
+      const inserted = this.multiInsert(this.insertOrders, 'orders', ORDER_COLUMNS, ' ON CONFLICT (client_id) DO NOTHING', chunk).changes;
+      // A client id already in the table kept its row: the reports folded into this one are
+      // applied to it as updates instead (rare: a record journaled twice).
+      if (inserted < chunk.length) {
+        for (const row of chunk) if (this.folded.has(row)) this.stmts.updateOrder!.run(row[O_STATUS], row[O_FILLED], row[O_FEE], row[O_VENUE_ID], row[O_UPDATED], row[0]);
+      }
+    }
+    this.orderRows = [];
+    this.orderRowById.clear();
+    this.folded.clear();
+    for (const u of this.updates.values()) this.stmts.updateOrder!.run(u);
+    this.updates.clear();
+    const reports = this.reportRows;
+    for (let i = 0; i < reports.length; i += ROWS_PER_INSERT) this.multiInsert(this.insertReports, 'execution_reports', REPORT_COLUMNS, '', reports.slice(i, i + ROWS_PER_INSERT));
+    this.reportRows = [];
+  }
+
+  private multiInsert(cache: Map<number, Statement>, table: string, columns: string, tail: string, rows: unknown[][]): { changes: number } {
+    let stmt = cache.get(rows.length);
+    if (!stmt) {
+      const one = `(${columns.split(',').map(() => '?').join(', ')})`;
+      stmt = this.db.prepare(`INSERT INTO ${table} (${columns}) VALUES ${Array.from({ length: rows.length }, () => one).join(', ')}${tail}`);
+      cache.set(rows.length, stmt);
+    }
+    return stmt.run(rows.flat());
+  }
 }
 
 function prepareAll(db: Db): Record<string, Statement> {
   return {
-    insertOrder: db.prepare(
-      `INSERT INTO orders (client_id, seq, exchange, symbol, side, type, price, qty, tif, source, status, filled_qty, fee_atoms, venue_order_id, created_ts, updated_ts, body)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (client_id) DO NOTHING`,
-    ),
     updateOrder: db.prepare('UPDATE orders SET status = ?, filled_qty = ?, fee_atoms = ?, venue_order_id = coalesce(?, venue_order_id), updated_ts = ? WHERE client_id = ?'),
     closeOrder: db.prepare("UPDATE orders SET status = 'cancelled', updated_ts = ? WHERE client_id = ? AND status NOT IN ('filled', 'cancelled', 'rejected')"),
-    insertReport: db.prepare('INSERT INTO execution_reports (seq, client_id, exchange, kind, status_after, venue_ts, ts, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
     insertFill: db.prepare(
       'INSERT OR IGNORE INTO fills (seq, exchange, symbol, client_id, trade_id, side, price, qty, fee_atoms, fee_asset, liquidity, venue_ts, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ),
