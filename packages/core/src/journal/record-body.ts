@@ -16,7 +16,8 @@ import type { ExecutionReport, Order } from '../domain/orders.js';
  * instead of read as a different record. Value encodings, by the tag's type:
  * - str: u32 LE byte length + UTF-8 (at most MAX_STRING_BYTES)
  * - num: f64 LE (prices, quantities and times are integers well inside 2^53)
- * - big: u8 form, then form 0: i64 LE; form 1: u32 LE length + ASCII decimal (past 64 bits)
+ * - big: u8 form, then form 0: i64 LE; form 1: u32 LE length + ASCII decimal (past 64 bits);
+ *   form 2: zero, nothing follows
  * - bool: u8 0 or 1
  * Tags are append-only: a new field gets a new tag, an old tag never changes meaning; a layout
  * byte or tag this build does not know makes the row unreadable (refused and counted by the
@@ -26,6 +27,8 @@ export const ORDER_BODY_LAYOUT = 1;
 export const REPORT_BODY_LAYOUT = 2;
 
 const MAX_STRING_BYTES = 1 << 20;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
 /** Tag 0 then the CRC-32: the last TRAILER_BYTES of every body. */
 const TRAILER_BYTES = 5;
 const MAX_DECIMAL_DIGITS = 400;
@@ -187,7 +190,15 @@ export class BodyEncoder {
   }
 
   private big(tag: number, v: bigint): void {
-    if (v >= -(2n ** 63n) && v < 2n ** 63n) {
+    if (v === 0n) {
+      // Most fee and notional fields of acks and cancels: no 64-bit conversion.
+      this.room(2);
+      this.buf[this.off] = tag;
+      this.buf[this.off + 1] = 2;
+      this.off += 2;
+      return;
+    }
+    if (v >= INT64_MIN && v <= INT64_MAX) {
       this.room(10);
       this.buf[this.off] = tag;
       this.buf[this.off + 1] = 0;
@@ -269,6 +280,8 @@ function readFields(body: unknown, layout: number, spec: Record<number, readonly
           need(8, name);
           out[name] = view.getBigInt64(off, true);
           off += 8;
+        } else if (form === 2) {
+          out[name] = 0n;
         } else if (form === 1) {
           const n = u32(name, MAX_DECIMAL_DIGITS);
           const digits = Buffer.from(body.buffer, body.byteOffset + off, n).toString('latin1');

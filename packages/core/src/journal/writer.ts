@@ -42,12 +42,12 @@ export class JournalWriter {
   private readonly body = new BodyEncoder();
   private readonly insertOrders = new Map<number, Statement>();
   private readonly insertReports = new Map<number, Statement>();
-  /** This commit's order rows not yet inserted, and where each client id's row is. */
-  private orderRows: unknown[][] = [];
-  private readonly orderRowById = new Map<string, unknown[]>();
+  /** This commit's order rows not yet inserted, and where each client id's row starts. */
+  private readonly orderRows = new RowBatch(17);
+  private readonly orderRowById = new Map<string, number>();
   /** Rows a report was folded into (their state is not the order record's own). */
-  private readonly folded = new Set<unknown[]>();
-  private reportRows: unknown[][] = [];
+  private readonly folded = new Set<number>();
+  private readonly reportRows = new RowBatch(8);
   /** Updates of orders inserted by earlier commits: the last state per client id. */
   private readonly updates = new Map<string, OrderUpdate>();
 
@@ -69,10 +69,10 @@ export class JournalWriter {
       this.commitTx(recs);
     } catch (err) {
       this.nextSeq = seqBefore;
-      this.orderRows = [];
+      this.orderRows.clear();
       this.orderRowById.clear();
       this.folded.clear();
-      this.reportRows = [];
+      this.reportRows.clear();
       this.updates.clear();
       throw err;
     }
@@ -83,15 +83,41 @@ export class JournalWriter {
     switch (rec.t) {
       case 'order': {
         const o = rec.order;
-        const row = [o.clientOrderId, seq, o.exchange, o.symbol, o.side, o.type, o.price ?? null, o.qty, o.tif, o.source, o.status, o.filledQty, atomsText(o.feeAtoms), o.venueOrderId ?? null, o.createdTs, o.updatedTs, this.body.order(o)];
-        this.orderRows.push(row);
+        const b = this.orderRows.add();
+        const v = this.orderRows.values;
+        v[b] = o.clientOrderId;
+        v[b + 1] = seq;
+        v[b + 2] = o.exchange;
+        v[b + 3] = o.symbol;
+        v[b + 4] = o.side;
+        v[b + 5] = o.type;
+        v[b + 6] = o.price ?? null;
+        v[b + 7] = o.qty;
+        v[b + 8] = o.tif;
+        v[b + 9] = o.source;
+        v[b + O_STATUS] = o.status;
+        v[b + O_FILLED] = o.filledQty;
+        v[b + O_FEE] = atomsText(o.feeAtoms);
+        v[b + O_VENUE_ID] = o.venueOrderId ?? null;
+        v[b + 14] = o.createdTs;
+        v[b + O_UPDATED] = o.updatedTs;
+        v[b + 16] = this.body.order(o);
         // A second record of one client id is ignored on insert (ON CONFLICT DO NOTHING): the first stays.
-        if (!this.orderRowById.has(o.clientOrderId)) this.orderRowById.set(o.clientOrderId, row);
+        if (!this.orderRowById.has(o.clientOrderId)) this.orderRowById.set(o.clientOrderId, b);
         break;
       }
       case 'report': {
         const r = rec.report;
-        this.reportRows.push([seq, r.clientOrderId, r.exchange, r.kind, rec.order.status, r.ts, rec.ts, this.body.report(r, rec.feeAsset)]);
+        const b = this.reportRows.add();
+        const v = this.reportRows.values;
+        v[b] = seq;
+        v[b + 1] = r.clientOrderId;
+        v[b + 2] = r.exchange;
+        v[b + 3] = r.kind;
+        v[b + 4] = rec.order.status;
+        v[b + 5] = r.ts;
+        v[b + 6] = rec.ts;
+        v[b + 7] = this.body.report(r, rec.feeAsset);
         this.updateOrder(r.clientOrderId, rec.order.status, rec.order.filledQty, atomsText(rec.order.feeAtoms), rec.order.venueOrderId ?? null, rec.ts);
         if (r.kind === 'fill') s.insertFill!.run(seq, r.exchange, r.symbol, r.clientOrderId, r.tradeId ?? null, r.side, r.lastPrice, r.lastQty, atomsText(r.feeAtoms), rec.feeAsset, r.liquidity ?? null, r.ts, rec.ts);
         break;
@@ -135,14 +161,15 @@ export class JournalWriter {
     const before = this.updates.get(clientId);
     // Folded into this commit's row of the order, unless earlier reports of this commit already
     // target a row from an earlier commit (the order record here is then a repeat, ignored on insert).
-    const row = before ? undefined : this.orderRowById.get(clientId);
-    if (row) {
-      row[O_STATUS] = status;
-      row[O_FILLED] = filledQty;
-      row[O_FEE] = feeAtoms;
-      if (venueOrderId !== null) row[O_VENUE_ID] = venueOrderId;
-      row[O_UPDATED] = ts;
-      this.folded.add(row);
+    const b = before ? undefined : this.orderRowById.get(clientId);
+    if (b !== undefined) {
+      const v = this.orderRows.values;
+      v[b + O_STATUS] = status;
+      v[b + O_FILLED] = filledQty;
+      v[b + O_FEE] = feeAtoms;
+      if (venueOrderId !== null) v[b + O_VENUE_ID] = venueOrderId;
+      v[b + O_UPDATED] = ts;
+      this.folded.add(b);
       return;
     }
     this.updates.set(clientId, [status, filledQty, feeAtoms, venueOrderId ?? before?.[3] ?? null, ts, clientId]);
@@ -151,33 +178,70 @@ export class JournalWriter {
   /** Writes the rows this commit has gathered so far. */
   private flushRows(): void {
     const orders = this.orderRows;
-    for (let i = 0; i < orders.length; i += ROWS_PER_INSERT) {
-      const chunk = orders.slice(i, i + ROWS_PER_INSERT);
-      const inserted = this.multiInsert(this.insertOrders, 'orders', ORDER_COLUMNS, ' ON CONFLICT (client_id) DO NOTHING', chunk).changes;
+    for (let first = 0; first < orders.rows; first += ROWS_PER_INSERT) {
+      const n = Math.min(ROWS_PER_INSERT, orders.rows - first);
+      const inserted = this.multiInsert(this.insertOrders, 'orders', ORDER_COLUMNS, ' ON CONFLICT (client_id) DO NOTHING', n, orders.args(first, n)).changes;
       // A client id already in the table kept its row: the reports folded into this one are
       // applied to it as updates instead (rare: a record journaled twice).
-      if (inserted < chunk.length) {
-        for (const row of chunk) if (this.folded.has(row)) this.stmts.updateOrder!.run(row[O_STATUS], row[O_FILLED], row[O_FEE], row[O_VENUE_ID], row[O_UPDATED], row[0]);
+      if (inserted < n) {
+        const v = orders.values;
+        for (let b = first * orders.width; b < (first + n) * orders.width; b += orders.width) {
+          if (this.folded.has(b)) this.stmts.updateOrder!.run(v[b + O_STATUS], v[b + O_FILLED], v[b + O_FEE], v[b + O_VENUE_ID], v[b + O_UPDATED], v[b]);
+        }
       }
     }
-    this.orderRows = [];
+    orders.clear();
     this.orderRowById.clear();
     this.folded.clear();
     for (const u of this.updates.values()) this.stmts.updateOrder!.run(u);
     this.updates.clear();
     const reports = this.reportRows;
-    for (let i = 0; i < reports.length; i += ROWS_PER_INSERT) this.multiInsert(this.insertReports, 'execution_reports', REPORT_COLUMNS, '', reports.slice(i, i + ROWS_PER_INSERT));
-    this.reportRows = [];
+    for (let first = 0; first < reports.rows; first += ROWS_PER_INSERT) {
+      const n = Math.min(ROWS_PER_INSERT, reports.rows - first);
+      this.multiInsert(this.insertReports, 'execution_reports', REPORT_COLUMNS, '', n, reports.args(first, n));
+    }
+    reports.clear();
   }
 
-  private multiInsert(cache: Map<number, Statement>, table: string, columns: string, tail: string, rows: unknown[][]): { changes: number } {
-    let stmt = cache.get(rows.length);
+  private multiInsert(cache: Map<number, Statement>, table: string, columns: string, tail: string, rows: number, args: unknown[]): { changes: number } {
+    let stmt = cache.get(rows);
     if (!stmt) {
       const one = `(${columns.split(',').map(() => '?').join(', ')})`;
-      stmt = this.db.prepare(`INSERT INTO ${table} (${columns}) VALUES ${Array.from({ length: rows.length }, () => one).join(', ')}${tail}`);
-      cache.set(rows.length, stmt);
+      stmt = this.db.prepare(`INSERT INTO ${table} (${columns}) VALUES ${Array.from({ length: rows }, () => one).join(', ')}${tail}`);
+      cache.set(rows, stmt);
     }
-    return stmt.run(rows.flat());
+    return stmt.run(args);
+  }
+}
+
+/**
+ * One table's rows of a commit, flat (`width` values a row) and reused from commit to commit, so
+ * gathering rows allocates no array per row; bound in chunks of ROWS_PER_INSERT rows.
+ */
+class RowBatch {
+  readonly values: unknown[] = [];
+  rows = 0;
+  private readonly full: unknown[];
+
+  constructor(readonly width: number) {
+    this.full = new Array<unknown>(width * ROWS_PER_INSERT);
+  }
+
+  /** Adds a row; returns the index of its first value. */
+  add(): number {
+    return this.width * this.rows++;
+  }
+
+  /** The values of rows [first, first + n) as one binding array (reused when n is a full chunk). */
+  args(first: number, n: number): unknown[] {
+    const out = n === ROWS_PER_INSERT ? this.full : new Array<unknown>(n * this.width);
+    const from = first * this.width;
+    for (let i = 0; i < n * this.width; i++) out[i] = this.values[from + i];
+    return out;
+  }
+
+  clear(): void {
+    this.rows = 0;
   }
 }
 
