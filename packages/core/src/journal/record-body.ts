@@ -14,7 +14,7 @@ import type { ExecutionReport, Order } from '../domain/orders.js';
  * before it. The trailer is what makes a cut between two fields (a truncated row that would
  * otherwise read as a record without its optional fields) or a flipped byte in a price refused
  * instead of read as a different record. Value encodings, by the tag's type:
- * - str: u32 LE byte length + UTF-8 (at most MAX_STRING_BYTES)
+ * - str: u32 LE byte length + UTF-8 (a lone surrogate is stored as U+FFFD, as UTF-8 must)
  * - num: f64 LE (prices, quantities and times are integers well inside 2^53)
  * - big: u8 form, then form 0: i64 LE; form 1: u32 LE length + ASCII decimal (past 64 bits);
  *   form 2: zero, nothing follows
@@ -26,11 +26,11 @@ import type { ExecutionReport, Order } from '../domain/orders.js';
 export const ORDER_BODY_LAYOUT = 1;
 export const REPORT_BODY_LAYOUT = 2;
 
-const MAX_STRING_BYTES = 1 << 20;
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 /** Tag 0 then the CRC-32: the last TRAILER_BYTES of every body. */
 const TRAILER_BYTES = 5;
+/** Past this a decimal is not money, and BigInt() of a huge one is slow enough to stall a restore. */
 const MAX_DECIMAL_DIGITS = 400;
 
 type FieldType = 'str' | 'num' | 'big' | 'bool';
@@ -236,7 +236,8 @@ function readFields(body: unknown, layout: number, spec: Record<number, readonly
   const need = (n: number, what: string) => {
     if (off + n > end) throw new RecordBodyError(`body truncated in ${what} at byte ${off} (fields end at ${end})`);
   };
-  const u32 = (what: string, max: number) => {
+  // A length is checked against what is left of the body before anything is read with it.
+  const u32 = (what: string, max = Number.MAX_SAFE_INTEGER) => {
     need(4, what);
     const n = view.getUint32(off, true);
     off += 4;
@@ -253,7 +254,7 @@ function readFields(body: unknown, layout: number, spec: Record<number, readonly
     off++;
     switch (type) {
       case 'str': {
-        const n = u32(name, MAX_STRING_BYTES);
+        const n = u32(name);
         try {
           out[name] = utf8.decode(body.subarray(off, off + n));
         } catch {
