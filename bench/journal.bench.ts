@@ -10,10 +10,11 @@
  * interleaved across repeats, each with a fresh engine and journal.
  * The writer thread's own CPU time per 10,000 records (Linux's per-thread scheduler clock) is
  * reported beside the latencies: it is what the writer takes from the engine's cores, and it
- * is far less sensitive to other load on the machine than a p99.
+ * is less sensitive to other load on the machine than a p99 (CPU time, not wall time).
  * Env: JOURNAL_EVENTS (default 100_000 per mode and repeat; JOURNAL_ALWAYS_EVENTS, default 3000,
  * for "always"), JOURNAL_REPEATS (default 3), JOURNAL_MODES (e.g. "off,batch"; default all
- * three), JOURNAL_WRITER_PROF (a directory: the writer threads write V8 CPU profiles there).
+ * three), JOURNAL_WRITER_PROF (a directory: the writer threads write V8 CPU profiles there),
+ * JOURNAL_WRITER_NICE (the writer thread's nice; default the store's, 0 to compare without).
  * Goal (issue 12): tick-to-order p99 with "batch" within 10% of off.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -38,6 +39,8 @@ const ALWAYS_EVENTS = Number(process.env.JOURNAL_ALWAYS_EVENTS ?? 3000);
 const BURST = 500;
 const MODES = (process.env.JOURNAL_MODES ?? 'off,batch,always').split(',') as Mode[];
 const WRITER_PROF = process.env.JOURNAL_WRITER_PROF;
+/** The writer thread's nice (default: the store's, WRITER_NICE under batch); 0 to compare without. */
+const WRITER_NICE = process.env.JOURNAL_WRITER_NICE === undefined ? undefined : Number(process.env.JOURNAL_WRITER_NICE);
 const BTC = defineInstrument({ exchange: 'sim', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.00001', minNotional: '5' });
 const MID = 6_000_000;
 type Mode = 'off' | 'batch' | 'always';
@@ -85,7 +88,7 @@ async function runMode(mode: Mode, dir: string): Promise<ModeResult> {
   const venue = new TimedVenue('sim', [BTC]);
   const clock = new ManualClock(1_700_000_000_000);
   const writerExecArgv = WRITER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${WRITER_PROF}`, `--cpu-prof-name=writer-${mode}-${Date.now()}.cpuprofile`] : undefined;
-  const journal = mode === 'off' ? undefined : JournalStore.open(join(dir, `${mode}-${Date.now()}.db`), { fsync: mode, writerExecArgv });
+  const journal = mode === 'off' ? undefined : JournalStore.open(join(dir, `${mode}-${Date.now()}.db`), { fsync: mode, writerExecArgv, writerNice: WRITER_NICE });
   const engine = new Engine({ clock, logger: silentLogger(), metrics: new MetricsRegistry({ processMetrics: false }), watchdog: false, strategy: new EveryTrade(), journal, venues: [{ name: 'sim', symbols: ['BTCUSDT'], marketData: venue, execution: venue }] });
   await engine.start();
   const bids = Array.from({ length: 20 }, (_, d) => ({ price: MID - 1 - d, qty: 1000 + d }));

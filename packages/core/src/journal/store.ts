@@ -37,6 +37,13 @@ const POST_EARLY_RECORDS = 1024;
 
 const STARTUP_TIMEOUT_MS = 30_000;
 
+/**
+ * The writer thread's nice under `batch` and `never` (Linux): CFS then gives the engine thread
+ * ~10x the writer's share of a contended core. Its work is off the order path and batched, so
+ * it can wait for a gap; it is never starved (a niced thread still gets its share).
+ */
+export const WRITER_NICE = 10;
+
 export interface JournalOwner {
   pid: number;
   host: string;
@@ -60,6 +67,12 @@ export interface JournalStoreOptions {
   commitTimeoutMs?: number;
   /** Node flags for the writer thread (profiling it: `['--cpu-prof', '--cpu-prof-dir=DIR']`); none by default. */
   writerExecArgv?: string[];
+  /**
+   * Linux nice of the writer thread alone (default WRITER_NICE under `batch`/`never`, 0 under
+   * `always`, where the engine waits for the writer): when the host's cores are all busy the
+   * engine thread runs first and the writer catches up in the gaps.
+   */
+  writerNice?: number;
 }
 
 /** What opening found about earlier runs; the caller logs it. */
@@ -110,6 +123,7 @@ export class JournalStore implements Journal {
       retryMs: batchMs,
       waitMs: opts.commitTimeoutMs ?? 10_000,
       execArgv: opts.writerExecArgv,
+      nice: opts.writerNice ?? (policy === 'always' ? 0 : WRITER_NICE),
       onEvent: (e) => {
         if (e.t === 'error') this.report(new JournalError('WRITE', path, e.message));
         else this.lastError = undefined;

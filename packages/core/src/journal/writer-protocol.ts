@@ -31,6 +31,8 @@ export interface WriterWorkerData {
   retryMs: number;
   control: SharedArrayBuffer;
   syncPort: MessagePort;
+  /** Linux nice for the writer thread alone (0: as the process). */
+  nice: number;
 }
 
 /**

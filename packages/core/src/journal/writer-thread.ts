@@ -15,6 +15,8 @@ export interface WriterThreadOptions {
   onEvent: (e: WriterEvent) => void;
   /** Node flags for the writer thread only (profiling: `['--cpu-prof', '--cpu-prof-dir=DIR']`). */
   execArgv?: string[];
+  /** Linux nice of the writer thread alone (0 or absent: as the process). */
+  nice?: number;
 }
 
 /** Commit statistics kept by the writer thread in shared memory (bench, tests). */
@@ -51,7 +53,7 @@ export class WriterThread {
     this.stats[STAT.threadCpuUs] = -1n;
     const { port1, port2 } = new MessageChannel();
     this.replies = port1;
-    const data: WriterWorkerData = { path: opts.path, synchronous: opts.synchronous, retryMs: opts.retryMs, control, syncPort: port2 };
+    const data: WriterWorkerData = { path: opts.path, synchronous: opts.synchronous, retryMs: opts.retryMs, control, syncPort: port2, nice: opts.nice ?? 0 };
     this.worker = new Worker(writerWorkerFile(), {
       workerData: data,
       transferList: [port2],

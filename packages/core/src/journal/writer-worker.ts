@@ -10,6 +10,7 @@ import type { Database as Db } from 'better-sqlite3';
 
 import { describeFsError } from './errors.js';
 import { threadCpuClock } from './thread-cpu.js';
+import { niceThisThread } from './thread-priority.js';
 import { JournalWriter, type QueuedRecord } from './writer.js';
 import { controlViews, SIGNAL_INDEX, STAT, type WriterEvent, type WriterReply, type WriterRequest, type WriterWorkerData } from './writer-protocol.js';
 
@@ -31,6 +32,10 @@ try {
   db.pragma('busy_timeout = 5000');
   db.pragma(`synchronous = ${data.synchronous}`);
   writer = new JournalWriter(db);
+  // Only now, with everything loaded: a thread inherits its creator's nice, and loading modules
+  // may start threads the whole process shares (libuv's pool, a module-hooks thread). From here
+  // on this thread makes only synchronous calls, which start none.
+  niceThisThread(data.nice);
 } catch (err) {
   fatal = `the writer thread cannot open it: ${describeFsError(err)}`;
   db?.close();
