@@ -11,6 +11,7 @@ import { journalParse, journalStringify } from '../journal/json.js';
 import { resolveJournalPath } from '../journal/location.js';
 import type { JournalRecord, ReconcileEventKind, RiskStateName } from '../journal/records.js';
 import { JournalStore } from '../journal/store.js';
+import { readOrderRows, readReportRows, type UnreadableRow } from '../journal/read-rows.js';
 import { backupJournal, restoreJournal } from '../journal/backup.js';
 
 export interface JournalCommandOptions {
@@ -80,6 +81,8 @@ function exportJournal(path: string, outFile: string | undefined, out: (line: st
   const fd = outFile ? openSync(outFile, 'w') : undefined;
   const write = (rec: object) => (fd === undefined ? out(journalStringify(rec)) : writeSync(fd, journalStringify(rec) + '\n'));
   let n = 0;
+  const skipped: UnreadableRow[] = [];
+  const unreadable = (row: UnreadableRow) => skipped.push(row);
   try {
     db.transaction(() => {
       for (const r of db.prepare('SELECT run_id, started_at, ended_at, pid, host, system_name, config_digest, clean_exit FROM runs ORDER BY run_id').all() as Record<string, unknown>[]) {
@@ -87,12 +90,9 @@ function exportJournal(path: string, outFile: string | undefined, out: (line: st
       }
       for (const r of db.prepare('SELECT json FROM instruments').all() as { json: string }[]) write({ t: 'instrument', instrument: journalParse(r.json) });
       const rows: [number, JournalRecord][] = [];
-      for (const r of db.prepare('SELECT seq, json, created_ts FROM orders').all() as { seq: number; json: string; created_ts: number }[]) {
-        rows.push([r.seq, { t: 'order', order: journalParse(r.json) as Order, ts: r.created_ts }]);
-      }
-      for (const r of db.prepare('SELECT seq, json, status_after, ts FROM execution_reports').all() as { seq: number; json: string; status_after: string; ts: number }[]) {
-        const { feeAsset, ...report } = journalParse(r.json) as ExecutionReport & { feeAsset: string };
-        rows.push([r.seq, { t: 'report', report, order: { status: r.status_after as Order['status'], filledQty: report.cumQty, feeAtoms: 0n, symbol: report.symbol }, feeAsset, ts: r.ts }]);
+      for (const r of readOrderRows(db, unreadable)) rows.push([r.seq, { t: 'order', order: r.order, ts: r.createdTs }]);
+      for (const r of readReportRows(db, unreadable)) {
+        rows.push([r.seq, { t: 'report', report: r.report, order: { status: r.statusAfter, filledQty: r.report.cumQty, feeAtoms: 0n, symbol: r.report.symbol }, feeAsset: r.feeAsset, ts: r.ts }]);
       }
       for (const r of db.prepare('SELECT seq, from_state, to_state, reason, who, ts FROM risk_transitions').all() as { seq: number; from_state: RiskStateName; to_state: RiskStateName; reason: string; who: string; ts: number }[]) {
         rows.push([r.seq, { t: 'risk', from: r.from_state, to: r.to_state, reason: r.reason, who: r.who, ts: r.ts }]);
@@ -121,7 +121,10 @@ function exportJournal(path: string, outFile: string | undefined, out: (line: st
     if (fd !== undefined) closeSync(fd);
   }
   if (outFile) out(`journal ${path}: exported ${n} records to ${outFile}`);
-  return 0;
+  // On stdout the records are the output: what was skipped goes to stderr, not into the stream.
+  const warn = outFile ? out : (line: string) => process.stderr.write(line + '\n');
+  for (const r of skipped) warn(`skipped unreadable ${r.table} row ${r.at}: ${r.reason}`);
+  return skipped.length > 0 ? 1 : 0;
 }
 
 function importJournal(from: string, path: string, out: (line: string) => void): number {

@@ -43,7 +43,16 @@ export function restoreFromJournal(engine: Engine, contents: JournalContents, jo
   }
   if (missingInstrument > 0) logger.error({ missingInstrument }, `journal: ${missingInstrument} fill(s) name an instrument the journal has no definition of; positions for them are NOT restored`);
 
-  const latched = contents.lastRisk && contents.lastRisk.to !== 'ACTIVE' ? { state: contents.lastRisk.to, reason: contents.lastRisk.reason } : undefined;
+  let latched = contents.lastRisk && contents.lastRisk.to !== 'ACTIVE' ? { state: contents.lastRisk.to, reason: contents.lastRisk.reason } : undefined;
+  const unreadable = contents.unreadable.orders + contents.unreadable.reports;
+  if (unreadable > 0) {
+    // A record left out may be a fill: positions and PnL may be wrong, so nothing trades on them
+    // until an operator has compared them with the venue (reconciliation reports the difference).
+    const reason = `journal: ${contents.unreadable.orders} order and ${contents.unreadable.reports} report row(s) unreadable (damaged) and left out of the restore; positions may be wrong: compare /status with the venue, then \`cwts-ultra risk resume\``;
+    logger.error({ unreadable: contents.unreadable }, reason);
+    for (const r of contents.unreadable.first) logger.error({ row: r }, `journal ${journalPath}: unreadable ${r.table} row ${r.at}: ${r.reason}`);
+    latched = { state: 'HALTED', reason: latched ? `${reason}; before: ${latched.state} (${latched.reason})` : reason };
+  }
   engine.risk?.restore?.({ peak: contents.lastPeak?.peak, latched });
   if (latched) engine.riskState.set(latched.state, latched.reason, engine.now, 'journal');
   engine.restoreComponentState(contents.state);
@@ -76,6 +85,7 @@ export function restoreFromJournal(engine: Engine, contents: JournalContents, jo
     peakEquity: contents.lastPeak ? commonToDecimal(contents.lastPeak.peak) : null,
     nextClientId: engine.orders.nextIdNumber,
     componentState: contents.state.length,
+    unreadableRecords: unreadable,
   };
   logRestore(summary, logger);
   return summary;

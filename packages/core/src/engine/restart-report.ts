@@ -16,6 +16,8 @@ export interface RestoreSummary {
   peakEquity: string | null;
   nextClientId: number;
   componentState: number;
+  /** Order and report rows the journal could not read (damaged): left out, and trading starts HALTED. */
+  unreadableRecords: number;
 }
 
 export type MismatchKind = 'fill_while_down' | 'status' | 'unknown_order' | 'unknown_trade' | 'position' | 'balance' | 'venue_unreachable';

@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 
 import { ManualClock } from '../contracts/clock.js';
@@ -174,6 +175,32 @@ describe('restart from the journal', () => {
     const transitions = third.store.database.prepare('SELECT to_state, who FROM risk_transitions ORDER BY seq').all();
     expect(transitions).toEqual([{ to_state: 'HALTED', who: 'risk' }, { to_state: 'HALTED', who: 'journal' }, { to_state: 'ACTIVE', who: 'operator' }]);
     await third.engine.stop('test');
+  });
+
+  it('a damaged journal row is left out and counted, and the restart starts HALTED until a resume', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'cwts-restart-')), 'j.db');
+    const first = await boot(path);
+    first.trade('buy', 100, 500n);
+    first.trade('buy', 50, 250n);
+    await first.engine.stop('SIGTERM');
+    // One fill's report body damaged on disk (a bad sector, a hand edit): flip a byte in it.
+    const db = new Database(path);
+    const seq = db.prepare("SELECT seq FROM execution_reports WHERE kind = 'fill' ORDER BY seq LIMIT 1").pluck().get() as number;
+    const body = Buffer.from(db.prepare('SELECT body FROM execution_reports WHERE seq = ?').pluck().get(seq) as Buffer);
+    body[10] = body[10]! ^ 0xff;
+    db.prepare('UPDATE execution_reports SET body = ? WHERE seq = ?').run(body, seq);
+    db.close();
+
+    const { logger, lines } = logCapture();
+    const second = await boot(path, { venue: first.venue, logger });
+    expect(second.engine.restoredFrom!.unreadableRecords).toBe(1);
+    expect(second.engine.riskState.state).toBe('HALTED');
+    expect(second.engine.riskState.reason).toMatch(/0 order and 1 report row\(s\) unreadable/);
+    expect(lines.some((l) => /unreadable execution_reports row seq \d+ \(cw-1\): body checksum does not match/.test(l))).toBe(true);
+    expect(second.submit({ side: 'sell', qty: 10 })).toMatchObject({ accepted: false, reason: 'KILL_SWITCH' });
+    expect(second.risk.resume('compared with the venue')).toBe('ACTIVE');
+    expect(second.submit({ side: 'sell', qty: 10 }).accepted).toBe(true);
+    await second.engine.stop('test');
   });
 
   it('a manual REDUCING persists across a restart too', async () => {

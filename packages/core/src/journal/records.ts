@@ -72,4 +72,9 @@ export interface JournalContents {
   /** The run before this one, if any. */
   previousRun: RunRecord | undefined;
   counts: { orders: number; fills: number; reports: number; signals: number; snapshots: number };
+  /**
+   * Order and report rows that could not be read (a damaged body or json): left out of
+   * `events` and counted; the restore halts trading when there are any (engine/rebuild.ts).
+   */
+  unreadable: { orders: number; reports: number; first: { table: 'orders' | 'execution_reports'; at: string; reason: string }[] };
 }

@@ -139,6 +139,52 @@ export const MIGRATIONS: readonly string[] = [
   `
   DROP INDEX IF EXISTS orders_open;
   `,
+  // v3: orders and execution reports carry a binary `body` (journal/record-body.ts) instead of
+  // a `json` copy of the record: the JSON and the 300-byte rows it made were most of the writer
+  // thread's CPU per record. Rows written before keep their `json` (body NULL) and are read as
+  // before; new rows have a body and no json. `orders` becomes WITHOUT ROWID: its key is the
+  // client id, which every report's status update looks up (one b-tree instead of index + table).
+  `
+  CREATE TABLE orders_v3 (
+    client_id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    exchange TEXT NOT NULL,
+    symbol TEXT NOT NULL,
+    side TEXT NOT NULL,
+    type TEXT NOT NULL,
+    price INTEGER,
+    qty INTEGER NOT NULL,
+    tif TEXT NOT NULL,
+    source TEXT NOT NULL,
+    status TEXT NOT NULL,
+    filled_qty INTEGER NOT NULL,
+    fee_atoms TEXT NOT NULL,
+    venue_order_id TEXT,
+    created_ts INTEGER NOT NULL,
+    updated_ts INTEGER NOT NULL,
+    body BLOB,
+    json TEXT
+  ) WITHOUT ROWID;
+  INSERT INTO orders_v3 (client_id, seq, exchange, symbol, side, type, price, qty, tif, source, status, filled_qty, fee_atoms, venue_order_id, created_ts, updated_ts, json)
+    SELECT client_id, seq, exchange, symbol, side, type, price, qty, tif, source, status, filled_qty, fee_atoms, venue_order_id, created_ts, updated_ts, json FROM orders;
+  DROP TABLE orders;
+  ALTER TABLE orders_v3 RENAME TO orders;
+  CREATE TABLE execution_reports_v3 (
+    seq INTEGER PRIMARY KEY,
+    client_id TEXT NOT NULL,
+    exchange TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    status_after TEXT NOT NULL,
+    venue_ts INTEGER NOT NULL,
+    ts INTEGER NOT NULL,
+    body BLOB,
+    json TEXT
+  );
+  INSERT INTO execution_reports_v3 (seq, client_id, exchange, kind, status_after, venue_ts, ts, json)
+    SELECT seq, client_id, exchange, kind, status_after, venue_ts, ts, json FROM execution_reports;
+  DROP TABLE execution_reports;
+  ALTER TABLE execution_reports_v3 RENAME TO execution_reports;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

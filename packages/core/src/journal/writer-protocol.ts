@@ -31,6 +31,8 @@ export interface WriterWorkerData {
   retryMs: number;
   control: SharedArrayBuffer;
   syncPort: MessagePort;
+  /** Linux nice for the writer thread alone (0: as the process). */
+  nice: number;
 }
 
 /**
@@ -40,7 +42,8 @@ export interface WriterWorkerData {
  */
 export const CONTROL_BYTES = 64;
 export const SIGNAL_INDEX = 0;
-export const STAT = { committed: 0, commits: 1, commitUs: 2, maxCommitUs: 3, pending: 4 } as const;
+/** `threadCpuUs`: the writer thread's own CPU time so far (-1 where the OS cannot say; see writer-worker.ts). */
+export const STAT = { committed: 0, commits: 1, commitUs: 2, maxCommitUs: 3, pending: 4, threadCpuUs: 5 } as const;
 
 export function controlViews(buf: SharedArrayBuffer): { signal: Int32Array; stats: BigInt64Array } {
   return { signal: new Int32Array(buf, 0, 2), stats: new BigInt64Array(buf, 8, 7) };

@@ -13,6 +13,10 @@ export interface WriterThreadOptions {
   /** The longest a synchronous request (flush, `always`, close) blocks the calling thread. */
   waitMs: number;
   onEvent: (e: WriterEvent) => void;
+  /** Node flags for the writer thread only (profiling: `['--cpu-prof', '--cpu-prof-dir=DIR']`). */
+  execArgv?: string[];
+  /** Linux nice of the writer thread alone (0 or absent: as the process). */
+  nice?: number;
 }
 
 /** Commit statistics kept by the writer thread in shared memory (bench, tests). */
@@ -22,6 +26,8 @@ export interface WriterStats {
   /** Wall time the writer thread spent in commits, total and longest. */
   commitUs: number;
   maxCommitUs: number;
+  /** The writer thread's own CPU time so far (Linux; undefined where the OS cannot say). */
+  threadCpuUs: number | undefined;
 }
 
 /**
@@ -44,16 +50,17 @@ export class WriterThread {
   constructor(private readonly opts: WriterThreadOptions) {
     const control = new SharedArrayBuffer(CONTROL_BYTES);
     ({ signal: this.signal, stats: this.stats } = controlViews(control));
+    this.stats[STAT.threadCpuUs] = -1n;
     const { port1, port2 } = new MessageChannel();
     this.replies = port1;
-    const data: WriterWorkerData = { path: opts.path, synchronous: opts.synchronous, retryMs: opts.retryMs, control, syncPort: port2 };
+    const data: WriterWorkerData = { path: opts.path, synchronous: opts.synchronous, retryMs: opts.retryMs, control, syncPort: port2, nice: opts.nice ?? 0 };
     this.worker = new Worker(writerWorkerFile(), {
       workerData: data,
       transferList: [port2],
       // No inherited Node flags: `--input-type` (a process started with `node -e`) breaks a
       // worker started from a file, V8 flags such as `--expose-gc` are refused in workers, and
       // the writer is plain compiled JavaScript that needs no loader.
-      execArgv: [],
+      execArgv: opts.execArgv ?? [],
     });
     // The writer never keeps the process alive: close() commits what is left; a process that
     // exits without close() loses what a crash would.
@@ -103,7 +110,8 @@ export class WriterThread {
 
   readStats(): WriterStats {
     const n = (i: number) => Number(Atomics.load(this.stats, i));
-    return { committed: n(STAT.committed), commits: n(STAT.commits), commitUs: n(STAT.commitUs), maxCommitUs: n(STAT.maxCommitUs) };
+    const cpu = n(STAT.threadCpuUs);
+    return { committed: n(STAT.committed), commits: n(STAT.commits), commitUs: n(STAT.commitUs), maxCommitUs: n(STAT.maxCommitUs), threadCpuUs: cpu < 0 ? undefined : cpu };
   }
 
   private request(make: (sync: number) => WriterRequest, waitMs = this.opts.waitMs): WriterReply {

@@ -9,12 +9,16 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Database as Db } from 'better-sqlite3';
 
 import { describeFsError } from './errors.js';
+import { threadCpuClock } from './thread-cpu.js';
+import { niceThisThread } from './thread-priority.js';
 import { JournalWriter, type QueuedRecord } from './writer.js';
 import { controlViews, SIGNAL_INDEX, STAT, type WriterEvent, type WriterReply, type WriterRequest, type WriterWorkerData } from './writer-protocol.js';
 
 const data = workerData as WriterWorkerData;
 const { signal, stats } = controlViews(data.control);
 const port = parentPort!;
+/** This thread's CPU time, published after every message (bench: the writer's CPU per record). */
+const cpuClock = threadCpuClock();
 
 /** Opening failed: every request is answered with this (the store's open reports it). */
 let fatal: string | undefined;
@@ -28,6 +32,10 @@ try {
   db.pragma('busy_timeout = 5000');
   db.pragma(`synchronous = ${data.synchronous}`);
   writer = new JournalWriter(db);
+  // Only now, with everything loaded: a thread inherits its creator's nice, and loading modules
+  // may start threads the whole process shares (libuv's pool, a module-hooks thread). From here
+  // on this thread makes only synchronous calls, which start none.
+  niceThisThread(data.nice);
 } catch (err) {
   fatal = `the writer thread cannot open it: ${describeFsError(err)}`;
   db?.close();
@@ -94,6 +102,7 @@ port.on('message', (m: WriterRequest) => {
       else for (let i = 0; i < m.recs.length; i++) pending.push(m.recs[i]!);
       Atomics.store(stats, STAT.pending, BigInt(pending.length));
       const error = commitPending();
+      if (cpuClock) Atomics.store(stats, STAT.threadCpuUs, BigInt(cpuClock.read()));
       if (m.sync !== undefined) reply({ id: m.sync, ok: error === undefined, error });
       break;
     }
