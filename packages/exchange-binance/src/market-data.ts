@@ -1,10 +1,12 @@
 import {
   type Clock,
   type Instrument,
+  type IntakeWorkerSpec,
   type Logger,
   type MarketDataClient,
   type MarketEventSink,
 } from '@cwts/core';
+import { compiledModuleUrl } from '@cwts/core/intake';
 import {
   BookSync,
   ExponentialBackoff,
@@ -53,6 +55,16 @@ export interface BinanceMarketDataDeps {
   /** Shared with execution: per-IP request weight. */
   limiter?: RateLimiter;
   random?: () => number;
+  /** Instruments already loaded (an intake worker gets them from the engine thread's client). */
+  instruments?: readonly Instrument[];
+}
+
+/** What `[performance] intake = "worker"` sends to the worker (intake-worker.ts createBinanceIntake). */
+export interface BinanceIntakeArgs {
+  exchange: string;
+  endpoints: BinanceEndpoints;
+  options: BinanceMarketDataDeps['options'];
+  instruments: Instrument[];
 }
 
 /**
@@ -79,6 +91,7 @@ export class BinanceMarketData implements MarketDataClient {
   constructor(private readonly deps: BinanceMarketDataDeps) {
     this.exchange = deps.exchange;
     this.component = `${deps.exchange}:market-data`;
+    for (const i of deps.instruments ?? []) this.instruments.set(i.symbol, i);
     this.limiter = deps.limiter ?? new RateLimiter([{ name: 'ip', limit: deps.options.request_weight_per_minute, intervalMs: 60_000 }], () => deps.clock.now(), this.timers);
   }
 
@@ -97,6 +110,15 @@ export class BinanceMarketData implements MarketDataClient {
     const list = instrumentsFromExchangeInfo(this.exchange, res.body, symbols);
     for (const i of list) this.instruments.set(i.symbol, i);
     return list;
+  }
+
+  /**
+   * The same client on an intake worker (core's intake/): socket, parsing and book sync there;
+   * its REST snapshots count against a limiter of its own on that thread.
+   */
+  intakeWorker(): IntakeWorkerSpec {
+    const args: BinanceIntakeArgs = { exchange: this.exchange, endpoints: this.deps.endpoints, options: this.deps.options, instruments: [...this.instruments.values()] };
+    return { module: compiledModuleUrl('./intake-worker.js', import.meta.url), factory: 'createBinanceIntake', args };
   }
 
   async start(symbols: readonly string[], sink: MarketEventSink): Promise<void> {

@@ -71,6 +71,24 @@ export interface MarketDataClient {
   stop(): Promise<void>;
   /** Recorded sources only: the damage found in the recording so far (final after end of stream). */
   recordingIntegrity?(): RecordingIntegrity | undefined;
+  /**
+   * Optional: how to build this same client again on a worker thread (`[performance] intake =
+   * "worker"`, core's intake/). Called after loadInstruments; undefined when it cannot run there.
+   */
+  intakeWorker?(): IntakeWorkerSpec | undefined;
+}
+
+/**
+ * A venue's intake (socket + parsing + book sync) as a worker thread builds it: the worker
+ * imports `module` (a file URL of compiled JavaScript) and calls its export `factory(args, env)`
+ * (core's intake/ IntakeWorkerFactory), which returns a MarketDataClient; the events it emits
+ * cross to the engine thread as feed records on a SharedArrayBuffer ring.
+ */
+export interface IntakeWorkerSpec {
+  module: string;
+  factory: string;
+  /** Structured-clonable (no functions): options, endpoints, the loaded instruments. */
+  args: unknown;
 }
 
 export type TradingAvailability = { canTrade: true } | { canTrade: false; reason: string };

@@ -1,0 +1,139 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../contracts/clock.js';
+import type { IntakeWorkerSpec, MarketDataClient } from '../contracts/exchange.js';
+import { defineInstrument } from '../domain/instrument.js';
+import { Engine } from '../engine/engine.js';
+import { ScriptedVenue } from '../engine/test-venue.js';
+import { MetricsRegistry } from '../observability/metrics.js';
+import { silentLogger } from '../observability/logger.js';
+import { WorkerIntake, type WorkerIntakeOptions } from './worker-intake.js';
+
+// Worker threads load compiled JavaScript: `tsc -b` (pnpm build) before vitest, as for the ring's worker tests.
+const FIXTURE = new URL('./__fixtures__/intake-clients.mjs', import.meta.url).href;
+const EX = 'venue';
+const SYMBOL = 'BTCUSDT';
+const instrument = defineInstrument({ exchange: EX, symbol: SYMBOL, base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.001' });
+
+/** The engine thread's client: instruments, and per worker start the args of the next worker (modes in turn, the last repeats). */
+function inlineClient(modes: string[], deltas = 0): MarketDataClient & { specs: number } {
+  const c = {
+    exchange: EX,
+    specs: 0,
+    loadInstruments: async () => [instrument],
+    start: async () => {
+      throw new Error('the inline client is not started when the intake runs on a worker');
+    },
+    stop: async () => {},
+    intakeWorker(): IntakeWorkerSpec {
+      const mode = modes[Math.min(c.specs++, modes.length - 1)];
+      return { module: FIXTURE, factory: 'scripted', args: { exchange: EX, symbol: SYMBOL, mode, deltas } };
+    },
+  };
+  return c;
+}
+
+/** Waits for a condition that the worker's messages make true; the bound only ends a broken run. */
+async function until(what: string, cond: () => boolean, boundMs = 20_000): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > boundMs) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+const running: { engine: Engine; intake: WorkerIntake }[] = [];
+
+async function setup(modes: string[], o: Partial<WorkerIntakeOptions> = {}, deltas = 0) {
+  const clock = new ManualClock(1_764_900_000_000);
+  const metrics = new MetricsRegistry({ processMetrics: false });
+  const execution = new ScriptedVenue(EX, [instrument]);
+  let monoNow = 0;
+  const intake = new WorkerIntake(inlineClient(modes, deltas), {
+    exchange: EX, logger: silentLogger(), clock, checkEveryMs: 0, hungAfterMs: 1000, restartBackoff: { initialMs: 0, maxMs: 0 }, now: () => monoNow, ...o,
+  });
+  const engine = new Engine({ clock, logger: silentLogger(), metrics, watchdog: false, venues: [{ name: EX, symbols: [SYMBOL], marketData: intake, execution }] });
+  running.push({ engine, intake });
+  await engine.start();
+  const book = () => engine.books.get(EX, SYMBOL)!;
+  return { engine, intake, metrics, book, setNow: (t: number) => (monoNow = t) };
+}
+
+afterEach(async () => {
+  for (const r of running.splice(0)) {
+    await r.engine.stop('test end');
+    expect(r.intake.threadsAlive).toBe(0);
+  }
+});
+
+describe('WorkerIntake: a venue intake on a worker thread', () => {
+  it('delivers the worker feed to the engine: the book syncs with the venue levels, deltas apply in order', async () => {
+    const { engine, intake, book } = await setup(['run'], {}, 50);
+    await until('book synced with all deltas', () => book().state === 'synced' && engine.summary().events === 51);
+    expect(book().book.bestBid()).toBe(1000);
+    expect(book().book.bestAsk()).toBe(1001);
+    expect([1000, 999, 998].map((p) => book().book.qtyAt('bid', p))).toEqual([5, 7, 50]);
+    expect(book().book.levelCount('bid')).toBe(3);
+    expect(intake.threadId).toBeTypeOf('number');
+    expect(intake.failures).toBe(0);
+  });
+
+  it('stop() ends delivery and leaves no thread running', async () => {
+    const { engine, intake, book } = await setup(['run']);
+    await until('synced', () => book().state === 'synced');
+    await engine.stop('test');
+    expect(intake.threadsAlive).toBe(0);
+    expect(intake.threadId).toBeUndefined();
+    expect(intake.state).toBe('stopped');
+  });
+
+  it('a worker that crashes: the venue leaves SYNCED at once, the failure is counted, a fresh worker resyncs it', async () => {
+    const { engine, intake, book, metrics } = await setup(['crash', 'run']);
+    const seen: string[] = [];
+    intake.onFailure = (r) => {
+      seen.push(`${book().state}: ${r}`);
+    };
+    await until('first failure', () => intake.failures === 1);
+    expect(seen[0]).toMatch(/^disconnected: venue intake worker failed: parser bug; restarting$/);
+    const refused = engine.submit({ exchange: EX, symbol: SYMBOL, side: 'buy', type: 'limit', price: 1001, qty: 1, tif: 'IOC', source: 'test' });
+    // Either still disconnected or already resynced by the replacement; never trading on the dead worker's book.
+    if (book().state !== 'synced') expect(refused).toMatchObject({ accepted: false, reason: 'BOOK_NOT_SYNCED' });
+    await until('resynced by the second worker', () => intake.starts === 2 && book().state === 'synced');
+    expect(await metrics.text()).toMatch(/cwts_errors_total\{component="venue:intake"\} 1/);
+    expect(intake.threadsAlive).toBe(1);
+  });
+
+  it('a hung worker (no heartbeat for hung_after_ms) is terminated, the venue not SYNCED, and replaced', async () => {
+    const { intake, book, setNow, engine } = await setup(['hang', 'run'], { hungAfterMs: 1000 });
+    const errors: string[] = [];
+    const sink = engine as unknown as { onFeedError(c: string, m: string): void };
+    const orig = sink.onFeedError.bind(engine);
+    sink.onFeedError = (c, m) => {
+      errors.push(m);
+      orig(c, m);
+    };
+    await until('the worker says it hangs', () => errors.includes('hanging now'));
+    expect(book().state).toBe('synced');
+    setNow(10_000);
+    intake.checkHealth();
+    expect(intake.failures).toBe(0);
+    setNow(10_999);
+    intake.checkHealth();
+    expect(intake.failures).toBe(0);
+    setNow(11_001);
+    intake.checkHealth();
+    expect(intake.failures).toBe(1);
+    expect(book().state).toBe('disconnected');
+    expect(book().reason).toMatch(/hung \(no heartbeat for 1001 ms\); restarting/);
+    await until('resynced by the second worker', () => intake.starts === 2 && book().state === 'synced');
+  });
+
+  it('a crash loop (failures without a sync in between) stops after intake_max_restarts: the venue stays stopped', async () => {
+    const { intake, book } = await setup(['fail-start'], { maxRestarts: 2 });
+    await until('halted', () => intake.state === 'halted');
+    expect(intake.failures).toBe(3);
+    expect(intake.starts).toBe(3);
+    expect(book().state).toBe('stopped');
+    expect(book().reason).toMatch(/failed to start: no route to the venue; stopped after 3 failures in a row without a sync/);
+    await until('threads gone', () => intake.threadsAlive === 0);
+  });
+});
