@@ -16,8 +16,11 @@ export function createBinanceIntake(args: unknown, env: IntakeWorkerEnv): Market
   return new BinanceMarketData({ exchange: a.exchange, endpoints: a.endpoints, options: a.options, clock: env.clock, logger: env.logger, instruments: a.instruments });
 }
 
-/** One step of a script: a text frame, a binary frame of n bytes, or a REST snapshot body for a symbol. */
-export type BinanceScriptStep = { frame: string } | { binary: number } | { snapshot: { symbol: string; body: unknown } };
+/**
+ * One step of a script: a text frame, a binary frame of n bytes, a REST snapshot body for a
+ * symbol, or the connection dropping and coming back (every book resyncs).
+ */
+export type BinanceScriptStep = { frame: string } | { binary: number } | { snapshot: { symbol: string; body: unknown } } | { reconnect: string };
 
 export interface BinanceScript {
   exchange: string;
@@ -44,8 +47,16 @@ export function playBinanceScript(script: BinanceScript, sink: MarketEventSink):
     now: () => clock.now(),
     requestSnapshot: (s) => asked.add(s.symbol),
   });
+  // The connection opens: every book starts its sync (BinanceMarketData.onOpen).
+  for (const s of feed.symbols) s.sync.begin('initial');
   for (const step of script.steps) {
     if ('frame' in step) feed.onFrame(step.frame);
+    else if ('reconnect' in step) {
+      asked.clear();
+      for (const s of feed.symbols) s.sync.suspend();
+      sink.onFeedStatus({ type: 'feed_status', exchange: script.exchange, symbol: '', state: 'disconnected', reason: `disconnected: ${step.reconnect}; reconnecting`, ts: clock.now() });
+      for (const s of feed.symbols) s.sync.begin(`reconnect after ${step.reconnect}`);
+    }
     else if ('binary' in step) feed.onBinaryFrame(step.binary);
     else {
       const s = feed.symbol(step.snapshot.symbol);

@@ -167,6 +167,7 @@ export class WorkerIntake implements MarketDataClient {
       this.healthTimer = setInterval(() => this.checkHealth(), this.opts.checkEveryMs);
       this.healthTimer.unref();
     }
+    this.opts.logger.info({ exchange: this.exchange, ringRecords: this.opts.ringRecords }, `${this.exchange}: market data intake on a worker thread (feed ring of ${this.opts.ringRecords} records)`);
     // Draining starts with the worker: one that fills the ring before it reports started must not wait for ever.
     const ready = this.spawn();
     void this.pump();
