@@ -232,6 +232,8 @@ export class IntakeRecordReader {
   private ts = 0;
   private current: MarketEvent | undefined;
   recordsRead = 0;
+  /** Market events dispatched so far. */
+  marketEvents = 0;
   /** Records that made no sense where they stood (a writer bug, or a torn group after a restart). */
   invalid = 0;
 
@@ -255,25 +257,29 @@ export class IntakeRecordReader {
     this.current = undefined;
   }
 
-  /** Applies up to `max` available records; returns how many were consumed. */
-  drain(max = Infinity): number {
+  /**
+   * Applies up to `max` available records, stopping early once `maxEvents` market events were
+   * dispatched (the e2e bench takes one event per slot); returns how many records were consumed.
+   */
+  drain(max = Infinity, maxEvents = Infinity): number {
     const ring = this.ring;
     let n = ring.readable();
     if (n > max) n = max;
     if (n === 0) return 0;
     const d = ring.f64;
-    for (let k = 0; k < n; k++) {
+    const stopAt = this.marketEvents + maxEvents;
+    let k = 0;
+    while (k < n) {
       const f = ring.readSlotWord(k) >> 1;
       const type = d[f]!;
-      if (this.type !== 0) {
-        this.continueGroup(type, f, d);
-        continue;
-      }
-      this.header(type, f, d);
+      k++;
+      if (this.type !== 0) this.continueGroup(type, f, d);
+      else this.header(type, f, d);
+      if (this.marketEvents >= stopAt) break;
     }
-    ring.release(n);
-    this.recordsRead += n;
-    return n;
+    ring.release(k);
+    this.recordsRead += k;
+    return k;
   }
 
   private header(type: number, f: number, d: Float64Array): void {
@@ -419,6 +425,7 @@ export class IntakeRecordReader {
 
   private dispatchMarket(ev: MarketEvent): void {
     this.current = undefined;
+    this.marketEvents++;
     this.sink.onMarketEvent(ev);
   }
 

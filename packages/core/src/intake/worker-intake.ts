@@ -60,6 +60,8 @@ export interface WorkerIntakeOptions {
   logLevel?: string;
   /** Bound on waiting for the worker to exit at stop (default 5000). */
   stopTimeoutMs?: number;
+  /** Drain the ring on the event loop (default true); false: the caller drains with drainEvents() (the e2e bench). */
+  pump?: boolean;
 }
 
 /** One worker's lifetime. */
@@ -122,6 +124,7 @@ export class WorkerIntake implements MarketDataClient {
       watchRing: opts.watchRing,
       logLevel: opts.logLevel ?? 'info',
       stopTimeoutMs: opts.stopTimeoutMs ?? 5000,
+      pump: opts.pump ?? true,
     };
     this.backoff = new ExponentialBackoff({ initialMs: opts.restartBackoff?.initialMs ?? 100, maxMs: opts.restartBackoff?.maxMs ?? 5000 });
   }
@@ -170,8 +173,20 @@ export class WorkerIntake implements MarketDataClient {
     this.opts.logger.info({ exchange: this.exchange, ringRecords: this.opts.ringRecords }, `${this.exchange}: market data intake on a worker thread (feed ring of ${this.opts.ringRecords} records)`);
     // Draining starts with the worker: one that fills the ring before it reports started must not wait for ever.
     const ready = this.spawn();
-    void this.pump();
+    if (this.opts.pump) void this.pump();
     await ready;
+  }
+
+  /**
+   * Applies what the ring holds now, up to `maxEvents` market events; returns the market events
+   * dispatched. For a caller that drains itself (`pump: false`).
+   */
+  drainEvents(maxEvents = Infinity): number {
+    const g = this.gen;
+    if (!g || g.down || this.stopped) return 0;
+    const before = g.reader.marketEvents;
+    g.reader.drain(Infinity, maxEvents);
+    return g.reader.marketEvents - before;
   }
 
   private spec(): IntakeWorkerSpec {

@@ -46,4 +46,19 @@ describe('e2e pipeline (pnpm bench e2e, cwts-ultra benchmark End-to-End Flow)', 
     expect(s.parents).toBe(40);
     for (const st of E2E_STAGES) expect(Number.isFinite(s.stages[st].p50) && s.stages[st].count > 0, st).toBe(true);
   });
+
+  it('with Binance intake on a worker thread (E2E_INTAKE=worker) the run makes the same decisions as inline', async () => {
+    const intakes = await loadE2EVenues(ROOT);
+    const frames = generateFrames(intakes, 300);
+    for (const rate of [50_000, 'max'] as const) {
+      const inline = await runE2E(intakes, frames, rate, { events: 800, warmup: 200, triggerEvery: 20 });
+      const worker = await runE2E(intakes, frames, rate, { events: 800, warmup: 200, triggerEvery: 20, workerIntake: { baseDir: ROOT } });
+      // runE2E itself throws unless every book ended SYNCED with no frame rejected
+      expect(worker.events).toBe(800);
+      expect(worker.parents).toBe(inline.parents);
+      expect(worker.orders).toBe(inline.orders);
+      expect(worker.signals).toBe(inline.signals);
+      expect(Number.isFinite(worker.tickToOrder.p99) && worker.tickToOrder.p99 > 0).toBe(true);
+    }
+  });
 });
