@@ -177,6 +177,12 @@ export class WorkerIntake implements MarketDataClient {
     await ready;
   }
 
+  /** Blocks this thread until the ring has a record, for at most `timeoutMs` (a caller that drains itself). */
+  waitForRecords(timeoutMs: number, spin = 256): void {
+    const g = this.gen;
+    if (g && !g.down && !this.stopped) g.ring.waitReadable(timeoutMs, spin);
+  }
+
   /**
    * Applies what the ring holds now, up to `maxEvents` market events; returns the market events
    * dispatched. For a caller that drains itself (`pump: false`).

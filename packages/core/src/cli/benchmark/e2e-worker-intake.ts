@@ -63,18 +63,21 @@ export async function openWorkerIntake(intake: { exchange: string; instrument: I
   };
   const w = new WorkerIntake(stub, { exchange: intake.exchange, logger: silentLogger(), clock: new ManualClock(0), pump: false, checkEveryMs: 0, ringRecords: 65536 });
   await w.start([intake.instrument.symbol], sink);
-  // the harness's snapshot comes through the ring like every other event
+  // the harness's snapshot comes through the ring like every other event; one event at a time,
+  // as the frames behind it belong to the run's slots
   while (engine.books.get(intake.exchange, intake.instrument.symbol)?.state !== 'synced') {
-    if (w.drainEvents() === 0) await new Promise((r) => setTimeout(r, 1));
+    if (w.drainEvents(1) === 0) await new Promise((r) => setTimeout(r, 1));
     if (w.state !== 'running') throw new Error(`e2e: the ${intake.exchange} intake worker is ${w.state}`);
   }
   const f64 = new Float64Array(sched, 0, 2);
   const flag = new Int32Array(sched, 16, 1);
   return {
     feed: () => {
-      let spins = 0;
+      // Spin briefly (a frame due within microseconds), then sleep on the ring: a 2-core host
+      // has no core to spare for an engine thread spinning while the worker parses.
       while (w.drainEvents(1) === 0) {
-        if (++spins % 1_000_000 === 0 && w.state !== 'running') throw new Error(`e2e: the ${intake.exchange} intake worker is ${w.state}`);
+        w.waitForRecords(100, 2000);
+        if (w.state !== 'running') throw new Error(`e2e: the ${intake.exchange} intake worker is ${w.state}`);
       }
     },
     rejected: () => rejected,
