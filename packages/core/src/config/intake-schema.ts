@@ -9,11 +9,12 @@ export type IntakeMode = (typeof INTAKE_MODES)[number];
 
 export const intakeKeys = {
   /**
-   * "inline" (default): every venue's socket and parsing on the engine thread. "worker": a venue
+   * "worker" (default, measured faster: docs/performance.md, "Inline vs worker intake"): a venue
    * whose adapter supports it (Binance) parses on its own thread and hands events over through
-   * a SharedArrayBuffer ring; the others stay inline.
+   * a SharedArrayBuffer ring; the others stay inline. "inline": every venue's socket and parsing
+   * on the engine thread.
    */
-  intake: oneOf(INTAKE_MODES).default('inline'),
+  intake: oneOf(INTAKE_MODES).default('worker'),
   /** Feed records per worker ring (64 bytes each; rounded up to a power of two). */
   intake_ring_records: int({ min: 1024, max: 1 << 24 }).default(65536),
   /** A worker with no heartbeat for this long is hung: replaced, its venue not SYNCED meanwhile. */

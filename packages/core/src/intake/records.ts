@@ -234,6 +234,8 @@ export class IntakeRecordReader {
   recordsRead = 0;
   /** Market events dispatched so far. */
   marketEvents = 0;
+  /** End-of-stream records read so far. */
+  ends = 0;
   /** Records that made no sense where they stood (a writer bug, or a torn group after a restart). */
   invalid = 0;
 
@@ -259,7 +261,8 @@ export class IntakeRecordReader {
 
   /**
    * Applies up to `max` available records, stopping early once `maxEvents` market events were
-   * dispatched (the e2e bench takes one event per slot); returns how many records were consumed.
+   * dispatched or an end of stream was read (the e2e bench takes one event per slot); returns
+   * how many records were consumed.
    */
   drain(max = Infinity, maxEvents = Infinity): number {
     const ring = this.ring;
@@ -268,6 +271,7 @@ export class IntakeRecordReader {
     if (n === 0) return 0;
     const d = ring.f64;
     const stopAt = this.marketEvents + maxEvents;
+    const endsBefore = this.ends;
     let k = 0;
     while (k < n) {
       const f = ring.readSlotWord(k) >> 1;
@@ -275,7 +279,8 @@ export class IntakeRecordReader {
       k++;
       if (this.type !== 0) this.continueGroup(type, f, d);
       else this.header(type, f, d);
-      if (this.marketEvents >= stopAt) break;
+      // a counted drain also stops at an end of stream (a marker between phases of a stream)
+      if (this.marketEvents >= stopAt || (maxEvents !== Infinity && this.ends !== endsBefore)) break;
     }
     ring.release(k);
     this.recordsRead += k;
@@ -345,6 +350,7 @@ export class IntakeRecordReader {
         this.ts = d[f + 5]!;
         return this.beginText(type, d[f + 3]!);
       case IntakeRecordType.END:
+        this.ends++;
         this.sink.onEndOfStream?.(this.exchange);
         return;
       default:

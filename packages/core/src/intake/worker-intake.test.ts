@@ -6,6 +6,7 @@ import { Engine } from '../engine/engine.js';
 import { ScriptedVenue } from '../engine/test-venue.js';
 import { MetricsRegistry } from '../observability/metrics.js';
 import { silentLogger } from '../observability/logger.js';
+import { BackpressureMonitor } from '../observability/backpressure.js';
 import { WorkerIntake, type WorkerIntakeOptions } from './worker-intake.js';
 
 // Worker threads load compiled JavaScript: `tsc -b` (pnpm build) before vitest, as for the ring's worker tests.
@@ -125,6 +126,32 @@ describe('WorkerIntake: a venue intake on a worker thread', () => {
     expect(book().state).toBe('disconnected');
     expect(book().reason).toMatch(/hung \(no heartbeat for 1001 ms\); restarting/);
     await until('resynced by the second worker', () => intake.starts === 2 && book().state === 'synced');
+  });
+
+  it('the ring fill ratio is cwts_ring_fill_ratio{exchange} and, over the high-water mark, BACKPRESSURE until drained', async () => {
+    const metrics = new MetricsRegistry({ processMetrics: false });
+    let t = 0;
+    const monitor = new BackpressureMonitor({ budgetMs: 10, metrics, logger: silentLogger(), now: () => t, busy: () => 0, recoverAfterMs: 500 });
+    const events: string[] = [];
+    const intake = new WorkerIntake(inlineClient(['run'], 300), {
+      exchange: EX, logger: silentLogger(), clock: new ManualClock(0), checkEveryMs: 0, ringRecords: 1024, pump: false, watchRing: (ex, fill) => monitor.watchRing(ex, fill),
+    });
+    running.push({ engine: { stop: () => intake.stop() } as unknown as Engine, intake });
+    await intake.start([SYMBOL], { onMarketEvent: (ev) => events.push(ev.type), onFeedStatus: () => {}, onFeedError: () => {} });
+    // the worker writes 1 status + 4 snapshot records + 300 deltas of 2 records: 605 of 1024 (nothing drains: pump off)
+    await until('the worker filled the ring', () => intake.fillRatio() >= 605 / 1024);
+    monitor.sample();
+    expect(monitor.active).toBe(true);
+    expect(await metrics.text()).toMatch(/cwts_ring_fill_ratio\{exchange="venue"\} 0\.59/);
+    expect(intake.drainEvents()).toBe(301);
+    expect(events.filter((e) => e === 'book_delta')).toHaveLength(300);
+    t = 10;
+    monitor.sample();
+    t = 520;
+    monitor.sample();
+    expect(intake.fillRatio()).toBe(0);
+    expect(monitor.active).toBe(false);
+    expect(await metrics.text()).toMatch(/cwts_ring_fill_ratio\{exchange="venue"\} 0\n/);
   });
 
   it('a crash loop (failures without a sync in between) stops after intake_max_restarts: the venue stays stopped', async () => {

@@ -20,6 +20,9 @@ export function createE2EWorkerIntake(args: unknown): MarketDataClient {
     async start(_symbols, sink) {
       const intakes = await loadE2EVenues(a.baseDir);
       const { feed } = intakes[a.venue]!.open(sink);
+      // Marks where what the harness emitted on opening (snapshot, the delta that confirms it,
+      // a trade) ends and the run's frames begin: the engine thread takes all of it before the run.
+      sink.onEndOfStream?.('opened');
       timer = setTimeout(() => play(a, feed), 0);
     },
     async stop() {

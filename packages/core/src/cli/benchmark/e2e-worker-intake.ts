@@ -52,7 +52,11 @@ export async function openWorkerIntake(intake: { exchange: string; instrument: I
     intakeWorker: () => spec,
   };
   let rejected = 0;
+  let opened = false;
   const sink: MarketEventSink = {
+    onEndOfStream: () => {
+      opened = true;
+    },
     onMarketEvent: (ev) => engine.onMarketEvent(ev),
     onFeedStatus: (st) => engine.onFeedStatus(st),
     onFeedError: (c, m) => engine.onFeedError(c, m),
@@ -63,10 +67,10 @@ export async function openWorkerIntake(intake: { exchange: string; instrument: I
   };
   const w = new WorkerIntake(stub, { exchange: intake.exchange, logger: silentLogger(), clock: new ManualClock(0), pump: false, checkEveryMs: 0, ringRecords: 65536 });
   await w.start([intake.instrument.symbol], sink);
-  // the harness's snapshot comes through the ring like every other event; one event at a time,
-  // as the frames behind it belong to the run's slots
-  while (engine.books.get(intake.exchange, intake.instrument.symbol)?.state !== 'synced') {
-    if (w.drainEvents(1) === 0) await new Promise((r) => setTimeout(r, 1));
+  // what the harness emits on opening (its snapshot first) comes through the ring like every
+  // other event, as inline open() hands it to the engine; the frames behind it belong to the run
+  while (!opened) {
+    if (w.drainEvents(1) === 0 && !opened) await new Promise((r) => setTimeout(r, 1));
     if (w.state !== 'running') throw new Error(`e2e: the ${intake.exchange} intake worker is ${w.state}`);
   }
   const f64 = new Float64Array(sched, 0, 2);
