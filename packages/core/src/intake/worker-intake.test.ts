@@ -154,6 +154,32 @@ describe('WorkerIntake: a venue intake on a worker thread', () => {
     expect(await metrics.text()).toMatch(/cwts_ring_fill_ratio\{exchange="venue"\} 0\n/);
   });
 
+  it('a worker waiting for ring space keeps beating: never taken for hung, and nothing is lost when the engine catches up', async () => {
+    let now = 0;
+    const events: string[] = [];
+    const intake = new WorkerIntake(inlineClient(['run'], 300), {
+      exchange: EX, logger: silentLogger(), clock: new ManualClock(0), checkEveryMs: 0, ringRecords: 64, pump: false, hungAfterMs: 1000, heartbeatMs: 10, now: () => now,
+    });
+    running.push({ engine: { stop: () => intake.stop() } as unknown as Engine, intake });
+    await intake.start([SYMBOL], { onMarketEvent: (ev) => events.push(ev.type), onFeedStatus: () => {}, onFeedError: () => {} });
+    await until('the ring is full', () => intake.fillRatio() > 0.75);
+    intake.checkHealth();
+    for (let round = 0; round < 3; round++) {
+      const beat = intake.heartbeats;
+      await until('a heartbeat while the worker waits for space', () => intake.heartbeats !== beat);
+      now += 1001;
+      intake.checkHealth();
+      expect(intake.failures).toBe(0);
+    }
+    expect(intake.fillRatio()).toBeGreaterThan(0.75);
+    await until('every event delivered', () => {
+      intake.drainEvents();
+      return events.length === 301;
+    });
+    expect(events.filter((e) => e === 'book_delta')).toHaveLength(300);
+    expect(intake.failures).toBe(0);
+  });
+
   it('a crash loop (failures without a sync in between) stops after intake_max_restarts: the venue stays stopped', async () => {
     const { intake, book } = await setup(['fail-start'], { maxRestarts: 2 });
     await until('halted', () => intake.state === 'halted');

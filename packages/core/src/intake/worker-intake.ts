@@ -142,6 +142,11 @@ export class WorkerIntake implements MarketDataClient {
     return undefined;
   }
 
+  /** The current worker's heartbeat counter (tests; -1 without a worker). */
+  get heartbeats(): number {
+    return this.gen ? Atomics.load(this.gen.control, CONTROL.HEARTBEAT) : -1;
+  }
+
   /** Fill ratio 0..1 of the current ring (0 without a worker). */
   fillRatio(): number {
     const g = this.gen;
