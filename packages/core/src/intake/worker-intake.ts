@@ -96,8 +96,13 @@ export class WorkerIntake implements MarketDataClient {
   failures = 0;
   /** Workers started since construction (1 + restarts). */
   starts = 0;
+  /** Workers whose thread has not exited yet. */
+  private readonly alive = new Set<Generation>();
+
   /** Worker threads started and not yet exited (0 after stop). */
-  threadsAlive = 0;
+  get threadsAlive(): number {
+    return this.alive.size;
+  }
   /** Called after a failure was handled (tests wait on it instead of on time). */
   onFailure: ((reason: string) => void) | undefined;
   /** Called when a worker reported started. */
@@ -219,7 +224,6 @@ export class WorkerIntake implements MarketDataClient {
     // The engine's own handles keep the process; a forgotten intake must not.
     worker.unref();
     this.starts++;
-    this.threadsAlive++;
     let exited!: () => void;
     const g: Generation = {
       id: ++this.generations, worker, ring, control: new Int32Array(controlBuf),
@@ -227,6 +231,7 @@ export class WorkerIntake implements MarketDataClient {
       lastBeat: -1, lastBeatAt: this.opts.now(), down: false, exited: new Promise<void>((r) => (exited = r)),
     };
     this.gen = g;
+    this.alive.add(g);
     return new Promise<void>((resolve) => {
       let settled = false;
       const settle = (): void => {
@@ -251,7 +256,7 @@ export class WorkerIntake implements MarketDataClient {
         settle();
       });
       worker.on('exit', (code) => {
-        this.threadsAlive--;
+        this.alive.delete(g);
         exited();
         this.workerDown(g, `exited (code ${code})`);
         settle();
@@ -357,12 +362,18 @@ export class WorkerIntake implements MarketDataClient {
     this.unwatch = undefined;
     this.sink = undefined;
     const g = this.gen;
-    if (!g) return;
-    if (!g.down) {
+    if (g && !g.down) {
       Atomics.store(g.control, CONTROL.STOP, 1);
       g.ring.close();
       g.worker.postMessage({ t: 'stop' } satisfies IntakeHostMessage);
     }
+    // The running worker, and any failed one whose thread has not exited yet (a terminated hung
+    // worker, a crashed one still unwinding): none is left when stop() resolves.
+    await Promise.all([...this.alive].map((a) => this.awaitExit(a)));
+    if (g) g.down = true;
+  }
+
+  private async awaitExit(g: Generation): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), this.opts.stopTimeoutMs)));
     if ((await Promise.race([g.exited, late])) === 'late') {
@@ -371,7 +382,6 @@ export class WorkerIntake implements MarketDataClient {
       await g.exited;
     }
     clearTimeout(timer);
-    g.down = true;
   }
 }
 
