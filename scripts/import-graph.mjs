@@ -30,14 +30,16 @@ export const CORE_LAYERS = {
   risk: ['domain', 'contracts', 'observability', 'config', 'di', 'plugins', 'microstructure', 'compute'],
   journal: ['domain', 'contracts', 'observability', 'config'],
   routing: ['domain', 'contracts', 'observability', 'config'],
+  // Venue intake on worker threads (docs/architecture.md, "Venue intake").
+  intake: ['domain', 'contracts', 'observability', 'config', 'microstructure', 'adapter-kit'],
   // Tokens of core services typed by the folders above (type-only imports).
   services: ['domain', 'contracts', 'observability', 'config', 'di', 'microstructure', 'compute', 'risk', 'journal'],
-  engine: ['domain', 'contracts', 'observability', 'config', 'di', 'plugins', 'microstructure', 'compute', 'adapter-kit', 'detectors', 'risk', 'journal', 'routing', 'services'],
+  engine: ['domain', 'contracts', 'observability', 'config', 'di', 'plugins', 'microstructure', 'compute', 'adapter-kit', 'detectors', 'risk', 'journal', 'routing', 'services', 'intake'],
   testing: ['domain', 'contracts', 'observability', 'config', 'di', 'plugins', 'microstructure', 'compute', 'adapter-kit', 'detectors', 'risk', 'routing', 'services'],
   reports: ['domain', 'contracts', 'observability', 'config', 'microstructure', 'risk', 'journal', 'engine'],
   // The cluster contract and its loader (docs/scale-out.md): beside reports, above engine.
   cluster: ['domain', 'contracts', 'observability', 'config', 'plugins', 'microstructure', 'risk', 'engine'],
-  cli: ['domain', 'contracts', 'observability', 'config', 'di', 'plugins', 'microstructure', 'compute', 'adapter-kit', 'detectors', 'risk', 'journal', 'routing', 'services', 'engine', 'reports', 'cluster'],
+  cli: ['domain', 'contracts', 'observability', 'config', 'di', 'plugins', 'microstructure', 'compute', 'adapter-kit', 'detectors', 'risk', 'journal', 'routing', 'services', 'engine', 'reports', 'cluster', 'intake'],
 };
 
 const IMPORT_RE = /(?:^|[;\s])(?:import|export)\s+(?:type\s+)?(?:[\w*{}\s,$]*?\s+from\s+)?['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g;

@@ -7,3 +7,5 @@ export { Affects, BinanceFrameParser, Frame, makeSymbolCtx, type AffectsCode, ty
 export { instrumentsFromExchangeInfo, trimDecimal } from './instruments.js';
 export { binanceErrorMap, mapBinanceError } from './errors.js';
 export { validateBinanceOptions, resolveBinanceOptions, DEFAULT_BINANCE_OPTIONS, BINANCE_OPTION_KEYS, type BinanceOptions } from './options.js';
+export { createBinanceIntake, createBinanceScriptIntake, playBinanceScript, type BinanceScript, type BinanceScriptStep } from './intake-worker.js';
+export type { BinanceIntakeArgs } from './market-data.js';

@@ -2,10 +2,12 @@ import {
   type Clock,
   type Instrument,
   type InstrumentTrading,
+  type IntakeWorkerSpec,
   type Logger,
   type MarketDataClient,
   type MarketEventSink,
 } from '@cwts/core';
+import { compiledModuleUrl } from '@cwts/core/intake';
 import {
   BookSync,
   ExponentialBackoff,
@@ -55,6 +57,16 @@ export interface BinanceMarketDataDeps {
   /** Shared with execution: per-IP request weight. */
   limiter?: RateLimiter;
   random?: () => number;
+  /** Instruments already loaded (an intake worker gets them from the engine thread's client). */
+  instruments?: readonly Instrument[];
+}
+
+/** What `[performance] intake = "worker"` sends to the worker (intake-worker.ts createBinanceIntake). */
+export interface BinanceIntakeArgs {
+  exchange: string;
+  endpoints: BinanceEndpoints;
+  options: BinanceMarketDataDeps['options'];
+  instruments: Instrument[];
 }
 
 /**
@@ -83,6 +95,7 @@ export class BinanceMarketData implements MarketDataClient {
     this.exchange = deps.exchange;
     this.component = `${deps.exchange}:market-data`;
     this.trading = new TradingStatusBoard({ exchange: deps.exchange, logger: deps.logger, now: () => deps.clock.now(), isKnownStatus: (w) => Object.hasOwn(BINANCE_STATUS, w) });
+    for (const i of deps.instruments ?? []) this.instruments.set(i.symbol, i);
     this.limiter = deps.limiter ?? new RateLimiter([{ name: 'ip', limit: deps.options.request_weight_per_minute, intervalMs: 60_000 }], () => deps.clock.now(), this.timers);
   }
 
@@ -115,12 +128,29 @@ export class BinanceMarketData implements MarketDataClient {
     return this.trading.refresh();
   }
 
+  /** The status re-read without the feed, for when the feed runs on an intake worker. */
+  keepTradingStatusFresh(symbols: readonly string[]): () => void {
+    const timers = new TimerSet();
+    this.trading.startRefresh(timers, this.deps.options.instrument_refresh_ms, () => this.fetchInstruments(symbols));
+    return () => timers.close();
+  }
+
   private async fetchInstruments(symbols: readonly string[]): Promise<Instrument[]> {
     const q = symbols.length === 1 || this.futures ? (this.futures ? '' : `?symbol=${encodeURIComponent(symbols[0]!)}`) : `?symbols=${encodeURIComponent(JSON.stringify(symbols))}`;
     await this.limiter.acquire({ ip: 20 });
     const res = await httpJson(`${this.deps.endpoints.restRoot}${this.apiPrefix}/exchangeInfo${q}`, { timeoutMs: this.deps.options.rest_timeout_ms });
     if (res.status !== 200) throw new Error(`${this.exchange}: exchangeInfo failed: HTTP ${res.status} ${res.text.slice(0, 200)}`);
     return instrumentsFromExchangeInfo(this.exchange, res.body, symbols);
+  }
+
+  /**
+   * The same client on an intake worker (core's intake/): socket, parsing and book sync there;
+   * its REST snapshots count against a limiter of its own on that thread. The pairs' trading
+   * status stays here (keepTradingStatusFresh), so the worker's copy does not re-read it.
+   */
+  intakeWorker(): IntakeWorkerSpec {
+    const args: BinanceIntakeArgs = { exchange: this.exchange, endpoints: this.deps.endpoints, options: { ...this.deps.options, instrument_refresh_ms: 0 }, instruments: [...this.instruments.values()] };
+    return { module: compiledModuleUrl('./intake-worker.js', import.meta.url), factory: 'createBinanceIntake', args };
   }
 
   async start(symbols: readonly string[], sink: MarketEventSink): Promise<void> {

@@ -29,11 +29,14 @@ describe('cwts-ultra run against the local Binance server', () => {
     run = undefined;
   });
 
-  const scenarios: { name: string; act: (f: FakeBinance) => void; resyncs: { reason: string; min: number } | undefined; errors?: number }[] = [
+  const scenarios: { name: string; act: (f: FakeBinance) => void; resyncs: { reason: string; min: number } | undefined; errors?: number; inline?: boolean }[] = [
     { name: 'normal flow', act: () => {}, resyncs: undefined },
     { name: 'a sequence gap', act: (f) => f.skipSequence(SYM), resyncs: { reason: 'sequence_gap', min: 1 } },
     { name: 'a dropped connection', act: (f) => f.dropConnections(), resyncs: { reason: 'reconnect', min: 1 } },
     { name: 'malformed frames', act: (f) => { f.sendRaw('{"e":"depthUpdate","s":"BTC'); f.sendRaw('garbage'); f.sendRaw('{"unknown":true}'); }, resyncs: { reason: 'invalid_data', min: 1 }, errors: 3 }, // a depth update cut off, and text that may have been one: the book resyncs
+    // [performance] intake = "inline": socket, parsing and depth sync on the engine thread (the default is a worker thread)
+    { name: 'a sequence gap, intake inline', act: (f) => f.skipSequence(SYM), resyncs: { reason: 'sequence_gap', min: 1 }, inline: true },
+    { name: 'malformed frames, intake inline', act: (f) => { f.sendRaw('{"e":"depthUpdate","s":"BTC'); f.sendRaw('garbage'); f.sendRaw('{"unknown":true}'); }, resyncs: { reason: 'invalid_data', min: 1 }, errors: 3, inline: true },
   ];
 
   for (const sc of scenarios) {
@@ -42,7 +45,7 @@ describe('cwts-ultra run against the local Binance server', () => {
       fake = await FakeBinance.start({ seed: 5 });
       const f = fake;
       const record = join(dir, 'rec.jsonl');
-      run = await startRun(config(dir, f), record);
+      run = await startRun(config(dir, f, sc.inline ? '\n[performance]\nintake = "inline"\n' : ''), record);
       const status = () => getJson(`http://127.0.0.1:${run!.healthPort}/status`);
       const book = async () => (await status()).books.find((b: any) => b.exchange === 'binance' && b.symbol === SYM);
       // the venue is live: updates and trades keep coming (trades are counted from SYNCED on: before
@@ -110,6 +113,8 @@ describe('cwts-ultra run against the local Binance server', () => {
       expect(snaps.filter((s) => s.reason === 'resync').length).toBe(b.resyncs);
       // the secret-free log: nothing resembling a key (no keys configured here) and no crash
       expect(run.out.join('')).not.toMatch(/Unhandled|TypeError/);
+      if (sc.inline) expect(run.out.join('')).not.toMatch(/intake on a worker thread/);
+      else expect(run.out.join('')).toMatch(/binance: market data intake on a worker thread/);
     }, 180_000);
   }
 });

@@ -85,6 +85,7 @@ describe('production.toml (the seed config)', () => {
     });
     expect(config.performance).toEqual({
       max_latency_ms: 10, simd_enabled: true, gpu_enabled: true, thread_pool_size: 16, memory_pool_gb: 8,
+      intake: 'worker', intake_ring_records: 65536, intake_hung_after_ms: 2000, intake_max_restarts: 5,
     });
     expect(config.risk).toEqual({
       max_position: 100000, max_drawdown: 0.15, kelly_fraction: 0.25, var_confidence: 0.99,

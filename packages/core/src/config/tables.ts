@@ -9,6 +9,7 @@ import { closestMatch } from './suggest.js';
 import { say } from './config-messages.js';
 import { bool, host, int, nameList, NAME_RE, NAME_RULE, nonEmptyString, num, oneOf, pluginSpec, port, positive, secret, symbolList, table, unitInterval, url } from './fields.js';
 import { tracingKeys } from './tracing-schema.js';
+import { intakeKeys } from './intake-schema.js';
 import { DEFAULT_KELLY_FRACTION, FSYNC_POLICIES, LOG_LEVELS, MARKET_TYPES, SHUTDOWN_POLICIES, TRADING_MODES } from './constants.js';
 
 /** Top-level tables that are not venues. A venue may not take one of these names. */
@@ -41,6 +42,7 @@ export const performanceTable = z.strictObject({
   thread_pool_size: int({ min: 1, max: 1024 }).default(() => availableParallelism()),
   /** Reserved: nothing allocates a pool from it (a warning says so when it is set). Default 1. */
   memory_pool_gb: num(positive).default(1),
+  ...intakeKeys,
 });
 
 export const exchangesTable = z.strictObject({

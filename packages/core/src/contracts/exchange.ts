@@ -78,6 +78,30 @@ export interface MarketDataClient {
    * is sent; without this method the instrument's load-time `trading` applies. O(1), no I/O.
    */
   tradingStatus?(symbol: string): InstrumentTrading | undefined;
+  /**
+   * Optional: keeps `tradingStatus` fresh while this client's feed runs elsewhere (its intake on
+   * a worker thread, which builds a client of its own): starts the periodic re-read on this
+   * instance and returns what stops it.
+   */
+  keepTradingStatusFresh?(symbols: readonly string[]): () => void;
+  /**
+   * Optional: how to build this same client again on a worker thread (`[performance] intake =
+   * "worker"`, core's intake/). Called after loadInstruments; undefined when it cannot run there.
+   */
+  intakeWorker?(): IntakeWorkerSpec | undefined;
+}
+
+/**
+ * A venue's intake (socket + parsing + book sync) as a worker thread builds it: the worker
+ * imports `module` (a file URL of compiled JavaScript) and calls its export `factory(args, env)`
+ * (core's intake/ IntakeWorkerFactory), which returns a MarketDataClient; the events it emits
+ * cross to the engine thread as feed records on a SharedArrayBuffer ring.
+ */
+export interface IntakeWorkerSpec {
+  module: string;
+  factory: string;
+  /** Structured-clonable (no functions): options, endpoints, the loaded instruments. */
+  args: unknown;
 }
 
 export type TradingAvailability = { canTrade: true } | { canTrade: false; reason: string };

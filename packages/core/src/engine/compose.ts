@@ -24,6 +24,7 @@ import { registerCoreServices } from './core-services.js';
 import type { Journal } from '../journal/journal.js';
 import { SERVICE_TOKENS } from '../services/tokens.js';
 import { BackpressureMonitor } from '../observability/backpressure.js';
+import { selectIntake } from '../intake/select.js';
 
 export type { BuiltinDetectorDeps, BuiltinDetectorFactory };
 /** Built-in detectors by name; third-party ones come by `plugin = ...`. */
@@ -131,7 +132,7 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
   // Paper executors look books up through the engine, which is built below.
   const venueRuntimes: VenueRuntime[] = venues.map((v) => {
     const scope = venueScopes.get(v.name)!;
-    const marketData = scope.resolve(TOKENS.MarketDataClient) as MarketDataClient;
+    const marketData = selectIntake(scope.resolve(TOKENS.MarketDataClient) as MarketDataClient, { exchange: v.name, performance: cfg.performance, logger, clock, watchRing: (ex, fill) => backpressure?.watchRing(ex, fill) ?? (() => {}) });
     let execution = scope.resolve(TOKENS.ExecutionClient) as ExecutionClient;
     if (!execution.simulated && !v.hasCredentials) {
       execution = new MarketDataOnlyExecution(v.name, 'no api_key/api_secret configured; market data only');

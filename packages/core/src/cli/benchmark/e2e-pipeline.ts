@@ -24,6 +24,7 @@ import { RiskManager } from '../../risk/index.js';
 import { SmartOrderRouter } from '../../routing/smart-order-router.js';
 import { routingSchema } from '../../config/routing-schema.js';
 import { riskTable } from '../../config/tables.js';
+import { openWorkerIntake, type E2EWorkerPlan } from './e2e-worker-intake.js';
 
 /** `[risk]` with limits far from the bench's orders: every check runs and passes. */
 export function benchRiskConfig() {
@@ -117,6 +118,8 @@ export interface E2EPipelineOptions {
    * caller runs them itself, each under its own timer.
    */
   detached?: boolean;
+  /** One venue's intake on a worker thread (e2e-worker-intake.ts); the others inline. */
+  worker?: E2EWorkerPlan;
 }
 
 /** Everything one run needs, SYNCED and ready for `feed`. */
@@ -133,6 +136,8 @@ export interface E2EPipeline {
   rejected: () => number;
   /** Answers the orders sent since the last call ("expired"), as the venue would after the event. */
   settle(): void;
+  /** With a worker intake: starts its paced frames at t0 (performance.now() ms), one per period (0: unpaced). */
+  go(t0: number, periodMs: number): void;
   stop(): Promise<void>;
 }
 
@@ -171,7 +176,11 @@ export async function buildPipeline(intakes: readonly E2EVenueIntake[], opts: E2
     ...(opts.bare ? {} : { router, risk, ...(opts.detached ? { riskChecks: [] } : { strategy, riskChecks: risk.checks }) }),
   });
   await engine.start();
-  const opened = intakes.map((v, k) => v.open(sinkFor ? sinkFor(engine, k) : engine));
+  const opened: { feed: (text: string) => void; rejected: () => number; go?: (t0: number, periodMs: number) => void; stop?: () => Promise<void> }[] = [];
+  for (let k = 0; k < intakes.length; k++) {
+    const v = intakes[k]!;
+    opened.push(opts.worker?.venue === k ? await openWorkerIntake(v, opts.worker, engine) : v.open(sinkFor ? sinkFor(engine, k) : engine));
+  }
   for (const v of intakes) {
     if (engine.books.get(v.exchange, v.instrument.symbol)?.state !== 'synced') throw new Error(`e2e: ${v.exchange} ${v.instrument.symbol} did not sync`);
   }
@@ -191,6 +200,12 @@ export async function buildPipeline(intakes: readonly E2EVenueIntake[], opts: E2
     feeds: opened.map((o) => o.feed),
     rejected: () => opened.reduce((s, o) => s + o.rejected(), 0),
     settle,
-    stop: () => engine.stop('bench'),
+    go: (t0, periodMs) => {
+      for (const o of opened) o.go?.(t0, periodMs);
+    },
+    stop: async () => {
+      await engine.stop('bench');
+      for (const o of opened) await o.stop?.();
+    },
   };
 }

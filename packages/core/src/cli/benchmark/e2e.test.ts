@@ -46,4 +46,47 @@ describe('e2e pipeline (pnpm bench e2e, cwts-ultra benchmark End-to-End Flow)', 
     expect(s.parents).toBe(40);
     for (const st of E2E_STAGES) expect(Number.isFinite(s.stages[st].p50) && s.stages[st].count > 0, st).toBe(true);
   });
+
+  it('with Binance intake on a worker thread the engine sees the same events in the same slots: the same child orders, one by one, and the same books', async () => {
+    const intakes = await loadE2EVenues(ROOT);
+    const frames = generateFrames(intakes, 500);
+    const run = async (worker: boolean) => {
+      const p = await buildPipeline(intakes, { triggerEvery: 10, ...(worker ? { worker: { venue: 0, venues: 4, warm: 0, baseDir: ROOT, frames: frames.perVenue[0]! } } : {}) });
+      p.go(0, 0);
+      const orders: string[] = [];
+      for (let i = 0; i < 2000; i++) {
+        p.times.reset();
+        p.feeds[i % 4]!(frames.perVenue[i % 4]![Math.floor(i / 4)]!);
+        for (const o of p.times.pending) orders.push(`${i} ${o.order.exchange} ${o.order.side} ${o.order.qty}@${o.order.price}`);
+        p.settle();
+      }
+      const books = intakes.map((v) => {
+        const b = p.engine.books.get(v.exchange, v.instrument.symbol)!;
+        return [b.state, b.book.bestBid(), b.book.bestAsk(), b.book.levelCount('bid'), b.book.levelCount('ask')];
+      });
+      await p.stop();
+      return { orders, books, rejected: p.rejected() };
+    };
+    const inline = await run(false);
+    const worker = await run(true);
+    expect(inline.orders.length).toBeGreaterThan(200);
+    expect(worker.orders).toEqual(inline.orders);
+    expect(worker.books).toEqual(inline.books);
+    expect(worker.rejected).toBe(0);
+  });
+
+  it('with Binance intake on a worker thread (E2E_INTAKE=worker) the run makes the same decisions as inline', async () => {
+    const intakes = await loadE2EVenues(ROOT);
+    const frames = generateFrames(intakes, 300);
+    for (const rate of [50_000, 'max'] as const) {
+      const inline = await runE2E(intakes, frames, rate, { events: 800, warmup: 200, triggerEvery: 20 });
+      const worker = await runE2E(intakes, frames, rate, { events: 800, warmup: 200, triggerEvery: 20, workerIntake: { baseDir: ROOT } });
+      // runE2E itself throws unless every book ended SYNCED with no frame rejected
+      expect(worker.events).toBe(800);
+      expect(worker.parents).toBe(inline.parents);
+      expect(worker.orders).toBe(inline.orders);
+      expect(worker.signals).toBe(inline.signals);
+      expect(Number.isFinite(worker.tickToOrder.p99) && worker.tickToOrder.p99 > 0).toBe(true);
+    }
+  });
 });

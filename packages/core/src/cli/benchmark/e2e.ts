@@ -50,13 +50,17 @@ export interface E2ERunOptions extends E2EPipelineOptions {
   /** Events run first, unpaced and untimed, on the same pipeline (JIT and book depth). */
   warmup?: number;
   onProgress?: (done: number) => void;
+  /** Run one venue's intake (default the first, Binance) on a worker thread; `baseDir` finds the adapter packages there. */
+  workerIntake?: { baseDir: string; venue?: number };
 }
 
 export async function runE2E(intakes: readonly E2EVenueIntake[], frames: E2EFrames, rate: E2ERate, o: E2ERunOptions): Promise<E2ERunResult> {
-  const p = await buildPipeline(intakes, o);
   const nv = intakes.length;
   const total = Math.min(o.events + (o.warmup ?? 0), nv * Math.min(...frames.perVenue.map((f) => f.length)));
   const warm = Math.min(o.warmup ?? 0, Math.floor(total / 2));
+  const wi = o.workerIntake;
+  const worker = wi ? { venue: wi.venue ?? 0, venues: nv, warm, baseDir: wi.baseDir, frames: frames.perVenue[wi.venue ?? 0]!.slice(0, Math.ceil((total - (wi.venue ?? 0)) / nv)) } : undefined;
+  const p = await buildPipeline(intakes, { ...o, worker });
   const feeds = p.feeds;
   const fr = frames.perVenue;
   const times = p.times;
@@ -75,6 +79,7 @@ export async function runE2E(intakes: readonly E2EVenueIntake[], frames: E2EFram
   const gcBefore = gcCount();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now() + 1;
+  p.go(t0, periodMs);
   let due = t0;
   for (let k = 0; k < n; k++) {
     const i = warm + k;

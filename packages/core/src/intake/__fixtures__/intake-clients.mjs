@@ -1,0 +1,37 @@
+// Intake worker clients for worker-intake.test.ts (plain JavaScript: a worker has no loader).
+// `scripted(args)`: after start, emits a snapshot and `deltas` deltas, then per `mode`:
+//   'run' nothing more; 'crash' an uncaught error; 'hang' blocks the thread for ever;
+//   'fail-start' rejects start (before any snapshot).
+export function scripted(args) {
+  const { exchange, symbol, mode, deltas = 0 } = args;
+  let timer;
+  return {
+    exchange,
+    async loadInstruments() {
+      return [];
+    },
+    async start(_symbols, sink) {
+      if (mode === 'fail-start') throw new Error('no route to the venue');
+      timer = setTimeout(() => {
+        sink.onFeedStatus({ type: 'feed_status', exchange, symbol, state: 'resyncing', reason: 'initial sync', ts: 1 });
+        sink.onMarketEvent({ type: 'book_snapshot', exchange, symbol, ts: 1, recvTs: 2, seq: 100, reason: 'initial', bids: [{ price: 1000, qty: 5 }, { price: 999, qty: 7 }], asks: [{ price: 1001, qty: 3 }] });
+        for (let i = 1; i <= deltas; i++) {
+          sink.onMarketEvent({ type: 'book_delta', exchange, symbol, ts: 1 + i, recvTs: 2 + i, firstSeq: 100 + i, seq: 100 + i, bids: [{ price: 998, qty: i }], asks: [] });
+        }
+        if (mode === 'crash') {
+          sink.onFeedError('fixture', 'crashing now');
+          setTimeout(() => {
+            throw new Error('parser bug');
+          }, 0);
+        } else if (mode === 'hang') {
+          sink.onFeedError('fixture', 'hanging now');
+          // Same callback: no heartbeat can run after the test has seen the line above.
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+        }
+      }, 0);
+    },
+    async stop() {
+      clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,4 @@
+export { IntakeRecordReader, IntakeRecordWriter, IntakeRecordType, type RingSpaceWait } from './records.js';
+export { WorkerIntake, compiledModuleUrl, type WorkerIntakeOptions } from './worker-intake.js';
+export { selectIntake, type IntakeSelection } from './select.js';
+export { CONTROL, type IntakeWorkerData, type IntakeWorkerEnv, type IntakeWorkerFactory, type IntakeWorkerMessage } from './protocol.js';

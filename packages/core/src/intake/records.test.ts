@@ -1,0 +1,174 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { FeedReject, MarketEventSink } from '../contracts/exchange.js';
+import { copyMarketEvent, type FeedStatusEvent, type MarketEvent } from '../domain/events.js';
+import { FEED_RECORD_BYTES } from '../microstructure/feed-records.js';
+import { SpscRing } from '../microstructure/ring-buffer.js';
+import { IntakeRecordReader, IntakeRecordWriter } from './records.js';
+
+type Call =
+  | { m: 'event'; ev: MarketEvent }
+  | { m: 'status'; st: FeedStatusEvent }
+  | { m: 'reject'; r: FeedReject }
+  | { m: 'error'; component: string; message: string }
+  | { m: 'end'; exchange: string };
+
+/** Records every sink call as plain data (events copied: the reader reuses its objects). */
+class RecordingSink implements MarketEventSink {
+  readonly calls: Call[] = [];
+  onMarketEvent(ev: MarketEvent): void {
+    this.calls.push({ m: 'event', ev: JSON.parse(JSON.stringify(copyMarketEvent(ev))) });
+  }
+  onFeedStatus(st: FeedStatusEvent): void {
+    this.calls.push({ m: 'status', st: { ...st } });
+  }
+  onFeedReject(r: FeedReject): void {
+    this.calls.push({ m: 'reject', r: { ...r } });
+  }
+  onFeedError(component: string, message: string): void {
+    this.calls.push({ m: 'error', component, message });
+  }
+  onEndOfStream(exchange: string): void {
+    this.calls.push({ m: 'end', exchange });
+  }
+}
+
+function replay(calls: readonly Call[], sink: MarketEventSink): void {
+  for (const c of calls) {
+    if (c.m === 'event') sink.onMarketEvent(c.ev);
+    else if (c.m === 'status') sink.onFeedStatus(c.st);
+    else if (c.m === 'reject') sink.onFeedReject!(c.r);
+    else if (c.m === 'error') sink.onFeedError(c.component, c.message);
+    else sink.onEndOfStream!(c.exchange);
+  }
+}
+
+const EX = 'binance';
+const SYMBOLS = ['BTCUSDT', 'ETHUSDT'];
+const units = fc.integer({ min: 0, max: 2 ** 53 - 1 });
+const level = fc.record({ price: units, qty: units });
+const levels = fc.array(level, { maxLength: 40 });
+const symbol = fc.constantFrom(...SYMBOLS);
+const text = fc.string({ unit: 'grapheme', maxLength: 200 });
+const ts = fc.integer({ min: 0, max: 4_102_444_800_000 });
+
+const marketEvent: fc.Arbitrary<MarketEvent> = fc.oneof(
+  fc.record({ type: fc.constant('book_snapshot' as const), exchange: fc.constant(EX), symbol, ts, recvTs: ts, seq: units, bids: levels, asks: levels, reason: fc.constantFrom('initial' as const, 'resync' as const) }),
+  fc.record({ type: fc.constant('book_delta' as const), exchange: fc.constant(EX), symbol, ts, recvTs: ts, firstSeq: units, seq: units, bids: levels, asks: levels }),
+  fc.record({
+    type: fc.constant('trade' as const), exchange: fc.constant(EX), symbol, ts, recvTs: ts, price: units, qty: units, side: fc.constantFrom('buy' as const, 'sell' as const),
+    tradeId: fc.oneof(fc.integer({ min: 0, max: 2 ** 53 - 1 }).map(String), fc.constantFrom('007', '', '1e3', '12345678901234567890', 'abc-1', 'é✓')),
+  }),
+  fc.record({ type: fc.constant('liquidation' as const), exchange: fc.constant(EX), symbol, ts, recvTs: ts, price: units, qty: units, side: fc.constantFrom('buy' as const, 'sell' as const) }),
+);
+const call: fc.Arbitrary<Call> = fc.oneof(
+  { weight: 6, arbitrary: marketEvent.map((ev) => ({ m: 'event' as const, ev })) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ type: fc.constant('feed_status' as const), exchange: fc.constant(EX), symbol: fc.constantFrom('', ...SYMBOLS, 'XRPUSDT'), state: fc.constantFrom('connecting' as const, 'synced' as const, 'resyncing' as const, 'stale' as const, 'crossed' as const, 'disconnected' as const, 'stopped' as const), reason: text, ts }).map((st) => ({ m: 'status' as const, st })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ exchange: fc.constant(EX), symbol: fc.constantFrom('', ...SYMBOLS, 'XRPUSDT'), reason: fc.constantFrom('malformed' as const, 'seq_jump' as const, 'bad_snapshot' as const, 'some_future_reason' as FeedReject['reason']), detail: text }).map((r) => ({ m: 'reject' as const, r })),
+  },
+  { weight: 1, arbitrary: fc.record({ component: text, message: text }).map(({ component, message }) => ({ m: 'error' as const, component, message })) },
+  { weight: 1, arbitrary: fc.constant({ m: 'end' as const, exchange: EX }) },
+);
+
+/**
+ * Writer and reader on one thread: when the ring is full, the writer's wait drains the reader
+ * (what the engine thread does concurrently), so groups are published in parts and the ring
+ * wraps many times, deterministically.
+ */
+function roundTrip(calls: readonly Call[], ringRecords: number, drainEach = Infinity): { out: Call[]; reader: IntakeRecordReader; writer: IntakeRecordWriter; waits: number } {
+  const ring = SpscRing.create(ringRecords, FEED_RECORD_BYTES);
+  const out = new RecordingSink();
+  const reader = new IntakeRecordReader(new SpscRing(ring.buffer), EX, SYMBOLS, out);
+  let waits = 0;
+  const writer = new IntakeRecordWriter(ring, SYMBOLS, () => {
+    waits++;
+    return reader.drain(drainEach) > 0;
+  });
+  replay(calls, writer);
+  while (reader.drain() > 0);
+  return { out: out.calls, reader, writer, waits };
+}
+
+describe('intake feed records', () => {
+  it('every sink call arrives once, in order, with the same values (random streams, tiny rings that wrap and fill mid-group)', () => {
+    fc.assert(
+      fc.property(fc.array(call, { maxLength: 60 }), fc.constantFrom(2, 4, 16, 1024), fc.constantFrom(1, 3, Infinity), (calls, ringRecords, drainEach) => {
+        const expected = new RecordingSink();
+        replay(calls, expected);
+        const { out, reader, writer } = roundTrip(calls, ringRecords, drainEach);
+        expect(out).toEqual(expected.calls);
+        expect(reader.invalid).toBe(0);
+        expect(reader.midGroup).toBe(false);
+        expect(writer.dropped).toBe(0);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a snapshot larger than the ring is published in parts and arrives whole', () => {
+    const bids = Array.from({ length: 100 }, (_, i) => ({ price: 1_000_000 - i, qty: i + 1 }));
+    const asks = Array.from({ length: 100 }, (_, i) => ({ price: 1_000_001 + i, qty: 2 * i + 1 }));
+    const snap: MarketEvent = { type: 'book_snapshot', exchange: EX, symbol: 'BTCUSDT', ts: 1, recvTs: 2, seq: 99, bids, asks, reason: 'initial' };
+    const { out, waits } = roundTrip([{ m: 'event', ev: snap }], 8, 3);
+    expect(waits).toBeGreaterThan(20);
+    expect(out).toEqual([{ m: 'event', ev: snap }]);
+  });
+
+  it('a full ring whose consumer is gone drops records, counts them, and the reader forgets the torn group', () => {
+    const ring = SpscRing.create(4, FEED_RECORD_BYTES);
+    const out = new RecordingSink();
+    const reader = new IntakeRecordReader(new SpscRing(ring.buffer), EX, SYMBOLS, out);
+    const writer = new IntakeRecordWriter(ring, SYMBOLS, () => false);
+    writer.onMarketEvent({ type: 'book_delta', exchange: EX, symbol: 'BTCUSDT', ts: 1, recvTs: 1, firstSeq: 5, seq: 6, bids: [{ price: 1, qty: 1 }, { price: 2, qty: 2 }], asks: [{ price: 3, qty: 3 }, { price: 4, qty: 4 }] });
+    expect(writer.dropped).toBe(1);
+    reader.drain();
+    expect(out.calls).toEqual([]);
+    expect(reader.midGroup).toBe(true);
+    reader.abandonGroup();
+    writer.onMarketEvent({ type: 'trade', exchange: EX, symbol: 'ETHUSDT', ts: 1, recvTs: 2, price: 10, qty: 2, side: 'sell', tradeId: '77' });
+    reader.drain();
+    expect(out.calls).toEqual([{ m: 'event', ev: { type: 'trade', exchange: EX, symbol: 'ETHUSDT', ts: 1, recvTs: 2, price: 10, qty: 2, side: 'sell', tradeId: '77' } }]);
+    expect(reader.invalid).toBe(0);
+  });
+
+  it('reuses its event objects: a steady delta stream allocates no new events or levels', () => {
+    const ring = SpscRing.create(64, FEED_RECORD_BYTES);
+    const seen = new Set<object>();
+    const levelObjects = new Set<object>();
+    const reader = new IntakeRecordReader(new SpscRing(ring.buffer), EX, SYMBOLS, {
+      onMarketEvent: (ev) => {
+        seen.add(ev);
+        if (ev.type === 'book_delta') for (const l of [...ev.bids, ...ev.asks]) levelObjects.add(l);
+      },
+      onFeedStatus: () => {},
+      onFeedError: () => {},
+    });
+    const writer = new IntakeRecordWriter(ring, SYMBOLS, () => reader.drain() > 0);
+    for (let i = 0; i < 500; i++) {
+      writer.onMarketEvent({ type: 'book_delta', exchange: EX, symbol: 'BTCUSDT', ts: i, recvTs: i, firstSeq: i, seq: i, bids: [{ price: i, qty: 1 }, { price: i - 1, qty: 2 }], asks: [{ price: i + 1, qty: 3 }] });
+      reader.drain();
+    }
+    expect(seen.size).toBe(1);
+    expect(levelObjects.size).toBe(3);
+  });
+
+  it('a record out of place (a writer bug) is counted as invalid and the next group still parses', () => {
+    const ring = SpscRing.create(16, FEED_RECORD_BYTES);
+    const out = new RecordingSink();
+    const reader = new IntakeRecordReader(new SpscRing(ring.buffer), EX, SYMBOLS, out);
+    const f = ring.slotWord(0) >> 1;
+    ring.f64.fill(0, f, f + 8);
+    ring.f64[f] = 42; // no such type
+    ring.publish(1);
+    const writer = new IntakeRecordWriter(ring, SYMBOLS, () => false);
+    writer.onFeedStatus({ type: 'feed_status', exchange: EX, symbol: 'BTCUSDT', state: 'resyncing', reason: 'gap', ts: 5 });
+    reader.drain();
+    expect(reader.invalid).toBe(1);
+    expect(out.calls).toEqual([{ m: 'status', st: { type: 'feed_status', exchange: EX, symbol: 'BTCUSDT', state: 'resyncing', reason: 'gap', ts: 5 } }]);
+  });
+});

@@ -1,0 +1,418 @@
+/**
+ * A venue's intake on a worker thread, seen from the engine thread as an ordinary
+ * MarketDataClient. The worker (worker-main.ts) owns the socket, frame parsing, edge
+ * validation, sequence checks and the book sync (REST snapshots included) and writes what the
+ * feed tells its sink as feed records into an SPSC ring on a SharedArrayBuffer; this side drains
+ * the ring into the engine (records.ts IntakeRecordReader: no allocation per record) in batches,
+ * sleeping on Atomics.waitAsync when it is empty.
+ *
+ * - Back-pressure: the ring's fill ratio is watched by the BackpressureMonitor
+ *   (`cwts_ring_fill_ratio{exchange}`, BACKPRESSURE over the high-water mark); a full ring makes
+ *   the worker wait, so the socket is read no faster than the engine consumes.
+ * - A worker that dies (exit, uncaught error) or hangs (no heartbeat for `hungAfterMs`; a
+ *   worker waiting for ring space keeps beating) is taken down: what it published is delivered,
+ *   a torn group is dropped, every book of the venue goes `disconnected` (never traded on),
+ *   the failure is counted (`cwts_errors_total{component="<venue>:intake"}`) and logged, and a
+ *   fresh worker starts after a backoff and syncs from a snapshot. After `maxRestarts` failures
+ *   in a row with no snapshot in between it stops trying (a crash loop) and the venue stays
+ *   `stopped`.
+ * - stop(): delivery ends at once; the worker stops its client and exits; a worker that does not
+ *   exit within `stopTimeoutMs` is terminated. No thread is left running.
+ */
+import { existsSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Clock } from '../contracts/clock.js';
+import type { IntakeWorkerSpec, MarketDataClient, MarketEventSink, RecordingIntegrity } from '../contracts/exchange.js';
+import type { Instrument } from '../domain/instrument.js';
+import type { InstrumentTrading } from '../domain/trading-status.js';
+import { ExponentialBackoff } from '../adapter-kit/backoff.js';
+import { FEED_RECORD_BYTES } from '../microstructure/feed-records.js';
+import { SpscRing } from '../microstructure/ring-buffer.js';
+import type { Logger } from '../observability/logger.js';
+import { CONTROL, CONTROL_BYTES, type IntakeHostMessage, type IntakeWorkerData, type IntakeWorkerMessage } from './protocol.js';
+import { IntakeRecordReader } from './records.js';
+
+export interface WorkerIntakeOptions {
+  exchange: string;
+  logger: Logger;
+  /** The engine's clock: timestamps of the statuses this side emits (worker down). */
+  clock: Clock;
+  /** Records in the ring (rounded up to a power of two; 64 bytes each). Default 65536 (4 MiB). */
+  ringRecords?: number;
+  /** No heartbeat for this long: the worker is hung (default 2000). */
+  hungAfterMs?: number;
+  /** How often the worker beats (default hungAfterMs / 8). */
+  heartbeatMs?: number;
+  /** Failures in a row (no snapshot between) before it stops restarting (default 5). */
+  maxRestarts?: number;
+  /** Restart delays (default 100 ms doubling to 5 s). */
+  restartBackoff?: { initialMs: number; maxMs: number };
+  /** Records applied per event-loop turn before yielding to timers and sockets (default 4096). */
+  batch?: number;
+  /** Health checks on a timer every this many ms (default hungAfterMs / 4); 0: only checkHealth() calls (tests). */
+  checkEveryMs?: number;
+  /** Monotonic ms for hang detection (default performance.now); tests inject one. */
+  now?: () => number;
+  /** Registers the ring with the back-pressure monitor; returns the unwatch. */
+  watchRing?: (exchange: string, fill: () => number) => () => void;
+  /** pino level name for the worker's own logger (default 'info'). */
+  logLevel?: string;
+  /** Bound on waiting for the worker to exit at stop (default 5000). */
+  stopTimeoutMs?: number;
+  /** Drain the ring on the event loop (default true); false: the caller drains with drainEvents() (the e2e bench). */
+  pump?: boolean;
+}
+
+/** One worker's lifetime. */
+interface Generation {
+  id: number;
+  worker: Worker;
+  ring: SpscRing;
+  reader: IntakeRecordReader;
+  control: Int32Array;
+  lastBeat: number;
+  lastBeatAt: number;
+  down: boolean;
+  exited: Promise<void>;
+}
+
+export class WorkerIntake implements MarketDataClient {
+  readonly exchange: string;
+  private readonly opts: Required<Omit<WorkerIntakeOptions, 'watchRing' | 'restartBackoff'>> & Pick<WorkerIntakeOptions, 'watchRing'>;
+  private readonly backoff: ExponentialBackoff;
+  private gen: Generation | undefined;
+  private generations = 0;
+  private sink: MarketEventSink | undefined;
+  private symbols: readonly string[] = [];
+  private stopped = true;
+  private halted = false;
+  private failuresInARow = 0;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private healthTimer: NodeJS.Timeout | undefined;
+  private unwatch: (() => void) | undefined;
+  private stopStatusRefresh: (() => void) | undefined;
+  private pumping = false;
+  /** Worker failures (deaths and hangs) since construction. */
+  failures = 0;
+  /** Workers started since construction (1 + restarts). */
+  starts = 0;
+  /** Workers whose thread has not exited yet. */
+  private readonly alive = new Set<Generation>();
+
+  /** Worker threads started and not yet exited (0 after stop). */
+  get threadsAlive(): number {
+    return this.alive.size;
+  }
+  /** Called after a failure was handled (tests wait on it instead of on time). */
+  onFailure: ((reason: string) => void) | undefined;
+  /** Called when a worker reported started. */
+  onStarted: (() => void) | undefined;
+
+  constructor(
+    /** The same venue's client on this thread: instruments, and the spec to build it on the worker. */
+    private readonly inline: MarketDataClient,
+    opts: WorkerIntakeOptions,
+  ) {
+    this.exchange = opts.exchange;
+    const hung = opts.hungAfterMs ?? 2000;
+    this.opts = {
+      exchange: opts.exchange,
+      logger: opts.logger,
+      clock: opts.clock,
+      ringRecords: opts.ringRecords ?? 65536,
+      hungAfterMs: hung,
+      heartbeatMs: opts.heartbeatMs ?? Math.max(10, Math.floor(hung / 8)),
+      maxRestarts: opts.maxRestarts ?? 5,
+      batch: opts.batch ?? 4096,
+      checkEveryMs: opts.checkEveryMs ?? Math.max(10, Math.floor(hung / 4)),
+      now: opts.now ?? (() => performance.now()),
+      watchRing: opts.watchRing,
+      logLevel: opts.logLevel ?? 'info',
+      stopTimeoutMs: opts.stopTimeoutMs ?? 5000,
+      pump: opts.pump ?? true,
+    };
+    this.backoff = new ExponentialBackoff({ initialMs: opts.restartBackoff?.initialMs ?? 100, maxMs: opts.restartBackoff?.maxMs ?? 5000 });
+  }
+
+  /** True when a client can run on a worker (it offers an intake spec). */
+  static supports(client: MarketDataClient): boolean {
+    return typeof client.intakeWorker === 'function';
+  }
+
+  loadInstruments(symbols: readonly string[]): Promise<Instrument[]> {
+    return this.inline.loadInstruments(symbols);
+  }
+
+  /** The pairs' trading status is kept on the engine thread, by the venue's own client. */
+  tradingStatus(symbol: string): InstrumentTrading | undefined {
+    return this.inline.tradingStatus?.(symbol);
+  }
+
+  recordingIntegrity(): RecordingIntegrity | undefined {
+    return undefined;
+  }
+
+  /** The current worker's heartbeat counter (tests; -1 without a worker). */
+  get heartbeats(): number {
+    return this.gen ? Atomics.load(this.gen.control, CONTROL.HEARTBEAT) : -1;
+  }
+
+  /** Fill ratio 0..1 of the current ring (0 without a worker). */
+  fillRatio(): number {
+    const g = this.gen;
+    return g ? g.ring.size() / g.ring.capacity : 0;
+  }
+
+  /** The running worker's thread id (tests), undefined when none runs. */
+  get threadId(): number | undefined {
+    return this.gen && !this.gen.down ? this.gen.worker.threadId : undefined;
+  }
+
+  get state(): 'running' | 'restarting' | 'halted' | 'stopped' {
+    if (this.stopped) return 'stopped';
+    if (this.halted) return 'halted';
+    return this.gen && !this.gen.down ? 'running' : 'restarting';
+  }
+
+  async start(symbols: readonly string[], sink: MarketEventSink): Promise<void> {
+    this.sink = sink;
+    this.symbols = [...symbols];
+    this.stopped = false;
+    this.halted = false;
+    this.failuresInARow = 0;
+    this.unwatch = this.opts.watchRing?.(this.exchange, () => this.fillRatio());
+    this.stopStatusRefresh = this.inline.keepTradingStatusFresh?.(symbols);
+    if (this.opts.checkEveryMs > 0) {
+      this.healthTimer = setInterval(() => this.checkHealth(), this.opts.checkEveryMs);
+      this.healthTimer.unref();
+    }
+    this.opts.logger.info({ exchange: this.exchange, ringRecords: this.opts.ringRecords }, `${this.exchange}: market data intake on a worker thread (feed ring of ${this.opts.ringRecords} records)`);
+    // Draining starts with the worker: one that fills the ring before it reports started must not wait for ever.
+    const ready = this.spawn();
+    if (this.opts.pump) void this.pump();
+    await ready;
+  }
+
+  /** Blocks this thread until the ring has a record, for at most `timeoutMs` (a caller that drains itself). */
+  waitForRecords(timeoutMs: number, spin = 256): void {
+    const g = this.gen;
+    if (g && !g.down && !this.stopped) g.ring.waitReadable(timeoutMs, spin);
+  }
+
+  /**
+   * Applies what the ring holds now, up to `maxEvents` market events; returns the market events
+   * dispatched. For a caller that drains itself (`pump: false`).
+   */
+  drainEvents(maxEvents = Infinity): number {
+    const g = this.gen;
+    if (!g || g.down || this.stopped) return 0;
+    const before = g.reader.marketEvents;
+    g.reader.drain(Infinity, maxEvents);
+    return g.reader.marketEvents - before;
+  }
+
+  private spec(): IntakeWorkerSpec {
+    const spec = this.inline.intakeWorker?.();
+    if (!spec) throw new Error(`${this.exchange}: this venue's market data cannot run on a worker thread`);
+    return spec;
+  }
+
+  /** Starts a worker and resolves once it reported started (or failed to). */
+  private spawn(): Promise<void> {
+    const spec = this.spec();
+    const ring = SpscRing.create(this.opts.ringRecords, FEED_RECORD_BYTES);
+    const controlBuf = new SharedArrayBuffer(CONTROL_BYTES);
+    const data: IntakeWorkerData = {
+      exchange: this.exchange, symbols: [...this.symbols], ring: ring.buffer, control: controlBuf, heartbeatMs: this.opts.heartbeatMs,
+      module: spec.module, factory: spec.factory, args: spec.args, logLevel: this.opts.logLevel,
+    };
+    const worker = new Worker(workerMainFile(), { workerData: data, execArgv: [] });
+    // The engine's own handles keep the process; a forgotten intake must not.
+    worker.unref();
+    this.starts++;
+    let exited!: () => void;
+    const g: Generation = {
+      id: ++this.generations, worker, ring, control: new Int32Array(controlBuf),
+      reader: new IntakeRecordReader(ring, this.exchange, this.symbols, this.forwardingSink()),
+      lastBeat: -1, lastBeatAt: this.opts.now(), down: false, exited: new Promise<void>((r) => (exited = r)),
+    };
+    this.gen = g;
+    this.alive.add(g);
+    return new Promise<void>((resolve) => {
+      let settled = false;
+      const settle = (): void => {
+        if (!settled) {
+          settled = true;
+          resolve();
+        }
+      };
+      worker.on('message', (m: IntakeWorkerMessage) => {
+        if (m.t === 'started') {
+          settle();
+          this.onStarted?.();
+        } else if (m.t === 'start-failed') {
+          this.workerDown(g, `failed to start: ${m.message}`);
+          settle();
+        } else if (m.t === 'log') {
+          this.opts.logger[m.level]({ ...m.obj, exchange: this.exchange, intake: 'worker' }, m.msg);
+        }
+      });
+      worker.on('error', (err) => {
+        this.workerDown(g, `failed: ${err?.message ?? String(err)}`);
+        settle();
+      });
+      worker.on('exit', (code) => {
+        this.alive.delete(g);
+        exited();
+        this.workerDown(g, `exited (code ${code})`);
+        settle();
+      });
+    });
+  }
+
+  /** Market data reaches the engine only while this intake runs; a snapshot means the worker synced. */
+  private forwardingSink(): MarketEventSink {
+    return {
+      onMarketEvent: (ev) => {
+        if (ev.type === 'book_snapshot') this.failuresInARow = 0;
+        this.sink?.onMarketEvent(ev);
+      },
+      onFeedStatus: (st) => this.sink?.onFeedStatus(st),
+      onFeedError: (c, m) => this.sink?.onFeedError(c, m),
+      onFeedReject: (r) => this.sink?.onFeedReject?.(r),
+      onEndOfStream: (e) => this.sink?.onEndOfStream?.(e),
+    };
+  }
+
+  /**
+   * Drains the ring into the engine: a batch per turn while records keep coming (timers,
+   * order acks and HTTP get their turns between batches), Atomics.waitAsync while it is empty.
+   */
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (!this.stopped) {
+        const g = this.gen;
+        if (!g || g.down) {
+          await new Promise<void>((r) => setTimeout(r, Math.max(10, this.opts.checkEveryMs || 10)).unref());
+          continue;
+        }
+        const n = g.reader.drain(this.opts.batch);
+        if (n === this.opts.batch) {
+          await new Promise<void>((r) => setImmediate(r));
+          continue;
+        }
+        await g.ring.waitReadableAsync(this.opts.checkEveryMs > 0 ? this.opts.checkEveryMs : 50);
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /** Reads the heartbeat; a worker silent for hungAfterMs is terminated and handled as failed. */
+  checkHealth(now = this.opts.now()): void {
+    const g = this.gen;
+    if (!g || g.down || this.stopped) return;
+    const beat = Atomics.load(g.control, CONTROL.HEARTBEAT);
+    if (beat !== g.lastBeat) {
+      g.lastBeat = beat;
+      g.lastBeatAt = now;
+      return;
+    }
+    const silent = now - g.lastBeatAt;
+    if (silent > this.opts.hungAfterMs) {
+      this.workerDown(g, `hung (no heartbeat for ${Math.round(silent)} ms)`);
+      void g.worker.terminate();
+    }
+  }
+
+  /** Once per worker: deliver what it published, mark the venue down, count, restart or halt. */
+  private workerDown(g: Generation, why: string): void {
+    if (g.down) return;
+    g.down = true;
+    Atomics.store(g.control, CONTROL.STOP, 1);
+    g.ring.close();
+    if (this.stopped) return;
+    // Complete events it published before failing are real venue data; a torn group is not.
+    g.reader.drain();
+    g.reader.abandonGroup();
+    this.failures++;
+    this.failuresInARow++;
+    const halt = this.failuresInARow > this.opts.maxRestarts;
+    const reason = `${this.exchange} intake worker ${why}; ${halt ? `stopped after ${this.failuresInARow} failures in a row without a sync` : 'restarting'}`;
+    this.sink?.onFeedError(`${this.exchange}:intake`, reason);
+    this.sink?.onFeedStatus({ type: 'feed_status', exchange: this.exchange, symbol: '', state: halt ? 'stopped' : 'disconnected', reason, ts: this.opts.clock.now() });
+    if (halt) {
+      this.halted = true;
+      this.opts.logger.error({ exchange: this.exchange, failures: this.failuresInARow }, `${reason}: the venue gets no market data until a restart of the app`);
+    } else {
+      const delay = this.backoff.next();
+      this.restartTimer = setTimeout(() => {
+        this.restartTimer = undefined;
+        if (this.stopped) return;
+        this.spawn().catch((err) => this.opts.logger.error({ exchange: this.exchange, err: String(err) }, `${this.exchange}: intake worker restart failed: ${String(err)}`));
+      }, delay);
+      this.restartTimer.unref();
+    }
+    this.onFailure?.(reason);
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    if (this.healthTimer) clearInterval(this.healthTimer);
+    this.restartTimer = this.healthTimer = undefined;
+    this.unwatch?.();
+    this.unwatch = undefined;
+    this.stopStatusRefresh?.();
+    this.stopStatusRefresh = undefined;
+    this.sink = undefined;
+    const g = this.gen;
+    if (g && !g.down) {
+      Atomics.store(g.control, CONTROL.STOP, 1);
+      g.ring.close();
+      g.worker.postMessage({ t: 'stop' } satisfies IntakeHostMessage);
+    }
+    // The running worker, and any failed one whose thread has not exited yet (a terminated hung
+    // worker, a crashed one still unwinding): none is left when stop() resolves.
+    await Promise.all([...this.alive].map((a) => this.awaitExit(a)));
+    if (g) g.down = true;
+  }
+
+  private async awaitExit(g: Generation): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), this.opts.stopTimeoutMs)));
+    if ((await Promise.race([g.exited, late])) === 'late') {
+      this.opts.logger.warn({ exchange: this.exchange }, `${this.exchange}: intake worker did not exit within ${this.opts.stopTimeoutMs} ms of stop; terminated`);
+      await g.worker.terminate();
+      await g.exited;
+    }
+    clearTimeout(timer);
+  }
+}
+
+/** The compiled worker entry (tests run the TypeScript sources; the worker needs dist). */
+function workerMainFile(): URL {
+  const beside = new URL('./worker-main.js', import.meta.url);
+  if (existsSync(fileURLToPath(beside))) return beside;
+  const built = new URL('../../dist/intake/worker-main.js', import.meta.url);
+  if (existsSync(fileURLToPath(built))) return built;
+  throw new Error(`the intake worker's module is missing (${fileURLToPath(beside)}); build @cwts/core first (pnpm build)`);
+}
+
+/**
+ * A module's compiled file URL for an IntakeWorkerSpec, from its own import.meta.url: the file
+ * beside it when running compiled, else `<package>/dist/...` when running from `src/` (tests).
+ */
+export function compiledModuleUrl(name: string, importMetaUrl: string): string {
+  const beside = new URL(name, importMetaUrl);
+  if (existsSync(fileURLToPath(beside))) return beside.href;
+  const fromSrc = importMetaUrl.replace(/\/src\/((?:[^/]+\/)*)[^/]+$/, '/dist/$1');
+  const built = new URL(name, fromSrc);
+  if (fromSrc !== importMetaUrl && existsSync(fileURLToPath(built))) return built.href;
+  throw new Error(`${fileURLToPath(beside)} is missing; build the package first (pnpm build)`);
+}

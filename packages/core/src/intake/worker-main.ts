@@ -1,0 +1,90 @@
+/**
+ * The intake worker thread: builds the venue's MarketDataClient from the module its spec names,
+ * starts it with an IntakeRecordWriter as its sink (every event becomes feed records on the
+ * ring), bumps the heartbeat, and on 'stop' stops the client and exits. Started by
+ * worker-intake.ts; compiled JavaScript only (no loader in a worker).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { SystemClock } from '../contracts/clock.js';
+import type { MarketDataClient } from '../contracts/exchange.js';
+import { SpscRing } from '../microstructure/ring-buffer.js';
+import { createLogger } from '../observability/logger.js';
+import { CONTROL, type IntakeHostMessage, type IntakeWorkerData, type IntakeWorkerFactory, type IntakeWorkerMessage } from './protocol.js';
+import { IntakeRecordWriter } from './records.js';
+
+const data = workerData as IntakeWorkerData;
+const port = parentPort!;
+const post = (m: IntakeWorkerMessage): void => port.postMessage(m);
+const control = new Int32Array(data.control);
+const ring = new SpscRing(data.ring);
+
+const LEVELS: Record<number, 'debug' | 'info' | 'warn' | 'error'> = { 10: 'debug', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'error' };
+const logger = createLogger({
+  level: data.logLevel,
+  destination: {
+    write(line: string): boolean {
+      try {
+        const { level, msg, time: _t, ...obj } = JSON.parse(line) as { level: number; msg?: string; time?: string };
+        post({ t: 'log', level: LEVELS[level] ?? 'info', obj, msg: msg ?? '' });
+      } catch {
+        post({ t: 'log', level: 'info', obj: {}, msg: line.trim() });
+      }
+      return true;
+    },
+  } as unknown as NodeJS.WritableStream,
+});
+
+const beat = (): void => {
+  Atomics.add(control, CONTROL.HEARTBEAT, 1);
+};
+const heartbeat = setInterval(beat, data.heartbeatMs);
+
+// A full ring means the engine thread is behind: wait for it (back-pressure reaches the socket),
+// beating meanwhile so a worker that waits is not taken for a hung one; give up on stop. The
+// wait polls every millisecond until a quarter of the ring is free rather than sleeping on the
+// ring's read counter: a sleeping producer makes the engine thread publish its read counter and
+// notify on every release, a futex wake per event exactly when the engine is the bottleneck.
+const POLL_MS = 1;
+const idle = new Int32Array(new SharedArrayBuffer(4));
+const writer = new IntakeRecordWriter(ring, data.symbols, (r) => {
+  const want = Math.max(1, r.capacity >> 2);
+  let waited = 0;
+  for (;;) {
+    if (Atomics.load(control, CONTROL.STOP) !== 0 || r.closed) return false;
+    if (r.writable() >= want) return true;
+    Atomics.wait(idle, 0, 0, POLL_MS);
+    waited += POLL_MS;
+    if (waited >= data.heartbeatMs) {
+      waited = 0;
+      beat();
+    }
+  }
+});
+
+let client: MarketDataClient | undefined;
+
+port.on('message', (m: IntakeHostMessage) => {
+  if (m.t !== 'stop') return;
+  Atomics.store(control, CONTROL.STOP, 1);
+  void (client?.stop() ?? Promise.resolve())
+    .catch((err: unknown) => logger.warn({ err: String(err) }, `${data.exchange}: intake stop failed: ${String(err)}`))
+    .finally(() => {
+      clearInterval(heartbeat);
+      post({ t: 'stopped' });
+      // Whatever the client left behind (a socket still closing), the thread ends here.
+      process.exit(0);
+    });
+});
+
+try {
+  const mod = (await import(data.module)) as Record<string, unknown>;
+  const make = mod[data.factory];
+  if (typeof make !== 'function') throw new Error(`${data.module} has no export ${data.factory}`);
+  client = await (make as IntakeWorkerFactory)(data.args, { exchange: data.exchange, clock: new SystemClock(), logger });
+  await client.start(data.symbols, writer);
+  post({ t: 'started' });
+} catch (err) {
+  post({ t: 'start-failed', message: (err as Error)?.message ?? String(err) });
+  clearInterval(heartbeat);
+  process.exit(1);
+}

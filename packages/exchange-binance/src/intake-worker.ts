@@ -1,0 +1,87 @@
+/**
+ * Binance's intake on a worker thread (`[performance] intake = "worker"`, core's intake/):
+ * `createBinanceIntake` builds BinanceMarketData there (socket, parsing, depth sync, REST
+ * snapshots); `createBinanceScriptIntake` plays a script of frames and snapshot bodies through
+ * the same BinanceFeed with no I/O (tests compare it with the inline path; the e2e bench
+ * paces it). Loaded by module path; nothing runs on import.
+ */
+import type { Instrument, MarketDataClient, MarketEventSink } from '@cwts/core';
+import { ManualClock } from '@cwts/core';
+import type { IntakeWorkerEnv } from '@cwts/core/intake';
+import { BinanceFeed } from './feed.js';
+import { BinanceMarketData, type BinanceIntakeArgs } from './market-data.js';
+
+export function createBinanceIntake(args: unknown, env: IntakeWorkerEnv): MarketDataClient {
+  const a = args as BinanceIntakeArgs;
+  return new BinanceMarketData({ exchange: a.exchange, endpoints: a.endpoints, options: a.options, clock: env.clock, logger: env.logger, instruments: a.instruments });
+}
+
+/**
+ * One step of a script: a text frame, a binary frame of n bytes, a REST snapshot body for a
+ * symbol, or the connection dropping and coming back (every book resyncs).
+ */
+export type BinanceScriptStep = { frame: string } | { binary: number } | { snapshot: { symbol: string; body: unknown } } | { reconnect: string };
+
+export interface BinanceScript {
+  exchange: string;
+  instruments: Instrument[];
+  futures?: boolean;
+  steps: BinanceScriptStep[];
+  /** The feed's clock (receive times): fixed, so two runs compare exactly. */
+  nowMs: number;
+}
+
+/**
+ * Plays a script into a fresh BinanceFeed emitting to `sink`. A snapshot step is handed over only
+ * when its symbol has asked for one (as the REST client would); otherwise it is skipped.
+ * Returns the feed.
+ */
+export function playBinanceScript(script: BinanceScript, sink: MarketEventSink): BinanceFeed {
+  const clock = new ManualClock(script.nowMs);
+  const asked = new Set<string>();
+  const feed = new BinanceFeed({
+    exchange: script.exchange,
+    instruments: script.instruments,
+    futures: script.futures,
+    sink: () => sink,
+    now: () => clock.now(),
+    requestSnapshot: (s) => asked.add(s.symbol),
+  });
+  // The connection opens: every book starts its sync (BinanceMarketData.onOpen).
+  for (const s of feed.symbols) s.sync.begin('initial');
+  for (const step of script.steps) {
+    if ('frame' in step) feed.onFrame(step.frame);
+    else if ('reconnect' in step) {
+      asked.clear();
+      for (const s of feed.symbols) s.sync.suspend();
+      sink.onFeedStatus({ type: 'feed_status', exchange: script.exchange, symbol: '', state: 'disconnected', reason: `disconnected: ${step.reconnect}; reconnecting`, ts: clock.now() });
+      for (const s of feed.symbols) s.sync.begin(`reconnect after ${step.reconnect}`);
+    }
+    else if ('binary' in step) feed.onBinaryFrame(step.binary);
+    else {
+      const s = feed.symbol(step.snapshot.symbol);
+      if (!s || !asked.delete(s.symbol)) continue;
+      feed.onSnapshotBody(s, step.snapshot.body);
+    }
+  }
+  return feed;
+}
+
+/** Worker factory: plays `args` (a BinanceScript) after start, then ends the stream. */
+export function createBinanceScriptIntake(args: unknown): MarketDataClient {
+  const script = args as BinanceScript;
+  let timer: NodeJS.Timeout | undefined;
+  return {
+    exchange: script.exchange,
+    loadInstruments: async () => script.instruments,
+    async start(_symbols, sink) {
+      timer = setTimeout(() => {
+        playBinanceScript(script, sink);
+        sink.onEndOfStream?.(script.exchange);
+      }, 0);
+    },
+    async stop() {
+      clearTimeout(timer);
+    },
+  };
+}
