@@ -366,6 +366,9 @@ function prebuildTarget(options, env0, { id, cross, required }, buildDir, source
     return true;
   }
   const outDir = join(buildDir, cross ? `prebuild-${id}` : 'prebuild');
+  // A release binary comes from a clean tree: a cache configured by an older CMakeLists or
+  // toolchain (e.g. before the glibc floor) once produced a binary that ignored the new flags.
+  rmSync(outDir, { recursive: true, force: true });
   const built = compile(options, env0, { target: id, cross, prebuild: true, outDir });
   const r = built.ok && id.startsWith('linux-') ? checkGlibcFloor(built) : built;
   if (!r.ok) {
