@@ -34,6 +34,9 @@ describe('risk aggregator', () => {
     nc.subscribe(names.allOf('aggregate'), { callback: (_e, m) => aggregates.push(m.json()) });
     const state = (shard: string, equity: bigint) => nc.publish(names.subject('state', shard), JSON.stringify({ shard, instance: `${shard}-1`, seq: 1, ts: Date.now(), equity: (equity * E18).toString(), grossExposure: '0', reserved: null, riskState: 'ACTIVE' }));
     try {
+      // The aggregator subscribes to shard state before its first round publishes: once an
+      // aggregate arrives, state published from here on reaches it (core NATS keeps no backlog).
+      await until2(() => aggregates.length > 0);
       state('s1', 100_000n);
       state('s2', 100_000n);
       nc.publish(names.subject('state', 'evil'), JSON.stringify({ shard: 'evil', equity: 'lots' }));
