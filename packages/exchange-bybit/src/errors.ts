@@ -1,4 +1,29 @@
-import { VenueErrorMap, mapCcxtErrorClass, redactCredentials, type MappedVenueError } from '@cwts/core/adapter-kit';
+import { VenueErrorMap, mapCcxtErrorClass, redactCredentials, type MappedVenueError, type VenueErrorRule } from '@cwts/core/adapter-kit';
+
+/**
+ * Bybit v5 retCodes that say the pair itself takes no such order now (docs v5/error, "UTA" and
+ * "Spot Trade" tables): VENUE_NOT_TRADING, so the adapter re-reads the pair's status at once
+ * (refreshOnVenueRefusal). Not retryable: the same order would be refused again until the pair
+ * reopens. Left out on purpose: 170159 and 170206 (market / stop-limit orders in the first minutes
+ * after a listing: an order-type rule, the pair does trade) and 10027 / 170209 (account or region
+ * bans, not the pair's status).
+ */
+const PAIR_NOT_TRADING: readonly VenueErrorRule[] = [
+  // spot
+  { code: 170151, reason: 'VENUE_NOT_TRADING', text: 'the pair is not open yet (pre-launch)' },
+  { code: 170157, reason: 'VENUE_NOT_TRADING', text: 'the pair is not available for API trading' },
+  { code: 170217, reason: 'VENUE_NOT_TRADING', text: 'the pair takes only post-only (LIMIT-MAKER) orders now' },
+  // contracts
+  { code: 110066, reason: 'VENUE_NOT_TRADING', text: 'trading is not allowed on this contract now' },
+  { code: 110063, reason: 'VENUE_NOT_TRADING', text: 'settlement in progress' },
+  { code: 110042, reason: 'VENUE_NOT_TRADING', text: 'pre-delivery: the contract is reduce-only' },
+  { code: 110023, reason: 'VENUE_NOT_TRADING', text: 'the contract is reduce-only' },
+  { code: 30228, reason: 'VENUE_NOT_TRADING', text: 'delisting: no new positions' },
+  { code: 110137, reason: 'VENUE_NOT_TRADING', text: 'reduce-only window before settlement' },
+  { code: 110103, reason: 'VENUE_NOT_TRADING', text: 'the contract takes only post-only orders now' },
+  { code: 110095, reason: 'VENUE_NOT_TRADING', text: 'pre-market call auction: no orders' },
+  { code: 110098, reason: 'VENUE_NOT_TRADING', text: 'pre-market call auction: GTC orders only' },
+];
 
 /** Bybit v5 retCodes (docs v5/error) -> our reject reasons. */
 export function bybitErrorMap(venue: string): VenueErrorMap {
@@ -29,6 +54,7 @@ export function bybitErrorMap(venue: string): VenueErrorMap {
     { code: 170141, reason: 'DUPLICATE_ORDER' },
     { code: 170218, reason: 'POST_ONLY_WOULD_CROSS' },
     { code: 110003, reason: 'INVALID_ORDER', text: 'price outside the permitted range' },
+    ...PAIR_NOT_TRADING,
   ]);
 }
 

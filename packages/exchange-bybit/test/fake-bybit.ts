@@ -20,7 +20,8 @@
  *   /v5/order/realtime, /v5/order/history, /v5/execution/list (newest first, `limit` up to 100,
  *   `nextPageCursor` paging, startTime/endTime at most 7 days apart), /v5/account/wallet-balance
  *   (UNIFIED) and /v5/position/list (linear: one-way positions moved by our fills), answering
- *   with v5 retCodes.
+ *   with v5 retCodes. A new order on a pair whose instruments-info `status` is not `Trading` is
+ *   refused with a documented "pair not trading" retCode (notTradingAnswer).
  * - Scenario hooks: sequence gaps, mid-stream snapshots (also `u = 1` service restarts),
  *   dropped connections, stalls (no frames, no pongs), raw (malformed) frames.
  *
@@ -34,6 +35,21 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { ConformanceVenue } from '@cwts/core/testing';
 
 export type FakeCategory = 'spot' | 'linear';
+
+/**
+ * The retCode a new order on a pair that is not `Trading` meets. The v5 docs list the codes
+ * (docs v5/error) but do not pair them with instruments-info statuses, so the pairing is ours,
+ * by the codes' own words: spot PreLaunch 170151 "The trading pair is not open yet", other spot
+ * states 170157 "The trading pair is not available for api trading"; linear Delivering 110042
+ * ("pre-delivery status, you can only reduce your position"), Settling 110063 ("Settlement in
+ * progress"), other states 110066 "Trading is currently not allowed."
+ */
+export function notTradingAnswer(category: FakeCategory, status: string, symbol: string): [code: number, retMsg: string] {
+  if (category === 'spot') return status === 'PreLaunch' ? [170151, 'The trading pair is not open yet'] : [170157, 'The trading pair is not available for api trading'];
+  if (status === 'Delivering') return [110042, 'Currently,due to pre-delivery status, you can only reduce your position on this contract.'];
+  if (status === 'Settling') return [110063, `Settlement in progress! ${symbol} not available for trading.`];
+  return [110066, 'Trading is currently not allowed.'];
+}
 
 /** Instrument grids as Bybit publishes them for BTCUSDT. */
 const GRID: Record<FakeCategory, { tickDec: number; lotDec: number; tick: string; lot: string }> = {
@@ -573,6 +589,11 @@ export class FakeBybit implements ConformanceVenue {
     const g = this.grid;
     const symbol = String(p.symbol ?? '');
     if (!this.books.has(symbol)) return v5(this.category === 'spot' ? 170121 : 10001, 'Invalid symbol.');
+    const status = this.pairStatus.get(symbol) ?? 'Trading';
+    if (status !== 'Trading') {
+      const [code, msg] = notTradingAnswer(this.category, status, symbol);
+      return v5(code, msg);
+    }
     if (p.side !== 'Buy' && p.side !== 'Sell') return v5(10001, 'params error: side invalid');
     if (p.orderType !== 'Limit' && p.orderType !== 'Market') return v5(10001, 'params error: orderType invalid');
     if (typeof p.qty !== 'string') return v5(10001, 'params error: qty');

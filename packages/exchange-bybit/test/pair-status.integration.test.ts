@@ -1,7 +1,9 @@
 /**
  * Pair trading status against the local Bybit v5 server (docs/venues.md, "Pair trading status"):
  * instruments-info `status` (Closed at load, a halt after start seen by the re-read), on spot
- * and linear. Bybit has no post-only instrument status, so that case is skipped. Plus the mapping.
+ * and linear; an order the server refuses as not trading (its retCode mapped to VENUE_NOT_TRADING)
+ * makes the adapter re-read the status at once. Bybit has no post-only instrument status, so that
+ * case is skipped. Plus the mapping.
  */
 import { describe, expect, it } from 'vitest';
 import { SystemClock } from '@cwts/core';
@@ -22,7 +24,6 @@ for (const category of ['spot', 'linear'] as const) {
     exchange: 'bybit',
     symbol: SYM,
     noPostOnly: 'Bybit instruments have no post-only status (instruments-info status is Trading or a closed state)',
-    noRefusalCase: 'no Bybit retCode is mapped to VENUE_NOT_TRADING in errors.ts yet',
     async start(initial, logger) {
       const fake = await FakeBybit.start({ category, apiKey: KEY, apiSecret: SECRET });
       fake.pairStatus.set(SYM, WORD[initial]);
@@ -35,6 +36,8 @@ for (const category of ['spot', 'linear'] as const) {
         execution: v.execution,
         ordersReceived: () => fake.orderTimes.length,
         setStatus: (s) => void fake.pairStatus.set(SYM, WORD[s]),
+        // the local server refuses every new order on a pair not Trading (spot 170157, linear 110042 for Delivering)
+        refuseNextOrderAsNotTrading: () => {},
         pump: () => fake.step(SYM, 1),
         close: () => fake.close(),
       };

@@ -1,0 +1,61 @@
+/**
+ * Bybit retCode mapping for a pair that is not trading (docs v5/error): each documented code ->
+ * VENUE_NOT_TRADING (not retryable), read from ccxt's message (which carries the JSON body); a
+ * code we do not know stays an unmapped VENUE_ERROR; the answers the local server gives for each
+ * closed instruments-info status are among the mapped codes.
+ */
+import { describe, expect, it } from 'vitest';
+import { bybitErrorMap, mapBybitError } from '../src/errors.js';
+import { notTradingAnswer } from './fake-bybit.js';
+
+const map = bybitErrorMap('bybit');
+const ccxtError = (code: number, retMsg: string) => Object.assign(new Error(`bybit {"retCode":${code},"retMsg":"${retMsg}","result":{},"retExtInfo":{},"time":1764928800123}`), { name: 'ExchangeError' });
+
+describe('Bybit venue errors: pair not trading', () => {
+  it.each([
+    [170151, 'The trading pair is not open yet'],
+    [170157, 'The trading pair is not available for api trading'],
+    [170217, 'Only LIMIT-MAKER order is supported for the current pair.'],
+    [110066, 'Trading is currently not allowed.'],
+    [110063, 'Settlement in progress! BTCUSDT not available for trading.'],
+    [110042, 'Currently,due to pre-delivery status, you can only reduce your position on this contract.'],
+    [110023, 'Currently you can only reduce your position on this contract. please check our announcement or contact customer service for details.'],
+    [30228, 'No new positions during delisting'],
+    [110137, 'This Event Futures contract has entered the reduce-only window before settlement. New orders and order modifications are temporarily suspended.'],
+    [110103, 'Only Post-Only orders are available at this stage'],
+    [110095, 'You cannot create, modify or cancel Pre-Market Perpetual orders during the Call Auction.'],
+    [110098, 'Only Good-Till-Canceled (GTC) orders are supported during Call Auction.'],
+  ])('%i -> VENUE_NOT_TRADING', (code, retMsg) => {
+    const m = mapBybitError(map, ccxtError(code, retMsg));
+    expect(m).toMatchObject({ reason: 'VENUE_NOT_TRADING', retryable: false, code });
+    expect(m.text).toMatch(new RegExp(`^bybit ${code}: `));
+    expect(m.text).toContain(retMsg);
+  });
+
+  it('an unknown retCode stays unmapped (VENUE_ERROR, not retryable), with the venue words', () => {
+    expect(mapBybitError(map, ccxtError(170999, 'Something new.'))).toEqual({ reason: 'VENUE_ERROR', retryable: false, code: 170999, text: 'bybit 170999: Something new.' });
+  });
+
+  it('codes the docs list beside them that are no pair status keep their reason', () => {
+    // Order does not exist; Invalid symbol; New order rejected (generic): never VENUE_NOT_TRADING
+    expect(mapBybitError(map, ccxtError(170213, 'Order does not exist.')).reason).toBe('UNKNOWN_ORDER');
+    expect(mapBybitError(map, ccxtError(170121, 'Invalid symbol.')).reason).toBe('INVALID_ORDER');
+    expect(mapBybitError(map, ccxtError(170210, 'New order rejected.')).reason).toBe('VENUE_ERROR');
+    // market orders in a new listing's first minutes: an order-type rule, the pair trades
+    expect(mapBybitError(map, ccxtError(170159, 'Market Order is not supported within the first 5 minutes of newly launched pairs due to risk control.')).reason).toBe('VENUE_ERROR');
+  });
+
+  it.each([
+    ['spot', 'PreLaunch', 170151],
+    ['spot', 'Closed', 170157],
+    ['spot', 'Delivering', 170157],
+    ['linear', 'Delivering', 110042],
+    ['linear', 'Settling', 110063],
+    ['linear', 'PreLaunch', 110066],
+    ['linear', 'Closed', 110066],
+  ] as const)('the local server refuses a %s order on a %s pair with %i, mapped to VENUE_NOT_TRADING', (category, status, code) => {
+    const [c, retMsg] = notTradingAnswer(category, status, 'BTCUSDT');
+    expect(c).toBe(code);
+    expect(mapBybitError(map, ccxtError(c, retMsg)).reason).toBe('VENUE_NOT_TRADING');
+  });
+});
