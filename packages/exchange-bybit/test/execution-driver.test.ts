@@ -11,30 +11,9 @@ import { BybitOrderDriver, type BybitExecJson, type BybitOrderJson } from '../sr
 import { bybitEndpoints } from '../src/market-data.js';
 import { DEFAULT_BYBIT_OPTIONS } from '../src/options.js';
 
-const venue = vi.hoisted(() => ({
-  calls: [] as { fn: string; params: Record<string, unknown> }[],
-  handlers: {} as Record<string, (p: Record<string, unknown>) => unknown>,
-}));
-
-vi.mock('ccxt', () => {
-  class bybit {
-    urls = { api: { spot: 'https://api.bybit.com', nested: { a: 'b' } } as Record<string, unknown> };
-    constructor() {
-      return new Proxy(this, {
-        get(target, prop) {
-          if (prop in target) return (target as never)[prop];
-          return async (params: Record<string, unknown>) => {
-            venue.calls.push({ fn: String(prop), params });
-            const h = venue.handlers[String(prop)];
-            if (!h) throw new Error(`unscripted ${String(prop)}`);
-            return h(params);
-          };
-        },
-      });
-    }
-  }
-  return { bybit, default: { bybit } };
-});
+/** The scripted venue (@cwts/core/testing scriptedCcxt): each test sets the endpoints it needs; calls are recorded. */
+const venue = await vi.hoisted(async () => (await import('@cwts/core/testing')).scriptedCcxt());
+vi.mock('ccxt', () => venue.module('bybit', { urls: { api: { spot: 'https://api.bybit.com', nested: { a: 'b' } } } }));
 
 const BTC: Instrument = defineInstrument({ exchange: 'bybit', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.1', lotSize: '0.001' });
 const NOW = Date.parse('2026-12-05T10:00:00Z');
@@ -75,10 +54,7 @@ async function started(market: 'spot' | 'usdm' = 'usdm', options = UNPACED) {
 
 describe('BybitOrderDriver (scripted venue)', () => {
   let driver: BybitOrderDriver | undefined;
-  beforeEach(() => {
-    venue.calls.length = 0;
-    venue.handlers = {};
-  });
+  beforeEach(() => venue.reset());
   afterEach(() => {
     driver?.close();
     driver = undefined;

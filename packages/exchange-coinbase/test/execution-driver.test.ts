@@ -9,33 +9,9 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CoinbaseOrderDriver, type CoinbaseFillJson, type CoinbaseOrderJson } from '../src/execution.js';
 import { DEFAULT_COINBASE_OPTIONS } from '../src/options.js';
 
-/** The scripted venue: each test sets the endpoint functions it needs; calls are recorded. */
-const venue = vi.hoisted(() => ({
-  calls: [] as { fn: string; params: Record<string, unknown> }[],
-  ctorConfig: undefined as Record<string, unknown> | undefined,
-  handlers: {} as Record<string, (p: Record<string, unknown>) => unknown>,
-}));
-
-vi.mock('ccxt', () => {
-  class coinbase {
-    urls = { api: { rest: 'https://api.coinbase.com', other: 'https://x', nested: { a: 'b' } } as Record<string, unknown> };
-    constructor(c: Record<string, unknown>) {
-      venue.ctorConfig = c;
-      return new Proxy(this, {
-        get(target, prop) {
-          if (prop in target) return (target as never)[prop];
-          return async (params: Record<string, unknown>) => {
-            venue.calls.push({ fn: String(prop), params });
-            const h = venue.handlers[String(prop)];
-            if (!h) throw new Error(`unscripted ${String(prop)}`);
-            return h(params);
-          };
-        },
-      });
-    }
-  }
-  return { coinbase, default: { coinbase } };
-});
+/** The scripted venue (@cwts/core/testing scriptedCcxt): each test sets the endpoints it needs; calls are recorded. */
+const venue = await vi.hoisted(async () => (await import('@cwts/core/testing')).scriptedCcxt());
+vi.mock('ccxt', () => venue.module('coinbase', { urls: { api: { rest: 'https://api.coinbase.com', other: 'https://x', nested: { a: 'b' } } } }));
 
 const BTC: Instrument = defineInstrument({ exchange: 'coinbase', symbol: 'BTC-USD', base: 'BTC', quote: 'USD', tickSize: '0.01', lotSize: '0.00000001', minNotional: '1' });
 const PEM_ESCAPED = '-----BEGIN EC PRIVATE KEY-----\\nAAAA\\n-----END EC PRIVATE KEY-----\\n';
@@ -73,10 +49,7 @@ async function started(opts: Partial<typeof DEFAULT_COINBASE_OPTIONS> = {}) {
 
 describe('CoinbaseOrderDriver (scripted venue)', () => {
   let driver: CoinbaseOrderDriver | undefined;
-  beforeEach(() => {
-    venue.calls.length = 0;
-    venue.handlers = {};
-  });
+  beforeEach(() => venue.reset());
   afterEach(() => {
     driver?.close();
     driver = undefined;

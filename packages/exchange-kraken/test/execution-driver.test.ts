@@ -11,35 +11,9 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { KrakenOrderDriver, krakenAssetCode, krakenV2Symbol, type KrakenOrderInfo, type KrakenTradeInfo } from '../src/execution.js';
 import { DEFAULT_KRAKEN_OPTIONS } from '../src/options.js';
 
-const venue = vi.hoisted(() => ({
-  calls: [] as { fn: string; params: Record<string, unknown> | undefined }[],
-  handlers: {} as Record<string, (p: Record<string, unknown> | undefined) => unknown>,
-}));
-
-vi.mock('ccxt', () => {
-  class kraken {
-    urls = { api: { public: 'https://api.kraken.com', private: 'https://api.kraken.com', nested: { a: 'b' } } as Record<string, unknown> };
-    nonce = () => 0;
-    constructor() {
-      return new Proxy(this, {
-        get(target, prop) {
-          if (prop in target) return (target as never)[prop];
-          return async (params?: Record<string, unknown>) => {
-            venue.calls.push({ fn: String(prop), params });
-            const h = venue.handlers[String(prop)];
-            if (!h) throw new Error(`unscripted ${String(prop)}`);
-            return h(params);
-          };
-        },
-        set(target, prop, value) {
-          (target as Record<string | symbol, unknown>)[prop] = value;
-          return true;
-        },
-      });
-    }
-  }
-  return { kraken, default: { kraken } };
-});
+/** The scripted venue (@cwts/core/testing scriptedCcxt): each test sets the endpoints it needs; calls are recorded. Some Kraken calls carry no params. */
+const venue = await vi.hoisted(async () => (await import('@cwts/core/testing')).scriptedCcxt<Record<string, unknown> | undefined>());
+vi.mock('ccxt', () => venue.module('kraken', { urls: { api: { public: 'https://api.kraken.com', private: 'https://api.kraken.com', nested: { a: 'b' } } }, fields: { nonce: () => 0 } }));
 
 const BTC: Instrument = defineInstrument({ exchange: 'kraken', symbol: 'BTC/USD', base: 'BTC', quote: 'USD', tickSize: '0.1', lotSize: '0.00000001', minNotional: '0.5' });
 const PAIRS = { XXBTZUSD: { altname: 'XBTUSD', wsname: 'XBT/USD', base: 'XXBT', quote: 'ZUSD' } };
@@ -95,10 +69,7 @@ describe('Kraken symbols and assets', () => {
 
 describe('KrakenOrderDriver (scripted venue)', () => {
   let driver: KrakenOrderDriver | undefined;
-  beforeEach(() => {
-    venue.calls.length = 0;
-    venue.handlers = {};
-  });
+  beforeEach(() => venue.reset());
   afterEach(() => {
     driver?.close();
     driver = undefined;
