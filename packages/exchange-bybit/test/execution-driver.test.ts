@@ -179,7 +179,8 @@ describe('BybitOrderDriver (scripted venue)', () => {
     expect(windows).toEqual([[NOW - 10 * DAY, NOW - 3 * DAY - 1], [NOW - 3 * DAY, NOW]]);
     windows.length = 0;
     // Two years back is 105 reads: paced at query_requests_per_second (5) on the driver's clock;
-    // a read waits while 5 were sent in the last second. The clock runs here 200x real time.
+    // a read waits while 5 were sent in the last second. The driver's clock and its sleeps move
+    // together here, 50 ms a step, with no real waiting.
     const sentAt: number[] = [];
     const list = venue.handlers.privateGetV5ExecutionList;
     venue.handlers.privateGetV5ExecutionList = (p) => {
@@ -187,11 +188,17 @@ describe('BybitOrderDriver (scripted venue)', () => {
       return list!(p);
     };
     const start = clock.now();
-    const ticking = setInterval(() => clock.advance(200), 1);
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     try {
-      await driver.fetchFillsSince(['BTCUSDT'], 0);
+      let done = false;
+      const reading = driver.fetchFillsSince(['BTCUSDT'], 0).finally(() => (done = true));
+      for (let step = 0; !done && step < 10_000; step++) {
+        clock.advance(50);
+        await vi.advanceTimersByTimeAsync(50);
+      }
+      await reading;
     } finally {
-      clearInterval(ticking);
+      vi.useRealTimers();
     }
     // 105 reads at 5 per second: at least 20 s of the venue's time.
     expect(sentAt.at(-1)! - start).toBeGreaterThanOrEqual(20_000);
