@@ -9,3 +9,4 @@ export { hostileCases, foreignFrames, judge, describeMalformedInput, type Hostil
 export { startAppRun, stopAppRun, getJson, counterSum, scrapeUntil, type AppRun, type StartAppRunOptions } from './app-run.js';
 export { bruteForceRoute, venueOptions, type BruteForceResult } from '../routing/brute-force.js';
 export { describePairTradingStatus, type PairStatusCase, type PairStatusVenue, type PairStatusEngine, type PairStatusSuiteOptions } from './pair-status.js';
+export { describeIntakeParity, IntakeObserver, type IntakeParityScript, type IntakeParitySuiteOptions } from './intake-parity.js';
