@@ -35,7 +35,7 @@ export const CORE_LAYERS = {
   // Tokens of core services typed by the folders above (type-only imports).
   services: ['domain', 'contracts', 'observability', 'config', 'di', 'microstructure', 'compute', 'risk', 'journal'],
   engine: ['domain', 'contracts', 'observability', 'config', 'di', 'plugins', 'microstructure', 'compute', 'adapter-kit', 'detectors', 'risk', 'journal', 'routing', 'services', 'intake'],
-  testing: ['domain', 'contracts', 'observability', 'config', 'di', 'plugins', 'microstructure', 'compute', 'adapter-kit', 'detectors', 'risk', 'routing', 'services'],
+  testing: ['domain', 'contracts', 'observability', 'config', 'di', 'plugins', 'microstructure', 'compute', 'adapter-kit', 'detectors', 'risk', 'routing', 'services', 'intake'],
   reports: ['domain', 'contracts', 'observability', 'config', 'microstructure', 'risk', 'journal', 'engine'],
   // The cluster contract and its loader (docs/scale-out.md): beside reports, above engine.
   cluster: ['domain', 'contracts', 'observability', 'config', 'plugins', 'microstructure', 'risk', 'engine'],

@@ -5,9 +5,9 @@
  * the same BinanceFeed with no I/O (tests compare it with the inline path; the e2e bench
  * paces it). Loaded by module path; nothing runs on import.
  */
-import type { Instrument, MarketDataClient, MarketEventSink } from '@cwts/core';
+import type { MarketDataClient, MarketEventSink } from '@cwts/core';
 import { ManualClock } from '@cwts/core';
-import type { IntakeWorkerEnv } from '@cwts/core/intake';
+import { scriptIntakeClient, type IntakeScriptBase, type IntakeWorkerEnv } from '@cwts/core/intake';
 import { BinanceFeed } from './feed.js';
 import { BinanceMarketData, type BinanceIntakeArgs } from './market-data.js';
 
@@ -22,13 +22,9 @@ export function createBinanceIntake(args: unknown, env: IntakeWorkerEnv): Market
  */
 export type BinanceScriptStep = { frame: string } | { binary: number } | { snapshot: { symbol: string; body: unknown } } | { reconnect: string };
 
-export interface BinanceScript {
-  exchange: string;
-  instruments: Instrument[];
+export interface BinanceScript extends IntakeScriptBase {
   futures?: boolean;
   steps: BinanceScriptStep[];
-  /** The feed's clock (receive times): fixed, so two runs compare exactly. */
-  nowMs: number;
 }
 
 /**
@@ -67,21 +63,8 @@ export function playBinanceScript(script: BinanceScript, sink: MarketEventSink):
   return feed;
 }
 
-/** Worker factory: plays `args` (a BinanceScript) after start, then ends the stream. */
+/** Worker factory: plays `args` (a BinanceScript) after start, then ends the stream (or fails as `after` says). */
 export function createBinanceScriptIntake(args: unknown): MarketDataClient {
   const script = args as BinanceScript;
-  let timer: NodeJS.Timeout | undefined;
-  return {
-    exchange: script.exchange,
-    loadInstruments: async () => script.instruments,
-    async start(_symbols, sink) {
-      timer = setTimeout(() => {
-        playBinanceScript(script, sink);
-        sink.onEndOfStream?.(script.exchange);
-      }, 0);
-    },
-    async stop() {
-      clearTimeout(timer);
-    },
-  };
+  return scriptIntakeClient(script, (sink) => playBinanceScript(script, sink));
 }

@@ -1,7 +1,6 @@
 import {
   type Clock,
   type Instrument,
-  type InstrumentTrading,
   type IntakeWorkerSpec,
   type Logger,
   type MarketDataClient,
@@ -13,7 +12,7 @@ import {
   ExponentialBackoff,
   RateLimiter,
   TimerSet,
-  TradingStatusBoard,
+  TradingStatusMarketData,
   WsConnection,
   httpJson,
 } from '@cwts/core/adapter-kit';
@@ -75,12 +74,11 @@ export interface BinanceIntakeArgs {
  * first-event rule, then U == previous u + 1, else resync), raw or combined streams, ping/pong,
  * a planned reconnect before the 24-hour disconnect, and `serverShutdown` handling.
  */
-export class BinanceMarketData implements MarketDataClient {
+export class BinanceMarketData extends TradingStatusMarketData implements MarketDataClient {
   readonly exchange: string;
   private readonly timers = new TimerSet();
   private readonly limiter: RateLimiter;
   private instruments = new Map<string, Instrument>();
-  private readonly trading: TradingStatusBoard;
   private symbols: SymbolState[] = [];
   private feed: BinanceFeed | undefined;
   private conn: WsConnection | undefined;
@@ -92,9 +90,9 @@ export class BinanceMarketData implements MarketDataClient {
   private connErrors = 0;
 
   constructor(private readonly deps: BinanceMarketDataDeps) {
+    super({ exchange: deps.exchange, logger: deps.logger, now: () => deps.clock.now(), isKnownStatus: (w) => Object.hasOwn(BINANCE_STATUS, w) });
     this.exchange = deps.exchange;
     this.component = `${deps.exchange}:market-data`;
-    this.trading = new TradingStatusBoard({ exchange: deps.exchange, logger: deps.logger, now: () => deps.clock.now(), isKnownStatus: (w) => Object.hasOwn(BINANCE_STATUS, w) });
     for (const i of deps.instruments ?? []) this.instruments.set(i.symbol, i);
     this.limiter = deps.limiter ?? new RateLimiter([{ name: 'ip', limit: deps.options.request_weight_per_minute, intervalMs: 60_000 }], () => deps.clock.now(), this.timers);
   }
@@ -113,26 +111,12 @@ export class BinanceMarketData implements MarketDataClient {
     return list;
   }
 
-  /** What the venue allows on `symbol` now (docs/venues.md, "Pair trading status"). */
-  tradingStatus(symbol: string): InstrumentTrading | undefined {
-    return this.trading.get(symbol);
+  protected reloadInstruments(symbols: readonly string[]): Promise<Instrument[]> {
+    return this.fetchInstruments(symbols);
   }
 
-  /** The venue refused an order as not trading: re-read the status now (spaced; see TradingStatusBoard.refreshSoon). */
-  refreshTradingStatusSoon(): void {
-    this.trading.refreshSoon();
-  }
-
-  /** Re-reads the pairs' trading status now (the `instrument_refresh_ms` timer does it too). */
-  refreshTradingStatus(): Promise<void> {
-    return this.trading.refresh();
-  }
-
-  /** The status re-read without the feed, for when the feed runs on an intake worker. */
-  keepTradingStatusFresh(symbols: readonly string[]): () => void {
-    const timers = new TimerSet();
-    this.trading.startRefresh(timers, this.deps.options.instrument_refresh_ms, () => this.fetchInstruments(symbols));
-    return () => timers.close();
+  protected get instrumentRefreshMs(): number {
+    return this.deps.options.instrument_refresh_ms;
   }
 
   private async fetchInstruments(symbols: readonly string[]): Promise<Instrument[]> {
@@ -202,7 +186,7 @@ export class BinanceMarketData implements MarketDataClient {
       now: () => this.deps.clock.now(),
     });
     this.conn = conn;
-    this.trading.startRefresh(this.timers, o.instrument_refresh_ms, () => this.fetchInstruments(symbols));
+    this.startTradingStatusRefresh(this.timers, symbols);
     let t: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => {
       t = this.timers.timeout(() => {

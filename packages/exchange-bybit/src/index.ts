@@ -1,5 +1,6 @@
 export { plugin, plugin as default, PLUGIN_NAME, BYBIT_DEFAULT_SYMBOLS, createBybitVenue, type BybitVenue } from './plugin.js';
-export { BybitMarketData, bybitEndpoints, BYBIT_BOOK_RULES, type BybitEndpoints, type BybitMarketDataDeps } from './market-data.js';
+export { BybitMarketData, bybitEndpoints, BYBIT_BOOK_RULES, type BybitEndpoints, type BybitMarketDataDeps, type BybitIntakeArgs } from './market-data.js';
+export { createBybitIntake, createBybitScriptIntake, playBybitScript, type BybitScript, type BybitScriptStep } from './intake-worker.js';
 export { BybitFrameParser, Frame, makeSymbolCtx, type SymbolCtx, type FrameCode } from './parse.js';
 export { instrumentsFromInstrumentsInfo, trimDecimal, type BybitCategory } from './instruments.js';
 export { validateBybitOptions, resolveBybitOptions, DEFAULT_BYBIT_OPTIONS, BYBIT_OPTION_KEYS, BybitOptionsSchema, type BybitOptions } from './options.js';

@@ -1,12 +1,13 @@
 import {
   type Clock,
   type Instrument,
-  type InstrumentTrading,
+  type IntakeWorkerSpec,
   type Logger,
   type MarketDataClient,
   type MarketEventSink,
 } from '@cwts/core';
-import { TimerSet, TradingStatusBoard, WsConnection, httpJson, type BookSync } from '@cwts/core/adapter-kit';
+import { TimerSet, TradingStatusMarketData, WsConnection, httpJson, type BookSync } from '@cwts/core/adapter-kit';
+import { compiledModuleUrl } from '@cwts/core/intake';
 import { BYBIT_STATUS, instrumentsFromInstrumentsInfo, type BybitCategory } from './instruments.js';
 import type { BybitOptions } from './options.js';
 import { BybitFeed, type SymbolState } from './feed.js';
@@ -48,6 +49,17 @@ export interface BybitMarketDataDeps {
   clock: Clock;
   logger?: Logger;
   random?: () => number;
+  /** Instruments already loaded (an intake worker gets them from the engine thread's client). */
+  instruments?: readonly Instrument[];
+}
+
+/** What `[performance] intake = "worker"` sends to the worker (intake-worker.ts createBybitIntake). */
+export interface BybitIntakeArgs {
+  exchange: string;
+  /** The stream URL, REST root and category (spot or linear) as on this thread. */
+  endpoints: BybitEndpoints;
+  options: BybitOptions;
+  instruments: Instrument[];
 }
 
 /** Bybit accepts at most 10 topics per subscribe request on spot; the same cap is used everywhere. */
@@ -60,11 +72,10 @@ const TOPICS_PER_REQUEST = 10;
  * on linear, an application-level `{"op":"ping"}` every 20 s with a pong deadline, silent-stall
  * detection, and a fresh snapshot (resubscribe) after every reconnect or sequence gap.
  */
-export class BybitMarketData implements MarketDataClient {
+export class BybitMarketData extends TradingStatusMarketData implements MarketDataClient {
   readonly exchange: string;
   private readonly timers = new TimerSet();
   private instruments = new Map<string, Instrument>();
-  private readonly trading: TradingStatusBoard;
   private symbols: SymbolState[] = [];
   private feed: BybitFeed | undefined;
   private conn: WsConnection | undefined;
@@ -77,8 +88,9 @@ export class BybitMarketData implements MarketDataClient {
   private readonly connStats = { pings: 0, resubscribes: 0, errors: 0 };
 
   constructor(private readonly deps: BybitMarketDataDeps) {
+    super({ exchange: deps.exchange, logger: deps.logger, now: () => deps.clock.now(), isKnownStatus: (w) => Object.hasOwn(BYBIT_STATUS, w) });
     this.exchange = deps.exchange;
-    this.trading = new TradingStatusBoard({ exchange: deps.exchange, logger: deps.logger, now: () => deps.clock.now(), isKnownStatus: (w) => Object.hasOwn(BYBIT_STATUS, w) });
+    for (const i of deps.instruments ?? []) this.instruments.set(i.symbol, i);
   }
 
   /** Counters for tests and the benchmark (a copy). */
@@ -98,19 +110,23 @@ export class BybitMarketData implements MarketDataClient {
     return list;
   }
 
-  /** What the venue allows on `symbol` now (docs/venues.md, "Pair trading status"). */
-  tradingStatus(symbol: string): InstrumentTrading | undefined {
-    return this.trading.get(symbol);
+  protected reloadInstruments(symbols: readonly string[]): Promise<Instrument[]> {
+    return this.fetchInstruments(symbols);
   }
 
-  /** The venue refused an order as not trading: re-read the status now (spaced; see TradingStatusBoard.refreshSoon). */
-  refreshTradingStatusSoon(): void {
-    this.trading.refreshSoon();
+  protected get instrumentRefreshMs(): number {
+    return this.deps.options.instrument_refresh_ms;
   }
 
-  /** Re-reads the instruments' trading status now (the `instrument_refresh_ms` timer does it too). */
-  refreshTradingStatus(): Promise<void> {
-    return this.trading.refresh();
+  /**
+   * The same client on an intake worker (core's intake/): socket, `{"op":"ping"}` heartbeat,
+   * parsing and book resubscribes there, on the same category's stream (spot or linear, with
+   * liquidations on linear). The trading status stays here (keepTradingStatusFresh), so the
+   * worker's copy does not re-read it.
+   */
+  intakeWorker(): IntakeWorkerSpec {
+    const args: BybitIntakeArgs = { exchange: this.exchange, endpoints: this.deps.endpoints, options: { ...this.deps.options, instrument_refresh_ms: 0 }, instruments: [...this.instruments.values()] };
+    return { module: compiledModuleUrl('./intake-worker.js', import.meta.url), factory: 'createBybitIntake', args };
   }
 
   private async fetchInstruments(symbols: readonly string[]): Promise<Instrument[]> {
@@ -167,7 +183,7 @@ export class BybitMarketData implements MarketDataClient {
       now: () => this.deps.clock.now(),
     });
     this.conn = conn;
-    this.trading.startRefresh(this.timers, o.instrument_refresh_ms, () => this.fetchInstruments(symbols));
+    this.startTradingStatusRefresh(this.timers, symbols);
     let t: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => {
       t = this.timers.timeout(() => {

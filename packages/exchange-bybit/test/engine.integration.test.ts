@@ -180,6 +180,9 @@ describe('cwts-ultra run against the local Bybit server', () => {
       const snaps = lines.filter((e) => e.type === 'book_snapshot');
       expect(snaps.filter((s) => s.reason === 'resync').length).toBe(b.resyncs);
       expect(run.out.join('')).not.toMatch(/Unhandled|TypeError/);
+      // [performance] intake defaults to "worker": the venue's socket and parsing run on an intake worker thread
+      expect(run.out.join('')).toMatch(/bybit: market data intake on a worker thread/);
+      expect(run.out.join('')).not.toMatch(/intake stays on the engine thread/);
     }, 60_000);
   }
 });

@@ -1,8 +1,8 @@
 export { plugin, plugin as default, PLUGIN_NAME, COINBASE_DEFAULT_SYMBOLS, createCoinbaseVenue, type CoinbaseVenue } from './plugin.js';
-export { CoinbaseMarketData, coinbaseEndpoints, type CoinbaseEndpoints, type CoinbaseMarketDataDeps } from './market-data.js';
+export { CoinbaseMarketData, coinbaseEndpoints, type CoinbaseEndpoints, type CoinbaseMarketDataDeps, type CoinbaseIntakeArgs } from './market-data.js';
 export { CoinbaseFrameParser, Frame, type FrameCode, type ProductCtx, type L2Event, type TradeRow } from './parse.js';
 export { instrumentsFromProducts, trimDecimal } from './instruments.js';
-export { signCoinbaseJwt, coinbasePrivateKey, type CoinbaseJwtInput } from './jwt.js';
+export { signCoinbaseJwt, coinbasePrivateKey, coinbaseWsJwt, type CoinbaseJwtInput, type CoinbaseWsCredentials } from './jwt.js';
 export { validateCoinbaseOptions, resolveCoinbaseOptions, DEFAULT_COINBASE_OPTIONS, COINBASE_OPTION_KEYS, CoinbaseOptionsSchema, type CoinbaseOptions } from './options.js';
 export { CoinbaseFeed, type CoinbaseFeedOptions, type FeedProduct } from './feed.js';
 export { createCoinbaseFrameHarness, coinbaseHarnessInstrument, type CoinbaseHarnessOptions } from './frame-harness.js';
@@ -11,3 +11,4 @@ export { CoinbaseUserFeed, type CoinbaseUserFeedOptions } from './user-feed.js';
 export { CoinbaseUserStream, type CoinbaseUserStreamDeps } from './user-stream.js';
 export { CoinbaseUserStreamOptionsSchema, DEFAULT_USER_STREAM_OPTIONS, COINBASE_USER_WS_URL, type CoinbaseUserStreamOptions } from './user-options.js';
 export { createCoinbaseUserFrameHarness } from './user-frame-harness.js';
+export { createCoinbaseIntake, createCoinbaseScriptIntake, playCoinbaseScript, type CoinbaseScript, type CoinbaseScriptStep } from './intake-worker.js';

@@ -44,3 +44,18 @@ export function signCoinbaseJwt(input: CoinbaseJwtInput): string {
   const sig = sign('sha256', Buffer.from(signingInput), { key, dsaEncoding: 'ieee-p1363' });
   return `${signingInput}.${b64url(sig)}`;
 }
+
+/**
+ * A CDP key parsed once: what signs the WebSocket's subscribe tokens. Structured-clonable (a
+ * KeyObject crosses to a worker thread as a key, never as text), so an intake worker signs its
+ * own subscribes.
+ */
+export interface CoinbaseWsCredentials {
+  keyName: string;
+  privateKey: KeyObject;
+}
+
+/** A fresh WebSocket token per call (a subscribe's `jwt` field), valid for `ttlS` from `nowMs()`. */
+export function coinbaseWsJwt(creds: CoinbaseWsCredentials, nowMs: () => number, ttlS: number): () => string {
+  return () => signCoinbaseJwt({ keyName: creds.keyName, privateKey: creds.privateKey, nowS: Math.floor(nowMs() / 1000), ttlS });
+}

@@ -1,7 +1,9 @@
-import { type Clock, type Instrument, type InstrumentTrading, type Logger, type MarketDataClient, type MarketEventSink } from '@cwts/core';
-import { RateLimiter, TimerSet, TradingStatusBoard, WsConnection, httpJson, type BookSync } from '@cwts/core/adapter-kit';
+import { type Clock, type Instrument, type IntakeWorkerSpec, type Logger, type MarketDataClient, type MarketEventSink } from '@cwts/core';
+import { RateLimiter, TimerSet, TradingStatusMarketData, WsConnection, httpJson, type BookSync } from '@cwts/core/adapter-kit';
+import { compiledModuleUrl } from '@cwts/core/intake';
 import { CoinbaseFeed, type FeedProduct } from './feed.js';
 import { instrumentsFromProducts, isKnownCoinbaseStatus } from './instruments.js';
+import { coinbaseWsJwt, type CoinbaseWsCredentials } from './jwt.js';
 import type { CoinbaseOptions } from './options.js';
 
 export interface CoinbaseEndpoints {
@@ -19,9 +21,6 @@ export function coinbaseEndpoints(cfg: { api_url?: string; rest_url?: string }):
   };
 }
 
-/** Signs the `jwt` field of subscribe messages; absent without credentials. */
-export type WsJwtSource = () => string;
-
 export interface CoinbaseMarketDataDeps {
   exchange: string;
   endpoints: CoinbaseEndpoints;
@@ -30,7 +29,19 @@ export interface CoinbaseMarketDataDeps {
   logger?: Logger;
   limiter?: RateLimiter;
   random?: () => number;
-  jwt?: WsJwtSource;
+  /** The CDP key: every subscribe carries a fresh JWT signed with it; absent without credentials. */
+  credentials?: CoinbaseWsCredentials;
+  /** Instruments already loaded (an intake worker gets them from the engine thread's client). */
+  instruments?: readonly Instrument[];
+}
+
+/** What `[performance] intake = "worker"` sends to the worker (intake-worker.ts createCoinbaseIntake). */
+export interface CoinbaseIntakeArgs {
+  exchange: string;
+  endpoints: CoinbaseEndpoints;
+  options: CoinbaseOptions;
+  instruments: Instrument[];
+  credentials?: CoinbaseWsCredentials;
 }
 
 /**
@@ -40,12 +51,11 @@ export interface CoinbaseMarketDataDeps {
  * and resubscribes market_trades so its snapshot backfills missed trades, deduplicated by id);
  * a level2 snapshot after every (re)connect; a silent stall (no heartbeat) reconnects.
  */
-export class CoinbaseMarketData implements MarketDataClient {
+export class CoinbaseMarketData extends TradingStatusMarketData implements MarketDataClient {
   readonly exchange: string;
   private readonly timers = new TimerSet();
   private readonly limiter: RateLimiter;
   private instruments = new Map<string, Instrument>();
-  private readonly trading: TradingStatusBoard;
   private feed: CoinbaseFeed | undefined;
   private conn: WsConnection | undefined;
   private sink: MarketEventSink | undefined;
@@ -56,11 +66,14 @@ export class CoinbaseMarketData implements MarketDataClient {
   private flushQueued = false;
   private readonly component: string;
   private subscribes = 0;
+  private readonly jwt: (() => string) | undefined;
 
   constructor(private readonly deps: CoinbaseMarketDataDeps) {
+    super({ exchange: deps.exchange, logger: deps.logger, now: () => deps.clock.now(), isKnownStatus: isKnownCoinbaseStatus });
     this.exchange = deps.exchange;
     this.component = `${deps.exchange}:market-data`;
-    this.trading = new TradingStatusBoard({ exchange: deps.exchange, logger: deps.logger, now: () => deps.clock.now(), isKnownStatus: isKnownCoinbaseStatus });
+    this.jwt = deps.credentials ? coinbaseWsJwt(deps.credentials, () => deps.clock.now(), deps.options.jwt_ttl_s) : undefined;
+    for (const i of deps.instruments ?? []) this.instruments.set(i.symbol, i);
     this.limiter = deps.limiter ?? new RateLimiter([{ name: 'ip', limit: deps.options.rest_requests_per_second, intervalMs: 1000 }], () => deps.clock.now(), this.timers);
   }
 
@@ -77,19 +90,26 @@ export class CoinbaseMarketData implements MarketDataClient {
     return list;
   }
 
-  /** What the venue allows on `symbol` now (docs/venues.md, "Pair trading status"). */
-  tradingStatus(symbol: string): InstrumentTrading | undefined {
-    return this.trading.get(symbol);
+  protected reloadInstruments(symbols: readonly string[]): Promise<Instrument[]> {
+    return this.fetchInstruments(symbols);
   }
 
-  /** The venue refused an order as not trading: re-read the status now (spaced; see TradingStatusBoard.refreshSoon). */
-  refreshTradingStatusSoon(): void {
-    this.trading.refreshSoon();
+  protected get instrumentRefreshMs(): number {
+    return this.deps.options.instrument_refresh_ms;
   }
 
-  /** Re-reads the products' trading status now (the `instrument_refresh_ms` timer does it too). */
-  refreshTradingStatus(): Promise<void> {
-    return this.trading.refresh();
+  /**
+   * The same client on an intake worker (core's intake/): socket, parsing, sequence checks and
+   * book sync there, subscribes signed there with the same key; its products' REST reads count
+   * against a limiter of its own on that thread (it makes none: it has the instruments). The
+   * trading status stays here (keepTradingStatusFresh), so the worker's copy does not re-read it.
+   */
+  intakeWorker(): IntakeWorkerSpec {
+    const args: CoinbaseIntakeArgs = {
+      exchange: this.exchange, endpoints: this.deps.endpoints, options: { ...this.deps.options, instrument_refresh_ms: 0 }, instruments: [...this.instruments.values()],
+      ...(this.deps.credentials ? { credentials: this.deps.credentials } : {}),
+    };
+    return { module: compiledModuleUrl('./intake-worker.js', import.meta.url), factory: 'createCoinbaseIntake', args };
   }
 
   private async fetchInstruments(symbols: readonly string[]): Promise<Instrument[]> {
@@ -135,7 +155,7 @@ export class CoinbaseMarketData implements MarketDataClient {
       now: () => this.deps.clock.now(),
     });
     this.conn = conn;
-    this.trading.startRefresh(this.timers, o.instrument_refresh_ms, () => this.fetchInstruments(symbols));
+    this.startTradingStatusRefresh(this.timers, symbols);
     let t: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => {
       t = this.timers.timeout(() => {
@@ -185,7 +205,7 @@ export class CoinbaseMarketData implements MarketDataClient {
   private subscribe(c: WsConnection, type: 'subscribe' | 'unsubscribe', channel: string, productIds: string[]): void {
     const msg: Record<string, unknown> = { type, channel };
     if (productIds.length > 0) msg.product_ids = productIds;
-    if (this.deps.jwt) msg.jwt = this.deps.jwt();
+    if (this.jwt) msg.jwt = this.jwt();
     if (type === 'subscribe') this.subscribes++;
     c.send(JSON.stringify(msg));
   }

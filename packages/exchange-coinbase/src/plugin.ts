@@ -7,7 +7,7 @@ import { defineExchangePlugin, type Clock, type Logger, type PluginManifest } fr
 import { type Secret } from '@cwts/core/config';
 import { PolledExecutionClient, RateLimiter, refreshOnVenueRefusal } from '@cwts/core/adapter-kit';
 import { CoinbaseOrderDriver } from './execution.js';
-import { coinbasePrivateKey, signCoinbaseJwt } from './jwt.js';
+import { coinbasePrivateKey, coinbaseWsJwt, type CoinbaseWsCredentials } from './jwt.js';
 import { CoinbaseMarketData, coinbaseEndpoints } from './market-data.js';
 import { resolveCoinbaseOptions, validateCoinbaseOptions } from './options.js';
 import { COINBASE_USER_WS_URL } from './user-options.js';
@@ -31,13 +31,9 @@ export function createCoinbaseVenue(cfg: Readonly<Record<string, unknown>>, deps
   const secret = cfg.api_secret as Secret | undefined;
   // With a CDP key every subscribe is authenticated (Coinbase's advice for reliability); the key
   // is parsed once here so a bad key fails at startup, not on the first reconnect.
-  let jwt: (() => string) | undefined;
-  if (keyName && secret) {
-    const key = coinbasePrivateKey(secret.reveal());
-    const name = keyName.reveal();
-    jwt = () => signCoinbaseJwt({ keyName: name, privateKey: key, nowS: Math.floor(deps.clock.now() / 1000), ttlS: options.jwt_ttl_s });
-  }
-  const marketData = new CoinbaseMarketData({ exchange: deps.exchange, endpoints, options, clock: deps.clock, logger: deps.logger, limiter, random: deps.random, ...(jwt ? { jwt } : {}) });
+  const credentials: CoinbaseWsCredentials | undefined = keyName && secret ? { keyName: keyName.reveal(), privateKey: coinbasePrivateKey(secret.reveal()) } : undefined;
+  const jwt = credentials ? coinbaseWsJwt(credentials, () => deps.clock.now(), options.jwt_ttl_s) : undefined;
+  const marketData = new CoinbaseMarketData({ exchange: deps.exchange, endpoints, options, clock: deps.clock, logger: deps.logger, limiter, random: deps.random, ...(credentials ? { credentials } : {}) });
   const instrument = (s: string) => marketData.instrument(s);
   // the user channel: private, so only with a key; it speeds fills up, polling stays the net
   let userStream: CoinbaseUserStream | undefined;

@@ -167,6 +167,9 @@ describe('cwts-ultra run against the local Coinbase server', () => {
       expect(snaps.filter((s) => s.reason === 'resync').length).toBe(b.resyncs);
       // the secret-free log: nothing resembling a key (no keys configured here) and no crash
       expect(run.out.join('')).not.toMatch(/Unhandled|TypeError/);
+      // [performance] intake defaults to "worker": the venue's socket and parsing run on an intake worker thread
+      expect(run.out.join('')).toMatch(/coinbase: market data intake on a worker thread/);
+      expect(run.out.join('')).not.toMatch(/intake stays on the engine thread/);
     }, 60_000);
   }
 });

@@ -1,5 +1,6 @@
 export { plugin, plugin as default, PLUGIN_NAME, createKrakenVenue, KRAKEN_DEFAULT_SYMBOLS, type KrakenVenue } from './plugin.js';
-export { KrakenMarketData, type KrakenMarketDataDeps } from './market-data.js';
+export { KrakenMarketData, type KrakenMarketDataDeps, type KrakenIntakeArgs } from './market-data.js';
+export { createKrakenIntake, createKrakenScriptIntake, playKrakenScript, type KrakenScript, type KrakenScriptStep } from './intake-worker.js';
 export { KrakenFeed, type KrakenFeedOptions, type FeedSymbol } from './feed.js';
 export { createKrakenFrameHarness, krakenHarnessInstrument, type KrakenHarnessOptions } from './frame-harness.js';
 export { KrakenFrameParser, Frame, makeSymbolCtx, numberUnits, rfc3339Ms, type SymbolCtx, type FrameCode } from './parse.js';

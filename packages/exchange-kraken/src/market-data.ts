@@ -1,12 +1,13 @@
 import {
   type Clock,
   type Instrument,
-  type InstrumentTrading,
+  type IntakeWorkerSpec,
   type Logger,
   type MarketDataClient,
   type MarketEventSink,
 } from '@cwts/core';
-import { TimerSet, TradingStatusBoard, WsConnection, type BookSync } from '@cwts/core/adapter-kit';
+import { TimerSet, TradingStatusMarketData, WsConnection, type BookSync } from '@cwts/core/adapter-kit';
+import { compiledModuleUrl } from '@cwts/core/intake';
 import WebSocket from 'ws';
 import { KrakenFeed, type FeedSymbol } from './feed.js';
 import { InstrumentSnapshotSchema, KRAKEN_STATUS, instrumentsFromPairs, type KrakenInstrument } from './instruments.js';
@@ -22,6 +23,16 @@ export interface KrakenMarketDataDeps {
   clock: Clock;
   logger?: Logger;
   random?: () => number;
+  /** Instruments already loaded, with the precision the checksum formats with (an intake worker gets them from the engine thread's client). */
+  instruments?: readonly KrakenInstrument[];
+}
+
+/** What `[performance] intake = "worker"` sends to the worker (intake-worker.ts createKrakenIntake). */
+export interface KrakenIntakeArgs {
+  exchange: string;
+  wsUrl: string;
+  options: KrakenOptions;
+  instruments: KrakenInstrument[];
 }
 
 /**
@@ -31,11 +42,10 @@ export interface KrakenMarketDataDeps {
  * the `trade` channel (no snapshot, ids deduplicated), the heartbeat channel as the liveness
  * signal for silent-stall detection, and instruments from the `instrument` channel.
  */
-export class KrakenMarketData implements MarketDataClient {
+export class KrakenMarketData extends TradingStatusMarketData implements MarketDataClient {
   readonly exchange: string;
   private readonly timers = new TimerSet();
   private instruments = new Map<string, KrakenInstrument>();
-  private readonly trading: TradingStatusBoard;
   private symbols: SymbolState[] = [];
   private feed: KrakenFeed | undefined;
   private conn: WsConnection | undefined;
@@ -47,9 +57,10 @@ export class KrakenMarketData implements MarketDataClient {
   private connErrors = 0;
 
   constructor(private readonly deps: KrakenMarketDataDeps) {
+    super({ exchange: deps.exchange, logger: deps.logger, now: () => deps.clock.now(), isKnownStatus: (w) => Object.hasOwn(KRAKEN_STATUS, w) });
     this.exchange = deps.exchange;
     this.component = `${deps.exchange}:market-data`;
-    this.trading = new TradingStatusBoard({ exchange: deps.exchange, logger: deps.logger, now: () => deps.clock.now(), isKnownStatus: (w) => Object.hasOwn(KRAKEN_STATUS, w) });
+    for (const k of deps.instruments ?? []) this.instruments.set(k.instrument.symbol, k);
   }
 
   /** Reads the `instrument` channel snapshot on a short-lived connection. */
@@ -62,19 +73,23 @@ export class KrakenMarketData implements MarketDataClient {
     return instruments;
   }
 
-  /** What the venue allows on `symbol` now (docs/venues.md, "Pair trading status"). */
-  tradingStatus(symbol: string): InstrumentTrading | undefined {
-    return this.trading.get(symbol);
+  /** A fresh instrument snapshot on a short-lived connection, as at load (the book connection stays as it is). */
+  protected async reloadInstruments(symbols: readonly string[]): Promise<Instrument[]> {
+    return instrumentsFromPairs(this.exchange, await this.instrumentPairs(), symbols).map((k) => k.instrument);
   }
 
-  /** The venue refused an order as not trading: re-read the status now (spaced; see TradingStatusBoard.refreshSoon). */
-  refreshTradingStatusSoon(): void {
-    this.trading.refreshSoon();
+  protected get instrumentRefreshMs(): number {
+    return this.deps.options.instrument_refresh_ms;
   }
 
-  /** Re-reads the pairs' trading status now (the `instrument_refresh_ms` timer does it too). */
-  refreshTradingStatus(): Promise<void> {
-    return this.trading.refresh();
+  /**
+   * The same client on an intake worker (core's intake/): socket, parsing, checksums and book
+   * resubscribes there, with each pair's precision for the CRC32. The trading status stays here
+   * (keepTradingStatusFresh), so the worker's copy does not re-read it.
+   */
+  intakeWorker(): IntakeWorkerSpec {
+    const args: KrakenIntakeArgs = { exchange: this.exchange, wsUrl: this.deps.wsUrl, options: { ...this.deps.options, instrument_refresh_ms: 0 }, instruments: [...this.instruments.values()] };
+    return { module: compiledModuleUrl('./intake-worker.js', import.meta.url), factory: 'createKrakenIntake', args };
   }
 
   private instrumentPairs(): Promise<unknown[]> {
@@ -155,8 +170,7 @@ export class KrakenMarketData implements MarketDataClient {
       now: () => this.deps.clock.now(),
     });
     this.conn = conn;
-    // a fresh instrument snapshot on a short-lived connection, as at load (the book connection stays as it is)
-    this.trading.startRefresh(this.timers, o.instrument_refresh_ms, async () => instrumentsFromPairs(this.exchange, await this.instrumentPairs(), symbols).map((k) => k.instrument));
+    this.startTradingStatusRefresh(this.timers, symbols);
     let t: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => {
       t = this.timers.timeout(() => {

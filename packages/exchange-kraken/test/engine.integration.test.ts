@@ -186,6 +186,9 @@ describe('cwts-ultra run against the local Kraken v2 server', () => {
       const snaps = lines.filter((e) => e.type === 'book_snapshot');
       expect(snaps.filter((s) => s.reason === 'resync').length).toBe(b.resyncs);
       expect(log).not.toMatch(/Unhandled|TypeError/);
+      // [performance] intake defaults to "worker": the venue's socket, parsing and checksums run on an intake worker thread
+      expect(log).toMatch(/kraken: market data intake on a worker thread/);
+      expect(log).not.toMatch(/intake stays on the engine thread/);
     }, 60_000);
   }
 });

@@ -21,3 +21,4 @@ export * from './fees.js';
 export * from './frame-harness.js';
 export * from './polled-execution.js';
 export * from './trading-status.js';
+export * from './trading-status-market-data.js';
