@@ -31,7 +31,8 @@ export const SYNCHRONOUS_BY_POLICY: Record<FsyncPolicy, 'FULL' | 'NORMAL' | 'OFF
 
 /**
  * A queue this long is handed to the writer at the end of the current event-loop turn rather
- * than at the next timer tick: bounds the structured clone one hand-over costs the engine thread.
+ * than at the next timer tick: bounds what one hand-over (writing the records into the ring's
+ * slots) costs the engine thread, and keeps a hand-over well inside the ring.
  */
 const POST_EARLY_RECORDS = 1024;
 
@@ -73,6 +74,8 @@ export interface JournalStoreOptions {
    * engine thread runs first and the writer catches up in the gaps.
    */
   writerNice?: number;
+  /** Slots of the ring that hands orders and reports to the writer thread (default RING_SLOTS, 8,192; tests make it small). */
+  handOverRingSlots?: number;
 }
 
 /** What opening found about earlier runs; the caller logs it. */
@@ -124,6 +127,7 @@ export class JournalStore implements Journal {
       waitMs: opts.commitTimeoutMs ?? 10_000,
       execArgv: opts.writerExecArgv,
       nice: opts.writerNice ?? (policy === 'always' ? 0 : WRITER_NICE),
+      ringSlots: opts.handOverRingSlots,
       onEvent: (e) => {
         if (e.t === 'error') this.report(new JournalError('WRITE', path, e.message));
         else this.lastError = undefined;
@@ -230,8 +234,9 @@ export class JournalStore implements Journal {
   }
 
   /**
-   * What handing batches to the writer cost this thread (`batch`/`never`; bench): the
-   * structured clone of the records, the only journal work between events besides the push.
+   * What handing batches to the writer cost this thread (`batch`/`never`; bench): writing the
+   * records into the hand-over ring (record-ring.ts), the only journal work between events
+   * besides the push.
    */
   get handoverStats(): { posts: number; records: number; totalUs: number; maxUs: number } {
     return { ...this.handover };
