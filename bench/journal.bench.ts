@@ -6,14 +6,15 @@
  * is committed, FULL fsync, before it leaves). Events come in bursts of 500 with a 1 ms pause
  * between bursts so the batch timer runs as it would between market events. Commits run on the
  * journal's writer thread; what the engine thread still pays between events is the hand-over of
- * each batch (a structured clone), reported beside the writer thread's commit times. Modes are
+ * each batch (orders and reports written into the shared ring's slots), reported beside the
+ * writer thread's commit times, and measured alone against the structured clone it replaced. Modes are
  * interleaved across repeats, each with a fresh engine and journal.
  * The writer thread's own CPU time per 10,000 records (Linux's per-thread scheduler clock) is
  * reported beside the latencies: it is what the writer takes from the engine's cores, and it
  * is less sensitive to other load on the machine than a p99 (CPU time, not wall time).
  * Env: JOURNAL_EVENTS (default 100_000 per mode and repeat; JOURNAL_ALWAYS_EVENTS, default 3000,
  * for "always"), JOURNAL_REPEATS (default 3), JOURNAL_MODES (e.g. "off,batch"; default all
- * three), JOURNAL_WRITER_PROF (a directory: the writer threads write V8 CPU profiles there),
+ * three; "none": only the isolated CPU figures), JOURNAL_WRITER_PROF (a directory: the writer threads write V8 CPU profiles there),
  * JOURNAL_WRITER_NICE (the writer thread's nice; default the store's, 0 to compare without).
  * Goal (issue 12): tick-to-order p99 with "batch" within 10% of off.
  */
@@ -26,10 +27,11 @@ import { MetricsRegistry, silentLogger } from '../packages/core/dist/observabili
 import { JournalStore } from '../packages/core/dist/journal/index.js';
 import { Engine } from '../packages/core/dist/engine/index.js';
 import { ScriptedVenue } from '../packages/core/dist/engine/test-venue.js';
-import { JournalWriter } from '../packages/core/dist/journal/writer.js';
+import { JournalWriter, type QueuedRecord } from '../packages/core/dist/journal/writer.js';
+import { RecordRingReader, RecordRingWriter, type HandOver } from '../packages/core/dist/journal/record-ring.js';
 import type { JournalRecord } from '../packages/core/dist/journal/records.js';
 import { createRequire } from 'node:module';
-import { MessageChannel } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import { histogram, log, median, percentiles, writeResults, type BenchResult } from './lib/harness.js';
 
 const EVENTS = Number(process.env.JOURNAL_EVENTS ?? 100_000);
@@ -37,7 +39,8 @@ const REPEATS = Number(process.env.JOURNAL_REPEATS ?? 3);
 /** "always" fsyncs every record (three per order here): fewer events keep the run short. */
 const ALWAYS_EVENTS = Number(process.env.JOURNAL_ALWAYS_EVENTS ?? 3000);
 const BURST = 500;
-const MODES = (process.env.JOURNAL_MODES ?? 'off,batch,always').split(',') as Mode[];
+/** `JOURNAL_MODES=none`: only the isolated CPU figures. */
+const MODES = (process.env.JOURNAL_MODES ?? 'off,batch,always').split(',').filter((m): m is Mode => m === 'off' || m === 'batch' || m === 'always');
 const WRITER_PROF = process.env.JOURNAL_WRITER_PROF;
 /** The writer thread's nice (default: the store's, WRITER_NICE under batch); 0 to compare without. */
 const WRITER_NICE = process.env.JOURNAL_WRITER_NICE === undefined ? undefined : Number(process.env.JOURNAL_WRITER_NICE);
@@ -148,24 +151,58 @@ function sampleRecords(orders: number, idPrefix = ''): JournalRecord[] {
   return recs;
 }
 
+interface IsolatedCosts {
+  /** Engine thread, per record: the structured clone (before the ring) and the ring hand-over. */
+  cloneUs: number;
+  ringUs: number;
+  /** Writer thread, per record: receiving the clone (deserializing) and reading the ring's slots. */
+  cloneReceiveUs: number;
+  ringReceiveUs: number;
+  /** What the commit cost the engine thread before the writer thread existed. */
+  commitUs: number;
+}
+
 /**
  * CPU per record on the calling thread, measured with nothing else running in the process
- * (process.cpuUsage counts every thread, so this is the only clean way on Node 20): the
- * hand-over (a postMessage's structured clone) against the commit it replaced on the engine
- * thread (the same records through the writer's statements, in one transaction).
+ * (process.cpuUsage counts every thread, so this is the only clean way on Node 20), alternating
+ * the two hand-overs 40 times: a postMessage of the records (the structured clone the ring
+ * replaced) and the ring's (orders and reports into slots, one small postMessage), each side
+ * timed alone (posting, then receiving as the writer does); and the commit the writer thread took
+ * off the engine thread (the same records through the writer's statements, in one transaction).
  */
-function isolatedCosts(dir: string): { handoverUs: number; commitUs: number } {
+function isolatedCosts(dir: string): IsolatedCosts {
   const recs = sampleRecords(500);
   const cpu = () => {
     const u = process.cpuUsage();
     return u.user + u.system;
   };
   const { port1, port2 } = new MessageChannel();
-  const hand: number[] = [];
+  const writer = new RecordRingWriter();
+  const reader = new RecordRingReader(writer.buffer);
+  const out: QueuedRecord[] = [];
+  const clone: number[] = [];
+  const ring: number[] = [];
+  const cloneRx: number[] = [];
+  const ringRx: number[] = [];
   for (let k = 0; k < 40; k++) {
-    const c = cpu();
-    port1.postMessage(recs);
-    hand.push((cpu() - c) / recs.length);
+    let c = cpu();
+    port1.postMessage({ t: 'records', slots: 0, recs });
+    clone.push((cpu() - c) / recs.length);
+    c = cpu();
+    const m = receiveMessageOnPort(port2)!.message as HandOver;
+    cloneRx.push((cpu() - c) / recs.length);
+    if (m.recs.length !== recs.length) throw new Error('clone lost records');
+    c = cpu();
+    const h = writer.handOver(recs);
+    port1.postMessage({ t: 'records', slots: h.slots, recs: h.recs });
+    ring.push((cpu() - c) / recs.length);
+    c = cpu();
+    out.length = 0;
+    reader.take(receiveMessageOnPort(port2)!.message as HandOver, out, (_slot, err) => {
+      throw err;
+    });
+    ringRx.push((cpu() - c) / recs.length);
+    if (out.length !== recs.length || h.slots !== recs.length) throw new Error(`ring hand-over: ${h.slots} slots, ${out.length} records out of ${recs.length}`);
   }
   port1.close();
   port2.close();
@@ -174,17 +211,17 @@ function isolatedCosts(dir: string): { handoverUs: number; commitUs: number } {
   const Database = createRequire(new URL('../packages/core/package.json', import.meta.url))('better-sqlite3') as typeof import('better-sqlite3');
   const db = new Database(store.path);
   db.pragma('synchronous = NORMAL');
-  const writer = new JournalWriter(db);
+  const jw = new JournalWriter(db);
   const commit: number[] = [];
   for (let k = 0; k < 20; k++) {
     // Fresh client ids per batch, in the orders and in their reports alike (as the engine writes them).
     const batch = recs.map((r) => (r.t === 'order' ? { ...r, order: { ...r.order, clientOrderId: `${r.order.clientOrderId}-${k}` } } : r.t === 'report' ? { ...r, report: { ...r.report, clientOrderId: `${r.report.clientOrderId}-${k}` } } : r));
     const c = cpu();
-    writer.commit(batch);
+    jw.commit(batch);
     commit.push((cpu() - c) / recs.length);
   }
   db.close();
-  return { handoverUs: median(hand.slice(10)), commitUs: median(commit.slice(5)) };
+  return { cloneUs: median(clone.slice(10)), ringUs: median(ring.slice(10)), cloneReceiveUs: median(cloneRx.slice(10)), ringReceiveUs: median(ringRx.slice(10)), commitUs: median(commit.slice(5)) };
 }
 
 /**
@@ -264,8 +301,11 @@ async function main(): Promise<void> {
     log(`isolated writer thread CPU per 10k records: ${writerCpu.toFixed(1)} ms`);
     results.push({ name: 'journal writer thread CPU per 10,000 records (isolated)', metric: 'CPU time', unit: 'ms', value: round(writerCpu), note: '200 hand-overs of 1,500 records (500 orders: order, ack, cancel), each committed (synchronous NORMAL); the writer thread alone, Linux schedstat' });
   }
-  log(`isolated CPU per record: hand-over ${iso.handoverUs.toFixed(2)} us, commit ${iso.commitUs.toFixed(2)} us`);
-  results.push({ name: 'journal hand-over CPU per record, engine thread (isolated)', metric: 'median CPU time', unit: 'us', value: Math.round(iso.handoverUs * 100) / 100, note: 'postMessage of 1,500 records (500 orders: order, ack, cancel), nothing else running' });
+  const r2 = (x: number) => Math.round(x * 100) / 100;
+  log(`isolated CPU per record: hand-over ${iso.ringUs.toFixed(2)} us (ring; structured clone ${iso.cloneUs.toFixed(2)} us), receiving ${iso.ringReceiveUs.toFixed(2)} us (ring; clone ${iso.cloneReceiveUs.toFixed(2)} us), commit ${iso.commitUs.toFixed(2)} us`);
+  const what = '1,500 records (500 orders: order, ack, cancel), nothing else running, median of 30 alternating rounds';
+  results.push({ name: 'journal hand-over CPU per record, engine thread (isolated)', metric: 'median CPU time', unit: 'us', value: r2(iso.ringUs), note: `the ring: ${what}; the structured clone it replaced: ${r2(iso.cloneUs)} us` });
+  results.push({ name: 'journal hand-over receiving CPU per record, writer thread (isolated)', metric: 'median CPU time', unit: 'us', value: r2(iso.ringReceiveUs), note: `reading the ring's slots back into records: ${what}; deserializing the structured clone: ${r2(iso.cloneReceiveUs)} us` });
   results.push({ name: 'journal commit CPU per record (what the engine thread paid before the writer thread)', metric: 'median CPU time', unit: 'us', value: Math.round(iso.commitUs * 100) / 100, note: 'the same records through the writer statements in one transaction, synchronous NORMAL' });
   if (modes.length < 3) {
     log('not all modes ran (JOURNAL_MODES): bench/results/journal.json left as it was');
