@@ -14,7 +14,8 @@
  * is less sensitive to other load on the machine than a p99 (CPU time, not wall time).
  * Env: JOURNAL_EVENTS (default 100_000 per mode and repeat; JOURNAL_ALWAYS_EVENTS, default 3000,
  * for "always"), JOURNAL_REPEATS (default 3), JOURNAL_MODES (e.g. "off,batch"; default all
- * three; "none": only the isolated CPU figures), JOURNAL_WRITER_PROF (a directory: the writer threads write V8 CPU profiles there),
+ * three; "none": only the isolated CPU figures; "batch-clone": batch without the hand-over
+ * ring, every record by structured clone, the hand-over before the ring), JOURNAL_WRITER_PROF (a directory: the writer threads write V8 CPU profiles there),
  * JOURNAL_WRITER_NICE (the writer thread's nice; default the store's, 0 to compare without).
  * Goal (issue 12): tick-to-order p99 with "batch" within 10% of off.
  */
@@ -40,13 +41,14 @@ const REPEATS = Number(process.env.JOURNAL_REPEATS ?? 3);
 const ALWAYS_EVENTS = Number(process.env.JOURNAL_ALWAYS_EVENTS ?? 3000);
 const BURST = 500;
 /** `JOURNAL_MODES=none`: only the isolated CPU figures. */
-const MODES = (process.env.JOURNAL_MODES ?? 'off,batch,always').split(',').filter((m): m is Mode => m === 'off' || m === 'batch' || m === 'always');
+const MODES = (process.env.JOURNAL_MODES ?? 'off,batch,always').split(',').filter((m): m is Mode => m === 'off' || m === 'batch' || m === 'always' || m === 'batch-clone');
 const WRITER_PROF = process.env.JOURNAL_WRITER_PROF;
 /** The writer thread's nice (default: the store's, WRITER_NICE under batch); 0 to compare without. */
 const WRITER_NICE = process.env.JOURNAL_WRITER_NICE === undefined ? undefined : Number(process.env.JOURNAL_WRITER_NICE);
 const BTC = defineInstrument({ exchange: 'sim', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.00001', minNotional: '5' });
 const MID = 6_000_000;
-type Mode = 'off' | 'batch' | 'always';
+/** `batch-clone`: batch with no hand-over ring, every record by structured clone (the hand-over before the ring). */
+type Mode = 'off' | 'batch' | 'always' | 'batch-clone';
 
 /** Submits a resting order per trade, alternating sides away from the touch. */
 class EveryTrade implements Strategy {
@@ -79,6 +81,9 @@ interface ModeResult {
   handoverMeanUs: number;
   handoverMaxUs: number;
   handoverPerRecordUs: number;
+  /** Engine thread: its own CPU time in hand-overs per record (Linux), and records that crossed by postMessage. */
+  handoverCpuPerRecordUs: number;
+  spilled: number;
   /** Writer thread: commits (count, mean and longest wall time, us). */
   commits: number;
   commitMeanUs: number;
@@ -91,7 +96,7 @@ async function runMode(mode: Mode, dir: string): Promise<ModeResult> {
   const venue = new TimedVenue('sim', [BTC]);
   const clock = new ManualClock(1_700_000_000_000);
   const writerExecArgv = WRITER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${WRITER_PROF}`, `--cpu-prof-name=writer-${mode}-${Date.now()}.cpuprofile`] : undefined;
-  const journal = mode === 'off' ? undefined : JournalStore.open(join(dir, `${mode}-${Date.now()}.db`), { fsync: mode, writerExecArgv, writerNice: WRITER_NICE });
+  const journal = mode === 'off' ? undefined : JournalStore.open(join(dir, `${mode}-${Date.now()}.db`), { fsync: mode === 'batch-clone' ? 'batch' : mode, writerExecArgv, writerNice: WRITER_NICE, handOverRingSlots: mode === 'batch-clone' ? 0 : undefined });
   const engine = new Engine({ clock, logger: silentLogger(), metrics: new MetricsRegistry({ processMetrics: false }), watchdog: false, strategy: new EveryTrade(), journal, venues: [{ name: 'sim', symbols: ['BTCUSDT'], marketData: venue, execution: venue }] });
   await engine.start();
   const bids = Array.from({ length: 20 }, (_, d) => ({ price: MID - 1 - d, qty: 1000 + d }));
@@ -120,7 +125,7 @@ async function runMode(mode: Mode, dir: string): Promise<ModeResult> {
   const cpuUs = before?.threadCpuUs !== undefined && after?.threadCpuUs !== undefined ? after.threadCpuUs - before.threadCpuUs : undefined;
   const writerCpuMsPer10k = cpuUs !== undefined && after!.committed > before!.committed ? (cpuUs / 1000) * (10_000 / (after!.committed - before!.committed)) : undefined;
   await engine.stop('bench');
-  const ho = journal?.handoverStats ?? { posts: 0, records: 0, totalUs: 0, maxUs: 0 };
+  const ho = journal?.handoverStats ?? { posts: 0, records: 0, totalUs: 0, maxUs: 0, cpuUs: 0, spilled: 0 };
   const w = journal?.writerStats ?? { committed: 0, commits: 0, commitUs: 0, maxCommitUs: 0, threadCpuUs: undefined };
   return {
     p50: p.p50,
@@ -131,6 +136,8 @@ async function runMode(mode: Mode, dir: string): Promise<ModeResult> {
     handoverMeanUs: ho.posts ? ho.totalUs / ho.posts : 0,
     handoverMaxUs: ho.maxUs,
     handoverPerRecordUs: ho.records ? ho.totalUs / ho.records : 0,
+    handoverCpuPerRecordUs: ho.records ? ho.cpuUs / ho.records : 0,
+    spilled: ho.spilled,
     commits: w.commits,
     commitMeanUs: w.commits ? w.commitUs / w.commits : 0,
     commitMaxUs: w.maxCommitUs,
@@ -251,14 +258,14 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'cwts-journal-bench-'));
   const dir2 = mkdtempSync(join(tmpdir(), 'cwts-journal-bench-iso-'));
   const modes: Mode[] = MODES;
-  const acc: Record<Mode, ModeResult[]> = { off: [], batch: [], always: [] };
+  const acc: Record<Mode, ModeResult[]> = { off: [], batch: [], always: [], 'batch-clone': [] };
   try {
     for (let rep = 0; rep < REPEATS; rep++) {
       const order = rep % 2 === 0 ? modes : [...modes].reverse();
       for (const m of order) {
         const r = await runMode(m, dir);
         acc[m].push(r);
-        const ho = r.handovers ? `; engine thread: ${r.handovers} hand-overs, mean ${r.handoverMeanUs.toFixed(1)} us, max ${r.handoverMaxUs.toFixed(1)} us (${r.handoverPerRecordUs.toFixed(2)} us per record)` : '';
+        const ho = r.handovers ? `; engine thread: ${r.handovers} hand-overs, mean ${r.handoverMeanUs.toFixed(1)} us, max ${r.handoverMaxUs.toFixed(1)} us (${r.handoverPerRecordUs.toFixed(2)} us per record; CPU ${r.handoverCpuPerRecordUs.toFixed(2)} us per record; ${r.spilled} by postMessage)` : '';
         const cpu = r.writerCpuMsPer10k !== undefined ? `, CPU ${r.writerCpuMsPer10k.toFixed(1)} ms per 10k records` : '';
         const wr = r.commits ? `; writer thread: ${r.commits} commits, mean ${r.commitMeanUs.toFixed(1)} us, max ${r.commitMaxUs.toFixed(1)} us${cpu}` : '';
         log(`repeat ${rep + 1} ${m}: tick-to-order p50 ${r.p50} ns, p99 ${r.p99} ns, p99.9 ${r.p999} ns${ho}${wr}`);
@@ -281,11 +288,25 @@ async function main(): Promise<void> {
     results.push({ name: 'journal batch overhead on tick-to-order p99', metric: 'relative', unit: '%', value: Math.round(((batch - off) / off) * 1000) / 10, note: 'goal <= 10%' });
     log(`tick-to-order p99: off ${off} ns, batch ${batch} ns (${(((batch - off) / off) * 100).toFixed(1)}%)`);
   }
+  if (has('off') && has('batch-clone')) {
+    const off = med('off', (r) => r.p99);
+    const clone = med('batch-clone', (r) => r.p99);
+    results.push({ name: 'journal batch overhead on tick-to-order p99, hand-over by structured clone (no ring)', metric: 'relative', unit: '%', value: Math.round(((clone - off) / off) * 1000) / 10, note: 'the hand-over before the ring, same build and process' });
+    log(`tick-to-order p99: off ${off} ns, batch-clone ${clone} ns (${(((clone - off) / off) * 100).toFixed(1)}%)`);
+  }
+  for (const m of ['batch', 'batch-clone'] as const) {
+    if (!has(m)) continue;
+    const cpu = med(m, (r) => r.handoverCpuPerRecordUs);
+    if (cpu > 0) {
+      results.push({ name: `journal ${m} hand-over CPU per record on the engine thread (in the run)`, metric: 'median CPU time', unit: 'us', value: Math.round(cpu * 100) / 100, note: `the engine thread's own CPU (Linux schedstat) in the timer's hand-overs; per repeat ${acc[m].map((r) => r.handoverCpuPerRecordUs.toFixed(2)).join(', ')}; records by postMessage per run ${acc[m].map((r) => r.spilled).join(', ')}` });
+      log(`engine thread hand-over CPU per record (${m}): median ${cpu.toFixed(2)} us`);
+    }
+  }
   if (has('batch')) {
     results.push({ name: 'journal batch hand-over time on the engine thread (mean per batch)', metric: 'mean wall time', unit: 'us', value: round(med('batch', (r) => r.handoverMeanUs)), note: `median of repeats; longest ${round(Math.max(...acc.batch.map((r) => r.handoverMaxUs)))} us; ${round(med('batch', (r) => r.handovers))} hand-overs per run` });
     results.push({ name: 'journal batch hand-over time per record on the engine thread', metric: 'mean wall time', unit: 'us', value: Math.round(med('batch', (r) => r.handoverPerRecordUs) * 100) / 100 });
   }
-  for (const m of ['batch', 'always'] as const) {
+  for (const m of ['batch', 'batch-clone', 'always'] as const) {
     if (!has(m)) continue;
     results.push({ name: `journal ${m} commit time on the writer thread (mean per commit)`, metric: 'mean wall time', unit: 'us', value: round(med(m, (r) => r.commitMeanUs)), note: `median of repeats; longest ${round(Math.max(...acc[m].map((r) => r.commitMaxUs)))} us; ${med(m, (r) => r.records)} records per run` });
     const cpu = acc[m].map((r) => r.writerCpuMsPer10k).filter((x): x is number => x !== undefined);
@@ -307,7 +328,7 @@ async function main(): Promise<void> {
   results.push({ name: 'journal hand-over CPU per record, engine thread (isolated)', metric: 'median CPU time', unit: 'us', value: r2(iso.ringUs), note: `the ring: ${what}; the structured clone it replaced: ${r2(iso.cloneUs)} us` });
   results.push({ name: 'journal hand-over receiving CPU per record, writer thread (isolated)', metric: 'median CPU time', unit: 'us', value: r2(iso.ringReceiveUs), note: `reading the ring's slots back into records: ${what}; deserializing the structured clone: ${r2(iso.cloneReceiveUs)} us` });
   results.push({ name: 'journal commit CPU per record (what the engine thread paid before the writer thread)', metric: 'median CPU time', unit: 'us', value: Math.round(iso.commitUs * 100) / 100, note: 'the same records through the writer statements in one transaction, synchronous NORMAL' });
-  if (modes.length < 3) {
+  if (!(['off', 'batch', 'always'] as const).every(has)) {
     log('not all modes ran (JOURNAL_MODES): bench/results/journal.json left as it was');
     return;
   }

@@ -131,6 +131,16 @@ describe('journal hand-over ring', () => {
     expect(refusedTotal).toBeGreaterThan(150);
   });
 
+  it('with no ring (0 slots) every record crosses by message, as they are', () => {
+    const w = new RecordRingWriter(0);
+    const recs = [orderRec(1), riskRec('a'), reportRec(2)];
+    expect(w.handOver(recs)).toEqual({ slots: 0, recs });
+    const out: QueuedRecord[] = [];
+    const r = new RecordRingReader(w.buffer);
+    expect(r.take({ slots: 0, recs }, out, () => {})).toBe(0);
+    expect(out).toEqual(recs);
+  });
+
   it('a message that claims more slots than were published is refused, not read past', () => {
     const { w, r } = pair(8);
     const recs = [orderRec(1), orderRec(2)];

@@ -27,22 +27,25 @@ export interface HandOver {
 
 /** Engine side. */
 export class RecordRingWriter {
-  readonly ring: SpscRing;
-  private readonly encoder: RecordSlotEncoder;
+  /** Undefined with 0 slots: every record crosses by postMessage (the bench's before). */
+  readonly ring: SpscRing | undefined;
+  private readonly encoder: RecordSlotEncoder | undefined;
 
   constructor(slots = RING_SLOTS) {
-    this.ring = SpscRing.create(slots, SLOT_BYTES);
-    this.encoder = new RecordSlotEncoder(this.ring.u8);
+    this.ring = slots === 0 ? undefined : SpscRing.create(slots, SLOT_BYTES);
+    this.encoder = this.ring && new RecordSlotEncoder(this.ring.u8);
   }
 
   /** The shared memory to give the writer thread. */
-  get buffer(): SharedArrayBuffer {
-    return this.ring.buffer;
+  get buffer(): SharedArrayBuffer | undefined {
+    return this.ring?.buffer;
   }
 
   /** Writes `recs` into the ring (publishing them) and returns the message that completes the hand-over. */
-  handOver(recs: readonly QueuedRecord[]): HandOver {
+  handOver(recs: QueuedRecord[]): HandOver {
     const ring = this.ring;
+    const enc = this.encoder;
+    if (!ring || !enc) return { slots: 0, recs };
     const out: QueuedRecord[] = [];
     const free = ring.writable();
     let k = 0;
@@ -54,7 +57,7 @@ export class RecordRingWriter {
       if (k === free) break;
       const rec = recs[i]!;
       const at = ring.slotWord(k) << 2; // int32 words -> bytes
-      if (this.encoder.put(at, rec)) {
+      if (enc.put(at, rec)) {
         k++;
         marker = -1;
         continue;
@@ -65,7 +68,7 @@ export class RecordRingWriter {
         k++;
       }
       out.push(rec);
-      this.encoder.marker(marker, markerFirst, out.length - markerFirst);
+      enc.marker(marker, markerFirst, out.length - markerFirst);
     }
     // The ring is full: the rest follows the slots, in order, by postMessage.
     for (; i < recs.length; i++) out.push(recs[i]!);
@@ -79,8 +82,9 @@ export class RecordRingReader {
   private readonly ring: SpscRing;
   private readonly decoder: RecordSlotDecoder;
 
-  constructor(buffer: SharedArrayBuffer) {
-    this.ring = new SpscRing(buffer);
+  /** `buffer` undefined: the engine side has no ring; a message that claims slots is refused. */
+  constructor(buffer: SharedArrayBuffer | undefined) {
+    this.ring = new SpscRing(buffer ?? SpscRing.create(2, SLOT_BYTES).buffer);
     this.decoder = new RecordSlotDecoder(this.ring.u8);
   }
 

@@ -79,10 +79,10 @@ function journaledLabels(db: Db): string[] {
 }
 
 describe('JournalStore hand-over ring', () => {
-  it('commits in append order across ring slots, postMessage records and a full ring spilling, flushed or by the timer', async () => {
+  // Eight slots: every hand-over here overflows the ring, and the niced writer lags behind it. 0: no ring (all by clone).
+  it.each([8, 0])('commits in append order across ring slots, postMessage records and a full ring spilling, flushed or by the timer (%i slots)', async (slots) => {
     const path = join(tmp(), 'j.db');
-    // Eight slots: every hand-over here overflows the ring, and the niced writer lags behind it.
-    const s = JournalStore.open(path, { fsync: 'batch', batchMs: 2, handOverRingSlots: 8 });
+    const s = JournalStore.open(path, { fsync: 'batch', batchMs: 2, handOverRingSlots: slots });
     let n = 0;
     for (let turn = 0; turn < 40; turn++) {
       for (let k = 0; k < 25; k++) for (const r of step(++n)) s.append(r);
@@ -91,6 +91,9 @@ describe('JournalStore hand-over ring', () => {
     }
     s.flush();
     expect(s.handoverStats.posts).toBeGreaterThan(5);
+    // Slot records and spills both happened (or, without a ring, everything was a spill).
+    expect(s.handoverStats.spilled).toBeGreaterThan(0);
+    expect(s.handoverStats.spilled < s.handoverStats.records).toBe(slots > 0);
     expect(s.writerStats.refusedSlots).toBe(0);
     expect(journaledLabels(s.database)).toEqual(expectedLabels(n));
     const c = s.load();

@@ -34,8 +34,8 @@ export interface WriterWorkerData {
   /** How long a failed commit waits before it is retried. */
   retryMs: number;
   control: SharedArrayBuffer;
-  /** The hand-over ring's memory (record-ring.ts). */
-  ring: SharedArrayBuffer;
+  /** The hand-over ring's memory (record-ring.ts); undefined: none, every record in `recs`. */
+  ring: SharedArrayBuffer | undefined;
   syncPort: MessagePort;
   /** Linux nice for the writer thread alone (0: as the process). */
   nice: number;

@@ -18,7 +18,7 @@ export interface WriterThreadOptions {
   execArgv?: string[];
   /** Linux nice of the writer thread alone (0 or absent: as the process). */
   nice?: number;
-  /** Slots of the hand-over ring (default RING_SLOTS; tests make it small to fill it). */
+  /** Slots of the hand-over ring (default RING_SLOTS; tests make it small to fill it; 0: no ring). */
   ringSlots?: number;
 }
 
@@ -90,11 +90,12 @@ export class WriterThread {
     return this.dead;
   }
 
-  /** Hands records to the writer without waiting. */
-  post(recs: QueuedRecord[]): void {
-    if (this.dead || recs.length === 0) return;
+  /** Hands records to the writer without waiting; returns how many crossed by postMessage rather than the ring. */
+  post(recs: QueuedRecord[]): number {
+    if (this.dead || recs.length === 0) return 0;
     const h = this.ring.handOver(recs);
     this.worker.postMessage({ t: 'records', slots: h.slots, recs: h.recs } satisfies WriterRequest);
+    return h.recs.length;
   }
 
   /** Hands records over and blocks until they are committed (or the commit failed). */
