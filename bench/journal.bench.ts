@@ -16,7 +16,8 @@
  * for "always"), JOURNAL_REPEATS (default 3), JOURNAL_MODES (e.g. "off,batch"; default all
  * three; "none": only the isolated CPU figures; "batch-clone": batch without the hand-over
  * ring, every record by structured clone, the hand-over before the ring), JOURNAL_WRITER_PROF (a directory: the writer threads write V8 CPU profiles there),
- * JOURNAL_WRITER_NICE (the writer thread's nice; default the store's, 0 to compare without).
+ * JOURNAL_WRITER_NICE (the writer thread's nice; default the store's, 0 to compare without),
+ * JOURNAL_RING_SLOTS (slots of the hand-over ring; default the store's).
  * Goal (issue 12): tick-to-order p99 with "batch" within 10% of off.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -45,6 +46,8 @@ const MODES = (process.env.JOURNAL_MODES ?? 'off,batch,always').split(',').filte
 const WRITER_PROF = process.env.JOURNAL_WRITER_PROF;
 /** The writer thread's nice (default: the store's, WRITER_NICE under batch); 0 to compare without. */
 const WRITER_NICE = process.env.JOURNAL_WRITER_NICE === undefined ? undefined : Number(process.env.JOURNAL_WRITER_NICE);
+/** Slots of the hand-over ring under batch/always (default: the store's). */
+const RING_SLOTS = process.env.JOURNAL_RING_SLOTS === undefined ? undefined : Number(process.env.JOURNAL_RING_SLOTS);
 const BTC = defineInstrument({ exchange: 'sim', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.00001', minNotional: '5' });
 const MID = 6_000_000;
 /** `batch-clone`: batch with no hand-over ring, every record by structured clone (the hand-over before the ring). */
@@ -83,7 +86,8 @@ interface ModeResult {
   handoverPerRecordUs: number;
   /** Engine thread: its own CPU time in hand-overs per record (Linux), and records that crossed by postMessage. */
   handoverCpuPerRecordUs: number;
-  spilled: number;
+  cloned: number;
+  overflow: number;
   /** Writer thread: commits (count, mean and longest wall time, us). */
   commits: number;
   commitMeanUs: number;
@@ -96,7 +100,7 @@ async function runMode(mode: Mode, dir: string): Promise<ModeResult> {
   const venue = new TimedVenue('sim', [BTC]);
   const clock = new ManualClock(1_700_000_000_000);
   const writerExecArgv = WRITER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${WRITER_PROF}`, `--cpu-prof-name=writer-${mode}-${Date.now()}.cpuprofile`] : undefined;
-  const journal = mode === 'off' ? undefined : JournalStore.open(join(dir, `${mode}-${Date.now()}.db`), { fsync: mode === 'batch-clone' ? 'batch' : mode, writerExecArgv, writerNice: WRITER_NICE, handOverRingSlots: mode === 'batch-clone' ? 0 : undefined });
+  const journal = mode === 'off' ? undefined : JournalStore.open(join(dir, `${mode}-${Date.now()}.db`), { fsync: mode === 'batch-clone' ? 'batch' : mode, writerExecArgv, writerNice: WRITER_NICE, handOverRingSlots: mode === 'batch-clone' ? 0 : RING_SLOTS });
   const engine = new Engine({ clock, logger: silentLogger(), metrics: new MetricsRegistry({ processMetrics: false }), watchdog: false, strategy: new EveryTrade(), journal, venues: [{ name: 'sim', symbols: ['BTCUSDT'], marketData: venue, execution: venue }] });
   await engine.start();
   const bids = Array.from({ length: 20 }, (_, d) => ({ price: MID - 1 - d, qty: 1000 + d }));
@@ -125,7 +129,7 @@ async function runMode(mode: Mode, dir: string): Promise<ModeResult> {
   const cpuUs = before?.threadCpuUs !== undefined && after?.threadCpuUs !== undefined ? after.threadCpuUs - before.threadCpuUs : undefined;
   const writerCpuMsPer10k = cpuUs !== undefined && after!.committed > before!.committed ? (cpuUs / 1000) * (10_000 / (after!.committed - before!.committed)) : undefined;
   await engine.stop('bench');
-  const ho = journal?.handoverStats ?? { posts: 0, records: 0, totalUs: 0, maxUs: 0, cpuUs: 0, spilled: 0 };
+  const ho = journal?.handoverStats ?? { posts: 0, records: 0, totalUs: 0, maxUs: 0, cpuUs: 0, cloned: 0, overflow: 0 };
   const w = journal?.writerStats ?? { committed: 0, commits: 0, commitUs: 0, maxCommitUs: 0, threadCpuUs: undefined };
   return {
     p50: p.p50,
@@ -137,7 +141,8 @@ async function runMode(mode: Mode, dir: string): Promise<ModeResult> {
     handoverMaxUs: ho.maxUs,
     handoverPerRecordUs: ho.records ? ho.totalUs / ho.records : 0,
     handoverCpuPerRecordUs: ho.records ? ho.cpuUs / ho.records : 0,
-    spilled: ho.spilled,
+    cloned: ho.cloned,
+    overflow: ho.overflow,
     commits: w.commits,
     commitMeanUs: w.commits ? w.commitUs / w.commits : 0,
     commitMaxUs: w.maxCommitUs,
@@ -265,7 +270,7 @@ async function main(): Promise<void> {
       for (const m of order) {
         const r = await runMode(m, dir);
         acc[m].push(r);
-        const ho = r.handovers ? `; engine thread: ${r.handovers} hand-overs, mean ${r.handoverMeanUs.toFixed(1)} us, max ${r.handoverMaxUs.toFixed(1)} us (${r.handoverPerRecordUs.toFixed(2)} us per record; CPU ${r.handoverCpuPerRecordUs.toFixed(2)} us per record; ${r.spilled} by postMessage)` : '';
+        const ho = r.handovers ? `; engine thread: ${r.handovers} hand-overs, mean ${r.handoverMeanUs.toFixed(1)} us, max ${r.handoverMaxUs.toFixed(1)} us (${r.handoverPerRecordUs.toFixed(2)} us per record; CPU ${r.handoverCpuPerRecordUs.toFixed(2)} us per record; ${r.cloned} by structured clone, ${r.overflow} in overflow buffers)` : '';
         const cpu = r.writerCpuMsPer10k !== undefined ? `, CPU ${r.writerCpuMsPer10k.toFixed(1)} ms per 10k records` : '';
         const wr = r.commits ? `; writer thread: ${r.commits} commits, mean ${r.commitMeanUs.toFixed(1)} us, max ${r.commitMaxUs.toFixed(1)} us${cpu}` : '';
         log(`repeat ${rep + 1} ${m}: tick-to-order p50 ${r.p50} ns, p99 ${r.p99} ns, p99.9 ${r.p999} ns${ho}${wr}`);
@@ -298,7 +303,7 @@ async function main(): Promise<void> {
     if (!has(m)) continue;
     const cpu = med(m, (r) => r.handoverCpuPerRecordUs);
     if (cpu > 0) {
-      results.push({ name: `journal ${m} hand-over CPU per record on the engine thread (in the run)`, metric: 'median CPU time', unit: 'us', value: Math.round(cpu * 100) / 100, note: `the engine thread's own CPU (Linux schedstat) in the timer's hand-overs; per repeat ${acc[m].map((r) => r.handoverCpuPerRecordUs.toFixed(2)).join(', ')}; records by postMessage per run ${acc[m].map((r) => r.spilled).join(', ')}` });
+      results.push({ name: `journal ${m} hand-over CPU per record on the engine thread (in the run)`, metric: 'median CPU time', unit: 'us', value: Math.round(cpu * 100) / 100, note: `the engine thread's own CPU (Linux schedstat) in the timer's hand-overs; per repeat ${acc[m].map((r) => r.handoverCpuPerRecordUs.toFixed(2)).join(', ')}; records by structured clone per run ${acc[m].map((r) => r.cloned).join(', ')}, in overflow buffers (ring full) ${acc[m].map((r) => r.overflow).join(', ')}` });
       log(`engine thread hand-over CPU per record (${m}): median ${cpu.toFixed(2)} us`);
     }
   }

@@ -73,15 +73,18 @@ describe('journal hand-over ring', () => {
     expect(out).toEqual(recs);
   });
 
-  it('a full ring drops nothing: what finds no slot follows by postMessage, in order', () => {
+  it('a full ring drops nothing and clones nothing: what finds no slot follows in an overflow buffer, in order', () => {
     const { w, r } = pair(4);
     const first = Array.from({ length: 10 }, (_, i) => (i % 3 === 2 ? riskRec(`r${i}`) : orderRec(i)));
     const h1 = w.handOver(first);
+    // Ring: o0 o1 [r2] o3; overflow: o4 [r5] o6 o7 [r8] o9 (markers in brackets).
     expect(h1.slots).toBe(4);
-    // Nothing consumed yet: the next hand-over finds the ring full and sends everything by message.
+    expect(h1.overflow?.slots).toBe(6);
+    expect(h1.recs).toEqual([first[2], first[5], first[8]]);
+    // Nothing consumed yet: the next hand-over finds the ring full and writes everything into an overflow buffer.
     const second = [orderRec(20), reportRec(21)];
     const h2 = w.handOver(second);
-    expect(h2).toEqual({ slots: 0, recs: second });
+    expect(h2).toMatchObject({ slots: 0, overflow: { slots: 2 }, recs: [] });
     const out: QueuedRecord[] = [];
     expect(r.take(structuredClone(h1), out, () => {})).toBe(0);
     expect(r.take(structuredClone(h2), out, () => {})).toBe(0);
@@ -105,9 +108,9 @@ describe('journal hand-over ring', () => {
     // Slot 3 (the marker of the risk record): its count overwritten.
     ring.u8[SLOT_BYTES * 3 + 12] = 9;
     const out: QueuedRecord[] = [];
-    const refused: number[] = [];
+    const refused: string[] = [];
     expect(r.take(structuredClone(h), out, (slot) => refused.push(slot))).toBe(2);
-    expect(refused).toEqual([1, 3]);
+    expect(refused).toEqual(['1', '3']);
     // Order 2 is gone (refused, the writer reports it); the risk record a refused marker stood for still lands, after the slots it follows.
     expect(out).toEqual([recs[0], recs[2], recs[4], recs[3]]);
   });
@@ -139,6 +142,26 @@ describe('journal hand-over ring', () => {
     const r = new RecordRingReader(w.buffer);
     expect(r.take({ slots: 0, recs }, out, () => {})).toBe(0);
     expect(out).toEqual(recs);
+  });
+
+  it('a torn overflow slot, or an overflow claiming more slots than its buffer holds, is refused; nothing is read past it', () => {
+    const { w, r } = pair(2);
+    const recs = [orderRec(1), orderRec(2), orderRec(3), riskRec('m'), orderRec(5)];
+    const h = w.handOver(recs);
+    expect(h.slots).toBe(2);
+    expect(h.overflow?.slots).toBe(3);
+    new Uint8Array(h.overflow!.buffer)[SLOT_BYTES * 0 + 82] ^= 1; // order 3's client id
+    let out: QueuedRecord[] = [];
+    const refused: string[] = [];
+    expect(r.take(structuredClone(h), out, (slot) => refused.push(slot))).toBe(1);
+    expect(refused).toEqual(['o0']);
+    expect(out).toEqual([recs[0], recs[1], recs[3], recs[4]]);
+    const h2 = w.handOver([orderRec(6)]);
+    out = [];
+    const why: string[] = [];
+    expect(r.take({ ...h2, overflow: { buffer: new ArrayBuffer(SLOT_BYTES), slots: 3 } }, out, (_s, e) => why.push(e.message))).toBeGreaterThanOrEqual(1);
+    expect(why[0]).toMatch(/overflow of 3 slot\(s\) in 256 bytes/);
+    expect(out).toEqual([orderRec(6)]);
   });
 
   it('a message that claims more slots than were published is refused, not read past', () => {

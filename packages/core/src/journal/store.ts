@@ -92,8 +92,10 @@ export interface HandoverStats {
   maxUs: number;
   /** This thread's own CPU time in hand-overs (Linux; 0 elsewhere): what load on the host does not inflate. */
   cpuUs: number;
-  /** Records that crossed by postMessage (no slot layout, too long, or the ring was full). */
-  spilled: number;
+  /** Records that crossed by structured clone (no slot layout, or too long for a slot). */
+  cloned: number;
+  /** Slots written into overflow buffers because the ring was full (the writer was behind). */
+  overflow: number;
 }
 
 /** What opening found about earlier runs; the caller logs it. */
@@ -122,7 +124,7 @@ export class JournalStore implements Journal {
   private posted = 0;
   private timer: NodeJS.Timeout | undefined;
   private earlyPost = false;
-  private readonly handover: HandoverStats = { posts: 0, records: 0, totalUs: 0, maxUs: 0, cpuUs: 0, spilled: 0 };
+  private readonly handover: HandoverStats = { posts: 0, records: 0, totalUs: 0, maxUs: 0, cpuUs: 0, cloned: 0, overflow: 0 };
   /** This (the engine) thread's CPU clock, read around each hand-over (Linux; ~4 us a read, twice per batch). */
   private readonly cpuClock = threadCpuClock();
   private closed = false;
@@ -290,7 +292,9 @@ export class JournalStore implements Journal {
     const cpu = this.cpuClock?.read() ?? 0;
     const started = performance.now();
     const recs = this.takeQueue();
-    this.handover.spilled += this.writer.post(recs);
+    const sent = this.writer.post(recs);
+    this.handover.cloned += sent.cloned;
+    this.handover.overflow += sent.overflow;
     const us = (performance.now() - started) * 1000;
     if (this.cpuClock) this.handover.cpuUs += this.cpuClock.read() - cpu;
     this.handover.posts++;

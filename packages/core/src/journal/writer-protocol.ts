@@ -9,10 +9,11 @@ import type { QueuedRecord } from './writer.js';
  */
 export type WriterRequest =
   /**
-   * One hand-over, in order: `slots` ring slots (markers in them place records of `recs`), then
-   * the rest of `recs`. `sync` asks for a reply on the sync port once committed (or failed).
+   * One hand-over, in order: `slots` ring slots, then the overflow's slots (a transferred buffer,
+   * when the ring was full; markers in either place records of `recs`), then the rest of `recs`.
+   * `sync` asks for a reply on the sync port once committed (or failed).
    */
-  | { t: 'records'; slots: number; recs: QueuedRecord[]; sync?: number }
+  | { t: 'records'; slots: number; overflow?: { buffer: ArrayBuffer; slots: number }; recs: QueuedRecord[]; sync?: number }
   /** Commit what is pending, close the connection, reply. */
   | { t: 'close'; sync: number }
   /** Close the connection without committing anything pending (a crash, for tests). */

@@ -90,19 +90,28 @@ export class WriterThread {
     return this.dead;
   }
 
-  /** Hands records to the writer without waiting; returns how many crossed by postMessage rather than the ring. */
-  post(recs: QueuedRecord[]): number {
-    if (this.dead || recs.length === 0) return 0;
+  /**
+   * Hands records to the writer without waiting; returns how many crossed by structured clone
+   * and how many slots went into an overflow buffer (the ring was full).
+   */
+  post(recs: QueuedRecord[]): { cloned: number; overflow: number } {
+    if (this.dead || recs.length === 0) return { cloned: 0, overflow: 0 };
     const h = this.ring.handOver(recs);
-    this.worker.postMessage({ t: 'records', slots: h.slots, recs: h.recs } satisfies WriterRequest);
-    return h.recs.length;
+    this.send({ t: 'records', slots: h.slots, overflow: h.overflow, recs: h.recs });
+    return { cloned: h.recs.length, overflow: h.overflow?.slots ?? 0 };
+  }
+
+  /** Posts a request, moving (not copying) an overflow buffer. */
+  private send(m: WriterRequest): void {
+    if (m.t === 'records' && m.overflow) this.worker.postMessage(m, [m.overflow.buffer]);
+    else this.worker.postMessage(m);
   }
 
   /** Hands records over and blocks until they are committed (or the commit failed). */
   commit(recs: QueuedRecord[], waitMs = this.opts.waitMs): WriterReply {
     // A dead writer reads nothing more: the ring is left alone (request answers with the failure).
-    const h = this.dead ? { slots: 0, recs } : this.ring.handOver(recs);
-    return this.request((sync) => ({ t: 'records', slots: h.slots, recs: h.recs, sync }), waitMs);
+    const h = this.dead ? { slots: 0, overflow: undefined, recs } : this.ring.handOver(recs);
+    return this.request((sync) => ({ t: 'records', slots: h.slots, overflow: h.overflow, recs: h.recs, sync }), waitMs);
   }
 
   /** Commits what is pending and closes the writer's connection. */
@@ -129,7 +138,7 @@ export class WriterThread {
   private request(make: (sync: number) => WriterRequest, waitMs = this.opts.waitMs): WriterReply {
     const id = this.nextId++;
     if (this.dead) return { id, ok: false, error: this.dead };
-    this.worker.postMessage(make(id));
+    this.send(make(id));
     const deadline = performance.now() + waitMs;
     for (;;) {
       const seen = Atomics.load(this.signal, SIGNAL_INDEX);

@@ -100,7 +100,7 @@ port.on('message', (m: WriterRequest) => {
   }
   switch (m.t) {
     case 'records': {
-      if (m.slots === 0 && pending.length === 0) pending = m.recs;
+      if (m.slots === 0 && !m.overflow && pending.length === 0) pending = m.recs;
       else {
         const refused = ring.take(m, pending, (slot, err) => event({ t: 'error', message: `hand-over ring slot ${slot} refused, its record is not journaled: ${err.message}` }));
         if (refused > 0) Atomics.add(stats, STAT.refusedSlots, BigInt(refused));
