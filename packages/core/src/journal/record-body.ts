@@ -305,8 +305,8 @@ const CRC_TABLE = Int32Array.from({ length: 256 }, (_, n) => {
   return c;
 });
 
-/** CRC-32 (zlib's); zlib.crc32 where this Node has it (20.15+). Also the ring slots' check (ring-records.ts). */
-export const crc32: (bytes: Uint8Array) => number =
+/** CRC-32 (zlib's); zlib.crc32 where this Node has it (20.15+). */
+const crc32: (bytes: Uint8Array) => number =
   typeof (zlib as { crc32?: unknown }).crc32 === 'function'
     ? (bytes) => zlib.crc32(bytes)
     : (bytes) => {
