@@ -3,13 +3,14 @@ import type { ExecutionKind, ExecutionReport, Order, OrderStatus, OrderType, Tim
 import type { QueuedRecord } from './writer.js';
 
 /**
- * The fixed binary layout of a journal record in one slot of the hand-over ring
- * (record-ring.ts): how orders and reports, nearly every record the engine journals, cross from
- * the engine thread to the writer thread without a structured clone. Every other record kind,
- * and an order or report that does not fit a slot, crosses by postMessage; a MARKER slot holds
- * its place in the order.
+ * The fixed binary layout of a journal record in one slot of the hand-over ring, or of an
+ * overflow buffer when the ring is full (record-ring.ts): how orders and reports, nearly every
+ * record the engine journals, cross from the engine thread to the writer thread without a
+ * structured clone. Every other record kind, and an order or report that does not fit a slot,
+ * crosses by structured clone in the hand-over's message; a MARKER slot holds its place.
  *
- * A slot is SLOT_BYTES; all integers little-endian:
+ * A slot is SLOT_BYTES; integers little-endian (the checksum word in the host's order: both
+ * ends are threads of one process):
  *   [0] u32 content length L (the checksum of the int32 words [0, ceil(L/4)) follows them)
  *   [4] u8 kind: 1 ORDER, 2 REPORT, 3 MARKER
  *   [5..8] u8 enums (below)   [10] u16 presence flags   [8] / [12] u32 (MARKER only)
