@@ -28,7 +28,8 @@ export const CORE_LAYERS = {
   'adapter-kit': ['domain', 'contracts', 'observability', 'config', 'microstructure'],
   detectors: ['domain', 'contracts', 'observability', 'config', 'di', 'plugins', 'microstructure', 'compute'],
   risk: ['domain', 'contracts', 'observability', 'config', 'di', 'plugins', 'microstructure', 'compute'],
-  journal: ['domain', 'contracts', 'observability', 'config'],
+  // microstructure: the SPSC ring that hands records to the journal's writer thread.
+  journal: ['domain', 'contracts', 'observability', 'config', 'microstructure'],
   routing: ['domain', 'contracts', 'observability', 'config'],
   // Venue intake on worker threads (docs/architecture.md, "Venue intake").
   intake: ['domain', 'contracts', 'observability', 'config', 'microstructure', 'adapter-kit'],

@@ -4,11 +4,16 @@ import type { QueuedRecord } from './writer.js';
 
 /**
  * Messages between the engine thread (writer-thread.ts) and the journal writer thread
- * (writer-worker.ts). Records cross by structured clone (bigints included).
+ * (writer-worker.ts). Orders and reports cross in the slots of the shared hand-over ring
+ * (record-ring.ts); the other records by structured clone (bigints included), in `recs`.
  */
 export type WriterRequest =
-  /** Records to commit, in order; `sync` asks for a reply on the sync port once committed (or failed). */
-  | { t: 'records'; recs: QueuedRecord[]; sync?: number }
+  /**
+   * One hand-over, in order: `slots` ring slots, then the overflow's slots (a transferred buffer,
+   * when the ring was full; markers in either place records of `recs`), then the rest of `recs`.
+   * `sync` asks for a reply on the sync port once committed (or failed).
+   */
+  | { t: 'records'; slots: number; overflow?: { buffer: ArrayBuffer; slots: number }; recs: QueuedRecord[]; sync?: number }
   /** Commit what is pending, close the connection, reply. */
   | { t: 'close'; sync: number }
   /** Close the connection without committing anything pending (a crash, for tests). */
@@ -30,6 +35,8 @@ export interface WriterWorkerData {
   /** How long a failed commit waits before it is retried. */
   retryMs: number;
   control: SharedArrayBuffer;
+  /** The hand-over ring's memory (record-ring.ts); undefined: none, every record in `recs`. */
+  ring: SharedArrayBuffer | undefined;
   syncPort: MessagePort;
   /** Linux nice for the writer thread alone (0: as the process). */
   nice: number;
@@ -42,8 +49,11 @@ export interface WriterWorkerData {
  */
 export const CONTROL_BYTES = 64;
 export const SIGNAL_INDEX = 0;
-/** `threadCpuUs`: the writer thread's own CPU time so far (-1 where the OS cannot say; see writer-worker.ts). */
-export const STAT = { committed: 0, commits: 1, commitUs: 2, maxCommitUs: 3, pending: 4, threadCpuUs: 5 } as const;
+/**
+ * `threadCpuUs`: the writer thread's own CPU time so far (-1 where the OS cannot say; see
+ * writer-worker.ts). `refusedSlots`: hand-over ring slots that did not read (never applied).
+ */
+export const STAT = { committed: 0, commits: 1, commitUs: 2, maxCommitUs: 3, pending: 4, threadCpuUs: 5, refusedSlots: 6 } as const;
 
 export function controlViews(buf: SharedArrayBuffer): { signal: Int32Array; stats: BigInt64Array } {
   return { signal: new Int32Array(buf, 0, 2), stats: new BigInt64Array(buf, 8, 7) };

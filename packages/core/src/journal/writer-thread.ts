@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 
+import { RecordRingWriter, RING_SLOTS } from './record-ring.js';
 import type { QueuedRecord } from './writer.js';
 import { CONTROL_BYTES, controlViews, SIGNAL_INDEX, STAT, type WriterEvent, type WriterReply, type WriterRequest, type WriterWorkerData } from './writer-protocol.js';
 
@@ -17,6 +18,8 @@ export interface WriterThreadOptions {
   execArgv?: string[];
   /** Linux nice of the writer thread alone (0 or absent: as the process). */
   nice?: number;
+  /** Slots of the hand-over ring (default RING_SLOTS; tests make it small to fill it; 0: no ring). */
+  ringSlots?: number;
 }
 
 /** Commit statistics kept by the writer thread in shared memory (bench, tests). */
@@ -28,11 +31,14 @@ export interface WriterStats {
   maxCommitUs: number;
   /** The writer thread's own CPU time so far (Linux; undefined where the OS cannot say). */
   threadCpuUs: number | undefined;
+  /** Hand-over ring slots that did not read: refused, not applied (each one also an error event). */
+  refusedSlots: number;
 }
 
 /**
  * The engine thread's handle on the journal writer thread. `post` hands records over and
- * returns at once (the cost on the calling thread is the structured clone); `request` blocks
+ * returns at once (the cost on the calling thread is writing orders and reports into the
+ * hand-over ring's slots, record-ring.ts, and one small postMessage); `request` blocks
  * the calling thread with Atomics.wait until the writer answers on a port read synchronously
  * (receiveMessageOnPort), which is how `fsync = "always"` commits a record before the order
  * leaves, with no event-loop turn in between.
@@ -42,6 +48,7 @@ export class WriterThread {
   private readonly replies: MessagePort;
   private readonly signal: Int32Array;
   private readonly stats: BigInt64Array;
+  private readonly ring: RecordRingWriter;
   private nextId = 1;
   private closing = false;
   /** Why the thread is gone, once it is. */
@@ -51,9 +58,10 @@ export class WriterThread {
     const control = new SharedArrayBuffer(CONTROL_BYTES);
     ({ signal: this.signal, stats: this.stats } = controlViews(control));
     this.stats[STAT.threadCpuUs] = -1n;
+    this.ring = new RecordRingWriter(opts.ringSlots ?? RING_SLOTS);
     const { port1, port2 } = new MessageChannel();
     this.replies = port1;
-    const data: WriterWorkerData = { path: opts.path, synchronous: opts.synchronous, retryMs: opts.retryMs, control, syncPort: port2, nice: opts.nice ?? 0 };
+    const data: WriterWorkerData = { path: opts.path, synchronous: opts.synchronous, retryMs: opts.retryMs, control, ring: this.ring.buffer, syncPort: port2, nice: opts.nice ?? 0 };
     this.worker = new Worker(writerWorkerFile(), {
       workerData: data,
       transferList: [port2],
@@ -82,15 +90,28 @@ export class WriterThread {
     return this.dead;
   }
 
-  /** Hands records to the writer without waiting. */
-  post(recs: QueuedRecord[]): void {
-    if (this.dead || recs.length === 0) return;
-    this.worker.postMessage({ t: 'records', recs } satisfies WriterRequest);
+  /**
+   * Hands records to the writer without waiting; returns how many crossed by structured clone
+   * and how many slots went into an overflow buffer (the ring was full).
+   */
+  post(recs: QueuedRecord[]): { cloned: number; overflow: number } {
+    if (this.dead || recs.length === 0) return { cloned: 0, overflow: 0 };
+    const h = this.ring.handOver(recs);
+    this.send({ t: 'records', slots: h.slots, overflow: h.overflow, recs: h.recs });
+    return { cloned: h.recs.length, overflow: h.overflow?.slots ?? 0 };
+  }
+
+  /** Posts a request, moving (not copying) an overflow buffer. */
+  private send(m: WriterRequest): void {
+    if (m.t === 'records' && m.overflow) this.worker.postMessage(m, [m.overflow.buffer]);
+    else this.worker.postMessage(m);
   }
 
   /** Hands records over and blocks until they are committed (or the commit failed). */
   commit(recs: QueuedRecord[], waitMs = this.opts.waitMs): WriterReply {
-    return this.request((sync) => ({ t: 'records', recs, sync }), waitMs);
+    // A dead writer reads nothing more: the ring is left alone (request answers with the failure).
+    const h = this.dead ? { slots: 0, overflow: undefined, recs } : this.ring.handOver(recs);
+    return this.request((sync) => ({ t: 'records', slots: h.slots, overflow: h.overflow, recs: h.recs, sync }), waitMs);
   }
 
   /** Commits what is pending and closes the writer's connection. */
@@ -111,13 +132,13 @@ export class WriterThread {
   readStats(): WriterStats {
     const n = (i: number) => Number(Atomics.load(this.stats, i));
     const cpu = n(STAT.threadCpuUs);
-    return { committed: n(STAT.committed), commits: n(STAT.commits), commitUs: n(STAT.commitUs), maxCommitUs: n(STAT.maxCommitUs), threadCpuUs: cpu < 0 ? undefined : cpu };
+    return { committed: n(STAT.committed), commits: n(STAT.commits), commitUs: n(STAT.commitUs), maxCommitUs: n(STAT.maxCommitUs), threadCpuUs: cpu < 0 ? undefined : cpu, refusedSlots: n(STAT.refusedSlots) };
   }
 
   private request(make: (sync: number) => WriterRequest, waitMs = this.opts.waitMs): WriterReply {
     const id = this.nextId++;
     if (this.dead) return { id, ok: false, error: this.dead };
-    this.worker.postMessage(make(id));
+    this.send(make(id));
     const deadline = performance.now() + waitMs;
     for (;;) {
       const seen = Atomics.load(this.signal, SIGNAL_INDEX);

@@ -9,6 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Database as Db } from 'better-sqlite3';
 
 import { describeFsError } from './errors.js';
+import { RecordRingReader } from './record-ring.js';
 import { threadCpuClock } from './thread-cpu.js';
 import { niceThisThread } from './thread-priority.js';
 import { JournalWriter, type QueuedRecord } from './writer.js';
@@ -17,6 +18,7 @@ import { controlViews, SIGNAL_INDEX, STAT, type WriterEvent, type WriterReply, t
 const data = workerData as WriterWorkerData;
 const { signal, stats } = controlViews(data.control);
 const port = parentPort!;
+const ring = new RecordRingReader(data.ring);
 /** This thread's CPU time, published after every message (bench: the writer's CPU per record). */
 const cpuClock = threadCpuClock();
 
@@ -98,8 +100,11 @@ port.on('message', (m: WriterRequest) => {
   }
   switch (m.t) {
     case 'records': {
-      if (pending.length === 0) pending = m.recs;
-      else for (let i = 0; i < m.recs.length; i++) pending.push(m.recs[i]!);
+      if (m.slots === 0 && !m.overflow && pending.length === 0) pending = m.recs;
+      else {
+        const refused = ring.take(m, pending, (slot, err) => event({ t: 'error', message: `hand-over ring slot ${slot} refused, its record is not journaled: ${err.message}` }));
+        if (refused > 0) Atomics.add(stats, STAT.refusedSlots, BigInt(refused));
+      }
       Atomics.store(stats, STAT.pending, BigInt(pending.length));
       const error = commitPending();
       if (cpuClock) Atomics.store(stats, STAT.threadCpuUs, BigInt(cpuClock.read()));
