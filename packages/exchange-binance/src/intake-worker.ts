@@ -7,7 +7,7 @@
  */
 import type { MarketDataClient, MarketEventSink } from '@cwts/core';
 import { ManualClock } from '@cwts/core';
-import { scriptIntakeClient, type IntakeScriptBase, type IntakeWorkerEnv } from '@cwts/core/intake';
+import { playScriptSteps, scriptIntakeClient, type IntakeScriptBase, type IntakeScriptStep, type IntakeWorkerEnv } from '@cwts/core/intake';
 import { BinanceFeed } from './feed.js';
 import { BinanceMarketData, type BinanceIntakeArgs } from './market-data.js';
 
@@ -20,7 +20,7 @@ export function createBinanceIntake(args: unknown, env: IntakeWorkerEnv): Market
  * One step of a script: a text frame, a binary frame of n bytes, a REST snapshot body for a
  * symbol, or the connection dropping and coming back (every book resyncs).
  */
-export type BinanceScriptStep = { frame: string } | { binary: number } | { snapshot: { symbol: string; body: unknown } } | { reconnect: string };
+export type BinanceScriptStep = IntakeScriptStep | { snapshot: { symbol: string; body: unknown } };
 
 export interface BinanceScript extends IntakeScriptBase {
   futures?: boolean;
@@ -43,23 +43,23 @@ export function playBinanceScript(script: BinanceScript, sink: MarketEventSink):
     now: () => clock.now(),
     requestSnapshot: (s) => asked.add(s.symbol),
   });
-  // The connection opens: every book starts its sync (BinanceMarketData.onOpen).
-  for (const s of feed.symbols) s.sync.begin('initial');
-  for (const step of script.steps) {
-    if ('frame' in step) feed.onFrame(step.frame);
-    else if ('reconnect' in step) {
-      asked.clear();
-      for (const s of feed.symbols) s.sync.suspend();
-      sink.onFeedStatus({ type: 'feed_status', exchange: script.exchange, symbol: '', state: 'disconnected', reason: `disconnected: ${step.reconnect}; reconnecting`, ts: clock.now() });
-      for (const s of feed.symbols) s.sync.begin(`reconnect after ${step.reconnect}`);
-    }
-    else if ('binary' in step) feed.onBinaryFrame(step.binary);
-    else {
-      const s = feed.symbol(step.snapshot.symbol);
-      if (!s || !asked.delete(s.symbol)) continue;
-      feed.onSnapshotBody(s, step.snapshot.body);
-    }
-  }
+  playScriptSteps<{ snapshot: { symbol: string; body: unknown } }>({
+    exchange: script.exchange, steps: script.steps, feed, sink, clock,
+    connection: {
+      // The connection opens: every book starts its sync (BinanceMarketData.onOpen).
+      open: (why) => {
+        for (const s of feed.symbols) s.sync.begin(why);
+      },
+      drop: () => {
+        asked.clear();
+        for (const s of feed.symbols) s.sync.suspend();
+      },
+      other: (step) => {
+        const s = feed.symbol(step.snapshot.symbol);
+        if (s && asked.delete(s.symbol)) feed.onSnapshotBody(s, step.snapshot.body);
+      },
+    },
+  });
   return feed;
 }
 

@@ -8,10 +8,11 @@
  */
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { copyMarketEvent, defineInstrument, ManualClock, type FeedReject, type FeedStatusEvent, type IntakeWorkerSpec, type MarketEvent, type MarketEventSink } from '@cwts/core';
+import { defineInstrument, ManualClock, type IntakeWorkerSpec } from '@cwts/core';
 import { IntakeRecordReader, IntakeRecordWriter, WorkerIntake } from '@cwts/core/intake';
-import { BookStore, FEED_RECORD_BYTES, SpscRing } from '@cwts/core/microstructure';
+import { FEED_RECORD_BYTES, SpscRing } from '@cwts/core/microstructure';
 import { silentLogger } from '@cwts/core/observability';
+import { IntakeObserver } from '@cwts/core/testing';
 import { playBinanceScript, type BinanceScript, type BinanceScriptStep } from '../src/index.js';
 
 const EX = 'binance';
@@ -20,43 +21,9 @@ const ETH = defineInstrument({ exchange: EX, symbol: 'ETHUSDT', base: 'ETH', quo
 const SYMBOLS = [BTC.symbol, ETH.symbol];
 
 /** Every sink call as plain data, and the books the engine's store builds from them. */
-class Observed implements MarketEventSink {
-  readonly calls: unknown[] = [];
-  readonly books = new BookStore();
-  ended = false;
-  onMarketEvent(ev: MarketEvent): void {
-    this.calls.push(JSON.parse(JSON.stringify(copyMarketEvent(ev))));
-    if (ev.type === 'book_snapshot') this.books.applySnapshot(ev, ev.recvTs);
-    else if (ev.type === 'book_delta') this.books.applyDelta(ev, ev.recvTs);
-  }
-  onFeedStatus(st: FeedStatusEvent): void {
-    this.calls.push({ status: { ...st } });
-    this.books.applyStatus(st);
-  }
-  onFeedReject(r: FeedReject): void {
-    this.calls.push({ reject: { ...r } });
-  }
-  onFeedError(component: string, message: string): void {
-    this.calls.push({ error: [component, message] });
-  }
-  onEndOfStream(exchange: string): void {
-    this.ended = true;
-    this.calls.push({ end: exchange });
-  }
-  /** State, reason and every level of each book. */
-  bookView(): unknown[] {
-    return SYMBOLS.map((s) => {
-      const r = this.books.get(EX, s);
-      if (!r) return { s, none: true };
-      const side = (code: 0 | 1) => {
-        const n = r.book.levelCount(code === 0 ? 'bid' : 'ask');
-        const p = new Float64Array(n);
-        const q = new Float64Array(n);
-        r.book.topInto(code, n, p, q);
-        return [...p].map((x, i) => [x, q[i]]);
-      };
-      return { s, state: r.state, reason: r.reason, bids: side(0), asks: side(1) };
-    });
+class Observed extends IntakeObserver {
+  constructor() {
+    super(EX, SYMBOLS);
   }
 }
 

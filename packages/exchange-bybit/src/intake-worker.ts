@@ -7,7 +7,7 @@
  */
 import type { MarketDataClient, MarketEventSink } from '@cwts/core';
 import { ManualClock } from '@cwts/core';
-import { scriptIntakeClient, type IntakeScriptBase, type IntakeWorkerEnv } from '@cwts/core/intake';
+import { playScriptSteps, scriptIntakeClient, type IntakeScriptBase, type IntakeScriptStep, type IntakeWorkerEnv } from '@cwts/core/intake';
 import { BybitFeed } from './feed.js';
 import { BybitMarketData, type BybitIntakeArgs } from './market-data.js';
 import { DEFAULT_BYBIT_OPTIONS } from './options.js';
@@ -22,7 +22,7 @@ export function createBybitIntake(args: unknown, env: IntakeWorkerEnv): MarketDa
  * coming back (every book resyncs from the snapshot its new subscription brings: the script's
  * next snapshot frame).
  */
-export type BybitScriptStep = { frame: string } | { binary: number } | { reconnect: string };
+export type BybitScriptStep = IntakeScriptStep;
 
 export interface BybitScript extends IntakeScriptBase {
   /** The subscribed book depth (default: the options' default). */
@@ -45,23 +45,21 @@ export function playBybitScript(script: BybitScript, sink: MarketEventSink): Byb
       s.awaitingSnapshot = true;
     },
   });
-  const open = (why: string): void => {
-    for (const s of feed.symbols) s.awaitingSnapshot = true;
-    for (const s of feed.symbols) s.sync.begin(why);
-  };
-  open('initial');
-  for (const step of script.steps) {
-    if ('frame' in step) feed.onFrame(step.frame);
-    else if ('binary' in step) feed.onBinaryFrame(step.binary);
-    else {
-      for (const s of feed.symbols) {
-        s.awaitingSnapshot = false;
-        s.sync.suspend();
-      }
-      sink.onFeedStatus({ type: 'feed_status', exchange: script.exchange, symbol: '', state: 'disconnected', reason: `disconnected: ${step.reconnect}; reconnecting`, ts: clock.now() });
-      open(`reconnect after ${step.reconnect}`);
-    }
-  }
+  playScriptSteps({
+    exchange: script.exchange, steps: script.steps, feed, sink, clock,
+    connection: {
+      open: (why) => {
+        for (const s of feed.symbols) s.awaitingSnapshot = true;
+        for (const s of feed.symbols) s.sync.begin(why);
+      },
+      drop: () => {
+        for (const s of feed.symbols) {
+          s.awaitingSnapshot = false;
+          s.sync.suspend();
+        }
+      },
+    },
+  });
   return feed;
 }
 

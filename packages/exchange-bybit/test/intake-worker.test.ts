@@ -8,8 +8,8 @@
  */
 import { expect } from 'vitest';
 import { defineInstrument, type Instrument } from '@cwts/core';
-import { describeIntakeParity } from '@cwts/core/testing';
-import { playBybitScript, type BybitScript, type BybitScriptStep } from '../src/index.js';
+import { describeIntakeParity, IntakeScriptSteps } from '@cwts/core/testing';
+import { playBybitScript, type BybitScript } from '../src/index.js';
 
 const EX = 'bybit';
 const SYMBOLS = ['BTCUSDT', 'ETHUSDT'];
@@ -19,8 +19,7 @@ const linear: Instrument[] = SYMBOLS.map((s) => defineInstrument({ exchange: EX,
 type Level = [price: string, qty: string];
 
 /** Frames of one connection; `u` kept per book topic as Bybit does. */
-class Connection {
-  readonly steps: BybitScriptStep[] = [];
+class Connection extends IntakeScriptSteps {
   private readonly u = new Map<string, number>();
   private ts = 1_764_900_000_000;
 
@@ -36,18 +35,6 @@ class Connection {
   }
   liquidation(symbol: string, price: string, qty: string): this {
     this.steps.push({ frame: JSON.stringify({ topic: `allLiquidation.${symbol}`, type: 'snapshot', ts: ++this.ts, data: [{ T: this.ts - 1, s: symbol, S: 'Sell', v: qty, p: price }] }) });
-    return this;
-  }
-  raw(text: string): this {
-    this.steps.push({ frame: text });
-    return this;
-  }
-  binary(n: number): this {
-    this.steps.push({ binary: n });
-    return this;
-  }
-  reconnect(why: string): this {
-    this.steps.push({ reconnect: why });
     return this;
   }
   /** Both books' snapshots, as a (re)subscribe brings them. */

@@ -8,7 +8,7 @@
  */
 import type { MarketDataClient, MarketEventSink } from '@cwts/core';
 import { ManualClock } from '@cwts/core';
-import { scriptIntakeClient, type IntakeScriptBase, type IntakeWorkerEnv } from '@cwts/core/intake';
+import { playScriptSteps, scriptIntakeClient, type IntakeScriptBase, type IntakeScriptStep, type IntakeWorkerEnv } from '@cwts/core/intake';
 import { CoinbaseFeed } from './feed.js';
 import { CoinbaseMarketData, type CoinbaseIntakeArgs } from './market-data.js';
 
@@ -25,7 +25,7 @@ export function createCoinbaseIntake(args: unknown, env: IntakeWorkerEnv): Marke
  * coming back (sequence_num starts again, every book resyncs from the level2 snapshot the
  * resubscribe brings: the script's next snapshot frame).
  */
-export type CoinbaseScriptStep = { frame: string } | { binary: number } | { reconnect: string };
+export type CoinbaseScriptStep = IntakeScriptStep;
 
 export interface CoinbaseScript extends IntakeScriptBase {
   steps: CoinbaseScriptStep[];
@@ -43,20 +43,18 @@ export function playCoinbaseScript(script: CoinbaseScript, sink: MarketEventSink
     requestSnapshot: () => {},
     onSequenceGap: () => {},
   });
-  const open = (why: string): void => {
-    feed.connectionOpened();
-    for (const p of feed.products) p.sync.begin(why);
-  };
-  open('initial');
-  for (const step of script.steps) {
-    if ('frame' in step) feed.onFrame(step.frame);
-    else if ('binary' in step) feed.onBinaryFrame(step.binary);
-    else {
-      for (const p of feed.products) p.sync.suspend();
-      sink.onFeedStatus({ type: 'feed_status', exchange: script.exchange, symbol: '', state: 'disconnected', reason: `disconnected: ${step.reconnect}; reconnecting`, ts: clock.now() });
-      open(`reconnect after ${step.reconnect}`);
-    }
-  }
+  playScriptSteps({
+    exchange: script.exchange, steps: script.steps, feed, sink, clock,
+    connection: {
+      open: (why) => {
+        feed.connectionOpened();
+        for (const p of feed.products) p.sync.begin(why);
+      },
+      drop: () => {
+        for (const p of feed.products) p.sync.suspend();
+      },
+    },
+  });
   return feed;
 }
 

@@ -8,8 +8,8 @@
  */
 import { expect } from 'vitest';
 import { defineInstrument } from '@cwts/core';
-import { describeIntakeParity } from '@cwts/core/testing';
-import { playCoinbaseScript, type CoinbaseScript, type CoinbaseScriptStep } from '../src/index.js';
+import { describeIntakeParity, IntakeScriptSteps } from '@cwts/core/testing';
+import { playCoinbaseScript, type CoinbaseScript } from '../src/index.js';
 
 const EX = 'coinbase';
 const TIME = '2026-12-05T06:00:00.000000000Z';
@@ -18,9 +18,8 @@ const ETH = defineInstrument({ exchange: EX, symbol: 'ETH-USD', base: 'ETH', quo
 type Level = [side: 'bid' | 'offer', price: string, qty: string];
 
 /** Frames of one connection: sequence_num counts every message of every channel. */
-class Connection {
+class Connection extends IntakeScriptSteps {
   seq = 0;
-  readonly steps: CoinbaseScriptStep[] = [];
   private frame(channel: string, events: unknown[]): this {
     this.steps.push({ frame: JSON.stringify({ channel, client_id: '', timestamp: TIME, sequence_num: this.seq++, events }) });
     return this;
@@ -39,18 +38,10 @@ class Connection {
     this.seq += n;
     return this;
   }
-  raw(text: string): this {
-    this.steps.push({ frame: text });
-    return this;
-  }
-  binary(n: number): this {
-    this.steps.push({ binary: n });
-    return this;
-  }
-  reconnect(why: string): this {
-    this.steps.push({ reconnect: why });
+  /** A new connection counts sequence_num from 0 again. */
+  override reconnect(why: string): this {
     this.seq = 0;
-    return this;
+    return super.reconnect(why);
   }
   /** Both books' snapshots, as a level2 (re)subscribe brings them. */
   snapshots(shift = 0): this {

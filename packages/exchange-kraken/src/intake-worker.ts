@@ -7,7 +7,7 @@
  */
 import type { MarketDataClient, MarketEventSink } from '@cwts/core';
 import { ManualClock } from '@cwts/core';
-import { scriptIntakeClient, type IntakeScriptBase, type IntakeWorkerEnv } from '@cwts/core/intake';
+import { playScriptSteps, scriptIntakeClient, type IntakeScriptBase, type IntakeScriptStep, type IntakeWorkerEnv } from '@cwts/core/intake';
 import { KrakenFeed } from './feed.js';
 import type { KrakenInstrument } from './instruments.js';
 import { KrakenMarketData, type KrakenIntakeArgs } from './market-data.js';
@@ -22,7 +22,7 @@ export function createKrakenIntake(args: unknown, env: IntakeWorkerEnv): MarketD
  * coming back (every book resyncs from the snapshot its new subscription brings: the script's
  * next book snapshot frame).
  */
-export type KrakenScriptStep = { frame: string } | { binary: number } | { reconnect: string };
+export type KrakenScriptStep = IntakeScriptStep;
 
 export interface KrakenScript extends IntakeScriptBase {
   /** The pairs with the precision their checksums are formatted with (`instruments` lists the same pairs). */
@@ -44,27 +44,25 @@ export function playKrakenScript(script: KrakenScript, sink: MarketEventSink): K
     // a resubscribe brings a snapshot: here, the script's next snapshot frame
     requestSnapshot: () => {},
   });
-  const open = (why: string): void => {
-    for (const s of feed.symbols) {
-      s.subscribed = false;
-      s.snapshotInHand = false;
-      s.snapshotBackoff.reset();
-    }
-    for (const s of feed.symbols) s.sync.begin(why);
-  };
-  open('initial');
-  for (const step of script.steps) {
-    if ('frame' in step) feed.onFrame(step.frame);
-    else if ('binary' in step) feed.onBinaryFrame(step.binary);
-    else {
-      for (const s of feed.symbols) {
-        s.subscribed = false;
-        s.sync.suspend();
-      }
-      sink.onFeedStatus({ type: 'feed_status', exchange: script.exchange, symbol: '', state: 'disconnected', reason: `disconnected: ${step.reconnect}; reconnecting`, ts: clock.now() });
-      open(`reconnect after ${step.reconnect}`);
-    }
-  }
+  playScriptSteps({
+    exchange: script.exchange, steps: script.steps, feed, sink, clock,
+    connection: {
+      open: (why) => {
+        for (const s of feed.symbols) {
+          s.subscribed = false;
+          s.snapshotInHand = false;
+          s.snapshotBackoff.reset();
+        }
+        for (const s of feed.symbols) s.sync.begin(why);
+      },
+      drop: () => {
+        for (const s of feed.symbols) {
+          s.subscribed = false;
+          s.sync.suspend();
+        }
+      },
+    },
+  });
   return feed;
 }
 

@@ -8,8 +8,8 @@
  */
 import { expect } from 'vitest';
 import { MirrorBook, instrumentScales } from '@cwts/core/adapter-kit';
-import { describeIntakeParity } from '@cwts/core/testing';
-import { instrumentsFromPairs, krakenChecksum, numberUnits, playKrakenScript, type KrakenInstrument, type KrakenScript, type KrakenScriptStep } from '../src/index.js';
+import { describeIntakeParity, IntakeScriptSteps } from '@cwts/core/testing';
+import { instrumentsFromPairs, krakenChecksum, numberUnits, playKrakenScript, type KrakenInstrument, type KrakenScript } from '../src/index.js';
 
 const EX = 'kraken';
 const TIME = '2026-12-05T06:00:00.123456Z';
@@ -18,8 +18,7 @@ const PAIRS: KrakenInstrument[] = instrumentsFromPairs(EX, [pair('BTC/USD', 'BTC
 type Level = [price: string, qty: string];
 
 /** Frames of one connection, with the checksum Kraken computes over the book each frame leaves. */
-class Connection {
-  readonly steps: KrakenScriptStep[] = [];
+class Connection extends IntakeScriptSteps {
   private readonly books = new Map<string, MirrorBook>();
   private tradeId = 1000;
 
@@ -45,18 +44,6 @@ class Connection {
   }
   heartbeat(): this {
     this.steps.push({ frame: '{"channel":"heartbeat"}' });
-    return this;
-  }
-  raw(text: string): this {
-    this.steps.push({ frame: text });
-    return this;
-  }
-  binary(n: number): this {
-    this.steps.push({ binary: n });
-    return this;
-  }
-  reconnect(why: string): this {
-    this.steps.push({ reconnect: why });
     return this;
   }
   snapshots(shift = 0): this {

@@ -2,4 +2,4 @@ export { IntakeRecordReader, IntakeRecordWriter, IntakeRecordType, type RingSpac
 export { WorkerIntake, compiledModuleUrl, type WorkerIntakeOptions } from './worker-intake.js';
 export { selectIntake, type IntakeSelection } from './select.js';
 export { CONTROL, type IntakeWorkerData, type IntakeWorkerEnv, type IntakeWorkerFactory, type IntakeWorkerMessage } from './protocol.js';
-export { scriptIntakeClient, SCRIPT_HANG_COMPONENT, type IntakeScriptBase } from './script-intake.js';
+export { playScriptSteps, scriptIntakeClient, SCRIPT_HANG_COMPONENT, type IntakeScriptBase, type IntakeScriptStep, type ScriptConnection, type ScriptedFeed } from './script-intake.js';

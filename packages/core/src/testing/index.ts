@@ -2,7 +2,7 @@ export { describeComputeConformance, CONFORMANCE_TOLERANCES, type ComputeConform
 export { naiveRolling64, tickPrices, FLOAT64_TOLERANCES } from './compute-conformance-float64.js';
 export { naivePearson, naiveRolling, naiveSgemm, naiveMonteCarloLosses, summariseBySort } from './compute-conformance.js';
 export { seededRandom, type SeededRandom } from './seeded-random.js';
-export { describeIntakeParity, IntakeObserver, type IntakeParityScript, type IntakeParitySuiteOptions } from './intake-parity.js';
+export { describeIntakeParity, IntakeObserver, IntakeScriptSteps, type IntakeParityScript, type IntakeParitySuiteOptions } from './intake-parity.js';
 export { describeExchangeConformance, ConformanceSink, conformanceOrder, waitUntil, type ConformanceVenue, type AdapterUnderTest, type ExchangeConformanceOptions, type ExchangeErrorCase, type AdapterOptions } from './exchange-conformance.js';
 export { skipUnlessRequired, isRequired, requiredCapabilities, RequiredCapabilityMissingError, REQUIRE_ENV, type Skippable } from './require.js';
 export { GuardedWorker, type GuardedModuleRef, type GuardedResult } from './guarded-worker.js';

@@ -11,13 +11,36 @@ import { ManualClock } from '../contracts/clock.js';
 import type { FeedReject, IntakeWorkerSpec, MarketDataClient, MarketEventSink } from '../contracts/exchange.js';
 import { copyMarketEvent, type FeedStatusEvent, type MarketEvent } from '../domain/events.js';
 import { IntakeRecordReader, IntakeRecordWriter } from '../intake/records.js';
-import { SCRIPT_HANG_COMPONENT, type IntakeScriptBase } from '../intake/script-intake.js';
+import { SCRIPT_HANG_COMPONENT, type IntakeScriptBase, type IntakeScriptStep } from '../intake/script-intake.js';
 import { WorkerIntake } from '../intake/worker-intake.js';
 import { FEED_RECORD_BYTES } from '../microstructure/feed-records.js';
 import { SpscRing } from '../microstructure/ring-buffer.js';
 import { BookStore } from '../microstructure/venue-books.js';
 import { silentLogger } from '../observability/logger.js';
 import { waitUntil } from './exchange-conformance.js';
+
+/**
+ * The steps of a venue's script under construction: venue tests extend it with their own frame
+ * builders (book, trade, ...) and get the steps every venue shares from here.
+ */
+export class IntakeScriptSteps {
+  readonly steps: IntakeScriptStep[] = [];
+  /** A text frame as it is (hostile or truncated frames included). */
+  raw(text: string): this {
+    this.steps.push({ frame: text });
+    return this;
+  }
+  /** A binary frame of n bytes. */
+  binary(n: number): this {
+    this.steps.push({ binary: n });
+    return this;
+  }
+  /** The connection drops and comes back. */
+  reconnect(why: string): this {
+    this.steps.push({ reconnect: why });
+    return this;
+  }
+}
 
 /** Every sink call as plain data, and the books the engine's store builds from them. */
 export class IntakeObserver implements MarketEventSink {
