@@ -9,7 +9,7 @@
 import { expect } from 'vitest';
 import { defineInstrument, type Instrument } from '@cwts/core';
 import { describeIntakeParity, IntakeScriptSteps } from '@cwts/core/testing';
-import { playBybitScript, type BybitScript } from '../src/index.js';
+import { createBybitScriptIntake, playBybitScript, type BybitScript } from '../src/index.js';
 
 const EX = 'bybit';
 const SYMBOLS = ['BTCUSDT', 'ETHUSDT'];
@@ -96,6 +96,7 @@ describeIntakeParity<BybitScript>({
   play: playBybitScript,
   module: new URL('../dist/intake-worker.js', import.meta.url).href,
   factory: 'createBybitScriptIntake',
+  scriptFactory: createBybitScriptIntake,
   syncing: script(syncing),
   scripts: [
     {

@@ -9,7 +9,7 @@
 import { expect } from 'vitest';
 import { defineInstrument } from '@cwts/core';
 import { describeIntakeParity, IntakeScriptSteps } from '@cwts/core/testing';
-import { playCoinbaseScript, type CoinbaseScript } from '../src/index.js';
+import { createCoinbaseScriptIntake, playCoinbaseScript, type CoinbaseScript } from '../src/index.js';
 
 const EX = 'coinbase';
 const TIME = '2026-12-05T06:00:00.000000000Z';
@@ -99,6 +99,7 @@ describeIntakeParity<CoinbaseScript>({
   play: playCoinbaseScript,
   module: new URL('../dist/intake-worker.js', import.meta.url).href,
   factory: 'createCoinbaseScriptIntake',
+  scriptFactory: createCoinbaseScriptIntake,
   syncing: script(syncing),
   scripts: [
     {

@@ -8,6 +8,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ManualClock, type MarketEventSink } from '@cwts/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '@cwts/core/observability';
+import { createCoinbaseIntake } from '../src/intake-worker.js';
 import { CoinbaseMarketData, coinbaseEndpoints } from '../src/market-data.js';
 import { DEFAULT_COINBASE_OPTIONS } from '../src/options.js';
 
@@ -54,6 +56,16 @@ describe('Coinbase market data: products and start', () => {
     expect(i).toMatchObject({ tickSize: '0.01', minNotional: '1' });
     expect(md.instrument('BTC-USD')).toBe(i);
     expect(md.symbolsLoaded()).toEqual(['BTC-USD']);
+    // What `[performance] intake = "worker"` sends the worker survives the copy to it, and the
+    // worker's factory builds a client that already has the product: the worker only starts it.
+    const spec = md.intakeWorker();
+    expect(spec.factory).toBe('createCoinbaseIntake');
+    const args = structuredClone(spec.args);
+    expect(args).toEqual(spec.args);
+    const onWorker = createCoinbaseIntake(args, { exchange: 'coinbase', clock: new ManualClock(0), logger: silentLogger() }) as CoinbaseMarketData;
+    expect(onWorker.exchange).toBe('coinbase');
+    expect(onWorker.symbolsLoaded()).toEqual(['BTC-USD']);
+    expect(onWorker.instrument('BTC-USD')).toEqual(i);
     await expect(md.loadInstruments(['A&B'])).rejects.toThrow(/unknown product/);
     expect(asked).toBe('/api/v3/brokerage/market/products?product_ids=A%26B');
   });

@@ -7,6 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { ManualClock } from '@cwts/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { silentLogger } from '@cwts/core/observability';
+import { createKrakenIntake } from '../src/intake-worker.js';
 import { KrakenMarketData } from '../src/market-data.js';
 import { DEFAULT_KRAKEN_OPTIONS } from '../src/options.js';
 
@@ -47,6 +49,18 @@ describe('Kraken instrument channel load', () => {
     expect(md.instrument('BTC/USD')).toBe(i);
     expect(md.symbolsLoaded()).toEqual(['BTC/USD']);
     expect(md.stats).toMatchObject({ frames: 0, errors: 0 });
+
+    // What `[performance] intake = "worker"` sends the worker survives the copy to it, and the
+    // worker's factory builds a client that already has the pair (with the precision its
+    // checksums need): the worker only starts it, it never loads instruments again.
+    const spec = md.intakeWorker();
+    expect(spec.factory).toBe('createKrakenIntake');
+    const args = structuredClone(spec.args);
+    expect(args).toEqual(spec.args);
+    const onWorker = createKrakenIntake(args, { exchange: 'kraken', clock: new ManualClock(0), logger: silentLogger() }) as KrakenMarketData;
+    expect(onWorker.exchange).toBe('kraken');
+    expect(onWorker.symbolsLoaded()).toEqual(['BTC/USD']);
+    expect(onWorker.instrument('BTC/USD')).toEqual(i);
   });
 
   it('a refused subscribe is an error naming the venue reason', async () => {

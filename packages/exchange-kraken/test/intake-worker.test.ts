@@ -9,7 +9,7 @@
 import { expect } from 'vitest';
 import { MirrorBook, instrumentScales } from '@cwts/core/adapter-kit';
 import { describeIntakeParity, IntakeScriptSteps } from '@cwts/core/testing';
-import { instrumentsFromPairs, krakenChecksum, numberUnits, playKrakenScript, type KrakenInstrument, type KrakenScript } from '../src/index.js';
+import { instrumentsFromPairs, krakenChecksum, numberUnits, createKrakenScriptIntake, playKrakenScript, type KrakenInstrument, type KrakenScript } from '../src/index.js';
 
 const EX = 'kraken';
 const TIME = '2026-12-05T06:00:00.123456Z';
@@ -95,6 +95,7 @@ describeIntakeParity<KrakenScript>({
   play: playKrakenScript,
   module: new URL('../dist/intake-worker.js', import.meta.url).href,
   factory: 'createKrakenScriptIntake',
+  scriptFactory: createKrakenScriptIntake,
   syncing: script(syncing),
   scripts: [
     {

@@ -119,6 +119,8 @@ export interface IntakeParitySuiteOptions<S extends IntakeScriptBase> {
   /** File URL of the venue's compiled intake-worker module, and its script factory's export. */
   module: string;
   factory: string;
+  /** The same script factory imported from the venue's source (the worker loads the compiled module). */
+  scriptFactory: (args: unknown) => MarketDataClient;
   scripts: IntakeParityScript<S>[];
   /** A script after which every symbol's book is SYNCED (the dead and hung worker cases play it). */
   syncing: S;
@@ -179,6 +181,22 @@ export function describeIntakeParity<S extends IntakeScriptBase>(o: IntakeParity
           expect(b.calls).toEqual(a.calls);
           expect(b.bookView()).toEqual(a.bookView());
         }
+      });
+
+      it(`${sc.name}: the script factory, as the worker loads it, plays the same on this thread and ends its stream`, async () => {
+        // The factory is what a worker thread runs; here it runs where V8 coverage and a debugger reach it.
+        const expected = inline(o, sc.script);
+        const mod = (await import(o.module)) as Record<string, unknown>;
+        expect(typeof mod[o.factory]).toBe('function');
+        const client = o.scriptFactory(structuredClone(sc.script));
+        expect(client.exchange).toBe(o.exchange);
+        expect(await client.loadInstruments(o.symbols)).toEqual(sc.script.instruments);
+        const got = new IntakeObserver(o.exchange, o.symbols);
+        await client.start(o.symbols, got);
+        await waitUntil(() => got.ended, 'the script ends its stream', bound);
+        await client.stop();
+        expect(got.calls).toEqual(expected.calls);
+        expect(got.bookView()).toEqual(expected.bookView());
       });
 
       it(`${sc.name}: the same sink calls and books from the script factory on a real worker thread`, async () => {
