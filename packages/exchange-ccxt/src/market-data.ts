@@ -18,7 +18,6 @@ import {
   type Clock,
   type FeedRejectReason,
   type Instrument,
-  type InstrumentTrading,
   type Logger,
   type MarketDataClient,
   type MarketEventSink,
@@ -29,7 +28,7 @@ import {
   FeedErrorReporter,
   TimerSet,
   TradeIdGuard,
-  TradingStatusBoard,
+  TradingStatusMarketData,
   TradeIdVerdict,
   levelsProblem,
   tradeProblem,
@@ -67,12 +66,11 @@ export interface SymbolState {
   recentTradeIds: Set<string>;
 }
 
-export class CcxtMarketData implements MarketDataClient {
+export class CcxtMarketData extends TradingStatusMarketData implements MarketDataClient {
   readonly exchange: string;
   readonly reporter: FeedErrorReporter;
   private readonly component: string;
   private readonly timers = new TimerSet();
-  private readonly trading: TradingStatusBoard;
   private readonly instruments = new Map<string, Instrument>();
   private readonly ccxtSymbols = new Map<string, string>();
   private readonly states = new Map<string, SymbolState>();
@@ -84,9 +82,9 @@ export class CcxtMarketData implements MarketDataClient {
   private tapped = false;
 
   constructor(private readonly deps: CcxtMarketDataDeps) {
+    super({ exchange: deps.exchange, logger: deps.logger, now: () => deps.clock.now(), isKnownStatus: (w) => w === 'active' || w === 'inactive' });
     this.exchange = deps.exchange;
     this.component = `${deps.exchange}:market-data`;
-    this.trading = new TradingStatusBoard({ exchange: deps.exchange, logger: deps.logger, now: () => deps.clock.now(), isKnownStatus: (w) => w === 'active' || w === 'inactive' });
     this.reporter = new FeedErrorReporter({ exchange: deps.exchange, component: this.component, sink: () => this.sink, now: () => deps.clock.now() });
   }
 
@@ -124,25 +122,20 @@ export class CcxtMarketData implements MarketDataClient {
     });
   }
 
-  /** What the venue allows on `symbol` now, from ccxt's `active` (docs/venues.md, "Pair trading status"). */
-  tradingStatus(symbol: string): InstrumentTrading | undefined {
-    return this.trading.get(symbol);
+  /** The markets re-read (ccxt loadMarkets(true)): the pair status is ccxt's `active` (docs/venues.md, "Pair trading status"). */
+  protected async reloadInstruments(symbols: readonly string[]): Promise<Instrument[]> {
+    const ex = await this.deps.ccxt();
+    return this.marketsOf(ex, await ex.loadMarkets(true), symbols).map((x) => x.i);
   }
 
-  /** The venue refused an order as not trading: re-read the status now (spaced; see TradingStatusBoard.refreshSoon). */
-  refreshTradingStatusSoon(): void {
-    this.trading.refreshSoon();
-  }
-
-  /** Re-reads the markets (ccxt loadMarkets(true)) and their `active` flag now; the `instrument_refresh_ms` timer does it too. */
-  refreshTradingStatus(): Promise<void> {
-    return this.trading.refresh();
+  protected get instrumentRefreshMs(): number {
+    return this.deps.options.instrument_refresh_ms;
   }
 
   async start(symbols: readonly string[], sink: MarketEventSink): Promise<void> {
     const ex = await this.deps.ccxt();
     this.attach(ex, sink);
-    this.trading.startRefresh(this.timers, this.deps.options.instrument_refresh_ms, async () => this.marketsOf(ex, await ex.loadMarkets(true), symbols).map((x) => x.i));
+    this.startTradingStatusRefresh(this.timers, symbols);
     for (const s of symbols) {
       let i = this.instruments.get(s);
       if (!i) [i] = await this.loadInstruments([s]);
