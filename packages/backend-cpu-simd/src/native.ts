@@ -136,11 +136,6 @@ function notFoundReason(path: string): string {
 /** Tries each candidate in order; returns the module or throws NativeLoadError. Not cached. */
 export function loadNativeFrom(candidates: readonly string[]): { module: NativeModule; path: string } {
   const require = createRequire(import.meta.url);
-  // OpenBLAS (our sgemm's BLAS path) starts a worker thread per core when the addon loads, and
-  // that worker kept a second core busy during every CPU SIMD call, BLAS or not
-  // (docs/performance.md, float64 rolling mean). Start it with one thread; the Engine raises it to
-  // `threadPoolSize` for BLAS work (openblas_set_num_threads). An operator's own setting wins.
-  process.env.OPENBLAS_NUM_THREADS ??= '1';
   const attempts: LoadAttempt[] = [];
   for (const path of candidates) {
     if (!existsSync(path)) {
