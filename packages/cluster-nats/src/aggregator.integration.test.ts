@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SystemClock } from '@cwts/core';
 import { clusterConfigSchema, type ClusterConfig } from '@cwts/core/cluster';
 import { createLogger } from '@cwts/core/observability';
@@ -7,29 +7,23 @@ import { connect } from '@nats-io/transport-node';
 import { runAggregator } from './aggregator.js';
 import { openCluster } from './connect.js';
 import { clusterNames, HALT_KEY, REDUCE_KEY } from './names.js';
-import { natsServerMissing, startNatsServer, type NatsServer } from '../test/nats-server.js';
+import { sharedNatsServer } from '../test/nats-server.js';
 
-const missing = natsServerMissing();
-let server: NatsServer | undefined;
-beforeAll(async () => {
-  if (!missing) server = await startNatsServer();
-});
-afterAll(async () => {
-  await server?.stop();
-});
+const nats = sharedNatsServer();
+const missing = nats.missing;
 
 const E18 = 10n ** 18n;
 
 describe('risk aggregator', () => {
   it('HALTs every shard when the summed equity draws down past cluster.max_drawdown, and ignores malformed state', async (ctx) => {
     if (missing) skipUnlessRequired(ctx, 'nats-server', missing);
-    const cluster: ClusterConfig = { ...clusterConfigSchema.parse({ name: 'agg', servers: [server!.url], publish_interval_ms: 50, max_drawdown: 0.1 }), shard_id: 'test', budget_release_ms: 10_000 };
+    const cluster: ClusterConfig = { ...clusterConfigSchema.parse({ name: 'agg', servers: [nats.url()], publish_interval_ms: 50, max_drawdown: 0.1 }), shard_id: 'test', budget_release_ms: 10_000 };
     const names = clusterNames('agg');
     let stop!: () => void;
     const until = new Promise<void>((r) => (stop = r));
     const running = runAggregator({ cluster, logger: createLogger({ level: 'silent' }), clock: new SystemClock(), until });
     const h = await openCluster(cluster, 'test');
-    const nc = await connect({ servers: server!.url });
+    const nc = await connect({ servers: nats.url() });
     const aggregates: Record<string, unknown>[] = [];
     nc.subscribe(names.allOf('aggregate'), { callback: (_e, m) => aggregates.push(m.json()) });
     const state = (shard: string, equity: bigint) => nc.publish(names.subject('state', shard), JSON.stringify({ shard, instance: `${shard}-1`, seq: 1, ts: Date.now(), equity: (equity * E18).toString(), grossExposure: '0', reserved: null, riskState: 'ACTIVE' }));
@@ -58,13 +52,13 @@ describe('risk aggregator', () => {
 
   it('publishes the portfolio VaR of all shards\' positions and puts the cluster in REDUCING above cluster.max_var, then clears it', async (ctx) => {
     if (missing) skipUnlessRequired(ctx, 'nats-server', missing);
-    const cluster: ClusterConfig = { ...clusterConfigSchema.parse({ name: 'aggvar', servers: [server!.url], publish_interval_ms: 50, var_sample_ms: 50, var_min_returns: 4, max_var: 50, aggregator_port: 0 }), shard_id: 'test', budget_release_ms: 10_000 };
+    const cluster: ClusterConfig = { ...clusterConfigSchema.parse({ name: 'aggvar', servers: [nats.url()], publish_interval_ms: 50, var_sample_ms: 50, var_min_returns: 4, max_var: 50, aggregator_port: 0 }), shard_id: 'test', budget_release_ms: 10_000 };
     const names = clusterNames('aggvar');
     let stop!: () => void;
     const until = new Promise<void>((r) => (stop = r));
     const running = runAggregator({ cluster, logger: createLogger({ level: 'silent' }), clock: new SystemClock(), until, varConfidence: 0.99 });
     const h = await openCluster(cluster, 'test');
-    const nc = await connect({ servers: server!.url });
+    const nc = await connect({ servers: nats.url() });
     const aggregates: Record<string, any>[] = [];
     nc.subscribe(names.allOf('aggregate'), { callback: (_e, m) => aggregates.push(m.json()) });
     let holdings: Record<string, number> = { s1: 600, s2: 400 };

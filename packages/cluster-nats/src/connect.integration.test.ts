@@ -1,17 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { clusterConfigSchema } from '@cwts/core/cluster';
 import { skipUnlessRequired } from '@cwts/core/testing';
 import { openCluster } from './connect.js';
-import { natsServerMissing, startNatsServer, type NatsServer } from '../test/nats-server.js';
+import { sharedNatsServer } from '../test/nats-server.js';
 
-const missing = natsServerMissing();
-let server: NatsServer | undefined;
-beforeAll(async () => {
-  if (!missing) server = await startNatsServer();
-});
-afterAll(async () => {
-  await server?.stop();
-});
+const nats = sharedNatsServer();
+const missing = nats.missing;
 
 describe('openCluster', () => {
   // Every shard and the aggregator create the buckets at start, often at the same moment (a
@@ -20,7 +14,7 @@ describe('openCluster', () => {
   it('succeeds for every process when several open a new cluster at the same moment', async (ctx) => {
     if (missing) skipUnlessRequired(ctx, 'nats-server', missing);
     for (let round = 0; round < 60; round++) {
-      const cfg = { ...clusterConfigSchema.parse({ name: `race${round}`, servers: [server!.url] }), shard_id: 'x', budget_release_ms: 10_000 };
+      const cfg = { ...clusterConfigSchema.parse({ name: `race${round}`, servers: [nats.url()] }), shard_id: 'x', budget_release_ms: 10_000 };
       const results = await Promise.allSettled(Array.from({ length: 6 }, (_, k) => openCluster({ ...cfg, shard_id: `s${k}` }, `s${k}`)));
       const failed = results.flatMap((r) => (r.status === 'rejected' ? [String((r.reason as Error).message)] : []));
       await Promise.all(results.map((r) => (r.status === 'fulfilled' ? r.value.nc.close() : undefined)));

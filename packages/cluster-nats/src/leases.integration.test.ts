@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ManualClock } from '@cwts/core';
 import { clusterConfigSchema, type ClusterConfig } from '@cwts/core/cluster';
 import { skipUnlessRequired } from '@cwts/core/testing';
@@ -7,21 +7,14 @@ import { LeaseManager, type LeaseEvent } from './leases.js';
 import { BudgetLedger, type BudgetDoc } from './budget.js';
 import { Membership } from './membership.js';
 import { BUDGET_KEY, leaseKey, leaseTimings } from './names.js';
-import { natsServerMissing, startNatsServer, type NatsServer } from '../test/nats-server.js';
+import { sharedNatsServer, startNatsServer, type NatsServer } from '../test/nats-server.js';
 
-const missing = natsServerMissing();
-let server: NatsServer | undefined;
+const nats = sharedNatsServer();
+const missing = nats.missing;
 let n = 0;
 
-beforeAll(async () => {
-  if (!missing) server = await startNatsServer();
-});
-afterAll(async () => {
-  await server?.stop();
-});
-
 function clusterCfg(takeoverMs: number): ClusterConfig {
-  return { ...clusterConfigSchema.parse({ name: `t${++n}`, servers: [server!.url], takeover_ms: takeoverMs }), shard_id: 'x', budget_release_ms: takeoverMs };
+  return { ...clusterConfigSchema.parse({ name: `t${++n}`, servers: [nats.url()], takeover_ms: takeoverMs }), shard_id: 'x', budget_release_ms: takeoverMs };
 }
 
 const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT', 'XRPUSDT', 'ADAUSDT', 'DOGEUSDT'].map((symbol) => ({ exchange: 'sim', symbol }));

@@ -3,6 +3,7 @@
  * store directory, both gone after stop(). `available()` says why it cannot run here.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,6 +57,28 @@ export async function startNatsServer(opts: { port?: number; dir?: string } = {}
         await exited;
       }
       if (!o.keepStore) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * One server for a whole test file: started in `beforeAll` (unless nats-server is missing, which
+ * each test reports through `skipUnlessRequired`), stopped in `afterAll`.
+ */
+export function sharedNatsServer(): { readonly missing: string | undefined; url(): string } {
+  const missing = natsServerMissing();
+  let server: NatsServer | undefined;
+  beforeAll(async () => {
+    if (!missing) server = await startNatsServer();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+  return {
+    missing,
+    url() {
+      if (!server) throw new Error(`nats-server is not running: ${missing ?? 'beforeAll has not run'}`);
+      return server.url;
     },
   };
 }
