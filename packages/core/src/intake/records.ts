@@ -28,6 +28,7 @@ import type { FeedReject, FeedRejectReason, MarketEventSink } from '../contracts
 import type { BookDeltaEvent, BookLevel, BookSnapshotEvent, FeedState, FeedStatusEvent, LiquidationEvent, MarketEvent, TradeEvent } from '../domain/events.js';
 import { FEED_RECORD_BYTES, FeedRecordType } from '../microstructure/feed-records.js';
 import type { SpscRing } from '../microstructure/ring-buffer.js';
+import { RingSlotWriter } from '../microstructure/ring-slot-writer.js';
 
 export const IntakeRecordType = { ...FeedRecordType, LIQUIDATION: 5, STATUS: 6, REJECT: 7, ERROR: 8, TEXT: 9, END: 10 } as const;
 
@@ -50,8 +51,7 @@ export type RingSpaceWait = (ring: SpscRing) => boolean;
 
 /** The feed's sink on the intake worker: every call becomes records, published when the call ends. */
 export class IntakeRecordWriter implements MarketEventSink {
-  private pending = 0;
-  private free = 0;
+  private readonly slots: RingSlotWriter;
   private readonly symIndex = new Map<string, number>();
   private readonly encoder = new TextEncoder();
   private textScratch = new Uint8Array(1024);
@@ -61,52 +61,27 @@ export class IntakeRecordWriter implements MarketEventSink {
   constructor(
     readonly ring: SpscRing,
     symbols: readonly string[],
-    private readonly waitForSpace: RingSpaceWait,
+    waitForSpace: RingSpaceWait,
   ) {
     if (ring.recordBytes !== FEED_RECORD_BYTES) throw new RangeError(`intake ring records must be ${FEED_RECORD_BYTES} bytes`);
+    this.slots = new RingSlotWriter(ring, (r) => !r.closed && waitForSpace(r));
     symbols.forEach((s, i) => this.symIndex.set(s, i));
   }
 
   /** f64 index of the next free slot, or -1 when the record is dropped. */
   private slot(): number {
-    if (this.free === 0) {
-      this.free = this.ring.writable() - this.pending;
-      while (this.free <= 0) {
-        this.publish();
-        if (this.ring.closed || !this.waitForSpace(this.ring)) {
-          this.dropped++;
-          return -1;
-        }
-        this.free = this.ring.writable();
-      }
-    }
-    const f = this.ring.slotWord(this.pending) >> 1;
-    this.pending++;
-    this.free--;
+    const f = this.slots.slot();
+    if (f < 0) this.dropped++;
     return f;
   }
 
   private put(type: number, sym: number, a: number, b: number, seq: number, ts: number, recvTs: number, x: number): void {
-    const f = this.slot();
-    if (f < 0) return;
-    const d = this.ring.f64;
-    d[f] = type;
-    d[f + 1] = sym;
-    d[f + 2] = a;
-    d[f + 3] = b;
-    d[f + 4] = seq;
-    d[f + 5] = ts;
-    d[f + 6] = recvTs;
-    d[f + 7] = x;
+    if (!this.slots.put(type, sym, a, b, seq, ts, recvTs, x)) this.dropped++;
   }
 
   /** Publishes what this call wrote. */
   private publish(): void {
-    if (this.pending > 0) {
-      this.ring.publish(this.pending);
-      this.pending = 0;
-      this.free = 0;
-    }
+    this.slots.publish();
   }
 
   private sym(symbol: string): number {

@@ -16,73 +16,40 @@
  */
 import { type L2Book, DeltaResult } from './l2-book.js';
 import type { SpscRing } from './ring-buffer.js';
+import { RingSlotWriter } from './ring-slot-writer.js';
 
 export const FEED_RECORD_BYTES = 64;
 export const FeedRecordType = { SNAPSHOT: 1, DELTA: 2, LEVEL: 3, TRADE: 4 } as const;
 
 /** Producer side: writes records straight into the ring's slots (zero copy). */
 export class FeedRecordWriter {
-  private pending = 0;
-  private free = 0;
+  private readonly slots: RingSlotWriter;
 
   constructor(
     readonly ring: SpscRing,
     /** Wait for space when full (true) or drop and report false (false). */
-    private readonly block = true,
+    block = true,
   ) {
     if (ring.recordBytes !== FEED_RECORD_BYTES) throw new RangeError(`feed ring records must be ${FEED_RECORD_BYTES} bytes`);
-  }
-
-  private slot(): number {
-    if (this.free === 0) {
-      this.free = this.ring.writable() - this.pending;
-      while (this.free <= 0) {
-        this.flush();
-        if (!this.block || this.ring.waitWritable() !== 'ok') return -1;
-        this.free = this.ring.writable();
-      }
-    }
-    const f = this.ring.slotWord(this.pending) >> 1;
-    this.pending++;
-    this.free--;
-    return f;
-  }
-
-  private put(type: number, inst: number, a: number, b: number, seq: number, ts: number, recvTs: number, x: number): boolean {
-    const f = this.slot();
-    if (f < 0) return false;
-    const d = this.ring.f64;
-    d[f] = type;
-    d[f + 1] = inst;
-    d[f + 2] = a;
-    d[f + 3] = b;
-    d[f + 4] = seq;
-    d[f + 5] = ts;
-    d[f + 6] = recvTs;
-    d[f + 7] = x;
-    return true;
+    this.slots = new RingSlotWriter(ring, block ? (r) => r.waitWritable() === 'ok' : () => false);
   }
 
   snapshot(inst: number, seq: number, ts: number, recvTs: number, levelCount: number): boolean {
-    return this.put(FeedRecordType.SNAPSHOT, inst, 0, 0, seq, ts, recvTs, levelCount);
+    return this.slots.put(FeedRecordType.SNAPSHOT, inst, 0, 0, seq, ts, recvTs, levelCount);
   }
   delta(inst: number, firstSeq: number, seq: number, ts: number, recvTs: number, levelCount: number): boolean {
-    return this.put(FeedRecordType.DELTA, inst, firstSeq, 0, seq, ts, recvTs, levelCount);
+    return this.slots.put(FeedRecordType.DELTA, inst, firstSeq, 0, seq, ts, recvTs, levelCount);
   }
   level(inst: number, side: 0 | 1, price: number, qty: number): boolean {
-    return this.put(FeedRecordType.LEVEL, inst, price, qty, 0, 0, 0, side);
+    return this.slots.put(FeedRecordType.LEVEL, inst, price, qty, 0, 0, 0, side);
   }
   trade(inst: number, side: 0 | 1, price: number, qty: number, seq: number, ts: number, recvTs: number): boolean {
-    return this.put(FeedRecordType.TRADE, inst, price, qty, seq, ts, recvTs, side);
+    return this.slots.put(FeedRecordType.TRADE, inst, price, qty, seq, ts, recvTs, side);
   }
 
   /** Publishes everything written since the last flush (call once per parsed frame). */
   flush(): void {
-    if (this.pending > 0) {
-      this.ring.publish(this.pending);
-      this.pending = 0;
-      this.free = 0;
-    }
+    this.slots.publish();
   }
 }
 
