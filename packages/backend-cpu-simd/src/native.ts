@@ -134,8 +134,23 @@ function notFoundReason(path: string): string {
 }
 
 /** Tries each candidate in order; returns the module or throws NativeLoadError. Not cached. */
+/**
+ * OpenBLAS (linked by source builds where the host has it) keeps each of its worker threads
+ * spinning for 2^28 cycles (~0.1 s) after every BLAS call before it sleeps: a core burnt after
+ * each sgemm, which on a small trading host competes with the engine thread. 2^20 cycles (~0.3 ms)
+ * keeps back-to-back calls hot and lets the thread sleep right after a burst. OpenBLAS reads the
+ * variable once, when the addon loads it, so it is set just before; an operator's value is kept.
+ * (Changing thread counts at run time instead was tried and crashed OpenBLAS 0.3.21.)
+ */
+export const OPENBLAS_THREAD_TIMEOUT = '20';
+
+export function quietOpenBlasThreads(env: NodeJS.ProcessEnv = process.env): void {
+  env.OPENBLAS_THREAD_TIMEOUT ??= OPENBLAS_THREAD_TIMEOUT;
+}
+
 export function loadNativeFrom(candidates: readonly string[]): { module: NativeModule; path: string } {
   const require = createRequire(import.meta.url);
+  quietOpenBlasThreads();
   const attempts: LoadAttempt[] = [];
   for (const path of candidates) {
     if (!existsSync(path)) {
