@@ -349,10 +349,13 @@ __device__ __forceinline__ void asyncWait() {}
 // swizzled so rows r..r+7 read at the same q land in 8 distinct 16-byte bank groups.
 __device__ __forceinline__ int kMajor(int r, int q) { return r * kBK + ((q ^ ((r >> 1) & 3)) << 2); }
 
-template <int BM, int BN, int WM, int WN, int STAGES, Mode MODE, int MIN_BLOCKS, bool TRANS_B, bool VEC>
+// SPLIT: split-k. Block z multiplies k in [z * kSlice, (z + 1) * kSlice) and adds alpha times
+// its partial product to C with atomics; the launcher has already scaled C by beta. The float
+// sums then happen in a run-dependent order: results are within tolerance, not bit-reproducible.
+template <int BM, int BN, int WM, int WN, int STAGES, Mode MODE, int MIN_BLOCKS, bool SPLIT, bool TRANS_B, bool VEC>
 __global__ void __launch_bounds__((BM / WM) * (BN / WN) * 32, MIN_BLOCKS) tiledKernel(int M, int N, int K, float alpha, const float* __restrict__ A,
                                                                             const float* __restrict__ B, float beta, float* __restrict__ C,
-                                                                            bool swapGrid) {
+                                                                            bool swapGrid, int kSlice) {
   constexpr int kThreads = (BM / WM) * (BN / WN) * 32;
   constexpr int kColThreads = WN / 8, kRowThreads = WM / 8;
   static_assert(kColThreads * kRowThreads == 32, "a warp's threads must tile its sub-tile with 8 x 8 register tiles");
@@ -372,6 +375,10 @@ __global__ void __launch_bounds__((BM / WM) * (BN / WN) * 32, MIN_BLOCKS) tiledK
   const int tileN = swapGrid ? blockIdx.y : blockIdx.x;
   const int bm = tileM * BM, bn = tileN * BN;
   const size_t ldb = TRANS_B ? static_cast<size_t>(K) : static_cast<size_t>(N);
+  // This block's k range (all of k without split-k); kSlice is a multiple of kBK, so float4
+  // alignment holds at kBegin. K stays the row stride of A and B^T.
+  const int kBegin = SPLIT ? static_cast<int>(blockIdx.z) * kSlice : 0;
+  const int kEnd = SPLIT ? (K - kBegin < kSlice ? K : kBegin + kSlice) : K;
 
   // Chunk c of a slab starting at k0: where it lives in shared memory, where it comes from,
   // and which of its 4 floats exist (the rest are zeros). A and B^T: row c / 4, k-chunk c % 4;
@@ -383,17 +390,17 @@ __global__ void __launch_bounds__((BM / WM) * (BN / WN) * 32, MIN_BLOCKS) tiledK
   };
   auto chunkA = [&](int c, int k0) -> Chunk {
     const int r = c >> 2, q = c & 3, gr = bm + r, gk = k0 + q * 4;
-    const int v = gr < M ? (K - gk >= 4 ? 4 : (K - gk > 0 ? K - gk : 0)) : 0;
+    const int v = gr < M ? (kEnd - gk >= 4 ? 4 : (kEnd - gk > 0 ? kEnd - gk : 0)) : 0;
     return {kMajor(r, q), A + (v ? static_cast<size_t>(gr) * K + gk : 0), v};
   };
   auto chunkB = [&](int c, int k0) -> Chunk {
     if (TRANS_B) {
       const int r = c >> 2, q = c & 3, gn = bn + r, gk = k0 + q * 4;
-      const int v = gn < N ? (K - gk >= 4 ? 4 : (K - gk > 0 ? K - gk : 0)) : 0;
+      const int v = gn < N ? (kEnd - gk >= 4 ? 4 : (kEnd - gk > 0 ? kEnd - gk : 0)) : 0;
       return {kMajor(r, q), B + (v ? static_cast<size_t>(gn) * ldb + gk : 0), v};
     }
     const int r = c / (BN / 4), q = c % (BN / 4), gk = k0 + r, gn = bn + q * 4;
-    const int v = gk < K ? (N - gn >= 4 ? 4 : (N - gn > 0 ? N - gn : 0)) : 0;
+    const int v = gk < kEnd ? (N - gn >= 4 ? 4 : (N - gn > 0 ? N - gn : 0)) : 0;
     return {r * BN + q * 4, B + (v ? static_cast<size_t>(gk) * ldb + gn : 0), v};
   };
   // Pipelined: issue the copies of one slab into stage s (16-byte copies on the float4 path,
@@ -495,7 +502,7 @@ __global__ void __launch_bounds__((BM / WM) * (BN / WN) * 32, MIN_BLOCKS) tiledK
     }
   };
 
-  const int slabs = (K + kBK - 1) / kBK;
+  const int slabs = (kEnd - kBegin + kBK - 1) / kBK;
   if (MODE == kPipelined) {
     // Slab t lives in stage t % STAGES. Every iteration commits one group (empty past the
     // end), so waiting until at most STAGES - 2 groups are pending means slab t has landed; the
@@ -503,25 +510,25 @@ __global__ void __launch_bounds__((BM / WM) * (BN / WN) * 32, MIN_BLOCKS) tiledK
     // copy overwrites (the one multiplied in the previous iteration).
 #pragma unroll
     for (int s = 0; s < STAGES - 1; ++s) {
-      if (s < slabs) issue(s * kBK, s);
+      if (s < slabs) issue(kBegin + s * kBK, s);
       asyncCommit();
     }
     for (int t = 0; t < slabs; ++t) {
       asyncWait<STAGES - 2>();
       __syncthreads();
       const int next = t + STAGES - 1;
-      if (next < slabs) issue(next * kBK, next % STAGES);
+      if (next < slabs) issue(kBegin + next * kBK, next % STAGES);
       asyncCommit();
       multiply(t % STAGES);
     }
     asyncWait<0>();
   } else {
-    fetch(0);
+    fetch(kBegin);
     put(0);
     __syncthreads();
     for (int t = 0; t < slabs; ++t) {
       const bool more = t + 1 < slabs;
-      if (more) fetch((t + 1) * kBK);
+      if (more) fetch(kBegin + (t + 1) * kBK);
       multiply(t & 1);
       if (more) {
         put((t + 1) & 1);
@@ -530,6 +537,10 @@ __global__ void __launch_bounds__((BM / WM) * (BN / WN) * 32, MIN_BLOCKS) tiledK
     }
   }
 
+  auto storeOne = [&](float* p, float v) {
+    if (SPLIT) atomicAdd(p, v);
+    else *p = beta != 0.0f ? fmaf(beta, *p, v) : v;
+  };
 #pragma unroll
   for (int i = 0; i < 8; ++i) {
     const int r = bm + wm + ty + i * kRowThreads;
@@ -539,55 +550,65 @@ __global__ void __launch_bounds__((BM / WM) * (BN / WN) * 32, MIN_BLOCKS) tiledK
 #pragma unroll
       for (int g = 0; g < 2; ++g) {
         const int c = bn + wn + g * (WN / 2) + tx * 4;
-        if (VEC && c < N) {
+        if (VEC && !SPLIT && c < N) {
           float4 v = make_float4(alpha * acc[i][g * 4], alpha * acc[i][g * 4 + 1], alpha * acc[i][g * 4 + 2], alpha * acc[i][g * 4 + 3]);
           if (beta != 0.0f) {
             const float4 old = *reinterpret_cast<const float4*>(row + c);
             v.x = fmaf(beta, old.x, v.x); v.y = fmaf(beta, old.y, v.y); v.z = fmaf(beta, old.z, v.z); v.w = fmaf(beta, old.w, v.w);
           }
           *reinterpret_cast<float4*>(row + c) = v;
-        } else if (!VEC) {
+        } else if (!VEC || SPLIT) {
 #pragma unroll
-          for (int j = 0; j < 4; ++j) {
-            if (c + j < N) {
-              const float v = alpha * acc[i][g * 4 + j];
-              row[c + j] = beta != 0.0f ? fmaf(beta, row[c + j], v) : v;
-            }
-          }
+          for (int j = 0; j < 4; ++j)
+            if (c + j < N) storeOne(row + c + j, alpha * acc[i][g * 4 + j]);
         }
       }
     } else {
 #pragma unroll
       for (int j = 0; j < 8; ++j) {
         const int c = bn + wn + tx + j * kColThreads;
-        if (c < N) {
-          const float v = alpha * acc[i][j];
-          row[c] = beta != 0.0f ? fmaf(beta, row[c], v) : v;
-        }
+        if (c < N) storeOne(row + c, alpha * acc[i][j]);
       }
     }
   }
 }
 
-using KernelFn = void (*)(int, int, int, float, const float*, const float*, float, float*, bool);
+using KernelFn = void (*)(int, int, int, float, const float*, const float*, float, float*, bool, int);
 
 struct Variant {
   const char* name;
   int bm, bn;
   KernelFn kernels[2][2];  // [transB][vec]
   unsigned threads;
+  bool split;
 };
 
 // MIN_BLOCKS > 1 asks the compiler to fit that many blocks per SM in the register file
-// (__launch_bounds__), trading registers for resident warps.
-template <int BM, int BN, int WM, int WN, int STAGES, Mode MODE, int MIN_BLOCKS = 1>
+// (__launch_bounds__), trading registers for resident warps. SPLIT: split-k (see tiledKernel).
+template <int BM, int BN, int WM, int WN, int STAGES, Mode MODE, int MIN_BLOCKS = 1, bool SPLIT = false>
 inline Variant variant(const char* name) {
   return {name,
           BM,
           BN,
-          {{tiledKernel<BM, BN, WM, WN, STAGES, MODE, MIN_BLOCKS, false, false>, tiledKernel<BM, BN, WM, WN, STAGES, MODE, MIN_BLOCKS, false, true>},
-           {tiledKernel<BM, BN, WM, WN, STAGES, MODE, MIN_BLOCKS, true, false>, tiledKernel<BM, BN, WM, WN, STAGES, MODE, MIN_BLOCKS, true, true>}},
-          static_cast<unsigned>((BM / WM) * (BN / WN) * 32)};
+          {{tiledKernel<BM, BN, WM, WN, STAGES, MODE, MIN_BLOCKS, SPLIT, false, false>,
+            tiledKernel<BM, BN, WM, WN, STAGES, MODE, MIN_BLOCKS, SPLIT, false, true>},
+           {tiledKernel<BM, BN, WM, WN, STAGES, MODE, MIN_BLOCKS, SPLIT, true, false>,
+            tiledKernel<BM, BN, WM, WN, STAGES, MODE, MIN_BLOCKS, SPLIT, true, true>}},
+          static_cast<unsigned>((BM / WM) * (BN / WN) * 32),
+          SPLIT};
+}
+
+// Split-k slices: enough blocks to fill a large GPU (about 512, 4 per SM of an H100) when the
+// output tiles alone are fewer, and at least 256 k per slice so the atomics stay a small part
+// of the work; a multiple of kBK. Returns the slice length; *splits the block count along z.
+inline int splitKSlice(unsigned tiles, int k, int* splits) {
+  int n = static_cast<int>((512u + tiles - 1) / tiles);
+  if (n > k / 256) n = k / 256;
+  if (n > 16) n = 16;
+  if (n < 1) n = 1;
+  const int slice = ((k + n - 1) / n + kBK - 1) / kBK * kBK;
+  *splits = (k + slice - 1) / slice;
+  return slice;
 }
 
 }  // namespace sgemm_variants
@@ -686,6 +707,8 @@ const sgemm_variants::Variant kSgemmVariants[] = {
     sgemm_variants::variant<128, 128, 32, 64, 3, sgemm_variants::kPipelined, 2>(
         "128x128 tile, 8 warps of 32x64, k16, 3-stage cp.async, 2 blocks/SM (<= 128 registers)"),
     sgemm_variants::variant<64, 64, 32, 64, 4, sgemm_variants::kPipelined, 6>("64x64 tile, 2 warps of 32x64, k16, 4-stage cp.async, 6 blocks/SM"),
+    sgemm_variants::variant<128, 128, 32, 64, 3, sgemm_variants::kPipelined, 1, true>(
+        "128x128 tile, 8 warps of 32x64, k16, 3-stage cp.async, split-k to ~512 blocks (atomics)"),
 };
 constexpr int kSgemmVariantTable = static_cast<int>(sizeof(kSgemmVariants) / sizeof(kSgemmVariants[0]));
 }  // namespace
@@ -718,7 +741,17 @@ gpuError_t launchSgemm(int m, int n, int k, float alpha, const float* A, const f
     CWTS_LAUNCH(kernel, grid, 256, stream)(m, n, k, alpha, A, B, beta, C, swapGrid);
   } else {
     const sgemm_variants::Variant& v = kSgemmVariants[variant - 1];
-    CWTS_LAUNCH(v.kernels[transB ? 1 : 0][vec ? 1 : 0], grid, v.threads, stream)(m, n, k, alpha, A, B, beta, C, swapGrid);
+    int splits = 1, kSlice = k;
+    if (v.split) {
+      kSlice = sgemm_variants::splitKSlice(tilesM * tilesN, k, &splits);
+      // The slices add into C: beta C first (zeros for beta = 0, C not read).
+      if (beta != 1.0f) {
+        const gpuError_t e = launchScale(C, static_cast<size_t>(m) * n, beta, stream);
+        if (e != gpuSuccess) return e;
+      }
+    }
+    CWTS_LAUNCH(v.kernels[transB ? 1 : 0][vec ? 1 : 0], dim3(grid.x, grid.y, static_cast<unsigned>(splits)), v.threads, stream)(
+        m, n, k, alpha, A, B, beta, C, swapGrid, kSlice);
   }
   return gpuGetLastError();
 }

@@ -16,13 +16,14 @@ export const PEAKS = [
 
 // Shapes each sgemm variant must get right on the device before it is timed: nothing a multiple
 // of a tile, odd k and n (scalar loads), k = 1, many k-slabs, beta = 0 over a NaN C (C must not
-// be read), beta != 0, alpha = 0 over NaN A and B (C = beta C, A and B not read), and B^T (as
-// patternScores uses it) on both load paths.
+// be read), beta != 0, alpha = 0 over NaN A and B (C = beta C, A and B not read), B^T (as
+// patternScores uses it) on both load paths, and a long k on a small C (split-k slices).
 export const VARIANT_CHECKS = [
   { m: 131, n: 77, k: 67, alpha: 1, beta: 0, transB: false },
   { m: 257, n: 260, k: 100, alpha: 0.5, beta: -1.5, transB: false },
   { m: 300, n: 129, k: 1, alpha: 1, beta: 0.25, transB: false },
   { m: 517, n: 515, k: 513, alpha: 1, beta: 0, transB: false },
+  { m: 64, n: 96, k: 2000, alpha: 1, beta: -0.5, transB: false },
   { m: 130, n: 300, k: 33, alpha: -1, beta: 0, transB: true },
   { m: 200, n: 136, k: 64, alpha: 1, beta: 2, transB: true },
   { m: 64, n: 68, k: 16, alpha: 0, beta: 2, transB: false },

@@ -120,6 +120,12 @@ inline void __syncthreads() {
   cwts_emu::barrierHit = true;
   cwts_emu::yieldToScheduler();
 }
+// Blocks and threads run one at a time on one OS thread: a plain add is atomic here.
+inline float atomicAdd(float* p, float v) {
+  const float old = *p;
+  *p = old + v;
+  return old;
+}
 inline uint32_t __umulhi(uint32_t a, uint32_t b) { return static_cast<uint32_t>((static_cast<uint64_t>(a) * b) >> 32); }
 inline float __int_as_float(int i) {
   float f;
@@ -199,9 +205,10 @@ struct Launch {
     body = &run;
     blockDim = block;
     gridDim = grid;
+    for (unsigned bz = 0; bz < grid.z; ++bz)
     for (unsigned by = 0; by < grid.y; ++by) {
       for (unsigned bx = 0; bx < grid.x; ++bx) {
-        blockIdx = dim3(bx, by);
+        blockIdx = dim3(bx, by, bz);
         for (unsigned t = 0; t < block.x; ++t) {
           start(fibers[t], stackFor(t));
           done[t] = 0;

@@ -130,6 +130,8 @@ int main() {
       {128, 128, 16, 2, 0, false, 1}, {385, 2, 300, 1, 0, false, 0},  {2, 300, 33, 1, 1, false, 0},   {130, 136, 40, 1, 0, true, 0},
       {37, 1000, 37, 1, 0, true, 0},  {300, 140, 9, -1, 3, false, 0}, {70, 67, 1, 1, 0.25f, false, 0}, {200, 136, 96, 1, 0.25f, false, 0},
       {129, 131, 50, 1, -1, true, 1}, {64, 260, 1, 1, 0, true, 0},
+      // k long enough for split-k slices (the last one short), on both load paths and B^T.
+      {70, 132, 1100, 1, 0.5f, false, 0}, {33, 64, 1037, -1, 0, true, 0},
   };
   const int variants = sgemmVariantCount();
   bool first = true;
