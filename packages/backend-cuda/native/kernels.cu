@@ -352,7 +352,9 @@ __device__ __forceinline__ int kMajor(int r, int q) { return r * kBK + ((q ^ ((r
 // SPLIT: split-k. Block z multiplies k in [z * kSlice, (z + 1) * kSlice) and adds alpha times
 // its partial product to C with atomics; the launcher has already scaled C by beta. The float
 // sums then happen in a run-dependent order: results are within tolerance, not bit-reproducible.
-template <int BM, int BN, int WM, int WN, int STAGES, Mode MODE, int MIN_BLOCKS, bool SPLIT, bool TRANS_B, bool VEC>
+// GROUP > 0: blocks walk the output GROUP tile-rows at a time, column by column (the
+// "grouped" raster), so blocks running together share rows of A and columns of B in L2.
+template <int BM, int BN, int WM, int WN, int STAGES, Mode MODE, int MIN_BLOCKS, bool SPLIT, int GROUP, bool TRANS_B, bool VEC>
 __global__ void __launch_bounds__((BM / WM) * (BN / WN) * 32, MIN_BLOCKS) tiledKernel(int M, int N, int K, float alpha, const float* __restrict__ A,
                                                                             const float* __restrict__ B, float beta, float* __restrict__ C,
                                                                             bool swapGrid, int kSlice) {
@@ -371,8 +373,17 @@ __global__ void __launch_bounds__((BM / WM) * (BN / WN) * 32, MIN_BLOCKS) tiledK
   const int warp = tid >> 5, lane = tid & 31;
   const int wm = (warp / (BN / WN)) * WM, wn = (warp % (BN / WN)) * WN;
   const int ty = lane / kColThreads, tx = lane % kColThreads;
-  const int tileM = swapGrid ? blockIdx.x : blockIdx.y;
-  const int tileN = swapGrid ? blockIdx.y : blockIdx.x;
+  int tileM = swapGrid ? blockIdx.x : blockIdx.y;
+  int tileN = swapGrid ? blockIdx.y : blockIdx.x;
+  if (GROUP > 0) {
+    // The grid holds exactly tilesM x tilesN blocks; re-map their linear id.
+    const int tilesM = (M + BM - 1) / BM, tilesN = (N + BN - 1) / BN;
+    const int id = static_cast<int>(blockIdx.y * gridDim.x + blockIdx.x);
+    const int perGroup = GROUP * tilesN, firstM = (id / perGroup) * GROUP;
+    const int rows = tilesM - firstM < GROUP ? tilesM - firstM : GROUP;
+    tileM = firstM + (id % perGroup) % rows;
+    tileN = (id % perGroup) / rows;
+  }
   const int bm = tileM * BM, bn = tileN * BN;
   const size_t ldb = TRANS_B ? static_cast<size_t>(K) : static_cast<size_t>(N);
   // This block's k range (all of k without split-k); kSlice is a multiple of kBK, so float4
@@ -584,16 +595,17 @@ struct Variant {
 };
 
 // MIN_BLOCKS > 1 asks the compiler to fit that many blocks per SM in the register file
-// (__launch_bounds__), trading registers for resident warps. SPLIT: split-k (see tiledKernel).
-template <int BM, int BN, int WM, int WN, int STAGES, Mode MODE, int MIN_BLOCKS = 1, bool SPLIT = false>
+// (__launch_bounds__), trading registers for resident warps. SPLIT: split-k; GROUP: grouped
+// raster (see tiledKernel).
+template <int BM, int BN, int WM, int WN, int STAGES, Mode MODE, int MIN_BLOCKS = 1, bool SPLIT = false, int GROUP = 0>
 inline Variant variant(const char* name) {
   return {name,
           BM,
           BN,
-          {{tiledKernel<BM, BN, WM, WN, STAGES, MODE, MIN_BLOCKS, SPLIT, false, false>,
-            tiledKernel<BM, BN, WM, WN, STAGES, MODE, MIN_BLOCKS, SPLIT, false, true>},
-           {tiledKernel<BM, BN, WM, WN, STAGES, MODE, MIN_BLOCKS, SPLIT, true, false>,
-            tiledKernel<BM, BN, WM, WN, STAGES, MODE, MIN_BLOCKS, SPLIT, true, true>}},
+          {{tiledKernel<BM, BN, WM, WN, STAGES, MODE, MIN_BLOCKS, SPLIT, GROUP, false, false>,
+            tiledKernel<BM, BN, WM, WN, STAGES, MODE, MIN_BLOCKS, SPLIT, GROUP, false, true>},
+           {tiledKernel<BM, BN, WM, WN, STAGES, MODE, MIN_BLOCKS, SPLIT, GROUP, true, false>,
+            tiledKernel<BM, BN, WM, WN, STAGES, MODE, MIN_BLOCKS, SPLIT, GROUP, true, true>}},
           static_cast<unsigned>((BM / WM) * (BN / WN) * 32),
           SPLIT};
 }
@@ -709,6 +721,8 @@ const sgemm_variants::Variant kSgemmVariants[] = {
     sgemm_variants::variant<64, 64, 32, 64, 4, sgemm_variants::kPipelined, 6>("64x64 tile, 2 warps of 32x64, k16, 4-stage cp.async, 6 blocks/SM"),
     sgemm_variants::variant<128, 128, 32, 64, 3, sgemm_variants::kPipelined, 1, true>(
         "128x128 tile, 8 warps of 32x64, k16, 3-stage cp.async, split-k to ~512 blocks (atomics)"),
+    sgemm_variants::variant<128, 128, 32, 64, 3, sgemm_variants::kPipelined, 1, false, 8>(
+        "128x128 tile, 8 warps of 32x64, k16, 3-stage cp.async, grouped raster (8 tile-rows)"),
 };
 constexpr int kSgemmVariantTable = static_cast<int>(sizeof(kSgemmVariants) / sizeof(kSgemmVariants[0]));
 }  // namespace

@@ -132,6 +132,8 @@ int main() {
       {129, 131, 50, 1, -1, true, 1}, {64, 260, 1, 1, 0, true, 0},
       // k long enough for split-k slices (the last one short), on both load paths and B^T.
       {70, 132, 1100, 1, 0.5f, false, 0}, {33, 64, 1037, -1, 0, true, 0},
+      // More tile-rows than a raster group (8), the last group partial.
+      {1300, 260, 8, 1, 0.5f, false, 0},
   };
   const int variants = sgemmVariantCount();
   bool first = true;
