@@ -202,6 +202,8 @@ class Context : public Napi::ObjectWrap<Context> {
                            InstanceMethod("monteCarlo", &Context::MonteCarlo),
                            InstanceMethod("benchLaunch", &Context::BenchLaunch),
                            InstanceMethod("benchSgemm", &Context::BenchSgemm),
+                           InstanceMethod("sgemmVariants", &Context::SgemmVariants),
+                           InstanceMethod("runSgemmVariant", &Context::RunSgemmVariant),
                            InstanceMethod("benchCopy", &Context::BenchCopy),
                            InstanceMethod("destroy", &Context::Destroy),
                            InstanceAccessor("inFlight", &Context::InFlight, nullptr),
@@ -666,13 +668,76 @@ class Context : public Napi::ObjectWrap<Context> {
     return static_cast<double>(ms) / iters;
   }
 
-  /** benchSgemm(m, n, k, iterations, vendor): device milliseconds per sgemm on resident data. */
+  /** The sgemm variant ids' descriptions, index = id (kernels.cu, "sgemm variants"); 0 is the default. */
+  Napi::Value SgemmVariants(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const int count = sgemmVariantCount();
+    Napi::Array names = Napi::Array::New(env, count);
+    for (int v = 0; v < count; ++v) names.Set(v, Napi::String::New(env, sgemmVariantName(v)));
+    return names;
+  }
+
+  int variantArg(const Napi::CallbackInfo& info, size_t i) {
+    if (info.Length() <= i || info[i].IsUndefined()) return 0;
+    const uint32_t v = u32Arg(info, i, "variant");
+    if (v >= static_cast<uint32_t>(sgemmVariantCount())) {
+      throw badArgument(info.Env(), "unknown sgemm variant " + std::to_string(v) + " (0.." + std::to_string(sgemmVariantCount() - 1) + ")");
+    }
+    return static_cast<int>(v);
+  }
+
+  /**
+   * runSgemmVariant(variant, m, n, k, alpha, beta, transB, a, b, c): one sgemm with the given
+   * kernel variant on copies of the host arrays (B is n x k when transB), C written back; alpha
+   * = 0 goes through the scale kernel as sgemm() does. Blocks: for the device checks that judge
+   * each variant before it is timed (scripts/device-figures.mjs).
+   */
+  Napi::Value RunSgemmVariant(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    alive(env);
+    const int variant = variantArg(info, 0);
+    const uint32_t M = u32Arg(info, 1, "m"), N = u32Arg(info, 2, "n"), K = u32Arg(info, 3, "k");
+    if (M < 1 || N < 1 || K < 1 || M > INT32_MAX || N > INT32_MAX || K > INT32_MAX) throw badArgument(env, "sgemm sizes must be in [1, 2^31)");
+    const float alpha = static_cast<float>(numArg(info, 4, "alpha")), beta = static_cast<float>(numArg(info, 5, "beta"));
+    const bool transB = info[6].ToBoolean();
+    const size_t aLen = size_t(M) * K, bLen = size_t(K) * N, cLen = size_t(M) * N;
+    const char* names[3] = {"a", "b", "c"};
+    const size_t lens[3] = {aLen, bLen, cLen};
+    float* host[3];
+    for (int i = 0; i < 3; ++i) {
+      const Napi::Value v = info[7 + i];
+      if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) throw badArgument(env, std::string(names[i]) + " must be a Float32Array");
+      Napi::Float32Array arr = v.As<Napi::Float32Array>();
+      if (arr.ElementLength() < lens[i]) throw badArgument(env, std::string(names[i]) + " too short");
+      host[i] = arr.Data();
+    }
+    void* dev[3] = {nullptr, nullptr, nullptr};
+    gpuError_t e = gpuSuccess;
+    for (int i = 0; i < 3 && e == gpuSuccess; ++i) e = gpuMalloc(&dev[i], lens[i] * sizeof(float));
+    for (int i = 0; i < 3 && e == gpuSuccess; ++i) e = gpuMemcpyAsync(dev[i], host[i], lens[i] * sizeof(float), gpuMemcpyHostToDevice, stream_);
+    float* a = static_cast<float*>(dev[0]);
+    float* b = static_cast<float*>(dev[1]);
+    float* c = static_cast<float*>(dev[2]);
+    if (e == gpuSuccess) e = alpha == 0.0f ? launchScale(c, cLen, beta, stream_) : launchSgemm(int(M), int(N), int(K), alpha, a, b, transB, beta, c, stream_, variant);
+    if (e == gpuSuccess) e = gpuMemcpyAsync(host[2], c, cLen * sizeof(float), gpuMemcpyDeviceToHost, stream_);
+    if (e == gpuSuccess) e = gpuStreamSynchronize(stream_);
+    (void)gpuStreamSynchronize(stream_);
+    for (void* p : dev) (void)gpuFree(p);
+    if (e != gpuSuccess) throw gpuError(env, "sgemm variant " + std::to_string(variant), e);
+    return env.Undefined();
+  }
+
+  /**
+   * benchSgemm(m, n, k, iterations, vendor, variant = 0): device milliseconds per sgemm on
+   * resident data, the vendor BLAS's or our kernel `variant`'s.
+   */
   Napi::Value BenchSgemm(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     alive(env);
     const uint32_t M = u32Arg(info, 0, "m"), N = u32Arg(info, 1, "n"), K = u32Arg(info, 2, "k");
     const uint32_t iters = std::max<uint32_t>(1, u32Arg(info, 3, "iterations"));
     const bool vendor = info[4].ToBoolean();
+    const int variant = variantArg(info, 5);
     if (vendor && !blas_.available()) throw withCode(env, "no vendor BLAS: " + blas_.reason(), prefixed("_NO_VENDOR_BLAS"));
     const size_t aB = size_t(M) * K * 4, bB = size_t(K) * N * 4, cB = size_t(M) * N * 4;
     void *a = nullptr, *b = nullptr, *c = nullptr;
@@ -688,7 +753,7 @@ class Context : public Napi::ObjectWrap<Context> {
       try {
         ms = timeOnStream(env, iters, [&]() -> gpuError_t {
           if (vendor) return blas_.sgemm(int(M), int(N), int(K), 1.0f, static_cast<float*>(a), static_cast<float*>(b), 0.0f, static_cast<float*>(c)) == 0 ? gpuSuccess : gpuErrorInvalidValue;
-          return launchSgemm(int(M), int(N), int(K), 1.0f, static_cast<float*>(a), static_cast<float*>(b), false, 0.0f, static_cast<float*>(c), stream_);
+          return launchSgemm(int(M), int(N), int(K), 1.0f, static_cast<float*>(a), static_cast<float*>(b), false, 0.0f, static_cast<float*>(c), stream_, variant);
         });
       } catch (const Napi::Error& err) {
         failure = err.Message();

@@ -29,8 +29,15 @@ gpuError_t launchClamp(float* x, size_t count, gpuStream_t stream);
 /**
  * C = alpha * A x op(B) + beta * C, row-major. A is m x k; B is k x n, or n x k when `transB`
  * (then op(B) = B^T). beta == 0 never reads C. Callers handle alpha == 0 with launchScale.
+ * `variant` picks the kernel (0, the default, to sgemmVariantCount() - 1; see kernels.cu,
+ * "sgemm variants"); an unknown id returns gpuErrorInvalidValue without launching.
  */
-gpuError_t launchSgemm(int m, int n, int k, float alpha, const float* A, const float* B, bool transB, float beta, float* C, gpuStream_t stream);
+gpuError_t launchSgemm(int m, int n, int k, float alpha, const float* A, const float* B, bool transB, float beta, float* C, gpuStream_t stream,
+                       int variant = 0);
+
+/** Number of sgemm variants (ids 0 .. count - 1) and a short description of one (null if unknown). */
+int sgemmVariantCount();
+const char* sgemmVariantName(int variant);
 
 /** C = beta * C, or zeros when beta == 0 (C not read): sgemm's alpha == 0 case. */
 gpuError_t launchScale(float* C, size_t count, float beta, gpuStream_t stream);

@@ -10,6 +10,13 @@ repo="$(cd "$pkg/../.." && pwd)"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
+# Only this machine's GPU architecture unless told otherwise: the build is part of a short
+# device loan, and every sgemm variant multiplies the kernels nvcc compiles per architecture.
+if [ -z "${CWTS_CUDA_ARCHS:-}" ] && command -v nvidia-smi >/dev/null 2>&1; then
+  cap="$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -n1 | tr -d ' .')"
+  if [[ "$cap" =~ ^[0-9]+$ ]]; then export CWTS_CUDA_ARCHS="${cap}-real"; fi
+fi
+
 t0=$(date +%s)
 rm -rf "$pkg/build"
 (cd "$pkg" && node scripts/build-native.mjs) >"$tmp/build.txt" 2>&1

@@ -65,8 +65,19 @@ export interface NativeGpuContext {
     Promise<{ var: number; cvar: number; meanLoss: number; stdLoss: number }>;
   /** Microseconds per empty launch + stream synchronise (blocks the JS thread). */
   benchLaunch(iterations: number): number;
-  /** Device milliseconds per m x n x k sgemm on resident data, ours or the vendor's (blocks). */
-  benchSgemm(m: number, n: number, k: number, iterations: number, vendor: boolean): number;
+  /**
+   * Device milliseconds per m x n x k sgemm on resident data, the vendor's or our kernel
+   * `variant` (default 0, the one sgemm() uses; ids index sgemmVariants()) (blocks).
+   */
+  benchSgemm(m: number, n: number, k: number, iterations: number, vendor: boolean, variant?: number): number;
+  /** Descriptions of our sgemm kernel variants, index = variant id; 0 is the default. */
+  sgemmVariants(): string[];
+  /**
+   * One sgemm with kernel `variant` on host arrays (B is n x k when transB); writes c. alpha = 0
+   * scales C as sgemm() does. Blocks: for the device checks of each variant, not for trading.
+   */
+  runSgemmVariant(variant: number, m: number, n: number, k: number, alpha: number, beta: number, transB: boolean,
+    a: Float32Array, b: Float32Array, c: Float32Array): void;
   /** Device milliseconds per device-to-device copy of `bytes` (blocks). */
   benchCopy(bytes: number, iterations: number): number;
   destroy(): void;

@@ -14,6 +14,8 @@ import { describe, expect, it } from 'vitest';
 import { ComputeArgumentError, type ComputeBackendProvider } from '@cwts/core';
 import { describeComputeConformance } from '@cwts/core/testing';
 import { GpuComputeBackend, type NativeGpuAddon } from '../src/index.js';
+// @ts-expect-error: a plain ESM script of the package, without types.
+import { checkSgemmVariants, timeSgemmVariants, VARIANT_CHECKS } from '../scripts/device-figures.mjs';
 
 const pkg = fileURLToPath(new URL('..', import.meta.url));
 const require = createRequire(import.meta.url);
@@ -87,6 +89,55 @@ describe.skipIf(!addon)('cuda addon on the emulated runtime', () => {
     await b.dispose();
     expect(() => ctx.createBuffer(16)).toThrow(/destroyed/);
   });
+
+  it('every sgemm variant passes the device check that gpu-check runs before timing it (kernels and glue on the emulated runtime)', () => {
+    const ctx = new addon!.GpuContext({ device: 0 });
+    const names = ctx.sgemmVariants();
+    expect(names.length).toBeGreaterThanOrEqual(6);
+    expect(names[0]).toMatch(/default/);
+    const checks = checkSgemmVariants(ctx) as { variant: number; correct: boolean; worstOverTol: number; failures: string[] }[];
+    expect(checks.map((c) => c.variant)).toEqual(names.map((_: string, i: number) => i));
+    for (const c of checks) {
+      expect(c.failures, names[c.variant]).toEqual([]);
+      expect(c.correct).toBe(true);
+      expect(c.worstOverTol).toBeLessThan(1);
+    }
+    expect(() => ctx.runSgemmVariant(names.length, 1, 1, 1, 1, 0, false, new Float32Array(1), new Float32Array(1), new Float32Array(1)))
+      .toThrow(expect.objectContaining({ code: 'CUDA_BAD_ARGUMENT' }));
+    expect(() => ctx.benchSgemm(4, 4, 4, 1, false, names.length)).toThrow(/unknown sgemm variant/);
+    expect(() => ctx.runSgemmVariant(0, 2, 2, 2, 1, 0, false, new Float32Array(4), new Float32Array(3), new Float32Array(4))).toThrow(/b too short/);
+    ctx.destroy();
+  }, 120_000);
+
+  it('a variant that computes a wrong value is reported wrong and not timed', () => {
+    const ctx = new addon!.GpuContext({ device: 0 });
+    const timed: number[] = [];
+    // Variant 2 writes one wrong element on the odd-sized case; every other variant is the real one.
+    const faulty = {
+      sgemmVariants: () => ctx.sgemmVariants(),
+      runSgemmVariant: (v: number, m: number, n: number, k: number, alpha: number, beta: number, t: boolean, a: Float32Array, b: Float32Array, c: Float32Array) => {
+        ctx.runSgemmVariant(v === 2 ? 0 : v, m, n, k, alpha, beta, t, a, b, c);
+        if (v === 2 && m === VARIANT_CHECKS[0].m) c[n + 3]! += 0.1;
+      },
+      benchSgemm: (_m: number, _n: number, _k: number, _it: number, vendor: boolean, variant: number) => {
+        if (!vendor) timed.push(variant);
+        return vendor ? 1 : 2 + (variant ?? 0);
+      },
+    };
+    const r = timeSgemmVariants(faulty, { vendorBlas: 'cuBLAS', peakFp32: 1e13, rounds: 1, sizes: [64], cases: VARIANT_CHECKS.slice(0, 2) }) as {
+      checks: { variant: number; correct: boolean; failures: string[] }[];
+      variants: { variant: number; correct: boolean; value: number | null; ofPeer?: number }[];
+      best: Record<number, { variant: number }>;
+    };
+    expect(r.checks[2]!.correct).toBe(false);
+    expect(r.checks[2]!.failures[0]).toMatch(/C\[1\]\[3\]/);
+    expect(r.checks.filter((c) => !c.correct).length).toBe(1);
+    expect(timed).not.toContain(2);
+    expect(r.variants.find((v) => v.variant === 2)).toMatchObject({ correct: false, value: null });
+    expect(r.variants.find((v) => v.variant === 0)!.ofPeer).toBeCloseTo(0.5, 12);
+    expect(r.best[64]!.variant).toBe(0);
+    ctx.destroy();
+  }, 120_000);
 
   it('the new context rejects a device index that does not exist', () => {
     expect(() => new addon!.GpuContext({ device: 3 })).toThrow('device 3 does not exist (1 device(s))');

@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vit
 import { JsComputeBackend } from '@cwts/core/compute';
 import { naiveSgemm, seededRandom } from '@cwts/core/testing';
 import { cudaProvider, type GpuComputeBackend } from '../src/index.js';
+// @ts-expect-error: a plain ESM script of the package, without types.
+import { checkSgemmVariants } from '../scripts/device-figures.mjs';
 
 let backend: GpuComputeBackend | undefined;
 let unavailable = '';
@@ -162,4 +164,16 @@ describe('cuda device kernels', () => {
     for (let i = 0; i < 50; i++) await b.rollingMoments({ series: x, length: x.length, window: 10 });
     expect(b.memoryInUse).toBe(held);
   });
+});
+
+describe('cuda sgemm variants on the device', () => {
+  // Each candidate kernel (kernels.cu, "sgemm variants"; the cp.async pipelines run only here,
+  // the emulation covers their logic) on odd sizes, k = 1, alpha/beta rules and B^T, against a
+  // float64 reference: the same check gpu-check makes before timing a variant.
+  it('every variant matches the float64 reference on every checked shape', (ctx) => {
+    const b = use(ctx);
+    const checks = checkSgemmVariants(b.native) as { variant: number; name: string; correct: boolean; failures: string[] }[];
+    expect(checks.length).toBe(b.native.sgemmVariants().length);
+    for (const c of checks) expect(c.failures, `variant ${c.variant}: ${c.name}`).toEqual([]);
+  }, 120_000);
 });

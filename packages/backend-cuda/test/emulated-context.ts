@@ -117,6 +117,14 @@ export class EmulatedGpuContext implements NativeGpuContext {
     throw codeError('emulated: no device', 'CUDA_ERROR');
   }
 
+  sgemmVariants(): string[] {
+    return ['the JS oracle'];
+  }
+
+  runSgemmVariant(): void {
+    throw codeError('emulated: no device', 'CUDA_ERROR');
+  }
+
   benchCopy(): number {
     throw codeError('emulated: no device', 'CUDA_ERROR');
   }

@@ -1,8 +1,9 @@
 // The CUDA/HIP kernels themselves (native/kernels.cu, unchanged) run on the CPU under a small
 // emulation of the CUDA execution model (test/kernel-emulation: fibers for threads, barriers for
 // __syncthreads), so their indexing, tiling, edge handling, barriers and arithmetic are checked
-// on every machine, GPU or not: sgemm (float4 and scalar paths, edge tiles, the swapped grid,
-// B transposed, beta = 0 not reading C), rolling moments (incl. the shortened runs of long
+// on every machine, GPU or not: sgemm, every variant (float4 and scalar paths, edge tiles, the
+// swapped grid, B transposed, beta = 0 not reading C, the cp.async pipelines under the shim's
+// deferred-copy model; the inline PTX itself only runs on a device), rolling moments (incl. the shortened runs of long
 // windows, NaN and constant windows), normalisation + scores, and the Monte Carlo losses against
 // the JS oracle's Philox draw. Device-specific behaviour (CUDA's libm, real concurrency, speed)
 // is for the *.gpu.test.ts files.
@@ -19,11 +20,14 @@ const dir = mkdtempSync(join(tmpdir(), 'cwts-kernels-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 interface HarnessOutput {
-  sgemm: { m: number; n: number; k: number; transB: boolean; offset: number; worstOverTol: number }[];
+  sgemm: { variant: number; m: number; n: number; k: number; transB: boolean; offset: number; worstOverTol: number }[];
   betaZeroIgnoresC: boolean;
   scaleOk: boolean;
+  unknownVariantRejected: boolean;
+  variants: string[];
+  asyncLeftover: number;
   rolling: { N: number; W: number; worstMeanRel: number; worstVarRel: number; nanMismatch: number; constMismatch: number }[];
-  scores: { K: number; D: number; B: number; worstAbs: number; worstZeroRow: number }[];
+  scores: { variant: number; K: number; D: number; B: number; worstAbs: number; worstZeroRow: number }[];
   monteCarlo: { F: number; paths: number; horizon: number; seedLo: number; seedHi: number; drift: number; v: number[]; losses: number[] };
 }
 
@@ -49,12 +53,23 @@ function result(ctx: TestContext): HarnessOutput {
 }
 
 describe('CUDA/HIP kernels under CPU emulation', () => {
-  it('sgemm is within the conformance tolerance on every path and shape', (ctx) => {
+  it('sgemm is within the conformance tolerance on every variant, path and shape', (ctx) => {
     const r = result(ctx);
-    expect(r.sgemm.length).toBeGreaterThanOrEqual(10);
-    for (const c of r.sgemm) expect(c.worstOverTol, `${c.m}x${c.n}x${c.k} transB=${c.transB} offset=${c.offset}`).toBeLessThan(1);
+    // Variant 0 (the default) and the candidates in kernels.cu, each over the same cases.
+    expect(r.variants.length).toBeGreaterThanOrEqual(6);
+    const perVariant = r.sgemm.filter((c) => c.variant === 0).length;
+    expect(perVariant).toBeGreaterThanOrEqual(14);
+    for (let v = 0; v < r.variants.length; v++) expect(r.sgemm.filter((c) => c.variant === v).length, r.variants[v]).toBe(perVariant);
+    expect(r.sgemm.some((c) => c.k === 1 && c.transB)).toBe(true);
+    expect(r.sgemm.some((c) => c.offset !== 0 && c.transB)).toBe(true);
+    for (const c of r.sgemm) {
+      expect(c.worstOverTol, `variant ${c.variant} (${r.variants[c.variant]}) ${c.m}x${c.n}x${c.k} transB=${c.transB} offset=${c.offset}`).toBeLessThan(1);
+    }
     expect(r.betaZeroIgnoresC).toBe(true);
     expect(r.scaleOk).toBe(true);
+    expect(r.unknownVariantRejected).toBe(true);
+    // Every cp.async copy issued was waited for before its block ended.
+    expect(r.asyncLeftover).toBe(0);
   });
 
   it('rolling moments round once to float32 from float64 state; NaN and constant windows exact', (ctx) => {
@@ -69,9 +84,10 @@ describe('CUDA/HIP kernels under CPU emulation', () => {
 
   it('normalised rows + transposed sgemm + clamp give Pearson correlations; flat and non-finite rows score 0', (ctx) => {
     const r = result(ctx);
+    expect(new Set(r.scores.map((c) => c.variant)).size).toBe(r.variants.length);
     for (const c of r.scores) {
-      expect(c.worstAbs).toBeLessThanOrEqual(1e-5);
-      expect(c.worstZeroRow).toBe(0);
+      expect(c.worstAbs, `variant ${c.variant}`).toBeLessThanOrEqual(1e-5);
+      expect(c.worstZeroRow, `variant ${c.variant}`).toBe(0);
     }
   });
 

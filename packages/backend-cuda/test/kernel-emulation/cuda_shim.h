@@ -120,6 +120,12 @@ inline void __syncthreads() {
   cwts_emu::barrierHit = true;
   cwts_emu::yieldToScheduler();
 }
+// Blocks and threads run one at a time on one OS thread: a plain add is atomic here.
+inline float atomicAdd(float* p, float v) {
+  const float old = *p;
+  *p = old + v;
+  return old;
+}
 inline uint32_t __umulhi(uint32_t a, uint32_t b) { return static_cast<uint32_t>((static_cast<uint64_t>(a) * b) >> 32); }
 inline float __int_as_float(int i) {
   float f;
@@ -131,7 +137,7 @@ using std::isfinite;
 #define __global__
 #define __device__
 #define __forceinline__ inline
-#define __launch_bounds__(n)
+#define __launch_bounds__(...)
 #define __shared__ static
 #define __align__(n) __attribute__((aligned(n)))
 
@@ -141,6 +147,50 @@ typedef void* gpuStream_t;
 #define gpuErrorInvalidValue 1
 #define gpuErrorMemoryAllocation 2
 inline gpuError_t gpuGetLastError() { return gpuSuccess; }
+
+// cp.async (sm_80+ global -> shared copies), as the kernels use it through copyAsync*/
+// asyncCommit/asyncWait: a copy reads global memory when issued (inputs do not change during a
+// kernel) but lands in shared memory only when its thread waits for its commit group, so a
+// kernel that reads a stage before waiting, or before the barrier after the other threads'
+// waits, reads stale data and fails. Copies with valid == false zero-fill, as a source size of
+// 0 does. Copies still pending at a block's end are counted in asyncLeftover (a kernel bug).
+namespace cwts_emu {
+struct PendingCopy {
+  void* dst;
+  unsigned char bytes[16];
+  unsigned n;
+};
+struct AsyncThread {
+  std::vector<PendingCopy> open;                 // issued, not yet committed
+  std::vector<std::vector<PendingCopy>> groups;  // committed, oldest first
+};
+inline std::vector<AsyncThread> asyncThreads;
+inline size_t asyncLeftover = 0;
+inline void asyncCopy(void* dst, const void* src, unsigned bytes, bool valid) {
+  PendingCopy p{dst, {}, bytes};
+  if (valid) std::memcpy(p.bytes, src, bytes);
+  asyncThreads[threadIdx.x].open.push_back(p);
+}
+inline void asyncCommit() {
+  AsyncThread& t = asyncThreads[threadIdx.x];
+  t.groups.push_back(std::move(t.open));
+  t.open.clear();
+}
+inline void asyncWait(int pending) {
+  AsyncThread& t = asyncThreads[threadIdx.x];
+  while (static_cast<int>(t.groups.size()) > pending) {
+    for (const PendingCopy& p : t.groups.front()) std::memcpy(p.dst, p.bytes, p.n);
+    t.groups.erase(t.groups.begin());
+  }
+}
+inline void asyncBlockStart(unsigned threads) { asyncThreads.assign(threads, AsyncThread{}); }
+inline void asyncBlockEnd() {
+  for (const AsyncThread& t : asyncThreads) {
+    asyncLeftover += t.open.size();
+    for (const auto& g : t.groups) asyncLeftover += g.size();
+  }
+}
+}  // namespace cwts_emu
 
 namespace cwts_emu {
 template <class... P>
@@ -155,13 +205,15 @@ struct Launch {
     body = &run;
     blockDim = block;
     gridDim = grid;
+    for (unsigned bz = 0; bz < grid.z; ++bz)
     for (unsigned by = 0; by < grid.y; ++by) {
       for (unsigned bx = 0; bx < grid.x; ++bx) {
-        blockIdx = dim3(bx, by);
+        blockIdx = dim3(bx, by, bz);
         for (unsigned t = 0; t < block.x; ++t) {
           start(fibers[t], stackFor(t));
           done[t] = 0;
         }
+        asyncBlockStart(block.x);
         // Round-robin: each fiber runs to its next barrier or its end; rounds until all ended.
         for (bool pending = true; pending;) {
           pending = false;
@@ -175,6 +227,7 @@ struct Launch {
             else pending = true;
           }
         }
+        asyncBlockEnd();
       }
     }
   }
