@@ -14,14 +14,16 @@
  * process CPU time per run (which leaves out time the process spent preempted: on a shared,
  * overloaded machine a longer run is preempted more often, which inflates the wall p50 ratio).
  * Env: COMPUTE_ROUNDS (fresh processes per contender, default 6), COMPUTE_RUNS (timed runs per
- * process, default 40). Writes bench/results/compute.json.
+ * process, default 40), COMPUTE_WINDOWS (comma-separated, default 20,200,3000). Writes
+ * bench/results/compute.json.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { log, machine, writeResults, type BenchResult } from './lib/harness.js';
 
 const N = 1_000_000;
-const WINDOWS = [20, 200];
+const WINDOWS = (process.env.COMPUTE_WINDOWS ?? '20,200,3000').split(',').map(Number);
+for (const w of WINDOWS) if (!Number.isInteger(w) || w < 1 || w > N) throw new Error(`COMPUTE_WINDOWS: ${w} is not a window length in 1..${N}`);
 const ROUNDS = Number(process.env.COMPUTE_ROUNDS ?? 6);
 const RUNS = Number(process.env.COMPUTE_RUNS ?? 40);
 const WARMUP = 15;

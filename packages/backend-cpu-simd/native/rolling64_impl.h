@@ -16,9 +16,11 @@
 // from the centre). So, with variance, a window whose steps * Qmax / W >= 256 v starts a new
 // chunk centred on itself (exact two-pass): the rounding (a few ulps of Qmax per step, more in
 // the tree-ordered scans) stays well under 1e-12 of v. Chunks are at most max(128, 2W) outputs.
-// Mean only, the error is relative to the level itself and chunks are max(1024, 4W). the error is relative to the level itself and chunks are max(1024, 4W).
-// A third scanned channel counts value changes inside each window, exactly, so constant windows
-// are recognised exactly. A chunk whose inputs hold NaN/Inf is redone by the careful scalar path.
+// With variance, a third scanned channel counts value changes inside each window, exactly, so
+// constant windows are recognised exactly. Mean only (rolling64_mean below, W >= 2) has a kernel
+// of its own: the error is relative to the level (more exactly, to the largest centred sums since
+// the chunk's anchor), chunks are max(1024, 4W), and constant windows come from a run length.
+// A chunk whose inputs hold NaN/Inf is redone by the careful scalar path.
 
 constexpr double kIllConditioned = 256.0;
 
@@ -221,7 +223,144 @@ void rolling64_range_t(const double* x, int64_t w, int64_t o0, int64_t o1, doubl
   }
 }
 
+// ---------------------------------------------------------------- mean only (W >= 2)
+// A simple moving average needs neither Q nor the change-count channel. Per vector of outputs:
+// one lane scan of the differences (its total also advances the carry, so the loop-carried
+// dependency is a single add), one compare of each entering value with its predecessor, and a
+// few scalar bit operations that find the windows of equal values exactly (below). Chunks are
+// re-anchored as before (max(1024, 4W) outputs, centred on their first window's mean), but the
+// anchor is two vector passes over W values, so its cost per output no longer grows with W.
+
+inline unsigned lowest_bit(unsigned m) {  // m != 0
+#if defined(__GNUC__) || defined(__clang__)
+  return (unsigned)__builtin_ctz(m);
+#else
+  unsigned k = 0;
+  while (!((m >> k) & 1u)) k++;
+  return k;
+#endif
+}
+inline unsigned highest_bit(unsigned m) {  // m != 0
+#if defined(__GNUC__) || defined(__clang__)
+  return 31u - (unsigned)__builtin_clz(m);
+#else
+  unsigned k = 31;
+  while (!((m >> k) & 1u)) k--;
+  return k;
+#endif
+}
+
+// Centre sh = mean of [x, x + w) and S = sum(x - sh), both in vector lanes with two
+// accumulators (the centre only has to be near the values; S is what must be accurate).
+inline void window64_centred(const double* x, int64_t w, double* sh, double* S) {
+  constexpr int VW = VD::W;
+  typename VD::T a0 = VD::set1(0.0), a1 = VD::set1(0.0);
+  int64_t k = 0;
+  for (; k + 2 * VW <= w; k += 2 * VW) {
+    a0 = VD::add(a0, VD::load(x + k));
+    a1 = VD::add(a1, VD::load(x + k + VW));
+  }
+  for (; k + VW <= w; k += VW) a0 = VD::add(a0, VD::load(x + k));
+  double lanes[VW];
+  VD::store(lanes, VD::add(a0, a1));
+  double s = 0.0;
+  for (int j = 0; j < VW; j++) s += lanes[j];
+  for (; k < w; k++) s += x[k];
+  const double m = s / (double)w;
+  const typename VD::T vm = VD::set1(m);
+  a0 = VD::set1(0.0);
+  a1 = VD::set1(0.0);
+  k = 0;
+  for (; k + 2 * VW <= w; k += 2 * VW) {
+    a0 = VD::add(a0, VD::sub(VD::load(x + k), vm));
+    a1 = VD::add(a1, VD::sub(VD::load(x + k + VW), vm));
+  }
+  for (; k + VW <= w; k += VW) a0 = VD::add(a0, VD::sub(VD::load(x + k), vm));
+  VD::store(lanes, VD::add(a0, a1));
+  double d = 0.0;
+  for (int j = 0; j < VW; j++) d += lanes[j];
+  for (; k < w; k++) d += x[k] - m;
+  *sh = m;
+  *S = d;
+}
+
+// Windows of equal values, exactly: with z = the number of consecutive positions p <= j where
+// x[p] == x[p-1] (capped at w), the window ending at j is constant iff z >= w - 1. Per vector,
+// `ch` has bit k set where the entering value x[j_k] differs from x[j_k - 1]. Lanes below the
+// lowest set bit continue the run z; a lane at or above it can only be constant when w <= VW
+// (a run that starts inside the vector), which a per-call table indexed by `ch` covers.
+void rolling64_mean(const double* x, int64_t w, int64_t o0, int64_t o1, double* mean) {
+  constexpr int VW = VD::W;
+  constexpr unsigned kAll = (1u << VW) - 1u;
+  unsigned inVector[1u << VW];
+  const bool shortWindow = w <= VW;
+  if (shortWindow) {
+    for (unsigned m = 0; m <= kAll; m++) {
+      unsigned bits = 0;
+      int last = -1;
+      for (int k = 0; k < VW; k++) {
+        if ((m >> k) & 1u) last = k;
+        if (last >= 0 && k - last >= w - 1) bits |= 1u << k;
+      }
+      inVector[m] = bits;
+    }
+  }
+  const int64_t L = imax(1024, 4 * w);
+  const double invw = 1.0 / (double)w;
+  for (int64_t c = o0; c < o1;) {
+    const int64_t e = imin(o1, c + L);
+    double sh, S;
+    window64_centred(x + c, w, &sh, &S);
+    if (!CWTS_ISFINITE(sh) || !CWTS_ISFINITE(S)) {
+      rolling64_careful<false>(x, w, c, e, L, mean, nullptr);
+      c = e;
+      continue;
+    }
+    const int64_t j0 = c + w - 1;
+    int64_t z = 0;
+    while (z < w - 1 && x[j0 - z] == x[j0 - z - 1]) z++;
+    mean[c] = z >= w - 1 ? x[j0] : sh + S * invw;
+    int64_t i = c + 1;
+    if (VW > 1) {
+      typename VD::T cs = VD::set1(S);
+      const typename VD::T vsh = VD::set1(sh), vinv = VD::set1(invw);
+      // The outgoing values of the next vector are loaded before this vector's store: when the
+      // output and input arrays sit at the same offset in their pages (two large allocations
+      // usually do), a load issued after a store to the same low 12 address bits waits for it
+      // (4K aliasing), which cost 50% in a microbenchmark.
+      typename VD::T xout = VD::load(x + i - 1);
+      for (; i + VW <= e; i += VW) {
+        const double* pin = x + i + w - 1;
+        const typename VD::T xin = VD::load(pin);
+        const typename VD::T xoutNext = VD::load(x + (i + 2 * VW <= e ? i + VW - 1 : i - 1));
+        const typename VD::T sc = VD::scan(VD::sub(xin, xout));
+        const typename VD::T sv = VD::add(sc, cs);
+        cs = VD::add(cs, VD::last(sc));
+        const unsigned ch = VD::ne_bits(xin, VD::load(pin - 1));
+        const unsigned below = (1u << lowest_bit(ch | (1u << VW))) - 1u;
+        const int64_t from = imin(VW, imax(0, w - 2 - z));  // lanes k >= from: z + k + 1 >= w - 1
+        unsigned constant = below & ~((1u << from) - 1u);
+        if (shortWindow) constant |= inVector[ch];
+        z = ch != 0 ? (int64_t)(VW - 1 - highest_bit(ch | 1u)) : imin(z + VW, w);
+        VD::store(mean + i, VD::blend_bits(constant, xin, VD::add(vsh, VD::mul(sv, vinv))));
+        xout = xoutNext;
+      }
+      S = VD::first(cs);
+    }
+    for (; i < e; i++) {
+      const double xin = x[i + w - 1];
+      S += xin - x[i - 1];
+      z = xin != x[i + w - 2] ? 0 : imin(z + 1, w);
+      mean[i] = z >= w - 1 ? xin : sh + S * invw;
+    }
+    // NaN/Inf anywhere in the inputs this chunk covered leaves S non-finite: redo it.
+    if (!CWTS_ISFINITE(S)) rolling64_careful<false>(x, w, c, e, L, mean, nullptr);
+    c = e;
+  }
+}
+
 void rolling64_range(const double* x, int64_t w, int64_t o0, int64_t o1, double* mean, double* var) {
   if (var != nullptr) rolling64_range_t<true>(x, w, o0, o1, mean, var);
+  else if (w > 1) rolling64_mean(x, w, o0, o1, mean);
   else rolling64_range_t<false>(x, w, o0, o1, mean, var);
 }

@@ -58,6 +58,10 @@ struct VD {
   static T selz(T cnt, T ifZero, T other) {
     return _mm512_mask_blend_pd(_mm512_cmp_pd_mask(cnt, _mm512_setzero_pd(), _CMP_EQ_OQ), other, ifZero);
   }
+  // Bit k set where lane k of a differs from lane k of b (or either is NaN).
+  static unsigned ne_bits(T a, T b) { return (unsigned)_mm512_cmp_pd_mask(a, b, _CMP_NEQ_UQ); }
+  // Lane k from ifSet where bit k of m is set, else from other.
+  static T blend_bits(unsigned m, T ifSet, T other) { return _mm512_mask_blend_pd((__mmask8)m, other, ifSet); }
   static double first(T x) { return _mm512_cvtsd_f64(x); }
 };
 #elif defined(CWTS_ISA_AVX2)
@@ -112,6 +116,15 @@ struct VD {
   static T selz(T cnt, T ifZero, T other) {
     return _mm256_blendv_pd(other, ifZero, _mm256_cmp_pd(cnt, _mm256_setzero_pd(), _CMP_EQ_OQ));
   }
+  static unsigned ne_bits(T a, T b) { return (unsigned)_mm256_movemask_pd(_mm256_cmp_pd(a, b, _CMP_NEQ_UQ)); }
+  // A table of the 16 lane masks: one load, where building the mask from m costs a transfer to
+  // the vector unit and two more operations.
+  static T blend_bits(unsigned m, T ifSet, T other) {
+    alignas(32) static constexpr int64_t kMasks[16][4] = {
+        {0, 0, 0, 0}, {-1, 0, 0, 0}, {0, -1, 0, 0}, {-1, -1, 0, 0}, {0, 0, -1, 0}, {-1, 0, -1, 0}, {0, -1, -1, 0}, {-1, -1, -1, 0},
+        {0, 0, 0, -1}, {-1, 0, 0, -1}, {0, -1, 0, -1}, {-1, -1, 0, -1}, {0, 0, -1, -1}, {-1, 0, -1, -1}, {0, -1, -1, -1}, {-1, -1, -1, -1}};
+    return _mm256_blendv_pd(other, ifSet, _mm256_load_pd(reinterpret_cast<const double*>(kMasks[m & 15u])));
+  }
   static double first(T x) { return _mm256_cvtsd_f64(x); }
 };
 #elif defined(CWTS_ISA_NEON)
@@ -156,6 +169,14 @@ struct VD {
     return vsubq_f64(one, vreinterpretq_f64_u64(vandq_u64(vceqq_f64(a, b), vreinterpretq_u64_f64(one))));
   }
   static T selz(T cnt, T ifZero, T other) { return vbslq_f64(vceqzq_f64(cnt), ifZero, other); }
+  static unsigned ne_bits(T a, T b) {
+    uint64x2_t c = vceqq_f64(a, b);
+    return (unsigned)((~vgetq_lane_u64(c, 0) & 1) | ((~vgetq_lane_u64(c, 1) & 1) << 1));
+  }
+  static T blend_bits(unsigned m, T ifSet, T other) {
+    const uint64x2_t bit = vcombine_u64(vcreate_u64(1), vcreate_u64(2));
+    return vbslq_f64(vtstq_u64(vdupq_n_u64(m), bit), ifSet, other);
+  }
   static double first(T x) { return vgetq_lane_f64(x, 0); }
 };
 #else  // CWTS_ISA_SCALAR: portable C++, no intrinsics; 4 independent lanes for ILP.
@@ -195,5 +216,7 @@ struct VD {
   static double first(T x) { return x; }
   static T ne01(T a, T b) { return a != b ? 1.0 : 0.0; }
   static T selz(T cnt, T ifZero, T other) { return cnt == 0.0 ? ifZero : other; }
+  static unsigned ne_bits(T a, T b) { return a != b ? 1u : 0u; }
+  static T blend_bits(unsigned m, T ifSet, T other) { return (m & 1u) ? ifSet : other; }
 };
 #endif
