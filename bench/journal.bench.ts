@@ -94,6 +94,8 @@ interface ModeResult {
   commitMaxUs: number;
   /** Writer thread: its own CPU time per 10,000 records committed in the measured run (ms). */
   writerCpuMsPer10k: number | undefined;
+  /** Writer thread: WAL checkpoints it ran during the measured run (they wait for a quiet moment). */
+  checkpoints: number;
 }
 
 async function runMode(mode: Mode, dir: string): Promise<ModeResult> {
@@ -130,7 +132,7 @@ async function runMode(mode: Mode, dir: string): Promise<ModeResult> {
   const writerCpuMsPer10k = cpuUs !== undefined && after!.committed > before!.committed ? (cpuUs / 1000) * (10_000 / (after!.committed - before!.committed)) : undefined;
   await engine.stop('bench');
   const ho = journal?.handoverStats ?? { posts: 0, records: 0, totalUs: 0, maxUs: 0, cpuUs: 0, cloned: 0, overflow: 0 };
-  const w = journal?.writerStats ?? { committed: 0, commits: 0, commitUs: 0, maxCommitUs: 0, threadCpuUs: undefined };
+  const w = journal?.writerStats ?? { committed: 0, commits: 0, commitUs: 0, maxCommitUs: 0, threadCpuUs: undefined, checkpoints: 0 };
   return {
     p50: p.p50,
     p99: p.p99,
@@ -147,6 +149,7 @@ async function runMode(mode: Mode, dir: string): Promise<ModeResult> {
     commitMeanUs: w.commits ? w.commitUs / w.commits : 0,
     commitMaxUs: w.maxCommitUs,
     writerCpuMsPer10k,
+    checkpoints: before && after ? after.checkpoints - before.checkpoints : 0,
   };
 }
 
@@ -272,7 +275,7 @@ async function main(): Promise<void> {
         acc[m].push(r);
         const ho = r.handovers ? `; engine thread: ${r.handovers} hand-overs, mean ${r.handoverMeanUs.toFixed(1)} us, max ${r.handoverMaxUs.toFixed(1)} us (${r.handoverPerRecordUs.toFixed(2)} us per record; CPU ${r.handoverCpuPerRecordUs.toFixed(2)} us per record; ${r.cloned} by structured clone, ${r.overflow} in overflow buffers)` : '';
         const cpu = r.writerCpuMsPer10k !== undefined ? `, CPU ${r.writerCpuMsPer10k.toFixed(1)} ms per 10k records` : '';
-        const wr = r.commits ? `; writer thread: ${r.commits} commits, mean ${r.commitMeanUs.toFixed(1)} us, max ${r.commitMaxUs.toFixed(1)} us${cpu}` : '';
+        const wr = r.commits ? `; writer thread: ${r.commits} commits, mean ${r.commitMeanUs.toFixed(1)} us, max ${r.commitMaxUs.toFixed(1)} us${cpu}, ${r.checkpoints} checkpoint(s) in the run` : '';
         log(`repeat ${rep + 1} ${m}: tick-to-order p50 ${r.p50} ns, p99 ${r.p99} ns, p99.9 ${r.p999} ns${ho}${wr}`);
       }
     }

@@ -8,6 +8,7 @@ import { defineInstrument } from '../domain/instrument.js';
 import type { ExecutionReport, Order } from '../domain/orders.js';
 import { journalStringify } from './json.js';
 import { readOrderRows, readReportRows, type UnreadableRow } from './read-rows.js';
+import { BodyEncoder } from './record-body.js';
 import type { JournalRecord } from './records.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 import { JournalStore } from './store.js';
@@ -174,30 +175,120 @@ describe('journal format v3', () => {
     again.close();
   });
 
-  it('a damaged body or json is refused and counted; the rest restores and nothing throws', () => {
+  it('a damaged body, json or folded report is refused and counted; the rest restores and nothing throws', () => {
     const p = path();
     const s = JournalStore.open(p, { fsync: 'batch', batchMs: 60_000 });
     for (let n = 1; n <= 3; n++) {
       s.append({ t: 'order', order: order(n), ts: n });
+      // Acks committed with their order are kept in its row (orders.reports).
       s.append({ t: 'report', report: report(n, 'ack'), order: after('open'), feeAsset: 'USDT', ts: n });
     }
+    s.append({ t: 'report', report: report(3, 'fill', { tradeId: 'T3', lastQty: 1, cumQty: 1 }), order: after('partially_filled', 1), feeAsset: 'USDT', ts: 4 });
     s.close();
     const db = new Database(p);
+    expect(db.prepare('SELECT count(*) FROM execution_reports').pluck().get()).toBe(1);
     db.prepare("UPDATE orders SET body = substr(body, 1, length(body) - 3) WHERE client_id = 'cw-2'").run();
     db.prepare("UPDATE execution_reports SET body = NULL, json = '{\"kind\":' WHERE client_id = 'cw-3'").run();
-    db.prepare("UPDATE execution_reports SET body = 'not a blob' WHERE client_id = 'cw-1'").run();
+    db.prepare("UPDATE orders SET reports = 'not a blob' WHERE client_id = 'cw-1'").run();
+    const folded = Buffer.from(db.prepare("SELECT reports FROM orders WHERE client_id = 'cw-3'").pluck().get() as Buffer);
+    folded[12] = folded[12]! ^ 0xff;
+    db.prepare("UPDATE orders SET reports = ? WHERE client_id = 'cw-3'").run(folded);
     db.close();
 
     const r = JournalStore.open(p);
     const c = r.load();
     expect(c.unreadable.orders).toBe(1);
-    expect(c.unreadable.reports).toBe(2);
+    expect(c.unreadable.reports).toBe(3);
     expect(c.unreadable.first).toEqual([
       { table: 'orders', at: 'seq 3 (cw-2)', reason: expect.stringMatching(/trailer|checksum/) },
-      { table: 'execution_reports', at: 'seq 2 (cw-1)', reason: expect.stringMatching(/not a BLOB/) },
-      { table: 'execution_reports', at: 'seq 6 (cw-3)', reason: expect.stringMatching(/json does not parse/) },
+      { table: 'orders.reports', at: 'order seq 1 (cw-1)', reason: expect.stringMatching(/not a BLOB/) },
+      { table: 'orders.reports', at: 'order seq 5 (cw-3)', reason: expect.stringMatching(/folded report 1: .*checksum/) },
+      { table: 'execution_reports', at: 'seq 7 (cw-3)', reason: expect.stringMatching(/json does not parse/) },
     ]);
+    // cw-2's order row is damaged but the ack kept in it is not: it reads.
     expect(c.events.map((e) => [e.seq, e.t])).toEqual([[1, 'order'], [4, 'report'], [5, 'order']]);
     r.close();
+  });
+
+  it('keeps reports without a fill in their order row when committed with it, and restores them in seq order', () => {
+    const p = path();
+    const s = JournalStore.open(p, { fsync: 'batch', batchMs: 60_000 });
+    // One commit: cw-1 acked and cancelled, cw-2 acked and filled, cw-3's ack before its order arrives in a later commit.
+    s.append({ t: 'order', order: order(1), ts: 1 });
+    s.append({ t: 'order', order: order(2), ts: 2 });
+    s.append({ t: 'report', report: report(1, 'ack', { venueOrderId: 'V1' }), order: after('open', 0, 0n, 'V1'), feeAsset: 'USDT', ts: 3 });
+    s.append({ t: 'report', report: report(2, 'ack'), order: after('open'), feeAsset: 'USDT', ts: 4 });
+    s.append({ t: 'report', report: report(1, 'cancelled', { leavesQty: 0, text: 'by user' }), order: after('cancelled', 0, 0n, 'V1'), feeAsset: 'USDT', ts: 5 });
+    s.append({ t: 'report', report: report(2, 'fill', { tradeId: 'T2', lastQty: 10, cumQty: 10, leavesQty: 0 }), order: after('filled', 10), feeAsset: 'USDT', ts: 6 });
+    s.append({ t: 'report', report: report(3, 'ack'), order: after('open'), feeAsset: 'USDT', ts: 7 });
+    s.flush();
+    // The next commit: a repeated cw-1 record (ignored on insert) whose new report goes to the row that stayed.
+    s.append({ t: 'order', order: order(1, { price: 1 }), ts: 8 });
+    s.append({ t: 'report', report: report(1, 'expired', { leavesQty: 0 }), order: after('cancelled', 0, 0n, 'V1'), feeAsset: 'USDT', ts: 9 });
+    s.close();
+
+    const back = JournalStore.open(p);
+    const rows = back.database.prepare('SELECT client_id, status, reports IS NOT NULL AS folded, last_seq FROM orders ORDER BY seq').all();
+    expect(rows).toEqual([
+      { client_id: 'cw-1', status: 'cancelled', folded: 1, last_seq: 9 },
+      { client_id: 'cw-2', status: 'filled', folded: 1, last_seq: 4 },
+    ]);
+    // Only the fill and the report of an order not in its commit have rows of their own.
+    expect(back.database.prepare('SELECT seq, kind FROM execution_reports ORDER BY seq').all()).toEqual([{ seq: 6, kind: 'fill' }, { seq: 7, kind: 'ack' }]);
+    const reports = [...readReportRows(back.database, noUnreadable)];
+    expect(reports.map((r) => [r.seq, r.report.clientOrderId, r.report.kind, r.statusAfter, r.ts])).toEqual([
+      [3, 'cw-1', 'ack', 'open', 3],
+      [4, 'cw-2', 'ack', 'open', 4],
+      [5, 'cw-1', 'cancelled', 'cancelled', 5],
+      [6, 'cw-2', 'fill', 'filled', 6],
+      [7, 'cw-3', 'ack', 'open', 7],
+      [9, 'cw-1', 'expired', 'cancelled', 9],
+    ]);
+    expect(reports[0]!.report).toEqual(report(1, 'ack', { venueOrderId: 'V1' }));
+    expect(reports[2]!.report).toEqual(report(1, 'cancelled', { leavesQty: 0, text: 'by user' }));
+    expect(back.load().counts).toMatchObject({ orders: 2, reports: 6, fills: 1 });
+    // The seq counter starts past the last folded report (9), not past the last row's own seq.
+    back.append({ t: 'order', order: order(4), ts: 10 });
+    back.close();
+    const again = JournalStore.open(p);
+    expect(again.database.prepare("SELECT seq FROM orders WHERE client_id = 'cw-4'").pluck().get()).toBe(10);
+    again.close();
+  });
+
+  it('migrates a version 3 journal: its rows restore as before, new orders keep their reports', () => {
+    const p = path();
+    const v3 = new Database(p);
+    for (const m of MIGRATIONS.slice(0, 3)) v3.exec(m);
+    v3.pragma('user_version = 3');
+    const enc = new BodyEncoder();
+    const o = order(1);
+    const ack = report(1, 'ack', { venueOrderId: 'V1' });
+    v3.prepare(
+      `INSERT INTO orders (client_id, seq, exchange, symbol, side, type, price, qty, tif, source, status, filled_qty, fee_atoms, venue_order_id, created_ts, updated_ts, body)
+       VALUES ('cw-1', 1, 'sim', 'BTCUSDT', 'buy', 'limit', ?, 10, 'GTC', 'test', 'open', 0, '0', 'V1', ?, ?, ?)`,
+    ).run(o.price, o.createdTs, o.updatedTs, enc.order(o));
+    v3.prepare("INSERT INTO execution_reports (seq, client_id, exchange, kind, status_after, venue_ts, ts, body) VALUES (2, 'cw-1', 'sim', 'ack', 'open', ?, 2, ?)").run(ack.ts, enc.report(ack, 'USDT'));
+    v3.close();
+
+    const s = JournalStore.open(p, { fsync: 'batch', batchMs: 60_000 });
+    expect(s.opened.schemaFrom).toBe(3);
+    expect(s.database.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    const reset = { status: 'pending_new', filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n };
+    expect(s.load().events).toEqual([
+      { seq: 1, t: 'order', order: { ...o, ...reset } },
+      { seq: 2, t: 'report', report: ack, feeAsset: 'USDT' },
+    ]);
+    s.append({ t: 'order', order: order(2), ts: 3 });
+    s.append({ t: 'report', report: report(2, 'ack'), order: after('open'), feeAsset: 'USDT', ts: 4 });
+    s.close();
+    const again = JournalStore.open(p);
+    expect(again.database.prepare('SELECT client_id, reports IS NOT NULL AS folded FROM orders ORDER BY seq').all()).toEqual([
+      { client_id: 'cw-1', folded: 0 },
+      { client_id: 'cw-2', folded: 1 },
+    ]);
+    const c = again.load();
+    expect(c.unreadable.orders + c.unreadable.reports).toBe(0);
+    expect(c.events.map((e) => [e.seq, e.t])).toEqual([[1, 'order'], [2, 'report'], [3, 'order'], [4, 'report']]);
+    again.close();
   });
 });

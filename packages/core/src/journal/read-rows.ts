@@ -2,11 +2,12 @@ import type { Database as Db } from 'better-sqlite3';
 
 import type { ExecutionReport, Order, OrderStatus } from '../domain/orders.js';
 import { journalParse } from './json.js';
-import { decodeOrder, decodeReport, type OrderColumns, type ReportColumns } from './record-body.js';
+import { decodeFoldedReports, decodeOrder, decodeReport, type OrderColumns, type ReportColumns } from './record-body.js';
 
 /** A row recovery could not read: refused (left out of the replay) and counted. */
 export interface UnreadableRow {
-  table: 'orders' | 'execution_reports';
+  /** `orders.reports`: reports kept in an order's row (schema v4). */
+  table: 'orders' | 'execution_reports' | 'orders.reports';
   /** The row's seq, or its client id when even that is missing. */
   at: string;
   reason: string;
@@ -49,12 +50,21 @@ export function* readOrderRows(db: Db, unreadable: (row: UnreadableRow) => void)
   }
 }
 
-/** The execution reports as appended, in seq order; as readOrderRows. */
+/**
+ * The execution reports as appended, in seq order, from both places they are kept: their own
+ * `execution_reports` rows (as readOrderRows) and, from schema v4, the `reports` of an order's
+ * row (reports without a fill, committed with their order: journal/writer.ts). A folded report
+ * that does not read is passed to `unreadable` with the ones after it in that row (their
+ * lengths cannot be trusted past it).
+ */
 export function* readReportRows(db: Db, unreadable: (row: UnreadableRow) => void): Generator<ReportRowRecord> {
+  const folded = readFoldedReports(db, unreadable);
+  let f = 0;
   const body = hasColumn(db, 'execution_reports', 'body') ? 'body' : 'NULL AS body';
   const json = hasColumn(db, 'execution_reports', 'json') ? 'json' : 'NULL AS json';
   const sql = `SELECT seq, client_id, exchange, kind, status_after, venue_ts, ts, ${body}, ${json} FROM execution_reports ORDER BY seq`;
   for (const row of db.prepare(sql).iterate() as Iterable<ReportRow>) {
+    while (f < folded.length && folded[f]!.seq < row.seq) yield folded[f++]!;
     try {
       const { report, feeAsset } = row.body !== null ? decodeReport(row) : legacyReport(row.json);
       yield { seq: row.seq, report, feeAsset, statusAfter: row.status_after, ts: row.ts };
@@ -62,6 +72,22 @@ export function* readReportRows(db: Db, unreadable: (row: UnreadableRow) => void
       unreadable({ table: 'execution_reports', at: `seq ${row.seq} (${String(row.client_id)})`, reason: (err as Error).message });
     }
   }
+  while (f < folded.length) yield folded[f++]!;
+}
+
+/** The reports kept in order rows, sorted by seq (an order's interleave with other orders'). */
+function readFoldedReports(db: Db, unreadable: (row: UnreadableRow) => void): ReportRowRecord[] {
+  if (!hasColumn(db, 'orders', 'reports')) return [];
+  const out: ReportRowRecord[] = [];
+  const sql = 'SELECT seq, client_id, exchange, symbol, side, reports FROM orders WHERE reports IS NOT NULL ORDER BY seq';
+  for (const row of db.prepare(sql).iterate() as Iterable<{ seq: number; client_id: string; exchange: string; symbol: string; side: string; reports: unknown }>) {
+    try {
+      decodeFoldedReports(row, row.reports, (r) => out.push(r));
+    } catch (err) {
+      unreadable({ table: 'orders.reports', at: `order seq ${row.seq} (${String(row.client_id)})`, reason: (err as Error).message });
+    }
+  }
+  return out.sort((a, b) => a.seq - b.seq);
 }
 
 function hasColumn(db: Db, table: string, column: string): boolean {

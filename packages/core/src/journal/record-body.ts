@@ -25,6 +25,15 @@ import type { ExecutionReport, Order } from '../domain/orders.js';
  */
 export const ORDER_BODY_LAYOUT = 1;
 export const REPORT_BODY_LAYOUT = 2;
+/**
+ * A report kept in its order's row (schema v4, `orders.reports`): the report body's fields plus
+ * what an `execution_reports` row has in columns (seq, kind, status after it, venue and journal
+ * time). The column holds one or more of these, each preceded by its length (u32 LE), so the
+ * reports of one order appended one after another are one span of the writer's arena.
+ */
+export const FOLDED_REPORT_LAYOUT = 3;
+/** The u32 length in front of each folded report. */
+const FOLDED_PREFIX_BYTES = 4;
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
@@ -65,6 +74,15 @@ const REPORT_FIELDS = {
   13: ['text', 'str'],
   /** The fee asset the engine booked the fee in (the record's `feeAsset`). */
   14: ['feeAsset', 'str'],
+} as const satisfies Record<number, readonly [string, FieldType]>;
+
+const FOLDED_REPORT_FIELDS = {
+  ...REPORT_FIELDS,
+  15: ['seq', 'num'],
+  16: ['kind', 'str'],
+  17: ['statusAfter', 'str'],
+  18: ['venueTs', 'num'],
+  19: ['ts', 'num'],
 } as const satisfies Record<number, readonly [string, FieldType]>;
 
 /** The columns of an `orders` row that the body does not repeat. */
@@ -124,9 +142,30 @@ export class BodyEncoder {
 
   report(r: ExecutionReport, feeAsset: string): Buffer {
     this.begin(REPORT_BODY_LAYOUT);
-    this.str(1, r.symbol);
+    this.reportFields(r, feeAsset);
+    return this.end();
+  }
+
+  /**
+   * A report to be kept in its order's row: length-prefixed, so consecutive ones of the same
+   * order form one span (`joinFolded`). `statusAfter` and `ts` are the record's.
+   */
+  foldedReport(seq: number, r: ExecutionReport, feeAsset: string, statusAfter: string, ts: number, orderSymbol: string, orderSide: string): Buffer {
+    this.begin(FOLDED_REPORT_LAYOUT, FOLDED_PREFIX_BYTES);
+    this.num(15, seq);
+    this.str(16, r.kind);
+    this.str(17, statusAfter);
+    this.num(18, r.ts);
+    this.num(19, ts);
+    this.reportFields(r, feeAsset, orderSymbol, orderSide);
+    return this.end(FOLDED_PREFIX_BYTES);
+  }
+
+  /** The order's symbol and side (folded reports) are left out when the report's are the same: its row has them. */
+  private reportFields(r: ExecutionReport, feeAsset: string, orderSymbol?: string, orderSide?: string): void {
+    if (r.symbol !== orderSymbol) this.str(1, r.symbol);
     if (r.venueOrderId !== undefined) this.str(2, r.venueOrderId);
-    this.str(3, r.side);
+    if (r.side !== orderSide) this.str(3, r.side);
     this.num(4, r.lastPrice);
     this.num(5, r.lastQty);
     this.num(6, r.leavesQty);
@@ -138,21 +177,23 @@ export class BodyEncoder {
     if (r.rejectReason !== undefined) this.str(12, r.rejectReason);
     if (r.text !== undefined) this.str(13, r.text);
     this.str(14, feeAsset);
-    return this.end();
   }
 
-  private begin(layout: number): void {
+  /** Starts a body, after `prefix` bytes its end fills in (its length). */
+  private begin(layout: number, prefix = 0): void {
     this.start = this.off;
-    this.room(1);
+    this.room(prefix + 1);
+    this.off += prefix;
     this.buf[this.off++] = layout;
   }
 
-  private end(): Buffer {
+  private end(prefix = 0): Buffer {
     this.room(TRAILER_BYTES);
-    const crc = crc32(this.buf.subarray(this.start, this.off));
+    const crc = crc32(this.buf.subarray(this.start + prefix, this.off));
     this.buf[this.off] = 0;
     this.buf.writeUInt32LE(crc, this.off + 1);
     this.off += TRAILER_BYTES;
+    if (prefix > 0) this.buf.writeUInt32LE(this.off - this.start - prefix, this.start);
     return this.buf.subarray(this.start, this.off);
   }
 
@@ -169,9 +210,21 @@ export class BodyEncoder {
 
   private str(tag: number, s: string): void {
     this.room(5 + s.length * 3);
-    this.buf[this.off] = tag;
-    const n = this.buf.write(s, this.off + 5, 'utf8');
-    this.buf.writeUInt32LE(n, this.off + 1);
+    const buf = this.buf;
+    buf[this.off] = tag;
+    let n = 0;
+    // Short ASCII (ids, codes, statuses: nearly every string here) byte by byte: cheaper than
+    // a call into Buffer.write; anything else through it.
+    if (s.length <= 32) {
+      const at = this.off + 5;
+      for (; n < s.length; n++) {
+        const c = s.charCodeAt(n);
+        if (c >= 0x80) break;
+        buf[at + n] = c;
+      }
+    }
+    if (n < s.length) n = buf.write(s, this.off + 5, 'utf8');
+    buf.writeUInt32LE(n, this.off + 1);
     this.off += 5 + n;
   }
 
@@ -214,6 +267,17 @@ export class BodyEncoder {
     this.buf.write(s, this.off + 6, 'latin1');
     this.off += 6 + s.length;
   }
+}
+
+/**
+ * The `orders.reports` value of an order that has `folded` and now also `next` (both from
+ * `foldedReport`): one view over both when `next` follows `folded` in the same arena (the
+ * order's reports appended back to back, the common case), else a copy of the two.
+ */
+export function joinFolded(folded: Buffer | null, next: Buffer): Buffer {
+  if (folded === null) return next;
+  if (folded.buffer === next.buffer && folded.byteOffset + folded.length === next.byteOffset) return Buffer.from(folded.buffer, folded.byteOffset, folded.length + next.length);
+  return Buffer.concat([folded, next]);
 }
 
 // ---- decoding (recovery and export; every byte is checked) -----------------------------------
@@ -411,6 +475,50 @@ export function decodeOrder(row: OrderColumns & { body: unknown }): Order {
 export function decodeReport(row: ReportColumns & { body: unknown }): { report: ExecutionReport; feeAsset: string } {
   const c = parsed(reportRow, row, 'report columns');
   const b = parsed(reportBody, readFields(row.body, REPORT_BODY_LAYOUT, REPORT_FIELDS), 'report body');
+  return { report: toReport(c, b), feeAsset: b.feeAsset };
+}
+
+/** A report kept in its order's row, with what its own row would have had in columns. */
+export interface FoldedReport {
+  seq: number;
+  report: ExecutionReport;
+  feeAsset: string;
+  statusAfter: z.infer<typeof orderStatus>;
+  ts: number;
+}
+
+/** Symbol and side are left out when they are the order's (its row has them). */
+const foldedReportBody = reportBody.extend({ symbol: shortText.optional(), side: side.optional(), seq: z.number().int().positive(), kind: reportRow.shape.kind, statusAfter: orderStatus, venueTs: finite, ts: finite });
+
+/**
+ * The reports of an order's `reports` value (schema v4), in the order they were appended. Each
+ * is checked as a report row's body is; a report that does not read throws RecordBodyError
+ * after `each` has seen the ones before it (a damaged length makes the rest unreadable too).
+ */
+export function decodeFoldedReports(order: { client_id: string; exchange: string; symbol: string; side: string }, value: unknown, each: (r: FoldedReport) => void): void {
+  if (!(value instanceof Uint8Array)) throw new RecordBodyError(`reports is ${value === null ? 'NULL' : typeof value}, not a BLOB`);
+  const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
+  let off = 0;
+  for (let k = 1; off < value.length; k++) {
+    if (off + FOLDED_PREFIX_BYTES > value.length) throw new RecordBodyError(`folded report ${k}: length cut at byte ${off} of ${value.length}`);
+    const n = view.getUint32(off, true);
+    off += FOLDED_PREFIX_BYTES;
+    if (n > value.length - off) throw new RecordBodyError(`folded report ${k}: length ${n} past the end (${value.length - off} bytes left)`);
+    const body = value.subarray(off, off + n);
+    off += n;
+    let b: z.infer<typeof foldedReportBody>;
+    try {
+      b = parsed(foldedReportBody, readFields(body, FOLDED_REPORT_LAYOUT, FOLDED_REPORT_FIELDS), 'folded report body');
+    } catch (err) {
+      throw new RecordBodyError(`folded report ${k}: ${(err as Error).message}`);
+    }
+    const c = parsed(reportRow, { client_id: order.client_id, exchange: order.exchange, kind: b.kind, venue_ts: b.venueTs }, `folded report ${k} columns`);
+    const full = parsed(reportBody.pick({ symbol: true, side: true }), { symbol: b.symbol ?? order.symbol, side: b.side ?? order.side }, `folded report ${k} symbol and side`);
+    each({ seq: b.seq, report: toReport(c, { ...b, ...full }), feeAsset: b.feeAsset, statusAfter: b.statusAfter, ts: b.ts });
+  }
+}
+
+function toReport(c: z.infer<typeof reportRow>, b: z.infer<typeof reportBody>): ExecutionReport {
   const report: ExecutionReport = {
     kind: c.kind,
     exchange: c.exchange,
@@ -430,5 +538,5 @@ export function decodeReport(row: ReportColumns & { body: unknown }): { report: 
   if (b.tradeId !== undefined) report.tradeId = b.tradeId;
   if (b.rejectReason !== undefined) report.rejectReason = b.rejectReason as ExecutionReport['rejectReason'];
   if (b.text !== undefined) report.text = b.text;
-  return { report, feeAsset: b.feeAsset };
+  return report;
 }

@@ -37,6 +37,28 @@ function pair(slots = 64): { w: RecordRingWriter; r: RecordRingReader } {
 }
 
 describe('journal hand-over ring', () => {
+  it('reads repeating fields (exchange, symbol, source, fee asset) right when they change, by a byte or by length', () => {
+    const { w, r } = pair();
+    const names: [string, string, string, string][] = [
+      ['sim', 'BTCUSDT', 'bench', 'USDT'],
+      ['sim', 'BTCUSDT', 'bench', 'USDT'],
+      ['sin', 'BTCUSDX', 'benck', 'USDC'],
+      ['sim', 'BTCUSD', 'bench2', 'USD'],
+      ['sim', 'ÉTHUSDT', 'bénch', 'ÜSDT'],
+      ['sim', 'E'.repeat(40), 's'.repeat(33), 'USDT'],
+      ['sim', 'E'.repeat(40), 's'.repeat(33), 'USDT'],
+      ['', 'BTCUSDT', '', 'USDT'],
+      ['sim', 'BTCUSDT', 'bench', 'USDT'],
+    ];
+    const recs: QueuedRecord[] = names.flatMap(([exchange, symbol, source, feeAsset], i): QueuedRecord[] => [
+      orderRec(i, { exchange, symbol, source }),
+      { ...reportRec(i, { exchange, symbol, feeAsset }, { symbol }), feeAsset } as QueuedRecord,
+    ]);
+    const { out, refused } = pass(w, r, recs);
+    expect(refused).toEqual([]);
+    expect(out).toEqual(recs);
+  });
+
   it('carries orders and reports bit for bit, every optional field present or absent', () => {
     const { w, r } = pair();
     const recs: QueuedRecord[] = [

@@ -76,5 +76,5 @@ export interface JournalContents {
    * Order and report rows that could not be read (a damaged body or json): left out of
    * `events` and counted; the restore halts trading when there are any (engine/rebuild.ts).
    */
-  unreadable: { orders: number; reports: number; first: { table: 'orders' | 'execution_reports'; at: string; reason: string }[] };
+  unreadable: { orders: number; reports: number; first: { table: 'orders' | 'execution_reports' | 'orders.reports'; at: string; reason: string }[] };
 }

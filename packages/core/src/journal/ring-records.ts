@@ -261,6 +261,13 @@ export class RecordSlotDecoder {
   private readonly buf: Buffer;
   private readonly i32: Int32Array;
   private end = 0;
+  /**
+   * The last string read per repeating field (exchange, symbol, source, fee asset), with its
+   * bytes: the same bytes again give the same string without decoding (nearly every record of a
+   * run repeats them; a decode is a call into C++ and a new string, ~17% of the writer's CPU
+   * was reading slots back).
+   */
+  private readonly recent = [new RecentString(), new RecentString(), new RecentString(), new RecentString()];
 
   constructor(storage: Uint8Array) {
     this.view = new DataView(storage.buffer, storage.byteOffset, storage.byteLength);
@@ -294,9 +301,9 @@ export class RecordSlotDecoder {
     const s = { off: at + ORDER_STRINGS };
     const order: Order = {
       clientOrderId: this.str(s),
-      exchange: this.str(s),
-      symbol: this.str(s),
-      source: this.str(s),
+      exchange: this.str(s, this.recent[0]),
+      symbol: this.str(s, this.recent[1]),
+      source: this.str(s, this.recent[2]),
       side: pick(SIDES, v.getUint8(at + E0), 'side'),
       type: pick(TYPES, v.getUint8(at + E1), 'type'),
       tif: pick(TIFS, v.getUint8(at + E2), 'tif'),
@@ -326,8 +333,8 @@ export class RecordSlotDecoder {
     const s = { off: at + REPORT_STRINGS };
     const report: ExecutionReport = {
       clientOrderId: this.str(s),
-      exchange: this.str(s),
-      symbol: this.str(s),
+      exchange: this.str(s, this.recent[0]),
+      symbol: this.str(s, this.recent[1]),
       kind: pick(KINDS, v.getUint8(at + E0), 'kind'),
       side: pick(SIDES, v.getUint8(at + E1), 'side'),
       lastPrice: v.getFloat64(at + 16, true),
@@ -337,19 +344,19 @@ export class RecordSlotDecoder {
       feeAtoms: v.getBigInt64(at + 72, true),
       ts: v.getFloat64(at + 48, true),
     };
-    const feeAsset = this.str(s);
+    const feeAsset = this.str(s, this.recent[3]);
     const order: Extract<QueuedRecord, { t: 'report' }>['order'] = {
       status: pick(STATUSES, v.getUint8(at + E3), 'order status'),
       filledQty: v.getFloat64(at + 64, true),
       feeAtoms: v.getBigInt64(at + 80, true),
       venueOrderId: undefined,
-      symbol: this.str(s),
+      symbol: this.str(s, this.recent[1]),
     };
     const liq = v.getUint8(at + E2);
     if (flags & RF.liquidity) report.liquidity = pick(LIQUIDITY, liq, 'liquidity');
     else if (liq !== NO_LIQUIDITY) throw new SlotError(`liquidity ${liq} without its flag`);
     if (flags & RF.venueOrderId) report.venueOrderId = this.str(s);
-    if (flags & RF.feeAsset) report.feeAsset = this.str(s);
+    if (flags & RF.feeAsset) report.feeAsset = this.str(s, this.recent[3]);
     if (flags & RF.tradeId) report.tradeId = this.str(s);
     if (flags & RF.rejectReason) report.rejectReason = this.str(s) as ExecutionReport['rejectReason'];
     if (flags & RF.text) report.text = this.str(s);
@@ -358,14 +365,36 @@ export class RecordSlotDecoder {
     return { t: 'report', report, order, feeAsset, ts: v.getFloat64(at + 56, true) };
   }
 
-  private str(s: { off: number }): string {
+  private str(s: { off: number }, recent?: RecentString): string {
     if (s.off + 2 > this.end) throw new SlotError('string length past the slot content');
     const n = this.view.getUint16(s.off, true);
     const from = s.off + 2;
     if (from + n > this.end) throw new SlotError(`string of ${n} bytes past the slot content`);
     s.off = from + n;
-    return this.buf.toString('utf8', from, from + n);
+    if (recent === undefined || n > RECENT_MAX_BYTES) return this.buf.toString('utf8', from, from + n);
+    const buf = this.buf;
+    if (recent.length === n) {
+      let k = 0;
+      while (k < n && recent.bytes[k] === buf[from + k]) k++;
+      if (k === n) return recent.value;
+    }
+    const value = buf.toString('utf8', from, from + n);
+    buf.copy(recent.bytes, 0, from, from + n);
+    recent.length = n;
+    recent.value = value;
+    return value;
   }
+}
+
+/** Strings longer than this are decoded every time (a repeating field is a short name). */
+const RECENT_MAX_BYTES = 32;
+
+/** A field's last string and the bytes it was decoded from (RecordSlotDecoder). */
+class RecentString {
+  readonly bytes = new Uint8Array(RECENT_MAX_BYTES);
+  /** -1: none yet. */
+  length = -1;
+  value = '';
 }
 
 function pick<T>(list: readonly T[], i: number, what: string): T {

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Order } from '../domain/orders.js';
 import type { JournalError } from './errors.js';
 import type { RecordRingWriter } from './record-ring.js';
+import { readReportRows, type UnreadableRow } from './read-rows.js';
 import { SLOT_BYTES } from './ring-records.js';
 import { JournalStore } from './store.js';
 import type { JournalRecord } from './records.js';
@@ -63,19 +64,19 @@ function label(r: JournalRecord): string {
 
 const expectedLabels = (steps: number) => Array.from({ length: steps }, (_, i) => step(i + 1)).flat().map(label);
 
-/** Every journaled record of the kinds step() makes, by seq. */
+/** Every journaled record of the kinds step() makes, by seq (reports from their rows and from their orders' rows). */
 function journaledLabels(db: Db): string[] {
-  return db
+  const rows = db
     .prepare(
-      `SELECT l FROM (
-         SELECT seq, 'o:' || client_id AS l FROM orders
-         UNION ALL SELECT seq, 'r:' || client_id || ':' || kind FROM execution_reports
-         UNION ALL SELECT seq, 'k:' || reason FROM risk_transitions
-         UNION ALL SELECT seq, 's:' || key FROM component_state
-       ) ORDER BY seq`,
+      `SELECT seq, 'o:' || client_id AS l FROM orders
+       UNION ALL SELECT seq, 'k:' || reason FROM risk_transitions
+       UNION ALL SELECT seq, 's:' || key FROM component_state`,
     )
-    .pluck()
-    .all() as string[];
+    .all() as { seq: number; l: string }[];
+  const unreadable: UnreadableRow[] = [];
+  for (const r of readReportRows(db, (u) => unreadable.push(u))) rows.push({ seq: r.seq, l: `r:${r.report.clientOrderId}:${r.report.kind}` });
+  expect(unreadable).toEqual([]);
+  return rows.sort((a, b) => a.seq - b.seq).map((r) => r.l);
 }
 
 describe('JournalStore hand-over ring', () => {

@@ -250,6 +250,22 @@ describe('JournalStore writer thread', () => {
     s.close();
   });
 
+  it('checkpoints the WAL once commits stop, not inside a burst of commits', async () => {
+    const s = JournalStore.open(join(tmp(), 'j.db'), { fsync: 'batch', batchMs: 60_000 });
+    // One commit of ~2,000 WAL pages (SQLite's own checkpoint would run inside it at 1,000).
+    for (let n = 1; n <= 30_000; n++) s.append({ t: 'order', order: order(n, { text: 'x'.repeat(200) }), ts: n });
+    s.flush();
+    const walPages = () => (s.database.pragma('wal_checkpoint(PASSIVE)') as { log: number; checkpointed: number }[])[0]!;
+    const until = Date.now() + 10_000;
+    while (s.writerStats.checkpoints === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    expect(s.writerStats.checkpoints).toBeGreaterThan(0);
+    // Everything the commit wrote reached the database file: nothing left for this checkpoint to copy.
+    const w = walPages();
+    expect(w.log).toBeGreaterThan(1000);
+    expect(w.checkpointed).toBe(w.log);
+    s.close();
+  });
+
   it('batch: appends are committed by the timer, in order, without a flush', async () => {
     const path = join(tmp(), 'j.db');
     const s = JournalStore.open(path, { fsync: 'batch', batchMs: 5 });

@@ -425,6 +425,7 @@ export function loadContents(db: Db, currentRunId?: number): JournalContents {
   const unreadable: JournalContents['unreadable'] = { orders: 0, reports: 0, first: [] };
   const refuse = (row: UnreadableRow) => {
     if (row.table === 'orders') unreadable.orders++;
+    // A damaged `orders.reports` is counted as one report (the ones after it in the row are lost too).
     else unreadable.reports++;
     if (unreadable.first.length < 10) unreadable.first.push(row);
   };
@@ -432,7 +433,11 @@ export function loadContents(db: Db, currentRunId?: number): JournalContents {
     // The row is the order as it left the engine; its later states come from the reports.
     events.push({ seq: r.seq, t: 'order', order: { ...r.order, status: 'pending_new', filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n } });
   }
-  for (const r of readReportRows(db, refuse)) events.push({ seq: r.seq, t: 'report', report: r.report, feeAsset: r.feeAsset });
+  let reports = 0;
+  for (const r of readReportRows(db, refuse)) {
+    events.push({ seq: r.seq, t: 'report', report: r.report, feeAsset: r.feeAsset });
+    reports++;
+  }
   for (const r of db.prepare("SELECT seq, exchange, client_id, kind, detail, ts FROM reconcile_events WHERE kind = 'closed' ORDER BY seq").iterate() as Iterable<{ seq: number; exchange: string; client_id: string | null; kind: 'closed'; detail: string; ts: number }>) {
     events.push({ seq: r.seq, t: 'reconcile', exchange: r.exchange, clientOrderId: r.client_id ?? undefined, kind: r.kind, detail: r.detail, ts: r.ts });
   }
@@ -456,7 +461,7 @@ export function loadContents(db: Db, currentRunId?: number): JournalContents {
     reservedClientIds: reserved ? Number(reserved.value) : 0,
     previousRun: prev ? toRun(prev) : undefined,
     unreadable,
-    counts: { orders: count('orders'), fills: count('fills'), reports: count('execution_reports'), signals: count('signals'), snapshots: count('snapshots') },
+    counts: { orders: count('orders'), fills: count('fills'), reports: reports + unreadable.reports, signals: count('signals'), snapshots: count('snapshots') },
   };
 }
 

@@ -47,14 +47,15 @@ export interface WriterWorkerData {
  * engine thread sleeps on it with Atomics.wait), then counters as BigInt64 (a long run passes
  * 2^31 records).
  */
-export const CONTROL_BYTES = 64;
+export const CONTROL_BYTES = 72;
 export const SIGNAL_INDEX = 0;
 /**
  * `threadCpuUs`: the writer thread's own CPU time so far (-1 where the OS cannot say; see
  * writer-worker.ts). `refusedSlots`: hand-over ring slots that did not read (never applied).
+ * `checkpoints`: WAL checkpoints the writer ran (idle or at the WAL's cap).
  */
-export const STAT = { committed: 0, commits: 1, commitUs: 2, maxCommitUs: 3, pending: 4, threadCpuUs: 5, refusedSlots: 6 } as const;
+export const STAT = { committed: 0, commits: 1, commitUs: 2, maxCommitUs: 3, pending: 4, threadCpuUs: 5, refusedSlots: 6, checkpoints: 7 } as const;
 
 export function controlViews(buf: SharedArrayBuffer): { signal: Int32Array; stats: BigInt64Array } {
-  return { signal: new Int32Array(buf, 0, 2), stats: new BigInt64Array(buf, 8, 7) };
+  return { signal: new Int32Array(buf, 0, 2), stats: new BigInt64Array(buf, 8, 8) };
 }

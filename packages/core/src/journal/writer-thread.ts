@@ -33,6 +33,8 @@ export interface WriterStats {
   threadCpuUs: number | undefined;
   /** Hand-over ring slots that did not read: refused, not applied (each one also an error event). */
   refusedSlots: number;
+  /** WAL checkpoints run by the writer (when idle, or when the WAL reached its cap). */
+  checkpoints: number;
 }
 
 /**
@@ -132,7 +134,7 @@ export class WriterThread {
   readStats(): WriterStats {
     const n = (i: number) => Number(Atomics.load(this.stats, i));
     const cpu = n(STAT.threadCpuUs);
-    return { committed: n(STAT.committed), commits: n(STAT.commits), commitUs: n(STAT.commitUs), maxCommitUs: n(STAT.maxCommitUs), threadCpuUs: cpu < 0 ? undefined : cpu, refusedSlots: n(STAT.refusedSlots) };
+    return { committed: n(STAT.committed), commits: n(STAT.commits), commitUs: n(STAT.commitUs), maxCommitUs: n(STAT.maxCommitUs), threadCpuUs: cpu < 0 ? undefined : cpu, refusedSlots: n(STAT.refusedSlots), checkpoints: n(STAT.checkpoints) };
   }
 
   private request(make: (sync: number) => WriterRequest, waitMs = this.opts.waitMs): WriterReply {

@@ -1,7 +1,7 @@
 import type { Database as Db, Statement } from 'better-sqlite3';
 
 import { journalStringify } from './json.js';
-import { BodyEncoder } from './record-body.js';
+import { BodyEncoder, joinFolded } from './record-body.js';
 import type { JournalRecord } from './records.js';
 
 /** What the writer commits: the engine's records, plus the meta rows the store itself keeps. */
@@ -10,7 +10,7 @@ export type QueuedRecord = JournalRecord | { t: 'meta'; key: string; value: stri
 /** Rows per multi-row INSERT: one statement call binds this many rows (fewer calls, one plan). */
 const ROWS_PER_INSERT = 32;
 
-const ORDER_COLUMNS = 'client_id, seq, exchange, symbol, side, type, price, qty, tif, source, status, filled_qty, fee_atoms, venue_order_id, created_ts, updated_ts, body';
+const ORDER_COLUMNS = 'client_id, seq, exchange, symbol, side, type, price, qty, tif, source, status, filled_qty, fee_atoms, venue_order_id, created_ts, updated_ts, body, reports, last_seq';
 const REPORT_COLUMNS = 'seq, client_id, exchange, kind, status_after, venue_ts, ts, body';
 
 /** Column positions in an order row that a later report of the same commit updates. */
@@ -19,6 +19,10 @@ const O_FILLED = 11;
 const O_FEE = 12;
 const O_VENUE_ID = 13;
 const O_UPDATED = 15;
+/** The reports kept in the row (schema v4) and the seq of the last of them. */
+const O_REPORTS = 17;
+const O_LAST_SEQ = 18;
+const ORDER_WIDTH = 19;
 
 /** An order's state after a report, as `updateOrder` binds it. */
 type OrderUpdate = [status: string, filledQty: number, feeAtoms: string, venueOrderId: string | null, updatedTs: number, clientId: string];
@@ -33,6 +37,12 @@ type OrderUpdate = [status: string, filledQty: number, feeAtoms: string, venueOr
  * update of an order inserted in the same commit is folded into that order's row (the common
  * case: the order, its ack and its cancel or fill within one batch), and the updates of older
  * orders are merged to one UPDATE per order. Every other record is written as it comes.
+ *
+ * Fewer rows (schema v4): a report that books no fill (ack, cancel, reject, expiry) of an order
+ * whose row this commit inserts is kept in that row's `reports` column (record-body.ts,
+ * `foldedReport`) instead of a row of its own in `execution_reports`: an order acked and
+ * cancelled within one batch is one row, not three. Fill reports always get their own row
+ * (beside their `fills` row). Recovery and export read both places (read-rows.ts), by seq.
  */
 export class JournalWriter {
   private nextSeq: number;
@@ -43,7 +53,7 @@ export class JournalWriter {
   private readonly insertOrders = new Map<number, Statement>();
   private readonly insertReports = new Map<number, Statement>();
   /** This commit's order rows not yet inserted, and where each client id's row starts. */
-  private readonly orderRows = new RowBatch(17);
+  private readonly orderRows = new RowBatch(ORDER_WIDTH);
   private readonly orderRowById = new Map<string, number>();
   /** Rows a report was folded into (their state is not the order record's own). */
   private readonly folded = new Set<number>();
@@ -102,12 +112,22 @@ export class JournalWriter {
         v[b + 14] = o.createdTs;
         v[b + O_UPDATED] = o.updatedTs;
         v[b + 16] = this.body.order(o);
+        v[b + O_REPORTS] = null;
+        v[b + O_LAST_SEQ] = null;
         // A second record of one client id is ignored on insert (ON CONFLICT DO NOTHING): the first stays.
         if (!this.orderRowById.has(o.clientOrderId)) this.orderRowById.set(o.clientOrderId, b);
         break;
       }
       case 'report': {
         const r = rec.report;
+        const row = r.kind === 'fill' ? undefined : this.foldTarget(r.clientOrderId, r.exchange);
+        if (row !== undefined) {
+          const v = this.orderRows.values;
+          v[row + O_REPORTS] = joinFolded(v[row + O_REPORTS] as Buffer | null, this.body.foldedReport(seq, r, rec.feeAsset, rec.order.status, rec.ts, v[row + 3] as string, v[row + 4] as string));
+          v[row + O_LAST_SEQ] = seq;
+          this.updateOrder(r.clientOrderId, rec.order.status, rec.order.filledQty, atomsText(rec.order.feeAtoms), rec.order.venueOrderId ?? null, rec.ts);
+          break;
+        }
         const b = this.reportRows.add();
         const v = this.reportRows.values;
         v[b] = seq;
@@ -156,6 +176,17 @@ export class JournalWriter {
     }
   }
 
+  /**
+   * The row of this commit a report of `clientId` is kept in (folded), if any: the order's row
+   * is inserted by this commit, of the same exchange, and no earlier report of this commit went
+   * to an older row (the order record here is then a repeat, ignored on insert).
+   */
+  private foldTarget(clientId: string, exchange: string): number | undefined {
+    if (this.updates.has(clientId)) return undefined;
+    const b = this.orderRowById.get(clientId);
+    return b !== undefined && this.orderRows.values[b + 2] === exchange ? b : undefined;
+  }
+
   /** What `UPDATE orders SET status = ?, ... venue_order_id = coalesce(?, venue_order_id)` would do, batched. */
   private updateOrder(clientId: string, status: string, filledQty: number, feeAtoms: string, venueOrderId: string | null, ts: number): void {
     const before = this.updates.get(clientId);
@@ -187,6 +218,8 @@ export class JournalWriter {
         const v = orders.values;
         for (let b = first * orders.width; b < (first + n) * orders.width; b += orders.width) {
           if (this.folded.has(b)) this.stmts.updateOrder!.run(v[b + O_STATUS], v[b + O_FILLED], v[b + O_FEE], v[b + O_VENUE_ID], v[b + O_UPDATED], v[b]);
+          // Its reports go to the row that stayed (added to what it keeps), unless this row is that one.
+          if (v[b + O_REPORTS] !== null && this.stmts.orderSeq!.get(v[b]) !== v[b + 1]) this.stmts.appendReports!.run(v[b + O_REPORTS], v[b + O_LAST_SEQ], v[b]);
         }
       }
     }
@@ -247,6 +280,8 @@ class RowBatch {
 
 function prepareAll(db: Db): Record<string, Statement> {
   return {
+    orderSeq: db.prepare('SELECT seq FROM orders WHERE client_id = ?').pluck(),
+    appendReports: db.prepare("UPDATE orders SET reports = CAST(coalesce(reports, x'') || ? AS BLOB), last_seq = max(coalesce(last_seq, 0), ?) WHERE client_id = ?"),
     updateOrder: db.prepare('UPDATE orders SET status = ?, filled_qty = ?, fee_atoms = ?, venue_order_id = coalesce(?, venue_order_id), updated_ts = ? WHERE client_id = ?'),
     closeOrder: db.prepare("UPDATE orders SET status = 'cancelled', updated_ts = ? WHERE client_id = ? AND status NOT IN ('filled', 'cancelled', 'rejected')"),
     insertFill: db.prepare(
@@ -271,7 +306,8 @@ function atomsText(v: bigint): string {
 const SEQ_TABLES = ['orders', 'execution_reports', 'fills', 'risk_transitions', 'equity_peaks', 'signals', 'snapshots', 'reconcile_events', 'component_state'];
 
 function maxSeq(db: Db): number {
-  const sql = SEQ_TABLES.map((t) => `SELECT max(seq) AS m FROM ${t}`).join(' UNION ALL ');
+  // An order row's folded reports (schema v4) have later seqs than the row's own: `last_seq`.
+  const sql = [...SEQ_TABLES.map((t) => `SELECT max(seq) AS m FROM ${t}`), 'SELECT max(last_seq) AS m FROM orders'].join(' UNION ALL ');
   const row = db.prepare(`SELECT max(m) AS m FROM (${sql})`).get() as { m: number | null };
   return row.m ?? 0;
 }
