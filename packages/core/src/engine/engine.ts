@@ -27,7 +27,7 @@ import type { BackpressureGate } from '../observability/backpressure.js';
 import { DeferredLog } from '../observability/deferred-log.js';
 import type { EngineTracing } from '../observability/tracing/hooks.js';
 import { reducesExposure } from '../risk/checks.js';
-import { MetricChildren } from './metric-children.js';
+import { DeferredCounter, MetricChildren } from './metric-children.js';
 
 export interface VenueRuntime {
   name: string;
@@ -126,9 +126,9 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   private readonly lastTrade = new Map<string, number>();
   /** Metric children resolved once per series (metric-children.ts): no label lookup per event or order. */
   private readonly series: {
-    events: MetricChildren<{ inc(): void }>;
+    events: DeferredCounter;
     signals: MetricChildren<{ inc(): void }>;
-    orders: MetricChildren<{ inc(): void }>;
+    orders: DeferredCounter;
     rejections: MetricChildren<{ inc(): void }>;
     ack: MetricChildren<{ observe(v: number): void }>;
     position: MetricChildren<{ set(v: number): void }>;
@@ -166,9 +166,9 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     this.deferredLog = new DeferredLog(opts.logger);
     const mm = opts.metrics;
     this.series = {
-      events: new MetricChildren((exchange, symbol, type) => mm.marketEvents.labels(exchange!, symbol!, type!)),
+      events: new DeferredCounter(mm.marketEvents),
       signals: new MetricChildren((detector, exchange, symbol) => mm.signals.labels(detector!, exchange!, symbol!)),
-      orders: new MetricChildren((exchange, status) => mm.orders.labels(exchange!, status!)),
+      orders: new DeferredCounter(mm.orders),
       rejections: new MetricChildren((reason) => mm.riskRejections.labels(reason!)),
       ack: new MetricChildren((exchange) => mm.orderAck.labels(exchange!)),
       position: new MetricChildren((exchange, symbol) => mm.position.labels(exchange!, symbol!)),
@@ -325,7 +325,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     this.tracing?.eventStart(ev, this.dispatchStart);
     this.counts.events++;
     this.byType[ev.type] = (this.byType[ev.type] ?? 0) + 1;
-    this.series.events.get(ev.exchange, ev.symbol, ev.type).inc();
+    this.series.events.get(ev.exchange, ev.symbol, ev.type).n++;
     const now = this.now;
     switch (ev.type) {
       case 'book_snapshot':
@@ -473,7 +473,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     this.latency.record(t - this.dispatchStart, t);
     this.sent.record(1, t);
     this.opts.metrics.tickToOrder.observe((t - this.dispatchStart) / 1000);
-    this.series.orders.get(intent.exchange, 'submitted').inc();
+    this.series.orders.get(intent.exchange, 'submitted').n++;
     return { accepted: true, clientOrderId: order.clientOrderId };
   }
 
@@ -523,7 +523,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       const feeAsset = r.feeAsset ?? this.instrument(r.exchange, r.symbol)?.quote ?? '';
       this.opts.journal.append({ t: 'report', report: r, order: { status: o.status, filledQty: o.filledQty, feeAtoms: o.feeAtoms, venueOrderId: o.venueOrderId, symbol: o.symbol }, feeAsset, ts: this.now });
     }
-    this.series.orders.get(r.exchange, r.kind === 'fill' ? (out.order.status === 'filled' ? 'filled' : 'partially_filled') : r.kind).inc();
+    this.series.orders.get(r.exchange, r.kind === 'fill' ? (out.order.status === 'filled' ? 'filled' : 'partially_filled') : r.kind).n++;
     if (out.fill) {
       const instrument = this.instrument(r.exchange, r.symbol)!;
       this.portfolio.applyFill(instrument, r);
