@@ -295,7 +295,8 @@ export class SmartOrderRouter implements OrderRouter {
   /** Parent status from its children: open / partially filled while any child is live. */
   private settle(parent: ParentOrder): void {
     if (TERMINAL.has(parent.status)) return;
-    const live = parent.children.some((id) => this.children.get(id)?.live);
+    let live = false;
+    for (let i = 0; i < parent.children.length && !live; i++) live = this.children.get(parent.children[i]!)?.live === true;
     if (live) {
       if (parent.filledQty > 0) parent.status = 'partially_filled';
       return;
