@@ -17,7 +17,7 @@ import type { JournalRecord } from '../journal/records.js';
 import type { Journal } from '../journal/journal.js';
 import { reconcileVenues } from './reconcile.js';
 import type { ReconcileResult, RestoreSummary } from './restart-report.js';
-import { OrderManager } from './order-manager.js';
+import { OrderManager, type ClosedOrderRetention } from './order-manager.js';
 import { commonToDecimal, commonToNumber, Portfolio, type Position } from '../risk/portfolio.js';
 import type { Recorder } from './recorder.js';
 import { RISK_STATE_CODES, RiskState } from '../risk/risk-state.js';
@@ -27,6 +27,7 @@ import type { BackpressureGate } from '../observability/backpressure.js';
 import { DeferredLog } from '../observability/deferred-log.js';
 import type { EngineTracing } from '../observability/tracing/hooks.js';
 import { reducesExposure } from '../risk/checks.js';
+import { DeferredCounter, MetricChildren } from './metric-children.js';
 
 export interface VenueRuntime {
   name: string;
@@ -78,6 +79,8 @@ export interface EngineOptions {
    * BACKPRESSURE; orders that reduce exposure and cancels still go. Started and stopped with the engine.
    */
   backpressure?: BackpressureGate & { start(): void; stop(): void };
+  /** How many closed orders stay in memory, and how long (order-manager.ts; default DEFAULT_CLOSED_ORDER_RETENTION). */
+  closedOrders?: ClosedOrderRetention;
 }
 
 /** Read-only taps for reports; called synchronously on the engine thread, so keep them cheap. */
@@ -111,7 +114,7 @@ export interface RunSummary {
  */
 export class Engine implements MarketEventSink, DetectorContext, StrategyContext, RiskContext, RouterHost {
   readonly books: BookStore;
-  readonly orders = new OrderManager();
+  readonly orders: OrderManager;
   readonly portfolio = new Portfolio();
   readonly riskState: RiskState;
   private readonly instruments = new Map<string, Instrument>();
@@ -121,7 +124,15 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   private readonly latency = new SlidingWindow(4096, 60_000);
   private readonly sent = new SlidingWindow(65536, 10_000);
   private readonly lastTrade = new Map<string, number>();
-  private readonly eventCounters = new Map<string, { inc(): void }>();
+  /** Metric children resolved once per series (metric-children.ts): no label lookup per event or order. */
+  private readonly series: {
+    events: DeferredCounter;
+    signals: MetricChildren<{ inc(): void }>;
+    orders: DeferredCounter;
+    rejections: MetricChildren<{ inc(): void }>;
+    ack: MetricChildren<{ observe(v: number): void }>;
+    position: MetricChildren<{ set(v: number): void }>;
+  };
   private readonly digest: Hash | undefined;
   /** Signal and fill lines, formatted after the current batch of events (observability/deferred-log.ts). */
   private readonly deferredLog: DeferredLog;
@@ -151,7 +162,17 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     this.detectors = opts.detectors ?? [];
     this.riskChecks = opts.riskChecks ?? [];
     this.digest = opts.digest ? createHash('sha256') : undefined;
+    this.orders = opts.closedOrders ? new OrderManager('cw', opts.closedOrders) : new OrderManager();
     this.deferredLog = new DeferredLog(opts.logger);
+    const mm = opts.metrics;
+    this.series = {
+      events: new DeferredCounter(mm.marketEvents),
+      signals: new MetricChildren((detector, exchange, symbol) => mm.signals.labels(detector!, exchange!, symbol!)),
+      orders: new DeferredCounter(mm.orders),
+      rejections: new MetricChildren((reason) => mm.riskRejections.labels(reason!)),
+      ack: new MetricChildren((exchange) => mm.orderAck.labels(exchange!)),
+      position: new MetricChildren((exchange, symbol) => mm.position.labels(exchange!, symbol!)),
+    };
     for (const v of opts.venues) this.venues.set(v.name, v);
     const m = opts.metrics;
     this.books = opts.books ?? new BookStore();
@@ -229,6 +250,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       metrics: this.opts.metrics,
       onMismatch: this.opts.onReconcileMismatch ?? 'adopt-venue',
       lastFillTs: this.lastFillTsByVenue,
+      journaledTradeIds: this.journaledTradeIdsByVenue,
     });
     // HALTED means nothing is working at a venue: a restored HALT cancels what reconciliation left open.
     if (this.riskState.state === 'HALTED' && this.orders.openCount() > 0) await this.cancelAllOpen(`risk state HALTED: ${this.riskState.reason}`, 5000);
@@ -238,6 +260,8 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
 
   /** Venue time of the last journaled fill per venue (set by the restore; reconciliation pulls trades after it). */
   lastFillTsByVenue: Record<string, number> = {};
+  /** Trade ids of the journaled fills at the last journaled fill time, per venue (set by the restore; see ReconcileOptions). */
+  journaledTradeIdsByVenue: Record<string, ReadonlySet<string>> = {};
 
   /** Stops intake, cancels or keeps open orders, flushes. Safe to call twice. */
   async stop(reason = 'stop'): Promise<void> {
@@ -301,7 +325,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     this.tracing?.eventStart(ev, this.dispatchStart);
     this.counts.events++;
     this.byType[ev.type] = (this.byType[ev.type] ?? 0) + 1;
-    this.eventCounter(ev).inc();
+    this.series.events.get(ev.exchange, ev.symbol, ev.type).n++;
     const now = this.now;
     switch (ev.type) {
       case 'book_snapshot':
@@ -370,7 +394,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
 
   emit(signal: Signal): void {
     this.counts.signals++;
-    this.opts.metrics.signals.labels(signal.detector, signal.exchange, signal.symbol).inc();
+    this.series.signals.get(signal.detector, signal.exchange, signal.symbol).inc();
     this.digest?.update(journalStringify({ s: signal }) + '\n');
     this.journal({ t: 'signal', signal, ts: this.now });
     this.opts.observer?.signal?.(signal);
@@ -399,40 +423,42 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     return last;
   }
 
+  /** A refused order: counted, logged at debug. A method, not a closure per submitOne call. */
+  private refuse(intent: OrderIntent, reason: RejectReason, message: string): SubmitResult {
+    this.counts.rejected++;
+    this.series.rejections.get(reason).inc();
+    this.opts.logger.debug({ reason, exchange: intent.exchange, symbol: intent.symbol }, message);
+    return { accepted: false, reason, message };
+  }
+
   private submitOne(intent: OrderIntent): SubmitResult {
-    const reject = (reason: RejectReason, message: string): SubmitResult => {
-      this.counts.rejected++;
-      this.opts.metrics.riskRejections.labels(reason).inc();
-      this.opts.logger.debug({ reason, exchange: intent.exchange, symbol: intent.symbol }, message);
-      return { accepted: false, reason, message };
-    };
-    if (this.stopping) return reject('SHUTTING_DOWN', 'engine is shutting down');
-    if (this.riskState.state === 'HALTED') return reject('KILL_SWITCH', `risk state HALTED: ${this.riskState.reason}`);
+    if (this.stopping) return this.refuse(intent, 'SHUTTING_DOWN', 'engine is shutting down');
+    if (this.riskState.state === 'HALTED') return this.refuse(intent, 'KILL_SWITCH', `risk state HALTED: ${this.riskState.reason}`);
     const bp = this.opts.backpressure;
     if (bp?.active && !reducesExposure(intent, this)) {
       bp.noteRefused();
-      return reject('BACKPRESSURE', 'back-pressure: intake outpaces the engine (event-loop lag or a feed ring over its bound); only orders that reduce exposure are accepted until it recovers');
+      return this.refuse(intent, 'BACKPRESSURE', 'back-pressure: intake outpaces the engine (event-loop lag or a feed ring over its bound); only orders that reduce exposure are accepted until it recovers');
     }
     const venue = this.venues.get(intent.exchange);
     const instrument = this.instrument(intent.exchange, intent.symbol);
-    if (!venue || !instrument) return reject('INVALID_ORDER', `unknown instrument ${intent.exchange}:${intent.symbol}`);
+    if (!venue || !instrument) return this.refuse(intent, 'INVALID_ORDER', `unknown instrument ${intent.exchange}:${intent.symbol}`);
     const avail = venue.execution.availability();
-    if (!avail.canTrade) return reject('NO_CREDENTIALS', `${intent.exchange}: ${avail.reason}`);
-    const closed = tradingRefusal(venue.marketData.tradingStatus?.(intent.symbol) ?? instrument.trading, intent); if (closed !== undefined) return reject('VENUE_NOT_TRADING', `${intent.exchange}: ${closed}`); // docs/venues.md, "Pair trading status"
-    if (!Number.isSafeInteger(intent.qty) || intent.qty <= 0) return reject('INVALID_ORDER', `quantity must be a positive whole number of lots, got ${intent.qty}`);
-    if (intent.type === 'limit' && (!Number.isSafeInteger(intent.price) || intent.price! <= 0)) return reject('INVALID_ORDER', `limit price must be a positive whole number of ticks, got ${intent.price}`);
+    if (!avail.canTrade) return this.refuse(intent, 'NO_CREDENTIALS', `${intent.exchange}: ${avail.reason}`);
+    const closed = tradingRefusal(venue.marketData.tradingStatus?.(intent.symbol) ?? instrument.trading, intent); if (closed !== undefined) return this.refuse(intent, 'VENUE_NOT_TRADING', `${intent.exchange}: ${closed}`); // docs/venues.md, "Pair trading status"
+    if (!Number.isSafeInteger(intent.qty) || intent.qty <= 0) return this.refuse(intent, 'INVALID_ORDER', `quantity must be a positive whole number of lots, got ${intent.qty}`);
+    if (intent.type === 'limit' && (!Number.isSafeInteger(intent.price) || intent.price! <= 0)) return this.refuse(intent, 'INVALID_ORDER', `limit price must be a positive whole number of ticks, got ${intent.price}`);
     const rec = this.books.get(intent.exchange, intent.symbol);
-    if (!rec || rec.state !== 'synced') return reject('BOOK_NOT_SYNCED', `book ${intent.exchange}:${intent.symbol} is ${rec?.state ?? 'missing'}${rec ? `: ${rec.reason}` : ''}`);
+    if (!rec || rec.state !== 'synced') return this.refuse(intent, 'BOOK_NOT_SYNCED', `book ${intent.exchange}:${intent.symbol} is ${rec?.state ?? 'missing'}${rec ? `: ${rec.reason}` : ''}`);
     for (let i = 0; i < this.riskChecks.length; i++) {
       const d = this.riskChecks[i]!.check(intent, this);
-      if (!d.ok) return reject(d.reason, d.message);
+      if (!d.ok) return this.refuse(intent, d.reason, d.message);
     }
     this.tracing?.mark('risk');
     const order = this.orders.create(intent, this.now);
     // Under fsync "always" the order is committed before it leaves; a failed commit stops it here.
     if (this.opts.journal && !this.opts.journal.append({ t: 'order', order: { ...order }, ts: this.now })) {
       this.orders.forceClose(order.clientOrderId, 'journal commit failed; not sent');
-      return reject('VENUE_ERROR', `journal ${this.opts.journal.path}: commit failed, order ${order.clientOrderId} not sent`);
+      return this.refuse(intent, 'VENUE_ERROR', `journal ${this.opts.journal.path}: commit failed, order ${order.clientOrderId} not sent`);
     }
     this.counts.orders++;
     // NaN until submit() returns: a client that reports inside submit() is answered in no time.
@@ -447,7 +473,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     this.latency.record(t - this.dispatchStart, t);
     this.sent.record(1, t);
     this.opts.metrics.tickToOrder.observe((t - this.dispatchStart) / 1000);
-    this.opts.metrics.orders.labels(intent.exchange, 'submitted').inc();
+    this.series.orders.get(intent.exchange, 'submitted').n++;
     return { accepted: true, clientOrderId: order.clientOrderId };
   }
 
@@ -484,7 +510,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     if (sentAt !== undefined) {
       // The first report of any kind answers the order: the venue-bound part of its latency.
       this.awaitingAck.delete(r.clientOrderId);
-      this.opts.metrics.orderAck.labels(r.exchange).observe(Number.isNaN(sentAt) ? 0 : (performance.now() - sentAt) / 1000);
+      this.series.ack.get(r.exchange).observe(Number.isNaN(sentAt) ? 0 : (performance.now() - sentAt) / 1000);
     }
     const out = this.orders.apply(r, this.now);
     if (out.kind === 'unknown') {
@@ -497,7 +523,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       const feeAsset = r.feeAsset ?? this.instrument(r.exchange, r.symbol)?.quote ?? '';
       this.opts.journal.append({ t: 'report', report: r, order: { status: o.status, filledQty: o.filledQty, feeAtoms: o.feeAtoms, venueOrderId: o.venueOrderId, symbol: o.symbol }, feeAsset, ts: this.now });
     }
-    this.opts.metrics.orders.labels(r.exchange, r.kind === 'fill' ? (out.order.status === 'filled' ? 'filled' : 'partially_filled') : r.kind).inc();
+    this.series.orders.get(r.exchange, r.kind === 'fill' ? (out.order.status === 'filled' ? 'filled' : 'partially_filled') : r.kind).n++;
     if (out.fill) {
       const instrument = this.instrument(r.exchange, r.symbol)!;
       this.portfolio.applyFill(instrument, r);
@@ -506,7 +532,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       this.fillsBooked.set(r.exchange, (this.fillsBooked.get(r.exchange) ?? 0) + 1);
       this.digest?.update(journalStringify({ f: { id: r.clientOrderId, side: r.side, price: r.lastPrice, qty: r.lastQty, fee: r.feeAtoms, liq: r.liquidity ?? null } }) + '\n');
       const pos = this.portfolio.find(r.exchange, r.symbol)!;
-      this.opts.metrics.position.labels(r.exchange, r.symbol).set(Number(pos.qty) * Number(instrument.qtyScale.mantissa) * 10 ** -instrument.qtyScale.exponent);
+      this.series.position.get(r.exchange, r.symbol).set(Number(pos.qty) * Number(instrument.qtyScale.mantissa) * 10 ** -instrument.qtyScale.exponent);
       if (this.deferredLog.enabled('info')) this.deferredLog.push(logFill, r, instrument, pos.qty);
       this.journalSnapshot('fill');
       this.opts.observer?.fill?.(r, instrument);
@@ -653,17 +679,6 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       equity: commonToDecimal(t.equity),
       ...(this.digest ? { digest: this.digest.copy().digest('hex') } : {}),
     };
-  }
-
-  private eventCounter(ev: MarketEvent): { inc(): void } {
-    // Label lookups cost a string join and a map probe; cache the child per series.
-    const key = `${ev.exchange}\u0000${ev.symbol}\u0000${ev.type}`;
-    let c = this.eventCounters.get(key);
-    if (!c) {
-      c = this.opts.metrics.marketEvents.labels(ev.exchange, ev.symbol, ev.type);
-      this.eventCounters.set(key, c);
-    }
-    return c;
   }
 
   private componentError(component: string, err: unknown): void {

@@ -10,7 +10,7 @@ const report = (clientOrderId: string, kind: ExecutionReport['kind'], extra: Par
 
 describe('OrderManager: closed orders are forgotten, never the open ones nor recent closed ones', () => {
   it('keeps a closed order while it is recent (a late fill after the cancel ack is applied once), forgets it once old and beyond the floor', () => {
-    const m = new OrderManager('cw', { minClosed: 2, closedMs: 1000 });
+    const m = new OrderManager('cw', { minClosed: 2, closedMs: 1000, maxClosed: 1_000_000 });
     const a = m.create(intent, 0);
     m.apply(report(a.clientOrderId, 'cancelled'), 10);
     // the venue's fill after its cancel ack: applied, de-duplicated by trade id
@@ -33,7 +33,7 @@ describe('OrderManager: closed orders are forgotten, never the open ones nor rec
   });
 
   it('memory stays bounded over a long run of orders', () => {
-    const m = new OrderManager('cw', { minClosed: 1000, closedMs: 60_000 });
+    const m = new OrderManager('cw', { minClosed: 1000, closedMs: 60_000, maxClosed: 1_000_000 });
     for (let i = 0; i < 200_000; i++) {
       const now = i * 10; // 100 orders per second of clock time
       const o = m.create(intent, now);
@@ -42,5 +42,49 @@ describe('OrderManager: closed orders are forgotten, never the open ones nor rec
     // 60 s of history at 100 orders/s is 6,000 orders (plus the one that just closed)
     expect(m.closedCount).toBeLessThanOrEqual(6_001);
     expect([...m.all()].length).toBe(m.closedCount);
+  });
+
+  it('the count cap bounds memory at any order rate: 200,000 orders closed within one clock ms keep at most maxClosed', () => {
+    const m = new OrderManager('cw', { minClosed: 10, closedMs: 600_000, maxClosed: 5_000 });
+    const open = m.create(intent, 0);
+    for (let i = 0; i < 200_000; i++) {
+      const o = m.create(intent, 1);
+      m.apply(report(o.clientOrderId, 'fill', { tradeId: `t${i}`, lastPrice: 100, lastQty: 10 }), 1);
+    }
+    expect(m.closedCount).toBe(5_000);
+    // what is held is the closed window plus the open order, nothing else
+    expect([...m.all()].length).toBe(5_001);
+    expect(m.get(open.clientOrderId)?.status).toBe('pending_new');
+    // the newest closed orders are the ones kept
+    expect(m.get(`cw-${m.nextIdNumber - 1}`)?.status).toBe('filled');
+    expect(m.get(`cw-${m.nextIdNumber - 5_001}`)).toBeUndefined();
+  });
+
+  it('a duplicate fill is refused inside the window (duplicate) and after it (unknown): never applied twice', () => {
+    const m = new OrderManager('cw', { minClosed: 0, closedMs: 1_000_000, maxClosed: 3 });
+    const a = m.create(intent, 0);
+    const fill = report(a.clientOrderId, 'fill', { tradeId: 'T-1', lastPrice: 100, lastQty: 4 });
+    expect(m.apply(fill, 1)).toMatchObject({ kind: 'applied', fill: true });
+    m.apply(report(a.clientOrderId, 'cancelled'), 2);
+    // the venue resends the fill after the cancel ack: same trade id, refused
+    expect(m.apply(fill, 3)).toMatchObject({ kind: 'duplicate' });
+    expect(m.get(a.clientOrderId)?.filledQty).toBe(4);
+    // a partial fill on an open order keeps its trade ids while the order is open, however many close meanwhile
+    const b = m.create(intent, 4);
+    const bFill = report(b.clientOrderId, 'fill', { tradeId: 'T-2', lastPrice: 100, lastQty: 1 });
+    m.apply(bFill, 5);
+    for (let i = 0; i < 10; i++) m.apply(report(m.create(intent, 6).clientOrderId, 'rejected'), 6);
+    expect(m.get(a.clientOrderId)).toBeUndefined();
+    expect(m.apply(bFill, 7)).toMatchObject({ kind: 'duplicate' });
+    expect(m.get(b.clientOrderId)?.filledQty).toBe(1);
+    // the late duplicate of a's fill, after a left memory: unknown, not applied
+    expect(m.apply(fill, 8)).toEqual({ kind: 'unknown' });
+  });
+
+  it('an order is a fixed set of fields: the intent as OrderIntent defines it, nothing else', () => {
+    const m = new OrderManager();
+    const o = m.create({ ...intent, reason: 'sig-1', extra: 'not an intent field' } as OrderIntent, 5);
+    expect(o).toMatchObject({ ...intent, reason: 'sig-1', clientOrderId: 'cw-1', status: 'pending_new', filledQty: 0, createdTs: 5, updatedTs: 5 });
+    expect('extra' in o).toBe(false);
   });
 });

@@ -23,11 +23,20 @@ export function restoreFromJournal(engine: Engine, contents: JournalContents, jo
   for (const i of engine.allInstruments()) if (!instruments.has(instrumentKey(i.exchange, i.symbol))) instruments.set(instrumentKey(i.exchange, i.symbol), i);
   let fills = 0;
   let missingInstrument = 0;
+  // Reconciliation asks each venue for its trades from the last journaled fill's time on
+  // (inclusive); those already journaled are recognised by trade id (their orders may be gone).
+  const journaledAtLast: Record<string, Set<string>> = {};
   for (const ev of contents.events) {
     if (ev.t === 'order') engine.orders.restore({ ...ev.order });
     else if (ev.t === 'report') {
       const out = engine.orders.apply(ev.report, ev.report.ts);
-      if (out.kind !== 'applied' || !out.fill) continue;
+      // The journal holds only reports the live engine applied. A fill whose order the replay has
+      // already forgotten (closed-order retention counts and ages differently here than live)
+      // was booked live, so it is booked here too; a duplicate never reached the journal.
+      const booked = out.kind === 'applied' ? out.fill : out.kind === 'unknown' && ev.report.kind === 'fill';
+      if (!booked) continue;
+      const since = contents.lastFillTs[ev.report.exchange];
+      if (ev.report.tradeId !== undefined && since !== undefined && ev.report.ts >= since) (journaledAtLast[ev.report.exchange] ??= new Set()).add(ev.report.tradeId);
       const instrument = instruments.get(instrumentKey(ev.report.exchange, ev.report.symbol));
       if (!instrument) {
         missingInstrument++;
@@ -41,6 +50,7 @@ export function restoreFromJournal(engine: Engine, contents: JournalContents, jo
       engine.orders.forceClose(ev.clientOrderId, ev.detail);
     }
   }
+  engine.journaledTradeIdsByVenue = journaledAtLast;
   if (missingInstrument > 0) logger.error({ missingInstrument }, `journal: ${missingInstrument} fill(s) name an instrument the journal has no definition of; positions for them are NOT restored`);
 
   let latched = contents.lastRisk && contents.lastRisk.to !== 'ACTIVE' ? { state: contents.lastRisk.to, reason: contents.lastRisk.reason } : undefined;

@@ -62,6 +62,12 @@ export interface ReconcileOptions {
   onMismatch: 'adopt-venue' | 'halt';
   /** Venue time of the last journaled fill per venue. */
   lastFillTs: Record<string, number>;
+  /**
+   * Trade ids of the journaled fills at or after `lastFillTs`, per venue: what `tradesSince` (from
+   * that time, inclusive) answers again. Their orders may have left memory (closed-order
+   * retention), so a trade id here is known as booked, never adopted a second time.
+   */
+  journaledTradeIds?: Record<string, ReadonlySet<string>>;
 }
 
 /**
@@ -171,6 +177,7 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
         for (const t of trades) {
           if (t.kind !== 'fill') continue;
           const o = engine.orders.get(t.clientOrderId);
+          if (!o && t.tradeId !== undefined && opts.journaledTradeIds?.[name]?.has(t.tradeId)) continue;
           if (o) {
             const filled = o.filledQty;
             engine.onExecutionReport(t);

@@ -16,6 +16,7 @@ import { createLogger, silentLogger, type Logger } from '../observability/logger
 import { MetricsRegistry } from '../observability/metrics.js';
 import { RiskManager } from '../risk/manager.js';
 import { Engine } from './engine.js';
+import type { ClosedOrderRetention } from './order-manager.js';
 import { PaperExecutionClient } from './paper-execution.js';
 import { attachJournal } from './rebuild.js';
 import { engineHealth, engineStatus } from './status.js';
@@ -49,6 +50,7 @@ interface BootOptions {
   onMismatch?: 'adopt-venue' | 'halt';
   /** Sees the engine before start (to look at it while start awaits). */
   onEngine?: (e: Engine) => void;
+  closedOrders?: ClosedOrderRetention;
 }
 
 /** One process lifetime: open the journal, restore, start, sync a book. */
@@ -63,7 +65,7 @@ async function boot(path: string, o: BootOptions = {}) {
   let engine!: Engine;
   const execution = o.execution ? o.execution(() => engine, clock) : venue;
   engine = new Engine({
-    clock, logger, metrics, watchdog: false, risk, riskChecks: risk.checks, journal: store, onShutdown: 'keep', onReconcileMismatch: o.onMismatch,
+    clock, logger, metrics, watchdog: false, risk, riskChecks: risk.checks, journal: store, onShutdown: 'keep', onReconcileMismatch: o.onMismatch, ...(o.closedOrders ? { closedOrders: o.closedOrders } : {}),
     venues: [{ name: 'v', symbols: ['BTCUSDT'], marketData: venue, execution }],
   });
   attachJournal(engine, store, logger);
@@ -111,6 +113,64 @@ async function scenario(path: string, end: 'sigterm' | 'kill') {
 }
 
 describe('restart from the journal', () => {
+  it('a fill the live engine booked is booked by the restore even when the replay has already forgotten its order', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'cwts-restart-')), 'j.db');
+    const closedOrders = { minClosed: 0, closedMs: 60_000, maxClosed: 1000 };
+    const run = await boot(path, { closedOrders });
+    expect(run.submit({ side: 'buy', qty: 40 }).accepted).toBe(true);
+    const x = run.venue.submitted.at(-1)!;
+    const t0 = run.clock.now();
+    const report = (kind: ExecutionReport['kind'], o: typeof x, ts: number, extra: Partial<ExecutionReport> = {}): ExecutionReport =>
+      ({ kind, exchange: 'v', symbol: 'BTCUSDT', clientOrderId: o.clientOrderId, side: o.side, lastPrice: 0, lastQty: 0, cumQty: 0, leavesQty: 0, feeAtoms: 0n, ts, ...extra });
+    run.venue.onReport!(report('cancelled', x, t0));
+    // The venue's clock runs an hour ahead of ours: by report times x has been closed an hour when
+    // the next order closes, by the engine's clock not at all, so live x is still held.
+    expect(run.submit({ side: 'buy', qty: 10 }).accepted).toBe(true);
+    const y = run.venue.submitted.at(-1)!;
+    run.venue.onReport!(report('fill', y, t0 + 3_600_000, { lastPrice: y.price!, lastQty: 10, cumQty: 10, feeAtoms: 5n, tradeId: 'T-y' }));
+    // x's fill after its cancel ack: applied live.
+    run.venue.onReport!(report('fill', x, t0 + 3_600_000, { lastPrice: x.price!, lastQty: 40, cumQty: 40, feeAtoms: 20n, tradeId: 'T-x' }));
+    const live = money(run.engine);
+    expect(live.positions).toMatchObject([{ qty: 50 }]);
+    await run.engine.stop('SIGTERM');
+
+    const again = await boot(path, { venue: run.venue, closedOrders });
+    again.book(5_000_000, 5_000_100);
+    // The replay forgot x before its fill (report times), and booked the fill all the same.
+    expect(again.engine.orders.get(x.clientOrderId)).toBeUndefined();
+    expect(money(again.engine)).toEqual(live);
+    expect(again.engine.restoredFrom).toMatchObject({ fills: 2 });
+    await again.engine.stop('test');
+  });
+
+  it('with a closed-order window of 2, a late duplicate fill is refused live, and the restore books every journaled fill once', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'cwts-restart-')), 'j.db');
+    const closedOrders = { minClosed: 0, closedMs: 3_600_000, maxClosed: 2 };
+    const run = await boot(path, { closedOrders });
+    for (let i = 0; i < 6; i++) run.trade(i % 2 === 0 ? 'buy' : 'sell', 10 * (i + 1), 10n);
+    const first = run.venue.trades[0]!;
+    expect(run.engine.orders.get(first.clientOrderId)).toBeUndefined();
+    expect(run.engine.orders.closedCount).toBe(2);
+    const live = money(run.engine);
+    // The venue resends the first fill long after its order left memory: refused, counted, not booked.
+    run.venue.onReport!({ ...first });
+    expect(money(run.engine)).toEqual(live);
+    expect(await run.metrics.text()).toMatch(/cwts_errors_total\{component="execution"\} 1/);
+    // ...and resent while its order is held: refused by trade id.
+    const last = run.venue.trades.at(-1)!;
+    run.venue.onReport!({ ...last });
+    expect(money(run.engine)).toEqual(live);
+    await run.engine.stop('SIGTERM');
+
+    // The replay holds two closed orders at a time too, yet books all six journaled fills once.
+    const again = await boot(path, { venue: run.venue, closedOrders });
+    again.book(5_000_000, 5_000_100);
+    expect(money(again.engine)).toEqual(live);
+    expect(again.engine.restoredFrom).toMatchObject({ fills: 6 });
+    expect(again.engine.reconcileResult!.mismatches).toEqual([]);
+    await again.engine.stop('test');
+  });
+
   it('kill -9 and SIGTERM restore identical positions, PnL, fees and cash', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cwts-restart-'));
     const term = await scenario(join(dir, 'term.db'), 'sigterm');

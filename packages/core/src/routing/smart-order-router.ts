@@ -240,6 +240,8 @@ export class SmartOrderRouter implements OrderRouter {
       return exclude < 0 && qtyCommon < 0 ? [{ ...intent }] : [];
     }
     const out: OrderIntent[] = [];
+    // the parent's id rides in the reason, so the journal can group children offline (one string per parent, not per child)
+    const reason = intent.reason === undefined ? parentId : `${intent.reason} (${parentId})`;
     for (let v = 0; v < g.venues.length; v++) {
       const q = d.childQty[v]!;
       if (q === 0) continue;
@@ -253,15 +255,20 @@ export class SmartOrderRouter implements OrderRouter {
         qty: q / gv.lotMult,
         tif: 'IOC',
         source: intent.source,
-        // the parent's id rides in the reason, so the journal can group children offline
-        reason: intent.reason === undefined ? parentId : `${intent.reason} (${parentId})`,
+        reason,
       });
     }
     return out;
   }
 
   private sendChild(parent: ParentOrder, g: RouteGroup, child: OrderIntent, host: RouterHost, isReroute: boolean): SubmitResult {
-    const venue = g.venues.findIndex((v) => v.name === child.exchange);
+    let venue = -1;
+    for (let v = 0; v < g.venues.length; v++) {
+      if (g.venues[v]!.name === child.exchange) {
+        venue = v;
+        break;
+      }
+    }
     const res = host.submitChild(child);
     if (res.accepted && res.clientOrderId) {
       this.latency.recordSend(child.exchange, host.now);
@@ -288,7 +295,8 @@ export class SmartOrderRouter implements OrderRouter {
   /** Parent status from its children: open / partially filled while any child is live. */
   private settle(parent: ParentOrder): void {
     if (TERMINAL.has(parent.status)) return;
-    const live = parent.children.some((id) => this.children.get(id)?.live);
+    let live = false;
+    for (let i = 0; i < parent.children.length && !live; i++) live = this.children.get(parent.children[i]!)?.live === true;
     if (live) {
       if (parent.filledQty > 0) parent.status = 'partially_filled';
       return;

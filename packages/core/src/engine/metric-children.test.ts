@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+
+import { MetricsRegistry } from '../observability/metrics.js';
+import { DeferredCounter, MetricChildren } from './metric-children.js';
+
+describe('metric children resolved once per series', () => {
+  it('MetricChildren resolves each label tuple once and tells tuples apart', () => {
+    const resolved: string[] = [];
+    const c = new MetricChildren((...l) => (resolved.push(l.join('|')), { labels: l }));
+    const a = c.get('x', 'S', 'book_delta');
+    expect(c.get('x', 'S', 'book_delta')).toBe(a);
+    expect(c.get('x', 'S', 'trade')).not.toBe(a);
+    expect(c.get('x', 'T', 'book_delta')).not.toBe(a);
+    expect(c.get('y')).toEqual({ labels: ['y'] });
+    expect(resolved).toEqual(['x|S|book_delta', 'x|S|trade', 'x|T|book_delta', 'y']);
+  });
+
+  it('a DeferredCounter is exact at every read: the exposition text and get() include every increment made before them', async () => {
+    const m = new MetricsRegistry({ processMetrics: false });
+    const events = new DeferredCounter(m.marketEvents);
+    const cell = events.get('binance', 'BTCUSDT', 'book_delta');
+    for (let i = 0; i < 5; i++) cell.n++;
+    events.get('kraken', 'BTC/USD', 'trade').n++;
+    expect(await m.text()).toMatch(/cwts_market_events_total\{exchange="binance",symbol="BTCUSDT",type="book_delta"\} 5\n/);
+    cell.n += 2;
+    const values = (await m.marketEvents.get()).values;
+    expect(values.find((v) => v.labels.exchange === 'binance')?.value).toBe(7);
+    expect(values.find((v) => v.labels.exchange === 'kraken')?.value).toBe(1);
+    // a second counter on the same metric (a second engine on one registry) adds, it does not replace
+    const other = new DeferredCounter(m.marketEvents);
+    other.get('binance', 'BTCUSDT', 'book_delta').n++;
+    cell.n++;
+    expect(await m.text()).toMatch(/cwts_market_events_total\{exchange="binance",symbol="BTCUSDT",type="book_delta"\} 9\n/);
+  });
+});

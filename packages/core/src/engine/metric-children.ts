@@ -1,0 +1,79 @@
+/**
+ * prom-client's `labels(...)` builds a label object and a bound function on every call; on the
+ * engine thread that was an allocation per event and several per order. Each series' child is
+ * resolved once here, keyed by its label values in nested maps (no key string built per call).
+ */
+export class MetricChildren<C> {
+  private readonly byFirst = new Map<string, Map<string, Map<string, C>>>();
+
+  constructor(private readonly resolve: (...labels: string[]) => C) {}
+
+  /** The child for one to three label values (the metric's labels, in order). */
+  get(a: string, b?: string, c?: string): C {
+    let m1 = this.byFirst.get(a);
+    if (m1 === undefined) this.byFirst.set(a, (m1 = new Map()));
+    const kb = b ?? '';
+    let m2 = m1.get(kb);
+    if (m2 === undefined) m1.set(kb, (m2 = new Map()));
+    const kc = c ?? '';
+    let child = m2.get(kc);
+    if (child === undefined) {
+      child = c !== undefined ? this.resolve(a, b!, c) : b !== undefined ? this.resolve(a, b) : this.resolve(a);
+      m2.set(kc, child);
+    }
+    return child;
+  }
+}
+
+/** A prom-client counter whose `collect` hook runs before every read (scrape, `get()`). */
+interface CollectableCounter {
+  labels(...values: string[]): { inc(n?: number): void };
+  collect?: () => unknown;
+}
+
+/** One series' count since the last scrape. */
+export interface PendingCount {
+  n: number;
+}
+
+/**
+ * A counter incremented on the engine thread for every event or order: even a cached prom-client
+ * child hashes its label object and validates it on each `inc()` (the largest remaining metrics
+ * cost in the e2e profile). Here an increment is `cell.n++`; the counts are added to prom-client
+ * in the counter's `collect` hook, which prom-client runs before every read of the metric, so a
+ * scrape or `get()` sees every increment made before it.
+ */
+export class DeferredCounter {
+  private readonly cells = new MetricChildren<{ pending: PendingCount; child: { inc(n?: number): void } }>((...labels) => {
+    const entry = { pending: { n: 0 }, child: this.counter.labels(...labels) };
+    this.all.push(entry);
+    return entry;
+  });
+  private readonly all: { pending: PendingCount; child: { inc(n?: number): void } }[] = [];
+
+  constructor(private readonly counter: CollectableCounter) {
+    const previous = counter.collect;
+    const flush = (): void => this.flush();
+    counter.collect = function (this: unknown) {
+      flush();
+      return previous?.call(this);
+    };
+  }
+
+  /** The series' pending count: `get(...).n++` counts one. */
+  get(a: string, b?: string, c?: string): PendingCount {
+    return this.cells.get(a, b, c).pending;
+  }
+
+  /** Adds the pending counts to prom-client (also run by every read of the metric). */
+  flush(): void {
+    for (let i = 0; i < this.all.length; i++) {
+      const e = this.all[i]!;
+      if (e.pending.n > 0) {
+        const n = e.pending.n;
+        e.pending.n = 0;
+        e.child.inc(n);
+      }
+    }
+  }
+}
