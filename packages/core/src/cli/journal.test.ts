@@ -61,6 +61,28 @@ describe('cwts-ultra journal import / export', () => {
     a.close();
   });
 
+  it('a late report of an order closed long before (past the live engine\'s window) keeps its order\'s state', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cwts-journal-cli-'));
+    const old = join(dir, 'journal.jsonl');
+    const lines: string[] = [];
+    // 1,100 orders cancelled a second apart: more than 10 minutes and more than 1,000 closed orders.
+    for (let n = 1; n <= 1100; n++) {
+      lines.push(journalStringify({ t: 'order', order: order(n), ts: n * 1000 }));
+      lines.push(journalStringify({ t: 'report', report: report(n, 'cancelled', { leavesQty: 0 }), ts: n * 1000 + 1 }));
+    }
+    // The venue's late word on the first one: a fill that happened before its cancel.
+    lines.push(journalStringify({ t: 'report', report: report(1, 'fill', { lastPrice: 100, lastQty: 4, leavesQty: 0, cumQty: 4, tradeId: 'late1' }), ts: 1_200_000 }));
+    writeFileSync(old, lines.join('\n') + '\n');
+    const db = join(dir, 'j.db');
+    expect(await journalCommand('import', { from: old, journal: db }, () => {})).toBe(0);
+    const s = JournalStore.open(db);
+    const first = s.database.prepare("SELECT status, filled_qty FROM orders WHERE client_id = 'cw-1'").get() as { status: string; filled_qty: number };
+    s.close();
+    // Known to the state machine: a cancelled order that turns out partly filled, not a fallback 'open'.
+    expect(first.status).not.toBe('open');
+    expect(first.filled_qty).toBe(4);
+  });
+
   it('unlock needs --force', async () => {
     const db = join(mkdtempSync(join(tmpdir(), 'cwts-journal-cli-')), 'j.db');
     JournalStore.open(db, { owner: { pid: 1, host: 'elsewhere' } }).close({ clean: false });

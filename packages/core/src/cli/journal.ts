@@ -134,8 +134,10 @@ function importJournal(from: string, path: string, out: (line: string) => void):
   try {
     const existing = store.database.prepare('SELECT count(*) FROM orders').pluck().get() as number;
     if (existing > 0) throw new JournalError('WRITE', path, `already holds ${existing} orders; import only into a new journal`);
-    // Order states after each report come from the same state machine the engine uses.
-    const orders = new OrderManager();
+    // Order states after each report come from the same state machine the engine uses. An
+    // import replays a whole history at once: it must remember every closed order (the live
+    // engine's bounded window would turn a late report of an old order into an unknown one).
+    const orders = new OrderManager('cw', { minClosed: Infinity, closedMs: Infinity, maxClosed: Infinity });
     let imported = 0;
     let skipped = 0;
     for (const raw of entries) {
