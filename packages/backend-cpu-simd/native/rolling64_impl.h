@@ -72,19 +72,57 @@ inline bool rolling64_out(double S, double Q, double Qmax, double steps, double 
   return true;
 }
 
+// The mean's guarantee for any finite input. The contract's tolerance for a window's mean is
+// 1e-12 * (|mean| + sd); mean|x| over the window is a lower bound of |mean| + sd (|x| <= |mean|
+// + |x - mean|, and mean|x - mean| <= sd), so where the mean is near 0 the sd still sets the
+// scale. Sliding sums round relative to the largest sums since their anchor and to the anchor's
+// centre, not to the current window, so each path keeps a running bound on that rounding (in
+// units of kUnitRoundoff) and starts again from an exact window before the bound can exceed
+// kMeanBudget of a lower bound of the window's scale. Half the tolerance: the rest is for the
+// rounding of the exact window itself and of the reference it is compared with.
+constexpr double kUnitRoundoff = 1.1102230246251565e-16;  // 2^-53
+constexpr double kMeanBudget = 0.5e-12;
+
+// sum|x| and sum|x - centre| over [i, i + w): the scale of an exact window and the size of the
+// terms its centred sum was made of (the careful path's bounds start from them).
+inline void window64_scale(const double* x, int64_t i, int64_t w, double centre, double* absSum, double* absDev) {
+  double a = 0.0, dev = 0.0;
+  for (int64_t k = i; k < i + w; k++) {
+    a += std::fabs(x[k]);
+    dev += std::fabs(x[k] - centre);
+  }
+  *absSum = a;
+  *absDev = dev;
+}
+
 // Careful scalar path for outputs [c, e): exact per-window bookkeeping of non-finite values and
 // changes; sums restart from an exact two-pass window after every invalid, constant or
-// ill-conditioned window and every `L` outputs.
+// ill-conditioned window, every `L` outputs, and where the mean's rounding bound (above) could
+// exceed kMeanBudget of the window's scale. This is the mean-only kernel's path for windows whose
+// mean is near 0, so it also slides A = sum|x| as the scale's lower bound. An exact window's own
+// bound, (w/4 + 4) u sum|x - mean| <= (w/2 + 8) u mean|x|, is within the budget up to w ~ 9000;
+// above that, where it is not, a restart cannot help, and none is made until the window has
+// moved on by w values (so restarts cost O(1) per output whatever the data).
 template <bool V>
 void rolling64_careful(const double* x, int64_t w, int64_t c, int64_t e, int64_t L, double* mean, double* var) {
   const double invw = 1.0 / (double)w;
-  int64_t bad = 0, brk = 0, since = 0;
+  // Rounding bound of window64_exact's sums (4 accumulators of w/4 terms, then combined), per
+  // unit of the sum of |terms|; the same holds for A.
+  const double exactGrowth = (double)w / 4.0 + 4.0;
+  int64_t bad = 0, brk = 0, since = 0, quietUntil = c;
   for (int64_t j = c; j < c + w - 1; j++) {
     bad += !CWTS_ISFINITE(x[j]);
     if (j > c) brk += x[j] != x[j - 1];
   }
   bool valid = false;
-  double sh = 0, S = 0, Q = 0, Qmax = 0;
+  double sh = 0, S = 0, Q = 0, Qmax = 0, A = 0, eS = 0, eA = 0;
+  // Bound on the rounding of sh + S / w, against kMeanBudget of the window's scale.
+  auto meanCertified = [&]() -> bool {
+    const double err = kUnitRoundoff * ((eS + 3.0 * std::fabs(S)) * invw + std::fabs(sh + S * invw));
+    const double level = std::fabs(sh + S * invw) - err;
+    const double absMean = (A - kUnitRoundoff * eA) * invw;
+    return err <= kMeanBudget * (level > absMean ? level : absMean);
+  };
   for (int64_t i = c; i < e; i++) {
     const int64_t j = i + w - 1;
     bad += !CWTS_ISFINITE(x[j]);
@@ -106,16 +144,26 @@ void rolling64_careful(const double* x, int64_t w, int64_t c, int64_t e, int64_t
       continue;
     }
     if (valid && since < L) {
-      const double d = x[j] - x[i - 1];
+      const double xin = x[j], xout = x[i - 1];
+      const double d = xin - xout;
       S += d;
+      const double da = std::fabs(xin) - std::fabs(xout);
+      A += da;
+      eS += std::fabs(S) + std::fabs(d);
+      eA += std::fabs(A) + std::fabs(da);
       if (V) {
-        Q += d * ((x[j] - sh) + (x[i - 1] - sh));
+        Q += d * ((xin - sh) + (xout - sh));
         Qmax = Q > Qmax ? Q : Qmax;
       }
       since++;
-      if (rolling64_out<V>(S, Q, Qmax, (double)since, 1.0, sh, x[j], invw, false, mean, var, i)) continue;
+      if ((i < quietUntil || meanCertified()) && rolling64_out<V>(S, Q, Qmax, (double)since, 1.0, sh, xin, invw, false, mean, var, i)) continue;
     }
     window64_exact(x, i, w, &sh, &S, &Q);
+    double absDev;
+    window64_scale(x, i, w, sh, &A, &absDev);
+    eS = exactGrowth * absDev;
+    eA = exactGrowth * A;
+    if (!meanCertified()) quietUntil = i + w;
     Qmax = Q;
     valid = true;
     since = 0;
@@ -251,21 +299,40 @@ inline unsigned highest_bit(unsigned m) {  // m != 0
 }
 
 // Centre sh = mean of [x, x + w) and S = sum(x - sh), both in vector lanes with two
-// accumulators (the centre only has to be near the values; S is what must be accurate).
-inline void window64_centred(const double* x, int64_t w, double* sh, double* S) {
+// accumulators (the centre only has to be near the values; S is what must be accurate), and the
+// window's smallest and largest values (lo, hi), which the rounding bound starts from.
+inline void window64_centred(const double* x, int64_t w, double* sh, double* S, double* lo, double* hi) {
   constexpr int VW = VD::W;
-  typename VD::T a0 = VD::set1(0.0), a1 = VD::set1(0.0);
+  typename VD::T a0 = VD::set1(0.0), a1 = VD::set1(0.0), vlo = VD::set1(x[0]), vhi = vlo;
   int64_t k = 0;
   for (; k + 2 * VW <= w; k += 2 * VW) {
-    a0 = VD::add(a0, VD::load(x + k));
-    a1 = VD::add(a1, VD::load(x + k + VW));
+    const typename VD::T u0 = VD::load(x + k), u1 = VD::load(x + k + VW);
+    a0 = VD::add(a0, u0);
+    a1 = VD::add(a1, u1);
+    vlo = VD::min(vlo, VD::min(u0, u1));
+    vhi = VD::max(vhi, VD::max(u0, u1));
   }
-  for (; k + VW <= w; k += VW) a0 = VD::add(a0, VD::load(x + k));
-  double lanes[VW];
+  for (; k + VW <= w; k += VW) {
+    const typename VD::T u0 = VD::load(x + k);
+    a0 = VD::add(a0, u0);
+    vlo = VD::min(vlo, u0);
+    vhi = VD::max(vhi, u0);
+  }
+  double lanes[VW], los[VW], his[VW];
   VD::store(lanes, VD::add(a0, a1));
-  double s = 0.0;
-  for (int j = 0; j < VW; j++) s += lanes[j];
-  for (; k < w; k++) s += x[k];
+  VD::store(los, vlo);
+  VD::store(his, vhi);
+  double s = 0.0, l = x[0], h = x[0];
+  for (int j = 0; j < VW; j++) {
+    s += lanes[j];
+    l = los[j] < l ? los[j] : l;
+    h = his[j] > h ? his[j] : h;
+  }
+  for (; k < w; k++) {
+    s += x[k];
+    l = x[k] < l ? x[k] : l;
+    h = x[k] > h ? x[k] : h;
+  }
   const double m = s / (double)w;
   const typename VD::T vm = VD::set1(m);
   a0 = VD::set1(0.0);
@@ -282,6 +349,8 @@ inline void window64_centred(const double* x, int64_t w, double* sh, double* S) 
   for (; k < w; k++) d += x[k] - m;
   *sh = m;
   *S = d;
+  *lo = l;
+  *hi = h;
 }
 
 // Windows of equal values, exactly: with z = the number of consecutive positions p <= j where
@@ -307,10 +376,25 @@ void rolling64_mean(const double* x, int64_t w, int64_t o0, int64_t o1, double* 
   }
   const int64_t L = imax(1024, 4 * w);
   const double invw = 1.0 / (double)w;
+  // The rounding bound (see kMeanBudget), in units of kUnitRoundoff and of the mean, from what
+  // each vector already has in registers: dev = max|x - sh| over the anchor window and every
+  // entering value since (each difference is at most 2 dev), sbar = max|S| / w since the anchor
+  // (from the extremes of the computed means). window64_centred's S rounds by at most
+  // (w / 2VW + VW + 3) dev; per output the carry adds at most sbar (counted per output, not per
+  // vector, which is conservative) and the lane scan 2 (log2 VW + 1) dev / w. The lower bound of
+  // the scale is the smallest |computed mean| since the anchor, less the bound: on prices that
+  // is the level, and the bound stays ~1e-8 of the budget, so price data never restarts. Where it
+  // fails, the chunk restarts from the last certified block with a fresh anchor; where it fails
+  // on the first block after an anchor (the mean is near 0, or falls within 64 outputs), the
+  // level cannot certify and the careful path, which also bounds by mean|x|, takes the chunk.
+  constexpr double kLog2Lanes = VW >= 8 ? 3.0 : VW >= 4 ? 2.0 : VW >= 2 ? 1.0 : 0.0;
+  const double anchorGrowth = (double)w / (2.0 * VW) + VW + 3.0;
+  const double scanGrowth = 2.0 * (kLog2Lanes + 1.0) * invw;
+  constexpr int64_t kCertifyEvery = 64;  // outputs per certified block (a multiple of every VW)
   for (int64_t c = o0; c < o1;) {
     const int64_t e = imin(o1, c + L);
-    double sh, S;
-    window64_centred(x + c, w, &sh, &S);
+    double sh, S, xlo, xhi;
+    window64_centred(x + c, w, &sh, &S, &xlo, &xhi);
     if (!CWTS_ISFINITE(sh) || !CWTS_ISFINITE(S)) {
       rolling64_careful<false>(x, w, c, e, L, mean, nullptr);
       c = e;
@@ -319,11 +403,24 @@ void rolling64_mean(const double* x, int64_t w, int64_t o0, int64_t o1, double* 
     const int64_t j0 = c + w - 1;
     int64_t z = 0;
     while (z < w - 1 && x[j0 - z] == x[j0 - z - 1]) z++;
-    mean[c] = z >= w - 1 ? x[j0] : sh + S * invw;
-    int64_t i = c + 1;
+    double mlo = sh + S * invw, mhi = mlo;
+    mean[c] = z >= w - 1 ? x[j0] : mlo;
+    // Every output of [c, last] within kMeanBudget of its scale, given the extremes so far.
+    auto certified = [&](int64_t last) -> bool {
+      const double dev = xhi - sh > sh - xlo ? xhi - sh : sh - xlo;
+      const double big = std::fabs(mlo) > std::fabs(mhi) ? std::fabs(mlo) : std::fabs(mhi);
+      const double sbar = (mhi - sh > sh - mlo ? mhi - sh : sh - mlo) + kUnitRoundoff * (std::fabs(sh) + big);
+      const double level = mlo > 0.0 ? mlo : (mhi < 0.0 ? -mhi : 0.0);
+      const double steps = (double)(last - c + 1);
+      const double err = kUnitRoundoff * (anchorGrowth * dev + (steps + VW) * scanGrowth * dev + (steps + 3.0) * sbar + level);
+      return err <= kMeanBudget * (level - err);
+    };
+    int64_t i = c + 1, certifiedTo = c + 1;  // outputs before certifiedTo are final
+    bool uncertified = false, nonFinite = false;
     if (VW > 1) {
       typename VD::T cs = VD::set1(S);
       const typename VD::T vsh = VD::set1(sh), vinv = VD::set1(invw);
+      typename VD::T vxlo = VD::set1(xlo), vxhi = VD::set1(xhi), vmlo = VD::set1(mlo), vmhi = vmlo;
       // The outgoing values of the next vector are loaded before this vector's store: when the
       // output and input arrays sit at the same offset in their pages (two large allocations
       // usually do), a load issued after a store to the same low 12 address bits waits for it
@@ -342,20 +439,70 @@ void rolling64_mean(const double* x, int64_t w, int64_t o0, int64_t o1, double* 
         unsigned constant = below & ~((1u << from) - 1u);
         if (shortWindow) constant |= inVector[ch];
         z = ch != 0 ? (int64_t)(VW - 1 - highest_bit(ch | 1u)) : imin(z + VW, w);
-        VD::store(mean + i, VD::blend_bits(constant, xin, VD::add(vsh, VD::mul(sv, vinv))));
+        const typename VD::T mv = VD::add(vsh, VD::mul(sv, vinv));
+        VD::store(mean + i, VD::blend_bits(constant, xin, mv));
+        vxlo = VD::min(vxlo, xin);
+        vxhi = VD::max(vxhi, xin);
+        vmlo = VD::min(vmlo, mv);
+        vmhi = VD::max(vmhi, mv);
         xout = xoutNext;
+        if (i + VW - certifiedTo >= kCertifyEvery || i + 2 * VW > e) {
+          if (!CWTS_ISFINITE(VD::first(cs))) {
+            nonFinite = true;
+            break;
+          }
+          double l[VW], h[VW], ml[VW], mh[VW];
+          VD::store(l, vxlo);
+          VD::store(h, vxhi);
+          VD::store(ml, vmlo);
+          VD::store(mh, vmhi);
+          for (int k = 0; k < VW; k++) {
+            xlo = l[k] < xlo ? l[k] : xlo;
+            xhi = h[k] > xhi ? h[k] : xhi;
+            mlo = ml[k] < mlo ? ml[k] : mlo;
+            mhi = mh[k] > mhi ? mh[k] : mhi;
+          }
+          if (!certified(i + VW - 1)) {
+            uncertified = true;
+            break;
+          }
+          certifiedTo = i + VW;
+        }
       }
       S = VD::first(cs);
     }
-    for (; i < e; i++) {
-      const double xin = x[i + w - 1];
-      S += xin - x[i - 1];
-      z = xin != x[i + w - 2] ? 0 : imin(z + 1, w);
-      mean[i] = z >= w - 1 ? xin : sh + S * invw;
+    if (!uncertified && !nonFinite) {
+      for (; i < e; i++) {
+        const double xin = x[i + w - 1];
+        S += xin - x[i - 1];
+        z = xin != x[i + w - 2] ? 0 : imin(z + 1, w);
+        const double m = sh + S * invw;
+        mean[i] = z >= w - 1 ? xin : m;
+        xlo = xin < xlo ? xin : xlo;
+        xhi = xin > xhi ? xin : xhi;
+        mlo = m < mlo ? m : mlo;
+        mhi = m > mhi ? m : mhi;
+        if (i + 1 - certifiedTo >= kCertifyEvery || i + 1 == e) {
+          if (!CWTS_ISFINITE(S)) {
+            nonFinite = true;
+            break;
+          }
+          if (!certified(i)) {
+            uncertified = true;
+            break;
+          }
+          certifiedTo = i + 1;
+        }
+      }
     }
-    // NaN/Inf anywhere in the inputs this chunk covered leaves S non-finite: redo it.
-    if (!CWTS_ISFINITE(S)) rolling64_careful<false>(x, w, c, e, L, mean, nullptr);
-    c = e;
+    if (nonFinite || (uncertified && certifiedTo == c + 1)) {
+      // NaN/Inf among the inputs (the sums are non-finite), or the level cannot certify: the
+      // careful path redoes the chunk.
+      rolling64_careful<false>(x, w, c, e, L, mean, nullptr);
+      c = e;
+    } else {
+      c = uncertified ? certifiedTo : e;  // outputs from certifiedTo on are rewritten from a fresh anchor
+    }
   }
 }
 
