@@ -377,20 +377,23 @@ void rolling64_mean(const double* x, int64_t w, int64_t o0, int64_t o1, double* 
   const int64_t L = imax(1024, 4 * w);
   const double invw = 1.0 / (double)w;
   // The rounding bound (see kMeanBudget), in units of kUnitRoundoff and of the mean, from what
-  // each vector already has in registers: dev = max|x - sh| over the anchor window and every
-  // entering value since (each difference is at most 2 dev), sbar = max|S| / w since the anchor
-  // (from the extremes of the computed means). window64_centred's S rounds by at most
-  // (w / 2VW + VW + 3) dev; per output the carry adds at most sbar (counted per output, not per
-  // vector, which is conservative) and the lane scan 2 (log2 VW + 1) dev / w. The lower bound of
-  // the scale is the smallest |computed mean| since the anchor, less the bound: on prices that
-  // is the level, and the bound stays ~1e-8 of the budget, so price data never restarts. Where it
-  // fails, the chunk restarts from the last certified block with a fresh anchor; where it fails
-  // on the first block after an anchor (the mean is near 0, or falls within 64 outputs), the
-  // level cannot certify and the careful path, which also bounds by mean|x|, takes the chunk.
-  constexpr double kLog2Lanes = VW >= 8 ? 3.0 : VW >= 4 ? 2.0 : VW >= 2 ? 1.0 : 0.0;
+  // the loop already has in registers. Every value the sliding part rounds (an entering minus
+  // an outgoing value, a lane scan's partial sum, the carry) is a sum of contiguous differences,
+  // i.e. a difference of two window sums, so it is at most 2 w sbar, where sbar = max|S| / w
+  // since the anchor, taken from the extremes of the computed means (one vector min and max per
+  // vector). Per vector of VW outputs the carry takes at most 1 + 2 (2 VW - 1) such roundings:
+  // under 4 per output, as in the scalar loop (3). The current lane adds its own scan, the add
+  // and the scaling: 4 VW + 4 more. window64_centred's S rounds by at most (w / 2VW + VW + 3)
+  // dev0, dev0 = max|x - sh| over the anchor window. The lower bound of the scale is the
+  // smallest |computed mean| since the anchor, less the bound: on prices that is the level, and
+  // the bound stays far under the budget, so price data does not restart. Where it fails, the
+  // chunk restarts from the last certified block with a fresh anchor; where it fails on the
+  // first block after an anchor (the mean is near 0, or falls within one block), the level
+  // cannot certify and the careful path, which also bounds by mean|x|, takes the chunk.
   const double anchorGrowth = (double)w / (2.0 * VW) + VW + 3.0;
-  const double scanGrowth = 2.0 * (kLog2Lanes + 1.0) * invw;
-  constexpr int64_t kCertifyEvery = 64;  // outputs per certified block (a multiple of every VW)
+  // Outputs per certified block (a multiple of every VW): the reductions cost a few vector
+  // operations per block, and a restart recomputes at most one block.
+  constexpr int64_t kCertifyEvery = 256;
   for (int64_t c = o0; c < o1;) {
     const int64_t e = imin(o1, c + L);
     double sh, S, xlo, xhi;
@@ -406,13 +409,13 @@ void rolling64_mean(const double* x, int64_t w, int64_t o0, int64_t o1, double* 
     double mlo = sh + S * invw, mhi = mlo;
     mean[c] = z >= w - 1 ? x[j0] : mlo;
     // Every output of [c, last] within kMeanBudget of its scale, given the extremes so far.
+    const double anchorErr = anchorGrowth * (xhi - sh > sh - xlo ? xhi - sh : sh - xlo);
     auto certified = [&](int64_t last) -> bool {
-      const double dev = xhi - sh > sh - xlo ? xhi - sh : sh - xlo;
       const double big = std::fabs(mlo) > std::fabs(mhi) ? std::fabs(mlo) : std::fabs(mhi);
       const double sbar = (mhi - sh > sh - mlo ? mhi - sh : sh - mlo) + kUnitRoundoff * (std::fabs(sh) + big);
       const double level = mlo > 0.0 ? mlo : (mhi < 0.0 ? -mhi : 0.0);
-      const double steps = (double)(last - c + 1);
-      const double err = kUnitRoundoff * (anchorGrowth * dev + (steps + VW) * scanGrowth * dev + (steps + 3.0) * sbar + level);
+      const double roundings = 4.0 * (double)(last - c + 1) + 4.0 * VW + 4.0;
+      const double err = kUnitRoundoff * (anchorErr + roundings * sbar + level);
       return err <= kMeanBudget * (level - err);
     };
     int64_t i = c + 1, certifiedTo = c + 1;  // outputs before certifiedTo are final
@@ -420,54 +423,46 @@ void rolling64_mean(const double* x, int64_t w, int64_t o0, int64_t o1, double* 
     if (VW > 1) {
       typename VD::T cs = VD::set1(S);
       const typename VD::T vsh = VD::set1(sh), vinv = VD::set1(invw);
-      typename VD::T vxlo = VD::set1(xlo), vxhi = VD::set1(xhi), vmlo = VD::set1(mlo), vmhi = vmlo;
+      typename VD::T vmlo = VD::set1(mlo), vmhi = vmlo;
       // The outgoing values of the next vector are loaded before this vector's store: when the
       // output and input arrays sit at the same offset in their pages (two large allocations
       // usually do), a load issued after a store to the same low 12 address bits waits for it
       // (4K aliasing), which cost 50% in a microbenchmark.
       typename VD::T xout = VD::load(x + i - 1);
-      for (; i + VW <= e; i += VW) {
-        const double* pin = x + i + w - 1;
-        const typename VD::T xin = VD::load(pin);
-        const typename VD::T xoutNext = VD::load(x + (i + 2 * VW <= e ? i + VW - 1 : i - 1));
-        const typename VD::T sc = VD::scan(VD::sub(xin, xout));
-        const typename VD::T sv = VD::add(sc, cs);
-        cs = VD::add(cs, VD::last(sc));
-        const unsigned ch = VD::ne_bits(xin, VD::load(pin - 1));
-        const unsigned below = (1u << lowest_bit(ch | (1u << VW))) - 1u;
-        const int64_t from = imin(VW, imax(0, w - 2 - z));  // lanes k >= from: z + k + 1 >= w - 1
-        unsigned constant = below & ~((1u << from) - 1u);
-        if (shortWindow) constant |= inVector[ch];
-        z = ch != 0 ? (int64_t)(VW - 1 - highest_bit(ch | 1u)) : imin(z + VW, w);
-        const typename VD::T mv = VD::add(vsh, VD::mul(sv, vinv));
-        VD::store(mean + i, VD::blend_bits(constant, xin, mv));
-        vxlo = VD::min(vxlo, xin);
-        vxhi = VD::max(vxhi, xin);
-        vmlo = VD::min(vmlo, mv);
-        vmhi = VD::max(vmhi, mv);
-        xout = xoutNext;
-        if (i + VW - certifiedTo >= kCertifyEvery || i + 2 * VW > e) {
-          if (!CWTS_ISFINITE(VD::first(cs))) {
-            nonFinite = true;
-            break;
-          }
-          double l[VW], h[VW], ml[VW], mh[VW];
-          VD::store(l, vxlo);
-          VD::store(h, vxhi);
-          VD::store(ml, vmlo);
-          VD::store(mh, vmhi);
-          for (int k = 0; k < VW; k++) {
-            xlo = l[k] < xlo ? l[k] : xlo;
-            xhi = h[k] > xhi ? h[k] : xhi;
-            mlo = ml[k] < mlo ? ml[k] : mlo;
-            mhi = mh[k] > mhi ? mh[k] : mhi;
-          }
-          if (!certified(i + VW - 1)) {
-            uncertified = true;
-            break;
-          }
-          certifiedTo = i + VW;
+      while (i + VW <= e) {
+        // A block without exits, so that the loop keeps its state in registers; certified after.
+        const int64_t blockEnd = imin(e, i + kCertifyEvery);
+        for (; i + VW <= blockEnd; i += VW) {
+          const double* pin = x + i + w - 1;
+          const typename VD::T xin = VD::load(pin);
+          const typename VD::T xoutNext = VD::load(x + (i + 2 * VW <= e ? i + VW - 1 : i - 1));
+          const typename VD::T sc = VD::scan(VD::sub(xin, xout));
+          const typename VD::T sv = VD::add(sc, cs);
+          cs = VD::add(cs, VD::last(sc));
+          const unsigned ch = VD::ne_bits(xin, VD::load(pin - 1));
+          const unsigned below = (1u << lowest_bit(ch | (1u << VW))) - 1u;
+          const int64_t from = imin(VW, imax(0, w - 2 - z));  // lanes k >= from: z + k + 1 >= w - 1
+          unsigned constant = below & ~((1u << from) - 1u);
+          if (shortWindow) constant |= inVector[ch];
+          z = ch != 0 ? (int64_t)(VW - 1 - highest_bit(ch | 1u)) : imin(z + VW, w);
+          const typename VD::T mv = VD::add(vsh, VD::mul(sv, vinv));
+          VD::store(mean + i, VD::blend_bits(constant, xin, mv));
+          vmlo = VD::min(vmlo, mv);
+          vmhi = VD::max(vmhi, mv);
+          xout = xoutNext;
         }
+        if (!CWTS_ISFINITE(VD::first(cs))) {
+          nonFinite = true;
+          break;
+        }
+        const typename VD::T vz = VD::set1(0.0);
+        mlo = -VD::first(VD::hmax(VD::sub(vz, vmlo)));
+        mhi = VD::first(VD::hmax(vmhi));
+        if (!certified(i - 1)) {
+          uncertified = true;
+          break;
+        }
+        certifiedTo = i;
       }
       S = VD::first(cs);
     }
@@ -478,8 +473,6 @@ void rolling64_mean(const double* x, int64_t w, int64_t o0, int64_t o1, double* 
         z = xin != x[i + w - 2] ? 0 : imin(z + 1, w);
         const double m = sh + S * invw;
         mean[i] = z >= w - 1 ? xin : m;
-        xlo = xin < xlo ? xin : xlo;
-        xhi = xin > xhi ? xin : xhi;
         mlo = m < mlo ? m : mlo;
         mhi = m > mhi ? m : mhi;
         if (i + 1 - certifiedTo >= kCertifyEvery || i + 1 == e) {
