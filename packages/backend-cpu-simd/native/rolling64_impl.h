@@ -279,6 +279,11 @@ void rolling64_range_t(const double* x, int64_t w, int64_t o0, int64_t o1, doubl
 // re-anchored as before (max(1024, 4W) outputs, centred on their first window's mean), but the
 // anchor is two vector passes over W values, so its cost per output no longer grows with W.
 
+template <bool B>
+struct ModeFlag {
+  static constexpr bool value = B;
+};
+
 inline unsigned lowest_bit(unsigned m) {  // m != 0
 #if defined(__GNUC__) || defined(__clang__)
   return (unsigned)__builtin_ctz(m);
@@ -387,13 +392,15 @@ void rolling64_mean(const double* x, int64_t w, int64_t o0, int64_t o1, double* 
   // dev0, dev0 = max|x - sh| over the anchor window. The lower bound of the scale is the
   // smallest |computed mean| since the anchor, less the bound: on prices that is the level, and
   // the bound stays far under the budget, so price data does not restart. Where it fails, the
-  // chunk restarts from the last certified block with a fresh anchor; where it fails on the
-  // first block after an anchor (the mean is near 0, or falls within one block), the level
-  // cannot certify and the careful path, which also bounds by mean|x|, takes the chunk.
+  // chunk restarts from the last certified block with a fresh anchor. Where the mean is near 0
+  // (|anchor mean| < max|x - anchor mean|), or the level fails on the first block after an
+  // anchor, the chunk runs in scale mode (below), and where that fails on its first block too,
+  // the careful path takes the chunk.
   const double anchorGrowth = (double)w / (2.0 * VW) + VW + 3.0;
   // Outputs per certified block (a multiple of every VW): the reductions cost a few vector
   // operations per block, and a restart recomputes at most one block.
   constexpr int64_t kCertifyEvery = 256;
+  int64_t scaleAt = -1;  // a chunk start whose level could not certify its first block
   for (int64_t c = o0; c < o1;) {
     const int64_t e = imin(o1, c + L);
     double sh, S, xlo, xhi;
@@ -408,30 +415,54 @@ void rolling64_mean(const double* x, int64_t w, int64_t o0, int64_t o1, double* 
     while (z < w - 1 && x[j0 - z] == x[j0 - z - 1]) z++;
     double mlo = sh + S * invw, mhi = mlo;
     mean[c] = z >= w - 1 ? x[j0] : mlo;
-    // Every output of [c, last] within kMeanBudget of its scale, given the extremes so far.
-    const double anchorErr = anchorGrowth * (xhi - sh > sh - xlo ? xhi - sh : sh - xlo);
+    const double dev0 = xhi - sh > sh - xlo ? xhi - sh : sh - xlo;
+    const double anchorErr = anchorGrowth * dev0;
+    // Scale mode, where the mean is near 0 for its spread (or the level failed): A = sum|x| of
+    // each window slides beside S, and mean|x| (<= |mean| + sd) bounds the scale from below.
+    const bool scale = c == scaleAt || std::fabs(sh) < dev0;
+    double A = 0.0;
+    if (scale) {
+      double absDev;
+      window64_scale(x, c, w, sh, &A, &absDev);
+    }
+    const double A0 = A;
+    double alo = A, ahi = A;
+    // Every output of [c, last] within kMeanBudget of its scale, given the extremes so far. In
+    // scale mode the sliding sum|x| rounds like S (differences of window sums, at most ahi) and
+    // its anchor, a sequential sum, by at most w A0.
     auto certified = [&](int64_t last) -> bool {
       const double big = std::fabs(mlo) > std::fabs(mhi) ? std::fabs(mlo) : std::fabs(mhi);
       const double sbar = (mhi - sh > sh - mlo ? mhi - sh : sh - mlo) + kUnitRoundoff * (std::fabs(sh) + big);
       const double level = mlo > 0.0 ? mlo : (mhi < 0.0 ? -mhi : 0.0);
       const double roundings = 4.0 * (double)(last - c + 1) + 4.0 * VW + 4.0;
       const double err = kUnitRoundoff * (anchorErr + roundings * sbar + level);
-      return err <= kMeanBudget * (level - err);
+      double scaleLow = level - err;
+      if (scale) {
+        const double absMean = (alo - kUnitRoundoff * ((double)w * A0 + roundings * ahi)) * invw;
+        scaleLow = absMean > scaleLow ? absMean : scaleLow;
+      }
+      return err <= kMeanBudget * scaleLow;
     };
     int64_t i = c + 1, certifiedTo = c + 1;  // outputs before certifiedTo are final
     bool uncertified = false, nonFinite = false;
     if (VW > 1) {
-      typename VD::T cs = VD::set1(S);
+      typename VD::T cs_ = VD::set1(S), ca_ = VD::set1(A);
       const typename VD::T vsh = VD::set1(sh), vinv = VD::set1(invw);
-      typename VD::T vmlo = VD::set1(mlo), vmhi = vmlo;
+      typename VD::T vmlo_ = VD::set1(mlo), vmhi_ = vmlo_, valo_ = ca_, vahi_ = ca_;
       // The outgoing values of the next vector are loaded before this vector's store: when the
       // output and input arrays sit at the same offset in their pages (two large allocations
       // usually do), a load issued after a store to the same low 12 address bits waits for it
       // (4K aliasing), which cost 50% in a microbenchmark.
-      typename VD::T xout = VD::load(x + i - 1);
-      while (i + VW <= e) {
-        // A block without exits, so that the loop keeps its state in registers; certified after.
-        const int64_t blockEnd = imin(e, i + kCertifyEvery);
+      typename VD::T xout_ = VD::load(x + i - 1);
+      int64_t i_ = i, z_ = z;
+      // One block of vectors without exits (so that the loop keeps its state in registers),
+      // compiled once per mode; certified after.
+      // The state is copied into locals: through the lambda's references it could alias the
+      // output stores, and would be reloaded every vector (1.5x slower).
+      auto block = [&](auto mode, int64_t blockEnd) {
+        constexpr bool kScale = decltype(mode)::value;
+        typename VD::T cs = cs_, ca = ca_, vmlo = vmlo_, vmhi = vmhi_, valo = valo_, vahi = vahi_, xout = xout_;
+        int64_t i = i_, z = z_;
         for (; i + VW <= blockEnd; i += VW) {
           const double* pin = x + i + w - 1;
           const typename VD::T xin = VD::load(pin);
@@ -449,22 +480,43 @@ void rolling64_mean(const double* x, int64_t w, int64_t o0, int64_t o1, double* 
           VD::store(mean + i, VD::blend_bits(constant, xin, mv));
           vmlo = VD::min(vmlo, mv);
           vmhi = VD::max(vmhi, mv);
+          if constexpr (kScale) {
+            const typename VD::T sa = VD::scan(VD::sub(VD::abs(xin), VD::abs(xout)));
+            const typename VD::T av = VD::add(sa, ca);
+            ca = VD::add(ca, VD::last(sa));
+            valo = VD::min(valo, av);
+            vahi = VD::max(vahi, av);
+          }
           xout = xoutNext;
         }
-        if (!CWTS_ISFINITE(VD::first(cs))) {
+        cs_ = cs, ca_ = ca, vmlo_ = vmlo, vmhi_ = vmhi, valo_ = valo, vahi_ = vahi, xout_ = xout;
+        i_ = i, z_ = z;
+      };
+      while (i + VW <= e) {
+        const int64_t blockEnd = imin(e, i + kCertifyEvery);
+        if (scale) block(ModeFlag<true>{}, blockEnd);
+        else block(ModeFlag<false>{}, blockEnd);
+        i = i_;
+        z = z_;
+        if (!CWTS_ISFINITE(VD::first(cs_))) {
           nonFinite = true;
           break;
         }
         const typename VD::T vz = VD::set1(0.0);
-        mlo = -VD::first(VD::hmax(VD::sub(vz, vmlo)));
-        mhi = VD::first(VD::hmax(vmhi));
+        mlo = -VD::first(VD::hmax(VD::sub(vz, vmlo_)));
+        mhi = VD::first(VD::hmax(vmhi_));
+        if (scale) {
+          alo = -VD::first(VD::hmax(VD::sub(vz, valo_)));
+          ahi = VD::first(VD::hmax(vahi_));
+        }
         if (!certified(i - 1)) {
           uncertified = true;
           break;
         }
         certifiedTo = i;
       }
-      S = VD::first(cs);
+      S = VD::first(cs_);
+      A = VD::first(ca_);
     }
     if (!uncertified && !nonFinite) {
       for (; i < e; i++) {
@@ -475,6 +527,11 @@ void rolling64_mean(const double* x, int64_t w, int64_t o0, int64_t o1, double* 
         mean[i] = z >= w - 1 ? xin : m;
         mlo = m < mlo ? m : mlo;
         mhi = m > mhi ? m : mhi;
+        if (scale) {
+          A += std::fabs(xin) - std::fabs(x[i - 1]);
+          alo = A < alo ? A : alo;
+          ahi = A > ahi ? A : ahi;
+        }
         if (i + 1 - certifiedTo >= kCertifyEvery || i + 1 == e) {
           if (!CWTS_ISFINITE(S)) {
             nonFinite = true;
@@ -488,11 +545,19 @@ void rolling64_mean(const double* x, int64_t w, int64_t o0, int64_t o1, double* 
         }
       }
     }
-    if (nonFinite || (uncertified && certifiedTo == c + 1)) {
-      // NaN/Inf among the inputs (the sums are non-finite), or the level cannot certify: the
-      // careful path redoes the chunk.
+    if (uncertified && certifiedTo == c + 1 && !scale) {
+      scaleAt = c;  // the level could not certify even the first block: again from c, in scale mode
+    } else if (nonFinite) {
+      // NaN/Inf among the inputs (the sums are non-finite): the careful path redoes the chunk.
       rolling64_careful<false>(x, w, c, e, L, mean, nullptr);
       c = e;
+    } else if (uncertified && certifiedTo == c + 1) {
+      // Not even mean|x| certifies the first block: the anchor window holds values far larger
+      // than later ones (a fall). The careful path takes the windows that overlap the anchor
+      // window; the next anchor starts past it.
+      const int64_t stop = imin(e, c + imax(w, kCertifyEvery));
+      rolling64_careful<false>(x, w, c, stop, L, mean, nullptr);
+      c = stop;
     } else {
       c = uncertified ? certifiedTo : e;  // outputs from certifiedTo on are rewritten from a fresh anchor
     }
