@@ -16,10 +16,13 @@
 // from the centre). So, with variance, a window whose steps * Qmax / W >= 256 v starts a new
 // chunk centred on itself (exact two-pass): the rounding (a few ulps of Qmax per step, more in
 // the tree-ordered scans) stays well under 1e-12 of v. Chunks are at most max(128, 2W) outputs.
-// With variance, a third scanned channel counts value changes inside each window, exactly, so
-// constant windows are recognised exactly. Mean only (rolling64_mean below, W >= 2) has a kernel
-// of its own: the error is relative to the level (more exactly, to the largest centred sums since
-// the chunk's anchor), chunks are max(1024, 4W), and constant windows come from a run length.
+// The same rule bounds the mean's error, since (mean - centre)^2 <= Q / W. With variance, a third
+// scanned channel counts value changes inside each window, exactly, so constant windows are
+// recognised exactly. Mean only (rolling64_mean below, W >= 2) has a kernel of its own: chunks
+// are max(1024, 4W), constant windows come from a run length, and a running bound on the
+// sliding sums' rounding (relative to the largest centred sums since the chunk's anchor) is
+// certified against the window's scale every 256 outputs (kMeanBudget below), so the mean keeps
+// 1e-12 x (|mean| + sd) for any finite input, where the level falls or crosses zero too.
 // A chunk whose inputs hold NaN/Inf is redone by the careful scalar path.
 
 constexpr double kIllConditioned = 256.0;

@@ -80,10 +80,8 @@ describe('cpu-simd rollingMoments64 mean only: windows of equal values', () => {
   // chunks (not from the sums), so stretches of equal values sit at every alignment to the
   // vector width, cross the chunk (1024 / 4W outputs) and task boundaries, and border NaNs.
   // Around 5 with sd 1, so that a mean computed from the sums of a constant window is not the
-  // value by luck (near 30000 the last add would round the sums' error away). The stretches stay
-  // near that level: the sliding sums' rounding is relative to the largest sums since the chunk's
-  // anchor, so a window far smaller than those (values near 0 after a stretch at 5, W=1500) can
-  // miss 1e-12 by 1.3x on this kernel as on the one before it (docs/performance.md).
+  // value by luck (near 30000 the last add would round the sums' error away). Levels that fall
+  // or cross zero within a chunk are the next describe block's.
   function stretches(N: number, W: number): Float64Array {
     const x = Float64Array.from(seededRandom(7100 + W).normals(N, 5, 1), (v, i) => v + 1e-7 * (i % 7));
     const lengths = [W - 1, W, W + 1, W + 2, 2 * W + 3, 3 * W + 7, 5000];
