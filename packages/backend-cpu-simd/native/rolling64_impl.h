@@ -16,10 +16,13 @@
 // from the centre). So, with variance, a window whose steps * Qmax / W >= 256 v starts a new
 // chunk centred on itself (exact two-pass): the rounding (a few ulps of Qmax per step, more in
 // the tree-ordered scans) stays well under 1e-12 of v. Chunks are at most max(128, 2W) outputs.
-// With variance, a third scanned channel counts value changes inside each window, exactly, so
-// constant windows are recognised exactly. Mean only (rolling64_mean below, W >= 2) has a kernel
-// of its own: the error is relative to the level (more exactly, to the largest centred sums since
-// the chunk's anchor), chunks are max(1024, 4W), and constant windows come from a run length.
+// The same rule bounds the mean's error, since (mean - centre)^2 <= Q / W. With variance, a third
+// scanned channel counts value changes inside each window, exactly, so constant windows are
+// recognised exactly. Mean only (rolling64_mean below, W >= 2) has a kernel of its own: chunks
+// are max(1024, 4W), constant windows come from a run length, and a running bound on the
+// sliding sums' rounding (relative to the largest centred sums since the chunk's anchor) is
+// certified against the window's scale every 256 outputs (kMeanBudget below), so the mean keeps
+// 1e-12 x (|mean| + sd) for any finite input, where the level falls or crosses zero too.
 // A chunk whose inputs hold NaN/Inf is redone by the careful scalar path.
 
 constexpr double kIllConditioned = 256.0;
@@ -72,19 +75,57 @@ inline bool rolling64_out(double S, double Q, double Qmax, double steps, double 
   return true;
 }
 
+// The mean's guarantee for any finite input. The contract's tolerance for a window's mean is
+// 1e-12 * (|mean| + sd); mean|x| over the window is a lower bound of |mean| + sd (|x| <= |mean|
+// + |x - mean|, and mean|x - mean| <= sd), so where the mean is near 0 the sd still sets the
+// scale. Sliding sums round relative to the largest sums since their anchor and to the anchor's
+// centre, not to the current window, so each path keeps a running bound on that rounding (in
+// units of kUnitRoundoff) and starts again from an exact window before the bound can exceed
+// kMeanBudget of a lower bound of the window's scale. Half the tolerance: the rest is for the
+// rounding of the exact window itself and of the reference it is compared with.
+constexpr double kUnitRoundoff = 1.1102230246251565e-16;  // 2^-53
+constexpr double kMeanBudget = 0.5e-12;
+
+// sum|x| and sum|x - centre| over [i, i + w): the scale of an exact window and the size of the
+// terms its centred sum was made of (the careful path's bounds start from them).
+inline void window64_scale(const double* x, int64_t i, int64_t w, double centre, double* absSum, double* absDev) {
+  double a = 0.0, dev = 0.0;
+  for (int64_t k = i; k < i + w; k++) {
+    a += std::fabs(x[k]);
+    dev += std::fabs(x[k] - centre);
+  }
+  *absSum = a;
+  *absDev = dev;
+}
+
 // Careful scalar path for outputs [c, e): exact per-window bookkeeping of non-finite values and
 // changes; sums restart from an exact two-pass window after every invalid, constant or
-// ill-conditioned window and every `L` outputs.
+// ill-conditioned window, every `L` outputs, and where the mean's rounding bound (above) could
+// exceed kMeanBudget of the window's scale. This is the mean-only kernel's path for windows whose
+// mean is near 0, so it also slides A = sum|x| as the scale's lower bound. An exact window's own
+// bound, (w/4 + 4) u sum|x - mean| <= (w/2 + 8) u mean|x|, is within the budget up to w ~ 9000;
+// above that, where it is not, a restart cannot help, and none is made until the window has
+// moved on by w values (so restarts cost O(1) per output whatever the data).
 template <bool V>
 void rolling64_careful(const double* x, int64_t w, int64_t c, int64_t e, int64_t L, double* mean, double* var) {
   const double invw = 1.0 / (double)w;
-  int64_t bad = 0, brk = 0, since = 0;
+  // Rounding bound of window64_exact's sums (4 accumulators of w/4 terms, then combined), per
+  // unit of the sum of |terms|; the same holds for A.
+  const double exactGrowth = (double)w / 4.0 + 4.0;
+  int64_t bad = 0, brk = 0, since = 0, quietUntil = c;
   for (int64_t j = c; j < c + w - 1; j++) {
     bad += !CWTS_ISFINITE(x[j]);
     if (j > c) brk += x[j] != x[j - 1];
   }
   bool valid = false;
-  double sh = 0, S = 0, Q = 0, Qmax = 0;
+  double sh = 0, S = 0, Q = 0, Qmax = 0, A = 0, eS = 0, eA = 0;
+  // Bound on the rounding of sh + S / w, against kMeanBudget of the window's scale.
+  auto meanCertified = [&]() -> bool {
+    const double err = kUnitRoundoff * ((eS + 3.0 * std::fabs(S)) * invw + std::fabs(sh + S * invw));
+    const double level = std::fabs(sh + S * invw) - err;
+    const double absMean = (A - kUnitRoundoff * eA) * invw;
+    return err <= kMeanBudget * (level > absMean ? level : absMean);
+  };
   for (int64_t i = c; i < e; i++) {
     const int64_t j = i + w - 1;
     bad += !CWTS_ISFINITE(x[j]);
@@ -106,16 +147,26 @@ void rolling64_careful(const double* x, int64_t w, int64_t c, int64_t e, int64_t
       continue;
     }
     if (valid && since < L) {
-      const double d = x[j] - x[i - 1];
+      const double xin = x[j], xout = x[i - 1];
+      const double d = xin - xout;
       S += d;
+      const double da = std::fabs(xin) - std::fabs(xout);
+      A += da;
+      eS += std::fabs(S) + std::fabs(d);
+      eA += std::fabs(A) + std::fabs(da);
       if (V) {
-        Q += d * ((x[j] - sh) + (x[i - 1] - sh));
+        Q += d * ((xin - sh) + (xout - sh));
         Qmax = Q > Qmax ? Q : Qmax;
       }
       since++;
-      if (rolling64_out<V>(S, Q, Qmax, (double)since, 1.0, sh, x[j], invw, false, mean, var, i)) continue;
+      if ((i < quietUntil || meanCertified()) && rolling64_out<V>(S, Q, Qmax, (double)since, 1.0, sh, xin, invw, false, mean, var, i)) continue;
     }
     window64_exact(x, i, w, &sh, &S, &Q);
+    double absDev;
+    window64_scale(x, i, w, sh, &A, &absDev);
+    eS = exactGrowth * absDev;
+    eA = exactGrowth * A;
+    if (!meanCertified()) quietUntil = i + w;
     Qmax = Q;
     valid = true;
     since = 0;
@@ -231,6 +282,11 @@ void rolling64_range_t(const double* x, int64_t w, int64_t o0, int64_t o1, doubl
 // re-anchored as before (max(1024, 4W) outputs, centred on their first window's mean), but the
 // anchor is two vector passes over W values, so its cost per output no longer grows with W.
 
+template <bool B>
+struct ModeFlag {
+  static constexpr bool value = B;
+};
+
 inline unsigned lowest_bit(unsigned m) {  // m != 0
 #if defined(__GNUC__) || defined(__clang__)
   return (unsigned)__builtin_ctz(m);
@@ -251,21 +307,40 @@ inline unsigned highest_bit(unsigned m) {  // m != 0
 }
 
 // Centre sh = mean of [x, x + w) and S = sum(x - sh), both in vector lanes with two
-// accumulators (the centre only has to be near the values; S is what must be accurate).
-inline void window64_centred(const double* x, int64_t w, double* sh, double* S) {
+// accumulators (the centre only has to be near the values; S is what must be accurate), and the
+// window's smallest and largest values (lo, hi), which the rounding bound starts from.
+inline void window64_centred(const double* x, int64_t w, double* sh, double* S, double* lo, double* hi) {
   constexpr int VW = VD::W;
-  typename VD::T a0 = VD::set1(0.0), a1 = VD::set1(0.0);
+  typename VD::T a0 = VD::set1(0.0), a1 = VD::set1(0.0), vlo = VD::set1(x[0]), vhi = vlo;
   int64_t k = 0;
   for (; k + 2 * VW <= w; k += 2 * VW) {
-    a0 = VD::add(a0, VD::load(x + k));
-    a1 = VD::add(a1, VD::load(x + k + VW));
+    const typename VD::T u0 = VD::load(x + k), u1 = VD::load(x + k + VW);
+    a0 = VD::add(a0, u0);
+    a1 = VD::add(a1, u1);
+    vlo = VD::min(vlo, VD::min(u0, u1));
+    vhi = VD::max(vhi, VD::max(u0, u1));
   }
-  for (; k + VW <= w; k += VW) a0 = VD::add(a0, VD::load(x + k));
-  double lanes[VW];
+  for (; k + VW <= w; k += VW) {
+    const typename VD::T u0 = VD::load(x + k);
+    a0 = VD::add(a0, u0);
+    vlo = VD::min(vlo, u0);
+    vhi = VD::max(vhi, u0);
+  }
+  double lanes[VW], los[VW], his[VW];
   VD::store(lanes, VD::add(a0, a1));
-  double s = 0.0;
-  for (int j = 0; j < VW; j++) s += lanes[j];
-  for (; k < w; k++) s += x[k];
+  VD::store(los, vlo);
+  VD::store(his, vhi);
+  double s = 0.0, l = x[0], h = x[0];
+  for (int j = 0; j < VW; j++) {
+    s += lanes[j];
+    l = los[j] < l ? los[j] : l;
+    h = his[j] > h ? his[j] : h;
+  }
+  for (; k < w; k++) {
+    s += x[k];
+    l = x[k] < l ? x[k] : l;
+    h = x[k] > h ? x[k] : h;
+  }
   const double m = s / (double)w;
   const typename VD::T vm = VD::set1(m);
   a0 = VD::set1(0.0);
@@ -282,6 +357,8 @@ inline void window64_centred(const double* x, int64_t w, double* sh, double* S) 
   for (; k < w; k++) d += x[k] - m;
   *sh = m;
   *S = d;
+  *lo = l;
+  *hi = h;
 }
 
 // Windows of equal values, exactly: with z = the number of consecutive positions p <= j where
@@ -307,10 +384,30 @@ void rolling64_mean(const double* x, int64_t w, int64_t o0, int64_t o1, double* 
   }
   const int64_t L = imax(1024, 4 * w);
   const double invw = 1.0 / (double)w;
+  // The rounding bound (see kMeanBudget), in units of kUnitRoundoff and of the mean, from what
+  // the loop already has in registers. Every value the sliding part rounds (an entering minus
+  // an outgoing value, a lane scan's partial sum, the carry) is a sum of contiguous differences,
+  // i.e. a difference of two window sums, so it is at most 2 w sbar, where sbar = max|S| / w
+  // since the anchor, taken from the extremes of the computed means (one vector min and max per
+  // vector). Per vector of VW outputs the carry takes at most 1 + 2 (2 VW - 1) such roundings:
+  // under 4 per output, as in the scalar loop (3). The current lane adds its own scan, the add
+  // and the scaling: 4 VW + 4 more. window64_centred's S rounds by at most (w / 2VW + VW + 3)
+  // dev0, dev0 = max|x - sh| over the anchor window. The lower bound of the scale is the
+  // smallest |computed mean| since the anchor, less the bound: on prices that is the level, and
+  // the bound stays far under the budget, so price data does not restart. Where it fails, the
+  // chunk restarts from the last certified block with a fresh anchor. Where the mean is near 0
+  // (|anchor mean| < max|x - anchor mean|), or the level fails on the first block after an
+  // anchor, the chunk runs in scale mode (below), and where that fails on its first block too,
+  // the careful path takes the chunk.
+  const double anchorGrowth = (double)w / (2.0 * VW) + VW + 3.0;
+  // Outputs per certified block (a multiple of every VW): the reductions cost a few vector
+  // operations per block, and a restart recomputes at most one block.
+  constexpr int64_t kCertifyEvery = 256;
+  int64_t scaleAt = -1;  // a chunk start whose level could not certify its first block
   for (int64_t c = o0; c < o1;) {
     const int64_t e = imin(o1, c + L);
-    double sh, S;
-    window64_centred(x + c, w, &sh, &S);
+    double sh, S, xlo, xhi;
+    window64_centred(x + c, w, &sh, &S, &xlo, &xhi);
     if (!CWTS_ISFINITE(sh) || !CWTS_ISFINITE(S)) {
       rolling64_careful<false>(x, w, c, e, L, mean, nullptr);
       c = e;
@@ -319,43 +416,154 @@ void rolling64_mean(const double* x, int64_t w, int64_t o0, int64_t o1, double* 
     const int64_t j0 = c + w - 1;
     int64_t z = 0;
     while (z < w - 1 && x[j0 - z] == x[j0 - z - 1]) z++;
-    mean[c] = z >= w - 1 ? x[j0] : sh + S * invw;
-    int64_t i = c + 1;
+    double mlo = sh + S * invw, mhi = mlo;
+    mean[c] = z >= w - 1 ? x[j0] : mlo;
+    const double dev0 = xhi - sh > sh - xlo ? xhi - sh : sh - xlo;
+    const double anchorErr = anchorGrowth * dev0;
+    // Scale mode, where the mean is near 0 for its spread (or the level failed): A = sum|x| of
+    // each window slides beside S, and mean|x| (<= |mean| + sd) bounds the scale from below.
+    const bool scale = c == scaleAt || std::fabs(sh) < dev0;
+    double A = 0.0;
+    if (scale) {
+      double absDev;
+      window64_scale(x, c, w, sh, &A, &absDev);
+    }
+    const double A0 = A;
+    double alo = A, ahi = A;
+    // Every output of [c, last] within kMeanBudget of its scale, given the extremes so far. In
+    // scale mode the sliding sum|x| rounds like S (differences of window sums, at most ahi) and
+    // its anchor, a sequential sum, by at most w A0.
+    auto certified = [&](int64_t last) -> bool {
+      const double big = std::fabs(mlo) > std::fabs(mhi) ? std::fabs(mlo) : std::fabs(mhi);
+      const double sbar = (mhi - sh > sh - mlo ? mhi - sh : sh - mlo) + kUnitRoundoff * (std::fabs(sh) + big);
+      const double level = mlo > 0.0 ? mlo : (mhi < 0.0 ? -mhi : 0.0);
+      const double roundings = 4.0 * (double)(last - c + 1) + 4.0 * VW + 4.0;
+      const double err = kUnitRoundoff * (anchorErr + roundings * sbar + level);
+      double scaleLow = level - err;
+      if (scale) {
+        const double absMean = (alo - kUnitRoundoff * ((double)w * A0 + roundings * ahi)) * invw;
+        scaleLow = absMean > scaleLow ? absMean : scaleLow;
+      }
+      return err <= kMeanBudget * scaleLow;
+    };
+    int64_t i = c + 1, certifiedTo = c + 1;  // outputs before certifiedTo are final
+    bool uncertified = false, nonFinite = false;
     if (VW > 1) {
-      typename VD::T cs = VD::set1(S);
+      typename VD::T cs_ = VD::set1(S), ca_ = VD::set1(A);
       const typename VD::T vsh = VD::set1(sh), vinv = VD::set1(invw);
+      typename VD::T vmlo_ = VD::set1(mlo), vmhi_ = vmlo_, valo_ = ca_, vahi_ = ca_;
       // The outgoing values of the next vector are loaded before this vector's store: when the
       // output and input arrays sit at the same offset in their pages (two large allocations
       // usually do), a load issued after a store to the same low 12 address bits waits for it
       // (4K aliasing), which cost 50% in a microbenchmark.
-      typename VD::T xout = VD::load(x + i - 1);
-      for (; i + VW <= e; i += VW) {
-        const double* pin = x + i + w - 1;
-        const typename VD::T xin = VD::load(pin);
-        const typename VD::T xoutNext = VD::load(x + (i + 2 * VW <= e ? i + VW - 1 : i - 1));
-        const typename VD::T sc = VD::scan(VD::sub(xin, xout));
-        const typename VD::T sv = VD::add(sc, cs);
-        cs = VD::add(cs, VD::last(sc));
-        const unsigned ch = VD::ne_bits(xin, VD::load(pin - 1));
-        const unsigned below = (1u << lowest_bit(ch | (1u << VW))) - 1u;
-        const int64_t from = imin(VW, imax(0, w - 2 - z));  // lanes k >= from: z + k + 1 >= w - 1
-        unsigned constant = below & ~((1u << from) - 1u);
-        if (shortWindow) constant |= inVector[ch];
-        z = ch != 0 ? (int64_t)(VW - 1 - highest_bit(ch | 1u)) : imin(z + VW, w);
-        VD::store(mean + i, VD::blend_bits(constant, xin, VD::add(vsh, VD::mul(sv, vinv))));
-        xout = xoutNext;
+      typename VD::T xout_ = VD::load(x + i - 1);
+      int64_t i_ = i, z_ = z;
+      // One block of vectors without exits (so that the loop keeps its state in registers),
+      // compiled once per mode; certified after.
+      // The state is copied into locals: through the lambda's references it could alias the
+      // output stores, and would be reloaded every vector (1.5x slower).
+      auto block = [&](auto mode, int64_t blockEnd) {
+        constexpr bool kScale = decltype(mode)::value;
+        typename VD::T cs = cs_, ca = ca_, vmlo = vmlo_, vmhi = vmhi_, valo = valo_, vahi = vahi_, xout = xout_;
+        int64_t i = i_, z = z_;
+        for (; i + VW <= blockEnd; i += VW) {
+          const double* pin = x + i + w - 1;
+          const typename VD::T xin = VD::load(pin);
+          const typename VD::T xoutNext = VD::load(x + (i + 2 * VW <= e ? i + VW - 1 : i - 1));
+          const typename VD::T sc = VD::scan(VD::sub(xin, xout));
+          const typename VD::T sv = VD::add(sc, cs);
+          cs = VD::add(cs, VD::last(sc));
+          const unsigned ch = VD::ne_bits(xin, VD::load(pin - 1));
+          const unsigned below = (1u << lowest_bit(ch | (1u << VW))) - 1u;
+          const int64_t from = imin(VW, imax(0, w - 2 - z));  // lanes k >= from: z + k + 1 >= w - 1
+          unsigned constant = below & ~((1u << from) - 1u);
+          if (shortWindow) constant |= inVector[ch];
+          z = ch != 0 ? (int64_t)(VW - 1 - highest_bit(ch | 1u)) : imin(z + VW, w);
+          const typename VD::T mv = VD::add(vsh, VD::mul(sv, vinv));
+          VD::store(mean + i, VD::blend_bits(constant, xin, mv));
+          vmlo = VD::min(vmlo, mv);
+          vmhi = VD::max(vmhi, mv);
+          if constexpr (kScale) {
+            const typename VD::T sa = VD::scan(VD::sub(VD::abs(xin), VD::abs(xout)));
+            const typename VD::T av = VD::add(sa, ca);
+            ca = VD::add(ca, VD::last(sa));
+            valo = VD::min(valo, av);
+            vahi = VD::max(vahi, av);
+          }
+          xout = xoutNext;
+        }
+        cs_ = cs, ca_ = ca, vmlo_ = vmlo, vmhi_ = vmhi, valo_ = valo, vahi_ = vahi, xout_ = xout;
+        i_ = i, z_ = z;
+      };
+      while (i + VW <= e) {
+        const int64_t blockEnd = imin(e, i + kCertifyEvery);
+        if (scale) block(ModeFlag<true>{}, blockEnd);
+        else block(ModeFlag<false>{}, blockEnd);
+        i = i_;
+        z = z_;
+        if (!CWTS_ISFINITE(VD::first(cs_))) {
+          nonFinite = true;
+          break;
+        }
+        const typename VD::T vz = VD::set1(0.0);
+        mlo = -VD::first(VD::hmax(VD::sub(vz, vmlo_)));
+        mhi = VD::first(VD::hmax(vmhi_));
+        if (scale) {
+          alo = -VD::first(VD::hmax(VD::sub(vz, valo_)));
+          ahi = VD::first(VD::hmax(vahi_));
+        }
+        if (!certified(i - 1)) {
+          uncertified = true;
+          break;
+        }
+        certifiedTo = i;
       }
-      S = VD::first(cs);
+      S = VD::first(cs_);
+      A = VD::first(ca_);
     }
-    for (; i < e; i++) {
-      const double xin = x[i + w - 1];
-      S += xin - x[i - 1];
-      z = xin != x[i + w - 2] ? 0 : imin(z + 1, w);
-      mean[i] = z >= w - 1 ? xin : sh + S * invw;
+    if (!uncertified && !nonFinite) {
+      for (; i < e; i++) {
+        const double xin = x[i + w - 1];
+        S += xin - x[i - 1];
+        z = xin != x[i + w - 2] ? 0 : imin(z + 1, w);
+        const double m = sh + S * invw;
+        mean[i] = z >= w - 1 ? xin : m;
+        mlo = m < mlo ? m : mlo;
+        mhi = m > mhi ? m : mhi;
+        if (scale) {
+          A += std::fabs(xin) - std::fabs(x[i - 1]);
+          alo = A < alo ? A : alo;
+          ahi = A > ahi ? A : ahi;
+        }
+        if (i + 1 - certifiedTo >= kCertifyEvery || i + 1 == e) {
+          if (!CWTS_ISFINITE(S)) {
+            nonFinite = true;
+            break;
+          }
+          if (!certified(i)) {
+            uncertified = true;
+            break;
+          }
+          certifiedTo = i + 1;
+        }
+      }
     }
-    // NaN/Inf anywhere in the inputs this chunk covered leaves S non-finite: redo it.
-    if (!CWTS_ISFINITE(S)) rolling64_careful<false>(x, w, c, e, L, mean, nullptr);
-    c = e;
+    if (uncertified && certifiedTo == c + 1 && !scale) {
+      scaleAt = c;  // the level could not certify even the first block: again from c, in scale mode
+    } else if (nonFinite) {
+      // NaN/Inf among the inputs (the sums are non-finite): the careful path redoes the chunk.
+      rolling64_careful<false>(x, w, c, e, L, mean, nullptr);
+      c = e;
+    } else if (uncertified && certifiedTo == c + 1) {
+      // Not even mean|x| certifies the first block: the anchor window holds values far larger
+      // than later ones (a fall). The careful path takes the windows that overlap the anchor
+      // window; the next anchor starts past it.
+      const int64_t stop = imin(e, c + imax(w, kCertifyEvery));
+      rolling64_careful<false>(x, w, c, stop, L, mean, nullptr);
+      c = stop;
+    } else {
+      c = uncertified ? certifiedTo : e;  // outputs from certifiedTo on are rewritten from a fresh anchor
+    }
   }
 }
 
