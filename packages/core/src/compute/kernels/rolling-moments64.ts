@@ -55,6 +55,7 @@ export function runRollingMoments64(args: RollingMoments64Args, resolve: F64Reso
 
 /** steps * Qmax / W >= this * variance: the sliding sums may have lost too many digits; restart. */
 const ILL_CONDITIONED = 256;
+const EPS = 2 ** -52;
 
 /**
  * Reference float64 rolling mean / population variance.
@@ -68,7 +69,12 @@ const ILL_CONDITIONED = 256;
  * and is relative to the largest Q since (Qmax), while the variance Q/W - m^2 can be far smaller
  * (two near-equal values, or the level far from the centre): a window whose
  * steps * Qmax / W >= 256 v restarts, so every window stays within 1e-12 of a per-window
- * two-pass calculation. Exact bookkeeping of
+ * two-pass calculation. The mean alone has a weakness of its own: S's rounding is relative to the
+ * largest |S| since the restart, so after the level falls (30000 to 1, or through zero) the mean
+ * can lose the 1e-12. Its bound is kept as it goes: every step adds at most eps(|d| + |S|) to S's
+ * error, and a window restarts when that bound could reach half the tolerance, measured against
+ * the window's mean |x| (a sliding sum of |x| with its own error bound), which never exceeds the
+ * tolerance's |mean| + sd. Exact bookkeeping of
  * non-finite values and of value changes inside the window gives the contract's NaN and
  * constant-window semantics. The CPU SIMD backend runs the same scheme with the sums as
  * lane-parallel scans (native/rolling64_impl.h).
@@ -89,6 +95,11 @@ export function rollingMoments64Kernel(x: Float64Array, length: number, w: numbe
   let s = 0;
   let q = 0;
   let qmax = 0;
+  // Mean only: sum of |x| over the window, and the accumulated rounding bounds (in units of eps)
+  // of S and of that sum since the restart.
+  let a = 0;
+  let errS = 0;
+  let errA = 0;
   for (let i = 0; i < n; i++) {
     const j = i + w - 1;
     const xin = x[j];
@@ -118,11 +129,24 @@ export function rollingMoments64Kernel(x: Float64Array, length: number, w: numbe
       if (q > qmax) qmax = q;
       since++;
       const m = s * invw;
-      const v = q * invw - m * m;
-      if (!outVar || since * qmax * invw < ILL_CONDITIONED * v) {
-        outMean[i] = centre + m;
-        if (outVar) outVar[i] = v;
-        continue;
+      if (!outVar) {
+        const da = Math.abs(xin) - Math.abs(xout);
+        a += da;
+        errS += Math.abs(d) + Math.abs(s);
+        errA += Math.abs(da) + a;
+        // |error of S| <= 2 eps errS (2: the rounding of d and of the sum); the window's sum of
+        // |x| >= a - 2 eps errA. Half the tolerance, 0.5e-12 * mean|x|, with eps = 2^-52.
+        if (4 * EPS * errS < 1e-12 * (a - 2 * EPS * errA)) {
+          outMean[i] = centre + m;
+          continue;
+        }
+      } else {
+        const v = q * invw - m * m;
+        if (since * qmax * invw < ILL_CONDITIONED * v) {
+          outMean[i] = centre + m;
+          outVar[i] = v;
+          continue;
+        }
       }
     }
     // Restart: the window in two passes becomes the new centre.
@@ -137,6 +161,13 @@ export function rollingMoments64Kernel(x: Float64Array, length: number, w: numbe
       q += y * y;
     }
     qmax = q;
+    if (!outVar) {
+      a = 0;
+      for (let k = i; k <= j; k++) a += Math.abs(x[k]);
+      // Two-pass S is exact to eps * sum|x - c|; counted as a start of S's bound.
+      errS = a + w * Math.abs(centre);
+      errA = a;
+    }
     valid = true;
     since = 0;
     const m = s * invw;

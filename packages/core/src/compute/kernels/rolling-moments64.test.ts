@@ -1,0 +1,56 @@
+// The JS oracle's float64 rolling mean on hostile series: levels that fall by orders of
+// magnitude, cross zero or step between very different values within one restart period.
+import { describe, expect, it } from 'vitest';
+import { rollingMoments64Kernel } from './rolling-moments64.js';
+
+/** Neumaier-summed two-pass mean and sd of one window: the reference. */
+function exactWindow(x: Float64Array, i: number, w: number): { mean: number; sd: number } {
+  const sum = (f: (v: number) => number): number => {
+    let s = 0;
+    let c = 0;
+    for (let k = i; k < i + w; k++) {
+      const v = f(x[k]!);
+      const t = s + v;
+      c += Math.abs(s) >= Math.abs(v) ? s - t + v : v - t + s;
+      s = t;
+    }
+    return s + c;
+  };
+  const mean = sum((v) => v) / w;
+  const variance = sum((v) => (v - mean) * (v - mean)) / w;
+  return { mean, sd: Math.sqrt(variance) };
+}
+
+function series(kind: string, n: number): Float64Array {
+  const x = new Float64Array(n);
+  let r = 12345;
+  const rnd = () => ((r = (Math.imul(r, 1103515245) + 12345) >>> 0) / 2 ** 32) - 0.5;
+  for (let i = 0; i < n; i++) {
+    if (kind === 'fall') x[i] = i < n / 3 ? 3e7 + rnd() : 1e-3 * (1 + 0.1 * rnd());
+    else if (kind === 'through zero') x[i] = 1e4 - 3 * i + 0.01 * rnd();
+    else if (kind === 'steps') x[i] = [1e5, -1e5, 1e-3, 3e7, 0][Math.floor(i / 700) % 5]! + 1e-4 * rnd();
+    else x[i] = 30000 * Math.exp(-i / 500) + rnd() * 1e-6; // decay to ~0
+  }
+  return x;
+}
+
+describe('rollingMoments64Kernel, mean only: 1e-12 of (|mean| + sd) on hostile series', () => {
+  for (const kind of ['fall', 'through zero', 'steps', 'decay']) {
+    for (const w of [2, 17, 200, 1500]) {
+      it(`${kind}, W=${w}`, () => {
+        const n = 7000;
+        const x = series(kind, n);
+        const mean = new Float64Array(n - w + 1);
+        rollingMoments64Kernel(x, n, w, mean, undefined);
+        let worst = 0;
+        for (let i = 0; i < mean.length; i++) {
+          const ref = exactWindow(x, i, w);
+          const tol = 1e-12 * (Math.abs(ref.mean) + ref.sd);
+          const ratio = tol === 0 ? (mean[i] === ref.mean ? 0 : Infinity) : Math.abs(mean[i]! - ref.mean) / tol;
+          if (ratio > worst) worst = ratio;
+        }
+        expect(worst, 'worst error in units of the tolerance').toBeLessThanOrEqual(1);
+      });
+    }
+  }
+});
