@@ -162,19 +162,18 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     this.detectors = opts.detectors ?? [];
     this.riskChecks = opts.riskChecks ?? [];
     this.digest = opts.digest ? createHash('sha256') : undefined;
-    this.orders = opts.closedOrders ? new OrderManager('cw', opts.closedOrders) : new OrderManager();
+    this.orders = new OrderManager(undefined, opts.closedOrders);
     this.deferredLog = new DeferredLog(opts.logger);
-    const mm = opts.metrics;
+    const m = opts.metrics;
     this.series = {
-      events: new DeferredCounter(mm.marketEvents),
-      signals: new MetricChildren((detector, exchange, symbol) => mm.signals.labels(detector!, exchange!, symbol!)),
-      orders: new DeferredCounter(mm.orders),
-      rejections: new MetricChildren((reason) => mm.riskRejections.labels(reason!)),
-      ack: new MetricChildren((exchange) => mm.orderAck.labels(exchange!)),
-      position: new MetricChildren((exchange, symbol) => mm.position.labels(exchange!, symbol!)),
+      events: new DeferredCounter(m.marketEvents),
+      signals: new MetricChildren((detector, exchange, symbol) => m.signals.labels(detector!, exchange!, symbol!)),
+      orders: new DeferredCounter(m.orders),
+      rejections: new MetricChildren((reason) => m.riskRejections.labels(reason!)),
+      ack: new MetricChildren((exchange) => m.orderAck.labels(exchange!)),
+      position: new MetricChildren((exchange, symbol) => m.position.labels(exchange!, symbol!)),
     };
     for (const v of opts.venues) this.venues.set(v.name, v);
-    const m = opts.metrics;
     this.books = opts.books ?? new BookStore();
     this.books.listen((rec, prev) => {
       this.tracing?.bookState(rec.book.exchange, rec.book.symbol, rec.state, rec.reason);
