@@ -14,8 +14,13 @@
  * process CPU time per run (which leaves out time the process spent preempted: on a shared,
  * overloaded machine a longer run is preempted more often, which inflates the wall p50 ratio).
  * Env: COMPUTE_ROUNDS (fresh processes per contender, default 6), COMPUTE_RUNS (timed runs per
- * process, default 40), COMPUTE_WINDOWS (comma-separated, default 20,200,3000). Writes
- * bench/results/compute.json.
+ * process, default 40), COMPUTE_WINDOWS (comma-separated, default 20,200,3000), COMPUTE_ISA
+ * (the CPU SIMD kernel set, e.g. avx2 on an AVX-512 host, to measure what an AVX2-only host
+ * runs; default: the best the CPU has). Writes bench/results/compute.json, or
+ * compute-<isa>.json when COMPUTE_ISA is set. COMPUTE_REPEAT: the probability that a tick
+ * repeats the previous price (default 0.4; trade prints repeat far more often), which decides
+ * how predictable the kernel's run tracking is; a non-default value adds `-repeat<p>` to the
+ * file name.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -27,11 +32,14 @@ for (const w of WINDOWS) if (!Number.isInteger(w) || w < 1 || w > N) throw new E
 const ROUNDS = Number(process.env.COMPUTE_ROUNDS ?? 6);
 const RUNS = Number(process.env.COMPUTE_RUNS ?? 40);
 const WARMUP = 15;
+const ISA = process.env.COMPUTE_ISA;
+const REPEAT = Number(process.env.COMPUTE_REPEAT ?? 0.4);
+if (!(REPEAT >= 0 && REPEAT < 1)) throw new Error(`COMPUTE_REPEAT: ${process.env.COMPUTE_REPEAT} is not a probability in [0, 1)`);
 
 type Contender = 'js-loop' | 'js-loop-mul' | 'simd-mean' | 'simd-mean-var' | 'f32-convert';
 const CONTENDERS: Contender[] = ['js-loop', 'simd-mean', 'js-loop-mul', 'simd-mean-var', 'f32-convert'];
 
-/** 1M prices near 30000 moving by whole ticks of 0.01 (the same series in every process). */
+/** 1M prices near 30000 moving by whole ticks of 0.01 (the same series in every process); a tick repeats the price with probability REPEAT. */
 function prices(n: number): Float64Array {
   let s = 12345;
   const next = (): number => {
@@ -45,8 +53,8 @@ function prices(n: number): Float64Array {
   let ticks = 0;
   for (let i = 0; i < n; i++) {
     const u = next();
-    if (u < 0.3) ticks--;
-    else if (u > 0.7) ticks++;
+    if (u < (1 - REPEAT) / 2) ticks--;
+    else if (u >= (1 + REPEAT) / 2) ticks++;
     x[i] = 30000.5 + ticks * 0.01;
   }
   return x;
@@ -90,7 +98,7 @@ async function child(contender: Contender, w: number): Promise<void> {
       process.stdout.write(JSON.stringify({ unavailable: probe.reason }) + '\n');
       return;
     }
-    const backend = await cpuSimdProvider.create({ threadPoolSize: 1 });
+    const backend = await cpuSimdProvider.create({ threadPoolSize: 1, ...(ISA ? { settings: { isa: ISA } } : {}) });
     const sync = backend.sync!;
     info = String(backend.device.details?.simd ?? '');
     if (contender === 'simd-mean') run = () => void sync.rollingMoments64!({ series: x, length: N, window: w, meanOnly: true, out: { mean } });
@@ -187,7 +195,7 @@ async function parent(): Promise<void> {
     const m = stats.get('simd-mean')!;
     summary[`W${w}`] = { speedupWallP50: base / m.p50, speedupWallP10: base10 / m.p10, speedupCpuP50: baseCpu / m.cpu50, goal: 3, isa };
   }
-  const file = writeResults('compute', results, { summary, setup: { N, windows: WINDOWS, rounds: ROUNDS, runs: RUNS, warmup: WARMUP, threads: 1 } });
+  const file = writeResults(`compute${ISA ? `-${ISA}` : ''}${REPEAT !== 0.4 ? `-repeat${REPEAT}` : ''}`, results, { summary, setup: { N, windows: WINDOWS, rounds: ROUNDS, runs: RUNS, warmup: WARMUP, threads: 1, repeat: REPEAT, isa: ISA ?? 'best' } });
   log(`compute: wrote ${file} (${machine().cpu})`);
 }
 

@@ -19,7 +19,7 @@
 // The same rule bounds the mean's error, since (mean - centre)^2 <= Q / W. With variance, a third
 // scanned channel counts value changes inside each window, exactly, so constant windows are
 // recognised exactly. Mean only (rolling64_mean below, W >= 2) has a kernel of its own: chunks
-// are max(1024, 4W), constant windows come from a run length, and a running bound on the
+// are max(1024, 16W), constant windows come from a run length, and a running bound on the
 // sliding sums' rounding (relative to the largest centred sums since the chunk's anchor) is
 // certified against the window's scale every 256 outputs (kMeanBudget below), so the mean keeps
 // 1e-12 x (|mean| + sd) for any finite input, where the level falls or crosses zero too.
@@ -279,8 +279,11 @@ void rolling64_range_t(const double* x, int64_t w, int64_t o0, int64_t o1, doubl
 // one lane scan of the differences (its total also advances the carry, so the loop-carried
 // dependency is a single add), one compare of each entering value with its predecessor, and a
 // few scalar bit operations that find the windows of equal values exactly (below). Chunks are
-// re-anchored as before (max(1024, 4W) outputs, centred on their first window's mean), but the
-// anchor is two vector passes over W values, so its cost per output no longer grows with W.
+// re-anchored every max(1024, 16W) outputs, centred on their first window's mean, and the anchor
+// is two vector passes over W values, so its cost per output does not grow with W. (4W cost 13%
+// at W=3000; a chunk's rounding bound grows with its length, but the bound is certified every
+// block and a failing block restarts from a fresh anchor, so a longer chunk can only cost a
+// restart where the level drifts far, never precision.)
 
 template <bool B>
 struct ModeFlag {
@@ -366,11 +369,23 @@ inline void window64_centred(const double* x, int64_t w, double* sh, double* S, 
 // `ch` has bit k set where the entering value x[j_k] differs from x[j_k - 1]. Lanes below the
 // lowest set bit continue the run z; a lane at or above it can only be constant when w <= VW
 // (a run that starts inside the vector), which a per-call table indexed by `ch` covers.
+constexpr int64_t kCertifyEveryMean = 256;
+
+#ifndef CWTS_LIKELY
+#if defined(__GNUC__) || defined(__clang__)
+#define CWTS_LIKELY(c) __builtin_expect(!!(c), 1)
+#else
+#define CWTS_LIKELY(c) (c)
+#endif
+#endif
+
 void rolling64_mean(const double* x, int64_t w, int64_t o0, int64_t o1, double* mean) {
   constexpr int VW = VD::W;
   constexpr unsigned kAll = (1u << VW) - 1u;
   unsigned inVector[1u << VW];
   const bool shortWindow = w <= VW;
+  // Longer than any block's outputs plus one: see the block loop.
+  const bool longWindow = w > kCertifyEveryMean + 1;
   if (shortWindow) {
     for (unsigned m = 0; m <= kAll; m++) {
       unsigned bits = 0;
@@ -382,7 +397,7 @@ void rolling64_mean(const double* x, int64_t w, int64_t o0, int64_t o1, double* 
       inVector[m] = bits;
     }
   }
-  const int64_t L = imax(1024, 4 * w);
+  const int64_t L = imax(1024, 16 * w);
   const double invw = 1.0 / (double)w;
   // The rounding bound (see kMeanBudget), in units of kUnitRoundoff and of the mean, from what
   // the loop already has in registers. Every value the sliding part rounds (an entering minus
@@ -402,7 +417,7 @@ void rolling64_mean(const double* x, int64_t w, int64_t o0, int64_t o1, double* 
   const double anchorGrowth = (double)w / (2.0 * VW) + VW + 3.0;
   // Outputs per certified block (a multiple of every VW): the reductions cost a few vector
   // operations per block, and a restart recomputes at most one block.
-  constexpr int64_t kCertifyEvery = 256;
+  constexpr int64_t kCertifyEvery = kCertifyEveryMean;
   int64_t scaleAt = -1;  // a chunk start whose level could not certify its first block
   for (int64_t c = o0; c < o1;) {
     const int64_t e = imin(o1, c + L);
@@ -462,10 +477,19 @@ void rolling64_mean(const double* x, int64_t w, int64_t o0, int64_t o1, double* 
       // compiled once per mode; certified after.
       // The state is copied into locals: through the lambda's references it could alias the
       // output stores, and would be reloaded every vector (1.5x slower).
-      auto block = [&](auto mode, int64_t blockEnd) {
+      auto block = [&](auto mode, auto runs, int64_t blockEnd) {
         constexpr bool kScale = decltype(mode)::value;
+        constexpr bool kRuns = decltype(runs)::value;
         typename VD::T cs = cs_, ca = ca_, vmlo = vmlo_, vmhi = vmhi_, valo = valo_, vahi = vahi_, xout = xout_;
-        int64_t i = i_, z = z_;
+        int64_t i = i_;
+        // The run is carried as r, the position of the last change (z = i + w - 2 - r at every
+        // vector boundary): a vector without a change leaves r as it is. With 4 lanes or fewer
+        // that happens often on prices that repeat (ch == 0 in a quarter of AVX2's vectors when
+        // 7 ticks in 10 repeat), and a mispredicted branch on ch waits for the loads it comes
+        // from (L3 misses once the arrays outgrow L2): it cost the AVX2 kernel 40%, so there r
+        // is a branch-free select. With 8 lanes the branch predicts well, and the select (one
+        // more link in the loop-carried chain) cost AVX-512 8%.
+        int64_t r = i + w - 2 - z_;
         for (; i + VW <= blockEnd; i += VW) {
           const double* pin = x + i + w - 1;
           const typename VD::T xin = VD::load(pin);
@@ -473,14 +497,25 @@ void rolling64_mean(const double* x, int64_t w, int64_t o0, int64_t o1, double* 
           const typename VD::T sc = VD::scan(VD::sub(xin, xout));
           const typename VD::T sv = VD::add(sc, cs);
           cs = VD::add(cs, VD::last(sc));
-          const unsigned ch = VD::ne_bits(xin, VD::load(pin - 1));
-          const unsigned below = (1u << lowest_bit(ch | (1u << VW))) - 1u;
-          const int64_t from = imin(VW, imax(0, w - 2 - z));  // lanes k >= from: z + k + 1 >= w - 1
-          unsigned constant = below & ~((1u << from) - 1u);
-          if (shortWindow) constant |= inVector[ch];
-          z = ch != 0 ? (int64_t)(VW - 1 - highest_bit(ch | 1u)) : imin(z + VW, w);
           const typename VD::T mv = VD::add(vsh, VD::mul(sv, vinv));
-          VD::store(mean + i, VD::blend_bits(constant, xin, mv));
+          if constexpr (kRuns) {
+            const unsigned ch = VD::ne_bits(xin, VD::load(pin - 1));
+            const unsigned below = (1u << lowest_bit(ch | (1u << VW))) - 1u;
+            const int64_t from = imin(VW, imax(0, r - i));  // lanes k >= from: z + k + 1 >= w - 1
+            unsigned constant = below & ~((1u << from) - 1u);
+            if (shortWindow) constant |= inVector[ch];
+            if constexpr (VW >= 8) {
+              // ch == 0 needs eight repeated prices in a row: rare enough to predict.
+              if (CWTS_LIKELY(ch != 0)) r = i + w - 1 + (int64_t)highest_bit(ch);
+            } else {
+              const int64_t rChanged = i + w - 1 + (int64_t)highest_bit(ch | 1u);
+              const int64_t same = -(int64_t)(ch == 0);
+              r = rChanged ^ ((r ^ rChanged) & same);
+            }
+            VD::store(mean + i, VD::blend_bits(constant, xin, mv));
+          } else {
+            VD::store(mean + i, mv);
+          }
           vmlo = VD::min(vmlo, mv);
           vmhi = VD::max(vmhi, mv);
           if constexpr (kScale) {
@@ -493,12 +528,38 @@ void rolling64_mean(const double* x, int64_t w, int64_t o0, int64_t o1, double* 
           xout = xoutNext;
         }
         cs_ = cs, ca_ = ca, vmlo_ = vmlo, vmhi_ = vmhi, valo_ = valo, vahi_ = vahi, xout_ = xout;
-        i_ = i, z_ = z;
+        i_ = i;
+        if constexpr (kRuns) z_ = imin(i + w - 2 - r, w);
       };
       while (i + VW <= e) {
         const int64_t blockEnd = imin(e, i + kCertifyEvery);
-        if (scale) block(ModeFlag<true>{}, blockEnd);
-        else block(ModeFlag<false>{}, blockEnd);
+        // A long window (w - 1 > the block's outputs) can be constant within this block only
+        // before the first change among the block's entering values, and only if the run z
+        // carried into the block reaches w - 1 there. On prices the first change comes within a
+        // few values, so the block runs without the per-vector run tracking (a compare, a blend
+        // and the bit arithmetic: a fifth of the loop), and z is carried by two short scalar
+        // scans. Where a constant window is possible, the tracking kernel takes the block.
+        bool runs = !longWindow;
+        const int64_t n = (blockEnd - i) / VW * VW;  // outputs the block computes
+        if (longWindow) {
+          const int64_t j0 = i + w - 1;
+          int64_t f = 0;
+          while (f < n && x[j0 + f] == x[j0 + f - 1]) f++;
+          runs = z + f >= w - 1;
+        }
+        const int64_t zIn = z;
+        if (runs) {
+          if (scale) block(ModeFlag<true>{}, ModeFlag<true>{}, blockEnd);
+          else block(ModeFlag<false>{}, ModeFlag<true>{}, blockEnd);
+        } else {
+          if (scale) block(ModeFlag<true>{}, ModeFlag<false>{}, blockEnd);
+          else block(ModeFlag<false>{}, ModeFlag<false>{}, blockEnd);
+          // The run of equal neighbours ending at the block's last entering value.
+          const int64_t jEnd = i + n + w - 2;
+          int64_t q = 0;
+          while (q < n && x[jEnd - q] == x[jEnd - q - 1]) q++;
+          z_ = q == n ? imin(zIn + n, w) : q;
+        }
         i = i_;
         z = z_;
         if (!CWTS_ISFINITE(VD::first(cs_))) {

@@ -78,7 +78,8 @@ describe('cpu-simd rollingMoments64 on every kernel set', () => {
 describe('cpu-simd rollingMoments64 mean only: windows of equal values', () => {
   // The mean-only kernel finds constant windows from a run length carried across vectors and
   // chunks (not from the sums), so stretches of equal values sit at every alignment to the
-  // vector width, cross the chunk (1024 / 4W outputs) and task boundaries, and border NaNs.
+  // vector width, cross the chunk (1024 / 16W outputs) and task boundaries, and border NaNs. From W = 258 on
+  // the kernel tracks runs per block instead of per vector (see rolling64_mean), hence 256-258.
   // Around 5 with sd 1, so that a mean computed from the sums of a constant window is not the
   // value by luck (near 30000 the last add would round the sums' error away). Levels that fall
   // or cross zero within a chunk are the next describe block's.
@@ -96,7 +97,7 @@ describe('cpu-simd rollingMoments64 mean only: windows of equal values', () => {
     }
     return x;
   }
-  for (const W of [2, 3, 7, 8, 9, 16, 17, 33, 200, 1500]) {
+  for (const W of [2, 3, 7, 8, 9, 16, 17, 33, 200, 256, 257, 258, 1500, 3000]) {
     it(`W=${W}: exact on constant windows, 1e-12 elsewhere, on every kernel set`, async (ctx) => {
       const N = 40_000;
       const series = stretches(N, W);
@@ -116,7 +117,7 @@ describe('cpu-simd rollingMoments64 mean only: windows of equal values', () => {
 describe('cpu-simd rollingMoments64: the level falls, crosses zero or steps within a chunk', () => {
   // The sliding sums' rounding is relative to the largest sums since the chunk's anchor (and the
   // anchor's centre), not to the current window. These series move the level by orders of
-  // magnitude inside one chunk (max(1024, 4W) outputs mean only, max(128, 2W) with variance), so
+  // magnitude inside one chunk (max(1024, 16W) outputs mean only, max(128, 2W) with variance), so
   // a later window is far smaller than the ones the error was accumulated on. The tolerance is
   // the contract's (compute-conformance-float64.ts): |mean - ref| <= 1e-12 * (|ref mean| + ref
   // sd); where the true mean is ~0 that is 1e-12 of the window's sd, which bounds its mean |x|
