@@ -364,11 +364,7 @@ inline void window64_centred(const double* x, int64_t w, double* sh, double* S, 
   *hi = h;
 }
 
-// Windows of equal values, exactly: with z = the number of consecutive positions p <= j where
-// x[p] == x[p-1] (capped at w), the window ending at j is constant iff z >= w - 1. Per vector,
-// `ch` has bit k set where the entering value x[j_k] differs from x[j_k - 1]. Lanes below the
-// lowest set bit continue the run z; a lane at or above it can only be constant when w <= VW
-// (a run that starts inside the vector), which a per-call table indexed by `ch` covers.
+// Outputs per certified block of the mean-only kernel.
 constexpr int64_t kCertifyEveryMean = 256;
 
 #ifndef CWTS_LIKELY
@@ -379,6 +375,11 @@ constexpr int64_t kCertifyEveryMean = 256;
 #endif
 #endif
 
+// Windows of equal values, exactly: with z = the number of consecutive positions p <= j where
+// x[p] == x[p-1] (capped at w), the window ending at j is constant iff z >= w - 1. Per vector,
+// `ch` has bit k set where the entering value x[j_k] differs from x[j_k - 1]. Lanes below the
+// lowest set bit continue the run z; a lane at or above it can only be constant when w <= VW
+// (a run that starts inside the vector), which a per-call table indexed by `ch` covers.
 void rolling64_mean(const double* x, int64_t w, int64_t o0, int64_t o1, double* mean) {
   constexpr int VW = VD::W;
   constexpr unsigned kAll = (1u << VW) - 1u;
