@@ -25,6 +25,12 @@ void Pool::worker() {
       cv_.wait(lk, [&] { return stop_ || generation_ != seen; });
       if (stop_) return;
       seen = generation_;
+      // A worker can wake for a job that has already finished: the caller and the other
+      // workers took every task, and the caller, not seeing this worker active, returned and
+      // cleared fn_. Joining then would claim tasks of whatever job comes next with this job's
+      // (cleared or dangling) fn_ and task count once that job resets next_. So only join a
+      // job in progress: its caller waits for active_ to fall back to 0.
+      if (fn_ == nullptr) continue;
       fn = fn_;
       n = ntasks_;
       active_++;
