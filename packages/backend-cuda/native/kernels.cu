@@ -416,27 +416,19 @@ __global__ void __launch_bounds__((BM / WM) * (BN / WN) * 32, MIN_BLOCKS) tiledK
   };
   // Pipelined: issue the copies of one slab into stage s (16-byte copies on the float4 path,
   // 4-byte ones with per-element bounds otherwise).
+  auto copyChunk = [&](float* tile, const Chunk& ch) {
+    if (VEC) {
+      copyAsync16(&tile[ch.dst], ch.src, ch.valid == 4);
+    } else {
+#pragma unroll
+      for (int e = 0; e < 4; ++e) copyAsync4(&tile[ch.dst + e], ch.src + (e < ch.valid ? e : 0), e < ch.valid);
+    }
+  };
   auto issue = [&](int k0, int s) {
 #pragma unroll
-    for (int i = 0; i < kPerA; ++i) {
-      const Chunk ch = chunkA(tid + i * kThreads, k0);
-      if (VEC) {
-        copyAsync16(&As[s][ch.dst], ch.src, ch.valid == 4);
-      } else {
+    for (int i = 0; i < kPerA; ++i) copyChunk(As[s], chunkA(tid + i * kThreads, k0));
 #pragma unroll
-        for (int e = 0; e < 4; ++e) copyAsync4(&As[s][ch.dst + e], ch.src + (e < ch.valid ? e : 0), e < ch.valid);
-      }
-    }
-#pragma unroll
-    for (int i = 0; i < kPerB; ++i) {
-      const Chunk ch = chunkB(tid + i * kThreads, k0);
-      if (VEC) {
-        copyAsync16(&Bs[s][ch.dst], ch.src, ch.valid == 4);
-      } else {
-#pragma unroll
-        for (int e = 0; e < 4; ++e) copyAsync4(&Bs[s][ch.dst + e], ch.src + (e < ch.valid ? e : 0), e < ch.valid);
-      }
-    }
+    for (int i = 0; i < kPerB; ++i) copyChunk(Bs[s], chunkB(tid + i * kThreads, k0));
   };
   // Register staging: fetch one slab into registers, later store it to stage s.
   float4 regA[MODE == kRegisterStaged ? kPerA : 1], regB[MODE == kRegisterStaged ? kPerB : 1];
