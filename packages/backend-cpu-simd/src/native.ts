@@ -133,7 +133,6 @@ function notFoundReason(path: string): string {
   return 'not found';
 }
 
-/** Tries each candidate in order; returns the module or throws NativeLoadError. Not cached. */
 /**
  * OpenBLAS (linked by source builds where the host has it) keeps each of its worker threads
  * spinning for 2^28 cycles (~0.1 s) after every BLAS call before it sleeps: a core burnt after
@@ -148,6 +147,7 @@ export function quietOpenBlasThreads(env: NodeJS.ProcessEnv = process.env): void
   env.OPENBLAS_THREAD_TIMEOUT ??= OPENBLAS_THREAD_TIMEOUT;
 }
 
+/** Tries each candidate in order; returns the module or throws NativeLoadError. Not cached. */
 export function loadNativeFrom(candidates: readonly string[]): { module: NativeModule; path: string } {
   const require = createRequire(import.meta.url);
   quietOpenBlasThreads();
