@@ -26,32 +26,114 @@
 // A chunk whose inputs hold NaN/Inf is redone by the careful scalar path.
 
 constexpr double kIllConditioned = 256.0;
+constexpr double kUnitRoundoff = 1.1102230246251565e-16;  // 2^-53
 
-// Exact two-pass centre and sums of the window [i, i + w): sh = mean, S = sum(x - sh),
-// Q = sum((x - sh)^2). Four accumulators per pass for instruction-level parallelism.
-inline void window64_exact(const double* x, int64_t i, int64_t w, double* sh, double* S, double* Q) {
-  double s4[4] = {0, 0, 0, 0};
-  int64_t k = 0;
-  for (; k + 4 <= w; k += 4)
-    for (int j = 0; j < 4; j++) s4[j] += x[i + k + j];
-  for (; k < w; k++) s4[0] += x[i + k];
-  const double m = ((s4[0] + s4[1]) + (s4[2] + s4[3])) / (double)w;
-  double d4[4] = {0, 0, 0, 0}, q4[4] = {0, 0, 0, 0};
-  k = 0;
-  for (; k + 4 <= w; k += 4)
-    for (int j = 0; j < 4; j++) {
-      const double y = x[i + k + j] - m;
-      d4[j] += y;
-      q4[j] += y * y;
+// Exact two-pass centre and sums of the window [i, i + w), the anchor every sliding path starts
+// from: centre sh = its mean, S = sum(y) with y = x - sh rounded, Q = sum(y^2), and (where asked)
+// bounds on their rounding. Both sums carry a TwoSum compensation per lane, so their rounding
+// does not grow with w: the sliding paths carry an anchor's error to every later window of its
+// chunk, where the variance can be far smaller than the anchor's (a few values 1 sd off leave,
+// a run of equal ones stays), and the rule they restart by counts steps, not the anchor. With
+// plain lane accumulators, Q's (w / VW) u Q reached 1.3e-12 of such a window's variance one step
+// on (W=1500), and S's (w / VW) u sum|y|, times the drift of later means from the centre, as much
+// (both found by float64.test.ts, 'windows of equal values'). Left: S within u sum|y| (the y's
+// rounding) + 2u |S|, Q within 5u Q (the y's, the squares, the final add), each + O(w^2 u^2).
+//
+// Short windows (w < kExactCompensatedFrom) keep four plain scalar accumulators per sum: their
+// rounding, (w/4 + 6) u, is a step or two of what the restart rule allows per step, and at W=20
+// (an anchor every few outputs on ticks) the compensated lanes cost 25%.
+constexpr int64_t kExactCompensatedFrom = 64;
+
+inline void window64_exact(const double* x, int64_t i, int64_t w, double* sh, double* S, double* Q, double* errS = nullptr, double* errQ = nullptr) {
+  if (w < kExactCompensatedFrom) {
+    double s4[4] = {0, 0, 0, 0};
+    int64_t k = 0;
+    for (; k + 4 <= w; k += 4)
+      for (int j = 0; j < 4; j++) s4[j] += x[i + k + j];
+    for (; k < w; k++) s4[0] += x[i + k];
+    const double m = ((s4[0] + s4[1]) + (s4[2] + s4[3])) / (double)w;
+    double d4[4] = {0, 0, 0, 0}, q4[4] = {0, 0, 0, 0};
+    k = 0;
+    for (; k + 4 <= w; k += 4)
+      for (int j = 0; j < 4; j++) {
+        const double y = x[i + k + j] - m;
+        d4[j] += y;
+        q4[j] += y * y;
+      }
+    for (; k < w; k++) {
+      const double y = x[i + k] - m;
+      d4[0] += y;
+      q4[0] += y * y;
     }
-  for (; k < w; k++) {
-    const double y = x[i + k] - m;
-    d4[0] += y;
-    q4[0] += y * y;
+    *sh = m;
+    *S = (d4[0] + d4[1]) + (d4[2] + d4[3]);
+    *Q = (q4[0] + q4[1]) + (q4[2] + q4[3]);
+    if (errS == nullptr) return;
+    double absSum = 0.0;
+    for (k = 0; k < w; k++) absSum += std::fabs(x[i + k] - m);
+    const double growth = 1.01 * ((double)w + 6.0) * kUnitRoundoff;  // w: absSum's own sum
+    *errS = growth * absSum;
+    *errQ = growth * *Q;
+    return;
   }
+  constexpr int VW = VD::W;
+  typedef typename VD::T V;
+  const double* p = x + i;
+  V acc = VD::set1(0.0);
+  int64_t k = 0;
+  for (; k + VW <= w; k += VW) acc = VD::add(acc, VD::load(p + k));
+  double ls[VW], lsc[VW], lq[VW], lqc[VW], la[VW];
+  VD::store(ls, acc);
+  double total = 0.0;
+  for (int j = 0; j < VW; j++) total += ls[j];
+  for (int64_t t = k; t < w; t++) total += p[t];
+  const double m = total / (double)w;
+  const V vm = VD::set1(m);
+  V vs = VD::set1(0.0), vsc = vs, vq = vs, vqc = vs, va = vs;
+  // a + b = t + (returned) exactly (Knuth's TwoSum: no branch on magnitudes).
+  auto twoSum = [](V a, V b, V& t) -> V {
+    t = VD::add(a, b);
+    const V bb = VD::sub(t, a);
+    return VD::add(VD::sub(a, VD::sub(t, bb)), VD::sub(b, bb));
+  };
+  k = 0;
+  for (; k + VW <= w; k += VW) {
+    const V y = VD::sub(VD::load(p + k), vm);
+    V t;
+    vsc = VD::add(vsc, twoSum(vs, y, t));
+    vs = t;
+    vqc = VD::add(vqc, twoSum(vq, VD::mul(y, y), t));
+    vq = t;
+    va = VD::add(va, VD::abs(y));
+  }
+  VD::store(ls, vs), VD::store(lsc, vsc), VD::store(lq, vq), VD::store(lqc, vqc), VD::store(la, va);
+  double s = 0.0, sc = 0.0, q = 0.0, qc = 0.0, absSum = 0.0;
+  auto add = [](double& hi, double& lo, double y) {
+    const double t = hi + y, bb = t - hi;
+    lo += (hi - (t - bb)) + (y - bb);
+    hi = t;
+  };
+  for (int j = 0; j < VW; j++) {
+    add(s, sc, ls[j]);
+    sc += lsc[j];
+    add(q, qc, lq[j]);
+    qc += lqc[j];
+    absSum += la[j];
+  }
+  for (; k < w; k++) {
+    const double y = p[k] - m;
+    add(s, sc, y);
+    add(q, qc, y * y);
+    absSum += std::fabs(y);
+  }
+  const double u = kUnitRoundoff, wd = (double)w;
   *sh = m;
-  *S = (d4[0] + d4[1]) + (d4[2] + d4[3]);
-  *Q = (q4[0] + q4[1]) + (q4[2] + q4[3]);
+  *S = s + sc;
+  *Q = q + qc;
+  if (errS == nullptr) return;
+  const double tail = 4.0 * (wd + VW) * (wd + VW) * u * u;
+  *errS = 1.01 * u * absSum + 2.02 * u * std::fabs(*S) + tail * absSum;
+  *errQ = (5.05 * u + tail) * *Q;
 }
 
 // Writes output i from centred sums (breaks = value changes inside the window). Returns false,
@@ -83,7 +165,6 @@ inline bool rolling64_out(double S, double Q, double Qmax, double steps, double 
 // units of kUnitRoundoff) and starts again from an exact window before the bound can exceed
 // kMeanBudget of a lower bound of the window's scale. Half the tolerance: the rest is for the
 // rounding of the exact window itself and of the reference it is compared with.
-constexpr double kUnitRoundoff = 1.1102230246251565e-16;  // 2^-53
 constexpr double kMeanBudget = 0.5e-12;
 
 // sum|x| and sum|x - centre| over [i, i + w): the scale of an exact window and the size of the
@@ -102,16 +183,15 @@ inline void window64_scale(const double* x, int64_t i, int64_t w, double centre,
 // changes; sums restart from an exact two-pass window after every invalid, constant or
 // ill-conditioned window, every `L` outputs, and where the mean's rounding bound (above) could
 // exceed kMeanBudget of the window's scale. This is the mean-only kernel's path for windows whose
-// mean is near 0, so it also slides A = sum|x| as the scale's lower bound. An exact window's own
-// bound, (w/4 + 4) u sum|x - mean| <= (w/2 + 8) u mean|x|, is within the budget up to w ~ 9000;
-// above that, where it is not, a restart cannot help, and none is made until the window has
-// moved on by w values (so restarts cost O(1) per output whatever the data).
+// mean is near 0, so it also slides A = sum|x| as the scale's lower bound. Where an exact
+// window's own bound is not within the budget (its compensated S leaves u sum|x - mean|, and A
+// its sequential sum), a restart cannot help, and none is made until the window has moved on
+// by w values (so restarts cost O(1) per output whatever the data).
 template <bool V>
 void rolling64_careful(const double* x, int64_t w, int64_t c, int64_t e, int64_t L, double* mean, double* var) {
   const double invw = 1.0 / (double)w;
-  // Rounding bound of window64_exact's sums (4 accumulators of w/4 terms, then combined), per
-  // unit of the sum of |terms|; the same holds for A.
-  const double exactGrowth = (double)w / 4.0 + 4.0;
+  // Rounding bound of window64_scale's sequential sum|x|, per unit of the sum.
+  const double scaleGrowth = (double)w + 1.0;
   int64_t bad = 0, brk = 0, since = 0, quietUntil = c;
   for (int64_t j = c; j < c + w - 1; j++) {
     bad += !CWTS_ISFINITE(x[j]);
@@ -161,11 +241,11 @@ void rolling64_careful(const double* x, int64_t w, int64_t c, int64_t e, int64_t
       since++;
       if ((i < quietUntil || meanCertified()) && rolling64_out<V>(S, Q, Qmax, (double)since, 1.0, sh, xin, invw, false, mean, var, i)) continue;
     }
-    window64_exact(x, i, w, &sh, &S, &Q);
-    double absDev;
+    double errS, errQ, absDev;
+    window64_exact(x, i, w, &sh, &S, &Q, &errS, &errQ);
     window64_scale(x, i, w, sh, &A, &absDev);
-    eS = exactGrowth * absDev;
-    eA = exactGrowth * A;
+    eS = errS / kUnitRoundoff;
+    eA = scaleGrowth * A;
     if (!meanCertified()) quietUntil = i + w;
     Qmax = Q;
     valid = true;
