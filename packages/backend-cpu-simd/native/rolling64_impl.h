@@ -18,7 +18,9 @@
 // the tree-ordered scans) stays well under 1e-12 of v. Chunks are at most max(128, 2W) outputs.
 // The same rule bounds the mean's error, since (mean - centre)^2 <= Q / W. With variance, a third
 // scanned channel counts value changes inside each window, exactly, so constant windows are
-// recognised exactly. Mean only (rolling64_mean below, W >= 2) has a kernel of its own: chunks
+// recognised exactly. From W = 64 (AVX-512; 128 with AVX2) the variance takes rolling64_var
+// instead: the same sums, certified per block of 128 outputs against a bound computed from what
+// the loop saw, not from a worst case per step. Mean only (rolling64_mean below, W >= 2) has a kernel of its own: chunks
 // are max(1024, 16W), constant windows come from a run length, and a running bound on the
 // sliding sums' rounding (relative to the largest centred sums since the chunk's anchor) is
 // certified against the window's scale every 256 outputs (kMeanBudget below), so the mean keeps
@@ -709,8 +711,190 @@ void rolling64_mean(const double* x, int64_t w, int64_t o0, int64_t o1, double* 
   }
 }
 
+// ---------------------------------------------------------------- mean and variance, certified blocks
+// rolling64_range_t<true> decides per output whether the sliding sums may have lost digits, from
+// a worst case: each step may add ~30 ulps of the largest Q since the anchor (Qmax), so a window
+// restarts once steps x Qmax / W >= 256 x its variance. On prices that is every ~256 outputs
+// whatever the data, and a restart is an exact window: O(W), which made W=3000 four times the
+// cost of W=200. Here the rounding is bounded from what the loop computed, per block of
+// kCertifyEveryVar outputs, and the chunk (max(1024, 16W) outputs) restarts only where that
+// bound fails (u = kUnitRoundoff, lg = log2 VW, the depth of a lane scan):
+//  - The anchor (window64_exact) starts the bounds: S within u sum|y| + 2u |S|, Q within 5u Q.
+//  - q = d (a + b), with d = x_in - x_out, a = x_in - centre, b = x_out - centre, errs by at most
+//    4.1 u |d|(|a| + |b|) (five roundings), and the lane scan of the q's by lg u sum|q|: at most
+//    (4.1 + 1.01 lg) u t per output, t = |d|(|a| + |b|). On prices t is a few variances, where
+//    the worst case is W of them.
+//  - Q's carry (one add per vector) and each output's own add round by u of a computed sum: at
+//    most u max|Q| over the block each.
+//  - S's steps err by (1 + lg) u |d| each. Its carry is compensated (TwoSum, exact), because its
+//    rounding is multiplied by the drift of the mean from the centre in the variance (2 M em
+//    below), and with a plain carry that term alone failed most blocks at W=200. Each output
+//    adds S in two roundings (scan + carry, then the compensation).
+//  - With errQ, errS the bounds on Q and S of any output in the block, em = the error of
+//    m = S / W, and M = max|m|: the variance Q/W - m^2 errs by at most errQ/W + (2M + em) em
+//    plus its final roundings (3u Q/W + 2u m^2); the mean sh + m by em + u (|sh| + M).
+// A block is certified when those bounds are within kMeanBudget of the block's smallest variance
+// (and the mean's, of max(|sh| - M, sd)) over windows that are not constant (those are written
+// exactly, as before). Every bound is >= the rounding it covers, so a certified output is within
+// the tolerance whatever the data; a failing block restarts from a fresh anchor at its first
+// output, and a failure in the first block after an anchor hands the chunk to the per-output
+// rule. The accumulators are vertical (one vector add or max per term), reduced once per block.
+// In float64.test.ts a budget 10x looser still passes and 100x fails: the bound is 10-100x above
+// the rounding the hostile series there provoke.
+constexpr int64_t kCertifyEveryVar = 128;
+
+// The smallest window for the certified kernel, from interleaved runs on 1M tick prices (see
+// docs/performance.md): below it the per-output rule is as fast or faster, because a short
+// window's variance can be a tiny part of the largest one a block holds (one tick of movement
+// among repeats), and the block bound fails where the per-output rule still passes. With fewer
+// than four lanes every output is a carry, and the certified kernel was 2-4x slower (scalar).
+constexpr int64_t kVarBlocksMinW = VD::W >= 8 ? 64 : VD::W >= 4 ? 128 : INT64_MAX;
+
+void rolling64_var(const double* x, int64_t w, int64_t o0, int64_t o1, double* mean, double* var) {
+  constexpr int VW = VD::W;
+  typedef typename VD::T V;
+  constexpr double lg = VW >= 8 ? 3.0 : VW >= 4 ? 2.0 : VW >= 2 ? 1.0 : 0.0;
+  const double u = kUnitRoundoff;
+  const double cq = (4.1 + 1.01 * lg) * u, cs = 1.01 * (1.0 + lg) * u, cr = 1.01 * u;
+  const int64_t L = imax(1024, 16 * w);
+  const int64_t Lcareful = imax(128, 2 * w);
+  const double invw = 1.0 / (double)w;
+  for (int64_t c = o0; c < o1;) {
+    const int64_t e = imin(o1, c + L);
+    double sh, S, Q, EQ, ES;  // ES, EQ: rounding bounds of the carried S and Q
+    window64_exact(x, c, w, &sh, &S, &Q, &ES, &EQ);
+    if (!CWTS_ISFINITE(sh) || !CWTS_ISFINITE(S) || !CWTS_ISFINITE(Q)) {
+      rolling64_careful<true>(x, w, c, e, Lcareful, mean, var);
+      c = e;
+      continue;
+    }
+    int64_t firstChanges = 0;
+    for (int64_t j = c + 1; j < c + w; j++) firstChanges += (int64_t)(x[j] != x[j - 1]);
+    double Bk = (double)firstChanges;
+    rolling64_out<true>(S, Q, Q, 0.0, Bk, sh, x[c + w - 1], invw, true, mean, var, c);
+    int64_t i = c + 1, certifiedTo = c + 1;
+    bool uncertified = false, nonFinite = false;
+    const V vsh = VD::set1(sh), vinv = VD::set1(invw), vz = VD::set1(0.0), vinf = VD::set1(INFINITY);
+    V ccs = VD::set1(S), ccq = VD::set1(Q), ccb = VD::set1(Bk), ccsc = vz;
+    double vecsSoFar = 0.0, SmChunk = 0.0;
+    while (i < e) {
+      const int64_t blockEnd = imin(e, i + kCertifyEveryVar);
+      V vt = vz, vd = vz, vqm = vz, vsm = vz, vvmin = vinf;
+      double carries = 0.0, vecs = 0.0;
+      {
+        V cs_ = ccs, cq_ = ccq, cb_ = ccb, csc_ = ccsc;
+        for (; i + VW <= blockEnd; i += VW) {
+          const double* pin = x + i + w - 1;
+          const V xin = VD::load(pin), xout = VD::load(x + i - 1);
+          const V d = VD::sub(xin, xout);
+          const V db = VD::sub(VD::ne01(xin, VD::load(pin - 1)), VD::ne01(VD::load(x + i), xout));
+          const V sc = VD::scan(d);
+          // S's carry as an unevaluated sum cs_ + csc_ (TwoSum): its rounding, times the drift of
+          // the mean from the centre, is what limited the blocks (2 M em below).
+          const V sv = VD::add(VD::add(sc, cs_), csc_);
+          const V tot = VD::last(sc), s2 = VD::add(cs_, tot), bb = VD::sub(s2, cs_);
+          csc_ = VD::add(csc_, VD::add(VD::sub(cs_, VD::sub(s2, bb)), VD::sub(tot, bb)));
+          cs_ = s2;
+          const V bv = VD::add(VD::scan(db), cb_);
+          cb_ = VD::last(bv);
+          const V m = VD::mul(sv, vinv);
+          const V mv = VD::add(vsh, m);
+          VD::store(mean + i, VD::selz(bv, xin, mv));
+          const V a = VD::sub(xin, vsh), b = VD::sub(xout, vsh);
+          const V q = VD::mul(d, VD::add(a, b));
+          const V qv = VD::add(VD::scan(q), cq_);
+          cq_ = VD::last(qv);
+          const V v = VD::sub(VD::mul(qv, vinv), VD::mul(m, m));
+          VD::store(var + i, VD::selz(bv, vz, VD::max(v, vz)));
+          const V ad = VD::abs(d);
+          vt = VD::add(vt, VD::mul(ad, VD::add(VD::abs(a), VD::abs(b))));
+          vd = VD::add(vd, ad);
+          vqm = VD::max(vqm, VD::abs(qv));
+          vsm = VD::max(vsm, VD::abs(sv));
+          vvmin = VD::min(vvmin, VD::selz(bv, vinf, v));
+          vecs += 1.0;
+        }
+        ccs = cs_, ccq = cq_, ccb = cb_, ccsc = csc_;
+      }
+      double T, D, Qm, Sm, vmin;
+      {
+        double a1[VW], a2[VW], a3[VW], a4[VW], a5[VW];
+        VD::store(a1, vt), VD::store(a2, vd), VD::store(a3, vqm), VD::store(a4, vsm), VD::store(a5, vvmin);
+        T = 0.0, D = 0.0, Qm = 0.0, Sm = 0.0, vmin = INFINITY;
+        for (int k = 0; k < VW; k++) {
+          T += a1[k], D += a2[k];
+          Qm = a3[k] > Qm ? a3[k] : Qm;
+          Sm = a4[k] > Sm ? a4[k] : Sm;
+          vmin = a5[k] < vmin ? a5[k] : vmin;
+        }
+      }
+      if (i < blockEnd) {
+        // The chunk's last outputs, fewer than a vector: the same sums, one lane at a time.
+        S = VD::first(ccs) + VD::first(ccsc), Q = VD::first(ccq);
+        carries += 1.0;
+        int64_t changes = (int64_t)VD::first(ccb);
+        for (; i < blockEnd; i++) {
+          const double xin = x[i + w - 1], xout = x[i - 1];
+          const double d = xin - xout, a = xin - sh, b = xout - sh;
+          S += d;
+          Q += d * (a + b);
+          changes += (int64_t)(xin != x[i + w - 2]) - (int64_t)(x[i] != xout);
+          const double m = S * invw, mv = sh + m, v = Q * invw - m * m;
+          mean[i] = changes == 0 ? xin : mv;
+          var[i] = changes == 0 ? 0.0 : (v > 0.0 ? v : 0.0);
+          T += std::fabs(d) * (std::fabs(a) + std::fabs(b));
+          D += std::fabs(d);
+          Qm = std::fabs(Q) > Qm ? std::fabs(Q) : Qm;
+          Sm = std::fabs(S) > Sm ? std::fabs(S) : Sm;
+          if (changes != 0) vmin = v < vmin ? v : vmin;
+          carries += 1.0;
+        }
+        ccs = VD::set1(S), ccq = VD::set1(Q), ccb = VD::set1((double)changes), ccsc = vz;
+      }
+      // NaN/Inf among the inputs leaves the carried sums non-finite (NaN + anything is NaN).
+      if (!CWTS_ISFINITE(VD::first(ccs)) || !CWTS_ISFINITE(VD::first(ccq))) {
+        nonFinite = true;
+        break;
+      }
+      SmChunk = Sm > SmChunk ? Sm : SmChunk;
+      vecsSoFar += vecs;
+      // S's carry is compensated (TwoSum is exact): what is left is the rounding of the
+      // compensation's own adds, at most u x (the compensation, <= u x vectors x max|S|) per
+      // vector, and each output's two adds (scan + carry, + compensation).
+      EQ += cq * T + cr * (carries + vecs) * Qm;
+      ES += cs * D + cr * carries * Sm + cr * vecs * u * vecsSoFar * SmChunk;
+      const double errQ = EQ + cr * Qm, errS = ES + 2.0 * cr * Sm;
+      const double M = Sm * invw * (1.0 + 3.0 * u);
+      const double em = errS * invw * (1.0 + 3.0 * u) + 2.02 * u * M;
+      const double errV = errQ * invw * (1.0 + 3.0 * u) + (2.0 * M + em) * em + 3.1 * u * (Qm * invw + M * M);
+      const double errMean = em + cr * (std::fabs(sh) + M);
+      const double sdLow = vmin > 0.0 ? 0.999 * std::sqrt(vmin) : 0.0;
+      // |mean| >= |sh| - M, less the mean's own error.
+      const double level = std::fabs(sh) - M - errMean;
+      const double meanScale = level > sdLow ? level : sdLow;
+      if (!(vmin > 0.0 && errV <= kMeanBudget * vmin && errMean <= kMeanBudget * meanScale)) {
+        uncertified = true;
+        break;
+      }
+      certifiedTo = i;
+    }
+    if (nonFinite) {
+      rolling64_careful<true>(x, w, c, e, Lcareful, mean, var);
+      c = e;
+    } else if (uncertified && certifiedTo == c + 1) {
+      // Not even the first block after an exact window: windows whose variance is a tiny part of
+      // the block's sums. The per-output rule takes the chunk.
+      rolling64_range_t<true>(x, w, c, e, mean, var);
+      c = e;
+    } else {
+      c = uncertified ? certifiedTo : e;  // outputs from certifiedTo on are rewritten from a fresh anchor
+    }
+  }
+}
+
 void rolling64_range(const double* x, int64_t w, int64_t o0, int64_t o1, double* mean, double* var) {
-  if (var != nullptr) rolling64_range_t<true>(x, w, o0, o1, mean, var);
+  if (var != nullptr && w >= kVarBlocksMinW) rolling64_var(x, w, o0, o1, mean, var);
+  else if (var != nullptr) rolling64_range_t<true>(x, w, o0, o1, mean, var);
   else if (w > 1) rolling64_mean(x, w, o0, o1, mean);
   else rolling64_range_t<false>(x, w, o0, o1, mean, var);
 }
