@@ -892,8 +892,126 @@ void rolling64_var(const double* x, int64_t w, int64_t o0, int64_t o1, double* m
   }
 }
 
+// ---------------------------------------------------------------- mean and variance, short windows
+// Up to W = kDirectMaxW every window is computed on its own, two passes over its W values, for
+// VW outputs per vector (two vectors at a time, for two independent add chains): no sliding sums,
+// so nothing to restart. On tick prices a short window's variance is often a tiny part of the
+// largest one nearby (one tick of movement among repeats), which made the sliding kernels restart
+// every few outputs. Per window, with m = the first pass's mean (rounded, any centre near the
+// mean does), y = x - m, d = sum y, q = sum y^2 (sequential, one chain per lane):
+//   mean = m + d / W, variance = (q - d^2 / W) / W (the corrected two-pass formula, which
+//   cancels m's own error).
+// With r = (d / W)^2 (m's distance from the mean, squared), the variance errs by at most
+// u ((2W + 5) v + (3W + 5) r) (the sums' W u of q = W (v + r) and of d, the y's and the final
+// roundings; 2|dm| sqrt(v + r) <= 2r + v). Each lane checks that against kMeanBudget x v; on
+// prices r is ~u^2 level^2 and the check passes by orders of magnitude. A lane that fails is
+// redone by the careful path. (It can fail only where the values differ in their last few bits,
+// and there the sums are exact, so no test data shows a wrong result without it: it is what
+// makes the bound hold, not a fix for a seen case.) Windows of equal values are found by a
+// sliding change count, as in rolling64_range_t, and written exactly; they skip the check, whose
+// v = 0 would fail it. Lanes with a non-finite result (NaN/Inf in the window, or sums of huge
+// values that overflow) take the careful path, which gives the contract's NaN windows.
+// Its cost grows with W (three vector operations per value and output vector, which bound it);
+// the per-output rule's does not. Where they cross, in interleaved runs on 1M tick prices (see
+// docs/performance.md): W = 24-26 with AVX-512, 14-16 with AVX2. NEON and scalar sets (one or
+// two lanes) keep the per-output rule.
+constexpr int64_t kDirectMaxW = VD::W >= 8 ? 24 : VD::W >= 4 ? 14 : 0;
+
+void rolling64_direct(const double* x, int64_t w, int64_t o0, int64_t o1, double* mean, double* var) {
+  constexpr int VW = VD::W;
+  typedef typename VD::T V;
+  const double invw = 1.0 / (double)w, u = kUnitRoundoff;
+  const double wd = (double)w;
+  const V vinv = VD::set1(invw), vz = VD::set1(0.0);
+  const V cv = VD::set1(u * (2.0 * wd + 5.0)), cr = VD::set1(u * (3.0 * wd + 5.0)), budget = VD::set1(kMeanBudget);
+  constexpr unsigned kAll = (1u << VW) - 1u;
+  int64_t changes = 0;
+  for (int64_t j = o0 + 1; j < o0 + w - 1; j++) changes += (int64_t)(x[j] != x[j - 1]);
+  // changes now counts [o0, o0 + w - 1); the loop adds the entering value's change and removes
+  // the leaving one's per output, as rolling64_range_t does.
+  V cb = VD::set1((double)changes);
+  int64_t i = o0;
+  auto lanes = [&](int64_t at, V m, V d, V q, V bv, V xlast) {
+    const V dm = VD::mul(d, vinv);
+    const V mv = VD::add(m, dm);
+    const V v = VD::mul(VD::sub(q, VD::mul(d, dm)), vinv);
+    VD::store(mean + at, VD::selz(bv, xlast, mv));
+    VD::store(var + at, VD::selz(bv, vz, VD::max(v, vz)));
+    // Not certified, or not finite (a window of huge values can overflow the sums): the careful
+    // path redoes the lane. NaN compares false in the first test, and x - x is 0 only for finite x.
+    const V r = VD::mul(dm, dm);
+    const unsigned uncertified = VD::ge_mask(VD::add(VD::mul(cv, v), VD::mul(cr, r)), VD::mul(budget, v));
+    const unsigned finite = VD::ge_mask(vz, VD::add(VD::sub(mv, mv), VD::sub(v, v)));
+    return (uncertified | (~finite & kAll)) & ~VD::ge_mask(vz, bv);
+  };
+  for (; i + 2 * VW <= o1; i += 2 * VW) {
+    // Change counts of the two vectors' windows (entering x[i+w-1+k] vs its predecessor, leaving
+    // x[i-1+k] vs its successor; the first output of the range leaves nothing).
+    V bA, bB;
+    {
+      const double* pin = x + i + w - 1;
+      V dbA = VD::ne01(VD::load(pin), VD::load(pin - 1));
+      V dbB = VD::ne01(VD::load(pin + VW), VD::load(pin + VW - 1));
+      if (i > o0) dbA = VD::sub(dbA, VD::ne01(VD::load(x + i), VD::load(x + i - 1)));
+      else {
+        double lost[VW] = {};
+        for (int k = 1; k < VW; k++) lost[k] = (double)(x[i + k] != x[i + k - 1]);
+        dbA = VD::sub(dbA, VD::load(lost));
+      }
+      dbB = VD::sub(dbB, VD::ne01(VD::load(x + i + VW), VD::load(x + i + VW - 1)));
+      bA = VD::add(VD::scan(dbA), cb);
+      bB = VD::add(VD::scan(dbB), VD::last(bA));
+      cb = VD::last(bB);
+    }
+    // Vector B's windows start VW values after A's: the load at x + i + t serves A's term t
+    // (t < w) and B's term t - VW (t >= VW), so each pass loads w + VW vectors, not 2w (most
+    // loads split a cache line, and they were the bound). A alone: t < min(VW, w); both:
+    // VW <= t < w; B alone: max(VW, w) <= t < w + VW.
+    const int64_t aEnd = imin(VW, w), bFrom = imax(VW, w);
+    V sA = vz, sB = vz;
+    for (int64_t t = 0; t < aEnd; t++) sA = VD::add(sA, VD::load(x + i + t));
+    for (int64_t t = VW; t < w; t++) {
+      const V xv = VD::load(x + i + t);
+      sA = VD::add(sA, xv);
+      sB = VD::add(sB, xv);
+    }
+    for (int64_t t = bFrom; t < w + VW; t++) sB = VD::add(sB, VD::load(x + i + t));
+    const V mA = VD::mul(sA, vinv), mB = VD::mul(sB, vinv);
+    V dA = vz, qA = vz, dB = vz, qB = vz;
+    for (int64_t t = 0; t < aEnd; t++) {
+      const V yA = VD::sub(VD::load(x + i + t), mA);
+      dA = VD::add(dA, yA);
+      qA = VD::fma(yA, yA, qA);
+    }
+    for (int64_t t = VW; t < w; t++) {
+      const V xv = VD::load(x + i + t);
+      const V yA = VD::sub(xv, mA), yB = VD::sub(xv, mB);
+      dA = VD::add(dA, yA);
+      qA = VD::fma(yA, yA, qA);
+      dB = VD::add(dB, yB);
+      qB = VD::fma(yB, yB, qB);
+    }
+    for (int64_t t = bFrom; t < w + VW; t++) {
+      const V yB = VD::sub(VD::load(x + i + t), mB);
+      dB = VD::add(dB, yB);
+      qB = VD::fma(yB, yB, qB);
+    }
+    const unsigned badA = lanes(i, mA, dA, qA, bA, VD::load(x + i + w - 1));
+    const unsigned badB = lanes(i + VW, mB, dB, qB, bB, VD::load(x + i + VW + w - 1));
+    if ((badA | badB) != 0) {
+      for (int k = 0; k < VW; k++) {
+        if ((badA >> k) & 1u) rolling64_careful<true>(x, w, i + k, i + k + 1, 1, mean, var);
+        if ((badB >> k) & 1u) rolling64_careful<true>(x, w, i + VW + k, i + VW + k + 1, 1, mean, var);
+      }
+    }
+  }
+  // The last outputs, fewer than two vectors: the careful path (exact per window).
+  if (i < o1) rolling64_careful<true>(x, w, i, o1, imax(128, 2 * w), mean, var);
+}
+
 void rolling64_range(const double* x, int64_t w, int64_t o0, int64_t o1, double* mean, double* var) {
-  if (var != nullptr && w >= kVarBlocksMinW) rolling64_var(x, w, o0, o1, mean, var);
+  if (var != nullptr && w >= 2 && w <= kDirectMaxW) rolling64_direct(x, w, o0, o1, mean, var);
+  else if (var != nullptr && w >= kVarBlocksMinW) rolling64_var(x, w, o0, o1, mean, var);
   else if (var != nullptr) rolling64_range_t<true>(x, w, o0, o1, mean, var);
   else if (w > 1) rolling64_mean(x, w, o0, o1, mean);
   else rolling64_range_t<false>(x, w, o0, o1, mean, var);

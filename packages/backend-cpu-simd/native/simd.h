@@ -47,6 +47,7 @@ struct VD {
   static T max(T a, T b) { return _mm512_max_pd(a, b); }
   static T min(T a, T b) { return _mm512_min_pd(a, b); }
   static T abs(T a) { return _mm512_abs_pd(a); }
+  static T fma(T a, T b, T c) { return _mm512_fmadd_pd(a, b, c); }
   template <int K> static T shl(T x) {
     return _mm512_castsi512_pd(_mm512_alignr_epi64(_mm512_castpd_si512(x), _mm512_setzero_si512(), 8 - K));
   }
@@ -108,6 +109,7 @@ struct VD {
   static T max(T a, T b) { return _mm256_max_pd(a, b); }
   static T min(T a, T b) { return _mm256_min_pd(a, b); }
   static T abs(T a) { return _mm256_andnot_pd(_mm256_set1_pd(-0.0), a); }
+  static T fma(T a, T b, T c) { return _mm256_fmadd_pd(a, b, c); }
   static T scan(T x) {
     // [x0, x1, x2, x3] -> inclusive prefix sums
     T s1 = _mm256_blend_pd(_mm256_permute4x64_pd(x, 0x93), _mm256_setzero_pd(), 0x1);
@@ -168,6 +170,7 @@ struct VD {
   static T max(T a, T b) { return vmaxq_f64(a, b); }
   static T min(T a, T b) { return vminq_f64(a, b); }
   static T abs(T a) { return vabsq_f64(a); }
+  static T fma(T a, T b, T c) { return vfmaq_f64(c, a, b); }
   static T scan(T x) { return add(x, vextq_f64(vdupq_n_f64(0.0), x, 1)); }
   static T last(T x) { return vdupq_laneq_f64(x, 1); }
   static T ne01(T a, T b) {
@@ -219,6 +222,7 @@ struct VD {
   static T max(T a, T b) { return b > a ? b : a; }
   static T min(T a, T b) { return b < a ? b : a; }
   static T abs(T a) { return a < 0.0 ? -a : a; }
+  static T fma(T a, T b, T c) { return a * b + c; }
   static T scan(T x) { return x; }
   static T last(T x) { return x; }
   static double first(T x) { return x; }

@@ -97,7 +97,7 @@ describe('cpu-simd rollingMoments64: windows of equal values', () => {
     }
     return x;
   }
-  for (const W of [2, 3, 7, 8, 9, 16, 17, 33, 200, 256, 257, 258, 1500, 3000]) {
+  for (const W of [2, 3, 7, 8, 9, 14, 15, 16, 17, 24, 25, 33, 64, 200, 256, 257, 258, 1500, 3000]) {
     it(`W=${W}: exact on constant windows, 1e-12 elsewhere, mean only and with variance, on every kernel set`, async (ctx) => {
       const N = 40_000;
       const series = stretches(N, W);
