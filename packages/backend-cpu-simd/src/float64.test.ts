@@ -4,7 +4,7 @@
  * boundaries (64 / 1024 outputs) and task boundaries, prices with ill-conditioned windows, and
  * the mean-only path. The conformance suite covers the contract; this covers every code path.
  */
-import { naiveRolling64, refinedRolling64, seededRandom, tickPrices } from '@cwts/core/testing';
+import { equalValueRuns, naiveRolling64, refinedRolling64, seededRandom, tickPrices } from '@cwts/core/testing';
 import { skipUnlessRequired } from '@cwts/core/testing';
 import { afterAll, describe, expect, it, type TestContext } from 'vitest';
 import type { CpuSimdBackend } from './backend.js';
@@ -83,24 +83,11 @@ describe('cpu-simd rollingMoments64: windows of equal values', () => {
   // Around 5 with sd 1, so that a mean computed from the sums of a constant window is not the
   // value by luck (near 30000 the last add would round the sums' error away). Levels that fall
   // or cross zero within a chunk are the next describe block's.
-  function stretches(N: number, W: number): Float64Array {
-    const x = Float64Array.from(seededRandom(7100 + W).normals(N, 5, 1), (v, i) => v + 1e-7 * (i % 7));
-    const lengths = [W - 1, W, W + 1, W + 2, 2 * W + 3, 3 * W + 7, 5000];
-    let at = 50;
-    for (let k = 0; at < N - 6000; k++) {
-      const len = lengths[k % lengths.length]!;
-      const value = [4.1, 5 + 1 / 3, x[at]!, 3.3, 6.7][k % 5]!;
-      x.fill(value, at, at + len);
-      if (k % 9 === 4) x[at + Math.floor(len / 2)] = Number.NaN;
-      if (k % 11 === 6) x[at + len] = Number.NaN;
-      at += len + 1 + (k % 13) * 3;
-    }
-    return x;
-  }
+
   for (const W of [2, 3, 7, 8, 9, 14, 15, 16, 17, 24, 25, 33, 64, 200, 256, 257, 258, 1500, 3000]) {
     it(`W=${W}: exact on constant windows, 1e-12 elsewhere, mean only and with variance, on every kernel set`, async (ctx) => {
       const N = 40_000;
-      const series = stretches(N, W);
+      const series = equalValueRuns(7100 + W, N, W);
       const exp = naiveRolling64(series, N, W);
       let constant = 0;
       for (let i = 0; i < exp.variance.length; i++) if (exp.variance[i] === 0) constant++;
@@ -109,7 +96,7 @@ describe('cpu-simd rollingMoments64: windows of equal values', () => {
         const tag = `${b.isa} x${b.threads}`;
         const m = b.sync.rollingMoments64({ series, length: N, window: W, meanOnly: true });
         expect(worst(m.mean, exp.mean, (i) => (exp.variance[i] === 0 ? 0 : 1e-12 * (Math.abs(exp.mean[i]) + Math.sqrt(exp.variance[i])))), `${tag} mean only`).toBeLessThanOrEqual(1);
-        // With variance (from W = 64 the certified-block kernel): constant windows exact there
+        // With variance (short windows each on its own, from W = 64 certified blocks): constant windows exact there
         // too. Windows of one differing value among equal ones have a tiny variance, which the
         // plain two-pass reference does not get within 1e-12 (refinedRolling64 does).
         const r = b.sync.rollingMoments64({ series, length: N, window: W });

@@ -133,6 +133,28 @@ export function tickPrices(seed: number, n: number, level: number, tick: number)
   return x;
 }
 
+/**
+ * Normals around 5 (sd 1, plus 1e-7 x (i mod 7) so that no two are equal) broken by runs of one
+ * repeated value, W - 1 to 3W + 7 long, with a NaN inside some runs and just after others. A
+ * window of a run's value but a few has a variance far below its neighbours', and a sliding
+ * kernel restarts where a NaN leaves: the case where a restart window's rounding must not grow
+ * with W. Around 5 rather than 30000, so that a mean computed from the sums of a constant window
+ * is not the value by luck. `dense`: no 5000-long runs, runs to the end, and NaNs in 1 run in 3
+ * and after 1 in 4 (instead of 1 in 9 and 1 in 11), which packs the case into fewer values.
+ */
+export function equalValueRuns(seed: number, n: number, w: number, dense = false): Float64Array {
+  const x = Float64Array.from(seededRandom(seed).normals(n, 5, 1), (v, i) => v + 1e-7 * (i % 7));
+  const lengths = dense ? [w - 1, w, w + 1, w + 2, 2 * w + 3, 3 * w + 7] : [w - 1, w, w + 1, w + 2, 2 * w + 3, 3 * w + 7, 5000];
+  for (let at = 50, k = 0; at < n - (dense ? w : 6000); k++) {
+    const len = lengths[k % lengths.length]!;
+    x.fill([4.1, 5 + 1 / 3, x[at]!, 3.3, 6.7][k % 5]!, at, at + len);
+    if (dense ? k % 3 === 1 : k % 9 === 4) x[at + Math.floor(len / 2)] = Number.NaN;
+    if (dense ? k % 4 === 2 : k % 11 === 6) x[at + len] = Number.NaN;
+    at += len + 1 + (k % 13) * 3;
+  }
+  return x;
+}
+
 export interface Float64SectionContext {
   /** The backend under test, or a visible skip when it is unavailable. */
   use(ctx: TestContext): ComputeBackend;
@@ -216,22 +238,14 @@ export function describeFloat64Section(c: Float64SectionContext): void {
     });
 
     it('windows of equal values but a few, where a NaN has just left, keep 1e-12', async (ctx) => {
-      // Normals (sd 1) broken by runs of one repeated value, with NaNs inside and after runs. A
-      // sliding kernel restarts where a NaN leaves, on a window of noisy values, and the windows a
-      // few steps on hold mostly the run: their variance is a small part of the restart window's,
-      // so that window's rounding must not grow with W (plain two-pass sums: 2.5x the tolerance).
+      // A sliding kernel restarts where a NaN leaves, on a window of noisy values, and the windows
+      // a few steps on hold mostly a run of equal values: their variance is a small part of the
+      // restart window's, so that window's rounding must not grow with W (plain two-pass sums:
+      // 2.5x the tolerance).
       const backend = use64(ctx);
       const N = 12_000;
       const W = 1000;
-      const series = Float64Array.from(seededRandom(2).normals(N, 5, 1), (v, i) => v + 1e-7 * (i % 7));
-      const lengths = [W - 1, W, W + 1, W + 2, 2 * W + 3, 3 * W + 7];
-      for (let at = 50, k = 0; at < N - W; k++) {
-        const len = lengths[k % lengths.length]!;
-        series.fill([4.1, 5 + 1 / 3, series[at]!, 3.3, 6.7][k % 5]!, at, at + len);
-        if (k % 3 === 1) series[at + Math.floor(len / 2)] = Number.NaN;
-        if (k % 4 === 2) series[at + len] = Number.NaN;
-        at += len + 1 + (k % 13) * 3;
-      }
+      const series = equalValueRuns(2, N, W, true);
       check64('runs and NaNs', await backend.rollingMoments64({ series, length: N, window: W }), refinedRolling64(series, N, W));
     });
 
