@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  decimalToUnits, decimalScale, defineInstrument, DecimalConversionError, formatScaled, lotsToQty, notionalAtoms, atomsToDecimal,
+  decimalToUnits, decimalScale, defineInstrument, DecimalConversionError, formatScaled, instrumentKey, lotsToQty, notionalAtoms, atomsToDecimal,
   priceToTicks, qtyToLots, ticksToPrice, unitsToDecimal,
 } from './instrument.js';
 
@@ -54,5 +54,23 @@ describe('decimal <-> integer units', () => {
     expect(atomsToDecimal(BTC, atoms)).toBe('60000010');
     expect(formatScaled(-5n, 3)).toBe('-0.005');
     expect(formatScaled(0n, 3)).toBe('0');
+  });
+});
+
+describe('instrumentKey', () => {
+  it('is exchange:symbol, the same string for the same pair, beyond its caches too', () => {
+    expect(instrumentKey('binance', 'BTCUSDT')).toBe('binance:BTCUSDT');
+    // Symbols as a parser makes them: a new string object each time.
+    const fresh = (s: string): string => Buffer.from(s, 'latin1').toString('latin1');
+    expect(instrumentKey('binance', fresh('BTCUSDT'))).toBe('binance:BTCUSDT');
+    // A feed of made-up symbols (past the per-exchange cache) and exchanges (past that cache):
+    // every key is still right, and the first pairs still resolve.
+    for (let i = 0; i < 10_000; i++) expect(instrumentKey('hostile', `S${i}`)).toBe(`hostile:S${i}`);
+    for (let i = 0; i < 200; i++) expect(instrumentKey(`venue${i}`, 'X')).toBe(`venue${i}:X`);
+    expect(instrumentKey('hostile', 'S9999')).toBe('hostile:S9999');
+    expect(instrumentKey('venue199', fresh('X'))).toBe('venue199:X');
+    expect(instrumentKey('binance', fresh('BTCUSDT'))).toBe('binance:BTCUSDT');
+    expect(instrumentKey('', '')).toBe(':');
+    expect(instrumentKey('a:b', 'c')).toBe('a:b:c');
   });
 });
