@@ -61,8 +61,8 @@ describe('rollingMoments64Kernel with variance: windows of equal values but a fe
   // restart; here the windows a few steps on hold a run of equal values and a handful of others,
   // so their variance is a small part of the restart window's. Plain two-pass sums left w eps of
   // the restart's Q there (6.8x the tolerance at W=1500); the restart now sums compensated.
-  for (const w of [17, 200, 1500, 3000]) {
-    it(`W=${w}: variance within 1e-12, mean within 1e-12 of (|mean| + sd)`, () => {
+  for (const w of [2, 17, 200, 1500, 3000]) {
+    it(`W=${w}: variance within 1e-12, mean within 1e-12 of (|mean| + sd), mean only too`, () => {
       const n = 40_000;
       const x = equalValueRuns(7100 + w, n, w);
       const mean = new Float64Array(n - w + 1);
@@ -86,6 +86,24 @@ describe('rollingMoments64Kernel with variance: windows of equal values but a fe
       }
       expect(worstVar, 'worst variance error in units of the tolerance').toBeLessThanOrEqual(1);
       expect(worstMean, 'worst mean error in units of the tolerance').toBeLessThanOrEqual(1);
+      // The mean alone (its own sliding loop, constant windows from a run length): exact on
+      // windows of equal values, within the tolerance elsewhere, NaN where a NaN is.
+      const meanOnly = new Float64Array(n - w + 1);
+      rollingMoments64Kernel(x, n, w, meanOnly, undefined);
+      let worstMeanOnly = 0;
+      for (let i = 0; i < meanOnly.length; i++) {
+        if (Number.isNaN(ref.mean[i]!)) {
+          expect(meanOnly[i], `window ${i} holds a NaN`).toBeNaN();
+          continue;
+        }
+        const v = ref.variance[i]!;
+        if (v === 0) {
+          expect(meanOnly[i], `window ${i} is constant`).toBe(x[i + w - 1]);
+          continue;
+        }
+        worstMeanOnly = Math.max(worstMeanOnly, Math.abs(meanOnly[i]! - ref.mean[i]!) / (1e-12 * (Math.abs(ref.mean[i]!) + Math.sqrt(v))));
+      }
+      expect(worstMeanOnly, 'worst mean-only error in units of the tolerance').toBeLessThanOrEqual(1);
     });
   }
 });
