@@ -257,7 +257,7 @@ function rollingMean64(x: Float64Array, n: number, w: number, out: Float64Array)
     let mlo = sh + s * invw;
     let mhi = mlo;
     out[c] = z >= w - 1 ? x[j0]! : mlo;
-    const anchorErr = 3 * dev0 + 4 * w * w * U * w * dev0;
+    const anchorErr = (3 + 4 * w * w * U) * dev0;
     let certifiedTo = c + 1;
     let uncertified = false;
     let nonFinite = false;
