@@ -56,6 +56,29 @@ describe('rollingMoments64Kernel, mean only: 1e-12 of (|mean| + sd) on hostile s
   }
 });
 
+/**
+ * Largest errors of a kernel's outputs against the refined reference, in units of the tolerance;
+ * NaN windows must be NaN, windows of equal values exactly the value (and variance 0).
+ */
+function worstAgainst(x: Float64Array, w: number, ref: { mean: Float64Array; variance: Float64Array }, mean: Float64Array, variance?: Float64Array): { mean: number; variance: number } {
+  const worst = { mean: 0, variance: 0 };
+  for (let i = 0; i < mean.length; i++) {
+    if (Number.isNaN(ref.mean[i]!)) {
+      expect(mean[i], `window ${i} holds a NaN`).toBeNaN();
+      continue;
+    }
+    const v = ref.variance[i]!;
+    if (v === 0) {
+      expect(mean[i], `window ${i} is constant`).toBe(x[i + w - 1]);
+      if (variance) expect(variance[i], `window ${i} is constant`).toBe(0);
+      continue;
+    }
+    worst.mean = Math.max(worst.mean, Math.abs(mean[i]! - ref.mean[i]!) / (1e-12 * (Math.abs(ref.mean[i]!) + Math.sqrt(v))));
+    if (variance) worst.variance = Math.max(worst.variance, Math.abs(variance[i]! - v) / (1e-12 * v));
+  }
+  return worst;
+}
+
 describe('rollingMoments64Kernel with variance: windows of equal values but a few', () => {
   // A restart's exact window carries its rounding to every later window until the next
   // restart; here the windows a few steps on hold a run of equal values and a handful of others,
@@ -65,45 +88,17 @@ describe('rollingMoments64Kernel with variance: windows of equal values but a fe
     it(`W=${w}: variance within 1e-12, mean within 1e-12 of (|mean| + sd), mean only too`, () => {
       const n = 40_000;
       const x = equalValueRuns(7100 + w, n, w);
+      const ref = refinedRolling64(x, n, w);
       const mean = new Float64Array(n - w + 1);
       const variance = new Float64Array(n - w + 1);
       rollingMoments64Kernel(x, n, w, mean, variance);
-      const ref = refinedRolling64(x, n, w);
-      let worstVar = 0;
-      let worstMean = 0;
-      for (let i = 0; i < mean.length; i++) {
-        if (Number.isNaN(ref.mean[i]!)) {
-          expect(mean[i], `window ${i} holds a NaN`).toBeNaN();
-          continue;
-        }
-        const v = ref.variance[i]!;
-        if (v === 0) {
-          expect(variance[i], `window ${i} is constant`).toBe(0);
-          continue;
-        }
-        worstVar = Math.max(worstVar, Math.abs(variance[i]! - v) / (1e-12 * v));
-        worstMean = Math.max(worstMean, Math.abs(mean[i]! - ref.mean[i]!) / (1e-12 * (Math.abs(ref.mean[i]!) + Math.sqrt(v))));
-      }
-      expect(worstVar, 'worst variance error in units of the tolerance').toBeLessThanOrEqual(1);
-      expect(worstMean, 'worst mean error in units of the tolerance').toBeLessThanOrEqual(1);
-      // The mean alone (its own sliding loop, constant windows from a run length): exact on
-      // windows of equal values, within the tolerance elsewhere, NaN where a NaN is.
+      const both = worstAgainst(x, w, ref, mean, variance);
+      expect(both.variance, 'worst variance error in units of the tolerance').toBeLessThanOrEqual(1);
+      expect(both.mean, 'worst mean error in units of the tolerance').toBeLessThanOrEqual(1);
+      // The mean alone (its own sliding loop, constant windows from a run length).
       const meanOnly = new Float64Array(n - w + 1);
       rollingMoments64Kernel(x, n, w, meanOnly, undefined);
-      let worstMeanOnly = 0;
-      for (let i = 0; i < meanOnly.length; i++) {
-        if (Number.isNaN(ref.mean[i]!)) {
-          expect(meanOnly[i], `window ${i} holds a NaN`).toBeNaN();
-          continue;
-        }
-        const v = ref.variance[i]!;
-        if (v === 0) {
-          expect(meanOnly[i], `window ${i} is constant`).toBe(x[i + w - 1]);
-          continue;
-        }
-        worstMeanOnly = Math.max(worstMeanOnly, Math.abs(meanOnly[i]! - ref.mean[i]!) / (1e-12 * (Math.abs(ref.mean[i]!) + Math.sqrt(v))));
-      }
-      expect(worstMeanOnly, 'worst mean-only error in units of the tolerance').toBeLessThanOrEqual(1);
+      expect(worstAgainst(x, w, ref, meanOnly).mean, 'worst mean-only error in units of the tolerance').toBeLessThanOrEqual(1);
     });
   }
 });

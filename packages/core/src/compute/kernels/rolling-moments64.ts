@@ -87,6 +87,47 @@ export function rollingMoments64Kernel(x: Float64Array, length: number, w: numbe
   else rollingMoments64Range(x, w, 0, n, outMean, outVar);
 }
 
+/** exactWindow64's results: centre, S, Q, max |x - centre|. Reused, not allocated per restart. */
+const anchor = new Float64Array(4);
+
+/**
+ * The window [i, i + w) in two passes, into `out`: centre = its mean, S = sum(x - centre) and
+ * Q = sum((x - centre)^2) with TwoSum compensation, and the largest |x - centre|. Every path
+ * slides from such a window and carries its rounding to every later window until the next one,
+ * whose variance can be far smaller (a few values 1 sd off leave, a run of equal ones stays),
+ * while the restart rule counts steps only: plain sums left up to w eps of Q there, 6.8x the
+ * 1e-12 at W=1500 on such data. Compensated, S is within eps sum|x - centre| + 2 eps |S| and Q
+ * within a few eps Q, whatever w.
+ */
+function exactWindow64(x: Float64Array, i: number, w: number, out: Float64Array): void {
+  let sum = 0;
+  for (let k = i; k < i + w; k++) sum += x[k]!;
+  const centre = sum / w;
+  let s = 0;
+  let q = 0;
+  let sc = 0;
+  let qc = 0;
+  let dev = 0;
+  for (let k = i; k < i + w; k++) {
+    const y = x[k]! - centre;
+    let t = s + y;
+    let bb = t - s;
+    sc += s - (t - bb) + (y - bb);
+    s = t;
+    const yy = y * y;
+    t = q + yy;
+    bb = t - q;
+    qc += q - (t - bb) + (yy - bb);
+    q = t;
+    const ay = Math.abs(y);
+    if (ay > dev) dev = ay;
+  }
+  out[0] = centre;
+  out[1] = s + sc;
+  out[2] = q + qc;
+  out[3] = dev;
+}
+
 /** Outputs [c, e) of the kernel above, per output (the careful path of rollingMean64). */
 function rollingMoments64Range(x: Float64Array, w: number, c: number, e: number, outMean: Float64Array, outVar: Float64Array | undefined): void {
   const restartEvery = outVar ? Math.max(128, 2 * w) : Math.max(1024, 4 * w);
@@ -158,31 +199,10 @@ function rollingMoments64Range(x: Float64Array, w: number, c: number, e: number,
       }
     }
     // Restart: the window in two passes becomes the new centre.
-    let sum = 0;
-    for (let k = i; k <= j; k++) sum += x[k];
-    centre = sum / w;
-    // S and Q with TwoSum compensation (sc, qc): the slide carries this window's rounding to
-    // every later window until the next restart, whose variance can be far smaller (a few
-    // values 1 sd off leave, a run of equal ones stays), while the restart rule counts steps
-    // only. Plain sums left up to w eps of Q there: 6.8x the 1e-12 at W=1500 on such data.
-    s = 0;
-    q = 0;
-    let sc = 0;
-    let qc = 0;
-    for (let k = i; k <= j; k++) {
-      const y = x[k] - centre;
-      let t = s + y;
-      let bb = t - s;
-      sc += s - (t - bb) + (y - bb);
-      s = t;
-      const yy = y * y;
-      t = q + yy;
-      bb = t - q;
-      qc += q - (t - bb) + (yy - bb);
-      q = t;
-    }
-    s += sc;
-    q += qc;
+    exactWindow64(x, i, w, anchor);
+    centre = anchor[0]!;
+    s = anchor[1]!;
+    q = anchor[2]!;
     qmax = q;
     if (!outVar) {
       a = 0;
@@ -229,22 +249,10 @@ function rollingMean64(x: Float64Array, n: number, w: number, out: Float64Array)
   for (let c = 0; c < n; ) {
     const e = Math.min(n, c + chunk);
     // Anchor: the window c's mean as the centre, its compensated centred sum, its spread.
-    let sum = 0;
-    for (let k = c; k < c + w; k++) sum += x[k]!;
-    const sh = sum / w;
-    let s = 0;
-    let comp = 0;
-    let dev0 = 0;
-    for (let k = c; k < c + w; k++) {
-      const y = x[k]! - sh;
-      const t = s + y;
-      const bb = t - s;
-      comp += s - (t - bb) + (y - bb);
-      s = t;
-      const ay = Math.abs(y);
-      if (ay > dev0) dev0 = ay;
-    }
-    s += comp;
+    exactWindow64(x, c, w, anchor);
+    const sh = anchor[0]!;
+    let s = anchor[1]!;
+    const dev0 = anchor[3]!;
     // NaN in the anchor makes sh NaN; a mean near 0 for its spread needs the bound by mean |x|.
     if (!Number.isFinite(sh) || !Number.isFinite(s) || !(Math.abs(sh) >= dev0)) {
       rollingMoments64Range(x, w, c, e, out, undefined);
