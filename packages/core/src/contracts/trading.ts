@@ -26,6 +26,12 @@ export interface MarketContext {
   instrument(exchange: string, symbol: string): Instrument | undefined;
   book(exchange: string, symbol: string): BookView | undefined;
   /**
+   * True when `instrument()` and `book()` return, once a pair has them, the same objects for the
+   * context's life, the book updated in place (the engine's are). Code on the hot path may then
+   * keep them instead of looking them up on every call; without it, it must look up each time.
+   */
+  readonly liveBooks?: boolean;
+  /**
    * State that must survive a restart (a cooldown that stops re-entering, a last entry time),
    * kept in the journal. Absent when the engine runs without one (replay, tests).
    */

@@ -2,50 +2,13 @@
  * Building blocks shared by the detectors: an allocation-free per-symbol state table and a
  * robust streaming location/scale estimator.
  */
+import { InstrumentMap } from '../domain/instrument-map.js';
 
 /**
- * Per (exchange, symbol) state without building a key string per event: a map of maps, with a
- * one-entry cache in front (consecutive events are usually for the same symbol).
+ * Per (exchange, symbol) state without building a key string per event: the engine's
+ * `InstrumentMap`, under the name detectors have used for it.
  */
-export class SymbolTable<S> {
-  private readonly byExchange = new Map<string, Map<string, S>>();
-  private lastExchange = '';
-  private lastSymbol = '';
-  private last: S | undefined = undefined;
-  private readonly all: S[] = [];
-
-  get(exchange: string, symbol: string): S | undefined {
-    if (this.last !== undefined && symbol === this.lastSymbol && exchange === this.lastExchange) return this.last;
-    const s = this.byExchange.get(exchange)?.get(symbol);
-    if (s !== undefined) {
-      this.last = s;
-      this.lastExchange = exchange;
-      this.lastSymbol = symbol;
-    }
-    return s;
-  }
-
-  set(exchange: string, symbol: string, state: S): void {
-    let m = this.byExchange.get(exchange);
-    if (!m) {
-      m = new Map();
-      this.byExchange.set(exchange, m);
-    }
-    m.set(symbol, state);
-    this.all.push(state);
-    this.last = state;
-    this.lastExchange = exchange;
-    this.lastSymbol = symbol;
-  }
-
-  values(): readonly S[] {
-    return this.all;
-  }
-
-  get size(): number {
-    return this.all.length;
-  }
-}
+export class SymbolTable<S> extends InstrumentMap<S> {}
 
 /** sigma ~= 1.2533 x mean absolute deviation for a normal distribution. */
 export const MEAN_ABS_DEV_TO_SIGMA = Math.sqrt(Math.PI / 2);

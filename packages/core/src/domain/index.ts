@@ -1,4 +1,5 @@
 export * from './instrument.js';
+export * from './instrument-map.js';
 export * from './events.js';
 export * from './orders.js';
 export * from './signal.js';

@@ -5,6 +5,7 @@ import type { ExecutionClient, FeedReject, MarketDataClient, MarketEventSink } f
 import type { BookView, Detector, PersistedState, DetectorContext, OrderRouter, RiskCheck, RiskContext, RouterHost, Strategy, StrategyContext, SubmitResult } from '../contracts/trading.js';
 import type { FeedStatusEvent, MarketEvent } from '../domain/events.js';
 import { instrumentKey, type Instrument } from '../domain/instrument.js';
+import { InstrumentMap } from '../domain/instrument-map.js';
 import { tradingRefusal } from '../domain/trading-status.js';
 import type { ExecutionReport, Order, OrderIntent, RejectReason } from '../domain/orders.js';
 import type { Signal } from '../domain/signal.js';
@@ -117,13 +118,13 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   readonly orders: OrderManager;
   readonly portfolio = new Portfolio();
   readonly riskState: RiskState;
-  private readonly instruments = new Map<string, Instrument>();
+  private readonly instruments = new InstrumentMap<Instrument>();
   private readonly venues = new Map<string, VenueRuntime>();
   private readonly detectors: Detector[];
   private readonly riskChecks: RiskCheck[];
   private readonly latency = new SlidingWindow(4096, 60_000);
   private readonly sent = new SlidingWindow(65536, 10_000);
-  private readonly lastTrade = new Map<string, number>();
+  private readonly lastTrade = new InstrumentMap<number>();
   /** Metric children resolved once per series (metric-children.ts): no label lookup per event or order. */
   private readonly series: {
     events: DeferredCounter;
@@ -208,7 +209,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     for (const v of this.venues.values()) {
       const list = await v.marketData.loadInstruments(v.symbols);
       for (const i of list) {
-        this.instruments.set(instrumentKey(i.exchange, i.symbol), i);
+        this.instruments.set(i.exchange, i.symbol, i);
         this.books.ensure(i.exchange, i.symbol);
         this.opts.metrics.bookState.labels(i.exchange, i.symbol).set(BOOK_STATE_CODES.connecting);
       }
@@ -334,7 +335,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
         this.books.applyDelta(ev, now);
         break;
       case 'trade':
-        this.lastTrade.set(instrumentKey(ev.exchange, ev.symbol), ev.price);
+        this.lastTrade.set(ev.exchange, ev.symbol, ev.price);
         break;
       default:
         break;
@@ -613,6 +614,8 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
 
   // ---- contexts ---------------------------------------------------------------------------
 
+  /** Instruments and books are never replaced once loaded; books update in place (MarketContext.liveBooks). */
+  readonly liveBooks = true;
   get now(): number {
     return this.opts.clock.now();
   }
@@ -631,7 +634,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     return this.portfolio;
   }
   instrument(exchange: string, symbol: string): Instrument | undefined {
-    return this.instruments.get(instrumentKey(exchange, symbol));
+    return this.instruments.get(exchange, symbol);
   }
   allInstruments(): Instrument[] {
     return [...this.instruments.values()];
@@ -655,7 +658,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     const bid = rec?.book.bestBid();
     const ask = rec?.book.bestAsk();
     if (rec?.state === 'synced' && bid !== undefined && ask !== undefined) return bid + ask;
-    const last = this.lastTrade.get(instrumentKey(p.instrument.exchange, p.instrument.symbol)) ?? p.lastPrice;
+    const last = this.lastTrade.get(p.instrument.exchange, p.instrument.symbol) ?? p.lastPrice;
     return last === undefined ? undefined : 2 * last;
   };
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 
 import type { ExecutionReport, OrderIntent } from '../domain/orders.js';
 import { OrderManager } from './order-manager.js';
@@ -86,5 +87,54 @@ describe('OrderManager: closed orders are forgotten, never the open ones nor rec
     const o = m.create({ ...intent, reason: 'sig-1', extra: 'not an intent field' } as OrderIntent, 5);
     expect(o).toMatchObject({ ...intent, reason: 'sig-1', clientOrderId: 'cw-1', status: 'pending_new', filledQty: 0, createdTs: 5, updatedTs: 5 });
     expect('extra' in o).toBe(false);
+  });
+});
+
+describe('OrderManager: open orders per instrument', () => {
+  it('openOrders and openCount agree with a model over any sequence of orders and reports; a returned array never changes', () => {
+    const symbols = ['S', 'T', 'U'];
+    const step = fc.oneof(
+      fc.record({ t: fc.constant('create' as const), sym: fc.constantFrom(...symbols), venue: fc.constantFrom('x', 'y') }),
+      fc.record({ t: fc.constantFrom('ack' as const, 'fill' as const, 'cancelled' as const, 'rejected' as const, 'force' as const, 'restore' as const), pick: fc.nat() }),
+    );
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 120 }), (steps) => {
+        const m = new OrderManager('cw', { minClosed: 5, closedMs: 1000, maxClosed: 50 });
+        const ids: string[] = [];
+        const open = new Map<string, { venue: string; sym: string }>(); // the model
+        const held: { arr: readonly unknown[]; copy: unknown[] }[] = [];
+        let now = 0;
+        for (const s of steps) {
+          now++;
+          if (s.t === 'create') {
+            const o = m.create({ ...intent, exchange: s.venue, symbol: s.sym }, now);
+            ids.push(o.clientOrderId);
+            open.set(o.clientOrderId, { venue: s.venue, sym: s.sym });
+          } else if (ids.length > 0) {
+            const id = ids[s.pick % ids.length]!;
+            const o = m.get(id);
+            if (s.t === 'force') m.forceClose(id, 'gone');
+            else if (s.t === 'restore') {
+              if (o) m.restore({ ...o });
+            } else m.apply(report(id, s.t, s.t === 'fill' ? { tradeId: `t${now}`, lastPrice: 100, lastQty: 10 } : {}), now);
+            const after = m.get(id);
+            if (after && ['filled', 'cancelled', 'rejected'].includes(after.status)) open.delete(id);
+            else if (after && o) open.set(id, { venue: after.exchange, sym: after.symbol });
+          }
+          expect(m.openCount()).toBe(open.size);
+          for (const venue of ['x', 'y']) {
+            for (const sym of symbols) {
+              const arr = m.openOrders(venue, sym);
+              const want = [...open].filter(([, v]) => v.venue === venue && v.sym === sym).map(([id]) => id).sort();
+              expect(arr.map((o) => o.clientOrderId).sort()).toEqual(want);
+              held.push({ arr, copy: [...arr] });
+            }
+          }
+        }
+        for (const h of held) expect(h.arr).toEqual(h.copy);
+        expect(m.allOpen().length).toBe(open.size);
+      }),
+      { numRuns: 200 },
+    );
   });
 });

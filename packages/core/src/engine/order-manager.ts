@@ -1,5 +1,5 @@
 import type { ExecutionReport, Order, OrderIntent, OrderStatus } from '../domain/orders.js';
-import { instrumentKey } from '../domain/instrument.js';
+import { InstrumentMap } from '../domain/instrument-map.js';
 
 const TERMINAL: ReadonlySet<OrderStatus> = new Set(['filled', 'cancelled', 'rejected']);
 
@@ -38,7 +38,9 @@ export const DEFAULT_CLOSED_ORDER_RETENTION: ClosedOrderRetention = { minClosed:
  */
 export class OrderManager {
   private readonly orders = new Map<string, Order>();
-  private readonly open = new Map<string, Map<string, Order>>();
+  private readonly open = new InstrumentMap<OpenSet>();
+  /** Open orders across every instrument: the sum of the sets' sizes, kept as they change. */
+  private openTotal = 0;
   /** Trade ids of the fills applied, per client order id (forgotten with the order). */
   private readonly seenTrades = new Map<string, Set<string>>();
   /** Closed orders held, in the order they closed (oldest at `head`), with when (clock ms): what is forgotten first. */
@@ -111,7 +113,8 @@ export class OrderManager {
     };
     this.lastNow = now;
     this.orders.set(order.clientOrderId, order);
-    this.openSet(order.exchange, order.symbol).set(order.clientOrderId, order);
+    this.openSet(order.exchange, order.symbol).add(order);
+    this.openTotal++;
     return order;
   }
 
@@ -120,9 +123,10 @@ export class OrderManager {
     this.orders.set(order.clientOrderId, order);
     const n = Number(/-(\d+)$/.exec(order.clientOrderId)?.[1] ?? 0);
     if (n >= this.nextId) this.nextId = n + 1;
-    if (!TERMINAL.has(order.status)) this.openSet(order.exchange, order.symbol).set(order.clientOrderId, order);
-    else {
-      this.openSet(order.exchange, order.symbol).delete(order.clientOrderId);
+    if (!TERMINAL.has(order.status)) {
+      if (this.openSet(order.exchange, order.symbol).add(order)) this.openTotal++;
+    } else {
+      if (this.openSet(order.exchange, order.symbol).delete(order.clientOrderId)) this.openTotal--;
       this.closed(order.clientOrderId, order.updatedTs);
     }
   }
@@ -141,21 +145,23 @@ export class OrderManager {
     return this.orders.get(clientOrderId);
   }
 
+  /**
+   * Our open orders on one instrument. The array is shared until the set changes and is never
+   * changed after it is returned (a change builds a new one), so a caller may keep it as a
+   * snapshot; the pre-trade checks read it on every order without a copy.
+   */
   openOrders(exchange: string, symbol: string): readonly Order[] {
-    const m = this.open.get(instrumentKey(exchange, symbol));
-    return m ? [...m.values()] : [];
+    return this.open.get(exchange, symbol)?.array() ?? NO_ORDERS;
   }
 
   allOpen(): Order[] {
     const out: Order[] = [];
-    for (const m of this.open.values()) out.push(...m.values());
+    for (const s of this.open.values()) out.push(...s.array());
     return out;
   }
 
   openCount(): number {
-    let n = 0;
-    for (const m of this.open.values()) n += m.size;
-    return n;
+    return this.openTotal;
   }
 
   apply(r: ExecutionReport, now: number): ReportOutcome {
@@ -202,7 +208,7 @@ export class OrderManager {
         break;
     }
     if (TERMINAL.has(order.status)) {
-      this.open.get(instrumentKey(order.exchange, order.symbol))?.delete(order.clientOrderId);
+      if (this.open.get(order.exchange, order.symbol)?.delete(order.clientOrderId)) this.openTotal--;
       this.closed(order.clientOrderId, now);
     }
     return { kind: 'applied', order, fill };
@@ -221,7 +227,7 @@ export class OrderManager {
     if (!o || TERMINAL.has(o.status)) return;
     o.status = 'cancelled';
     o.text = text;
-    this.open.get(instrumentKey(o.exchange, o.symbol))?.delete(clientOrderId);
+    if (this.open.get(o.exchange, o.symbol)?.delete(clientOrderId)) this.openTotal--;
     this.closed(clientOrderId, this.lastNow);
   }
 
@@ -241,14 +247,39 @@ export class OrderManager {
     }
   }
 
-  private openSet(exchange: string, symbol: string): Map<string, Order> {
-    const key = instrumentKey(exchange, symbol);
-    let m = this.open.get(key);
-    if (!m) {
-      m = new Map();
-      this.open.set(key, m);
+  private openSet(exchange: string, symbol: string): OpenSet {
+    let s = this.open.get(exchange, symbol);
+    if (!s) {
+      s = new OpenSet();
+      this.open.set(exchange, symbol, s);
     }
-    return m;
+    return s;
+  }
+}
+
+const NO_ORDERS: readonly Order[] = Object.freeze([]);
+
+/** One instrument's open orders by client id, with the array `openOrders` hands out, rebuilt after a change. */
+class OpenSet {
+  private readonly byId = new Map<string, Order>();
+  private snapshot: readonly Order[] | undefined = NO_ORDERS;
+
+  /** Adds or replaces; true when the id was not in the set. */
+  add(order: Order): boolean {
+    const fresh = !this.byId.has(order.clientOrderId);
+    this.byId.set(order.clientOrderId, order);
+    this.snapshot = undefined;
+    return fresh;
+  }
+
+  delete(clientOrderId: string): boolean {
+    if (!this.byId.delete(clientOrderId)) return false;
+    this.snapshot = undefined;
+    return true;
+  }
+
+  array(): readonly Order[] {
+    return (this.snapshot ??= this.byId.size === 0 ? NO_ORDERS : Object.freeze([...this.byId.values()]));
   }
 }
 

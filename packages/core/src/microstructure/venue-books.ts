@@ -1,5 +1,5 @@
 import type { BookDeltaEvent, BookSnapshotEvent, FeedState, FeedStatusEvent } from '../domain/events.js';
-import { instrumentKey } from '../domain/instrument.js';
+import { InstrumentMap } from '../domain/instrument-map.js';
 import { L2Book } from './l2-book.js';
 
 export interface BookRecord {
@@ -39,7 +39,7 @@ class Rec implements BookRecord {
  * dropped, as every venue's documented sync procedure does.
  */
 export class BookStore {
-  private readonly books = new Map<string, Rec>();
+  private readonly books = new InstrumentMap<Rec>();
 
   private onStateChange: BookStateListener;
 
@@ -57,20 +57,19 @@ export class BookStore {
   }
 
   get(exchange: string, symbol: string): BookRecord | undefined {
-    return this.books.get(instrumentKey(exchange, symbol));
+    return this.books.get(exchange, symbol);
   }
 
   ensure(exchange: string, symbol: string): BookRecord {
-    const key = instrumentKey(exchange, symbol);
-    let rec = this.books.get(key);
+    let rec = this.books.get(exchange, symbol);
     if (!rec) {
       rec = new Rec(new L2Book(exchange, symbol));
-      this.books.set(key, rec);
+      this.books.set(exchange, symbol, rec);
     }
     return rec;
   }
 
-  all(): IterableIterator<BookRecord> {
+  all(): readonly BookRecord[] {
     return this.books.values();
   }
 

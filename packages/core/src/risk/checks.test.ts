@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import type { BookView, RiskContext } from '../contracts/trading.js';
 import type { RiskConfig } from '../config/types.js';
 import { defineInstrument, instrumentKey, type Instrument } from '../domain/instrument.js';
@@ -297,5 +298,70 @@ describe('the chain from [risk]', () => {
   it('max_order_notional is optional', () => {
     const { max_order_notional: _drop, ...rest } = risk;
     expect(buildCheckChain(rest, envOf(new World())).map((c) => c.name)).not.toContain('max_order_notional');
+  });
+});
+
+describe('what a chain keeps between orders (MarketContext.liveBooks)', () => {
+  const SOL = defineInstrument({ exchange: 'v', symbol: 'SOLUSDT', base: 'SOL', quote: 'USDT', tickSize: '0.001', lotSize: '0.01', minNotional: '5' });
+  const ALL = [BTC, ETH, SOL];
+  /** Books moved in place, as the engine's are. */
+  class LiveWorld extends World {
+    readonly liveBooks = true;
+    override instrument(exchange: string, symbol: string) { return ALL.find((i) => i.exchange === exchange && i.symbol === symbol); }
+    move(i: Instrument, bid?: number, ask?: number): void {
+      const b = this.books.get(instrumentKey(i.exchange, i.symbol));
+      if (b === undefined) this.setBook(i, bid, ask);
+      else {
+        b.bid = bid;
+        b.ask = ask;
+        this.lastUpdate.set(instrumentKey(i.exchange, i.symbol), this.now);
+      }
+    }
+  }
+  const risk: RiskConfig = { max_position: 20_000, max_drawdown: 0.1, kelly_fraction: 0.5, var_confidence: 0.99, max_open_orders: 1000, price_band_bps: 2000, orders_per_second: 1e12, max_order_notional: 10_000, max_total_position: 30_000 };
+  const mids = [5_000_000, 300_000, 150_000];
+
+  it('decides every order as a chain built fresh for it does, whatever moved, filled or appeared in between', () => {
+    const act = fc.oneof(
+      fc.record({ t: fc.constant('hold' as const), k: fc.nat(2), qty: fc.integer({ min: -400, max: 400 }) }),
+      fc.record({ t: fc.constant('move' as const), k: fc.nat(2), off: fc.integer({ min: -3000, max: 3000 }), oneSided: fc.boolean() }),
+      fc.record({ t: fc.constant('rest' as const), k: fc.nat(2), side: fc.constantFrom('buy' as const, 'sell' as const), qty: fc.integer({ min: 1, max: 300 }) }),
+      fc.record({ t: fc.constant('order' as const), k: fc.nat(2), side: fc.constantFrom('buy' as const, 'sell' as const), qty: fc.integer({ min: 1, max: 400 }), off: fc.option(fc.integer({ min: -2000, max: 2000 })) }),
+    );
+    fc.assert(
+      fc.property(fc.array(act, { minLength: 1, maxLength: 80 }), fc.boolean(), fc.boolean(), (acts, solBookLate, shifting) => {
+        const w = new LiveWorld();
+        if (!solBookLate) w.move(SOL, mids[2]! - 5, mids[2]! + 5);
+        // An env may list positions in any order and drop flat ones: places in the list shift.
+        const env = shifting ? { ...envOf(w), positions: () => [...w.portfolio.all()].filter((p) => p.qty !== 0).reverse() } : envOf(w);
+        const kept = buildCheckChain(risk, env);
+        for (const a of acts) {
+          const i = ALL[a.k]!;
+          const mid = mids[a.k]!;
+          if (a.t === 'hold') w.hold(i, a.qty, mid);
+          else if (a.t === 'move') w.move(i, a.oneSided ? undefined : mid + a.off - 5, mid + a.off + 5);
+          else if (a.t === 'rest') w.rest(a.side, a.side === 'buy' ? mid - 2000 : mid + 2000, a.qty, i);
+          else {
+            const o = intent(a.side, a.qty, a.off === null ? undefined : mid + a.off, i);
+            const want = runChain(buildCheckChain(risk, env), o, w);
+            expect(runChain(kept, o, w)).toEqual(want);
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('without liveBooks every book is looked up again: a book replaced between two orders is the one used', () => {
+    const w = new World(); // replaces its book objects (setBook), and says nothing of liveBooks
+    const c = new PositionLimitCheck(envOf(w), 1_000_000, 3100);
+    w.hold(ETH, -100, 300_000); // ETH at mid 3000.05
+    expect(reasonOf(c.check(intent('buy', 1, 5_000_000), w))).toBe('ok'); // 50 + 3000.05
+    w.setBook(ETH, 320_000, 320_010); // a new object: ETH at 3200.05
+    expect(reasonOf(c.check(intent('buy', 1, 5_000_000), w))).toBe('RISK_MAX_POSITION');
+    const chain = buildCheckChain({ max_position: 1_000_000, max_drawdown: 0.1, kelly_fraction: 0.5, var_confidence: 0.99, max_open_orders: 10, price_band_bps: 100, orders_per_second: 1e12 }, envOf(w));
+    expect(reasonOf(runChain(chain, intent('buy', 2, 5_000_000), w))).toBe('ok');
+    w.setBook(BTC, 5_999_900, 6_000_100); // BTC's book replaced: mid 60000.00, the band moves with it
+    expect(reasonOf(runChain(chain, intent('buy', 2, 5_000_000), w))).toBe('RISK_PRICE_BAND');
   });
 });

@@ -2,6 +2,7 @@ import type { BookView, RiskCheck, RiskContext, RiskDecision } from '../contract
 import type { RiskConfig } from '../config/types.js';
 import { formatScaled, notionalAtoms, notionalExponent, parseDecimal, type Instrument } from '../domain/instrument.js';
 import type { Order, OrderIntent, RejectReason } from '../domain/orders.js';
+import { InstrumentMap } from '../domain/instrument-map.js';
 import { COMMON_EXPONENT, type Position } from './portfolio.js';
 import { quoteToAtoms } from './max-position-check.js';
 import type { RiskStateName } from './risk-state.js';
@@ -49,10 +50,13 @@ export class IntentFacts {
   pos = 0;
   open: readonly Readonly<Order>[] = NO_ORDERS;
   private resting = -1;
-  // In a chain over the engine, instrument and book objects are stable per (exchange, symbol): the last pair's are reused.
-  private lastExchange = '';
-  private lastSymbol = '';
-  private lastCtx: RiskContext | undefined;
+  /**
+   * In a context with `liveBooks` (the engine), instrument and book objects are stable per
+   * (exchange, symbol) once they exist, so a shared instance keeps them per pair for the last
+   * such context it saw; a pair whose instrument or book is still missing is looked up each time.
+   */
+  private pairs = new InstrumentMap<{ instrument: Instrument; book: BookView }>();
+  private pairsCtx: RiskContext | undefined;
 
   constructor(readonly shared = false) {}
 
@@ -60,16 +64,23 @@ export class IntentFacts {
     this.intent = intent;
     this.ctx = ctx;
     let b: BookView | undefined;
-    if (this.shared && intent.exchange === this.lastExchange && intent.symbol === this.lastSymbol && ctx === this.lastCtx && this.book !== undefined && this.instrument !== undefined) {
-      b = this.book;
+    const known = ctx === this.pairsCtx ? this.pairs.get(intent.exchange, intent.symbol) : undefined;
+    if (known !== undefined) {
+      this.instrument = known.instrument;
+      b = known.book;
     } else {
-      this.instrument = ctx.instrument(intent.exchange, intent.symbol);
+      const instrument = ctx.instrument(intent.exchange, intent.symbol);
       b = ctx.book(intent.exchange, intent.symbol);
-      this.book = b;
-      this.lastExchange = intent.exchange;
-      this.lastSymbol = intent.symbol;
-      this.lastCtx = ctx;
+      if (this.shared && ctx.liveBooks === true && instrument !== undefined && b !== undefined) {
+        if (ctx !== this.pairsCtx) {
+          this.pairs = new InstrumentMap();
+          this.pairsCtx = ctx;
+        }
+        this.pairs.set(intent.exchange, intent.symbol, { instrument, book: b });
+      }
+      this.instrument = instrument;
     }
+    this.book = b;
     this.bid = b?.bestBid();
     this.ask = b?.bestAsk();
     this.pos = ctx.positions.qty(intent.exchange, intent.symbol);
@@ -131,7 +142,11 @@ interface Scale {
   exponent: number;
 }
 const scales = new WeakMap<Instrument, Scale>();
+// One chain asks for the same instrument's scale several times in a row: the last one is kept.
+let lastScaled: Instrument | undefined;
+let lastScale: Scale | undefined;
 function scaleOf(i: Instrument): Scale {
+  if (i === lastScaled) return lastScale!;
   let s = scales.get(i);
   if (!s) {
     const m = Number(i.priceScale.mantissa * i.qtyScale.mantissa);
@@ -139,6 +154,8 @@ function scaleOf(i: Instrument): Scale {
     s = { m, unit: m * 10 ** -exponent, exponent };
     scales.set(i, s);
   }
+  lastScaled = i;
+  lastScale = s;
   return s;
 }
 
@@ -151,23 +168,37 @@ function notionalNum(i: Instrument, ticks: number, lots: number): number {
   return v <= Number.MAX_SAFE_INTEGER ? v : -1;
 }
 
-/** Per-instrument cache of a quote-currency limit in that instrument's notional atoms (bigint, and number when exact). */
-class AtomLimit {
-  private readonly cache = new Map<Instrument, { big: bigint; num: number }>();
-  constructor(readonly amount: number) {}
-  for(i: Instrument): { big: bigint; num: number } {
+/** An amount in notional atoms: bigint, and the same number when it is exact (else -1). */
+interface Atoms {
+  big: bigint;
+  num: number;
+}
+const atoms = (big: bigint): Atoms => ({ big, num: big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : -1 });
+
+/** A value computed once per instrument; a chain asks for one instrument several times in a row, so the last is kept at hand. */
+class PerInstrument<V> {
+  private readonly cache = new Map<Instrument, V>();
+  private lastI: Instrument | undefined;
+  private lastV: V | undefined;
+  constructor(private readonly compute: (i: Instrument) => V) {}
+  for(i: Instrument): V {
+    if (i === this.lastI) return this.lastV!;
     let v = this.cache.get(i);
     if (v === undefined) {
-      const big = quoteToAtoms(this.amount, notionalExponent(i));
-      v = { big, num: big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : -1 };
+      v = this.compute(i);
       this.cache.set(i, v);
     }
+    this.lastI = i;
+    this.lastV = v;
     return v;
   }
 }
 
+/** A quote-currency limit from config in each instrument's notional atoms. */
+const atomLimit = (amount: number): PerInstrument<Atoms> => new PerInstrument((i) => atoms(quoteToAtoms(amount, notionalExponent(i))));
+
 /** notional(i, ticks, lots) > limit, exactly; number arithmetic when exact, bigint otherwise. */
-function above(i: Instrument, ticks: number, lots: number, limit: { big: bigint; num: number }): boolean {
+function above(i: Instrument, ticks: number, lots: number, limit: Atoms): boolean {
   const n = notionalNum(i, ticks, lots);
   if (n >= 0 && limit.num >= 0) return n > limit.num;
   return notionalAtoms(i, ticks, lots) > limit.big;
@@ -201,7 +232,7 @@ export class RiskStateCheck implements RiskCheck {
  */
 export class InstrumentRulesCheck implements RiskCheck {
   readonly name = 'instrument_rules';
-  private readonly minAtoms = new Map<Instrument, { big: bigint; num: number }>();
+  private readonly minAtoms = new PerInstrument((i) => atoms(minNotionalAtoms(i)));
   constructor(private readonly facts = new IntentFacts()) {}
   check(intent: Readonly<OrderIntent>, ctx: RiskContext): RiskDecision {
     const f = this.facts.of(intent, ctx);
@@ -213,12 +244,7 @@ export class InstrumentRulesCheck implements RiskCheck {
       if (!Number.isSafeInteger(intent.price)) return reject('OFF_GRID', `price ${intent.price} is not a whole number of ticks (tick ${i.tickSize})`);
       if (intent.price! <= 0) return reject('INVALID_ORDER', `limit price must be positive, got ${intent.price} ticks`);
     }
-    let min = this.minAtoms.get(i);
-    if (min === undefined) {
-      const big = minNotionalAtoms(i);
-      min = { big, num: big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : -1 };
-      this.minAtoms.set(i, min);
-    }
+    const min = this.minAtoms.for(i);
     if (min.big === 0n) return OK;
     const price = f.valuationPrice();
     if (price === undefined) return reject('NO_LIQUIDITY', `no price to value a market order on ${intent.symbol}`);
@@ -297,9 +323,9 @@ export class PriceBandCheck implements RiskCheck {
 
 export class MaxOrderNotionalCheck implements RiskCheck {
   readonly name = 'max_order_notional';
-  private readonly limit: AtomLimit;
+  private readonly limit: PerInstrument<Atoms>;
   constructor(readonly maxOrderNotional: number, private readonly facts = new IntentFacts()) {
-    this.limit = new AtomLimit(maxOrderNotional);
+    this.limit = atomLimit(maxOrderNotional);
   }
   check(intent: Readonly<OrderIntent>, ctx: RiskContext): RiskDecision {
     const f = this.facts.of(intent, ctx);
@@ -327,9 +353,16 @@ export class MaxOrderNotionalCheck implements RiskCheck {
  */
 export class PositionLimitCheck implements RiskCheck {
   readonly name = 'max_position';
-  private readonly perSymbol: AtomLimit;
+  private readonly perSymbol: PerInstrument<Atoms>;
   private readonly totalCommon: bigint | undefined;
-  private readonly scaleToCommon = new Map<Instrument, bigint>();
+  private readonly toCommon = new PerInstrument((i) => 10n ** BigInt(COMMON_EXPONENT - notionalExponent(i)));
+  /**
+   * Each other position's book and float unit, by its place in `env.positions()`, kept while
+   * that place holds the same position in the same context (positions are only ever added).
+   * A context whose books are not live (`liveBooks`) has its book looked up every time.
+   */
+  private marks: Mark[] = [];
+  private marksCtx: RiskContext | undefined;
 
   constructor(
     private readonly env: RiskEnv,
@@ -337,7 +370,7 @@ export class PositionLimitCheck implements RiskCheck {
     readonly maxTotalPosition?: number,
     private readonly facts = new IntentFacts(),
   ) {
-    this.perSymbol = new AtomLimit(maxPosition);
+    this.perSymbol = atomLimit(maxPosition);
     this.totalCommon = maxTotalPosition === undefined ? undefined : quoteToAtoms(maxTotalPosition, COMMON_EXPONENT);
   }
 
@@ -359,10 +392,17 @@ export class PositionLimitCheck implements RiskCheck {
     // Float estimate first; only a total within 1e-9 of the limit is recomputed exactly.
     const limit = this.maxTotalPosition;
     let est = price * worst * scaleOf(i).unit;
+    if (ctx !== this.marksCtx) {
+      this.marks = [];
+      this.marksCtx = ctx;
+    }
+    let k = -1;
     for (const p of this.env.positions()) {
+      k++;
       if (p.qty === 0 || p.instrument === i) continue;
-      const mark2 = this.mark2(p, ctx);
-      if (mark2 !== undefined) est += mark2 * 0.5 * Math.abs(p.qty) * scaleOf(p.instrument).unit;
+      const m = this.markOf(k, p, ctx);
+      const mark2 = markHalfTicks(p, m.book);
+      if (mark2 !== undefined) est += mark2 * 0.5 * Math.abs(p.qty) * m.unit;
     }
     if (est < limit * (1 - 1e-9)) return OK;
     if (est <= limit * (1 + 1e-9)) {
@@ -373,35 +413,40 @@ export class PositionLimitCheck implements RiskCheck {
     return reject('RISK_MAX_POSITION', `total position notional could reach ${est.toFixed(2)}, above risk.max_total_position ${limit}`);
   }
 
-  /** Mark of another position in half-ticks: the mid, else its last fill price. */
-  private mark2(p: Position, ctx: RiskContext): number | undefined {
-    const pi = p.instrument;
-    const b = ctx.book(pi.exchange, pi.symbol);
-    const bid = b?.bestBid();
-    const ask = b?.bestAsk();
-    return bid !== undefined && ask !== undefined ? bid + ask : p.lastPrice !== undefined ? 2 * p.lastPrice : undefined;
+  private markOf(k: number, p: Position, ctx: RiskContext): Mark {
+    let m = this.marks[k];
+    if (m === undefined || m.position !== p) {
+      m = { position: p, book: undefined, unit: scaleOf(p.instrument).unit };
+      this.marks[k] = m;
+    }
+    if (m.book === undefined || ctx.liveBooks !== true) m.book = ctx.book(p.instrument.exchange, p.instrument.symbol);
+    return m;
   }
 
   /** The total in quote units x 10^-18, exactly; other positions' half-tick marks rounded up. */
   private exactTotal(i: Instrument, price: number, worst: number, ctx: RiskContext): bigint {
-    let total = notionalAtoms(i, price, worst) * this.toCommon(i);
+    let total = notionalAtoms(i, price, worst) * this.toCommon.for(i);
     for (const p of this.env.positions()) {
       if (p.qty === 0 || p.instrument === i) continue;
-      const mark2 = this.mark2(p, ctx);
+      const mark2 = markHalfTicks(p, ctx.book(p.instrument.exchange, p.instrument.symbol));
       if (mark2 === undefined) continue;
-      total += ((notionalAtoms(p.instrument, mark2, Math.abs(p.qty)) + 1n) / 2n) * this.toCommon(p.instrument);
+      total += ((notionalAtoms(p.instrument, mark2, Math.abs(p.qty)) + 1n) / 2n) * this.toCommon.for(p.instrument);
     }
     return total;
   }
+}
 
-  private toCommon(i: Instrument): bigint {
-    let f = this.scaleToCommon.get(i);
-    if (f === undefined) {
-      f = 10n ** BigInt(COMMON_EXPONENT - notionalExponent(i));
-      this.scaleToCommon.set(i, f);
-    }
-    return f;
-  }
+interface Mark {
+  readonly position: Position;
+  book: BookView | undefined;
+  readonly unit: number;
+}
+
+/** Mark of a position in half-ticks: the mid, else its last fill price. */
+function markHalfTicks(p: Position, b: BookView | undefined): number | undefined {
+  const bid = b?.bestBid();
+  const ask = b?.bestAsk();
+  return bid !== undefined && ask !== undefined ? bid + ask : p.lastPrice !== undefined ? 2 * p.lastPrice : undefined;
 }
 
 // ---- 7. open orders -----------------------------------------------------------------------

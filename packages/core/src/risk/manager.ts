@@ -18,7 +18,7 @@ export interface RiskEnginePort {
   readonly riskState: RiskState;
   readonly now: number;
   readonly portfolio: Portfolio;
-  readonly books: { get(exchange: string, symbol: string): BookRecord | undefined; all(): IterableIterator<BookRecord> };
+  readonly books: { get(exchange: string, symbol: string): BookRecord | undefined; all(): Iterable<BookRecord> };
   readonly orders: { openCount(): number };
   instrument(exchange: string, symbol: string): Instrument | undefined;
   /** Stops new orders and cancels every open order (HALTED). */

@@ -1,5 +1,6 @@
 import type { Instrument } from '../domain/instrument.js';
-import { formatScaled, instrumentKey } from '../domain/instrument.js';
+import { formatScaled } from '../domain/instrument.js';
+import { InstrumentMap } from '../domain/instrument-map.js';
 import type { ExecutionReport } from '../domain/orders.js';
 
 /** Amounts from different instruments are summed at this exponent (quote units x 10^-18). */
@@ -87,24 +88,23 @@ export class Position {
  * adds starting capital and cash per asset.
  */
 export class Portfolio {
-  private readonly positions = new Map<string, Position>();
+  private readonly positions = new InstrumentMap<Position>();
 
   position(instrument: Instrument): Position {
-    const key = instrumentKey(instrument.exchange, instrument.symbol);
-    let p = this.positions.get(key);
+    let p = this.positions.get(instrument.exchange, instrument.symbol);
     if (!p) {
       p = new Position(instrument);
-      this.positions.set(key, p);
+      this.positions.set(instrument.exchange, instrument.symbol, p);
     }
     return p;
   }
 
   find(exchange: string, symbol: string): Position | undefined {
-    return this.positions.get(instrumentKey(exchange, symbol));
+    return this.positions.get(exchange, symbol);
   }
 
   qty(exchange: string, symbol: string): number {
-    return this.positions.get(instrumentKey(exchange, symbol))?.qty ?? 0;
+    return this.positions.get(exchange, symbol)?.qty ?? 0;
   }
 
   applyFill(instrument: Instrument, report: ExecutionReport): void {
@@ -113,7 +113,8 @@ export class Portfolio {
     p.lastPrice = report.lastPrice;
   }
 
-  all(): IterableIterator<Position> {
+  /** Every position this process has held, flat ones included, in the order first traded. */
+  all(): readonly Position[] {
     return this.positions.values();
   }
 
