@@ -21,10 +21,12 @@ export class BurstSide {
   readonly qty: Float64Array;
   head = 0;
   len = 0;
-  /** Absolute number of the oldest trade in the window (pushes so far minus len). */
-  first = 0;
-  /** Monotonic deque of absolute trade numbers with decreasing notional: front = window max. */
-  readonly dq: Float64Array;
+  /**
+   * Monotonic deque of ring positions with decreasing notional: front = window max. A position
+   * names one trade while it is in the window (len <= cap), so the front is the oldest trade
+   * exactly when it equals `head`. Positions wrap by a compare, not `%` (a division per step).
+   */
+  readonly dq: Int32Array;
   dqHead = 0;
   dqLen = 0;
   sum = 0;
@@ -39,21 +41,29 @@ export class BurstSide {
     this.notional = new Float64Array(cap);
     this.qty = new Float64Array(cap);
     this.ids = new Array<string>(cap).fill('');
-    this.dq = new Float64Array(cap);
+    this.dq = new Int32Array(cap);
   }
 
   /** Largest notional in the window. */
   get max(): number {
-    return this.dqLen > 0 ? this.notional[this.dq[this.dqHead] % this.cap] : 0;
+    return this.dqLen > 0 ? this.notional[this.dq[this.dqHead]] : 0;
   }
 
   push(ts: number, notional: number, qty: number, id: string): void {
-    if (this.len === this.cap) this.dropOldest();
-    const abs = this.first + this.len;
-    while (this.dqLen > 0 && this.notional[this.dq[(this.dqHead + this.dqLen - 1) % this.cap] % this.cap] <= notional) this.dqLen--;
-    this.dq[(this.dqHead + this.dqLen) % this.cap] = abs;
+    const cap = this.cap;
+    if (this.len === cap) this.dropOldest();
+    let i = this.head + this.len;
+    if (i >= cap) i -= cap;
+    const dq = this.dq;
+    let back = this.dqHead + this.dqLen - 1;
+    if (back >= cap) back -= cap;
+    while (this.dqLen > 0 && this.notional[dq[back]] <= notional) {
+      this.dqLen--;
+      back = back === 0 ? cap - 1 : back - 1;
+    }
+    back = back === cap - 1 ? 0 : back + 1;
+    dq[back] = i;
     this.dqLen++;
-    const i = (this.head + this.len) % this.cap;
     this.ts[i] = ts;
     this.notional[i] = notional;
     this.qty[i] = qty;
@@ -67,12 +77,11 @@ export class BurstSide {
     const h = this.head;
     this.sum -= this.notional[h];
     this.qtySum -= this.qty[h];
-    if (this.dqLen > 0 && this.dq[this.dqHead] === this.first) {
-      this.dqHead = (this.dqHead + 1) % this.cap;
+    if (this.dqLen > 0 && this.dq[this.dqHead] === h) {
+      this.dqHead = this.dqHead === this.cap - 1 ? 0 : this.dqHead + 1;
       this.dqLen--;
     }
-    this.first++;
-    this.head = (h + 1) % this.cap;
+    this.head = h === this.cap - 1 ? 0 : h + 1;
     this.len--;
     if (this.len === 0) {
       this.sum = 0;

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import type { BookDeltaEvent, BookLevel, BookSnapshotEvent, MarketEvent, TradeEvent } from '../domain/events.js';
 import { defineInstrument } from '../domain/instrument.js';
 import { ConfigError } from '../config/errors.js';
 import { seededRandom } from '../testing/seeded-random.js';
 import { DetectorHarness } from './harness.js';
 import { parseWhaleSettings, WhaleDetector } from './whale.js';
+import { BurstSide } from './whale-symbol.js';
 
 // price in ticks of 0.01, qty in lots of 0.001: notional = ticks * lots * 1e-5
 const BTC = defineInstrument({ exchange: 'x', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.001' });
@@ -294,5 +296,36 @@ describe('whale detector: settings and determinism', () => {
     const a = run();
     expect(a.length).toBeGreaterThan(5);
     expect(run()).toEqual(a);
+  });
+});
+
+describe('whale detector: the burst window ring', () => {
+  it('holds the sum, the max and the trades of the window over any pushes and evictions, wrapping at every capacity', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 7 }),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 1, max: 50 }), fc.boolean()), { maxLength: 150 }),
+        (cap, steps) => {
+          const b = new BurstSide(cap);
+          let model: { ts: number; notional: number; id: string }[] = [];
+          let ts = 0;
+          for (const [dt, notional, evict] of steps) {
+            ts += dt;
+            if (evict) {
+              b.evictBefore(ts - 3);
+              model = model.filter((t) => t.ts >= ts - 3);
+            }
+            b.push(ts, notional, 1, `t${ts}-${notional}`);
+            model.push({ ts, notional, id: `t${ts}-${notional}` });
+            if (model.length > cap) model.shift();
+            expect(b.len).toBe(model.length);
+            expect(b.sum).toBe(model.reduce((s, t) => s + t.notional, 0));
+            expect(b.max).toBe(Math.max(...model.map((t) => t.notional)));
+            expect(b.recentIds(cap)).toEqual(model.map((t) => t.id));
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
