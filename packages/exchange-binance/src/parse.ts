@@ -211,14 +211,18 @@ export class BinanceFrameParser {
         } else c.skipValue();
       } else {
         if (k === 112 /* p */) {
-          c.readString();
-          if (!ctx) return 0;
-          price = unitsOf(c.s, c.start, c.end, ctx.scales.price);
+          if (!ctx) {
+            c.readString();
+            return 0;
+          }
+          price = c.readUnits(ctx.scales.price);
           if (Number.isNaN(price)) return this.invalid(`price ${c.text().slice(0, 40)} of ${ctx.symbol} is off the tick grid`, 'off_grid');
         } else if (k === 113 /* q */) {
-          c.readString();
-          if (!ctx) return 0;
-          qty = unitsOf(c.s, c.start, c.end, ctx.scales.qty);
+          if (!ctx) {
+            c.readString();
+            return 0;
+          }
+          qty = c.readUnits(ctx.scales.qty);
           if (Number.isNaN(qty)) return this.invalid(`quantity ${c.text().slice(0, 40)} of ${ctx.symbol} is off the lot grid`, 'off_grid');
         } else if ((kind === 2 && k === 116) /* t */ || (kind === 3 && k === 97) /* a */) tradeId = c.readInt();
         else if (k === 84 /* T */) tradeTs = c.readInt();
@@ -281,15 +285,13 @@ export class BinanceFrameParser {
       if (!first) c.expect(44);
       first = false;
       c.expect(91);
-      c.readString();
-      const p = unitsOf(c.s, c.start, c.end, sc.price);
+      const p = c.readUnits(sc.price);
       if (Number.isNaN(p)) {
         this.problem = `price ${c.text().slice(0, 40)} of ${sc.instrument.symbol} is off the tick grid`;
         return false;
       }
       c.expect(44);
-      c.readString();
-      const q = unitsOf(c.s, c.start, c.end, sc.qty);
+      const q = c.readUnits(sc.qty);
       // the sign is judged with the other value rules in BookSync (negative_qty)
       if (Number.isNaN(q)) {
         this.problem = `quantity ${c.text().slice(0, 40)} of ${sc.instrument.symbol} is off the lot grid`;

@@ -183,13 +183,11 @@ export class BybitFrameParser {
       if (!first) c.expect(44);
       first = false;
       c.expect(91);
-      c.readString();
-      const p = unitsOf(c.s, c.start, c.end, sc.price);
+      const p = c.readUnits(sc.price);
       if (Number.isNaN(p)) return this.offGrid(`price ${c.text().slice(0, 32)} of ${sc.instrument.symbol} is off the tick grid`);
       if (p <= 0) return this.invalid('non_positive_price', `price ${c.text().slice(0, 32)} of ${sc.instrument.symbol} is not positive`);
       c.expect(44);
-      c.readString();
-      const q = unitsOf(c.s, c.start, c.end, sc.qty);
+      const q = c.readUnits(sc.qty);
       if (Number.isNaN(q) || q < 0) return this.offGrid(`quantity ${c.text().slice(0, 32)} of ${sc.instrument.symbol} is off the lot grid`);
       c.expect(93);
       const l = out[n];

@@ -61,11 +61,20 @@ export function unitsOf(s: string, start: number, end: number, sc: FastScale): n
     }
     v = v * 10 + d;
   }
+  return finishUnits(v, digits, frac, fracSeen, neg, sc);
+}
+
+/**
+ * The end of unitsOf, shared with JsonCursor.readUnits (which reads the digits while it scans
+ * the string): `v` is the digits read as an integer, `frac` the fraction digits kept (-1 when
+ * no point was read), `fracSeen` every fraction digit read.
+ */
+export function finishUnits(v: number, digits: number, frac: number, fracSeen: number, neg: boolean, sc: FastScale): number {
   if (digits === 0 || (frac >= 0 && fracSeen === 0)) return NaN;
   if (v > 9007199254740991) return NaN;
   const f = frac < 0 ? 0 : frac;
-  if (f < exp) {
-    v *= POW10[exp - f]!;
+  if (f < sc.exp) {
+    v *= POW10[sc.exp - f]!;
     if (v > 9007199254740991) return NaN;
   }
   if (sc.mant !== 1) {

@@ -1,6 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GuardedWorker } from '../testing/guarded-worker.js';
+import fc from 'fast-check';
+import { fastScale, unitsOf, type FastScale } from './fast-decimal.js';
 import { JsonCursor, findDuplicateKey, isScanFailure } from './json-cursor.js';
 
 const FRAMES = [
@@ -88,5 +90,53 @@ describe('findDuplicateKey', () => {
     for (const t of ['', '{', '{"a":', '{[', '}}]]', '{"a":1,"a"', '{"\\', '{"\\u12":1,"\\u12":2}']) expect(() => findDuplicateKey(t), t).not.toThrow();
     expect(findDuplicateKey('{"a":1,"a"')).toBe('a');
     expect(findDuplicateKey(`${'{"a":'.repeat(25_000)}1${'}'.repeat(25_000)}`)).toBeUndefined();
+  });
+});
+
+describe('JsonCursor.readUnits', () => {
+  const scales = [fastScale({ mantissa: 1n, exponent: 2 }), fastScale({ mantissa: 5n, exponent: 3 }), fastScale({ mantissa: 1n, exponent: 0 }), fastScale({ mantissa: 25n, exponent: 8 })];
+  /** readString then unitsOf, the two passes readUnits replaces. */
+  const twoPass = (c: JsonCursor, sc: FastScale): number => {
+    c.readString();
+    return unitsOf(c.s, c.start, c.end, sc);
+  };
+  const outcome = (text: string, at: number, sc: FastScale, read: (c: JsonCursor, sc: FastScale) => number) => {
+    const c = new JsonCursor().reset(text);
+    c.i = at;
+    try {
+      const v = read(c, sc);
+      return { v, i: c.i, start: c.start, end: c.end };
+    } catch (err) {
+      if (!isScanFailure(err)) throw err;
+      return 'fails';
+    }
+  };
+  it('answers as readString then unitsOf on any text, at any offset, for any scale', () => {
+    const ch = fc.constantFrom('0', '1', '5', '9', '.', '-', '"', '\\', ' ', '\n', 'e', 'x', ',', '\u0001', '\u00e9');
+    fc.assert(
+      fc.property(fc.array(ch, { maxLength: 30 }).map((a) => a.join('')), fc.nat(40), fc.nat(3), (body, at, k) => {
+        for (const text of [body, `"${body}`, `  "${body}"`, `"${body}"]`]) {
+          const sc = scales[k]!;
+          const start = Math.min(at, text.length);
+          const got = outcome(text, start, sc, (c, s) => c.readUnits(s));
+          const want = outcome(text, start, sc, twoPass);
+          expect(got).toEqual(want);
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+  it('reads prices and sizes as venues write them, and refuses what is off the grid or malformed', () => {
+    const cents = scales[0]!;
+    const read = (text: string, sc = cents) => outcome(text, 0, sc, (c, s) => c.readUnits(s));
+    expect(read('"65000.10"')).toEqual({ v: 6_500_010, i: 10, start: 1, end: 9 });
+    expect(read('"65000.1000000"')).toMatchObject({ v: 6_500_010 });
+    expect(read('"-3"')).toMatchObject({ v: -300 });
+    expect(read('"65000.101"')).toMatchObject({ v: NaN }); // off the tick grid
+    expect(read('"0.00500000"', scales[1])).toMatchObject({ v: 1 });
+    expect(read('"0.00700000"', scales[1])).toMatchObject({ v: NaN });
+    expect(read('"1e3"')).toMatchObject({ v: NaN });
+    expect(read('"99999999999999999"')).toMatchObject({ v: NaN }); // past 2^53 units
+    for (const bad of ['"65000.1', '65000.1"', '"6\\u0035"', '"6\u00015"', '']) expect(read(bad)).toBe('fails');
   });
 });
