@@ -4,7 +4,7 @@
  * boundaries (64 / 1024 outputs) and task boundaries, prices with ill-conditioned windows, and
  * the mean-only path. The conformance suite covers the contract; this covers every code path.
  */
-import { equalValueRuns, naiveRolling64, refinedRolling64, seededRandom, tickPrices } from '@cwts/core/testing';
+import { equalValueRuns, HOSTILE_LEVEL_SERIES, naiveRolling64, randomHostileSegments, refinedRolling64, tickPrices } from '@cwts/core/testing';
 import { skipUnlessRequired } from '@cwts/core/testing';
 import { afterAll, describe, expect, it, type TestContext } from 'vitest';
 import type { CpuSimdBackend } from './backend.js';
@@ -121,73 +121,7 @@ describe('cpu-simd rollingMoments64: the level falls, crosses zero or steps with
   const tolMean = (exp: { mean: Float64Array; variance: Float64Array }) => (i: number) =>
     exp.variance[i] === 0 ? 0 : 1e-12 * (Math.abs(exp.mean[i]!) + Math.sqrt(exp.variance[i]!));
 
-  /** Stretches at levels from 30000 down to 1e-3 (and back), each with noise of 1e-4 of its level, falling over 20 values. */
-  function falls(N: number, W: number, seed: number): Float64Array {
-    const rng = seededRandom(seed);
-    const levels = [30000.5, 1.25, 64123.37, 1e-3, 30000.5, 0.5, 2500, 1e-2];
-    const x = new Float64Array(N);
-    let at = 0;
-    for (let k = 0; at < N; k++) {
-      const level = levels[k % levels.length]!;
-      const len = [Math.floor(1.7 * W) + 300, 2 * W + 777, 3 * W + 1234][k % 3]!;
-      const from = at === 0 ? level : x[at - 1]!;
-      for (let j = 0; j < len && at < N; j++, at++) {
-        const base = j < 20 ? from + ((level - from) * (j + 1)) / 20 : level;
-        x[at] = base + 1e-4 * level * rng.normal();
-      }
-    }
-    // A NaN just after the first fall: its chunk goes to the careful path, which must keep the
-    // guarantee on the windows around it too.
-    x[Math.floor(1.7 * W) + 300 + 25] = Number.NaN;
-    return x;
-  }
-  /** From prices near 30000 to noise around 0 (sd 0.01, and 1e-6), across zero, and back: mean ~0 windows after huge ones. */
-  function crossesZero(N: number, W: number, seed: number): Float64Array {
-    const rng = seededRandom(seed);
-    const x = new Float64Array(N);
-    const seg = Math.max(2 * W + 500, 3000);
-    for (let i = 0; i < N; i++) {
-      const phase = Math.floor(i / seg) % 4;
-      if (phase === 0) x[i] = 30000.5 + 0.01 * Math.round(50 * rng.normal());
-      else if (phase === 1) x[i] = 0.01 * rng.normal();
-      else if (phase === 2) x[i] = -64123.25 + 0.5 * rng.normal();
-      else x[i] = 1e-6 * rng.normal();
-    }
-    x[5 * seg + 30] = Number.NaN;  // just after prices fall to noise around 0, in the careful path
-    return x;
-  }
-  /** Step changes between levels of either sign and very different sizes, stretches from W/2 to 3W. */
-  function steps(N: number, W: number, seed: number): Float64Array {
-    const rng = seededRandom(seed);
-    const levels = [1e5, 1, -1e5, 1e-3, 250.5, -0.75, 3e7, 0];
-    const x = new Float64Array(N);
-    let at = 0;
-    for (let k = 0; at < N; k++) {
-      const level = levels[k % levels.length]!;
-      const len = Math.max(3, Math.floor(W * (0.5 + 2.5 * rng.next())));
-      const noise = 1e-3 * Math.max(Math.abs(level), 1e-3);
-      for (let j = 0; j < len && at < N; j++, at++) x[at] = level + noise * rng.normal();
-    }
-    return x;
-  }
-  /** A random walk with a drift far larger than its steps: from +1e5 through zero to -1e5. */
-  function drift(N: number, _W: number, seed: number): Float64Array {
-    const rng = seededRandom(seed);
-    const x = new Float64Array(N);
-    let v = 1e5;
-    const d = (2e5 / N) * 1.0001;
-    for (let i = 0; i < N; i++) {
-      v += -d + 0.01 * d * rng.normal();
-      x[i] = v;
-    }
-    return x;
-  }
-  const makers: [name: string, make: (N: number, W: number, seed: number) => Float64Array][] = [
-    ['falls by orders of magnitude', falls],
-    ['crosses zero after prices', crossesZero],
-    ['step changes', steps],
-    ['random walk with large drift', drift],
-  ];
+  const makers = HOSTILE_LEVEL_SERIES;
   for (const W of [2, 17, 200, 1500, 3000]) {
     const N = Math.min(40_000, Math.max(20_000, 12 * W));
     for (const [name, make] of makers) {
@@ -211,16 +145,7 @@ describe('cpu-simd rollingMoments64: the level falls, crosses zero or steps with
   it('random hostile segments, 24 seeds: within the tolerance on every kernel set', async (ctx) => {
     const backends = await variants(ctx);
     for (let seed = 0; seed < 24; seed++) {
-      const rng = seededRandom(7300 + seed);
-      const W = [2, 5, 17, 64, 200, 700][seed % 6]!;
-      const N = 6000 + rng.int(6000);
-      const x = new Float64Array(N);
-      for (let at = 0; at < N; ) {
-        const level = (rng.next() < 0.5 ? -1 : 1) * 10 ** (-6 + 13 * rng.next()) * (rng.next() < 0.1 ? 0 : 1);
-        const noise = rng.next() < 0.15 ? 0 : Math.abs(level || 1) * 10 ** (-9 + 10 * rng.next());
-        const len = 1 + rng.int(4 * W);
-        for (let j = 0; j < len && at < N; j++, at++) x[at] = level + noise * rng.normal();
-      }
+      const { x, N, W } = randomHostileSegments(7300 + seed, [2, 5, 17, 64, 200, 700][seed % 6]!);
       const exp = refinedRolling64(x, N, W);
       for (const b of backends) {
         const tag = `seed ${seed} W=${W} ${b.isa} x${b.threads}`;

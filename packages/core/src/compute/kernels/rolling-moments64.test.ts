@@ -1,7 +1,7 @@
 // The JS oracle's float64 rolling mean on hostile series: levels that fall by orders of
 // magnitude, cross zero or step between very different values within one restart period.
 import { describe, expect, it } from 'vitest';
-import { equalValueRuns, refinedRolling64 } from '../../testing/index.js';
+import { equalValueRuns, HOSTILE_LEVEL_SERIES, randomHostileSegments, refinedRolling64, tickPrices } from '../../testing/index.js';
 import { rollingMoments64Kernel } from './rolling-moments64.js';
 
 /** Neumaier-summed two-pass mean and sd of one window: the reference. */
@@ -101,4 +101,50 @@ describe('rollingMoments64Kernel with variance: windows of equal values but a fe
       expect(worstAgainst(x, w, ref, meanOnly).mean, 'worst mean-only error in units of the tolerance').toBeLessThanOrEqual(1);
     });
   }
+});
+
+describe('rollingMoments64Kernel with variance: the level falls, crosses zero or steps', () => {
+  // The certified blocks bound the sliding sums' rounding from what the loop computed; these
+  // series make later windows far smaller than the ones the rounding was made on.
+  for (const w of [2, 5, 17, 200, 1500, 3000]) {
+    const n = Math.min(40_000, Math.max(20_000, 12 * w));
+    for (const [name, make] of HOSTILE_LEVEL_SERIES) {
+      it(`${name}, W=${w}: variance within 1e-12, mean within 1e-12 of (|mean| + sd)`, () => {
+        const x = make(n, w, 7200 + w);
+        const ref = refinedRolling64(x, n, w);
+        const mean = new Float64Array(n - w + 1);
+        const variance = new Float64Array(n - w + 1);
+        rollingMoments64Kernel(x, n, w, mean, variance);
+        const worst = worstAgainst(x, w, ref, mean, variance);
+        expect(worst.variance, 'worst variance error in units of the tolerance').toBeLessThanOrEqual(1);
+        expect(worst.mean, 'worst mean error in units of the tolerance').toBeLessThanOrEqual(1);
+      });
+    }
+  }
+  it('random hostile segments, 24 seeds', () => {
+    for (let seed = 0; seed < 24; seed++) {
+      const { x, N, W } = randomHostileSegments(7300 + seed, [2, 5, 17, 64, 200, 700][seed % 6]!);
+      const ref = refinedRolling64(x, N, W);
+      const mean = new Float64Array(N - W + 1);
+      const variance = new Float64Array(N - W + 1);
+      rollingMoments64Kernel(x, N, W, mean, variance);
+      const worst = worstAgainst(x, W, ref, mean, variance);
+      expect(worst.variance, `seed ${seed} W=${W} variance`).toBeLessThanOrEqual(1);
+      expect(worst.mean, `seed ${seed} W=${W} mean`).toBeLessThanOrEqual(1);
+    }
+  });
+  it('tick prices, 200,000: within the tolerance at W = 2, 20, 200 and 3000', () => {
+    const n = 200_000;
+    const x = tickPrices(9, n, 30000, 0.01);
+    for (const w of [2, 20, 200, 3000]) {
+      const ref = refinedRolling64(x, n, w);
+      const mean = new Float64Array(n - w + 1);
+      const variance = new Float64Array(n - w + 1);
+      rollingMoments64Kernel(x, n, w, mean, variance);
+      expect(mean.every(Number.isFinite) && variance.every(Number.isFinite), 'finite prices give finite outputs').toBe(true);
+      const worst = worstAgainst(x, w, ref, mean, variance);
+      expect(worst.variance, `W=${w} variance`).toBeLessThanOrEqual(1);
+      expect(worst.mean, `W=${w} mean`).toBeLessThanOrEqual(1);
+    }
+  });
 });

@@ -78,17 +78,19 @@ const EPS = 2 ** -52;
  * non-finite values and of value changes inside the window gives the contract's NaN and
  * constant-window semantics. The CPU SIMD backend runs the same scheme with the sums as
  * lane-parallel scans (native/rolling64_impl.h). The mean alone (2 <= W < 2^30) takes
- * rollingMean64 below, which certifies per block instead of per output; this per-output path is
- * its careful path (NaN/Inf, means near 0, failed blocks) and the mean + variance kernel.
+ * rollingMean64 below, and mean + variance from W = 128 rollingVariance64, which certify per
+ * block instead of per output; this per-output path is their careful path (NaN/Inf, means near
+ * 0, failed blocks) and the mean + variance kernel of shorter windows.
  */
 export function rollingMoments64Kernel(x: Float64Array, length: number, w: number, outMean: Float64Array, outVar: Float64Array | undefined): void {
   const n = length - w + 1;
   if (outVar === undefined && w >= 2 && w < 2 ** 30) rollingMean64(x, n, w, outMean);
+  else if (outVar !== undefined && w >= VAR_BLOCKS_MIN_W && w < 2 ** 30) rollingVariance64(x, n, w, outMean, outVar);
   else rollingMoments64Range(x, w, 0, n, outMean, outVar);
 }
 
-/** exactWindow64's results: centre, S, Q, max |x - centre|. Reused, not allocated per restart. */
-const anchor = new Float64Array(4);
+/** exactWindow64's results: centre, S, Q, max |x - centre|, sum |x - centre|. Reused, not allocated per restart. */
+const anchor = new Float64Array(5);
 
 /**
  * The window [i, i + w) in two passes, into `out`: centre = its mean, S = sum(x - centre) and
@@ -108,6 +110,7 @@ function exactWindow64(x: Float64Array, i: number, w: number, out: Float64Array)
   let sc = 0;
   let qc = 0;
   let dev = 0;
+  let absSum = 0;
   for (let k = i; k < i + w; k++) {
     const y = x[k]! - centre;
     let t = s + y;
@@ -121,11 +124,13 @@ function exactWindow64(x: Float64Array, i: number, w: number, out: Float64Array)
     q = t;
     const ay = Math.abs(y);
     if (ay > dev) dev = ay;
+    absSum += ay;
   }
   out[0] = centre;
   out[1] = s + sc;
   out[2] = q + qc;
   out[3] = dev;
+  out[4] = absSum;
 }
 
 /** Outputs [c, e) of the kernel above, per output (the careful path of rollingMean64). */
@@ -299,6 +304,144 @@ function rollingMean64(x: Float64Array, n: number, w: number, out: Float64Array)
     }
     if (nonFinite || (uncertified && certifiedTo === c + 1)) {
       rollingMoments64Range(x, w, c, e, out, undefined);
+      c = e;
+    } else {
+      c = uncertified ? certifiedTo : e; // outputs from certifiedTo on are rewritten from a fresh anchor
+    }
+  }
+}
+
+/** Outputs per certified block of rollingVariance64. */
+const VAR_BLOCK = 128;
+/** From this window on, mean + variance takes rollingVariance64 (measured: docs/performance.md). */
+const VAR_BLOCKS_MIN_W = 128;
+
+/**
+ * Mean and variance (w < 2^30) with the rounding bounded per block of VAR_BLOCK outputs instead
+ * of per output: CPU SIMD's rolling64_var with one lane. The per-output rule restarts from an
+ * exact window every ~256 outputs whatever the data (O(w) each) and spends a division, compares
+ * and isFinite on every output; here the sliding sums run until the bound built from what the
+ * loop computed fails (u = 2^-53):
+ *  - The anchor (exactWindow64, compensated) starts the bounds: S within 1.01 u sum|y| +
+ *    2.02 u |S| and Q within 5.05 u Q (plus a u^2 w^2 tail).
+ *  - q = d (a + b), d = x_in - x_out, a and b the two values less the centre: five roundings,
+ *    at most 4.1 u t with t = |d| (|a| + |b|); Q's add rounds by u |Q|.
+ *  - S slides by TwoSum (exact), so only d's rounding, u |d|, is left per step, plus the
+ *    compensation's own adds (u x its size, at most u x steps x max|S|) and each output's add of
+ *    the compensation.
+ *  - With errQ and errS those bounds, em = errS / w (the mean's), M = max |S| / w: the variance
+ *    Q/w - m^2 errs by at most errQ/w + (2M + em) em and its final roundings; the mean sh + m by
+ *    em + u (|sh| + M).
+ * A block is certified when both are within MEAN_BUDGET of the block's smallest variance (the
+ * mean's, of max(|sh| - M, sd)) over windows that are not constant: those are found by a run
+ * length and written exactly. A block that fails restarts from a fresh anchor at its first
+ * output; a failure in the first block after an anchor, or NaN/Inf in the inputs (the sums turn
+ * non-finite), hands the chunk to the per-output rule.
+ */
+function rollingVariance64(x: Float64Array, n: number, w: number, outMean: Float64Array, outVar: Float64Array): void {
+  const chunk = Math.max(1024, 16 * w);
+  const invw = 1 / w;
+  const cq = 4.1 * U;
+  const cs = 1.01 * U;
+  const cr = 1.01 * U;
+  const tail = 4 * (w + 1) * (w + 1) * U * U;
+  for (let c = 0; c < n; ) {
+    const e = Math.min(n, c + chunk);
+    exactWindow64(x, c, w, anchor);
+    const sh = anchor[0]!;
+    let s = anchor[1]!;
+    let q = anchor[2]!;
+    const absSum = anchor[4]!;
+    if (!Number.isFinite(sh) || !Number.isFinite(s) || !Number.isFinite(q)) {
+      rollingMoments64Range(x, w, c, e, outMean, outVar);
+      c = e;
+      continue;
+    }
+    let es = 1.01 * U * absSum + 2.02 * U * Math.abs(s) + tail * absSum;
+    let eq = (5.05 * U + tail) * q;
+    const j0 = c + w - 1;
+    let z = 0; // equal neighbours in a row ending at the entering value (>= w - 1: constant window)
+    while (z < w - 1 && x[j0 - z] === x[j0 - z - 1]) z++;
+    {
+      const m = s * invw;
+      const v = q * invw - m * m;
+      outMean[c] = z >= w - 1 ? x[j0]! : sh + m;
+      outVar[c] = z >= w - 1 ? 0 : v > 0 ? v : 0;
+    }
+    let comp = 0; // S = s + comp, exactly the sum of the rounded steps (TwoSum)
+    let steps = 0;
+    let smChunk = 0;
+    let certifiedTo = c + 1;
+    let uncertified = false;
+    let nonFinite = false;
+    let i = c + 1;
+    while (i < e) {
+      const blockEnd = Math.min(e, i + VAR_BLOCK);
+      let tSum = 0;
+      let dSum = 0;
+      let qm = 0;
+      let sm = 0;
+      let vmin = Infinity;
+      const first = i;
+      for (; i < blockEnd; i++) {
+        const xin = x[i + w - 1]!;
+        const xout = x[i - 1]!;
+        const d = xin - xout;
+        const a = xin - sh;
+        const b = xout - sh;
+        const t = s + d;
+        const bb = t - s;
+        comp += s - (t - bb) + (d - bb);
+        s = t;
+        const sv = s + comp;
+        q += d * (a + b);
+        // Branch-free, as in rollingMean64 (w < 2^30: no int32 wrap; capped per block).
+        z = (z + 1) & -(xin === x[i + w - 2]);
+        const m = sv * invw;
+        const v = q * invw - m * m;
+        if (z >= w - 1) {
+          outMean[i] = xin;
+          outVar[i] = 0;
+        } else {
+          outMean[i] = sh + m;
+          outVar[i] = v > 0 ? v : 0;
+          if (v < vmin) vmin = v;
+        }
+        const ad = Math.abs(d);
+        tSum += ad * (Math.abs(a) + Math.abs(b));
+        dSum += ad;
+        const aq = Math.abs(q);
+        if (aq > qm) qm = aq;
+        const as = Math.abs(sv);
+        if (as > sm) sm = as;
+      }
+      if (z > w) z = w;
+      if (!Number.isFinite(s + comp) || !Number.isFinite(q)) {
+        nonFinite = true;
+        break;
+      }
+      const outs = i - first;
+      steps += outs;
+      if (sm > smChunk) smChunk = sm;
+      eq += cq * tSum + cr * outs * qm;
+      es += cs * dSum + cr * outs * U * steps * smChunk;
+      const errQ = eq + cr * qm;
+      const errS = es + 2 * cr * sm;
+      const bigM = sm * invw * (1 + 3 * U);
+      const em = errS * invw * (1 + 3 * U) + 2.02 * U * bigM;
+      const errV = errQ * invw * (1 + 3 * U) + (2 * bigM + em) * em + 3.1 * U * (qm * invw + bigM * bigM);
+      const errMean = em + cr * (Math.abs(sh) + bigM);
+      const sdLow = vmin > 0 ? 0.999 * Math.sqrt(vmin) : 0;
+      const level = Math.abs(sh) - bigM - errMean;
+      const meanScale = level > sdLow ? level : sdLow;
+      if (!(vmin > 0 && errV <= MEAN_BUDGET * vmin && errMean <= MEAN_BUDGET * meanScale)) {
+        uncertified = true;
+        break;
+      }
+      certifiedTo = i;
+    }
+    if (nonFinite || (uncertified && certifiedTo === c + 1)) {
+      rollingMoments64Range(x, w, c, e, outMean, outVar);
       c = e;
     } else {
       c = uncertified ? certifiedTo : e; // outputs from certifiedTo on are rewritten from a fresh anchor
