@@ -118,6 +118,9 @@ describe('rollingMoments64Kernel with variance: the level falls, crosses zero or
         const worst = worstAgainst(x, w, ref, mean, variance);
         expect(worst.variance, 'worst variance error in units of the tolerance').toBeLessThanOrEqual(1);
         expect(worst.mean, 'worst mean error in units of the tolerance').toBeLessThanOrEqual(1);
+        const meanOnly = new Float64Array(n - w + 1);
+        rollingMoments64Kernel(x, n, w, meanOnly, undefined);
+        expect(worstAgainst(x, w, ref, meanOnly).mean, 'worst mean-only error in units of the tolerance').toBeLessThanOrEqual(1);
       });
     }
   }
@@ -131,6 +134,29 @@ describe('rollingMoments64Kernel with variance: the level falls, crosses zero or
       const worst = worstAgainst(x, W, ref, mean, variance);
       expect(worst.variance, `seed ${seed} W=${W} variance`).toBeLessThanOrEqual(1);
       expect(worst.mean, `seed ${seed} W=${W} mean`).toBeLessThanOrEqual(1);
+      const meanOnly = new Float64Array(N - W + 1);
+      rollingMoments64Kernel(x, N, W, meanOnly, undefined);
+      expect(worstAgainst(x, W, ref, meanOnly).mean, `seed ${seed} W=${W} mean only`).toBeLessThanOrEqual(1);
+    }
+  });
+  it('returns (means near 0 for their spread), mean only and with variance, W = 2-3000', () => {
+    // Certified against the windows' mean |x| (scale mode): the level alone cannot certify a mean
+    // of ~0, and the sums' rounding is relative to the spread.
+    const n = 60_000;
+    const p = tickPrices(11, n + 1, 30000, 0.01);
+    const x = new Float64Array(n);
+    for (let i = 0; i < n; i++) x[i] = Math.log(p[i + 1]! / p[i]!);
+    for (const w of [2, 20, 200, 3000]) {
+      const ref = refinedRolling64(x, n, w);
+      const meanOnly = new Float64Array(n - w + 1);
+      rollingMoments64Kernel(x, n, w, meanOnly, undefined);
+      expect(worstAgainst(x, w, ref, meanOnly).mean, `W=${w} mean only`).toBeLessThanOrEqual(1);
+      const mean = new Float64Array(n - w + 1);
+      const variance = new Float64Array(n - w + 1);
+      rollingMoments64Kernel(x, n, w, mean, variance);
+      const worst = worstAgainst(x, w, ref, mean, variance);
+      expect(worst.variance, `W=${w} variance`).toBeLessThanOrEqual(1);
+      expect(worst.mean, `W=${w} mean`).toBeLessThanOrEqual(1);
     }
   });
   it('tick prices, 200,000: within the tolerance at W = 2, 20, 200 and 3000', () => {

@@ -231,6 +231,12 @@ function rollingMoments64Range(x: Float64Array, w: number, c: number, e: number,
 
 /** Outputs per certified block of rollingMean64. */
 const MEAN_BLOCK = 256;
+/**
+ * Scale mode from this window on. Shorter windows of returns hold windows of mostly zeros (a
+ * tick repeats its price 4 times in 10), whose small mean |x| failed blocks every ~370 outputs
+ * at W = 20 and made the mode slower than the per-output path; from W = 64 it was faster.
+ */
+const SCALE_MIN_W = 64;
 /** Half the contract's 1e-12: the rest is for the anchor's and the reference's own rounding. */
 const MEAN_BUDGET = 0.5e-12;
 const U = 2 ** -53;
@@ -247,13 +253,15 @@ const U = 2 ** -53;
  * are differences of two window sums, each at most 2 sbar (sbar = the largest |mean - centre|
  * since the anchor, from the outputs' extremes), plus the output's own (its level); certified
  * against MEAN_BUDGET of the smallest |mean| since the anchor, less the bound. A block that fails
- * restarts from a fresh anchor at its first output; where the first block after an anchor fails,
- * the chunk's mean is near 0 for its spread, or its inputs hold NaN/Inf, the per-output path
- * (which also bounds by the window's mean |x|) takes the chunk.
+ * restarts from a fresh anchor at its first output. Where the chunk's mean is near 0 for its
+ * spread, or the level fails the first block, the chunk runs again in scale mode (certified
+ * against the windows' mean |x| as well); where that fails its first block too, the per-output
+ * path takes the windows over the anchor's, and where the inputs hold NaN/Inf, the chunk.
  */
 function rollingMean64(x: Float64Array, n: number, w: number, out: Float64Array): void {
   const chunk = Math.max(1024, 16 * w);
   const invw = 1 / w;
+  let scaleAt = -1; // a chunk start whose level could not certify its first block
   for (let c = 0; c < n; ) {
     const e = Math.min(n, c + chunk);
     // Anchor: the window c's mean as the centre, its compensated centred sum, its spread.
@@ -261,12 +269,27 @@ function rollingMean64(x: Float64Array, n: number, w: number, out: Float64Array)
     const sh = anchor[0]!;
     let s = anchor[1]!;
     const dev0 = anchor[3]!;
-    // NaN in the anchor makes sh NaN; a mean near 0 for its spread needs the bound by mean |x|.
-    if (!Number.isFinite(sh) || !Number.isFinite(s) || !(Math.abs(sh) >= dev0)) {
+    // NaN in the anchor makes sh NaN: the careful path gives the contract's NaN windows.
+    if (!Number.isFinite(sh) || !Number.isFinite(s)) {
       rollingMoments64Range(x, w, c, e, out, undefined);
       c = e;
       continue;
     }
+    // Scale mode, where the mean is near 0 for its spread (returns, spreads) or the level failed
+    // the first block: a = sum |x| of each window slides beside S, and mean |x| (<= |mean| + sd)
+    // bounds the tolerance's scale from below, as in CPU SIMD. Its anchor is a sequential sum
+    // (rounding at most w u a0); each slide rounds like S, at most u ahi per rounding.
+    const scale = c === scaleAt || !(Math.abs(sh) >= dev0);
+    if (scale && w < SCALE_MIN_W) {
+      rollingMoments64Range(x, w, c, e, out, undefined);
+      c = e;
+      continue;
+    }
+    let a = 0;
+    if (scale) for (let k = c; k < c + w; k++) a += Math.abs(x[k]!);
+    const a0 = a;
+    let alo = a;
+    let ahi = a;
     const j0 = c + w - 1;
     let z = 0; // equal neighbours in a row ending at the entering value (>= w - 1: constant window)
     while (z < w - 1 && x[j0 - z] === x[j0 - z - 1]) z++;
@@ -288,6 +311,11 @@ function rollingMean64(x: Float64Array, n: number, w: number, out: Float64Array)
       out[i] = z >= w - 1 ? xin : m;
       if (m < mlo) mlo = m;
       else if (m > mhi) mhi = m;
+      if (scale) {
+        a += Math.abs(xin) - Math.abs(x[i - 1]!);
+        if (a < alo) alo = a;
+        else if (a > ahi) ahi = a;
+      }
       if (i + 1 - certifiedTo >= MEAN_BLOCK || i + 1 === e) {
         if (z > w) z = w;
         if (!Number.isFinite(s)) {
@@ -297,17 +325,32 @@ function rollingMean64(x: Float64Array, n: number, w: number, out: Float64Array)
         const big = Math.max(Math.abs(mlo), Math.abs(mhi));
         const sbar = Math.max(mhi - sh, sh - mlo) + U * (Math.abs(sh) + big);
         const level = mlo > 0 ? mlo : mhi < 0 ? -mhi : 0;
-        const err = U * (anchorErr + (4 * (i - c + 1) + 8) * sbar + level);
-        if (!(err <= MEAN_BUDGET * (level - err))) {
+        const roundings = 4 * (i - c + 1) + 8;
+        const err = U * (anchorErr + roundings * sbar + level);
+        let scaleLow = level - err;
+        if (scale) {
+          const absMean = (alo - U * (w * a0 + roundings * ahi)) * invw;
+          if (absMean > scaleLow) scaleLow = absMean;
+        }
+        if (!(err <= MEAN_BUDGET * scaleLow)) {
           uncertified = true;
           break;
         }
         certifiedTo = i + 1;
       }
     }
-    if (nonFinite || (uncertified && certifiedTo === c + 1)) {
+    if (uncertified && certifiedTo === c + 1 && !scale) {
+      scaleAt = c; // the level could not certify even the first block: again from c, in scale mode (or the per-output path)
+    } else if (nonFinite) {
       rollingMoments64Range(x, w, c, e, out, undefined);
       c = e;
+    } else if (uncertified && certifiedTo === c + 1) {
+      // Not even mean |x| certifies the first block: the anchor window holds values far larger
+      // than later ones (a fall). The per-output path takes the windows that overlap the anchor
+      // window; the next anchor starts past it.
+      const stop = Math.min(e, c + Math.max(w, MEAN_BLOCK));
+      rollingMoments64Range(x, w, c, stop, out, undefined);
+      c = stop;
     } else {
       c = uncertified ? certifiedTo : e; // outputs from certifiedTo on are rewritten from a fresh anchor
     }
