@@ -86,6 +86,7 @@ export function rollingMoments64Kernel(x: Float64Array, length: number, w: numbe
   const n = length - w + 1;
   if (outVar === undefined && w >= 2 && w < 2 ** 30) rollingMean64(x, n, w, outMean);
   else if (outVar !== undefined && w >= VAR_BLOCKS_MIN_W && w < 2 ** 30) rollingVariance64(x, n, w, outMean, outVar);
+  else if (outVar !== undefined && w >= 2 && w <= DIRECT_MAX_W) rollingDirect64(x, n, w, outMean, outVar);
   else rollingMoments64Range(x, w, 0, n, outMean, outVar);
 }
 
@@ -491,6 +492,64 @@ function rollingVariance64(x: Float64Array, n: number, w: number, outMean: Float
       c = e;
     } else {
       c = uncertified ? certifiedTo : e; // outputs from certifiedTo on are rewritten from a fresh anchor
+    }
+  }
+}
+
+/** Up to this window, mean + variance takes rollingDirect64 (measured: docs/performance.md). */
+const DIRECT_MAX_W = 8;
+
+/**
+ * Mean and variance of short windows, each window on its own: CPU SIMD's rolling64_direct with
+ * one lane. Nothing slides, so nothing restarts: on tick prices a short window's variance is
+ * often a tiny part of the largest one nearby (one tick among repeats), and the sliding rule
+ * restarted every few outputs. Per window, with m = sum / w (rounded; any centre near the mean
+ * does), y = x - m, d = sum y, q = sum y^2: mean = m + d / w, variance = (q - d^2 / w) / w (the
+ * corrected two-pass formula, which cancels m's own error). With r = (d / w)^2 the variance errs
+ * by at most u ((2w + 6) v + (3w + 6) r): w u of q = w (v + r) and of d, the products and the
+ * final roundings (one more of each than CPU SIMD's, whose squares are fused). A window whose
+ * bound is not within MEAN_BUDGET of v, or whose result is not finite (NaN/Inf inside, or sums
+ * that overflow), is redone by the per-output path; windows of equal values are found by a run
+ * length and written exactly.
+ */
+function rollingDirect64(x: Float64Array, n: number, w: number, outMean: Float64Array, outVar: Float64Array): void {
+  const invw = 1 / w;
+  const cv = U * (2 * w + 6);
+  const cr = U * (3 * w + 6);
+  const j0 = w - 1;
+  let z = 0; // equal neighbours in a row ending at the entering value (>= w - 1: constant window)
+  while (z < w - 1 && x[j0 - z] === x[j0 - z - 1]) z++;
+  for (let i = 0; i < n; i++) {
+    const last = i + w - 1;
+    if (i > 0) {
+      // Branch-free run length, capped at w (int32: it must not wrap over a long run).
+      z = (z + 1) & -(x[last] === x[last - 1]);
+      if (z > w) z = w;
+    }
+    if (z >= w - 1) {
+      outMean[i] = x[last]!;
+      outVar[i] = 0;
+      continue;
+    }
+    let sum = 0;
+    for (let k = i; k <= last; k++) sum += x[k]!;
+    const m = sum * invw;
+    let d = 0;
+    let q = 0;
+    for (let k = i; k <= last; k++) {
+      const y = x[k]! - m;
+      d += y;
+      q += y * y;
+    }
+    const dm = d * invw;
+    const mv = m + dm;
+    const v = (q - d * dm) * invw;
+    // NaN fails the first test; x - x is 0 only for finite x.
+    if (cv * v + cr * dm * dm < MEAN_BUDGET * v && mv - mv === 0 && v - v === 0) {
+      outMean[i] = mv;
+      outVar[i] = v;
+    } else {
+      rollingMoments64Range(x, w, i, i + 1, outMean, outVar);
     }
   }
 }
