@@ -79,6 +79,23 @@ function worstAgainst(x: Float64Array, w: number, ref: { mean: Float64Array; var
   return worst;
 }
 
+/**
+ * Runs the kernel with variance and for the mean alone on x and requires every output within the
+ * tolerance of the refined reference (worstAgainst's rules for NaN and constant windows).
+ */
+function expectWithinTolerance(x: Float64Array, n: number, w: number, tag: string): void {
+  const ref = refinedRolling64(x, n, w);
+  const mean = new Float64Array(n - w + 1);
+  const variance = new Float64Array(n - w + 1);
+  rollingMoments64Kernel(x, n, w, mean, variance);
+  const both = worstAgainst(x, w, ref, mean, variance);
+  expect(both.variance, `${tag}: worst variance error in units of the tolerance`).toBeLessThanOrEqual(1);
+  expect(both.mean, `${tag}: worst mean error in units of the tolerance`).toBeLessThanOrEqual(1);
+  const meanOnly = new Float64Array(n - w + 1);
+  rollingMoments64Kernel(x, n, w, meanOnly, undefined);
+  expect(worstAgainst(x, w, ref, meanOnly).mean, `${tag}: worst mean-only error in units of the tolerance`).toBeLessThanOrEqual(1);
+}
+
 describe('rollingMoments64Kernel with variance: windows of equal values but a few', () => {
   // A restart's exact window carries its rounding to every later window until the next
   // restart; here the windows a few steps on hold a run of equal values and a handful of others,
@@ -87,18 +104,7 @@ describe('rollingMoments64Kernel with variance: windows of equal values but a fe
   for (const w of [2, 17, 200, 1500, 3000]) {
     it(`W=${w}: variance within 1e-12, mean within 1e-12 of (|mean| + sd), mean only too`, () => {
       const n = 40_000;
-      const x = equalValueRuns(7100 + w, n, w);
-      const ref = refinedRolling64(x, n, w);
-      const mean = new Float64Array(n - w + 1);
-      const variance = new Float64Array(n - w + 1);
-      rollingMoments64Kernel(x, n, w, mean, variance);
-      const both = worstAgainst(x, w, ref, mean, variance);
-      expect(both.variance, 'worst variance error in units of the tolerance').toBeLessThanOrEqual(1);
-      expect(both.mean, 'worst mean error in units of the tolerance').toBeLessThanOrEqual(1);
-      // The mean alone (its own sliding loop, constant windows from a run length).
-      const meanOnly = new Float64Array(n - w + 1);
-      rollingMoments64Kernel(x, n, w, meanOnly, undefined);
-      expect(worstAgainst(x, w, ref, meanOnly).mean, 'worst mean-only error in units of the tolerance').toBeLessThanOrEqual(1);
+      expectWithinTolerance(equalValueRuns(7100 + w, n, w), n, w, `W=${w}`);
     });
   }
 });
@@ -110,33 +116,14 @@ describe('rollingMoments64Kernel with variance: the level falls, crosses zero or
     const n = Math.min(40_000, Math.max(20_000, 12 * w));
     for (const [name, make] of HOSTILE_LEVEL_SERIES) {
       it(`${name}, W=${w}: variance within 1e-12, mean within 1e-12 of (|mean| + sd)`, () => {
-        const x = make(n, w, 7200 + w);
-        const ref = refinedRolling64(x, n, w);
-        const mean = new Float64Array(n - w + 1);
-        const variance = new Float64Array(n - w + 1);
-        rollingMoments64Kernel(x, n, w, mean, variance);
-        const worst = worstAgainst(x, w, ref, mean, variance);
-        expect(worst.variance, 'worst variance error in units of the tolerance').toBeLessThanOrEqual(1);
-        expect(worst.mean, 'worst mean error in units of the tolerance').toBeLessThanOrEqual(1);
-        const meanOnly = new Float64Array(n - w + 1);
-        rollingMoments64Kernel(x, n, w, meanOnly, undefined);
-        expect(worstAgainst(x, w, ref, meanOnly).mean, 'worst mean-only error in units of the tolerance').toBeLessThanOrEqual(1);
+        expectWithinTolerance(make(n, w, 7200 + w), n, w, `${name} W=${w}`);
       });
     }
   }
   it('random hostile segments, 24 seeds', () => {
     for (let seed = 0; seed < 24; seed++) {
       const { x, N, W } = randomHostileSegments(7300 + seed, [2, 5, 17, 64, 200, 700][seed % 6]!);
-      const ref = refinedRolling64(x, N, W);
-      const mean = new Float64Array(N - W + 1);
-      const variance = new Float64Array(N - W + 1);
-      rollingMoments64Kernel(x, N, W, mean, variance);
-      const worst = worstAgainst(x, W, ref, mean, variance);
-      expect(worst.variance, `seed ${seed} W=${W} variance`).toBeLessThanOrEqual(1);
-      expect(worst.mean, `seed ${seed} W=${W} mean`).toBeLessThanOrEqual(1);
-      const meanOnly = new Float64Array(N - W + 1);
-      rollingMoments64Kernel(x, N, W, meanOnly, undefined);
-      expect(worstAgainst(x, W, ref, meanOnly).mean, `seed ${seed} W=${W} mean only`).toBeLessThanOrEqual(1);
+      expectWithinTolerance(x, N, W, `seed ${seed} W=${W}`);
     }
   });
   it('returns (means near 0 for their spread), mean only and with variance, W = 2-3000', () => {
@@ -146,31 +133,11 @@ describe('rollingMoments64Kernel with variance: the level falls, crosses zero or
     const p = tickPrices(11, n + 1, 30000, 0.01);
     const x = new Float64Array(n);
     for (let i = 0; i < n; i++) x[i] = Math.log(p[i + 1]! / p[i]!);
-    for (const w of [2, 20, 200, 3000]) {
-      const ref = refinedRolling64(x, n, w);
-      const meanOnly = new Float64Array(n - w + 1);
-      rollingMoments64Kernel(x, n, w, meanOnly, undefined);
-      expect(worstAgainst(x, w, ref, meanOnly).mean, `W=${w} mean only`).toBeLessThanOrEqual(1);
-      const mean = new Float64Array(n - w + 1);
-      const variance = new Float64Array(n - w + 1);
-      rollingMoments64Kernel(x, n, w, mean, variance);
-      const worst = worstAgainst(x, w, ref, mean, variance);
-      expect(worst.variance, `W=${w} variance`).toBeLessThanOrEqual(1);
-      expect(worst.mean, `W=${w} mean`).toBeLessThanOrEqual(1);
-    }
+    for (const w of [2, 20, 200, 3000]) expectWithinTolerance(x, n, w, `returns W=${w}`);
   });
   it('tick prices, 200,000: within the tolerance at W = 2, 20, 200 and 3000', () => {
     const n = 200_000;
     const x = tickPrices(9, n, 30000, 0.01);
-    for (const w of [2, 20, 200, 3000]) {
-      const ref = refinedRolling64(x, n, w);
-      const mean = new Float64Array(n - w + 1);
-      const variance = new Float64Array(n - w + 1);
-      rollingMoments64Kernel(x, n, w, mean, variance);
-      expect(mean.every(Number.isFinite) && variance.every(Number.isFinite), 'finite prices give finite outputs').toBe(true);
-      const worst = worstAgainst(x, w, ref, mean, variance);
-      expect(worst.variance, `W=${w} variance`).toBeLessThanOrEqual(1);
-      expect(worst.mean, `W=${w} mean`).toBeLessThanOrEqual(1);
-    }
+    for (const w of [2, 20, 200, 3000]) expectWithinTolerance(x, n, w, `tick prices W=${w}`);
   });
 });
