@@ -292,8 +292,7 @@ function rollingMean64(x: Float64Array, n: number, w: number, out: Float64Array)
     let alo = a;
     let ahi = a;
     const j0 = c + w - 1;
-    let z = 0; // equal neighbours in a row ending at the entering value (>= w - 1: constant window)
-    while (z < w - 1 && x[j0 - z] === x[j0 - z - 1]) z++;
+    let z = equalRunEndingAt(x, j0, w);
     let mlo = sh + s * invw;
     let mhi = mlo;
     out[c] = z >= w - 1 ? x[j0]! : mlo;
@@ -407,8 +406,7 @@ function rollingVariance64(x: Float64Array, n: number, w: number, outMean: Float
     let es = 1.01 * U * absSum + 2.02 * U * Math.abs(s) + tail * absSum;
     let eq = (5.05 * U + tail) * q;
     const j0 = c + w - 1;
-    let z = 0; // equal neighbours in a row ending at the entering value (>= w - 1: constant window)
-    while (z < w - 1 && x[j0 - z] === x[j0 - z - 1]) z++;
+    let z = equalRunEndingAt(x, j0, w);
     {
       const m = s * invw;
       const v = q * invw - m * m;
@@ -516,9 +514,7 @@ function rollingDirect64(x: Float64Array, n: number, w: number, outMean: Float64
   const invw = 1 / w;
   const cv = U * (2 * w + 6);
   const cr = U * (3 * w + 6);
-  const j0 = w - 1;
-  let z = 0; // equal neighbours in a row ending at the entering value (>= w - 1: constant window)
-  while (z < w - 1 && x[j0 - z] === x[j0 - z - 1]) z++;
+  let z = equalRunEndingAt(x, w - 1, w);
   for (let i = 0; i < n; i++) {
     const last = i + w - 1;
     if (i > 0) {
@@ -552,4 +548,14 @@ function rollingDirect64(x: Float64Array, n: number, w: number, outMean: Float64
       rollingMoments64Range(x, w, i, i + 1, outMean, outVar);
     }
   }
+}
+
+/**
+ * Equal neighbours in a row ending at x[j], counted back at most w - 1 (w - 1: the window ending
+ * at j is constant). The kernels start their run length here, then slide it branch-free.
+ */
+function equalRunEndingAt(x: Float64Array, j: number, w: number): number {
+  let z = 0;
+  while (z < w - 1 && x[j - z] === x[j - z - 1]) z++;
+  return z;
 }
