@@ -17,7 +17,7 @@ import {
   type TradingAvailability,
 } from '@cwts/core';
 import { type Secret } from '@cwts/core/config';
-import { RateLimiter, TimerSet, redactCredentials, type VenueErrorMap } from '@cwts/core/adapter-kit';
+import { BoundedIdSet, RateLimiter, TimerSet, redactCredentials, type VenueErrorMap } from '@cwts/core/adapter-kit';
 import { BinanceWsOrderEntry, type PendingWsRequest, type WsApiRateLimit, type WsApiResponse } from './ws-order-entry.js';
 import { binanceWsApiUrl, BinanceUserStream, type ExecutionReportEvent, type RotationScheduler } from './user-stream.js';
 import { feeToQuoteAtoms, lotsFloor } from './fees.js';
@@ -137,9 +137,9 @@ export class BinanceExecution implements ExecutionClient {
   private readonly orderLimiter: RateLimiter;
   private readonly tracked = new Map<string, Tracked>();
   /** `symbol|tradeId` of every trade already reported (bounded, oldest dropped first). */
-  private readonly applied = new Set<string>();
+  private readonly applied = new BoundedIdSet(APPLIED_WINDOW);
   /** Client ids of orders that reached a final state here (bounded): late reports about them are dropped. */
-  private readonly finished = new Set<string>();
+  private readonly finished = new BoundedIdSet(APPLIED_WINDOW);
   private stream: BinanceUserStream | undefined;
   /** Order entry on the WebSocket API (order_entry = "ws"); REST through ccxt while it is down. */
   private entry: BinanceWsOrderEntry | undefined;
@@ -387,15 +387,11 @@ export class BinanceExecution implements ExecutionClient {
   private untrack(cid: string): void {
     if (!this.tracked.delete(cid)) return;
     this.finished.add(cid);
-    if (this.finished.size > APPLIED_WINDOW) this.finished.delete(this.finished.values().next().value as string);
   }
 
   private markApplied(symbol: string, tradeId: number): boolean {
     const key = `${symbol}|${tradeId}`;
-    if (this.applied.has(key)) return false;
-    this.applied.add(key);
-    if (this.applied.size > APPLIED_WINDOW) this.applied.delete(this.applied.values().next().value as string);
-    return true;
+    return this.applied.add(key);
   }
 
   private fillReport(o: Order, i: Instrument, t: VenueTrade, cumQty: number): ExecutionReport {

@@ -14,7 +14,7 @@
  * - `up` is true while the active connection holds a live subscription; the execution client
  *   polls REST only while it is false.
  */
-import { type Logger } from '@cwts/core';
+import { BoundedIdSet, type Logger } from '@cwts/core';
 import { type Secret } from '@cwts/core/config';
 import { WsConnection, redactCredentials, type TimerSet } from '@cwts/core/adapter-kit';
 import type { BinanceEndpoints } from './market-data.js';
@@ -103,7 +103,7 @@ export class BinanceUserStream {
   private closed = true;
   private wasUp = false;
   /** Keys of events already delivered, oldest first (bounded). */
-  private readonly seen = new Set<string>();
+  private readonly seen = new BoundedIdSet(DEDUPE_WINDOW);
   /** Successful subscriptions so far (each connect and each rotation adds one). */
   subscriptions = 0;
   rotations = 0;
@@ -232,7 +232,6 @@ export class BinanceUserStream {
       return;
     }
     this.seen.add(key);
-    if (this.seen.size > DEDUPE_WINDOW) this.seen.delete(this.seen.values().next().value as string);
     this.deps.onReport(r);
   }
 

@@ -23,6 +23,7 @@ import {
   type MarketEventSink,
 } from '@cwts/core';
 import {
+  BoundedIdSet,
   ExponentialBackoff,
   FEED_GUARD_DEFAULTS,
   FeedErrorReporter,
@@ -47,6 +48,9 @@ export interface CcxtMarketDataDeps {
   random?: () => number;
 }
 
+/** Trade ids that are not small integers: exact dedupe over this many of the most recent. */
+const RECENT_TRADE_IDS = 4096;
+
 /** Keys by which venues' control replies (acks, pongs, errors) are shaped; such frames are not "unknown". */
 const REPLY_KEYS = ['id', 'result', 'event', 'op', 'method', 'code', 'error', 'success'];
 
@@ -63,7 +67,7 @@ export interface SymbolState {
   bids: Map<number, number>;
   asks: Map<number, number>;
   trades: TradeIdGuard;
-  recentTradeIds: Set<string>;
+  recentTradeIds: BoundedIdSet;
 }
 
 export class CcxtMarketData extends TradingStatusMarketData implements MarketDataClient {
@@ -160,7 +164,7 @@ export class CcxtMarketData extends TradingStatusMarketData implements MarketDat
     this.ccxtSymbols.set(instrument.symbol, ccxtSymbol);
     const st: SymbolState = {
       instrument, ccxtSymbol, fresh: true, everSynced: false, resyncAnnounced: false, seq: 0,
-      bids: new Map(), asks: new Map(), trades: new TradeIdGuard(), recentTradeIds: new Set(),
+      bids: new Map(), asks: new Map(), trades: new TradeIdGuard(), recentTradeIds: new BoundedIdSet(RECENT_TRADE_IDS),
     };
     this.states.set(instrument.symbol, st);
     return st;
@@ -417,9 +421,7 @@ export class CcxtMarketData extends TradingStatusMarketData implements MarketDat
       if (v === TradeIdVerdict.JUMP) return this.reporter.reject(i.symbol, 'trade_id_jump', `trade id ${id} after ${st.trades.last}`);
     } else {
       // Ids that are not small integers: exact dedupe over a bounded window of recent ids.
-      if (st.recentTradeIds.has(id)) return;
-      st.recentTradeIds.add(id);
-      if (st.recentTradeIds.size > 4096) st.recentTradeIds.delete(st.recentTradeIds.values().next().value!);
+      if (!st.recentTradeIds.add(id)) return;
     }
     let price: number;
     let qty: number;

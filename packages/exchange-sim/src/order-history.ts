@@ -1,7 +1,7 @@
-import type { ExecutionReport, OrderStatus, OrderStatusReport } from '@cwts/core';
+import { BoundedIdMap, type ExecutionReport, type OrderStatus, type OrderStatusReport } from '@cwts/core';
 
-/** Orders kept for queries after they finished; older ones are forgotten first. */
-const MAX_ORDERS = 100_000;
+/** Orders kept for queries; the one seen first is forgotten first. */
+export const ORDER_HISTORY_MAX_ORDERS = 100_000;
 
 interface Entry {
   symbol: string;
@@ -17,14 +17,17 @@ interface Entry {
  * as it would ask a real venue.
  */
 export class OrderHistory {
-  private readonly orders = new Map<string, Entry>();
+  private readonly orders: BoundedIdMap<string, Entry>;
+
+  constructor(maxOrders = ORDER_HISTORY_MAX_ORDERS) {
+    this.orders = new BoundedIdMap(maxOrders);
+  }
 
   record(r: ExecutionReport): void {
     let e = this.orders.get(r.clientOrderId);
     if (!e) {
       e = { symbol: r.symbol, status: 'open', filledQty: 0, fills: [] };
       this.orders.set(r.clientOrderId, e);
-      if (this.orders.size > MAX_ORDERS) this.orders.delete(this.orders.keys().next().value!);
     }
     if (r.venueOrderId !== undefined) e.venueOrderId = r.venueOrderId;
     switch (r.kind) {

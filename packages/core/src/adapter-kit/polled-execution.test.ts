@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { defineInstrument } from '../domain/instrument.js';
 import { ManualClock } from '../contracts/clock.js';
 import { VenueErrorMap } from './errors.js';
-import { BoundedIdSet, PolledExecutionClient, addDecimalStrings, balanceToLots, type PolledOrderDriver, type VenuePositionView } from './polled-execution.js';
+import { PolledExecutionClient, addDecimalStrings, balanceToLots, type PolledOrderDriver, type VenuePositionView } from './polled-execution.js';
 
 describe('polled execution helpers', () => {
   it('adds decimal strings exactly (free + locked)', () => {
@@ -18,18 +18,6 @@ describe('polled execution helpers', () => {
     expect(balanceToLots(i, '1.50000000')).toBe(3000);
     expect(balanceToLots(i, '0.00049999')).toBe(0);
     expect(balanceToLots(i, '0.0015')).toBe(3);
-  });
-
-  it('forgets the oldest ids past its capacity and says when an id was already there', () => {
-    const s = new BoundedIdSet(3);
-    expect(s.add('a')).toBe(true);
-    expect(s.add('a')).toBe(false);
-    s.add('b');
-    s.add('c');
-    s.add('d');
-    expect(s.size).toBe(3);
-    expect(s.has('a')).toBe(false);
-    expect(s.has('d')).toBe(true);
   });
 });
 

@@ -26,6 +26,7 @@
  * rejected input) polls every working order once, now; asked during a poll, it polls again
  * after it.
  */
+import { BoundedIdSet } from '../domain/bounded-ids.js';
 import { parseDecimal, priceToTicks, qtyToLots, type Instrument } from '../domain/instrument.js';
 import type { ExecutionKind, ExecutionReport, Order, TimeInForce } from '../domain/orders.js';
 import type { Clock } from '../contracts/clock.js';
@@ -203,24 +204,8 @@ interface Tracked {
 /** Errors after which the request may or may not have reached the venue. */
 export const UNKNOWN_OUTCOME_ERROR = /RequestTimeout|NetworkError|ExchangeNotAvailable|ECONNRESET|ECONNREFUSED|ETIMEDOUT|socket hang up|timed out|fetch failed/i;
 
-/** A set that forgets its oldest entries past `capacity` (ids of applied trades, finished orders). */
-export class BoundedIdSet {
-  private readonly set = new Set<string>();
-  constructor(private readonly capacity = 65_536) {}
-  has(id: string): boolean {
-    return this.set.has(id);
-  }
-  /** Adds; false when it was already there. */
-  add(id: string): boolean {
-    if (this.set.has(id)) return false;
-    this.set.add(id);
-    if (this.set.size > this.capacity) this.set.delete(this.set.values().next().value as string);
-    return true;
-  }
-  get size(): number {
-    return this.set.size;
-  }
-}
+// BoundedIdSet moved to domain/bounded-ids.ts (O(1) eviction); still exported here for existing importers.
+export { BoundedIdSet };
 
 /** a + b of two decimal strings, exact (balances: free + locked). */
 export function addDecimalStrings(a: string, b: string): string {
