@@ -110,3 +110,35 @@ export interface ExecutionReport {
   /** Venue time, epoch ms. */
   ts: number;
 }
+
+/**
+ * A copy of an order as one literal of the shape OrderManager.create gives every order (an
+ * absent optional field is present as undefined). Venues keep such copies and change them as the
+ * order lives. Not `{ ...order }`: on Node 20, adding a field that the source lacked to a spread
+ * copy (venueOrderId, rejectReason) leaves V8's fast path, about 1.8 us a copy against 0.09 us
+ * (docs/performance.md, "Object spreads on the order path").
+ */
+export function copyOrder(o: Readonly<Order>): Order {
+  return {
+    exchange: o.exchange,
+    symbol: o.symbol,
+    side: o.side,
+    type: o.type,
+    price: o.price,
+    qty: o.qty,
+    tif: o.tif,
+    reduceOnly: o.reduceOnly,
+    source: o.source,
+    reason: o.reason,
+    clientOrderId: o.clientOrderId,
+    venueOrderId: o.venueOrderId,
+    status: o.status,
+    filledQty: o.filledQty,
+    filledNotionalTicksLots: o.filledNotionalTicksLots,
+    feeAtoms: o.feeAtoms,
+    createdTs: o.createdTs,
+    updatedTs: o.updatedTs,
+    rejectReason: o.rejectReason,
+    text: o.text,
+  };
+}

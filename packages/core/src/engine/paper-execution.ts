@@ -3,7 +3,7 @@ import type { Clock } from '../contracts/clock.js';
 import type { BookView } from '../contracts/trading.js';
 import type { MarketEvent } from '../domain/events.js';
 import { feeAtoms, type Instrument } from '../domain/instrument.js';
-import type { ExecutionReport, Order, RejectReason } from '../domain/orders.js';
+import { copyOrder, type ExecutionReport, type Order, type RejectReason } from '../domain/orders.js';
 
 export interface PaperSettings {
   /** Simulated order latency, milliseconds. */
@@ -55,7 +55,7 @@ export class PaperExecutionClient implements ExecutionClient {
   }
 
   submit(order: Readonly<Order>): void {
-    const copy: Order = { ...order };
+    const copy = copyOrder(order);
     this.later(() => this.arrive(copy));
   }
 
@@ -70,7 +70,7 @@ export class PaperExecutionClient implements ExecutionClient {
   }
 
   async openOrders(): Promise<Order[]> {
-    return [...this.resting.values()].map((r) => ({ ...r.order }));
+    return [...this.resting.values()].map((r) => copyOrder(r.order));
   }
 
   /**

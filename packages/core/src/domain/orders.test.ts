@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { OrderManager } from '../engine/order-manager.js';
+import { copyOrder, type Order } from './orders.js';
+
+describe('copyOrder', () => {
+  it('copies every field of an order in the shape OrderManager.create gives it, as a new object', () => {
+    const om = new OrderManager('cw');
+    const order = om.create({ exchange: 'sim', symbol: 'BTCUSDT', side: 'buy', type: 'limit', price: 100, qty: 3, tif: 'GTC', reduceOnly: true, source: 's', reason: 'r' }, 5);
+    Object.assign(order, { venueOrderId: 'v1', status: 'rejected', rejectReason: 'OFF_GRID', text: 't', filledQty: 1, filledNotionalTicksLots: 100n, feeAtoms: 7n, updatedTs: 9 });
+    const copy = copyOrder(order);
+    expect(copy).not.toBe(order);
+    // the same keys in the same order: a field added to Order and create() but not here fails this
+    expect(Object.keys(copy)).toEqual(Object.keys(order));
+    expect(copy).toStrictEqual(order);
+    copy.status = 'open';
+    expect(order.status).toBe('rejected');
+  });
+
+  it('gives an order built without the optional fields those fields as undefined', () => {
+    const bare: Order = { exchange: 'sim', symbol: 'BTCUSDT', side: 'sell', type: 'market', qty: 2, tif: 'IOC', source: 's', clientOrderId: 'c1', status: 'pending_new', filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: 1, updatedTs: 1 };
+    const copy = copyOrder(bare);
+    expect(copy).toEqual(bare);
+    for (const k of ['price', 'reduceOnly', 'reason', 'venueOrderId', 'rejectReason', 'text'] as const) {
+      expect(k in copy).toBe(true);
+      expect(copy[k]).toBeUndefined();
+    }
+  });
+});
