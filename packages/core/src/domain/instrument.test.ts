@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
   decimalToUnits, decimalScale, defineInstrument, DecimalConversionError, formatScaled, instrumentKey, lotsToQty, notionalAtoms, atomsToDecimal,
-  priceToTicks, qtyToLots, ticksToPrice, unitsToDecimal,
+  priceToTicks, qtyToLots, ticksToPrice, unitsToDecimal, feeAtoms, pow10n,
 } from './instrument.js';
 
 const BTC = defineInstrument({ exchange: 'binance', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.00001', minNotional: '5' });
@@ -72,5 +72,35 @@ describe('instrumentKey', () => {
     expect(instrumentKey('binance', fresh('BTCUSDT'))).toBe('binance:BTCUSDT');
     expect(instrumentKey('', '')).toBe(':');
     expect(instrumentKey('a:b', 'c')).toBe('a:b:c');
+  });
+});
+
+describe('pow10n and feeAtoms', () => {
+  it('gives 10^k exactly, from the table and past it', () => {
+    for (let k = 0; k <= 60; k++) expect(pow10n(k)).toBe(10n ** BigInt(k));
+  });
+
+  it('charges the fee rounded up (a rebate rounded toward zero), the same for a rate seen before and one past the cache', () => {
+    const i = defineInstrument({ exchange: 'x', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.00001' });
+    // the obvious computation, from the decimal string each time
+    const reference = (price: number, qty: number, bps: string): bigint => {
+      const m = /^(-?)(\d+)(?:\.(\d+))?$/.exec(bps)!;
+      const frac = m[3] ?? '';
+      const mant = BigInt(m[1] + m[2] + frac);
+      const num = notionalAtoms(i, price, qty) * mant;
+      const den = 10_000n * 10n ** BigInt(frac.length);
+      return num <= 0n ? num / den : (num + den - 1n) / den;
+    };
+    const bps = fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 500 }), fc.integer({ min: 0, max: 9999 }), fc.integer({ min: 0, max: 4 }))
+      .map(([neg, whole, frac, digits]) => `${neg ? '-' : ''}${whole}${digits > 0 ? '.' + String(frac).padStart(4, '0').slice(0, digits) : ''}`);
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 10_000_000 }), fc.integer({ min: 1, max: 1_000_000_000 }), bps, (price, qty, rate) => {
+        expect(feeAtoms(i, price, qty, rate)).toBe(reference(price, qty, rate));
+        expect(feeAtoms(i, price, qty, rate)).toBe(reference(price, qty, rate)); // cached now
+      }),
+      { numRuns: 1000 },
+    );
+    expect(() => feeAtoms(i, 1, 1, 'two')).toThrow(DecimalConversionError);
+    expect(() => feeAtoms(i, 1, 1, 'two')).toThrow(DecimalConversionError); // a bad rate is not cached as anything
   });
 });

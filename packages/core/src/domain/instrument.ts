@@ -149,6 +149,17 @@ export const qtyToLots = (i: Instrument, qty: string): number => decimalToUnits(
 export const ticksToPrice = (i: Instrument, ticks: number | bigint): string => unitsToDecimal(ticks, i.priceScale);
 export const lotsToQty = (i: Instrument, lots: number | bigint): string => unitsToDecimal(lots, i.qtyScale);
 
+/** Powers of ten as bigints, 10^0 .. 10^40 (every exponent a scale conversion here needs). */
+const POW10N: readonly bigint[] = Array.from({ length: 41 }, (_, k) => 10n ** BigInt(k));
+
+/**
+ * 10^k as a bigint for an integer k >= 0: from a table where it can be (a fill converts amounts
+ * between exponents several times; `10n ** BigInt(k)` builds the power anew each time).
+ */
+export function pow10n(k: number): bigint {
+  return k >= 0 && k < POW10N.length && Number.isInteger(k) ? POW10N[k]! : 10n ** BigInt(k);
+}
+
 /**
  * Notional of `lots` at `ticks` in quote "atoms": the quote amount scaled by
  * 10^(priceScale.exponent + qtyScale.exponent). Computed in bigint because ticks x lots
@@ -206,9 +217,23 @@ export function instrumentKey(exchange: string, symbol: string): string {
  * understated, a rebate never overstated.
  */
 export function feeAtoms(instrument: Instrument, price: number, qty: number, bps: string): bigint {
-  const { mantissa, exponent } = parseDecimal(bps);
-  const num = notionalAtoms(instrument, price, qty) * mantissa;
-  const den = 10_000n * 10n ** BigInt(exponent);
+  const rate = feeRate(bps);
+  const num = notionalAtoms(instrument, price, qty) * rate.mantissa;
+  const den = rate.den;
   if (num <= 0n) return num / den; // truncation is the ceiling for negatives (rebates)
   return (num + den - 1n) / den;
+}
+
+// Fee rates come from a handful of configured strings (maker and taker per venue), parsed at
+// every fill before: a bounded cache of the parsed rate and its denominator.
+const FEE_RATES_MAX = 256;
+const feeRates = new Map<string, { mantissa: bigint; den: bigint }>();
+function feeRate(bps: string): { mantissa: bigint; den: bigint } {
+  let r = feeRates.get(bps);
+  if (r === undefined) {
+    const { mantissa, exponent } = parseDecimal(bps);
+    r = { mantissa, den: 10_000n * pow10n(exponent) };
+    if (feeRates.size < FEE_RATES_MAX) feeRates.set(bps, r);
+  }
+  return r;
 }

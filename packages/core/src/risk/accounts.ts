@@ -1,15 +1,13 @@
-import { formatScaled, notionalExponent, parseDecimal, type Instrument } from '../domain/instrument.js';
+import { formatScaled, notionalExponent, parseDecimal, pow10n, type Instrument } from '../domain/instrument.js';
 import type { ExecutionReport } from '../domain/orders.js';
-import { COMMON_EXPONENT } from './portfolio.js';
-
-const toCommon = (atoms: bigint, exponent: number): bigint => atoms * 10n ** BigInt(COMMON_EXPONENT - exponent);
+import { COMMON_EXPONENT, toCommon } from './portfolio.js';
 
 /** A decimal string or a finite number, as an amount x 10^-COMMON_EXPONENT, exactly. */
 export function amountToCommon(amount: string | number): bigint {
   const text = typeof amount === 'number' ? numberToDecimal(amount) : amount.trim();
   const d = parseDecimal(text);
   if (d.exponent > COMMON_EXPONENT) throw new RangeError(`amount ${text} has more than ${COMMON_EXPONENT} decimals`);
-  return d.mantissa * 10n ** BigInt(COMMON_EXPONENT - d.exponent);
+  return d.mantissa * pow10n(COMMON_EXPONENT - d.exponent);
 }
 
 function numberToDecimal(x: number): string {

@@ -1,5 +1,5 @@
 import type { Instrument } from '../domain/instrument.js';
-import { formatScaled } from '../domain/instrument.js';
+import { formatScaled, pow10n } from '../domain/instrument.js';
 import { InstrumentMap } from '../domain/instrument-map.js';
 import type { ExecutionReport } from '../domain/orders.js';
 
@@ -9,7 +9,7 @@ export const COMMON_EXPONENT = 18;
 /** Quote atoms at `exponent` -> the common exponent, exactly. */
 export function toCommon(atoms: bigint, exponent: number): bigint {
   if (exponent > COMMON_EXPONENT) throw new RangeError(`instrument precision 1e-${exponent} is finer than supported (1e-${COMMON_EXPONENT})`);
-  return atoms * 10n ** BigInt(COMMON_EXPONENT - exponent);
+  return atoms * pow10n(COMMON_EXPONENT - exponent);
 }
 
 export interface PositionSnapshot {
