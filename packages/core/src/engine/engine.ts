@@ -28,7 +28,7 @@ import type { BackpressureGate } from '../observability/backpressure.js';
 import { DeferredLog } from '../observability/deferred-log.js';
 import type { EngineTracing } from '../observability/tracing/hooks.js';
 import { reducesExposure } from '../risk/checks.js';
-import { DeferredCounter, MetricChildren } from './metric-children.js';
+import { DeferredCounter, DeferredGauge, MetricChildren } from './metric-children.js';
 
 export interface VenueRuntime {
   name: string;
@@ -132,7 +132,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     orders: DeferredCounter;
     rejections: MetricChildren<{ inc(): void }>;
     ack: MetricChildren<{ observe(v: number): void }>;
-    position: MetricChildren<{ set(v: number): void }>;
+    position: DeferredGauge;
   };
   private readonly digest: Hash | undefined;
   /** Signal and fill lines, formatted after the current batch of events (observability/deferred-log.ts). */
@@ -172,7 +172,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       orders: new DeferredCounter(m.orders),
       rejections: new MetricChildren((reason) => m.riskRejections.labels(reason!)),
       ack: new MetricChildren((exchange) => m.orderAck.labels(exchange!)),
-      position: new MetricChildren((exchange, symbol) => m.position.labels(exchange!, symbol!)),
+      position: new DeferredGauge(m.position),
     };
     for (const v of opts.venues) this.venues.set(v.name, v);
     this.books = opts.books ?? new BookStore();
@@ -532,7 +532,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       this.fillsBooked.set(r.exchange, (this.fillsBooked.get(r.exchange) ?? 0) + 1);
       this.digest?.update(journalStringify({ f: { id: r.clientOrderId, side: r.side, price: r.lastPrice, qty: r.lastQty, fee: r.feeAtoms, liq: r.liquidity ?? null } }) + '\n');
       const pos = this.portfolio.find(r.exchange, r.symbol)!;
-      this.series.position.get(r.exchange, r.symbol).set(Number(pos.qty) * Number(instrument.qtyScale.mantissa) * 10 ** -instrument.qtyScale.exponent);
+      this.series.position.set(Number(pos.qty) * Number(instrument.qtyScale.mantissa) * 10 ** -instrument.qtyScale.exponent, r.exchange, r.symbol);
       if (this.deferredLog.enabled('info')) this.deferredLog.push(logFill, r, instrument, pos.qty);
       this.journalSnapshot('fill');
       this.opts.observer?.fill?.(r, instrument);

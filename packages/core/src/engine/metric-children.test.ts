@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { MetricsRegistry } from '../observability/metrics.js';
-import { DeferredCounter, MetricChildren } from './metric-children.js';
+import { DeferredCounter, DeferredGauge, MetricChildren } from './metric-children.js';
 
 describe('metric children resolved once per series', () => {
   it('MetricChildren resolves each label tuple once and tells tuples apart', () => {
@@ -31,5 +31,20 @@ describe('metric children resolved once per series', () => {
     other.get('binance', 'BTCUSDT', 'book_delta').n++;
     cell.n++;
     expect(await m.text()).toMatch(/cwts_market_events_total\{exchange="binance",symbol="BTCUSDT",type="book_delta"\} 9\n/);
+  });
+
+  it('a DeferredGauge shows at every read the last value set before it, per series, zero included', async () => {
+    const m = new MetricsRegistry({ processMetrics: false });
+    const position = new DeferredGauge(m.position);
+    position.set(1.5, 'binance', 'BTCUSDT');
+    position.set(-0.25, 'binance', 'BTCUSDT');
+    position.set(3, 'kraken', 'BTC/USD');
+    expect(await m.text()).toMatch(/cwts_position\{exchange="binance",symbol="BTCUSDT"\} -0\.25\n/);
+    // a read hands the values over once; later reads without a set keep them
+    expect(await m.text()).toMatch(/cwts_position\{exchange="kraken",symbol="BTC\/USD"\} 3\n/);
+    position.set(0, 'binance', 'BTCUSDT'); // flat again: a zero is a value like any other
+    const values = (await m.position.get()).values;
+    expect(values.find((v) => v.labels.exchange === 'binance')?.value).toBe(0);
+    expect(values.find((v) => v.labels.exchange === 'kraken')?.value).toBe(3);
   });
 });
