@@ -1,4 +1,5 @@
 import {
+  copyOrder,
   formatScaled,
   parseDecimal,
   lotsToQty,
@@ -225,12 +226,12 @@ export class BinanceExecution implements ExecutionClient {
    */
   submit(order: Readonly<Order>): void {
     if (this.entry?.ready && this.placeWs(order)) return;
-    void this.place({ ...order });
+    void this.place(copyOrder(order));
   }
 
   cancel(order: Readonly<Order>): void {
     if (this.entry?.ready && this.cancelWs(order)) return;
-    void this.cancelOne({ ...order });
+    void this.cancelOne(copyOrder(order));
   }
 
   /** The WebSocket API order entry, when configured (tests, /status). */
@@ -249,7 +250,7 @@ export class BinanceExecution implements ExecutionClient {
       if (!order) continue;
       out.push(order);
       // restored orders are followed from now on (stream, or polling while it is down)
-      if (!this.tracked.has(order.clientOrderId)) this.tracked.set(order.clientOrderId, { order: { ...order }, acked: true, cumLots: order.filledQty });
+      if (!this.tracked.has(order.clientOrderId)) this.tracked.set(order.clientOrderId, { order: copyOrder(order), acked: true, cumLots: order.filledQty });
     }
     return out;
   }
@@ -581,7 +582,7 @@ export class BinanceExecution implements ExecutionClient {
     if (!this.ccxt || !i) return false; // the REST path reports why
     // no waiting on this path: an order that would have to wait for the limits goes the REST way, which waits its turn
     if (this.orderLimiter.waitTime({ orders: 1 }) !== 0 || this.deps.limiter.waitTime({ ip: 1 }) !== 0) return false;
-    const o: Order = { ...order };
+    const o: Order = copyOrder(order);
     const maker = o.type === 'limit' && o.tif === 'POST_ONLY';
     // tracked before the write: the user data stream may report the order before its answer comes
     const tr: Tracked = { order: o, acked: false, cumLots: 0 };
@@ -605,7 +606,7 @@ export class BinanceExecution implements ExecutionClient {
 
   private cancelWs(order: Readonly<Order>): boolean {
     if (!this.ccxt || this.deps.limiter.waitTime({ ip: 1 }) !== 0) return false;
-    const r = this.entry!.cancel({ symbol: order.symbol, origClientOrderId: order.clientOrderId, ...(order.venueOrderId ? { orderId: order.venueOrderId } : {}) }, { ...order });
+    const r = this.entry!.cancel({ symbol: order.symbol, origClientOrderId: order.clientOrderId, ...(order.venueOrderId ? { orderId: order.venueOrderId } : {}) }, copyOrder(order));
     if (typeof r === 'string') return false;
     this.deps.limiter.tryAcquire({ ip: 1 });
     this.orderPaths.wsCancels++;

@@ -28,7 +28,7 @@
  */
 import { BoundedIdSet } from '../domain/bounded-ids.js';
 import { parseDecimal, priceToTicks, qtyToLots, type Instrument } from '../domain/instrument.js';
-import type { ExecutionKind, ExecutionReport, Order, TimeInForce } from '../domain/orders.js';
+import { copyOrder, type ExecutionKind, type ExecutionReport, type Order, type TimeInForce } from '../domain/orders.js';
 import type { Clock } from '../contracts/clock.js';
 import type { ExecutionClient, OrderStatusReport, TradingAvailability, VenueBalance, VenuePosition } from '../contracts/exchange.js';
 import type { Logger } from '../observability/logger.js';
@@ -293,11 +293,11 @@ export class PolledExecutionClient implements ExecutionClient {
   }
 
   submit(order: Readonly<Order>): void {
-    void this.place({ ...order });
+    void this.place(copyOrder(order));
   }
 
   cancel(order: Readonly<Order>): void {
-    void this.cancelOne({ ...order });
+    void this.cancelOne(copyOrder(order));
   }
 
   async stop(): Promise<void> {
@@ -325,7 +325,7 @@ export class PolledExecutionClient implements ExecutionClient {
       if (!order) continue;
       out.push(order);
       // restored orders are followed from now on
-      if (!this.tracked.has(order.clientOrderId)) this.tracked.set(order.clientOrderId, { order: { ...order }, acked: true, cumLots: order.filledQty });
+      if (!this.tracked.has(order.clientOrderId)) this.tracked.set(order.clientOrderId, { order: copyOrder(order), acked: true, cumLots: order.filledQty });
     }
     return out;
   }
