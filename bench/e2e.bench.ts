@@ -15,8 +15,9 @@
  * E2E_REPEATS (default 3), E2E_TRIGGER_EVERY (a parent per this many book updates, default 20),
  * E2E_INTAKE=worker (Binance's intake on a worker thread, its events over the feed ring, as
  * `[performance] intake = "worker"`; writes bench/results/e2e-worker-intake.json, no staged run),
- * E2E_INTAKE_VENUE (with E2E_INTAKE=worker: which venue's intake runs on the worker, by name:
- * binance (default), coinbase, kraken, bybit-spot),
+ * E2E_INTAKE_VENUE (with E2E_INTAKE=worker: which venues' intakes run on workers, one thread
+ * each, by name, comma-separated: binance (default), coinbase, kraken, bybit-spot; or "all", the
+ * deployed default, every venue on its own worker),
  * E2E_RATES (comma-separated, e.g. "100000,max"; default 10000,100000,max).
  */
 import { loadE2EVenues } from '../packages/core/dist/cli/benchmark/e2e-venues.js';
@@ -44,10 +45,12 @@ async function main(): Promise<void> {
   log(`e2e: generating ${Math.ceil(maxEvents / intakes.length)} frames per venue (${intakes.map((v) => v.exchange).join(', ')})...`);
   const frames = generateFrames(intakes, Math.ceil(maxEvents / intakes.length));
   const floor = timerFloorNs();
-  const workerVenue = intakes.findIndex((v) => v.exchange === (process.env.E2E_INTAKE_VENUE ?? intakes[0]!.exchange));
-  if (workerVenue < 0) throw new Error(`E2E_INTAKE_VENUE=${process.env.E2E_INTAKE_VENUE}: not one of ${intakes.map((v) => v.exchange).join(', ')}`);
-  const opts = { triggerEvery: TRIGGER_EVERY, warmup: WARMUP, ...(INTAKE === 'worker' ? { workerIntake: { baseDir: ROOT, venue: workerVenue } } : {}) };
-  log(`e2e: intake ${INTAKE === 'worker' ? `of ${intakes[workerVenue]!.exchange} on a worker thread (feed ring), the others inline` : 'inline (every venue on the engine thread)'}`);
+  const wanted = process.env.E2E_INTAKE_VENUE ?? intakes[0]!.exchange;
+  const workerVenues = wanted === 'all' ? intakes.map((_, k) => k) : wanted.split(',').map((name) => intakes.findIndex((v) => v.exchange === name.trim()));
+  if (workerVenues.some((k) => k < 0)) throw new Error(`E2E_INTAKE_VENUE=${wanted}: not "all" or names from ${intakes.map((v) => v.exchange).join(', ')}`);
+  const onWorkers = workerVenues.map((k) => intakes[k]!.exchange).join(', ');
+  const opts = { triggerEvery: TRIGGER_EVERY, warmup: WARMUP, ...(INTAKE === 'worker' ? { workerIntake: { baseDir: ROOT, venues: workerVenues } } : {}) };
+  log(`e2e: intake ${INTAKE === 'worker' ? `of ${onWorkers} on worker threads (feed rings, one each)${workerVenues.length < intakes.length ? ', the others inline' : ''}` : 'inline (every venue on the engine thread)'}`);
   observeGc();
   // JIT warm-up on a throwaway pipeline
   await runE2E(intakes, frames, 'max', { ...opts, events: 60_000 });
@@ -69,7 +72,7 @@ async function main(): Promise<void> {
     const med = (f: (r: E2ERunResult) => number): number => medianOf(rs.map(f));
     const label = rate === 'max' ? 'max rate (unpaced)' : `${rate / 1000}k events/s`;
     const goal = rate === 100_000 ? `; goal p99 <= 50 us: ${med((r) => r.tickToOrder.p99) <= 50_000 ? 'met' : 'MISSED'}` : '';
-    const note = `${INTAKE === 'worker' ? `${intakes[workerVenue]!.exchange} intake on a worker thread; ` : ''}median of ${REPEATS} runs of ${rs[0]!.events} events over 4 venues, ${rs[0]!.parents} parents -> ${rs[0]!.orders} child orders per run; ran at ${Math.round(med((r) => r.achievedRate))} events/s; from the frame's scheduled arrival to the first child order's hand-off${goal}`;
+    const note = `${INTAKE === 'worker' ? `intake of ${onWorkers} on worker threads; ` : ''}median of ${REPEATS} runs of ${rs[0]!.events} events over 4 venues, ${rs[0]!.parents} parents -> ${rs[0]!.orders} child orders per run; ran at ${Math.round(med((r) => r.achievedRate))} events/s; from the frame's scheduled arrival to the first child order's hand-off${goal}`;
     results.push(
       { name: `e2e tick-to-order ${label} p99`, metric: 'p99 latency', unit: 'ns', value: Math.round(med((r) => r.tickToOrder.p99)), note },
       { name: `e2e tick-to-order ${label} p50`, metric: 'p50 latency', unit: 'ns', value: Math.round(med((r) => r.tickToOrder.p50)) },

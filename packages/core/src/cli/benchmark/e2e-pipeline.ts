@@ -118,8 +118,8 @@ export interface E2EPipelineOptions {
    * caller runs them itself, each under its own timer.
    */
   detached?: boolean;
-  /** One venue's intake on a worker thread (e2e-worker-intake.ts); the others inline. */
-  worker?: E2EWorkerPlan;
+  /** Venues whose intake runs on a worker thread, one each (e2e-worker-intake.ts); the others inline. */
+  workers?: readonly E2EWorkerPlan[];
 }
 
 /** Everything one run needs, SYNCED and ready for `feed`. */
@@ -179,7 +179,8 @@ export async function buildPipeline(intakes: readonly E2EVenueIntake[], opts: E2
   const opened: { feed: (text: string) => void; rejected: () => number; go?: (t0: number, periodMs: number) => void; stop?: () => Promise<void> }[] = [];
   for (let k = 0; k < intakes.length; k++) {
     const v = intakes[k]!;
-    opened.push(opts.worker?.venue === k ? await openWorkerIntake(v, opts.worker, engine) : v.open(sinkFor ? sinkFor(engine, k) : engine));
+    const plan = opts.workers?.find((w) => w.venue === k);
+    opened.push(plan ? await openWorkerIntake(v, plan, engine) : v.open(sinkFor ? sinkFor(engine, k) : engine));
   }
   for (const v of intakes) {
     if (engine.books.get(v.exchange, v.instrument.symbol)?.state !== 'synced') throw new Error(`e2e: ${v.exchange} ${v.instrument.symbol} did not sync`);

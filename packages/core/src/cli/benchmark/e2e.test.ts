@@ -89,4 +89,19 @@ describe('e2e pipeline (pnpm bench e2e, cwts-ultra benchmark End-to-End Flow)', 
       expect(Number.isFinite(worker.tickToOrder.p99) && worker.tickToOrder.p99 > 0).toBe(true);
     }
   });
+
+  it('with every venue on its own intake worker (E2E_INTAKE_VENUE=all, the deployed default) the run makes the same decisions as inline', async () => {
+    const intakes = await loadE2EVenues(ROOT);
+    const frames = generateFrames(intakes, 300);
+    const all = intakes.map((_, k) => k);
+    expect(all.length).toBe(4);
+    for (const rate of [50_000, 'max'] as const) {
+      const inline = await runE2E(intakes, frames, rate, { events: 800, warmup: 200, triggerEvery: 20 });
+      const workers = await runE2E(intakes, frames, rate, { events: 800, warmup: 200, triggerEvery: 20, workerIntake: { baseDir: ROOT, venues: all } });
+      expect(workers.events).toBe(800);
+      expect(workers.parents).toBe(inline.parents);
+      expect(workers.orders).toBe(inline.orders);
+      expect(workers.signals).toBe(inline.signals);
+    }
+  });
 });

@@ -57,8 +57,12 @@ export interface E2ERunOptions extends E2EPipelineOptions {
   /** Events run first, unpaced and untimed, on the same pipeline (JIT and book depth). */
   warmup?: number;
   onProgress?: (done: number) => void;
-  /** Run one venue's intake (default the first, Binance) on a worker thread; `baseDir` finds the adapter packages there. */
-  workerIntake?: { baseDir: string; venue?: number };
+  /**
+   * Run venues' intakes on worker threads, one each: `venue` (default the first, Binance) or
+   * `venues` (several, e.g. all four, as `[performance] intake = "worker"` deploys them);
+   * `baseDir` finds the adapter packages there.
+   */
+  workerIntake?: { baseDir: string; venue?: number; venues?: readonly number[] };
 }
 
 export async function runE2E(intakes: readonly E2EVenueIntake[], frames: E2EFrames, rate: E2ERate, o: E2ERunOptions): Promise<E2ERunResult> {
@@ -66,8 +70,9 @@ export async function runE2E(intakes: readonly E2EVenueIntake[], frames: E2EFram
   const total = Math.min(o.events + (o.warmup ?? 0), nv * Math.min(...frames.perVenue.map((f) => f.length)));
   const warm = Math.min(o.warmup ?? 0, Math.floor(total / 2));
   const wi = o.workerIntake;
-  const worker = wi ? { venue: wi.venue ?? 0, venues: nv, warm, baseDir: wi.baseDir, frames: frames.perVenue[wi.venue ?? 0]!.slice(0, Math.ceil((total - (wi.venue ?? 0)) / nv)) } : undefined;
-  const p = await buildPipeline(intakes, { ...o, worker });
+  const onWorkers = wi ? (wi.venues ?? [wi.venue ?? 0]) : [];
+  const workers = onWorkers.map((v) => ({ venue: v, venues: nv, warm, baseDir: wi!.baseDir, frames: frames.perVenue[v]!.slice(0, Math.ceil((total - v) / nv)) }));
+  const p = await buildPipeline(intakes, { ...o, workers });
   const feeds = p.feeds;
   const fr = frames.perVenue;
   const times = p.times;
