@@ -47,4 +47,16 @@ describe('metric children resolved once per series', () => {
     expect(values.find((v) => v.labels.exchange === 'binance')?.value).toBe(0);
     expect(values.find((v) => v.labels.exchange === 'kraken')?.value).toBe(3);
   });
+
+  it('DeferredGauges on one gauge (an engine restarted on the same registry) share it: the last set wins', async () => {
+    const m = new MetricsRegistry({ processMetrics: false });
+    const before = new DeferredGauge(m.position);
+    before.set(1, 'binance', 'BTCUSDT'); // not read before the restart
+    const after = new DeferredGauge(m.position);
+    after.set(0.5, 'binance', 'BTCUSDT');
+    const read = async (): Promise<number | undefined> => (await m.position.get()).values.find((v) => v.labels.exchange === 'binance')?.value;
+    expect(await read()).toBe(0.5);
+    before.set(2, 'binance', 'BTCUSDT');
+    expect(await read()).toBe(2);
+  });
 });

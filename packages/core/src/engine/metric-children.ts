@@ -90,22 +90,17 @@ export interface PendingValue {
   dirty: boolean;
 }
 
-/**
- * A gauge set on the engine thread for every fill (positions): a prom-client child's `set()`
- * builds and sorts its label keys on each call (~800 bytes of garbage per fill in the order
- * execution benchmark's profile). Here a set is two stores; the latest value of each series is
- * handed to prom-client in the gauge's `collect` hook, which prom-client runs before every read,
- * so a scrape or `get()` sees the last value set before it.
- */
-export class DeferredGauge {
-  private readonly cells = new MetricChildren<{ pending: PendingValue; child: { set(v: number): void } }>((...labels) => {
-    const entry = { pending: { value: 0, dirty: false }, child: this.gauge.labels(...labels) };
-    this.all.push(entry);
-    return entry;
-  });
+/** The pending values of one prom-client gauge, shared by every DeferredGauge on it. */
+class GaugeCells {
+  readonly cells: MetricChildren<{ pending: PendingValue; child: { set(v: number): void } }>;
   private readonly all: { pending: PendingValue; child: { set(v: number): void } }[] = [];
 
-  constructor(private readonly gauge: CollectableGauge) {
+  constructor(gauge: CollectableGauge) {
+    this.cells = new MetricChildren((...labels) => {
+      const entry = { pending: { value: 0, dirty: false }, child: gauge.labels(...labels) };
+      this.all.push(entry);
+      return entry;
+    });
     const previous = gauge.collect;
     const flush = (): void => this.flush();
     gauge.collect = function (this: unknown) {
@@ -114,14 +109,6 @@ export class DeferredGauge {
     };
   }
 
-  /** Sets the series' value (seen by the next read of the metric). */
-  set(value: number, a: string, b?: string, c?: string): void {
-    const p = this.cells.get(a, b, c).pending;
-    p.value = value;
-    p.dirty = true;
-  }
-
-  /** Hands the values set since the last flush to prom-client (also run by every read of the metric). */
   flush(): void {
     for (let i = 0; i < this.all.length; i++) {
       const e = this.all[i]!;
@@ -130,5 +117,38 @@ export class DeferredGauge {
         e.child.set(e.pending.value);
       }
     }
+  }
+}
+
+const gaugeCells = new WeakMap<CollectableGauge, GaugeCells>();
+
+/**
+ * A gauge set on the engine thread for every fill (positions): a prom-client child's `set()`
+ * builds and sorts its label keys on each call (~800 bytes of garbage per fill in the order
+ * execution benchmark's profile). Here a set is two stores; the latest value of each series is
+ * handed to prom-client in the gauge's `collect` hook, which prom-client runs before every read,
+ * so a scrape or `get()` sees the last value set before it. Every DeferredGauge on one gauge
+ * shares its pending values (an engine restarted on the same registry, two engines on one):
+ * the last set wins, as with prom-client's own `set`.
+ */
+export class DeferredGauge {
+  private readonly shared: GaugeCells;
+
+  constructor(gauge: CollectableGauge) {
+    let shared = gaugeCells.get(gauge);
+    if (shared === undefined) gaugeCells.set(gauge, (shared = new GaugeCells(gauge)));
+    this.shared = shared;
+  }
+
+  /** Sets the series' value (seen by the next read of the metric). */
+  set(value: number, a: string, b?: string, c?: string): void {
+    const p = this.shared.cells.get(a, b, c).pending;
+    p.value = value;
+    p.dirty = true;
+  }
+
+  /** Hands the values set since the last flush to prom-client (also run by every read of the metric). */
+  flush(): void {
+    this.shared.flush();
   }
 }
