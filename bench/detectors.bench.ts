@@ -2,7 +2,9 @@
  * `pnpm bench detectors`: the built-in detectors (issue 5).
  *  - whale and cascade: per-event cost on the simulated venue's event stream (trades, book
  *    deltas, liquidations; 2 symbols, whales and cascades injected): p50/p99/p99.9 per event
- *    (one timer pair around each onMarketEvent; the timer floor is reported beside), throughput
+ *    (one timer pair around each onMarketEvent; the timer floor is reported beside), and paired
+ *    passes (each event timed for a no-op call and then the detector's, p99 by event class, the
+ *    median of three fresh passes: the host's share of the tail is the no-op's), throughput
  *    (events / total detector time, timer overhead removed, and end to end with the engine's
  *    L2 book applied in the same loop, book-only time subtracted), GCs and heap growth over the
  *    timed run. Goals: >= 5M events/s each, p99 <= 1 us (the seed's budgets: 234 us and 189 us
@@ -73,6 +75,50 @@ function bookIndexOf(events: MarketEvent[]): Uint8Array {
   const idx = new Uint8Array(events.length);
   for (let i = 0; i < events.length; i++) idx[i] = events[i].symbol === 'BTCUSDT' ? 0 : 1;
   return idx;
+}
+
+/** A detector that does nothing: its timed calls are the floor (timer, call, the host's interruptions). */
+const NOOP: Detector = { name: 'noop', onMarketEvent: () => {} } as unknown as Detector;
+
+/** Per-class p99s of one paired pass: the no-op call and the detector's call timed back to back on each event. */
+interface PairedPass {
+  detector: Map<string, number>;
+  floor: Map<string, number>;
+}
+
+/**
+ * One paired pass over the events on a fresh detector: the no-op and then the detector, each
+ * under its own timer pair, on the same event. Both calls share the host's interruptions, so the
+ * floor's p99 (by event class) shows how much of the detector's p99 the host alone gives.
+ */
+function pairedPass(make: () => Detector, events: MarketEvent[], idx: Uint8Array, instruments: Instrument[]): PairedPass {
+  const ctx = new BenchContext(instruments);
+  const d = make();
+  const det = new Map<string, ReturnType<typeof histogram>>();
+  const flo = new Map<string, ReturnType<typeof histogram>>();
+  const of = (m: Map<string, ReturnType<typeof histogram>>, k: string): ReturnType<typeof histogram> => m.get(k) ?? m.set(k, histogram()).get(k)!;
+  for (const k of ['all', 'book_delta', 'trade']) {
+    of(det, k);
+    of(flo, k);
+  }
+  for (let i = 0; i < events.length; i++) {
+    const ev = events[i]!;
+    ctx.apply(ev, idx[i]!);
+    ctx.now = ev.ts;
+    const t0 = performance.now();
+    NOOP.onMarketEvent(ev, ctx);
+    const t1 = performance.now();
+    d.onMarketEvent(ev, ctx);
+    const t2 = performance.now();
+    const f = Math.max(1, Math.round((t1 - t0) * 1e6));
+    const x = Math.max(1, Math.round((t2 - t1) * 1e6));
+    of(flo, 'all').recordValue(f);
+    of(det, 'all').recordValue(x);
+    of(flo, ev.type).recordValue(f);
+    of(det, ev.type).recordValue(x);
+  }
+  const p99 = (m: Map<string, ReturnType<typeof histogram>>): Map<string, number> => new Map([...m].map(([k, h]) => [k, h.getValueAtPercentile(99)]));
+  return { detector: p99(det), floor: p99(flo) };
 }
 
 async function detectorBench(label: string, make: () => Detector, events: MarketEvent[], instruments: Instrument[], timerNs: number): Promise<void> {
@@ -152,6 +198,23 @@ async function detectorBench(label: string, make: () => Detector, events: Market
   results.push({ name: `${label}.throughput.end_to_end`, metric: 'best of 5', unit: 'events/s', value: Math.round(eps), peer: 'goal', peerValue: 5_000_000, note: `(L2 book apply + detector) - (book apply alone), best of 5 each: ${r1(best(withRuns))} - ${r1(best(bookRuns))} ms` });
   results.push({ name: `${label}.gc.count`, metric: 'count', unit: 'GCs', value: gc.count, note: `over ${n} events; max pause ${r3(gc.maxMs)} ms; heap ${heap0} -> ${heap1} MiB (includes the histogram)` });
   log(`${label}: p50 ${p.p50} ns, p99 ${p.p99} ns, p99.9 ${p.p999} ns, max ${p.max} ns; ${Math.round(1e9 / netNs).toLocaleString()} ev/s timed, ${Math.round(eps).toLocaleString()} ev/s end-to-end; ${gc.count} GCs; ${ctx.signals} signals`);
+  // 3. paired passes: the detector's p99 beside the floor's, by event class, three fresh passes
+  const passes = [0, 1, 2].map(() => pairedPass(make, events, idx, instruments));
+  const classes = ['all', 'book_delta', 'trade'];
+  for (const k of classes) {
+    const det = passes.map((q) => q.detector.get(k) ?? 0);
+    const flo = passes.map((q) => q.floor.get(k) ?? 0);
+    results.push({
+      name: `${label}.paired.p99.${k}`,
+      metric: 'median of 3 passes',
+      unit: 'ns',
+      value: median(det),
+      peer: 'no-op detector timed the same way (the floor)',
+      peerValue: median(flo),
+      note: `p99 of ${k === 'all' ? 'every event' : `${k} events`}, each event timed for a no-op call then the detector's; passes: detector ${det.join(' / ')}, floor ${flo.join(' / ')} ns${k === 'all' ? `; goal 1 us: ${median(det) <= 1000 ? 'met' : 'MISSED'}` : ''}`,
+    });
+  }
+  log(`${label} paired p99 (detector / floor, median of 3 passes): ${classes.map((k) => `${k} ${median(passes.map((q) => q.detector.get(k) ?? 0))} / ${median(passes.map((q) => q.floor.get(k) ?? 0))} ns`).join('; ')}`);
 }
 
 // ------------------------------------------------------------------------------------ pattern store
