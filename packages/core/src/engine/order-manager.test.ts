@@ -61,6 +61,20 @@ describe('OrderManager: closed orders are forgotten, never the open ones nor rec
     expect(m.get(`cw-${m.nextIdNumber - 5_001}`)).toBeUndefined();
   });
 
+  it('an order restored from the journal keeps the trade ids already applied: a repeated fill is still a duplicate', () => {
+    const m = new OrderManager('cw');
+    const o = m.create(intent, 1);
+    const fill = (tradeId: string) => report(o.clientOrderId, 'fill', { tradeId, lastPrice: 100, lastQty: 1 });
+    expect(m.apply(fill('t1'), 2).kind).toBe('applied');
+    m.restore({ ...m.get(o.clientOrderId)! });
+    expect(m.apply(fill('t1'), 3).kind).toBe('duplicate');
+    expect(m.apply(fill('t2'), 4).kind).toBe('applied'); // the second id: the ids go from one to a set
+    m.restore({ ...m.get(o.clientOrderId)! });
+    expect(m.apply(fill('t1'), 5).kind).toBe('duplicate');
+    expect(m.apply(fill('t2'), 6).kind).toBe('duplicate');
+    expect(m.get(o.clientOrderId)!.filledQty).toBe(2);
+  });
+
   it('a duplicate fill is refused inside the window (duplicate) and after it (unknown): never applied twice', () => {
     const m = new OrderManager('cw', { minClosed: 0, closedMs: 1_000_000, maxClosed: 3 });
     const a = m.create(intent, 0);
@@ -135,6 +149,68 @@ describe('OrderManager: open orders per instrument', () => {
         expect(m.allOpen().length).toBe(open.size);
       }),
       { numRuns: 200 },
+    );
+  });
+
+  it('applies each fill once by trade id over any sequence of fills, repeats, closes, restores and forgetting', () => {
+    const step = fc.oneof(
+      fc.record({ t: fc.constant('create' as const) }),
+      fc.record({ t: fc.constant('fill' as const), pick: fc.nat(), trade: fc.integer({ min: 0, max: 5 }), qty: fc.integer({ min: 1, max: 4 }) }),
+      fc.record({ t: fc.constantFrom('cancelled' as const, 'force' as const, 'restore' as const), pick: fc.nat() }),
+    );
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 150 }), (steps) => {
+        // closed orders beyond the 3 newest are forgotten at once: forgetting happens often
+        const m = new OrderManager('cw', { minClosed: 0, closedMs: Number.POSITIVE_INFINITY, maxClosed: 3 });
+        const ids: string[] = [];
+        // the model: per known order, its trade ids and filled quantity; closed ids in closing order
+        const known = new Map<string, { trades: Set<string>; filled: number }>();
+        const closedOrder: string[] = [];
+        const close = (id: string): void => {
+          if (closedOrder.includes(id)) return;
+          closedOrder.push(id);
+          while (closedOrder.length > 3) known.delete(closedOrder.shift()!);
+        };
+        let now = 0;
+        for (const s of steps) {
+          now++;
+          if (s.t === 'create') {
+            const o = m.create({ ...intent, qty: 1_000 }, now);
+            ids.push(o.clientOrderId);
+            known.set(o.clientOrderId, { trades: new Set(), filled: 0 });
+            continue;
+          }
+          if (ids.length === 0) continue;
+          const id = ids[s.pick % ids.length]!;
+          const k = known.get(id);
+          if (s.t === 'fill') {
+            const tradeId = `t${s.trade}`;
+            const out = m.apply(report(id, 'fill', { tradeId, lastPrice: 100, lastQty: s.qty }), now);
+            if (!k) expect(out.kind).toBe('unknown');
+            else if (k.trades.has(tradeId)) expect(out.kind).toBe('duplicate');
+            else {
+              expect(out).toMatchObject({ kind: 'applied', fill: true });
+              k.trades.add(tradeId);
+              k.filled += s.qty;
+            }
+          } else if (s.t === 'cancelled') {
+            const out = m.apply(report(id, 'cancelled'), now);
+            expect(out.kind).toBe(k ? 'applied' : 'unknown');
+            if (k) close(id);
+          } else if (s.t === 'force') {
+            const before = m.get(id)?.status;
+            m.forceClose(id, 'gone');
+            if (k && before !== 'cancelled') close(id);
+          } else {
+            const o = m.get(id);
+            if (o) m.restore({ ...o }); // a restored copy keeps the trade ids seen
+          }
+          if (k && known.has(id)) expect(m.get(id)?.filledQty).toBe(k.filled);
+        }
+        for (const id of ids) expect(m.get(id) !== undefined).toBe(known.has(id));
+        expect(m.closedCount).toBe(Math.min(3, closedOrder.length));
+      }),
+      { numRuns: 300 },
     );
   });
 });

@@ -37,16 +37,18 @@ export const DEFAULT_CLOSED_ORDER_RETENTION: ClosedOrderRetention = { minClosed:
  * never go back to working.
  */
 export class OrderManager {
-  private readonly orders = new Map<string, Order>();
+  /**
+   * Every order known, by client id, with what is kept beside it. One map lookup per report:
+   * three (the order, its closed mark, its trade ids) were most of this class's time, and a Set
+   * of trade ids per order was most of its garbage (docs/performance.md, "The order manager's
+   * one map").
+   */
+  private readonly entries = new Map<string, OrderEntry>();
   private readonly open = new InstrumentMap<OpenSet>();
   /** Open orders across every instrument: the sum of the sets' sizes, kept as they change. */
   private openTotal = 0;
-  /** Trade ids of the fills applied, per client order id (forgotten with the order). */
-  private readonly seenTrades = new Map<string, Set<string>>();
   /** Closed orders held, in the order they closed (oldest at `head`), with when (clock ms): what is forgotten first. */
   private readonly closedIds = new ClosedQueue();
-  /** The ids in `closedIds`: an order closes once (a late fill on a closed order keeps its place). */
-  private readonly isClosed = new Set<string>();
   private lastNow = 0;
   private nextId = 1;
   /** Ids up to here are reserved in the journal; issuing past it reserves the next block first. */
@@ -112,7 +114,7 @@ export class OrderManager {
       text: undefined,
     };
     this.lastNow = now;
-    this.orders.set(order.clientOrderId, order);
+    this.entries.set(order.clientOrderId, { order, closed: false, trades: undefined });
     this.openSet(order.exchange, order.symbol).add(order);
     this.openTotal++;
     return order;
@@ -120,14 +122,17 @@ export class OrderManager {
 
   /** Restores an order (from the journal) without issuing a new id below it. */
   restore(order: Order): void {
-    this.orders.set(order.clientOrderId, order);
+    // a restored order replaces the one of its id; its closed mark and trade ids stay
+    let e = this.entries.get(order.clientOrderId);
+    if (e === undefined) this.entries.set(order.clientOrderId, (e = { order, closed: false, trades: undefined }));
+    else e.order = order;
     const n = Number(/-(\d+)$/.exec(order.clientOrderId)?.[1] ?? 0);
     if (n >= this.nextId) this.nextId = n + 1;
     if (!TERMINAL.has(order.status)) {
       if (this.openSet(order.exchange, order.symbol).add(order)) this.openTotal++;
     } else {
       if (this.openSet(order.exchange, order.symbol).delete(order.clientOrderId)) this.openTotal--;
-      this.closed(order.clientOrderId, order.updatedTs);
+      this.closed(e, order.updatedTs);
     }
   }
 
@@ -137,12 +142,12 @@ export class OrderManager {
   }
 
   /** Every order known (journal and this run), for reconciliation and status. */
-  all(): IterableIterator<Order> {
-    return this.orders.values();
+  *all(): IterableIterator<Order> {
+    for (const e of this.entries.values()) yield e.order;
   }
 
   get(clientOrderId: string): Order | undefined {
-    return this.orders.get(clientOrderId);
+    return this.entries.get(clientOrderId)?.order;
   }
 
   /**
@@ -166,8 +171,9 @@ export class OrderManager {
 
   apply(r: ExecutionReport, now: number): ReportOutcome {
     this.lastNow = now;
-    const order = this.orders.get(r.clientOrderId);
-    if (!order) return { kind: 'unknown' };
+    const e = this.entries.get(r.clientOrderId);
+    if (e === undefined) return { kind: 'unknown' };
+    const order = e.order;
     if (r.venueOrderId) order.venueOrderId = r.venueOrderId;
     order.updatedTs = now;
     let fill = false;
@@ -176,12 +182,7 @@ export class OrderManager {
         if (order.status === 'pending_new') order.status = 'open';
         break;
       case 'fill': {
-        if (r.tradeId !== undefined) {
-          let seen = this.seenTrades.get(order.clientOrderId);
-          if (seen === undefined) this.seenTrades.set(order.clientOrderId, (seen = new Set()));
-          if (seen.has(r.tradeId)) return { kind: 'duplicate', order };
-          seen.add(r.tradeId);
-        }
+        if (r.tradeId !== undefined && !addTrade(e, r.tradeId)) return { kind: 'duplicate', order };
         order.filledQty += r.lastQty;
         order.filledNotionalTicksLots += BigInt(r.lastPrice) * BigInt(r.lastQty);
         order.feeAtoms += r.feeAtoms;
@@ -209,13 +210,13 @@ export class OrderManager {
     }
     if (TERMINAL.has(order.status)) {
       if (this.open.get(order.exchange, order.symbol)?.delete(order.clientOrderId)) this.openTotal--;
-      this.closed(order.clientOrderId, now);
+      this.closed(e, now);
     }
     return { kind: 'applied', order, fill };
   }
 
   markPendingCancel(clientOrderId: string): Order | undefined {
-    const o = this.orders.get(clientOrderId);
+    const o = this.entries.get(clientOrderId)?.order;
     if (!o || TERMINAL.has(o.status)) return undefined;
     o.status = 'pending_cancel';
     return o;
@@ -223,27 +224,25 @@ export class OrderManager {
 
   /** Closes an order we believed open but the venue does not know (reconciliation). */
   forceClose(clientOrderId: string, text: string): void {
-    const o = this.orders.get(clientOrderId);
-    if (!o || TERMINAL.has(o.status)) return;
+    const e = this.entries.get(clientOrderId);
+    const o = e?.order;
+    if (!e || !o || TERMINAL.has(o.status)) return;
     o.status = 'cancelled';
     o.text = text;
     if (this.open.get(o.exchange, o.symbol)?.delete(clientOrderId)) this.openTotal--;
-    this.closed(clientOrderId, this.lastNow);
+    this.closed(e, this.lastNow);
   }
 
   /** Notes an order as closed (once: a late fill on a closed order keeps its place), then forgets what retention allows. */
-  private closed(clientOrderId: string, at: number): void {
-    if (this.isClosed.has(clientOrderId)) return;
-    this.isClosed.add(clientOrderId);
+  private closed(e: OrderEntry, at: number): void {
+    if (e.closed) return;
+    e.closed = true;
     const q = this.closedIds;
-    q.push(clientOrderId, at);
+    q.push(e.order.clientOrderId, at);
     const { minClosed, closedMs, maxClosed } = this.retention;
     const now = Math.max(at, this.lastNow);
     while (q.size > maxClosed || (q.size > minClosed && now - q.oldestAt() >= closedMs)) {
-      const id = q.shift();
-      this.isClosed.delete(id);
-      this.orders.delete(id);
-      this.seenTrades.delete(id);
+      this.entries.delete(q.shift());
     }
   }
 
@@ -255,6 +254,32 @@ export class OrderManager {
     }
     return s;
   }
+}
+
+/** An order and what the manager keeps beside it until it forgets the order. */
+interface OrderEntry {
+  order: Order;
+  /** In `closedIds` (an order closes once: a late fill on a closed order keeps its place). */
+  closed: boolean;
+  /** Trade ids of the fills applied: none, the one (most orders), or a set from the second on. */
+  trades: string | Set<string> | undefined;
+}
+
+/** Notes a fill's trade id; false when it was applied before (a duplicate). */
+function addTrade(e: OrderEntry, tradeId: string): boolean {
+  const t = e.trades;
+  if (t === undefined) {
+    e.trades = tradeId;
+    return true;
+  }
+  if (typeof t === 'string') {
+    if (t === tradeId) return false;
+    e.trades = new Set([t, tradeId]);
+    return true;
+  }
+  if (t.has(tradeId)) return false;
+  t.add(tradeId);
+  return true;
 }
 
 const NO_ORDERS: readonly Order[] = Object.freeze([]);
