@@ -266,7 +266,8 @@ export class BinanceExecution implements ExecutionClient {
     const json = await this.fetchOrderJson(order.symbol, { origClientOrderId: order.clientOrderId });
     if (!json) return undefined;
     const trades = Number(json.executedQty) > 0 ? await this.fetchTrades({ symbol: order.symbol, orderId: json.orderId }) : [];
-    const o: Order = { ...order, venueOrderId: String(json.orderId) };
+    const o = copyOrder(order);
+    o.venueOrderId = String(json.orderId);
     const fills: ExecutionReport[] = [];
     let cum = 0;
     for (const t of trades) {

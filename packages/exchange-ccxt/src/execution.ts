@@ -225,13 +225,15 @@ export class CcxtExecution implements ExecutionClient {
     }
     const cum = cumBefore + qty;
     const fee = this.feeAtoms(i, tr.fee);
-    return {
+    const r: ExecutionReport = {
       kind: 'fill', exchange: this.exchange, symbol: o.symbol, clientOrderId: o.clientOrderId, venueOrderId: String(tr.order), side: o.side,
       lastPrice: price, lastQty: qty, leavesQty: Math.max(0, o.qty - cum), cumQty: cum, feeAtoms: fee.atoms,
-      ...(fee.asset ? { feeAsset: fee.asset } : {}),
-      ...(tr.takerOrMaker === 'maker' || tr.takerOrMaker === 'taker' ? { liquidity: tr.takerOrMaker } : {}),
       tradeId: String(tr.id), ts: tr.timestamp ?? this.deps.clock.now(),
     };
+    // set after the literal, not spread into it (V8's slow path: docs/writing-an-exchange-plugin.md)
+    if (fee.asset) r.feeAsset = fee.asset;
+    if (tr.takerOrMaker === 'maker' || tr.takerOrMaker === 'taker') r.liquidity = tr.takerOrMaker;
+    return r;
   }
 
   /**
@@ -300,8 +302,10 @@ export class CcxtExecution implements ExecutionClient {
     const trades = (await this.ex.fetchMyTrades(sym, order.createdTs - 60_000)).filter((t) => String(t.order) === String(v.id));
     const fills: ExecutionReport[] = [];
     let cum = 0;
+    const withId = copyOrder(order);
+    withId.venueOrderId = String(v.id);
     for (const t of trades) {
-      const r = this.fillReport({ ...order, venueOrderId: String(v.id) }, i, t, cum);
+      const r = this.fillReport(withId, i, t, cum);
       if (r) {
         fills.push(r);
         cum = r.cumQty;

@@ -335,7 +335,8 @@ export class PolledExecutionClient implements ExecutionClient {
     if (!this.connected || !i) throw new Error(`${this.exchange}: execution not started or unknown symbol ${order.symbol}`);
     const v = await this.deps.driver.fetchOrder({ symbol: order.symbol, clientOrderId: order.clientOrderId, venueOrderId: order.venueOrderId });
     if (!v) return undefined;
-    const o: Order = { ...order, venueOrderId: v.venueOrderId };
+    const o = copyOrder(order);
+    o.venueOrderId = v.venueOrderId;
     const filledQty = qtyToLots(i, v.filledQty);
     const fills: ExecutionReport[] = [];
     if (filledQty > 0) {
