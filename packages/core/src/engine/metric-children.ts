@@ -25,6 +25,18 @@ export class MetricChildren<C> {
   }
 }
 
+/**
+ * Chains `flush` in front of the metric's `collect` hook, which prom-client runs before every
+ * read of the metric (scrape, `get()`); a hook already there (another engine's) still runs.
+ */
+function flushBeforeEachRead(metric: { collect?: () => unknown }, flush: () => void): void {
+  const previous = metric.collect;
+  metric.collect = function (this: unknown) {
+    flush();
+    return previous?.call(this);
+  };
+}
+
 /** A prom-client counter whose `collect` hook runs before every read (scrape, `get()`). */
 interface CollectableCounter {
   labels(...values: string[]): { inc(n?: number): void };
@@ -52,12 +64,7 @@ export class DeferredCounter {
   private readonly all: { pending: PendingCount; child: { inc(n?: number): void } }[] = [];
 
   constructor(private readonly counter: CollectableCounter) {
-    const previous = counter.collect;
-    const flush = (): void => this.flush();
-    counter.collect = function (this: unknown) {
-      flush();
-      return previous?.call(this);
-    };
+    flushBeforeEachRead(counter, () => this.flush());
   }
 
   /** The series' pending count: `get(...).n++` counts one. */
@@ -101,12 +108,7 @@ class GaugeCells {
       this.all.push(entry);
       return entry;
     });
-    const previous = gauge.collect;
-    const flush = (): void => this.flush();
-    gauge.collect = function (this: unknown) {
-      flush();
-      return previous?.call(this);
-    };
+    flushBeforeEachRead(gauge, () => this.flush());
   }
 
   flush(): void {
