@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ExecutionReport } from '@cwts/core';
+import type { ExecutionReport, OrderStatus, OrderStatusReport } from '@cwts/core';
 import { OrderHistory } from './order-history.js';
 
 const report = (kind: ExecutionReport['kind'], clientOrderId: string, ts: number, extra: Partial<ExecutionReport> = {}): ExecutionReport => ({
@@ -30,5 +31,103 @@ describe('OrderHistory', () => {
     h.record(report('cancelled', 'a', 7));
     expect(h.query('a')).toMatchObject({ status: 'cancelled', filledQty: 0, fills: [] });
     expect(h.query('b')).toBeUndefined();
+  });
+
+  it('a cancel or duplicate rejected for an order the venue never held does not make one up', () => {
+    const h = new OrderHistory(4);
+    h.record(report('rejected', 'ghost', 1, { rejectReason: 'UNKNOWN_ORDER' }));
+    h.record(report('rejected', 'twin', 1, { rejectReason: 'DUPLICATE_ORDER' }));
+    expect(h.query('ghost')).toBeUndefined();
+    expect(h.query('twin')).toBeUndefined();
+    // a rejected new order is an order the venue saw
+    h.record(report('rejected', 'bad', 2, { rejectReason: 'MIN_NOTIONAL' }));
+    expect(h.query('bad')).toMatchObject({ status: 'rejected', fills: [] });
+  });
+
+  it('matches a history that keeps the reports themselves, for any reports and capacity (fees past 2^53 included)', () => {
+    /** The history as it was: every report kept as it came, the oldest order forgotten first. */
+    class ReportHistory {
+      private readonly orders = new Map<string, { symbol: string; status: OrderStatus; filledQty: number; venueOrderId?: string; fills: ExecutionReport[] }>();
+      constructor(private readonly capacity: number) {}
+      record(r: ExecutionReport): void {
+        let e = this.orders.get(r.clientOrderId);
+        if (!e) {
+          if (r.kind === 'rejected' && (r.rejectReason === 'UNKNOWN_ORDER' || r.rejectReason === 'DUPLICATE_ORDER')) return;
+          e = { symbol: r.symbol, status: 'open', filledQty: 0, fills: [] };
+          this.orders.set(r.clientOrderId, e);
+          if (this.orders.size > this.capacity) this.orders.delete(this.orders.keys().next().value!);
+        }
+        if (r.venueOrderId !== undefined) e.venueOrderId = r.venueOrderId;
+        if (r.kind === 'fill') {
+          e.fills.push(r);
+          e.filledQty = r.cumQty;
+          e.status = r.leavesQty === 0 ? 'filled' : 'partially_filled';
+        } else if (r.kind === 'cancelled' || r.kind === 'expired') {
+          if (e.status !== 'filled') e.status = 'cancelled';
+        } else if (r.kind === 'rejected' && e.status === 'open' && e.fills.length === 0 && r.rejectReason !== 'UNKNOWN_ORDER' && r.rejectReason !== 'DUPLICATE_ORDER') e.status = 'rejected';
+      }
+      /** A fill is answered with its order's venue id as it is now (the columns keep one per order). */
+      query(id: string): OrderStatusReport | undefined {
+        const e = this.orders.get(id);
+        if (!e) return undefined;
+        return { clientOrderId: id, venueOrderId: e.venueOrderId, status: e.status, filledQty: e.filledQty, fills: e.fills.map((f) => this.withVenueId(f, e.venueOrderId)) };
+      }
+      fillsSince(symbols: readonly string[], sinceTs: number): ExecutionReport[] {
+        const out: ExecutionReport[] = [];
+        for (const e of this.orders.values()) if (symbols.includes(e.symbol)) for (const f of e.fills) if (f.ts >= sinceTs) out.push(this.withVenueId(f, e.venueOrderId));
+        return out.sort((a, b) => a.ts - b.ts);
+      }
+      private withVenueId(f: ExecutionReport, venueOrderId: string | undefined): ExecutionReport {
+        const { venueOrderId: _, ...rest } = f;
+        return venueOrderId === undefined ? rest : { ...rest, venueOrderId };
+      }
+    }
+    const ids = ['a', 'b', 'c', 'd', 'e', 'f'];
+    // an order's venue, symbol and side never change; its venue id is given or not on each report
+    const symbolOf = (id: string) => (id < 'd' ? 'BTCUSDT' : 'ETHUSDT');
+    const sideOf = (id: string) => (id === 'a' || id === 'd' ? 'sell' : 'buy');
+    const reportArb = fc
+      .record({
+        kind: fc.constantFrom<ExecutionReport['kind']>('ack', 'fill', 'fill', 'cancelled', 'expired', 'rejected'),
+        id: fc.constantFrom(...ids),
+        venueId: fc.boolean(),
+        lastPrice: fc.integer({ min: 1, max: 1e9 }),
+        lastQty: fc.integer({ min: 1, max: 1e6 }),
+        leavesQty: fc.integer({ min: 0, max: 3 }),
+        cumQty: fc.integer({ min: 1, max: 1e6 }),
+        fee: fc.oneof(fc.bigInt({ min: -1000n, max: 10n ** 6n }), fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n })),
+        liquidity: fc.constantFrom<'maker' | 'taker' | undefined>(undefined, 'maker', 'taker'),
+        tradeId: fc.option(fc.string({ minLength: 1, maxLength: 6 }), { nil: undefined }),
+        rejectReason: fc.constantFrom<ExecutionReport['rejectReason']>('UNKNOWN_ORDER', 'DUPLICATE_ORDER', 'MIN_NOTIONAL'),
+        ts: fc.integer({ min: 0, max: 50 }),
+      })
+      .map((g): ExecutionReport => {
+        const r: ExecutionReport = { kind: g.kind, exchange: 'sim', symbol: symbolOf(g.id), clientOrderId: g.id, side: sideOf(g.id), lastPrice: 0, lastQty: 0, leavesQty: 0, cumQty: 0, feeAtoms: 0n, ts: g.ts };
+        if (g.venueId) r.venueOrderId = `v-${g.id}`;
+        if (g.kind === 'fill') {
+          Object.assign(r, { lastPrice: g.lastPrice, lastQty: g.lastQty, leavesQty: g.leavesQty, cumQty: g.cumQty, feeAtoms: g.fee });
+          if (g.liquidity !== undefined) r.liquidity = g.liquidity;
+          if (g.tradeId !== undefined) r.tradeId = g.tradeId;
+        }
+        if (g.kind === 'rejected') r.rejectReason = g.rejectReason;
+        return r;
+      });
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 5 }), fc.array(reportArb, { maxLength: 40 }), fc.integer({ min: 0, max: 50 }), (capacity, reports, since) => {
+        const h = new OrderHistory(capacity);
+        const model = new ReportHistory(capacity);
+        for (const r of reports) {
+          h.record(r);
+          model.record(r);
+          for (const id of ids) expect(h.query(id)).toStrictEqual(model.query(id));
+        }
+        for (const symbols of [['BTCUSDT'], ['ETHUSDT'], ['BTCUSDT', 'ETHUSDT'], []]) expect(h.fillsSince(symbols, since)).toStrictEqual(model.fillsSince(symbols, since));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('refuses a capacity that is not a positive integer', () => {
+    for (const bad of [0, -1, 1.5, Number.NaN]) expect(() => new OrderHistory(bad)).toThrow(RangeError);
   });
 });

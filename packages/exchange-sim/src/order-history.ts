@@ -1,48 +1,80 @@
-import { BoundedIdMap, type ExecutionReport, type OrderStatus, type OrderStatusReport } from '@cwts/core';
+import type { ExecutionReport, OrderStatus, OrderStatusReport, Side } from '@cwts/core';
 
 /** Orders kept for queries; the one seen first is forgotten first. */
 export const ORDER_HISTORY_MAX_ORDERS = 100_000;
 
-interface Entry {
-  symbol: string;
-  status: OrderStatus;
-  filledQty: number;
-  venueOrderId?: string;
-  fills: ExecutionReport[];
-}
+/** Numbers kept per fill, in this order, in its order's fill column. */
+const PRICE = 0;
+const QTY = 1;
+const LEAVES = 2;
+const CUM = 3;
+const TS = 4;
+/** The fee in quote atoms when it is a safe integer, else NaN (the bigint is in `hugeFees`). */
+const FEE = 5;
+/** 0: no liquidity flag, 1: maker, 2: taker. */
+const LIQUIDITY = 6;
+const STRIDE = 7;
+
+const LIQUIDITY_CODE = { maker: 1, taker: 2 } as const;
+const LIQUIDITY_OF = [undefined, 'maker', 'taker'] as const;
 
 /**
  * What the paper venue remembers of every order it saw, so reconciliation after an engine
  * restart can ask it by client id (queryOrder) and for its fills since a time (tradesSince),
  * as it would ask a real venue.
+ *
+ * Kept in columns, one slot per order in a ring, not as the reports themselves: a history that
+ * holds 100,000 orders' report objects keeps every one alive past the young generation, and
+ * copying them there made the paper venue's orders about twice as expensive (docs/performance.md,
+ * "The paper venue's order history"). A fill is 7 numbers in its order's array plus its trade id;
+ * queries build the reports again. A fill keeps what the paper venue's fills carry (price,
+ * quantities, fee, time, liquidity, trade id; the order's venue id); other report fields
+ * (feeAsset, text) are not kept.
  */
 export class OrderHistory {
-  private readonly orders: BoundedIdMap<string, Entry>;
+  /** Slot of each order held. */
+  private readonly slotOf = new Map<string, number>();
+  private readonly capacity: number;
+  /** Orders ever added; the newest is in slot (added - 1) % capacity. */
+  private added = 0;
+  private idAt: string[] = [];
+  private exchangeAt: string[] = [];
+  private symbolAt: string[] = [];
+  private sideAt: Side[] = [];
+  private statusAt: OrderStatus[] = [];
+  private filledAt: number[] = [];
+  private venueIdAt: (string | undefined)[] = [];
+  private fillsAt: (number[] | undefined)[] = [];
+  private tradeIdsAt: (string | undefined)[][] = [];
+  /** Fees that are not safe integers, by slot and fill index (rare: 18-decimal assets). */
+  private readonly hugeFees = new Map<number, Map<number, bigint>>();
 
   constructor(maxOrders = ORDER_HISTORY_MAX_ORDERS) {
-    this.orders = new BoundedIdMap(maxOrders);
+    if (!Number.isSafeInteger(maxOrders) || maxOrders < 1) throw new RangeError(`order history capacity must be a positive integer, got ${maxOrders}`);
+    this.capacity = maxOrders;
   }
 
   record(r: ExecutionReport): void {
-    let e = this.orders.get(r.clientOrderId);
-    if (!e) {
-      e = { symbol: r.symbol, status: 'open', filledQty: 0, fills: [] };
-      this.orders.set(r.clientOrderId, e);
+    let slot = this.slotOf.get(r.clientOrderId);
+    if (slot === undefined) {
+      // A rejected cancel or duplicate of an order the venue does not hold is not an order.
+      if (r.kind === 'rejected' && (r.rejectReason === 'UNKNOWN_ORDER' || r.rejectReason === 'DUPLICATE_ORDER')) return;
+      slot = this.add(r);
     }
-    if (r.venueOrderId !== undefined) e.venueOrderId = r.venueOrderId;
+    if (r.venueOrderId !== undefined) this.venueIdAt[slot] = r.venueOrderId;
     switch (r.kind) {
       case 'fill':
-        e.fills.push(r);
-        e.filledQty = r.cumQty;
-        e.status = r.leavesQty === 0 ? 'filled' : 'partially_filled';
+        this.addFill(slot, r);
+        this.filledAt[slot] = r.cumQty;
+        this.statusAt[slot] = r.leavesQty === 0 ? 'filled' : 'partially_filled';
         break;
       case 'cancelled':
       case 'expired':
-        if (e.status !== 'filled') e.status = 'cancelled';
+        if (this.statusAt[slot] !== 'filled') this.statusAt[slot] = 'cancelled';
         break;
       case 'rejected':
         // A rejected cancel or a rejected duplicate says nothing about the order itself.
-        if (e.status === 'open' && e.fills.length === 0 && r.rejectReason !== 'UNKNOWN_ORDER' && r.rejectReason !== 'DUPLICATE_ORDER') e.status = 'rejected';
+        if (this.statusAt[slot] === 'open' && this.fillsAt[slot] === undefined && r.rejectReason !== 'UNKNOWN_ORDER' && r.rejectReason !== 'DUPLICATE_ORDER') this.statusAt[slot] = 'rejected';
         break;
       case 'ack':
         break;
@@ -50,18 +82,102 @@ export class OrderHistory {
   }
 
   query(clientOrderId: string): OrderStatusReport | undefined {
-    const e = this.orders.get(clientOrderId);
-    if (!e) return undefined;
-    return { clientOrderId, venueOrderId: e.venueOrderId, status: e.status, filledQty: e.filledQty, fills: [...e.fills] };
+    const slot = this.slotOf.get(clientOrderId);
+    if (slot === undefined) return undefined;
+    const fills: ExecutionReport[] = [];
+    const n = this.fillCount(slot);
+    for (let k = 0; k < n; k++) fills.push(this.fillReport(slot, k));
+    return { clientOrderId, venueOrderId: this.venueIdAt[slot], status: this.statusAt[slot]!, filledQty: this.filledAt[slot]!, fills };
   }
 
   fillsSince(symbols: readonly string[], sinceTs: number): ExecutionReport[] {
     const want = new Set(symbols);
     const out: ExecutionReport[] = [];
-    for (const e of this.orders.values()) {
-      if (!want.has(e.symbol)) continue;
-      for (const f of e.fills) if (f.ts >= sinceTs) out.push(f);
+    const held = this.slotOf.size;
+    // oldest order first, as a Map of the orders would iterate
+    for (let i = 0; i < held; i++) {
+      const slot = (this.added - held + i) % this.capacity;
+      if (!want.has(this.symbolAt[slot]!)) continue;
+      const nums = this.fillsAt[slot];
+      if (nums === undefined) continue;
+      for (let k = 0; k * STRIDE < nums.length; k++) if (nums[k * STRIDE + TS]! >= sinceTs) out.push(this.fillReport(slot, k));
     }
     return out.sort((a, b) => a.ts - b.ts);
   }
+
+  /** Takes the next slot for a new order, forgetting the order that held it. */
+  private add(r: ExecutionReport): number {
+    const slot = this.added % this.capacity;
+    if (this.added >= this.capacity) {
+      this.slotOf.delete(this.idAt[slot]!);
+      this.hugeFees.delete(slot);
+    }
+    this.added++;
+    this.slotOf.set(r.clientOrderId, slot);
+    this.idAt[slot] = r.clientOrderId;
+    this.exchangeAt[slot] = r.exchange;
+    this.symbolAt[slot] = r.symbol;
+    this.sideAt[slot] = r.side;
+    this.statusAt[slot] = 'open';
+    this.filledAt[slot] = 0;
+    this.venueIdAt[slot] = undefined;
+    this.fillsAt[slot] = undefined;
+    this.tradeIdsAt[slot] = EMPTY;
+    return slot;
+  }
+
+  private addFill(slot: number, r: ExecutionReport): void {
+    let nums = this.fillsAt[slot];
+    const k = nums === undefined ? 0 : nums.length / STRIDE;
+    const fee = Number(r.feeAtoms);
+    const exact = Number.isSafeInteger(fee);
+    const liquidity = r.liquidity === undefined ? 0 : LIQUIDITY_CODE[r.liquidity];
+    if (nums === undefined) {
+      this.fillsAt[slot] = [r.lastPrice, r.lastQty, r.leavesQty, r.cumQty, r.ts, exact ? fee : NaN, liquidity];
+      this.tradeIdsAt[slot] = [r.tradeId];
+    } else {
+      nums.push(r.lastPrice, r.lastQty, r.leavesQty, r.cumQty, r.ts, exact ? fee : NaN, liquidity);
+      this.tradeIdsAt[slot]!.push(r.tradeId);
+    }
+    if (!exact) {
+      let m = this.hugeFees.get(slot);
+      if (m === undefined) this.hugeFees.set(slot, (m = new Map()));
+      m.set(k, r.feeAtoms);
+    }
+  }
+
+  private fillCount(slot: number): number {
+    const nums = this.fillsAt[slot];
+    return nums === undefined ? 0 : nums.length / STRIDE;
+  }
+
+  /** The slot's k-th fill as the report it was recorded from. */
+  private fillReport(slot: number, k: number): ExecutionReport {
+    const nums = this.fillsAt[slot]!;
+    const at = k * STRIDE;
+    const fee = nums[at + FEE]!;
+    const r: ExecutionReport = {
+      kind: 'fill',
+      exchange: this.exchangeAt[slot]!,
+      symbol: this.symbolAt[slot]!,
+      clientOrderId: this.idAt[slot]!,
+      side: this.sideAt[slot]!,
+      lastPrice: nums[at + PRICE]!,
+      lastQty: nums[at + QTY]!,
+      leavesQty: nums[at + LEAVES]!,
+      cumQty: nums[at + CUM]!,
+      feeAtoms: fee === fee ? BigInt(fee) : this.hugeFees.get(slot)!.get(k)!,
+      ts: nums[at + TS]!,
+    };
+    const liquidity = LIQUIDITY_OF[nums[at + LIQUIDITY]!];
+    if (liquidity !== undefined) r.liquidity = liquidity;
+    const tradeId = this.tradeIdsAt[slot]![k];
+    if (tradeId !== undefined) r.tradeId = tradeId;
+    const venueOrderId = this.venueIdAt[slot];
+    if (venueOrderId !== undefined) r.venueOrderId = venueOrderId;
+    return r;
+  }
 }
+
+/** The trade ids of an order without fills (shared, never written: addFill replaces it). */
+const EMPTY: (string | undefined)[] = [];

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { defineInstrument, type BookLevel, type ExecutionReport, type Order, type OrderType, type Side, type TimeInForce } from '@cwts/core';
 import { L2Book } from '@cwts/core/microstructure';
@@ -223,5 +224,64 @@ describe('PaperExchange', () => {
     paper.submit(order('buy', 'market', 10, 'POST_ONLY'), 0);
     paper.processDue(10);
     expect(reports.map((r) => r.rejectReason ?? r.kind)).toEqual(['ack', 'DUPLICATE_ORDER', 'INVALID_ORDER', 'MIN_NOTIONAL', 'INVALID_ORDER', 'INVALID_ORDER']);
+  });
+
+  it('any order flow: the scratch engine is emptied by id after every order, and the venue answers queries with the reports it sent', () => {
+    type Step =
+      | { op: 'order'; side: Side; type: OrderType; tif: TimeInForce; qty: number; offset: number }
+      | { op: 'cancel'; pick: number }
+      | { op: 'trade'; side: Side; offset: number; qty: number }
+      | { op: 'refill' };
+    const step: fc.Arbitrary<Step> = fc.oneof(
+      fc.record({
+        op: fc.constant('order' as const),
+        side: fc.constantFrom<Side>('buy', 'sell'),
+        type: fc.constantFrom<OrderType>('limit', 'market'),
+        tif: fc.constantFrom<TimeInForce>('GTC', 'IOC', 'FOK', 'POST_ONLY'),
+        qty: fc.integer({ min: 1, max: 1500 }),
+        offset: fc.integer({ min: -300, max: 300 }),
+      }),
+      fc.record({ op: fc.constant('cancel' as const), pick: fc.nat() }),
+      fc.record({ op: fc.constant('trade' as const), side: fc.constantFrom<Side>('buy', 'sell'), offset: fc.integer({ min: -300, max: 300 }), qty: fc.integer({ min: 1, max: 800 }) }),
+      fc.constant({ op: 'refill' as const }),
+    );
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 1, maxLength: 60 }), (steps) => {
+        const { book, paper, reports } = setup(0);
+        const internals = paper as unknown as { scratch: { orderCount: number }; scratchSweeps: number };
+        const sent: Order[] = [];
+        let ts = 0;
+        for (const s of steps) {
+          ts += 1;
+          if (s.op === 'order') {
+            const o = order(s.side, s.type, s.qty, s.tif, s.type === 'limit' ? 6_000_000 + s.offset * 50 : undefined);
+            sent.push(o);
+            paper.submit(o, ts);
+          } else if (s.op === 'cancel' && sent.length > 0) paper.cancel(sent[s.pick % sent.length]!, ts);
+          else if (s.op === 'trade') paper.onTrade({ type: 'trade', exchange: 'sim', symbol: 'BTCUSDT', price: 6_000_000 + s.offset * 50, qty: s.qty, side: s.side, ts, tradeId: `m${ts}` } as never);
+          else if (s.op === 'refill') {
+            book.applySnapshot({ seq: ts + 1, bids: [{ price: 5_999_900, qty: 300 }, { price: 5_999_800, qty: 1000 }], asks: [{ price: 6_000_000, qty: 100 }, { price: 6_000_050, qty: 200 }] });
+            paper.onBookChange('BTCUSDT', ts);
+          }
+          paper.processDue(ts);
+          expect(internals.scratch.orderCount).toBe(0);
+        }
+        expect(internals.scratchSweeps).toBe(0);
+        const fills = reports.filter((r) => r.kind === 'fill');
+        for (const o of sent) {
+          const mine = reports.filter((r) => r.clientOrderId === o.clientOrderId);
+          const q = paper.queryOrder(o.clientOrderId);
+          if (mine.length === 0) {
+            expect(q).toBeUndefined();
+            continue;
+          }
+          const myFills = mine.filter((r) => r.kind === 'fill');
+          expect(q!.fills).toStrictEqual(myFills);
+          expect(q!.filledQty).toBe(myFills.at(-1)?.cumQty ?? 0);
+        }
+        expect(paper.fillsSince(['BTCUSDT'], 0)).toStrictEqual(fills.slice().sort((a, b) => a.ts - b.ts));
+      }),
+      { numRuns: 300 },
+    );
   });
 });

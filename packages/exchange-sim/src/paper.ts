@@ -98,6 +98,10 @@ export class PaperExchange {
   private readonly engines = new Map<string, MatchingEngine>();
   /** Venue liquidity for one marketable order at a time; empty between orders. */
   private readonly scratch = new MatchingEngine('scratch', { initialOrders: 64, initialLevels: 64 });
+  /** Depths of the venue book loadLiquidity went through for the order in the scratch engine. */
+  private scratchDepths = 0;
+  /** Times clearScratch needed its fallback sweep (tests hold it at 0). */
+  private scratchSweeps = 0;
   private readonly inFlight = new Set<string>();
   private orderSeq = 0;
   private fillSeq = 0;
@@ -261,7 +265,8 @@ export class PaperExchange {
     const oppCode = side === MatchSide.BUY ? 1 : 0;
     const restSide: MatchSideCode = side === MatchSide.BUY ? MatchSide.SELL : MatchSide.BUY;
     let loaded = 0;
-    for (let d = 0; loaded < qty; d++) {
+    let d = 0;
+    for (; loaded < qty; d++) {
       const p = book.priceAtDepth(oppCode, d);
       if (p !== p || (side === MatchSide.BUY ? p > limit : p < limit)) break;
       const q = book.qtyAtDepth(oppCode, d);
@@ -269,13 +274,24 @@ export class PaperExchange {
       this.scratch.submit(levelId(d), restSide, OrderKind.LIMIT, p, q);
       loaded += q;
     }
+    this.scratchDepths = d;
     return loaded;
   }
 
-  /** Empties the scratch engine (every level order loaded by loadLiquidity, filled or not). */
-  private clearScratch(): void {
+  /**
+   * Empties the scratch engine: the level orders loadLiquidity loaded (filled or not) and the
+   * taker (a POST_ONLY that did not cross rests there), by id. The sweep over the whole depth
+   * is the fallback and should never run; it built two arrays per level on every order.
+   */
+  private clearScratch(takerId: number): void {
+    const scratch = this.scratch;
+    for (let d = 0; d < this.scratchDepths && scratch.orderCount > 0; d++) scratch.cancel(levelId(d));
+    if (scratch.orderCount > 0) scratch.cancel(takerId);
+    this.scratchDepths = 0;
+    if (scratch.orderCount === 0) return;
+    this.scratchSweeps++;
     for (const side of ['bid', 'ask'] as const) {
-      for (const l of this.scratch.depth(side)) for (const o of l.orders) this.scratch.cancel(o.id);
+      for (const l of scratch.depth(side)) for (const o of l.orders) scratch.cancel(o.id);
     }
   }
 
@@ -312,7 +328,7 @@ export class PaperExchange {
     const r = this.scratch.result;
     if (status !== MatchStatus.OK) {
       const why = r.reject; // read before clearScratch reuses the result
-      this.clearScratch();
+      this.clearScratch(id);
       if (why === MatchReject.POST_ONLY_WOULD_CROSS) {
         const best = buy ? book.bestAsk() : book.bestBid();
         return this.reject(order, ts, 'POST_ONLY_WOULD_CROSS', `post-only ${order.side} at ${price} would cross ${buy ? 'ask' : 'bid'} ${best}`);
@@ -320,13 +336,14 @@ export class PaperExchange {
       if (why === MatchReject.FOK_UNFILLABLE) return this.reject(order, ts, 'FOK_UNFILLABLE', `only ${loaded} of ${order.qty} lots available`);
       return this.reject(order, ts, 'INVALID_ORDER', `rejected by the matching engine (${MATCH_REJECT_REASONS[why]})`);
     }
-    // copy the taker's fills out of the scratch engine, then empty it
-    const fills: { price: number; qty: number; left: number }[] = [];
+    // copy the taker's fills out of the scratch engine (price, quantity, what the level has
+    // left: three numbers a fill, one array), then empty it
+    const fills: number[] = [];
     for (let i = 0; i < r.eventCount; i++) {
-      if (this.scratch.evKind[i] === MatchEventKind.FILL) fills.push({ price: this.scratch.evPrice[i]!, qty: this.scratch.evQty[i]!, left: this.scratch.evMakerLeft[i]! });
+      if (this.scratch.evKind[i] === MatchEventKind.FILL) fills.push(this.scratch.evPrice[i]!, this.scratch.evQty[i]!, this.scratch.evMakerLeft[i]!);
     }
     const cancelCause = r.cancelCause;
-    this.clearScratch();
+    this.clearScratch(id);
 
     // post-only also must not cross our own resting orders (the engine's validation)
     const e = this.engine(order.symbol);
@@ -349,12 +366,12 @@ export class PaperExchange {
       // the venue book loses what was taken (one fill per level)
       const oppCode = buy ? 1 : 0;
       const taken: BookLevel[] = [];
-      for (const f of fills) {
-        book.applyLevel(oppCode, f.price, f.left);
-        taken.push({ price: f.price, qty: f.left });
+      for (let k = 0; k < fills.length; k += 3) {
+        book.applyLevel(oppCode, fills[k]!, fills[k + 2]!);
+        taken.push({ price: fills[k]!, qty: fills[k + 2]! });
       }
       book.endUpdate(0, ts);
-      for (const f of fills) this.fill(w, f.price, f.qty, 'taker', ts);
+      for (let k = 0; k < fills.length; k += 3) this.fill(w, fills[k]!, fills[k + 1]!, 'taker', ts);
       this.venue.onLiquidityTaken(order.symbol, ts, buy ? [] : taken, buy ? taken : []);
     }
     if (w.leaves === 0 || order.tif === 'POST_ONLY') return;
