@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { BucketHistogram } from './bucket-histogram.js';
 
 /**
  * Every metric of the public contract (DESIGN.md), created once. `cwts_latency_p99` and
@@ -29,13 +30,13 @@ export class MetricsRegistry {
 
   readonly latencyP99Ms = new Gauge({ name: 'cwts_latency_p99', help: 'Tick-to-order latency p99 over a sliding window, milliseconds', registers: [this.registry], collect: this.collectFor('latencyP99Ms') });
   readonly ordersPerSecond = new Gauge({ name: 'cwts_orders_per_second', help: 'Orders sent per second over a sliding window', registers: [this.registry], collect: this.collectFor('ordersPerSecond') });
-  readonly tickToOrder = new Histogram({
+  readonly tickToOrder = new BucketHistogram({
     name: 'cwts_tick_to_order_seconds',
     help: "Time from the engine receiving the market event that triggered an order to the execution client's submit() returning (for a client that writes to its socket synchronously: the order's bytes handed to the socket)",
     buckets: [...TICK_TO_ORDER_BUCKETS],
     registers: [this.registry],
   });
-  readonly orderAck = new Histogram({
+  readonly orderAck = new BucketHistogram({
     name: 'cwts_order_ack_seconds',
     help: "Time from the execution client's submit() returning to the venue's first report on the order (ack, reject or fill): the exchange-bound part of an order's latency",
     labelNames: ['exchange'],
@@ -56,7 +57,7 @@ export class MetricsRegistry {
   readonly valueAtRisk = new Gauge({ name: 'cwts_var', help: 'Value at risk at the configured confidence, quote currency', registers: [this.registry], collect: this.collectFor('valueAtRisk') });
   readonly position = new Gauge({ name: 'cwts_position', help: 'Signed position in base units', labelNames: ['exchange', 'symbol'], registers: [this.registry] });
   readonly equity = new Gauge({ name: 'cwts_equity', help: 'Equity in quote currency (cash + marked positions)', registers: [this.registry], collect: this.collectFor('equity') });
-  readonly computeKernelSeconds = new Histogram({
+  readonly computeKernelSeconds = new BucketHistogram({
     name: 'cwts_compute_kernel_seconds',
     help: 'Compute kernel call time including transfers',
     labelNames: ['backend', 'kernel'],

@@ -101,8 +101,25 @@ export class EquityTracker {
   /** Exact test drawdown >= threshold (threshold as a fraction, kept to 1e-9). */
   drawdownAtLeast(threshold: number): boolean {
     if (this.peak <= 0n) return this.equity < this.peak || threshold <= 0;
-    return (this.peak - this.equity) * RATIO_SCALE >= BigInt(Math.round(threshold * 1e9)) * this.peak;
+    // At the peak (after every fill that makes a new high) the drawdown is 0: no bigint products.
+    if (this.equity >= this.peak) return this.scaledThreshold(threshold) <= 0n;
+    return (this.peak - this.equity) * RATIO_SCALE >= this.scaledThreshold(threshold) * this.peak;
   }
+
+  /** threshold x 1e9 as a bigint, for the last two thresholds asked (the hard and soft limits). */
+  private scaledThreshold(threshold: number): bigint {
+    if (threshold === this.t1) return this.s1;
+    if (threshold === this.t2) return this.s2;
+    this.t2 = this.t1;
+    this.s2 = this.s1;
+    this.t1 = threshold;
+    this.s1 = BigInt(Math.round(threshold * 1e9));
+    return this.s1;
+  }
+  private t1 = Number.NaN;
+  private s1 = 0n;
+  private t2 = Number.NaN;
+  private s2 = 0n;
 
   /** After a manual resume the operator accepts the loss: the peak restarts at equity. */
   resetPeak(): void {

@@ -276,12 +276,12 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
     this.evaluateEquity();
     const triggers: Trigger[] = [];
     const r = this.opts.risk;
-    const dd = this.equity.drawdownRatio();
+    // the ratio (a bigint division) only for a trigger's reason: this runs on every fill
     if (this.equity.drawdownAtLeast(r.max_drawdown)) {
-      triggers.push({ state: 'HALTED', reason: `drawdown ${(dd * 100).toFixed(2)}% reached risk.max_drawdown ${(r.max_drawdown * 100).toFixed(2)}%` });
+      triggers.push({ state: 'HALTED', reason: `drawdown ${(this.equity.drawdownRatio() * 100).toFixed(2)}% reached risk.max_drawdown ${(r.max_drawdown * 100).toFixed(2)}%` });
     } else {
       const soft = r.max_drawdown * (this.opts.reduceAtDrawdownFraction ?? 0.8);
-      if (this.equity.drawdownAtLeast(soft)) triggers.push({ state: 'REDUCING', reason: `drawdown ${(dd * 100).toFixed(2)}% reached the reducing threshold ${(soft * 100).toFixed(2)}%` });
+      if (this.equity.drawdownAtLeast(soft)) triggers.push({ state: 'REDUCING', reason: `drawdown ${(this.equity.drawdownRatio() * 100).toFixed(2)}% reached the reducing threshold ${(soft * 100).toFixed(2)}%` });
     }
     if (this.lastVar && this.lastVar.var > this.varOpts.budget) {
       triggers.push({ state: 'REDUCING', reason: `VaR ${this.lastVar.var.toFixed(2)} above its budget ${this.varOpts.budget}` });
