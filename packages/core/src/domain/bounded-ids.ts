@@ -1,6 +1,8 @@
+import { KeyRing } from './key-ring.js';
+
 /**
- * Windows of recent ids (applied trade ids, finished orders, deduplicated reports, a paper
- * venue's order history) that forget their oldest entries past a capacity, in O(1) per add.
+ * Windows of recent ids (applied trade ids, finished orders, deduplicated reports) that forget
+ * their oldest entries past a capacity, in O(1) per add.
  *
  * Why not `set.delete(set.values().next().value)`: V8's hash tables keep deleted entries as
  * holes until the next rehash, and a new iterator walks the holes at the front every time. Once
@@ -9,36 +11,6 @@
  * (docs/performance.md, "Order bookkeeping"). Here the order of insertion is kept in a ring
  * of its own, so forgetting the oldest costs the same at any capacity.
  */
-
-/** Keys in the order they were added, oldest first; grows by doubling. */
-class KeyRing<K> {
-  private keys: (K | undefined)[] = new Array<K | undefined>(16);
-  private head = 0;
-  size = 0;
-
-  push(key: K): void {
-    if (this.size === this.keys.length) this.grow();
-    this.keys[(this.head + this.size) & (this.keys.length - 1)] = key;
-    this.size++;
-  }
-
-  /** Removes and returns the oldest key (the ring must not be empty). */
-  shift(): K {
-    const key = this.keys[this.head] as K;
-    this.keys[this.head] = undefined; // nothing kept alive by the ring
-    this.head = (this.head + 1) & (this.keys.length - 1);
-    this.size--;
-    return key;
-  }
-
-  private grow(): void {
-    const n = this.keys.length;
-    const keys = new Array<K | undefined>(n * 2);
-    for (let k = 0; k < this.size; k++) keys[k] = this.keys[(this.head + k) & (n - 1)];
-    this.keys = keys;
-    this.head = 0;
-  }
-}
 
 function checkCapacity(capacity: number): number {
   if (!Number.isSafeInteger(capacity) || capacity < 1) throw new RangeError(`capacity must be a positive integer, got ${capacity}`);

@@ -1,5 +1,6 @@
 import type { ExecutionReport, Order, OrderIntent, OrderStatus } from '../domain/orders.js';
 import { InstrumentMap } from '../domain/instrument-map.js';
+import { KeyRing } from '../domain/key-ring.js';
 
 const TERMINAL: ReadonlySet<OrderStatus> = new Set(['filled', 'cancelled', 'rejected']);
 
@@ -48,7 +49,7 @@ export class OrderManager {
   /** Open orders across every instrument: the sum of the sets' sizes, kept as they change. */
   private openTotal = 0;
   /** Closed orders held, in the order they closed (oldest at `head`), with when (clock ms): what is forgotten first. */
-  private readonly closedIds = new ClosedQueue();
+  private readonly closedIds = new KeyRing<string>({ initial: 1024, timed: true });
   private lastNow = 0;
   private nextId = 1;
   /** Ids up to here are reserved in the journal; issuing past it reserves the next block first. */
@@ -305,46 +306,5 @@ class OpenSet {
 
   array(): readonly Order[] {
     return (this.snapshot ??= this.byId.size === 0 ? NO_ORDERS : Object.freeze([...this.byId.values()]));
-  }
-}
-
-/** A FIFO of (id, closed at) in two growable rings: no allocation per entry once grown, O(1) at both ends. */
-class ClosedQueue {
-  private ids: string[] = new Array<string>(1024);
-  private ats = new Float64Array(1024);
-  private head = 0;
-  size = 0;
-
-  push(id: string, at: number): void {
-    if (this.size === this.ids.length) this.grow();
-    const i = (this.head + this.size) % this.ids.length;
-    this.ids[i] = id;
-    this.ats[i] = at;
-    this.size++;
-  }
-
-  oldestAt(): number {
-    return this.ats[this.head]!;
-  }
-
-  shift(): string {
-    const id = this.ids[this.head]!;
-    this.ids[this.head] = '';
-    this.head = (this.head + 1) % this.ids.length;
-    this.size--;
-    return id;
-  }
-
-  private grow(): void {
-    const n = this.ids.length;
-    const ids = new Array<string>(n * 2);
-    const ats = new Float64Array(n * 2);
-    for (let k = 0; k < this.size; k++) {
-      ids[k] = this.ids[(this.head + k) % n]!;
-      ats[k] = this.ats[(this.head + k) % n]!;
-    }
-    this.ids = ids;
-    this.ats = ats;
-    this.head = 0;
   }
 }
