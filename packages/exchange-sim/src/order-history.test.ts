@@ -47,19 +47,21 @@ describe('OrderHistory', () => {
   it('matches a history that keeps the reports themselves, for any reports and capacity (fees past 2^53 included)', () => {
     /** The history as it was: every report kept as it came, the oldest order forgotten first. */
     class ReportHistory {
-      private readonly orders = new Map<string, { symbol: string; status: OrderStatus; filledQty: number; venueOrderId?: string; fills: ExecutionReport[] }>();
+      private readonly orders = new Map<string, { symbol: string; status: OrderStatus; filledQty: number; venueOrderId?: string; fills: ExecutionReport[]; seqs: number[] }>();
+      private seq = 0;
       constructor(private readonly capacity: number) {}
       record(r: ExecutionReport): void {
         let e = this.orders.get(r.clientOrderId);
         if (!e) {
           if (r.kind === 'rejected' && (r.rejectReason === 'UNKNOWN_ORDER' || r.rejectReason === 'DUPLICATE_ORDER')) return;
-          e = { symbol: r.symbol, status: 'open', filledQty: 0, fills: [] };
+          e = { symbol: r.symbol, status: 'open', filledQty: 0, fills: [], seqs: [] };
           this.orders.set(r.clientOrderId, e);
           if (this.orders.size > this.capacity) this.orders.delete(this.orders.keys().next().value!);
         }
         if (r.venueOrderId !== undefined) e.venueOrderId = r.venueOrderId;
         if (r.kind === 'fill') {
           e.fills.push(r);
+          e.seqs.push(this.seq++);
           e.filledQty = r.cumQty;
           e.status = r.leavesQty === 0 ? 'filled' : 'partially_filled';
         } else if (r.kind === 'cancelled' || r.kind === 'expired') {
@@ -72,10 +74,11 @@ describe('OrderHistory', () => {
         if (!e) return undefined;
         return { clientOrderId: id, venueOrderId: e.venueOrderId, status: e.status, filledQty: e.filledQty, fills: e.fills.map((f) => this.withVenueId(f, e.venueOrderId)) };
       }
+      /** By time, then in the order recorded. */
       fillsSince(symbols: readonly string[], sinceTs: number): ExecutionReport[] {
-        const out: ExecutionReport[] = [];
-        for (const e of this.orders.values()) if (symbols.includes(e.symbol)) for (const f of e.fills) if (f.ts >= sinceTs) out.push(this.withVenueId(f, e.venueOrderId));
-        return out.sort((a, b) => a.ts - b.ts);
+        const out: { r: ExecutionReport; seq: number }[] = [];
+        for (const e of this.orders.values()) if (symbols.includes(e.symbol)) e.fills.forEach((f, k) => f.ts >= sinceTs && out.push({ r: this.withVenueId(f, e.venueOrderId), seq: e.seqs[k]! }));
+        return out.sort((a, b) => a.r.ts - b.r.ts || a.seq - b.seq).map((x) => x.r);
       }
       private withVenueId(f: ExecutionReport, venueOrderId: string | undefined): ExecutionReport {
         const { venueOrderId: _, ...rest } = f;
@@ -113,7 +116,7 @@ describe('OrderHistory', () => {
         return r;
       });
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 5 }), fc.array(reportArb, { maxLength: 40 }), fc.integer({ min: 0, max: 50 }), (capacity, reports, since) => {
+      fc.property(fc.integer({ min: 1, max: 5 }), fc.array(reportArb, { maxLength: 40, size: 'max' }), fc.integer({ min: 0, max: 50 }), (capacity, reports, since) => {
         const h = new OrderHistory(capacity);
         const model = new ReportHistory(capacity);
         for (const r of reports) {

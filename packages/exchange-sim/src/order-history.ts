@@ -13,7 +13,9 @@ const TS = 4;
 const FEE = 5;
 /** 0: no liquidity flag, 1: maker, 2: taker. */
 const LIQUIDITY = 6;
-const STRIDE = 7;
+/** The fill's place among every fill recorded (fills of one time are answered in this order). */
+const SEQ = 7;
+const STRIDE = 8;
 
 const LIQUIDITY_CODE = { maker: 1, taker: 2 } as const;
 const LIQUIDITY_OF = [undefined, 'maker', 'taker'] as const;
@@ -26,7 +28,7 @@ const LIQUIDITY_OF = [undefined, 'maker', 'taker'] as const;
  * Kept in columns, one slot per order in a ring, not as the reports themselves: a history that
  * holds 100,000 orders' report objects keeps every one alive past the young generation, and
  * copying them there made the paper venue's orders about twice as expensive (docs/performance.md,
- * "The paper venue's order history"). A fill is 7 numbers in its order's array plus its trade id;
+ * "The paper venue's order history"). A fill is 8 numbers in its order's array plus its trade id;
  * queries build the reports again. A fill keeps what the paper venue's fills carry (price,
  * quantities, fee, time, liquidity, trade id; the order's venue id); other report fields
  * (feeAsset, text) are not kept.
@@ -48,6 +50,8 @@ export class OrderHistory {
   private tradeIdsAt: (string | undefined)[][] = [];
   /** Fees that are not safe integers, by slot and fill index (rare: 18-decimal assets). */
   private readonly hugeFees = new Map<number, Map<number, bigint>>();
+  /** Fills ever recorded. */
+  private fillSeq = 0;
 
   constructor(maxOrders = ORDER_HISTORY_MAX_ORDERS) {
     if (!Number.isSafeInteger(maxOrders) || maxOrders < 1) throw new RangeError(`order history capacity must be a positive integer, got ${maxOrders}`);
@@ -90,19 +94,23 @@ export class OrderHistory {
     return { clientOrderId, venueOrderId: this.venueIdAt[slot], status: this.statusAt[slot]!, filledQty: this.filledAt[slot]!, fills };
   }
 
+  /** Fills on these symbols at or after `sinceTs`, by time, fills of one time in the order recorded (as a venue's trade ids go). */
   fillsSince(symbols: readonly string[], sinceTs: number): ExecutionReport[] {
     const want = new Set(symbols);
-    const out: ExecutionReport[] = [];
+    const found: { slot: number; k: number; ts: number; seq: number }[] = [];
     const held = this.slotOf.size;
-    // oldest order first, as a Map of the orders would iterate
     for (let i = 0; i < held; i++) {
       const slot = (this.added - held + i) % this.capacity;
       if (!want.has(this.symbolAt[slot]!)) continue;
       const nums = this.fillsAt[slot];
       if (nums === undefined) continue;
-      for (let k = 0; k * STRIDE < nums.length; k++) if (nums[k * STRIDE + TS]! >= sinceTs) out.push(this.fillReport(slot, k));
+      for (let k = 0; k * STRIDE < nums.length; k++) {
+        const ts = nums[k * STRIDE + TS]!;
+        if (ts >= sinceTs) found.push({ slot, k, ts, seq: nums[k * STRIDE + SEQ]! });
+      }
     }
-    return out.sort((a, b) => a.ts - b.ts);
+    found.sort((a, b) => a.ts - b.ts || a.seq - b.seq);
+    return found.map((f) => this.fillReport(f.slot, f.k));
   }
 
   /** Takes the next slot for a new order, forgetting the order that held it. */
@@ -133,10 +141,10 @@ export class OrderHistory {
     const exact = Number.isSafeInteger(fee);
     const liquidity = r.liquidity === undefined ? 0 : LIQUIDITY_CODE[r.liquidity];
     if (nums === undefined) {
-      this.fillsAt[slot] = [r.lastPrice, r.lastQty, r.leavesQty, r.cumQty, r.ts, exact ? fee : NaN, liquidity];
+      this.fillsAt[slot] = [r.lastPrice, r.lastQty, r.leavesQty, r.cumQty, r.ts, exact ? fee : NaN, liquidity, this.fillSeq++];
       this.tradeIdsAt[slot] = [r.tradeId];
     } else {
-      nums.push(r.lastPrice, r.lastQty, r.leavesQty, r.cumQty, r.ts, exact ? fee : NaN, liquidity);
+      nums.push(r.lastPrice, r.lastQty, r.leavesQty, r.cumQty, r.ts, exact ? fee : NaN, liquidity, this.fillSeq++);
       this.tradeIdsAt[slot]!.push(r.tradeId);
     }
     if (!exact) {

@@ -246,7 +246,7 @@ describe('PaperExchange', () => {
       fc.constant({ op: 'refill' as const }),
     );
     fc.assert(
-      fc.property(fc.array(step, { minLength: 1, maxLength: 60 }), (steps) => {
+      fc.property(fc.array(step, { minLength: 1, maxLength: 60, size: 'max' }), (steps) => {
         const { book, paper, reports } = setup(0);
         const internals = paper as unknown as { scratch: { orderCount: number }; scratchSweeps: number };
         const sent: Order[] = [];

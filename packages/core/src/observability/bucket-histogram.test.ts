@@ -26,7 +26,7 @@ describe('BucketHistogram', () => {
       { weight: 1, arbitrary: fc.constant({ op: 'reset' as const }) },
     );
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom<string[]>([], ['exchange'], ['backend', 'kernel']), fc.array(opArb, { maxLength: 60 }), async (labelNames, ops) => {
+      fc.asyncProperty(fc.constantFrom<string[]>([], ['exchange'], ['backend', 'kernel']), fc.array(opArb, { maxLength: 60, size: 'max' }), async (labelNames, ops) => {
         const { theirs, ours, p, b } = pair(labelNames);
         const values = (k: number) => labelNames.map((n, i) => `${n}-${k}-${i}`);
         for (const o of ops) {
