@@ -6,7 +6,7 @@ export default defineConfig({
   test: {
     include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'examples/*/src/**/*.test.ts', 'examples/*/test/**/*.test.ts', 'test/**/*.test.ts', 'fuzz/**/*.test.ts'],
     exclude: ['**/node_modules/**', '**/dist/**'],
-    setupFiles: ['test/setup/data-dir.ts'],
+    setupFiles: ['test/setup/data-dir.ts', 'test/setup/fast-check.ts'],
     // A wall-clock budget, not a speed assertion: integration tests start processes, and on a
     // 2-core machine running other CPU-heavy work (issue 11's acceptance) 30 s was too short for
     // three of them (load average 20+: timeouts, no wrong results).
