@@ -26,8 +26,9 @@ describe('BucketHistogram', () => {
       { weight: 1, arbitrary: fc.constant({ op: 'reset' as const }) },
     );
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom<string[]>([], ['exchange'], ['backend', 'kernel']), fc.array(opArb, { maxLength: 60, size: 'max' }), async (labelNames, ops) => {
+      fc.asyncProperty(fc.constantFrom<string[]>([], ['exchange'], ['backend', 'kernel']), fc.array(opArb, { maxLength: 60, size: 'max' }), fc.boolean(), async (labelNames, ops, defaultLabels) => {
         const { theirs, ours, p, b } = pair(labelNames);
+        if (defaultLabels) for (const r of [theirs, ours]) r.setDefaultLabels({ shard: 'a' });
         const values = (k: number) => labelNames.map((n, i) => `${n}-${k}-${i}`);
         for (const o of ops) {
           if (o.op === 'reset') {

@@ -17,6 +17,21 @@ export interface HistogramSnapshot {
   values: HistogramSample[];
 }
 
+/** A sample as prom-client's Registry renders it: the bucket's labels and the series' apart. */
+export interface PromStringSample {
+  value: number;
+  labels: Readonly<Record<string, string | number>>;
+  sharedLabels: Readonly<Record<string, string>>;
+  metricName: string;
+  exemplar: null | undefined;
+}
+
+export interface PromStringSnapshot extends Omit<HistogramSnapshot, 'values'> {
+  values: PromStringSample[];
+}
+
+const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
+
 export interface BucketHistogramConfig {
   name: string;
   help: string;
@@ -92,6 +107,8 @@ export class BucketHistogram {
   private live: HistogramSeries[] = [];
   private readonly unlabelled: HistogramSeries | undefined;
   private readonly addLive = (s: HistogramSeries): void => void this.live.push(s);
+  /** `{ le }` of each bucket, +Inf last: the same objects on every scrape (never written). */
+  private readonly leLabels: readonly Readonly<Record<string, string | number>>[];
 
   constructor(config: BucketHistogramConfig) {
     this.name = config.name;
@@ -103,6 +120,7 @@ export class BucketHistogram {
       if (!Number.isFinite(bounds[i]!) || (i > 0 && !(bounds[i]! > bounds[i - 1]!))) throw new RangeError(`histogram ${config.name}: buckets must be finite and ascending, got ${config.buckets.join(', ')}`);
     }
     this.bounds = bounds;
+    this.leLabels = [...bounds.map((b) => Object.freeze({ le: b })), Object.freeze({ le: '+Inf' })];
     if (this.labelNames.length === 0) {
       this.unlabelled = new HistogramSeries(bounds, {}, this.addLive);
       this.series.set('', this.unlabelled);
@@ -136,20 +154,35 @@ export class BucketHistogram {
     this.live = [];
   }
 
-  /** The exposition's samples, in prom-client's order: buckets (cumulative), +Inf, sum, count per series. */
-  async get(): Promise<HistogramSnapshot> {
-    const values: HistogramSample[] = [];
+  /**
+   * What prom-client's Registry renders (it asks for this before `get()`): a bucket's `le` apart
+   * from the series' labels, which are one object per series, so the Registry formats them once
+   * (it caches by object) instead of once per sample. Samples in prom-client's order: buckets
+   * (cumulative), +Inf, sum, count per series.
+   */
+  async getForPromString(): Promise<PromStringSnapshot> {
+    const values: PromStringSample[] = [];
     const bucketName = `${this.name}_bucket`;
+    const sumName = `${this.name}_sum`;
+    const countName = `${this.name}_count`;
+    const le = this.leLabels;
     for (const s of this.live) {
       let acc = 0;
       for (let i = 0; i < this.bounds.length; i++) {
         acc += s.counts[i]!;
-        values.push({ value: acc, labels: { le: this.bounds[i]!, ...s.labels }, metricName: bucketName, exemplar: null });
+        values.push({ value: acc, labels: le[i]!, sharedLabels: s.labels, metricName: bucketName, exemplar: null });
       }
-      values.push({ value: s.count, labels: { le: '+Inf', ...s.labels }, metricName: bucketName, exemplar: null });
-      values.push({ value: s.sum, labels: { ...s.labels }, metricName: `${this.name}_sum`, exemplar: undefined });
-      values.push({ value: s.count, labels: { ...s.labels }, metricName: `${this.name}_count`, exemplar: undefined });
+      values.push({ value: s.count, labels: le[this.bounds.length]!, sharedLabels: s.labels, metricName: bucketName, exemplar: null });
+      values.push({ value: s.sum, labels: NO_LABELS, sharedLabels: s.labels, metricName: sumName, exemplar: undefined });
+      values.push({ value: s.count, labels: NO_LABELS, sharedLabels: s.labels, metricName: countName, exemplar: undefined });
     }
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+
+  /** The samples with each one's labels in one object (`le` first), as prom-client's `get()` gives them. */
+  async get(): Promise<HistogramSnapshot> {
+    const d = await this.getForPromString();
+    const values: HistogramSample[] = d.values.map((v) => ({ value: v.value, labels: { ...v.labels, ...v.sharedLabels }, metricName: v.metricName, exemplar: v.exemplar }));
+    return { name: d.name, help: d.help, type: d.type, aggregator: d.aggregator, values };
   }
 }
