@@ -11,7 +11,7 @@ export { MetricsSnapshot } from './metrics-snapshot.js';
 export { OffThreadMetricsEndpoint } from './metrics-server.js';
 export { BackpressureMonitor, type BackpressureGate, type BackpressureOptions } from './backpressure.js';
 export { DeferredLog, type DeferredLine } from './deferred-log.js';
-export { BucketHistogram, HistogramSeries, type BucketHistogramConfig, type HistogramSample, type HistogramSnapshot } from './bucket-histogram.js';
+export { BucketHistogram, HistogramSeries, type BucketHistogramConfig, type HistogramSample, type HistogramSnapshot, type PromStringSample, type PromStringSnapshot } from './bucket-histogram.js';
 export { SlidingWindow } from './sliding-window.js';
 export { SnapshotHub } from './snapshot-hub.js';
 export { RecentActivity, type RecentSignal, type RecentFill } from './recent-activity.js';
