@@ -32,6 +32,8 @@ describe('Position (FIFO, integer)', () => {
           p.applyFill(f.buy ? 'buy' : 'sell', f.price, f.qty, 0n);
           cash += (f.buy ? -1n : 1n) * BigInt(f.price) * BigInt(f.qty);
           qty += f.buy ? f.qty : -f.qty;
+          // after every fill, not only at the end: the cost of the open lots is kept as they change
+          expect(2n * p.realizedTicksLots + p.unrealizedHalfTicksLots(2 * mark)).toBe(2n * (cash + BigInt(qty) * BigInt(mark)));
         }
         expect(p.qty).toBe(qty);
         // Total PnL = cash + position value at the mark, independent of the FIFO bookkeeping.

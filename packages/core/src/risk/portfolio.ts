@@ -40,6 +40,8 @@ export class Position {
   private readonly lots: Lot[] = [];
   /** Realized PnL in ticks x lots. */
   realizedTicksLots = 0n;
+  /** Sum of entry price x qty over `lots`, kept as they change (read on every equity evaluation). */
+  private cost = 0n;
   feeAtoms = 0n;
   lastPrice: number | undefined;
 
@@ -55,6 +57,7 @@ export class Position {
       const take = Math.min(lot.qty, remaining);
       // Long closed by a sell: (exit - entry); short closed by a buy: (entry - exit).
       this.realizedTicksLots += BigInt(dir === -1 ? price - lot.price : lot.price - price) * BigInt(take);
+      this.cost -= BigInt(lot.price) * BigInt(take);
       lot.qty -= take;
       remaining -= take;
       this.qty += dir * take;
@@ -62,15 +65,14 @@ export class Position {
     }
     if (remaining > 0) {
       this.lots.push({ price, qty: remaining });
+      this.cost += BigInt(price) * BigInt(remaining);
       this.qty += dir * remaining;
     }
   }
 
   /** Sum of entry price x qty over open lots. */
   costTicksLots(): bigint {
-    let s = 0n;
-    for (const l of this.lots) s += BigInt(l.price) * BigInt(l.qty);
-    return s;
+    return this.cost;
   }
 
   /** Unrealized PnL in ticks*lots at a mark price given in half-ticks (so a mid needs no rounding). */
