@@ -62,7 +62,7 @@ export class OrderHistory {
     let slot = this.slotOf.get(r.clientOrderId);
     if (slot === undefined) {
       // A rejected cancel or duplicate of an order the venue does not hold is not an order.
-      if (r.kind === 'rejected' && (r.rejectReason === 'UNKNOWN_ORDER' || r.rejectReason === 'DUPLICATE_ORDER')) return;
+      if (answersAnotherRequest(r)) return;
       slot = this.add(r);
     }
     if (r.venueOrderId !== undefined) this.venueIdAt[slot] = r.venueOrderId;
@@ -78,7 +78,7 @@ export class OrderHistory {
         break;
       case 'rejected':
         // A rejected cancel or a rejected duplicate says nothing about the order itself.
-        if (this.statusAt[slot] === 'open' && this.fillsAt[slot] === undefined && r.rejectReason !== 'UNKNOWN_ORDER' && r.rejectReason !== 'DUPLICATE_ORDER') this.statusAt[slot] = 'rejected';
+        if (this.statusAt[slot] === 'open' && this.fillsAt[slot] === undefined && !answersAnotherRequest(r)) this.statusAt[slot] = 'rejected';
         break;
       case 'ack':
         break;
@@ -185,6 +185,11 @@ export class OrderHistory {
     if (venueOrderId !== undefined) r.venueOrderId = venueOrderId;
     return r;
   }
+}
+
+/** A rejected cancel (`UNKNOWN_ORDER`) or a rejected second order under a working id (`DUPLICATE_ORDER`): not about the order of that id. */
+function answersAnotherRequest(r: ExecutionReport): boolean {
+  return r.kind === 'rejected' && (r.rejectReason === 'UNKNOWN_ORDER' || r.rejectReason === 'DUPLICATE_ORDER');
 }
 
 /** The trade ids of an order without fills (shared, never written: addFill replaces it). */

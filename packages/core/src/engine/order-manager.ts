@@ -226,8 +226,8 @@ export class OrderManager {
   /** Closes an order we believed open but the venue does not know (reconciliation). */
   forceClose(clientOrderId: string, text: string): void {
     const e = this.entries.get(clientOrderId);
-    const o = e?.order;
-    if (!e || !o || TERMINAL.has(o.status)) return;
+    if (!e || TERMINAL.has(e.order.status)) return;
+    const o = e.order;
     o.status = 'cancelled';
     o.text = text;
     if (this.open.get(o.exchange, o.symbol)?.delete(clientOrderId)) this.openTotal--;
