@@ -34,6 +34,32 @@ const SECRET = 'chaos-test-secret';
 const CONTROL_TOKEN = 'chaos-control-token-0123456789abcdef';
 const SYMBOL = 'BTCUSDT';
 
+/**
+ * Children still running (the app, the local venue). If the harness itself is stopped (Ctrl-C,
+ * SIGTERM, a closed stderr pipe, an uncaught error), they are killed with it: an orphaned app
+ * would keep trading against the venue and hold its ports for the next run.
+ */
+const live = new Set();
+function reaped(child) {
+  live.add(child);
+  child.on('exit', () => live.delete(child));
+  if (live.size === 1 && !reaperInstalled) installReaper();
+  return child;
+}
+let reaperInstalled = false;
+function installReaper() {
+  reaperInstalled = true;
+  process.on('exit', () => {
+    for (const c of live) c.kill('SIGKILL');
+  });
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.once(sig, () => {
+      for (const c of live) c.kill('SIGKILL');
+      process.exit(128 + ({ SIGINT: 2, SIGTERM: 15, SIGHUP: 1 })[sig]);
+    });
+  }
+}
+
 /** xorshift32: the kill schedule is reproducible from --seed. */
 export function prng(seed) {
   let s = seed >>> 0 || 1;
@@ -93,11 +119,13 @@ fsync = "${fsync}"
 
 /** Starts the app; resolves with its ports once it logged them. */
 export function startApp(cfg, dir, log) {
-  const child = spawn(process.execPath, [CLI, 'run', '--config', cfg], {
-    cwd: ROOT,
-    env: { ...process.env, CWTS_LOG_FORMAT: 'json', CWTS_DATA_DIR: dir, CWTS_CONTROL_TOKEN: CONTROL_TOKEN, CHAOS_BINANCE_KEY: KEY, CHAOS_BINANCE_SECRET: SECRET },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = reaped(
+    spawn(process.execPath, [CLI, 'run', '--config', cfg], {
+      cwd: ROOT,
+      env: { ...process.env, CWTS_LOG_FORMAT: 'json', CWTS_DATA_DIR: dir, CWTS_CONTROL_TOKEN: CONTROL_TOKEN, CHAOS_BINANCE_KEY: KEY, CHAOS_BINANCE_SECRET: SECRET },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   let out = '';
   const exited = new Promise((r) => child.on('exit', (code, signal) => r({ code, signal })));
   const onData = (d) => {
@@ -144,7 +172,7 @@ export async function until(cond, what, ms) {
 
 export function startVenue(dir, seed) {
   const ledger = join(dir, 'venue-ledger.json');
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'chaos/binance-venue.ts'), ledger, String(seed)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = reaped(spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'chaos/binance-venue.ts'), ledger, String(seed)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }));
   let out = '';
   child.stderr.on('data', (d) => (out += d.toString()));
   const exited = new Promise((r) => child.on('exit', (code) => r(code)));
