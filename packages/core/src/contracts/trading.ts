@@ -101,8 +101,13 @@ export interface OrderRouter {
   submitParent?(intent: OrderIntent, host: RouterHost): SubmitResult;
   /** Optional: cancels a parent's live children; false when `clientOrderId` is not a parent. */
   cancelParent?(clientOrderId: string, host: RouterHost): boolean;
-  /** Optional: sees every execution report after the engine applied it (children's fills, acks). */
-  onExecution?(report: ExecutionReport, host: RouterHost): void;
+  /**
+   * Optional: sees every execution report after the engine applied it (children's fills, acks).
+   * `order` is the order as the engine holds it after this report: its status says whether the
+   * report ended the order (a 'rejected' report for an order being cancelled answers the cancel,
+   * and the order works on). Hosts before it was added pass only the report.
+   */
+  onExecution?(report: ExecutionReport, host: RouterHost, order?: Readonly<Order>): void;
 }
 
 /** What the engine lends a router that manages child orders. Synchronous, on the engine thread. */

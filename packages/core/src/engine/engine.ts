@@ -541,7 +541,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     }
     if (this.opts.router?.onExecution) {
       try {
-        this.opts.router.onExecution(r, this);
+        this.opts.router.onExecution(r, this, out.order);
       } catch (err) {
         this.componentError('router', err);
       }

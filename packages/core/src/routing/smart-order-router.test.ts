@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { ManualClock } from '../contracts/clock.js';
 import { routingSchema } from '../config/routing-schema.js';
 import { defineInstrument, type Instrument } from '../domain/instrument.js';
-import type { OrderIntent } from '../domain/orders.js';
+import type { Order, OrderIntent } from '../domain/orders.js';
 import { silentLogger } from '../observability/logger.js';
 import { MetricsRegistry } from '../observability/metrics.js';
 import { Engine } from '../engine/engine.js';
@@ -124,6 +125,42 @@ describe('SmartOrderRouter', () => {
     await engine.stop();
   });
 
+  it('venues that answer inside submit(): every child is counted, and the parent ends filled', async () => {
+    const { venues, engine, router } = await setup();
+    for (const v of Object.values(venues)) {
+      const plain = v.submit.bind(v);
+      v.submit = (o) => {
+        plain(o);
+        v.report(o, { kind: 'fill', lastPrice: o.price!, lastQty: o.qty, cumQty: o.qty, leavesQty: 0, feeAtoms: 1n, tradeId: `${o.clientOrderId}-t` });
+      };
+    }
+    expect(engine.submit(buy(350))).toEqual({ accepted: true, clientOrderId: 'sor-1' });
+    const p = router.parent('sor-1')!;
+    expect(p.children).toHaveLength(3);
+    expect(p.filledQty).toBe(350);
+    expect(p.status).toBe('filled');
+    for (const id of p.children) expect(router.parentOf(id)).toBeUndefined(); // none left live
+    await engine.stop();
+  });
+
+  it('a child rejected inside submit() is re-routed; a parent whose every child was so rejected ends rejected', async () => {
+    const { venues, engine, router } = await setup({ max_children: 1 });
+    for (const v of Object.values(venues)) {
+      const plain = v.submit.bind(v);
+      v.submit = (o) => {
+        plain(o);
+        v.report(o, { kind: 'rejected', rejectReason: 'RATE_LIMITED' });
+      };
+    }
+    expect(engine.submit(buy(100))).toMatchObject({ accepted: true });
+    expect(venues.b.submitted).toHaveLength(1);
+    expect(venues.c.submitted).toHaveLength(1); // the re-route
+    const p = router.parent('sor-1')!;
+    expect(p.rejectedChildren).toBe(2);
+    expect(p.status).toBe('rejected');
+    await engine.stop();
+  });
+
   it('a parent cancel cancels every live child; the parent ends cancelled with what filled', async () => {
     const { venues, engine, router } = await setup();
     engine.submit(buy(350));
@@ -140,6 +177,50 @@ describe('SmartOrderRouter', () => {
     expect(p.status).toBe('cancelled');
     expect(p.filledQty).toBe(50);
     expect(p.reroutes).toBe(0); // cancelled children are not re-routed
+    await engine.stop();
+  });
+
+  it('a fill after a child\'s cancel ack still counts, and fills the parent that had ended short', async () => {
+    const { venues, engine, router } = await setup();
+    engine.submit(buy(350));
+    const [a, b, c] = [venues.a.submitted[0]!, venues.b.submitted[0]!, venues.c.submitted[0]!];
+    venues.a.report(a, { kind: 'fill', lastPrice: 6_000_000, lastQty: 50, cumQty: 50, leavesQty: 0, tradeId: 'a1' });
+    venues.c.report(c, { kind: 'fill', lastPrice: 6_000_200, lastQty: 10, cumQty: 10, leavesQty: 0, tradeId: 'c1' });
+    venues.a.autoCancel = venues.b.autoCancel = venues.c.autoCancel = false;
+    engine.cancel('sor-1');
+    // b acks the cancel having filled 150, then sends the last fill (it traded before the cancel)
+    venues.b.report(b, { kind: 'fill', lastPrice: 6_000_300, lastQty: 150, cumQty: 150, leavesQty: 50, tradeId: 'b1' });
+    venues.b.report(b, { kind: 'cancelled', cumQty: 150, leavesQty: 0 });
+    expect(router.parent('sor-1')!.status).toBe('cancelled');
+    expect(router.parent('sor-1')!.filledQty).toBe(300);
+    venues.b.report(b, { kind: 'fill', lastPrice: 6_000_300, lastQty: 50, cumQty: 200, leavesQty: 0, tradeId: 'b2' });
+    const p = router.parent('sor-1')!;
+    expect(p.filledQty).toBe(350);
+    expect(p.filledNotional).toBe(50n * 6_000_000n + 100n * 6_000_200n + 200n * 6_000_300n);
+    expect(p.status).toBe('filled');
+    expect(engine.orders.get(b.clientOrderId)!.filledQty).toBe(200); // the order manager booked it too
+    await engine.stop();
+  });
+
+  it('a rejected cancel ends no child: the child works on, and what it fills counts', async () => {
+    const { venues, engine, router } = await setup();
+    engine.submit(buy(350));
+    const [a, b, c] = [venues.a.submitted[0]!, venues.b.submitted[0]!, venues.c.submitted[0]!];
+    venues.a.report(a, { kind: 'fill', lastPrice: 6_000_000, lastQty: 50, cumQty: 50, leavesQty: 0, tradeId: 'a1' });
+    venues.c.report(c, { kind: 'fill', lastPrice: 6_000_200, lastQty: 10, cumQty: 10, leavesQty: 0, tradeId: 'c1' });
+    venues.a.autoCancel = venues.b.autoCancel = venues.c.autoCancel = false;
+    engine.cancel('sor-1');
+    // b refuses the cancel (the engine reads a 'rejected' for an order being cancelled as the
+    // cancel's answer), then fills the child in full
+    venues.b.report(b, { kind: 'rejected', rejectReason: 'RATE_LIMITED', cumQty: 0, leavesQty: 200 });
+    expect(engine.orders.get(b.clientOrderId)!.status).toBe('open');
+    expect(router.parentOf(b.clientOrderId)).toBe('sor-1');
+    let p = router.parent('sor-1')!;
+    expect([p.status, p.rejectedChildren]).toEqual(['partially_filled', 0]);
+    venues.b.report(b, { kind: 'fill', lastPrice: 6_000_300, lastQty: 200, cumQty: 200, leavesQty: 0, tradeId: 'b1' });
+    p = router.parent('sor-1')!;
+    expect([p.status, p.filledQty, p.rejectedChildren]).toEqual(['filled', 350, 0]);
+    expect(router.parentOf(b.clientOrderId)).toBeUndefined();
     await engine.stop();
   });
 
@@ -216,5 +297,116 @@ describe('SmartOrderRouter', () => {
     expect(a.submitted[0]!.clientOrderId).not.toMatch(/^sor-/);
     expect(warnings.filter((w) => w.includes('not routing BTCUSDT across venues'))).toHaveLength(1);
     await engine.stop();
+  });
+
+  /**
+   * Any mix of venues that answer inside submit() and venues that answer later (in any
+   * interleaving across orders), any fill / cancel / reject outcome per child, fills after the
+   * cancel ack, parent cancels at any point, re-routes on or off: every parent ends in the status
+   * its children's outcomes give, with exactly their fills, and no child is left live.
+   */
+  it("property: a parent accounts for exactly its children's fills and ends, however and whenever venues answer", async () => {
+    const outcome = fc.record({
+      fillPct: fc.constantFrom(0, 0, 30, 50, 100, 100),
+      end: fc.constantFrom('cancelled' as const, 'rejected' as const, 'expired' as const),
+      split: fc.boolean(),
+      late: fc.boolean(),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({ a: fc.boolean(), b: fc.boolean(), c: fc.boolean() }),
+        fc.array(fc.record({ qty: fc.integer({ min: 1, max: 1300 }), cancelAt: fc.option(fc.nat({ max: 8 }), { nil: undefined }) }), { minLength: 1, maxLength: 4 }),
+        fc.array(outcome, { minLength: 1, maxLength: 16 }),
+        fc.array(fc.nat(), { maxLength: 64 }),
+        fc.boolean(),
+        async (sync, parents, outcomes, picks, reroute) => {
+          const { venues, engine, router } = await setup({ reroute_unfilled_ioc: reroute });
+          const lotMult: Record<string, number> = { a: 1, b: 1, c: 10 };
+          const booked = new Map<string, number>(); // child id -> common lots filled, as reported
+          const rejectedIds = new Set<string>();
+          type Step = (() => void) & { end?: true };
+          const queues = new Map<string, Step[]>(); // per order, its reports still to come (later venues)
+          let k = 0;
+          let trade = 0;
+          const plan = (v: ScriptedVenue, o: Readonly<Order>): Step[] => {
+            const x = outcomes[k++ % outcomes.length]!;
+            const filled = Math.floor((o.qty * x.fillPct) / 100);
+            const steps: Step[] = [];
+            const fill = (q: number, cum: number) => () => {
+              booked.set(o.clientOrderId, (booked.get(o.clientOrderId) ?? 0) + q * lotMult[v.exchange]!);
+              v.report(o, { kind: 'fill', lastPrice: o.price!, lastQty: q, cumQty: cum, leavesQty: o.qty - cum, feeAtoms: 1n, tradeId: `t${++trade}` });
+            };
+            if (filled > 1 && x.split) {
+              const h = filled >> 1;
+              steps.push(fill(h, h), fill(filled - h, filled));
+            } else if (filled > 0) steps.push(fill(filled, filled));
+            if (filled < o.qty) {
+              const end = filled > 0 && x.end === 'rejected' ? 'cancelled' : x.end;
+              const ended: Step = () => {
+                if (end === 'rejected') rejectedIds.add(o.clientOrderId);
+                v.report(o, { kind: end, cumQty: filled, leavesQty: 0, ...(end === 'rejected' ? { rejectReason: 'VENUE_ERROR' as const } : {}) });
+              };
+              ended.end = true;
+              // the end before the last fill: a fill after the cancel ack, as most venues may send
+              if (x.late && steps.length > 0) steps.splice(steps.length - 1, 0, ended);
+              else steps.push(ended);
+            }
+            return steps;
+          };
+          for (const v of Object.values(venues)) {
+            const plain = v.submit.bind(v);
+            v.submit = (o) => {
+              plain(o);
+              const steps = plan(v, o);
+              if (sync[v.exchange as 'a' | 'b' | 'c']) for (const st of steps) st();
+              else queues.set(o.clientOrderId, steps);
+            };
+            // A cancel that reaches an order still working takes the place of its planned end
+            // (fills planned before it still come); one for an order that already ended is lost.
+            v.autoCancel = false;
+            v.cancel = (o) => {
+              const q = queues.get(o.clientOrderId);
+              const at = q?.findIndex((st) => st.end) ?? -1;
+              if (at < 0) return;
+              const filled = booked.get(o.clientOrderId) ?? 0;
+              q!.splice(at, 1);
+              q!.push(() => v.report(o, { kind: 'cancelled', cumQty: filled, leavesQty: 0 }));
+            };
+          }
+          // undefined: a parent refused (nothing can fill it within the venues' minimum notional)
+          const ids = parents.map((p) => engine.submit(buy(p.qty)).clientOrderId);
+          // the later venues' reports, one order's next report at a time, orders in a random order
+          let step = 0;
+          for (;;) {
+            const open = [...queues.values()].filter((q) => q.length > 0);
+            if (open.length === 0) break;
+            open[(picks[step % Math.max(1, picks.length)] ?? 0) % open.length]!.shift()!();
+            step++;
+            for (let i = 0; i < parents.length; i++) if (parents[i]!.cancelAt === step && ids[i] !== undefined) engine.cancel(ids[i]!);
+          }
+          expect(engine.orders.allOpen()).toEqual([]);
+          for (const id of ids) {
+            if (id === undefined) continue;
+            const p = router.parent(id)!;
+            let filled = 0;
+            let rejected = 0;
+            for (const c of p.children) {
+              filled += booked.get(c) ?? 0;
+              if (rejectedIds.has(c)) rejected++;
+              expect(router.parentOf(c)).toBeUndefined();
+            }
+            expect(p.filledQty).toBe(filled);
+            expect(p.rejectedChildren).toBe(rejected);
+            expect(p.status).toBe(filled >= p.qty ? 'filled' : filled === 0 && rejected === p.children.length ? 'rejected' : 'cancelled');
+          }
+          // every order the venues got belongs to exactly one parent
+          const all = ids.flatMap((id) => (id === undefined ? [] : router.parent(id)!.children));
+          expect(new Set(all).size).toBe(all.length);
+          expect(all.length).toBe(Object.values(venues).reduce((n, v) => n + v.submitted.length, 0));
+          await engine.stop();
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 });

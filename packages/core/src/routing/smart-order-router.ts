@@ -11,7 +11,7 @@
 import type { MarketContext, OrderRouter, RouterHost, SubmitResult } from '../contracts/trading.js';
 import type { RoutingConfig } from '../config/routing-schema.js';
 import { formatScaled, instrumentKey } from '../domain/instrument.js';
-import type { ExecutionReport, OrderIntent, OrderStatus } from '../domain/orders.js';
+import type { ExecutionReport, Order, OrderIntent, OrderStatus } from '../domain/orders.js';
 import type { Logger } from '../observability/logger.js';
 import { DECISION_OK, SIDE_BUY, SIDE_SELL, decideRoute } from './decision.js';
 import { buildRouteGroup, loadVenueLevels, type RouteGroup } from './route-group.js';
@@ -48,8 +48,18 @@ export interface ParentOrder {
   cancelRequested: boolean;
 }
 
+/** The router's own view of a parent: also how many of its child sends are under way. */
+interface TrackedParent extends ParentOrder {
+  /**
+   * Child sends in progress (the first split, a re-route). A venue may answer inside submit():
+   * the parent is not settled while its split is still being sent, or a first child filled at
+   * once would end it before its siblings leave.
+   */
+  sending: number;
+}
+
 interface Child {
-  parent: ParentOrder;
+  parent: TrackedParent;
   group: RouteGroup;
   venue: number;
   /** Venue lots sent and filled. */
@@ -71,9 +81,19 @@ export class SmartOrderRouter implements OrderRouter {
   private readonly routed: readonly string[];
   private readonly groups = new Map<string, RouteGroup | null>();
   private readonly warned = new Set<RouteGroup>();
-  private readonly parents = new Map<string, ParentOrder>();
+  private readonly parents = new Map<string, TrackedParent>();
+  /** Children by client order id, ended ones too (late fills), for as long as their parent is kept. */
   private readonly children = new Map<string, Child>();
   private readonly terminal: string[] = [];
+  /**
+   * Reports for orders this router does not know yet, held while a child is being submitted: a
+   * venue may answer inside submit(), before the child's client order id is known here. Each send
+   * takes the reports from its mark on, and replays those for its child once it is registered.
+   */
+  private readonly held: ExecutionReport[] = [];
+  /** The engine's status of each held report's order right after it (undefined: not given). */
+  private readonly heldStatus: (OrderStatus | undefined)[] = [];
+  private holding = 0;
   private readonly keepTerminal: number;
   private readonly logger: Logger | undefined;
   readonly latency: VenueLatency;
@@ -104,7 +124,7 @@ export class SmartOrderRouter implements OrderRouter {
     const kids = this.split(g, intent, host, -1, -1, id);
     if (kids.length === 0) return { accepted: false, reason: 'NO_LIQUIDITY', message: `no venue can take ${intent.side} ${intent.symbol} within the limit` };
     this.seq++;
-    const parent: ParentOrder = {
+    const parent: TrackedParent = {
       id,
       intent: { ...intent },
       status: 'pending_new',
@@ -118,14 +138,17 @@ export class SmartOrderRouter implements OrderRouter {
       reroutes: 0,
       rejectedChildren: 0,
       cancelRequested: false,
+      sending: 1,
     };
     this.parents.set(parent.id, parent);
     let last: SubmitResult | undefined;
     for (const k of kids) last = this.sendChild(parent, g, k, host, false);
+    parent.sending--;
     if (parent.children.length === 0) {
       this.parents.delete(parent.id);
       return last ?? { accepted: false, reason: 'INVALID_ORDER', message: 'no child order' };
     }
+    this.settle(parent); // children that were answered inside submit() may have finished it
     return { accepted: true, clientOrderId: parent.id };
   }
 
@@ -138,9 +161,25 @@ export class SmartOrderRouter implements OrderRouter {
     return true;
   }
 
-  onExecution(r: ExecutionReport, host: RouterHost): void {
+  onExecution(r: ExecutionReport, host: RouterHost, order?: Readonly<Order>): void {
+    this.applyReport(r, host, order?.status);
+  }
+
+  /**
+   * `status`: the engine's status of the order right after this report, which decides whether the
+   * child ended (a rejected cancel is a 'rejected' report that ends nothing); without it, the
+   * report's kind decides.
+   */
+  private applyReport(r: ExecutionReport, host: RouterHost, status: OrderStatus | undefined): void {
     const child = this.children.get(r.clientOrderId);
-    if (!child) return;
+    if (!child) {
+      if (this.holding > 0) {
+        // maybe the child being submitted: sendChild decides
+        this.held.push(r);
+        this.heldStatus.push(status);
+      }
+      return;
+    }
     const gv = child.group.venues[child.venue]!;
     if (!child.acked) {
       child.acked = true;
@@ -153,12 +192,17 @@ export class SmartOrderRouter implements OrderRouter {
       parent.filledNotional += BigInt(r.lastPrice) * BigInt(gv.tickMult) * q;
       parent.feeAtoms += r.feeAtoms * gv.feeScale;
       child.cumQty += r.lastQty;
+      // A fill after the child's end (after its cancel ack, as most venues may send one) still
+      // happened: the parent counts it, and one that ended short may be filled by it after all.
+      if (!child.live) {
+        if (TERMINAL.has(parent.status) && parent.filledQty >= parent.qty) parent.status = 'filled';
+        return;
+      }
     }
-    const done = r.kind === 'cancelled' || r.kind === 'expired' || r.kind === 'rejected' || (r.kind === 'fill' && r.leavesQty === 0);
+    const done = status !== undefined ? TERMINAL.has(status) : r.kind === 'cancelled' || r.kind === 'expired' || r.kind === 'rejected' || (r.kind === 'fill' && r.leavesQty === 0);
     if (done && child.live) {
       child.live = false;
-      if (r.kind === 'rejected') parent.rejectedChildren++;
-      this.children.delete(r.clientOrderId);
+      if (status !== undefined ? status === 'rejected' : r.kind === 'rejected') parent.rejectedChildren++;
       const unfilled = child.qty - child.cumQty;
       // A venue's rejection (rate limited, a filter) leaves the quantity unfilled just the same.
       if (unfilled > 0 && !child.isReroute && child.tif === 'IOC' && this.cfg.reroute_unfilled_ioc && !parent.cancelRequested) {
@@ -175,7 +219,8 @@ export class SmartOrderRouter implements OrderRouter {
 
   /** The parent a child order belongs to, while the child is live. */
   parentOf(childClientOrderId: string): string | undefined {
-    return this.children.get(childClientOrderId)?.parent.id;
+    const c = this.children.get(childClientOrderId);
+    return c?.live ? c.parent.id : undefined;
   }
 
   /** Average fill price of a parent as a decimal string (rounded down to `digits` decimals). */
@@ -261,7 +306,7 @@ export class SmartOrderRouter implements OrderRouter {
     return out;
   }
 
-  private sendChild(parent: ParentOrder, g: RouteGroup, child: OrderIntent, host: RouterHost, isReroute: boolean): SubmitResult {
+  private sendChild(parent: TrackedParent, g: RouteGroup, child: OrderIntent, host: RouterHost, isReroute: boolean): SubmitResult {
     let venue = -1;
     for (let v = 0; v < g.venues.length; v++) {
       if (g.venues[v]!.name === child.exchange) {
@@ -269,12 +314,24 @@ export class SmartOrderRouter implements OrderRouter {
         break;
       }
     }
-    const res = host.submitChild(child);
+    const mark = this.held.length;
+    this.holding++;
+    let res: SubmitResult;
+    try {
+      res = host.submitChild(child);
+    } finally {
+      this.holding--;
+    }
+    const answered = this.held.length > mark ? this.held.splice(mark) : undefined;
+    const answeredStatus = answered !== undefined ? this.heldStatus.splice(mark) : undefined;
     if (res.accepted && res.clientOrderId) {
+      const id = res.clientOrderId;
       this.latency.recordSend(child.exchange, host.now);
-      parent.children.push(res.clientOrderId);
-      this.children.set(res.clientOrderId, { parent, group: g, venue, qty: child.qty, cumQty: 0, sentAt: host.now, acked: false, live: true, isReroute, tif: child.tif });
+      parent.children.push(id);
+      this.children.set(id, { parent, group: g, venue, qty: child.qty, cumQty: 0, sentAt: host.now, acked: false, live: true, isReroute, tif: child.tif });
       if (parent.status === 'pending_new') parent.status = 'open';
+      // what the venue answered inside submit(), now that the child is known (others' reports were not ours)
+      if (answered !== undefined) for (let i = 0; i < answered.length; i++) if (answered[i]!.clientOrderId === id) this.applyReport(answered[i]!, host, answeredStatus![i]);
     } else {
       this.logger?.debug({ parent: parent.id, exchange: child.exchange, reason: res.reason }, `router: child on ${child.exchange} refused: ${res.reason ?? ''} ${res.message ?? ''}`);
     }
@@ -289,12 +346,14 @@ export class SmartOrderRouter implements OrderRouter {
     const kids = this.split(g, parent.intent, host, child.venue, qty, parent.id);
     if (kids.length === 0) return;
     parent.reroutes++;
+    parent.sending++;
     for (const k of kids) this.sendChild(parent, g, k, host, true);
+    parent.sending--;
   }
 
   /** Parent status from its children: open / partially filled while any child is live. */
-  private settle(parent: ParentOrder): void {
-    if (TERMINAL.has(parent.status)) return;
+  private settle(parent: TrackedParent): void {
+    if (TERMINAL.has(parent.status) || parent.sending > 0) return;
     let live = false;
     for (let i = 0; i < parent.children.length && !live; i++) live = this.children.get(parent.children[i]!)?.live === true;
     if (live) {
@@ -305,6 +364,12 @@ export class SmartOrderRouter implements OrderRouter {
     // IOC semantics: what did not fill is gone ('cancelled'), unless every child was rejected.
     parent.status = parent.filledQty >= parent.qty ? 'filled' : parent.filledQty === 0 && parent.rejectedChildren === parent.children.length ? 'rejected' : 'cancelled';
     this.terminal.push(parent.id);
-    while (this.terminal.length > this.keepTerminal) this.parents.delete(this.terminal.shift()!);
+    while (this.terminal.length > this.keepTerminal) {
+      const id = this.terminal.shift()!;
+      const old = this.parents.get(id);
+      this.parents.delete(id);
+      // its children are forgotten with it: a fill later than this is the order manager's alone
+      if (old) for (let i = 0; i < old.children.length; i++) this.children.delete(old.children[i]!);
+    }
   }
 }
