@@ -375,7 +375,7 @@ export class BinanceExecution implements ExecutionClient {
     }
     this.deps.logger?.warn({ exchange: this.exchange, clientOrderId: o.clientOrderId, reason: m.reason }, redactCredentials(m.text));
     this.tracked.delete(o.clientOrderId);
-    this.report(o, { kind: 'rejected', rejectReason: m.reason, text: m.text, leavesQty: 0 });
+    this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: m.reason, text: m.text, leavesQty: 0 });
   }
 
   private ack(tr: Tracked, venueOrderId: string): void {
@@ -428,7 +428,7 @@ export class BinanceExecution implements ExecutionClient {
     this.untrack(tr.order.clientOrderId);
     const o = tr.order;
     if (status === 'FILLED') return;
-    if (status === 'REJECTED') this.report(o, { kind: 'rejected', rejectReason: 'VENUE_ERROR', text: text ?? `${this.exchange}: rejected by the venue`, leavesQty: 0, cumQty: tr.cumLots, venueOrderId: o.venueOrderId });
+    if (status === 'REJECTED') this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: 'VENUE_ERROR', text: text ?? `${this.exchange}: rejected by the venue`, leavesQty: 0, cumQty: tr.cumLots, venueOrderId: o.venueOrderId });
     else this.report(o, { kind: status === 'CANCELED' ? 'cancelled' : 'expired', leavesQty: 0, cumQty: tr.cumLots, venueOrderId: o.venueOrderId });
   }
 
@@ -462,7 +462,7 @@ export class BinanceExecution implements ExecutionClient {
   private async place(o: Order): Promise<void> {
     const i = this.deps.instrument(o.symbol);
     if (!this.ccxt || !i) {
-      this.report(o, { kind: 'rejected', rejectReason: this.ccxt ? 'INVALID_ORDER' : 'NO_CREDENTIALS', text: this.ccxt ? `unknown instrument ${o.symbol}` : 'execution not started', leavesQty: 0 });
+      this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: this.ccxt ? 'INVALID_ORDER' : 'NO_CREDENTIALS', text: this.ccxt ? `unknown instrument ${o.symbol}` : 'execution not started', leavesQty: 0 });
       return;
     }
     this.orderPaths.rest++;
@@ -470,7 +470,7 @@ export class BinanceExecution implements ExecutionClient {
       await this.orderLimiter.acquire({ orders: 1 });
       await this.deps.limiter.acquire({ ip: 1 });
     } catch (err) {
-      this.report(o, { kind: 'rejected', rejectReason: 'RATE_LIMITED', text: `${this.exchange}: ${(err as Error).message}`, leavesQty: 0 });
+      this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: 'RATE_LIMITED', text: `${this.exchange}: ${(err as Error).message}`, leavesQty: 0 });
       return;
     }
     // tracked before the request: the stream may report the order before the REST answer comes
@@ -521,7 +521,7 @@ export class BinanceExecution implements ExecutionClient {
         }
         if (this.deps.clock.now() > tr.unknownSince + this.deps.options.recv_window_ms + 1000) {
           this.tracked.delete(o.clientOrderId);
-          this.report(o, { kind: 'rejected', rejectReason: 'VENUE_ERROR', text: `${this.exchange}: the order never reached the venue (submit failed; unknown by client id after the ${this.deps.options.recv_window_ms} ms recvWindow)`, leavesQty: 0 });
+          this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: 'VENUE_ERROR', text: `${this.exchange}: the order never reached the venue (submit failed; unknown by client id after the ${this.deps.options.recv_window_ms} ms recvWindow)`, leavesQty: 0 });
           return;
         }
       } catch (err) {
@@ -533,7 +533,7 @@ export class BinanceExecution implements ExecutionClient {
 
   private async cancelOne(o: Order): Promise<void> {
     if (!this.ccxt) {
-      this.report(o, { kind: 'rejected', rejectReason: 'NO_CREDENTIALS', text: 'execution not started', leavesQty: 0 });
+      this.report(o, { kind: 'rejected', rejects: 'request', rejectReason: 'NO_CREDENTIALS', text: 'execution not started', leavesQty: 0 });
       return;
     }
     this.orderPaths.restCancels++;
@@ -547,8 +547,23 @@ export class BinanceExecution implements ExecutionClient {
       if (typeof info.executedQty === 'string' && qtyToLots(i, info.executedQty) > tr.cumLots) await this.syncOrder(tr, 'poll');
       this.applyStatus(tr, 'CANCELED');
     } catch (err) {
-      this.reject(o, err);
+      this.cancelRefused(this.tracked.get(o.clientOrderId), o, mapBinanceError(this.errors, err));
     }
+  }
+
+  /**
+   * A refused cancel (REST or WebSocket API) leaves the order as it was, and it is still followed
+   * here (the order manager reads the report so); "unknown order" for one still followed means it
+   * ended meanwhile: find out how.
+   */
+  private cancelRefused(tr: Tracked | undefined, o: Order, m: ReturnType<typeof mapBinanceError>): void {
+    if (m.reason === 'RATE_LIMITED') {
+      this.deps.limiter.blockUntil(this.deps.clock.now() + 1000);
+      this.orderLimiter.blockUntil(this.deps.clock.now() + 1000);
+    }
+    this.deps.logger?.warn({ exchange: this.exchange, clientOrderId: o.clientOrderId, reason: m.reason }, redactCredentials(`cancel refused: ${m.text}`));
+    this.report(o, { kind: 'rejected', rejects: 'request', rejectReason: m.reason, text: m.text, venueOrderId: o.venueOrderId });
+    if (tr && m.reason === 'UNKNOWN_ORDER') void this.syncOrder(tr, 'query').catch(() => undefined);
   }
 
   // ---- order entry on the WebSocket API ----------------------------------------------------
@@ -596,7 +611,7 @@ export class BinanceExecution implements ExecutionClient {
     if (typeof r === 'string') {
       this.tracked.delete(o.clientOrderId);
       if (!this.entry!.ready) return false;
-      this.report(o, { kind: 'rejected', rejectReason: 'INVALID_ORDER', text: `${this.exchange}: ${r}`, leavesQty: 0 });
+      this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: 'INVALID_ORDER', text: `${this.exchange}: ${r}`, leavesQty: 0 });
       return true;
     }
     this.orderLimiter.tryAcquire({ orders: 1 });
@@ -631,12 +646,7 @@ export class BinanceExecution implements ExecutionClient {
         if (tr && !tr.acked) this.rejectMapped(tr.order, m);
         return;
       }
-      // a refused cancel leaves the order as it was (the order manager reads it so); "unknown
-      // order" for one still followed here means it ended meanwhile: find out how
-      const o = tr?.order ?? (req.ref as Order);
-      this.deps.logger?.warn({ exchange: this.exchange, clientOrderId: req.clientOrderId, reason: m.reason }, redactCredentials(`cancel refused: ${m.text}`));
-      this.report(o, { kind: 'rejected', rejectReason: m.reason, text: m.text, venueOrderId: o.venueOrderId });
-      if (tr && m.reason === 'UNKNOWN_ORDER') void this.syncOrder(tr, 'query').catch(() => undefined);
+      this.cancelRefused(tr, tr?.order ?? (req.ref as Order), m);
       return;
     }
     if (!tr) return; // already final here (the stream reported it to the end)

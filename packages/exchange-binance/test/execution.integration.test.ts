@@ -25,9 +25,9 @@ describe('Binance execution through ccxt against the local server', () => {
     await fake?.close();
   });
 
-  async function venue(secret: string, logger = capture().logger) {
+  async function venue(secret: string, logger = capture().logger, options: Record<string, unknown> = {}) {
     fake = await FakeBinance.start({ apiKey: KEY, apiSecret: SECRET });
-    const v = createBinanceVenue({ api_url: fake.wsUrl, rest_url: fake.restUrl, api_key: new Secret(KEY), api_secret: new Secret(secret), options: { poll_interval_ms: 50, fills: 'polling' } }, { exchange: 'binance', clock: new SystemClock(), logger });
+    const v = createBinanceVenue({ api_url: fake.wsUrl, rest_url: fake.restUrl, api_key: new Secret(KEY), api_secret: new Secret(secret), options: { poll_interval_ms: 50, fills: 'polling', ...options } }, { exchange: 'binance', clock: new SystemClock(), logger });
     const [i] = await v.marketData.loadInstruments(['BTCUSDT']);
     const reports: ExecutionReport[] = [];
     await v.execution.start((r) => reports.push(r));
@@ -72,6 +72,21 @@ describe('Binance execution through ccxt against the local server', () => {
       ['maker', 7200057n],
     ]);
     expect(v.execution.medianRequestNs()).toBeGreaterThan(0);
+  });
+
+  it.each(['ws', 'rest'])('a refused cancel (order entry %s) leaves the order followed: "unknown order" for an order that filled meanwhile brings its fill', async (entry) => {
+    // polling far apart: only the cancel's refusal can make the adapter look at the order again
+    const { v, i, reports } = await venue(SECRET, capture().logger, { poll_interval_ms: 60_000, order_entry: entry });
+    const o = conformanceOrder(i, { side: 'buy', price: '64000.5', qty: '0.02' });
+    v.execution.submit(o);
+    await waitUntil(() => reports.some((r) => r.kind === 'ack'), 'an ack');
+    const ack = reports.find((r) => r.kind === 'ack')!;
+    fake!.fill(Number(ack.venueOrderId), '0.02');
+    v.execution.cancel({ ...o, venueOrderId: ack.venueOrderId, status: 'pending_cancel' });
+    await waitUntil(() => reports.some((r) => r.kind === 'fill'), 'the fill, learned after the refused cancel');
+    const refusal = reports.find((r) => r.kind === 'rejected')!;
+    expect(refusal).toMatchObject({ rejects: 'request', rejectReason: 'UNKNOWN_ORDER', clientOrderId: o.clientOrderId });
+    expect(reports.find((r) => r.kind === 'fill')).toMatchObject({ lastPrice: 6400050, lastQty: 2000, cumQty: 2000, leavesQty: 0 });
   });
 
   it('is market-data only without credentials', async () => {

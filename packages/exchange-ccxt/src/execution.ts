@@ -114,13 +114,13 @@ export class CcxtExecution implements ExecutionClient {
     const i = this.deps.instrument(o.symbol);
     const sym = this.deps.ccxtSymbol(o.symbol);
     if (!this.ex || !i || !sym) {
-      this.report(o, { kind: 'rejected', rejectReason: this.ex ? 'INVALID_ORDER' : 'NO_CREDENTIALS', text: this.ex ? `unknown instrument ${o.symbol}` : 'execution not started', leavesQty: 0 });
+      this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: this.ex ? 'INVALID_ORDER' : 'NO_CREDENTIALS', text: this.ex ? `unknown instrument ${o.symbol}` : 'execution not started', leavesQty: 0 });
       return;
     }
     try {
       await this.limiter.acquire({ orders: 1 });
     } catch (err) {
-      this.report(o, { kind: 'rejected', rejectReason: 'RATE_LIMITED', text: (err as Error).message, leavesQty: 0 });
+      this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: 'RATE_LIMITED', text: (err as Error).message, leavesQty: 0 });
       return;
     }
     const params: Record<string, unknown> = { clientOrderId: o.clientOrderId };
@@ -148,7 +148,7 @@ export class CcxtExecution implements ExecutionClient {
           return;
         }
       }
-      this.report(o, { kind: 'rejected', rejectReason: m.reason, text: m.text, leavesQty: 0 });
+      this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: m.reason, text: m.text, leavesQty: 0 });
     }
   }
 
@@ -159,7 +159,7 @@ export class CcxtExecution implements ExecutionClient {
   private async cancelNow(o: Order): Promise<void> {
     const sym = this.deps.ccxtSymbol(o.symbol);
     if (!this.ex || !sym || !o.venueOrderId) {
-      this.report(o, { kind: 'rejected', rejectReason: !this.ex ? 'NO_CREDENTIALS' : 'UNKNOWN_ORDER', text: !this.ex ? 'execution not started' : `no venue order id for ${o.clientOrderId}` });
+      this.report(o, { kind: 'rejected', rejects: 'request', rejectReason: !this.ex ? 'NO_CREDENTIALS' : 'UNKNOWN_ORDER', text: !this.ex ? 'execution not started' : `no venue order id for ${o.clientOrderId}` });
       return;
     }
     try {
@@ -170,7 +170,7 @@ export class CcxtExecution implements ExecutionClient {
       this.report(o, { kind: 'cancelled', leavesQty: 0 });
     } catch (err) {
       const m = mapCcxtError(this.exchange, err);
-      this.report(o, { kind: 'rejected', rejectReason: m.reason, text: m.text });
+      this.report(o, { kind: 'rejected', rejects: 'request', rejectReason: m.reason, text: m.text });
     }
   }
 

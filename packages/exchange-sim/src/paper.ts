@@ -150,7 +150,7 @@ export class PaperExchange {
         this.inFlight.delete(p.order.clientOrderId);
         this.arriveNew(p.order, p.arriveTs);
       } else if (p.kind === 'cancel') this.arriveCancel(p.order, p.arriveTs);
-      else this.reject(p.order, p.arriveTs, 'DUPLICATE_ORDER', `clientOrderId ${p.order.clientOrderId} is already working`);
+      else this.reject(p.order, p.arriveTs, 'DUPLICATE_ORDER', `clientOrderId ${p.order.clientOrderId} is already working`, 'request');
     }
     if (this.qHead > 1024 && this.qHead * 2 > this.queue.length) {
       this.queue.splice(0, this.qHead);
@@ -263,10 +263,11 @@ export class PaperExchange {
     this.send(r, order);
   }
 
-  private reject(order: Order, ts: number, reason: RejectReason, text: string): void {
+  /** `rejects`: 'request' for a second order under a working id, which leaves that order as it is. */
+  private reject(order: Order, ts: number, reason: RejectReason, text: string, rejects: 'order' | 'request' = 'order'): void {
     order.status = 'rejected';
     order.rejectReason = reason;
-    this.report(order, 'rejected', ts, { rejectReason: reason, text, cumQty: order.filledQty ?? 0 });
+    this.report(order, 'rejected', ts, { rejectReason: reason, rejects, text, cumQty: order.filledQty ?? 0 });
   }
 
   /**
@@ -458,6 +459,7 @@ export class PaperExchange {
     if (!w || !e || e.cancel(w.id) !== MatchStatus.OK) {
       this.report(order, 'rejected', ts, {
         rejectReason: 'UNKNOWN_ORDER',
+        rejects: 'request',
         text: `cancel: no working order ${order.clientOrderId}`,
         cumQty: order.filledQty ?? 0,
       });

@@ -422,7 +422,7 @@ export class PolledExecutionClient implements ExecutionClient {
     this.pauseOnRateLimit(m);
     this.deps.logger?.warn({ exchange: this.exchange, clientOrderId: o.clientOrderId, reason: m.reason }, redactCredentials(m.text));
     this.tracked.delete(o.clientOrderId);
-    this.report(o, { kind: 'rejected', rejectReason: m.reason, text: m.text, leavesQty: 0 });
+    this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: m.reason, text: m.text, leavesQty: 0 });
   }
 
   private ack(tr: Tracked, venueOrderId: string): void {
@@ -475,6 +475,7 @@ export class PolledExecutionClient implements ExecutionClient {
     const kind: ExecutionKind = v.state === 'rejected' ? 'rejected' : v.state === 'expired' ? 'expired' : 'cancelled';
     const r: Partial<ExecutionReport> & Pick<ExecutionReport, 'kind'> = { kind, leavesQty: 0, cumQty: tr.cumLots, venueOrderId: o.venueOrderId };
     if (kind === 'rejected') {
+      r.rejects = 'order';
       r.rejectReason = 'VENUE_ERROR';
       r.text = v.text ?? `${this.exchange}: rejected by the venue`;
     } else if (v.text) r.text = v.text;
@@ -486,18 +487,18 @@ export class PolledExecutionClient implements ExecutionClient {
   private async place(o: Order): Promise<void> {
     const i = this.deps.instrument(o.symbol);
     if (!this.connected || !i) {
-      this.report(o, { kind: 'rejected', rejectReason: this.connected ? 'INVALID_ORDER' : 'NO_CREDENTIALS', text: this.connected ? `unknown instrument ${o.symbol}` : 'execution not started', leavesQty: 0 });
+      this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: this.connected ? 'INVALID_ORDER' : 'NO_CREDENTIALS', text: this.connected ? `unknown instrument ${o.symbol}` : 'execution not started', leavesQty: 0 });
       return;
     }
     const refusal = this.deps.driver.unsupported?.(o);
     if (refusal) {
-      this.report(o, { kind: 'rejected', rejectReason: 'INVALID_ORDER', text: `${this.exchange}: ${refusal}`, leavesQty: 0 });
+      this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: 'INVALID_ORDER', text: `${this.exchange}: ${refusal}`, leavesQty: 0 });
       return;
     }
     try {
       await this.orderLimiter.acquire({ orders: 1 });
     } catch (err) {
-      this.report(o, { kind: 'rejected', rejectReason: 'RATE_LIMITED', text: `${this.exchange}: ${(err as Error).message}`, leavesQty: 0 });
+      this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: 'RATE_LIMITED', text: `${this.exchange}: ${(err as Error).message}`, leavesQty: 0 });
       return;
     }
     if (!this.connected) return; // stopped while waiting
@@ -535,7 +536,7 @@ export class PolledExecutionClient implements ExecutionClient {
         }
         if (this.deps.clock.now() > tr.unknownSince + this.deps.unknownOrderGraceMs) {
           this.tracked.delete(o.clientOrderId);
-          this.report(o, { kind: 'rejected', rejectReason: 'VENUE_ERROR', text: `${this.exchange}: the order never reached the venue (submit failed; unknown by client id ${this.deps.unknownOrderGraceMs} ms later)`, leavesQty: 0 });
+          this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: 'VENUE_ERROR', text: `${this.exchange}: the order never reached the venue (submit failed; unknown by client id ${this.deps.unknownOrderGraceMs} ms later)`, leavesQty: 0 });
           return;
         }
       } catch (err) {
@@ -547,7 +548,7 @@ export class PolledExecutionClient implements ExecutionClient {
 
   private async cancelOne(o: Order): Promise<void> {
     if (!this.connected) {
-      this.report(o, { kind: 'rejected', rejectReason: 'NO_CREDENTIALS', text: 'execution not started', leavesQty: 0 });
+      this.report(o, { kind: 'rejected', rejects: 'request', rejectReason: 'NO_CREDENTIALS', text: 'execution not started', leavesQty: 0 });
       return;
     }
     try {
@@ -562,7 +563,7 @@ export class PolledExecutionClient implements ExecutionClient {
       this.deps.logger?.warn({ exchange: this.exchange, clientOrderId: o.clientOrderId, reason: m.reason }, redactCredentials(`cancel refused: ${m.text}`));
       // a refused cancel leaves the order as it was (it may have filled meanwhile): keep
       // following it and learn its real state from the venue
-      this.report(o, { kind: 'rejected', rejectReason: m.reason, text: m.text });
+      this.report(o, { kind: 'rejected', rejects: 'request', rejectReason: m.reason, text: m.text });
       const tr = this.tracked.get(o.clientOrderId);
       if (tr) await this.syncOrder(tr).catch(() => {});
     }

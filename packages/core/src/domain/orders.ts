@@ -106,6 +106,14 @@ export interface ExecutionReport {
   liquidity?: 'maker' | 'taker';
   tradeId?: string;
   rejectReason?: RejectReason;
+  /**
+   * For kind 'rejected': what the venue refused. 'order': the order itself (a new order refused;
+   * it is final). 'request': a request about a working order (a cancel, a second order under the
+   * same client id), and the order is as it was. Absent (adapters written before this field): the
+   * engine infers it from the order's state, so a rejection while a cancel is pending answers the
+   * cancel, which misreads an order the venue refused after the cancel was sent.
+   */
+  rejects?: 'order' | 'request';
   text?: string;
   /** Venue time, epoch ms. */
   ts: number;

@@ -24,7 +24,7 @@ export class MarketDataOnlyExecution implements ExecutionClient {
   submit(order: Readonly<Order>): void {
     this.onReport?.({
       kind: 'rejected', exchange: this.exchange, symbol: order.symbol, clientOrderId: order.clientOrderId, side: order.side,
-      lastPrice: 0, lastQty: 0, leavesQty: 0, cumQty: 0, feeAtoms: 0n, rejectReason: 'NO_CREDENTIALS', text: this.reason, ts: Date.now(),
+      lastPrice: 0, lastQty: 0, leavesQty: 0, cumQty: 0, feeAtoms: 0n, rejectReason: 'NO_CREDENTIALS', rejects: 'order', text: this.reason, ts: Date.now(),
     });
   }
   cancel(): void {}

@@ -104,6 +104,56 @@ describe('OrderManager: closed orders are forgotten, never the open ones nor rec
   });
 });
 
+describe('OrderManager: what a rejection refuses', () => {
+  it("a refused order is final even while its cancel is pending (rejects: 'order')", () => {
+    const m = new OrderManager();
+    const o = m.create(intent, 1);
+    m.markPendingCancel(o.clientOrderId);
+    m.apply(report(o.clientOrderId, 'rejected', { rejects: 'order', rejectReason: 'INSUFFICIENT_BALANCE', text: 'no funds' }), 2);
+    expect(m.get(o.clientOrderId)).toMatchObject({ status: 'rejected', rejectReason: 'INSUFFICIENT_BALANCE', text: 'no funds' });
+    expect(m.openCount()).toBe(0);
+    // the cancel's own refusal after it changes nothing
+    m.apply(report(o.clientOrderId, 'rejected', { rejects: 'request', rejectReason: 'UNKNOWN_ORDER' }), 3);
+    expect(m.get(o.clientOrderId)!.status).toBe('rejected');
+  });
+
+  it("a refused order that had fills ends cancelled with them; one already ended is not touched", () => {
+    const m = new OrderManager();
+    const o = m.create(intent, 1);
+    m.apply(report(o.clientOrderId, 'fill', { tradeId: 't1', lastPrice: 100, lastQty: 4 }), 2);
+    m.apply(report(o.clientOrderId, 'rejected', { rejects: 'order', rejectReason: 'VENUE_ERROR' }), 3);
+    expect(m.get(o.clientOrderId)).toMatchObject({ status: 'cancelled', filledQty: 4 });
+    const done = m.create(intent, 4);
+    m.apply(report(done.clientOrderId, 'fill', { tradeId: 't2', lastPrice: 100, lastQty: 10 }), 5);
+    m.apply(report(done.clientOrderId, 'rejected', { rejects: 'order', rejectReason: 'VENUE_ERROR' }), 6);
+    expect(m.get(done.clientOrderId)).toMatchObject({ status: 'filled', rejectReason: undefined });
+  });
+
+  it("a refused request leaves the order as it was (rejects: 'request'): a refused cancel, a refused second order under its id", () => {
+    const m = new OrderManager();
+    const o = m.create(intent, 1);
+    // a duplicate refused before the first order's ack: the order is still new, not rejected
+    m.apply(report(o.clientOrderId, 'rejected', { rejects: 'request', rejectReason: 'DUPLICATE_ORDER' }), 2);
+    expect(m.get(o.clientOrderId)!.status).toBe('pending_new');
+    m.apply(report(o.clientOrderId, 'fill', { tradeId: 't1', lastPrice: 100, lastQty: 3 }), 3);
+    m.markPendingCancel(o.clientOrderId);
+    m.apply(report(o.clientOrderId, 'rejected', { rejects: 'request', rejectReason: 'RATE_LIMITED' }), 4);
+    expect(m.get(o.clientOrderId)!.status).toBe('partially_filled');
+    expect(m.openCount()).toBe(1);
+  });
+
+  it('without the field (older adapters) a rejection while a cancel is pending is read as the cancel\'s', () => {
+    const m = new OrderManager();
+    const o = m.create(intent, 1);
+    m.markPendingCancel(o.clientOrderId);
+    m.apply(report(o.clientOrderId, 'rejected', { rejectReason: 'UNKNOWN_ORDER' }), 2);
+    expect(m.get(o.clientOrderId)!.status).toBe('open');
+    const n = m.create(intent, 3);
+    m.apply(report(n.clientOrderId, 'rejected', { rejectReason: 'INVALID_ORDER' }), 4);
+    expect(m.get(n.clientOrderId)!.status).toBe('rejected');
+  });
+});
+
 describe('OrderManager: open orders per instrument', () => {
   it('openOrders and openCount agree with a model over any sequence of orders and reports; a returned array never changes', () => {
     const symbols = ['S', 'T', 'U'];

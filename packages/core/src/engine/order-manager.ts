@@ -197,7 +197,17 @@ export class OrderManager {
         if (!TERMINAL.has(order.status)) order.status = 'cancelled';
         break;
       case 'rejected':
-        if (order.status === 'pending_new' || order.status === 'pending_cancel' || order.status === 'open' || order.status === 'partially_filled') {
+        if (r.rejects === 'order') {
+          // the venue refused the order itself: final (one with fills ends with what filled)
+          if (!TERMINAL.has(order.status)) {
+            order.status = order.filledQty > 0 ? 'cancelled' : 'rejected';
+            order.rejectReason = r.rejectReason;
+            order.text = r.text;
+          }
+        } else if (r.rejects === 'request') {
+          // a refused cancel (or duplicate) leaves the order as it was before the request
+          if (order.status === 'pending_cancel') order.status = order.filledQty > 0 ? 'partially_filled' : 'open';
+        } else if (order.status === 'pending_new' || order.status === 'pending_cancel' || order.status === 'open' || order.status === 'partially_filled') {
           // A rejected cancel leaves the order as it was; a rejected new order is final.
           if (order.status === 'pending_new') {
             order.status = 'rejected';

@@ -63,7 +63,7 @@ export class PaperExecutionClient implements ExecutionClient {
     const id = order.clientOrderId;
     this.later(() => {
       const r = this.resting.get(id);
-      if (!r) return this.report(order, 'rejected', { rejectReason: 'UNKNOWN_ORDER', text: `${id} is not open` });
+      if (!r) return this.report(order, 'rejected', { rejectReason: 'UNKNOWN_ORDER', rejects: 'request', text: `${id} is not open` });
       this.resting.delete(id);
       this.report(r.order, 'cancelled', { leavesQty: 0, cumQty: r.cum, text: 'cancelled' });
     });
@@ -163,7 +163,7 @@ export class PaperExecutionClient implements ExecutionClient {
   }
 
   private reject(o: Order, reason: RejectReason, text: string): void {
-    this.report(o, 'rejected', { rejectReason: reason, text, leavesQty: 0, cumQty: 0 });
+    this.report(o, 'rejected', { rejectReason: reason, rejects: 'order', text, leavesQty: 0, cumQty: 0 });
   }
 
   private report(o: Readonly<Order>, kind: ExecutionReport['kind'], extra: Partial<ExecutionReport>): void {

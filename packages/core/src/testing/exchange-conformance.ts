@@ -347,6 +347,8 @@ export function describeExchangeConformance(opts: ExchangeConformanceOptions): v
         await waitUntil(() => reports.some((r) => r.clientOrderId === bad.clientOrderId && r.kind === 'rejected'), `rejection for ${c.name}`, W);
         const rej = reports.find((r) => r.clientOrderId === bad.clientOrderId && r.kind === 'rejected')!;
         expect(rej.rejectReason, c.name).toBe(c.expect);
+        // a refused cancel leaves its order as it was; a refused order is final (ExecutionReport.rejects)
+        expect(rej.rejects, c.name).toBe(c.cancelUnknown ? 'request' : 'order');
         if (c.text) expect(rej.text, c.name).toMatch(c.text);
       }
     });
