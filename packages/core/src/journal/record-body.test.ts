@@ -32,6 +32,8 @@ const REPORTS: ExecutionReport[] = [
   { ...ACK, kind: 'fill', side: 'sell', lastPrice: 1, lastQty: 1, leavesQty: 0, cumQty: 100, feeAtoms: 2n ** 64n, liquidity: 'taker', tradeId: 'T-2' },
   { ...ACK, kind: 'cancelled', leavesQty: 0, text: 'user cancel' },
   { ...ACK, kind: 'rejected', leavesQty: 0, rejectReason: 'INSUFFICIENT_BALANCE', text: 'Account has insufficient balance' },
+  { ...ACK, kind: 'rejected', leavesQty: 0, rejectReason: 'INSUFFICIENT_BALANCE', rejects: 'order' },
+  { ...ACK, kind: 'rejected', rejectReason: 'UNKNOWN_ORDER', rejects: 'request', text: 'cancel: unknown order' },
   { ...ACK, kind: 'expired', leavesQty: 0 },
 ];
 

@@ -74,6 +74,8 @@ const REPORT_FIELDS = {
   13: ['text', 'str'],
   /** The fee asset the engine booked the fee in (the record's `feeAsset`). */
   14: ['feeAsset', 'str'],
+  /** What a rejection refuses ('order' | 'request'); 15-19 are the folded layout's. */
+  20: ['rejects', 'str'],
 } as const satisfies Record<number, readonly [string, FieldType]>;
 
 const FOLDED_REPORT_FIELDS = {
@@ -177,6 +179,7 @@ export class BodyEncoder {
     if (r.rejectReason !== undefined) this.str(12, r.rejectReason);
     if (r.text !== undefined) this.str(13, r.text);
     this.str(14, feeAsset);
+    if (r.rejects !== undefined) this.str(20, r.rejects);
   }
 
   /** Starts a body, after `prefix` bytes its end fills in (its length). */
@@ -433,6 +436,7 @@ const reportBody = z.strictObject({
   rejectReason: shortText.optional(),
   text: z.string().optional(),
   feeAsset: z.string(),
+  rejects: z.enum(['order', 'request']).optional(),
 });
 
 function parsed<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
@@ -537,6 +541,7 @@ function toReport(c: z.infer<typeof reportRow>, b: z.infer<typeof reportBody>): 
   if (b.liquidity !== undefined) report.liquidity = b.liquidity;
   if (b.tradeId !== undefined) report.tradeId = b.tradeId;
   if (b.rejectReason !== undefined) report.rejectReason = b.rejectReason as ExecutionReport['rejectReason'];
+  if (b.rejects !== undefined) report.rejects = b.rejects;
   if (b.text !== undefined) report.text = b.text;
   return report;
 }

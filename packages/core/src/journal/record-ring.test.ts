@@ -69,6 +69,8 @@ describe('journal hand-over ring', () => {
       reportRec(5),
       reportRec(6, { kind: 'ack', liquidity: 'taker', venueOrderId: 'v-6', feeAsset: 'BNB', tradeId: 't-6', rejectReason: 'VENUE_ERROR', text: 'hi' }, { venueOrderId: 'v-6', status: 'open' }),
       reportRec(7, { kind: 'rejected', feeAtoms: 0n, lastPrice: Number.NaN, lastQty: -0 }, { status: 'rejected', feeAtoms: 0n }),
+      reportRec(8, { kind: 'rejected', rejects: 'order', rejectReason: 'INSUFFICIENT_BALANCE' }, { status: 'rejected' }),
+      reportRec(9, { kind: 'rejected', rejects: 'request', rejectReason: 'UNKNOWN_ORDER' }, { status: 'open' }),
     ];
     const { h, out, refused } = pass(w, r, recs);
     expect(h.slots).toBe(recs.length);

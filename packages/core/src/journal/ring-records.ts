@@ -21,7 +21,8 @@ import type { QueuedRecord } from './writer.js';
  *         f64 price qty filledQty createdTs updatedTs ts, i64 filledNotionalTicksLots feeAtoms;
  *         strings clientOrderId exchange symbol source [venueOrderId reason rejectReason text].
  * REPORT: enums kind, side, liquidity, the order's status; flags 1 venueOrderId, 2 feeAsset (the
- *         report's), 4 liquidity, 8 tradeId, 16 rejectReason, 32 text, 64 the order's venueOrderId;
+ *         report's), 4 liquidity, 8 tradeId, 16 rejectReason, 32 text, 64 the order's venueOrderId,
+ *         128 rejects present, 256 rejects is 'request' (else 'order');
  *         f64 lastPrice lastQty leavesQty cumQty report ts, ts, the order's filledQty, i64 report
  *         feeAtoms, the order's feeAtoms; strings clientOrderId exchange symbol feeAsset (the
  *         record's) the order's symbol [venueOrderId feeAsset tradeId rejectReason text, the
@@ -65,8 +66,8 @@ const NO_LIQUIDITY = 255;
 
 const OF = { price: 1, reduceOnlySet: 2, reduceOnly: 4, venueOrderId: 8, reason: 16, rejectReason: 32, text: 64 } as const;
 const ORDER_FLAGS = 127;
-const RF = { venueOrderId: 1, feeAsset: 2, liquidity: 4, tradeId: 8, rejectReason: 16, text: 32, orderVenueOrderId: 64 } as const;
-const REPORT_FLAGS = 127;
+const RF = { venueOrderId: 1, feeAsset: 2, liquidity: 4, tradeId: 8, rejectReason: 16, text: 32, orderVenueOrderId: 64, rejects: 128, rejectsRequest: 256 } as const;
+const REPORT_FLAGS = 511;
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
@@ -178,6 +179,7 @@ export class RecordSlotEncoder {
     if (!nums(r.lastPrice, r.lastQty, r.leavesQty, r.cumQty, r.ts, rec.ts, o.filledQty)) return false;
     if (!fitsI64(r.feeAtoms) || !fitsI64(o.feeAtoms)) return false;
     let flags = liq === NO_LIQUIDITY ? 0 : RF.liquidity;
+    if (r.rejects !== undefined) flags |= r.rejects === 'request' ? RF.rejects | RF.rejectsRequest : RF.rejects;
     const v = this.view;
     v.setUint8(at + KIND, SlotKind.REPORT);
     v.setUint8(at + E0, kind);
@@ -361,6 +363,8 @@ export class RecordSlotDecoder {
     if (flags & RF.rejectReason) report.rejectReason = this.str(s) as ExecutionReport['rejectReason'];
     if (flags & RF.text) report.text = this.str(s);
     if (flags & RF.orderVenueOrderId) order.venueOrderId = this.str(s);
+    if (flags & RF.rejects) report.rejects = flags & RF.rejectsRequest ? 'request' : 'order';
+    else if (flags & RF.rejectsRequest) throw new SlotError('rejects request flag without its presence flag');
     if (s.off !== this.end) throw new SlotError(`report slot has ${this.end - s.off} byte(s) past its fields`);
     return { t: 'report', report, order, feeAsset, ts: v.getFloat64(at + 56, true) };
   }
