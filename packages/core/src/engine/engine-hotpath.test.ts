@@ -122,6 +122,30 @@ describe('Engine hot path', () => {
     await engine.stop();
   });
 
+  it('counts a refused cancel apart from a rejected order (cwts_orders_total status request_rejected) and says so in its log line', async () => {
+    const { msgs, logger } = logCapture();
+    const { venue, engine, metrics, submit } = await setup({ logger });
+    venue.autoCancel = false;
+    const kept = submit(order('buy', 5)).clientOrderId!;
+    const refused = submit(order('buy', 6)).clientOrderId!;
+    const [a, b] = venue.submitted;
+    venue.report(a!, { kind: 'ack', leavesQty: 5 });
+    engine.cancel(kept);
+    venue.report(a!, { kind: 'rejected', rejects: 'request', rejectReason: 'UNKNOWN_ORDER', leavesQty: 5 });
+    venue.report(b!, { kind: 'rejected', rejects: 'order', rejectReason: 'INSUFFICIENT_BALANCE' });
+    // an adapter without the field: a rejection while the cancel is pending answers the cancel
+    engine.cancel(kept);
+    venue.report(a!, { kind: 'rejected', rejectReason: 'RATE_LIMITED', leavesQty: 5 });
+    expect(engine.orders.get(kept)!.status).toBe('open');
+    expect(engine.orders.get(refused)!.status).toBe('rejected');
+    const text = await metrics.text();
+    expect(counter(text, 'cwts_orders_total{exchange="v",status="request_rejected"}')).toBe(2);
+    expect(counter(text, 'cwts_orders_total{exchange="v",status="rejected"}')).toBe(1);
+    await engine.stop();
+    expect(msgs.filter((m) => m.startsWith(`v refused a request about order ${kept}`))).toHaveLength(2);
+    expect(msgs.filter((m) => m.startsWith(`order ${refused} rejected by v: INSUFFICIENT_BALANCE`))).toHaveLength(1);
+  });
+
   it('keeps the digest of signals and fills only when asked', async () => {
     const off = await setup();
     off.signal();

@@ -523,7 +523,9 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       const feeAsset = r.feeAsset ?? this.instrument(r.exchange, r.symbol)?.quote ?? '';
       this.opts.journal.append({ t: 'report', report: r, order: { status: o.status, filledQty: o.filledQty, feeAtoms: o.feeAtoms, venueOrderId: o.venueOrderId, symbol: o.symbol }, feeAsset, ts: this.now });
     }
-    this.series.orders.get(r.exchange, r.kind === 'fill' ? (out.order.status === 'filled' ? 'filled' : 'partially_filled') : r.kind).n++;
+    // A rejection that refused a request (a cancel, a duplicate id), not the order, is counted apart from rejected orders.
+    const refusedRequest = r.kind === 'rejected' && (r.rejects === 'request' || (r.rejects === undefined && out.order.status !== 'rejected'));
+    this.series.orders.get(r.exchange, r.kind === 'fill' ? (out.order.status === 'filled' ? 'filled' : 'partially_filled') : refusedRequest ? 'request_rejected' : r.kind).n++;
     if (out.fill) {
       const instrument = this.instrument(r.exchange, r.symbol)!;
       this.portfolio.applyFill(instrument, r);
@@ -536,6 +538,8 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       if (this.deferredLog.enabled('info')) this.deferredLog.push(logFill, r, instrument, pos.qty);
       this.journalSnapshot('fill');
       this.opts.observer?.fill?.(r, instrument);
+    } else if (refusedRequest) {
+      this.opts.logger.warn({ clientOrderId: r.clientOrderId, reason: r.rejectReason, status: out.order.status }, `${r.exchange} refused a request about order ${r.clientOrderId} (a cancel, or a second order under its id), which is ${out.order.status}: ${r.rejectReason ?? ''} ${r.text ?? ''}`.trim());
     } else if (r.kind === 'rejected') {
       this.opts.logger.warn({ clientOrderId: r.clientOrderId, reason: r.rejectReason }, `order ${r.clientOrderId} rejected by ${r.exchange}: ${r.rejectReason ?? ''} ${r.text ?? ''}`.trim());
     }
