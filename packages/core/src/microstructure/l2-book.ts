@@ -188,7 +188,7 @@ export class L2Book implements BookView {
     this.seq = ev.seq;
     this.lastUpdateTs = now;
     this.snapshots++;
-    this.afterUpdate(`snapshot ${ev.seq}`, now);
+    this.afterUpdate('snapshot', ev.seq, now);
     return this._state;
   }
 
@@ -215,7 +215,7 @@ export class L2Book implements BookView {
     this.levelUpdates += bids.length + asks.length;
     if (ev.seq !== 0) this.seq = ev.seq;
     this.lastUpdateTs = now;
-    this.afterUpdate(ev.seq !== 0 ? `delta ${ev.seq}` : 'delta', now);
+    this.afterUpdate('delta', ev.seq, now);
     return DeltaResult.APPLIED;
   }
 
@@ -234,7 +234,7 @@ export class L2Book implements BookView {
   endUpdate(seq: number, now: number): void {
     if (seq !== 0) this.seq = seq;
     this.lastUpdateTs = now;
-    if (this._state !== 'resyncing') this.afterUpdate('levels', now);
+    if (this._state !== 'resyncing') this.afterUpdate('levels', 0, now);
   }
 
   /**
@@ -248,7 +248,7 @@ export class L2Book implements BookView {
     this.seq = seq;
     this.lastUpdateTs = now;
     this.snapshots++;
-    this.afterUpdate(`snapshot ${seq}`, now);
+    this.afterUpdate('snapshot', seq, now);
   }
 
   /**
@@ -284,12 +284,17 @@ export class L2Book implements BookView {
     for (let i = 0; i < asks.length; i++) this.asks.set(-asks[i]!.price, asks[i]!.qty);
   }
 
-  private afterUpdate(what: string, now: number): void {
+  /**
+   * `what` and `seq` name the update ("delta 42") in a state change's reason, built only then:
+   * a string per delta was one of the engine's larger allocations per market event.
+   */
+  private afterUpdate(what: string, seq: number, now: number): void {
     if (this.isCrossed()) {
-      if (this._state !== 'crossed') this.setState('crossed', `crossed_book: bid ${this.bestBid()} >= ask ${this.bestAsk()} after ${what}`, now);
+      if (this._state !== 'crossed') this.setState('crossed', `crossed_book: bid ${this.bestBid()} >= ask ${this.bestAsk()} after ${updateName(what, seq)}`, now);
     } else if (this._state !== 'synced') {
       const prev = this._state;
-      this.setState('synced', prev === 'resyncing' ? `${what} applied` : prev === 'crossed' ? `uncrossed by ${what}` : `updates resumed (${what})`, now);
+      const name = updateName(what, seq);
+      this.setState('synced', prev === 'resyncing' ? `${name} applied` : prev === 'crossed' ? `uncrossed by ${name}` : `updates resumed (${name})`, now);
     }
   }
 
@@ -438,4 +443,9 @@ function loadSide(side: SortedLevels, levels: readonly BookLevel[], sign: 1 | -1
   }
   side.clear();
   for (let i = 0; i < levels.length; i++) side.set(sign * levels[i]!.price, levels[i]!.qty);
+}
+
+/** "delta 42", or "delta" for a venue without sequence numbers (seq 0). */
+function updateName(what: string, seq: number): string {
+  return seq !== 0 ? `${what} ${seq}` : what;
 }
