@@ -65,15 +65,14 @@ class ModelVenue implements PolledOrderDriver {
     }
     return v.fills.map((f) => ({ ...f }));
   }
-  async fetchOpenOrders(): Promise<VenueOrderView[]> {
-    return [];
+  async fetchOpenOrders(symbols: readonly string[]): Promise<VenueOrderView[]> {
+    return [...this.orders.values()].filter((v) => symbols.includes(v.view.symbol) && !FINAL.has(v.view.state)).map((v) => ({ ...v.view }));
   }
-  async fetchFillsSince(): Promise<VenueFill[]> {
-    return [];
+  async fetchFillsSince(symbols: readonly string[], sinceTs: number): Promise<VenueFill[]> {
+    return [...this.orders.values()].flatMap((v) => v.fills).filter((f) => symbols.includes(f.symbol) && f.ts >= sinceTs);
   }
-  async fetchBalances() {
-    return [];
-  }
+  /** Balances are not what this model is about. */
+  fetchBalances = async () => [];
   mapError(err: unknown) {
     const text = String((err as Error)?.message ?? err);
     return { reason: /unknown order/.test(text) ? ('UNKNOWN_ORDER' as const) : ('VENUE_ERROR' as const), text, code: undefined, retryable: false };

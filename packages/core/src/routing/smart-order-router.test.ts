@@ -50,6 +50,22 @@ async function setup(routing: Record<string, unknown> = {}) {
 
 const buy = (qty: number, extra: Partial<OrderIntent> = {}): OrderIntent => ({ exchange: 'a', symbol: 'BTCUSDT', side: 'buy', type: 'limit', price: 6_000_500, qty, tif: 'IOC', source: 'test', ...extra });
 
+/**
+ * Parent sor-1 (350) cancelled after a and c filled their children (50 and 100 common lots):
+ * b's child (200) is still working, and venues answer cancels only when a test says so.
+ */
+async function cancelledWithBOpen() {
+  const s = await setup();
+  const { venues, engine } = s;
+  engine.submit(buy(350));
+  const [a, b, c] = [venues.a.submitted[0]!, venues.b.submitted[0]!, venues.c.submitted[0]!];
+  venues.a.report(a, { kind: 'fill', lastPrice: 6_000_000, lastQty: 50, cumQty: 50, leavesQty: 0, tradeId: 'a1' });
+  venues.c.report(c, { kind: 'fill', lastPrice: 6_000_200, lastQty: 10, cumQty: 10, leavesQty: 0, tradeId: 'c1' });
+  venues.a.autoCancel = venues.b.autoCancel = venues.c.autoCancel = false;
+  engine.cancel('sor-1');
+  return { ...s, b };
+}
+
 describe('SmartOrderRouter', () => {
   it('splits a parent by effective price (fees in), one IOC child per venue, on each venue grid', async () => {
     const { venues, engine, router } = await setup();
@@ -181,13 +197,7 @@ describe('SmartOrderRouter', () => {
   });
 
   it('a fill after a child\'s cancel ack still counts, and fills the parent that had ended short', async () => {
-    const { venues, engine, router } = await setup();
-    engine.submit(buy(350));
-    const [a, b, c] = [venues.a.submitted[0]!, venues.b.submitted[0]!, venues.c.submitted[0]!];
-    venues.a.report(a, { kind: 'fill', lastPrice: 6_000_000, lastQty: 50, cumQty: 50, leavesQty: 0, tradeId: 'a1' });
-    venues.c.report(c, { kind: 'fill', lastPrice: 6_000_200, lastQty: 10, cumQty: 10, leavesQty: 0, tradeId: 'c1' });
-    venues.a.autoCancel = venues.b.autoCancel = venues.c.autoCancel = false;
-    engine.cancel('sor-1');
+    const { venues, engine, router, b } = await cancelledWithBOpen();
     // b acks the cancel having filled 150, then sends the last fill (it traded before the cancel)
     venues.b.report(b, { kind: 'fill', lastPrice: 6_000_300, lastQty: 150, cumQty: 150, leavesQty: 50, tradeId: 'b1' });
     venues.b.report(b, { kind: 'cancelled', cumQty: 150, leavesQty: 0 });
@@ -203,13 +213,7 @@ describe('SmartOrderRouter', () => {
   });
 
   it('a rejected cancel ends no child: the child works on, and what it fills counts', async () => {
-    const { venues, engine, router } = await setup();
-    engine.submit(buy(350));
-    const [a, b, c] = [venues.a.submitted[0]!, venues.b.submitted[0]!, venues.c.submitted[0]!];
-    venues.a.report(a, { kind: 'fill', lastPrice: 6_000_000, lastQty: 50, cumQty: 50, leavesQty: 0, tradeId: 'a1' });
-    venues.c.report(c, { kind: 'fill', lastPrice: 6_000_200, lastQty: 10, cumQty: 10, leavesQty: 0, tradeId: 'c1' });
-    venues.a.autoCancel = venues.b.autoCancel = venues.c.autoCancel = false;
-    engine.cancel('sor-1');
+    const { venues, engine, router, b } = await cancelledWithBOpen();
     // b refuses the cancel (the engine reads a 'rejected' for an order being cancelled as the
     // cancel's answer), then fills the child in full
     venues.b.report(b, { kind: 'rejected', rejectReason: 'RATE_LIMITED', cumQty: 0, leavesQty: 200 });
