@@ -138,7 +138,6 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   /** Signal and fill lines, formatted after the current batch of events (observability/deferred-log.ts). */
   private readonly deferredLog: DeferredLog;
   /** performance.now() when each order's submit() returned, until its first report (cwts_order_ack_seconds). */
-  private readonly awaitingAck = new Map<string, number>();
   private readonly counts = { events: 0, signals: 0, orders: 0, rejected: 0, fills: 0 };
   private readonly byType: Record<string, number> = {};
   private signalSeq = 0;
@@ -461,29 +460,18 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       return this.refuse(intent, 'VENUE_ERROR', `journal ${this.opts.journal.path}: commit failed, order ${order.clientOrderId} not sent`);
     }
     this.counts.orders++;
-    // NaN until submit() returns: a client that reports inside submit() is answered in no time.
-    this.awaitingAck.set(order.clientOrderId, Number.NaN);
     venue.execution.submit(order);
     // Tick-to-order ends here: a client that writes to its socket synchronously has handed the order's bytes to it.
     const t = performance.now();
     this.tracing?.sent(order.clientOrderId);
-    if (this.awaitingAck.has(order.clientOrderId)) this.awaitingAck.set(order.clientOrderId, t);
-    this.trimAwaitingAck();
+    // the ack latency runs from here (a client that reported inside submit() was answered in no time)
+    this.orders.markSent(order, t);
     this.opts.observer?.order?.(order);
     this.latency.record(t - this.dispatchStart, t);
     this.sent.record(1, t);
     this.opts.metrics.tickToOrder.observe((t - this.dispatchStart) / 1000);
     this.series.orders.get(intent.exchange, 'submitted').n++;
     return { accepted: true, clientOrderId: order.clientOrderId };
-  }
-
-  /** Orders a venue never answers (it went away) must not grow the map for ever: the oldest go first. */
-  private trimAwaitingAck(): void {
-    if (this.awaitingAck.size <= 10_000) return;
-    for (const id of this.awaitingAck.keys()) {
-      this.awaitingAck.delete(id);
-      if (this.awaitingAck.size <= 9_000) break;
-    }
   }
 
   /** RouterHost: one child order through the risk checks (routing/smart-order-router.ts). */
@@ -506,18 +494,15 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
 
   onExecutionReport(r: ExecutionReport): void {
     this.tracing?.report(r);
-    const sentAt = this.awaitingAck.get(r.clientOrderId);
-    if (sentAt !== undefined) {
-      // The first report of any kind answers the order: the venue-bound part of its latency.
-      this.awaitingAck.delete(r.clientOrderId);
-      this.series.ack.get(r.exchange).observe(Number.isNaN(sentAt) ? 0 : (performance.now() - sentAt) / 1000);
-    }
     const out = this.orders.apply(r, this.now);
     if (out.kind === 'unknown') {
       this.onFeedError('execution', `${r.exchange}: report for unknown order ${r.clientOrderId} (${r.kind})`);
       return;
     }
     if (out.kind === 'duplicate') return;
+    // The first report of any kind answers the order: the venue-bound part of its latency.
+    const sentAt = out.ackSentAt;
+    if (sentAt !== -1) this.series.ack.get(r.exchange).observe(Number.isNaN(sentAt) ? 0 : (performance.now() - sentAt) / 1000);
     if (this.opts.journal) {
       const o = out.order;
       const feeAsset = r.feeAsset ?? this.instrument(r.exchange, r.symbol)?.quote ?? '';

@@ -104,6 +104,29 @@ describe('OrderManager: closed orders are forgotten, never the open ones nor rec
   });
 });
 
+describe('OrderManager: waiting for an order\'s first report (the ack latency)', () => {
+  it('the first report of an order carries when it was sent, later ones and restored orders -1; answered inside submit(): NaN', () => {
+    const m = new OrderManager();
+    const a = m.create(intent, 1);
+    m.markSent(a, 123.5);
+    const b = m.create(intent, 2);
+    // b's venue answers inside submit(): its first report comes before markSent
+    expect(m.apply(report(b.clientOrderId, 'ack'), 3)).toMatchObject({ kind: 'applied', ackSentAt: Number.NaN });
+    m.markSent(b, 130);
+    expect(m.apply(report(b.clientOrderId, 'cancelled'), 4)).toMatchObject({ ackSentAt: -1 });
+    expect(m.apply(report(a.clientOrderId, 'fill', { tradeId: 't1', lastPrice: 100, lastQty: 2 }), 5)).toMatchObject({ kind: 'applied', ackSentAt: 123.5 });
+    expect(m.apply(report(a.clientOrderId, 'fill', { tradeId: 't2', lastPrice: 100, lastQty: 2 }), 6)).toMatchObject({ ackSentAt: -1 });
+    // markSent of an older order (not the last created) finds it by id
+    const c = m.create(intent, 7);
+    m.create(intent, 8);
+    m.markSent(c, 200);
+    expect(m.apply(report(c.clientOrderId, 'ack'), 9)).toMatchObject({ ackSentAt: 200 });
+    const r = new OrderManager();
+    r.restore({ ...c, clientOrderId: 'cw-77', status: 'open' });
+    expect(r.apply(report('cw-77', 'ack'), 10)).toMatchObject({ ackSentAt: -1 });
+  });
+});
+
 describe('OrderManager: what a rejection refuses', () => {
   it("a refused order is final even while its cancel is pending (rejects: 'order')", () => {
     const m = new OrderManager();

@@ -5,7 +5,12 @@ import { KeyRing } from '../domain/key-ring.js';
 const TERMINAL: ReadonlySet<OrderStatus> = new Set(['filled', 'cancelled', 'rejected']);
 
 export type ReportOutcome =
-  | { kind: 'applied'; order: Order; fill: boolean }
+  /**
+   * `ackSentAt`: for an order's first report, when it was handed to its venue (performance.now()
+   * ms; NaN when the venue answered inside submit()); -1 for every later report (or an order not
+   * submitted in this run). The engine observes the ack latency from it.
+   */
+  | { kind: 'applied'; order: Order; fill: boolean; ackSentAt: number }
   | { kind: 'duplicate'; order: Order }
   | { kind: 'unknown' };
 
@@ -45,6 +50,8 @@ export class OrderManager {
    * one map").
    */
   private readonly entries = new Map<string, OrderEntry>();
+  /** The entry create() made last: markSent() finds it without a lookup. */
+  private lastCreated: OrderEntry | undefined;
   private readonly open = new InstrumentMap<OpenSet>();
   /** Open orders across every instrument: the sum of the sets' sizes, kept as they change. */
   private openTotal = 0;
@@ -115,7 +122,9 @@ export class OrderManager {
       text: undefined,
     };
     this.lastNow = now;
-    this.entries.set(order.clientOrderId, { order, closed: false, trades: undefined });
+    const e: OrderEntry = { order, closed: false, trades: undefined, sentAt: Number.NaN };
+    this.entries.set(order.clientOrderId, e);
+    this.lastCreated = e;
     this.openSet(order.exchange, order.symbol).add(order);
     this.openTotal++;
     return order;
@@ -125,7 +134,7 @@ export class OrderManager {
   restore(order: Order): void {
     // a restored order replaces the one of its id; its closed mark and trade ids stay
     let e = this.entries.get(order.clientOrderId);
-    if (e === undefined) this.entries.set(order.clientOrderId, (e = { order, closed: false, trades: undefined }));
+    if (e === undefined) this.entries.set(order.clientOrderId, (e = { order, closed: false, trades: undefined, sentAt: NOT_AWAITING }));
     else e.order = order;
     const n = Number(/-(\d+)$/.exec(order.clientOrderId)?.[1] ?? 0);
     if (n >= this.nextId) this.nextId = n + 1;
@@ -170,10 +179,24 @@ export class OrderManager {
     return this.openTotal;
   }
 
+  /**
+   * The order was handed to its venue at `t` (performance.now() ms), unless the venue answered
+   * inside submit() (its first report came first: an ack in no time). Kept on the order's entry,
+   * not in a map of its own: that was a second map insert and delete per order.
+   */
+  markSent(order: Order, t: number): void {
+    const last = this.lastCreated;
+    const e = last !== undefined && last.order === order ? last : this.entries.get(order.clientOrderId);
+    if (e !== undefined && Number.isNaN(e.sentAt)) e.sentAt = t;
+  }
+
   apply(r: ExecutionReport, now: number): ReportOutcome {
     this.lastNow = now;
     const e = this.entries.get(r.clientOrderId);
     if (e === undefined) return { kind: 'unknown' };
+    // the first report of any kind answers the order
+    const ackSentAt = e.sentAt;
+    if (ackSentAt !== NOT_AWAITING) e.sentAt = NOT_AWAITING;
     const order = e.order;
     if (r.venueOrderId) order.venueOrderId = r.venueOrderId;
     order.updatedTs = now;
@@ -223,7 +246,7 @@ export class OrderManager {
       if (this.open.get(order.exchange, order.symbol)?.delete(order.clientOrderId)) this.openTotal--;
       this.closed(e, now);
     }
-    return { kind: 'applied', order, fill };
+    return { kind: 'applied', order, fill, ackSentAt };
   }
 
   markPendingCancel(clientOrderId: string): Order | undefined {
@@ -268,8 +291,16 @@ export class OrderManager {
 }
 
 /** An order and what the manager keeps beside it until it forgets the order. */
+/** OrderEntry.sentAt of an order whose first report has come (or that was not submitted in this run). */
+const NOT_AWAITING = -1;
+
 interface OrderEntry {
   order: Order;
+  /**
+   * Waiting for the order's first report: when it was handed to its venue (performance.now() ms),
+   * NaN while submit() runs; NOT_AWAITING once answered, and for restored orders.
+   */
+  sentAt: number;
   /** In `closedIds` (an order closes once: a late fill on a closed order keeps its place). */
   closed: boolean;
   /** Trade ids of the fills applied: none, the one (most orders), or a set from the second on. */
