@@ -290,10 +290,10 @@ export class OrderManager {
   }
 }
 
-/** An order and what the manager keeps beside it until it forgets the order. */
 /** OrderEntry.sentAt of an order whose first report has come (or that was not submitted in this run). */
 const NOT_AWAITING = -1;
 
+/** An order and what the manager keeps beside it until it forgets the order. */
 interface OrderEntry {
   order: Order;
   /**
