@@ -45,7 +45,7 @@ describe('journal format v3', () => {
       [report(1, 'ack', { venueOrderId: 'V1' }), after('open', 0, 0n, 'V1')],
       [fill, after('partially_filled', 4, 2n ** 70n)],
       [report(1, 'cancelled', { leavesQty: 0, cumQty: 4, text: 'by user' }), after('cancelled', 4, 2n ** 70n)],
-      [report(2, 'rejected', { leavesQty: 0, rejectReason: 'INSUFFICIENT_BALANCE', text: 'no money' }), after('rejected')],
+      [report(2, 'rejected', { leavesQty: 0, rejectReason: 'INSUFFICIENT_BALANCE', rejects: 'order', text: 'no money' }), after('rejected')],
       [report(3, 'expired', { leavesQty: 0 }), after('cancelled')],
     ];
     const recs: JournalRecord[] = [
