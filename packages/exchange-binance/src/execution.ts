@@ -368,11 +368,15 @@ export class BinanceExecution implements ExecutionClient {
     this.rejectMapped(o, mapBinanceError(this.errors, err));
   }
 
+  /** A venue answer of RATE_LIMITED holds both our limiters back for a second. */
+  private pauseOnRateLimit(m: ReturnType<typeof mapBinanceError>): void {
+    if (m.reason !== 'RATE_LIMITED') return;
+    this.deps.limiter.blockUntil(this.deps.clock.now() + 1000);
+    this.orderLimiter.blockUntil(this.deps.clock.now() + 1000);
+  }
+
   private rejectMapped(o: Order, m: ReturnType<typeof mapBinanceError>): void {
-    if (m.reason === 'RATE_LIMITED') {
-      this.deps.limiter.blockUntil(this.deps.clock.now() + 1000);
-      this.orderLimiter.blockUntil(this.deps.clock.now() + 1000);
-    }
+    this.pauseOnRateLimit(m);
     this.deps.logger?.warn({ exchange: this.exchange, clientOrderId: o.clientOrderId, reason: m.reason }, redactCredentials(m.text));
     this.tracked.delete(o.clientOrderId);
     this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: m.reason, text: m.text, leavesQty: 0 });
@@ -557,10 +561,7 @@ export class BinanceExecution implements ExecutionClient {
    * ended meanwhile: find out how.
    */
   private cancelRefused(tr: Tracked | undefined, o: Order, m: ReturnType<typeof mapBinanceError>): void {
-    if (m.reason === 'RATE_LIMITED') {
-      this.deps.limiter.blockUntil(this.deps.clock.now() + 1000);
-      this.orderLimiter.blockUntil(this.deps.clock.now() + 1000);
-    }
+    this.pauseOnRateLimit(m);
     this.deps.logger?.warn({ exchange: this.exchange, clientOrderId: o.clientOrderId, reason: m.reason }, redactCredentials(`cancel refused: ${m.text}`));
     this.report(o, { kind: 'rejected', rejects: 'request', rejectReason: m.reason, text: m.text, venueOrderId: o.venueOrderId });
     if (tr && m.reason === 'UNKNOWN_ORDER') void this.syncOrder(tr, 'query').catch(() => undefined);
