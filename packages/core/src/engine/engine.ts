@@ -18,7 +18,7 @@ import type { JournalRecord } from '../journal/records.js';
 import type { Journal } from '../journal/journal.js';
 import { reconcileVenues } from './reconcile.js';
 import type { ReconcileResult, RestoreSummary } from './restart-report.js';
-import { OrderManager, type ClosedOrderRetention } from './order-manager.js';
+import { NOT_AWAITING, OrderManager, type ClosedOrderRetention } from './order-manager.js';
 import { commonToDecimal, commonToNumber, Portfolio, type Position } from '../risk/portfolio.js';
 import type { Recorder } from './recorder.js';
 import { RISK_STATE_CODES, RiskState } from '../risk/risk-state.js';
@@ -502,7 +502,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     if (out.kind === 'duplicate') return;
     // The first report of any kind answers the order: the venue-bound part of its latency.
     const sentAt = out.ackSentAt;
-    if (sentAt !== -1) this.series.ack.get(r.exchange).observe(Number.isNaN(sentAt) ? 0 : (performance.now() - sentAt) / 1000);
+    if (sentAt !== NOT_AWAITING) this.series.ack.get(r.exchange).observe(Number.isNaN(sentAt) ? 0 : (performance.now() - sentAt) / 1000);
     if (this.opts.journal) {
       const o = out.order;
       const feeAsset = r.feeAsset ?? this.instrument(r.exchange, r.symbol)?.quote ?? '';

@@ -290,8 +290,8 @@ export class OrderManager {
   }
 }
 
-/** OrderEntry.sentAt of an order whose first report has come (or that was not submitted in this run). */
-const NOT_AWAITING = -1;
+/** OrderEntry.sentAt (and ReportOutcome.ackSentAt) of an order whose first report has come, or that was not submitted in this run. */
+export const NOT_AWAITING = -1;
 
 /** An order and what the manager keeps beside it until it forgets the order. */
 interface OrderEntry {
