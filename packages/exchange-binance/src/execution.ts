@@ -20,7 +20,8 @@ import {
 import { type Secret } from '@cwts/core/config';
 import { BoundedIdSet, RateLimiter, TimerSet, redactCredentials, type VenueErrorMap } from '@cwts/core/adapter-kit';
 import { BinanceWsOrderEntry, type PendingWsRequest, type WsApiRateLimit, type WsApiResponse } from './ws-order-entry.js';
-import { binanceWsApiUrl, BinanceUserStream, type ExecutionReportEvent, type RotationScheduler } from './user-stream.js';
+import { binanceWsApiUrl, BinanceUserStream, type RotationScheduler } from './user-stream.js';
+import { gridUnits, isVenueId, venueTradeProblem, type BinanceOrderUpdate, type VenueTrade } from './user-stream-parse.js';
 import { feeToQuoteAtoms, lotsFloor } from './fees.js';
 import { binanceErrorMap, mapBinanceError } from './errors.js';
 import type { BinanceEndpoints } from './market-data.js';
@@ -40,6 +41,15 @@ interface CcxtBinance {
   privateGetOrder(params: Record<string, unknown>): Promise<BinanceOrderJson>;
   privateGetMyTrades(params: Record<string, unknown>): Promise<BinanceTradeJson[]>;
   privateGetAccount(params?: Record<string, unknown>): Promise<{ balances: { asset: string; free: string; locked: string }[] }>;
+}
+type ErrorClass = abstract new (...args: never[]) => Error;
+/** What we take from the ccxt module: the exchange class and the error classes that tell a refusal from an unknown outcome. */
+interface CcxtModule {
+  binance: new (c: object) => CcxtBinance;
+  BaseError: ErrorClass;
+  NetworkError: ErrorClass;
+  BadResponse: ErrorClass;
+  RateLimitExceeded: ErrorClass;
 }
 interface CcxtOrder {
   id?: string;
@@ -75,17 +85,6 @@ interface BinanceTradeJson {
   isMaker: boolean;
 }
 
-/** One trade of one of our orders, from whichever source saw it first. */
-interface VenueTrade {
-  tradeId: number;
-  price: string;
-  qty: string;
-  commission: string;
-  commissionAsset: string | null;
-  maker: boolean | undefined;
-  ts: number;
-}
-
 export interface BinanceExecutionDeps {
   exchange: string;
   endpoints: BinanceEndpoints;
@@ -109,6 +108,15 @@ interface Tracked {
   cumLots: number;
   /** Submit outcome unknown (timeout, connection lost): asked by client id until known. */
   unknownSince?: number;
+  /**
+   * The venue knows more than we booked (a stream event counts fills we have not seen, a refused
+   * stream frame named it, or its trade list lagged its status): read over REST until a read
+   * comes back whole. The poll timer retries it while the stream is up too.
+   */
+  stale?: boolean;
+  /** A REST read of it is under way (readOrder): one at a time, and one more when asked meanwhile. */
+  reading?: boolean;
+  readAgain?: boolean;
 }
 
 /** Errors after which the order may or may not have reached the venue. */
@@ -132,6 +140,8 @@ export class BinanceExecution implements ExecutionClient {
   readonly exchange: string;
   readonly simulated = false;
   private ccxt: CcxtBinance | undefined;
+  /** ccxt's error classes: which failures are the venue's refusals (refusedByVenue). */
+  private ccxtErrors: Pick<CcxtModule, 'BaseError' | 'NetworkError' | 'BadResponse' | 'RateLimitExceeded'> | undefined;
   private onReport: ((r: ExecutionReport) => void) | undefined;
   private readonly timers = new TimerSet();
   private readonly errors: VenueErrorMap;
@@ -151,6 +161,12 @@ export class BinanceExecution implements ExecutionClient {
   readonly requestNs: number[] = [];
   /** Fills learned from each source (tests and /status). */
   readonly fillSources = { stream: 0, poll: 0, response: 0, query: 0 };
+  /** Trades refused for a value off the grid or out of range (any source): never reported. */
+  invalidTrades = 0;
+  /** Stream events that showed fills we had not seen (each led to a REST read of its order). */
+  streamGaps = 0;
+  /** Rate-limited warnings for refused input, per reason: when the next may be logged, and how many were held back. */
+  private readonly refusedLog = new Map<string, { next: number; held: number }>();
 
   constructor(private readonly deps: BinanceExecutionDeps) {
     this.exchange = deps.exchange;
@@ -179,8 +195,10 @@ export class BinanceExecution implements ExecutionClient {
     this.stopped = false;
     this.timers.reopen();
     if (!this.availability().canTrade) return;
-    const mod = (await import('ccxt')) as unknown as { default?: { binance: new (c: object) => CcxtBinance }; binance?: new (c: object) => CcxtBinance };
-    const Ctor = mod.binance ?? mod.default!.binance;
+    const mod = (await import('ccxt')) as unknown as CcxtModule & { default?: CcxtModule };
+    const m = mod.binance ? mod : mod.default!;
+    this.ccxtErrors = { BaseError: m.BaseError, NetworkError: m.NetworkError, BadResponse: m.BadResponse, RateLimitExceeded: m.RateLimitExceeded };
+    const Ctor = m.binance;
     const ex = new Ctor({
       apiKey: this.deps.apiKey!.reveal(),
       secret: this.deps.apiSecret!.reveal(),
@@ -199,7 +217,8 @@ export class BinanceExecution implements ExecutionClient {
     await this.deps.limiter.acquire({ ip: 20 });
     await ex.loadMarkets();
     this.timers.interval(() => {
-      if (!this.stream?.up) void this.pollTracked();
+      if (!this.stream?.up) void this.pollTracked(false);
+      else for (const tr of this.tracked.values()) if (tr.stale && !tr.reading) this.readOrder(tr);
     }, this.deps.options.poll_interval_ms);
     // Spot only: USD-M futures execution is not implemented (availability() refuses it).
     if (this.deps.options.fills === 'stream' && this.deps.endpoints.market === 'spot') {
@@ -207,11 +226,14 @@ export class BinanceExecution implements ExecutionClient {
         url: binanceWsApiUrl(this.deps.endpoints, this.deps.testnet, this.deps.options.ws_api_url),
         apiKey: this.deps.apiKey!, apiSecret: this.deps.apiSecret!, recvWindowMs: this.deps.options.recv_window_ms, rotationMs: this.deps.options.user_stream_rotation_ms,
         now: () => this.deps.clock.now(), timers: this.timers, backoff: { initialMs: this.deps.options.reconnect_initial_ms, maxMs: this.deps.options.reconnect_max_ms }, rotationScheduler: this.deps.rotationScheduler, logger: this.deps.logger,
-        onReport: (ev) => this.onStreamReport(ev),
+        instrument: this.deps.instrument,
+        onReport: (u) => this.onStreamReport(u),
+        onRejected: (r) => this.onStreamRejected(r),
         onState: (up, reason) => {
           this.deps.logger?.info({ exchange: this.exchange, up }, `user data stream ${up ? 'subscribed' : `down (${reason}); fills by REST polling until it is back`}`);
-          // events sent while we were not subscribed are not replayed: sweep once
-          if (up) void this.pollTracked();
+          // events sent while we were not subscribed are not replayed: sweep once, also when a
+          // poll is running (it may have read an order before what the stream missed)
+          if (up) void this.pollTracked(true);
         },
       });
       // not awaited to the subscription: polling covers the time until it is up
@@ -271,6 +293,7 @@ export class BinanceExecution implements ExecutionClient {
     const fills: ExecutionReport[] = [];
     let cum = 0;
     for (const t of trades) {
+      this.checkReadTrade(i, t);
       const r = this.fillReport(o, i, t, (cum += qtyToLots(i, t.qty)));
       this.markApplied(order.symbol, t.tradeId);
       fills.push(r);
@@ -296,12 +319,22 @@ export class BinanceExecution implements ExecutionClient {
         const oj = byOrder.get(t.orderId);
         if (!oj) continue;
         const o = this.orderFromJson(oj)!;
-        const r = this.fillReport(o, i, this.tradeOf(t), 0);
+        const trade = this.tradeOf(t);
+        this.checkReadTrade(i, trade);
+        const r = this.fillReport(o, i, trade, 0);
         this.markApplied(symbol, t.id);
         out.push({ ...r, cumQty: 0, leavesQty: 0 });
       }
     }
     return out.sort((a, b) => a.ts - b.ts);
+  }
+
+  /** A trade reconciliation read that is not a trade (off the grid, not positive): the read fails, nothing of it is booked. */
+  private checkReadTrade(i: Instrument, t: VenueTrade): void {
+    const problem = venueTradeProblem(i, t);
+    if (problem === undefined) return;
+    this.invalidTrades++;
+    throw new Error(`${this.exchange} ${i.symbol}: the venue's trade list holds a trade that is not one (${problem})`);
   }
 
   /** Reconciliation: spot positions are the base asset balances (free + locked), in lots. */
@@ -418,7 +451,16 @@ export class BinanceExecution implements ExecutionClient {
   private applyTrade(tr: Tracked, t: VenueTrade, source: keyof BinanceExecution['fillSources']): void {
     const o = tr.order;
     const i = this.deps.instrument(o.symbol);
-    if (!i || !this.markApplied(o.symbol, t.tradeId)) return;
+    if (!i) return;
+    const problem = venueTradeProblem(i, t);
+    if (problem !== undefined) {
+      // never booked; the order is read again, and stays followed until its trades add up
+      this.invalidTrades++;
+      tr.stale = true;
+      this.warnRefused(`trade:${source}`, `${this.exchange} ${o.symbol}: a trade of order ${o.clientOrderId} (from ${source}) refused: ${problem}`);
+      return;
+    }
+    if (!this.markApplied(o.symbol, t.tradeId)) return;
     tr.cumLots += qtyToLots(i, t.qty);
     o.filledQty = tr.cumLots;
     this.fillSources[source]++;
@@ -436,32 +478,107 @@ export class BinanceExecution implements ExecutionClient {
     else this.report(o, { kind: status === 'CANCELED' ? 'cancelled' : 'expired', leavesQty: 0, cumQty: tr.cumLots, venueOrderId: o.venueOrderId });
   }
 
-  private onStreamReport(ev: ExecutionReportEvent): void {
-    // a cancel's report carries the cancel request's id in c and the order's in C
-    const cid = ev.x === 'CANCELED' && ev.C ? ev.C : ev.c;
+  private onStreamReport(u: BinanceOrderUpdate): void {
+    const cid = u.clientOrderId;
     let tr = this.tracked.get(cid);
     if (!tr) {
       if (this.finished.has(cid)) return; // already final here; its trades were all applied by id
-      // not ours in this run (placed before a restart, or by reconciliation): follow it anyway
-      const o = this.orderFromJson({ symbol: ev.s, orderId: ev.i, clientOrderId: cid, price: ev.p, origQty: ev.q, executedQty: '0', status: 'NEW', type: ev.o, side: ev.S });
+      // not ours in this run (placed before a restart, or by reconciliation): followed from now
+      // on; what filled before this event is reconciliation's, not ours to report again
+      const o = this.orderFromUpdate(u);
       if (!o) return;
-      tr = { order: o, acked: true, cumLots: 0 };
-      if (ev.x === 'TRADE') {
-        const i = this.deps.instrument(ev.s)!;
-        tr.cumLots = o.filledQty = qtyToLots(i, ev.z) - qtyToLots(i, ev.l);
-      }
+      tr = { order: o, acked: true, cumLots: o.filledQty };
       this.tracked.set(cid, tr);
     }
-    this.ack(tr, String(ev.i));
-    if (ev.x === 'TRADE') {
-      this.applyTrade(tr, { tradeId: ev.t, price: ev.L, qty: ev.l, commission: ev.n, commissionAsset: ev.N, maker: ev.m, ts: ev.T }, 'stream');
-      if (ev.X === 'FILLED') this.untrack(cid);
-    } else if (ev.x === 'CANCELED' || ev.x === 'EXPIRED' || ev.x === 'REJECTED' || ev.x === 'TRADE_PREVENTION') {
-      this.applyStatus(tr, ev.x === 'TRADE_PREVENTION' ? 'EXPIRED' : ev.x, ev.r);
+    this.ack(tr, String(u.orderId));
+    if (u.trade) this.applyTrade(tr, u.trade, 'stream');
+    if (u.cumLots > tr.cumLots) {
+      // the venue counts fills we have not booked (sent while the stream was down, or in a frame
+      // refused as bad): its trades and its status are read over REST, never assumed
+      this.streamGaps++;
+      this.readOrder(tr);
+      return;
+    }
+    if (u.execType === 'TRADE') {
+      if (u.status === 'FILLED') this.untrack(cid);
+    } else if (u.execType === 'CANCELED' || u.execType === 'EXPIRED' || u.execType === 'REJECTED' || u.execType === 'TRADE_PREVENTION') {
+      this.applyStatus(tr, u.execType === 'TRADE_PREVENTION' ? 'EXPIRED' : u.execType, u.reason);
+    } else if (u.execType === 'REPLACED') {
+      // an amendment made elsewhere (we never amend): the venue's order is the truth
+      this.readOrder(tr);
     }
   }
 
+  /** A stream frame refused by the reader: the order it named is read over REST; a frame that named none, every order. */
+  private onStreamRejected(r: { reason: string; message: string; symbol: string | undefined; clientOrderId: string | undefined }): void {
+    this.warnRefused(`stream:${r.reason}`, `${this.exchange}: user data stream frame refused (${r.reason}): ${r.message}`);
+    const tr = r.clientOrderId !== undefined ? this.tracked.get(r.clientOrderId) : undefined;
+    if (tr) this.readOrder(tr);
+    else if (r.clientOrderId === undefined || r.symbol === undefined) void this.pollTracked(true);
+  }
+
+  /** Warns at once for the first refusal of a kind, then at most every 10 s with the count held back. */
+  private warnRefused(kind: string, message: string): void {
+    const now = this.deps.clock.now();
+    const w = this.refusedLog.get(kind);
+    if (w && now < w.next) {
+      w.held++;
+      return;
+    }
+    this.refusedLog.set(kind, { next: now + 10_000, held: 0 });
+    this.deps.logger?.warn({ exchange: this.exchange }, redactCredentials(w?.held ? `${message} (and ${w.held} more like it not logged)` : message).slice(0, 500));
+  }
+
+  /**
+   * Reads one order over REST (its trades, then its status) until a read comes back whole: one
+   * read at a time per order, and one more after it when asked meanwhile (that read may have
+   * started before what asked for it). A failed read leaves the order stale: the poll timer
+   * asks again.
+   */
+  private readOrder(tr: Tracked): void {
+    tr.stale = true;
+    if (tr.reading) {
+      tr.readAgain = true;
+      return;
+    }
+    tr.reading = true;
+    void (async () => {
+      try {
+        do {
+          tr.readAgain = false;
+          if (this.stopped || this.tracked.get(tr.order.clientOrderId) !== tr) break;
+          try {
+            await this.syncOrder(tr, 'query');
+          } catch (err) {
+            this.deps.logger?.debug({ exchange: this.exchange }, redactCredentials(`order read failed: ${(err as Error).message}; the poll timer retries`));
+            break;
+          }
+        } while (tr.readAgain);
+      } finally {
+        tr.reading = false;
+        tr.readAgain = false;
+      }
+    })();
+  }
+
   // ---- orders ---------------------------------------------------------------------------
+
+  /**
+   * Did the venue refuse the request (its error code, or ccxt's reading of its answer as a
+   * refusal)? Anything else (a timeout, a dropped connection, an answer ccxt could not read or
+   * failed on while reading it) leaves the outcome unknown: the request may have been executed.
+   */
+  private refusedByVenue(err: unknown): boolean {
+    const e = err as { name?: unknown; message?: unknown } | undefined;
+    const text = `${String(e?.name ?? '')} ${String(e?.message ?? err)}`;
+    if (/"code"\s*:\s*-\d+/.test(text)) return true; // Binance's own error body
+    const errors = this.ccxtErrors;
+    if (!errors) return false;
+    const is = (C: ErrorClass): boolean => typeof err === 'object' && err !== null && err instanceof C;
+    if (!is(errors.BaseError)) return false; // thrown while the answer was read, not by the venue
+    if (is(errors.RateLimitExceeded)) return true;
+    return !(is(errors.NetworkError) || is(errors.BadResponse) || UNKNOWN_OUTCOME.test(text));
+  }
 
   private async place(o: Order): Promise<void> {
     const i = this.deps.instrument(o.symbol);
@@ -480,32 +597,65 @@ export class BinanceExecution implements ExecutionClient {
     // tracked before the request: the stream may report the order before the REST answer comes
     const tr: Tracked = { order: o, acked: false, cumLots: 0 };
     this.tracked.set(o.clientOrderId, tr);
-    const t0 = process.hrtime.bigint();
-    const sentAt = this.deps.clock.now();
+    // the request, built before anything is sent: a failure here is ours, and nothing reached the venue
+    let request: Parameters<CcxtBinance['createOrder']>;
     try {
-      const sym = this.ccxtSymbol(o.symbol);
       const params: Record<string, unknown> = { newClientOrderId: o.clientOrderId, newOrderRespType: 'FULL' };
       if (o.type === 'limit') params.timeInForce = o.tif === 'POST_ONLY' ? undefined : o.tif;
       const type = o.type === 'limit' && o.tif === 'POST_ONLY' ? 'LIMIT_MAKER' : o.type;
       if (type === 'LIMIT_MAKER') delete params.timeInForce;
-      const res = await this.ccxt.createOrder(sym, type, o.side, lotsToQty(i, o.qty), o.type === 'limit' ? ticksToPrice(i, o.price!) : undefined, params);
-      this.recordLatency(t0);
-      const info = res.info as unknown as BinanceOrderJson;
-      this.ack(tr, String(info.orderId ?? res.id));
-      // fills in the immediate answer matched on arrival: taker by definition
-      for (const f of info.fills ?? []) this.applyTrade(tr, { tradeId: f.tradeId, price: f.price, qty: f.qty, commission: f.commission, commissionAsset: f.commissionAsset, maker: false, ts: this.deps.clock.now() }, 'response');
-      if (typeof info.executedQty === 'string' && qtyToLots(i, info.executedQty) > tr.cumLots) void this.syncOrder(tr, 'poll');
-      else this.applyStatus(tr, String(info.status));
+      request = [this.ccxtSymbol(o.symbol), type, o.side, lotsToQty(i, o.qty), o.type === 'limit' ? ticksToPrice(i, o.price!) : undefined, params];
+    } catch (err) {
+      this.tracked.delete(o.clientOrderId);
+      this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: 'INVALID_ORDER', text: `${this.exchange}: ${(err as Error)?.message ?? String(err)}`, leavesQty: 0 });
+      return;
+    }
+    const t0 = process.hrtime.bigint();
+    const sentAt = this.deps.clock.now();
+    let res: CcxtOrder;
+    try {
+      res = await this.ccxt.createOrder(...request);
     } catch (err) {
       this.recordLatency(t0);
       const text = `${(err as Error)?.name ?? ''} ${(err as Error)?.message ?? String(err)}`;
-      if (UNKNOWN_OUTCOME.test(text) && !/"code"\s*:\s*-\d+/.test(text)) {
+      if (!this.refusedByVenue(err)) {
         // the order may be working at the venue: find out, never assume it was rejected
         tr.unknownSince = sentAt;
         this.deps.logger?.warn({ exchange: this.exchange, clientOrderId: o.clientOrderId }, redactCredentials(`order submit outcome unknown (${text.trim()}); asking the venue by client id`));
         void this.resolveUnknown(tr);
       } else this.reject(o, err);
+      return;
     }
+    this.recordLatency(t0);
+    this.onOrderAnswer(tr, res?.info, 'place');
+  }
+
+  /**
+   * The venue's answer to our order or cancel request (REST or WebSocket API): the fills it
+   * carries, then the order's state. What it does not make plain (no order id, fills that do not
+   * add up to its executed quantity, values that are not what they should be) is read over REST
+   * instead. Never throws: the request itself succeeded, whatever its answer holds.
+   */
+  private onOrderAnswer(tr: Tracked, info: unknown, answered: 'place' | 'cancel'): void {
+    if (this.tracked.get(tr.order.clientOrderId) !== tr) return; // already final here (the stream reported it to the end)
+    const i = this.deps.instrument(tr.order.symbol);
+    if (!i) return;
+    const a = (info !== null && typeof info === 'object' ? info : {}) as Record<string, unknown>;
+    if (answered === 'place') {
+      if (isVenueId(a.orderId)) this.ack(tr, String(a.orderId));
+      // fills in the immediate answer matched on arrival: taker by definition
+      const fills = Array.isArray(a.fills) ? (a.fills as unknown[]) : [];
+      for (const f of fills) {
+        const x = (f !== null && typeof f === 'object' ? f : {}) as Record<string, unknown>;
+        this.applyTrade(tr, { tradeId: x.tradeId as number, price: x.price as string, qty: x.qty as string, commission: x.commission as string, commissionAsset: (x.commissionAsset ?? null) as string | null, maker: false, ts: this.deps.clock.now() }, 'response');
+      }
+    }
+    const executed = gridUnits(a.executedQty, i.qtyScale);
+    if (!tr.acked || executed === undefined || executed > tr.cumLots || (answered === 'place' && typeof a.status !== 'string')) {
+      this.readOrder(tr);
+      return;
+    }
+    this.applyStatus(tr, answered === 'cancel' ? 'CANCELED' : (a.status as string));
   }
 
   /**
@@ -519,7 +669,7 @@ export class BinanceExecution implements ExecutionClient {
         const json = await this.fetchOrderJson(o.symbol, { origClientOrderId: o.clientOrderId });
         if (tr.unknownSince === undefined) return; // the stream answered meanwhile
         if (json) {
-          this.ack(tr, String(json.orderId));
+          if (isVenueId(json.orderId)) this.ack(tr, String(json.orderId));
           await this.syncOrder(tr, 'query', json);
           return;
         }
@@ -541,30 +691,30 @@ export class BinanceExecution implements ExecutionClient {
       return;
     }
     this.orderPaths.restCancels++;
+    let res: CcxtOrder;
     try {
       await this.deps.limiter.acquire({ ip: 1 });
-      const res = await this.ccxt.cancelOrder(o.venueOrderId, this.ccxtSymbol(o.symbol), o.venueOrderId ? {} : { origClientOrderId: o.clientOrderId });
-      const info = res.info as Record<string, unknown>;
-      const tr = this.tracked.get(o.clientOrderId);
-      if (!tr) return; // the stream already reported the cancel
-      const i = this.deps.instrument(o.symbol)!;
-      if (typeof info.executedQty === 'string' && qtyToLots(i, info.executedQty) > tr.cumLots) await this.syncOrder(tr, 'poll');
-      this.applyStatus(tr, 'CANCELED');
+      res = await this.ccxt.cancelOrder(o.venueOrderId, this.ccxtSymbol(o.symbol), o.venueOrderId ? {} : { origClientOrderId: o.clientOrderId });
     } catch (err) {
-      this.cancelRefused(this.tracked.get(o.clientOrderId), o, mapBinanceError(this.errors, err));
+      // an answer that could not be read may hide a cancel that was done: the order is read too
+      this.cancelRefused(this.tracked.get(o.clientOrderId), o, mapBinanceError(this.errors, err), this.refusedByVenue(err));
+      return;
     }
+    const tr = this.tracked.get(o.clientOrderId);
+    if (tr) this.onOrderAnswer(tr, res?.info, 'cancel'); // else the stream already reported the cancel
   }
 
   /**
    * A refused cancel (REST or WebSocket API) leaves the order as it was, and it is still followed
    * here (the order manager reads the report so); "unknown order" for one still followed means it
-   * ended meanwhile: find out how.
+   * ended meanwhile, and an answer that could not be read (`refused` false) may hide a cancel that
+   * was done: either way the order is read over REST.
    */
-  private cancelRefused(tr: Tracked | undefined, o: Order, m: ReturnType<typeof mapBinanceError>): void {
+  private cancelRefused(tr: Tracked | undefined, o: Order, m: ReturnType<typeof mapBinanceError>, refused = true): void {
     this.pauseOnRateLimit(m);
     this.deps.logger?.warn({ exchange: this.exchange, clientOrderId: o.clientOrderId, reason: m.reason }, redactCredentials(`cancel refused: ${m.text}`));
     this.report(o, { kind: 'rejected', rejects: 'request', rejectReason: m.reason, text: m.text, venueOrderId: o.venueOrderId });
-    if (tr && m.reason === 'UNKNOWN_ORDER') void this.syncOrder(tr, 'query').catch(() => undefined);
+    if (tr && (m.reason === 'UNKNOWN_ORDER' || !refused)) this.readOrder(tr);
   }
 
   // ---- order entry on the WebSocket API ----------------------------------------------------
@@ -651,18 +801,7 @@ export class BinanceExecution implements ExecutionClient {
       return;
     }
     if (!tr) return; // already final here (the stream reported it to the end)
-    const info = res.result as unknown as BinanceOrderJson;
-    const i = this.deps.instrument(tr.order.symbol)!;
-    if (req.method === 'order.place') {
-      this.ack(tr, String(info.orderId));
-      // fills in the immediate answer matched on arrival: taker by definition
-      for (const f of info.fills ?? []) this.applyTrade(tr, { tradeId: f.tradeId, price: f.price, qty: f.qty, commission: f.commission, commissionAsset: f.commissionAsset, maker: false, ts: this.deps.clock.now() }, 'response');
-      if (typeof info.executedQty === 'string' && qtyToLots(i, info.executedQty) > tr.cumLots) void this.syncOrder(tr, 'poll').catch(() => undefined);
-      else this.applyStatus(tr, String(info.status));
-      return;
-    }
-    if (typeof info.executedQty === 'string' && qtyToLots(i, info.executedQty) > tr.cumLots) void this.syncOrder(tr, 'poll').catch(() => undefined);
-    else this.applyStatus(tr, 'CANCELED');
+    this.onOrderAnswer(tr, res.result, req.method === 'order.place' ? 'place' : 'cancel');
   }
 
   /** The request may or may not have reached the venue: ask (by client id), never re-send blindly. */
@@ -739,28 +878,56 @@ export class BinanceExecution implements ExecutionClient {
     if (!i) return;
     const json = known ?? (o.venueOrderId ? await this.fetchOrderJson(o.symbol, { orderId: Number(o.venueOrderId) }) : await this.fetchOrderJson(o.symbol, { origClientOrderId: o.clientOrderId }));
     if (!json) return;
-    if (qtyToLots(i, json.executedQty) > tr.cumLots) {
+    if (!tr.acked && isVenueId(json.orderId)) this.ack(tr, String(json.orderId));
+    const executed = gridUnits(json.executedQty, i.qtyScale);
+    if (executed === undefined || (o.qty > 0 && executed > o.qty)) {
+      this.invalidTrades++;
+      tr.stale = true;
+      this.warnRefused('order-read', `${this.exchange} ${o.symbol}: order ${o.clientOrderId} read with executedQty ${JSON.stringify(json.executedQty)?.slice(0, 40)}: not a quantity of the order; read again later`);
+      return;
+    }
+    if (executed > tr.cumLots) {
       for (const t of await this.fetchTrades({ symbol: o.symbol, orderId: json.orderId })) this.applyTrade(tr, t, source);
     }
+    if (executed > tr.cumLots) {
+      // the trade list lags the order (or held a trade refused as bad): its end waits for the trades
+      tr.stale = true;
+      return;
+    }
+    tr.stale = false;
     this.applyStatus(tr, json.status);
   }
 
   private polling = false;
-  private async pollTracked(): Promise<void> {
-    if (this.polling || !this.ccxt || this.tracked.size === 0) return;
+  private pollAgain = false;
+  /**
+   * Reads every followed order once. The timer's polls (`again` false) skip a turn while one
+   * runs; a sweep asked for a reason (the stream is back, a refused frame) runs once more after
+   * the running one, which may have read an order before what it is asked for.
+   */
+  private async pollTracked(again: boolean): Promise<void> {
+    if (!this.ccxt || this.tracked.size === 0) return;
+    if (this.polling) {
+      if (again) this.pollAgain = true;
+      return;
+    }
     this.polling = true;
     try {
-      for (const tr of [...this.tracked.values()]) {
-        if (this.stopped) return;
-        if (!tr.acked) continue; // its submit is still in flight, or being resolved by client id
-        try {
-          await this.syncOrder(tr, 'poll');
-        } catch (err) {
-          this.deps.logger?.debug({ exchange: this.exchange }, redactCredentials(`order poll failed: ${(err as Error).message}`));
+      do {
+        this.pollAgain = false;
+        for (const tr of [...this.tracked.values()]) {
+          if (this.stopped) return;
+          if (!tr.acked) continue; // its submit is still in flight, or being resolved by client id
+          try {
+            await this.syncOrder(tr, 'poll');
+          } catch (err) {
+            this.deps.logger?.debug({ exchange: this.exchange }, redactCredentials(`order poll failed: ${(err as Error).message}`));
+          }
         }
-      }
+      } while (this.pollAgain && !this.stopped);
     } finally {
       this.polling = false;
+      this.pollAgain = false;
     }
   }
 
@@ -769,6 +936,19 @@ export class BinanceExecution implements ExecutionClient {
     if (st === 'CANCELED' || st === 'EXPIRED' || st === 'EXPIRED_IN_MATCH') return 'cancelled';
     if (st === 'REJECTED') return 'rejected';
     return filled > 0 ? 'partially_filled' : 'open';
+  }
+
+  /** An order of the account we did not place in this run, as its stream event describes it (filled: before this event's trade). */
+  private orderFromUpdate(u: BinanceOrderUpdate): Order | undefined {
+    const i = this.deps.instrument(u.symbol);
+    if (!i) return undefined;
+    const now = this.deps.clock.now();
+    const filledQty = u.trade ? u.cumLots - u.trade.lots : u.cumLots;
+    return {
+      exchange: this.exchange, symbol: i.symbol, side: side(u.side), type: u.orderType === 'MARKET' ? 'market' : 'limit', price: u.priceTicks > 0 ? u.priceTicks : undefined,
+      qty: u.qtyLots, tif: 'GTC', source: 'venue', clientOrderId: u.clientOrderId, venueOrderId: String(u.orderId), status: this.statusOf(u.status, filledQty), filledQty,
+      filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: now, updatedTs: now,
+    };
   }
 
   private orderFromJson(info: BinanceOrderJson): Order | undefined {

@@ -1,6 +1,7 @@
 export { plugin, plugin as default, PLUGIN_NAME, BINANCE_DEFAULT_SYMBOLS, createBinanceVenue, type BinanceVenue } from './plugin.js';
 export { BinanceMarketData, binanceEndpoints, BINANCE_USDM_RULES, type BinanceEndpoints, type BinanceMarketDataDeps } from './market-data.js';
 export { BinanceExecution, type BinanceExecutionDeps } from './execution.js';
+export { BinanceUserStreamParser, venueTradeProblem, type BinanceOrderUpdate, type UserStreamMessage, type VenueTrade } from './user-stream-parse.js';
 export { BinanceFeed, type BinanceFeedOptions, type FeedSymbol } from './feed.js';
 export { createBinanceFrameHarness, parseBinanceFrames, type BinanceHarnessOptions } from './frame-harness.js';
 export { Affects, BinanceFrameParser, Frame, makeSymbolCtx, type AffectsCode, type SymbolCtx, type FrameCode } from './parse.js';

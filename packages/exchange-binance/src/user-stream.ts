@@ -14,43 +14,17 @@
  * - `up` is true while the active connection holds a live subscription; the execution client
  *   polls REST only while it is false.
  */
-import { BoundedIdSet, type Logger } from '@cwts/core';
+import { BoundedIdSet, type Instrument, type Logger } from '@cwts/core';
 import { type Secret } from '@cwts/core/config';
 import { WsConnection, redactCredentials, type TimerSet } from '@cwts/core/adapter-kit';
 import type { BinanceEndpoints } from './market-data.js';
 import { binanceSigner } from './ws-order-entry.js';
+import { BinanceUserStreamParser, type BinanceOrderUpdate } from './user-stream-parse.js';
 
 /** Timers the rotation uses (a TimerSet in production; tests fire them by hand). */
 export interface RotationScheduler {
   timeout(fn: () => void, ms: number): unknown;
   clear(handle: never): void;
-}
-
-/** The executionReport fields we read (user-data-stream.md "Order Update"). */
-export interface ExecutionReportEvent {
-  e: 'executionReport';
-  E: number;
-  s: string;
-  c: string;
-  S: 'BUY' | 'SELL';
-  o: string;
-  q: string;
-  p: string;
-  C?: string | null;
-  x: string;
-  X: string;
-  r?: string;
-  i: number;
-  l: string;
-  z: string;
-  L: string;
-  n: string;
-  N: string | null;
-  T: number;
-  t: number;
-  I?: number;
-  m: boolean;
-  Z?: string;
 }
 
 export interface UserStreamDeps {
@@ -67,7 +41,15 @@ export interface UserStreamDeps {
   /** Defaults to `timers`. */
   rotationScheduler?: RotationScheduler;
   logger?: Logger;
-  onReport: (ev: ExecutionReportEvent) => void;
+  /** The instruments this process trades: reports on other symbols are not ours to follow. */
+  instrument: (symbol: string) => Instrument | undefined;
+  /** A checked executionReport (delivered once, also across a rotation's overlap). */
+  onReport: (update: BinanceOrderUpdate) => void;
+  /**
+   * A frame refused by the reader (user-stream-parse.ts): it may have carried a fill or an end.
+   * `symbol` / `clientOrderId` name the order when they could be read.
+   */
+  onRejected: (r: { reason: string; message: string; symbol: string | undefined; clientOrderId: string | undefined }) => void;
   /** The stream went up (subscribed) or down; `up` true after a gap means events may have been missed. */
   onState: (up: boolean, reason: string) => void;
 }
@@ -108,8 +90,12 @@ export class BinanceUserStream {
   subscriptions = 0;
   rotations = 0;
   duplicatesDropped = 0;
+  /** Reads and checks every frame; its counts are the stream's (frames, refused by reason). */
+  readonly parser: BinanceUserStreamParser;
 
-  constructor(private readonly deps: UserStreamDeps) {}
+  constructor(private readonly deps: UserStreamDeps) {
+    this.parser = new BinanceUserStreamParser(deps.instrument);
+  }
 
   get up(): boolean {
     return this.active?.subscribed === true;
@@ -195,44 +181,41 @@ export class BinanceUserStream {
   }
 
   private onMessage(s: Session, text: string): void {
-    let msg: { id?: unknown; status?: number; error?: { code?: number; msg?: string }; subscriptionId?: number; event?: { e?: string } };
-    try {
-      msg = JSON.parse(text);
-    } catch {
-      this.deps.logger?.warn({ component: 'binance-user-stream' }, 'user data stream: malformed frame dropped');
-      return;
-    }
-    if (msg.id !== undefined && msg.id === s.pendingId) {
-      s.pendingId = undefined;
-      if (msg.status === 200) {
-        s.subscribed = true;
-        this.subscriptions++;
-        this.onSubscribed(s);
-      } else {
-        // e.g. -1022 bad signature, -2015 key refused: retrying at once would only repeat it
-        this.deps.logger?.error({ component: 'binance-user-stream', code: msg.error?.code }, redactCredentials(`user data stream subscription refused: ${msg.error?.msg ?? 'no message'}; fills fall back to polling`));
-        s.conn.reconnect('subscription refused');
+    const m = this.parser.parse(text);
+    switch (m.kind) {
+      case 'answer':
+        if (m.id === undefined || m.id !== s.pendingId) return;
+        s.pendingId = undefined;
+        if (m.status === 200) {
+          s.subscribed = true;
+          this.subscriptions++;
+          this.onSubscribed(s);
+        } else {
+          // e.g. -1022 bad signature, -2015 key refused: retrying at once would only repeat it
+          this.deps.logger?.error({ component: 'binance-user-stream', code: m.error?.code }, redactCredentials(`user data stream subscription refused: ${m.error?.msg ?? 'no message'}; fills fall back to polling`));
+          s.conn.reconnect('subscription refused');
+        }
+        return;
+      case 'terminated':
+        s.subscribed = false;
+        if (s === this.active) this.setState(false, 'event stream terminated by the venue');
+        s.conn.reconnect('event stream terminated');
+        return;
+      case 'order': {
+        if (this.seen.has(m.update.key)) {
+          this.duplicatesDropped++;
+          return;
+        }
+        this.seen.add(m.update.key);
+        this.deps.onReport(m.update);
+        return;
       }
-      return;
+      case 'rejected':
+        this.deps.onRejected(m);
+        return;
+      default:
+        return;
     }
-    const ev = msg.event;
-    if (!ev || typeof ev !== 'object') return;
-    if (ev.e === 'eventStreamTerminated') {
-      s.subscribed = false;
-      if (s === this.active) this.setState(false, 'event stream terminated by the venue');
-      s.conn.reconnect('event stream terminated');
-      return;
-    }
-    if (ev.e !== 'executionReport') return;
-    const r = ev as ExecutionReportEvent;
-    if (typeof r.s !== 'string' || typeof r.i !== 'number' || typeof r.x !== 'string') return;
-    const key = r.I !== undefined ? `${r.s}|${r.I}` : `${r.s}|${r.i}|${r.x}|${r.t}|${r.z}`;
-    if (this.seen.has(key)) {
-      this.duplicatesDropped++;
-      return;
-    }
-    this.seen.add(key);
-    this.deps.onReport(r);
   }
 
   private onSubscribed(s: Session): void {

@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { SystemClock, type ExecutionReport } from '@cwts/core';
+import { SystemClock, priceToTicks, type ExecutionReport } from '@cwts/core';
 import { Secret } from '@cwts/core/config';
 import { createLogger } from '@cwts/core/observability';
 import { conformanceOrder, waitUntil } from '@cwts/core/testing';
@@ -72,6 +72,47 @@ describe('Binance execution through ccxt against the local server', () => {
       ['maker', 7200057n],
     ]);
     expect(v.execution.medianRequestNs()).toBeGreaterThan(0);
+  });
+
+  it.each<[string, (body: Record<string, unknown>, tradeId: number) => void]>([
+    ['a fill at price 0', (b, t) => (b.fills = [{ price: '0.00000000', qty: '0.02000000', commission: '0', commissionAsset: 'USDT', tradeId: t }])],
+    ['a negative fill', (b, t) => (b.fills = [{ price: '65000.01000000', qty: '-0.02000000', commission: '0', commissionAsset: 'USDT', tradeId: t }])],
+    ['a fill entry that is not an object', (b) => (b.fills = [null, 7])],
+    ['an executed quantity that is not a decimal', (b) => (b.executedQty = 'lots')],
+    ['no order id', (b) => delete b.orderId],
+  ])('an order answer with %s books nothing from it: the order is read over REST and its trade booked once at the venue\'s values', async (_what, edit) => {
+    const { v, i, reports } = await venue(SECRET, capture().logger, { order_entry: 'rest' });
+    fake!.editNextOrderAnswer = (body) => edit(body, fake!.wsApi.trades.at(-1)!.id);
+    const o = conformanceOrder(i, { side: 'buy', price: '65000', qty: '0.02' }, { type: 'market', price: undefined });
+    v.execution.submit(o);
+    await waitUntil(() => reports.some((r) => r.kind === 'fill'), 'the fill');
+    const trade = fake!.wsApi.trades.at(-1)!;
+    const fills = reports.filter((r) => r.kind === 'fill');
+    expect(fills.map((f) => [f.lastQty, f.lastPrice, f.tradeId])).toEqual([[2000, priceToTicks(i, trade.price), String(trade.id)]]);
+    expect(reports.filter((r) => r.kind === 'rejected')).toEqual([]);
+    expect(reports.find((r) => r.kind === 'ack')?.venueOrderId).toBe(String(trade.orderId));
+  });
+
+  it('an order whose trade list lags its status is not ended before its trades are read (fills by polling)', async () => {
+    const { v, i, reports } = await venue(SECRET);
+    const o = conformanceOrder(i, { side: 'buy', price: '64000.5', qty: '0.02' });
+    v.execution.submit(o);
+    await waitUntil(() => reports.some((r) => r.kind === 'ack'), 'an ack');
+    const id = Number(reports.find((r) => r.kind === 'ack')!.venueOrderId);
+    fake!.wsApi.tradeListLag = 1;
+    fake!.fill(id, '0.005');
+    v.execution.cancel({ ...o, venueOrderId: String(id) });
+    // the venue says CANCELED with 0.005 executed, and its trade list does not show that trade yet
+    await waitUntil(() => fake!.wsApi.laggedTradeLists >= 3, 'the order read again while its trades lag');
+    expect(reports.filter((r) => r.kind === 'cancelled' || r.kind === 'fill')).toEqual([]);
+    fake!.wsApi.tradeListLag = 0;
+    await waitUntil(() => reports.some((r) => r.kind === 'cancelled'), 'the end, once the trade is listed');
+    const fillAt = reports.findIndex((r) => r.kind === 'fill');
+    const endAt = reports.findIndex((r) => r.kind === 'cancelled');
+    expect(fillAt).toBeGreaterThanOrEqual(0);
+    expect(fillAt).toBeLessThan(endAt);
+    expect(reports[fillAt]).toMatchObject({ lastQty: 500, cumQty: 500 });
+    expect(reports[endAt]).toMatchObject({ cumQty: 500 });
   });
 
   it.each(['ws', 'rest'])('a refused cancel (order entry %s) leaves the order followed: "unknown order" for an order that filled meanwhile brings its fill', async (entry) => {

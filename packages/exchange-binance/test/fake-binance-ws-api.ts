@@ -120,6 +120,14 @@ export class FakeWsApi {
   onRequestFrame: ((data: unknown) => void) | undefined;
   /** Runs right after a subscription is confirmed (tests: an event while two connections are subscribed). */
   afterSubscribe: ((subscriptionCount: number) => void) | undefined;
+  /** GET /api/v3/myTrades leaves out this many of the newest trades it would list (a trade list that lags the order's status). */
+  tradeListLag = 0;
+  /** Trade lists answered with trades left out (tradeListLag). */
+  laggedTradeLists = 0;
+  /** The next `n` executionReports are lost on the way (a subscription that missed them). */
+  dropEvents = 0;
+  /** Edits the next executionReport before it is sent (a hostile or broken venue); used once. */
+  editNextEvent: ((ev: Record<string, unknown>) => void) | undefined;
   private swallowNext = 0;
   private loseNext = 0;
   private nextTradeId = 7000;
@@ -212,6 +220,10 @@ export class FakeWsApi {
     if (orderId) list = list.filter((t) => t.orderId === Number(orderId));
     if (fromId) list = list.filter((t) => t.id >= Number(fromId));
     if (startTime) list = list.filter((t) => t.time >= Number(startTime));
+    if (this.tradeListLag > 0 && list.length > 0) {
+      list = list.slice(0, Math.max(0, list.length - this.tradeListLag));
+      this.laggedTradeLists++;
+    }
     return {
       status: 200,
       body: list.slice(0, limit).map((t) => ({
@@ -348,6 +360,13 @@ export class FakeWsApi {
       Z: o.cummulativeQuoteQty, Y: t?.quoteQty ?? '0.00000000', Q: '0.00000000', W: o.time, V: 'NONE',
     };
     this.eventsSent++;
+    if (this.dropEvents > 0) {
+      this.dropEvents--;
+      return;
+    }
+    const edit = this.editNextEvent;
+    this.editNextEvent = undefined;
+    edit?.(ev);
     for (const s of this.sessions) {
       if (s.ws.readyState !== s.ws.OPEN) continue;
       for (const sub of s.subs) s.ws.send(JSON.stringify({ subscriptionId: sub, event: ev }));

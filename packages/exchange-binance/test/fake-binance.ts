@@ -235,6 +235,26 @@ export class FakeBinance implements ConformanceVenue {
   }
 
   private snapshotHold: (() => void)[] | undefined;
+  /** Edits the answer to the next accepted order (REST or WebSocket API) before it is sent (a hostile venue); used once. */
+  editNextOrderAnswer: ((body: Record<string, unknown>) => void) | undefined;
+  /** GET /api/v3/order answers read at arrival and held back until released (a slow network). */
+  private orderQueryHold: (() => void)[] | undefined;
+
+  /** Order queries from now on are answered with the order as it is when they arrive, but only on release. */
+  holdOrderQueries(): void {
+    this.orderQueryHold ??= [];
+  }
+
+  /** Order queries held so far. */
+  heldOrderQueries(): number {
+    return this.orderQueryHold?.length ?? 0;
+  }
+
+  releaseOrderQueries(): void {
+    const held = this.orderQueryHold ?? [];
+    this.orderQueryHold = undefined;
+    for (const answer of held) answer();
+  }
   private snapshotPoison: ((snap: { lastUpdateId: number; bids: [string, string][]; asks: [string, string][] }) => void) | undefined;
 
   /** Sends a binary frame to every market-data connection (Binance streams are text only). */
@@ -428,7 +448,11 @@ export class FakeBinance implements ConformanceVenue {
     if (route === 'GET /api/v3/order') {
       if (!this.books.has(params.get('symbol') ?? '')) return err(400, -1121, 'Invalid symbol.');
       const o = this.findOrder(params);
-      return o ? send(200, this.orderJson(o)) : err(400, -2013, 'Order does not exist.');
+      if (!o) return err(400, -2013, 'Order does not exist.');
+      const body = this.orderJson(o);
+      if (this.orderQueryHold) this.orderQueryHold.push(() => send(200, body));
+      else send(200, body);
+      return;
     }
     return this.cancelOrder(params, send, err);
   }
@@ -509,7 +533,11 @@ export class FakeBinance implements ConformanceVenue {
       o.price = priceText;
       this.fill(o.orderId, fmt(qty, LOT_DEC), false);
     }
-    send(200, { ...this.orderJson(o), transactTime: o.time, fills: [] });
+    const body: Record<string, unknown> = { ...this.orderJson(o), transactTime: o.time, fills: [] };
+    const edit = this.editNextOrderAnswer;
+    this.editNextOrderAnswer = undefined;
+    edit?.(body);
+    send(200, body);
   }
 
   private orderJson(o: FakeOrder): Record<string, unknown> {

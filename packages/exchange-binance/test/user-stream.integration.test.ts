@@ -219,6 +219,69 @@ describe('Binance user data stream on the WebSocket API (against the local serve
     expect(fills(reports)).toHaveLength(2);
   });
 
+  it('a poll under way when the stream comes back is followed by one more: a trade made while the stream was down is not missed', async () => {
+    const { ex, i, reports } = await venue();
+    await waitUntil(() => ex.userStream?.up === true, 'stream subscribed');
+    const { id } = await placed(ex, i, reports);
+    fake!.wsApi.refuse = true;
+    fake!.wsApi.dropSessions();
+    await waitUntil(() => ex.userStream?.up === false, 'stream seen down');
+    // a poll reads the order before the trade, and its answer is slow
+    fake!.holdOrderQueries();
+    await waitUntil(() => fake!.heldOrderQueries() > 0, 'a poll waiting for its answer');
+    fake!.fill(id, '0.005'); // nobody is subscribed: its event is lost
+    fake!.wsApi.refuse = false;
+    await waitUntil(() => ex.userStream?.up === true, 'stream back');
+    fake!.releaseOrderQueries();
+    await waitUntil(() => fills(reports).length === 1, 'the trade, by the sweep after the poll');
+    expect(fills(reports)[0]).toMatchObject({ lastQty: 500, cumQty: 500, tradeId: String(fake!.wsApi.trades[0]!.id) });
+    expect(ex.fillSources.poll).toBe(1);
+  });
+
+  it.each(['rest', 'ws'])("a trade the stream never delivered is read over REST before the order's end (order entry %s): the cancel's report counts it", async (entry) => {
+    // polling every 10 min: only the stream's cumulative quantity can tell that a trade is missing
+    const { ex, i, reports } = await venue({ options: { poll_interval_ms: 600_000, order_entry: entry } });
+    await waitUntil(() => ex.userStream?.up === true, 'stream subscribed');
+    const { o, id } = await placed(ex, i, reports);
+    fake!.wsApi.dropEvents = 1;
+    fake!.fill(id, '0.005'); // its TRADE event is lost on the way
+    ex.cancel({ ...o, venueOrderId: String(id) });
+    await waitUntil(() => reports.some((r) => r.kind === 'cancelled'), 'the cancel');
+    const trade = fake!.wsApi.trades[0]!;
+    expect(fills(reports).map((f) => [f.lastQty, f.lastPrice, f.cumQty, f.tradeId])).toEqual([[500, 6400050, 500, String(trade.id)]]);
+    const end = reports.findIndex((r) => r.kind === 'cancelled');
+    expect(reports.findIndex((r) => r.kind === 'fill')).toBeLessThan(end);
+    expect(reports[end]).toMatchObject({ cumQty: 500, leavesQty: 0 });
+    expect(reports.filter((r) => r.kind === 'cancelled')).toHaveLength(1);
+    expect(ex.streamGaps).toBeGreaterThanOrEqual(1);
+    expect(ex.fillSources).toMatchObject({ stream: 0, query: 1 });
+  });
+
+  it.each<[string, (ev: Record<string, unknown>) => void, string]>([
+    ['a trade at price 0', (ev) => (ev.L = '0.00000000'), 'invalid_trade'],
+    ['a negative trade quantity', (ev) => (ev.l = '-0.00500000'), 'invalid_trade'],
+    ['a trade quantity off the grid', (ev) => (ev.l = '0.005000001'), 'invalid_trade'],
+    ['a fill past the order', (ev) => (ev.z = '0.03000000'), 'overfill'],
+    ['no readable client order id', (ev) => (ev.c = 42), 'shape'],
+  ])('an executionReport with %s is refused and counted; its trade is booked once, at the venue\'s values, from REST', async (_what, edit, reason) => {
+    const cap = capture();
+    const { ex, i, reports } = await venue({ options: { poll_interval_ms: 600_000 }, logger: cap.logger });
+    await waitUntil(() => ex.userStream?.up === true, 'stream subscribed');
+    const { id } = await placed(ex, i, reports);
+    fake!.wsApi.editNextEvent = edit;
+    fake!.fill(id, '0.005');
+    await waitUntil(() => fills(reports).length === 1, 'the fill, read over REST');
+    expect(fills(reports)[0]).toMatchObject({ lastQty: 500, lastPrice: 6400050, cumQty: 500, feeAtoms: 2400019n, liquidity: 'maker', tradeId: String(fake!.wsApi.trades[0]!.id) });
+    expect(ex.userStream!.parser.rejects.get(reason)).toBe(1);
+    expect(ex.fillSources.stream).toBe(0);
+    expect(cap.lines.join('')).toContain(`user data stream frame refused (${reason})`);
+    // the stream goes on: the next trade comes from it, and nothing is reported twice
+    fake!.fill(id, '0.015', false);
+    await waitUntil(() => fills(reports).length === 2, 'the second fill');
+    expect(fills(reports).map((f) => [f.lastQty, f.cumQty])).toEqual([[500, 500], [1500, 2000]]);
+    expect(ex.fillSources.stream).toBe(1);
+  });
+
   it('never logs the secret or a signature, also when the venue refuses the subscription', async () => {
     const cap = capture();
     const wrong = 'wrong-secret-DO-NOT-LOG-5150';
