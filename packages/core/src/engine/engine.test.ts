@@ -71,6 +71,34 @@ describe('Engine', () => {
     expect(s.equity).toBe('-0.75001');
   });
 
+  it.each<[string, Record<string, unknown>, string]>([
+    ['a fill of 0 lots', { lastQty: 0 }, 'fill_qty'],
+    ['a negative fill', { lastQty: -250 }, 'fill_qty'],
+    ['a fractional fill', { lastQty: 2.5 }, 'fill_qty'],
+    ['a fill at price 0', { lastPrice: 0 }, 'fill_price'],
+    ['a fill at NaN', { lastPrice: Number.NaN }, 'fill_price'],
+    ['a fill with a number fee', { feeAtoms: 62_501 }, 'fill_fee'],
+    ['a sell fill of a buy order', { side: 'sell' }, 'fill_side'],
+    ['a fill on another symbol', { symbol: 'ETHUSDT' }, 'wrong_instrument'],
+  ])('does not book %s: counted by reason, logged, the order and the portfolio as they were', async (_what, bad, reason) => {
+    const { venue, strategy, engine, signal, metrics } = setup();
+    await engine.start();
+    venue.sink!.onMarketEvent(snapshot());
+    strategy.next.push(buy(250));
+    signal();
+    const o = venue.submitted[0]!;
+    venue.report(o, { kind: 'ack' });
+    venue.report(o, { kind: 'fill', lastPrice: 5_000_100, lastQty: 250, cumQty: 250, leavesQty: 0, feeAtoms: 62_501n, tradeId: 't1', ...bad });
+    expect(engine.portfolio.qty('v', 'BTCUSDT')).toBe(0);
+    expect(engine.orders.get(o.clientOrderId)).toMatchObject({ status: 'open', filledQty: 0 });
+    expect(engine.summary().fills).toBe(0);
+    expect(await metrics.registry.getSingleMetricAsString('cwts_execution_reports_invalid_total')).toContain(`cwts_execution_reports_invalid_total{exchange="v",reason="${reason}"} 1`);
+    // the true fill, when it comes (same trade id), is booked: the refused one did not use up its id
+    venue.report(o, { kind: 'fill', lastPrice: 5_000_100, lastQty: 250, cumQty: 250, leavesQty: 0, feeAtoms: 62_501n, tradeId: 't1' });
+    expect(engine.portfolio.qty('v', 'BTCUSDT')).toBe(250);
+    expect(engine.orders.get(o.clientOrderId)!.status).toBe('filled');
+  });
+
   it('refuses orders on a book that is not synced, and on a crossed book', async () => {
     const { venue, strategy, engine, signal } = setup();
     await engine.start();

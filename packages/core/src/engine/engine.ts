@@ -500,6 +500,10 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       return;
     }
     if (out.kind === 'duplicate') return;
+    if (out.kind === 'invalid') {
+      this.invalidReport(r, out.reason, out.detail);
+      return;
+    }
     // The first report of any kind answers the order: the venue-bound part of its latency.
     const sentAt = out.ackSentAt;
     if (sentAt !== NOT_AWAITING) this.series.ack.get(r.exchange).observe(Number.isNaN(sentAt) ? 0 : (performance.now() - sentAt) / 1000);
@@ -543,6 +547,27 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
         this.componentError(`strategy:${s.name}`, err);
       }
     }
+  }
+
+  /** When each (exchange, reason) may be logged again, and how many were held back meanwhile. */
+  private readonly invalidReportLog = new Map<string, { next: number; held: number }>();
+
+  /**
+   * A report the engine cannot book: counted and logged as an error (at most every 10 s per
+   * exchange and reason, with the count held back), never applied, never passed to the router or
+   * the strategy. The order stays as it was; reconciliation against the venue settles it.
+   */
+  private invalidReport(r: ExecutionReport, reason: string, detail: string): void {
+    this.opts.metrics.executionReportsInvalid.labels(String(r.exchange), reason).inc();
+    const key = `${String(r.exchange)}\u0000${reason}`;
+    const w = this.invalidReportLog.get(key);
+    if (w && this.now < w.next) {
+      w.held++;
+      return;
+    }
+    this.invalidReportLog.set(key, { next: this.now + 10_000, held: 0 });
+    const more = w?.held ? ` (and ${w.held} more like it not logged)` : '';
+    this.opts.logger.error({ clientOrderId: r.clientOrderId, exchange: r.exchange, reason }, `${String(r.exchange)}: a ${String(r.kind)} report for order ${r.clientOrderId} was not booked (${reason}): ${detail}${more}`);
   }
 
   // ---- journal ------------------------------------------------------------------------------

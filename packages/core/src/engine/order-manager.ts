@@ -12,7 +12,31 @@ export type ReportOutcome =
    */
   | { kind: 'applied'; order: Order; fill: boolean; ackSentAt: number }
   | { kind: 'duplicate'; order: Order }
+  /** A report the engine cannot book (reportProblem): nothing of it was applied. */
+  | { kind: 'invalid'; order: Order; reason: InvalidReportReason; detail: string }
   | { kind: 'unknown' };
+
+/** Why a report about a known order was not applied (`cwts_execution_reports_invalid_total{reason}`). */
+export type InvalidReportReason = 'wrong_instrument' | 'fill_qty' | 'fill_price' | 'fill_fee' | 'fill_side' | 'kind';
+
+const REPORT_KINDS: ReadonlySet<string> = new Set(['ack', 'fill', 'cancelled', 'expired', 'rejected']);
+
+/**
+ * What makes a report about `order` impossible to book, or undefined: it names another
+ * instrument, or a fill that is not a positive whole number of lots at a positive whole number of
+ * ticks, with a bigint fee, on the order's side. Adapters check what venues send; this is the
+ * engine's own check, for an adapter that did not (a third-party plugin, a bug).
+ */
+export function reportProblem(r: ExecutionReport, order: Order): { reason: InvalidReportReason; detail: string } | undefined {
+  if (r.exchange !== order.exchange || r.symbol !== order.symbol) return { reason: 'wrong_instrument', detail: `the report names ${String(r.exchange)} ${String(r.symbol)}, the order is on ${order.exchange} ${order.symbol}` };
+  if (!REPORT_KINDS.has(r.kind)) return { reason: 'kind', detail: `unknown report kind ${JSON.stringify(r.kind)?.slice(0, 40)}` };
+  if (r.kind !== 'fill') return undefined;
+  if (!(Number.isSafeInteger(r.lastQty) && r.lastQty > 0)) return { reason: 'fill_qty', detail: `fill quantity ${String(r.lastQty)} lots is not a positive whole number` };
+  if (!(Number.isSafeInteger(r.lastPrice) && r.lastPrice > 0)) return { reason: 'fill_price', detail: `fill price ${String(r.lastPrice)} ticks is not a positive whole number` };
+  if (typeof r.feeAtoms !== 'bigint') return { reason: 'fill_fee', detail: `fee ${String(r.feeAtoms)} is not a bigint of quote atoms` };
+  if (r.side !== order.side) return { reason: 'fill_side', detail: `a ${String(r.side)} fill of a ${order.side} order` };
+  return undefined;
+}
 
 /**
  * How long closed orders stay in memory (docs/journal.md, "Closed orders in memory"). A
@@ -194,6 +218,8 @@ export class OrderManager {
     this.lastNow = now;
     const e = this.entries.get(r.clientOrderId);
     if (e === undefined) return { kind: 'unknown' };
+    const problem = reportProblem(r, e.order);
+    if (problem !== undefined) return { kind: 'invalid', order: e.order, ...problem };
     // the first report of any kind answers the order
     const ackSentAt = e.sentAt;
     if (ackSentAt !== NOT_AWAITING) e.sentAt = NOT_AWAITING;

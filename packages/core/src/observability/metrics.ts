@@ -83,6 +83,7 @@ export class MetricsRegistry {
     });
   })();
   readonly reconcileMismatches = new Counter({ name: 'cwts_reconcile_mismatches_total', help: 'Differences between the journal and a venue found by reconciliation at start, by kind', labelNames: ['exchange', 'kind'], registers: [this.registry] });
+  readonly executionReportsInvalid = new Counter({ name: 'cwts_execution_reports_invalid_total', help: 'Execution reports about our orders that the engine could not book (a fill that is not positive whole lots at positive whole ticks, another instrument, another side): not applied; the position may differ from the venue until reconciliation', labelNames: ['exchange', 'reason'], registers: [this.registry] });
   readonly journalWriteFailures = new Counter({ name: 'cwts_journal_write_failures_total', help: 'Journal commits that failed or timed out; each one halts new orders (the next restart would not know what was sent)', registers: [this.registry] });
   readonly errors = new Counter({ name: 'cwts_errors_total', help: 'Recovered errors by component', labelNames: ['component'], registers: [this.registry] });
   readonly feedErrors = new Counter({ name: 'cwts_feed_errors_total', help: 'Market-data input rejected at the adapter edge (malformed frames, invalid values, implausible ids), by reason', labelNames: ['exchange', 'symbol', 'reason'], registers: [this.registry] });
