@@ -18,7 +18,7 @@ import {
   type TradingAvailability,
 } from '@cwts/core';
 import { type Secret } from '@cwts/core/config';
-import { BoundedIdSet, RateLimiter, TimerSet, redactCredentials, type VenueErrorMap } from '@cwts/core/adapter-kit';
+import { BoundedIdSet, RateLimiter, TimerSet, redactCredentials, refusedByVenue, type VenueErrorMap } from '@cwts/core/adapter-kit';
 import { BinanceWsOrderEntry, type PendingWsRequest, type WsApiRateLimit, type WsApiResponse } from './ws-order-entry.js';
 import { binanceWsApiUrl, BinanceUserStream, type RotationScheduler } from './user-stream.js';
 import { gridUnits, isVenueId, venueTradeProblem, type BinanceOrderUpdate, type VenueTrade } from './user-stream-parse.js';
@@ -41,15 +41,6 @@ interface CcxtBinance {
   privateGetOrder(params: Record<string, unknown>): Promise<BinanceOrderJson>;
   privateGetMyTrades(params: Record<string, unknown>): Promise<BinanceTradeJson[]>;
   privateGetAccount(params?: Record<string, unknown>): Promise<{ balances: { asset: string; free: string; locked: string }[] }>;
-}
-type ErrorClass = abstract new (...args: never[]) => Error;
-/** What we take from the ccxt module: the exchange class and the error classes that tell a refusal from an unknown outcome. */
-interface CcxtModule {
-  binance: new (c: object) => CcxtBinance;
-  BaseError: ErrorClass;
-  NetworkError: ErrorClass;
-  BadResponse: ErrorClass;
-  RateLimitExceeded: ErrorClass;
 }
 interface CcxtOrder {
   id?: string;
@@ -140,8 +131,6 @@ export class BinanceExecution implements ExecutionClient {
   readonly exchange: string;
   readonly simulated = false;
   private ccxt: CcxtBinance | undefined;
-  /** ccxt's error classes: which failures are the venue's refusals (refusedByVenue). */
-  private ccxtErrors: Pick<CcxtModule, 'BaseError' | 'NetworkError' | 'BadResponse' | 'RateLimitExceeded'> | undefined;
   private onReport: ((r: ExecutionReport) => void) | undefined;
   private readonly timers = new TimerSet();
   private readonly errors: VenueErrorMap;
@@ -195,10 +184,8 @@ export class BinanceExecution implements ExecutionClient {
     this.stopped = false;
     this.timers.reopen();
     if (!this.availability().canTrade) return;
-    const mod = (await import('ccxt')) as unknown as CcxtModule & { default?: CcxtModule };
-    const m = mod.binance ? mod : mod.default!;
-    this.ccxtErrors = { BaseError: m.BaseError, NetworkError: m.NetworkError, BadResponse: m.BadResponse, RateLimitExceeded: m.RateLimitExceeded };
-    const Ctor = m.binance;
+    const mod = (await import('ccxt')) as unknown as { default?: { binance: new (c: object) => CcxtBinance }; binance?: new (c: object) => CcxtBinance };
+    const Ctor = mod.binance ?? mod.default!.binance;
     const ex = new Ctor({
       apiKey: this.deps.apiKey!.reveal(),
       secret: this.deps.apiSecret!.reveal(),
@@ -564,20 +551,13 @@ export class BinanceExecution implements ExecutionClient {
   // ---- orders ---------------------------------------------------------------------------
 
   /**
-   * Did the venue refuse the request (its error code, or ccxt's reading of its answer as a
-   * refusal)? Anything else (a timeout, a dropped connection, an answer ccxt could not read or
-   * failed on while reading it) leaves the outcome unknown: the request may have been executed.
+   * Did the venue refuse the request (Binance's error body, or ccxt's reading of its answer as a
+   * refusal)? Anything else leaves the outcome unknown: the request may have been executed.
    */
-  private refusedByVenue(err: unknown): boolean {
-    const e = err as { name?: unknown; message?: unknown } | undefined;
-    const text = `${String(e?.name ?? '')} ${String(e?.message ?? err)}`;
-    if (/"code"\s*:\s*-\d+/.test(text)) return true; // Binance's own error body
-    const errors = this.ccxtErrors;
-    if (!errors) return false;
-    const is = (C: ErrorClass): boolean => typeof err === 'object' && err !== null && err instanceof C;
-    if (!is(errors.BaseError)) return false; // thrown while the answer was read, not by the venue
-    if (is(errors.RateLimitExceeded)) return true;
-    return !(is(errors.NetworkError) || is(errors.BadResponse) || UNKNOWN_OUTCOME.test(text));
+  private venueRefused(err: unknown): boolean {
+    const text = `${String((err as Error)?.name ?? '')} ${String((err as Error)?.message ?? err)}`;
+    const code = /"code"\s*:\s*(-\d+)/.exec(text)?.[1];
+    return refusedByVenue(err, code) && (code !== undefined || !UNKNOWN_OUTCOME.test(text));
   }
 
   private async place(o: Order): Promise<void> {
@@ -618,7 +598,7 @@ export class BinanceExecution implements ExecutionClient {
     } catch (err) {
       this.recordLatency(t0);
       const text = `${(err as Error)?.name ?? ''} ${(err as Error)?.message ?? String(err)}`;
-      if (!this.refusedByVenue(err)) {
+      if (!this.venueRefused(err)) {
         // the order may be working at the venue: find out, never assume it was rejected
         tr.unknownSince = sentAt;
         this.deps.logger?.warn({ exchange: this.exchange, clientOrderId: o.clientOrderId }, redactCredentials(`order submit outcome unknown (${text.trim()}); asking the venue by client id`));
@@ -697,7 +677,7 @@ export class BinanceExecution implements ExecutionClient {
       res = await this.ccxt.cancelOrder(o.venueOrderId, this.ccxtSymbol(o.symbol), o.venueOrderId ? {} : { origClientOrderId: o.clientOrderId });
     } catch (err) {
       // an answer that could not be read may hide a cancel that was done: the order is read too
-      this.cancelRefused(this.tracked.get(o.clientOrderId), o, mapBinanceError(this.errors, err), this.refusedByVenue(err));
+      this.cancelRefused(this.tracked.get(o.clientOrderId), o, mapBinanceError(this.errors, err), this.venueRefused(err));
       return;
     }
     const tr = this.tracked.get(o.clientOrderId);

@@ -424,7 +424,7 @@ export class FakeBinance implements ConformanceVenue {
         return;
       }
     }
-    if (!/^(POST|DELETE|GET) \/api\/v3\/(order|openOrders)$|^GET \/api\/v3\/(myTrades|account)$/.test(route)) return err(404, -1000, `unknown endpoint ${route}`);
+    if (!/^(POST|DELETE|GET) \/api\/v3\/(order|openOrders)$|^GET \/api\/v3\/(myTrades|account|allOrders)$/.test(route)) return err(404, -1000, `unknown endpoint ${route}`);
     // SIGNED endpoint security (rest-api.md "SIGNED Endpoint security", "Timing security")
     const key = req.headers['x-mbx-apikey'];
     if (typeof key !== 'string' || key !== this.opts.apiKey) return err(401, -2015, 'Invalid API-key, IP, or permissions for action.');
@@ -442,6 +442,13 @@ export class FakeBinance implements ConformanceVenue {
     if (route === 'GET /api/v3/myTrades' || route === 'GET /api/v3/account') {
       const r = route === 'GET /api/v3/account' ? this.wsApi.account() : this.wsApi.myTrades(params);
       return send(r.status, r.body);
+    }
+    if (route === 'GET /api/v3/allOrders') {
+      // rest-api.md "All orders": one symbol's orders, any status, from startTime
+      const symbol = params.get('symbol');
+      if (!symbol || !this.books.has(symbol)) return err(400, -1121, 'Invalid symbol.');
+      const from = Number(params.get('startTime') ?? 0);
+      return send(200, [...this.orders.values()].filter((o) => o.symbol === symbol && o.time >= from).map((o) => this.orderJson(o)));
     }
     if (route === 'GET /api/v3/openOrders') return send(200, [...this.orders.values()].filter((o) => o.status === 'NEW' || o.status === 'PARTIALLY_FILLED').map((o) => this.orderJson(o)));
     if (route === 'POST /api/v3/order') return this.placeOrder(params, send, err, () => res.destroy());

@@ -37,6 +37,8 @@ export interface CcxtExchange {
   cancelOrder(id: string, symbol: string, params?: object): Promise<CcxtOrder>;
   fetchOrder(id: string, symbol: string, params?: object): Promise<CcxtOrder>;
   fetchOpenOrders(symbol?: string): Promise<CcxtOrder[]>;
+  /** Where `has.fetchClosedOrders` says so. */
+  fetchClosedOrders?(symbol?: string, since?: number, limit?: number): Promise<CcxtOrder[]>;
   fetchMyTrades(symbol: string, since?: number, limit?: number, params?: object): Promise<CcxtMyTrade[]>;
   fetchBalance(): Promise<{ total?: Record<string, number | undefined> }>;
   handleMessage(client: unknown, message: unknown): unknown;

@@ -25,7 +25,7 @@ import {
   type TradingAvailability,
   type VenuePosition,
 } from '@cwts/core';
-import { RateLimiter, TimerSet } from '@cwts/core/adapter-kit';
+import { RateLimiter, TimerSet, refusedByVenue } from '@cwts/core/adapter-kit';
 import type { CcxtExchange, CcxtMyTrade, CcxtOrder } from './ccxt-exchange.js';
 import { mapCcxtError } from './errors.js';
 import type { CcxtOptions } from './options.js';
@@ -137,10 +137,11 @@ export class CcxtExecution implements ExecutionClient {
       this.tracked.set(o.clientOrderId, { order: o, venueOrderId: o.venueOrderId, filled: 0, tradeIds: new Set(), done: false });
     } catch (err) {
       const m = mapCcxtError(this.exchange, err);
-      // A network failure leaves the order's fate unknown: it is looked up by client id, never assumed rejected.
-      if (m.retryable && m.reason === 'VENUE_ERROR') {
-        this.deps.logger?.warn({ clientOrderId: o.clientOrderId }, 'order submit failed on the network; looking it up by client id');
-        const known = await this.openOrderByClientId(sym, o.clientOrderId).catch(() => undefined);
+      // Anything but the venue's refusal (a network failure, an answer ccxt failed to read) leaves
+      // the order's fate unknown: it is looked up by client id, never assumed rejected.
+      if (!refusedByVenue(err, undefined) || (m.retryable && m.reason === 'VENUE_ERROR')) {
+        this.deps.logger?.warn({ clientOrderId: o.clientOrderId }, `order submit outcome unknown (${m.text}); looking it up by client id`);
+        const known = await this.orderByClientId(sym, o.clientOrderId, o.createdTs).catch(() => undefined);
         if (known) {
           o.venueOrderId = String(known.id);
           this.report(o, { kind: 'ack', venueOrderId: o.venueOrderId, leavesQty: o.qty });
@@ -152,8 +153,11 @@ export class CcxtExecution implements ExecutionClient {
     }
   }
 
-  private async openOrderByClientId(sym: string, clientOrderId: string): Promise<CcxtOrder | undefined> {
-    return (await this.ex!.fetchOpenOrders(sym)).find((x) => x.clientOrderId === clientOrderId);
+  /** Our order by client id among the venue's open orders, then (where ccxt can list them) its closed ones: a market order may have filled at once. */
+  private async orderByClientId(sym: string, clientOrderId: string, createdTs: number): Promise<CcxtOrder | undefined> {
+    const open = (await this.ex!.fetchOpenOrders(sym)).find((x) => x.clientOrderId === clientOrderId);
+    if (open || !this.ex!.has.fetchClosedOrders || !this.ex!.fetchClosedOrders) return open;
+    return (await this.ex!.fetchClosedOrders(sym, createdTs - 60_000)).find((x) => x.clientOrderId === clientOrderId);
   }
 
   private async cancelNow(o: Order): Promise<void> {
@@ -188,6 +192,8 @@ export class CcxtExecution implements ExecutionClient {
         if (!v || t.done) continue;
         const filled = v.filled !== undefined ? this.lots(i, v.filled) : t.filled;
         if (filled !== undefined && filled > t.filled) await this.emitFills(t, i, sym);
+        // the trade list can lag the order's state: its end waits until every trade it counts is booked
+        if (filled !== undefined && filled > t.filled) continue;
         const status = statusOf(v.status);
         if (status === 'cancelled' && !t.done) {
           t.done = true;
@@ -219,8 +225,8 @@ export class CcxtExecution implements ExecutionClient {
   private fillReport(o: Order, i: Instrument, tr: CcxtMyTrade, cumBefore: number): ExecutionReport | undefined {
     const price = this.ticks(i, tr.price);
     const qty = this.lots(i, tr.amount);
-    if (price === undefined || qty === undefined) {
-      this.deps.logger?.warn({ exchange: this.exchange, tradeId: tr.id }, 'fill off the instrument grid; not applied');
+    if (price === undefined || qty === undefined || price <= 0 || qty <= 0) {
+      this.deps.logger?.warn({ exchange: this.exchange, tradeId: tr.id }, 'fill off the instrument grid, or not a positive price and quantity; not applied');
       return undefined;
     }
     const cum = cumBefore + qty;

@@ -64,6 +64,20 @@ describe('ccxt execution against the local Binance server', () => {
     expect(q!.fills.map((f) => f.tradeId)).toEqual(fills.map((f) => f.tradeId));
   });
 
+  it.each(['limit', 'market'] as const)("an order answer ccxt fails to read (%s order) is looked up by client id, not reported rejected: the order and its fill are followed", async (type) => {
+    const { i, reports } = await boot();
+    // the venue takes the order; its answer holds what ccxt's parser throws on
+    fake!.editNextOrderAnswer = (b) => (b.fills = [null, 7]);
+    const o = type === 'limit' ? conformanceOrder(i, { side: 'buy', price: '64000.5', qty: '0.02' }) : conformanceOrder(i, { side: 'buy', price: '65000', qty: '0.02' }, { type: 'market', price: undefined });
+    v!.execution.submit(o);
+    await waitUntil(() => reports.some((r) => r.kind === 'ack' || r.kind === 'rejected'), 'the order found by client id');
+    expect(reports.filter((r) => r.kind === 'rejected')).toEqual([]);
+    const id = Number(reports.find((r) => r.kind === 'ack')!.venueOrderId);
+    if (type === 'limit') fake!.fill(id, '0.02'); // a market order filled on arrival (a closed order by then)
+    await waitUntil(() => reports.some((r) => r.kind === 'fill'), 'its fill');
+    expect(reports.filter((r) => r.kind === 'fill').map((f) => [f.lastQty, f.cumQty, f.clientOrderId])).toEqual([[2000, 2000, o.clientOrderId]]);
+  });
+
   it('is market-data only without credentials', async () => {
     fake = await FakeBinance.start({});
     v = createCcxtVenue({ api_url: fake.wsUrl, rest_url: fake.restUrl, options: { ccxt_id: 'binance' } }, { exchange: 'ccxt-binance', clock: new SystemClock() });

@@ -51,6 +51,23 @@ export function redactCredentials(text: string): string {
     .replace(/((?:X-MBX-APIKEY|api-key|apikey|secret)["']?\s*[:=]\s*["']?)[^"',\s}]+/gi, '$1[redacted]');
 }
 
+/** ccxt's error classes for a venue that answered and said no (ExchangeError's subclasses, and the rate limits). */
+const CCXT_REFUSAL_CLASS = /^(ExchangeError|AuthenticationError|PermissionDenied|AccountNotEnabled|AccountSuspended|ArgumentsRequired|BadRequest|BadSymbol|OperationRejected|MarketClosed|InsufficientFunds|InvalidOrder|OrderNotFound|OrderImmediatelyFillable|OrderNotFillable|DuplicateOrderId|NotSupported|RateLimitExceeded|DDoSProtection)$/;
+
+/**
+ * Did the venue refuse the request? It did when its answer carried its own error code (`code`, as
+ * the adapter's error map read it), or when ccxt classed its answer as a refusal. Anything else
+ * leaves the outcome unknown, and an order may have been placed or a cancel done: a timeout, a
+ * dropped connection, an answer ccxt could not read (BadResponse), or an error thrown while the
+ * answer was read (a TypeError in a parser, "answered without an order id").
+ */
+export function refusedByVenue(err: unknown, code: string | number | undefined): boolean {
+  if (code !== undefined) return true;
+  if (err === null || typeof err !== 'object') return false;
+  const e = err as { name?: unknown; constructor?: { name?: unknown } };
+  return [e.name, e.constructor?.name].some((n) => typeof n === 'string' && CCXT_REFUSAL_CLASS.test(n));
+}
+
 /**
  * An error thrown by ccxt that carries no venue code we could read: mapped by ccxt's error class
  * name (`name`), with `text` (already redacted) kept as the venue's words. Shared by every

@@ -5,7 +5,7 @@ import type { MarketEventSink } from '../contracts/exchange.js';
 import type { BookDeltaEvent, FeedStatusEvent, MarketEvent } from '../domain/events.js';
 import { ExponentialBackoff } from './backoff.js';
 import { BINANCE_SPOT_RULES, BookSync, type BookSyncOptions } from './book-sync.js';
-import { redactCredentials, VenueErrorMap } from './errors.js';
+import { redactCredentials, refusedByVenue, VenueErrorMap } from './errors.js';
 import { fastScale, unitsOfString } from './fast-decimal.js';
 import { JsonCursor, isScanFailure } from './json-cursor.js';
 import { MirrorSide } from './mirror-book.js';
@@ -289,5 +289,19 @@ describe('error mapping', () => {
     expect(m.map(-9, 'x').reason).toBe('VENUE_ERROR');
     expect(redactCredentials('GET /api/v3/order?symbol=X&signature=abcdef&timestamp=1')).toBe('GET /api/v3/order?symbol=X&signature=[redacted]&timestamp=1');
     expect(redactCredentials('{"X-MBX-APIKEY":"k123"}')).not.toContain('k123');
+  });
+
+  it("tells the venue's refusal from an outcome that is unknown (the order may be working)", () => {
+    const named = (name: string) => Object.assign(new Error('x'), { name });
+    // the venue's own code, or ccxt's refusal classes: refused
+    expect(refusedByVenue(new Error('anything'), -2010)).toBe(true);
+    expect(refusedByVenue(new Error('anything'), 'EOrder:Insufficient funds')).toBe(true);
+    for (const n of ['InsufficientFunds', 'InvalidOrder', 'AuthenticationError', 'ExchangeError', 'RateLimitExceeded', 'OrderNotFound']) expect(refusedByVenue(named(n), undefined), n).toBe(true);
+    // a network failure, an unreadable answer, an error thrown while reading it: unknown
+    for (const n of ['RequestTimeout', 'NetworkError', 'ExchangeNotAvailable', 'BadResponse', 'NullResponse', 'Error']) expect(refusedByVenue(named(n), undefined), n).toBe(false);
+    expect(refusedByVenue(new TypeError("Cannot use 'in' operator"), undefined)).toBe(false);
+    expect(refusedByVenue(new Error('order/create answered without an orderId'), undefined)).toBe(false);
+    expect(refusedByVenue('a string', undefined)).toBe(false);
+    expect(refusedByVenue(null, undefined)).toBe(false);
   });
 });

@@ -33,6 +33,8 @@ class ModelVenue implements PolledOrderDriver {
   private seq = 0;
   private trades = 0;
   ts = 1000;
+  /** Client ids whose accepted order's answer cannot be read (the driver throws after the venue took it). */
+  readonly unreadable = new Map<string, 'no-id' | 'parser'>();
   async connect(): Promise<void> {}
   close(): void {}
   private find(ref: OrderRef): VenueOrder | undefined {
@@ -43,6 +45,10 @@ class ModelVenue implements PolledOrderDriver {
   async place(o: Readonly<Order>): Promise<string> {
     const id = `V${++this.seq}`;
     this.orders.set(id, { view: { venueOrderId: id, clientOrderId: o.clientOrderId, symbol: o.symbol, side: o.side, type: 'limit', price: '100.0', qty: lotsToQty(I, o.qty), filledQty: '0', state: 'open' }, fills: [], lag: 0 });
+    // the order is working at the venue either way; only its answer is lost to us
+    const how = this.unreadable.get(o.clientOrderId);
+    if (how === 'no-id') throw new Error('venue: order/create answered without an order id');
+    if (how === 'parser') throw new TypeError("Cannot read properties of null (reading 'order_id')");
     return id;
   }
   async cancel(o: Readonly<Order>): Promise<void> {
@@ -103,7 +109,7 @@ class SinkStream implements OrderUpdateStream {
 const settle = () => new Promise((r) => setImmediate(r));
 
 type Step =
-  | { t: 'submit'; qty: number }
+  | { t: 'submit'; qty: number; answer: 'ok' | 'no-id' | 'parser' }
   | { t: 'trade'; pick: number; lots: number; price: number }
   | { t: 'venueEnd'; pick: number; kind: 'cancelled' | 'expired' }
   | { t: 'cancel'; pick: number }
@@ -112,7 +118,7 @@ type Step =
   | { t: 'poll'; wait: boolean };
 
 const step: fc.Arbitrary<Step> = fc.oneof(
-  { arbitrary: fc.record({ t: fc.constant('submit' as const), qty: fc.integer({ min: 1, max: 40 }) }), weight: 2 },
+  { arbitrary: fc.record({ t: fc.constant('submit' as const), qty: fc.integer({ min: 1, max: 40 }), answer: fc.constantFrom('ok' as const, 'ok' as const, 'no-id' as const, 'parser' as const) }), weight: 2 },
   { arbitrary: fc.record({ t: fc.constant('trade' as const), pick: fc.nat(), lots: fc.integer({ min: 1, max: 25 }), price: fc.integer({ min: 990, max: 1010 }) }), weight: 5 },
   { arbitrary: fc.record({ t: fc.constant('venueEnd' as const), pick: fc.nat(), kind: fc.constantFrom('cancelled' as const, 'expired' as const) }), weight: 1 },
   { arbitrary: fc.record({ t: fc.constant('cancel' as const), pick: fc.nat() }), weight: 1 },
@@ -148,6 +154,7 @@ describe('PolledExecutionClient against a model venue (property)', () => {
                 clientOrderId: `c${orders.length + 1}`, status: 'pending_new', filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: 0, updatedTs: 0,
               };
               orders.push(o);
+              if (s.answer !== 'ok') venue.unreadable.set(o.clientOrderId, s.answer);
               client.submit(o);
             } else if (s.t === 'trade') {
               const v = pickVenue(s.pick, true);

@@ -32,7 +32,7 @@ import { copyOrder, type ExecutionKind, type ExecutionReport, type Order, type T
 import type { Clock } from '../contracts/clock.js';
 import type { ExecutionClient, OrderStatusReport, TradingAvailability, VenueBalance, VenuePosition } from '../contracts/exchange.js';
 import type { Logger } from '../observability/logger.js';
-import { redactCredentials, type MappedVenueError } from './errors.js';
+import { redactCredentials, refusedByVenue, type MappedVenueError } from './errors.js';
 import { feeToQuoteAtoms } from './fees.js';
 import { RateLimiter } from './rate-limiter.js';
 import { TimerSet } from './timers.js';
@@ -515,7 +515,8 @@ export class PolledExecutionClient implements ExecutionClient {
         this.deps.logger?.warn({ exchange: this.exchange, clientOrderId: o.clientOrderId }, redactCredentials(`order submit answered with an error (${m.text}) after the venue pushed it as working; following the venue`));
         return;
       }
-      if (m.code === undefined && UNKNOWN_OUTCOME_ERROR.test(text)) {
+      // only the venue's own refusal ends the order here: after anything else it may be working
+      if (!refusedByVenue(err, m.code) || (m.code === undefined && UNKNOWN_OUTCOME_ERROR.test(text))) {
         tr.unknownSince = sentAt;
         this.deps.logger?.warn({ exchange: this.exchange, clientOrderId: o.clientOrderId }, redactCredentials(`order submit outcome unknown (${text.trim()}); asking the venue by client id`));
         void this.resolveUnknown(tr);
