@@ -769,7 +769,9 @@ export class BinanceExecution implements ExecutionClient {
       const m = this.errors.map(code, res.error?.msg ?? `HTTP status ${res.status}`);
       if (res.status === 429 || res.status === 418 || m.reason === 'RATE_LIMITED') {
         // 418: the IP is banned until retryAfter; 429: back off (web-socket-api.md "Rate limits")
-        const until = Math.max(this.deps.clock.now() + 1000, Number(res.error?.data?.retryAfter ?? 0));
+        // a retryAfter that is not a time (absent, not a number) still backs off for a second
+        const retryAfter = Number(res.error?.data?.retryAfter);
+        const until = Math.max(this.deps.clock.now() + 1000, Number.isFinite(retryAfter) ? retryAfter : 0);
         this.deps.limiter.blockUntil(until);
         this.orderLimiter.blockUntil(until);
       }

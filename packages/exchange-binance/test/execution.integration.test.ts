@@ -4,7 +4,7 @@ import { Secret } from '@cwts/core/config';
 import { createLogger } from '@cwts/core/observability';
 import { conformanceOrder, waitUntil } from '@cwts/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createBinanceVenue } from '../src/index.js';
+import { createBinanceVenue, type BinanceExecution } from '../src/index.js';
 import { FakeBinance } from './fake-binance.js';
 
 const KEY = 'test-api-key-not-real';
@@ -74,14 +74,15 @@ describe('Binance execution through ccxt against the local server', () => {
     expect(v.execution.medianRequestNs()).toBeGreaterThan(0);
   });
 
-  it.each<[string, (body: Record<string, unknown>, tradeId: number) => void]>([
+  const hostileAnswers: [string, (body: Record<string, unknown>, tradeId: number) => void][] = [
     ['a fill at price 0', (b, t) => (b.fills = [{ price: '0.00000000', qty: '0.02000000', commission: '0', commissionAsset: 'USDT', tradeId: t }])],
     ['a negative fill', (b, t) => (b.fills = [{ price: '65000.01000000', qty: '-0.02000000', commission: '0', commissionAsset: 'USDT', tradeId: t }])],
     ['a fill entry that is not an object', (b) => (b.fills = [null, 7])],
     ['an executed quantity that is not a decimal', (b) => (b.executedQty = 'lots')],
     ['no order id', (b) => delete b.orderId],
-  ])('an order answer with %s books nothing from it: the order is read over REST and its trade booked once at the venue\'s values', async (_what, edit) => {
-    const { v, i, reports } = await venue(SECRET, capture().logger, { order_entry: 'rest' });
+  ];
+  it.each(hostileAnswers.flatMap(([what, edit]) => (['rest', 'ws'] as const).map((entry) => [what, entry, edit] as const)))('an order answer with %s (order entry %s) books nothing from it: the order is read over REST and its trade booked once at the venue\'s values', async (_what, entry, edit) => {
+    const { v, i, reports } = await venue(SECRET, capture().logger, { order_entry: entry });
     fake!.editNextOrderAnswer = (body) => edit(body, fake!.wsApi.trades.at(-1)!.id);
     const o = conformanceOrder(i, { side: 'buy', price: '65000', qty: '0.02' }, { type: 'market', price: undefined });
     v.execution.submit(o);
@@ -91,6 +92,7 @@ describe('Binance execution through ccxt against the local server', () => {
     expect(fills.map((f) => [f.lastQty, f.lastPrice, f.tradeId])).toEqual([[2000, priceToTicks(i, trade.price), String(trade.id)]]);
     expect(reports.filter((r) => r.kind === 'rejected')).toEqual([]);
     expect(reports.find((r) => r.kind === 'ack')?.venueOrderId).toBe(String(trade.orderId));
+    expect((v.execution as BinanceExecution).orderPaths[entry]).toBe(1);
   });
 
   it('an order whose trade list lags its status is not ended before its trades are read (fills by polling)', async () => {

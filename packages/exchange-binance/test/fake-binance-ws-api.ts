@@ -124,6 +124,8 @@ export class FakeWsApi {
   tradeListLag = 0;
   /** Trade lists answered with trades left out (tradeListLag). */
   laggedTradeLists = 0;
+  /** The next order.place is not executed: this is sent as its answer instead (a hostile or broken venue); used once. */
+  answerNextOrder: Record<string, unknown> | undefined;
   /** The next `n` executionReports are lost on the way (a subscription that missed them). */
   dropEvents = 0;
   /** Edits the next executionReport before it is sent (a hostile or broken venue); used once. */
@@ -308,6 +310,9 @@ export class FakeWsApi {
           const ok: Answer = (status, result) => ws.send(JSON.stringify({ id, status, result, rateLimits: limits() }));
           const refuse: Refuse = (status, code, text) => ws.send(JSON.stringify({ id, status, error: status === 429 ? { code, msg: text, data: { retryAfter: Date.now() + 1000 } } : { code, msg: text }, rateLimits: limits() }));
           if (msg.method === 'order.cancel') return this.venue.cancelOrder(q, ok, refuse);
+          const canned = this.answerNextOrder;
+          this.answerNextOrder = undefined;
+          if (canned) return ws.send(JSON.stringify({ id, ...canned }));
           return this.venue.placeOrder(q, ok, refuse, () => ws.terminate());
         }
         case 'session.subscriptions':

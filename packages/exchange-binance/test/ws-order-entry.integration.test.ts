@@ -282,6 +282,21 @@ describe('Binance order entry on the WebSocket API (against the local server)', 
     expect(ex.orderPaths.ws).toBe(1);
   });
 
+  it('a 429 whose retryAfter is not a time still holds orders back for a second: the next order waits its turn on REST', async () => {
+    const { ex, i, reports } = await venue();
+    await ack(ex, i, reports, '64000');
+    // no Binance code to map: only the HTTP status says "back off"
+    fake!.wsApi.answerNextOrder = { status: 429, error: { msg: 'Too many requests.', data: { retryAfter: 'soon' } } };
+    const o2 = conformanceOrder(i, { side: 'buy', price: '64000.01', qty: '0.01' });
+    ex.submit(o2);
+    await waitUntil(() => of(reports, o2.clientOrderId, 'rejected').length === 1, 'the refusal');
+    expect(of(reports, o2.clientOrderId, 'rejected')[0]).toMatchObject({ rejects: 'order' });
+    const paths = { ...ex.orderPaths };
+    ex.submit(conformanceOrder(i, { side: 'buy', price: '64000.02', qty: '0.01' }));
+    // not written on the WebSocket API: the REST path took it, to wait out the back-off there
+    expect(ex.orderPaths).toMatchObject({ ws: paths.ws, rest: paths.rest + 1 });
+  });
+
   it("honours the venue's ORDERS counter from the answers: a full window sends nothing more on either path", async () => {
     const { ex, i, reports } = await venue({ fake: { orderLimit: { limit: 2, intervalMs: 10_000 } }, options: { orders_per_10s: 100 } });
     await ack(ex, i, reports, '64000');
