@@ -18,10 +18,11 @@ import {
   type TradingAvailability,
 } from '@cwts/core';
 import { type Secret } from '@cwts/core/config';
-import { BoundedIdSet, RateLimiter, TimerSet, redactCredentials, refusedByVenue, type VenueErrorMap } from '@cwts/core/adapter-kit';
+import { LogThrottle } from '@cwts/core/observability';
+import { BoundedIdSet, RateLimiter, TimerSet, gridUnits, redactCredentials, refusedByVenue, type VenueErrorMap } from '@cwts/core/adapter-kit';
 import { BinanceWsOrderEntry, type PendingWsRequest, type WsApiRateLimit, type WsApiResponse } from './ws-order-entry.js';
 import { binanceWsApiUrl, BinanceUserStream, type RotationScheduler } from './user-stream.js';
-import { gridUnits, isVenueId, venueTradeProblem, type BinanceOrderUpdate, type VenueTrade } from './user-stream-parse.js';
+import { isVenueId, venueTradeProblem, type BinanceOrderUpdate, type VenueTrade } from './user-stream-parse.js';
 import { feeToQuoteAtoms, lotsFloor } from './fees.js';
 import { binanceErrorMap, mapBinanceError } from './errors.js';
 import type { BinanceEndpoints } from './market-data.js';
@@ -154,12 +155,13 @@ export class BinanceExecution implements ExecutionClient {
   invalidTrades = 0;
   /** Stream events that showed fills we had not seen (each led to a REST read of its order). */
   streamGaps = 0;
-  /** Rate-limited warnings for refused input, per reason: when the next may be logged, and how many were held back. */
-  private readonly refusedLog = new Map<string, { next: number; held: number }>();
+  /** Warnings for refused input, per kind: the first at once, then at most every 10 s. */
+  private readonly refusedLog: LogThrottle;
 
   constructor(private readonly deps: BinanceExecutionDeps) {
     this.exchange = deps.exchange;
     this.errors = binanceErrorMap(deps.exchange);
+    this.refusedLog = new LogThrottle(() => deps.clock.now());
     this.orderLimiter = new RateLimiter([{ name: 'orders', limit: deps.options.orders_per_10s, intervalMs: deps.options.order_limit_interval_ms }], () => deps.clock.now(), this.timers);
   }
 
@@ -506,14 +508,8 @@ export class BinanceExecution implements ExecutionClient {
 
   /** Warns at once for the first refusal of a kind, then at most every 10 s with the count held back. */
   private warnRefused(kind: string, message: string): void {
-    const now = this.deps.clock.now();
-    const w = this.refusedLog.get(kind);
-    if (w && now < w.next) {
-      w.held++;
-      return;
-    }
-    this.refusedLog.set(kind, { next: now + 10_000, held: 0 });
-    this.deps.logger?.warn({ exchange: this.exchange }, redactCredentials(w?.held ? `${message} (and ${w.held} more like it not logged)` : message).slice(0, 500));
+    const more = this.refusedLog.take(kind);
+    if (more !== undefined) this.deps.logger?.warn({ exchange: this.exchange }, redactCredentials(message).slice(0, 500) + more);
   }
 
   /**

@@ -11,7 +11,8 @@
  * Orders on symbols this process does not trade (another program on the same account) are
  * `foreign`: not ours to follow, and not bad data either.
  */
-import { decimalToUnits, type DecimalScale, type Instrument } from '@cwts/core';
+import { type Instrument } from '@cwts/core';
+import { gridUnits, isPlainDecimal, tradeValuesProblem } from '@cwts/core/adapter-kit';
 
 /** Bound on a frame: an executionReport is under 1 KB; a balance list of a large account is far below this. */
 export const MAX_USER_STREAM_FRAME = 1 << 20;
@@ -65,18 +66,7 @@ export type UserStreamMessage =
   | { kind: 'other' }
   | { kind: 'rejected'; reason: string; message: string; symbol: string | undefined; clientOrderId: string | undefined };
 
-const PLAIN_DECIMAL = /^\d{1,30}(?:\.\d{1,30})?$/;
 const ID_TEXT = /^[\x21-\x7e]{1,64}$/;
-
-/** Units of a plain non-negative decimal string on the grid of `scale`, or undefined when it is not one. */
-export function gridUnits(text: unknown, scale: DecimalScale): number | undefined {
-  if (typeof text !== 'string' || !PLAIN_DECIMAL.test(text)) return undefined;
-  try {
-    return decimalToUnits(text, scale);
-  } catch {
-    return undefined;
-  }
-}
 
 /** An order, trade or execution id as Binance writes it: a JSON number, a non-negative safe integer. */
 export const isVenueId = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
@@ -90,11 +80,9 @@ const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isSa
  */
 export function venueTradeProblem(i: Instrument, t: VenueTrade): string | undefined {
   if (!isId(t.tradeId)) return `trade id ${String(t.tradeId)} is not a non-negative safe integer`;
-  const lots = gridUnits(t.qty, i.qtyScale);
-  if (lots === undefined || lots <= 0) return `trade quantity ${JSON.stringify(t.qty)} is not a positive quantity on the ${i.lotSize} grid`;
-  const ticks = gridUnits(t.price, i.priceScale);
-  if (ticks === undefined || ticks <= 0) return `trade price ${JSON.stringify(t.price)} is not a positive price on the ${i.tickSize} grid`;
-  if (typeof t.commission !== 'string' || !PLAIN_DECIMAL.test(t.commission)) return `commission ${JSON.stringify(t.commission)} is not a non-negative decimal`;
+  const values = tradeValuesProblem(i, t.price, t.qty);
+  if (values !== undefined) return values;
+  if (!isPlainDecimal(t.commission)) return `commission ${JSON.stringify(t.commission)} is not a non-negative decimal`;
   if (t.commissionAsset !== null && (typeof t.commissionAsset !== 'string' || !ID_TEXT.test(t.commissionAsset))) return `commission asset ${JSON.stringify(t.commissionAsset)} is not an asset name`;
   if (t.maker !== undefined && typeof t.maker !== 'boolean') return 'maker flag is not a boolean';
   if (!isTime(t.ts)) return `trade time ${String(t.ts)} is not a positive integer`;

@@ -22,3 +22,4 @@ export * from './frame-harness.js';
 export * from './polled-execution.js';
 export * from './trading-status.js';
 export * from './trading-status-market-data.js';
+export * from './trade-check.js';

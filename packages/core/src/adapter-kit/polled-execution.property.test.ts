@@ -35,6 +35,9 @@ class ModelVenue implements PolledOrderDriver {
   ts = 1000;
   /** Client ids whose accepted order's answer cannot be read (the driver throws after the venue took it). */
   readonly unreadable = new Map<string, 'no-id' | 'parser'>();
+  /** Venue orders whose next trade list also holds an entry that is not a trade (a broken venue), by kind. */
+  readonly garbage = new Map<string, number>();
+  private garbageSeq = 0;
   async connect(): Promise<void> {}
   close(): void {}
   private find(ref: OrderRef): VenueOrder | undefined {
@@ -65,6 +68,13 @@ class ModelVenue implements PolledOrderDriver {
   }
   async fetchFills(view: VenueOrderView): Promise<VenueFill[]> {
     const v = this.orders.get(view.venueOrderId)!;
+    const g = this.garbage.get(view.venueOrderId);
+    if (g !== undefined) {
+      this.garbage.delete(view.venueOrderId);
+      const bad: Partial<VenueFill>[] = [{ price: '0.0' }, { qty: '-0.01' }, { qty: '0' }, { price: '1e2' }, { qty: 'lots' }, { fee: 'free' }, { tradeId: '' }];
+      const junk = { tradeId: `G${++this.garbageSeq}`, venueOrderId: view.venueOrderId, symbol: view.symbol, price: '100.0', qty: '0.01', fee: '0.01', feeAsset: 'USD', liquidity: 'maker' as const, ts: ++this.ts, ...bad[g % bad.length] };
+      return [junk, ...v.fills.map((f) => ({ ...f }))];
+    }
     if (v.lag > 0 && v.fills.length > 0) {
       v.lag--;
       return v.fills.slice(0, -1).map((f) => ({ ...f }));
@@ -115,6 +125,7 @@ type Step =
   | { t: 'cancel'; pick: number }
   | { t: 'push'; pick: number; which: number; stateOnly: boolean }
   | { t: 'lag'; pick: number }
+  | { t: 'garbage'; pick: number; kind: number }
   | { t: 'poll'; wait: boolean };
 
 const step: fc.Arbitrary<Step> = fc.oneof(
@@ -124,6 +135,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { arbitrary: fc.record({ t: fc.constant('cancel' as const), pick: fc.nat() }), weight: 1 },
   { arbitrary: fc.record({ t: fc.constant('push' as const), pick: fc.nat(), which: fc.nat(), stateOnly: fc.boolean() }), weight: 4 },
   { arbitrary: fc.record({ t: fc.constant('lag' as const), pick: fc.nat() }), weight: 1 },
+  { arbitrary: fc.record({ t: fc.constant('garbage' as const), pick: fc.nat(), kind: fc.nat() }), weight: 1 },
   { arbitrary: fc.record({ t: fc.constant('poll' as const), wait: fc.boolean() }), weight: 2 },
 );
 
@@ -183,6 +195,9 @@ describe('PolledExecutionClient against a model venue (property)', () => {
             } else if (s.t === 'lag') {
               const v = pickVenue(s.pick);
               if (v) v.lag = 1;
+            } else if (s.t === 'garbage') {
+              const v = pickVenue(s.pick);
+              if (v) venue.garbage.set(v.view.venueOrderId, s.kind);
             } else if (s.wait) await stream.sink?.reconcile('test') ?? client.reconcile('test');
             else void client.reconcile('test');
             if (flush) await settle();

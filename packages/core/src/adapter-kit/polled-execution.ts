@@ -32,10 +32,12 @@ import { copyOrder, type ExecutionKind, type ExecutionReport, type Order, type T
 import type { Clock } from '../contracts/clock.js';
 import type { ExecutionClient, OrderStatusReport, TradingAvailability, VenueBalance, VenuePosition } from '../contracts/exchange.js';
 import type { Logger } from '../observability/logger.js';
+import { LogThrottle } from '../observability/log-throttle.js';
 import { redactCredentials, refusedByVenue, type MappedVenueError } from './errors.js';
 import { feeToQuoteAtoms } from './fees.js';
 import { RateLimiter } from './rate-limiter.js';
 import { TimerSet } from './timers.js';
+import { isPlainDecimal, tradeValuesProblem } from './trade-check.js';
 
 /** A venue order as the driver read it (decimal strings as the venue wrote them). */
 export interface VenueOrderView {
@@ -70,6 +72,20 @@ export interface VenueFill {
   liquidity?: 'maker' | 'taker';
   /** Venue time, epoch ms. */
   ts: number;
+}
+
+/**
+ * What is wrong with a venue fill of an order on `i`, or undefined when nothing is: a trade id, a
+ * positive price and quantity on the grid, a decimal fee (negative: a rebate), a time. Checked
+ * before anything is booked from it, whether it was pushed or read over REST.
+ */
+export function venueFillProblem(i: Instrument, f: VenueFill): string | undefined {
+  if (typeof f.tradeId !== 'string' || f.tradeId.length === 0) return 'a fill without a trade id';
+  const values = tradeValuesProblem(i, f.price, f.qty);
+  if (values !== undefined) return values;
+  if (!isPlainDecimal(f.fee, true)) return `fee ${JSON.stringify(f.fee)?.slice(0, 40)} is not a decimal`;
+  if (!Number.isFinite(f.ts)) return `fill time ${String(f.ts)} is not a number`;
+  return undefined;
 }
 
 /** A derivatives position as the venue reports it: signed base quantity (short < 0), a decimal string. */
@@ -256,8 +272,12 @@ export class PolledExecutionClient implements ExecutionClient {
    * of an order's trades a push asked for, reconcile polls asked for.
    */
   readonly pushStats = { updates: 0, fillFetches: 0, reconciles: 0 };
+  /** Fills refused by venueFillProblem (pushed or read): never booked. */
+  invalidFills = 0;
+  private readonly refusedLog: LogThrottle;
 
   constructor(private readonly deps: PolledExecutionDeps) {
+    this.refusedLog = new LogThrottle(() => deps.clock.now());
     this.exchange = deps.exchange;
     this.orderLimiter = new RateLimiter([{ name: 'orders', limit: deps.orderLimit.limit, intervalMs: deps.orderLimit.intervalMs }], () => deps.clock.now(), this.timers);
   }
@@ -460,7 +480,16 @@ export class PolledExecutionClient implements ExecutionClient {
   private applyFill(tr: Tracked, f: VenueFill): void {
     const o = tr.order;
     const i = this.deps.instrument(o.symbol);
-    if (!i || !this.applied.add(`${o.symbol}|${f.tradeId}`)) return;
+    if (!i) return;
+    const problem = venueFillProblem(i, f);
+    if (problem !== undefined) {
+      // never booked, its trade id not used up: the order is not ended before its trades add up (syncOrder)
+      this.invalidFills++;
+      const more = this.refusedLog.take('fill');
+      if (more !== undefined) this.deps.logger?.warn({ exchange: this.exchange, clientOrderId: o.clientOrderId }, redactCredentials(`${this.exchange} ${o.symbol}: a fill of order ${o.clientOrderId} refused: ${problem}`).slice(0, 500) + more);
+      return;
+    }
+    if (!this.applied.add(`${o.symbol}|${f.tradeId}`)) return;
     tr.cumLots += qtyToLots(i, f.qty);
     o.filledQty = tr.cumLots;
     this.report(o, this.fillReport(o, i, f, tr.cumLots));
@@ -615,10 +644,8 @@ export class PolledExecutionClient implements ExecutionClient {
     try {
       if (e.filledQty !== undefined) cum = qtyToLots(i, e.filledQty);
       if (e.fill) {
-        if (e.fill.symbol !== tr.order.symbol || e.fill.venueOrderId !== e.venueOrderId) return 'invalid';
+        if (e.fill.symbol !== tr.order.symbol || e.fill.venueOrderId !== e.venueOrderId || venueFillProblem(i, e.fill) !== undefined) return 'invalid';
         lots = qtyToLots(i, e.fill.qty);
-        if (!(lots > 0) || !(priceToTicks(i, e.fill.price) > 0)) return 'invalid';
-        parseDecimal(e.fill.fee);
       }
     } catch {
       return 'invalid';

@@ -12,6 +12,7 @@ import type { Signal } from '../domain/signal.js';
 import type { Logger } from '../observability/logger.js';
 import { BOOK_STATE_CODES, type MetricsRegistry } from '../observability/metrics.js';
 import { SlidingWindow } from '../observability/sliding-window.js';
+import { LogThrottle } from '../observability/log-throttle.js';
 import { BookStore } from '../microstructure/venue-books.js';
 import { journalStringify } from '../journal/json.js';
 import type { JournalRecord } from '../journal/records.js';
@@ -549,8 +550,8 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     }
   }
 
-  /** When each (exchange, reason) may be logged again, and how many were held back meanwhile. */
-  private readonly invalidReportLog = new Map<string, { next: number; held: number }>();
+  /** Error lines for unbookable reports, per exchange and reason. */
+  private readonly invalidReportLog = new LogThrottle(() => this.now);
 
   /**
    * A report the engine cannot book: counted and logged as an error (at most every 10 s per
@@ -559,14 +560,8 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
    */
   private invalidReport(r: ExecutionReport, reason: string, detail: string): void {
     this.opts.metrics.executionReportsInvalid.labels(String(r.exchange), reason).inc();
-    const key = `${String(r.exchange)}\u0000${reason}`;
-    const w = this.invalidReportLog.get(key);
-    if (w && this.now < w.next) {
-      w.held++;
-      return;
-    }
-    this.invalidReportLog.set(key, { next: this.now + 10_000, held: 0 });
-    const more = w?.held ? ` (and ${w.held} more like it not logged)` : '';
+    const more = this.invalidReportLog.take(`${String(r.exchange)}\u0000${reason}`);
+    if (more === undefined) return;
     this.opts.logger.error({ clientOrderId: r.clientOrderId, exchange: r.exchange, reason }, `${String(r.exchange)}: a ${String(r.kind)} report for order ${r.clientOrderId} was not booked (${reason}): ${detail}${more}`);
   }
 

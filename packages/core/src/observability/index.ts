@@ -13,6 +13,7 @@ export { BackpressureMonitor, type BackpressureGate, type BackpressureOptions } 
 export { DeferredLog, type DeferredLine } from './deferred-log.js';
 export { BucketHistogram, HistogramSeries, type BucketHistogramConfig, type HistogramSample, type HistogramSnapshot, type PromStringSample, type PromStringSnapshot } from './bucket-histogram.js';
 export { SlidingWindow } from './sliding-window.js';
+export { LogThrottle } from './log-throttle.js';
 export { SnapshotHub } from './snapshot-hub.js';
 export { RecentActivity, type RecentSignal, type RecentFill } from './recent-activity.js';
 export { liveRoutes, LIVE_PAGE_HTML } from './live-page.js';
