@@ -140,6 +140,31 @@ const step: fc.Arbitrary<Step> = fc.oneof(
 );
 
 describe('PolledExecutionClient against a model venue (property)', () => {
+  it("fails a reconciliation read whose trade list holds a fill that is not one, instead of booking it", async () => {
+    const venue = new ModelVenue();
+    const client = new PolledExecutionClient({
+      exchange: 'v', clock: new ManualClock(1000), hasCredentials: true, driver: venue, orderLimit: { limit: 1000, intervalMs: 1000 }, pollIntervalMs: 3_600_000,
+      unknownOrderGraceMs: 10_000, instrument: (s) => (s === 'BTC/USD' ? I : undefined), symbols: () => ['BTC/USD'],
+    });
+    await client.start(() => undefined);
+    try {
+      const o: Order = {
+        exchange: 'v', symbol: 'BTC/USD', side: 'buy', type: 'limit', price: priceToTicks(I, '100.0'), qty: 10, tif: 'GTC', source: 't',
+        clientOrderId: 'r1', status: 'pending_new', filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: 0, updatedTs: 0,
+      };
+      client.submit(o);
+      await settle();
+      const v = [...venue.orders.values()][0]!;
+      venue.trade(v, 3, 1000);
+      expect((await client.queryOrder(o))?.fills.map((f) => f.lastQty)).toEqual([3]);
+      venue.garbage.set(v.view.venueOrderId, 1); // a fill of -0.01
+      await expect(client.queryOrder(o)).rejects.toThrow(/holds a fill that is not one \(trade quantity "-0.01"/);
+      expect(client.invalidFills).toBe(1);
+    } finally {
+      await client.stop();
+    }
+  });
+
   it('reports exactly the venue\'s trades, once each, and each order\'s end once after them, whatever the order of pushes, polls and cancels', async () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom('none' as const, 'view' as const, 'execution' as const), fc.array(fc.tuple(step, fc.boolean()), { minLength: 1, maxLength: 60 }), async (style, steps) => {

@@ -350,6 +350,14 @@ export class PolledExecutionClient implements ExecutionClient {
     return out;
   }
 
+  /** A fill in a reconciliation read that is not one: the read fails (a mismatch the operator sees), nothing of it is booked. */
+  private checkReadFill(i: Instrument, f: VenueFill): void {
+    const problem = venueFillProblem(i, f);
+    if (problem === undefined) return;
+    this.invalidFills++;
+    throw new Error(`${this.exchange} ${i.symbol}: the venue's trade list holds a fill that is not one (${problem})`);
+  }
+
   async queryOrder(order: Readonly<Order>): Promise<OrderStatusReport | undefined> {
     const i = this.deps.instrument(order.symbol);
     if (!this.connected || !i) throw new Error(`${this.exchange}: execution not started or unknown symbol ${order.symbol}`);
@@ -362,6 +370,7 @@ export class PolledExecutionClient implements ExecutionClient {
     if (filledQty > 0) {
       let cum = 0;
       for (const f of this.sortFills(await this.deps.driver.fetchFills(v))) {
+        this.checkReadFill(i, f);
         cum += qtyToLots(i, f.qty);
         this.applied.add(`${order.symbol}|${f.tradeId}`);
         fills.push(this.fillReport(o, i, f, cum));
@@ -386,6 +395,7 @@ export class PolledExecutionClient implements ExecutionClient {
       const v = views.get(f.venueOrderId);
       const o = v && this.orderFromView(v);
       if (!o) continue;
+      this.checkReadFill(i, f);
       this.applied.add(`${f.symbol}|${f.tradeId}`);
       out.push({ ...this.fillReport(o, i, f, 0), cumQty: 0, leavesQty: 0 });
     }
