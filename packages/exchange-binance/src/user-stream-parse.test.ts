@@ -75,6 +75,12 @@ describe('BinanceUserStreamParser', () => {
     expect(m).toMatchObject({ kind: 'rejected', reason: 'shape', clientOrderId: undefined });
   });
 
+  it('refuses a frame nesting deeper than 16 unparsed; brackets inside strings do not count', () => {
+    const p = parser();
+    expect(p.parse(`{"subscriptionId":0,"event":${'['.repeat(100_000)}`)).toMatchObject({ kind: 'rejected', reason: 'unreadable', message: 'frame nests too deep' });
+    expect(p.parse(tradeEvent((ev) => (ev.r = '[[[[[[[[[[[[[[[[[[[[{{{{{{{{{{"\\')))).toMatchObject({ kind: 'order' });
+  });
+
   it('refuses every truncation of a trade frame, at every byte, and reads the whole frame after them', () => {
     const p = parser();
     const text = tradeEvent();

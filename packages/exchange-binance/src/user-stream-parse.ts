@@ -66,6 +66,27 @@ export type UserStreamMessage =
   | { kind: 'other' }
   | { kind: 'rejected'; reason: string; message: string; symbol: string | undefined; clientOrderId: string | undefined };
 
+/** An executionReport nests 2 deep, a balance list 3: far deeper is refused before JSON.parse builds it. */
+const MAX_DEPTH = 16;
+
+/** Whether the JSON text nests deeper than `max` (brackets inside strings do not count). Linear, no allocation. */
+function nestsDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  for (let k = 0; k < text.length; k++) {
+    const c = text.charCodeAt(k);
+    if (c === 34 /* " */) {
+      for (k++; k < text.length; k++) {
+        const d = text.charCodeAt(k);
+        if (d === 92 /* \ */) k++;
+        else if (d === 34) break;
+      }
+    } else if (c === 91 /* [ */ || c === 123 /* { */) {
+      if (++depth > max) return true;
+    } else if (c === 93 /* ] */ || c === 125 /* } */) depth--;
+  }
+  return false;
+}
+
 const ID_TEXT = /^[\x21-\x7e]{1,64}$/;
 
 /** An order, trade or execution id as Binance writes it: a JSON number, a non-negative safe integer. */
@@ -118,6 +139,7 @@ export class BinanceUserStreamParser {
 
   private parseFrame(text: string): UserStreamMessage {
     if (typeof text !== 'string' || text.length === 0 || text.length > MAX_USER_STREAM_FRAME) return this.reject('unreadable', 'empty or oversized frame');
+    if (nestsDeeperThan(text, MAX_DEPTH)) return this.reject('unreadable', 'frame nests too deep');
     let root: unknown;
     try {
       root = JSON.parse(text);
