@@ -42,9 +42,19 @@ describe('OrderHistory', () => {
     // a rejected new order is an order the venue saw
     h.record(report('rejected', 'bad', 2, { rejectReason: 'MIN_NOTIONAL' }));
     expect(h.query('bad')).toMatchObject({ status: 'rejected', fills: [] });
+    // what the report says it refused decides over its reason: a cancel refused for the rate limit
+    h.record(report('rejected', 'slow', 3, { rejectReason: 'RATE_LIMITED', rejects: 'request' }));
+    expect(h.query('slow')).toBeUndefined();
+    h.record(report('ack', 'w', 4, { venueOrderId: 'sim-9', leavesQty: 2 }));
+    h.record(report('rejected', 'w', 5, { rejectReason: 'RATE_LIMITED', rejects: 'request' }));
+    expect(h.query('w')).toMatchObject({ status: 'open' });
+    h.record(report('rejected', 'late', 6, { rejectReason: 'UNKNOWN_ORDER', rejects: 'order' }));
+    expect(h.query('late')).toMatchObject({ status: 'rejected' });
   });
 
   it('matches a history that keeps the reports themselves, for any reports and capacity (fees past 2^53 included)', () => {
+    /** A refused request, not a refused order: as the report says, or (no `rejects`) by its reason. */
+    const refusesRequest = (r: ExecutionReport) => r.kind === 'rejected' && (r.rejects !== undefined ? r.rejects === 'request' : r.rejectReason === 'UNKNOWN_ORDER' || r.rejectReason === 'DUPLICATE_ORDER');
     /** The history as it was: every report kept as it came, the oldest order forgotten first. */
     class ReportHistory {
       private readonly orders = new Map<string, { symbol: string; status: OrderStatus; filledQty: number; venueOrderId?: string; fills: ExecutionReport[]; seqs: number[] }>();
@@ -53,7 +63,7 @@ describe('OrderHistory', () => {
       record(r: ExecutionReport): void {
         let e = this.orders.get(r.clientOrderId);
         if (!e) {
-          if (r.kind === 'rejected' && (r.rejectReason === 'UNKNOWN_ORDER' || r.rejectReason === 'DUPLICATE_ORDER')) return;
+          if (refusesRequest(r)) return;
           e = { symbol: r.symbol, status: 'open', filledQty: 0, fills: [], seqs: [] };
           this.orders.set(r.clientOrderId, e);
           if (this.orders.size > this.capacity) this.orders.delete(this.orders.keys().next().value!);
@@ -66,7 +76,7 @@ describe('OrderHistory', () => {
           e.status = r.leavesQty === 0 ? 'filled' : 'partially_filled';
         } else if (r.kind === 'cancelled' || r.kind === 'expired') {
           if (e.status !== 'filled') e.status = 'cancelled';
-        } else if (r.kind === 'rejected' && e.status === 'open' && e.fills.length === 0 && r.rejectReason !== 'UNKNOWN_ORDER' && r.rejectReason !== 'DUPLICATE_ORDER') e.status = 'rejected';
+        } else if (r.kind === 'rejected' && e.status === 'open' && e.fills.length === 0 && !refusesRequest(r)) e.status = 'rejected';
       }
       /** A fill is answered with its order's venue id as it is now (the columns keep one per order). */
       query(id: string): OrderStatusReport | undefined {
@@ -101,7 +111,8 @@ describe('OrderHistory', () => {
         fee: fc.oneof(fc.bigInt({ min: -1000n, max: 10n ** 6n }), fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n })),
         liquidity: fc.constantFrom<'maker' | 'taker' | undefined>(undefined, 'maker', 'taker'),
         tradeId: fc.option(fc.string({ minLength: 1, maxLength: 6 }), { nil: undefined }),
-        rejectReason: fc.constantFrom<ExecutionReport['rejectReason']>('UNKNOWN_ORDER', 'DUPLICATE_ORDER', 'MIN_NOTIONAL'),
+        rejectReason: fc.constantFrom<ExecutionReport['rejectReason']>('UNKNOWN_ORDER', 'DUPLICATE_ORDER', 'MIN_NOTIONAL', 'RATE_LIMITED'),
+        rejects: fc.constantFrom<ExecutionReport['rejects']>(undefined, 'order', 'request'),
         ts: fc.integer({ min: 0, max: 50 }),
       })
       .map((g): ExecutionReport => {
@@ -112,7 +123,10 @@ describe('OrderHistory', () => {
           if (g.liquidity !== undefined) r.liquidity = g.liquidity;
           if (g.tradeId !== undefined) r.tradeId = g.tradeId;
         }
-        if (g.kind === 'rejected') r.rejectReason = g.rejectReason;
+        if (g.kind === 'rejected') {
+          r.rejectReason = g.rejectReason;
+          if (g.rejects !== undefined) r.rejects = g.rejects;
+        }
         return r;
       });
     fc.assert(

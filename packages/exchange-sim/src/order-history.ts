@@ -187,9 +187,15 @@ export class OrderHistory {
   }
 }
 
-/** A rejected cancel (`UNKNOWN_ORDER`) or a rejected second order under a working id (`DUPLICATE_ORDER`): not about the order of that id. */
+/**
+ * A refused request about an order (a cancel, a second order under a working id), not a refusal
+ * of the order of that id: what the report says (`rejects`), or for a report without the field,
+ * its reason (`UNKNOWN_ORDER`, `DUPLICATE_ORDER`).
+ */
 function answersAnotherRequest(r: ExecutionReport): boolean {
-  return r.kind === 'rejected' && (r.rejectReason === 'UNKNOWN_ORDER' || r.rejectReason === 'DUPLICATE_ORDER');
+  if (r.kind !== 'rejected') return false;
+  if (r.rejects !== undefined) return r.rejects === 'request';
+  return r.rejectReason === 'UNKNOWN_ORDER' || r.rejectReason === 'DUPLICATE_ORDER';
 }
 
 /** The trade ids of an order without fills (shared, never written: addFill replaces it). */
