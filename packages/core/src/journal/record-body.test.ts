@@ -138,6 +138,19 @@ describe('record body (schema v3)', () => {
     expect(() => decodeOrder({ ...row, body: good.order({ ...BASE_ORDER, status: 'lost' as Order['status'] }) })).toThrow(/status/);
     expect(() => decodeOrder({ ...row, body: good.order({ ...BASE_ORDER, filledQty: Number.NaN }) })).toThrow(/filledQty/);
     expect(() => decodeReport({ ...rep, body: good.report({ ...ACK, side: 'up' as 'buy' }, 'USDT') })).toThrow(/side/);
+    // what a rejection refused: only 'order' or 'request' (tag 20), hand-made and encoded
+    expect(() => decodeReport({ ...rep, body: good.report({ ...ACK, kind: 'rejected', rejects: 'both' as 'order' }, 'USDT') })).toThrow(/rejects/);
+    // a stored body whose tag 20 holds another word, its checksum made right: refused for that field
+    const stored = Buffer.from(good.report({ ...ACK, kind: 'rejected', rejects: 'order' }, 'USDT'));
+    const at = stored.indexOf(Buffer.from([20, 5, 0, 0, 0, ...Buffer.from('order')]));
+    expect(at).toBeGreaterThan(0);
+    for (const word of ['ordre', 'ORDER', 'reque']) {
+      const bad = Buffer.from(stored);
+      bad.write(word, at + 5, 'latin1');
+      bad.writeUInt32LE(crc32(bad.subarray(0, bad.length - 5)), bad.length - 4);
+      expect(() => decodeReport({ ...rep, body: bad }), word).toThrow(/rejects/);
+    }
+    expect(decodeReport({ ...rep, body: stored }).report.rejects).toBe('order');
     // Damaged columns are refused too.
     expect(() => decodeOrder({ ...row, side: 'up' })).toThrow(/order columns: side/);
     expect(() => decodeReport({ ...rep, kind: 'party' })).toThrow(/report columns: kind/);

@@ -139,6 +139,44 @@ describe('journal hand-over ring', () => {
     expect(out).toEqual([recs[0], recs[2], recs[4], recs[3]]);
   });
 
+  it("what a rejection refused crosses in flags 128/256: 256 without 128 is refused, even resealed; both read as 'request'", () => {
+    const { w, r } = pair();
+    const ring = (w as unknown as { ring: { u8: Uint8Array } }).ring;
+    const view = new DataView(ring.u8.buffer, ring.u8.byteOffset, ring.u8.byteLength);
+    const i32 = new Int32Array(ring.u8.buffer, ring.u8.byteOffset, ring.u8.byteLength >> 2);
+    /** The ring's slot checksum (ring-records.ts slotSum) written again over the slot at `at`, as a hostile writer would. */
+    const reseal = (at: number) => {
+      const words = ((view.getUint32(at, true) + 3) & ~3) >> 2;
+      let h = 0x811c9dc5 | 0;
+      for (let k = 0; k < words; k++) {
+        h = Math.imul(h ^ i32[(at >> 2) + k]!, 0x01000193);
+        h ^= h >>> 15;
+      }
+      i32[(at >> 2) + words] = h;
+    };
+    const rec = reportRec(1, { kind: 'rejected', rejects: 'order', rejectReason: 'UNKNOWN_ORDER', lastQty: 0, lastPrice: 0 });
+    let used = 0; // slots handed over before: the next hand-over starts after them
+    for (const [flags, expected] of [[256, undefined], [128 | 256, 'request']] as const) {
+      const h = w.handOver([rec]);
+      const at = used * SLOT_BYTES;
+      used += h.slots;
+      const f = view.getUint16(at + 10, true);
+      expect(f & (128 | 256), 'written as order').toBe(128);
+      view.setUint16(at + 10, (f & ~(128 | 256)) | flags, true);
+      reseal(at);
+      const out: QueuedRecord[] = [];
+      const refused: string[] = [];
+      r.take(structuredClone(h), out, (_slot, err) => refused.push(err.message));
+      if (expected === undefined) {
+        expect(refused).toEqual(['rejects request flag without its presence flag']);
+        expect(out).toEqual([]);
+      } else {
+        expect(refused).toEqual([]);
+        expect((out[0] as Extract<QueuedRecord, { t: 'report' }>).report.rejects).toBe(expected);
+      }
+    }
+  });
+
   it('random damage to slots never throws anything but a refusal, never yields a record that was not written', () => {
     const { w, r } = pair(8);
     let seed = 7;
