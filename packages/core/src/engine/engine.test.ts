@@ -7,7 +7,8 @@ import type { Strategy, StrategyContext, SubmitResult } from '../contracts/tradi
 import { defineInstrument } from '../domain/instrument.js';
 import type { BookSnapshotEvent, TradeEvent } from '../domain/events.js';
 import type { Signal } from '../domain/signal.js';
-import { silentLogger } from '../observability/logger.js';
+import { Writable } from 'node:stream';
+import { createLogger, silentLogger } from '../observability/logger.js';
 import { MetricsRegistry } from '../observability/metrics.js';
 import { Engine } from './engine.js';
 import { JournalStore } from '../journal/store.js';
@@ -32,12 +33,12 @@ class QueueStrategy implements Strategy {
   }
 }
 
-function setup(opts: { maxPosition?: number; venue?: ScriptedVenue; journal?: JournalStore; onShutdown?: 'cancel' | 'keep' } = {}) {
+function setup(opts: { maxPosition?: number; venue?: ScriptedVenue; journal?: JournalStore; onShutdown?: 'cancel' | 'keep'; logger?: ReturnType<typeof silentLogger>; clock?: ManualClock } = {}) {
   const venue = opts.venue ?? new ScriptedVenue('v', [BTC]);
   const strategy = new QueueStrategy();
   const metrics = new MetricsRegistry({ processMetrics: false });
   const engine = new Engine({
-    clock: new ManualClock(1000), logger: silentLogger(), metrics, strategy, watchdog: false,
+    clock: opts.clock ?? new ManualClock(1000), logger: opts.logger ?? silentLogger(), metrics, strategy, watchdog: false,
     venues: [{ name: 'v', symbols: ['BTCUSDT'], marketData: venue, execution: venue }],
     riskChecks: [new MaxPositionCheck(opts.maxPosition ?? 100_000)], journal: opts.journal, onShutdown: opts.onShutdown,
   });
@@ -97,6 +98,30 @@ describe('Engine', () => {
     venue.report(o, { kind: 'fill', lastPrice: 5_000_100, lastQty: 250, cumQty: 250, leavesQty: 0, feeAtoms: 62_501n, tradeId: 't1' });
     expect(engine.portfolio.qty('v', 'BTCUSDT')).toBe(250);
     expect(engine.orders.get(o.clientOrderId)!.status).toBe('filled');
+  });
+
+  it('a report about an order placed outside this process warns (rate-limited) and is no error; one with an id of ours is an error each time', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'info', destination: new Writable({ write(c, _e, cb) { lines.push(String(c)); cb(); } }) as never, pretty: false });
+    const clock = new ManualClock(1000);
+    const { venue, engine, metrics } = setup({ logger, clock });
+    await engine.start();
+    const errors = async () => (await metrics.registry.getSingleMetricAsString('cwts_errors_total')).match(/component="execution"} (\d+)/)?.[1] ?? '0';
+    const foreign = { exchange: 'v', symbol: 'BTCUSDT', clientOrderId: 'web_7f3a', side: 'buy' as const, type: 'limit' as const, price: 1, qty: 1, tif: 'GTC' as const, source: 'x', status: 'open' as const, filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: 0, updatedTs: 0 };
+    for (let k = 0; k < 50; k++) venue.report(foreign, { kind: 'fill', lastPrice: 5_000_000, lastQty: 1, cumQty: k + 1, tradeId: `f${k}` });
+    expect(await errors()).toBe('0');
+    const said = () => lines.filter((l) => l.includes('which this process did not place'));
+    expect(said()).toHaveLength(1);
+    clock.advance(10_000);
+    venue.report(foreign, { kind: 'cancelled' });
+    expect(said()).toHaveLength(2);
+    expect(said()[1]).toContain('(and 49 more like it not logged)');
+    // an id of our form that the engine does not hold: an error, counted every time
+    const lost = { ...foreign, clientOrderId: 'cw-999999' };
+    for (let k = 0; k < 3; k++) venue.report(lost, { kind: 'cancelled' });
+    expect(await errors()).toBe('3');
+    expect(lines.filter((l) => l.includes('report for unknown order cw-999999'))).toHaveLength(1);
+    expect(engine.portfolio.qty('v', 'BTCUSDT')).toBe(0);
   });
 
   it('refuses orders on a book that is not synced, and on a crossed book', async () => {

@@ -497,7 +497,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     this.tracing?.report(r);
     const out = this.orders.apply(r, this.now);
     if (out.kind === 'unknown') {
-      this.onFeedError('execution', `${r.exchange}: report for unknown order ${r.clientOrderId} (${r.kind})`);
+      this.unknownReport(r);
       return;
     }
     if (out.kind === 'duplicate') return;
@@ -548,6 +548,27 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
         this.componentError(`strategy:${s.name}`, err);
       }
     }
+  }
+
+  /** Warnings for reports about orders not held here, per exchange and whose the id is. */
+  private readonly unknownReportLog = new LogThrottle(() => this.now);
+
+  /**
+   * A report about an order the engine does not hold. With an id of ours it is an error (counted
+   * in cwts_errors_total{component="execution"}): an order forgotten too early, or an adapter
+   * naming the wrong order. With another id it is an order placed outside this process on the
+   * same account (by hand, another program): not an error, but the operator should know, since
+   * the venue's position then moves without us. Both warn at most every 10 s per exchange.
+   */
+  private unknownReport(r: ExecutionReport): void {
+    const ours = this.orders.ownsId(String(r.clientOrderId));
+    if (ours) this.opts.metrics.errors.labels('execution').inc();
+    const more = this.unknownReportLog.take(`${String(r.exchange)}\u0000${ours}`);
+    if (more === undefined) return;
+    const what = ours
+      ? `report for unknown order ${r.clientOrderId} (${r.kind})`
+      : `a ${r.kind} report for order ${r.clientOrderId}, which this process did not place: the account is traded outside it, and positions will differ from the venue's until the next reconciliation`;
+    this.opts.logger.warn({ component: 'execution', exchange: r.exchange }, `${String(r.exchange)}: ${what}${more}`);
   }
 
   /** Error lines for unbookable reports, per exchange and reason. */
