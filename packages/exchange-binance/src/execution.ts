@@ -205,9 +205,17 @@ export class BinanceExecution implements ExecutionClient {
     this.ccxt = ex;
     await this.deps.limiter.acquire({ ip: 20 });
     await ex.loadMarkets();
+    let audited = this.deps.clock.now();
     this.timers.interval(() => {
+      const now = this.deps.clock.now();
+      const audit = this.deps.options.audit_interval_ms;
       if (!this.stream?.up) void this.pollTracked(false);
-      else for (const tr of this.tracked.values()) if (tr.stale && !tr.reading) this.readOrder(tr);
+      else if (audit > 0 && now - audited >= audit) {
+        // the stream is the source, but not the only one: an event lost on a live connection
+        // (a venue fault) shows in this slow read of every working order
+        audited = now;
+        void this.pollTracked(false);
+      } else for (const tr of this.tracked.values()) if (tr.stale && !tr.reading) this.readOrder(tr);
     }, this.deps.options.poll_interval_ms);
     // Spot only: USD-M futures execution is not implemented (availability() refuses it).
     if (this.deps.options.fills === 'stream' && this.deps.endpoints.market === 'spot') {

@@ -44,6 +44,11 @@ export const BinanceOptionsSchema = z
      */
     fills: z.enum(['stream', 'polling']).default('stream'),
     poll_interval_ms: wholeNumber(50, 600_000).default(1000),
+    /**
+     * While the user data stream is up, every working order is still read over REST this often
+     * (0: never): an event the venue never delivered on a live connection is caught within it.
+     */
+    audit_interval_ms: wholeNumber(0, 3_600_000).default(15_000),
     /** The user data stream connection is replaced (new one subscribed before the old closes) this often; Binance ends a connection at 24 h. */
     user_stream_rotation_ms: wholeNumber(1000, 24 * 3600_000 - 60_000).default(23 * 3600_000),
     /** WebSocket API URL; default: Binance's (testnet's with testnet = true), or derived from rest_url (ws://host/ws-api/v3) when rest_url is set. */
