@@ -22,6 +22,7 @@ import {
   type Order,
   type OrderStatus,
   type OrderStatusReport,
+  type RejectReason,
   type TradingAvailability,
   type VenuePosition,
 } from '@cwts/core';
@@ -48,6 +49,9 @@ interface Tracked {
   tradeIds: Set<string>;
   done: boolean;
 }
+
+/** An order as ccxt returned it, with the venue's id. */
+const hasId = (x: CcxtOrder): boolean => x.id !== undefined && x.id !== null && String(x.id) !== '';
 
 const TIF: Record<string, string | undefined> = { GTC: 'GTC', IOC: 'IOC', FOK: 'FOK', POST_ONLY: undefined };
 
@@ -129,28 +133,54 @@ export class CcxtExecution implements ExecutionClient {
       else params.timeInForce = TIF[o.tif];
     }
     if (o.reduceOnly) params.reduceOnly = true;
+    let res: CcxtOrder | undefined;
+    let failure: unknown;
     try {
-      const res = await this.ex.createOrder(sym, o.type, o.side, lotsToQty(i, o.qty), o.type === 'limit' ? ticksToPrice(i, o.price!) : undefined, params);
-      o.venueOrderId = String(res.id);
-      o.status = 'open';
-      this.report(o, { kind: 'ack', venueOrderId: o.venueOrderId, leavesQty: o.qty });
-      this.tracked.set(o.clientOrderId, { order: o, venueOrderId: o.venueOrderId, filled: 0, tradeIds: new Set(), done: false });
+      res = await this.ex.createOrder(sym, o.type, o.side, lotsToQty(i, o.qty), o.type === 'limit' ? ticksToPrice(i, o.price!) : undefined, params);
     } catch (err) {
-      const m = mapCcxtError(this.exchange, err);
-      // Anything but the venue's refusal (a network failure, an answer ccxt failed to read) leaves
-      // the order's fate unknown: it is looked up by client id, never assumed rejected.
-      if (!refusedByVenue(err, undefined) || (m.retryable && m.reason === 'VENUE_ERROR')) {
-        this.deps.logger?.warn({ clientOrderId: o.clientOrderId }, `order submit outcome unknown (${m.text}); looking it up by client id`);
-        const known = await this.orderByClientId(sym, o.clientOrderId, o.createdTs).catch(() => undefined);
-        if (known) {
-          o.venueOrderId = String(known.id);
-          this.report(o, { kind: 'ack', venueOrderId: o.venueOrderId, leavesQty: o.qty });
-          this.tracked.set(o.clientOrderId, { order: o, venueOrderId: o.venueOrderId, filled: 0, tradeIds: new Set(), done: false });
-          return;
-        }
-      }
-      this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: m.reason, text: m.text, leavesQty: 0 });
+      failure = err;
     }
+    if (res && hasId(res)) {
+      this.follow(o, String(res.id));
+      return;
+    }
+    const m = failure === undefined ? { reason: 'VENUE_ERROR' as const, text: `${this.exchange}: the order's answer carried no order id`, retryable: false } : mapCcxtError(this.exchange, failure);
+    // Anything but the venue's refusal (a network failure, an answer ccxt failed to read, one
+    // without an order id) leaves the order's fate unknown: it is looked up by client id, never
+    // assumed rejected.
+    if (failure !== undefined && refusedByVenue(failure, undefined) && !(m.retryable && m.reason === 'VENUE_ERROR')) {
+      this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: m.reason, text: m.text, leavesQty: 0 });
+      return;
+    }
+    this.deps.logger?.warn({ clientOrderId: o.clientOrderId }, `order submit outcome unknown (${m.text}); looking it up by client id`);
+    await this.resolveUnknown(o, sym, m.reason, m.text);
+  }
+
+  /** Acked, and followed from now on (polled for fills and venue-side ends). */
+  private follow(o: Order, venueOrderId: string): void {
+    o.venueOrderId = venueOrderId;
+    o.status = 'open';
+    this.report(o, { kind: 'ack', venueOrderId, leavesQty: o.qty });
+    this.tracked.set(o.clientOrderId, { order: o, venueOrderId, filled: 0, tradeIds: new Set(), done: false });
+  }
+
+  /**
+   * Asks by client id every `poll_interval_ms` until the order is found (then acked and followed)
+   * or `unknown_order_grace_ms` has passed (then reported rejected: it never reached the venue).
+   */
+  private async resolveUnknown(o: Order, sym: string, reason: RejectReason, text: string): Promise<void> {
+    const since = this.deps.clock.now();
+    for (;;) {
+      const known = await this.orderByClientId(sym, o.clientOrderId, o.createdTs).catch(() => undefined);
+      if (this.stopped) return;
+      if (known && hasId(known)) {
+        this.follow(o, String(known.id));
+        return;
+      }
+      if (this.deps.clock.now() - since >= this.deps.options.unknown_order_grace_ms) break;
+      await this.timers.sleep(this.deps.options.poll_interval_ms);
+    }
+    this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: reason, text: `${text}; not found by client id within ${this.deps.options.unknown_order_grace_ms} ms: never reached the venue`, leavesQty: 0 });
   }
 
   /** Our order by client id among the venue's open orders, then (where ccxt can list them) its closed ones: a market order may have filled at once. */

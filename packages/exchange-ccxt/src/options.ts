@@ -23,6 +23,12 @@ export const CcxtOptionsSchema = z
     /** How often open orders are polled for fills and cancels (ccxt fetchOrder). */
     poll_interval_ms: z.number().int().min(50).max(600_000).default(1000),
     rest_timeout_ms: z.number().int().min(100).max(120_000).default(10_000),
+    /**
+     * An order whose submit failed without the venue's refusal is looked up by client id (open
+     * orders, then closed ones) every `poll_interval_ms` for this long before it is reported as
+     * never having reached the venue: the request may still arrive after our timeout.
+     */
+    unknown_order_grace_ms: z.number().int().min(0).max(600_000).default(30_000),
     /** Re-read of the pairs' trading status (halted, post-only...) every this many ms; 0 never (docs/venues.md, "Pair trading status"). */
     instrument_refresh_ms: z.number().int().min(0).max(86_400_000).default(60_000),
     /** Passed to the ccxt exchange's `options` as is (venue-specific ccxt settings). */

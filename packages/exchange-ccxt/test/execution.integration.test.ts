@@ -25,10 +25,10 @@ describe('ccxt execution against the local Binance server', () => {
     fake = undefined;
   });
 
-  async function boot(): Promise<{ i: Instrument; reports: ExecutionReport[] }> {
+  async function boot(options: Record<string, unknown> = {}): Promise<{ i: Instrument; reports: ExecutionReport[] }> {
     fake = await FakeBinance.start({ apiKey: KEY, apiSecret: SECRET });
     v = createCcxtVenue(
-      { api_url: fake.wsUrl, rest_url: fake.restUrl, api_key: new Secret(KEY), api_secret: new Secret(SECRET), options: { ccxt_id: 'binance', poll_interval_ms: 50, ccxt_options: BINANCE_CCXT_OPTIONS } },
+      { api_url: fake.wsUrl, rest_url: fake.restUrl, api_key: new Secret(KEY), api_secret: new Secret(SECRET), options: { ccxt_id: 'binance', poll_interval_ms: 50, ccxt_options: BINANCE_CCXT_OPTIONS, ...options } },
       { exchange: 'ccxt-binance', clock: new SystemClock() },
     );
     const [i] = await v.marketData.loadInstruments(['BTCUSDT']);
@@ -76,6 +76,25 @@ describe('ccxt execution against the local Binance server', () => {
     if (type === 'limit') fake!.fill(id, '0.02'); // a market order filled on arrival (a closed order by then)
     await waitUntil(() => reports.some((r) => r.kind === 'fill'), 'its fill');
     expect(reports.filter((r) => r.kind === 'fill').map((f) => [f.lastQty, f.cumQty, f.clientOrderId])).toEqual([[2000, 2000, o.clientOrderId]]);
+  });
+
+  it('an order whose answer never came is found by client id once the venue shows it; one that never arrived is rejected after the grace', async () => {
+    const { i, reports } = await boot({ rest_timeout_ms: 300, unknown_order_grace_ms: 1500 });
+    // executed by the venue, its answer swallowed: ccxt times out
+    fake!.wsApi.swallowOrderResponses(1);
+    const kept = conformanceOrder(i, { side: 'buy', price: '64000.5', qty: '0.02' });
+    v!.execution.submit(kept);
+    await waitUntil(() => reports.some((r) => r.clientOrderId === kept.clientOrderId), 'the swallowed order resolved');
+    expect(reports.filter((r) => r.clientOrderId === kept.clientOrderId).map((r) => r.kind)).toEqual(['ack']);
+    // lost before the venue saw it: asked for until the grace has passed, then rejected
+    fake!.wsApi.loseOrderRequests(1);
+    const lost = conformanceOrder(i, { side: 'buy', price: '64000.5', qty: '0.02' });
+    const t0 = Date.now();
+    v!.execution.submit(lost);
+    await waitUntil(() => reports.some((r) => r.clientOrderId === lost.clientOrderId), 'the lost order resolved');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1500);
+    expect(reports.filter((r) => r.clientOrderId === lost.clientOrderId)).toMatchObject([{ kind: 'rejected', rejects: 'order', text: expect.stringMatching(/never reached the venue/) }]);
+    expect(fake!.orders.size).toBe(1);
   });
 
   it('is market-data only without credentials', async () => {
