@@ -1,11 +1,7 @@
 import type { RejectReason } from '../domain/orders.js';
 
-/**
- * Self-trade prevention. Not (yet) a member of the RejectReason union in domain/orders.ts; the
- * string is what counts (it is the `reason` label of cwts_risk_rejections_total). Proposed for
- * the union; until then it is typed through `string`.
- */
-export const RISK_SELF_TRADE = 'RISK_SELF_TRADE' as string as RejectReason;
+/** Self-trade prevention's reason (the `reason` label of cwts_risk_rejections_total). */
+export const RISK_SELF_TRADE: RejectReason = 'RISK_SELF_TRADE';
 
 /** Every reason code the pre-trade chain can return, with the check that returns it (docs/risk.md). */
 export const RISK_REASON_CODES: Readonly<Record<string, string>> = Object.freeze({
