@@ -31,10 +31,32 @@ export function reportProblem(r: ExecutionReport, order: Order): { reason: Inval
   if (r.exchange !== order.exchange || r.symbol !== order.symbol) return { reason: 'wrong_instrument', detail: `the report names ${String(r.exchange)} ${String(r.symbol)}, the order is on ${order.exchange} ${order.symbol}` };
   if (!REPORT_KINDS.has(r.kind)) return { reason: 'kind', detail: `unknown report kind ${JSON.stringify(r.kind)?.slice(0, 40)}` };
   if (r.kind !== 'fill') return undefined;
+  const fill = fillProblem(r);
+  if (fill !== undefined) return fill;
+  if (r.side !== order.side) return { reason: 'fill_side', detail: `a ${String(r.side)} fill of a ${order.side} order` };
+  return undefined;
+}
+
+/** What makes a fill impossible to book on its own terms: not positive whole lots at positive whole ticks, a fee that is not a bigint, no side. */
+export function fillProblem(r: ExecutionReport): { reason: InvalidReportReason; detail: string } | undefined {
   if (!(Number.isSafeInteger(r.lastQty) && r.lastQty > 0)) return { reason: 'fill_qty', detail: `fill quantity ${String(r.lastQty)} lots is not a positive whole number` };
   if (!(Number.isSafeInteger(r.lastPrice) && r.lastPrice > 0)) return { reason: 'fill_price', detail: `fill price ${String(r.lastPrice)} ticks is not a positive whole number` };
   if (typeof r.feeAtoms !== 'bigint') return { reason: 'fill_fee', detail: `fee ${String(r.feeAtoms)} is not a bigint of quote atoms` };
-  if (r.side !== order.side) return { reason: 'fill_side', detail: `a ${String(r.side)} fill of a ${order.side} order` };
+  if (r.side !== 'buy' && r.side !== 'sell') return { reason: 'fill_side', detail: `side ${JSON.stringify(r.side)?.slice(0, 20)} is neither buy nor sell` };
+  return undefined;
+}
+
+/**
+ * What makes an order a venue lists as working impossible to adopt (reconciliation), or
+ * undefined: not on this venue and a known instrument, a quantity that is not positive whole
+ * lots, a limit price that is not positive whole ticks, no side, no client id.
+ */
+export function venueOrderProblem(o: Order, exchange: string, known: (symbol: string) => boolean): string | undefined {
+  if (o.exchange !== exchange || typeof o.symbol !== 'string' || !known(o.symbol)) return `on ${String(o.exchange)} ${String(o.symbol)}, not an instrument of ${exchange}`;
+  if (typeof o.clientOrderId !== 'string' || o.clientOrderId.length === 0) return 'no client order id';
+  if (o.side !== 'buy' && o.side !== 'sell') return `side ${JSON.stringify(o.side)?.slice(0, 20)} is neither buy nor sell`;
+  if (!(Number.isSafeInteger(o.qty) && o.qty > 0)) return `quantity ${String(o.qty)} lots is not a positive whole number`;
+  if (o.price !== undefined && !(Number.isSafeInteger(o.price) && o.price > 0)) return `price ${String(o.price)} ticks is not a positive whole number`;
   return undefined;
 }
 

@@ -10,7 +10,7 @@ import type { MetricsRegistry } from '../observability/metrics.js';
 import type { ExecutionClient } from '../contracts/exchange.js';
 import type { Instrument } from '../domain/instrument.js';
 import type { JournalRecord } from '../journal/records.js';
-import type { OrderManager } from './order-manager.js';
+import { fillProblem, venueOrderProblem, type OrderManager } from './order-manager.js';
 import type { Portfolio } from '../risk/portfolio.js';
 import type { RiskState } from '../risk/risk-state.js';
 import type { ReconcileMismatch, ReconcileResult } from './restart-report.js';
@@ -161,6 +161,12 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
           const what = `order ${vo.clientOrderId} (${vo.side} ${vo.qty} lots at ${vo.price ?? 'market'}) is working at the venue but not in the journal`;
           // Only ids of our own form are adopted: an order someone placed by hand on the same
           // account is reported, never followed or cancelled by this process.
+          // a listing that is not an order (a broken or hostile venue answer) is reported, never adopted
+          const bad = venueOrderProblem(vo, name, (s) => engine.instrument(name, s) !== undefined);
+          if (bad !== undefined) {
+            mismatch({ exchange: name, kind: 'unknown_order', clientOrderId: typeof vo.clientOrderId === 'string' ? vo.clientOrderId : undefined, symbol: typeof vo.symbol === 'string' ? vo.symbol : undefined, detail: `the venue lists a working order that is not a valid one (${bad}): left alone` });
+            continue;
+          }
           if (!engine.orders.ownsId(vo.clientOrderId)) {
             mismatch({ exchange: name, kind: 'unknown_order', clientOrderId: vo.clientOrderId, symbol: vo.symbol, detail: `${what}; not an id this process issues: left alone` });
             continue;
@@ -182,6 +188,11 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
             const filled = o.filledQty;
             engine.onExecutionReport(t);
             if (o.filledQty !== filled) recovered({ exchange: name, kind: 'fill_while_down', clientOrderId: o.clientOrderId, symbol: t.symbol, detail: `trade ${t.tradeId ?? '?'} of ${o.clientOrderId} was not in the journal: applied (${t.lastQty} lots at ${t.lastPrice} ticks, fee ${t.feeAtoms} atoms)` });
+            continue;
+          }
+          const bad = fillProblem(t) ?? (engine.instrument(name, t.symbol) === undefined ? { detail: `${String(t.symbol)} is not an instrument of ${name}` } : undefined);
+          if (bad !== undefined) {
+            mismatch({ exchange: name, kind: 'unknown_trade', clientOrderId: t.clientOrderId, symbol: t.symbol, detail: `trade ${t.tradeId ?? '?'} of an order the journal never saw is not a valid fill (${bad.detail}): not booked` });
             continue;
           }
           mismatch({ exchange: name, kind: 'unknown_trade', clientOrderId: t.clientOrderId, symbol: t.symbol, detail: `trade ${t.tradeId ?? '?'} (${t.side} ${t.lastQty} lots at ${t.lastPrice}) of an order the journal never saw` });

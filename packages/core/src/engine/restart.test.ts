@@ -368,6 +368,32 @@ describe('restart from the journal', () => {
     await third.engine.stop('test');
   });
 
+  it('a venue listing that is not an order, or a trade that is not a fill, is reported and never adopted or booked', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'cwts-restart-')), 'j.db');
+    await (await boot(path)).engine.stop('SIGTERM');
+    const venue = new ScriptedVenue('v', [BTC], { canTrade: true }, false);
+    const working = (id: string, over: Partial<Order>): Order => ({ exchange: 'v', symbol: 'BTCUSDT', side: 'buy', type: 'limit', price: 4_990_000, qty: 7, tif: 'GTC', source: '', clientOrderId: id, status: 'open', filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: 1, updatedTs: 1, ...over });
+    venue.venueOpen = [
+      working('cw-6001', { qty: 0 }),
+      working('cw-6002', { qty: -7 }),
+      working('cw-6003', { price: 0 }),
+      working('cw-6004', { side: 'hold' as 'buy' }),
+      working('cw-6005', { symbol: 'ETHUSDT' }),
+      working('cw-6006', { qty: 2.5 }),
+    ];
+    const trade = (id: string, over: Partial<ExecutionReport>): ExecutionReport => ({ kind: 'fill', exchange: 'v', symbol: 'BTCUSDT', clientOrderId: id, side: 'buy', lastPrice: 5_000_000, lastQty: 3, leavesQty: 0, cumQty: 3, feeAtoms: 10n, tradeId: `t-${id}`, ts: 5, ...over });
+    venue.trades = [trade('manual-9', { lastQty: 0 }), trade('manual-10', { lastPrice: -1 }), trade('manual-11', { feeAtoms: 10 as unknown as bigint }), trade('manual-12', { side: 'hold' as 'buy' })];
+    const second = await boot(path, { venue });
+    const m = second.engine.reconcileResult!.mismatches;
+    expect(m.map((x) => [x.kind, x.clientOrderId, / (left alone|not booked)$/.exec(x.detail)?.[1]])).toEqual([
+      ...['cw-6001', 'cw-6002', 'cw-6003', 'cw-6004', 'cw-6005', 'cw-6006'].map((id) => ['unknown_order', id, 'left alone']),
+      ...['manual-9', 'manual-10', 'manual-11', 'manual-12'].map((id) => ['unknown_trade', id, 'not booked']),
+    ]);
+    for (const id of ['cw-6001', 'cw-6002', 'cw-6003', 'cw-6004', 'cw-6005', 'cw-6006', 'manual-9', 'manual-10', 'manual-11', 'manual-12']) expect(second.engine.orders.get(id)).toBeUndefined();
+    expect(second.engine.portfolio.qty('v', 'BTCUSDT')).toBe(0);
+    await second.engine.stop('test');
+  });
+
   it('balances: the venue change since the last reconciliation must equal what journaled fills moved; a deposit is a counted mismatch', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'cwts-restart-')), 'j.db');
     const first = await boot(path, { venue: new ScriptedVenue('v', [BTC]).setBalances({ BTC: '0.00000000', USDT: '1000.00000000', BNB: '3' }) });
