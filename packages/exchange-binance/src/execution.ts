@@ -109,6 +109,12 @@ interface Tracked {
   /** A REST read of it is under way (readOrder): one at a time, and one more when asked meanwhile. */
   reading?: boolean;
   readAgain?: boolean;
+  /**
+   * First seen on the user data stream, neither placed by us in this run nor handed to us by
+   * reconciliation (which reads every order the journal holds): another program's order on the
+   * account. Its events are passed on; it is not read over REST by polls and audits.
+   */
+  foreign?: boolean;
 }
 
 /** Errors after which the order may or may not have reached the venue. */
@@ -269,7 +275,10 @@ export class BinanceExecution implements ExecutionClient {
       if (!order) continue;
       out.push(order);
       // restored orders are followed from now on (stream, or polling while it is down)
-      if (!this.tracked.has(order.clientOrderId)) this.tracked.set(order.clientOrderId, { order: copyOrder(order), acked: true, cumLots: order.filledQty });
+      const tr = this.tracked.get(order.clientOrderId);
+      if (!tr) this.tracked.set(order.clientOrderId, { order: copyOrder(order), acked: true, cumLots: order.filledQty });
+      else tr.foreign = false; // seen on the stream first; reconciliation reads it now
+
     }
     return out;
   }
@@ -480,11 +489,13 @@ export class BinanceExecution implements ExecutionClient {
     let tr = this.tracked.get(cid);
     if (!tr) {
       if (this.finished.has(cid)) return; // already final here; its trades were all applied by id
-      // not ours in this run (placed before a restart, or by reconciliation): followed from now
-      // on; what filled before this event is reconciliation's, not ours to report again
+      // not placed in this run, and not (yet) handed over by reconciliation: another program's
+      // order, or one of ours whose event came before reconciliation read it (queryOrder then
+      // replaces this entry). Followed from now on; what filled before this event is
+      // reconciliation's, not ours to report again
       const o = this.orderFromUpdate(u);
       if (!o) return;
-      tr = { order: o, acked: true, cumLots: o.filledQty };
+      tr = { order: o, acked: true, cumLots: o.filledQty, foreign: true };
       this.tracked.set(cid, tr);
     }
     this.ack(tr, String(u.orderId));
@@ -903,7 +914,7 @@ export class BinanceExecution implements ExecutionClient {
         this.pollAgain = false;
         for (const tr of [...this.tracked.values()]) {
           if (this.stopped) return;
-          if (!tr.acked) continue; // its submit is still in flight, or being resolved by client id
+          if (!tr.acked || tr.foreign) continue; // its submit is still in flight (or being resolved by client id); not ours
           try {
             await this.syncOrder(tr, 'poll');
           } catch (err) {

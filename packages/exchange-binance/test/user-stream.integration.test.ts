@@ -282,6 +282,26 @@ describe('Binance user data stream on the WebSocket API (against the local serve
     expect(ex.fillSources.stream).toBe(1);
   });
 
+  it("another program's order, first seen on the stream, is passed on but never read over REST by the polls", async () => {
+    const { ex, i, reports } = await venue();
+    await waitUntil(() => ex.userStream?.up === true, 'stream subscribed');
+    const { id: ours } = await placed(ex, i, reports);
+    // placed on the same account by someone else
+    fake!.placeOrder(new URLSearchParams({ symbol: 'BTCUSDT', side: 'BUY', type: 'LIMIT', timeInForce: 'GTC', quantity: '0.01000', price: '63000.00', newClientOrderId: 'web_manual_1' }), () => undefined, () => undefined, () => undefined);
+    const theirs = [...fake!.orders.values()].find((o) => o.clientOrderId === 'web_manual_1')!.orderId;
+    fake!.fill(theirs, '0.00500');
+    await waitUntil(() => reports.some((r) => r.clientOrderId === 'web_manual_1' && r.kind === 'fill'), 'its trade passed on');
+    const asked: string[] = [];
+    fake!.onHttpRequest = (method, url) => {
+      if (method === 'GET' && url?.startsWith('/api/v3/order?')) asked.push(url);
+    };
+    fake!.wsApi.refuse = true;
+    fake!.wsApi.dropSessions();
+    await waitUntil(() => ex.userStream?.up === false, 'stream seen down');
+    await waitUntil(() => asked.filter((u) => u.includes(`orderId=${ours}`)).length >= 3, 'our order polled three times');
+    expect(asked.filter((u) => u.includes(`orderId=${theirs}`) || u.includes('web_manual_1'))).toEqual([]);
+  });
+
   it('never logs the secret or a signature, also when the venue refuses the subscription', async () => {
     const cap = capture();
     const wrong = 'wrong-secret-DO-NOT-LOG-5150';
