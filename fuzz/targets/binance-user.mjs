@@ -11,8 +11,8 @@
 import { defineInstrument } from '@cwts/core';
 import { BinanceUserStreamParser } from '@cwts/exchange-binance';
 import { Prng } from '../prng.mjs';
-import { Mutator } from '../mutate.mjs';
 import { FuzzFailure } from '../failure.mjs';
+import { parserTarget } from './parser-target.mjs';
 
 export const description = 'Binance user data stream frames -> BinanceUserStreamParser (exact decimals, grid checks, cumulative quantities)';
 
@@ -113,49 +113,18 @@ function checkAccepted(m, text) {
 }
 
 export async function create({ seed }) {
-  const rng = new Prng(seed);
-  const venue = new VenueModel(rng);
-  const mut = new Mutator(new Prng(seed ^ 0x5bd1e995), 'json');
-  let parser = new BinanceUserStreamParser(instrument);
-  const totals = { parserCalls: 0, accepted: 0 };
-  const run = (f) => {
-    const m = typeof f.data === 'string' ? parser.parse(f.data) : parser.parse(new TextDecoder().decode(f.data));
-    checkAccepted(m, typeof f.data === 'string' ? f.data : '(binary)');
-    if (m.kind !== 'rejected') totals.accepted++;
-    const c = parser.parse(f.clean);
-    checkAccepted(c, f.clean);
-    if (c.kind === 'rejected') throw new FuzzFailure('lost-data', `the clean frame was refused after a mutated one (${c.reason}: ${c.message}): ${f.clean.slice(0, 200)}`);
-    // a clean report reads back exactly what the venue model wrote (no float anywhere on the way)
-    if (f.expect) {
+  return parserTarget({
+    seed,
+    venue: new VenueModel(new Prng(seed)),
+    newParser: () => new BinanceUserStreamParser(instrument),
+    parse: (p, data) => p.parse(typeof data === 'string' ? data : new TextDecoder().decode(data)),
+    check: checkAccepted,
+    readBack(c, want, text) {
       const u = c.kind === 'order' ? c.update : undefined;
       const t = u?.trade;
-      const want = f.expect;
       const ok = u && BigInt(u.cumLots) === want.cum && (want.cid === undefined || u.clientOrderId === want.cid) &&
         (want.trade ? t && t.tradeId === want.trade.tradeId && BigInt(t.lots) === want.trade.lots && BigInt(t.ticks) === want.trade.ticks : t === undefined);
-      if (!ok) throw new FuzzFailure('invalid-event', `a clean report read back as ${JSON.stringify(u ?? c)}; expected ${JSON.stringify(want, (_k, v) => (typeof v === 'bigint' ? String(v) : v))}: ${f.clean.slice(0, 200)}`);
-    }
-    totals.parserCalls += 2;
-  };
-  return {
-    next() {
-      const clean = venue.next();
-      return { data: mut.mutate(clean.text, clean.kind), clean: clean.text, expect: clean.expect };
+      if (!ok) throw new FuzzFailure('invalid-event', `a clean report read back as ${JSON.stringify(u ?? c)}; expected ${JSON.stringify(want, (_k, v) => (typeof v === 'bigint' ? String(v) : v))}: ${text.slice(0, 200)}`);
     },
-    saved: (f) => f.data,
-    run,
-    reset() {
-      parser = new BinanceUserStreamParser(instrument);
-    },
-    probe(f) {
-      let best = Infinity;
-      const p = new BinanceUserStreamParser(instrument);
-      for (let i = 0; i < 3; i++) {
-        const t0 = performance.now();
-        if (typeof f.data === 'string') p.parse(f.data);
-        best = Math.min(best, performance.now() - t0);
-      }
-      return best;
-    },
-    counts: () => ({ ...totals, frames: parser.frames, rejected: parser.rejected, rejects: Object.fromEntries(parser.rejects), mutations: Object.fromEntries(mut.ops) }),
-  };
+  });
 }

@@ -10,8 +10,8 @@
 import { defineInstrument } from '@cwts/core';
 import { KrakenExecutionsParser } from '@cwts/exchange-kraken';
 import { Prng } from '../prng.mjs';
-import { Mutator } from '../mutate.mjs';
 import { FuzzFailure } from '../failure.mjs';
+import { parserTarget } from './parser-target.mjs';
 
 export const description = 'Kraken executions frames -> KrakenExecutionsParser (exact decimals, grid checks)';
 
@@ -109,48 +109,18 @@ function checkAccepted(m, text) {
 }
 
 export async function create({ seed }) {
-  const rng = new Prng(seed);
-  const venue = new VenueModel(rng);
-  const mut = new Mutator(new Prng(seed ^ 0x5bd1e995), 'json');
-  let parser = new KrakenExecutionsParser((s) => (s === 'BTC/USD' ? BTC : undefined));
-  const totals = { parserCalls: 0, accepted: 0 };
-  const run = (f) => {
-    const m = typeof f.data === 'string' ? parser.parse(f.data) : parser.binary(f.data.byteLength);
-    if (typeof f.data === 'string') checkAccepted(m, f.data);
-    if (m.kind !== 'rejected') totals.accepted++;
-    const c = parser.parse(f.clean);
-    checkAccepted(c, f.clean);
-    if (c.kind === 'rejected') throw new FuzzFailure('lost-data', `the clean frame was refused after a mutated one (${c.reason}: ${c.message}): ${f.clean.slice(0, 200)}`);
-    // a clean trade reads back exactly what the venue model wrote (no float anywhere on the way)
-    if (f.expect) {
+  return parserTarget({
+    seed,
+    venue: new VenueModel(new Prng(seed)),
+    newParser: () => new KrakenExecutionsParser((s) => (s === 'BTC/USD' ? BTC : undefined)),
+    parse: (p, data) => (typeof data === 'string' ? p.parse(data) : p.binary(data.byteLength)),
+    check: checkAccepted,
+    readBack(c, expect, text) {
       const t = c.kind === 'executions' ? c.events[0] : undefined;
       const got = t?.fill && { execId: t.fill.tradeId, qty: unitsAt(t.fill.qty, 8), price: unitsAt(t.fill.price, 1), cum: unitsAt(t.filledQty ?? '', 8) };
-      if (!got || got.execId !== f.expect.execId || got.qty !== f.expect.qty || got.price !== f.expect.price || got.cum !== f.expect.cum) {
-        throw new FuzzFailure('invalid-event', `a clean trade read back as ${JSON.stringify(t?.fill ?? null)} (cum ${t?.filledQty}); expected ${f.expect.qty} lots at ${f.expect.price} ticks, cum ${f.expect.cum}: ${f.clean.slice(0, 200)}`);
+      if (!got || got.execId !== expect.execId || got.qty !== expect.qty || got.price !== expect.price || got.cum !== expect.cum) {
+        throw new FuzzFailure('invalid-event', `a clean trade read back as ${JSON.stringify(t?.fill ?? null)} (cum ${t?.filledQty}); expected ${expect.qty} lots at ${expect.price} ticks, cum ${expect.cum}: ${text.slice(0, 200)}`);
       }
-    }
-    totals.parserCalls += 2;
-  };
-  return {
-    next() {
-      const clean = venue.next();
-      return { data: mut.mutate(clean.text, clean.kind), clean: clean.text, expect: clean.expect };
     },
-    saved: (f) => f.data,
-    run,
-    reset() {
-      parser = new KrakenExecutionsParser((s) => (s === 'BTC/USD' ? BTC : undefined));
-    },
-    probe(f) {
-      let best = Infinity;
-      const p = new KrakenExecutionsParser((s) => (s === 'BTC/USD' ? BTC : undefined));
-      for (let i = 0; i < 3; i++) {
-        const t0 = performance.now();
-        if (typeof f.data === 'string') p.parse(f.data);
-        best = Math.min(best, performance.now() - t0);
-      }
-      return best;
-    },
-    counts: () => ({ ...totals, frames: parser.frames, rejected: parser.rejected, rejects: Object.fromEntries(parser.rejects), mutations: Object.fromEntries(mut.ops) }),
-  };
+  });
 }

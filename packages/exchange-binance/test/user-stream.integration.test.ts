@@ -71,6 +71,12 @@ describe('Binance user data stream on the WebSocket API (against the local serve
     return { o, id: Number(reports.find((r) => r.kind === 'ack' && r.clientOrderId === o.clientOrderId)!.venueOrderId) };
   }
   const fills = (reports: ExecutionReport[]) => reports.filter((r) => r.kind === 'fill');
+  /** The venue drops the user data stream and refuses new connections until `refuse` is cleared. */
+  async function streamDown(ex: BinanceExecution): Promise<void> {
+    fake!.wsApi.refuse = true;
+    fake!.wsApi.dropSessions();
+    await waitUntil(() => ex.userStream?.up === false, 'stream seen down');
+  }
 
   it('delivers fills from executionReports with the real commission, commission asset and maker flag', async () => {
     // polling every 10 min: a fill seen within the test can only have come from the stream
@@ -110,9 +116,7 @@ describe('Binance user data stream on the WebSocket API (against the local serve
     const { ex, i, reports } = await venue();
     await waitUntil(() => ex.userStream?.up === true, 'stream subscribed');
     const { id } = await placed(ex, i, reports);
-    fake!.wsApi.refuse = true;
-    fake!.wsApi.dropSessions();
-    await waitUntil(() => ex.userStream?.up === false, 'stream seen down');
+    await streamDown(ex);
     fake!.fill(id, '0.005', true);
     await waitUntil(() => fills(reports).length === 1, 'a fill by polling');
     expect(ex.fillSources.poll).toBe(1);
@@ -223,9 +227,7 @@ describe('Binance user data stream on the WebSocket API (against the local serve
     const { ex, i, reports } = await venue();
     await waitUntil(() => ex.userStream?.up === true, 'stream subscribed');
     const { id } = await placed(ex, i, reports);
-    fake!.wsApi.refuse = true;
-    fake!.wsApi.dropSessions();
-    await waitUntil(() => ex.userStream?.up === false, 'stream seen down');
+    await streamDown(ex);
     // a poll reads the order before the trade, and its answer is slow
     fake!.holdOrderQueries();
     await waitUntil(() => fake!.heldOrderQueries() > 0, 'a poll waiting for its answer');
@@ -295,9 +297,7 @@ describe('Binance user data stream on the WebSocket API (against the local serve
     fake!.onHttpRequest = (method, url) => {
       if (method === 'GET' && url?.startsWith('/api/v3/order?')) asked.push(url);
     };
-    fake!.wsApi.refuse = true;
-    fake!.wsApi.dropSessions();
-    await waitUntil(() => ex.userStream?.up === false, 'stream seen down');
+    await streamDown(ex);
     await waitUntil(() => asked.filter((u) => u.includes(`orderId=${ours}`)).length >= 3, 'our order polled three times');
     expect(asked.filter((u) => u.includes(`orderId=${theirs}`) || u.includes('web_manual_1'))).toEqual([]);
   });
