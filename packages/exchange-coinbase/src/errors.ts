@@ -49,7 +49,9 @@ export function coinbaseErrorCode(text: string): string | undefined {
 export function mapCoinbaseError(map: VenueErrorMap, err: unknown): MappedVenueError {
   const e = err as { name?: string; message?: string } | undefined;
   const text = redactCredentials(String(e?.message ?? err)).replace(/(Bearer\s+)[A-Za-z0-9._-]+/g, '$1[redacted]');
-  const code = coinbaseErrorCode(text);
+  // an answer that says success: false refused the request, whatever reason it gives (it is not
+  // an unknown outcome); one without any Coinbase word may have been executed (refusedByVenue)
+  const code = coinbaseErrorCode(text) ?? (/"success"\s*:\s*false/.test(text) ? 'UNKNOWN_FAILURE_REASON' : undefined);
   if (code !== undefined) {
     const msg = /"message"\s*:\s*"((?:[^"\\]|\\.)*)"/.exec(text)?.[1];
     return map.map(code, msg ? `${code}: ${msg}` : code);

@@ -46,6 +46,11 @@ describe('Coinbase venue errors', () => {
     expect(coinbaseErrorCode('{"failure_reason":"UNKNOWN_CANCEL_ORDER","error":"NOT_FOUND"}')).toBe('UNKNOWN_CANCEL_ORDER');
     expect(coinbaseErrorCode('{"error":"UNKNOWN_FAILURE_REASON"}')).toBeUndefined();
     expect(coinbaseErrorCode('socket hang up')).toBeUndefined();
+    // success: false is a refusal even without a reason: mapped with a code, so the order is not
+    // taken for one whose outcome is unknown; a success without an order id has no code
+    const map = coinbaseErrorMap('coinbase');
+    expect(mapCoinbaseError(map, new Error('coinbase {"success":false,"failure_reason":"UNKNOWN_FAILURE_REASON","order_id":""}'))).toMatchObject({ code: 'UNKNOWN_FAILURE_REASON', reason: 'VENUE_ERROR' });
+    expect(mapCoinbaseError(map, new Error('coinbase {"success":true,"order_id":""}')).code).toBeUndefined();
   });
 
   it('a code without a message is the code alone', () => {
