@@ -124,6 +124,8 @@ export class FakeWsApi {
   tradeListLag = 0;
   /** Trade lists answered with trades left out (tradeListLag). */
   laggedTradeLists = 0;
+  /** Edits the trades of the next GET /api/v3/myTrades answers (a broken venue); each call returns whether to keep editing. */
+  editTradeList: ((trades: Record<string, unknown>[]) => boolean) | undefined;
   /** The next order.place is not executed: this is sent as its answer instead (a hostile or broken venue); used once. */
   answerNextOrder: Record<string, unknown> | undefined;
   /** The next `n` executionReports are lost on the way (a subscription that missed them). */
@@ -226,13 +228,12 @@ export class FakeWsApi {
       list = list.slice(0, Math.max(0, list.length - this.tradeListLag));
       this.laggedTradeLists++;
     }
-    return {
-      status: 200,
-      body: list.slice(0, limit).map((t) => ({
-        symbol: t.symbol, id: t.id, orderId: t.orderId, orderListId: -1, price: t.price, qty: t.qty, quoteQty: t.quoteQty, commission: t.commission,
-        commissionAsset: t.commissionAsset, time: t.time, isBuyer: t.side === 'BUY', isMaker: t.isMaker, isBestMatch: true,
-      })),
-    };
+    const body: Record<string, unknown>[] = list.slice(0, limit).map((t) => ({
+      symbol: t.symbol, id: t.id, orderId: t.orderId, orderListId: -1, price: t.price, qty: t.qty, quoteQty: t.quoteQty, commission: t.commission,
+      commissionAsset: t.commissionAsset, time: t.time, isBuyer: t.side === 'BUY', isMaker: t.isMaker, isBestMatch: true,
+    }));
+    if (this.editTradeList && body.length > 0 && !this.editTradeList(body)) this.editTradeList = undefined;
+    return { status: 200, body };
   }
 
   /** GET /api/v3/account: balances are the starting balances moved by every trade and commission. */

@@ -97,6 +97,26 @@ describe('ccxt execution against the local Binance server', () => {
     expect(fake!.orders.size).toBe(1);
   });
 
+  it('a trade the venue lists with a quantity or price that is not positive is not applied; the true one is, once', async () => {
+    const { i, reports } = await boot();
+    const o = conformanceOrder(i, { side: 'buy', price: '64000.5', qty: '0.02' });
+    v!.execution.submit(o);
+    await waitUntil(() => reports.some((r) => r.kind === 'ack'), 'an ack');
+    const id = Number(reports.find((r) => r.kind === 'ack')!.venueOrderId);
+    // the first three trade lists are broken: a negative quantity, then a price of 0
+    let broken = 0;
+    fake!.wsApi.editTradeList = (list) => {
+      for (const t of list) if (broken < 2) t.qty = `-${String(t.qty)}`;
+      else t.price = '0.00000000';
+      return ++broken < 3;
+    };
+    fake!.fill(id, '0.005');
+    await waitUntil(() => reports.some((r) => r.kind === 'fill'), 'the fill, once the list is right');
+    expect(broken).toBe(3);
+    await new Promise((r) => setTimeout(r, 200)); // more polls: nothing may repeat
+    expect(reports.filter((r) => r.kind === 'fill').map((f) => [f.lastQty, f.lastPrice, f.cumQty])).toEqual([[500, 6400050, 500]]);
+  });
+
   it('is market-data only without credentials', async () => {
     fake = await FakeBinance.start({});
     v = createCcxtVenue({ api_url: fake.wsUrl, rest_url: fake.restUrl, options: { ccxt_id: 'binance' } }, { exchange: 'ccxt-binance', clock: new SystemClock() });
