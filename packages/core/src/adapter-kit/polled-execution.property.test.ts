@@ -62,9 +62,18 @@ class ModelVenue implements PolledOrderDriver {
     }
     v.view.state = 'cancelled';
   }
+  /** Venue orders whose next read answers a view that is not one of the order (a broken venue), by kind. */
+  readonly badView = new Map<string, number>();
   async fetchOrder(ref: OrderRef): Promise<VenueOrderView | undefined> {
     const v = this.find(ref);
-    return v && { ...v.view };
+    if (!v) return undefined;
+    const bad = this.badView.get(v.view.venueOrderId);
+    if (bad !== undefined) {
+      this.badView.delete(v.view.venueOrderId);
+      const views: Partial<VenueOrderView>[] = [{ filledQty: '-0.01', state: 'cancelled' }, { filledQty: 'lots' }, { state: 'done' as 'open' }, { filledQty: '1000', state: 'filled' }];
+      return { ...v.view, ...views[bad % views.length] };
+    }
+    return { ...v.view };
   }
   async fetchFills(view: VenueOrderView): Promise<VenueFill[]> {
     const v = this.orders.get(view.venueOrderId)!;
@@ -126,6 +135,7 @@ type Step =
   | { t: 'push'; pick: number; which: number; stateOnly: boolean }
   | { t: 'lag'; pick: number }
   | { t: 'garbage'; pick: number; kind: number }
+  | { t: 'badView'; pick: number; kind: number }
   | { t: 'poll'; wait: boolean };
 
 const step: fc.Arbitrary<Step> = fc.oneof(
@@ -136,6 +146,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { arbitrary: fc.record({ t: fc.constant('push' as const), pick: fc.nat(), which: fc.nat(), stateOnly: fc.boolean() }), weight: 4 },
   { arbitrary: fc.record({ t: fc.constant('lag' as const), pick: fc.nat() }), weight: 1 },
   { arbitrary: fc.record({ t: fc.constant('garbage' as const), pick: fc.nat(), kind: fc.nat() }), weight: 1 },
+  { arbitrary: fc.record({ t: fc.constant('badView' as const), pick: fc.nat(), kind: fc.nat() }), weight: 1 },
   { arbitrary: fc.record({ t: fc.constant('poll' as const), wait: fc.boolean() }), weight: 2 },
 );
 
@@ -223,6 +234,9 @@ describe('PolledExecutionClient against a model venue (property)', () => {
             } else if (s.t === 'garbage') {
               const v = pickVenue(s.pick);
               if (v) venue.garbage.set(v.view.venueOrderId, s.kind);
+            } else if (s.t === 'badView') {
+              const v = pickVenue(s.pick);
+              if (v) venue.badView.set(v.view.venueOrderId, s.kind);
             } else if (s.wait) await stream.sink?.reconcile('test') ?? client.reconcile('test');
             else void client.reconcile('test');
             if (flush) await settle();

@@ -37,7 +37,7 @@ import { redactCredentials, refusedByVenue, type MappedVenueError } from './erro
 import { feeToQuoteAtoms } from './fees.js';
 import { RateLimiter } from './rate-limiter.js';
 import { TimerSet } from './timers.js';
-import { isPlainDecimal, tradeValuesProblem } from './trade-check.js';
+import { gridUnits, isPlainDecimal, tradeValuesProblem } from './trade-check.js';
 
 /** A venue order as the driver read it (decimal strings as the venue wrote them). */
 export interface VenueOrderView {
@@ -245,6 +245,7 @@ export function balanceToLots(i: Instrument, amount: string): number {
 }
 
 const FINAL: ReadonlySet<VenueOrderView['state']> = new Set(['filled', 'cancelled', 'expired', 'rejected']);
+const ORDER_STATES: ReadonlySet<unknown> = new Set<VenueOrderView['state']>(['pending', 'open', 'filled', 'cancelled', 'expired', 'rejected']);
 
 /**
  * ExecutionClient over a PolledOrderDriver. Working orders are polled every pollIntervalMs (one
@@ -274,6 +275,8 @@ export class PolledExecutionClient implements ExecutionClient {
   readonly pushStats = { updates: 0, fillFetches: 0, reconciles: 0 };
   /** Fills refused by venueFillProblem (pushed or read): never booked. */
   invalidFills = 0;
+  /** Order views read over REST that are not one of the order (filled quantity off the grid or past the order, unknown state): not applied. */
+  invalidViews = 0;
   private readonly refusedLog: LogThrottle;
 
   constructor(private readonly deps: PolledExecutionDeps) {
@@ -616,7 +619,14 @@ export class PolledExecutionClient implements ExecutionClient {
     if (!i) return;
     const v = known ?? (await this.deps.driver.fetchOrder({ symbol: o.symbol, clientOrderId: o.clientOrderId, venueOrderId: o.venueOrderId }));
     if (!v) return;
-    const venueLots = qtyToLots(i, v.filledQty);
+    const venueLots = gridUnits(v.filledQty, i.qtyScale);
+    if (venueLots === undefined || venueLots > o.qty || !ORDER_STATES.has(v.state)) {
+      // a view that is not one of this order: nothing of it applied; the next poll reads again
+      this.invalidViews++;
+      const more = this.refusedLog.take('view');
+      if (more !== undefined) this.deps.logger?.warn({ exchange: this.exchange, clientOrderId: o.clientOrderId }, redactCredentials(`${this.exchange} ${o.symbol}: order ${o.clientOrderId} read as filled ${JSON.stringify(v.filledQty)?.slice(0, 40)} of ${o.qty} lots, state ${JSON.stringify(v.state)?.slice(0, 20)}: not applied`).slice(0, 500) + more);
+      return;
+    }
     if (venueLots > tr.cumLots) for (const f of this.sortFills(await this.deps.driver.fetchFills(v))) this.applyFill(tr, f);
     // a final state closes the order: not before every trade the venue counted is booked (its
     // trade list can lag its order state); the next poll looks again
