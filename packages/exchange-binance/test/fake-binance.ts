@@ -105,6 +105,8 @@ export class FakeBinance implements ConformanceVenue {
   snapshotsServed = 0;
   /** exchangeInfo `status` per symbol (TRADING when absent); tests halt a pair by setting it. */
   readonly pairStatus = new Map<string, string>();
+  /** exchangeInfo PRICE_FILTER tickSize per symbol (0.01 when absent); tests change a pair's grid by setting it. */
+  readonly tickSizes = new Map<string, string>();
   /** New-order requests (REST and WebSocket API) received, whatever their fate. */
   newOrderRequests = 0;
   /** WebSocket API user data stream, myTrades and account (fake-binance-ws-api.ts). */
@@ -579,7 +581,7 @@ export class FakeBinance implements ConformanceVenue {
         icebergAllowed: true, ocoAllowed: true, otoAllowed: true, quoteOrderQtyMarketAllowed: true, allowTrailingStop: true, cancelReplaceAllowed: true, amendAllowed: true,
         isSpotTradingAllowed: true, isMarginTradingAllowed: false,
         filters: [
-          { filterType: 'PRICE_FILTER', minPrice: '0.01000000', maxPrice: '1000000.00000000', tickSize: '0.01000000' },
+          { filterType: 'PRICE_FILTER', minPrice: '0.01000000', maxPrice: '1000000.00000000', tickSize: this.tickSizes.get(s) ?? '0.01000000' },
           { filterType: 'LOT_SIZE', minQty: '0.00001000', maxQty: '9000.00000000', stepSize: '0.00001000' },
           { filterType: 'NOTIONAL', minNotional: '5.00000000', applyMinToMarket: true, maxNotional: '9000000.00000000', applyMaxToMarket: false, avgPriceMins: 5 },
         ],

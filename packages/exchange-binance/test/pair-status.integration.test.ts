@@ -55,3 +55,24 @@ describe('Binance exchangeInfo status mapping', () => {
     expect(map(undefined).trading).toBeUndefined();
   });
 });
+
+describe('Binance pair grid changes', () => {
+  it('a pair whose tick size the venue changes mid-run is refused locally until a restart; back to the loaded tick, it trades again', async () => {
+    const fake = await FakeBinance.start({ apiKey: KEY, apiSecret: SECRET, seed: 3 });
+    const v = createBinanceVenue({ api_url: fake.wsUrl, rest_url: fake.restUrl, options: { instrument_refresh_ms: 0 } }, { exchange: 'binance', clock: new SystemClock() });
+    try {
+      await v.marketData.start([SYM], { onMarketEvent: () => undefined, onFeedStatus: () => undefined, onFeedError: () => undefined });
+      await v.marketData.refreshTradingStatus!();
+      expect(v.marketData.tradingStatus!(SYM)).toBe('open');
+      fake.tickSizes.set(SYM, '0.00100000');
+      await v.marketData.refreshTradingStatus!();
+      expect(v.marketData.tradingStatus!(SYM)).toBe('closed');
+      fake.tickSizes.delete(SYM);
+      await v.marketData.refreshTradingStatus!();
+      expect(v.marketData.tradingStatus!(SYM)).toBe('open');
+    } finally {
+      await v.marketData.stop();
+      await fake.close();
+    }
+  });
+});

@@ -81,6 +81,32 @@ describe('TradingStatusBoard', () => {
     expect(r.lines.at(-1)!.level).toBe('info');
   });
 
+  it("a pair whose tick or lot the venue changes is not tradable until a restart: error once, info when it is back", async () => {
+    const r = recorder();
+    const b = new TradingStatusBoard({ exchange: 'x', logger: r.logger });
+    const at = (tickSize: string, lotSize: string) => defineInstrument({ exchange: 'x', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize, lotSize, trading: 'open', venueStatus: 'TRADING' });
+    b.note([at('0.01', '0.001')]);
+    let next = [at('0.0100', '0.00100')]; // the same grid written otherwise
+    b.startRefresh(new TimerSet(), 0, async () => next);
+    await b.refresh();
+    expect(b.get('BTCUSDT')).toBe('open');
+    expect(r.lines).toHaveLength(0);
+    next = [at('0.001', '0.001')];
+    await b.refresh();
+    await b.refresh();
+    expect(b.get('BTCUSDT')).toBe('closed');
+    expect(r.lines).toHaveLength(1);
+    expect(r.lines[0]!.level).toBe('error');
+    expect(r.lines[0]!.msg).toMatch(/BTCUSDT now has tick 0.001 and lot 0.001 at the venue; this run counts prices and quantities in tick 0.01 and lot 0.001/);
+    next = [at('0.01', '0.01')];
+    await b.refresh();
+    expect(b.get('BTCUSDT')).toBe('closed'); // the lot changed now
+    next = [at('0.01', '0.001')];
+    await b.refresh();
+    expect(b.get('BTCUSDT')).toBe('open');
+    expect(r.lines.at(-1)!.level).toBe('info');
+  });
+
   it('keeps the last known status when the re-read fails', async () => {
     const r = recorder();
     const b = new TradingStatusBoard({ exchange: 'x', logger: r.logger });

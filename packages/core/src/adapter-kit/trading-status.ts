@@ -5,7 +5,7 @@
  * order is sent (docs/venues.md, "Pair trading status").
  */
 import type { ExecutionClient } from '../contracts/exchange.js';
-import type { Instrument } from '../domain/instrument.js';
+import type { DecimalScale, Instrument } from '../domain/instrument.js';
 import type { InstrumentTrading } from '../domain/trading-status.js';
 import type { Logger } from '../observability/logger.js';
 import type { TimerSet } from './timers.js';
@@ -45,6 +45,10 @@ export const REFUSAL_REFRESH_MIN_MS = 5000;
  */
 export class TradingStatusBoard {
   private readonly current = new Map<string, { trading: InstrumentTrading | undefined; venueStatus: string | undefined }>();
+  /** Each pair's tick and lot as first loaded: the grid every price and quantity of this run is counted in. */
+  private readonly grid = new Map<string, { tickSize: string; lotSize: string; priceScale: DecimalScale; qtyScale: DecimalScale }>();
+  /** Pairs whose tick or lot the venue has changed since: not tradable here until a restart loads the new grid. */
+  private readonly gridChanged = new Set<string>();
   private refreshing: Promise<void> | undefined;
   private reload: (() => Promise<readonly Instrument[]>) | undefined;
   /** Re-reads that failed (network, venue error): the last known status stays. */
@@ -56,11 +60,36 @@ export class TradingStatusBoard {
 
   /** The pair's status now; undefined when the venue never said (treated as open). */
   get(symbol: string): InstrumentTrading | undefined {
+    if (this.gridChanged.has(symbol)) return 'closed';
     return this.current.get(symbol)?.trading;
+  }
+
+  /**
+   * A venue may change a pair's tick or lot size. This process keeps the grid it loaded: its
+   * books, orders and positions are counted in it, and cannot be recounted mid-run. So a pair
+   * whose grid changed is not tradable here until a restart (error once; info when it is back).
+   */
+  private noteGrid(i: Instrument): void {
+    const g = this.grid.get(i.symbol);
+    if (g === undefined) {
+      this.grid.set(i.symbol, { tickSize: i.tickSize, lotSize: i.lotSize, priceScale: i.priceScale, qtyScale: i.qtyScale });
+      return;
+    }
+    const changed = !sameIncrement(g.priceScale, i.priceScale) || !sameIncrement(g.qtyScale, i.qtyScale);
+    if (changed === this.gridChanged.has(i.symbol)) return;
+    const fields = { exchange: this.o.exchange, symbol: i.symbol, tickSize: i.tickSize, lotSize: i.lotSize, loadedTickSize: g.tickSize, loadedLotSize: g.lotSize };
+    if (changed) {
+      this.gridChanged.add(i.symbol);
+      this.o.logger?.error(fields, `${this.o.exchange}: ${i.symbol} now has tick ${i.tickSize} and lot ${i.lotSize} at the venue; this run counts prices and quantities in tick ${g.tickSize} and lot ${g.lotSize}, so new orders on it are refused (VENUE_NOT_TRADING) until a restart loads the new grid`);
+    } else {
+      this.gridChanged.delete(i.symbol);
+      this.o.logger?.info(fields, `${this.o.exchange}: ${i.symbol} has its loaded tick ${g.tickSize} and lot ${g.lotSize} at the venue again: orders on it are allowed again`);
+    }
   }
 
   note(list: readonly Instrument[]): void {
     for (const i of list) {
+      this.noteGrid(i);
       const before = this.current.get(i.symbol);
       const now = { trading: i.trading, venueStatus: i.venueStatus };
       this.current.set(i.symbol, now);
@@ -121,6 +150,11 @@ export class TradingStatusBoard {
       });
     return this.refreshing;
   }
+}
+
+/** Whether two increments are the same number ("0.01" and "0.010"). */
+function sameIncrement(a: DecimalScale, b: DecimalScale): boolean {
+  return a.exponent >= b.exponent ? a.mantissa === b.mantissa * 10n ** BigInt(a.exponent - b.exponent) : b.mantissa === a.mantissa * 10n ** BigInt(b.exponent - a.exponent);
 }
 
 /**
