@@ -157,8 +157,8 @@ export class BinanceExecution implements ExecutionClient {
   readonly requestNs: number[] = [];
   /** Fills learned from each source (tests and /status). */
   readonly fillSources = { stream: 0, poll: 0, response: 0, query: 0 };
-  /** Trades refused for a value off the grid or out of range (any source): never reported. */
-  invalidTrades = 0;
+  /** Venue input refused here (trades by source, order reads), running totals by reason: never applied. */
+  private readonly refused = new Map<string, number>();
   /** Stream events that showed fills we had not seen (each led to a REST read of its order). */
   streamGaps = 0;
   /** Warnings for refused input, per kind: the first at once, then at most every 10 s. */
@@ -339,7 +339,7 @@ export class BinanceExecution implements ExecutionClient {
   private checkReadTrade(i: Instrument, t: VenueTrade): void {
     const problem = venueTradeProblem(i, t);
     if (problem === undefined) return;
-    this.invalidTrades++;
+    this.countRefused('trade_list');
     throw new Error(`${this.exchange} ${i.symbol}: the venue's trade list holds a trade that is not one (${problem})`);
   }
 
@@ -461,7 +461,7 @@ export class BinanceExecution implements ExecutionClient {
     const problem = venueTradeProblem(i, t);
     if (problem !== undefined) {
       // never booked; the order is read again, and stays followed until its trades add up
-      this.invalidTrades++;
+      this.countRefused(`trade_${source}`);
       tr.stale = true;
       this.warnRefused(`trade:${source}`, `${this.exchange} ${o.symbol}: a trade of order ${o.clientOrderId} (from ${source}) refused: ${problem}`);
       return;
@@ -523,6 +523,17 @@ export class BinanceExecution implements ExecutionClient {
     const tr = r.clientOrderId !== undefined ? this.tracked.get(r.clientOrderId) : undefined;
     if (tr) this.readOrder(tr);
     else if (r.clientOrderId === undefined || r.symbol === undefined) void this.pollTracked(true);
+  }
+
+  private countRefused(reason: string): void {
+    this.refused.set(reason, (this.refused.get(reason) ?? 0) + 1);
+  }
+
+  /** Refused venue input, running totals (ExecutionClient.inputRejections): the user stream's frames by the reader's reason, then trades and order reads. */
+  *inputRejections(): Generator<readonly [string, number]> {
+    const p = this.stream?.parser;
+    if (p) for (const [reason, n] of p.rejects) yield [`stream_${reason}`, n] as const;
+    yield* this.refused;
   }
 
   /** Warns at once for the first refusal of a kind, then at most every 10 s with the count held back. */
@@ -878,7 +889,7 @@ export class BinanceExecution implements ExecutionClient {
     if (!tr.acked && isVenueId(json.orderId)) this.ack(tr, String(json.orderId));
     const executed = gridUnits(json.executedQty, i.qtyScale);
     if (executed === undefined || (o.qty > 0 && executed > o.qty)) {
-      this.invalidTrades++;
+      this.countRefused('order_read');
       tr.stale = true;
       this.warnRefused('order-read', `${this.exchange} ${o.symbol}: order ${o.clientOrderId} read with executedQty ${JSON.stringify(json.executedQty)?.slice(0, 40)}: not a quantity of the order; read again later`);
       return;

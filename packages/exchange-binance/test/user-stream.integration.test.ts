@@ -275,6 +275,8 @@ describe('Binance user data stream on the WebSocket API (against the local serve
     await waitUntil(() => fills(reports).length === 1, 'the fill, read over REST');
     expect(fills(reports)[0]).toMatchObject({ lastQty: 500, lastPrice: 6400050, cumQty: 500, feeAtoms: 2400019n, liquidity: 'maker', tradeId: String(fake!.wsApi.trades[0]!.id) });
     expect(ex.userStream!.parser.rejects.get(reason)).toBe(1);
+    // what the engine scrapes into cwts_execution_input_rejected_total
+    expect(new Map(ex.inputRejections())).toEqual(new Map([[`stream_${reason}`, 1]]));
     expect(ex.fillSources.stream).toBe(0);
     expect(cap.lines.join('')).toContain(`user data stream frame refused (${reason})`);
     // the stream goes on: the next trade comes from it, and nothing is reported twice

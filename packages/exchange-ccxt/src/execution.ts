@@ -65,6 +65,13 @@ export class CcxtExecution implements ExecutionClient {
   private readonly tracked = new Map<string, Tracked>();
   private polling = false;
   private stopped = false;
+  /** Listed trades refused (off the grid, not a positive price and quantity): never applied. */
+  private refusedFills = 0;
+
+  /** Refused venue input, running totals (ExecutionClient.inputRejections). */
+  *inputRejections(): Generator<readonly [string, number]> {
+    if (this.refusedFills > 0) yield ['fill', this.refusedFills] as const;
+  }
 
   constructor(private readonly deps: CcxtExecutionDeps) {
     this.exchange = deps.exchange;
@@ -256,6 +263,7 @@ export class CcxtExecution implements ExecutionClient {
     const price = this.ticks(i, tr.price);
     const qty = this.lots(i, tr.amount);
     if (price === undefined || qty === undefined || price <= 0 || qty <= 0) {
+      this.refusedFills++;
       this.deps.logger?.warn({ exchange: this.exchange, tradeId: tr.id }, 'fill off the instrument grid, or not a positive price and quantity; not applied');
       return undefined;
     }

@@ -279,6 +279,12 @@ export class PolledExecutionClient implements ExecutionClient {
   invalidViews = 0;
   private readonly refusedLog: LogThrottle;
 
+  /** Refused venue input, running totals (ExecutionClient.inputRejections). */
+  *inputRejections(): Generator<readonly [string, number]> {
+    if (this.invalidFills > 0) yield ['fill', this.invalidFills] as const;
+    if (this.invalidViews > 0) yield ['order_read', this.invalidViews] as const;
+  }
+
   constructor(private readonly deps: PolledExecutionDeps) {
     this.refusedLog = new LogThrottle(() => deps.clock.now());
     this.exchange = deps.exchange;

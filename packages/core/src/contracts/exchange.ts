@@ -138,6 +138,13 @@ export interface ExecutionClient {
    * writes them). Compared per traded asset with the journal's view (engine/reconcile.ts).
    */
   balances?(): Promise<VenueBalance[]>;
+  /**
+   * Optional (core API 1.2): input from the venue this client refused since it was created, by
+   * reason, as running totals: frames of its order stream, order answers, trades or order reads
+   * that failed its checks and were never applied. The engine reads it at each scrape into
+   * `cwts_execution_input_rejected_total{exchange,reason}`.
+   */
+  inputRejections?(): Iterable<readonly [reason: string, count: number]>;
   stop(): Promise<void>;
   /**
    * Optional: sees every market event of its venue after the engine's books took it, so a paper

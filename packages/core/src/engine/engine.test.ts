@@ -124,6 +124,21 @@ describe('Engine', () => {
     expect(engine.portfolio.qty('v', 'BTCUSDT')).toBe(0);
   });
 
+  it("counts each execution client's refused venue input at scrape, by what it grew since the last one", async () => {
+    const venue = new ScriptedVenue('v', [BTC]);
+    const refused = new Map<string, number>([['stream_shape', 2]]);
+    (venue as unknown as { inputRejections: () => Iterable<readonly [string, number]> }).inputRejections = () => refused;
+    const { engine, metrics } = setup({ venue });
+    await engine.start();
+    const line = async (reason: string) => (await metrics.registry.getSingleMetricAsString('cwts_execution_input_rejected_total')).match(new RegExp(`reason="${reason}"} (\\d+)`))?.[1];
+    expect(await line('stream_shape')).toBe('2');
+    refused.set('stream_shape', 5);
+    refused.set('trade_stream', 1);
+    expect(await line('stream_shape')).toBe('5');
+    expect(await line('trade_stream')).toBe('1');
+    expect(await line('stream_shape')).toBe('5'); // a scrape without growth adds nothing
+  });
+
   it('refuses orders on a book that is not synced, and on a crossed book', async () => {
     const { venue, strategy, engine, signal } = setup();
     await engine.start();

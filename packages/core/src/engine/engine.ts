@@ -198,6 +198,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     m.setComputed('ordersPerSecond', () => this.sent.rate(performance.now()));
     m.setComputed('equity', () => commonToNumber(this.totals().equity));
     m.setFeedAges(() => this.feedAges());
+    m.setExecutionRejections(() => this.executionRejections());
     opts.risk?.attach(this);
   }
 
@@ -654,6 +655,13 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     const now = this.now;
     for (const rec of this.books.all()) {
       if (rec.lastEventTs > 0) yield [rec.book.exchange, rec.book.symbol, Math.max(0, now - rec.lastEventTs) / 1000] as const;
+    }
+  }
+  /** Each venue's execution client's refused input, for `cwts_execution_input_rejected_total`. */
+  *executionRejections(): Generator<readonly [string, string, number]> {
+    for (const [name, v] of this.venues) {
+      const counts = v.execution.inputRejections?.();
+      if (counts) for (const [reason, n] of counts) yield [name, reason, n] as const;
     }
   }
   /** Fills booked by this run (reconciliation counts what it applied). */

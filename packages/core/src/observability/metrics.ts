@@ -22,6 +22,11 @@ export class MetricsRegistry {
   setComputed(name: ComputedGauge, f: () => number): void {
     this.computed.set(name, f);
   }
+  private executionRejections: () => Iterable<readonly [exchange: string, reason: string, count: number]> = () => [];
+  /** Where `cwts_execution_input_rejected_total` reads the execution clients' running totals at scrape time. */
+  setExecutionRejections(f: () => Iterable<readonly [exchange: string, reason: string, count: number]>): void {
+    this.executionRejections = f;
+  }
   private feedAges: () => Iterable<readonly [exchange: string, symbol: string, ageSeconds: number]> = () => [];
   /** Where `cwts_feed_last_event_age_seconds` reads the books' last-update ages at scrape time. */
   setFeedAges(f: () => Iterable<readonly [exchange: string, symbol: string, ageSeconds: number]>): void {
@@ -83,6 +88,28 @@ export class MetricsRegistry {
     });
   })();
   readonly reconcileMismatches = new Counter({ name: 'cwts_reconcile_mismatches_total', help: 'Differences between the journal and a venue found by reconciliation at start, by kind', labelNames: ['exchange', 'kind'], registers: [this.registry] });
+  /**
+   * Venue input an execution client refused (ExecutionClient.inputRejections), read at scrape:
+   * the clients keep running totals, this counter adds what each grew by since the last scrape.
+   */
+  readonly executionInputRejected = (() => {
+    const metrics = this;
+    const seen = new Map<string, number>();
+    return new Counter({
+      name: 'cwts_execution_input_rejected_total',
+      help: 'Venue input an execution client refused and never applied (order stream frames, order answers, trades, order reads that failed its checks), by reason',
+      labelNames: ['exchange', 'reason'],
+      registers: [this.registry],
+      collect(this: Counter) {
+        for (const [exchange, reason, count] of metrics.executionRejections()) {
+          const key = `${exchange}\u0000${reason}`;
+          const grew = count - (seen.get(key) ?? 0);
+          if (grew > 0) this.labels(exchange, reason).inc(grew);
+          seen.set(key, count);
+        }
+      },
+    });
+  })();
   readonly executionReportsInvalid = new Counter({ name: 'cwts_execution_reports_invalid_total', help: 'Execution reports about our orders that the engine could not book (a fill that is not positive whole lots at positive whole ticks, another instrument, another side): not applied; the position may differ from the venue until reconciliation', labelNames: ['exchange', 'reason'], registers: [this.registry] });
   readonly journalWriteFailures = new Counter({ name: 'cwts_journal_write_failures_total', help: 'Journal commits that failed or timed out; each one halts new orders (the next restart would not know what was sent)', registers: [this.registry] });
   readonly errors = new Counter({ name: 'cwts_errors_total', help: 'Recovered errors by component', labelNames: ['component'], registers: [this.registry] });
