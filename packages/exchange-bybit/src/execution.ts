@@ -10,7 +10,7 @@
  */
 import { lotsToQty, ticksToPrice, type Clock, type Instrument, type Logger, type Order, type TimeInForce, type VenueBalance } from '@cwts/core';
 import { type Secret } from '@cwts/core/config';
-import { PolledExecutionClient, RateLimiter, type OrderRef, type PolledOrderDriver, type VenueFill, type VenueOrderView, type VenuePositionView } from '@cwts/core/adapter-kit';
+import { PolledExecutionClient, RateLimiter, venueTable, type OrderRef, type PolledOrderDriver, type VenueFill, type VenueOrderView, type VenuePositionView } from '@cwts/core/adapter-kit';
 import { bybitErrorMap, mapBybitError } from './errors.js';
 import type { BybitEndpoints } from './market-data.js';
 import type { BybitOptions } from './options.js';
@@ -99,12 +99,12 @@ export interface BybitDriverDeps {
 }
 
 /** v5 orderStatus -> the kit's order state. */
-const STATE: Record<string, VenueOrderView['state']> = {
+const STATE = venueTable<VenueOrderView['state']>({
   Created: 'pending', New: 'open', PartiallyFilled: 'open', Untriggered: 'open', Triggered: 'open', Active: 'open',
   Filled: 'filled', Cancelled: 'cancelled', PartiallyFilledCanceled: 'cancelled', Rejected: 'rejected', Deactivated: 'expired',
-};
+});
 const TIF_OUT: Record<TimeInForce, string> = { GTC: 'GTC', IOC: 'IOC', FOK: 'FOK', POST_ONLY: 'PostOnly' };
-const TIF_IN: Record<string, TimeInForce> = { GTC: 'GTC', IOC: 'IOC', FOK: 'FOK', PostOnly: 'POST_ONLY' };
+const TIF_IN = venueTable<TimeInForce>({ GTC: 'GTC', IOC: 'IOC', FOK: 'FOK', PostOnly: 'POST_ONLY' });
 
 /** execution/list accepts at most 7 days between startTime and endTime. */
 const EXEC_WINDOW_MS = 7 * 24 * 3600 * 1000;

@@ -7,7 +7,7 @@
  */
 import { lotsToQty, ticksToPrice, type Clock, type Instrument, type Logger, type Order, type TimeInForce, type VenueBalance } from '@cwts/core';
 import { type Secret } from '@cwts/core/config';
-import { RateLimiter, TimerSet, addDecimalStrings, isoTimeMs, type OrderRef, type PolledOrderDriver, type VenueFill, type VenueOrderView } from '@cwts/core/adapter-kit';
+import { RateLimiter, TimerSet, addDecimalStrings, isoTimeMs, venueTable, type OrderRef, type PolledOrderDriver, type VenueFill, type VenueOrderView } from '@cwts/core/adapter-kit';
 import { coinbaseErrorMap, mapCoinbaseError } from './errors.js';
 import type { CoinbaseOptions } from './options.js';
 
@@ -67,7 +67,7 @@ export interface CoinbaseDriverDeps {
   instrument(symbol: string): Instrument | undefined;
 }
 
-const TIF: Record<string, TimeInForce> = { IMMEDIATE_OR_CANCEL: 'IOC', FILL_OR_KILL: 'FOK' };
+const TIF = venueTable<TimeInForce>({ IMMEDIATE_OR_CANCEL: 'IOC', FILL_OR_KILL: 'FOK' });
 
 /** Coinbase order status -> our view; FAILED is a reject, QUEUED/PENDING not yet working. */
 function stateOf(status: string, reject?: string): VenueOrderView['state'] {

@@ -16,11 +16,11 @@
  * guessed, it is read back from REST.
  */
 import { lotsToQty, type FeedRejectReason, type Instrument, type MarketEventSink } from '@cwts/core';
-import { FeedErrorReporter, instrumentScales, isoTimeMs, unitsOfString, type InstrumentScales, type VenueOrderView } from '@cwts/core/adapter-kit';
+import { FeedErrorReporter, instrumentScales, isoTimeMs, unitsOfString, venueTable, type InstrumentScales, type VenueOrderView } from '@cwts/core/adapter-kit';
 import { z } from 'zod';
 
 /** Coinbase order status -> our view (user channel and REST use the same names). */
-const STATES: Readonly<Record<string, VenueOrderView['state']>> = {
+const STATES = venueTable<VenueOrderView['state']>({
   PENDING: 'pending',
   QUEUED: 'pending',
   OPEN: 'open',
@@ -30,9 +30,9 @@ const STATES: Readonly<Record<string, VenueOrderView['state']>> = {
   CANCELLED: 'cancelled',
   EXPIRED: 'expired',
   FAILED: 'rejected',
-};
+});
 
-const TIF: Readonly<Record<string, VenueOrderView['tif']>> = { IMMEDIATE_OR_CANCEL: 'IOC', FILL_OR_KILL: 'FOK', GOOD_UNTIL_CANCELLED: 'GTC', GOOD_UNTIL_DATE_TIME: 'GTC' };
+const TIF = venueTable<VenueOrderView['tif']>({ IMMEDIATE_OR_CANCEL: 'IOC', FILL_OR_KILL: 'FOK', GOOD_UNTIL_CANCELLED: 'GTC', GOOD_UNTIL_DATE_TIME: 'GTC' });
 
 const envelopeSchema = z.object({
   channel: z.string(),

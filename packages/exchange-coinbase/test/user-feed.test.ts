@@ -156,6 +156,20 @@ describe('CoinbaseUserFeed properties', () => {
     );
   });
 
+  it('a status or time in force named like an Object member ("toString", "__proto__") is no state: never a view with a function in it', () => {
+    // found by the property below with seed 1993807173: STATES["toString"] was Object.prototype.toString
+    for (const word of ['toString', '__proto__', 'constructor', 'hasOwnProperty', 'valueOf']) {
+      const { f, orders } = feed();
+      f.onFrame(userFrame(0, 'update', [userOrderJson({ status: word })]));
+      f.onFrame(userFrame(1, 'update', [userOrderJson({ time_in_force: word })]));
+      for (const v of orders) {
+        expect(['pending', 'open', 'filled', 'cancelled', 'expired', 'rejected'], word).toContain(v.state);
+        expect(typeof v.tif === 'string' || v.tif === undefined, word).toBe(true);
+      }
+      expect(orders.some((v) => typeof v.state !== 'string')).toBe(false);
+    }
+  });
+
   it('random frames and random field values: never throws, every frame counted, only well-formed views out', () => {
     const anyValue = fc.oneof(fc.string(), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(fc.string(), { maxLength: 2 }), fc.object({ maxDepth: 1 }));
     const field = fc.constantFrom('order_id', 'client_order_id', 'product_id', 'status', 'cumulative_quantity', 'leaves_quantity', 'order_side', 'order_type', 'creation_time', 'time_in_force', 'reject_reason');

@@ -8,7 +8,7 @@
  */
 import { lotsToQty, ticksToPrice, type Clock, type Instrument, type Logger, type Order, type VenueBalance } from '@cwts/core';
 import { type Secret } from '@cwts/core/config';
-import { RateLimiter, TimerSet, httpJson, type OrderRef, type PolledOrderDriver, type VenueFill, type VenueOrderView } from '@cwts/core/adapter-kit';
+import { RateLimiter, TimerSet, httpJson, venueTable, type OrderRef, type PolledOrderDriver, type VenueFill, type VenueOrderView } from '@cwts/core/adapter-kit';
 import { krakenErrorMap, mapKrakenError } from './errors.js';
 import type { KrakenOptions } from './options.js';
 import { krakenApiSign } from './rest-sign.js';
@@ -76,7 +76,7 @@ interface CcxtKraken {
 }
 
 /** Kraken's legacy asset codes -> the common codes WebSocket v2 uses ("XBT/USD" -> "BTC/USD"). */
-const LEGACY_ASSET: Record<string, string> = { XBT: 'BTC', XDG: 'DOGE' };
+const LEGACY_ASSET = venueTable<string>({ XBT: 'BTC', XDG: 'DOGE' });
 
 /** A REST asset name ("XXBT", "ZUSD", "USDT", "ETH2.S") as the v2 code ("BTC", "USD", ...). */
 export function krakenAssetCode(rest: string): string {

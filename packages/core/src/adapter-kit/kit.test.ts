@@ -6,6 +6,7 @@ import type { BookDeltaEvent, FeedStatusEvent, MarketEvent } from '../domain/eve
 import { ExponentialBackoff } from './backoff.js';
 import { BINANCE_SPOT_RULES, BookSync, type BookSyncOptions } from './book-sync.js';
 import { redactCredentials, refusedByVenue, VenueErrorMap } from './errors.js';
+import { venueTable } from './trade-check.js';
 import { fastScale, unitsOfString } from './fast-decimal.js';
 import { JsonCursor, isScanFailure } from './json-cursor.js';
 import { MirrorSide } from './mirror-book.js';
@@ -289,6 +290,15 @@ describe('error mapping', () => {
     expect(m.map(-9, 'x').reason).toBe('VENUE_ERROR');
     expect(redactCredentials('GET /api/v3/order?symbol=X&signature=abcdef&timestamp=1')).toBe('GET /api/v3/order?symbol=X&signature=[redacted]&timestamp=1');
     expect(redactCredentials('{"X-MBX-APIKEY":"k123"}')).not.toContain('k123');
+  });
+
+  it('a venue word table finds only its own entries: "toString" or "__proto__" finds nothing', () => {
+    const t = venueTable({ FILLED: 'filled', toString: 'x' as string });
+    expect(t.FILLED).toBe('filled');
+    expect(t.toString).toBe('x');
+    const u = venueTable({ FILLED: 'filled' });
+    for (const w of ['toString', '__proto__', 'constructor', 'hasOwnProperty', 'valueOf']) expect(u[w], w).toBeUndefined();
+    expect(Object.isFrozen(u)).toBe(true);
   });
 
   it("tells the venue's refusal from an outcome that is unknown (the order may be working)", () => {

@@ -34,3 +34,12 @@ export function tradeValuesProblem(i: Instrument, price: unknown, qty: unknown):
   if (ticks === undefined || ticks <= 0) return `trade price ${JSON.stringify(price)?.slice(0, 40)} is not a positive price on the ${i.tickSize} grid`;
   return undefined;
 }
+
+/**
+ * A lookup table for words a venue sends (order states, time-in-force names, asset aliases):
+ * frozen and without a prototype, so a hostile word such as "toString" or "__proto__" finds
+ * nothing instead of an Object.prototype member.
+ */
+export function venueTable<V>(entries: Readonly<Record<string, V>>): Readonly<Record<string, V | undefined>> {
+  return Object.freeze(Object.assign(Object.create(null) as Record<string, V>, entries));
+}
