@@ -6,16 +6,18 @@
  * Venues not listed get only the generic number check (market-data.ts).
  */
 import { z } from 'zod';
+import { venueTable } from '@cwts/core/adapter-kit';
 
 const decimal = z.string().regex(/^\d+(\.\d+)?$/);
 const updateId = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const levels = z.array(z.tuple([decimal, decimal]).rest(z.unknown()));
 
-const BINANCE_EVENTS: Record<string, z.ZodType> = {
+// a venue word ("toString" in `e`) must find nothing here, not an Object member
+const BINANCE_EVENTS = venueTable<z.ZodType>({
   depthUpdate: z.looseObject({ s: z.string().min(1), E: z.number().int(), U: updateId, u: updateId, b: levels, a: levels }).refine((m) => m.u >= m.U, 'u < U'),
   trade: z.looseObject({ s: z.string().min(1), t: updateId, p: decimal, q: decimal, T: z.number().int(), m: z.boolean() }),
   aggTrade: z.looseObject({ s: z.string().min(1), a: updateId, p: decimal, q: decimal, T: z.number().int(), m: z.boolean() }),
-};
+});
 
 /** Why a frame of `ccxtId` does not have the shape of the event it names (undefined: fine, or not known here). */
 export function venueShapeProblem(ccxtId: string, message: unknown): string | undefined {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SIM_OPTIONS, resolveSimOptions, SimOptionsError, toPlainDecimal, validateSimOptions } from './options.js';
+import { DEFAULT_SIM_OPTIONS, resolveSimOptions, SimOptionsError, simInstrument, simStartPrice, toPlainDecimal, validateSimOptions } from './options.js';
 import { plugin } from './plugin.js';
 
 describe('validateSimOptions', () => {
@@ -77,3 +77,15 @@ describe('validateSimOptions', () => {
     expect(toPlainDecimal('1e400')).toBe('1' + '0'.repeat(400));
   });
 });
+
+describe('sim symbols named like an Object member', () => {
+  it('find no built-in instrument or start price: the defaults apply, never an Object.prototype member', () => {
+    const opts = resolveSimOptions({});
+    for (const symbol of ['constructor', 'toString', 'valueOf']) {
+      expect(simStartPrice(symbol, opts), symbol).toBe(simStartPrice('XYZUSDT', opts));
+      expect(simInstrument('sim', symbol, opts), symbol).toMatchObject({ tickSize: '0.01', lotSize: '0.001' });
+    }
+    expect(simStartPrice('BTCUSDT', opts)).toBe('60000');
+  });
+});
+

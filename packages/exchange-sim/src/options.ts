@@ -287,8 +287,9 @@ export function resolveSimOptions(options: unknown, path = 'options'): SimOption
 
 /** Instrument of a sim symbol: options.instruments override, then the built-in defaults. */
 export function simInstrument(exchange: string, symbol: string, opts: Pick<SimOptions, 'instruments'>): Instrument {
-  const o = opts.instruments[symbol] ?? {};
-  const def = DEFAULT_INSTRUMENTS[symbol];
+  // own entries only: a symbol named like an Object member ("constructor") finds nothing
+  const o = (Object.hasOwn(opts.instruments, symbol) ? opts.instruments[symbol] : undefined) ?? {};
+  const def = Object.hasOwn(DEFAULT_INSTRUMENTS, symbol) ? DEFAULT_INSTRUMENTS[symbol] : undefined;
   const split = splitSymbol(symbol);
   return defineInstrument({
     exchange,
@@ -303,5 +304,6 @@ export function simInstrument(exchange: string, symbol: string, opts: Pick<SimOp
 
 /** Start price (decimal string) of a sim symbol. */
 export function simStartPrice(symbol: string, opts: Pick<SimOptions, 'startPrice'>): string {
-  return opts.startPrice[symbol] ?? DEFAULT_START_PRICES[symbol] ?? OTHER_START_PRICE;
+  const own = (t: Readonly<Record<string, string>>) => (Object.hasOwn(t, symbol) ? t[symbol] : undefined);
+  return own(opts.startPrice) ?? own(DEFAULT_START_PRICES) ?? OTHER_START_PRICE;
 }
