@@ -61,7 +61,6 @@ interface BinanceOrderJson {
   type: string;
   side: 'BUY' | 'SELL';
   time?: number;
-  fills?: { price: string; qty: string; commission: string; commissionAsset: string; tradeId: number }[];
 }
 /** GET /api/v3/myTrades (rest-api.md "Account trade list"). */
 interface BinanceTradeJson {
