@@ -116,8 +116,6 @@ interface Tracked {
   foreign?: boolean;
 }
 
-/** Errors after which the order may or may not have reached the venue. */
-const UNKNOWN_OUTCOME = /RequestTimeout|NetworkError|ExchangeNotAvailable|ECONNRESET|ETIMEDOUT|socket hang up|timed out/i;
 const TERMINAL = new Set(['CANCELED', 'EXPIRED', 'REJECTED', 'FILLED', 'EXPIRED_IN_MATCH']);
 const APPLIED_WINDOW = 65_536;
 
@@ -582,7 +580,7 @@ export class BinanceExecution implements ExecutionClient {
   private venueRefused(err: unknown): boolean {
     const text = `${String((err as Error)?.name ?? '')} ${String((err as Error)?.message ?? err)}`;
     const code = /"code"\s*:\s*(-\d+)/.exec(text)?.[1];
-    return refusedByVenue(err, code) && (code !== undefined || !UNKNOWN_OUTCOME.test(text));
+    return refusedByVenue(err, code);
   }
 
   private async place(o: Order): Promise<void> {

@@ -155,7 +155,7 @@ export class CcxtExecution implements ExecutionClient {
     // Anything but the venue's refusal (a network failure, an answer ccxt failed to read, one
     // without an order id) leaves the order's fate unknown: it is looked up by client id, never
     // assumed rejected.
-    if (failure !== undefined && refusedByVenue(failure, undefined) && !(m.retryable && m.reason === 'VENUE_ERROR')) {
+    if (failure !== undefined && refusedByVenue(failure, undefined)) {
       this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: m.reason, text: m.text, leavesQty: 0 });
       return;
     }

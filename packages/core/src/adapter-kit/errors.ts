@@ -55,17 +55,26 @@ export function redactCredentials(text: string): string {
 const CCXT_REFUSAL_CLASS = /^(ExchangeError|AuthenticationError|PermissionDenied|AccountNotEnabled|AccountSuspended|ArgumentsRequired|BadRequest|BadSymbol|OperationRejected|MarketClosed|InsufficientFunds|InvalidOrder|OrderNotFound|OrderImmediatelyFillable|OrderNotFillable|DuplicateOrderId|NotSupported|RateLimitExceeded|DDoSProtection)$/;
 
 /**
+ * Words in an error after which the request may or may not have reached the venue (ccxt's network
+ * classes, Node's socket errors, fetch's failure).
+ */
+export const UNKNOWN_OUTCOME_ERROR = /RequestTimeout|NetworkError|ExchangeNotAvailable|ECONNRESET|ECONNREFUSED|ETIMEDOUT|socket hang up|timed out|fetch failed/i;
+
+/**
  * Did the venue refuse the request? It did when its answer carried its own error code (`code`, as
- * the adapter's error map read it), or when ccxt classed its answer as a refusal. Anything else
- * leaves the outcome unknown, and an order may have been placed or a cancel done: a timeout, a
- * dropped connection, an answer ccxt could not read (BadResponse), or an error thrown while the
- * answer was read (a TypeError in a parser, "answered without an order id").
+ * the adapter's error map read it), or when ccxt classed its answer as a refusal and nothing in
+ * the error speaks of a timeout or a failed connection. Anything else leaves the outcome unknown,
+ * and an order may have been placed or a cancel done: a timeout, a dropped connection, an answer
+ * ccxt could not read (BadResponse), or an error thrown while the answer was read (a TypeError in
+ * a parser, "answered without an order id"). Every adapter decides "rejected or ask again" here,
+ * so that one rule holds for all of them.
  */
 export function refusedByVenue(err: unknown, code: string | number | undefined): boolean {
   if (code !== undefined) return true;
   if (err === null || typeof err !== 'object') return false;
-  const e = err as { name?: unknown; constructor?: { name?: unknown } };
-  return [e.name, e.constructor?.name].some((n) => typeof n === 'string' && CCXT_REFUSAL_CLASS.test(n));
+  const e = err as { name?: unknown; message?: unknown; constructor?: { name?: unknown } };
+  if (![e.name, e.constructor?.name].some((n) => typeof n === 'string' && CCXT_REFUSAL_CLASS.test(n))) return false;
+  return !UNKNOWN_OUTCOME_ERROR.test(`${String(e.name ?? '')} ${String(e.message ?? '')}`);
 }
 
 /**

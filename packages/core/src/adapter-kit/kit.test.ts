@@ -313,5 +313,10 @@ describe('error mapping', () => {
     expect(refusedByVenue(new Error('order/create answered without an orderId'), undefined)).toBe(false);
     expect(refusedByVenue('a string', undefined)).toBe(false);
     expect(refusedByVenue(null, undefined)).toBe(false);
+    // a refusal class whose words say the request timed out or the connection failed: unknown
+    // (the rule every adapter uses, Binance's WebSocket API and REST paths included)
+    for (const m of ['ECONNRESET', 'socket hang up', 'request timed out', 'fetch failed', 'connect ECONNREFUSED 127.0.0.1:1'])
+      expect(refusedByVenue(Object.assign(new Error(m), { name: 'ExchangeError' }), undefined), m).toBe(false);
+    expect(refusedByVenue(Object.assign(new Error('-1021 timed out'), { name: 'ExchangeError' }), -1021), 'a code decides').toBe(true);
   });
 });

@@ -217,8 +217,6 @@ interface Tracked {
   pushReadNext?: VenueOrderView | 'order';
 }
 
-/** Errors after which the request may or may not have reached the venue. */
-export const UNKNOWN_OUTCOME_ERROR = /RequestTimeout|NetworkError|ExchangeNotAvailable|ECONNRESET|ECONNREFUSED|ETIMEDOUT|socket hang up|timed out|fetch failed/i;
 
 // BoundedIdSet moved to domain/bounded-ids.ts (O(1) eviction); still exported here for existing importers.
 export { BoundedIdSet };
@@ -564,7 +562,7 @@ export class PolledExecutionClient implements ExecutionClient {
         return;
       }
       // only the venue's own refusal ends the order here: after anything else it may be working
-      if (!refusedByVenue(err, m.code) || (m.code === undefined && UNKNOWN_OUTCOME_ERROR.test(text))) {
+      if (!refusedByVenue(err, m.code)) {
         tr.unknownSince = sentAt;
         this.deps.logger?.warn({ exchange: this.exchange, clientOrderId: o.clientOrderId }, redactCredentials(`order submit outcome unknown (${text.trim()}); asking the venue by client id`));
         void this.resolveUnknown(tr);
