@@ -19,7 +19,7 @@ import {
 } from '@cwts/core';
 import { type Secret } from '@cwts/core/config';
 import { LogThrottle } from '@cwts/core/observability';
-import { BoundedIdSet, RateLimiter, TimerSet, gridUnits, redactCredentials, refusedByVenue, type VenueErrorMap } from '@cwts/core/adapter-kit';
+import { BoundedIdSet, RateLimiter, SerialReread, TimerSet, gridUnits, redactCredentials, refusedByVenue, type VenueErrorMap } from '@cwts/core/adapter-kit';
 import { BinanceWsOrderEntry, type PendingWsRequest, type WsApiRateLimit, type WsApiResponse } from './ws-order-entry.js';
 import { binanceWsApiUrl, BinanceUserStream, type RotationScheduler } from './user-stream.js';
 import { isVenueId, venueTradeProblem, type BinanceOrderUpdate, type VenueTrade } from './user-stream-parse.js';
@@ -105,9 +105,8 @@ interface Tracked {
    * comes back whole. The poll timer retries it while the stream is up too.
    */
   stale?: boolean;
-  /** A REST read of it is under way (readOrder): one at a time, and one more when asked meanwhile. */
-  reading?: boolean;
-  readAgain?: boolean;
+  /** REST reads of it (readOrder): one at a time, and one more when asked meanwhile. */
+  reads?: SerialReread<true>;
   /**
    * First seen on the user data stream, neither placed by us in this run nor handed to us by
    * reconciliation (which reads every order the journal holds): another program's order on the
@@ -218,7 +217,7 @@ export class BinanceExecution implements ExecutionClient {
         // (a venue fault) shows in this slow read of every working order
         audited = now;
         void this.pollTracked(false);
-      } else for (const tr of this.tracked.values()) if (tr.stale && !tr.reading) this.readOrder(tr);
+      } else for (const tr of this.tracked.values()) if (tr.stale && !tr.reads?.inFlight) this.readOrder(tr);
     }, this.deps.options.poll_interval_ms);
     // Spot only: USD-M futures execution is not implemented (availability() refuses it).
     if (this.deps.options.fills === 'stream' && this.deps.endpoints.market === 'spot') {
@@ -547,28 +546,17 @@ export class BinanceExecution implements ExecutionClient {
    */
   private readOrder(tr: Tracked): void {
     tr.stale = true;
-    if (tr.reading) {
-      tr.readAgain = true;
-      return;
-    }
-    tr.reading = true;
-    void (async () => {
+    tr.reads ??= new SerialReread<true>(async () => {
+      if (this.stopped || this.tracked.get(tr.order.clientOrderId) !== tr) return false;
       try {
-        do {
-          tr.readAgain = false;
-          if (this.stopped || this.tracked.get(tr.order.clientOrderId) !== tr) break;
-          try {
-            await this.syncOrder(tr, 'query');
-          } catch (err) {
-            this.deps.logger?.debug({ exchange: this.exchange }, redactCredentials(`order read failed: ${(err as Error).message}; the poll timer retries`));
-            break;
-          }
-        } while (tr.readAgain);
-      } finally {
-        tr.reading = false;
-        tr.readAgain = false;
+        await this.syncOrder(tr, 'query');
+        return true;
+      } catch (err) {
+        this.deps.logger?.debug({ exchange: this.exchange }, redactCredentials(`order read failed: ${(err as Error).message}; the poll timer retries`));
+        return false;
       }
-    })();
+    });
+    tr.reads.request(true);
   }
 
   // ---- orders ---------------------------------------------------------------------------

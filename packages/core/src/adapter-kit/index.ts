@@ -5,6 +5,7 @@
  * reject reasons, and timer bookkeeping for clean shutdown. See docs/writing-an-exchange-plugin.md.
  */
 export * from './timers.js';
+export * from './serial-reread.js';
 export * from './backoff.js';
 export * from './ws-connection.js';
 export * from './rate-limiter.js';

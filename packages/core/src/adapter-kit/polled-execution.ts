@@ -36,6 +36,7 @@ import { LogThrottle } from '../observability/log-throttle.js';
 import { redactCredentials, refusedByVenue, type MappedVenueError } from './errors.js';
 import { feeToQuoteAtoms } from './fees.js';
 import { RateLimiter } from './rate-limiter.js';
+import { SerialReread } from './serial-reread.js';
 import { TimerSet } from './timers.js';
 import { gridUnits, isPlainDecimal, tradeValuesProblem } from './trade-check.js';
 
@@ -208,13 +209,11 @@ interface Tracked {
   acked: boolean;
   cumLots: number;
   unknownSince?: number;
-  /** A REST read of this order that a push asked for is in flight (one at a time per order). */
-  pushRead?: boolean;
   /**
-   * Pushes meanwhile wanted another read, done when that one ends: the latest pushed view (its
-   * trades are read) or 'order' (the order itself is read; always wins over a view).
+   * REST reads of this order that pushes asked for, one at a time: a pushed view (its trades are
+   * read) or 'order' (the order itself is read; a queued 'order' wins over a later view).
    */
-  pushReadNext?: VenueOrderView | 'order';
+  pushReads?: SerialReread<VenueOrderView | 'order'>;
 }
 
 
@@ -705,31 +704,23 @@ export class PolledExecutionClient implements ExecutionClient {
    * per order: a burst of pushes costs one more read after the one in flight, not one each.
    */
   private readPushed(tr: Tracked, i: Instrument, want: VenueOrderView | 'order'): PushOutcome {
-    if (tr.pushRead) {
-      if (tr.pushReadNext !== 'order') tr.pushReadNext = want;
-      return 'reconciling';
-    }
-    tr.pushRead = true;
-    void (async () => {
-      try {
-        for (let next: VenueOrderView | 'order' | undefined = want; next !== undefined; next = tr.pushReadNext) {
-          tr.pushReadNext = undefined;
-          if (this.stopped || this.tracked.get(tr.order.clientOrderId) !== tr) break;
-          try {
-            // a view queued behind a read may need nothing fetched by then (syncOrder applies its state)
-            if (next === 'order' || qtyToLots(i, next.filledQty) > tr.cumLots) this.pushStats.fillFetches++;
-            await this.syncOrder(tr, next === 'order' ? undefined : next);
-          } catch (err) {
-            const m = this.deps.driver.mapError(err);
-            this.pauseOnRateLimit(m);
-            this.deps.logger?.debug({ exchange: this.exchange }, redactCredentials(`order read after a pushed update failed: ${m.text}; the next poll retries`));
-          }
+    tr.pushReads ??= new SerialReread<VenueOrderView | 'order'>(
+      async (next) => {
+        if (this.stopped || this.tracked.get(tr.order.clientOrderId) !== tr) return false;
+        try {
+          // a view queued behind a read may need nothing fetched by then (syncOrder applies its state)
+          if (next === 'order' || qtyToLots(i, next.filledQty) > tr.cumLots) this.pushStats.fillFetches++;
+          await this.syncOrder(tr, next === 'order' ? undefined : next);
+        } catch (err) {
+          const m = this.deps.driver.mapError(err);
+          this.pauseOnRateLimit(m);
+          this.deps.logger?.debug({ exchange: this.exchange }, redactCredentials(`order read after a pushed update failed: ${m.text}; the next poll retries`));
         }
-      } finally {
-        tr.pushRead = false;
-        tr.pushReadNext = undefined;
-      }
-    })();
+        return true;
+      },
+      (queued, w) => (queued === 'order' ? 'order' : w),
+    );
+    tr.pushReads.request(want);
     return 'reconciling';
   }
 
