@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 import { journalStringify } from '../journal/json.js';
@@ -81,6 +82,95 @@ describe('cwts-ultra journal import / export', () => {
     // Known to the state machine: a cancelled order that turns out partly filled, not a fallback 'open'.
     expect(first.status).not.toBe('open');
     expect(first.filled_qty).toBe(4);
+  });
+
+  it('a line the engine could not have written is skipped and named, never imported (what is imported is restored as positions)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cwts-journal-cli-'));
+    const old = join(dir, 'journal.jsonl');
+    const fill = (n: number, extra: object) => report(n, 'fill', { lastPrice: 100, lastQty: 10, leavesQty: 0, cumQty: 10, tradeId: `t${n}`, ...extra });
+    const lines: [object, RegExp | undefined][] = [
+      [{ t: 'order', order: order(1), ts: 1 }, undefined],
+      [{ t: 'order', order: { ...order(2), qty: '10' }, ts: 2 }, /order: qty: /],
+      [{ t: 'order', order: { ...order(3), price: undefined }, ts: 3 }, /order: price: a limit order has a price/],
+      [{ t: 'order', order: null, ts: 4 }, /order: value: /],
+      [{ t: 'report', report: fill(1, { lastQty: -5, cumQty: -5 }), ts: 5 }, /report: lastQty: /],
+      [{ t: 'report', report: fill(1, { side: 'sell' }), ts: 6 }, /report of cw-1: a sell fill of a buy order/],
+      [{ t: 'report', report: fill(9, { lastPrice: 0 }), ts: 7 }, /report: fill price 0 ticks is not a positive whole number/],
+      [{ t: 'report', report: fill(1, { feeAtoms: 5 }), ts: 8 }, /report: feeAtoms: /],
+      [{ t: 'report', report: null, ts: 9 }, /report: value: /],
+      [{ t: 'risk', from: 'ACTIVE', to: 'LOL', reason: 'x', who: 'y', ts: 10 }, /risk: to: /],
+      [{ t: 'peak', peak: 5, equity: 5n, why: 'x', ts: 11 }, /peak: peak: /],
+      [{ t: 'instrument', instrument: { exchange: 'sim', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '-0.01', lotSize: '0.001' } }, /instrument: .*positive/],
+      [{ t: 'state', scope: '', key: 'k', value: 1, ts: 12 }, /state: scope: /],
+      [{ t: 'reconcile', clientOrderId: 'cw-404', status: 'cancelled', ts: 13 }, /reconcile: no exchange/],
+      [{ t: 'toString' }, /unknown record kind "toString"/],
+      [[1, 2], /not a record/],
+      [{ t: 'report', report: fill(1, {}), ts: 14 }, undefined],
+      [{ t: 'risk', from: 'ACTIVE', to: 'HALTED', reason: 'drawdown', who: 'risk', ts: 15 }, undefined],
+    ];
+    writeFileSync(old, lines.map(([l]) => journalStringify(l)).join('\n') + '\n');
+    const db = join(dir, 'j.db');
+    const out: string[] = [];
+    expect(await journalCommand('import', { from: old, journal: db }, (l) => out.push(l))).toBe(1);
+    expect(out[0]).toBe(`journal ${db}: imported 3 records from ${old}`);
+    const skipped = out.slice(1);
+    const refused = lines.map(([, why], k) => [k + 1, why] as const).filter(([, why]) => why !== undefined);
+    expect(skipped).toHaveLength(refused.length);
+    refused.forEach(([line, why], k) => expect(skipped[k], `line ${line}`).toMatch(new RegExp(`^skipped line ${old}:${line}: ${why!.source}`)));
+
+    const s = JournalStore.open(db);
+    expect(s.database.prepare('SELECT client_id, status, filled_qty FROM orders').all()).toEqual([{ client_id: 'cw-1', status: 'filled', filled_qty: 10 }]);
+    expect(s.database.prepare('SELECT trade_id, qty FROM fills').all()).toEqual([{ trade_id: 't1', qty: 10 }]);
+    expect(s.load().lastRisk).toMatchObject({ to: 'HALTED', reason: 'drawdown' });
+    s.close();
+  });
+
+  it('any line, any field replaced by any JSON value: the import never throws, and what it stores reads back and restores', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cwts-journal-cli-'));
+    const fill = (n: number) => report(n, 'fill', { lastPrice: 100, lastQty: 4, leavesQty: 6, cumQty: 4, tradeId: `t${n}` });
+    const good: Record<string, unknown>[] = [
+      { t: 'order', order: order(1), ts: 1 },
+      { t: 'report', report: report(1, 'ack'), ts: 2 },
+      { t: 'report', report: fill(1), ts: 3 },
+      { t: 'risk', from: 'ACTIVE', to: 'HALTED', reason: 'r', who: 'w', ts: 4 },
+      { t: 'peak', peak: 10n, equity: 9n, why: 'fill', ts: 5 },
+      { t: 'signal', signal: { id: 's1', detector: 'd', kind: 'k', exchange: 'sim', symbol: 'BTCUSDT', ts: 6, direction: 1, strength: 2.5, evidence: {} }, ts: 6 },
+      { t: 'snapshot', why: 'timer', equity: 1n, realized: 0n, unrealized: 0n, fees: 0n, marks: { 'sim:BTCUSDT': 201 }, ts: 7 },
+      { t: 'state', scope: 'whale', key: 'last', value: { at: 5 }, ts: 8 },
+      { t: 'reconcile', exchange: 'sim', clientOrderId: 'cw-1', kind: 'closed', detail: 'd', ts: 9 },
+      { t: 'instrument', instrument: { exchange: 'sim', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.001', minNotional: '5' } },
+    ];
+    /** A field of a record (or of its order/report/signal/instrument) replaced by any value, or removed. */
+    const edit = fc.record({ rec: fc.nat(good.length - 1), path: fc.nat(40), value: fc.oneof(fc.jsonValue(), fc.bigInt(), fc.constant(undefined), fc.constantFrom(-5, 0, 2 ** 60, 0.5, '', 'toString')) });
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(edit, { minLength: 1, maxLength: 6 }), async (edits) => {
+        const recs = good.map((r) => structuredClone(r));
+        for (const e of edits) {
+          const r = recs[e.rec]!;
+          const inner = ['order', 'report', 'signal', 'instrument'].find((k) => typeof r[k] === 'object' && r[k] !== null);
+          const target = (inner !== undefined && e.path % 2 === 0 ? r[inner] : r) as Record<string, unknown>;
+          const keys = Object.keys(target);
+          const key = keys[e.path % keys.length]!;
+          if (e.value === undefined) delete target[key];
+          else target[key] = e.value;
+        }
+        const file = join(dir, `p${++n}.jsonl`);
+        writeFileSync(file, recs.map((r) => journalStringify(r)).join('\n') + '\n');
+        const db = join(dir, `p${n}.db`);
+        const rc = await journalCommand('import', { from: file, journal: db }, () => {});
+        expect([0, 1]).toContain(rc);
+        const s = JournalStore.open(db);
+        try {
+          const c = s.load();
+          expect(c.unreadable).toMatchObject({ orders: 0, reports: 0 });
+          for (const ev of c.events) if (ev.t === 'report' && ev.report.kind === 'fill') expect(ev.report.lastQty).toBeGreaterThan(0);
+        } finally {
+          s.close();
+        }
+      }),
+      { numRuns: 25 },
+    );
   });
 
   it('unlock needs --force', async () => {

@@ -1,10 +1,12 @@
 import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
 
 import { loadConfigFile } from '../config/index.js';
+import { describeValue } from '../domain/describe-value.js';
 import type { Instrument } from '../domain/instrument.js';
 import type { ExecutionReport, Order } from '../domain/orders.js';
 import type { Signal } from '../domain/signal.js';
 import { OrderManager } from '../engine/order-manager.js';
+import { importedInstrument, importedOrderProblem, importedOtherProblem, importedReportProblem } from './journal-import-check.js';
 import { readJsonLines } from '../engine/journal.js';
 import { JournalError } from '../journal/errors.js';
 import { journalParse, journalStringify } from '../journal/json.js';
@@ -129,7 +131,7 @@ function exportJournal(path: string, outFile: string | undefined, out: (line: st
 
 function importJournal(from: string, path: string, out: (line: string) => void): number {
   if (!existsSync(from)) throw new Error(`journal import: ${from} does not exist`);
-  const { entries, errors } = readJsonLines(from);
+  const { entries, lineNumbers, errors } = readJsonLines(from);
   const store = JournalStore.open(path, { fsync: 'batch', batchMs: 60_000 });
   try {
     const existing = store.database.prepare('SELECT count(*) FROM orders').pluck().get() as number;
@@ -139,59 +141,83 @@ function importJournal(from: string, path: string, out: (line: string) => void):
     // engine's bounded window would turn a late report of an old order into an unknown one).
     const orders = new OrderManager('cw', { minClosed: Infinity, closedMs: Infinity, maxClosed: Infinity });
     let imported = 0;
-    let skipped = 0;
-    for (const raw of entries) {
-      const e = raw as Record<string, unknown> & { t?: string };
-      const rec = toRecord(e, orders);
-      if (rec) {
+    let history = 0;
+    const refused: string[] = [];
+    entries.forEach((raw, k) => {
+      const rec = toRecord(raw, orders);
+      if (rec === 'history') history++;
+      else if (typeof rec === 'string') refused.push(`${from}:${lineNumbers[k]}: ${rec}`);
+      else {
         store.append(rec);
         imported++;
-      } else skipped++;
-    }
+      }
+    });
     store.flush();
-    out(`journal ${path}: imported ${imported} records from ${from}${skipped ? `, skipped ${skipped} of unknown kind` : ''}`);
+    out(`journal ${path}: imported ${imported} records from ${from}${history ? ` (${history} run record(s) are that journal's history, not imported)` : ''}`);
     for (const e of errors) out(`skipped damaged line ${e}`);
-    return errors.length > 0 ? 1 : 0;
+    for (const e of refused) out(`skipped line ${e}`);
+    return errors.length + refused.length > 0 ? 1 : 0;
   } finally {
     store.close();
   }
 }
 
-function toRecord(e: Record<string, unknown> & { t?: string }, orders: OrderManager): JournalRecord | undefined {
-  const ts = typeof e.ts === 'number' ? e.ts : 0;
+/**
+ * The journal record of one imported line, 'history' for another journal's run record, or why
+ * the line is not imported (journal-import-check.ts: what is imported is restored at the next start).
+ */
+function toRecord(raw: unknown, orders: OrderManager): JournalRecord | 'history' | string {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return 'not a record (a JSON object with "t")';
+  const e = raw as Record<string, unknown>;
+  const ts = typeof e.ts === 'number' && Number.isFinite(e.ts) ? e.ts : 0;
   switch (e.t) {
     case 'order': {
+      const problem = importedOrderProblem(e.order);
+      if (problem !== undefined) return `order: ${problem}`;
       const order = { ...(e.order as Order), status: 'pending_new' as const, filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n };
       orders.restore({ ...order });
       return { t: 'order', order, ts };
     }
     case 'report': {
+      const problem = importedReportProblem(e.report);
+      if (problem !== undefined) return `report: ${problem}`;
       const report = e.report as ExecutionReport;
       const r = orders.apply(report, ts);
+      if (r.kind === 'invalid') return `report of ${report.clientOrderId}: ${r.detail}`;
       const o = r.kind === 'unknown' ? undefined : r.order;
       return {
         t: 'report',
         report,
         order: { status: o?.status ?? 'open', filledQty: o?.filledQty ?? report.cumQty, feeAtoms: o?.feeAtoms ?? 0n, venueOrderId: o?.venueOrderId, symbol: report.symbol },
-        feeAsset: (e.feeAsset as string | undefined) ?? report.feeAsset ?? '',
+        feeAsset: typeof e.feeAsset === 'string' ? e.feeAsset : (report.feeAsset ?? ''),
         ts,
       };
     }
     case 'reconcile': {
+      const problem = importedOtherProblem('reconcile', e);
+      if (problem !== undefined) return `reconcile: ${problem}`;
       // The JSON-lines journal of earlier versions wrote { clientOrderId, status: 'cancelled' }.
       const id = e.clientOrderId as string | undefined;
+      const exchange = (e.exchange as string | undefined) ?? orders.get(id ?? '')?.exchange;
+      if (exchange === undefined) return `reconcile: no exchange, and no order ${JSON.stringify(id)} to take it from`;
       if (id) orders.forceClose(id, 'reconcile');
-      return { t: 'reconcile', exchange: (e.exchange as string | undefined) ?? orders.get(id ?? '')?.exchange ?? '', clientOrderId: id, kind: (e.kind as ReconcileEventKind | undefined) ?? 'closed', detail: (e.detail as string | undefined) ?? 'not open at venue after restart', ts };
+      return { t: 'reconcile', exchange, clientOrderId: id, kind: (e.kind as ReconcileEventKind | undefined) ?? 'closed', detail: (e.detail as string | undefined) ?? 'not open at venue after restart', ts };
     }
-    case 'instrument':
-      return { t: 'instrument', instrument: e.instrument as Instrument };
+    case 'instrument': {
+      const i = importedInstrument(e.instrument);
+      return 'problem' in i ? `instrument: ${i.problem}` : { t: 'instrument', instrument: i.instrument };
+    }
     case 'risk':
     case 'peak':
     case 'signal':
     case 'snapshot':
-    case 'state':
-      return e as unknown as JournalRecord;
+    case 'state': {
+      const problem = importedOtherProblem(e.t, e);
+      return problem !== undefined ? `${e.t}: ${problem}` : (e as unknown as JournalRecord);
+    }
+    case 'run':
+      return 'history';
     default:
-      return undefined;
+      return `unknown record kind ${describeValue(e.t)}`;
   }
 }

@@ -1,13 +1,7 @@
 import { ComputeArgumentError } from '../contracts/compute.js';
+import { describeValue } from '../domain/describe-value.js';
 
-/** Short, safe rendering of an argument value for an error message. */
-export function describeValue(v: unknown): string {
-  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean' || v === undefined || v === null) return String(v);
-  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v);
-  if (ArrayBuffer.isView(v)) return `${v.constructor.name}(${(v as unknown as { length?: number }).length ?? v.byteLength})`;
-  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
-  return typeof v;
-}
+export { describeValue };
 
 /** An integer >= min (default 1) that is a safe integer; returns it. */
 export function requireInt(kernel: string, name: string, v: unknown, min = 1, max = Number.MAX_SAFE_INTEGER): number {

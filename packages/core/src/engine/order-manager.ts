@@ -1,4 +1,5 @@
 import type { ExecutionReport, Order, OrderIntent, OrderStatus } from '../domain/orders.js';
+import { describeValue } from '../domain/describe-value.js';
 import { InstrumentMap } from '../domain/instrument-map.js';
 import { KeyRing } from '../domain/key-ring.js';
 
@@ -29,7 +30,7 @@ const REPORT_KINDS: ReadonlySet<string> = new Set(['ack', 'fill', 'cancelled', '
  */
 export function reportProblem(r: ExecutionReport, order: Order): { reason: InvalidReportReason; detail: string } | undefined {
   if (r.exchange !== order.exchange || r.symbol !== order.symbol) return { reason: 'wrong_instrument', detail: `the report names ${String(r.exchange)} ${String(r.symbol)}, the order is on ${order.exchange} ${order.symbol}` };
-  if (!REPORT_KINDS.has(r.kind)) return { reason: 'kind', detail: `unknown report kind ${JSON.stringify(r.kind)?.slice(0, 40)}` };
+  if (!REPORT_KINDS.has(r.kind)) return { reason: 'kind', detail: `unknown report kind ${describeValue(r.kind)}` };
   if (r.kind !== 'fill') return undefined;
   const fill = fillProblem(r);
   if (fill !== undefined) return fill;
@@ -42,7 +43,7 @@ export function fillProblem(r: ExecutionReport): { reason: InvalidReportReason; 
   if (!(Number.isSafeInteger(r.lastQty) && r.lastQty > 0)) return { reason: 'fill_qty', detail: `fill quantity ${String(r.lastQty)} lots is not a positive whole number` };
   if (!(Number.isSafeInteger(r.lastPrice) && r.lastPrice > 0)) return { reason: 'fill_price', detail: `fill price ${String(r.lastPrice)} ticks is not a positive whole number` };
   if (typeof r.feeAtoms !== 'bigint') return { reason: 'fill_fee', detail: `fee ${String(r.feeAtoms)} is not a bigint of quote atoms` };
-  if (r.side !== 'buy' && r.side !== 'sell') return { reason: 'fill_side', detail: `side ${JSON.stringify(r.side)?.slice(0, 20)} is neither buy nor sell` };
+  if (r.side !== 'buy' && r.side !== 'sell') return { reason: 'fill_side', detail: `side ${describeValue(r.side)} is neither buy nor sell` };
   return undefined;
 }
 
@@ -54,7 +55,7 @@ export function fillProblem(r: ExecutionReport): { reason: InvalidReportReason; 
 export function venueOrderProblem(o: Order, exchange: string, known: (symbol: string) => boolean): string | undefined {
   if (o.exchange !== exchange || typeof o.symbol !== 'string' || !known(o.symbol)) return `on ${String(o.exchange)} ${String(o.symbol)}, not an instrument of ${exchange}`;
   if (typeof o.clientOrderId !== 'string' || o.clientOrderId.length === 0) return 'no client order id';
-  if (o.side !== 'buy' && o.side !== 'sell') return `side ${JSON.stringify(o.side)?.slice(0, 20)} is neither buy nor sell`;
+  if (o.side !== 'buy' && o.side !== 'sell') return `side ${describeValue(o.side)} is neither buy nor sell`;
   if (!(Number.isSafeInteger(o.qty) && o.qty > 0)) return `quantity ${String(o.qty)} lots is not a positive whole number`;
   if (o.price !== undefined && !(Number.isSafeInteger(o.price) && o.price > 0)) return `price ${String(o.price)} ticks is not a positive whole number`;
   return undefined;

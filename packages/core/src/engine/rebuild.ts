@@ -6,6 +6,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Engine } from './engine.js';
 import type { RestoreSummary } from './restart-report.js';
 import { commonToDecimal } from '../risk/portfolio.js';
+import { fillProblem } from './order-manager.js';
 
 
 /**
@@ -23,6 +24,7 @@ export function restoreFromJournal(engine: Engine, contents: JournalContents, jo
   for (const i of engine.allInstruments()) if (!instruments.has(instrumentKey(i.exchange, i.symbol))) instruments.set(instrumentKey(i.exchange, i.symbol), i);
   let fills = 0;
   let missingInstrument = 0;
+  const unbookable: string[] = [];
   // Reconciliation asks each venue for its trades from the last journaled fill's time on
   // (inclusive); those already journaled are recognised by trade id (their orders may be gone).
   const journaledAtLast: Record<string, Set<string>> = {};
@@ -30,9 +32,17 @@ export function restoreFromJournal(engine: Engine, contents: JournalContents, jo
     if (ev.t === 'order') engine.orders.restore({ ...ev.order });
     else if (ev.t === 'report') {
       const out = engine.orders.apply(ev.report, ev.report.ts);
-      // The journal holds only reports the live engine applied. A fill whose order the replay has
-      // already forgotten (closed-order retention counts and ages differently here than live)
-      // was booked live, so it is booked here too; a duplicate never reached the journal.
+      // The journal holds only reports the live engine applied, so one it cannot book now (a fill
+      // of -5 lots, on the other side) came from somewhere else: a hand-edited import, damage
+      // that still decodes. Left out like an unreadable row, and trading halts on it below.
+      const problem = out.kind === 'invalid' ? out.detail : out.kind === 'unknown' && ev.report.kind === 'fill' ? fillProblem(ev.report)?.detail : undefined;
+      if (problem !== undefined) {
+        unbookable.push(`report seq ${ev.seq} of ${ev.report.clientOrderId}: ${problem}`);
+        continue;
+      }
+      // A fill whose order the replay has already forgotten (closed-order retention counts and
+      // ages differently here than live) was booked live, so it is booked here too; a duplicate
+      // never reached the journal.
       const booked = out.kind === 'applied' ? out.fill : out.kind === 'unknown' && ev.report.kind === 'fill';
       if (!booked) continue;
       const since = contents.lastFillTs[ev.report.exchange];
@@ -54,6 +64,12 @@ export function restoreFromJournal(engine: Engine, contents: JournalContents, jo
   if (missingInstrument > 0) logger.error({ missingInstrument }, `journal: ${missingInstrument} fill(s) name an instrument the journal has no definition of; positions for them are NOT restored`);
 
   let latched = contents.lastRisk && contents.lastRisk.to !== 'ACTIVE' ? { state: contents.lastRisk.to, reason: contents.lastRisk.reason } : undefined;
+  if (unbookable.length > 0) {
+    const reason = `journal: ${unbookable.length} report(s) the engine cannot book (${unbookable[0]}) left out of the restore; positions may be wrong: compare /status with the venue, then \`cwts-ultra risk resume\``;
+    logger.error({ unbookable: unbookable.length }, reason);
+    for (const u of unbookable.slice(0, 10)) logger.error({}, `journal ${journalPath}: ${u}`);
+    latched = { state: 'HALTED', reason: latched ? `${reason}; before: ${latched.state} (${latched.reason})` : reason };
+  }
   const unreadable = contents.unreadable.orders + contents.unreadable.reports;
   if (unreadable > 0) {
     // A record left out may be a fill: positions and PnL may be wrong, so nothing trades on them
@@ -96,6 +112,7 @@ export function restoreFromJournal(engine: Engine, contents: JournalContents, jo
     nextClientId: engine.orders.nextIdNumber,
     componentState: contents.state.length,
     unreadableRecords: unreadable,
+    unbookableReports: unbookable.length,
   };
   logRestore(summary, logger);
   return summary;

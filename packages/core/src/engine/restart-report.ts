@@ -18,6 +18,8 @@ export interface RestoreSummary {
   componentState: number;
   /** Order and report rows the journal could not read (damaged): left out, and trading starts HALTED. */
   unreadableRecords: number;
+  /** Reports the journal holds that the engine cannot book (a fill of -5 lots): left out, and trading starts HALTED. */
+  unbookableReports: number;
 }
 
 export type MismatchKind = 'fill_while_down' | 'status' | 'unknown_order' | 'unknown_trade' | 'position' | 'balance' | 'venue_unreachable';

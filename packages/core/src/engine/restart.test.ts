@@ -263,6 +263,32 @@ describe('restart from the journal', () => {
     await second.engine.stop('test');
   });
 
+  it('a journaled report the engine cannot book (an edited import: a fill of -5 lots, one at price 0) is left out, and the restart starts HALTED', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'cwts-restart-')), 'j.db');
+    const first = await boot(path);
+    first.trade('buy', 100, 500n);
+    const o = first.venue.submitted.at(-1)!;
+    const live = money(first.engine);
+    await first.engine.stop('SIGTERM');
+    // What a journal import wrote before it checked lines: records no engine would append.
+    const store = JournalStore.open(path, { fsync: 'batch', batchMs: 60_000 });
+    const fill = (clientOrderId: string, lastPrice: number, lastQty: number): ExecutionReport => ({ kind: 'fill', exchange: 'v', symbol: 'BTCUSDT', clientOrderId, side: 'buy', lastPrice, lastQty, cumQty: lastQty, leavesQty: 0, feeAtoms: 0n, tradeId: `bad-${clientOrderId}`, ts: 2_000_000 });
+    store.append({ t: 'report', report: fill(o.clientOrderId, o.price!, -5), order: { status: 'filled', filledQty: 95, feeAtoms: 500n, symbol: 'BTCUSDT' }, feeAsset: '', ts: 2_000_000 });
+    store.append({ t: 'report', report: fill('cw-elsewhere', 0, 7), order: { status: 'open', filledQty: 7, feeAtoms: 0n, symbol: 'BTCUSDT' }, feeAsset: '', ts: 2_000_001 });
+    store.close();
+
+    const { logger, lines } = logCapture();
+    const second = await boot(path, { venue: first.venue, logger });
+    expect(second.engine.restoredFrom!.unbookableReports).toBe(2);
+    expect(money(second.engine)).toEqual(live);
+    expect(second.engine.riskState.state).toBe('HALTED');
+    expect(second.engine.riskState.reason).toMatch(/2 report\(s\) the engine cannot book/);
+    expect(lines.some((l) => new RegExp(`report seq \\d+ of ${o.clientOrderId}: fill quantity -5 lots`).test(l))).toBe(true);
+    expect(lines.some((l) => /of cw-elsewhere: fill price 0 ticks/.test(l))).toBe(true);
+    expect(second.submit({ side: 'sell', qty: 10 })).toMatchObject({ accepted: false, reason: 'KILL_SWITCH' });
+    await second.engine.stop('test');
+  });
+
   it('a manual REDUCING persists across a restart too', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'cwts-restart-')), 'j.db');
     const first = await boot(path);
