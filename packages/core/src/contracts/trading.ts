@@ -67,6 +67,12 @@ export interface RiskContext extends MarketContext {
 export interface RiskCheck {
   readonly name: string;
   check(intent: Readonly<OrderIntent>, ctx: RiskContext): RiskDecision;
+  /**
+   * Also run on a routed parent before the router splits it (API 1.3): a per-order limit that a
+   * split into several children, each under it, must not get around (max_order_notional, and the
+   * order's own validity). Children go through every check as orders either way.
+   */
+  readonly parent?: boolean;
 }
 
 export interface SubmitResult {
@@ -116,4 +122,10 @@ export interface RouterHost extends MarketContext {
   submitChild(intent: OrderIntent): SubmitResult;
   /** Cancels one order by client id; false when it is not open. */
   cancelChild(clientOrderId: string): boolean;
+  /**
+   * A parent the router is about to split, through the checks that apply to a whole order
+   * (`RiskCheck.parent`) and the engine's own order validity: the refusal, or undefined to go on.
+   * API 1.3; a host without it checks children only.
+   */
+  checkParent?(intent: OrderIntent): SubmitResult | undefined;
 }

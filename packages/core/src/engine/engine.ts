@@ -417,6 +417,10 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   submit(intent: OrderIntent): SubmitResult {
     this.tracing?.mark('order');
     if (this.opts.router?.submitParent) return this.opts.router.submitParent(intent, this);
+    if (this.opts.router) {
+      const refused = this.checkParent(intent);
+      if (refused !== undefined) return refused;
+    }
     const routed = this.opts.router ? this.opts.router.route(intent, this) : [intent];
     this.tracing?.mark('route');
     let last: SubmitResult = { accepted: false, reason: 'INVALID_ORDER', message: 'router produced no order' };
@@ -446,8 +450,8 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     const avail = venue.execution.availability();
     if (!avail.canTrade) return this.refuse(intent, 'NO_CREDENTIALS', `${intent.exchange}: ${avail.reason}`);
     const closed = tradingRefusal(venue.marketData.tradingStatus?.(intent.symbol) ?? instrument.trading, intent); if (closed !== undefined) return this.refuse(intent, 'VENUE_NOT_TRADING', `${intent.exchange}: ${closed}`); // docs/venues.md, "Pair trading status"
-    if (!Number.isSafeInteger(intent.qty) || intent.qty <= 0) return this.refuse(intent, 'INVALID_ORDER', `quantity must be a positive whole number of lots, got ${intent.qty}`);
-    if (intent.type === 'limit' && (!Number.isSafeInteger(intent.price) || intent.price! <= 0)) return this.refuse(intent, 'INVALID_ORDER', `limit price must be a positive whole number of ticks, got ${intent.price}`);
+    const invalid = orderValueProblem(intent);
+    if (invalid !== undefined) return this.refuse(intent, 'INVALID_ORDER', invalid);
     const rec = this.books.get(intent.exchange, intent.symbol);
     if (!rec || rec.state !== 'synced') return this.refuse(intent, 'BOOK_NOT_SYNCED', `book ${intent.exchange}:${intent.symbol} is ${rec?.state ?? 'missing'}${rec ? `: ${rec.reason}` : ''}`);
     for (let i = 0; i < this.riskChecks.length; i++) {
@@ -474,6 +478,25 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     this.opts.metrics.tickToOrder.observe((t - this.dispatchStart) / 1000);
     this.series.orders.get(intent.exchange, 'submitted').n++;
     return { accepted: true, clientOrderId: order.clientOrderId };
+  }
+
+  /**
+   * RouterHost: a parent before it is split. Its quantity and price must be an order's (a limit
+   * price of 0 once became a sweep at any price), and it passes the checks that apply to a whole
+   * order (RiskCheck.parent: max_order_notional, instrument rules), which a split into children
+   * each under the limit would otherwise get around.
+   */
+  checkParent(intent: OrderIntent): SubmitResult | undefined {
+    if (this.riskState.state === 'HALTED') return this.refuse(intent, 'KILL_SWITCH', `risk state HALTED: ${this.riskState.reason}`);
+    const invalid = orderValueProblem(intent);
+    if (invalid !== undefined) return this.refuse(intent, 'INVALID_ORDER', invalid);
+    for (let i = 0; i < this.riskChecks.length; i++) {
+      const c = this.riskChecks[i]!;
+      if (c.parent !== true) continue;
+      const d = c.check(intent, this);
+      if (!d.ok) return this.refuse(intent, d.reason, `${d.message} (the whole order, before routing)`);
+    }
+    return undefined;
   }
 
   /** RouterHost: one child order through the risk checks (routing/smart-order-router.ts). */
@@ -736,4 +759,11 @@ function reasonLabel(reason: string): string {
   if (/stale/i.test(reason)) return 'stale';
   if (/cross/i.test(reason)) return 'crossed';
   return 'other';
+}
+
+/** Why an intent's quantity or limit price cannot be an order's, or undefined. */
+function orderValueProblem(intent: Readonly<OrderIntent>): string | undefined {
+  if (!Number.isSafeInteger(intent.qty) || intent.qty <= 0) return `quantity must be a positive whole number of lots, got ${intent.qty}`;
+  if (intent.type === 'limit' && (!Number.isSafeInteger(intent.price) || intent.price! <= 0)) return `limit price must be a positive whole number of ticks, got ${intent.price}`;
+  return undefined;
 }

@@ -205,9 +205,28 @@ describe('max_position', () => {
     w.open = [];
     w.hold(BTC, 30, 5_000_000); // already above the limit (e.g. the limit was lowered)
     expect(reasonOf(c.check(intent('sell', 5, 5_000_000), w))).toBe('ok');
-    expect(reasonOf(c.check(intent('sell', 60, 5_000_000), w))).toBe('ok'); // +30 -> -30: |after| == |pos|
-    expect(reasonOf(c.check(intent('sell', 61, 5_000_000), w))).toBe('RISK_MAX_POSITION');
+    expect(reasonOf(c.check(intent('sell', 30, 5_000_000), w))).toBe('ok'); // the whole exit, above the limit
+    expect(reasonOf(c.check(intent('sell', 50, 5_000_000), w))).toBe('ok'); // +30 -> -20: past flat, within the limit
+    expect(reasonOf(c.check(intent('sell', 60, 5_000_000), w))).toBe('RISK_MAX_POSITION'); // +30 -> -30: a flip, not an exit
     expect(reasonOf(c.check(intent('buy', 1, 5_000_000), w))).toBe('RISK_MAX_POSITION');
+  });
+
+  it('"exits" that with our resting exits could take the position past flat are checked by the worst case', () => {
+    // Each sell of 20 against +10 looked like an exit by itself (|+10 - 20| = |+10|); ten of them
+    // resting filled to -190 lots, 9.5 x the limit.
+    const w = new World();
+    const c = new PositionLimitCheck(envOf(w), 1000); // 20 lots at 50 000
+    w.hold(BTC, 10, 5_000_000);
+    expect(reasonOf(c.check(intent('sell', 20, 5_000_000), w))).toBe('ok'); // +10 -> -10
+    w.rest('sell', 5_000_000, 20);
+    expect(reasonOf(c.check(intent('sell', 20, 5_000_000), w))).toBe('RISK_MAX_POSITION'); // worst +10 - 40 = -30
+    expect(reasonOf(c.check(intent('sell', 10, 5_000_000), w))).toBe('ok'); // worst -20: at the limit
+    // a plain exit with no resting exits passes whatever the limit
+    w.open = [];
+    const tight = new PositionLimitCheck(envOf(w), 100); // 2 lots
+    expect(reasonOf(tight.check(intent('sell', 10, 5_000_000), w))).toBe('ok');
+    expect(reasonOf(tight.check(intent('sell', 12, 5_000_000), w))).toBe('ok'); // -2 lots: at the limit
+    expect(reasonOf(tight.check(intent('sell', 13, 5_000_000), w))).toBe('RISK_MAX_POSITION');
   });
 
   it('total across instruments, others at their mid', () => {

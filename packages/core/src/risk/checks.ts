@@ -3,7 +3,7 @@ import type { RiskConfig } from '../config/types.js';
 import { formatScaled, notionalAtoms, notionalExponent, parseDecimal, type Instrument } from '../domain/instrument.js';
 import type { Order, OrderIntent, RejectReason } from '../domain/orders.js';
 import { InstrumentMap } from '../domain/instrument-map.js';
-import { COMMON_EXPONENT, type Position } from './portfolio.js';
+import { COMMON_EXPONENT, toCommon, type Position } from './portfolio.js';
 import { quoteToAtoms } from './max-position-check.js';
 import type { RiskStateName } from './risk-state.js';
 import { RISK_SELF_TRADE } from './reasons.js';
@@ -232,6 +232,8 @@ export class RiskStateCheck implements RiskCheck {
  */
 export class InstrumentRulesCheck implements RiskCheck {
   readonly name = 'instrument_rules';
+  /** A routed parent must be an order on its own instrument's grid too (RiskCheck.parent). */
+  readonly parent = true;
   private readonly minAtoms = new PerInstrument((i) => atoms(minNotionalAtoms(i)));
   constructor(private readonly facts = new IntentFacts()) {}
   check(intent: Readonly<OrderIntent>, ctx: RiskContext): RiskDecision {
@@ -323,6 +325,8 @@ export class PriceBandCheck implements RiskCheck {
 
 export class MaxOrderNotionalCheck implements RiskCheck {
   readonly name = 'max_order_notional';
+  /** A fat-finger limit holds for the whole order, not for each child a router splits it into (RiskCheck.parent). */
+  readonly parent = true;
   private readonly limit: PerInstrument<Atoms>;
   constructor(readonly maxOrderNotional: number, private readonly facts = new IntentFacts()) {
     this.limit = atomLimit(maxOrderNotional);
@@ -348,14 +352,14 @@ export class MaxOrderNotionalCheck implements RiskCheck {
  * resting orders on the same side, valued at the order's price (far touch for a market order).
  * Per symbol against `max_position`; with `max_total_position`, the sum of absolute position
  * notionals across all instruments (others at their mark: mid, else last fill) as well. Quote
- * currencies are treated as one account currency. An order that by itself reduces the absolute
- * position always passes: a limit must never block an exit.
+ * currencies are treated as one account currency. An order that reduces the position without
+ * taking it past flat, counting our resting orders on its side (IntentFacts.reduces), always
+ * passes: a limit must never block an exit.
  */
 export class PositionLimitCheck implements RiskCheck {
   readonly name = 'max_position';
   private readonly perSymbol: PerInstrument<Atoms>;
   private readonly totalCommon: bigint | undefined;
-  private readonly toCommon = new PerInstrument((i) => 10n ** BigInt(COMMON_EXPONENT - notionalExponent(i)));
   /**
    * Each other position's book and float unit, by its place in `env.positions()`, kept while
    * that place holds the same position in the same context (positions are only ever added).
@@ -380,7 +384,10 @@ export class PositionLimitCheck implements RiskCheck {
     if (!i) return reject('INVALID_ORDER', `unknown instrument ${intent.exchange}:${intent.symbol}`);
     const pos = f.pos;
     const dir = dirOf(intent);
-    if (Math.abs(pos + dir * intent.qty) <= Math.abs(pos)) return OK;
+    // An exit passes whatever the limit; an order that with our resting orders on its side could
+    // take the position past flat is not one (ten resting "exits" of 2x the position each passed
+    // when this looked at the order alone, and filled to 19x the limit the other way).
+    if (f.reduces()) return OK;
     const price = f.valuationPrice();
     if (price === undefined) return reject('NO_LIQUIDITY', `no price to value a market order on ${intent.symbol}`);
     const worst = Math.abs(pos + dir * (intent.qty + f.restingSameSide()));
@@ -425,12 +432,12 @@ export class PositionLimitCheck implements RiskCheck {
 
   /** The total in quote units x 10^-18, exactly; other positions' half-tick marks rounded up. */
   private exactTotal(i: Instrument, price: number, worst: number, ctx: RiskContext): bigint {
-    let total = notionalAtoms(i, price, worst) * this.toCommon.for(i);
+    let total = toCommon(notionalAtoms(i, price, worst), notionalExponent(i));
     for (const p of this.env.positions()) {
       if (p.qty === 0 || p.instrument === i) continue;
       const mark2 = markHalfTicks(p, ctx.book(p.instrument.exchange, p.instrument.symbol));
       if (mark2 === undefined) continue;
-      total += ((notionalAtoms(p.instrument, mark2, Math.abs(p.qty)) + 1n) / 2n) * this.toCommon.for(p.instrument);
+      total += toCommon((notionalAtoms(p.instrument, mark2, Math.abs(p.qty)) + 1n) / 2n, notionalExponent(p.instrument));
     }
     return total;
   }

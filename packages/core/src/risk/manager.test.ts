@@ -202,6 +202,50 @@ describe('risk states on the engine', () => {
   });
 });
 
+describe('valuation that cannot fail open', () => {
+  // A low-priced token: tick 1e-12 USDT, lot 1e-8: a tick x lot of 1e-20, finer than the 1e-18 common unit.
+  const TOK = defineInstrument({ exchange: 'v', symbol: 'TOKUSDT', base: 'TOK', quote: 'USDT', tickSize: '0.000000000001', lotSize: '0.00000001' });
+  const tokBook = (bid: number, ask: number, seq: number): BookSnapshotEvent => ({ type: 'book_snapshot', exchange: 'v', symbol: 'TOKUSDT', ts: 1, recvTs: 1, seq, reason: 'initial', bids: [{ price: bid, qty: 1e12 }], asks: [{ price: ask, qty: 1e12 }] });
+
+  it('an instrument finer than 1e-18 quote units is valued (rounded to 1e-18), and a drawdown on it halts', async () => {
+    const venue = new ScriptedVenue('v', [TOK]);
+    const clock = new ManualClock(1_000_000);
+    const metrics = new MetricsRegistry({ processMetrics: false });
+    const risk = new RiskManager({ risk: { ...RISK, max_position: 1_000_000 }, metrics, initialEquity: 1000, timers: false });
+    const engine = new Engine({ clock, logger: silentLogger(), metrics, watchdog: false, risk, riskChecks: risk.checks, venues: [{ name: 'v', symbols: ['TOKUSDT'], marketData: venue, execution: venue }] });
+    await engine.start();
+    venue.sink!.onMarketEvent(tokBook(9_999_000, 10_000_000, 1)); // 0.00001 USDT
+    // 500 USDT of TOK: 5e7 TOK = 5e15 lots
+    const r = engine.submit({ exchange: 'v', symbol: 'TOKUSDT', side: 'buy', type: 'limit', price: 10_000_000, qty: 5e15, tif: 'IOC', source: 't' });
+    expect(r.accepted, r.message).toBe(true);
+    const o = venue.submitted.at(-1)!;
+    venue.report(o, { kind: 'fill', lastPrice: o.price!, lastQty: o.qty, cumQty: o.qty, leavesQty: 0, tradeId: 't1' });
+    expect(engine.riskState.state).toBe('ACTIVE');
+    expect(risk.equitySnapshot().equity).toBeGreaterThan(0n);
+    // the price halves: -250 USDT on 1000 = 25 % > max_drawdown 10 %
+    clock.advance(1000);
+    venue.sink!.onMarketEvent(tokBook(4_999_000, 5_000_000, 2));
+    risk.evaluate();
+    expect(engine.riskState.state).toBe('HALTED');
+    expect(engine.riskState.reason).toMatch(/^drawdown 2\d\.\d\d% reached risk.max_drawdown 10.00%/);
+    await engine.stop();
+  });
+
+  it('an evaluation that throws halts (nothing can be valued, so no limit is known to hold), and a manual halt still halts', async () => {
+    for (const how of ['evaluate', 'halt'] as const) {
+      const { engine, risk } = await setup();
+      (risk as unknown as { evaluateEquity: () => bigint }).evaluateEquity = () => {
+        throw new RangeError('a valuation bug');
+      };
+      if (how === 'evaluate') risk.evaluate();
+      else risk.halt('operator');
+      expect(engine.riskState.state, how).toBe('HALTED');
+      expect(engine.riskState.reason).toMatch(/risk evaluation failed: a valuation bug/);
+      await engine.stop();
+    }
+  });
+});
+
 describe('control endpoint', () => {
   it('GET state; POST halt/reduce/resume with the token only; loopback only', async () => {
     const { risk, engine } = await setup();

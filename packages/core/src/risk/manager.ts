@@ -273,6 +273,18 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
     if (!e) return;
     const now = e.now;
     this.lastEvalAt = now;
+    try {
+      this.evaluateTriggers(e, now);
+    } catch (err) {
+      // Nothing can be valued, so no limit can be known to hold: fail safe. (A throw here once
+      // left the state ACTIVE through a 25 % loss, and made a manual halt() throw too.)
+      const reason = `risk evaluation failed: ${err instanceof Error ? err.message : String(err)}; positions cannot be valued`;
+      this.lastTriggers = [{ state: 'HALTED', reason }];
+      if (e.riskState.state !== 'HALTED') e.halt(reason);
+    }
+  }
+
+  private evaluateTriggers(e: RiskEnginePort, now: number): void {
     this.evaluateEquity();
     const triggers: Trigger[] = [];
     const r = this.opts.risk;

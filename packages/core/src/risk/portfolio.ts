@@ -6,10 +6,14 @@ import type { ExecutionReport } from '../domain/orders.js';
 /** Amounts from different instruments are summed at this exponent (quote units x 10^-18). */
 export const COMMON_EXPONENT = 18;
 
-/** Quote atoms at `exponent` -> the common exponent, exactly. */
+/**
+ * Quote atoms at `exponent` -> the common exponent: exact for an exponent up to 18. An instrument
+ * whose tick x lot is finer (a tick of 1e-12 and a lot of 1e-8 on a low-priced token: 1e-20) is
+ * rounded toward zero to 1e-18 quote units: what is lost is below any money, and equity, drawdown
+ * and limits keep working (a throw here once stopped every evaluation, drawdown HALT included).
+ */
 export function toCommon(atoms: bigint, exponent: number): bigint {
-  if (exponent > COMMON_EXPONENT) throw new RangeError(`instrument precision 1e-${exponent} is finer than supported (1e-${COMMON_EXPONENT})`);
-  return atoms * pow10n(COMMON_EXPONENT - exponent);
+  return exponent <= COMMON_EXPONENT ? atoms * pow10n(COMMON_EXPONENT - exponent) : atoms / pow10n(exponent - COMMON_EXPONENT);
 }
 
 export interface PositionSnapshot {

@@ -6,7 +6,9 @@ import { defineInstrument, type Instrument } from '../domain/instrument.js';
 import type { Order, OrderIntent } from '../domain/orders.js';
 import { silentLogger } from '../observability/logger.js';
 import { MetricsRegistry } from '../observability/metrics.js';
-import { Engine } from '../engine/engine.js';
+import { Engine, type EngineOptions } from '../engine/engine.js';
+import type { RiskConfig } from '../config/types.js';
+import { RiskManager } from '../risk/manager.js';
 import { ScriptedVenue } from '../engine/test-venue.js';
 import { SmartOrderRouter } from './smart-order-router.js';
 
@@ -26,7 +28,9 @@ const ASKS: Record<string, Levels> = {
   c: [[6_000_200, 10], [6_001_000, 100]],
 };
 
-async function setup(routing: Record<string, unknown> = {}) {
+const RISK: RiskConfig = { max_position: 1_000_000, max_drawdown: 0.5, kelly_fraction: 0.25, var_confidence: 0.99, max_open_orders: 50, price_band_bps: 500, orders_per_second: 1000 };
+
+async function setup(routing: Record<string, unknown> = {}, engineOpts: Partial<EngineOptions> = {}) {
   const clock = new ManualClock(1_000_000);
   const venues = { a: new ScriptedVenue('a', [inst('a')]), b: new ScriptedVenue('b', [inst('b')]), c: new ScriptedVenue('c', [inst('c', '0.0001', 'BTC-USDT')]) };
   const config = routingSchema.parse({
@@ -38,6 +42,7 @@ async function setup(routing: Record<string, unknown> = {}) {
   const engine = new Engine({
     clock, logger: silentLogger(), metrics: new MetricsRegistry({ processMetrics: false }), watchdog: false, router,
     venues: Object.values(venues).map((v) => ({ name: v.exchange, symbols: [v.exchange === 'c' ? 'BTC-USDT' : 'BTCUSDT'], marketData: v, execution: v })),
+    ...engineOpts,
   });
   await engine.start();
   for (const v of Object.values(venues)) {
@@ -274,6 +279,56 @@ describe('SmartOrderRouter', () => {
     engine.submit(buy(100, { exchange: 'c', symbol: 'BTC-USDT', qty: 10 }));
     expect(venues.c.submitted).toHaveLength(1);
     expect(venues.b.submitted).toHaveLength(0);
+    await engine.stop();
+  });
+
+  it('a parent that is not an order (limit price 0 or none, quantity 0) is refused as the venue would, never swept at any price', async () => {
+    const { venues, engine } = await setup();
+    for (const bad of [buy(1000, { price: 0 }), buy(1000, { price: undefined }), buy(1000, { price: -6_000_500 }), buy(0), buy(1.5)]) {
+      expect(engine.submit(bad), JSON.stringify(bad)).toMatchObject({ accepted: false, reason: 'INVALID_ORDER' });
+    }
+    expect([...venues.a.submitted, ...venues.b.submitted, ...venues.c.submitted]).toEqual([]);
+    await engine.stop();
+  });
+
+  it('a FOK or POST_ONLY parent goes to its own venue whole: all-or-nothing is not split into IOC children', async () => {
+    const { venues, engine } = await setup();
+    engine.submit(buy(150, { type: 'market', price: undefined, tif: 'FOK' }));
+    engine.submit(buy(150, { tif: 'FOK' }));
+    expect(venues.a.submitted.map((o) => [o.type, o.tif, o.qty])).toEqual([['market', 'FOK', 150], ['limit', 'FOK', 150]]);
+    expect([...venues.b.submitted, ...venues.c.submitted]).toEqual([]);
+    await engine.stop();
+  });
+
+  it('max_order_notional holds for the whole parent, not for each child it is split into', async () => {
+    // 1 lot = 1e-5 BTC at 60 000 USDT = 0.6 USDT: 350 lots = 210 USDT, split 200 / 100 / 50 (120 / 60 / 30 USDT)
+    const risk = new RiskManager({ risk: { ...RISK, max_order_notional: 150 }, metrics: new MetricsRegistry({ processMetrics: false }), initialEquity: 1_000_000, timers: false });
+    const { venues, engine } = await setup({}, { risk, riskChecks: risk.checks });
+    const r = engine.submit(buy(350));
+    expect(r).toMatchObject({ accepted: false, reason: 'RISK_MAX_ORDER_NOTIONAL' });
+    expect(r.message).toMatch(/above risk.max_order_notional 150 \(the whole order, before routing\)/);
+    expect([...venues.a.submitted, ...venues.b.submitted, ...venues.c.submitted]).toEqual([]);
+    // under the limit it is split as before
+    expect(engine.submit(buy(200)).accepted).toBe(true);
+    expect(venues.b.submitted).toHaveLength(1);
+    await engine.stop();
+  });
+
+  it('a child that ends saying it executed more than its trades so far: only the rest is re-routed (late trades do not overfill)', async () => {
+    const { venues, engine, router } = await setup({ venues: ['a', 'b'] });
+    engine.submit(buy(300, { qty: 300 }));
+    const b = venues.b.submitted[0]!;
+    expect(b.qty).toBe(200);
+    const a = venues.a.submitted[0]!;
+    venues.a.report(a, { kind: 'fill', lastPrice: 6_000_100, lastQty: a.qty, cumQty: a.qty, leavesQty: 0, tradeId: 'a1' });
+    // b's end overtakes its trade report: it executed 150 of 200, none of it received yet
+    venues.b.report(b, { kind: 'expired', cumQty: 150, leavesQty: 0 });
+    const rerouted = venues.a.submitted.slice(1);
+    expect(rerouted.map((o) => o.qty)).toEqual([50]);
+    venues.a.report(rerouted[0]!, { kind: 'fill', lastPrice: 6_000_100, lastQty: 50, cumQty: 50, leavesQty: 0, tradeId: 'a2' });
+    venues.b.report(b, { kind: 'fill', lastPrice: 6_000_300, lastQty: 150, cumQty: 150, leavesQty: 0, tradeId: 'b1' });
+    expect(router.parent('sor-1')).toMatchObject({ qty: 300, filledQty: 300, status: 'filled' });
+    expect(engine.portfolio.qty('a', 'BTCUSDT') + engine.portfolio.qty('b', 'BTCUSDT')).toBe(300);
     await engine.stop();
   });
 

@@ -120,6 +120,8 @@ export class SmartOrderRouter implements OrderRouter {
   submitParent(intent: OrderIntent, host: RouterHost): SubmitResult {
     const g = this.routable(intent, host);
     if (!g) return host.submitChild(intent);
+    const refused = host.checkParent?.(intent);
+    if (refused !== undefined) return refused;
     const id = `sor-${this.seq + 1}`;
     const kids = this.split(g, intent, host, -1, -1, id);
     if (kids.length === 0) return { accepted: false, reason: 'NO_LIQUIDITY', message: `no venue can take ${intent.side} ${intent.symbol} within the limit` };
@@ -196,6 +198,10 @@ export class SmartOrderRouter implements OrderRouter {
       // happened: the parent counts it, and one that ended short may be filled by it after all.
       if (!child.live) {
         if (TERMINAL.has(parent.status) && parent.filledQty >= parent.qty) parent.status = 'filled';
+        if (parent.filledQty > parent.qty) {
+          // a venue ended a child saying it executed less than it did, and its quantity was re-routed
+          this.logger?.error({ parent: parent.id, child: r.clientOrderId, exchange: r.exchange }, `router: parent ${parent.id} filled ${parent.filledQty} of ${parent.qty} common lots: ${r.exchange} reported a fill of ${r.clientOrderId} after ending it with less executed, and that quantity had been re-routed; the position is larger than asked`);
+        }
         return;
       }
     }
@@ -203,7 +209,10 @@ export class SmartOrderRouter implements OrderRouter {
     if (done && child.live) {
       child.live = false;
       if (status !== undefined ? status === 'rejected' : r.kind === 'rejected') parent.rejectedChildren++;
-      const unfilled = child.qty - child.cumQty;
+      // What the venue says it executed counts even when its trades have not reached us yet (an
+      // end that overtook them): only the rest is re-routed, or the late trades would overfill.
+      const executed = Number.isSafeInteger(r.cumQty) && r.cumQty > child.cumQty ? Math.min(r.cumQty, child.qty) : child.cumQty;
+      const unfilled = child.qty - executed;
       // A venue's rejection (rate limited, a filter) leaves the quantity unfilled just the same.
       if (unfilled > 0 && !child.isReroute && child.tif === 'IOC' && this.cfg.reroute_unfilled_ioc && !parent.cancelRequested) {
         this.reroute(child, unfilled, host);
@@ -235,10 +244,18 @@ export class SmartOrderRouter implements OrderRouter {
 
   // ---- internals --------------------------------------------------------------------------------
 
-  /** The route group when the intent is one the router splits: IOC or market, on a routed venue. */
+  /**
+   * The route group when the intent is one the router splits: IOC or market, on a routed venue.
+   * A FOK (all or nothing) or POST_ONLY order keeps its meaning only whole on its venue, and an
+   * intent that is not an order (quantity or limit price not positive whole units: a price of 0
+   * would read as "no limit") goes to its venue as given, where the engine refuses it.
+   */
   private routable(intent: Readonly<OrderIntent>, ctx: MarketContext): RouteGroup | undefined {
+    if (intent.tif === 'FOK' || intent.tif === 'POST_ONLY') return undefined;
     if (intent.tif !== 'IOC' && intent.type !== 'market') return undefined;
     if (intent.reduceOnly) return undefined; // a reduce-only order belongs to its venue's position
+    if (!Number.isSafeInteger(intent.qty) || intent.qty <= 0) return undefined;
+    if (intent.type === 'limit' && !(Number.isSafeInteger(intent.price) && intent.price! > 0)) return undefined;
     const key = instrumentKey(intent.exchange, intent.symbol);
     let g = this.groups.get(key);
     if (g === undefined) {
@@ -265,7 +282,7 @@ export class SmartOrderRouter implements OrderRouter {
     const parentVenue = g.venues[g.parentIndex]!;
     p.side = buy ? SIDE_BUY : SIDE_SELL;
     p.qty = qtyCommon >= 0 ? qtyCommon : intent.qty * parentVenue.lotMult;
-    p.limit = intent.type === 'limit' && intent.price !== undefined ? intent.price * parentVenue.tickMult : 0;
+    p.limit = intent.type === 'limit' ? intent.price! * parentVenue.tickMult : 0; // routable(): a limit has a positive price; 0 is "no limit"
     p.maxChildren = this.cfg.max_children;
     p.venueCount = g.venues.length;
     const now = ctx.now;
