@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { BookLevel, MarketEvent } from '../domain/events.js';
 import { defineInstrument } from '../domain/instrument.js';
 import { seededRandom } from '../testing/seeded-random.js';
@@ -136,5 +136,32 @@ describe('cascade detector', () => {
     expect(() => parseCascadeSettings({ liquidations: 'maybe' })).toThrow('detectors.cascade.liquidations: expected one of "auto", "on", "off"');
     expect(() => parseCascadeSettings({ calm_score: 2 })).toThrow('calm_score < building_score');
     expect(() => parseCascadeSettings({ thin_ratio: 1.5 }, 'liq')).toThrow('detectors.liq.thin_ratio');
+  });
+});
+
+describe('cascade detector: periodic re-sum of the float rolling sums', () => {
+  // The short-window sums (volume, forced orders) are kept by adding the new bucket and taking
+  // the leaving one away; floats drift, so they are re-summed from the ring every 1024 buckets.
+  // An idle gap fast-forwards the bucket count without moving the ring: the re-sum must still
+  // come round, whatever the window length (a power of two divides 1024).
+  it('keeps re-summing after an idle-gap fast-forward, for any window length', () => {
+    for (const L of [2, 3, 4, 8, 64]) {
+      for (const gap of [500, 501, 502, 503, 4 * 500 + 7]) {
+        const det = new CascadeDetector('cascade', { window_buckets: L, bucket_ms: 100, warmup_ms: 0 });
+        const h = new DetectorHarness([det], [BTC]);
+        const resum = vi.spyOn(det as unknown as { resum: (st: unknown) => void }, 'resum');
+        let tid = 0;
+        const tradeAt = (b: number) => h.feed({ type: 'trade', exchange: 'x', symbol: 'BTCUSDT', ts: b * 100 + 50, recvTs: b * 100 + 50, tradeId: `t${++tid}`, price: 6_000_000, qty: 1000, side: tid % 2 ? 'buy' : 'sell' });
+        let b = 0;
+        for (; b < 3000; b++) tradeAt(b);
+        expect(det.stateOf('x', 'BTCUSDT')).toBe('calm');
+        b += gap; // an idle gap: fast-forwarded while calm
+        const before = resum.mock.calls.length;
+        const after = 4 * 1024 * L;
+        for (let i = 0; i < after; i++, b++) tradeAt(b);
+        // at least one re-sum per 1024 buckets (per L x 1024 at worst for a window not dividing 1024)
+        expect({ L, gap, resums: resum.mock.calls.length - before >= 3 }).toEqual({ L, gap, resums: true });
+      }
+    }
   });
 });

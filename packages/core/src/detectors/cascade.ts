@@ -164,6 +164,9 @@ class Score {
   depthRatio = 1;
 }
 
+/** Closed buckets between two re-sums of the float rolling sums (drift control). */
+const RESUM_EVERY = 1024;
+
 class CascadeSymbol {
   readonly tickValue: number;
   readonly lotValue: number;
@@ -189,6 +192,8 @@ class CascadeSymbol {
   sumLiqBuy = 0;
   lastPrice = 0;
   buckets = 0;
+  /** Closed buckets until the next re-sum of the rolling sums. */
+  resumIn = RESUM_EVERY;
   firstTs = -1;
   // baselines (exponentially weighted per bucket)
   varBps = 0;
@@ -358,7 +363,14 @@ export class CascadeDetector implements Detector {
     st.rLiqSell[p] = st.liqSell;
     st.rLiqBuy[p] = st.liqBuy;
     st.pos = p + 1 === L ? 0 : p + 1;
-    if (st.pos === 0 && (st.buckets & 1023) === 1023) this.resum(st);
+    // Re-sum the float rolling sums from the ring every 1024 closed buckets (any position does:
+    // the sums cover the whole ring). Counted apart from `buckets`, which an idle gap
+    // fast-forwards without moving the ring: tied to both, the re-sum never came round again
+    // after a gap when window_buckets divides 1024 (the default 4 included).
+    if (--st.resumIn === 0) {
+      st.resumIn = RESUM_EVERY;
+      this.resum(st);
+    }
     const pricePos = st.buckets % (L + 1);
     st.prices[pricePos] = price;
     const oldPrice = st.buckets >= L ? st.prices[(st.buckets + 1) % (L + 1)] : st.prices[0];

@@ -20,8 +20,11 @@
  *   ..     4ND   f32 windows, row-major, oldest first
  *
  * Loading checks, in order: size >= 64, magic, header CRC, version, header size, dim, the file
- * size against N (truncated or trailing bytes), then the payload CRC; any failure is a
- * PatternFileError naming the file and what is wrong, and the store is left unchanged.
+ * size against N (truncated or trailing bytes), then the payload CRC, then that every
+ * timestamp, outcome and window value is finite (NON_FINITE, naming the row: a file from
+ * another writer may carry log(0) = -Infinity with valid checksums); any failure is a
+ * PatternFileError naming the file and what is wrong, and the store is left unchanged. Writing
+ * refuses non-finite values the same way (nothing is written).
  */
 import { closeSync, fstatSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { endianness } from 'node:os';
@@ -33,7 +36,7 @@ export const PATTERN_FILE_HEADER_BYTES = 64;
 /** Largest slab (capacity x dim float32 values) the store allocates. */
 export const MAX_STORE_FLOATS = 2 ** 30 - 1;
 
-export type PatternFileErrorCode = 'NOT_FOUND' | 'IO' | 'BAD_MAGIC' | 'BAD_HEADER' | 'UNSUPPORTED_VERSION' | 'TRUNCATED' | 'TRAILING_BYTES' | 'CHECKSUM' | 'DIM_MISMATCH' | 'TOO_LARGE';
+export type PatternFileErrorCode = 'NOT_FOUND' | 'IO' | 'BAD_MAGIC' | 'BAD_HEADER' | 'UNSUPPORTED_VERSION' | 'TRUNCATED' | 'TRAILING_BYTES' | 'CHECKSUM' | 'DIM_MISMATCH' | 'TOO_LARGE' | 'NON_FINITE';
 
 export class PatternFileError extends Error {
   constructor(
@@ -106,16 +109,23 @@ export function writePatternFile(path: string, rows: PatternRows): void {
     for (let i = 0; i < n; i += CHUNK) {
       const m = Math.min(CHUNK, n - i);
       for (let j = 0; j < m; j++) f64[j] = rows.time(i + j);
+      const bad = firstNonFinite(f64, 0, m);
+      if (bad >= 0) throw nonFinite(path, i + bad, 'timestamp', f64[bad]);
       write(new Uint8Array(chunkBytes, 0, m * 8));
     }
     for (let i = 0; i < n; i += CHUNK) {
       const m = Math.min(CHUNK, n - i);
       for (let j = 0; j < m; j++) f32[j] = rows.outcome(i + j);
+      // checked as stored (float32): a finite f64 beyond float32's range becomes Infinity
+      const bad = firstNonFinite(f32, 0, m);
+      if (bad >= 0) throw nonFinite(path, i + bad, 'outcome', rows.outcome(i + bad));
       write(new Uint8Array(chunkBytes, 0, m * 4));
     }
     for (let i = 0; i < n; i += CHUNK) {
       const m = Math.min(CHUNK, n - i);
       for (let j = 0; j < m; j++) rows.copyWindow(i + j, f32, j * d);
+      const bad = firstNonFinite(f32, 0, m * d);
+      if (bad >= 0) throw nonFinite(path, i + Math.floor(bad / d), `window value ${bad % d}`, f32[bad]);
       write(new Uint8Array(chunkBytes, 0, m * d * 4));
     }
     const header = encodeHeader({ dim: d, horizon: rows.horizon, count: n, flags: 1, payloadBytes, payloadCrc: crc });
@@ -252,6 +262,14 @@ export function readPatternFile(path: string, expectDim?: number): PatternFileHe
     if (crc !== h.payloadCrc) {
       throw new PatternFileError('CHECKSUM', path, `payload checksum mismatch (stored 0x${hex(h.payloadCrc)}, computed 0x${hex(crc)}): the file is damaged`);
     }
+    // Checksums prove the bytes are the writer's, not that the writer's values are usable: an
+    // infinite outcome makes every forecast it is a neighbour of infinite.
+    let bad = firstNonFinite(times, 0, h.count);
+    if (bad >= 0) throw nonFinite(path, bad, 'timestamp', times[bad]);
+    bad = firstNonFinite(outcomes, 0, h.count);
+    if (bad >= 0) throw nonFinite(path, bad, 'outcome', outcomes[bad]);
+    bad = firstNonFinite(windows, 0, h.count * h.dim);
+    if (bad >= 0) throw nonFinite(path, Math.floor(bad / h.dim), `window value ${bad % h.dim}`, windows[bad]);
     return { ...h, times, outcomes, windows };
   } finally {
     closeSync(fd);
@@ -259,3 +277,17 @@ export function readPatternFile(path: string, expectDim?: number): PatternFileHe
 }
 
 const hex = (x: number): string => (x >>> 0).toString(16).padStart(8, '0');
+
+/** Index of the first non-finite value in a[from, to), or -1. */
+function firstNonFinite(a: Float32Array | Float64Array, from: number, to: number): number {
+  for (let i = from; i < to; i++) {
+    const v = a[i];
+    // v - v is 0 for a finite number, NaN for an infinity or NaN
+    if (v - v !== 0) return i;
+  }
+  return -1;
+}
+
+function nonFinite(path: string, row: number, what: string, value: number): PatternFileError {
+  return new PatternFileError('NON_FINITE', path, `pattern ${row} (0-based, oldest first) has a non-finite ${what} (${value}); every timestamp, outcome and window value must be a finite number`);
+}

@@ -261,6 +261,83 @@ describe('PatternStore files', () => {
   });
 });
 
+describe('PatternStore files: non-finite values', () => {
+  const D = 8;
+  const N = 20;
+  /** A valid file, then one value replaced and both checksums recomputed (as another writer would produce it). */
+  function hostileFile(name: string, patch: (b: Buffer) => void): string {
+    const r = seededRandom(3);
+    const store = new PatternStore({ dim: D, capacity: N, horizon: 2 });
+    for (let i = 0; i < N; i++) store.add(randomWindow(r, D), 0, -1e-3, 1000 * i);
+    const path = join(dir, name);
+    store.save(path);
+    const b = Buffer.from(readFileSync(path));
+    patch(b);
+    b.writeUInt32LE(crc32(b.subarray(PATTERN_FILE_HEADER_BYTES)), 40);
+    b.writeUInt32LE(crc32(b.subarray(0, 60)), 60);
+    writeFileSync(path, b);
+    return path;
+  }
+  const timeAt = (i: number) => PATTERN_FILE_HEADER_BYTES + 8 * i;
+  const outcomeAt = (i: number) => PATTERN_FILE_HEADER_BYTES + 8 * N + 4 * i;
+  const windowAt = (i: number, j: number) => PATTERN_FILE_HEADER_BYTES + 12 * N + 4 * (i * D + j);
+
+  function expectNonFinite(fn: () => unknown, text: string): void {
+    let caught: unknown;
+    try {
+      fn();
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(PatternFileError);
+    expect((caught as PatternFileError).code).toBe('NON_FINITE');
+    expect((caught as Error).message).toContain(text);
+  }
+
+  it('a file with a non-finite outcome, timestamp or window value (checksums valid) is refused naming the row; the store is unchanged', () => {
+    const cases: [string, (b: Buffer) => void, string][] = [
+      ['nf-outcome.bin', (b) => b.writeFloatLE(-Infinity, outcomeAt(2)), 'pattern 2 (0-based, oldest first) has a non-finite outcome (-Infinity)'],
+      ['nf-outcome-nan.bin', (b) => b.writeFloatLE(NaN, outcomeAt(19)), 'pattern 19 (0-based, oldest first) has a non-finite outcome (NaN)'],
+      ['nf-time.bin', (b) => b.writeDoubleLE(Infinity, timeAt(7)), 'pattern 7 (0-based, oldest first) has a non-finite timestamp (Infinity)'],
+      ['nf-window.bin', (b) => b.writeFloatLE(NaN, windowAt(5, 3)), 'pattern 5 (0-based, oldest first) has a non-finite window value 3 (NaN)'],
+    ];
+    for (const [name, patch, text] of cases) {
+      const path = hostileFile(name, patch);
+      const target = new PatternStore({ dim: D, capacity: 100 });
+      target.add(Array.from({ length: D }, (_, i) => i), 0, 0.5, 42);
+      expectNonFinite(() => target.load(path), text);
+      expect(target.count).toBe(1);
+      expect(target.times[0]).toBe(42);
+      expectNonFinite(() => PatternStore.fromFile(path), text);
+    }
+    // the unpatched file loads
+    const ok = hostileFile('nf-none.bin', () => {});
+    expect(new PatternStore({ dim: D, capacity: 100 }).load(ok).count).toBe(N);
+  });
+
+  it('add refuses a non-finite outcome or time (and one beyond float32 range); save refuses rows that have them', () => {
+    const store = new PatternStore({ dim: D, capacity: 10 });
+    const w = Array.from({ length: D }, (_, i) => Math.sin(i));
+    for (const [outcome, ts] of [[-Infinity, 0], [NaN, 0], [1e39, 0], [0, Infinity], [0, NaN]] as const) {
+      expect(() => store.add(w, 0, outcome, ts)).toThrow(RangeError);
+      expect(() => store.addFromRing(Float64Array.from(w), 0, outcome, ts)).toThrow(RangeError);
+    }
+    expect(store.count).toBe(0);
+    store.add(w, 0, 1e-3, 5);
+    expect(store.count).toBe(1);
+    // a writer fed non-finite rows writes nothing (and leaves an existing file as it was)
+    const path = join(dir, 'nf-save.bin');
+    store.save(path);
+    const before = readFileSync(path);
+    store.outcomes[0] = -Infinity; // as if set behind the store's back
+    expectNonFinite(() => store.save(path), 'pattern 0 (0-based, oldest first) has a non-finite outcome (-Infinity)');
+    store.outcomes[0] = 1e-3;
+    store.times[0] = NaN;
+    expectNonFinite(() => store.save(path), 'non-finite timestamp (NaN)');
+    expect(readFileSync(path).equals(before)).toBe(true);
+  });
+});
+
 describe('PatternStore at 1M patterns', () => {
   it('holds 1,000,000 windows of length 64, evicts past capacity, and finds planted windows', async () => {
     const D = 64;

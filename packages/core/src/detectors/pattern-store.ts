@@ -85,10 +85,13 @@ export class PatternStore {
   /**
    * Adds a window (z-normalized here: mean 0, population sd 1; a constant or non-finite window
    * is stored as zeros, which scores 0 against everything) read from `src[offset .. offset+dim)`.
-   * Evicts the oldest pattern when full. Returns the slot. O(dim).
+   * Evicts the oldest pattern when full. Returns the slot. O(dim). A non-finite outcome (also
+   * one beyond float32's range, which is stored as Infinity) or timestamp is a RangeError, and
+   * the store is unchanged: it would make every forecast it is a neighbour of non-finite.
    */
   add(src: ArrayLike<number>, offset: number, outcome: number, ts: number): number {
     this.mutable('add');
+    checkFinite('add', outcome, ts);
     if (this.countValue === this.capacity) this.evictOldest(1);
     const slot = this.countValue++;
     zNormalizeInto(src, offset, this.dim, this.windows, slot * this.dim);
@@ -104,6 +107,7 @@ export class PatternStore {
    */
   addFromRing(ring: Float64Array, start: number, outcome: number, ts: number): number {
     this.mutable('add');
+    checkFinite('addFromRing', outcome, ts);
     if (this.countValue === this.capacity) this.evictOldest(1);
     const slot = this.countValue++;
     zNormalizeRingInto(ring, start, this.dim, this.windows, slot * this.dim);
@@ -316,6 +320,15 @@ export class PatternStore {
 }
 
 // ---------------------------------------------------------------------------------------- helpers
+
+const F32_MAX = 3.4028234663852886e38;
+
+function checkFinite(op: string, outcome: number, ts: number): void {
+  // |outcome| past float32's largest finite value (after rounding) would be stored as Infinity
+  if (!(Math.abs(Math.fround(outcome)) <= F32_MAX) || !Number.isFinite(ts)) {
+    throw new RangeError(`PatternStore.${op}: outcome ${outcome} and time ${ts} must be finite (the outcome within float32 range)`);
+  }
+}
 
 /** Writes the z-normalized window src[off .. off+d) to dst[dOff ..]; zeros for a degenerate window. */
 export function zNormalizeInto(src: ArrayLike<number>, off: number, d: number, dst: Float32Array, dOff: number): void {

@@ -10,6 +10,8 @@ import type { Signal } from '../domain/signal.js';
 import { seededRandom } from '../testing/seeded-random.js';
 import { DetectorHarness } from './harness.js';
 import { parsePatternSettings, PatternDetector } from './pattern.js';
+import { PatternStore } from './pattern-store.js';
+import { ConfigError } from '../config/errors.js';
 
 const SYMBOLS = ['AAA', 'BBB', 'CCC'];
 const INSTRUMENTS = SYMBOLS.map((s) => defineInstrument({ exchange: 'x', symbol: s, base: s, quote: 'USD', tickSize: '0.01', lotSize: '1' }));
@@ -143,11 +145,47 @@ describe('pattern detector', () => {
     expect(Array.from(b.store.outcomes.subarray(0, 5))).toEqual(a.store.slotsInOrder().slice(0, 5).map((s) => a.store.outcomes[s]));
   });
 
+  it('never emits a forecast whose expected move is not finite (skipped and counted)', () => {
+    const N = 8;
+    const shape = Array.from({ length: N }, (_, i) => 1e-3 * Math.sin((2 * Math.PI * i) / N) + (i === 0 ? 2e-4 : 0));
+    const store = new PatternStore({ dim: N, capacity: 100, horizon: 2 });
+    for (let i = 0; i < 20; i++) store.add(shape, 0, -1e-3, i);
+    const file = join(mkdtempSync(join(tmpdir(), 'cwts-nf-')), 'p.bin');
+    store.save(file);
+    const run = (poison: boolean) => {
+      const d = new PatternDetector('pattern', { dim: N, horizon: 2, top_k: 5, min_patterns: 10, learn: false, file, query_mode: 'sync', min_correlation: 0.5, min_agreement: 0.5 }, { backend: new JsComputeBackend() });
+      // a non-finite outcome in the store (the file and add() refuse them; this stands for
+      // whatever else could put one there)
+      if (poison) d.store.outcomes[2] = -Infinity;
+      const h = new DetectorHarness([d], [INSTRUMENTS[0]!]);
+      let px = 1_000_000;
+      for (let i = 0; i <= 3 * N; i++) {
+        h.feed({ type: 'trade', exchange: 'x', symbol: 'AAA', ts: i * 1000 + 500, recvTs: i * 1000 + 500, tradeId: `${i}`, price: Math.round(px), qty: 1, side: 'buy' });
+        px *= Math.exp(shape[i % N]!);
+      }
+      return { signals: h.signals.filter((s) => s.kind === 'knn_forecast'), stats: d.diagnostics() };
+    };
+    const clean = run(false);
+    expect(clean.signals.length).toBeGreaterThan(0); // the same flow forecasts with finite outcomes
+    expect(clean.signals.every((s) => s.direction === -1 && s.strength >= 1)).toBe(true);
+    const poisoned = run(true);
+    expect(poisoned.signals).toEqual([]);
+    expect(poisoned.stats.nonFinite).toBe(clean.signals.length);
+  });
+
   it('validates its settings with key paths', () => {
     expect(() => parsePatternSettings({ dim: 1 })).toThrow('detectors.pattern.dim: expected an integer between 2 and 4096, got 1');
     expect(() => parsePatternSettings({ top_k: 0, weighting: 'loud' })).toThrow(/top_k[\s\S]*weighting/);
     expect(() => parsePatternSettings({ min_correlation: 2 })).toThrow('detectors.pattern.min_correlation: expected a number in [-1, 1]');
     expect(() => parsePatternSettings({ capacity: 2e9 })).toThrow('detectors.pattern.capacity');
+    // each key in range alone, but the slab the constructor allocates (rows x dim floats) too large
+    expect(() => parsePatternSettings({ dim: 4096, max_pending_adds: 16_777_216, capacity: 1000 })).toThrow(
+      'detectors.pattern.max_pending_adds: expected an integer between 0 and 262143 at dim 4096 (max_pending_adds x dim must stay within 1073741823 floats), got 16777216',
+    );
+    expect(() => parsePatternSettings({ dim: 4096, max_pending_adds: 262_144, capacity: 262_144 })).toThrow(/capacity: expected[\s\S]*max_pending_adds: expected/);
+    expect(() => new PatternDetector('pattern', { dim: 4096, max_pending_adds: 16_777_216, capacity: 1000 }, { backend: new JsComputeBackend() })).toThrow(ConfigError);
+    expect(parsePatternSettings({ dim: 4096, max_pending_adds: 262_143, capacity: 1000 }).maxPendingAdds).toBe(262_143);
+    expect(parsePatternSettings({ dim: 4096 }).maxPendingAdds).toBe(65_536); // the defaults fit at the largest dim
     const noSync = { ...new JsComputeBackend(), name: 'gpu', sync: undefined } as unknown as ComputeBackend;
     expect(() => new PatternDetector('pattern', { query_mode: 'sync' }, { backend: noSync })).toThrow('detectors.pattern.query_mode: "sync" needs a backend with synchronous kernels');
   });

@@ -96,10 +96,23 @@ const patternSettingsSchema = z.strictObject({
   weighting: f.oneOf(['correlation', 'uniform'] as const).default(d.weighting),
 });
 
-/** The store holds capacity x dim floats, at most MAX_STORE_FLOATS. */
+/**
+ * Every slab the detector allocates at construction holds (rows x dim) floats, at most
+ * MAX_STORE_FLOATS each: the store (capacity), the windows queued during a query
+ * (max_pending_adds) and the batch of query windows (max_batch). Each key is in range alone;
+ * the product is checked here so a too-large combination is a ConfigError naming the key, not a
+ * RangeError from the typed-array constructor at startup.
+ */
 function storeFits(s: z.output<typeof patternSettingsSchema>, path: string): ConfigIssue[] {
   const max = Math.floor(MAX_STORE_FLOATS / s.dim);
-  return s.capacity <= max ? [] : [{ path: `${path}.capacity`, message: `expected an integer between 1 and ${max}, got ${s.capacity}` }];
+  const issues: ConfigIssue[] = [];
+  const fits = (key: string, value: number, min: number): void => {
+    if (value > max) issues.push({ path: `${path}.${key}`, message: `expected an integer between ${min} and ${max} at dim ${s.dim} (${key} x dim must stay within ${MAX_STORE_FLOATS} floats), got ${value}` });
+  };
+  fits('capacity', s.capacity, 1);
+  fits('max_pending_adds', s.max_pending_adds, 0);
+  fits('max_batch', s.max_batch, 1);
+  return issues;
 }
 
 export function parsePatternSettings(raw: Readonly<Record<string, unknown>>, name = 'pattern'): PatternSettings {
@@ -158,6 +171,8 @@ export interface PatternDetectorStats {
   pendingAdds: number;
   droppedAdds: number;
   errors: number;
+  /** Queries skipped because their expected move or mean correlation was not finite. */
+  nonFinite: number;
   /** Largest batch sent. */
   maxBatchSeen: number;
 }
@@ -194,7 +209,7 @@ export class PatternDetector implements Detector {
   private readonly addOutcomes: Float32Array;
   private readonly addTimes: Float64Array;
   private addCount = 0;
-  private readonly stats: PatternDetectorStats = { symbols: 0, bars: 0, patterns: 0, queries: 0, batches: 0, signals: 0, pendingAdds: 0, droppedAdds: 0, errors: 0, maxBatchSeen: 0 };
+  private readonly stats: PatternDetectorStats = { symbols: 0, bars: 0, patterns: 0, queries: 0, batches: 0, signals: 0, pendingAdds: 0, droppedAdds: 0, errors: 0, nonFinite: 0, maxBatchSeen: 0 };
 
   constructor(
     readonly name: string,
@@ -391,6 +406,12 @@ export class PatternDetector implements Detector {
       const meanCorr = csum / k;
       let expected = 0;
       if (wsum > 0) expected = msum / wsum;
+      // A non-finite outcome or score (the store refuses them; a backend could still return
+      // NaN) must not become a signal: Infinity would be reported as strength 0 by round().
+      if (!Number.isFinite(expected) || !Number.isFinite(meanCorr)) {
+        this.stats.nonFinite++;
+        continue;
+      }
       const dir = expected > 0 ? 1 : expected < 0 ? -1 : 0;
       let agree = 0;
       for (let j = 0; j < k; j++) {

@@ -11,10 +11,16 @@ export function onBurstTrade(d: WhaleRuleContext, st: WhaleSymbol, ev: TradeEven
   const s = d.settings;
   const t = st.t;
   const win = s.burstWindowMs;
+  // The burst clock never goes back: a trade stamped before the newest one seen (a late print,
+  // venue trades out of order) counts at the newest time, in the current bucket and window.
+  // Moving the bucket back made the next trade see the same empty windows again and decay the
+  // baseline once more each time (false bursts on unchanged flow).
+  const ts = ev.ts > st.burstTs ? ev.ts : st.burstTs;
+  st.burstTs = ts;
   // Baseline: the usual same-side notional per window, from fixed buckets of the window length.
-  const bucket = Math.floor(ev.ts / win);
-  if (bucket !== st.bucket) {
-    if (st.bucket >= 0 && bucket > st.bucket) {
+  const bucket = Math.floor(ts / win);
+  if (bucket > st.bucket) {
+    if (st.bucket >= 0) {
       const gap = bucket - st.bucket;
       const a = d.alpha;
       const keep = gap > 1 ? Math.pow(1 - a, gap - 1) : 1;
@@ -30,8 +36,8 @@ export function onBurstTrade(d: WhaleRuleContext, st: WhaleSymbol, ev: TradeEven
   const side = ev.side === 'buy' ? BUY : SELL;
   const b = st.burst[side];
   b.bucketSum += notional;
-  b.evictBefore(ev.ts - win + 1);
-  b.push(ev.ts, notional, ev.qty, ev.tradeId);
+  b.evictBefore(ts - win + 1);
+  b.push(ts, notional, ev.qty, ev.tradeId);
   const threshold = Math.max(t.burstMinNotional, t.burstRatio * b.usual);
   if (b.active) {
     if (b.sum < 0.5 * threshold) b.active = false;
@@ -49,7 +55,7 @@ export function onBurstTrade(d: WhaleRuleContext, st: WhaleSymbol, ev: TradeEven
     kind: 'whale_burst',
     exchange: ev.exchange,
     symbol: ev.symbol,
-    ts: ev.ts,
+    ts,
     direction: side === BUY ? 1 : -1,
     strength: round(ratio > 0 ? ratio : b.sum / Math.max(1, t.burstMinNotional), 3),
     evidence: {
@@ -58,7 +64,7 @@ export function onBurstTrade(d: WhaleRuleContext, st: WhaleSymbol, ev: TradeEven
       qty: b.qtySum,
       windowMs: win,
       firstTs: b.ts[b.head],
-      lastTs: ev.ts,
+      lastTs: ts,
       usualNotional: round(b.usual, 2),
       largestNotional: round(max, 2),
       threshold: round(threshold, 2),

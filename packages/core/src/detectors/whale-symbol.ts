@@ -157,7 +157,10 @@ export class WhaleSymbol {
   readonly logWallMin: number;
   readonly logWallRatio: number;
   book: BookView | undefined;
+  /** Burst baseline bucket (rule b); it only moves forward. */
   bucket = -1;
+  /** Newest trade time seen by rule (b): its clock (a late trade counts at this time). */
+  burstTs = -Infinity;
   windowsSeen = 0;
   signals = 0;
   wallSeq = 0;

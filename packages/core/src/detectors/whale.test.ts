@@ -176,6 +176,48 @@ describe('whale detector (b): bursts', () => {
   });
 });
 
+describe('whale detector (b): late trades (stamped before the newest one seen)', () => {
+  /** Steady flow: every 1 s window, 5 buys of 60,000 USDT (300k per window, 1/5 each). */
+  function steady(h: DetectorHarness, from: number, to: number): void {
+    for (let w = from; w < to; w++) for (let j = 0; j < 5; j++) h.feed(trade(w * 1000 + 100 + 150 * j, lotsFor(60_000), 'buy'));
+  }
+
+  it('a late print does not move the bucket clock back: no baseline decay, no false bursts on unchanged flow', () => {
+    // defaults: burst_ratio 8, burst_min_notional 100k, baseline 300 windows of 1 s, warm-up 60
+    const { h } = harness({ trades: false, walls: false });
+    steady(h, 0, 1500); // U -> ~300k, threshold 8 x U = 2.4M: no burst
+    expect(h.signalsOf('whale_burst')).toHaveLength(0);
+    // three small late prints, each stamped 5 minutes in the past (out-of-order venue prints).
+    // Before the fix each moved the bucket back 300 windows; the next trade decayed U by e^-1
+    // again, U fell 20x, the threshold hit the 100k floor and the same flow fired whale_burst.
+    for (let k = 0; k < 3; k++) {
+      const w = 1500 + 10 * k;
+      h.feed(trade((w - 300) * 1000 + 5, 1, 'sell'));
+      steady(h, w, w + 10);
+    }
+    steady(h, 1530, 1540);
+    expect(h.signalsOf('whale_burst')).toHaveLength(0);
+  });
+
+  it('a late trade counts in the current window: a burst completed by one fires at the newest time', () => {
+    const { h } = harness({ trades: false, walls: false });
+    let ts = 0;
+    for (let i = 0; i < 1200; i++) h.feed(trade((ts += 100), lotsFor(2000), i % 2 ? 'buy' : 'sell'));
+    // three 30k buys inside the window, then a fourth stamped a minute earlier (late): the
+    // window holds 120k >= the 100k floor with 4 trades
+    for (let i = 0; i < 3; i++) h.feed(trade((ts += 50), lotsFor(30_000), 'buy'));
+    expect(h.signalsOf('whale_burst')).toHaveLength(0);
+    const late = trade(ts - 60_000, lotsFor(30_000), 'buy');
+    h.feed(late);
+    const bursts = h.signalsOf('whale_burst');
+    expect(bursts).toHaveLength(1);
+    expect(bursts[0]!.ts).toBe(ts);
+    expect(bursts[0]!.evidence.lastTs).toBe(ts);
+    expect((bursts[0]!.evidence.tradeIds as string[]).at(-1)).toBe(late.tradeId);
+    expect(bursts[0]!.evidence.notional as number).toBeGreaterThanOrEqual(120_000);
+  });
+});
+
 describe('whale detector (c): walls', () => {
   const lv = (price: number, qty: number): BookLevel => ({ price, qty });
   const TOUCH_BID = PRICE - 100;

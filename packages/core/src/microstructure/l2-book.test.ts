@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
 import { L2Book, DeltaResult, BID, ASK } from './l2-book.js';
+import { SortedLevels } from './sorted-levels.js';
 import { L2BookStore, bookMetricsListeners } from './book-store.js';
 import { ConsolidatedBook } from './consolidated.js';
 import { MetricsRegistry } from '../observability/metrics.js';
@@ -109,6 +110,94 @@ describe('L2Book', () => {
     b.applySnapshot(snap(300, [[10, 5]], [[12, 1]]));
     expect(b.checkDeltaSeq(301, 301 + 1001, 0)).toBe(DeltaResult.INVALID);
     expect(b.resyncsByReason.get('sequence_jump')).toBe(2);
+  });
+
+  it('sequence reset: a delta more than maxSeqJump below the book resyncs (sequence_reset); within the bound it is OLD', () => {
+    const b = new L2Book('x', 'S', { maxSeqJump: 1000 });
+    b.applySnapshot(snap(5000, [[10, 1]], [[12, 1]]));
+    // a late duplicate, up to the bound behind: dropped, the book stays usable
+    expect(b.applyDelta(delta(3999, 4000, [[10, 9]], []))).toBe(DeltaResult.OLD);
+    expect(b.synced).toBe(true);
+    // the venue restarted at 1: the book would stay frozen until the new ids passed 5000
+    expect(b.applyDelta(delta(1, 1, [[10, 0]], []))).toBe(DeltaResult.INVALID);
+    expect(b.state).toBe('resyncing');
+    expect(b.stateReason).toMatch(/^sequence_reset: delta 1\.\.1 is 4999 behind 5000/);
+    expect(b.resyncsByReason.get('sequence_reset')).toBe(1);
+    expect(b.qtyAt('bid', 10)).toBe(1); // not applied
+    expect(b.seq).toBe(5000);
+    // the ring path's check agrees
+    b.applySnapshot(snap(5000, [[10, 1]], [[12, 1]]));
+    expect(b.checkDeltaSeq(2, 3, 0)).toBe(DeltaResult.INVALID);
+    // the new sequence syncs from the next snapshot
+    b.applySnapshot(snap(3, [[10, 2]], [[12, 1]]));
+    expect(b.applyDelta(delta(4, 4, [[10, 3]], []))).toBe(DeltaResult.APPLIED);
+    expect(b.qtyAt('bid', 10)).toBe(3);
+  });
+
+  it('property: a snapshot in any order, with duplicates and zeros, gives the book of a Map model (the last duplicate wins)', () => {
+    const level = fc.tuple(fc.integer({ min: -30, max: 30 }), fc.integer({ min: 0, max: 4 }));
+    fc.assert(
+      fc.property(fc.array(level, { maxLength: 80 }), fc.array(level, { maxLength: 80 }), (bidLv, askLv) => {
+        const b = new L2Book('x', 'S', { initialLevels: 4 });
+        // asks shifted up so the book is never crossed; asks in the same (arbitrary) order
+        b.applySnapshot(snap(1, bidLv, askLv.map(([p, q]) => [p + 100, q])));
+        const bids = new Map<number, number>();
+        const asks = new Map<number, number>();
+        for (const [p, q] of bidLv) bids.set(p, q);
+        for (const [p, q] of askLv) asks.set(p + 100, q);
+        const ob: { price: number; qty: number }[] = [];
+        const oa: { price: number; qty: number }[] = [];
+        const nb = b.topLevels('bid', 1000, ob);
+        const na = b.topLevels('ask', 1000, oa);
+        expect(ob.slice(0, nb)).toEqual(refTop(bids, true, 1000));
+        expect(oa.slice(0, na)).toEqual(refTop(asks, false, 1000));
+        expect(b.state).toBe('synced');
+        // and the book behaves as one loaded best-first: the next delta lands where it should
+        b.applyDelta(delta(2, 2, [[0, 7]], [[100, 7]]));
+        expect(b.qtyAt('bid', 0)).toBe(7);
+        expect(b.qtyAt('ask', 100)).toBe(7);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('an unsorted or duplicated 300k-level snapshot is sorted in bulk: no level-by-level insert (that was O(n^2), seconds on the engine thread)', () => {
+    // Complexity check by counting operations, not by timing: the quadratic fallback inserted
+    // every level into the sorted arrays (SortedLevels.set -> insertAt, shifting the levels
+    // above). The size is such that the quadratic version also takes seconds.
+    const n = 300_000;
+    const bids = [];
+    for (let i = 0; i < n; i++) bids.push({ price: 10_000_000 - i, qty: 1 });
+    const dup = [...bids, { price: 10_000_000, qty: 2 }]; // one repeated level: not strictly best-first
+    const shuffled = [...bids];
+    let r = 12345;
+    for (let i = shuffled.length - 1; i > 0; i--) {
+      r = (r * 1103515245 + 12345) >>> 0;
+      const j = r % (i + 1);
+      [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+    }
+    const asks = bids.map((l) => ({ price: 2 * 10_000_000 - l.price + 1, qty: 3 })); // worst-first
+    const set = vi.spyOn(SortedLevels.prototype, 'set');
+    const insertAt = vi.spyOn(SortedLevels.prototype, 'insertAt');
+    try {
+      const a = new L2Book('x', 'S');
+      a.applySnapshot({ seq: 1, bids: dup, asks });
+      const c = new L2Book('x', 'S');
+      c.applySnapshot({ seq: 1, bids: shuffled, asks: [] });
+      expect({ set: set.mock.calls.length, insertAt: insertAt.mock.calls.length }).toEqual({ set: 0, insertAt: 0 });
+      expect(a.levelCount('bid')).toBe(n);
+      expect(a.bestBid()).toBe(10_000_000);
+      expect(a.bestBidQty()).toBe(2); // the last duplicate wins
+      expect(a.priceAtDepth(BID, n - 1)).toBe(10_000_000 - n + 1);
+      expect(a.levelCount('ask')).toBe(n);
+      expect(a.bestAsk()).toBe(10_000_001);
+      expect(a.priceAtDepth(ASK, n - 1)).toBe(10_000_000 + n);
+      expect(c.levelCount('bid')).toBe(n);
+      for (let i = 0; i < n; i += 997) expect(c.priceAtDepth(BID, i)).toBe(10_000_000 - i);
+    } finally {
+      set.mockRestore();
+      insertAt.mockRestore();
+    }
   });
 
   it('crossed detection, recovery by uncrossing delta, and resync', () => {

@@ -26,15 +26,16 @@ export type BookResyncListener = (book: L2Book, reason: string) => void;
 /** Outcome of applyDelta. */
 export const DeltaResult = {
   APPLIED: 0,
-  /** seq <= the book's seq: an old or duplicate update, ignored. */
+  /** seq <= the book's seq (by at most `maxSeqJump`): an old or duplicate update, ignored. */
   OLD: 1,
   /** A gap (firstSeq > seq + 1): book moved to `resyncing`, delta not applied. */
   GAP: 2,
   /** The book is `resyncing`; the owner should buffer deltas until the snapshot arrives. */
   IGNORED_RESYNCING: 3,
-  /** Non-integer or negative values, or an impossible or implausibly far sequence range: book
-   * moved to `resyncing`, delta not applied. (Positive prices are the adapter edge's rule: the
-   * book itself serves any tick range.) */
+  /** Non-integer or negative values, or an impossible or implausibly far sequence range (more
+   * than `maxSeqJump` ahead of the book, or behind it: a sequence reset): book moved to
+   * `resyncing`, delta not applied. (Positive prices are the adapter edge's rule: the book
+   * itself serves any tick range.) */
   INVALID: 4,
 } as const;
 export type DeltaResultCode = (typeof DeltaResult)[keyof typeof DeltaResult];
@@ -173,7 +174,8 @@ export class L2Book implements BookView {
 
   /**
    * Replaces the book with a snapshot. Levels may come in any order (best-first is the fast
-   * path); qty 0 levels are skipped; duplicates keep the last. Invalid numbers put the book in
+   * path; anything else is sorted, O(n log n)); qty 0 levels are skipped; duplicates keep the
+   * last (a last qty 0 removes the price). Invalid numbers put the book in
    * `resyncing` (reason `invalid_snapshot`) and leave it empty. Returns the new state.
    */
   applySnapshot(ev: Pick<BookSnapshotEvent, 'seq' | 'bids' | 'asks'> & { recvTs?: number }): L2SyncState {
@@ -260,13 +262,23 @@ export class L2Book implements BookView {
     return seq !== 0 ? this.sequenceVerdict(firstSeq, seq, now) : DeltaResult.APPLIED;
   }
 
-  /** OLD, GAP (resync begun), INVALID for an implausible jump (resync begun), or APPLIED. */
+  /** OLD, GAP (resync begun), INVALID for an implausible jump either way (resync begun), or APPLIED. */
   private sequenceVerdict(firstSeq: number, seq: number, now: number): DeltaResultCode {
     if (!Number.isSafeInteger(seq) || !Number.isSafeInteger(firstSeq) || firstSeq > seq) {
       this.beginResync('invalid_delta', `delta ${firstSeq}..${seq} has an impossible sequence range`, now);
       return DeltaResult.INVALID;
     }
-    if (seq <= this.seq) return DeltaResult.OLD;
+    if (seq <= this.seq) {
+      // Far behind the book: not a late duplicate but a venue that restarted its sequence numbers
+      // (or a book whose own seq is wrong). Dropping it as OLD would freeze the book until the
+      // new sequence caught up with the old one; resync instead (BookSync does the same at the
+      // adapter edge, so behind it such a delta never gets here).
+      if (this.seq - seq > this.maxSeqJump) {
+        this.beginResync('sequence_reset', `delta ${firstSeq}..${seq} is ${this.seq - seq} behind ${this.seq} (bound ${this.maxSeqJump}): the venue restarted its sequence`, now);
+        return DeltaResult.INVALID;
+      }
+      return DeltaResult.OLD;
+    }
     if (firstSeq > this.seq + 1) {
       this.beginResync('sequence_gap', `expected ${this.seq + 1}, got ${firstSeq}..${seq}`, now);
       return DeltaResult.GAP;
@@ -441,8 +453,54 @@ function loadSide(side: SortedLevels, levels: readonly BookLevel[], sign: 1 | -1
     side.n = k;
     return;
   }
-  side.clear();
-  for (let i = 0; i < levels.length; i++) side.set(sign * levels[i]!.price, levels[i]!.qty);
+  loadUnsorted(side, levels, sign);
+}
+
+/** Scratch for loadUnsorted, shared by every book (the engine thread loads one snapshot at a time). */
+let scratchKeys = new Float64Array(0);
+let scratchQtys = new Float64Array(0);
+
+/**
+ * Snapshot levels in any order, duplicates allowed (the last one of a price wins, a last qty 0
+ * removes it): O(n log n), never a level-by-level insert (which shifts the sorted arrays: O(n^2),
+ * seconds for a few hundred thousand levels on the engine thread). The keys are sorted natively
+ * in scratch, made unique, each level's qty is written at its key's place in input order (so the
+ * last duplicate wins), and the side is filled in one pass, as the best-first fast path does.
+ */
+function loadUnsorted(side: SortedLevels, levels: readonly BookLevel[], sign: 1 | -1): void {
+  const n = levels.length;
+  if (scratchKeys.length < n) {
+    scratchKeys = new Float64Array(n);
+    scratchQtys = new Float64Array(n);
+  }
+  const keys = scratchKeys.subarray(0, n);
+  for (let i = 0; i < n; i++) keys[i] = sign * levels[i]!.price + 0; // + 0: -0 and 0 are one key
+  keys.sort();
+  let u = 0;
+  for (let i = 0; i < n; i++) if (u === 0 || keys[i] !== keys[u - 1]) keys[u++] = keys[i]!;
+  const qtys = scratchQtys;
+  for (let i = 0; i < n; i++) {
+    const key = sign * levels[i]!.price;
+    let lo = 0;
+    let hi = u - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (keys[mid]! < key) lo = mid + 1;
+      else hi = mid;
+    }
+    qtys[lo] = levels[i]!.qty;
+  }
+  const outKeys = side.keys;
+  const outQtys = side.qtys;
+  let k = 0;
+  for (let j = 0; j < u; j++) {
+    const q = qtys[j]!;
+    if (q === 0) continue;
+    outKeys[k] = keys[j]!;
+    outQtys[k] = q;
+    k++;
+  }
+  side.n = k;
 }
 
 /** "delta 42", or "delta" for a venue without sequence numbers (seq 0). */

@@ -339,3 +339,85 @@ describe('MatchingEngine properties', () => {
     expect(e.bestAsk()).toBeUndefined();
   });
 });
+
+describe('MatchingEngine level totals stay safe integers (past 2^53 a float64 loses lots)', () => {
+  const MAX = Number.MAX_SAFE_INTEGER; // 2^53 - 1, a valid lot quantity on its own
+  const snapshot = (e: MatchingEngine) => JSON.stringify([e.depth('bid'), e.depth('ask'), e.prioritySeq, e.tradeSeq]);
+
+  it('refuses (INVALID_ORDER, book untouched) an order that would push a resting level past 2^53 - 1; FOK stays all-or-nothing', () => {
+    const e = fresh();
+    expect(e.submit(1, SELL, OrderKind.LIMIT, 100, MAX)).toBe(MatchStatus.OK);
+    const before = snapshot(e);
+    // 2^53 - 1 + 4 lots at one level would be stored as 2^53 + 4: refused before anything changes
+    expect(e.submit(2, SELL, OrderKind.LIMIT, 100, 4)).toBe(MatchStatus.REJECTED);
+    expect(e.result.reject).toBe(MatchReject.INVALID_ORDER);
+    expect(e.submit(3, SELL, OrderKind.POST_ONLY, 100, 1)).toBe(MatchStatus.REJECTED);
+    expect(e.result.reject).toBe(MatchReject.INVALID_ORDER);
+    expect(snapshot(e)).toBe(before);
+    expect(e.openQty(2)).toBe(-1);
+    // other levels and the other side are unaffected
+    expect(e.submit(4, SELL, OrderKind.LIMIT, 101, MAX)).toBe(MatchStatus.OK);
+    expect(e.submit(5, BUY, OrderKind.LIMIT, 99, MAX)).toBe(MatchStatus.OK);
+    // an IOC for the whole level fills it exactly
+    expect(e.submit(6, BUY, OrderKind.IOC, 100, MAX)).toBe(MatchStatus.OK);
+    expect(e.result.filledQty).toBe(MAX);
+    expect(e.openQty(1)).toBe(-1);
+    expect(e.checkInvariants()).toBeNull();
+    // now 4 lots fit at 100 again, and a FOK for 5 is refused untouched (not 4 filled + 1 cancelled)
+    expect(e.submit(7, SELL, OrderKind.LIMIT, 100, 4)).toBe(MatchStatus.OK);
+    expect(e.qtyAt('ask', 100)).toBe(4);
+    const st = e.submit(8, BUY, OrderKind.FOK, 100, 5);
+    expect({ st, reject: e.result.reject, filled: e.result.filledQty, cancelled: e.result.cancelledQty, cause: e.result.cancelCause }).toEqual({
+      st: MatchStatus.REJECTED, reject: MatchReject.FOK_UNFILLABLE, filled: 0, cancelled: 0, cause: CancelCause.NONE,
+    });
+    expect(e.checkInvariants()).toBeNull();
+  });
+
+  it('the bound is exact: a level may reach 2^53 - 1, not one lot more', () => {
+    const e = fresh();
+    expect(e.submit(1, BUY, OrderKind.LIMIT, 100, MAX - 10)).toBe(MatchStatus.OK);
+    expect(e.submit(2, BUY, OrderKind.LIMIT, 100, 10)).toBe(MatchStatus.OK);
+    expect(e.qtyAt('bid', 100)).toBe(MAX);
+    expect(e.submit(3, BUY, OrderKind.LIMIT, 100, 1)).toBe(MatchStatus.REJECTED);
+    expect(e.result.reject).toBe(MatchReject.INVALID_ORDER);
+    // orders that never rest are not concerned: a MARKET/IOC taking the level is fine
+    expect(e.submit(4, SELL, OrderKind.IOC, 100, 10)).toBe(MatchStatus.OK);
+    expect(e.submit(5, BUY, OrderKind.LIMIT, 100, 10)).toBe(MatchStatus.OK);
+    expect(e.checkInvariants()).toBeNull();
+  });
+
+  it('replace is refused untouched when the new quantity or the target level would pass the bound', () => {
+    const e = fresh();
+    e.submit(1, SELL, OrderKind.LIMIT, 100, MAX - 5);
+    e.submit(2, SELL, OrderKind.LIMIT, 100, 5);
+    e.submit(3, SELL, OrderKind.LIMIT, 101, 7);
+    const before = snapshot(e);
+    // same price, more quantity: (MAX - 5) + 6 at level 100
+    expect(e.replace(2, 100, 6)).toBe(MatchStatus.REJECTED);
+    expect(e.result.reject).toBe(MatchReject.INVALID_ORDER);
+    // moving order 3 onto the full level
+    expect(e.replace(3, 100, 1)).toBe(MatchStatus.REJECTED);
+    expect(e.result.reject).toBe(MatchReject.INVALID_ORDER);
+    expect(snapshot(e)).toBe(before);
+    expect(e.order(2)?.priority).toBeLessThan(e.order(3)!.priority); // nothing lost its place
+    // within the bound both work
+    expect(e.replace(2, 100, 4)).toBe(MatchStatus.OK);
+    expect(e.replace(3, 100, 1)).toBe(MatchStatus.OK);
+    expect(e.qtyAt('ask', 100)).toBe(MAX);
+    // the largest order alone may grow to the bound
+    expect(e.replace(1, 100, MAX - 5)).toBe(MatchStatus.OK);
+    expect(e.replace(3, 102, MAX)).toBe(MatchStatus.OK);
+    expect(e.checkInvariants()).toBeNull();
+  });
+
+  it('differential with quantities near 2^53: same results and books as the reference engine', () => {
+    const hugeOp: fc.Arbitrary<Op> = fc.oneof(
+      { weight: 6, arbitrary: fc.record({ t: fc.constant('submit' as const), side: fc.constantFrom(0 as const, 1 as const), kind: fc.constantFrom<OrderKindCode>(0, 0, 0, 1, 2, 3, 4), price: fc.integer({ min: 99, max: 101 }), qty: fc.oneof(fc.integer({ min: 1, max: 10 }), fc.constantFrom(MAX, MAX - 1, 2 ** 52, 2 ** 52 + 1, 3 * 2 ** 51)), owner: fc.integer({ min: 0, max: 3 }) }) },
+      { weight: 2, arbitrary: fc.record({ t: fc.constant('cancel' as const), pick: fc.nat(1000) }) },
+      { weight: 2, arbitrary: fc.record({ t: fc.constant('replace' as const), pick: fc.nat(1000), dp: fc.integer({ min: -1, max: 1 }), dq: fc.integer({ min: -3, max: 3 }) }) },
+    );
+    for (const stp of [StpMode.NONE, StpMode.CANCEL_OLDEST] as const) {
+      fc.assert(fc.property(fc.array(hugeOp, { maxLength: 60 }), (ops) => runBoth(ops, stp)), { numRuns: 200 });
+    }
+  });
+});

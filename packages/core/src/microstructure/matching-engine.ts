@@ -100,8 +100,9 @@ const NIL = -1;
  * (typed arrays) with free lists; order ids are safe integers looked up in an open-addressing
  * index, so steady-state operation allocates nothing.
  *
- * Atomicity: every operation validates first (ids, quantities, prices, duplicates, post-only
- * cross, FOK fillability incl. self-trade prevention) and only then mutates; once mutating it
+ * Atomicity: every operation validates first (ids, quantities, prices, duplicates, a resting
+ * level's total staying a safe integer, post-only cross, FOK fillability incl. self-trade
+ * prevention) and only then mutates; once mutating it
  * cannot fail. A rejected operation leaves the book untouched.
  *
  * Output of each operation: the return value (MatchStatus), `result` (reused), and the event
@@ -212,6 +213,11 @@ export class MatchingEngine {
       return this.rejectWith(MatchReject.INVALID_ORDER);
     }
     if (this.index.get(id) !== NIL) return this.rejectWith(MatchReject.DUPLICATE_ORDER);
+    // A level total past 2^53 would lose lots (float64): refuse the order before anything
+    // changes. Only an order that can rest is concerned, and only when its own side already has
+    // a level at its price: the book is never crossed, so such an order does not cross either
+    // and rests whole; a new level starts at the order's own (safe) quantity.
+    if ((kind === OrderKind.LIMIT || kind === OrderKind.POST_ONLY) && qty > this.levelRoom(side, price)) return this.rejectWith(MatchReject.INVALID_ORDER);
     const limit = kind === OrderKind.MARKET ? (side === 0 ? Infinity : -Infinity) : price;
     if (kind === OrderKind.POST_ONLY) {
       if (this.wouldCross(side, limit)) return this.rejectWith(MatchReject.POST_ONLY_WOULD_CROSS);
@@ -259,13 +265,16 @@ export class MatchingEngine {
     if (o === NIL) return this.rejectWith(MatchReject.UNKNOWN_ORDER);
     if (!Number.isSafeInteger(newPrice) || !Number.isSafeInteger(newQty) || newQty <= 0) return this.rejectWith(MatchReject.INVALID_ORDER);
     const oldQty = this.oQty[o]!;
+    const side = this.oSide[o]! as MatchSideCode;
+    // The same level-total bound as submit, checked before the order leaves the book.
+    const room = newPrice === this.oPrice[o] ? Number.MAX_SAFE_INTEGER - (this.lvQty[this.oLevel[o]!]! - oldQty) : this.levelRoom(side, newPrice);
+    if (newQty > room) return this.rejectWith(MatchReject.INVALID_ORDER);
     if (newPrice === this.oPrice[o] && newQty <= oldQty) {
       this.oQty[o] = newQty;
       this.lvQty[this.oLevel[o]!]! -= oldQty - newQty;
       r.restingQty = newQty;
       return MatchStatus.OK;
     }
-    const side = this.oSide[o]! as MatchSideCode;
     const kind = this.oKind[o]! as OrderKindCode;
     const owner = this.oOwner[o]!;
     if (kind === OrderKind.POST_ONLY && this.wouldCross(side, newPrice)) return this.rejectWith(MatchReject.POST_ONLY_WOULD_CROSS);
@@ -415,6 +424,16 @@ export class MatchingEngine {
     this.result.reject = code;
     this.result.eventCount = 0;
     return MatchStatus.REJECTED;
+  }
+
+  /**
+   * Lots that may still be added to the resting level at `price` on `side` without its total
+   * passing Number.MAX_SAFE_INTEGER (exact: both terms are safe integers). No level: the bound.
+   */
+  private levelRoom(side: MatchSideCode, price: number): number {
+    const s = side === 0 ? this.bidSide : this.askSide;
+    const i = s.find(side === 0 ? price : -price);
+    return i >= 0 ? Number.MAX_SAFE_INTEGER - this.lvQty[s.qtys[i]!]! : Number.MAX_SAFE_INTEGER;
   }
 
   private wouldCross(side: MatchSideCode, limit: number): boolean {

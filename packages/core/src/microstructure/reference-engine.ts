@@ -54,6 +54,7 @@ export class ReferenceEngine {
   submit(id: number, side: MatchSideCode, kind: OrderKindCode, price: number, qty: number, owner = 0): RefResult {
     if (!Number.isSafeInteger(id) || !Number.isSafeInteger(qty) || qty <= 0 || (kind !== OrderKind.MARKET && !Number.isSafeInteger(price))) return this.rejected(MatchReject.INVALID_ORDER);
     if (this.find(id)) return this.rejected(MatchReject.DUPLICATE_ORDER);
+    if ((kind === OrderKind.LIMIT || kind === OrderKind.POST_ONLY) && !this.levelFits(side, price, qty)) return this.rejected(MatchReject.INVALID_ORDER);
     const limit = kind === OrderKind.MARKET ? (side === 0 ? Infinity : -Infinity) : price;
     const opp = side === 0 ? this.asks : this.bids;
     const crosses = (p: number) => (side === 0 ? p <= limit : p >= limit);
@@ -113,6 +114,16 @@ export class ReferenceEngine {
     return r;
   }
 
+  /**
+   * Whether `qty` more lots resting at (side, price) keep that level's total a safe integer
+   * (summed in bigint; `except`, the order being replaced, is left out).
+   */
+  private levelFits(side: MatchSideCode, price: number, qty: number, except?: RefOrder): boolean {
+    let total = BigInt(qty);
+    for (const o of side === 0 ? this.bids : this.asks) if (o !== except && o.price === price) total += BigInt(o.qty);
+    return total <= BigInt(Number.MAX_SAFE_INTEGER);
+  }
+
   cancel(id: number): RefResult {
     const o = this.find(id);
     if (!o) return this.rejected(MatchReject.UNKNOWN_ORDER);
@@ -125,6 +136,7 @@ export class ReferenceEngine {
     const o = this.find(id);
     if (!o) return this.rejected(MatchReject.UNKNOWN_ORDER);
     if (!Number.isSafeInteger(price) || !Number.isSafeInteger(qty) || qty <= 0) return this.rejected(MatchReject.INVALID_ORDER);
+    if (!this.levelFits(o.side, price, qty, o)) return this.rejected(MatchReject.INVALID_ORDER);
     if (price === o.price && qty <= o.qty) {
       o.qty = qty;
       return { ...this.res(), restingQty: qty };

@@ -1,13 +1,18 @@
 import type { BookDeltaEvent, BookSnapshotEvent, FeedState, FeedStatusEvent } from '../domain/events.js';
 import { InstrumentMap } from '../domain/instrument-map.js';
-import { L2Book } from './l2-book.js';
+import { DeltaResult, L2Book } from './l2-book.js';
 
 export interface BookRecord {
   readonly book: L2Book;
   /** The engine's view: the book's own sync state, or a connection state the venue reported. */
   state: FeedState;
   reason: string;
-  /** Local time (clock ms) of the last snapshot or delta. */
+  /**
+   * Local time (clock ms) of the last snapshot or delta the book applied. A delta the book drops
+   * (old, a gap, invalid, or while it waits for a snapshot) does not count: a venue that keeps
+   * sending updates the book cannot use is as silent as one that sends nothing, and the
+   * staleness watchdog, the risk check and `cwts_feed_last_event_age_seconds` read this.
+   */
   lastEventTs: number;
   /** Sequence of the last applied update. */
   readonly lastSeq: number;
@@ -36,7 +41,9 @@ class Rec implements BookRecord {
  * symbol, with the state the engine trades by. The adapter owns the venue's sequencing rules;
  * the book checks what it can see for itself (a gap between deltas, an invalid level, a crossed
  * book) and is unusable until the next snapshot. Old deltas (seq at or below the book's) are
- * dropped, as every venue's documented sync procedure does.
+ * dropped, as every venue's documented sync procedure does, and do not count as updates for
+ * staleness; a delta more than the book's `maxSeqJump` below it (the venue restarted its
+ * sequence numbers) starts a resync (`sequence_reset`), as `BookSync` does at the adapter edge.
  */
 export class BookStore {
   private readonly books = new InstrumentMap<Rec>();
@@ -75,18 +82,20 @@ export class BookStore {
 
   applySnapshot(ev: BookSnapshotEvent, now: number): BookRecord {
     const rec = this.ensure(ev.exchange, ev.symbol) as Rec;
-    rec.lastEventTs = now;
     if (ev.reason === 'resync') rec.resyncs++;
+    const applied = rec.book.snapshots;
     rec.book.applySnapshot(ev);
+    if (rec.book.snapshots !== applied) rec.lastEventTs = now; // an invalid snapshot is not an update
     this.follow(rec, ev.reason === 'resync' ? `resynced at ${ev.seq}` : `snapshot ${ev.seq}`);
     return rec;
   }
 
   applyDelta(ev: BookDeltaEvent, now: number): BookRecord {
     const rec = this.ensure(ev.exchange, ev.symbol) as Rec;
-    rec.lastEventTs = now;
     if (CONNECTION_STATES.has(rec.state)) return rec; // wait for a snapshot
-    rec.book.applyDelta(ev);
+    // Only an applied delta is an update: deltas dropped as OLD (e.g. a venue that restarted its
+    // sequence numbers below the book's) must not keep a frozen book fresh.
+    if (rec.book.applyDelta(ev) === DeltaResult.APPLIED) rec.lastEventTs = now;
     this.follow(rec, rec.book.stateReason);
     return rec;
   }
@@ -117,7 +126,7 @@ export class BookStore {
     }
   }
 
-  /** Marks books with no update for longer than maxAgeMs as stale. */
+  /** Marks books with no applied update for longer than maxAgeMs as stale. */
   checkStaleness(now: number, maxAgeMs: number): void {
     for (const rec of this.books.values()) {
       if (rec.state === 'synced' && now - rec.lastEventTs > maxAgeMs) {
