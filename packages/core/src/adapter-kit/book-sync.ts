@@ -107,6 +107,13 @@ export interface BookSyncOptions {
    * stream and another one is fetched. Default 100.
    */
   maxOlderAfterSnapshot?: number;
+  /**
+   * While SYNCED: updates in a row at or below the book's id (dropped as old) after which the
+   * venue is taken to have restarted its ids below the book's, by less than `maxSeqJump`; the
+   * book resyncs instead of freezing while every update looks old. Default 100 (a redelivered
+   * burst costs at most one snapshot).
+   */
+  maxOldInARow?: number;
   /** Where rejections are counted and logged; default: one of its own on `sink`. */
   reporter?: FeedErrorReporter;
   now: () => number;
@@ -138,6 +145,8 @@ export class BookSync {
    * real update as old.
    */
   private unconfirmed: { ev: BookSnapshotEvent; older: number } | undefined;
+  /** Updates dropped as old in a row while SYNCED (maxOldInARow). */
+  private oldInARow = 0;
   private readonly maxJump: number;
   readonly reporter: FeedErrorReporter;
 
@@ -202,10 +211,15 @@ export class BookSync {
     if (!this.deltaValid(ev)) return;
     if (st === 'synced') {
       const v = this.opts.rules.next(ev.firstSeq, ev.seq, this.mirror.seq);
-      if (v === SeqVerdict.APPLY) this.applyAndEmit(ev, checksum, inMirror);
-      else if (v === SeqVerdict.DROP) {
+      if (v === SeqVerdict.APPLY) {
+        this.oldInARow = 0;
+        this.applyAndEmit(ev, checksum, inMirror);
+      } else if (v === SeqVerdict.DROP) {
         // far behind the book: the book's own seq is what is wrong (or the venue restarted)
         if (this.mirror.seq - ev.seq > this.maxJump) this.rejectAndResync('seq_jump', `update ${ev.firstSeq}..${ev.seq} is more than ${this.maxJump} behind the book at ${this.mirror.seq}`);
+        else if (++this.oldInARow > (this.opts.maxOldInARow ?? 100)) {
+          this.resync(`${this.oldInARow} updates in a row at or below the book's id ${this.mirror.seq} (last ${ev.firstSeq}..${ev.seq}): the venue may have restarted its ids; fetching a snapshot`);
+        }
       } else if (v === SeqVerdict.GAP) {
         this.resync(`sequence gap: expected ${this.mirror.seq + 1}, got ${ev.firstSeq}..${ev.seq}`);
         this.bufferDelta(ev, checksum);
@@ -387,6 +401,7 @@ export class BookSync {
     this.buffer = [];
     this.requested = false;
     this.unconfirmed = undefined;
+    this.oldInARow = 0;
     this.pendingReason = reason;
     this.mirror.clear();
     this.opts.sink()?.onFeedStatus({ type: 'feed_status', exchange: this.opts.exchange, symbol: this.opts.symbol, state: 'resyncing', reason, ts: this.opts.now() });

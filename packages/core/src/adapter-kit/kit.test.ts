@@ -205,6 +205,31 @@ describe('BookSync with Binance rules', () => {
     expect(far.sink.status.at(-1)!.reason).toMatch(/ahead of the stream/);
   });
 
+  it('while synced, a run of updates all older than the book (ids restarted below it, within the jump bound) resyncs, not freezes', () => {
+    const { sink, asks, sync } = make({ maxOldInARow: 5 });
+    sync.begin();
+    sync.onDelta(delta(1000, 1000));
+    sync.onSnapshot({ seq: 1000, bids: [{ price: 10, qty: 1 }], asks: [{ price: 12, qty: 1 }], ts: 0 });
+    sync.onDelta(delta(1001, 1001, [[11, 1]]));
+    expect(sync.state).toBe('synced');
+    // a few redelivered old updates, then a new one: no resync, the count starts again
+    for (let u = 995; u <= 999; u++) sync.onDelta(delta(u, u));
+    sync.onDelta(delta(1002, 1002));
+    for (let u = 996; u <= 1000; u++) sync.onDelta(delta(u, u));
+    sync.onDelta(delta(1003, 1003));
+    expect(sync.state).toBe('synced');
+    // the venue restarted its ids at 1: every update looks old; the sixth in a row resyncs
+    for (let u = 1; u <= 6; u++) sync.onDelta(delta(u, u, [[9, u]]));
+    expect(sync.state).toBe('buffering');
+    expect(sink.status.at(-1)!.reason).toMatch(/^6 updates in a row at or below the book's id 1003 \(last 6\.\.6\): the venue may have restarted its ids/);
+    sync.onDelta(delta(7, 7));
+    expect(asks).toHaveLength(2); // Binance: the snapshot is fetched once an update is buffered
+    sync.onSnapshot({ seq: 7, bids: [{ price: 10, qty: 1 }], asks: [{ price: 12, qty: 1 }], ts: 0 });
+    sync.onDelta(delta(8, 8, [[9, 1]]));
+    expect(sync.state).toBe('synced');
+    expect(sink.events.filter((e) => e.type === 'book_delta').map((e) => (e as BookDeltaEvent).seq)).toEqual([1001, 1002, 1003, 8]);
+  });
+
   it('resyncs on a crossed book and on a checksum mismatch, never emitting the bad delta', () => {
     const { sink, sync } = make({ checksum: (book, expected) => book.bids.best() + book.asks.best() === expected });
     sync.begin();
