@@ -2,10 +2,10 @@ import { isLoopback, loadConfigFile, outputRedactor } from '../config/index.js';
 import { composeDeployment, type Deployment } from '../engine/compose.js';
 import { engineHealth, engineStatus } from '../engine/status.js';
 import { createLogger } from '../observability/logger.js';
-import { healthRoutes, HttpEndpoint, requireToken } from '../observability/http.js';
+import { HttpEndpoint } from '../observability/http.js';
+import { healthEndpointRoutes } from '../observability/health-endpoint.js';
 import { OffThreadMetricsEndpoint } from '../observability/metrics-server.js';
 import { MetricsRegistry } from '../observability/metrics.js';
-import { liveRoutes } from '../observability/live-page.js';
 import { RecentActivity } from '../observability/recent-activity.js';
 import { SnapshotHub } from '../observability/snapshot-hub.js';
 import { combineObservers } from '../cluster/contract.js';
@@ -64,10 +64,14 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   const metricsHttp = new OffThreadMetricsEndpoint(metrics);
   const components = () => engineHealth(engine, () => [{ name: `compute:${dep.compute.backend.name}`, ready: true, detail: dep.compute.backend.device.name }]);
   // One snapshot for /status and the live page's viewers, computed at most 4 times a second.
-  const snapshots = new SnapshotHub(() => engineStatus(engine, { system: cfg.system.name, mode: cfg.system.mode, compute: dep.compute.backend.name, health: components(), recent: recent.snapshot() }));
-  const { '/status': statusRoute, ...probes } = healthRoutes(components, () => snapshots.currentJson());
-  const operatorRoutes = { '/status': statusRoute!, ...liveRoutes(snapshots) };
-  const healthHttp = new HttpEndpoint('health', { ...probes, ...(controlToken ? requireToken(operatorRoutes, (p) => tokensEqual(p, controlToken.token), `${CONTROL_TOKEN_ENV}, or ${CONTROL_TOKEN_FILE} in the engine's data directory`) : operatorRoutes) });
+  const snapshots = new SnapshotHub(() => engineStatus(engine, { system: cfg.system.name, mode: cfg.system.mode, compute: dep.compute.backend.name, health: components(), recent: recent.snapshot() }), { logger });
+  // Off loopback /status and the live page need the token; on loopback, a Host naming loopback (DNS rebinding).
+  const healthHttp = new HttpEndpoint('health', healthEndpointRoutes({
+    components,
+    snapshots,
+    token: controlToken ? { accepts: (p) => tokensEqual(p, controlToken.token), hint: `${CONTROL_TOKEN_ENV}, or ${CONTROL_TOKEN_FILE} in the engine's data directory` } : undefined,
+    logger,
+  }));
   if (controlToken) logger.info(`health endpoint bound to ${mon.bind_address}: /status and the live page need the control token (from ${controlToken.source.kind === 'env' ? 'CWTS_CONTROL_TOKEN' : controlToken.source.path}); /health/* and /metrics stay open`);
   let stopping: Promise<void> | undefined;
   const stop = (why: string) => {

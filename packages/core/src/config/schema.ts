@@ -3,6 +3,7 @@
  * issues are reported, the venue tables named by exchanges.enabled, and the checks and warnings
  * that span tables.
  */
+import { isIP } from 'node:net';
 import { configMessages, tomlTypeName } from './config-messages.js';
 import { isPlainTable } from './env.js';
 import type { ConfigIssue } from './errors.js';
@@ -26,9 +27,13 @@ export const DEFAULT_JOURNAL_PATH = '<data dir>/<system.name>.db';
 
 type Table = Record<string, unknown>;
 
-/** Whether `address` only accepts connections from this host. */
+/**
+ * Whether `address` only accepts connections from this host: an IPv4 address in 127.0.0.0/8,
+ * `::1` or `localhost`. Decided on the address itself, never on its spelling: a host name that
+ * merely starts with "127." (`127.0.0.1.example.com`) resolves wherever its owner points it.
+ */
 export function isLoopback(address: string): boolean {
-  return address === 'localhost' || address === '::1' || /^127\./.test(address);
+  return (isIP(address) === 4 && address.startsWith('127.')) || address === '::1' || address === 'localhost';
 }
 
 export interface ValidationResult {

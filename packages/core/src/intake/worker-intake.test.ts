@@ -1,11 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../contracts/clock.js';
 import type { IntakeWorkerSpec, MarketDataClient } from '../contracts/exchange.js';
 import { defineInstrument } from '../domain/instrument.js';
 import { Engine } from '../engine/engine.js';
 import { ScriptedVenue } from '../engine/test-venue.js';
 import { MetricsRegistry } from '../observability/metrics.js';
-import { silentLogger } from '../observability/logger.js';
+import { createLogger, silentLogger } from '../observability/logger.js';
 import { BackpressureMonitor } from '../observability/backpressure.js';
 import { WorkerIntake, type WorkerIntakeOptions } from './worker-intake.js';
 
@@ -15,7 +15,11 @@ const EX = 'venue';
 const SYMBOL = 'BTCUSDT';
 const instrument = defineInstrument({ exchange: EX, symbol: SYMBOL, base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.001' });
 
-/** The engine thread's client: instruments, and per worker start the args of the next worker (modes in turn, the last repeats). */
+/**
+ * The engine thread's client: instruments, and per worker start the args of the next worker (modes
+ * in turn, the last repeats). Mode 'no-spec': building that worker's spec throws, as
+ * compiledModuleUrl() does when the venue's compiled intake-worker.js is missing.
+ */
 function inlineClient(modes: string[], deltas = 0): MarketDataClient & { specs: number } {
   const c = {
     exchange: EX,
@@ -27,6 +31,7 @@ function inlineClient(modes: string[], deltas = 0): MarketDataClient & { specs: 
     stop: async () => {},
     intakeWorker(): IntakeWorkerSpec {
       const mode = modes[Math.min(c.specs++, modes.length - 1)];
+      if (mode === 'no-spec') throw new Error('/opt/cwts/packages/exchange-venue/src/intake-worker.js is missing; build the package first (pnpm build)');
       return { module: FIXTURE, factory: 'scripted', args: { exchange: EX, symbol: SYMBOL, mode, deltas } };
     },
   };
@@ -216,5 +221,122 @@ describe('WorkerIntake: a venue intake on a worker thread', () => {
     expect(book().state).toBe('stopped');
     expect(book().reason).toMatch(/failed to start: no route to the venue; stopped after 3 failures in a row without a sync/);
     await until('threads gone', () => intake.threadsAlive === 0);
+  });
+});
+
+describe('WorkerIntake: nothing a worker does or fails to do throws on the engine thread', () => {
+  // An exception thrown on the engine thread outside a request (a timer, a 'message' listener) ends the process.
+  const escaped: string[] = [];
+  const onEscape = (err: unknown) => escaped.push(String(err));
+  beforeEach(() => {
+    process.on('uncaughtException', onEscape);
+    process.on('unhandledRejection', onEscape);
+  });
+  afterEach(() => {
+    process.off('uncaughtException', onEscape);
+    process.off('unhandledRejection', onEscape);
+    escaped.length = 0;
+  });
+  /** until(), failing at once on an escaped exception. */
+  const untilClean = (what: string, cond: () => boolean, boundMs?: number) =>
+    until(what, () => {
+      if (escaped.length > 0) throw new Error(`escaped while waiting for ${what}: ${escaped[0]}`);
+      return cond();
+    }, boundMs);
+  function capture() {
+    const lines: { level: number; msg: string; [k: string]: unknown }[] = [];
+    const logger = createLogger({ level: 'debug', destination: { write: (l: string) => (lines.push(JSON.parse(l)), true) } as unknown as NodeJS.WritableStream });
+    return { lines, logger };
+  }
+
+  it('a restart whose worker cannot be built (the spec throws) is a failure: logged, counted, retried after the backoff; the next worker resyncs', async () => {
+    const { lines, logger } = capture();
+    const { intake, book } = await setup(['crash', 'no-spec', 'run'], { logger });
+    await untilClean('resynced by the worker after the failed restart', () => intake.starts === 2 && book().state === 'synced');
+    expect(intake.failures).toBe(2);
+    expect(lines.filter((l) => l.msg.includes('intake worker restart failed')).map((l) => l.msg)).toEqual([
+      'venue: intake worker restart failed: /opt/cwts/packages/exchange-venue/src/intake-worker.js is missing; build the package first (pnpm build)',
+    ]);
+    expect(escaped).toEqual([]);
+  });
+
+  it('a worker that can never be built again halts the venue after intake_max_restarts, like a crash loop', async () => {
+    const { intake, book } = await setup(['crash', 'no-spec'], { maxRestarts: 2 });
+    await untilClean('halted', () => intake.state === 'halted');
+    expect({ failures: intake.failures, starts: intake.starts }).toEqual({ failures: 3, starts: 1 });
+    expect(book().state).toBe('stopped');
+    expect(book().reason).toMatch(/^venue intake worker restart failed: .*intake-worker\.js is missing.*; stopped after 3 failures in a row without a sync$/);
+    await untilClean('threads gone', () => intake.threadsAlive === 0);
+    expect(escaped).toEqual([]);
+  });
+
+  it('a first worker that cannot be built fails start() and leaves nothing running', async () => {
+    const intake = new WorkerIntake(inlineClient(['no-spec']), { exchange: EX, logger: silentLogger(), clock: new ManualClock(0), checkEveryMs: 10 });
+    await expect(intake.start([SYMBOL], { onMarketEvent: () => {}, onFeedStatus: () => {}, onFeedError: () => {} })).rejects.toThrow(/intake-worker\.js is missing/);
+    expect({ state: intake.state, threads: intake.threadsAlive, failures: intake.failures }).toEqual({ state: 'stopped', threads: 0, failures: 0 });
+  });
+
+  /** A venue whose plugin code on the worker posts on parentPort itself: `inStart` runs in its start(). */
+  function posting(inStart: string): MarketDataClient {
+    const module = 'data:text/javascript,' + encodeURIComponent(`import { parentPort } from 'node:worker_threads';
+export function make() {
+  return { exchange: ${JSON.stringify(EX)}, async loadInstruments() { return []; }, async start() { ${inStart} }, async stop() {} };
+}`);
+    return { exchange: EX, loadInstruments: async () => [], start: async () => {}, stop: async () => {}, intakeWorker: (): IntakeWorkerSpec => ({ module, factory: 'make', args: {} }) };
+  }
+  async function startPosting(inStart: string, o: Partial<WorkerIntakeOptions> = {}) {
+    const statuses: string[] = [];
+    const intake = new WorkerIntake(posting(inStart), { exchange: EX, logger: silentLogger(), clock: new ManualClock(0), checkEveryMs: 0, restartBackoff: { initialMs: 0, maxMs: 0 }, ...o });
+    running.push({ engine: { stop: () => intake.stop() } as unknown as Engine, intake });
+    await intake.start([SYMBOL], { onMarketEvent: () => {}, onFeedStatus: (st) => statuses.push(`${st.state}: ${st.reason}`), onFeedError: () => {} });
+    return { intake, statuses };
+  }
+
+  it('messages of another shape (null, a number, an array, an unknown t) are ignored, counted and warned about once', async () => {
+    const { lines, logger } = capture();
+    const { intake } = await startPosting(`for (const m of [null, 42, [1], { t: 'reboot' }, {}]) parentPort.postMessage(m);`, { logger });
+    // the worker's messages arrive in order: all were handled before its 'started'
+    expect(escaped).toEqual([]);
+    expect(intake.ignoredMessages).toBe(5);
+    expect(intake.state).toBe('running');
+    expect(intake.failures).toBe(0);
+    expect(lines.filter((l) => l.msg.includes('message ignored')).map((l) => l.msg)).toEqual(['venue: intake worker message ignored: a message that is not an object (null)']);
+  });
+
+  it("a log line with a level the engine's logger has no method for is logged at info; known levels keep theirs", async () => {
+    const { lines, logger } = capture();
+    const { intake } = await startPosting(
+      `parentPort.postMessage({ t: 'log', level: 'notice', obj: { a: 1 }, msg: 'hello' });
+       parentPort.postMessage({ t: 'log', level: 'constructor', obj: null, msg: 'proto' });
+       parentPort.postMessage({ t: 'log', level: 'warn', obj: { b: 2 }, msg: 'careful' });
+       parentPort.postMessage({ t: 'log', level: 'fatal', msg: 7 });`,
+      { logger },
+    );
+    expect(escaped).toEqual([]);
+    const got = lines.filter((l) => l.intake === 'worker').map((l) => ({ level: l.level, msg: l.msg, workerLevel: l.workerLevel }));
+    expect(got).toEqual([
+      { level: 30, msg: 'hello', workerLevel: 'notice' },
+      { level: 30, msg: 'proto', workerLevel: 'constructor' },
+      { level: 40, msg: 'careful', workerLevel: undefined },
+      { level: 50, msg: '7', workerLevel: undefined },
+    ]);
+    expect(intake.failures).toBe(0);
+  });
+
+  it("a 'start-failed' or second 'started' from a running worker is ignored: the worker is not taken down", async () => {
+    const { intake, statuses } = await startPosting(`setTimeout(() => { parentPort.postMessage({ t: 'start-failed', message: 'stray' }); parentPort.postMessage({ t: 'started' }); }, 0);`);
+    const thread = intake.threadId;
+    await untilClean('both stray messages handled', () => intake.ignoredMessages === 2 || intake.failures > 0);
+    expect({ failures: intake.failures, state: intake.state, threadId: intake.threadId, statuses }).toEqual({ failures: 0, state: 'running', threadId: thread, statuses: [] });
+  });
+
+  it("a worker that says 'start-failed' before it started and runs on is terminated: no thread left behind", async () => {
+    const { intake, statuses } = await startPosting(`parentPort.postMessage({ t: 'start-failed', message: 'plugin gave up' });`, { maxRestarts: 0 });
+    expect(intake.failures).toBe(1);
+    expect(intake.state).toBe('halted');
+    expect(statuses).toEqual(['stopped: venue intake worker failed to start: plugin gave up; stopped after 1 failures in a row without a sync']);
+    // worker-main goes on to post 'started' and beat: only terminate() ends it
+    await untilClean('the worker thread ended', () => intake.threadsAlive === 0, 10_000);
+    expect(escaped).toEqual([]);
   });
 });

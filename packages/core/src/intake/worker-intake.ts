@@ -13,9 +13,15 @@
  *   worker waiting for ring space keeps beating) is taken down: what it published is delivered,
  *   a torn group is dropped, every book of the venue goes `disconnected` (never traded on),
  *   the failure is counted (`cwts_errors_total{component="<venue>:intake"}`) and logged, and a
- *   fresh worker starts after a backoff and syncs from a snapshot. After `maxRestarts` failures
- *   in a row with no snapshot in between it stops trying (a crash loop) and the venue stays
- *   `stopped`.
+ *   fresh worker starts after a backoff and syncs from a snapshot. A restart that cannot even
+ *   start a worker (the venue's worker spec throws, its compiled module is missing, the ring
+ *   cannot be allocated) is a failure of the same kind: counted, logged, retried after the
+ *   backoff. After `maxRestarts` failures in a row with no snapshot in between it stops trying
+ *   (a crash loop) and the venue stays `stopped`.
+ * - The worker runs the venue plugin's code, which shares `parentPort`: a message the engine
+ *   thread does not expect (not an object with a known `t`, a second `started`, a `start-failed`
+ *   after start) is ignored, counted (`ignoredMessages`) and warned about, rate-limited; a log
+ *   line's level goes through a whitelist. Nothing a worker posts can throw on the engine thread.
  * - stop(): delivery ends at once; the worker stops its client and exits; a worker that does not
  *   exit within `stopTimeoutMs` is terminated. No thread is left running.
  */
@@ -30,8 +36,9 @@ import type { InstrumentTrading } from '../domain/trading-status.js';
 import { ExponentialBackoff } from '../adapter-kit/backoff.js';
 import { FEED_RECORD_BYTES } from '../microstructure/feed-records.js';
 import { SpscRing } from '../microstructure/ring-buffer.js';
+import { LogThrottle } from '../observability/log-throttle.js';
 import type { Logger } from '../observability/logger.js';
-import { CONTROL, CONTROL_BYTES, type IntakeHostMessage, type IntakeWorkerData, type IntakeWorkerMessage } from './protocol.js';
+import { CONTROL, CONTROL_BYTES, type IntakeHostMessage, type IntakeWorkerData } from './protocol.js';
 import { IntakeRecordReader } from './records.js';
 
 export interface WorkerIntakeOptions {
@@ -75,8 +82,14 @@ interface Generation {
   lastBeat: number;
   lastBeatAt: number;
   down: boolean;
+  /** It said `started` or `start-failed` (each at most once, and only before it started). */
+  reported: boolean;
   exited: Promise<void>;
 }
+
+type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+/** The levels a worker's log line may name, and what each becomes on the engine thread's logger. */
+const WORKER_LOG_LEVELS: ReadonlyMap<string, LogLevel> = new Map([['trace', 'debug'], ['debug', 'debug'], ['info', 'info'], ['warn', 'warn'], ['error', 'error'], ['fatal', 'error']]);
 
 export class WorkerIntake implements MarketDataClient {
   readonly exchange: string;
@@ -98,6 +111,9 @@ export class WorkerIntake implements MarketDataClient {
   failures = 0;
   /** Workers started since construction (1 + restarts). */
   starts = 0;
+  /** Messages from workers that were not understood or came at the wrong time (ignored). */
+  ignoredMessages = 0;
+  private readonly throttle: LogThrottle;
   /** Workers whose thread has not exited yet. */
   private readonly alive = new Set<Generation>();
 
@@ -134,6 +150,7 @@ export class WorkerIntake implements MarketDataClient {
       pump: opts.pump ?? true,
     };
     this.backoff = new ExponentialBackoff({ initialMs: opts.restartBackoff?.initialMs ?? 100, maxMs: opts.restartBackoff?.maxMs ?? 5000 });
+    this.throttle = new LogThrottle(this.opts.now);
   }
 
   /** True when a client can run on a worker (it offers an intake spec). */
@@ -190,7 +207,14 @@ export class WorkerIntake implements MarketDataClient {
     }
     this.opts.logger.info({ exchange: this.exchange, ringRecords: this.opts.ringRecords }, `${this.exchange}: market data intake on a worker thread (feed ring of ${this.opts.ringRecords} records)`);
     // Draining starts with the worker: one that fills the ring before it reports started must not wait for ever.
-    const ready = this.spawn();
+    let ready: Promise<void>;
+    try {
+      ready = this.spawn();
+    } catch (err) {
+      // No worker could be built at all (a deployment problem): start() fails, nothing left running.
+      await this.stop();
+      throw err;
+    }
     if (this.opts.pump) void this.pump();
     await ready;
   }
@@ -219,24 +243,30 @@ export class WorkerIntake implements MarketDataClient {
     return spec;
   }
 
-  /** Starts a worker and resolves once it reported started (or failed to). */
+  /**
+   * Starts a worker and resolves once it reported started (or failed to); the promise never
+   * rejects. Throws, before any thread exists, when no worker can be built (the spec, the worker's
+   * module, the ring): the caller treats that as a failure.
+   */
   private spawn(): Promise<void> {
+    // Everything that can fail comes before the thread: a throw leaves nothing behind.
     const spec = this.spec();
+    const file = workerMainFile();
     const ring = SpscRing.create(this.opts.ringRecords, FEED_RECORD_BYTES);
     const controlBuf = new SharedArrayBuffer(CONTROL_BYTES);
+    const reader = new IntakeRecordReader(ring, this.exchange, this.symbols, this.forwardingSink());
     const data: IntakeWorkerData = {
       exchange: this.exchange, symbols: [...this.symbols], ring: ring.buffer, control: controlBuf, heartbeatMs: this.opts.heartbeatMs,
       module: spec.module, factory: spec.factory, args: spec.args, logLevel: this.opts.logLevel,
     };
-    const worker = new Worker(workerMainFile(), { workerData: data, execArgv: [] });
+    const worker = new Worker(file, { workerData: data, execArgv: [] });
     // The engine's own handles keep the process; a forgotten intake must not.
     worker.unref();
     this.starts++;
     let exited!: () => void;
     const g: Generation = {
-      id: ++this.generations, worker, ring, control: new Int32Array(controlBuf),
-      reader: new IntakeRecordReader(ring, this.exchange, this.symbols, this.forwardingSink()),
-      lastBeat: -1, lastBeatAt: this.opts.now(), down: false, exited: new Promise<void>((r) => (exited = r)),
+      id: ++this.generations, worker, ring, control: new Int32Array(controlBuf), reader,
+      lastBeat: -1, lastBeatAt: this.opts.now(), down: false, reported: false, exited: new Promise<void>((r) => (exited = r)),
     };
     this.gen = g;
     this.alive.add(g);
@@ -248,19 +278,16 @@ export class WorkerIntake implements MarketDataClient {
           resolve();
         }
       };
-      worker.on('message', (m: IntakeWorkerMessage) => {
-        if (m.t === 'started') {
-          settle();
-          this.onStarted?.();
-        } else if (m.t === 'start-failed') {
-          this.workerDown(g, `failed to start: ${m.message}`);
-          settle();
-        } else if (m.t === 'log') {
-          this.opts.logger[m.level]({ ...m.obj, exchange: this.exchange, intake: 'worker' }, m.msg);
+      worker.on('message', (m: unknown) => {
+        try {
+          this.onWorkerMessage(g, m, settle);
+        } catch (err) {
+          // Nothing a worker posts may throw on the engine thread (a hook, the logger).
+          this.ignored(`handling a message failed: ${errorText(err)}`);
         }
       });
-      worker.on('error', (err) => {
-        this.workerDown(g, `failed: ${err?.message ?? String(err)}`);
+      worker.on('error', (err: unknown) => {
+        this.workerDown(g, `failed: ${errorText(err)}`);
         settle();
       });
       worker.on('exit', (code) => {
@@ -270,6 +297,52 @@ export class WorkerIntake implements MarketDataClient {
         settle();
       });
     });
+  }
+
+  /**
+   * One message from a worker (protocol.ts, IntakeWorkerMessage). Only worker-main.ts should post, but the venue plugin's code (and
+   * its dependencies) share `parentPort`: anything else is ignored and counted, never trusted.
+   */
+  private onWorkerMessage(g: Generation, m: unknown, settle: () => void): void {
+    const msg = typeof m === 'object' && m !== null && !Array.isArray(m) ? (m as Record<string, unknown>) : undefined;
+    switch (msg?.t) {
+      case 'log':
+        return this.forwardLog(msg);
+      case 'started':
+        if (g.reported) return this.ignored(`'started' from a worker that already ${g.down ? 'failed' : 'started'}`);
+        g.reported = true;
+        if (g.down) return; // taken down meanwhile (hung): its exit ends it
+        settle();
+        this.onStarted?.();
+        return;
+      case 'start-failed':
+        if (g.reported) return this.ignored(`'start-failed' from a worker that already started`);
+        g.reported = true;
+        // worker-main exits after saying it; a worker that says it and runs on is ended here.
+        this.workerDown(g, `failed to start: ${truncate(typeof msg.message === 'string' ? msg.message : errorText(msg.message), 500)}`);
+        g.worker.terminate().catch(() => {});
+        settle();
+        return;
+      case 'stopped':
+        return;
+      default:
+        return this.ignored(msg ? `a message with t = ${truncate(errorText(msg.t), 40)}` : `a message that is not an object (${m === null ? 'null' : typeof m})`);
+    }
+  }
+
+  /** A worker's log line, on the engine thread's logger at a whitelisted level. */
+  private forwardLog(m: Record<string, unknown>): void {
+    const level = typeof m.level === 'string' ? WORKER_LOG_LEVELS.get(m.level) : undefined;
+    const obj = typeof m.obj === 'object' && m.obj !== null && !Array.isArray(m.obj) ? (m.obj as Record<string, unknown>) : {};
+    const text = typeof m.msg === 'string' ? m.msg : m.msg === undefined ? '' : errorText(m.msg);
+    this.opts.logger[level ?? 'info']({ ...obj, exchange: this.exchange, intake: 'worker', ...(level ? {} : { workerLevel: truncate(errorText(m.level), 40) }) }, text);
+  }
+
+  /** Counts a worker message that was not acted on; warns at most once per 10 s. */
+  private ignored(what: string): void {
+    this.ignoredMessages++;
+    const more = this.throttle.take('ignored');
+    if (more !== undefined) this.opts.logger.warn({ exchange: this.exchange, ignored: this.ignoredMessages }, `${this.exchange}: intake worker message ignored: ${what}${more}`);
   }
 
   /** Market data reaches the engine only while this intake runs; a snapshot means the worker synced. */
@@ -339,10 +412,15 @@ export class WorkerIntake implements MarketDataClient {
     // Complete events it published before failing are real venue data; a torn group is not.
     g.reader.drain();
     g.reader.abandonGroup();
+    this.failed(`${this.exchange} intake worker ${why}`);
+  }
+
+  /** A failure (a worker down, or a restart that could not start one): count, report, then restart after the backoff or halt. */
+  private failed(what: string): void {
     this.failures++;
     this.failuresInARow++;
     const halt = this.failuresInARow > this.opts.maxRestarts;
-    const reason = `${this.exchange} intake worker ${why}; ${halt ? `stopped after ${this.failuresInARow} failures in a row without a sync` : 'restarting'}`;
+    const reason = `${what}; ${halt ? `stopped after ${this.failuresInARow} failures in a row without a sync` : 'restarting'}`;
     this.sink?.onFeedError(`${this.exchange}:intake`, reason);
     this.sink?.onFeedStatus({ type: 'feed_status', exchange: this.exchange, symbol: '', state: halt ? 'stopped' : 'disconnected', reason, ts: this.opts.clock.now() });
     if (halt) {
@@ -350,14 +428,27 @@ export class WorkerIntake implements MarketDataClient {
       this.opts.logger.error({ exchange: this.exchange, failures: this.failuresInARow }, `${reason}: the venue gets no market data until a restart of the app`);
     } else {
       const delay = this.backoff.next();
-      this.restartTimer = setTimeout(() => {
-        this.restartTimer = undefined;
-        if (this.stopped) return;
-        this.spawn().catch((err) => this.opts.logger.error({ exchange: this.exchange, err: String(err) }, `${this.exchange}: intake worker restart failed: ${String(err)}`));
-      }, delay);
+      this.restartTimer = setTimeout(() => this.restart(), delay);
       this.restartTimer.unref();
     }
     this.onFailure?.(reason);
+  }
+
+  /** The restart timer: a fresh worker, or, when none can be built, one more failure (never a throw out of a timer). */
+  private restart(): void {
+    this.restartTimer = undefined;
+    if (this.stopped) return;
+    try {
+      void this.spawn();
+    } catch (err) {
+      const why = errorText(err);
+      this.opts.logger.error({ exchange: this.exchange, err: why }, `${this.exchange}: intake worker restart failed: ${why}`);
+      try {
+        this.failed(`${this.exchange} intake worker restart failed: ${why}`);
+      } catch (again) {
+        this.opts.logger.error({ exchange: this.exchange, err: errorText(again) }, `${this.exchange}: handling a failed intake worker restart failed: ${errorText(again)}`);
+      }
+    }
   }
 
   async stop(): Promise<void> {
@@ -393,6 +484,21 @@ export class WorkerIntake implements MarketDataClient {
     }
     clearTimeout(timer);
   }
+}
+
+/** An error's message, whatever was thrown (a throwing toString included). */
+function errorText(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  if (typeof err === 'object' && err !== null && typeof (err as { message?: unknown }).message === 'string') return (err as { message: string }).message;
+  try {
+    return String(err);
+  } catch {
+    return 'unprintable value';
+  }
+}
+
+function truncate(s: string, max: number): string {
+  return s.length > max ? `${s.slice(0, max)}…` : s;
 }
 
 /** The compiled worker entry (tests run the TypeScript sources; the worker needs dist). */

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { loopbackHostPort } from './loopback-host.js';
 import type { MetricsRegistry } from './metrics.js';
 import { MetricsSnapshot } from './metrics-snapshot.js';
 
@@ -27,7 +28,11 @@ export class HttpEndpoint {
   ) {}
 
   async listen(port: number, host: string): Promise<number> {
-    this.server = createServer((req, res) => void this.handle(req, res));
+    // handle() answers its own failures; anything past that (a failure while answering one) ends
+    // this response only, never the process (an unhandled rejection would).
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch(() => res.destroy());
+    });
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', (err: NodeJS.ErrnoException) =>
         reject(new Error(err.code === 'EADDRINUSE' ? `${this.label}: port ${port} on ${host} is already in use (set a different port in [monitoring])` : `${this.label}: ${err.message}`)),
@@ -49,7 +54,9 @@ export class HttpEndpoint {
       const out = await (typeof route === 'function' ? route : route.handler)(req);
       send(res, out.status, out.body, out.contentType, out.headers);
     } catch (err) {
-      send(res, 500, { error: (err as Error).message });
+      // A route that failed after its head went out (a stream) cannot get a 500: cut it off.
+      if (res.headersSent) res.destroy();
+      else send(res, 500, { error: err instanceof Error ? err.message : 'internal error' });
     }
   }
 
@@ -137,6 +144,37 @@ export function requireToken(routes: Record<string, Route>, accepts: (presented:
         },
       };
     else out[path] = { method: route.method, handler: (req) => (authorized(req) ? route.handler(req) : denied) };
+  }
+  return out;
+}
+
+/**
+ * Wraps routes so each answers only requests addressed to loopback: a Host header naming
+ * `127.x.y.z`, `localhost` or `[::1]` (any port: an SSH tunnel may use another local port), 403
+ * otherwise. For /status and the live page when the health endpoint is bound to loopback and asks
+ * no token: any web page in a browser on the host can reach a loopback port by DNS rebinding, but
+ * its requests name the page's host (`Host: attacker.example:8080`). The rule is the control
+ * endpoint's (loopback-host.ts), which also wants its own port. `onRefused` sees each refusal.
+ */
+export function requireLoopbackHost(routes: Record<string, Route>, onRefused?: (path: string, host: string) => void): Record<string, Route> {
+  const refused = (req: IncomingMessage): RouteResult | undefined => {
+    if (loopbackHostPort(req.headers.host) !== undefined) return undefined;
+    onRefused?.((req.url ?? '/').split('?')[0]!, String(req.headers.host ?? '').slice(0, 100));
+    return { status: 403, body: { error: 'Host must be 127.0.0.1, localhost or [::1]: this endpoint answers only requests addressed to loopback' } };
+  };
+  const out: Record<string, Route> = {};
+  for (const [path, route] of Object.entries(routes)) {
+    if (typeof route === 'function') out[path] = (req) => refused(req) ?? route(req);
+    else if ('stream' in route)
+      out[path] = {
+        method: route.method,
+        stream: (req, res) => {
+          const no = refused(req);
+          if (!no) return route.stream(req, res);
+          send(res, no.status, no.body);
+        },
+      };
+    else out[path] = { method: route.method, handler: (req) => refused(req) ?? route.handler(req) };
   }
   return out;
 }

@@ -1,7 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { get, type IncomingMessage } from 'node:http';
 import { HttpEndpoint, healthRoutes } from './http.js';
 import { liveRoutes } from './live-page.js';
+import { createLogger } from './logger.js';
 import { SnapshotHub } from './snapshot-hub.js';
 
 const endpoints: HttpEndpoint[] = [];
@@ -83,5 +84,121 @@ describe('SnapshotHub', () => {
     const until = Date.now() + 5000;
     while (hub.viewers > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
     expect(hub.viewers).toBe(0);
+  });
+});
+
+describe('SnapshotHub and HttpEndpoint: a status provider that throws never takes the process down', () => {
+  const escaped: string[] = [];
+  const onEscape = (err: unknown) => escaped.push(String(err));
+  beforeEach(() => {
+    process.on('unhandledRejection', onEscape);
+    process.on('uncaughtException', onEscape);
+  });
+  afterEach(() => {
+    process.off('unhandledRejection', onEscape);
+    process.off('uncaughtException', onEscape);
+    escaped.length = 0;
+  });
+
+  function logLines() {
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'info', destination: { write: (l: string) => (lines.push(l), true) } as unknown as NodeJS.WritableStream });
+    return { lines, logger };
+  }
+
+  it('/status and a new live-page stream answer 500 (the stream before its head goes out); the failure is counted and logged', async () => {
+    const { lines, logger } = logLines();
+    const hub = new SnapshotHub(() => {
+      throw new Error('status provider failed');
+    }, { logger });
+    const { '/status': statusRoute, ...probes } = healthRoutes(() => [], () => hub.currentJson());
+    const http = new HttpEndpoint('health', { ...probes, '/status': statusRoute!, ...liveRoutes(hub) });
+    endpoints.push(http);
+    const port = await http.listen(0, '127.0.0.1');
+    expect((await fetch(`http://127.0.0.1:${port}/status`)).status).toBe(500);
+    const events = await fetch(`http://127.0.0.1:${port}/events`);
+    expect(events.status).toBe(500);
+    expect(events.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+    expect(await events.text()).toMatch(/could not be made/);
+    expect(hub.viewers).toBe(0);
+    expect(hub.failures).toBe(2);
+    // the process keeps serving
+    expect((await fetch(`http://127.0.0.1:${port}/health/live`)).status).toBe(200);
+    expect(lines.filter((l) => l.includes('status snapshot failed')).map((l) => JSON.parse(l).msg)).toEqual([
+      'status snapshot failed (/status): status provider failed',
+      'status snapshot failed (live page): status provider failed',
+    ]);
+    await new Promise((r) => setImmediate(r));
+    expect(escaped).toEqual([]);
+  });
+
+  it('a provider that fails while a viewer is connected: the publish skips those frames, the stream stays open and resumes', async () => {
+    const { lines, logger } = logLines();
+    let calls = 0;
+    let failing = false;
+    const hub = new SnapshotHub(() => {
+      calls++;
+      if (failing) throw new Error('status provider failed');
+      return { n: calls };
+    }, { logger });
+    const http = new HttpEndpoint('health', liveRoutes(hub));
+    endpoints.push(http);
+    const port = await http.listen(0, '127.0.0.1');
+    const viewer = await sse(port);
+    const waitFor = async (what: string, cond: () => boolean) => {
+      const deadline = Date.now() + 20_000;
+      while (!cond()) {
+        if (escaped.length > 0) throw new Error(`escaped while waiting for ${what}: ${escaped[0]}`);
+        if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    };
+    await waitFor('a first frame', () => viewer.frames.length >= 1);
+    failing = true;
+    await waitFor('three failed publishes', () => hub.failures >= 3);
+    const framesWhileFailing = viewer.frames.length;
+    expect(hub.viewers).toBe(1);
+    const callsWhileFailing = calls;
+    failing = false;
+    await waitFor('frames again', () => viewer.frames.length > framesWhileFailing);
+    expect((JSON.parse(viewer.frames.at(-1)!) as { n: number }).n).toBeGreaterThan(callsWhileFailing);
+    // one line for the first failure; the next ones are held back (10 s window), counted
+    expect(lines.filter((l) => l.includes('status snapshot failed'))).toHaveLength(1);
+    viewer.res.destroy();
+    hub.close();
+    expect(escaped).toEqual([]);
+  });
+
+  it('a stream route that fails after writing its head: that response is cut off, the endpoint keeps serving', async () => {
+    const http = new HttpEndpoint('health', {
+      '/health/live': () => ({ status: 200, body: { live: true } }),
+      '/events': {
+        method: 'GET',
+        stream: (_req, res) => {
+          res.writeHead(200, { 'content-type': 'text/event-stream' });
+          throw new Error('failed mid-stream');
+        },
+      },
+    });
+    endpoints.push(http);
+    const port = await http.listen(0, '127.0.0.1');
+    const cut = await new Promise<string>((resolve) => {
+      // without the guard the failure escapes as an unhandled rejection and the response hangs
+      const poll = setInterval(() => escaped.length > 0 && resolve(`escaped: ${escaped[0]}`), 10);
+      const done = (how: string) => {
+        clearInterval(poll);
+        resolve(how);
+      };
+      get({ host: '127.0.0.1', port, path: '/events' }, (res) => {
+        res.on('data', () => {});
+        res.on('error', () => done('cut'));
+        res.on('aborted', () => done('cut'));
+        res.on('end', () => done('ended'));
+      }).on('error', () => done('cut'));
+    });
+    expect(cut).toBe('cut');
+    expect((await fetch(`http://127.0.0.1:${port}/health/live`)).status).toBe(200);
+    await new Promise((r) => setImmediate(r));
+    expect(escaped).toEqual([]);
   });
 });

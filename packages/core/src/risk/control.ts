@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { HttpEndpoint, type RouteResult } from '../observability/http.js';
 import type { Logger } from '../observability/logger.js';
+import { loopbackHostPort } from '../observability/loopback-host.js';
 import type { RiskStateName } from './risk-state.js';
 import { CONTROL_TOKEN_ENV, CONTROL_TOKEN_FILE, tokensEqual } from './control-token.js';
 
@@ -13,8 +14,6 @@ export interface RiskControls {
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
-/** Names a Host header may carry: a page served from any other name (DNS rebinding) is refused. */
-const LOOPBACK_HOST = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\])(?::(\d{1,5}))?$/i;
 /**
  * @deprecated No longer required: the bearer token is the credential. Still sent by
  * `controlRequest` so an older engine keeps answering a newer CLI.
@@ -78,9 +77,8 @@ export class RiskControlServer {
 
   /** The checks every request passes before anything else is read: Host, then token. */
   private refuse(req: IncomingMessage, action: string): RouteResult | undefined {
-    const host = LOOPBACK_HOST.exec(req.headers.host ?? '');
-    const port = host?.[2] === undefined ? 80 : Number(host[2]);
-    if (!host || port !== this.port) {
+    // A page served from any other name (DNS rebinding) is refused (observability/loopback-host.ts).
+    if (loopbackHostPort(req.headers.host) !== this.port) {
       this.logger?.warn({ action, host: String(req.headers.host ?? '').slice(0, 100) }, `risk control: ${action} refused: Host is not loopback:${this.port}`);
       return reject(403, `Host must be 127.0.0.1, localhost or [::1] with port ${this.port}`);
     }
