@@ -58,7 +58,7 @@ describe('plugin loader', () => {
   it('incompatible API version: names both versions', async () => {
     const r = await codeOf(importPlugin({ spec: './future-api.mjs', kind: 'exchange', origin: 'exchanges.enabled: acme' }, fixtures));
     expect(r.code).toBe('INCOMPATIBLE_API');
-    expect(r.message).toMatch(/built for core API 2.0, but this @cwts\/core provides API 1\.2/);
+    expect(r.message).toMatch(/built for core API 2.0, but this @cwts\/core provides API 1\.3/);
     const r2 = await codeOf(importPlugin({ spec: './newer-minor.mjs', kind: 'exchange', origin: 'exchanges.enabled: acme' }, fixtures));
     expect(r2.code).toBe('INCOMPATIBLE_API');
   });
