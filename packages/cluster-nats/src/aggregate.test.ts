@@ -1,45 +1,176 @@
 import { describe, expect, it } from 'vitest';
 import { parseShardState, PortfolioAggregate } from './aggregate.js';
+import { PortfolioVaR } from './portfolio-var.js';
 
 const E18 = 10n ** 18n;
 const state = (shard: string, ts: number, equity: bigint, gross = 0n, riskState = 'ACTIVE') =>
-  parseShardState({ shard, instance: `${shard}-i`, ts, equity: (equity * E18).toString(), grossExposure: (gross * E18).toString(), reserved: null, riskState })!;
+  parseShardState({ shard, instance: `${shard}-i`, seq: ts, ts, equity: (equity * E18).toString(), grossExposure: (gross * E18).toString(), reserved: null, riskState })!;
+
+/** A state of shard s1 with every field that orders it spelled out. */
+const msg = (o: { instance?: string; seq: number; ts: number; equity: bigint; epochRevision?: number; peak?: bigint; marks?: Record<string, string>; positions?: unknown[] }) =>
+  parseShardState({
+    shard: 's1', instance: o.instance ?? 'inst-1', seq: o.seq, ts: o.ts, epochRevision: o.epochRevision ?? null, equity: (o.equity * E18).toString(),
+    peak: o.peak === undefined ? null : (o.peak * E18).toString(), grossExposure: '0', reserved: null, riskState: 'ACTIVE', marks: o.marks, positions: o.positions,
+  })!;
+
+/** The aggregator's monotonic clock, moved by hand. */
+function manualClock(start = 0) {
+  const c = { t: start, monoMs: () => c.t };
+  return c;
+}
 
 describe('PortfolioAggregate', () => {
   it('sums equity and exposure over shards; drawdown from the peak of the sum', () => {
-    const a = new PortfolioAggregate();
+    const clock = manualClock(1000);
+    const a = new PortfolioAggregate({ monoMs: clock.monoMs, staleAfterMs: 5000 });
+    a.setPeak(0n); // a stored reference exists (none of the shards' own peaks seeds it)
     a.update(state('s1', 1000, 100_000n, 5000n));
     a.update(state('s2', 1000, 100_000n, 3000n));
-    let s = a.summary(1000, 5000);
+    let s = a.summary();
     expect(s.equity).toBe(200_000n * E18);
     expect(s.grossExposure).toBe(8000n * E18);
     expect(s.drawdown).toBe(0);
+    clock.t = 2000;
     a.update(state('s1', 2000, 90_000n));
-    s = a.summary(2000, 5000);
+    s = a.summary();
     expect(s.peak).toBe(200_000n * E18);
     expect(s.drawdown).toBeCloseTo(0.05, 6);
   });
 
   it('a shard that stopped reporting keeps its last exposure (its positions are still at the venue) and is named stale', () => {
-    const a = new PortfolioAggregate();
+    const clock = manualClock(1000);
+    const a = new PortfolioAggregate({ monoMs: clock.monoMs, staleAfterMs: 5000 });
     a.update(state('s1', 1000, 100_000n, 5000n));
+    clock.t = 9000;
     a.update(state('s2', 9000, 100_000n, 1000n));
-    const s = a.summary(10_000, 5000);
+    clock.t = 10_000;
+    const s = a.summary();
     expect(s.stale).toEqual(['s1']);
     expect(s.grossExposure).toBe(6000n * E18);
   });
 
-  it('ignores an older message of the same process arriving late', () => {
-    const a = new PortfolioAggregate();
+  it('ignores an older message of the same process arriving late (by seq)', () => {
+    const a = new PortfolioAggregate({ monoMs: manualClock().monoMs, staleAfterMs: 5000 });
     a.update(state('s1', 2000, 50_000n));
-    a.update(state('s1', 1000, 100_000n));
-    expect(a.summary(2000, 5000).equity).toBe(50_000n * E18);
+    expect(a.update(state('s1', 1000, 100_000n))).toBe(false);
+    expect(a.summary().equity).toBe(50_000n * E18);
+    expect(a.summary().superseded).toBe(1);
   });
 
   it('malformed state is refused, never summed', () => {
     expect(parseShardState(null)).toBeUndefined();
-    expect(parseShardState({ shard: 's1', instance: 'i', ts: 1, equity: 1.5, riskState: 'ACTIVE' })).toBeUndefined();
-    expect(parseShardState({ shard: 's1', instance: 'i', ts: '1', equity: '1', riskState: 'ACTIVE' })).toBeUndefined();
-    expect(parseShardState({ shard: 's1', instance: 'i', ts: 1, equity: '12e3', riskState: 'ACTIVE' })).toBeUndefined();
+    expect(parseShardState({ shard: 's1', instance: 'i', seq: 1, ts: 1, equity: 1.5, riskState: 'ACTIVE' })).toBeUndefined();
+    expect(parseShardState({ shard: 's1', instance: 'i', seq: 1, ts: '1', equity: '1', riskState: 'ACTIVE' })).toBeUndefined();
+    expect(parseShardState({ shard: 's1', instance: 'i', seq: 1, ts: 1, equity: '12e3', riskState: 'ACTIVE' })).toBeUndefined();
+    expect(parseShardState({ shard: 's1', instance: 'i', ts: 1, equity: '1', riskState: 'ACTIVE' })).toBeUndefined(); // no seq
+    expect(parseShardState({ shard: 's1', instance: 'i', seq: 1.5, ts: 1, equity: '1', riskState: 'ACTIVE' })).toBeUndefined();
+    expect(parseShardState({ shard: 's1', instance: 'i', seq: 1, ts: 1, equity: '1', riskState: 'ACTIVE', epochRevision: '7' })).toBeUndefined();
+  });
+});
+
+describe('PortfolioAggregate never trusts shard clocks', () => {
+  it('a shard whose wall clock steps back (NTP) still has its newer state counted: a 20 % drawdown is seen', () => {
+    const clock = manualClock(1_000_000);
+    const a = new PortfolioAggregate({ monoMs: clock.monoMs, staleAfterMs: 10_000 });
+    a.update(msg({ seq: 1, ts: 1_000_000, equity: 100_000n }));
+    a.summary(); // peak 100k
+    // The shard's clock is stepped back 60 s; its next state (seq 2) reports equity 80k.
+    clock.t += 1000;
+    expect(a.update(msg({ seq: 2, ts: 940_000, equity: 80_000n }))).toBe(true);
+    const s = a.summary();
+    expect(s.equity).toBe(80_000n * E18);
+    expect(s.drawdown).toBeCloseTo(0.2, 6); // would trip cluster.max_drawdown = 0.1
+  });
+
+  it('a delayed or replayed state of an earlier process of the same shard id never replaces the current one', () => {
+    const clock = manualClock(2_000_000);
+    const a = new PortfolioAggregate({ monoMs: clock.monoMs, staleAfterMs: 10_000 });
+    // The current process began its membership epoch at members revision 40.
+    a.update(msg({ instance: 'new', seq: 5, ts: 2_000_000, equity: 80_000n, epochRevision: 40 }));
+    // The previous process (epoch at revision 12), cut off, flushes what it buffered: a higher seq, a later clock.
+    clock.t += 100;
+    expect(a.update(msg({ instance: 'old', seq: 900, ts: 9_000_000, equity: 100_000n, epochRevision: 12 }))).toBe(false);
+    expect(a.summary().equity).toBe(80_000n * E18);
+    // It is remembered as replaced: not even once the current one goes quiet does it come back.
+    clock.t += 60_000;
+    expect(a.update(msg({ instance: 'old', seq: 901, ts: 9_100_000, equity: 100_000n, epochRevision: 12 }))).toBe(false);
+    expect(a.summary().equity).toBe(80_000n * E18);
+    // Without a revision to compare (a shard that publishes none), a process that was never seen
+    // does not replace a current one that still reports.
+    const b = new PortfolioAggregate({ monoMs: clock.monoMs, staleAfterMs: 10_000 });
+    b.update(msg({ instance: 'new', seq: 5, ts: 2_000_000, equity: 80_000n }));
+    clock.t += 100;
+    expect(b.update(msg({ instance: 'old', seq: 900, ts: 1_000_000, equity: 100_000n }))).toBe(false);
+    expect(b.summary().equity).toBe(80_000n * E18);
+  });
+
+  it('a restarted shard (a later membership epoch) replaces its previous process at once, and that one\'s late states are dropped', () => {
+    const clock = manualClock(0);
+    const a = new PortfolioAggregate({ monoMs: clock.monoMs, staleAfterMs: 10_000 });
+    a.update(msg({ instance: 'first', seq: 10, ts: 5_000, equity: 100_000n, epochRevision: 3 }));
+    clock.t = 500;
+    // Its clock is an hour behind the first process's: irrelevant.
+    expect(a.update(msg({ instance: 'second', seq: 1, ts: 5_000 - 3_600_000, equity: 90_000n, epochRevision: 20 }))).toBe(true);
+    clock.t = 600;
+    expect(a.update(msg({ instance: 'first', seq: 11, ts: 6_000, equity: 100_000n, epochRevision: 3 }))).toBe(false);
+    expect(a.summary().equity).toBe(90_000n * E18);
+    // Without revisions, a newcomer takes over once the current process has been silent for staleAfterMs.
+    const b = new PortfolioAggregate({ monoMs: clock.monoMs, staleAfterMs: 10_000 });
+    b.update(msg({ instance: 'first', seq: 10, ts: 0, equity: 100_000n }));
+    clock.t += 5_000;
+    expect(b.update(msg({ instance: 'second', seq: 1, ts: 0, equity: 90_000n }))).toBe(false);
+    clock.t += 6_000;
+    expect(b.update(msg({ instance: 'second', seq: 2, ts: 0, equity: 90_000n }))).toBe(true);
+    expect(b.update(msg({ instance: 'first', seq: 11, ts: 0, equity: 100_000n }))).toBe(false);
+    expect(b.summary().equity).toBe(90_000n * E18);
+  });
+
+  it('a live shard whose clock is 15 s behind the aggregator is not stale and still feeds the portfolio VaR', () => {
+    const clock = manualClock(10_000_000);
+    const a = new PortfolioAggregate({ monoMs: clock.monoMs, staleAfterMs: 10_000 });
+    const pvar = new PortfolioVaR({ confidence: 0.99, method: 'historical', window: 500, minReturns: 5 });
+    const pos = [{ exchange: 'sim', symbol: 'BTCUSDT', qty: 100, value: (50_000n * E18).toString() }];
+    for (let k = 0; k < 20; k++) {
+      clock.t += 1000;
+      // Received right now; the shard's clock reads 15 s less (takeover_ms = 10 s).
+      a.update(msg({ seq: k + 1, ts: clock.t - 15_000, equity: 100_000n, marks: { 'sim:BTCUSDT': (100 + (k % 3)).toString() }, positions: pos }));
+      pvar.sample(a.marks());
+    }
+    expect(a.summary().stale).toEqual([]);
+    expect(pvar.returnsOf('sim:BTCUSDT').length).toBeGreaterThanOrEqual(5);
+    // And once it really stops reporting, it is stale by the aggregator's clock.
+    clock.t += 10_001;
+    expect(a.summary().stale).toEqual(['s1']);
+    expect(a.marks()).toEqual(new Map());
+  });
+});
+
+describe('PortfolioAggregate drawdown peak', () => {
+  it('without a stored peak, a fresh aggregator starts from the sum of the shards\' published peaks', () => {
+    const clock = manualClock(0);
+    const before = new PortfolioAggregate({ monoMs: clock.monoMs, staleAfterMs: 10_000 });
+    before.setPeak(0n);
+    before.update(msg({ seq: 1, ts: 1000, equity: 100_000n, peak: 100_000n }));
+    before.summary();
+    before.update(msg({ seq: 2, ts: 2000, equity: 92_000n, peak: 100_000n }));
+    expect(before.summary().drawdown).toBeCloseTo(0.08, 6);
+    // The aggregator restarts here (no stored peak); the shard keeps losing.
+    const after = new PortfolioAggregate({ monoMs: clock.monoMs, staleAfterMs: 10_000 });
+    after.update(msg({ seq: 3, ts: 3000, equity: 85_000n, peak: 100_000n }));
+    const s = after.summary();
+    expect(s.peak).toBe(100_000n * E18);
+    expect(s.drawdown, 'cluster.max_drawdown = 0.1 HALTs').toBeGreaterThanOrEqual(0.1);
+  });
+
+  it('a stored peak is used as it is (the higher one wins); a reset restarts it at the summed equity', () => {
+    const clock = manualClock(0);
+    const a = new PortfolioAggregate({ monoMs: clock.monoMs, staleAfterMs: 10_000 });
+    a.setPeak(120_000n * E18);
+    a.update(msg({ seq: 1, ts: 1000, equity: 100_000n, peak: 100_000n }));
+    expect(a.summary().peak).toBe(120_000n * E18);
+    a.setPeak(110_000n * E18); // a lower one (another writer) does not lower it
+    expect(a.summary().drawdown).toBeCloseTo(1 / 6, 5); // truncated to 6 decimals
+    a.resetPeak();
+    expect(a.summary()).toMatchObject({ peak: 100_000n * E18, drawdown: 0 });
   });
 });

@@ -4,8 +4,19 @@ import { commonToNumber } from '@cwts/core/risk';
 export interface ShardState {
   shard: string;
   instance: string;
+  /** Per process, in publish order: orders the states of one instance. */
+  seq: number;
+  /** The shard's wall clock when it published: shown, never used to order or age states. */
   ts: number;
+  /**
+   * The members-bucket revision at which the shard's membership epoch began (server-assigned,
+   * increasing): orders two processes of one shard id. Undefined before the first epoch, or
+   * from a shard that does not publish it.
+   */
+  epochRevision: number | undefined;
   equity: bigint;
+  /** The shard's own equity peak (its risk manager's), when it publishes one. */
+  peak: bigint | undefined;
   grossExposure: bigint | undefined;
   reserved: bigint | undefined;
   riskState: string;
@@ -26,6 +37,25 @@ export interface AggregateSummary {
   grossExposure: bigint;
   reserved: bigint;
   halted: string[];
+  /** States dropped as superseded: older than the instance's latest (seq), or from a replaced process (counter). */
+  superseded: number;
+}
+
+export interface PortfolioAggregateOptions {
+  /** The aggregator's own monotonic clock (ms): every state is stamped with its receive time. */
+  monoMs: () => number;
+  /** A shard whose last state was received longer ago than this (takeover_ms) is stale. */
+  staleAfterMs: number;
+}
+
+/** Replaced processes remembered per shard id (their late messages are dropped). */
+const RETIRED_PER_SHARD = 16;
+
+interface Held extends ShardState {
+  /** The aggregator's monotonic ms when this state arrived. */
+  receivedAt: number;
+  /** The highest epochRevision seen from this instance. */
+  rank: number | undefined;
 }
 
 const INT = /^-?\d+$/;
@@ -38,6 +68,12 @@ export function parseShardState(raw: unknown): ShardState | undefined {
   const int = (v: unknown): bigint | undefined => (typeof v === 'string' && INT.test(v) ? BigInt(v) : undefined);
   const equity = int(m.equity);
   if (typeof m.shard !== 'string' || typeof m.instance !== 'string' || typeof m.ts !== 'number' || equity === undefined || typeof m.riskState !== 'string') return undefined;
+  if (typeof m.seq !== 'number' || !Number.isSafeInteger(m.seq) || m.seq < 0) return undefined;
+  let epochRevision: number | undefined;
+  if (m.epochRevision !== undefined && m.epochRevision !== null) {
+    if (typeof m.epochRevision !== 'number' || !Number.isSafeInteger(m.epochRevision) || m.epochRevision <= 0) return undefined;
+    epochRevision = m.epochRevision;
+  }
   const positions = new Map<string, bigint | undefined>();
   if (m.positions !== undefined) {
     if (!Array.isArray(m.positions)) return undefined;
@@ -58,23 +94,84 @@ export function parseShardState(raw: unknown): ShardState | undefined {
       marks.set(k, x);
     }
   }
-  return { shard: m.shard, instance: m.instance, ts: m.ts, equity, grossExposure: int(m.grossExposure), reserved: int(m.reserved), riskState: m.riskState, positions, marks };
+  return { shard: m.shard, instance: m.instance, seq: m.seq, ts: m.ts, epochRevision, equity, peak: int(m.peak), grossExposure: int(m.grossExposure), reserved: int(m.reserved), riskState: m.riskState, positions, marks };
 }
 
 /**
  * Portfolio-wide view over every shard's latest state: summed equity and its peak (drawdown),
  * summed worst-case gross exposure and reservations. A shard that stopped reporting keeps its
  * last figures: its positions are still at the venue until someone closes them.
+ *
+ * Shard clocks are never trusted for order or age: within one process (`instance`) the higher
+ * `seq` wins; between two processes of one shard id the later membership epoch (`epochRevision`,
+ * assigned by the server) wins, or, where one of them has none, the newcomer only once the
+ * current one has been silent for `staleAfterMs`; a replaced process is remembered and its late
+ * messages dropped. Staleness and the freshest mark use the aggregator's own receive time.
  */
 export class PortfolioAggregate {
-  private readonly shards = new Map<string, ShardState>();
+  private readonly shards = new Map<string, Held>();
+  private readonly retired = new Map<string, string[]>();
   private peak: bigint | undefined;
+  /** While the monotonic clock is below this, the sum of the shards' published peaks is a floor for the peak. */
+  private seedUntil: number | undefined;
   rejected = 0;
+  superseded = 0;
 
-  update(s: ShardState): void {
+  constructor(private readonly o: PortfolioAggregateOptions) {
+    // No drawdown reference known yet (setPeak / resetPeak say otherwise): cautious, see summary().
+    this.seedUntil = o.monoMs() + o.staleAfterMs;
+  }
+
+  /** Keeps `s` if it is the shard's newest state; false when it was dropped as superseded. */
+  update(s: ShardState): boolean {
+    const now = this.o.monoMs();
+    if (this.retired.get(s.shard)?.includes(s.instance)) return this.drop();
     const prev = this.shards.get(s.shard);
-    if (prev && prev.instance === s.instance && prev.ts > s.ts) return; // out of order
-    this.shards.set(s.shard, s);
+    if (prev && prev.instance === s.instance) {
+      if (s.seq <= prev.seq) return this.drop(); // out of order, or a duplicate
+      const rank = s.epochRevision !== undefined && (prev.rank === undefined || s.epochRevision > prev.rank) ? s.epochRevision : prev.rank;
+      this.shards.set(s.shard, { ...s, receivedAt: now, rank });
+      return true;
+    }
+    if (prev) {
+      const ranked = prev.rank !== undefined && s.epochRevision !== undefined;
+      const newer = ranked ? s.epochRevision! > prev.rank! : now - prev.receivedAt > this.o.staleAfterMs;
+      if (!newer) {
+        if (ranked) this.retire(s.shard, s.instance); // an older process: nothing of it counts any more
+        return this.drop();
+      }
+      this.retire(s.shard, prev.instance);
+    }
+    this.shards.set(s.shard, { ...s, receivedAt: now, rank: s.epochRevision });
+    return true;
+  }
+
+  private drop(): false {
+    this.superseded++;
+    return false;
+  }
+
+  private retire(shard: string, instance: string): void {
+    const list = this.retired.get(shard) ?? [];
+    list.push(instance);
+    if (list.length > RETIRED_PER_SHARD) list.shift();
+    this.retired.set(shard, list);
+  }
+
+  /** A persisted drawdown reference: the peak is at least this from now on (the higher one wins). */
+  setPeak(peak: bigint): void {
+    this.seedUntil = undefined;
+    if (this.peak === undefined || peak > this.peak) this.peak = peak;
+  }
+
+  /** The operator accepted the drawdown (`--resume`): the peak restarts at the summed equity of the next summary. */
+  resetPeak(): void {
+    this.seedUntil = undefined;
+    this.peak = undefined;
+  }
+
+  private isStale(s: Held, now: number): boolean {
+    return now - s.receivedAt > this.o.staleAfterMs;
   }
 
   /**
@@ -94,35 +191,49 @@ export class PortfolioAggregate {
     return { exposures: new Map([...sum].map(([k, v]) => [k, commonToNumber(v)])), unvalued: [...unvalued].sort() };
   }
 
-  /** The latest mark of each instrument from the freshest shard state that is not stale. */
-  marks(nowMs: number, staleAfterMs: number): Map<string, number> {
-    const best = new Map<string, { ts: number; mark: number }>();
+  /** The latest mark of each instrument from the most recently received shard state that is not stale. */
+  marks(): Map<string, number> {
+    const now = this.o.monoMs();
+    const best = new Map<string, { at: number; mark: number }>();
     for (const s of this.shards.values()) {
-      if (nowMs - s.ts > staleAfterMs) continue;
+      if (this.isStale(s, now)) continue;
       for (const [k, mark] of s.marks) {
         const b = best.get(k);
-        if (!b || s.ts > b.ts) best.set(k, { ts: s.ts, mark });
+        if (!b || s.receivedAt > b.at) best.set(k, { at: s.receivedAt, mark });
       }
     }
     return new Map([...best].map(([k, v]) => [k, v.mark]));
   }
 
-  summary(nowMs: number, staleAfterMs: number): AggregateSummary {
+  /**
+   * The portfolio view now. The peak is the highest summed equity seen, from a persisted one
+   * (setPeak) when there is one; without one, during the first `staleAfterMs` (every live shard
+   * has reported by then) the sum of the shards' own published peaks counts too: at least the
+   * peak of the sum, so the drawdown is never understated after a restart.
+   */
+  summary(): AggregateSummary {
+    const now = this.o.monoMs();
     let equity = 0n;
+    let shardPeaks = 0n;
     let gross = 0n;
     let reserved = 0n;
     const stale: string[] = [];
     const halted: string[] = [];
     for (const s of this.shards.values()) {
       equity += s.equity;
+      shardPeaks += s.peak !== undefined && s.peak > s.equity ? s.peak : s.equity;
       gross += s.grossExposure ?? 0n;
       reserved += s.reserved ?? 0n;
-      if (nowMs - s.ts > staleAfterMs) stale.push(s.shard);
+      if (this.isStale(s, now)) stale.push(s.shard);
       if (s.riskState === 'HALTED') halted.push(s.shard);
     }
-    if (this.shards.size > 0 && (this.peak === undefined || equity > this.peak)) this.peak = equity;
+    if (this.seedUntil !== undefined && now >= this.seedUntil) this.seedUntil = undefined;
+    if (this.shards.size > 0) {
+      const candidate = this.seedUntil !== undefined && shardPeaks > equity ? shardPeaks : equity;
+      if (this.peak === undefined || candidate > this.peak) this.peak = candidate;
+    }
     const peak = this.peak ?? 0n;
     const drawdown = peak > 0n ? Number(((peak - equity) * 1_000_000n) / peak) / 1_000_000 : 0;
-    return { shards: this.shards.size, stale: stale.sort(), equity, peak, drawdown, grossExposure: gross, reserved, halted: halted.sort() };
+    return { shards: this.shards.size, stale: stale.sort(), equity, peak, drawdown, grossExposure: gross, reserved, halted: halted.sort(), superseded: this.superseded };
   }
 }

@@ -5,6 +5,8 @@ import type { AggregateSummary } from './aggregate.js';
 /** What the aggregator publishes each round on `cwts.<c>.aggregate.risk-aggregator`, and serves on /status. */
 export interface AggregateView extends AggregateSummary {
   reservedInKv: bigint | null;
+  /** What is wrong with the budget key (an entry, the limit): the aggregator HALTs the cluster on it. */
+  budgetError: string | null;
   limit: bigint | null;
   rejectedMessages: number;
   var: { method: string; confidence: number; value: number; cvar: number; observations: number; exposures: Record<string, number>; missing: string[]; at: number } | null;

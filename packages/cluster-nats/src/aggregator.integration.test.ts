@@ -4,9 +4,9 @@ import { clusterConfigSchema, type ClusterConfig } from '@cwts/core/cluster';
 import { createLogger } from '@cwts/core/observability';
 import { skipUnlessRequired } from '@cwts/core/testing';
 import { connect } from '@nats-io/transport-node';
-import { runAggregator } from './aggregator.js';
+import { resumeCluster, runAggregator } from './aggregator.js';
 import { openCluster } from './connect.js';
-import { clusterNames, HALT_KEY, REDUCE_KEY } from './names.js';
+import { BUDGET_KEY, clusterNames, HALT_KEY, PEAK_KEY, REDUCE_KEY } from './names.js';
 import { sharedNatsServer } from '../test/nats-server.js';
 
 const nats = sharedNatsServer();
@@ -26,7 +26,8 @@ describe('risk aggregator', () => {
     const nc = await connect({ servers: nats.url() });
     const aggregates: Record<string, unknown>[] = [];
     nc.subscribe(names.allOf('aggregate'), { callback: (_e, m) => aggregates.push(m.json()) });
-    const state = (shard: string, equity: bigint) => nc.publish(names.subject('state', shard), JSON.stringify({ shard, instance: `${shard}-1`, seq: 1, ts: Date.now(), equity: (equity * E18).toString(), grossExposure: '0', reserved: null, riskState: 'ACTIVE' }));
+    let seq = 0;
+    const state = (shard: string, equity: bigint) => nc.publish(names.subject('state', shard), JSON.stringify({ shard, instance: `${shard}-1`, seq: ++seq, ts: Date.now(), equity: (equity * E18).toString(), grossExposure: '0', reserved: null, riskState: 'ACTIVE' }));
     try {
       // The aggregator subscribes to shard state before its first round publishes: once an
       // aggregate arrives, state published from here on reaches it (core NATS keeps no backlog).
@@ -98,6 +99,87 @@ describe('risk aggregator', () => {
       await until2(() => Math.abs((aggregates.at(-1)!.var?.value ?? 0) - 100 / 11) < 1e-6 && aggregates.at(-1)!.reducing === false);
     } finally {
       clearInterval(publisher);
+      stop();
+      await running;
+      await nc.close();
+      await h.nc.close();
+    }
+  });
+});
+
+describe('risk aggregator: drawdown peak and budget key', () => {
+  it('keeps the drawdown peak in the control bucket: a restarted aggregator HALTs on the drawdown from it; --resume resets it', async (ctx) => {
+    if (missing) skipUnlessRequired(ctx, 'nats-server', missing);
+    const cluster: ClusterConfig = { ...clusterConfigSchema.parse({ name: 'aggpeak', servers: [nats.url()], publish_interval_ms: 50, max_drawdown: 0.1 }), shard_id: 'test', budget_release_ms: 10_000 };
+    const names = clusterNames('aggpeak');
+    const logger = createLogger({ level: 'silent' });
+    const h = await openCluster(cluster, 'test');
+    const nc = await connect({ servers: nats.url() });
+    const aggregates: Record<string, any>[] = [];
+    nc.subscribe(names.allOf('aggregate'), { callback: (_e, m) => aggregates.push(m.json()) });
+    let equity = 100_000n;
+    let seq = 0;
+    // The shard publishes no peak of its own: only the stored one can carry the drawdown over a restart.
+    const publisher = setInterval(() => {
+      nc.publish(names.subject('state', 's1'), JSON.stringify({ shard: 's1', instance: 's1-1', seq: ++seq, ts: Date.now(), equity: (equity * E18).toString(), peak: null, grossExposure: '0', reserved: null, riskState: 'ACTIVE' }));
+    }, 20);
+    const storedPeak = async () => (await h.control.get(PEAK_KEY))?.json<{ peak: string | null }>().peak;
+    const start = () => {
+      let stop!: () => void;
+      const until = new Promise<void>((r) => (stop = r));
+      return { stop, running: runAggregator({ cluster, logger, clock: new SystemClock(), until }) };
+    };
+    let agg = start();
+    try {
+      await until2(async () => (await storedPeak()) === (100_000n * E18).toString());
+      equity = 92_000n; // 8 %: under cluster.max_drawdown
+      await until2(() => aggregates.some((a) => a.equity === (92_000n * E18).toString()));
+      agg.stop();
+      await agg.running;
+      expect(await h.control.get(HALT_KEY)).toBeNull();
+      // The aggregator restarts; meanwhile the shard lost more: 15 % from the stored peak.
+      equity = 85_000n;
+      agg = start();
+      await until2(async () => (await h.control.get(HALT_KEY))?.operation === 'PUT');
+      expect((await h.control.get(HALT_KEY))!.json<{ reason: string }>().reason).toMatch(/drawdown 15\.00 %/);
+      // --resume: the operator accepts the drawdown; the peak restarts at the summed equity and no HALT follows.
+      await resumeCluster({ cluster, logger, clock: new SystemClock() });
+      await until2(async () => (await storedPeak()) === (85_000n * E18).toString());
+      const n = aggregates.length;
+      await until2(() => aggregates.length >= n + 3);
+      expect(aggregates.at(-1)).toMatchObject({ peak: (85_000n * E18).toString(), drawdown: 0 });
+      expect((await h.control.get(HALT_KEY))?.operation ?? null).not.toBe('PUT');
+    } finally {
+      clearInterval(publisher);
+      agg.stop();
+      await agg.running;
+      await nc.close();
+      await h.nc.close();
+    }
+  });
+
+  it('HALTs the cluster on a budget entry it cannot read (a negative one), counting it as the whole limit', async (ctx) => {
+    if (missing) skipUnlessRequired(ctx, 'nats-server', missing);
+    const cluster: ClusterConfig = { ...clusterConfigSchema.parse({ name: 'aggbudget', servers: [nats.url()], publish_interval_ms: 50, max_total_position: 1000 }), shard_id: 'test', budget_release_ms: 10_000 };
+    const names = clusterNames('aggbudget');
+    let stop!: () => void;
+    const until = new Promise<void>((r) => (stop = r));
+    const running = runAggregator({ cluster, logger: createLogger({ level: 'silent' }), clock: new SystemClock(), until });
+    const h = await openCluster(cluster, 'test');
+    const nc = await connect({ servers: nats.url() });
+    const aggregates: Record<string, any>[] = [];
+    nc.subscribe(names.allOf('aggregate'), { callback: (_e, m) => aggregates.push(m.json()) });
+    try {
+      const limit = (1000n * E18).toString();
+      // The sum of the entries (600 - 500 = 100) looks within the limit.
+      await h.control.put(BUDGET_KEY, JSON.stringify({ limit, shards: { a: (600n * E18).toString(), b: (-500n * E18).toString() } }));
+      await until2(async () => (await h.control.get(HALT_KEY))?.operation === 'PUT');
+      const doc = (await h.control.get(HALT_KEY))!.json<{ reason: string; by: string }>();
+      expect(doc.by).toBe('risk-aggregator');
+      expect(doc.reason).toMatch(/^budget key unreadable: entry of b "-500\d+" is not a non-negative integer/);
+      await until2(() => aggregates.some((a) => a.budgetError !== null));
+      expect(aggregates.find((a) => a.budgetError !== null)!.reservedInKv).toBe((1600n * E18).toString());
+    } finally {
       stop();
       await running;
       await nc.close();

@@ -4,17 +4,18 @@ import { COMMON_EXPONENT, quoteToAtoms } from '@cwts/core/risk';
 import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
 import { PortfolioAggregate, parseShardState } from './aggregate.js';
-import type { BudgetDoc } from './budget.js';
+import { parseBudgetDoc, reservedTotal } from './budget.js';
 import { openCluster } from './connect.js';
 import { errorText } from './errors.js';
 import type { ReduceDoc } from './gates.js';
 import { BUDGET_KEY, clusterNames, HALT_KEY, REDUCE_KEY } from './names.js';
+import { PeakStore, resetPeak } from './peak.js';
 import { PortfolioVaR, type PortfolioVaRResult } from './portfolio-var.js';
 import { aggregatorRoutes, type AggregateView } from './aggregator-http.js';
 import { HttpEndpoint } from '@cwts/core/observability';
 import { isLoopback } from '@cwts/core/config';
 import { bigintText, ShardPublisher } from './publisher.js';
-import type { HaltDoc } from './shard.js';
+import type { HaltDoc } from './gates.js';
 
 const AGGREGATOR_ID = 'risk-aggregator';
 
@@ -26,13 +27,32 @@ const AGGREGATOR_ID = 'risk-aggregator';
  * `var_sample_ms` it samples the marks the shards publish and computes the VaR of the summed
  * positions; above `[cluster] max_var` it puts the cluster in REDUCING (the `reduce` key: only
  * orders that reduce a position, no reservation grows) and clears it when the VaR is back under.
+ * The drawdown peak is kept in the control bucket (`peak`), so a restart measures from it.
+ * Shard clocks are only displayed: states are ordered by `seq` and aged by the receive time on
+ * this process's monotonic clock (PortfolioAggregate).
  */
 export async function runAggregator(o: AggregatorOptions): Promise<void> {
   const c = o.cluster;
   const log = o.logger;
   const h = await openCluster(c, AGGREGATOR_ID);
   const pub = new ShardPublisher(h.nc, h.names, AGGREGATOR_ID, AGGREGATOR_ID, () => o.clock.now());
-  const agg = new PortfolioAggregate();
+  const mono = () => Number(o.clock.monoNs() / 1000n) / 1000;
+  const agg = new PortfolioAggregate({ monoMs: mono, staleAfterMs: c.takeover_ms });
+  // The drawdown reference survives a restart; without one the shards' own peaks seed it (cautious).
+  const peaks = new PeakStore(h.control, AGGREGATOR_ID, () => o.clock.now());
+  const onPeakRead = (r: Awaited<ReturnType<PeakStore['read']>>) => {
+    if (r.kind === 'peak') agg.setPeak(r.peak);
+    else if (r.kind === 'reset') {
+      log.warn(`cluster drawdown peak reset by ${r.by}: it restarts at the summed equity`);
+      agg.resetPeak();
+    } else if (r.kind === 'unreadable') log.warn(`the stored drawdown peak is unreadable (${r.why}); it is rewritten from this aggregator's`);
+  };
+  try {
+    onPeakRead(await peaks.read());
+  } catch (err) {
+    // Unknown: the shards' published peaks seed it, and the next round reads the key again.
+    log.warn(`reading the drawdown peak failed: ${errorText(err)}`);
+  }
   const sub = h.nc.subscribe(h.names.allOf('state'), {
     callback: (err, msg) => {
       if (err) return;
@@ -51,7 +71,7 @@ export async function runAggregator(o: AggregatorOptions): Promise<void> {
   let lastSample: number | undefined;
   let lastVar: (PortfolioVaRResult & { at: number }) | undefined;
   let varError: string | undefined;
-  let lastLog = 0;
+  let lastLog: number | undefined;
   let latest: AggregateView | undefined;
   /** Enforces cluster.max_var: sets the `reduce` key above it, deletes it (only if the aggregator set it) once under. */
   const enforceVar = async (v: number) => {
@@ -68,9 +88,10 @@ export async function runAggregator(o: AggregatorOptions): Promise<void> {
     }
   };
   const varRound = async (now: number) => {
-    if (lastSample !== undefined && now - lastSample < c.var_sample_ms) return;
-    lastSample = now;
-    pvar.sample(agg.marks(now, c.takeover_ms));
+    const t = mono();
+    if (lastSample !== undefined && t - lastSample < c.var_sample_ms) return;
+    lastSample = t;
+    pvar.sample(agg.marks());
     const { exposures, unvalued } = agg.exposures();
     try {
       const r = await pvar.compute(exposures);
@@ -94,11 +115,24 @@ export async function runAggregator(o: AggregatorOptions): Promise<void> {
   };
   const round = async () => {
     const now = o.clock.now();
-    const s = agg.summary(now, c.takeover_ms);
+    // The peak key first: a reset by --resume applies to this round's drawdown.
+    try {
+      onPeakRead(await peaks.read());
+    } catch (err) {
+      log.warn(`reading the drawdown peak failed: ${errorText(err)}`);
+    }
+    const s = agg.summary();
+    if (s.shards > 0 && s.peak !== peaks.stored) await peaks.save(s.peak, (m) => log.warn(m));
     let reservedInKv: bigint | undefined;
+    let budgetProblems: string[] = [];
     try {
       const e = await h.control.get(BUDGET_KEY);
-      if (e && e.operation === 'PUT') reservedInKv = Object.values(e.json<BudgetDoc>().shards).reduce((a, v) => a + BigInt(v), 0n);
+      if (e && e.operation === 'PUT') {
+        const doc = parseBudgetDoc(() => e.json<unknown>());
+        budgetProblems = doc.problems;
+        // An entry that cannot be read counts as the whole limit (as the shards count it).
+        reservedInKv = reservedTotal(doc, limit ?? doc.limit ?? 0n);
+      }
     } catch (err) {
       log.warn(`reading the budget failed: ${errorText(err)}`);
     }
@@ -112,16 +146,18 @@ export async function runAggregator(o: AggregatorOptions): Promise<void> {
     } catch (err) {
       log.warn(`reading the REDUCING key failed: ${errorText(err)}`);
     }
-    latest = { ...s, reservedInKv: reservedInKv ?? null, limit: limit ?? null, rejectedMessages: agg.rejected, var: portfolioVar, varError: varError ?? null, maxVar: c.max_var ?? null, reducing, metricsUrl };
+    latest = { ...s, reservedInKv: reservedInKv ?? null, budgetError: budgetProblems.length > 0 ? budgetProblems.join('; ') : null, limit: limit ?? null, rejectedMessages: agg.rejected, var: portfolioVar, varError: varError ?? null, maxVar: c.max_var ?? null, reducing, metricsUrl };
     pub.publish('aggregate', { ...latest });
-    if (now - lastLog >= 10_000) {
-      lastLog = now;
+    if (lastLog === undefined || mono() - lastLog >= 10_000) {
+      lastLog = mono();
       log.info(
         { shards: s.shards, stale: s.stale, drawdown: s.drawdown, var: lastVar?.var ?? null },
         `cluster ${c.name}: ${s.shards} shard(s), equity ${formatScaled(s.equity, COMMON_EXPONENT)}, drawdown ${(s.drawdown * 100).toFixed(2)} %, gross exposure ${formatScaled(s.grossExposure, COMMON_EXPONENT)}${limit !== undefined ? ` of ${c.max_total_position}` : ''}, VaR ${lastVar ? lastVar.var.toFixed(2) : 'n/a'}${c.max_var !== undefined ? ` of ${c.max_var}` : ''}`,
       );
     }
-    if (c.max_drawdown !== undefined && s.drawdown >= c.max_drawdown) await halt(`portfolio drawdown ${(s.drawdown * 100).toFixed(2)} % >= cluster.max_drawdown ${(c.max_drawdown * 100).toFixed(2)} %`);
+    if (budgetProblems.length > 0) await halt(`budget key unreadable: ${budgetProblems.join('; ')}`);
+    // Unless an operator reset the peak since this round read it (a --resume racing this round).
+    if (c.max_drawdown !== undefined && s.drawdown >= c.max_drawdown && (await peaks.unchanged())) await halt(`portfolio drawdown ${(s.drawdown * 100).toFixed(2)} % >= cluster.max_drawdown ${(c.max_drawdown * 100).toFixed(2)} %`);
     if (limit !== undefined && reservedInKv !== undefined && reservedInKv > limit) await halt(`budget reservations ${formatScaled(reservedInKv, COMMON_EXPONENT)} exceed max_total_position ${c.max_total_position}`);
   };
   let http: HttpEndpoint | undefined;
@@ -174,6 +210,8 @@ export async function haltCluster(o: ClusterControlOptions, reason: string): Pro
 export async function resumeCluster(o: ClusterControlOptions): Promise<void> {
   const { nc, control } = await openControl(o);
   try {
+    // The drawdown reference first: the HALT is gone only once the aggregator's next round measures from the new peak.
+    await resetPeak(control, 'operator', o.clock.now());
     await control.delete(HALT_KEY);
     await control.delete(REDUCE_KEY);
   } finally {

@@ -4,7 +4,7 @@
  * partitions, expiry and the interleavings that matter are exact and repeatable.
  */
 import { describe, expect, it } from 'vitest';
-import { BudgetLedger, type BudgetDoc, type BudgetEvent } from './budget.js';
+import { BudgetLedger, parseBudgetDoc, type BudgetDoc, type BudgetEvent } from './budget.js';
 import { Membership } from './membership.js';
 import { BUDGET_KEY, leaseTimings } from './names.js';
 import { FakeBucket, fakeKv, type FakeLink } from '../test/fake-kv.js';
@@ -25,6 +25,7 @@ function cluster() {
   const shard = (id: string, graceMs = 0) => {
     const link: FakeLink = { down: false };
     const events: BudgetEvent[] = [];
+    const errors: string[] = [];
     const epochs: (string | undefined)[] = [];
     let ledger: BudgetLedger | undefined;
     const membership = new Membership({
@@ -34,9 +35,9 @@ function cluster() {
     });
     ledger = new BudgetLedger({
       control: fakeKv(control, link), members: fakeKv(members, link), shardId: id, limit: LIMIT, chunk: CHUNK,
-      epoch: () => membership.current(), reclaimGraceMs: graceMs, reducing: () => reducing, monoMs: now, onEvent: (e) => events.push(e), onError: () => {},
+      epoch: () => membership.current(), reclaimGraceMs: graceMs, reducing: () => reducing, monoMs: now, onEvent: (e) => events.push(e), onError: (m) => errors.push(m),
     });
-    const s = { id, link, membership, ledger, events, epochs };
+    const s = { id, link, membership, ledger, events, errors, epochs };
     shards.push(s);
     return s;
   };
@@ -46,9 +47,12 @@ function cluster() {
   const usable = () => shards.reduce((a, s) => a + s.ledger.held, 0n);
   const advance = (ms: number) => { t += ms; };
   const setReducing = (on: boolean) => { reducing = on; };
-  return { shard, doc, inKv, usable, advance, now, setReducing };
+  /** Writes the budget key as it is (a corrupt write, a buggy peer version). */
+  const writeRaw = (text: string) => control.write(BUDGET_KEY, new TextEncoder().encode(text));
+  const raw = () => new TextDecoder().decode(control.live(BUDGET_KEY)!.value);
+  return { shard, doc, inKv, usable, advance, now, setReducing, writeRaw, raw };
 }
-type Shard = { id: string; link: FakeLink; membership: Membership; ledger: BudgetLedger; events: BudgetEvent[]; epochs: (string | undefined)[] };
+type Shard = { id: string; link: FakeLink; membership: Membership; ledger: BudgetLedger; events: BudgetEvent[]; errors: string[]; epochs: (string | undefined)[] };
 
 async function reserve(s: Shard, need: bigint) {
   s.ledger.request(need);
@@ -223,5 +227,81 @@ describe('budget of a dead shard: released on expiry, fenced by epoch', () => {
     expect(a.membership.current()!.epoch).toBe(epoch);
     expect(a.epochs).toEqual([epoch]);
     expect(a.ledger.held).toBe(300n);
+  });
+});
+
+describe('a budget key that cannot be read', () => {
+  it('a negative entry of a live peer counts as the whole limit: the honest shards together never hold more than the limit', async () => {
+    const c = cluster();
+    c.writeRaw(JSON.stringify({ limit: LIMIT.toString(), shards: { b: '-1000' }, epochs: { b: 'whatever' } }));
+    const a = c.shard('a');
+    const b = c.shard('b'); // live, its entry corrupt
+    const d = c.shard('d');
+    for (const s of [a, b, d]) await s.membership.beat();
+    for (const s of [a, b, d]) await s.ledger.settled();
+    await reserve(a, LIMIT);
+    await reserve(d, LIMIT);
+    await a.ledger.reclaim(); // b is live: its entry stays
+    expect(a.ledger.held + d.ledger.held).toBeLessThanOrEqual(LIMIT);
+    expect([a.ledger.held, d.ledger.held]).toEqual([0n, 0n]);
+    expect(a.events.at(-1)).toMatchObject({ kind: 'refused' });
+    expect(c.doc().shards.b).toBe('-1000'); // left as it is, for the aggregator to see (it HALTs)
+    // b's own process cannot use its entry either.
+    expect(b.ledger.held).toBe(0n);
+    expect(b.errors.join('\n')).toMatch(/budget entry of b is unreadable/);
+  });
+
+  it('a fractional entry, a null limit or null shards never make grow or reclaim throw; what cannot be read is never counted low', async () => {
+    const c = cluster();
+    const a = c.shard('a');
+    await a.membership.beat();
+    await a.ledger.settled();
+    // A null limit: the configured one binds, and the next write repairs the key.
+    c.writeRaw(JSON.stringify({ limit: null, shards: {} }));
+    await reserve(a, 300n);
+    expect(a.ledger.held).toBe(300n);
+    expect(c.doc().limit).toBe(LIMIT.toString());
+    // A fractional entry of another live shard: the whole limit; nothing more is granted.
+    const b = c.shard('b');
+    await b.membership.beat();
+    c.writeRaw(JSON.stringify({ limit: LIMIT.toString(), shards: { a: '300', b: '1.5' }, epochs: { a: c.doc().epochs!.a } }));
+    c.advance(300); // past the quiet period after a refusal
+    await reserve(a, 500n);
+    expect(a.ledger.held).toBe(300n);
+    // shards: null: no reservation changes at all until someone repairs it; an error says why.
+    c.writeRaw(JSON.stringify({ limit: LIMIT.toString(), shards: null }));
+    c.advance(1000);
+    await reserve(a, 500n);
+    await a.ledger.reclaim();
+    expect(a.ledger.held).toBe(300n);
+    expect(c.raw()).toBe(JSON.stringify({ limit: LIMIT.toString(), shards: null }));
+    expect(a.errors.join('\n')).toMatch(/budget key unreadable \(shards is not an object\)/);
+    expect(a.errors.join('\n')).toMatch(/budget reclaim skipped/);
+  });
+
+  it('a dead shard\'s unreadable entry is reclaimed like any other', async () => {
+    const c = cluster();
+    c.writeRaw(JSON.stringify({ limit: LIMIT.toString(), shards: { x: 'garbage' } }));
+    const a = c.shard('a');
+    await a.membership.beat();
+    await a.ledger.settled();
+    expect(a.ledger.held).toBe(0n); // x counts as the whole limit
+    await a.ledger.reclaim(); // x has no member key
+    expect(a.events.find((e) => e.kind === 'reclaimed')).toMatchObject({ of: 'x' });
+    c.advance(300); // past the quiet period after the refusal
+    await reserve(a, LIMIT);
+    expect(a.ledger.held).toBe(LIMIT);
+    expect(c.inKv()).toBe(LIMIT);
+  });
+
+  it('parseBudgetDoc: non-negative integer strings only; objects for shards and epochs', () => {
+    expect(parseBudgetDoc(() => ({ limit: '1000', shards: { a: '5', b: '0' }, epochs: { a: 'e1' } }))).toMatchObject({ limit: 1000n, unreadable: [], shardsUnreadable: false, problems: [] });
+    const bad = parseBudgetDoc(() => ({ limit: '-5', shards: { a: '-1', b: 7, c: '1e3', d: ' 4', e: '12' }, epochs: [] }));
+    expect(bad.limit).toBeUndefined();
+    expect(bad.unreadable).toEqual(['a', 'b', 'c', 'd']);
+    expect([...bad.shards]).toEqual([['e', 12n]]);
+    expect(bad.problems).toHaveLength(6);
+    for (const body of [null, 5, 'x', [], { limit: '1' }, { limit: '1', shards: [] }]) expect(parseBudgetDoc(() => body).shardsUnreadable).toBe(true);
+    expect(parseBudgetDoc(() => JSON.parse('{')).problems[0]).toMatch(/not JSON/);
   });
 });

@@ -13,6 +13,77 @@ export interface BudgetDoc {
   epochs?: Record<string, string>;
 }
 
+const UINT = /^\d+$/;
+
+/** The budget key as read: what can be trusted, and what cannot. */
+export interface ParsedBudget {
+  /** The stored limit; undefined when the key holds none that reads as a non-negative integer. */
+  limit: bigint | undefined;
+  /** Every entry that reads as a non-negative integer (common units). */
+  shards: Map<string, bigint>;
+  /**
+   * Shard ids whose entry does not (negative, fractional, not a string...): each counts as a
+   * full reservation (the whole limit), never as less, so no shard can grow past it.
+   */
+  unreadable: string[];
+  /** `shards` itself is missing or not an object: no entry is known, no reservation may change. */
+  shardsUnreadable: boolean;
+  /** Only the string tags. */
+  epochs: Record<string, string>;
+  /** What is wrong with the document, for logs and the aggregator's HALT; empty when it is sound. */
+  problems: string[];
+  /** The document as stored (entries of others are written back as they are). */
+  raw: { shards: Record<string, unknown> };
+}
+
+/**
+ * The one reader of the budget key (shards and the aggregator). Entries and the limit must be
+ * decimal strings of non-negative integers (`/^\d+$/`), `shards` and `epochs` objects. It never
+ * throws: `json` may (bad JSON), which makes the whole document unreadable.
+ */
+export function parseBudgetDoc(json: () => unknown): ParsedBudget {
+  let raw: unknown;
+  const problems: string[] = [];
+  try {
+    raw = json();
+  } catch (err) {
+    raw = undefined;
+    problems.push(`not JSON (${errorText(err)})`);
+  }
+  const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  const doc = isObject(raw) ? raw : undefined;
+  if (!doc && problems.length === 0) problems.push(`not an object (${String(JSON.stringify(raw)).slice(0, 80)})`);
+  const limitRaw = doc?.limit;
+  const limit = typeof limitRaw === 'string' && UINT.test(limitRaw) ? BigInt(limitRaw) : undefined;
+  if (doc && limit === undefined) problems.push(`limit ${JSON.stringify(limitRaw) ?? 'missing'} is not a non-negative integer`);
+  const shards = new Map<string, bigint>();
+  const unreadable: string[] = [];
+  const shardsUnreadable = !isObject(doc?.shards);
+  if (doc && shardsUnreadable) problems.push('shards is not an object');
+  const rawShards = shardsUnreadable ? {} : (doc!.shards as Record<string, unknown>);
+  for (const [id, v] of Object.entries(rawShards)) {
+    if (typeof v === 'string' && UINT.test(v)) shards.set(id, BigInt(v));
+    else {
+      unreadable.push(id);
+      problems.push(`entry of ${id} ${JSON.stringify(v) ?? 'undefined'} is not a non-negative integer (counted as the whole limit)`);
+    }
+  }
+  const epochs: Record<string, string> = Object.create(null) as Record<string, string>; // no inherited names
+  if (doc?.epochs !== undefined) {
+    if (!isObject(doc.epochs)) problems.push('epochs is not an object');
+    else for (const [id, v] of Object.entries(doc.epochs)) if (typeof v === 'string') epochs[id] = v;
+  }
+  return { limit, shards, unreadable, shardsUnreadable, epochs, problems, raw: { shards: rawShards } };
+}
+
+/** The sum of reservations as a shard must count it: every unreadable entry is the whole `limit`. */
+export function reservedTotal(p: ParsedBudget, limit: bigint, except?: string): bigint {
+  let sum = 0n;
+  for (const [id, v] of p.shards) if (id !== except) sum += v;
+  for (const id of p.unreadable) if (id !== except) sum += limit;
+  return sum;
+}
+
 export interface BudgetEvent {
   /** reserved/released/refused: this shard's own; reclaimed: a dead shard's reservation put back in the pool by this shard. */
   kind: 'reserved' | 'released' | 'refused' | 'reclaimed';
@@ -189,26 +260,31 @@ export class BudgetLedger {
       try {
         const e = await this.o.control.get(BUDGET_KEY);
         if (!e || e.operation !== 'PUT') return;
-        const doc = e.json<BudgetDoc>();
+        const doc = parseBudgetDoc(() => e.json<unknown>());
+        if (doc.shardsUnreadable) {
+          this.o.onError(`budget reclaim skipped: the budget key is unreadable (${doc.problems.join('; ')})`);
+          return;
+        }
         const live = new Set<string>();
         for await (const k of await this.o.members.keys()) live.add(k);
         const now = this.o.monoMs();
         const dead: { id: string; amount: bigint; epoch: string }[] = [];
         const seen = new Set<string>();
-        for (const [id, v] of Object.entries(doc.shards)) {
+        for (const id of Object.keys(doc.raw.shards)) {
           if (id === this.o.shardId || live.has(id)) continue;
-          const epoch = doc.epochs?.[id] ?? '';
+          const epoch = doc.epochs[id] ?? '';
           const key = `${id}|${epoch}`;
           seen.add(key);
           if (!this.absentSince.has(key)) this.absentSince.set(key, now);
-          if (now - this.absentSince.get(key)! >= (this.o.reclaimGraceMs ?? 0)) dead.push({ id, amount: BigInt(v), epoch });
+          if (now - this.absentSince.get(key)! >= (this.o.reclaimGraceMs ?? 0)) dead.push({ id, amount: doc.shards.get(id) ?? doc.limit ?? this.o.limit, epoch });
         }
         for (const k of [...this.absentSince.keys()]) if (!seen.has(k)) this.absentSince.delete(k);
         if (dead.length === 0) return;
-        const out: BudgetDoc = { limit: doc.limit, shards: { ...doc.shards }, epochs: { ...doc.epochs } };
+        // The limit as stored (or the configured one where unreadable); others' entries as they are.
+        const out = { limit: (doc.limit ?? this.o.limit).toString(), shards: { ...doc.raw.shards }, epochs: { ...doc.epochs } };
         for (const d of dead) {
           delete out.shards[d.id];
-          delete out.epochs![d.id];
+          delete out.epochs[d.id];
         }
         const revision = await this.o.control.update(BUDGET_KEY, encode(out), e.revision);
         const latencyMs = this.o.monoMs() - started;
@@ -237,18 +313,31 @@ export class BudgetLedger {
       if (epoch === undefined) return undefined;
       try {
         const e = await this.o.control.get(BUDGET_KEY);
-        const doc: BudgetDoc = e && e.operation === 'PUT' ? e.json<BudgetDoc>() : { limit: this.o.limit.toString(), shards: {} };
-        // Shards configured with different limits: the smallest one binds everybody.
-        const stored = BigInt(doc.limit);
+        const doc = e && e.operation === 'PUT' ? parseBudgetDoc(() => e.json<unknown>()) : parseBudgetDoc(() => ({ limit: this.o.limit.toString(), shards: {} }));
+        if (doc.shardsUnreadable) {
+          this.quietUntil = this.o.monoMs() + 1000;
+          this.o.onError(`budget key unreadable (${doc.problems.join('; ')}): no reservation changes until it is repaired`);
+          return undefined;
+        }
+        // Shards configured with different limits: the smallest one binds everybody. A stored
+        // limit that cannot be read is replaced by this shard's (the write repairs it).
+        const stored = doc.limit ?? this.o.limit;
         const limit = stored < this.o.limit ? stored : this.o.limit;
-        const entryEpoch = doc.epochs?.[id];
-        const present = doc.shards[id] !== undefined;
+        const entryEpoch = doc.epochs[id];
+        const present = Object.hasOwn(doc.raw.shards, id);
         // Shrinking touches only an entry still ours: a reclaimed one is back in the pool already,
         // and one a later epoch took over is not ours to change.
         if (mode === 'shrink' && (!present || (entryEpoch !== undefined && entryEpoch !== epoch))) return undefined;
-        const mine = BigInt(doc.shards[id] ?? '0');
-        let others = 0n;
-        for (const [sid, v] of Object.entries(doc.shards)) if (sid !== id) others += BigInt(v);
+        const mineUnreadable = doc.unreadable.includes(id);
+        if (mineUnreadable && mode === 'grow') {
+          // What it gives us is unknown: use none of it (a shrink may still overwrite it lower).
+          this.quietUntil = this.o.monoMs() + 1000;
+          this.o.onError(`budget entry of ${id} is unreadable (${JSON.stringify(doc.raw.shards[id]) ?? 'undefined'}): this shard reserves nothing until it is repaired`);
+          return undefined;
+        }
+        // An unreadable entry counts as the whole limit: fail safe, never negative.
+        const mine = mineUnreadable ? limit : (doc.shards.get(id) ?? 0n);
+        const others = reservedTotal(doc, limit, id);
         const decided = decide(mine, others, limit);
         const next = mode === 'shrink' && decided > mine ? mine : decided;
         const before = epoch === this.tag ? this.amount : 0n;
@@ -257,10 +346,10 @@ export class BudgetLedger {
           return { next, before, written: false, attempts, revision: e?.revision };
         }
         if (mode === 'grow' && this.o.epoch()?.epoch !== epoch) return undefined; // lapsed while reading
-        const out: BudgetDoc = { limit: limit.toString(), shards: { ...doc.shards, [id]: next.toString() }, epochs: { ...doc.epochs, [id]: epoch } };
+        const out = { limit: limit.toString(), shards: { ...doc.raw.shards, [id]: next.toString() }, epochs: { ...doc.epochs, [id]: epoch } };
         if (next === 0n) {
           delete out.shards[id];
-          delete out.epochs![id];
+          delete out.epochs[id];
         }
         const revision = e ? await this.o.control.update(BUDGET_KEY, encode(out), e.revision) : await this.o.control.create(BUDGET_KEY, encode(out));
         // A grow counts the new amount only from here; a shrink lowered it before writing.
@@ -282,4 +371,4 @@ export class BudgetLedger {
   }
 }
 
-const encode = (doc: BudgetDoc): Uint8Array => new TextEncoder().encode(JSON.stringify(doc));
+const encode = (doc: BudgetDoc | { limit: string; shards: Record<string, unknown>; epochs: Record<string, string> }): Uint8Array => new TextEncoder().encode(JSON.stringify(doc));

@@ -4,7 +4,7 @@ import { type Engine } from '@cwts/core/engine';
 import { COMMON_EXPONENT, quoteToAtoms } from '@cwts/core/risk';
 import type { BudgetLedger } from './budget.js';
 import { worstGrossExposure } from './exposure.js';
-import { BudgetGate, ClusterReduceGate, LeaseGate, type ReduceDoc } from './gates.js';
+import { BudgetGate, ClusterHaltGate, ClusterReduceGate, LeaseGate, readHaltDoc, type HaltDoc, type ReduceDoc } from './gates.js';
 
 const BTC = defineInstrument({ exchange: 'sim', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.001' });
 const ETH = defineInstrument({ exchange: 'sim', symbol: 'ETHUSDT', base: 'ETH', quote: 'USDT', tickSize: '0.01', lotSize: '0.001' });
@@ -75,6 +75,18 @@ describe('BudgetGate', () => {
     expect(new BudgetGate(() => ({ engine: e, ledger: l })).check(sell('BTCUSDT', 500, 9999), e)).toEqual({ ok: true });
   });
 
+  it('an exit passes with another exit resting (a stop-loss beside a take-profit), whatever the held budget', () => {
+    // Long 10 lots; a take-profit sell of 5 rests; the stop-loss sells the other 5. No budget held
+    // (the epoch lapsed in a NATS outage), and the mark is far above any reservation.
+    const e = fakeEngine({ pos: { BTCUSDT: 10 }, orders: [{ exchange: 'sim', symbol: 'BTCUSDT', side: 'sell', qty: 5, price: 11000 }], books: { BTCUSDT: [9999, 10001] } });
+    const { l, asked } = ledger(0);
+    const g = new BudgetGate(() => ({ engine: e, ledger: l }));
+    expect(g.check(sell('BTCUSDT', 5, 9000), e)).toEqual({ ok: true });
+    // One lot more would take the position past flat with the resting sell: not an exit, needs budget.
+    expect(g.check(sell('BTCUSDT', 6, 9000), e)).toMatchObject({ ok: false, reason: 'CLUSTER_BUDGET' });
+    expect(asked.length).toBe(1);
+  });
+
   it('refuses before the shard is started', () => {
     const e = fakeEngine({});
     expect(new BudgetGate(() => undefined).check(buy('BTCUSDT', 1, 1), e)).toMatchObject({ ok: false, reason: 'CLUSTER_BUDGET' });
@@ -93,6 +105,39 @@ describe('LeaseGate', () => {
     expect(g.check(sell('BTCUSDT', 11, 1), e).ok).toBe(false); // would open a short
     state = 'none';
     expect(g.check(sell('BTCUSDT', 1, 1), e)).toMatchObject({ ok: false, reason: 'NOT_LEASED' });
+  });
+
+  it('releasing: resting orders count, so several reducing orders together cannot flip the position', () => {
+    // Long 10, already selling 10: one more sell of 10 would end 10 short.
+    const e = fakeEngine({ pos: { BTCUSDT: 10 }, orders: [{ exchange: 'sim', symbol: 'BTCUSDT', side: 'sell', qty: 10, price: 10000 }] });
+    const g = new LeaseGate(() => 'releasing');
+    expect(g.check(sell('BTCUSDT', 10, 10000), e)).toMatchObject({ ok: false, reason: 'NOT_LEASED' });
+    expect(g.check(sell('BTCUSDT', 1, 10000), e).ok).toBe(false);
+    // With only 4 resting, 6 more still reduce (to flat).
+    const e2 = fakeEngine({ pos: { BTCUSDT: 10 }, orders: [{ exchange: 'sim', symbol: 'BTCUSDT', side: 'sell', qty: 4, price: 10000 }] });
+    expect(g.check(sell('BTCUSDT', 6, 10000), e2).ok).toBe(true);
+    expect(g.check(sell('BTCUSDT', 7, 10000), e2).ok).toBe(false);
+  });
+});
+
+describe('ClusterHaltGate', () => {
+  it('refuses every order, exits included, with KILL_SWITCH while the global HALT is set', () => {
+    const e = fakeEngine({ pos: { BTCUSDT: 10 }, books: { BTCUSDT: [9999, 10001] } });
+    let halt: HaltDoc | undefined = { reason: 'drawdown', by: 'operator', ts: 1 };
+    const g = new ClusterHaltGate(() => halt);
+    expect(g.check()).toEqual({ ok: false, reason: 'KILL_SWITCH', message: 'cluster HALT by operator: drawdown' });
+    halt = undefined;
+    expect(g.check()).toEqual({ ok: true });
+    void e;
+  });
+
+  it('a HALT record it cannot read is still a HALT', () => {
+    expect(readHaltDoc(() => ({ reason: 'r', by: 'b', ts: 5 }))).toEqual({ reason: 'r', by: 'b', ts: 5 });
+    for (const body of [null, 42, 'text', [], {}, { reason: 7 }]) {
+      expect(readHaltDoc(() => body)).toMatchObject({ reason: expect.stringMatching(/^unreadable HALT record/), by: '?', ts: 0 });
+    }
+    expect(readHaltDoc(() => JSON.parse('{'))).toMatchObject({ reason: expect.stringMatching(/^unreadable HALT record/) });
+    expect(readHaltDoc(() => ({ reason: 'r' }))).toEqual({ reason: 'r', by: '?', ts: 0 });
   });
 });
 

@@ -13,13 +13,14 @@ export const cluster: ClusterModule = {
 
 export { NatsShard, type HaltDoc } from './shard.js';
 export { LeaseManager, type LeaseEvent, type LeaseManagerOptions } from './leases.js';
-export { BudgetLedger, type BudgetDoc, type BudgetEvent } from './budget.js';
+export { BudgetLedger, parseBudgetDoc, type BudgetDoc, type BudgetEvent, type ParsedBudget } from './budget.js';
 export { Membership, type MemberDoc, type MembershipOptions } from './membership.js';
 export { PortfolioVaR, type PortfolioVaROptions, type PortfolioVaRResult } from './portfolio-var.js';
-export { ClusterReduceGate, type ReduceDoc } from './gates.js';
+export { ClusterHaltGate, ClusterReduceGate, readHaltDoc, type ReduceDoc } from './gates.js';
+export { PeakStore, type PeakDoc } from './peak.js';
 export { aggregateMetricsText, type AggregateView } from './aggregator-http.js';
-export { PortfolioAggregate, parseShardState, type ShardState, type AggregateSummary } from './aggregate.js';
+export { PortfolioAggregate, parseShardState, type ShardState, type AggregateSummary, type PortfolioAggregateOptions } from './aggregate.js';
 export { worstGrossExposure } from './exposure.js';
 export { openCluster, type ClusterHandles } from './connect.js';
-export { clusterNames, leaseKey, leaseTimings, BUDGET_KEY, HALT_KEY, REDUCE_KEY, type ClusterNames, type LeaseTimings, type PublishedKind } from './names.js';
+export { clusterNames, leaseKey, leaseTimings, BUDGET_KEY, HALT_KEY, PEAK_KEY, REDUCE_KEY, type ClusterNames, type LeaseTimings, type PublishedKind } from './names.js';
 export { assignKeys } from './rendezvous.js';

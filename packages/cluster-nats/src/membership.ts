@@ -38,6 +38,7 @@ export class Membership {
   private validUntil = 0;
   private count = 0;
   private takenWarned = false;
+  private startRevision: number | undefined;
 
   constructor(private readonly o: MembershipOptions) {}
 
@@ -45,6 +46,14 @@ export class Membership {
   current(): { epoch: string; validUntil: number } | undefined {
     if (this.epochId === undefined || this.o.monoMs() >= this.validUntil) return undefined;
     return { epoch: this.epochId, validUntil: this.validUntil };
+  }
+
+  /**
+   * The members-bucket revision that began this process's latest epoch (kept after it ended):
+   * server-assigned and increasing, so it orders two processes of one shard id (the aggregator).
+   */
+  epochRevision(): number | undefined {
+    return this.startRevision;
   }
 
   /**
@@ -59,6 +68,7 @@ export class Membership {
       if (this.epochId === undefined) {
         const epoch = `${this.o.instance}.${++this.count}`;
         this.revision = await this.o.members.create(this.o.shardId, this.value(epoch));
+        this.startRevision = this.revision;
         this.epochId = epoch;
         this.validUntil = sent + this.o.timings.ttlMs - this.o.timings.marginMs;
         this.takenWarned = false;
@@ -126,6 +136,7 @@ export class Membership {
       if (!e || e.operation !== 'PUT' || e.json<MemberDoc>().instance !== this.o.instance) return false;
       const epoch = `${this.o.instance}.${++this.count}`;
       this.revision = await this.o.members.update(this.o.shardId, this.value(epoch), e.revision);
+      this.startRevision = this.revision;
       this.epochId = epoch;
       this.validUntil = sent + this.o.timings.ttlMs - this.o.timings.marginMs;
       this.o.onEpoch(epoch, 'rejoined');

@@ -18,7 +18,7 @@ export interface ClusterNames {
   leases: string;
   /** KV bucket: one key per live shard (heartbeat); max_age = lease lifetime. */
   members: string;
-  /** KV bucket without expiry: `budget` (reservations of max_total_position), `halt` and `reduce`. */
+  /** KV bucket without expiry: `budget` (reservations of max_total_position), `halt`, `reduce` and `peak`. */
   control: string;
   /** JetStream stream holding every published subject of the cluster. */
   stream: string;
@@ -37,6 +37,8 @@ export const BUDGET_KEY = 'budget';
 export const HALT_KEY = 'halt';
 /** Set by the aggregator while the portfolio VaR is above cluster.max_var: the cluster is REDUCING. */
 export const REDUCE_KEY = 'reduce';
+/** The aggregator's drawdown reference (the peak of the summed equity); `--resume` resets it. */
+export const PEAK_KEY = 'peak';
 
 export function clusterNames(cluster: string): ClusterNames {
   const c = keyToken(cluster);

@@ -6,7 +6,7 @@ const E18 = 10n ** 18n;
 /** A shard's published state with positions valued in quote units and marks as decimal strings. */
 const state = (shard: string, ts: number, positions: Record<string, number>, marks: Record<string, string>) =>
   parseShardState({
-    shard, instance: `${shard}-1`, ts, equity: (100_000n * E18).toString(), grossExposure: '0', reserved: null, riskState: 'ACTIVE',
+    shard, instance: `${shard}-1`, seq: ts, ts, equity: (100_000n * E18).toString(), grossExposure: '0', reserved: null, riskState: 'ACTIVE',
     positions: Object.entries(positions).map(([k, v]) => ({ exchange: k.split(':')[0], symbol: k.split(':')[1], qty: Math.sign(v), value: (BigInt(v) * E18).toString() })),
     marks,
   })!;
@@ -17,13 +17,15 @@ const B = ['50', '51', '53.04', '51.9792', '51.9792'];
 
 describe('portfolio VaR across shards', () => {
   it('historical: the positions of all shards summed per instrument, at the confidence given', async () => {
-    const agg = new PortfolioAggregate();
+    let now = 0;
+    const agg = new PortfolioAggregate({ monoMs: () => now, staleAfterMs: 5000 });
     const v = new PortfolioVaR({ confidence: 0.75, method: 'historical', window: 500, minReturns: 4 });
     for (let t = 0; t < A.length; t++) {
+      now = t * 1000;
       // s1 holds 600 of A; s2 holds 400 of A and is short 500 of B: the portfolio is A +1000, B -500.
       agg.update(state('s1', t * 1000, { 'sim:A': 600 }, { 'sim:A': A[t]!, 'sim:B': B[t]! }));
       agg.update(state('s2', t * 1000, { 'sim:A': 400, 'sim:B': -500 }, { 'sim:A': A[t]!, 'sim:B': B[t]! }));
-      v.sample(agg.marks(t * 1000, 5000));
+      v.sample(agg.marks());
     }
     const { exposures } = agg.exposures();
     expect(Object.fromEntries(exposures)).toEqual({ 'sim:A': 1000, 'sim:B': -500 });
@@ -64,16 +66,20 @@ describe('portfolio VaR across shards', () => {
   });
 
   it('marks come from the freshest shard that is not stale; a stale shard\'s positions still count', () => {
-    const agg = new PortfolioAggregate();
+    let now = 1000; // the aggregator's receive time
+    const agg = new PortfolioAggregate({ monoMs: () => now, staleAfterMs: 5000 });
     agg.update(state('s1', 1000, { 'sim:A': 100 }, { 'sim:A': '90' }));
+    now = 8000;
     agg.update(state('s2', 8000, {}, { 'sim:A': '95' }));
-    expect(agg.marks(9000, 5000)).toEqual(new Map([['sim:A', 95]]));
-    expect(agg.marks(20_000, 5000)).toEqual(new Map());
+    now = 9000;
+    expect(agg.marks()).toEqual(new Map([['sim:A', 95]]));
+    now = 20_000;
+    expect(agg.marks()).toEqual(new Map());
     expect(agg.exposures().exposures).toEqual(new Map([['sim:A', 100]]));
   });
 
   it('a state with a malformed mark or position is rejected whole', () => {
-    const base = { shard: 's', instance: 'i', ts: 1, equity: '0', riskState: 'ACTIVE' };
+    const base = { shard: 's', instance: 'i', seq: 1, ts: 1, equity: '0', riskState: 'ACTIVE' };
     expect(parseShardState({ ...base, marks: { 'sim:A': 'NaN' } })).toBeUndefined();
     expect(parseShardState({ ...base, marks: { 'sim:A': '-1' } })).toBeUndefined();
     expect(parseShardState({ ...base, marks: { 'sim:A': '0' } })).toBeUndefined();

@@ -7,18 +7,14 @@ import { BudgetLedger, type BudgetEvent } from './budget.js';
 import { openCluster, type ClusterHandles } from './connect.js';
 import { errorText } from './errors.js';
 import { worstGrossExposure } from './exposure.js';
-import { BudgetGate, ClusterReduceGate, LeaseGate, type ReduceDoc } from './gates.js';
+import { BudgetGate, ClusterHaltGate, ClusterReduceGate, LeaseGate, readHaltDoc, type HaltDoc, type ReduceDoc } from './gates.js';
 import { LeaseManager, type LeaseEvent } from './leases.js';
 import { Membership } from './membership.js';
 import { HALT_KEY, leaseTimings, REDUCE_KEY, type LeaseTimings } from './names.js';
 import { positionsAndMarks } from './marks.js';
 import { ShardPublisher } from './publisher.js';
 
-export interface HaltDoc {
-  reason: string;
-  by: string;
-  ts: number;
-}
+export type { HaltDoc } from './gates.js';
 
 /**
  * One shard of a cluster: trades only the symbols it leases, within the share of the global
@@ -44,6 +40,13 @@ export class NatsShard implements ClusterShard {
   private reduceWatch: { stop(): void } | undefined;
   /** Set while the cluster is REDUCING (the aggregator's `reduce` key). */
   private reducing: ReduceDoc | undefined;
+  /** Set while the `halt` key is set: the `cluster_halt` gate refuses every order. */
+  private clusterHalt: HaltDoc | undefined;
+  /** A HALT this shard observed that its engine has not applied yet (the engine was not started). */
+  private haltPending: HaltDoc | undefined;
+  /** The revision the initial read of `halt` saw: the watch's first delivery repeats it. */
+  private haltSeenAtStart: number | undefined;
+  private haltRetry: NodeJS.Timeout | undefined;
   private stopped = false;
 
   constructor(private readonly o: ClusterShardOptions) {
@@ -52,7 +55,8 @@ export class NatsShard implements ClusterShard {
     this.timings = leaseTimings(o.cluster.takeover_ms);
     const max = o.cluster.max_total_position;
     this.chunk = max === undefined ? 0n : quoteToAtoms(o.cluster.budget_chunk ?? max / 10, COMMON_EXPONENT);
-    const checks: RiskCheck[] = [new LeaseGate((ex, sym) => this.leases?.state(ex, sym) ?? 'none'), new ClusterReduceGate(() => this.reducing)];
+    // The global HALT first: nothing passes while it is set, whatever the engine's own state.
+    const checks: RiskCheck[] = [new ClusterHaltGate(() => this.clusterHalt ?? this.haltPending), new LeaseGate((ex, sym) => this.leases?.state(ex, sym) ?? 'none'), new ClusterReduceGate(() => this.reducing)];
     if (o.cluster.max_total_position !== undefined) {
       checks.push(new BudgetGate(() => (this.engine && this.ledger ? { engine: this.engine, ledger: this.ledger } : undefined)));
     }
@@ -189,25 +193,47 @@ export class NatsShard implements ClusterShard {
     this.o.logger.debug({ budget: e.kind, held: formatScaled(e.held, COMMON_EXPONENT), latencyMs: e.latencyMs }, `cluster budget ${e.kind}`);
   }
 
+  /**
+   * Reads the `halt` key once, then watches it. The read happens inside start(), so a HALT set
+   * before this shard started closes the `cluster_halt` gate before start() returns, before the
+   * engine starts and before any lease is taken. One bad record never ends the watch.
+   */
   private async watchHalt(): Promise<void> {
-    const w = await this.h!.control.watch({ key: HALT_KEY });
+    const control = this.h!.control;
+    const first = await control.get(HALT_KEY);
+    this.haltSeenAtStart = first?.revision;
+    if (first?.operation === 'PUT') this.onHaltRecord(first); // a DEL before we came: nothing to report
+    const w = await control.watch({ key: HALT_KEY });
     this.haltWatch = w;
     void (async () => {
+      let initial = true;
       for await (const e of w) {
-        if (e.operation !== 'PUT') {
-          this.o.logger.warn('cluster: global HALT cleared; this shard stays HALTED until resumed through its control endpoint');
-          this.pub?.publish('halt', { observed: 'cleared' });
-          continue;
-        }
-        let doc: HaltDoc;
+        // The watch starts with the key's last record: the one read above, unless it changed meanwhile.
+        const repeat = initial && e.revision === this.haltSeenAtStart;
+        initial = false;
+        if (repeat) continue;
         try {
-          doc = e.json<HaltDoc>();
+          this.onHaltRecord(e);
         } catch (err) {
-          doc = { reason: `unreadable HALT record (${errorText(err)})`, by: '?', ts: 0 };
+          this.o.logger.error({ err: errorText(err) }, `cluster: HALT record not handled: ${errorText(err)}`);
         }
-        this.applyHalt(doc);
       }
     })().catch((err) => this.o.logger.error({ err: errorText(err) }, 'cluster HALT watch ended'));
+  }
+
+  private onHaltRecord(e: { operation: string; json<T>(): T }): void {
+    if (e.operation !== 'PUT') {
+      // The engine stays HALTED (a HALT not applied yet still is) until resumed locally, on purpose.
+      this.clusterHalt = undefined;
+      this.o.logger.warn('cluster: global HALT cleared; this shard stays HALTED until resumed through its control endpoint');
+      this.pub?.publish('halt', { observed: 'cleared' });
+      return;
+    }
+    const doc = readHaltDoc(() => e.json<unknown>());
+    // Synchronously, before anything else: the gate refuses from here on.
+    this.clusterHalt = doc;
+    this.haltPending = doc;
+    this.applyHalt();
   }
 
   /** The cluster-wide REDUCING: set and cleared by the aggregator as the portfolio VaR crosses cluster.max_var. */
@@ -237,17 +263,28 @@ export class NatsShard implements ClusterShard {
   }
 
   /**
-   * HALTs the engine. A HALT already set when the shard starts arrives before the engine started
-   * (and restored its journal): it is applied as soon as the engine runs, before this shard can
-   * hold any lease (leases are taken from the second renewal period on).
+   * HALTs the engine (cancels, the journal's HALTED state). A HALT already set when the shard
+   * starts arrives before the engine started (and restored its journal): the engine applies it
+   * as soon as it runs; until then the `cluster_halt` gate refuses every order. Never throws.
    */
-  private applyHalt(doc: HaltDoc): void {
-    const engine = this.engine!;
-    if (!engine.started) {
-      if (!this.stopped) setTimeout(() => this.applyHalt(doc), 20).unref();
+  private applyHalt(): void {
+    const doc = this.haltPending;
+    if (doc === undefined || this.stopped) return;
+    const engine = this.engine;
+    if (!engine?.started) {
+      this.haltRetry ??= setTimeout(() => {
+        this.haltRetry = undefined;
+        this.applyHalt();
+      }, 20).unref();
       return;
     }
-    engine.halt(`cluster HALT by ${doc.by}: ${doc.reason}`);
+    try {
+      engine.halt(`cluster HALT by ${doc.by}: ${doc.reason}`);
+    } catch (err) {
+      this.o.logger.error({ err: errorText(err) }, `cluster HALT: the engine refused it: ${errorText(err)}`);
+      return; // the gate stays shut (haltPending)
+    }
+    this.haltPending = undefined;
     // Published after the engine stopped taking orders: no order of ours follows this in the stream.
     this.pub?.publish('halt', { observed: 'halt', reason: doc.reason, by: doc.by, haltTs: doc.ts, delayMs: this.o.clock.now() - doc.ts });
   }
@@ -268,6 +305,8 @@ export class NatsShard implements ClusterShard {
       grossExposure: worstGrossExposure(e) ?? null,
       reserved: this.ledger?.held ?? null,
       epoch: this.membership?.current()?.epoch ?? null,
+      // Orders this process against other processes of the same shard id (the aggregator).
+      epochRevision: this.membership?.epochRevision() ?? null,
       // The epoch `reserved` is usable under; null while none is (lapsed, or not yet taken over).
       budgetEpoch: this.ledger?.usableEpoch() ?? null,
       riskState: e.riskState.state,
@@ -283,6 +322,7 @@ export class NatsShard implements ClusterShard {
     if (this.stopped) return;
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
+    if (this.haltRetry) clearTimeout(this.haltRetry);
     try {
       await this.leaseTick;
       await this.leases?.stop();
