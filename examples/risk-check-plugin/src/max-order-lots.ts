@@ -16,6 +16,11 @@ const OK: RiskDecision = Object.freeze({ ok: true }) as RiskDecision;
  */
 export class MaxOrderLotsCheck implements RiskCheck {
   readonly name: string;
+  /**
+   * A cap on the whole order: with `[routing] enabled` it is checked on the parent before the
+   * router splits it (core API 1.3), or a 100-lot order would go out as two children of 50.
+   */
+  readonly parent = true;
   private readonly only: ReadonlySet<string>;
 
   constructor(

@@ -2,7 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Clock } from '../contracts/clock.js';
 import type { ExecutionClient, FeedReject, MarketDataClient, MarketEventSink } from '../contracts/exchange.js';
-import type { BookView, Detector, PersistedState, DetectorContext, OrderRouter, RiskCheck, RiskContext, RouterHost, Strategy, StrategyContext, SubmitResult } from '../contracts/trading.js';
+import type { BookView, Detector, PersistedState, DetectorContext, OrderRouter, RiskCheck, RiskContext, RiskDecision, RouterHost, Strategy, StrategyContext, SubmitResult } from '../contracts/trading.js';
 import type { FeedStatusEvent, MarketEvent } from '../domain/events.js';
 import { instrumentKey, type Instrument } from '../domain/instrument.js';
 import { InstrumentMap } from '../domain/instrument-map.js';
@@ -14,7 +14,8 @@ import { BOOK_STATE_CODES, type MetricsRegistry } from '../observability/metrics
 import { SlidingWindow } from '../observability/sliding-window.js';
 import { LogThrottle } from '../observability/log-throttle.js';
 import { BookStore } from '../microstructure/venue-books.js';
-import { journalStringify } from '../journal/json.js';
+import { journalParse, journalStringify } from '../journal/json.js';
+import { describeValue } from '../domain/describe-value.js';
 import type { JournalRecord } from '../journal/records.js';
 import type { Journal } from '../journal/journal.js';
 import { reconcileVenues } from './reconcile.js';
@@ -209,6 +210,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     const log = this.opts.logger;
     for (const v of this.venues.values()) {
       const list = await v.marketData.loadInstruments(v.symbols);
+      if (this.stopping) return; // stop() during start(): nothing more starts
       for (const i of list) {
         this.instruments.set(i.exchange, i.symbol, i);
         this.books.ensure(i.exchange, i.symbol);
@@ -222,13 +224,27 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     // Fills are replayed against these definitions after a restart, even for a symbol no longer configured.
     for (const i of this.instruments.values()) this.journal({ t: 'instrument', instrument: i });
     this.opts.journal?.flush();
-    for (const v of this.venues.values()) await v.execution.start((r) => this.onExecutionReport(r));
+    for (const v of this.venues.values()) {
+      if (this.stopping) return;
+      await v.execution.start((r) => this.onExecutionReport(r));
+      // stopped while it started: stop() may have run before this client was started
+      if (this.stopping) return void (await v.execution.stop().catch(() => {}));
+    }
     await this.reconcile();
+    if (this.stopping) return;
     if (this.opts.journal) {
       this.snapshotTimer = setInterval(() => this.journalSnapshot('timer'), this.opts.snapshotEveryMs ?? 1000);
       this.snapshotTimer.unref();
     }
-    for (const v of this.venues.values()) await v.marketData.start(v.symbols, this);
+    for (const v of this.venues.values()) {
+      if (this.stopping) break;
+      await v.marketData.start(v.symbols, this);
+      if (this.stopping) await v.marketData.stop().catch(() => {});
+    }
+    if (this.stopping) {
+      if (this.snapshotTimer) clearInterval(this.snapshotTimer);
+      return;
+    }
     if (this.opts.watchdog !== false) {
       this.watchdog = setInterval(() => this.books.checkStaleness(this.opts.clock.now(), this.opts.staleAfterMs ?? 10_000), 1000);
       this.watchdog.unref();
@@ -252,7 +268,10 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       onMismatch: this.opts.onReconcileMismatch ?? 'adopt-venue',
       lastFillTs: this.lastFillTsByVenue,
       journaledTradeIds: this.journaledTradeIdsByVenue,
+      journaledUnidentifiedFills: this.journaledUnidentifiedFillsByVenue,
+      stopping: () => this.stopping,
     });
+    if (this.stopping) return;
     // HALTED means nothing is working at a venue: a restored HALT cancels what reconciliation left open.
     if (this.riskState.state === 'HALTED' && this.orders.openCount() > 0) await this.cancelAllOpen(`risk state HALTED: ${this.riskState.reason}`, 5000);
     this.reconciled = true;
@@ -263,6 +282,19 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   lastFillTsByVenue: Record<string, number> = {};
   /** Trade ids of the journaled fills at the last journaled fill time, per venue (set by the restore; see ReconcileOptions). */
   journaledTradeIdsByVenue: Record<string, ReadonlySet<string>> = {};
+  /** Journaled fills without a trade id at the last journaled fill time, per venue (set by the restore; see ReconcileOptions). */
+  journaledUnidentifiedFillsByVenue: Record<string, ReadonlyMap<string, number>> = {};
+
+  /**
+   * An instrument the journal defines for a restored order whose symbol the config no longer
+   * names: its fills are booked and its position valued (at its last fill: it has no book), and
+   * nothing trades it (an order needs a synced book). Called by the restore, before start ends.
+   */
+  bookOnlyInstrument(i: Instrument): void {
+    if (!this.venues.has(i.exchange) || this.instruments.get(i.exchange, i.symbol) !== undefined) return;
+    this.instruments.set(i.exchange, i.symbol, i);
+    this.opts.logger.warn({ exchange: i.exchange, symbol: i.symbol }, `${i.exchange} ${i.symbol}: not in the config, but the journal holds orders on it: its fills are booked, it is not traded`);
+  }
 
   /** Stops intake, cancels or keeps open orders, flushes. Safe to call twice. */
   async stop(reason = 'stop'): Promise<void> {
@@ -294,7 +326,9 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     const open = this.orders.allOpen();
     for (const o of open) this.cancel(o.clientOrderId);
     const deadline = Date.now() + timeoutMs;
-    while (this.orders.allOpen().some((o) => o.status === 'pending_cancel') && Date.now() < deadline) {
+    // Until every order has ended, not only those awaiting a cancel answer: one whose cancel was
+    // refused before the venue knew it is cancelled again when acked (followCancel).
+    while (this.orders.openCount() > 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 10));
     }
     const left = this.orders.allOpen().length;
@@ -313,8 +347,10 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     return this.opts.risk;
   }
 
+  /** HALTED, and every open order cancelled; a halt while HALTED cancels what is still open again. */
   halt(reason: string): void {
-    if (this.riskState.set('HALTED', reason, this.now)) void this.cancelAllOpen(`kill switch: ${reason}`, 5000);
+    const entered = this.riskState.set('HALTED', reason, this.now);
+    if (entered || this.orders.openCount() > 0) void this.cancelAllOpen(`kill switch: ${reason}`, 5000);
   }
 
   // ---- market data ----------------------------------------------------------------------
@@ -397,7 +433,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     this.counts.signals++;
     this.series.signals.get(signal.detector, signal.exchange, signal.symbol).inc();
     this.digest?.update(journalStringify({ s: signal }) + '\n');
-    this.journal({ t: 'signal', signal, ts: this.now });
+    this.journal({ t: 'signal', signal: journalableSignal(signal), ts: this.now });
     this.opts.observer?.signal?.(signal);
     if (this.deferredLog.enabled('info')) this.deferredLog.push(logSignal, signal, this.instrument(signal.exchange, signal.symbol), undefined);
     const s = this.opts.strategy;
@@ -417,11 +453,13 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   submit(intent: OrderIntent): SubmitResult {
     this.tracing?.mark('order');
     if (this.opts.router?.submitParent) return this.opts.router.submitParent(intent, this);
-    if (this.opts.router) {
+    const routed = this.opts.router ? this.opts.router.route(intent, this) : [intent];
+    // A router that split or changed the intent: the whole order passes the per-order checks first
+    // (the direct router hands back the intent itself, which then goes through them as an order).
+    if (routed.length !== 1 || routed[0] !== intent) {
       const refused = this.checkParent(intent);
       if (refused !== undefined) return refused;
     }
-    const routed = this.opts.router ? this.opts.router.route(intent, this) : [intent];
     this.tracing?.mark('route');
     let last: SubmitResult = { accepted: false, reason: 'INVALID_ORDER', message: 'router produced no order' };
     for (const r of routed) last = this.submitOne(r);
@@ -455,11 +493,17 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     const rec = this.books.get(intent.exchange, intent.symbol);
     if (!rec || rec.state !== 'synced') return this.refuse(intent, 'BOOK_NOT_SYNCED', `book ${intent.exchange}:${intent.symbol} is ${rec?.state ?? 'missing'}${rec ? `: ${rec.reason}` : ''}`);
     for (let i = 0; i < this.riskChecks.length; i++) {
-      const d = this.riskChecks[i]!.check(intent, this);
+      const d = this.runCheck(this.riskChecks[i]!, intent);
       if (!d.ok) return this.refuse(intent, d.reason, d.message);
     }
     this.tracing?.mark('risk');
-    const order = this.orders.create(intent, this.now);
+    let order: Order;
+    try {
+      order = this.orders.create(intent, this.now);
+    } catch (err) {
+      // the client id block could not be reserved in the journal: no id may leave unreserved
+      return this.refuse(intent, 'VENUE_ERROR', `order not sent: ${err instanceof Error ? err.message : String(err)}`);
+    }
     // Under fsync "always" the order is committed before it leaves; a failed commit stops it here.
     if (this.opts.journal && !this.opts.journal.append({ t: 'order', order: { ...order }, ts: this.now })) {
       this.orders.forceClose(order.clientOrderId, 'journal commit failed; not sent');
@@ -493,10 +537,31 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     for (let i = 0; i < this.riskChecks.length; i++) {
       const c = this.riskChecks[i]!;
       if (c.parent !== true) continue;
-      const d = c.check(intent, this);
+      const d = this.runCheck(c, intent);
       if (!d.ok) return this.refuse(intent, d.reason, `${d.message} (the whole order, before routing)`);
     }
     return undefined;
+  }
+
+  /**
+   * One risk check. A check that throws or answers something other than a decision (a plugin's
+   * bug) refuses the order (fails closed) and is counted as that check's error, instead of
+   * throwing out of submit() to a strategy, which would be blamed (and, under the router, would
+   * not learn of the children already sent).
+   */
+  private runCheck(c: RiskCheck, intent: OrderIntent): RiskDecision {
+    let d: RiskDecision;
+    try {
+      d = c.check(intent, this);
+    } catch (err) {
+      this.componentError(`risk:${c.name}`, err);
+      return { ok: false, reason: 'RISK_CUSTOM', message: `risk check ${c.name} failed: ${err instanceof Error ? err.message : String(err)}` };
+    }
+    if (d === null || typeof d !== 'object' || typeof d.ok !== 'boolean' || (!d.ok && (typeof d.reason !== 'string' || typeof d.message !== 'string'))) {
+      this.componentError(`risk:${c.name}`, new TypeError(`check() answered ${describeValue(d)}, not a decision`));
+      return { ok: false, reason: 'RISK_CUSTOM', message: `risk check ${c.name} answered ${describeValue(d)}, not a decision` };
+    }
+    return d;
   }
 
   /** RouterHost: one child order through the risk checks (routing/smart-order-router.ts). */
@@ -513,12 +578,36 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   cancelChild(clientOrderId: string): boolean {
     const o = this.orders.markPendingCancel(clientOrderId);
     if (!o) return false;
+    this.cancelWanted.add(clientOrderId);
     this.venues.get(o.exchange)?.execution.cancel(o);
     return true;
   }
 
+  /**
+   * Orders asked to be cancelled that have not ended. A venue may refuse a cancel that overtook
+   * the order itself (no venue id yet, "unknown order"); the order then works once it is acked,
+   * and a HALT or a shutdown would leave it there. Such an order is cancelled again when the
+   * venue shows it working (an ack, a fill), until it ends.
+   */
+  private readonly cancelWanted = new Set<string>();
+
+  private followCancel(r: ExecutionReport, o: Readonly<Order>): void {
+    if (o.status === 'filled' || o.status === 'cancelled' || o.status === 'rejected') {
+      this.cancelWanted.delete(o.clientOrderId);
+      return;
+    }
+    if (o.status === 'pending_cancel' || (r.kind !== 'ack' && r.kind !== 'fill')) return;
+    this.opts.logger.info({ clientOrderId: o.clientOrderId, exchange: o.exchange }, `order ${o.clientOrderId} is working at ${o.exchange} after its cancel was refused: cancelling it again`);
+    this.cancelChild(o.clientOrderId);
+  }
+
   onExecutionReport(r: ExecutionReport): void {
     this.tracing?.report(r);
+    if (r.kind === 'fill' && this.instruments.get(r.exchange, r.symbol) === undefined) {
+      // nothing can book it (the restore registers the journal's instruments of restored orders)
+      this.invalidReport(r, 'wrong_instrument', `a fill on ${String(r.exchange)} ${String(r.symbol)}, an instrument this engine does not know`);
+      return;
+    }
     const out = this.orders.apply(r, this.now);
     if (out.kind === 'unknown') {
       this.unknownReport(r);
@@ -557,6 +646,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     } else if (r.kind === 'rejected') {
       this.opts.logger.warn({ clientOrderId: r.clientOrderId, reason: r.rejectReason }, `order ${r.clientOrderId} rejected by ${r.exchange}: ${r.rejectReason ?? ''} ${r.text ?? ''}`.trim());
     }
+    if (this.cancelWanted.size > 0 && this.cancelWanted.has(r.clientOrderId)) this.followCancel(r, out.order);
     if (this.opts.router?.onExecution) {
       try {
         this.opts.router.onExecution(r, this, out.order);
@@ -649,8 +739,20 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   readonly persisted: PersistedState = {
     get: <T = unknown>(scope: string, key: string): T | undefined => this.componentState.get(`${scope}\u0000${key}`) as T | undefined,
     set: (scope: string, key: string, value: unknown): void => {
-      this.componentState.set(`${scope}\u0000${key}`, value);
-      this.journal({ t: 'state', scope, key, value, ts: this.now });
+      // Kept as its JSON form (journalStringify: bigints too): a value JSON cannot carry (a
+      // cycle, undefined, a function) once failed the journal's whole batch, and every order
+      // and fill queued with it, for good. Refused here, to the caller, instead.
+      let text: string | undefined;
+      try {
+        text = journalStringify(value);
+      } catch (err) {
+        throw new TypeError(`persisted.set(${JSON.stringify(scope)}, ${JSON.stringify(key)}): the value cannot be stored as JSON (${err instanceof Error ? err.message : String(err)})`);
+      }
+      if (text === undefined) throw new TypeError(`persisted.set(${JSON.stringify(scope)}, ${JSON.stringify(key)}): ${typeof value} cannot be stored as JSON (use null to clear a key)`);
+      if (text.length > PERSISTED_MAX_CHARS) throw new TypeError(`persisted.set(${JSON.stringify(scope)}, ${JSON.stringify(key)}): ${text.length} characters of JSON, more than the ${PERSISTED_MAX_CHARS} a persisted value may have (keep small state here; large data belongs in files)`);
+      const stored = journalParse(text);
+      this.componentState.set(`${scope}\u0000${key}`, stored);
+      this.journal({ t: 'state', scope, key, value: stored, ts: this.now });
     },
   };
 
@@ -766,4 +868,23 @@ function orderValueProblem(intent: Readonly<OrderIntent>): string | undefined {
   if (!Number.isSafeInteger(intent.qty) || intent.qty <= 0) return `quantity must be a positive whole number of lots, got ${intent.qty}`;
   if (intent.type === 'limit' && (!Number.isSafeInteger(intent.price) || intent.price! <= 0)) return `limit price must be a positive whole number of ticks, got ${intent.price}`;
   return undefined;
+}
+
+/** A persisted value's JSON is at most this long (PersistedState: small state such as cooldowns). */
+const PERSISTED_MAX_CHARS = 65_536;
+
+/**
+ * The signal as the journal keeps it: its evidence as JSON carries it (a detector's evidence
+ * holding a function or a cycle once failed the journal's batch, or threw from its hand-over to
+ * the writer thread). Evidence that cannot be written is replaced by why.
+ */
+function journalableSignal(signal: Signal): Signal {
+  let evidence: Record<string, unknown>;
+  try {
+    const text = journalStringify(signal.evidence);
+    evidence = text === undefined ? { unserializable: `evidence is ${typeof signal.evidence}` } : (journalParse(text) as Record<string, unknown>);
+  } catch (err) {
+    evidence = { unserializable: err instanceof Error ? err.message : String(err) };
+  }
+  return { ...signal, evidence };
 }

@@ -7,6 +7,7 @@ import type { Engine } from './engine.js';
 import type { RestoreSummary } from './restart-report.js';
 import { commonToDecimal } from '../risk/portfolio.js';
 import { fillProblem } from './order-manager.js';
+import { unidentifiedFillKey } from './reconcile.js';
 
 
 /**
@@ -28,6 +29,7 @@ export function restoreFromJournal(engine: Engine, contents: JournalContents, jo
   // Reconciliation asks each venue for its trades from the last journaled fill's time on
   // (inclusive); those already journaled are recognised by trade id (their orders may be gone).
   const journaledAtLast: Record<string, Set<string>> = {};
+  const unidentifiedAtLast: Record<string, Map<string, number>> = {};
   for (const ev of contents.events) {
     if (ev.t === 'order') engine.orders.restore({ ...ev.order });
     else if (ev.t === 'report') {
@@ -46,7 +48,14 @@ export function restoreFromJournal(engine: Engine, contents: JournalContents, jo
       const booked = out.kind === 'applied' ? out.fill : out.kind === 'unknown' && ev.report.kind === 'fill';
       if (!booked) continue;
       const since = contents.lastFillTs[ev.report.exchange];
-      if (ev.report.tradeId !== undefined && since !== undefined && ev.report.ts >= since) (journaledAtLast[ev.report.exchange] ??= new Set()).add(ev.report.tradeId);
+      if (since !== undefined && ev.report.ts >= since) {
+        if (ev.report.tradeId !== undefined) (journaledAtLast[ev.report.exchange] ??= new Set()).add(ev.report.tradeId);
+        else {
+          const m = (unidentifiedAtLast[ev.report.exchange] ??= new Map());
+          const key = unidentifiedFillKey(ev.report);
+          m.set(key, (m.get(key) ?? 0) + 1);
+        }
+      }
       const instrument = instruments.get(instrumentKey(ev.report.exchange, ev.report.symbol));
       if (!instrument) {
         missingInstrument++;
@@ -61,6 +70,10 @@ export function restoreFromJournal(engine: Engine, contents: JournalContents, jo
     }
   }
   engine.journaledTradeIdsByVenue = journaledAtLast;
+  engine.journaledUnidentifiedFillsByVenue = unidentifiedAtLast;
+  // An order restored on an instrument the config no longer names is still booked when it fills
+  // (its definition from the journal, never traded: it has no book); a fill of it once threw.
+  for (const i of contents.instruments) if (engine.venue(i.exchange) !== undefined && engine.instrument(i.exchange, i.symbol) === undefined) engine.bookOnlyInstrument(i);
   if (missingInstrument > 0) logger.error({ missingInstrument }, `journal: ${missingInstrument} fill(s) name an instrument the journal has no definition of; positions for them are NOT restored`);
 
   let latched = contents.lastRisk && contents.lastRisk.to !== 'ACTIVE' ? { state: contents.lastRisk.to, reason: contents.lastRisk.reason } : undefined;

@@ -68,7 +68,18 @@ export interface ReconcileOptions {
    * retention), so a trade id here is known as booked, never adopted a second time.
    */
   journaledTradeIds?: Record<string, ReadonlySet<string>>;
+  /**
+   * Journaled fills at or after `lastFillTs` that carry no trade id, per venue, counted by
+   * `unidentifiedFillKey` (order, price, quantity): `tradesSince` answers them again and nothing
+   * else tells them from a new fill, so each one matched is taken as booked, once.
+   */
+  journaledUnidentifiedFills?: Record<string, ReadonlyMap<string, number>>;
+  /** Whether the engine is stopping: reconciliation ends after the venue at hand. */
+  stopping?: () => boolean;
 }
+
+/** The key of a fill without a trade id (journaledUnidentifiedFills). */
+export const unidentifiedFillKey = (r: Pick<ExecutionReport, 'clientOrderId' | 'lastPrice' | 'lastQty'>): string => `${r.clientOrderId}\u0000${r.lastPrice}\u0000${r.lastQty}`;
 
 /**
  * Reconciliation at start (the NautilusTrader model: order, fill and position status reports),
@@ -113,6 +124,7 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
   };
 
   for (const name of engine.venueNames()) {
+    if (opts.stopping?.()) break; // a stop during start: nothing more is asked or booked
     const v = engine.venue(name)!;
     const x = v.execution;
     const caps = [x.queryOrder && 'queryOrder', x.tradesSince && 'tradesSince', x.positions && 'positions', x.balances && 'balances'].filter(Boolean) as string[];
@@ -180,8 +192,18 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
       if (x.tradesSince) {
         const since = opts.lastFillTs[name] ?? 0;
         const trades = await x.tradesSince(v.symbols, since);
+        // fills without a trade id the journal holds at the last fill time: each matches once
+        const unidentified = new Map(opts.journaledUnidentifiedFills?.[name] ?? []);
         for (const t of trades) {
           if (t.kind !== 'fill') continue;
+          if (t.tradeId === undefined && t.ts <= since) {
+            const key = unidentifiedFillKey(t);
+            const n = unidentified.get(key) ?? 0;
+            if (n > 0) {
+              unidentified.set(key, n - 1);
+              continue;
+            }
+          }
           const o = engine.orders.get(t.clientOrderId);
           if (!o && t.tradeId !== undefined && opts.journaledTradeIds?.[name]?.has(t.tradeId)) continue;
           if (o) {

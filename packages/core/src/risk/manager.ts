@@ -341,8 +341,12 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
 
   /** Kill switch: HALTED, cancel all open orders, refuse new ones until resume(). */
   halt(reason = 'manual'): void {
+    const was = this.engine?.riskState.state;
     this.manual = { state: 'HALTED', reason: `manual: ${reason}` };
     this.evaluate();
+    // Already HALTED: the state does not move, but what is still open is cancelled again (an
+    // operator pressing the kill switch twice means it).
+    if (was === 'HALTED') this.engine?.halt(this.manual.reason);
   }
 
   /** Only orders that reduce exposure, until resume(). */
