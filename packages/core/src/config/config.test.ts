@@ -82,6 +82,7 @@ describe('production.toml (the seed config)', () => {
     expect(dir).toBe(configDir);
     expect(config.system).toEqual({
       name: 'cwts-ultra-prod', environment: 'production', log_level: 'info', mode: 'paper', on_shutdown: 'cancel',
+      plugin_init_timeout_ms: 60_000, plugin_dispose_timeout_ms: 5_000,
     });
     expect(config.performance).toEqual({
       max_latency_ms: 10, simd_enabled: true, gpu_enabled: true, thread_pool_size: 16, memory_pool_gb: 8,

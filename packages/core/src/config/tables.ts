@@ -27,6 +27,10 @@ export const systemTable = z.strictObject({
   mode: oneOf(TRADING_MODES).default('paper'),
   /** What happens to open orders on SIGTERM. */
   on_shutdown: oneOf(SHUTDOWN_POLICIES).default('cancel'),
+  /** How long each plugin's initialize() may take before startup fails naming it (plugins/loader.ts). */
+  plugin_init_timeout_ms: int({ min: 1000, max: 3_600_000 }).default(60_000),
+  /** How long each plugin's dispose() may take at shutdown before it is logged and skipped. */
+  plugin_dispose_timeout_ms: int({ min: 100, max: 600_000 }).default(5_000),
 });
 
 export const performanceTable = z.strictObject({

@@ -112,9 +112,17 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
   const metrics = root.resolve(TOKENS.Metrics);
 
   let backendResult: { backend: ComputeBackend; skipped: { name: string; reason: string }[] } | undefined;
-  let registry: ComputeRegistry;
+  let registry: ComputeRegistry | undefined;
+  let journal: Journal | undefined;
   // Assigned below; the journal's error handler halts it (a write failure stops new orders).
   let engine: Engine | undefined;
+  let backpressure: BackpressureMonitor | undefined;
+  let control: { server: RiskControlServer; port: number } | undefined;
+  let risk: RiskManager;
+  // Everything from initializing plugins to a built engine (and its control endpoint) is one
+  // unit: a failure anywhere in it (a plugin's initialize, a venue's createVenue, resolving the
+  // risk manager, a check, the strategy or a detector, opening the journal) releases what was
+  // acquired, in reverse order, and rethrows, so `run` exits instead of hanging on plugin timers.
   try {
     registry = root.resolve(SERVICE_TOKENS.ComputeRegistry);
     await host.initializeAll();
@@ -124,93 +132,83 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
     });
     backendResult = { backend: instrumentBackend(r.backend, (kernel, s) => metrics.computeKernelSeconds.labels(r.backend.name, kernel).observe(s)), skipped: r.skipped };
     root.registerValue(TOKENS.ComputeBackend, backendResult.backend, '@cwts/core');
+
+    // Paper executors look books up through the engine, which is built below.
+    const venueRuntimes: VenueRuntime[] = venues.map((v) => {
+      const scope = venueScopes.get(v.name)!;
+      const marketData = selectIntake(scope.resolve(TOKENS.MarketDataClient) as MarketDataClient, { exchange: v.name, performance: cfg.performance, logger, clock, watchRing: (ex, fill) => backpressure?.watchRing(ex, fill) ?? (() => {}) });
+      let execution = scope.resolve(TOKENS.ExecutionClient) as ExecutionClient;
+      if (!execution.simulated && !v.hasCredentials) {
+        execution = new MarketDataOnlyExecution(v.name, 'no api_key/api_secret configured; market data only');
+      } else if (!execution.simulated && cfg.system.mode === 'paper') {
+        // Paper mode never sends an order out: fills are simulated against our copy of the book.
+        const p = cfg.paper;
+        execution = new PaperExecutionClient(v.name, (sym) => engine!.book(v.name, sym), (sym) => engine!.instrument(v.name, sym), clock, {
+          latencyMs: p.latency_ms,
+          makerFeeBps: bpsText(p.maker_fee_bps),
+          takerFeeBps: bpsText(p.taker_fee_bps),
+        });
+      }
+      return { name: v.name, symbols: v.symbols, marketData, execution };
+    });
+
+    // Equity, drawdown, VaR and the risk state machine: core's RiskManager unless a plugin replaced it.
+    risk = root.resolve(SERVICE_TOKENS.RiskManager);
+    // Core's chain (a core plugin, engine/builtin-plugins.ts) first, then `[risk_checks.*]` plugins,
+    // then what the caller appends (a cluster shard's lease and budget gates).
+    const riskChecks: RiskCheck[] = [...root.resolveAll(TOKENS.RiskCheck), ...(opts.extraRiskChecks ?? [])];
+    const strategy = root.isRegistered(TOKENS.Strategy) ? (root.resolve(TOKENS.Strategy) as Strategy) : undefined;
+    // Built-in detectors and third-party ones alike are plugins, in config order (built-ins first).
+    const detectors: Detector[] = root.resolveAll(TOKENS.Detector);
+
+    if (opts.journal !== false && root.isRegistered(SERVICE_TOKENS.Journal)) journal = root.resolve(SERVICE_TOKENS.Journal);
+    const router = root.resolve(TOKENS.OrderRouter);
+    // Wall-time lag means nothing on a replay's virtual clock: back-pressure runs where the watchdog does.
+    backpressure = opts.backpressure === false ? undefined : (opts.backpressure ?? (opts.watchdog !== false ? new BackpressureMonitor({ budgetMs: cfg.performance.max_latency_ms, metrics, logger }) : undefined));
+    const opened = journal;
+    engine = new Engine({
+      clock,
+      logger,
+      metrics,
+      books: root.resolve(SERVICE_TOKENS.BookStore),
+      router,
+      venues: venueRuntimes,
+      detectors,
+      strategy,
+      riskChecks,
+      risk,
+      journal,
+      onReconcileMismatch: cfg.reconcile.on_mismatch,
+      // Restoring reads core's SQLite journal; a plugin's replacement journal starts from nothing.
+      restore: opened instanceof JournalStore ? (e) => attachJournal(e, opened, logger) : undefined,
+      recorder: opts.recordPath ? new Recorder(opts.recordPath) : undefined,
+      onShutdown: opts.onShutdown ?? cfg.system.on_shutdown,
+      watchdog: opts.watchdog,
+      beforeEvent: opts.beforeEvent,
+      observer: opts.observer,
+      digest: opts.digest ?? opts.recordPath !== undefined,
+      backpressure,
+    });
+
+    if (opts.controlPort !== undefined) {
+      const token = opts.controlToken ?? establishControlToken();
+      const server = new RiskControlServer(risk, { token: token.token, logger: logger.child({ component: 'risk-control' }) });
+      const port = await server.listen(opts.controlPort, cfg.monitoring.control_bind_address);
+      logger.info(`risk control token from ${token.source.kind === 'env' ? 'CWTS_CONTROL_TOKEN' : token.source.path}`);
+      control = { server, port };
+      logger.info({ controlPort: port }, `risk control endpoint on http://${cfg.monitoring.control_bind_address}:${port}/risk`);
+    }
   } catch (err) {
+    // The engine was never started: nothing to stop. Each step is guarded so one failing
+    // release does not keep the next from running.
+    try {
+      journal?.close();
+    } catch (closeErr) {
+      logger.error({ err: String(closeErr) }, 'journal close failed');
+    }
+    await backendResult?.backend.dispose().catch((disposeErr: unknown) => logger.error({ err: String(disposeErr) }, 'compute backend dispose failed'));
     await host.disposeAll();
     throw err;
-  }
-
-  // Paper executors look books up through the engine, which is built below.
-  const venueRuntimes: VenueRuntime[] = venues.map((v) => {
-    const scope = venueScopes.get(v.name)!;
-    const marketData = selectIntake(scope.resolve(TOKENS.MarketDataClient) as MarketDataClient, { exchange: v.name, performance: cfg.performance, logger, clock, watchRing: (ex, fill) => backpressure?.watchRing(ex, fill) ?? (() => {}) });
-    let execution = scope.resolve(TOKENS.ExecutionClient) as ExecutionClient;
-    if (!execution.simulated && !v.hasCredentials) {
-      execution = new MarketDataOnlyExecution(v.name, 'no api_key/api_secret configured; market data only');
-    } else if (!execution.simulated && cfg.system.mode === 'paper') {
-      // Paper mode never sends an order out: fills are simulated against our copy of the book.
-      const p = cfg.paper;
-      execution = new PaperExecutionClient(v.name, (sym) => engine!.book(v.name, sym), (sym) => engine!.instrument(v.name, sym), clock, {
-        latencyMs: p.latency_ms,
-        makerFeeBps: bpsText(p.maker_fee_bps),
-        takerFeeBps: bpsText(p.taker_fee_bps),
-      });
-    }
-    return { name: v.name, symbols: v.symbols, marketData, execution };
-  });
-
-  // Equity, drawdown, VaR and the risk state machine: core's RiskManager unless a plugin replaced it.
-  const risk = root.resolve(SERVICE_TOKENS.RiskManager);
-  // Core's chain (a core plugin, engine/builtin-plugins.ts) first, then `[risk_checks.*]` plugins,
-  // then what the caller appends (a cluster shard's lease and budget gates).
-  const riskChecks: RiskCheck[] = [...root.resolveAll(TOKENS.RiskCheck), ...(opts.extraRiskChecks ?? [])];
-  const strategy = root.isRegistered(TOKENS.Strategy) ? (root.resolve(TOKENS.Strategy) as Strategy) : undefined;
-  // Built-in detectors and third-party ones alike are plugins, in config order (built-ins first).
-  const detectors: Detector[] = root.resolveAll(TOKENS.Detector);
-
-  let journal: Journal | undefined;
-  if (opts.journal !== false && root.isRegistered(SERVICE_TOKENS.Journal)) {
-    try {
-      journal = root.resolve(SERVICE_TOKENS.Journal);
-    } catch (err) {
-      await backendResult.backend.dispose().catch(() => {});
-      await host.disposeAll();
-      throw err;
-    }
-  }
-  const router = root.resolve(TOKENS.OrderRouter);
-  // Wall-time lag means nothing on a replay's virtual clock: back-pressure runs where the watchdog does.
-  const backpressure = opts.backpressure === false ? undefined : (opts.backpressure ?? (opts.watchdog !== false ? new BackpressureMonitor({ budgetMs: cfg.performance.max_latency_ms, metrics, logger }) : undefined));
-  engine = new Engine({
-    clock,
-    logger,
-    metrics,
-    books: root.resolve(SERVICE_TOKENS.BookStore),
-    router,
-    venues: venueRuntimes,
-    detectors,
-    strategy,
-    riskChecks,
-    risk,
-    journal,
-    onReconcileMismatch: cfg.reconcile.on_mismatch,
-    // Restoring reads core's SQLite journal; a plugin's replacement journal starts from nothing.
-    restore: journal instanceof JournalStore ? (e) => attachJournal(e, journal as JournalStore, logger) : undefined,
-    recorder: opts.recordPath ? new Recorder(opts.recordPath) : undefined,
-    onShutdown: opts.onShutdown ?? cfg.system.on_shutdown,
-    watchdog: opts.watchdog,
-    beforeEvent: opts.beforeEvent,
-    observer: opts.observer,
-    digest: opts.digest ?? opts.recordPath !== undefined,
-    backpressure,
-  });
-
-  let control: { server: RiskControlServer; port: number } | undefined;
-  if (opts.controlPort !== undefined) {
-    let server: RiskControlServer;
-    let port: number;
-    try {
-      const token = opts.controlToken ?? establishControlToken();
-      server = new RiskControlServer(risk, { token: token.token, logger: logger.child({ component: 'risk-control' }) });
-      port = await server.listen(opts.controlPort, cfg.monitoring.control_bind_address);
-      logger.info(`risk control token from ${token.source.kind === 'env' ? 'CWTS_CONTROL_TOKEN' : token.source.path}`);
-    } catch (err) {
-      journal?.close();
-      await backendResult.backend.dispose().catch(() => {});
-      await host.disposeAll();
-      throw err;
-    }
-    control = { server, port };
-    logger.info({ controlPort: port }, `risk control endpoint on http://${cfg.monitoring.control_bind_address}:${port}/risk`);
   }
 
   let disposed = false;
@@ -219,7 +217,7 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
     engine: running,
     container: root,
     plugins: host,
-    compute: { ...backendResult, registry: registry! },
+    compute: { ...backendResult!, registry: registry! },
     risk,
     control,
     backpressure,

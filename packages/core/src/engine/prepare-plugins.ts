@@ -14,7 +14,7 @@ import { builtinDetectorPlugins } from '../detectors/builtins.js';
 import { CORE_PLUGINS } from './builtin-plugins.js';
 import type { Logger } from '../observability/logger.js';
 import { PluginLoadError } from '../plugins/errors.js';
-import { importPlugin, PluginHost, type PluginRequest } from '../plugins/loader.js';
+import { importPlugin, PluginHost, type PluginHostOptions, type PluginRequest } from '../plugins/loader.js';
 import type { PluginManifest } from '../plugins/manifest.js';
 import { computeBackendCandidates, computePluginSpec } from '../config/compute-schema.js';
 
@@ -96,6 +96,11 @@ export interface PreparePluginsOptions {
   logger: Logger;
   /** Replaces the configured venues (replay), with any option overrides already merged. */
   venues?: readonly VenueConfig[];
+  /**
+   * Overrides the plugin deadlines read from `[system] plugin_init_timeout_ms` and
+   * `plugin_dispose_timeout_ms` (tests).
+   */
+  pluginHost?: PluginHostOptions;
 }
 
 export interface PreparedPlugins {
@@ -114,6 +119,34 @@ function withDefaultSymbols(v: VenueConfig, m: PluginManifest | undefined, logge
   if (v.symbols.length > 0 || !m?.defaultSymbols?.length) return v;
   logger.info({ exchange: v.name }, `${v.name}: no symbols configured; using ${m.name}'s defaults: ${m.defaultSymbols.join(' ')}`);
   return { ...v, symbols: [...m.defaultSymbols] };
+}
+
+/**
+ * What a plugin's validateOptions() returned, as issues. The contract is an array of
+ * `{ path, message }` (`[]`: none); `undefined` and `null` also mean none (a plain `if (...)
+ * return [...]` with no final return is a common way to write it). Anything else is a bug in
+ * the plugin, reported as an issue naming it instead of crashing startup anonymously.
+ */
+function optionIssues(m: PluginManifest, result: unknown, optionsPath: string): ConfigIssue[] {
+  if (result === undefined || result === null) return [];
+  const bad = (what: string): ConfigIssue[] => [{ path: optionsPath, message: `${m.name}: validateOptions() ${what}; it must return an array of { path, message } ([] when the options are fine)` }];
+  if (typeof (result as { then?: unknown }).then === 'function') {
+    // An async validateOptions: its verdict would come after startup went on. Drop its rejection.
+    try {
+      (result as PromiseLike<unknown>).then(undefined, () => {});
+    } catch {
+      // a thenable whose then() throws
+    }
+    return bad('returned a promise (it must be synchronous)');
+  }
+  if (!Array.isArray(result)) return bad(`returned ${typeof result === 'object' ? 'an object' : `a ${typeof result}`}, not an array`);
+  return result.map((i: unknown): ConfigIssue => {
+    const issue = i as Partial<ConfigIssue> | null;
+    if (issue === null || typeof issue !== 'object' || typeof issue.message !== 'string') {
+      return { path: optionsPath, message: `${m.name}: validateOptions() returned an entry that is not { path, message }` };
+    }
+    return { path: typeof issue.path === 'string' ? issue.path : optionsPath, message: issue.message };
+  });
 }
 
 /**
@@ -155,7 +188,7 @@ export async function preparePlugins(opts: PreparePluginsOptions): Promise<Prepa
     if (!m?.validateOptions) return m !== undefined;
     let found: ConfigIssue[];
     try {
-      found = m.validateOptions(p.options, p.optionsPath);
+      found = optionIssues(m, m.validateOptions(p.options, p.optionsPath), p.optionsPath);
     } catch (err) {
       found = [{ path: p.optionsPath, message: `${m.name}: validateOptions() threw: ${(err as Error)?.message ?? String(err)}` }];
     }
@@ -172,7 +205,12 @@ export async function preparePlugins(opts: PreparePluginsOptions): Promise<Prepa
 
   // Registration is synchronous and free of I/O by contract, and some plugins validate their
   // settings only there: run it for every plugin whose options passed, collecting failures.
-  const host = new PluginHost(opts.logger);
+  const system = loaded.config.system;
+  const host = new PluginHost(opts.logger, {
+    initializeTimeoutMs: system.plugin_init_timeout_ms,
+    disposeTimeoutMs: system.plugin_dispose_timeout_ms,
+    ...opts.pluginHost,
+  });
   const venueScopes = new Map<string, CwtsContainer>();
   plan.forEach((p, k) => {
     const m = imported[k];

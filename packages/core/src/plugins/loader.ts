@@ -92,15 +92,97 @@ function toPluginError(err: unknown, plugin: string): PluginLoadError {
   return err instanceof PluginLoadError ? err : new PluginLoadError('IMPORT_FAILED', plugin, String((err as Error)?.message ?? err));
 }
 
+/** `initialize()` deadline per plugin when none is configured (`[system] plugin_init_timeout_ms`). */
+export const DEFAULT_PLUGIN_INIT_TIMEOUT_MS = 60_000;
+/** `dispose()` deadline per plugin when none is configured (`[system] plugin_dispose_timeout_ms`). */
+export const DEFAULT_PLUGIN_DISPOSE_TIMEOUT_MS = 5_000;
+/** The longest delay a Node timer keeps (2^31 - 1 ms); a longer one fires at once. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+export interface PluginHostOptions {
+  /**
+   * How long each plugin's `initialize()` may take, in ms (default 60 000). Past it startup fails
+   * with INITIALIZE_FAILED naming the plugin, and the plugins already initialized are disposed.
+   */
+  initializeTimeoutMs?: number;
+  /**
+   * How long each plugin's `dispose()` may take, in ms (default 5 000). Past it the host logs an
+   * error naming the plugin and goes on with the next one.
+   */
+  disposeTimeoutMs?: number;
+}
+
+function deadlineMs(value: number | undefined, fallback: number, what: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1 || value > MAX_TIMER_MS) {
+    throw new RangeError(`PluginHost: ${what} must be a whole number of ms in 1..${MAX_TIMER_MS}, got ${value}`);
+  }
+  return value;
+}
+
+function isThenable(x: unknown): x is PromiseLike<unknown> {
+  return (typeof x === 'object' || typeof x === 'function') && x !== null && typeof (x as { then?: unknown }).then === 'function';
+}
+
+/** Attaches a no-op rejection handler, so a promise nobody awaits any more is not an unhandled rejection. */
+function swallow(x: PromiseLike<unknown>): void {
+  try {
+    x.then(undefined, () => {});
+  } catch {
+    // a thenable whose then() throws: nothing to swallow
+  }
+}
+
+class DeadlineExceeded extends Error {
+  constructor(readonly ms: number) {
+    super(`did not finish within ${ms} ms`);
+    this.name = 'DeadlineExceeded';
+  }
+}
+
+/**
+ * Runs `fn` (sync or async) with a deadline: rejects with DeadlineExceeded after `ms`, aborting
+ * `signal` so the plugin can stop what it started. A late result or rejection of `fn` is dropped.
+ */
+async function withDeadline(fn: (signal: AbortSignal) => unknown, ms: number): Promise<void> {
+  const abort = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const err = new DeadlineExceeded(ms);
+      abort.abort(err);
+      reject(err);
+    }, ms);
+  });
+  try {
+    // A synchronous throw becomes a rejection; race() subscribes to both, so neither is unhandled.
+    const work = new Promise<unknown>((resolve) => resolve(fn(abort.signal)));
+    await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * Owns the loaded plugins: registers them, initializes them in load order and disposes them in
- * reverse, so a plugin can rely on everything registered before it.
+ * reverse, so a plugin can rely on everything registered before it. A third-party plugin cannot
+ * hang or half-start the process through it: `register()` must be synchronous (a returned promise
+ * is a REGISTER_FAILED), each `initialize()` and `dispose()` runs under a deadline
+ * (PluginHostOptions), and a failed initialization disposes what was already initialized.
  */
 export class PluginHost {
   private readonly loaded: { manifest: PluginManifest; container: CwtsContainer; instanceName: string }[] = [];
   private initialized = 0;
+  private readonly initializeTimeoutMs: number;
+  private readonly disposeTimeoutMs: number;
 
-  constructor(private readonly logger: Logger) {}
+  constructor(
+    private readonly logger: Logger,
+    options: PluginHostOptions = {},
+  ) {
+    this.initializeTimeoutMs = deadlineMs(options.initializeTimeoutMs, DEFAULT_PLUGIN_INIT_TIMEOUT_MS, 'initializeTimeoutMs');
+    this.disposeTimeoutMs = deadlineMs(options.disposeTimeoutMs, DEFAULT_PLUGIN_DISPOSE_TIMEOUT_MS, 'disposeTimeoutMs');
+  }
 
   /** `core`: one of core's own plugins, whose single-slot registrations are overridable defaults. */
   register(
@@ -110,42 +192,76 @@ export class PluginHost {
     config: Readonly<Record<string, unknown>>,
     core = false,
   ): void {
+    let returned: unknown;
     try {
       const registrar = core ? container.asDefaults(manifest.name) : container.as(manifest.name, manifest.overrides ?? []);
-      manifest.register({ registrar, instanceName, config });
+      returned = (manifest.register as (ctx: Parameters<PluginManifest['register']>[0]) => unknown)({ registrar, instanceName, config });
     } catch (err) {
-      throw new PluginLoadError('REGISTER_FAILED', manifest.name, `${manifest.name} (${instanceName}): register() failed: ${(err as Error).message}`, { cause: err });
+      throw new PluginLoadError('REGISTER_FAILED', manifest.name, `${manifest.name} (${instanceName}): register() failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    }
+    // An `async register()` would register after compose has read the container (a risk check
+    // the engine never runs): refuse it instead of running half-registered.
+    if (isThenable(returned)) {
+      swallow(returned);
+      throw new PluginLoadError(
+        'REGISTER_FAILED',
+        manifest.name,
+        `${manifest.name} (${instanceName}): register() must be synchronous; do I/O in initialize() (it returned a promise)`,
+      );
     }
     this.loaded.push({ manifest, container, instanceName });
   }
 
+  /**
+   * Initializes every plugin registered since the last call, in registration order, each within
+   * the initialize deadline. On the first failure (a throw, a rejection or the deadline) every
+   * plugin initialized so far is disposed, the host is emptied, and INITIALIZE_FAILED is thrown.
+   */
   async initializeAll(): Promise<void> {
     for (const p of this.loaded.slice(this.initialized)) {
-      if (p.manifest.initialize) {
+      const initialize = p.manifest.initialize;
+      if (initialize) {
         try {
-          await p.manifest.initialize({ container: p.container, logger: this.logger.child({ plugin: p.manifest.name }), instanceName: p.instanceName });
+          const logger = this.logger.child({ plugin: p.manifest.name });
+          await withDeadline((signal) => initialize.call(p.manifest, { container: p.container, logger, instanceName: p.instanceName, signal }), this.initializeTimeoutMs);
         } catch (err) {
-          throw new PluginLoadError('INITIALIZE_FAILED', p.manifest.name, `${p.manifest.name} (${p.instanceName}): initialize() failed: ${(err as Error).message}`, { cause: err });
+          const why =
+            err instanceof DeadlineExceeded
+              ? `initialize() did not finish within ${err.ms} ms ([system] plugin_init_timeout_ms)`
+              : `initialize() failed: ${(err as Error)?.message ?? String(err)}`;
+          const failure = new PluginLoadError('INITIALIZE_FAILED', p.manifest.name, `${p.manifest.name} (${p.instanceName}): ${why}`, { cause: err });
+          await this.disposeAll();
+          throw failure;
         }
       }
       this.initialized++;
     }
   }
 
-  /** Never throws: a plugin failing to dispose must not stop the others (or the journal flush). */
+  /**
+   * Disposes the initialized plugins in reverse order, each within the dispose deadline. Never
+   * throws: a plugin failing or hanging in dispose is logged and skipped, so it cannot stop the
+   * others (or the journal flush). Empties the host; calling it again does nothing.
+   */
   async disposeAll(): Promise<void> {
     const seen = new Set<PluginManifest>();
-    for (const p of this.loaded.slice(0, this.initialized).reverse()) {
-      if (seen.has(p.manifest) || !p.manifest.dispose) continue;
-      seen.add(p.manifest);
-      try {
-        await p.manifest.dispose();
-      } catch (err) {
-        this.logger.error({ plugin: p.manifest.name, err: (err as Error).message }, 'plugin dispose failed');
-      }
-    }
+    const initialized = this.loaded.slice(0, this.initialized).reverse();
     this.loaded.length = 0;
     this.initialized = 0;
+    for (const p of initialized) {
+      const dispose = p.manifest.dispose;
+      if (seen.has(p.manifest) || !dispose) continue;
+      seen.add(p.manifest);
+      try {
+        await withDeadline(() => dispose.call(p.manifest), this.disposeTimeoutMs);
+      } catch (err) {
+        if (err instanceof DeadlineExceeded) {
+          this.logger.error({ plugin: p.manifest.name, timeoutMs: err.ms }, `plugin dispose did not finish within ${err.ms} ms; going on without it`);
+        } else {
+          this.logger.error({ plugin: p.manifest.name, err: (err as Error)?.message ?? String(err) }, 'plugin dispose failed');
+        }
+      }
+    }
   }
 
   get names(): string[] {

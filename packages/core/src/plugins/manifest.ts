@@ -24,6 +24,12 @@ export interface PluginInitContext {
   readonly container: CwtsContainer;
   readonly logger: Logger;
   readonly instanceName: string;
+  /**
+   * Aborted when `initialize()` runs past its deadline (`[system] plugin_init_timeout_ms`,
+   * default 60 s): startup has then failed, so stop and release what was started. Optional in
+   * the type for callers that build a context themselves; core always passes one.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** What a plugin package exports, as `export const plugin` or the default export. */
@@ -38,10 +44,23 @@ export interface PluginManifest {
    * registration. Only core's defaults can be replaced, and by one plugin each.
    */
   readonly overrides?: readonly Token<unknown>[];
-  /** Synchronous: only registrations, no I/O. Called once per instance for exchange plugins. */
+  /**
+   * Synchronous: only registrations, no I/O. Called once per instance for exchange plugins.
+   * Returning a promise (an `async register`) is a load error (REGISTER_FAILED): what it would
+   * register after an `await` lands after the engine has read the container.
+   */
   register(ctx: PluginRegistrationContext): void;
-  /** I/O-bearing setup after every plugin registered (e.g. open a device). */
+  /**
+   * I/O-bearing setup after every plugin registered (e.g. open a device), within
+   * `[system] plugin_init_timeout_ms` (default 60 s); past it startup fails (INITIALIZE_FAILED)
+   * and `ctx.signal` is aborted. If it throws or times out, this plugin's `dispose` is not called.
+   */
   initialize?(ctx: PluginInitContext): Promise<void>;
+  /**
+   * Releases what `initialize` acquired; called once per manifest, in reverse registration order,
+   * within `[system] plugin_dispose_timeout_ms` (default 5 s). A failure or a hang is logged and
+   * the next plugin is disposed anyway.
+   */
   dispose?(): Promise<void>;
   /**
    * Checks the plugin's own settings before anything registers or connects; one issue per
@@ -53,6 +72,9 @@ export interface PluginManifest {
    * `strategy`), backend plugins `[compute.<name>]` (path `compute.<name>`), risk-check plugins
    * the `[risk_checks.<name>]` keys other than `enabled` and `plugin` (path `risk_checks.<name>`). Messages should not
    * quote values; core masks `${VAR}` values and URL credentials in them regardless.
+   * It must be synchronous and return an array (`[]`: no problems); `undefined` or `null` is read
+   * as no problems too. Anything else (a promise, an object, an entry without a string
+   * `message`) is reported as an issue naming the plugin.
    */
   validateOptions?(options: unknown, path: string): { path: string; message: string }[];
   /**

@@ -71,6 +71,18 @@ describe('Kelly sizing in lots, clipped by the limits', () => {
     const r = kellySize({ ...base, equity: 1e12, fraction: 1, maxPosition: 1e15 });
     expect(r.targetLots).toBe(20_000_000_000); // 1e12 / 50
   });
+
+  it('equity or a limit of 1e21 and more (toFixed turns exponential there): sized or a KellyInputError, never a DecimalConversionError', () => {
+    // Equity 1e21 clipped by max_position 1000: 20 lots.
+    expect(kellySize({ ...base, equity: 1e21, fraction: 0.1, maxPosition: 1000 })).toMatchObject({ targetLots: 20, clippedBy: 'max_position' });
+    // A limit that large ("no limit" written as a big number) with ordinary equity.
+    expect(kellySize({ ...base, fraction: 0.1, maxPosition: 1e21, maxTotalPosition: 5e21, maxOrderNotional: 1e300 })).toMatchObject({ targetLots: 20, orderLots: 20, clippedBy: 'none' });
+    // Both huge: 2e19 lots is no safe count of lots: refused as an input problem.
+    expect(() => kellySize({ ...base, equity: 1e21, fraction: 1, maxPosition: 1e21 })).toThrow(KellyInputError);
+    expect(() => kellySize({ ...base, equity: 1e21, fraction: 1, maxPosition: 1e21 })).toThrow(/beyond 2\^53-1 lots/);
+    expect(() => kellySize({ ...base, fraction: 0.1, maxPosition: Number.POSITIVE_INFINITY })).toThrow(/maxPosition must be a finite number > 0/);
+    expect(() => kellySize({ ...base, fraction: 0.1, otherExposure: Number.NaN, maxTotalPosition: 10 })).toThrow(KellyInputError);
+  });
 });
 
 describe('kellySizer: the sizer with [risk] kelly_fraction and limits', () => {

@@ -86,6 +86,26 @@ export interface KellySize {
 const PPB = 1_000_000_000n;
 
 /**
+ * A quote amount (finite, >= 0) as integer atoms of 10^-exponent, exactly as written in decimal.
+ * From 1e21 up `toFixed` switches to exponent form, which the decimal parser refuses; a double
+ * that large is a whole number, which BigInt converts exactly.
+ */
+function amountAtoms(amount: number, exponent: number): bigint {
+  if (amount >= 1e21) {
+    const whole = BigInt(amount);
+    return exponent >= 0 ? whole * 10n ** BigInt(exponent) : whole / 10n ** BigInt(-exponent);
+  }
+  return quoteToAtoms(amount, exponent);
+}
+
+function checkAmount(name: string, value: number | undefined, positive = false): void {
+  if (value === undefined) return;
+  if (!Number.isFinite(value) || !(positive ? value > 0 : value >= 0)) {
+    throw new KellyInputError(`${name} must be a finite number ${positive ? '> 0' : '>= 0'}, got ${value}`);
+  }
+}
+
+/**
  * Turns a fractional-Kelly exposure into whole lots, exactly: target = floor(|f| x equity /
  * lot value), clipped by max_position, by max_total_position less the other exposure, and the
  * order by max_order_notional. Lots are whole numbers; money is integer atoms.
@@ -94,10 +114,14 @@ export function kellySize(x: KellySizingInput): KellySize {
   const i = x.instrument;
   if (!Number.isSafeInteger(x.priceTicks) || x.priceTicks <= 0) throw new KellyInputError(`price must be a positive whole number of ticks, got ${x.priceTicks}`);
   if (!Number.isFinite(x.fraction)) throw new KellyInputError(`fraction must be finite, got ${x.fraction}`);
-  if (!(x.equity >= 0) || !Number.isFinite(x.equity)) throw new KellyInputError(`equity must be a finite number >= 0, got ${x.equity}`);
+  checkAmount('equity', x.equity);
+  checkAmount('maxPosition', x.maxPosition, true);
+  checkAmount('maxTotalPosition', x.maxTotalPosition, true);
+  checkAmount('maxOrderNotional', x.maxOrderNotional, true);
+  checkAmount('otherExposure', x.otherExposure);
   const e = notionalExponent(i);
   const lotAtoms = BigInt(x.priceTicks) * i.priceScale.mantissa * i.qtyScale.mantissa;
-  const atoms = (q: number) => quoteToAtoms(q, e);
+  const atoms = (q: number) => amountAtoms(q, e);
   const lotsWithin = (budgetAtoms: bigint): number => (budgetAtoms <= 0n ? 0 : Number(budgetAtoms / lotAtoms));
   const dir = x.fraction < 0 ? -1 : 1;
   const fPpb = BigInt(Math.round(Math.abs(x.fraction) * 1e9));
@@ -125,6 +149,10 @@ export function kellySize(x: KellySizingInput): KellySize {
       orderLots = Math.sign(orderLots) * cap;
       clippedBy = 'max_order_notional';
     }
+  }
+  // Past 2^53 lots a Number is no longer a whole count: refuse rather than size from a rounded one.
+  if (!Number.isSafeInteger(targetLots) || !Number.isSafeInteger(orderLots)) {
+    throw new KellyInputError(`the sized position (${targetLots} lots) or order (${orderLots} lots) is beyond 2^53-1 lots; check equity, the position and the risk limits`);
   }
   return { targetLots, orderLots, rawTargetLots: dir * raw || 0, clippedBy };
 }
