@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '@cwts/core';
+import { ManualClock, type ExecutionReport, type MarketEventSink } from '@cwts/core';
 import { resolveSimOptions } from './options.js';
 import { ReplaySource, type ReplayItem } from './replay.js';
 import { SimVenue } from './venue.js';
@@ -111,6 +111,40 @@ describe('replay of damaged JSON-lines recordings', () => {
     expect(r.items).toHaveLength(records.length);
     expect(r.src.integrity()).toEqual({ malformed: 0, skipped: 0, outOfOrder: 2, truncated: 0 });
     expect(r.errors).toEqual(['line 6: book_delta BTCUSDT seq 102 after 103', `line 7: trade BTCUSDT ts ${T + 15} before ${T + 20}`]);
+  });
+
+  it('counts a trade line repeated at the same time (same tradeId, same ts) as malformed and does not replay it', () => {
+    const records = [snapshot, delta(101, T + 10), trade('a', T + 20), trade('a', T + 20), trade('a2', T + 20), trade('', T + 20), trade('', T + 20), trade('a', T + 30)];
+    const r = replay(file('dup.jsonl', jsonl(records)));
+    // the repeat of 'a' at T+20 is dropped; another id at that time, trades without an id, and
+    // the id again at a later time are not repeats
+    expect(r.items.map((i) => (i.type === 'trade' ? `${i.tradeId}@${i.ts - T}` : i.type))).toEqual(['book_snapshot', 'book_delta', 'a@20', 'a2@20', '@20', '@20', 'a@30']);
+    expect(r.src.integrity()).toEqual({ malformed: 1, skipped: 0, outOfOrder: 0, truncated: 0 });
+    expect(r.errors).toEqual([`line 5: trade BTCUSDT tradeId "a" repeated at ts ${T + 20}: a duplicate line`]);
+  });
+
+  it('a duplicated trade line does not fill a resting paper order twice, and the recording counts as damaged', async () => {
+    // one aggressive sell of 20 lots printing at 59999.00, below a resting buy at 60000.00, recorded twice
+    const print = trade('x1', T + 40, { price: 5_999_900, side: 'sell' });
+    const f = file('dup-venue.jsonl', jsonl([{ ...snapshot, asks: [{ price: 6_000_100, qty: 300 }] }, { ...delta(101, T + 10), asks: [{ price: 6_000_100, qty: 250 }] }, print, print]));
+    const venue = new SimVenue({ exchange: 'sim', clock: new ManualClock(0), options: resolveSimOptions({ replay_file: f, drive: 'manual', latency_ms: 5 }), symbols: ['BTCUSDT'] });
+    venue.loadInstruments([]);
+    const reports: ExecutionReport[] = [];
+    await venue.execution.start((x) => reports.push(x));
+    const sink = {
+      onMarketEvent: (e: { type: string }) => {
+        if (e.type === 'book_delta') {
+          venue.execution.submit({ exchange: 'sim', symbol: 'BTCUSDT', side: 'buy', type: 'limit', price: 6_000_000, qty: 100, tif: 'GTC', source: 't', clientOrderId: 'b1', status: 'pending_new', filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: 0, updatedTs: 0 });
+        }
+      },
+      onFeedStatus: () => {},
+      onFeedError: () => {},
+    } as unknown as MarketEventSink;
+    venue.start([], sink);
+    venue.runToEnd();
+    const filled = reports.filter((x) => x.kind === 'fill').reduce((a, x) => a + x.lastQty, 0);
+    expect(filled).toBe(20);
+    expect(venue.marketData.recordingIntegrity()).toEqual({ malformed: 1, skipped: 0, outOfOrder: 0, truncated: 0 });
   });
 
   it('reports a recording cut in half as truncated and does not replay the cut record', () => {

@@ -89,10 +89,18 @@ export interface JsonlFileOptions {
 }
 
 /**
+ * Trade ids remembered per stream at its latest trade time (a burst of one taker order can print
+ * hundreds of trades in one millisecond); past it, repeats at that time go unrecognized, so
+ * memory stays bounded whatever a file holds.
+ */
+export const MAX_TRADE_IDS_PER_TS = 4096;
+
+/**
  * The records of one file, in file order. Ordering is checked per stream of an instrument: book
  * updates by sequence (a delta whose `seq` is not above the last book sequence; a snapshot
  * starts over), trades and liquidations by venue time `ts`. Out-of-order records are replayed
- * as recorded and counted.
+ * as recorded and counted. A trade repeated at the stream's latest time (same non-empty
+ * `tradeId`, same `ts`) is a duplicate line: counted malformed and not replayed.
  */
 export function* jsonlRecords(file: string, opts: JsonlFileOptions): Generator<Keyed> {
   const { damage, declared } = opts;
@@ -103,6 +111,8 @@ export function* jsonlRecords(file: string, opts: JsonlFileOptions): Generator<K
   const lastBookSeq = new Map<string, number>();
   const lastTradeTs = new Map<string, number>();
   const lastLiquidationTs = new Map<string, number>();
+  /** Trade ids seen at the stream's latest trade time: a repeat among them is a duplicate line. */
+  const tradeIdsAtLastTs = new Map<string, Set<string>>();
   let lineNo = 0;
   for (const line of readLines(file, lineEvents)) {
     lineNo++;
@@ -147,12 +157,34 @@ export function* jsonlRecords(file: string, opts: JsonlFileOptions): Generator<K
         else lastBookSeq.set(stream, item.seq);
         break;
       }
-      case 'trade':
+      case 'trade': {
+        const last = lastTradeTs.get(stream);
+        if (last !== undefined && item.ts < last) {
+          damage.outOfOrder(file, lineNo, `trade ${item.symbol} ts ${item.ts} before ${last}`);
+          break;
+        }
+        if (item.tradeId === '') {
+          lastTradeTs.set(stream, item.ts);
+          break;
+        }
+        let ids = tradeIdsAtLastTs.get(stream);
+        if (last === undefined || item.ts > last || !ids) {
+          lastTradeTs.set(stream, item.ts);
+          tradeIdsAtLastTs.set(stream, (ids = new Set()));
+        } else if (ids.has(item.tradeId)) {
+          // The same trade twice (a recorder or a copy that wrote the line again) is not a
+          // second trade: counted malformed (damage) and never replayed, or paper matching
+          // would fill resting orders against it twice.
+          damage.malformed(file, lineNo, `trade ${item.symbol} tradeId ${JSON.stringify(item.tradeId).slice(0, 60)} repeated at ts ${item.ts}: a duplicate line`);
+          continue;
+        }
+        if (ids.size < MAX_TRADE_IDS_PER_TS) ids.add(item.tradeId);
+        break;
+      }
       case 'liquidation': {
-        const lastTs = item.type === 'trade' ? lastTradeTs : lastLiquidationTs;
-        const last = lastTs.get(stream);
-        if (last !== undefined && item.ts < last) damage.outOfOrder(file, lineNo, `${item.type} ${item.symbol} ts ${item.ts} before ${last}`);
-        else lastTs.set(stream, item.ts);
+        const last = lastLiquidationTs.get(stream);
+        if (last !== undefined && item.ts < last) damage.outOfOrder(file, lineNo, `liquidation ${item.symbol} ts ${item.ts} before ${last}`);
+        else lastLiquidationTs.set(stream, item.ts);
         break;
       }
     }

@@ -13,7 +13,7 @@ export interface Keyed {
  * The meaning of each kind is in docs/reliability.md ("Replay of damaged recordings").
  */
 export interface ReplayDamageSink {
-  /** Not a record (not JSON, binary, too long) or a record that fails validation: not replayed. */
+  /** Not a record (not JSON, binary, too long), a record that fails validation, or a duplicated trade line: not replayed. */
   malformed(file: string, lineNo: number, message: string): void;
   /** A valid record replay does not apply (an instrument the recording does not declare). */
   skipped(file: string, lineNo: number, message: string): void;

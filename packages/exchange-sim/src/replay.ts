@@ -5,9 +5,10 @@
  *
  * Several files are merged by timestamp (stable: ties keep the order of `files`). Damage is
  * counted, never hidden (docs/reliability.md, "Replay of damaged recordings"): `malformed`
- * records are not replayed, `skipped` ones are valid but not applicable, `outOfOrder` ones are
- * replayed as recorded, and `truncated` counts files that end inside a record. Each is reported
- * through `onError('replay', 'line N: ...')` (the first few of each kind; the counts are exact).
+ * records (duplicated trade lines among them) are not replayed, `skipped` ones are valid but not
+ * applicable, `outOfOrder` ones are replayed as recorded, and `truncated` counts files that end
+ * inside a record. Each is reported through `onError('replay', 'line N: ...')` (the first few of
+ * each kind; the counts are exact).
  */
 import { basename } from 'node:path';
 import type { Instrument, RecordingIntegrity } from '@cwts/core';
@@ -46,7 +47,7 @@ const REPORTS_PER_KIND = 20;
 export class ReplaySource implements Iterable<ReplayItem> {
   readonly format: ReplayFormat;
   readonly files: readonly string[];
-  /** Lines that are not a valid record (not JSON, binary, failing validation): not replayed. */
+  /** Lines that are not a valid record (not JSON, binary, failing validation) or repeat a trade line (same tradeId, same ts): not replayed. */
   malformed = 0;
   /** Valid records not replayed: an instrument the header does not declare, or not in `symbols`. */
   skipped = 0;

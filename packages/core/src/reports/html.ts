@@ -245,8 +245,14 @@ const PAGE_JS = `
     var px = s.mark.price.length ? s.mark.price : [null, null];
     var maxQty = s.fills.reduce(function(m, f){ return Math.max(m, f.qty); }, 0) || 1;
     var priceAt = function(t){ var lo = 0, hi = ts.length - 1; if (t <= ts[0]) return px[0]; while (lo < hi) { var mid = (lo + hi + 1) >> 1; if (ts[mid] <= t) lo = mid; else hi = mid - 1; } return px[lo]; };
-    var ys = px.concat(s.fills.map(function(f){ return f.price; })).filter(function(v){ return v != null; });
-    var lo = Math.min.apply(null, ys), hi = Math.max.apply(null, ys), pad = (hi - lo) * 0.05 || Math.abs(hi) * 0.001 || 1;
+    // A loop, not Math.min.apply(null, ys): apply passes every mark as an argument and the
+    // browser's stack overflows past ~10^5 of them (a mark per second of a two-day session).
+    var lo = Infinity, hi = -Infinity;
+    var extend = function(v){ if (v != null) { if (v < lo) lo = v; if (v > hi) hi = v; } };
+    for (var i = 0; i < px.length; i++) extend(px[i]);
+    for (var j = 0; j < s.fills.length; j++) extend(s.fills[j].price);
+    if (lo > hi) { lo = 0; hi = 0; }
+    var pad = (hi - lo) * 0.05 || Math.abs(hi) * 0.001 || 1;
     plot('price-' + k, { height: 260, scales: { y: { range: [lo - pad, hi + pad] } },
       series: [{}, { label: 'mark', stroke: '#455a64', width: 1, spanGaps: true }],
       hooks: { draw: [function(u){

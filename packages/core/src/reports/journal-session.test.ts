@@ -1,7 +1,12 @@
+import { closeSync, ftruncateSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { constants } from 'node:buffer';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from '../journal/schema.js';
-import { sessionFromJournal } from './journal-session.js';
+import { markAt } from './follow-ups.js';
+import { sessionFromJournal, tradeMarks } from './journal-session.js';
 import { sessionStatistics } from './statistics.js';
 
 const E18 = 10n ** 18n;
@@ -47,5 +52,87 @@ describe('sessionFromJournal', () => {
 
   it('an empty window is an error that says so', () => {
     expect(() => sessionFromJournal(journal(), { from: 100_000, to: 200_000 })).toThrow(/in the chosen window/);
+  });
+});
+
+const btcSpec = { exchange: 'sim', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.001' };
+const recordingHeader = JSON.stringify({ kind: 'cwts-recording', version: 1, instruments: [btcSpec] });
+const tradeLine = (ts: number, price: number, id = `t${ts}`) => JSON.stringify({ type: 'trade', exchange: 'sim', symbol: 'BTCUSDT', ts, recvTs: ts, tradeId: id, price, qty: 1, side: 'buy' });
+
+/** A journal with only 1-second timer snapshots at capital 1000, `n` of them from t = 0 (or at the given times). */
+function snapshotJournal(times: number[]) {
+  const db = new Database(':memory:');
+  db.exec(MIGRATIONS[0]!);
+  db.prepare('INSERT INTO instruments VALUES (?, ?, ?)').run('sim', 'BTCUSDT', JSON.stringify(btcSpec));
+  const snap = db.prepare('INSERT INTO snapshots (seq, why, equity, realized, unrealized, fees, marks, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+  const cap = (1000n * E18).toString();
+  db.transaction(() => times.forEach((t, k) => snap.run(k + 1, 'timer', cap, '0', '0', '0', '{}', t)))();
+  return db;
+}
+
+describe('sessionFromJournal on long sessions', () => {
+  it('reads two days of 1-second snapshots (172,800 rows, more than a spread can pass as arguments)', () => {
+    const n = 2 * 86_400;
+    const s = sessionFromJournal(snapshotJournal(Array.from({ length: n }, (_, k) => k * 1000)));
+    expect([s.start, s.end, s.pnl.length]).toEqual([0, (n - 1) * 1000, n]);
+  });
+
+  it('reads marks from a recording longer than the longest string V8 can make, line by line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cwts-report-long-'));
+    const path = join(dir, 'long.jsonl');
+    try {
+      // The header, then filler past V8's string limit as a file hole (sparse: nothing is written
+      // to disk, it reads back as NUL bytes, one over-long line that the reader drops as it
+      // reads), then trades. Reading the file into one string cannot work at this size.
+      const fd = openSync(path, 'w');
+      writeSync(fd, recordingHeader + '\n');
+      const filler = constants.MAX_STRING_LENGTH + (1 << 20);
+      ftruncateSync(fd, filler);
+      writeSync(fd, '\n' + [tradeLine(1_000, 6_000_000), tradeLine(1_500, 6_000_100), tradeLine(2_000, 6_000_200)].join('\n') + '\n', filler);
+      closeSync(fd);
+      expect(statSync(path).size).toBeGreaterThan(constants.MAX_STRING_LENGTH);
+      const s = sessionFromJournal(snapshotJournal([0, 3_000]), {}, path);
+      expect(s.marks['sim:BTCUSDT']).toEqual({ ts: [1_500, 2_000], halfTicks: [12_000_200, 12_000_400] });
+      expect(s.finalMarks['sim:BTCUSDT']).toBe(12_000_400);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('tradeMarks', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cwts-report-marks-'));
+  const write = (name: string, text: string) => {
+    const f = join(dir, name);
+    writeFileSync(f, text);
+    return f;
+  };
+
+  it('keeps marks ascending in time when trade times go back, so markAt finds the right one', () => {
+    // seconds 5, 1 (late), 3, 1 again (later in the file, same ms: it wins), 5 (earlier ms than the first: loses)
+    const f = write('order.jsonl', [recordingHeader, tradeLine(5_200, 500), tradeLine(1_100, 100), tradeLine(3_000, 300), tradeLine(1_100, 101, 'x'), tradeLine(5_100, 499)].join('\n') + '\n');
+    const m = tradeMarks(f, -Infinity, Infinity);
+    expect(m['sim:BTCUSDT']).toEqual({ ts: [1_100, 3_000, 5_200], halfTicks: [202, 600, 1_000] });
+    const rec = { marks: m, finalMarks: {}, end: 10_000 } as unknown as Parameters<typeof markAt>[0];
+    expect([500, 1_100, 2_999, 3_000, 5_199, 5_200].map((t) => markAt(rec, 'sim:BTCUSDT', t))).toEqual([undefined, 202, 202, 600, 600, 1_000]);
+  });
+
+  it('stays sorted and one mark per second when many trades go back (compaction)', () => {
+    // 5,000 seconds, each second's trades written newest first
+    const lines = [recordingHeader];
+    for (let sec = 0; sec < 5_000; sec++) for (const ms of [900, 500, 100]) lines.push(tradeLine(sec * 1000 + ms, 2 * sec + 1, `${sec}-${ms}`));
+    const m = tradeMarks(write('many.jsonl', lines.join('\n') + '\n'), -Infinity, Infinity)['sim:BTCUSDT']!;
+    expect(m.ts).toEqual(Array.from({ length: 5_000 }, (_, sec) => sec * 1000 + 900));
+    expect(m.halfTicks).toEqual(Array.from({ length: 5_000 }, (_, sec) => 2 * (2 * sec + 1)));
+  });
+
+  it('reads lines cut across tiny reads, keeps the window, and ignores the cut last line', () => {
+    const f = write(
+      'cut.jsonl',
+      [recordingHeader, tradeLine(1_000, 100, 'é€😀'), '{"type":"trade", not json', tradeLine(2_000, 200), tradeLine(9_000, 900)].join('\r\n') + '\r\n' + tradeLine(3_000, 300).slice(0, -1),
+    );
+    for (const chunkBytes of [1, 3, 7, 64, 1 << 20]) {
+      expect(tradeMarks(f, 0, 5_000, { chunkBytes })).toEqual({ 'sim:BTCUSDT': { ts: [1_000, 2_000], halfTicks: [200, 400] } });
+    }
   });
 });

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { defineInstrument, instrumentKey, type Instrument, type InstrumentSpec } from '../domain/instrument.js';
 import type { RiskStateName } from '../risk/risk-state.js';
+import { fileLines, type FileLinesOptions } from './file-lines.js';
 import type { SessionFill, SessionRecord, SessionSignal } from './session.js';
 
 /** The read-only slice of better-sqlite3 this module uses (the journal's `openReadOnly`). */
@@ -50,10 +50,19 @@ export function sessionFromJournal(db: ReadOnlyDb, window: JournalWindow = {}, r
     'SELECT run_id, started_at, ended_at, system_name, config_digest, clean_exit FROM runs ORDER BY run_id',
   ).map((r) => ({ runId: r.run_id, startedAt: r.started_at, endedAt: r.ended_at, systemName: r.system_name, configDigest: r.config_digest, cleanExit: r.clean_exit === 1 }));
 
-  const times = [...snaps.map((s) => s.ts), ...fills.map((f) => f.ts), ...signals.map((s) => s.ts)];
-  if (times.length === 0) throw new Error(`the journal has no snapshots, fills or signals${window.from !== undefined || window.to !== undefined ? ' in the chosen window' : ''}`);
-  const start = Number.isFinite(lo) ? lo : Math.min(...times);
-  const end = Number.isFinite(hi) ? hi : Math.max(...times);
+  // A loop, not Math.min(...times): a spread passes every time as an argument, and V8 overflows
+  // its stack past ~10^5 of them (snapshots every second: a journal of two days).
+  let first_ = Infinity;
+  let last_ = -Infinity;
+  for (const list of [snaps, fills, signals] as readonly { ts: number }[][]) {
+    for (const r of list) {
+      if (r.ts < first_) first_ = r.ts;
+      if (r.ts > last_) last_ = r.ts;
+    }
+  }
+  if (snaps.length + fills.length + signals.length === 0) throw new Error(`the journal has no snapshots, fills or signals${window.from !== undefined || window.to !== undefined ? ' in the chosen window' : ''}`);
+  const start = Number.isFinite(lo) ? lo : first_;
+  const end = Number.isFinite(hi) ? hi : last_;
 
   // The risk equity is starting capital + PnL; their difference in the first snapshot is the capital.
   const first = snaps[0];
@@ -89,32 +98,68 @@ export function sessionFromJournal(db: ReadOnlyDb, window: JournalWindow = {}, r
   return { instruments, initialEquity, start, end, pnl, fills, signals, marks, finalMarks, risk, runs };
 }
 
-/** Last trade per instrument per second of a `run --record` file, as half-tick marks. */
-function tradeMarks(path: string, lo: number, hi: number): SessionRecord['marks'] {
+/**
+ * Last trade per instrument per second of a `run --record` file, as half-tick marks, ascending in
+ * time. The file is read line by line in chunks (`fileLines`), never whole: a recording of more
+ * than an hour is longer than V8's longest string. A trade whose venue time goes back (the replay
+ * counts it out of order) is kept and the marks are sorted at the end, so `markAt`'s binary
+ * search stays valid; within one second the trade with the latest time wins (the later line on a
+ * tie). The cut last line of a file still being written is not read.
+ */
+export function tradeMarks(path: string, lo: number, hi: number, lines: FileLinesOptions = {}): SessionRecord['marks'] {
   const out: SessionRecord['marks'] = {};
-  const text = readFileSync(path, 'utf8');
-  let pos = text.indexOf('\n') + 1;
-  while (pos > 0 && pos < text.length) {
-    const nl = text.indexOf('\n', pos);
-    const line = text.slice(pos, nl === -1 ? undefined : nl);
-    pos = nl === -1 ? text.length : nl + 1;
-    if (!line.includes('"trade"')) continue;
+  /** Instruments with a trade that went back in time, and the length at which to compact their marks. */
+  const unsorted = new Map<string, number>();
+  let lineNo = 0;
+  for (const line of fileLines(path, lines)) {
+    if (lineNo++ === 0 || line === null || !line.includes('"trade"')) continue; // line 1: the header
     let ev: { type?: string; exchange?: string; symbol?: string; ts?: number; price?: number };
     try {
       ev = JSON.parse(line);
     } catch {
       continue;
     }
-    if (ev.type !== 'trade' || typeof ev.ts !== 'number' || !Number.isSafeInteger(ev.price) || ev.ts < lo || ev.ts > hi) continue;
-    const m = (out[instrumentKey(ev.exchange!, ev.symbol!)] ??= { ts: [], halfTicks: [] });
-    const sec = Math.floor(ev.ts / 1000);
-    if (m.ts.length > 0 && Math.floor(m.ts[m.ts.length - 1]! / 1000) === sec) {
-      m.ts[m.ts.length - 1] = ev.ts;
-      m.halfTicks[m.halfTicks.length - 1] = 2 * ev.price!;
+    if (ev === null || typeof ev !== 'object' || ev.type !== 'trade' || typeof ev.exchange !== 'string' || typeof ev.symbol !== 'string') continue;
+    if (typeof ev.ts !== 'number' || !Number.isFinite(ev.ts) || !Number.isSafeInteger(ev.price) || ev.ts < lo || ev.ts > hi) continue;
+    const key = instrumentKey(ev.exchange, ev.symbol);
+    const m = (out[key] ??= { ts: [], halfTicks: [] });
+    const n = m.ts.length;
+    const lastTs = n > 0 ? m.ts[n - 1]! : -Infinity;
+    if (ev.ts >= lastTs && n > 0 && Math.floor(lastTs / 1000) === Math.floor(ev.ts / 1000)) {
+      m.ts[n - 1] = ev.ts;
+      m.halfTicks[n - 1] = 2 * ev.price!;
     } else {
       m.ts.push(ev.ts);
       m.halfTicks.push(2 * ev.price!);
+      if (ev.ts < lastTs) unsorted.set(key, unsorted.get(key) ?? Math.max(1024, 2 * n));
+      // Out-of-order trades add an entry each until sorted; compacting whenever the list doubles
+      // keeps it within twice one entry per second however many trades go back.
+      const limit = unsorted.get(key);
+      if (limit !== undefined && m.ts.length >= limit) {
+        const c = (out[key] = lastPerSecond(m));
+        unsorted.set(key, Math.max(1024, 2 * c.ts.length));
+      }
     }
   }
+  for (const key of unsorted.keys()) out[key] = lastPerSecond(out[key]!);
   return out;
+}
+
+/** Sorts marks by time (stable: file order on a tie) and keeps the last of each second. */
+function lastPerSecond(m: { ts: number[]; halfTicks: number[] }): { ts: number[]; halfTicks: number[] } {
+  const order = m.ts.map((_, k) => k).sort((a, b) => m.ts[a]! - m.ts[b]! || a - b);
+  const ts: number[] = [];
+  const halfTicks: number[] = [];
+  for (const k of order) {
+    const t = m.ts[k]!;
+    const n = ts.length;
+    if (n > 0 && Math.floor(ts[n - 1]! / 1000) === Math.floor(t / 1000)) {
+      ts[n - 1] = t;
+      halfTicks[n - 1] = m.halfTicks[k]!;
+    } else {
+      ts.push(t);
+      halfTicks.push(m.halfTicks[k]!);
+    }
+  }
+  return { ts, halfTicks };
 }

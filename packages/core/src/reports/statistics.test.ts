@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { defineInstrument } from '../domain/instrument.js';
 import { MINUTE_RETURNS, returnRatios, sessionStatistics } from './statistics.js';
-import type { SessionRecord } from './session.js';
+import type { SessionFill, SessionRecord } from './session.js';
 
 const E18 = 10n ** 18n;
 /** Decimal quote amount -> x 10^-18 (test input only). */
@@ -102,5 +102,31 @@ describe('sessionStatistics', () => {
     const noInitial = sessionStatistics({ ...record(), initialEquity: 0n });
     expect(noInitial.return).toBeNull();
     expect(noInitial.turnoverRatio).toBeNull();
+  });
+
+  it('ratios are null when the last level is at or below zero (an account that ends blown up)', () => {
+    // 100 -> 50 -> 20 -> -10: without the check the last return is -150% and Sharpe a large negative number.
+    const blown = returnRatios([0, 60_000, 120_000, 180_000], [q('100'), q('50'), q('20'), q('-10')], 0, 180_000, MINUTE_RETURNS);
+    expect(blown).toMatchObject({ sharpe: null, sortino: null, n: 0 });
+    const zero = returnRatios([0, 60_000, 120_000], [q('100'), q('50'), 0n], 0, 120_000, MINUTE_RETURNS);
+    expect(zero).toMatchObject({ sharpe: null, sortino: null, n: 0 });
+    // a level below zero between boundaries is not a level (E_k is the last sample at or before each boundary)
+    const dip = returnRatios([0, 30_000, 60_000, 120_000, 180_000], [q('100'), q('-1'), q('101'), q('99'), q('102')], 0, 180_000, MINUTE_RETURNS);
+    expect(dip.n).toBe(3);
+    expect(dip.sharpe).not.toBeNull();
+  });
+
+  it('a busy session: 150,000 round trips on one instrument (more than a spread can pass as arguments)', () => {
+    const fills: SessionFill[] = [];
+    const n = 150_000;
+    for (let k = 0; k < n; k++) {
+      fills.push({ ts: 2 * k, exchange: 'sim', symbol: 'BTCUSDT', clientOrderId: `b${k}`, side: 'buy', price: 1_000_000, qty: 1, feeAtoms: 0n });
+      fills.push({ ts: 2 * k + 1, exchange: 'sim', symbol: 'BTCUSDT', clientOrderId: `s${k}`, side: 'sell', price: 1_000_001, qty: 1, feeAtoms: 0n });
+    }
+    const rec: SessionRecord = { instruments: [btc], initialEquity: 0n, start: 0, end: 2 * n, pnl: [], fills, signals: [], marks: {}, finalMarks: {}, risk: [{ ts: 0, state: 'ACTIVE', reason: 'start' }] };
+    const s = sessionStatistics(rec);
+    // each trip earns one tick (0.01) on one lot (0.001): 0.00001
+    expect([s.trades, s.wins, s.losses, s.avgWin, s.realized, s.exposureMs]).toEqual([n, n, 0, '0.00001', '1.5', n]);
+    expect([s.byVenue[0]!.trades, s.bySymbol[0]!.trades]).toEqual([n, n]);
   });
 });

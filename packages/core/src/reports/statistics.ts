@@ -230,8 +230,10 @@ function merge(parts: readonly Accumulated[]): Accumulated {
     m.fees += a.fees;
     m.turnover += a.turnover;
     m.fills += a.fills;
-    m.tradeNets.push(...a.tradeNets);
-    m.exposed.push(...a.exposed);
+    // Loops, not push(...xs): a spread passes every element as an argument, and V8 overflows
+    // its stack past ~10^5 of them (a day of market making closes more round trips than that).
+    for (const n of a.tradeNets) m.tradeNets.push(n);
+    for (const iv of a.exposed) m.exposed.push(iv);
   }
   m.exposed = unionIntervals(m.exposed);
   return m;
@@ -297,7 +299,8 @@ function maxDrawdown(ts: readonly number[], equity: readonly bigint[], end: numb
  * Sharpe and Sortino of period returns. Equity is read at each period boundary (start + k x
  * periodMs, the last sample at or before it); r_k = E_k / E_{k-1} - 1. Sharpe = mean(r) /
  * stdev(r) (sample, n - 1) x sqrt(periodsPerYear); Sortino = mean(r) / sqrt(sum(min(r, 0)^2) / n)
- * x sqrt(periodsPerYear). Null with fewer than two returns, a zero denominator, or equity <= 0.
+ * x sqrt(periodsPerYear). Null with fewer than two returns, a zero denominator, or any level E_k <= 0
+ * (the first and the last included).
  */
 export function returnRatios(ts: readonly number[], equity: readonly bigint[], start: number, end: number, freq: RatioFrequency): { sharpe: number | null; sortino: number | null; n: number; returns: number[] } {
   const levels: number[] = [];
@@ -305,13 +308,15 @@ export function returnRatios(ts: readonly number[], equity: readonly bigint[], s
   let last: bigint | undefined;
   for (let b = start; b <= end; b += freq.periodMs) {
     while (k < ts.length && ts[k]! <= b) last = equity[k++];
-    if (last !== undefined) levels.push(commonToNumber(last));
+    if (last === undefined) continue;
+    // Any level at or below zero (the last one included: an account that ends blown up) makes
+    // the returns meaningless (E_k / E_{k-1} - 1 below -100%, or a division by <= 0). Checked on
+    // the exact bigint, not its float.
+    if (last <= 0n) return { sharpe: null, sortino: null, n: 0, returns: [] };
+    levels.push(commonToNumber(last));
   }
   const returns: number[] = [];
-  for (let i = 1; i < levels.length; i++) {
-    if (levels[i - 1]! <= 0) return { sharpe: null, sortino: null, n: 0, returns: [] };
-    returns.push(levels[i]! / levels[i - 1]! - 1);
-  }
+  for (let i = 1; i < levels.length; i++) returns.push(levels[i]! / levels[i - 1]! - 1);
   const n = returns.length;
   if (n < 2) return { sharpe: null, sortino: null, n, returns };
   const mean = returns.reduce((a, b) => a + b, 0) / n;

@@ -1,0 +1,68 @@
+import { runInNewContext } from 'node:vm';
+import { describe, expect, it } from 'vitest';
+import { defineInstrument } from '../domain/instrument.js';
+import { renderReportHtml } from './html.js';
+import type { SessionRecord } from './session.js';
+import { sessionStatistics } from './statistics.js';
+
+const btc = defineInstrument({ exchange: 'sim', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.001' });
+
+/** Runs the page's own script (the last <script>) against a stub DOM and a stub uPlot that records each chart. */
+function runPageScript(html: string) {
+  const data = /<script type="application\/json" id="report-data">([\s\S]*?)<\/script>/.exec(html)![1]!;
+  const scripts = [...html.matchAll(/<script>([\s\S]*?)<\/script>/g)];
+  const pageJs = scripts[scripts.length - 1]![1]!;
+  const charts = new Map<string, { opts: { scales?: { y?: { range?: [number, number] } } }; data: unknown[][] }>();
+  const bodyAttrs: Record<string, string> = {};
+  const element = (id: string) => ({ id, textContent: id === 'report-data' ? data : '', appendChild: () => {}, innerHTML: '' });
+  const uPlot = Object.assign(
+    function (this: unknown, opts: never, d: unknown[][], el: { id: string }) {
+      charts.set(el.id, { opts, data: d });
+    },
+    { paths: { stepped: () => () => null, bars: () => () => null } },
+  );
+  const document = {
+    getElementById: element,
+    createElement: () => element(''),
+    createTextNode: () => ({}),
+    body: { clientWidth: 1200, setAttribute: (k: string, v: string) => (bodyAttrs[k] = v) },
+  };
+  runInNewContext(pageJs, { document, uPlot, devicePixelRatio: 1 });
+  return { charts, bodyAttrs };
+}
+
+describe('report page script', () => {
+  it('draws a price chart over a mark per second for two days (more marks than apply can pass as arguments)', () => {
+    const n = 2 * 86_400;
+    const ts = Array.from({ length: n }, (_, k) => k * 1000);
+    // 10000.00 to 10009.99, and one fill below at 9990.00
+    const halfTicks = ts.map((_, k) => 2 * (1_000_000 + (k % 1000)));
+    const record: SessionRecord = {
+      instruments: [btc],
+      initialEquity: 0n,
+      start: 0,
+      end: ts[n - 1]!,
+      pnl: [],
+      fills: [{ ts: 5_000, exchange: 'sim', symbol: 'BTCUSDT', clientOrderId: 'a', side: 'buy', price: 999_000, qty: 1, feeAtoms: 0n }],
+      signals: [],
+      marks: { 'sim:BTCUSDT': { ts, halfTicks } },
+      finalMarks: { 'sim:BTCUSDT': halfTicks[n - 1]! },
+      risk: [{ ts: 0, state: 'ACTIVE', reason: 'start' }],
+    };
+    const html = renderReportHtml({ title: 't', inputs: [], config: {}, record, stats: sessionStatistics(record), followUps: [], followUpHorizonMs: 60_000, generatedAt: 'now' });
+    const { charts, bodyAttrs } = runPageScript(html);
+    expect(bodyAttrs['data-rendered']).toBe('true');
+    const price = charts.get('price-0')!;
+    expect(price.data[1]).toHaveLength(n);
+    const pad = (10009.99 - 9990) * 0.05;
+    const [lo, hi] = price.opts.scales!.y!.range!;
+    expect(lo).toBeCloseTo(9990 - pad, 6);
+    expect(hi).toBeCloseTo(10009.99 + pad, 6);
+  });
+
+  it('an instrument without marks or fills still gets a price scale', () => {
+    const record: SessionRecord = { instruments: [btc], initialEquity: 0n, start: 0, end: 1000, pnl: [], fills: [], signals: [], marks: {}, finalMarks: {}, risk: [{ ts: 0, state: 'ACTIVE', reason: 'start' }] };
+    const html = renderReportHtml({ title: 't', inputs: [], config: {}, record, stats: sessionStatistics(record), followUps: [], followUpHorizonMs: 60_000, generatedAt: 'now' });
+    expect(runPageScript(html).charts.get('price-0')!.opts.scales!.y!.range).toEqual([-1, 1]);
+  });
+});
