@@ -221,7 +221,8 @@ export class OrderManager {
 
   allOpen(): Order[] {
     const out: Order[] = [];
-    for (const s of this.open.values()) out.push(...s.array());
+    // a loop, not push(...xs): a spread passes each order as an argument (V8 overflows past ~125k)
+    for (const s of this.open.values()) for (const o of s.array()) out.push(o);
     return out;
   }
 

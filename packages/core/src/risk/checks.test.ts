@@ -242,6 +242,14 @@ describe('max_position', () => {
   });
 });
 
+describe('limits of 1e21 and more', () => {
+  it('a limit that large (no limit in practice) is read exactly, not as an exponent-form decimal that throws', () => {
+    const w = new World();
+    expect(reasonOf(new PositionLimitCheck(envOf(w), 1e21, 5e21).check(intent('buy', 20, 5_000_000), w))).toBe('ok');
+    expect(reasonOf(new MaxOrderNotionalCheck(1e22).check(intent('buy', 20, 5_000_000), w))).toBe('ok');
+  });
+});
+
 describe('max_open_orders', () => {
   it('at the limit the next order is refused', () => {
     const w = new World();

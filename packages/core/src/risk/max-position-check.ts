@@ -4,6 +4,8 @@ import type { OrderIntent } from '../domain/orders.js';
 
 /** A quote-currency amount from config (a plain number) as atoms at `exponent`, exactly. */
 export function quoteToAtoms(amount: number, exponent: number): bigint {
+  // toFixed switches to exponent form at 1e21: a whole number that large converts exactly as a bigint
+  if (Math.abs(amount) >= 1e21) return BigInt(amount) * 10n ** BigInt(exponent);
   const d = parseDecimal(amount.toFixed(12).replace(/\.?0+$/, ''));
   const shift = exponent - d.exponent;
   return shift >= 0 ? d.mantissa * 10n ** BigInt(shift) : d.mantissa / 10n ** BigInt(-shift);
