@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -107,58 +109,6 @@ int64_t mul_checked(Napi::Env env, int64_t a, int64_t b, const char* what) {
   return a * b;
 }
 
-// Runs `exec` off the JS thread and settles a Promise with `done(env, error)`; holds references to
-// every typed array (and the engine) until then so that GC cannot free memory the worker uses.
-class Job : public Napi::AsyncWorker {
- public:
-  Job(Napi::Env env, std::function<std::string()> exec, std::function<Napi::Value(Napi::Env, const std::string&)> done)
-      : Napi::AsyncWorker(env, "cwts-cpu-simd"), deferred_(Napi::Promise::Deferred::New(env)), exec_(std::move(exec)),
-        done_(std::move(done)) {}
-  void keep(Napi::Object o) { refs_.push_back(Napi::Persistent(o)); }
-  Napi::Promise promise() { return deferred_.Promise(); }
-  void Execute() override {
-    try {
-      err_ = exec_();
-    } catch (const std::exception& e) {
-      SetError(std::string("native kernel failed: ") + e.what());
-    } catch (...) {
-      SetError("native kernel failed");
-    }
-  }
-  void OnOK() override { deferred_.Resolve(done_(Env(), err_)); }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  std::function<std::string()> exec_;
-  std::function<Napi::Value(Napi::Env, const std::string&)> done_;
-  std::vector<Napi::ObjectReference> refs_;
-  std::string err_;
-};
-
-// A kernel call: `exec(mayBlock)` does the work and returns an error message ("" = success),
-// `done(env, error)` builds the JS result. Synchronous calls allocate nothing here.
-template <class Exec, class Done>
-Napi::Value run(const Napi::CallbackInfo& info, bool async, std::initializer_list<Napi::Object> keep, Exec exec, Done done) {
-  if (!async) {
-    std::string err;
-    try {
-      err = exec(false);
-    } catch (const Napi::Error&) {
-      throw;
-    } catch (const std::exception& e) {
-      throw Napi::Error::New(info.Env(), std::string("native kernel failed: ") + e.what());
-    }
-    return done(info.Env(), err);
-  }
-  auto* job = new Job(info.Env(), [exec]() { return exec(true); }, done);
-  for (auto& o : keep) job->keep(o);
-  job->keep(info.This().As<Napi::Object>());
-  Napi::Promise p = job->promise();
-  job->Queue();
-  return p;
-}
-
 // Kernel status: undefined when the call succeeded (the common case costs no allocation), else
 // { ok: false, error }.
 Napi::Value status(Napi::Env env, bool ok, const std::string& error) {
@@ -169,8 +119,63 @@ Napi::Value status(Napi::Env env, bool ok, const std::string& error) {
   return o;
 }
 
+// Addon memory for async calls' staged arguments, reused call after call: fresh allocations of
+// megabytes cost a page fault per 4 KiB on first touch, more than copying into warm memory.
+// Blocks from 64 KiB are cached (at most kMaxCached bytes, best fit up to 2x the size asked);
+// smaller ones come from malloc. Thread-safe (a block may be released on any thread).
+class BlockCache {
+ public:
+  static constexpr size_t kMinCached = 64 << 10;
+  static constexpr size_t kMaxCached = 256ull << 20;
+  std::shared_ptr<uint8_t> get(const std::shared_ptr<BlockCache>& self, size_t bytes) {
+    bytes = std::max<size_t>(bytes, 16);
+    uint8_t* p = nullptr;
+    size_t cap = bytes;
+    if (bytes >= kMinCached) {
+      std::lock_guard<std::mutex> lk(mu_);
+      auto it = free_.lower_bound(bytes);
+      if (it != free_.end() && it->first <= 2 * bytes) {
+        cap = it->first;
+        p = it->second;
+        cached_ -= cap;
+        free_.erase(it);
+      }
+    }
+    if (!p) p = new uint8_t[cap];
+    std::weak_ptr<BlockCache> w = self;
+    return std::shared_ptr<uint8_t>(p, [w, cap](uint8_t* q) {
+      if (auto c = w.lock()) c->put(q, cap);
+      else delete[] q;
+    });
+  }
+  void clear() {
+    std::lock_guard<std::mutex> lk(mu_);
+    for (auto& kv : free_) delete[] kv.second;
+    free_.clear();
+    cached_ = 0;
+  }
+  ~BlockCache() { clear(); }
+
+ private:
+  void put(uint8_t* p, size_t cap) {
+    if (cap >= kMinCached) {
+      std::lock_guard<std::mutex> lk(mu_);
+      if (cached_ + cap <= kMaxCached) {
+        free_.emplace(cap, p);
+        cached_ += cap;
+        return;
+      }
+    }
+    delete[] p;
+  }
+  std::mutex mu_;
+  std::multimap<size_t, uint8_t*> free_;
+  size_t cached_ = 0;
+};
+
 struct Shared {
   std::shared_ptr<Pool> pool;
+  std::shared_ptr<BlockCache> blocks;
   const KernelTable* table;
   bool blas;
   template <class F>
@@ -184,6 +189,170 @@ struct Shared {
     else pool->try_parallel_for(n, f);
   }
 };
+
+// memcpy split over the pool for large sizes; never blocks on a busy pool (runs inline then).
+void copy_bytes(const Shared& s, uint8_t* dst, const uint8_t* src, int64_t n, bool mayBlock) {
+  if (n <= 0 || dst == src) return;
+  const int64_t minChunk = (int64_t)1 << 20;
+  int64_t nt = (n < 4 * minChunk || !s.pool) ? 1 : std::min<int64_t>(s.pool->threads(), n / minChunk);
+  if (nt <= 1) {
+    std::memcpy(dst, src, (size_t)n);
+    return;
+  }
+  int64_t per = ((n + nt - 1) / nt + 63) / 64 * 64;
+  s.pfor(mayBlock, nt, [&](int64_t t) {
+    int64_t b0 = t * per, b1 = std::min(n, b0 + per);
+    if (b0 < b1) s.table->copyRange(dst + b0, src + b0, (size_t)(b1 - b0));
+  });
+}
+
+// What an async call holds between the call and its completion. Typed arrays the caller may
+// still touch (detach by transferring their ArrayBuffer, or resize) are never used in place off
+// the JS thread: an input is copied into addon memory at call time, an output is computed into
+// addon memory and copied into the JS array on the JS thread at completion, after checking that
+// the array is still attached and long enough (else the call rejects). Only arrays whose memory
+// the TypeScript layer owns and never hands out (DeviceBuffer memory, results it allocated, its
+// own snapshots) are borrowed in place: bit i of the call's `borrow` mask marks argument i so.
+// Synchronous calls use every array in place (nothing else runs on the JS thread meanwhile).
+struct Staging {
+  struct Back {
+    Napi::ObjectReference ref;
+    std::shared_ptr<uint8_t> mem;
+    int64_t bytes;
+    std::string name;
+  };
+  bool async = false;
+  uint32_t borrow = 0;
+  std::vector<Napi::ObjectReference> refs;   // borrowed arrays, kept alive until completion
+  std::vector<std::shared_ptr<uint8_t>> owned;  // addon copies of inputs
+  std::vector<Back> backs;                     // addon outputs to copy into JS arrays
+
+  Staging(const Napi::CallbackInfo& info, size_t asyncAt, size_t borrowAt);
+
+  // The memory a kernel uses for argument `i` (`p`: the array's own memory, `count` elements).
+  template <class T>
+  T* use(const Napi::CallbackInfo& info, const Shared& s, size_t i, T* p, int64_t count, bool in, bool out, const char* name) {
+    if (!async) return p;
+    if ((borrow >> i) & 1u) {
+      refs.push_back(Napi::Persistent(info[i].As<Napi::Object>()));
+      return p;
+    }
+    const int64_t bytes = count * (int64_t)sizeof(T);
+    std::shared_ptr<uint8_t> mem = s.blocks->get(s.blocks, (size_t)bytes);
+    if (in) copy_bytes(s, mem.get(), reinterpret_cast<const uint8_t*>(p), bytes, false);
+    if (out) backs.push_back(Back{Napi::Persistent(info[i].As<Napi::Object>()), mem, bytes, name});
+    else owned.push_back(mem);
+    return reinterpret_cast<T*>(mem.get());
+  }
+};
+
+Staging::Staging(const Napi::CallbackInfo& info, size_t asyncAt, size_t borrowAt) {
+  async = flag(info, asyncAt);
+  double d = 0;
+  if (async && borrowAt < info.Length() && napi_get_value_double(info.Env(), info[borrowAt], &d) == napi_ok && d >= 0 && d < 4294967296.0)
+    borrow = (uint32_t)d;
+}
+
+// Copies an addon output into its JS typed array on the JS thread; false (with `why`) when the
+// array was detached or no longer holds the output.
+bool copy_back(Napi::Env env, const Shared& s, Staging::Back& b, std::string* why) {
+  napi_value v = b.ref.Value();
+  napi_typedarray_type type;
+  size_t length = 0, offset = 0;
+  void* data = nullptr;
+  napi_value ab;
+  if (napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &offset) != napi_ok) {
+    *why = b.name + " is no longer a typed array";
+    return false;
+  }
+  bool detached = false;
+  if (napi_is_detached_arraybuffer(env, ab, &detached) != napi_ok) detached = data == nullptr;
+  size_t es = 1;
+  switch (type) {
+    case napi_int16_array: case napi_uint16_array: es = 2; break;
+    case napi_int32_array: case napi_uint32_array: case napi_float32_array: es = 4; break;
+    case napi_float64_array: case napi_bigint64_array: case napi_biguint64_array: es = 8; break;
+    default: es = 1;
+  }
+  if (detached || (b.bytes > 0 && data == nullptr)) {
+    *why = b.name + " was detached (its ArrayBuffer was transferred) while the call was in flight; the results were discarded";
+    return false;
+  }
+  if ((int64_t)(length * es) < b.bytes) {
+    *why = b.name + " shrank to " + std::to_string(length * es) + " bytes while the call was in flight (" + std::to_string(b.bytes) +
+           " needed); the results were discarded";
+    return false;
+  }
+  copy_bytes(s, static_cast<uint8_t*>(data), b.mem.get(), b.bytes, false);
+  return true;
+}
+
+// Runs `exec` off the JS thread and settles a Promise with `done(env, error)`. Holds the call's
+// Staging (references to borrowed arrays, addon copies) until then, and copies addon outputs
+// into the JS arrays on the JS thread before settling.
+class Job : public Napi::AsyncWorker {
+ public:
+  Job(Napi::Env env, Shared s, Staging&& st, std::function<std::string()> exec, std::function<Napi::Value(Napi::Env, const std::string&)> done)
+      : Napi::AsyncWorker(env, "cwts-cpu-simd"), deferred_(Napi::Promise::Deferred::New(env)), s_(std::move(s)), st_(std::move(st)),
+        exec_(std::move(exec)), done_(std::move(done)) {}
+  void keep(Napi::Object o) { st_.refs.push_back(Napi::Persistent(o)); }
+  Napi::Promise promise() { return deferred_.Promise(); }
+  void Execute() override {
+    try {
+      err_ = exec_();
+    } catch (const std::exception& e) {
+      SetError(std::string("native kernel failed: ") + e.what());
+    } catch (...) {
+      SetError("native kernel failed");
+    }
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (err_.empty()) {
+      std::string why, first;
+      for (auto& b : st_.backs)
+        if (!copy_back(env, s_, b, &why) && first.empty()) first = why;
+      if (!first.empty()) {
+        Napi::Error e = Napi::Error::New(env, first);
+        e.Set("code", Napi::String::New(env, "CWTS_ARG_DETACHED"));
+        deferred_.Reject(e.Value());
+        return;
+      }
+    }
+    deferred_.Resolve(done_(env, err_));
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Shared s_;
+  Staging st_;
+  std::function<std::string()> exec_;
+  std::function<Napi::Value(Napi::Env, const std::string&)> done_;
+  std::string err_;
+};
+
+// A kernel call: `exec(mayBlock)` does the work and returns an error message ("" = success),
+// `done(env, error)` builds the JS result. Synchronous calls allocate nothing here.
+template <class Exec, class Done>
+Napi::Value run(const Napi::CallbackInfo& info, const Shared& s, Staging& st, Exec exec, Done done) {
+  if (!st.async) {
+    std::string err;
+    try {
+      err = exec(false);
+    } catch (const Napi::Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(info.Env(), std::string("native kernel failed: ") + e.what());
+    }
+    return done(info.Env(), err);
+  }
+  auto* job = new Job(info.Env(), s, std::move(st), [exec]() { return exec(true); }, done);
+  job->keep(info.This().As<Napi::Object>());
+  Napi::Promise p = job->promise();
+  job->Queue();
+  return p;
+}
 
 // Number of tasks for `work` (rough element-operations) split into at most `units` pieces.
 int64_t tasks_for(const Shared& s, double work, int64_t units) {
@@ -219,6 +388,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
     isa_ = pick->name;
     s_.table = pick->table;
     s_.pool = std::make_shared<Pool>((int)threads);
+    s_.blocks = std::make_shared<BlockCache>();
 #if defined(CWTS_HAVE_CBLAS)
     s_.blas = flag(info, 2);
     if (s_.blas && openblas_set_num_threads) openblas_set_num_threads((int)threads);
@@ -244,6 +414,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
 
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
     s_.pool.reset();  // in-flight jobs hold their own reference; the pool stops after them
+    if (s_.blocks) s_.blocks->clear();  // blocks of in-flight jobs are freed when they finish
+    s_.blocks.reset();
     return info.Env().Undefined();
   }
 
@@ -261,10 +433,12 @@ class Engine : public Napi::ObjectWrap<Engine> {
     F32View os = f32(info, 7, "out.scores", B * topK);
     bool all = !info[8].IsNull() && !info[8].IsUndefined();
     F32View as = all ? f32(info, 8, "allScores", mul_checked(env, B, K, "queryCount x storedCount")) : F32View{nullptr, 0, Napi::Object()};
-    bool async = flag(info, 9);
-    const float* sp = stored.p, *qp = queries.p;
-    int32_t* oip = oi.p;
-    float* osp = os.p, *asp = as.p;
+    Staging st(info, 9, 10);
+    const float* sp = st.use(info, s, 0, stored.p, K * D, true, false, "stored");
+    const float* qp = st.use(info, s, 3, queries.p, B * D, true, false, "queries");
+    int32_t* oip = st.use(info, s, 6, oi.p, B * topK, false, true, "out.indices");
+    float* osp = st.use(info, s, 7, os.p, B * topK, false, true, "out.scores");
+    float* asp = all ? st.use(info, s, 8, as.p, B * K, false, true, "allScores") : nullptr;
     auto exec = [s, K, D, B, topK, sp, qp, oip, osp, asp](bool mayBlock) -> std::string {
       // Centre and normalise queries in double; zero-variance queries score 0 everywhere.
       std::vector<float> qn((size_t)(B * D));
@@ -323,8 +497,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
       return std::string();
     };
     auto done = [](Napi::Env e, const std::string& err) { return status(e, err.empty(), err); };
-    if (all) return run(info, async, {stored.obj, queries.obj, oi.obj, os.obj, as.obj}, exec, done);
-    return run(info, async, {stored.obj, queries.obj, oi.obj, os.obj}, exec, done);
+    return run(info, s, st, exec, done);
   }
 
   // rollingMoments(series, N, W, mean, variance, async)
@@ -337,9 +510,10 @@ class Engine : public Napi::ObjectWrap<Engine> {
     int64_t M = N - W + 1;
     F32View mean = f32(info, 3, "out.mean", M);
     F32View var = f32(info, 4, "out.variance", M);
-    bool async = flag(info, 5);
-    const float* xp = x.p;
-    float* mp = mean.p, *vp = var.p;
+    Staging st(info, 5, 6);
+    const float* xp = st.use(info, s, 0, x.p, N, true, false, "series");
+    float* mp = st.use(info, s, 3, mean.p, M, false, true, "out.mean");
+    float* vp = st.use(info, s, 4, var.p, M, false, true, "out.variance");
     auto exec = [s, N, W, M, xp, mp, vp](bool mayBlock) -> std::string {
       int64_t nt = tasks_for(s, (double)N * 4.0, (M + 16383) / 16384);
       const int64_t per = (M + nt - 1) / nt;
@@ -349,7 +523,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
       });
       return std::string();
     };
-    return run(info, async, {x.obj, mean.obj, var.obj}, exec, [](Napi::Env e, const std::string&) { return e.Undefined(); });
+    return run(info, s, st, exec, [](Napi::Env e, const std::string&) { return e.Undefined(); });
   }
 
   // rollingMoments64(series, N, W, mean, variance | null, async): float64 in and out; a null
@@ -364,9 +538,10 @@ class Engine : public Napi::ObjectWrap<Engine> {
     F64View mean = f64(info, 3, "out.mean", M);
     const bool withVar = info.Length() > 4 && !info[4].IsNull() && !info[4].IsUndefined();
     F64View var = withVar ? f64(info, 4, "out.variance", M) : F64View{nullptr, 0, mean.obj};
-    bool async = flag(info, 5);
-    const double* xp = x.p;
-    double* mp = mean.p, *vp = var.p;
+    Staging st(info, 5, 6);
+    const double* xp = st.use(info, s, 0, x.p, N, true, false, "series");
+    double* mp = st.use(info, s, 3, mean.p, M, false, true, "out.mean");
+    double* vp = withVar ? st.use(info, s, 4, var.p, M, false, true, "out.variance") : nullptr;
     auto exec = [s, N, W, M, xp, mp, vp](bool mayBlock) -> std::string {
       int64_t nt = tasks_for(s, (double)N * 8.0, (M + 16383) / 16384);
       const int64_t per = (M + nt - 1) / nt;
@@ -376,7 +551,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
       });
       return std::string();
     };
-    return run(info, async, {x.obj, mean.obj, var.obj}, exec, [](Napi::Env e, const std::string&) { return e.Undefined(); });
+    return run(info, s, st, exec, [](Napi::Env e, const std::string&) { return e.Undefined(); });
   }
 
   // sgemm(m, n, k, alpha, beta, a, b, c, async, useBlas)
@@ -388,10 +563,13 @@ class Engine : public Napi::ObjectWrap<Engine> {
     F32View a = f32(info, 5, "a", mul_checked(env, m, k, "m x k"));
     F32View b = f32(info, 6, "b", mul_checked(env, k, n, "k x n"));
     F32View c = f32(info, 7, "c", mul_checked(env, m, n, "m x n"));
-    bool async = flag(info, 8);
     bool useBlas = s.blas && (info.Length() <= 9 || info[9].IsUndefined() || flag(info, 9));
-    const float* ap = a.p, *bp = b.p;
-    float* cp = c.p;
+    Staging st(info, 8, 10);
+    // BLAS semantics: alpha = 0 (or k = 0) reads neither A nor B; beta = 0 does not read C.
+    const bool readsAB = alpha != 0.0f && k != 0;
+    const float* ap = st.use(info, s, 5, a.p, readsAB ? m * k : 0, readsAB, false, "a");
+    const float* bp = st.use(info, s, 6, b.p, readsAB ? k * n : 0, readsAB, false, "b");
+    float* cp = st.use(info, s, 7, c.p, m * n, beta != 0.0f, true, "c");
     auto exec = [s, m, n, k, alpha, beta, ap, bp, cp, useBlas](bool mayBlock) -> std::string {
       if (m == 0 || n == 0) return std::string();
       if (alpha == 0.0f || k == 0) {
@@ -427,7 +605,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
       }
       return std::string();
     };
-    return run(info, async, {a.obj, b.obj, c.obj}, exec, [](Napi::Env e, const std::string&) { return e.Undefined(); });
+    return run(info, s, st, exec, [](Napi::Env e, const std::string&) { return e.Undefined(); });
   }
 
   // monteCarloVaR(means, factor, A, F, weights, paths, horizon, varIndex, seedLo, seedHi, async)
@@ -442,10 +620,12 @@ class Engine : public Napi::ObjectWrap<Engine> {
     int64_t horizon = integer(info, 6, "horizon", 1, (int64_t)UINT32_MAX + 1);
     int64_t vi = integer(info, 7, "varIndex", 0, paths - 1);
     uint32_t k0 = (uint32_t)integer(info, 8, "seedLo", 0, UINT32_MAX), k1 = (uint32_t)integer(info, 9, "seedHi", 0, UINT32_MAX);
-    bool async = flag(info, 10);
+    Staging st(info, 10, 11);
     struct Out { double var = 0, cvar = 0, mean = 0, m2 = 0; std::string err; };
     auto out = std::make_shared<Out>();
-    const float* mp = means.p, *fp = factor.p, *wp = weights.p;
+    const float* mp = st.use(info, s, 0, means.p, A, true, false, "means");
+    const float* fp = st.use(info, s, 1, factor.p, A * F, true, false, "factor");
+    const float* wp = st.use(info, s, 4, weights.p, A, true, false, "weights");
     auto exec = [s, A, F, mp, fp, wp, paths, horizon, vi, k0, k1, out](bool mayBlock) -> std::string {
       std::vector<double> v((size_t)F, 0.0);
       double wm = 0;
@@ -481,7 +661,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
       out->m2 = m2;
       return std::string();
     };
-    return run(info, async, {means.obj, factor.obj, weights.obj}, exec, [out](Napi::Env e, const std::string&) -> Napi::Value {
+    return run(info, s, st, exec, [out](Napi::Env e, const std::string&) -> Napi::Value {
       if (!out->err.empty()) return status(e, false, out->err);
       Napi::Object o = Napi::Object::New(e);
       o.Set("ok", true);
@@ -499,12 +679,17 @@ class Engine : public Napi::ObjectWrap<Engine> {
     Shared s = live(env);
     int64_t n = integer(info, 2, "byteLength", 0, kMaxSafe);
     BytesView src = bytes(info, 0, "src", n), dst = bytes(info, 1, "dst", n);
-    bool async = flag(info, 3);
-    uint8_t* sp = src.p, *dp = dst.p;
-    auto exec = [s, n, sp, dp](bool mayBlock) -> std::string {
-      if (n == 0 || sp == dp) return std::string();
+    Staging st(info, 3, 4);
+    // An overlapping pair (two views of one buffer) is moved with memmove; staged copies never
+    // overlap, so decide on the caller's views.
+    const bool overl = (src.p < dst.p && src.p + n > dst.p) || (dst.p < src.p && dst.p + n > src.p);
+    const bool same = src.p == dst.p;
+    uint8_t* sp = st.use(info, s, 0, src.p, n, true, false, "src");
+    uint8_t* dp = st.use(info, s, 1, dst.p, n, overl, true, "dst");
+    auto exec = [s, n, sp, dp, overl, same](bool mayBlock) -> std::string {
+      if (n == 0 || same) return std::string();
       // Overlapping ranges (two views of one buffer): plain memmove, single-threaded.
-      if ((sp < dp && sp + n > dp) || (dp < sp && dp + n > sp)) { memmove(dp, sp, (size_t)n); return std::string(); }
+      if (overl) { memmove(dp, sp, (size_t)n); return std::string(); }
       const int64_t minChunk = (int64_t)1 << 20;
       int64_t nt = n < 4 * minChunk ? 1 : std::min<int64_t>(s.pool->threads(), n / minChunk);
       int64_t per = ((n + nt - 1) / nt + 63) / 64 * 64;
@@ -514,7 +699,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
       });
       return std::string();
     };
-    return run(info, async, {src.obj, dst.obj}, exec, [](Napi::Env e, const std::string&) { return e.Undefined(); });
+    return run(info, s, st, exec, [](Napi::Env e, const std::string&) { return e.Undefined(); });
   }
 
   // readProbe(floats, async) -> sum: a read-only streaming pass over a Float32Array, split over
@@ -522,9 +707,9 @@ class Engine : public Napi::ObjectWrap<Engine> {
   Napi::Value ReadProbe(const Napi::CallbackInfo& info) {
     Shared s = live(info.Env());
     F32View x = f32(info, 0, "x", 0);
-    bool async = flag(info, 1);
-    const float* xp = x.p;
+    Staging st(info, 1, 2);
     const int64_t n = x.n;
+    const float* xp = st.use(info, s, 0, x.p, n, true, false, "x");
     auto out = std::make_shared<double>(0.0);
     auto exec = [s, xp, n, out](bool mayBlock) -> std::string {
       const int64_t nt = n < (1 << 20) ? 1 : s.pool->threads();
@@ -544,12 +729,13 @@ class Engine : public Napi::ObjectWrap<Engine> {
       for (double v : part) *out += v;
       return std::string();
     };
-    return run(info, async, {x.obj}, exec, [out](Napi::Env e, const std::string&) { return Napi::Number::New(e, *out); });
+    return run(info, s, st, exec, [out](Napi::Env e, const std::string&) { return Napi::Number::New(e, *out); });
   }
 
   Napi::Value Noop(const Napi::CallbackInfo& info) {
-    live(info.Env());
-    return run(info, flag(info, 0), {}, [](bool) { return std::string(); }, [](Napi::Env e, const std::string&) { return e.Undefined(); });
+    const Shared& s = live(info.Env());
+    Staging st(info, 0, 1);
+    return run(info, s, st, [](bool) { return std::string(); }, [](Napi::Env e, const std::string&) { return e.Undefined(); });
   }
 
   Shared s_{};

@@ -42,6 +42,47 @@ inline void heap_push(float* hs, int32_t* hi, int64_t& count, int64_t cap, float
 }
 
 // ---------------------------------------------------------------- patternScores
+// Float32 sums of squares overflow for finite values above ~1.8e19 (and squares of values below
+// ~1e-19 underflow), so a window whose float sums come out non-finite or tiny is recomputed here,
+// in double, straight from its stored values: the SIMD paths stay float where that is exact
+// enough, and such windows score as the float64 reference scores them. NaN/Inf in the window or
+// equal values: zero-variance, score 0.
+struct PatternWindow64 {
+  double mean;
+  double inv;  // 1 / sqrt(sum of squared deviations); 0 = zero-variance window (scores 0)
+};
+
+inline PatternWindow64 pattern_window64(const float* s, int64_t D) {
+  double sum = 0.0;
+  bool finite = true, same = true;
+  for (int64_t d = 0; d < D; d++) {
+    if (!CWTS_ISFINITE(s[d])) finite = false;
+    if (s[d] != s[0]) same = false;
+    sum += (double)s[d];
+  }
+  if (!finite || same) return PatternWindow64{0.0, 0.0};
+  const double m = sum / (double)D;
+  double ss = 0.0;
+  for (int64_t d = 0; d < D; d++) {
+    const double v = (double)s[d] - m;
+    ss += v * v;
+  }
+  return PatternWindow64{m, ss > 0.0 ? 1.0 / std::sqrt(ss) : 0.0};
+}
+
+inline float pattern_score64(const cwts::PatternJob& job, int64_t b, const float* s, PatternWindow64 w) {
+  if (w.inv == 0.0 || !job.qvalid[b]) return 0.0f;
+  const float* q = job.qn + b * job.D;
+  double dot = 0.0;
+  for (int64_t d = 0; d < job.D; d++) dot += (double)q[d] * ((double)s[d] - w.mean);
+  double r = dot * w.inv;
+  r = r > 1.0 ? 1.0 : (r < -1.0 ? -1.0 : r);
+  return (float)r + 0.0f;
+}
+
+// Float sums of squares below this are recomputed in double (their squares may be subnormal).
+constexpr float kPatternTinySS = 1e-30f;
+
 // Stored windows are processed VF::W at a time, transposed into scratch (D x W) so that each
 // lane holds one window: statistics and dot products are then plain lane-wise vector ops with no
 // horizontal reductions, and each query element is a broadcast.
@@ -75,14 +116,20 @@ bool pattern_range_cols(const cwts::PatternJob& job, int64_t k0, int64_t k1, cwt
     VF::store(mnL, mn);
     VF::store(mxL, mx);
     bool anyBad = false;
+    // Lanes whose float sums cannot be trusted (overflow, underflow): scored in double.
+    unsigned char fb[W];
+    PatternWindow64 fbw[W];
+    bool anyFb = false;
+    for (int l = 0; l < W; l++) fb[l] = 0;
     for (int l = 0; l < nl; l++) {
       if (!CWTS_ISFINITE(sumL[l])) {
-        // A non-finite lane sum means NaN/Inf in the window (or values beyond float range): the
-        // window is treated as zero-variance (scores 0), as the reference does. Zero the lane so
-        // that it cannot turn the vector arithmetic into NaN.
+        // A non-finite lane sum means NaN/Inf in the window, or finite values whose float sum
+        // overflows: the double path tells them apart (NaN/Inf scores 0, as the reference does).
+        // Zero the lane so that it cannot turn the vector arithmetic into NaN.
         for (int64_t d = 0; d < D; d++) T[d * W + l] = 0.0f;
         mnL[l] = mxL[l] = 0.0f;
         anyBad = true;
+        fb[l] = 1;
       }
     }
     if (anyBad) {
@@ -100,10 +147,17 @@ bool pattern_range_cols(const cwts::PatternJob& job, int64_t k0, int64_t k1, cwt
     }
     VF::store(ssL, ss);
     VF::store(sdL, sd);
+    for (int l = 0; l < nl; l++) {
+      if (!fb[l] && mnL[l] != mxL[l] && !(CWTS_ISFINITE(ssL[l]) && CWTS_ISFINITE(sdL[l]) && ssL[l] >= kPatternTinySS)) fb[l] = 1;
+      if (fb[l]) {
+        fbw[l] = pattern_window64(job.stored + (kb + l) * D, D);
+        anyFb = true;
+      }
+    }
     for (int l = 0; l < W; l++) {
       // Two-pass corrected sum of squares; a constant window (min == max) has zero variance.
       double ssc = (double)ssL[l] - (double)sdL[l] * (double)sdL[l] / (double)D;
-      invL[l] = (l < nl && mnL[l] != mxL[l] && ssc > 0.0) ? (float)(1.0 / std::sqrt(ssc)) : 0.0f;
+      invL[l] = (l < nl && !fb[l] && mnL[l] != mxL[l] && ssc > 0.0) ? (float)(1.0 / std::sqrt(ssc)) : 0.0f;
     }
     const typename VF::T vinv = VF::load(invL), one = VF::set1(1.0f), mone = VF::set1(-1.0f), z = VF::zero();
     int64_t b = 0;
@@ -126,6 +180,9 @@ bool pattern_range_cols(const cwts::PatternJob& job, int64_t k0, int64_t k1, cwt
           float* hs = st.scores + b * cap;
           int32_t* hi = st.idx + b * cap;
           int64_t& cnt = st.count[b];
+          if (anyFb)
+            for (int l = 0; l < nl; l++)
+              if (fb[l]) outL[l] = pattern_score64(job, b, job.stored + (kb + l) * D, fbw[l]);
           for (int l = 0; l < nl; l++) {
             if (job.allScores) job.allScores[b * K + kb + l] = outL[l];
             heap_push(hs, hi, cnt, cap, outL[l], (int32_t)(kb + l));
@@ -144,6 +201,9 @@ bool pattern_range_cols(const cwts::PatternJob& job, int64_t k0, int64_t k1, cwt
       if (d < D) a0 = VF::fma(VF::set1(q0[d]), VF::load(T + d * W), a0);
       typename VF::T s = VF::add(VF::max(mone, VF::min(one, VF::mul(VF::add(a0, a1), vinv))), z);
       VF::store(outL, s);
+      if (anyFb)
+        for (int l = 0; l < nl; l++)
+          if (fb[l]) outL[l] = pattern_score64(job, b, job.stored + (kb + l) * D, fbw[l]);
       float* hs = st.scores + b * cap;
       int32_t* hi = st.idx + b * cap;
       int64_t& cnt = st.count[b];
@@ -196,7 +256,14 @@ bool pattern_range_rows(const cwts::PatternJob& job, int64_t k0, int64_t k1, cwt
       sq += y * y;
     }
     const double ss = sq - sy * sy * invD;
-    if (!(CWTS_ISFINITE(sy) && CWTS_ISFINITE(sq) && sq > 0.0 && ss > 0.0)) {
+    if (!(CWTS_ISFINITE(sy) && CWTS_ISFINITE(sq) && sq >= (double)kPatternTinySS)) {
+      // NaN/Inf in the window, float sums that overflowed (values beyond ~1.8e19) or squares too
+      // small for float: the whole window in double (constant and non-finite windows score 0).
+      const PatternWindow64 w = pattern_window64(s, D);
+      for (int64_t b = 0; b < B; b++) pattern_emit(job, st, b, k, pattern_score64(job, b, s, w));
+      continue;
+    }
+    if (!(ss > 0.0)) {
       for (int64_t b = 0; b < B; b++) pattern_emit(job, st, b, k, 0.0f);
       continue;
     }

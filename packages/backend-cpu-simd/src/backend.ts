@@ -1,12 +1,23 @@
 /**
  * The cpu-simd compute backend: the TypeScript face of the native addon.
  *
- *  - Typed arrays go to native code zero-copy (the addon reads and writes their memory directly);
- *    results are allocated here (or taken from `out`) and filled in place.
  *  - Small calls run synchronously on the calling thread, even through the async API (the
  *    Promise is already settled): a hop to a worker thread costs more than they do. Calls whose
  *    work exceeds `async_threshold` run off the JS thread (an N-API async worker) and split across
  *    the backend's own thread pool of `threadPoolSize` threads.
+ *  - Synchronous calls hand typed arrays to native code zero-copy. An async call never lets the
+ *    worker touch memory the caller can still detach or resize: the addon copies the caller's
+ *    host inputs when called and computes into its own memory, copying outputs into the caller's
+ *    arrays on the JS thread at completion (after checking they are still attached; else the call
+ *    rejects with a ComputeArgumentError). Memory this class owns and never hands out (DeviceBuffer
+ *    memory, results it allocates) is used in place.
+ *  - Call order (the contract): async work runs one call at a time, in call order, through a
+ *    per-backend queue. While anything is queued or running, later calls (kernels, upload,
+ *    download, copy, noop) queue behind it, capturing their host inputs when called; the sync
+ *    fast path is taken only when nothing is in flight. `sync.*` kernels never wait: while async
+ *    work is in flight they run at once unless they touch memory that work uses (a DeviceBuffer
+ *    or an output array of a queued call), which throws a ComputeArgumentError ("busy").
+ *    `freeBuffer` takes effect at once: calls made before it still complete on its memory.
  *  - "Device" buffers are ordinary ArrayBuffers held by id (CPU memory is the device memory).
  */
 import { availableParallelism, totalmem } from 'node:os';
@@ -91,11 +102,56 @@ export function deviceFacts(probe: NativeProbe, addonPath: string, extra: Record
 }
 
 
-/** A prepared kernel call: `run(async)` calls native code; `work` decides sync vs async. */
+type HostArray = Float32Array | Float64Array | Int32Array | Uint8Array;
+
+/** One typed-array argument of a native call. */
+interface KernelArg {
+  /** What the native call receives: the caller's array, a DeviceBuffer's memory, or our own. */
+  array: HostArray;
+  /** Its position in the native call's arguments (its bit in the borrow mask). */
+  readonly pos: number;
+  /** Elements the kernel reads or writes. */
+  readonly count: number;
+  readonly role: 'in' | 'out' | 'inout';
+  /** Memory this backend owns and never hands out while the call runs (used in place). */
+  owned: boolean;
+  /** A DeviceBuffer's memory (a queued call on it makes it busy for `sync` kernels). */
+  readonly device: boolean;
+  readonly name: string;
+}
+
+/** A validated kernel call: `call` invokes native code with the args' current arrays. */
 interface Prepared<R> {
-  work: number;
-  run(async: false): R;
-  run(async: true): Promise<R>;
+  readonly kernel: string;
+  /** Estimated element-operations: decides sync (below async_threshold) or a worker. */
+  readonly work: number;
+  readonly args: KernelArg[];
+  call(async: false, borrow: number): unknown;
+  call(async: true, borrow: number): Promise<unknown>;
+  finish(status: unknown): R;
+}
+
+function arg(array: HostArray, pos: number, count: number, role: KernelArg['role'], name: string, source: 'host' | 'device' | 'own'): KernelArg {
+  return { array, pos, count, role, name, owned: source !== 'host', device: source === 'device' };
+}
+
+/** Where an argument's memory comes from: a DeviceBuffer of ours, or the caller's host array. */
+function from(raw: unknown): 'device' | 'host' {
+  return isDeviceBufferLike(raw) ? 'device' : 'host';
+}
+
+function borrowMask(args: readonly KernelArg[]): number {
+  let m = 0;
+  for (const a of args) if (a.owned) m |= 1 << a.pos;
+  return m >>> 0;
+}
+
+function copyOf(a: HostArray, count: number): HostArray {
+  return a.slice(0, count);
+}
+
+function detachedError(kernel: string, name: string, when: string): ComputeArgumentError {
+  return new ComputeArgumentError(kernel, `${name} was detached (its ArrayBuffer was transferred) or shrank ${when}; the results were discarded`);
 }
 
 export class CpuSimdBackend extends HostMemoryBackend implements ComputeBackend {
@@ -110,7 +166,12 @@ export class CpuSimdBackend extends HostMemoryBackend implements ComputeBackend 
 
   readonly #engine: NativeEngine;
   readonly #asyncThreshold: number;
-  readonly #inflight = new Set<Promise<unknown>>();
+  /** Async operations queued or running (the queue's length); 0 = the sync fast path is open. */
+  #queued = 0;
+  /** Settles when the last queued operation has finished; never rejects. */
+  #tail: Promise<void> = Promise.resolve();
+  /** ArrayBuffers that queued or running operations use (DeviceBuffer memory, output arrays), counted. */
+  readonly #busy = new Map<ArrayBufferLike, number>();
 
   constructor(native: NativeModule, probe: NativeProbe, addonPath: string, settings: ResolvedSettings) {
     super(CPU_SIMD_BACKEND_NAME);
@@ -132,10 +193,10 @@ export class CpuSimdBackend extends HostMemoryBackend implements ComputeBackend 
       sgemm: info.blas ? (probe.blas ?? 'blas') : `native-${info.isa}`,
     });
     this.sync = Object.freeze({
-      patternScores: (args: PatternScoresArgs): PatternScoresResult => this.#preparePattern(args).run(false),
-      rollingMoments: (args: RollingMomentsArgs): RollingMomentsResult => this.#prepareRolling(args).run(false),
-      sgemm: (args: SgemmArgs): void => this.#prepareSgemm(args).run(false),
-      rollingMoments64: (args: RollingMoments64Args): RollingMoments64Result => this.#prepareRolling64(args).run(false),
+      patternScores: (args: PatternScoresArgs): PatternScoresResult => this.#runSync(this.#preparePattern(args)),
+      rollingMoments: (args: RollingMomentsArgs): RollingMomentsResult => this.#runSync(this.#prepareRolling(args)),
+      sgemm: (args: SgemmArgs): void => this.#runSync(this.#prepareSgemm(args)),
+      rollingMoments64: (args: RollingMoments64Args): RollingMoments64Result => this.#runSync(this.#prepareRolling64(args)),
     });
   }
 
@@ -171,58 +232,180 @@ export class CpuSimdBackend extends HostMemoryBackend implements ComputeBackend 
       this.alive('copy');
       const { from: sv, to: dv } = this.buffers.copyRanges(src, dst, byteLength);
       const n = sv.byteLength;
-      return this.#prepared(n / 4, (async: boolean) => this.#engine.copy(sv, dv, n, async as false), () => undefined);
+      const args = [arg(sv, 0, n, 'in', 'src', 'device'), arg(dv, 1, n, 'out', 'dst', 'device')];
+      return this.#prepared('copy', n / 4, args, (async, borrow) => this.#engine.copy(args[0]!.array, args[1]!.array, n, async as false, borrow), () => undefined);
     });
   }
 
+  override async upload(dst: DeviceBuffer, src: ArrayBufferView, dstOffsetBytes = 0): Promise<void> {
+    this.alive('upload');
+    if (this.#queued === 0) return this.buffers.upload(dst, src, dstOffsetBytes);
+    // Queued behind earlier work: the oracle's checks now, the bytes captured now, written in
+    // call order (after the kernels called before, before those called after).
+    const bytes = this.buffers.bytes('upload', 'dst', dst);
+    if (!ArrayBuffer.isView(src)) throw new ComputeArgumentError('upload', `src must be a typed array or DataView, got ${describeValue(src)}`);
+    const off = requireInt('upload', 'dstOffsetBytes', dstOffsetBytes, 0);
+    if (off + src.byteLength > bytes.byteLength) {
+      throw new ComputeArgumentError('upload', `${src.byteLength} bytes at offset ${off} do not fit buffer #${dst.id} of ${bytes.byteLength} bytes`);
+    }
+    const copy = new Uint8Array(src.buffer, src.byteOffset, src.byteLength).slice();
+    return this.#enqueue(() => {
+      new Uint8Array(bytes, off, copy.byteLength).set(copy);
+    }, [bytes]);
+  }
+
+  override async download(src: DeviceBuffer, dst: ArrayBufferView, srcOffsetBytes = 0): Promise<void> {
+    this.alive('download');
+    if (this.#queued === 0) return this.buffers.download(src, dst, srcOffsetBytes);
+    // Queued behind earlier work: the oracle's checks now, the bytes read in call order.
+    const bytes = this.buffers.bytes('download', 'src', src);
+    if (!ArrayBuffer.isView(dst)) throw new ComputeArgumentError('download', `dst must be a typed array or DataView, got ${describeValue(dst)}`);
+    const off = requireInt('download', 'srcOffsetBytes', srcOffsetBytes, 0);
+    const n = dst.byteLength;
+    if (off + n > bytes.byteLength) {
+      throw new ComputeArgumentError('download', `${n} bytes at offset ${off} exceed buffer #${src.id} of ${bytes.byteLength} bytes`);
+    }
+    return this.#enqueue(() => {
+      if (dst.byteLength < n) throw detachedError('download', 'dst', 'before the queued download ran');
+      new Uint8Array(dst.buffer, dst.byteOffset, n).set(new Uint8Array(bytes, off, n));
+    }, [bytes, dst.buffer]);
+  }
+
   /**
-   * Diagnostic, not a contract kernel: one read-only streaming pass over `x` on the pool, off the
-   * JS thread; resolves with the sum. Benchmarks time it to measure memory read bandwidth.
+   * Diagnostic, not a contract kernel: one read-only streaming pass over `x` on the pool; resolves
+   * with the sum. Benchmarks time it to measure memory read bandwidth. It runs after everything
+   * queued before it, on the JS thread together with the pool (so `x` is read in place, and the
+   * event loop waits for it).
    */
   readProbe(x: Float32Array): Promise<number> {
-    this.alive('readProbe');
+    try {
+      this.alive('readProbe');
+    } catch (e) {
+      return Promise.reject(e);
+    }
     if (!(x instanceof Float32Array)) return Promise.reject(new ComputeArgumentError('readProbe', `x must be a Float32Array, got ${describeValue(x)}`));
-    return this.#engine.readProbe(x, true);
+    if (this.#queued === 0) return Promise.resolve(this.#engine.readProbe(x, false));
+    return this.#enqueue(() => this.#engine.readProbe(x, false), []);
   }
 
   async noop(): Promise<void> {
     this.alive('noop');
-    this.#engine.noop(false);
+    if (this.#queued === 0) {
+      this.#engine.noop(false);
+      return;
+    }
+    return this.#enqueue(() => {
+      this.#engine.noop(false);
+    }, []);
   }
 
   async dispose(): Promise<void> {
     if (!this.markDisposed()) return;
-    await Promise.allSettled([...this.#inflight]);
+    // Everything called before dispose() finishes first (the queue's tail never rejects).
+    await this.#tail;
     this.buffers.clear();
     this.#engine.dispose();
   }
 
   // ------------------------------------------------------------------------------------------
 
-  /** Runs a prepared call: synchronously when small (settled Promise), else off the JS thread. */
+  /**
+   * Runs a prepared call in call order. Nothing in flight: small calls run now on the JS thread
+   * (a settled Promise), large ones start now on a worker (the addon copies the caller's host
+   * inputs before returning). Otherwise the call queues behind the work before it, with its
+   * host inputs captured now and its outputs written at its turn.
+   */
   #dispatch<R>(prepare: () => Prepared<R>): Promise<R> {
     let p: Prepared<R>;
     try {
       p = prepare();
-      if (p.work < this.#asyncThreshold) return Promise.resolve(p.run(false));
+      if (this.#queued === 0 && p.work < this.#asyncThreshold) return Promise.resolve(p.finish(p.call(false, 0)));
     } catch (e) {
       return Promise.reject(e);
     }
-    const promise = p.run(true);
-    this.#inflight.add(promise);
-    const forget = (): void => {
-      this.#inflight.delete(promise);
+    const busy = this.#busyOf(p);
+    if (this.#queued === 0) {
+      const started = this.#native(p);
+      return this.#enqueue(() => started, busy);
+    }
+    // Queued: from here on the call owns its arrays. Inputs are copied now (the call sees what
+    // they hold now, whatever the caller does later); outputs are computed into our own arrays
+    // and copied into the caller's at the call's turn, if they are still attached.
+    const backs: { user: HostArray; own: HostArray; a: KernelArg }[] = [];
+    for (const a of p.args) {
+      if (a.owned) continue;
+      const user = a.array;
+      a.array = a.role === 'out' ? new (user.constructor as new (n: number) => HostArray)(a.count) : copyOf(user, a.count);
+      a.owned = true;
+      if (a.role !== 'in') backs.push({ user, own: a.array, a });
+    }
+    const copyBack = (result: R): R => {
+      for (const b of backs) if (b.user.length < b.a.count) throw detachedError(p.kernel, b.a.name, 'while the call was queued');
+      for (const b of backs) (b.user as Float32Array).set((b.own as Float32Array).subarray(0, b.a.count));
+      return result;
     };
-    promise.then(forget, forget);
-    return promise;
+    return this.#enqueue(() => (p.work < this.#asyncThreshold ? copyBack(p.finish(p.call(false, 0))) : this.#native(p).then(copyBack)), busy);
   }
 
-  /** Wraps a native call returning a status (or nothing) and a result builder into a Prepared. */
-  #prepared<S, R>(work: number, call: (async: boolean) => S | Promise<S>, finish: (status: S) => R): Prepared<R> {
-    return {
-      work,
-      run: ((async: boolean) => (async ? (call(true) as Promise<S>).then(finish) : finish(call(false) as S))) as Prepared<R>['run'],
+  /** Starts `p` on a worker; a detached output (the addon says so) becomes a ComputeArgumentError. */
+  #native<R>(p: Prepared<R>): Promise<R> {
+    let started: Promise<unknown>;
+    try {
+      started = p.call(true, borrowMask(p.args));
+    } catch (e) {
+      return Promise.reject(e); // the addon's own argument checks throw synchronously
+    }
+    return started.then(
+      (status) => p.finish(status),
+      (e: unknown) => {
+        if ((e as { code?: unknown } | null)?.code === 'CWTS_ARG_DETACHED') throw new ComputeArgumentError(p.kernel, (e as Error).message);
+        throw e;
+      },
+    );
+  }
+
+  /** Queues `run` after everything queued before it; `busy` stays marked until it settles. */
+  #enqueue<R>(run: () => R | Promise<R>, busy: readonly ArrayBufferLike[]): Promise<R> {
+    this.#queued++;
+    for (const b of busy) this.#busy.set(b, (this.#busy.get(b) ?? 0) + 1);
+    const result = this.#tail.then(run);
+    const done = (): void => {
+      this.#queued--;
+      for (const b of busy) {
+        const n = (this.#busy.get(b) ?? 1) - 1;
+        if (n === 0) this.#busy.delete(b);
+        else this.#busy.set(b, n);
+      }
     };
+    this.#tail = result.then(done, done);
+    return result;
+  }
+
+  /** The memory a queued call makes busy for `sync` kernels: DeviceBuffers, and arrays it writes. */
+  #busyOf(p: Prepared<unknown>): ArrayBufferLike[] {
+    const out: ArrayBufferLike[] = [];
+    for (const a of p.args) if (a.device || (!a.owned && a.role !== 'in')) out.push(a.array.buffer);
+    return out;
+  }
+
+  /** A `sync.*` call: at once; while async work is in flight, only on memory that work does not use. */
+  #runSync<R>(p: Prepared<R>): R {
+    if (this.#queued > 0) {
+      for (const a of p.args) {
+        if (this.#busy.has(a.array.buffer)) {
+          throw new ComputeArgumentError(
+            p.kernel,
+            `${a.name} is busy: an async call still queued or running on this ${CPU_SIMD_BACKEND_NAME} backend uses its memory; await that call first, or use the async ${p.kernel}() (it queues behind it)`,
+          );
+        }
+      }
+    }
+    return p.finish(p.call(false, 0));
+  }
+
+  /** A Prepared from a native call (given the async flag and borrow mask) and a result builder. */
+  #prepared<S, R>(kernel: string, work: number, args: KernelArg[], call: (async: boolean, borrow: number) => S | Promise<S>, finish: (status: S) => R): Prepared<R> {
+    return { kernel, work, args, call: call as Prepared<R>['call'], finish: finish as (status: unknown) => R };
   }
 
   #check(kernel: string, status: NativeStatus | undefined): void {
@@ -257,9 +440,20 @@ export class CpuSimdBackend extends HostMemoryBackend implements ComputeBackend 
     }
     const allScores = args.returnAllScores ? new Float32Array(queryCount * storedCount) : undefined;
     const result: PatternScoresResult = allScores ? { indices, scores, allScores } : { indices, scores };
+    const own = args.out === undefined ? 'own' : 'host';
+    const a = [
+      arg(stored, 0, storedLen, 'in', 'stored', from(args.stored)),
+      arg(queries, 3, queryLen, 'in', 'queries', from(args.queries)),
+      arg(indices, 6, outLen, 'out', 'out.indices', own),
+      arg(scores, 7, outLen, 'out', 'out.scores', own),
+      ...(allScores ? [arg(allScores, 8, queryCount * storedCount, 'out', 'allScores', 'own')] : []),
+    ];
     return this.#prepared(
+      K,
       storedLen * (queryCount + 2),
-      (async) => this.#engine.patternScores(stored, storedCount, dim, queries, queryCount, topK, indices, scores, allScores ?? null, async as false),
+      a,
+      (async, borrow) =>
+        this.#engine.patternScores(a[0]!.array as Float32Array, storedCount, dim, a[1]!.array as Float32Array, queryCount, topK, a[2]!.array as Int32Array, a[3]!.array as Float32Array, (a[4]?.array as Float32Array | undefined) ?? null, async as false, borrow),
       (status) => {
         this.#check(K, status);
         return result;
@@ -284,15 +478,23 @@ export class CpuSimdBackend extends HostMemoryBackend implements ComputeBackend 
       variance = requireHostF32(K, 'out.variance', args.out.variance, n, `length - window + 1 = ${n}`);
       if (overlaps(mean, n, variance, n)) throw new ComputeArgumentError(K, 'out.mean and out.variance overlap');
       if (overlaps(mean, n, series, length) || overlaps(variance, n, series, length)) {
-        throw new ComputeArgumentError(K, 'out arrays must not overlap series');
+        throw new ComputeArgumentError(K, 'out arrays must not overlap the series');
       }
     } else {
       mean = new Float32Array(n);
       variance = new Float32Array(n);
     }
+    const own = args.out === undefined ? 'own' : 'host';
+    const a = [
+      arg(series, 0, length, 'in', 'series', from(args.series)),
+      arg(mean, 3, n, 'out', 'out.mean', own),
+      arg(variance, 4, n, 'out', 'out.variance', own),
+    ];
     return this.#prepared(
+      K,
       length * 8,
-      (async) => this.#engine.rollingMoments(series, length, window, mean, variance, async as false),
+      a,
+      (async, borrow) => this.#engine.rollingMoments(a[0]!.array as Float32Array, length, window, a[1]!.array as Float32Array, a[2]!.array as Float32Array, async as false, borrow),
       (status) => {
         this.#check(K, status);
         return { mean, variance };
@@ -308,9 +510,17 @@ export class CpuSimdBackend extends HostMemoryBackend implements ComputeBackend 
     const mean = p.out?.mean ?? new Float64Array(p.outputs);
     const variance = p.meanOnly ? undefined : (p.out?.variance ?? new Float64Array(p.outputs));
     const result: RollingMoments64Result = variance === undefined ? { mean } : { mean, variance };
+    const a = [
+      arg(p.series, 0, p.length, 'in', 'series', from(args.series)),
+      arg(mean, 3, p.outputs, 'out', 'out.mean', p.out?.mean ? 'host' : 'own'),
+      ...(variance ? [arg(variance, 4, p.outputs, 'out', 'out.variance', p.out?.variance ? 'host' : 'own')] : []),
+    ];
     return this.#prepared(
+      K,
       p.length * (p.meanOnly ? 4 : 8),
-      (async) => this.#engine.rollingMoments64(p.series, p.length, p.window, mean, variance ?? null, async as false),
+      a,
+      (async, borrow) =>
+        this.#engine.rollingMoments64(a[0]!.array as Float64Array, p.length, p.window, a[1]!.array as Float64Array, (a[2]?.array as Float64Array | undefined) ?? null, async as false, borrow),
       (status) => {
         this.#check(K, status);
         return result;
@@ -339,9 +549,16 @@ export class CpuSimdBackend extends HostMemoryBackend implements ComputeBackend 
     const same = (x: unknown, y: unknown): boolean => isDeviceBufferLike(x) && x === y;
     if (same(args.c, args.a) || overlaps(c, cLen, a, aLen)) throw new ComputeArgumentError(K, 'c must not overlap a');
     if (same(args.c, args.b) || overlaps(c, cLen, b, bLen)) throw new ComputeArgumentError(K, 'c must not overlap b');
+    const x = [
+      arg(a, 5, aLen, 'in', 'a', from(args.a)),
+      arg(b, 6, bLen, 'in', 'b', from(args.b)),
+      arg(c, 7, cLen, beta !== 0 ? 'inout' : 'out', 'c', from(args.c)),
+    ];
     return this.#prepared(
+      K,
       m * n * k,
-      (async) => this.#engine.sgemm(m, n, k, alpha, beta, a, b, c, async as false, useBlas),
+      x,
+      (async, borrow) => this.#engine.sgemm(m, n, k, alpha, beta, x[0]!.array as Float32Array, x[1]!.array as Float32Array, x[2]!.array as Float32Array, async as false, useBlas, borrow),
       () => undefined,
     );
   }
@@ -352,9 +569,13 @@ export class CpuSimdBackend extends HostMemoryBackend implements ComputeBackend 
     // The oracle's own argument rules, so both backends reject exactly the same calls.
     const { means, factor, weights, assets, factors, paths, horizon, confidence, seedLo, seedHi } = prepareMonteCarloVaR(args);
     const varIndex = Math.ceil(confidence * paths) - 1;
+    const a = [arg(means, 0, assets, 'in', 'means', 'host'), arg(factor, 1, assets * factors, 'in', 'factor', 'host'), arg(weights, 4, assets, 'in', 'weights', 'host')];
     return this.#prepared(
+      K,
       paths * horizon * factors * 16,
-      (async) => this.#engine.monteCarloVaR(means, factor, assets, factors, weights, paths, horizon, varIndex, seedLo, seedHi, async as false),
+      a,
+      (async, borrow) =>
+        this.#engine.monteCarloVaR(a[0]!.array as Float32Array, a[1]!.array as Float32Array, assets, factors, a[2]!.array as Float32Array, paths, horizon, varIndex, seedLo, seedHi, async as false, borrow),
       (r) => {
         this.#check(K, r);
         return { var: r.var, cvar: r.cvar, meanLoss: r.meanLoss, stdLoss: Math.sqrt(r.m2 / paths), paths };

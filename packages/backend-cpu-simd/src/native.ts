@@ -48,31 +48,38 @@ export interface NativeVaR extends NativeStatus {
 
 type MaybeAsync<T, A extends boolean> = A extends true ? Promise<T> : T;
 
-/** The addon's Engine: one per backend instance; owns the thread pool. Arguments are pre-validated. */
+/**
+ * The addon's Engine: one per backend instance; owns the thread pool. Arguments are pre-validated.
+ * An async call (`async` true) copies each typed-array argument into addon memory when called
+ * and copies outputs back on the JS thread at completion (rejecting with code CWTS_ARG_DETACHED
+ * when an output was detached or shrank meanwhile), except arrays whose bit is set in `borrow`
+ * (bit i = the call's i-th argument): those are used in place, so the caller must guarantee
+ * that nothing detaches, resizes or touches them until the call settles.
+ */
 export interface NativeEngine {
   patternScores<A extends boolean>(
     stored: Float32Array, storedCount: number, dim: number, queries: Float32Array, queryCount: number, topK: number,
-    outIndices: Int32Array, outScores: Float32Array, allScores: Float32Array | null, async: A,
+    outIndices: Int32Array, outScores: Float32Array, allScores: Float32Array | null, async: A, borrow?: number,
   ): MaybeAsync<NativeStatus | undefined, A>;
   rollingMoments<A extends boolean>(
-    series: Float32Array, length: number, window: number, mean: Float32Array, variance: Float32Array, async: A,
+    series: Float32Array, length: number, window: number, mean: Float32Array, variance: Float32Array, async: A, borrow?: number,
   ): MaybeAsync<NativeStatus | undefined, A>;
   /** Float64 rolling moments; a null variance computes the mean only. */
   rollingMoments64<A extends boolean>(
-    series: Float64Array, length: number, window: number, mean: Float64Array, variance: Float64Array | null, async: A,
+    series: Float64Array, length: number, window: number, mean: Float64Array, variance: Float64Array | null, async: A, borrow?: number,
   ): MaybeAsync<NativeStatus | undefined, A>;
   sgemm<A extends boolean>(
     m: number, n: number, k: number, alpha: number, beta: number, a: Float32Array, b: Float32Array, c: Float32Array,
-    async: A, useBlas?: boolean,
+    async: A, useBlas?: boolean, borrow?: number,
   ): MaybeAsync<void, A>;
   monteCarloVaR<A extends boolean>(
     means: Float32Array, factor: Float32Array, assets: number, factors: number, weights: Float32Array, paths: number,
-    horizon: number, varIndex: number, seedLo: number, seedHi: number, async: A,
+    horizon: number, varIndex: number, seedLo: number, seedHi: number, async: A, borrow?: number,
   ): MaybeAsync<NativeVaR, A>;
-  copy<A extends boolean>(src: ArrayBufferView, dst: ArrayBufferView, byteLength: number, async: A): MaybeAsync<void, A>;
+  copy<A extends boolean>(src: ArrayBufferView, dst: ArrayBufferView, byteLength: number, async: A, borrow?: number): MaybeAsync<void, A>;
   noop<A extends boolean>(async: A): MaybeAsync<void, A>;
   /** Read-only streaming pass (sum) over `x`, split over the pool: the read-bandwidth yardstick. */
-  readProbe<A extends boolean>(x: Float32Array, async: A): MaybeAsync<number, A>;
+  readProbe<A extends boolean>(x: Float32Array, async: A, borrow?: number): MaybeAsync<number, A>;
   info(): { isa: Isa; lanes: number; threads: number; blas: boolean };
   dispose(): void;
 }

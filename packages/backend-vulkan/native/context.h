@@ -101,7 +101,21 @@ struct PendingCopyOut {
   Buf* staging;    // host-visible staging (nullptr when src is mapped)
   VkDeviceSize srcOffset;
   size_t bytes;
-  uint8_t* hostDst;  // JS memory (kept alive by a reference) or nullptr (kept for host work)
+  int dst = -1;    // index into Sub::dsts of the JS array that receives the bytes, or -1 (host work)
+  bool snapshot = false;  // src is a mapped user buffer: copy it out on the completion thread
+};
+
+// A JS typed array that receives a call's results. It is written only on the JS thread, in
+// finalize(), after checking that it is still attached and long enough: the caller may detach
+// (transfer) its ArrayBuffer while the call is in flight, so no other thread ever holds a
+// pointer into JS memory. The bytes come from a PendingCopyOut (`out` >= 0: its staging or
+// mapped temporary, alive until finalize) or from `data` (host-side results, snapshots).
+struct JsDst {
+  Napi::ObjectReference ref;
+  std::string what;
+  size_t bytes = 0;
+  int out = -1;
+  std::vector<uint8_t> data;
 };
 
 struct Sub {
@@ -112,6 +126,7 @@ struct Sub {
   uint64_t serial = 0;
   std::vector<Buf*> temps;
   std::vector<PendingCopyOut> outs;
+  std::vector<JsDst> dsts;                              // JS arrays written in finalize()
   std::function<void()> host;                           // completion thread, after the fence
   std::function<Napi::Value(Napi::Env)> result;         // JS thread
   std::unique_ptr<Napi::Promise::Deferred> deferred;
@@ -230,8 +245,16 @@ class Context : public Napi::ObjectWrap<Context> {
   Buf* input(Napi::Env env, Sub* s, Napi::Value v, size_t bytes, const char* what);
   /** A kernel output of `bytes`, readable on the host after completion (mapped, or staged). */
   Buf* output(Sub* s, size_t bytes);
-  /** After the kernels: make `src` readable from the host; hostDst (if set) receives a copy. */
-  void readBack(Sub* s, Buf* src, size_t bytes, uint8_t* hostDst, VkDeviceSize srcOffset = 0);
+  /**
+   * After the kernels: make `src` readable from the host. `jsDst` (a typed array, or an empty
+   * value for host work) receives a copy on the JS thread at completion; `userSrc` marks a user
+   * buffer (its bytes are snapshotted on the completion thread, before later work can change them).
+   */
+  void readBack(Sub* s, Buf* src, size_t bytes, Napi::Value jsDst, VkDeviceSize srcOffset = 0, bool userSrc = false, const char* what = "output");
+  /** A JS array that receives `bytes` of host-side results (written to Sub::dsts[i].data) at completion. */
+  int jsOutput(Sub* s, Napi::Value jsDst, size_t bytes, const char* what);
+  /** JS thread: copies every JsDst into its array; false (with the reason) when one was detached or shrank. */
+  bool copyToJs(Napi::Env env, Sub* s, std::string* why);
   const uint8_t* hostView(const PendingCopyOut& o) const;
   static uint8_t* viewData(Napi::Value v, size_t* len);
   Napi::Value CreateBuffer(const Napi::CallbackInfo& info);

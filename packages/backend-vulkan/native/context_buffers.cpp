@@ -173,11 +173,60 @@ Buf* Context::input(Napi::Env env, Sub* s, Napi::Value v, size_t bytes, const ch
 /** A kernel output of `bytes`, readable on the host after completion (mapped, or staged). */
 Buf* Context::output(Sub* s, size_t bytes) { return acquireTemp(s, bytes, directTemps_); }
 
-/** After the kernels: make `src` readable from the host; hostDst (if set) receives a copy. */
-void Context::readBack(Sub* s, Buf* src, size_t bytes, uint8_t* hostDst, VkDeviceSize srcOffset) {
-  PendingCopyOut o{src, nullptr, srcOffset, bytes, hostDst};
+/** After the kernels: make `src` readable from the host; a JS array (if given) receives a copy at completion. */
+void Context::readBack(Sub* s, Buf* src, size_t bytes, Napi::Value jsDst, VkDeviceSize srcOffset, bool userSrc, const char* what) {
+  PendingCopyOut o{src, nullptr, srcOffset, bytes};
   if (!src->mapped) o.staging = acquireTemp(s, bytes, true);
+  if (!jsDst.IsEmpty() && jsDst.IsTypedArray()) {
+    o.dst = jsOutput(s, jsDst, bytes, what);
+    s->dsts[o.dst].out = (int)s->outs.size();
+    // A mapped user buffer may be rewritten by work submitted after this call before the JS
+    // thread gets to finalize(): take its bytes on the completion thread, right after the fence.
+    o.snapshot = userSrc && !o.staging;
+  }
   s->outs.push_back(o);
+}
+
+int Context::jsOutput(Sub* s, Napi::Value jsDst, size_t bytes, const char* what) {
+  JsDst d;
+  d.ref = Napi::Persistent(jsDst.As<Napi::Object>());
+  d.what = what;
+  d.bytes = bytes;
+  s->dsts.push_back(std::move(d));
+  return (int)s->dsts.size() - 1;
+}
+
+bool Context::copyToJs(Napi::Env env, Sub* s, std::string* why) {
+  bool ok = true;
+  for (auto& d : s->dsts) {
+    if (d.bytes == 0) continue;
+    napi_typedarray_type type;
+    size_t length = 0, offset = 0;
+    void* data = nullptr;
+    napi_value ab;
+    bool detached = false;
+    if (napi_get_typedarray_info(env, d.ref.Value(), &type, &length, &data, &ab, &offset) != napi_ok ||
+        napi_is_detached_arraybuffer(env, ab, &detached) != napi_ok || detached || data == nullptr) {
+      if (ok) *why = d.what + " was detached (its ArrayBuffer was transferred) while the call was in flight; the results were discarded";
+      ok = false;
+      continue;
+    }
+    size_t es = 1;
+    switch (type) {
+      case napi_int16_array: case napi_uint16_array: es = 2; break;
+      case napi_int32_array: case napi_uint32_array: case napi_float32_array: es = 4; break;
+      case napi_float64_array: case napi_bigint64_array: case napi_biguint64_array: es = 8; break;
+      default: es = 1;
+    }
+    if (length * es < d.bytes) {
+      if (ok) *why = d.what + " shrank while the call was in flight (" + std::to_string(length * es) + " bytes, " + std::to_string(d.bytes) + " needed); the results were discarded";
+      ok = false;
+      continue;
+    }
+    const uint8_t* from = !d.data.empty() ? d.data.data() : (d.out >= 0 ? hostView(s->outs[(size_t)d.out]) : nullptr);
+    if (from) std::memcpy(data, from, d.bytes);
+  }
+  return ok;
 }
 
 const uint8_t* Context::hostView(const PendingCopyOut& o) const { return o.staging ? o.staging->mapped : o.src->mapped + o.srcOffset; }
@@ -257,10 +306,10 @@ Napi::Value Context::Download(const Napi::CallbackInfo& info) {
       std::memcpy(dst, b->mapped + off, n);
       return resolved(env, env.Undefined());
     }
+    (void)dst;
     return record(env, [&](Sub* s) {
-      s->refs.push_back(Napi::Persistent(info[1].As<Napi::Object>()));
       markStart(s);
-      readBack(s, b, n, dst, off);
+      readBack(s, b, n, info[1], off, true, "dst");
       b->lastUse = s->serial;
     });
   });

@@ -44,10 +44,6 @@ Napi::Value Context::PatternScores(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint32_t K = info[1].As<Napi::Number>().Uint32Value(), D = info[2].As<Napi::Number>().Uint32Value();
   uint32_t B = info[4].As<Napi::Number>().Uint32Value(), topK = info[5].As<Napi::Number>().Uint32Value();
-  size_t n;
-  int32_t* outIdx = reinterpret_cast<int32_t*>(viewData(info[6], &n));
-  float* outScores = reinterpret_cast<float*>(viewData(info[7], &n));
-  float* all = info[8].IsTypedArray() ? reinterpret_cast<float*>(viewData(info[8], &n)) : nullptr;
   if ((B + scoresQb_ - 1) / scoresQb_ > maxGroups_[1]) throw makeError(env, "too many queries for one call", "VULKAN_BAD_ARGUMENT");
   Buf* freshCache = nullptr;
   uint32_t cacheId = 0;
@@ -83,11 +79,17 @@ Napi::Value Context::PatternScores(const Napi::CallbackInfo& info) {
     Buf* scores = output(s, (size_t)B * K * 4);
     uint32_t push[3] = {K, D, B};
     dispatch(s, K_SCORES, {snT, qn, scores}, push, sizeof push, groupsFor(K, wg_), (B + scoresQb_ - 1) / scoresQb_);
-    readBack(s, scores, (size_t)B * K * 4, reinterpret_cast<uint8_t*>(all));
-    for (int i = 6; i <= 8; ++i)
-      if (info[i].IsTypedArray()) s->refs.push_back(Napi::Persistent(info[i].As<Napi::Object>()));
-    s->host = [this, s, K, B, topK, outIdx, outScores]() {
+    readBack(s, scores, (size_t)B * K * 4, info[8].IsTypedArray() ? info[8] : Napi::Value(), 0, false, "allScores");
+    // The top-k is selected on the completion thread into addon memory (dsts[..].data) and
+    // copied into the JS arrays on the JS thread (finalize), never written there from here.
+    const int di = jsOutput(s, info[6], (size_t)B * topK * 4, "out.indices");
+    const int ds = jsOutput(s, info[7], (size_t)B * topK * 4, "out.scores");
+    s->host = [this, s, K, B, topK, di, ds]() {
       const float* sc = reinterpret_cast<const float*>(hostView(s->outs[0]));
+      s->dsts[(size_t)di].data.resize((size_t)B * topK * 4);
+      s->dsts[(size_t)ds].data.resize((size_t)B * topK * 4);
+      int32_t* outIdx = reinterpret_cast<int32_t*>(s->dsts[(size_t)di].data.data());
+      float* outScores = reinterpret_cast<float*>(s->dsts[(size_t)ds].data.data());
       std::vector<int32_t> idx(K);
       for (uint32_t b = 0; b < B; ++b) {
         const float* row = sc + (size_t)b * K;
@@ -122,9 +124,6 @@ Napi::Value Context::RollingMoments(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint32_t N = info[1].As<Napi::Number>().Uint32Value(), W = info[2].As<Napi::Number>().Uint32Value();
   uint32_t M = N - W + 1;
-  size_t n;
-  uint8_t* mean = viewData(info[3], &n);
-  uint8_t* var = viewData(info[4], &n);
   return record(env, [&](Sub* s) {
     Buf* src = input(env, s, info[0], (size_t)N * 4, "series");
     Buf* om = output(s, (size_t)M * 4);
@@ -134,10 +133,8 @@ Napi::Value Context::RollingMoments(const Napi::CallbackInfo& info) {
     uint32_t ch = W >= 8 ? 32u : 1u;
     uint32_t push[3] = {M, W, ch};
     dispatch(s, K_ROLLING, {src, om, ov}, push, sizeof push, groupsFor((M + ch - 1) / ch, wg_));
-    readBack(s, om, (size_t)M * 4, mean);
-    readBack(s, ov, (size_t)M * 4, var);
-    s->refs.push_back(Napi::Persistent(info[3].As<Napi::Object>()));
-    s->refs.push_back(Napi::Persistent(info[4].As<Napi::Object>()));
+    readBack(s, om, (size_t)M * 4, info[3], 0, false, "out.mean");
+    readBack(s, ov, (size_t)M * 4, info[4], 0, false, "out.variance");
   });
 }
 
@@ -158,9 +155,7 @@ Napi::Value Context::Sgemm(const Napi::CallbackInfo& info) {
       C->version++;
     } else {
       C = beta != 0.0f ? input(env, s, info[7], cBytes, "c") : output(s, cBytes);
-      size_t n;
-      readBack(s, C, cBytes, viewData(info[7], &n));
-      s->refs.push_back(Napi::Persistent(info[7].As<Napi::Object>()));
+      readBack(s, C, cBytes, info[7], 0, false, "c");
     }
     struct { uint32_t m, n, k; float alpha, beta; } push{M, N, K, alpha, beta};
     dispatch(s, sgemmDirect_ ? K_SGEMM_DIRECT : K_SGEMM, {A, Bm, C}, &push, sizeof push, std::max(gx, 1u), std::max(gy, 1u));
@@ -181,7 +176,7 @@ Napi::Value Context::MonteCarlo(const Napi::CallbackInfo& info) {
     Buf* S = output(s, (size_t)P * 4);
     uint32_t push[6] = {P, H, F, lo, hi, 0};
     dispatch(s, K_MCVAR, {V, S}, push, sizeof push, groupsFor(P, wg_));
-    readBack(s, S, (size_t)P * 4, nullptr);
+    readBack(s, S, (size_t)P * 4, Napi::Value());
     s->host = [this, s, P, hm, conf, out]() {
       const float* sums = reinterpret_cast<const float*>(hostView(s->outs[0]));
       std::vector<double> loss(P);

@@ -93,6 +93,7 @@ void Context::abort(Sub* s) {
   for (auto* b : s->temps) releaseTemp(b);
   s->temps.clear();
   s->outs.clear();
+  s->dsts.clear();
   s->host = nullptr;
   s->result = nullptr;
   s->refs.clear();
@@ -221,8 +222,14 @@ void Context::completerLoop() {
         }
       }
       try {
+        // JS memory is written only on the JS thread (finalize); here only snapshots of mapped
+        // user buffers that later submissions may change, and the call's host-side tail.
         for (auto& o : s->outs)
-          if (o.hostDst && o.bytes) std::memcpy(o.hostDst, hostView(o), o.bytes);
+          if (o.snapshot && o.dst >= 0 && o.bytes) {
+            auto& d = s->dsts[(size_t)o.dst];
+            const uint8_t* from = hostView(o);
+            d.data.assign(from, from + o.bytes);
+          }
         if (s->host) s->host();
       } catch (const std::exception& e) {
         s->error = e.what();
@@ -243,11 +250,20 @@ void Context::completerLoop() {
 }
 
 void Context::finalize(Napi::Env env, Sub* s) {
+  std::string err = s->error, code = s->errorCode;
+  // Results into the JS arrays, here on the JS thread, while the temporaries still hold them.
+  if (err.empty() && !s->dsts.empty()) {
+    std::string why;
+    if (!copyToJs(env, s, &why)) {
+      err = why;
+      code = "VULKAN_BAD_ARGUMENT";
+    }
+  }
+  s->dsts.clear();
   completedSerial_ = std::max(completedSerial_, s->serial);
   if (s->gpuNs >= 0) lastKernelNs_ = s->gpuNs;
   auto deferred = std::move(s->deferred);
   auto result = std::move(s->result);
-  std::string err = s->error, code = s->errorCode;
   for (auto* b : s->temps) releaseTemp(b);
   s->temps.clear();
   s->outs.clear();

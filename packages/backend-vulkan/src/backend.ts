@@ -16,12 +16,14 @@ import {
 } from '@cwts/core';
 import {
   describeValue,
+  isDeviceBufferLike,
   portfolioExposure,
   prepareMonteCarloVaR,
   requireFinite,
   requireHostF32,
   requireInt,
   requireProduct,
+  viewsOverlap,
 } from '@cwts/core/compute';
 import type { NativeContext, NativeDeviceInfo, NativeF32 } from './native.js';
 
@@ -267,8 +269,10 @@ export class VulkanBackend implements ComputeBackend {
         if (args.out === null || typeof args.out !== 'object') throw new ComputeArgumentError(K, 'out must be { mean, variance }');
         mean = hostF32(K, 'out.mean', args.out.mean, n);
         variance = hostF32(K, 'out.variance', args.out.variance, n);
-        if (mean.buffer === variance.buffer && mean.byteOffset < variance.byteOffset + n * 4 && variance.byteOffset < mean.byteOffset + n * 4) {
-          throw new ComputeArgumentError(K, 'out.mean and out.variance overlap');
+        if (viewsOverlap(mean, n, variance, n)) throw new ComputeArgumentError(K, 'out.mean and out.variance overlap');
+        // The oracle's rule (core's prepareRollingMoments): outputs must not alias the series.
+        if (series instanceof Float32Array && (viewsOverlap(mean, n, series, length) || viewsOverlap(variance, n, series, length))) {
+          throw new ComputeArgumentError(K, 'out arrays must not overlap the series');
         }
       } else {
         mean = new Float32Array(n);
@@ -309,6 +313,13 @@ export class VulkanBackend implements ComputeBackend {
       const a = this.f32(K, 'a', args.a, aLen);
       const b = this.f32(K, 'b', args.b, bLen);
       const c = this.f32(K, 'c', args.c, cLen);
+      // The oracle's rule (core's prepareSgemm): C must not overlap A or B, whether they are the
+      // same DeviceBuffer or host views over overlapping bytes.
+      const same = (x: unknown, y: unknown): boolean => isDeviceBufferLike(x) && x === y;
+      const hostOverlap = (x: NativeF32, xLen: number, y: NativeF32, yLen: number): boolean =>
+        x instanceof Float32Array && y instanceof Float32Array && viewsOverlap(x, xLen, y, yLen);
+      if (same(args.c, args.a) || hostOverlap(c, cLen, a, aLen)) throw new ComputeArgumentError(K, 'c must not overlap a');
+      if (same(args.c, args.b) || hostOverlap(c, cLen, b, bLen)) throw new ComputeArgumentError(K, 'c must not overlap b');
       await this.ctx.sgemm(m, n, k, alpha, beta, a, b, c);
     });
   }

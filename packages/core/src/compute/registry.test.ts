@@ -276,3 +276,43 @@ describe('ComputeRegistry auto-detection and per-backend settings', () => {
     expect(() => r.register({ ...fake('x').provider, gpu: 'yes' as unknown as boolean })).toThrow("provider 'x' gpu must be a boolean");
   });
 });
+
+describe('ComputeRegistry vs a probe that says available without device facts', () => {
+  const sloppy = (device?: unknown): ComputeBackendProvider => ({
+    name: 'sloppy',
+    priority: 10,
+    gpu: true,
+    async probe() {
+      return (device === undefined ? { available: true } : { available: true, device }) as unknown as ProbeResult;
+    },
+    async create() {
+      throw new Error('not reached');
+    },
+  });
+
+  it('auto-detection skips it with a reason and falls back to js', async () => {
+    const r = new ComputeRegistry(silentLogger());
+    r.register(sloppy());
+    r.register(jsBackendProvider);
+    const got = await r.resolve([]);
+    expect(got.backend.name).toBe('js');
+    expect(got.skipped).toEqual([{ name: 'sloppy', reason: expect.stringMatching(/without device facts/) }]);
+    await r.dispose();
+  });
+
+  it('status() (cwts-ultra backends) reports it unavailable, with the reason, instead of throwing', async () => {
+    for (const device of [undefined, null, 'gpu0', { name: 'x' }, { type: 'discrete-gpu' }]) {
+      const r = new ComputeRegistry(silentLogger());
+      r.register(sloppy(device));
+      r.register(jsBackendProvider);
+      const row = (await r.status()).find((x) => x.name === 'sloppy');
+      expect(row, String(device)).toMatchObject({ available: false, reason: expect.stringMatching(/without device facts/) });
+    }
+  });
+
+  it('an exact list naming it fails with one error that says why', async () => {
+    const r = new ComputeRegistry(silentLogger());
+    r.register(sloppy());
+    await expect(r.resolve(['sloppy'])).rejects.toThrow(/sloppy.*without device facts/s);
+  });
+});

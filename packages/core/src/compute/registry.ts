@@ -227,6 +227,12 @@ export class ComputeRegistry {
           return { available: false, reason: 'probe failed: probe() returned no ProbeResult' };
         }
         if (!r.available) return { available: false, reason: typeof r.reason === 'string' && r.reason ? r.reason : 'unavailable (no reason given)' };
+        // Everything downstream (tiers, logs, `cwts-ultra backends`) reads the device facts:
+        // an "available" answer without them is a broken probe, reported as unavailable.
+        const d = (r as { device?: unknown }).device as Partial<DeviceFacts> | null | undefined;
+        if (d === null || typeof d !== 'object' || typeof d.name !== 'string' || typeof d.type !== 'string') {
+          return { available: false, reason: 'probe failed: probe() reported available without device facts ({ device: { name, type, ... } })' };
+        }
         return r;
       } catch (e) {
         return { available: false, reason: `probe failed: ${errorMessage(e)}` };

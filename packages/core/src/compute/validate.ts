@@ -51,6 +51,19 @@ export function requireHostI32(kernel: string, name: string, v: unknown, count: 
   return v;
 }
 
+/**
+ * Whether the first `xCount` elements of `x` and the first `yCount` elements of `y` share bytes
+ * (two views over one ArrayBuffer). Each view is measured over the elements the kernel touches,
+ * not over its own length: a series of N elements and an output of N - W + 1 overlap when the
+ * output lies anywhere over the series' N elements.
+ */
+export function viewsOverlap(x: ArrayBufferView & { BYTES_PER_ELEMENT: number }, xCount: number, y: ArrayBufferView & { BYTES_PER_ELEMENT: number }, yCount: number): boolean {
+  if (x.buffer !== y.buffer) return false;
+  const xEnd = x.byteOffset + xCount * x.BYTES_PER_ELEMENT;
+  const yEnd = y.byteOffset + yCount * y.BYTES_PER_ELEMENT;
+  return x.byteOffset < yEnd && y.byteOffset < xEnd;
+}
+
 /** A product of sizes that must stay a safe integer (and fit a typed array). */
 export function requireProduct(kernel: string, what: string, ...factors: number[]): number {
   let p = 1;

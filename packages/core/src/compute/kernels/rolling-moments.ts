@@ -1,5 +1,5 @@
 import { ComputeArgumentError, type RollingMomentsArgs, type RollingMomentsResult } from '../../contracts/compute.js';
-import { requireHostF32, requireInt, type F32Resolver } from '../validate.js';
+import { requireHostF32, requireInt, viewsOverlap, type F32Resolver } from '../validate.js';
 
 const K = 'rollingMoments';
 
@@ -38,8 +38,11 @@ export function prepareRollingMoments(args: RollingMomentsArgs, resolve: F32Reso
     if (args.out === null || typeof args.out !== 'object') throw new ComputeArgumentError(K, 'out must be { mean, variance }');
     const mean = requireHostF32(K, 'out.mean', args.out.mean, n, `length - window + 1 = ${n}`);
     const variance = requireHostF32(K, 'out.variance', args.out.variance, n, `length - window + 1 = ${n}`);
-    if (mean.buffer === variance.buffer && mean.byteOffset < variance.byteOffset + n * 4 && variance.byteOffset < mean.byteOffset + n * 4) {
-      throw new ComputeArgumentError(K, 'out.mean and out.variance overlap');
+    if (viewsOverlap(mean, n, variance, n)) throw new ComputeArgumentError(K, 'out.mean and out.variance overlap');
+    // The kernel reads inputs ahead of the outputs it writes: outputs must not alias the series
+    // (measured over its `length` elements, the outputs over their n).
+    if (viewsOverlap(mean, n, series, length) || viewsOverlap(variance, n, series, length)) {
+      throw new ComputeArgumentError(K, 'out arrays must not overlap the series');
     }
     out = { mean, variance };
   }

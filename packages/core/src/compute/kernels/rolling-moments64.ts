@@ -1,5 +1,5 @@
 import { ComputeArgumentError, type RollingMoments64Args, type RollingMoments64Result } from '../../contracts/compute.js';
-import { requireHostF64, requireInt, type F64Resolver } from '../validate.js';
+import { requireHostF64, requireInt, viewsOverlap, type F64Resolver } from '../validate.js';
 
 const K = 'rollingMoments64';
 
@@ -11,10 +11,6 @@ export interface PreparedRollingMoments64 {
   outputs: number;
   meanOnly: boolean;
   out?: { mean: Float64Array; variance?: Float64Array };
-}
-
-function overlaps(a: Float64Array, b: Float64Array, n: number): boolean {
-  return a.buffer === b.buffer && a.byteOffset < b.byteOffset + n * 8 && b.byteOffset < a.byteOffset + n * 8;
 }
 
 export function prepareRollingMoments64(args: RollingMoments64Args, resolve: F64Resolver): PreparedRollingMoments64 {
@@ -34,10 +30,11 @@ export function prepareRollingMoments64(args: RollingMoments64Args, resolve: F64
     let variance: Float64Array | undefined;
     if (!meanOnly) {
       variance = requireHostF64(K, 'out.variance', args.out.variance, n, what);
-      if (overlaps(mean, variance, n)) throw new ComputeArgumentError(K, 'out.mean and out.variance overlap');
+      if (viewsOverlap(mean, n, variance, n)) throw new ComputeArgumentError(K, 'out.mean and out.variance overlap');
     }
-    // The kernel reads inputs ahead of the outputs it writes: outputs must not alias the series.
-    if (overlaps(mean, series, n) || (variance !== undefined && overlaps(variance, series, n))) {
+    // The kernel reads inputs ahead of the outputs it writes: outputs must not alias the series
+    // (measured over its `length` elements, the outputs over their n).
+    if (viewsOverlap(mean, n, series, length) || (variance !== undefined && viewsOverlap(variance, n, series, length))) {
       throw new ComputeArgumentError(K, 'out arrays must not overlap the series');
     }
     out = { mean, variance };

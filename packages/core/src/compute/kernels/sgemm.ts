@@ -1,5 +1,5 @@
 import { ComputeArgumentError, type SgemmArgs } from '../../contracts/compute.js';
-import { requireFinite, requireInt, requireProduct, type F32Resolver } from '../validate.js';
+import { requireFinite, requireInt, requireProduct, viewsOverlap, type F32Resolver } from '../validate.js';
 
 const K = 'sgemm';
 
@@ -38,19 +38,14 @@ export function prepareSgemm(args: SgemmArgs, resolve: F32Resolver, sameBuffer: 
   const a = resolve(K, 'a', args.a, aLen, `m ${m} x k ${k}`);
   const b = resolve(K, 'b', args.b, bLen, `k ${k} x n ${n}`);
   const c = resolve(K, 'c', args.c, cLen, `m ${m} x n ${n}`);
-  if (sameBuffer(args.c, args.a) || overlaps(c, cLen, a, aLen)) throw new ComputeArgumentError(K, 'c must not overlap a');
-  if (sameBuffer(args.c, args.b) || overlaps(c, cLen, b, bLen)) throw new ComputeArgumentError(K, 'c must not overlap b');
+  if (sameBuffer(args.c, args.a) || viewsOverlap(c, cLen, a, aLen)) throw new ComputeArgumentError(K, 'c must not overlap a');
+  if (sameBuffer(args.c, args.b) || viewsOverlap(c, cLen, b, bLen)) throw new ComputeArgumentError(K, 'c must not overlap b');
   return { m, n, k, alpha, beta, a, b, c };
 }
 
 export function runSgemm(args: SgemmArgs, resolve: F32Resolver, sameBuffer: (x: unknown, y: unknown) => boolean): void {
   const p = prepareSgemm(args, resolve, sameBuffer);
   sgemmKernel(p.m, p.n, p.k, p.alpha, p.beta, p.a, p.b, p.c);
-}
-
-function overlaps(x: Float32Array, xLen: number, y: Float32Array, yLen: number): boolean {
-  if (x.buffer !== y.buffer) return false;
-  return x.byteOffset < y.byteOffset + yLen * 4 && y.byteOffset < x.byteOffset + xLen * 4;
 }
 
 const JB = 256;
