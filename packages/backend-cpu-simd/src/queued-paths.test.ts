@@ -1,0 +1,67 @@
+// The paths a call takes while earlier work is queued on the worker (ordering.test.ts proves the
+// order): their argument checks, a download target detached before its turn, and the diagnostic
+// calls, all in this process (the detach of a kernel's own arguments is in detach.test.ts, in a
+// child process, since a regression there is a crash).
+import { ComputeArgumentError } from '@cwts/core';
+import { skipUnlessRequired } from '@cwts/core/testing';
+import { afterAll, describe, expect, it, type TestContext } from 'vitest';
+import type { CpuSimdBackend } from './backend.js';
+import { cpuSimdProvider } from './index.js';
+
+const made: CpuSimdBackend[] = [];
+afterAll(async () => {
+  for (const b of made) await b.dispose();
+});
+
+async function backend(ctx: TestContext): Promise<CpuSimdBackend> {
+  const p = await cpuSimdProvider.probe();
+  if (!p.available) skipUnlessRequired(ctx, 'cpu-simd', p.reason);
+  const b = (await cpuSimdProvider.create({ threadPoolSize: 2, settings: { blas: false } })) as CpuSimdBackend;
+  made.push(b);
+  return b;
+}
+
+const M = 512;
+const ones = (n: number): Float32Array => new Float32Array(n).fill(1);
+/** Work that runs on the worker for milliseconds: everything called after it is queued. */
+const busy = (be: CpuSimdBackend) => be.sgemm({ m: M, n: M, k: M, a: ones(M * M), b: ones(M * M), c: new Float32Array(M * M) });
+
+describe('cpu-simd calls queued behind work in flight', () => {
+  it('queued upload and download check their arguments when called, as the oracle does', async (ctx) => {
+    const be = await backend(ctx);
+    const buf = be.createBuffer(16);
+    const p = busy(be);
+    await expect(be.upload(buf, 'x' as never)).rejects.toThrow(ComputeArgumentError);
+    await expect(be.upload(buf, new Float32Array(4), 8)).rejects.toThrow(/do not fit buffer/);
+    await expect(be.download(buf, 'x' as never)).rejects.toThrow(ComputeArgumentError);
+    await expect(be.download(buf, new Float32Array(4), 8)).rejects.toThrow(/exceed buffer/);
+    await p;
+    be.freeBuffer(buf);
+  });
+
+  it('a download target detached before its queued turn rejects naming it; nothing is written', async (ctx) => {
+    const be = await backend(ctx);
+    const buf = be.createBuffer(16);
+    await be.upload(buf, new Float32Array([1, 2, 3, 4]));
+    const p = busy(be);
+    const dst = new Float32Array(4);
+    const d = be.download(buf, dst);
+    structuredClone(dst.buffer, { transfer: [dst.buffer] }); // the caller hands the array to a worker
+    await expect(d).rejects.toThrow(/dst was detached .* before the queued download ran/);
+    await p;
+    be.freeBuffer(buf);
+  });
+
+  it('noop, readProbe and sgemmNative queue behind earlier work and resolve in call order', async (ctx) => {
+    const be = await backend(ctx);
+    const order: string[] = [];
+    const p = busy(be).then(() => order.push('sgemm'));
+    const n = be.noop().then(() => order.push('noop'));
+    const r = be.readProbe(ones(1000)).then((sum) => order.push(`readProbe ${sum}`));
+    const c = new Float32Array(4);
+    const s = be.sgemmNative({ m: 2, n: 2, k: 2, a: ones(4), b: ones(4), c }).then(() => order.push(`sgemmNative ${[...c].join(',')}`));
+    await Promise.all([p, n, r, s]);
+    expect(order).toEqual(['sgemm', 'noop', 'readProbe 1000', 'sgemmNative 2,2,2,2']);
+    await expect(be.readProbe(new Float64Array(4) as never)).rejects.toThrow(/x must be a Float32Array/);
+  });
+});
