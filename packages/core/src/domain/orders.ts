@@ -150,3 +150,14 @@ export function copyOrder(o: Readonly<Order>): Order {
     text: o.text,
   };
 }
+
+/**
+ * Why an intent's quantity or limit price cannot be an order's (not positive whole lots, or a
+ * limit price that is not positive whole ticks), or undefined. The engine refuses such an intent;
+ * the smart order router passes it through unsplit (a limit price of 0 would read as "no limit").
+ */
+export function orderValueProblem(intent: Readonly<OrderIntent>): string | undefined {
+  if (!Number.isSafeInteger(intent.qty) || intent.qty <= 0) return `quantity must be a positive whole number of lots, got ${intent.qty}`;
+  if (intent.type === 'limit' && (!Number.isSafeInteger(intent.price) || intent.price! <= 0)) return `limit price must be a positive whole number of ticks, got ${intent.price}`;
+  return undefined;
+}

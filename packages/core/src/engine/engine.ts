@@ -7,7 +7,7 @@ import type { FeedStatusEvent, MarketEvent } from '../domain/events.js';
 import { instrumentKey, type Instrument } from '../domain/instrument.js';
 import { InstrumentMap } from '../domain/instrument-map.js';
 import { tradingRefusal } from '../domain/trading-status.js';
-import type { ExecutionReport, Order, OrderIntent, RejectReason } from '../domain/orders.js';
+import { orderValueProblem, type ExecutionReport, type Order, type OrderIntent, type RejectReason } from '../domain/orders.js';
 import type { Signal } from '../domain/signal.js';
 import type { Logger } from '../observability/logger.js';
 import { BOOK_STATE_CODES, type MetricsRegistry } from '../observability/metrics.js';
@@ -863,12 +863,6 @@ function reasonLabel(reason: string): string {
   return 'other';
 }
 
-/** Why an intent's quantity or limit price cannot be an order's, or undefined. */
-function orderValueProblem(intent: Readonly<OrderIntent>): string | undefined {
-  if (!Number.isSafeInteger(intent.qty) || intent.qty <= 0) return `quantity must be a positive whole number of lots, got ${intent.qty}`;
-  if (intent.type === 'limit' && (!Number.isSafeInteger(intent.price) || intent.price! <= 0)) return `limit price must be a positive whole number of ticks, got ${intent.price}`;
-  return undefined;
-}
 
 /** A persisted value's JSON is at most this long (PersistedState: small state such as cooldowns). */
 const PERSISTED_MAX_CHARS = 65_536;

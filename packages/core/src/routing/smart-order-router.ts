@@ -11,7 +11,7 @@
 import type { MarketContext, OrderRouter, RouterHost, SubmitResult } from '../contracts/trading.js';
 import type { RoutingConfig } from '../config/routing-schema.js';
 import { formatScaled, instrumentKey } from '../domain/instrument.js';
-import type { ExecutionReport, Order, OrderIntent, OrderStatus } from '../domain/orders.js';
+import { orderValueProblem, type ExecutionReport, type Order, type OrderIntent, type OrderStatus } from '../domain/orders.js';
 import type { Logger } from '../observability/logger.js';
 import { DECISION_OK, SIDE_BUY, SIDE_SELL, decideRoute } from './decision.js';
 import { buildRouteGroup, loadVenueLevels, type RouteGroup } from './route-group.js';
@@ -254,8 +254,7 @@ export class SmartOrderRouter implements OrderRouter {
     if (intent.tif === 'FOK' || intent.tif === 'POST_ONLY') return undefined;
     if (intent.tif !== 'IOC' && intent.type !== 'market') return undefined;
     if (intent.reduceOnly) return undefined; // a reduce-only order belongs to its venue's position
-    if (!Number.isSafeInteger(intent.qty) || intent.qty <= 0) return undefined;
-    if (intent.type === 'limit' && !(Number.isSafeInteger(intent.price) && intent.price! > 0)) return undefined;
+    if (orderValueProblem(intent) !== undefined) return undefined;
     const key = instrumentKey(intent.exchange, intent.symbol);
     let g = this.groups.get(key);
     if (g === undefined) {
