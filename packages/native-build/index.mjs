@@ -160,6 +160,8 @@ export const CROSS_TARGETS = Object.freeze({
 
 const toolchainPath = (cross) => join(dirname(fileURLToPath(import.meta.url)), cross.toolchainFile);
 const glibcFloorCmake = join(dirname(fileURLToPath(import.meta.url)), 'glibc-floor', 'glibc-floor.cmake').replaceAll('\\', '/');
+/** The headers every addon includes (cwts/js_result_target.h): a prebuild older than them is stale. */
+const sharedHeaders = join(dirname(fileURLToPath(import.meta.url)), 'include', 'cwts');
 
 /**
  * Which targets a `--prebuild` makes, in order. `--target a,b` (repeatable) or
@@ -359,7 +361,7 @@ function prebuildTarget(options, env0, { id, cross, required }, buildDir, source
   const prebuilt = join(prebuiltDir, addon);
   const prebuiltReason = join(prebuiltDir, 'skip-reason.txt');
   const started = Date.now();
-  const inputs = [...sources, ...(cross ? [toolchainPath(cross)] : []), ...(id.startsWith('linux-') ? [dirname(glibcFloorCmake)] : [])];
+  const inputs = [...sources, sharedHeaders, ...(cross ? [toolchainPath(cross)] : []), ...(id.startsWith('linux-') ? [dirname(glibcFloorCmake)] : [])];
   if (existsSync(prebuilt) && statSync(prebuilt).mtimeMs >= newestMtime(inputs)) {
     rmSync(prebuiltReason, { force: true });
     console.log(`${name}: prebuilt binary is up to date (prebuilds/${id}/${addon})`);

@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include <cwts/js_result_target.h>
+
 #include "dispatch.h"
 #include "kernels.h"
 #include "pool.h"
@@ -256,33 +258,8 @@ Staging::Staging(const Napi::CallbackInfo& info, size_t asyncAt, size_t borrowAt
 // Copies an addon output into its JS typed array on the JS thread; false (with `why`) when the
 // array was detached or no longer holds the output.
 bool copy_back(Napi::Env env, const Shared& s, Staging::Back& b, std::string* why) {
-  napi_value v = b.ref.Value();
-  napi_typedarray_type type;
-  size_t length = 0, offset = 0;
-  void* data = nullptr;
-  napi_value ab;
-  if (napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &offset) != napi_ok) {
-    *why = b.name + " is no longer a typed array";
-    return false;
-  }
-  bool detached = false;
-  if (napi_is_detached_arraybuffer(env, ab, &detached) != napi_ok) detached = data == nullptr;
-  size_t es = 1;
-  switch (type) {
-    case napi_int16_array: case napi_uint16_array: es = 2; break;
-    case napi_int32_array: case napi_uint32_array: case napi_float32_array: es = 4; break;
-    case napi_float64_array: case napi_bigint64_array: case napi_biguint64_array: es = 8; break;
-    default: es = 1;
-  }
-  if (detached || (b.bytes > 0 && data == nullptr)) {
-    *why = b.name + " was detached (its ArrayBuffer was transferred) while the call was in flight; the results were discarded";
-    return false;
-  }
-  if ((int64_t)(length * es) < b.bytes) {
-    *why = b.name + " shrank to " + std::to_string(length * es) + " bytes while the call was in flight (" + std::to_string(b.bytes) +
-           " needed); the results were discarded";
-    return false;
-  }
+  void* data = cwts::jsResultTarget(env, b.ref.Value(), (size_t)b.bytes, b.name, why);
+  if (data == nullptr) return false;
   copy_bytes(s, static_cast<uint8_t*>(data), b.mem.get(), b.bytes, false);
   return true;
 }

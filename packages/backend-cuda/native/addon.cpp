@@ -4,11 +4,15 @@
 // in call order, so the contract's "operations take effect in call order" holds by stream
 // order. Host arrays are staged through pinned memory (copied in on the JS thread, DMA'd
 // asynchronously); an event recorded after the operation's last command is waited on by an
-// N-API async worker, which then copies results from pinned staging into the caller's arrays
-// and does the host part (top-k selection, VaR quantile) off the JS thread before the promise
-// settles. Argument rules are checked in TypeScript (shared with core); the checks here only
+// N-API async worker, which does the host part (top-k selection, VaR quantile) off the JS thread
+// into pinned memory. Results reach the caller's arrays only on the JS thread, at completion, and
+// only while each array is still attached and long enough: the caller may transfer an array's
+// ArrayBuffer while the call is in flight, and a worker-thread write into it would hit freed
+// memory. Argument rules are checked in TypeScript (shared with core); the checks here only
 // keep the process safe from a caller that bypasses them.
 #include <napi.h>
+
+#include <cwts/js_result_target.h>
 
 #include <algorithm>
 #include <array>
@@ -134,10 +138,12 @@ struct Lease {
 };
 
 /** A device -> pinned -> caller's array copy done when an operation completes. */
+/** A result in pinned memory, copied into the JS typed array `target` on the JS thread. */
 struct CopyBack {
   const void* pinned;
-  void* host;
+  Napi::Reference<Napi::Value> target;
   size_t bytes;
+  std::string name;
 };
 
 class Context;
@@ -152,9 +158,10 @@ class Completion : public Napi::AsyncWorker {
   ~Completion() override;
 
   Napi::Promise promise() const { return deferred_.Promise(); }
-  void keep(Napi::Value v) { keep_.push_back(Napi::Persistent(v)); }
   void lease(BlockPool* pool, void* ptr, size_t bucket) { leases_.push_back({pool, ptr, bucket}); }
-  void copyBack(const void* pinned, void* host, size_t bytes) { backs_.push_back({pinned, host, bytes}); }
+  void copyBack(const void* pinned, Napi::Value target, size_t bytes, const char* name) {
+    backs_.push_back(CopyBack{pinned, Napi::Persistent(target), bytes, name});
+  }
 
   /** Runs on the worker thread after the device finished (results are in pinned memory). */
   std::function<void()> host;
@@ -178,7 +185,6 @@ class Completion : public Napi::AsyncWorker {
   int device_;
   gpuEvent_t event_ = nullptr;
   gpuError_t failure_ = gpuSuccess;
-  std::vector<Napi::Reference<Napi::Value>> keep_;
   std::vector<Lease> leases_;
   std::vector<CopyBack> backs_;
 };
@@ -295,8 +301,9 @@ class Context : public Napi::ObjectWrap<Context> {
   struct Output {
     float* dev;
     void* pinned;  // non-null for a host array: copied back on completion
-    void* host;
+    Napi::Value host;
     size_t bytes;
+    const char* name;
   };
 
   /** A kernel output: a device buffer id, or a host Float32Array (through a temporary). */
@@ -305,28 +312,27 @@ class Context : public Napi::ObjectWrap<Context> {
     if (v.IsNumber()) {
       DeviceBuffer& b = buffer(env, v.As<Napi::Number>().Uint32Value(), name);
       if (b.bytes < bytes) throw badBuffer(env, std::string(name) + ": buffer too small");
-      return {static_cast<float*>(b.ptr), nullptr, nullptr, bytes};
+      return {static_cast<float*>(b.ptr), nullptr, Napi::Value(), bytes, name};
     }
     if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
       throw badArgument(env, std::string(name) + " must be a buffer id or a Float32Array");
     }
     Napi::Float32Array a = v.As<Napi::Float32Array>();
     if (a.ElementLength() < count) throw badArgument(env, std::string(name) + " is too short");
-    c->keep(v);
     void* pinned = leased(env, c, pinned_, bytes, "pinned staging");
     void* dev = leased(env, c, temps_, bytes, "device temporary");
     if (readFirst) {
       std::memcpy(pinned, a.Data(), bytes);
       GPU_CHECK(env, "host-to-device copy", gpuMemcpyAsync(dev, pinned, bytes, gpuMemcpyHostToDevice, stream_));
     }
-    return {static_cast<float*>(dev), pinned, a.Data(), bytes};
+    return {static_cast<float*>(dev), pinned, v, bytes, name};
   }
 
-  /** Enqueues the device -> pinned copy of a host output; the worker copies pinned -> host. */
+  /** Enqueues the device -> pinned copy of a host output; completion copies pinned -> host on the JS thread. */
   void returnOutput(Napi::Env env, Completion* c, const Output& o) {
     if (o.pinned == nullptr) return;
     GPU_CHECK(env, "device-to-host copy", gpuMemcpyAsync(o.pinned, o.dev, o.bytes, gpuMemcpyDeviceToHost, stream_));
-    c->copyBack(o.pinned, o.host, o.bytes);
+    c->copyBack(o.pinned, o.host, o.bytes, o.name);
   }
 
   /** Runs `enqueue` with a fresh completion; on a throw nothing is submitted and leases return. */
@@ -426,10 +432,9 @@ class Context : public Napi::ObjectWrap<Context> {
       const size_t bytes = dst.ByteLength();
       if (off + bytes > b.bytes) throw badArgument(env, "download exceeds the buffer");
       if (bytes == 0) return;
-      c->keep(info[1]);
       void* pinned = leased(env, c, pinned_, bytes, "pinned staging");
       GPU_CHECK(env, "download", gpuMemcpyAsync(pinned, static_cast<char*>(b.ptr) + off, bytes, gpuMemcpyDeviceToHost, stream_));
-      c->copyBack(pinned, dst.Data(), bytes);
+      c->copyBack(pinned, info[1], bytes, "dst");
     });
   }
 
@@ -483,15 +488,10 @@ class Context : public Napi::ObjectWrap<Context> {
       if (outIdx.ElementLength() < outLen || outScores.ElementLength() < outLen) throw badArgument(env, "outputs too short");
       const bool all = info.Length() > 8 && info[8].IsTypedArray();
       const size_t scoresLen = static_cast<size_t>(B) * K;
-      float* allScores = nullptr;
       if (all) {
-        Napi::Float32Array a = info[8].As<Napi::Float32Array>();
-        if (a.ElementLength() < scoresLen) throw badArgument(env, "allScores too short");
-        allScores = a.Data();
-        c->keep(info[8]);
+        if (info[8].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) throw badArgument(env, "allScores must be a Float32Array");
+        if (info[8].As<Napi::Float32Array>().ElementLength() < scoresLen) throw badArgument(env, "allScores too short");
       }
-      c->keep(info[6]);
-      c->keep(info[7]);
       const float* stored = input(env, c, info[0], static_cast<size_t>(K) * D, "stored");
       const float* queries = input(env, c, info[3], static_cast<size_t>(B) * D, "queries");
       float* sn = static_cast<float*>(leased(env, c, temps_, static_cast<size_t>(K) * D * sizeof(float), "device temporary"));
@@ -504,12 +504,14 @@ class Context : public Napi::ObjectWrap<Context> {
       GPU_CHECK(env, "scores launch", launchSgemm(static_cast<int>(B), static_cast<int>(K), static_cast<int>(D), 1.0f, qn, sn, true, 0.0f, scores, stream_));
       GPU_CHECK(env, "clamp launch", launchClamp(scores, scoresLen, stream_));
       GPU_CHECK(env, "scores download", gpuMemcpyAsync(pinned, scores, scoresLen * sizeof(float), gpuMemcpyDeviceToHost, stream_));
-      int32_t* idxOut = outIdx.Data();
-      float* scoreOut = outScores.Data();
+      int32_t* idxOut = static_cast<int32_t*>(leased(env, c, pinned_, outLen * sizeof(int32_t), "pinned staging"));
+      float* scoreOut = static_cast<float*>(leased(env, c, pinned_, outLen * sizeof(float), "pinned staging"));
+      c->copyBack(idxOut, info[6], outLen * sizeof(int32_t), "outIdx");
+      c->copyBack(scoreOut, info[7], outLen * sizeof(float), "outScores");
+      if (all) c->copyBack(pinned, info[8], scoresLen * sizeof(float), "allScores");
       // Top-k on the host worker: per query a partial sort of K indices by (score desc, index asc),
       // judged on the float32 scores returned, as the contract states.
-      c->host = [pinned, allScores, idxOut, scoreOut, K, B, topK, scoresLen]() {
-        if (allScores != nullptr) std::memcpy(allScores, pinned, scoresLen * sizeof(float));
+      c->host = [pinned, idxOut, scoreOut, K, B, topK]() {
         std::vector<int32_t> order(K);
         for (uint32_t b = 0; b < B; ++b) {
           const float* row = pinned + static_cast<size_t>(b) * K;
@@ -864,7 +866,7 @@ void Completion::submit(gpuStream_t stream) {
 void Completion::abandon() {
   for (const Lease& l : leases_) ctx_->giveBack(l);
   leases_.clear();
-  keep_.clear();
+  backs_.clear();
 }
 
 void Completion::Execute() {
@@ -875,14 +877,13 @@ void Completion::Execute() {
     SetError(describe(e));
     return;
   }
-  for (const CopyBack& b : backs_) std::memcpy(b.host, b.pinned, b.bytes);
   if (host) host();
 }
 
 void Completion::finish() {
   for (const Lease& l : leases_) ctx_->giveBack(l);
   leases_.clear();
-  keep_.clear();
+  backs_.clear();
   ctx_->end();
   if (ctx_->inFlightZero()) ctx_->reap();
   ctx_->Unref();
@@ -891,6 +892,21 @@ void Completion::finish() {
 void Completion::OnOK() {
   Napi::Env env = Env();
   Napi::HandleScope scope(env);
+  std::string why, first;
+  for (const CopyBack& b : backs_) {
+    void* to = jsResultTarget(env, b.target.Value(), b.bytes, b.name, &why);
+    if (to == nullptr) {
+      if (first.empty()) first = why;
+      continue;
+    }
+    std::memcpy(to, b.pinned, b.bytes);
+  }
+  backs_.clear();
+  if (!first.empty()) {
+    finish();
+    deferred_.Reject(badArgument(env, first).Value());
+    return;
+  }
   Napi::Value value = result ? result(env) : env.Undefined();
   finish();
   deferred_.Resolve(value);

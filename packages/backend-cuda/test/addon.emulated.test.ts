@@ -29,7 +29,7 @@ function buildEmulatedAddon(): { addon: NativeGpuAddon } | { reason: string } {
   const args = [
     '-std=c++20', '-O1', '-shared', '-fPIC', '-DCWTS_CPU_EMULATION', '-DNAPI_VERSION=8', '-DNAPI_CPP_EXCEPTIONS',
     '-DNODE_ADDON_API_DISABLE_DEPRECATED', '-DCWTS_ADDON_NAME=cwts_cuda_emulated', '-include', join(pkg, 'test/kernel-emulation/cuda_shim.h'),
-    '-I', join(pkg, 'native'), '-I', naa, '-I', nah,
+    '-I', join(pkg, 'native'), '-I', naa, '-I', nah, '-I', join(dirname(require.resolve('@cwts/native-build/package.json')), 'include'),
     join(pkg, 'native/addon.cpp'), join(pkg, 'native/vendor_blas.cpp'), '-x', 'c++', join(pkg, 'native/kernels.cu'), '-o', out,
   ];
   try {
@@ -141,5 +141,74 @@ describe.skipIf(!addon)('cuda addon on the emulated runtime', () => {
 
   it('the new context rejects a device index that does not exist', () => {
     expect(() => new addon!.GpuContext({ device: 3 })).toThrow('device 3 does not exist (1 device(s))');
+  });
+});
+
+// A caller may transfer (detach) the ArrayBuffer of an output array while the call that fills
+// it is in flight. The completion must not write into that memory from its worker thread (freed
+// memory: SIGSEGV or silent corruption); results are copied on the JS thread, after a check.
+describe.skipIf(!addon)('cuda addon on the emulated runtime: outputs detached while the call is in flight', () => {
+  const detach = (...arrays: ArrayBufferView[]): void => {
+    for (const x of arrays) structuredClone(x.buffer, { transfer: [x.buffer as ArrayBuffer] });
+  };
+  const settle = async (p: Promise<unknown>): Promise<{ outcome: string; name?: string; message?: string }> => {
+    try {
+      await p;
+      return { outcome: 'resolved' };
+    } catch (e) {
+      return { outcome: 'rejected', name: (e as Error).name, message: (e as Error).message };
+    }
+  };
+  const rejected = (what: RegExp) => ({ outcome: 'rejected', name: 'ComputeArgumentError', message: expect.stringMatching(what) });
+
+  it('rollingMoments: an out array detached rejects naming it; the inputs were captured at the call', async () => {
+    const b = new GpuComputeBackend('cuda', new addon!.GpuContext({ device: 0 }));
+    const n = 1 << 16, w = 8;
+    const x = new Float32Array(n).map((_, i) => Math.sin(i));
+    const mean = new Float32Array(n - w + 1), variance = new Float32Array(n - w + 1);
+    const p = b.rollingMoments({ series: x, length: n, window: w, out: { mean, variance } });
+    detach(mean, x);
+    expect(await settle(p)).toMatchObject(rejected(/mean was detached/));
+    // The context is still usable, and an input detached after the call did not matter.
+    const y = new Float32Array(n).map((_, i) => Math.sin(i));
+    const q = b.rollingMoments({ series: y, length: n, window: w });
+    detach(y);
+    expect((await q).mean[0]).toBeCloseTo([0, 1, 2, 3, 4, 5, 6, 7].reduce((s, i) => s + Math.sin(i), 0) / 8, 5);
+    await b.dispose();
+  });
+
+  it('patternScores: a detached indices or all-scores array rejects; sgemm c and download dst too', async () => {
+    const b = new GpuComputeBackend('cuda', new addon!.GpuContext({ device: 0 }));
+    const K = 2000, D = 16, B = 4, topK = 8;
+    const stored = new Float32Array(K * D).map((_, i) => Math.sin(i * 0.37));
+    const queries = new Float32Array(B * D).map((_, i) => Math.cos(i));
+    const indices = new Int32Array(B * topK), scores = new Float32Array(B * topK);
+    const p1 = b.patternScores({ stored, storedCount: K, dim: D, queries, queryCount: B, topK, out: { indices, scores } });
+    detach(indices);
+    expect(await settle(p1)).toMatchObject(rejected(/outIdx was detached/));
+
+    const m = 64;
+    const a = new Float32Array(m * m).fill(1), bb = new Float32Array(m * m).fill(1), c = new Float32Array(m * m);
+    const p2 = b.sgemm({ m, n: m, k: m, a, b: bb, c });
+    detach(c);
+    expect(await settle(p2)).toMatchObject(rejected(/c was detached/));
+
+    const buf = b.createBuffer(4 * 1024);
+    await b.upload(buf, new Float32Array(1024).fill(7));
+    const dst = new Float32Array(1024);
+    const p3 = b.download(buf, dst);
+    detach(dst);
+    expect(await settle(p3)).toMatchObject(rejected(/dst was detached/));
+
+    // Nothing leaked: the pooled staging of the rejected calls came back.
+    const held = b.memoryInUse;
+    for (let i = 0; i < 5; i++) {
+      const out = new Float32Array(m * m);
+      await b.sgemm({ m, n: m, k: m, a: new Float32Array(m * m).fill(1), b: new Float32Array(m * m).fill(2), c: out });
+      expect(out[0]).toBe(2 * m);
+    }
+    expect(b.memoryInUse).toBe(held);
+    b.freeBuffer(buf);
+    await b.dispose();
   });
 });

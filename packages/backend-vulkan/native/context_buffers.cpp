@@ -4,6 +4,8 @@
 
 #include "context.h"
 
+#include <cwts/js_result_target.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -200,26 +202,10 @@ bool Context::copyToJs(Napi::Env env, Sub* s, std::string* why) {
   bool ok = true;
   for (auto& d : s->dsts) {
     if (d.bytes == 0) continue;
-    napi_typedarray_type type;
-    size_t length = 0, offset = 0;
-    void* data = nullptr;
-    napi_value ab;
-    bool detached = false;
-    if (napi_get_typedarray_info(env, d.ref.Value(), &type, &length, &data, &ab, &offset) != napi_ok ||
-        napi_is_detached_arraybuffer(env, ab, &detached) != napi_ok || detached || data == nullptr) {
-      if (ok) *why = d.what + " was detached (its ArrayBuffer was transferred) while the call was in flight; the results were discarded";
-      ok = false;
-      continue;
-    }
-    size_t es = 1;
-    switch (type) {
-      case napi_int16_array: case napi_uint16_array: es = 2; break;
-      case napi_int32_array: case napi_uint32_array: case napi_float32_array: es = 4; break;
-      case napi_float64_array: case napi_bigint64_array: case napi_biguint64_array: es = 8; break;
-      default: es = 1;
-    }
-    if (length * es < d.bytes) {
-      if (ok) *why = d.what + " shrank while the call was in flight (" + std::to_string(length * es) + " bytes, " + std::to_string(d.bytes) + " needed); the results were discarded";
+    std::string reason;
+    void* data = cwts::jsResultTarget(env, d.ref.Value(), d.bytes, d.what, &reason);
+    if (data == nullptr) {
+      if (ok) *why = reason;
       ok = false;
       continue;
     }
