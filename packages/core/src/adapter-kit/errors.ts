@@ -13,6 +13,12 @@ export interface VenueErrorRule {
   text?: string;
   /** Safe to retry the same request (rate limits, timeouts)? */
   retryable?: boolean;
+  /**
+   * The venue answered that it does not know whether the request was executed (Binance -1006 /
+   * -1007, Bybit 10000, an internal error or "service unavailable"): not a refusal. An order so
+   * answered may be working; the adapter asks the venue by client id (`refusedByVenue` is false).
+   */
+  outcomeUnknown?: boolean;
 }
 
 export interface MappedVenueError {
@@ -21,6 +27,8 @@ export interface MappedVenueError {
   text: string;
   code: number | string | undefined;
   retryable: boolean;
+  /** See `VenueErrorRule.outcomeUnknown`; absent means false. */
+  outcomeUnknown?: boolean;
 }
 
 export class VenueErrorMap {
@@ -30,12 +38,14 @@ export class VenueErrorMap {
     private readonly fallback: RejectReason = 'VENUE_ERROR',
   ) {}
 
-  map(code: number | string | undefined, message: string): MappedVenueError {
-    const msg = redactCredentials(message);
+  map(code: number | string | undefined, message: unknown): MappedVenueError {
+    // A hostile venue's message may be anything (a number, an object, null).
+    const msg = redactCredentials(typeof message === 'string' ? message : JSON.stringify(message) ?? String(message));
     for (const r of this.rules) {
       if (code === undefined || String(r.code) !== String(code)) continue;
       if (r.message && !r.message.test(msg)) continue;
-      return { reason: r.reason, code, retryable: r.retryable ?? false, text: `${this.venue} ${code}: ${msg}${r.text ? ` (${r.text})` : ''}` };
+      const text = `${this.venue} ${code}: ${msg}${r.text ? ` (${r.text})` : ''}`;
+      return { reason: r.reason, code, retryable: r.retryable ?? false, text, ...(r.outcomeUnknown ? { outcomeUnknown: true } : {}) };
     }
     return { reason: this.fallback, code, retryable: false, text: `${this.venue}${code === undefined ? '' : ` ${code}`}: ${msg}` };
   }
@@ -62,14 +72,20 @@ export const UNKNOWN_OUTCOME_ERROR = /RequestTimeout|NetworkError|ExchangeNotAva
 
 /**
  * Did the venue refuse the request? It did when its answer carried its own error code (`code`, as
- * the adapter's error map read it), or when ccxt classed its answer as a refusal and nothing in
+ * the adapter's error map read it, or the mapped error itself) unless the venue said with that code
+ * that it does not know the outcome (`MappedVenueError.outcomeUnknown`: -1007 "execution status
+ * unknown", an internal error), or when ccxt classed its answer as a refusal and nothing in
  * the error speaks of a timeout or a failed connection. Anything else leaves the outcome unknown,
  * and an order may have been placed or a cancel done: a timeout, a dropped connection, an answer
  * ccxt could not read (BadResponse), or an error thrown while the answer was read (a TypeError in
  * a parser, "answered without an order id"). Every adapter decides "rejected or ask again" here,
  * so that one rule holds for all of them.
  */
-export function refusedByVenue(err: unknown, code: string | number | undefined): boolean {
+export function refusedByVenue(err: unknown, code: string | number | Pick<MappedVenueError, 'code' | 'outcomeUnknown'> | undefined): boolean {
+  if (code !== null && typeof code === 'object') {
+    if (code.outcomeUnknown === true) return false;
+    code = code.code;
+  }
   if (code !== undefined) return true;
   if (err === null || typeof err !== 'object') return false;
   const e = err as { name?: unknown; message?: unknown; constructor?: { name?: unknown } };

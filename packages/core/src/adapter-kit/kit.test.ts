@@ -300,6 +300,17 @@ describe('TimerSet', () => {
     expect(t.timeout(() => fired++, 1)).toBeUndefined();
     expect(fired).toBe(0);
   });
+
+  it('forgets a sleep once it has ended: rate-limited waits over months do not grow memory', async () => {
+    const t = new TimerSet();
+    for (let k = 0; k < 50; k++) await t.sleep(0);
+    expect((t as unknown as { sleepers: Set<unknown> }).sleepers.size).toBe(0);
+    const pending = t.sleep(10_000);
+    expect((t as unknown as { sleepers: Set<unknown> }).sleepers.size).toBe(1);
+    t.close();
+    await pending;
+    expect((t as unknown as { sleepers: Set<unknown> }).sleepers.size).toBe(0);
+  });
 });
 
 describe('error mapping', () => {
@@ -343,5 +354,22 @@ describe('error mapping', () => {
     for (const m of ['ECONNRESET', 'socket hang up', 'request timed out', 'fetch failed', 'connect ECONNREFUSED 127.0.0.1:1'])
       expect(refusedByVenue(Object.assign(new Error(m), { name: 'ExchangeError' }), undefined), m).toBe(false);
     expect(refusedByVenue(Object.assign(new Error('-1021 timed out'), { name: 'ExchangeError' }), -1021), 'a code decides').toBe(true);
+  });
+
+  it('a code the venue documents as "outcome unknown" is not a refusal; a hostile message of any type maps without throwing', () => {
+    const m = new VenueErrorMap('binance', [
+      { code: -1007, reason: 'VENUE_ERROR', outcomeUnknown: true, text: 'execution status unknown' },
+      { code: -2010, reason: 'INSUFFICIENT_BALANCE' },
+    ]);
+    const unknown = m.map(-1007, 'Timeout waiting for response from backend server. Send status unknown; execution status unknown.');
+    expect(unknown).toMatchObject({ reason: 'VENUE_ERROR', code: -1007, outcomeUnknown: true });
+    expect(refusedByVenue(new Error('x'), unknown)).toBe(false);
+    const refused = m.map(-2010, 'Account has insufficient balance');
+    expect(refused.outcomeUnknown).toBeUndefined();
+    expect(refusedByVenue(new Error('x'), refused)).toBe(true);
+    expect(refusedByVenue(Object.assign(new Error('x'), { name: 'InvalidOrder' }), m.map(undefined, 'x'))).toBe(true);
+    expect(refusedByVenue(Object.assign(new Error('x'), { name: 'RequestTimeout' }), m.map(undefined, 'x'))).toBe(false);
+    for (const msg of [42, null, undefined, { a: 1 }, ['x']]) expect(() => m.map(-2010, msg)).not.toThrow();
+    expect(m.map(-2010, { why: 'no' }).text).toBe('binance -2010: {"why":"no"}');
   });
 });

@@ -373,8 +373,8 @@ export class PolledExecutionClient implements ExecutionClient {
     o.venueOrderId = v.venueOrderId;
     const filledQty = qtyToLots(i, v.filledQty);
     const fills: ExecutionReport[] = [];
+    let cum = 0;
     if (filledQty > 0) {
-      let cum = 0;
       for (const f of this.sortFills(await this.deps.driver.fetchFills(v))) {
         this.checkReadFill(i, f);
         cum += qtyToLots(i, f.qty);
@@ -382,10 +382,15 @@ export class PolledExecutionClient implements ExecutionClient {
         fills.push(this.fillReport(o, i, f, cum));
       }
     }
-    if (!FINAL.has(v.state)) {
-      o.filledQty = filledQty;
-      this.tracked.set(o.clientOrderId, { order: o, acked: true, cumLots: filledQty });
+    // The venue's trade list can lag its order state. The order is then reported, and followed,
+    // as far as the trades listed book it: the polls book the rest, and its end waits for them
+    // (as syncOrder's). Following it from the venue's count would never ask for the missing trades.
+    const lagging = cum < filledQty;
+    if (lagging || !FINAL.has(v.state)) {
+      o.filledQty = cum;
+      this.tracked.set(o.clientOrderId, { order: o, acked: true, cumLots: cum });
     } else this.untrack(o.clientOrderId);
+    if (lagging) return { clientOrderId: order.clientOrderId, venueOrderId: v.venueOrderId, status: cum > 0 ? 'partially_filled' : 'open', filledQty: cum, fills };
     return { clientOrderId: order.clientOrderId, venueOrderId: v.venueOrderId, status: this.statusOf(v.state, filledQty), filledQty, fills };
   }
 
@@ -549,7 +554,6 @@ export class PolledExecutionClient implements ExecutionClient {
     if (!this.connected) return; // stopped while waiting
     const tr: Tracked = { order: o, acked: false, cumLots: 0 };
     this.tracked.set(o.clientOrderId, tr);
-    const sentAt = this.deps.clock.now();
     try {
       this.ack(tr, await this.deps.driver.place(o, i));
     } catch (err) {
@@ -561,8 +565,10 @@ export class PolledExecutionClient implements ExecutionClient {
         return;
       }
       // only the venue's own refusal ends the order here: after anything else it may be working
-      if (!refusedByVenue(err, m.code)) {
-        tr.unknownSince = sentAt;
+      if (!refusedByVenue(err, m)) {
+        // counted from now, not from the send: a driver may spend a while before its request goes out
+        // (a Kraken AssetPairs reload), and the venue honours the request until its own deadline
+        tr.unknownSince = this.deps.clock.now();
         this.deps.logger?.warn({ exchange: this.exchange, clientOrderId: o.clientOrderId }, redactCredentials(`order submit outcome unknown (${text.trim()}); asking the venue by client id`));
         void this.resolveUnknown(tr);
       } else this.reject(o, err);

@@ -34,8 +34,13 @@ export class TimerSet {
   /** A promise that resolves after ms (or at once when the set closes first). */
   sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      if (this.timeout(resolve, ms) === undefined) resolve();
-      else this.sleepers.add(resolve);
+      // an ended sleep leaves the set: adapters sleep on every rate-limited request for months
+      const wake = (): void => {
+        this.sleepers.delete(wake);
+        resolve();
+      };
+      if (this.timeout(wake, ms) === undefined) resolve();
+      else this.sleepers.add(wake);
     });
   }
   private readonly sleepers = new Set<() => void>();
@@ -52,8 +57,9 @@ export class TimerSet {
     for (const t of this.intervals) clearInterval(t);
     this.timeouts.clear();
     this.intervals.clear();
-    for (const r of this.sleepers) r();
+    const sleepers = [...this.sleepers];
     this.sleepers.clear();
+    for (const r of sleepers) r();
   }
 
   /** Allows scheduling again after close (an adapter restarted after stop). */

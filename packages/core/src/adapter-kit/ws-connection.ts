@@ -58,6 +58,8 @@ export class WsConnection {
   opens = 0;
   /** Reconnect attempts scheduled after a loss. */
   reconnects = 0;
+  /** Messages (or opens) whose handler threw; each dropped the connection. */
+  handlerFailures = 0;
   lastMessageTs = 0;
   openedAt = 0;
 
@@ -155,12 +157,20 @@ export class WsConnection {
       this.armHeartbeat();
       const reconnect = this.hadOpen;
       this.hadOpen = true;
+      let failed: unknown;
       try {
         this.opts.onOpen?.(this, { reconnect, reason: this.nextReason });
+      } catch (err) {
+        failed = err;
       } finally {
         const f = this.firstOpen;
         this.firstOpen = undefined;
         f?.resolve();
+      }
+      if (failed !== undefined) {
+        this.handlerFailures++;
+        this.opts.onError?.(`${this.opts.name}: open handler failed (${String((failed as Error)?.message ?? failed).slice(0, 200)}); reconnecting`);
+        this.drop('open handler failed', undefined);
       }
     });
     ws.on('message', (data: WebSocket.RawData, isBinary: boolean) => {
@@ -172,7 +182,16 @@ export class WsConnection {
         else this.opts.onError?.(`${this.opts.name}: unexpected binary frame dropped`);
         return;
       }
-      this.opts.onMessage(text);
+      try {
+        this.opts.onMessage(text);
+      } catch (err) {
+        // A throw here would escape the socket's listener as an uncaught exception. A message
+        // the adapter could not handle leaves its stream's state unknown (a book missing an
+        // update, an answer never matched): start over on a new connection, as after a gap.
+        this.handlerFailures++;
+        this.opts.onError?.(`${this.opts.name}: message handler failed (${String((err as Error)?.message ?? err).slice(0, 200)}); reconnecting`);
+        this.drop('message handler failed', undefined);
+      }
     });
     ws.on('pong', () => {
       if (this.ws !== ws) return;
