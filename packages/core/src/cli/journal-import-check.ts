@@ -73,13 +73,17 @@ const importedSignal = z.object({
   evidence: z.record(z.string(), z.unknown()),
 });
 
-/** Each kind but order, report and instrument, as the engine writes it (journal/records.ts). */
+/**
+ * Each kind but order, report and instrument, as the engine writes it (journal/records.ts), and
+ * the export's client id reservation (the `meta` row).
+ */
 const OTHER_KINDS: Record<string, z.ZodType> = {
   risk: z.object({ from: riskState, to: riskState, reason: z.string(), who: z.string(), ts: finite }),
   peak: z.object({ peak: z.bigint(), equity: z.bigint(), why: z.string(), ts: finite }),
   signal: z.object({ signal: importedSignal, ts: finite }),
   snapshot: z.object({ why: z.enum(['timer', 'fill', 'stop']), equity: z.bigint(), realized: z.bigint(), unrealized: z.bigint(), fees: z.bigint(), marks: z.record(z.string(), finite), ts: finite }),
   state: z.object({ scope: text, key: text, value: z.unknown(), ts: finite }),
+  client_ids_reserved: z.object({ upTo: units }),
   // The JSON-lines journal of earlier versions wrote { clientOrderId, status: 'cancelled' }.
   reconcile: z.object({
     exchange: text.optional(),
@@ -127,7 +131,7 @@ export function importedInstrument(value: unknown): { instrument: Instrument } |
   }
 }
 
-/** Why an imported line of another kind (risk, peak, signal, snapshot, state, reconcile) cannot be what the engine writes. */
+/** Why an imported line of another kind (risk, peak, signal, snapshot, state, reconcile, client_ids_reserved) cannot be what the engine writes. */
 export function importedOtherProblem(kind: string, line: unknown): string | undefined {
   const schema = Object.hasOwn(OTHER_KINDS, kind) ? OTHER_KINDS[kind] : undefined;
   return schema === undefined ? `unknown record kind ${JSON.stringify(kind.slice(0, 40))}` : issue(schema.safeParse(line));

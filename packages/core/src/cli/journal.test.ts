@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
+import { OrderManager } from '../engine/order-manager.js';
 import { journalStringify } from '../journal/json.js';
 import { JournalStore } from '../journal/store.js';
 import { journalCommand } from './journal.js';
@@ -34,7 +35,9 @@ describe('cwts-ultra journal import / export', () => {
     const out: string[] = [];
     expect(await journalCommand('import', { from: old, journal: db }, (l) => out.push(l))).toBe(1);
     expect(out[0]).toBe(`journal ${db}: imported 5 records from ${old}`);
-    expect(out[1]).toMatch(new RegExp(`^skipped damaged line ${old}:6: `));
+    // An old journal says nothing of the ids it reserved: the sequence moves as a restore's does.
+    expect(out[1]).toBe('client ids continue at 1000000003 (no reservation in the file: 1000000000 past its highest id, clear of any id it does not show)');
+    expect(out[2]).toMatch(new RegExp(`^skipped damaged line ${old}:6: `));
 
     const s = JournalStore.open(db);
     expect(s.database.prepare('SELECT client_id, status, filled_qty, fee_atoms FROM orders ORDER BY seq').all()).toEqual([
@@ -50,7 +53,8 @@ describe('cwts-ultra journal import / export', () => {
     const o2: string[] = [];
     expect(await journalCommand('export', { journal: db, out: exported }, (l) => o2.push(l))).toBe(0);
     const recs = readFileSync(exported, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { t: string; seq?: number });
-    expect(recs.filter((r) => r.t !== 'run').map((r) => r.t)).toEqual(['order', 'report', 'report', 'order', 'reconcile']);
+    expect(recs.filter((r) => r.t !== 'run').map((r) => r.t)).toEqual(['client_ids_reserved', 'order', 'report', 'report', 'order', 'reconcile']);
+    expect(recs.find((r) => r.t === 'client_ids_reserved')).toEqual({ t: 'client_ids_reserved', upTo: 1_000_000_002 });
     // The export imports again into a fresh journal.
     const again = join(dir, 'again.db');
     expect(await journalCommand('import', { from: exported, journal: again }, () => {})).toBe(0);
@@ -60,6 +64,32 @@ describe('cwts-ultra journal import / export', () => {
       { client_id: 'cw-2', status: 'cancelled' },
     ]);
     a.close();
+  });
+
+  it('a journal rebuilt from its export (the repair path for a damaged journal) keeps the client id reservation', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cwts-journal-cli-'));
+    const db = join(dir, 'j.db');
+    // A run reserved cw-1..cw-1000 and journaled cw-1..cw-3; cw-4 left for the venue but its
+    // record was still queued when the process died (batch).
+    const s = JournalStore.open(db);
+    s.reserveClientIds(1000);
+    for (let n = 1; n <= 3; n++) s.append({ t: 'order', order: order(n) as never, ts: n });
+    s.close();
+
+    const exported = join(dir, 'export.jsonl');
+    expect(await journalCommand('export', { journal: db, out: exported }, () => {})).toBe(0);
+    const rebuilt = join(dir, 'rebuilt.db');
+    const out: string[] = [];
+    expect(await journalCommand('import', { from: exported, journal: rebuilt }, (l) => out.push(l))).toBe(0);
+    expect(out[1]).toBe("client ids continue at 1001 (the file's reservation)");
+
+    const r = JournalStore.open(rebuilt);
+    const contents = r.load();
+    r.close();
+    const after = new OrderManager();
+    for (const ev of contents.events) if (ev.t === 'order') after.restore({ ...ev.order });
+    after.useReservations(contents.reservedClientIds, () => {});
+    expect(after.nextIdNumber).toBe(1001);
   });
 
   it('a late report of an order closed long before (past the live engine\'s window) keeps its order\'s state', async () => {
@@ -103,6 +133,7 @@ describe('cwts-ultra journal import / export', () => {
       [{ t: 'instrument', instrument: { exchange: 'sim', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '-0.01', lotSize: '0.001' } }, /instrument: .*positive/],
       [{ t: 'state', scope: '', key: 'k', value: 1, ts: 12 }, /state: scope: /],
       [{ t: 'reconcile', clientOrderId: 'cw-404', status: 'cancelled', ts: 13 }, /reconcile: no exchange/],
+      [{ t: 'client_ids_reserved', upTo: -5 }, /client_ids_reserved: upTo: /],
       [{ t: 'toString' }, /unknown record kind "toString"/],
       [[1, 2], /not a record/],
       [{ t: 'report', report: fill(1, {}), ts: 14 }, undefined],
@@ -113,7 +144,7 @@ describe('cwts-ultra journal import / export', () => {
     const out: string[] = [];
     expect(await journalCommand('import', { from: old, journal: db }, (l) => out.push(l))).toBe(1);
     expect(out[0]).toBe(`journal ${db}: imported 3 records from ${old}`);
-    const skipped = out.slice(1);
+    const skipped = out.slice(2);
     const refused = lines.map(([, why], k) => [k + 1, why] as const).filter(([, why]) => why !== undefined);
     expect(skipped).toHaveLength(refused.length);
     refused.forEach(([line, why], k) => expect(skipped[k], `line ${line}`).toMatch(new RegExp(`^skipped line ${old}:${line}: ${why!.source}`)));

@@ -14,7 +14,7 @@ import { resolveJournalPath } from '../journal/location.js';
 import type { JournalRecord, ReconcileEventKind, RiskStateName } from '../journal/records.js';
 import { JournalStore } from '../journal/store.js';
 import { readOrderRows, readReportRows, type UnreadableRow } from '../journal/read-rows.js';
-import { backupJournal, restoreJournal } from '../journal/backup.js';
+import { backupJournal, RESTORE_CLIENT_ID_GAP, restoreJournal } from '../journal/backup.js';
 
 export interface JournalCommandOptions {
   config?: string;
@@ -34,8 +34,9 @@ function journalPath(o: JournalCommandOptions): string {
 
 /**
  * `cwts-ultra journal export|import|unlock`.
- * - export: every record, in journal order, as JSON lines (bigints as "123n"), to --out or stdout.
- *   Reads through SQLite's snapshot isolation, so it works while the engine runs.
+ * - export: every record, in journal order, as JSON lines (bigints as "123n"), to --out or stdout,
+ *   and the client id reservation (`{"t":"client_ids_reserved","upTo":N}`). Reads through
+ *   SQLite's snapshot isolation, so it works while the engine runs.
  * - import: a .jsonl journal (this export, or the JSON-lines journal of earlier versions) into
  *   a new SQLite journal. Damaged lines (a torn last line) are reported and skipped.
  * - unlock --force: removes a writer lock left by a process on another host.
@@ -83,6 +84,7 @@ function exportJournal(path: string, outFile: string | undefined, out: (line: st
   const fd = outFile ? openSync(outFile, 'w') : undefined;
   const write = (rec: object) => (fd === undefined ? out(journalStringify(rec)) : writeSync(fd, journalStringify(rec) + '\n'));
   let n = 0;
+  let meta: string | undefined;
   const skipped: UnreadableRow[] = [];
   const unreadable = (row: UnreadableRow) => skipped.push(row);
   try {
@@ -90,6 +92,15 @@ function exportJournal(path: string, outFile: string | undefined, out: (line: st
       for (const r of db.prepare('SELECT run_id, started_at, ended_at, pid, host, system_name, config_digest, clean_exit FROM runs ORDER BY run_id').all() as Record<string, unknown>[]) {
         write({ t: 'run', runId: r.run_id, startedAt: r.started_at, endedAt: r.ended_at, pid: r.pid, host: r.host, systemName: r.system_name, configDigest: r.config_digest, cleanExit: r.clean_exit === 1 });
       }
+      // Ids up to it may have reached a venue with their order records lost (batch): a journal
+      // rebuilt from this file must not issue them again.
+      let reserved: string | undefined;
+      try {
+        reserved = db.prepare("SELECT value FROM meta WHERE key = 'client_ids_reserved'").pluck().get() as string | undefined;
+      } catch (err) {
+        meta = `the client id reservation cannot be read (${(err as Error).message}); an import of this file reserves ${RESTORE_CLIENT_ID_GAP} ids past its highest`;
+      }
+      if (reserved !== undefined) write({ t: 'client_ids_reserved', upTo: Number(reserved) });
       for (const r of db.prepare('SELECT json FROM instruments').all() as { json: string }[]) write({ t: 'instrument', instrument: journalParse(r.json) });
       const rows: [number, JournalRecord][] = [];
       for (const r of readOrderRows(db, unreadable)) rows.push([r.seq, { t: 'order', order: r.order, ts: r.createdTs }]);
@@ -126,7 +137,8 @@ function exportJournal(path: string, outFile: string | undefined, out: (line: st
   // On stdout the records are the output: what was skipped goes to stderr, not into the stream.
   const warn = outFile ? out : (line: string) => process.stderr.write(line + '\n');
   for (const r of skipped) warn(`skipped unreadable ${r.table} row ${r.at}: ${r.reason}`);
-  return skipped.length > 0 ? 1 : 0;
+  if (meta !== undefined) warn(meta);
+  return skipped.length > 0 || meta !== undefined ? 1 : 0;
 }
 
 function importJournal(from: string, path: string, out: (line: string) => void): number {
@@ -142,18 +154,27 @@ function importJournal(from: string, path: string, out: (line: string) => void):
     const orders = new OrderManager('cw', { minClosed: Infinity, closedMs: Infinity, maxClosed: Infinity });
     let imported = 0;
     let history = 0;
+    let reserved: number | undefined;
     const refused: string[] = [];
     entries.forEach((raw, k) => {
       const rec = toRecord(raw, orders);
       if (rec === 'history') history++;
       else if (typeof rec === 'string') refused.push(`${from}:${lineNumbers[k]}: ${rec}`);
+      else if (rec.t === 'client_ids_reserved') reserved = Math.max(reserved ?? 0, rec.upTo);
       else {
         store.append(rec);
         imported++;
       }
     });
+    // A file without the reservation (an older export, the JSON-lines journal of earlier
+    // versions, a meta row that could not be read) cannot say which ids reached a venue: the
+    // sequence moves as far past its highest id as a restore moves past a backup's.
+    const highest = orders.nextIdNumber - 1;
+    const upTo = reserved !== undefined ? Math.max(reserved, highest) : highest + RESTORE_CLIENT_ID_GAP;
+    store.reserveClientIds(upTo);
     store.flush();
     out(`journal ${path}: imported ${imported} records from ${from}${history ? ` (${history} run record(s) are that journal's history, not imported)` : ''}`);
+    out(`client ids continue at ${upTo + 1} (${reserved !== undefined ? "the file's reservation" : `no reservation in the file: ${RESTORE_CLIENT_ID_GAP} past its highest id, clear of any id it does not show`})`);
     for (const e of errors) out(`skipped damaged line ${e}`);
     for (const e of refused) out(`skipped line ${e}`);
     return errors.length + refused.length > 0 ? 1 : 0;
@@ -163,10 +184,11 @@ function importJournal(from: string, path: string, out: (line: string) => void):
 }
 
 /**
- * The journal record of one imported line, 'history' for another journal's run record, or why
- * the line is not imported (journal-import-check.ts: what is imported is restored at the next start).
+ * The journal record of one imported line, the reservation of the journal exported, 'history'
+ * for another journal's run record, or why the line is not imported (journal-import-check.ts:
+ * what is imported is restored at the next start).
  */
-function toRecord(raw: unknown, orders: OrderManager): JournalRecord | 'history' | string {
+function toRecord(raw: unknown, orders: OrderManager): JournalRecord | { t: 'client_ids_reserved'; upTo: number } | 'history' | string {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return 'not a record (a JSON object with "t")';
   const e = raw as Record<string, unknown>;
   const ts = typeof e.ts === 'number' && Number.isFinite(e.ts) ? e.ts : 0;
@@ -214,6 +236,10 @@ function toRecord(raw: unknown, orders: OrderManager): JournalRecord | 'history'
     case 'state': {
       const problem = importedOtherProblem(e.t, e);
       return problem !== undefined ? `${e.t}: ${problem}` : (e as unknown as JournalRecord);
+    }
+    case 'client_ids_reserved': {
+      const problem = importedOtherProblem(e.t, e);
+      return problem !== undefined ? `${e.t}: ${problem}` : { t: e.t, upTo: e.upTo as number };
     }
     case 'run':
       return 'history';

@@ -89,12 +89,14 @@ export async function backupJournal(path: string, out: string): Promise<JournalF
  * backup is verified first; the journal it replaces (with its -wal and -shm) is kept beside it as
  * `<file>.before-restore-<time>`. The restored copy carries no writer lock, records where it came
  * from (meta `restored_from`), and moves the client id sequence RESTORE_CLIENT_ID_GAP past the
- * backup's reservation. The next start restores from it and reconciles with the venues, which
- * recovers the fills made after the backup was taken.
+ * backup's reservation, and never below the replaced journal's: a backup restored a second time
+ * would otherwise hand out the ids its first restore's run sent. The next start restores from
+ * it and reconciles with the venues, which recovers the fills made after the backup was taken.
  */
 export function restoreJournal(backup: string, path: string, now: () => number = Date.now): { restored: JournalFileSummary; keptAside: string | undefined; clientIdsFrom: number } {
   if (!existsSync(backup)) throw new JournalError('PATH', path, `backup ${backup} does not exist`);
   verifyJournalFile(backup, path);
+  let replacedIds = 0;
   if (existsSync(path)) {
     let db: Db;
     try {
@@ -105,6 +107,7 @@ export function restoreJournal(backup: string, path: string, now: () => number =
     try {
       const holder = hasTable(db, 'writer_lock') ? writerHolder(db) : undefined;
       if (holder?.live) throw new JournalError('LOCKED', path, `restore refused: ${describeHolder(holder)}`);
+      replacedIds = highestClientId(db);
     } finally {
       db.close();
     }
@@ -129,9 +132,7 @@ export function restoreJournal(backup: string, path: string, now: () => number =
   const db = new Database(partial);
   let clientIdsFrom: number;
   try {
-    const reserved = Number((db.prepare("SELECT value FROM meta WHERE key = 'client_ids_reserved'").pluck().get() as string | undefined) ?? 0);
-    const maxUsed = maxClientIdNumber(db);
-    clientIdsFrom = Math.max(reserved, maxUsed) + RESTORE_CLIENT_ID_GAP;
+    clientIdsFrom = Math.max(highestClientId(db) + RESTORE_CLIENT_ID_GAP, replacedIds);
     db.transaction(() => {
       db.prepare('DELETE FROM writer_lock').run();
       db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('client_ids_reserved', ?)").run(String(clientIdsFrom));
@@ -184,11 +185,25 @@ function hasTable(db: Db, name: string): boolean {
   return db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?").pluck().get(name) === 1;
 }
 
-function maxClientIdNumber(db: Db): number {
+/**
+ * The highest client id number a journal reserved or used. What a damaged journal cannot say
+ * counts as 0 (a journal is often replaced because it is damaged): the gap past the backup's
+ * then stands alone.
+ */
+function highestClientId(db: Db): number {
   let max = 0;
-  for (const id of db.prepare('SELECT client_id FROM orders').pluck().iterate() as Iterable<string>) {
-    const n = Number(/-(\d+)$/.exec(id)?.[1] ?? 0);
-    if (n > max) max = n;
+  try {
+    max = Number((db.prepare("SELECT value FROM meta WHERE key = 'client_ids_reserved'").pluck().get() as string | undefined) ?? 0) || 0;
+  } catch {
+    // no meta table, or a damaged page
+  }
+  try {
+    for (const id of db.prepare('SELECT client_id FROM orders').pluck().iterate() as Iterable<string>) {
+      const n = Number(/-(\d+)$/.exec(id)?.[1] ?? 0);
+      if (n > max) max = n;
+    }
+  } catch {
+    // as above: what was read counts
   }
   return max;
 }

@@ -227,10 +227,19 @@ export const MIGRATIONS: readonly string[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-/** Brings the schema to SCHEMA_VERSION in one transaction; returns the version found. */
-export function migrate(db: Database, refuse: (message: string) => Error): number {
+/** The schema version of a journal (0: a new file); refuses one written by a newer build. */
+export function schemaVersion(db: Database, refuse: (message: string) => Error): number {
   const found = db.pragma('user_version', { simple: true }) as number;
   if (found > SCHEMA_VERSION) throw refuse(`schema version ${found} is newer than this build understands (${SCHEMA_VERSION}); run the newer cwts-ultra or restore a backup`);
+  return found;
+}
+
+/**
+ * Brings the schema to SCHEMA_VERSION in one transaction (a savepoint inside the caller's, where
+ * there is one); returns the version found.
+ */
+export function migrate(db: Database, refuse: (message: string) => Error): number {
+  const found = schemaVersion(db, refuse);
   if (found === SCHEMA_VERSION) return found;
   db.transaction(() => {
     for (let v = found; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]!);

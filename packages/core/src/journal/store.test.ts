@@ -137,6 +137,80 @@ describe('JournalStore', () => {
     JournalStore.open(path).close();
   });
 
+  it('a lock naming this process\'s own pid that no store here holds is stale (a container restarted after kill -9 / OOM)', () => {
+    const path = join(tmp(), 'j.db');
+    // The container's previous incarnation: same hostname (pod name) and, in a fresh pid
+    // namespace, the same pid as this process. It was killed: its lock row stays behind.
+    JournalStore.open(path, { owner: { pid: process.pid, host: hostname() }, now: () => 1_000 }).close({ clean: false });
+    const db = new Database(path, { readonly: true });
+    expect(db.prepare('SELECT pid, host FROM writer_lock').get()).toEqual({ pid: process.pid, host: hostname() });
+    db.close();
+    // Signal 0 to that pid reaches ourselves; the restart must not be refused for it.
+    const s = JournalStore.open(path);
+    expect(s.opened.staleLock).toEqual({ pid: process.pid, host: hostname(), startedAt: 1_000 });
+    // The lock it took is held here: a second store in this process is still refused.
+    expect(() => JournalStore.open(path)).toThrow(`in use by another cwts-ultra process: pid ${process.pid} on this host`);
+    s.close();
+  });
+
+  it('a process refused by the lock changes nothing: it does not migrate the journal an older build is writing', () => {
+    const path = join(tmp(), 'j.db');
+    // A journal written by the running previous release (schema v3), which holds the lock.
+    const v3 = new Database(path);
+    v3.pragma('journal_mode = WAL');
+    for (let v = 0; v < 3; v++) v3.exec(MIGRATIONS[v]!);
+    v3.pragma('user_version = 3');
+    v3.prepare('INSERT INTO runs (started_at, pid, host) VALUES (1, 4242, ?)').run('trader-1');
+    v3.prepare('INSERT INTO writer_lock (id, pid, host, started_at, run_id) VALUES (1, 4242, ?, 1, 1)').run('trader-1');
+    v3.close();
+    // This build is started against it by mistake: refused, and the journal is left as the
+    // running writer knows it (a migrated one it would refuse at its next restart as newer).
+    expect(() => JournalStore.open(path)).toThrow(/in use by another cwts-ultra process: pid 4242 on host trader-1/);
+    const db = new Database(path, { readonly: true });
+    expect(db.pragma('user_version', { simple: true })).toBe(3);
+    expect(db.prepare('SELECT count(*) FROM runs').pluck().get()).toBe(1);
+    db.close();
+    // Once that writer is gone, the journal is migrated as usual.
+    JournalStore.forceUnlock(path);
+    const s = JournalStore.open(path);
+    expect(s.opened.schemaFrom).toBe(3);
+    expect(s.database.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    s.close();
+  });
+
+  it('a writer thread that cannot start fails the open and leaves no lock behind', () => {
+    const path = join(tmp(), 'j.db');
+    // A flag workers refuse: the thread is never started (as when its module is missing).
+    expect(() => JournalStore.open(path, { writerExecArgv: ['--no-such-flag'] })).toThrow(/journal .*j\.db: cannot open: .*--no-such-flag/);
+    const db = new Database(path, { readonly: true });
+    expect(db.prepare('SELECT count(*) FROM writer_lock').pluck().get()).toBe(0);
+    db.close();
+  });
+
+  it('close() reports a final write that fails and still closes (shutdown goes on); the next start takes the lock over', () => {
+    const path = join(tmp(), 'j.db');
+    const errors: JournalError[] = [];
+    const s = JournalStore.open(path, { fsync: 'batch', batchMs: 60_000, onError: (e) => errors.push(e) });
+    s.database.pragma('busy_timeout = 0');
+    // Another connection holds SQLite's write lock at shutdown (as a full disk would fail the
+    // write): the run's end stamp and the lock release cannot be written.
+    const other = new Database(path);
+    other.pragma('busy_timeout = 0');
+    other.prepare('BEGIN IMMEDIATE').run();
+    try {
+      expect(() => s.close()).not.toThrow();
+    } finally {
+      other.prepare('ROLLBACK').run();
+      other.close();
+    }
+    expect(errors.map((e) => e.message)).toContainEqual(expect.stringMatching(/cannot mark the run ended and release the writer lock: database is locked/));
+    expect(s.database.open).toBe(false);
+    const r = JournalStore.open(path);
+    expect(r.opened.staleLock).toMatchObject({ pid: process.pid, host: hostname() });
+    expect(r.opened.uncleanPrevious).toMatchObject({ runId: s.runId, cleanExit: false });
+    r.close();
+  });
+
   it('kill -9 in the middle of writing loses nothing committed and the restart reports it', async () => {
     const path = join(tmp(), 'j.db');
     // The child commits batches as fast as it can and reports each committed count.

@@ -12,7 +12,7 @@ import { describeFsError, JournalError } from './errors.js';
 import { journalParse } from './json.js';
 import { readOrderRows, readReportRows, type UnreadableRow } from './read-rows.js';
 import type { JournalContents, JournalRecord, ReplayEvent, RiskStateName, RunRecord } from './records.js';
-import { migrate } from './schema.js';
+import { migrate, schemaVersion } from './schema.js';
 import type { QueuedRecord } from './writer.js';
 import { threadCpuClock } from './thread-cpu.js';
 import { WriterThread, type WriterStats } from './writer-thread.js';
@@ -129,6 +129,8 @@ export class JournalStore implements Journal {
   private readonly cpuClock = threadCpuClock();
   private closed = false;
   private lastError: string | undefined;
+  /** This store's writer lock in HELD_HERE. */
+  private readonly heldKey: string;
 
   private constructor(
     readonly path: string,
@@ -138,29 +140,36 @@ export class JournalStore implements Journal {
     private readonly opts: JournalStoreOptions,
   ) {
     this.db = db;
-    const schemaFrom = migrate(db, (m) => new JournalError('SCHEMA', path, m));
-    const { runId, report } = this.acquire(schemaFrom);
+    const { runId, heldKey, report } = this.acquire();
     this.runId = runId;
+    this.heldKey = heldKey;
     this.opened = report;
-    this.writer = new WriterThread({
-      path,
-      synchronous: SYNCHRONOUS_BY_POLICY[policy],
-      retryMs: batchMs,
-      waitMs: opts.commitTimeoutMs ?? 10_000,
-      execArgv: opts.writerExecArgv,
-      nice: opts.writerNice ?? (policy === 'always' ? 0 : WRITER_NICE),
-      ringSlots: opts.handOverRingSlots,
-      onEvent: (e) => {
-        if (e.t === 'error') this.report(new JournalError('WRITE', path, e.message));
-        else this.lastError = undefined;
-      },
-    });
+    try {
+      this.writer = new WriterThread({
+        path,
+        synchronous: SYNCHRONOUS_BY_POLICY[policy],
+        retryMs: batchMs,
+        waitMs: opts.commitTimeoutMs ?? 10_000,
+        execArgv: opts.writerExecArgv,
+        nice: opts.writerNice ?? (policy === 'always' ? 0 : WRITER_NICE),
+        ringSlots: opts.handOverRingSlots,
+        onEvent: (e) => {
+          if (e.t === 'error') this.report(new JournalError('WRITE', path, e.message));
+          else this.lastError = undefined;
+        },
+      });
+    } catch (err) {
+      // No thread could start (its module missing, a bad flag): the open fails, and must not
+      // leave a lock that refuses every other process while this one lives.
+      this.releaseLock();
+      throw err;
+    }
     // The writer opens its own connection: wait for it, so a writer that cannot start fails the
     // open (starting a thread and loading SQLite takes a few hundred ms, more on a loaded host).
     const hello = this.writer.commit([], Math.max(opts.commitTimeoutMs ?? 0, STARTUP_TIMEOUT_MS));
     if (!hello.ok) {
       this.writer.abort();
-      this.db.prepare('DELETE FROM writer_lock WHERE run_id = ?').run(runId);
+      this.releaseLock();
       throw new JournalError('WRITE', path, hello.error ?? 'the writer thread did not start');
     }
     if (policy !== 'always') {
@@ -335,6 +344,8 @@ export class JournalStore implements Journal {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.cpuClock?.close();
+    // Whatever is written below, this process no longer writes: a lock row left behind is stale.
+    HELD_HERE.delete(this.heldKey);
     if (opts.clean === false) {
       this.closed = true;
       this.writer.abort();
@@ -346,16 +357,27 @@ export class JournalStore implements Journal {
     if (!r.ok) this.report(new JournalError('WRITE', this.path, r.error ?? 'final commit failed'));
     this.closed = true;
     const now = (this.opts.now ?? Date.now)();
-    this.db.transaction(() => {
-      this.db.prepare('UPDATE runs SET ended_at = ?, clean_exit = ? WHERE run_id = ?').run(now, r.ok ? 1 : 0, this.runId);
-      this.db.prepare('DELETE FROM writer_lock WHERE run_id = ?').run(this.runId);
-    })();
+    // Shutdown goes on whatever fails here (a full disk, another connection holding SQLite's
+    // write lock): the run is then left without its end stamp and the next start reports it
+    // unclean and takes the lock over (its pid is gone, or is ours and no store here holds it).
+    try {
+      this.db.transaction(() => {
+        this.db.prepare('UPDATE runs SET ended_at = ?, clean_exit = ? WHERE run_id = ?').run(now, r.ok ? 1 : 0, this.runId);
+        this.db.prepare('DELETE FROM writer_lock WHERE run_id = ?').run(this.runId);
+      })();
+    } catch (err) {
+      this.report(new JournalError('WRITE', this.path, `cannot mark the run ended and release the writer lock: ${describeFsError(err)}`));
+    }
     try {
       this.db.pragma('wal_checkpoint(TRUNCATE)');
     } catch {
       // A reader (an export) may hold the WAL; the next open checkpoints.
     }
-    this.db.close();
+    try {
+      this.db.close();
+    } catch (err) {
+      this.report(new JournalError('WRITE', this.path, `cannot close: ${describeFsError(err)}`));
+    }
   }
 
   // ---- reading ----------------------------------------------------------------------------
@@ -372,14 +394,22 @@ export class JournalStore implements Journal {
 
   // ---- internals --------------------------------------------------------------------------
 
-  private acquire(schemaFrom: number): { runId: number; report: OpenReport } {
+  /**
+   * Takes the writer lock and brings the schema up to date, in one immediate transaction: the
+   * lock is checked before anything is migrated, so a process refused here changes nothing (a
+   * newer build started by mistake beside a running older one must not migrate its journal).
+   */
+  private acquire(): { runId: number; heldKey: string; report: OpenReport } {
     const me = this.opts.owner ?? { pid: process.pid, host: hostname() };
     const alive = this.opts.isAlive ?? pidAlive;
     const now = (this.opts.now ?? Date.now)();
-    const report: OpenReport = { schemaFrom };
+    const refuse = (m: string) => new JournalError('SCHEMA', this.path, m);
+    const report: OpenReport = { schemaFrom: 0 };
     const tx = this.db.transaction(() => {
-      const holder = writerHolder(this.db, me.host, alive);
+      // Every version has had writer_lock as it is; a new file has no tables yet.
+      const holder = schemaVersion(this.db, refuse) > 0 ? writerHolder(this.db, me.host, alive) : undefined;
       if (holder?.live) throw new JournalError('LOCKED', this.path, describeHolder(holder));
+      report.schemaFrom = migrate(this.db, refuse);
       if (holder) report.staleLock = { pid: holder.pid, host: holder.host, startedAt: holder.startedAt };
       const prev = this.db.prepare('SELECT * FROM runs ORDER BY run_id DESC LIMIT 1').get() as RunRow | undefined;
       if (prev && prev.ended_at === null) report.uncleanPrevious = toRun(prev);
@@ -391,7 +421,19 @@ export class JournalStore implements Journal {
       return runId;
     });
     const runId = tx.immediate();
-    return { runId, report };
+    const heldKey = lockKey({ pid: me.pid, host: me.host, startedAt: now, runId });
+    HELD_HERE.add(heldKey);
+    return { runId, heldKey, report };
+  }
+
+  /** Gives the writer lock back after a failed open. */
+  private releaseLock(): void {
+    HELD_HERE.delete(this.heldKey);
+    try {
+      this.db.prepare('DELETE FROM writer_lock WHERE run_id = ?').run(this.runId);
+    } catch {
+      // The open's own error is the one to report; a row left behind is stale to the next start.
+    }
   }
 }
 
@@ -473,12 +515,28 @@ export interface WriterHolder extends JournalOwner {
   live: boolean;
 }
 
+/**
+ * The writer locks held by this process's open stores. A same-host lock naming this process's
+ * own pid is live only if one of them holds it: a container restarted after kill -9 or an OOM
+ * keeps its hostname and, in a fresh pid namespace, gets the pid of the process that died, so
+ * signal 0 to the lock's pid reaches ourselves and would refuse the restart forever. Kept on
+ * globalThis so that two copies of this module in one process (sources and dist, two versions
+ * of @cwts/core) see each other's locks. A key names no file: two journals' rows alike to the
+ * millisecond and run id could only make a stale lock look live (a refusal), never the reverse.
+ */
+const HELD_HERE = ((globalThis as Record<symbol, unknown>)[Symbol.for('cwts.journal.heldWriterLocks')] ??= new Set<string>()) as Set<string>;
+
+function lockKey(l: JournalOwner & { startedAt: number; runId: number }): string {
+  return `${l.host}\0${l.pid}\0${l.startedAt}\0${l.runId}`;
+}
+
 /** Reads the writer lock row (any connection, read-only included). */
 export function writerHolder(db: Db, host: string = hostname(), alive: (pid: number) => boolean = pidAlive): WriterHolder | undefined {
-  const row = db.prepare('SELECT pid, host, started_at AS startedAt FROM writer_lock WHERE id = 1').get() as (JournalOwner & { startedAt: number }) | undefined;
+  const row = db.prepare('SELECT pid, host, started_at AS startedAt, run_id AS runId FROM writer_lock WHERE id = 1').get() as (JournalOwner & { startedAt: number; runId: number }) | undefined;
   if (!row) return undefined;
   const sameHost = row.host === host;
-  return { ...row, sameHost, live: !sameHost || alive(row.pid) };
+  const live = !sameHost || (row.pid === process.pid ? HELD_HERE.has(lockKey(row)) : alive(row.pid));
+  return { pid: row.pid, host: row.host, startedAt: row.startedAt, sameHost, live };
 }
 
 /** The refusal a live holder gets, naming it and what to do. */

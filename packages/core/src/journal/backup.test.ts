@@ -1,0 +1,44 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+import type { Order } from '../domain/orders.js';
+import { backupJournal, RESTORE_CLIENT_ID_GAP, restoreJournal } from './backup.js';
+import { JournalStore } from './store.js';
+
+function order(n: number): Order {
+  return { exchange: 'sim', symbol: 'BTCUSDT', side: 'buy', type: 'limit', price: 100, qty: 10, tif: 'GTC', source: 'test', clientOrderId: `cw-${n}`, status: 'pending_new', filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: n, updatedTs: n };
+}
+
+describe('journal restore', () => {
+  it('restoring the same backup a second time never hands out the client ids the first restored run sent', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cwts-journal-restore-'));
+    const path = join(dir, 'j.db');
+    const backup = join(dir, 'b.db');
+    let s = JournalStore.open(path);
+    s.reserveClientIds(1000);
+    s.append({ t: 'order', order: order(1), ts: 1 });
+    s.close();
+    await backupJournal(path, backup);
+
+    let t = 1_000_000;
+    const first = restoreJournal(backup, path, () => t++);
+    expect(first.clientIdsFrom).toBe(1000 + RESTORE_CLIENT_ID_GAP + 1);
+    // The restored journal runs: it reserves a block and sends orders with those ids.
+    s = JournalStore.open(path);
+    const from = s.load().reservedClientIds + 1;
+    expect(from).toBe(first.clientIdsFrom);
+    s.reserveClientIds(from + 999);
+    for (let k = 0; k < 5; k++) s.append({ t: 'order', order: order(from + k), ts: 2 + k });
+    s.close();
+
+    // The operator restores the same backup once more: the replaced journal's reservation
+    // (cw-<from> .. cw-<from + 999>, five of them sent) still holds.
+    const second = restoreJournal(backup, path, () => t++);
+    expect(second.clientIdsFrom).toBe(from + 1000);
+    s = JournalStore.open(path);
+    expect(s.load().reservedClientIds).toBe(from + 999);
+    s.close();
+  });
+});
