@@ -10,7 +10,7 @@
  */
 import { lotsToQty, ticksToPrice, type Clock, type Instrument, type Logger, type Order, type TimeInForce, type VenueBalance } from '@cwts/core';
 import { type Secret } from '@cwts/core/config';
-import { PolledExecutionClient, RateLimiter, venueTable, type OrderRef, type PolledOrderDriver, type VenueFill, type VenueOrderView, type VenuePositionView } from '@cwts/core/adapter-kit';
+import { PolledExecutionClient, RateLimiter, TimerSet, venueTable, type OrderRef, type PolledOrderDriver, type VenueFill, type VenueOrderView, type VenuePositionView } from '@cwts/core/adapter-kit';
 import { bybitErrorMap, mapBybitError } from './errors.js';
 import type { BybitEndpoints } from './market-data.js';
 import type { BybitOptions } from './options.js';
@@ -118,12 +118,14 @@ export class BybitOrderDriver implements PolledOrderDriver {
   private readonly errors;
   /** Paces every list read (see `query_requests_per_second`); orders have the kit's own limiter. */
   private readonly queries: RateLimiter;
+  /** The pacing's timers: closed by close() (a stop), reopened by connect() (a start after it). */
+  private readonly queryTimers = new TimerSet();
   /** Linear only: spot has no positions, and without this the kit reads base-coin balances instead. */
   readonly fetchPositions?: (symbols: readonly string[]) => Promise<VenuePositionView[]>;
 
   constructor(private readonly deps: BybitDriverDeps) {
     this.errors = bybitErrorMap(deps.exchange);
-    this.queries = new RateLimiter([{ name: 'query', limit: deps.options.query_requests_per_second, intervalMs: 1000 }], () => deps.clock.now());
+    this.queries = new RateLimiter([{ name: 'query', limit: deps.options.query_requests_per_second, intervalMs: 1000 }], () => deps.clock.now(), this.queryTimers);
     if (deps.endpoints.category === 'linear') this.fetchPositions = (symbols) => this.linearPositions(symbols);
   }
 
@@ -143,6 +145,8 @@ export class BybitOrderDriver implements PolledOrderDriver {
   }
 
   async connect(): Promise<void> {
+    // first, before anything that can fail: the kit follows orders after a failed connect too
+    this.queryTimers.reopen();
     const mod = (await import('ccxt')) as unknown as { default?: { bybit: new (c: object) => CcxtBybit }; bybit?: new (c: object) => CcxtBybit };
     const Ctor = mod.bybit ?? mod.default!.bybit;
     const ex = new Ctor({

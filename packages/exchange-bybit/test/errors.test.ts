@@ -4,6 +4,7 @@
  * code we do not know stays an unmapped VENUE_ERROR; the answers the local server gives for each
  * closed instruments-info status are among the mapped codes.
  */
+import { refusedByVenue } from '@cwts/core/adapter-kit';
 import { describe, expect, it } from 'vitest';
 import { bybitErrorMap, mapBybitError } from '../src/errors.js';
 import { notTradingAnswer } from './fake-bybit.js';
@@ -57,5 +58,27 @@ describe('Bybit venue errors: pair not trading', () => {
     const [c, retMsg] = notTradingAnswer(category, status, 'BTCUSDT');
     expect(c).toBe(code);
     expect(mapBybitError(map, ccxtError(c, retMsg)).reason).toBe('VENUE_NOT_TRADING');
+  });
+});
+
+describe('Bybit venue errors: outcome unknown', () => {
+  it.each([
+    [10000, 'Server Timeout'],
+    [10016, 'Server error.'],
+    [10016, 'Service is restarting'],
+  ])('%i "%s" says the venue does not know whether the request was carried out: not a refusal', (code, retMsg) => {
+    const err = ccxtError(code, retMsg);
+    const m = mapBybitError(map, err);
+    expect(m).toMatchObject({ reason: 'VENUE_ERROR', code, retryable: true, outcomeUnknown: true });
+    expect(m.text).toContain(retMsg);
+    // the kit asks for the order by client id instead of reporting it rejected
+    expect(refusedByVenue(err, m)).toBe(false);
+  });
+
+  it('a refusal stays one', () => {
+    const err = ccxtError(110007, 'ab not enough for new order');
+    const m = mapBybitError(map, err);
+    expect(m.outcomeUnknown).toBeUndefined();
+    expect(refusedByVenue(err, m)).toBe(true);
   });
 });

@@ -124,6 +124,17 @@ describe('BybitOrderDriver (scripted venue)', () => {
     await expect(driver.place(order(), BTC)).rejects.toThrow(/without an orderId/);
   });
 
+  it('close() then connect() (a stop, then a start): the paced list reads work again', async () => {
+    driver = await started();
+    venue.handlers.privateGetV5ExecutionList = () => ok({ list: [exec({ execTime: String(NOW - 1000) })] });
+    driver.close();
+    await expect(driver.fetchOpenOrders(['BTCUSDT'])).rejects.toThrow(/closed|not started/);
+    await driver.connect();
+    expect(await driver.fetchOpenOrders(['BTCUSDT'])).toEqual([]);
+    expect((await driver.fetchFills({ venueOrderId: 'O1', symbol: 'BTCUSDT', side: 'buy', type: 'limit', qty: '0.010', filledQty: '0.004', state: 'open' })).map((f) => f.tradeId)).toEqual(['x1']);
+    expect((await driver.fetchFillsSince(['BTCUSDT'], NOW - DAY)).map((f) => f.tradeId)).toEqual(['x1']);
+  });
+
   it('cancel by orderId when known, else by orderLinkId', async () => {
     driver = await started();
     venue.handlers.privatePostV5OrderCancel = () => ok({ orderId: 'O1', orderLinkId: 'c1' });

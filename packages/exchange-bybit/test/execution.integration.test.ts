@@ -198,6 +198,37 @@ describe('Bybit execution through ccxt against the local server', () => {
     expect(reports.filter((r) => r.kind === 'rejected')).toHaveLength(0);
   });
 
+  it.each([
+    [10000, 'Server Timeout'],
+    [10016, 'Service is restarting'],
+  ])('order/create answered %i "%s" after the venue took the order: not rejected; found by orderLinkId, acked, its fill reported', async (code, msg) => {
+    const { v, i, reports } = await venue('spot', SECRET);
+    // Bybit's own "outcome unknown": the order is working at the venue all the same
+    fake!.createAnswerCodes.push([code, msg]);
+    const o = conformanceOrder(i, { side: 'buy', price: '64000.5', qty: '0.02' });
+    v.execution.submit(o);
+    await waitUntil(() => reports.some((r) => r.clientOrderId === o.clientOrderId), 'a report');
+    expect(reports.map((r) => r.kind)).toEqual(['ack']);
+    const sent = [...fake!.orders.values()].find((x) => x.orderLinkId === o.clientOrderId)!;
+    expect(reports[0]).toMatchObject({ venueOrderId: sent.orderId });
+    fake!.fill(sent.orderId, '0.02');
+    await waitUntil(() => reports.some((r) => r.kind === 'fill'), 'the fill');
+    expect(reports.map((r) => [r.kind, r.cumQty])).toEqual([['ack', 0], ['fill', 20000]]);
+  });
+
+  it('stop() then start(): the list reads still work, so the fills of a new order are learned', async () => {
+    const { v, i, reports } = await venue('spot', SECRET);
+    await v.execution.stop();
+    await v.execution.start((r) => reports.push(r));
+    const o = conformanceOrder(i, { side: 'buy', price: '64000.5', qty: '0.02' });
+    v.execution.submit(o);
+    await waitUntil(() => reports.some((r) => r.kind === 'ack'), 'an ack');
+    fake!.fill(reports.find((r) => r.kind === 'ack')!.venueOrderId!, '0.02');
+    await waitUntil(() => reports.some((r) => r.kind === 'fill'), 'the fill');
+    expect(reports.filter((r) => r.kind === 'fill').map((r) => r.lastQty)).toEqual([20000]);
+    expect(await v.execution.openOrders()).toEqual([]);
+  });
+
   it('a spot market order states its qty in the base coin (a market buy is in the quote coin unless told)', async () => {
     const { v, i, reports } = await venue('spot', SECRET);
     const o = { ...conformanceOrder(i, { side: 'buy', price: '64000', qty: '0.01' }), type: 'market' as const, price: undefined, tif: 'IOC' as const };

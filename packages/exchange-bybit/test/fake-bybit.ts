@@ -172,6 +172,8 @@ export class FakeBybit implements ConformanceVenue {
   private failNext: 'balance' | undefined;
   /** The next this-many order/create requests are carried out but their answer is lost (the socket is cut). */
   loseCreateAnswers = 0;
+  /** The next order/create requests are carried out, each answered with this retCode instead (Bybit's 10000 "Server Timeout"). */
+  readonly createAnswerCodes: [number, string][] = [];
   /**
    * order/realtime lists working orders only, even asked by id: as after a Bybit server release,
    * when closed orders of a unified account are found through order/history alone.
@@ -533,6 +535,10 @@ export class FakeBybit implements ConformanceVenue {
           this.loseCreateAnswers--;
           this.create(p, () => res.socket?.destroy());
           return;
+        }
+        if (this.createAnswerCodes.length > 0) {
+          const [code, msg] = this.createAnswerCodes.shift()!;
+          return this.create(p, (c, m, result) => (c === 0 ? v5(code, msg) : v5(c, m, result)));
         }
         return this.create(p, v5);
       case '/v5/order/cancel':

@@ -47,7 +47,6 @@ interface Tracked {
   venueOrderId: string;
   filled: number;
   tradeIds: Set<string>;
-  done: boolean;
 }
 
 /** An order as ccxt returned it, with the venue's id. */
@@ -168,7 +167,7 @@ export class CcxtExecution implements ExecutionClient {
     o.venueOrderId = venueOrderId;
     o.status = 'open';
     this.report(o, { kind: 'ack', venueOrderId, leavesQty: o.qty });
-    this.tracked.set(o.clientOrderId, { order: o, venueOrderId, filled: 0, tradeIds: new Set(), done: false });
+    this.tracked.set(o.clientOrderId, { order: o, venueOrderId, filled: 0, tradeIds: new Set() });
   }
 
   /**
@@ -203,16 +202,22 @@ export class CcxtExecution implements ExecutionClient {
       this.report(o, { kind: 'rejected', rejects: 'request', rejectReason: !this.ex ? 'NO_CREDENTIALS' : 'UNKNOWN_ORDER', text: !this.ex ? 'execution not started' : `no venue order id for ${o.clientOrderId}` });
       return;
     }
+    const t = this.tracked.get(o.clientOrderId);
     try {
       await this.ex.cancelOrder(o.venueOrderId, sym);
-      const t = this.tracked.get(o.clientOrderId);
-      if (t) t.done = true;
-      this.tracked.delete(o.clientOrderId);
-      this.report(o, { kind: 'cancelled', leavesQty: 0 });
     } catch (err) {
       const m = mapCcxtError(this.exchange, err);
       this.report(o, { kind: 'rejected', rejects: 'request', rejectReason: m.reason, text: m.text });
+      return;
     }
+    if (!t) {
+      this.report(o, { kind: 'cancelled', leavesQty: 0 });
+      return;
+    }
+    // accepted: the fills made before it (not polled yet) and the end come from the order itself;
+    // a read that fails or shows it still open is left to the next poll
+    const v = await this.ex.fetchOrder(t.venueOrderId, sym).catch(() => undefined);
+    if (v) await this.sync(t, v).catch(() => {});
   }
 
   /** Polls each order we placed for fills and venue-side ends (cancel, expiry). */
@@ -223,30 +228,59 @@ export class CcxtExecution implements ExecutionClient {
       for (const t of [...this.tracked.values()]) {
         if (this.stopped) return;
         const sym = this.deps.ccxtSymbol(t.order.symbol);
-        const i = this.deps.instrument(t.order.symbol);
-        if (!sym || !i) continue;
+        if (!sym) continue;
         const v = await this.ex.fetchOrder(t.venueOrderId, sym).catch(() => undefined);
-        if (!v || t.done) continue;
-        const filled = v.filled !== undefined ? this.lots(i, v.filled) : t.filled;
-        if (filled !== undefined && filled > t.filled) await this.emitFills(t, i, sym);
-        // the trade list can lag the order's state: its end waits until every trade it counts is booked
-        if (filled !== undefined && filled > t.filled) continue;
-        const status = statusOf(v.status);
-        if (status === 'cancelled' && !t.done) {
-          t.done = true;
-          this.tracked.delete(t.order.clientOrderId);
-          this.report(t.order, { kind: v.status === 'expired' ? 'expired' : 'cancelled', leavesQty: 0, cumQty: t.filled });
-        } else if (status === 'filled' && t.filled >= t.order.qty) {
-          this.tracked.delete(t.order.clientOrderId);
-        }
+        // a failed read (the order's or its trades') is read again at the next poll
+        if (v) await this.sync(t, v).catch(() => {});
       }
     } finally {
       this.polling = false;
     }
   }
 
+  /**
+   * Brings one followed order up to the venue's view of it: its trades first, then its end
+   * (filled, cancelled, expired, rejected), which waits until the trades add up to what the
+   * venue counts as filled (its trade list can lag its order state). Throws when the trades
+   * cannot be read: nothing is ended on a read that failed.
+   */
+  private async sync(t: Tracked, v: CcxtOrder): Promise<void> {
+    const sym = this.deps.ccxtSymbol(t.order.symbol);
+    const i = this.deps.instrument(t.order.symbol);
+    if (!sym || !i || this.tracked.get(t.order.clientOrderId) !== t) return;
+    const status = statusOf(v.status);
+    const final = status === 'filled' || status === 'cancelled' || status === 'rejected';
+    const filled = this.venueFilled(i, t.order, v.filled);
+    // without a usable `filled` only the trades say what was filled; a final order's are read
+    // once more so that nothing counted before its end is missed
+    if (filled === undefined || filled > t.filled || final) await this.emitFills(t, i, sym);
+    if (!final || this.tracked.get(t.order.clientOrderId) !== t) return;
+    if (t.filled < (filled ?? (status === 'filled' ? t.order.qty : 0))) return;
+    this.tracked.delete(t.order.clientOrderId);
+    if (status === 'filled') {
+      // a venue may close an order it filled in part (the rest of an IOC): the rest is not working
+      if (t.filled < t.order.qty) this.report(t.order, { kind: 'expired', leavesQty: 0, cumQty: t.filled, text: `${this.exchange}: closed by the venue with ${t.filled} of ${t.order.qty} lots filled` });
+      return;
+    }
+    if (status === 'rejected') {
+      this.report(t.order, { kind: 'rejected', rejects: 'order', rejectReason: 'VENUE_ERROR', text: `${this.exchange}: rejected by the venue after its ack`, leavesQty: 0, cumQty: t.filled });
+      return;
+    }
+    this.report(t.order, { kind: v.status === 'expired' ? 'expired' : 'cancelled', leavesQty: 0, cumQty: t.filled });
+  }
+
+  /**
+   * The venue's filled quantity in lots; undefined when it does not say (ccxt leaves `filled`
+   * undefined or null where the venue's answer lacks it) or says something that is no quantity
+   * of this order (off the grid, negative, more than the order).
+   */
+  private venueFilled(i: Instrument, o: Order, filled: number | null | undefined): number | undefined {
+    const lots = this.lots(i, filled ?? undefined);
+    return lots === undefined || lots < 0 || lots > o.qty ? undefined : lots;
+  }
+
   private async emitFills(t: Tracked, i: Instrument, sym: string): Promise<void> {
-    const trades = await this.ex!.fetchMyTrades(sym, t.order.createdTs - 60_000).catch(() => [] as CcxtMyTrade[]);
+    const trades = await this.ex!.fetchMyTrades(sym, t.order.createdTs - 60_000);
     for (const tr of trades) {
       if (String(tr.order) !== t.venueOrderId || t.tradeIds.has(String(tr.id))) continue;
       const r = this.fillReport(t.order, i, tr, t.filled);
@@ -323,11 +357,21 @@ export class CcxtExecution implements ExecutionClient {
       const qty = this.lots(i, v.amount) ?? 0;
       const filled = this.lots(i, v.filled) ?? 0;
       const price = this.ticks(i, v.price);
-      out.push({
+      const o: Order = {
         exchange: this.exchange, symbol, side: v.side === 'sell' ? 'sell' : 'buy', type: price === undefined ? 'market' : 'limit', ...(price !== undefined ? { price } : {}), qty, tif: 'GTC', source: 'venue',
         clientOrderId: v.clientOrderId ?? `venue-${v.id}`, venueOrderId: String(v.id), status: filled > 0 ? 'partially_filled' : 'open', filledQty: filled, filledNotionalTicksLots: 0n, feeAtoms: 0n,
         createdTs: v.timestamp ?? 0, updatedTs: v.timestamp ?? 0,
-      });
+      };
+      out.push(o);
+      // Working orders found at restart are followed from now on. Their trades are reported
+      // from the first (the engine books each trade id of an order once): this client has not
+      // seen them, and an order the engine adopts starts with nothing filled. An order without a
+      // client id is none of ours and is not polled.
+      if (v.clientOrderId && hasId(v) && !this.tracked.has(o.clientOrderId)) {
+        const followed = copyOrder(o);
+        followed.filledQty = 0;
+        this.tracked.set(o.clientOrderId, { order: followed, venueOrderId: String(v.id), filled: 0, tradeIds: new Set() });
+      }
     }
     return out;
   }
@@ -357,6 +401,12 @@ export class CcxtExecution implements ExecutionClient {
     }
     const filledQty = this.lots(i, v.filled) ?? cum;
     const status = statusOf(v.status) ?? (filledQty > 0 ? 'partially_filled' : 'open');
+    // an order still working is followed from now on, from the fills listed here (their trade ids
+    // are used up); one this client follows already keeps its own count
+    if ((status === 'open' || status === 'partially_filled') && !this.tracked.has(order.clientOrderId)) {
+      withId.filledQty = cum;
+      this.tracked.set(order.clientOrderId, { order: withId, venueOrderId: String(v.id), filled: cum, tradeIds: new Set(fills.map((f) => f.tradeId!)) });
+    }
     return { clientOrderId: order.clientOrderId, venueOrderId: String(v.id), status: status === 'open' && filledQty > 0 ? 'partially_filled' : status, filledQty, fills };
   }
 
@@ -367,13 +417,34 @@ export class CcxtExecution implements ExecutionClient {
       const sym = this.deps.ccxtSymbol(s);
       const i = this.deps.instrument(s);
       if (!sym || !i) continue;
+      // a trade names its venue order only; the client id (what the journal keys on) comes from
+      // the order, read once per order. Unknown (a venue order without one, or one the venue no
+      // longer knows), it is left out rather than made up: the trade is then one of an order
+      // the journal never saw.
+      const clientIds = new Map<string, string | undefined>();
       for (const t of await this.ex.fetchMyTrades(sym, sinceTs)) {
-        const o = { exchange: this.exchange, symbol: s, side: t.side === 'sell' ? 'sell' : 'buy', clientOrderId: '', qty: 0, filledQty: 0 } as unknown as Order;
+        const venueOrderId = t.order === undefined || t.order === null ? '' : String(t.order);
+        if (venueOrderId !== '' && !clientIds.has(venueOrderId)) clientIds.set(venueOrderId, await this.clientIdOf(venueOrderId, sym));
+        const o = { exchange: this.exchange, symbol: s, side: t.side === 'sell' ? 'sell' : 'buy', clientOrderId: clientIds.get(venueOrderId), qty: 0, filledQty: 0 } as unknown as Order;
         const r = this.fillReport(o, i, t, 0);
         if (r) out.push({ ...r, leavesQty: 0 });
       }
     }
     return out.sort((a, b) => a.ts - b.ts);
+  }
+
+  /** The client id of a venue order: the one we follow under it, else the venue's (fetchOrder); undefined when neither says. */
+  private async clientIdOf(venueOrderId: string, sym: string): Promise<string | undefined> {
+    for (const t of this.tracked.values()) if (t.venueOrderId === venueOrderId) return t.order.clientOrderId;
+    let v: CcxtOrder;
+    try {
+      v = await this.ex!.fetchOrder(venueOrderId, sym);
+    } catch (err) {
+      if (mapCcxtError(this.exchange, err).reason === 'UNKNOWN_ORDER') return undefined;
+      // a failed read fails the reconciliation: a trade of our own must not be booked as a stranger's
+      throw err;
+    }
+    return v.clientOrderId ? v.clientOrderId : undefined;
   }
 
   /** Spot: the base asset's total balance, in lots (fetchBalance). */

@@ -1,0 +1,268 @@
+/**
+ * The ccxt execution client against a scripted ccxt stand-in (no network), polled by hand (fake
+ * interval timers, the venue's clock a ManualClock): what the venue did must reach the engine
+ * once, in order, whatever ccxt hands back; orders found at a restart are followed, and their
+ * trades are booked once across reconciliation.
+ */
+import { defineInstrument, ManualClock, type ExecutionReport, type Instrument, type MarketDataClient, type Order } from '@cwts/core';
+import { Engine } from '@cwts/core/engine';
+import { MetricsRegistry, silentLogger } from '@cwts/core/observability';
+import { conformanceOrder } from '@cwts/core/testing';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { CcxtExchange, CcxtMyTrade, CcxtOrder } from '../src/ccxt-exchange.js';
+import { CcxtExecution } from '../src/execution.js';
+import { resolveCcxtOptions } from '../src/options.js';
+
+const I = defineInstrument({ exchange: 'x', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.001' });
+const POLL = 1000;
+const T0 = Date.parse('2026-12-05T10:00:00Z');
+
+/** ccxt's class for an order the venue does not know (the client maps errors by class). */
+class OrderNotFound extends Error {}
+
+/** A ccxt exchange as this client uses it: orders and trades in memory, answers copied. */
+class FakeCcxt {
+  readonly orders = new Map<string, CcxtOrder>();
+  readonly trades: CcxtMyTrade[] = [];
+  readonly calls: string[] = [];
+  readonly has: Record<string, boolean> = {};
+  readonly markets_by_id = { BTCUSDT: [{ id: 'BTCUSDT', symbol: 'BTC/USDT', base: 'BTC', quote: 'USDT', precision: {} }] };
+  /** Edits every order answer (fetchOrder) before it is returned. */
+  editOrder: ((o: CcxtOrder) => void) | undefined;
+  private seq = 0;
+  private tradeSeq = 0;
+  constructor(private readonly clock: ManualClock) {}
+  async createOrder(symbol: string, _type: string, side: string, amount: string | number, price?: string | number, params?: { clientOrderId?: string }): Promise<CcxtOrder> {
+    const id = String(++this.seq);
+    const o: CcxtOrder = { id, clientOrderId: params?.clientOrderId, symbol, status: 'open', side, amount: Number(amount), price: price === undefined ? undefined : Number(price), filled: 0, timestamp: this.clock.now() };
+    this.orders.set(id, o);
+    return { ...o };
+  }
+  async cancelOrder(id: string): Promise<CcxtOrder> {
+    const o = this.orders.get(id);
+    if (!o || o.status !== 'open') throw new OrderNotFound('unknown order');
+    o.status = 'canceled';
+    return { ...o };
+  }
+  async fetchOrder(id: string): Promise<CcxtOrder> {
+    this.calls.push(`fetchOrder ${id}`);
+    const o = this.orders.get(id);
+    if (!o) throw new OrderNotFound('unknown order');
+    const c = { ...o };
+    this.editOrder?.(c);
+    return c;
+  }
+  async fetchOpenOrders(): Promise<CcxtOrder[]> {
+    return [...this.orders.values()].filter((o) => o.status === 'open').map((o) => ({ ...o }));
+  }
+  async fetchMyTrades(symbol: string, since?: number): Promise<CcxtMyTrade[]> {
+    this.calls.push('fetchMyTrades');
+    return this.trades.filter((t) => t.symbol === symbol && (since === undefined || (t.timestamp ?? 0) >= since)).map((t) => ({ ...t }));
+  }
+  async fetchBalance() {
+    return { total: {} };
+  }
+  numberToString(n: number | string): string {
+    return String(n);
+  }
+  /** The venue fills `qty` of order `id` at its price (maker, fee 0.01 USDT); `listed: false` keeps the trade out of the trade list for now. */
+  fill(id: string, qty: number, listed = true): CcxtMyTrade {
+    const o = this.orders.get(id)!;
+    o.filled = Math.round(((o.filled ?? 0) + qty) * 1000) / 1000;
+    if (o.filled >= (o.amount ?? 0)) o.status = 'closed';
+    const t: CcxtMyTrade = { id: `T${++this.tradeSeq}`, order: id, symbol: o.symbol, side: o.side, price: o.price!, amount: qty, timestamp: this.clock.now(), takerOrMaker: 'maker', fee: { cost: 0.01, currency: 'USDT' } };
+    if (listed) this.trades.push(t);
+    return t;
+  }
+}
+
+/** Lets every pending answer of the stand-in (promises only, no I/O) run to its end. */
+const settle = () => new Promise<void>((r) => setImmediate(r));
+
+describe('ccxt execution against a scripted ccxt', () => {
+  let x: CcxtExecution | undefined;
+  afterEach(async () => {
+    await x?.stop();
+    x = undefined;
+    vi.useRealTimers();
+  });
+
+  async function boot(): Promise<{ fake: FakeCcxt; reports: ExecutionReport[]; x: CcxtExecution; poll: () => Promise<void> }> {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const clock = new ManualClock(T0);
+    const fake = new FakeCcxt(clock);
+    x = new CcxtExecution({
+      exchange: 'x', ccxt: async () => fake as unknown as CcxtExchange, options: resolveCcxtOptions({ poll_interval_ms: POLL }), clock, hasCredentials: true,
+      instrument: (s) => (s === I.symbol ? I : undefined), ccxtSymbol: (s) => (s === I.symbol ? 'BTC/USDT' : undefined),
+    });
+    const reports: ExecutionReport[] = [];
+    await x.start((r) => reports.push(r));
+    const poll = async () => {
+      clock.advance(POLL);
+      await vi.advanceTimersByTimeAsync(POLL);
+      await settle();
+    };
+    return { fake, reports, x, poll };
+  }
+
+  /** An order of ours, made on the venue's clock. */
+  const ours = (extra: Partial<Order> = {}): Order => ({ ...conformanceOrder(I, { side: 'buy', price: '100.00', qty: '0.010' }), createdTs: T0, updatedTs: T0, ...extra });
+
+  async function placed(xx: CcxtExecution, reports: ExecutionReport[]): Promise<{ o: Order; id: string }> {
+    const o = ours();
+    xx.submit(o);
+    await settle();
+    const id = reports.find((r) => r.kind === 'ack' && r.clientOrderId === o.clientOrderId)!.venueOrderId!;
+    return { o: { ...o, venueOrderId: id, status: 'open' }, id };
+  }
+
+  const kinds = (reports: ExecutionReport[]) => reports.map((r) => (r.kind === 'fill' ? `fill ${r.tradeId} ${r.lastQty}/${r.cumQty}` : r.kind));
+
+  it('a fill the venue made before our cancel (not polled yet) is reported before the cancel, which waits for the trade list', async () => {
+    const { fake, reports, x: xx, poll } = await boot();
+    const { o, id } = await placed(xx, reports);
+    // the venue fills half, then takes our cancel before a poll has seen the fill; its trade list lags
+    const lagging = fake.fill(id, 0.005, false);
+    xx.cancel(o);
+    await settle();
+    expect(kinds(reports)).toEqual(['ack']);
+    fake.trades.push(lagging);
+    await poll();
+    await poll();
+    expect(kinds(reports)).toEqual(['ack', 'fill T1 5/5', 'cancelled']);
+    expect(reports.at(-1)).toMatchObject({ kind: 'cancelled', cumQty: 5, leavesQty: 0 });
+  });
+
+  it('an order the venue rejects after its ack (status "rejected") is ended as rejected and no longer polled', async () => {
+    const { fake, reports, x: xx, poll } = await boot();
+    const { id } = await placed(xx, reports);
+    fake.orders.get(id)!.status = 'rejected';
+    await poll();
+    expect(reports.slice(1)).toMatchObject([{ kind: 'rejected', rejects: 'order', rejectReason: 'VENUE_ERROR', leavesQty: 0, cumQty: 0 }]);
+    fake.calls.length = 0;
+    await poll();
+    expect(fake.calls).toEqual([]);
+  });
+
+  it.each([
+    ['left out', (c: CcxtOrder) => delete c.filled],
+    ['null', (c: CcxtOrder) => (c.filled = null as unknown as number)],
+    ['off the lot grid', (c: CcxtOrder) => (c.filled = 0.0095)],
+  ])('an order whose `filled` ccxt hands %s: its trades are read anyway, and a closed one ends once they add up', async (_what, edit) => {
+    const { fake, reports, x: xx, poll } = await boot();
+    const { id } = await placed(xx, reports);
+    fake.editOrder = edit;
+    fake.fill(id, 0.004);
+    await poll();
+    expect(kinds(reports)).toEqual(['ack', 'fill T1 4/4']);
+    // closed; its last trade not listed yet: the order stays followed until it is
+    const late = fake.fill(id, 0.006, false);
+    await poll();
+    expect(kinds(reports)).toEqual(['ack', 'fill T1 4/4']);
+    fake.trades.push(late);
+    await poll();
+    expect(kinds(reports)).toEqual(['ack', 'fill T1 4/4', 'fill T2 6/10']);
+    fake.calls.length = 0;
+    await poll();
+    expect(fake.calls).toEqual([]);
+  });
+
+  it('an order the venue closes filled in part (the rest of an IOC) ends as expired after its trades', async () => {
+    const { fake, reports, x: xx, poll } = await boot();
+    const { id } = await placed(xx, reports);
+    fake.fill(id, 0.004);
+    fake.orders.get(id)!.status = 'closed';
+    await poll();
+    expect(kinds(reports)).toEqual(['ack', 'fill T1 4/4', 'expired']);
+    expect(reports.at(-1)).toMatchObject({ cumQty: 4, leavesQty: 0 });
+  });
+
+  it('an order queryOrder finds working at a restart is followed: its later fills are reported, the listed ones not again', async () => {
+    const { fake, reports, x: xx, poll } = await boot();
+    // the previous process placed it; one trade came while it was down
+    const before = await fake.createOrder('BTC/USDT', 'limit', 'buy', '0.010', '100.00', { clientOrderId: 'cw-restored-1' });
+    fake.fill(before.id, 0.002);
+    const journaled = ours({ clientOrderId: 'cw-restored-1', venueOrderId: before.id, status: 'open' });
+    const st = await xx.queryOrder(journaled);
+    expect(st).toMatchObject({ status: 'partially_filled', filledQty: 2 });
+    expect(st!.fills.map((f) => f.tradeId)).toEqual(['T1']);
+    fake.fill(before.id, 0.004);
+    await poll();
+    expect(reports.map((r) => [r.kind, r.clientOrderId, r.tradeId, r.lastQty, r.cumQty])).toEqual([['fill', 'cw-restored-1', 'T2', 4, 6]]);
+  });
+
+  it('an order openOrders finds at a restart is followed from its first trade; one without a client id is not polled', async () => {
+    const { fake, reports, x: xx, poll } = await boot();
+    const adopted = await fake.createOrder('BTC/USDT', 'limit', 'buy', '0.010', '100.00', { clientOrderId: 'cw-adopted-1' });
+    fake.fill(adopted.id, 0.002);
+    const byHand = await fake.createOrder('BTC/USDT', 'limit', 'sell', '0.010', '200.00');
+    const listed = await xx.openOrders();
+    expect(listed.map((o) => [o.clientOrderId, o.filledQty])).toEqual([['cw-adopted-1', 2], [`venue-${byHand.id}`, 0]]);
+    fake.fill(adopted.id, 0.003);
+    await poll();
+    // the engine adopts such an order with nothing filled: each of its trades once, counted from the first
+    expect(reports.map((r) => [r.kind, r.clientOrderId, r.tradeId, r.lastQty, r.cumQty])).toEqual([
+      ['fill', 'cw-adopted-1', 'T1', 2, 2],
+      ['fill', 'cw-adopted-1', 'T2', 3, 5],
+    ]);
+    expect(fake.calls.filter((c) => c === `fetchOrder ${byHand.id}`)).toEqual([]);
+  });
+
+  it("tradesSince names each trade's client order id from its venue order; an order the venue no longer knows leaves it unset", async () => {
+    const { fake, reports, x: xx } = await boot();
+    const { o, id } = await placed(xx, reports);
+    fake.fill(id, 0.002);
+    const gone = await fake.createOrder('BTC/USDT', 'limit', 'buy', '0.010', '100.00', { clientOrderId: 'cw-old-1' });
+    const old = await fake.createOrder('BTC/USDT', 'limit', 'buy', '0.010', '100.00', { clientOrderId: 'cw-old-2' });
+    fake.fill(gone.id, 0.001);
+    fake.fill(old.id, 0.001);
+    fake.fill(old.id, 0.001);
+    fake.orders.delete(gone.id);
+    fake.calls.length = 0;
+    const trades = await xx.tradesSince([I.symbol], 0);
+    expect(trades.map((t) => [t.clientOrderId, t.tradeId])).toEqual([[o.clientOrderId, 'T1'], [undefined, 'T2'], ['cw-old-2', 'T3'], ['cw-old-2', 'T4']]);
+    // the followed order is known without a read; each other order is read once
+    expect(fake.calls).toEqual(['fetchMyTrades', `fetchOrder ${gone.id}`, `fetchOrder ${old.id}`]);
+  });
+});
+
+describe('ccxt reconciliation after a restart', () => {
+  it('a trade made while down is booked once: through queryOrder, not again as an adopted order from tradesSince', async () => {
+    const clock = new ManualClock(T0);
+    const t0 = clock.now() - 60_000;
+    const order: CcxtOrder = { id: '77', clientOrderId: 'cw-1-abc', symbol: 'BTC/USDT', status: 'open', side: 'buy', amount: 0.01, price: 100, filled: 0.002, timestamp: t0 };
+    const trade: CcxtMyTrade = { id: 'T1', order: '77', symbol: 'BTC/USDT', side: 'buy', price: 100, amount: 0.002, timestamp: t0 + 1000, takerOrMaker: 'maker', fee: { cost: 0.001, currency: 'USDT' } };
+    const fake = {
+      has: {},
+      fetchOrder: async () => ({ ...order }),
+      fetchOpenOrders: async () => [{ ...order }],
+      fetchMyTrades: async () => [{ ...trade }],
+      fetchBalance: async () => ({ total: { BTC: 0.002 } }),
+      numberToString: (n: number | string) => String(n),
+      markets_by_id: { BTCUSDT: [{ id: 'BTCUSDT', symbol: 'BTC/USDT', base: 'BTC', quote: 'USDT', precision: {} }] },
+    } as unknown as CcxtExchange;
+    const execution = new CcxtExecution({
+      exchange: 'x', ccxt: async () => fake, options: resolveCcxtOptions({ poll_interval_ms: 600_000 }), clock, hasCredentials: true,
+      instrument: (s) => (s === I.symbol ? I : undefined), ccxtSymbol: (s) => (s === I.symbol ? 'BTC/USDT' : undefined),
+    });
+    const marketData: MarketDataClient = { exchange: 'x', loadInstruments: async (): Promise<Instrument[]> => [I], start: async () => {}, stop: async () => {} };
+    // the journal's view: the order open, nothing filled (the fill came while we were down)
+    const journaled: Order = {
+      exchange: 'x', symbol: I.symbol, side: 'buy', type: 'limit', price: 10_000, qty: 10, tif: 'GTC', source: 'test', clientOrderId: 'cw-1-abc', venueOrderId: '77',
+      status: 'open', filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: t0, updatedTs: t0,
+    };
+    const engine = new Engine({
+      clock, logger: silentLogger(), metrics: new MetricsRegistry({ processMetrics: false }), watchdog: false, onShutdown: 'keep',
+      venues: [{ name: 'x', symbols: [I.symbol], marketData, execution }],
+      restore: (e: Engine) => e.orders.restore({ ...journaled }),
+    } as ConstructorParameters<typeof Engine>[0]);
+    await engine.start();
+    try {
+      // the venue: 2 lots bought, once
+      expect(engine.portfolio.qty('x', I.symbol)).toBe(2);
+      expect(engine.orders.get('cw-1-abc')).toMatchObject({ filledQty: 2 });
+    } finally {
+      await engine.stop('test');
+    }
+  });
+});
