@@ -27,6 +27,14 @@ export function coinbaseErrorMap(venue: string): VenueErrorMap {
     { code: 'DUPLICATE_CANCEL_REQUEST', reason: 'VENUE_ERROR', text: 'a cancel is already pending' },
     { code: 'INVALID_CANCEL_REQUEST', reason: 'INVALID_ORDER' },
     { code: 'COMMANDER_REJECTED_CANCEL_ORDER', reason: 'VENUE_ERROR', retryable: true },
+    // Coinbase's side failed (HTTP 5xx: ccxt's "internal_server_error", the gateway's gRPC status
+    // names): Coinbase says to treat the request's outcome as unknown, so a create so answered is
+    // searched for by client id, not reported rejected
+    { code: 'internal_server_error', reason: 'VENUE_ERROR', retryable: true, outcomeUnknown: true },
+    { code: 'INTERNAL', reason: 'VENUE_ERROR', retryable: true, outcomeUnknown: true },
+    { code: 'UNAVAILABLE', reason: 'VENUE_ERROR', retryable: true, outcomeUnknown: true },
+    { code: 'DEADLINE_EXCEEDED', reason: 'VENUE_ERROR', retryable: true, outcomeUnknown: true },
+    { code: 'UNKNOWN', reason: 'VENUE_ERROR', retryable: true, outcomeUnknown: true },
   ]);
 }
 
@@ -50,11 +58,15 @@ export function mapCoinbaseError(map: VenueErrorMap, err: unknown): MappedVenueE
   const e = err as { name?: string; message?: string } | undefined;
   const text = redactCredentials(String(e?.message ?? err)).replace(/(Bearer\s+)[A-Za-z0-9._-]+/g, '$1[redacted]');
   // an answer that says success: false refused the request, whatever reason it gives (it is not
-  // an unknown outcome); one without any Coinbase word may have been executed (refusedByVenue)
-  const code = coinbaseErrorCode(text) ?? (/"success"\s*:\s*false/.test(text) ? 'UNKNOWN_FAILURE_REASON' : undefined);
+  // an unknown outcome, even with a server-side code); one without any Coinbase word, or with a
+  // server-side code alone (an HTTP 5xx), may have been executed (refusedByVenue)
+  const refused = /"success"\s*:\s*false/.test(text);
+  const code = coinbaseErrorCode(text) ?? (refused ? 'UNKNOWN_FAILURE_REASON' : undefined);
   if (code !== undefined) {
     const msg = /"message"\s*:\s*"((?:[^"\\]|\\.)*)"/.exec(text)?.[1];
-    return map.map(code, msg ? `${code}: ${msg}` : code);
+    const m = map.map(code, msg ? `${code}: ${msg}` : code);
+    if (refused) delete m.outcomeUnknown;
+    return m;
   }
   return mapCcxtErrorClass(map.venue, e?.name ?? '', text);
 }

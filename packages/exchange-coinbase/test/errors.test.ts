@@ -4,6 +4,7 @@
  * and credentials never in the text.
  */
 import { describe, expect, it } from 'vitest';
+import { refusedByVenue } from '@cwts/core/adapter-kit';
 import { coinbaseErrorCode, coinbaseErrorMap, mapCoinbaseError } from '../src/errors.js';
 
 const map = coinbaseErrorMap('coinbase');
@@ -32,11 +33,38 @@ describe('Coinbase venue errors', () => {
     ['DUPLICATE_CANCEL_REQUEST', 'VENUE_ERROR', false],
     ['INVALID_CANCEL_REQUEST', 'INVALID_ORDER', false],
     ['COMMANDER_REJECTED_CANCEL_ORDER', 'VENUE_ERROR', true],
+    ['internal_server_error', 'VENUE_ERROR', true],
+    ['INTERNAL', 'VENUE_ERROR', true],
+    ['UNAVAILABLE', 'VENUE_ERROR', true],
+    ['DEADLINE_EXCEEDED', 'VENUE_ERROR', true],
+    ['UNKNOWN', 'VENUE_ERROR', true],
     ['SOMETHING_NEW', 'VENUE_ERROR', false],
   ] as const)('%s -> %s (retryable %s)', (code, reason, retryable) => {
     const m = mapCoinbaseError(map, ccxtError('ExchangeError', `{"error":"${code}","message":"venue words"}`));
     expect(m).toMatchObject({ reason, retryable, code });
     expect(m.text).toMatch(new RegExp(`^coinbase ${code}: ${code}: venue words`));
+  });
+
+  it.each([
+    '{"error":"internal_server_error","error_details":"Internal server error","message":"Internal server error"}',
+    '{"error":"INTERNAL","code":13,"message":"internal error","details":[]}',
+    '{"error":"UNAVAILABLE","code":14,"message":"service unavailable","details":[]}',
+    '{"error":"DEADLINE_EXCEEDED","code":4,"message":"context deadline exceeded","details":[]}',
+    '{"error":"UNKNOWN","code":2,"message":"unknown error","details":[]}',
+  ])('a failure on Coinbase\'s side (%s) leaves the outcome unknown: a create so answered is searched for, not rejected', (body) => {
+    const err = ccxtError('ExchangeError', body);
+    const m = mapCoinbaseError(map, err);
+    expect(m).toMatchObject({ reason: 'VENUE_ERROR', outcomeUnknown: true });
+    expect(refusedByVenue(err, m)).toBe(false);
+  });
+
+  it('success: false is a refusal whatever code it carries, a server-side one too; a client error is a refusal', () => {
+    for (const body of ['{"success":false,"failure_reason":"UNKNOWN_FAILURE_REASON","error_response":{"error":"INTERNAL","message":"x"}}', '{"error":"INVALID_ARGUMENT","message":"bad"}']) {
+      const err = ccxtError('ExchangeError', body);
+      const m = mapCoinbaseError(map, err);
+      expect(m.outcomeUnknown, body).toBeUndefined();
+      expect(refusedByVenue(err, m), body).toBe(true);
+    }
   });
 
   it('prefers preview_failure_reason and skips the UNKNOWN_* placeholders', () => {

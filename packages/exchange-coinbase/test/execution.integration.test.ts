@@ -92,6 +92,20 @@ describe('Coinbase execution through ccxt against the local server', () => {
     expect(fake!.account!.find(mkt.clientOrderId)).toMatchObject({ config: 'market_market_ioc', base_size: '0.02' });
   });
 
+  it.each([
+    [500, { error: 'internal_server_error', error_details: 'Internal server error', message: 'Internal server error' }],
+    [503, { error: 'UNAVAILABLE', code: 14, message: 'service unavailable', details: [] }],
+  ])('an HTTP %i %j to a create (the order was booked) is an unknown outcome, not a reject: the order is found and followed', async (status, body) => {
+    const { v, i, reports } = await venue();
+    fake!.account!.bookNextOrderThenFail(status, body);
+    const o = conformanceOrder(i, { side: 'buy', price: '64000.00', qty: '0.01' });
+    v.execution.submit(o);
+    await waitUntil(() => reports.length > 0, 'a report');
+    expect(fake!.account!.find(o.clientOrderId)).toMatchObject({ status: 'OPEN' });
+    expect(reports[0]).toMatchObject({ kind: 'ack', clientOrderId: o.clientOrderId, venueOrderId: fake!.account!.find(o.clientOrderId)!.order_id });
+    expect(reports.some((r) => r.kind === 'rejected')).toBe(false);
+  });
+
   it('reconciliation: queryOrder by client id, tradesSince, balances (available + hold) and positions', async () => {
     const { v, i, reports } = await venue();
     const t0 = Date.now();

@@ -67,6 +67,7 @@ export class FakeCoinbaseAccount {
   private readonly fills: FakeFill[] = [];
   private seq = 0;
   private failNext: { error: string; preview?: string; message: string } | undefined;
+  private bookThenFailNext: { status: number; body: Record<string, unknown> } | undefined;
   /** Local times (ms) at which create-order requests arrived. */
   readonly orderRequestTimes: number[] = [];
   authFailures = 0;
@@ -92,6 +93,11 @@ export class FakeCoinbaseAccount {
 
   failNextOrder(f: { error: string; preview?: string; message: string }): void {
     this.failNext = f;
+  }
+
+  /** The next create is booked (the order works), then answered with this error (a failure after the matching engine took it). */
+  bookNextOrderThenFail(status: number, body: Record<string, unknown>): void {
+    this.bookThenFailNext = { status, body };
   }
 
   find(id: string): FakeOrder | undefined {
@@ -290,6 +296,11 @@ export class FakeCoinbaseAccount {
     if (config === 'sor_limit_ioc' || config === 'limit_limit_fok' || config === 'market_market_ioc') o.status = 'EXPIRED';
     this.orders.set(o.order_id, o);
     this.onOrderChange?.(o);
+    if (this.bookThenFailNext) {
+      const f = this.bookThenFailNext;
+      this.bookThenFailNext = undefined;
+      return this.json(res, f.status, f.body);
+    }
     this.json(res, 200, { success: true, success_response: { order_id: o.order_id, product_id: o.product_id, side: o.side, client_order_id: o.client_order_id }, order_configuration: r.order_configuration });
   }
 

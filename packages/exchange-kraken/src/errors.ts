@@ -1,5 +1,11 @@
 import { VenueErrorMap, mapCcxtErrorClass, redactCredentials, type MappedVenueError } from '@cwts/core/adapter-kit';
 
+/**
+ * Ours, not Kraken's: AssetPairs could not be read before an order, so nothing was sent (a refusal
+ * that can be retried, where Kraken's own EService:Unavailable leaves the outcome unknown).
+ */
+export const PAIRS_UNAVAILABLE = 'ECwts:Pairs unavailable';
+
 /** Kraken REST error strings (docs: "Spot REST API - Errors") -> our reject reasons. */
 export function krakenErrorMap(venue: string): VenueErrorMap {
   return new VenueErrorMap(venue, [
@@ -11,9 +17,13 @@ export function krakenErrorMap(venue: string): VenueErrorMap {
     { code: 'EOrder:Rate limit exceeded', reason: 'RATE_LIMITED', text: 'trading counter exceeded; backing off', retryable: true },
     { code: 'EGeneral:Too many requests', reason: 'RATE_LIMITED', retryable: true },
     { code: 'EGeneral:Temporary lockout', reason: 'RATE_LIMITED', retryable: true },
-    { code: 'EService:Unavailable', reason: 'VENUE_ERROR', retryable: true },
-    { code: 'EService:Busy', reason: 'VENUE_ERROR', retryable: true },
-    { code: 'EGeneral:Internal error', reason: 'VENUE_ERROR', retryable: true },
+    // Kraken's side failed (ccxt: ExchangeNotAvailable): a request so answered may still have been
+    // executed, so an AddOrder is looked up by cl_ord_id, not reported rejected
+    { code: 'EService:Unavailable', reason: 'VENUE_ERROR', retryable: true, outcomeUnknown: true },
+    { code: 'EService:Busy', reason: 'VENUE_ERROR', retryable: true, outcomeUnknown: true },
+    { code: 'EGeneral:Internal error', reason: 'VENUE_ERROR', retryable: true, outcomeUnknown: true },
+    { code: 'EDatabase:Internal error', reason: 'VENUE_ERROR', retryable: true, outcomeUnknown: true },
+    { code: PAIRS_UNAVAILABLE, reason: 'VENUE_ERROR', retryable: true, text: "Kraken's pair list could not be read: nothing was sent" },
     { code: 'EService:Market in cancel_only mode', reason: 'VENUE_NOT_TRADING' },
     { code: 'EService:Market in post_only mode', reason: 'VENUE_NOT_TRADING' },
     { code: 'EOrder:Insufficient funds', reason: 'INSUFFICIENT_BALANCE' },

@@ -9,7 +9,7 @@
 import { lotsToQty, ticksToPrice, type Clock, type Instrument, type Logger, type Order, type VenueBalance } from '@cwts/core';
 import { type Secret } from '@cwts/core/config';
 import { RateLimiter, TimerSet, httpJson, venueTable, type OrderRef, type PolledOrderDriver, type VenueFill, type VenueOrderView } from '@cwts/core/adapter-kit';
-import { krakenErrorMap, mapKrakenError } from './errors.js';
+import { PAIRS_UNAVAILABLE, krakenErrorMap, mapKrakenError } from './errors.js';
 import type { KrakenOptions } from './options.js';
 import { krakenApiSign } from './rest-sign.js';
 import { z } from 'zod';
@@ -177,13 +177,12 @@ export class KrakenOrderDriver implements PolledOrderDriver {
     return undefined;
   }
 
-  /** One private call, after the limiter, in nonce order. */
-  private private<T>(weight: number, call: () => Promise<T>): Promise<T> {
-    const run = async (): Promise<T> => {
-      if (weight > 0) await this.restLimiter.acquire({ rest: weight });
-      return call();
-    };
-    const p = this.chain.then(run, run);
+  /** One private call: after the REST counter when it draws from it, then sent in nonce order. */
+  private async private<T>(weight: number, call: () => Promise<T>): Promise<T> {
+    // waited for outside the queue: a cancel or an order (weight 0: the trading counter meters
+    // those) must not wait behind a query that waits for REST budget; only the sends need order
+    if (weight > 0) await this.restLimiter.acquire({ rest: weight });
+    const p = this.chain.then(call, call);
     this.chain = p.catch(() => {});
     return p;
   }
@@ -226,8 +225,9 @@ export class KrakenOrderDriver implements PolledOrderDriver {
       try {
         await this.loadPairs();
       } catch (err) {
-        // nothing was sent: a definite refusal, not an unknown outcome
-        throw new Error(`kraken {"error":["EService:Unavailable"]} (AssetPairs failed: ${(err as Error).message})`);
+        // nothing was sent: a definite refusal, not an unknown outcome (Kraken's own
+        // EService:Unavailable would be one)
+        throw new Error(`kraken {"error":["${PAIRS_UNAVAILABLE}"]} (AssetPairs failed: ${(err as Error).message})`);
       }
     }
     if (!this.pairKey.has(o.symbol)) throw new Error(`kraken {"error":["EQuery:Unknown asset pair"]} (${o.symbol} is not in AssetPairs)`);
@@ -236,10 +236,13 @@ export class KrakenOrderDriver implements PolledOrderDriver {
       // the matching engine drops the request after this: an answer lost on the way is final by then
       deadline: new Date(this.deps.clock.now() + this.deps.options.order_deadline_ms).toISOString(),
     };
+    // Kraken takes a sell's fee in the base currency unless told otherwise (AddOrder: fcib is "default
+    // if selling"); trades do not say which, so the fee currency is pinned to the quote for every order
+    params.oflags = 'fciq';
     if (o.type === 'limit') {
       params.price = ticksToPrice(i, o.price!);
       if (o.tif === 'IOC') params.timeinforce = 'IOC';
-      if (o.tif === 'POST_ONLY') params.oflags = 'post';
+      if (o.tif === 'POST_ONLY') params.oflags = 'post,fciq';
     }
     // trading calls are metered by the trading counter (the kit's order limiter), not the REST counter
     const res = await this.private(0, () => this.ex.privatePostAddOrder(params));
@@ -293,7 +296,8 @@ export class KrakenOrderDriver implements PolledOrderDriver {
     const symbol = this.v2ByRest.get(t.pair) ?? t.pair;
     const i = this.deps.instrument(symbol);
     if (!i) return undefined;
-    // Kraken charges spot fees in the quote currency unless the order asked otherwise (fcib), which we never do
+    // in the quote currency: our orders pin it (oflags=fciq, see place); a trade of an order placed
+    // elsewhere without fciq may have paid in the base currency, which QueryTrades does not say
     const f: VenueFill = { tradeId, venueOrderId: t.ordertxid, symbol, price: t.price, qty: t.vol, fee: t.fee, feeAsset: i.quote, ts: Math.round(Number(t.time) * 1000) };
     if (typeof t.maker === 'boolean') f.liquidity = t.maker ? 'maker' : 'taker';
     return f;

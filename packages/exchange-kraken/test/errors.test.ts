@@ -4,7 +4,8 @@
  * credentials never in the text.
  */
 import { describe, expect, it } from 'vitest';
-import { krakenErrorCode, krakenErrorMap, mapKrakenError } from '../src/errors.js';
+import { refusedByVenue } from '@cwts/core/adapter-kit';
+import { PAIRS_UNAVAILABLE, krakenErrorCode, krakenErrorMap, mapKrakenError } from '../src/errors.js';
 
 const map = krakenErrorMap('kraken');
 const ccxtError = (name: string, body: string) => Object.assign(new Error(`kraken ${body}`), { name });
@@ -22,6 +23,7 @@ describe('Kraken venue errors', () => {
     ['EService:Unavailable', 'VENUE_ERROR', true],
     ['EService:Busy', 'VENUE_ERROR', true],
     ['EGeneral:Internal error', 'VENUE_ERROR', true],
+    ['EDatabase:Internal error', 'VENUE_ERROR', true],
     ['EService:Market in cancel_only mode', 'VENUE_NOT_TRADING', false],
     ['EService:Market in post_only mode', 'VENUE_NOT_TRADING', false],
     ['EOrder:Insufficient funds', 'INSUFFICIENT_BALANCE', false],
@@ -41,6 +43,26 @@ describe('Kraken venue errors', () => {
     const m = mapKrakenError(map, ccxtError('ExchangeError', `{"error":["${code}"]}`));
     expect(m).toMatchObject({ reason, retryable, code });
     expect(m.text.startsWith(`kraken ${code}: ${code}`)).toBe(true);
+  });
+
+  it.each(['EService:Unavailable', 'EService:Busy', 'EGeneral:Internal error', 'EDatabase:Internal error'])(
+    '%s is a failure on Kraken\'s side: the outcome is unknown (an order so answered is looked up, not rejected)',
+    (code) => {
+      const err = ccxtError('ExchangeNotAvailable', `{"error":["${code}"]}`);
+      const m = mapKrakenError(map, err);
+      expect(m).toMatchObject({ reason: 'VENUE_ERROR', retryable: true, code, outcomeUnknown: true });
+      expect(refusedByVenue(err, m)).toBe(false);
+    },
+  );
+
+  it('an answer that refuses, and our own "pair list unreadable" (nothing sent), are refusals', () => {
+    for (const code of ['EOrder:Insufficient funds', 'EAPI:Rate limit exceeded', 'EFunding:Something new', PAIRS_UNAVAILABLE]) {
+      const err = ccxtError('ExchangeError', `{"error":["${code}"]}`);
+      const m = mapKrakenError(map, err);
+      expect(m.outcomeUnknown, code).toBeUndefined();
+      expect(refusedByVenue(err, m), code).toBe(true);
+    }
+    expect(mapKrakenError(map, new Error(`kraken {"error":["${PAIRS_UNAVAILABLE}"]} (AssetPairs failed: fetch failed)`))).toMatchObject({ reason: 'VENUE_ERROR', retryable: true, code: PAIRS_UNAVAILABLE });
   });
 
   it('a detail after the code keeps the rule of its prefix and stays in the text; only the first error counts', () => {

@@ -6,9 +6,10 @@
  */
 import { ManualClock, defineInstrument, priceToTicks, qtyToLots, type Instrument, type Order } from '@cwts/core';
 import { Secret } from '@cwts/core/config';
-import type { VenueOrderView } from '@cwts/core/adapter-kit';
+import { refusedByVenue, type VenueOrderView } from '@cwts/core/adapter-kit';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { KrakenOrderDriver, krakenAssetCode, krakenV2Symbol, type KrakenOrderInfo, type KrakenTradeInfo } from '../src/execution.js';
+import { PAIRS_UNAVAILABLE } from '../src/errors.js';
 import { DEFAULT_KRAKEN_OPTIONS } from '../src/options.js';
 
 /** The scripted venue (@cwts/core/testing scriptedCcxt): each test sets the endpoints it needs; calls are recorded. Some Kraken calls carry no params. */
@@ -108,11 +109,11 @@ describe('KrakenOrderDriver (scripted venue)', () => {
   });
 
   it.each([
-    [{ tif: 'GTC' }, { ordertype: 'limit', price: '64000' }],
-    [{ tif: 'IOC' }, { ordertype: 'limit', price: '64000', timeinforce: 'IOC' }],
-    [{ tif: 'POST_ONLY' }, { ordertype: 'limit', price: '64000', oflags: 'post' }],
-    [{ type: 'market', tif: 'IOC', price: undefined }, { ordertype: 'market' }],
-  ] as const)('place %j sends %j with the REST pair, client id and a deadline', async (o, extra) => {
+    [{ tif: 'GTC' }, { ordertype: 'limit', price: '64000', oflags: 'fciq' }],
+    [{ tif: 'IOC' }, { ordertype: 'limit', price: '64000', timeinforce: 'IOC', oflags: 'fciq' }],
+    [{ tif: 'POST_ONLY' }, { ordertype: 'limit', price: '64000', oflags: 'post,fciq' }],
+    [{ type: 'market', tif: 'IOC', price: undefined }, { ordertype: 'market', oflags: 'fciq' }],
+  ] as const)('place (a sell) %j sends %j with the REST pair, client id, a deadline and the fee pinned to the quote currency (a sell would pay it in base)', async (o, extra) => {
     driver = await started();
     venue.handlers.privatePostAddOrder = () => ok({ txid: ['OTX-1'] });
     await expect(driver.place(order({ ...(o as Partial<Order>), side: 'sell' }), BTC)).resolves.toBe('OTX-1');
@@ -136,7 +137,9 @@ describe('KrakenOrderDriver (scripted venue)', () => {
       throw new Error('connect ECONNREFUSED');
     };
     const downErr = await driver.place(order(), BTC).catch((e: unknown) => e);
-    expect(driver.mapError(downErr)).toMatchObject({ reason: 'VENUE_ERROR', retryable: true });
+    // not Kraken's EService:Unavailable (an unknown outcome): nothing was sent
+    expect(driver.mapError(downErr)).toMatchObject({ reason: 'VENUE_ERROR', retryable: true, code: PAIRS_UNAVAILABLE });
+    expect(refusedByVenue(downErr, driver.mapError(downErr))).toBe(true);
     expect((downErr as Error).message).toMatch(/AssetPairs failed: connect ECONNREFUSED/);
 
     venue.handlers.publicGetAssetPairs = () => ok({});
@@ -304,5 +307,32 @@ describe('KrakenOrderDriver (scripted venue)', () => {
     const all = await Promise.allSettled([driver.fetchBalances(), driver.fetchBalances(), driver.fetchBalances()]);
     expect(all.every((r) => r.status === 'rejected')).toBe(true);
     expect(maxInFlight).toBe(1);
+  });
+
+  it('a cancel and an order are sent at once while a query waits for the REST counter (they draw from the trading counter only)', async () => {
+    // the REST counter: 2 calls per 20 s, and the clock does not move: a query that waits for it waits until close
+    driver = new KrakenOrderDriver({
+      exchange: 'kraken', restRoot: 'http://127.0.0.1:1', options: { ...DEFAULT_KRAKEN_OPTIONS, private_requests_per_interval: 2, private_interval_ms: 20_000 }, clock: new ManualClock(Date.parse('2026-12-05T10:00:00Z')),
+      apiKey: new Secret('key'), apiSecret: new Secret('c2VjcmV0'), instrument: (s) => (s === 'BTC/USD' ? BTC : undefined), symbols: () => ['BTC/USD'],
+    });
+    venue.handlers.publicGetAssetPairs = () => ok(PAIRS);
+    venue.handlers.privatePostOpenOrders = () => ok({ open: {} });
+    venue.handlers.privatePostQueryOrders = () => ok({ O1: info() });
+    venue.handlers.privatePostCancelOrder = () => ok({ count: 1 });
+    venue.handlers.privatePostAddOrder = () => ok({ txid: ['OTX-2'] });
+    await driver.connect(); // OpenOrders: the first REST call
+    await driver.fetchOrder({ symbol: 'BTC/USD', clientOrderId: 'c1', venueOrderId: 'O1' }); // the second
+    venue.calls.length = 0;
+    const waiting = driver.fetchOrder({ symbol: 'BTC/USD', clientOrderId: 'c1', venueOrderId: 'O1' }).catch((e: unknown) => e);
+    // the kill switch cancels, the strategy places: no timer stands between either and the venue
+    const cancelled = driver.cancel(order({ venueOrderId: 'O1' }));
+    const placed = driver.place(order({ clientOrderId: 'c2' }), BTC);
+    await new Promise((r) => setImmediate(r));
+    expect(venue.calls.map((c) => c.fn)).toEqual(['privatePostCancelOrder', 'privatePostAddOrder']);
+    await cancelled;
+    expect(await placed).toBe('OTX-2');
+    driver.close();
+    expect(String(await waiting)).toMatch(/rate limiter closed/);
+    expect(venue.calls.map((c) => c.fn)).not.toContain('privatePostQueryOrders');
   });
 });

@@ -62,7 +62,7 @@ describe('Kraken execution through ccxt against the local server', () => {
     await waitUntil(() => reports.some((r) => r.kind === 'ack'), 'an ack');
     const ack = reports.find((r) => r.kind === 'ack')!;
     const sent = fake!.account!.find(ack.venueOrderId!)!;
-    expect(sent).toMatchObject({ clOrdId: o.clientOrderId, price: '63000.5', vol: '0.03000000', oflags: 'post' });
+    expect(sent).toMatchObject({ clOrdId: o.clientOrderId, price: '63000.5', vol: '0.03000000', oflags: 'post,fciq' });
     expect(sent.pair.key).toBe('XXBTZUSD');
     fake!.account!.fill(o.clientOrderId, { qty: '0.01', price: '63000.5', fee: '0.1008', maker: true });
     await waitUntil(() => reports.some((r) => r.kind === 'fill'), 'the first fill');
