@@ -226,6 +226,22 @@ describe('PaperExchange', () => {
     expect(reports.map((r) => r.rejectReason ?? r.kind)).toEqual(['ack', 'DUPLICATE_ORDER', 'INVALID_ORDER', 'MIN_NOTIONAL', 'INVALID_ORDER', 'INVALID_ORDER']);
   });
 
+  it('keeps the min-notional rule when the minimum in quote atoms passes 2^53 (tick 1e-7, lot 1e-8, 10 USDT: 1e16 atoms), and takes an order above it', () => {
+    const TOK = defineInstrument({ exchange: 'sim', symbol: 'TOKUSDT', base: 'TOK', quote: 'USDT', tickSize: '0.0000001', lotSize: '0.00000001', minNotional: '10' });
+    const book = new L2Book('sim', 'TOKUSDT');
+    book.applySnapshot({ seq: 1, bids: [{ price: 9_000_000, qty: 1e10 }], asks: [{ price: 10_000_000, qty: 1e10 }] }); // 0.9 / 1.0 USDT
+    const venue: PaperVenue = { exchange: 'sim', instrument: () => TOK, book: () => book, onLiquidityTaken: () => {} };
+    const paper = new PaperExchange(venue, { latencyMs: 1, makerFeeBps: '0', takerFeeBps: '0' });
+    const reports: ExecutionReport[] = [];
+    paper.setReportHandler((r) => reports.push(r));
+    const tok = (qty: number): Order => ({ ...order('buy', 'market', qty, 'IOC'), symbol: 'TOKUSDT' });
+    paper.submit(tok(1), 0); // 1e-8 TOK at 1.0 USDT: far below 10 USDT
+    paper.submit(tok(999_999_999), 0); // 9.99999999 USDT: one lot short
+    paper.submit(tok(1_000_000_000), 0); // 10 TOK: 10 USDT
+    paper.processDue(10);
+    expect(reports.map((r) => r.rejectReason ?? r.kind)).toEqual(['MIN_NOTIONAL', 'MIN_NOTIONAL', 'ack', 'fill']);
+  });
+
   it('any order flow: the scratch engine is emptied by id after every order, and the venue answers queries with the reports it sent', () => {
     type Step =
       | { op: 'order'; side: Side; type: OrderType; tif: TimeInForce; qty: number; offset: number }

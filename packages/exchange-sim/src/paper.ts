@@ -6,10 +6,9 @@
  */
 import {
   copyOrder,
-  decimalToUnits,
   feeAtoms,
+  minNotionalAtoms,
   notionalAtoms,
-  notionalExponent,
   parseDecimal,
   type BookLevel,
   type ExecutionReport,
@@ -323,7 +322,7 @@ export class PaperExchange {
     if (!book) return this.reject(order, ts, 'BOOK_NOT_SYNCED', `no book for ${order.symbol} yet`);
     const buy = order.side === 'buy';
     const refPrice = isLimit ? order.price! : buy ? book.bestAsk() : book.bestBid();
-    const minNotional = minNotionalAtoms(instrument);
+    const minNotional = cachedMinNotionalAtoms(instrument);
     if (minNotional > 0n && refPrice !== undefined && notionalAtoms(instrument, refPrice, order.qty) < minNotional) {
       return this.reject(order, ts, 'MIN_NOTIONAL', `notional below the minimum ${instrument.minNotional} ${instrument.quote}`);
     }
@@ -473,15 +472,13 @@ export class PaperExchange {
   }
 }
 
+// Core's figure (the one pre-trade risk checks), in bigint: the sim's own conversion through a
+// number once dropped the rule, silently, for a minimum past 2^53 quote atoms.
 const minNotionalCache = new WeakMap<Instrument, bigint>();
-function minNotionalAtoms(i: Instrument): bigint {
+function cachedMinNotionalAtoms(i: Instrument): bigint {
   let v = minNotionalCache.get(i);
   if (v === undefined) {
-    try {
-      v = BigInt(decimalToUnits(i.minNotional, { mantissa: 1n, exponent: notionalExponent(i) }, 'min notional'));
-    } catch {
-      v = 0n;
-    }
+    v = minNotionalAtoms(i);
     minNotionalCache.set(i, v);
   }
   return v;

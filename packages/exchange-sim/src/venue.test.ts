@@ -11,6 +11,8 @@ import {
   type Order,
 } from '@cwts/core';
 import { CwtsContainer } from '@cwts/core/di';
+import { Engine } from '@cwts/core/engine';
+import { MetricsRegistry, silentLogger } from '@cwts/core/observability';
 import { plugin } from './plugin.js';
 import { bookLevels } from './generator.js';
 import { resolveSimOptions } from './options.js';
@@ -170,6 +172,39 @@ describe('synthetic venue, timers', () => {
     const count = c.events.length;
     vi.advanceTimersByTime(1000);
     expect(c.events.length).toBe(count);
+  });
+});
+
+describe('sim venue behind the engine', () => {
+  it('on_shutdown = cancel: a resting paper order is cancelled at stop, its cancel processed like any other', async () => {
+    vi.useFakeTimers({ now: START });
+    const clock: Clock = { now: () => Date.now(), monoNs: () => BigInt(Date.now()) * 1_000_000n };
+    const sim = new SimVenue({ exchange: 'sim', clock, options: resolveSimOptions({ latency_ms: 1, events_per_second: 50, seed: 1 }), symbols: ['BTCUSDT'] });
+    const engine = new Engine({
+      clock, logger: silentLogger(), metrics: new MetricsRegistry({ processMetrics: false }), watchdog: false, onShutdown: 'cancel',
+      venues: [{ name: 'sim', symbols: ['BTCUSDT'], marketData: sim.marketData, execution: sim.execution }],
+    });
+    await engine.start();
+    await vi.advanceTimersByTimeAsync(100);
+    expect(engine.books.get('sim', 'BTCUSDT')?.state).toBe('synced');
+    const bid = engine.book('sim', 'BTCUSDT')!.bestBid()!;
+    const res = engine.submit({ exchange: 'sim', symbol: 'BTCUSDT', side: 'buy', type: 'limit', price: Math.floor(bid / 2), qty: 1000, tif: 'GTC', source: 'test' }); // 0.01 BTC: above the 5 USDT minimum
+    expect(res.accepted, res.message).toBe(true);
+    const id = res.clientOrderId!;
+    await vi.advanceTimersByTimeAsync(100);
+    expect(engine.orders.get(id)?.status).toBe('open');
+
+    const stopped = engine.stop('test');
+    try {
+      // well inside the 5 s the engine would wait for it
+      await vi.advanceTimersByTimeAsync(100);
+      expect(engine.orders.get(id)?.status).toBe('cancelled');
+      expect(await sim.execution.openOrders()).toEqual([]);
+    } finally {
+      await vi.advanceTimersByTimeAsync(6000);
+      await stopped;
+    }
+    expect(sim.activeTimers()).toBe(0);
   });
 });
 

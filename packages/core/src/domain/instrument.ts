@@ -172,6 +172,19 @@ export function notionalAtoms(i: Instrument, ticks: number, lots: number): bigin
 /** Exponent of the quote-atom unit used by notionalAtoms. */
 export const notionalExponent = (i: Instrument): number => i.priceScale.exponent + i.qtyScale.exponent;
 
+/**
+ * The instrument's min notional in notional atoms, rounded up (a minimum is never relaxed), as a
+ * bigint: a minimum past 2^53 atoms is common on fine grids (tick 1e-7 x lot 1e-8, 10 USDT).
+ * Pre-trade risk and the simulated venue both compare against this one figure.
+ */
+export function minNotionalAtoms(i: Instrument): bigint {
+  const d = parseDecimal(i.minNotional);
+  const e = notionalExponent(i);
+  if (d.exponent <= e) return d.mantissa * pow10n(e - d.exponent);
+  const div = pow10n(d.exponent - e);
+  return (d.mantissa + div - 1n) / div;
+}
+
 /** Quote-atom amount -> decimal string. */
 export const atomsToDecimal = (i: Instrument, atoms: bigint): string => formatScaled(atoms, notionalExponent(i));
 

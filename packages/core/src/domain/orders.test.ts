@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { OrderManager } from '../engine/order-manager.js';
-import { copyOrder, type Order } from './orders.js';
+import { copyOrder, orderValueProblem, type Order, type OrderIntent } from './orders.js';
 
 describe('copyOrder', () => {
   it('copies every field of an order in the shape OrderManager.create gives it, as a new object', () => {
@@ -24,5 +24,25 @@ describe('copyOrder', () => {
       expect(k in copy).toBe(true);
       expect(copy[k]).toBeUndefined();
     }
+  });
+});
+
+describe('orderValueProblem', () => {
+  const ok: OrderIntent = { exchange: 'sim', symbol: 'BTCUSDT', side: 'buy', type: 'limit', price: 100, qty: 3, tif: 'GTC', source: 's' };
+
+  it('takes every side, type and time in force of the contract', () => {
+    for (const side of ['buy', 'sell'] as const) for (const tif of ['GTC', 'IOC', 'FOK', 'POST_ONLY'] as const) {
+      expect(orderValueProblem({ ...ok, side, tif })).toBeUndefined();
+      expect(orderValueProblem({ ...ok, side, tif, type: 'market', price: undefined })).toBeUndefined();
+    }
+  });
+
+  it('names a side, type or time in force that is not one of its words', () => {
+    const bad = (patch: Record<string, unknown>) => orderValueProblem({ ...ok, ...patch } as unknown as OrderIntent);
+    expect(bad({ side: 'SELL' })).toBe('side must be "buy" or "sell", got "SELL"');
+    expect(bad({ side: undefined })).toMatch(/^side must be/);
+    expect(bad({ type: 'LIMIT', price: undefined })).toBe('type must be "limit" or "market", got "LIMIT"');
+    expect(bad({ tif: 'gtc' })).toBe('time in force must be one of GTC, IOC, FOK, POST_ONLY, got "gtc"');
+    expect(bad({ tif: 1 })).toMatch(/^time in force must be/);
   });
 });

@@ -1,3 +1,4 @@
+import { describeValue } from './describe-value.js';
 import type { Side } from './events.js';
 
 export type OrderType = 'limit' | 'market';
@@ -152,11 +153,29 @@ export function copyOrder(o: Readonly<Order>): Order {
 }
 
 /**
- * Why an intent's quantity or limit price cannot be an order's (not positive whole lots, or a
- * limit price that is not positive whole ticks), or undefined. The engine refuses such an intent;
- * the smart order router passes it through unsplit (a limit price of 0 would read as "no limit").
+ * Whether `v` is a string with no lone UTF-16 surrogate (String.prototype.isWellFormed, ES2024:
+ * Node 20 has it, the ES2023 lib does not name it). An id that is not would be stored as U+FFFD
+ * (the journal's UTF-8), and two distinct ids ("\ud800", "\udc00") would come back as one.
+ */
+export function isWellFormedString(v: unknown): v is string {
+  return typeof v === 'string' && (v as unknown as { isWellFormed(): boolean }).isWellFormed();
+}
+
+const TIME_IN_FORCE: ReadonlySet<unknown> = new Set<TimeInForce>(['GTC', 'IOC', 'FOK', 'POST_ONLY']);
+
+/**
+ * Why an intent cannot be an order (a side, type or time in force that is not one of the
+ * contract's words, not positive whole lots, or a limit price that is not positive whole ticks),
+ * or undefined. The engine refuses such an intent; the smart order router passes it through
+ * unsplit (a limit price of 0 would read as "no limit"). The words are checked because a plain
+ * JavaScript plugin is not held to the types: risk read a side "SELL" as a sell, paper trading
+ * executed it and the engine then refused its fills, and each adapter maps an unknown word its
+ * own way.
  */
 export function orderValueProblem(intent: Readonly<OrderIntent>): string | undefined {
+  if (intent.side !== 'buy' && intent.side !== 'sell') return `side must be "buy" or "sell", got ${describeValue(intent.side)}`;
+  if (intent.type !== 'limit' && intent.type !== 'market') return `type must be "limit" or "market", got ${describeValue(intent.type)}`;
+  if (!TIME_IN_FORCE.has(intent.tif)) return `time in force must be one of GTC, IOC, FOK, POST_ONLY, got ${describeValue(intent.tif)}`;
   if (!Number.isSafeInteger(intent.qty) || intent.qty <= 0) return `quantity must be a positive whole number of lots, got ${intent.qty}`;
   if (intent.type === 'limit' && (!Number.isSafeInteger(intent.price) || intent.price! <= 0)) return `limit price must be a positive whole number of ticks, got ${intent.price}`;
   return undefined;

@@ -8,6 +8,7 @@ import type { RiskConfig } from '../config/types.js';
 import type { BookSnapshotEvent } from '../domain/events.js';
 import { defineInstrument } from '../domain/instrument.js';
 import type { ExecutionReport, Order, OrderIntent } from '../domain/orders.js';
+import type { Signal } from '../domain/signal.js';
 import { JournalStore } from '../journal/store.js';
 import { silentLogger } from '../observability/logger.js';
 import { MetricsRegistry } from '../observability/metrics.js';
@@ -218,6 +219,31 @@ describe('engine edges a venue or a crash can reach', () => {
     await engine.stop('test');
   });
 
+  it('partial fills that cross a cancel in flight send no further cancel; once the venue refuses the cancel, the next fill cancels again', async () => {
+    const venue = new ScriptedVenue('v', [BTC]);
+    venue.autoCancel = false;
+    const engine = plainEngine(venue, 'keep');
+    await engine.start();
+    venue.sink!.onMarketEvent(snapshot('BTCUSDT', 1));
+    expect(engine.submit(intent()).accepted).toBe(true);
+    const o = venue.submitted[0]!;
+    venue.report(o, { kind: 'ack', venueOrderId: 'V1', leavesQty: 10 });
+    expect(engine.cancel(o.clientOrderId)).toBe(true);
+    // fills made at the venue before the cancel reached it
+    venue.report(o, { kind: 'fill', lastPrice: 5_000_000, lastQty: 2, leavesQty: 8, cumQty: 2, tradeId: 't1' });
+    venue.report(o, { kind: 'fill', lastPrice: 5_000_000, lastQty: 2, leavesQty: 6, cumQty: 4, tradeId: 't2' });
+    expect({ cancels: venue.cancelled.length, status: engine.orders.get(o.clientOrderId)!.status }).toEqual({ cancels: 1, status: 'pending_cancel' });
+    // the venue refuses that cancel (busy); the order works on, and the next fill shows it working
+    venue.report(o, { kind: 'rejected', rejects: 'request', rejectReason: 'RATE_LIMITED' });
+    expect(engine.orders.get(o.clientOrderId)!.status).toBe('partially_filled');
+    venue.report(o, { kind: 'fill', lastPrice: 5_000_000, lastQty: 2, leavesQty: 4, cumQty: 6, tradeId: 't3' });
+    expect(venue.cancelled.length).toBe(2);
+    venue.report(o, { kind: 'cancelled', leavesQty: 0, cumQty: 6 });
+    expect(engine.orders.get(o.clientOrderId)).toMatchObject({ status: 'cancelled', filledQty: 6 });
+    expect(engine.portfolio.qty('v', 'BTCUSDT')).toBe(6);
+    await engine.stop('test');
+  });
+
   it('a fill on an instrument the engine has no definition of (an order from an imported journal) is counted invalid, never thrown', async () => {
     const venue = new ScriptedVenue('v', [BTC]);
     const metrics = new MetricsRegistry({ processMetrics: false });
@@ -229,6 +255,85 @@ describe('engine edges a venue or a crash can reach', () => {
     expect(engine.orders.get('cw-7')!.filledQty).toBe(0);
     expect(await metrics.text()).toMatch(/cwts_execution_reports_invalid_total\{exchange="v",reason="wrong_instrument"\} 1/);
     await engine.stop('test');
+  });
+});
+
+describe('a venue plugin whose execution client throws', () => {
+  const BTC_A = defineInstrument({ exchange: 'a', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.001' });
+  const BTC_B = defineInstrument({ exchange: 'b', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.001' });
+  const snap = (exchange: string): BookSnapshotEvent => ({ ...snapshot('BTCUSDT', 1), exchange });
+  class ThrowingCancelVenue extends ScriptedVenue {
+    override cancel(_order: Readonly<Order>): void {
+      throw new Error('plugin bug: socket not connected');
+    }
+  }
+  class ThrowingSubmitVenue extends ScriptedVenue {
+    override submit(_order: Readonly<Order>): void {
+      throw new Error('plugin bug: not connected');
+    }
+  }
+
+  /** Venue a's cancel() throws, venue b is fine; one acked order working at each. */
+  async function twoVenues() {
+    const a = new ThrowingCancelVenue('a', [BTC_A]);
+    const b = new ScriptedVenue('b', [BTC_B]);
+    const metrics = new MetricsRegistry({ processMetrics: false });
+    const engine = new Engine({
+      clock: new ManualClock(1_000_000), logger: silentLogger(), metrics, watchdog: false, onShutdown: 'cancel',
+      venues: [{ name: 'a', symbols: ['BTCUSDT'], marketData: a, execution: a }, { name: 'b', symbols: ['BTCUSDT'], marketData: b, execution: b }],
+    });
+    await engine.start();
+    a.sink!.onMarketEvent(snap('a'));
+    b.sink!.onMarketEvent(snap('b'));
+    for (const v of ['a', 'b']) expect(engine.submit({ ...intent(), exchange: v, price: 4_990_000, qty: 1 }).accepted).toBe(true);
+    a.report(a.submitted[0]!, { kind: 'ack', venueOrderId: 'A1' });
+    b.report(b.submitted[0]!, { kind: 'ack', venueOrderId: 'B1' });
+    return { engine, a, b, metrics };
+  }
+
+  it('HALT still cancels the other venues\' orders, counts the throw as the venue\'s error, and leaves no unhandled rejection', async () => {
+    const { engine, a, b, metrics } = await twoVenues();
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      engine.halt('drawdown');
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect({ unhandled: unhandled.map(String), cancelledAtB: b.cancelled.map((o) => o.clientOrderId) }).toEqual({ unhandled: [], cancelledAtB: [b.submitted[0]!.clientOrderId] });
+    // the order at a is still working there: it is shown as such, not as being cancelled
+    expect(engine.orders.get(a.submitted[0]!.clientOrderId)!.status).toBe('open');
+    expect(await metrics.text()).toMatch(/cwts_errors_total\{component="a:execution"\} 1/);
+    await engine.stop('test');
+  });
+
+  it('stop() cancels the other venues\' orders and finishes (execution clients stopped) instead of rejecting half-way', async () => {
+    const { engine, b } = await twoVenues();
+    await expect(engine.stop('test')).resolves.toBeUndefined();
+    expect(b.cancelled.length).toBe(1);
+    expect(b.stopped.execution).toBe(true);
+  });
+
+  it('a submit() that throws answers not accepted (VENUE_ERROR) and closes the order as rejected, in the journal too', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'cwts-submit-throws-')), 'j.db');
+    const venue = new ThrowingSubmitVenue('v', [BTC]);
+    const run = await journaled(path, venue, ['BTCUSDT']);
+    await run.engine.start();
+    run.clock.advance(1000);
+    venue.sink!.onMarketEvent(snapshot('BTCUSDT', 10));
+    let r: unknown;
+    expect(() => (r = run.engine.submit(intent()))).not.toThrow();
+    expect(r).toMatchObject({ accepted: false, reason: 'VENUE_ERROR' });
+    expect(run.engine.orders.openCount()).toBe(0);
+    expect([...run.engine.orders.all()].map((o) => [o.status, o.rejectReason])).toEqual([['rejected', 'VENUE_ERROR']]);
+    expect(await run.metrics.text()).toMatch(/cwts_errors_total\{component="v:execution"\} 1/);
+    await run.engine.stop('SIGTERM');
+    const again = await journaled(path, new ScriptedVenue('v', [BTC]), ['BTCUSDT']);
+    expect([...again.engine.orders.all()].map((o) => o.status)).toEqual(['rejected']);
+    expect(again.engine.orders.openCount()).toBe(0);
+    await again.engine.stop('test');
   });
 });
 
@@ -300,6 +405,47 @@ describe('what plugins hand the engine', () => {
     expect(rows.map((r) => JSON.parse(r).evidence)).toEqual([{ unserializable: expect.stringMatching(/circular/i) }, { fine: 3 }]);
     await run.engine.stop('SIGTERM');
     expect(run.errors).toEqual([]);
+  });
+
+  it('an intent whose side, type or time in force is not one of the contract\'s words (a JS plugin writing "SELL", "LIMIT", "gtc") is refused as INVALID_ORDER, never sent', async () => {
+    const venue = new ScriptedVenue('v', [BTC]);
+    const engine = plainEngine(venue, 'keep');
+    await engine.start();
+    venue.sink!.onMarketEvent(snapshot('BTCUSDT', 1));
+    const bad = [
+      { ...intent(), side: 'SELL' },
+      { ...intent(), side: 'SELL', type: 'market', price: undefined, tif: 'IOC' },
+      { ...intent(), type: 'LIMIT', price: undefined },
+      { ...intent(), tif: 'gtc' },
+      { ...intent(), side: undefined },
+    ] as unknown as OrderIntent[];
+    for (const i of bad) expect(engine.submit(i), JSON.stringify(i)).toMatchObject({ accepted: false, reason: 'INVALID_ORDER' });
+    expect(venue.submitted).toEqual([]);
+    expect(engine.submit(intent()).accepted).toBe(true);
+    await engine.stop('test');
+  });
+
+  it('a signal the journal cannot store (ts NaN, no id, direction 2, strength Infinity) is dropped and counted; the orders and fills queued beside it commit', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'cwts-bad-signal-')), 'j.db');
+    const venue = new ScriptedVenue('v', [BTC]);
+    const run = await journaled(path, venue, ['BTCUSDT']);
+    await run.engine.start();
+    run.clock.advance(1000);
+    venue.sink!.onMarketEvent(snapshot('BTCUSDT', 10));
+    expect(run.engine.submit({ ...intent(), price: 5_000_100 }).accepted).toBe(true);
+    const o = venue.submitted.at(-1)!;
+    const good: Signal = { id: 'd:v:BTCUSDT:1', detector: 'd', kind: 'k', exchange: 'v', symbol: 'BTCUSDT', ts: 5, direction: 1, strength: 1, evidence: {} };
+    for (const bad of [{ ts: Number.NaN }, { ts: undefined }, { id: undefined }, { symbol: 7 }, { direction: 2 }, { strength: Number.POSITIVE_INFINITY }]) {
+      run.engine.emit({ ...good, ...bad } as unknown as Signal);
+    }
+    run.engine.emit(good);
+    venue.report(o, { kind: 'fill', lastPrice: 5_000_100, lastQty: 10, cumQty: 10, leavesQty: 0, feeAtoms: 5n, liquidity: 'taker', tradeId: 't1', ts: run.clock.now() });
+    expect(() => run.store.flush()).not.toThrow();
+    const count = (table: string) => run.store.database.prepare(`SELECT count(*) FROM ${table}`).pluck().get();
+    expect({ orders: count('orders'), fills: count('fills'), signals: count('signals') }).toEqual({ orders: 1, fills: 1, signals: 1 });
+    expect(run.engine.summary().signals).toBe(1);
+    expect(await run.metrics.text()).toMatch(/cwts_errors_total\{component="detector:d"\} 6/);
+    await run.engine.stop('SIGTERM');
   });
 
   it('a risk check that throws or answers nonsense refuses the order (fails closed), counted as its error; submit never throws', async () => {

@@ -8,7 +8,7 @@ import { instrumentKey, type Instrument } from '../domain/instrument.js';
 import { InstrumentMap } from '../domain/instrument-map.js';
 import { tradingRefusal } from '../domain/trading-status.js';
 import { orderValueProblem, type ExecutionReport, type Order, type OrderIntent, type RejectReason } from '../domain/orders.js';
-import type { Signal } from '../domain/signal.js';
+import { signalProblem, type Signal } from '../domain/signal.js';
 import type { Logger } from '../observability/logger.js';
 import { BOOK_STATE_CODES, type MetricsRegistry } from '../observability/metrics.js';
 import { SlidingWindow } from '../observability/sliding-window.js';
@@ -296,7 +296,12 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     this.opts.logger.warn({ exchange: i.exchange, symbol: i.symbol }, `${i.exchange} ${i.symbol}: not in the config, but the journal holds orders on it: its fills are booked, it is not traded`);
   }
 
-  /** Stops intake, cancels or keeps open orders, flushes. Safe to call twice. */
+  /**
+   * Cancels or keeps open orders, stops intake, flushes. Safe to call twice. Nothing new is
+   * traded once stopping (events are not dispatched, intents are refused); the cancels go out
+   * while the venues' market data still runs: a simulated venue's order flow is driven by its
+   * market clock, and a trader expects the orders gone before the feeds are.
+   */
   async stop(reason = 'stop'): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
@@ -306,13 +311,13 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     if (this.snapshotTimer) clearInterval(this.snapshotTimer);
     this.opts.backpressure?.stop();
     this.opts.risk?.stop();
+    if ((this.opts.onShutdown ?? 'cancel') === 'cancel') await this.cancelAllOpen('shutdown', 5000);
+    else if (this.orders.openCount() > 0) log.warn({ open: this.orders.openCount() }, 'leaving open orders at the venues (on_shutdown = keep)');
     await Promise.allSettled([...this.venues.values()].map((v) => v.marketData.stop()));
     for (const d of this.detectors) {
       if (!d.dispose) continue;
       await d.dispose().catch((err) => this.componentError(`detector:${d.name}`, err));
     }
-    if ((this.opts.onShutdown ?? 'cancel') === 'cancel') await this.cancelAllOpen('shutdown', 5000);
-    else if (this.orders.openCount() > 0) log.warn({ open: this.orders.openCount() }, 'leaving open orders at the venues (on_shutdown = keep)');
     await Promise.allSettled([...this.venues.values()].map((v) => v.execution.stop()));
     this.journalSnapshot('stop');
     this.opts.journal?.close();
@@ -324,11 +329,24 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   /** Cancels every open order and waits (bounded) for the venues to confirm. */
   async cancelAllOpen(why: string, timeoutMs: number): Promise<number> {
     const open = this.orders.allOpen();
-    for (const o of open) this.cancel(o.clientOrderId);
+    // One venue whose client throws must not keep the others' orders working: each cancel is
+    // tried, and one that could not be sent is not waited for (no answer will come).
+    let unsent: Set<string> | undefined;
+    for (const o of open) {
+      let sent: boolean;
+      try {
+        sent = this.cancel(o.clientOrderId);
+      } catch (err) {
+        this.componentError('router', err);
+        sent = false;
+      }
+      if (!sent) (unsent ??= new Set()).add(o.clientOrderId);
+    }
+    const waitingFor = (): number => (unsent === undefined ? this.orders.openCount() : this.orders.allOpen().filter((o) => !unsent!.has(o.clientOrderId)).length);
     const deadline = Date.now() + timeoutMs;
     // Until every order has ended, not only those awaiting a cancel answer: one whose cancel was
     // refused before the venue knew it is cancelled again when acked (followCancel).
-    while (this.orders.openCount() > 0 && Date.now() < deadline) {
+    while (waitingFor() > 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 10));
     }
     const left = this.orders.allOpen().length;
@@ -350,7 +368,8 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   /** HALTED, and every open order cancelled; a halt while HALTED cancels what is still open again. */
   halt(reason: string): void {
     const entered = this.riskState.set('HALTED', reason, this.now);
-    if (entered || this.orders.openCount() > 0) void this.cancelAllOpen(`kill switch: ${reason}`, 5000);
+    // caught: an unhandled rejection here would end the process (Node 20) in the middle of a HALT
+    if (entered || this.orders.openCount() > 0) this.cancelAllOpen(`kill switch: ${reason}`, 5000).catch((err) => this.componentError('engine', err));
   }
 
   // ---- market data ----------------------------------------------------------------------
@@ -430,6 +449,8 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   // ---- signals and orders ---------------------------------------------------------------
 
   emit(signal: Signal): void {
+    const bad = signalProblem(signal);
+    if (bad !== undefined) return this.droppedSignal(signal, bad);
     this.counts.signals++;
     this.series.signals.get(signal.detector, signal.exchange, signal.symbol).inc();
     this.digest?.update(journalStringify({ s: signal }) + '\n');
@@ -444,6 +465,23 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
         this.componentError(`strategy:${s.name}`, err);
       }
     }
+  }
+
+  /** Error lines for dropped signals, per detector. */
+  private readonly droppedSignalLog = new LogThrottle(() => this.now);
+
+  /**
+   * A signal that is not one (signalProblem): dropped before anything sees or journals it,
+   * counted as its detector's error, logged at most every 10 s per detector.
+   */
+  private droppedSignal(signal: Signal, problem: string): void {
+    const d = (signal as Partial<Signal> | null)?.detector;
+    const source = typeof d === 'string' && d.length > 0 && d.length <= 64 ? d : '?';
+    const component = `detector:${source}`;
+    this.opts.metrics.errors.labels(component).inc();
+    const more = this.droppedSignalLog.take(source);
+    if (more === undefined) return;
+    this.opts.logger.error({ component }, `${component}: signal dropped, not journaled nor passed to the strategy: ${problem}${more}`);
   }
 
   nextSignalId(detector: string, exchange: string, symbol: string): string {
@@ -477,6 +515,9 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   private submitOne(intent: OrderIntent): SubmitResult {
     if (this.stopping) return this.refuse(intent, 'SHUTTING_DOWN', 'engine is shutting down');
     if (this.riskState.state === 'HALTED') return this.refuse(intent, 'KILL_SWITCH', `risk state HALTED: ${this.riskState.reason}`);
+    // before anything reads the intent's side or type (back-pressure's reduces-exposure test, the pair's trading status)
+    const invalid = orderValueProblem(intent);
+    if (invalid !== undefined) return this.refuse(intent, 'INVALID_ORDER', invalid);
     const bp = this.opts.backpressure;
     if (bp?.active && !reducesExposure(intent, this)) {
       bp.noteRefused();
@@ -488,8 +529,6 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     const avail = venue.execution.availability();
     if (!avail.canTrade) return this.refuse(intent, 'NO_CREDENTIALS', `${intent.exchange}: ${avail.reason}`);
     const closed = tradingRefusal(venue.marketData.tradingStatus?.(intent.symbol) ?? instrument.trading, intent); if (closed !== undefined) return this.refuse(intent, 'VENUE_NOT_TRADING', `${intent.exchange}: ${closed}`); // docs/venues.md, "Pair trading status"
-    const invalid = orderValueProblem(intent);
-    if (invalid !== undefined) return this.refuse(intent, 'INVALID_ORDER', invalid);
     const rec = this.books.get(intent.exchange, intent.symbol);
     if (!rec || rec.state !== 'synced') return this.refuse(intent, 'BOOK_NOT_SYNCED', `book ${intent.exchange}:${intent.symbol} is ${rec?.state ?? 'missing'}${rec ? `: ${rec.reason}` : ''}`);
     for (let i = 0; i < this.riskChecks.length; i++) {
@@ -509,8 +548,15 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       this.orders.forceClose(order.clientOrderId, 'journal commit failed; not sent');
       return this.refuse(intent, 'VENUE_ERROR', `journal ${this.opts.journal.path}: commit failed, order ${order.clientOrderId} not sent`);
     }
+    try {
+      venue.execution.submit(order);
+    } catch (err) {
+      // A plugin's bug, not the strategy's: the order is closed as rejected (journaled, so a
+      // restart does not find it open) and the strategy is answered, not thrown at.
+      this.rejectUnsent(order, err);
+      return this.refuse(intent, 'VENUE_ERROR', `${intent.exchange}: order ${order.clientOrderId} not sent: the execution client's submit() threw`);
+    }
     this.counts.orders++;
-    venue.execution.submit(order);
     // Tick-to-order ends here: a client that writes to its socket synchronously has handed the order's bytes to it.
     const t = performance.now();
     this.tracing?.sent(order.clientOrderId);
@@ -576,11 +622,47 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
 
   /** RouterHost: cancels one order (not a parent). */
   cancelChild(clientOrderId: string): boolean {
+    const before = this.orders.get(clientOrderId)?.status;
     const o = this.orders.markPendingCancel(clientOrderId);
     if (!o) return false;
     this.cancelWanted.add(clientOrderId);
-    this.venues.get(o.exchange)?.execution.cancel(o);
+    try {
+      this.venues.get(o.exchange)?.execution.cancel(o);
+    } catch (err) {
+      // Nothing was asked of the venue: the order is as it was, still wanted cancelled, so
+      // followCancel asks again when the venue next shows it working. False: not sent.
+      this.orders.cancelNotSent(clientOrderId, before!);
+      this.venueCallFailed(o, 'cancel', err);
+      return false;
+    }
     return true;
+  }
+
+  /** Execution client calls that threw, per venue and call. */
+  private readonly venueCallLog = new LogThrottle(() => this.now);
+
+  /** A venue plugin's submit() or cancel() threw: counted as its error, logged rate-limited. */
+  private venueCallFailed(o: Readonly<Order>, call: 'submit' | 'cancel', err: unknown): void {
+    const component = `${o.exchange}:execution`;
+    this.opts.metrics.errors.labels(component).inc();
+    const more = this.venueCallLog.take(`${o.exchange}\u0000${call}`);
+    if (more === undefined) return;
+    this.opts.logger.error({ component, clientOrderId: o.clientOrderId, err: (err as Error)?.stack ?? String(err) }, `${o.exchange}: the execution client's ${call}() threw for order ${o.clientOrderId}: ${err instanceof Error ? err.message : String(err)}${more}`);
+  }
+
+  /** Closes an order whose submit() threw as rejected, as a venue's refusal would (journaled the same way). */
+  private rejectUnsent(order: Order, err: unknown): void {
+    this.venueCallFailed(order, 'submit', err);
+    const now = this.now;
+    const r: ExecutionReport = {
+      kind: 'rejected', exchange: order.exchange, symbol: order.symbol, clientOrderId: order.clientOrderId, side: order.side,
+      lastPrice: 0, lastQty: 0, leavesQty: 0, cumQty: 0, feeAtoms: 0n, rejectReason: 'VENUE_ERROR', rejects: 'order',
+      text: `not sent: the execution client's submit() threw: ${err instanceof Error ? err.message : String(err)}`, ts: now,
+    };
+    const out = this.orders.apply(r, now);
+    if (out.kind !== 'applied' || !this.opts.journal) return;
+    const o = out.order;
+    this.opts.journal.append({ t: 'report', report: r, order: { status: o.status, filledQty: o.filledQty, feeAtoms: o.feeAtoms, venueOrderId: o.venueOrderId, symbol: o.symbol }, feeAsset: this.instrument(o.exchange, o.symbol)?.quote ?? '', ts: now });
   }
 
   /**

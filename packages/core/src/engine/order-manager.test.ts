@@ -165,6 +165,22 @@ describe('OrderManager: what a rejection refuses', () => {
     expect(m.openCount()).toBe(1);
   });
 
+  it('a partial fill that crosses a cancel in flight leaves the order pending_cancel; a refused cancel then restores partially_filled', () => {
+    const m = new OrderManager();
+    const o = m.create(intent, 1);
+    m.apply(report(o.clientOrderId, 'ack', { venueOrderId: 'V1' }), 2);
+    m.markPendingCancel(o.clientOrderId);
+    m.apply(report(o.clientOrderId, 'fill', { tradeId: 't1', lastPrice: 100, lastQty: 3, leavesQty: 7, cumQty: 3 }), 3);
+    expect(m.get(o.clientOrderId)).toMatchObject({ status: 'pending_cancel', filledQty: 3 });
+    m.apply(report(o.clientOrderId, 'rejected', { rejects: 'request', rejectReason: 'RATE_LIMITED' }), 4);
+    expect(m.get(o.clientOrderId)!.status).toBe('partially_filled');
+    // a fill of the rest while a cancel is pending still completes it
+    m.markPendingCancel(o.clientOrderId);
+    m.apply(report(o.clientOrderId, 'fill', { tradeId: 't2', lastPrice: 100, lastQty: 7, leavesQty: 0, cumQty: 10 }), 5);
+    expect(m.get(o.clientOrderId)!.status).toBe('filled');
+    expect(m.openCount()).toBe(0);
+  });
+
   it('without the field (older adapters) a rejection while a cancel is pending is read as the cancel\'s', () => {
     const m = new OrderManager();
     const o = m.create(intent, 1);
@@ -174,6 +190,40 @@ describe('OrderManager: what a rejection refuses', () => {
     const n = m.create(intent, 3);
     m.apply(report(n.clientOrderId, 'rejected', { rejectReason: 'INVALID_ORDER' }), 4);
     expect(m.get(n.clientOrderId)!.status).toBe('rejected');
+  });
+});
+
+describe('OrderManager: ids the journal could not keep', () => {
+  it('a report whose trade, venue or client order id is not a well-formed string (a lone surrogate) is invalid (id), and not applied', () => {
+    const m = new OrderManager();
+    const o = m.create(intent, 1);
+    const ack = m.apply(report(o.clientOrderId, 'ack', { venueOrderId: 'V\ud800' }), 2);
+    expect(ack).toMatchObject({ kind: 'invalid', reason: 'id' });
+    expect(m.get(o.clientOrderId)).toMatchObject({ status: 'pending_new', venueOrderId: undefined });
+    const fill = m.apply(report(o.clientOrderId, 'fill', { tradeId: '\udc00', lastPrice: 100, lastQty: 3 }), 3);
+    expect(fill).toMatchObject({ kind: 'invalid', reason: 'id' });
+    expect(m.get(o.clientOrderId)!.filledQty).toBe(0);
+    expect(m.apply(report(o.clientOrderId, 'fill', { tradeId: 't\u{1F600}', lastPrice: 100, lastQty: 3 }), 4)).toMatchObject({ kind: 'applied', fill: true });
+  });
+});
+
+describe('OrderManager: which ids are ours', () => {
+  it('an id of our form counts as ours only up to a bound above what was issued or reserved; restoring another does not move the sequence', () => {
+    const m = new OrderManager('cw');
+    m.useReservations(2000, () => {});
+    expect(m.ownsId('cw-1')).toBe(true);
+    expect(m.ownsId('cw-1000002000')).toBe(true);
+    expect(m.ownsId('cw-1000002001')).toBe(false);
+    expect(m.ownsId('cw-99999999999999999999')).toBe(false);
+    expect(m.ownsId('xx-5')).toBe(false);
+    const restored = (clientOrderId: string) => ({ ...m.create(intent, 1), clientOrderId, status: 'open' as const });
+    m.restore(restored('cw-99999999999999999999'));
+    m.restore(restored('adopted-x-987654321098'));
+    // cw-2001 and cw-2002 went to the two orders restored under other ids
+    expect(m.nextIdNumber).toBe(2003);
+    m.restore(restored('cw-7000'));
+    expect(m.nextIdNumber).toBe(7001);
+    expect([m.create(intent, 2).clientOrderId, m.create(intent, 3).clientOrderId]).toEqual(['cw-7001', 'cw-7002']);
   });
 });
 

@@ -1,4 +1,4 @@
-import type { ExecutionReport, Order, OrderIntent, OrderStatus } from '../domain/orders.js';
+import { isWellFormedString, type ExecutionReport, type Order, type OrderIntent, type OrderStatus } from '../domain/orders.js';
 import { describeValue } from '../domain/describe-value.js';
 import { InstrumentMap } from '../domain/instrument-map.js';
 import { KeyRing } from '../domain/key-ring.js';
@@ -18,32 +18,48 @@ export type ReportOutcome =
   | { kind: 'unknown' };
 
 /** Why a report about a known order was not applied (`cwts_execution_reports_invalid_total{reason}`). */
-export type InvalidReportReason = 'wrong_instrument' | 'fill_qty' | 'fill_price' | 'fill_fee' | 'fill_side' | 'kind';
+export type InvalidReportReason = 'wrong_instrument' | 'fill_qty' | 'fill_price' | 'fill_fee' | 'fill_side' | 'kind' | 'id';
 
 const REPORT_KINDS: ReadonlySet<string> = new Set(['ack', 'fill', 'cancelled', 'expired', 'rejected']);
 
 /**
  * What makes a report about `order` impossible to book, or undefined: it names another
  * instrument, or a fill that is not a positive whole number of lots at a positive whole number of
- * ticks, with a bigint fee, on the order's side. Adapters check what venues send; this is the
- * engine's own check, for an adapter that did not (a third-party plugin, a bug).
+ * ticks, with a bigint fee, on the order's side, or ids that are not well-formed strings. Adapters
+ * check what venues send; this is the engine's own check, for an adapter that did not (a
+ * third-party plugin, a bug).
  */
 export function reportProblem(r: ExecutionReport, order: Order): { reason: InvalidReportReason; detail: string } | undefined {
   if (r.exchange !== order.exchange || r.symbol !== order.symbol) return { reason: 'wrong_instrument', detail: `the report names ${String(r.exchange)} ${String(r.symbol)}, the order is on ${order.exchange} ${order.symbol}` };
   if (!REPORT_KINDS.has(r.kind)) return { reason: 'kind', detail: `unknown report kind ${describeValue(r.kind)}` };
-  if (r.kind !== 'fill') return undefined;
+  if (r.kind !== 'fill') return idProblem(r);
   const fill = fillProblem(r);
   if (fill !== undefined) return fill;
   if (r.side !== order.side) return { reason: 'fill_side', detail: `a ${String(r.side)} fill of a ${order.side} order` };
   return undefined;
 }
 
-/** What makes a fill impossible to book on its own terms: not positive whole lots at positive whole ticks, a fee that is not a bigint, no side. */
+/** What makes a fill impossible to book on its own terms: not positive whole lots at positive whole ticks, a fee that is not a bigint, no side, ids that are not well-formed strings. */
 export function fillProblem(r: ExecutionReport): { reason: InvalidReportReason; detail: string } | undefined {
+  const ids = idProblem(r);
+  if (ids !== undefined) return ids;
   if (!(Number.isSafeInteger(r.lastQty) && r.lastQty > 0)) return { reason: 'fill_qty', detail: `fill quantity ${String(r.lastQty)} lots is not a positive whole number` };
   if (!(Number.isSafeInteger(r.lastPrice) && r.lastPrice > 0)) return { reason: 'fill_price', detail: `fill price ${String(r.lastPrice)} ticks is not a positive whole number` };
   if (typeof r.feeAtoms !== 'bigint') return { reason: 'fill_fee', detail: `fee ${String(r.feeAtoms)} is not a bigint of quote atoms` };
   if (r.side !== 'buy' && r.side !== 'sell') return { reason: 'fill_side', detail: `side ${describeValue(r.side)} is neither buy nor sell` };
+  return undefined;
+}
+
+/**
+ * Ids the journal could not keep as they are: each is a string with no lone UTF-16 surrogate.
+ * One that is not would be stored as U+FFFD, so two distinct trade ids would come back from a
+ * restart as one, and the replay would drop the second fill as its duplicate.
+ */
+function idProblem(r: ExecutionReport): { reason: InvalidReportReason; detail: string } | undefined {
+  // absent only on a venue's trade of an order it has no client id for (reconciliation names it)
+  if (r.clientOrderId != null && !isWellFormedString(r.clientOrderId)) return { reason: 'id', detail: `client order id ${describeValue(r.clientOrderId)} is not a well-formed string` };
+  if (r.venueOrderId !== undefined && !isWellFormedString(r.venueOrderId)) return { reason: 'id', detail: `venue order id ${describeValue(r.venueOrderId)} is not a well-formed string` };
+  if (r.tradeId !== undefined && !isWellFormedString(r.tradeId)) return { reason: 'id', detail: `trade id ${describeValue(r.tradeId)} is not a well-formed string` };
   return undefined;
 }
 
@@ -55,6 +71,7 @@ export function fillProblem(r: ExecutionReport): { reason: InvalidReportReason; 
 export function venueOrderProblem(o: Order, exchange: string, known: (symbol: string) => boolean): string | undefined {
   if (o.exchange !== exchange || typeof o.symbol !== 'string' || !known(o.symbol)) return `on ${String(o.exchange)} ${String(o.symbol)}, not an instrument of ${exchange}`;
   if (typeof o.clientOrderId !== 'string' || o.clientOrderId.length === 0) return 'no client order id';
+  if (!isWellFormedString(o.clientOrderId) || (o.venueOrderId !== undefined && !isWellFormedString(o.venueOrderId))) return 'an id that is not a well-formed string';
   if (o.side !== 'buy' && o.side !== 'sell') return `side ${describeValue(o.side)} is neither buy nor sell`;
   if (!(Number.isSafeInteger(o.qty) && o.qty > 0)) return `quantity ${String(o.qty)} lots is not a positive whole number`;
   if (o.price !== undefined && !(Number.isSafeInteger(o.price) && o.price > 0)) return `price ${String(o.price)} ticks is not a positive whole number`;
@@ -128,9 +145,23 @@ export class OrderManager {
   }
   private block = 1000;
 
-  /** Whether a client order id is of the form this manager issues (`<prefix>-<n>`). */
+  /**
+   * Whether a client order id is one this manager may have issued: `<prefix>-<n>` with n no more
+   * than OWN_ID_HEADROOM above what it has issued or reserved. A larger n (typed by hand, another
+   * program's, a venue's mangled echo) is not ours: adopting it would move the sequence there,
+   * and past 2^53 every later order would get the same id.
+   */
   ownsId(clientOrderId: string): boolean {
-    return clientOrderId.startsWith(`${this.idPrefix}-`) && /^\d+$/.test(clientOrderId.slice(this.idPrefix.length + 1));
+    return this.ownIdNumber(clientOrderId) !== undefined;
+  }
+
+  private ownIdNumber(clientOrderId: string): number | undefined {
+    if (!clientOrderId.startsWith(`${this.idPrefix}-`)) return undefined;
+    const digits = clientOrderId.slice(this.idPrefix.length + 1);
+    if (!/^\d+$/.test(digits)) return undefined;
+    const n = Number(digits);
+    const issued = Number.isFinite(this.reservedUpTo) ? Math.max(this.reservedUpTo, this.nextId - 1) : this.nextId - 1;
+    return n <= issued + OWN_ID_HEADROOM ? n : undefined;
   }
 
   /** The next id number to be issued (status, tests). */
@@ -186,8 +217,9 @@ export class OrderManager {
     let e = this.entries.get(order.clientOrderId);
     if (e === undefined) this.entries.set(order.clientOrderId, (e = { order, closed: false, trades: undefined, sentAt: NOT_AWAITING }));
     else e.order = order;
-    const n = Number(/-(\d+)$/.exec(order.clientOrderId)?.[1] ?? 0);
-    if (n >= this.nextId) this.nextId = n + 1;
+    // only an id of ours moves the sequence (an adopted venue trade's `adopted-<venue>-<trade id>` does not)
+    const n = this.ownIdNumber(order.clientOrderId);
+    if (n !== undefined && n >= this.nextId) this.nextId = n + 1;
     if (!TERMINAL.has(order.status)) {
       if (this.openSet(order.exchange, order.symbol).add(order)) this.openTotal++;
     } else {
@@ -264,7 +296,9 @@ export class OrderManager {
         order.filledNotionalTicksLots += BigInt(r.lastPrice) * BigInt(r.lastQty);
         order.feeAtoms += r.feeAtoms;
         if (order.filledQty >= order.qty) order.status = 'filled';
-        else if (!TERMINAL.has(order.status)) order.status = 'partially_filled';
+        // A fill that crossed our cancel in flight does not answer the cancel: the order stays
+        // pending_cancel (the engine reads anything else as "refused" and cancels it again).
+        else if (!TERMINAL.has(order.status) && order.status !== 'pending_cancel') order.status = 'partially_filled';
         fill = true;
         break;
       }
@@ -309,6 +343,12 @@ export class OrderManager {
     return o;
   }
 
+  /** The cancel marked by markPendingCancel never reached the venue: the order is back as it was (unless a report has moved it on since). */
+  cancelNotSent(clientOrderId: string, previous: OrderStatus): void {
+    const o = this.entries.get(clientOrderId)?.order;
+    if (o !== undefined && o.status === 'pending_cancel') o.status = previous;
+  }
+
   /** Closes an order we believed open but the venue does not know (reconciliation). */
   forceClose(clientOrderId: string, text: string): void {
     const e = this.entries.get(clientOrderId);
@@ -342,6 +382,13 @@ export class OrderManager {
     return s;
   }
 }
+
+/**
+ * How far above the ids issued or reserved here an id of our form may be and still be taken as
+ * ours: an order placed after the backup a journal was restored from is adopted at restart. A
+ * billion orders past the journal's sequence, and still far below 2^53.
+ */
+const OWN_ID_HEADROOM = 1_000_000_000;
 
 /** OrderEntry.sentAt (and ReportOutcome.ackSentAt) of an order whose first report has come, or that was not submitted in this run. */
 export const NOT_AWAITING = -1;

@@ -78,6 +78,24 @@ describe('PaperExecutionClient (paper trading on a real venue book)', () => {
     expect(await paper.openOrders()).toEqual([]);
   });
 
+  it('a print through several resting orders fills the best-priced first, then the earliest placed at one price', () => {
+    vi.useFakeTimers();
+    const { paper, reports, order } = setup();
+    const low = order({ price: 980, qty: 1 });
+    const high = order({ price: 985, qty: 1 });
+    const highLater = order({ price: 985, qty: 1 });
+    const sells = [order({ side: 'sell', price: 1020, qty: 1 }), order({ side: 'sell', price: 1015, qty: 1 })];
+    for (const o of [low, high, highLater, ...sells]) paper.submit(o);
+    vi.advanceTimersByTime(5);
+    reports.length = 0;
+    // an aggressive sell printing at 979 went through all three bids: at a venue it meets 985 first, the earlier 985 before the later
+    paper.onMarketEvent({ type: 'trade', exchange: 'binance', symbol: 'BTCUSDT', ts: 1, recvTs: 1, tradeId: 'x', price: 979, qty: 2, side: 'sell' });
+    paper.onMarketEvent({ type: 'trade', exchange: 'binance', symbol: 'BTCUSDT', ts: 2, recvTs: 2, tradeId: 'y', price: 1021, qty: 1, side: 'buy' });
+    expect(reports.filter((r) => r.kind === 'fill').map((f) => [f.clientOrderId, f.lastPrice])).toEqual([
+      [high.clientOrderId, 985], [highLater.clientOrderId, 985], [sells[1]!.clientOrderId, 1015],
+    ]);
+  });
+
   it('refuses orders while the book is not synced, and stop() leaves no timers behind', async () => {
     vi.useFakeTimers();
     const { paper, reports, order } = setup(false);

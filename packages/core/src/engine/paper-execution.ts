@@ -21,6 +21,14 @@ interface Resting {
 
 const LEVELS = 64;
 
+/** Buys before sells (a print fills one side in practice), each at its best price first. */
+function byPricePriority(a: Resting, b: Resting): number {
+  const x = a.order;
+  const y = b.order;
+  if (x.side !== y.side) return x.side === 'buy' ? -1 : 1;
+  return x.side === 'buy' ? y.price! - x.price! : x.price! - y.price!;
+}
+
 /**
  * Paper trading on a real venue's market data: orders never leave the process. After
  * `latencyMs` an order takes liquidity from our own L2 copy of the venue book (level by level,
@@ -35,6 +43,8 @@ export class PaperExecutionClient implements ExecutionClient {
   private readonly resting = new Map<string, Resting>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly levels: { price: number; qty: number }[] = [];
+  /** Resting orders a trade printed through, reused from trade to trade. */
+  private readonly through: Resting[] = [];
   private nextVenueId = 1;
   private nextTradeId = 1;
 
@@ -83,20 +93,28 @@ export class PaperExecutionClient implements ExecutionClient {
     return { clientOrderId: r.order.clientOrderId, venueOrderId: r.order.venueOrderId, status: r.cum > 0 ? 'partially_filled' : 'open', filledQty: r.cum, fills: [] };
   }
 
-  /** Resting orders fill as makers when a trade prints through their price. */
+  /**
+   * Resting orders fill as makers when a trade prints through their price, as a venue matches
+   * them: best price first (the highest buy, the lowest sell), then the earliest placed.
+   */
   onMarketEvent(ev: MarketEvent): void {
     if (ev.type !== 'trade' || this.resting.size === 0 || ev.exchange !== this.exchange) return;
-    let left = ev.qty;
+    const through = this.through;
+    through.length = 0;
     for (const r of this.resting.values()) {
-      if (left <= 0) break;
       const o = r.order;
-      if (o.symbol !== ev.symbol) continue;
-      const through = o.side === 'buy' ? ev.price < o.price! : ev.price > o.price!;
-      if (!through) continue;
+      if (o.symbol === ev.symbol && (o.side === 'buy' ? ev.price < o.price! : ev.price > o.price!)) through.push(r);
+    }
+    // a stable sort: orders at one price keep their arrival order (the map's)
+    if (through.length > 1) through.sort(byPricePriority);
+    let left = ev.qty;
+    for (let i = 0; i < through.length && left > 0; i++) {
+      const r = through[i]!;
       const q = Math.min(left, r.leaves);
       left -= q;
-      this.fill(r, o.price!, q, 'maker');
+      this.fill(r, r.order.price!, q, 'maker');
     }
+    through.length = 0;
   }
 
   async stop(): Promise<void> {

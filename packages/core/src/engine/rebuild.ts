@@ -5,7 +5,7 @@ import type { JournalStore } from '../journal/store.js';
 import type { Logger } from '../observability/logger.js';
 import type { Engine } from './engine.js';
 import type { RestoreSummary } from './restart-report.js';
-import { commonToDecimal } from '../risk/portfolio.js';
+import { commonToDecimal, toCommon } from '../risk/portfolio.js';
 import { fillProblem } from './order-manager.js';
 import { unidentifiedFillKey } from './reconcile.js';
 
@@ -144,8 +144,10 @@ export function attachJournal(engine: Engine, store: JournalStore, logger: Logge
   return engine.restoredFrom;
 }
 
+// Through the portfolio's own conversion, so an instrument finer than 1e-18 quote units (tick
+// x lot) rounds the same way here as in equity, instead of stopping the restart.
 function commonFromAtoms(atoms: bigint, exponent: number): string {
-  return commonToDecimal(atoms * 10n ** BigInt(18 - exponent));
+  return commonToDecimal(toCommon(atoms, exponent));
 }
 
 function logRestore(s: RestoreSummary, logger: Logger): void {

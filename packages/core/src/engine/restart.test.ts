@@ -10,7 +10,8 @@ import type { ExecutionClient } from '../contracts/exchange.js';
 import type { RiskConfig } from '../config/types.js';
 import type { BookSnapshotEvent } from '../domain/events.js';
 import { defineInstrument } from '../domain/instrument.js';
-import type { ExecutionReport, OrderIntent } from '../domain/orders.js';
+import type { ExecutionReport, Order, OrderIntent } from '../domain/orders.js';
+import type { JournalContents } from '../journal/records.js';
 import { JournalStore } from '../journal/store.js';
 import { createLogger, silentLogger, type Logger } from '../observability/logger.js';
 import { MetricsRegistry } from '../observability/metrics.js';
@@ -18,7 +19,7 @@ import { RiskManager } from '../risk/manager.js';
 import { Engine } from './engine.js';
 import type { ClosedOrderRetention } from './order-manager.js';
 import { PaperExecutionClient } from './paper-execution.js';
-import { attachJournal } from './rebuild.js';
+import { attachJournal, restoreFromJournal } from './rebuild.js';
 import { engineHealth, engineStatus } from './status.js';
 import { ScriptedVenue } from './test-venue.js';
 
@@ -394,6 +395,29 @@ describe('restart from the journal', () => {
     await third.engine.stop('test');
   });
 
+  it('a working order of our id form whose number is far above our sequence (past 2^53) is reported and left alone; later orders keep distinct ids', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'cwts-restart-')), 'j.db');
+    await (await boot(path)).engine.stop('SIGTERM');
+    const venue = new ScriptedVenue('v', [BTC], { canTrade: true }, false);
+    const working = (id: string) => ({ exchange: 'v', symbol: 'BTCUSDT', side: 'buy' as const, type: 'limit' as const, price: 4_990_000, qty: 7, tif: 'GTC' as const, source: '', clientOrderId: id, status: 'open' as const, filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: 1, updatedTs: 1 });
+    venue.venueOpen = [working('cw-99999999999999999999'), working('cw-5000000000')];
+    const second = await boot(path, { venue });
+    expect(second.engine.reconcileResult!.mismatches.map((m) => [m.kind, m.clientOrderId, m.detail.split(': ').pop()])).toEqual([
+      ['unknown_order', 'cw-99999999999999999999', 'left alone'],
+      ['unknown_order', 'cw-5000000000', 'left alone'],
+    ]);
+    expect(second.engine.orders.get('cw-99999999999999999999')).toBeUndefined();
+    const a = second.submit({ side: 'buy', qty: 1 });
+    const b = second.submit({ side: 'buy', qty: 2 });
+    expect([a.accepted, b.accepted]).toEqual([true, true]);
+    const ids = venue.submitted.map((o) => o.clientOrderId);
+    expect(new Set(ids).size, ids.join(', ')).toBe(2);
+    expect(second.engine.orders.nextIdNumber).toBeLessThan(1_000_000);
+    second.store.flush();
+    expect(second.store.database.prepare("SELECT count(*) FROM orders WHERE source = 'test'").pluck().get()).toBe(2);
+    await second.engine.stop('SIGTERM');
+  });
+
   it('a venue listing that is not an order, or a trade that is not a fill, is reported and never adopted or booked', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'cwts-restart-')), 'j.db');
     await (await boot(path)).engine.stop('SIGTERM');
@@ -485,5 +509,49 @@ describe('restart from the journal', () => {
     const second = await boot(path);
     expect(second.engine.persisted.get('strategy:momo', 'cooldownUntil:BTCUSDT')).toBe(1_234_567);
     await second.engine.stop('test');
+  });
+
+  it('a fill whose trade id is not a well-formed string (a lone surrogate, which the journal would store as U+FFFD) is refused live, so a restart restores the same position', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'cwts-restart-')), 'j.db');
+    const run = await boot(path);
+    const r = run.submit({ side: 'buy', qty: 10 });
+    expect(r.accepted, r.message).toBe(true);
+    const o = run.venue.submitted.at(-1)!;
+    const fill = (tradeId: string, qty: number, cum: number): ExecutionReport => ({ kind: 'fill', exchange: 'v', symbol: 'BTCUSDT', clientOrderId: o.clientOrderId, side: 'buy', lastPrice: 5_000_100, lastQty: qty, cumQty: cum, leavesQty: 10 - cum, feeAtoms: 1n, liquidity: 'taker', tradeId, ts: run.clock.now() });
+    // two distinct ids as JSON can carry them ("\ud800", "\udc00"); stored, both would read back as "\ufffd"
+    run.venue.onReport!(fill('\ud800', 3, 3));
+    run.venue.onReport!(fill('\udc00', 4, 7));
+    run.venue.onReport!(fill('t-ok', 2, 2));
+    const live = run.engine.portfolio.qty('v', 'BTCUSDT');
+    expect(live).toBe(2);
+    expect(await run.metrics.text()).toMatch(/cwts_execution_reports_invalid_total\{exchange="v",reason="id"\} 2/);
+    await run.engine.stop('SIGTERM');
+    const again = await boot(path);
+    expect(again.engine.portfolio.qty('v', 'BTCUSDT')).toBe(live);
+    await again.engine.stop('test');
+  });
+
+  it('an instrument whose tick x lot is finer than 1e-18 quote units (tick 1e-12, lot 1e-8) restores its position and rounds its fees instead of stopping the restart', () => {
+    const PEPE = defineInstrument({ exchange: 'v', symbol: 'PEPEUSDT', base: 'PEPE', quote: 'USDT', tickSize: '0.000000000001', lotSize: '0.00000001' });
+    const venue = new ScriptedVenue('v', [PEPE]);
+    const engine = new Engine({
+      clock: new ManualClock(1_000_000), logger: silentLogger(), metrics: new MetricsRegistry({ processMetrics: false }), watchdog: false,
+      venues: [{ name: 'v', symbols: ['PEPEUSDT'], marketData: venue, execution: venue }],
+    });
+    const order: Order = {
+      exchange: 'v', symbol: 'PEPEUSDT', side: 'buy', type: 'limit', price: 10_000_000, qty: 100_000_000, tif: 'GTC', reduceOnly: undefined, source: 't', reason: undefined,
+      clientOrderId: 'cw-1', venueOrderId: undefined, status: 'pending_new', filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: 1, updatedTs: 1, rejectReason: undefined, text: undefined,
+    };
+    // 1000 atoms of 1e-20 USDT: 1e-17, exactly 10 common units of 1e-18
+    const fill: ExecutionReport = {
+      kind: 'fill', exchange: 'v', symbol: 'PEPEUSDT', clientOrderId: 'cw-1', side: 'buy', lastPrice: 10_000_000, lastQty: 100_000_000, leavesQty: 0, cumQty: 100_000_000, feeAtoms: 1000n, tradeId: 't1', ts: 5,
+    };
+    const contents: JournalContents = {
+      events: [{ seq: 1, t: 'order', order } as never, { seq: 2, t: 'report', report: fill, feeAsset: 'USDT' } as never],
+      instruments: [PEPE], lastRisk: undefined, lastPeak: undefined, state: [], lastFillTs: { v: 5 }, reservedClientIds: 0, previousRun: undefined,
+      counts: { orders: 1, fills: 1, reports: 1, signals: 0, snapshots: 0 }, unreadable: { orders: 0, reports: 0, first: [] },
+    };
+    const summary = restoreFromJournal(engine, contents, '/tmp/j.db', silentLogger());
+    expect(summary.positions).toEqual([{ exchange: 'v', symbol: 'PEPEUSDT', qty: '1', realizedPnl: '0', fees: '0.00000000000000001' }]);
   });
 });

@@ -1,6 +1,6 @@
 import type { BookView, RiskCheck, RiskContext, RiskDecision } from '../contracts/trading.js';
 import type { RiskConfig } from '../config/types.js';
-import { formatScaled, notionalAtoms, notionalExponent, parseDecimal, type Instrument } from '../domain/instrument.js';
+import { formatScaled, minNotionalAtoms, notionalAtoms, notionalExponent, type Instrument } from '../domain/instrument.js';
 import type { Order, OrderIntent, RejectReason } from '../domain/orders.js';
 import { InstrumentMap } from '../domain/instrument-map.js';
 import { COMMON_EXPONENT, toCommon, type Position } from './portfolio.js';
@@ -259,14 +259,7 @@ export class InstrumentRulesCheck implements RiskCheck {
   }
 }
 
-/** The instrument's min notional in notional atoms, rounded up (a minimum is never relaxed). */
-export function minNotionalAtoms(i: Instrument): bigint {
-  const d = parseDecimal(i.minNotional);
-  const e = notionalExponent(i);
-  if (d.exponent <= e) return d.mantissa * 10n ** BigInt(e - d.exponent);
-  const div = 10n ** BigInt(d.exponent - e);
-  return (d.mantissa + div - 1n) / div;
-}
+export { minNotionalAtoms };
 
 // ---- 3. book health -----------------------------------------------------------------------
 
