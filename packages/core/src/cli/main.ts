@@ -43,8 +43,9 @@ export function buildProgram(): Command {
   program.command('run').description('run a deployment until SIGINT/SIGTERM/SIGHUP or --duration')
     .requiredOption('--config <file>', 'TOML config')
     .option('--duration <seconds>', 'stop after this many seconds', parseSeconds)
-    .option('--record <file>', 'write every normalized market event as JSON lines for `replay`')
-    .action(async (o) => { program.setOptionValue('code', await runCommand({ config: o.config, duration: o.duration, record: o.record })); });
+    .option('--record <file>', 'write every normalized market event as JSON lines for `replay` (a new file; never the journal)')
+    .option('--force-record', 'let --record overwrite an existing file')
+    .action(async (o) => { program.setOptionValue('code', await runCommand({ config: o.config, duration: o.duration, record: o.record, forceRecord: !!o.forceRecord })); });
 
   program.command('validate-config').description('check a config as `run` would: schema, ${VAR} substitution, ranges, then every plugin it names and their options')
     .requiredOption('--config <file>', 'TOML config')

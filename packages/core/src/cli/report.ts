@@ -8,7 +8,7 @@ import { JournalStore } from '../journal/store.js';
 import { detectorFollowUps } from '../reports/follow-ups.js';
 import { renderReportHtml } from '../reports/html.js';
 import { sessionFromJournal } from '../reports/journal-session.js';
-import { FOLLOW_UP_HORIZON_MS, sha256File } from '../reports/replay-report.js';
+import { FOLLOW_UP_HORIZON_MS, reportConfig, sha256File } from '../reports/replay-report.js';
 import { sessionStatistics } from '../reports/statistics.js';
 
 export interface ReportOptions {
@@ -54,7 +54,7 @@ export async function reportCommand(o: ReportOptions, out: (line: string) => voi
   let config: unknown = { note: 'the journal keeps the config digest only; pass --config to show the config', digests };
   if (o.config) {
     const loaded = loadConfigFile(o.config);
-    config = loaded.config;
+    config = reportConfig(loaded);
     // The same digest compose.ts journals: sha256 of the loaded config's canonical JSON.
     const digest = createHash('sha256').update(journalStringify(loaded.config)).digest('hex');
     inputs.push({ kind: digests.includes(digest) ? 'config (matches the journal)' : 'config (NOT the one journaled)', path: resolve(o.config), sha256: digest });

@@ -3,6 +3,7 @@ import { ConfigError } from '../config/errors.js';
 import { loadConfigFile, outputRedactor } from '../config/index.js';
 import { createLogger } from '../observability/logger.js';
 import { loadClusterModule } from '../cluster/load.js';
+import { setLongTimeout } from './long-timeout.js';
 import { SHUTDOWN_SIGNALS } from './run.js';
 
 export interface RiskAggregatorOptions {
@@ -35,7 +36,7 @@ export async function riskAggregatorCommand(o: RiskAggregatorOptions, out: (line
   const until = new Promise<void>((resolve) => {
     onSignal = resolve;
     for (const sig of SHUTDOWN_SIGNALS) process.once(sig, resolve);
-    if (o.duration !== undefined) setTimeout(resolve, o.duration * 1000).unref();
+    if (o.duration !== undefined) setLongTimeout(resolve, o.duration * 1000, { unref: true });
   });
   try {
     await mod.runAggregator({ cluster, logger, clock, until, varConfidence: loaded.config.risk.var_confidence, bindAddress: loaded.config.monitoring.bind_address });

@@ -1,5 +1,7 @@
 import { isLoopback, loadConfigFile, outputRedactor } from '../config/index.js';
 import { composeDeployment, type Deployment } from '../engine/compose.js';
+import { recordingTargetProblem } from '../engine/recorder.js';
+import { resolveJournalPath } from '../journal/location.js';
 import { engineHealth, engineStatus } from '../engine/status.js';
 import { createLogger } from '../observability/logger.js';
 import { HttpEndpoint } from '../observability/http.js';
@@ -12,11 +14,14 @@ import { combineObservers } from '../cluster/contract.js';
 import { createClusterShard } from '../cluster/shard-runtime.js';
 import { startTracing } from '../observability/tracing/start.js';
 import { CONTROL_TOKEN_ENV, CONTROL_TOKEN_FILE, establishControlToken, tokensEqual } from '../risk/control-token.js';
+import { setLongTimeout } from './long-timeout.js';
 
 export interface RunOptions {
   config: string;
   duration?: number;
   record?: string;
+  /** `--force-record`: a recording may overwrite an existing file (never the journal). */
+  forceRecord?: boolean;
   /** Tests pass 'silent'; otherwise [system] log_level. */
   logLevel?: string;
 }
@@ -29,14 +34,25 @@ export interface RunOptions {
 export const SHUTDOWN_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /**
+ * run's exit code when it stopped with `on_shutdown = "cancel"` and orders are still open: the
+ * venues did not confirm every cancel within the engine's wait (docs/operations.md).
+ */
+export const STOPPED_WITH_OPEN_ORDERS = 3;
+
+/**
  * `cwts-ultra run`: compose, serve metrics and health, start, and stop cleanly on SIGINT,
  * SIGTERM, SIGHUP or after --duration: stop intake, cancel or keep open orders as configured,
- * flush the journal and the recording, exit 0.
+ * flush the journal and the recording, exit 0 (STOPPED_WITH_OPEN_ORDERS when cancels went unconfirmed).
  */
 export async function runCommand(opts: RunOptions): Promise<number> {
   const loaded = loadConfigFile(opts.config);
   const cfg = loaded.config;
   outputRedactor.merge(loaded.redactor);
+  // Before anything connects: the recorder truncates its file when the engine starts.
+  if (opts.record !== undefined) {
+    const problem = recordingTargetProblem(opts.record, { journal: resolveJournalPath(cfg.journal, cfg.system.name), overwrite: opts.forceRecord });
+    if (problem !== undefined) throw new Error(`--record ${problem}`);
+  }
   // Every log line, plugins' included, is masked: no ${VAR} value or URL password reaches a log.
   const logger = createLogger({ level: opts.logLevel ?? cfg.system.log_level, scrub: (line) => outputRedactor.redact(line) });
   const metrics = new MetricsRegistry();
@@ -103,7 +119,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     await stop('startup failed');
     throw err;
   }
-  const timer = opts.duration !== undefined ? setTimeout(() => void stop(`--duration ${opts.duration}s elapsed`), opts.duration * 1000) : undefined;
+  const timer = opts.duration !== undefined ? setLongTimeout(() => void stop(`--duration ${opts.duration}s elapsed`), opts.duration * 1000) : undefined;
   await new Promise<void>((resolve) => {
     const check = setInterval(() => {
       if (stopping) {
@@ -112,7 +128,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
       }
     }, 50);
   });
-  if (timer) clearTimeout(timer);
+  timer?.clear();
   for (const sig of SHUTDOWN_SIGNALS) process.off(sig, onSignal);
   const s = engine.summary();
   logger.info({ summary: s }, `stopped: ${s.events} events, ${s.signals} signals, ${s.orders} orders, ${s.fills} fills, equity ${s.equity}`);
@@ -124,5 +140,16 @@ export async function runCommand(opts: RunOptions): Promise<number> {
       `stopped with ${open.length} open position(s) still held at the venues: ${open.map((p) => `${p.exchange}:${p.symbol} ${p.quantity} (avg ${p.avgEntryPrice ?? '?'}, unrealized ${p.unrealizedPnl})`).join(', ')}; they are in the journal and restored at the next start`,
     );
   } else logger.info('stopped flat: no open positions');
+  // The engine waited for the cancels and logged the count; orders working after a stop that
+  // promised none are for the operator, not a clean exit (a supervisor alerts on the code).
+  const working = cfg.system.on_shutdown === 'cancel' ? engine.orders.allOpen() : [];
+  if (working.length > 0) {
+    const shown = working.slice(0, 10).map((o) => `${o.exchange}:${o.symbol} ${o.side} ${o.clientOrderId} (${o.status})`);
+    logger.error(
+      { openOrders: working.map((o) => ({ exchange: o.exchange, symbol: o.symbol, clientOrderId: o.clientOrderId, venueOrderId: o.venueOrderId, status: o.status })) },
+      `stopped with ${working.length} order(s) still open: on_shutdown = "cancel" but the venues did not confirm their cancels in time: ${shown.join(', ')}${working.length > shown.length ? ', ...' : ''}; check them at the venue (the journal has them and the next start reconciles them)`,
+    );
+    return STOPPED_WITH_OPEN_ORDERS;
+  }
   return 0;
 }

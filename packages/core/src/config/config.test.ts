@@ -549,6 +549,29 @@ describe('risk and monitoring additions', () => {
   });
 });
 
+describe('[monitoring] ports that clash', () => {
+  // run listens only after composing everything (plugins initialized, venues connected): a clash
+  // would fail there with EADDRINUSE, so validate-config refuses it, naming both keys.
+  const ports = (body: string) => toml({ monitoring: body });
+
+  it('two equal non-zero ports on the same address, naming both keys', () => {
+    expect(issuesOf(ports('metrics_port = 39217\nhealth_check_port = 39217\ncontrol_port = 0'))).toEqual([
+      { path: 'monitoring.health_check_port', message: '39217 is also monitoring.metrics_port on 127.0.0.1: run cannot listen on both; use another port, or 0 to pick a free one' },
+    ]);
+    expect(issuesOf(ports('metrics_port = 9100\nhealth_check_port = 0\ncontrol_port = 9100'))).toEqual([
+      { path: 'monitoring.control_port', message: '9100 is also monitoring.metrics_port on 127.0.0.1: run cannot listen on both; use another port, or 0 to pick a free one' },
+    ]);
+  });
+
+  it('a wildcard address covers the loopback one; distinct addresses and port 0 do not clash', () => {
+    expect(issuesOf(ports('bind_address = "0.0.0.0"\nhealth_check_port = 8081'))).toEqual([
+      { path: 'monitoring.control_port', message: '8081 is also monitoring.health_check_port (0.0.0.0 and 127.0.0.1 overlap): run cannot listen on both; use another port, or 0 to pick a free one' },
+    ]);
+    expect(parseConfig(ports('bind_address = "127.0.0.2"\nhealth_check_port = 8081'), {}, 'x').config.monitoring).toMatchObject({ health_check_port: 8081, control_port: 8081 });
+    expect(parseConfig(ports('metrics_port = 0\nhealth_check_port = 0\ncontrol_port = 0'), {}, 'x').config.monitoring.metrics_port).toBe(0);
+  });
+});
+
 describe('[paper]', () => {
   const base = readFileSync(SIM, 'utf8');
   it('has defaults and validates its keys with paths', () => {

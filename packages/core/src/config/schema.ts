@@ -16,7 +16,7 @@ import { readClusterConfig } from './cluster-schema.js';
 import { readComputeTable } from './compute-schema.js';
 import { readRoutingSection } from './routing-schema.js';
 import { readRiskChecks } from './risk-checks.js';
-import type { CwtsConfig, VenueConfig } from './types.js';
+import type { CwtsConfig, MonitoringConfig, VenueConfig } from './types.js';
 import { parseTable } from './zod-issues.js';
 
 export { SECTIONS } from './tables.js';
@@ -34,6 +34,41 @@ type Table = Record<string, unknown>;
  */
 export function isLoopback(address: string): boolean {
   return (isIP(address) === 4 && address.startsWith('127.')) || address === '::1' || address === 'localhost';
+}
+
+/**
+ * Whether listening on `a` and on `b` with the same port fails (EADDRINUSE): the same address, or
+ * one that covers the other (`::` covers every address, `0.0.0.0` every IPv4 one; `localhost` is
+ * 127.0.0.1 or ::1). Other host names are compared as written.
+ */
+function addressesOverlap(a: string, b: string): boolean {
+  const covers = (x: string, y: string) =>
+    x === '::' || (x === '0.0.0.0' && (isIP(y) === 4 || y === 'localhost')) || (x === 'localhost' && (y === '127.0.0.1' || y === '::1'));
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  return x === y || covers(x, y) || covers(y, x);
+}
+
+/**
+ * `run` listens on metrics_port and health_check_port (bind_address) and on control_port
+ * (control_bind_address) only after composing everything (plugins initialized, venues
+ * connected): two of them on one non-zero port of overlapping addresses can never start.
+ */
+export function monitoringPortClashes(m: Pick<MonitoringConfig, 'metrics_port' | 'health_check_port' | 'bind_address' | 'control_port' | 'control_bind_address'>): ConfigIssue[] {
+  const endpoints: [string, number, string][] = [
+    ['metrics_port', m.metrics_port, m.bind_address],
+    ['health_check_port', m.health_check_port, m.bind_address],
+    ['control_port', m.control_port, m.control_bind_address],
+  ];
+  const issues: ConfigIssue[] = [];
+  for (let j = 1; j < endpoints.length; j++) {
+    const [key, port, host] = endpoints[j]!;
+    const other = endpoints.slice(0, j).find(([, p, h]) => p === port && port !== 0 && addressesOverlap(h, host));
+    if (other === undefined) continue;
+    const where = other[2] === host ? `on ${host}` : `(${other[2]} and ${host} overlap)`;
+    issues.push({ path: `monitoring.${key}`, message: `${port} is also monitoring.${other[0]} ${where}: run cannot listen on both; use another port, or 0 to pick a free one` });
+  }
+  return issues;
 }
 
 export interface ValidationResult {
@@ -97,6 +132,7 @@ export function validateConfig(root: Table, rawStrings: ReadonlyMap<string, stri
   // backends, plugins and their settings) in its place between [monitoring] and [detectors].
   const tailHead = parseTable(tailTables.pick({ risk: true, monitoring: true }), root, '', atRoot);
   issues.push(...tailHead.issues);
+  if (tailHead.ok) issues.push(...monitoringPortClashes(tailHead.value.monitoring));
   const computeRaw = root.compute ?? {};
   if (!isPlainTable(computeRaw)) issues.push({ path: 'compute', message: `expected a table, got ${tomlTypeName(computeRaw)}` });
   const compute = readComputeTable(isPlainTable(computeRaw) ? computeRaw : {}, { issue: (i) => issues.push(i), warn: (m) => warnings.push(m) });

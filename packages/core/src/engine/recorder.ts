@@ -1,5 +1,5 @@
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, mkdirSync, openSync, realpathSync, statSync, writeSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { FeedStatusEvent, MarketEvent } from '../domain/events.js';
 import type { Instrument, InstrumentSpec } from '../domain/instrument.js';
 
@@ -8,6 +8,59 @@ export const RECORDING_VERSION = 1;
 
 export function instrumentSpec(i: Instrument): InstrumentSpec {
   return { exchange: i.exchange, symbol: i.symbol, base: i.base, quote: i.quote, tickSize: i.tickSize, lotSize: i.lotSize, minNotional: i.minNotional };
+}
+
+/** SQLite's files of a database at `<path>`: `<path>` itself and these beside it. */
+const SQLITE_SUFFIXES = ['', '-wal', '-shm', '-journal'];
+
+/**
+ * Why a recording must not be written to `path`, or undefined. The recorder truncates its file,
+ * so it may never be the journal or one of SQLite's files beside it (that wipes the positions,
+ * open orders, HALT and client-id sequence of the engine that journals there, whatever the
+ * operator asked), a directory, or an existing non-empty file unless `overwrite` (an empty one,
+ * a pipe or a device holds nothing to lose).
+ */
+export function recordingTargetProblem(path: string, opts: { journal?: string; overwrite?: boolean } = {}): string | undefined {
+  if (opts.journal !== undefined) {
+    for (const suffix of SQLITE_SUFFIXES) {
+      if (sameFile(path, opts.journal + suffix)) return `${path} is the journal ${opts.journal}${suffix ? ` (its ${suffix} file)` : ''}; a recording would overwrite it: record to another file`;
+    }
+  }
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    return undefined;
+  }
+  if (st.isDirectory()) return `${path} is a directory; name the recording's file`;
+  if (st.isFile() && st.size > 0 && !opts.overwrite) return `${path} exists (${st.size} bytes) and a recording would overwrite it: record to a new file, or pass --force-record to overwrite it`;
+  return undefined;
+}
+
+/** The path with symbolic links resolved, also when the file does not exist yet. */
+function canonical(path: string): string {
+  const abs = resolve(path);
+  try {
+    return realpathSync(abs);
+  } catch {
+    try {
+      return join(realpathSync(dirname(abs)), basename(abs));
+    } catch {
+      return abs;
+    }
+  }
+}
+
+/** Same path once links are resolved, or the same inode (a hard link, a case-insensitive file system). */
+function sameFile(a: string, b: string): boolean {
+  if (canonical(a) === canonical(b)) return true;
+  try {
+    const x = statSync(a);
+    const y = statSync(b);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
 }
 
 /**

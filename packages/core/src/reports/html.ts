@@ -11,7 +11,7 @@ export interface ReportDocument {
   title: string;
   /** Where the numbers came from: a recording, a journal, a config, each with its sha256. */
   inputs: { kind: string; path: string; sha256: string }[];
-  /** The config as loaded, secrets already redacted (Secret serializes as "[redacted]"). */
+  /** The config as loaded, secrets already redacted (reports/replay-report.ts reportConfig). */
   config: unknown;
   record: SessionRecord;
   stats: SessionStatistics;

@@ -20,6 +20,16 @@ export function sha256File(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
+/**
+ * The config as a report shows it: Secrets as "[redacted]" (their JSON form), and every string
+ * through the config's redactor, so `${VAR}` values and URL credentials (a NATS server's
+ * password, a tracing endpoint's) stay out of a file that is meant to be shared.
+ */
+export function reportConfig(loaded: Pick<LoadedConfig, 'config' | 'redactor'>): unknown {
+  const json = JSON.stringify(loaded.config, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+  return JSON.parse(json, (_k, v) => (typeof v === 'string' ? loaded.redactor.redact(v) : v));
+}
+
 /** `[risk] initial_equity` x 10^-18; 0 when not configured. */
 export function initialEquityCommon(loaded: LoadedConfig): bigint {
   const v = loaded.config.risk.initial_equity;
@@ -87,7 +97,7 @@ export class ReplayReporting {
           { kind: 'recording', path: this.files.data, sha256: sha256File(this.files.data) },
           { kind: 'config', path: this.files.config, sha256: sha256File(this.files.config) },
         ],
-        config: this.loaded.config,
+        config: reportConfig(this.loaded),
         record,
         stats,
         followUps: detectorFollowUps(record, FOLLOW_UP_HORIZON_MS),

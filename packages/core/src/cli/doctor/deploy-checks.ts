@@ -5,6 +5,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 
+import { monitoringPortClashes } from '../../config/schema.js';
 import type { CwtsConfig } from '../../config/types.js';
 import { resolveJournalPath } from '../../journal/location.js';
 import { describeHolder, writerHolder } from '../../journal/store.js';
@@ -83,9 +84,11 @@ export async function checkPorts(cfg: Pick<CwtsConfig, 'monitoring'>): Promise<C
     ['health_check_port', m.health_check_port, m.bind_address],
     ['control_port', m.control_port, m.control_bind_address],
   ];
-  const found: string[] = [];
-  let status: CheckResult['status'] = 'PASS';
-  let fix: string | undefined;
+  // Probed one at a time, each port of a clash is free: the clash is the config's (validate-config refuses it too).
+  const clashes = monitoringPortClashes(m);
+  const found: string[] = clashes.map((i) => `${i.path} ${i.message}`);
+  let status: CheckResult['status'] = clashes.length > 0 ? 'FAIL' : 'PASS';
+  let fix: string | undefined = clashes.length > 0 ? 'give metrics_port, health_check_port and control_port different ports (or 0) in [monitoring]' : undefined;
   for (const [key, port, host] of wanted) {
     if (port === 0) {
       found.push(`${key} 0 (picked at start)`);

@@ -120,6 +120,14 @@ describe('doctor deployment checks', () => {
     expect(await checkPorts({ monitoring: { ...m, metrics_port: 0 } })).toMatchObject({ status: 'PASS' });
   });
 
+  it('ports: FAIL on two endpoints with one port on the same address (each is free on its own; run fails on the second)', async () => {
+    const m = { metrics_port: 39217, health_check_port: 39217, bind_address: '127.0.0.1', control_port: 0, control_bind_address: '127.0.0.1', enable_tracing: false };
+    const r = await checkPorts({ monitoring: m });
+    expect(r.status).toBe('FAIL');
+    expect(r.detail).toContain('monitoring.health_check_port 39217 is also monitoring.metrics_port on 127.0.0.1');
+    expect(r.fix).toContain('different ports');
+  });
+
   it('venues: SKIP offline; otherwise DNS + connect per URL, FAIL for one that does not answer', async () => {
     const up = await listen();
     const down = await listen();

@@ -1,0 +1,108 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { instrumentSpec, RECORDING_KIND, RECORDING_VERSION } from '@cwts/core/engine';
+import { resolveSimOptions, SyntheticMarket, type SimEvent } from '@cwts/exchange-sim';
+import { MIGRATIONS } from '../journal/schema.js';
+import { replayCommand } from './replay.js';
+import { reportCommand } from './report.js';
+
+/**
+ * The HTML report embeds "Config (secrets redacted)". Credentials of a URL and `${VAR}` values are
+ * secrets everywhere else (the config's redactor masks them in every log line and error), and
+ * NATS credentials go in the URL through ${VAR} (docs/scale-out.md): a report is meant to be
+ * shared, so neither may be written into it.
+ */
+const dir = mkdtempSync(join(tmpdir(), 'cwts-report-'));
+const NATS_PW = 'nats-Pa55word-SEKRIT';
+const OTEL_PW = 'otel-Pa55word-SEKRIT';
+const LITERAL_PW = 'literal-Pa55word-in-the-file';
+const VENUE_URL_PW = 'venue-Pa55word-SEKRIT';
+const ENV = { NATS_PASSWORD: NATS_PW, OTEL_PASSWORD: OTEL_PW, SIM_URL: `wss://u:${VENUE_URL_PW}@127.0.0.1:1/ws` };
+
+const CONFIG = `[system]
+name = "leak"
+[exchanges]
+enabled = ["sim"]
+[sim]
+plugin = "@cwts/exchange-sim"
+symbols = ["BTCUSDT"]
+api_url = "\${SIM_URL}"
+[risk]
+max_position = 100000
+max_drawdown = 0.15
+var_confidence = 0.99
+[monitoring]
+tracing_endpoint = "https://otel:\${OTEL_PASSWORD}@collector.example:4318"
+[compute]
+backends = ["js"]
+[cluster]
+enabled = false
+servers = ["nats://cwts:\${NATS_PASSWORD}@10.0.0.5:4222", "nats://cwts:${LITERAL_PW}@10.0.0.6:4222"]
+`;
+
+const saved = Object.fromEntries(Object.keys(ENV).map((k) => [k, process.env[k]]));
+afterEach(() => {
+  for (const [k, v] of Object.entries(saved)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+});
+
+function config(): string {
+  Object.assign(process.env, ENV);
+  const p = join(dir, 'c.toml');
+  writeFileSync(p, CONFIG);
+  return p;
+}
+
+function expectNoSecret(html: string): void {
+  expect(html).toContain('Config (secrets redacted)');
+  for (const pw of [NATS_PW, OTEL_PW, LITERAL_PW, VENUE_URL_PW]) expect(html.includes(pw), `${pw.slice(0, 6)}... is in the report`).toBe(false);
+  // Still the config: the hosts are shown, the credentials masked.
+  expect(html).toContain('nats://[redacted]@10.0.0.5:4222');
+  expect(html).toContain('collector.example:4318');
+}
+
+/** A journal with the real schema: one run, one fill, one snapshot. */
+function journal(): string {
+  const p = join(dir, 'j.db');
+  const db = new Database(p);
+  db.exec(MIGRATIONS[0]!);
+  db.prepare('INSERT INTO instruments VALUES (?, ?, ?)').run('sim', 'BTCUSDT', JSON.stringify({ exchange: 'sim', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.001', priceScale: { mantissa: '1n', exponent: 2 } }));
+  db.prepare('INSERT INTO runs (run_id, started_at, pid, host, system_name, config_digest) VALUES (1, 0, 1, ?, ?, ?)').run('h', 'leak', 'abc');
+  db.prepare('INSERT INTO fills (seq, exchange, symbol, client_id, side, price, qty, fee_atoms, fee_asset, venue_ts, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(1, 'sim', 'BTCUSDT', 'a', 'buy', 1_000_000, 2, '2000', 'USDT', 1000, 1000);
+  db.prepare('INSERT INTO snapshots (seq, why, equity, realized, unrealized, fees, marks, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(2, 'timer', (10n ** 21n).toString(), '0', '0', '0', JSON.stringify({ 'sim:BTCUSDT': 2_000_000 }), 1000);
+  db.close();
+  return p;
+}
+
+function recording(): string {
+  const market = new SyntheticMarket({ exchange: 'sim', symbols: ['BTCUSDT'], options: resolveSimOptions({ seed: 7 }), startTs: 1_700_000_000_000 });
+  const lines: string[] = [];
+  market.attach((ev: SimEvent) => lines.push(JSON.stringify(ev)));
+  market.begin();
+  market.generate(1_700_000_000_000 + 5_000);
+  const header = { kind: RECORDING_KIND, version: RECORDING_VERSION, createdAt: 'test', instruments: market.instruments().map(instrumentSpec) };
+  const p = join(dir, 'rec.jsonl');
+  writeFileSync(p, [JSON.stringify(header), ...lines].join('\n') + '\n');
+  return p;
+}
+
+describe('the config shown in an HTML report', () => {
+  it('report --config: no URL credentials or ${VAR} values', async () => {
+    const out = join(dir, 'session.html');
+    const code = await reportCommand({ journal: journal(), out, config: config(), json: true }, () => {});
+    expect(code).toBe(0);
+    expectNoSecret(readFileSync(out, 'utf8'));
+  });
+
+  it('replay --report: no URL credentials or ${VAR} values', async () => {
+    const report = join(dir, 'replay.html');
+    const code = await replayCommand({ config: config(), data: recording(), json: true, report, err: () => {} }, () => {});
+    expect(code).toBe(0);
+    expectNoSecret(readFileSync(report, 'utf8'));
+  }, 120_000);
+});

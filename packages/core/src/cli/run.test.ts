@@ -1,0 +1,106 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { recordingTargetProblem } from '../engine/recorder.js';
+import { runCommand, STOPPED_WITH_OPEN_ORDERS } from './run.js';
+
+const CONFIG = `[system]
+name = "rec"
+[exchanges]
+enabled = ["sim"]
+[sim]
+plugin = "@cwts/exchange-sim"
+symbols = ["BTCUSDT"]
+[risk]
+max_position = 100000
+max_drawdown = 0.15
+var_confidence = 0.99
+[monitoring]
+metrics_port = 0
+health_check_port = 0
+control_port = 0
+[compute]
+backends = ["js"]
+`;
+
+const SQLITE = 'SQLite format 3\0 and the rest of a journal';
+
+/**
+ * `run --record F` truncates F when the engine starts, after the journal is open. A `--record`
+ * that names the deployment's journal (`<data dir>/<system.name>.db`) would wipe it under the
+ * running engine: positions, open orders, HALT and the client-id sequence gone. Refused before
+ * anything is composed, as is any existing file unless --force-record.
+ */
+describe('run --record: what a recording may overwrite', () => {
+  let dir: string;
+  let data: string;
+  let cfg: string;
+  const savedDataDir = process.env.CWTS_DATA_DIR;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'cwts-run-record-'));
+    data = join(dir, 'data');
+    mkdirSync(data);
+    process.env.CWTS_DATA_DIR = data;
+    cfg = join(dir, 'c.toml');
+    writeFileSync(cfg, CONFIG);
+  });
+  afterEach(() => {
+    if (savedDataDir === undefined) delete process.env.CWTS_DATA_DIR;
+    else process.env.CWTS_DATA_DIR = savedDataDir;
+  });
+
+  it("never the deployment's own journal, nor its -wal or -shm, and --force-record does not change that", async () => {
+    const journal = join(data, 'rec.db');
+    writeFileSync(journal, SQLITE);
+    await expect(runCommand({ config: cfg, record: journal, logLevel: 'silent' })).rejects.toThrow(/is the journal/);
+    await expect(runCommand({ config: cfg, record: journal, forceRecord: true, logLevel: 'silent' })).rejects.toThrow(/is the journal/);
+    await expect(runCommand({ config: cfg, record: `${journal}-wal`, forceRecord: true, logLevel: 'silent' })).rejects.toThrow(/is the journal .*-wal/);
+    expect(readFileSync(journal, 'utf8')).toBe(SQLITE);
+  });
+
+  it('the journal through another spelling of its path: a symbolic link, a relative path, a journal not created yet', () => {
+    const journal = join(data, 'rec.db');
+    symlinkSync(data, join(dir, 'link'));
+    expect(recordingTargetProblem(join(dir, 'link', 'rec.db'), { journal, overwrite: true })).toMatch(/is the journal/);
+    expect(recordingTargetProblem(join(data, '..', 'data', 'rec.db-shm'), { journal, overwrite: true })).toMatch(/is the journal/);
+    writeFileSync(journal, SQLITE);
+    expect(recordingTargetProblem(join(dir, 'link', 'rec.db'), { journal, overwrite: true })).toMatch(/is the journal/);
+  });
+
+  it('an existing file only with --force-record; a new or empty file always', async () => {
+    const old = join(dir, 'yesterday.jsonl');
+    writeFileSync(old, '{"kind":"cwts-recording"}\n');
+    await expect(runCommand({ config: cfg, record: old, logLevel: 'silent' })).rejects.toThrow(/exists .*--force-record/);
+    expect(readFileSync(old, 'utf8')).toBe('{"kind":"cwts-recording"}\n');
+    const journal = join(data, 'rec.db');
+    expect(recordingTargetProblem(old, { journal, overwrite: true })).toBeUndefined();
+    expect(recordingTargetProblem(join(dir, 'new.jsonl'), { journal })).toBeUndefined();
+    writeFileSync(join(dir, 'empty.jsonl'), '');
+    expect(recordingTargetProblem(join(dir, 'empty.jsonl'), { journal })).toBeUndefined();
+    expect(recordingTargetProblem(dir, { journal, overwrite: true })).toMatch(/is a directory/);
+  });
+});
+
+/**
+ * `on_shutdown = "cancel"` promises that a stop leaves no order working. When the venues do not
+ * confirm the cancels within the engine's wait, the stop is not clean: a supervisor must see it.
+ */
+describe('run: cancels not confirmed at shutdown', () => {
+  const savedDataDir = process.env.CWTS_DATA_DIR;
+  afterEach(() => {
+    if (savedDataDir === undefined) delete process.env.CWTS_DATA_DIR;
+    else process.env.CWTS_DATA_DIR = savedDataDir;
+  });
+
+  it('exits with STOPPED_WITH_OPEN_ORDERS instead of 0', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cwts-run-open-'));
+    process.env.CWTS_DATA_DIR = join(dir, 'data');
+    const strategy = fileURLToPath(new URL('../../dist/cli/load-test/load-strategy.js', import.meta.url));
+    const cfg = join(dir, 'c.toml');
+    // The venue answers nothing within a minute: every order is still open when run stops.
+    writeFileSync(cfg, CONFIG.replace('symbols = ["BTCUSDT"]', 'symbols = ["BTCUSDT"]\n[sim.options]\nlatency_ms = 60000') + `[strategy]\nplugin = ${JSON.stringify(strategy)}\nmax_outstanding = 2\n`);
+    expect(await runCommand({ config: cfg, duration: 1, logLevel: 'silent' })).toBe(STOPPED_WITH_OPEN_ORDERS);
+  }, 60_000);
+});
