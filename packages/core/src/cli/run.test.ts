@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { recordingTargetProblem } from '../engine/recorder.js';
-import { runCommand, STOPPED_WITH_OPEN_ORDERS } from './run.js';
+import { EventEmitter } from 'node:events';
+import { JournalStore, loadContents } from '../journal/store.js';
+import { PROCESS_FAULT, runCommand, STOPPED_WITH_OPEN_ORDERS } from './run.js';
 
 const CONFIG = `[system]
 name = "rec"
@@ -102,5 +104,43 @@ describe('run: cancels not confirmed at shutdown', () => {
     // The venue answers nothing within a minute: every order is still open when run stops.
     writeFileSync(cfg, CONFIG.replace('symbols = ["BTCUSDT"]', 'symbols = ["BTCUSDT"]\n[sim.options]\nlatency_ms = 60000') + `[strategy]\nplugin = ${JSON.stringify(strategy)}\nmax_outstanding = 2\n`);
     expect(await runCommand({ config: cfg, duration: 1, logLevel: 'silent' })).toBe(STOPPED_WITH_OPEN_ORDERS);
+  }, 60_000);
+});
+
+/**
+ * An error no handler caught (a plugin's timer that throws, a promise nobody awaits) would end
+ * the process on Node's default path: orders left working, the journal unflushed, exit 1 or 7.
+ * run halts (cancelling open orders), stops in order and exits PROCESS_FAULT.
+ */
+describe('run: an error no handler caught', () => {
+  const savedDataDir = process.env.CWTS_DATA_DIR;
+  afterEach(() => {
+    if (savedDataDir === undefined) delete process.env.CWTS_DATA_DIR;
+    else process.env.CWTS_DATA_DIR = savedDataDir;
+  });
+
+  it('halts, stops in order and exits PROCESS_FAULT; the HALT and its reason are journaled', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cwts-run-fault-'));
+    const data = join(dir, 'data');
+    process.env.CWTS_DATA_DIR = data;
+    const strategy = fileURLToPath(new URL('../../dist/cli/load-test/load-strategy.js', import.meta.url));
+    const cfg = join(dir, 'c.toml');
+    writeFileSync(cfg, CONFIG + `[strategy]\nplugin = ${JSON.stringify(strategy)}\nmax_outstanding = 2\n`);
+    const faults = new EventEmitter();
+    const running = runCommand({ config: cfg, logLevel: 'silent', faults });
+    // run listens once composed; then a rejection nobody handled arrives
+    for (let i = 0; i < 600 && faults.listenerCount('unhandledRejection') === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(faults.listenerCount('unhandledRejection')).toBe(1);
+    await new Promise((r) => setTimeout(r, 300));
+    faults.emit('unhandledRejection', new Error('boom in a plugin timer'));
+    faults.emit('uncaughtException', new Error('a second one while stopping'));
+    expect(await running).toBe(PROCESS_FAULT);
+    expect(faults.listenerCount('unhandledRejection') + faults.listenerCount('uncaughtException')).toBe(0);
+    const db = JournalStore.openReadOnly(join(data, 'rec.db'));
+    try {
+      expect(loadContents(db).lastRisk).toMatchObject({ to: 'HALTED', reason: expect.stringMatching(/process fault: boom in a plugin timer/) });
+    } finally {
+      db.close();
+    }
   }, 60_000);
 });

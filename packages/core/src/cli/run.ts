@@ -24,6 +24,8 @@ export interface RunOptions {
   forceRecord?: boolean;
   /** Tests pass 'silent'; otherwise [system] log_level. */
   logLevel?: string;
+  /** Where uncaught errors are reported (`process`; tests pass their own emitter). */
+  faults?: Pick<NodeJS.EventEmitter, 'on' | 'off'>;
 }
 
 /**
@@ -38,6 +40,16 @@ export const SHUTDOWN_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM',
  * venues did not confirm every cancel within the engine's wait (docs/operations.md).
  */
 export const STOPPED_WITH_OPEN_ORDERS = 3;
+
+/**
+ * run's exit code after a process fault: an exception or a promise rejection that no handler
+ * caught (a bug, in this process or a plugin). Node's default would end the process at once,
+ * with orders working and the journal unflushed; run halts, stops in order, and exits with it.
+ */
+export const PROCESS_FAULT = 70;
+
+/** How long the orderly stop after a process fault may take before the process exits anyway. */
+export const FAULT_STOP_DEADLINE_MS = 30_000;
 
 /**
  * `cwts-ultra run`: compose, serve metrics and health, start, and stop cleanly on SIGINT,
@@ -103,6 +115,33 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   };
   const onSignal = (sig: NodeJS.Signals) => void stop(sig);
   for (const sig of SHUTDOWN_SIGNALS) process.once(sig, onSignal);
+  // A throw no handler caught means this process can no longer trust its own state: trading
+  // HALTs (every open order is cancelled, whatever on_shutdown says), the orderly stop flushes
+  // the journal, and the exit code says it was a fault. A stop that hangs ends at the deadline.
+  let fault: unknown;
+  const onFault = (err: unknown) => {
+    const what = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    metrics.errors.labels('process').inc();
+    if (fault !== undefined) {
+      logger.error({ component: 'process' }, `another uncaught error while stopping after a process fault: ${what}`);
+      return;
+    }
+    fault = err;
+    logger.fatal({ component: 'process' }, `process fault (an error no handler caught): ${what}; halting, cancelling open orders and stopping`);
+    try {
+      engine.halt(`process fault: ${err instanceof Error ? err.message : String(err)}`);
+    } catch (haltErr) {
+      logger.error({ component: 'process' }, `halt after a process fault failed: ${String((haltErr as Error)?.message ?? haltErr)}`);
+    }
+    const deadline = setTimeout(() => {
+      logger.fatal({ component: 'process' }, `the stop after a process fault did not end within ${FAULT_STOP_DEADLINE_MS} ms: exiting`);
+      process.exit(PROCESS_FAULT);
+    }, FAULT_STOP_DEADLINE_MS).unref();
+    void stop('process fault').finally(() => clearTimeout(deadline));
+  };
+  const faults = opts.faults ?? process;
+  faults.on('uncaughtException', onFault);
+  faults.on('unhandledRejection', onFault);
   try {
     const mp = await metricsHttp.listen(mon.metrics_port, mon.bind_address);
     const hp = await healthHttp.listen(mon.health_check_port, mon.bind_address);
@@ -117,6 +156,9 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   } catch (err) {
     tracing?.endStartup((err as Error)?.message ?? String(err));
     await stop('startup failed');
+    for (const sig of SHUTDOWN_SIGNALS) process.off(sig, onSignal);
+    faults.off('uncaughtException', onFault);
+    faults.off('unhandledRejection', onFault);
     throw err;
   }
   const timer = opts.duration !== undefined ? setLongTimeout(() => void stop(`--duration ${opts.duration}s elapsed`), opts.duration * 1000) : undefined;
@@ -130,6 +172,8 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   });
   timer?.clear();
   for (const sig of SHUTDOWN_SIGNALS) process.off(sig, onSignal);
+  faults.off('uncaughtException', onFault);
+  faults.off('unhandledRejection', onFault);
   const s = engine.summary();
   logger.info({ summary: s }, `stopped: ${s.events} events, ${s.signals} signals, ${s.orders} orders, ${s.fills} fills, equity ${s.equity}`);
   // Positions outlive the process: say so, so nobody takes a stopped engine for a flat book.
@@ -142,6 +186,11 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   } else logger.info('stopped flat: no open positions');
   // The engine waited for the cancels and logged the count; orders working after a stop that
   // promised none are for the operator, not a clean exit (a supervisor alerts on the code).
+  if (fault !== undefined) {
+    const left = engine.orders.allOpen();
+    if (left.length > 0) logger.error({ openOrders: left.map((o) => ({ exchange: o.exchange, symbol: o.symbol, clientOrderId: o.clientOrderId, venueOrderId: o.venueOrderId, status: o.status })) }, `stopped after a process fault with ${left.length} order(s) still open; check them at the venue`);
+    return PROCESS_FAULT;
+  }
   const working = cfg.system.on_shutdown === 'cancel' ? engine.orders.allOpen() : [];
   if (working.length > 0) {
     const shown = working.slice(0, 10).map((o) => `${o.exchange}:${o.symbol} ${o.side} ${o.clientOrderId} (${o.status})`);
