@@ -171,4 +171,31 @@ describe('intake feed records', () => {
     expect(reader.invalid).toBe(1);
     expect(out.calls).toEqual([{ m: 'status', st: { type: 'feed_status', exchange: EX, symbol: 'BTCUSDT', state: 'resyncing', reason: 'gap', ts: 5 } }]);
   });
+
+  it('a sink call that throws ends the drain, but what was dispatched is consumed: the next drain goes on after it (no trade twice)', () => {
+    const ring = SpscRing.create(64, FEED_RECORD_BYTES);
+    const writer = new IntakeRecordWriter(ring, SYMBOLS, () => false);
+    const trade = (tradeId: string): MarketEvent => ({ type: 'trade', exchange: EX, symbol: 'BTCUSDT', ts: 1, recvTs: 2, tradeId, price: 1000, qty: 5, side: 'buy' });
+    writer.onMarketEvent(trade('1'));
+    // the throw comes with the last record of a group: the reader must not be left mid-group
+    writer.onMarketEvent({ type: 'book_snapshot', exchange: EX, symbol: 'BTCUSDT', ts: 1, recvTs: 2, seq: 7, bids: [{ price: 999, qty: 1 }], asks: [{ price: 1001, qty: 1 }], reason: 'initial' });
+    writer.onMarketEvent(trade('2'));
+    writer.onMarketEvent(trade('x-3'));
+    const out = new RecordingSink();
+    let thrown = 0;
+    const reader = new IntakeRecordReader(new SpscRing(ring.buffer), EX, SYMBOLS, {
+      onMarketEvent: (ev) => {
+        // the recorder on a full disk: writeSync throws ENOSPC
+        if ((ev.type === 'book_snapshot' || (ev.type === 'trade' && ev.tradeId === '2')) && thrown++ < 2) throw new Error('ENOSPC: no space left on device, write');
+        out.onMarketEvent(ev);
+      },
+      onFeedStatus: () => {},
+      onFeedError: () => {},
+    });
+    expect(() => reader.drain()).toThrow(/ENOSPC/);
+    expect(() => reader.drain()).toThrow(/ENOSPC/);
+    expect(reader.drain()).toBe(2);
+    expect(out.calls.map((c) => (c.m === 'event' && c.ev.type === 'trade' ? c.ev.tradeId : c.m))).toEqual(['1', 'x-3']);
+    expect({ recordsRead: reader.recordsRead, readable: reader.ring.readable(), invalid: reader.invalid, midGroup: reader.midGroup }).toEqual({ recordsRead: 7, readable: 0, invalid: 0, midGroup: false });
+  });
 });

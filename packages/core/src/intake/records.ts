@@ -237,7 +237,8 @@ export class IntakeRecordReader {
   /**
    * Applies up to `max` available records, stopping early once `maxEvents` market events were
    * dispatched or an end of stream was read (the e2e bench takes one event per slot); returns
-   * how many records were consumed.
+   * how many records were consumed. A sink call that throws ends the drain with the throw, the
+   * records up to and including the one it was called for consumed: none is handed out twice.
    */
   drain(max = Infinity, maxEvents = Infinity): number {
     const ring = this.ring;
@@ -248,17 +249,22 @@ export class IntakeRecordReader {
     const stopAt = this.marketEvents + maxEvents;
     const endsBefore = this.ends;
     let k = 0;
-    while (k < n) {
-      const f = ring.readSlotWord(k) >> 1;
-      const type = d[f]!;
-      k++;
-      if (this.type !== 0) this.continueGroup(type, f, d);
-      else this.header(type, f, d);
-      // a counted drain also stops at an end of stream (a marker between phases of a stream)
-      if (this.marketEvents >= stopAt || (maxEvents !== Infinity && this.ends !== endsBefore)) break;
+    // Around the batch, not per record: a trade has no sequence number, so a record dispatched
+    // again after a throw would be a second trade to detectors and paper fills.
+    try {
+      while (k < n) {
+        const f = ring.readSlotWord(k) >> 1;
+        const type = d[f]!;
+        k++;
+        if (this.type !== 0) this.continueGroup(type, f, d);
+        else this.header(type, f, d);
+        // a counted drain also stops at an end of stream (a marker between phases of a stream)
+        if (this.marketEvents >= stopAt || (maxEvents !== Infinity && this.ends !== endsBefore)) break;
+      }
+    } finally {
+      ring.release(k);
+      this.recordsRead += k;
     }
-    ring.release(k);
-    this.recordsRead += k;
     return k;
   }
 

@@ -1,8 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../contracts/clock.js';
-import type { IntakeWorkerSpec, MarketDataClient } from '../contracts/exchange.js';
+import type { IntakeWorkerSpec, MarketDataClient, MarketEventSink } from '../contracts/exchange.js';
+import type { FeedStatusEvent, MarketEvent } from '../domain/events.js';
 import { defineInstrument } from '../domain/instrument.js';
+import type { ExponentialBackoff } from '../adapter-kit/backoff.js';
 import { Engine } from '../engine/engine.js';
+import type { Recorder } from '../engine/recorder.js';
 import { ScriptedVenue } from '../engine/test-venue.js';
 import { MetricsRegistry } from '../observability/metrics.js';
 import { createLogger, silentLogger } from '../observability/logger.js';
@@ -49,7 +52,7 @@ async function until(what: string, cond: () => boolean, boundMs = 20_000): Promi
 
 const running: { engine: Engine; intake: WorkerIntake }[] = [];
 
-async function setup(modes: string[], o: Partial<WorkerIntakeOptions> = {}, deltas = 0, beforeStart?: (intake: WorkerIntake, engine: Engine) => void) {
+async function setup(modes: string[], o: Partial<WorkerIntakeOptions> = {}, deltas = 0, beforeStart?: (intake: WorkerIntake, engine: Engine) => void, recorder?: Recorder) {
   const clock = new ManualClock(1_764_900_000_000);
   const metrics = new MetricsRegistry({ processMetrics: false });
   const execution = new ScriptedVenue(EX, [instrument]);
@@ -57,13 +60,42 @@ async function setup(modes: string[], o: Partial<WorkerIntakeOptions> = {}, delt
   const intake = new WorkerIntake(inlineClient(modes, deltas), {
     exchange: EX, logger: silentLogger(), clock, checkEveryMs: 0, hungAfterMs: 1000, restartBackoff: { initialMs: 0, maxMs: 0 }, now: () => monoNow, ...o,
   });
-  const engine = new Engine({ clock, logger: silentLogger(), metrics, watchdog: false, venues: [{ name: EX, symbols: [SYMBOL], marketData: intake, execution }] });
+  const engine = new Engine({ clock, logger: silentLogger(), metrics, watchdog: false, recorder, venues: [{ name: EX, symbols: [SYMBOL], marketData: intake, execution }] });
   running.push({ engine, intake });
   // Hooks go in before the worker runs: its failure may be reported before its 'started' message.
   beforeStart?.(intake, engine);
   await engine.start();
   const book = () => engine.books.get(EX, SYMBOL)!;
   return { engine, intake, metrics, book, setNow: (t: number) => (monoNow = t) };
+}
+
+/** The `--record` recorder on a disk that fills up once: writeSync throws ENOSPC for the delta with seq `failAt`. */
+function fullDiskRecorder(failAt: number): Recorder {
+  let failed = false;
+  return {
+    open() {},
+    write(ev: MarketEvent | FeedStatusEvent) {
+      if (!failed && ev.type === 'book_delta' && ev.seq === failAt) {
+        failed = true;
+        throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      }
+    },
+    flush() {},
+    close() {},
+  } as unknown as Recorder;
+}
+
+/** The restart delays the intake plans, as its backoff hands them out. */
+function plannedDelays(intake: WorkerIntake): number[] {
+  const delays: number[] = [];
+  const backoff = (intake as unknown as { backoff: ExponentialBackoff }).backoff;
+  const next = backoff.next.bind(backoff);
+  backoff.next = () => {
+    const d = next();
+    delays.push(d);
+    return d;
+  };
+  return delays;
 }
 
 afterEach(async () => {
@@ -222,6 +254,38 @@ describe('WorkerIntake: a venue intake on a worker thread', () => {
     expect(book().reason).toMatch(/failed to start: no route to the venue; stopped after 3 failures in a row without a sync/);
     await until('threads gone', () => intake.threadsAlive === 0);
   });
+
+  it('a failure after a sync restarts after the first delay, however many failures (each healed by a resync) came before', async () => {
+    const FAILURES = 5;
+    // every worker syncs (its snapshot reaches the engine) and then crashes; the last one runs
+    let delays: number[] = [];
+    const { intake, book } = await setup([...Array<string>(FAILURES).fill('crash'), 'run'], { maxRestarts: 2, restartBackoff: { initialMs: 40, maxMs: 5000 } }, 0, (i) => {
+      delays = plannedDelays(i);
+    });
+    await until('resynced by the last worker', () => intake.starts === FAILURES + 1 && book().state === 'synced');
+    expect({ failures: intake.failures, state: intake.state }).toEqual({ failures: FAILURES, state: 'running' });
+    // "equal" jitter: the first delay is in [20, 40) ms; unreset, the 5th would be in [320, 640)
+    expect(delays).toHaveLength(FAILURES);
+    expect(delays.every((d) => d >= 20 && d < 40), `planned restart delays ${delays.join(', ')} ms`).toBe(true);
+  });
+
+  it('start() after stop() starts the backoff over', async () => {
+    // no worker ever syncs; each restart is due >= 100 ms after its failure, well after the poll that sees it
+    const intake = new WorkerIntake(inlineClient(['fail-start']), {
+      exchange: EX, logger: silentLogger(), clock: new ManualClock(0), checkEveryMs: 0, maxRestarts: 10, restartBackoff: { initialMs: 200, maxMs: 5000 },
+    });
+    running.push({ engine: { stop: () => intake.stop() } as unknown as Engine, intake });
+    const delays = plannedDelays(intake);
+    const sink: MarketEventSink = { onMarketEvent: () => {}, onFeedStatus: () => {}, onFeedError: () => {} };
+    await intake.start([SYMBOL], sink);
+    await until('two failures', () => intake.failures === 2);
+    await intake.stop();
+    await intake.start([SYMBOL], sink);
+    await until('a failure after the new start', () => intake.failures === 3);
+    await intake.stop();
+    // "equal" jitter: [100, 200) ms, [200, 400), then [100, 200) again (unreset: [400, 800))
+    expect(delays.map((d) => (d < 200 ? 'first' : 'later'))).toEqual(['first', 'later', 'first']);
+  });
 });
 
 describe('WorkerIntake: nothing a worker does or fails to do throws on the engine thread', () => {
@@ -338,5 +402,75 @@ export function make() {
     // worker-main goes on to post 'started' and beat: only terminate() ends it
     await untilClean('the worker thread ended', () => intake.threadsAlive === 0, 10_000);
     expect(escaped).toEqual([]);
+  });
+
+  // Engine.onMarketEvent does not catch everything: books, the execution client, risk and the
+  // recorder (writeSync on a full disk) can throw while the pump applies a worker's records.
+  it('the engine throwing while the pump applies records: counted, the venue leaves SYNCED, the worker is replaced and the venue resyncs; nothing applied twice', async () => {
+    const seen: string[] = [];
+    // snapshot at 100, deltas 101..150 setting bid 998 to qty i; the recorder throws once, at 110
+    const { engine, intake, book, metrics } = await setup(['run'], {}, 50, (i, e) => {
+      i.onFailure = (r) => {
+        seen.push(`${e.books.get(EX, SYMBOL)!.state}: ${r}`);
+      };
+    }, fullDiskRecorder(110));
+    await untilClean('resynced by a fresh worker', () => intake.starts === 2 && book().state === 'synced' && book().book.qtyAt('bid', 998) === 50);
+    expect(seen).toEqual(['disconnected: venue intake worker replaced: applying its records on the engine thread failed (ENOSPC: no space left on device, write); restarting']);
+    // the first worker: its snapshot and deltas 101..110, the rest dropped; the second: its snapshot and all 50
+    expect(engine.summary().events).toBe(11 + 51);
+    expect(intake.failures).toBe(1);
+    expect(await metrics.text()).toMatch(/cwts_errors_total\{component="venue:intake"\} 1/);
+    await untilClean('only the replacement thread left', () => intake.threadsAlive === 1);
+    expect(escaped).toEqual([]);
+  });
+
+  it("a worker that dies with records queued, and the engine throwing while they are delivered: the failure is still handled (disconnected, counted, restarted)", async () => {
+    // pump off: nothing is applied before the worker dies, so its failure delivers the snapshot and deltas 101..105
+    const { engine, intake, book } = await setup(['crash', 'run'], { pump: false }, 5, undefined, fullDiskRecorder(103));
+    await untilClean('restarted', () => intake.failures === 1 && intake.starts === 2);
+    // pump off: the replacement's records are not applied, so the venue still reads disconnected
+    expect(book().state).toBe('disconnected');
+    expect(book().reason).toMatch(/^venue intake worker (failed: parser bug|exited \(code 1\)); applying its last records failed \(ENOSPC: no space left on device, write\); restarting$/);
+    // the snapshot and deltas 101..103; 104 and 105 came after the throw
+    expect(engine.summary().events).toBe(4);
+    expect(escaped).toEqual([]);
+  });
+
+  it('an engine that throws on every snapshot is a crash loop: no sync resets the count, the venue halts after intake_max_restarts', async () => {
+    const recorder = { open() {}, flush() {}, close() {}, write: (ev: MarketEvent | FeedStatusEvent) => {
+      if (ev.type === 'book_snapshot') throw new Error('ENOSPC: no space left on device, write');
+    } } as unknown as Recorder;
+    const { intake, book } = await setup(['run'], { maxRestarts: 2 }, 0, undefined, recorder);
+    await untilClean('halted', () => intake.state === 'halted', 10_000);
+    expect({ failures: intake.failures, starts: intake.starts, state: book().state }).toEqual({ failures: 3, starts: 3, state: 'stopped' });
+    expect(book().reason).toMatch(/applying its records on the engine thread failed \(ENOSPC: .*\); stopped after 3 failures in a row without a sync$/);
+    expect(escaped).toEqual([]);
+  });
+
+  it('a sink that throws while told of a failure costs neither the status nor the restart', async () => {
+    const { lines, logger } = capture();
+    const told: string[] = [];
+    let snapshots = 0;
+    const intake = new WorkerIntake(inlineClient(['crash', 'run']), { exchange: EX, logger, clock: new ManualClock(0), checkEveryMs: 0, restartBackoff: { initialMs: 0, maxMs: 0 } });
+    running.push({ engine: { stop: () => intake.stop() } as unknown as Engine, intake });
+    await intake.start([SYMBOL], {
+      onMarketEvent: (ev) => void (ev.type === 'book_snapshot' && snapshots++),
+      onFeedStatus: (st) => {
+        if (st.symbol !== '') return;
+        told.push(st.state);
+        throw new Error('ENOSPC: no space left on device, write');
+      },
+      onFeedError: (c) => {
+        if (c !== 'venue:intake') return;
+        told.push('error');
+        throw new Error('ENOSPC: no space left on device, write');
+      },
+    });
+    await untilClean('resynced by the replacement', () => intake.starts === 2 && snapshots === 2);
+    expect({ told, failures: intake.failures, state: intake.state }).toEqual({ told: ['error', 'disconnected'], failures: 1, state: 'running' });
+    expect(lines.filter((l) => l.msg.includes('of its intake failed')).map((l) => l.msg)).toEqual([
+      'venue: telling the engine the failure of its intake failed: ENOSPC: no space left on device, write',
+      "venue: telling the engine the 'disconnected' status of its intake failed: ENOSPC: no space left on device, write",
+    ]);
   });
 });

@@ -17,7 +17,14 @@
  *   start a worker (the venue's worker spec throws, its compiled module is missing, the ring
  *   cannot be allocated) is a failure of the same kind: counted, logged, retried after the
  *   backoff. After `maxRestarts` failures in a row with no snapshot in between it stops trying
- *   (a crash loop) and the venue stays `stopped`.
+ *   (a crash loop) and the venue stays `stopped`. A snapshot the engine applied resets the count
+ *   and the backoff: a failure hours after the last one restarts after the first delay.
+ * - The engine throwing while it applies the records (a book, the execution client, risk, the
+ *   recorder on a full disk) is a failure of the same kind, as the inline path's WsConnection
+ *   reconnects on a throwing handler: the records up to the throw are consumed (never handed out
+ *   twice), the rest are dropped, the worker is replaced and the venue resyncs from a snapshot.
+ *   Nothing the engine throws leaves the pump or a worker's listeners, and a sink that throws
+ *   while told of a failure costs neither the `disconnected` status nor the restart.
  * - The worker runs the venue plugin's code, which shares `parentPort`: a message the engine
  *   thread does not expect (not an object with a known `t`, a second `started`, a `start-failed`
  *   after start) is ignored, counted (`ignoredMessages`) and warned about, rate-limited; a log
@@ -199,6 +206,7 @@ export class WorkerIntake implements MarketDataClient {
     this.stopped = false;
     this.halted = false;
     this.failuresInARow = 0;
+    this.backoff.reset();
     this.unwatch = this.opts.watchRing?.(this.exchange, () => this.fillRatio());
     this.stopStatusRefresh = this.inline.keepTradingStatusFresh?.(symbols);
     if (this.opts.checkEveryMs > 0) {
@@ -233,7 +241,11 @@ export class WorkerIntake implements MarketDataClient {
     const g = this.gen;
     if (!g || g.down || this.stopped) return 0;
     const before = g.reader.marketEvents;
-    g.reader.drain(Infinity, maxEvents);
+    try {
+      g.reader.drain(Infinity, maxEvents);
+    } catch (err) {
+      this.applyFailed(g, err);
+    }
     return g.reader.marketEvents - before;
   }
 
@@ -345,12 +357,16 @@ export class WorkerIntake implements MarketDataClient {
     if (more !== undefined) this.opts.logger.warn({ exchange: this.exchange, ignored: this.ignoredMessages }, `${this.exchange}: intake worker message ignored: ${what}${more}`);
   }
 
-  /** Market data reaches the engine only while this intake runs; a snapshot means the worker synced. */
+  /** Market data reaches the engine only while this intake runs; a snapshot the engine applied means the worker synced. */
   private forwardingSink(): MarketEventSink {
     return {
       onMarketEvent: (ev) => {
-        if (ev.type === 'book_snapshot') this.failuresInARow = 0;
         this.sink?.onMarketEvent(ev);
+        // After the call: a snapshot the engine threw on is no sync (an engine that always throws is a crash loop).
+        if (ev.type === 'book_snapshot') {
+          this.failuresInARow = 0;
+          this.backoff.reset();
+        }
       },
       onFeedStatus: (st) => this.sink?.onFeedStatus(st),
       onFeedError: (c, m) => this.sink?.onFeedError(c, m),
@@ -373,7 +389,13 @@ export class WorkerIntake implements MarketDataClient {
           await new Promise<void>((r) => setTimeout(r, Math.max(10, this.opts.checkEveryMs || 10)).unref());
           continue;
         }
-        const n = g.reader.drain(this.opts.batch);
+        let n: number;
+        try {
+          n = g.reader.drain(this.opts.batch);
+        } catch (err) {
+          this.applyFailed(g, err);
+          continue;
+        }
         if (n === this.opts.batch) {
           await new Promise<void>((r) => setImmediate(r));
           continue;
@@ -402,15 +424,32 @@ export class WorkerIntake implements MarketDataClient {
     }
   }
 
-  /** Once per worker: deliver what it published, mark the venue down, count, restart or halt. */
-  private workerDown(g: Generation, why: string): void {
+  /**
+   * The engine threw while applying this worker's records: the books may hold half an event and
+   * the records behind it follow one the engine never took. Start over, as WsConnection does
+   * inline: the rest is dropped, the worker ended, the venue resyncs from a fresh worker's snapshot.
+   */
+  private applyFailed(g: Generation, err: unknown): void {
+    this.workerDown(g, `replaced: applying its records on the engine thread failed (${truncate(errorText(err), 200)})`, false);
+    g.worker.terminate().catch(() => {});
+  }
+
+  /** Once per worker: deliver what it published (`deliver`), mark the venue down, count, restart or halt. */
+  private workerDown(g: Generation, why: string, deliver = true): void {
     if (g.down) return;
     g.down = true;
     Atomics.store(g.control, CONTROL.STOP, 1);
     g.ring.close();
     if (this.stopped) return;
     // Complete events it published before failing are real venue data; a torn group is not.
-    g.reader.drain();
+    if (deliver) {
+      try {
+        g.reader.drain();
+      } catch (err) {
+        // Called from a worker's listener: a throw would escape as an uncaught exception and failed() would never run.
+        why += `; applying its last records failed (${truncate(errorText(err), 200)})`;
+      }
+    }
     g.reader.abandonGroup();
     this.failed(`${this.exchange} intake worker ${why}`);
   }
@@ -421,8 +460,7 @@ export class WorkerIntake implements MarketDataClient {
     this.failuresInARow++;
     const halt = this.failuresInARow > this.opts.maxRestarts;
     const reason = `${what}; ${halt ? `stopped after ${this.failuresInARow} failures in a row without a sync` : 'restarting'}`;
-    this.sink?.onFeedError(`${this.exchange}:intake`, reason);
-    this.sink?.onFeedStatus({ type: 'feed_status', exchange: this.exchange, symbol: '', state: halt ? 'stopped' : 'disconnected', reason, ts: this.opts.clock.now() });
+    // The restart is set before the sink hears of the failure: a sink that throws (the recorder on a full disk) must not cost the venue its market data.
     if (halt) {
       this.halted = true;
       this.opts.logger.error({ exchange: this.exchange, failures: this.failuresInARow }, `${reason}: the venue gets no market data until a restart of the app`);
@@ -431,7 +469,23 @@ export class WorkerIntake implements MarketDataClient {
       this.restartTimer = setTimeout(() => this.restart(), delay);
       this.restartTimer.unref();
     }
+    try {
+      this.sink?.onFeedError(`${this.exchange}:intake`, reason);
+    } catch (err) {
+      this.sinkThrew('the failure', err);
+    }
+    // Separately: the status is what takes the venue's books out of SYNCED.
+    try {
+      this.sink?.onFeedStatus({ type: 'feed_status', exchange: this.exchange, symbol: '', state: halt ? 'stopped' : 'disconnected', reason, ts: this.opts.clock.now() });
+    } catch (err) {
+      this.sinkThrew(`the '${halt ? 'stopped' : 'disconnected'}' status`, err);
+    }
     this.onFailure?.(reason);
+  }
+
+  private sinkThrew(what: string, err: unknown): void {
+    const why = errorText(err);
+    this.opts.logger.error({ exchange: this.exchange, err: why }, `${this.exchange}: telling the engine ${what} of its intake failed: ${why}`);
   }
 
   /** The restart timer: a fresh worker, or, when none can be built, one more failure (never a throw out of a timer). */
