@@ -1,6 +1,7 @@
 import { type BookLevel, type Instrument, type MarketEventSink } from '@cwts/core';
 import {
   BookSync,
+  ExponentialBackoff,
   FeedErrorReporter,
   instrumentScales,
   type MirrorBook,
@@ -17,6 +18,8 @@ export interface SymbolState extends SymbolCtx {
   /** Set while an in-band snapshot is being applied through resync(): no resubscribe needed. */
   applyingInband: boolean;
   snapshotTimer: NodeJS.Timeout | undefined;
+  /** Resubscribes before the book syncs again are backed off (reset when SYNCED and on a new connection). */
+  snapshotBackoff: ExponentialBackoff;
   recentTradeIds: Set<string>;
   tradeIdRing: string[];
   tradeIdNext: number;
@@ -32,6 +35,8 @@ export interface BybitFeedDeps {
   /** Where events go; undefined once stopped (nothing is emitted then). */
   sink: () => MarketEventSink | undefined;
   now: () => number;
+  /** Jitter of the resubscribe backoff (default Math.random). */
+  random?: () => number;
   /** BookSync wants a fresh snapshot of this symbol (the I/O side resubscribes). */
   requestSnapshot: (s: SymbolState, why: string) => void;
   /** A book snapshot for this symbol arrived (the I/O side clears its deadline). */
@@ -61,6 +66,7 @@ export class BybitFeed {
         awaitingSnapshot: false,
         applyingInband: false,
         snapshotTimer: undefined,
+        snapshotBackoff: new ExponentialBackoff({ initialMs: 100, maxMs: 5000, random: deps.random }),
         recentTradeIds: new Set(),
         tradeIdRing: [],
         tradeIdNext: 0,
@@ -184,6 +190,7 @@ export class BybitFeed {
       }
     }
     sync.onSnapshot(snap);
+    if (sync.state === 'synced') s.snapshotBackoff.reset();
   }
 
   /** true when the id is new; remembers the last `tradeIdMemory` ids per symbol. */

@@ -155,6 +155,7 @@ export class BybitMarketData extends TradingStatusMarketData implements MarketDa
       tradeIdMemory: o.trade_id_memory,
       sink: () => (this.stopped ? undefined : this.sink),
       now: () => this.deps.clock.now(),
+      random: this.deps.random,
       requestSnapshot: (st, why) => this.requestSnapshot(st, why),
       onSnapshotArrived: (st) => this.clearSnapshotTimer(st),
       onPong: () => {
@@ -248,6 +249,7 @@ export class BybitMarketData extends TradingStatusMarketData implements MarketDa
     for (const s of this.symbols) {
       this.clearSnapshotTimer(s);
       s.awaitingSnapshot = true;
+      s.snapshotBackoff.reset();
     }
     this.send('subscribe', this.symbols.flatMap((s) => this.topicsOf(s)));
     this.startHeartbeat();
@@ -302,12 +304,33 @@ export class BybitMarketData extends TradingStatusMarketData implements MarketDa
   private requestSnapshot(s: SymbolState, why: string): void {
     if (this.stopped) return; // the feed never asks while applying an in-band snapshot
     if (!this.conn?.isOpen) return; // onOpen subscribes and begins again
-    if (!s.awaitingSnapshot) {
-      this.connStats.resubscribes++;
-      this.send('unsubscribe', [s.bookTopic]);
-      this.send('subscribe', [s.bookTopic]);
-      s.awaitingSnapshot = true;
+    if (s.awaitingSnapshot) {
+      this.armSnapshotDeadline(s, why);
+      return;
     }
+    // the first request goes out at once; repeats before the book syncs again (a crossed or
+    // invalid snapshot, no snapshot at all) back off, so a venue sending bad snapshots is not
+    // answered with a tight unsubscribe/subscribe loop
+    const first = s.snapshotBackoff.attempts === 0;
+    const delay = s.snapshotBackoff.next();
+    this.clearSnapshotTimer(s);
+    if (first) this.resubscribe(s, why);
+    else
+      s.snapshotTimer = this.timers.timeout(() => {
+        s.snapshotTimer = undefined;
+        if (s.sync.state === 'buffering' && !s.awaitingSnapshot && this.conn?.isOpen) this.resubscribe(s, why);
+      }, delay);
+  }
+
+  private resubscribe(s: SymbolState, why: string): void {
+    this.connStats.resubscribes++;
+    this.send('unsubscribe', [s.bookTopic]);
+    this.send('subscribe', [s.bookTopic]);
+    s.awaitingSnapshot = true;
+    this.armSnapshotDeadline(s, why);
+  }
+
+  private armSnapshotDeadline(s: SymbolState, why: string): void {
     this.clearSnapshotTimer(s);
     s.snapshotTimer = this.timers.timeout(() => {
       s.snapshotTimer = undefined;

@@ -153,6 +153,39 @@ describe('bybit market data', () => {
     await converge(r, 'book right after the lost snapshots');
   });
 
+  it('a gap, then a service restart (u = 1): the stale gap update is dropped and the book syncs on the restarted stream', async () => {
+    const r = await boot();
+    r.fake.step(SYM, 20);
+    // one update lost (a gap); the resubscribe's snapshot does not come; the venue restarts
+    r.fake.withholdSnapshots = 1;
+    r.fake.skipSequence(SYM);
+    r.fake.step(SYM, 5);
+    await waitUntil(() => r.sink.books.get('bybit', SYM)?.state !== 'synced', 'resyncing', W);
+    r.fake.midStreamSnapshot(SYM, { restart: true, lostUpdates: 1 });
+    r.fake.step(SYM, 10);
+    await converge(r, 'book equals the restarted venue');
+    expect(r.md.syncOf(SYM)!.lastSeq).toBeLessThan(100);
+    // the gap's resubscribe, and one more for the stale update the restart snapshot did not lead to
+    expect(r.fake.unsubscribes).toBe(2);
+  });
+
+  it('a persistently crossed snapshot is asked for again with backoff, not in a tight loop, and the book syncs once it is sane', async () => {
+    const r = await boot();
+    const book = r.fake.books.get(SYM)!;
+    const crossing = Math.min(...book.asks.keys()) + 10;
+    book.bids.set(crossing, 100_000);
+    r.fake.skipSequence(SYM);
+    r.fake.step(SYM, 1);
+    await waitUntil(() => (r.md.syncOf(SYM)!.reporter.counts.bad_snapshot ?? 0) >= 1, 'a crossed snapshot', W);
+    const subs = r.fake.subscribes;
+    await new Promise((done) => setTimeout(done, 1000));
+    // first at once, then 100 ms doubling (about 4 in the first second; a tight loop makes hundreds)
+    expect(r.fake.subscribes - subs).toBeLessThanOrEqual(20);
+    expect(r.sink.books.get('bybit', SYM)?.state).not.toBe('synced');
+    book.bids.delete(crossing);
+    await converge(r, 'book right once the venue is no longer crossed');
+  });
+
   it('resubscribes the book topic after a gap and ends right', async () => {
     const r = await boot();
     r.fake.step(SYM, 5);

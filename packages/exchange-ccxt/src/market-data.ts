@@ -346,6 +346,11 @@ export class CcxtMarketData extends TradingStatusMarketData implements MarketDat
     }
     const now = this.deps.clock.now();
     const ts = typeof book.timestamp === 'number' && Number.isFinite(book.timestamp) ? book.timestamp : now;
+    // A nonce below the last one sent: the venue restarted its update ids (ccxt took its new
+    // snapshot as the book). A delta would leave the engine's book at the old run's id, above
+    // every later update of the new run (each dropped as old): the book goes out again as a
+    // resync snapshot at the new id.
+    if (nonce > 0 && nonce < st.seq) st.fresh = true;
     if (st.fresh) {
       st.fresh = false;
       st.resyncAnnounced = false;

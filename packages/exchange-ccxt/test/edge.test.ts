@@ -142,6 +142,20 @@ describe('ccxt market data edge', () => {
     expect(sink.snapshots('resync')[0]).toMatchObject({ seq: 9, bids: [{ price: 6_400_000, qty: 20_000 }] });
   });
 
+  it('takes a nonce below the last one (the venue restarted its ids) as a resync snapshot, so the next deltas are not dropped as old', async () => {
+    const { books, sink, i } = await boot();
+    books.push(BOOK(5000, [[64000, 1]], [[64001, 1]]));
+    await waitUntil(() => sink.books.get('stub', 'BTCUSDT')?.state === 'synced', 'synced');
+    books.push(BOOK(1, [[64000, 2]], [[64001, 1]]));
+    books.push(BOOK(2, [[64000, 3]], [[64001, 1]]));
+    books.push(BOOK(3, [[64000, 3]], [[64002, 1]]));
+    await waitUntil(() => sink.events.filter((e) => e.type === 'book_delta').length >= 2, 'two deltas');
+    expect(sink.snapshots('resync')).toHaveLength(1);
+    expect(sink.snapshots('resync')[0]).toMatchObject({ seq: 1, bids: [{ price: 6_400_000, qty: 20_000 }] });
+    expect(sink.events.filter((e) => e.type === 'book_delta').map((e) => e.type === 'book_delta' && [e.firstSeq, e.seq])).toEqual([[2, 2], [3, 3]]);
+    expect(sink.top('stub', i, 5)).toEqual({ state: 'synced', bids: [['64000', '3']], asks: [['64002', '1']] });
+  });
+
   it('normalizes trades exactly, drops replays and counts off-grid ones', async () => {
     const { trades, sink, i } = await boot();
     trades.push([

@@ -2,6 +2,7 @@ import { type BookDeltaEvent, type FeedRejectReason, type Instrument, type Marke
 import {
   BookSync,
   CONSECUTIVE_RULES,
+  ExponentialBackoff,
   FeedErrorReporter,
   TradeIdGuard,
   TradeIdVerdict,
@@ -19,6 +20,10 @@ export interface FeedProduct extends ProductCtx {
   tradesBaselined: boolean;
   /** The reused level2 update event (BookSync copies what it buffers; sinks copy what they keep). */
   delta: BookDeltaEvent;
+  /** The level2 snapshot deadline, or the backed-off wait before asking again. */
+  snapshotTimer: NodeJS.Timeout | undefined;
+  /** Level2 resubscribes before the book syncs again are backed off (reset when SYNCED and on a new connection). */
+  snapshotBackoff: ExponentialBackoff;
 }
 
 export interface CoinbaseFeedOptions {
@@ -28,6 +33,10 @@ export interface CoinbaseFeedOptions {
   now: () => number;
   /** A book wants a snapshot: the venue sends one when level2 is (re)subscribed. */
   requestSnapshot: (p: FeedProduct) => void;
+  /** A level2 snapshot of this product arrived (the client stops its snapshot deadline). */
+  onSnapshotTaken?: (p: FeedProduct) => void;
+  /** Jitter of the resubscribe backoff (default Math.random). */
+  random?: () => number;
   /** A connection-wide sequence gap: the lost messages may have been trades (resubscribe market_trades). */
   onSequenceGap: () => void;
   maxTradeIdJump?: number;
@@ -68,6 +77,8 @@ export class CoinbaseFeed {
         lastL2Seq: -1,
         tradesBaselined: false,
         delta: { type: 'book_delta', exchange: opts.exchange, symbol: i.symbol, ts: 0, recvTs: 0, firstSeq: 0, seq: 0, bids: [], asks: [] },
+        snapshotTimer: undefined,
+        snapshotBackoff: new ExponentialBackoff({ initialMs: 100, maxMs: 5000, random: opts.random }),
       };
       st.sync = new BookSync({
         exchange: opts.exchange,
@@ -137,7 +148,9 @@ export class CoinbaseFeed {
             // (fresh level objects: the parser reuses its own for the next frame)
             const bids = e.bids.filter((l) => l.qty !== 0).map((l) => ({ price: l.price, qty: l.qty })).sort((a, b) => b.price - a.price);
             const asks = e.asks.filter((l) => l.qty !== 0).map((l) => ({ price: l.price, qty: l.qty })).sort((a, b) => a.price - b.price);
+            this.opts.onSnapshotTaken?.(st);
             st.sync.onSnapshot({ seq, bids, asks, ts: e.ts });
+            if (st.sync.state === 'synced') st.snapshotBackoff.reset();
           } else {
             const d = st.delta;
             d.ts = e.ts;
@@ -158,8 +171,12 @@ export class CoinbaseFeed {
       case Frame.INVALID: {
         const st = p.ctx as FeedProduct | undefined;
         this.reject(p.reason === 'unknown_symbol' ? '' : (st?.symbol ?? ''), p.reason, p.problem);
-        // a book update we cannot apply means the book would be wrong: resync that product
-        if (st && p.reason !== 'unknown_symbol' && text.includes('l2_data')) st.sync.resync(`invalid depth update (${p.problem})`);
+        // a book update we cannot apply means the book would be wrong: resync the books the frame
+        // named (a gap already resynced them all), or, where the fast path stopped before the
+        // sequence_num, the product it was reading (the next frame shows the gap as well)
+        if (p.seqNum >= 0) {
+          if (!gap) this.lostL2(text, p.reason, p.problem);
+        } else if (st && p.reason !== 'unknown_symbol' && text.includes('l2_data')) st.sync.resync(`invalid update rejected (${p.reason}): ${p.problem}`);
         return;
       }
       case Frame.ERROR:
@@ -169,10 +186,20 @@ export class CoinbaseFeed {
         this.reject('', 'unknown_message', p.problem);
         return;
       default:
-        // an unreadable frame's sequence_num is unknown: if it was a real message, the next
-        // frame's sequence_num shows the gap and every book resyncs then
         this.reject('', p.reason, p.problem);
+        // an unreadable frame's sequence_num is unknown (-1): if it was a real message, the next
+        // frame's sequence_num shows the gap and every book resyncs then
+        if (p.seqNum >= 0 && !gap) this.lostL2(text, p.reason, p.problem);
     }
+  }
+
+  /**
+   * A rejected frame whose sequence_num was accepted (the envelope read before the bad event):
+   * no gap will ever show it, so if it was level2, every book it named missed an update (the
+   * other events of a multi-event frame are dropped with the bad one) and resyncs now.
+   */
+  private lostL2(text: string, reason: FeedRejectReason, problem: string): void {
+    for (const ctx of this.parser.l2ProductsOf(text)) (ctx as FeedProduct).sync.resync(`invalid update rejected (${reason}): ${problem}`);
   }
 
   /** False on a gap (counted, every book resynced, market_trades backfill asked for). */

@@ -133,6 +133,8 @@ export class CoinbaseMarketData extends TradingStatusMarketData implements Marke
       sink: () => (this.stopped ? undefined : this.sink),
       now: () => this.deps.clock.now(),
       requestSnapshot: (p) => this.requestSnapshot(p),
+      onSnapshotTaken: (p) => this.clearSnapshotTimer(p),
+      random: this.deps.random,
       onSequenceGap: () => this.resubscribeTrades(),
     });
     const conn = new WsConnection({
@@ -169,7 +171,10 @@ export class CoinbaseMarketData extends TradingStatusMarketData implements Marke
 
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const p of this.products) p.sync.suspend();
+    for (const p of this.products) {
+      this.clearSnapshotTimer(p);
+      p.sync.suspend();
+    }
     await this.conn?.close();
     this.conn = undefined;
     this.timers.close();
@@ -214,6 +219,10 @@ export class CoinbaseMarketData extends TradingStatusMarketData implements Marke
     // sequence_num starts again on every connection
     this.feed?.connectionOpened();
     this.pendingL2.clear();
+    for (const p of this.products) {
+      this.clearSnapshotTimer(p);
+      p.snapshotBackoff.reset();
+    }
     // heartbeats first: it keeps every other channel open through quiet periods
     this.subscribe(c, 'subscribe', 'heartbeats', []);
     this.opening = true;
@@ -225,13 +234,34 @@ export class CoinbaseMarketData extends TradingStatusMarketData implements Marke
   }
 
   private onDown(reason: string): void {
-    for (const p of this.products) p.sync.suspend();
+    for (const p of this.products) {
+      this.clearSnapshotTimer(p);
+      p.sync.suspend();
+    }
     this.pendingL2.clear();
     if (!this.stopped) this.sink?.onFeedStatus({ type: 'feed_status', exchange: this.exchange, symbol: '', state: 'disconnected', reason: `disconnected: ${reason}; reconnecting`, ts: this.deps.clock.now() });
   }
 
-  /** A book wants a snapshot: the venue sends one when level2 is (re)subscribed. */
+  /**
+   * A book wants a snapshot: the venue sends one when level2 is (re)subscribed. The first request
+   * goes out at once; repeats before the book syncs again (a crossed or invalid snapshot, no
+   * snapshot at all) back off, so a venue sending bad snapshots is not answered with a tight
+   * unsubscribe/subscribe loop.
+   */
   private requestSnapshot(p: FeedProduct): void {
+    const first = p.snapshotBackoff.attempts === 0;
+    const delay = p.snapshotBackoff.next();
+    this.clearSnapshotTimer(p);
+    if (first) this.queueL2(p);
+    else
+      p.snapshotTimer = this.timers.timeout(() => {
+        p.snapshotTimer = undefined;
+        if (p.sync.state === 'buffering') this.queueL2(p);
+      }, delay);
+  }
+
+  /** Products asking in the same turn are resubscribed together. */
+  private queueL2(p: FeedProduct): void {
     this.pendingL2.add(p.symbol);
     if (this.opening || this.flushQueued) return;
     this.flushQueued = true;
@@ -248,6 +278,28 @@ export class CoinbaseMarketData extends TradingStatusMarketData implements Marke
     this.pendingL2.clear();
     if (resubscribe) this.subscribe(c, 'unsubscribe', 'level2', ids);
     this.subscribe(c, 'subscribe', 'level2', ids);
+    for (const id of ids) {
+      const p = this.feed?.product(id);
+      if (p) this.armSnapshotDeadline(p);
+    }
+  }
+
+  /** A subscribe the venue lost or refused brings no snapshot, and heartbeats keep the connection up: ask again. */
+  private armSnapshotDeadline(p: FeedProduct): void {
+    this.clearSnapshotTimer(p);
+    const ms = this.deps.options.snapshot_timeout_ms;
+    p.snapshotTimer = this.timers.timeout(() => {
+      p.snapshotTimer = undefined;
+      if (p.sync.state !== 'buffering') return;
+      this.error(`${p.symbol}: no level2 snapshot within ${ms} ms of subscribing; resubscribing`);
+      p.sync.snapshotFailed();
+      p.sync.requestAgain('no level2 snapshot after subscribing');
+    }, ms);
+  }
+
+  private clearSnapshotTimer(p: FeedProduct): void {
+    this.timers.clear(p.snapshotTimer);
+    p.snapshotTimer = undefined;
   }
 
   /** After a sequence gap: the lost messages may have been trades, the market_trades snapshot backfills them. */

@@ -22,6 +22,11 @@ export const CoinbaseOptionsSchema = z
     reconnect_max_ms: ms(1, 600_000),
     /** Resolve start() after this long even if the first connection is not up (books stay CONNECTING). */
     start_timeout_ms: ms(100, 600_000),
+    /**
+     * Resubscribe level2 for a product when no snapshot arrived this long after subscribing (a
+     * lost or refused subscribe: heartbeats keep the connection up, so no reconnect would heal it).
+     */
+    snapshot_timeout_ms: ms(100, 600_000),
     /** Public REST requests per second (Coinbase: 10/s per IP on public endpoints). */
     rest_requests_per_second: z.number().int().min(1).max(10_000),
     rest_timeout_ms: ms(100, 120_000),
@@ -52,6 +57,7 @@ export const DEFAULT_COINBASE_OPTIONS: Readonly<CoinbaseOptions> = Object.freeze
   reconnect_initial_ms: 250,
   reconnect_max_ms: 30_000,
   start_timeout_ms: 15_000,
+  snapshot_timeout_ms: 10_000,
   rest_requests_per_second: 10,
   rest_timeout_ms: 10_000,
   instrument_refresh_ms: 60_000,

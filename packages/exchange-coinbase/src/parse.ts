@@ -411,6 +411,29 @@ export class CoinbaseFrameParser {
     return true;
   }
 
+  /**
+   * Cold path, for a rejected frame whose sequence_num was accepted: the products its level2
+   * events name (every product when an event names none we can read), none for another channel.
+   */
+  l2ProductsOf(text: string): readonly ProductCtx[] {
+    let o: { channel?: unknown; events?: unknown };
+    try {
+      o = JSON.parse(text) as typeof o;
+    } catch {
+      return this.products;
+    }
+    if (o === null || typeof o !== 'object' || o.channel !== 'l2_data') return [];
+    if (!Array.isArray(o.events)) return this.products;
+    const out = new Set<ProductCtx>();
+    for (const raw of o.events as unknown[]) {
+      const id = raw !== null && typeof raw === 'object' ? (raw as { product_id?: unknown }).product_id : undefined;
+      if (typeof id !== 'string') return this.products;
+      const ctx = this.byId.get(id);
+      if (ctx) out.add(ctx);
+    }
+    return [...out];
+  }
+
   private slow(text: string): FrameCode {
     let obj: unknown;
     try {

@@ -10,6 +10,9 @@ const trade = (seq: number, type: 'snapshot' | 'update', ids: number[]) =>
 const snapshot = (seq: number) =>
   env('l2_data', seq, [{ type: 'snapshot', product_id: 'BTC-USD', updates: [{ side: 'bid', event_time: TIME, price_level: '65000.00', new_quantity: '1' }, { side: 'offer', event_time: TIME, price_level: '65001.00', new_quantity: '1' }] }]);
 
+const lv = (side: string, price: string, qty: unknown) => ({ side, event_time: TIME, price_level: price, new_quantity: qty });
+const l2Event = (type: 'snapshot' | 'update', product: string, updates: ReturnType<typeof lv>[]) => ({ type, product_id: product, updates });
+
 function boot() {
   const sink = new HarnessSink();
   let gaps = 0;
@@ -48,6 +51,29 @@ describe('CoinbaseFeed', () => {
     expect(feed.reporter.counts).toEqual({ malformed: 1, unknown_message: 1, unknown_symbol: 1, off_grid: 1, binary_frame: 1 });
     expect(feed.rejected).toBe(5);
     expect(feed.stats.frames).toBe(2 + 5);
+  });
+
+  it('resyncs the books a rejected level2 frame named when its sequence_num was accepted (no later gap would show the lost update)', () => {
+    const { sink, feed } = boot();
+    const sync = feed.products[0]!.sync;
+    // an unreadable level (a number for new_quantity): the envelope's sequence_num 2 is accepted, the update is lost
+    feed.onFrame(env('l2_data', 2, [l2Event('update', 'BTC-USD', [lv('bid', '65000.00', '0'), lv('offer', '65001.00', 2)])]));
+    expect(feed.reporter.counts).toEqual({ malformed: 1 });
+    expect(sink.synced).toBe(false);
+    expect(sync.resyncs.invalid).toBe(1);
+    feed.onFrame(snapshot(3));
+    expect(sink.synced).toBe(true);
+    // a multi-event frame whose second event names a product we do not trade: the first event, ours, is lost with it
+    feed.onFrame(env('l2_data', 4, [l2Event('update', 'BTC-USD', [lv('bid', '65000.00', '0')]), l2Event('update', 'ETH-USD', [lv('bid', '3000.00', '1')])]));
+    expect(sink.synced).toBe(false);
+    expect(sync.resyncs.invalid).toBe(2);
+    feed.onFrame(snapshot(5));
+    // a level2 frame about only a product we do not trade costs our books nothing
+    feed.onFrame(env('l2_data', 6, [l2Event('update', 'ETH-USD', [lv('bid', '3000.00', '1')])]));
+    feed.onFrame(env('l2_data', 7, [l2Event('update', 'BTC-USD', [lv('offer', '65002.00', '1')])]));
+    expect(sink.synced).toBe(true);
+    expect(sync.resyncs.invalid).toBe(2);
+    expect(sync.mirror.bids.best()).toBe(6_500_000);
   });
 
   it('harness: every sample frame is accepted as is from its starting state', () => {

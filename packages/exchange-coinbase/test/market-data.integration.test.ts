@@ -100,6 +100,43 @@ describe('coinbase market data', () => {
     }, 'the true book');
   });
 
+  it('asks again when a level2 resubscribe brings no snapshot (heartbeats keep the connection up, so no reconnect would heal it)', async () => {
+    fake = await FakeCoinbase.start({ heartbeatMs: 100 });
+    await boot(fake, {}, { snapshot_timeout_ms: 200 });
+    await waitUntil(() => state() === 'synced', 'synced');
+    const subs = fake.subscribeMessages.length;
+    // the gap's market_trades and level2 resubscribes are lost on the way
+    fake.ignoreSubscribes = 2;
+    fake.skipSequence(SYM);
+    fake.step(SYM, 1);
+    await waitUntil(() => fake!.subscribeMessages.length >= subs + 2, 'the resubscribes');
+    expect(state()).not.toBe('synced');
+    const connections = fake.connectionCount();
+    await waitUntil(() => state() === 'synced', 'synced again after the snapshot deadline');
+    expect(fake.connectionCount()).toBe(connections);
+    expect(sink.errors.filter((e) => /BTC-USD: no level2 snapshot within 200 ms of subscribing/.test(e.message))).toHaveLength(1);
+    expect(fake.subscribeMessages.filter((m) => m.channel === 'level2').length).toBe(3); // the first, the lost one, the one after the deadline
+  });
+
+  it('answers a persistently crossed level2 snapshot with backed-off resubscribes, not a tight loop, and syncs once the book is sane', async () => {
+    fake = await FakeCoinbase.start({ heartbeatMs: 100 });
+    await boot(fake);
+    await waitUntil(() => state() === 'synced', 'synced');
+    // the venue's book becomes crossed (a bid 10.00 above the best ask) and a gap asks for a snapshot
+    const crossing = 6_500_000 + 1000;
+    fake.books.get(SYM)!.bids.set(crossing, 100_000_000);
+    fake.skipSequence(SYM);
+    fake.step(SYM, 1);
+    const l2 = () => fake!.subscribeMessages.filter((m) => m.channel === 'level2').length;
+    const before = l2();
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(state()).not.toBe('synced');
+    // first at once, then 100 ms doubling (about 4 in the first second; a tight loop makes hundreds)
+    expect(l2() - before).toBeLessThanOrEqual(20);
+    fake.books.get(SYM)!.bids.delete(crossing);
+    await waitUntil(() => state() === 'synced', 'synced once the venue is no longer crossed');
+  });
+
   it('backfills trades missed while disconnected from the market_trades snapshot, each once, and skips the history before start', async () => {
     fake = await FakeCoinbase.start();
     const history = [fake.trade(SYM, { price: '65000.01', qty: '0.1', side: 'buy' }), fake.trade(SYM, { price: '65000.02', qty: '0.1', side: 'sell' })];

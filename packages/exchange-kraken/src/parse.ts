@@ -110,6 +110,8 @@ export class KrakenFrameParser {
   ) {}
 
   parse(text: string, recvTs: number): FrameCode {
+    // a rejection must never name the previous frame's symbol (it would resync the wrong book)
+    this.ctx = undefined;
     try {
       const code = this.fastBook(text, recvTs);
       if (code !== 0) return code;
@@ -400,6 +402,7 @@ export class KrakenFrameParser {
     const e = data[0] as Record<string, unknown>;
     const ctx = this.ctxFor(e.symbol);
     if (!ctx) return Frame.INVALID;
+    this.ctx = ctx; // set early: an invalid level below resyncs this symbol
     const ck = e.checksum;
     if (!Array.isArray(e.bids) || !Array.isArray(e.asks) || typeof ck !== 'number' || !Number.isInteger(ck) || ck < 0 || ck > 0xffffffff) return this.malformed('book entry without bids, asks or checksum');
     const fill = (src: unknown[], out: BookLevel[]): boolean => {
@@ -418,7 +421,6 @@ export class KrakenFrameParser {
       return true;
     };
     if (!fill(e.bids, ctx.delta.bids) || !fill(e.asks, ctx.delta.asks)) return Frame.INVALID;
-    this.ctx = ctx;
     this.bookType = o.type;
     this.checksum = ck;
     ctx.delta.ts = isoTimeMs(typeof e.timestamp === 'string' ? e.timestamp : undefined);

@@ -355,6 +355,11 @@ export class BookSync {
       if (v === SeqVerdict.DROP) continue;
       if (v === SeqVerdict.GAP) {
         this.resync(`sequence gap after snapshot ${snap.seq}: expected ${m.seq + 1}, got ${d.firstSeq}..${d.seq}`);
+        // A fetched snapshot may be behind the live stream buffered here: the next one can reach
+        // these updates. A snapshot the venue pushes comes after every update buffered before
+        // it, so one it does not lead to is from before a venue restart (ids started over) and
+        // the next pushed snapshot would meet it as a gap again: a resync loop. It is dropped.
+        if (this.opts.snapshotWhen === 'venue') return;
         for (let j = k; j < buf.length; j++) this.bufferDelta(buf[j]!, (buf[j] as BookDeltaEvent & { checksum?: number }).checksum);
         return;
       }
