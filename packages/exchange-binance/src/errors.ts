@@ -11,6 +11,9 @@ export function binanceErrorMap(venue: string): VenueErrorMap {
     { code: -1003, reason: 'RATE_LIMITED', text: 'request weight limit reached; backing off', retryable: true },
     { code: -1015, reason: 'RATE_LIMITED', text: 'order rate limit reached; backing off', retryable: true },
     { code: -1016, reason: 'VENUE_NOT_TRADING' },
+    // "execution status unknown": not a refusal, the order may be working (asked for by client id)
+    { code: -1006, reason: 'VENUE_ERROR', text: 'execution status unknown', outcomeUnknown: true },
+    { code: -1007, reason: 'VENUE_ERROR', text: 'backend timeout; execution status unknown', outcomeUnknown: true },
     { code: -1013, message: /NOTIONAL/i, reason: 'MIN_NOTIONAL' },
     { code: -1013, message: /PRICE_FILTER|LOT_SIZE|tick|step/i, reason: 'OFF_GRID' },
     { code: -1013, reason: 'INVALID_ORDER' },

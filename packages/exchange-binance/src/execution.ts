@@ -42,6 +42,16 @@ interface CcxtBinance {
   privateGetOrder(params: Record<string, unknown>): Promise<BinanceOrderJson>;
   privateGetMyTrades(params: Record<string, unknown>): Promise<BinanceTradeJson[]>;
   privateGetAccount(params?: Record<string, unknown>): Promise<{ balances: { asset: string; free: string; locked: string }[] }>;
+  /** Every REST answer passes here (base Exchange); wrapped to read an error answer's HTTP status and headers. */
+  handleRestResponse(response: CcxtHttpResponse, ...rest: unknown[]): Promise<unknown>;
+  getResponseHeaders(response: CcxtHttpResponse): Record<string, unknown>;
+}
+interface CcxtHttpResponse {
+  status: number;
+}
+/** An error ccxt threw for a REST answer, with the answer's HTTP status (set in watchRestAnswers). */
+interface RestAnswerError {
+  httpStatus?: number;
 }
 interface CcxtOrder {
   id?: string;
@@ -117,6 +127,12 @@ interface Tracked {
 
 const TERMINAL = new Set(['CANCELED', 'EXPIRED', 'REJECTED', 'FILLED', 'EXPIRED_IN_MATCH']);
 const APPLIED_WINDOW = 65_536;
+/** GET /api/v3/myTrades answers at most this many trades (rest-api.md "Account trade list"). */
+const TRADES_PAGE = 1000;
+/** myTrades' startTime..endTime may span at most 24 h (rest-api.md "Account trade list"). */
+const TRADES_WINDOW_MS = 86_400_000;
+/** 24 h windows tradesSince walks at most (a year: 7,320 weight, about 1.2 min of the per-IP limit). */
+const MAX_TRADE_WINDOWS = 366;
 
 const side = (s: string): 'buy' | 'sell' => (s === 'SELL' ? 'sell' : 'buy');
 
@@ -204,6 +220,7 @@ export class BinanceExecution implements ExecutionClient {
     for (const [k, u] of Object.entries(ex.urls.api)) {
       if (typeof u === 'string') ex.urls.api[k] = root + new URL(u).pathname;
     }
+    this.watchRestAnswers(ex);
     this.ccxt = ex;
     await this.deps.limiter.acquire({ ip: 20 });
     await ex.loadMarkets();
@@ -289,7 +306,8 @@ export class BinanceExecution implements ExecutionClient {
     if (!this.ccxt || !i) throw new Error(`${this.exchange}: execution not started or unknown symbol ${order.symbol}`);
     const json = await this.fetchOrderJson(order.symbol, { origClientOrderId: order.clientOrderId });
     if (!json) return undefined;
-    const trades = Number(json.executedQty) > 0 ? await this.fetchTrades({ symbol: order.symbol, orderId: json.orderId }) : [];
+    const filledQty = qtyToLots(i, json.executedQty);
+    const trades = filledQty > 0 ? await this.fetchOrderTrades(order.symbol, json.orderId, filledQty) : [];
     const o = copyOrder(order);
     o.venueOrderId = String(json.orderId);
     const fills: ExecutionReport[] = [];
@@ -300,11 +318,15 @@ export class BinanceExecution implements ExecutionClient {
       this.markApplied(order.symbol, t.tradeId);
       fills.push(r);
     }
-    const filledQty = qtyToLots(i, json.executedQty);
-    if (!TERMINAL.has(json.status)) {
-      o.filledQty = filledQty;
-      this.tracked.set(o.clientOrderId, { order: o, acked: true, cumLots: filledQty });
+    // The trade list can lag the order's status: the order is then reported, and followed, as far
+    // as the trades listed book it; it stays stale, so the rest is read and its end waits for them
+    // (as syncOrder's). Followed from the venue's count, the missing trades would never be asked for.
+    const lagging = cum < filledQty;
+    if (lagging || !TERMINAL.has(json.status)) {
+      o.filledQty = cum;
+      this.tracked.set(o.clientOrderId, { order: o, acked: true, cumLots: cum, ...(lagging ? { stale: true } : {}) });
     } else this.tracked.delete(o.clientOrderId);
+    if (lagging) return { clientOrderId: order.clientOrderId, venueOrderId: o.venueOrderId, status: cum > 0 ? 'partially_filled' : 'open', filledQty: cum, fills };
     return { clientOrderId: order.clientOrderId, venueOrderId: o.venueOrderId, status: this.statusOf(json.status, filledQty), filledQty, fills };
   }
 
@@ -314,7 +336,7 @@ export class BinanceExecution implements ExecutionClient {
     for (const symbol of symbols) {
       const i = this.deps.instrument(symbol);
       if (!i || !this.ccxt) continue;
-      const trades = await this.fetchTradesRaw({ symbol, startTime: sinceTs, limit: 1000 });
+      const trades = await this.fetchTradesSince(symbol, sinceTs);
       const byOrder = new Map<number, BinanceOrderJson | undefined>();
       for (const t of trades) {
         if (!byOrder.has(t.orderId)) byOrder.set(t.orderId, await this.fetchOrderJson(symbol, { orderId: t.orderId }));
@@ -329,6 +351,42 @@ export class BinanceExecution implements ExecutionClient {
       }
     }
     return out.sort((a, b) => a.ts - b.ts);
+  }
+
+  /**
+   * Every trade of one symbol since `sinceTs`, however many. The most recent page comes first:
+   * when it is short, or reaches back before `sinceTs`, it holds them all (one request after a
+   * short downtime). Otherwise: myTrades takes a window of at most 24 h (startTime + endTime) or a
+   * first trade id (fromId), not both, so 24 h windows are asked in turn until one holds a trade,
+   * and from there (later windows included) pages follow by trade id until one is short. More
+   * windows than MAX_TRADE_WINDOWS fail the read: better reported than cut short.
+   */
+  private async fetchTradesSince(symbol: string, sinceTs: number): Promise<BinanceTradeJson[]> {
+    const before = (t: BinanceTradeJson) => typeof t?.time === 'number' && t.time < sinceTs;
+    const recent = await this.fetchTradesRaw({ symbol, limit: TRADES_PAGE });
+    if (recent.length < TRADES_PAGE || recent.some(before)) return recent.filter((t) => !before(t));
+    const windows = Math.ceil((this.deps.clock.now() - sinceTs) / TRADES_WINDOW_MS) + 1;
+    if (!(windows <= MAX_TRADE_WINDOWS)) {
+      throw new Error(`${this.exchange} ${symbol}: over ${TRADES_PAGE} trades since ${sinceTs} (epoch ms), whose reading would take ${windows} day windows (at most ${MAX_TRADE_WINDOWS}); not read`);
+    }
+    const out: BinanceTradeJson[] = [];
+    let start = sinceTs;
+    let fromId: number | undefined;
+    for (;;) {
+      if (fromId === undefined && start > this.deps.clock.now()) return out;
+      const page = fromId === undefined
+        ? await this.fetchTradesRaw({ symbol, startTime: start, endTime: start + TRADES_WINDOW_MS - 1, limit: TRADES_PAGE })
+        : await this.fetchTradesRaw({ symbol, fromId, limit: TRADES_PAGE });
+      out.push(...page);
+      if (fromId === undefined && page.length === 0) {
+        start += TRADES_WINDOW_MS;
+        continue;
+      }
+      const next = nextTradeId(page);
+      // a short page by id is the last; an id that does not move on (a broken answer) would repeat it
+      if (next === undefined || (fromId !== undefined && (page.length < TRADES_PAGE || next <= fromId))) return out;
+      fromId = next;
+    }
   }
 
   /** A trade reconciliation read that is not a trade (off the grid, not positive): the read fails, nothing of it is booked. */
@@ -403,11 +461,39 @@ export class BinanceExecution implements ExecutionClient {
     this.rejectMapped(o, mapBinanceError(this.errors, err));
   }
 
-  /** A venue answer of RATE_LIMITED holds both our limiters back for a second. */
+  /** A venue answer of RATE_LIMITED holds both our limiters back for a second (a ban's end, when it named one). */
   private pauseOnRateLimit(m: ReturnType<typeof mapBinanceError>): void {
     if (m.reason !== 'RATE_LIMITED') return;
-    this.deps.limiter.blockUntil(this.deps.clock.now() + 1000);
-    this.orderLimiter.blockUntil(this.deps.clock.now() + 1000);
+    this.holdBack(bannedUntil(m.text));
+  }
+
+  /** Nothing more is sent, on either path, until `until` (epoch ms), and for a second at least. */
+  private holdBack(until: number): void {
+    const at = Math.max(this.deps.clock.now() + 1000, until);
+    this.deps.limiter.blockUntil(at);
+    this.orderLimiter.blockUntil(at);
+  }
+
+  /**
+   * Every REST answer ccxt turns into an error passes here first. The error gets the answer's
+   * HTTP status: Binance's 5xx leaves the execution status unknown whatever its body says
+   * (venueRefused). A 418 (IP banned) or 429 holds every request back until the ban's end, from
+   * its "banned until" or its Retry-After, as the WebSocket API's answers do: retrying into a ban
+   * makes Binance extend it.
+   */
+  private watchRestAnswers(ex: CcxtBinance): void {
+    const handle = ex.handleRestResponse.bind(ex);
+    ex.handleRestResponse = (response, ...rest) =>
+      Promise.resolve(handle(response, ...rest)).catch((err: unknown) => {
+        const status = Number(response?.status);
+        if (err !== null && typeof err === 'object') (err as RestAnswerError).httpStatus = status;
+        if (status === 418 || status === 429) {
+          const headers = ex.getResponseHeaders(response);
+          const retryAfterS = Number(Object.entries(headers).find(([k]) => k.toLowerCase() === 'retry-after')?.[1]);
+          this.holdBack(Math.max(bannedUntil(String((err as Error)?.message ?? err)), Number.isFinite(retryAfterS) ? this.deps.clock.now() + retryAfterS * 1000 : 0));
+        }
+        throw err;
+      });
   }
 
   private rejectMapped(o: Order, m: ReturnType<typeof mapBinanceError>): void {
@@ -566,9 +652,13 @@ export class BinanceExecution implements ExecutionClient {
    * refusal)? Anything else leaves the outcome unknown: the request may have been executed.
    */
   private venueRefused(err: unknown): boolean {
+    // rest-api.md "HTTP Return Codes": a 5xx is an error on Binance's side, the execution status is unknown
+    if (((err as RestAnswerError | undefined)?.httpStatus ?? 0) >= 500) return false;
     const text = `${String((err as Error)?.name ?? '')} ${String((err as Error)?.message ?? err)}`;
     const code = /"code"\s*:\s*(-\d+)/.exec(text)?.[1];
-    return refusedByVenue(err, code);
+    // -1006 / -1007 say it in words: "execution status unknown"
+    const m = mapBinanceError(this.errors, err);
+    return refusedByVenue(err, m.outcomeUnknown ? m : code);
   }
 
   private async place(o: Order): Promise<void> {
@@ -583,6 +673,11 @@ export class BinanceExecution implements ExecutionClient {
       await this.deps.limiter.acquire({ ip: 1 });
     } catch (err) {
       this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: 'RATE_LIMITED', text: `${this.exchange}: ${(err as Error).message}`, leavesQty: 0 });
+      return;
+    }
+    // stop() may have come while it waited (the shared per-IP limiter outlives it): nothing goes out after stop()
+    if (this.stopped) {
+      this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: 'SHUTTING_DOWN', text: `${this.exchange}: execution stopped`, leavesQty: 0 });
       return;
     }
     // tracked before the request: the stream may report the order before the REST answer comes
@@ -661,7 +756,13 @@ export class BinanceExecution implements ExecutionClient {
         if (tr.unknownSince === undefined) return; // the stream answered meanwhile
         if (json) {
           if (isVenueId(json.orderId)) this.ack(tr, String(json.orderId));
-          await this.syncOrder(tr, 'query', json);
+          try {
+            await this.syncOrder(tr, 'query', json);
+          } catch (err) {
+            if (tr.unknownSince !== undefined) throw err;
+            // known now, its trades not read yet: read like any followed order, until a read comes back whole
+            this.readOrder(tr);
+          }
           return;
         }
         if (this.deps.clock.now() > tr.unknownSince + this.deps.options.recv_window_ms + 1000) {
@@ -685,6 +786,10 @@ export class BinanceExecution implements ExecutionClient {
     let res: CcxtOrder;
     try {
       await this.deps.limiter.acquire({ ip: 1 });
+      if (this.stopped) {
+        this.report(o, { kind: 'rejected', rejects: 'request', rejectReason: 'SHUTTING_DOWN', text: `${this.exchange}: execution stopped`, venueOrderId: o.venueOrderId });
+        return;
+      }
       res = await this.ccxt.cancelOrder(o.venueOrderId, this.ccxtSymbol(o.symbol), o.venueOrderId ? {} : { origClientOrderId: o.clientOrderId });
     } catch (err) {
       // an answer that could not be read may hide a cancel that was done: the order is read too
@@ -776,15 +881,22 @@ export class BinanceExecution implements ExecutionClient {
     if (this.requestNs.length > 4096) this.requestNs.splice(0, 2048);
     const tr = this.tracked.get(req.clientOrderId);
     if (res.status !== 200 || !res.result) {
-      const code = res.error?.code;
-      const m = this.errors.map(code, res.error?.msg ?? `HTTP status ${res.status}`);
+      // a hostile or broken venue may send anything in place of its error object
+      const error = res.error !== null && typeof res.error === 'object' ? res.error : undefined;
+      const code = typeof error?.code === 'number' || typeof error?.code === 'string' ? error.code : undefined;
+      const msg = error?.msg === undefined ? `HTTP status ${res.status}` : typeof error.msg === 'string' ? error.msg : JSON.stringify(error.msg);
+      const m = this.errors.map(code, msg);
       if (res.status === 429 || res.status === 418 || m.reason === 'RATE_LIMITED') {
         // 418: the IP is banned until retryAfter; 429: back off (web-socket-api.md "Rate limits")
         // a retryAfter that is not a time (absent, not a number) still backs off for a second
-        const retryAfter = Number(res.error?.data?.retryAfter);
-        const until = Math.max(this.deps.clock.now() + 1000, Number.isFinite(retryAfter) ? retryAfter : 0);
-        this.deps.limiter.blockUntil(until);
-        this.orderLimiter.blockUntil(until);
+        const retryAfter = Number(error?.data?.retryAfter);
+        this.holdBack(Math.max(Number.isFinite(retryAfter) ? retryAfter : 0, bannedUntil(m.text)));
+      }
+      if (m.outcomeUnknown || res.status >= 500) {
+        // "execution status unknown" (-1006 / -1007, any 5xx): the order may be working, the
+        // cancel may be done; asked for like a request whose answer never came, never rejected
+        this.onEntryLost(req, m.text);
+        return;
       }
       if (req.method === 'order.place') {
         if (tr && !tr.acked) this.rejectMapped(tr.order, m);
@@ -822,6 +934,7 @@ export class BinanceExecution implements ExecutionClient {
   private onVenueRateLimits(limits: readonly WsApiRateLimit[]): void {
     const now = this.deps.clock.now();
     for (const l of limits) {
+      if (l === null || typeof l !== 'object') continue;
       const unit = l.interval === 'SECOND' ? 1000 : l.interval === 'MINUTE' ? 60_000 : l.interval === 'HOUR' ? 3_600_000 : l.interval === 'DAY' ? 86_400_000 : 0;
       const windowMs = unit * l.intervalNum;
       if (!(windowMs > 0) || typeof l.count !== 'number' || typeof l.limit !== 'number') continue;
@@ -856,8 +969,28 @@ export class BinanceExecution implements ExecutionClient {
     return this.ccxt!.privateGetMyTrades(params);
   }
 
-  private async fetchTrades(params: { symbol: string; orderId: number }): Promise<VenueTrade[]> {
-    return (await this.fetchTradesRaw(params)).map((t) => this.tradeOf(t)).sort((a, b) => a.tradeId - b.tradeId);
+  /**
+   * Every trade of one order: pages by trade id, oldest first (without fromId myTrades answers the
+   * most recent ones), until they add up to its executed quantity, or one is short. Each trade is
+   * at least one lot, so no order needs more pages than its lots fill: a broken answer cannot keep
+   * it reading.
+   */
+  private async fetchOrderTrades(symbol: string, orderId: number, executedLots: number): Promise<VenueTrade[]> {
+    const i = this.deps.instrument(symbol);
+    const out: VenueTrade[] = [];
+    let lots = 0;
+    let fromId = 0;
+    for (let pages = Math.ceil(executedLots / TRADES_PAGE) + 1; pages > 0; pages--) {
+      const page = await this.fetchTradesRaw({ symbol, orderId, fromId, limit: TRADES_PAGE });
+      for (const t of page) {
+        out.push(this.tradeOf(t));
+        lots += (i && gridUnits(t.qty, i.qtyScale)) || 0;
+      }
+      const next = nextTradeId(page);
+      if (page.length < TRADES_PAGE || lots >= executedLots || next === undefined || next <= fromId) break;
+      fromId = next;
+    }
+    return out.sort((a, b) => a.tradeId - b.tradeId);
   }
 
   private tradeOf(t: BinanceTradeJson): VenueTrade {
@@ -880,7 +1013,7 @@ export class BinanceExecution implements ExecutionClient {
       return;
     }
     if (executed > tr.cumLots) {
-      for (const t of await this.fetchTrades({ symbol: o.symbol, orderId: json.orderId })) this.applyTrade(tr, t, source);
+      for (const t of await this.fetchOrderTrades(o.symbol, json.orderId, executed)) this.applyTrade(tr, t, source);
     }
     if (executed > tr.cumLots) {
       // the trade list lags the order (or held a trade refused as bad): its end waits for the trades
@@ -956,6 +1089,19 @@ export class BinanceExecution implements ExecutionClient {
       filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: info.time ?? now, updatedTs: now,
     };
   }
+}
+
+/** Binance's "IP banned until <epoch ms>" (a 418's -1003 message), or 0 when the text names no such time. */
+function bannedUntil(text: string): number {
+  const at = Number(/banned until (\d{10,16})/i.exec(text)?.[1]);
+  return Number.isSafeInteger(at) ? at : 0;
+}
+
+/** The id after the highest trade id of a myTrades page (where the next page starts), if it holds one. */
+function nextTradeId(page: readonly BinanceTradeJson[]): number | undefined {
+  let max: number | undefined;
+  for (const t of page) if (isVenueId(t?.id) && (max === undefined || t.id > max)) max = t.id;
+  return max === undefined ? undefined : max + 1;
 }
 
 /** a + b for decimal strings, exactly, keeping the longer of their decimals ("1.5" + "0.25" = "1.75"). */

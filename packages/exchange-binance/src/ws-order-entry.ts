@@ -11,6 +11,8 @@
  *
  * - Responses are matched to requests by `id`; every other frame is ignored.
  * - `rateLimits` in each response (the venue's own counters) go to `onRateLimits`.
+ * - Nothing a handler throws leaves the socket's event (it would end the process): an answer whose
+ *   handling threw is counted as malformed and handed to `onLost`, so its order is asked for.
  * - A request whose connection drops, or whose answer does not come within
  *   `responseTimeoutMs`, is handed to `onLost`: its outcome is unknown and the caller resolves
  *   it by asking the venue (client order ids make that query exact); nothing is re-sent here.
@@ -137,7 +139,7 @@ export class BinanceWsOrderEntry {
   private sweepTimer: NodeJS.Timeout | undefined;
   private nextId = 1;
   private up = false;
-  /** Requests written, answers matched, requests lost (unknown outcome), frames not understood. */
+  /** Requests written, answers matched, requests lost (unknown outcome), frames (or parts of them) not understood. */
   readonly counts = { sent: 0, answered: 0, lost: 0, malformed: 0, unmatched: 0 };
 
   constructor(private readonly deps: WsOrderEntryDeps) {
@@ -281,7 +283,12 @@ export class BinanceWsOrderEntry {
       this.counts.malformed++;
       return;
     }
-    if (Array.isArray(msg.rateLimits) && msg.rateLimits.length > 0) this.deps.onRateLimits?.(msg.rateLimits);
+    if (Array.isArray(msg.rateLimits) && msg.rateLimits.length > 0) {
+      // the venue's counters only tighten our buckets: entries that are not objects are left out
+      const limits = (msg.rateLimits as unknown[]).filter((l): l is WsApiRateLimit => l !== null && typeof l === 'object');
+      if (limits.length !== msg.rateLimits.length) this.counts.malformed++;
+      if (limits.length > 0) this.guarded('rate limits', () => this.deps.onRateLimits?.(limits));
+    }
     const req = this.pending.get(msg.id);
     if (!req) {
       // answered after it was given up on (timeout): the query that resolves it has the truth
@@ -290,7 +297,28 @@ export class BinanceWsOrderEntry {
     }
     this.pending.delete(msg.id);
     this.counts.answered++;
-    this.deps.onResponse(req, msg);
+    // an answer that could not be applied leaves the request's outcome unknown: it is asked for
+    if (!this.guarded(`answer to ${req.method}`, () => this.deps.onResponse(req, msg))) this.lose(req, 'its answer could not be read');
+  }
+
+  /**
+   * Runs a handler of the caller's; false when it threw. Called from the socket's events, where
+   * an exception would escape as an uncaught one and end the process.
+   */
+  private guarded(what: string, handler: () => void): boolean {
+    try {
+      handler();
+      return true;
+    } catch (err) {
+      this.counts.malformed++;
+      this.deps.logger?.warn({ component: 'binance-order-entry' }, redactCredentials(`${what} not applied: ${String((err as Error)?.message ?? err)}`).slice(0, 500));
+      return false;
+    }
+  }
+
+  private lose(req: PendingWsRequest, reason: string): void {
+    this.counts.lost++;
+    this.guarded(`lost ${req.method}`, () => this.deps.onLost(req, reason));
   }
 
   private onDown(reason: string): void {
@@ -302,10 +330,7 @@ export class BinanceWsOrderEntry {
     if (this.pending.size === 0) return;
     const lost = [...this.pending.values()];
     this.pending.clear();
-    for (const r of lost) {
-      this.counts.lost++;
-      this.deps.onLost(r, reason);
-    }
+    for (const r of lost) this.lose(r, reason);
   }
 
   private sweep(): void {
@@ -315,8 +340,7 @@ export class BinanceWsOrderEntry {
     for (const [id, r] of this.pending) {
       if (r.sentAt > limit) continue;
       this.pending.delete(id);
-      this.counts.lost++;
-      this.deps.onLost(r, `no answer within ${this.deps.responseTimeoutMs} ms`);
+      this.lose(r, `no answer within ${this.deps.responseTimeoutMs} ms`);
     }
   }
 

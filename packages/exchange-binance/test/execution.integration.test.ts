@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
-import { SystemClock, priceToTicks, type ExecutionReport } from '@cwts/core';
+import { SystemClock, priceToTicks, type Clock, type ExecutionReport } from '@cwts/core';
+import type { RateLimiter } from '@cwts/core/adapter-kit';
 import { Secret } from '@cwts/core/config';
 import { createLogger } from '@cwts/core/observability';
 import { conformanceOrder, waitUntil } from '@cwts/core/testing';
@@ -10,6 +11,19 @@ import { FakeBinance } from './fake-binance.js';
 const KEY = 'test-api-key-not-real';
 const SECRET = 'test-api-secret-not-real';
 const WRONG_SECRET = 'wrong-secret-DO-NOT-LOG-4711';
+
+/** Wall time plus an offset the test moves: waits are crossed by the test, not by waiting. */
+class SteppedClock implements Clock {
+  ahead = 0;
+  now(): number {
+    return Date.now() + this.ahead;
+  }
+  monoNs(): bigint {
+    return process.hrtime.bigint();
+  }
+}
+
+const UNKNOWN_1007 = 'Timeout waiting for response from backend server. Send status unknown; execution status unknown.';
 
 function capture() {
   const lines: string[] = [];
@@ -25,9 +39,13 @@ describe('Binance execution through ccxt against the local server', () => {
     await fake?.close();
   });
 
-  async function venue(secret: string, logger = capture().logger, options: Record<string, unknown> = {}) {
+  const entryReady = async (v: { execution: BinanceExecution }, entry: 'ws' | 'rest') => {
+    if (entry === 'ws') await waitUntil(() => v.execution.orderEntry?.ready === true, 'order entry connected');
+  };
+
+  async function venue(secret: string, logger = capture().logger, options: Record<string, unknown> = {}, clock: Clock = new SystemClock()) {
     fake = await FakeBinance.start({ apiKey: KEY, apiSecret: SECRET });
-    const v = createBinanceVenue({ api_url: fake.wsUrl, rest_url: fake.restUrl, api_key: new Secret(KEY), api_secret: new Secret(secret), options: { poll_interval_ms: 50, fills: 'polling', ...options } }, { exchange: 'binance', clock: new SystemClock(), logger });
+    const v = createBinanceVenue({ api_url: fake.wsUrl, rest_url: fake.restUrl, api_key: new Secret(KEY), api_secret: new Secret(secret), options: { poll_interval_ms: 50, fills: 'polling', ...options } }, { exchange: 'binance', clock, logger });
     const [i] = await v.marketData.loadInstruments(['BTCUSDT']);
     const reports: ExecutionReport[] = [];
     await v.execution.start((r) => reports.push(r));
@@ -130,6 +148,136 @@ describe('Binance execution through ccxt against the local server', () => {
     const refusal = reports.find((r) => r.kind === 'rejected')!;
     expect(refusal).toMatchObject({ rejects: 'request', rejectReason: 'UNKNOWN_ORDER', clientOrderId: o.clientOrderId });
     expect(reports.find((r) => r.kind === 'fill')).toMatchObject({ lastPrice: 6400050, lastQty: 2000, cumQty: 2000, leavesQty: 0 });
+  });
+
+  // Binance errors.md: -1006 / -1007 "execution status unknown"; rest-api.md: a 5xx is an error
+  // on Binance's side and the execution status is unknown. The venue below did execute the order.
+  const unknownAnswers = [
+    ['-1007 "execution status unknown"', 400, -1007, UNKNOWN_1007],
+    ['-1006 "execution status unknown"', 400, -1006, 'An unexpected response was received from the message bus. Execution status unknown.'],
+    ['HTTP 500 (-1000)', 500, -1000, 'An unknown error occurred while processing the request.'],
+  ] as const;
+  it.each(unknownAnswers.flatMap(([what, status, code, msg]) => (['ws', 'rest'] as const).map((entry) => [what, entry, status, code, msg] as const)))('an order answered %s (order entry %s) is asked for by client id, never reported rejected', async (_what, entry, status, code, msg) => {
+    const { v, i, reports } = await venue(SECRET, capture().logger, { order_entry: entry, poll_interval_ms: 600_000 });
+    await entryReady(v, entry);
+    const place = fake!.placeOrder.bind(fake!);
+    fake!.placeOrder = (params, _send, err, drop) => place(params, () => err(status, code, msg), err, drop);
+    const o = conformanceOrder(i, { side: 'buy', price: '64000.5', qty: '0.02' });
+    v.execution.submit(o);
+    await waitUntil(() => reports.some((r) => r.clientOrderId === o.clientOrderId), 'a report for the order');
+    const working = [...fake!.orders.values()].find((x) => x.clientOrderId === o.clientOrderId)!;
+    expect(working.status).toBe('NEW');
+    expect(reports.filter((r) => r.clientOrderId === o.clientOrderId).map((r) => [r.kind, r.venueOrderId])).toEqual([['ack', String(working.orderId)]]);
+    expect(fake!.requests.some((r) => r.method === 'GET' && r.path === '/api/v3/order')).toBe(true);
+    expect(fake!.newOrderRequests).toBe(1);
+  });
+
+  it.each(['ws', 'rest'] as const)('a cancel answered -1007 (order entry %s) is followed by reading the order: the cancel the venue did is reported', async (entry) => {
+    const { v, i, reports } = await venue(SECRET, capture().logger, { order_entry: entry, poll_interval_ms: 600_000 });
+    await entryReady(v, entry);
+    const o = conformanceOrder(i, { side: 'buy', price: '64000.5', qty: '0.02' });
+    v.execution.submit(o);
+    await waitUntil(() => reports.some((r) => r.kind === 'ack'), 'the ack');
+    const cancel = fake!.cancelOrder.bind(fake!);
+    fake!.cancelOrder = (params, _send, err) => cancel(params, () => err(503, -1007, UNKNOWN_1007), err);
+    v.execution.cancel({ ...o, venueOrderId: reports.find((r) => r.kind === 'ack')!.venueOrderId, status: 'pending_cancel' });
+    await waitUntil(() => reports.some((r) => r.kind === 'cancelled'), 'the cancel, learned by reading the order');
+    expect([...fake!.orders.values()].find((x) => x.clientOrderId === o.clientOrderId)!.status).toBe('CANCELED');
+    expect(reports.filter((r) => r.kind === 'cancelled')).toHaveLength(1);
+  });
+
+  it('an order found by client id whose trades cannot be read at once is read again until its fill is booked', async () => {
+    const { v, i, reports } = await venue(SECRET, capture().logger, { order_entry: 'rest', poll_interval_ms: 600_000 });
+    const place = fake!.placeOrder.bind(fake!);
+    fake!.placeOrder = (params, _send, err, drop) => place(params, () => err(503, -1007, UNKNOWN_1007), err, drop);
+    // the first trade list read after the order is found fails (a 500): the order is known, its fill not yet
+    fake!.wsApi.failTradeLists = 1;
+    const o = conformanceOrder(i, { side: 'buy', price: '65000', qty: '0.02' }, { type: 'market', price: undefined });
+    v.execution.submit(o);
+    await waitUntil(() => reports.some((r) => r.kind === 'fill'), 'the fill');
+    expect(fake!.wsApi.failTradeLists).toBe(0);
+    const trade = fake!.wsApi.trades.at(-1)!;
+    expect(reports.map((r) => [r.kind, r.kind === 'fill' ? r.tradeId : r.venueOrderId])).toEqual([['ack', String(trade.orderId)], ['fill', String(trade.id)]]);
+    expect(reports[1]).toMatchObject({ lastQty: 2000, cumQty: 2000, leavesQty: 0 });
+  });
+
+  it.each(['rest', 'ws'] as const)('an order waiting for the shared limiter when stop() comes is never sent (order entry %s)', async (entry) => {
+    const { v, i } = await venue(SECRET, capture().logger, { order_entry: entry, poll_interval_ms: 600_000 });
+    await entryReady(v, entry);
+    const internals = v.execution as unknown as { deps: { limiter: RateLimiter }; ccxt: { createOrder: (...a: unknown[]) => Promise<unknown> } };
+    const ccxt = internals.ccxt;
+    const createOrder = ccxt.createOrder;
+    let sent = 0;
+    ccxt.createOrder = (...a) => {
+      sent++;
+      return createOrder.apply(ccxt, a);
+    };
+    // what a 429 on a depth snapshot does to the per-IP limiter the market-data half shares (market-data.ts)
+    const shared = internals.deps.limiter;
+    shared.blockUntil(Date.now() + 300);
+    // the WebSocket API path does not wait for a limit: the order takes the REST path, which does
+    v.execution.submit(conformanceOrder(i, { side: 'buy', price: '64000.5', qty: '0.01' }));
+    await v.execution.stop();
+    // the limiter serves in turn: when this turn comes, the order's wait is over and what follows it has run
+    await shared.acquire({ ip: 1 });
+    await new Promise((r) => setImmediate(r));
+    expect(sent).toBe(0);
+    expect(fake!.newOrderRequests).toBe(0);
+    expect(fake!.orders.size).toBe(0);
+  });
+
+  it.each(['rest', 'ws'] as const)('a cancel waiting for the shared limiter when stop() comes is never sent (order entry %s)', async (entry) => {
+    const { v, i, reports } = await venue(SECRET, capture().logger, { order_entry: entry, poll_interval_ms: 600_000 });
+    await entryReady(v, entry);
+    const o = conformanceOrder(i, { side: 'buy', price: '64000.5', qty: '0.01' });
+    v.execution.submit(o);
+    await waitUntil(() => reports.some((r) => r.kind === 'ack'), 'the ack');
+    const internals = v.execution as unknown as { deps: { limiter: RateLimiter }; ccxt: { cancelOrder: (...a: unknown[]) => Promise<unknown> } };
+    const ccxt = internals.ccxt;
+    const cancelOrder = ccxt.cancelOrder;
+    let sent = 0;
+    ccxt.cancelOrder = (...a) => {
+      sent++;
+      return cancelOrder.apply(ccxt, a);
+    };
+    const shared = internals.deps.limiter;
+    shared.blockUntil(Date.now() + 300);
+    v.execution.cancel({ ...o, venueOrderId: reports.find((r) => r.kind === 'ack')!.venueOrderId, status: 'pending_cancel' });
+    await v.execution.stop();
+    await shared.acquire({ ip: 1 });
+    await new Promise((r) => setImmediate(r));
+    expect(sent).toBe(0);
+    expect([...fake!.orders.values()].map((x) => x.status)).toEqual(['NEW']);
+  });
+
+  it('a REST 418 (IP banned) holds every order back until the ban ends, not for a second', async () => {
+    const clock = new SteppedClock();
+    const { v, i, reports } = await venue(SECRET, capture().logger, { order_entry: 'rest', poll_interval_ms: 600_000 }, clock);
+    const place = fake!.placeOrder.bind(fake!);
+    let banned = true;
+    fake!.placeOrder = (params, send, err, drop) => {
+      if (!banned) return place(params, send, err, drop);
+      fake!.newOrderRequests++;
+      return err(418, -1003, `Way too many requests; IP banned until ${clock.now() + 120_000}. Please use the websocket for live updates to avoid bans.`, { 'retry-after': '120' });
+    };
+    const a = conformanceOrder(i, { side: 'buy', price: '64000.5', qty: '0.01' });
+    v.execution.submit(a);
+    await waitUntil(() => reports.some((r) => r.clientOrderId === a.clientOrderId), 'the first answer');
+    expect(reports.find((r) => r.clientOrderId === a.clientOrderId)).toMatchObject({ kind: 'rejected', rejectReason: 'RATE_LIMITED' });
+    // the ban still holds at the venue; the fake answers normally from now on only to show what got through
+    banned = false;
+    clock.ahead = 1_500;
+    const b = conformanceOrder(i, { side: 'buy', price: '64000.5', qty: '0.01' });
+    v.execution.submit(b);
+    await waitUntil(() => reports.some((r) => r.clientOrderId === b.clientOrderId), 'the second order decided');
+    expect(reports.find((r) => r.clientOrderId === b.clientOrderId)).toMatchObject({ kind: 'rejected', rejectReason: 'RATE_LIMITED' });
+    expect(fake!.newOrderRequests).toBe(1);
+    // after the ban, orders go out again
+    clock.ahead = 121_000;
+    const c = conformanceOrder(i, { side: 'buy', price: '64000.5', qty: '0.01' });
+    v.execution.submit(c);
+    await waitUntil(() => reports.some((r) => r.clientOrderId === c.clientOrderId), 'the third order answered');
+    expect(reports.find((r) => r.clientOrderId === c.clientOrderId)).toMatchObject({ kind: 'ack' });
   });
 
   it('is market-data only without credentials', async () => {

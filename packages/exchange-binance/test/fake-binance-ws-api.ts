@@ -124,6 +124,10 @@ export class FakeWsApi {
   tradeListLag = 0;
   /** Trade lists answered with trades left out (tradeListLag). */
   laggedTradeLists = 0;
+  /** The next `n` GET /api/v3/myTrades requests are answered HTTP 500 (-1000, an error on the venue's side). */
+  failTradeLists = 0;
+  /** GET /api/v3/myTrades requests received (answered or not). */
+  tradeListRequests = 0;
   /** Edits the trades of the next GET /api/v3/myTrades answers (a broken venue); each call returns whether to keep editing. */
   editTradeList: ((trades: Record<string, unknown>[]) => boolean) | undefined;
   /** The next order.place is not executed: this is sent as its answer instead (a hostile or broken venue); used once. */
@@ -212,23 +216,38 @@ export class FakeWsApi {
     return t;
   }
 
-  /** GET /api/v3/myTrades (symbol required; orderId, fromId, startTime, limit). */
+  /**
+   * GET /api/v3/myTrades (symbol required; orderId, fromId, startTime, endTime, limit), oldest
+   * first. Only the documented combinations are taken: symbol; + orderId; + startTime and/or
+   * endTime (at most 24 h apart); + fromId; + orderId + fromId.
+   */
   myTrades(params: URLSearchParams): { status: number; body: unknown } {
+    this.tradeListRequests++;
     const symbol = params.get('symbol');
     if (!symbol) return { status: 400, body: { code: -1102, msg: "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed." } };
+    if (this.failTradeLists > 0) {
+      this.failTradeLists--;
+      return { status: 500, body: { code: -1000, msg: 'An unknown error occurred while processing the request.' } };
+    }
     const orderId = params.get('orderId');
     const fromId = params.get('fromId');
     const startTime = params.get('startTime');
+    const endTime = params.get('endTime');
+    if ((startTime || endTime) && (orderId || fromId)) return { status: 400, body: { code: -1128, msg: 'Combination of optional parameters invalid.' } };
+    if (startTime && endTime && Number(endTime) - Number(startTime) > 86_400_000) return { status: 400, body: { code: -1127, msg: 'More than 24 hours between startTime and endTime.' } };
     const limit = Math.min(1000, Number(params.get('limit') ?? 500));
     let list = this.trades.filter((t) => t.symbol === symbol);
     if (orderId) list = list.filter((t) => t.orderId === Number(orderId));
     if (fromId) list = list.filter((t) => t.id >= Number(fromId));
     if (startTime) list = list.filter((t) => t.time >= Number(startTime));
+    if (endTime) list = list.filter((t) => t.time <= Number(endTime));
     if (this.tradeListLag > 0 && list.length > 0) {
       list = list.slice(0, Math.max(0, list.length - this.tradeListLag));
       this.laggedTradeLists++;
     }
-    const body: Record<string, unknown>[] = list.slice(0, limit).map((t) => ({
+    // "If fromId is set, it will get trades >= that fromId. Otherwise most recent trades are returned."
+    list = fromId || startTime ? list.slice(0, limit) : list.slice(Math.max(0, list.length - limit));
+    const body: Record<string, unknown>[] = list.map((t) => ({
       symbol: t.symbol, id: t.id, orderId: t.orderId, orderListId: -1, price: t.price, qty: t.qty, quoteQty: t.quoteQty, commission: t.commission,
       commissionAsset: t.commissionAsset, time: t.time, isBuyer: t.side === 'BUY', isMaker: t.isMaker, isBestMatch: true,
     }));

@@ -9,11 +9,13 @@ import { generateKeyPairSync } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { type Clock, type ExecutionReport, type Instrument } from '@cwts/core';
 import { Secret } from '@cwts/core/config';
+import { TimerSet } from '@cwts/core/adapter-kit';
 import { createLogger } from '@cwts/core/observability';
 import { conformanceOrder, waitUntil } from '@cwts/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBinanceVenue } from '../src/plugin.js';
 import type { BinanceExecution } from '../src/execution.js';
+import { BinanceWsOrderEntry } from '../src/ws-order-entry.js';
 import { FakeBinance, type FakeBinanceOptions } from './fake-binance.js';
 
 const KEY = 'test-api-key-not-real';
@@ -43,7 +45,12 @@ const restDeletes = (f: FakeBinance) => f.requests.filter((r) => r.method === 'D
 describe('Binance order entry on the WebSocket API (against the local server)', () => {
   let fake: FakeBinance | undefined;
   const stops: (() => Promise<void>)[] = [];
+  // an exception thrown from a socket's message handler escapes as an uncaught one: the process ends
+  const uncaught: unknown[] = [];
+  const onUncaught = (err: unknown) => uncaught.push(err);
   afterEach(async () => {
+    process.off('uncaughtException', onUncaught);
+    uncaught.length = 0;
     for (const s of stops.splice(0)) await s();
     await fake?.close();
     fake = undefined;
@@ -123,6 +130,61 @@ describe('Binance order entry on the WebSocket API (against the local server)', 
     expect(reports).toEqual([]);
     const o = await ack(ex, i, reports);
     expect(of(reports, o.clientOrderId)[0]).toMatchObject({ kind: 'ack' });
+  });
+
+  it('an error answer whose msg is not a string is reported rejected with its code; nothing escapes the socket handler', async () => {
+    const { ex, i, reports } = await venue();
+    process.on('uncaughtException', onUncaught);
+    fake!.wsApi.answerNextOrder = { status: 400, error: { code: -2010, msg: 12345 } };
+    const o = await ack(ex, i, reports);
+    expect(uncaught).toEqual([]);
+    expect(of(reports, o.clientOrderId)).toHaveLength(1);
+    expect(of(reports, o.clientOrderId)[0]).toMatchObject({ kind: 'rejected', rejectReason: 'INVALID_ORDER' });
+    expect(of(reports, o.clientOrderId)[0]!.text).toMatch(/-2010: 12345/);
+  });
+
+  it('rateLimits entries that are not objects are left out and counted; the answer still acks the order', async () => {
+    const { ex, i, reports } = await venue();
+    process.on('uncaughtException', onUncaught);
+    fake!.wsApi.answerNextOrder = {
+      status: 200, result: { symbol: 'BTCUSDT', orderId: 777, clientOrderId: 'x', executedQty: '0.00000000', status: 'NEW', fills: [] },
+      rateLimits: [null, 7, { rateLimitType: 'ORDERS', interval: 'SECOND', intervalNum: 10, limit: 100, count: 1 }],
+    };
+    const o = await ack(ex, i, reports);
+    expect(uncaught).toEqual([]);
+    expect(of(reports, o.clientOrderId)).toEqual([expect.objectContaining({ kind: 'ack', venueOrderId: '777' })]);
+    expect(ex.orderEntry!.counts).toMatchObject({ answered: 1, malformed: 1, lost: 0 });
+    // acked from the answer itself, not from a query after it was given up on
+    expect(fake!.requests.some((r) => r.method === 'GET' && r.path === '/api/v3/order')).toBe(false);
+  });
+
+  it("an answer the caller's handlers throw on is counted and handed over as lost (asked for), not thrown out of the socket handler", async () => {
+    fake = await FakeBinance.start({ apiKey: KEY, apiSecret: SECRET });
+    process.on('uncaughtException', onUncaught);
+    const timers = new TimerSet();
+    const lost: string[] = [];
+    const entry = new BinanceWsOrderEntry({
+      url: `ws://127.0.0.1:${fake.port}/ws-api/v3`, apiKey: new Secret(KEY), apiSecret: new Secret(SECRET), recvWindowMs: 5000, now: () => Date.now(), timers, responseTimeoutMs: 600_000,
+      onResponse: () => {
+        throw new TypeError('a bug reading the answer');
+      },
+      onRateLimits: () => {
+        throw new TypeError('a bug reading the rate limits');
+      },
+      onLost: (_req, reason) => lost.push(reason),
+    });
+    stops.push(async () => {
+      await entry.close();
+      timers.close();
+    });
+    await entry.start();
+    const r = entry.place({ symbol: 'BTCUSDT', side: 'BUY', type: 'LIMIT', timeInForce: 'GTC', quantity: '0.01', price: '64000.5', newClientOrderId: 'handler-throws-1' });
+    expect(typeof r).toBe('object');
+    await waitUntil(() => lost.length > 0 || uncaught.length > 0, 'the answer handled', W);
+    expect(uncaught).toEqual([]);
+    expect(lost).toEqual(['its answer could not be read']);
+    expect(entry.counts).toMatchObject({ sent: 1, answered: 1, lost: 1, malformed: 2 });
+    expect(entry.inFlight).toBe(0);
   });
 
   it('cancels on the WebSocket API', async () => {
