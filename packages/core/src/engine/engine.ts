@@ -267,6 +267,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       metrics: this.opts.metrics,
       onMismatch: this.opts.onReconcileMismatch ?? 'adopt-venue',
       lastFillTs: this.lastFillTsByVenue,
+      journalStartedTs: this.journalStartedTs,
       journaledTradeIds: this.journaledTradeIdsByVenue,
       journaledUnidentifiedFills: this.journaledUnidentifiedFillsByVenue,
       stopping: () => this.stopping,
@@ -280,6 +281,8 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
 
   /** Venue time of the last journaled fill per venue (set by the restore; reconciliation pulls trades after it). */
   lastFillTsByVenue: Record<string, number> = {};
+  /** When the attached journal began (JournalContents.startedTs); undefined without one. */
+  journalStartedTs: number | undefined;
   /** Trade ids of the journaled fills at the last journaled fill time, per venue (set by the restore; see ReconcileOptions). */
   journaledTradeIdsByVenue: Record<string, ReadonlySet<string>> = {};
   /** Journaled fills without a trade id at the last journaled fill time, per venue (set by the restore; see ReconcileOptions). */

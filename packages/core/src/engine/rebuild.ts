@@ -140,6 +140,7 @@ export function attachJournal(engine: Engine, store: JournalStore, logger: Logge
   const contents = store.load();
   engine.restoredFrom = restoreFromJournal(engine, contents, store.path, logger, now);
   engine.lastFillTsByVenue = contents.lastFillTs;
+  engine.journalStartedTs = contents.startedTs;
   engine.orders.useReservations(contents.reservedClientIds, (upTo) => store.reserveClientIds(upTo));
   return engine.restoredFrom;
 }

@@ -55,6 +55,9 @@ export const BALANCE_BASELINE_SCOPE = 'reconcile.balances';
 
 const TERMINAL = new Set(['filled', 'cancelled', 'rejected']);
 
+/** How far before the journal's start trades are still pulled: venue and host clocks differ. */
+export const TRADES_BEFORE_JOURNAL_MS = 10 * 60_000;
+
 
 export interface ReconcileOptions {
   logger: Logger;
@@ -62,6 +65,12 @@ export interface ReconcileOptions {
   onMismatch: 'adopt-venue' | 'halt';
   /** Venue time of the last journaled fill per venue. */
   lastFillTs: Record<string, number>;
+  /**
+   * When the journal began (undefined: no journal, it begins now). A venue without a journaled
+   * fill has its trades pulled from here, less TRADES_BEFORE_JOURNAL_MS: older trades cannot be
+   * ours, and booking an account's history as adopted trades would invent positions.
+   */
+  journalStartedTs?: number;
   /**
    * Trade ids of the journaled fills at or after `lastFillTs`, per venue: what `tradesSince` (from
    * that time, inclusive) answers again. Their orders may have left memory (closed-order
@@ -188,9 +197,9 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
           record(name, 'adopted', `open order ${vo.clientOrderId} adopted from the venue`, vo.clientOrderId);
         }
       }
-      // 2. Trades since the last journaled fill.
+      // 2. Trades since the last journaled fill (without one, since the journal began).
       if (x.tradesSince) {
-        const since = opts.lastFillTs[name] ?? 0;
+        const since = opts.lastFillTs[name] ?? Math.max(0, (opts.journalStartedTs ?? engine.now) - TRADES_BEFORE_JOURNAL_MS);
         const trades = await x.tradesSince(v.symbols, since);
         // fills without a trade id the journal holds at the last fill time: each matches once
         const unidentified = new Map(opts.journaledUnidentifiedFills?.[name] ?? []);

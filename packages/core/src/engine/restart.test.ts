@@ -1,3 +1,4 @@
+import { TRADES_BEFORE_JOURNAL_MS } from './reconcile.js';
 import { mkdtempSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -431,7 +432,8 @@ describe('restart from the journal', () => {
       working('cw-6005', { symbol: 'ETHUSDT' }),
       working('cw-6006', { qty: 2.5 }),
     ];
-    const trade = (id: string, over: Partial<ExecutionReport>): ExecutionReport => ({ kind: 'fill', exchange: 'v', symbol: 'BTCUSDT', clientOrderId: id, side: 'buy', lastPrice: 5_000_000, lastQty: 3, leavesQty: 0, cumQty: 3, feeAtoms: 10n, tradeId: `t-${id}`, ts: 5, ...over });
+    // made while the journal existed (its first run started at the host's time): pulled by reconciliation
+    const trade = (id: string, over: Partial<ExecutionReport>): ExecutionReport => ({ kind: 'fill', exchange: 'v', symbol: 'BTCUSDT', clientOrderId: id, side: 'buy', lastPrice: 5_000_000, lastQty: 3, leavesQty: 0, cumQty: 3, feeAtoms: 10n, tradeId: `t-${id}`, ts: Date.now(), ...over });
     venue.trades = [trade('manual-9', { lastQty: 0 }), trade('manual-10', { lastPrice: -1 }), trade('manual-11', { feeAtoms: 10 as unknown as bigint }), trade('manual-12', { side: 'hold' as 'buy' })];
     const second = await boot(path, { venue });
     const m = second.engine.reconcileResult!.mismatches;
@@ -441,6 +443,29 @@ describe('restart from the journal', () => {
     ]);
     for (const id of ['cw-6001', 'cw-6002', 'cw-6003', 'cw-6004', 'cw-6005', 'cw-6006', 'manual-9', 'manual-10', 'manual-11', 'manual-12']) expect(second.engine.orders.get(id)).toBeUndefined();
     expect(second.engine.portfolio.qty('v', 'BTCUSDT')).toBe(0);
+    await second.engine.stop('test');
+  });
+
+  it("a venue without a journaled fill: trades are pulled from the journal's start (less a margin for clocks), never the account's whole history", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'cwts-restart-')), 'j.db');
+    const began = Date.now();
+    await (await boot(path)).engine.stop('SIGTERM');
+    const venue = new ScriptedVenue('v', [BTC], { canTrade: true }, false);
+    const trade = (id: string, ts: number): ExecutionReport => ({ kind: 'fill', exchange: 'v', symbol: 'BTCUSDT', clientOrderId: id, side: 'buy', lastPrice: 5_000_000, lastQty: 3, leavesQty: 0, cumQty: 3, feeAtoms: 10n, tradeId: `t-${id}`, ts });
+    const asked: number[] = [];
+    const tradesSince = venue.tradesSince.bind(venue);
+    venue.tradesSince = async (symbols, since) => {
+      asked.push(since);
+      return tradesSince(symbols, since);
+    };
+    // a year of the account's history before this deployment, and one trade made while it ran
+    venue.trades = [trade('manual-last-year', began - 365 * 86_400_000), trade('manual-yesterday', began - 86_400_000), trade('manual-now', began + 1)];
+    const second = await boot(path, { venue });
+    expect(asked).toHaveLength(1);
+    expect(asked[0]).toBeGreaterThanOrEqual(began - TRADES_BEFORE_JOURNAL_MS - 5_000);
+    expect(asked[0]).toBeLessThanOrEqual(began);
+    expect(second.engine.reconcileResult!.mismatches.map((x) => [x.kind, x.clientOrderId])).toEqual([['unknown_trade', 'manual-now']]);
+    expect(second.engine.portfolio.qty('v', 'BTCUSDT')).toBe(3);
     await second.engine.stop('test');
   });
 

@@ -67,6 +67,12 @@ export interface JournalContents {
   state: { scope: string; key: string; value: unknown; ts: number }[];
   /** Latest venue time of a journaled fill, per exchange (where reconciliation pulls trades from). */
   lastFillTs: Record<string, number>;
+  /**
+   * When the journal began: the earliest of its first run's start and its earliest order. No
+   * order of ours, so no trade of ours, is older; reconciliation of a venue without a journaled
+   * fill pulls trades from here, not from the account's whole history.
+   */
+  startedTs: number | undefined;
   /** The highest client-order-id number reserved by an earlier run (ids at or below are used or burnt). */
   reservedClientIds: number;
   /** The run before this one, if any. */

@@ -490,6 +490,11 @@ export function loadContents(db: Db, currentRunId?: number): JournalContents {
   const state = (db.prepare('SELECT scope, key, value, ts FROM component_state ORDER BY seq').all() as { scope: string; key: string; value: string; ts: number }[]).map((r) => ({ scope: r.scope, key: r.key, value: journalParse(r.value), ts: r.ts }));
   const lastFillTs: Record<string, number> = {};
   for (const r of db.prepare('SELECT exchange, max(venue_ts) AS ts FROM fills GROUP BY exchange').all() as { exchange: string; ts: number }[]) lastFillTs[r.exchange] = r.ts;
+  const firstRun = (db.prepare('SELECT min(started_at) AS ts FROM runs').get() as { ts: number | null }).ts;
+  let startedTs = typeof firstRun === 'number' && Number.isFinite(firstRun) ? firstRun : undefined;
+  for (const ev of events) {
+    if (ev.t === 'order' && Number.isFinite(ev.order.createdTs) && (startedTs === undefined || ev.order.createdTs < startedTs)) startedTs = ev.order.createdTs;
+  }
   const reserved = db.prepare("SELECT value FROM meta WHERE key = 'client_ids_reserved'").get() as { value: string } | undefined;
   const prev = db.prepare('SELECT * FROM runs WHERE run_id < ? ORDER BY run_id DESC LIMIT 1').get(currentRunId ?? Number.MAX_SAFE_INTEGER) as RunRow | undefined;
   const count = (table: string) => (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
@@ -500,6 +505,7 @@ export function loadContents(db: Db, currentRunId?: number): JournalContents {
     lastPeak: peak ? { peak: BigInt(peak.peak), equity: BigInt(peak.equity), ts: peak.ts } : undefined,
     state,
     lastFillTs,
+    startedTs,
     reservedClientIds: reserved ? Number(reserved.value) : 0,
     previousRun: prev ? toRun(prev) : undefined,
     unreadable,
