@@ -181,7 +181,12 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
       onReconcileMismatch: cfg.reconcile.on_mismatch,
       // Restoring reads core's SQLite journal; a plugin's replacement journal starts from nothing.
       restore: opened instanceof JournalStore ? (e) => attachJournal(e, opened, logger) : undefined,
-      recorder: opts.recordPath ? new Recorder(opts.recordPath) : undefined,
+      recorder: opts.recordPath
+        ? new Recorder(opts.recordPath, (message) => {
+            metrics.errors.labels('recorder').inc();
+            logger.error({ component: 'recorder' }, `${message}; trading goes on, the rest of this run is not recorded`);
+          })
+        : undefined,
       onShutdown: opts.onShutdown ?? cfg.system.on_shutdown,
       watchdog: opts.watchdog,
       beforeEvent: opts.beforeEvent,

@@ -67,14 +67,24 @@ function sameFile(a: string, b: string): boolean {
  * `run --record FILE`: every normalized market event (resync snapshots included) and feed
  * status change as JSON lines after a header naming the instruments, so `replay` can rebuild
  * the same books. Buffered; written out every 64 KiB and at close.
+ *
+ * A write that fails once the recording runs (a full disk) ends the recording, reported once
+ * through `onFailure`: the recording is a by-product, and a throw here would reach the engine
+ * thread's market-event path at every later event (its buffer only grew), taking the venue down
+ * over a file nobody trades on.
  */
 export class Recorder {
   private fd: number | undefined;
   private buf: string[] = [];
   private bytes = 0;
   events = 0;
+  /** Why the recording ended early (a failed write), or undefined. */
+  failure: string | undefined;
 
-  constructor(readonly path: string) {}
+  constructor(
+    readonly path: string,
+    private readonly onFailure?: (message: string) => void,
+  ) {}
 
   open(instruments: readonly Instrument[]): void {
     mkdirSync(dirname(this.path), { recursive: true });
@@ -94,14 +104,41 @@ export class Recorder {
 
   flush(): void {
     if (this.fd === undefined || this.buf.length === 0) return;
-    writeSync(this.fd, this.buf.join('\n') + '\n');
+    const text = this.buf.join('\n') + '\n';
     this.buf = [];
     this.bytes = 0;
+    try {
+      writeSync(this.fd, text);
+    } catch (err) {
+      this.fail(err);
+    }
   }
 
   close(): void {
     this.flush();
-    if (this.fd !== undefined) closeSync(this.fd);
+    if (this.fd !== undefined) {
+      try {
+        closeSync(this.fd);
+      } catch (err) {
+        this.fail(err);
+      }
+    }
     this.fd = undefined;
+  }
+
+  private fail(err: unknown): void {
+    const fd = this.fd;
+    this.fd = undefined;
+    this.buf = [];
+    if (fd !== undefined) {
+      try {
+        closeSync(fd);
+      } catch {
+        // already failing: the first error is the one reported
+      }
+    }
+    if (this.failure !== undefined) return;
+    this.failure = `recording ${this.path} stopped after ${this.events} events: ${(err as Error)?.message ?? String(err)}`;
+    this.onFailure?.(this.failure);
   }
 }
