@@ -189,6 +189,19 @@ describe('max_order_notional', () => {
     w.setBook(BTC);
     expect(reasonOf(c.check(intent('buy', 1), w))).toBe('NO_LIQUIDITY');
   });
+  it('a sell limit under the bid is valued at the bid, the most it can sell for; a limit above it at the limit', () => {
+    // A sell at 1 tick trades at the bid: at its limit it was worth nothing to the limit, and
+    // routed (no price_band on the parent) sold 3x the limit across venues.
+    const w = new World(); // bid 49999, ask 50001
+    const c = new MaxOrderNotionalCheck(1000);
+    expect(reasonOf(c.check(intent('sell', 20, 1), w))).toBe('ok'); // 49999 x 0.02 = 999.98
+    expect(reasonOf(c.check(intent('sell', 21, 1), w))).toBe('RISK_MAX_ORDER_NOTIONAL'); // 1049.979
+    expect(reasonOf(c.check(intent('sell', 20, 5_000_000), w))).toBe('ok'); // above the bid: its limit, 1000
+    expect(reasonOf(c.check(intent('sell', 20, 5_000_001), w))).toBe('RISK_MAX_ORDER_NOTIONAL');
+    expect(reasonOf(c.check(intent('buy', 20, 5_000_000), w))).toBe('ok'); // a buy: its limit, the most it pays
+    w.setBook(BTC, undefined, 5_000_100); // no bid: a sell can only rest, at its limit
+    expect(reasonOf(c.check(intent('sell', 21, 1), w))).toBe('ok');
+  });
 });
 
 describe('max_position', () => {
@@ -209,6 +222,13 @@ describe('max_position', () => {
     expect(reasonOf(c.check(intent('sell', 50, 5_000_000), w))).toBe('ok'); // +30 -> -20: past flat, within the limit
     expect(reasonOf(c.check(intent('sell', 60, 5_000_000), w))).toBe('RISK_MAX_POSITION'); // +30 -> -30: a flip, not an exit
     expect(reasonOf(c.check(intent('buy', 1, 5_000_000), w))).toBe('RISK_MAX_POSITION');
+  });
+
+  it('a short opened by a sell limit under the bid is valued at the bid', () => {
+    const w = new World();
+    const c = new PositionLimitCheck(envOf(w), 1000);
+    expect(reasonOf(c.check(intent('sell', 20, 1), w))).toBe('ok'); // -20 at 49999: 999.98
+    expect(reasonOf(c.check(intent('sell', 21, 1), w))).toBe('RISK_MAX_POSITION');
   });
 
   it('"exits" that with our resting exits could take the position past flat are checked by the worst case', () => {
@@ -239,6 +259,24 @@ describe('max_position', () => {
     expect(reasonOf(c2.check(intent('buy', 1, 5_000_001), w))).toBe('RISK_MAX_POSITION'); // 50.00001 + 3000.05
     // ETH exits pass even while the total is above the limit.
     expect(reasonOf(c.check(intent('buy', 100, 300_000, ETH), w))).toBe('ok');
+  });
+
+  it('total: a position whose book is out of sync is valued at its last fill, not at that book\'s mid; the env\'s mark rules', () => {
+    const w = new World();
+    w.hold(ETH, -10_000, 300_000); // short 100 ETH filled at 3000.00; mid 3000.05: 300 005
+    const c = new PositionLimitCheck(envOf(w), 1e9, 300_040);
+    const exact = new PositionLimitCheck(envOf(w), 1e9, 300_050);
+    expect(reasonOf(c.check(intent('buy', 1, 5_000_000), w))).toBe('RISK_MAX_POSITION'); // 50 + 300 005
+    // One bad delta: an ask at 1 tick crosses ETH's book. Its mid (1500.005) would halve the short.
+    const eth = w.books.get(instrumentKey('v', 'ETHUSDT'))!;
+    eth.ask = 1;
+    eth.synced = false;
+    expect(reasonOf(c.check(intent('buy', 1, 5_000_000), w))).toBe('RISK_MAX_POSITION'); // 50 + 300 000 (float estimate)
+    expect(reasonOf(exact.check(intent('buy', 1, 5_000_000), w))).toBe('ok'); // 300 050: at the limit (exact total)
+    expect(reasonOf(exact.check(intent('buy', 1, 5_000_001), w))).toBe('RISK_MAX_POSITION'); // 300 050.00001
+    // The risk layer's mark (RiskManager, per [risk] mark) is the one the limit uses.
+    const marked = new PositionLimitCheck({ ...envOf(w), markHalfTicks: () => 2 * 290_000 }, 1e9, 300_040);
+    expect(reasonOf(marked.check(intent('buy', 1, 5_000_000), w))).toBe('ok'); // 50 + 290 000
   });
 });
 
@@ -321,6 +359,23 @@ describe('the chain from [risk]', () => {
     for (const r of ['KILL_SWITCH', 'RISK_STATE', 'OFF_GRID', 'MIN_NOTIONAL', 'BOOK_NOT_SYNCED', 'RISK_PRICE_BAND', 'RISK_MAX_ORDER_NOTIONAL', 'RISK_MAX_POSITION', 'RISK_MAX_OPEN_ORDERS', 'RISK_SELF_TRADE', 'RISK_RATE_LIMIT']) {
       expect(RISK_REASON_CODES[r], r).toBeTruthy();
     }
+  });
+  it('every run loads the facts afresh, a parent\'s run (parent checks only) too: the same intent object is valued at the touch of now', () => {
+    // A retry of a refused intent object, or one pooled object rewritten per order, was valued
+    // at the touch of the run that last loaded it: risk_state, which a parent's run skips.
+    const w = new World();
+    const chain = buildCheckChain({ ...risk, orders_per_second: 1e12 }, envOf(w));
+    const parentChecks = chain.filter((c) => c.parent === true);
+    expect(parentChecks.map((c) => c.name)).toEqual(['instrument_rules', 'max_order_notional']);
+    const o = intent('buy', 9); // market: 50001 x 0.009 = 450.009, under 500
+    expect(reasonOf(runChain(chain, o, w))).toBe('ok');
+    expect(reasonOf(runChain(parentChecks, o, w))).toBe('ok');
+    w.setBook(BTC, 5_999_900, 6_000_100); // 60001 x 0.009 = 540.009
+    expect(reasonOf(runChain(parentChecks, o, w))).toBe('RISK_MAX_ORDER_NOTIONAL');
+    const pooled = intent('buy', 16, undefined, ETH); // 3000.10 x 0.16 = 480.016
+    expect(reasonOf(runChain(chain, pooled, w))).toBe('ok');
+    pooled.symbol = 'BTCUSDT'; // the same object rewritten for the next order: 60001 x 0.016 = 960.016
+    expect(reasonOf(runChain(parentChecks, pooled, w))).toBe('RISK_MAX_ORDER_NOTIONAL');
   });
   it('max_order_notional is optional', () => {
     const { max_order_notional: _drop, ...rest } = risk;

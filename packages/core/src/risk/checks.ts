@@ -22,6 +22,12 @@ export interface RiskEnv {
   bookLastUpdate(exchange: string, symbol: string): number | undefined;
   /** Every position (for the total-notional limit). */
   positions(): Iterable<Position>;
+  /**
+   * The risk layer's mark of a position in half-ticks, given its book (the RiskManager's, per
+   * `[risk] mark`), so the total-position limit values exposure as equity does. Without it:
+   * `markHalfTicks`.
+   */
+  markHalfTicks?(p: Position, book: BookView | undefined): number | undefined;
 }
 
 export const OK: RiskDecision = Object.freeze({ ok: true }) as RiskDecision;
@@ -35,10 +41,15 @@ const dirOf = (intent: Readonly<OrderIntent>): 1 | -1 => (intent.side === 'buy' 
 const NO_ORDERS: readonly Readonly<Order>[] = [];
 
 /**
- * What every check needs about one intent, looked up once per chain run: the instrument, the
- * book and its touch, the position and our open orders on the instrument. The checks of one
- * chain share one instance; the chain's first check (risk_state) always reloads it, the others
- * reuse it for the same intent object and context. A check built on its own reloads every time.
+ * What every check needs about one intent, looked up once per run of the checks: the
+ * instrument, the book and its touch, the position and our open orders on the instrument. The
+ * checks of one chain share one instance. instrument_rules loads it: it is the first check that
+ * reads it in a run of the whole chain (risk_state reads it only when not ACTIVE, and then loads
+ * it itself) and the first parent check (RiskCheck.parent), so a routed parent's run, which
+ * skips risk_state, loads it too. The checks after it in the run reuse it (`of`). Nothing is
+ * reused from an earlier run: the same intent object can come back with the market moved (a
+ * retry after a refusal before the chain) or rewritten (a pooled intent), and a parent once was
+ * valued at the touch of its previous submit. A check built on its own loads every time.
  */
 export class IntentFacts {
   intent: Readonly<OrderIntent> | undefined;
@@ -89,6 +100,7 @@ export class IntentFacts {
     return this;
   }
 
+  /** The facts loaded earlier in this run (by instrument_rules), else loaded now. */
   of(intent: Readonly<OrderIntent>, ctx: RiskContext): this {
     return this.shared && this.intent === intent && this.ctx === ctx ? this : this.load(intent, ctx);
   }
@@ -113,11 +125,24 @@ export class IntentFacts {
     return this.intent!.qty + this.restingSameSide() <= Math.abs(pos);
   }
 
-  /** Price that values the order: its limit price, or the far touch for a market order. */
+  /** The order's own price, as a venue values it (minimum notional): its limit, or the far touch for a market order. */
   valuationPrice(): number | undefined {
     const i = this.intent!;
     if (i.type === 'limit') return i.price;
     return i.side === 'buy' ? this.ask : this.bid;
+  }
+
+  /**
+   * The most the order can trade at, which bounds its notional and the position it makes from
+   * above: a buy limit's price; a sell limit's price or the best bid, the higher (a sell under
+   * the bid trades at the bid: at its limit, a routed sell at 1 tick was worth nothing to
+   * max_order_notional and sold 3x the limit across venues); the far touch for a market order.
+   */
+  highestPrice(): number | undefined {
+    const i = this.intent!;
+    if (i.type !== 'limit') return i.side === 'buy' ? this.ask : this.bid;
+    const bid = this.bid;
+    return i.side === 'sell' && bid !== undefined && bid > i.price! ? bid : i.price;
   }
 }
 
@@ -211,11 +236,10 @@ export class RiskStateCheck implements RiskCheck {
   readonly name = 'risk_state';
   constructor(private readonly env: RiskEnv, private readonly facts = new IntentFacts()) {}
   check(intent: Readonly<OrderIntent>, ctx: RiskContext): RiskDecision {
-    // First in the chain: (re)load the facts the following checks share.
-    const f = this.facts.load(intent, ctx);
     const s = this.env.state;
     if (s === 'ACTIVE') return OK;
     if (s === 'HALTED') return reject('KILL_SWITCH', `risk state HALTED (${this.env.stateReason}): no new orders`);
+    const f = this.facts.load(intent, ctx);
     if (f.reduces()) return OK;
     return reject(
       'RISK_STATE',
@@ -237,7 +261,8 @@ export class InstrumentRulesCheck implements RiskCheck {
   private readonly minAtoms = new PerInstrument((i) => atoms(minNotionalAtoms(i)));
   constructor(private readonly facts = new IntentFacts()) {}
   check(intent: Readonly<OrderIntent>, ctx: RiskContext): RiskDecision {
-    const f = this.facts.of(intent, ctx);
+    // The first check of every run that reads the facts, a parent's run included: loads them.
+    const f = this.facts.load(intent, ctx);
     const i = f.instrument;
     if (!i) return reject('INVALID_ORDER', `unknown instrument ${intent.exchange}:${intent.symbol}`);
     if (!Number.isSafeInteger(intent.qty)) return reject('OFF_GRID', `quantity ${intent.qty} is not a whole number of lots (lot ${i.lotSize})`);
@@ -328,7 +353,7 @@ export class MaxOrderNotionalCheck implements RiskCheck {
     const f = this.facts.of(intent, ctx);
     const i = f.instrument;
     if (!i) return reject('INVALID_ORDER', `unknown instrument ${intent.exchange}:${intent.symbol}`);
-    const price = f.valuationPrice();
+    const price = f.highestPrice();
     if (price === undefined) return reject('NO_LIQUIDITY', `no price to value a market order on ${intent.symbol}`);
     if (above(i, price, intent.qty, this.limit.for(i))) {
       const notional = notionalAtoms(i, price, intent.qty);
@@ -342,9 +367,10 @@ export class MaxOrderNotionalCheck implements RiskCheck {
 
 /**
  * Position notional after the order, worst case: the position plus this order plus our other
- * resting orders on the same side, valued at the order's price (far touch for a market order).
- * Per symbol against `max_position`; with `max_total_position`, the sum of absolute position
- * notionals across all instruments (others at their mark: mid, else last fill) as well. Quote
+ * resting orders on the same side, valued at the most the order can trade at
+ * (IntentFacts.highestPrice). Per symbol against `max_position`; with `max_total_position`, the
+ * sum of absolute position notionals across all instruments (others at the risk layer's mark,
+ * RiskEnv.markHalfTicks, by default the mid of a synced book, else the last fill) as well. Quote
  * currencies are treated as one account currency. An order that reduces the position without
  * taking it past flat, counting our resting orders on its side (IntentFacts.reduces), always
  * passes: a limit must never block an exit.
@@ -360,6 +386,7 @@ export class PositionLimitCheck implements RiskCheck {
    */
   private marks: Mark[] = [];
   private marksCtx: RiskContext | undefined;
+  private readonly markOfPosition: (p: Position, book: BookView | undefined) => number | undefined;
 
   constructor(
     private readonly env: RiskEnv,
@@ -369,6 +396,7 @@ export class PositionLimitCheck implements RiskCheck {
   ) {
     this.perSymbol = atomLimit(maxPosition);
     this.totalCommon = maxTotalPosition === undefined ? undefined : quoteToAtoms(maxTotalPosition, COMMON_EXPONENT);
+    this.markOfPosition = env.markHalfTicks === undefined ? markHalfTicks : (p, book) => env.markHalfTicks!(p, book);
   }
 
   check(intent: Readonly<OrderIntent>, ctx: RiskContext): RiskDecision {
@@ -381,7 +409,7 @@ export class PositionLimitCheck implements RiskCheck {
     // take the position past flat is not one (ten resting "exits" of 2x the position each passed
     // when this looked at the order alone, and filled to 19x the limit the other way).
     if (f.reduces()) return OK;
-    const price = f.valuationPrice();
+    const price = f.highestPrice();
     if (price === undefined) return reject('NO_LIQUIDITY', `no price to value a market order on ${intent.symbol}`);
     const worst = Math.abs(pos + dir * (intent.qty + f.restingSameSide()));
     if (above(i, price, worst, this.perSymbol.for(i))) {
@@ -401,7 +429,7 @@ export class PositionLimitCheck implements RiskCheck {
       k++;
       if (p.qty === 0 || p.instrument === i) continue;
       const m = this.markOf(k, p, ctx);
-      const mark2 = markHalfTicks(p, m.book);
+      const mark2 = this.markOfPosition(p, m.book);
       if (mark2 !== undefined) est += mark2 * 0.5 * Math.abs(p.qty) * m.unit;
     }
     if (est < limit * (1 - 1e-9)) return OK;
@@ -428,7 +456,7 @@ export class PositionLimitCheck implements RiskCheck {
     let total = toCommon(notionalAtoms(i, price, worst), notionalExponent(i));
     for (const p of this.env.positions()) {
       if (p.qty === 0 || p.instrument === i) continue;
-      const mark2 = markHalfTicks(p, ctx.book(p.instrument.exchange, p.instrument.symbol));
+      const mark2 = this.markOfPosition(p, ctx.book(p.instrument.exchange, p.instrument.symbol));
       if (mark2 === undefined) continue;
       total += toCommon((notionalAtoms(p.instrument, mark2, Math.abs(p.qty)) + 1n) / 2n, notionalExponent(p.instrument));
     }
@@ -442,11 +470,19 @@ interface Mark {
   readonly unit: number;
 }
 
-/** Mark of a position in half-ticks: the mid, else its last fill price. */
-function markHalfTicks(p: Position, b: BookView | undefined): number | undefined {
-  const bid = b?.bestBid();
-  const ask = b?.bestAsk();
-  return bid !== undefined && ask !== undefined ? bid + ask : p.lastPrice !== undefined ? 2 * p.lastPrice : undefined;
+/**
+ * Mark of a position in half-ticks (docs/risk.md, "Mark"): the mid of its book while the book is
+ * synced, else the position's last fill. A book that is not synced (crossed, resyncing,
+ * disconnected with its old levels) is known to be wrong: one bad ask at 1 tick halved a
+ * position's value in the total-position limit. The RiskManager values equity by this rule too.
+ */
+export function markHalfTicks(p: Position, book: BookView | undefined): number | undefined {
+  if (book !== undefined && book.synced) {
+    const bid = book.bestBid();
+    const ask = book.bestAsk();
+    if (bid !== undefined && ask !== undefined) return bid + ask;
+  }
+  return p.lastPrice === undefined ? undefined : 2 * p.lastPrice;
 }
 
 // ---- 7. open orders -----------------------------------------------------------------------
@@ -539,7 +575,8 @@ export interface CheckChainOptions {
 /**
  * The pre-trade chain from `[risk]`, cheapest and most fundamental first; the rate limiter last
  * so that only orders every other check accepted spend a token. The checks share one
- * IntentFacts, loaded by risk_state (first): keep risk_state first if you reorder.
+ * IntentFacts, loaded by instrument_rules: if you reorder, keep it before every other check that
+ * reads them and first among the parent checks.
  */
 export function buildCheckChain(risk: RiskConfig, env: RiskEnv, opts: CheckChainOptions = {}): RiskCheck[] {
   const facts = new IntentFacts(true);

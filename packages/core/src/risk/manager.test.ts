@@ -246,6 +246,34 @@ describe('valuation that cannot fail open', () => {
   });
 });
 
+describe('max_total_position values other positions as equity does', () => {
+  it('a position on a crossed (known-wrong) book is valued at its last fill, not at that book\'s mid', async () => {
+    // 1 lot = 1e-5 BTC: at 60 000 USDT one lot is 0.6 USDT
+    const inst = (exchange: string) => defineInstrument({ exchange, symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.00001', minNotional: '0' });
+    const a = new ScriptedVenue('a', [inst('a')]);
+    const b = new ScriptedVenue('b', [inst('b')]);
+    const risk = new RiskManager({ risk: { ...RISK, max_position: 1000, max_total_position: 1000 }, metrics: new MetricsRegistry({ processMetrics: false }), initialEquity: 100_000, timers: false });
+    const engine = new Engine({
+      clock: new ManualClock(1_000_000), logger: silentLogger(), metrics: new MetricsRegistry({ processMetrics: false }), watchdog: false, risk, riskChecks: risk.checks,
+      venues: [a, b].map((v) => ({ name: v.exchange, symbols: ['BTCUSDT'], marketData: v, execution: v })),
+    });
+    await engine.start();
+    for (const v of [a, b]) {
+      v.sink!.onMarketEvent({ type: 'book_snapshot', exchange: v.exchange, symbol: 'BTCUSDT', ts: 1, recvTs: 1, seq: 1, reason: 'initial', bids: [{ price: 5_999_900, qty: 5000 }], asks: [{ price: 6_000_000, qty: 5000 }] });
+    }
+    const buy = (exchange: string, qty: number): OrderIntent => ({ exchange, symbol: 'BTCUSDT', side: 'buy', type: 'limit', price: 6_000_000, qty, tif: 'IOC', source: 'test' });
+    expect(engine.submit(buy('b', 1000)).accepted).toBe(true); // 600 USDT on b
+    b.report(b.submitted[0]!, { kind: 'fill', lastPrice: 6_000_000, lastQty: 1000, cumQty: 1000, leavesQty: 0, tradeId: 't1' });
+    expect(engine.submit(buy('a', 1000))).toMatchObject({ accepted: false, reason: 'RISK_MAX_POSITION' }); // 600 more: 1200
+    // One bad delta on b, an ask at 1 tick: the book is crossed, its mid (30 000) half the market.
+    b.sink!.onMarketEvent({ type: 'book_delta', exchange: 'b', symbol: 'BTCUSDT', ts: 2, recvTs: 2, firstSeq: 2, seq: 2, bids: [], asks: [{ price: 1, qty: 1 }] });
+    expect(engine.books.get('b', 'BTCUSDT')!.state).toBe('crossed');
+    expect(risk.markHalfTicks(engine.portfolio.find('b', 'BTCUSDT')!)).toBe(12_000_000); // equity's mark: the last fill
+    expect(engine.submit(buy('a', 1000))).toMatchObject({ accepted: false, reason: 'RISK_MAX_POSITION' });
+    await engine.stop();
+  });
+});
+
 describe('control endpoint', () => {
   it('GET state; POST halt/reduce/resume with the token only; loopback only', async () => {
     const { risk, engine } = await setup();

@@ -1,5 +1,5 @@
 import type { ComputeBackend } from '../contracts/compute.js';
-import type { RiskCheck } from '../contracts/trading.js';
+import type { BookView, RiskCheck } from '../contracts/trading.js';
 import type { RiskConfig } from '../config/types.js';
 import type { FeedStatusEvent, MarketEvent } from '../domain/events.js';
 import { instrumentKey, type Instrument } from '../domain/instrument.js';
@@ -10,7 +10,7 @@ import type { BookRecord } from '../microstructure/venue-books.js';
 import { commonToDecimal, commonToNumber, type Portfolio, type Position } from './portfolio.js';
 import type { RiskState, RiskStateName } from './risk-state.js';
 import { amountToCommon, CashLedger, EquityTracker, type Balance } from './accounts.js';
-import { buildCheckChain, type RiskEnv } from './checks.js';
+import { buildCheckChain, markHalfTicks, type RiskEnv } from './checks.js';
 import { computeVaR, type VaRMethod, type VaRResult } from './var.js';
 
 /** What the RiskManager needs from the engine (the Engine class satisfies it). */
@@ -245,19 +245,19 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
 
   // ---- marks, equity, triggers --------------------------------------------------------------
 
-  /** Mark of a position in half-ticks: mid of a synced book (or last trade), per `mark`. */
-  markHalfTicks = (p: Position): number | undefined => {
+  /**
+   * Mark of a position in half-ticks, per `mark`: the last trade, or the mid of its book while
+   * synced (checks.ts `markHalfTicks`, the rule the total-position limit values others by too).
+   * `book`: the position's book where the caller has it at hand, else the engine's is looked up.
+   */
+  markHalfTicks = (p: Position, book?: BookView): number | undefined => {
     const i = p.instrument;
     if (this.opts.mark === 'last') {
       const t = this.lastTrade.get(instrumentKey(i.exchange, i.symbol)) ?? p.lastPrice;
       return t === undefined ? undefined : 2 * t;
     }
-    const rec = this.engine?.books.get(i.exchange, i.symbol);
-    const bid = rec?.book.bestBid();
-    const ask = rec?.book.bestAsk();
-    if (rec?.state === 'synced' && bid !== undefined && ask !== undefined) return bid + ask;
-    const t = this.lastTrade.get(instrumentKey(i.exchange, i.symbol)) ?? p.lastPrice;
-    return t === undefined ? undefined : 2 * t;
+    // last trades are kept for mark 'last' only: here a book out of sync falls back to the last fill
+    return markHalfTicks(p, book ?? this.engine?.books.get(i.exchange, i.symbol)?.book);
   };
 
   /** Recomputes equity from the portfolio at the current marks; returns it (x 10^-18). */

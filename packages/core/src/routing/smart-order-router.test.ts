@@ -314,6 +314,63 @@ describe('SmartOrderRouter', () => {
     await engine.stop();
   });
 
+  it('a parent intent object submitted again (a retry, a pooled intent) is valued at the touch of this submit', async () => {
+    // 1 lot = 1e-5 BTC: 200 lots = 120 USDT at a's ask 60 000, 240 USDT at 120 000
+    const risk = new RiskManager({ risk: { ...RISK, max_order_notional: 150 }, metrics: new MetricsRegistry({ processMetrics: false }), initialEquity: 1_000_000, timers: false });
+    const gate = { active: false, noteRefused() {}, start() {}, stop() {} };
+    const { venues, engine } = await setup({}, { risk, riskChecks: risk.checks, backpressure: gate });
+    const sent = () => [...venues.a.submitted, ...venues.b.submitted, ...venues.c.submitted];
+    // 100 common lots on each ask: every child of 200 lots is under the limit by itself
+    const doubleTheMarket = () => {
+      for (const v of Object.values(venues)) {
+        const symbol = v.exchange === 'c' ? 'BTC-USDT' : 'BTCUSDT';
+        v.sink!.onMarketEvent({ type: 'book_snapshot', exchange: v.exchange, symbol, ts: 2, recvTs: 2, seq: 2, reason: 'resync', bids: [{ price: 11_999_000, qty: 1000 }], asks: [{ price: 12_000_000, qty: v.exchange === 'c' ? 10 : 100 }] });
+      }
+    };
+    const parent = buy(200, { type: 'market', price: undefined });
+    gate.active = true; // the whole order passes at 60 000; its children meet back-pressure
+    expect(engine.submit(parent)).toMatchObject({ accepted: false, reason: 'BACKPRESSURE' });
+    doubleTheMarket();
+    gate.active = false;
+    const retry = engine.submit(parent); // the strategy's retry
+    expect(retry).toMatchObject({ accepted: false, reason: 'RISK_MAX_ORDER_NOTIONAL' });
+    expect(retry.message).toMatch(/\(the whole order, before routing\)/);
+    expect(sent()).toEqual([]);
+    await engine.stop();
+  });
+
+  it('a pooled intent object rewritten from a resting order into a routed parent is checked with its own touch', async () => {
+    const risk = new RiskManager({ risk: { ...RISK, max_order_notional: 150 }, metrics: new MetricsRegistry({ processMetrics: false }), initialEquity: 1_000_000, timers: false });
+    const { venues, engine } = await setup({}, { risk, riskChecks: risk.checks });
+    const pooled = buy(10, { price: 6_000_000, tif: 'GTC' });
+    expect(engine.submit(pooled).accepted).toBe(true); // resting: not routed, the whole chain sees it
+    venues.a.sink!.onMarketEvent({ type: 'book_snapshot', exchange: 'a', symbol: 'BTCUSDT', ts: 2, recvTs: 2, seq: 2, reason: 'resync', bids: [{ price: 11_999_000, qty: 1000 }], asks: [{ price: 12_000_000, qty: 1000 }] });
+    Object.assign(pooled, { type: 'market', price: undefined, tif: 'IOC', qty: 200 }); // 200 lots at a's ask 120 000: 240 USDT
+    const r = engine.submit(pooled);
+    expect(r).toMatchObject({ accepted: false, reason: 'RISK_MAX_ORDER_NOTIONAL' });
+    expect(r.message).toMatch(/\(the whole order, before routing\)/);
+    expect([...venues.a.submitted.slice(1), ...venues.b.submitted, ...venues.c.submitted]).toEqual([]);
+    await engine.stop();
+  });
+
+  it('a sell parent limited far under the bid is valued at the bid, the most it can sell for: max_order_notional holds', async () => {
+    // Unrouted, price_band refuses such a limit; the parent has no band, and valued at its limit
+    // (20 000 USDT, a third of the bid) it passed while its children, each near the bid, sold 3x that.
+    const risk = new RiskManager({ risk: { ...RISK, max_order_notional: 150 }, metrics: new MetricsRegistry({ processMetrics: false }), initialEquity: 1_000_000, timers: false });
+    const { venues, engine } = await setup({}, { risk, riskChecks: risk.checks });
+    for (const v of Object.values(venues)) { // 100 common lots on each bid: each child of 300 lots is under the limit by itself
+      const symbol = v.exchange === 'c' ? 'BTC-USDT' : 'BTCUSDT';
+      v.sink!.onMarketEvent({ type: 'book_snapshot', exchange: v.exchange, symbol, ts: 2, recvTs: 2, seq: 2, reason: 'resync', bids: [{ price: 5_999_000, qty: v.exchange === 'c' ? 10 : 100 }], asks: ASKS[v.exchange]!.map(([price, qty]) => ({ price, qty })) });
+    }
+    const sell = (qty: number): OrderIntent => buy(qty, { side: 'sell', price: 2_000_000 });
+    const r = engine.submit(sell(300)); // at a's bid 59 990: 179.97 USDT (at its limit: 60)
+    expect(r).toMatchObject({ accepted: false, reason: 'RISK_MAX_ORDER_NOTIONAL' });
+    expect(r.message).toMatch(/\(the whole order, before routing\)/);
+    expect([...venues.a.submitted, ...venues.b.submitted, ...venues.c.submitted]).toEqual([]);
+    expect(engine.submit(sell(200)).accepted).toBe(true); // 119.98 USDT
+    await engine.stop();
+  });
+
   it('a child that ends saying it executed more than its trades so far: only the rest is re-routed (late trades do not overfill)', async () => {
     const { venues, engine, router } = await setup({ venues: ['a', 'b'] });
     engine.submit(buy(300, { qty: 300 }));
