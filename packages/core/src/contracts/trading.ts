@@ -73,6 +73,12 @@ export interface RiskCheck {
    * order's own validity). Children go through every check as orders either way.
    */
   readonly parent?: boolean;
+  /**
+   * A check made of others (core's built-in chain) answers for a routed parent here, running
+   * only its members that are parent checks (API 1.4). When present, it is called for the parent
+   * instead of check(), whatever `parent` says; check() still runs on every child.
+   */
+  checkParent?(intent: Readonly<OrderIntent>, ctx: RiskContext): RiskDecision;
 }
 
 export interface SubmitResult {

@@ -32,12 +32,23 @@ export const directRouterPlugin: PluginManifest = {
   },
 };
 
-/** The built-in chain from `[risk]` (risk/checks.ts), owned by the risk manager, as one check. */
-class BuiltinCheckChain implements RiskCheck {
+/**
+ * The built-in chain from `[risk]` (risk/checks.ts), owned by the risk manager, as one check. A
+ * routed parent goes through its parent checks (instrument_rules, max_order_notional) as a whole:
+ * without checkParent the engine would skip the chain for the parent, and a parent split into
+ * children each under max_order_notional would get around it.
+ */
+export class BuiltinCheckChain implements RiskCheck {
   readonly name = 'builtin';
-  constructor(private readonly chain: readonly RiskCheck[]) {}
+  private readonly parents: readonly RiskCheck[];
+  constructor(private readonly chain: readonly RiskCheck[]) {
+    this.parents = chain.filter((c) => c.parent === true);
+  }
   check(intent: Readonly<OrderIntent>, ctx: RiskContext): RiskDecision {
     return runChain(this.chain, intent, ctx);
+  }
+  checkParent(intent: Readonly<OrderIntent>, ctx: RiskContext): RiskDecision {
+    return runChain(this.parents, intent, ctx);
   }
 }
 

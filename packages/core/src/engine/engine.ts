@@ -585,8 +585,8 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     if (invalid !== undefined) return this.refuse(intent, 'INVALID_ORDER', invalid);
     for (let i = 0; i < this.riskChecks.length; i++) {
       const c = this.riskChecks[i]!;
-      if (c.parent !== true) continue;
-      const d = this.runCheck(c, intent);
+      if (c.parent !== true && typeof c.checkParent !== 'function') continue;
+      const d = this.runCheck(c, intent, true);
       if (!d.ok) return this.refuse(intent, d.reason, `${d.message} (the whole order, before routing)`);
     }
     return undefined;
@@ -598,10 +598,10 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
    * throwing out of submit() to a strategy, which would be blamed (and, under the router, would
    * not learn of the children already sent).
    */
-  private runCheck(c: RiskCheck, intent: OrderIntent): RiskDecision {
+  private runCheck(c: RiskCheck, intent: OrderIntent, parent = false): RiskDecision {
     let d: RiskDecision;
     try {
-      d = c.check(intent, this);
+      d = parent && typeof c.checkParent === 'function' ? c.checkParent(intent, this) : c.check(intent, this);
     } catch (err) {
       this.componentError(`risk:${c.name}`, err);
       return { ok: false, reason: 'RISK_CUSTOM', message: `risk check ${c.name} failed: ${err instanceof Error ? err.message : String(err)}` };
