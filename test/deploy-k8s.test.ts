@@ -36,7 +36,11 @@ function applyJsonPatch(doc: Doc, ops: { op: string; path: string; value: unknow
       expect(at[k], `patch path ${path} exists up to ${k}`).toBeDefined();
       at = at[k];
     }
-    at[keys.at(-1)!] = value;
+    // RFC 6902: "-" appends to an array
+    if (keys.at(-1) === '-') {
+      expect(Array.isArray(at), `patch path ${path} ends in an array`).toBe(true);
+      at.push(value);
+    } else at[keys.at(-1)!] = value;
   }
   return out;
 }
@@ -77,6 +81,11 @@ describe('deploy/k8s manifests', () => {
     const patched = applyJsonPatch(statefulSet, parseYaml(readFileSync(join(gpuDir, overlay.patches[0].path), 'utf8')));
     await validate(patched);
     expect(patched.spec.template.spec.containers[0].resources.limits['nvidia.com/gpu']).toBe(1);
+    // the Vulkan backend of the image needs the driver's Vulkan ICD mounted ("graphics"), CUDA "compute"
+    const caps = patched.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === 'NVIDIA_DRIVER_CAPABILITIES')?.value ?? '';
+    expect(caps.split(',').sort()).toEqual(['compute', 'graphics', 'utility']);
+    // the base's own environment is kept
+    expect(patched.spec.template.spec.containers[0].env.length).toBe(container.env.length + 1);
   });
 
   it('GPU resources appear only in the GPU overlay', () => {
