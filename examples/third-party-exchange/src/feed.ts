@@ -109,9 +109,12 @@ export class TinyExFeed {
   private handle(m: Record<string, unknown>, s: Sym): void {
     const i = s.instrument;
     const now = this.o.now();
+    // Event times: the venue's where it sends one (trades), else the receive time (TinyEx's book
+    // messages carry none). Never 0: detectors and strategies bucket by event time, and a 0 reads
+    // as 1970 (it started core's cascade detector's clock there and voided its warm-up).
     switch (m.type) {
       case 'snapshot':
-        s.sync.onSnapshot({ seq: seqOf(m.seq), bids: levels(i, m.bids), asks: levels(i, m.asks), ts: 0 });
+        s.sync.onSnapshot({ seq: seqOf(m.seq), bids: levels(i, m.bids), asks: levels(i, m.asks), ts: now });
         return;
       case 'update': {
         if (!Array.isArray(m.changes)) throw new Rejected('malformed', 'update without changes');
@@ -123,7 +126,7 @@ export class TinyExFeed {
           (c[0] === 'b' ? bids : asks).push({ price: priceToTicks(i, c[1]), qty: qtyToLots(i, c[2]) });
         }
         const seq = seqOf(m.seq);
-        s.sync.onDelta({ type: 'book_delta', exchange: this.o.exchange, symbol: i.symbol, ts: 0, recvTs: now, firstSeq: seq, seq, bids, asks }, m.checksum);
+        s.sync.onDelta({ type: 'book_delta', exchange: this.o.exchange, symbol: i.symbol, ts: now, recvTs: now, firstSeq: seq, seq, bids, asks }, m.checksum);
         return;
       }
       case 'trade': {
@@ -136,7 +139,7 @@ export class TinyExFeed {
         const v = s.trades.check(id);
         if (v === TradeIdVerdict.DUPLICATE) return;
         if (v === TradeIdVerdict.JUMP) throw new Rejected('trade_id_jump', `trade id ${id} is implausibly far ahead of ${s.trades.last}`);
-        this.o.sink()?.onMarketEvent({ type: 'trade', exchange: this.o.exchange, symbol: i.symbol, ts: typeof m.ts === 'number' ? m.ts : 0, recvTs: now, tradeId: String(id), price, qty, side: m.side });
+        this.o.sink()?.onMarketEvent({ type: 'trade', exchange: this.o.exchange, symbol: i.symbol, ts: typeof m.ts === 'number' && m.ts > 0 ? m.ts : now, recvTs: now, tradeId: String(id), price, qty, side: m.side });
         return;
       }
     }

@@ -48,8 +48,25 @@ describe('RobustWhaleDetector', () => {
     expect(h.signals).toHaveLength(0);
   });
 
+  it('does not call a trade a whale because it is 3% larger than a symbol whose prints are all one clip size', () => {
+    // Before: the spread of identical sizes decayed to nothing (floor 1e-6) and the larger clip
+    // scored z ~ 19,937. The spread is floored at 0.05 in log notional, as in core's detector.
+    const h = harness();
+    const d = new RobustWhaleDetector('whale', settings);
+    // a quiet pair whose public prints are a market maker's / TWAP's fixed 20,000 USDT clip
+    for (let i = 0; i < 1000; i++) d.onMarketEvent(h.trade(33_334), h.ctx); // 0.33334 BTC x 60,000
+    d.onMarketEvent(h.trade(34_334), h.ctx); // 20,600 USDT
+    expect(h.signals.map((s) => ({ z: s.strength, notional: s.evidence.notional }))).toEqual([]);
+    // a clip well past the floor's reach (+30%, z ~ 5.2) still fires
+    d.onMarketEvent(h.trade(43_334), h.ctx);
+    expect(h.signals).toHaveLength(1);
+    expect(h.signals[0]!.strength).toBeCloseTo(Math.log(43_334 / 33_334) / 0.05, 0);
+  });
+
   it('rejects unknown or invalid settings with the key path', () => {
     expect(() => parseWhaleSettings({ z_treshold: 4 })).toThrowError(/detectors.whale.z_treshold: unknown key/);
     expect(() => parseWhaleSettings({ z_threshold: -1 })).toThrowError(/detectors.whale.z_threshold: expected a positive number/);
+    expect(() => parseWhaleSettings({ learning_rate: 1.5 })).toThrowError(/detectors.whale.learning_rate: expected a number in \(0, 1\], got 1.5/);
+    expect(parseWhaleSettings({ learning_rate: 1 }).learningRate).toBe(1);
   });
 });

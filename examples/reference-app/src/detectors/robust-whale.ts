@@ -14,6 +14,13 @@ export interface WhaleSettings {
 
 export const DEFAULT_WHALE_SETTINGS: WhaleSettings = { zThreshold: 4, warmupTrades: 200, minNotional: 10_000, learningRate: 0.02 };
 
+/**
+ * Floor of the spread (sigma of log notional), as in core's whale detector: a pair whose prints
+ * are all one clip size (a market maker's or a TWAP's) has a spread that decays to nothing, and
+ * a clip 3% larger then scored z ~ 20,000. At 0.05, z = 4 needs a trade ~22% above the usual.
+ */
+const MIN_SIGMA = 0.05;
+
 interface SymbolStats {
   median: number;
   mad: number;
@@ -25,7 +32,7 @@ interface SymbolStats {
  * Flags single trades whose notional is far above the symbol's usual size. Trade sizes are
  * heavy-tailed, so mean and standard deviation are dragged around by the very trades we want to
  * find; instead it tracks a streaming median and median absolute deviation of log notional
- * (O(1) per trade, no buffers) and scores z = (x - median) / (1.4826 * MAD).
+ * (O(1) per trade, no buffers) and scores z = (x - median) / max(1.4826 * MAD, 0.05).
  */
 export class RobustWhaleDetector implements Detector {
   private readonly stats = new Map<string, SymbolStats>();
@@ -48,7 +55,8 @@ export class RobustWhaleDetector implements Detector {
       s = { median: x, mad: 0.5, seen: 0, fired: 0 };
       this.stats.set(key, s);
     }
-    const z = (x - s.median) / (1.4826 * Math.max(s.mad, 1e-6));
+    const sigma = 1.4826 * s.mad;
+    const z = (x - s.median) / (sigma > MIN_SIGMA ? sigma : MIN_SIGMA);
     const warmedUp = s.seen >= this.settings.warmupTrades;
     if (warmedUp && z >= this.settings.zThreshold && notional >= this.settings.minNotional) {
       s.fired++;
@@ -83,6 +91,8 @@ export function parseWhaleSettings(raw: Readonly<Record<string, unknown>>): Whal
     const field = keys[k];
     if (!field) throw new Error(`detectors.whale.${k}: unknown key (known: ${Object.keys(keys).join(', ')})`);
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new Error(`detectors.whale.${k}: expected a positive number`);
+    // a step above 1 overshoots: the median and the spread would swing further with every trade
+    if (field === 'learningRate' && v > 1) throw new Error(`detectors.whale.${k}: expected a number in (0, 1], got ${v}`);
     out[field] = v;
   }
   return out;

@@ -19,12 +19,12 @@ interface CascadePlan {
 }
 
 /**
- * A crafted market: 200 steps per second; a mid random walk (~3 bps per sqrt(second)), a book of
+ * A crafted market: 200 steps per second (stamped `t0` + ms since the start); a mid random walk (~3 bps per sqrt(second)), a book of
  * 10 levels a side (16k quote each) sent as a snapshot every step, a 2k trade on 30% of steps.
  * During a cascade: the mid drifts by `moveBps`, every step has an aggressive trade of 3x on the
  * falling side, half of them with a forced order (when `liquidations`), the hit side is thin.
  */
-function* market(totalMs: number, seed: number, cascades: CascadePlan[] = []): Generator<MarketEvent> {
+function* market(totalMs: number, seed: number, cascades: CascadePlan[] = [], t0 = 0): Generator<MarketEvent> {
   const r = seededRandom(seed);
   let mid = 6_000_000;
   let tid = 0;
@@ -43,16 +43,17 @@ function* market(totalMs: number, seed: number, cascades: CascadePlan[] = []): G
       bids.push({ price: m - 15 - 30 * i, qty: lots(16_000 * thinBid * Math.exp(0.3 * r.normal())) });
       asks.push({ price: m + 15 + 30 * i, qty: lots(16_000 * thinAsk * Math.exp(0.3 * r.normal())) });
     }
-    yield { type: 'book_snapshot', exchange: 'x', symbol: 'BTCUSDT', ts: t, recvTs: t, seq: t, bids, asks, reason: 'resync' };
+    const ts = t0 + t;
+    yield { type: 'book_snapshot', exchange: 'x', symbol: 'BTCUSDT', ts, recvTs: ts, seq: t, bids, asks, reason: 'resync' };
     if (c) {
       const side = down ? 'sell' : 'buy';
       const px = down ? m - 15 : m + 15;
       const q = lots(6000 * Math.exp(0.5 * r.normal()));
-      if (c.liquidations && r.next() < 0.5) yield { type: 'liquidation', exchange: 'x', symbol: 'BTCUSDT', ts: t, recvTs: t, side, price: px, qty: q };
-      yield { type: 'trade', exchange: 'x', symbol: 'BTCUSDT', ts: t, recvTs: t, tradeId: `t${++tid}`, price: px, qty: q, side };
+      if (c.liquidations && r.next() < 0.5) yield { type: 'liquidation', exchange: 'x', symbol: 'BTCUSDT', ts, recvTs: ts, side, price: px, qty: q };
+      yield { type: 'trade', exchange: 'x', symbol: 'BTCUSDT', ts, recvTs: ts, tradeId: `t${++tid}`, price: px, qty: q, side };
     } else if (r.next() < 0.3) {
       const side = r.next() < 0.5 ? 'buy' : 'sell';
-      yield { type: 'trade', exchange: 'x', symbol: 'BTCUSDT', ts: t, recvTs: t, tradeId: `t${++tid}`, price: side === 'buy' ? m + 15 : m - 15, qty: lots(2000 * Math.exp(0.6 * r.normal())), side };
+      yield { type: 'trade', exchange: 'x', symbol: 'BTCUSDT', ts, recvTs: ts, tradeId: `t${++tid}`, price: side === 'buy' ? m + 15 : m - 15, qty: lots(2000 * Math.exp(0.6 * r.normal())), side };
     }
   }
 }
@@ -163,5 +164,58 @@ describe('cascade detector: periodic re-sum of the float rolling sums', () => {
         expect({ L, gap, resums: resum.mock.calls.length - before >= 3 }).toEqual({ L, gap, resums: true });
       }
     }
+  });
+});
+
+describe('cascade detector: event times that must not drive its clock', () => {
+  /** Real venue time (epoch ms), as every live adapter stamps trades. */
+  const T0 = 1_700_000_000_000;
+  const PLAN = { at: 120_000, durationMs: 2500, moveBps: -60, liquidations: true };
+  /** The adapter's initial snapshot (levels around the market's first mid). */
+  const first = (ts: number, recvTs: number): MarketEvent => ({
+    type: 'book_snapshot', exchange: 'x', symbol: 'BTCUSDT', ts, recvTs, seq: 0, reason: 'initial',
+    bids: [{ price: 5_999_985, qty: 26_667 }], asks: [{ price: 6_000_015, qty: 26_667 }],
+  });
+  const onsets = (h: DetectorHarness): string[] => h.signals.map((s) => `${s.kind}@${s.ts - T0}`);
+
+  it('a first book snapshot with ts 0 (Binance spot REST depth has no event time; TinyEx and Kraken snapshots) does not void warm-up nor make calm flow look like a cascade', () => {
+    // Control: the same calm market without that snapshot gives no episode at all.
+    expect(run({}, market(180_000, 3, [], T0)).signals).toEqual([]);
+    // Before: the clock started at bucket 0, the next event fast-forwarded ~6.8e9 empty buckets,
+    // warm-up and the plain-mean start of the baselines were skipped: 35 false transitions.
+    // recvTs 0 too (an event with no usable time at all) must not start the clock either.
+    for (const recvTs of [T0, 0]) {
+      const h = run({}, (function* () {
+        yield first(0, recvTs);
+        yield* market(180_000, 3, [], T0);
+      })());
+      expect({ recvTs, signals: onsets(h) }).toEqual({ recvTs, signals: [] });
+    }
+  });
+
+  it('a first event stamped long before the rest (a stale snapshot time) does not stand in for warm-up', () => {
+    // The venue time is in the past, so it is trusted; warm-up counts buckets seen with data,
+    // not the day of empty buckets fast-forwarded after it.
+    const h = run({}, (function* () {
+      yield first(T0 - 86_400_000, T0);
+      yield* market(180_000, 3, [], T0);
+    })());
+    expect(onsets(h)).toEqual([]);
+  });
+
+  it('a single future-stamped print (microseconds for milliseconds) does not blind the detector to a real cascade', () => {
+    // Control: the cascade at 120 s is detected.
+    expect(onsets(run({}, market(150_000, 1, [PLAN], T0)))).toContain('cascade_building@120250');
+    const h = run({}, (function* () {
+      for (const ev of market(150_000, 1, [PLAN], T0)) {
+        yield ev;
+        // at 100 s, one print whose venue time is in microseconds; received at 100 s
+        if (ev.type === 'book_snapshot' && ev.ts === T0 + 100_000) {
+          yield { type: 'trade', exchange: 'x', symbol: 'BTCUSDT', ts: (T0 + 100_000) * 1000, recvTs: T0 + 100_000, tradeId: 'glitch', price: 6_000_000, qty: 1, side: 'buy' };
+        }
+      }
+    })());
+    expect(h.signalsOf('cascade_building').length).toBeGreaterThan(0);
+    expect(h.signalsOf('cascade').length).toBeGreaterThan(0);
   });
 });

@@ -2,12 +2,13 @@
  * Liquidation cascade detection: per symbol a state machine calm -> building -> cascade ->
  * exhaustion -> calm driven by forced orders (where the venue publishes them), price velocity,
  * volume surge versus baseline with one-sided aggressor flow, and book thinning on the side
- * being hit. Features are aggregated into fixed buckets of venue time; the state machine runs
- * once per closed bucket. O(1) amortized per event, no allocation per event in steady state.
+ * being hit. Features are aggregated into fixed buckets of venue time (see clockTime); the state
+ * machine runs once per closed bucket. O(1) amortized per event, no allocation per event in
+ * steady state.
  */
 import type { BookView, Detector, DetectorContext } from '../contracts/trading.js';
 import type { MarketEvent } from '../domain/events.js';
-import { round, SymbolTable } from './common.js';
+import { clockTime, round, SymbolTable } from './common.js';
 import { z } from 'zod';
 import type { ConfigIssue } from '../config/errors.js';
 import { parseDetectorSettings, settingFields } from './settings.js';
@@ -192,6 +193,11 @@ class CascadeSymbol {
   sumLiqBuy = 0;
   lastPrice = 0;
   buckets = 0;
+  /**
+   * Buckets closed with a price and evaluated: what warm-up and the plain-mean start of the
+   * baselines count. Unlike `buckets`, an idle gap's fast-forwarded buckets are not in it.
+   */
+  seen = 0;
   /** Closed buckets until the next re-sum of the rolling sums. */
   resumIn = RESUM_EVERY;
   firstTs = -1;
@@ -274,10 +280,14 @@ export class CascadeDetector implements Detector {
       );
       this.table.set(ev.exchange, ev.symbol, st);
     }
-    const bucket = Math.floor(ev.ts / this.settings.bucketMs);
+    const t = clockTime(ev);
+    // An event with no usable time cannot start the clock; once it runs, one counts in the
+    // current bucket (as a late one does).
+    if (st.bucket < 0 && t <= 0) return;
+    const bucket = Math.floor(t / this.settings.bucketMs);
     if (st.bucket < 0) {
       st.bucket = bucket;
-      st.firstTs = ev.ts;
+      st.firstTs = t;
     } else if (bucket > st.bucket) {
       this.advance(st, bucket, ctx);
     }
@@ -380,8 +390,11 @@ export class CascadeDetector implements Detector {
     st.buy = st.sell = st.liqSell = st.liqBuy = 0;
     st.lastTrade = 0;
     if (price <= 0) return;
+    st.seen++;
 
-    const warm = st.buckets * s.bucketMs >= s.warmupMs && st.buckets > L && st.varBps > 0;
+    // Counted in buckets seen, not in bucket numbers: a first event stamped long before the
+    // next (a stale snapshot time) fast-forwards a gap that must not stand in for warm-up.
+    const warm = st.seen * s.bucketMs >= s.warmupMs && st.seen > L && st.varBps > 0;
     // score both directions
     this.score(st, -1, price, oldPrice, st.down);
     this.score(st, 1, price, oldPrice, st.up);
@@ -392,7 +405,7 @@ export class CascadeDetector implements Detector {
       let r2 = r * r;
       if (st.varBps > 0 && r2 > 25 * st.varBps) r2 = 25 * st.varBps;
       // Faster start: plain mean over the first buckets, then exponential weights.
-      const w = st.buckets < 1 / a ? 1 / st.buckets : a;
+      const w = st.seen < 1 / a ? 1 / st.seen : a;
       st.varBps += w * (r2 - st.varBps);
       st.volBase += w * (volume - st.volBase);
       st.liqBase += w * (liq - st.liqBase);

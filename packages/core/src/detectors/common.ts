@@ -1,6 +1,6 @@
 /**
- * Building blocks shared by the detectors: an allocation-free per-symbol state table and a
- * robust streaming location/scale estimator.
+ * Building blocks shared by the detectors: an allocation-free per-symbol state table, a
+ * robust streaming location/scale estimator, and the rule for which time drives their clocks.
  */
 import { InstrumentMap } from '../domain/instrument-map.js';
 
@@ -79,6 +79,30 @@ export class RobustStats {
     for (let i = 0; i < n; i++) s += Math.abs(b[i] - this.median);
     this.meanAbsDev = s / n;
   }
+}
+
+/**
+ * Most a venue time may lie ahead of the event's local receive time and still drive a
+ * detector's clock, ms. A venue time trails the receive time by the network path and leads it
+ * only by clock skew between the venue and this host (milliseconds under NTP; a few seconds on a
+ * badly kept host still passes). Further ahead is a glitch (microseconds for milliseconds, a bad
+ * print): trusted, it would move a clock that never goes back into the future and freeze it.
+ */
+export const MAX_VENUE_LEAD_MS = 5_000;
+
+/**
+ * The time an event gives a detector's bucket or window clock: the venue time `ts`, unless it is
+ * not positive (venues that send none, e.g. Binance's REST depth snapshot, stamp 0) or lies more
+ * than MAX_VENUE_LEAD_MS ahead of the receive time `recvTs`: then `recvTs`. Replays keep the
+ * recorded `recvTs`, so they take the same times as the live run did. Without a positive
+ * `recvTs` (an event built without one) `ts` cannot be checked and is taken as it is. 0 when
+ * neither time is usable: such an event must not start a clock.
+ */
+export function clockTime(ev: { readonly ts: number; readonly recvTs: number }): number {
+  const ts = ev.ts;
+  const recv = ev.recvTs;
+  if (recv > 0) return ts > 0 && ts - recv <= MAX_VENUE_LEAD_MS ? ts : recv;
+  return ts > 0 ? ts : 0;
 }
 
 /** Decay factor for `dt` over a time constant `tau` (same unit), exp(-dt / tau). */

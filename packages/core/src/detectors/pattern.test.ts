@@ -173,6 +173,21 @@ describe('pattern detector', () => {
     expect(poisoned.stats.nonFinite).toBe(clean.signals.length);
   });
 
+  it('a single future-stamped print (microseconds for milliseconds) does not stop its bars', () => {
+    // Before: the bar clock jumped to the print's time; every later event fell in that bar,
+    // which never closed: no more returns, patterns or forecasts for the symbol.
+    const T0 = 1_700_000_000_000;
+    const d = new PatternDetector('pattern', { ...BASE, query_mode: 'sync' }, { backend: new JsComputeBackend() });
+    const h = new DetectorHarness([d], [INSTRUMENTS[0]!]);
+    const feed = (i: number, ts: number, recvTs = ts) => h.feed({ type: 'trade', exchange: 'x', symbol: 'AAA', ts, recvTs, tradeId: `${i}`, price: 1_000_000 + 10 * (i % 7), qty: 1, side: 'buy' });
+    for (let i = 0; i < 100; i++) feed(i, T0 + i * 1000 + 500);
+    feed(-1, (T0 + 99_700) * 1000, T0 + 99_700);
+    for (let i = 100; i < 200; i++) feed(i, T0 + i * 1000 + 500);
+    // a bar closed per second: 199 bars, 198 returns, a pattern per return from the (D + H)th on
+    expect(d.diagnostics().bars).toBe(199);
+    expect(d.store.count).toBe(198 - (D + H) + 1);
+  });
+
   it('validates its settings with key paths', () => {
     expect(() => parsePatternSettings({ dim: 1 })).toThrow('detectors.pattern.dim: expected an integer between 2 and 4096, got 1');
     expect(() => parsePatternSettings({ top_k: 0, weighting: 'loud' })).toThrow(/top_k[\s\S]*weighting/);

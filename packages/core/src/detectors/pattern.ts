@@ -15,7 +15,7 @@
 import type { ComputeBackend } from '../contracts/compute.js';
 import type { Detector, DetectorContext } from '../contracts/trading.js';
 import type { MarketEvent } from '../domain/events.js';
-import { round, SymbolTable } from './common.js';
+import { clockTime, round, SymbolTable } from './common.js';
 import { MAX_STORE_FLOATS, PatternStore, zNormalizeRingInto } from './pattern-store.js';
 import { z } from 'zod';
 import type { ConfigIssue } from '../config/errors.js';
@@ -268,11 +268,15 @@ export class PatternDetector implements Detector {
       st = new PatternSymbol(ev.exchange, ev.symbol, this.R);
       this.table.set(ev.exchange, ev.symbol, st);
     }
-    const bar = Math.floor(ev.ts / this.settings.barMs);
+    const t = clockTime(ev);
+    // An event with no usable time cannot start the bars; once they run, one counts in the
+    // current bar.
+    if (st.bar < 0 && t <= 0) return;
+    const bar = Math.floor(t / this.settings.barMs);
     if (st.bar < 0) st.bar = bar;
-    else if (bar > st.bar) this.closeBars(st, bar, ev.ts);
+    else if (bar > st.bar) this.closeBars(st, bar, t);
     if (ev.type === 'trade') st.barPrice = ev.price;
-    if (this.pendingSyms.length > 0 && this.inFlightPromise === undefined && (this.pendingSyms.length >= this.settings.maxBatch || ev.ts >= this.pendingSince + this.settings.batchWaitMs)) {
+    if (this.pendingSyms.length > 0 && this.inFlightPromise === undefined && (this.pendingSyms.length >= this.settings.maxBatch || t >= this.pendingSince + this.settings.batchWaitMs)) {
       this.flush();
     }
   }

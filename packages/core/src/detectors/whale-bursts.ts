@@ -4,7 +4,7 @@
  */
 import type { DetectorContext } from '../contracts/trading.js';
 import type { TradeEvent } from '../domain/events.js';
-import { round } from './common.js';
+import { clockTime, round } from './common.js';
 import { BUY, EVIDENCE_TRADE_IDS, SELL, type WhaleRuleContext, type WhaleSymbol } from './whale-symbol.js';
 
 export function onBurstTrade(d: WhaleRuleContext, st: WhaleSymbol, ev: TradeEvent, notional: number, ctx: DetectorContext): void {
@@ -14,8 +14,12 @@ export function onBurstTrade(d: WhaleRuleContext, st: WhaleSymbol, ev: TradeEven
   // The burst clock never goes back: a trade stamped before the newest one seen (a late print,
   // venue trades out of order) counts at the newest time, in the current bucket and window.
   // Moving the bucket back made the next trade see the same empty windows again and decay the
-  // baseline once more each time (false bursts on unchanged flow).
-  const ts = ev.ts > st.burstTs ? ev.ts : st.burstTs;
+  // baseline once more each time (false bursts on unchanged flow). Since it never goes back, it
+  // must never be pushed into the future either: clockTime does not trust a venue time far
+  // ahead of the receive time (one such print held the window open and the rule active for good).
+  const now = clockTime(ev);
+  if (now <= 0 && st.bucket < 0) return;
+  const ts = now > st.burstTs ? now : st.burstTs;
   st.burstTs = ts;
   // Baseline: the usual same-side notional per window, from fixed buckets of the window length.
   const bucket = Math.floor(ts / win);

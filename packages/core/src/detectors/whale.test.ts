@@ -174,6 +174,41 @@ describe('whale detector (b): bursts', () => {
     for (let i = 0; i < 6; i++) h.feed(trade((ts += 50), lotsFor(30_000), 'buy'));
     expect(h.signalsOf('whale_burst')).toHaveLength(2);
   });
+
+  describe('trade times that must not drive the burst clock', () => {
+    /** Real venue time (epoch ms), as every live adapter stamps trades. */
+    const T0 = 1_700_000_000_000;
+    /** One small print whose venue time is in microseconds (x1000), received at `recvTs`. */
+    const glitch = (recvTs: number): TradeEvent => ({ ...trade(recvTs * 1000, 1, 'buy'), recvTs });
+
+    it('a single future-stamped print (a venue glitch: microseconds for milliseconds) neither fires bursts on ordinary flow nor blinds rule (b) afterwards', () => {
+      // Before: the clock jumped to the glitch's time and never came back; the window stopped
+      // evicting, U decayed to nothing and ordinary flow fired, then the rule stayed active.
+      const { h } = harness({ trades: false, walls: false });
+      let ts = flow(h, T0, 120);
+      expect(h.signalsOf('whale_burst')).toHaveLength(0);
+      h.feed(glitch(ts));
+      // the same ordinary flow as before, for a minute: not a burst
+      ts = flow(h, ts, 60);
+      expect(h.signalsOf('whale_burst').map((s) => `${s.evidence.trades} trades, ${s.evidence.notional} USDT`)).toEqual([]);
+      // a real burst (6 x 30,000 USDT of buys within 300 ms) is still reported, at its own time
+      for (let i = 0; i < 6; i++) h.feed(trade((ts += 50), lotsFor(30_000), 'buy'));
+      const bursts = h.signalsOf('whale_burst');
+      expect(bursts).toHaveLength(1);
+      expect(bursts[0]!.ts).toBeLessThanOrEqual(ts);
+    });
+
+    it('a first trade stamped 0 (a venue that sent no time) does not start the clock nor stand in for warm-up', () => {
+      // Before: the clock started at window 0 and the next trade counted ~1.7e9 windows seen.
+      for (const recvTs of [T0, 0]) {
+        const { h } = harness({ trades: false, walls: false, burst_warmup_windows: 60 });
+        h.feed({ ...trade(0, lotsFor(2000), 'sell'), recvTs });
+        let ts = flow(h, T0, 30);
+        for (let i = 0; i < 6; i++) h.feed(trade((ts += 50), lotsFor(30_000), 'buy'));
+        expect({ recvTs, bursts: h.signalsOf('whale_burst').length }).toEqual({ recvTs, bursts: 0 });
+      }
+    });
+  });
 });
 
 describe('whale detector (b): late trades (stamped before the newest one seen)', () => {
