@@ -37,6 +37,24 @@ describe('PortfolioAggregate', () => {
     expect(s.drawdown).toBeCloseTo(0.05, 6);
   });
 
+  it('a state restored from the stream (a restart) counts at once, stale, until the shard publishes again; never over one received since', () => {
+    const clock = manualClock(1000);
+    const a = new PortfolioAggregate({ monoMs: clock.monoMs, staleAfterMs: 5000 });
+    expect(a.restore(msg({ seq: 7, ts: 1, equity: 100_000n, marks: { 'sim:A': '100' }, positions: [{ exchange: 'sim', symbol: 'A', qty: 1, value: (900n * E18).toString() }] }))).toBe(true);
+    expect(a.summary()).toMatchObject({ shards: 1, stale: ['s1'], equity: 100_000n * E18 });
+    expect(a.exposures().exposures.get('sim:A')).toBe(900);
+    expect(a.marks().size).toBe(0); // a stale mark is no return
+    // The same process publishes again: live from here on.
+    expect(a.update(msg({ seq: 8, ts: 2, equity: 99_000n }))).toBe(true);
+    expect(a.summary()).toMatchObject({ stale: [], equity: 99_000n * E18 });
+    expect(a.restore(msg({ seq: 7, ts: 1, equity: 100_000n }))).toBe(false);
+    // A new process of a restored shard id replaces it at once (the restored one is stale).
+    const b = new PortfolioAggregate({ monoMs: clock.monoMs, staleAfterMs: 5000 });
+    b.restore(msg({ instance: 'old', seq: 50, ts: 1, equity: 100_000n }));
+    expect(b.update(msg({ instance: 'new', seq: 1, ts: 2, equity: 80_000n }))).toBe(true);
+    expect(b.summary().equity).toBe(80_000n * E18);
+  });
+
   it('a shard that stopped reporting keeps its last exposure (its positions are still at the venue) and is named stale', () => {
     const clock = manualClock(1000);
     const a = new PortfolioAggregate({ monoMs: clock.monoMs, staleAfterMs: 5000 });

@@ -146,6 +146,17 @@ export class PortfolioAggregate {
     return true;
   }
 
+  /**
+   * A shard's last state from the stream, published before this process started (a restart):
+   * counted like any state, and stale until the shard publishes again (a dead shard's positions
+   * are still at the venue). Ignored when the shard has reported since; false then.
+   */
+  restore(s: ShardState): boolean {
+    if (this.shards.has(s.shard) || this.retired.get(s.shard)?.includes(s.instance)) return false;
+    this.shards.set(s.shard, { ...s, receivedAt: Number.NEGATIVE_INFINITY, rank: s.epochRevision });
+    return true;
+  }
+
   private drop(): false {
     this.superseded++;
     return false;

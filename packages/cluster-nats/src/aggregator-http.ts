@@ -14,6 +14,8 @@ export interface AggregateView extends AggregateSummary {
   maxVar: number | null;
   /** The cluster-wide REDUCING is set (by this aggregator or an operator). */
   reducing: boolean;
+  /** The `reduce` record is set but cannot be read (not this aggregator's: it never clears it), or null. */
+  reduceError: string | null;
   halted: string[];
   /** Where this aggregator serves /metrics (`[cluster] aggregator_port`), null when it does not. */
   metricsUrl: string | null;

@@ -188,6 +188,147 @@ describe('risk aggregator: drawdown peak and budget key', () => {
   });
 });
 
+describe('risk aggregator: restarted while a shard is dead', () => {
+  // The aggregator kept shard state only in memory, fed by a plain subscription: a restart forgot
+  // every shard that no longer publishes, although its last state is in the stream and its
+  // positions are still at the venue.
+  it('still counts the dead shard\'s position in the portfolio VaR (and keeps REDUCING) after the aggregator restarts', { timeout: 60_000 }, async (ctx) => {
+    if (missing) skipUnlessRequired(ctx, 'nats-server', missing);
+    const cluster: ClusterConfig = { ...clusterConfigSchema.parse({ name: 'aggrestart', servers: [nats.url()], publish_interval_ms: 50, var_sample_ms: 50, var_min_returns: 4, max_var: 50 }), shard_id: 'test', budget_release_ms: 10_000 };
+    const names = clusterNames('aggrestart');
+    const logger = createLogger({ level: 'silent' });
+    const h = await openCluster(cluster, 'test'); // creates the stream, as every shard does
+    const nc = await connect({ servers: nats.url() });
+    const aggregates: Record<string, any>[] = [];
+    nc.subscribe(names.allOf('aggregate'), { callback: (_e, m) => aggregates.push(m.json()) });
+    let alive: Record<string, number> = { s1: 900, s2: 100 };
+    let tick = 0;
+    const publisher = setInterval(() => {
+      const mark = tick++ % 2 === 0 ? '100' : '110';
+      for (const [shard, v] of Object.entries(alive)) {
+        nc.publish(names.subject('state', shard), JSON.stringify({ shard, instance: `${shard}-1`, seq: tick, ts: Date.now(), equity: (100_000n * E18).toString(), grossExposure: (BigInt(v) * E18).toString(), reserved: null, riskState: 'ACTIVE', positions: [{ exchange: 'sim', symbol: 'A', qty: 1, value: (BigInt(v) * E18).toString() }], marks: { 'sim:A': mark } }));
+      }
+    }, 40);
+    const start = () => {
+      let stop!: () => void;
+      const until = new Promise<void>((r) => (stop = r));
+      return { stop, running: runAggregator({ cluster, logger, clock: new SystemClock(), until, varConfidence: 0.99 }) };
+    };
+    let agg = start();
+    try {
+      // 1000 long A over both shards: VaR 90.9 > 50, REDUCING.
+      await until2(async () => (await h.control.get(REDUCE_KEY))?.operation === 'PUT');
+      // s1 dies (SIGKILL, node lost): its 900 stay at the venue.
+      alive = { s2: 100 };
+      await new Promise((r) => setTimeout(r, 1000));
+      expect((await h.control.get(REDUCE_KEY))?.operation).toBe('PUT');
+      // The aggregator is restarted (a deploy, its pod rescheduled).
+      agg.stop();
+      await agg.running;
+      const n = aggregates.length;
+      agg = start();
+      await until2(() => aggregates.slice(n).filter((a) => a.var !== null).length >= 10, 30_000);
+      const last = aggregates.at(-1)!;
+      expect((await h.control.get(REDUCE_KEY))?.operation, 'REDUCING must not be cleared while the portfolio VaR is still above max_var').toBe('PUT');
+      expect(last.var.exposures['sim:A'], 'the dead shard\'s position is still at the venue').toBe(1000);
+      expect(aggregates.slice(n).every((a) => a.shards === 2 && a.stale.includes('s1')), 'counted, and stale, from the first round on').toBe(true);
+    } finally {
+      clearInterval(publisher);
+      agg.stop();
+      await agg.running;
+      await nc.close();
+      await h.nc.close();
+    }
+  });
+
+  it('does not HALT the cluster on a phantom drawdown: a restarted aggregator still counts a dead shard\'s equity', { timeout: 60_000 }, async (ctx) => {
+    if (missing) skipUnlessRequired(ctx, 'nats-server', missing);
+    const cluster: ClusterConfig = { ...clusterConfigSchema.parse({ name: 'aggrestartdd', servers: [nats.url()], publish_interval_ms: 50, max_drawdown: 0.1 }), shard_id: 'test', budget_release_ms: 10_000 };
+    const names = clusterNames('aggrestartdd');
+    const logger = createLogger({ level: 'silent' });
+    const h = await openCluster(cluster, 'test');
+    const nc = await connect({ servers: nats.url() });
+    const aggregates: Record<string, any>[] = [];
+    nc.subscribe(names.allOf('aggregate'), { callback: (_e, m) => aggregates.push(m.json()) });
+    let alive = ['s1', 's2'];
+    let seq = 0;
+    // Equity never moves: there is no drawdown at all.
+    const publisher = setInterval(() => {
+      seq++;
+      for (const shard of alive) nc.publish(names.subject('state', shard), JSON.stringify({ shard, instance: `${shard}-1`, seq, ts: Date.now(), equity: (100_000n * E18).toString(), peak: (100_000n * E18).toString(), grossExposure: '0', reserved: null, riskState: 'ACTIVE', positions: [] }));
+    }, 20);
+    const start = () => {
+      let stop!: () => void;
+      const until = new Promise<void>((r) => (stop = r));
+      return { stop, running: runAggregator({ cluster, logger, clock: new SystemClock(), until }) };
+    };
+    let agg = start();
+    try {
+      await until2(async () => (await h.control.get(PEAK_KEY))?.json<{ peak: string | null }>().peak === (200_000n * E18).toString());
+      alive = ['s2']; // s1 dies; its account and positions are unchanged at the venue
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await h.control.get(HALT_KEY)).toBeNull();
+      agg.stop();
+      await agg.running;
+      const n = aggregates.length;
+      agg = start();
+      await until2(() => aggregates.length >= n + 20, 30_000);
+      expect((await h.control.get(HALT_KEY))?.operation ?? null, `HALT after restart: ${JSON.stringify((await h.control.get(HALT_KEY))?.json())}`).toBeNull();
+      expect(aggregates.at(-1)).toMatchObject({ shards: 2, stale: ['s1'], equity: (200_000n * E18).toString(), drawdown: 0 });
+    } finally {
+      clearInterval(publisher);
+      agg.stop();
+      await agg.running;
+      await nc.close();
+      await h.nc.close();
+    }
+  });
+});
+
+describe('risk aggregator: a reduce record it cannot read', () => {
+  // Shards count such a record as REDUCING (shard.ts); the aggregator read it with a throwing
+  // `json().by` inside its VaR step, before publishing and before the HALT checks: every round
+  // was dropped, and a drawdown past cluster.max_drawdown never HALTed the cluster.
+  it('still publishes and HALTs the cluster on max_drawdown while the reduce key holds a record it cannot read, and leaves that record alone', { timeout: 60_000 }, async (ctx) => {
+    if (missing) skipUnlessRequired(ctx, 'nats-server', missing);
+    const cluster: ClusterConfig = { ...clusterConfigSchema.parse({ name: 'aggbadreduce', servers: [nats.url()], publish_interval_ms: 100, var_sample_ms: 50, max_var: 50, max_drawdown: 0.1 }), shard_id: 'test', budget_release_ms: 10_000 };
+    const names = clusterNames('aggbadreduce');
+    const h = await openCluster(cluster, 'test');
+    const nc = await connect({ servers: nats.url() });
+    const aggregates: Record<string, any>[] = [];
+    nc.subscribe(names.allOf('aggregate'), { callback: (_e, m) => aggregates.push(m.json()) });
+    let stop!: () => void;
+    const until = new Promise<void>((r) => (stop = r));
+    const running = runAggregator({ cluster, logger: createLogger({ level: 'silent' }), clock: new SystemClock(), until, varConfidence: 0.99 });
+    let equity = 100_000n;
+    let seq = 0;
+    // Flat: the VaR step would clear a REDUCING it set.
+    const publisher = setInterval(() => {
+      nc.publish(names.subject('state', 's1'), JSON.stringify({ shard: 's1', instance: 's1-1', seq: ++seq, ts: Date.now(), equity: (equity * E18).toString(), grossExposure: '0', reserved: null, riskState: 'ACTIVE', positions: [] }));
+    }, 20);
+    try {
+      await until2(() => aggregates.some((a) => a.shards === 1));
+      // A record the shards read as REDUCING (hand-written, or truncated).
+      await h.control.put(REDUCE_KEY, 'REDUCE NOW');
+      await until2(() => aggregates.some((a) => a.reducing === true && /cannot be read/.test(a.reduceError ?? '')));
+      equity = 50_000n; // a 50 % drawdown
+      await until2(async () => (await h.control.get(HALT_KEY))?.operation === 'PUT');
+      expect((await h.control.get(HALT_KEY))!.json<{ reason: string }>().reason).toMatch(/drawdown 50\.00 %/);
+      const n = aggregates.length;
+      await until2(() => aggregates.length >= n + 3);
+      const reduce = await h.control.get(REDUCE_KEY);
+      expect(reduce?.operation, 'not the aggregator\'s record: only --resume clears it').toBe('PUT');
+      expect(reduce!.string()).toBe('REDUCE NOW');
+    } finally {
+      clearInterval(publisher);
+      stop();
+      await running;
+      await nc.close();
+      await h.nc.close();
+    }
+  });
+});
+
 async function until2(cond: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await cond())) {

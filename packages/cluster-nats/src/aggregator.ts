@@ -1,13 +1,14 @@
 import { formatScaled } from '@cwts/core';
 import { type AggregatorOptions, type ClusterControlOptions } from '@cwts/core/cluster';
 import { COMMON_EXPONENT, quoteToAtoms } from '@cwts/core/risk';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
 import { PortfolioAggregate, parseShardState } from './aggregate.js';
 import { parseBudgetDoc, reservedTotal } from './budget.js';
 import { openCluster } from './connect.js';
 import { errorText } from './errors.js';
-import type { ReduceDoc } from './gates.js';
+import { readReduceDoc, type ReduceDoc } from './gates.js';
 import { BUDGET_KEY, clusterNames, HALT_KEY, REDUCE_KEY } from './names.js';
 import { PeakStore, resetPeak } from './peak.js';
 import { PortfolioVaR, type PortfolioVaRResult } from './portfolio-var.js';
@@ -35,6 +36,7 @@ export async function runAggregator(o: AggregatorOptions): Promise<void> {
   const c = o.cluster;
   const log = o.logger;
   const h = await openCluster(c, AGGREGATOR_ID);
+  for (const n of h.notices) log.warn(`cluster ${c.name}: ${n}`);
   const pub = new ShardPublisher(h.nc, h.names, AGGREGATOR_ID, AGGREGATOR_ID, () => o.clock.now());
   const mono = () => Number(o.clock.monoNs() / 1000n) / 1000;
   const agg = new PortfolioAggregate({ monoMs: mono, staleAfterMs: c.takeover_ms });
@@ -66,6 +68,43 @@ export async function runAggregator(o: AggregatorOptions): Promise<void> {
       else agg.rejected++;
     },
   });
+  /**
+   * The shards known before this process started: each one's last state in the stream (kept 7
+   * days). Without them a restart forgets every shard that no longer publishes, although its
+   * positions are still at the venue: the VaR leaves them out (and REDUCING is cleared) and the
+   * summed equity drops below the stored peak (a false HALT). No round runs until they are read.
+   */
+  let known = false;
+  const loadKnown = async () => {
+    const jsm = await jetstreamManager(h.nc);
+    const info = await jsm.streams.info(h.names.stream, { subjects_filter: h.names.allOf('state') });
+    let restored = 0;
+    for (const subject of Object.keys(info.state.subjects ?? {})) {
+      const m = await jsm.streams.getMessage(h.names.stream, { last_by_subj: subject });
+      if (!m) continue; // gone since the listing (max_age)
+      let s;
+      try {
+        s = parseShardState(m.json());
+      } catch {
+        s = undefined;
+      }
+      if (!s) agg.rejected++;
+      else if (agg.restore(s)) restored++;
+    }
+    known = true;
+    log.info(`cluster ${c.name}: ${restored} shard(s) known from the stream before this start (stale until they publish again)`);
+  };
+  const ensureKnown = async (): Promise<boolean> => {
+    if (known) return true;
+    try {
+      await loadKnown();
+      return true;
+    } catch (err) {
+      log.warn(`reading the shards' last states from stream ${h.names.stream} failed: ${errorText(err)}; no round (drawdown, VaR, REDUCING) until it is read`);
+      return false;
+    }
+  };
+  await ensureKnown();
   const limit = c.max_total_position !== undefined ? quoteToAtoms(c.max_total_position, COMMON_EXPONENT) : undefined;
   const pvar = new PortfolioVaR({ confidence: o.varConfidence ?? 0.99, method: c.var_method, window: c.var_window, minReturns: c.var_min_returns });
   let lastSample: number | undefined;
@@ -73,6 +112,8 @@ export async function runAggregator(o: AggregatorOptions): Promise<void> {
   let varError: string | undefined;
   let lastLog: number | undefined;
   let latest: AggregateView | undefined;
+  /** The revision of the unreadable `reduce` record last logged (once each). */
+  let unreadableReduce: number | undefined;
   /** Enforces cluster.max_var: sets the `reduce` key above it, deletes it (only if the aggregator set it) once under. */
   const enforceVar = async (v: number) => {
     if (c.max_var === undefined) return;
@@ -82,7 +123,8 @@ export async function runAggregator(o: AggregatorOptions): Promise<void> {
       const doc: ReduceDoc = { reason: `portfolio VaR ${v.toFixed(2)} > cluster.max_var ${c.max_var}`, by: AGGREGATOR_ID, ts: o.clock.now(), var: v, limit: c.max_var };
       log.error(`cluster REDUCING: ${doc.reason}`);
       await h.control.put(REDUCE_KEY, JSON.stringify(doc));
-    } else if (v <= c.max_var && set && e.json<ReduceDoc>().by === AGGREGATOR_ID) {
+    } else if (v <= c.max_var && set && readReduceDoc(() => e.json<unknown>())?.by === AGGREGATOR_ID) {
+      // A record that cannot be read is not one this aggregator wrote: left for `--resume` (round() reports it).
       log.warn(`cluster REDUCING cleared: portfolio VaR ${v.toFixed(2)} <= cluster.max_var ${c.max_var}`);
       await h.control.delete(REDUCE_KEY, { previousSeq: e.revision });
     }
@@ -114,6 +156,7 @@ export async function runAggregator(o: AggregatorOptions): Promise<void> {
     await putHalt(h.control, reason, AGGREGATOR_ID, o.clock.now());
   };
   const round = async () => {
+    if (!(await ensureKnown())) return;
     const now = o.clock.now();
     // The peak key first: a reset by --resume applies to this round's drawdown.
     try {
@@ -136,17 +179,29 @@ export async function runAggregator(o: AggregatorOptions): Promise<void> {
     } catch (err) {
       log.warn(`reading the budget failed: ${errorText(err)}`);
     }
-    await varRound(now);
+    // Apart from the checks below: a failing REDUCING write must not cost the drawdown and budget HALTs.
+    try {
+      await varRound(now);
+    } catch (err) {
+      log.warn(`portfolio VaR round failed: ${errorText(err)}`);
+    }
     const portfolioVar = lastVar
       ? { method: lastVar.method, confidence: lastVar.confidence, value: lastVar.var, cvar: lastVar.cvar, observations: lastVar.observations, exposures: lastVar.exposures, missing: lastVar.missing, at: lastVar.at }
       : null;
     let reducing = false;
+    let reduceError: string | null = null;
     try {
-      reducing = (await h.control.get(REDUCE_KEY))?.operation === 'PUT';
+      const e = await h.control.get(REDUCE_KEY);
+      reducing = e?.operation === 'PUT';
+      if (e && reducing && readReduceDoc(() => e.json<unknown>()) === undefined) {
+        reduceError = `the reduce record (revision ${e.revision}) cannot be read: the shards are REDUCING, and only --resume clears it`;
+        if (e.revision !== unreadableReduce) log.warn(`cluster REDUCING: ${reduceError}`);
+        unreadableReduce = e.revision;
+      }
     } catch (err) {
       log.warn(`reading the REDUCING key failed: ${errorText(err)}`);
     }
-    latest = { ...s, reservedInKv: reservedInKv ?? null, budgetError: budgetProblems.length > 0 ? budgetProblems.join('; ') : null, limit: limit ?? null, rejectedMessages: agg.rejected, var: portfolioVar, varError: varError ?? null, maxVar: c.max_var ?? null, reducing, metricsUrl };
+    latest = { ...s, reservedInKv: reservedInKv ?? null, budgetError: budgetProblems.length > 0 ? budgetProblems.join('; ') : null, limit: limit ?? null, rejectedMessages: agg.rejected, var: portfolioVar, varError: varError ?? null, maxVar: c.max_var ?? null, reducing, reduceError, metricsUrl };
     pub.publish('aggregate', { ...latest });
     if (lastLog === undefined || mono() - lastLog >= 10_000) {
       lastLog = mono();

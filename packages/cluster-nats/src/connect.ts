@@ -1,8 +1,9 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, RetentionPolicy, StorageType, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { ClusterConfig } from '@cwts/core/cluster';
-import { clusterNames, leaseTimings, type ClusterNames } from './names.js';
+import { errorText } from './errors.js';
+import { clusterNames, leaseTimings, leaseTimingsWithin, type ClusterNames, type LeaseTimings } from './names.js';
 
 export interface ClusterHandles {
   nc: NatsConnection;
@@ -10,6 +11,13 @@ export interface ClusterHandles {
   leases: KV;
   members: KV;
   control: KV;
+  /**
+   * The lease timings to count leases and membership by: the configured ones, unless a bucket
+   * keeps keys for less (its max_age could not be raised): then the bucket's (the smaller binds).
+   */
+  timings: LeaseTimings;
+  /** What was found or changed about the buckets' max_age, for the caller's log. */
+  notices: string[];
 }
 
 /** How long the stream keeps published fills, orders and state. */
@@ -39,6 +47,32 @@ async function createRacing<T>(create: () => Promise<T>): Promise<T> {
 }
 
 /**
+ * Makes the bucket keep keys for at least `wantMs` and returns how long it really keeps them
+ * (ms; 0: no max_age). A bucket made by an earlier deployment keeps the max_age of the
+ * takeover_ms it ran with, and the KV client reuses it as it is. A shorter one is raised: that
+ * never shortens a key anyone counts on (a shard still on the old setting counts its leases for
+ * less than the bucket now keeps them). A longer one is never lowered here: a shard running
+ * with the longer setting (a rolling change, a rollback) would count its leases past their
+ * expiry. Leases then just outlive a dead shard for longer (takeover slower than configured).
+ */
+async function keepAtLeast(jsm: JetStreamManager, kv: KV, bucket: string, wantMs: number, notices: string[]): Promise<number> {
+  const have = (await kv.status()).ttl;
+  if (have === 0 || have >= wantMs) {
+    if (have !== wantMs) notices.push(`KV bucket ${bucket} keeps keys ${have === 0 ? 'forever' : `${have} ms`}, longer than this process's lease lifetime ${wantMs} ms (0.6 x takeover_ms): kept as it is, a dead shard's keys outlive it that long; lower it by hand only once no process runs with the longer takeover_ms (docs/scale-out.md)`);
+    return have;
+  }
+  try {
+    await jsm.streams.update(`KV_${bucket}`, { max_age: wantMs * 1_000_000 });
+  } catch (err) {
+    notices.push(`KV bucket ${bucket} keeps keys ${have} ms, less than this process's lease lifetime ${wantMs} ms, and raising it failed (${errorText(err)}): leases are counted by the bucket's ${have} ms; raise it by hand (nats stream edit KV_${bucket} --max-age=${wantMs}ms) or set takeover_ms back`);
+    return have;
+  }
+  const now = (await kv.status()).ttl;
+  notices.push(`KV bucket ${bucket} kept keys ${have} ms, less than this process's lease lifetime ${wantMs} ms (takeover_ms raised): raised to ${now === 0 ? 'forever' : `${now} ms`}`);
+  return now;
+}
+
+/**
  * Connects and makes sure the cluster's buckets and stream exist (creating them is idempotent;
  * every shard and the aggregator do it, whichever comes first).
  */
@@ -54,6 +88,9 @@ export async function openCluster(cfg: ClusterConfig, clientName: string): Promi
     const members = await createRacing(() => kvm.create(names.members, { history: 1, ttl: ttlMs, replicas: cfg.replicas }));
     const control = await createRacing(() => kvm.create(names.control, { history: 5, replicas: cfg.replicas }));
     const jsm = await jetstreamManager(nc);
+    const notices: string[] = [];
+    const kept = [await keepAtLeast(jsm, leases, names.leases, ttlMs, notices), await keepAtLeast(jsm, members, names.members, ttlMs, notices)].filter((k) => k > 0);
+    const timings = leaseTimingsWithin(cfg.takeover_ms, kept.length > 0 ? Math.min(...kept) : 0);
     await createRacing(async () => {
       try {
         await jsm.streams.info(names.stream);
@@ -61,7 +98,7 @@ export async function openCluster(cfg: ClusterConfig, clientName: string): Promi
         await jsm.streams.add({ name: names.stream, subjects: [names.all], retention: RetentionPolicy.Limits, storage: StorageType.File, max_age: STREAM_MAX_AGE_NS, num_replicas: cfg.replicas });
       }
     });
-    return { nc, names, leases, members, control };
+    return { nc, names, leases, members, control, timings, notices };
   } catch (err) {
     await nc.close().catch(() => {});
     throw err;

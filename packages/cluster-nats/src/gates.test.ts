@@ -4,7 +4,7 @@ import { type Engine } from '@cwts/core/engine';
 import { COMMON_EXPONENT, quoteToAtoms } from '@cwts/core/risk';
 import type { BudgetLedger } from './budget.js';
 import { worstGrossExposure } from './exposure.js';
-import { BudgetGate, ClusterHaltGate, ClusterReduceGate, LeaseGate, readHaltDoc, type HaltDoc, type ReduceDoc } from './gates.js';
+import { BudgetGate, ClusterHaltGate, ClusterReduceGate, LeaseGate, readHaltDoc, readReduceDoc, type HaltDoc, type ReduceDoc } from './gates.js';
 
 const BTC = defineInstrument({ exchange: 'sim', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.001' });
 const ETH = defineInstrument({ exchange: 'sim', symbol: 'ETHUSDT', base: 'ETH', quote: 'USDT', tickSize: '0.01', lotSize: '0.001' });
@@ -154,5 +154,11 @@ describe('ClusterReduceGate', () => {
     expect(g.check(sell('BTCUSDT', 11, 10000), e).ok).toBe(false); // past flat
     reducing = undefined;
     expect(g.check(buy('ETHUSDT', 1, 5000), e).ok).toBe(true);
+  });
+
+  it('readReduceDoc never throws: a record it cannot read is undefined (nobody\'s)', () => {
+    expect(readReduceDoc(() => ({ reason: 'r', by: 'risk-aggregator', ts: 5, var: 60 }))).toEqual({ reason: 'r', by: 'risk-aggregator', ts: 5 });
+    for (const body of [null, 42, 'REDUCE NOW', [], {}, { reason: 'r' }, { reason: 7, by: 'risk-aggregator' }]) expect(readReduceDoc(() => body)).toBeUndefined();
+    expect(readReduceDoc(() => JSON.parse('REDUCE NOW'))).toBeUndefined();
   });
 });

@@ -107,6 +107,23 @@ export interface ReduceDoc {
 }
 
 /**
+ * Reads a `reduce` record for its writer; undefined when it is not `{ reason: string, by: string }`
+ * (bad JSON, JSON `null`, a hand-written one). Never throws: shards count such a record as
+ * REDUCING all the same, and the aggregator leaves it alone (it writes none of that kind).
+ */
+export function readReduceDoc(json: () => unknown): ReduceDoc | undefined {
+  let raw: unknown;
+  try {
+    raw = json();
+  } catch {
+    return undefined;
+  }
+  const m = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : undefined;
+  if (!m || typeof m.reason !== 'string' || typeof m.by !== 'string') return undefined;
+  return { reason: m.reason, by: m.by, ts: typeof m.ts === 'number' && Number.isFinite(m.ts) ? m.ts : 0 };
+}
+
+/**
  * The cluster-wide REDUCING of docs/risk.md: while the aggregator's `reduce` key is set, only
  * orders that reduce a position pass (the same rule as the local REDUCING state: opposite the
  * position, not past flat with our resting orders). It clears by itself when the key goes.

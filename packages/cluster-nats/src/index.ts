@@ -16,7 +16,7 @@ export { LeaseManager, type LeaseEvent, type LeaseManagerOptions } from './lease
 export { BudgetLedger, parseBudgetDoc, type BudgetDoc, type BudgetEvent, type ParsedBudget } from './budget.js';
 export { Membership, type MemberDoc, type MembershipOptions } from './membership.js';
 export { PortfolioVaR, type PortfolioVaROptions, type PortfolioVaRResult } from './portfolio-var.js';
-export { ClusterHaltGate, ClusterReduceGate, readHaltDoc, type ReduceDoc } from './gates.js';
+export { ClusterHaltGate, ClusterReduceGate, readHaltDoc, readReduceDoc, type ReduceDoc } from './gates.js';
 export { PeakStore, type PeakDoc } from './peak.js';
 export { aggregateMetricsText, type AggregateView } from './aggregator-http.js';
 export { PortfolioAggregate, parseShardState, type ShardState, type AggregateSummary, type PortfolioAggregateOptions } from './aggregate.js';

@@ -237,10 +237,19 @@ export class LeaseManager {
     this.o.onEvent({ kind, key, exchange: h.exchange, symbol: h.symbol, why, endedAt });
   }
 
-  /** Clean stop: releases every lease so a live shard takes them at its next tick. */
-  async stop(): Promise<void> {
+  /**
+   * Clean stop: releases every lease so a live shard takes them at its next tick. The deletes go
+   * out together: one after another, each waiting its timeout while the server is gone, they
+   * took longer than a service manager's stop grace. `reachable` false (the connection is known
+   * to be down): the leases stop counting here and are left to expire by max_age.
+   */
+  async stop(reachable = true): Promise<void> {
     this.stopped = true;
-    for (const [key, h] of [...this.held]) await this.release(key, h, 'shard stopping');
+    if (!reachable) {
+      for (const [key, h] of [...this.held]) this.drop(key, h, 'released', 'shard stopping (NATS unreachable: the key expires by max_age)');
+      return;
+    }
+    await Promise.all([...this.held].map(([key, h]) => this.release(key, h, 'shard stopping')));
     if (this.o.membership) return; // its owner ends it after giving budget back
     try {
       await this.o.members.delete(this.o.shardId);

@@ -100,11 +100,14 @@ export class Membership {
     }
   }
 
-  /** Clean stop: ends the epoch, then deletes the key so the budget can be reclaimed at once. */
-  async stop(): Promise<void> {
+  /**
+   * Clean stop: ends the epoch, then deletes the key so the budget can be reclaimed at once.
+   * `reachable` false (the connection is known to be down): the key is left to expire by max_age.
+   */
+  async stop(reachable = true): Promise<void> {
     const rev = this.revision;
     if (this.epochId !== undefined) this.end('shard stopping');
-    if (rev === undefined) return;
+    if (rev === undefined || !reachable) return;
     try {
       await this.o.members.delete(this.o.shardId, { previousSeq: rev });
     } catch {

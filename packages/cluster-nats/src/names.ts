@@ -67,3 +67,15 @@ export function leaseTimings(takeoverMs: number): LeaseTimings {
   const ttlMs = Math.round(takeoverMs * 0.6);
   return { ttlMs, tickMs: Math.max(100, Math.round(takeoverMs * 0.15)), marginMs: Math.round(ttlMs * 0.2) };
 }
+
+/**
+ * The timings of a shard whose buckets really keep a key `keptMs` (the smaller of the lease and
+ * member buckets' max_age; 0: no max_age). A lease is never counted longer than the server keeps
+ * it: where the bucket keeps keys for less than `takeover_ms` asks, the lifetime, renewal period
+ * and margin follow the bucket (the same proportions), so no stall can outlast a key we count.
+ */
+export function leaseTimingsWithin(takeoverMs: number, keptMs: number): LeaseTimings {
+  const t = leaseTimings(takeoverMs);
+  if (!(keptMs > 0) || keptMs >= t.ttlMs) return t;
+  return { ttlMs: keptMs, tickMs: Math.max(100, Math.round(keptMs / 4)), marginMs: Math.round(keptMs * 0.2) };
+}

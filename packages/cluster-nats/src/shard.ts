@@ -17,6 +17,12 @@ import { ShardPublisher } from './publisher.js';
 export type { HaltDoc } from './gates.js';
 
 /**
+ * The longest a shard's stop() takes (leases, budget, member key, flush), so SIGTERM ends well
+ * inside the service manager's 30 s stop grace even with NATS gone.
+ */
+export const STOP_DEADLINE_MS = 5000;
+
+/**
  * One shard of a cluster: trades only the symbols it leases, within the share of the global
  * position budget it reserved, publishes what it does, and obeys the global HALT.
  */
@@ -25,7 +31,8 @@ export class NatsShard implements ClusterShard {
   readonly observer: ClusterShard['observer'];
   private readonly instance = randomUUID();
   private readonly monoMs: () => number;
-  private readonly timings: LeaseTimings;
+  /** From the config until start(): then as the buckets really keep keys (openCluster). */
+  private timings: LeaseTimings;
   /** `[cluster] budget_chunk` in common units (quote x 10^-18). */
   private readonly chunk: bigint;
   private h: ClusterHandles | undefined;
@@ -48,6 +55,10 @@ export class NatsShard implements ClusterShard {
   private haltSeenAtStart: number | undefined;
   private haltRetry: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** stop() ran past STOP_DEADLINE_MS and closed the connection. */
+  private stopLate = false;
+  /** False from a `disconnect` until a `reconnect` (the client's status events). */
+  private connected = true;
 
   constructor(private readonly o: ClusterShardOptions) {
     const clock = o.clock;
@@ -74,6 +85,14 @@ export class NatsShard implements ClusterShard {
     this.engine = engine;
     this.h = await openCluster(c, `cwts-shard-${c.shard_id}`);
     const h = this.h;
+    for (const n of h.notices) log.warn(`cluster ${c.name}: ${n}`);
+    void (async () => {
+      for await (const st of h.nc.status()) {
+        if (st.type === 'disconnect') this.connected = false;
+        else if (st.type === 'reconnect') this.connected = true;
+      }
+    })().catch(() => {});
+    this.timings = h.timings;
     const wallMs = () => this.o.clock.now();
     this.pub = new ShardPublisher(h.nc, h.names, c.shard_id, this.instance, wallMs);
     this.membership = new Membership({
@@ -318,27 +337,51 @@ export class NatsShard implements ClusterShard {
     });
   }
 
+  /**
+   * Within STOP_DEADLINE_MS whatever NATS does: `run` calls this on SIGTERM, inside the service
+   * manager's stop grace (30 s in the deploy files), after the engine stopped. What is not
+   * deleted by then (leases, the member key) expires by itself within the lease lifetime.
+   */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     if (this.haltRetry) clearTimeout(this.haltRetry);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), STOP_DEADLINE_MS)));
+    const left = this.leave().then(() => 'done' as const);
+    const outcome = await Promise.race([left, late]);
+    clearTimeout(timer);
+    if (outcome === 'late') {
+      this.stopLate = true;
+      this.o.logger.warn(`cluster: stop not finished within ${STOP_DEADLINE_MS} ms (NATS slow or unreachable): leases and the member key not deleted expire by themselves within ${this.timings.ttlMs} ms, and the budget is reclaimed by the other shards`);
+      this.haltWatch?.stop();
+      this.reduceWatch?.stop();
+      await this.h?.nc.close().catch(() => {});
+    }
+  }
+
+  private async leave(): Promise<void> {
+    // Known down: each call would only wait its timeout; what is not deleted expires by itself.
+    const reachable = () => this.connected && !this.h?.nc.isClosed();
     try {
       await this.leaseTick;
-      await this.leases?.stop();
-      if (this.ledger && this.engine) {
+      await this.leases?.stop(reachable());
+      if (this.ledger && this.engine && reachable()) {
         // Open positions stay at the venue and keep their budget; the idle rest goes back.
         const engine = this.engine;
         const ledger = this.ledger;
         await ledger.releaseDownTo(() => worstGrossExposure(engine) ?? ledger.held, 'shard stopping');
       }
       // After the budget went back: the rest (backing open positions) is reclaimed once the key is gone.
-      await this.membership?.stop();
+      await this.membership?.stop(reachable());
       this.publishState();
       this.haltWatch?.stop();
       this.reduceWatch?.stop();
-      await this.h?.nc.drain();
+      if (reachable()) await this.h?.nc.drain();
+      else await this.h?.nc.close();
     } catch (err) {
+      if (this.stopLate) return; // stop() gave up and closed the connection: that is what failed here
       this.o.logger.warn({ err: errorText(err) }, `cluster: stop incomplete: ${errorText(err)}`);
       await this.h?.nc.close().catch(() => {});
     }
