@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { importPlugin, importPlugins, isApiCompatible, PluginHost } from './loader.js';
+import { CORE_API_VERSION } from './manifest.js';
 import { PluginLoadError, PluginLoadErrors } from './errors.js';
 import { CwtsContainer } from '../di/container.js';
 import { silentLogger } from '../observability/logger.js';
@@ -58,7 +59,7 @@ describe('plugin loader', () => {
   it('incompatible API version: names both versions', async () => {
     const r = await codeOf(importPlugin({ spec: './future-api.mjs', kind: 'exchange', origin: 'exchanges.enabled: acme' }, fixtures));
     expect(r.code).toBe('INCOMPATIBLE_API');
-    expect(r.message).toMatch(/built for core API 2.0, but this @cwts\/core provides API 1\.3/);
+    expect(r.message).toContain(`built for core API 2.0, but this @cwts/core provides API ${CORE_API_VERSION}`);
     const r2 = await codeOf(importPlugin({ spec: './newer-minor.mjs', kind: 'exchange', origin: 'exchanges.enabled: acme' }, fixtures));
     expect(r2.code).toBe('INCOMPATIBLE_API');
   });
