@@ -280,7 +280,7 @@ export class BinanceExecution implements ExecutionClient {
   async openOrders(): Promise<Order[]> {
     if (!this.ccxt) return [];
     // weight 80 without a symbol (rest-api.md "Current open orders")
-    await this.deps.limiter.acquire({ ip: 80 });
+    await this.readTurn(80);
     const list = await this.ccxt.fetchOpenOrders();
     const out: Order[] = [];
     for (const o of list) {
@@ -400,7 +400,7 @@ export class BinanceExecution implements ExecutionClient {
   /** Reconciliation: spot positions are the base asset balances (free + locked), in lots. */
   async positions(symbols: readonly string[]): Promise<VenuePosition[]> {
     if (!this.ccxt) return [];
-    await this.deps.limiter.acquire({ ip: 20 });
+    await this.readTurn(20);
     const acct = await this.ccxt.privateGetAccount();
     const out: VenuePosition[] = [];
     for (const symbol of symbols) {
@@ -415,7 +415,7 @@ export class BinanceExecution implements ExecutionClient {
   /** Reconciliation: every balance of the account (free + locked, added exactly). */
   async balances(): Promise<VenueBalance[]> {
     if (!this.ccxt) return [];
-    await this.deps.limiter.acquire({ ip: 20 });
+    await this.readTurn(20);
     const acct = await this.ccxt.privateGetAccount();
     return acct.balances.map((b) => ({ asset: b.asset, total: addDecimals(b.free, b.locked) }));
   }
@@ -955,7 +955,7 @@ export class BinanceExecution implements ExecutionClient {
   // ---- REST ------------------------------------------------------------------------------
 
   private async fetchOrderJson(symbol: string, by: { orderId: number } | { origClientOrderId: string }): Promise<BinanceOrderJson | undefined> {
-    await this.deps.limiter.acquire({ ip: 4 });
+    await this.readTurn(4);
     try {
       return await this.ccxt!.privateGetOrder({ symbol, ...by });
     } catch (err) {
@@ -965,8 +965,18 @@ export class BinanceExecution implements ExecutionClient {
   }
 
   private async fetchTradesRaw(params: Record<string, unknown>): Promise<BinanceTradeJson[]> {
-    await this.deps.limiter.acquire({ ip: 20 });
+    await this.readTurn(20);
     return this.ccxt!.privateGetMyTrades(params);
+  }
+
+  /**
+   * A REST read's turn under the shared per-IP limiter. stop() may come while it waits (the
+   * limiter outlives it, and may be held back by a ban): then the read is not sent, as no order
+   * or cancel is; its caller's catch ends whatever followed it.
+   */
+  private async readTurn(weight: number): Promise<void> {
+    await this.deps.limiter.acquire({ ip: weight });
+    if (this.stopped) throw new Error(`${this.exchange}: execution stopped`);
   }
 
   /**

@@ -47,6 +47,8 @@ interface Tracked {
   venueOrderId: string;
   filled: number;
   tradeIds: Set<string>;
+  /** The venue accepted our cancel: an order it no longer lists has ended (cancelled). */
+  cancelAccepted?: boolean;
 }
 
 /** An order as ccxt returned it, with the venue's id. */
@@ -216,8 +218,35 @@ export class CcxtExecution implements ExecutionClient {
     }
     // accepted: the fills made before it (not polled yet) and the end come from the order itself;
     // a read that fails or shows it still open is left to the next poll
-    const v = await this.ex.fetchOrder(t.venueOrderId, sym).catch(() => undefined);
-    if (v) await this.sync(t, v).catch(() => {});
+    t.cancelAccepted = true;
+    await this.readAndSync(t, sym);
+  }
+
+  /**
+   * Reads one followed order and brings it up to the venue's view (sync). A failed read is read
+   * again at the next poll, except an order whose cancel the venue accepted and which it no
+   * longer knows (many venues drop a cancelled order without fills): that one has ended, so its
+   * trades are read once more and it is reported cancelled with what they booked. Otherwise it
+   * would stay pending_cancel, and be read at every poll, for ever.
+   */
+  private async readAndSync(t: Tracked, sym: string): Promise<void> {
+    let v: CcxtOrder;
+    try {
+      v = await this.ex!.fetchOrder(t.venueOrderId, sym);
+    } catch (err) {
+      if (t.cancelAccepted && mapCcxtError(this.exchange, err).reason === 'UNKNOWN_ORDER') await this.endUnlisted(t, sym).catch(() => {});
+      return;
+    }
+    await this.sync(t, v).catch(() => {});
+  }
+
+  private async endUnlisted(t: Tracked, sym: string): Promise<void> {
+    const i = this.deps.instrument(t.order.symbol);
+    if (!i || this.tracked.get(t.order.clientOrderId) !== t) return;
+    await this.emitFills(t, i, sym);
+    if (this.tracked.get(t.order.clientOrderId) !== t) return;
+    this.tracked.delete(t.order.clientOrderId);
+    this.report(t.order, { kind: 'cancelled', leavesQty: 0, cumQty: t.filled, text: `${this.exchange}: cancel accepted; the venue no longer lists the order` });
   }
 
   /** Polls each order we placed for fills and venue-side ends (cancel, expiry). */
@@ -229,9 +258,8 @@ export class CcxtExecution implements ExecutionClient {
         if (this.stopped) return;
         const sym = this.deps.ccxtSymbol(t.order.symbol);
         if (!sym) continue;
-        const v = await this.ex.fetchOrder(t.venueOrderId, sym).catch(() => undefined);
         // a failed read (the order's or its trades') is read again at the next poll
-        if (v) await this.sync(t, v).catch(() => {});
+        await this.readAndSync(t, sym);
       }
     } finally {
       this.polling = false;
