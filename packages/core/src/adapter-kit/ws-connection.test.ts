@@ -75,3 +75,47 @@ describe('WsConnection: handlers that throw', () => {
     await conn.close();
   });
 });
+
+describe('WsConnection: handler failures and the reconnect backoff', () => {
+  // A venue that sends the same frame on every connection (a welcome / subscription answer the
+  // parser cannot take) makes every connection fail in its handler. Each open resets the backoff
+  // before the handler runs, so the reconnects never back off: the adapter reconnects at the
+  // initial delay forever (venues count connection attempts per IP and ban).
+  it('a message handler that throws on every connection backs off like a failed connect', async () => {
+    const srv = await serve(() => ['welcome']);
+    const conn = new WsConnection({
+      name: 'test feed',
+      url: () => srv.url,
+      backoff: { initialMs: 20, maxMs: 5_000, jitter: 'none' },
+      onMessage: () => {
+        throw new TypeError('cannot parse');
+      },
+      onError: () => {},
+    });
+    await conn.start();
+    await new Promise((r) => setTimeout(r, 800));
+    const accepted = srv.accepted();
+    await conn.close();
+    // with a growing backoff (20, 40, 80, 160, 320 ms ...) at most ~6 connections fit in 800 ms
+    expect(accepted).toBeLessThanOrEqual(8);
+  });
+
+  it('an open handler that throws on every connection backs off too', async () => {
+    const srv = await serve(() => []);
+    const conn = new WsConnection({
+      name: 'test feed',
+      url: () => srv.url,
+      backoff: { initialMs: 20, maxMs: 5_000, jitter: 'none' },
+      onOpen: () => {
+        throw new Error('no symbols');
+      },
+      onMessage: () => {},
+      onError: () => {},
+    });
+    await conn.start();
+    await new Promise((r) => setTimeout(r, 800));
+    const accepted = srv.accepted();
+    await conn.close();
+    expect(accepted).toBeLessThanOrEqual(8);
+  });
+});

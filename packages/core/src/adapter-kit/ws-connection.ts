@@ -53,6 +53,8 @@ export class WsConnection {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private firstOpen: { resolve: () => void; reject: (e: Error) => void } | undefined;
   private nextReason = 'initial connect';
+  /** A handler failed on the last connection, and none has handled a message since. */
+  private handlerFailing = false;
   private hadOpen = false;
   /** Successful opens so far. */
   opens = 0;
@@ -153,7 +155,10 @@ export class WsConnection {
       this.opens++;
       this.openedAt = this.now();
       this.lastMessageTs = this.openedAt;
-      this.backoff.reset();
+      // A connection after one whose handler failed is not proof of health yet: a venue that
+      // sends the same unreadable frame on every connection must meet a growing backoff, not a
+      // reconnect every initialMs for ever (venues ban IPs that reconnect that often).
+      if (!this.handlerFailing) this.backoff.reset();
       this.armHeartbeat();
       const reconnect = this.hadOpen;
       this.hadOpen = true;
@@ -169,6 +174,7 @@ export class WsConnection {
       }
       if (failed !== undefined) {
         this.handlerFailures++;
+        this.handlerFailing = true;
         this.opts.onError?.(`${this.opts.name}: open handler failed (${String((failed as Error)?.message ?? failed).slice(0, 200)}); reconnecting`);
         this.drop('open handler failed', undefined);
       }
@@ -184,11 +190,16 @@ export class WsConnection {
       }
       try {
         this.opts.onMessage(text);
+        if (this.handlerFailing) {
+          this.handlerFailing = false;
+          this.backoff.reset();
+        }
       } catch (err) {
         // A throw here would escape the socket's listener as an uncaught exception. A message
         // the adapter could not handle leaves its stream's state unknown (a book missing an
         // update, an answer never matched): start over on a new connection, as after a gap.
         this.handlerFailures++;
+        this.handlerFailing = true;
         this.opts.onError?.(`${this.opts.name}: message handler failed (${String((err as Error)?.message ?? err).slice(0, 200)}); reconnecting`);
         this.drop('message handler failed', undefined);
       }

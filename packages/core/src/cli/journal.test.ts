@@ -288,3 +288,42 @@ describe('cwts-ultra journal backup / restore', () => {
     expect(existsSync(join(dir, 'other', 'j.db'))).toBe(false);
   });
 });
+
+const importedOrder = (n: number) => ({
+  exchange: 'sim', symbol: 'BTCUSDT', side: 'buy', type: 'limit', price: 100, qty: 10, tif: 'GTC', source: 't',
+  clientOrderId: `cw-${n}`, status: 'pending_new', filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: n, updatedTs: n,
+});
+
+describe('journal import without a reservation line, ids past a restore gap', () => {
+  // A journal that once went through `journal restore` (or an earlier import) continues its ids
+  // RESTORE_CLIENT_ID_GAP (1e9) past its highest: cw-1, cw-2, then cw-1000000003. An export of it
+  // without the `client_ids_reserved` line (an export by a build before today's, or one whose
+  // meta row could not be read: the warning promises "an import of this file reserves 1e9 ids
+  // past its highest") must continue past cw-1000000003, not at it.
+  it('continues client ids past the highest imported id, not at an id the file already holds', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cwts-review-import-'));
+    const file = join(dir, 'old-export.jsonl');
+    const lines = [
+      { t: 'order', order: importedOrder(1), ts: 1 },
+      { t: 'order', order: importedOrder(2), ts: 2 },
+      { t: 'order', order: importedOrder(1_000_000_003), ts: 3 },
+    ].map((l) => journalStringify(l));
+    writeFileSync(file, lines.join('\n') + '\n');
+    const db = join(dir, 'j.db');
+    const out: string[] = [];
+    expect(await journalCommand('import', { from: file, journal: db }, (l) => out.push(l))).toBe(0);
+
+    const s = JournalStore.open(db);
+    const contents = s.load();
+    s.close();
+    // What the next start does (rebuild.ts attachJournal): restore every order, then the reservation.
+    const after = new OrderManager();
+    for (const ev of contents.events) if (ev.t === 'order') after.restore({ ...ev.order });
+    after.useReservations(contents.reservedClientIds, () => {});
+    const next = `cw-${after.nextIdNumber}`;
+    const imported = contents.events.filter((e) => e.t === 'order').map((e) => (e as { order: { clientOrderId: string } }).order.clientOrderId);
+    // the next order's client id must not be one the imported journal already sent to a venue
+    expect(imported).not.toContain(next);
+    expect(after.nextIdNumber).toBeGreaterThan(1_000_000_003);
+  });
+});

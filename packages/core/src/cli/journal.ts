@@ -155,6 +155,10 @@ function importJournal(from: string, path: string, out: (line: string) => void):
     let imported = 0;
     let history = 0;
     let reserved: number | undefined;
+    // The highest id number of an imported order, read from the ids themselves: the order
+    // manager's sequence skips ids far above it (OWN_ID_HEADROOM), and a journal that went through
+    // a restore holds exactly such a jump (RESTORE_CLIENT_ID_GAP).
+    let highest = 0;
     const refused: string[] = [];
     entries.forEach((raw, k) => {
       const rec = toRecord(raw, orders);
@@ -162,6 +166,7 @@ function importJournal(from: string, path: string, out: (line: string) => void):
       else if (typeof rec === 'string') refused.push(`${from}:${lineNumbers[k]}: ${rec}`);
       else if (rec.t === 'client_ids_reserved') reserved = Math.max(reserved ?? 0, rec.upTo);
       else {
+        if (rec.t === 'order') highest = Math.max(highest, clientIdNumber(rec.order.clientOrderId));
         store.append(rec);
         imported++;
       }
@@ -169,7 +174,7 @@ function importJournal(from: string, path: string, out: (line: string) => void):
     // A file without the reservation (an older export, the JSON-lines journal of earlier
     // versions, a meta row that could not be read) cannot say which ids reached a venue: the
     // sequence moves as far past its highest id as a restore moves past a backup's.
-    const highest = orders.nextIdNumber - 1;
+    highest = Math.max(highest, orders.nextIdNumber - 1);
     const upTo = reserved !== undefined ? Math.max(reserved, highest) : highest + RESTORE_CLIENT_ID_GAP;
     store.reserveClientIds(upTo);
     store.flush();
@@ -181,6 +186,13 @@ function importJournal(from: string, path: string, out: (line: string) => void):
   } finally {
     store.close();
   }
+}
+
+/** The number at the end of a client id (`cw-42`: 42), 0 when there is none or it is not a safe integer. */
+function clientIdNumber(id: unknown): number {
+  const m = typeof id === 'string' ? /-(\d{1,16})$/.exec(id) : null;
+  const n = m ? Number(m[1]) : 0;
+  return Number.isSafeInteger(n) ? n : 0;
 }
 
 /**

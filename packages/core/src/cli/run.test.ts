@@ -144,3 +144,69 @@ describe('run: an error no handler caught', () => {
     }
   }, 60_000);
 });
+
+/**
+ * A strategy that, like a third-party exchange plugin whose stop() is a plain function that
+ * throws, makes the engine's stop() reject (engine.ts: `v.marketData.stop()` is called inside a
+ * map, before Promise.allSettled can catch anything).
+ */
+function throwingStopStrategy(dir: string): string {
+  const dist = fileURLToPath(new URL('../../dist/', import.meta.url));
+  const file = join(dir, 'throwing-stop-strategy.mjs');
+  writeFileSync(file, `
+import { TOKENS } from ${JSON.stringify(join(dist, 'di/tokens.js'))};
+import { CORE_API_VERSION, definePlugin } from ${JSON.stringify(join(dist, 'plugins/manifest.js'))};
+class S {
+  name = 'throwing-stop';
+  patched = false;
+  onSignal() {}
+  onMarketEvent(ev, ctx) {
+    if (this.patched) return;
+    this.patched = true;
+    const v = ctx.venue('sim');
+    v.marketData.stop = () => { throw new Error('market data stop() threw'); };
+  }
+}
+export const plugin = definePlugin({
+  name: 'test-throwing-stop', kind: 'strategy', coreApi: CORE_API_VERSION,
+  register({ registrar }) { registrar.factory(TOKENS.Strategy, () => new S()); },
+});
+`);
+  return file;
+}
+
+describe('run: a plugin whose stop() throws', () => {
+  const savedDataDir = process.env.CWTS_DATA_DIR;
+  afterEach(() => {
+    if (savedDataDir === undefined) delete process.env.CWTS_DATA_DIR;
+    else process.env.CWTS_DATA_DIR = savedDataDir;
+  });
+
+  // A stop that rejected reached the process-fault handler, whose stop was that same rejected
+  // promise: run neither returned nor exited (and the HTTP servers stayed open). The engine now
+  // counts a plugin's failed stop and goes on; run's own stop never rejects.
+  it('runCommand settles (an exit code) instead of hanging', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cwts-run-stop-throw-'));
+    process.env.CWTS_DATA_DIR = join(dir, 'data');
+    const cfg = join(dir, 'c.toml');
+    writeFileSync(cfg, CONFIG + `[strategy]\nplugin = ${JSON.stringify(throwingStopStrategy(dir))}\n`);
+    const running = runCommand({ config: cfg, duration: 1, logLevel: 'silent', faults: process });
+    const outcome = await Promise.race([
+      running.then((code) => ({ settled: true as const, code }), (err: unknown) => ({ settled: true as const, code: String(err) })),
+      new Promise<{ settled: false }>((r) => setTimeout(() => r({ settled: false }), 15_000)),
+    ]);
+    if (!outcome.settled) {
+      // the mechanism: the fault handler took the stop's own rejection (it HALTed with it as the reason)
+      const db = JournalStore.openReadOnly(join(dir, 'data', 'rec.db'));
+      try {
+        expect(loadContents(db).lastRisk).toMatchObject({ to: 'HALTED', reason: expect.stringMatching(/process fault: market data stop\(\) threw/) });
+      } finally {
+        db.close();
+      }
+    }
+    // ... and then run neither exits nor returns
+    expect(outcome.settled).toBe(true);
+    // the failed stop of one plugin is counted and logged; the rest of the stop ran
+    expect(outcome).toMatchObject({ code: 0 });
+  }, 30_000);
+});

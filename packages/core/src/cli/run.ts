@@ -102,12 +102,24 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   }));
   if (controlToken) logger.info(`health endpoint bound to ${mon.bind_address}: /status and the live page need the control token (from ${controlToken.source.kind === 'env' ? 'CWTS_CONTROL_TOKEN' : controlToken.source.path}); /health/* and /metrics stay open`);
   let stopping: Promise<void> | undefined;
+  // The orderly stop never rejects: a step that fails is logged and the rest still runs (a
+  // rejection here would reach the process-fault handler, whose stop is this same promise, and
+  // run would then neither return nor exit). A failed stop ends run with an error (exit 1).
+  let stopFailure: unknown;
+  const step = async (what: string, f: () => unknown): Promise<void> => {
+    try {
+      await f();
+    } catch (err) {
+      stopFailure ??= err;
+      logger.error({ component: 'process' }, `stop: ${what} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    }
+  };
   const stop = (why: string) => {
     stopping ??= (async () => {
-      await engine.stop(why);
-      await dep.dispose();
-      await shard?.stop();
-      await tracing?.shutdown();
+      await step('engine', () => engine.stop(why));
+      await step('plugins', () => dep.dispose());
+      await step('cluster shard', () => shard?.stop());
+      await step('tracing', () => tracing?.shutdown());
       snapshots.close();
       await Promise.allSettled([metricsHttp.close(), healthHttp.close()]);
     })();
@@ -186,6 +198,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   } else logger.info('stopped flat: no open positions');
   // The engine waited for the cancels and logged the count; orders working after a stop that
   // promised none are for the operator, not a clean exit (a supervisor alerts on the code).
+  if (stopFailure !== undefined && fault === undefined) throw stopFailure;
   if (fault !== undefined) {
     const left = engine.orders.allOpen();
     if (left.length > 0) logger.error({ openOrders: left.map((o) => ({ exchange: o.exchange, symbol: o.symbol, clientOrderId: o.clientOrderId, venueOrderId: o.venueOrderId, status: o.status })) }, `stopped after a process fault with ${left.length} order(s) still open; check them at the venue`);

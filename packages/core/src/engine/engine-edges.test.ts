@@ -273,6 +273,27 @@ describe('a venue plugin whose execution client throws', () => {
     }
   }
 
+  it("a venue whose stop() throws at once stops nothing else: the other venue stops, the journal is closed, the throw is counted", async () => {
+    const a = new ScriptedVenue('a', [BTC_A]);
+    const b = new ScriptedVenue('b', [BTC_B]);
+    // a plain function that throws, not a rejected promise: called inside a map it used to escape allSettled
+    a.stop = () => {
+      throw new Error('plugin bug: stop() threw');
+    };
+    const metrics = new MetricsRegistry({ processMetrics: false });
+    const store = JournalStore.open(join(mkdtempSync(join(tmpdir(), 'cwts-stop-throw-')), 'j.db'), { fsync: 'batch', batchMs: 60_000 });
+    const engine = new Engine({
+      clock: new ManualClock(1_000_000), logger: silentLogger(), metrics, watchdog: false, onShutdown: 'cancel', journal: store,
+      venues: [{ name: 'a', symbols: ['BTCUSDT'], marketData: a, execution: a }, { name: 'b', symbols: ['BTCUSDT'], marketData: b, execution: b }],
+    });
+    await engine.start();
+    await expect(engine.stop('test')).resolves.toBeUndefined();
+    expect(b.stopped).toEqual({ marketData: true, execution: true });
+    expect(() => store.load()).toThrow(); // closed
+    expect(await metrics.text()).toMatch(/cwts_errors_total\{component="a:market_data"\} 1/);
+    expect(await metrics.text()).toMatch(/cwts_errors_total\{component="a:execution"\} 1/);
+  });
+
   /** Venue a's cancel() throws, venue b is fine; one acked order working at each. */
   async function twoVenues() {
     const a = new ThrowingCancelVenue('a', [BTC_A]);

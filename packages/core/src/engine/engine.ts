@@ -316,12 +316,20 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     this.opts.risk?.stop();
     if ((this.opts.onShutdown ?? 'cancel') === 'cancel') await this.cancelAllOpen('shutdown', 5000);
     else if (this.orders.openCount() > 0) log.warn({ open: this.orders.openCount() }, 'leaving open orders at the venues (on_shutdown = keep)');
-    await Promise.allSettled([...this.venues.values()].map((v) => v.marketData.stop()));
+    // A plugin's stop() or dispose() that throws (at once or later) is counted as its error and
+    // stops nothing else: the journal below must still be flushed and closed.
+    const guarded = (component: string, f: () => unknown): Promise<void> =>
+      Promise.resolve()
+        .then(f)
+        .then(
+          () => undefined,
+          (err: unknown) => this.componentError(component, err),
+        );
+    await Promise.all([...this.venues.values()].map((v) => guarded(`${v.name}:market_data`, () => v.marketData.stop())));
     for (const d of this.detectors) {
-      if (!d.dispose) continue;
-      await d.dispose().catch((err) => this.componentError(`detector:${d.name}`, err));
+      if (d.dispose) await guarded(`detector:${d.name}`, () => d.dispose!());
     }
-    await Promise.allSettled([...this.venues.values()].map((v) => v.execution.stop()));
+    await Promise.all([...this.venues.values()].map((v) => guarded(`${v.name}:execution`, () => v.execution.stop())));
     this.journalSnapshot('stop');
     this.opts.journal?.close();
     this.opts.recorder?.close();
