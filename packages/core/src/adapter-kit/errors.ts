@@ -40,7 +40,7 @@ export class VenueErrorMap {
 
   map(code: number | string | undefined, message: unknown): MappedVenueError {
     // A hostile venue's message may be anything (a number, an object, null).
-    const msg = redactCredentials(typeof message === 'string' ? message : JSON.stringify(message) ?? String(message));
+    const msg = redactCredentials(typeof message === 'string' ? message : describeMessage(message));
     for (const r of this.rules) {
       if (code === undefined || String(r.code) !== String(code)) continue;
       if (r.message && !r.message.test(msg)) continue;
@@ -48,6 +48,15 @@ export class VenueErrorMap {
       return { reason: r.reason, code, retryable: r.retryable ?? false, text, ...(r.outcomeUnknown ? { outcomeUnknown: true } : {}) };
     }
     return { reason: this.fallback, code, retryable: false, text: `${this.venue}${code === undefined ? '' : ` ${code}`}: ${msg}` };
+  }
+}
+
+/** A venue message that is not a string, as text; never throws (a BigInt, a cycle). */
+function describeMessage(message: unknown): string {
+  try {
+    return JSON.stringify(message) ?? String(message);
+  } catch {
+    return Object.prototype.toString.call(message);
   }
 }
 

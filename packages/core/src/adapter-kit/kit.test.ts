@@ -369,7 +369,9 @@ describe('error mapping', () => {
     expect(refusedByVenue(new Error('x'), refused)).toBe(true);
     expect(refusedByVenue(Object.assign(new Error('x'), { name: 'InvalidOrder' }), m.map(undefined, 'x'))).toBe(true);
     expect(refusedByVenue(Object.assign(new Error('x'), { name: 'RequestTimeout' }), m.map(undefined, 'x'))).toBe(false);
-    for (const msg of [42, null, undefined, { a: 1 }, ['x']]) expect(() => m.map(-2010, msg)).not.toThrow();
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    for (const msg of [42, null, undefined, { a: 1 }, ['x'], 10n, cycle]) expect(() => m.map(-2010, msg)).not.toThrow();
     expect(m.map(-2010, { why: 'no' }).text).toBe('binance -2010: {"why":"no"}');
   });
 });
