@@ -1,4 +1,4 @@
-// GENERATED from @cwts/backend-vulkan/shaders/normalize_sg.spv (sha256 b8449dca8ca678c3ab0619ab506dd8a2a04b222ddc96a0d533220a6b59e179f2) by spirv-cross --msl --msl-version 20100. Do not edit: run `node scripts/generate-msl.mjs`.
+// GENERATED from @cwts/backend-vulkan/shaders/normalize_sg.spv (sha256 fa9e3563e3de6978685a46c2d337c896eaf3c44adae7882ee1eaa34f4b42a620) by spirv-cross --msl --msl-version 20100. Do not edit: run `node scripts/generate-msl.mjs`.
 #include <metal_stdlib>
 #include <simd/simd.h>
 
@@ -22,16 +22,16 @@ struct _109
     float _m0[1];
 };
 
-struct _260
+struct _294
 {
     float _m0[1];
 };
 
-constant uint _279_tmp [[function_constant(0)]];
-constant uint _279 = is_function_constant_defined(_279_tmp) ? _279_tmp : 1u;
-constant uint3 gl_WorkGroupSize [[maybe_unused]] = uint3(_279, 1u, 1u);
+constant uint _313_tmp [[function_constant(0)]];
+constant uint _313 = is_function_constant_defined(_313_tmp) ? _313_tmp : 1u;
+constant uint3 gl_WorkGroupSize [[maybe_unused]] = uint3(_313, 1u, 1u);
 
-kernel void main0(constant _79& _81 [[buffer(0)]], const device _109& _111 [[buffer(1)]], device _260& _262 [[buffer(2)]], uint gl_SubgroupID [[simdgroup_index_in_threadgroup]], uint gl_NumSubgroups [[simdgroups_per_threadgroup]], uint3 gl_WorkGroupID [[threadgroup_position_in_grid]], uint3 gl_LocalInvocationID [[thread_position_in_threadgroup]])
+kernel void main0(constant _79& _81 [[buffer(0)]], const device _109& _111 [[buffer(1)]], device _294& _296 [[buffer(2)]], uint gl_SubgroupID [[simdgroup_index_in_threadgroup]], uint gl_NumSubgroups [[simdgroups_per_threadgroup]], uint3 gl_WorkGroupID [[threadgroup_position_in_grid]], uint3 gl_LocalInvocationID [[thread_position_in_threadgroup]])
 {
     threadgroup float2 _38[_35];
     do
@@ -42,109 +42,131 @@ kernel void main0(constant _79& _81 [[buffer(0)]], const device _109& _111 [[buf
             break;
         }
         uint _106 = _89 * _81._m1;
-        float2 _379;
-        float _384;
-        _384 = 0.0;
-        _379 = float2(0.0);
-        for (uint _378 = gl_LocalInvocationID.x; _378 < _81._m1; )
+        float _115 = _111._m0[_106];
+        float2 _417;
+        float _422;
+        _422 = 0.0;
+        _417 = float2(0.0);
+        float2 _156;
+        float _160;
+        for (uint _416 = gl_LocalInvocationID.x; _416 < _81._m1; _422 = _160, _417 = _156, _416 += _35)
         {
-            uint _132 = _106 + _378;
-            bool _291 = (as_type<uint>(_111._m0[_132]) & 2139095040u) == 2139095040u;
-            _384 += float(_291);
-            _379 += float2(_291 ? 0.0 : _111._m0[_132], float(_111._m0[_132] != _111._m0[_106]));
-            _378 += _35;
+            uint _132 = _106 + _416;
+            bool _325 = (as_type<uint>(_111._m0[_132]) & 2139095040u) == 2139095040u;
+            float _440;
+            if (_325)
+            {
+                _440 = 0.0;
+            }
+            else
+            {
+                _440 = _111._m0[_132] - _115;
+            }
+            _156 = _417 + float2(_440, float(_111._m0[_132] != _115));
+            _160 = _422 + float(_325);
+        }
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        float2 _331 = simd_sum(_417);
+        bool _332 = simd_is_first();
+        if (_332)
+        {
+            _38[gl_SubgroupID] = _331;
+        }
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        float2 _419;
+        _419 = float2(0.0);
+        for (uint _418 = 0u; _418 < gl_NumSubgroups; )
+        {
+            _419 += _38[_418];
+            _418++;
+            continue;
+        }
+        float2 _168 = float2(_422, 0.0);
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        float2 _359 = simd_sum(_168);
+        bool _360 = simd_is_first();
+        if (_360)
+        {
+            _38[gl_SubgroupID] = _359;
+        }
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        float2 _424;
+        _424 = float2(0.0);
+        for (uint _423 = 0u; _423 < gl_NumSubgroups; )
+        {
+            _424 += _38[_423];
+            _423++;
+            continue;
+        }
+        float _171 = _424.x;
+        float _174 = _419.x;
+        float _177 = float(_81._m1);
+        float _178 = _174 / _177;
+        float _181 = _419.y;
+        bool _185 = (_181 == 0.0) || (_171 > 0.0);
+        float2 _426;
+        _426 = float2(0.0);
+        for (uint _425 = gl_LocalInvocationID.x; _425 < _81._m1; )
+        {
+            float _207 = (_111._m0[_106 + _425] - _115) - _178;
+            _426 += float2(_207, _207 * _207);
+            _425 += _35;
             continue;
         }
         threadgroup_barrier(mem_flags::mem_threadgroup);
-        float2 _297 = simd_sum(_379);
-        bool _298 = simd_is_first();
-        if (_298)
+        float2 _387 = simd_sum(_426);
+        bool _388 = simd_is_first();
+        if (_388)
         {
-            _38[gl_SubgroupID] = _297;
+            _38[gl_SubgroupID] = _387;
         }
         threadgroup_barrier(mem_flags::mem_threadgroup);
-        float2 _381;
-        _381 = float2(0.0);
-        for (uint _380 = 0u; _380 < gl_NumSubgroups; )
+        float2 _428;
+        _428 = float2(0.0);
+        for (uint _427 = 0u; _427 < gl_NumSubgroups; )
         {
-            _381 += _38[_380];
-            _380++;
+            _428 += _38[_427];
+            _427++;
             continue;
         }
-        float2 _162 = float2(_384, 0.0);
-        threadgroup_barrier(mem_flags::mem_threadgroup);
-        float2 _325 = simd_sum(_162);
-        bool _326 = simd_is_first();
-        if (_326)
+        float _232 = _428.y - ((_428.x * _428.x) / _177);
+        float _240 = _178 + (_428.x / _177);
+        bool _249;
+        if (!_185)
         {
-            _38[gl_SubgroupID] = _325;
-        }
-        threadgroup_barrier(mem_flags::mem_threadgroup);
-        float2 _386;
-        _386 = float2(0.0);
-        for (uint _385 = 0u; _385 < gl_NumSubgroups; )
-        {
-            _386 += _38[_385];
-            _385++;
-            continue;
-        }
-        float _165 = _386.x;
-        float _168 = _381.x;
-        float _172 = _168 / float(_81._m1);
-        float _175 = _381.y;
-        float _388;
-        _388 = 0.0;
-        for (uint _387 = gl_LocalInvocationID.x; _387 < _81._m1; )
-        {
-            float _199 = _111._m0[_106 + _387] - _172;
-            _388 = fma(_199, _199, _388);
-            _387 += _35;
-            continue;
-        }
-        float2 _209 = float2(_388, 0.0);
-        threadgroup_barrier(mem_flags::mem_threadgroup);
-        float2 _353 = simd_sum(_209);
-        bool _354 = simd_is_first();
-        if (_354)
-        {
-            _38[gl_SubgroupID] = _353;
-        }
-        threadgroup_barrier(mem_flags::mem_threadgroup);
-        float2 _390;
-        _390 = float2(0.0);
-        for (uint _389 = 0u; _389 < gl_NumSubgroups; )
-        {
-            _390 += _38[_389];
-            _389++;
-            continue;
-        }
-        float _391;
-        if (((_175 == 0.0) || (_165 > 0.0)) || (_390.x <= 0.0))
-        {
-            _391 = 0.0;
+            _249 = !(_232 > 0.0);
         }
         else
         {
-            _391 = rsqrt(_390.x);
+            _249 = _185;
         }
-        for (uint _392 = gl_LocalInvocationID.x; _392 < _81._m1; _392 += _35)
+        float _432;
+        if (_249)
         {
-            float _393;
-            if (_391 == 0.0)
+            _432 = 0.0;
+        }
+        else
+        {
+            _432 = rsqrt(_232);
+        }
+        for (uint _433 = gl_LocalInvocationID.x; _433 < _81._m1; _433 += _35)
+        {
+            float _437;
+            if (_432 == 0.0)
             {
-                _393 = 0.0;
+                _437 = 0.0;
             }
             else
             {
-                _393 = (_111._m0[_106 + _392] - _172) * _391;
+                _437 = ((_111._m0[_106 + _433] - _115) - _240) * _432;
             }
             if (_81._m2 != 0u)
             {
-                _262._m0[(_392 * _81._m0) + _89] = _393;
+                _296._m0[(_433 * _81._m0) + _89] = _437;
             }
             else
             {
-                _262._m0[_106 + _392] = _393;
+                _296._m0[_106 + _433] = _437;
             }
         }
         break;

@@ -6,6 +6,12 @@
 // which no fast-math setting can fold away.
 // One workgroup per row. Reductions use subgroupAdd when the device supports subgroup arithmetic
 // in compute (normalize_sg.spv, compiled with -DUSE_SUBGROUP=1), else a shared-memory tree.
+// Accuracy far from zero (raw prices near 30000 moving by 0.01): the sums are taken of
+// y = x - x0, the row shifted by its first value (exact in float32 when x and x0 are within a
+// factor of two, Sterbenz), so the price level never enters a float sum; the second pass is the
+// corrected two-pass (sum c^2 - (sum c)^2 / D, with the mean moved by sum c / D; both sums in
+// the one reduction that was there), which removes what is left of the mean's rounding. A plain
+// sum / D around 30000 rounds by as much as the windows' own spread and put scores off by ~1.
 // transposed != 0 writes column-major (dim x rows) so the scores kernel reads it coalesced.
 #ifdef USE_SUBGROUP
 #extension GL_KHR_shader_subgroup_basic : require
@@ -54,22 +60,24 @@ void main() {
   for (uint d = l; d < pc.dim; d += WG) {
     float x = src[base + d];
     bool nf = nonFinite(x);
-    acc += vec2(nf ? 0.0 : x, x != x0 ? 1.0 : 0.0);
+    acc += vec2(nf ? 0.0 : x - x0, x != x0 ? 1.0 : 0.0);
     bad += nf ? 1.0 : 0.0;
   }
   vec2 s = wgSum(acc);
   bad = wgSum(vec2(bad, 0.0)).x;
-  float mean = s.x / float(pc.dim);
+  float mean = s.x / float(pc.dim); // of the shifted row
   bool isFlat = s.y == 0.0 || bad > 0.0;
-  float ss = 0.0;
+  vec2 cs = vec2(0.0); // (sum c, sum c^2)
   for (uint d = l; d < pc.dim; d += WG) {
-    float c = src[base + d] - mean;
-    ss += c * c;
+    float c = (src[base + d] - x0) - mean;
+    cs += vec2(c, c * c);
   }
-  float tot = wgSum(vec2(ss, 0.0)).x;
-  float inv = (isFlat || tot <= 0.0) ? 0.0 : inversesqrt(tot);
+  cs = wgSum(cs);
+  float tot = cs.y - cs.x * cs.x / float(pc.dim);
+  mean += cs.x / float(pc.dim);
+  float inv = (isFlat || !(tot > 0.0)) ? 0.0 : inversesqrt(tot);
   for (uint d = l; d < pc.dim; d += WG) {
-    float v = inv == 0.0 ? 0.0 : (src[base + d] - mean) * inv;
+    float v = inv == 0.0 ? 0.0 : ((src[base + d] - x0) - mean) * inv;
     if (pc.transposed != 0u) dst[d * pc.rows + row] = v;
     else dst[base + d] = v;
   }

@@ -3,6 +3,12 @@
 // memory; with the transposed output consecutive invocations write consecutive addresses).
 // Same rules as normalize.comp: out = (x - mean) / ||x - mean||, or zeros for a row whose values
 // are all equal or that holds NaN/Inf.
+// Accuracy far from zero (raw prices near 30000 moving by 0.01): the sums are taken of
+// y = x - x0, the row shifted by its first value (exact in float32 when x and x0 are within a
+// factor of two, Sterbenz), so the price level never enters a float sum; the second pass is the
+// corrected two-pass (sum c^2 - (sum c)^2 / D, with the mean moved by sum c / D), which removes
+// what is left of the mean's rounding. A plain sum / D around 30000 rounds by as much as the
+// windows' own spread and put scores off by up to ~1. Costs one subtract and one add per value.
 layout(constant_id = 0) const uint WG = 64;
 layout(local_size_x_id = 0) in;
 
@@ -23,19 +29,23 @@ void main() {
       float x = src[base + d];
       bad = bad || nonFinite(x);
       varies = varies || x != x0;
-      s += x;
+      s += x - x0;
     }
-    float mean = s / float(pc.dim);
+    float mean = s / float(pc.dim); // of the shifted row
     float ss = 0.0;
     if (varies && !bad) {
+      float sc = 0.0;
       for (uint d = 0u; d < pc.dim; ++d) {
-        float c = src[base + d] - mean;
+        float c = (src[base + d] - x0) - mean;
+        sc += c;
         ss += c * c;
       }
+      ss -= sc * sc / float(pc.dim);
+      mean += sc / float(pc.dim);
     }
     float inv = (!varies || bad || ss <= 0.0) ? 0.0 : inversesqrt(ss);
     for (uint d = 0u; d < pc.dim; ++d) {
-      float v = inv == 0.0 ? 0.0 : (src[base + d] - mean) * inv;
+      float v = inv == 0.0 ? 0.0 : ((src[base + d] - x0) - mean) * inv;
       if (pc.transposed != 0u) dst[d * pc.rows + row] = v;
       else dst[base + d] = v;
     }

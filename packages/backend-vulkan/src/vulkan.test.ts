@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it, type TestContext } from 'vitest';
 import { ComputeArgumentError, TOKENS, type ComputeBackendProvider } from '@cwts/core';
 import { CwtsContainer } from '@cwts/core/di';
-import { normalAt, splitSeed } from '@cwts/core/compute';
-import { skipUnlessRequired } from '@cwts/core/testing';
+import { JsComputeBackend, normalAt, splitSeed } from '@cwts/core/compute';
+import { CONFORMANCE_TOLERANCES, skipUnlessRequired } from '@cwts/core/testing';
 import {
   VulkanDeviceLostError,
   VulkanOutOfMemoryError,
@@ -295,6 +295,46 @@ describe('kernels against independent calculations', () => {
           }
         }
         expect(r.indices[3]).toBe(11);
+      }
+    }
+  });
+
+  // Raw prices near 30000 moving by ticks of 0.01: a float32 mean taken as sum / D rounds by as
+  // much as the windows' own spread, and scores came out off by up to ~1 with another top-k.
+  // The normalise shaders shift each row by its first value and use the corrected two-pass.
+  it('patternScores on windows far from zero (raw prices) match the oracle, both normalise variants', async (ctx) => {
+    const priceWindows = (r: () => number, rows: number, D: number): Float32Array => {
+      const x = new Float32Array(rows * D);
+      for (let k = 0; k < rows; k++) {
+        let p = 30000 + Math.round(r() * 1000) / 100;
+        for (let d = 0; d < D; d++) {
+          p += Math.round(r() * 4) / 100;
+          x[k * D + d] = p;
+        }
+      }
+      return x;
+    };
+    const js = new JsComputeBackend();
+    const saved = process.env.CWTS_VULKAN_NO_SUBGROUPS;
+    for (const noSubgroups of [false, true]) {
+      if (noSubgroups) process.env.CWTS_VULKAN_NO_SUBGROUPS = '1';
+      else delete process.env.CWTS_VULKAN_NO_SUBGROUPS;
+      const b = await fresh(ctx);
+      if (saved === undefined) delete process.env.CWTS_VULKAN_NO_SUBGROUPS;
+      else process.env.CWTS_VULKAN_NO_SUBGROUPS = saved;
+      // 8..256: one invocation per row (normalize_rows); 257+: one workgroup per row (normalize).
+      for (const D of noSubgroups ? [512] : [8, 64, 256, 512, 777]) {
+        const r = rng(12345 + D);
+        const K = 200, B = 4, topK = 5;
+        const stored = priceWindows(r, K, D);
+        const queries = priceWindows(r, B, D);
+        const args = { stored, storedCount: K, dim: D, queries, queryCount: B, topK, returnAllScores: true };
+        const want = await js.patternScores(args);
+        const got = await b.patternScores(args);
+        let worst = 0;
+        for (let i = 0; i < want.allScores!.length; i++) worst = Math.max(worst, Math.abs(got.allScores![i] - want.allScores![i]));
+        expect(worst, `D=${D} noSubgroups=${noSubgroups}: largest |vulkan - oracle|`).toBeLessThanOrEqual(CONFORMANCE_TOLERANCES.patternScoreAbs);
+        expect(Array.from(got.indices), `D=${D} noSubgroups=${noSubgroups}: top-k`).toEqual(Array.from(want.indices));
       }
     }
   });

@@ -1,4 +1,4 @@
-import { ComputeRegistry, KNOWN_COMPUTE_BACKENDS, jsBackendProvider } from '../compute/index.js';
+import { ComputeRegistry, KNOWN_COMPUTE_BACKENDS, NoComputeBackendError, jsBackendProvider, type BackendStatus } from '../compute/index.js';
 import { computeBackendCandidates, computePluginSpec, type ComputeConfig } from '../config/compute-schema.js';
 import type { ComputeBackendProvider } from '../contracts/compute.js';
 import { TOKENS } from '../di/tokens.js';
@@ -37,11 +37,44 @@ export async function discoverBackends(
   return { registry, missing };
 }
 
+/**
+ * Every backend's status, in auto-detection order, as `run` would find it. Without a config the
+ * backends are only probed. Given a deployment's `[compute]`, each of its backends (the
+ * `backends` list, else every one it could auto-detect) that probes available is also created
+ * with its `[compute.<name>]` settings, as startup does: a setting the probe cannot judge (e.g.
+ * cpu-simd `isa = "neon"` on x86-64) then shows as `init failed: ...`, not "available". What was
+ * created is disposed before this returns; `providers` are the registered ones (for their
+ * declarations, e.g. `gpu`).
+ */
+export async function backendStatus(
+  baseDir: string,
+  names: readonly string[] = KNOWN_BACKENDS,
+  compute?: ComputeConfig,
+): Promise<{ status: BackendStatus[]; missing: { name: string; reason: string }[]; providers: ComputeBackendProvider[] }> {
+  const { registry, missing } = await discoverBackends(baseDir, names, compute);
+  try {
+    if (compute) {
+      for (const name of computeBackendCandidates(compute)) {
+        if (!registry.has(name)) continue; // reported in `missing`
+        try {
+          // One at a time, exactly that backend: a failed create is cached and status() reports it.
+          await registry.resolve([name], { settings: compute.backendOptions[name] ?? {} });
+        } catch (err) {
+          if (!(err instanceof NoComputeBackendError)) throw err;
+        }
+      }
+    }
+    return { status: await registry.status(), missing, providers: registry.providers() };
+  } finally {
+    await registry.dispose();
+  }
+}
+
 /** `cwts-ultra backends`: every backend, available or not, and why, in auto-detection order. */
 export async function backendsCommand(baseDir: string, out: (line: string) => void, compute?: ComputeConfig): Promise<number> {
-  const { registry, missing } = await discoverBackends(baseDir, KNOWN_BACKENDS, compute);
+  const { status, missing } = await backendStatus(baseDir, KNOWN_BACKENDS, compute);
   const rows: string[][] = [['backend', 'kind', 'priority', 'status', 'device / reason']];
-  for (const s of await registry.status()) {
+  for (const s of status) {
     const d = s.device;
     const dev = s.available && d
       ? `${d.name} (${d.type}${d.computeUnits ? `, ${d.computeUnits} units` : ''}${d.memoryBytes ? `, ${(d.memoryBytes / 2 ** 30).toFixed(1)} GiB` : ''}${d.details ? `, ${Object.entries(d.details).map(([k, v]) => `${k} ${v}`).join(', ')}` : ''})`

@@ -9,7 +9,8 @@ import { monitoringPortClashes } from '../../config/schema.js';
 import type { CwtsConfig } from '../../config/types.js';
 import { resolveJournalPath } from '../../journal/location.js';
 import { describeHolder, writerHolder } from '../../journal/store.js';
-import { discoverBackends } from '../backends.js';
+import { autoDetectTier } from '../../compute/index.js';
+import { backendStatus } from '../backends.js';
 import type { CheckResult } from './types.js';
 
 const GiB = 1024 ** 3;
@@ -166,10 +167,15 @@ export async function checkVenues(cfg: Pick<CwtsConfig, 'venues'>, offline: bool
 /** The compute backends, as `cwts-ultra backends` sees them, against what the config asks. */
 export async function checkGpuBackends(baseDir: string, cfg: Pick<CwtsConfig, 'compute' | 'performance'> | undefined): Promise<CheckResult> {
   const base = { id: 'gpu-backends', title: 'compute backends and GPU drivers (cwts-ultra backends)' };
-  const { registry, missing } = await discoverBackends(baseDir, undefined, cfg?.compute);
-  const status = await registry.status();
+  const { status, missing, providers } = await backendStatus(baseDir, undefined, cfg?.compute);
   const available = status.filter((s) => s.available);
-  const gpus = available.filter((s) => s.device?.type === 'gpu');
+  // A GPU is what auto-detection puts first (tier 0 of an available backend): a provider that
+  // declares `gpu: true` on a device that is not CPU-emulated (lavapipe's 'cpu-device', 'cpu').
+  // Backends report 'discrete-gpu', 'integrated-gpu', ...: there is no device type 'gpu'.
+  const gpus = available.filter((s) => {
+    const p = providers.find((q) => q.name === s.name);
+    return p !== undefined && s.device !== undefined && autoDetectTier(p, { available: true, device: s.device }) === 0;
+  });
   const unavailable = [...status.filter((s) => !s.available).map((s) => `${s.name}: ${s.reason ?? 'unavailable'}`), ...missing.map((m) => `${m.name}: ${m.reason}`)];
   const detail = `available: ${available.map((s) => `${s.name}${s.device ? ` (${s.device.name})` : ''}`).join(', ') || 'none'}; unavailable: ${unavailable.join('; ') || 'none'}`;
   const listed = cfg?.compute.backends ?? [];

@@ -1,0 +1,56 @@
+// doctor's gpu-backends check: a GPU is a backend that declares `gpu: true` on a device that is
+// not CPU-emulated (the registry's autoDetectTier rule); backends report 'discrete-gpu',
+// 'integrated-gpu', ..., never a type 'gpu'. The configured backends are created with their
+// settings (as `run` does), so one that cannot start fails the check. The GPU backend here is a
+// path plugin with a fixed probe.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CORE_API_VERSION } from '../../plugins/manifest.js';
+import { checkGpuBackends } from './deploy-checks.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'cwts-doctor-gpu-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function gpuPlugin(type: string, createFails = false): string {
+  const file = join(dir, `fake-${type}-${createFails ? 'fails' : 'ok'}.mjs`);
+  writeFileSync(file, `
+const token = Object.freeze({ symbol: Symbol.for('cwts.ComputeBackendProvider'), description: 'ComputeBackendProvider', multi: true });
+const provider = Object.freeze({
+  name: 'fakegpu', priority: 100, gpu: true,
+  async probe() { return { available: true, device: { name: 'Fake H100', type: ${JSON.stringify(type)}, memoryBytes: 80 * 2 ** 30 } }; },
+  async create() { ${createFails ? "throw new Error('device busy');" : 'return { async dispose() {} };'} },
+});
+export const plugin = { name: 'fake-gpu', kind: 'backend', coreApi: ${JSON.stringify(CORE_API_VERSION)}, register(ctx) { ctx.registrar.value(token, provider); } };
+export default plugin;
+`);
+  return file;
+}
+
+function check(type: string, createFails = false): ReturnType<typeof checkGpuBackends> {
+  const compute = { backends: ['fakegpu'], backendOptions: { fakegpu: {} }, plugins: { fakegpu: gpuPlugin(type, createFails) } };
+  return checkGpuBackends(dir, { compute, performance: { gpu_enabled: true } } as never);
+}
+
+describe('doctor: GPU backends are recognised by the device types backends report', () => {
+  for (const type of ['discrete-gpu', 'integrated-gpu']) {
+    it(`an available GPU backend whose device type is '${type}' is not reported as "no GPU backend"`, async () => {
+      const r = await check(type);
+      expect(r.detail).toMatch(/available: [^;]*fakegpu \(Fake H100\)/);
+      expect(r.status, r.detail).toBe('PASS');
+    }, 60_000);
+  }
+
+  it("a GPU API on a CPU-emulated device ('cpu-device', lavapipe) is not a GPU: WARN with gpu_enabled", async () => {
+    const r = await check('cpu-device');
+    expect(r.status, r.detail).toBe('WARN');
+    expect(r.detail).toMatch(/no GPU backend is available/);
+  }, 60_000);
+
+  it('a configured backend that probes available but cannot be created FAILs (run would refuse to start)', async () => {
+    const r = await check('discrete-gpu', true);
+    expect(r.status, r.detail).toBe('FAIL');
+    expect(r.detail).toMatch(/fakegpu: init failed: device busy/);
+  }, 60_000);
+});
