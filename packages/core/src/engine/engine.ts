@@ -11,7 +11,7 @@ import { orderValueProblem, type ExecutionReport, type Order, type OrderIntent, 
 import { signalProblem, type Signal } from '../domain/signal.js';
 import type { Logger } from '../observability/logger.js';
 import { BOOK_STATE_CODES, type MetricsRegistry } from '../observability/metrics.js';
-import { SlidingWindow } from '../observability/sliding-window.js';
+import { PercentileWindow, RateWindow } from '../observability/time-windows.js';
 import { LogThrottle } from '../observability/log-throttle.js';
 import { BookStore } from '../microstructure/venue-books.js';
 import { journalParse, journalStringify } from '../journal/json.js';
@@ -124,8 +124,13 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   private readonly venues = new Map<string, VenueRuntime>();
   private readonly detectors: Detector[];
   private readonly riskChecks: RiskCheck[];
-  private readonly latency = new SlidingWindow(4096, 60_000);
-  private readonly sent = new SlidingWindow(65536, 10_000);
+  /**
+   * cwts_latency_p99 and cwts_orders_per_second: time-sliced (observability/time-windows.ts), so
+   * they cover their whole 60 s and 10 s at any order rate in fixed memory (a ring of the last N
+   * samples capped the rate at N / 10 s and shortened the p99's window above N / 60 s).
+   */
+  private readonly latency = new PercentileWindow(60_000, 1000);
+  private readonly sent = new RateWindow(10_000, 100);
   private readonly lastTrade = new InstrumentMap<number>();
   /** Metric children resolved once per series (metric-children.ts): no label lookup per event or order. */
   private readonly series: {
@@ -575,7 +580,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     this.orders.markSent(order, t);
     this.opts.observer?.order?.(order);
     this.latency.record(t - this.dispatchStart, t);
-    this.sent.record(1, t);
+    this.sent.record(t);
     this.opts.metrics.tickToOrder.observe((t - this.dispatchStart) / 1000);
     this.series.orders.get(intent.exchange, 'submitted').n++;
     return { accepted: true, clientOrderId: order.clientOrderId };

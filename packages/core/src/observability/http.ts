@@ -15,7 +15,7 @@ export type RouteResult = { status: number; body: unknown; contentType?: string;
 export type RouteHandler = (req: IncomingMessage) => RouteResult | Promise<RouteResult>;
 /** A GET handler, or a handler for one other method (the control endpoint's POSTs). */
 export type Route = RouteHandler | { method: 'POST'; handler: RouteHandler } | StreamRoute;
-/** A GET that writes its own response over time (Server-Sent Events). */
+/** A GET that writes its own response over time (Server-Sent Events). It also gets HEAD, and must answer it with its head and end() (node drops a HEAD's body, so a stream would never answer). */
 export type StreamRoute = { method: 'GET'; stream: (req: IncomingMessage, res: ServerResponse) => void };
 
 /** A tiny JSON/text HTTP server: a fixed route table, one method per route, nothing else exposed. */

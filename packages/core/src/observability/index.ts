@@ -13,6 +13,7 @@ export { BackpressureMonitor, type BackpressureGate, type BackpressureOptions } 
 export { DeferredLog, type DeferredLine } from './deferred-log.js';
 export { BucketHistogram, HistogramSeries, type BucketHistogramConfig, type HistogramSample, type HistogramSnapshot, type PromStringSample, type PromStringSnapshot } from './bucket-histogram.js';
 export { SlidingWindow } from './sliding-window.js';
+export { PercentileWindow, RateWindow } from './time-windows.js';
 export { LogThrottle } from './log-throttle.js';
 export { SnapshotHub, type SnapshotHubOptions } from './snapshot-hub.js';
 export { RecentActivity, type RecentSignal, type RecentFill } from './recent-activity.js';

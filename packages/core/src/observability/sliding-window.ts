@@ -1,7 +1,10 @@
 /**
- * Fixed-capacity samples with timestamps, for the seed's gauges (`cwts_latency_p99`,
- * `cwts_orders_per_second`) computed at scrape time over a time window. Recording is O(1) and
- * allocation-free; the percentile is computed only when Prometheus asks.
+ * Fixed-capacity samples with timestamps, computed at scrape time over a time window. Recording is
+ * O(1) and allocation-free; the percentile is computed only when Prometheus asks. It holds the
+ * last `capacity` samples only: above `capacity / window` samples per second it covers less than
+ * its window and `rate()` reads at most `capacity / window`. The engine's gauges
+ * (`cwts_latency_p99`, `cwts_orders_per_second`) use the time-sliced windows of time-windows.ts,
+ * which cover their window at any rate.
  */
 export class SlidingWindow {
   private readonly values: Float64Array;

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { get, type IncomingMessage } from 'node:http';
+import { get, request, type IncomingMessage } from 'node:http';
 import { HttpEndpoint, healthRoutes } from './http.js';
 import { liveRoutes } from './live-page.js';
 import { createLogger } from './logger.js';
@@ -200,5 +200,47 @@ describe('SnapshotHub and HttpEndpoint: a status provider that throws never take
     expect((await fetch(`http://127.0.0.1:${port}/health/live`)).status).toBe(200);
     await new Promise((r) => setImmediate(r));
     expect(escaped).toEqual([]);
+  });
+});
+
+/** One HEAD request: its status and content type when its head arrives, or 'no answer' after `ms`. */
+function head(port: number, path: string, ms: number): Promise<{ status: number; type: string | undefined } | 'no answer'> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path, method: 'HEAD' }, (res) => {
+      res.resume();
+      resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'] });
+    });
+    req.on('error', () => {});
+    req.end();
+    setTimeout(() => {
+      req.destroy();
+      resolve('no answer');
+    }, ms).unref();
+  });
+}
+
+// HttpEndpoint lets HEAD through to every GET route, the live page's stream included. For a HEAD
+// node drops the hub's writes, so a stream's head never went out: the client waited forever and
+// held one of the `maxClients` viewer slots for as long as it stayed connected.
+describe('HEAD /events', () => {
+  it('is answered with the stream head and does not take a live-page viewer slot', async () => {
+    const hub = new SnapshotHub(() => ({ ok: true }), { maxClients: 2 });
+    const http = new HttpEndpoint('health', liveRoutes(hub));
+    endpoints.push(http);
+    const port = await http.listen(0, '127.0.0.1');
+    try {
+      const probes = await Promise.all([head(port, '/events', 2000), head(port, '/events', 2000), head(port, '/events', 2000)]);
+      expect(probes).toEqual([0, 1, 2].map(() => ({ status: 200, type: 'text/event-stream' })));
+      expect(hub.viewers).toBe(0);
+      // the two slots are still free for real viewers
+      const a = await sse(port);
+      const b = await sse(port);
+      expect([a.res.statusCode, b.res.statusCode]).toEqual([200, 200]);
+      expect(hub.viewers).toBe(2);
+      a.res.destroy();
+      b.res.destroy();
+    } finally {
+      hub.close();
+    }
   });
 });

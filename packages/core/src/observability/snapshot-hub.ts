@@ -5,6 +5,8 @@ import type { Logger } from './logger.js';
 
 const jsonReplacer = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v);
 
+const SSE_HEAD = { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' } as const;
+
 interface Cached {
   at: number;
   value: unknown;
@@ -121,11 +123,21 @@ export class SnapshotHub {
     }
   }
 
-  /** An SSE stream: the current snapshot at once, then one per interval until the client leaves. */
+  /**
+   * An SSE stream: the current snapshot at once, then one per interval until the client leaves.
+   * A HEAD (HttpEndpoint lets it through to GET routes) gets the stream's head and the response
+   * ends: node drops a HEAD's body writes, so a stream would never send its head, and the probe
+   * would hold a viewer slot for as long as it stayed connected. No snapshot is made for it.
+   */
   serve(req: IncomingMessage, res: ServerResponse): void {
     if (this.clients.size >= this.maxClients) {
       res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'retry-after': '5' });
       res.end(`too many live viewers (${this.maxClients})\n`);
+      return;
+    }
+    if (req.method === 'HEAD') {
+      res.writeHead(200, SSE_HEAD);
+      res.end();
       return;
     }
     // The first snapshot is made before the head goes out: a failure is still an honest 500.
@@ -135,7 +147,7 @@ export class SnapshotHub {
       res.end('the status snapshot could not be made; see the engine log\n');
       return;
     }
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    res.writeHead(200, SSE_HEAD);
     const client: Client = { res, blocked: false };
     this.clients.add(client);
     res.on('drain', () => (client.blocked = false));

@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../observability/logger.js';
 import { riskCommand } from '../cli/risk.js';
 import type { RiskStateName } from './risk-state.js';
@@ -58,6 +58,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  vi.restoreAllMocks();
   await server.close();
 });
 
@@ -189,5 +190,51 @@ describe('control token file and the CLI', () => {
     const empty = mkdtempSync(join(tmpdir(), 'cwts-control-none-'));
     await expect(riskCommand('halt', { url: `http://127.0.0.1:${port}`, env: { CWTS_DATA_DIR: empty } }, () => {})).rejects.toThrow(new RegExp(`no control token.*${empty}/control.token: ENOENT`));
     expect(controls.calls).toEqual([]);
+  });
+});
+
+// Any web page open in a browser on the trading host can fire no-cors POSTs at
+// http://127.0.0.1:8081/risk/halt (Host is then a legitimate 127.0.0.1:8081, no token), and any
+// local process can too: each refusal used to write one synchronous warn line on the engine thread.
+describe('control endpoint: refusals are logged rate-limited', () => {
+  const refusals = () => logs.filter((l) => l.includes('refused'));
+
+  it('a flood of unauthenticated requests does not write one log line per request', async () => {
+    vi.spyOn(performance, 'now').mockReturnValue(1_000_000); // the whole flood inside one 10 s
+    for (let i = 0; i < 200; i++) expect((await raw(port, { path: '/risk/halt', headers: { host: host(), 'content-type': 'text/plain' }, body: '{}' })).status).toBe(401);
+    expect(controls.state).toBe('ACTIVE');
+    expect(refusals().length).toBeLessThanOrEqual(5);
+  });
+
+  it('a flood of DNS-rebinding requests (wrong Host) does not write one log line per request', async () => {
+    vi.spyOn(performance, 'now').mockReturnValue(1_000_000); // the whole flood inside one 10 s
+    for (let i = 0; i < 200; i++) expect((await raw(port, { path: '/risk/halt', headers: { host: `attacker.example:${port}` }, body: '{}' })).status).toBe(403);
+    expect(refusals().length).toBeLessThanOrEqual(5);
+  });
+
+  it('logs each kind at once, then once per 10 s with the count held back; halts and resumes are logged as before', async () => {
+    let now = 1_000_000;
+    vi.spyOn(performance, 'now').mockImplementation(() => now);
+    const post = (headers: Record<string, string>) => raw(port, { path: '/risk/halt', headers, body: '{}' });
+    for (let i = 0; i < 3; i++) {
+      expect((await post({ host: host() })).status).toBe(401);
+      expect((await post({ host: host(), ...bearer(token + 'x') })).status).toBe(401);
+      expect((await post({ host: `attacker.example:${port}` })).status).toBe(403);
+    }
+    expect(refusals().map((l) => JSON.parse(l).msg)).toEqual([
+      'risk control: halt refused: no token',
+      'risk control: halt refused: wrong token',
+      `risk control: halt refused: Host is not loopback:${port}`,
+    ]);
+    now += 10_000;
+    expect((await post({ host: host() })).status).toBe(401);
+    expect(refusals().at(-1)).toContain('risk control: halt refused: no token (and 2 more like it not logged)');
+    expect(refusals()).toHaveLength(4);
+    // the refusals' throttle never holds back the actions themselves
+    expect((await post({ host: host(), ...bearer(token) })).status).toBe(200);
+    expect((await raw(port, { path: '/risk/resume', headers: { host: host(), ...bearer(token) }, body: '{}' })).status).toBe(200);
+    const msgs = logs.map((l) => JSON.parse(l).msg);
+    expect(msgs).toContain('risk control: halt (manual (control endpoint))');
+    expect(msgs).toContain('risk control: resume (manual (control endpoint))');
   });
 });

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { HttpEndpoint, type RouteResult } from '../observability/http.js';
 import type { Logger } from '../observability/logger.js';
+import { LogThrottle } from '../observability/log-throttle.js';
 import { loopbackHostPort } from '../observability/loopback-host.js';
 import type { RiskStateName } from './risk-state.js';
 import { CONTROL_TOKEN_ENV, CONTROL_TOKEN_FILE, tokensEqual } from './control-token.js';
@@ -41,12 +42,20 @@ export interface RiskControlServerOptions {
  * Every request needs `Authorization: Bearer <token>` (401 otherwise, compared in constant time)
  * and a Host header naming loopback with the endpoint's port (403 otherwise: DNS rebinding).
  * An optional JSON body `{"reason": "..."}` of at most 4 KiB (413 beyond) is logged and shown in
- * the state's reason. The token is never logged.
+ * the state's reason. The token is never logged; refusals are logged at most once per 10 s per
+ * kind, with the number held back.
  */
 export class RiskControlServer {
   private readonly endpoint: HttpEndpoint;
   private readonly token: string;
   private readonly logger: Logger | undefined;
+  /**
+   * Refusals are logged at most once per 10 s per kind (wrong Host, no token, wrong token), with
+   * the count held back: any local process, or any web page through no-cors POSTs to the loopback
+   * port, can send them as fast as it likes, and each line is a synchronous write on the engine
+   * thread. The health endpoint throttles its refusals the same way.
+   */
+  private readonly refusals = new LogThrottle(() => performance.now());
   private port = 0;
 
   constructor(
@@ -79,13 +88,15 @@ export class RiskControlServer {
   private refuse(req: IncomingMessage, action: string): RouteResult | undefined {
     // A page served from any other name (DNS rebinding) is refused (observability/loopback-host.ts).
     if (loopbackHostPort(req.headers.host) !== this.port) {
-      this.logger?.warn({ action, host: String(req.headers.host ?? '').slice(0, 100) }, `risk control: ${action} refused: Host is not loopback:${this.port}`);
+      const more = this.refusals.take('host');
+      if (more !== undefined) this.logger?.warn({ action, host: String(req.headers.host ?? '').slice(0, 100) }, `risk control: ${action} refused: Host is not loopback:${this.port}${more}`);
       return reject(403, `Host must be 127.0.0.1, localhost or [::1] with port ${this.port}`);
     }
     const auth = req.headers.authorization ?? '';
     const presented = auth.startsWith('Bearer ') ? auth.slice(7).trim() : '';
     if (!presented || !tokensEqual(presented, this.token)) {
-      this.logger?.warn({ action }, `risk control: ${action} refused: ${presented ? 'wrong' : 'no'} token`);
+      const more = this.refusals.take(presented ? 'wrong token' : 'no token');
+      if (more !== undefined) this.logger?.warn({ action }, `risk control: ${action} refused: ${presented ? 'wrong' : 'no'} token${more}`);
       return reject(401, `${presented ? 'wrong' : 'missing'} control token: send Authorization: Bearer <token> (${CONTROL_TOKEN_ENV}, or ${CONTROL_TOKEN_FILE} in the engine's data directory)`, { 'www-authenticate': 'Bearer' });
     }
     return undefined;
