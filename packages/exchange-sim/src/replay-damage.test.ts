@@ -5,6 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { ManualClock, type ExecutionReport, type MarketEventSink } from '@cwts/core';
 import { resolveSimOptions } from './options.js';
+import { MAX_BOOK_TIME_JUMP_MS } from './replay-jsonl.js';
 import { ReplaySource, type ReplayItem } from './replay.js';
 import { SimVenue } from './venue.js';
 
@@ -113,6 +114,72 @@ describe('replay of damaged JSON-lines recordings', () => {
     expect(r.errors).toEqual(['line 6: book_delta BTCUSDT seq 102 after 103', `line 7: trade BTCUSDT ts ${T + 15} before ${T + 20}`]);
   });
 
+  it('counts a book delta whose time goes back, or jumps more than an hour ahead, and keeps the jump off the clock', async () => {
+    const d = (seq: number, ts: number, asks: { price: number; qty: number }[]) => ({ ...delta(seq, ts), asks });
+    // 102's time is corrupted (a day ahead); 105's goes back
+    const f = file(
+      'book-time.jsonl',
+      jsonl([
+        snapshot,
+        delta(101, T + 10),
+        delta(102, T + 86_400_000),
+        delta(103, T + 30),
+        trade('a', T + 40),
+        // 60000.00 is gone, the next ask is 61000.00
+        d(104, T + 50, [{ price: 6_000_000, qty: 0 }, { price: 6_100_000, qty: 1000 }]),
+        delta(105, T + 45),
+        trade('b', T + 60),
+      ]),
+    );
+    const r = replay(f);
+    expect(r.src.integrity()).toEqual({ malformed: 0, skipped: 0, outOfOrder: 2, truncated: 0 });
+    expect(r.errors).toEqual([
+      `line 4: book_delta BTCUSDT ts ${T + 86_400_000} is ${86_400_000 - 10} ms after ${T + 10} (bound ${MAX_BOOK_TIME_JUMP_MS}): replayed at ${T + 10}`,
+      `line 8: book_delta BTCUSDT ts ${T + 45} before ${T + 50}`,
+    ]);
+    // replayed in file order, 102 at its stream's previous time with its levels
+    expect(r.items.map((i) => [i.type, i.ts - T])).toEqual([['book_snapshot', 0], ['book_delta', 10], ['book_delta', 10], ['book_delta', 30], ['trade', 40], ['book_delta', 50], ['book_delta', 45], ['trade', 60]]);
+    expect(r.items[2]).toMatchObject({ seq: 102, recvTs: T + 10, asks: [{ price: 6_000_000, qty: 102 }] });
+
+    // A market order sent on delta 103 (venue time T+30) reaches the venue at T+35, not after the whole replay.
+    const venue = new SimVenue({ exchange: 'sim', clock: new ManualClock(0), options: resolveSimOptions({ replay_file: f, drive: 'manual', latency_ms: 5 }), symbols: ['BTCUSDT'] });
+    venue.loadInstruments([]);
+    const reports: ExecutionReport[] = [];
+    await venue.execution.start((x) => reports.push(x));
+    const sink = {
+      onMarketEvent: (e: { type: string; seq?: number }) => {
+        if (e.type === 'book_delta' && e.seq === 103) venue.execution.submit({ exchange: 'sim', symbol: 'BTCUSDT', side: 'buy', type: 'market', qty: 10, tif: 'IOC', source: 't', clientOrderId: 'm1', status: 'pending_new', filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: 0, updatedTs: 0 });
+      },
+      onFeedStatus: () => {},
+      onFeedError: () => {},
+    } as unknown as MarketEventSink;
+    venue.start([], sink);
+    venue.runToEnd();
+    expect(reports.filter((x) => x.kind === 'fill').map((x) => [x.lastPrice, x.ts - T])).toEqual([[6_000_000, 35]]);
+    expect(venue.marketData.recordingIntegrity()).toMatchObject({ outOfOrder: 2 });
+  });
+
+  it('a book delta lost from the file (a sequence gap no snapshot resyncs) is counted; a gap the recording resyncs, or a long silence before a snapshot, is not', () => {
+    const lost = replay(file('lost-delta.jsonl', jsonl([snapshot, delta(101, T + 10), /* 102 lost */ delta(103, T + 30), trade('a', T + 40), delta(104, T + 50), delta(105, T + 60)])));
+    expect(lost.items).toHaveLength(6);
+    expect(lost.src.integrity()).toEqual({ malformed: 0, skipped: 0, outOfOrder: 1, truncated: 0 });
+    expect(lost.errors).toEqual(['line 4: book_delta BTCUSDT 103..103 after 101: updates lost, and no snapshot of BTCUSDT follows']);
+
+    // the live engine saw the gap and resynced from a snapshot; an hour and more without updates ends in one too
+    const resync = { ...snapshot, seq: 200, reason: 'resync' };
+    const later = T + 2 * MAX_BOOK_TIME_JUMP_MS;
+    const resynced = replay(file('gap-resynced.jsonl', jsonl([snapshot, delta(101, T + 10), delta(103, T + 30), { ...resync, ts: T + 40, recvTs: T + 40 }, delta(201, T + 50), { ...resync, seq: 300, ts: 0, recvTs: later }, delta(301, later)])));
+    expect(resynced.src.integrity()).toEqual({ malformed: 0, skipped: 0, outOfOrder: 0, truncated: 0 });
+  });
+
+  it('a header whose instrument cannot be read is damage, not a clean replay that skips every record', () => {
+    const bad = { ...header, instruments: [{ ...header.instruments[0], tickSize: '0.0x' }] };
+    const r = replay(file('bad-header.jsonl', [JSON.stringify(bad), JSON.stringify(snapshot), JSON.stringify(delta(101, T + 10)), JSON.stringify(trade('a', T + 20))].join('\n') + '\n'));
+    expect(r.items).toHaveLength(0);
+    expect(r.src.integrity()).toEqual({ malformed: 1, skipped: 3, outOfOrder: 0, truncated: 0 });
+    expect(r.errors[0]).toMatch(/^line 1: bad instrument in header: /);
+  });
+
   it('counts a trade line repeated at the same time (same tradeId, same ts) as malformed and does not replay it', () => {
     const records = [snapshot, delta(101, T + 10), trade('a', T + 20), trade('a', T + 20), trade('a2', T + 20), trade('', T + 20), trade('', T + 20), trade('a', T + 30)];
     const r = replay(file('dup.jsonl', jsonl(records)));
@@ -193,6 +260,16 @@ describe('replay of damaged tardis CSV files', () => {
     const csv = [head, row('t1', t0, t0), row('neg', t0 + 1, t0 + 1, '-60000.1'), row('zero', t0 + 2, t0 + 2, '60000.1', '0'), row('nan', t0 + 3, t0 + 3, 'NaN'), row('t2', t0 + 4, t0 + 4)].join('\n') + '\n';
     const r = replay(file('values.csv', csv));
     expect(r.items.map((i) => (i as { tradeId: string }).tradeId)).toEqual(['t1', 't2']);
+    expect(r.src.integrity()).toEqual({ malformed: 3, skipped: 0, outOfOrder: 0, truncated: 0 });
+  });
+
+  it('counts a row with an empty or blank timestamp or local_timestamp as malformed, not a trade at epoch 0 replayed first', () => {
+    const csv = [head, row('a', t0, t0), `binance,BTCUSDT,,${t0 + 2},b,buy,60000.1,0.002`, `binance,BTCUSDT, ,${t0 + 2},c,buy,60000.1,0.002`, `binance,BTCUSDT,${t0 + 2},,d,buy,60000.1,0.002`, row('e', t0 + 3, t0 + 3)].join('\n') + '\n';
+    const r = replay(file('empty-ts.csv', csv));
+    expect(r.items.map((i) => [(i as { tradeId: string }).tradeId, i.ts])).toEqual([
+      ['a', t0 / 1000],
+      ['e', Math.floor((t0 + 3) / 1000)],
+    ]);
     expect(r.src.integrity()).toEqual({ malformed: 3, skipped: 0, outOfOrder: 0, truncated: 0 });
   });
 

@@ -96,11 +96,23 @@ export interface JsonlFileOptions {
 export const MAX_TRADE_IDS_PER_TS = 4096;
 
 /**
+ * The longest a book delta may lie ahead of its stream's previous delta (no snapshot between)
+ * before its time counts as damaged: one hour. A depth stream that stays silent that long
+ * without a disconnect, and so without a resync snapshot that starts the stream over, does not
+ * occur on a listed instrument; a corrupted time does, and would move the replay's clock (and
+ * every order sent after it) by as much.
+ */
+export const MAX_BOOK_TIME_JUMP_MS = 60 * 60_000;
+
+/**
  * The records of one file, in file order. Ordering is checked per stream of an instrument: book
- * updates by sequence (a delta whose `seq` is not above the last book sequence; a snapshot
- * starts over), trades and liquidations by venue time `ts`. Out-of-order records are replayed
- * as recorded and counted. A trade repeated at the stream's latest time (same non-empty
- * `tradeId`, same `ts`) is a duplicate line: counted malformed and not replayed.
+ * deltas by sequence (`seq` not above the last book sequence; a gap, `firstSeq` past the last
+ * `seq` + 1, that no later snapshot of the stream resyncs) and by venue time (going back, or
+ * more than MAX_BOOK_TIME_JUMP_MS ahead; a snapshot starts both over), trades and liquidations
+ * by venue time `ts`. Out-of-order records are replayed as recorded and counted, except that a
+ * delta too far ahead is replayed at its stream's previous time. A trade repeated at the
+ * stream's latest time (same non-empty `tradeId`, same `ts`) is a duplicate line: counted
+ * malformed and not replayed.
  */
 export function* jsonlRecords(file: string, opts: JsonlFileOptions): Generator<Keyed> {
   const { damage, declared } = opts;
@@ -109,6 +121,10 @@ export function* jsonlRecords(file: string, opts: JsonlFileOptions): Generator<K
     onUnreadable: (detail) => damage.malformed(file, 0, detail),
   };
   const lastBookSeq = new Map<string, number>();
+  /** Venue and arrival time of the stream's last delta in time order since its last snapshot. */
+  const lastDeltaTime = new Map<string, { ts: number; recvTs: number }>();
+  /** A sequence gap not (yet) followed by a snapshot of its stream: counted if none comes. */
+  const openGaps = new Map<string, { lineNo: number; message: string }>();
   const lastTradeTs = new Map<string, number>();
   const lastLiquidationTs = new Map<string, number>();
   /** Trade ids seen at the stream's latest trade time: a repeat among them is a duplicate line. */
@@ -149,12 +165,33 @@ export function* jsonlRecords(file: string, opts: JsonlFileOptions): Generator<K
     }
     switch (item.type) {
       case 'book_snapshot':
+        // A fetched snapshot's venue time may be older than the updates already seen (or 0):
+        // it is not checked, and the stream's time starts over with the next delta.
         lastBookSeq.set(stream, item.seq);
+        lastDeltaTime.delete(stream);
+        // the live engine saw the gap too and resynced: the replay follows it faithfully
+        openGaps.delete(stream);
         break;
       case 'book_delta': {
         const last = lastBookSeq.get(stream);
         if (last !== undefined && item.seq <= last) damage.outOfOrder(file, lineNo, `book_delta ${item.symbol} seq ${item.seq} after ${last}`);
-        else lastBookSeq.set(stream, item.seq);
+        else {
+          // A lost update leaves the engine's book resyncing until a snapshot, and the engine
+          // only ever records its adapters' updates in sequence, so without a snapshot after
+          // it the gap is the file's.
+          if (last !== undefined && item.firstSeq > last + 1 && !openGaps.has(stream)) {
+            openGaps.set(stream, { lineNo, message: `book_delta ${item.symbol} ${item.firstSeq}..${item.seq} after ${last}: updates lost, and no snapshot of ${item.symbol} follows` });
+          }
+          lastBookSeq.set(stream, item.seq);
+        }
+        const prev = lastDeltaTime.get(stream);
+        if (prev !== undefined && item.ts < prev.ts) damage.outOfOrder(file, lineNo, `book_delta ${item.symbol} ts ${item.ts} before ${prev.ts}`);
+        else if (prev !== undefined && item.ts - prev.ts > MAX_BOOK_TIME_JUMP_MS) {
+          // Its levels and sequence keep the book whole; its time is not let move the clock.
+          damage.outOfOrder(file, lineNo, `book_delta ${item.symbol} ts ${item.ts} is ${item.ts - prev.ts} ms after ${prev.ts} (bound ${MAX_BOOK_TIME_JUMP_MS}): replayed at ${prev.ts}`);
+          item.ts = prev.ts;
+          item.recvTs = prev.recvTs;
+        } else lastDeltaTime.set(stream, { ts: item.ts, recvTs: item.recvTs });
         break;
       }
       case 'trade': {
@@ -190,6 +227,7 @@ export function* jsonlRecords(file: string, opts: JsonlFileOptions): Generator<K
     }
     yield { key: item.ts * 1000, item };
   }
+  for (const gap of openGaps.values()) damage.outOfOrder(file, gap.lineNo, gap.message);
 }
 
 /**
@@ -219,7 +257,8 @@ export function jsonlInstruments(
         declared.add(`${spec.exchange}\u0000${spec.symbol}`);
         if (!map.has(i.symbol)) map.set(i.symbol, i);
       } catch (e) {
-        o.damage.note(f, 1, `bad instrument in header: ${(e as Error).message}`);
+        // Its records are then all skipped as undeclared: a replay of nothing must not pass as clean.
+        o.damage.malformed(f, 1, `bad instrument in header: ${(e as Error).message}`);
       }
     }
   }

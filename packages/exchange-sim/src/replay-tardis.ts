@@ -4,9 +4,10 @@
  * consecutive incremental rows of a symbol with the same timestamp form one delta.
  */
 import { decimalToUnits, defineInstrument, type BookLevel, type Instrument, type MarketEvent, type Side } from '@cwts/core';
+import { L2Book } from '@cwts/core/microstructure';
 import { splitSymbol, toPlainDecimal, type InstrumentOverride } from './options.js';
 import { readLines, type LineReaderEvents } from './replay-lines.js';
-import type { Keyed, ReplayDamageSink } from './replay-types.js';
+import type { Keyed, ReplayDamageSink, ReplayItem } from './replay-types.js';
 
 const TRADE_COLS = ['exchange', 'symbol', 'timestamp', 'local_timestamp', 'id', 'side', 'price', 'amount'];
 const BOOK_COLS = ['exchange', 'symbol', 'timestamp', 'local_timestamp', 'is_snapshot', 'side', 'price', 'amount'];
@@ -87,11 +88,25 @@ export function inferTardisInstruments(files: readonly string[], o: { exchange?:
 
 class MalformedRow extends Error {}
 
-/** State shared by the tardis files of one replay: a trades file reads the mid of the book file. */
+/** Microseconds from a timestamp cell: digits only (Number('') and Number(' ') are 0, epoch). */
+const micros = (text: string | undefined): number => (text !== undefined && /^[0-9]+$/.test(text) ? Number(text) : NaN);
+
+/** A trade whose side the file says is `unknown`: inferred when it is delivered. */
+interface UnknownSideTrade extends Keyed {
+  inferSide: true;
+}
+
+/**
+ * State shared by the tardis files of one replay. The merge reads each file one record ahead of
+ * what it delivers, and several files of one symbol (days) are all opened at the start, so what
+ * depends on the order of delivery is set in `delivered()`, never while reading: book sequence
+ * numbers, a snapshot's reason and the `synced` status after the first, and the side of an
+ * `unknown` trade, from the book as delivered so far.
+ */
 export class TardisStreams {
   private readonly seq = new Map<string, number>();
   private readonly synced = new Set<string>();
-  private readonly mid = new Map<string, number>();
+  private readonly books = new Map<string, L2Book>();
 
   constructor(
     /** The instrument of a symbol (configured, inferred, or defaults for a late symbol). */
@@ -136,16 +151,18 @@ export class TardisStreams {
         continue;
       }
       if (line.trim() === '') continue;
-      let keyed: Keyed | undefined;
+      let keyed: Keyed | UnknownSideTrade | undefined;
       try {
         const c = line.split(',');
         if (c.length < width) throw new MalformedRow(`expected ${width} columns, got ${c.length}`);
         const exchange = c[col.exchange!]!;
         const symbol = c[col.symbol!]!;
         if (symbol === '') throw new MalformedRow('empty symbol');
-        const tsUs = Number(c[col.timestamp!]);
-        const localUs = Number(c[col.local_timestamp!]);
-        if (!Number.isSafeInteger(tsUs) || tsUs < 0) throw new MalformedRow(`bad timestamp ${JSON.stringify(c[col.timestamp!]?.slice(0, 40))}`);
+        const tsUs = micros(c[col.timestamp!]);
+        const local = micros(c[col.local_timestamp!]);
+        if (!Number.isSafeInteger(tsUs)) throw new MalformedRow(`bad timestamp ${JSON.stringify(c[col.timestamp!]?.slice(0, 40))}`);
+        // the arrival time is what detectors and the out-of-order check read: no stand-in for it
+        if (!Number.isSafeInteger(local)) throw new MalformedRow(`bad local_timestamp ${JSON.stringify(c[col.local_timestamp!]?.slice(0, 40))}`);
         const instrument = this.instrument(symbol, exchange);
         const priceText = toPlainDecimal(c[col.price!]);
         const amountText = toPlainDecimal(c[col.amount!]);
@@ -153,14 +170,11 @@ export class TardisStreams {
         if (amountText === undefined || amountText.startsWith('-')) throw new MalformedRow(`bad amount ${JSON.stringify(c[col.amount!]?.slice(0, 40))}`);
         const price = decimalToUnits(priceText, instrument.priceScale, `price of ${symbol}`);
         const qty = decimalToUnits(amountText, instrument.qtyScale, `amount of ${symbol}`);
-        const local = Number.isSafeInteger(localUs) && localUs >= 0 ? localUs : tsUs;
         if (header.kind === 'trades') {
-          let side = c[col.side!] as Side | 'unknown';
-          if (side !== 'buy' && side !== 'sell') {
-            if (side !== 'unknown') throw new MalformedRow(`bad side ${JSON.stringify(String(side).slice(0, 40))}`);
-            const mid = this.mid.get(symbol);
-            side = mid !== undefined && price < mid ? 'sell' : 'buy';
-          }
+          const sideText = c[col.side!]!;
+          if (sideText !== 'buy' && sideText !== 'sell' && sideText !== 'unknown') throw new MalformedRow(`bad side ${JSON.stringify(sideText.slice(0, 40))}`);
+          // 'unknown' is set in delivered(); 'buy' holds its place
+          const side: Side = sideText === 'unknown' ? 'buy' : sideText;
           if (price <= 0 || qty <= 0) throw new MalformedRow('trade price and amount must be positive');
           const ev: MarketEvent = {
             type: 'trade',
@@ -173,7 +187,7 @@ export class TardisStreams {
             qty,
             side,
           };
-          keyed = { key: tsUs, item: ev };
+          keyed = sideText === 'unknown' ? { key: tsUs, item: ev, inferSide: true } : { key: tsUs, item: ev };
         } else {
           const snapText = c[col.is_snapshot!];
           if (snapText !== 'true' && snapText !== 'false') throw new MalformedRow(`bad is_snapshot ${JSON.stringify(snapText?.slice(0, 40))}`);
@@ -199,9 +213,45 @@ export class TardisStreams {
     if (group) yield* this.flush(group);
   }
 
+  /**
+   * Completes an item as the merge delivers it (see the class comment). Returns the `synced`
+   * status to deliver right after a symbol's first snapshot, else undefined.
+   */
+  delivered(k: Keyed): ReplayItem | undefined {
+    const item = k.item;
+    if (item.type === 'trade') {
+      if ((k as Partial<UnknownSideTrade>).inferSide) {
+        const book = this.books.get(item.symbol);
+        const bid = book?.bestBid();
+        const ask = book?.bestAsk();
+        // below the mid of the book as delivered so far: the seller hit a bid
+        item.side = bid !== undefined && ask !== undefined && 2 * item.price < bid + ask ? 'sell' : 'buy';
+      }
+      return undefined;
+    }
+    if (item.type !== 'book_snapshot' && item.type !== 'book_delta') return undefined;
+    // One sequence per symbol in delivered order, whichever file (day) the update comes from.
+    const seq = (this.seq.get(item.symbol) ?? 0) + 1;
+    this.seq.set(item.symbol, seq);
+    let book = this.books.get(item.symbol);
+    if (!book) this.books.set(item.symbol, (book = new L2Book(item.exchange, item.symbol)));
+    if (item.type === 'book_delta') {
+      item.firstSeq = item.seq = seq;
+      book.applyLevels(item.bids, item.asks);
+      return undefined;
+    }
+    item.seq = seq;
+    book.applySnapshot(item);
+    if (this.synced.has(item.symbol)) {
+      item.reason = 'resync';
+      return undefined;
+    }
+    this.synced.add(item.symbol);
+    return { type: 'feed_status', exchange: item.exchange, symbol: item.symbol, state: 'synced', reason: 'snapshot replayed', ts: item.ts };
+  }
+
+  /** Sequence numbers and a snapshot's reason are placeholders until `delivered()`. */
   private flush(g: { snapshot: boolean; symbol: string; exchange: string; tsUs: number; localUs: number; bids: Map<number, number>; asks: Map<number, number> }): Keyed[] {
-    const seq = (this.seq.get(g.symbol) ?? 0) + 1;
-    this.seq.set(g.symbol, seq);
     const ts = Math.floor(g.tsUs / 1000);
     const recvTs = Math.floor(g.localUs / 1000);
     const levels = (m: Map<number, number>, desc: boolean, dropZero: boolean): BookLevel[] => {
@@ -212,18 +262,7 @@ export class TardisStreams {
     };
     const bids = levels(g.bids, true, g.snapshot);
     const asks = levels(g.asks, false, g.snapshot);
-    if (bids.length > 0 && asks.length > 0) this.mid.set(g.symbol, (bids[0]!.price + asks[0]!.price) / 2);
-    if (g.snapshot) {
-      const first = !this.synced.has(g.symbol);
-      const out: Keyed[] = [
-        { key: g.tsUs, item: { type: 'book_snapshot', exchange: g.exchange, symbol: g.symbol, ts, recvTs, seq, bids, asks, reason: first ? 'initial' : 'resync' } },
-      ];
-      if (first) {
-        this.synced.add(g.symbol);
-        out.push({ key: g.tsUs, item: { type: 'feed_status', exchange: g.exchange, symbol: g.symbol, state: 'synced', reason: 'snapshot replayed', ts } });
-      }
-      return out;
-    }
-    return [{ key: g.tsUs, item: { type: 'book_delta', exchange: g.exchange, symbol: g.symbol, ts, recvTs, firstSeq: seq, seq, bids, asks } }];
+    if (g.snapshot) return [{ key: g.tsUs, item: { type: 'book_snapshot', exchange: g.exchange, symbol: g.symbol, ts, recvTs, seq: 0, bids, asks, reason: 'initial' } }];
+    return [{ key: g.tsUs, item: { type: 'book_delta', exchange: g.exchange, symbol: g.symbol, ts, recvTs, firstSeq: 0, seq: 0, bids, asks } }];
   }
 }

@@ -65,6 +65,9 @@ export class ReplaySource implements Iterable<ReplayItem> {
   private heads: (Keyed | undefined)[] | undefined;
   private iters: Iterator<Keyed>[] = [];
   private peeked: ReplayItem | undefined;
+  private tardis: TardisStreams | undefined;
+  /** An item `TardisStreams.delivered` adds after the one just delivered. */
+  private queued: ReplayItem | undefined;
   private done = false;
   private readonly tardisInstrumentCache = new Map<string, Instrument>();
   private readonly reported = new Map<string, number>();
@@ -169,12 +172,17 @@ export class ReplaySource implements Iterable<ReplayItem> {
   private pull(): ReplayItem | undefined {
     if (!this.heads) {
       this.instrumentsBySymbol();
-      const tardis = this.format === 'tardis' ? new TardisStreams((s, x) => this.tardisInstrument(s, x), this.damage) : undefined;
+      const tardis = (this.tardis = this.format === 'tardis' ? new TardisStreams((s, x) => this.tardisInstrument(s, x), this.damage) : undefined);
       this.iters = this.files.map((f) => (tardis ? tardis.records(f) : jsonlRecords(f, { declared: this.declared, damage: this.damage })));
       this.heads = this.iters.map((it) => {
         const r = it.next();
         return r.done ? undefined : r.value;
       });
+    }
+    if (this.queued) {
+      const q = this.queued;
+      this.queued = undefined;
+      return q;
     }
     for (;;) {
       let bi = -1;
@@ -183,7 +191,8 @@ export class ReplaySource implements Iterable<ReplayItem> {
         if (h && (bi < 0 || h.key < this.heads[bi]!.key)) bi = i;
       }
       if (bi < 0) return undefined;
-      const item = this.heads[bi]!.item;
+      const head = this.heads[bi]!;
+      const item = head.item;
       const r = this.iters[bi]!.next();
       this.heads[bi] = r.done ? undefined : r.value;
       if (this.symbolFilter && item.symbol !== '' && !this.symbolFilter.has(item.symbol)) {
@@ -191,6 +200,7 @@ export class ReplaySource implements Iterable<ReplayItem> {
         continue;
       }
       if (this.opts.exchange !== undefined) item.exchange = this.opts.exchange;
+      if (this.tardis) this.queued = this.tardis.delivered(head);
       return item;
     }
   }

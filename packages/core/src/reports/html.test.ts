@@ -65,4 +65,11 @@ describe('report page script', () => {
     const html = renderReportHtml({ title: 't', inputs: [], config: {}, record, stats: sessionStatistics(record), followUps: [], followUpHorizonMs: 60_000, generatedAt: 'now' });
     expect(runPageScript(html).charts.get('price-0')!.opts.scales!.y!.range).toEqual([-1, 1]);
   });
+
+  it('shows what is wrong with the inputs at the top of the page', () => {
+    const record: SessionRecord = { instruments: [btc], initialEquity: 0n, start: 0, end: 1000, pnl: [], fills: [], signals: [], marks: {}, finalMarks: {}, risk: [{ ts: 0, state: 'ACTIVE', reason: 'start' }] };
+    const page = (r: SessionRecord) => renderReportHtml({ title: 't', inputs: [], config: {}, record: r, stats: sessionStatistics(r), followUps: [], followUpHorizonMs: 60_000, generatedAt: 'now' });
+    expect(page({ ...record, warnings: ['2 trade lines <bad>'] })).toContain('<p class="warning">2 trade lines &lt;bad&gt;</p>\n<h2>Summary</h2>');
+    expect(page(record)).not.toContain('<p class="warning">');
+  });
 });

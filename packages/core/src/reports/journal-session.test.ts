@@ -5,9 +5,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from '../journal/schema.js';
-import { markAt } from './follow-ups.js';
+import { defineInstrument } from '../domain/instrument.js';
+import { detectorFollowUps, markAt } from './follow-ups.js';
 import { sessionFromJournal, tradeMarks } from './journal-session.js';
 import { sessionStatistics } from './statistics.js';
+import type { SessionRecord } from './session.js';
 
 const E18 = 10n ** 18n;
 
@@ -124,6 +126,29 @@ describe('tradeMarks', () => {
     const m = tradeMarks(write('many.jsonl', lines.join('\n') + '\n'), -Infinity, Infinity)['sim:BTCUSDT']!;
     expect(m.ts).toEqual(Array.from({ length: 5_000 }, (_, sec) => sec * 1000 + 900));
     expect(m.halfTicks).toEqual(Array.from({ length: 5_000 }, (_, sec) => 2 * (2 * sec + 1)));
+  });
+
+  it('a trade line with a zero or negative price or quantity is not a mark; sessionFromJournal says how many there were', () => {
+    const bad = (ts: number, over: Record<string, unknown>) => JSON.stringify({ ...JSON.parse(tradeLine(ts, 1_000_000)), ...over });
+    const f = write('bad-price.jsonl', [recordingHeader, tradeLine(1_000, 1_000_000), tradeLine(61_000, 0), tradeLine(62_500, -1_000_000), bad(63_000, { qty: 0 }), bad(64_000, { price: 1.5 }), tradeLine(70_000, 1_000_100)].join('\n') + '\n');
+    const skipped: number[] = [];
+    const marks = tradeMarks(f, -Infinity, Infinity, {}, (lineNo) => skipped.push(lineNo))['sim:BTCUSDT']!;
+    expect(marks).toEqual({ ts: [1_000, 70_000], halfTicks: [2_000_000, 2_000_200] });
+    expect(skipped).toEqual([3, 4, 5, 6]);
+
+    // what it did to the report: a buy at 10000.00 whose 60 s mark-out read the damaged line
+    const rec: SessionRecord = {
+      instruments: [defineInstrument(btcSpec)], initialEquity: 0n, start: 0, end: 100_000, pnl: [],
+      fills: [{ ts: 1_000, exchange: 'sim', symbol: 'BTCUSDT', clientOrderId: 'a', side: 'buy', price: 1_000_000, qty: 1, feeAtoms: 0n }],
+      signals: [{ ts: 1_000, id: 's', detector: 'whale', exchange: 'sim', symbol: 'BTCUSDT', direction: 1, strength: 1 }],
+      marks: { 'sim:BTCUSDT': marks }, finalMarks: {}, risk: [{ ts: 0, state: 'ACTIVE', reason: 'start' }],
+    };
+    // the price was 10000.00 and 10001.00 on both sides of the damaged lines: the mark-out is 0, not -10 USDT
+    expect(detectorFollowUps(rec, 60_000)[0]!.markoutPnl).toBe('0');
+
+    const s = sessionFromJournal(snapshotJournal([0, 100_000]), {}, f);
+    expect(s.warnings).toEqual([expect.stringMatching(/^4 trade lines of the recording are not a valid trade and gave no mark \(first: line 3: /)]);
+    expect(sessionFromJournal(snapshotJournal([0, 100_000]), {}, write('clean.jsonl', [recordingHeader, tradeLine(1_000, 1_000_000)].join('\n') + '\n')).warnings).toBeUndefined();
   });
 
   it('reads lines cut across tiny reads, keeps the window, and ignores the cut last line', () => {

@@ -79,8 +79,14 @@ export function sessionFromJournal(db: ReadOnlyDb, window: JournalWindow = {}, r
       finalMarks[key] = half;
     }
   }
+  const warnings: string[] = [];
   if (recording) {
-    const fromTrades = tradeMarks(recording, lo, hi);
+    let skipped = 0;
+    let firstSkipped = '';
+    const fromTrades = tradeMarks(recording, lo, hi, {}, (lineNo, why) => {
+      if (skipped++ === 0) firstSkipped = `line ${lineNo}: ${why}`;
+    });
+    if (skipped > 0) warnings.push(`${skipped} trade line${skipped === 1 ? '' : 's'} of the recording ${skipped === 1 ? 'is' : 'are'} not a valid trade and gave no mark (first: ${firstSkipped}); the recording is damaged (cwts-ultra replay counts it)`);
     for (const [key, m] of Object.entries(fromTrades)) {
       // The recording's tape covers every instrument and every second; it replaces snapshot marks.
       marks[key] = m;
@@ -95,7 +101,7 @@ export function sessionFromJournal(db: ReadOnlyDb, window: JournalWindow = {}, r
     else if (t.ts <= end) risk.push({ ts: t.ts, state: t.to_state, reason: t.reason });
   }
   risk.unshift(state);
-  return { instruments, initialEquity, start, end, pnl, fills, signals, marks, finalMarks, risk, runs };
+  return { instruments, initialEquity, start, end, pnl, fills, signals, marks, finalMarks, risk, runs, ...(warnings.length > 0 ? { warnings } : {}) };
 }
 
 /**
@@ -104,23 +110,31 @@ export function sessionFromJournal(db: ReadOnlyDb, window: JournalWindow = {}, r
  * than an hour is longer than V8's longest string. A trade whose venue time goes back (the replay
  * counts it out of order) is kept and the marks are sorted at the end, so `markAt`'s binary
  * search stays valid; within one second the trade with the latest time wins (the later line on a
- * tie). The cut last line of a file still being written is not read.
+ * tie). The cut last line of a file still being written is not read. A trade line that is not
+ * a valid trade (unreadable, or a price or quantity that is not a positive integer: replay counts
+ * it malformed) gives no mark and is passed to `onSkipped`.
  */
-export function tradeMarks(path: string, lo: number, hi: number, lines: FileLinesOptions = {}): SessionRecord['marks'] {
+export function tradeMarks(path: string, lo: number, hi: number, lines: FileLinesOptions = {}, onSkipped?: (lineNo: number, why: string) => void): SessionRecord['marks'] {
   const out: SessionRecord['marks'] = {};
   /** Instruments with a trade that went back in time, and the length at which to compact their marks. */
   const unsorted = new Map<string, number>();
   let lineNo = 0;
   for (const line of fileLines(path, lines)) {
     if (lineNo++ === 0 || line === null || !line.includes('"trade"')) continue; // line 1: the header
-    let ev: { type?: string; exchange?: string; symbol?: string; ts?: number; price?: number };
+    let ev: { type?: string; exchange?: string; symbol?: string; ts?: number; price?: number; qty?: number };
     try {
       ev = JSON.parse(line);
     } catch {
+      onSkipped?.(lineNo, 'not JSON');
       continue;
     }
-    if (ev === null || typeof ev !== 'object' || ev.type !== 'trade' || typeof ev.exchange !== 'string' || typeof ev.symbol !== 'string') continue;
-    if (typeof ev.ts !== 'number' || !Number.isFinite(ev.ts) || !Number.isSafeInteger(ev.price) || ev.ts < lo || ev.ts > hi) continue;
+    if (ev === null || typeof ev !== 'object' || ev.type !== 'trade') continue;
+    // A zero or negative price as a mark would be a mark-out of the whole position.
+    if (typeof ev.exchange !== 'string' || typeof ev.symbol !== 'string' || typeof ev.ts !== 'number' || !Number.isFinite(ev.ts) || !isPositiveInt(ev.price) || !isPositiveInt(ev.qty)) {
+      onSkipped?.(lineNo, `not a valid trade (price ${JSON.stringify(ev.price)}, qty ${JSON.stringify(ev.qty)}, ts ${JSON.stringify(ev.ts)})`.slice(0, 200));
+      continue;
+    }
+    if (ev.ts < lo || ev.ts > hi) continue;
     const key = instrumentKey(ev.exchange, ev.symbol);
     const m = (out[key] ??= { ts: [], halfTicks: [] });
     const n = m.ts.length;
@@ -144,6 +158,8 @@ export function tradeMarks(path: string, lo: number, hi: number, lines: FileLine
   for (const key of unsorted.keys()) out[key] = lastPerSecond(out[key]!);
   return out;
 }
+
+const isPositiveInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
 
 /** Sorts marks by time (stable: file order on a tie) and keeps the last of each second. */
 function lastPerSecond(m: { ts: number[]; halfTicks: number[] }): { ts: number[]; halfTicks: number[] } {

@@ -25,6 +25,8 @@ export interface SessionRecord {
   risk: { ts: number; state: RiskStateName; reason: string }[];
   /** Tick-to-order latency as a histogram (upper bounds in seconds, non-cumulative counts); absent when not measured. */
   latency?: { le: number[]; counts: number[] };
+  /** What is wrong with the inputs the report was built from (damaged recording lines), shown at the top of the page; absent when nothing is. */
+  warnings?: string[];
 }
 
 export interface PnlSample {

@@ -116,6 +116,35 @@ describe('sessionStatistics', () => {
     expect(dip.sharpe).not.toBeNull();
   });
 
+  it('the session end between two boundaries is a last level: an account that ends blown up there has no ratios', () => {
+    // 1 BTC bought at 10000.00; equity 1000 -> 1010 -> 1020 on the minute boundaries, then the
+    // mark falls to 8995.00 and the session ends at 2.5 min with equity -5
+    const ts = [0, 60_000, 120_000, 150_000];
+    const equity = [q('1000'), q('1010'), q('1020'), q('-5')];
+    expect(returnRatios(ts, equity, 0, 150_000, MINUTE_RETURNS)).toMatchObject({ sharpe: null, sortino: null, n: 0 });
+    const rec: SessionRecord = {
+      instruments: [btc],
+      initialEquity: q('1000'),
+      start: 0,
+      end: 150_000,
+      pnl: ts.map((t, k) => ({ ts: t, realized: 0n, unrealized: equity[k]! - q('1000'), fees: 0n })),
+      fills: [{ ts: 0, exchange: 'sim', symbol: 'BTCUSDT', clientOrderId: 'a', side: 'buy', price: 1_000_000, qty: 1000, feeAtoms: 0n }],
+      signals: [],
+      marks: {},
+      finalMarks: { 'sim:BTCUSDT': 2 * 899_500 },
+      risk: [{ ts: 0, state: 'ACTIVE', reason: 'start' }],
+    };
+    const s = sessionStatistics(rec);
+    expect(s.finalEquity).toBe('-5');
+    expect([s.sharpe, s.sortino]).toEqual([null, null]);
+
+    // not blown up: the partial period's return is the last one
+    const partial = returnRatios(ts, [q('1000'), q('1010'), q('1020'), q('1000')], 0, 150_000, MINUTE_RETURNS);
+    expect(partial.returns.map((r) => r.toFixed(6))).toEqual([(1010 / 1000 - 1).toFixed(6), (1020 / 1010 - 1).toFixed(6), (1000 / 1020 - 1).toFixed(6)]);
+    // no sample after the last boundary: no extra (zero) return
+    expect(returnRatios(ts.slice(0, 3), equity.slice(0, 3), 0, 150_000, MINUTE_RETURNS).n).toBe(2);
+  });
+
   it('a busy session: 150,000 round trips on one instrument (more than a spread can pass as arguments)', () => {
     const fills: SessionFill[] = [];
     const n = 150_000;

@@ -297,7 +297,8 @@ function maxDrawdown(ts: readonly number[], equity: readonly bigint[], end: numb
 
 /**
  * Sharpe and Sortino of period returns. Equity is read at each period boundary (start + k x
- * periodMs, the last sample at or before it); r_k = E_k / E_{k-1} - 1. Sharpe = mean(r) /
+ * periodMs, the last sample at or before it), and at `end` when a sample lies after the last
+ * boundary (the session's last, partial period); r_k = E_k / E_{k-1} - 1. Sharpe = mean(r) /
  * stdev(r) (sample, n - 1) x sqrt(periodsPerYear); Sortino = mean(r) / sqrt(sum(min(r, 0)^2) / n)
  * x sqrt(periodsPerYear). Null with fewer than two returns, a zero denominator, or any level E_k <= 0
  * (the first and the last included).
@@ -314,6 +315,13 @@ export function returnRatios(ts: readonly number[], equity: readonly bigint[], s
     // the exact bigint, not its float.
     if (last <= 0n) return { sharpe: null, sortino: null, n: 0, returns: [] };
     levels.push(commonToNumber(last));
+  }
+  // The samples after the last boundary: where a session that ends between two boundaries
+  // ends, blown up or not; without them its last partial period is never looked at.
+  if (k < ts.length && ts[k]! <= end) {
+    while (k < ts.length && ts[k]! <= end) last = equity[k++];
+    if (last! <= 0n) return { sharpe: null, sortino: null, n: 0, returns: [] };
+    levels.push(commonToNumber(last!));
   }
   const returns: number[] = [];
   for (let i = 1; i < levels.length; i++) returns.push(levels[i]! / levels[i - 1]! - 1);
