@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { instrumentSpec, RECORDING_KIND, RECORDING_VERSION } from '@cwts/core/engine';
 import { resolveSimOptions, SyntheticMarket, type SimEvent } from '@cwts/exchange-sim';
 import { MIGRATIONS } from '../journal/schema.js';
-import { replayCommand } from './replay.js';
+import { EXIT_RECORDING_DAMAGED, replayCommand } from './replay.js';
 import { reportCommand } from './report.js';
 
 /**
@@ -67,8 +67,8 @@ function expectNoSecret(html: string): void {
 }
 
 /** A journal with the real schema: one run, one fill, one snapshot. */
-function journal(): string {
-  const p = join(dir, 'j.db');
+function journal(name = 'j.db'): string {
+  const p = join(dir, name);
   const db = new Database(p);
   db.exec(MIGRATIONS[0]!);
   db.prepare('INSERT INTO instruments VALUES (?, ?, ?)').run('sim', 'BTCUSDT', JSON.stringify({ exchange: 'sim', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.001', priceScale: { mantissa: '1n', exponent: 2 } }));
@@ -105,4 +105,29 @@ describe('the config shown in an HTML report', () => {
     expect(code).toBe(0);
     expectNoSecret(readFileSync(report, 'utf8'));
   }, 120_000);
+});
+
+describe('report --data on a damaged recording', () => {
+  it('writes the page, says what was wrong (with --json too), and exits as replay does on damage', async () => {
+    const rec = recording();
+    const lines = readFileSync(rec, 'utf8').trimEnd().split('\n');
+    const k = lines.findIndex((l) => l.includes('"type":"trade"'));
+    expect(k).toBeGreaterThan(0);
+    lines.splice(k + 1, 0, JSON.stringify({ ...JSON.parse(lines[k]!), price: 0 }));
+    const damaged = join(dir, 'damaged.jsonl');
+    writeFileSync(damaged, lines.join('\n') + '\n');
+    const printed: string[] = [];
+    const out = join(dir, 'damaged.html');
+    const db = journal('damaged.db');
+    expect(await reportCommand({ journal: db, out, data: damaged }, (l) => printed.push(l))).toBe(EXIT_RECORDING_DAMAGED);
+    expect(printed.join('\n')).toMatch(/warning: 1 trade line of the recording is not a valid trade/);
+    expect(readFileSync(out, 'utf8')).toContain('not a valid trade');
+    const json: string[] = [];
+    expect(await reportCommand({ journal: db, out, data: damaged, json: true }, (l) => json.push(l))).toBe(EXIT_RECORDING_DAMAGED);
+    expect(JSON.parse(json[0]!).warnings).toEqual([expect.stringMatching(/not a valid trade/)]);
+    // the clean recording: exit 0, no warnings
+    const clean: string[] = [];
+    expect(await reportCommand({ journal: db, out, data: rec, json: true }, (l) => clean.push(l))).toBe(0);
+    expect(JSON.parse(clean[0]!).warnings).toBeUndefined();
+  });
 });

@@ -10,6 +10,7 @@ import { renderReportHtml } from '../reports/html.js';
 import { sessionFromJournal } from '../reports/journal-session.js';
 import { FOLLOW_UP_HORIZON_MS, reportConfig, sha256File } from '../reports/replay-report.js';
 import { sessionStatistics } from '../reports/statistics.js';
+import { EXIT_RECORDING_DAMAGED } from './replay.js';
 
 export interface ReportOptions {
   journal: string;
@@ -71,7 +72,13 @@ export async function reportCommand(o: ReportOptions, out: (line: string) => voi
     generatedAt: new Date().toISOString(),
   });
   writeFileSync(o.out, html);
-  if (o.json) out(JSON.stringify({ report: o.out, stats }));
-  else out(`report ${o.out}: ${stats.fills} fills, ${stats.trades} trades, net ${stats.net}, max drawdown ${stats.maxDrawdown}`);
-  return 0;
+  // What was wrong with the inputs is said where the caller looks, not only on the page: a
+  // script reading the exit code must not take a report built on a damaged recording for a clean one.
+  const warnings = record.warnings ?? [];
+  if (o.json) out(JSON.stringify({ report: o.out, stats, ...(warnings.length > 0 ? { warnings } : {}) }));
+  else {
+    out(`report ${o.out}: ${stats.fills} fills, ${stats.trades} trades, net ${stats.net}, max drawdown ${stats.maxDrawdown}`);
+    for (const w of warnings) out(`warning: ${w}`);
+  }
+  return warnings.length > 0 ? EXIT_RECORDING_DAMAGED : 0;
 }
