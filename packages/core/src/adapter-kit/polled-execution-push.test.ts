@@ -175,3 +175,22 @@ describe('PolledExecutionClient push path: per-trade events (OrderUpdateSink.exe
     await client.stop();
   });
 });
+
+describe('PolledExecutionClient push path: final states that do not say how much filled', () => {
+  it('a cancel event without a cumulative quantity, before the trade it followed, must not lose that trade', async () => {
+    const { client, sink, driver, reports, stop } = await setup();
+    // at the venue: 0.004 traded (T1), then the rest was cancelled
+    driver.view = { ...driver.view!, filledQty: '0.004', state: 'cancelled' };
+    driver.fills = [fill('T1', '0.004')];
+    // the stream delivers the cancel first, without cum_qty (Kraken's parser leaves it optional) ...
+    sink.execution({ venueOrderId: 'V1', clientOrderId: 'c1', state: 'cancelled', text: 'kraken: User requested' });
+    // ... then the trade
+    sink.execution({ venueOrderId: 'V1', clientOrderId: 'c1', symbol: 'BTC/USD', filledQty: '0.004', state: 'cancelled', fill: fill('T1', '0.004') });
+    for (let k = 0; k < 20; k++) await tick();
+    await client.reconcile('test');
+    // the trade happened: it must be booked, and the order not reported closed with 0 filled
+    expect(fillsOf(reports).map((f) => f.tradeId)).toEqual(['T1']);
+    expect(reports.filter((r) => r.kind === 'cancelled').map((r) => r.cumQty)).toEqual([4]);
+    await stop();
+  });
+});

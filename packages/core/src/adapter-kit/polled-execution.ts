@@ -697,6 +697,10 @@ export class PolledExecutionClient implements ExecutionClient {
     const venueLots = Math.max(cum ?? 0, e.state === 'filled' ? tr.order.qty : 0);
     // trades not booked yet: REST has them (a state waits for them; see syncOrder)
     if (venueLots > tr.cumLots) return this.readPushed(tr, i, view ?? 'order');
+    // an end that does not say how much filled (Kraken's cum_qty is optional) may have overtaken
+    // a trade still on its way: REST says what was filled, and syncOrder ends the order only once
+    // its trades add up. Closed from the push, a trade behind it would find the order untracked.
+    if (e.state !== undefined && e.state !== 'filled' && FINAL.has(e.state) && cum === undefined) return this.readPushed(tr, i, view ?? 'order');
     if (e.state) {
       const v: Pick<VenueOrderView, 'state' | 'text'> = { state: e.state };
       if (e.text !== undefined) v.text = e.text;
