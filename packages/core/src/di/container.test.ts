@@ -1,7 +1,7 @@
 import 'reflect-metadata';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { CwtsContainer } from './container.js';
-import { DuplicateRegistrationError, UnregisteredTokenError } from './errors.js';
+import { DuplicateRegistrationError, ScopeRegistrationError, UnregisteredTokenError } from './errors.js';
 import { inject, injectable, injectAll } from './index.js';
 import { TOKENS } from './tokens.js';
 import { ManualClock, type Clock } from '../contracts/clock.js';
@@ -110,5 +110,46 @@ describe('CwtsContainer', () => {
     class NotInjectable {}
     expect(() => root.registerClass(TOKENS.Strategy, NotInjectable as any, 'test')).toThrowError(/NotInjectable is not @injectable/);
   });
+  it('builds a class decorated with another copy of core (a plugin with its own @cwts/core)', async () => {
+    // A fresh instance of the decorators module stands for the plugin's copy of core: tokens
+    // agree through Symbol.for, and so must the @injectable/@inject tables.
+    vi.resetModules();
+    const other = (await import('./decorators.js')) as typeof import('./decorators.js');
+    expect(other.injectable).not.toBe(injectable);
+    class PluginStrategy {
+      constructor(readonly clock: unknown) {}
+    }
+    other.injectable()(PluginStrategy);
+    (other.inject(TOKENS.Clock) as (t: object, k: undefined, i: number) => void)(PluginStrategy, undefined, 0);
+    const root = CwtsContainer.createRoot();
+    const clock = new ManualClock(5);
+    root.registerValue(TOKENS.Clock, clock, '@cwts/core');
+    root.registerClass(TOKENS.Strategy, PluginStrategy as never, 'acme-strategy');
+    expect((root.resolve(TOKENS.Strategy) as unknown as PluginStrategy).clock).toBe(clock);
+  });
+  it('a child scope cannot shadow a single slot its parent provides, even declaring the override', () => {
+    const root = CwtsContainer.createRoot();
+    root.registerDefault(TOKENS.Clock, () => new ManualClock(1));
+    const venue = root.createChild('sim');
+    expect(() => venue.as('acme-sim').value(TOKENS.Clock, new ManualClock(2))).toThrowError(DuplicateRegistrationError);
+    expect(() => venue.as('acme-sim', [TOKENS.Clock]).value(TOKENS.Clock, new ManualClock(2))).toThrowError(
+      /Clock .* already provided by @cwts\/core in scope root; acme-sim tried to provide it again in scope root\/sim/,
+    );
+    expect(venue.resolve(TOKENS.Clock).now()).toBe(1);
+    expect(root.isDefault(TOKENS.Clock)).toBe(true);
+  });
+
+  it('a child scope refuses its root-only tokens at register time, naming the plugin and what to do', () => {
+    const root = CwtsContainer.createRoot();
+    const venue = root.createChild('sim', { tokens: [TOKENS.RiskCheck, TOKENS.OrderRouter], hint: 'register it from a risk plugin' });
+    const check = { name: 'cap', check: () => ({ ok: true as const }) };
+    expect(() => venue.as('acme-sim').value(TOKENS.RiskCheck, check as never)).toThrowError(ScopeRegistrationError);
+    expect(() => venue.as('acme-sim', [TOKENS.OrderRouter]).factory(TOKENS.OrderRouter, () => ({}) as never)).toThrowError(
+      /acme-sim tried to provide OrderRouter in scope root\/sim, .*: register it from a risk plugin/,
+    );
+    venue.as('acme-sim').value(TOKENS.VenueName, 'sim');
+    expect(venue.resolve(TOKENS.VenueName)).toBe('sim');
+  });
+
 });
 

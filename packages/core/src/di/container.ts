@@ -1,10 +1,17 @@
 import 'reflect-metadata';
 import { container as tsyringeRoot, type DependencyContainer } from 'tsyringe';
 import { constructorInjections } from './decorators.js';
-import { DuplicateRegistrationError, UnregisteredTokenError } from './errors.js';
+import { DuplicateRegistrationError, ScopeRegistrationError, UnregisteredTokenError } from './errors.js';
 import type { Token } from './tokens.js';
 
-export { DuplicateRegistrationError, UnregisteredTokenError };
+export { DuplicateRegistrationError, ScopeRegistrationError, UnregisteredTokenError };
+
+/** Tokens a child scope refuses (they are read from the root only), and what to tell the plugin. */
+export interface RootOnlyTokens {
+  readonly tokens: readonly Token<unknown>[];
+  /** What to do instead, appended to the ScopeRegistrationError. */
+  readonly hint: string;
+}
 
 export type Constructor<T> = new (...args: any[]) => T;
 
@@ -18,19 +25,29 @@ export class CwtsContainer {
   /** Single-slot tokens whose current provider is core's default, which a plugin may override. */
   private readonly defaults = new Set<symbol>();
 
+  private readonly rootOnly: ReadonlySet<symbol>;
+
   private constructor(
     private readonly inner: DependencyContainer,
     readonly scope: string,
     private readonly parent?: CwtsContainer,
-  ) {}
+    private readonly rootOnlyTokens?: RootOnlyTokens,
+  ) {
+    this.rootOnly = new Set(rootOnlyTokens?.tokens.map((t) => t.symbol) ?? []);
+  }
 
   /** A fresh root scope (a child of tsyringe's global container, which we never touch). */
   static createRoot(scope = 'root'): CwtsContainer {
     return new CwtsContainer(tsyringeRoot.createChildContainer(), scope);
   }
 
-  createChild(scope: string): CwtsContainer {
-    return new CwtsContainer(this.inner.createChildContainer(), `${this.scope}/${scope}`, this);
+  /**
+   * `rootOnly`: tokens this scope refuses at register time (a venue scope: the router, risk
+   * checks, detectors, strategy, clock, journal, ... which composition reads from the root only;
+   * registered here they would be dropped or shadow the root's for this scope alone).
+   */
+  createChild(scope: string, rootOnly?: RootOnlyTokens): CwtsContainer {
+    return new CwtsContainer(this.inner.createChildContainer(), `${this.scope}/${scope}`, this, rootOnly);
   }
 
   /**
@@ -123,6 +140,11 @@ export class CwtsContainer {
     return this.inner.resolveAll<T>(token.symbol);
   }
 
+  /** The nearest scope (this or a parent) that provides the token. */
+  private scopeOf<T>(token: Token<T>): string {
+    return (this.owners.get(token.symbol)?.length ?? 0) > 0 || !this.parent ? this.scope : this.parent.scopeOf(token);
+  }
+
   /** Who provides a token here or in a parent scope. */
   ownersOf<T>(token: Token<T>): string[] {
     const here = this.owners.get(token.symbol) ?? [];
@@ -130,6 +152,11 @@ export class CwtsContainer {
   }
 
   private claim<T>(token: Token<T>, owner: string, mayOverride: boolean): void {
+    if (this.rootOnly.has(token.symbol)) throw new ScopeRegistrationError(token.description, owner, this.scope, this.rootOnlyTokens!.hint);
+    // A single slot provided by a parent scope: a second provider here would silently shadow it
+    // for this scope only (and an override declared here would replace nothing at the root).
+    const inherited = !token.multi && this.parent ? this.parent.ownersOf(token) : [];
+    if (inherited.length > 0) throw new DuplicateRegistrationError(token.description, inherited[0]!, owner, this.scope, mayOverride, this.parent!.scopeOf(token));
     const list = this.owners.get(token.symbol) ?? [];
     if (!token.multi && list.length > 0) {
       // Only core's default can be replaced, and only by a plugin that says so: two plugins

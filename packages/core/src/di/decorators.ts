@@ -16,8 +16,15 @@ export interface ParameterInjection {
 
 export type ClassDecorator = <T extends abstract new (...args: any[]) => unknown>(target: T) => void;
 
-const parameterTable = new WeakMap<object, (ParameterInjection | undefined)[]>();
-const injectableClasses = new WeakSet<object>();
+/**
+ * The tables live on globalThis under Symbol.for keys, like the tokens: a plugin decorated with
+ * its own copy of @cwts/core (a path plugin with its own node_modules, a second installed
+ * version) records into the same tables the host's container reads. Module-private tables
+ * would make the host refuse a correctly decorated class as "not @injectable()".
+ */
+const shared = globalThis as Record<symbol, unknown>;
+const parameterTable = (shared[Symbol.for('cwts.di.parameterTable')] ??= new WeakMap<object, (ParameterInjection | undefined)[]>()) as WeakMap<object, (ParameterInjection | undefined)[]>;
+const injectableClasses = (shared[Symbol.for('cwts.di.injectableClasses')] ??= new WeakSet<object>()) as WeakSet<object>;
 
 function record(target: object, index: number, p: ParameterInjection): void {
   const list = parameterTable.get(target) ?? [];

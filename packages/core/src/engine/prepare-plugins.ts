@@ -8,8 +8,9 @@
  */
 import { ConfigError, type ConfigIssue } from '../config/errors.js';
 import type { LoadedConfig, VenueConfig } from '../config/types.js';
-import { CwtsContainer } from '../di/container.js';
-import { TOKENS } from '../di/tokens.js';
+import { CwtsContainer, type RootOnlyTokens } from '../di/container.js';
+import { TOKENS, type Token } from '../di/tokens.js';
+import { SERVICE_TOKENS } from '../services/tokens.js';
 import { builtinDetectorPlugins } from '../detectors/builtins.js';
 import { CORE_PLUGINS } from './builtin-plugins.js';
 import type { Logger } from '../observability/logger.js';
@@ -17,6 +18,24 @@ import { PluginLoadError } from '../plugins/errors.js';
 import { importPlugin, PluginHost, type PluginHostOptions, type PluginRequest } from '../plugins/loader.js';
 import type { PluginManifest } from '../plugins/manifest.js';
 import { computeBackendCandidates, computePluginSpec } from '../config/compute-schema.js';
+
+/** Core's tokens a venue scope holds: its name and table (core's) and its two clients (the plugin's). */
+const VENUE_TOKENS: ReadonlySet<Token<unknown>> = new Set<Token<unknown>>([TOKENS.VenueName, TOKENS.VenueConfig, TOKENS.MarketDataClient, TOKENS.ExecutionClient]);
+
+/**
+ * Every other core token is deployment-wide: composition reads the router, risk checks,
+ * detectors, strategy, clock, journal and the other core services from the root only, so an
+ * exchange plugin registering one in its venue scope would be dropped (a risk check that never
+ * runs, an override that replaces nothing) or would shadow core's for that venue. Refused at
+ * register time instead, naming the plugin. A plugin's own tokens stay allowed.
+ */
+const VENUE_SCOPE_REFUSES: RootOnlyTokens = {
+  tokens: [...Object.values(TOKENS), ...Object.values(SERVICE_TOKENS)].filter((t) => !VENUE_TOKENS.has(t)),
+  hint:
+    "an exchange plugin registers only its venue's MarketDataClient and ExecutionClient (and tokens of its own). " +
+    'Provide a router, risk check, detector, strategy or core service from a plugin of that kind ([risk_checks.<name>], ' +
+    '[detectors.<name>], [strategy]), listing the token in its manifest\'s overrides to replace core\'s (docs/writing-an-exchange-plugin.md).',
+};
 
 /** One plugin the config asks for. */
 export interface PlannedPlugin {
@@ -217,7 +236,7 @@ export async function preparePlugins(opts: PreparePluginsOptions): Promise<Prepa
     if (!m || !optionsOk[k]) return;
     let scope = root;
     if (p.scope === 'venue') {
-      scope = root.createChild(p.instanceName);
+      scope = root.createChild(p.instanceName, VENUE_SCOPE_REFUSES);
       scope.registerValue(TOKENS.VenueName, p.instanceName, '@cwts/core');
       scope.registerValue(TOKENS.VenueConfig, p.config, '@cwts/core');
       venueScopes.set(p.instanceName, scope);

@@ -1,5 +1,7 @@
 export type PluginErrorCode =
   | 'NOT_INSTALLED'
+  /** Installed, but its package cannot be resolved for import() (e.g. no matching "exports" entry). */
+  | 'RESOLVE_FAILED'
   | 'IMPORT_FAILED'
   | 'NO_MANIFEST'
   | 'WRONG_KIND'

@@ -62,7 +62,16 @@ function validateManifest(mod: Record<string, unknown>, req: PluginRequest): Plu
 
 /** Imports one plugin and checks its manifest. Throws PluginLoadError with a specific code. */
 export async function importPlugin(req: PluginRequest, baseDir: string): Promise<PluginManifest> {
-  const found = locatePlugin(req.spec, baseDir);
+  let found: ReturnType<typeof locatePlugin>;
+  try {
+    found = locatePlugin(req.spec, baseDir);
+  } catch (err) {
+    // Installed, but Node's ESM resolver refuses it: name the spec and the config key, not just
+    // Node's message (a raw error would reach the user without either).
+    const code = (err as NodeJS.ErrnoException)?.code;
+    const hint = code === 'ERR_PACKAGE_PATH_NOT_EXPORTED' ? '; its package.json "exports" has no "import" or "default" entry for "." (plugins are loaded with import())' : '';
+    throw new PluginLoadError('RESOLVE_FAILED', req.spec, `${req.spec} (${req.origin}) cannot be resolved: ${(err as Error)?.message ?? String(err)}${hint}`, { cause: err });
+  }
   if ('searched' in found) {
     const hint = req.spec.startsWith('.') || req.spec.startsWith('/') ? 'check the path (relative paths are resolved from the config file\'s directory)' : `install it (pnpm add ${req.spec})`;
     throw new PluginLoadError(
