@@ -10,7 +10,7 @@
  * used: the root (contracts, manifest API, tokens) and `@cwts/core/config` (zod option checks
  * with core's messages).
  */
-import { CORE_API_VERSION, TOKENS, definePlugin } from '@cwts/core';
+import { TOKENS, definePlugin } from '@cwts/core';
 import { checkOptions } from '@cwts/core/config';
 import { z } from 'zod';
 import { MaxOrderLotsCheck } from './max-order-lots.js';
@@ -25,7 +25,12 @@ const optionsSchema = z.strictObject({
 export const plugin = definePlugin({
   name: 'acme-risk-max-order-lots',
   kind: 'risk',
-  coreApi: CORE_API_VERSION,
+  // The core API this plugin was built against and needs, as a literal. Never CORE_API_VERSION:
+  // that is the installed core's (a peer dependency), so it would claim whatever core it is
+  // installed beside and the loader's version check could never refuse it (docs/versioning.md).
+  // 1.3: the check sets RiskCheck.parent (a routed parent is checked as a whole), which an older
+  // core ignores.
+  coreApi: '1.3',
   validateOptions(options, path) {
     const r = checkOptions(optionsSchema, options, path);
     return r.ok ? [] : r.issues;

@@ -10,7 +10,7 @@
  *   plugin = "acme-compute-naive"     # or a path: "./node_modules/acme-compute-naive/dist/index.js"
  *   max_window = 5000                  # its own setting: larger windows are refused
  */
-import { CORE_API_VERSION, ComputeArgumentError, TOKENS, type BackendCapabilities, type BackendInitOptions, type ComputeBackend, type ComputeBackendProvider, type DeviceBuffer, type DeviceFacts, type MonteCarloVaRResult, type PatternScoresResult, type PluginManifest, type RollingMoments64Args, type RollingMoments64Result, type RollingMomentsArgs, type RollingMomentsResult } from '@cwts/core';
+import { ComputeArgumentError, TOKENS, type BackendCapabilities, type BackendInitOptions, type ComputeBackend, type ComputeBackendProvider, type DeviceBuffer, type DeviceFacts, type MonteCarloVaRResult, type PatternScoresResult, type PluginManifest, type RollingMoments64Args, type RollingMoments64Result, type RollingMomentsArgs, type RollingMomentsResult } from '@cwts/core';
 import { HostBuffers, prepareRollingMoments, prepareRollingMoments64 } from '@cwts/core/compute';
 import { checkOptions } from '@cwts/core/config';
 import { z } from 'zod';
@@ -172,7 +172,10 @@ export const naiveProvider: ComputeBackendProvider = Object.freeze({
 export const plugin: PluginManifest = {
   name: 'acme-compute-naive',
   kind: 'backend',
-  coreApi: CORE_API_VERSION,
+  // The core API this plugin was built against and needs, as a literal. Never CORE_API_VERSION:
+  // that is the installed core's (a peer dependency), so it would claim whatever core it is
+  // installed beside and the loader's version check could never refuse it (docs/versioning.md).
+  coreApi: '1.0',
   register(ctx) {
     ctx.registrar.value(TOKENS.ComputeBackendProvider, naiveProvider);
   },

@@ -21,6 +21,10 @@ export { createTinyExFrameHarness } from './frame-harness.js';
 
 export const plugin: PluginManifest = defineExchangePlugin({
   name: 'acme-exchange-tinyex',
+  // The core API this plugin was built against and needs, as a literal. Never CORE_API_VERSION:
+  // that is the installed core's (a peer dependency), so it would claim whatever core it is
+  // installed beside and the loader's version check could never refuse it (docs/versioning.md).
+  coreApi: '1.0',
   createVenue: (cfg, deps) => ({
     marketData: new TinyExMarketData({
       exchange: deps.exchange,

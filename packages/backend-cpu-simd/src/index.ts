@@ -4,7 +4,6 @@
  * the plugin and its `register` provides the ComputeBackendProvider.
  */
 import {
-  CORE_API_VERSION,
   TOKENS,
   definePlugin,
   type BackendInitOptions,
@@ -72,7 +71,10 @@ export const cpuSimdProvider: ComputeBackendProvider = createCpuSimdProvider();
 export const plugin: PluginManifest = definePlugin({
   name: PACKAGE_NAME,
   kind: 'backend',
-  coreApi: CORE_API_VERSION,
+  // The core API it needs, as a literal: CORE_API_VERSION is the installed core's (a peer
+  // dependency), so declaring it would pass any core. The compute contract it implements went
+  // in under 1.0 (docs/versioning.md).
+  coreApi: '1.0',
   register(ctx) {
     const config = ctx.config ?? {};
     ctx.registrar.value(TOKENS.ComputeBackendProvider, Object.keys(config).length > 0 ? createCpuSimdProvider(config) : cpuSimdProvider);

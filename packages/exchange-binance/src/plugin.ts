@@ -39,6 +39,10 @@ export const BINANCE_DEFAULT_SYMBOLS: readonly string[] = Object.freeze(['BTCUSD
 
 export const plugin: PluginManifest = defineExchangePlugin<BinanceVenue>({
   name: PLUGIN_NAME,
+  // The core API this adapter needs, as a literal: CORE_API_VERSION is the installed core's
+  // (a peer dependency), so declaring it would pass any core (docs/versioning.md).
+  // 1.4: its error rules use the adapter kit's VenueErrorRule.outcomeUnknown, which an older core ignores.
+  coreApi: '1.4',
   checkConfig: (cfg, name) => {
     resolveBinanceOptions(cfg.options, `${name}.options`);
   },

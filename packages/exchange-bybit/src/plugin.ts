@@ -38,6 +38,10 @@ export const BYBIT_DEFAULT_SYMBOLS: readonly string[] = Object.freeze(['BTCUSDT'
 
 export const plugin: PluginManifest = defineExchangePlugin<BybitVenue>({
   name: PLUGIN_NAME,
+  // The core API this adapter needs, as a literal: CORE_API_VERSION is the installed core's
+  // (a peer dependency), so declaring it would pass any core (docs/versioning.md).
+  // 1.4: its error rules use the adapter kit's VenueErrorRule.outcomeUnknown, which an older core ignores.
+  coreApi: '1.4',
   checkConfig: (cfg, name) => {
     if (!isKnownMarket(cfg.market)) throw new Error(`${name}.market: must be "spot" or "usdm" (Bybit linear)`);
     resolveBybitOptions(cfg.options, `${name}.options`);

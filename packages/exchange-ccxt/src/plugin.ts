@@ -56,6 +56,10 @@ export function createCcxtVenue(cfg: Readonly<Record<string, unknown>>, deps: { 
 
 export const plugin: PluginManifest = defineExchangePlugin<CcxtVenue>({
   name: PLUGIN_NAME,
+  // The core API this adapter needs, as a literal: CORE_API_VERSION is the installed core's
+  // (a peer dependency), so declaring it would pass any core (docs/versioning.md).
+  // 1.4: refusedByVenue taking the mapped error (adapter kit), released with core API 1.4.
+  coreApi: '1.4',
   checkConfig: (cfg, name) => {
     resolveCcxtOptions(cfg.options, `${name}.options`);
   },

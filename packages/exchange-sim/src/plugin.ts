@@ -17,6 +17,10 @@ export interface SimPluginManifest extends PluginManifest {
 export const plugin: SimPluginManifest = {
   ...defineExchangePlugin<SimVenue>({
     name: PLUGIN_NAME,
+    // The core API this adapter needs, as a literal: CORE_API_VERSION is the installed core's
+    // (a peer dependency), so declaring it would pass any core (docs/versioning.md).
+    // 1.4: the paper book imports minNotionalAtoms, added in 1.4.
+    coreApi: '1.4',
     checkConfig: (cfg, name) => {
       resolveSimOptions(cfg.options, `${name}.options`);
     },

@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
-  CORE_API_VERSION,
   ManualClock,
   TOKENS,
   type Clock,
@@ -57,8 +56,8 @@ afterEach(() => {
 });
 
 describe('plugin manifest', () => {
-  it('is an exchange plugin for this core API, and registers both clients on one venue', () => {
-    expect(plugin).toMatchObject({ name: '@cwts/exchange-sim', kind: 'exchange', coreApi: CORE_API_VERSION });
+  it('is an exchange plugin declaring the core API it needs (1.4), and registers both clients on one venue', () => {
+    expect(plugin).toMatchObject({ name: '@cwts/exchange-sim', kind: 'exchange', coreApi: '1.4' });
     expect(typeof plugin.validateOptions).toBe('function');
     const { md, ex } = registerSim(new ManualClock(START), { drive: 'manual' });
     expect(md).toBeInstanceOf(SimMarketDataClient);

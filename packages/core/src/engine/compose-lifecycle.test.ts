@@ -38,13 +38,16 @@ function withSystemKeys(configPath: string, keys: string): string {
   return file('system.toml', readFileSync(configPath, 'utf8').replace('mode = "paper"\n', `mode = "paper"\n${keys}\n`));
 }
 
+/** A configured detector must register one (compose refuses a table whose plugin registered none): a no-op. */
+const NOOP_DETECTOR = `registrar.value({ symbol: Symbol.for('cwts.Detector'), description: 'Detector', multi: true }, { name: 'noop', onMarketEvent() {} });`;
+
 /** A detector plugin that counts its initialize and dispose calls in globalThis[key]. */
 function trackedDetector(key: string): string {
   return file(
     'tracked-detector.mjs',
     `export const plugin = {
        name: 'acme-tracked', kind: 'detector', coreApi: '1.0',
-       register() {},
+       register({ registrar }) { ${NOOP_DETECTOR} },
        async initialize() { const g = (globalThis[${JSON.stringify(key)}] ??= { opened: 0, disposed: 0 }); g.opened++; },
        async dispose() { globalThis[${JSON.stringify(key)}].disposed++; },
      };`,
@@ -144,7 +147,7 @@ describe('composeDeployment with a buggy plugin', () => {
     const router = file(
       'broken-router.mjs',
       `const Router = { symbol: Symbol.for('cwts.OrderRouter'), description: 'OrderRouter', multi: false };
-       export const plugin = { name: 'acme-router', kind: 'detector', coreApi: '1.0', overrides: [Router], register({ registrar }) { registrar.factory(Router, () => { throw new Error('routing table missing'); }); } };`,
+       export const plugin = { name: 'acme-router', kind: 'detector', coreApi: '1.0', overrides: [Router], register({ registrar }) { ${NOOP_DETECTOR} registrar.factory(Router, () => { throw new Error('routing table missing'); }); } };`,
     );
     const err = await compose(config(`[detectors.tracked]\nplugin = ${JSON.stringify(trackedDetector(key))}\n\n[detectors.router]\nplugin = ${JSON.stringify(router)}\n`), { journal: true, dataDir }).catch((e: unknown) => e);
     expect(String(err)).toMatch(/routing table missing/);

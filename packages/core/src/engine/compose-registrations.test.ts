@@ -1,0 +1,93 @@
+/**
+ * A detector, `[strategy]` or `[risk_checks.<name>]` table is a promise that the engine runs what
+ * its plugin provides: a plugin whose register() registers nothing for its table must fail
+ * startup naming the table and the plugin, never start without it (a configured risk limit that
+ * does not apply, an engine without its strategy).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { ConfigError } from '../config/errors.js';
+import { loadConfigFile } from '../config/load.js';
+import { composeDeployment, type Deployment } from './compose.js';
+import { TOKENS } from '../di/tokens.js';
+import { MetricsRegistry } from '../observability/metrics.js';
+import { silentLogger } from '../observability/logger.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'cwts-compose-registrations-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let n = 0;
+function file(name: string, text: string): string {
+  const f = path.join(dir, `${n++}-${name}`);
+  writeFileSync(f, text);
+  return f;
+}
+function config(extra: string): string {
+  return file(
+    'config.toml',
+    `[system]\nname = "registrations"\nmode = "paper"\n\n[exchanges]\nenabled = ["sim"]\n\n[sim]\nplugin = "@cwts/exchange-sim"\nsymbols = ["BTCUSDT"]\n\n` +
+      `[risk]\nmax_position = 100000\nmax_drawdown = 0.15\nkelly_fraction = 0.25\nvar_confidence = 0.99\n\n[compute]\nbackends = ["js"]\n\n${extra}`,
+  );
+}
+const compose = (configPath: string) =>
+  composeDeployment({ loaded: loadConfigFile(configPath), logger: silentLogger(), metrics: new MetricsRegistry(), journal: false, watchdog: false });
+/** The error compose failed with (or a failure of the test when it composed). */
+const refusal = (configPath: string) =>
+  compose(configPath).then(
+    (d) => {
+      dep = d;
+      throw new Error('composed');
+    },
+    (e: unknown) => e as Error,
+  );
+
+let dep: Deployment | undefined;
+afterEach(async () => {
+  await dep?.dispose();
+  dep = undefined;
+});
+
+/** A risk plugin registering one RiskCheck per table, or none when `none` is in its table. */
+const CAP = `const RiskCheck = { symbol: Symbol.for('cwts.RiskCheck'), description: 'RiskCheck', multi: true };
+  export const plugin = {
+    name: 'acme-cap', kind: 'risk', coreApi: '1.0',
+    register({ registrar, instanceName, config }) {
+      if (config.none) return;
+      registrar.value(RiskCheck, { name: instanceName, check: (i) => (i.qty <= config.max_lots ? { ok: true } : { ok: false, reason: 'RISK_CUSTOM', message: 'over the cap' }) });
+    },
+  };`;
+
+describe('a configured plugin that registers nothing fails startup', () => {
+  it('a [risk_checks.<name>] whose plugin registers no RiskCheck names the table and the plugin', async () => {
+    const risk = file('no-check-risk.mjs', `export const plugin = { name: 'acme-cap', kind: 'risk', coreApi: '1.0', register() {} };`);
+    const err = await refusal(config(`[risk_checks.cap]\nplugin = ${JSON.stringify(risk)}\nmax_lots = 50\n`));
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.message).toMatch(/risk_checks\.cap: acme-cap registered no RiskCheck/);
+  });
+
+  it('a [strategy] whose plugin registers no Strategy names it', async () => {
+    const strat = file('no-strategy.mjs', `export const plugin = { name: 'acme-strat', kind: 'strategy', coreApi: '1.0', register() {} };`);
+    const err = await refusal(config(`[strategy]\nplugin = ${JSON.stringify(strat)}\n`));
+    expect(err.message).toMatch(/strategy: acme-strat registered no Strategy/);
+  });
+
+  it('a [detectors.<name>] whose plugin registers no Detector names it', async () => {
+    const det = file('no-detector.mjs', `export const plugin = { name: 'acme-det', kind: 'detector', coreApi: '1.0', register() {} };`);
+    const err = await refusal(config(`[detectors.spoof]\nplugin = ${JSON.stringify(det)}\n`));
+    expect(err.message).toMatch(/detectors\.spoof: acme-det registered no Detector/);
+  });
+
+  it('one plugin under two tables must register for each: one table registering nothing is refused', async () => {
+    const cap = file('cap.mjs', CAP);
+    const err = await refusal(config(`[risk_checks.a]\nplugin = ${JSON.stringify(cap)}\nmax_lots = 50\n\n[risk_checks.b]\nplugin = ${JSON.stringify(cap)}\nnone = true\n`));
+    expect(err.message).toMatch(/risk_checks\.a, risk_checks\.b: acme-cap registered 1 RiskCheck for 2 tables/);
+  });
+
+  it('plugins that register what their tables ask for compose, their checks in the chain', async () => {
+    const cap = file('cap.mjs', CAP);
+    dep = await compose(config(`[risk_checks.a]\nplugin = ${JSON.stringify(cap)}\nmax_lots = 50\n\n[risk_checks.b]\nplugin = ${JSON.stringify(cap)}\nmax_lots = 10\n\n[detectors.whale]\n`));
+    expect(dep.container.resolveAll(TOKENS.RiskCheck).map((c) => c.name)).toEqual(expect.arrayContaining(['a', 'b']));
+  });
+});
