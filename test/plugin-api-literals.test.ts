@@ -26,11 +26,11 @@ const PACKAGES: Record<string, string> = {
   '@cwts/exchange-kraken': '1.4',
   '@cwts/exchange-ccxt': '1.4', // refusedByVenue with the mapped error
   '@cwts/exchange-sim': '1.4', // minNotionalAtoms
-  '@cwts/backend-cpu-simd': '1.0',
+  '@cwts/backend-cpu-simd': '1.4',
   '@cwts/backend-cuda': '1.0',
   '@cwts/backend-rocm': '1.0',
   '@cwts/backend-metal': '1.0',
-  '@cwts/backend-vulkan': '1.0',
+  '@cwts/backend-vulkan': '1.4',
 };
 /** The examples' manifests (compiled), which plugin authors copy. */
 const EXAMPLES: Record<string, string> = {

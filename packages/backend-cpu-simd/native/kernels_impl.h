@@ -329,6 +329,26 @@ bool pattern_range(const cwts::PatternJob& job, int64_t k0, int64_t k1, cwts::To
 // (x[j] != x[j-1]) inside each window, exactly, so constant windows are recognised exactly. A
 // sub-chunk whose inputs hold NaN/Inf ends with non-finite sums and is redone by the careful
 // scalar path, which tracks the non-finite values explicitly.
+//
+// Restart rule (the JS oracle's ILL_CONDITIONED_F32, packages/core/src/compute/kernels/
+// rolling-moments.ts): the sliding sums round by a few ulps of the largest Q since the sub-chunk's
+// exact window (Qmax) per step, while a window's v + mean^2 (the contract's scale) can be far
+// smaller: after a fat-finger print leaves (returns of +999 among 3e-7), Q keeps ~1e-10 of its
+// rounding, and every later window of the sub-chunk (up to max(4096, 2W) of them) came out with
+// variance 0 or 0.13x / 1.5x the truth. No window is written from the sums once
+//   (steps + W) * Qmax / W >= 2^24 * (v + mean^2)
+// could hold for it: a new sub-chunk (exact, re-shifted) starts at or before it (the fast path
+// tests blocks of kRollingBlock outputs, the careful path each output). So the sums' error stays
+// within ~32 u 2^24 = 6e-8 of v + mean^2 (u = 2^-53, W for the exact window's sequential sums):
+// about a float32 ulp, 1/1600 of the tolerance. Prices (mean^2 >> v) never restart; returns
+// only where Q falls ~2^24 / (steps + W) below its largest value.
+constexpr double kRollingIllConditioned = 16777216.0;  // 2^24
+// The fast path certifies the rule per block of this many outputs (a multiple of every VD::W):
+// per vector only a running max of Q and a running min of v + mean^2, then one test per block. A
+// block that fails starts a new sub-chunk at its first output; the first block after an exact
+// window (which may hold the spike itself) is retried output by output instead, so each restart
+// makes progress.
+constexpr int64_t kRollingBlock = 64;
 
 // Careful scalar path for outputs [c, e): exact per-window bookkeeping of non-finite values and
 // breaks; sums restart (re-centred) after every invalid or constant stretch.
@@ -340,7 +360,8 @@ void rolling_careful(const float* x, int64_t w, int64_t c, int64_t e, float* mea
     if (j > c) brk += x[j] != x[j - 1];
   }
   bool valid = false;
-  double sh = 0, S = 0, Q = 0;
+  double sh = 0, S = 0, Q = 0, Qmax = 0;
+  int64_t since = 0;
   for (int64_t i = c; i < e; i++) {
     const int64_t j = i + w - 1;
     bad += !CWTS_ISFINITE(x[j]);
@@ -358,7 +379,17 @@ void rolling_careful(const float* x, int64_t w, int64_t c, int64_t e, float* mea
       var[i] = 0.0f;
       valid = false;
     } else {
-      if (!valid) {
+      bool fresh = !valid;
+      if (valid) {
+        double yin = (double)x[j] - sh, yout = (double)x[i - 1] - sh;
+        S += yin - yout;
+        Q += (yin - yout) * (yin + yout);
+        Qmax = Q > Qmax ? Q : Qmax;
+        since++;
+        const double m = S * invw, v = Q * invw - m * m, mu = m + sh;
+        fresh = (double)(since + w) * Qmax * invw >= kRollingIllConditioned * (v + mu * mu);
+      }
+      if (fresh) {
         sh = (double)x[i];
         S = 0;
         Q = 0;
@@ -367,11 +398,9 @@ void rolling_careful(const float* x, int64_t w, int64_t c, int64_t e, float* mea
           S += y;
           Q += y * y;
         }
+        Qmax = Q;
+        since = 0;
         valid = true;
-      } else {
-        double yin = (double)x[j] - sh, yout = (double)x[i - 1] - sh;
-        S += yin - yout;
-        Q += (yin - yout) * (yin + yout);
       }
       double m = S * invw, v = Q * invw - m * m;
       mean[i] = (float)(m + sh);
@@ -394,7 +423,7 @@ bool rolling_range(const float* x, int64_t n, int64_t w, int64_t o0, int64_t o1,
   }
   const int64_t L = imax(4096, 2 * w);
   const double invw = 1.0 / (double)w;
-  for (int64_t c = o0; c < o1; c += L) {
+  for (int64_t c = o0; c < o1;) {
     const int64_t e = imin(o1, c + L);
     const double sh = (double)x[c];
     double S = 0.0, Q = 0.0, Bk = 0.0;
@@ -420,6 +449,7 @@ bool rolling_range(const float* x, int64_t n, int64_t w, int64_t o0, int64_t o1,
     }
     if (!CWTS_ISFINITE(S) || !CWTS_ISFINITE(Q) || !CWTS_ISFINITE(sh)) {
       rolling_careful(x, w, c, e, mean, var);
+      c = e;
       continue;
     }
     if (Bk == 0.0) {
@@ -430,50 +460,102 @@ bool rolling_range(const float* x, int64_t n, int64_t w, int64_t o0, int64_t o1,
       mean[c] = (float)(m + sh);
       var[c] = (float)(v > 0.0 ? v : 0.0);
     }
-    int64_t i = c + 1;
+    // The rest of the sub-chunk slides from here, certified by the restart rule per block of
+    // kRollingBlock outputs (below); S0, Q0, Bk0: the exact window's, for a per-output retry.
+    const double S0 = S, Q0 = Q, Bk0 = Bk;
+    double Qmax = Q;
+    // Whether outputs up to `last`, the largest Q since the exact window being qmax and the
+    // smallest v + mean^2 among them rlo, all satisfy the rule (NaN fails).
+    auto certified = [&](int64_t last, double qmax, double rlo) -> bool {
+      return (double)(last - c + w) * qmax * invw < kRollingIllConditioned * rlo;
+    };
+    // Scalar outputs [from, to): certified per block (returns the first failing block's first
+    // output) or, perOutput, per output (returns the first failing output); -1 when all pass.
+    auto slide = [&](int64_t from, int64_t to, bool perOutput) -> int64_t {
+      for (int64_t b0 = from; b0 < to; b0 += kRollingBlock) {
+        const int64_t b1 = imin(to, b0 + kRollingBlock);
+        double rlo = INFINITY;
+        for (int64_t i = b0; i < b1; i++) {
+          const double xin = (double)x[i + w - 1], xout = (double)x[i - 1];
+          const double yin = xin - sh, yout = xout - sh;
+          S += yin - yout;
+          Q += (yin - yout) * (yin + yout);
+          Qmax = Q > Qmax ? Q : Qmax;
+          Bk += (double)(x[i + w - 1] != x[i + w - 2]) - (double)(x[i] != x[i - 1]);
+          if (Bk == 0.0) {
+            mean[i] = x[i + w - 1];
+            var[i] = 0.0f;
+          } else {
+            const double m = S * invw, v = Q * invw - m * m, mu = m + sh, r = v + mu * mu;
+            if (perOutput && !certified(i, Qmax, r)) return i;
+            rlo = r < rlo ? r : rlo;
+            mean[i] = (float)mu;
+            var[i] = (float)(v > 0.0 ? v : 0.0);
+          }
+        }
+        if (!perOutput && !certified(b1 - 1, Qmax, rlo)) return b0;
+      }
+      return -1;
+    };
+    int64_t i = c + 1, fail = -1;
     if (VW > 1) {
-      typename VD::T cs = VD::set1(S), cq = VD::set1(Q), cb = VD::set1(Bk);
-      const typename VD::T vsh = VD::set1(sh), vinv = VD::set1(invw), vz = VD::set1(0.0);
-      for (; i + VW <= e; i += VW) {
-        const float* pin = x + i + w - 1;
-        typename VD::T xin = VD::loadf(pin), xout = VD::loadf(x + i - 1);
-        typename VD::T yin = VD::sub(xin, vsh), yout = VD::sub(xout, vsh);
-        typename VD::T d = VD::sub(yin, yout);
-        typename VD::T q = VD::mul(d, VD::add(yin, yout));
-        // breaks entering (x[j] vs x[j-1], j = i+w-1) minus breaks leaving (x[i] vs x[i-1])
-        typename VD::T db = VD::sub(VD::ne01(xin, VD::loadf(pin - 1)), VD::ne01(VD::loadf(x + i), xout));
-        typename VD::T sv = VD::add(VD::scan(d), cs);
-        typename VD::T qv = VD::add(VD::scan(q), cq);
-        typename VD::T bv = VD::add(VD::scan(db), cb);
-        cs = VD::last(sv);
-        cq = VD::last(qv);
-        cb = VD::last(bv);
-        typename VD::T m = VD::mul(sv, vinv);
-        typename VD::T v = VD::max(VD::sub(VD::mul(qv, vinv), VD::mul(m, m)), vz);
-        VD::storef(mean + i, VD::selz(bv, xin, VD::add(m, vsh)));
-        VD::storef(var + i, VD::selz(bv, vz, v));
+      typename VD::T cs = VD::set1(S), cq = VD::set1(Q), cb = VD::set1(Bk), qm = VD::set1(Q);
+      const typename VD::T vsh = VD::set1(sh), vinv = VD::set1(invw), vz = VD::set1(0.0), vinf = VD::set1(INFINITY);
+      while (i + VW <= e) {
+        const int64_t b0 = i, bEnd = imin(e, b0 + kRollingBlock);
+        // Per lane: the largest Q (qm, since the exact window) and the smallest v + mean^2 of
+        // windows that are not constant (rmin, this block): a max, an fma, a select and a min per
+        // vector; no branch.
+        typename VD::T rmin = vinf;
+        for (; i + VW <= bEnd; i += VW) {
+          const float* pin = x + i + w - 1;
+          typename VD::T xin = VD::loadf(pin), xout = VD::loadf(x + i - 1);
+          typename VD::T yin = VD::sub(xin, vsh), yout = VD::sub(xout, vsh);
+          typename VD::T d = VD::sub(yin, yout);
+          typename VD::T q = VD::mul(d, VD::add(yin, yout));
+          // breaks entering (x[j] vs x[j-1], j = i+w-1) minus breaks leaving (x[i] vs x[i-1])
+          typename VD::T db = VD::sub(VD::ne01(xin, VD::loadf(pin - 1)), VD::ne01(VD::loadf(x + i), xout));
+          typename VD::T sv = VD::add(VD::scan(d), cs);
+          typename VD::T qv = VD::add(VD::scan(q), cq);
+          typename VD::T bv = VD::add(VD::scan(db), cb);
+          cs = VD::last(sv);
+          cq = VD::last(qv);
+          cb = VD::last(bv);
+          typename VD::T m = VD::mul(sv, vinv);
+          typename VD::T mu = VD::add(m, vsh);
+          typename VD::T vr = VD::sub(VD::mul(qv, vinv), VD::mul(m, m));
+          VD::storef(mean + i, VD::selz(bv, xin, mu));
+          VD::storef(var + i, VD::selz(bv, vz, VD::max(vr, vz)));
+          qm = VD::max(qm, qv);
+          // Constant windows hold their exact values whatever the sums say: no bound for them.
+          rmin = VD::min(rmin, VD::selz(bv, vinf, VD::fma(mu, mu, vr)));
+        }
+        if (i == b0) break;
+        Qmax = VD::first(VD::hmax(qm));
+        if (!certified(i - 1, Qmax, -VD::first(VD::hmax(VD::sub(vz, rmin))))) {
+          fail = b0;  // outputs from here on are rewritten
+          break;
+        }
       }
       S = VD::first(cs);
       Q = VD::first(cq);
       Bk = VD::first(cb);
     }
-    for (; i < e; i++) {
-      const double xin = (double)x[i + w - 1], xout = (double)x[i - 1];
-      const double yin = xin - sh, yout = xout - sh;
-      S += yin - yout;
-      Q += (yin - yout) * (yin + yout);
-      Bk += (double)(x[i + w - 1] != x[i + w - 2]) - (double)(x[i] != x[i - 1]);
-      if (Bk == 0.0) {
-        mean[i] = x[i + w - 1];
-        var[i] = 0.0f;
-      } else {
-        double m = S * invw, v = Q * invw - m * m;
-        mean[i] = (float)(m + sh);
-        var[i] = (float)(v > 0.0 ? v : 0.0);
-      }
+    // The outputs left over by the vectors (all of them in the scalar kernel set).
+    if (fail < 0) fail = slide(i, e, false);
+    int64_t stop = e;
+    if (fail > c + 1) {
+      stop = fail;  // a new sub-chunk, exact at the failing block's first window
+    } else if (fail == c + 1) {
+      // The first block after the exact window failed (the window held a spike that leaves in
+      // it): per output from the exact window, to the failing output or the block's end.
+      S = S0, Q = Q0, Bk = Bk0, Qmax = Q0;
+      const int64_t to = imin(e, c + 1 + kRollingBlock), at = slide(c + 1, to, true);
+      stop = at >= 0 ? at : to;
     }
     // NaN/Inf anywhere in the inputs this sub-chunk covered leaves S or Q non-finite: redo it.
-    if (!CWTS_ISFINITE(S) || !CWTS_ISFINITE(Q)) rolling_careful(x, w, c, e, mean, var);
+    if (!CWTS_ISFINITE(S) || !CWTS_ISFINITE(Q)) rolling_careful(x, w, c, stop, mean, var);
+    c = stop;
   }
   return true;
 }

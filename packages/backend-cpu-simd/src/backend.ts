@@ -28,7 +28,7 @@ import type { Isa, NativeEngine, NativeModule, NativeProbe, NativeStatus } from 
 import {
   describeValue,
   overlaps,
-  requireFinite,
+  requireFloat32Scalar,
   requireHostF32,
   requireHostI32,
   requireInt,
@@ -538,8 +538,8 @@ export class CpuSimdBackend extends HostMemoryBackend implements ComputeBackend 
     for (const [name, v] of [['m', m], ['n', n], ['k', k]] as const) {
       if (v > 0x7fffffff) throw new ComputeArgumentError(K, `${name} must be at most 2147483647 (a BLAS int), got ${v}`);
     }
-    const alpha = args.alpha === undefined ? 1 : requireFinite(K, 'alpha', args.alpha);
-    const beta = args.beta === undefined ? 0 : requireFinite(K, 'beta', args.beta);
+    const alpha = args.alpha === undefined ? 1 : requireFloat32Scalar(K, 'alpha', args.alpha);
+    const beta = args.beta === undefined ? 0 : requireFloat32Scalar(K, 'beta', args.beta);
     const aLen = requireProduct(K, 'm x k', m, k);
     const bLen = requireProduct(K, 'k x n', k, n);
     const cLen = requireProduct(K, 'm x n', m, n);

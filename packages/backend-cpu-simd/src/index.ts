@@ -72,9 +72,9 @@ export const plugin: PluginManifest = definePlugin({
   name: PACKAGE_NAME,
   kind: 'backend',
   // The core API it needs, as a literal: CORE_API_VERSION is the installed core's (a peer
-  // dependency), so declaring it would pass any core. The compute contract it implements went
-  // in under 1.0 (docs/versioning.md).
-  coreApi: '1.0',
+  // dependency), so declaring it would pass any core. 1.4: it checks sgemm scalars with
+  // requireFloat32Scalar from @cwts/core/compute (docs/versioning.md).
+  coreApi: '1.4',
   register(ctx) {
     const config = ctx.config ?? {};
     ctx.registrar.value(TOKENS.ComputeBackendProvider, Object.keys(config).length > 0 ? createCpuSimdProvider(config) : cpuSimdProvider);

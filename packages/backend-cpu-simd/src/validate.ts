@@ -7,7 +7,7 @@
 
 // The argument checks every backend shares live in core, so a call the reference rejects is
 // rejected here with the same message.
-export { describeValue, requireInt, requireFinite, requireHostF32, requireHostI32, requireProduct } from '@cwts/core/compute';
+export { describeValue, requireInt, requireFinite, requireFloat32Scalar, requireHostF32, requireHostI32, requireProduct } from '@cwts/core/compute';
 
 /** Do two float views over `xLen` / `yLen` elements share bytes? */
 export function overlaps(x: Float32Array, xLen: number, y: Float32Array, yLen: number): boolean {

@@ -19,7 +19,7 @@ import {
   isDeviceBufferLike,
   portfolioExposure,
   prepareMonteCarloVaR,
-  requireFinite,
+  requireFloat32Scalar,
   requireHostF32,
   requireInt,
   requireProduct,
@@ -64,7 +64,6 @@ class VulkanBuffer implements DeviceBuffer {
 // Argument checks shared with every backend (core), so all reject the same calls the same way.
 const describe = describeValue;
 const int = (kernel: string, name: string, v: unknown, min = 1, max = MAX_U32): number => requireInt(kernel, name, v, min, max);
-const finite = requireFinite;
 const hostF32 = (kernel: string, name: string, v: unknown, count: number): Float32Array => requireHostF32(kernel, name, v, count);
 const product = requireProduct;
 
@@ -304,8 +303,9 @@ export class VulkanBackend implements ComputeBackend {
       const m = int(K, 'm', args.m);
       const n = int(K, 'n', args.n);
       const k = int(K, 'k', args.k);
-      const alpha = args.alpha === undefined ? 1 : finite(K, 'alpha', args.alpha);
-      const beta = args.beta === undefined ? 0 : finite(K, 'beta', args.beta);
+      // a float32 kernel's scalars, as every backend checks them (docs/writing-a-compute-backend.md)
+      const alpha = args.alpha === undefined ? 1 : requireFloat32Scalar(K, 'alpha', args.alpha);
+      const beta = args.beta === undefined ? 0 : requireFloat32Scalar(K, 'beta', args.beta);
       const aLen = product(K, 'm x k', m, k);
       const bLen = product(K, 'k x n', k, n);
       const cLen = product(K, 'm x n', m, n);

@@ -54,6 +54,20 @@ describe('vulkan argument rules shared with the oracle', () => {
     expect(Array.from(slab.subarray(4, 8))).toEqual([1, 2, 3, 4]);
   });
 
+  it('sgemm rejects alpha/beta that are not 0 or a normal float32 magnitude, as the oracle does (the kernel takes float scalars)', async (ctx) => {
+    const v = await backend(ctx);
+    const ref = new JsComputeBackend();
+    const m = 2, n = 2, k = 2;
+    const args = () => ({ m, n, k, a: new Float32Array(4).fill(1), b: new Float32Array(4).fill(1), c: new Float32Array(4) });
+    for (const [alpha, beta] of [[1e-46, 0], [4e38, 0], [1, 1e-40], [1, -5e38]]) {
+      await expect(ref.sgemm({ ...args(), alpha, beta })).rejects.toBeInstanceOf(ComputeArgumentError);
+      await expect(v.sgemm({ ...args(), alpha, beta })).rejects.toThrow(/must be 0 or a float32 magnitude/);
+    }
+    const c = new Float32Array(4);
+    await v.sgemm({ m, n, k, a: new Float32Array(4).fill(1), b: new Float32Array(4).fill(1), c, alpha: 2 ** -126 * 2 ** 30, beta: 0 });
+    expect(c[0]).toBe(Math.fround(2 * 2 ** -96));
+  });
+
   it('rollingMoments rejects out arrays over the series, as the oracle does', async (ctx) => {
     const v = await backend(ctx);
     const N = 100, W = 10, n = N - W + 1;

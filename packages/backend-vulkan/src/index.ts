@@ -13,7 +13,8 @@ export type { NativeDeviceInfo } from './native.js';
 export const plugin: PluginManifest = {
   name: '@cwts/backend-vulkan',
   kind: 'backend',
-  coreApi: '1.0',
+  // 1.4: it checks sgemm scalars with requireFloat32Scalar from @cwts/core/compute
+  coreApi: '1.4',
   register(ctx) {
     ctx.registrar.value(TOKENS.ComputeBackendProvider, vulkanProvider);
   },

@@ -41,4 +41,4 @@ export { prepareRollingMoments, type PreparedRollingMoments } from './kernels/ro
 export { prepareRollingMoments64, type PreparedRollingMoments64 } from './kernels/rolling-moments64.js';
 export { prepareSgemm, type PreparedSgemm } from './kernels/sgemm.js';
 export { prepareMonteCarloVaR, portfolioExposure, summariseLosses, selectKth, type PreparedMonteCarloVaR } from './kernels/monte-carlo-var.js';
-export { describeValue, requireInt, requireFinite, requireHostF32, requireHostF64, requireHostI32, requireProduct, viewsOverlap, type F32Resolver, type F64Resolver } from './validate.js';
+export { describeValue, requireInt, requireFinite, requireFloat32Scalar, requireHostF32, requireHostF64, requireHostI32, requireProduct, viewsOverlap, type F32Resolver, type F64Resolver } from './validate.js';

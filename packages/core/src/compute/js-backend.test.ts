@@ -238,6 +238,19 @@ describe('js sgemm', () => {
     expect(() => js.sync.sgemm({ m: 1, n: 1, k: 1, a: big, b: big.subarray(1), c: big.subarray(2), alpha: Number.NaN })).toThrow(ComputeArgumentError);
     expect(() => js.sync.sgemm({ m: 1, n: 1, k: 1, a: big, b: big.subarray(1), c: big.subarray(2), beta: Number.POSITIVE_INFINITY })).toThrow(ComputeArgumentError);
   });
+
+  it('rejects alpha/beta that are not 0 or a normal float32 magnitude (backends take them as float)', () => {
+    // Narrowed to float, 1e-46 is 0 (the product vanishes), 4e38 Infinity (C = NaN/Inf), and a
+    // subnormal 0 on a GPU that flushes denormals; the float64 oracle gave ordinary values.
+    const one = () => ({ m: 1, n: 1, k: 1, a: new Float32Array([1e30]), b: new Float32Array([1e30]), c: new Float32Array(1) });
+    for (const alpha of [1e-46, -1e-46, 1e-40, 4e38, -4e38, 3.4028235e38 * 1.0000001]) {
+      expect(() => js.sync.sgemm({ ...one(), alpha }), String(alpha)).toThrow(/sgemm: alpha must be 0 or a float32 magnitude in \[2\^-126, 3.4028234663852886e38\]/);
+      expect(() => js.sync.sgemm({ ...one(), beta: alpha }), String(alpha)).toThrow(/sgemm: beta must be 0 or a float32 magnitude/);
+    }
+    for (const alpha of [0, -0, 2 ** -126, -(2 ** -126), 3.4028234663852886e38, 1]) {
+      expect(() => js.sync.sgemm({ ...one(), a: new Float32Array([1]), b: new Float32Array([1]), alpha, beta: alpha }), String(alpha)).not.toThrow();
+    }
+  });
 });
 
 describe('js monteCarloVaR', () => {

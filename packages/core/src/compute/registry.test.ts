@@ -316,3 +316,69 @@ describe('ComputeRegistry vs a probe that says available without device facts', 
     await expect(r.resolve(['sloppy'])).rejects.toThrow(/sloppy.*without device facts/s);
   });
 });
+
+// ComputeRegistry.dispose() while a backend's create() is still in flight (startup interrupted:
+// SIGTERM during a slow GPU init, or a second resolve racing a shutdown). dispose() looked only at
+// settled outcomes, so it returned at once; the create then completed, the pending resolve()
+// handed out a live backend, and nothing disposed it (device memory, a thread pool, a GPU
+// context left behind).
+describe('ComputeRegistry.dispose with a create() in flight', () => {
+  function slowProvider(name: string): { provider: ComputeBackendProvider; release: () => void; disposed: () => number } {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let disposed = 0;
+    const provider: ComputeBackendProvider = {
+      name,
+      priority: 10,
+      async probe() {
+        return { available: true, device: { name: 'slow device', type: 'discrete-gpu' } };
+      },
+      async create() {
+        await gate;
+        const b = new JsComputeBackend();
+        const inner = b.dispose.bind(b);
+        b.dispose = async () => {
+          disposed++;
+          await inner();
+        };
+        return b;
+      },
+    };
+    return { provider, release: () => release(), disposed: () => disposed };
+  }
+
+  it('dispose() waits for it and disposes what it returns; the pending resolve rejects', async () => {
+    const slow = slowProvider('slowgpu');
+    const registry = new ComputeRegistry(silentLogger());
+    registry.register(slow.provider);
+    const resolving = registry.resolve(['slowgpu']).then(
+      (r) => ({ ok: true as const, backend: r.backend }),
+      (e: unknown) => ({ ok: false as const, e }),
+    );
+    // Let resolve reach create().
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+    let settled = false;
+    const disposing = registry.dispose().then(() => (settled = true));
+    await new Promise((res) => setTimeout(res, 10));
+    expect(settled, 'dispose() returned before the create() in flight settled').toBe(false);
+    slow.release();
+    await disposing;
+    expect(slow.disposed(), 'backend created during dispose() was never disposed').toBe(1);
+    const r = await resolving;
+    expect(r.ok, 'resolve handed out a backend created during dispose()').toBe(false);
+    if (!r.ok) expect(String(r.e)).toMatch(/slowgpu \(disposed\)/);
+    const status = await registry.status();
+    expect(status.find((s) => s.name === 'slowgpu')?.initialized, 'status reports the backend live after dispose()').not.toBe(true);
+  });
+
+  it('a resolve after dispose() creates nothing, for a backend never created before too', async () => {
+    const slow = slowProvider('later');
+    slow.release();
+    let created = 0;
+    const registry = new ComputeRegistry(silentLogger());
+    registry.register({ ...slow.provider, create: async (o) => (created++, slow.provider.create(o)) });
+    await registry.dispose();
+    await expect(registry.resolve(['later'])).rejects.toThrow('later (disposed)');
+    expect(created).toBe(0);
+  });
+});

@@ -78,6 +78,8 @@ interface Entry {
   create?: Promise<CreateOutcome>;
   /** Settled create outcome, for status(). */
   created?: CreateOutcome;
+  /** The dispose of a backend whose create() settled after dispose() began. */
+  disposing?: Promise<void>;
 }
 
 function errorMessage(e: unknown): string {
@@ -97,6 +99,8 @@ function errorMessage(e: unknown): string {
 export class ComputeRegistry {
   readonly #entries = new Map<string, Entry>();
   readonly #logger: Logger;
+  /** dispose() has begun: no backend is created or handed out from then on. */
+  #disposed = false;
 
   constructor(logger: Logger) {
     this.#logger = logger;
@@ -192,15 +196,25 @@ export class ComputeRegistry {
     throw new NoComputeBackendError(skipped);
   }
 
-  /** Disposes every backend this registry created; later resolves re-use nothing disposed. */
+  /**
+   * Disposes every backend this registry created, including those whose create() is still in
+   * flight (startup interrupted by a shutdown): it waits for them, and what they return is
+   * disposed, never handed out. The registry is closed from the first call on: every backend
+   * (created or not) reports `disposed`, so a resolve after (or racing) dispose rejects instead of
+   * creating a backend nothing would dispose.
+   */
   async dispose(): Promise<void> {
-    const pending: Promise<void>[] = [];
+    this.#disposed = true;
+    const pending: Promise<unknown>[] = [];
     for (const e of this.#entries.values()) {
       if (e.created?.ok) {
         const backend = e.created.backend;
         e.created = { ok: false, reason: 'disposed' };
         e.create = Promise.resolve(e.created);
         pending.push(backend.dispose());
+      } else if (e.create !== undefined && e.created === undefined) {
+        // In flight: #create sees #disposed when it settles and disposes what it made.
+        pending.push(e.create.then(() => e.disposing));
       }
     }
     await Promise.all(pending);
@@ -242,12 +256,28 @@ export class ComputeRegistry {
   }
 
   #create(entry: Entry, options: BackendInitOptions): Promise<CreateOutcome> {
+    if (this.#disposed && entry.create === undefined) {
+      entry.created = { ok: false, reason: 'disposed' };
+      entry.create = Promise.resolve(entry.created);
+    }
     entry.create ??= (async (): Promise<CreateOutcome> => {
       let outcome: CreateOutcome;
       try {
         outcome = { ok: true, backend: await entry.provider.create(options) };
       } catch (e) {
         outcome = { ok: false, reason: `init failed: ${errorMessage(e)}` };
+      }
+      if (outcome.ok && this.#disposed) {
+        // dispose() began while create() was in flight: the backend is disposed (dispose()
+        // waits for this), and the pending resolve skips it.
+        const backend = outcome.backend;
+        outcome = { ok: false, reason: 'disposed' };
+        entry.created = outcome;
+        entry.create = Promise.resolve(outcome);
+        entry.disposing = backend.dispose();
+        // Its failure is dispose()'s to report; the resolve just skips the backend.
+        await entry.disposing.catch(() => undefined);
+        return outcome;
       }
       entry.created = outcome;
       return outcome;

@@ -19,6 +19,27 @@ export function requireFinite(kernel: string, name: string, v: unknown): number 
   return v;
 }
 
+/** FLT_MAX and FLT_MIN (the smallest normal float32). */
+const F32_MAX = 3.4028234663852886e38;
+const F32_MIN_NORMAL = 2 ** -126;
+
+/**
+ * A scalar of a float32 kernel (sgemm's alpha and beta): 0 or a normal float32 magnitude,
+ * |v| in [2^-126, FLT_MAX]; returns it. Native and GPU backends narrow it to float: beyond
+ * FLT_MAX it becomes Infinity (C = NaN/Inf where the float64 oracle gave ordinary values), below
+ * the subnormal minimum 0 (C = beta C, the product gone), and a subnormal is flushed to 0 by
+ * GPUs that do not preserve denormals (Vulkan leaves it to the implementation; CUDA with -ftz).
+ * Rejected here, every backend agrees.
+ */
+export function requireFloat32Scalar(kernel: string, name: string, v: unknown): number {
+  const x = requireFinite(kernel, name, v);
+  const a = Math.abs(x);
+  if (a > F32_MAX || (a !== 0 && a < F32_MIN_NORMAL)) {
+    throw new ComputeArgumentError(kernel, `${name} must be 0 or a float32 magnitude in [2^-126, 3.4028234663852886e38] (a float32 kernel's scalar), got ${describeValue(v)}`);
+  }
+  return x;
+}
+
 /** A host Float32Array holding at least `count` elements. */
 export function requireHostF32(kernel: string, name: string, v: unknown, count: number, what?: string): Float32Array {
   if (!(v instanceof Float32Array)) {

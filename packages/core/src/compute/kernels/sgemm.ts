@@ -1,12 +1,14 @@
 import { ComputeArgumentError, type SgemmArgs } from '../../contracts/compute.js';
-import { requireFinite, requireInt, requireProduct, viewsOverlap, type F32Resolver } from '../validate.js';
+import { requireFloat32Scalar, requireInt, requireProduct, viewsOverlap, type F32Resolver } from '../validate.js';
 
 const K = 'sgemm';
 
 /**
  * Reference sgemm: C = alpha * A x B + beta * C, row-major, float64 accumulation, one rounding
  * to float32 per element of C.
- *  - alpha and beta default to 1 and 0 and must be finite.
+ *  - alpha and beta default to 1 and 0 and must be 0 or normal float32 magnitudes (|x| in
+ *    [2^-126, FLT_MAX], requireFloat32Scalar): the contract is float32 sgemm and backends take
+ *    them as float. Within that range the oracle applies them in float64, a backend in float.
  *  - beta = 0: C is write-only (NaN or Infinity already in C does not propagate), as in BLAS.
  *  - alpha = 0: A and B are not read; C = beta * C (zeros when beta = 0), as in BLAS.
  *  - Otherwise IEEE arithmetic: NaN/Infinity in A or B propagate to the affected elements.
@@ -30,8 +32,8 @@ export function prepareSgemm(args: SgemmArgs, resolve: F32Resolver, sameBuffer: 
   const m = requireInt(K, 'm', args.m);
   const n = requireInt(K, 'n', args.n);
   const k = requireInt(K, 'k', args.k);
-  const alpha = args.alpha === undefined ? 1 : requireFinite(K, 'alpha', args.alpha);
-  const beta = args.beta === undefined ? 0 : requireFinite(K, 'beta', args.beta);
+  const alpha = args.alpha === undefined ? 1 : requireFloat32Scalar(K, 'alpha', args.alpha);
+  const beta = args.beta === undefined ? 0 : requireFloat32Scalar(K, 'beta', args.beta);
   const aLen = requireProduct(K, 'm x k', m, k);
   const bLen = requireProduct(K, 'k x n', k, n);
   const cLen = requireProduct(K, 'm x n', m, n);
