@@ -2,7 +2,7 @@ import { loadConfigFile, outputRedactor } from '../config/index.js';
 import { CwtsContainer } from '../di/container.js';
 import { ManualClock } from '../contracts/clock.js';
 import { registerCoreServices } from '../engine/core-services.js';
-import { preparePlugins } from '../engine/prepare-plugins.js';
+import { preparePlugins, requireConfiguredRegistrations } from '../engine/prepare-plugins.js';
 import { loadClusterModule } from '../cluster/load.js';
 import { silentLogger } from '../observability/logger.js';
 import { MetricsRegistry } from '../observability/metrics.js';
@@ -34,6 +34,8 @@ export async function validateConfigCommand(opts: ValidateOptions, print: (line:
     // a plugin replacing one without declaring it in `overrides` fails here as it would there.
     registerCoreServices(root, { config: loaded.config, clock: new ManualClock(), logger: silentLogger(), metrics: new MetricsRegistry(), timers: false, journal: true, onJournalError: () => {} });
     const prepared = await preparePlugins({ loaded, root, logger: silentLogger() });
+    // a configured detector, strategy or risk-check table whose plugin registered nothing: run refuses it
+    await requireConfiguredRegistrations(loaded, loaded.config.venues, root);
     backendSkips = prepared.backendSkips;
     venues = prepared.venues;
     // `[cluster]`: its package must load as `run` would load it (no connection is made).

@@ -11,6 +11,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../config/errors.js';
 import { loadConfigFile } from '../config/load.js';
 import { composeDeployment, type Deployment } from './compose.js';
+import { validateConfigCommand } from '../cli/validate.js';
 import { TOKENS } from '../di/tokens.js';
 import { MetricsRegistry } from '../observability/metrics.js';
 import { silentLogger } from '../observability/logger.js';
@@ -89,5 +90,19 @@ describe('a configured plugin that registers nothing fails startup', () => {
     const cap = file('cap.mjs', CAP);
     dep = await compose(config(`[risk_checks.a]\nplugin = ${JSON.stringify(cap)}\nmax_lots = 50\n\n[risk_checks.b]\nplugin = ${JSON.stringify(cap)}\nmax_lots = 10\n\n[detectors.whale]\n`));
     expect(dep.container.resolveAll(TOKENS.RiskCheck).map((c) => c.name)).toEqual(expect.arrayContaining(['a', 'b']));
+  });
+});
+
+describe('validate-config refuses what run would refuse', () => {
+  it('a [risk_checks.<name>] whose plugin registers no RiskCheck fails validate-config with the same message', async () => {
+    const risk = file('no-check-risk.mjs', `export const plugin = { name: 'acme-cap', kind: 'risk', coreApi: '1.0', register() {} };`);
+    const err = await validateConfigCommand({ config: config(`[risk_checks.cap]\nplugin = ${JSON.stringify(risk)}\nmax_lots = 50\n`) }, () => {}).then(
+      () => new Error('validated'),
+      (e: unknown) => e as Error,
+    );
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.message).toMatch(/risk_checks\.cap: acme-cap registered no RiskCheck/);
+    const cap = file('cap.mjs', CAP);
+    expect(await validateConfigCommand({ config: config(`[risk_checks.a]\nplugin = ${JSON.stringify(cap)}\nmax_lots = 50\n`) }, () => {})).toBe(0);
   });
 });

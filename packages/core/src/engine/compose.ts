@@ -5,13 +5,11 @@ import type { Detector, RiskCheck, Strategy } from '../contracts/trading.js';
 import { instrumentBackend, startComputeBackend, type ComputeRegistry } from '../compute/index.js';
 import type { LoadedConfig, VenueConfig } from '../config/types.js';
 import { CwtsContainer } from '../di/container.js';
-import { TOKENS, type Token } from '../di/tokens.js';
-import { ConfigError, type ConfigIssue } from '../config/errors.js';
+import { TOKENS } from '../di/tokens.js';
 import type { Logger } from '../observability/logger.js';
 import type { MetricsRegistry } from '../observability/metrics.js';
-import { importPlugin, type PluginHost } from '../plugins/loader.js';
-import type { PluginKind } from '../plugins/manifest.js';
-import { planPlugins, preparePlugins } from './prepare-plugins.js';
+import type { PluginHost } from '../plugins/loader.js';
+import { preparePlugins, requireConfiguredRegistrations } from './prepare-plugins.js';
 import { Engine, type VenueRuntime } from './engine.js';
 import { JournalStore } from '../journal/store.js';
 import { MarketDataOnlyExecution } from './market-data-only.js';
@@ -241,48 +239,6 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
       await host.disposeAll();
     },
   };
-}
-
-/** What a configured plugin of each kind must register: at least one per config table. */
-const MUST_REGISTER: Partial<Record<PluginKind, Token<unknown>>> = {
-  detector: TOKENS.Detector as Token<unknown>,
-  strategy: TOKENS.Strategy as Token<unknown>,
-  risk: TOKENS.RiskCheck as Token<unknown>,
-};
-
-/**
- * Compares what the detector, strategy and `[risk_checks.*]` plugins registered (the container
- * records each registration's owner, the manifest name) with the config's tables: every table
- * needs at least one registration of its token by its plugin. Throws one ConfigError naming each
- * table and plugin that registered nothing (`risk_checks.cap: acme-cap registered no RiskCheck`).
- * Core's own plugins are not checked (core registers its chain and router unconditionally).
- */
-async function requireConfiguredRegistrations(loaded: LoadedConfig, venues: readonly VenueConfig[], root: CwtsContainer): Promise<void> {
-  // The same plan preparePlugins registered; each of these plugins loaded there (it threw
-  // otherwise), so importing again only reads the module cache, for the manifest's name.
-  const byPlugin = new Map<string, { token: Token<unknown>; name: string; paths: string[] }>();
-  for (const p of planPlugins(loaded, venues).plan) {
-    const token = MUST_REGISTER[p.req.kind];
-    if (!token || p.core) continue;
-    const m = p.builtin ?? (await importPlugin(p.req, loaded.configDir));
-    const key = `${p.req.kind}\0${m.name}`;
-    const entry = byPlugin.get(key) ?? { token, name: m.name, paths: [] };
-    entry.paths.push(p.optionsPath);
-    byPlugin.set(key, entry);
-  }
-  const issues: ConfigIssue[] = [];
-  for (const { token, name, paths } of byPlugin.values()) {
-    // A plugin named by several tables registers once per table: count its registrations.
-    const registered = root.ownersOf(token).filter((owner) => owner === name).length;
-    if (registered >= paths.length) continue;
-    const what = token.description;
-    if (paths.length === 1) {
-      issues.push({ path: paths[0]!, message: `${name} registered no ${what}: its register() must register TOKENS.${what}; refusing to start without it` });
-    } else {
-      issues.push({ path: '', message: `${paths.join(', ')}: ${name} registered ${registered} ${what} for ${paths.length} tables: each table's register() must register TOKENS.${what}; refusing to start without them` });
-    }
-  }
-  if (issues.length > 0) throw new ConfigError(loaded.redactor.redactIssues(issues), loaded.sourcePath);
 }
 
 /** A fee rate as a plain decimal string (never exponent notation), to 6 decimals. */

@@ -16,7 +16,7 @@ import { CORE_PLUGINS } from './builtin-plugins.js';
 import type { Logger } from '../observability/logger.js';
 import { PluginLoadError } from '../plugins/errors.js';
 import { importPlugin, PluginHost, type PluginHostOptions, type PluginRequest } from '../plugins/loader.js';
-import type { PluginManifest } from '../plugins/manifest.js';
+import type { PluginKind, PluginManifest } from '../plugins/manifest.js';
 import { computeBackendCandidates, computePluginSpec } from '../config/compute-schema.js';
 
 /** Core's tokens a venue scope holds: its name and table (core's) and its two clients (the plugin's). */
@@ -250,4 +250,46 @@ export async function preparePlugins(opts: PreparePluginsOptions): Promise<Prepa
 
   if (issues.length > 0) throw new ConfigError(loaded.redactor.redactIssues(issues), loaded.sourcePath);
   return { host, venueScopes, backendSkips, venues: resolvedVenues };
+}
+
+/** What a configured plugin of each kind must register: at least one per config table. */
+const MUST_REGISTER: Partial<Record<PluginKind, Token<unknown>>> = {
+  detector: TOKENS.Detector as Token<unknown>,
+  strategy: TOKENS.Strategy as Token<unknown>,
+  risk: TOKENS.RiskCheck as Token<unknown>,
+};
+
+/**
+ * Compares what the detector, strategy and `[risk_checks.*]` plugins registered (the container
+ * records each registration's owner, the manifest name) with the config's tables: every table
+ * needs at least one registration of its token by its plugin. Throws one ConfigError naming each
+ * table and plugin that registered nothing (`risk_checks.cap: acme-cap registered no RiskCheck`).
+ * Core's own plugins are not checked (core registers its chain and router unconditionally).
+ */
+export async function requireConfiguredRegistrations(loaded: LoadedConfig, venues: readonly VenueConfig[], root: CwtsContainer): Promise<void> {
+  // The same plan preparePlugins registered; each of these plugins loaded there (it threw
+  // otherwise), so importing again only reads the module cache, for the manifest's name.
+  const byPlugin = new Map<string, { token: Token<unknown>; name: string; paths: string[] }>();
+  for (const p of planPlugins(loaded, venues).plan) {
+    const token = MUST_REGISTER[p.req.kind];
+    if (!token || p.core) continue;
+    const m = p.builtin ?? (await importPlugin(p.req, loaded.configDir));
+    const key = `${p.req.kind}\0${m.name}`;
+    const entry = byPlugin.get(key) ?? { token, name: m.name, paths: [] };
+    entry.paths.push(p.optionsPath);
+    byPlugin.set(key, entry);
+  }
+  const issues: ConfigIssue[] = [];
+  for (const { token, name, paths } of byPlugin.values()) {
+    // A plugin named by several tables registers once per table: count its registrations.
+    const registered = root.ownersOf(token).filter((owner) => owner === name).length;
+    if (registered >= paths.length) continue;
+    const what = token.description;
+    if (paths.length === 1) {
+      issues.push({ path: paths[0]!, message: `${name} registered no ${what}: its register() must register TOKENS.${what}; refusing to start without it` });
+    } else {
+      issues.push({ path: '', message: `${paths.join(', ')}: ${name} registered ${registered} ${what} for ${paths.length} tables: each table's register() must register TOKENS.${what}; refusing to start without them` });
+    }
+  }
+  if (issues.length > 0) throw new ConfigError(loaded.redactor.redactIssues(issues), loaded.sourcePath);
 }
