@@ -6,7 +6,7 @@
 // z-score divided by zero, or a volatility limit that sees no risk. The restart rule
 // (kRollingIllConditioned in native/kernels_impl.h) starts a new sub-chunk at such a window, in
 // the vector loop, the scalar loop and the careful path (a sub-chunk holding NaN), every kernel set.
-import { skipUnlessRequired } from '@cwts/core/testing';
+import { fatFingerReturns, naiveRolling, skipUnlessRequired } from '@cwts/core/testing';
 import { afterAll, describe, expect, it, type TestContext } from 'vitest';
 import type { CpuSimdBackend } from './backend.js';
 import { cpuSimdProvider, type Isa } from './index.js';
@@ -27,41 +27,6 @@ async function variants(ctx: TestContext): Promise<CpuSimdBackend[]> {
     out.push(b);
   }
   return out;
-}
-
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32 - 0.5;
-  };
-}
-
-function fatFingerReturns(n: number, spikeAt: number | undefined, seed = 4242): Float32Array {
-  const r = lcg(seed);
-  const p: number[] = [];
-  let px = 30000;
-  for (let i = 0; i <= n; i++) {
-    px += Math.round(r() * 4) / 100;
-    p.push(i === spikeAt ? px * 1000 : px);
-  }
-  return Float32Array.from({ length: n }, (_, i) => p[i + 1] / p[i] - 1);
-}
-
-function twoPass(x: Float32Array, W: number): { mean: Float64Array; variance: Float64Array } {
-  const n = x.length - W + 1;
-  const mean = new Float64Array(n);
-  const variance = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let j = i; j < i + W; j++) s += x[j];
-    const m = s / W;
-    let q = 0;
-    for (let j = i; j < i + W; j++) q += (x[j] - m) ** 2;
-    mean[i] = m;
-    variance[i] = q / W;
-  }
-  return { mean, variance };
 }
 
 function outOfTolerance(got: Float32Array, want: { mean: Float64Array; variance: Float64Array }): { bad: number; first: string } {
@@ -97,11 +62,11 @@ describe('cpu-simd rollingMoments after an outlier leaves the window', () => {
         // Control: the same series without the spike is within tolerance.
         const calm = fatFingerReturns(4000, undefined);
         const calmGot = be.sync.rollingMoments({ series: calm, length: calm.length, window: W });
-        expect(outOfTolerance(calmGot.variance, twoPass(calm, W)).bad, `${be.isa} control`).toBe(0);
+        expect(outOfTolerance(calmGot.variance, naiveRolling(calm, calm.length, W)).bad, `${be.isa} control`).toBe(0);
 
         const x = fatFingerReturns(4000, spikeAt);
         if (nanAt !== undefined) x[nanAt] = NaN;
-        const want = twoPass(x, W);
+        const want = naiveRolling(x, x.length, W);
         const sync = be.sync.rollingMoments({ series: x, length: x.length, window: W });
         const s = outOfTolerance(sync.variance, want);
         expect(s.bad, `${be.isa} sync: ${s.first}`).toBe(0);

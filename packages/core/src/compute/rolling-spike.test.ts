@@ -6,51 +6,15 @@
 // the contract's tolerance. The restart rule (ILL_CONDITIONED_F32 in kernels/rolling-moments.ts)
 // recomputes such windows.
 import { describe, expect, it } from 'vitest';
-import { CONFORMANCE_TOLERANCES } from '../testing/compute-conformance.js';
+import { CONFORMANCE_TOLERANCES, fatFingerReturns, naiveRolling } from '../testing/compute-conformance.js';
 import { JsComputeBackend } from './js-backend.js';
-
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32 - 0.5;
-  };
-}
-
-/** Simple returns of a tick-by-tick price near 30000 with one print at 1000x the price at `spikeAt`. */
-function fatFingerReturns(n: number, spikeAt: number, seed = 4242): Float32Array {
-  const r = lcg(seed);
-  const p: number[] = [];
-  let px = 30000;
-  for (let i = 0; i <= n; i++) {
-    px += Math.round(r() * 4) / 100;
-    p.push(i === spikeAt ? px * 1000 : px);
-  }
-  return Float32Array.from({ length: n }, (_, i) => p[i + 1] / p[i] - 1);
-}
-
-function twoPass(x: Float32Array, W: number): { mean: Float64Array; variance: Float64Array } {
-  const n = x.length - W + 1;
-  const mean = new Float64Array(n);
-  const variance = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let j = i; j < i + W; j++) s += x[j];
-    const m = s / W;
-    let q = 0;
-    for (let j = i; j < i + W; j++) q += (x[j] - m) ** 2;
-    mean[i] = m;
-    variance[i] = q / W;
-  }
-  return { mean, variance };
-}
 
 describe('js rollingMoments after an outlier leaves the window', () => {
   // 1500: mid-series; 1: the first value is the spike (+999), so the first exact window holds it.
   for (const [W, spikeAt] of [[20, 1500], [60, 1500], [300, 1500], [60, 1]] as const) {
     it(`W=${W}, spike at ${spikeAt}: every window's variance within the contract's tolerance of a two-pass calculation`, async () => {
       const x = fatFingerReturns(4000, spikeAt);
-      const want = twoPass(x, W);
+      const want = naiveRolling(x, x.length, W);
       const got = await new JsComputeBackend().rollingMoments({ series: x, length: x.length, window: W });
       let bad = 0;
       let first = '';

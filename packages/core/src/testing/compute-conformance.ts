@@ -112,6 +112,27 @@ export function naiveRolling(x: Float32Array, N: number, W: number): { mean: Flo
   return { mean, variance };
 }
 
+/**
+ * Simple returns of a tick-by-tick price near 30000 (|r| ~ 3e-7) with one print at 1000x the
+ * price at `spikeAt` (a decimal-shift fat finger: returns +999, then -0.999), or none when
+ * undefined: the series after which a float32 sliding variance keeps the spike's rounding unless
+ * it restarts (docs/writing-a-compute-backend.md). Deterministic for a seed.
+ */
+export function fatFingerReturns(n: number, spikeAt: number | undefined, seed = 4242): Float32Array {
+  let s = seed >>> 0;
+  const r = (): number => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32 - 0.5;
+  };
+  const p: number[] = [];
+  let px = 30000;
+  for (let i = 0; i <= n; i++) {
+    px += Math.round(r() * 4) / 100;
+    p.push(i === spikeAt ? px * 1000 : px);
+  }
+  return Float32Array.from({ length: n }, (_, i) => p[i + 1]! / p[i]! - 1);
+}
+
 /** Triple-loop C = alpha A B + beta C in float64, plus the magnitude sum used for the tolerance. */
 export function naiveSgemm(
   m: number, n: number, k: number, alpha: number, beta: number, a: Float32Array, b: Float32Array, c: Float32Array,

@@ -1,6 +1,6 @@
 export { describeComputeConformance, CONFORMANCE_TOLERANCES, type ComputeConformanceOptions } from './compute-conformance.js';
 export { equalValueRuns, HOSTILE_LEVEL_SERIES, naiveRolling64, randomHostileSegments, refinedRolling64, tickPrices, FLOAT64_TOLERANCES } from './compute-conformance-float64.js';
-export { naivePearson, naiveRolling, naiveSgemm, naiveMonteCarloLosses, summariseBySort } from './compute-conformance.js';
+export { fatFingerReturns, naivePearson, naiveRolling, naiveSgemm, naiveMonteCarloLosses, summariseBySort } from './compute-conformance.js';
 export { seededRandom, type SeededRandom } from './seeded-random.js';
 export { describeIntakeParity, IntakeObserver, IntakeScriptSteps, type IntakeParityScript, type IntakeParitySuiteOptions } from './intake-parity.js';
 export { describeExchangeConformance, ConformanceSink, conformanceOrder, waitUntil, type ConformanceVenue, type AdapterUnderTest, type ExchangeConformanceOptions, type ExchangeErrorCase, type AdapterOptions } from './exchange-conformance.js';
