@@ -327,3 +327,24 @@ describe('journal import without a reservation line, ids past a restore gap', ()
     expect(after.nextIdNumber).toBeGreaterThan(1_000_000_003);
   });
 });
+
+describe('journal import: only ids of the engine form move the sequence', () => {
+  it("an adopted trade's id (adopted-<venue>-<trade id>) does not move client ids by the venue's trade id", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cwts-import-adopted-'));
+    const file = join(dir, 'export.jsonl');
+    const lines = [
+      { t: 'client_ids_reserved', upTo: 1000 },
+      { t: 'order', order: importedOrder(5), ts: 1 },
+      { t: 'order', order: { ...importedOrder(0), clientOrderId: 'adopted-binance-4123456789' }, ts: 2 },
+    ].map((l) => journalStringify(l));
+    writeFileSync(file, lines.join('\n') + '\n');
+    const db = join(dir, 'j.db');
+    const out: string[] = [];
+    expect(await journalCommand('import', { from: file, journal: db }, (l) => out.push(l))).toBe(0);
+    const s = JournalStore.open(db);
+    const contents = s.load();
+    s.close();
+    expect(contents.reservedClientIds).toBe(1000);
+    expect(out.join('\n')).toContain('client ids continue at 1001');
+  });
+});

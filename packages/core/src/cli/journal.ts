@@ -1,6 +1,7 @@
 import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
 
 import { loadConfigFile } from '../config/index.js';
+import { CLIENT_ID_PREFIX, clientIdNumber } from '../domain/client-id.js';
 import { describeValue } from '../domain/describe-value.js';
 import type { Instrument } from '../domain/instrument.js';
 import type { ExecutionReport, Order } from '../domain/orders.js';
@@ -151,7 +152,7 @@ function importJournal(from: string, path: string, out: (line: string) => void):
     // Order states after each report come from the same state machine the engine uses. An
     // import replays a whole history at once: it must remember every closed order (the live
     // engine's bounded window would turn a late report of an old order into an unknown one).
-    const orders = new OrderManager('cw', { minClosed: Infinity, closedMs: Infinity, maxClosed: Infinity });
+    const orders = new OrderManager(CLIENT_ID_PREFIX, { minClosed: Infinity, closedMs: Infinity, maxClosed: Infinity });
     let imported = 0;
     let history = 0;
     let reserved: number | undefined;
@@ -166,7 +167,7 @@ function importJournal(from: string, path: string, out: (line: string) => void):
       else if (typeof rec === 'string') refused.push(`${from}:${lineNumbers[k]}: ${rec}`);
       else if (rec.t === 'client_ids_reserved') reserved = Math.max(reserved ?? 0, rec.upTo);
       else {
-        if (rec.t === 'order') highest = Math.max(highest, clientIdNumber(rec.order.clientOrderId));
+        if (rec.t === 'order') highest = Math.max(highest, clientIdNumber(rec.order.clientOrderId) ?? 0);
         store.append(rec);
         imported++;
       }
@@ -186,13 +187,6 @@ function importJournal(from: string, path: string, out: (line: string) => void):
   } finally {
     store.close();
   }
-}
-
-/** The number at the end of a client id (`cw-42`: 42), 0 when there is none or it is not a safe integer. */
-function clientIdNumber(id: unknown): number {
-  const m = typeof id === 'string' ? /-(\d{1,16})$/.exec(id) : null;
-  const n = m ? Number(m[1]) : 0;
-  return Number.isSafeInteger(n) ? n : 0;
 }
 
 /**

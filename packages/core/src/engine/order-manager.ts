@@ -2,6 +2,7 @@ import { isWellFormedString, type ExecutionReport, type Order, type OrderIntent,
 import { describeValue } from '../domain/describe-value.js';
 import { InstrumentMap } from '../domain/instrument-map.js';
 import { KeyRing } from '../domain/key-ring.js';
+import { CLIENT_ID_PREFIX, clientIdNumber } from '../domain/client-id.js';
 
 const TERMINAL: ReadonlySet<OrderStatus> = new Set(['filled', 'cancelled', 'rejected']);
 
@@ -128,7 +129,7 @@ export class OrderManager {
   private reserve: ((upTo: number) => void) | undefined;
 
   constructor(
-    private readonly idPrefix = 'cw',
+    private readonly idPrefix = CLIENT_ID_PREFIX,
     private readonly retention: ClosedOrderRetention = DEFAULT_CLOSED_ORDER_RETENTION,
   ) {}
 
@@ -156,10 +157,8 @@ export class OrderManager {
   }
 
   private ownIdNumber(clientOrderId: string): number | undefined {
-    if (!clientOrderId.startsWith(`${this.idPrefix}-`)) return undefined;
-    const digits = clientOrderId.slice(this.idPrefix.length + 1);
-    if (!/^\d+$/.test(digits)) return undefined;
-    const n = Number(digits);
+    const n = clientIdNumber(clientOrderId, this.idPrefix);
+    if (n === undefined) return undefined;
     const issued = Number.isFinite(this.reservedUpTo) ? Math.max(this.reservedUpTo, this.nextId - 1) : this.nextId - 1;
     return n <= issued + OWN_ID_HEADROOM ? n : undefined;
   }

@@ -42,3 +42,25 @@ describe('journal restore', () => {
     s.close();
   });
 });
+
+describe('journal restore: which ids move the client id sequence', () => {
+  it("an adopted venue trade's id (adopted-<venue>-<trade id>) or another program's id does not move the sequence", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cwts-journal-restore-ids-'));
+    const path = join(dir, 'j.db');
+    const backup = join(dir, 'b.db');
+    const s = JournalStore.open(path);
+    s.reserveClientIds(1000);
+    s.append({ t: 'order', order: order(7), ts: 1 });
+    // Venue trade ids are large (Binance's pass 4e9; snowflake ids have 19 digits): read as
+    // client id numbers they move the sequence by billions, or past 2^53 where every later id
+    // is the same number.
+    s.append({ t: 'order', order: { ...order(0), clientOrderId: 'adopted-binance-4123456789' }, ts: 2 });
+    s.append({ t: 'order', order: { ...order(0), clientOrderId: 'adopted-okx-1234567890123456789012' }, ts: 3 });
+    s.append({ t: 'order', order: { ...order(0), clientOrderId: 'web-77777777777' }, ts: 4 });
+    s.close();
+    return backupJournal(path, backup).then(() => {
+      const r = restoreJournal(backup, path, () => 5);
+      expect(r.clientIdsFrom).toBe(1000 + RESTORE_CLIENT_ID_GAP + 1);
+    });
+  });
+});

@@ -3,6 +3,7 @@ import { basename, dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as Db } from 'better-sqlite3';
 
+import { clientIdNumber } from '../domain/client-id.js';
 import { describeFsError, JournalError } from './errors.js';
 import { SCHEMA_VERSION } from './schema.js';
 import { describeHolder, writerHolder } from './store.js';
@@ -199,7 +200,8 @@ function highestClientId(db: Db): number {
   }
   try {
     for (const id of db.prepare('SELECT client_id FROM orders').pluck().iterate() as Iterable<string>) {
-      const n = Number(/-(\d+)$/.exec(id)?.[1] ?? 0);
+      // only ids of the engine's form: an adopted trade's ends in a venue's trade id
+      const n = clientIdNumber(id) ?? 0;
       if (n > max) max = n;
     }
   } catch {
