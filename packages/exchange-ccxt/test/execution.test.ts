@@ -29,6 +29,11 @@ class FakeCcxt {
   readonly markets_by_id = { BTCUSDT: [{ id: 'BTCUSDT', symbol: 'BTC/USDT', base: 'BTC', quote: 'USDT', precision: {} }] };
   /** Edits every order answer (fetchOrder) before it is returned. */
   editOrder: ((o: CcxtOrder) => void) | undefined;
+  /**
+   * A venue that drops a cancelled order (fetchOrder: OrderNotFound), as many do with an order
+   * cancelled without fills, or that look up open orders only.
+   */
+  forgetsCancelled = false;
   private seq = 0;
   private tradeSeq = 0;
   constructor(private readonly clock: ManualClock) {}
@@ -42,6 +47,7 @@ class FakeCcxt {
     const o = this.orders.get(id);
     if (!o || o.status !== 'open') throw new OrderNotFound('unknown order');
     o.status = 'canceled';
+    if (this.forgetsCancelled) this.orders.delete(id);
     return { ...o };
   }
   async fetchOrder(id: string): Promise<CcxtOrder> {
@@ -264,5 +270,50 @@ describe('ccxt reconciliation after a restart', () => {
     } finally {
       await engine.stop('test');
     }
+  });
+});
+
+describe('ccxt: an accepted cancel on a venue that forgets cancelled orders', () => {
+  // A cancel the venue accepted is followed by a read of the order (its fills made before the
+  // cancel come first). A venue that no longer returns the cancelled order never gives a read
+  // that shows it closed: the order is then ended as cancelled after its trades are read once,
+  // not left pending_cancel and polled for ever.
+  let x: CcxtExecution | undefined;
+  afterEach(async () => {
+    await x?.stop();
+    x = undefined;
+    vi.useRealTimers();
+  });
+
+  it('is reported cancelled (and the order is no longer polled) even though the order cannot be read afterwards', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const clock = new ManualClock(T0);
+    const fake = new FakeCcxt(clock);
+    fake.forgetsCancelled = true;
+    x = new CcxtExecution({
+      exchange: 'x', ccxt: async () => fake as unknown as CcxtExchange, options: resolveCcxtOptions({ poll_interval_ms: POLL }), clock, hasCredentials: true,
+      instrument: (s) => (s === I.symbol ? I : undefined), ccxtSymbol: (s) => (s === I.symbol ? 'BTC/USDT' : undefined),
+    });
+    const reports: ExecutionReport[] = [];
+    await x.start((r) => reports.push(r));
+    const o: Order = { ...conformanceOrder(I, { side: 'buy', price: '100.00', qty: '0.010' }), createdTs: T0, updatedTs: T0 };
+    x.submit(o);
+    await settle();
+    const id = reports.find((r) => r.kind === 'ack')!.venueOrderId!;
+    x.cancel({ ...o, venueOrderId: id, status: 'pending_cancel' });
+    await settle();
+    for (let k = 0; k < 5; k++) {
+      clock.advance(POLL);
+      await vi.advanceTimersByTimeAsync(POLL);
+      await settle();
+    }
+    // the venue took the cancel: the engine must learn that the order ended
+    expect(reports.map((r) => r.kind)).toEqual(['ack', 'cancelled']);
+    // and the order is not read again and again for ever
+    const reads = fake.calls.length;
+    clock.advance(POLL);
+    await vi.advanceTimersByTimeAsync(POLL);
+    await settle();
+    expect(fake.calls.length).toBe(reads);
   });
 });
