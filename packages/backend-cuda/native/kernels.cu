@@ -25,11 +25,35 @@ inline unsigned gridFor(size_t work, int block, unsigned cap = 65535u * 16u) {
 __global__ void noopKernel() {}
 
 // ------------------------------------------------------------------------------ rolling moments
+// The window at i, corrected two-pass in float64: (mean, M2).
+__device__ void exactWindow(const float* __restrict__ x, size_t i, uint32_t W, double& m, double& m2) {
+  const double w = static_cast<double>(W);
+  const size_t in = i + W - 1;
+  double sum = 0.0;
+  for (size_t j = i; j <= in; ++j) sum += x[j];
+  const double m0 = sum / w;
+  double sd = 0.0, sd2 = 0.0;
+  for (size_t j = i; j <= in; ++j) {
+    const double d = x[j] - m0;
+    sd += d;
+    sd2 += d * d;
+  }
+  m = m0 + sd / w;
+  m2 = sd2 - (sd * sd) / w;
+}
+
+// The oracle's float32 restart rule (ILL_CONDITIONED_F32 in @cwts/core's
+// kernels/rolling-moments.ts, kRollingIllConditioned in CPU SIMD): a window whose
+// (steps + W) * M2max >= 2^24 * (M2 + W mean^2) is recomputed, or a fat-finger print leaving the
+// window leaves its rounding in M2 (variance up to 50x too large for as long as the run lasts).
+constexpr double kRollingIllConditioned = 16777216.0;
+
 // One thread owns a run of `chunk` consecutive outputs: the run's first window is computed with
 // the corrected two-pass formula, later ones slide with the exact add/remove update of
-// (mean, M2) in float64, as rollingMomentsKernel in the oracle does (which restarts every
-// max(W, 1024) outputs; here a restart happens at every run start, chunk >= W keeps the total
-// work O(N)). All-equal windows and non-finite values follow the oracle exactly.
+// (mean, M2) in float64, as rollingMomentsKernel in the oracle does (which re-anchors every
+// max(W, 1024) outputs; here every run start, chunk >= W keeps the total work O(N)), and
+// restart where the update is ill-conditioned (steps bounded by chunk). All-equal windows and
+// non-finite values follow the oracle exactly.
 __global__ void rollingKernel(const float* __restrict__ x, size_t outputs, uint32_t W, size_t chunk,
                               float* __restrict__ outMean, float* __restrict__ outVar) {
   const size_t runs = (outputs + chunk - 1) / chunk;
@@ -50,6 +74,9 @@ __global__ void rollingKernel(const float* __restrict__ x, size_t outputs, uint3
     }
     bool valid = false;
     double m = 0.0, m2 = 0.0;
+    double m2max = 0.0;  // largest M2 since the last exact window
+    double limit = 0.0;  // (chunk + W) m2max / kRollingIllConditioned
+    const double steps = static_cast<double>(chunk) + w;
     for (size_t i = i0; i < i1; ++i) {
       const size_t in = i + W - 1;
       const float xin = x[in];
@@ -64,23 +91,17 @@ __global__ void rollingKernel(const float* __restrict__ x, size_t outputs, uint3
       if (eqRun >= W) {
         m = xin;
         m2 = 0.0;
+        m2max = 0.0;
+        limit = 0.0;
         valid = true;
         outMean[i] = xin;
         outVar[i] = 0.0f;
         continue;
       }
       if (!valid) {
-        double sum = 0.0;
-        for (size_t j = i; j <= in; ++j) sum += x[j];
-        const double m0 = sum / w;
-        double sd = 0.0, sd2 = 0.0;
-        for (size_t j = i; j <= in; ++j) {
-          const double d = x[j] - m0;
-          sd += d;
-          sd2 += d * d;
-        }
-        m = m0 + sd / w;
-        m2 = sd2 - (sd * sd) / w;
+        exactWindow(x, i, W, m, m2);
+        m2max = m2 > 0.0 ? m2 : 0.0;
+        limit = steps * m2max / kRollingIllConditioned;
         valid = true;
       } else {
         const double xo = x[i - 1];
@@ -88,6 +109,16 @@ __global__ void rollingKernel(const float* __restrict__ x, size_t outputs, uint3
         const double nm = m + delta / w;
         m2 += delta * (static_cast<double>(xin) - nm + xo - m);
         m = nm;
+        if (m2 > m2max) {
+          m2max = m2;
+          limit = steps * m2max / kRollingIllConditioned;
+        }
+        // M2 fell far below what it was rounded against (a negative M2, pure rounding, too).
+        if (!(m2 > limit) && m2 + w * m * m < limit) {
+          exactWindow(x, i, W, m, m2);
+          m2max = m2 > 0.0 ? m2 : 0.0;
+          limit = steps * m2max / kRollingIllConditioned;
+        }
       }
       outMean[i] = static_cast<float>(m);
       outVar[i] = m2 > 0.0 ? static_cast<float>(m2 / w) : 0.0f;

@@ -778,6 +778,20 @@ export function describeComputeConformance(
         checkRolling('walk', got, naiveRolling(series, N, 50), T.rollingRel);
       });
 
+      // Tick returns (variance ~1e-13) with one decimal-shift print (+999, then -0.999): a
+      // sliding update that keeps the spike's rounding after it leaves is off by up to 1e5x the
+      // tolerance for up to a thousand windows (docs/writing-a-compute-backend.md, the restart rule).
+      for (const [W, spikeAt] of [[20, 1500], [300, 1500], [60, 1]] as const) {
+        it(`a fat-finger outlier leaving the window (W=${W}, spike at ${spikeAt}) keeps every window within tolerance`, async (ctx) => {
+          const backend = use(ctx, 'rollingMoments');
+          const series = fatFingerReturns(4000, spikeAt);
+          const got = await backend.rollingMoments({ series, length: series.length, window: W });
+          const want = naiveRolling(series, series.length, W);
+          checkRolling('after the outlier', got, want, T.rollingRel);
+          if (backend.sync) checkRolling('sync, after the outlier', backend.sync.rollingMoments({ series, length: series.length, window: W }), want, T.rollingRel);
+        });
+      }
+
       it('constant stretches have (near) zero, never negative, variance', async (ctx) => {
         const backend = use(ctx, 'rollingMoments');
         const rng = seededRandom(2002);
