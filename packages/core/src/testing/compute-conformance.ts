@@ -792,6 +792,20 @@ export function describeComputeConformance(
         });
       }
 
+      // A volatility drop: 2000 values of N(0, 1), then N(0, 1e-4). Windows holding both are
+      // summed over large terms followed by many small ones; a plain float32 sum drops every term
+      // below half an ulp of its running total (Vulkan was 15x the tolerance at W=4000).
+      for (const W of [1000, 4000]) {
+        it(`a volatility drop (W=${W}): windows of large then small values keep tolerance`, async (ctx) => {
+          const backend = use(ctx, 'rollingMoments');
+          const rng = seededRandom(2010);
+          const N = 8000;
+          const series = new Float32Array(N);
+          for (let i = 0; i < N; i++) series[i] = rng.normal() * (i < 2000 ? 1 : 1e-4);
+          checkRolling('volatility drop', await backend.rollingMoments({ series, length: N, window: W }), naiveRolling(series, N, W), T.rollingRel);
+        });
+      }
+
       it('constant stretches have (near) zero, never negative, variance', async (ctx) => {
         const backend = use(ctx, 'rollingMoments');
         const rng = seededRandom(2002);
