@@ -144,6 +144,30 @@ describe('OrderHistory', () => {
     );
   });
 
+  it('an id used again names its new order; the earlier one keeps its fills until the ring forgets it, and forgetting it leaves the new one', () => {
+    const h = new OrderHistory(2);
+    h.record(report('ack', 'x', 1, { venueOrderId: 'sim-1', leavesQty: 2 }));
+    h.record(report('fill', 'x', 2, { lastPrice: 10, lastQty: 2, leavesQty: 0, cumQty: 2, tradeId: 't1' }));
+    h.startOrder('x');
+    h.record(report('ack', 'x', 3, { venueOrderId: 'sim-2', leavesQty: 5 }));
+    expect(h.query('x')).toStrictEqual({ clientOrderId: 'x', venueOrderId: 'sim-2', status: 'open', filledQty: 0, fills: [] });
+    h.record(report('fill', 'x', 4, { lastPrice: 11, lastQty: 1, leavesQty: 4, cumQty: 1, tradeId: 't2' }));
+    expect(h.query('x')).toMatchObject({ status: 'partially_filled', filledQty: 1, fills: [{ tradeId: 't2', venueOrderId: 'sim-2' }] });
+    // both orders' fills are the account's trades, each with its own order's venue id
+    expect(h.fillsSince(['BTCUSDT'], 0).map((f) => [f.tradeId, f.venueOrderId])).toEqual([['t1', 'sim-1'], ['t2', 'sim-2']]);
+    // a rejected new order under the id is what the id names next
+    h.startOrder('x');
+    h.record(report('rejected', 'x', 5, { rejectReason: 'MIN_NOTIONAL', rejects: 'order' }));
+    expect(h.query('x')).toMatchObject({ status: 'rejected', venueOrderId: undefined, fills: [] });
+    // the ring forgets the first two orders under x, never the one the id names now
+    h.record(report('ack', 'y', 6, { venueOrderId: 'sim-3', leavesQty: 1 }));
+    expect(h.query('x')).toMatchObject({ status: 'rejected' });
+    expect(h.fillsSince(['BTCUSDT'], 0)).toEqual([]);
+    h.record(report('ack', 'z', 7, { venueOrderId: 'sim-4', leavesQty: 1 }));
+    expect(h.query('x')).toBeUndefined();
+    expect(h.query('y')).toMatchObject({ status: 'open' });
+  });
+
   it('refuses a capacity that is not a positive integer', () => {
     for (const bad of [0, -1, 1.5, Number.NaN]) expect(() => new OrderHistory(bad)).toThrow(RangeError);
   });

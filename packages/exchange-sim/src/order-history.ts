@@ -34,7 +34,7 @@ const LIQUIDITY_OF = [undefined, 'maker', 'taker'] as const;
  * (feeAsset, text) are not kept.
  */
 export class OrderHistory {
-  /** Slot of each order held. */
+  /** Slot of the newest order held under each client id. */
   private readonly slotOf = new Map<string, number>();
   private readonly capacity: number;
   /** Orders ever added; the newest is in slot (added - 1) % capacity. */
@@ -56,6 +56,17 @@ export class OrderHistory {
   constructor(maxOrders = ORDER_HISTORY_MAX_ORDERS) {
     if (!Number.isSafeInteger(maxOrders) || maxOrders < 1) throw new RangeError(`order history capacity must be a positive integer, got ${maxOrders}`);
     this.capacity = maxOrders;
+  }
+
+  /**
+   * A new order under `clientOrderId` has arrived at the venue: the reports that follow describe
+   * it, in a slot of its own, and `query` answers with it. An id may be used again once its
+   * order has ended (as at Binance); the earlier order keeps its slot until the ring forgets it,
+   * so its fills stay among `fillsSince`'s (with its own venue order id: they are the account's
+   * trades), but it is no longer what the id names.
+   */
+  startOrder(clientOrderId: string): void {
+    this.slotOf.delete(clientOrderId);
   }
 
   record(r: ExecutionReport): void {
@@ -98,7 +109,8 @@ export class OrderHistory {
   fillsSince(symbols: readonly string[], sinceTs: number): ExecutionReport[] {
     const want = new Set(symbols);
     const found: { slot: number; k: number; ts: number; seq: number }[] = [];
-    const held = this.slotOf.size;
+    // every slot taken so far, not slotOf.size: an id used again names only its newest slot
+    const held = Math.min(this.added, this.capacity);
     for (let i = 0; i < held; i++) {
       const slot = (this.added - held + i) % this.capacity;
       if (!want.has(this.symbolAt[slot]!)) continue;
@@ -117,7 +129,9 @@ export class OrderHistory {
   private add(r: ExecutionReport): number {
     const slot = this.added % this.capacity;
     if (this.added >= this.capacity) {
-      this.slotOf.delete(this.idAt[slot]!);
+      // the id may name a newer order by now (startOrder): that one stays found
+      const forgotten = this.idAt[slot]!;
+      if (this.slotOf.get(forgotten) === slot) this.slotOf.delete(forgotten);
       this.hugeFees.delete(slot);
     }
     this.added++;

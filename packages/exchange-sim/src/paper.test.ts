@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { defineInstrument, type BookLevel, type ExecutionReport, type Order, type OrderType, type Side, type TimeInForce } from '@cwts/core';
+import { defineInstrument, type BookLevel, type ExecutionReport, type Order, type OrderStatusReport, type OrderType, type Side, type TimeInForce } from '@cwts/core';
 import { L2Book } from '@cwts/core/microstructure';
 import { feeAtoms, PaperExchange, type PaperVenue } from './paper.js';
 
@@ -242,9 +242,9 @@ describe('PaperExchange', () => {
     expect(reports.map((r) => r.rejectReason ?? r.kind)).toEqual(['MIN_NOTIONAL', 'MIN_NOTIONAL', 'ack', 'fill']);
   });
 
-  it('any order flow: the scratch engine is emptied by id after every order, and the venue answers queries with the reports it sent', () => {
+  it('any order flow, ids used again included: the scratch engine is emptied by id after every order, and the venue answers queries with the reports it sent', () => {
     type Step =
-      | { op: 'order'; side: Side; type: OrderType; tif: TimeInForce; qty: number; offset: number }
+      | { op: 'order'; side: Side; type: OrderType; tif: TimeInForce; qty: number; offset: number; reuse: number | undefined }
       | { op: 'cancel'; pick: number }
       | { op: 'trade'; side: Side; offset: number; qty: number }
       | { op: 'refill' };
@@ -256,6 +256,8 @@ describe('PaperExchange', () => {
         tif: fc.constantFrom<TimeInForce>('GTC', 'IOC', 'FOK', 'POST_ONLY'),
         qty: fc.integer({ min: 1, max: 1500 }),
         offset: fc.integer({ min: -300, max: 300 }),
+        // half the orders take the id of an earlier one (refused as a duplicate while it works)
+        reuse: fc.option(fc.nat(), { nil: undefined, freq: 2 }),
       }),
       fc.record({ op: fc.constant('cancel' as const), pick: fc.nat() }),
       fc.record({ op: fc.constant('trade' as const), side: fc.constantFrom<Side>('buy', 'sell'), offset: fc.integer({ min: -300, max: 300 }), qty: fc.integer({ min: 1, max: 800 }) }),
@@ -271,6 +273,7 @@ describe('PaperExchange', () => {
           ts += 1;
           if (s.op === 'order') {
             const o = order(s.side, s.type, s.qty, s.tif, s.type === 'limit' ? 6_000_000 + s.offset * 50 : undefined);
+            if (s.reuse !== undefined && sent.length > 0) o.clientOrderId = sent[s.reuse % sent.length]!.clientOrderId;
             sent.push(o);
             paper.submit(o, ts);
           } else if (s.op === 'cancel' && sent.length > 0) paper.cancel(sent[s.pick % sent.length]!, ts);
@@ -284,20 +287,130 @@ describe('PaperExchange', () => {
         }
         expect(internals.scratchSweeps).toBe(0);
         const fills = reports.filter((r) => r.kind === 'fill');
-        for (const o of sent) {
-          const mine = reports.filter((r) => r.clientOrderId === o.clientOrderId);
-          const q = paper.queryOrder(o.clientOrderId);
-          if (mine.length === 0) {
+        for (const id of new Set(sent.map((o) => o.clientOrderId))) {
+          // the id names the last order that arrived under it: its ack, or its rejection
+          const all = reports.filter((r) => r.clientOrderId === id);
+          const start = all.findLastIndex((r) => r.kind === 'ack' || (r.kind === 'rejected' && r.rejects === 'order'));
+          const q = paper.queryOrder(id);
+          if (start < 0) {
             expect(q).toBeUndefined();
             continue;
           }
+          const mine = all.slice(start);
           const myFills = mine.filter((r) => r.kind === 'fill');
+          let status: OrderStatusReport['status'] = mine[0]!.kind === 'rejected' ? 'rejected' : 'open';
+          for (const r of mine) {
+            if (r.kind === 'fill') status = r.leavesQty === 0 ? 'filled' : 'partially_filled';
+            else if (r.kind === 'cancelled' && status !== 'filled') status = 'cancelled';
+          }
           expect(q!.fills).toStrictEqual(myFills);
           expect(q!.filledQty).toBe(myFills.at(-1)?.cumQty ?? 0);
+          expect(q!.status).toBe(status);
+          expect(q!.venueOrderId).toBe(mine.findLast((r) => r.venueOrderId !== undefined)?.venueOrderId);
         }
         expect(paper.fillsSince(['BTCUSDT'], 0)).toStrictEqual(fills.slice().sort((a, b) => a.ts - b.ts));
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('PaperExchange: a clientOrderId used again after its order ended', () => {
+  const withId = (o: Order, clientOrderId: string): Order => ({ ...o, clientOrderId });
+
+  it('queryOrder describes the order now working under the id, not the rejected one that used it before', () => {
+    const { paper, reports } = setup(0);
+    paper.submit(withId(order('buy', 'limit', 1, 'GTC', 5_000_000), 'retry-1'), 0); // 0.5 USDT: MIN_NOTIONAL
+    paper.processDue(0);
+    expect(reports.at(-1)!.rejectReason).toBe('MIN_NOTIONAL');
+    expect(paper.queryOrder('retry-1')).toMatchObject({ status: 'rejected' });
+    // nothing works under the id: the venue takes the corrected order (as Binance does)
+    paper.submit(withId(order('buy', 'limit', 100, 'GTC', 5_000_000), 'retry-1'), 1); // 50 USDT, rests below the book
+    paper.processDue(1);
+    const ack = reports.at(-1)!;
+    expect(ack.kind).toBe('ack');
+    expect(paper.openOrders().map((o) => o.clientOrderId)).toEqual(['retry-1']);
+    // what reconciliation after a restart asks: the venue holds it open
+    expect(paper.queryOrder('retry-1')).toStrictEqual({ clientOrderId: 'retry-1', venueOrderId: ack.venueOrderId, status: 'open', filledQty: 0, fills: [] });
+  });
+
+  it('queryOrder of an id used again after a fill reports only the new order; fillsSince keeps each fill with its own order', () => {
+    const { paper, reports } = setup(0);
+    paper.submit(withId(order('buy', 'limit', 100, 'GTC', 6_000_000), 'x'), 0); // takes the 100 lots at 6_000_000: filled
+    paper.processDue(0);
+    const [firstAck, firstFill] = reports;
+    expect(paper.queryOrder('x')).toMatchObject({ status: 'filled', filledQty: 100 });
+
+    paper.submit(withId(order('buy', 'limit', 100, 'GTC', 5_999_950), 'x'), 1); // a new order under the freed id, rests
+    paper.processDue(1);
+    const secondAck = reports.at(-1)!;
+    expect(secondAck.kind).toBe('ack');
+    expect(secondAck.venueOrderId).not.toBe(firstAck!.venueOrderId);
+    expect(paper.openOrders().map((o) => o.clientOrderId)).toEqual(['x']);
+    expect(paper.queryOrder('x')).toStrictEqual({ clientOrderId: 'x', venueOrderId: secondAck.venueOrderId, status: 'open', filledQty: 0, fills: [] });
+
+    // while it works, the id is refused and the working order's description stays
+    paper.submit(withId(order('buy', 'limit', 5, 'GTC', 5_000_000), 'x'), 2);
+    paper.processDue(2);
+    expect(reports.at(-1)).toMatchObject({ kind: 'rejected', rejectReason: 'DUPLICATE_ORDER', rejects: 'request' });
+    expect(paper.queryOrder('x')).toMatchObject({ status: 'open', venueOrderId: secondAck.venueOrderId });
+
+    // a sell printing through it fills the new order; the earlier fill stays the earlier order's
+    paper.onTrade({ type: 'trade', exchange: 'sim', symbol: 'BTCUSDT', ts: 3, recvTs: 3, tradeId: 't1', price: 5_999_900, qty: 40, side: 'sell' });
+    const secondFill = reports.at(-1)!;
+    expect(paper.queryOrder('x')).toStrictEqual({ clientOrderId: 'x', venueOrderId: secondAck.venueOrderId, status: 'partially_filled', filledQty: 40, fills: [secondFill] });
+    expect(paper.fillsSince(['BTCUSDT'], 0).map((f) => [f.venueOrderId, f.lastQty, f.cumQty])).toEqual([
+      [firstAck!.venueOrderId, 100, 100],
+      [secondAck.venueOrderId, 40, 40],
+    ]);
+    expect(paper.fillsSince(['BTCUSDT'], 0)[0]).toStrictEqual(firstFill);
+  });
+});
+
+describe('PaperExchange: a venue book that is not synced', () => {
+  it('refuses orders while the book is crossed or resyncing, and takes them once it is synced again', () => {
+    const { paper, reports, book } = setup(0);
+    // a replayed book keeps a stale bid (a dropped delete): bid 60002.00 >= ask 60000.00
+    book.applyLevels([{ price: 6_000_200, qty: 500 }], []);
+    book.endUpdate(0, 0);
+    expect(book.state).toBe('crossed');
+    paper.submit(order('buy', 'market', 100, 'IOC'), 1); // would fill at 60000.00 under a bid of 60002.00: phantom profit
+    paper.submit(order('sell', 'limit', 100, 'GTC', 6_000_100), 1); // would fill against the stale bid
+    paper.processDue(1);
+    expect(reports.map((r) => [r.kind, r.rejectReason])).toEqual([['rejected', 'BOOK_NOT_SYNCED'], ['rejected', 'BOOK_NOT_SYNCED']]);
+    expect(reports[0]!.text).toMatch(/crossed/);
+    expect(book.levelCount('ask')).toBe(3); // nothing was taken
+    expect(paper.openOrders()).toEqual([]);
+
+    book.beginResync('sequence_gap', 'expected 2, got 5', 2);
+    paper.submit(order('buy', 'market', 100, 'IOC'), 2);
+    paper.processDue(2);
+    expect(reports.at(-1)).toMatchObject({ kind: 'rejected', rejectReason: 'BOOK_NOT_SYNCED' });
+
+    book.applySnapshot({ seq: 10, bids: [{ price: 5_999_900, qty: 300 }], asks: [{ price: 6_000_000, qty: 100 }] });
+    paper.submit(order('buy', 'market', 100, 'IOC'), 3);
+    paper.processDue(3);
+    expect(reports.slice(3).map((r) => [r.kind, r.lastPrice, r.lastQty])).toEqual([['ack', 0, 0], ['fill', 6_000_000, 100]]);
+  });
+
+  it('a resting order does not fill from a crossed book; it fills on the first change after which the book is synced', () => {
+    const { paper, reports, book } = setup(0);
+    const sell = order('sell', 'limit', 100, 'GTC', 6_000_150);
+    const buy = order('buy', 'limit', 100, 'GTC', 5_999_950);
+    paper.submit(sell, 0);
+    paper.submit(buy, 0);
+    paper.processDue(0);
+    expect(reports.map((r) => r.kind)).toEqual(['ack', 'ack']);
+    // a stale bid at 60002.00 crosses our sell at 60001.50, and the asks come down through our buy
+    book.applyLevels([{ price: 6_000_200, qty: 500 }], [{ price: 5_999_940, qty: 50 }]);
+    book.endUpdate(0, 1);
+    expect(book.state).toBe('crossed');
+    paper.onBookChange('BTCUSDT', 1);
+    expect(reports).toHaveLength(2);
+    // the resync snapshot: no such bid; the asks at 59999.40 are real
+    book.applySnapshot({ seq: 10, bids: [{ price: 5_999_900, qty: 300 }], asks: [{ price: 5_999_940, qty: 50 }, { price: 6_000_000, qty: 100 }] });
+    paper.onBookChange('BTCUSDT', 2);
+    expect(reports.slice(2).map((r) => [r.clientOrderId, r.kind, r.lastPrice, r.lastQty, r.liquidity])).toEqual([[buy.clientOrderId, 'fill', 5_999_950, 100, 'maker']]);
+    expect(paper.openOrders().map((o) => o.clientOrderId)).toEqual([sell.clientOrderId]);
   });
 });

@@ -147,6 +147,8 @@ export class PaperExchange {
       n++;
       if (p.kind === 'new') {
         this.inFlight.delete(p.order.clientOrderId);
+        // the id may have named an order that ended: from here on it names this one
+        this.history.startOrder(p.order.clientOrderId);
         this.arriveNew(p.order, p.arriveTs);
       } else if (p.kind === 'cancel') this.arriveCancel(p.order, p.arriveTs);
       else this.reject(p.order, p.arriveTs, 'DUPLICATE_ORDER', `clientOrderId ${p.order.clientOrderId} is already working`, 'request');
@@ -188,11 +190,15 @@ export class PaperExchange {
     else this.takeResting(e, ev.symbol, MatchSide.BUY, ev.price - 1, ev.qty, ev.ts);
   }
 
-  /** After a book change: resting orders the opposite side crossed fill completely at their price. */
+  /**
+   * After a book change: resting orders the opposite side crossed fill completely at their price.
+   * Only a synced book fills them: a crossed or resyncing one's best prices may be levels that
+   * are gone; the orders stay and fill on the first change after which it is synced again.
+   */
   onBookChange(symbol: string, ts: number): void {
     const e = this.engines.get(symbol);
     const book = this.venue.book(symbol);
-    if (!e || e.orderCount === 0 || !book) return;
+    if (!e || e.orderCount === 0 || !book || !book.synced) return;
     const bestAsk = book.bestAsk();
     if (bestAsk !== undefined) this.takeResting(e, symbol, MatchSide.SELL, bestAsk, ALL, ts);
     const bestBid = book.bestBid();
@@ -320,6 +326,9 @@ export class PaperExchange {
     if (!isLimit && order.tif === 'POST_ONLY') return this.reject(order, ts, 'INVALID_ORDER', 'a market order cannot be POST_ONLY');
     const book = this.venue.book(order.symbol);
     if (!book) return this.reject(order, ts, 'BOOK_NOT_SYNCED', `no book for ${order.symbol} yet`);
+    // A crossed or resyncing book offers liquidity that is not there (a stale level a dropped
+    // delete left behind): no order trades against it, as core's PaperExecution refuses too.
+    if (!book.synced) return this.reject(order, ts, 'BOOK_NOT_SYNCED', `the ${order.symbol} book is ${book.state} (${book.stateReason})`);
     const buy = order.side === 'buy';
     const refPrice = isLimit ? order.price! : buy ? book.bestAsk() : book.bestBid();
     const minNotional = cachedMinNotionalAtoms(instrument);

@@ -1,5 +1,5 @@
 import type { BookView } from '../contracts/trading.js';
-import type { Instrument } from '../domain/instrument.js';
+import { pow10n, type DecimalScale, type Instrument } from '../domain/instrument.js';
 import type { L2Book, LevelOut } from './l2-book.js';
 
 export interface ConsolidatedMember {
@@ -7,10 +7,12 @@ export interface ConsolidatedMember {
   /**
    * Integer factor from the venue's ticks to the consolidated ticks (consolidated price =
    * venue price x tickMultiplier). Use the finest tick across venues as the consolidated tick.
-   * Quantities must already share a lot size. Default 1.
+   * Quantities must already share a lot size. Default 1. With instruments given, the
+   * constructor checks both: tickSize / tickMultiplier and lotSize must be equal (as exact
+   * decimals) for every member.
    */
   tickMultiplier?: number;
-  /** The member's instrument: when every member gives one, they must be equivalent (below). */
+  /** The member's instrument: when every member gives one, they must be equivalent (below) and share one price and lot grid. */
   instrument?: Instrument;
 }
 
@@ -30,6 +32,11 @@ export interface ConsolidationOptions {
 export function equivalentInstruments(a: Instrument, b: Instrument, opts: ConsolidationOptions = {}): boolean {
   const same = (x: string, y: string) => x === y || (opts.equivalentAssets ?? []).some((g) => g.includes(x) && g.includes(y));
   return same(a.base, b.base) && same(a.quote, b.quote);
+}
+
+/** Whether a / aDiv equals b / bDiv exactly (decimals as mantissa x 10^-exponent; bigint, no floats). */
+function sameDecimal(a: DecimalScale, aDiv: bigint, b: DecimalScale, bDiv: bigint): boolean {
+  return a.mantissa * bDiv * pow10n(b.exponent) === b.mantissa * aDiv * pow10n(a.exponent);
 }
 
 /**
@@ -53,19 +60,34 @@ export class ConsolidatedBook implements BookView {
     // A book of another asset pair would be summed into prices it does not trade at.
     const withInstrument = members.filter((m) => m.instrument !== undefined);
     if (withInstrument.length > 0 && withInstrument.length < members.length) throw new Error(`consolidated ${symbol}: give every member's instrument or none`);
-    for (const m of withInstrument) {
-      const a = withInstrument[0]!.instrument!;
-      const b = m.instrument!;
-      if (!equivalentInstruments(a, b, opts)) {
-        throw new Error(`consolidated ${symbol}: ${b.exchange}:${b.symbol} (${b.base}/${b.quote}) is not equivalent to ${a.exchange}:${a.symbol} (${a.base}/${a.quote}); declare the assets equivalent to merge them`);
-      }
-    }
-    this.books = members.map((m) => m.book);
     this.mult = Float64Array.from(members, (m) => {
       const k = m.tickMultiplier ?? 1;
       if (!Number.isSafeInteger(k) || k <= 0) throw new Error(`tickMultiplier must be a positive integer, got ${k}`);
       return k;
     });
+    for (let i = 0; i < withInstrument.length; i++) {
+      const a = withInstrument[0]!;
+      const b = withInstrument[i]!;
+      const ai = a.instrument!;
+      const bi = b.instrument!;
+      if (!equivalentInstruments(ai, bi, opts)) {
+        throw new Error(`consolidated ${symbol}: ${bi.exchange}:${bi.symbol} (${bi.base}/${bi.quote}) is not equivalent to ${ai.exchange}:${ai.symbol} (${ai.base}/${ai.quote}); declare the assets equivalent to merge them`);
+      }
+      // Prices and quantities are compared and summed as integers: every member's ticks must
+      // land on one consolidated grid (tick / tickMultiplier) and its lots be the same size.
+      const ak = BigInt(this.mult[0]!);
+      const bk = BigInt(this.mult[i]!);
+      if (!sameDecimal(ai.priceScale, ak, bi.priceScale, bk)) {
+        throw new Error(
+          `consolidated ${symbol}: ${bi.exchange}:${bi.symbol} tick ${bi.tickSize} / tickMultiplier ${bk} is not the consolidated tick of ${ai.exchange}:${ai.symbol} (${ai.tickSize} / ${ak}); ` +
+            'give each member the tickMultiplier that takes its tick to the finest tick',
+        );
+      }
+      if (!sameDecimal(ai.qtyScale, 1n, bi.qtyScale, 1n)) {
+        throw new Error(`consolidated ${symbol}: ${bi.exchange}:${bi.symbol} lot ${bi.lotSize} differs from ${ai.exchange}:${ai.symbol}'s lot ${ai.lotSize}; quantities are summed in lots, so every member needs the same lot size`);
+      }
+    }
+    this.books = members.map((m) => m.book);
     this.cursor = new Int32Array(members.length);
   }
 
