@@ -69,8 +69,20 @@ export interface CoinbaseDriverDeps {
 
 const TIF = venueTable<TimeInForce>({ IMMEDIATE_OR_CANCEL: 'IOC', FILL_OR_KILL: 'FOK' });
 
-/** Coinbase order status -> our view; FAILED is a reject, QUEUED/PENDING not yet working. */
-function stateOf(status: string, reject?: string): VenueOrderView['state'] {
+/**
+ * The venue's reject reason, or undefined when there is none. Coinbase writes `reject_reason` on
+ * every order, with the enum's zero value `REJECT_REASON_UNSPECIFIED` on those never rejected
+ * (OPEN, PENDING, FILLED, ...); that value, like an empty string, is no reason at all.
+ */
+function coinbaseRejectReason(reason: string | undefined): string | undefined {
+  return reason && reason !== 'REJECT_REASON_UNSPECIFIED' ? reason : undefined;
+}
+
+/**
+ * Coinbase order status -> our view; FAILED is a reject, QUEUED/PENDING not yet working unless
+ * the venue names a real reject reason (`reject` is already cleaned by coinbaseRejectReason).
+ */
+function stateOf(status: string, reject: string | undefined): VenueOrderView['state'] {
   switch (status) {
     case 'FILLED':
       return 'filled';
@@ -183,7 +195,8 @@ export class CoinbaseOrderDriver implements PolledOrderDriver {
     const i = this.deps.instrument(j.product_id);
     if (!i) return undefined;
     const [cfgName, cfg] = Object.entries(j.order_configuration ?? {}).find(([, c]) => c !== undefined) ?? [];
-    const state = stateOf(j.status, j.reject_reason);
+    const rejectReason = coinbaseRejectReason(j.reject_reason);
+    const state = stateOf(j.status, rejectReason);
     const v: VenueOrderView = {
       venueOrderId: j.order_id, symbol: j.product_id, side: j.side === 'SELL' ? 'sell' : 'buy', type: cfgName?.startsWith('market') || j.order_type === 'MARKET' ? 'market' : 'limit',
       qty: cfg?.base_size ?? '0', filledQty: j.filled_size || '0', state,
@@ -193,7 +206,7 @@ export class CoinbaseOrderDriver implements PolledOrderDriver {
     if (cfg?.limit_price) v.price = cfg.limit_price;
     const created = isoTimeMs(j.created_time);
     if (created > 0) v.createdTs = created;
-    if (state === 'rejected' && j.reject_reason) v.text = `${this.deps.exchange}: ${j.reject_reason}`;
+    if (state === 'rejected' && rejectReason) v.text = `${this.deps.exchange}: ${rejectReason}`;
     else if (j.cancel_message) v.text = `${this.deps.exchange}: ${j.cancel_message}`;
     return v;
   }

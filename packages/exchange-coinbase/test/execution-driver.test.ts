@@ -3,8 +3,9 @@
  * refused cancels, lost answers, malformed venue answers and pagination. The round trip through
  * real ccxt signing is covered by execution.integration.test.ts.
  */
-import { ManualClock, defineInstrument, priceToTicks, qtyToLots, type Instrument, type Order } from '@cwts/core';
+import { ManualClock, defineInstrument, priceToTicks, qtyToLots, type ExecutionReport, type Instrument, type Order } from '@cwts/core';
 import { Secret } from '@cwts/core/config';
+import { PolledExecutionClient } from '@cwts/core/adapter-kit';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CoinbaseOrderDriver, type CoinbaseFillJson, type CoinbaseOrderJson } from '../src/execution.js';
 import { DEFAULT_COINBASE_OPTIONS } from '../src/options.js';
@@ -28,6 +29,8 @@ function orderJson(extra: Partial<CoinbaseOrderJson> = {}): CoinbaseOrderJson {
   return {
     order_id: 'v1', product_id: 'BTC-USD', side: 'BUY', client_order_id: 'c1', status: 'OPEN', time_in_force: 'GOOD_UNTIL_CANCELLED', created_time: '2026-12-05T10:00:00Z',
     filled_size: '0', order_configuration: { limit_limit_gtc: { base_size: '0.01', limit_price: '64000', post_only: false } },
+    // what Coinbase writes on every order it did not reject (the enum's zero value, never absent)
+    reject_reason: 'REJECT_REASON_UNSPECIFIED',
     ...extra,
   };
 }
@@ -156,6 +159,7 @@ describe('CoinbaseOrderDriver (scripted venue)', () => {
     ['FAILED', 'INSUFFICIENT_FUND', 'rejected'],
     ['PENDING', undefined, 'pending'],
     ['QUEUED', 'ORDER_ENTRY_DISABLED', 'rejected'],
+    ['PENDING', 'INVALID_PRICE', 'rejected'],
     ['OPEN', undefined, 'open'],
     ['CANCEL_QUEUED', undefined, 'open'],
   ] as const)('status %s (reject %s) is %s', async (status, reject, state) => {
@@ -164,6 +168,29 @@ describe('CoinbaseOrderDriver (scripted venue)', () => {
     const v = await driver.fetchOrder({ symbol: 'BTC-USD', clientOrderId: 'c1', venueOrderId: 'v1' });
     expect(v!.state).toBe(state);
     if (state === 'rejected') expect(v!.text).toBe(`coinbase: ${reject}`);
+  });
+
+  // Coinbase fills reject_reason on every order; its zero value (or '') is no reason, so an order
+  // still waiting to open is followed, not booked as rejected (a later fill would be lost)
+  it.each([
+    ['PENDING', 'REJECT_REASON_UNSPECIFIED'],
+    ['QUEUED', 'REJECT_REASON_UNSPECIFIED'],
+    ['PENDING', ''],
+    ['QUEUED', undefined],
+  ] as const)('status %s with reject_reason %j is pending, not rejected', async (status, reject) => {
+    driver = await started();
+    venue.handlers.v3PrivateGetBrokerageOrdersHistoricalOrderId = () => ({ order: orderJson({ status, reject_reason: reject }) });
+    const v = await driver.fetchOrder({ symbol: 'BTC-USD', clientOrderId: 'c1', venueOrderId: 'v1' });
+    expect(v).toMatchObject({ state: 'pending' });
+    expect(v!.text).toBeUndefined();
+  });
+
+  it('FAILED with the unspecified reason is still rejected, without the placeholder as its text', async () => {
+    driver = await started();
+    venue.handlers.v3PrivateGetBrokerageOrdersHistoricalOrderId = () => ({ order: orderJson({ status: 'FAILED' }) });
+    const v = await driver.fetchOrder({ symbol: 'BTC-USD', clientOrderId: 'c1', venueOrderId: 'v1' });
+    expect(v!.state).toBe('rejected');
+    expect(v!.text).toBeUndefined();
   });
 
   it('order view: TIF, post-only, market type, partial fill, cancel message; unknown product or empty answer is no view', async () => {
@@ -265,5 +292,47 @@ describe('CoinbaseOrderDriver (scripted venue)', () => {
     page = 1;
     venue.handlers.v3PrivateGetBrokerageAccounts = () => ({});
     expect(await driver.fetchBalances()).toEqual([]);
+  });
+});
+
+describe('CoinbaseOrderDriver under the polled client (scripted venue)', () => {
+  let client: PolledExecutionClient | undefined;
+  beforeEach(() => venue.reset());
+  afterEach(async () => {
+    await client?.stop();
+    client = undefined;
+    vi.useRealTimers();
+  });
+
+  it('a lost create answer resolved by client id to a PENDING order (reject_reason REJECT_REASON_UNSPECIFIED) is followed and its later fill booked, never reported rejected', async () => {
+    vi.useFakeTimers();
+    const clock = new ManualClock(0);
+    const driver = new CoinbaseOrderDriver({
+      exchange: 'coinbase', restRoot: 'http://127.0.0.1:1', options: { ...DEFAULT_COINBASE_OPTIONS, private_requests_per_second: 10_000 }, clock,
+      apiKey: new Secret('organizations/o/apiKeys/k'), apiSecret: new Secret(PEM_ESCAPED), instrument: (s) => (s === 'BTC-USD' ? BTC : undefined),
+    });
+    venue.handlers.v3PrivateGetBrokerageOrdersHistoricalBatch = () => ({ orders: [] });
+    client = new PolledExecutionClient({
+      exchange: 'coinbase', clock, hasCredentials: true, driver, orderLimit: { limit: 100, intervalMs: 1000 }, pollIntervalMs: 1000,
+      unknownOrderGraceMs: 125_000, instrument: (s) => (s === 'BTC-USD' ? BTC : undefined), symbols: () => ['BTC-USD'],
+    });
+    const reports: ExecutionReport[] = [];
+    await client.start((r) => reports.push(r));
+    // the create answer is lost on the way back ...
+    venue.handlers.v3PrivatePostBrokerageOrders = () => {
+      throw Object.assign(new Error('coinbase POST https://api.coinbase.com/api/v3/brokerage/orders request timed out (10000 ms)'), { name: 'RequestTimeout' });
+    };
+    // ... and the search by client id finds it still PENDING, as the venue writes it
+    venue.handlers.v3PrivateGetBrokerageOrdersHistoricalBatch = () => ({ orders: [orderJson({ status: 'PENDING' })], has_next: false });
+    client.submit(order());
+    await vi.advanceTimersByTimeAsync(10);
+    expect(reports.map((r) => r.kind)).toEqual(['ack']);
+    // then it opens and fills completely: the next poll books the fill
+    venue.handlers.v3PrivateGetBrokerageOrdersHistoricalOrderId = () => ({ order: orderJson({ status: 'FILLED', filled_size: '0.01' }) });
+    venue.handlers.v3PrivateGetBrokerageOrdersHistoricalFills = () => ({ fills: [fillJson({ size: '0.01' })], cursor: '' });
+    clock.advance(1500);
+    await vi.advanceTimersByTimeAsync(1500);
+    expect(reports.map((r) => r.kind)).not.toContain('rejected');
+    expect(reports.filter((r) => r.kind === 'fill').map((r) => [r.tradeId, r.cumQty])).toEqual([['t1', qtyToLots(BTC, '0.01')]]);
   });
 });

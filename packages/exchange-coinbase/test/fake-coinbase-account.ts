@@ -312,7 +312,9 @@ export class FakeCoinbaseAccount {
       order_id: o.order_id, product_id: o.product_id, user_id: 'user-1', order_configuration: { [o.config]: cfg }, side: o.side, client_order_id: o.client_order_id, status: o.status,
       time_in_force: o.config === 'sor_limit_ioc' || o.config === 'market_market_ioc' ? 'IMMEDIATE_OR_CANCEL' : o.config === 'limit_limit_fok' ? 'FILL_OR_KILL' : 'GOOD_UNTIL_CANCELLED',
       created_time: o.created_time, completion_percentage: '0', filled_size: decimal(o.filledUnits) || '0', average_filled_price: '0', number_of_fills: String(this.fills.filter((f) => f.order === o).length),
-      filled_value: '0', pending_cancel: false, size_in_quote: false, total_fees: '0', order_type: o.config.startsWith('market') ? 'MARKET' : 'LIMIT', reject_reason: '', cancel_message: '', product_type: 'SPOT',
+      filled_value: '0', pending_cancel: false, size_in_quote: false, total_fees: '0', order_type: o.config.startsWith('market') ? 'MARKET' : 'LIMIT',
+      // the venue writes the enum's zero value on every order it did not reject, never ''
+      reject_reason: o.status === 'FAILED' ? 'INSUFFICIENT_FUND' : 'REJECT_REASON_UNSPECIFIED', cancel_message: '', product_type: 'SPOT',
     };
   }
 

@@ -1,4 +1,4 @@
-import { VenueErrorMap, mapCcxtErrorClass, redactCredentials, type MappedVenueError } from '@cwts/core/adapter-kit';
+import { RateLimitExceededError, VenueErrorMap, mapCcxtErrorClass, redactCredentials, type MappedVenueError } from '@cwts/core/adapter-kit';
 
 /**
  * Ours, not Kraken's: AssetPairs could not be read before an order, so nothing was sent (a refusal
@@ -48,10 +48,16 @@ export function krakenErrorCode(text: string): string | undefined {
   return ERROR_RE.exec(text)?.[1];
 }
 
-/** Maps an error thrown by ccxt (its message carries Kraken's JSON body). */
+/** Maps an error thrown by ccxt (its message carries Kraken's JSON body), or by our own REST limiter. */
 export function mapKrakenError(map: VenueErrorMap, err: unknown): MappedVenueError {
   const e = err as { name?: string; message?: string } | undefined;
   const text = redactCredentials(String(e?.message ?? err));
+  // Our REST limiter refused before anything was sent (closed at a stop; queries otherwise wait):
+  // not the venue's rate limit, which pauses the order limiter, so not RATE_LIMITED
+  if (err instanceof RateLimitExceededError) {
+    const closed = err.refusal === 'closed';
+    return { reason: closed ? 'SHUTTING_DOWN' : 'VENUE_ERROR', retryable: !closed, code: undefined, text: `${map.venue}: ${text} (nothing sent)` };
+  }
   const code = krakenErrorCode(text);
   if (code !== undefined) {
     // "EGeneral:Invalid arguments:volume" and the like: the rule is the prefix, the detail stays in the text

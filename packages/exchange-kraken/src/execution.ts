@@ -179,9 +179,13 @@ export class KrakenOrderDriver implements PolledOrderDriver {
 
   /** One private call: after the REST counter when it draws from it, then sent in nonce order. */
   private async private<T>(weight: number, call: () => Promise<T>): Promise<T> {
-    // waited for outside the queue: a cancel or an order (weight 0: the trading counter meters
-    // those) must not wait behind a query that waits for REST budget; only the sends need order
-    if (weight > 0) await this.restLimiter.acquire({ rest: weight });
+    // Waited for outside the queue: a cancel or an order (weight 0: the trading counter meters
+    // those) must not wait behind a query that waits for REST budget; only the sends need order.
+    // A query waits as long as the counter needs (up to one private_interval_ms, 45 s by
+    // default), never refused for waiting: a refusal would fail a restart's reconciliation
+    // midway. close() ends the wait. A weight above the whole budget (QueryTrades costs 2 under
+    // a budget of 1) spends the whole budget instead of never fitting.
+    if (weight > 0) await this.restLimiter.acquire({ rest: Math.min(weight, this.deps.options.private_requests_per_interval) }, Number.POSITIVE_INFINITY);
     const p = this.chain.then(call, call);
     this.chain = p.catch(() => {});
     return p;

@@ -207,6 +207,12 @@ export interface PolledExecutionDeps {
 interface Tracked {
   order: Order;
   acked: boolean;
+  /**
+   * The lots of this order's trades booked here: each trade id marked applied (by a poll, a push,
+   * queryOrder or tradesSince) counted once, never a venue total without its trades. An order's
+   * end waits until this reaches the venue's filled quantity (syncOrder), so a trade marked
+   * applied but not counted would hold the order open forever.
+   */
   cumLots: number;
   unknownSince?: number;
   /**
@@ -350,8 +356,15 @@ export class PolledExecutionClient implements ExecutionClient {
       const order = this.orderFromView(v);
       if (!order) continue;
       out.push(order);
-      // restored orders are followed from now on
-      if (!this.tracked.has(order.clientOrderId)) this.tracked.set(order.clientOrderId, { order: copyOrder(order), acked: true, cumLots: order.filledQty });
+      // Restored orders are followed from now on, from nothing booked: the engine adopts such an
+      // order with nothing filled, and its trades (whose ids this listing does not give) are
+      // booked one by one, by tradesSince or by the polls, and counted as they are. Following it
+      // from the venue's total would count those trades twice.
+      if (!this.tracked.has(order.clientOrderId)) {
+        const followed = copyOrder(order);
+        followed.filledQty = 0;
+        this.tracked.set(order.clientOrderId, { order: followed, acked: true, cumLots: 0 });
+      }
     }
     return out;
   }
@@ -407,10 +420,22 @@ export class PolledExecutionClient implements ExecutionClient {
       const o = v && this.orderFromView(v);
       if (!o) continue;
       this.checkReadFill(i, f);
-      this.applied.add(`${f.symbol}|${f.tradeId}`);
+      // A trade first seen here of an order we follow (queryOrder put the journal's open orders
+      // under follow just before) counts in that order's total, as a polled one would: the polls
+      // skip it from now on, and its end waits for the total to reach the venue's filled quantity.
+      if (this.applied.add(`${f.symbol}|${f.tradeId}`)) this.countReadTrade(f, o.clientOrderId, qtyToLots(i, f.qty));
       out.push({ ...this.fillReport(o, i, f, 0), cumQty: 0, leavesQty: 0 });
     }
     return out;
+  }
+
+  /** A trade just marked applied by a reconciliation read: counted in the order we follow, if any. */
+  private countReadTrade(f: VenueFill, clientOrderId: string, lots: number): void {
+    const tr = this.trackedFor(f.venueOrderId, clientOrderId);
+    // a client id seen again on another venue order, or another symbol: not the order we follow
+    if (!tr || tr.order.symbol !== f.symbol || (tr.order.venueOrderId !== undefined && tr.order.venueOrderId !== f.venueOrderId)) return;
+    tr.cumLots += lots;
+    tr.order.filledQty = tr.cumLots;
   }
 
   /** The venue's positions when the driver reads them (derivatives), else (spot) the base asset's balance, in whole lots. */

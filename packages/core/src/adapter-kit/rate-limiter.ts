@@ -57,8 +57,19 @@ class Bucket {
   }
 }
 
+/**
+ * Our own limiter refused to wait, not the venue: `closed` (the limiter was closed: a stop),
+ * `wait` (the wait would pass the caller's maxWaitMs), `weight` (one request weighs more than a
+ * bucket holds, so it would never fit). Nothing was sent; a venue's rate-limit answer is
+ * another error.
+ */
+export type LocalRateLimitRefusal = 'closed' | 'wait' | 'weight';
+
 export class RateLimitExceededError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly refusal: LocalRateLimitRefusal = 'wait',
+  ) {
     super(message);
     this.name = 'RateLimitExceededError';
   }
@@ -113,19 +124,24 @@ export class RateLimiter {
 
   /**
    * Waits (FIFO) until `cost` fits, then spends it. Rejects with RateLimitExceededError when it
-   * would wait longer than maxWaitMs, or when the limiter is closed.
+   * would wait longer than maxWaitMs, when a weight exceeds its bucket (it would never fit), or
+   * when the limiter is closed (close() also ends a wait under way). `maxWaitMs = Infinity` waits
+   * as long as the windows need: at most one window per bucket, unless the venue blocked it.
    */
   acquire(cost: Readonly<Record<string, number>>, maxWaitMs = 30_000): Promise<void> {
     const run = async (): Promise<void> => {
       for (;;) {
-        if (this.timers.isClosed) throw new RateLimitExceededError('rate limiter closed');
+        if (this.timers.isClosed) throw new RateLimitExceededError('rate limiter closed', 'closed');
         const w = this.waitTime(cost);
         if (w === 0) {
           const now = this.now();
           for (const name in cost) this.buckets.get(name)!.spend(cost[name]!, now);
           return;
         }
-        if (w > maxWaitMs) throw new RateLimitExceededError(`rate limit: would wait ${w === Infinity ? 'forever' : `${w} ms`} (limit ${maxWaitMs} ms)`);
+        // checked apart from maxWaitMs: with maxWaitMs = Infinity, a sleep of Infinity would be
+        // a timer of 1 ms (Node clamps it), a busy loop
+        if (w === Infinity) throw new RateLimitExceededError(`rate limit: a weight in ${JSON.stringify(cost)} exceeds its bucket, so it would wait forever`, 'weight');
+        if (w > maxWaitMs) throw new RateLimitExceededError(`rate limit: would wait ${w} ms (limit ${maxWaitMs} ms)`, 'wait');
         await this.timers.sleep(w);
       }
     };

@@ -1,0 +1,167 @@
+/**
+ * Restart reconciliation against the orders the polled client follows. The engine asks, in this
+ * order: queryOrder for each journal order still open (which puts it under follow), openOrders
+ * (working orders the journal never saw: adopted, followed), then tradesSince. Every trade one of
+ * these reads marks as booked must also count in its followed order's total: the polls skip a
+ * booked trade, and an order's end waits until its total reaches the venue's filled quantity, so
+ * a trade booked but not counted would hold the order open forever (no end report, polled for
+ * ever, later fills reported with a cumQty below the real one). The driver is in memory; time is
+ * a ManualClock and vitest's fake timers drive the polls.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ManualClock } from '../contracts/clock.js';
+import { defineInstrument, priceToTicks, qtyToLots } from '../domain/instrument.js';
+import type { ExecutionReport, Order } from '../domain/orders.js';
+import { VenueErrorMap } from './errors.js';
+import { PolledExecutionClient, type PolledOrderDriver, type VenueFill, type VenueOrderView } from './polled-execution.js';
+
+const I = defineInstrument({ exchange: 'v', symbol: 'BTC/USD', base: 'BTC', quote: 'USD', tickSize: '0.1', lotSize: '0.001' });
+const errors = new VenueErrorMap('v', []);
+const POLL_MS = 1000;
+
+class MemoryDriver implements PolledOrderDriver {
+  view: VenueOrderView | undefined;
+  /** The order's trades, and the account's. */
+  fills: VenueFill[] = [];
+  /** The order's trade list (not the account's) shows nothing for this many more reads. */
+  lagReads = 0;
+  async connect(): Promise<void> {}
+  close(): void {}
+  async place(): Promise<string> {
+    return 'V1';
+  }
+  async cancel(): Promise<void> {}
+  async fetchOrder(): Promise<VenueOrderView | undefined> {
+    return this.view && { ...this.view };
+  }
+  async fetchFills(): Promise<VenueFill[]> {
+    if (this.lagReads > 0) {
+      this.lagReads--;
+      return [];
+    }
+    return this.fills.map((f) => ({ ...f }));
+  }
+  async fetchOpenOrders(): Promise<VenueOrderView[]> {
+    return this.view && this.view.state === 'open' ? [{ ...this.view }] : [];
+  }
+  async fetchFillsSince(_symbols: readonly string[], sinceTs: number): Promise<VenueFill[]> {
+    return this.fills.filter((f) => f.ts >= sinceTs).map((f) => ({ ...f }));
+  }
+  async fetchBalances() {
+    return [];
+  }
+  mapError(err: unknown) {
+    return errors.map(undefined, String((err as Error)?.message ?? err));
+  }
+}
+
+const view = (over: Partial<VenueOrderView> = {}): VenueOrderView => ({
+  venueOrderId: 'V1', clientOrderId: 'c1', symbol: 'BTC/USD', side: 'buy', type: 'limit', price: '100.0', qty: '0.010', filledQty: '0', state: 'open', ...over,
+});
+const fill = (tradeId: string, qty: string, ts: number): VenueFill => ({ tradeId, venueOrderId: 'V1', symbol: 'BTC/USD', price: '100.0', qty, fee: '0.01', feeAsset: 'USD', ts, liquidity: 'maker' });
+const order = (over: Partial<Order> = {}): Order => ({
+  exchange: 'v', symbol: 'BTC/USD', side: 'buy', type: 'limit', price: priceToTicks(I, '100.0'), qty: qtyToLots(I, '0.010'), tif: 'GTC', source: 't',
+  clientOrderId: 'c1', status: 'open', filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: 0, updatedTs: 0, ...over,
+});
+
+describe('PolledExecutionClient: restart reconciliation counts every trade it books in the order it follows', () => {
+  let client: PolledExecutionClient | undefined;
+  let driver: MemoryDriver;
+  let clock: ManualClock;
+  let reports: ExecutionReport[];
+
+  beforeEach(async () => {
+    vi.useFakeTimers();
+    driver = new MemoryDriver();
+    clock = new ManualClock(1000);
+    client = new PolledExecutionClient({
+      exchange: 'v', clock, hasCredentials: true, driver, orderLimit: { limit: 100, intervalMs: 1000 }, pollIntervalMs: POLL_MS,
+      unknownOrderGraceMs: 10_000, instrument: (s) => (s === 'BTC/USD' ? I : undefined), symbols: () => ['BTC/USD'],
+    });
+    reports = [];
+    await client.start((r) => reports.push(r));
+  });
+  afterEach(async () => {
+    await client?.stop();
+    client = undefined;
+    vi.useRealTimers();
+  });
+
+  /** A few polls. */
+  const poll = async (n = 3) => {
+    clock.advance(n * POLL_MS);
+    await vi.advanceTimersByTimeAsync(n * POLL_MS);
+  };
+  const fills = () => reports.filter((r) => r.kind === 'fill').map((r) => [r.tradeId, r.lastQty, r.cumQty]);
+
+  it('a trade of a followed order first listed by tradesSince counts: the later fill carries the full cumQty, and the order ends', async () => {
+    // restart: the journal's open order is asked about; the venue has it open with 5 of 10 filled (T1)
+    driver.view = view({ filledQty: '0.005' });
+    driver.fills = [fill('T1', '0.005', 1000)];
+    expect(await client!.queryOrder(order({ venueOrderId: 'V1' }))).toMatchObject({ status: 'partially_filled', filledQty: 5 });
+    // before the engine's next step (tradesSince), the order trades again (T2), which tradesSince hands over
+    driver.view = view({ filledQty: '0.008' });
+    driver.fills.push(fill('T2', '0.003', 2000));
+    expect((await client!.tradesSince(['BTC/USD'], 0)).map((t) => t.tradeId)).toEqual(['T1', 'T2']);
+    // nothing new for the polls: both trades are booked and counted
+    await poll();
+    expect(fills()).toEqual([]);
+    // it trades once more: the poll reports that trade alone, at the real running total
+    driver.view = view({ filledQty: '0.009' });
+    driver.fills.push(fill('T3', '0.001', 3000));
+    await poll();
+    expect(fills()).toEqual([['T3', 1, 9]]);
+    // the rest is cancelled at the venue: reported, with what the venue executed, and no longer polled
+    driver.view = view({ filledQty: '0.009', state: 'cancelled' });
+    await poll();
+    expect(reports.filter((r) => r.kind === 'cancelled').map((r) => [r.cumQty, r.leavesQty])).toEqual([[9, 0]]);
+    expect(client!.workingOrders).toBe(0);
+  });
+
+  it("the order's trade list lags at queryOrder and tradesSince lists the trade: the order's later cancel is still reported", async () => {
+    driver.view = view({ filledQty: '0.005' });
+    driver.fills = [fill('T1', '0.005', 1000)];
+    driver.lagReads = 1;
+    expect(await client!.queryOrder(order({ venueOrderId: 'V1' }))).toMatchObject({ status: 'open', filledQty: 0, fills: [] });
+    // the engine's next step: the account's trades since the journal's last fill
+    expect((await client!.tradesSince(['BTC/USD'], 0)).map((t) => t.tradeId)).toEqual(['T1']);
+    driver.view = view({ filledQty: '0.005', state: 'cancelled' });
+    await poll();
+    expect(fills()).toEqual([]);
+    expect(reports.filter((r) => r.kind === 'cancelled').map((r) => r.cumQty)).toEqual([5]);
+    expect(client!.workingOrders).toBe(0);
+  });
+
+  it('an order adopted from openOrders is followed from nothing booked: tradesSince counts its trades once, and a later trade and its end follow', async () => {
+    driver.view = view({ filledQty: '0.005' });
+    driver.fills = [fill('T1', '0.005', 1000)];
+    // the journal never saw it; the engine adopts it with nothing filled
+    expect((await client!.openOrders()).map((o) => [o.clientOrderId, o.filledQty])).toEqual([['c1', 5]]);
+    // it trades again before tradesSince reads the account's trades
+    driver.view = view({ filledQty: '0.008' });
+    driver.fills.push(fill('T2', '0.003', 2000));
+    expect((await client!.tradesSince(['BTC/USD'], 0)).map((t) => t.tradeId)).toEqual(['T1', 'T2']);
+    await poll();
+    expect(fills()).toEqual([]);
+    driver.view = view({ filledQty: '0.008', state: 'cancelled' });
+    await poll();
+    // never counted twice (5 from the listing + 5 + 3 from the trades), never short
+    expect(reports.filter((r) => r.kind === 'cancelled').map((r) => r.cumQty)).toEqual([8]);
+    expect(client!.workingOrders).toBe(0);
+  });
+
+  it('an order adopted from openOrders whose trades tradesSince does not reach: the polls book each of them once, by trade id', async () => {
+    driver.view = view({ filledQty: '0.005' });
+    driver.fills = [fill('T1', '0.005', 1000)];
+    await client!.openOrders();
+    // the journal's last fill is after T1: tradesSince does not list it
+    expect(await client!.tradesSince(['BTC/USD'], 1500)).toEqual([]);
+    await poll();
+    expect(fills()).toEqual([['T1', 5, 5]]);
+    driver.view = view({ filledQty: '0.010', state: 'filled' });
+    driver.fills.push(fill('T2', '0.005', 2000));
+    await poll();
+    expect(fills()).toEqual([['T1', 5, 5], ['T2', 5, 10]]);
+    expect(client!.workingOrders).toBe(0);
+  });
+});
