@@ -13,6 +13,9 @@
  *   both during the overlap are delivered once (deduplicated by symbol + execution id `I`).
  * - `up` is true while the active connection holds a live subscription; the execution client
  *   polls REST only while it is false.
+ * - A refused subscription or a stream the venue ended reconnects through the connection's
+ *   backoff (growing while no connection stays up long), never at once: Binance bans IPs that
+ *   connect too often.
  */
 import { BoundedIdSet, type Instrument, type Logger } from '@cwts/core';
 import { type Secret } from '@cwts/core/config';
@@ -191,15 +194,20 @@ export class BinanceUserStream {
           this.subscriptions++;
           this.onSubscribed(s);
         } else {
-          // e.g. -1022 bad signature, -2015 key refused: retrying at once would only repeat it
-          this.deps.logger?.error({ component: 'binance-user-stream', code: m.error?.code }, redactCredentials(`user data stream subscription refused: ${m.error?.msg ?? 'no message'}; fills fall back to polling`));
-          s.conn.reconnect('subscription refused');
+          // e.g. -1022 bad signature, -2015 key refused: retrying at once would only repeat it, and
+          // Binance counts connections per IP (300 per 5 min) before it bans the IP, which takes
+          // market data and order entry down too. Polling carries fills while the backoff grows.
+          this.deps.logger?.error({ component: 'binance-user-stream', code: m.error?.code }, redactCredentials(`user data stream subscription refused: ${m.error?.msg ?? 'no message'}; fills fall back to polling, subscribing again after the reconnect backoff`));
+          s.conn.reconnectWithBackoff('subscription refused');
         }
         return;
       case 'terminated':
         s.subscribed = false;
         if (s === this.active) this.setState(false, 'event stream terminated by the venue');
-        s.conn.reconnect('event stream terminated');
+        // through the backoff, like a refusal: a venue that ends every stream right after it
+        // starts would otherwise be reconnected to at once, in a loop (after a healthy session the
+        // backoff has started over, so this waits only its initial delay)
+        s.conn.reconnectWithBackoff('event stream terminated');
         return;
       case 'order': {
         if (this.seen.has(m.update.key)) {

@@ -1,5 +1,7 @@
+import { HarnessSink } from '@cwts/core/adapter-kit';
 import { describe, expect, it } from 'vitest';
-import { createBinanceFrameHarness, parseBinanceFrames } from '../src/index.js';
+import { binanceHarnessInstrument } from '../src/frame-harness.js';
+import { BinanceFeed, createBinanceFrameHarness, parseBinanceFrames, type FeedSymbol } from '../src/index.js';
 
 // The harness's book: bids 65000.00/64999.00/64998.00/64997.00, asks 65001.00.. at update id 1001.
 const depth = (U: number, u: number, b: [string, string][], a: [string, string][] = []) =>
@@ -58,5 +60,80 @@ describe('BinanceFeed (the adapter path without I/O)', () => {
     expect(bad.rejected).toBe(1);
     const good = h.feed('{"lastUpdateId":1000,"bids":[["65000.00","1.0"]],"asks":[["65001.00","1.0"]]}', 'snapshot');
     expect(good.state).toBe('synced');
+  });
+});
+
+describe('BinanceFeed: updates buffered while the REST snapshot is awaited', () => {
+  const snapshot = (id: number) => ({ lastUpdateId: id, bids: [['65000.00', '1.00000']], asks: [['65001.00', '1.00000']] });
+
+  /** A feed awaiting its first snapshot; `next` sends the live stream's next update (2 ids each). */
+  function awaiting(startId: number) {
+    const sink = new HarnessSink();
+    const asked: FeedSymbol[] = [];
+    const feed = new BinanceFeed({ exchange: 'binance', instruments: [binanceHarnessInstrument()], futures: false, sink: () => sink, now: () => 1, requestSnapshot: (s) => asked.push(s) });
+    const s = feed.symbols[0]!;
+    s.sync.begin('initial');
+    const stream = { id: startId };
+    const next = () => {
+      feed.onFrame(depth(stream.id + 1, stream.id + 2, [['64990.00', '1.00000']]));
+      stream.id += 2;
+    };
+    /** Answers the latest snapshot request at the stream's current id (one REST answer per round). */
+    const answer = () => {
+      if (asked.length === 0) return;
+      asked.length = 0;
+      feed.onSnapshotBody(s, snapshot(stream.id - 1));
+    };
+    return { sink, asked, feed, s, stream, next, answer };
+  }
+
+  function runUntilSynced(f: ReturnType<typeof awaiting>): number {
+    let rounds = 0;
+    for (; rounds < 50 && !f.sink.synced; rounds++) {
+      f.next();
+      f.next();
+      f.answer();
+      f.next();
+    }
+    return rounds;
+  }
+
+  it('one far-ahead update buffered before the snapshot does not keep the book out of SYNCED (rejected as seq_jump)', () => {
+    const f = awaiting(1000);
+    f.next(); // the first update: a snapshot is asked for
+    // one corrupted frame: a valid range of ids, far beyond the stream (beyond max_sequence_jump).
+    // It used to stay at the head of the buffer and make every snapshot look older than the
+    // buffer, for maxBuffer (10,000) updates: ~17 minutes at 10 updates per second
+    f.feed.onFrame(depth(9_000_000_000_000, 9_000_000_000_001, [['64980.00', '1.00000']]));
+    const rounds = runUntilSynced(f);
+    expect(f.sink.synced, `state ${f.s.sync.state}, ${f.s.sync.buffered} buffered, ${f.s.sync.snapshotsRequested} snapshots asked for`).toBe(true);
+    expect(rounds).toBeLessThanOrEqual(2);
+    expect(f.sink.rejects.map((r) => r.reason)).toEqual(['seq_jump']);
+    // the bad update's level never reached the book
+    expect(f.sink.book.bids.get(6498000)).toBe(0);
+    expect(f.s.sync.lastSeq).toBe(f.stream.id);
+  });
+
+  it('the same update as the very first one buffered costs one real update, then the book syncs', () => {
+    const f = awaiting(1000);
+    f.feed.onFrame(depth(9_000_000_000_000, 9_000_000_000_001, [['64980.00', '1.00000']]));
+    // the snapshot asked for on it answers before the next update: older than the buffer, asked again
+    f.answer();
+    expect(f.sink.synced).toBe(false);
+    runUntilSynced(f);
+    expect(f.sink.synced).toBe(true);
+    expect(f.sink.rejects.map((r) => r.reason)).toEqual(['seq_jump']);
+    expect(f.sink.book.bids.get(6498000)).toBe(0);
+  });
+
+  it('a venue whose update ids really moved on by more than max_sequence_jump while buffering still syncs at the new ids', () => {
+    const f = awaiting(1000);
+    f.next();
+    f.next();
+    f.stream.id += 50_000_000; // beyond the default bound of 10,000,000
+    const rounds = runUntilSynced(f);
+    expect(f.sink.synced).toBe(true);
+    expect(rounds).toBeLessThanOrEqual(2);
+    expect(f.s.sync.lastSeq).toBe(f.stream.id);
   });
 });

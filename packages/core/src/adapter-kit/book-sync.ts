@@ -95,9 +95,11 @@ export interface BookSyncOptions {
   checkCrossed?: boolean;
   /**
    * Largest plausible advance of the update id in one delta (seq - firstSeq, seq - the book's
-   * seq) and between a snapshot and the updates it is matched with. Beyond it the delta is
-   * rejected as `seq_jump` and the book resyncs: one frame with a valid U but u = 2^53 would
-   * otherwise become the book's seq and make every later real update look old.
+   * seq), between two updates buffered while awaiting a snapshot (either way), and between a
+   * snapshot and the updates it is matched with. Beyond it the delta is rejected as `seq_jump`
+   * and the book resyncs (a buffer starts over): one frame with a valid U but u = 2^53 would
+   * otherwise become the book's seq and make every later real update look old, or, buffered,
+   * make every snapshot look older than the buffer.
    * Default FEED_GUARD_DEFAULTS.maxSeqJump.
    */
   maxSeqJump?: number;
@@ -278,8 +280,19 @@ export class BookSync {
       this.rejectAndResync('seq_jump', `update ids ${f}..${u} are not a valid range`);
       return false;
     }
-    if (u - f > this.maxJump || (this.state === 'synced' && u - this.mirror.seq > this.maxJump)) {
+    if (u - f > this.maxJump || ((this.state === 'synced' || this.unconfirmed !== undefined) && u - this.mirror.seq > this.maxJump)) {
       this.rejectAndResync('seq_jump', `update ${f}..${u} jumps more than ${this.maxJump} ids (book at ${this.mirror.seq})`);
+      return false;
+    }
+    // Awaiting a snapshot, the last buffered update is the reference: one far-off update buffered
+    // here would later meet every snapshot as "older than the buffer" (ahead) or make the snapshot
+    // look far ahead of the stream (behind), and the book would not sync until maxBuffer newer
+    // updates pushed it out. Which of the two is wrong cannot be told, so the buffer starts over
+    // (resync): a bad update just buffered goes with it, and the next real one starts a clean
+    // buffer; a venue whose ids really moved on (or back) resyncs from its next update.
+    const last = this.state === 'buffering' && this.unconfirmed === undefined ? this.buffer[this.buffer.length - 1] : undefined;
+    if (last !== undefined && (u - last.seq > this.maxJump || last.seq - u > this.maxJump)) {
+      this.rejectAndResync('seq_jump', `update ${f}..${u} is more than ${this.maxJump} ids from the last buffered update ${last.firstSeq}..${last.seq}`);
       return false;
     }
     const r = levelsProblem(ev.bids, true) ?? levelsProblem(ev.asks, true);

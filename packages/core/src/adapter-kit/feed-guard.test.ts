@@ -169,6 +169,89 @@ describe('BookSync validation', () => {
     expect(sink.rejects.at(-1)!.reason).toBe('seq_jump');
   });
 
+  describe('updates buffered while a snapshot is awaited', () => {
+    function awaiting(maxSeqJump = 1000) {
+      const sink = new Collect();
+      const asks: string[] = [];
+      const sync = new BookSync({ exchange: 'x', symbol: 'S', rules: BINANCE_SPOT_RULES, sink: () => sink, requestSnapshot: (_s, why) => asks.push(why), now: () => 1, maxSeqJump });
+      sync.begin();
+      return { sink, asks, sync };
+    }
+    const shown = (sink: Collect, price: number) => sink.events.some((e) => (e.type === 'book_delta' || e.type === 'book_snapshot') && e.bids.some((l) => l.price === price));
+
+    it('a far-ahead update after buffered ones is rejected (seq_jump) and the buffer starts over: the next snapshot syncs', () => {
+      const { sink, sync } = awaiting();
+      sync.onDelta(delta(101, 102, [[99, 1]]));
+      sync.onDelta(delta(9_000_000, 9_000_001, [[42, 1]]));
+      expect(sink.rejects.map((r) => r.reason)).toEqual(['seq_jump']);
+      expect(sync.buffered).toBe(0);
+      sync.onDelta(delta(103, 104, [[98, 1]]));
+      sync.onDelta(delta(105, 106, [[97, 1]]));
+      sync.onSnapshot({ seq: 104, bids: lv([[100, 5]]), asks: lv([[101, 5]]), ts: 0 });
+      expect(sync.state).toBe('synced');
+      expect(sync.lastSeq).toBe(106);
+      expect(shown(sink, 42)).toBe(false);
+    });
+
+    it('a far-off update buffered first is purged by the next real one (ahead or behind), and the book syncs', () => {
+      // ahead: the snapshot looks older than the buffer and another is asked for; behind: the
+      // snapshot looks far ahead of the buffer and is rejected too (one update cannot tell which is wrong)
+      for (const [bad, rejects] of [
+        [delta(9_000_000, 9_000_001, [[42, 1]]), ['seq_jump']],
+        [delta(1, 2, [[42, 1]]), ['seq_jump', 'seq_jump']],
+      ] as const) {
+        const { sink, asks, sync } = awaiting();
+        sync.onDelta(bad);
+        sync.onSnapshot({ seq: 50_002, bids: lv([[100, 5]]), asks: lv([[101, 5]]), ts: 0 });
+        expect(sync.state).toBe('buffering');
+        sync.onDelta(delta(50_003, 50_004, [[98, 1]]));
+        expect(sync.buffered).toBe(0);
+        sync.onDelta(delta(50_005, 50_006, [[97, 1]]));
+        expect(sync.buffered).toBe(1);
+        const n = asks.length;
+        sync.onSnapshot({ seq: 50_004, bids: lv([[100, 5]]), asks: lv([[101, 5]]), ts: 0 });
+        expect(sync.state).toBe('synced');
+        expect(sync.lastSeq).toBe(50_006);
+        expect(asks.length).toBe(n);
+        expect(sink.rejects.map((r) => r.reason)).toEqual(rejects);
+        expect(shown(sink, 42)).toBe(false);
+      }
+    });
+
+    it('a far-ahead update after a snapshot awaiting confirmation is rejected, not buffered', () => {
+      const { sink, sync } = awaiting();
+      sync.onDelta(delta(101, 102));
+      sync.onSnapshot({ seq: 110, bids: lv([[100, 5]]), asks: lv([[101, 5]]), ts: 0 });
+      expect(sync.awaitingConfirmation).toBe(true);
+      sync.onDelta(delta(9_000_000, 9_000_001, [[42, 1]]));
+      expect(sink.rejects.map((r) => r.reason)).toEqual(['seq_jump']);
+      expect(sync.buffered).toBe(0);
+      sync.onDelta(delta(111, 112));
+      sync.onSnapshot({ seq: 111, bids: lv([[100, 5]]), asks: lv([[101, 5]]), ts: 0 });
+      expect(sync.state).toBe('synced');
+    });
+
+    it('a venue whose ids really moved on by more than the bound still syncs: after a long disconnect, and while buffering', () => {
+      const { sink, sync } = syncedBook(1000);
+      // a long disconnect: the venue's ids moved on by far more than the bound meanwhile
+      sync.suspend();
+      sync.begin('reconnect');
+      sync.onDelta(delta(5_000_001, 5_000_002, [[99, 2]]));
+      sync.onSnapshot({ seq: 5_000_001, bids: lv([[100, 5]]), asks: lv([[101, 5]]), ts: 0 });
+      expect(sync.state).toBe('synced');
+      expect(sync.lastSeq).toBe(5_000_002);
+      // while buffering, without a disconnect: one update is lost, the buffer starts at the new ids
+      sync.resync('test');
+      sync.onDelta(delta(5_000_003, 5_000_004));
+      sync.onDelta(delta(9_000_001, 9_000_002));
+      sync.onDelta(delta(9_000_003, 9_000_004, [[98, 1]]));
+      sync.onSnapshot({ seq: 9_000_003, bids: lv([[100, 5]]), asks: lv([[101, 5]]), ts: 0 });
+      expect(sync.state).toBe('synced');
+      expect(sync.lastSeq).toBe(9_000_004);
+      expect(sink.rejects.map((r) => r.reason)).toEqual(['seq_jump']);
+    });
+  });
+
   it('rejects invalid snapshots (negative bid, zero qty, crossed, far ahead of the stream) and asks again', () => {
     for (const [snap, reason] of [
       [{ seq: 100, bids: lv([[-1, 5]]), asks: lv([[101, 5]]) }, 'non_positive_price'],

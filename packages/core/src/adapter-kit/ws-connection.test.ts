@@ -1,10 +1,17 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { TimerSet } from './timers.js';
 import { WsConnection } from './ws-connection.js';
 
 const servers: WebSocketServer[] = [];
+/** Closed before the servers, also when a test failed half-way (a server waits for its clients). */
+const connections: WsConnection[] = [];
 afterEach(async () => {
-  for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
+  for (const c of connections.splice(0)) await c.close();
+  for (const s of servers.splice(0)) {
+    for (const c of s.clients) c.terminate();
+    await new Promise((r) => s.close(r));
+  }
 });
 
 /** A local server that sends `frames` to every connection it accepts. */
@@ -78,9 +85,9 @@ describe('WsConnection: handlers that throw', () => {
 
 describe('WsConnection: handler failures and the reconnect backoff', () => {
   // A venue that sends the same frame on every connection (a welcome / subscription answer the
-  // parser cannot take) makes every connection fail in its handler. Each open resets the backoff
-  // before the handler runs, so the reconnects never back off: the adapter reconnects at the
-  // initial delay forever (venues count connection attempts per IP and ban).
+  // parser cannot take) makes every connection fail in its handler. Were each open to reset the
+  // backoff, the reconnects would never back off: the adapter would reconnect at the initial
+  // delay forever (venues count connection attempts per IP and ban).
   it('a message handler that throws on every connection backs off like a failed connect', async () => {
     const srv = await serve(() => ['welcome']);
     const conn = new WsConnection({
@@ -117,5 +124,115 @@ describe('WsConnection: handler failures and the reconnect backoff', () => {
     const accepted = srv.accepted();
     await conn.close();
     expect(accepted).toBeLessThanOrEqual(8);
+  });
+});
+
+/** A TimerSet that records every timeout's delay (the reconnect delays among them). */
+class RecordingTimers extends TimerSet {
+  readonly delays: number[] = [];
+  override timeout(fn: () => void, ms: number): NodeJS.Timeout | undefined {
+    this.delays.push(ms);
+    return super.timeout(fn, ms);
+  }
+}
+
+describe('WsConnection: the backoff starts over only after a healthy connection', () => {
+  const CONNECT_TIMEOUT_MS = 60_000;
+
+  it('a peer that accepts every handshake and closes at once meets a growing delay; a connection that stayed up healthyAfterMs (injected clock) starts it over', async () => {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    servers.push(wss);
+    await new Promise((r) => wss.once('listening', r));
+    // e.g. a venue in maintenance, or one closing with 1008 (policy) right after the handshake;
+    // connection 4 stays up until the test closes it
+    let accepted = 0;
+    let held: WebSocket | undefined;
+    wss.on('connection', (ws: WebSocket) => {
+      if (++accepted === 4) held = ws;
+      else ws.close(1008, 'go away');
+    });
+    let clock = 1_000_000;
+    const timers = new RecordingTimers();
+    const conn = new WsConnection({
+      name: 'test feed',
+      url: () => `ws://127.0.0.1:${(wss.address() as { port: number }).port}`,
+      onMessage: () => {},
+      backoff: { initialMs: 5, maxMs: 5_000, jitter: 'none' },
+      healthyAfterMs: 10_000,
+      now: () => clock,
+      timers,
+      connectTimeoutMs: CONNECT_TIMEOUT_MS,
+    });
+    connections.push(conn);
+    const reconnectDelays = (): number[] => timers.delays.filter((d) => d !== CONNECT_TIMEOUT_MS);
+    await conn.start();
+    await until(() => held !== undefined && conn.isOpen);
+    // three connections dropped at once (no time passed on the clock): 5, 10, 20 ms, not 5 for ever
+    expect(reconnectDelays()).toEqual([5, 10, 20]);
+    // the fourth stays up for the healthy period, then drops: the next delay is initialMs again
+    clock += 10_000;
+    held!.close(1001, 'restart');
+    await until(() => accepted >= 6);
+    await until(() => reconnectDelays().length >= 5);
+    expect(reconnectDelays().slice(0, 5)).toEqual([5, 10, 20, 5, 10]);
+    await conn.close();
+    expect(conn.pendingTimers).toBe(0);
+  });
+
+  it('a connection up for less than healthyAfterMs does not start the backoff over', async () => {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    servers.push(wss);
+    await new Promise((r) => wss.once('listening', r));
+    let accepted = 0;
+    let held: WebSocket | undefined;
+    wss.on('connection', (ws: WebSocket) => {
+      if (++accepted === 2) held = ws;
+      else ws.close(1008, 'go away');
+    });
+    let clock = 0;
+    const timers = new RecordingTimers();
+    const conn = new WsConnection({
+      name: 'test feed',
+      url: () => `ws://127.0.0.1:${(wss.address() as { port: number }).port}`,
+      onMessage: () => {},
+      backoff: { initialMs: 5, maxMs: 5_000, jitter: 'none' },
+      healthyAfterMs: 10_000,
+      now: () => clock,
+      timers,
+      connectTimeoutMs: CONNECT_TIMEOUT_MS,
+    });
+    connections.push(conn);
+    await conn.start();
+    await until(() => held !== undefined && conn.isOpen);
+    clock += 9_999;
+    held!.close(1001, 'restart');
+    await until(() => accepted >= 3);
+    await until(() => timers.delays.filter((d) => d !== CONNECT_TIMEOUT_MS).length >= 3);
+    expect(timers.delays.filter((d) => d !== CONNECT_TIMEOUT_MS).slice(0, 3)).toEqual([5, 10, 20]);
+    await conn.close();
+  });
+
+  it('reconnectWithBackoff waits the backoff (growing) where reconnect goes at once', async () => {
+    const srv = await serve(() => []);
+    const timers = new RecordingTimers();
+    const conn = new WsConnection({
+      name: 'test feed',
+      url: () => srv.url,
+      onMessage: () => {},
+      backoff: { initialMs: 5, maxMs: 5_000, jitter: 'none' },
+      now: () => 0,
+      timers,
+      connectTimeoutMs: CONNECT_TIMEOUT_MS,
+    });
+    connections.push(conn);
+    await conn.start();
+    for (let k = 1; k <= 3; k++) {
+      conn.reconnectWithBackoff('subscription refused');
+      await until(() => conn.opens === k + 1 && conn.isOpen);
+    }
+    conn.reconnect('server shutdown notice');
+    await until(() => conn.opens === 5 && conn.isOpen);
+    expect(timers.delays.filter((d) => d !== CONNECT_TIMEOUT_MS)).toEqual([5, 10, 20, 0]);
+    await conn.close();
   });
 });

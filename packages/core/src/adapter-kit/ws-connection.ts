@@ -28,6 +28,13 @@ export interface WsConnectionOptions {
   /** Give up one connect attempt after this long. Default 10 s. */
   connectTimeoutMs?: number;
   backoff?: BackoffOptions | ExponentialBackoff;
+  /**
+   * A connection that stayed open this long (on `now`) has proved healthy: the reconnect after
+   * it starts the backoff over at `initialMs`. Shorter ones keep it growing, so a peer that
+   * accepts the handshake and drops the connection (or refuses what we send) at once meets
+   * longer and longer delays. Default 10 s.
+   */
+  healthyAfterMs?: number;
   timers?: TimerSet;
   now?: () => number;
   wsOptions?: WebSocket.ClientOptions;
@@ -37,6 +44,10 @@ export interface WsConnectionOptions {
  * One managed WebSocket: connect, heartbeat (ping/pong both ways), stale-feed detection,
  * reconnect with exponential backoff and jitter, resubscribe through `onOpen`, and a forced
  * reconnect before the venue's connection lifetime ends. `close()` leaves no timer or socket.
+ *
+ * Backoff rule: every reconnect after a loss waits the backoff's next delay; the delay starts
+ * over at `initialMs` only after a connection that stayed open `healthyAfterMs`. A successful
+ * handshake alone does not count, since a peer may accept and drop every connection at once.
  */
 export class WsConnection {
   private ws: WebSocket | undefined;
@@ -53,8 +64,8 @@ export class WsConnection {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private firstOpen: { resolve: () => void; reject: (e: Error) => void } | undefined;
   private nextReason = 'initial connect';
-  /** A handler failed on the last connection, and none has handled a message since. */
-  private handlerFailing = false;
+  /** When the current socket opened (on `now`); undefined while it is not open. */
+  private currentOpenedAt: number | undefined;
   private hadOpen = false;
   /** Successful opens so far. */
   opens = 0;
@@ -98,6 +109,16 @@ export class WsConnection {
     this.drop(reason, 0);
   }
 
+  /**
+   * Drops the current socket and reconnects after the backoff's next delay, as after a lost
+   * connection: for a refusal the venue would repeat on an immediate retry (a subscription
+   * refused, a stream the venue ended), where reconnecting at once would loop.
+   */
+  reconnectWithBackoff(reason: string): void {
+    if (this.closing) return;
+    this.drop(reason, undefined);
+  }
+
   /** Closes for good: no reconnect, every timer cleared, resolves when the socket is closed. */
   async close(): Promise<void> {
     this.closing = true;
@@ -106,6 +127,7 @@ export class WsConnection {
     this.reconnectTimer = undefined;
     const ws = this.ws;
     this.ws = undefined;
+    this.currentOpenedAt = undefined;
     if (this.firstOpen) {
       this.firstOpen.reject(new Error(`${this.opts.name}: closed before the first connection opened`));
       this.firstOpen = undefined;
@@ -154,11 +176,12 @@ export class WsConnection {
       this.connectTimer = undefined;
       this.opens++;
       this.openedAt = this.now();
+      this.currentOpenedAt = this.openedAt;
       this.lastMessageTs = this.openedAt;
-      // A connection after one whose handler failed is not proof of health yet: a venue that
-      // sends the same unreadable frame on every connection must meet a growing backoff, not a
-      // reconnect every initialMs for ever (venues ban IPs that reconnect that often).
-      if (!this.handlerFailing) this.backoff.reset();
+      // An open is not proof of health: a peer that accepts the handshake and closes at once, or
+      // sends a frame our handler cannot take, would otherwise be reconnected every initialMs for
+      // ever (venues ban IPs that reconnect that often). The backoff starts over only after a
+      // connection that stayed up `healthyAfterMs` (drop()).
       this.armHeartbeat();
       const reconnect = this.hadOpen;
       this.hadOpen = true;
@@ -174,7 +197,6 @@ export class WsConnection {
       }
       if (failed !== undefined) {
         this.handlerFailures++;
-        this.handlerFailing = true;
         this.opts.onError?.(`${this.opts.name}: open handler failed (${String((failed as Error)?.message ?? failed).slice(0, 200)}); reconnecting`);
         this.drop('open handler failed', undefined);
       }
@@ -190,16 +212,11 @@ export class WsConnection {
       }
       try {
         this.opts.onMessage(text);
-        if (this.handlerFailing) {
-          this.handlerFailing = false;
-          this.backoff.reset();
-        }
       } catch (err) {
         // A throw here would escape the socket's listener as an uncaught exception. A message
         // the adapter could not handle leaves its stream's state unknown (a book missing an
         // update, an answer never matched): start over on a new connection, as after a gap.
         this.handlerFailures++;
-        this.handlerFailing = true;
         this.opts.onError?.(`${this.opts.name}: message handler failed (${String((err as Error)?.message ?? err).slice(0, 200)}); reconnecting`);
         this.drop('message handler failed', undefined);
       }
@@ -268,6 +285,9 @@ export class WsConnection {
     const ws = this.ws;
     this.ws = undefined;
     this.clearConnTimers();
+    const openedAt = this.currentOpenedAt;
+    this.currentOpenedAt = undefined;
+    if (openedAt !== undefined && this.now() - openedAt >= (this.opts.healthyAfterMs ?? 10_000)) this.backoff.reset();
     if (ws) {
       ws.removeAllListeners('message');
       ws.on('error', () => {});
