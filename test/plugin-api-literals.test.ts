@@ -6,7 +6,7 @@
  * (VenueErrorRule.outcomeUnknown), would load on a core of API 1.3 with its "outcome unknown"
  * rules silently ignored. Here the installed core says 1.2 (a minor no manifest here needs, so a
  * manifest echoing the host's version cannot match its expected literal by chance); every
- * first-party manifest must still declare its own literal, and the ones needing 1.4 must be refused.
+ * first-party manifest must still declare its own literal, and the ones needing a later minor must be refused.
  */
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -20,10 +20,10 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** Every first-party plugin and the literal API version it needs (docs/versioning.md). */
 const PACKAGES: Record<string, string> = {
-  '@cwts/exchange-binance': '1.4', // VenueErrorRule.outcomeUnknown
+  '@cwts/exchange-binance': '1.5', // WsConnection.reconnectWithBackoff (1.4: VenueErrorRule.outcomeUnknown)
   '@cwts/exchange-bybit': '1.4',
   '@cwts/exchange-coinbase': '1.4',
-  '@cwts/exchange-kraken': '1.4',
+  '@cwts/exchange-kraken': '1.5', // RateLimiter: unbounded waits, RateLimitExceededError.refusal
   '@cwts/exchange-ccxt': '1.4', // refusedByVenue with the mapped error
   '@cwts/exchange-sim': '1.4', // minNotionalAtoms
   '@cwts/backend-cpu-simd': '1.4',
@@ -68,15 +68,15 @@ describe('first-party plugins declare the core API they need as a literal', () =
   it('a plugin needing API 1.4 is refused by a core of API 1.3 or 1.2, one needing 1.0 loads', async () => {
     const { importPlugin, isApiCompatible } = (await import('../packages/core/dist/plugins/loader.js')) as typeof import('../packages/core/src/plugins/loader.js');
     const binance = await manifestOf('@cwts/exchange-binance');
-    expect(isApiCompatible(binance.coreApi, '1.3')).toBe(false);
-    expect(isApiCompatible(binance.coreApi, '1.4')).toBe(true);
+    expect(isApiCompatible(binance.coreApi, '1.4')).toBe(false);
+    expect(isApiCompatible(binance.coreApi, '1.5')).toBe(true);
     // The loader, on the installed 1.2 core: one clear message naming both versions.
     const err = await importPlugin({ spec: '@cwts/exchange-binance', kind: 'exchange', origin: 'exchanges.enabled: binance' }, ROOT).then(
       () => undefined,
       (e: unknown) => e as { code: string; message: string },
     );
     expect(err?.code).toBe('INCOMPATIBLE_API');
-    expect(err?.message).toMatch(/built for core API 1\.4, but this @cwts\/core provides API 1\.2/);
+    expect(err?.message).toMatch(/built for core API 1\.5, but this @cwts\/core provides API 1\.2/);
     expect((await importPlugin({ spec: '@cwts/backend-cuda', kind: 'backend', origin: 'compute.backends: cuda' }, ROOT)).coreApi).toBe('1.0');
   });
 });
