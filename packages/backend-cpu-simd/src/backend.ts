@@ -23,7 +23,8 @@
 import { availableParallelism, totalmem } from 'node:os';
 import { ComputeArgumentError, type BackendInitOptions, type ComputeBackend, type DeviceBuffer, type DeviceFacts, type MonteCarloVaRArgs, type MonteCarloVaRResult, type PatternScoresArgs, type PatternScoresResult, type RollingMoments64Args, type RollingMoments64Result, type RollingMomentsArgs, type RollingMomentsResult, type SgemmArgs, type SyncKernels } from '@cwts/core';
 import { prepareRollingMoments64 } from '@cwts/core/compute';
-import { HostMemoryBackend, prepareMonteCarloVaR, isDeviceBufferLike } from '@cwts/core/compute';
+import { unknownKeyMessage } from '@cwts/core/config';
+import { HostMemoryBackend, prepareMonteCarloVaR, isDeviceBufferLike, viewsOverlap } from '@cwts/core/compute';
 import type { Isa, NativeEngine, NativeModule, NativeProbe, NativeStatus } from './native.js';
 import {
   describeValue,
@@ -61,8 +62,27 @@ export interface ResolvedSettings {
   threads: number;
 }
 
+/** The keys of `[compute.cpu-simd]` (snake_case as in TOML; `simdEnabled` as well, as before). */
+export const CPU_SIMD_SETTING_KEYS: readonly string[] = ['simd_enabled', 'isa', 'blas', 'async_threshold'];
+const ACCEPTED_KEYS: ReadonlySet<string> = new Set([...CPU_SIMD_SETTING_KEYS, 'simdEnabled']);
+
+/**
+ * The keys of a settings table that cpu-simd does not know, each with its message ("unknown key
+ * (did you mean async_threshold?)", else the known keys). A misspelt key would otherwise leave
+ * its setting at the default without a word; the config reader and Vulkan's strict schema
+ * refuse unknown keys too.
+ */
+export function unknownSettings(settings: Readonly<Record<string, unknown>>): { key: string; message: string }[] {
+  return Object.keys(settings)
+    .filter((key) => !ACCEPTED_KEYS.has(key))
+    .map((key) => ({ key, message: unknownKeyMessage(key, CPU_SIMD_SETTING_KEYS, [...ACCEPTED_KEYS]) }));
+}
+
+/** Checks and resolves the settings; throws a TypeError naming each unknown key or bad value. */
 export function resolveSettings(options: BackendInitOptions, base: Readonly<Record<string, unknown>> = {}): ResolvedSettings {
   const s: Record<string, unknown> = { ...base, ...(options.settings ?? {}) };
+  const unknown = unknownSettings(s);
+  if (unknown.length > 0) throw new TypeError(unknown.map((u) => `${CPU_SIMD_BACKEND_NAME}: setting ${u.key}: ${u.message}`).join('; '));
   const bad = (key: string, want: string): never => {
     throw new TypeError(`${CPU_SIMD_BACKEND_NAME}: setting ${key} must be ${want}, got ${describeValue(s[key])}`);
   };
@@ -434,6 +454,8 @@ export class CpuSimdBackend extends HostMemoryBackend implements ComputeBackend 
       if (args.out === null || typeof args.out !== 'object') throw new ComputeArgumentError(K, 'out must be { indices, scores }');
       indices = requireHostI32(K, 'out.indices', args.out.indices, outLen, `queryCount ${queryCount} x topK ${topK}`);
       scores = requireHostF32(K, 'out.scores', args.out.scores, outLen, `queryCount ${queryCount} x topK ${topK}`);
+      // The oracle's rule (core's preparePatternScores): the scores' bits must not come back as indices.
+      if (viewsOverlap(indices, outLen, scores, outLen)) throw new ComputeArgumentError(K, 'out.indices and out.scores overlap');
     } else {
       indices = new Int32Array(outLen);
       scores = new Float32Array(outLen);

@@ -12,10 +12,10 @@ import {
   type PluginManifest,
   type ProbeResult,
 } from '@cwts/core';
-import { CPU_SIMD_BACKEND_NAME, CpuSimdBackend, deviceFacts, resolveSettings } from './backend.js';
+import { CPU_SIMD_BACKEND_NAME, CpuSimdBackend, deviceFacts, resolveSettings, unknownSettings } from './backend.js';
 import { NativeLoadError, PACKAGE_NAME, loadNative } from './native.js';
 
-export { CpuSimdBackend, CPU_SIMD_BACKEND_NAME, resolveSettings, type CpuSimdSettings, type ResolvedSettings } from './backend.js';
+export { CpuSimdBackend, CPU_SIMD_BACKEND_NAME, CPU_SIMD_SETTING_KEYS, resolveSettings, unknownSettings, type CpuSimdSettings, type ResolvedSettings } from './backend.js';
 export {
   ADDON_FILE,
   NativeLoadError,
@@ -76,13 +76,23 @@ export const plugin: PluginManifest = definePlugin({
   // requireFloat32Scalar from @cwts/core/compute (docs/versioning.md).
   coreApi: '1.4',
   register(ctx) {
+    // This package provides one backend, named cpu-simd, whose settings are [compute.cpu-simd].
+    // Loaded under another [compute] name too (`[compute.fast] plugin = "@cwts/backend-cpu-simd"`
+    // beside auto-detected cpu-simd), a second provider built from that table would claim the
+    // same name with other settings, a conflict that stops startup: under another name it
+    // registers nothing, and startup reports that name as providing no backend.
+    if (ctx.instanceName !== CPU_SIMD_BACKEND_NAME) return;
     const config = ctx.config ?? {};
     ctx.registrar.value(TOKENS.ComputeBackendProvider, Object.keys(config).length > 0 ? createCpuSimdProvider(config) : cpuSimdProvider);
   },
   // `[compute.cpu-simd]`, checked by run and validate-config before anything starts.
   validateOptions(options, path) {
+    const table = (options ?? {}) as Record<string, unknown>;
+    // Each unknown key at its own path, with the likely key (`compute.cpu-simd.async_treshold`).
+    const unknown = unknownSettings(table);
+    if (unknown.length > 0) return unknown.map((u) => ({ path: `${path}.${u.key}`, message: u.message }));
     try {
-      resolveSettings({ threadPoolSize: 1 }, (options ?? {}) as Record<string, unknown>);
+      resolveSettings({ threadPoolSize: 1 }, table);
       return [];
     } catch (e) {
       return [{ path, message: (e as Error).message }];

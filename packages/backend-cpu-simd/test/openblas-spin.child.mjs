@@ -14,7 +14,7 @@ const before = tids();
 const { cpuSimdProvider } = await import(process.argv[2]);
 const probe = await cpuSimdProvider.probe();
 const loadThreads = [...tids()].filter((t) => !before.has(t));
-const backend = await cpuSimdProvider.create({ settings: { threadPoolSize: 2 } });
+const backend = await cpuSimdProvider.create({ threadPoolSize: 2 });
 const n = 384;
 const a = new Float32Array(n * n).fill(1);
 const c = new Float32Array(n * n);

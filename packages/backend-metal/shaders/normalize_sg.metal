@@ -1,15 +1,78 @@
-// GENERATED from @cwts/backend-vulkan/shaders/normalize_sg.spv (sha256 fa9e3563e3de6978685a46c2d337c896eaf3c44adae7882ee1eaa34f4b42a620) by spirv-cross --msl --msl-version 20100. Do not edit: run `node scripts/generate-msl.mjs`.
+// GENERATED from @cwts/backend-vulkan/shaders/normalize_sg.spv (sha256 b2a114845257a49599889cf4badbcad1824f0ddd7f1bc51a807b049eb3925517) by spirv-cross --msl --msl-version 20100. Do not edit: run `node scripts/generate-msl.mjs`.
+#pragma clang diagnostic ignored "-Wmissing-prototypes"
+
 #include <metal_stdlib>
 #include <simd/simd.h>
 
 using namespace metal;
 
+template<typename T>
+[[clang::optnone]] T spvFMul(T l, T r)
+{
+    return fma(l, r, T(0));
+}
+
+template<typename T, int Cols, int Rows>
+[[clang::optnone]] vec<T, Cols> spvFMulVectorMatrix(vec<T, Rows> v, matrix<T, Cols, Rows> m)
+{
+    vec<T, Cols> res = vec<T, Cols>(0);
+    for (uint i = Rows; i > 0; --i)
+    {
+        vec<T, Cols> tmp(0);
+        for (uint j = 0; j < Cols; ++j)
+        {
+            tmp[j] = m[j][i - 1];
+        }
+        res = fma(tmp, vec<T, Cols>(v[i - 1]), res);
+    }
+    return res;
+}
+
+template<typename T, int Cols, int Rows>
+[[clang::optnone]] vec<T, Rows> spvFMulMatrixVector(matrix<T, Cols, Rows> m, vec<T, Cols> v)
+{
+    vec<T, Rows> res = vec<T, Rows>(0);
+    for (uint i = Cols; i > 0; --i)
+    {
+        res = fma(m[i - 1], vec<T, Rows>(v[i - 1]), res);
+    }
+    return res;
+}
+
+template<typename T, int LCols, int LRows, int RCols, int RRows>
+[[clang::optnone]] matrix<T, RCols, LRows> spvFMulMatrixMatrix(matrix<T, LCols, LRows> l, matrix<T, RCols, RRows> r)
+{
+    matrix<T, RCols, LRows> res;
+    for (uint i = 0; i < RCols; i++)
+    {
+        vec<T, RCols> tmp(0);
+        for (uint j = 0; j < LCols; j++)
+        {
+            tmp = fma(vec<T, RCols>(r[i][j]), l[j], tmp);
+        }
+        res[i] = tmp;
+    }
+    return res;
+}
+
+template<typename T>
+[[clang::optnone]] T spvFAdd(T l, T r)
+{
+    return fma(T(1), l, r);
+}
+
+template<typename T>
+[[clang::optnone]] T spvFSub(T l, T r)
+{
+    return fma(T(-1), r, l);
+}
+
 #ifndef SPIRV_CROSS_CONSTANT_ID_0
 #define SPIRV_CROSS_CONSTANT_ID_0 64u
 #endif
-constant uint _35 = SPIRV_CROSS_CONSTANT_ID_0;
+constant uint _96 = SPIRV_CROSS_CONSTANT_ID_0;
 
-struct _79
+struct _165
 {
     uint _m0;
     uint _m1;
@@ -17,156 +80,208 @@ struct _79
     uint _m3;
 };
 
-struct _109
+struct _194
 {
     float _m0[1];
 };
 
-struct _294
+struct _458
 {
     float _m0[1];
 };
 
-constant uint _313_tmp [[function_constant(0)]];
-constant uint _313 = is_function_constant_defined(_313_tmp) ? _313_tmp : 1u;
-constant uint3 gl_WorkGroupSize [[maybe_unused]] = uint3(_313, 1u, 1u);
+constant uint _477_tmp [[function_constant(0)]];
+constant uint _477 = is_function_constant_defined(_477_tmp) ? _477_tmp : 1u;
+constant uint3 gl_WorkGroupSize [[maybe_unused]] = uint3(_477, 1u, 1u);
 
-kernel void main0(constant _79& _81 [[buffer(0)]], const device _109& _111 [[buffer(1)]], device _294& _296 [[buffer(2)]], uint gl_SubgroupID [[simdgroup_index_in_threadgroup]], uint gl_NumSubgroups [[simdgroups_per_threadgroup]], uint3 gl_WorkGroupID [[threadgroup_position_in_grid]], uint3 gl_LocalInvocationID [[thread_position_in_threadgroup]])
+kernel void main0(constant _165& _167 [[buffer(0)]], const device _194& _196 [[buffer(1)]], device _458& _460 [[buffer(2)]], uint gl_SubgroupID [[simdgroup_index_in_threadgroup]], uint gl_NumSubgroups [[simdgroups_per_threadgroup]], uint3 gl_WorkGroupID [[threadgroup_position_in_grid]], uint3 gl_LocalInvocationID [[thread_position_in_threadgroup]])
 {
-    threadgroup float2 _38[_35];
+    threadgroup float2 _99[_96];
     do
     {
-        uint _89 = (gl_WorkGroupID.y * _81._m3) + gl_WorkGroupID.x;
-        if (_89 >= _81._m0)
+        uint _175 = (gl_WorkGroupID.y * _167._m3) + gl_WorkGroupID.x;
+        if (_175 >= _167._m0)
         {
             break;
         }
-        uint _106 = _89 * _81._m1;
-        float _115 = _111._m0[_106];
-        float2 _417;
-        float _422;
-        _422 = 0.0;
-        _417 = float2(0.0);
-        float2 _156;
-        float _160;
-        for (uint _416 = gl_LocalInvocationID.x; _416 < _81._m1; _422 = _160, _417 = _156, _416 += _35)
+        uint _191 = _175 * _167._m1;
+        float _200 = _196._m0[_191];
+        float _683;
+        float2 _688;
+        _688 = float2(0.0);
+        _683 = 0.0;
+        float2 _245;
+        float _717;
+        for (uint _682 = gl_LocalInvocationID.x; _682 < _167._m1; _688 = _245, _683 = _717, _682 += _96)
         {
-            uint _132 = _106 + _416;
-            bool _325 = (as_type<uint>(_111._m0[_132]) & 2139095040u) == 2139095040u;
-            float _440;
-            if (_325)
+            uint _217 = _191 + _682;
+            bool _489 = (as_type<uint>(_196._m0[_217]) & 2139095040u) == 2139095040u;
+            if (_489)
             {
-                _440 = 0.0;
+                _717 = _683;
             }
             else
             {
-                _440 = _111._m0[_132] - _115;
+                _717 = fast::max(_683, abs(_196._m0[_217]));
             }
-            _156 = _417 + float2(_440, float(_111._m0[_132] != _115));
-            _160 = _422 + float(_325);
+            _245 = spvFAdd(_688, float2(float(_196._m0[_217] != _200), float(_489)));
         }
         threadgroup_barrier(mem_flags::mem_threadgroup);
-        float2 _331 = simd_sum(_417);
-        bool _332 = simd_is_first();
-        if (_332)
+        float _495 = simd_max(_683);
+        bool _496 = simd_is_first();
+        if (_496)
         {
-            _38[gl_SubgroupID] = _331;
+            ((threadgroup float*)&_99[gl_SubgroupID])[0u] = _495;
         }
         threadgroup_barrier(mem_flags::mem_threadgroup);
-        float2 _419;
-        _419 = float2(0.0);
-        for (uint _418 = 0u; _418 < gl_NumSubgroups; )
+        float _685;
+        _685 = 0.0;
+        for (uint _684 = 0u; _684 < gl_NumSubgroups; )
         {
-            _419 += _38[_418];
-            _418++;
-            continue;
-        }
-        float2 _168 = float2(_422, 0.0);
-        threadgroup_barrier(mem_flags::mem_threadgroup);
-        float2 _359 = simd_sum(_168);
-        bool _360 = simd_is_first();
-        if (_360)
-        {
-            _38[gl_SubgroupID] = _359;
-        }
-        threadgroup_barrier(mem_flags::mem_threadgroup);
-        float2 _424;
-        _424 = float2(0.0);
-        for (uint _423 = 0u; _423 < gl_NumSubgroups; )
-        {
-            _424 += _38[_423];
-            _423++;
-            continue;
-        }
-        float _171 = _424.x;
-        float _174 = _419.x;
-        float _177 = float(_81._m1);
-        float _178 = _174 / _177;
-        float _181 = _419.y;
-        bool _185 = (_181 == 0.0) || (_171 > 0.0);
-        float2 _426;
-        _426 = float2(0.0);
-        for (uint _425 = gl_LocalInvocationID.x; _425 < _81._m1; )
-        {
-            float _207 = (_111._m0[_106 + _425] - _115) - _178;
-            _426 += float2(_207, _207 * _207);
-            _425 += _35;
+            _685 = fast::max(_685, ((threadgroup float*)&_99[_684])[0u]);
+            _684++;
             continue;
         }
         threadgroup_barrier(mem_flags::mem_threadgroup);
-        float2 _387 = simd_sum(_426);
-        bool _388 = simd_is_first();
-        if (_388)
+        float2 _523 = simd_sum(_688);
+        bool _524 = simd_is_first();
+        if (_524)
         {
-            _38[gl_SubgroupID] = _387;
+            _99[gl_SubgroupID] = _523;
         }
         threadgroup_barrier(mem_flags::mem_threadgroup);
-        float2 _428;
-        _428 = float2(0.0);
-        for (uint _427 = 0u; _427 < gl_NumSubgroups; )
+        float2 _690;
+        _690 = float2(0.0);
+        for (uint _689 = 0u; _689 < gl_NumSubgroups; )
         {
-            _428 += _38[_427];
-            _427++;
+            _690 += _99[_689];
+            _689++;
             continue;
         }
-        float _232 = _428.y - ((_428.x * _428.x) / _177);
-        float _240 = _178 + (_428.x / _177);
-        bool _249;
-        if (!_185)
+        bool _257 = _690.x == 0.0;
+        bool _264;
+        if (!_257)
         {
-            _249 = !(_232 > 0.0);
+            _264 = _690.y > 0.0;
         }
         else
         {
-            _249 = _185;
+            _264 = _257;
         }
-        float _432;
-        if (_249)
+        int _694;
+        if (_685 == 0.0)
         {
-            _432 = 0.0;
+            _694 = 0;
         }
         else
         {
-            _432 = rsqrt(_232);
+            _694 = 127 - int(max(((as_type<uint>(_685) >> uint(23)) & 255u), 1u));
         }
-        for (uint _433 = gl_LocalInvocationID.x; _433 < _81._m1; _433 += _35)
+        int _272 = _694 / 2;
+        float _570 = as_type<float>(uint(_272 + 127) << uint(23));
+        int _279 = _694 - _272;
+        float _577 = as_type<float>(uint(_279 + 127) << uint(23));
+        float _585 = spvFMul(spvFMul(_200, _570), _577);
+        float _696;
+        _696 = 0.0;
+        float _326;
+        for (uint _695 = gl_LocalInvocationID.x; _695 < _167._m1; _696 = _326, _695 += _96)
         {
-            float _437;
-            if (_432 == 0.0)
+            uint _305 = _191 + _695;
+            float _714;
+            if ((as_type<uint>(_196._m0[_305]) & 2139095040u) == 2139095040u)
             {
-                _437 = 0.0;
+                _714 = 0.0;
             }
             else
             {
-                _437 = ((_111._m0[_106 + _433] - _115) - _240) * _432;
+                _714 = spvFSub(spvFMul(spvFMul(_196._m0[_305], _570), _577), _585);
             }
-            if (_81._m2 != 0u)
+            _326 = spvFAdd(_696, _714);
+        }
+        float2 _331 = float2(_696, 0.0);
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        float2 _607 = simd_sum(_331);
+        bool _608 = simd_is_first();
+        if (_608)
+        {
+            _99[gl_SubgroupID] = _607;
+        }
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        float2 _698;
+        _698 = float2(0.0);
+        for (uint _697 = 0u; _697 < gl_NumSubgroups; )
+        {
+            _698 += _99[_697];
+            _697++;
+            continue;
+        }
+        float _334 = _698.x;
+        float _337 = float(_167._m1);
+        float _338 = _334 / _337;
+        float2 _700;
+        _700 = float2(0.0);
+        for (uint _699 = gl_LocalInvocationID.x; _699 < _167._m1; )
+        {
+            float _366 = spvFSub(spvFSub(spvFMul(spvFMul(_196._m0[_191 + _699], _570), _577), _585), _338);
+            _700 = spvFAdd(_700, float2(_366, spvFMul(_366, _366)));
+            _699 += _96;
+            continue;
+        }
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        float2 _644 = simd_sum(_700);
+        bool _645 = simd_is_first();
+        if (_645)
+        {
+            _99[gl_SubgroupID] = _644;
+        }
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        float2 _702;
+        _702 = float2(0.0);
+        for (uint _701 = 0u; _701 < gl_NumSubgroups; )
+        {
+            _702 += _99[_701];
+            _701++;
+            continue;
+        }
+        float _391 = spvFSub(_702.y, spvFMul(_702.x, _702.x) / _337);
+        float _399 = spvFAdd(_338, _702.x / _337);
+        bool _408;
+        if (!_264)
+        {
+            _408 = !(_391 > 0.0);
+        }
+        else
+        {
+            _408 = _264;
+        }
+        float _706;
+        if (_408)
+        {
+            _706 = 0.0;
+        }
+        else
+        {
+            _706 = rsqrt(_391);
+        }
+        for (uint _707 = gl_LocalInvocationID.x; _707 < _167._m1; _707 += _96)
+        {
+            float _711;
+            if (_706 == 0.0)
             {
-                _296._m0[(_433 * _81._m0) + _89] = _437;
+                _711 = 0.0;
             }
             else
             {
-                _296._m0[_106 + _433] = _437;
+                _711 = spvFMul(spvFSub(spvFSub(spvFMul(spvFMul(_196._m0[_191 + _707], _570), _577), _585), _399), _706);
+            }
+            if (_167._m2 != 0u)
+            {
+                _460._m0[(_707 * _167._m0) + _175] = _711;
+            }
+            else
+            {
+                _460._m0[_191 + _707] = _711;
             }
         }
         break;

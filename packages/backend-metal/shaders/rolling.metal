@@ -1,4 +1,4 @@
-// GENERATED from @cwts/backend-vulkan/shaders/rolling.spv (sha256 619887f7db027192b0f6935f1f52712bc73071fffc5ec188a31788f42866844d) by spirv-cross --msl --msl-version 20100. Do not edit: run `node scripts/generate-msl.mjs`.
+// GENERATED from @cwts/backend-vulkan/shaders/rolling.spv (sha256 284f807bd765030a693cef26dfe34f527d12b7b04b197d7babc2f0d807cbdc1b) by spirv-cross --msl --msl-version 20100. Do not edit: run `node scripts/generate-msl.mjs`.
 #pragma clang diagnostic ignored "-Wmissing-prototypes"
 
 #include <metal_stdlib>
@@ -67,258 +67,353 @@ template<typename T>
     return fma(T(-1), r, l);
 }
 
-constant uint _30_tmp [[function_constant(0)]];
-constant uint _30 = is_function_constant_defined(_30_tmp) ? _30_tmp : 64u;
+constant uint _125_tmp [[function_constant(0)]];
+constant uint _125 = is_function_constant_defined(_125_tmp) ? _125_tmp : 64u;
 
-struct _33
+struct _128
 {
     uint _m0;
     uint _m1;
     uint _m2;
 };
 
-struct _118
+struct _211
 {
     float _m0[1];
 };
 
-struct _252
+struct _380
 {
     float _m0[1];
 };
 
-struct _259
+struct _387
 {
     float _m0[1];
 };
 
-constant uint _400_tmp [[function_constant(0)]];
-constant uint _400 = is_function_constant_defined(_400_tmp) ? _400_tmp : 1u;
-constant uint3 gl_WorkGroupSize [[maybe_unused]] = uint3(_400, 1u, 1u);
+constant uint _596_tmp [[function_constant(0)]];
+constant uint _596 = is_function_constant_defined(_596_tmp) ? _596_tmp : 1u;
+constant uint3 gl_WorkGroupSize [[maybe_unused]] = uint3(_596, 1u, 1u);
 
-kernel void main0(constant _33& _35 [[buffer(0)]], const device _118& _120 [[buffer(1)]], device _252& _254 [[buffer(2)]], device _259& _261 [[buffer(3)]], uint3 gl_NumWorkGroups [[threadgroups_per_grid]], uint3 gl_GlobalInvocationID [[thread_position_in_grid]])
+kernel void main0(constant _128& _130 [[buffer(0)]], const device _211& _213 [[buffer(1)]], device _380& _382 [[buffer(2)]], device _387& _389 [[buffer(3)]], uint3 gl_NumWorkGroups [[threadgroups_per_grid]], uint3 gl_GlobalInvocationID [[thread_position_in_grid]])
 {
-    uint _31 = gl_NumWorkGroups.x * _30;
-    float _45 = 1.0 / float(_35._m1);
-    uint _61 = ((_35._m0 + _35._m2) - 1u) / _35._m2;
-    for (uint _420 = gl_GlobalInvocationID.x; _420 < _61; _420 += _31)
+    uint _126 = gl_NumWorkGroups.x * _125;
+    float _135 = float(_130._m1);
+    float _139 = 1.0 / _135;
+    uint _152 = ((_130._m0 + _130._m2) - 1u) / _130._m2;
+    for (uint _868 = gl_GlobalInvocationID.x; _868 < _152; _868 += _126)
     {
-        uint _78 = _420 * _35._m2;
-        uint _86 = min((_78 + _35._m2), _35._m0);
-        uint _439;
-        uint _445;
-        bool _529;
-        float _532;
-        float _533;
-        uint _421 = _78;
-        uint _423 = 0u;
-        uint _424 = 0u;
-        bool _428 = true;
-        float _430 = 0.0;
-        float _432 = 0.0;
-        for (; _421 < _86; _432 = _533, _430 = _532, _428 = _529, _424 = _445, _423 = _439, _421++)
+        uint _169 = _868 * _130._m2;
+        uint _177 = min((_169 + _130._m2), _130._m0);
+        uint _869;
+        float2 _878;
+        float2 _959;
+        _959 = float2(1.0);
+        _878 = float2(1.0);
+        _869 = _169;
+        uint _892;
+        uint _901;
+        bool _1031;
+        float2 _1034;
+        float _1049;
+        float _1050;
+        float2 _1069;
+        uint _871 = 0u;
+        uint _872 = 0u;
+        bool _876 = true;
+        float _880 = 0.0;
+        float _882 = 0.0;
+        for (; _869 < _177; _959 = _1069, _882 = _1050, _880 = _1049, _878 = _1034, _876 = _1031, _872 = _901, _871 = _892, _869++)
         {
-            uint _109 = _421 + _35._m1;
-            uint _110 = _109 - 1u;
-            uint _440;
-            uint _446;
-            bool _452;
-            float _479;
-            float _486;
-            if (_421 != _78)
+            uint _202 = _869 + _130._m1;
+            uint _203 = _202 - 1u;
+            uint _893;
+            uint _902;
+            bool _911;
+            float _950;
+            float _975;
+            if (_869 != _169)
             {
-                uint _127 = _421 - 1u;
-                uint _140 = (_423 + uint((as_type<uint>(_120._m0[_110]) & 2139095040u) == 2139095040u)) - uint((as_type<uint>(_120._m0[_127]) & 2139095040u) == 2139095040u);
-                uint _425;
-                if (_120._m0[_110] == _120._m0[_109 - 2u])
+                uint _220 = _869 - 1u;
+                uint _233 = (_871 + uint((as_type<uint>(_213._m0[_203]) & 2139095040u) == 2139095040u)) - uint((as_type<uint>(_213._m0[_220]) & 2139095040u) == 2139095040u);
+                uint _873;
+                if (_213._m0[_203] == _213._m0[_202 - 2u])
                 {
-                    _425 = _424 + 1u;
+                    _873 = _872 + 1u;
                 }
                 else
                 {
-                    _425 = 1u;
+                    _873 = 1u;
                 }
-                bool _453;
-                float _480;
-                float _487;
-                if (_140 != 0u)
+                bool _912;
+                float _951;
+                float _976;
+                if (_233 != 0u)
                 {
-                    _487 = _432;
-                    _480 = _430;
-                    _453 = true;
+                    _976 = _882;
+                    _951 = _880;
+                    _912 = true;
                 }
                 else
                 {
-                    bool _454;
-                    float _481;
-                    float _488;
-                    if (!_428)
+                    bool _913;
+                    float _952;
+                    float _977;
+                    if (!_876)
                     {
-                        float _170 = spvFAdd(_430, spvFMul(spvFSub(_120._m0[_110], _120._m0[_127]), _45));
-                        float _174 = _120._m0[_110] - _120._m0[_127];
-                        float _181 = ((_120._m0[_110] - _170) + _120._m0[_127]) - _430;
-                        float _186 = fma(_174, _181, _432);
-                        _488 = _186;
-                        _481 = _170;
-                        _454 = (abs(_174 * _181) > (16.0 * fast::max(_186, 0.0))) ? true : _428;
-                    }
-                    else
-                    {
-                        _488 = _432;
-                        _481 = _430;
-                        _454 = _428;
-                    }
-                    _487 = _488;
-                    _480 = _481;
-                    _453 = _454;
-                }
-                _486 = _487;
-                _479 = _480;
-                _452 = _453;
-                _446 = _425;
-                _440 = _140;
-            }
-            else
-            {
-                _486 = _432;
-                _479 = _430;
-                _452 = _428;
-                _446 = _424;
-                _440 = _423;
-            }
-            if (_421 == _78)
-            {
-                uint _444;
-                uint _450;
-                _450 = 1u;
-                _444 = _440;
-                float _222;
-                uint _535;
-                uint _537;
-                uint _438 = 0u;
-                float _493 = _120._m0[_421];
-                for (; _438 < _35._m1; _493 = _222, _450 = _537, _444 = _535, _438++)
-                {
-                    _222 = _120._m0[_421 + _438];
-                    if ((as_type<uint>(_222) & 2139095040u) == 2139095040u)
-                    {
-                        _535 = _444 + uint(1);
-                    }
-                    else
-                    {
-                        _535 = _444;
-                    }
-                    if (_438 > 0u)
-                    {
-                        uint _495;
-                        if (_222 == _493)
+                        float _619 = spvFMul(spvFMul(_213._m0[_203], _878.x), _878.y);
+                        float _630 = spvFMul(spvFMul(_213._m0[_220], _878.x), _878.y);
+                        bool _914;
+                        float _953;
+                        float _978;
+                        if (!(abs(_619) <= 4294967296.0))
                         {
-                            _495 = _450 + 1u;
+                            _978 = _882;
+                            _953 = _880;
+                            _914 = true;
                         }
                         else
                         {
-                            _495 = 1u;
+                            float _283 = spvFAdd(_880, spvFMul(spvFSub(_619, _630), _139));
+                            float _287 = _619 - _630;
+                            float _294 = ((_619 - _283) + _630) - _880;
+                            float _299 = fma(_287, _294, _882);
+                            bool _915;
+                            if (abs(_287 * _294) > (16.0 * fast::max(_299, 0.0)))
+                            {
+                                _915 = true;
+                            }
+                            else
+                            {
+                                bool _313 = abs(_283) < 2.3283064365386962890625e-10;
+                                bool _321;
+                                if (_313)
+                                {
+                                    _321 = _299 < (5.4210105393100953915108285077057e-20 * _135);
+                                }
+                                else
+                                {
+                                    _321 = _313;
+                                }
+                                _915 = _321 ? true : _876;
+                            }
+                            _978 = _299;
+                            _953 = _283;
+                            _914 = _915;
                         }
-                        _537 = _495;
+                        _977 = _978;
+                        _952 = _953;
+                        _913 = _914;
                     }
                     else
                     {
-                        _537 = _450;
+                        _977 = _882;
+                        _952 = _880;
+                        _913 = _876;
                     }
+                    _976 = _977;
+                    _951 = _952;
+                    _912 = _913;
                 }
-                _445 = _450;
-                _439 = _444;
+                _975 = _976;
+                _950 = _951;
+                _911 = _912;
+                _902 = _873;
+                _893 = _233;
             }
             else
             {
-                _445 = _446;
-                _439 = _440;
+                _975 = _882;
+                _950 = _880;
+                _911 = _876;
+                _902 = _872;
+                _893 = _871;
             }
-            if (_439 != 0u)
+            if (_869 == _169)
             {
-                _254._m0[_421] = as_type<float>(0x7fc00000u /* nan */);
-                _261._m0[_421] = as_type<float>(0x7fc00000u /* nan */);
-                _533 = _486;
-                _532 = _479;
-                _529 = _452;
+                uint _900;
+                uint _909;
+                _909 = 1u;
+                _900 = _893;
+                float _350;
+                uint _1052;
+                uint _1054;
+                uint _891 = 0u;
+                float _983 = _213._m0[_869];
+                for (; _891 < _130._m1; _983 = _350, _909 = _1054, _900 = _1052, _891++)
+                {
+                    _350 = _213._m0[_869 + _891];
+                    if ((as_type<uint>(_350) & 2139095040u) == 2139095040u)
+                    {
+                        _1052 = _900 + uint(1);
+                    }
+                    else
+                    {
+                        _1052 = _900;
+                    }
+                    if (_891 > 0u)
+                    {
+                        uint _985;
+                        if (_350 == _983)
+                        {
+                            _985 = _909 + 1u;
+                        }
+                        else
+                        {
+                            _985 = 1u;
+                        }
+                        _1054 = _985;
+                    }
+                    else
+                    {
+                        _1054 = _909;
+                    }
+                }
+                _901 = _909;
+                _892 = _900;
+            }
+            else
+            {
+                _901 = _902;
+                _892 = _893;
+            }
+            if (_892 != 0u)
+            {
+                _382._m0[_869] = as_type<float>(0x7fc00000u /* nan */);
+                _389._m0[_869] = as_type<float>(0x7fc00000u /* nan */);
+                _1069 = _959;
+                _1050 = _975;
+                _1049 = _950;
+                _1034 = _878;
+                _1031 = _911;
                 continue;
             }
-            float _476;
-            float _483;
-            bool _530;
-            if (_445 >= _35._m1)
+            float _947;
+            float2 _955;
+            float _972;
+            bool _1032;
+            float2 _1047;
+            if (_901 >= _130._m1)
             {
-                _530 = false;
-                _483 = 0.0;
-                _476 = _120._m0[_110];
-            }
-            else
-            {
-                float _477;
-                float _484;
-                if (_452)
+                float _406 = abs(_213._m0[_203]);
+                int _943;
+                if (_406 == 0.0)
                 {
-                    float _458;
-                    float _459;
-                    _459 = 0.0;
-                    _458 = 0.0;
-                    float _301;
-                    float _323;
-                    for (uint _457 = 0u; _457 < _35._m1; _459 = _323, _458 = _301, _457++)
-                    {
-                        uint _295 = _421 + _457;
-                        _301 = spvFAdd(_458, _120._m0[_295]);
-                        float _471;
-                        if (abs(_458) >= abs(_120._m0[_295]))
-                        {
-                            _471 = spvFAdd(spvFSub(_458, _301), _120._m0[_295]);
-                        }
-                        else
-                        {
-                            _471 = spvFAdd(spvFSub(_120._m0[_295], _301), _458);
-                        }
-                        _323 = spvFAdd(_459, _471);
-                    }
-                    float _331 = spvFMul(spvFAdd(_458, _459), _45);
-                    float _461;
-                    float _462;
-                    _462 = 0.0;
-                    _461 = 0.0;
-                    float _359;
-                    float _379;
-                    for (uint _460 = 0u; _460 < _35._m1; _462 = _379, _461 = _359, _460++)
-                    {
-                        float _351 = spvFSub(_120._m0[_421 + _460], _331);
-                        float _355 = spvFMul(_351, _351);
-                        _359 = spvFAdd(_461, _355);
-                        float _468;
-                        if (_461 >= _355)
-                        {
-                            _468 = spvFAdd(spvFSub(_461, _359), _355);
-                        }
-                        else
-                        {
-                            _468 = spvFAdd(spvFSub(_355, _359), _461);
-                        }
-                        _379 = spvFAdd(_462, _468);
-                    }
-                    _484 = _461 + _462;
-                    _477 = _331;
+                    _943 = 0;
                 }
                 else
                 {
-                    _484 = _486;
-                    _477 = _479;
+                    _943 = 127 - int(max(((as_type<uint>(_406) >> uint(23)) & 255u), 1u));
                 }
-                _530 = _452 ? false : _452;
-                _483 = _484;
-                _476 = _477;
+                int _661 = _943 / 2;
+                float _675 = as_type<float>(uint(_661 + 127) << uint(23));
+                int _666 = _943 - _661;
+                float _682 = as_type<float>(uint(_666 + 127) << uint(23));
+                _1047 = float2(_675, _682);
+                _1032 = false;
+                _972 = 0.0;
+                _955 = float2(as_type<float>(uint((_943 / (-2)) + 127) << uint(23)), as_type<float>(uint(127 - _666) << uint(23)));
+                _947 = spvFMul(spvFMul(_213._m0[_203], _675), _682);
             }
-            _254._m0[_421] = _476;
-            _261._m0[_421] = fast::max(_483 * _45, 0.0);
-            _533 = _483;
-            _532 = _476;
-            _529 = _530;
+            else
+            {
+                float _948;
+                float2 _956;
+                float _973;
+                float2 _1048;
+                if (_911)
+                {
+                    float _920;
+                    _920 = 0.0;
+                    for (uint _919 = 0u; _919 < _130._m1; )
+                    {
+                        _920 = fast::max(_920, abs(_213._m0[_869 + _919]));
+                        _919++;
+                        continue;
+                    }
+                    int _921;
+                    if (_920 == 0.0)
+                    {
+                        _921 = 0;
+                    }
+                    else
+                    {
+                        _921 = 127 - int(max(((as_type<uint>(_920) >> uint(23)) & 255u), 1u));
+                    }
+                    int _746 = _921 / 2;
+                    float _760 = as_type<float>(uint(_746 + 127) << uint(23));
+                    int _751 = _921 - _746;
+                    float _767 = as_type<float>(uint(_751 + 127) << uint(23));
+                    float _923;
+                    float _924;
+                    _924 = 0.0;
+                    _923 = 0.0;
+                    float _481;
+                    float _503;
+                    for (uint _922 = 0u; _922 < _130._m1; _924 = _503, _923 = _481, _922++)
+                    {
+                        float _806 = spvFMul(spvFMul(_213._m0[_869 + _922], _760), _767);
+                        _481 = spvFAdd(_923, _806);
+                        float _940;
+                        if (abs(_923) >= abs(_806))
+                        {
+                            _940 = spvFAdd(spvFSub(_923, _481), _806);
+                        }
+                        else
+                        {
+                            _940 = spvFAdd(spvFSub(_806, _481), _923);
+                        }
+                        _503 = spvFAdd(_924, _940);
+                    }
+                    float _511 = spvFMul(spvFAdd(_923, _924), _139);
+                    float _926;
+                    float _927;
+                    _927 = 0.0;
+                    _926 = 0.0;
+                    float _543;
+                    float _563;
+                    for (uint _925 = 0u; _925 < _130._m1; _927 = _563, _926 = _543, _925++)
+                    {
+                        float _535 = spvFSub(spvFMul(spvFMul(_213._m0[_869 + _925], _760), _767), _511);
+                        float _539 = spvFMul(_535, _535);
+                        _543 = spvFAdd(_926, _539);
+                        float _937;
+                        if (_926 >= _539)
+                        {
+                            _937 = spvFAdd(spvFSub(_926, _543), _539);
+                        }
+                        else
+                        {
+                            _937 = spvFAdd(spvFSub(_539, _543), _926);
+                        }
+                        _563 = spvFAdd(_927, _937);
+                    }
+                    _1048 = float2(_760, _767);
+                    _973 = _926 + _927;
+                    _956 = float2(as_type<float>(uint((_921 / (-2)) + 127) << uint(23)), as_type<float>(uint(127 - _751) << uint(23)));
+                    _948 = _511;
+                }
+                else
+                {
+                    _1048 = _878;
+                    _973 = _975;
+                    _956 = _959;
+                    _948 = _950;
+                }
+                _1047 = _1048;
+                _1032 = _911 ? false : _911;
+                _972 = _973;
+                _955 = _956;
+                _947 = _948;
+            }
+            _382._m0[_869] = spvFMul(spvFMul(_947, _955.x), _955.y);
+            _389._m0[_869] = fast::max(spvFMul(spvFMul(spvFMul(spvFMul(_972 * _139, _955.x), _955.y), _955.x), _955.y), 0.0);
+            _1069 = _955;
+            _1050 = _972;
+            _1049 = _947;
+            _1034 = _1047;
+            _1031 = _1032;
         }
     }
 }

@@ -12,6 +12,12 @@
 // corrected two-pass (sum c^2 - (sum c)^2 / D, with the mean moved by sum c / D; both sums in
 // the one reduction that was there), which removes what is left of the mean's rounding. A plain
 // sum / D around 30000 rounds by as much as the windows' own spread and put scores off by ~1.
+// Magnitude (token amounts in base units, 1e19..1e36; tiny values near 1e-25): a float32 sum of
+// squares overflows to Infinity past ~1e19 and underflows to 0 below ~1e-19, and such a window
+// scored 0 where the float64 oracle gives its correlation. The row is first scaled by a power of
+// two that brings its largest finite |x| into [1, 2): exact (no rounding added, the result is
+// scale-free), so every sum stays in range. (A row whose largest value is subnormal is scaled
+// up too, but a device that flushes subnormals reads zeros there: such a row scores 0.)
 // transposed != 0 writes column-major (dim x rows) so the scores kernel reads it coalesced.
 #ifdef USE_SUBGROUP
 #extension GL_KHR_shader_subgroup_basic : require
@@ -27,6 +33,23 @@ layout(push_constant) uniform P { uint rows; uint dim; uint transposed; uint gri
 shared vec2 red[WG];
 
 bool nonFinite(float x) { return (floatBitsToUint(x) & 0x7f800000u) == 0x7f800000u; }
+
+// 2^e exactly, for e in [-126, 127].
+float pow2(int e) { return uintBitsToFloat(uint(e + 127) << 23); }
+
+// k such that m * 2^k is in [1, 2) for a normal m >= 0 (0 for m = 0; a subnormal m is scaled up
+// by 2^126). k is in [-127, 126].
+int scaleExponent(float m) {
+  uint e = (floatBitsToUint(m) >> 23) & 0xffu;
+  return m == 0.0 ? 0 : 127 - int(max(e, 1u));
+}
+
+// x * 2^k in two exact steps (2^k alone may be out of float32's normal range). `precise`: the
+// two factors must not be folded into one.
+float scaled(float x, float a, float b) {
+  precise float y = (x * a) * b;
+  return y;
+}
 
 vec2 wgSum(vec2 v) {
   barrier();
@@ -49,35 +72,69 @@ vec2 wgSum(vec2 v) {
 #endif
 }
 
+float wgMax(float v) {
+  barrier();
+#ifdef USE_SUBGROUP
+  v = subgroupMax(v);
+  if (subgroupElect()) red[gl_SubgroupID].x = v;
+  barrier();
+  float t = 0.0;
+  for (uint i = 0; i < gl_NumSubgroups; ++i) t = max(t, red[i].x);
+  return t;
+#else
+  uint l = gl_LocalInvocationID.x;
+  red[l].x = v;
+  barrier();
+  for (uint s = WG / 2; s > 0; s >>= 1) {
+    if (l < s) red[l].x = max(red[l].x, red[l + s].x);
+    barrier();
+  }
+  return red[0].x;
+#endif
+}
+
 void main() {
   uint row = gl_WorkGroupID.y * pc.gridX + gl_WorkGroupID.x;
   if (row >= pc.rows) return; // uniform per workgroup
   uint l = gl_LocalInvocationID.x;
   uint base = row * pc.dim;
-  float x0 = src[base];
-  vec2 acc = vec2(0.0);
-  float bad = 0.0;
+  float raw0 = src[base];
+  // Pass 1: the largest finite |x|, whether any value differs from the first, non-finite count.
+  float big = 0.0;
+  vec2 counts = vec2(0.0); // (values unlike the first, non-finite values)
   for (uint d = l; d < pc.dim; d += WG) {
     float x = src[base + d];
     bool nf = nonFinite(x);
-    acc += vec2(nf ? 0.0 : x - x0, x != x0 ? 1.0 : 0.0);
-    bad += nf ? 1.0 : 0.0;
+    big = nf ? big : max(big, abs(x));
+    counts += vec2(x != raw0 ? 1.0 : 0.0, nf ? 1.0 : 0.0);
   }
-  vec2 s = wgSum(acc);
-  bad = wgSum(vec2(bad, 0.0)).x;
-  float mean = s.x / float(pc.dim); // of the shifted row
-  bool isFlat = s.y == 0.0 || bad > 0.0;
-  vec2 cs = vec2(0.0); // (sum c, sum c^2)
+  big = wgMax(big);
+  counts = wgSum(counts);
+  bool isFlat = counts.x == 0.0 || counts.y > 0.0;
+  int k = scaleExponent(big);
+  float ka = pow2(k / 2), kb = pow2(k - k / 2);
+  float x0 = scaled(raw0, ka, kb);
+  // Pass 2: the mean of the scaled row shifted by its first value. `precise` from here on: the
+  // shift is exact only as written (a compiler free to reassociate or fuse sums of y - x0 put
+  // the raw-price scores off by up to 2e-3 on lavapipe).
+  precise float acc = 0.0;
   for (uint d = l; d < pc.dim; d += WG) {
-    float c = (src[base + d] - x0) - mean;
+    float x = src[base + d];
+    acc += nonFinite(x) ? 0.0 : scaled(x, ka, kb) - x0;
+  }
+  precise float mean = wgSum(vec2(acc, 0.0)).x / float(pc.dim); // of the shifted row
+  // Pass 3: the corrected two-pass sum of squares.
+  precise vec2 cs = vec2(0.0); // (sum c, sum c^2)
+  for (uint d = l; d < pc.dim; d += WG) {
+    precise float c = (scaled(src[base + d], ka, kb) - x0) - mean;
     cs += vec2(c, c * c);
   }
   cs = wgSum(cs);
-  float tot = cs.y - cs.x * cs.x / float(pc.dim);
+  precise float tot = cs.y - cs.x * cs.x / float(pc.dim);
   mean += cs.x / float(pc.dim);
   float inv = (isFlat || !(tot > 0.0)) ? 0.0 : inversesqrt(tot);
   for (uint d = l; d < pc.dim; d += WG) {
-    float v = inv == 0.0 ? 0.0 : ((src[base + d] - x0) - mean) * inv;
+    precise float v = inv == 0.0 ? 0.0 : ((scaled(src[base + d], ka, kb) - x0) - mean) * inv;
     if (pc.transposed != 0u) dst[d * pc.rows + row] = v;
     else dst[base + d] = v;
   }

@@ -10,6 +10,13 @@
 //    resets the state exactly (tracked by the length of the trailing run of equal values).
 //  - NaN or +-Infinity (tested on exponent bits) makes every window containing it NaN; after it
 //    leaves the window the state is recomputed from scratch. Variance is max(M2 / W, 0).
+//  - Magnitude: (mean, M2) are kept for the window scaled by a power of two 2^k that brings the
+//    largest |x| of the last recomputed window into [1, 2), and scaled back on output. Scaling by
+//    a power of two is exact, so results are the same as unscaled ones wherever those stay in
+//    range, while values near 1e19 no longer overflow M2 (W x variance) to Infinity, nor values
+//    near 1e-25 underflow it to 0. A value entering more than 2^32 above that scale, or a window
+//    whose mean and spread have both fallen below 2^-32 of it (a decaying series, heading for
+//    float32's subnormals), recomputes the window with a new scale.
 layout(constant_id = 0) const uint WG = 64;
 layout(local_size_x_id = 0) in;
 
@@ -20,6 +27,29 @@ layout(push_constant) uniform P { uint count; uint W; uint CH; } pc;
 
 bool nonFinite(float v) { return (floatBitsToUint(v) & 0x7f800000u) == 0x7f800000u; }
 
+// 2^e exactly, for e in [-126, 127].
+float pow2(int e) { return uintBitsToFloat(uint(e + 127) << 23); }
+
+// k such that m * 2^k is in [1, 2) for a normal m >= 0 (0 for m = 0); k is in [-127, 126].
+int scaleExponent(float m) {
+  uint e = (floatBitsToUint(m) >> 23) & 0xffu;
+  return m == 0.0 ? 0 : 127 - int(max(e, 1u));
+}
+
+// x * 2^k given as two exact factors; `precise`: they must not be folded into one (2^k alone may
+// be out of float32's normal range).
+float scaled(float x, vec2 f) {
+  precise float y = (x * f.x) * f.y;
+  return y;
+}
+
+// The factors of 2^k (scale in) and of 2^-k (scale out).
+vec2 scaleIn(int k) { return vec2(pow2(k / 2), pow2(k - k / 2)); }
+vec2 scaleOut(int k) { return vec2(pow2(-(k / 2)), pow2(-(k - k / 2))); }
+
+const float GROW = 4294967296.0;     // 2^32
+const float SHRINK = 2.3283064e-10;  // 2^-32
+
 void main() {
   uint stride = gl_NumWorkGroups.x * WG;
   float Wf = float(pc.W);
@@ -29,7 +59,8 @@ void main() {
   for (uint r = gl_GlobalInvocationID.x; r < runs; r += stride) {
     uint i0 = r * pc.CH;
     uint i1 = min(i0 + pc.CH, pc.count);
-    float mean = 0.0, m2 = 0.0;
+    float mean = 0.0, m2 = 0.0; // of the window scaled by 2^k
+    vec2 up = vec2(1.0), down = vec2(1.0); // 2^k and 2^-k, as factors
     uint bad = 0u;       // non-finite values in the current window
     uint eqRun = 0u;     // trailing run of equal values ending at the window's last element
     bool fresh = true;   // state must be recomputed from scratch
@@ -43,14 +74,22 @@ void main() {
         if (bad != 0u) {
           fresh = true;
         } else if (!fresh) {
-          float mNew = mean + (xin - xout) * invW;
-          float term = (xin - xout) * (xin - mNew + xout - mean);
-          float m2New = m2 + term;
-          // A step much larger than what remains cancels catastrophically in float32 (a spike or
-          // a level shift leaving the window): recompute that window from scratch instead.
-          if (abs(term) > 16.0 * max(m2New, 0.0)) fresh = true;
-          mean = mNew;
-          m2 = m2New;
+          float yin = scaled(xin, up), yout = scaled(xout, up);
+          if (!(abs(yin) <= GROW)) {
+            // Far above the window's scale (or past float32's range at it): a new scale.
+            fresh = true;
+          } else {
+            float mNew = mean + (yin - yout) * invW;
+            float term = (yin - yout) * (yin - mNew + yout - mean);
+            float m2New = m2 + term;
+            // A step much larger than what remains cancels catastrophically in float32 (a spike or
+            // a level shift leaving the window): recompute that window from scratch instead.
+            if (abs(term) > 16.0 * max(m2New, 0.0)) fresh = true;
+            // What is left is tiny at this scale: recompute before it reaches the subnormals.
+            else if (abs(mNew) < SHRINK && m2New < SHRINK * SHRINK * Wf) fresh = true;
+            mean = mNew;
+            m2 = m2New;
+          }
         }
       }
       if (i == i0) {
@@ -70,10 +109,19 @@ void main() {
         continue;
       }
       if (eqRun >= pc.W) {
-        mean = x[last];
+        float v = x[last];
+        int k = scaleExponent(abs(v));
+        up = scaleIn(k);
+        down = scaleOut(k);
+        mean = scaled(v, up);
         m2 = 0.0;
         fresh = false;
       } else if (fresh) {
+        float big = 0.0;
+        for (uint j = 0u; j < pc.W; ++j) big = max(big, abs(x[i + j]));
+        int k = scaleExponent(big);
+        up = scaleIn(k);
+        down = scaleOut(k);
         // Compensated (Neumaier) sums: in a plain float32 sum a term below half an ulp of the
         // running total is lost, so a window of large values followed by many small ones (a
         // volatility drop: 1040 N(0,1) values then 2960 of N(0,1e-4), W = 4000) lost every
@@ -81,7 +129,7 @@ void main() {
         // `precise` keeps the compiler from folding the compensation away.
         precise float s = 0.0, sc = 0.0;
         for (uint j = 0u; j < pc.W; ++j) {
-          float v = x[i + j];
+          float v = scaled(x[i + j], up);
           precise float t = s + v;
           sc += abs(s) >= abs(v) ? (s - t) + v : (v - t) + s;
           s = t;
@@ -89,7 +137,7 @@ void main() {
         mean = (s + sc) * invW;
         precise float q = 0.0, qc = 0.0;
         for (uint j = 0u; j < pc.W; ++j) {
-          float c = x[i + j] - mean;
+          float c = scaled(x[i + j], up) - mean;
           precise float c2 = c * c;
           precise float t = q + c2;
           qc += q >= c2 ? (q - t) + c2 : (c2 - t) + q;
@@ -98,8 +146,8 @@ void main() {
         m2 = q + qc;
         fresh = false;
       }
-      outMean[i] = mean;
-      outVar[i] = max(m2 * invW, 0.0);
+      outMean[i] = scaled(mean, down);
+      outVar[i] = max(scaled(scaled(m2 * invW, down), down), 0.0);
     }
   }
 }

@@ -242,6 +242,8 @@ export class VulkanBackend implements ComputeBackend {
         if (args.out.indices.length < outLen) throw new ComputeArgumentError(K, `out.indices has ${args.out.indices.length} elements, needs at least ${outLen}`);
         indices = args.out.indices;
         scores = hostF32(K, 'out.scores', args.out.scores, outLen);
+        // The oracle's rule (core's preparePatternScores): the scores' bits must not come back as indices.
+        if (viewsOverlap(indices, outLen, scores, outLen)) throw new ComputeArgumentError(K, 'out.indices and out.scores overlap');
       } else {
         indices = new Int32Array(outLen);
         scores = new Float32Array(outLen);

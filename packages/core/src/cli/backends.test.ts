@@ -85,3 +85,91 @@ describe('cwts-ultra backends --config: settings reach create()', () => {
     expect(r.row).toMatch(/init failed: .*neon/);
   }, 60_000);
 });
+
+/** A path plugin providing a GPU backend on a real accelerator ('discrete-gpu'). */
+function fakeGpuPlugin(): string {
+  const file = join(dir, 'fake-gpu.mjs');
+  writeFileSync(file, `
+const token = Object.freeze({ symbol: Symbol.for('cwts.ComputeBackendProvider'), description: 'ComputeBackendProvider', multi: true });
+const provider = Object.freeze({
+  name: 'fakegpu', priority: 100, gpu: true,
+  async probe() { return { available: true, device: { name: 'Fake H100', type: 'discrete-gpu' } }; },
+  async create() { return { name: 'fakegpu', async dispose() {} }; },
+});
+export const plugin = { name: 'fake-gpu', kind: 'backend', coreApi: ${JSON.stringify(CORE_API_VERSION)}, register(ctx) { ctx.registrar.value(token, provider); } };
+export default plugin;
+`);
+  return file;
+}
+
+// `run` refuses every GPU backend while `[performance] gpu_enabled = false` (the default):
+// `backends --config` must say so with run's reason, not "available".
+describe('cwts-ultra backends --config: [performance] gpu_enabled', () => {
+  it('gpu_enabled = false (the default): the GPU backend is unavailable with run\'s reason, and run refuses it', async () => {
+    const compute: ComputeConfig = { backends: ['fakegpu'], backendOptions: {}, plugins: { fakegpu: fakeGpuPlugin() } };
+    const { registry } = await discoverBackends(dir, [], compute);
+    const providers = registry.providers().filter((p) => p.name !== 'js');
+    await expect(startComputeBackend({ registry: new ComputeRegistry(silentLogger()), providers, compute, gpuEnabled: false, loadSkips: [] }))
+      .rejects.toThrow(/fakegpu \(performance\.gpu_enabled = false\)/);
+
+    // Once with gpuEnabled left out (the config's default), once with false given.
+    const byDefault: string[] = [];
+    await backendsCommand(dir, (l) => byDefault.push(l), compute);
+    const off: string[] = [];
+    await backendsCommand(dir, (l) => off.push(l), compute, false);
+    for (const lines of [byDefault, off]) {
+      const r = statusOf(lines, 'fakegpu');
+      expect(r.status, r.row).toBe('unavailable');
+      expect(r.row).toMatch(/performance\.gpu_enabled = false$/);
+    }
+    const { status } = await backendStatus(dir, [], compute, false);
+    expect(status.find((s) => s.name === 'fakegpu')).toMatchObject({ available: false, reason: 'performance.gpu_enabled = false', initialized: false });
+  }, 60_000);
+
+  it('gpu_enabled = true: the same backend is available, as run finds it', async () => {
+    const compute: ComputeConfig = { backends: ['fakegpu'], backendOptions: {}, plugins: { fakegpu: fakeGpuPlugin() } };
+    const lines: string[] = [];
+    await backendsCommand(dir, (l) => lines.push(l), compute, true);
+    const r = statusOf(lines, 'fakegpu');
+    expect(r.status, r.row).toBe('available');
+    const registry = new ComputeRegistry(silentLogger());
+    const { registry: loaded } = await discoverBackends(dir, [], compute);
+    const started = await startComputeBackend({ registry, providers: loaded.providers().filter((p) => p.name !== 'js'), compute, gpuEnabled: true, loadSkips: [] });
+    expect(started.backend.name).toBe('fakegpu');
+    await registry.dispose();
+  }, 60_000);
+
+  it('without a config the backends are only probed: no deployment, no gpu_enabled rule', async () => {
+    const { status } = await backendStatus(dir, [], undefined);
+    expect(status.find((s) => s.name === 'js')?.available).toBe(true);
+    expect(status.every((s) => s.reason !== 'performance.gpu_enabled = false')).toBe(true);
+  }, 60_000);
+});
+
+// `[compute.fast] plugin = "@cwts/backend-cpu-simd"` beside auto-detected cpu-simd loads one
+// package under two names: startup used to register its provider twice and die ("already
+// registered"). Now cpu-simd is used and `fast` reported as run reports it.
+describe('one backend package under two [compute] names', () => {
+  const compute: ComputeConfig = { backends: undefined, backendOptions: { fast: {} }, plugins: { fast: '@cwts/backend-cpu-simd' } };
+
+  it('backends --config lists cpu-simd, and `fast` with startup\'s reason', async () => {
+    const r = await backendStatus(root, undefined, compute);
+    expect(r.status.map((s) => s.name)).toContain('cpu-simd');
+    expect(r.missing).toContainEqual({ name: 'fast', reason: expect.stringMatching(/^plugin @cwts\/backend-cpu-simd registered no compute backend named 'fast' \(registered: .*cpu-simd/) });
+    const lines: string[] = [];
+    await backendsCommand(root, (l) => lines.push(l), compute);
+    expect(statusOf(lines, 'fast').row).toMatch(/unavailable +plugin @cwts\/backend-cpu-simd registered no compute backend named 'fast'/);
+  }, 60_000);
+
+  it('startup given the same provider once per name selects it', async () => {
+    const p = (await import('@cwts/backend-cpu-simd')).cpuSimdProvider;
+    const registry = new ComputeRegistry(silentLogger());
+    try {
+      const r = await startComputeBackend({ registry, providers: [p, p], compute, gpuEnabled: false, loadSkips: [] });
+      expect(r.backend.name).toBe((await p.probe()).available ? 'cpu-simd' : 'js');
+      expect(r.skipped).toContainEqual({ name: 'fast', reason: expect.stringMatching(/registered no compute backend named 'fast'/) });
+    } finally {
+      await registry.dispose();
+    }
+  }, 60_000);
+});

@@ -1,4 +1,4 @@
-import { ComputeRegistry, KNOWN_COMPUTE_BACKENDS, NoComputeBackendError, jsBackendProvider, type BackendStatus } from '../compute/index.js';
+import { ComputeRegistry, KNOWN_COMPUTE_BACKENDS, NoComputeBackendError, registerComputeProviders, unusableComputeBackends, type BackendStatus } from '../compute/index.js';
 import { computeBackendCandidates, computePluginSpec, type ComputeConfig } from '../config/compute-schema.js';
 import type { ComputeBackendProvider } from '../contracts/compute.js';
 import { TOKENS } from '../di/tokens.js';
@@ -19,7 +19,6 @@ export async function discoverBackends(
   compute?: ComputeConfig,
 ): Promise<{ registry: ComputeRegistry; missing: { name: string; reason: string }[] }> {
   const registry = new ComputeRegistry(silentLogger());
-  registry.register(jsBackendProvider);
   const missing: { name: string; reason: string }[] = [];
   const root = CwtsContainer.createRoot();
   const all = compute ? [...new Set([...names, ...computeBackendCandidates(compute)])] : names;
@@ -33,29 +32,38 @@ export async function discoverBackends(
       missing.push({ name, reason: code === 'NOT_INSTALLED' ? `not installed (package ${spec})` : (err as Error).message });
     }
   }
-  for (const p of root.resolveAll(TOKENS.ComputeBackendProvider) as ComputeBackendProvider[]) registry.register(p);
+  // As startup registers them: a package loaded under two names hands one provider twice.
+  registerComputeProviders(registry, root.resolveAll(TOKENS.ComputeBackendProvider) as ComputeBackendProvider[]);
   return { registry, missing };
 }
 
 /**
  * Every backend's status, in auto-detection order, as `run` would find it. Without a config the
- * backends are only probed. Given a deployment's `[compute]`, each of its backends (the
- * `backends` list, else every one it could auto-detect) that probes available is also created
- * with its `[compute.<name>]` settings, as startup does: a setting the probe cannot judge (e.g.
- * cpu-simd `isa = "neon"` on x86-64) then shows as `init failed: ...`, not "available". What was
- * created is disposed before this returns; `providers` are the registered ones (for their
- * declarations, e.g. `gpu`).
+ * backends are only probed. Given a deployment's `[compute]` (and `[performance] gpu_enabled`,
+ * default false as in the config), the backends `run` would refuse whatever the hardware says
+ * are reported unusable with run's own reason (startup's unusableComputeBackends: a GPU backend
+ * with gpu_enabled = false, a `[compute.<name>]` plugin that registered no backend of that
+ * name), and each of its other backends (the `backends` list, else every one it could
+ * auto-detect) that probes available is also created with its `[compute.<name>]` settings, as
+ * startup does: a setting the probe cannot judge (e.g. cpu-simd `isa = "neon"` on x86-64) then
+ * shows as `init failed: ...`, not "available". What was created is disposed before this
+ * returns; `providers` are the registered ones (for their declarations, e.g. `gpu`).
  */
 export async function backendStatus(
   baseDir: string,
   names: readonly string[] = KNOWN_BACKENDS,
   compute?: ComputeConfig,
+  gpuEnabled = false,
 ): Promise<{ status: BackendStatus[]; missing: { name: string; reason: string }[]; providers: ComputeBackendProvider[] }> {
   const { registry, missing } = await discoverBackends(baseDir, names, compute);
   try {
+    let unusable = new Map<string, string>();
     if (compute) {
+      unusable = new Map(unusableComputeBackends(registry, { compute, gpuEnabled, loadSkips: missing }).map((u) => [u.name, u.reason]));
+      // A name no provider registered (its plugin loaded but provides another backend): a row of its own.
+      for (const [name, reason] of unusable) if (!registry.has(name) && !missing.some((m) => m.name === name)) missing.push({ name, reason });
       for (const name of computeBackendCandidates(compute)) {
-        if (!registry.has(name)) continue; // reported in `missing`
+        if (!registry.has(name) || unusable.has(name)) continue; // reported above
         try {
           // One at a time, exactly that backend: a failed create is cached and status() reports it.
           await registry.resolve([name], { settings: compute.backendOptions[name] ?? {} });
@@ -64,15 +72,22 @@ export async function backendStatus(
         }
       }
     }
-    return { status: await registry.status(), missing, providers: registry.providers() };
+    const status = (await registry.status()).map((s): BackendStatus => {
+      const reason = unusable.get(s.name);
+      return reason === undefined ? s : { ...s, available: false, reason, initialized: false };
+    });
+    return { status, missing, providers: registry.providers() };
   } finally {
     await registry.dispose();
   }
 }
 
-/** `cwts-ultra backends`: every backend, available or not, and why, in auto-detection order. */
-export async function backendsCommand(baseDir: string, out: (line: string) => void, compute?: ComputeConfig): Promise<number> {
-  const { status, missing } = await backendStatus(baseDir, KNOWN_BACKENDS, compute);
+/**
+ * `cwts-ultra backends`: every backend, available or not, and why, in auto-detection order. With
+ * `--config`, as that deployment's `run` would find them (backendStatus).
+ */
+export async function backendsCommand(baseDir: string, out: (line: string) => void, compute?: ComputeConfig, gpuEnabled = false): Promise<number> {
+  const { status, missing } = await backendStatus(baseDir, KNOWN_BACKENDS, compute, gpuEnabled);
   const rows: string[][] = [['backend', 'kind', 'priority', 'status', 'device / reason']];
   for (const s of status) {
     const d = s.device;

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { onRealAccelerator } from '../compute/index.js';
 import { createProgress } from '../observability/progress.js';
 import { discoverBackends } from './backends.js';
 
@@ -6,17 +7,25 @@ const GPU = ['cuda', 'rocm', 'metal', 'vulkan'];
 
 /**
  * `cwts-ultra gpu-test`: on the first available GPU backend, measures sgemm GFLOPS, device copy
- * bandwidth and empty-kernel launch latency against the seed's targets. Without a GPU it says
- * which backends were tried and why none is usable; it never prints a figure it did not measure.
+ * bandwidth and empty-kernel launch latency against the seed's targets. A GPU is what the
+ * registry's auto-detection counts as one (onRealAccelerator): a GPU API on a CPU-emulated device
+ * (Vulkan on lavapipe/llvmpipe) measures the CPU, so it is not used. Without a GPU it says which
+ * backends were tried and why none is usable (exit 1); it never prints a figure it did not measure.
  */
 export async function gpuTestCommand(baseDir: string, out: (line: string) => void): Promise<number> {
   const { registry, missing } = await discoverBackends(baseDir, GPU);
   const status = await registry.status();
-  const usable = status.filter((s) => GPU.includes(s.name) && s.available);
+  const providers = registry.providers();
+  const candidates = status.filter((s) => providers.find((p) => p.name === s.name)?.gpu === true);
+  const usable = candidates.filter((s) => s.available && s.device !== undefined && onRealAccelerator(providers.find((p) => p.name === s.name)!, { available: true, device: s.device }));
   if (usable.length === 0) {
     out('GPU Performance Results: no GPU backend available, nothing measured.');
-    for (const s of status.filter((x) => GPU.includes(x.name))) if (!s.available) out(`  - ${s.name}: ${s.reason}`);
+    for (const s of candidates) {
+      if (!s.available) out(`  - ${s.name}: ${s.reason}`);
+      else out(`  - ${s.name}: ${s.device!.name} is a CPU-emulated device (${s.device!.type}), not a GPU`);
+    }
     for (const m of missing) out(`  - ${m.name}: ${m.reason}`);
+    await registry.dispose();
     return 1;
   }
   const { backend } = await registry.resolve([usable[0]!.name], {});

@@ -55,8 +55,8 @@ export function buildProgram(): Command {
   program.command('backends').description('list compute backends, available or not, and why')
     .option('--config <file>', 'also this deployment\'s backends ([compute.<name>] plugin and settings), packages resolved from its directory')
     .action(async (o) => {
-      const compute = o.config ? loadConfigFile(o.config).config.compute : undefined;
-      program.setOptionValue('code', await backendsCommand(o.config ? dirname(resolve(o.config)) : process.cwd(), out, compute));
+      const config = o.config ? loadConfigFile(o.config).config : undefined;
+      program.setOptionValue('code', await backendsCommand(o.config ? dirname(resolve(o.config)) : process.cwd(), out, config?.compute, config?.performance.gpu_enabled));
     });
 
   program.command('replay').description('run the engine over a recorded file, deterministically')

@@ -1,4 +1,6 @@
+import { ComputeRegistry, registerComputeProviders, unusableComputeBackends } from '../compute/index.js';
 import { loadConfigFile, outputRedactor } from '../config/index.js';
+import { TOKENS } from '../di/tokens.js';
 import { CwtsContainer } from '../di/container.js';
 import { ManualClock } from '../contracts/clock.js';
 import { registerCoreServices } from '../engine/core-services.js';
@@ -36,13 +38,20 @@ export async function validateConfigCommand(opts: ValidateOptions, print: (line:
     const prepared = await preparePlugins({ loaded, root, logger: silentLogger() });
     // a configured detector, strategy or risk-check table whose plugin registered nothing: run refuses it
     await requireConfiguredRegistrations(loaded, loaded.config.venues, root);
-    backendSkips = prepared.backendSkips;
+    // The compute backends as startup takes them (the same registration and the same unusable
+    // list, without probing the hardware): a plugin loaded under a [compute] name it provides no
+    // backend for, or a GPU backend with gpu_enabled = false, is reported as `run` will skip it.
+    const registry = new ComputeRegistry(silentLogger());
+    registerComputeProviders(registry, root.resolveAll(TOKENS.ComputeBackendProvider));
+    backendSkips = unusableComputeBackends(registry, { compute: loaded.config.compute, gpuEnabled: loaded.config.performance.gpu_enabled, loadSkips: prepared.backendSkips });
     venues = prepared.venues;
     // `[cluster]`: its package must load as `run` would load it (no connection is made).
     if (loaded.config.cluster?.enabled) await loadClusterModule(loaded.config.cluster, loaded.configDir);
   }
   const c = loaded.config;
-  out(`${opts.config}: valid${opts.fileOnly ? ' (file only: plugins not loaded or checked)' : ''}`);
+  // An exact list whose every backend is known unusable: `run` refuses to start whatever the hardware.
+  const computeRefused = c.compute.backends !== undefined && c.compute.backends.every((n) => backendSkips.some((s) => s.name === n));
+  out(`${opts.config}: ${computeRefused ? 'invalid' : 'valid'}${opts.fileOnly ? ' (file only: plugins not loaded or checked)' : ''}`);
   out(`  system ${c.system.name} (${c.system.environment}), mode ${c.system.mode}`);
   for (const v of venues) {
     const symbols = v.symbols.length === 0 ? '' : `, symbols ${v.symbols.join(' ')}${v.symbols !== c.venues.find((x) => x.name === v.name)?.symbols ? ' (the plugin\'s defaults)' : ''}`;
@@ -51,6 +60,10 @@ export async function validateConfigCommand(opts: ValidateOptions, print: (line:
   if (c.cluster?.enabled) out(`  cluster ${c.cluster.name}: shard ${c.cluster.shard_id} of ${c.cluster.plugin} on ${c.cluster.servers.join(', ')}, takeover ${c.cluster.takeover_ms} ms${c.cluster.max_total_position !== undefined ? `, global max_total_position ${c.cluster.max_total_position}` : ''}`);
   out(c.compute.backends ? `  compute backends (exactly, in order): ${c.compute.backends.join(', ')}` : '  compute backends: auto-detect (accelerators, cpu-simd, CPU-emulated GPUs, js)');
   for (const s of backendSkips) out(`  compute backend ${s.name} will be skipped: ${s.reason}`);
+  if (computeRefused) {
+    out(`  error: no backend of [compute] backends = [${c.compute.backends!.join(', ')}] can start here, so \`run\` refuses to start`);
+    return 1;
+  }
   for (const n of loaded.notices ?? []) out(`  ${n}`);
   for (const w of loaded.warnings) out(`  warning: ${w}`);
   return 0;

@@ -3,7 +3,11 @@
  * the way a straightforward GPU kernel would (one thread per output, float32 accumulators,
  * float32 Box-Muller), with its own device buffers and no sync kernels. It shows that the
  * suite's tolerances are reachable without float64, and exercises the suite's paths for
- * backends that differ from the oracle (deviceMemory, no sync).
+ * backends that differ from the oracle (deviceMemory, no sync). What float32 needs beyond the
+ * straightforward: each window is scaled by a power of two that brings its largest |x| near 1
+ * (exact; values near 1e19..1e36 or 1e-25 otherwise overflow or underflow a float32 sum of
+ * squares), and rollingMoments sums with Neumaier compensation (a volatility drop loses every
+ * small term of a plain float32 sum).
  */
 import {
   ALL_KERNELS,
@@ -31,6 +35,26 @@ import { requireInt } from './validate.js';
 
 const f = Math.fround;
 const NAME = 'f32sim';
+
+/** 2^-e for the largest finite |x| of x[off, off + n) in [2^e, 2^(e+1)): scaling by it is exact. */
+function pow2Scale(x: Float32Array, off: number, n: number): number {
+  let big = 0;
+  for (let i = off; i < off + n; i++) if (Number.isFinite(x[i]) && Math.abs(x[i]) > big) big = Math.abs(x[i]);
+  return big === 0 ? 1 : 2 ** -Math.floor(Math.log2(big));
+}
+
+/** A float32 sum with Neumaier compensation of `n` terms given by `term(i)`. */
+function sumF32(n: number, term: (i: number) => number): number {
+  let s = 0;
+  let c = 0;
+  for (let i = 0; i < n; i++) {
+    const v = term(i);
+    const t = f(s + v);
+    c = f(c + (Math.abs(s) >= Math.abs(v) ? f(f(s - t) + v) : f(f(v - t) + s)));
+    s = t;
+  }
+  return f(s + c);
+}
 
 class Float32Device implements ComputeBackend {
   readonly name = NAME;
@@ -86,19 +110,21 @@ class Float32Device implements ComputeBackend {
   async patternScores(args: PatternScoresArgs): Promise<PatternScoresResult> {
     const p = preparePatternScores(args, this.#resolve);
     const { storedCount: K, dim: D, queryCount: B, topK } = p;
-    const centre = (x: Float32Array, off: number): Float32Array | undefined => {
+    const centre = (raw: Float32Array, off: number): Float32Array | undefined => {
+      const scale = pow2Scale(raw, off, D);
+      const x = raw.subarray(off, off + D).map((v) => f(v * scale));
       let s = 0;
       let s2 = 0;
       for (let i = 0; i < D; i++) {
-        s = f(s + x[off + i]);
-        s2 = f(s2 + f(x[off + i] * x[off + i]));
+        s = f(s + x[i]);
+        s2 = f(s2 + f(x[i] * x[i]));
       }
       if (!Number.isFinite(s) || !Number.isFinite(s2)) return undefined;
       const m = f(s / D);
       const c = new Float32Array(D);
       let ss = 0;
       for (let i = 0; i < D; i++) {
-        c[i] = f(x[off + i] - m);
+        c[i] = f(x[i] - m);
         ss = f(ss + f(c[i] * c[i]));
       }
       // float32 centring leaves round-off variance on a constant window: treat it as zero.
@@ -137,24 +163,22 @@ class Float32Device implements ComputeBackend {
     const variance = p.out?.variance ?? new Float32Array(p.outputs);
     const W = p.window;
     for (let i = 0; i < p.outputs; i++) {
-      let s = 0;
       let bad = false;
-      for (let j = i; j < i + W; j++) {
-        if (!Number.isFinite(p.series[j])) bad = true;
-        s = f(s + p.series[j]);
-      }
+      for (let j = i; j < i + W; j++) if (!Number.isFinite(p.series[j])) bad = true;
       if (bad) {
         mean[i] = variance[i] = Number.NaN;
         continue;
       }
-      const m = f(s / W);
-      let v = 0;
-      for (let j = i; j < i + W; j++) {
-        const d = f(p.series[j] - m);
-        v = f(v + f(d * d));
-      }
-      mean[i] = m;
-      variance[i] = f(v / W);
+      const scale = pow2Scale(p.series, i, W);
+      const x = (j: number): number => f(p.series[i + j] * scale);
+      const m = f(sumF32(W, x) / W);
+      const v = sumF32(W, (j) => {
+        const d = f(x(j) - m);
+        return f(d * d);
+      });
+      // Back to the values' own scale (powers of two: exact unless the result leaves float32's range).
+      mean[i] = m / scale;
+      variance[i] = f(v / W) / scale / scale;
     }
     return { mean, variance };
   }

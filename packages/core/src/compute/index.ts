@@ -4,13 +4,14 @@ export {
   NoComputeBackendError,
   notInstalledReason,
   autoDetectTier,
+  onRealAccelerator,
   type BackendInitOptionsFor,
   type BackendStatus,
   type ResolvedBackend,
   type SkippedBackend,
 } from './registry.js';
 export { instrumentBackend, type KernelObserver } from './instrument.js';
-export { startComputeBackend, type ComputeStartupOptions } from './startup.js';
+export { GPU_DISABLED_REASON, registerComputeProviders, startComputeBackend, unusableComputeBackends, type ComputeStartupOptions } from './startup.js';
 export {
   KNOWN_COMPUTE_BACKENDS,
   computeBackendCandidates,

@@ -52,6 +52,21 @@ describe('ComputeRegistry', () => {
     expect(r.has('js')).toBe(true);
   });
 
+  // One backend package under two [compute] names (`[compute.fast] plugin = "@cwts/backend-vulkan"`
+  // beside auto-detected vulkan) hands its provider object once per name: one backend, not a
+  // conflict that stops startup.
+  it('takes the provider object it already holds as a no-op; another object under that name still throws', async () => {
+    const r = new ComputeRegistry(silentLogger());
+    const a = fake('gpu');
+    r.register(a.provider);
+    r.register(a.provider);
+    expect(r.providers()).toEqual([a.provider]);
+    expect(() => r.register(fake('gpu').provider)).toThrow("compute backend 'gpu' is already registered");
+    const { backend } = await r.resolve([]);
+    expect(backend.name).toBe('gpu');
+    expect(a.calls.create).toBe(1);
+  });
+
   it('registers nothing on its own', async () => {
     const r = new ComputeRegistry(silentLogger());
     expect(await r.status()).toEqual([]);

@@ -69,6 +69,15 @@ export function autoDetectTier(provider: ComputeBackendProvider, probe: ProbeRes
   return provider.priority <= 0 ? 3 : 1;
 }
 
+/**
+ * A GPU backend on a real accelerator: an available backend of auto-detection's first tier (not
+ * a GPU API on a CPU-emulated device such as lavapipe). `gpu-test` and doctor count only these as
+ * GPUs.
+ */
+export function onRealAccelerator(provider: ComputeBackendProvider, probe: ProbeResult): boolean {
+  return probe.available && autoDetectTier(provider, probe) === 0;
+}
+
 type CreateOutcome = { ok: true; backend: ComputeBackend } | { ok: false; reason: string };
 
 interface Entry {
@@ -106,6 +115,10 @@ export class ComputeRegistry {
     this.#logger = logger;
   }
 
+  /**
+   * Registers a provider under its name. Registering the provider object it already holds does
+   * nothing; a different provider under a registered name throws.
+   */
   register(provider: ComputeBackendProvider): void {
     if (provider === null || typeof provider !== 'object') throw new TypeError('register: a ComputeBackendProvider object is required');
     const { name, priority } = provider;
@@ -117,7 +130,11 @@ export class ComputeRegistry {
     if (typeof provider.probe !== 'function' || typeof provider.create !== 'function') {
       throw new TypeError(`register: provider '${name}' must have probe() and create()`);
     }
-    if (this.#entries.has(name)) throw new Error(`compute backend '${name}' is already registered`);
+    const existing = this.#entries.get(name);
+    // The same object again is one backend, not two: a package named under two `[compute]`
+    // names (an alias table beside auto-detection) hands its provider once per name.
+    if (existing?.provider === provider) return;
+    if (existing !== undefined) throw new Error(`compute backend '${name}' is already registered`);
     this.#entries.set(name, { provider, order: this.#entries.size });
   }
 

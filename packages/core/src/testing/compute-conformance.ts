@@ -54,6 +54,12 @@ export const CONFORMANCE_TOLERANCES = Object.freeze({
 
 const T = CONFORMANCE_TOLERANCES;
 
+/** patternScores out arrays for 2 queries x topK 3 (6 elements each) whose scores start `scoresByte` bytes into the indices. */
+function overlappingPatternOut(scoresByte: number): { indices: Int32Array; scores: Float32Array } {
+  const bytes = new ArrayBuffer(scoresByte + 6 * 4);
+  return { indices: new Int32Array(bytes, 0, 6), scores: new Float32Array(bytes, scoresByte, 6) };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Independent calculations (deliberately written differently from the js backend).
 
@@ -670,6 +676,38 @@ export function describeComputeConformance(
         for (let i = 0; i < B * 4; i++) expect(Number.isFinite(got.scores[i])).toBe(true);
       });
 
+      // Token amounts in base units (1e19..1e36) overflow a float32 sum of squares and tiny values
+      // underflow it; such a window must score as the oracle, not 0 (only NaN/Infinity or zero
+      // variance may). Short windows and long ones (backends often have a kernel for each).
+      for (const [D, scale] of [[64, 1e20], [8, 1e36], [300, 1e36], [17, 1e-25], [777, 1e-25]] as const) {
+        it(`finite values far from 1 (D=${D}, values ~${scale}) score as the oracle`, async (ctx) => {
+          const backend = use(ctx, 'patternScores');
+          const K = 23, B = 4;
+          const stored = new Float32Array(K * D);
+          const queries = new Float32Array(B * D);
+          for (let k = 0; k < K; k++) {
+            // Most windows at `scale`, a few ordinary, one constant, one holding NaN.
+            const s = k % 5 === 4 ? 1 : scale;
+            for (let d = 0; d < D; d++) stored[k * D + d] = k === 7 ? s : s * (Math.sin(d * (1 + k / 10) + k) + 2);
+          }
+          stored[11 * D + (D >> 1)] = Number.NaN;
+          for (let b = 0; b < B; b++) {
+            const s = b % 2 === 0 ? 1 : scale;
+            for (let d = 0; d < D; d++) queries[b * D + d] = s * (Math.sin(d * (1 + b / 7)) + 2);
+          }
+          const args: PatternScoresArgs = { stored, storedCount: K, dim: D, queries, queryCount: B, topK: 4, returnAllScores: true };
+          const got = await backend.patternScores(args);
+          const oracle = await ref.patternScores(args);
+          checkScores('allScores vs oracle', got.allScores!, oracle.allScores!, T.patternScoreAbs);
+          for (let b = 0; b < B; b++) {
+            expect(Math.abs(got.allScores![b * K + 7]), `query ${b} vs the constant window`).toBeLessThanOrEqual(T.zeroScoreAbs);
+            expect(Math.abs(got.allScores![b * K + 11]), `query ${b} vs the window with NaN`).toBeLessThanOrEqual(T.zeroScoreAbs);
+          }
+          const naive = naivePearson(stored, K, D, queries, B);
+          for (let b = 0; b < B; b++) checkTopK(`query ${b}`, got.indices, got.scores, b * 4, 4, naive, b * K, K, T.patternScoreAbs);
+        });
+      }
+
       it('accepts DeviceBuffers (resident store) and host views with offsets', async (ctx) => {
         const backend = use(ctx, 'patternScores');
         const d = patternData(seededRandom(1104), 4, 129, 33, 7);
@@ -727,6 +765,9 @@ export function describeComputeConformance(
           ['storedCount x dim beyond stored', { storedCount: 11, topK: 3 }],
           ['out.indices too short', { out: { indices: new Int32Array(5), scores: new Float32Array(6) } }],
           ['out.scores too short', { out: { indices: new Int32Array(6), scores: new Float32Array(5) } }],
+          // Over the same bytes the scores' float bits would come back as indices.
+          ['out.indices and out.scores over the same bytes', { out: overlappingPatternOut(0) }],
+          ['out.scores starting inside out.indices', { out: overlappingPatternOut(20) }],
         ];
         for (const [name, patch] of bad) await expectArgumentError(name, () => backend.patternScores({ ...ok, ...patch }));
         await withBuffers(backend, async (alloc) => {
@@ -746,6 +787,8 @@ export function describeComputeConformance(
         for (let b = 0; b < 3; b++) checkTopK(`sync query ${b}`, s.indices, s.scores, b * 6, 6, naive, b * 77, 77, T.patternScoreAbs);
         expectSyncArgumentError('sync topK 0', () => backend.sync.patternScores({ ...args, topK: 0 }));
         expectSyncArgumentError('sync stored too short', () => backend.sync.patternScores({ ...args, stored: d.stored.subarray(1) }));
+        const shared = new ArrayBuffer(3 * 6 * 4);
+        expectSyncArgumentError('sync out.indices and out.scores over the same bytes', () => backend.sync.patternScores({ ...args, out: { indices: new Int32Array(shared), scores: new Float32Array(shared) } }));
       });
     });
 
@@ -805,6 +848,27 @@ export function describeComputeConformance(
           checkRolling('volatility drop', await backend.rollingMoments({ series, length: N, window: W }), naiveRolling(series, N, W), T.rollingRel);
         });
       }
+
+      // Token amounts in base units: values near 1e19 have a variance (~1e38) that float32 holds,
+      // while W x variance (a float32 M2) does not; and one such spike in an ordinary series.
+      for (const W of [8, 64]) {
+        it(`values near 1e19 (W=${W}): the finite variance, not Infinity`, async (ctx) => {
+          const backend = use(ctx, 'rollingMoments');
+          const N = 2000;
+          const series = new Float32Array(N);
+          for (let i = 0; i < N; i++) series[i] = 1e19 * (Math.sin(i / 3) + 2 + Math.cos(i / 17));
+          checkRolling('values near 1e19', await backend.rollingMoments({ series, length: N, window: W }), naiveRolling(series, N, W), T.rollingRel);
+        });
+      }
+
+      it('a 3e19 spike in an ordinary series: finite variance while it is in the window, ordinary after', async (ctx) => {
+        const backend = use(ctx, 'rollingMoments');
+        const N = 3000;
+        const series = new Float32Array(N);
+        for (let i = 0; i < N; i++) series[i] = 100 + Math.sin(i / 7);
+        series[1500] = 3e19;
+        checkRolling('3e19 spike', await backend.rollingMoments({ series, length: N, window: 40 }), naiveRolling(series, N, 40), T.rollingRel);
+      });
 
       it('constant stretches have (near) zero, never negative, variance', async (ctx) => {
         const backend = use(ctx, 'rollingMoments');

@@ -9,7 +9,7 @@ import { monitoringPortClashes } from '../../config/schema.js';
 import type { CwtsConfig } from '../../config/types.js';
 import { resolveJournalPath } from '../../journal/location.js';
 import { describeHolder, writerHolder } from '../../journal/store.js';
-import { autoDetectTier } from '../../compute/index.js';
+import { GPU_DISABLED_REASON, onRealAccelerator } from '../../compute/index.js';
 import { backendStatus } from '../backends.js';
 import type { CheckResult } from './types.js';
 
@@ -167,20 +167,26 @@ export async function checkVenues(cfg: Pick<CwtsConfig, 'venues'>, offline: bool
 /** The compute backends, as `cwts-ultra backends` sees them, against what the config asks. */
 export async function checkGpuBackends(baseDir: string, cfg: Pick<CwtsConfig, 'compute' | 'performance'> | undefined): Promise<CheckResult> {
   const base = { id: 'gpu-backends', title: 'compute backends and GPU drivers (cwts-ultra backends)' };
-  const { status, missing, providers } = await backendStatus(baseDir, undefined, cfg?.compute);
+  const { status, missing, providers } = await backendStatus(baseDir, undefined, cfg?.compute, cfg?.performance.gpu_enabled);
   const available = status.filter((s) => s.available);
   // A GPU is what auto-detection puts first (tier 0 of an available backend): a provider that
   // declares `gpu: true` on a device that is not CPU-emulated (lavapipe's 'cpu-device', 'cpu').
   // Backends report 'discrete-gpu', 'integrated-gpu', ...: there is no device type 'gpu'.
   const gpus = available.filter((s) => {
     const p = providers.find((q) => q.name === s.name);
-    return p !== undefined && s.device !== undefined && autoDetectTier(p, { available: true, device: s.device }) === 0;
+    return p !== undefined && s.device !== undefined && onRealAccelerator(p, { available: true, device: s.device });
   });
   const unavailable = [...status.filter((s) => !s.available).map((s) => `${s.name}: ${s.reason ?? 'unavailable'}`), ...missing.map((m) => `${m.name}: ${m.reason}`)];
   const detail = `available: ${available.map((s) => `${s.name}${s.device ? ` (${s.device.name})` : ''}`).join(', ') || 'none'}; unavailable: ${unavailable.join('; ') || 'none'}`;
   const listed = cfg?.compute.backends ?? [];
   if (listed.length > 0 && !listed.some((n) => available.some((s) => s.name === n))) {
-    return { ...base, status: 'FAIL', detail: `none of [compute] backends = [${listed.join(', ')}] is available, so \`run\` refuses to start; ${detail}`, fix: 'install the backend package and its driver (nvidia-smi / rocm-smi / vulkaninfo must see the device), or change [compute] backends' };
+    const gpuOff = status.some((s) => listed.includes(s.name) && s.reason === GPU_DISABLED_REASON);
+    return {
+      ...base,
+      status: 'FAIL',
+      detail: `none of [compute] backends = [${listed.join(', ')}] is available, so \`run\` refuses to start; ${detail}`,
+      fix: `${gpuOff ? 'set [performance] gpu_enabled = true to use a GPU backend, or ' : ''}install the backend package and its driver (nvidia-smi / rocm-smi / vulkaninfo must see the device), or change [compute] backends`,
+    };
   }
   if (gpus.length === 0 && cfg?.performance.gpu_enabled) {
     return { ...base, status: 'WARN', detail: `gpu_enabled = true but no GPU backend is available (compute runs on the CPU); ${detail}`, fix: 'install @cwts/backend-cuda, -rocm, -metal or -vulkan and the vendor driver; `cwts-ultra backends` says why each is unavailable' };

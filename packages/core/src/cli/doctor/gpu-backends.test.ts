@@ -28,9 +28,9 @@ export default plugin;
   return file;
 }
 
-function check(type: string, createFails = false): ReturnType<typeof checkGpuBackends> {
+function check(type: string, createFails = false, gpuEnabled = true): ReturnType<typeof checkGpuBackends> {
   const compute = { backends: ['fakegpu'], backendOptions: { fakegpu: {} }, plugins: { fakegpu: gpuPlugin(type, createFails) } };
-  return checkGpuBackends(dir, { compute, performance: { gpu_enabled: true } } as never);
+  return checkGpuBackends(dir, { compute, performance: { gpu_enabled: gpuEnabled } } as never);
 }
 
 describe('doctor: GPU backends are recognised by the device types backends report', () => {
@@ -52,5 +52,14 @@ describe('doctor: GPU backends are recognised by the device types backends repor
     const r = await check('discrete-gpu', true);
     expect(r.status, r.detail).toBe('FAIL');
     expect(r.detail).toMatch(/fakegpu: init failed: device busy/);
+  }, 60_000);
+
+  // run refuses every GPU backend while gpu_enabled = false (the default): a deployment listing
+  // only one cannot start, whatever the hardware, and doctor says so with the setting to change.
+  it('gpu_enabled = false with only a GPU backend listed FAILs (run refuses it), naming the setting', async () => {
+    const r = await check('discrete-gpu', false, false);
+    expect(r.status, r.detail).toBe('FAIL');
+    expect(r.detail).toMatch(/fakegpu: performance\.gpu_enabled = false/);
+    expect(r.fix).toMatch(/set \[performance\] gpu_enabled = true/);
   }, 60_000);
 });

@@ -1,5 +1,5 @@
 import { ComputeArgumentError, type PatternScoresArgs, type PatternScoresResult } from '../../contracts/compute.js';
-import { requireHostF32, requireHostI32, requireInt, requireProduct, type F32Resolver } from '../validate.js';
+import { requireHostF32, requireHostI32, requireInt, requireProduct, viewsOverlap, type F32Resolver } from '../validate.js';
 
 const K = 'patternScores';
 
@@ -57,6 +57,8 @@ export function preparePatternScores(args: PatternScoresArgs, resolve: F32Resolv
       indices: requireHostI32(K, 'out.indices', args.out.indices, outLen, `queryCount ${queryCount} x topK ${topK}`),
       scores: requireHostF32(K, 'out.scores', args.out.scores, outLen, `queryCount ${queryCount} x topK ${topK}`),
     };
+    // Two views of the same bytes: the scores' float bits would come back as indices.
+    if (viewsOverlap(out.indices, outLen, out.scores, outLen)) throw new ComputeArgumentError(K, 'out.indices and out.scores overlap');
   }
   return { stored, queries, storedCount, dim, queryCount, topK, returnAllScores, out };
 }
