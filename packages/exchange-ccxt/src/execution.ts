@@ -10,7 +10,6 @@ import {
   copyOrder,
   decimalToUnits,
   lotsToQty,
-  notionalExponent,
   parseDecimal,
   qtyToLots,
   ticksToPrice,
@@ -26,7 +25,7 @@ import {
   type TradingAvailability,
   type VenuePosition,
 } from '@cwts/core';
-import { RateLimiter, TimerSet, refusedByVenue } from '@cwts/core/adapter-kit';
+import { RateLimiter, TimerSet, feeToQuoteAtoms, refusedByVenue } from '@cwts/core/adapter-kit';
 import type { CcxtExchange, CcxtMyTrade, CcxtOrder } from './ccxt-exchange.js';
 import { mapCcxtError } from './errors.js';
 import type { CcxtOptions } from './options.js';
@@ -330,7 +329,7 @@ export class CcxtExecution implements ExecutionClient {
       return undefined;
     }
     const cum = cumBefore + qty;
-    const fee = this.feeAtoms(i, tr.fee);
+    const fee = this.feeAtoms(i, tr.fee, price);
     const r: ExecutionReport = {
       kind: 'fill', exchange: this.exchange, symbol: o.symbol, clientOrderId: o.clientOrderId, venueOrderId: String(tr.order), side: o.side,
       lastPrice: price, lastQty: qty, leavesQty: Math.max(0, o.qty - cum), cumQty: cum, feeAtoms: fee.atoms,
@@ -343,17 +342,16 @@ export class CcxtExecution implements ExecutionClient {
   }
 
   /**
-   * A fee charged in the quote asset as quote atoms (rounded up); a fee in another asset keeps
-   * its asset name with 0 atoms, since converting it needs a price this client does not hold.
+   * The trade's commission as quote atoms through the adapter kit's rule (rounded toward
+   * +infinity): a quote-asset fee converts exactly, a base-asset fee is valued at this fill's
+   * price. A third asset (BNB, a venue token) has no price here: 0 atoms plus its asset name,
+   * so the engine reports the fee by asset instead of booking a guess.
    */
-  private feeAtoms(i: Instrument, fee: CcxtMyTrade['fee']): { atoms: bigint; asset?: string } {
+  private feeAtoms(i: Instrument, fee: CcxtMyTrade['fee'], priceTicks: number): { atoms: bigint; asset?: string } {
     if (!fee || fee.cost === undefined || !Number.isFinite(fee.cost)) return { atoms: 0n };
-    if (fee.currency !== undefined && fee.currency !== i.quote) return { atoms: 0n, asset: fee.currency };
-    const { mantissa, exponent } = parseDecimal(this.ex!.numberToString(fee.cost));
-    const e = notionalExponent(i);
-    if (exponent <= e) return { atoms: mantissa * 10n ** BigInt(e - exponent) };
-    const div = 10n ** BigInt(exponent - e);
-    return { atoms: (mantissa + div - 1n) / div };
+    const atoms = feeToQuoteAtoms(i, this.ex!.numberToString(fee.cost), fee.currency, priceTicks);
+    if (atoms === undefined) return { atoms: 0n, asset: fee.currency };
+    return { atoms };
   }
 
   private ticks(i: Instrument, v: number | undefined): number | undefined {

@@ -317,3 +317,48 @@ describe('ccxt: an accepted cancel on a venue that forgets cancelled orders', ()
     expect(fake.calls.length).toBe(reads);
   });
 });
+
+describe('ccxt fees by the asset the venue charged', () => {
+  // Spot venues charge a buy's commission in the base asset (OKX, KuCoin, Gate, MEXC, Binance
+  // without BNB). The fill's price is at hand, so the fee is booked in quote atoms like any
+  // other; only a third asset (a venue token) stays 0 atoms with its asset named.
+  async function feeOf(fee: CcxtMyTrade['fee']): Promise<{ atoms: bigint; asset: string | undefined }> {
+    const clock = new ManualClock(T0);
+    const order: CcxtOrder = { id: '77', clientOrderId: 'cw-1', symbol: 'BTC/USDT', status: 'closed', side: 'buy', amount: 0.01, price: 100, filled: 0.01, timestamp: T0 };
+    const trade: CcxtMyTrade = { id: 'T1', order: '77', symbol: 'BTC/USDT', side: 'buy', price: 100, amount: 0.01, timestamp: T0 + 1000, takerOrMaker: 'taker', fee };
+    const fake = {
+      has: {},
+      fetchOrder: async () => ({ ...order }),
+      fetchOpenOrders: async () => [],
+      fetchMyTrades: async () => [{ ...trade }],
+      fetchBalance: async () => ({ total: {} }),
+      numberToString: (n: number | string) => String(n),
+      markets_by_id: { BTCUSDT: [{ id: 'BTCUSDT', symbol: 'BTC/USDT', base: 'BTC', quote: 'USDT', precision: {} }] },
+    } as unknown as CcxtExchange;
+    const xx = new CcxtExecution({
+      exchange: 'x', ccxt: async () => fake, options: resolveCcxtOptions({ poll_interval_ms: 600_000 }), clock, hasCredentials: true,
+      instrument: (s) => (s === I.symbol ? I : undefined), ccxtSymbol: (s) => (s === I.symbol ? 'BTC/USDT' : undefined),
+    });
+    await xx.start(() => {});
+    try {
+      const o: Order = { ...conformanceOrder(I, { side: 'buy', price: '100.00', qty: '0.010' }), clientOrderId: 'cw-1', venueOrderId: '77', createdTs: T0, updatedTs: T0 };
+      const st = await xx.queryOrder(o);
+      expect(st!.fills).toHaveLength(1);
+      return { atoms: st!.fills[0]!.feeAtoms, asset: st!.fills[0]!.feeAsset };
+    } finally {
+      await xx.stop();
+    }
+  }
+
+  it('values a base-asset commission at the fill price: 0.00001 BTC x 100 USDT = 0.001 USDT = 100 atoms', async () => {
+    // one quote atom here is 10^-5 USDT (tick 0.01 x lot 0.001)
+    expect(await feeOf({ cost: 0.00001, currency: 'BTC' })).toEqual({ atoms: 100n, asset: undefined });
+  });
+  it('books a quote-asset commission exactly and rounds a rebate toward zero (never overstated)', async () => {
+    expect(await feeOf({ cost: 0.001, currency: 'USDT' })).toEqual({ atoms: 100n, asset: undefined });
+    expect(await feeOf({ cost: -0.000015, currency: 'USDT' })).toEqual({ atoms: -1n, asset: undefined });
+  });
+  it('leaves a third-asset commission at 0 atoms and names its asset', async () => {
+    expect(await feeOf({ cost: 0.0002, currency: 'BNB' })).toEqual({ atoms: 0n, asset: 'BNB' });
+  });
+});

@@ -225,6 +225,11 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       if (!avail.canTrade) log.warn({ exchange: v.name }, `${v.name}: trading disabled: ${avail.reason}`);
     }
     this.opts.restore?.(this);
+    // A restore books in the journal's instrument definitions: onto the ones loaded now (rebuild.ts).
+    const onto = this.restoredOnto;
+    this.restoredOnto = undefined;
+    onto?.(this);
+    this.checkRiskInstruments();
     this.opts.recorder?.open([...this.instruments.values()]);
     // Fills are replayed against these definitions after a restart, even for a symbol no longer configured.
     for (const i of this.instruments.values()) this.journal({ t: 'instrument', instrument: i });
@@ -235,6 +240,8 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       // stopped while it started: stop() may have run before this client was started
       if (this.stopping) return void (await v.execution.stop().catch(() => {}));
     }
+    // again: a client may be able to trade only once started (ccxt's loads its markets there)
+    this.checkRiskInstruments();
     await this.reconcile();
     if (this.stopping) return;
     if (this.opts.journal) {
@@ -282,6 +289,33 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     if (this.riskState.state === 'HALTED' && this.orders.openCount() > 0) await this.cancelAllOpen(`risk state HALTED: ${this.riskState.reason}`, 5000);
     this.reconciled = true;
     traced?.end({ open_orders: this.orders.openCount() });
+  }
+
+  /**
+   * Set by a journal restore (engine/rebuild.ts): puts what it restored, booked in the journal's
+   * instrument definitions, onto the definitions loaded now (a venue may have changed a tick or
+   * lot size). start() runs it once, right after the restore; it throws, and the start fails,
+   * when a restored quantity has no place on the new grid.
+   */
+  restoredOnto: ((engine: Engine) => void) | undefined;
+
+  /**
+   * The risk layer counts every amount in one account currency: it refuses (throws) when a venue
+   * that can trade lists an instrument quoted in another, or a restored position is on one
+   * (RiskManager.checkInstruments). Market-data-only venues are not its concern.
+   */
+  private checkRiskInstruments(): void {
+    const risk = this.opts.risk;
+    if (risk?.checkInstruments === undefined) return;
+    const traded: Instrument[] = [];
+    for (const v of this.venues.values()) {
+      if (!v.execution.availability().canTrade) continue;
+      for (const symbol of v.symbols) {
+        const i = this.instruments.get(v.name, symbol);
+        if (i !== undefined) traded.push(i);
+      }
+    }
+    risk.checkInstruments(traded, this.portfolio.all().map((p) => p.instrument));
   }
 
   /** Venue time of the last journaled fill per venue (set by the restore; reconciliation pulls trades after it). */
@@ -812,13 +846,15 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   /** Equity, PnL and marks, every second and at every fill; the peak when it moved. */
   private journalSnapshot(why: 'timer' | 'fill' | 'stop'): void {
     if (!this.opts.journal) return;
+    // One valuation for the whole row: the report takes starting capital as equity - PnL, so
+    // equity and PnL from two mark rules (or two moments) made it wrong.
     const t = this.totals();
     const marks: Record<string, number> = {};
     for (const p of this.portfolio.all()) {
       const m = this.markHalfTicks(p);
       if (m !== undefined) marks[instrumentKey(p.instrument.exchange, p.instrument.symbol)] = m;
     }
-    const eq = this.opts.risk?.equitySnapshot?.();
+    const eq = this.opts.risk?.equitySnapshot?.(t.equity);
     this.journal({ t: 'snapshot', why, equity: eq?.equity ?? t.equity, realized: t.realized, unrealized: t.unrealized, fees: t.fees, marks, ts: this.now });
     this.journalPeak(why, false);
   }
@@ -913,8 +949,15 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     return this.venues.get(name);
   }
 
-  /** Mark for a position: the book mid when synced, else the last trade. In half-ticks. */
+  /**
+   * Mark for a position, in half-ticks. With a risk layer, its mark (`[risk] mark`: the mid of a
+   * synced book, else the last fill; or the last trade), so equity, PnL, /status, the journal's
+   * snapshots and the reports value a position by the same rule as the drawdown and the limits.
+   * Without one: the book mid when synced, else the last trade, else the last fill.
+   */
   markHalfTicks = (p: Position): number | undefined => {
+    const risk = this.opts.risk;
+    if (risk?.markHalfTicks !== undefined) return risk.markHalfTicks(p);
     const rec = this.books.get(p.instrument.exchange, p.instrument.symbol);
     const bid = rec?.book.bestBid();
     const ask = rec?.book.bestAsk();

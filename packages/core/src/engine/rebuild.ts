@@ -1,13 +1,101 @@
 export type { RestoreSummary } from './restart-report.js';
-import { instrumentKey, lotsToQty, type Instrument } from '../domain/instrument.js';
+import { defineInstrument, instrumentKey, lotsToQty, type Instrument, type InstrumentSpec } from '../domain/instrument.js';
+import type { Order } from '../domain/orders.js';
 import type { JournalContents } from '../journal/records.js';
 import type { JournalStore } from '../journal/store.js';
 import type { Logger } from '../observability/logger.js';
 import type { Engine } from './engine.js';
 import type { RestoreSummary } from './restart-report.js';
-import { commonToDecimal, toCommon } from '../risk/portfolio.js';
+import { commonToDecimal } from '../risk/portfolio.js';
+import { convertCeil, convertExact, convertFloor, describeGrid, GRID_HISTORY_SCOPE, sameGrid, scaleRatio, type ScaleRatio } from '../risk/grid.js';
 import { fillProblem } from './order-manager.js';
 import { unidentifiedFillKey } from './reconcile.js';
+
+/**
+ * One earlier definition of an instrument in the journal's grid history (GRID_HISTORY_SCOPE;
+ * docs/journal.md, "Tick or lot size changed between runs"): the journal's first `events` orders
+ * and reports on the instrument, cumulative, are counted in it.
+ */
+interface GridSegment {
+  instrument: Instrument;
+  events: number;
+}
+
+const specOf = (i: Instrument): InstrumentSpec => ({ exchange: i.exchange, symbol: i.symbol, base: i.base, quote: i.quote, tickSize: i.tickSize, lotSize: i.lotSize, minNotional: i.minNotional });
+
+/** The journal's grid history per instrument key; a value that cannot be read is a problem (the restore halts on it). */
+function readGridHistory(contents: JournalContents, problems: string[]): Map<string, GridSegment[]> {
+  const out = new Map<string, GridSegment[]>();
+  for (const s of contents.state) {
+    if (s.scope !== GRID_HISTORY_SCOPE) continue;
+    try {
+      const segments = (s.value as { segments: { instrument: InstrumentSpec; events: number }[] }).segments.map((g) => {
+        if (!Number.isSafeInteger(g.events) || g.events < 0) throw new Error(`event count ${String(g.events)}`);
+        return { instrument: defineInstrument(g.instrument), events: g.events };
+      });
+      out.set(s.key, segments);
+    } catch (err) {
+      problems.push(`the earlier definitions of ${s.key} (state ${GRID_HISTORY_SCOPE}) cannot be read: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  return out;
+}
+
+const TERMINAL_STATUS: ReadonlySet<string> = new Set(['filled', 'cancelled', 'rejected']);
+
+/**
+ * Puts one order on another grid of its instrument. Quantities must convert exactly: an open
+ * order's that do not are the problem returned; a closed order's stay as they were (only a late
+ * report could touch it). A limit price off the new grid is rounded toward crossing (a buy's
+ * up, a sell's down): the self-trade check then errs on the side of refusing. The filled
+ * notional (an average price, for display) rounds down, the fee (quote atoms of the new
+ * exponent) up, as fees always do.
+ */
+function regridOrder(o: Order, from: Instrument, to: Instrument): string | undefined {
+  const pr = scaleRatio(from.priceScale, to.priceScale);
+  const qr = scaleRatio(from.qtyScale, to.qtyScale);
+  const qty = convertExact(BigInt(o.qty), qr);
+  const filled = convertExact(BigInt(o.filledQty), qr);
+  if (qty === undefined || filled === undefined || qty <= 0n) {
+    if (TERMINAL_STATUS.has(o.status)) return undefined;
+    return `${o.exchange}:${o.symbol}: open order ${o.clientOrderId} of ${lotsToQty(from, o.qty)} ${from.base} (${lotsToQty(from, o.filledQty)} filled) is not a whole number of the new lot size (${describeGrid(from)} -> ${describeGrid(to)})`;
+  }
+  o.qty = Number(qty);
+  o.filledQty = Number(filled);
+  if (o.price !== undefined) {
+    const p = BigInt(o.price);
+    o.price = Number(convertExact(p, pr) ?? (o.side === 'buy' ? convertCeil(p, pr) : convertFloor(p, pr)));
+  }
+  o.filledNotionalTicksLots = convertFloor(o.filledNotionalTicksLots, { num: pr.num * qr.num, den: pr.den * qr.den });
+  o.feeAtoms = convertCeil(o.feeAtoms, atomRatio(from, to));
+  return undefined;
+}
+
+/** Quote atoms of `from` (10^-(price exponent + lot exponent)) into those of `to`. */
+function atomRatio(from: Instrument, to: Instrument): ScaleRatio {
+  return scaleRatio({ mantissa: 1n, exponent: from.priceScale.exponent + from.qtyScale.exponent }, { mantissa: 1n, exponent: to.priceScale.exponent + to.qtyScale.exponent });
+}
+
+/**
+ * Moves the restored position and orders of one instrument from the grid of `from` to that of
+ * `to` (Position.regrid, regridOrder). With `apply` false only the problems are returned (a
+ * start that must be refused changes nothing); with it true, everything that converts is moved.
+ */
+function regridRestored(engine: Engine, from: Instrument, to: Instrument, apply: boolean): string[] {
+  const problems: string[] = [];
+  const p = engine.portfolio.find(to.exchange, to.symbol);
+  if (p !== undefined) {
+    const problem = apply ? p.regrid(to) : p.regridProblem(to);
+    if (problem !== undefined) problems.push(problem);
+  }
+  if (sameGrid(from, to)) return problems;
+  for (const o of engine.orders.all()) {
+    if (o.exchange !== to.exchange || o.symbol !== to.symbol) continue;
+    const problem = apply ? regridOrder(o, from, to) : regridOrder({ ...o }, from, to);
+    if (problem !== undefined) problems.push(problem);
+  }
+  return problems;
+}
 
 
 /**
@@ -26,13 +114,40 @@ export function restoreFromJournal(engine: Engine, contents: JournalContents, jo
   let fills = 0;
   let missingInstrument = 0;
   const unbookable: string[] = [];
+  // Each event is counted in the definition it was journaled in: an earlier one from the grid
+  // history up to its event count, then the next (the journal's latest last). At each change the
+  // position and orders are moved onto the next grid as the run that met the change moved them.
+  const history = readGridHistory(contents, unbookable);
+  const cursors = new Map<string, { events: number; segment: number; segments: GridSegment[]; latest: Instrument | undefined }>();
+  const cursorOf = (key: string) => {
+    let c = cursors.get(key);
+    if (c === undefined) cursors.set(key, (c = { events: 0, segment: 0, segments: history.get(key) ?? [], latest: instruments.get(key) }));
+    return c;
+  };
+  const advance = (c: ReturnType<typeof cursorOf>, upTo: number) => {
+    while (c.segment < c.segments.length && c.segments[c.segment]!.events < upTo) {
+      const from = c.segments[c.segment]!.instrument;
+      const to = c.segment + 1 < c.segments.length ? c.segments[c.segment + 1]!.instrument : c.latest;
+      if (to !== undefined) for (const p of regridRestored(engine, from, to, true)) unbookable.push(`at the change to ${describeGrid(to)}: ${p}`);
+      c.segment++;
+    }
+  };
+  /** Counts one order or report event of the instrument; the definition it was journaled in. */
+  const definitionOf = (exchange: string, symbol: string): Instrument | undefined => {
+    const c = cursorOf(instrumentKey(String(exchange), String(symbol)));
+    advance(c, ++c.events);
+    return c.segment < c.segments.length ? c.segments[c.segment]!.instrument : c.latest;
+  };
   // Reconciliation asks each venue for its trades from the last journaled fill's time on
   // (inclusive); those already journaled are recognised by trade id (their orders may be gone).
   const journaledAtLast: Record<string, Set<string>> = {};
   const unidentifiedAtLast: Record<string, Map<string, number>> = {};
   for (const ev of contents.events) {
-    if (ev.t === 'order') engine.orders.restore({ ...ev.order });
-    else if (ev.t === 'report') {
+    if (ev.t === 'order') {
+      definitionOf(ev.order.exchange, ev.order.symbol);
+      engine.orders.restore({ ...ev.order });
+    } else if (ev.t === 'report') {
+      const instrument = definitionOf(ev.report.exchange, ev.report.symbol);
       const out = engine.orders.apply(ev.report, ev.report.ts);
       // The journal holds only reports the live engine applied, so one it cannot book now (a fill
       // of -5 lots, on the other side) came from somewhere else: a hand-edited import, damage
@@ -56,18 +171,28 @@ export function restoreFromJournal(engine: Engine, contents: JournalContents, jo
           m.set(key, (m.get(key) ?? 0) + 1);
         }
       }
-      const instrument = instruments.get(instrumentKey(ev.report.exchange, ev.report.symbol));
       if (!instrument) {
         missingInstrument++;
         continue;
       }
-      engine.portfolio.applyFill(instrument, ev.report);
+      try {
+        engine.portfolio.applyFill(instrument, ev.report);
+      } catch (err) {
+        // a position that could not be moved onto this grid (a damaged grid history)
+        unbookable.push(`report seq ${ev.seq} of ${ev.report.clientOrderId}: ${err instanceof Error ? err.message : String(err)}`);
+        continue;
+      }
       engine.risk?.replayFill?.(instrument, ev.report);
       engine.fillsBooked.set(ev.report.exchange, (engine.fillsBooked.get(ev.report.exchange) ?? 0) + 1);
       fills++;
     } else if (ev.t === 'reconcile' && ev.kind === 'closed' && ev.clientOrderId) {
       engine.orders.forceClose(ev.clientOrderId, ev.detail);
     }
+  }
+  // Changes after the last event of an instrument: its position and orders reach the latest definition too.
+  for (const [key, segments] of history) {
+    const c = cursorOf(key);
+    advance(c, segments.length === 0 ? 0 : segments[segments.length - 1]!.events + 1);
   }
   engine.journaledTradeIdsByVenue = journaledAtLast;
   engine.journaledUnidentifiedFillsByVenue = unidentifiedAtLast;
@@ -102,11 +227,11 @@ export function restoreFromJournal(engine: Engine, contents: JournalContents, jo
     total++;
     if (!['filled', 'cancelled', 'rejected'].includes(o.status)) open++;
   }
+  // Through the portfolio's own conversion, so an instrument finer than 1e-18 quote units (tick
+  // x lot) rounds the same way here as in equity, instead of stopping the restart.
   const positions = [...engine.portfolio.all()].map((p) => {
     const i = p.instrument;
-    const scale = i.priceScale.mantissa * i.qtyScale.mantissa;
-    const exp = i.priceScale.exponent + i.qtyScale.exponent;
-    return { exchange: i.exchange, symbol: i.symbol, qty: lotsToQty(i, p.qty), realizedPnl: commonFromAtoms(p.realizedTicksLots * scale, exp), fees: commonFromAtoms(p.feeAtoms, exp) };
+    return { exchange: i.exchange, symbol: i.symbol, qty: lotsToQty(i, p.qty), realizedPnl: commonToDecimal(p.realizedCommon()), fees: commonToDecimal(p.feesCommon()) };
   });
   const t = engine.portfolio.totals(() => undefined);
   const prev = contents.previousRun;
@@ -128,7 +253,60 @@ export function restoreFromJournal(engine: Engine, contents: JournalContents, jo
     unbookableReports: unbookable.length,
   };
   logRestore(summary, logger);
+  // Booked in the journal's definitions; trading uses the venues' current ones, known once the
+  // engine has loaded its instruments (a restore may run before: attachJournal before start()).
+  const journaled = new Map(instruments);
+  const eventCounts = new Map<string, number>();
+  for (const [key, c] of cursors) eventCounts.set(key, c.events);
+  const ontoCurrent = (e: Engine) => regridToCurrent(e, journaled, eventCounts, history, logger);
+  if (engine.started) ontoCurrent(engine);
+  else engine.restoredOnto = ontoCurrent;
   return summary;
+}
+
+/**
+ * Puts the restored positions and orders on the instruments as the venues define them now. Where
+ * a venue changed an instrument's tick or lot size since the journal was written, everything is
+ * converted (Position.regrid, regridOrder) and the journal's definition is recorded in its grid
+ * history, so the next restart counts these events in it and converts them the same way. A
+ * restored quantity that is not a whole number of the new lots refuses the start before anything
+ * is changed or journaled, naming the instrument and both definitions: it can neither be booked
+ * nor traded. Every restored position is also bound to the engine's own definition object (the
+ * risk checks tell the order's own position from the others by it).
+ */
+function regridToCurrent(engine: Engine, journaled: ReadonlyMap<string, Instrument>, eventCounts: ReadonlyMap<string, number>, history: ReadonlyMap<string, GridSegment[]>, logger: Logger): void {
+  const changes: { key: string; from: Instrument; to: Instrument }[] = [];
+  const problems: string[] = [];
+  for (const [key, from] of journaled) {
+    const to = engine.instrument(from.exchange, from.symbol);
+    if (to === undefined || sameGrid(from, to)) continue;
+    changes.push({ key, from, to });
+    problems.push(...regridRestored(engine, from, to, false));
+  }
+  if (problems.length > 0) {
+    throw new Error(
+      `refusing to start: a venue changed the tick or lot size of an instrument the journal holds, and ${problems.length} restored amount(s) cannot be counted in the new one: ${problems.join('; ')}. ` +
+        'A quantity that is not a whole number of the new lots can be neither booked nor traded here; bring the position at the venue to a multiple of the new lot size and start with a new journal (cwts-ultra journal export keeps the old history readable)',
+    );
+  }
+  for (const c of changes) {
+    regridRestored(engine, c.from, c.to, true);
+    const events = eventCounts.get(c.key) ?? 0;
+    if (events > 0) {
+      const segments = [...(history.get(c.key) ?? []), { instrument: c.from, events }];
+      engine.persisted.set(GRID_HISTORY_SCOPE, c.key, { segments: segments.map((g) => ({ instrument: specOf(g.instrument), events: g.events })) });
+    }
+    logger.warn(
+      { exchange: c.to.exchange, symbol: c.to.symbol, journaled: describeGrid(c.from), venue: describeGrid(c.to) },
+      `${c.to.exchange}:${c.to.symbol}: the venue's definition changed since the journal was written (${describeGrid(c.from)} -> ${describeGrid(c.to)}): the restored position and orders are converted to it; an entry price off the new grid is rounded against the position and the difference carried into realized PnL (equity unchanged)`,
+    );
+  }
+  for (const p of engine.portfolio.all()) {
+    const to = engine.instrument(p.instrument.exchange, p.instrument.symbol);
+    if (to === undefined || to === p.instrument) continue;
+    const problem = p.regrid(to);
+    if (problem !== undefined) throw new Error(`refusing to start: ${problem}`);
+  }
 }
 
 /**
@@ -143,12 +321,6 @@ export function attachJournal(engine: Engine, store: JournalStore, logger: Logge
   engine.journalStartedTs = contents.startedTs;
   engine.orders.useReservations(contents.reservedClientIds, (upTo) => store.reserveClientIds(upTo));
   return engine.restoredFrom;
-}
-
-// Through the portfolio's own conversion, so an instrument finer than 1e-18 quote units (tick
-// x lot) rounds the same way here as in equity, instead of stopping the restart.
-function commonFromAtoms(atoms: bigint, exponent: number): string {
-  return commonToDecimal(toCommon(atoms, exponent));
 }
 
 function logRestore(s: RestoreSummary, logger: Logger): void {

@@ -1,5 +1,6 @@
 import { defineInstrument, instrumentKey, type Instrument, type InstrumentSpec } from '../domain/instrument.js';
 import type { RiskStateName } from '../risk/risk-state.js';
+import { GRID_HISTORY_SCOPE } from '../risk/grid.js';
 import { fileLines, type FileLinesOptions } from './file-lines.js';
 import type { SessionFill, SessionRecord, SessionSignal } from './session.js';
 
@@ -80,6 +81,14 @@ export function sessionFromJournal(db: ReadOnlyDb, window: JournalWindow = {}, r
     }
   }
   const warnings: string[] = [];
+  // The restore counts each fill in the definition it was made in (engine/rebuild.ts); this
+  // report values every fill at the journal's latest one. Equity and PnL come from the snapshots
+  // (quote units, right across the change); what is computed from the fills is not.
+  const regridded = new Set(rows<{ key: string }>(`SELECT key FROM component_state WHERE scope = '${GRID_HISTORY_SCOPE}'`).map((r) => r.key));
+  const changed = [...new Set(fills.map((f) => instrumentKey(f.exchange, f.symbol)))].filter((k) => regridded.has(k));
+  if (changed.length > 0) {
+    warnings.push(`the venue changed the tick or lot size of ${changed.join(', ')} during this journal: fills made before the change are valued here at the latest definition, so the per-instrument figures computed from fills (realized PnL, turnover, trade statistics) are wrong for them; equity and PnL over time come from the snapshots and stay right`);
+  }
   if (recording) {
     let skipped = 0;
     let firstSkipped = '';

@@ -261,6 +261,17 @@ describe('max_position', () => {
     expect(reasonOf(c.check(intent('buy', 100, 300_000, ETH), w))).toBe('ok');
   });
 
+  it('total: the order\'s own position held on another object of its definition (a restored one) is counted once', () => {
+    const w = new World();
+    // a journal restore parses its own Instrument object for the same pair
+    const restored = defineInstrument({ exchange: 'v', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.001', minNotional: '100' });
+    w.hold(restored, 100, 5_000_000); // 0.1 BTC: 5000 USDT
+    expect(w.portfolio.find('v', 'BTCUSDT')!.instrument).not.toBe(BTC);
+    const c = new PositionLimitCheck(envOf(w), 1_000_000, 6000);
+    expect(reasonOf(c.check(intent('buy', 10, 5_000_000), w))).toBe('ok'); // 5500, not 5500 + 5000
+    expect(reasonOf(c.check(intent('buy', 21, 5_000_000), w))).toBe('RISK_MAX_POSITION'); // 6050
+  });
+
   it('total: a position whose book is out of sync is valued at its last fill, not at that book\'s mid; the env\'s mark rules', () => {
     const w = new World();
     w.hold(ETH, -10_000, 300_000); // short 100 ETH filled at 3000.00; mid 3000.05: 300 005

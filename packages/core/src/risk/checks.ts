@@ -370,8 +370,9 @@ export class MaxOrderNotionalCheck implements RiskCheck {
  * resting orders on the same side, valued at the most the order can trade at
  * (IntentFacts.highestPrice). Per symbol against `max_position`; with `max_total_position`, the
  * sum of absolute position notionals across all instruments (others at the risk layer's mark,
- * RiskEnv.markHalfTicks, by default the mid of a synced book, else the last fill) as well. Quote
- * currencies are treated as one account currency. An order that reduces the position without
+ * RiskEnv.markHalfTicks, by default the mid of a synced book, else the last fill) as well. Every
+ * quote is counted as the account currency (the RiskManager refuses to start on an instrument
+ * quoted in another: risk/account-currency.ts). An order that reduces the position without
  * taking it past flat, counting our resting orders on its side (IntentFacts.reduces), always
  * passes: a limit must never block an exit.
  */
@@ -427,7 +428,7 @@ export class PositionLimitCheck implements RiskCheck {
     let k = -1;
     for (const p of this.env.positions()) {
       k++;
-      if (p.qty === 0 || p.instrument === i) continue;
+      if (p.qty === 0 || samePair(p.instrument, i)) continue;
       const m = this.markOf(k, p, ctx);
       const mark2 = this.markOfPosition(p, m.book);
       if (mark2 !== undefined) est += mark2 * 0.5 * Math.abs(p.qty) * m.unit;
@@ -455,7 +456,7 @@ export class PositionLimitCheck implements RiskCheck {
   private exactTotal(i: Instrument, price: number, worst: number, ctx: RiskContext): bigint {
     let total = toCommon(notionalAtoms(i, price, worst), notionalExponent(i));
     for (const p of this.env.positions()) {
-      if (p.qty === 0 || p.instrument === i) continue;
+      if (p.qty === 0 || samePair(p.instrument, i)) continue;
       const mark2 = this.markOfPosition(p, ctx.book(p.instrument.exchange, p.instrument.symbol));
       if (mark2 === undefined) continue;
       total += toCommon((notionalAtoms(p.instrument, mark2, Math.abs(p.qty)) + 1n) / 2n, notionalExponent(p.instrument));
@@ -463,6 +464,13 @@ export class PositionLimitCheck implements RiskCheck {
     return total;
   }
 }
+
+/**
+ * The order's own instrument, whose position is counted as `worst` already. By venue and symbol,
+ * not by object: a position restored from the journal once held the journal's definition object,
+ * and after every restart the order's own position was counted twice in max_total_position.
+ */
+const samePair = (a: Instrument, b: Instrument): boolean => a === b || (a.exchange === b.exchange && a.symbol === b.symbol);
 
 interface Mark {
   readonly position: Position;

@@ -12,6 +12,7 @@ import type { RiskState, RiskStateName } from './risk-state.js';
 import { amountToCommon, CashLedger, EquityTracker, type Balance } from './accounts.js';
 import { buildCheckChain, markHalfTicks, type RiskEnv } from './checks.js';
 import { computeVaR, type VaRMethod, type VaRResult } from './var.js';
+import { checkAccountCurrency, type AccountCurrency } from './account-currency.js';
 
 /** What the RiskManager needs from the engine (the Engine class satisfies it). */
 export interface RiskEnginePort {
@@ -38,8 +39,19 @@ export interface EngineRiskHooks {
   replayFill?(instrument: Instrument, report: ExecutionReport): void;
   /** Restart: the equity peak and a latched non-ACTIVE state from the journal. */
   restore?(restored: { peak?: bigint; latched?: { state: RiskStateName; reason: string } }): void;
-  /** Equity and its peak (x 10^-18), for the journal's snapshots and peak records. */
-  equitySnapshot?(): { equity: bigint; peak: bigint };
+  /**
+   * Equity and its peak (x 10^-18), for the journal's snapshots and peak records. `pnl`: the
+   * trading PnL (Portfolio.totals().equity) the caller valued at `markHalfTicks`, so a snapshot's
+   * equity and PnL come from one valuation; absent, the risk layer values the portfolio itself.
+   */
+  equitySnapshot?(pnl?: bigint): { equity: bigint; peak: bigint };
+  /** The risk layer's mark of a position in half-ticks: the engine values PnL, /status and snapshots by it too. */
+  markHalfTicks?(p: Position): number | undefined;
+  /**
+   * At start: throws when an instrument a venue can trade (`traded`) or a restored position is
+   * on (`held`) is quoted in another currency than the account's (risk/account-currency.ts).
+   */
+  checkInstruments?(traded: readonly Instrument[], held: readonly Instrument[]): void;
   /** Cash per venue and asset (x 10^-18) booked from fills, for reconciliation's balance check. */
   cashBalance?(exchange: string, asset: string): bigint;
 }
@@ -70,6 +82,12 @@ export interface RiskManagerOptions {
   backend?: Pick<ComputeBackend, 'monteCarloVaR'>;
   /** Starting capital in quote currency (proposed `[risk] initial_equity`). Default max_total_position, else max_position. */
   initialEquity?: number;
+  /**
+   * The currency limits, equity and VaR are counted in (proposed `[risk] account_currency`).
+   * Default: the quote of the first instrument traded. An instrument traded or held in another
+   * quote refuses the start (USD and the dollar stablecoins count as one; no FX conversion).
+   */
+  accountCurrency?: string;
   /** Starting cash per venue and asset (reporting; equity is starting capital + PnL). */
   initialBalances?: Balance[];
   /** Drawdown at which the state goes to REDUCING, as a fraction of max_drawdown (default 0.8). */
@@ -124,7 +142,10 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
   private nextVarAt = Number.NEGATIVE_INFINITY;
   private varInFlight = false;
   lastVar: (VaRResult & { at: number; exposures: Record<string, number> }) | undefined;
+  /** Why the last recompute failed; set until one succeeds (or nothing is exposed): `lastVar` is then stale. */
   private varError: string | undefined;
+  private varFailedAt = 0;
+  private account: AccountCurrency | undefined;
 
   constructor(private readonly opts: RiskManagerOptions) {
     const r = opts.risk;
@@ -144,6 +165,16 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
       seed: v.seed ?? 1,
     };
     this.checks = buildCheckChain(r, this, { staleAfterMs: opts.staleAfterMs, burst: opts.burst });
+    if (opts.accountCurrency !== undefined) this.account = { currency: opts.accountCurrency, from: 'RiskManagerOptions.accountCurrency' };
+  }
+
+  /** The currency every amount is counted in: configured, or the first traded quote once the engine started. */
+  get accountCurrency(): string | undefined {
+    return this.account?.currency;
+  }
+
+  checkInstruments(traded: readonly Instrument[], held: readonly Instrument[]): void {
+    this.account = checkAccountCurrency(this.account, traded, held);
   }
 
   // ---- RiskEnv ----------------------------------------------------------------------------
@@ -223,8 +254,9 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
     if (restored.latched && restored.latched.state !== 'ACTIVE') this.manual = { ...restored.latched };
   }
 
-  equitySnapshot(): { equity: bigint; peak: bigint } {
-    this.evaluateEquity();
+  equitySnapshot(pnl?: bigint): { equity: bigint; peak: bigint } {
+    if (pnl === undefined) this.evaluateEquity();
+    else this.equity.update(pnl);
     return { equity: this.equity.equity, peak: this.equity.peak };
   }
 
@@ -295,7 +327,12 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
       const soft = r.max_drawdown * (this.opts.reduceAtDrawdownFraction ?? 0.8);
       if (this.equity.drawdownAtLeast(soft)) triggers.push({ state: 'REDUCING', reason: `drawdown ${(this.equity.drawdownRatio() * 100).toFixed(2)}% reached the reducing threshold ${(soft * 100).toFixed(2)}%` });
     }
-    if (this.lastVar && this.lastVar.var > this.varOpts.budget) {
+    if (this.varError !== undefined) {
+      // Fail safe: the last VaR was computed for the positions of then (they may have grown
+      // 100x since) and cannot be trusted; no new risk until a recompute succeeds.
+      const last = this.lastVar ? `; the last VaR, ${this.lastVar.var.toFixed(2)} at ${this.lastVar.at}, is stale` : '';
+      triggers.push({ state: 'REDUCING', reason: `VaR cannot be computed since ${this.varFailedAt}: ${this.varError}${last}` });
+    } else if (this.lastVar && this.lastVar.var > this.varOpts.budget) {
       triggers.push({ state: 'REDUCING', reason: `VaR ${this.lastVar.var.toFixed(2)} above its budget ${this.varOpts.budget}` });
     }
     const lost = this.feedLoss(now);
@@ -411,7 +448,12 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
       series.push(s.returns);
     }
     if (names.length === 0) {
+      // nothing exposed: no VaR to compute, and an earlier failure no longer holds anything back
       this.lastVar = undefined;
+      if (this.varError !== undefined) {
+        this.varError = undefined;
+        this.evaluate();
+      }
       return undefined;
     }
     const T = Math.min(...series.map((s) => s.length));
@@ -426,9 +468,11 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
       this.evaluate();
       return r;
     } catch (err) {
-      this.varError = (err as Error).message;
+      if (this.varError === undefined) this.varFailedAt = this.engine.now;
+      this.varError = err instanceof Error ? err.message : String(err);
       this.opts.metrics?.errors.labels('risk:var').inc();
-      this.opts.logger?.warn({ err: this.varError }, `VaR recompute failed: ${this.varError}`);
+      this.opts.logger?.warn({ err: this.varError }, `VaR recompute failed: ${this.varError}; REDUCING until a recompute succeeds`);
+      this.evaluate();
       return undefined;
     } finally {
       this.varInFlight = false;
@@ -451,9 +495,14 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
       startingCapital: commonToDecimal(this.equity.startingCapital),
       drawdownRatio: this.equity.drawdownRatio(),
       maxDrawdown: this.opts.risk.max_drawdown,
+      // `stale`: the last recompute failed (`error`, since `failedAt`); the figures are those of `at`
       var: this.lastVar
-        ? { method: this.lastVar.method, confidence: this.lastVar.confidence, horizon: this.lastVar.horizon, var: this.lastVar.var, cvar: this.lastVar.cvar, budget: this.varOpts.budget, at: this.lastVar.at, exposures: this.lastVar.exposures }
-        : { budget: this.varOpts.budget, error: this.varError ?? null, note: 'not computed yet (needs positions and sampled returns)' },
+        ? {
+            method: this.lastVar.method, confidence: this.lastVar.confidence, horizon: this.lastVar.horizon, var: this.lastVar.var, cvar: this.lastVar.cvar, budget: this.varOpts.budget, at: this.lastVar.at, exposures: this.lastVar.exposures,
+            stale: this.varError !== undefined, error: this.varError ?? null, ...(this.varError !== undefined ? { failedAt: this.varFailedAt } : {}),
+          }
+        : { budget: this.varOpts.budget, error: this.varError ?? null, note: this.varError !== undefined ? 'the recompute fails' : 'not computed yet (needs positions and sampled returns)' },
+      accountCurrency: this.account?.currency ?? null,
       cash: this.cash.snapshot(),
       openOrders: this.openOrderCount(),
     };

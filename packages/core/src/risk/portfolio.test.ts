@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { defineInstrument } from '../domain/instrument.js';
-import { Position } from './portfolio.js';
+import { Portfolio, Position } from './portfolio.js';
 
 const I = defineInstrument({ exchange: 'x', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.001' });
 
@@ -42,5 +42,67 @@ describe('Position (FIFO, integer)', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+/** A venue's new definition of I: tick 0.1 (10 old ticks), lot 0.01 (10 old lots). */
+const COARSE = defineInstrument({ exchange: 'x', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.1', lotSize: '0.01' });
+const fill = (side: 'buy' | 'sell', price: number, qty: number, feeAtoms = 0n) =>
+  ({ kind: 'fill' as const, exchange: 'x', symbol: 'BTCUSDT', clientOrderId: 'c', side, lastPrice: price, lastQty: qty, cumQty: qty, leavesQty: 0, feeAtoms, ts: 0 });
+
+describe('Position.regrid (a tick or lot size changed between runs)', () => {
+  it('converts lots and prices on the new grid exactly and carries realized PnL and fees in quote units', () => {
+    const book = new Portfolio();
+    book.applyFill(I, fill('buy', 5_000_000, 30, 7n)); // 0.03 at 50000.00, fee 0.00007
+    book.applyFill(I, fill('sell', 5_000_100, 10)); // realizes 0.01 x 1.00 = 0.01
+    const p = book.find('x', 'BTCUSDT')!;
+    expect(p.regrid(COARSE)).toBeUndefined();
+    expect(p.instrument).toBe(COARSE);
+    expect(p.qty).toBe(2);
+    expect(p.costTicksLots()).toBe(500_000n * 2n);
+    expect(p.realizedTicksLots).toBe(0n);
+    expect(book.snapshot(() => undefined)[0]).toMatchObject({ quantity: '0.02', avgEntryPrice: '50000', realizedPnl: '0.01', fees: '0.00007' });
+    // a new fill in the new grid books against it
+    book.applyFill(COARSE, fill('sell', 500_010, 2));
+    expect(book.totals(() => undefined)).toMatchObject({ realized: 10n ** 16n + 2n * 10n ** 16n, fees: 7n * 10n ** 13n });
+  });
+
+  it('rounds an off-grid entry against the position and carries the difference: equity is unchanged at any mark, long or short', () => {
+    fc.assert(
+      fc.property(fc.boolean(), fc.integer({ min: 100, max: 10_000_000 }), fc.integer({ min: 1, max: 1000 }), fc.integer({ min: 10, max: 1_000_000 }), (long, price, tens, markTicks) => {
+        const book = new Portfolio();
+        book.applyFill(I, fill(long ? 'buy' : 'sell', price, tens * 10, 3n));
+        // whole new ticks, so the unrealized half needs no rounding on either grid
+        const before = book.totals(() => 2 * markTicks * 10);
+        const p = book.find('x', 'BTCUSDT')!;
+        expect(p.regrid(COARSE)).toBeUndefined();
+        const after = book.totals(() => 2 * markTicks);
+        expect(after.equity).toBe(before.equity);
+        // the unrealized gain is never flattered: at most what it was
+        expect(after.unrealized <= before.unrealized).toBe(true);
+        const entry = Number(book.snapshot(() => undefined)[0]!.avgEntryPrice);
+        const old = price / 100;
+        expect(long ? entry >= old : entry <= old).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('refuses a holding that is not a whole number of the new lots, changing nothing', () => {
+    const p = new Position(I);
+    p.applyFill('buy', 5_000_000, 15, 0n); // 0.015
+    expect(p.regridProblem(COARSE)).toMatch(/x:BTCUSDT: the open position of 0\.015 BTC .*tick 0\.01, lot 0\.001 -> tick 0\.1, lot 0\.01/);
+    expect(p.regrid(COARSE)).toMatch(/not a whole number of the new lot size/);
+    expect(p.instrument).toBe(I);
+    expect(p.qty).toBe(15);
+  });
+
+  it('Portfolio.position adopts the same definition on another object, and refuses to mix grids', () => {
+    const book = new Portfolio();
+    book.applyFill(I, fill('buy', 100, 1));
+    const same = defineInstrument({ exchange: 'x', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.010', lotSize: '0.001' });
+    expect(book.position(same).instrument).toBe(same);
+    expect(() => book.applyFill(COARSE, fill('buy', 10, 1))).toThrow(/x:BTCUSDT: an amount in tick 0\.1, lot 0\.01 for a position counted in tick 0\.010, lot 0\.001/);
+    expect(book.qty('x', 'BTCUSDT')).toBe(1);
   });
 });

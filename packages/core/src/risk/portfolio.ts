@@ -1,7 +1,8 @@
 import type { Instrument } from '../domain/instrument.js';
-import { formatScaled, pow10n } from '../domain/instrument.js';
+import { formatScaled, lotsToQty, pow10n } from '../domain/instrument.js';
 import { InstrumentMap } from '../domain/instrument-map.js';
 import type { ExecutionReport } from '../domain/orders.js';
+import { convertCeil, convertExact, convertFloor, describeGrid, sameGrid, scaleRatio } from './grid.js';
 
 /** Amounts from different instruments are summed at this exponent (quote units x 10^-18). */
 export const COMMON_EXPONENT = 18;
@@ -42,14 +43,22 @@ export class Position {
   qty = 0;
   /** Open lots, oldest first; all on the side of `qty`. */
   private readonly lots: Lot[] = [];
-  /** Realized PnL in ticks x lots. */
+  /** Realized PnL in ticks x lots (of `instrument`'s grid; what came before a regrid is in `carriedRealized`). */
   realizedTicksLots = 0n;
   /** Sum of entry price x qty over `lots`, kept as they change (read on every equity evaluation). */
   private cost = 0n;
   feeAtoms = 0n;
   lastPrice: number | undefined;
+  /**
+   * Realized PnL and fees booked under an earlier definition of the instrument (before `regrid`),
+   * x 10^-COMMON_EXPONENT: a quote amount needs no tick grid, and these cannot always be counted
+   * in the new one.
+   */
+  carriedRealized = 0n;
+  carriedFees = 0n;
 
-  constructor(readonly instrument: Instrument) {}
+  /** The definition the position's ticks and lots are counted in: only `regrid` moves it to another grid. */
+  constructor(public instrument: Instrument) {}
 
   applyFill(side: 'buy' | 'sell', price: number, qty: number, feeAtoms: bigint): void {
     const dir = side === 'buy' ? 1 : -1;
@@ -79,6 +88,91 @@ export class Position {
     return this.cost;
   }
 
+  /**
+   * Puts the position on another definition of its instrument: a venue changed the tick or lot
+   * size between runs, and from now on fills and marks come in the new increments. Every open
+   * lot's quantity must convert exactly; otherwise nothing changes and the problem is returned (a
+   * holding that is not a whole number of the new lots can neither be booked nor traded). An
+   * entry price off the new tick grid is rounded against the position (a long's up, a short's
+   * down) and the difference is carried into realized PnL, so equity is unchanged to the atom and
+   * an unrealized gain is never overstated. Realized PnL and fees so far move to the carried
+   * amounts. The same definition on another object (a restored position) is simply adopted.
+   */
+  regrid(to: Instrument): string | undefined {
+    return this.move(to, true);
+  }
+
+  /** What `regrid(to)` would refuse, without changing anything. */
+  regridProblem(to: Instrument): string | undefined {
+    return this.move(to, false);
+  }
+
+  private move(to: Instrument, apply: boolean): string | undefined {
+    const from = this.instrument;
+    if (from === to) return undefined;
+    if (sameGrid(from, to)) {
+      if (!apply) return undefined;
+      this.instrument = to;
+      return undefined;
+    }
+    const pr = scaleRatio(from.priceScale, to.priceScale);
+    const qr = scaleRatio(from.qtyScale, to.qtyScale);
+    const dir = this.qty >= 0 ? 1n : -1n;
+    // Price values at exponent px, quantities at the old lot's exponent: the carry is at px + qe.
+    const px = Math.max(from.priceScale.exponent, to.priceScale.exponent);
+    const oldUnit = from.priceScale.mantissa * pow10n(px - from.priceScale.exponent);
+    const newUnit = to.priceScale.mantissa * pow10n(px - to.priceScale.exponent);
+    const moved: Lot[] = [];
+    let carry = 0n;
+    for (const lot of this.lots) {
+      const qty = convertExact(BigInt(lot.qty), qr);
+      if (qty === undefined || qty <= 0n || qty > MAX_UNITS) {
+        return `${from.exchange}:${from.symbol}: the open position of ${lotsToQty(from, this.qty)} ${from.base} holds a lot of ${lotsToQty(from, lot.qty)}, not a whole number of the new lot size (${describeGrid(from)} -> ${describeGrid(to)})`;
+      }
+      const exact = convertExact(BigInt(lot.price), pr);
+      const price = exact ?? (dir > 0n ? convertCeil(BigInt(lot.price), pr) : convertFloor(BigInt(lot.price), pr));
+      if (price <= 0n || price > MAX_UNITS) {
+        return `${from.exchange}:${from.symbol}: an open lot's entry price of ${lot.price} ticks has no place on the new grid (${describeGrid(from)} -> ${describeGrid(to)})`;
+      }
+      if (exact === undefined) carry += dir * (price * newUnit - BigInt(lot.price) * oldUnit) * BigInt(lot.qty) * from.qtyScale.mantissa;
+      moved.push({ price: Number(price), qty: Number(qty) });
+    }
+    if (!apply) return undefined;
+    const fromExp = from.priceScale.exponent + from.qtyScale.exponent;
+    this.carriedRealized += toCommon(this.realizedTicksLots * from.priceScale.mantissa * from.qtyScale.mantissa, fromExp) + toCommon(carry, px + from.qtyScale.exponent);
+    this.carriedFees += toCommon(this.feeAtoms, fromExp);
+    this.realizedTicksLots = 0n;
+    this.feeAtoms = 0n;
+    this.lots.length = 0;
+    this.cost = 0n;
+    let open = 0;
+    for (const lot of moved) {
+      this.lots.push(lot);
+      this.cost += BigInt(lot.price) * BigInt(lot.qty);
+      open += lot.qty;
+    }
+    this.qty = dir > 0n ? open : -open;
+    if (this.lastPrice !== undefined) {
+      // only a mark when nothing better is known: rounded so that it never flatters the position
+      const last = BigInt(this.lastPrice);
+      this.lastPrice = Number(convertExact(last, pr) ?? (this.qty < 0 ? convertCeil(last, pr) : convertFloor(last, pr)));
+    }
+    this.instrument = to;
+    return undefined;
+  }
+
+  /** Realized PnL x 10^-COMMON_EXPONENT, what was carried over a regrid included. */
+  realizedCommon(): bigint {
+    const i = this.instrument;
+    return this.carriedRealized + toCommon(this.realizedTicksLots * i.priceScale.mantissa * i.qtyScale.mantissa, i.priceScale.exponent + i.qtyScale.exponent);
+  }
+
+  /** Fees x 10^-COMMON_EXPONENT, what was carried over a regrid included. */
+  feesCommon(): bigint {
+    const i = this.instrument;
+    return this.carriedFees + toCommon(this.feeAtoms, i.priceScale.exponent + i.qtyScale.exponent);
+  }
+
   /** Unrealized PnL in ticks*lots at a mark price given in half-ticks (so a mid needs no rounding). */
   unrealizedHalfTicksLots(markHalfTicks: number): bigint {
     if (this.qty === 0) return 0n;
@@ -96,11 +190,22 @@ export class Position {
 export class Portfolio {
   private readonly positions = new InstrumentMap<Position>();
 
+  /**
+   * The position on `instrument`, made when new. An existing one counted in another tick or lot
+   * grid is an error, never a silent mix of units (a fill in the venue's new ticks once went into
+   * a position still counted in the old ones): `Position.regrid` first. The same definition on
+   * another object is adopted.
+   */
   position(instrument: Instrument): Position {
     let p = this.positions.get(instrument.exchange, instrument.symbol);
     if (!p) {
       p = new Position(instrument);
       this.positions.set(instrument.exchange, instrument.symbol, p);
+    } else if (p.instrument !== instrument) {
+      if (!sameGrid(p.instrument, instrument)) {
+        throw new Error(`${instrument.exchange}:${instrument.symbol}: an amount in ${describeGrid(instrument)} for a position counted in ${describeGrid(p.instrument)}; the position must be regridded first`);
+      }
+      p.instrument = instrument;
     }
     return p;
   }
@@ -136,8 +241,8 @@ export class Portfolio {
       const i = p.instrument;
       const scale = i.priceScale.mantissa * i.qtyScale.mantissa;
       const exp = i.priceScale.exponent + i.qtyScale.exponent;
-      realized += toCommon(p.realizedTicksLots * scale, exp);
-      fees += toCommon(p.feeAtoms, exp);
+      realized += toCommon(p.realizedTicksLots * scale, exp) + p.carriedRealized;
+      fees += toCommon(p.feeAtoms, exp) + p.carriedFees;
       const mark = markHalfTicks(p);
       if (mark !== undefined) {
         // Halves rounded toward -infinity: an unrealized gain is never overstated.
@@ -165,14 +270,18 @@ export class Portfolio {
         quantity: formatScaled(BigInt(p.qty) * i.qtyScale.mantissa, i.qtyScale.exponent),
         // Average entry to the price precision x 10^4, display only.
         avgEntryPrice: absQty === 0 ? null : formatScaled((p.costTicksLots() * i.priceScale.mantissa * 10000n) / BigInt(absQty), i.priceScale.exponent + 4),
-        realizedPnl: formatScaled(p.realizedTicksLots * scale, exp),
+        // in the instrument's own units unless something was carried over a regrid (common units)
+        realizedPnl: p.carriedRealized === 0n ? formatScaled(p.realizedTicksLots * scale, exp) : commonToDecimal(p.realizedCommon()),
         unrealizedPnl: formatScaled(half >= 0n ? half / 2n : -((-half + 1n) / 2n), exp),
-        fees: formatScaled(p.feeAtoms, exp),
+        fees: p.carriedFees === 0n ? formatScaled(p.feeAtoms, exp) : commonToDecimal(p.feesCommon()),
       });
     }
     return out;
   }
 }
+
+/** Largest count of ticks or lots an amount may have (numbers in the engine are safe integers). */
+const MAX_UNITS = BigInt(Number.MAX_SAFE_INTEGER);
 
 export const commonToNumber = (v: bigint): number => Number(v) / 10 ** COMMON_EXPONENT;
 export const commonToDecimal = (v: bigint): string => formatScaled(v, COMMON_EXPONENT);
