@@ -89,13 +89,6 @@ export interface JsonlFileOptions {
 }
 
 /**
- * Trade ids remembered per stream at its latest trade time (a burst of one taker order can print
- * hundreds of trades in one millisecond); past it, repeats at that time go unrecognized, so
- * memory stays bounded whatever a file holds.
- */
-export const MAX_TRADE_IDS_PER_TS = 4096;
-
-/**
  * The longest a book delta may lie ahead of its stream's previous delta (no snapshot between)
  * before its time counts as damaged: one hour. A depth stream that stays silent that long
  * without a disconnect, and so without a resync snapshot that starts the stream over, does not
@@ -105,14 +98,30 @@ export const MAX_TRADE_IDS_PER_TS = 4096;
 export const MAX_BOOK_TIME_JUMP_MS = 60 * 60_000;
 
 /**
+ * The time a recorded event is replayed at: its venue time `ts`, except a book snapshot without
+ * one. Binance spot's REST depth snapshot carries no event time, and the engine records it with
+ * ts 0; it became the book when it arrived, so it takes its arrival time `recvTs`. Everything
+ * that orders or clocks a replay (the merge of files, the virtual clock, timed replay, the
+ * session's start in reports) reads this one time: the snapshot is delivered with it as `ts`.
+ */
+export function replayTime(item: ReplayItem): number {
+  return item.type === 'book_snapshot' && item.ts === 0 ? item.recvTs : item.ts;
+}
+
+/**
  * The records of one file, in file order. Ordering is checked per stream of an instrument: book
  * deltas by sequence (`seq` not above the last book sequence; a gap, `firstSeq` past the last
  * `seq` + 1, that no later snapshot of the stream resyncs) and by venue time (going back, or
  * more than MAX_BOOK_TIME_JUMP_MS ahead; a snapshot starts both over), trades and liquidations
  * by venue time `ts`. Out-of-order records are replayed as recorded and counted, except that a
- * delta too far ahead is replayed at its stream's previous time. A trade repeated at the
- * stream's latest time (same non-empty `tradeId`, same `ts`) is a duplicate line: counted
- * malformed and not replayed.
+ * delta too far ahead is replayed at its stream's previous time; a trade's disorder is counted
+ * when ReplaySource delivers it, which drops a repeated trade (of this file or another) instead.
+ *
+ * Records are merged with other files' by replayTime. The merge takes each file's records in
+ * file order, so a record stamped earlier than the one before it is still delivered right after
+ * it; only a file's first record could move ahead of other files for a wrong time, and a
+ * snapshot without venue time (the first record of every Binance spot recording) takes its
+ * arrival time for that reason.
  */
 export function* jsonlRecords(file: string, opts: JsonlFileOptions): Generator<Keyed> {
   const { damage, declared } = opts;
@@ -127,8 +136,6 @@ export function* jsonlRecords(file: string, opts: JsonlFileOptions): Generator<K
   const openGaps = new Map<string, { lineNo: number; message: string }>();
   const lastTradeTs = new Map<string, number>();
   const lastLiquidationTs = new Map<string, number>();
-  /** Trade ids seen at the stream's latest trade time: a repeat among them is a duplicate line. */
-  const tradeIdsAtLastTs = new Map<string, Set<string>>();
   let lineNo = 0;
   for (const line of readLines(file, lineEvents)) {
     lineNo++;
@@ -158,6 +165,8 @@ export function* jsonlRecords(file: string, opts: JsonlFileOptions): Generator<K
       continue;
     }
     const item = r.item;
+    item.ts = replayTime(item);
+    let late: string | undefined;
     const stream = `${item.exchange}\u0000${item.symbol}`;
     if (declared && item.symbol !== '' && !declared.has(stream)) {
       damage.skipped(file, lineNo, `${item.type} for ${item.exchange}:${item.symbol}, which the header does not declare`);
@@ -165,8 +174,9 @@ export function* jsonlRecords(file: string, opts: JsonlFileOptions): Generator<K
     }
     switch (item.type) {
       case 'book_snapshot':
-        // A fetched snapshot's venue time may be older than the updates already seen (or 0):
-        // it is not checked, and the stream's time starts over with the next delta.
+        // A fetched snapshot's venue time may be older than the updates already seen (or
+        // missing, replaced by its arrival time above): it is not checked, and the stream's time
+        // starts over with the next delta.
         lastBookSeq.set(stream, item.seq);
         lastDeltaTime.delete(stream);
         // the live engine saw the gap too and resynced: the replay follows it faithfully
@@ -195,27 +205,11 @@ export function* jsonlRecords(file: string, opts: JsonlFileOptions): Generator<K
         break;
       }
       case 'trade': {
+        // A repeat of a trade is recognized where files meet, in ReplaySource; its disorder is
+        // counted there too, unless it is dropped as a repeat.
         const last = lastTradeTs.get(stream);
-        if (last !== undefined && item.ts < last) {
-          damage.outOfOrder(file, lineNo, `trade ${item.symbol} ts ${item.ts} before ${last}`);
-          break;
-        }
-        if (item.tradeId === '') {
-          lastTradeTs.set(stream, item.ts);
-          break;
-        }
-        let ids = tradeIdsAtLastTs.get(stream);
-        if (last === undefined || item.ts > last || !ids) {
-          lastTradeTs.set(stream, item.ts);
-          tradeIdsAtLastTs.set(stream, (ids = new Set()));
-        } else if (ids.has(item.tradeId)) {
-          // The same trade twice (a recorder or a copy that wrote the line again) is not a
-          // second trade: counted malformed (damage) and never replayed, or paper matching
-          // would fill resting orders against it twice.
-          damage.malformed(file, lineNo, `trade ${item.symbol} tradeId ${JSON.stringify(item.tradeId).slice(0, 60)} repeated at ts ${item.ts}: a duplicate line`);
-          continue;
-        }
-        if (ids.size < MAX_TRADE_IDS_PER_TS) ids.add(item.tradeId);
+        if (last !== undefined && item.ts < last) late = `trade ${item.symbol} ts ${item.ts} before ${last}`;
+        else lastTradeTs.set(stream, item.ts);
         break;
       }
       case 'liquidation': {
@@ -225,7 +219,8 @@ export function* jsonlRecords(file: string, opts: JsonlFileOptions): Generator<K
         break;
       }
     }
-    yield { key: item.ts * 1000, item };
+    const key = item.ts * 1000;
+    yield late === undefined ? { key, item, lineNo } : { key, item, lineNo, late };
   }
   for (const gap of openGaps.values()) damage.outOfOrder(file, gap.lineNo, gap.message);
 }

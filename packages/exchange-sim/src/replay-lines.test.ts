@@ -1,9 +1,12 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { MAX_LINE_CHARS, readLines } from './replay-lines.js';
+import { ReplaySource } from './replay.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cwts-lines-'));
 
@@ -56,4 +59,65 @@ describe('readLines', () => {
     expect(bogus.lines).toEqual([]);
     expect(bogus.unreadable).toEqual([expect.stringMatching(/not a readable gzip file/)]);
   });
+
+  it('reads a .gz of several gzip members as one text, lines spanning members included', () => {
+    const gz = Buffer.concat([gzipSync('one\ntw'), gzipSync('o\nthree\n')]);
+    expect(read('members.csv.gz', gz)).toEqual({ lines: ['one', 'two', 'three'], cuts: [], unreadable: [] });
+  });
+
+  it('a gzip stream damaged part way: the lines before the damage are read, the damage reported', () => {
+    const text = Array.from({ length: 200_000 }, (_, i) => `row ${i}`).join('\n') + '\n';
+    const gz = Buffer.from(gzipSync(text));
+    gz[gz.length - 6]! ^= 0xff; // the CRC of the inflated text no longer matches
+    const r = read('crc.csv.gz', gz);
+    expect(r.lines.length).toBeGreaterThan(0);
+    expect(r.lines.every((l, i) => l === `row ${i}`)).toBe(true);
+    expect(r.unreadable).toEqual([expect.stringMatching(/^the gzip stream is damaged after \d+ bytes \(incorrect data check\)/)]);
+    expect(r.cuts).toEqual([]);
+  });
+
+  it('reads a .gz from a process whose flags would make a worker thread fail to start (an ES module given with -e)', () => {
+    // Worker threads inherit the process's flags by default: with --input-type=module a
+    // CommonJS worker program threw at start, and the reader, blocked waiting for its first
+    // chunk, hung for ever. The child is killed after a minute should that come back.
+    const f = join(dir, 'flags.csv.gz');
+    writeFileSync(f, gzipSync('a\nb\nc\n'));
+    const source = fileURLToPath(new URL('./replay-lines.ts', import.meta.url));
+    const code = `import { readLines } from ${JSON.stringify(source)}; console.log([...readLines(${JSON.stringify(f)}, { onTruncated: console.log, onUnreadable: console.log })].join(','));`;
+    const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: repoRoot, encoding: 'utf8', timeout: 60_000 });
+    expect({ status: child.status, stdout: child.stdout.trim() }).toEqual({ status: 0, stdout: 'a,b,c' });
+  }, 90_000);
+
+  it('a .gz that cannot be opened throws, as a plain file does', () => {
+    expect(() => [...readLines(join(dir, 'absent.csv.gz'), { onTruncated: () => {}, onUnreadable: () => {} })]).toThrow(/ENOENT/);
+  });
+
+  it('streams a .gz that inflates past the longest string V8 can make (a tardis.dev day file): never inflated whole', () => {
+    // ~545 MB of trade rows once inflated, past 0x1fffffe8 characters, written as concatenated
+    // gzip members of one 1 MiB block, so the file on disk is ~50 MB.
+    const head = 'exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n';
+    const row = (k: number) => `binance,BTCUSDT,${1_700_000_000_000_000 + k},${1_700_000_000_000_100 + k},t${String(k).padStart(8, '0')},buy,60000.1,0.002\n`;
+    const rows: string[] = [];
+    for (let k = 0, bytes = 0; bytes < 1 << 20; k++) {
+      rows.push(row(k));
+      bytes += rows[k]!.length;
+    }
+    const block = gzipSync(rows.join(''), { level: 9 });
+    const f = join(dir, 'binance_trades_2023-11-14_BTCUSDT.csv.gz');
+    const fd = openSync(f, 'w');
+    writeSync(fd, gzipSync(head));
+    for (let i = 0; i < 520; i++) writeSync(fd, block);
+    closeSync(fd);
+    try {
+      const errors: string[] = [];
+      const src = new ReplaySource({ files: [f], instruments: { BTCUSDT: { tickSize: '0.1', lotSize: '0.001' } }, onError: (_c, m) => errors.push(m) });
+      expect(src.next()).toMatchObject({ type: 'trade', symbol: 'BTCUSDT', tradeId: 't00000000' });
+      expect(src.next()).toMatchObject({ type: 'trade', tradeId: 't00000001' });
+      expect(errors).toEqual([]);
+      expect(src.integrity()).toEqual({ malformed: 0, skipped: 0, outOfOrder: 0, truncated: 0 });
+    } finally {
+      rmSync(f, { force: true });
+    }
+  }, 120_000);
 });

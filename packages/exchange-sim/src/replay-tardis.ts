@@ -187,7 +187,7 @@ export class TardisStreams {
             qty,
             side,
           };
-          keyed = sideText === 'unknown' ? { key: tsUs, item: ev, inferSide: true } : { key: tsUs, item: ev };
+          keyed = sideText === 'unknown' ? { key: tsUs, item: ev, lineNo, inferSide: true } : { key: tsUs, item: ev, lineNo };
         } else {
           const snapText = c[col.is_snapshot!];
           if (snapText !== 'true' && snapText !== 'false') throw new MalformedRow(`bad is_snapshot ${JSON.stringify(snapText?.slice(0, 40))}`);
@@ -202,8 +202,10 @@ export class TardisStreams {
           group ??= { snapshot, symbol, exchange, tsUs, localUs: local, bids: new Map(), asks: new Map() };
           (side === 'bid' ? group.bids : group.asks).set(price, qty);
         }
-        if (local < lastLocalUs) damage.outOfOrder(file, lineNo, `local_timestamp ${local} before ${lastLocalUs}`);
-        else lastLocalUs = local;
+        if (local >= lastLocalUs) lastLocalUs = local;
+        // a trade's disorder is counted when it is delivered, unless it is dropped then as a repeat
+        else if (keyed) keyed.late = `local_timestamp ${local} before ${lastLocalUs}`;
+        else damage.outOfOrder(file, lineNo, `local_timestamp ${local} before ${lastLocalUs}`);
       } catch (e) {
         damage.malformed(file, lineNo, (e as Error).message);
         continue;

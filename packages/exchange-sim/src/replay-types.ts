@@ -6,6 +6,14 @@ export type ReplayItem = SimEvent;
 export interface Keyed {
   key: number;
   item: ReplayItem;
+  /** Line of the record in its file, for messages (0: not known). */
+  lineNo?: number;
+  /**
+   * Set on a trade that goes back in its stream: why. Counted out of order when it is
+   * delivered, unless it is dropped then as a repeat of a trade already delivered (a duplicate
+   * counts once, as malformed).
+   */
+  late?: string;
 }
 
 /**

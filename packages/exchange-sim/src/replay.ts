@@ -3,18 +3,20 @@
  * merges streams and counts damage; each format is read by its own file: `jsonl` (the engine
  * recorder's, replay-jsonl.ts) and `tardis` (tardis.dev normalized CSV, replay-tardis.ts).
  *
- * Several files are merged by timestamp (stable: ties keep the order of `files`). Damage is
- * counted, never hidden (docs/reliability.md, "Replay of damaged recordings"): `malformed`
- * records (duplicated trade lines among them) are not replayed, `skipped` ones are valid but not
- * applicable, `outOfOrder` ones are replayed as recorded, and `truncated` counts files that end
- * inside a record. Each is reported through `onError('replay', 'line N: ...')` (the first few of
- * each kind; the counts are exact).
+ * Several files are merged by timestamp (stable: ties keep the order of `files`; each file's
+ * records keep their file order). A trade delivered once is not delivered again, whichever file
+ * repeats it (DeliveredTrades). Damage is counted, never hidden (docs/reliability.md, "Replay of
+ * damaged recordings"): `malformed` records (repeated trades among them) are not replayed,
+ * `skipped` ones are valid but not applicable, `outOfOrder` ones are replayed as recorded, and
+ * `truncated` counts files that end inside a record. Each is reported through
+ * `onError('replay', 'line N: ...')` (the first few of each kind; the counts are exact).
  */
 import { basename } from 'node:path';
 import type { Instrument, RecordingIntegrity } from '@cwts/core';
 import { simInstrument, type InstrumentOverride, type ReplayFormat } from './options.js';
 import { jsonlInstruments, jsonlRecords } from './replay-jsonl.js';
 import { inferTardisInstruments, TardisStreams } from './replay-tardis.js';
+import { DeliveredTrades } from './replay-trades.js';
 import type { Keyed, ReplayDamageSink, ReplayItem } from './replay-types.js';
 
 export type { ReplayItem } from './replay-types.js';
@@ -47,7 +49,7 @@ const REPORTS_PER_KIND = 20;
 export class ReplaySource implements Iterable<ReplayItem> {
   readonly format: ReplayFormat;
   readonly files: readonly string[];
-  /** Lines that are not a valid record (not JSON, binary, failing validation) or repeat a trade line (same tradeId, same ts): not replayed. */
+  /** Lines that are not a valid record (not JSON, binary, failing validation) or repeat a trade already delivered (from any file): not replayed. */
   malformed = 0;
   /** Valid records not replayed: an instrument the header does not declare, or not in `symbols`. */
   skipped = 0;
@@ -70,6 +72,7 @@ export class ReplaySource implements Iterable<ReplayItem> {
   private queued: ReplayItem | undefined;
   private done = false;
   private readonly tardisInstrumentCache = new Map<string, Instrument>();
+  private readonly deliveredTrades = new DeliveredTrades();
   private readonly reported = new Map<string, number>();
   private readonly damage: ReplayDamageSink;
 
@@ -199,6 +202,14 @@ export class ReplaySource implements Iterable<ReplayItem> {
         this.skipped++;
         continue;
       }
+      if (item.type === 'trade' && this.deliveredTrades.repeated(item)) {
+        // The same trade again (a block a recorder or a copy wrote twice, overlapping rotated
+        // recordings, a file given twice) is not a second trade: paper matching would fill
+        // resting orders against it twice. Dropped, and counted as damage.
+        this.damage.malformed(this.files[bi]!, head.lineNo ?? 0, `trade ${item.symbol} tradeId ${JSON.stringify(item.tradeId).slice(0, 60)} repeated at ts ${item.ts}: a duplicate line`);
+        continue;
+      }
+      if (head.late !== undefined) this.damage.outOfOrder(this.files[bi]!, head.lineNo ?? 0, head.late);
       if (this.opts.exchange !== undefined) item.exchange = this.opts.exchange;
       if (this.tardis) this.queued = this.tardis.delivered(head);
       return item;

@@ -8,7 +8,7 @@ import { JournalStore } from '../journal/store.js';
 import { detectorFollowUps } from '../reports/follow-ups.js';
 import { renderReportHtml } from '../reports/html.js';
 import { sessionFromJournal } from '../reports/journal-session.js';
-import { FOLLOW_UP_HORIZON_MS, reportConfig, sha256File } from '../reports/replay-report.js';
+import { FOLLOW_UP_HORIZON_MS, reportConfig, reportTargetProblem, sha256File } from '../reports/replay-report.js';
 import { sessionStatistics } from '../reports/statistics.js';
 import { EXIT_RECORDING_DAMAGED } from './replay.js';
 
@@ -41,6 +41,8 @@ export async function reportCommand(o: ReportOptions, out: (line: string) => voi
   const to = parseTime('--to', o.to);
   if (from !== undefined && to !== undefined && from > to) throw new Error(`--from ${o.from} is after --to ${o.to}`);
   const journal = resolve(o.journal);
+  const problem = reportTargetProblem(o.out, { journal, recording: o.data, config: o.config });
+  if (problem) throw new Error(`--out: ${problem}`);
   const db = JournalStore.openReadOnly(journal);
   let record;
   try {

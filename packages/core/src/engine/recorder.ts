@@ -11,7 +11,7 @@ export function instrumentSpec(i: Instrument): InstrumentSpec {
 }
 
 /** SQLite's files of a database at `<path>`: `<path>` itself and these beside it. */
-const SQLITE_SUFFIXES = ['', '-wal', '-shm', '-journal'];
+export const SQLITE_SUFFIXES = ['', '-wal', '-shm', '-journal'];
 
 /**
  * Why a recording must not be written to `path`, or undefined. The recorder truncates its file,
@@ -52,7 +52,7 @@ function canonical(path: string): string {
 }
 
 /** Same path once links are resolved, or the same inode (a hard link, a case-insensitive file system). */
-function sameFile(a: string, b: string): boolean {
+export function sameFile(a: string, b: string): boolean {
   if (canonical(a) === canonical(b)) return true;
   try {
     const x = statSync(a);

@@ -1,3 +1,4 @@
+import type { MarketEvent } from '../domain/events.js';
 import { instrumentKey, type Instrument } from '../domain/instrument.js';
 import type { ExecutionReport } from '../domain/orders.js';
 import type { Signal } from '../domain/signal.js';
@@ -5,6 +6,16 @@ import type { Engine, EngineObserver } from '../engine/engine.js';
 import type { RiskState } from '../risk/risk-state.js';
 import type { MetricsRegistry } from '../observability/metrics.js';
 import type { SessionRecord, PnlSample, SessionFill, SessionSignal } from './session.js';
+
+/**
+ * The session time of a market event: its venue time `ts`, except a book snapshot without one
+ * (ts 0: Binance spot's REST depth snapshot has no event time), which counts at its arrival
+ * time `recvTs`. @cwts/exchange-sim replays such a snapshot at that time too; a replay from an
+ * older one still delivers ts 0, and the session must not start in 1970 for it.
+ */
+export function sessionTime(ev: Pick<MarketEvent, 'type' | 'ts' | 'recvTs'>): number {
+  return ev.type === 'book_snapshot' && ev.ts === 0 ? ev.recvTs : ev.ts;
+}
 
 /**
  * Builds a SessionRecord while a replay runs: the engine's observer taps give signals, fills and
@@ -31,8 +42,9 @@ export class SessionCollector implements EngineObserver {
     this.engine = engine;
   }
 
-  /** Before each market event, with its session time. */
-  onEvent(ts: number): void {
+  /** Before each market event. */
+  onEvent(ev: Pick<MarketEvent, 'type' | 'ts' | 'recvTs'>): void {
+    const ts = sessionTime(ev);
     this.events++;
     this.first ??= ts;
     if (ts > this.last) this.last = ts;

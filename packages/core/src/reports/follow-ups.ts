@@ -36,36 +36,95 @@ export function markAt(s: SessionRecord, key: string, t: number): number | undef
   return m.halfTicks[lo];
 }
 
+/**
+ * Index of the first of `ts` (ascending) that is >= `t` (`ts.length` when none): a binary search,
+ * reading at most ceil(log2(n + 1)) elements.
+ */
+export function firstAtOrAfter(ts: ArrayLike<number>, t: number): number {
+  let lo = 0;
+  let hi = ts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ts[mid]! < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Index of the first of `ts` (ascending) that is > `t` (`ts.length` when none); as firstAtOrAfter. */
+export function firstAfter(ts: ArrayLike<number>, t: number): number {
+  let lo = 0;
+  let hi = ts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ts[mid]! <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The fills of one instrument in time order: their indexes in `SessionRecord.fills` and their times. */
+interface FillsInTime {
+  idx: number[];
+  ts: number[];
+}
+
+/**
+ * What followed each detector's signals within `horizonMs`. Fills per instrument are put in
+ * time order once; each signal finds the fills in [its ts, its ts + horizon] by binary search,
+ * and the distinct fills of a detector are the union of those windows, walked once per
+ * instrument (the windows of signals in time order only move forward). Work is
+ * O((fills + signals) log(fills + signals)), not signals x fills: a day of a signal and a fill
+ * every second took minutes the other way.
+ */
 export function detectorFollowUps(s: SessionRecord, horizonMs: number): DetectorFollowUp[] {
   const instruments = new Map<string, Instrument>(s.instruments.map((i) => [instrumentKey(i.exchange, i.symbol), i]));
-  const fillsBy = new Map<string, number[]>();
-  s.fills.forEach((f, idx) => {
-    const k = instrumentKey(f.exchange, f.symbol);
-    (fillsBy.get(k) ?? fillsBy.set(k, []).get(k)!).push(idx);
-  });
+  const fillsBy = new Map<string, FillsInTime>();
+  {
+    const order = new Map<string, number[]>();
+    s.fills.forEach((f, idx) => {
+      const k = instrumentKey(f.exchange, f.symbol);
+      (order.get(k) ?? order.set(k, []).get(k)!).push(idx);
+    });
+    // A journal lists fills in the order they were journaled; a clock step can put them out of time order.
+    for (const [k, idx] of order) {
+      const ts = idx.map((i) => s.fills[i]!.ts);
+      const byTime = idx.map((_, j) => j).sort((a, b) => ts[a]! - ts[b]! || a - b);
+      fillsBy.set(k, { idx: byTime.map((j) => idx[j]!), ts: byTime.map((j) => ts[j]!) });
+    }
+  }
   const out: DetectorFollowUp[] = [];
-  for (const detector of [...new Set(s.signals.map((x) => x.detector))].sort()) {
-    const mine = s.signals.filter((x) => x.detector === detector);
-    const fillSet = new Set<number>();
+  const signalsBy = new Map<string, SessionRecord['signals']>();
+  for (const sig of s.signals) (signalsBy.get(sig.detector) ?? signalsBy.set(sig.detector, []).get(sig.detector)!).push(sig);
+  for (const detector of [...signalsBy.keys()].sort()) {
+    const mine = signalsBy.get(detector)!;
+    const fillSet: number[] = [];
     let withFills = 0;
     let moveSum = 0;
     let moveN = 0;
+    const byInstrument = new Map<string, number[]>();
     for (const sig of mine) {
       const key = instrumentKey(sig.exchange, sig.symbol);
-      let any = false;
-      for (const idx of fillsBy.get(key) ?? []) {
-        const f = s.fills[idx]!;
-        if (f.ts >= sig.ts && f.ts <= sig.ts + horizonMs) {
-          fillSet.add(idx);
-          any = true;
-        }
-      }
-      if (any) withFills++;
+      (byInstrument.get(key) ?? byInstrument.set(key, []).get(key)!).push(sig.ts);
       const a = markAt(s, key, sig.ts);
       const b = markAt(s, key, sig.ts + horizonMs);
       if (a !== undefined && b !== undefined && a > 0 && sig.direction !== 0) {
         moveSum += (sig.direction * (b - a) * 10_000) / a;
         moveN++;
+      }
+    }
+    for (const [key, sigTs] of byInstrument) {
+      const fills = fillsBy.get(key);
+      if (!fills) continue;
+      sigTs.sort((a, b) => a - b);
+      // fills[covered..] are not yet counted for this detector
+      let covered = 0;
+      for (const t of sigTs) {
+        const lo = firstAtOrAfter(fills.ts, t);
+        const hi = firstAfter(fills.ts, t + horizonMs);
+        if (hi > lo) withFills++;
+        for (let j = Math.max(lo, covered); j < hi; j++) fillSet.push(fills.idx[j]!);
+        covered = Math.max(covered, hi);
       }
     }
     let markout = 0n;
@@ -84,7 +143,7 @@ export function detectorFollowUps(s: SessionRecord, horizonMs: number): Detector
       const halfTicksLots = BigInt(f.side === 'buy' ? mark - 2 * f.price : 2 * f.price - mark) * BigInt(f.qty) * scale;
       markout += toCommon(halfTicksLots * 5n, exp + 1);
     }
-    out.push({ detector, signals: mine.length, signalsWithFills: withFills, fills: fillSet.size, markoutPnl: commonToDecimal(markout), fees: commonToDecimal(fees), meanMoveBps: moveN > 0 ? moveSum / moveN : null });
+    out.push({ detector, signals: mine.length, signalsWithFills: withFills, fills: fillSet.length, markoutPnl: commonToDecimal(markout), fees: commonToDecimal(fees), meanMoveBps: moveN > 0 ? moveSum / moveN : null });
   }
   return out;
 }

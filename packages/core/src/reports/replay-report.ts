@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { LoadedConfig } from '../config/index.js';
 import { parseDecimal } from '../domain/instrument.js';
 import type { MarketEvent } from '../domain/events.js';
 import type { Engine } from '../engine/engine.js';
+import { sameFile, SQLITE_SUFFIXES } from '../engine/recorder.js';
 import { COMMON_EXPONENT, toCommon } from '../risk/portfolio.js';
 import type { MetricsRegistry } from '../observability/metrics.js';
 import { createProgress, type Progress } from '../observability/progress.js';
@@ -16,8 +17,50 @@ import { sessionStatistics, type SessionStatistics } from './statistics.js';
 /** Seconds after a signal in which fills and price moves count as "what followed". */
 export const FOLLOW_UP_HORIZON_MS = 60_000;
 
+/** Bytes hashed per read: a recording may be far larger than one Buffer (2 GiB) or memory. */
+const HASH_CHUNK = 1 << 20;
+
+/** sha256 of a file, read in 1 MiB chunks, so its size does not matter. */
 export function sha256File(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex');
+  const hash = createHash('sha256');
+  const buf = Buffer.allocUnsafe(HASH_CHUNK);
+  const fd = openSync(path, 'r');
+  try {
+    for (;;) {
+      const n = readSync(fd, buf, 0, HASH_CHUNK, null);
+      if (n === 0) break;
+      hash.update(buf.subarray(0, n));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest('hex');
+}
+
+/** The files a report is made from; the report must be written to none of them. */
+export interface ReportInputs {
+  /** The journal: SQLite's -wal, -shm and -journal files beside it count too. */
+  journal?: string | undefined;
+  recording?: string | undefined;
+  config?: string | undefined;
+}
+
+/**
+ * Why a report must not be written to `out`, or undefined. Writing it truncates the file first,
+ * so `out` may be none of its inputs: a typo that names the journal would wipe the positions,
+ * open orders, HALT and client-id sequence of the engine journaling there (as `run --record`
+ * refuses it too), and one that names the recording or the config destroys what the report is
+ * about. The same file under another name (a link) counts.
+ */
+export function reportTargetProblem(out: string, inputs: ReportInputs): string | undefined {
+  if (inputs.journal !== undefined) {
+    for (const suffix of SQLITE_SUFFIXES) {
+      if (sameFile(out, inputs.journal + suffix)) return `${out} is the journal ${inputs.journal}${suffix ? ` (its ${suffix} file)` : ''}; the report would overwrite it: write the report to another file`;
+    }
+  }
+  if (inputs.recording !== undefined && sameFile(out, inputs.recording)) return `${out} is the recording ${inputs.recording}; the report would overwrite it: write the report to another file`;
+  if (inputs.config !== undefined && sameFile(out, inputs.config)) return `${out} is the config ${inputs.config}; the report would overwrite it: write the report to another file`;
+  return undefined;
 }
 
 /**
@@ -69,6 +112,9 @@ export class ReplayReporting {
     private readonly files: { config: string; data: string; report?: string },
     progress: 'auto' | 'off' = 'auto',
   ) {
+    // refused before the replay runs, not after it
+    const problem = files.report === undefined ? undefined : reportTargetProblem(files.report, { recording: files.data, config: files.config });
+    if (problem) throw new Error(`--report: ${problem}`);
     this.progress = createProgress({ label: `replay ${basename(files.data)}`, total: estimateLines(files.data) - 1, unit: 'events', estimate: true, mode: progress === 'off' ? 'off' : undefined, checkEvery: 1024 });
   }
 
@@ -77,7 +123,7 @@ export class ReplayReporting {
   }
 
   beforeEvent = (ev: MarketEvent): void => {
-    this.collector.onEvent(ev.ts);
+    this.collector.onEvent(ev);
     this.progress.update(this.collector.events);
   };
 

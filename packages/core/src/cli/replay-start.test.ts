@@ -1,0 +1,59 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { instrumentSpec, RECORDING_KIND, RECORDING_VERSION } from '@cwts/core/engine';
+import { resolveSimOptions, SyntheticMarket, type SimEvent } from '@cwts/exchange-sim';
+import { replayCommand } from './replay.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'cwts-replay-start-'));
+const T0 = 1_700_000_000_000;
+
+const CONFIG = `[system]
+name = "start"
+[exchanges]
+enabled = ["sim"]
+[sim]
+plugin = "@cwts/exchange-sim"
+symbols = ["BTCUSDT"]
+[risk]
+max_position = 100000
+max_drawdown = 0.15
+var_confidence = 0.99
+[compute]
+backends = ["js"]
+`;
+
+/**
+ * A recording whose first market event is a book snapshot with venue time 0: what `run --record`
+ * writes for Binance spot, whose REST depth snapshot has no event time (exchange-binance/src/feed.ts:
+ * `ts: typeof b.E === 'number' ? b.E : 0`). Replay takes its arrival time (recvTs) instead.
+ */
+function recording(): string {
+  const market = new SyntheticMarket({ exchange: 'sim', symbols: ['BTCUSDT'], options: resolveSimOptions({ seed: 7 }), startTs: T0 });
+  const events: SimEvent[] = [];
+  market.attach((ev: SimEvent) => events.push(ev));
+  market.begin();
+  market.generate(T0 + 5_000);
+  const k = events.findIndex((e) => e.type === 'book_snapshot');
+  expect(k).toBe(0);
+  events[k] = { ...events[k]!, ts: 0, recvTs: T0 } as SimEvent;
+  const header = { kind: RECORDING_KIND, version: RECORDING_VERSION, createdAt: 'test', instruments: market.instruments().map(instrumentSpec) };
+  const p = join(dir, 'rec.jsonl');
+  writeFileSync(p, [JSON.stringify(header), ...events.map((e) => JSON.stringify(e))].join('\n') + '\n');
+  return p;
+}
+
+describe('replay statistics when the first event is a snapshot stamped 0', () => {
+  it('the session runs from the first market time of the recording, not from 1970', async () => {
+    const cfg = join(dir, 'c.toml');
+    writeFileSync(cfg, CONFIG);
+    const out: string[] = [];
+    const code = await replayCommand({ config: cfg, data: recording(), json: true, err: () => {} }, (l) => out.push(l));
+    expect(code).toBe(0);
+    const s = JSON.parse(out[0]!);
+    // Five seconds of recorded market: the report's period, duration and ratios cover those.
+    expect(s.stats.start).toBeGreaterThanOrEqual(T0);
+    expect(s.stats.durationMs).toBeLessThanOrEqual(5_000);
+  }, 120_000);
+});
