@@ -2,6 +2,7 @@ import { closeSync, ftruncateSync, mkdtempSync, openSync, rmSync, statSync, writ
 import { constants } from 'node:buffer';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from '../journal/schema.js';
@@ -159,5 +160,34 @@ describe('tradeMarks', () => {
     for (const chunkBytes of [1, 3, 7, 64, 1 << 20]) {
       expect(tradeMarks(f, 0, 5_000, { chunkBytes })).toEqual({ 'sim:BTCUSDT': { ts: [1_000, 2_000], halfTicks: [200, 400] } });
     }
+  });
+});
+
+describe('report --data: a file that is not a recording', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cwts-report-notrec-'));
+  const rec = [recordingHeader, tradeLine(1_000, 1_000_000)].join('\n') + '\n';
+  const cases: [string, Buffer | string][] = [
+    ['gzipped.jsonl.gz', gzipSync(rec)],
+    ['no-header.jsonl', tradeLine(1_000, 1_000_000) + '\n'],
+    ['other.csv', 'exchange,symbol,timestamp\n'],
+    ['empty.jsonl', ''],
+  ];
+  it.each(cases)('%s gives no marks and a warning (the report then exits 3), not a clean report with empty charts', (name, body) => {
+    const f = join(dir, name);
+    writeFileSync(f, body);
+    const why: string[] = [];
+    expect(tradeMarks(f, -Infinity, Infinity, {}, undefined, (w) => why.push(w))).toEqual({});
+    expect(why).toHaveLength(1);
+    const s = sessionFromJournal(journal(), {}, f);
+    expect(s.warnings?.some((w) => w.includes('is not a cwts-ultra recording'))).toBe(true);
+  });
+
+  it('a recording with its header gives marks and no such warning', () => {
+    const f = join(dir, 'ok.jsonl');
+    writeFileSync(f, rec);
+    const why: string[] = [];
+    expect(tradeMarks(f, -Infinity, Infinity, {}, undefined, (w) => why.push(w))['sim:BTCUSDT']).toEqual({ ts: [1_000], halfTicks: [2_000_000] });
+    expect(why).toEqual([]);
+    expect(sessionFromJournal(journal(), {}, f).warnings?.some((w) => w.includes('is not a cwts-ultra recording')) ?? false).toBe(false);
   });
 });

@@ -1,6 +1,7 @@
 import { defineInstrument, instrumentKey, type Instrument, type InstrumentSpec } from '../domain/instrument.js';
 import type { RiskStateName } from '../risk/risk-state.js';
 import { GRID_HISTORY_SCOPE } from '../risk/grid.js';
+import { RECORDING_KIND } from '../engine/recorder.js';
 import { fileLines, type FileLinesOptions } from './file-lines.js';
 import type { SessionFill, SessionRecord, SessionSignal } from './session.js';
 
@@ -92,9 +93,13 @@ export function sessionFromJournal(db: ReadOnlyDb, window: JournalWindow = {}, r
   if (recording) {
     let skipped = 0;
     let firstSkipped = '';
+    let notRecording: string | undefined;
     const fromTrades = tradeMarks(recording, lo, hi, {}, (lineNo, why) => {
       if (skipped++ === 0) firstSkipped = `line ${lineNo}: ${why}`;
-    });
+    }, (why) => (notRecording = why));
+    // A file that is not a recording (gzipped, a tardis CSV, another file given by mistake) gave
+    // no mark at all: the report would look complete with every chart and follow-up empty.
+    if (notRecording !== undefined) warnings.push(`${recording} is not a cwts-ultra recording (${notRecording}): no marks were read from it; give the plain file \`run --record\` wrote`);
     if (skipped > 0) warnings.push(`${skipped} trade line${skipped === 1 ? '' : 's'} of the recording ${skipped === 1 ? 'is' : 'are'} not a valid trade and gave no mark (first: ${firstSkipped}); the recording is damaged (cwts-ultra replay counts it)`);
     for (const [key, m] of Object.entries(fromTrades)) {
       // The recording's tape covers every instrument and every second; it replaces snapshot marks.
@@ -123,13 +128,21 @@ export function sessionFromJournal(db: ReadOnlyDb, window: JournalWindow = {}, r
  * a valid trade (unreadable, or a price or quantity that is not a positive integer: replay counts
  * it malformed) gives no mark and is passed to `onSkipped`.
  */
-export function tradeMarks(path: string, lo: number, hi: number, lines: FileLinesOptions = {}, onSkipped?: (lineNo: number, why: string) => void): SessionRecord['marks'] {
+export function tradeMarks(
+  path: string, lo: number, hi: number, lines: FileLinesOptions = {}, onSkipped?: (lineNo: number, why: string) => void, onNotRecording?: (why: string) => void,
+): SessionRecord['marks'] {
   const out: SessionRecord['marks'] = {};
   /** Instruments with a trade that went back in time, and the length at which to compact their marks. */
   const unsorted = new Map<string, number>();
   let lineNo = 0;
   for (const line of fileLines(path, lines)) {
-    if (lineNo++ === 0 || line === null || !line.includes('"trade"')) continue; // line 1: the header
+    if (lineNo++ === 0) {
+      const problem = recordingHeaderProblem(line);
+      if (problem === undefined) continue;
+      onNotRecording?.(problem);
+      return out;
+    }
+    if (line === null || !line.includes('"trade"')) continue;
     let ev: { type?: string; exchange?: string; symbol?: string; ts?: number; price?: number; qty?: number };
     try {
       ev = JSON.parse(line);
@@ -164,6 +177,7 @@ export function tradeMarks(path: string, lo: number, hi: number, lines: FileLine
       }
     }
   }
+  if (lineNo === 0) onNotRecording?.('the file is empty');
   for (const key of unsorted.keys()) out[key] = lastPerSecond(out[key]!);
   return out;
 }
@@ -187,4 +201,17 @@ function lastPerSecond(m: { ts: number[]; halfTicks: number[] }): { ts: number[]
     }
   }
   return { ts, halfTicks };
+}
+
+/** Why line 1 of a file is not a `run --record` header (`{"kind":"cwts-recording",...}`), if it is not. */
+function recordingHeaderProblem(line: string | null): string | undefined {
+  if (line === null) return 'line 1 is longer than any header';
+  let h: unknown;
+  try {
+    h = JSON.parse(line);
+  } catch {
+    return 'line 1 is not JSON';
+  }
+  const kind = h !== null && typeof h === 'object' ? (h as { kind?: unknown }).kind : undefined;
+  return kind === RECORDING_KIND ? undefined : `line 1 is not its header (kind ${JSON.stringify(kind) ?? 'missing'})`;
 }
