@@ -1,4 +1,4 @@
-// GENERATED from @cwts/backend-vulkan/shaders/rolling.spv (sha256 284f807bd765030a693cef26dfe34f527d12b7b04b197d7babc2f0d807cbdc1b) by spirv-cross --msl --msl-version 20100. Do not edit: run `node scripts/generate-msl.mjs`.
+// GENERATED from @cwts/backend-vulkan/shaders/rolling.spv (sha256 5bffc1c898336106536a82fab6b296c39f5c871b05f105d5869f1878eefe1fec) by spirv-cross --msl --msl-version 20100. Do not edit: run `node scripts/generate-msl.mjs`.
 #pragma clang diagnostic ignored "-Wmissing-prototypes"
 
 #include <metal_stdlib>
@@ -77,343 +77,377 @@ struct _128
     uint _m2;
 };
 
-struct _211
+struct _218
 {
     float _m0[1];
 };
 
-struct _380
+struct _404
 {
     float _m0[1];
 };
 
-struct _387
+struct _411
 {
     float _m0[1];
 };
 
-constant uint _596_tmp [[function_constant(0)]];
-constant uint _596 = is_function_constant_defined(_596_tmp) ? _596_tmp : 1u;
-constant uint3 gl_WorkGroupSize [[maybe_unused]] = uint3(_596, 1u, 1u);
+constant uint _622_tmp [[function_constant(0)]];
+constant uint _622 = is_function_constant_defined(_622_tmp) ? _622_tmp : 1u;
+constant uint3 gl_WorkGroupSize [[maybe_unused]] = uint3(_622, 1u, 1u);
 
-kernel void main0(constant _128& _130 [[buffer(0)]], const device _211& _213 [[buffer(1)]], device _380& _382 [[buffer(2)]], device _387& _389 [[buffer(3)]], uint3 gl_NumWorkGroups [[threadgroups_per_grid]], uint3 gl_GlobalInvocationID [[thread_position_in_grid]])
+kernel void main0(constant _128& _130 [[buffer(0)]], const device _218& _220 [[buffer(1)]], device _404& _406 [[buffer(2)]], device _411& _413 [[buffer(3)]], uint3 gl_NumWorkGroups [[threadgroups_per_grid]], uint3 gl_GlobalInvocationID [[thread_position_in_grid]])
 {
     uint _126 = gl_NumWorkGroups.x * _125;
     float _135 = float(_130._m1);
     float _139 = 1.0 / _135;
     uint _152 = ((_130._m0 + _130._m2) - 1u) / _130._m2;
-    for (uint _868 = gl_GlobalInvocationID.x; _868 < _152; _868 += _126)
+    for (uint _894 = gl_GlobalInvocationID.x; _894 < _152; _894 += _126)
     {
-        uint _169 = _868 * _130._m2;
+        uint _169 = _894 * _130._m2;
         uint _177 = min((_169 + _130._m2), _130._m0);
-        uint _869;
-        float2 _878;
-        float2 _959;
-        _959 = float2(1.0);
-        _878 = float2(1.0);
-        _869 = _169;
-        uint _892;
-        uint _901;
-        bool _1031;
-        float2 _1034;
-        float _1049;
-        float _1050;
-        float2 _1069;
-        uint _871 = 0u;
-        uint _872 = 0u;
-        bool _876 = true;
-        float _880 = 0.0;
-        float _882 = 0.0;
-        for (; _869 < _177; _959 = _1069, _882 = _1050, _880 = _1049, _878 = _1034, _876 = _1031, _872 = _901, _871 = _892, _869++)
+        float _186 = float(_130._m2) * 0.00120000005699694156646728515625;
+        uint _895;
+        float2 _904;
+        float2 _991;
+        _991 = float2(1.0);
+        _904 = float2(1.0);
+        _895 = _169;
+        uint _921;
+        uint _931;
+        bool _1065;
+        float2 _1068;
+        float _1084;
+        float _1085;
+        float _1086;
+        float2 _1120;
+        uint _897 = 0u;
+        uint _898 = 0u;
+        bool _902 = true;
+        float _906 = 0.0;
+        float _908 = 0.0;
+        float _910 = 0.0;
+        for (; _895 < _177; _991 = _1120, _910 = _1086, _908 = _1085, _906 = _1084, _904 = _1068, _902 = _1065, _898 = _931, _897 = _921, _895++)
         {
-            uint _202 = _869 + _130._m1;
-            uint _203 = _202 - 1u;
-            uint _893;
-            uint _902;
-            bool _911;
-            float _950;
-            float _975;
-            if (_869 != _169)
+            uint _209 = _895 + _130._m1;
+            uint _210 = _209 - 1u;
+            uint _922;
+            uint _932;
+            bool _942;
+            float _982;
+            float _1008;
+            float _1088;
+            if (_895 != _169)
             {
-                uint _220 = _869 - 1u;
-                uint _233 = (_871 + uint((as_type<uint>(_213._m0[_203]) & 2139095040u) == 2139095040u)) - uint((as_type<uint>(_213._m0[_220]) & 2139095040u) == 2139095040u);
-                uint _873;
-                if (_213._m0[_203] == _213._m0[_202 - 2u])
+                uint _227 = _895 - 1u;
+                uint _240 = (_897 + uint((as_type<uint>(_220._m0[_210]) & 2139095040u) == 2139095040u)) - uint((as_type<uint>(_220._m0[_227]) & 2139095040u) == 2139095040u);
+                uint _899;
+                if (_220._m0[_210] == _220._m0[_209 - 2u])
                 {
-                    _873 = _872 + 1u;
+                    _899 = _898 + 1u;
                 }
                 else
                 {
-                    _873 = 1u;
+                    _899 = 1u;
                 }
-                bool _912;
-                float _951;
-                float _976;
-                if (_233 != 0u)
+                bool _943;
+                float _983;
+                float _1009;
+                float _1089;
+                if (_240 != 0u)
                 {
-                    _976 = _882;
-                    _951 = _880;
-                    _912 = true;
+                    _1089 = _910;
+                    _1009 = _908;
+                    _983 = _906;
+                    _943 = true;
                 }
                 else
                 {
-                    bool _913;
-                    float _952;
-                    float _977;
-                    if (!_876)
+                    bool _944;
+                    float _984;
+                    float _1010;
+                    float _1090;
+                    if (!_902)
                     {
-                        float _619 = spvFMul(spvFMul(_213._m0[_203], _878.x), _878.y);
-                        float _630 = spvFMul(spvFMul(_213._m0[_220], _878.x), _878.y);
-                        bool _914;
-                        float _953;
-                        float _978;
-                        if (!(abs(_619) <= 4294967296.0))
+                        float _645 = spvFMul(spvFMul(_220._m0[_210], _904.x), _904.y);
+                        float _656 = spvFMul(spvFMul(_220._m0[_227], _904.x), _904.y);
+                        bool _945;
+                        float _985;
+                        float _1011;
+                        float _1091;
+                        if (!(abs(_645) <= 4294967296.0))
                         {
-                            _978 = _882;
-                            _953 = _880;
-                            _914 = true;
+                            _1091 = _910;
+                            _1011 = _908;
+                            _985 = _906;
+                            _945 = true;
                         }
                         else
                         {
-                            float _283 = spvFAdd(_880, spvFMul(spvFSub(_619, _630), _139));
-                            float _287 = _619 - _630;
-                            float _294 = ((_619 - _283) + _630) - _880;
-                            float _299 = fma(_287, _294, _882);
-                            bool _915;
-                            if (abs(_287 * _294) > (16.0 * fast::max(_299, 0.0)))
+                            float _290 = spvFAdd(_906, spvFMul(spvFSub(_645, _656), _139));
+                            float _294 = _645 - _656;
+                            float _301 = ((_645 - _290) + _656) - _906;
+                            float _306 = fma(_294, _301, _908);
+                            float _309 = fast::max(_910, _306);
+                            bool _946;
+                            if (abs(_294 * _301) > (16.0 * fast::max(_306, 0.0)))
                             {
-                                _915 = true;
+                                _946 = true;
                             }
                             else
                             {
-                                bool _313 = abs(_283) < 2.3283064365386962890625e-10;
-                                bool _321;
-                                if (_313)
+                                bool _947;
+                                if (fma(_135 * _290, _290, _306) < (_309 * _186))
                                 {
-                                    _321 = _299 < (5.4210105393100953915108285077057e-20 * _135);
+                                    _947 = true;
                                 }
                                 else
                                 {
-                                    _321 = _313;
+                                    bool _337 = abs(_290) < 2.3283064365386962890625e-10;
+                                    bool _345;
+                                    if (_337)
+                                    {
+                                        _345 = _306 < (5.4210105393100953915108285077057e-20 * _135);
+                                    }
+                                    else
+                                    {
+                                        _345 = _337;
+                                    }
+                                    _947 = _345 ? true : _902;
                                 }
-                                _915 = _321 ? true : _876;
+                                _946 = _947;
                             }
-                            _978 = _299;
-                            _953 = _283;
-                            _914 = _915;
+                            _1091 = _309;
+                            _1011 = _306;
+                            _985 = _290;
+                            _945 = _946;
                         }
-                        _977 = _978;
-                        _952 = _953;
-                        _913 = _914;
+                        _1090 = _1091;
+                        _1010 = _1011;
+                        _984 = _985;
+                        _944 = _945;
                     }
                     else
                     {
-                        _977 = _882;
-                        _952 = _880;
-                        _913 = _876;
+                        _1090 = _910;
+                        _1010 = _908;
+                        _984 = _906;
+                        _944 = _902;
                     }
-                    _976 = _977;
-                    _951 = _952;
-                    _912 = _913;
+                    _1089 = _1090;
+                    _1009 = _1010;
+                    _983 = _984;
+                    _943 = _944;
                 }
-                _975 = _976;
-                _950 = _951;
-                _911 = _912;
-                _902 = _873;
-                _893 = _233;
+                _1088 = _1089;
+                _1008 = _1009;
+                _982 = _983;
+                _942 = _943;
+                _932 = _899;
+                _922 = _240;
             }
             else
             {
-                _975 = _882;
-                _950 = _880;
-                _911 = _876;
-                _902 = _872;
-                _893 = _871;
+                _1088 = _910;
+                _1008 = _908;
+                _982 = _906;
+                _942 = _902;
+                _932 = _898;
+                _922 = _897;
             }
-            if (_869 == _169)
+            if (_895 == _169)
             {
-                uint _900;
-                uint _909;
-                _909 = 1u;
-                _900 = _893;
-                float _350;
-                uint _1052;
-                uint _1054;
-                uint _891 = 0u;
-                float _983 = _213._m0[_869];
-                for (; _891 < _130._m1; _983 = _350, _909 = _1054, _900 = _1052, _891++)
+                uint _930;
+                uint _940;
+                _940 = 1u;
+                _930 = _922;
+                float _374;
+                uint _1103;
+                uint _1105;
+                uint _920 = 0u;
+                float _1016 = _220._m0[_895];
+                for (; _920 < _130._m1; _1016 = _374, _940 = _1105, _930 = _1103, _920++)
                 {
-                    _350 = _213._m0[_869 + _891];
-                    if ((as_type<uint>(_350) & 2139095040u) == 2139095040u)
+                    _374 = _220._m0[_895 + _920];
+                    if ((as_type<uint>(_374) & 2139095040u) == 2139095040u)
                     {
-                        _1052 = _900 + uint(1);
+                        _1103 = _930 + uint(1);
                     }
                     else
                     {
-                        _1052 = _900;
+                        _1103 = _930;
                     }
-                    if (_891 > 0u)
+                    if (_920 > 0u)
                     {
-                        uint _985;
-                        if (_350 == _983)
+                        uint _1018;
+                        if (_374 == _1016)
                         {
-                            _985 = _909 + 1u;
+                            _1018 = _940 + 1u;
                         }
                         else
                         {
-                            _985 = 1u;
+                            _1018 = 1u;
                         }
-                        _1054 = _985;
+                        _1105 = _1018;
                     }
                     else
                     {
-                        _1054 = _909;
+                        _1105 = _940;
                     }
                 }
-                _901 = _909;
-                _892 = _900;
+                _931 = _940;
+                _921 = _930;
             }
             else
             {
-                _901 = _902;
-                _892 = _893;
+                _931 = _932;
+                _921 = _922;
             }
-            if (_892 != 0u)
+            if (_921 != 0u)
             {
-                _382._m0[_869] = as_type<float>(0x7fc00000u /* nan */);
-                _389._m0[_869] = as_type<float>(0x7fc00000u /* nan */);
-                _1069 = _959;
-                _1050 = _975;
-                _1049 = _950;
-                _1034 = _878;
-                _1031 = _911;
+                _406._m0[_895] = as_type<float>(0x7fc00000u /* nan */);
+                _413._m0[_895] = as_type<float>(0x7fc00000u /* nan */);
+                _1120 = _991;
+                _1086 = _1088;
+                _1085 = _1008;
+                _1084 = _982;
+                _1068 = _904;
+                _1065 = _942;
                 continue;
             }
-            float _947;
-            float2 _955;
-            float _972;
-            bool _1032;
-            float2 _1047;
-            if (_901 >= _130._m1)
+            float _979;
+            float2 _987;
+            float _1005;
+            bool _1066;
+            float2 _1082;
+            float _1100;
+            if (_931 >= _130._m1)
             {
-                float _406 = abs(_213._m0[_203]);
-                int _943;
-                if (_406 == 0.0)
+                float _430 = abs(_220._m0[_210]);
+                int _975;
+                if (_430 == 0.0)
                 {
-                    _943 = 0;
+                    _975 = 0;
                 }
                 else
                 {
-                    _943 = 127 - int(max(((as_type<uint>(_406) >> uint(23)) & 255u), 1u));
+                    _975 = 127 - int(max(((as_type<uint>(_430) >> uint(23)) & 255u), 1u));
                 }
-                int _661 = _943 / 2;
-                float _675 = as_type<float>(uint(_661 + 127) << uint(23));
-                int _666 = _943 - _661;
-                float _682 = as_type<float>(uint(_666 + 127) << uint(23));
-                _1047 = float2(_675, _682);
-                _1032 = false;
-                _972 = 0.0;
-                _955 = float2(as_type<float>(uint((_943 / (-2)) + 127) << uint(23)), as_type<float>(uint(127 - _666) << uint(23)));
-                _947 = spvFMul(spvFMul(_213._m0[_203], _675), _682);
+                int _687 = _975 / 2;
+                float _701 = as_type<float>(uint(_687 + 127) << uint(23));
+                int _692 = _975 - _687;
+                float _708 = as_type<float>(uint(_692 + 127) << uint(23));
+                _1100 = 0.0;
+                _1082 = float2(_701, _708);
+                _1066 = false;
+                _1005 = 0.0;
+                _987 = float2(as_type<float>(uint((_975 / (-2)) + 127) << uint(23)), as_type<float>(uint(127 - _692) << uint(23)));
+                _979 = spvFMul(spvFMul(_220._m0[_210], _701), _708);
             }
             else
             {
-                float _948;
-                float2 _956;
-                float _973;
-                float2 _1048;
-                if (_911)
+                float _980;
+                float2 _988;
+                float _1006;
+                float2 _1083;
+                float _1101;
+                if (_942)
                 {
-                    float _920;
-                    _920 = 0.0;
-                    for (uint _919 = 0u; _919 < _130._m1; )
+                    float _952;
+                    _952 = 0.0;
+                    for (uint _951 = 0u; _951 < _130._m1; )
                     {
-                        _920 = fast::max(_920, abs(_213._m0[_869 + _919]));
-                        _919++;
+                        _952 = fast::max(_952, abs(_220._m0[_895 + _951]));
+                        _951++;
                         continue;
                     }
-                    int _921;
-                    if (_920 == 0.0)
+                    int _953;
+                    if (_952 == 0.0)
                     {
-                        _921 = 0;
+                        _953 = 0;
                     }
                     else
                     {
-                        _921 = 127 - int(max(((as_type<uint>(_920) >> uint(23)) & 255u), 1u));
+                        _953 = 127 - int(max(((as_type<uint>(_952) >> uint(23)) & 255u), 1u));
                     }
-                    int _746 = _921 / 2;
-                    float _760 = as_type<float>(uint(_746 + 127) << uint(23));
-                    int _751 = _921 - _746;
-                    float _767 = as_type<float>(uint(_751 + 127) << uint(23));
-                    float _923;
-                    float _924;
-                    _924 = 0.0;
-                    _923 = 0.0;
-                    float _481;
-                    float _503;
-                    for (uint _922 = 0u; _922 < _130._m1; _924 = _503, _923 = _481, _922++)
+                    int _772 = _953 / 2;
+                    float _786 = as_type<float>(uint(_772 + 127) << uint(23));
+                    int _777 = _953 - _772;
+                    float _793 = as_type<float>(uint(_777 + 127) << uint(23));
+                    float _955;
+                    float _956;
+                    _956 = 0.0;
+                    _955 = 0.0;
+                    float _505;
+                    float _527;
+                    for (uint _954 = 0u; _954 < _130._m1; _956 = _527, _955 = _505, _954++)
                     {
-                        float _806 = spvFMul(spvFMul(_213._m0[_869 + _922], _760), _767);
-                        _481 = spvFAdd(_923, _806);
-                        float _940;
-                        if (abs(_923) >= abs(_806))
+                        float _832 = spvFMul(spvFMul(_220._m0[_895 + _954], _786), _793);
+                        _505 = spvFAdd(_955, _832);
+                        float _972;
+                        if (abs(_955) >= abs(_832))
                         {
-                            _940 = spvFAdd(spvFSub(_923, _481), _806);
+                            _972 = spvFAdd(spvFSub(_955, _505), _832);
                         }
                         else
                         {
-                            _940 = spvFAdd(spvFSub(_806, _481), _923);
+                            _972 = spvFAdd(spvFSub(_832, _505), _955);
                         }
-                        _503 = spvFAdd(_924, _940);
+                        _527 = spvFAdd(_956, _972);
                     }
-                    float _511 = spvFMul(spvFAdd(_923, _924), _139);
-                    float _926;
-                    float _927;
-                    _927 = 0.0;
-                    _926 = 0.0;
-                    float _543;
-                    float _563;
-                    for (uint _925 = 0u; _925 < _130._m1; _927 = _563, _926 = _543, _925++)
+                    float _535 = spvFMul(spvFAdd(_955, _956), _139);
+                    float _958;
+                    float _959;
+                    _959 = 0.0;
+                    _958 = 0.0;
+                    float _567;
+                    float _587;
+                    for (uint _957 = 0u; _957 < _130._m1; _959 = _587, _958 = _567, _957++)
                     {
-                        float _535 = spvFSub(spvFMul(spvFMul(_213._m0[_869 + _925], _760), _767), _511);
-                        float _539 = spvFMul(_535, _535);
-                        _543 = spvFAdd(_926, _539);
-                        float _937;
-                        if (_926 >= _539)
+                        float _559 = spvFSub(spvFMul(spvFMul(_220._m0[_895 + _957], _786), _793), _535);
+                        float _563 = spvFMul(_559, _559);
+                        _567 = spvFAdd(_958, _563);
+                        float _969;
+                        if (_958 >= _563)
                         {
-                            _937 = spvFAdd(spvFSub(_926, _543), _539);
+                            _969 = spvFAdd(spvFSub(_958, _567), _563);
                         }
                         else
                         {
-                            _937 = spvFAdd(spvFSub(_539, _543), _926);
+                            _969 = spvFAdd(spvFSub(_563, _567), _958);
                         }
-                        _563 = spvFAdd(_927, _937);
+                        _587 = spvFAdd(_959, _969);
                     }
-                    _1048 = float2(_760, _767);
-                    _973 = _926 + _927;
-                    _956 = float2(as_type<float>(uint((_921 / (-2)) + 127) << uint(23)), as_type<float>(uint(127 - _751) << uint(23)));
-                    _948 = _511;
+                    float _593 = _958 + _959;
+                    _1101 = fast::max(_593, 0.0);
+                    _1083 = float2(_786, _793);
+                    _1006 = _593;
+                    _988 = float2(as_type<float>(uint((_953 / (-2)) + 127) << uint(23)), as_type<float>(uint(127 - _777) << uint(23)));
+                    _980 = _535;
                 }
                 else
                 {
-                    _1048 = _878;
-                    _973 = _975;
-                    _956 = _959;
-                    _948 = _950;
+                    _1101 = _1088;
+                    _1083 = _904;
+                    _1006 = _1008;
+                    _988 = _991;
+                    _980 = _982;
                 }
-                _1047 = _1048;
-                _1032 = _911 ? false : _911;
-                _972 = _973;
-                _955 = _956;
-                _947 = _948;
+                _1100 = _1101;
+                _1082 = _1083;
+                _1066 = _942 ? false : _942;
+                _1005 = _1006;
+                _987 = _988;
+                _979 = _980;
             }
-            _382._m0[_869] = spvFMul(spvFMul(_947, _955.x), _955.y);
-            _389._m0[_869] = fast::max(spvFMul(spvFMul(spvFMul(spvFMul(_972 * _139, _955.x), _955.y), _955.x), _955.y), 0.0);
-            _1069 = _955;
-            _1050 = _972;
-            _1049 = _947;
-            _1034 = _1047;
-            _1031 = _1032;
+            _406._m0[_895] = spvFMul(spvFMul(_979, _987.x), _987.y);
+            _413._m0[_895] = fast::max(spvFMul(spvFMul(spvFMul(spvFMul(_1005 * _139, _987.x), _987.y), _987.x), _987.y), 0.0);
+            _1120 = _987;
+            _1086 = _1100;
+            _1085 = _1005;
+            _1084 = _979;
+            _1068 = _1082;
+            _1065 = _1066;
         }
     }
 }

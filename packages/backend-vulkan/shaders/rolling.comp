@@ -5,7 +5,11 @@
 // update of (mean, M2):
 //   mean' = mean + (x_in - x_out) / W,   M2' = M2 + (x_in - x_out) (x_in - mean' + x_out - mean)
 // so a window costs O(1) loads instead of O(W), and drift is bounded by the run length CH.
-// A step whose update is more than 16x the remaining M2 (cancellation) recomputes instead.
+// A step whose update is more than 16x the remaining M2 (cancellation) recomputes instead, and so
+// does a window whose M2 + W mean^2 has fallen below CH x 1.2e-3 of the largest M2 since the last
+// exact window (the oracle's ILL_CONDITIONED_F32 rule at float32 state: the slides' rounding is a
+// few ulps of that largest M2 per step). The 16x test alone missed a fat-finger print reverting
+// over a few ticks (each step removing ~9x what remains): variance 3.5x off for 20 windows.
 //  - A window whose W values are all equal gets mean = that value and variance exactly 0 and
 //    resets the state exactly (tracked by the length of the trailing run of equal values).
 //  - NaN or +-Infinity (tested on exponent bits) makes every window containing it NaN; after it
@@ -60,6 +64,8 @@ void main() {
     uint i0 = r * pc.CH;
     uint i1 = min(i0 + pc.CH, pc.count);
     float mean = 0.0, m2 = 0.0; // of the window scaled by 2^k
+    float m2max = 0.0;          // largest M2 since the last exact window (same scale)
+    float illConditioned = float(pc.CH) * 1.2e-3;
     vec2 up = vec2(1.0), down = vec2(1.0); // 2^k and 2^-k, as factors
     uint bad = 0u;       // non-finite values in the current window
     uint eqRun = 0u;     // trailing run of equal values ending at the window's last element
@@ -84,7 +90,10 @@ void main() {
             float m2New = m2 + term;
             // A step much larger than what remains cancels catastrophically in float32 (a spike or
             // a level shift leaving the window): recompute that window from scratch instead.
+            m2max = max(m2max, m2New);
             if (abs(term) > 16.0 * max(m2New, 0.0)) fresh = true;
+            // M2 fell far below what it was rounded against (a negative M2, pure rounding, too).
+            else if (m2New + Wf * mNew * mNew < m2max * illConditioned) fresh = true;
             // What is left is tiny at this scale: recompute before it reaches the subnormals.
             else if (abs(mNew) < SHRINK && m2New < SHRINK * SHRINK * Wf) fresh = true;
             mean = mNew;
@@ -115,6 +124,7 @@ void main() {
         down = scaleOut(k);
         mean = scaled(v, up);
         m2 = 0.0;
+        m2max = 0.0;
         fresh = false;
       } else if (fresh) {
         float big = 0.0;
@@ -144,6 +154,7 @@ void main() {
           q = t;
         }
         m2 = q + qc;
+        m2max = max(m2, 0.0);
         fresh = false;
       }
       outMean[i] = scaled(mean, down);
