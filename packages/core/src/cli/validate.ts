@@ -60,11 +60,12 @@ export async function validateConfigCommand(opts: ValidateOptions, print: (line:
   if (c.cluster?.enabled) out(`  cluster ${c.cluster.name}: shard ${c.cluster.shard_id} of ${c.cluster.plugin} on ${c.cluster.servers.join(', ')}, takeover ${c.cluster.takeover_ms} ms${c.cluster.max_total_position !== undefined ? `, global max_total_position ${c.cluster.max_total_position}` : ''}`);
   out(c.compute.backends ? `  compute backends (exactly, in order): ${c.compute.backends.join(', ')}` : '  compute backends: auto-detect (accelerators, cpu-simd, CPU-emulated GPUs, js)');
   for (const s of backendSkips) out(`  compute backend ${s.name} will be skipped: ${s.reason}`);
+  // the warnings first: one of them may be what explains a refusal (a table for a backend the list leaves out)
+  for (const n of loaded.notices ?? []) out(`  ${n}`);
+  for (const w of loaded.warnings) out(`  warning: ${w}`);
   if (computeRefused) {
     out(`  error: no backend of [compute] backends = [${c.compute.backends!.join(', ')}] can start here, so \`run\` refuses to start`);
     return 1;
   }
-  for (const n of loaded.notices ?? []) out(`  ${n}`);
-  for (const w of loaded.warnings) out(`  warning: ${w}`);
   return 0;
 }

@@ -22,9 +22,8 @@ export const SQLITE_SUFFIXES = ['', '-wal', '-shm', '-journal'];
  */
 export function recordingTargetProblem(path: string, opts: { journal?: string; overwrite?: boolean } = {}): string | undefined {
   if (opts.journal !== undefined) {
-    for (const suffix of SQLITE_SUFFIXES) {
-      if (sameFile(path, opts.journal + suffix)) return `${path} is the journal ${opts.journal}${suffix ? ` (its ${suffix} file)` : ''}; a recording would overwrite it: record to another file`;
-    }
+    const suffix = journalFileSuffix(path, opts.journal);
+    if (suffix !== undefined) return `${path} is the journal ${opts.journal}${suffix ? ` (its ${suffix} file)` : ''}; a recording would overwrite it: record to another file`;
   }
   let st;
   try {
@@ -34,6 +33,19 @@ export function recordingTargetProblem(path: string, opts: { journal?: string; o
   }
   if (st.isDirectory()) return `${path} is a directory; name the recording's file`;
   if (st.isFile() && st.size > 0 && !opts.overwrite) return `${path} exists (${st.size} bytes) and a recording would overwrite it: record to a new file, or pass --force-record to overwrite it`;
+  return undefined;
+}
+
+/**
+ * Which of the journal's files `path` is ('' the database, or its SQLite side file's suffix), or
+ * undefined. The side files are looked for beside the journal as named and beside the file it
+ * links to: SQLite resolves the link and keeps -wal and -shm beside the real file.
+ */
+export function journalFileSuffix(path: string, journal: string): string | undefined {
+  const real = canonical(journal);
+  for (const suffix of SQLITE_SUFFIXES) {
+    if (sameFile(path, journal + suffix) || sameFile(path, real + suffix)) return suffix;
+  }
   return undefined;
 }
 

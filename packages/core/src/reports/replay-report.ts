@@ -5,7 +5,8 @@ import type { LoadedConfig } from '../config/index.js';
 import { parseDecimal } from '../domain/instrument.js';
 import type { MarketEvent } from '../domain/events.js';
 import type { Engine } from '../engine/engine.js';
-import { sameFile, SQLITE_SUFFIXES } from '../engine/recorder.js';
+import { journalFileSuffix, sameFile } from '../engine/recorder.js';
+import { resolveJournalPath } from '../journal/location.js';
 import { COMMON_EXPONENT, toCommon } from '../risk/portfolio.js';
 import type { MetricsRegistry } from '../observability/metrics.js';
 import { createProgress, type Progress } from '../observability/progress.js';
@@ -54,9 +55,8 @@ export interface ReportInputs {
  */
 export function reportTargetProblem(out: string, inputs: ReportInputs): string | undefined {
   if (inputs.journal !== undefined) {
-    for (const suffix of SQLITE_SUFFIXES) {
-      if (sameFile(out, inputs.journal + suffix)) return `${out} is the journal ${inputs.journal}${suffix ? ` (its ${suffix} file)` : ''}; the report would overwrite it: write the report to another file`;
-    }
+    const suffix = journalFileSuffix(out, inputs.journal);
+    if (suffix !== undefined) return `${out} is the journal ${inputs.journal}${suffix ? ` (its ${suffix} file)` : ''}; the report would overwrite it: write the report to another file`;
   }
   if (inputs.recording !== undefined && sameFile(out, inputs.recording)) return `${out} is the recording ${inputs.recording}; the report would overwrite it: write the report to another file`;
   if (inputs.config !== undefined && sameFile(out, inputs.config)) return `${out} is the config ${inputs.config}; the report would overwrite it: write the report to another file`;
@@ -113,7 +113,10 @@ export class ReplayReporting {
     progress: 'auto' | 'off' = 'auto',
   ) {
     // refused before the replay runs, not after it
-    const problem = files.report === undefined ? undefined : reportTargetProblem(files.report, { recording: files.data, config: files.config });
+    // the config's journal too: a replay is usually run with the live config, whose engine
+    // journals there (run --record refuses it for the same reason)
+    const journal = resolveJournalPath(loaded.config.journal, loaded.config.system.name);
+    const problem = files.report === undefined ? undefined : reportTargetProblem(files.report, { journal, recording: files.data, config: files.config });
     if (problem) throw new Error(`--report: ${problem}`);
     this.progress = createProgress({ label: `replay ${basename(files.data)}`, total: estimateLines(files.data) - 1, unit: 'events', estimate: true, mode: progress === 'off' ? 'off' : undefined, checkEvery: 1024 });
   }

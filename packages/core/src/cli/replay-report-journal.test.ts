@@ -1,0 +1,63 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
+import { instrumentSpec, RECORDING_KIND, RECORDING_VERSION } from '@cwts/core/engine';
+import { resolveSimOptions, SyntheticMarket, type SimEvent } from '@cwts/exchange-sim';
+import { MIGRATIONS } from '../journal/schema.js';
+import { replayCommand } from './replay.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'cwts-replay-journal-'));
+const SQLITE_HEADER = 'SQLite format 3\0';
+
+function recording(): string {
+  const market = new SyntheticMarket({ exchange: 'sim', symbols: ['BTCUSDT'], options: resolveSimOptions({ seed: 3 }), startTs: 1_700_000_000_000 });
+  const events: SimEvent[] = [];
+  market.attach((ev: SimEvent) => events.push(ev));
+  market.begin();
+  market.generate(1_700_000_001_000);
+  const header = { kind: RECORDING_KIND, version: RECORDING_VERSION, createdAt: 'test', instruments: market.instruments().map(instrumentSpec) };
+  const p = join(dir, 'rec.jsonl');
+  writeFileSync(p, [JSON.stringify(header), ...events.map((e) => JSON.stringify(e))].join('\n') + '\n');
+  return p;
+}
+
+describe('replay --report and the journal of the config it replays', () => {
+  it('replay --report naming the journal the config journals to (the live engine of that config) is refused, as run --record and report --out refuse it', async () => {
+    const live = join(dir, 'live.db');
+    const db = new Database(live);
+    db.exec(MIGRATIONS[0]!);
+    db.close();
+    const cfg = join(dir, 'live.toml');
+    writeFileSync(
+      cfg,
+      `[system]
+name = "live"
+[journal]
+path = ${JSON.stringify(live)}
+[exchanges]
+enabled = ["sim"]
+[sim]
+plugin = "@cwts/exchange-sim"
+symbols = ["BTCUSDT"]
+[risk]
+max_position = 100000
+max_drawdown = 0.15
+var_confidence = 0.99
+[compute]
+backends = ["js"]
+`,
+    );
+    const rec = recording();
+    let refused: string | undefined;
+    try {
+      await replayCommand({ config: cfg, data: rec, json: true, report: live, err: () => {} }, () => {});
+    } catch (e) {
+      refused = (e as Error).message;
+    }
+    // the live engine's journal (positions, open orders, HALT, client-id sequence) must survive
+    expect(readFileSync(live).subarray(0, 16).toString('latin1')).toBe(SQLITE_HEADER);
+    expect(refused).toMatch(/journal/);
+  }, 60_000);
+});
