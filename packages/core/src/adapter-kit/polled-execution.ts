@@ -214,6 +214,15 @@ interface Tracked {
    * applied but not counted would hold the order open forever.
    */
   cumLots: number;
+  /**
+   * An order followed from a listing (openOrders): of the venue's filled quantity then, counted
+   * in cumLots from the start, the lots whose trades are not identified yet. Those trades were
+   * made before this process followed the order and are never reported: the listing also names
+   * orders the engine leaves alone (placed outside this process), whose earlier trades, made
+   * before the journal began, are not ours to book. The first read of the order's trades marks
+   * the earliest ones, up to this many lots, as booked (claimPriorTrades).
+   */
+  priorLots?: number;
   unknownSince?: number;
   /**
    * REST reads of this order that pushes asked for, one at a time: a pushed view (its trades are
@@ -356,14 +365,17 @@ export class PolledExecutionClient implements ExecutionClient {
       const order = this.orderFromView(v);
       if (!order) continue;
       out.push(order);
-      // Restored orders are followed from now on, from nothing booked: the engine adopts such an
-      // order with nothing filled, and its trades (whose ids this listing does not give) are
-      // booked one by one, by tradesSince or by the polls, and counted as they are. Following it
-      // from the venue's total would count those trades twice.
+      // Followed from now on, from the venue's filled quantity: only trades made from now on are
+      // reported (priorLots). This listing names every working order of the account, also one
+      // the engine leaves alone (an id it does not issue); followed from nothing booked, such an
+      // order's trades from before the journal began were reported and booked onto the order
+      // the engine adopted from one of its later trades: the position moved by the account's
+      // history. An order the engine adopts it asks about next (queryOrder), which follows it
+      // from the trades it hands over instead: its earlier trades are booked once each, by id.
       if (!this.tracked.has(order.clientOrderId)) {
-        const followed = copyOrder(order);
-        followed.filledQty = 0;
-        this.tracked.set(order.clientOrderId, { order: followed, acked: true, cumLots: 0 });
+        const tr: Tracked = { order: copyOrder(order), acked: true, cumLots: order.filledQty };
+        if (order.filledQty > 0) tr.priorLots = order.filledQty;
+        this.tracked.set(order.clientOrderId, tr);
       }
     }
     return out;
@@ -411,6 +423,8 @@ export class PolledExecutionClient implements ExecutionClient {
     if (!this.connected) return [];
     const out: ExecutionReport[] = [];
     const views = new Map<string, VenueOrderView | undefined>();
+    /** Followed orders whose earlier trades this read has identified (claimPriorTrades). */
+    const claimed = new Set<Tracked>();
     for (const f of this.sortFills(await this.deps.driver.fetchFillsSince(symbols, sinceTs))) {
       const i = this.deps.instrument(f.symbol);
       if (!i) continue;
@@ -420,22 +434,54 @@ export class PolledExecutionClient implements ExecutionClient {
       const o = v && this.orderFromView(v);
       if (!o) continue;
       this.checkReadFill(i, f);
+      // An order followed from a listing: which of its trades it had then is known only from its
+      // own trade list (a trade here may be one of them, or one made since).
+      const tr = this.readTradeOrder(f, o.clientOrderId);
+      if (tr?.priorLots !== undefined && !claimed.has(tr)) {
+        claimed.add(tr);
+        this.claimPriorTrades(tr, i, this.sortFills(await this.deps.driver.fetchFills(v)));
+      }
       // A trade first seen here of an order we follow (queryOrder put the journal's open orders
       // under follow just before) counts in that order's total, as a polled one would: the polls
       // skip it from now on, and its end waits for the total to reach the venue's filled quantity.
-      if (this.applied.add(`${f.symbol}|${f.tradeId}`)) this.countReadTrade(f, o.clientOrderId, qtyToLots(i, f.qty));
+      // One the order had when it was listed is in its total already (claimed just above).
+      if (this.applied.add(`${f.symbol}|${f.tradeId}`) && tr) {
+        tr.cumLots += qtyToLots(i, f.qty);
+        tr.order.filledQty = tr.cumLots;
+      }
       out.push({ ...this.fillReport(o, i, f, 0), cumQty: 0, leavesQty: 0 });
     }
     return out;
   }
 
-  /** A trade just marked applied by a reconciliation read: counted in the order we follow, if any. */
-  private countReadTrade(f: VenueFill, clientOrderId: string, lots: number): void {
+  /** The order we follow that a trade read by a reconciliation query belongs to, if any. */
+  private readTradeOrder(f: VenueFill, clientOrderId: string): Tracked | undefined {
     const tr = this.trackedFor(f.venueOrderId, clientOrderId);
     // a client id seen again on another venue order, or another symbol: not the order we follow
-    if (!tr || tr.order.symbol !== f.symbol || (tr.order.venueOrderId !== undefined && tr.order.venueOrderId !== f.venueOrderId)) return;
-    tr.cumLots += lots;
-    tr.order.filledQty = tr.cumLots;
+    if (!tr || tr.order.symbol !== f.symbol || (tr.order.venueOrderId !== undefined && tr.order.venueOrderId !== f.venueOrderId)) return undefined;
+    return tr;
+  }
+
+  /**
+   * An order followed from a listing: its earliest trades (`fills`, oldest first), up to the
+   * lots it had filled then (priorLots), are marked booked and never reported; they are in its
+   * total already. Trades are listed oldest first and a lagging list lacks the newest, so those
+   * it had then come first; what a short list leaves is claimed at the next read. A trade larger
+   * than what is left, or one that is not a fill, ends the claim (its trades then are not all
+   * listed): what follows is booked as new.
+   */
+  private claimPriorTrades(tr: Tracked, i: Instrument, fills: readonly VenueFill[]): void {
+    for (const f of fills) {
+      if (tr.priorLots === undefined) return;
+      if (f.symbol !== tr.order.symbol || venueFillProblem(i, f) !== undefined) return;
+      const key = `${f.symbol}|${f.tradeId}`;
+      if (this.applied.has(key)) continue; // claimed by an earlier read
+      const lots = qtyToLots(i, f.qty);
+      if (lots > tr.priorLots) return;
+      this.applied.add(key);
+      tr.priorLots -= lots;
+      if (tr.priorLots === 0) delete tr.priorLots;
+    }
   }
 
   /** The venue's positions when the driver reads them (derivatives), else (spot) the base asset's balance, in whole lots. */
@@ -661,7 +707,11 @@ export class PolledExecutionClient implements ExecutionClient {
       if (more !== undefined) this.deps.logger?.warn({ exchange: this.exchange, clientOrderId: o.clientOrderId }, redactCredentials(`${this.exchange} ${o.symbol}: order ${o.clientOrderId} read as filled ${JSON.stringify(v.filledQty)?.slice(0, 40)} of ${o.qty} lots, state ${JSON.stringify(v.state)?.slice(0, 20)}: not applied`).slice(0, 500) + more);
       return;
     }
-    if (venueLots > tr.cumLots) for (const f of this.sortFills(await this.deps.driver.fetchFills(v))) this.applyFill(tr, f);
+    if (venueLots > tr.cumLots) {
+      const fills = this.sortFills(await this.deps.driver.fetchFills(v));
+      this.claimPriorTrades(tr, i, fills);
+      for (const f of fills) this.applyFill(tr, f);
+    }
     // a final state closes the order: not before every trade the venue counted is booked (its
     // trade list can lag its order state); the next poll looks again
     if (FINAL.has(v.state) && tr.cumLots < venueLots) return;

@@ -83,9 +83,15 @@ export interface ReconcileOptions {
    * else tells them from a new fill, so each one matched is taken as booked, once.
    */
   journaledUnidentifiedFills?: Record<string, ReadonlyMap<string, number>>;
-  /** Whether the engine is stopping: reconciliation ends after the venue at hand. */
+  /**
+   * Whether the engine is stopping. A stop ends reconciliation at once: the venue at hand is left
+   * where it is, and what it was doing is no finding (no mismatch, no HALT from it).
+   */
   stopping?: () => boolean;
 }
+
+/** Thrown by a venue read that a stop overtook (see reconcileVenues). */
+const STOPPED: unique symbol = Symbol('reconciliation stopped');
 
 /** The key of a fill without a trade id (journaledUnidentifiedFills). */
 export const unidentifiedFillKey = (r: Pick<ExecutionReport, 'clientOrderId' | 'lastPrice' | 'lastQty'>): string => `${r.clientOrderId}\u0000${r.lastPrice}\u0000${r.lastQty}`;
@@ -99,6 +105,7 @@ export const unidentifiedFillKey = (r: Pick<ExecutionReport, 'clientOrderId' | '
  *    an order the venue does not know is closed (an in-process paper venue did not survive);
  *    Then the venue's open orders the journal does not know are adopted (a `unknown_order`
  *    mismatch): a crash lost their record, or the journal was restored from an older backup;
+ *    each is asked about (`queryOrder`) and its fills so far booked as a journaled order's are;
  * 2. the venue's trades since the last journaled fill are pulled (`tradesSince`): fills of
  *    journaled orders apply once, fills of orders the journal never saw are mismatches;
  * 3. positions are compared (`positions`);
@@ -109,7 +116,8 @@ export const unidentifiedFillKey = (r: Pick<ExecutionReport, 'clientOrderId' | '
  * booked and listed as recovered. Every other difference is a mismatch: logged, counted in cwts_reconcile_mismatches_total, journaled
  * and handled by `[reconcile] on_mismatch` ("adopt-venue": the venue's view is booked and
  * trading starts; "halt": the venue's fills are still booked, then the engine starts HALTED).
- * A venue without `queryOrder` falls back to its open-order list.
+ * A venue without `queryOrder` falls back to its open-order list. A stop (opts.stopping) ends it
+ * where it is: a read the stop overtook is not a mismatch, and nothing is concluded from it.
  */
 export async function reconcileVenues(engine: ReconcileEnginePort, opts: ReconcileOptions): Promise<ReconcileResult> {
   const { logger, metrics } = opts;
@@ -131,9 +139,26 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
     engine.orders.forceClose(o.clientOrderId, why);
     record(o.exchange, 'closed', why, o.clientOrderId);
   };
+  const stopping = () => opts.stopping?.() === true;
+  /**
+   * Every venue read goes through here. A stop closes the venue's clients: a read it overtook
+   * fails ("rate limiter closed", "execution not started") or answers empty (no open orders, no
+   * balances), and neither is the venue's view: taken as one, it was a `venue_unreachable`
+   * mismatch (HALTED under on_mismatch = "halt", so the next start cancelled every open order),
+   * journaled orders closed as not open, or balances of 0 recorded as the baseline.
+   */
+  const ask = async <T>(read: Promise<T>): Promise<T> => {
+    try {
+      const answer = await read;
+      if (stopping()) throw STOPPED;
+      return answer;
+    } catch (err) {
+      throw stopping() ? STOPPED : err;
+    }
+  };
 
   for (const name of engine.venueNames()) {
-    if (opts.stopping?.()) break; // a stop during start: nothing more is asked or booked
+    if (stopping()) break; // a stop during start: nothing more is asked or booked
     const v = engine.venue(name)!;
     const x = v.execution;
     const caps = [x.queryOrder && 'queryOrder', x.tradesSince && 'tradesSince', x.positions && 'positions', x.balances && 'balances'].filter(Boolean) as string[];
@@ -141,12 +166,20 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
     const before = result.mismatches.length;
     const fillsBefore = engine.fillCount;
     const open = engine.orders.allOpen().filter((o) => o.exchange === name);
+    /** A venue's answer about an order we hold: its fills booked once each, a terminal status closes it. */
+    const applyAnswer = (o: Order, st: OrderStatusReport) => {
+      applyStatus(engine, o, st, mismatch, recovered);
+      if (TERMINAL.has(st.status) && !TERMINAL.has(o.status)) {
+        close(o, `venue status ${st.status}`);
+        stats.closed++;
+      }
+    };
     try {
       // 1. Orders the journal holds open.
       if (x.queryOrder) {
         for (const o of open) {
           stats.ordersChecked++;
-          const st = await x.queryOrder(o);
+          const st = await ask(x.queryOrder(o));
           if (!st) {
             const why = x.simulated
               ? 'paper order on the in-process venue, which did not survive the restart: cancelled'
@@ -156,14 +189,10 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
             stats.closed++;
             continue;
           }
-          applyStatus(engine, o, st, mismatch, recovered);
-          if (TERMINAL.has(st.status) && !TERMINAL.has(o.status)) {
-            close(o, `venue status ${st.status}`);
-            stats.closed++;
-          }
+          applyAnswer(o, st);
         }
       } else if (open.length > 0) {
-        const venueOpen = new Set((await x.openOrders()).map((o) => o.clientOrderId));
+        const venueOpen = new Set((await ask(x.openOrders())).map((o) => o.clientOrderId));
         for (const o of open) {
           stats.ordersChecked++;
           if (venueOpen.has(o.clientOrderId)) continue;
@@ -177,7 +206,7 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
       // crash lost, one placed after the backup a journal was restored from, or one placed
       // outside this process): adopted, so they are followed, cancellable and replayed.
       if (x.queryOrder && !x.simulated) {
-        for (const vo of await x.openOrders()) {
+        for (const vo of await ask(x.openOrders())) {
           if (engine.orders.get(vo.clientOrderId)) continue;
           const what = `order ${vo.clientOrderId} (${vo.side} ${vo.qty} lots at ${vo.price ?? 'market'}) is working at the venue but not in the journal`;
           // Only ids of our own form are adopted: an order someone placed by hand on the same
@@ -192,15 +221,24 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
             mismatch({ exchange: name, kind: 'unknown_order', clientOrderId: vo.clientOrderId, symbol: vo.symbol, detail: `${what}; not an id this process issues: left alone` });
             continue;
           }
+          // Asked about like a journaled order, before anything is booked: its fills so far are
+          // booked once each, by trade id, and the client follows it from the trades it booked.
+          // The listing alone does not tell the client which orders are adopted (it also names
+          // orders left alone, whose trades before the journal began are not ours to book), so
+          // it follows what it lists from the venue's filled quantity.
+          stats.ordersChecked++;
+          const st = await ask(x.queryOrder(vo));
           mismatch({ exchange: name, kind: 'unknown_order', clientOrderId: vo.clientOrderId, symbol: vo.symbol, detail: `${what}: adopted` });
-          adoptOrder(engine, vo);
+          const adopted = adoptOrder(engine, vo);
           record(name, 'adopted', `open order ${vo.clientOrderId} adopted from the venue`, vo.clientOrderId);
+          // unknown to the venue a moment after it listed it: its fills come through step 2
+          if (st) applyAnswer(adopted, st);
         }
       }
       // 2. Trades since the last journaled fill (without one, since the journal began).
       if (x.tradesSince) {
         const since = opts.lastFillTs[name] ?? Math.max(0, (opts.journalStartedTs ?? engine.now) - TRADES_BEFORE_JOURNAL_MS);
-        const trades = await x.tradesSince(v.symbols, since);
+        const trades = await ask(x.tradesSince(v.symbols, since));
         // fills without a trade id the journal holds at the last fill time: each matches once
         const unidentified = new Map(opts.journaledUnidentifiedFills?.[name] ?? []);
         for (const t of trades) {
@@ -233,7 +271,7 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
       }
       // 3. Positions.
       if (x.positions) {
-        const venue = await x.positions(v.symbols);
+        const venue = await ask(x.positions(v.symbols));
         for (const p of venue) {
           const ours = engine.portfolio.qty(name, p.symbol);
           if (ours === p.qty) continue;
@@ -243,8 +281,14 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
         }
       }
       // 4. Balances of the traded assets.
-      if (x.balances) stats.balances = checkBalances(engine, name, v.symbols, await x.balances(), mismatch, logger);
+      if (x.balances) stats.balances = checkBalances(engine, name, v.symbols, await ask(x.balances()), mismatch, logger);
     } catch (err) {
+      if (err === STOPPED) {
+        // what this venue booked before the stop stays booked (its fills are the venue's own
+        // word); the rest is asked again at the next start
+        logger.info({ exchange: name }, `reconciliation of ${name} ended by the stop: not completed, nothing recorded for what it was waiting on`);
+        break;
+      }
       mismatch({ exchange: name, kind: 'venue_unreachable', detail: `reconciliation could not complete: ${(err as Error)?.message ?? String(err)}` });
     }
     stats.mismatches = result.mismatches.length - before;
@@ -254,6 +298,9 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
       logger.info({ reconcile: stats }, `reconciled ${name}: ${stats.ordersChecked} order(s) checked, ${stats.fillsApplied} fill(s) applied, ${stats.closed} closed, ${stats.mismatches} mismatch(es)`);
     }
   }
+  // Mismatches found before a stop are findings like any other and latch: some are not found
+  // again at the next start (a trade adopted now is booked then, a balance baseline moved on).
+  // The stop itself added none (see ask).
   if (result.mismatches.length > 0 && opts.onMismatch === 'halt') {
     record('*', 'halted', `${result.mismatches.length} mismatch(es); [reconcile] on_mismatch = "halt"`);
     engine.riskState.set('HALTED', `reconciliation found ${result.mismatches.length} mismatch(es) with the venues ([reconcile] on_mismatch = "halt"); inspect /status, then \`cwts-ultra risk resume\``, engine.now, 'reconcile');
@@ -344,13 +391,15 @@ function applyStatus(engine: ReconcileEnginePort, o: Order, st: OrderStatusRepor
 }
 
 /**
- * An order working at the venue that the journal never saw: booked as open with what the venue
- * says it filled so far (its fills come through step 2, once each, by trade id).
+ * An order working at the venue that the journal never saw: booked as open with nothing filled
+ * (its fills come from the venue's answer about it, and through step 2, once each, by trade id).
+ * Returns the order as held.
  */
-function adoptOrder(engine: ReconcileEnginePort, vo: Order): void {
+function adoptOrder(engine: ReconcileEnginePort, vo: Order): Order {
   const order: Order = { ...vo, status: 'pending_new', filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, source: vo.source || 'reconcile:adopted' };
   engine.journal({ t: 'order', order: { ...order }, ts: engine.now });
   engine.orders.restore({ ...order, status: 'open' });
+  return engine.orders.get(order.clientOrderId)!;
 }
 
 /**
