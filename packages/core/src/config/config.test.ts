@@ -268,6 +268,8 @@ describe('validation', () => {
     ['risk', 'max_open_orders', '0', 'must be >= 1, got 0'],
     ['risk', 'price_band_bps', '0', 'must be > 0, got 0'],
     ['risk', 'orders_per_second', '0', 'must be > 0, got 0'],
+    // an H-period VaR needs H sampled returns; the window keeps 500: 600 once meant REDUCING for ever
+    ['risk', 'var_horizon', '501', 'must be at most 500 (the sampled returns kept per instrument for VaR: an H-period VaR needs H of them, so a longer horizon never has a VaR), got 501'],
     ['performance', 'thread_pool_size', '0', 'must be in [1, 1024], got 0'],
     ['performance', 'thread_pool_size', '1025', 'must be in [1, 1024], got 1025'],
     ['performance', 'max_latency_ms', '0', 'must be > 0, got 0'],
@@ -282,13 +284,13 @@ describe('validation', () => {
   it('accepts the boundaries of each range', () => {
     const { config } = parseConfig(
       toml({
-        risk: riskBody({ max_drawdown: '1', kelly_fraction: '1', var_confidence: '0.999999', max_open_orders: '1' }),
+        risk: riskBody({ max_drawdown: '1', kelly_fraction: '1', var_confidence: '0.999999', max_open_orders: '1', var_horizon: '500' }),
         performance: 'thread_pool_size = 1024',
         monitoring: 'metrics_port = 0\nhealth_check_port = 65535',
       }),
       {},
     );
-    expect(config.risk).toMatchObject({ max_drawdown: 1, kelly_fraction: 1, max_open_orders: 1 });
+    expect(config.risk).toMatchObject({ max_drawdown: 1, kelly_fraction: 1, max_open_orders: 1, var_horizon: 500 });
     expect(config.performance.thread_pool_size).toBe(1024);
     expect(config.monitoring).toMatchObject({ metrics_port: 0, health_check_port: 65535 });
   });

@@ -22,3 +22,10 @@ export const FSYNC_POLICIES = ['always', 'batch', 'never'] as const satisfies re
  * by a factor of two or more (full Kelly on an over-estimated edge loses money).
  */
 export const DEFAULT_KELLY_FRACTION = 0.25;
+
+/**
+ * Sampled returns the risk layer keeps per instrument for VaR (RiskManager's window). `[risk]
+ * var_horizon` may not exceed it: a VaR over more periods than the window holds can never be
+ * computed.
+ */
+export const VAR_RETURN_WINDOW = 500;

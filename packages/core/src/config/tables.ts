@@ -10,7 +10,7 @@ import { say } from './config-messages.js';
 import { bool, host, int, nameList, NAME_RE, NAME_RULE, nonEmptyString, num, oneOf, pluginSpec, port, positive, secret, symbolList, table, unitInterval, url } from './fields.js';
 import { tracingKeys } from './tracing-schema.js';
 import { intakeKeys } from './intake-schema.js';
-import { DEFAULT_KELLY_FRACTION, FSYNC_POLICIES, LOG_LEVELS, MARKET_TYPES, SHUTDOWN_POLICIES, TRADING_MODES } from './constants.js';
+import { DEFAULT_KELLY_FRACTION, FSYNC_POLICIES, LOG_LEVELS, MARKET_TYPES, SHUTDOWN_POLICIES, TRADING_MODES, VAR_RETURN_WINDOW } from './constants.js';
 
 /** Top-level tables that are not venues. A venue may not take one of these names. */
 export const SECTIONS = [
@@ -105,8 +105,15 @@ export const riskTable = z.strictObject({
   var_method: oneOf(['historical', 'parametric', 'montecarlo']).default('historical'),
   /** VaR above this (quote currency) moves the state to REDUCING; default max_drawdown x initial equity. */
   var_budget: num(positive).optional(),
-  /** VaR horizon in sampling periods (default 1). */
-  var_horizon: int({ min: 1 }).default(1),
+  /**
+   * VaR horizon in sampling periods (default 1), at most the return window (VAR_RETURN_WINDOW):
+   * an H-period VaR needs H sampled returns, and the window never holds more.
+   */
+  var_horizon: int({ min: 1 })
+    .refine((h) => h <= VAR_RETURN_WINDOW, {
+      error: (iss) => `must be at most ${VAR_RETURN_WINDOW} (the sampled returns kept per instrument for VaR: an H-period VaR needs H of them, so a longer horizon never has a VaR), got ${String(iss.input)}`,
+    })
+    .default(1),
   /** Marks are sampled for returns every this many ms (default 60 000). */
   var_sample_ms: int({ min: 1 }).default(60_000),
   /** VaR is recomputed every this many seconds, off the hot path (default 60). */

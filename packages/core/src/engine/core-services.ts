@@ -53,6 +53,8 @@ export function registerCoreServices(root: CwtsContainer, o: CoreServiceOptions)
       logger: c.resolve(TOKENS.Logger).child({ component: 'risk' }),
       backend: c.resolve(TOKENS.ComputeBackend),
       timers: o.timers,
+      // without timers the clock is replay's virtual one: a VaR recompute is overdue in real time too
+      ...(o.timers ? {} : { realTimeMs: () => performance.now() }),
       initialEquity: r.initial_equity,
       reduceAtDrawdownFraction: r.reduce_at_drawdown,
       mark: r.mark,

@@ -39,9 +39,11 @@ const newJournal = () => join(mkdtempSync(join(tmpdir(), 'cwts-instrument-change
  * the restore runs inside start() once the instruments are loaded (as composeDeployment wires
  * it); else attachJournal before start() (the instruments are not known yet).
  */
-async function boot(path: string, i: Instrument, o: { inside?: boolean; venueOpen?: Order[] } = {}) {
+async function boot(path: string, i: Instrument, o: { inside?: boolean; venueOpen?: Order[]; venueTrades?: ExecutionReport[] } = {}) {
   const venue = new ScriptedVenue('v', [i]);
   venue.venueOpen = o.venueOpen ?? [];
+  // what the venue answers reconciliation's "trades since the last journaled fill"
+  if (o.venueTrades) venue.trades = o.venueTrades;
   const clock = new ManualClock(1_000_000);
   const metrics = new MetricsRegistry({ processMetrics: false });
   const store = JournalStore.open(path, { fsync: 'batch', batchMs: 60_000 });
@@ -201,6 +203,53 @@ describe('a tick size that changed between runs', () => {
     }
   });
 
+  it('the last fill as the mark (no synced book yet, as at every restart): equity unchanged across the change, then the book mid values it', async () => {
+    const path = newJournal();
+    const first = await boot(path, CENT);
+    first.book(5_000_000, 5_000_010); // mid 50000.05
+    first.trade('buy', 5_000_005, 100, 'T1'); // 0.1 BTC at 50000.05: mid and last fill alike
+    expect(first.equity()).toBe('1000');
+    await first.stop();
+
+    const second = await boot(path, DIME);
+    // entry 50000.1 (0.005 carried), valued at the exact last fill 50000.05: no false drawdown
+    expect(second.equity()).toBe('1000');
+    expect(second.engine.portfolio.snapshot(second.engine.markHalfTicks)[0]).toMatchObject({ realizedPnl: '0.005', unrealizedPnl: '-0.005' });
+    // a book whose mid, 50000.0, is the last fill rounded down: the mid it is
+    second.book(499_999, 500_001);
+    expect(second.equity()).toBe('999.995');
+    await second.stop();
+
+    // back to tick 0.01 with no book: the last fill is on the grid again, exactly
+    const third = await boot(path, CENT);
+    try {
+      expect(third.engine.portfolio.find('v', 'BTCUSDT')!.lastPrice).toBe(5_000_005);
+      expect(third.equity()).toBe('1000');
+    } finally {
+      await third.stop();
+    }
+  });
+
+  it('a fill without a trade id at the last journaled fill time, answered again by the venue in the new ticks and lots, is not booked twice', async () => {
+    const path = newJournal();
+    const first = await boot(path, CENT);
+    first.book(5_000_000, 5_000_100);
+    const ord = first.trade('buy', 5_000_000, 100, '', true);
+    const f: ExecutionReport = { kind: 'fill', exchange: 'v', symbol: 'BTCUSDT', clientOrderId: ord.clientOrderId, side: 'buy', lastPrice: 5_000_000, lastQty: 100, cumQty: 100, leavesQty: 0, feeAtoms: 0n, ts: first.clock.now() };
+    first.venue.onReport!(f); // no trade id: the venue gives none
+    expect(first.engine.portfolio.qty('v', 'BTCUSDT')).toBe(100);
+    await first.stop();
+
+    // 50000.00 x 0.1 is 500000 ticks of 0.1 and 10 lots of 0.01: the venue reports it so now
+    const second = await boot(path, def('0.1', '0.01'), { venueTrades: [{ ...f, lastPrice: 500_000, lastQty: 10, cumQty: 10 }] });
+    try {
+      expect(second.engine.portfolio.qty('v', 'BTCUSDT')).toBe(10);
+      expect(second.equity()).toBe('1000');
+    } finally {
+      await second.stop();
+    }
+  });
+
   it("a restored resting order is converted too, and the venue's fill of it in the new ticks is booked at its price", async () => {
     const path = newJournal();
     const first = await boot(path, CENT);
@@ -238,6 +287,55 @@ describe('a lot size that changed between runs', () => {
       expect(again.engine.portfolio.qty('v', 'BTCUSDT')).toBe(15);
     } finally {
       await again.stop();
+    }
+  });
+
+  it('a holding that is a whole number of the new lots though built from lots that are not (0.015 + 0.005) restarts, FIFO re-split, total PnL exact', async () => {
+    const path = newJournal();
+    const first = await boot(path, CENT);
+    first.book(5_000_000, 5_000_100); // mid 50000.50
+    first.trade('buy', 5_000_000, 15, 'T1'); // 0.015 at 50000.00
+    first.trade('buy', 5_000_001, 5, 'T2'); // 0.005 at 50000.01
+    const before = first.equity();
+    expect(before).toBe('1000.00995');
+    await first.stop();
+
+    // once refused: each FIFO lot had to be a whole number of the new lots
+    const second = await boot(path, def('0.01', '0.01'));
+    second.book(5_000_000, 5_000_100);
+    // 0.01 at 50000.00, and 0.01 mixed from 0.005 at 50000.00 and 0.005 at 50000.01 (50000.005,
+    // rounded up to 50000.01, 0.00005 carried): equity as before
+    expect(second.engine.portfolio.snapshot(second.engine.markHalfTicks)[0]).toMatchObject({ qty: 2, avgEntryPrice: '50000.005', realizedPnl: '0.00005' });
+    expect(second.equity()).toBe(before);
+    second.trade('sell', 5_000_100, 2, 'T3'); // all of it at 50001.00
+    // 0.015 x 1.00 + 0.005 x 0.99, as if nothing had changed
+    expect(second.realized()).toBe('0.01995');
+    await second.stop();
+
+    const third = await boot(path, def('0.01', '0.01'));
+    try {
+      expect(third.engine.portfolio.qty('v', 'BTCUSDT')).toBe(0);
+      expect(third.realized()).toBe('0.01995');
+    } finally {
+      await third.stop();
+    }
+  });
+
+  it('after a FIFO partial close (buy 0.015, buy 0.015, sell 0.01: 0.02 held in lots of 0.005 and 0.015) restarts at lot 0.01', async () => {
+    const path = newJournal();
+    const first = await boot(path, CENT);
+    first.book(5_000_000, 5_000_100);
+    first.trade('buy', 5_000_000, 15, 'T1');
+    first.trade('buy', 5_000_000, 15, 'T2');
+    first.trade('sell', 5_000_000, 10, 'T3');
+    await first.stop();
+
+    const second = await boot(path, def('0.01', '0.01'));
+    try {
+      expect(second.engine.portfolio.qty('v', 'BTCUSDT')).toBe(2);
+      expect(second.realized()).toBe('0');
+    } finally {
+      await second.stop();
     }
   });
 

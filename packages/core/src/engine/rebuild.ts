@@ -1,6 +1,6 @@
 export type { RestoreSummary } from './restart-report.js';
 import { defineInstrument, instrumentKey, lotsToQty, type Instrument, type InstrumentSpec } from '../domain/instrument.js';
-import type { Order } from '../domain/orders.js';
+import type { ExecutionReport, Order } from '../domain/orders.js';
 import type { JournalContents } from '../journal/records.js';
 import type { JournalStore } from '../journal/store.js';
 import type { Logger } from '../observability/logger.js';
@@ -98,6 +98,38 @@ function regridRestored(engine: Engine, from: Instrument, to: Instrument, apply:
 }
 
 
+/** A journaled fill without a trade id at the last journaled fill time, with the definition it was journaled in. */
+interface UnidentifiedFill {
+  report: ExecutionReport;
+  instrument: Instrument | undefined;
+}
+
+/**
+ * The journaled fills without a trade id at the last fill time, counted per venue by
+ * `unidentifiedFillKey` in the instrument's current definition (`current`): reconciliation
+ * matches the venue's answer, parsed in the current ticks and lots, against these keys. A key
+ * built from the journaled ticks once missed the same fill answered after a tick change, and it
+ * was booked a second time. A fill whose price or quantity has no exact place on the current
+ * grid keeps its journaled key: the venue cannot answer it in the current increments (the
+ * adapter refuses an off-grid amount at its edge).
+ */
+function unidentifiedFillKeys(fills: readonly UnidentifiedFill[], current: (exchange: string, symbol: string) => Instrument | undefined): Record<string, Map<string, number>> {
+  const out: Record<string, Map<string, number>> = {};
+  for (const { report, instrument } of fills) {
+    let keyed: Pick<ExecutionReport, 'clientOrderId' | 'lastPrice' | 'lastQty'> = report;
+    const to = current(report.exchange, report.symbol);
+    if (instrument !== undefined && to !== undefined && !sameGrid(instrument, to)) {
+      const price = convertExact(BigInt(report.lastPrice), scaleRatio(instrument.priceScale, to.priceScale));
+      const qty = convertExact(BigInt(report.lastQty), scaleRatio(instrument.qtyScale, to.qtyScale));
+      if (price !== undefined && qty !== undefined) keyed = { clientOrderId: report.clientOrderId, lastPrice: Number(price), lastQty: Number(qty) };
+    }
+    const m = (out[report.exchange] ??= new Map());
+    const key = unidentifiedFillKey(keyed);
+    m.set(key, (m.get(key) ?? 0) + 1);
+  }
+  return out;
+}
+
 /**
  * Rebuilds everything money-related from the journal of earlier runs, by replaying its orders,
  * execution reports and reconciliation closes through the same order state machine and
@@ -141,7 +173,7 @@ export function restoreFromJournal(engine: Engine, contents: JournalContents, jo
   // Reconciliation asks each venue for its trades from the last journaled fill's time on
   // (inclusive); those already journaled are recognised by trade id (their orders may be gone).
   const journaledAtLast: Record<string, Set<string>> = {};
-  const unidentifiedAtLast: Record<string, Map<string, number>> = {};
+  const unidentifiedAtLast: UnidentifiedFill[] = [];
   for (const ev of contents.events) {
     if (ev.t === 'order') {
       definitionOf(ev.order.exchange, ev.order.symbol);
@@ -165,11 +197,7 @@ export function restoreFromJournal(engine: Engine, contents: JournalContents, jo
       const since = contents.lastFillTs[ev.report.exchange];
       if (since !== undefined && ev.report.ts >= since) {
         if (ev.report.tradeId !== undefined) (journaledAtLast[ev.report.exchange] ??= new Set()).add(ev.report.tradeId);
-        else {
-          const m = (unidentifiedAtLast[ev.report.exchange] ??= new Map());
-          const key = unidentifiedFillKey(ev.report);
-          m.set(key, (m.get(key) ?? 0) + 1);
-        }
+        else unidentifiedAtLast.push({ report: ev.report, instrument });
       }
       if (!instrument) {
         missingInstrument++;
@@ -195,7 +223,8 @@ export function restoreFromJournal(engine: Engine, contents: JournalContents, jo
     advance(c, segments.length === 0 ? 0 : segments[segments.length - 1]!.events + 1);
   }
   engine.journaledTradeIdsByVenue = journaledAtLast;
-  engine.journaledUnidentifiedFillsByVenue = unidentifiedAtLast;
+  // keyed in the journal's definitions until the venues' current ones are known (ontoCurrent)
+  engine.journaledUnidentifiedFillsByVenue = unidentifiedFillKeys(unidentifiedAtLast, () => undefined);
   // An order restored on an instrument the config no longer names is still booked when it fills
   // (its definition from the journal, never traded: it has no book); a fill of it once threw.
   for (const i of contents.instruments) if (engine.venue(i.exchange) !== undefined && engine.instrument(i.exchange, i.symbol) === undefined) engine.bookOnlyInstrument(i);
@@ -258,7 +287,10 @@ export function restoreFromJournal(engine: Engine, contents: JournalContents, jo
   const journaled = new Map(instruments);
   const eventCounts = new Map<string, number>();
   for (const [key, c] of cursors) eventCounts.set(key, c.events);
-  const ontoCurrent = (e: Engine) => regridToCurrent(e, journaled, eventCounts, history, logger);
+  const ontoCurrent = (e: Engine) => {
+    regridToCurrent(e, journaled, eventCounts, history, logger);
+    e.journaledUnidentifiedFillsByVenue = unidentifiedFillKeys(unidentifiedAtLast, (exchange, symbol) => e.instrument(exchange, symbol));
+  };
   if (engine.started) ontoCurrent(engine);
   else engine.restoredOnto = ontoCurrent;
   return summary;

@@ -11,7 +11,8 @@ import { commonToDecimal, commonToNumber, type Portfolio, type Position } from '
 import type { RiskState, RiskStateName } from './risk-state.js';
 import { amountToCommon, CashLedger, EquityTracker, type Balance } from './accounts.js';
 import { buildCheckChain, markHalfTicks, type RiskEnv } from './checks.js';
-import { computeVaR, type VaRMethod, type VaRResult } from './var.js';
+import { computeVaR, VaRInputError, type VaRMethod, type VaRResult } from './var.js';
+import { VAR_RETURN_WINDOW } from '../config/constants.js';
 import { checkAccountCurrency, type AccountCurrency } from './account-currency.js';
 
 /** What the RiskManager needs from the engine (the Engine class satisfies it). */
@@ -61,15 +62,21 @@ export interface VaRScheduleOptions {
   method?: VaRMethod;
   /** Loss budget in quote currency; VaR above it moves the state to REDUCING. Default max_drawdown x starting capital. */
   budget?: number;
-  /** Horizon in sampling periods (default 1). */
+  /**
+   * Horizon in sampling periods (default 1), at most `window`: a VaR over H periods is not
+   * computed from fewer than H returns ("not computed yet", like `minObservations`).
+   */
   horizon?: number;
   /** Marks are sampled every this many clock ms (default 60 000). */
   sampleEveryMs?: number;
-  /** Returns kept per instrument (default 500). */
+  /** Returns kept per instrument (default VAR_RETURN_WINDOW, 500). */
   window?: number;
   /** Fewer returns than this: no VaR yet (default 30). */
   minObservations?: number;
-  /** VaR recomputed every this many clock ms (default 60 000). */
+  /**
+   * VaR recomputed every this many clock ms (default 60 000). A recompute that has not answered
+   * after VAR_OVERDUE_PERIODS of these (at least VAR_OVERDUE_MIN_MS) counts as failed.
+   */
   recomputeEveryMs?: number;
   paths?: number;
   seed?: number;
@@ -104,6 +111,12 @@ export interface RiskManagerOptions {
   evaluateEveryMs?: number;
   /** Run a timer for evaluation and VaR (default true; replay turns it off and runs on the clock). */
   timers?: boolean;
+  /**
+   * Milliseconds of real time where the engine's clock is virtual (replay runs it far faster than
+   * real time): a VaR recompute is overdue only once both have passed the limit, so a backend
+   * that takes real milliseconds is not taken for hung in a fast replay. Default: the engine's clock.
+   */
+  realTimeMs?: () => number;
   /** Token bucket size per venue. */
   burst?: number;
   var?: VaRScheduleOptions;
@@ -115,6 +128,22 @@ interface Trigger {
 }
 
 const RANK: Record<RiskStateName, number> = { ACTIVE: 0, REDUCING: 1, HALTED: 2 };
+
+/**
+ * A VaR recompute that has not answered after this many recompute periods is treated as failed
+ * (a lost device whose promise never settles would otherwise freeze the VaR for good)...
+ */
+export const VAR_OVERDUE_PERIODS = 3;
+/** ...and after this many ms at least, so a short period does not take a slow backend for a hung one. */
+export const VAR_OVERDUE_MIN_MS = 10_000;
+
+/** The VaR recompute in flight (at most one): when it started, on the engine's clock and in real time. */
+interface VarFlight {
+  startedAt: number;
+  startedReal: number;
+  /** Taken as failed: it had not answered in time (a result that still comes is applied). */
+  overdue: boolean;
+}
 
 /**
  * The risk layer over one engine: builds the pre-trade chain from `[risk]`, keeps cash, equity,
@@ -140,11 +169,16 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
   private readonly samples = new Map<Position, { last: number; returns: number[] }>();
   private nextSampleAt = Number.NEGATIVE_INFINITY;
   private nextVarAt = Number.NEGATIVE_INFINITY;
-  private varInFlight = false;
+  private varInFlight: VarFlight | undefined;
   lastVar: (VaRResult & { at: number; exposures: Record<string, number> }) | undefined;
-  /** Why the last recompute failed; set until one succeeds (or nothing is exposed): `lastVar` is then stale. */
+  /**
+   * Why the last recompute failed (the backend threw, or did not answer in time); set until one
+   * succeeds (or nothing is exposed): `lastVar` is then stale, and the state REDUCING.
+   */
   private varError: string | undefined;
   private varFailedAt = 0;
+  /** Why no VaR can be computed from the returns at hand (VaRInputError): no VaR, no failure. */
+  private varUnavailable: string | undefined;
   private account: AccountCurrency | undefined;
 
   constructor(private readonly opts: RiskManagerOptions) {
@@ -158,12 +192,16 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
       budget: v.budget ?? r.max_drawdown * capital,
       horizon: v.horizon ?? 1,
       sampleEveryMs: v.sampleEveryMs ?? 60_000,
-      window: v.window ?? 500,
+      window: v.window ?? VAR_RETURN_WINDOW,
       minObservations: v.minObservations ?? 30,
       recomputeEveryMs: v.recomputeEveryMs ?? 60_000,
       paths: v.paths ?? 20_000,
       seed: v.seed ?? 1,
     };
+    if (this.varOpts.horizon > this.varOpts.window) {
+      // never enough returns: the config refuses it too ([risk] var_horizon)
+      throw new Error(`VaR horizon of ${this.varOpts.horizon} periods is longer than the return window of ${this.varOpts.window}: no VaR could ever be computed`);
+    }
     this.checks = buildCheckChain(r, this, { staleAfterMs: opts.staleAfterMs, burst: opts.burst });
     if (opts.accountCurrency !== undefined) this.account = { currency: opts.accountCurrency, from: 'RiskManagerOptions.accountCurrency' };
   }
@@ -264,6 +302,7 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
   tick(): void {
     if (!this.engine) return;
     const now = this.engine.now;
+    this.checkVarOverdue(now);
     this.evaluate();
     if (now >= this.nextSampleAt) {
       this.nextSampleAt = now + this.varOpts.sampleEveryMs;
@@ -430,14 +469,18 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
   /**
    * VaR of the current positions: exposures are position notionals at the mark (quote
    * currency), returns the sampled mark returns over their common history. Off the hot path.
+   * At most one recompute is in flight: a call meanwhile returns the last VaR.
    */
   async recomputeVar(): Promise<VaRResult | undefined> {
     if (!this.engine || this.varInFlight) return this.lastVar;
     const names: string[] = [];
     const weights: number[] = [];
     const series: number[][] = [];
+    const o = this.varOpts;
+    // an H-period VaR needs H periods of returns (historical: one H-period scenario at least)
+    const needed = Math.max(o.minObservations, o.horizon);
     for (const [p, s] of this.samples) {
-      if (p.qty === 0 || s.returns.length < this.varOpts.minObservations) continue;
+      if (p.qty === 0 || s.returns.length < needed) continue;
       const i = p.instrument;
       const mark = this.markHalfTicks(p);
       if (mark === undefined) continue;
@@ -449,34 +492,80 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
     }
     if (names.length === 0) {
       // nothing exposed: no VaR to compute, and an earlier failure no longer holds anything back
-      this.lastVar = undefined;
-      if (this.varError !== undefined) {
-        this.varError = undefined;
-        this.evaluate();
-      }
+      this.noVar(undefined);
       return undefined;
     }
     const T = Math.min(...series.map((s) => s.length));
     const rows: number[][] = [];
     for (let t = 0; t < T; t++) rows.push(series.map((s) => s[s.length - T + t]));
-    const o = this.varOpts;
-    this.varInFlight = true;
+    const flight: VarFlight = { startedAt: this.engine.now, startedReal: this.realNow(), overdue: false };
+    this.varInFlight = flight;
     try {
       const r = await computeVaR(o.method, rows, weights, this.opts.risk.var_confidence, { horizon: o.horizon, backend: this.opts.backend, paths: o.paths, seed: o.seed });
-      this.lastVar = { ...r, at: this.engine.now, exposures: Object.fromEntries(names.map((n, k) => [n, weights[k]])) };
+      // `at`: the time of the positions and returns it was computed from
+      this.lastVar = { ...r, at: flight.startedAt, exposures: Object.fromEntries(names.map((n, k) => [n, weights[k]])) };
       this.varError = undefined;
+      this.varUnavailable = undefined;
+      if (flight.overdue) {
+        // a late answer clears the failure; the positions may have moved since: recompute at the next tick
+        this.opts.logger?.warn({ startedAt: flight.startedAt }, `VaR recompute answered ${this.engine.now - flight.startedAt} ms after it started (overdue); recomputing`);
+        this.nextVarAt = this.engine.now;
+      }
       this.evaluate();
       return r;
     } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (err instanceof VaRInputError) {
+        // the returns at hand give no VaR (a covariance that is not positive semi-definite):
+        // no figure, as before enough returns were sampled; no failure of the backend either
+        if (this.varUnavailable !== message) this.opts.logger?.warn({ err: message }, `VaR cannot be computed from the sampled returns: ${message}; no VaR until it can`);
+        this.noVar(message);
+        return undefined;
+      }
       if (this.varError === undefined) this.varFailedAt = this.engine.now;
-      this.varError = err instanceof Error ? err.message : String(err);
-      this.opts.metrics?.errors.labels('risk:var').inc();
-      this.opts.logger?.warn({ err: this.varError }, `VaR recompute failed: ${this.varError}; REDUCING until a recompute succeeds`);
+      this.varError = message;
+      // an overdue one was counted and logged when it was taken as failed
+      if (!flight.overdue) {
+        this.opts.metrics?.errors.labels('risk:var').inc();
+        this.opts.logger?.warn({ err: message }, `VaR recompute failed: ${message}; REDUCING until a recompute succeeds`);
+      }
       this.evaluate();
       return undefined;
     } finally {
-      this.varInFlight = false;
+      if (this.varInFlight === flight) this.varInFlight = undefined;
     }
+  }
+
+  /** No VaR for the positions at hand (`why`: the returns give none): neither a figure nor a failure. */
+  private noVar(why: string | undefined): void {
+    this.lastVar = undefined;
+    this.varUnavailable = why;
+    if (this.varError !== undefined) {
+      this.varError = undefined;
+      this.evaluate();
+    }
+  }
+
+  private realNow(): number {
+    return this.opts.realTimeMs?.() ?? this.engine!.now;
+  }
+
+  /**
+   * A recompute in flight past VAR_OVERDUE_PERIODS periods (VAR_OVERDUE_MIN_MS at least) is
+   * treated as failed, as a throw is: the VaR is shown stale and the state goes REDUCING. It
+   * stays the one in flight (no second one piles onto a hung device); its answer, if one ever
+   * comes, is applied and clears the failure.
+   */
+  private checkVarOverdue(now: number): void {
+    const f = this.varInFlight;
+    if (f === undefined || f.overdue) return;
+    const limit = Math.max(VAR_OVERDUE_PERIODS * this.varOpts.recomputeEveryMs, VAR_OVERDUE_MIN_MS);
+    if (now - f.startedAt < limit || this.realNow() - f.startedReal < limit) return;
+    f.overdue = true;
+    if (this.varError === undefined) this.varFailedAt = now;
+    this.varError = `the recompute started at ${f.startedAt} has not answered in ${now - f.startedAt} ms (limit ${limit} ms): the compute backend may be hung`;
+    this.opts.metrics?.errors.labels('risk:var').inc();
+    this.opts.logger?.warn({ startedAt: f.startedAt }, `VaR ${this.varError}; REDUCING until a recompute succeeds`);
   }
 
   // ---- status ---------------------------------------------------------------------------------
@@ -501,7 +590,10 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
             method: this.lastVar.method, confidence: this.lastVar.confidence, horizon: this.lastVar.horizon, var: this.lastVar.var, cvar: this.lastVar.cvar, budget: this.varOpts.budget, at: this.lastVar.at, exposures: this.lastVar.exposures,
             stale: this.varError !== undefined, error: this.varError ?? null, ...(this.varError !== undefined ? { failedAt: this.varFailedAt } : {}),
           }
-        : { budget: this.varOpts.budget, error: this.varError ?? null, note: this.varError !== undefined ? 'the recompute fails' : 'not computed yet (needs positions and sampled returns)' },
+        : {
+            budget: this.varOpts.budget, error: this.varError ?? null,
+            note: this.varError !== undefined ? 'the recompute fails' : this.varUnavailable !== undefined ? `cannot be computed from the sampled returns: ${this.varUnavailable}` : `not computed yet (needs positions and ${Math.max(this.varOpts.minObservations, this.varOpts.horizon)} sampled returns)`,
+          },
       accountCurrency: this.account?.currency ?? null,
       cash: this.cash.snapshot(),
       openOrders: this.openOrderCount(),

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { defineInstrument } from '../domain/instrument.js';
-import { Portfolio, Position } from './portfolio.js';
+import { COMMON_EXPONENT, Portfolio, Position } from './portfolio.js';
 
 const I = defineInstrument({ exchange: 'x', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.001' });
 
@@ -86,6 +86,77 @@ describe('Position.regrid (a tick or lot size changed between runs)', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('a holding that is a whole number of the new lots moves though its FIFO lots are not: 0.015 + 0.005 -> two lots of 0.01, the mixed one at its weighted entry', () => {
+    const book = new Portfolio();
+    book.applyFill(I, fill('buy', 5_000_000, 15)); // 0.015 at 50000.00
+    book.applyFill(I, fill('buy', 5_000_001, 5)); // 0.005 at 50000.01
+    const lot001 = defineInstrument({ exchange: 'x', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.01' });
+    const before = book.totals(() => 2 * 5_000_050);
+    const p = book.find('x', 'BTCUSDT')!;
+    expect(p.regrid(lot001)).toBeUndefined();
+    expect(p.qty).toBe(2);
+    // 0.01 at 50000.00, then 0.005 at 50000.00 + 0.005 at 50000.01 = 50000.005, rounded up to 50000.01
+    expect(p.costTicksLots()).toBe(5_000_000n + 5_000_001n);
+    expect(book.totals(() => undefined).realized).toBe(5n * 10n ** 13n); // 0.005 x 0.01 carried: 0.00005
+    expect(book.totals(() => 2 * 5_000_050).equity).toBe(before.equity);
+    // FIFO goes on in the new lots: the first sold is the one at 50000.00
+    book.applyFill(lot001, fill('sell', 5_000_100, 1));
+    expect(p.realizedTicksLots).toBe(100n);
+  });
+
+  it('property: any holding that is a whole number of the new lots moves, with total PnL exact through the change (long or short, mixed lots)', () => {
+    const step = fc.record({ buy: fc.boolean(), price: fc.integer({ min: 1000, max: 10_000_000 }), qty: fc.integer({ min: 1, max: 60 }) });
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 1, maxLength: 12 }), fc.integer({ min: 1000, max: 10_000_000 }), fc.integer({ min: 100, max: 1_000_000 }), (steps, lastPrice, exit) => {
+        const book = new Portfolio();
+        let cash = 0n; // old ticks x old lots
+        let qty = 0;
+        for (const f of steps) {
+          book.applyFill(I, fill(f.buy ? 'buy' : 'sell', f.price, f.qty));
+          cash += (f.buy ? -1n : 1n) * BigInt(f.price) * BigInt(f.qty);
+          qty += f.buy ? f.qty : -f.qty;
+        }
+        // one more fill to a whole number of new lots (not a flat book: there would be nothing to move)
+        let fix = (((-qty % 10) + 10) % 10) || 10;
+        if (qty + fix === 0) fix += 10;
+        book.applyFill(I, fill('buy', lastPrice, fix));
+        cash -= BigInt(lastPrice) * BigInt(fix);
+        qty += fix;
+        const p = book.find('x', 'BTCUSDT')!;
+        const lastFillMark = (q: Position) => (q.lastPrice === undefined ? undefined : 2 * q.lastPrice);
+        const before = book.totals(lastFillMark);
+        expect(p.regrid(COARSE)).toBeUndefined();
+        expect(p.qty * 10).toBe(qty);
+        // marked at its last fill, equity is unchanged to the atom (the last fill kept exact)
+        expect(book.totals(lastFillMark).equity).toBe(before.equity);
+        // closed at `exit` (new ticks): realized in all is the cash flow, exact
+        book.applyFill(COARSE, fill(qty > 0 ? 'sell' : 'buy', exit, Math.abs(qty) / 10));
+        const total = (cash + BigInt(qty) * BigInt(exit) * 10n) * 10n ** BigInt(COMMON_EXPONENT - 5); // 0.01 x 0.001 = 1e-5
+        expect(book.totals(() => undefined).realized).toBe(total);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('the last-fill mark: exact across the change (no false drawdown), but a book mid equal to its rounded price is the mid', () => {
+    const book = new Portfolio();
+    book.applyFill(I, fill('buy', 5_000_005, 100)); // 0.1 at 50000.05: mark and entry alike
+    const lastFillMark = (q: Position) => (q.lastPrice === undefined ? undefined : 2 * q.lastPrice);
+    expect(book.totals(lastFillMark).equity).toBe(0n);
+    const p = book.find('x', 'BTCUSDT')!;
+    p.regrid(COARSE);
+    // entry 50000.1 (0.005 carried), mark the exact 50000.05: equity 0; the limits see 50000.0
+    expect(p.lastPrice).toBe(500_000);
+    expect(book.totals(lastFillMark)).toMatchObject({ equity: 0n, unrealized: -5n * 10n ** 15n });
+    expect(book.snapshot(lastFillMark)[0]).toMatchObject({ unrealizedPnl: '-0.005', realizedPnl: '0.005' });
+    // a synced book with its mid at 50000.0: valued there (-0.01 + 0.005)
+    expect(book.totals(() => 2 * 500_000).equity).toBe(-5n * 10n ** 15n);
+    // the next fill is the last fill, on the grid
+    book.applyFill(COARSE, fill('buy', 500_003, 1));
+    expect(p.lastFillResidualCommon()).toBe(0n);
+    expect(book.totals(lastFillMark).unrealized).toBe(2n * 10n ** 16n); // 0.1 x (50000.3 - 50000.1)
   });
 
   it('refuses a holding that is not a whole number of the new lots, changing nothing', () => {

@@ -2,7 +2,7 @@ import type { Instrument } from '../domain/instrument.js';
 import { formatScaled, lotsToQty, pow10n } from '../domain/instrument.js';
 import { InstrumentMap } from '../domain/instrument-map.js';
 import type { ExecutionReport } from '../domain/orders.js';
-import { convertCeil, convertExact, convertFloor, describeGrid, sameGrid, scaleRatio } from './grid.js';
+import { describeGrid, sameGrid } from './grid.js';
 
 /** Amounts from different instruments are summed at this exponent (quote units x 10^-18). */
 export const COMMON_EXPONENT = 18;
@@ -48,7 +48,17 @@ export class Position {
   /** Sum of entry price x qty over `lots`, kept as they change (read on every equity evaluation). */
   private cost = 0n;
   feeAtoms = 0n;
+  /**
+   * The last fill's price in ticks (Portfolio.applyFill sets it): the mark while nothing better
+   * is known. After a regrid that left it off the new tick grid, rounded against the position.
+   */
   lastPrice: number | undefined;
+  /**
+   * The last fill's exact price, quote units x 10^-exponent per base unit, while it is off the
+   * tick grid (a regrid moved the position onto a coarser tick): `lastPrice` holds it rounded.
+   * The next fill clears it.
+   */
+  private lastFillExact: { value: bigint; exponent: number } | undefined;
   /**
    * Realized PnL and fees booked under an earlier definition of the instrument (before `regrid`),
    * x 10^-COMMON_EXPONENT: a quote amount needs no tick grid, and these cannot always be counted
@@ -64,6 +74,7 @@ export class Position {
     const dir = side === 'buy' ? 1 : -1;
     let remaining = qty;
     this.feeAtoms += feeAtoms;
+    this.lastFillExact = undefined;
     // Close against opposite-side lots first.
     while (remaining > 0 && this.lots.length > 0 && Math.sign(this.qty) === -dir) {
       const lot = this.lots[0]!;
@@ -90,13 +101,16 @@ export class Position {
 
   /**
    * Puts the position on another definition of its instrument: a venue changed the tick or lot
-   * size between runs, and from now on fills and marks come in the new increments. Every open
-   * lot's quantity must convert exactly; otherwise nothing changes and the problem is returned (a
-   * holding that is not a whole number of the new lots can neither be booked nor traded). An
-   * entry price off the new tick grid is rounded against the position (a long's up, a short's
-   * down) and the difference is carried into realized PnL, so equity is unchanged to the atom and
-   * an unrealized gain is never overstated. Realized PnL and fees so far move to the carried
-   * amounts. The same definition on another object (a restored position) is simply adopted.
+   * size between runs, and from now on fills and marks come in the new increments. The holding
+   * as a whole must be a whole number of the new lots; otherwise nothing changes and the problem
+   * is returned (it can neither be booked nor traded). The FIFO lots are re-split into new lots
+   * in their order: a new lot that takes quantity from several old ones (0.015 + 0.005 BTC at a
+   * new lot of 0.01) gets their weighted entry. An entry price off the new tick grid is rounded
+   * against the position (a long's up, a short's down) and the difference is carried into
+   * realized PnL, so equity is unchanged to the atom and an unrealized gain is never overstated.
+   * The last fill (a mark while nothing better is known) keeps its exact price: see
+   * `lastFillResidualCommon`. Realized PnL and fees so far move to the carried amounts. The same
+   * definition on another object (a restored position) is simply adopted.
    */
   regrid(to: Instrument): string | undefined {
     return this.move(to, true);
@@ -115,31 +129,70 @@ export class Position {
       this.instrument = to;
       return undefined;
     }
-    const pr = scaleRatio(from.priceScale, to.priceScale);
-    const qr = scaleRatio(from.qtyScale, to.qtyScale);
     const dir = this.qty >= 0 ? 1n : -1n;
-    // Price values at exponent px, quantities at the old lot's exponent: the carry is at px + qe.
+    // Both grids in one finer unit each: prices at 10^-px, quantities at 10^-qx (exact decimals).
     const px = Math.max(from.priceScale.exponent, to.priceScale.exponent);
-    const oldUnit = from.priceScale.mantissa * pow10n(px - from.priceScale.exponent);
-    const newUnit = to.priceScale.mantissa * pow10n(px - to.priceScale.exponent);
-    const moved: Lot[] = [];
-    let carry = 0n;
-    for (const lot of this.lots) {
-      const qty = convertExact(BigInt(lot.qty), qr);
-      if (qty === undefined || qty <= 0n || qty > MAX_UNITS) {
-        return `${from.exchange}:${from.symbol}: the open position of ${lotsToQty(from, this.qty)} ${from.base} holds a lot of ${lotsToQty(from, lot.qty)}, not a whole number of the new lot size (${describeGrid(from)} -> ${describeGrid(to)})`;
-      }
-      const exact = convertExact(BigInt(lot.price), pr);
-      const price = exact ?? (dir > 0n ? convertCeil(BigInt(lot.price), pr) : convertFloor(BigInt(lot.price), pr));
-      if (price <= 0n || price > MAX_UNITS) {
-        return `${from.exchange}:${from.symbol}: an open lot's entry price of ${lot.price} ticks has no place on the new grid (${describeGrid(from)} -> ${describeGrid(to)})`;
-      }
-      if (exact === undefined) carry += dir * (price * newUnit - BigInt(lot.price) * oldUnit) * BigInt(lot.qty) * from.qtyScale.mantissa;
-      moved.push({ price: Number(price), qty: Number(qty) });
+    const qx = Math.max(from.qtyScale.exponent, to.qtyScale.exponent);
+    const oldTick = from.priceScale.mantissa * pow10n(px - from.priceScale.exponent);
+    const newTick = to.priceScale.mantissa * pow10n(px - to.priceScale.exponent);
+    const oldLot = from.qtyScale.mantissa * pow10n(qx - from.qtyScale.exponent);
+    const newLot = to.qtyScale.mantissa * pow10n(qx - to.qtyScale.exponent);
+    const held = BigInt(Math.abs(this.qty)) * oldLot;
+    if (held % newLot !== 0n || held / newLot > MAX_UNITS) {
+      return `${from.exchange}:${from.symbol}: the open position of ${lotsToQty(from, this.qty)} ${from.base} is not a whole number of the new lot size (${describeGrid(from)} -> ${describeGrid(to)})`;
     }
+    const moved: Lot[] = [];
+    // what rounding the entries moved into realized PnL, x 10^-(px + qx)
+    let carry = 0n;
+    let problem: string | undefined;
+    /** `count` new lots that cost `cost` (fine price x fine quantity) in all. */
+    const book = (cost: bigint, count: bigint): void => {
+      const whole = newTick * newLot * count;
+      // cost > 0: the quotient is rounded down, a short's way; a long's is rounded up
+      let price = cost / whole;
+      if (cost % whole !== 0n) {
+        if (dir > 0n) price += 1n;
+        carry += dir * (price * whole - cost);
+      }
+      if (price <= 0n || price > MAX_UNITS) {
+        problem ??= `${from.exchange}:${from.symbol}: an open lot's entry price of ${cost / (oldTick * newLot * count)} ticks has no place on the new grid (${describeGrid(from)} -> ${describeGrid(to)})`;
+        return;
+      }
+      const last = moved[moved.length - 1];
+      if (last !== undefined && last.price === Number(price)) last.qty += Number(count);
+      else moved.push({ price: Number(price), qty: Number(count) });
+    };
+    // a new lot being filled from the old ones in FIFO order: its quantity and cost so far
+    let partQty = 0n;
+    let partCost = 0n;
+    for (const lot of this.lots) {
+      let rest = BigInt(lot.qty) * oldLot;
+      const price = BigInt(lot.price) * oldTick;
+      if (partQty > 0n) {
+        const take = rest < newLot - partQty ? rest : newLot - partQty;
+        partQty += take;
+        partCost += take * price;
+        rest -= take;
+        if (partQty === newLot) {
+          book(partCost, 1n);
+          partQty = 0n;
+          partCost = 0n;
+        }
+      }
+      const whole = rest / newLot;
+      if (whole > 0n) {
+        book(price * whole * newLot, whole);
+        rest -= whole * newLot;
+      }
+      if (rest > 0n) {
+        partQty = rest;
+        partCost = rest * price;
+      }
+    }
+    if (problem !== undefined) return problem;
     if (!apply) return undefined;
     const fromExp = from.priceScale.exponent + from.qtyScale.exponent;
-    this.carriedRealized += toCommon(this.realizedTicksLots * from.priceScale.mantissa * from.qtyScale.mantissa, fromExp) + toCommon(carry, px + from.qtyScale.exponent);
+    this.carriedRealized += toCommon(this.realizedTicksLots * from.priceScale.mantissa * from.qtyScale.mantissa, fromExp) + toCommon(carry, px + qx);
     this.carriedFees += toCommon(this.feeAtoms, fromExp);
     this.realizedTicksLots = 0n;
     this.feeAtoms = 0n;
@@ -153,12 +206,56 @@ export class Position {
     }
     this.qty = dir > 0n ? open : -open;
     if (this.lastPrice !== undefined) {
-      // only a mark when nothing better is known: rounded so that it never flatters the position
-      const last = BigInt(this.lastPrice);
-      this.lastPrice = Number(convertExact(last, pr) ?? (this.qty < 0 ? convertCeil(last, pr) : convertFloor(last, pr)));
+      const exact = this.lastFillExact ?? { value: BigInt(this.lastPrice) * from.priceScale.mantissa, exponent: from.priceScale.exponent };
+      const e = Math.max(exact.exponent, to.priceScale.exponent);
+      const value = exact.value * pow10n(e - exact.exponent);
+      const tick = to.priceScale.mantissa * pow10n(e - to.priceScale.exponent);
+      if (value % tick === 0n) {
+        this.lastPrice = Number(value / tick);
+        this.lastFillExact = undefined;
+      } else {
+        // in ticks, rounded so that it never flatters the position (the limits mark it so);
+        // equity values the position at the exact price (lastFillResidualCommon)
+        this.lastPrice = Number(this.qty < 0 ? value / tick + 1n : value / tick);
+        this.lastFillExact = exact;
+      }
     }
     this.instrument = to;
     return undefined;
+  }
+
+  /**
+   * What valuing the position at its exact last fill adds to valuing it at `lastPrice`, x
+   * 10^-COMMON_EXPONENT (0 unless a regrid left the last fill off the tick grid). With it, a
+   * position marked at its last fill is worth after a regrid what it was worth before (the entry
+   * rounding is carried into realized PnL), so a restart across a tick change shows no false
+   * drawdown.
+   */
+  lastFillResidualCommon(): bigint {
+    const x = this.lastFillExact;
+    if (x === undefined || this.lastPrice === undefined || this.qty === 0) return 0n;
+    const i = this.instrument;
+    const e = Math.max(x.exponent, i.priceScale.exponent);
+    const diff = x.value * pow10n(e - x.exponent) - BigInt(this.lastPrice) * i.priceScale.mantissa * pow10n(e - i.priceScale.exponent);
+    return toCommon(diff * BigInt(this.qty) * i.qtyScale.mantissa, e + i.qtyScale.exponent);
+  }
+
+  /**
+   * `lastFillResidualCommon` where `mark` (from `markOf`) is the position's last fill, else 0. A
+   * mark equal to 2 x `lastPrice` may be a book mid that happens to equal it: `markOf` is asked
+   * again without the last fill, and only a position it then has no mark for is marked at it.
+   */
+  residualAtMark(mark: number, markOf: (p: Position) => number | undefined): bigint {
+    if (this.lastFillExact === undefined || this.lastPrice === undefined || mark !== 2 * this.lastPrice) return 0n;
+    const last = this.lastPrice;
+    this.lastPrice = undefined;
+    let other: number | undefined;
+    try {
+      other = markOf(this);
+    } finally {
+      this.lastPrice = last;
+    }
+    return other === undefined ? this.lastFillResidualCommon() : 0n;
   }
 
   /** Realized PnL x 10^-COMMON_EXPONENT, what was carried over a regrid included. */
@@ -248,7 +345,7 @@ export class Portfolio {
         // Halves rounded toward -infinity: an unrealized gain is never overstated.
         const half = p.unrealizedHalfTicksLots(mark) * scale;
         const floorHalf = half >= 0n ? half / 2n : -((-half + 1n) / 2n);
-        unrealized += toCommon(floorHalf, exp);
+        unrealized += toCommon(floorHalf, exp) + p.residualAtMark(mark, markHalfTicks);
       }
     }
     return { realized, unrealized, fees, equity: realized + unrealized - fees };
@@ -263,6 +360,8 @@ export class Portfolio {
       const absQty = Math.abs(p.qty);
       const mark = markHalfTicks(p);
       const half = mark === undefined ? 0n : p.unrealizedHalfTicksLots(mark) * scale;
+      const floorHalf = half >= 0n ? half / 2n : -((-half + 1n) / 2n);
+      const residual = mark === undefined ? 0n : p.residualAtMark(mark, markHalfTicks);
       out.push({
         exchange: i.exchange,
         symbol: i.symbol,
@@ -272,7 +371,8 @@ export class Portfolio {
         avgEntryPrice: absQty === 0 ? null : formatScaled((p.costTicksLots() * i.priceScale.mantissa * 10000n) / BigInt(absQty), i.priceScale.exponent + 4),
         // in the instrument's own units unless something was carried over a regrid (common units)
         realizedPnl: p.carriedRealized === 0n ? formatScaled(p.realizedTicksLots * scale, exp) : commonToDecimal(p.realizedCommon()),
-        unrealizedPnl: formatScaled(half >= 0n ? half / 2n : -((-half + 1n) / 2n), exp),
+        // marked at an exact last fill off the tick grid (after a regrid): in common units
+        unrealizedPnl: residual === 0n ? formatScaled(floorHalf, exp) : commonToDecimal(toCommon(floorHalf, exp) + residual),
         fees: p.carriedFees === 0n ? formatScaled(p.feeAtoms, exp) : commonToDecimal(p.feesCommon()),
       });
     }
