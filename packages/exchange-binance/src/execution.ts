@@ -106,7 +106,17 @@ export interface BinanceExecutionDeps {
 interface Tracked {
   order: Order;
   acked: boolean;
+  /** Lots counted as filled: the trades reported here, and what had filled before this process followed the order (priorLots). */
   cumLots: number;
+  /**
+   * An order followed from what filled before this process saw it (the open-order listing, or a
+   * stream event of an order not placed here): those lots, counted in cumLots from the start,
+   * whose trades are not identified yet. They are never reported: the listing also names orders
+   * the engine leaves alone (placed outside this process), whose trades from before the journal
+   * began are not ours to book. Each read of the order's trades marks the earliest ones, adding
+   * up to this many lots, as booked (claimPriorTrades); once they do, it is dropped.
+   */
+  priorLots?: number;
   /** Submit outcome unknown (timeout, connection lost): asked by client id until known. */
   unknownSince?: number;
   /**
@@ -287,10 +297,20 @@ export class BinanceExecution implements ExecutionClient {
       const order = this.orderFromJson(o.info as unknown as BinanceOrderJson);
       if (!order) continue;
       out.push(order);
-      // restored orders are followed from now on (stream, or polling while it is down)
+      // Followed from now on (stream, or polling while it is down), from the venue's filled
+      // quantity: only trades made from now on are reported (priorLots). This listing names every
+      // working order of the account, also one the engine leaves alone (an id it does not issue);
+      // without its earlier trades marked as booked, the first read of its trades (every trade
+      // it ever had) reported those from before the journal began, booked onto the order the
+      // engine adopted from one of its later trades: the position moved by the account's
+      // history. An order the engine adopts it asks about next (queryOrder), which follows it
+      // from the trades it hands over instead: its earlier trades are booked once each, by id.
       const tr = this.tracked.get(order.clientOrderId);
-      if (!tr) this.tracked.set(order.clientOrderId, { order: copyOrder(order), acked: true, cumLots: order.filledQty });
-      else tr.foreign = false; // seen on the stream first; reconciliation reads it now
+      if (!tr) {
+        const listed: Tracked = { order: copyOrder(order), acked: true, cumLots: order.filledQty };
+        if (order.filledQty > 0) listed.priorLots = order.filledQty;
+        this.tracked.set(order.clientOrderId, listed);
+      } else tr.foreign = false; // seen on the stream first (its earlier trades are prior too); reconciliation reads it now
 
     }
     return out;
@@ -574,10 +594,11 @@ export class BinanceExecution implements ExecutionClient {
       // not placed in this run, and not (yet) handed over by reconciliation: another program's
       // order, or one of ours whose event came before reconciliation read it (queryOrder then
       // replaces this entry). Followed from now on; what filled before this event is
-      // reconciliation's, not ours to report again
+      // reconciliation's, not ours to report again (priorLots: a read of its trades marks them)
       const o = this.orderFromUpdate(u);
       if (!o) return;
       tr = { order: o, acked: true, cumLots: o.filledQty, foreign: true };
+      if (o.filledQty > 0) tr.priorLots = o.filledQty;
       this.tracked.set(cid, tr);
     }
     this.ack(tr, String(u.orderId));
@@ -1007,6 +1028,31 @@ export class BinanceExecution implements ExecutionClient {
     return { tradeId: t.id, price: t.price, qty: t.qty, commission: t.commission, commissionAsset: t.commissionAsset, maker: t.isMaker, ts: t.time };
   }
 
+  /**
+   * An order followed from what filled before this process saw it: its earliest trades (`trades`,
+   * the order's whole list, oldest first), adding up to priorLots, are marked booked and never
+   * reported; they are in cumLots already. Walked from the first trade at every read until they
+   * add up, whatever another path marked meanwhile (reconciliation's tradesSince marks some): a
+   * lagging list lacks the newest trades, so those it had then come first, and what a short list
+   * leaves is claimed at the next read. The walk stops at a trade that is not one, or one past
+   * what is left (the venue's count and its trades disagree): what follows is booked as new.
+   */
+  private claimPriorTrades(tr: Tracked, i: Instrument, trades: readonly VenueTrade[]): void {
+    if (tr.priorLots === undefined) return;
+    let claimed = 0;
+    for (const t of trades) {
+      if (venueTradeProblem(i, t) !== undefined) return;
+      const lots = qtyToLots(i, t.qty);
+      if (claimed + lots > tr.priorLots) return;
+      this.markApplied(tr.order.symbol, t.tradeId);
+      claimed += lots;
+      if (claimed === tr.priorLots) {
+        delete tr.priorLots;
+        return;
+      }
+    }
+  }
+
   /** Brings one tracked order up to the venue's state: its trades (with fees) and its status. */
   private async syncOrder(tr: Tracked, source: 'poll' | 'query', known?: BinanceOrderJson): Promise<void> {
     const o = tr.order;
@@ -1023,7 +1069,9 @@ export class BinanceExecution implements ExecutionClient {
       return;
     }
     if (executed > tr.cumLots) {
-      for (const t of await this.fetchOrderTrades(o.symbol, json.orderId, executed)) this.applyTrade(tr, t, source);
+      const trades = await this.fetchOrderTrades(o.symbol, json.orderId, executed);
+      this.claimPriorTrades(tr, i, trades);
+      for (const t of trades) this.applyTrade(tr, t, source);
     }
     if (executed > tr.cumLots) {
       // the trade list lags the order (or held a trade refused as bad): its end waits for the trades

@@ -44,8 +44,20 @@ export interface CcxtExecutionDeps {
 interface Tracked {
   order: Order;
   venueOrderId: string;
+  /** Lots counted as filled: the trades reported here, and what had filled when followed from a listing (priorLots). */
   filled: number;
   tradeIds: Set<string>;
+  /** Followed from the venue's open-order list (openOrders), not from an order placed or asked about here. */
+  listed?: boolean;
+  /**
+   * An order followed from a listing: of the venue's filled quantity then, counted in `filled`
+   * from the start, the lots whose trades are not identified yet. Those trades were made before
+   * this process followed the order and are never reported: the listing also names orders the
+   * engine leaves alone (placed outside this process), whose trades from before the journal
+   * began are not ours to book. Each read of the order's trades marks the earliest ones, adding
+   * up to this many lots, as booked (claimPriorTrades); once they do, it is dropped.
+   */
+  priorLots?: number;
   /** The venue accepted our cancel: an order it no longer lists has ended (cancelled). */
   cancelAccepted?: boolean;
 }
@@ -307,7 +319,8 @@ export class CcxtExecution implements ExecutionClient {
   }
 
   private async emitFills(t: Tracked, i: Instrument, sym: string): Promise<void> {
-    const trades = await this.ex!.fetchMyTrades(sym, t.order.createdTs - 60_000);
+    const trades = [...(await this.ex!.fetchMyTrades(sym, t.order.createdTs - 60_000))].sort((a, b) => (a.timestamp ?? 0) - (b.timestamp ?? 0));
+    this.claimPriorTrades(t, i, trades);
     for (const tr of trades) {
       if (String(tr.order) !== t.venueOrderId || t.tradeIds.has(String(tr.id))) continue;
       const r = this.fillReport(t.order, i, tr, t.filled);
@@ -316,6 +329,31 @@ export class CcxtExecution implements ExecutionClient {
       t.filled = r.cumQty;
       t.order.filledQty = r.cumQty;
       this.onReport?.(r);
+    }
+  }
+
+  /**
+   * An order followed from a listing: its earliest trades (of `trades`, oldest first), adding up
+   * to the lots it had filled then (priorLots), are marked booked and never reported; they are
+   * in its count already. Walked from its first trade at every read until they add up: a lagging
+   * trade list lacks the newest trades, so those it had then come first, and what a short list
+   * leaves is claimed at the next read. The walk stops at a trade that is not a fill, or one past
+   * what is left (the venue's count and its trades disagree): what follows is booked as new.
+   */
+  private claimPriorTrades(t: Tracked, i: Instrument, trades: readonly CcxtMyTrade[]): void {
+    if (t.priorLots === undefined) return;
+    let claimed = 0;
+    for (const tr of trades) {
+      if (String(tr.order) !== t.venueOrderId) continue;
+      const price = this.ticks(i, tr.price);
+      const lots = this.lots(i, tr.amount);
+      if (price === undefined || lots === undefined || price <= 0 || lots <= 0 || claimed + lots > t.priorLots) return;
+      t.tradeIds.add(String(tr.id));
+      claimed += lots;
+      if (claimed === t.priorLots) {
+        delete t.priorLots;
+        return;
+      }
     }
   }
 
@@ -381,7 +419,8 @@ export class CcxtExecution implements ExecutionClient {
       const i = symbol ? this.deps.instrument(symbol) : undefined;
       if (!i || !symbol) continue;
       const qty = this.lots(i, v.amount) ?? 0;
-      const filled = this.lots(i, v.filled) ?? 0;
+      const venueFilled = this.lots(i, v.filled);
+      const filled = venueFilled ?? 0;
       const price = this.ticks(i, v.price);
       const o: Order = {
         exchange: this.exchange, symbol, side: v.side === 'sell' ? 'sell' : 'buy', type: price === undefined ? 'market' : 'limit', ...(price !== undefined ? { price } : {}), qty, tif: 'GTC', source: 'venue',
@@ -389,14 +428,20 @@ export class CcxtExecution implements ExecutionClient {
         createdTs: v.timestamp ?? 0, updatedTs: v.timestamp ?? 0,
       };
       out.push(o);
-      // Working orders found at restart are followed from now on. Their trades are reported
-      // from the first (the engine books each trade id of an order once): this client has not
-      // seen them, and an order the engine adopts starts with nothing filled. An order without a
-      // client id is none of ours and is not polled.
-      if (v.clientOrderId && hasId(v) && !this.tracked.has(o.clientOrderId)) {
-        const followed = copyOrder(o);
-        followed.filledQty = 0;
-        this.tracked.set(o.clientOrderId, { order: followed, venueOrderId: String(v.id), filled: 0, tradeIds: new Set() });
+      // Followed from now on, from the venue's filled quantity: only trades made from now on are
+      // reported (priorLots). This listing names every working order of the account, also one
+      // the engine leaves alone (an id it does not issue); followed from nothing booked, such an
+      // order's trades from before the journal began were reported and booked onto the order
+      // the engine adopted from one of its later trades: the position moved by the account's
+      // history. An order the engine adopts it asks about next (queryOrder), which follows it
+      // from the trades it hands over instead: its earlier trades are booked once each, by id.
+      // An order without a client id is none of ours and is not polled; nor is one whose filled
+      // quantity the venue does not say (its earlier trades could not be told from new ones):
+      // adopted, queryOrder follows it.
+      if (v.clientOrderId && hasId(v) && venueFilled !== undefined && venueFilled >= 0 && venueFilled <= qty && !this.tracked.has(o.clientOrderId)) {
+        const tracked: Tracked = { order: copyOrder(o), venueOrderId: String(v.id), filled, tradeIds: new Set(), listed: true };
+        if (filled > 0) tracked.priorLots = filled;
+        this.tracked.set(o.clientOrderId, tracked);
       }
     }
     return out;
@@ -427,8 +472,12 @@ export class CcxtExecution implements ExecutionClient {
     }
     const filledQty = this.lots(i, v.filled) ?? cum;
     const status = statusOf(v.status) ?? (filledQty > 0 ? 'partially_filled' : 'open');
-    // an order still working is followed from now on, from the fills listed here (their trade ids
-    // are used up); one this client follows already keeps its own count
+    // An order still working is followed from now on, from the fills handed over here (their
+    // trade ids are used up; the engine books each once): also one followed from the venue's
+    // listing, whose earlier trades that following would never report (priorLots). One this
+    // client placed or asked about already keeps its own count.
+    const followed = this.tracked.get(order.clientOrderId);
+    if (followed?.listed && followed.venueOrderId === String(v.id)) this.tracked.delete(order.clientOrderId);
     if ((status === 'open' || status === 'partially_filled') && !this.tracked.has(order.clientOrderId)) {
       withId.filledQty = cum;
       this.tracked.set(order.clientOrderId, { order: withId, venueOrderId: String(v.id), filled: cum, tradeIds: new Set(fills.map((f) => f.tradeId!)) });

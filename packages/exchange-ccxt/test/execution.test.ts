@@ -71,13 +71,19 @@ class FakeCcxt {
   numberToString(n: number | string): string {
     return String(n);
   }
-  /** The venue fills `qty` of order `id` at its price (maker, fee 0.01 USDT); `listed: false` keeps the trade out of the trade list for now. */
-  fill(id: string, qty: number, listed = true): CcxtMyTrade {
+  /**
+   * The venue fills `qty` of order `id` at its price (maker, fee 0.01 USDT); `listed: false` keeps
+   * the trade out of the trade list for now; `at` names the trade and dates it (else T<n>, now).
+   */
+  fill(id: string, qty: number, listed = true, at?: { tradeId: string; ts: number }): CcxtMyTrade {
     const o = this.orders.get(id)!;
     o.filled = Math.round(((o.filled ?? 0) + qty) * 1000) / 1000;
     if (o.filled >= (o.amount ?? 0)) o.status = 'closed';
-    const t: CcxtMyTrade = { id: `T${++this.tradeSeq}`, order: id, symbol: o.symbol, side: o.side, price: o.price!, amount: qty, timestamp: this.clock.now(), takerOrMaker: 'maker', fee: { cost: 0.01, currency: 'USDT' } };
+    const t: CcxtMyTrade = {
+      id: at?.tradeId ?? `T${++this.tradeSeq}`, order: id, symbol: o.symbol, side: o.side, price: o.price!, amount: qty, timestamp: at?.ts ?? this.clock.now(), takerOrMaker: 'maker', fee: { cost: 0.01, currency: 'USDT' },
+    };
     if (listed) this.trades.push(t);
+    this.trades.sort((a, b) => (a.timestamp ?? 0) - (b.timestamp ?? 0));
     return t;
   }
 }
@@ -197,21 +203,35 @@ describe('ccxt execution against a scripted ccxt', () => {
     expect(reports.map((r) => [r.kind, r.clientOrderId, r.tradeId, r.lastQty, r.cumQty])).toEqual([['fill', 'cw-restored-1', 'T2', 4, 6]]);
   });
 
-  it('an order openOrders finds at a restart is followed from its first trade; one without a client id is not polled', async () => {
+  it('an order openOrders finds at a restart is followed from its filled quantity; queryOrder hands over the trades of one it lists; one without a client id, or without a filled quantity, is not polled', async () => {
     const { fake, reports, x: xx, poll } = await boot();
+    // placed by hand (a client id the engine does not issue): its trade so far is none of this process's to report
+    const foreign = await fake.createOrder('BTC/USDT', 'limit', 'buy', '0.010', '100.00', { clientOrderId: 'manual-1' });
+    fake.fill(foreign.id, 0.002);
+    // one of ours the journal lost: its trade not in the venue's trade list yet
     const adopted = await fake.createOrder('BTC/USDT', 'limit', 'buy', '0.010', '100.00', { clientOrderId: 'cw-adopted-1' });
-    fake.fill(adopted.id, 0.002);
+    const lagging = fake.fill(adopted.id, 0.002, false);
     const byHand = await fake.createOrder('BTC/USDT', 'limit', 'sell', '0.010', '200.00');
+    // listed without its filled quantity: which of its trades came before cannot be told
+    const unsaid = await fake.createOrder('BTC/USDT', 'limit', 'sell', '0.010', '200.00', { clientOrderId: 'manual-2' });
+    fake.fill(unsaid.id, 0.001);
+    delete fake.orders.get(unsaid.id)!.filled;
     const listed = await xx.openOrders();
-    expect(listed.map((o) => [o.clientOrderId, o.filledQty])).toEqual([['cw-adopted-1', 2], [`venue-${byHand.id}`, 0]]);
+    expect(listed.map((o) => [o.clientOrderId, o.filledQty])).toEqual([['manual-1', 2], ['cw-adopted-1', 2], [`venue-${byHand.id}`, 0], ['manual-2', 0]]);
+    // the engine adopts the second and asks about it: no trade listed yet, so none handed over
+    const st = await xx.queryOrder(listed[1]!);
+    expect(st).toMatchObject({ filledQty: 2, fills: [] });
+    fake.trades.push(lagging);
+    fake.fill(foreign.id, 0.003);
     fake.fill(adopted.id, 0.003);
     await poll();
-    // the engine adopts such an order with nothing filled: each of its trades once, counted from the first
+    // the listed order: only its new trade; the adopted one: each trade once, from what queryOrder handed over (none)
     expect(reports.map((r) => [r.kind, r.clientOrderId, r.tradeId, r.lastQty, r.cumQty])).toEqual([
-      ['fill', 'cw-adopted-1', 'T1', 2, 2],
-      ['fill', 'cw-adopted-1', 'T2', 3, 5],
+      ['fill', 'manual-1', 'T4', 3, 5],
+      ['fill', 'cw-adopted-1', 'T2', 2, 2],
+      ['fill', 'cw-adopted-1', 'T5', 3, 5],
     ]);
-    expect(fake.calls.filter((c) => c === `fetchOrder ${byHand.id}`)).toEqual([]);
+    expect(fake.calls.filter((c) => c === `fetchOrder ${byHand.id}` || c === `fetchOrder ${unsaid.id}`)).toEqual([]);
   });
 
   it("tradesSince names each trade's client order id from its venue order; an order the venue no longer knows leaves it unset", async () => {
@@ -270,6 +290,88 @@ describe('ccxt reconciliation after a restart', () => {
     } finally {
       await engine.stop('test');
     }
+  });
+});
+
+describe('ccxt reconciliation: an order working at the venue that the journal never saw', () => {
+  // openOrders lists every working order of the account. One placed outside this process (by
+  // hand) the engine leaves alone, and books its trade since the journal began (tradesSince) as
+  // an adopted trade under the same client id; so whatever the client reports of that order
+  // later is booked too. Followed from nothing booked, the client's first poll of it reported
+  // every trade it ever had, the one from a day before the journal began included: the
+  // position moved by the account's history.
+  let engine: Engine | undefined;
+  afterEach(async () => {
+    await engine?.stop('test');
+    engine = undefined;
+    vi.useRealTimers();
+  });
+
+  async function start(fake: FakeCcxt, clock: ManualClock): Promise<Engine> {
+    const execution = new CcxtExecution({
+      exchange: 'x', ccxt: async () => fake as unknown as CcxtExchange, options: resolveCcxtOptions({ poll_interval_ms: POLL }), clock, hasCredentials: true,
+      instrument: (s) => (s === I.symbol ? I : undefined), ccxtSymbol: (s) => (s === I.symbol ? 'BTC/USDT' : undefined),
+    });
+    const marketData: MarketDataClient = { exchange: 'x', loadInstruments: async (): Promise<Instrument[]> => [I], start: async () => {}, stop: async () => {} };
+    engine = new Engine({ clock, logger: silentLogger(), metrics: new MetricsRegistry({ processMetrics: false }), watchdog: false, onShutdown: 'keep', venues: [{ name: 'x', symbols: [I.symbol], marketData, execution }] });
+    await engine.start();
+    return engine;
+  }
+  /** The mismatches about orders and trades (the spot position, read from balances, is not this test's concern). */
+  const found = (e: Engine) =>
+    e.reconcileResult!.mismatches.filter((m) => m.kind !== 'position').map((m) => `${m.kind}: ${m.kind === 'unknown_trade' ? /trade (\S+)/.exec(m.detail)?.[1] : /(adopted|left alone)$/.exec(m.detail)?.[1]}`);
+
+  it('one placed by hand: its trade from before the journal began is never booked, after reconciliation, after polls, after it trades again', async () => {
+    vi.useFakeTimers();
+    const clock = new ManualClock(T0);
+    const fake = new FakeCcxt(clock);
+    const poll = async (n = 3) => {
+      clock.advance(n * POLL);
+      await vi.advanceTimersByTimeAsync(n * POLL);
+    };
+    // placed by hand two days ago: 10 lots, 4 filled (T-OLD a day before we started, T-NEW while we were down)
+    const manual = await fake.createOrder('BTC/USDT', 'limit', 'buy', '0.010', '100.00', { clientOrderId: 'manual-1' });
+    fake.orders.get(manual.id)!.timestamp = T0 - 2 * 86_400_000;
+    fake.fill(manual.id, 0.002, true, { tradeId: 'T-OLD', ts: T0 - 86_400_000 });
+    fake.fill(manual.id, 0.002, true, { tradeId: 'T-NEW', ts: T0 - 1000 });
+    const e = await start(fake, clock);
+    // reconciliation leaves the order alone and books its trade since the journal began (T-NEW) as an adopted trade
+    expect(found(e)).toEqual(['unknown_order: left alone', 'unknown_trade: T-NEW']);
+    expect(e.portfolio.qty('x', I.symbol)).toBe(2);
+    await poll();
+    expect(e.portfolio.qty('x', I.symbol)).toBe(2);
+    // it trades again: the poll reads its trades, and reports only the new one
+    fake.fill(manual.id, 0.003, true, { tradeId: 'T3', ts: clock.now() });
+    fake.calls.length = 0;
+    await poll();
+    expect(fake.calls).toContain('fetchMyTrades');
+    // T-NEW and T3 (the engine books the order's live trades onto the one it adopted from T-NEW); T-OLD would make 7
+    expect(e.portfolio.qty('x', I.symbol)).toBe(5);
+    expect(e.orders.get('manual-1')).toMatchObject({ filledQty: 5 });
+  });
+
+  it('one of our ids: adopted and asked about, its trade from before the trade window is booked once, at once, and the polls book it no second time', async () => {
+    vi.useFakeTimers();
+    const clock = new ManualClock(T0);
+    const fake = new FakeCcxt(clock);
+    const poll = async (n = 3) => {
+      clock.advance(n * POLL);
+      await vi.advanceTimersByTimeAsync(n * POLL);
+    };
+    // no journal: tradesSince reads from 10 minutes before now; T-1 is an hour old
+    const lost = await fake.createOrder('BTC/USDT', 'limit', 'buy', '0.010', '100.00', { clientOrderId: 'cw-1' });
+    fake.orders.get(lost.id)!.timestamp = T0 - 2 * 3_600_000;
+    fake.fill(lost.id, 0.005, true, { tradeId: 'T-1', ts: T0 - 3_600_000 });
+    const e = await start(fake, clock);
+    expect(found(e)).toEqual(['unknown_order: adopted']);
+    expect(e.orders.get('cw-1')).toMatchObject({ status: 'partially_filled', filledQty: 5 });
+    expect(e.portfolio.qty('x', I.symbol)).toBe(5);
+    await poll();
+    expect(e.portfolio.qty('x', I.symbol)).toBe(5);
+    fake.fill(lost.id, 0.005, true, { tradeId: 'T-2', ts: clock.now() });
+    await poll();
+    expect(e.orders.get('cw-1')).toMatchObject({ status: 'filled', filledQty: 10 });
+    expect(e.portfolio.qty('x', I.symbol)).toBe(10);
   });
 });
 
