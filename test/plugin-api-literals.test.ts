@@ -34,7 +34,7 @@ const PACKAGES: Record<string, string> = {
 };
 /** The examples' manifests (compiled), which plugin authors copy. */
 const EXAMPLES: Record<string, string> = {
-  'examples/reference-app/dist/detectors/index.js': '1.0',
+  'examples/reference-app/dist/detectors/index.js': '1.6', // clockTime from @cwts/core/detectors
   'examples/reference-app/dist/strategy/index.js': '1.0',
   'examples/risk-check-plugin/dist/index.js': '1.3', // RiskCheck.parent
   'examples/third-party-backend/dist/index.js': '1.0',

@@ -10,7 +10,7 @@ export const plugin = definePlugin({
   // The core API this plugin was built against and needs, as a literal. Never CORE_API_VERSION:
   // that is the installed core's (a peer dependency), so it would claim whatever core it is
   // installed beside and the loader's version check could never refuse it (docs/versioning.md).
-  coreApi: '1.0',
+  coreApi: '1.6',
   register({ registrar, config, instanceName }) {
     const settings = parseWhaleSettings(config);
     registrar.value(TOKENS.Detector, new RobustWhaleDetector(instanceName, settings));

@@ -1,5 +1,6 @@
 import type { Detector, DetectorContext, MarketEvent, Signal } from '@cwts/core';
 import { notionalApprox } from '@cwts/core';
+import { clockTime } from '@cwts/core/detectors';
 
 export interface WhaleSettings {
   /** Robust z-score of log notional above which a trade is a whale. */
@@ -66,7 +67,8 @@ export class RobustWhaleDetector implements Detector {
         kind: 'whale_trade',
         exchange: ev.exchange,
         symbol: ev.symbol,
-        ts: ev.ts,
+        // core's clock rule (docs/detectors.md, Time): a venue time far ahead of receipt is a glitch, not the time
+        ts: clockTime(ev),
         direction: ev.side === 'buy' ? 1 : -1,
         strength: z,
         evidence: { tradeId: ev.tradeId, price: ev.price, qty: ev.qty, notional: Math.round(notional), baselineNotional: Math.round(Math.exp(s.median)), z: Number(z.toFixed(3)) },

@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { defineInstrument, type BookView, type OrderIntent, type Signal, type StrategyContext, type SubmitResult } from '@cwts/core';
+import { defineInstrument, type BookView, type MarketEvent, type OrderIntent, type PersistedState, type Signal, type StrategyContext, type SubmitResult } from '@cwts/core';
 import { silentLogger } from '@cwts/core/observability';
 import { parseFollowerSettings, WhaleFollower } from './whale-follower.js';
+import { DEFAULT_WHALE_SETTINGS, RobustWhaleDetector } from '../detectors/robust-whale.js';
 
 const I = defineInstrument({ exchange: 'sim', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.00001' });
 
-function ctx(position = 0) {
+/** A strategy context whose clock (`now`) the test moves, as the engine's clock moves. */
+function ctx(position = 0, persisted?: PersistedState) {
   const sent: OrderIntent[] = [];
   const book = { synced: true, bestBid: () => 5_999_900, bestAsk: () => 6_000_000 } as unknown as BookView;
   const c = {
@@ -15,35 +17,145 @@ function ctx(position = 0) {
     positions: { qty: () => position },
     openOrders: () => [],
     submit: (i: OrderIntent): SubmitResult => (sent.push(i), { accepted: true, clientOrderId: `cw-${sent.length}` }),
-  } as unknown as StrategyContext;
-  return { c, sent, setPosition: (p: number) => (position = p) };
+    ...(persisted ? { persisted } : {}),
+  } as unknown as StrategyContext & { now: number };
+  return { c, sent, setPosition: (p: number) => (position = p), at: (now: number) => ((c.now = now), c) };
+}
+
+/** A journal's key-value store in memory. */
+function memoryState(init: Record<string, unknown> = {}): PersistedState & { values: Map<string, unknown> } {
+  const values = new Map<string, unknown>(Object.entries(init));
+  return {
+    values,
+    get: <T>(scope: string, key: string) => values.get(`${scope}/${key}`) as T | undefined,
+    set: (scope: string, key: string, value: unknown) => void values.set(`${scope}/${key}`, value),
+  };
 }
 
 const whale = (ts: number, direction: 1 | -1): Signal => ({ id: `w${ts}`, detector: 'whale', kind: 'whale_trade', exchange: 'sim', symbol: 'BTCUSDT', ts, direction, strength: 5, evidence: {} });
+const tick = (ts: number, id: string): MarketEvent => ({ type: 'trade', exchange: 'sim', symbol: 'BTCUSDT', ts, recvTs: 0, tradeId: id, price: 1, qty: 1, side: 'buy' });
 
 describe('WhaleFollower', () => {
   const settings = parseFollowerSettings({ order_notional: 1200, cooldown_ms: 5000, hold_ms: 20000, slippage_bps: 10 });
 
   it('buys a fixed notional just through the ask on a buy whale, sized in whole lots', () => {
-    const { c, sent } = ctx();
-    new WhaleFollower(settings, silentLogger()).onSignal(whale(1000, 1), c);
+    const { sent, at } = ctx();
+    new WhaleFollower(settings, silentLogger()).onSignal(whale(1000, 1), at(1000));
     // 1200 USDT / 60,000 = 0.02 BTC = 2000 lots; limit = ask + 10 bps of 60,000.00 = 60,060.00.
     expect(sent).toEqual([expect.objectContaining({ side: 'buy', type: 'limit', tif: 'IOC', qty: 2000, price: 6_006_000, reason: 'w1000' })]);
   });
 
   it('respects the cooldown per symbol, then flattens after the hold time with a reduce-only order', () => {
-    const { c, sent, setPosition } = ctx();
+    const { sent, setPosition, at } = ctx();
     const s = new WhaleFollower(settings, silentLogger());
-    s.onSignal(whale(1000, -1), c);
-    s.onSignal(whale(3000, -1), c);
+    s.onSignal(whale(1000, -1), at(1000));
+    s.onSignal(whale(3000, -1), at(3000));
     expect(sent).toHaveLength(1);
     expect(sent[0]).toMatchObject({ side: 'sell', price: 5_999_900 - 5999 });
     setPosition(-2000);
-    s.onMarketEvent!({ type: 'trade', exchange: 'sim', symbol: 'BTCUSDT', ts: 20_999, recvTs: 0, tradeId: 'a', price: 1, qty: 1, side: 'buy' }, c);
+    s.onMarketEvent!(tick(20_999, 'a'), at(20_999));
     expect(sent).toHaveLength(1);
-    s.onMarketEvent!({ type: 'trade', exchange: 'sim', symbol: 'BTCUSDT', ts: 21_000, recvTs: 0, tradeId: 'b', price: 1, qty: 1, side: 'buy' }, c);
+    s.onMarketEvent!(tick(21_000, 'b'), at(21_000));
     expect(sent[1]).toMatchObject({ side: 'buy', qty: 2000, reduceOnly: true });
-    s.onSignal(whale(7000, 1), c);
+    s.onSignal(whale(7000, 1), at(21_000));
     expect(sent).toHaveLength(3);
+  });
+
+  it('runs its cooldown and exit on the engine clock, not on signal or trade venue times', () => {
+    const { sent, setPosition, at } = ctx();
+    const s = new WhaleFollower(settings, silentLogger());
+    // a signal (and trades) stamped far in the future by a venue glitch
+    s.onSignal(whale(1.7e15, 1), at(1000));
+    expect(sent).toHaveLength(1);
+    setPosition(2000);
+    s.onMarketEvent!(tick(1.7e15 + 30_000, 'a'), at(20_999));
+    expect(sent).toHaveLength(1); // not yet due on the clock, whatever the trade's time says
+    s.onMarketEvent!(tick(0, 'b'), at(21_000));
+    expect(sent[1]).toMatchObject({ side: 'sell', reduceOnly: true });
+    setPosition(0);
+    s.onMarketEvent!(tick(0, 'c'), at(22_000));
+    s.onSignal(whale(1.7e15, 1), at(22_000));
+    expect(sent).toHaveLength(3); // the cooldown from 1000 has long passed
+  });
+
+  it('a journaled time from a bad clock (far ahead) blocks neither the exit nor later entries for ever', () => {
+    // What a follower before this fix journaled after a microsecond-stamped whale.
+    const far = 1.7e15;
+    const state = memoryState({ 'strategy:whale-follower/lastEntry:sim:BTCUSDT': far, 'strategy:whale-follower/exitAt:sim:BTCUSDT': far + 20_000 });
+    const { sent, setPosition, at } = ctx(2000, state);
+    const s = new WhaleFollower(settings, silentLogger());
+    const T = 1_700_000_000_000;
+    // the restored exit is pulled back to hold_ms from the first look, and kept there
+    s.onMarketEvent!(tick(T, 'a'), at(T));
+    expect(sent).toHaveLength(0);
+    expect(state.values.get('strategy:whale-follower/exitAt:sim:BTCUSDT')).toBe(T + 20_000);
+    s.onMarketEvent!(tick(T + 19_999, 'b'), at(T + 19_999));
+    expect(sent).toHaveLength(0);
+    s.onMarketEvent!(tick(T + 20_000, 'c'), at(T + 20_000));
+    expect(sent[0]).toMatchObject({ side: 'sell', qty: 2000, reduceOnly: true });
+    setPosition(0);
+    // the restored last entry is taken as "now" at the first signal: that one is inside the cooldown, a later one is not
+    const s2 = new WhaleFollower(settings, silentLogger());
+    s2.onSignal(whale(T, 1), at(T + 20_000));
+    expect(sent).toHaveLength(1);
+    s2.onSignal(whale(T, 1), at(T + 24_999));
+    expect(sent).toHaveLength(1);
+    s2.onSignal(whale(T, 1), at(T + 25_000));
+    expect(sent).toHaveLength(2);
+  });
+});
+
+describe('reference app: whale detector -> WhaleFollower', () => {
+  it('one trade stamped in microseconds (a venue-time glitch) does not leave the entry open for ever nor block every later entry', () => {
+    let position = 0;
+    const sent: OrderIntent[] = [];
+    const book = { synced: true, bestBid: () => 5_999_900, bestAsk: () => 6_000_000 } as unknown as BookView;
+    const strategy = new WhaleFollower(parseFollowerSettings({ order_notional: 1200, cooldown_ms: 5000, hold_ms: 20_000, slippage_bps: 10 }), silentLogger());
+    const ctx = {
+      now: 0,
+      instrument: () => I,
+      book: () => book,
+      positions: { qty: () => position },
+      openOrders: () => [],
+      submit: (i: OrderIntent): SubmitResult => (sent.push(i), { accepted: true, clientOrderId: `cw-${sent.length}` }),
+      emit: (s: Signal) => strategy.onSignal(s, ctx),
+    } as unknown as StrategyContext & { emit(s: Signal): void; now: number };
+    const detector = new RobustWhaleDetector('whale', DEFAULT_WHALE_SETTINGS);
+    const T0 = 1_700_000_000_000;
+    let n = 0;
+    const trade = (t: number, qty: number, ts = t): MarketEvent => ({ type: 'trade', exchange: 'sim', symbol: 'BTCUSDT', ts, recvTs: t, tradeId: String(++n), price: 6_000_000, qty, side: 'buy' });
+    // the engine's clock at each event is its receive time
+    const feed = (ev: MarketEvent) => {
+      ctx.now = ev.recvTs;
+      detector.onMarketEvent(ev, ctx as never);
+      strategy.onMarketEvent!(ev, ctx);
+    };
+    for (let i = 0; i < 300; i++) feed(trade(T0 + i * 10, 2000 + (i % 7) * 100));
+    // a whale (60x the usual) whose venue time is in microseconds: received at t, stamped t x 1000
+    const t = T0 + 10_000;
+    feed(trade(t, 120_000, t * 1000));
+    expect(sent).toHaveLength(1); // the entry (a real whale: following it is what the strategy does)
+    position = sent[0]!.qty; // filled
+    // ordinary trades for the next minute, correctly stamped: the hold time (20 s) passes
+    for (let i = 1; i <= 60; i++) {
+      feed(trade(t + i * 1000, 2000));
+      if (sent.at(-1)!.reduceOnly === true) position = 0; // the exit filled
+    }
+    expect(sent.filter((o) => o.reduceOnly === true)).toHaveLength(1);
+    expect(sent[1]).toMatchObject({ side: 'sell', qty: 120_000 / 60 });
+    // the cooldown has passed: the next whale is followed again
+    feed(trade(t + 61_000, 120_000));
+    expect(sent).toHaveLength(3);
+    expect(sent[2]).toMatchObject({ side: 'buy' });
+  });
+
+  it("the detector's signal ts is the clock time, not the glitched venue time", () => {
+    const signals: Signal[] = [];
+    const ctx = { now: 0, instrument: () => I, book: () => undefined, emit: (s: Signal) => signals.push(s) } as never;
+    const d = new RobustWhaleDetector('whale', DEFAULT_WHALE_SETTINGS);
+    const T0 = 1_700_000_000_000;
+    for (let i = 0; i < 300; i++) d.onMarketEvent({ type: 'trade', exchange: 'sim', symbol: 'BTCUSDT', ts: T0 + i, recvTs: T0 + i, tradeId: String(i), price: 6_000_000, qty: 2000 + (i % 7) * 100, side: 'buy' }, ctx);
+    d.onMarketEvent({ type: 'trade', exchange: 'sim', symbol: 'BTCUSDT', ts: (T0 + 500) * 1000, recvTs: T0 + 500, tradeId: 'w', price: 6_000_000, qty: 120_000, side: 'buy' }, ctx);
+    expect(signals.map((s) => s.ts)).toEqual([T0 + 500]);
   });
 });

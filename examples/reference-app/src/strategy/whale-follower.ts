@@ -4,7 +4,7 @@ import { notionalApprox } from '@cwts/core';
 export interface FollowerSettings {
   /** Quote currency per entry. */
   orderNotional: number;
-  /** Minimum time between entries on one symbol (event time). */
+  /** Minimum time between entries on one symbol (engine clock, ms). */
   cooldownMs: number;
   /** Close the position this long after the entry. */
   holdMs: number;
@@ -18,6 +18,13 @@ export const DEFAULT_FOLLOWER_SETTINGS: FollowerSettings = { orderNotional: 1000
  * Follows whale flow: on a whale signal it buys (or sells) a small fixed notional with an IOC
  * limit just through the touch, then flattens after `holdMs`. Every order goes through the
  * engine's risk checks (max position) like any strategy's would.
+ *
+ * Its cooldown and exit run on the engine's clock (`ctx.now`), never on a signal's or a trade's
+ * venue time: one trade stamped in microseconds (1.7e15 for 1.7e12) once set both clocks ~50 000
+ * years ahead, so the position was never flattened and no entry passed the cooldown again, and
+ * the journal kept both across restarts. A journaled time ahead of the clock (one written so, or
+ * a host whose clock is behind) is pulled back once to the most it can mean: an entry now, an
+ * exit `holdMs` from now.
  */
 export class WhaleFollower implements Strategy {
   readonly name = 'whale-follower';
@@ -33,8 +40,9 @@ export class WhaleFollower implements Strategy {
     if (signal.kind !== 'whale_trade' || signal.direction === 0) return;
     const key = `${signal.exchange}:${signal.symbol}`;
     // After a restart the journal remembers the last entry: no re-entry inside the cooldown.
-    const last = this.lastEntry.get(key) ?? ctx.persisted?.get<number>(`strategy:${this.name}`, `lastEntry:${key}`);
-    if (last !== undefined && signal.ts - last < this.settings.cooldownMs) return;
+    const now = ctx.now;
+    const last = this.lastEntry.get(key) ?? this.restored(ctx, 'lastEntry', key, now, this.lastEntry);
+    if (last !== undefined && now - last < this.settings.cooldownMs) return;
     const book = ctx.book(signal.exchange, signal.symbol);
     const instrument = ctx.instrument(signal.exchange, signal.symbol);
     if (!book || !instrument || !book.synced) return;
@@ -54,11 +62,11 @@ export class WhaleFollower implements Strategy {
       source: this.name,
       reason: signal.id,
     });
-    this.lastEntry.set(key, signal.ts);
-    ctx.persisted?.set(`strategy:${this.name}`, `lastEntry:${key}`, signal.ts);
+    this.lastEntry.set(key, now);
+    ctx.persisted?.set(`strategy:${this.name}`, `lastEntry:${key}`, now);
     if (res.accepted) {
-      this.exitAt.set(key, signal.ts + this.settings.holdMs);
-      ctx.persisted?.set(`strategy:${this.name}`, `exitAt:${key}`, signal.ts + this.settings.holdMs);
+      this.exitAt.set(key, now + this.settings.holdMs);
+      ctx.persisted?.set(`strategy:${this.name}`, `exitAt:${key}`, now + this.settings.holdMs);
     }
     else this.logger.info({ reason: res.reason }, `whale-follower: entry on ${key} refused: ${res.reason} ${res.message ?? ''}`.trim());
   }
@@ -67,8 +75,9 @@ export class WhaleFollower implements Strategy {
     if (ev.type !== 'trade') return;
     const key = `${ev.exchange}:${ev.symbol}`;
     // A position restored after a restart still gets its planned exit.
-    const due = this.exitAt.get(key) ?? ctx.persisted?.get<number>(`strategy:${this.name}`, `exitAt:${key}`);
-    if (due == null || ev.ts < due) return;
+    const now = ctx.now;
+    const due = this.exitAt.get(key) ?? this.restored(ctx, 'exitAt', key, now + this.settings.holdMs, this.exitAt);
+    if (due == null || now < due) return;
     const pos = ctx.positions.qty(ev.exchange, ev.symbol);
     if (pos === 0 || ctx.openOrders(ev.exchange, ev.symbol).length > 0) {
       if (pos === 0) {
@@ -93,7 +102,22 @@ export class WhaleFollower implements Strategy {
       reason: 'hold time elapsed',
     });
     // Try again at the next trade if refused; stop once flat.
-    if (res.accepted) this.exitAt.set(key, ev.ts + 1000);
+    if (res.accepted) this.exitAt.set(key, now + 1000);
+  }
+
+  /**
+   * A time the journal kept (`lastEntry`, `exitAt`), at most `latest`: one further ahead was
+   * written from a bad clock and would block for as long as it lies ahead; it is pulled back to
+   * `latest` and kept so (in memory and in the journal), so it does not slide with the clock.
+   */
+  private restored(ctx: StrategyContext, what: 'lastEntry' | 'exitAt', key: string, latest: number, into: Map<string, number>): number | undefined {
+    const v = ctx.persisted?.get<number | null>(`strategy:${this.name}`, `${what}:${key}`);
+    if (typeof v !== 'number' || !Number.isFinite(v)) return undefined;
+    if (v <= latest) return v;
+    this.logger.warn({ key, [what]: v, now: ctx.now }, `whale-follower: journaled ${what} of ${key} (${v}) lies ahead of the clock (${ctx.now}); taken as ${latest}`);
+    into.set(key, latest);
+    ctx.persisted?.set(`strategy:${this.name}`, `${what}:${key}`, latest);
+    return latest;
   }
 
   onExecution(_r: ExecutionReport): void {}

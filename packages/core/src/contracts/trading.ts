@@ -61,6 +61,11 @@ export type RiskDecision = { ok: true } | { ok: false; reason: RejectReason; mes
 export interface RiskContext extends MarketContext {
   readonly positions: PositionView;
   openOrders(exchange: string, symbol: string): readonly Readonly<Order>[];
+  /**
+   * Our open orders on every instrument (API 1.6; the engine's). max_total_position counts the
+   * working orders of other instruments in its worst case; without it, only their positions.
+   */
+  allOpenOrders?(): readonly Readonly<Order>[];
 }
 
 /** One pre-trade check; the engine runs them all in order and stops at the first rejection. */
@@ -84,6 +89,12 @@ export interface RiskCheck {
 export interface SubmitResult {
   accepted: boolean;
   clientOrderId?: string;
+  /**
+   * Set when a router split the intent into several orders through `route()` (API 1.6): the id of
+   * every one that went out, `clientOrderId` being the first. Cancel each to cancel the intent.
+   * `accepted` is true when any went out; `message` then says which were refused and why.
+   */
+  clientOrderIds?: string[];
   reason?: RejectReason;
   message?: string;
 }
@@ -134,4 +145,13 @@ export interface RouterHost extends MarketContext {
    * API 1.3; a host without it checks children only.
    */
   checkParent?(intent: OrderIntent): SubmitResult | undefined;
+  /**
+   * Why the engine would refuse a new order like `intent` on its venue before any risk check:
+   * `NO_CREDENTIALS` (the venue is enabled for market data only), `VENUE_NOT_TRADING` (the pair's
+   * trading status refuses this kind of order: post-only, cancel-only, halted), `INVALID_ORDER`
+   * (no such instrument); undefined when it would take it. Counts and logs nothing: a router
+   * asks it of each venue it may split a parent over and leaves out those that would refuse
+   * (API 1.6; without it, a child sent there is refused and its quantity re-routed).
+   */
+  venueRefusal?(intent: Readonly<OrderIntent>): RejectReason | undefined;
 }

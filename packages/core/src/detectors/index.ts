@@ -37,6 +37,6 @@ export {
   type PatternFileErrorCode,
   type PatternFileHeader,
 } from './pattern-file.js';
-export { RobustStats, SymbolTable } from './common.js';
+export { RobustStats, SymbolTable, clockTime, MAX_VENUE_LEAD_MS } from './common.js';
 export { PerSymbol, settingFields, perSymbolTable, parseDetectorSettings } from './settings.js';
 export { DetectorHarness } from './harness.js';

@@ -4,7 +4,7 @@
  */
 import type { DetectorContext } from '../contracts/trading.js';
 import type { TradeEvent } from '../domain/events.js';
-import { round } from './common.js';
+import { clockTime, round } from './common.js';
 import type { WhaleRuleContext, WhaleSymbol } from './whale-symbol.js';
 
 export function onWhaleTrade(d: WhaleRuleContext, st: WhaleSymbol, ev: TradeEvent, notional: number, ctx: DetectorContext): void {
@@ -18,7 +18,7 @@ export function onWhaleTrade(d: WhaleRuleContext, st: WhaleSymbol, ev: TradeEven
       kind: 'whale_trade',
       exchange: ev.exchange,
       symbol: ev.symbol,
-      ts: ev.ts,
+      ts: clockTime(ev), // the detectors' one time rule (docs/detectors.md, Time): not a venue time far ahead of receipt
       direction: ev.side === 'buy' ? 1 : -1,
       strength: round(z, 3),
       evidence: {

@@ -3,9 +3,9 @@
  * and pulled by cancels before being traded (`wall_pulled`, spoof-like). Trades at a wall's
  * price are told apart from cancels by onWallTrade.
  */
-import type { DetectorContext } from '../contracts/trading.js';
-import type { BookDeltaEvent, BookLevel, BookSnapshotEvent, MarketEvent, TradeEvent } from '../domain/events.js';
-import { round } from './common.js';
+import type { BookView, DetectorContext } from '../contracts/trading.js';
+import type { BookDeltaEvent, BookLevel, BookSnapshotEvent, TradeEvent } from '../domain/events.js';
+import { clockTime, round } from './common.js';
 import { ASK, BID, type WhaleRuleContext, type WhaleSymbol } from './whale-symbol.js';
 
 /** Trades at a tracked wall's price eat it (buy aggressors hit asks). */
@@ -27,14 +27,22 @@ export function onWallBook(d: WhaleRuleContext, st: WhaleSymbol, ev: BookDeltaEv
   if (!book.synced) return;
   const bb = book.bestBid();
   const ba = book.bestAsk();
-  if (bb !== undefined) levels(d, st, BID, ev.bids, bb, ev, ctx);
-  if (ba !== undefined) levels(d, st, ASK, ev.asks, ba, ev, ctx);
+  // Signal and wall times on the detectors' one clock rule (docs/detectors.md, Time).
+  const now = clockTime(ev);
+  if (bb !== undefined) levels(d, st, BID, ev.bids, bb, book, now, ctx);
+  if (ba !== undefined) levels(d, st, ASK, ev.asks, ba, book, now, ctx);
   if (bb !== undefined) dropFar(d, st, BID, bb);
   if (ba !== undefined) dropFar(d, st, ASK, ba);
 }
 
 
-function levels(d: WhaleRuleContext, st: WhaleSymbol, side: number, levels: BookLevel[], touch: number, ev: MarketEvent, ctx: DetectorContext): void {
+/**
+ * The event names the levels that changed; their quantities are read from the book, which is
+ * what the book holds after it: a delta the book dropped (an old sequence redelivered after a
+ * reconnect, a duplicate frame) once read as a wall appearing again at a price the book showed
+ * empty.
+ */
+function levels(d: WhaleRuleContext, st: WhaleSymbol, side: number, levels: BookLevel[], touch: number, book: BookView, now: number, ctx: DetectorContext): void {
   const s = d.settings;
   const t = st.t;
   const w = st.walls[side];
@@ -44,10 +52,10 @@ function levels(d: WhaleRuleContext, st: WhaleSymbol, side: number, levels: Book
   const logThreshold = Math.max(st.logWallMin, st.logWallRatio + ls.median);
   for (let k = 0; k < levels.length; k++) {
     const price = levels[k].price;
-    const qty = levels[k].qty;
+    const qty = book.qtyAt(side === BID ? 'bid' : 'ask', price);
     const i = w.find(price);
     if (i >= 0) {
-      updateWall(d, st, side, i, qty, touch, ev, ctx);
+      updateWall(d, st, side, i, qty, touch, now, ctx);
       continue;
     }
     if (qty <= 0) continue;
@@ -65,7 +73,7 @@ function levels(d: WhaleRuleContext, st: WhaleSymbol, side: number, levels: Book
       w.price[j] = price;
       w.qty[j] = qty;
       w.peak[j] = qty;
-      w.appearTs[j] = ev.ts;
+      w.appearTs[j] = now;
       w.pendingTraded[j] = 0;
       w.traded[j] = 0;
       w.cancelled[j] = 0;
@@ -77,7 +85,7 @@ function levels(d: WhaleRuleContext, st: WhaleSymbol, side: number, levels: Book
         kind: 'wall_appeared',
         exchange: st.exchange,
         symbol: st.symbol,
-        ts: ev.ts,
+        ts: now,
         direction: side === BID ? 1 : -1,
         strength: round(notional / usual, 3),
         evidence: {
@@ -99,7 +107,7 @@ function levels(d: WhaleRuleContext, st: WhaleSymbol, side: number, levels: Book
 }
 
 
-function updateWall(d: WhaleRuleContext, st: WhaleSymbol, side: number, i: number, qty: number, touch: number, ev: MarketEvent, ctx: DetectorContext): void {
+function updateWall(d: WhaleRuleContext, st: WhaleSymbol, side: number, i: number, qty: number, touch: number, now: number, ctx: DetectorContext): void {
   const w = st.walls[side];
   const prev = w.qty[i];
   if (qty >= prev) {
@@ -128,7 +136,7 @@ function updateWall(d: WhaleRuleContext, st: WhaleSymbol, side: number, i: numbe
       kind: 'wall_pulled',
       exchange: st.exchange,
       symbol: st.symbol,
-      ts: ev.ts,
+      ts: now,
       direction: side === BID ? -1 : 1,
       strength: round(w.cancelled[i] / peak, 3),
       evidence: {
@@ -141,7 +149,7 @@ function updateWall(d: WhaleRuleContext, st: WhaleSymbol, side: number, i: numbe
         tradedQty: w.traded[i],
         notional: round(notional, 2),
         appearedTs: w.appearTs[i],
-        lifetimeMs: ev.ts - w.appearTs[i],
+        lifetimeMs: now - w.appearTs[i],
         touch,
         distanceBps: round((dist / touch) * 1e4, 3),
       },

@@ -112,6 +112,17 @@ describe('whale detector (a): single large trades', () => {
     expect(h.signals.map((s) => s.symbol)).toEqual(['BTCUSDT']);
     expect(h.signals[0].evidence.minNotional).toBe(10_000);
   });
+  it("signal ts is the detectors' clock time: a venue time far ahead of the receive time (microseconds for ms) is not taken", () => {
+    // docs/detectors.md, Time: signal ts comes from clockTime, the receive time when the venue
+    // time leads it by more than 5 s. A ts of 1.7e15 once kept the reference app's follower from
+    // ever exiting or entering again (it timed its cooldown and exit from it).
+    const { h } = harness({ bursts: false, walls: false });
+    const T0 = 1_700_000_000_000;
+    const t = ordinary(h, 1000, 1, T0);
+    h.feed({ ...trade(t + 10, lotsFor(200_000)), ts: (t + 10) * 1000 });
+    expect(h.signals).toHaveLength(1);
+    expect(h.signals[0]!.ts).toBe(t + 10);
+  });
 });
 
 describe('whale detector (b): bursts', () => {
@@ -331,6 +342,38 @@ describe('whale detector (c): walls', () => {
     let ts = warm(h2);
     h2.feed(delta(++ts, [lv(TOUCH_BID - 6000, lotsFor(5_000_000))])); // 10 bps away
     expect(h2.signals).toHaveLength(0);
+  });
+  it('a wall signal takes its ts from the clock time, not a venue time far ahead of receipt', () => {
+    const { h } = harness({ trades: false, bursts: false });
+    let ts = warm(h);
+    const wallPrice = TOUCH_BID - 300;
+    h.feed({ ...delta(++ts, [lv(wallPrice, lotsFor(2_000_000))]), ts: ts * 1000 + 1e12 });
+    expect(h.signalsOf('wall_appeared').map((s) => s.ts)).toEqual([ts]);
+    h.feed({ ...delta(ts + 2000, [lv(wallPrice, 0)]), ts: (ts + 2000) * 1000 + 1e12 });
+    const pulled = h.signalsOf('wall_pulled');
+    expect(pulled.map((s) => s.ts)).toEqual([ts + 2000]);
+    expect(pulled[0]!.evidence).toMatchObject({ lifetimeMs: 2000 });
+  });
+
+  it('a redelivered (old) book delta that the book drops is not read as the wall appearing again', () => {
+    const { h } = harness({ trades: false, bursts: false });
+    let ts = warm(h);
+    const wallPrice = TOUCH_BID - 300;
+    const appear = delta(++ts, [lv(wallPrice, lotsFor(2_000_000))]);
+    h.feed(appear);
+    h.feed(delta((ts += 2000), [lv(wallPrice, 0)]));
+    expect(h.signalsOf('wall_appeared')).toHaveLength(1);
+    expect(h.signalsOf('wall_pulled')).toHaveLength(1);
+    // The venue redelivers the earlier delta (a reconnect, a duplicate frame): the book drops it
+    // (its sequence is at or below the book's) and shows no level at wallPrice ...
+    h.feed({ ...appear, recvTs: ts + 1 });
+    expect(h.book('x', 'BTCUSDT')!.qtyAt('bid', wallPrice)).toBe(0);
+    expect(h.book('x', 'BTCUSDT')!.synced).toBe(true);
+    // ... so the detector sees no wall there: no second wall_appeared, and no second wall_pulled
+    // when the level next changes for real.
+    h.feed(delta((ts += 10), [lv(wallPrice, lotsFor(10_000))]));
+    expect(h.signalsOf('wall_appeared')).toHaveLength(1);
+    expect(h.signalsOf('wall_pulled')).toHaveLength(1);
   });
 });
 

@@ -34,7 +34,7 @@ export const directRouterPlugin: PluginManifest = {
 
 /**
  * The built-in chain from `[risk]` (risk/checks.ts), owned by the risk manager, as one check. A
- * routed parent goes through its parent checks (instrument_rules, max_order_notional) as a whole:
+ * routed parent goes through its parent checks (instrument_rules, max_order_notional, max_position and max_total_position) as a whole:
  * without checkParent the engine would skip the chain for the parent, and a parent split into
  * children each under max_order_notional would get around it.
  */

@@ -9,6 +9,7 @@ import type { BookSnapshotEvent } from '../domain/events.js';
 import { defineInstrument } from '../domain/instrument.js';
 import type { ExecutionReport, Order, OrderIntent } from '../domain/orders.js';
 import type { Signal } from '../domain/signal.js';
+import type { RiskCheck } from '../contracts/trading.js';
 import { JournalStore } from '../journal/store.js';
 import { silentLogger } from '../observability/logger.js';
 import { MetricsRegistry } from '../observability/metrics.js';
@@ -372,6 +373,54 @@ describe('a router with only route() (split, no parents)', () => {
     expect(venue.submitted).toEqual([]);
     const r = engine.submit(intent('BTCUSDT', 10));
     expect(r.accepted).toBe(true);
+    await engine.stop('test');
+  });
+
+  /** A third-party router through the plain contract: route() splits an intent half and half over venues a and b. */
+  const halfHalf = { name: 'half-half', route: (i: Readonly<OrderIntent>): OrderIntent[] => [{ ...i, exchange: 'a', qty: i.qty / 2 }, { ...i, exchange: 'b', qty: i.qty / 2 }] };
+  const onVenue = (exchange: string) => defineInstrument({ exchange, symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.001' });
+  async function twoVenues(riskChecks: RiskCheck[] = [], bSynced = true) {
+    const a = new ScriptedVenue('a', [onVenue('a')]);
+    const b = new ScriptedVenue('b', [onVenue('b')]);
+    const engine = new Engine({
+      clock: new ManualClock(1_000_000), logger: silentLogger(), metrics: new MetricsRegistry({ processMetrics: false }), watchdog: false, router: halfHalf, riskChecks,
+      venues: [a, b].map((v) => ({ name: v.exchange, symbols: ['BTCUSDT'], marketData: v, execution: v })),
+    });
+    await engine.start();
+    a.sink!.onMarketEvent({ ...snapshot('BTCUSDT', 1), exchange: 'a' });
+    if (bSynced) b.sink!.onMarketEvent({ ...snapshot('BTCUSDT', 1), exchange: 'b' });
+    return { a, b, engine };
+  }
+
+  it('a split order one part of which the engine would refuse before the risk checks (a book not synced) sends nothing', async () => {
+    const { a, b, engine } = await twoVenues([], false);
+    const res = engine.submit(intent('BTCUSDT', 200));
+    // Once a's half went out and the strategy was told the last half's "refused, BOOK_NOT_SYNCED",
+    // with no id for the order working at a: it retried, and could not cancel the first.
+    expect(res).toMatchObject({ accepted: false, reason: 'BOOK_NOT_SYNCED', message: expect.stringContaining('none sent') });
+    expect([a.submitted, b.submitted, engine.orders.openCount()]).toEqual([[], [], 0]);
+    await engine.stop('test');
+  });
+
+  it('a split order one part of which a risk check refuses after another went out: accepted, with the id of every order that works', async () => {
+    const noB: RiskCheck = { name: 'no-b', check: (i) => (i.exchange === 'b' ? { ok: false, reason: 'RISK_CUSTOM', message: 'not on b' } : { ok: true }) };
+    const { a, b, engine } = await twoVenues([noB]);
+    const res = engine.submit(intent('BTCUSDT', 200));
+    expect(a.submitted).toHaveLength(1);
+    expect(b.submitted).toHaveLength(0);
+    const id = a.submitted[0]!.clientOrderId;
+    expect(res).toEqual({ accepted: true, clientOrderId: id, clientOrderIds: [id], message: expect.stringContaining('1 of 2 orders sent; refused: b BTCUSDT 100 lots: RISK_CUSTOM not on b') });
+    // the strategy can cancel what works
+    expect(engine.cancel(res.clientOrderId!)).toBe(true);
+    expect(a.cancelled.map((o) => o.clientOrderId)).toEqual([id]);
+    await engine.stop('test');
+  });
+
+  it('a split order whose parts all go out: accepted, every id in clientOrderIds (the first as clientOrderId)', async () => {
+    const { a, b, engine } = await twoVenues();
+    const res = engine.submit(intent('BTCUSDT', 200));
+    const ids = [a.submitted[0]!.clientOrderId, b.submitted[0]!.clientOrderId];
+    expect(res).toEqual({ accepted: true, clientOrderId: ids[0], clientOrderIds: ids });
     await engine.stop('test');
   });
 });

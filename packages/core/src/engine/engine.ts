@@ -542,16 +542,49 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     this.tracing?.mark('order');
     if (this.opts.router?.submitParent) return this.opts.router.submitParent(intent, this);
     const routed = this.opts.router ? this.opts.router.route(intent, this) : [intent];
-    // A router that split or changed the intent: the whole order passes the per-order checks first
-    // (the direct router hands back the intent itself, which then goes through them as an order).
-    if (routed.length !== 1 || routed[0] !== intent) {
-      const refused = this.checkParent(intent);
-      if (refused !== undefined) return refused;
+    // The direct router hands back the intent itself, which then goes through the checks as an order.
+    if (routed.length === 1 && routed[0] === intent) {
+      this.tracing?.mark('route');
+      return this.submitOne(intent);
     }
+    // A router that split or changed the intent: the whole order passes the per-order checks first.
+    const refused = this.checkParent(intent);
+    if (refused !== undefined) return refused;
     this.tracing?.mark('route');
-    let last: SubmitResult = { accepted: false, reason: 'INVALID_ORDER', message: 'router produced no order' };
-    for (const r of routed) last = this.submitOne(r);
-    return last;
+    if (routed.length === 0) return this.refuse(intent, 'INVALID_ORDER', 'the router produced no order');
+    if (routed.length === 1) return this.submitOne(routed[0]!);
+    return this.submitSplit(routed);
+  }
+
+  /**
+   * The orders a router split one intent into through route() (a router with submitParent keeps
+   * its own parents). Nothing goes out unless every one can before the risk checks (the engine
+   * running, the venue able to trade, the pair's trading status, a synced book): a refusal the
+   * engine can know up front refuses the whole intent. Then each goes through the risk checks
+   * and out in turn; those refused there (a limit an earlier one now counts toward) do not take
+   * back those sent: the answer is accepted, with every sent order's id (`clientOrderIds`,
+   * the first as `clientOrderId`) and the refusals in `message`. Answering with the last order's
+   * result once told a strategy "refused" while half its order worked at a venue, under no id.
+   */
+  private submitSplit(routed: readonly OrderIntent[]): SubmitResult {
+    for (let k = 0; k < routed.length; k++) {
+      const no = this.unsendable(routed[k]!);
+      if (no !== undefined) return { ...no, message: `${no.message} (order ${k + 1} of ${routed.length} the router split the intent into: none sent)` };
+    }
+    const ids: string[] = [];
+    let refusals = '';
+    let first: SubmitResult | undefined;
+    for (let k = 0; k < routed.length; k++) {
+      const r = routed[k]!;
+      const res = this.submitOne(r);
+      if (res.accepted) ids.push(res.clientOrderId!);
+      else {
+        first ??= res;
+        refusals += `${refusals === '' ? '' : '; '}${r.exchange} ${r.symbol} ${r.qty} lots: ${res.reason} ${res.message ?? ''}`.trimEnd();
+      }
+    }
+    if (ids.length === 0) return first!;
+    return first === undefined ? { accepted: true, clientOrderId: ids[0], clientOrderIds: ids } : { accepted: true, clientOrderId: ids[0], clientOrderIds: ids, message: `${ids.length} of ${routed.length} orders sent; refused: ${refusals}` };
   }
 
   /** A refused order: counted, logged at debug. A method, not a closure per submitOne call. */
@@ -562,7 +595,8 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     return { accepted: false, reason, message };
   }
 
-  private submitOne(intent: OrderIntent): SubmitResult {
+  /** The engine's refusals before the risk checks (counted, as refuse() does), or undefined when the order may go on to them. */
+  private unsendable(intent: OrderIntent): SubmitResult | undefined {
     if (this.stopping) return this.refuse(intent, 'SHUTTING_DOWN', 'engine is shutting down');
     if (this.riskState.state === 'HALTED') return this.refuse(intent, 'KILL_SWITCH', `risk state HALTED: ${this.riskState.reason}`);
     // before anything reads the intent's side or type (back-pressure's reduces-exposure test, the pair's trading status)
@@ -581,6 +615,26 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     const closed = tradingRefusal(venue.marketData.tradingStatus?.(intent.symbol) ?? instrument.trading, intent); if (closed !== undefined) return this.refuse(intent, 'VENUE_NOT_TRADING', `${intent.exchange}: ${closed}`); // docs/venues.md, "Pair trading status"
     const rec = this.books.get(intent.exchange, intent.symbol);
     if (!rec || rec.state !== 'synced') return this.refuse(intent, 'BOOK_NOT_SYNCED', `book ${intent.exchange}:${intent.symbol} is ${rec?.state ?? 'missing'}${rec ? `: ${rec.reason}` : ''}`);
+    return undefined;
+  }
+
+  /**
+   * RouterHost: the venue-side part of unsendable() for a router choosing venues, counted nowhere.
+   * (Stopping, HALTED and back-pressure refuse every venue alike; the book's health the router reads itself.)
+   */
+  venueRefusal(intent: Readonly<OrderIntent>): RejectReason | undefined {
+    const venue = this.venues.get(intent.exchange);
+    const instrument = this.instrument(intent.exchange, intent.symbol);
+    if (!venue || !instrument) return 'INVALID_ORDER';
+    if (!venue.execution.availability().canTrade) return 'NO_CREDENTIALS';
+    if (tradingRefusal(venue.marketData.tradingStatus?.(intent.symbol) ?? instrument.trading, intent) !== undefined) return 'VENUE_NOT_TRADING';
+    return undefined;
+  }
+
+  private submitOne(intent: OrderIntent): SubmitResult {
+    const no = this.unsendable(intent);
+    if (no !== undefined) return no;
+    const venue = this.venues.get(intent.exchange)!;
     for (let i = 0; i < this.riskChecks.length; i++) {
       const d = this.runCheck(this.riskChecks[i]!, intent);
       if (!d.ok) return this.refuse(intent, d.reason, d.message);
@@ -941,6 +995,10 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   }
   openOrders(exchange: string, symbol: string): readonly Readonly<Order>[] {
     return this.orders.openOrders(exchange, symbol);
+  }
+  /** RiskContext: every open order (max_total_position counts other instruments' working orders). A new array: the check asks only when there are such orders. */
+  allOpenOrders(): readonly Readonly<Order>[] {
+    return this.orders.allOpen();
   }
   venueNames(): string[] {
     return [...this.venues.keys()];

@@ -56,6 +56,7 @@ class World implements RiskContext {
   book(exchange: string, symbol: string) { return this.books.get(instrumentKey(exchange, symbol)); }
   get positions() { return this.portfolio; }
   openOrders(exchange: string, symbol: string) { return this.open.filter((o) => o.exchange === exchange && o.symbol === symbol); }
+  allOpenOrders() { return this.open; }
   // RiskEnv
   openOrderCount() { return this.open.length; }
   bookLastUpdate(exchange: string, symbol: string) { return this.lastUpdate.get(instrumentKey(exchange, symbol)); }
@@ -289,6 +290,44 @@ describe('max_position', () => {
     const marked = new PositionLimitCheck({ ...envOf(w), markHalfTicks: () => 2 * 290_000 }, 1e9, 300_040);
     expect(reasonOf(marked.check(intent('buy', 1, 5_000_000), w))).toBe('ok'); // 50 + 290 000
   });
+
+  it("total: other instruments' working orders count where they can grow their position, at the most they can trade at", () => {
+    // Each order was checked against positions only: children of one routed parent, each under
+    // the limit, working on three venues at once, filled to 1.4x max_total_position.
+    const w = new World();
+    const c = new PositionLimitCheck(envOf(w), 1_000_000, 3050);
+    w.rest('buy', 300_000, 100, ETH); // 1 ETH at 3000.00
+    expect(reasonOf(c.check(intent('buy', 1, 5_000_000), w))).toBe('ok'); // 50 + 3000: at the limit (exact)
+    const d = c.check(intent('buy', 1, 5_000_001), w); // 50.00001 + 3000
+    expect(d).toMatchObject({ ok: false, reason: 'RISK_MAX_POSITION', message: expect.stringContaining('with working orders on other instruments') });
+    // the order's own instrument's resting orders are counted once (in its own worst case)
+    w.rest('buy', 4_990_000, 1);
+    expect(reasonOf(c.check(intent('buy', 1, 4_990_000), w))).toBe('RISK_MAX_POSITION'); // 2 x 49.90 + 3000
+    w.open = [];
+    // a working buy that only takes a short back toward flat adds nothing beyond the short itself
+    w.hold(ETH, -100, 300_000); // short 1 ETH at mid 3000.05
+    w.rest('buy', 300_000, 200, ETH); // -1 -> +1 ETH: |+1| is not more than |-1|
+    const c2 = new PositionLimitCheck(envOf(w), 1_000_000, 3060);
+    expect(reasonOf(c2.check(intent('buy', 1, 5_000_000), w))).toBe('ok'); // 50 + 3000.05
+    w.rest('buy', 300_000, 100, ETH); // -1 -> +2 ETH: 1 ETH more at 3000.00
+    expect(reasonOf(c2.check(intent('buy', 1, 5_000_000), w))).toBe('RISK_MAX_POSITION'); // 50 + 3000.05 + 3000
+    // a sell under the bid is valued at the bid; of the two sides, the one worth more counts
+    const w3 = new World();
+    w3.rest('sell', 1, 200, ETH); // 2 ETH at 0.01: they sell at the bid, 3000.00
+    w3.rest('buy', 290_000, 100, ETH); // 1 ETH at 2900.00: less than the sells
+    const c3 = new PositionLimitCheck(envOf(w3), 1_000_000, 6050);
+    expect(reasonOf(c3.check(intent('buy', 1, 5_000_000), w3))).toBe('ok'); // 50 + 6000
+    expect(reasonOf(c3.check(intent('buy', 1, 5_000_001), w3))).toBe('RISK_MAX_POSITION');
+  });
+
+  it("total: a context without allOpenOrders counts other instruments' positions only", () => {
+    const w = new World();
+    w.rest('buy', 300_000, 100, ETH);
+    const plain = Object.assign(Object.create(w) as World, { allOpenOrders: undefined });
+    const c = new PositionLimitCheck(envOf(w), 1_000_000, 100);
+    expect(reasonOf(c.check(intent('buy', 1, 5_000_000), plain))).toBe('ok');
+    expect(reasonOf(c.check(intent('buy', 1, 5_000_000), w))).toBe('RISK_MAX_POSITION');
+  });
 });
 
 describe('limits of 1e21 and more', () => {
@@ -377,7 +416,7 @@ describe('the chain from [risk]', () => {
     const w = new World();
     const chain = buildCheckChain({ ...risk, orders_per_second: 1e12 }, envOf(w));
     const parentChecks = chain.filter((c) => c.parent === true);
-    expect(parentChecks.map((c) => c.name)).toEqual(['instrument_rules', 'max_order_notional']);
+    expect(parentChecks.map((c) => c.name)).toEqual(['instrument_rules', 'max_order_notional', 'max_position']);
     const o = intent('buy', 9); // market: 50001 x 0.009 = 450.009, under 500
     expect(reasonOf(runChain(chain, o, w))).toBe('ok');
     expect(reasonOf(runChain(parentChecks, o, w))).toBe('ok');

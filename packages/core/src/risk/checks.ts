@@ -370,15 +370,27 @@ export class MaxOrderNotionalCheck implements RiskCheck {
  * resting orders on the same side, valued at the most the order can trade at
  * (IntentFacts.highestPrice). Per symbol against `max_position`; with `max_total_position`, the
  * sum of absolute position notionals across all instruments (others at the risk layer's mark,
- * RiskEnv.markHalfTicks, by default the mid of a synced book, else the last fill) as well. Every
+ * RiskEnv.markHalfTicks, by default the mid of a synced book, else the last fill) as well, and
+ * each other instrument's working orders where they can grow its position (the lots beyond it
+ * they could add, valued at the most they can trade at; RiskContext.allOpenOrders). Every
  * quote is counted as the account currency (the RiskManager refuses to start on an instrument
  * quoted in another: risk/account-currency.ts). An order that reduces the position without
  * taking it past flat, counting our resting orders on its side (IntentFacts.reduces), always
  * passes: a limit must never block an exit.
+ *
+ * A parent check too (RiskCheck.parent): a routed parent is checked whole, as one order on its
+ * own venue, before it is split. Each child alone was under the limits, and no child counted
+ * its siblings working on other venues: a 350-lot buy refused as GTC went out as IOC children
+ * on three venues and held 210 against a max_total_position of 150.
  */
 export class PositionLimitCheck implements RiskCheck {
   readonly name = 'max_position';
+  readonly parent = true;
   private readonly perSymbol: PerInstrument<Atoms>;
+  /** Other instruments' working orders, summed per instrument in each run (reused between runs). */
+  private readonly working = new InstrumentMap<Working>();
+  private readonly workingList: Working[] = [];
+  private workingRun = 0;
   private readonly totalCommon: bigint | undefined;
   /**
    * Each other position's book and float unit, by its place in `env.positions()`, kept while
@@ -433,13 +445,82 @@ export class PositionLimitCheck implements RiskCheck {
       const mark2 = this.markOfPosition(p, m.book);
       if (mark2 !== undefined) est += mark2 * 0.5 * Math.abs(p.qty) * m.unit;
     }
+    // Other instruments' working orders: only when there are any (our open orders are not all on this one).
+    let others = 0;
+    if (ctx.allOpenOrders !== undefined && this.env.openOrderCount() > f.open.length) {
+      others = this.sumWorking(i, ctx);
+      if (others < 0) return reject('NO_LIQUIDITY', `a working market order on another instrument has no price to value it by for risk.max_total_position`);
+      for (let w = 0; w < others; w++) {
+        const x = this.workingList[w]!;
+        if (x.run === this.workingRun && x.extraLots > 0) est += x.extraPrice * x.extraLots * scaleOf(x.instrument).unit;
+      }
+    }
     if (est < limit * (1 - 1e-9)) return OK;
     if (est <= limit * (1 + 1e-9)) {
-      const exact = this.exactTotal(i, price, worst, ctx);
+      const exact = this.exactTotal(i, price, worst, ctx, others);
       if (exact <= this.totalCommon!) return OK;
       est = Number(exact) / 10 ** COMMON_EXPONENT;
     }
-    return reject('RISK_MAX_POSITION', `total position notional could reach ${est.toFixed(2)}, above risk.max_total_position ${limit}`);
+    return reject('RISK_MAX_POSITION', `total position notional could reach ${est.toFixed(2)}${others > 0 ? ' (with working orders on other instruments)' : ''}, above risk.max_total_position ${limit}`);
+  }
+
+  /**
+   * Sums the open orders of every instrument but `own` into `workingList` (this run's entries
+   * carry `run === workingRun`) and sets each one's worst growth: the lots beyond its position
+   * that its buys (or its sells) could add, whichever side is worth more at the most its orders
+   * can trade at (a buy limit's price; a sell limit's or the bid, the higher; the far touch for a
+   * market order). Returns how many entries `workingList` holds, or -1 when a working market
+   * order has no touch to value it by.
+   */
+  private sumWorking(own: Instrument, ctx: RiskContext): number {
+    const run = ++this.workingRun;
+    const all = ctx.allOpenOrders!();
+    for (let k = 0; k < all.length; k++) {
+      const o = all[k]!;
+      if (o.exchange === own.exchange && o.symbol === own.symbol) continue;
+      let x = this.working.get(o.exchange, o.symbol);
+      if (x === undefined) {
+        const instrument = ctx.instrument(o.exchange, o.symbol);
+        if (instrument === undefined) continue; // nothing to value it in; not an order the engine can have sent
+        x = { instrument, run: 0, buy: 0, sell: 0, buyPrice: 0, sellPrice: 0, extraLots: 0, extraPrice: 0 };
+        this.working.set(o.exchange, o.symbol, x);
+        this.workingList.push(x);
+      }
+      if (x.run !== run) {
+        x.run = run;
+        x.buy = x.sell = x.buyPrice = x.sellPrice = 0;
+      }
+      const left = o.qty - o.filledQty;
+      if (left <= 0) continue;
+      let px: number | undefined;
+      if (o.side === 'buy') {
+        px = o.type === 'limit' ? o.price : ctx.book(o.exchange, o.symbol)?.bestAsk();
+        x.buy += left;
+        if (px !== undefined && px > x.buyPrice) x.buyPrice = px;
+      } else {
+        const bid = ctx.book(o.exchange, o.symbol)?.bestBid();
+        px = o.type === 'limit' ? (bid !== undefined && bid > o.price! ? bid : o.price) : bid;
+        x.sell += left;
+        if (px !== undefined && px > x.sellPrice) x.sellPrice = px;
+      }
+      if (px === undefined) return -1;
+    }
+    for (let w = 0; w < this.workingList.length; w++) {
+      const x = this.workingList[w]!;
+      if (x.run !== run) continue;
+      const q = ctx.positions.qty(x.instrument.exchange, x.instrument.symbol);
+      const up = Math.max(0, Math.abs(q + x.buy) - Math.abs(q));
+      const down = Math.max(0, Math.abs(q - x.sell) - Math.abs(q));
+      // the side worth more (a float comparison only picks the side; the chosen side is valued exactly below when it matters)
+      if (up * x.buyPrice >= down * x.sellPrice) {
+        x.extraLots = up;
+        x.extraPrice = x.buyPrice;
+      } else {
+        x.extraLots = down;
+        x.extraPrice = x.sellPrice;
+      }
+    }
+    return this.workingList.length;
   }
 
   private markOf(k: number, p: Position, ctx: RiskContext): Mark {
@@ -453,13 +534,17 @@ export class PositionLimitCheck implements RiskCheck {
   }
 
   /** The total in quote units x 10^-18, exactly; other positions' half-tick marks rounded up. */
-  private exactTotal(i: Instrument, price: number, worst: number, ctx: RiskContext): bigint {
+  private exactTotal(i: Instrument, price: number, worst: number, ctx: RiskContext, working: number): bigint {
     let total = toCommon(notionalAtoms(i, price, worst), notionalExponent(i));
     for (const p of this.env.positions()) {
       if (p.qty === 0 || samePair(p.instrument, i)) continue;
       const mark2 = this.markOfPosition(p, ctx.book(p.instrument.exchange, p.instrument.symbol));
       if (mark2 === undefined) continue;
       total += toCommon((notionalAtoms(p.instrument, mark2, Math.abs(p.qty)) + 1n) / 2n, notionalExponent(p.instrument));
+    }
+    for (let w = 0; w < working; w++) {
+      const x = this.workingList[w]!;
+      if (x.run === this.workingRun && x.extraLots > 0) total += toCommon(notionalAtoms(x.instrument, x.extraPrice, x.extraLots), notionalExponent(x.instrument));
     }
     return total;
   }
@@ -471,6 +556,20 @@ export class PositionLimitCheck implements RiskCheck {
  * and after every restart the order's own position was counted twice in max_total_position.
  */
 const samePair = (a: Instrument, b: Instrument): boolean => a === b || (a.exchange === b.exchange && a.symbol === b.symbol);
+
+/** One other instrument's working orders in a run of PositionLimitCheck (lots, ticks). */
+interface Working {
+  readonly instrument: Instrument;
+  run: number;
+  buy: number;
+  sell: number;
+  /** The most the buys (sells) can trade at. */
+  buyPrice: number;
+  sellPrice: number;
+  /** What the total counts: lots beyond the position, and their price. */
+  extraLots: number;
+  extraPrice: number;
+}
 
 interface Mark {
   readonly position: Position;

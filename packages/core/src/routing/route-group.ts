@@ -8,6 +8,7 @@
 import type { BookView, MarketContext } from '../contracts/trading.js';
 import { parseDecimal, type DecimalScale, type Instrument } from '../domain/instrument.js';
 import type { RoutingConfig } from '../config/routing-schema.js';
+import type { OrderIntent } from '../domain/orders.js';
 import { RoutingDecision, RoutingProblem, RoutingScratch } from './decision.js';
 
 export interface GroupVenue {
@@ -27,6 +28,11 @@ export interface GroupVenue {
   readonly feeScale: bigint;
   /** Reused level buffer for BookView.topLevels. */
   readonly levels: { price: number; qty: number }[];
+  /**
+   * A child-shaped order on this venue (limit IOC; the side set per parent), reused to ask the
+   * host whether the venue would take one (RouterHost.venueRefusal) without an object per ask.
+   */
+  readonly probe: OrderIntent;
 }
 
 export interface RouteGroup {
@@ -101,6 +107,7 @@ export function buildRouteGroup(cfg: RoutingConfig, routedVenues: readonly strin
       fixedPenaltyRate: vc?.latency_penalty_bps ?? 0,
       feeScale: 10n ** BigInt(commonAtomsExp - venueAtomsExp),
       levels: Array.from({ length: cfg.depth_levels }, () => ({ price: 0, qty: 0 })),
+      probe: { exchange: f.name, symbol: f.symbol, side: 'buy', type: 'limit', price: 1, qty: 1, tif: 'IOC', source: 'router' },
     };
   });
   const n = venues.length;

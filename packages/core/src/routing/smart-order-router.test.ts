@@ -4,6 +4,9 @@ import { ManualClock } from '../contracts/clock.js';
 import { routingSchema } from '../config/routing-schema.js';
 import { defineInstrument, type Instrument } from '../domain/instrument.js';
 import type { Order, OrderIntent } from '../domain/orders.js';
+import type { TradingAvailability } from '../contracts/exchange.js';
+import type { RiskCheck } from '../contracts/trading.js';
+import type { InstrumentTrading } from '../domain/trading-status.js';
 import { silentLogger } from '../observability/logger.js';
 import { MetricsRegistry } from '../observability/metrics.js';
 import { Engine, type EngineOptions } from '../engine/engine.js';
@@ -11,9 +14,10 @@ import type { RiskConfig } from '../config/types.js';
 import { RiskManager } from '../risk/manager.js';
 import { ScriptedVenue } from '../engine/test-venue.js';
 import { SmartOrderRouter } from './smart-order-router.js';
+import { DECAY_HALF_LIFE_MS, VenueLatency } from './venue-latency.js';
 
-const inst = (exchange: string, lotSize = '0.00001', symbol = 'BTCUSDT'): Instrument =>
-  defineInstrument({ exchange, symbol, base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize, minNotional: '5' });
+const inst = (exchange: string, lotSize = '0.00001', symbol = 'BTCUSDT', trading?: InstrumentTrading): Instrument =>
+  defineInstrument({ exchange, symbol, base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize, minNotional: '5', ...(trading ? { trading } : {}) });
 
 type Levels = [number, number][];
 
@@ -30,9 +34,10 @@ const ASKS: Record<string, Levels> = {
 
 const RISK: RiskConfig = { max_position: 1_000_000, max_drawdown: 0.5, kelly_fraction: 0.25, var_confidence: 0.99, max_open_orders: 50, price_band_bps: 500, orders_per_second: 1000 };
 
-async function setup(routing: Record<string, unknown> = {}, engineOpts: Partial<EngineOptions> = {}) {
+/** `bAvailability`, `bTrading`: venue b enabled for market data only, or its pair's trading status. */
+async function setup(routing: Record<string, unknown> = {}, engineOpts: Partial<EngineOptions> = {}, bAvailability: TradingAvailability = { canTrade: true }, bTrading?: InstrumentTrading) {
   const clock = new ManualClock(1_000_000);
-  const venues = { a: new ScriptedVenue('a', [inst('a')]), b: new ScriptedVenue('b', [inst('b')]), c: new ScriptedVenue('c', [inst('c', '0.0001', 'BTC-USDT')]) };
+  const venues = { a: new ScriptedVenue('a', [inst('a')]), b: new ScriptedVenue('b', [inst('b', '0.00001', 'BTCUSDT', bTrading)], bAvailability), c: new ScriptedVenue('c', [inst('c', '0.0001', 'BTC-USDT')]) };
   const config = routingSchema.parse({
     enabled: true,
     venue: { a: { taker_fee_bps: 10 }, b: { taker_fee_bps: 2 }, c: { taker_fee_bps: 5, symbols: { BTCUSDT: 'BTC-USDT' } } },
@@ -266,6 +271,143 @@ describe('SmartOrderRouter', () => {
     engine.submit(buy(100));
     expect(venues.b.submitted).toHaveLength(1);
     expect(venues.c.submitted).toHaveLength(1);
+    await engine.stop();
+  });
+
+  it('one slow ack does not switch smart routing off: the measured penalty is capped, a venue at the cap is priced out', async () => {
+    // 1 bp per ms; b's first child is answered after 10 s (a reconnect, a venue hiccup). Uncapped,
+    // b's penalty was 10 000 bp = 100% of notional: the decision refused the problem as invalid
+    // and every parent went to its own venue unsplit, for good (no child, no new sample).
+    const { venues, engine, router, clock } = await setup({ latency_bps_per_ms: 1 });
+    engine.submit(buy(100));
+    clock.advance(10_000);
+    venues.b.report(venues.b.submitted[0]!, { kind: 'fill', lastPrice: 6_000_300, lastQty: 100, cumQty: 100, leavesQty: 0, tradeId: 'b1' });
+    // winsorized at the latency that prices a venue out (1000 bp at 1 bp/ms): longer tells nothing more
+    expect(router.latency.estimateMs('b')).toBe(1000);
+    expect(router.latency.penaltyRate('b', 1, clock.now())).toBe(100_000);
+    // b is priced out; c and a are healthy, c the cheaper
+    const r = engine.submit(buy(150));
+    expect([r.clientOrderId?.startsWith('sor-'), venues.a.submitted.map((o) => o.qty), venues.b.submitted.length, venues.c.submitted.map((o) => o.qty)]).toEqual([true, [50], 1, [10]]);
+    await engine.stop();
+  });
+
+  it('a priced-out venue still takes a parent of its own (where the order would have gone unrouted)', async () => {
+    const { venues, engine, clock } = await setup({ latency_bps_per_ms: 1, venues: ['b', 'c'] });
+    engine.submit(buy(100, { exchange: 'b' }));
+    clock.advance(10_000);
+    venues.b.report(venues.b.submitted[0]!, { kind: 'fill', lastPrice: 6_000_300, lastQty: 100, cumQty: 100, leavesQty: 0, tradeId: 'b1' });
+    // c's 100 common lots within the limit first, then b (the parent's venue) for the rest, at its capped penalty
+    expect(engine.submit(buy(300, { exchange: 'b', price: 6_000_300 })).accepted).toBe(true);
+    expect([venues.b.submitted.map((o) => o.qty), venues.c.submitted.map((o) => o.qty)]).toEqual([[100, 200], [10]]);
+    await engine.stop();
+  });
+
+  it('one slow ack does not price a venue out for good: with no new sample the estimate decays (engine clock)', async () => {
+    // 0.1 bp per ms; b's first ack takes 1 s (an outlier): +100 bp on b, which is then not chosen,
+    // so not measured again: the outlier once stayed its estimate for the life of the process.
+    const { venues, engine, router, clock } = await setup({ latency_bps_per_ms: 0.1 });
+    engine.submit(buy(100));
+    clock.advance(1000);
+    venues.b.report(venues.b.submitted[0]!, { kind: 'fill', lastPrice: 6_000_300, lastQty: 100, cumQty: 100, leavesQty: 0, tradeId: 'b1' });
+    expect(router.latency.estimateMs('b')).toBe(1000);
+    engine.submit(buy(100));
+    expect(venues.b.submitted).toHaveLength(1); // priced above c for now
+    clock.advance(DECAY_HALF_LIFE_MS);
+    expect(router.latency.estimateMs('b', clock.now())).toBe(500);
+    clock.advance(10 * DECAY_HALF_LIFE_MS);
+    engine.submit(buy(100));
+    expect(venues.b.submitted).toHaveLength(2);
+    await engine.stop();
+  });
+
+  it('latency samples are winsorized: one outlier moves an established estimate at most to WINSOR_RATIO x it', () => {
+    const cfg = routingSchema.parse({ latency_bps_per_ms: 0.1 }); // 1000 bp, the cap, at 10 000 ms
+    const l = new VenueLatency(['v'], cfg.venue, 0.2, 0.1);
+    for (let k = 0; k < 5; k++) l.observeAck('v', 20, 1000);
+    expect(l.estimateMs('v')).toBe(20);
+    l.observeAck('v', 9_000, 1000); // bounded at 4 x 20 = 80: 20 + 0.2 x 60
+    expect(l.estimateMs('v')).toBeCloseTo(32, 9);
+    // a venue that really got slower is followed within a few samples
+    for (let k = 0; k < 12; k++) l.observeAck('v', 300, 1000);
+    expect(l.estimateMs('v')).toBeGreaterThan(250);
+    // the first sample is bounded by the price-out latency only
+    const fresh = new VenueLatency(['v'], cfg.venue, 0.2, 0.1);
+    fresh.observeAck('v', 60_000, 0);
+    expect(fresh.estimateMs('v')).toBe(10_000);
+  });
+
+  it('a venue that cannot trade (market data only) gets no child: the parent is filled on the venues that can', async () => {
+    // b is enabled for its market data only (no credentials). Its book is SYNCED and cheapest:
+    // the whole parent once went to b, was refused there (NO_CREDENTIALS), and nothing was re-routed.
+    const { venues, engine, router } = await setup({}, {}, { canTrade: false, reason: 'no api_key/api_secret configured; market data only' });
+    const r = engine.submit(buy(200));
+    expect(r).toMatchObject({ accepted: true });
+    expect(router.parent(r.clientOrderId!)?.qty).toBe(200);
+    expect(router.parent(r.clientOrderId!)?.reroutes).toBe(0); // left out up front, not refused and re-routed
+    expect(venues.b.submitted).toEqual([]);
+    const sent = [...venues.a.submitted, ...venues.c.submitted].reduce((s, o) => s + o.qty * (o.exchange === 'c' ? 10 : 1), 0);
+    expect(sent).toBe(200);
+    await engine.stop();
+  });
+
+  it('a venue whose pair is post-only gets no IOC child: the parent is filled on the venues that can', async () => {
+    const { venues, engine, router } = await setup({}, {}, { canTrade: true }, 'post_only');
+    const r = engine.submit(buy(200));
+    expect(r).toMatchObject({ accepted: true });
+    expect(router.parent(r.clientOrderId!)?.reroutes).toBe(0);
+    expect(venues.b.submitted).toEqual([]);
+    const sent = [...venues.a.submitted, ...venues.c.submitted].reduce((s, o) => s + o.qty * (o.exchange === 'c' ? 10 : 1), 0);
+    expect(sent).toBe(200);
+    await engine.stop();
+  });
+
+  it("a child the engine refuses (a risk check on its venue) has its quantity re-routed once to the venues that did not refuse", async () => {
+    const notOnB: RiskCheck = { name: 'not-on-b', check: (i) => (i.exchange === 'b' ? { ok: false, reason: 'RISK_CUSTOM', message: 'not on b' } : { ok: true }) };
+    const { venues, engine, router } = await setup({}, { riskChecks: [notOnB] });
+    const r = engine.submit(buy(350));
+    expect(r).toEqual({ accepted: true, clientOrderId: 'sor-1' });
+    expect(venues.b.submitted).toEqual([]);
+    // a 50 + c 100 at first; b's refused 200 then over a and c (what their books show)
+    const sent = [...venues.a.submitted, ...venues.c.submitted].reduce((s, o) => s + o.qty * (o.exchange === 'c' ? 10 : 1), 0);
+    expect(sent).toBe(350);
+    expect(router.parent('sor-1')!.reroutes).toBe(1);
+    // every child refused: the parent is refused with the refusal, nothing works
+    const nowhere: RiskCheck = { name: 'nowhere', check: () => ({ ok: false, reason: 'RISK_CUSTOM', message: 'no' }) };
+    const s2 = await setup({}, { riskChecks: [nowhere] });
+    expect(s2.engine.submit(buy(350))).toMatchObject({ accepted: false, reason: 'RISK_CUSTOM' });
+    expect(s2.engine.orders.openCount()).toBe(0);
+    await engine.stop();
+    await s2.engine.stop();
+  });
+
+  it("a parent's children together respect max_total_position: a parent refused unrouted is refused routed, whole", async () => {
+    // 350 lots = 0.0035 BTC ~ 210 USDT; max_total_position 150 USDT. Split into a 50 (30 USDT),
+    // b 200 (120 USDT) and c 10 c-lots (60 USDT), each child alone was under 150 and none counted
+    // its siblings working on other venues: all filled, 210 held.
+    const risk = new RiskManager({ risk: { ...RISK, max_total_position: 150 }, metrics: new MetricsRegistry({ processMetrics: false }), initialEquity: 1_000_000, timers: false });
+    const { venues, engine } = await setup({}, { risk, riskChecks: risk.checks });
+    expect(engine.submit(buy(350, { tif: 'GTC' }))).toMatchObject({ accepted: false, reason: 'RISK_MAX_POSITION' });
+    const r = engine.submit(buy(350));
+    expect(r).toMatchObject({ accepted: false, reason: 'RISK_MAX_POSITION', message: expect.stringContaining('(the whole order, before routing)') });
+    for (const v of Object.values(venues)) {
+      for (const o of v.submitted) {
+        if (o.tif === 'IOC') v.report(o, { kind: 'fill', lastPrice: o.price!, lastQty: o.qty, cumQty: o.qty, leavesQty: 0, tradeId: `${o.clientOrderId}-t` });
+      }
+    }
+    const held = engine.positions.qty('a', 'BTCUSDT') + engine.positions.qty('b', 'BTCUSDT') + 10 * engine.positions.qty('c', 'BTC-USDT');
+    expect(held * 0.00001 * 60_000).toBeLessThanOrEqual(150);
+    await engine.stop();
+  });
+
+  it("max_total_position: a second parent counts the first one's children still working on other venues", async () => {
+    const risk = new RiskManager({ risk: { ...RISK, max_total_position: 150 }, metrics: new MetricsRegistry({ processMetrics: false }), initialEquity: 1_000_000, timers: false });
+    const { venues, engine } = await setup({}, { risk, riskChecks: risk.checks });
+    // 200 lots (~120 USDT) each: the first goes to b whole and works there unanswered
+    expect(engine.submit(buy(200))).toMatchObject({ accepted: true });
+    expect(venues.b.submitted.map((o) => o.qty)).toEqual([200]);
+    expect(engine.submit(buy(200))).toMatchObject({ accepted: false, reason: 'RISK_MAX_POSITION' });
+    // nothing beyond the first parent went out, to any venue
+    expect([venues.a.submitted.length, venues.b.submitted.length, venues.c.submitted.length]).toEqual([0, 1, 0]);
     await engine.stop();
   });
 

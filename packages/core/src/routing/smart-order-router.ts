@@ -1,7 +1,8 @@
 /**
  * SmartOrderRouter: splits a marketable parent intent over the venues that list its instrument
- * (decideRoute on the consolidated book), tracks the children under the parent, re-routes the
- * unfilled part of an IOC child once, and cancels every live child when the parent is cancelled.
+ * (decideRoute on the consolidated book), tracks the children under the parent, re-routes once
+ * the unfilled part of an IOC child and the quantity of children the engine refused, and cancels
+ * every live child when the parent is cancelled.
  * docs/routing.md has the objective, the config and the limits.
  *
  * Through `route()` alone (the plain OrderRouter contract) it only splits. With an engine that
@@ -9,13 +10,14 @@
  * the parents: their state lives in memory (children are ordinary orders in the journal).
  */
 import type { MarketContext, OrderRouter, RouterHost, SubmitResult } from '../contracts/trading.js';
+import type { RejectReason } from '../domain/orders.js';
 import type { RoutingConfig } from '../config/routing-schema.js';
 import { formatScaled, instrumentKey } from '../domain/instrument.js';
 import { orderValueProblem, type ExecutionReport, type Order, type OrderIntent, type OrderStatus } from '../domain/orders.js';
 import type { Logger } from '../observability/logger.js';
 import { DECISION_OK, SIDE_BUY, SIDE_SELL, decideRoute } from './decision.js';
 import { buildRouteGroup, loadVenueLevels, type RouteGroup } from './route-group.js';
-import { VenueLatency } from './venue-latency.js';
+import { MAX_LATENCY_PENALTY_RATE, VenueLatency } from './venue-latency.js';
 
 export interface SmartOrderRouterOptions {
   config: RoutingConfig;
@@ -75,6 +77,9 @@ interface Child {
 
 const TERMINAL: ReadonlySet<OrderStatus> = new Set(['filled', 'cancelled', 'rejected']);
 
+/** Engine refusals that hold on every venue alike: a child so refused is not re-routed. */
+const REFUSED_EVERYWHERE: ReadonlySet<RejectReason> = new Set<RejectReason>(['KILL_SWITCH', 'SHUTTING_DOWN', 'BACKPRESSURE']);
+
 export class SmartOrderRouter implements OrderRouter {
   readonly name = 'smart';
   private readonly cfg: RoutingConfig;
@@ -104,7 +109,7 @@ export class SmartOrderRouter implements OrderRouter {
     this.routed = opts.config.venues ?? opts.venues;
     this.logger = opts.logger;
     this.keepTerminal = opts.keepTerminalParents ?? 1000;
-    this.latency = new VenueLatency(this.routed, opts.config.venue, opts.config.latency_ewma_alpha);
+    this.latency = new VenueLatency(this.routed, opts.config.venue, opts.config.latency_ewma_alpha, opts.config.latency_bps_per_ms);
   }
 
   // ---- the plain contract: split only -------------------------------------------------------
@@ -112,7 +117,7 @@ export class SmartOrderRouter implements OrderRouter {
   route(intent: Readonly<OrderIntent>, ctx: MarketContext): OrderIntent[] {
     const g = this.routable(intent, ctx);
     if (!g) return [intent];
-    return this.split(g, intent, ctx, -1);
+    return this.split(g, intent, ctx, 0);
   }
 
   // ---- parents ----------------------------------------------------------------------------------
@@ -123,7 +128,7 @@ export class SmartOrderRouter implements OrderRouter {
     const refused = host.checkParent?.(intent);
     if (refused !== undefined) return refused;
     const id = `sor-${this.seq + 1}`;
-    const kids = this.split(g, intent, host, -1, -1, id);
+    const kids = this.split(g, intent, host, 0, -1, id);
     if (kids.length === 0) return { accepted: false, reason: 'NO_LIQUIDITY', message: `no venue can take ${intent.side} ${intent.symbol} within the limit` };
     this.seq++;
     const parent: TrackedParent = {
@@ -144,7 +149,23 @@ export class SmartOrderRouter implements OrderRouter {
     };
     this.parents.set(parent.id, parent);
     let last: SubmitResult | undefined;
-    for (const k of kids) last = this.sendChild(parent, g, k, host, false);
+    // Children the engine refused (a risk check on that venue, a venue that cannot trade after
+    // all): their quantity is re-routed once over the venues that did not refuse, as a venue's
+    // rejection of a child is. Once it was left unfilled, and the strategy told the refusal.
+    let refusedVenues = 0;
+    let refusedQty = 0;
+    for (const k of kids) {
+      const res = this.sendChild(parent, g, k, host, false);
+      if (res.accepted) continue;
+      last = res;
+      const v = venueIndex(g, k.exchange);
+      refusedVenues |= 1 << v;
+      if (res.reason === undefined || !REFUSED_EVERYWHERE.has(res.reason)) refusedQty += k.qty * g.venues[v]!.lotMult;
+    }
+    if (refusedQty > 0 && this.cfg.reroute_unfilled_ioc && !parent.cancelRequested) {
+      const again = this.reroute(parent, g, refusedQty, refusedVenues, host);
+      if (again !== undefined) last = again;
+    }
     parent.sending--;
     if (parent.children.length === 0) {
       this.parents.delete(parent.id);
@@ -185,7 +206,7 @@ export class SmartOrderRouter implements OrderRouter {
     const gv = child.group.venues[child.venue]!;
     if (!child.acked) {
       child.acked = true;
-      this.latency.observeAck(gv.name, host.now - child.sentAt);
+      this.latency.observeAck(gv.name, host.now - child.sentAt, host.now);
     }
     const parent = child.parent;
     if (r.kind === 'fill' && r.lastQty > 0) {
@@ -215,7 +236,7 @@ export class SmartOrderRouter implements OrderRouter {
       const unfilled = child.qty - executed;
       // A venue's rejection (rate limited, a filter) leaves the quantity unfilled just the same.
       if (unfilled > 0 && !child.isReroute && child.tif === 'IOC' && this.cfg.reroute_unfilled_ioc && !parent.cancelRequested) {
-        this.reroute(child, unfilled, host);
+        this.reroute(parent, child.group, unfilled * child.group.venues[child.venue]!.lotMult, 1 << child.venue, host);
       }
     }
     this.settle(parent);
@@ -272,10 +293,14 @@ export class SmartOrderRouter implements OrderRouter {
   }
 
   /**
-   * Runs the decision for `qty` common lots (the intent's when qty < 0 and exclude < 0) and
-   * returns the child intents. `exclude` is a venue index that gets nothing (a re-route).
+   * Runs the decision for `qty` common lots (the intent's when qty < 0) and returns the child
+   * intents. Venues in `excludeMask` (bit v for venue v: those a re-route moves away from) get
+   * nothing, nor do venues that cannot take a child now: a book not synced, no rate-limit
+   * headroom, a measured latency that prices them out (but for the parent's own venue, where the
+   * order would have gone unrouted), or a venue the host says would refuse the order
+   * (RouterHost.venueRefusal: market data only, a pair that is post-only, cancel-only, halted).
    */
-  private split(g: RouteGroup, intent: Readonly<OrderIntent>, ctx: MarketContext, exclude: number, qtyCommon = -1, parentId = 'sor'): OrderIntent[] {
+  private split(g: RouteGroup, intent: Readonly<OrderIntent>, ctx: MarketContext, excludeMask: number, qtyCommon = -1, parentId = 'sor'): OrderIntent[] {
     const p = g.problem;
     const buy = intent.side === 'buy';
     const parentVenue = g.venues[g.parentIndex]!;
@@ -285,20 +310,29 @@ export class SmartOrderRouter implements OrderRouter {
     p.maxChildren = this.cfg.max_children;
     p.venueCount = g.venues.length;
     const now = ctx.now;
+    const bpsPerMs = this.cfg.latency_bps_per_ms;
+    // the engine's (RouterHost); a plain MarketContext has none, and the engine refuses such a child itself
+    const venueRefusal = (ctx as Partial<RouterHost>).venueRefusal;
     for (let v = 0; v < g.venues.length; v++) {
       const gv = g.venues[v]!;
       loadVenueLevels(g, v, ctx.book(gv.name, gv.symbol), buy ? 'ask' : 'bid');
       p.lotMult[v] = gv.lotMult;
       p.minNotional[v] = gv.minNotional;
       p.feeRate[v] = gv.feeRate;
-      p.latencyRate[v] = gv.fixedPenaltyRate + this.latency.penaltyRate(gv.name, this.cfg.latency_bps_per_ms);
-      p.headroom[v] = v === exclude ? 0 : this.latency.headroom(gv.name, now);
+      const measured = this.latency.penaltyRate(gv.name, bpsPerMs, now);
+      p.latencyRate[v] = gv.fixedPenaltyRate + measured;
+      let room = (excludeMask >>> v) & 1 || (measured >= MAX_LATENCY_PENALTY_RATE && v !== g.parentIndex) ? 0 : this.latency.headroom(gv.name, now);
+      if (room > 0 && venueRefusal !== undefined && p.healthy[v] === 1) {
+        gv.probe.side = intent.side;
+        if (venueRefusal.call(ctx, gv.probe) !== undefined) room = 0;
+      }
+      p.headroom[v] = room;
     }
     const d = g.decision;
     if (decideRoute(p, d, g.scratch) !== DECISION_OK) {
       if (!this.warned.has(g)) this.logger?.warn({ exchange: intent.exchange, symbol: intent.symbol, status: d.status }, `router: decision refused (${d.status === 1 ? 'qty x price past 2^53' : 'invalid book input'}); routing ${intent.symbol} to ${intent.exchange} as given`);
       this.warned.add(g); // once per instrument group: the book stays what it is for a while
-      return exclude < 0 && qtyCommon < 0 ? [{ ...intent }] : [];
+      return excludeMask === 0 && qtyCommon < 0 ? [{ ...intent }] : [];
     }
     const out: OrderIntent[] = [];
     // the parent's id rides in the reason, so the journal can group children offline (one string per parent, not per child)
@@ -323,13 +357,7 @@ export class SmartOrderRouter implements OrderRouter {
   }
 
   private sendChild(parent: TrackedParent, g: RouteGroup, child: OrderIntent, host: RouterHost, isReroute: boolean): SubmitResult {
-    let venue = -1;
-    for (let v = 0; v < g.venues.length; v++) {
-      if (g.venues[v]!.name === child.exchange) {
-        venue = v;
-        break;
-      }
-    }
+    const venue = venueIndex(g, child.exchange);
     const mark = this.held.length;
     this.holding++;
     let res: SubmitResult;
@@ -354,17 +382,23 @@ export class SmartOrderRouter implements OrderRouter {
     return res;
   }
 
-  /** The unfilled part of an IOC child, once, to the best venues other than the one that missed. */
-  private reroute(child: Child, unfilledVenueLots: number, host: RouterHost): void {
-    const parent = child.parent;
-    const g = child.group;
-    const qty = unfilledVenueLots * g.venues[child.venue]!.lotMult;
-    const kids = this.split(g, parent.intent, host, child.venue, qty, parent.id);
-    if (kids.length === 0) return;
+  /**
+   * Quantity a parent's children did not get (`qtyCommon` common lots: an IOC child's unfilled
+   * part, children the engine refused), once, to the best venues outside `excludeMask`. The
+   * refusal of the last child it sent that was refused, if any.
+   */
+  private reroute(parent: TrackedParent, g: RouteGroup, qtyCommon: number, excludeMask: number, host: RouterHost): SubmitResult | undefined {
+    const kids = this.split(g, parent.intent, host, excludeMask, qtyCommon, parent.id);
+    if (kids.length === 0) return undefined;
     parent.reroutes++;
     parent.sending++;
-    for (const k of kids) this.sendChild(parent, g, k, host, true);
+    let refused: SubmitResult | undefined;
+    for (const k of kids) {
+      const res = this.sendChild(parent, g, k, host, true);
+      if (!res.accepted) refused = res;
+    }
     parent.sending--;
+    return refused;
   }
 
   /** Parent status from its children: open / partially filled while any child is live. */
@@ -388,4 +422,10 @@ export class SmartOrderRouter implements OrderRouter {
       if (old) for (let i = 0; i < old.children.length; i++) this.children.delete(old.children[i]!);
     }
   }
+}
+
+/** Index of a venue in its group (children are only ever made for the group's venues). */
+function venueIndex(g: RouteGroup, exchange: string): number {
+  for (let v = 0; v < g.venues.length; v++) if (g.venues[v]!.name === exchange) return v;
+  return -1;
 }

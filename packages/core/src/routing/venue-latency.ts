@@ -2,6 +2,14 @@
  * Per venue: the ack latency the router measures (an exponentially weighted mean of the time from
  * sending a child to its first execution report, on the engine's clock) and the child orders sent
  * in the last second (the rate-limit headroom left for the next decision).
+ *
+ * The estimate is built so that one bad ack cannot take a venue out for good (docs/routing.md,
+ * "Latency"): a sample is winsorized (at most WINSOR_RATIO x the estimate, at least
+ * WINSOR_FLOOR_MS, and never past the latency that prices a venue out), and with no new sample
+ * the estimate decays toward the prior, 0 ("not measured"), with a half-life of
+ * DECAY_HALF_LIFE_MS on the engine's clock. A venue priced out gets no child, so no new sample:
+ * without the decay, one slow ack (a reconnect, a venue hiccup) was its estimate for the life
+ * of the process.
  */
 import type { RoutingConfig } from '../config/routing-schema.js';
 
@@ -9,8 +17,25 @@ const WINDOW_MS = 1000;
 /** Without max_orders_per_second a venue has this much headroom (never the binding constraint). */
 const UNLIMITED = 1_000_000;
 
+/**
+ * Most a measured latency penalty can be, millionths of notional (1000 bp = 10%, the most a fixed
+ * `latency_penalty_bps` may be). A venue at it is priced out: the router sends it nothing but a
+ * parent's own venue (docs/routing.md). Uncapped, one 10 s ack at 1 bp/ms made a penalty of 100%,
+ * which the decision refuses as invalid input, and every parent then went unsplit to its own venue.
+ */
+export const MAX_LATENCY_PENALTY_RATE = 100_000;
+/** With no new sample, the estimate halves toward 0 this often (engine clock, ms). */
+export const DECAY_HALF_LIFE_MS = 60_000;
+/** A sample counts as at most this many times the current estimate ... */
+export const WINSOR_RATIO = 4;
+/** ... but never less than this (ms): a venue whose estimate decayed near 0 still shows a real latency in a few samples. */
+export const WINSOR_FLOOR_MS = 50;
+
 interface VenueState {
+  /** The estimate at `at`, ms. */
   ewmaMs: number;
+  /** Clock time of the last sample. */
+  at: number;
   samples: number;
   /** Send times of the last `cap` child orders, a ring. */
   sends: Float64Array;
@@ -20,32 +45,50 @@ interface VenueState {
 
 export class VenueLatency {
   private readonly venues = new Map<string, VenueState>();
+  /** Latency (ms) at which the measured penalty reaches MAX_LATENCY_PENALTY_RATE: longer tells nothing more. */
+  private readonly maxSampleMs: number;
 
-  constructor(venues: readonly string[], cfg: RoutingConfig['venue'], private readonly alpha: number) {
+  /** `bpsPerMs`: `[routing] latency_bps_per_ms`, which bounds the samples worth keeping (0: no bound but the ratio). */
+  constructor(venues: readonly string[], cfg: RoutingConfig['venue'], private readonly alpha: number, bpsPerMs = 0) {
+    this.maxSampleMs = bpsPerMs > 0 ? MAX_LATENCY_PENALTY_RATE / (bpsPerMs * 100) : Infinity;
     for (const v of venues) {
       const cap = cfg[v]?.max_orders_per_second ?? 0;
-      this.venues.set(v, { ewmaMs: 0, samples: 0, sends: new Float64Array(cap).fill(-Infinity), head: 0, cap });
+      this.venues.set(v, { ewmaMs: 0, at: 0, samples: 0, sends: new Float64Array(cap).fill(-Infinity), head: 0, cap });
     }
   }
 
-  observeAck(venue: string, ms: number): void {
+  /** One ack after `ms`, observed at clock time `now` (default: the last sample's time, no decay). */
+  observeAck(venue: string, ms: number, now?: number): void {
     const s = this.venues.get(venue);
     if (!s || !Number.isFinite(ms) || ms < 0) return;
-    s.ewmaMs = s.samples === 0 ? ms : s.ewmaMs + this.alpha * (ms - s.ewmaMs);
+    const t = now ?? s.at;
+    let x = ms < this.maxSampleMs ? ms : this.maxSampleMs;
+    if (s.samples === 0) {
+      s.ewmaMs = x;
+    } else {
+      const est = decayed(s, t);
+      const bound = Math.max(WINSOR_RATIO * est, WINSOR_FLOOR_MS);
+      if (x > bound) x = bound;
+      s.ewmaMs = est + this.alpha * (x - est);
+    }
+    if (t > s.at || s.samples === 0) s.at = t;
     s.samples++;
   }
 
-  /** Mean ack latency in ms, undefined before the first ack. */
-  estimateMs(venue: string): number | undefined {
+  /** Ack latency estimate in ms at clock time `now` (default: as of the last sample), undefined before the first ack. */
+  estimateMs(venue: string, now?: number): number | undefined {
     const s = this.venues.get(venue);
-    return s && s.samples > 0 ? s.ewmaMs : undefined;
+    if (!s || s.samples === 0) return undefined;
+    return now === undefined ? s.ewmaMs : decayed(s, now);
   }
 
-  /** The measured penalty in millionths of notional: estimate x bpsPerMs, rounded up. */
-  penaltyRate(venue: string, bpsPerMs: number): number {
+  /** The measured penalty in millionths of notional at `now`: estimate x bpsPerMs, rounded up, at most MAX_LATENCY_PENALTY_RATE. */
+  penaltyRate(venue: string, bpsPerMs: number, now?: number): number {
     if (bpsPerMs === 0) return 0;
-    const ms = this.estimateMs(venue);
-    return ms === undefined ? 0 : Math.ceil(ms * bpsPerMs * 100);
+    const ms = this.estimateMs(venue, now);
+    if (ms === undefined) return 0;
+    const rate = Math.ceil(ms * bpsPerMs * 100);
+    return rate < MAX_LATENCY_PENALTY_RATE ? rate : MAX_LATENCY_PENALTY_RATE;
   }
 
   recordSend(venue: string, now: number): void {
@@ -64,4 +107,10 @@ export class VenueLatency {
     for (let i = 0; i < s.cap; i++) if (now - s.sends[i]! < WINDOW_MS) used++;
     return s.cap - used;
   }
+}
+
+/** The estimate decayed toward 0 over the time since the last sample (none for a clock that went back). */
+function decayed(s: VenueState, now: number): number {
+  const dt = now - s.at;
+  return dt > 0 ? s.ewmaMs * 2 ** (-dt / DECAY_HALF_LIFE_MS) : s.ewmaMs;
 }
