@@ -2,9 +2,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { writeSimRecording } from '../../test/fixtures/sim-recording.js';
 import Database from 'better-sqlite3';
-import { instrumentSpec, RECORDING_KIND, RECORDING_VERSION } from '@cwts/core/engine';
-import { resolveSimOptions, SyntheticMarket, type SimEvent } from '@cwts/exchange-sim';
 import { MIGRATIONS } from '../journal/schema.js';
 import { replayCommand } from './replay.js';
 
@@ -12,15 +11,7 @@ const dir = mkdtempSync(join(tmpdir(), 'cwts-replay-journal-'));
 const SQLITE_HEADER = 'SQLite format 3\0';
 
 function recording(): string {
-  const market = new SyntheticMarket({ exchange: 'sim', symbols: ['BTCUSDT'], options: resolveSimOptions({ seed: 3 }), startTs: 1_700_000_000_000 });
-  const events: SimEvent[] = [];
-  market.attach((ev: SimEvent) => events.push(ev));
-  market.begin();
-  market.generate(1_700_000_001_000);
-  const header = { kind: RECORDING_KIND, version: RECORDING_VERSION, createdAt: 'test', instruments: market.instruments().map(instrumentSpec) };
-  const p = join(dir, 'rec.jsonl');
-  writeFileSync(p, [JSON.stringify(header), ...events.map((e) => JSON.stringify(e))].join('\n') + '\n');
-  return p;
+  return writeSimRecording(join(dir, 'rec.jsonl'), { seed: 3, seconds: 1 });
 }
 
 describe('replay --report and the journal of the config it replays', () => {

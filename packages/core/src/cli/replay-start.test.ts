@@ -2,8 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { instrumentSpec, RECORDING_KIND, RECORDING_VERSION } from '@cwts/core/engine';
-import { resolveSimOptions, SyntheticMarket, type SimEvent } from '@cwts/exchange-sim';
+import { writeSimRecording } from '../../test/fixtures/sim-recording.js';
 import { replayCommand } from './replay.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cwts-replay-start-'));
@@ -30,18 +29,15 @@ backends = ["js"]
  * `ts: typeof b.E === 'number' ? b.E : 0`). Replay takes its arrival time (recvTs) instead.
  */
 function recording(): string {
-  const market = new SyntheticMarket({ exchange: 'sim', symbols: ['BTCUSDT'], options: resolveSimOptions({ seed: 7 }), startTs: T0 });
-  const events: SimEvent[] = [];
-  market.attach((ev: SimEvent) => events.push(ev));
-  market.begin();
-  market.generate(T0 + 5_000);
-  const k = events.findIndex((e) => e.type === 'book_snapshot');
-  expect(k).toBe(0);
-  events[k] = { ...events[k]!, ts: 0, recvTs: T0 } as SimEvent;
-  const header = { kind: RECORDING_KIND, version: RECORDING_VERSION, createdAt: 'test', instruments: market.instruments().map(instrumentSpec) };
-  const p = join(dir, 'rec.jsonl');
-  writeFileSync(p, [JSON.stringify(header), ...events.map((e) => JSON.stringify(e))].join('\n') + '\n');
-  return p;
+  return writeSimRecording(join(dir, 'rec.jsonl'), {
+    seed: 7,
+    seconds: 5,
+    startTs: T0,
+    edit: (events) => {
+      expect(events[0]?.type).toBe('book_snapshot');
+      events[0] = { ...events[0]!, ts: 0, recvTs: T0 } as (typeof events)[number];
+    },
+  });
 }
 
 describe('replay statistics when the first event is a snapshot stamped 0', () => {

@@ -2,9 +2,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { RECORDING_KIND } from '@cwts/core/engine';
+import { writeSimRecording } from '../../test/fixtures/sim-recording.js';
 import Database from 'better-sqlite3';
-import { instrumentSpec, RECORDING_KIND, RECORDING_VERSION } from '@cwts/core/engine';
-import { resolveSimOptions, SyntheticMarket, type SimEvent } from '@cwts/exchange-sim';
 import { MIGRATIONS } from '../journal/schema.js';
 import { replayCommand } from './replay.js';
 import { reportCommand } from './report.js';
@@ -41,15 +41,7 @@ backends = ["js"]
 `;
 
 function recording(): string {
-  const market = new SyntheticMarket({ exchange: 'sim', symbols: ['BTCUSDT'], options: resolveSimOptions({ seed: 3 }), startTs: 1_700_000_000_000 });
-  const events: SimEvent[] = [];
-  market.attach((ev: SimEvent) => events.push(ev));
-  market.begin();
-  market.generate(1_700_000_001_000);
-  const header = { kind: RECORDING_KIND, version: RECORDING_VERSION, createdAt: 'test', instruments: market.instruments().map(instrumentSpec) };
-  const p = join(dir, 'rec.jsonl');
-  writeFileSync(p, [JSON.stringify(header), ...events.map((e) => JSON.stringify(e))].join('\n') + '\n');
-  return p;
+  return writeSimRecording(join(dir, 'rec.jsonl'), { seed: 3, seconds: 1 });
 }
 
 async function refusal(run: () => Promise<unknown>): Promise<string> {

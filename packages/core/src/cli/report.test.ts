@@ -3,8 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { instrumentSpec, RECORDING_KIND, RECORDING_VERSION } from '@cwts/core/engine';
-import { resolveSimOptions, SyntheticMarket, type SimEvent } from '@cwts/exchange-sim';
+import { writeSimRecording } from '../../test/fixtures/sim-recording.js';
 import { MIGRATIONS } from '../journal/schema.js';
 import { EXIT_RECORDING_DAMAGED, replayCommand } from './replay.js';
 import { reportCommand } from './report.js';
@@ -80,15 +79,7 @@ function journal(name = 'j.db'): string {
 }
 
 function recording(): string {
-  const market = new SyntheticMarket({ exchange: 'sim', symbols: ['BTCUSDT'], options: resolveSimOptions({ seed: 7 }), startTs: 1_700_000_000_000 });
-  const lines: string[] = [];
-  market.attach((ev: SimEvent) => lines.push(JSON.stringify(ev)));
-  market.begin();
-  market.generate(1_700_000_000_000 + 5_000);
-  const header = { kind: RECORDING_KIND, version: RECORDING_VERSION, createdAt: 'test', instruments: market.instruments().map(instrumentSpec) };
-  const p = join(dir, 'rec.jsonl');
-  writeFileSync(p, [JSON.stringify(header), ...lines].join('\n') + '\n');
-  return p;
+  return writeSimRecording(join(dir, 'rec.jsonl'), { seed: 7, seconds: 5 });
 }
 
 describe('the config shown in an HTML report', () => {
