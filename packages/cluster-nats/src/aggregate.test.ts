@@ -7,9 +7,9 @@ const state = (shard: string, ts: number, equity: bigint, gross = 0n, riskState 
   parseShardState({ shard, instance: `${shard}-i`, seq: ts, ts, equity: (equity * E18).toString(), grossExposure: (gross * E18).toString(), reserved: null, riskState })!;
 
 /** A state of shard s1 with every field that orders it spelled out. */
-const msg = (o: { instance?: string; seq: number; ts: number; equity: bigint; epochRevision?: number; peak?: bigint; marks?: Record<string, string>; positions?: unknown[] }) =>
+const msg = (o: { instance?: string; seq: number; ts: number; equity: bigint; epochRevision?: number; epochBucketCreated?: number; peak?: bigint; marks?: Record<string, string>; positions?: unknown[] }) =>
   parseShardState({
-    shard: 's1', instance: o.instance ?? 'inst-1', seq: o.seq, ts: o.ts, epochRevision: o.epochRevision ?? null, equity: (o.equity * E18).toString(),
+    shard: 's1', instance: o.instance ?? 'inst-1', seq: o.seq, ts: o.ts, epochRevision: o.epochRevision ?? null, epochBucketCreated: o.epochBucketCreated ?? null, equity: (o.equity * E18).toString(),
     peak: o.peak === undefined ? null : (o.peak * E18).toString(), grossExposure: '0', reserved: null, riskState: 'ACTIVE', marks: o.marks, positions: o.positions,
   })!;
 
@@ -190,5 +190,34 @@ describe('PortfolioAggregate drawdown peak', () => {
     expect(a.summary().drawdown).toBeCloseTo(1 / 6, 5); // truncated to 6 decimals
     a.resetPeak();
     expect(a.summary()).toMatchObject({ peak: 100_000n * E18, drawdown: 0 });
+  });
+
+  // The members bucket recreated (NATS lost its store, or the buckets deleted to lower max_age
+  // while the stream CWTS_<C> survived): epoch revisions start again from 1.
+  it('a live shard whose epoch began in a recreated members bucket replaces a restored, long-silent process with a higher revision', () => {
+    const clock = manualClock(0);
+    const a = new PortfolioAggregate({ monoMs: clock.monoMs, staleAfterMs: 10_000 });
+    a.setPeak(0n);
+    // The previous run's last state, from the stream: its epoch began at members revision 48213.
+    expect(a.restore(msg({ instance: 'old-process', seq: 90_000, ts: 90_000, equity: 100_000n, epochRevision: 48_213 }))).toBe(true);
+    for (let seq = 1; seq <= 600; seq++) {
+      clock.t += 1000; // ten minutes of states, one a second, equity falling 40 %
+      a.update(msg({ instance: 'new-process', seq, ts: seq, equity: 100_000n - BigInt(seq) * 100n, epochRevision: 3 }));
+      a.summary(); // the aggregator summarises every publish interval
+    }
+    const s = a.summary();
+    expect(s.stale).toEqual([]);
+    expect(s.equity).toBe(40_000n * E18); // what the live shard says
+    expect(s.drawdown).toBeGreaterThan(0.5); // max_drawdown would HALT
+  });
+
+  it('ranks the later members bucket first: a process in a recreated bucket replaces a live one from the old bucket at once', () => {
+    const clock = manualClock(0);
+    const a = new PortfolioAggregate({ monoMs: clock.monoMs, staleAfterMs: 10_000 });
+    a.update(msg({ instance: 'before', seq: 1, ts: 0, equity: 100_000n, epochRevision: 48_213, epochBucketCreated: 1_000 }));
+    clock.t += 100;
+    expect(a.update(msg({ instance: 'after', seq: 1, ts: 0, equity: 90_000n, epochRevision: 3, epochBucketCreated: 2_000 }))).toBe(true);
+    expect(a.update(msg({ instance: 'before', seq: 2, ts: 0, equity: 100_000n, epochRevision: 48_213, epochBucketCreated: 1_000 }))).toBe(false);
+    expect(a.summary().equity).toBe(90_000n * E18);
   });
 });

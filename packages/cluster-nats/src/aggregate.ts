@@ -14,6 +14,12 @@ export interface ShardState {
    * from a shard that does not publish it.
    */
   epochRevision: number | undefined;
+  /**
+   * When the members bucket that epochRevision counts in was created (server ms): revisions
+   * restart in a recreated bucket (a store lost, the buckets deleted), so it ranks first.
+   * Undefined from a shard that does not publish it (ranks as the oldest bucket).
+   */
+  epochBucketCreated: number | undefined;
   equity: bigint;
   /** The shard's own equity peak (its risk manager's), when it publishes one. */
   peak: bigint | undefined;
@@ -54,8 +60,22 @@ const RETIRED_PER_SHARD = 16;
 interface Held extends ShardState {
   /** The aggregator's monotonic ms when this state arrived. */
   receivedAt: number;
-  /** The highest epochRevision seen from this instance. */
-  rank: number | undefined;
+  /** The highest (epochBucketCreated, epochRevision) seen from this instance. */
+  rank: Rank | undefined;
+}
+
+/** Orders two membership epochs: the later members bucket first, then the later revision in it. */
+interface Rank {
+  bucket: number;
+  revision: number;
+}
+
+function rankOf(s: ShardState): Rank | undefined {
+  return s.epochRevision === undefined ? undefined : { bucket: s.epochBucketCreated ?? 0, revision: s.epochRevision };
+}
+
+function above(a: Rank, b: Rank): boolean {
+  return a.bucket !== b.bucket ? a.bucket > b.bucket : a.revision > b.revision;
 }
 
 const INT = /^-?\d+$/;
@@ -73,6 +93,11 @@ export function parseShardState(raw: unknown): ShardState | undefined {
   if (m.epochRevision !== undefined && m.epochRevision !== null) {
     if (typeof m.epochRevision !== 'number' || !Number.isSafeInteger(m.epochRevision) || m.epochRevision <= 0) return undefined;
     epochRevision = m.epochRevision;
+  }
+  let epochBucketCreated: number | undefined;
+  if (m.epochBucketCreated !== undefined && m.epochBucketCreated !== null) {
+    if (typeof m.epochBucketCreated !== 'number' || !Number.isSafeInteger(m.epochBucketCreated)) return undefined;
+    epochBucketCreated = m.epochBucketCreated;
   }
   const positions = new Map<string, bigint | undefined>();
   if (m.positions !== undefined) {
@@ -94,7 +119,7 @@ export function parseShardState(raw: unknown): ShardState | undefined {
       marks.set(k, x);
     }
   }
-  return { shard: m.shard, instance: m.instance, seq: m.seq, ts: m.ts, epochRevision, equity, peak: int(m.peak), grossExposure: int(m.grossExposure), reserved: int(m.reserved), riskState: m.riskState, positions, marks };
+  return { shard: m.shard, instance: m.instance, seq: m.seq, ts: m.ts, epochRevision, epochBucketCreated, equity, peak: int(m.peak), grossExposure: int(m.grossExposure), reserved: int(m.reserved), riskState: m.riskState, positions, marks };
 }
 
 /**
@@ -103,10 +128,10 @@ export function parseShardState(raw: unknown): ShardState | undefined {
  * last figures: its positions are still at the venue until someone closes them.
  *
  * Shard clocks are never trusted for order or age: within one process (`instance`) the higher
- * `seq` wins; between two processes of one shard id the later membership epoch (`epochRevision`,
- * assigned by the server) wins, or, where one of them has none, the newcomer only once the
- * current one has been silent for `staleAfterMs`; a replaced process is remembered and its late
- * messages dropped. Staleness and the freshest mark use the aggregator's own receive time.
+ * `seq` wins; between two processes of one shard id the later membership epoch (the members
+ * bucket's creation time, then `epochRevision`, both assigned by the server) wins, and any
+ * newcomer once the current one has been silent for `staleAfterMs`; a replaced process is
+ * remembered and its late messages dropped. Staleness and the freshest mark use the aggregator's own receive time.
  */
 export class PortfolioAggregate {
   private readonly shards = new Map<string, Held>();
@@ -129,20 +154,26 @@ export class PortfolioAggregate {
     const prev = this.shards.get(s.shard);
     if (prev && prev.instance === s.instance) {
       if (s.seq <= prev.seq) return this.drop(); // out of order, or a duplicate
-      const rank = s.epochRevision !== undefined && (prev.rank === undefined || s.epochRevision > prev.rank) ? s.epochRevision : prev.rank;
+      const r = rankOf(s);
+      const rank = r !== undefined && (prev.rank === undefined || above(r, prev.rank)) ? r : prev.rank;
       this.shards.set(s.shard, { ...s, receivedAt: now, rank });
       return true;
     }
     if (prev) {
-      const ranked = prev.rank !== undefined && s.epochRevision !== undefined;
-      const newer = ranked ? s.epochRevision! > prev.rank! : now - prev.receivedAt > this.o.staleAfterMs;
-      if (!newer) {
+      // A holder silent for staleAfterMs is replaced whatever the ranks: its rank may come from a
+      // members bucket since recreated by a shard that does not publish the bucket's creation
+      // time, or from a state restored from the stream; a newcomer that reports is the better
+      // figure then. While the holder reports, a lower-ranked newcomer is an older process.
+      const silent = now - prev.receivedAt > this.o.staleAfterMs;
+      const r = rankOf(s);
+      const ranked = prev.rank !== undefined && r !== undefined;
+      if (!silent && !(ranked && above(r!, prev.rank!))) {
         if (ranked) this.retire(s.shard, s.instance); // an older process: nothing of it counts any more
         return this.drop();
       }
       this.retire(s.shard, prev.instance);
     }
-    this.shards.set(s.shard, { ...s, receivedAt: now, rank: s.epochRevision });
+    this.shards.set(s.shard, { ...s, receivedAt: now, rank: rankOf(s) });
     return true;
   }
 
@@ -153,7 +184,7 @@ export class PortfolioAggregate {
    */
   restore(s: ShardState): boolean {
     if (this.shards.has(s.shard) || this.retired.get(s.shard)?.includes(s.instance)) return false;
-    this.shards.set(s.shard, { ...s, receivedAt: Number.NEGATIVE_INFINITY, rank: s.epochRevision });
+    this.shards.set(s.shard, { ...s, receivedAt: Number.NEGATIVE_INFINITY, rank: rankOf(s) });
     return true;
   }
 

@@ -2,7 +2,7 @@ import type { KV } from '@nats-io/kv';
 import { errorText, isServerRejection } from './errors.js';
 import { leaseKey, type LeaseTimings } from './names.js';
 import type { Membership } from './membership.js';
-import { assignKeys } from './rendezvous.js';
+import { assignKeysAmong } from './rendezvous.js';
 
 /** Milliseconds on a monotonic clock (the injectable Clock's monoNs). */
 export type MonoMs = () => number;
@@ -72,6 +72,10 @@ export class LeaseManager {
   private readonly byKey = new Map<string, { exchange: string; symbol: string }>();
   private ticks = 0;
   private stopped = false;
+  /** The lease bucket's stream creation time as last seen (its identity: it changes when the bucket is recreated). */
+  private bucketCreated: string | undefined;
+  /** Monotonic ms before which no lease is taken: the bucket may be younger than a lease lifetime. */
+  private quarantineUntil = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly o: LeaseManagerOptions) {
     for (const c of o.candidates) this.byKey.set(leaseKey(c.exchange, c.symbol), c);
@@ -108,6 +112,30 @@ export class LeaseManager {
     return new TextEncoder().encode(JSON.stringify({ shard: this.o.shardId, instance: this.o.instance, ts: this.o.wallMs() }));
   }
 
+  /** The member value without a Membership: with the keys this shard lists (as MemberDoc.keys). */
+  private memberValue(): Uint8Array {
+    return new TextEncoder().encode(JSON.stringify({ shard: this.o.shardId, instance: this.o.instance, ts: this.o.wallMs(), keys: [...this.byKey.keys()] }));
+  }
+
+  /**
+   * The lease keys each other member lists (its member value's `keys`); undefined where a member
+   * publishes none (an older version) or its value could not be read: it counts as listing all.
+   */
+  private async memberKeys(members: readonly string[]): Promise<Map<string, Set<string> | undefined>> {
+    const out = new Map<string, Set<string> | undefined>();
+    for (const m of members) {
+      if (m === this.o.shardId) continue;
+      try {
+        const e = await this.o.members.get(m);
+        const keys = e?.operation === 'PUT' ? (e.json<{ keys?: unknown }>().keys as unknown) : undefined;
+        out.set(m, Array.isArray(keys) ? new Set(keys.filter((k): k is string => typeof k === 'string')) : undefined);
+      } catch {
+        out.set(m, undefined);
+      }
+    }
+    return out;
+  }
+
   /** One round: heartbeat, renew, hand over, take free symbols. Never throws. */
   async tick(): Promise<void> {
     if (this.stopped) return;
@@ -134,9 +162,13 @@ export class LeaseManager {
     for (const m of [...this.memberSince.keys()]) if (!members.includes(m)) this.memberSince.delete(m);
     // A newcomer is preferred only once it has been seen for two ticks (no flapping at startup).
     const settled = members.filter((m) => m === this.o.shardId || now - this.memberSince.get(m)! >= 2 * this.o.timings.tickMs);
-    const assignment = assignKeys([...this.byKey.keys()], settled);
+    // Each symbol only among the shards whose configs list it: handing one to a shard that can
+    // never take it would leave it untraded for a round, then back here (configs that disagree).
+    const lists = await this.memberKeys(settled);
+    const assignment = assignKeysAmong([...this.byKey.keys()], (k) => settled.filter((m) => m === this.o.shardId || (lists.get(m)?.has(k) ?? true)));
     await this.handOver(assignment, now);
     if (this.ticks < 2) return; // let the other shards' heartbeats arrive before taking anything
+    if (!(await this.bucketSettled(now))) return;
     for (const [key, c] of this.byKey) {
       if (this.held.has(key) || this.stopped) continue;
       if (present.has(key)) {
@@ -154,10 +186,42 @@ export class LeaseManager {
     }
   }
 
+  /**
+   * Whether leases may be taken from the bucket as it is now. The no-two-holders argument assumes
+   * the server keeps a key until its max_age; a server that lost its store (replicas = 1 on a lost
+   * disk) forgets every key at once, and the bucket is recreated empty by whichever process opens
+   * the cluster next, while a previous holder still counts its lease up to a lifetime after its
+   * last renewal. So a bucket that may be younger than one lease lifetime is quarantined: no lease
+   * is taken until the rest of that lifetime has passed on this process's monotonic clock. Its age
+   * is bounded below by server timestamps only (last write - creation; nats-server 2.9 reports no
+   * server time), so a bucket not written since it was created counts as brand new.
+   */
+  private async bucketSettled(now: number): Promise<boolean> {
+    let created: string;
+    let lastWrite: string;
+    try {
+      const info = (await this.o.leases.status()).streamInfo;
+      created = info.created;
+      lastWrite = info.state.last_ts;
+    } catch (err) {
+      this.o.onError(`reading the lease bucket's state failed: ${errorText(err)}`);
+      return false;
+    }
+    if (created !== this.bucketCreated) {
+      const recreated = this.bucketCreated !== undefined;
+      this.bucketCreated = created;
+      const ageAtLeast = Math.max(0, Date.parse(lastWrite) - Date.parse(created)) || 0;
+      const wait = this.o.timings.ttlMs - ageAtLeast;
+      this.quarantineUntil = now + wait;
+      if (wait > 0) this.o.onError(`lease bucket ${recreated ? 'recreated (the NATS server lost its store?)' : 'created recently'}: no lease is taken for ${wait} ms, until any lease counted in an earlier bucket has run out`);
+    }
+    return now >= this.quarantineUntil;
+  }
+
   private async heartbeat(): Promise<'ok' | 'unreachable' | 'taken'> {
     if (this.o.membership) return this.o.membership.beat();
     try {
-      await this.o.members.put(this.o.shardId, this.value());
+      await this.o.members.put(this.o.shardId, this.memberValue());
       return 'ok';
     } catch (err) {
       this.o.onError(`membership heartbeat failed: ${errorText(err)}`);
@@ -241,7 +305,10 @@ export class LeaseManager {
    * Clean stop: releases every lease so a live shard takes them at its next tick. The deletes go
    * out together: one after another, each waiting its timeout while the server is gone, they
    * took longer than a service manager's stop grace. `reachable` false (the connection is known
-   * to be down): the leases stop counting here and are left to expire by max_age.
+   * to be down): the leases stop counting here and are left to expire by max_age. A symbol on
+   * which this shard still has orders open (cancels the venue did not confirm) is not released:
+   * another shard would trade it while those orders can still fill; its key expires by max_age,
+   * which gives the venue a lease lifetime more.
    */
   async stop(reachable = true): Promise<void> {
     this.stopped = true;
@@ -249,7 +316,13 @@ export class LeaseManager {
       for (const [key, h] of [...this.held]) this.drop(key, h, 'released', 'shard stopping (NATS unreachable: the key expires by max_age)');
       return;
     }
-    await Promise.all([...this.held].map(([key, h]) => this.release(key, h, 'shard stopping')));
+    const releases: Promise<void>[] = [];
+    for (const [key, h] of [...this.held]) {
+      const open = this.o.openOrders(h.exchange, h.symbol);
+      if (open > 0) this.drop(key, h, 'released', `shard stopping with ${open} order(s) still open here: the key is left to expire by max_age (${this.o.timings.ttlMs} ms)`);
+      else releases.push(this.release(key, h, 'shard stopping'));
+    }
+    await Promise.all(releases);
     if (this.o.membership) return; // its owner ends it after giving budget back
     try {
       await this.o.members.delete(this.o.shardId);

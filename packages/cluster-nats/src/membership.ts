@@ -8,6 +8,8 @@ export interface MemberDoc {
   instance: string;
   epoch: string;
   ts: number;
+  /** The lease keys this shard's config lists: symbols are only assigned to shards that list them. */
+  keys?: string[];
 }
 
 export interface MembershipOptions {
@@ -20,6 +22,8 @@ export interface MembershipOptions {
   /** A new epoch became valid (`epoch` set) or the current one ended (`epoch` undefined). */
   onEpoch(epoch: string | undefined, why: string): void;
   onError(message: string): void;
+  /** The lease keys this shard may take (published in the member value). */
+  candidateKeys?: readonly string[];
 }
 
 /**
@@ -39,6 +43,7 @@ export class Membership {
   private count = 0;
   private takenWarned = false;
   private startRevision: number | undefined;
+  private startBucketCreated: number | undefined;
 
   constructor(private readonly o: MembershipOptions) {}
 
@@ -57,6 +62,23 @@ export class Membership {
   }
 
   /**
+   * When the members bucket that epochRevision counts in was created (server ms; undefined when
+   * it could not be read): revisions restart in a recreated bucket, so this ranks first.
+   */
+  epochBucketCreated(): number | undefined {
+    return this.startBucketCreated;
+  }
+
+  private async readBucketCreated(): Promise<void> {
+    try {
+      const t = Date.parse((await this.o.members.status()).streamInfo.created);
+      this.startBucketCreated = Number.isSafeInteger(t) ? t : undefined;
+    } catch {
+      this.startBucketCreated = undefined;
+    }
+  }
+
+  /**
    * One heartbeat. 'unreachable': the server did not answer (the epoch keeps its validity until
    * it runs out); 'taken': the member key belongs to another process (a previous run of this
    * shard id whose key has not expired yet, or a second process with the same id).
@@ -72,6 +94,7 @@ export class Membership {
         this.epochId = epoch;
         this.validUntil = sent + this.o.timings.ttlMs - this.o.timings.marginMs;
         this.takenWarned = false;
+        await this.readBucketCreated();
         this.o.onEpoch(epoch, 'joined');
       } else {
         this.revision = await this.o.members.update(this.o.shardId, this.value(this.epochId), this.revision!);
@@ -142,6 +165,7 @@ export class Membership {
       this.startRevision = this.revision;
       this.epochId = epoch;
       this.validUntil = sent + this.o.timings.ttlMs - this.o.timings.marginMs;
+      await this.readBucketCreated();
       this.o.onEpoch(epoch, 'rejoined');
       return true;
     } catch {
@@ -160,6 +184,7 @@ export class Membership {
 
   private value(epoch: string): Uint8Array {
     const doc: MemberDoc = { shard: this.o.shardId, instance: this.o.instance, epoch, ts: this.o.wallMs() };
+    if (this.o.candidateKeys) doc.keys = [...this.o.candidateKeys];
     return new TextEncoder().encode(JSON.stringify(doc));
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assignKeys } from './rendezvous.js';
+import { assignKeys, assignKeysAmong } from './rendezvous.js';
 
 const keys = (n: number) => Array.from({ length: n }, (_, k) => `sim.SYM${k}`);
 
@@ -28,5 +28,15 @@ describe('assignKeys', () => {
     const moved = k.filter((x) => before.get(x) !== 's3' && before.get(x) !== after.get(x));
     expect(moved.length).toBeLessThan(k.length / 3);
     for (const x of k) expect(after.get(x)).not.toBe('s3');
+  });
+
+  it('assigns each key only among the members that list it', () => {
+    const k = keys(30);
+    const onlyS1 = new Set(k.slice(0, 5));
+    const eligible = (key: string) => (onlyS1.has(key) ? ['s1'] : ['s1', 's2', 's3']);
+    const out = assignKeysAmong(k, eligible);
+    for (const x of onlyS1) expect(out.get(x)).toBe('s1');
+    expect(new Set(k.slice(5).map((x) => out.get(x)))).toEqual(new Set(['s1', 's2', 's3']));
+    expect(assignKeysAmong(['x'], () => []).has('x')).toBe(false);
   });
 });

@@ -33,3 +33,23 @@ export function assignKeys(keys: readonly string[], members: readonly string[]):
   }
   return out;
 }
+
+/**
+ * assignKeys where each key may only go to some of the members (`eligible(key)`: those whose
+ * configs list it, a rolling deploy that adds a symbol). Keys with the same eligible members are
+ * balanced among those members; a key no member is eligible for is left out. Every shard
+ * computes the same answer from the same member lists.
+ */
+export function assignKeysAmong(keys: readonly string[], eligible: (key: string) => readonly string[]): Map<string, string> {
+  const groups = new Map<string, { members: string[]; keys: string[] }>();
+  for (const k of new Set(keys)) {
+    const members = [...new Set(eligible(k))].sort();
+    const id = members.join('\u0000');
+    const g = groups.get(id) ?? { members, keys: [] };
+    g.keys.push(k);
+    groups.set(id, g);
+  }
+  const out = new Map<string, string>();
+  for (const g of groups.values()) for (const [k, m] of assignKeys(g.keys, g.members)) out.set(k, m);
+  return out;
+}

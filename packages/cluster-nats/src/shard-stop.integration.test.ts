@@ -4,7 +4,7 @@
  * grace), and a clean stop with NATS up still deletes the leases and the member key at once.
  */
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '@cwts/core';
+import { SystemClock } from '@cwts/core';
 import { silentLogger } from '@cwts/core/observability';
 import { clusterConfigSchema } from '@cwts/core/cluster';
 import { skipUnlessRequired } from '@cwts/core/testing';
@@ -26,7 +26,7 @@ function fakeEngine() {
 /** A shard on `url` holding all 12 symbols (takeover_ms 10000: every KV call times out after 3 s). */
 async function shardHoldingAll(url: string, name: string) {
   const cfg = { ...clusterConfigSchema.parse({ name, servers: [url], takeover_ms: 10_000 }), shard_id: 's1', budget_release_ms: 10_000 };
-  const shard = new NatsShard({ cluster: cfg, loaded: { config: { venues: [{ name: 'sim', symbols: SYMBOLS }] } } as never, logger: silentLogger(), clock: new ManualClock() as never });
+  const shard = new NatsShard({ cluster: cfg, loaded: { config: { venues: [{ name: 'sim', symbols: SYMBOLS }] } } as never, logger: silentLogger(), clock: new SystemClock() as never });
   await shard.start(fakeEngine() as never);
   const observer = await openCluster(cfg, 'observer');
   const keys = async (kv: typeof observer.leases) => {
@@ -34,7 +34,7 @@ async function shardHoldingAll(url: string, name: string) {
     for await (const k of await kv.keys()) out.push(k);
     return out;
   };
-  const end = Date.now() + 30_000;
+  const end = Date.now() + 30_000; // a brand-new lease bucket is quarantined for a lease lifetime (6 s) first
   while ((await keys(observer.leases)).length < SYMBOLS.length) {
     if (Date.now() > end) throw new Error('the shard did not take every symbol');
     await new Promise((r) => setTimeout(r, 100));

@@ -10,7 +10,7 @@ import { worstGrossExposure } from './exposure.js';
 import { BudgetGate, ClusterHaltGate, ClusterReduceGate, LeaseGate, readHaltDoc, type HaltDoc, type ReduceDoc } from './gates.js';
 import { LeaseManager, type LeaseEvent } from './leases.js';
 import { Membership } from './membership.js';
-import { HALT_KEY, leaseTimings, REDUCE_KEY, type LeaseTimings } from './names.js';
+import { HALT_KEY, leaseKey, leaseTimings, REDUCE_KEY, type LeaseTimings } from './names.js';
 import { positionsAndMarks } from './marks.js';
 import { ShardPublisher } from './publisher.js';
 
@@ -51,8 +51,19 @@ export class NatsShard implements ClusterShard {
   private clusterHalt: HaltDoc | undefined;
   /** A HALT this shard observed that its engine has not applied yet (the engine was not started). */
   private haltPending: HaltDoc | undefined;
-  /** The revision the initial read of `halt` saw: the watch's first delivery repeats it. */
-  private haltSeenAtStart: number | undefined;
+  /**
+   * The latest revision of `halt` / `reduce` handled, from the watch, the read before it or the
+   * read of each lease round. Revisions only grow within one control bucket; both restart at 0
+   * when the bucket is found recreated (`controlCreated` changed).
+   */
+  private haltRevision = 0;
+  private reduceRevision = 0;
+  /** The control bucket's stream creation time when its watches were set up (its identity). */
+  private controlCreated: string | undefined;
+  private controlUnreadable = false;
+  private controlRead: Promise<void> | undefined;
+  /** start() until it returned: stop() waits for it, and start() gives up once stop() began. */
+  private starting: Promise<void> | undefined;
   private haltRetry: NodeJS.Timeout | undefined;
   private stopped = false;
   /** stop() ran past STOP_DEADLINE_MS and closed the connection. */
@@ -79,12 +90,23 @@ export class NatsShard implements ClusterShard {
     };
   }
 
-  async start(engine: Engine): Promise<void> {
+  /**
+   * Joins the cluster. A stop() that begins meanwhile (SIGTERM during startup) waits for this,
+   * and this gives up at its next step: no lease loop starts, and the connection is closed.
+   */
+  start(engine: Engine): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    this.starting = this.startUp(engine).finally(() => (this.starting = undefined));
+    return this.starting;
+  }
+
+  private async startUp(engine: Engine): Promise<void> {
     const c = this.o.cluster;
     const log = this.o.logger;
     this.engine = engine;
-    this.h = await openCluster(c, `cwts-shard-${c.shard_id}`);
-    const h = this.h;
+    const h = await openCluster(c, `cwts-shard-${c.shard_id}`);
+    this.h = h;
+    if (this.stopped) return this.abandonStart();
     for (const n of h.notices) log.warn(`cluster ${c.name}: ${n}`);
     void (async () => {
       for await (const st of h.nc.status()) {
@@ -95,8 +117,10 @@ export class NatsShard implements ClusterShard {
     this.timings = h.timings;
     const wallMs = () => this.o.clock.now();
     this.pub = new ShardPublisher(h.nc, h.names, c.shard_id, this.instance, wallMs);
+    const candidates = this.o.loaded.config.venues.flatMap((v) => v.symbols.map((symbol) => ({ exchange: v.name, symbol })));
     this.membership = new Membership({
       members: h.members,
+      candidateKeys: candidates.map((x) => leaseKey(x.exchange, x.symbol)),
       shardId: c.shard_id,
       instance: this.instance,
       timings: this.timings,
@@ -105,7 +129,6 @@ export class NatsShard implements ClusterShard {
       onEpoch: (epoch, why) => this.onEpoch(epoch, why),
       onError: (m) => log.warn(m),
     });
-    const candidates = this.o.loaded.config.venues.flatMap((v) => v.symbols.map((symbol) => ({ exchange: v.name, symbol })));
     this.leases = new LeaseManager({
       leases: h.leases,
       members: h.members,
@@ -148,8 +171,10 @@ export class NatsShard implements ClusterShard {
       });
       // The first reservation is made when the first heartbeat opens an epoch (onEpoch).
     }
+    this.controlCreated = (await h.control.status()).streamInfo.created;
     await this.watchHalt();
     await this.watchReduce();
+    if (this.stopped) return this.abandonStart();
     const leaseLoop = setInterval(() => {
       if (this.leaseTick) return;
       this.leaseTick = this.tick().finally(() => (this.leaseTick = undefined));
@@ -163,7 +188,17 @@ export class NatsShard implements ClusterShard {
     );
   }
 
+  /** stop() began while start() awaited: nothing may run on; stop() waits for this. */
+  private async abandonStart(): Promise<void> {
+    this.haltWatch?.stop();
+    this.reduceWatch?.stop();
+    await this.h?.nc.close().catch(() => {});
+    this.o.logger.warn(`cluster ${this.o.cluster.name}: shard ${this.o.cluster.shard_id} stopped while joining: it took no lease`);
+  }
+
   private async tick(): Promise<void> {
+    // Beside the round, not in it: a control read waiting on its timeout must not delay renewals.
+    this.controlRead ??= this.readControl().finally(() => (this.controlRead = undefined));
     await this.leases?.tick();
     const e = this.engine;
     const l = this.ledger;
@@ -220,24 +255,73 @@ export class NatsShard implements ClusterShard {
   private async watchHalt(): Promise<void> {
     const control = this.h!.control;
     const first = await control.get(HALT_KEY);
-    this.haltSeenAtStart = first?.revision;
-    if (first?.operation === 'PUT') this.onHaltRecord(first); // a DEL before we came: nothing to report
+    // A DEL before we came: nothing to report (its revision still orders what follows).
+    if (first) this.onControlRecord(HALT_KEY, first, first.operation === 'PUT');
     const w = await control.watch({ key: HALT_KEY });
     this.haltWatch = w;
     void (async () => {
-      let initial = true;
-      for await (const e of w) {
-        // The watch starts with the key's last record: the one read above, unless it changed meanwhile.
-        const repeat = initial && e.revision === this.haltSeenAtStart;
-        initial = false;
-        if (repeat) continue;
-        try {
-          this.onHaltRecord(e);
-        } catch (err) {
-          this.o.logger.error({ err: errorText(err) }, `cluster: HALT record not handled: ${errorText(err)}`);
+      // The watch starts with the key's last record: the one read above (skipped by its revision), unless it changed meanwhile.
+      for await (const e of w) this.onControlRecord(HALT_KEY, e);
+    })().catch((err) => this.o.logger.error({ err: errorText(err) }, 'cluster HALT watch ended'));
+  }
+
+  /**
+   * Handles one record of `halt` or `reduce` (from a watch or a read) unless one as new was
+   * handled already: a read answered after a watch delivery may hold the older record.
+   */
+  private onControlRecord(key: string, e: { revision: number; operation: string; json<T>(): T }, apply = true): void {
+    const isHalt = key === HALT_KEY;
+    if (e.revision <= (isHalt ? this.haltRevision : this.reduceRevision)) return;
+    if (isHalt) this.haltRevision = e.revision;
+    else this.reduceRevision = e.revision;
+    if (!apply) return;
+    try {
+      if (isHalt) this.onHaltRecord(e);
+      else this.onReduceRecord(e);
+    } catch (err) {
+      this.o.logger.error({ err: errorText(err) }, `cluster: ${key} record not handled: ${errorText(err)}`);
+    }
+  }
+
+  /**
+   * Each lease round: a backstop to the watches. A NATS server that lost its store drops the
+   * watches' consumers with it, and the client does not recreate them; so the control bucket's
+   * identity (its stream's creation time) is checked, the watches are set up again on a
+   * recreated one, and `halt` and `reduce` are read and applied whatever the watches deliver.
+   * A HALT already observed stays in force in a recreated bucket without one (the engine stays
+   * HALTED until resumed locally anyway).
+   */
+  private async readControl(): Promise<void> {
+    const h = this.h;
+    if (!h || this.stopped) return;
+    const log = this.o.logger;
+    try {
+      const created = (await h.control.status()).streamInfo.created;
+      if (this.stopped) return;
+      if (created !== this.controlCreated) {
+        log.warn(`cluster: the control bucket was recreated (the NATS server lost its store?): watching halt and reduce again`);
+        this.controlCreated = created;
+        this.haltRevision = 0;
+        this.reduceRevision = 0;
+        this.haltWatch?.stop();
+        this.reduceWatch?.stop();
+        await this.watchHalt();
+        await this.watchReduce();
+        if (this.stopped) {
+          this.haltWatch?.stop();
+          this.reduceWatch?.stop();
+        }
+      } else {
+        for (const key of [HALT_KEY, REDUCE_KEY]) {
+          const e = await h.control.get(key);
+          if (e) this.onControlRecord(key, e);
         }
       }
-    })().catch((err) => this.o.logger.error({ err: errorText(err) }, 'cluster HALT watch ended'));
+      this.controlUnreadable = false;
+    } catch (err) {
+      if (!this.controlUnreadable) log.warn({ err: errorText(err) }, `cluster: reading halt and reduce failed (retried every lease round): ${errorText(err)}`);
+      this.controlUnreadable = true;
+    }
   }
 
   private onHaltRecord(e: { operation: string; json<T>(): T }): void {
@@ -255,30 +339,39 @@ export class NatsShard implements ClusterShard {
     this.applyHalt();
   }
 
-  /** The cluster-wide REDUCING: set and cleared by the aggregator as the portfolio VaR crosses cluster.max_var. */
+  /**
+   * The cluster-wide REDUCING: set and cleared by the aggregator as the portfolio VaR crosses
+   * cluster.max_var. Read once inside start() like `halt`: a shard starting while the cluster is
+   * REDUCING returns from start() with its gate closed, and its first budget request is refused.
+   */
   private async watchReduce(): Promise<void> {
-    const w = await this.h!.control.watch({ key: REDUCE_KEY });
+    const control = this.h!.control;
+    const first = await control.get(REDUCE_KEY);
+    if (first) this.onControlRecord(REDUCE_KEY, first, first.operation === 'PUT');
+    const w = await control.watch({ key: REDUCE_KEY });
     this.reduceWatch = w;
     void (async () => {
-      for await (const e of w) {
-        if (e.operation !== 'PUT') {
-          if (this.reducing) this.o.logger.warn('cluster REDUCING cleared');
-          this.reducing = undefined;
-          this.pub?.publish('reduce', { observed: 'cleared' });
-          continue;
-        }
-        let doc: ReduceDoc;
-        try {
-          doc = e.json<ReduceDoc>();
-          if (typeof doc?.reason !== 'string') throw new Error('no reason');
-        } catch (err) {
-          doc = { reason: `unreadable REDUCING record (${errorText(err)})`, by: '?', ts: 0 };
-        }
-        this.reducing = doc;
-        this.o.logger.warn(`cluster REDUCING by ${doc.by}: ${doc.reason}`);
-        this.pub?.publish('reduce', { observed: 'reducing', reason: doc.reason, by: doc.by, reduceTs: doc.ts, delayMs: this.o.clock.now() - doc.ts });
-      }
+      for await (const e of w) this.onControlRecord(REDUCE_KEY, e);
     })().catch((err) => this.o.logger.error({ err: errorText(err) }, 'cluster REDUCING watch ended'));
+  }
+
+  private onReduceRecord(e: { operation: string; json<T>(): T }): void {
+    if (e.operation !== 'PUT') {
+      if (this.reducing) this.o.logger.warn('cluster REDUCING cleared');
+      this.reducing = undefined;
+      this.pub?.publish('reduce', { observed: 'cleared' });
+      return;
+    }
+    let doc: ReduceDoc;
+    try {
+      doc = e.json<ReduceDoc>();
+      if (typeof doc?.reason !== 'string') throw new Error('no reason');
+    } catch (err) {
+      doc = { reason: `unreadable REDUCING record (${errorText(err)})`, by: '?', ts: 0 };
+    }
+    this.reducing = doc;
+    this.o.logger.warn(`cluster REDUCING by ${doc.by}: ${doc.reason}`);
+    this.pub?.publish('reduce', { observed: 'reducing', reason: doc.reason, by: doc.by, reduceTs: doc.ts, delayMs: this.o.clock.now() - doc.ts });
   }
 
   /**
@@ -326,6 +419,8 @@ export class NatsShard implements ClusterShard {
       epoch: this.membership?.current()?.epoch ?? null,
       // Orders this process against other processes of the same shard id (the aggregator).
       epochRevision: this.membership?.epochRevision() ?? null,
+      // Ranks first: revisions restart when the members bucket is recreated.
+      epochBucketCreated: this.membership?.epochBucketCreated() ?? null,
       // The epoch `reserved` is usable under; null while none is (lapsed, or not yet taken over).
       budgetEpoch: this.ledger?.usableEpoch() ?? null,
       riskState: e.riskState.state,
@@ -349,7 +444,12 @@ export class NatsShard implements ClusterShard {
     if (this.haltRetry) clearTimeout(this.haltRetry);
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), STOP_DEADLINE_MS)));
-    const left = this.leave().then(() => 'done' as const);
+    // A start() under way gives up at its next step (it saw `stopped`); what it opened is closed here.
+    const starting = this.starting;
+    const left = (async () => {
+      await starting?.catch(() => {});
+      await this.leave();
+    })().then(() => 'done' as const);
     const outcome = await Promise.race([left, late]);
     clearTimeout(timer);
     if (outcome === 'late') {
@@ -366,6 +466,7 @@ export class NatsShard implements ClusterShard {
     const reachable = () => this.connected && !this.h?.nc.isClosed();
     try {
       await this.leaseTick;
+      await this.controlRead; // it may set the watches up again: before they are stopped below
       await this.leases?.stop(reachable());
       if (this.ledger && this.engine && reachable()) {
         // Open positions stay at the venue and keep their budget; the idle rest goes back.

@@ -16,7 +16,19 @@ interface Entry {
 export class FakeBucket {
   private readonly entries = new Map<string, Entry>();
   private static revision = 0;
-  constructor(private readonly now: () => number, private readonly ttlMs?: number) {}
+  /** When the bucket's stream was (re)created, and last written (`status()`: the server's clock is `now`). */
+  createdAt: number;
+  lastWriteAt: number | undefined;
+  constructor(private readonly now: () => number, private readonly ttlMs?: number) {
+    this.createdAt = now();
+  }
+
+  /** The server lost its store and someone created the bucket again: empty, a new creation time. */
+  recreate(): void {
+    this.entries.clear();
+    this.createdAt = this.now();
+    this.lastWriteAt = undefined;
+  }
 
   live(key: string): Entry | undefined {
     const e = this.entries.get(key);
@@ -31,6 +43,7 @@ export class FakeBucket {
   write(key: string, value: Uint8Array): number {
     const revision = ++FakeBucket.revision;
     this.entries.set(key, { value, revision, writtenAt: this.now() });
+    this.lastWriteAt = this.now();
     return revision;
   }
 
@@ -87,6 +100,11 @@ export function fakeKv(bucket: FakeBucket, link: FakeLink): KV {
       const e = bucket.live(key);
       if (opts?.previousSeq !== undefined && e?.revision !== opts.previousSeq) throw refused('delete');
       bucket.remove(key);
+    },
+    async status() {
+      up();
+      const iso = (ms: number) => new Date(ms).toISOString();
+      return { streamInfo: { created: iso(bucket.createdAt), state: { last_ts: bucket.lastWriteAt === undefined ? '0001-01-01T00:00:00Z' : iso(bucket.lastWriteAt) } } };
     },
     async keys() {
       up();

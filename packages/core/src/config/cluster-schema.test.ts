@@ -59,6 +59,23 @@ describe('[cluster]', () => {
     expect(issues('[cluster]\nmax_total_position = 5\nbudget_chunk = 10\n')[0]!.path).toBe('cluster.budget_chunk');
   });
 
+  it('refuses [system] on_shutdown = "keep" with [cluster]: the stopped shard\'s kept orders would fill while another shard trades the symbol', () => {
+    const withKeep = (BASE + '[cluster]\n').replace('[system]\n', '[system]\non_shutdown = "keep"\n');
+    expect(withKeep).toContain('on_shutdown = "keep"');
+    expect(() => parseConfig(withKeep, {})).toThrow(ConfigError);
+    const found = (() => {
+      try {
+        parseConfig(withKeep, {});
+      } catch (err) {
+        return (err as ConfigError).issues;
+      }
+      return [];
+    })();
+    expect(found).toEqual([{ path: 'system.on_shutdown', message: expect.stringMatching(/"keep" cannot be used with \[cluster\].*use "cancel"/) }]);
+    // Without [cluster] it stays a valid choice.
+    expect(parseConfig(BASE.replace('[system]\n', '[system]\non_shutdown = "keep"\n'), {}).config.system.on_shutdown).toBe('keep');
+  });
+
   it('budget release defaults to the takeover bound and is never shorter; the VaR keys are checked', () => {
     const c = parseConfig(BASE + '[cluster]\ntakeover_ms = 4000\n', {}).config.cluster!;
     expect(c).toMatchObject({ budget_release_ms: 4000, var_method: 'historical', var_sample_ms: 60_000, var_window: 500, var_min_returns: 30 });

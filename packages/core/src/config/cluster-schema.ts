@@ -71,10 +71,15 @@ export type ClusterConfig = z.output<typeof clusterConfigSchema> & { shard_id: s
 
 /**
  * Validates `[cluster]` (undefined when the table is absent). Issues carry full key paths
- * (`cluster.takeover_ms`) and are pushed onto `issues`.
+ * (`cluster.takeover_ms`) and are pushed onto `issues`. `onShutdown` is `[system] on_shutdown`.
  */
-export function readClusterConfig(value: unknown, issues: ConfigIssue[], systemName: string): ClusterConfig | undefined {
+export function readClusterConfig(value: unknown, issues: ConfigIssue[], systemName: string, onShutdown?: string): ClusterConfig | undefined {
   if (value === undefined) return undefined;
+  if (onShutdown === 'keep') {
+    // A stopped shard's symbols go to another shard within a lease lifetime, while the orders it
+    // kept can still fill at the venue: two shards would trade one symbol.
+    issues.push({ path: 'system.on_shutdown', message: '"keep" cannot be used with [cluster]: another shard takes a stopped shard\'s symbols within a lease lifetime while the kept orders can still fill; use "cancel"' });
+  }
   const r = checkOptions(clusterConfigSchema, value, 'cluster');
   if (!r.ok) {
     issues.push(...r.issues);

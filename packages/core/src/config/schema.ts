@@ -141,7 +141,7 @@ export function validateConfig(root: Table, rawStrings: ReadonlyMap<string, stri
   const tail = tailHead.ok && tailRest.ok ? { ok: true as const, value: { ...tailHead.value, ...tailRest.value } } : { ok: false as const };
 
   // [cluster] has its own schema (config/cluster-schema.ts); its default shard id needs the name.
-  const cluster = readClusterConfig(root.cluster, issues, head.ok ? head.value.system.name : 'cwts');
+  const cluster = readClusterConfig(root.cluster, issues, head.ok ? head.value.system.name : 'cwts', head.ok ? head.value.system.on_shutdown : undefined);
   // [routing] likewise (config/routing-schema.ts): its venue keys are checked against the enabled list.
   const routing = readRoutingSection(root.routing, enabled);
   issues.push(...routing.issues);
