@@ -20,11 +20,11 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** Every first-party plugin and the literal API version it needs (docs/versioning.md). */
 const PACKAGES: Record<string, string> = {
-  '@cwts/exchange-binance': '1.5', // WsConnection.reconnectWithBackoff (1.4: VenueErrorRule.outcomeUnknown)
+  '@cwts/exchange-binance': '1.7', // the kit's claimPriorTrades (1.5: WsConnection.reconnectWithBackoff, 1.4: VenueErrorRule.outcomeUnknown)
   '@cwts/exchange-bybit': '1.4',
-  '@cwts/exchange-coinbase': '1.4',
+  '@cwts/exchange-coinbase': '1.5', // WsConnection.reconnectWithBackoff
   '@cwts/exchange-kraken': '1.5', // RateLimiter: unbounded waits, RateLimitExceededError.refusal
-  '@cwts/exchange-ccxt': '1.4', // refusedByVenue with the mapped error
+  '@cwts/exchange-ccxt': '1.7', // the kit's claimPriorTrades (1.4: refusedByVenue with the mapped error)
   '@cwts/exchange-sim': '1.4', // minNotionalAtoms
   '@cwts/backend-cpu-simd': '1.4',
   '@cwts/backend-cuda': '1.0',
@@ -69,14 +69,15 @@ describe('first-party plugins declare the core API they need as a literal', () =
     const { importPlugin, isApiCompatible } = (await import('../packages/core/dist/plugins/loader.js')) as typeof import('../packages/core/src/plugins/loader.js');
     const binance = await manifestOf('@cwts/exchange-binance');
     expect(isApiCompatible(binance.coreApi, '1.4')).toBe(false);
-    expect(isApiCompatible(binance.coreApi, '1.5')).toBe(true);
+    expect(isApiCompatible(binance.coreApi, '1.6')).toBe(false);
+    expect(isApiCompatible(binance.coreApi, '1.7')).toBe(true);
     // The loader, on the installed 1.2 core: one clear message naming both versions.
     const err = await importPlugin({ spec: '@cwts/exchange-binance', kind: 'exchange', origin: 'exchanges.enabled: binance' }, ROOT).then(
       () => undefined,
       (e: unknown) => e as { code: string; message: string },
     );
     expect(err?.code).toBe('INCOMPATIBLE_API');
-    expect(err?.message).toMatch(/built for core API 1\.5, but this @cwts\/core provides API 1\.2/);
+    expect(err?.message).toMatch(/built for core API 1\.7, but this @cwts\/core provides API 1\.2/);
     expect((await importPlugin({ spec: '@cwts/backend-cuda', kind: 'backend', origin: 'compute.backends: cuda' }, ROOT)).coreApi).toBe('1.0');
   });
 });

@@ -19,7 +19,7 @@ import {
 } from '@cwts/core';
 import { type Secret } from '@cwts/core/config';
 import { LogThrottle } from '@cwts/core/observability';
-import { BoundedIdSet, RateLimiter, SerialReread, TimerSet, gridUnits, redactCredentials, refusedByVenue, type VenueErrorMap } from '@cwts/core/adapter-kit';
+import { BoundedIdSet, RateLimiter, SerialReread, TimerSet, claimPriorTrades, gridUnits, redactCredentials, refusedByVenue, type VenueErrorMap } from '@cwts/core/adapter-kit';
 import { BinanceWsOrderEntry, type PendingWsRequest, type WsApiRateLimit, type WsApiResponse } from './ws-order-entry.js';
 import { binanceWsApiUrl, BinanceUserStream, type RotationScheduler } from './user-stream.js';
 import { isVenueId, venueTradeProblem, type BinanceOrderUpdate, type VenueTrade } from './user-stream-parse.js';
@@ -1028,29 +1028,11 @@ export class BinanceExecution implements ExecutionClient {
     return { tradeId: t.id, price: t.price, qty: t.qty, commission: t.commission, commissionAsset: t.commissionAsset, maker: t.isMaker, ts: t.time };
   }
 
-  /**
-   * An order followed from what filled before this process saw it: its earliest trades (`trades`,
-   * the order's whole list, oldest first), adding up to priorLots, are marked booked and never
-   * reported; they are in cumLots already. Walked from the first trade at every read until they
-   * add up, whatever another path marked meanwhile (reconciliation's tradesSince marks some): a
-   * lagging list lacks the newest trades, so those it had then come first, and what a short list
-   * leaves is claimed at the next read. The walk stops at a trade that is not one, or one past
-   * what is left (the venue's count and its trades disagree): what follows is booked as new.
-   */
+  /** An order followed from what filled before this process saw it: its earliest trades, up to priorLots, are in cumLots already (claimPriorTrades of the kit). */
   private claimPriorTrades(tr: Tracked, i: Instrument, trades: readonly VenueTrade[]): void {
     if (tr.priorLots === undefined) return;
-    let claimed = 0;
-    for (const t of trades) {
-      if (venueTradeProblem(i, t) !== undefined) return;
-      const lots = qtyToLots(i, t.qty);
-      if (claimed + lots > tr.priorLots) return;
-      this.markApplied(tr.order.symbol, t.tradeId);
-      claimed += lots;
-      if (claimed === tr.priorLots) {
-        delete tr.priorLots;
-        return;
-      }
-    }
+    const lotsOf = (t: VenueTrade): number | undefined => (venueTradeProblem(i, t) === undefined ? qtyToLots(i, t.qty) : undefined);
+    if (claimPriorTrades(trades, tr.priorLots, lotsOf, (t) => this.markApplied(tr.order.symbol, t.tradeId))) delete tr.priorLots;
   }
 
   /** Brings one tracked order up to the venue's state: its trades (with fees) and its status. */

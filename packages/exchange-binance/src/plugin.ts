@@ -41,8 +41,9 @@ export const plugin: PluginManifest = defineExchangePlugin<BinanceVenue>({
   name: PLUGIN_NAME,
   // The core API this adapter needs, as a literal: CORE_API_VERSION is the installed core's
   // (a peer dependency), so declaring it would pass any core (docs/versioning.md).
-  // 1.4: its error rules use the adapter kit's VenueErrorRule.outcomeUnknown, which an older core ignores.
-  coreApi: '1.5',
+  // 1.4: its error rules use the adapter kit's VenueErrorRule.outcomeUnknown, which an older core ignores;
+  // 1.5: WsConnection.reconnectWithBackoff; 1.7: the kit's claimPriorTrades.
+  coreApi: '1.7',
   checkConfig: (cfg, name) => {
     resolveBinanceOptions(cfg.options, `${name}.options`);
   },

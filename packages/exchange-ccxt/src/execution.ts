@@ -25,7 +25,7 @@ import {
   type TradingAvailability,
   type VenuePosition,
 } from '@cwts/core';
-import { RateLimiter, TimerSet, feeToQuoteAtoms, refusedByVenue } from '@cwts/core/adapter-kit';
+import { RateLimiter, TimerSet, claimPriorTrades, feeToQuoteAtoms, refusedByVenue } from '@cwts/core/adapter-kit';
 import type { CcxtExchange, CcxtMyTrade, CcxtOrder } from './ccxt-exchange.js';
 import { mapCcxtError } from './errors.js';
 import type { CcxtOptions } from './options.js';
@@ -332,29 +332,15 @@ export class CcxtExecution implements ExecutionClient {
     }
   }
 
-  /**
-   * An order followed from a listing: its earliest trades (of `trades`, oldest first), adding up
-   * to the lots it had filled then (priorLots), are marked booked and never reported; they are
-   * in its count already. Walked from its first trade at every read until they add up: a lagging
-   * trade list lacks the newest trades, so those it had then come first, and what a short list
-   * leaves is claimed at the next read. The walk stops at a trade that is not a fill, or one past
-   * what is left (the venue's count and its trades disagree): what follows is booked as new.
-   */
+  /** An order followed from a listing: its earliest trades, up to priorLots, are in its count already (claimPriorTrades of the kit). */
   private claimPriorTrades(t: Tracked, i: Instrument, trades: readonly CcxtMyTrade[]): void {
     if (t.priorLots === undefined) return;
-    let claimed = 0;
-    for (const tr of trades) {
-      if (String(tr.order) !== t.venueOrderId) continue;
+    const own = trades.filter((tr) => String(tr.order) === t.venueOrderId);
+    const lotsOf = (tr: CcxtMyTrade): number | undefined => {
       const price = this.ticks(i, tr.price);
-      const lots = this.lots(i, tr.amount);
-      if (price === undefined || lots === undefined || price <= 0 || lots <= 0 || claimed + lots > t.priorLots) return;
-      t.tradeIds.add(String(tr.id));
-      claimed += lots;
-      if (claimed === t.priorLots) {
-        delete t.priorLots;
-        return;
-      }
-    }
+      return price === undefined || price <= 0 ? undefined : this.lots(i, tr.amount);
+    };
+    if (claimPriorTrades(own, t.priorLots, lotsOf, (tr) => t.tradeIds.add(String(tr.id)))) delete t.priorLots;
   }
 
   /** One venue fill as our report; undefined (and a warning) when it is off the instrument's grid. */

@@ -58,8 +58,9 @@ export const plugin: PluginManifest = defineExchangePlugin<CcxtVenue>({
   name: PLUGIN_NAME,
   // The core API this adapter needs, as a literal: CORE_API_VERSION is the installed core's
   // (a peer dependency), so declaring it would pass any core (docs/versioning.md).
-  // 1.4: refusedByVenue taking the mapped error (adapter kit), released with core API 1.4.
-  coreApi: '1.4',
+  // 1.4: refusedByVenue taking the mapped error (adapter kit), released with core API 1.4;
+  // 1.7: the kit's claimPriorTrades.
+  coreApi: '1.7',
   checkConfig: (cfg, name) => {
     resolveCcxtOptions(cfg.options, `${name}.options`);
   },

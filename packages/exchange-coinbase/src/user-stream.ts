@@ -151,7 +151,9 @@ export class CoinbaseUserStream implements OrderUpdateStream {
       const why = `no user channel snapshot within ${ms} ms of subscribing (subscribe refused or lost)`;
       this.deps.feedSink()?.onFeedError(`${this.deps.exchange}:user-stream`, `${this.deps.exchange}: ${why}; reconnecting`);
       this.watchdogReconnects++;
-      c.reconnect(why);
+      // the venue would answer a new connection the same way at once (a key it refuses): the
+      // backoff spaces the tries out, and starts over once a connection stays up
+      c.reconnectWithBackoff(why);
     }, ms);
     if (info.reconnect) this.deps.logger?.info({ exchange: this.deps.exchange }, `${this.deps.exchange}: user channel reconnected (${info.reason}); reconciling orders when its snapshot arrives`);
   }

@@ -11,7 +11,8 @@ import { ManualClock, priceToTicks, qtyToLots, type ExecutionReport } from '@cwt
 import { Secret } from '@cwts/core/config';
 import { createLogger } from '@cwts/core/observability';
 import { conformanceOrder, waitUntil } from '@cwts/core/testing';
-import { afterEach, describe, expect, it } from 'vitest';
+import { WsConnection } from '@cwts/core/adapter-kit';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createCoinbaseVenue, type CoinbaseVenue } from '../src/index.js';
 import { FakeCoinbase } from './fake-coinbase.js';
 
@@ -28,6 +29,7 @@ describe('Coinbase user channel: order updates in push, polling as the safety ne
   let fake: FakeCoinbase | undefined;
   let venue: CoinbaseVenue | undefined;
   afterEach(async () => {
+    vi.restoreAllMocks();
     await venue?.execution.stop();
     venue = undefined;
     await fake?.close();
@@ -85,11 +87,17 @@ describe('Coinbase user channel: order updates in push, polling as the safety ne
   });
 
   it('a key the venue does not know: the refusal is counted, the subscribe retried on a new connection, and the key never reaches a log', async () => {
+    const withBackoff = vi.spyOn(WsConnection.prototype, 'reconnectWithBackoff');
+    const atOnce = vi.spyOn(WsConnection.prototype, 'reconnect');
     const ctx = await start(OTHER_PEM, { stale_after_ms: 1000 });
     await waitUntil(() => ctx.stream.stats.rejected >= 1, 'the refusal counted');
     expect(ctx.stream.stats.snapshots).toBe(0);
     await waitUntil(() => ctx.stream.watchdogReconnects >= 1 && ctx.stream.stats.opens >= 2, 'a new connection after no snapshot');
     expect(ctx.f.userJwts).toHaveLength(0);
+    // through the backoff (growing while no connection stays up), not at once: the venue refuses
+    // the same key on every new connection
+    expect(withBackoff.mock.calls.map(([why]) => why)).toContainEqual(expect.stringMatching(/no user channel snapshot/));
+    expect(atOnce).not.toHaveBeenCalled();
     expect(ctx.lines.join('')).not.toContain('PRIVATE KEY');
   });
 

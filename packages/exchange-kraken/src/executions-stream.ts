@@ -162,7 +162,8 @@ export class KrakenExecutionStream implements OrderUpdateStream {
     this.timers.clear(this.snapshotTimer);
     this.snapshotTimer = this.timers.timeout(() => {
       this.snapshotTimer = undefined;
-      if (epoch === this.epoch && !this.live) conn.reconnect('no executions snapshot in time');
+      // through the backoff: a venue that never answers the subscribe would be asked again at once
+      if (epoch === this.epoch && !this.live) conn.reconnectWithBackoff('no executions snapshot in time');
     }, this.deps.options.executions_subscribe_timeout_ms);
   }
 

@@ -4,7 +4,8 @@ import { SystemClock, type ExecutionReport, type Logger } from '@cwts/core';
 import { createLogger } from '@cwts/core/observability';
 import { Secret } from '@cwts/core/config';
 import { conformanceOrder, waitUntil } from '@cwts/core/testing';
-import { afterEach, describe, expect, it } from 'vitest';
+import { WsConnection } from '@cwts/core/adapter-kit';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createKrakenVenue } from '../src/index.js';
 import { FakeKraken } from './fake-kraken.js';
 
@@ -23,6 +24,7 @@ describe('Kraken executions stream (WebSocket v2, private) against the local ser
   let fake: FakeKraken | undefined;
   const stops: (() => Promise<void>)[] = [];
   afterEach(async () => {
+    vi.restoreAllMocks();
     for (const s of stops.splice(0)) await s();
     await fake?.close();
     fake = undefined;
@@ -216,9 +218,14 @@ describe('Kraken executions stream (WebSocket v2, private) against the local ser
   });
 
   it('a subscription left unanswered is retried on a new connection after executions_subscribe_timeout_ms', async () => {
+    const withBackoff = vi.spyOn(WsConnection.prototype, 'reconnectWithBackoff');
+    const atOnce = vi.spyOn(WsConnection.prototype, 'reconnect');
     const { stream } = await venue({ executions_subscribe_timeout_ms: 300 }, (f) => (f.ignoreExecutionsSubscribes = 1));
     await waitUntil(() => stream.isLive, 'the executions stream is live');
     expect(stream.stats.connects).toBe(2);
+    // through the backoff, not at once: a venue that never answers would be asked again in a loop
+    expect(withBackoff.mock.calls.map(([why]) => why)).toEqual(['no executions snapshot in time']);
+    expect(atOnce).not.toHaveBeenCalled();
   });
 
   it('a sequence gap (a lost update) makes the working orders be read over REST', async () => {

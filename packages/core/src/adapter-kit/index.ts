@@ -21,6 +21,7 @@ export * from './snapshot-schema.js';
 export * from './fees.js';
 export * from './frame-harness.js';
 export * from './polled-execution.js';
+export * from './prior-trades.js';
 export * from './trading-status.js';
 export * from './trading-status-market-data.js';
 export * from './trade-check.js';

@@ -39,6 +39,7 @@ import { RateLimiter } from './rate-limiter.js';
 import { SerialReread } from './serial-reread.js';
 import { TimerSet } from './timers.js';
 import { gridUnits, isPlainDecimal, tradeValuesProblem } from './trade-check.js';
+import { claimPriorTrades } from './prior-trades.js';
 
 /** A venue order as the driver read it (decimal strings as the venue wrote them). */
 export interface VenueOrderView {
@@ -216,11 +217,11 @@ interface Tracked {
   cumLots: number;
   /**
    * An order followed from a listing (openOrders): of the venue's filled quantity then, counted
-   * in cumLots from the start, the lots whose trades are not identified yet. Those trades were
+   * in cumLots from the start, until its trades adding up to it are identified. Those trades were
    * made before this process followed the order and are never reported: the listing also names
    * orders the engine leaves alone (placed outside this process), whose earlier trades, made
-   * before the journal began, are not ours to book. The first read of the order's trades marks
-   * the earliest ones, up to this many lots, as booked (claimPriorTrades).
+   * before the journal began, are not ours to book. Each read of the order's trades marks the
+   * earliest ones, up to this many lots, as booked (claimPriorTrades) until they add up.
    */
   priorLots?: number;
   unknownSince?: number;
@@ -462,26 +463,11 @@ export class PolledExecutionClient implements ExecutionClient {
     return tr;
   }
 
-  /**
-   * An order followed from a listing: its earliest trades (`fills`, oldest first), up to the
-   * lots it had filled then (priorLots), are marked booked and never reported; they are in its
-   * total already. Trades are listed oldest first and a lagging list lacks the newest, so those
-   * it had then come first; what a short list leaves is claimed at the next read. A trade larger
-   * than what is left, or one that is not a fill, ends the claim (its trades then are not all
-   * listed): what follows is booked as new.
-   */
+  /** An order followed from a listing: its earliest trades, up to what it had filled then, are booked already (prior-trades.ts). */
   private claimPriorTrades(tr: Tracked, i: Instrument, fills: readonly VenueFill[]): void {
-    for (const f of fills) {
-      if (tr.priorLots === undefined) return;
-      if (f.symbol !== tr.order.symbol || venueFillProblem(i, f) !== undefined) return;
-      const key = `${f.symbol}|${f.tradeId}`;
-      if (this.applied.has(key)) continue; // claimed by an earlier read
-      const lots = qtyToLots(i, f.qty);
-      if (lots > tr.priorLots) return;
-      this.applied.add(key);
-      tr.priorLots -= lots;
-      if (tr.priorLots === 0) delete tr.priorLots;
-    }
+    if (tr.priorLots === undefined) return;
+    const lotsOf = (f: VenueFill): number | undefined => (f.symbol === tr.order.symbol && venueFillProblem(i, f) === undefined ? qtyToLots(i, f.qty) : undefined);
+    if (claimPriorTrades(fills, tr.priorLots, lotsOf, (f) => this.applied.add(`${f.symbol}|${f.tradeId}`))) delete tr.priorLots;
   }
 
   /** The venue's positions when the driver reads them (derivatives), else (spot) the base asset's balance, in whole lots. */
