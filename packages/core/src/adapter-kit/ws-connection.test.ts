@@ -139,40 +139,53 @@ class RecordingTimers extends TimerSet {
 describe('WsConnection: the backoff starts over only after a healthy connection', () => {
   const CONNECT_TIMEOUT_MS = 60_000;
 
-  it('a peer that accepts every handshake and closes at once meets a growing delay; a connection that stayed up healthyAfterMs (injected clock) starts it over', async () => {
+  /**
+   * A peer that accepts every handshake and closes at once (a venue in maintenance, or one
+   * closing with 1008 right after the handshake), except connection number `keepOpen`, which
+   * stays up until the test closes it.
+   */
+  async function flakyPeer(keepOpen: number): Promise<{ url: string; accepted: () => number; held: () => WebSocket | undefined }> {
     const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
     servers.push(wss);
     await new Promise((r) => wss.once('listening', r));
-    // e.g. a venue in maintenance, or one closing with 1008 (policy) right after the handshake;
-    // connection 4 stays up until the test closes it
     let accepted = 0;
     let held: WebSocket | undefined;
     wss.on('connection', (ws: WebSocket) => {
-      if (++accepted === 4) held = ws;
+      if (++accepted === keepOpen) held = ws;
       else ws.close(1008, 'go away');
     });
-    let clock = 1_000_000;
+    return { url: `ws://127.0.0.1:${(wss.address() as { port: number }).port}`, accepted: () => accepted, held: () => held };
+  }
+
+  /** A connection with a 5 ms doubling backoff (no jitter) whose timers record every delay. */
+  function backoffConnection(url: string, now: () => number, healthyAfterMs?: number): { conn: WsConnection; reconnectDelays: () => number[] } {
     const timers = new RecordingTimers();
     const conn = new WsConnection({
       name: 'test feed',
-      url: () => `ws://127.0.0.1:${(wss.address() as { port: number }).port}`,
+      url: () => url,
       onMessage: () => {},
       backoff: { initialMs: 5, maxMs: 5_000, jitter: 'none' },
-      healthyAfterMs: 10_000,
-      now: () => clock,
+      ...(healthyAfterMs !== undefined ? { healthyAfterMs } : {}),
+      now,
       timers,
       connectTimeoutMs: CONNECT_TIMEOUT_MS,
     });
     connections.push(conn);
-    const reconnectDelays = (): number[] => timers.delays.filter((d) => d !== CONNECT_TIMEOUT_MS);
+    return { conn, reconnectDelays: () => timers.delays.filter((d) => d !== CONNECT_TIMEOUT_MS) };
+  }
+
+  it('a peer that accepts every handshake and closes at once meets a growing delay; a connection that stayed up healthyAfterMs (injected clock) starts it over', async () => {
+    const peer = await flakyPeer(4);
+    let clock = 1_000_000;
+    const { conn, reconnectDelays } = backoffConnection(peer.url, () => clock, 10_000);
     await conn.start();
-    await until(() => held !== undefined && conn.isOpen);
+    await until(() => peer.held() !== undefined && conn.isOpen);
     // three connections dropped at once (no time passed on the clock): 5, 10, 20 ms, not 5 for ever
     expect(reconnectDelays()).toEqual([5, 10, 20]);
     // the fourth stays up for the healthy period, then drops: the next delay is initialMs again
     clock += 10_000;
-    held!.close(1001, 'restart');
-    await until(() => accepted >= 6);
+    peer.held()!.close(1001, 'restart');
+    await until(() => peer.accepted() >= 6);
     await until(() => reconnectDelays().length >= 5);
     expect(reconnectDelays().slice(0, 5)).toEqual([5, 10, 20, 5, 10]);
     await conn.close();
@@ -180,51 +193,22 @@ describe('WsConnection: the backoff starts over only after a healthy connection'
   });
 
   it('a connection up for less than healthyAfterMs does not start the backoff over', async () => {
-    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-    servers.push(wss);
-    await new Promise((r) => wss.once('listening', r));
-    let accepted = 0;
-    let held: WebSocket | undefined;
-    wss.on('connection', (ws: WebSocket) => {
-      if (++accepted === 2) held = ws;
-      else ws.close(1008, 'go away');
-    });
+    const peer = await flakyPeer(2);
     let clock = 0;
-    const timers = new RecordingTimers();
-    const conn = new WsConnection({
-      name: 'test feed',
-      url: () => `ws://127.0.0.1:${(wss.address() as { port: number }).port}`,
-      onMessage: () => {},
-      backoff: { initialMs: 5, maxMs: 5_000, jitter: 'none' },
-      healthyAfterMs: 10_000,
-      now: () => clock,
-      timers,
-      connectTimeoutMs: CONNECT_TIMEOUT_MS,
-    });
-    connections.push(conn);
+    const { conn, reconnectDelays } = backoffConnection(peer.url, () => clock, 10_000);
     await conn.start();
-    await until(() => held !== undefined && conn.isOpen);
+    await until(() => peer.held() !== undefined && conn.isOpen);
     clock += 9_999;
-    held!.close(1001, 'restart');
-    await until(() => accepted >= 3);
-    await until(() => timers.delays.filter((d) => d !== CONNECT_TIMEOUT_MS).length >= 3);
-    expect(timers.delays.filter((d) => d !== CONNECT_TIMEOUT_MS).slice(0, 3)).toEqual([5, 10, 20]);
+    peer.held()!.close(1001, 'restart');
+    await until(() => peer.accepted() >= 3);
+    await until(() => reconnectDelays().length >= 3);
+    expect(reconnectDelays().slice(0, 3)).toEqual([5, 10, 20]);
     await conn.close();
   });
 
   it('reconnectWithBackoff waits the backoff (growing) where reconnect goes at once', async () => {
     const srv = await serve(() => []);
-    const timers = new RecordingTimers();
-    const conn = new WsConnection({
-      name: 'test feed',
-      url: () => srv.url,
-      onMessage: () => {},
-      backoff: { initialMs: 5, maxMs: 5_000, jitter: 'none' },
-      now: () => 0,
-      timers,
-      connectTimeoutMs: CONNECT_TIMEOUT_MS,
-    });
-    connections.push(conn);
+    const { conn, reconnectDelays } = backoffConnection(srv.url, () => 0);
     await conn.start();
     for (let k = 1; k <= 3; k++) {
       conn.reconnectWithBackoff('subscription refused');
@@ -232,7 +216,7 @@ describe('WsConnection: the backoff starts over only after a healthy connection'
     }
     conn.reconnect('server shutdown notice');
     await until(() => conn.opens === 5 && conn.isOpen);
-    expect(timers.delays.filter((d) => d !== CONNECT_TIMEOUT_MS)).toEqual([5, 10, 20, 0]);
+    expect(reconnectDelays()).toEqual([5, 10, 20, 0]);
     await conn.close();
   });
 });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeSimRecording } from '../../test/fixtures/sim-recording.js';
+import { simConfig } from '../../test/fixtures/sim-config.js';
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from '../journal/schema.js';
 import { replayCommand } from './replay.js';
@@ -23,22 +24,7 @@ describe('replay --report and the journal of the config it replays', () => {
     const cfg = join(dir, 'live.toml');
     writeFileSync(
       cfg,
-      `[system]
-name = "live"
-[journal]
-path = ${JSON.stringify(live)}
-[exchanges]
-enabled = ["sim"]
-[sim]
-plugin = "@cwts/exchange-sim"
-symbols = ["BTCUSDT"]
-[risk]
-max_position = 100000
-max_drawdown = 0.15
-var_confidence = 0.99
-[compute]
-backends = ["js"]
-`,
+      simConfig('live', `[journal]\npath = ${JSON.stringify(live)}\n`),
     );
     const rec = recording();
     let refused: string | undefined;

@@ -3,25 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeSimRecording } from '../../test/fixtures/sim-recording.js';
+import { simConfig } from '../../test/fixtures/sim-config.js';
 import { replayCommand } from './replay.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cwts-replay-start-'));
 const T0 = 1_700_000_000_000;
 
-const CONFIG = `[system]
-name = "start"
-[exchanges]
-enabled = ["sim"]
-[sim]
-plugin = "@cwts/exchange-sim"
-symbols = ["BTCUSDT"]
-[risk]
-max_position = 100000
-max_drawdown = 0.15
-var_confidence = 0.99
-[compute]
-backends = ["js"]
-`;
+const CONFIG = simConfig('start');
 
 /**
  * A recording whose first market event is a book snapshot with venue time 0: what `run --record`

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RECORDING_KIND } from '@cwts/core/engine';
 import { writeSimRecording } from '../../test/fixtures/sim-recording.js';
+import { simConfig } from '../../test/fixtures/sim-config.js';
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from '../journal/schema.js';
 import { replayCommand } from './replay.js';
@@ -25,20 +26,7 @@ function journal(name: string): string {
   return p;
 }
 
-const CONFIG = `[system]
-name = "out"
-[exchanges]
-enabled = ["sim"]
-[sim]
-plugin = "@cwts/exchange-sim"
-symbols = ["BTCUSDT"]
-[risk]
-max_position = 100000
-max_drawdown = 0.15
-var_confidence = 0.99
-[compute]
-backends = ["js"]
-`;
+const CONFIG = simConfig('out');
 
 function recording(): string {
   return writeSimRecording(join(dir, 'rec.jsonl'), { seed: 3, seconds: 1 });

@@ -7,25 +7,9 @@ import { recordingTargetProblem } from '../engine/recorder.js';
 import { EventEmitter } from 'node:events';
 import { JournalStore, loadContents } from '../journal/store.js';
 import { PROCESS_FAULT, runCommand, STOPPED_WITH_OPEN_ORDERS } from './run.js';
+import { ANY_PORTS, simConfig } from '../../test/fixtures/sim-config.js';
 
-const CONFIG = `[system]
-name = "rec"
-[exchanges]
-enabled = ["sim"]
-[sim]
-plugin = "@cwts/exchange-sim"
-symbols = ["BTCUSDT"]
-[risk]
-max_position = 100000
-max_drawdown = 0.15
-var_confidence = 0.99
-[monitoring]
-metrics_port = 0
-health_check_port = 0
-control_port = 0
-[compute]
-backends = ["js"]
-`;
+const CONFIG = simConfig('rec', ANY_PORTS);
 
 const SQLITE = 'SQLite format 3\0 and the rest of a journal';
 
