@@ -55,7 +55,7 @@ export class IntakeRecordWriter implements MarketEventSink {
   private readonly symIndex = new Map<string, number>();
   private readonly encoder = new TextEncoder();
   private textScratch = new Uint8Array(1024);
-  /** Records not written because the ring was closing (shutdown). */
+  /** Records not written because the ring was closing (shutdown, or the worker taken down). */
   dropped = 0;
 
   constructor(
@@ -79,9 +79,26 @@ export class IntakeRecordWriter implements MarketEventSink {
     if (!this.slots.put(type, sym, a, b, seq, ts, recvTs, x)) this.dropped++;
   }
 
-  /** Publishes what this call wrote. */
+  /**
+   * Publishes what this call wrote. Not into a closed ring: the engine thread closed it because
+   * it took this worker down (stopped, or judged hung while it was only slow) and reads it no
+   * more, so the records are dropped here rather than refilling a ring nobody drains. One atomic
+   * load per sink call, on the worker.
+   */
   private publish(): void {
-    this.slots.publish();
+    if (this.ring.closed) this.dropped += this.slots.discard();
+    else this.slots.publish();
+  }
+
+  /**
+   * A sink call threw while it wrote its group (a feed bug: a null level, a getter that throws):
+   * the slots it claimed are forgotten, so the next call's records are not published behind a
+   * header that promises records which never come (the reader would drop that torn group and
+   * whatever it swallowed). The caller gets the throw, as it would from an inline sink.
+   */
+  private rollback(err: unknown): never {
+    this.slots.discard();
+    throw err;
   }
 
   private sym(symbol: string): number {
@@ -110,6 +127,15 @@ export class IntakeRecordWriter implements MarketEventSink {
   }
 
   onMarketEvent(ev: MarketEvent): void {
+    try {
+      this.writeMarketEvent(ev);
+    } catch (err) {
+      this.rollback(err);
+    }
+    this.publish();
+  }
+
+  private writeMarketEvent(ev: MarketEvent): void {
     const sym = this.symIndex.get(ev.symbol);
     // Feeds emit market events only for the symbols they were started with.
     if (sym === undefined) return this.onFeedError('intake', `market event for ${ev.symbol}, a symbol this intake was not started with: dropped`);
@@ -140,32 +166,43 @@ export class IntakeRecordWriter implements MarketEventSink {
         this.put(IntakeRecordType.LIQUIDATION, sym, ev.price, ev.qty, 0, ev.ts, ev.recvTs, ev.side === 'buy' ? 0 : 1);
         break;
     }
-    this.publish();
   }
 
   onFeedStatus(st: FeedStatusEvent): void {
-    const sym = this.sym(st.symbol);
-    const bytes = this.encode(sym === SYM_IN_TEXT ? st.symbol + SEP + st.reason : st.reason);
-    this.put(IntakeRecordType.STATUS, sym, FEED_STATES.indexOf(st.state), bytes, 0, st.ts, 0, 0);
-    this.putText(bytes);
+    try {
+      const sym = this.sym(st.symbol);
+      const bytes = this.encode(sym === SYM_IN_TEXT ? st.symbol + SEP + st.reason : st.reason);
+      this.put(IntakeRecordType.STATUS, sym, FEED_STATES.indexOf(st.state), bytes, 0, st.ts, 0, 0);
+      this.putText(bytes);
+    } catch (err) {
+      this.rollback(err);
+    }
     this.publish();
   }
 
   onFeedReject(r: FeedReject): void {
-    const sym = this.sym(r.symbol);
-    const code = REJECT_REASONS.indexOf(r.reason);
-    let text = code < 0 ? r.reason + SEP + r.detail : r.detail;
-    if (sym === SYM_IN_TEXT) text = r.symbol + SEP + text;
-    const bytes = this.encode(text);
-    this.put(IntakeRecordType.REJECT, sym, code, bytes, 0, 0, 0, 0);
-    this.putText(bytes);
+    try {
+      const sym = this.sym(r.symbol);
+      const code = REJECT_REASONS.indexOf(r.reason);
+      let text = code < 0 ? r.reason + SEP + r.detail : r.detail;
+      if (sym === SYM_IN_TEXT) text = r.symbol + SEP + text;
+      const bytes = this.encode(text);
+      this.put(IntakeRecordType.REJECT, sym, code, bytes, 0, 0, 0, 0);
+      this.putText(bytes);
+    } catch (err) {
+      this.rollback(err);
+    }
     this.publish();
   }
 
   onFeedError(component: string, message: string): void {
-    const bytes = this.encode(component + SEP + message);
-    this.put(IntakeRecordType.ERROR, 0, 0, bytes, 0, 0, 0, 0);
-    this.putText(bytes);
+    try {
+      const bytes = this.encode(component + SEP + message);
+      this.put(IntakeRecordType.ERROR, 0, 0, bytes, 0, 0, 0, 0);
+      this.putText(bytes);
+    } catch (err) {
+      this.rollback(err);
+    }
     this.publish();
   }
 
@@ -211,8 +248,15 @@ export class IntakeRecordReader {
   marketEvents = 0;
   /** End-of-stream records read so far. */
   ends = 0;
-  /** Records that made no sense where they stood (a writer bug, or a torn group after a restart). */
+  /**
+   * Records that made no sense where they stood (a writer bug, or a group torn by a writer that
+   * threw after part of it was published). Each drain that found some reports them once through
+   * the sink's onFeedError as component `<venue>:intake` (cwts_errors_total, a warn line).
+   */
   invalid = 0;
+  private invalidReported = 0;
+  /** Records released unread by discardRest() (their worker was taken down). */
+  discarded = 0;
 
   constructor(
     readonly ring: SpscRing,
@@ -228,10 +272,30 @@ export class IntakeRecordReader {
     return this.type !== 0;
   }
 
-  /** Forgets a partly read group: its writer is gone and the rest will never come. */
+  /**
+   * Forgets a partly read group: its writer is gone, or a record that cannot belong to it came.
+   * Every count of the group goes with it: a level count left over would take the next status's
+   * TEXT record for a missing LEVEL and drop that status too, and every one after it.
+   */
   abandonGroup(): void {
     this.type = 0;
     this.current = undefined;
+    this.levelsLeft = 0;
+    this.bidsLeft = 0;
+    this.textLeft = 0;
+    this.textLen = 0;
+  }
+
+  /**
+   * Releases everything still readable unread (its worker was taken down: the records follow an
+   * event the engine only half took, or nobody will read this ring again) and forgets a partly
+   * read group; returns how many records were discarded (also added to `discarded`).
+   */
+  discardRest(): number {
+    this.abandonGroup();
+    const n = this.ring.discardReadable();
+    this.discarded += n;
+    return n;
   }
 
   /**
@@ -265,7 +329,18 @@ export class IntakeRecordReader {
       ring.release(k);
       this.recordsRead += k;
     }
+    if (this.invalid !== this.invalidReported) this.reportInvalid();
     return k;
+  }
+
+  /** Once per drain that found records out of place (rare: a writer bug), however many: counted and logged by the engine. */
+  private reportInvalid(): void {
+    const n = this.invalid - this.invalidReported;
+    this.invalidReported = this.invalid;
+    this.sink.onFeedError(
+      `${this.exchange}:intake`,
+      `${this.exchange} intake: ${n} feed record${n === 1 ? '' : 's'} out of place dropped (a torn group or a writer bug; ${this.invalid} on this ring so far)`,
+    );
   }
 
   private header(type: number, f: number, d: Float64Array): void {
@@ -373,6 +448,7 @@ export class IntakeRecordReader {
   }
 
   private beginText(type: number, bytes: number): void {
+    this.levelsLeft = 0;
     if (bytes === 0) {
       this.type = type;
       return this.finish();

@@ -11,8 +11,9 @@
  *   the worker wait, so the socket is read no faster than the engine consumes.
  * - A worker that dies (exit, uncaught error) or hangs (no heartbeat for `hungAfterMs`; a
  *   worker waiting for ring space keeps beating) is taken down: what it published is delivered,
- *   a torn group is dropped, every book of the venue goes `disconnected` (never traded on),
- *   the failure is counted (`cwts_errors_total{component="<venue>:intake"}`) and logged, and a
+ *   a torn group is dropped, the ring is released and counts as empty (fillRatio: a venue down
+ *   holds no BACKPRESSURE), every book of the venue goes `disconnected` (never traded on), the
+ *   failure is counted (`cwts_errors_total{component="<venue>:intake"}`) and logged, and a
  *   fresh worker starts after a backoff and syncs from a snapshot. A restart that cannot even
  *   start a worker (the venue's worker spec throws, its compiled module is missing, the ring
  *   cannot be allocated) is a failure of the same kind: counted, logged, retried after the
@@ -183,10 +184,18 @@ export class WorkerIntake implements MarketDataClient {
     return this.gen ? Atomics.load(this.gen.control, CONTROL.HEARTBEAT) : -1;
   }
 
-  /** Fill ratio 0..1 of the current ring (0 without a worker). */
+  /**
+   * Fill ratio 0..1 of the running worker's ring: the records the engine has still to apply.
+   * 0 without a running worker: one taken down (restart backoff, or the venue halted) had what
+   * it published delivered or discarded, and nothing in its ring is work the engine is behind on;
+   * counted, it would hold BACKPRESSURE on for every venue. Read from the reader's own position
+   * (consumerBacklog), not the shared read counter, which the reader publishes lazily (up to
+   * capacity/8 records late): this costs one atomic load per sample and nothing per batch, where
+   * publishing the counter after every batch would add a store (and a producer wake-up) to it.
+   */
   fillRatio(): number {
     const g = this.gen;
-    return g ? g.ring.size() / g.ring.capacity : 0;
+    return g && !g.down ? g.ring.consumerBacklog() / g.ring.capacity : 0;
   }
 
   /** The running worker's thread id (tests), undefined when none runs. */
@@ -434,7 +443,7 @@ export class WorkerIntake implements MarketDataClient {
     g.worker.terminate().catch(() => {});
   }
 
-  /** Once per worker: deliver what it published (`deliver`), mark the venue down, count, restart or halt. */
+  /** Once per worker: deliver what it published (`deliver`), discard the rest, mark the venue down, count, restart or halt. */
   private workerDown(g: Generation, why: string, deliver = true): void {
     if (g.down) return;
     g.down = true;
@@ -450,7 +459,9 @@ export class WorkerIntake implements MarketDataClient {
         why += `; applying its last records failed (${truncate(errorText(err), 200)})`;
       }
     }
-    g.reader.abandonGroup();
+    // What is left (the rest after a throw, a torn group) is released: nobody reads this ring again.
+    const discarded = g.reader.discardRest();
+    if (discarded > 0) why += `; ${discarded} feed records it published were dropped`;
     this.failed(`${this.exchange} intake worker ${why}`);
   }
 

@@ -68,6 +68,20 @@ describe('SpscRing (single thread)', () => {
     expect(r.writable()).toBe(4);
   });
 
+  it("consumerBacklog is the consumer's exact backlog while size() lags behind the lazily published read counter; discardReadable frees the rest at once", () => {
+    const w = SpscRing.create(64, 64);
+    const r = new SpscRing(w.buffer);
+    w.publish(40);
+    expect(r.readable()).toBe(40);
+    r.release(5); // under capacity/8 (8) and not caught up: the read counter is not published yet
+    expect({ backlog: r.consumerBacklog(), size: r.size() }).toEqual({ backlog: 35, size: 40 });
+    expect(r.discardReadable()).toBe(35);
+    expect({ backlog: r.consumerBacklog(), size: r.size(), writable: w.writable(), readable: r.readable() }).toEqual({ backlog: 0, size: 0, writable: 64, readable: 0 });
+    w.publish(3);
+    expect(r.consumerBacklog()).toBe(3);
+    expect(r.readSlotWord(0)).toBe(40 * WORDS); // the next record after the discarded ones
+  });
+
   it('waits time out, close drains then reports closed, waitAsync wakes on data', async () => {
     const r = SpscRing.create(2, 8);
     expect(r.waitReadable(5, 4)).toBe('timed-out');

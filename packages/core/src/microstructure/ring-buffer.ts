@@ -96,7 +96,11 @@ export class SpscRing {
     return Atomics.load(this.h, CLOSED) === 1;
   }
 
-  /** Records currently queued (either side may call; a snapshot). */
+  /**
+   * Records the producer may not overwrite yet (either side may call; a snapshot). It counts up
+   * to capacity/8 records the consumer already took but has not released publicly yet (see
+   * release()): the consumer's own backlog is consumerBacklog().
+   */
   size(): number {
     return (Atomics.load(this.h, W) - Atomics.load(this.h, R)) >>> 0;
   }
@@ -202,6 +206,29 @@ export class SpscRing {
     const avail = (this.wCached - this.rLocal) >>> 0;
     if (avail === 0 && this.rPublished !== this.rLocal) this.flushRelease();
     return avail;
+  }
+
+  /**
+   * Records published and not yet consumed, from the consumer's own position (consumer side
+   * only). size() reads the shared read counter, which release() publishes lazily (up to
+   * capacity/8 records behind), so a gauge on the consumer's thread reads this instead: one
+   * atomic load when it is sampled, nothing added per record or batch.
+   */
+  consumerBacklog(): number {
+    return (Atomics.load(this.h, W) - this.rLocal) >>> 0;
+  }
+
+  /**
+   * Consumer: releases everything readable now unread (its producer is gone and nobody will
+   * read it) and publishes the read counter at once; returns how many records were discarded.
+   */
+  discardReadable(): number {
+    const n = this.readable();
+    if (n > 0) {
+      this.rLocal = (this.rLocal + n) | 0;
+      this.flushRelease();
+    }
+    return n;
   }
 
   /** int32 word offset in `i32` of the k-th readable record (k < readable()). */

@@ -52,6 +52,19 @@ export class RingSlotWriter {
     return true;
   }
 
+  /**
+   * Forgets the slots claimed since the last publish (a group whose building threw): the reader
+   * never sees them and the next group starts in their place. A part already published because
+   * the ring filled mid-group cannot be taken back: the reader drops it as a torn group. Returns
+   * how many slots were discarded.
+   */
+  discard(): number {
+    const n = this.pending;
+    this.pending = 0;
+    this.free = 0;
+    return n;
+  }
+
   publish(): void {
     if (this.pending > 0) {
       this.ring.publish(this.pending);
