@@ -63,7 +63,8 @@ interface Held {
  * answer on every shard); a free symbol its assigned shard has not taken within two ticks goes to
  * any shard; a shard holding a symbol assigned to another live shard hands it over: only orders
  * that reduce the position pass while it waits (up to handoverMs) for the position to be flat and
- * its orders gone, then it deletes the key.
+ * its orders gone, then it deletes the key; with orders still open at the timeout it stops
+ * counting the lease and leaves the key to expire by max_age, as stop() does.
  */
 export class LeaseManager {
   private readonly held = new Map<string, Held>();
@@ -168,7 +169,7 @@ export class LeaseManager {
     const assignment = assignKeysAmong([...this.byKey.keys()], (k) => settled.filter((m) => m === this.o.shardId || (lists.get(m)?.has(k) ?? true)));
     await this.handOver(assignment, now);
     if (this.ticks < 2) return; // let the other shards' heartbeats arrive before taking anything
-    if (!(await this.bucketSettled(now))) return;
+    if (!(await this.bucketSettled())) return;
     for (const [key, c] of this.byKey) {
       if (this.held.has(key) || this.stopped) continue;
       if (present.has(key)) {
@@ -195,12 +196,20 @@ export class LeaseManager {
    * is taken until the rest of that lifetime has passed on this process's monotonic clock. Its age
    * is bounded below by server timestamps only (last write - creation; nats-server 2.9 reports no
    * server time), so a bucket not written since it was created counts as brand new.
+   *
+   * The lifetime runs from when the answer that showed the bucket came back, not from the start
+   * of the round: what the round did before (heartbeat, renewals, listings: each call may wait up
+   * to its timeout) may have taken long, and a previous holder may have renewed in the old bucket
+   * meanwhile, or while the status was asked. The server answered after any such renewal, so a
+   * clock read once the answer is here is later than it.
    */
-  private async bucketSettled(now: number): Promise<boolean> {
+  private async bucketSettled(): Promise<boolean> {
     let created: string;
     let lastWrite: string;
+    let now: number;
     try {
       const info = (await this.o.leases.status()).streamInfo;
+      now = this.o.monoMs();
       created = info.created;
       lastWrite = info.state.last_ts;
     } catch (err) {
@@ -274,10 +283,19 @@ export class LeaseManager {
         continue;
       }
       const waited = now - h.releasingSince;
-      const busy = this.o.openOrders(h.exchange, h.symbol) > 0 || this.o.position(h.exchange, h.symbol) !== 0;
+      const open = this.o.openOrders(h.exchange, h.symbol);
+      const busy = open > 0 || this.o.position(h.exchange, h.symbol) !== 0;
       if (busy && waited < this.o.handoverMs) continue;
       const left = this.o.position(h.exchange, h.symbol);
-      await this.release(key, h, `handed over to ${preferred}${left !== 0 ? ` with a position of ${left} lots still held here (not flat after ${this.o.handoverMs} ms)` : ''}`);
+      const still = left !== 0 ? ` with a position of ${left} lots still held here (not flat after ${this.o.handoverMs} ms)` : '';
+      if (open > 0) {
+        // As in stop(): deleted now, the key would be created by the new owner in this same round
+        // while those orders (their cancels just sent) can still fill. It stops counting here and
+        // expires by max_age, which gives the venue a lease lifetime more.
+        this.drop(key, h, 'released', `handed over to ${preferred}${still}, with ${open} order(s) still open here after ${this.o.handoverMs} ms: the key is left to expire by max_age (${this.o.timings.ttlMs} ms)`);
+        continue;
+      }
+      await this.release(key, h, `handed over to ${preferred}${still}`);
     }
   }
 

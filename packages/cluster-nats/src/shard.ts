@@ -289,7 +289,9 @@ export class NatsShard implements ClusterShard {
    * identity (its stream's creation time) is checked, the watches are set up again on a
    * recreated one, and `halt` and `reduce` are read and applied whatever the watches deliver.
    * A HALT already observed stays in force in a recreated bucket without one (the engine stays
-   * HALTED until resumed locally anyway).
+   * HALTED until resumed locally anyway). A REDUCING does not: the aggregator writes `reduce`
+   * only when it finds none and the VaR is over, and deletes only a record it sees, so one kept
+   * from the lost bucket would never be cleared (while a shard started now is not REDUCING).
    */
   private async readControl(): Promise<void> {
     const h = this.h;
@@ -306,7 +308,7 @@ export class NatsShard implements ClusterShard {
         this.haltWatch?.stop();
         this.reduceWatch?.stop();
         await this.watchHalt();
-        await this.watchReduce();
+        await this.watchReduce(true);
         if (this.stopped) {
           this.haltWatch?.stop();
           this.reduceWatch?.stop();
@@ -343,11 +345,15 @@ export class NatsShard implements ClusterShard {
    * The cluster-wide REDUCING: set and cleared by the aggregator as the portfolio VaR crosses
    * cluster.max_var. Read once inside start() like `halt`: a shard starting while the cluster is
    * REDUCING returns from start() with its gate closed, and its first budget request is refused.
+   * In a `recreated` control bucket (a store loss) the record read is the whole truth: none, or a
+   * deletion, is not REDUCING, as for a shard starting now; the aggregator writes it again while
+   * the VaR is over. Read before the watch starts, so a record the watch delivers comes after.
    */
-  private async watchReduce(): Promise<void> {
+  private async watchReduce(recreated = false): Promise<void> {
     const control = this.h!.control;
     const first = await control.get(REDUCE_KEY);
-    if (first) this.onControlRecord(REDUCE_KEY, first, first.operation === 'PUT');
+    if (first) this.onControlRecord(REDUCE_KEY, first, first.operation === 'PUT' || (recreated && this.reducing !== undefined));
+    else if (recreated && this.reducing !== undefined) this.reduceCleared('the recreated control bucket holds no reduce record');
     const w = await control.watch({ key: REDUCE_KEY });
     this.reduceWatch = w;
     void (async () => {
@@ -357,9 +363,7 @@ export class NatsShard implements ClusterShard {
 
   private onReduceRecord(e: { operation: string; json<T>(): T }): void {
     if (e.operation !== 'PUT') {
-      if (this.reducing) this.o.logger.warn('cluster REDUCING cleared');
-      this.reducing = undefined;
-      this.pub?.publish('reduce', { observed: 'cleared' });
+      this.reduceCleared();
       return;
     }
     let doc: ReduceDoc;
@@ -372,6 +376,12 @@ export class NatsShard implements ClusterShard {
     this.reducing = doc;
     this.o.logger.warn(`cluster REDUCING by ${doc.by}: ${doc.reason}`);
     this.pub?.publish('reduce', { observed: 'reducing', reason: doc.reason, by: doc.by, reduceTs: doc.ts, delayMs: this.o.clock.now() - doc.ts });
+  }
+
+  private reduceCleared(why?: string): void {
+    if (this.reducing) this.o.logger.warn(`cluster REDUCING cleared${why ? ` (${why})` : ''}`);
+    this.reducing = undefined;
+    this.pub?.publish('reduce', { observed: 'cleared' });
   }
 
   /**

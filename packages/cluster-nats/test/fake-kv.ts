@@ -62,6 +62,8 @@ export interface FakeLink {
   dropAnswers?: boolean;
   /** Awaited after a read (get / keys) returned, before the caller sees it. */
   afterRead?: (op: 'get' | 'keys', key?: string) => Promise<void> | void;
+  /** Awaited inside status() before the bucket's state is read (a server that answers late). */
+  beforeStatus?: () => Promise<void> | void;
 }
 
 const refused = (what: string) => new Error(`wrong last sequence: ${what}`);
@@ -103,6 +105,7 @@ export function fakeKv(bucket: FakeBucket, link: FakeLink): KV {
     },
     async status() {
       up();
+      await link.beforeStatus?.();
       const iso = (ms: number) => new Date(ms).toISOString();
       return { streamInfo: { created: iso(bucket.createdAt), state: { last_ts: bucket.lastWriteAt === undefined ? '0001-01-01T00:00:00Z' : iso(bucket.lastWriteAt) } } };
     },

@@ -109,6 +109,13 @@ interface Tracked {
   /** Lots counted as filled: the trades reported here, and what had filled before this process followed the order (priorLots). */
   cumLots: number;
   /**
+   * Ids of this order's trades counted in cumLots (its prior ones too, once claimed), for as long
+   * as it is followed. The account-wide set of booked ids (applied) is bounded: an order open
+   * while the account books more trades than it holds loses its early ids there, and the next
+   * read of its trades (the whole list, from its first trade) would report them again.
+   */
+  booked?: Set<number>;
+  /**
    * An order followed from what filled before this process saw it (the open-order listing, or a
    * stream event of an order not placed here): those lots, counted in cumLots from the start,
    * whose trades are not identified yet. They are never reported: the listing also names orders
@@ -332,10 +339,12 @@ export class BinanceExecution implements ExecutionClient {
     o.venueOrderId = String(json.orderId);
     const fills: ExecutionReport[] = [];
     let cum = 0;
+    const booked = new Set<number>();
     for (const t of trades) {
       this.checkReadTrade(i, t);
       const r = this.fillReport(o, i, t, (cum += qtyToLots(i, t.qty)));
       this.markApplied(order.symbol, t.tradeId);
+      booked.add(t.tradeId);
       fills.push(r);
     }
     // The trade list can lag the order's status: the order is then reported, and followed, as far
@@ -344,7 +353,7 @@ export class BinanceExecution implements ExecutionClient {
     const lagging = cum < filledQty;
     if (lagging || !TERMINAL.has(json.status)) {
       o.filledQty = cum;
-      this.tracked.set(o.clientOrderId, { order: o, acked: true, cumLots: cum, ...(lagging ? { stale: true } : {}) });
+      this.tracked.set(o.clientOrderId, { order: o, acked: true, cumLots: cum, booked, ...(lagging ? { stale: true } : {}) });
     } else this.tracked.delete(o.clientOrderId);
     if (lagging) return { clientOrderId: order.clientOrderId, venueOrderId: o.venueOrderId, status: cum > 0 ? 'partially_filled' : 'open', filledQty: cum, fills };
     return { clientOrderId: order.clientOrderId, venueOrderId: o.venueOrderId, status: this.statusOf(json.status, filledQty), filledQty, fills };
@@ -358,6 +367,8 @@ export class BinanceExecution implements ExecutionClient {
       if (!i || !this.ccxt) continue;
       const trades = await this.fetchTradesSince(symbol, sinceTs);
       const byOrder = new Map<number, BinanceOrderJson | undefined>();
+      /** Followed orders whose earlier trades this read has identified (claimPriorTrades). */
+      const claimed = new Set<Tracked>();
       for (const t of trades) {
         if (!byOrder.has(t.orderId)) byOrder.set(t.orderId, await this.fetchOrderJson(symbol, { orderId: t.orderId }));
         const oj = byOrder.get(t.orderId);
@@ -365,12 +376,35 @@ export class BinanceExecution implements ExecutionClient {
         const o = this.orderFromJson(oj)!;
         const trade = this.tradeOf(t);
         this.checkReadTrade(i, trade);
-        const r = this.fillReport(o, i, trade, 0);
-        this.markApplied(symbol, t.id);
-        out.push({ ...r, cumQty: 0, leavesQty: 0 });
+        // An order followed from a listing (or a stream event) with lots filled before: which of
+        // its trades those were is known only from its own trade list (this one may be one of
+        // them, or one made since), so they are claimed before this trade is counted.
+        const tr = this.readTradeOrder(symbol, t.orderId, o.clientOrderId);
+        if (tr?.priorLots !== undefined && !claimed.has(tr)) {
+          claimed.add(tr);
+          const executed = gridUnits(oj.executedQty, i.qtyScale);
+          if (executed !== undefined && executed > 0) this.claimPriorTrades(tr, i, await this.fetchOrderTrades(symbol, t.orderId, executed));
+        }
+        // A trade first seen here of an order we follow (queryOrder put the journal's open orders
+        // under follow just before) counts in that order's total, as a polled one would: later
+        // reads skip it as booked, and the order's end waits for its total to reach the venue's
+        // executed quantity. Marked but not counted, that end never came (a cancel never reported).
+        if (this.markApplied(symbol, t.id) && tr && this.book(tr, t.id)) {
+          tr.cumLots += qtyToLots(i, t.qty);
+          tr.order.filledQty = tr.cumLots;
+        }
+        out.push({ ...this.fillReport(o, i, trade, 0), cumQty: 0, leavesQty: 0 });
       }
     }
     return out.sort((a, b) => a.ts - b.ts);
+  }
+
+  /** The order we follow that a trade read by tradesSince belongs to: same client id, symbol and venue order id. */
+  private readTradeOrder(symbol: string, venueOrderId: number, clientOrderId: string): Tracked | undefined {
+    const tr = this.tracked.get(clientOrderId);
+    // a client id seen again on another venue order, or another symbol: not the order we follow
+    if (!tr || tr.order.symbol !== symbol || (tr.order.venueOrderId !== undefined && tr.order.venueOrderId !== String(venueOrderId))) return undefined;
+    return tr;
   }
 
   /**
@@ -541,6 +575,14 @@ export class BinanceExecution implements ExecutionClient {
     return this.applied.add(key);
   }
 
+  /** Records a trade as counted in this order's total; false when it already was (see Tracked.booked). */
+  private book(tr: Tracked, tradeId: number): boolean {
+    tr.booked ??= new Set();
+    if (tr.booked.has(tradeId)) return false;
+    tr.booked.add(tradeId);
+    return true;
+  }
+
   private fillReport(o: Order, i: Instrument, t: VenueTrade, cumQty: number): ExecutionReport {
     const lastPrice = priceToTicks(i, t.price);
     const fee = feeToQuoteAtoms(i, t.commission, t.commissionAsset, lastPrice);
@@ -568,7 +610,9 @@ export class BinanceExecution implements ExecutionClient {
       this.warnRefused(`trade:${source}`, `${this.exchange} ${o.symbol}: a trade of order ${o.clientOrderId} (from ${source}) refused: ${problem}`);
       return;
     }
-    if (!this.markApplied(o.symbol, t.tradeId)) return;
+    // booked once per order whatever the account-wide window has forgotten, once per account whatever path saw it first
+    if (tr.booked?.has(t.tradeId) || !this.markApplied(o.symbol, t.tradeId)) return;
+    this.book(tr, t.tradeId);
     tr.cumLots += qtyToLots(i, t.qty);
     o.filledQty = tr.cumLots;
     this.fillSources[source]++;
@@ -1032,7 +1076,11 @@ export class BinanceExecution implements ExecutionClient {
   private claimPriorTrades(tr: Tracked, i: Instrument, trades: readonly VenueTrade[]): void {
     if (tr.priorLots === undefined) return;
     const lotsOf = (t: VenueTrade): number | undefined => (venueTradeProblem(i, t) === undefined ? qtyToLots(i, t.qty) : undefined);
-    if (claimPriorTrades(trades, tr.priorLots, lotsOf, (t) => this.markApplied(tr.order.symbol, t.tradeId))) delete tr.priorLots;
+    const claim = (t: VenueTrade) => {
+      this.markApplied(tr.order.symbol, t.tradeId);
+      this.book(tr, t.tradeId);
+    };
+    if (claimPriorTrades(trades, tr.priorLots, lotsOf, claim)) delete tr.priorLots;
   }
 
   /** Brings one tracked order up to the venue's state: its trades (with fees) and its status. */
