@@ -224,6 +224,13 @@ interface Tracked {
    * earliest ones, up to this many lots, as booked (claimPriorTrades) until they add up.
    */
   priorLots?: number;
+  /**
+   * The keys (symbol|trade id) of the trades counted in cumLots or claimed as prior. The
+   * account-wide set (applied) is bounded: an order open while 65,536 later trades are booked
+   * would have its early trades reported again by a full read of its trades without this.
+   * One key per trade of a working order, dropped with the order.
+   */
+  booked?: Set<string>;
   unknownSince?: number;
   /**
    * REST reads of this order that pushes asked for, one at a time: a pushed view (its trades are
@@ -399,12 +406,15 @@ export class PolledExecutionClient implements ExecutionClient {
     o.venueOrderId = v.venueOrderId;
     const filledQty = qtyToLots(i, v.filledQty);
     const fills: ExecutionReport[] = [];
+    const booked = new Set<string>();
     let cum = 0;
     if (filledQty > 0) {
       for (const f of this.sortFills(await this.deps.driver.fetchFills(v))) {
         this.checkReadFill(i, f);
         cum += qtyToLots(i, f.qty);
-        this.applied.add(`${order.symbol}|${f.tradeId}`);
+        const key = `${order.symbol}|${f.tradeId}`;
+        this.applied.add(key);
+        booked.add(key);
         fills.push(this.fillReport(o, i, f, cum));
       }
     }
@@ -414,7 +424,7 @@ export class PolledExecutionClient implements ExecutionClient {
     const lagging = cum < filledQty;
     if (lagging || !FINAL.has(v.state)) {
       o.filledQty = cum;
-      this.tracked.set(o.clientOrderId, { order: o, acked: true, cumLots: cum });
+      this.tracked.set(o.clientOrderId, { order: o, acked: true, cumLots: cum, booked });
     } else this.untrack(o.clientOrderId);
     if (lagging) return { clientOrderId: order.clientOrderId, venueOrderId: v.venueOrderId, status: cum > 0 ? 'partially_filled' : 'open', filledQty: cum, fills };
     return { clientOrderId: order.clientOrderId, venueOrderId: v.venueOrderId, status: this.statusOf(v.state, filledQty), filledQty, fills };
@@ -446,7 +456,7 @@ export class PolledExecutionClient implements ExecutionClient {
       // under follow just before) counts in that order's total, as a polled one would: the polls
       // skip it from now on, and its end waits for the total to reach the venue's filled quantity.
       // One the order had when it was listed is in its total already (claimed just above).
-      if (this.applied.add(`${f.symbol}|${f.tradeId}`) && tr) {
+      if (this.markBooked(`${f.symbol}|${f.tradeId}`, tr) && tr) {
         tr.cumLots += qtyToLots(i, f.qty);
         tr.order.filledQty = tr.cumLots;
       }
@@ -467,7 +477,7 @@ export class PolledExecutionClient implements ExecutionClient {
   private claimPriorTrades(tr: Tracked, i: Instrument, fills: readonly VenueFill[]): void {
     if (tr.priorLots === undefined) return;
     const lotsOf = (f: VenueFill): number | undefined => (f.symbol === tr.order.symbol && venueFillProblem(i, f) === undefined ? qtyToLots(i, f.qty) : undefined);
-    if (claimPriorTrades(fills, tr.priorLots, lotsOf, (f) => this.applied.add(`${f.symbol}|${f.tradeId}`))) delete tr.priorLots;
+    if (claimPriorTrades(fills, tr.priorLots, lotsOf, (f) => this.markBooked(`${f.symbol}|${f.tradeId}`, tr))) delete tr.priorLots;
   }
 
   /** The venue's positions when the driver reads them (derivatives), else (spot) the base asset's balance, in whole lots. */
@@ -555,6 +565,20 @@ export class PolledExecutionClient implements ExecutionClient {
     return r;
   }
 
+  /**
+   * Marks a trade booked, account-wide and (when it belongs to an order we follow) in that
+   * order's own set; false when it already was in either (the bounded account-wide window may
+   * have forgotten an old trade of a long-lived order: its own set has not).
+   */
+  private markBooked(key: string, tr: Tracked | undefined): boolean {
+    const fresh = this.applied.add(key);
+    if (!tr) return fresh;
+    tr.booked ??= new Set();
+    if (tr.booked.has(key)) return false;
+    tr.booked.add(key);
+    return fresh;
+  }
+
   private applyFill(tr: Tracked, f: VenueFill): void {
     const o = tr.order;
     const i = this.deps.instrument(o.symbol);
@@ -567,7 +591,7 @@ export class PolledExecutionClient implements ExecutionClient {
       if (more !== undefined) this.deps.logger?.warn({ exchange: this.exchange, clientOrderId: o.clientOrderId }, redactCredentials(`${this.exchange} ${o.symbol}: a fill of order ${o.clientOrderId} refused: ${problem}`).slice(0, 500) + more);
       return;
     }
-    if (!this.applied.add(`${o.symbol}|${f.tradeId}`)) return;
+    if (!this.markBooked(`${o.symbol}|${f.tradeId}`, tr)) return;
     tr.cumLots += qtyToLots(i, f.qty);
     o.filledQty = tr.cumLots;
     this.report(o, this.fillReport(o, i, f, tr.cumLots));
@@ -749,7 +773,8 @@ export class PolledExecutionClient implements ExecutionClient {
     }
     let outcome: PushOutcome = 'applied';
     if (e.fill) {
-      if (this.applied.has(`${tr.order.symbol}|${e.fill.tradeId}`)) outcome = 'duplicate';
+      const key = `${tr.order.symbol}|${e.fill.tradeId}`;
+      if (this.applied.has(key) || tr.booked?.has(key)) outcome = 'duplicate';
       // with a cumulative quantity the trade must continue it exactly; without one only an overfill shows
       else if (cum === undefined ? tr.cumLots + lots <= tr.order.qty : tr.cumLots + lots === cum) this.applyFill(tr, e.fill);
       else return this.readPushed(tr, i, 'order');
