@@ -46,11 +46,13 @@ const importedReport = z.object({
   clientOrderId: text,
   venueOrderId: z.string().optional(),
   side,
-  lastPrice: units,
-  lastQty: units,
-  leavesQty: units,
-  cumQty: units,
-  feeAtoms: z.bigint(),
+  // As the engine accepts them (order-manager.ts fieldProblem): a finite number or absent; a
+  // fill's lots, ticks and fee are fillProblem's (below).
+  lastPrice: finite.optional(),
+  lastQty: finite.optional(),
+  leavesQty: finite.optional(),
+  cumQty: finite.optional(),
+  feeAtoms: z.bigint().optional(),
   feeAsset: z.string().optional(),
   liquidity: z.enum(['maker', 'taker']).optional(),
   tradeId: z.string().optional(),

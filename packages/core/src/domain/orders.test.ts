@@ -45,4 +45,21 @@ describe('orderValueProblem', () => {
     expect(bad({ tif: 'gtc' })).toBe('time in force must be one of GTC, IOC, FOK, POST_ONLY, got "gtc"');
     expect(bad({ tif: 1 })).toMatch(/^time in force must be/);
   });
+
+  it('names a source, reason, reduce-only flag or market price the journal could not keep as it is (a plain-JS strategy)', () => {
+    const bad = (patch: Record<string, unknown>) => orderValueProblem({ ...ok, ...patch } as unknown as OrderIntent);
+    expect(bad({ reason: 4711 })).toBe('reason must be a string when given, got 4711');
+    expect(bad({ reason: null })).toBe('reason must be a string when given, got null');
+    expect(bad({ source: undefined })).toBe("source must be a string (the strategy's name), got undefined");
+    expect(bad({ source: 7 })).toMatch(/^source must be a string/);
+    expect(bad({ reduceOnly: 'yes' })).toBe('reduceOnly must be true or false when given, got "yes"');
+    expect(bad({ reduceOnly: 1 })).toMatch(/^reduceOnly must be/);
+    expect(bad({ type: 'market', tif: 'IOC', price: Number.POSITIVE_INFINITY })).toBe('price must be a number of ticks, got Infinity');
+    expect(bad({ type: 'market', tif: 'IOC', price: '100' })).toMatch(/^price must be a number/);
+    // what the contract allows
+    expect(bad({ reason: 'signal-1', reduceOnly: true, source: '' })).toBeUndefined();
+    expect(bad({ reduceOnly: false, reason: undefined })).toBeUndefined();
+    expect(bad({ type: 'market', tif: 'IOC', price: undefined })).toBeUndefined();
+    expect(bad({ type: 'market', tif: 'IOC', price: 105 })).toBeUndefined();
+  });
 });

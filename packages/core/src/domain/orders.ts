@@ -93,7 +93,11 @@ export interface ExecutionReport {
   /** For fills: this fill's price (ticks) and quantity (lots). */
   lastPrice: number;
   lastQty: number;
-  /** Quantity still working after this report. */
+  /**
+   * Quantity still working after this report. The engine books nothing from it or cumQty and
+   * accepts a report without them (an adapter of a venue that does not say); the journal keeps
+   * them absent (docs/journal.md, "Records the writer cannot store").
+   */
   leavesQty: number;
   /** Total filled so far. */
   cumQty: number;
@@ -165,12 +169,15 @@ const TIME_IN_FORCE: ReadonlySet<unknown> = new Set<TimeInForce>(['GTC', 'IOC', 
 
 /**
  * Why an intent cannot be an order (a side, type or time in force that is not one of the
- * contract's words, not positive whole lots, or a limit price that is not positive whole ticks),
- * or undefined. The engine refuses such an intent; the smart order router passes it through
- * unsplit (a limit price of 0 would read as "no limit"). The words are checked because a plain
- * JavaScript plugin is not held to the types: risk read a side "SELL" as a sell, paper trading
- * executed it and the engine then refused its fills, and each adapter maps an unknown word its
- * own way.
+ * contract's words, not positive whole lots, a limit price that is not positive whole ticks, or
+ * a field the journal cannot keep as it is), or undefined. The engine refuses such an intent;
+ * the smart order router passes it through unsplit (a limit price of 0 would read as "no
+ * limit"). The words are checked because a plain JavaScript plugin is not held to the types:
+ * risk read a side "SELL" as a sell, paper trading executed it and the engine then refused its
+ * fills, and each adapter maps an unknown word its own way. The source, reason, reduce-only flag
+ * and a market order's price are checked because the order is journaled as it is sent: a reason
+ * that was a number (a signal's numeric id) once failed the journal writer's batch, with every
+ * fill queued beside it, at every retry (docs/journal.md, "Records the writer cannot store").
  */
 export function orderValueProblem(intent: Readonly<OrderIntent>): string | undefined {
   if (intent.side !== 'buy' && intent.side !== 'sell') return `side must be "buy" or "sell", got ${describeValue(intent.side)}`;
@@ -178,5 +185,10 @@ export function orderValueProblem(intent: Readonly<OrderIntent>): string | undef
   if (!TIME_IN_FORCE.has(intent.tif)) return `time in force must be one of GTC, IOC, FOK, POST_ONLY, got ${describeValue(intent.tif)}`;
   if (!Number.isSafeInteger(intent.qty) || intent.qty <= 0) return `quantity must be a positive whole number of lots, got ${intent.qty}`;
   if (intent.type === 'limit' && (!Number.isSafeInteger(intent.price) || intent.price! <= 0)) return `limit price must be a positive whole number of ticks, got ${intent.price}`;
+  // A market order's price, when given (a protection price), is stored as a number: null reads back as none.
+  if (intent.price != null && !Number.isFinite(intent.price)) return `price must be a number of ticks, got ${describeValue(intent.price)}`;
+  if (typeof intent.source !== 'string') return `source must be a string (the strategy's name), got ${describeValue(intent.source)}`;
+  if (intent.reason !== undefined && typeof intent.reason !== 'string') return `reason must be a string when given, got ${describeValue(intent.reason)}`;
+  if (intent.reduceOnly !== undefined && typeof intent.reduceOnly !== 'boolean') return `reduceOnly must be true or false when given, got ${describeValue(intent.reduceOnly)}`;
   return undefined;
 }

@@ -207,6 +207,45 @@ describe('OrderManager: ids the journal could not keep', () => {
   });
 });
 
+describe('OrderManager: fields the journal could not keep or a restart could not read (fieldProblem)', () => {
+  const cases: [string, ExecutionReport['kind'], Record<string, unknown>, string, RegExp][] = [
+    ['a cancel with a number fee', 'cancelled', { feeAtoms: 0 }, 'fill_fee', /^fee 0 is not a bigint/],
+    ['a cancel without a venue time', 'cancelled', { ts: undefined }, 'field', /^venue time undefined/],
+    ['an ack with a NaN venue time', 'ack', { ts: Number.NaN }, 'field', /^venue time NaN/],
+    ['a cancel without a side', 'cancelled', { side: undefined }, 'field', /^side undefined/],
+    ['a cancel with leavesQty as a string', 'cancelled', { leavesQty: '0' }, 'field', /^leavesQty "0"/],
+    ['an expiry with an infinite cumQty', 'expired', { cumQty: Number.POSITIVE_INFINITY }, 'field', /^cumQty Infinity/],
+    ['a rejection with rejects "cancel"', 'rejected', { rejects: 'cancel' }, 'field', /^rejects "cancel"/],
+    ['a rejection with an empty reject reason', 'rejected', { rejectReason: '' }, 'field', /^reject reason "" is not a string of 1 to 200/],
+    ['a rejection with a reject reason of 201 characters', 'rejected', { rejectReason: 'R'.repeat(201) }, 'field', /^reject reason/],
+    ['a rejection with a numeric text', 'rejected', { text: 42 }, 'field', /^text 42/],
+    ['an ack with a numeric fee asset', 'ack', { feeAsset: 1 }, 'field', /^fee asset 1/],
+    ["a fill with liquidity 'Maker'", 'fill', { lastPrice: 100, lastQty: 3, feeAtoms: 1n, liquidity: 'Maker' }, 'field', /^liquidity "Maker"/],
+    ['a fill with a null cumQty', 'fill', { lastPrice: 100, lastQty: 3, feeAtoms: 1n, cumQty: null }, 'field', /^cumQty null/],
+  ];
+  it.each(cases)('%s is invalid, and not applied', (_what, kind, patch, reason, detail) => {
+    const m = new OrderManager();
+    const o = m.create(intent, 1);
+    const out = m.apply({ ...report(o.clientOrderId, kind), ...patch } as ExecutionReport, 2);
+    expect(out).toMatchObject({ kind: 'invalid', reason });
+    expect((out as { detail: string }).detail).toMatch(detail);
+    expect(m.get(o.clientOrderId)).toMatchObject({ status: 'pending_new', filledQty: 0, updatedTs: 1 });
+  });
+
+  it('quantities and a non-fill fee may be absent (an adapter that does not track them): applied', () => {
+    const m = new OrderManager();
+    const o = m.create(intent, 1);
+    const fill = { ...report(o.clientOrderId, 'fill', { lastPrice: 100, lastQty: 3, feeAtoms: 1n, tradeId: 't1' }) } as Partial<ExecutionReport>;
+    delete fill.cumQty;
+    delete fill.leavesQty;
+    expect(m.apply(fill as ExecutionReport, 2)).toMatchObject({ kind: 'applied', fill: true });
+    const cancel = { ...report(o.clientOrderId, 'cancelled') } as Partial<ExecutionReport>;
+    for (const k of ['lastPrice', 'lastQty', 'leavesQty', 'cumQty', 'feeAtoms'] as const) delete cancel[k];
+    expect(m.apply(cancel as ExecutionReport, 3)).toMatchObject({ kind: 'applied', fill: false });
+    expect(m.get(o.clientOrderId)).toMatchObject({ status: 'cancelled', filledQty: 3 });
+  });
+});
+
 describe('OrderManager: which ids are ours', () => {
   it('an id of our form counts as ours only up to a bound above what was issued or reserved; restoring another does not move the sequence', () => {
     const m = new OrderManager('cw');

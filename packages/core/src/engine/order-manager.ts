@@ -19,28 +19,28 @@ export type ReportOutcome =
   | { kind: 'unknown' };
 
 /** Why a report about a known order was not applied (`cwts_execution_reports_invalid_total{reason}`). */
-export type InvalidReportReason = 'wrong_instrument' | 'fill_qty' | 'fill_price' | 'fill_fee' | 'fill_side' | 'kind' | 'id';
+export type InvalidReportReason = 'wrong_instrument' | 'fill_qty' | 'fill_price' | 'fill_fee' | 'fill_side' | 'kind' | 'id' | 'field';
 
 const REPORT_KINDS: ReadonlySet<string> = new Set(['ack', 'fill', 'cancelled', 'expired', 'rejected']);
 
 /**
  * What makes a report about `order` impossible to book, or undefined: it names another
  * instrument, or a fill that is not a positive whole number of lots at a positive whole number of
- * ticks, with a bigint fee, on the order's side, or ids that are not well-formed strings. Adapters
- * check what venues send; this is the engine's own check, for an adapter that did not (a
- * third-party plugin, a bug).
+ * ticks, with a bigint fee, on the order's side, or ids that are not well-formed strings, or a
+ * field the journal could not keep as it is (fieldProblem). Adapters check what venues send;
+ * this is the engine's own check, for an adapter that did not (a third-party plugin, a bug).
  */
 export function reportProblem(r: ExecutionReport, order: Order): { reason: InvalidReportReason; detail: string } | undefined {
   if (r.exchange !== order.exchange || r.symbol !== order.symbol) return { reason: 'wrong_instrument', detail: `the report names ${String(r.exchange)} ${String(r.symbol)}, the order is on ${order.exchange} ${order.symbol}` };
   if (!REPORT_KINDS.has(r.kind)) return { reason: 'kind', detail: `unknown report kind ${describeValue(r.kind)}` };
-  if (r.kind !== 'fill') return idProblem(r);
+  if (r.kind !== 'fill') return idProblem(r) ?? fieldProblem(r);
   const fill = fillProblem(r);
   if (fill !== undefined) return fill;
   if (r.side !== order.side) return { reason: 'fill_side', detail: `a ${String(r.side)} fill of a ${order.side} order` };
   return undefined;
 }
 
-/** What makes a fill impossible to book on its own terms: not positive whole lots at positive whole ticks, a fee that is not a bigint, no side, ids that are not well-formed strings. */
+/** What makes a fill impossible to book on its own terms: not positive whole lots at positive whole ticks, a fee that is not a bigint, no side, ids that are not well-formed strings, a field the journal could not keep. */
 export function fillProblem(r: ExecutionReport): { reason: InvalidReportReason; detail: string } | undefined {
   const ids = idProblem(r);
   if (ids !== undefined) return ids;
@@ -48,7 +48,47 @@ export function fillProblem(r: ExecutionReport): { reason: InvalidReportReason; 
   if (!(Number.isSafeInteger(r.lastPrice) && r.lastPrice > 0)) return { reason: 'fill_price', detail: `fill price ${String(r.lastPrice)} ticks is not a positive whole number` };
   if (typeof r.feeAtoms !== 'bigint') return { reason: 'fill_fee', detail: `fee ${String(r.feeAtoms)} is not a bigint of quote atoms` };
   if (r.side !== 'buy' && r.side !== 'sell') return { reason: 'fill_side', detail: `side ${describeValue(r.side)} is neither buy nor sell` };
+  return fieldProblem(r);
+}
+
+/**
+ * A field of a report (any kind) that the journal could not keep as it is, or that a restart
+ * could not read back (journal/record-body.ts decodes exactly this): a side other than buy or
+ * sell, a venue time that is not a finite number, a quantity that is neither a finite number nor
+ * absent (an adapter may leave out leavesQty and cumQty: nothing is booked from them), a fee that
+ * is neither a bigint nor absent, a liquidity other than maker or taker, what a rejection
+ * refuses other than order or request, a reject reason that is not a string of 1 to 200
+ * characters, a text or fee asset that is not a string. Such a report was applied and then
+ * failed the journal writer's whole batch at every retry (a fee of 0 for 0n, a missing venue
+ * time), or was stored and refused as damaged at the next start (liquidity "Maker"), which left
+ * the fill out of the restored position and started HALTED (docs/journal.md, "Records the
+ * writer cannot store").
+ */
+function fieldProblem(r: ExecutionReport): { reason: InvalidReportReason; detail: string } | undefined {
+  if (r.side !== 'buy' && r.side !== 'sell') return field(`side ${describeValue(r.side)} is neither buy nor sell`);
+  if (!Number.isFinite(r.ts)) return field(`venue time ${describeValue(r.ts)} is not a finite number`);
+  if (notFiniteOrAbsent(r.lastPrice)) return field(`lastPrice ${describeValue(r.lastPrice)} is not a finite number`);
+  if (notFiniteOrAbsent(r.lastQty)) return field(`lastQty ${describeValue(r.lastQty)} is not a finite number`);
+  if (notFiniteOrAbsent(r.leavesQty)) return field(`leavesQty ${describeValue(r.leavesQty)} is not a finite number`);
+  if (notFiniteOrAbsent(r.cumQty)) return field(`cumQty ${describeValue(r.cumQty)} is not a finite number`);
+  if (r.feeAtoms !== undefined && typeof r.feeAtoms !== 'bigint') return { reason: 'fill_fee', detail: `fee ${describeValue(r.feeAtoms)} is not a bigint of quote atoms` };
+  if (r.liquidity !== undefined && r.liquidity !== 'maker' && r.liquidity !== 'taker') return field(`liquidity ${describeValue(r.liquidity)} is neither maker nor taker`);
+  if (r.rejects !== undefined && r.rejects !== 'order' && r.rejects !== 'request') return field(`rejects ${describeValue(r.rejects)} is neither order nor request`);
+  if (r.rejectReason !== undefined && !(typeof r.rejectReason === 'string' && r.rejectReason.length >= 1 && r.rejectReason.length <= MAX_REJECT_REASON)) return field(`reject reason ${describeValue(r.rejectReason)} is not a string of 1 to ${MAX_REJECT_REASON} characters`);
+  if (r.text !== undefined && typeof r.text !== 'string') return field(`text ${describeValue(r.text)} is not a string`);
+  if (r.feeAsset !== undefined && typeof r.feeAsset !== 'string') return field(`fee asset ${describeValue(r.feeAsset)} is not a string`);
   return undefined;
+}
+
+/** The longest reject reason a journaled report or order keeps (journal/record-body.ts, shortText). */
+const MAX_REJECT_REASON = 200;
+
+function notFiniteOrAbsent(v: unknown): boolean {
+  return v !== undefined && !Number.isFinite(v);
+}
+
+function field(detail: string): { reason: InvalidReportReason; detail: string } {
+  return { reason: 'field', detail };
 }
 
 /**

@@ -49,6 +49,12 @@ describe('record body (schema v3)', () => {
     }
   });
 
+  it('a report without quantities or fee (the engine accepts it: order-manager.ts fieldProblem) reads back without them, not as damaged', () => {
+    const bare = { ...ACK, kind: 'cancelled' } as Partial<ExecutionReport>;
+    for (const k of ['lastPrice', 'lastQty', 'leavesQty', 'cumQty', 'feeAtoms'] as const) delete bare[k];
+    expect(decodeReport(reportRow(bare as ExecutionReport, 'USDT'))).toEqual({ report: bare, feeAsset: 'USDT' });
+  });
+
   it('round-trips arbitrary orders and reports (property)', () => {
     const text = fc.string({ minLength: 1, maxLength: 30 });
     const num = fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constant(Number.MAX_SAFE_INTEGER));

@@ -168,11 +168,13 @@ export class BodyEncoder {
     if (r.symbol !== orderSymbol) this.str(1, r.symbol);
     if (r.venueOrderId !== undefined) this.str(2, r.venueOrderId);
     if (r.side !== orderSide) this.str(3, r.side);
-    this.num(4, r.lastPrice);
-    this.num(5, r.lastQty);
-    this.num(6, r.leavesQty);
-    this.num(7, r.cumQty);
-    this.big(8, r.feeAtoms);
+    // Absent quantities and fee (a plain-JS adapter's cancel, a fill without cumQty: the engine
+    // accepts them, order-manager.ts fieldProblem) are left out, and read back absent.
+    if (r.lastPrice !== undefined) this.num(4, r.lastPrice);
+    if (r.lastQty !== undefined) this.num(5, r.lastQty);
+    if (r.leavesQty !== undefined) this.num(6, r.leavesQty);
+    if (r.cumQty !== undefined) this.num(7, r.cumQty);
+    if (r.feeAtoms !== undefined) this.big(8, r.feeAtoms);
     if (r.feeAsset !== undefined) this.str(9, r.feeAsset);
     if (r.liquidity !== undefined) this.str(10, r.liquidity);
     if (r.tradeId !== undefined) this.str(11, r.tradeId);
@@ -364,8 +366,6 @@ function readFields(body: unknown, layout: number, spec: Record<number, readonly
   return out;
 }
 
-// Numbers are checked finite, not integral: the writer stores what the engine had, and recovery
-// must not refuse a record the engine accepted (a venue time with a fraction of a millisecond).
 const CRC_TABLE = Int32Array.from({ length: 256 }, (_, n) => {
   let c = n;
   for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
@@ -382,6 +382,10 @@ const crc32: (bytes: Uint8Array) => number =
         return (c ^ -1) >>> 0;
       };
 
+// Numbers are checked finite, not integral: the writer stores what the engine had, and recovery
+// must not refuse a record the engine accepted (a venue time with a fraction of a millisecond).
+// What a report may hold is what the engine's check accepts (engine/order-manager.ts
+// reportProblem): each field here is refused exactly where that check refuses it.
 const finite = z.number().refine(Number.isFinite, 'not a finite number');
 /** Names, ids and reason codes: short, never empty. */
 const shortText = z.string().min(1).max(200);
@@ -425,11 +429,13 @@ const reportBody = z.strictObject({
   symbol: shortText,
   venueOrderId: z.string().optional(),
   side,
-  lastPrice: finite,
-  lastQty: finite,
-  leavesQty: finite,
-  cumQty: finite,
-  feeAtoms: z.bigint(),
+  // Optional: the engine accepts a report without them (a fill's lots, ticks and fee are then
+  // refused by the replay's own check, as live); rows written before always have them.
+  lastPrice: finite.optional(),
+  lastQty: finite.optional(),
+  leavesQty: finite.optional(),
+  cumQty: finite.optional(),
+  feeAtoms: z.bigint().optional(),
   reportFeeAsset: z.string().optional(),
   liquidity: z.enum(['maker', 'taker']).optional(),
   tradeId: z.string().optional(),
@@ -523,19 +529,14 @@ export function decodeFoldedReports(order: { client_id: string; exchange: string
 }
 
 function toReport(c: z.infer<typeof reportRow>, b: z.infer<typeof reportBody>): ExecutionReport {
-  const report: ExecutionReport = {
-    kind: c.kind,
-    exchange: c.exchange,
-    symbol: b.symbol,
-    clientOrderId: c.client_id,
-    side: b.side,
-    lastPrice: b.lastPrice,
-    lastQty: b.lastQty,
-    leavesQty: b.leavesQty,
-    cumQty: b.cumQty,
-    feeAtoms: b.feeAtoms,
-    ts: c.venue_ts,
-  };
+  // A quantity or fee the report was journaled without stays absent, as the engine had it.
+  const report = { kind: c.kind, exchange: c.exchange, symbol: b.symbol, clientOrderId: c.client_id, side: b.side } as ExecutionReport;
+  if (b.lastPrice !== undefined) report.lastPrice = b.lastPrice;
+  if (b.lastQty !== undefined) report.lastQty = b.lastQty;
+  if (b.leavesQty !== undefined) report.leavesQty = b.leavesQty;
+  if (b.cumQty !== undefined) report.cumQty = b.cumQty;
+  if (b.feeAtoms !== undefined) report.feeAtoms = b.feeAtoms;
+  report.ts = c.venue_ts;
   if (b.venueOrderId !== undefined) report.venueOrderId = b.venueOrderId;
   if (b.reportFeeAsset !== undefined) report.feeAsset = b.reportFeeAsset;
   if (b.liquidity !== undefined) report.liquidity = b.liquidity;

@@ -63,7 +63,10 @@ export interface JournalStoreOptions {
   configDigest?: string;
   /** Wall time for run start/end stamps (default Date.now). */
   now?: () => number;
-  /** A commit failed: its records stay with the writer and are retried; the engine should stop trading. */
+  /**
+   * A commit failed (its records stay with the writer and are retried), or a record could not be
+   * stored and was set aside (the others are committed): the engine should stop trading.
+   */
   onError?: (err: JournalError) => void;
   /** The longest a synchronous commit (`always`, flush, close) blocks the caller (default 10 s). */
   commitTimeoutMs?: number;
@@ -249,9 +252,10 @@ export class JournalStore implements Journal {
     return true;
   }
 
-  /** Records appended and not yet committed (queued here or with the writer thread). */
+  /** Records appended and not yet committed (queued here or with the writer thread); a record set aside is not pending. */
   get pending(): number {
-    return this.queue.length + this.posted - this.writer.readStats().committed;
+    const w = this.writer.readStats();
+    return this.queue.length + this.posted - w.committed - w.setAside;
   }
 
   /** Records committed by this process (tests and the bench read it). */
@@ -276,12 +280,13 @@ export class JournalStore implements Journal {
   /**
    * Commits everything appended so far, blocking until the writer thread has; returns the
    * number of records this call handed over. Throws JournalError when the commit failed (the
-   * records stay with the writer, which retries them).
+   * records stay with the writer, which retries them) or a record could not be stored (set
+   * aside; the others are committed). `durable`: fsynced whatever the policy.
    */
-  flush(): number {
+  flush(durable = false): number {
     const recs = this.takeQueue();
     if (recs.length === 0 && this.pending === 0 && this.lastError === undefined) return 0;
-    const r = this.writer.commit(recs);
+    const r = this.writer.commit(recs, undefined, durable);
     if (!r.ok) throw new JournalError('WRITE', this.path, r.error ?? 'commit failed');
     this.lastError = undefined;
     return recs.length;
@@ -332,10 +337,14 @@ export class JournalStore implements Journal {
   /**
    * Reserves client order ids up to `upTo`, committed at once (a rare synchronous write): after
    * a crash no id at or below it is issued again, even if the order record itself was lost.
+   * Fsynced under `batch` too (one fsync per block of ids): under synchronous = NORMAL a power
+   * loss can take back commits since the WAL's last fsync, and a reservation taken back while
+   * orders under it reached a venue would issue their ids again. `never` leaves durability to
+   * the OS, as it says.
    */
   reserveClientIds(upTo: number): void {
     this.queue.push({ t: 'meta', key: 'client_ids_reserved', value: String(upTo) });
-    this.flush();
+    this.flush(true);
   }
 
   /** Flushes, marks the run ended and releases the writer lock. `clean` false plays a crash in tests. */

@@ -35,6 +35,10 @@ export interface WriterStats {
   refusedSlots: number;
   /** WAL checkpoints run by the writer (when idle, or when the WAL reached its cap). */
   checkpoints: number;
+  /** Records that could not be stored: left out, never retried with the others (each also an error event). */
+  setAside: number;
+  /** Commits made with synchronous = FULL (fsynced): every one under `always`, else the client id reservations. */
+  fullSyncCommits: number;
 }
 
 /**
@@ -109,11 +113,14 @@ export class WriterThread {
     else this.worker.postMessage(m);
   }
 
-  /** Hands records over and blocks until they are committed (or the commit failed). */
-  commit(recs: QueuedRecord[], waitMs = this.opts.waitMs): WriterReply {
+  /**
+   * Hands records over and blocks until they are committed (or the commit failed). `durable`:
+   * committed with synchronous = FULL whatever the policy (the client id reservation).
+   */
+  commit(recs: QueuedRecord[], waitMs = this.opts.waitMs, durable = false): WriterReply {
     // A dead writer reads nothing more: the ring is left alone (request answers with the failure).
     const h = this.dead ? { slots: 0, overflow: undefined, recs } : this.ring.handOver(recs);
-    return this.request((sync) => ({ t: 'records', slots: h.slots, overflow: h.overflow, recs: h.recs, sync }), waitMs);
+    return this.request((sync) => ({ t: 'records', slots: h.slots, overflow: h.overflow, recs: h.recs, sync, durable }), waitMs);
   }
 
   /** Commits what is pending and closes the writer's connection. */
@@ -134,7 +141,17 @@ export class WriterThread {
   readStats(): WriterStats {
     const n = (i: number) => Number(Atomics.load(this.stats, i));
     const cpu = n(STAT.threadCpuUs);
-    return { committed: n(STAT.committed), commits: n(STAT.commits), commitUs: n(STAT.commitUs), maxCommitUs: n(STAT.maxCommitUs), threadCpuUs: cpu < 0 ? undefined : cpu, refusedSlots: n(STAT.refusedSlots), checkpoints: n(STAT.checkpoints) };
+    return {
+      committed: n(STAT.committed),
+      commits: n(STAT.commits),
+      commitUs: n(STAT.commitUs),
+      maxCommitUs: n(STAT.maxCommitUs),
+      threadCpuUs: cpu < 0 ? undefined : cpu,
+      refusedSlots: n(STAT.refusedSlots),
+      checkpoints: n(STAT.checkpoints),
+      setAside: n(STAT.setAside),
+      fullSyncCommits: n(STAT.fullSyncCommits),
+    };
   }
 
   private request(make: (sync: number) => WriterRequest, waitMs = this.opts.waitMs): WriterReply {

@@ -2,17 +2,20 @@
  * The journal writer thread: owns the connection that writes records, so SQLite's statement
  * work, JSON encoding and the commit itself never run on the engine thread. Every message is
  * committed as it arrives, in one transaction (the engine thread already batches: see
- * writer-thread.ts); a failed commit keeps its records, in order, and is retried.
+ * writer-thread.ts); a commit that fails for the database's sake (a full disk, a lock) keeps its
+ * records, in order, and is retried. A record that cannot be stored at all is set aside, never
+ * retried with the others (writer.ts, isRecordFault).
  */
 import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Database as Db } from 'better-sqlite3';
 
+import { describeValue } from '../domain/describe-value.js';
 import { describeFsError } from './errors.js';
 import { RecordRingReader } from './record-ring.js';
 import { threadCpuClock } from './thread-cpu.js';
 import { niceThisThread } from './thread-priority.js';
-import { JournalWriter, type QueuedRecord } from './writer.js';
+import { isRecordFault, JournalWriter, type QueuedRecord } from './writer.js';
 import { controlViews, SIGNAL_INDEX, STAT, type WriterEvent, type WriterReply, type WriterRequest, type WriterWorkerData } from './writer-protocol.js';
 
 const data = workerData as WriterWorkerData;
@@ -57,6 +60,8 @@ try {
 }
 
 let pending: QueuedRecord[] = [];
+/** SQLite's synchronous on this connection now: the policy's, or FULL for a durable request. */
+let synchronous: WriterWorkerData['synchronous'] = data.synchronous;
 let lastError: string | undefined;
 let retry: NodeJS.Timeout | undefined;
 let open = true;
@@ -90,34 +95,111 @@ function reply(r: WriterReply): void {
   Atomics.notify(signal, SIGNAL_INDEX);
 }
 
-/** Commits everything pending; returns the error text when it failed (records stay pending). */
+/**
+ * Commits everything pending. Returns the error text when the commit failed for the database's
+ * sake (what it could not commit stays pending, in order, and is retried), or when records were
+ * set aside (the others are committed); undefined when all of it is committed.
+ */
 function commitPending(): string | undefined {
   if (pending.length === 0) return undefined;
   const batch = pending;
   // Wall time: process.cpuUsage() counts every thread of the process.
   const started = performance.now();
+  const aside: string[] = [];
+  let stuck: Stuck | undefined;
   try {
-    writer!.commit(batch);
+    commitCounted(batch);
   } catch (err) {
-    const message = `commit of ${batch.length} record(s) failed: ${describeFsError(err)}`;
+    // A record the writer cannot store fails the whole transaction, and would at every retry,
+    // with every record queued after it (fills included) and the engine halted meanwhile: find
+    // it by halves, set it aside, commit the others in their order.
+    stuck = isRecordFault(err) ? isolate(batch, 0, batch.length, err, aside) : { at: 0, err };
+  }
+  const us = BigInt(Math.round((performance.now() - started) * 1000));
+  Atomics.add(stats, STAT.commitUs, us);
+  if (us > Atomics.load(stats, STAT.maxCommitUs)) Atomics.store(stats, STAT.maxCommitUs, us);
+  if (stuck !== undefined) {
+    // What comes before the failure is committed or set aside: only the rest waits for the retry.
+    pending = stuck.at === 0 ? batch : batch.slice(stuck.at);
+    Atomics.store(stats, STAT.pending, BigInt(pending.length));
+    const message = `commit of ${pending.length} record(s) failed: ${describeFsError(stuck.err)}`;
     if (message !== lastError) event({ t: 'error', message });
     lastError = message;
     if (!retry) retry = setTimeout(retryNow, data.retryMs);
-    return message;
+    return [...aside, message].join('; ');
   }
-  const us = BigInt(Math.round((performance.now() - started) * 1000));
   pending = [];
-  Atomics.add(stats, STAT.committed, BigInt(batch.length));
-  Atomics.add(stats, STAT.commits, 1n);
-  Atomics.add(stats, STAT.commitUs, us);
-  if (us > Atomics.load(stats, STAT.maxCommitUs)) Atomics.store(stats, STAT.maxCommitUs, us);
   Atomics.store(stats, STAT.pending, 0n);
   checkpointWhenIdle();
   if (lastError !== undefined) {
     lastError = undefined;
     event({ t: 'recovered' });
   }
+  return aside.length > 0 ? aside.join('; ') : undefined;
+}
+
+/** Where a commit stopped on a failure of the database (not of a record): records from `at` on are not committed. */
+interface Stuck {
+  at: number;
+  err: unknown;
+}
+
+/** Commits records in one transaction and counts it; throws as JournalWriter.commit does. */
+function commitCounted(recs: readonly QueuedRecord[]): void {
+  writer!.commit(recs);
+  Atomics.add(stats, STAT.committed, BigInt(recs.length));
+  Atomics.add(stats, STAT.commits, 1n);
+  if (synchronous === 'FULL') Atomics.add(stats, STAT.fullSyncCommits, 1n);
+}
+
+/**
+ * Commits recs[from, to), whose commit as one failed with `err`, a record fault: by halves, each
+ * committed as one where it can be, down to the single records that cannot, which are set aside.
+ * Order is kept: a half is committed only after everything before it is committed or set aside.
+ * Returns where a failure of the database stopped it (nothing from there on is committed).
+ */
+function isolate(recs: readonly QueuedRecord[], from: number, to: number, err: unknown, aside: string[]): Stuck | undefined {
+  if (to - from === 1) {
+    aside.push(setAside(recs[from]!, err));
+    return undefined;
+  }
+  const mid = (from + to) >>> 1;
+  for (const [a, b] of [[from, mid], [mid, to]] as const) {
+    try {
+      commitCounted(recs.slice(a, b));
+    } catch (e) {
+      if (!isRecordFault(e)) return { at: a, err: e };
+      const stuck = isolate(recs, a, b, e, aside);
+      if (stuck !== undefined) return stuck;
+    }
+  }
   return undefined;
+}
+
+/**
+ * Leaves out a record that cannot be stored: counted, and reported as a write error, which halts
+ * trading as a failed commit does (the journal now lacks a record the engine acted on, so the
+ * next restart may differ from what ran). Never silent, and never at the cost of the records
+ * around it. Returns the report's text.
+ */
+function setAside(rec: QueuedRecord, err: unknown): string {
+  Atomics.add(stats, STAT.setAside, 1n);
+  const message = `${describeRecord(rec)} could not be stored and was set aside, not journaled (the records around it are): ${describeFsError(err)}`;
+  event({ t: 'error', message });
+  return message;
+}
+
+/** Which record, in words; any field of it may be of any type (that may be why it could not be stored). */
+function describeRecord(rec: QueuedRecord): string {
+  const word = (v: unknown) => (typeof v === 'string' ? v : describeValue(v));
+  if (rec.t === 'order') return `the order record of ${word(rec.order?.clientOrderId)}`;
+  if (rec.t === 'report') return `a ${word(rec.report?.kind)} report of order ${word(rec.report?.clientOrderId)}`;
+  return `a ${word(rec.t)} record`;
+}
+
+function setSynchronous(mode: WriterWorkerData['synchronous']): void {
+  db!.pragma(`synchronous = ${mode}`);
+  synchronous = mode;
 }
 
 function retryNow(): void {
@@ -139,7 +221,15 @@ port.on('message', (m: WriterRequest) => {
         if (refused > 0) Atomics.add(stats, STAT.refusedSlots, BigInt(refused));
       }
       Atomics.store(stats, STAT.pending, BigInt(pending.length));
-      const error = commitPending();
+      // A durable request (the client id reservation) is fsynced under `batch` too.
+      const full = m.durable === true && synchronous === 'NORMAL';
+      if (full) setSynchronous('FULL');
+      let error: string | undefined;
+      try {
+        error = commitPending();
+      } finally {
+        if (full) setSynchronous(data.synchronous);
+      }
       if (cpuClock) Atomics.store(stats, STAT.threadCpuUs, BigInt(cpuClock.read()));
       if (m.sync !== undefined) reply({ id: m.sync, ok: error === undefined, error });
       break;

@@ -248,6 +248,21 @@ export class JournalWriter {
 }
 
 /**
+ * Whether a failed commit is the fault of a record in it (and would fail the same way at every
+ * retry) rather than of the database: anything thrown while encoding or binding a value (a
+ * TypeError or RangeError: a number where a bigint belongs, a string that is not one), or
+ * SQLite's refusal of a value (a constraint such as NOT NULL, a type mismatch, a value too big).
+ * Everything else (a full disk, I/O, a lock, a busy database, corruption) is the database's: the
+ * records are kept and retried, as before.
+ */
+export function isRecordFault(err: unknown): boolean {
+  if (err instanceof TypeError || err instanceof RangeError) return true;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return false;
+  return code.startsWith('SQLITE_CONSTRAINT') || code === 'SQLITE_MISMATCH' || code === 'SQLITE_TOOBIG' || code === 'SQLITE_RANGE';
+}
+
+/**
  * One table's rows of a commit, flat (`width` values a row) and reused from commit to commit, so
  * gathering rows allocates no array per row; bound in chunks of ROWS_PER_INSERT rows.
  */
