@@ -4,10 +4,18 @@ import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
+import { ManualClock } from '../contracts/clock.js';
+import { defineInstrument } from '../domain/instrument.js';
+import { Engine } from '../engine/engine.js';
 import { OrderManager } from '../engine/order-manager.js';
+import { restoreFromJournal } from '../engine/rebuild.js';
+import { ScriptedVenue } from '../engine/test-venue.js';
 import { journalStringify } from '../journal/json.js';
+import { silentLogger } from '../observability/logger.js';
+import { MetricsRegistry } from '../observability/metrics.js';
 import { JournalStore } from '../journal/store.js';
 import { journalCommand } from './journal.js';
 
@@ -123,7 +131,7 @@ describe('cwts-ultra journal import / export', () => {
       [{ t: 'order', order: { ...order(2), qty: '10' }, ts: 2 }, /order: qty: /],
       [{ t: 'order', order: { ...order(3), price: undefined }, ts: 3 }, /order: price: a limit order has a price/],
       [{ t: 'order', order: null, ts: 4 }, /order: value: /],
-      [{ t: 'report', report: fill(1, { lastQty: -5, cumQty: -5 }), ts: 5 }, /report: lastQty: /],
+      [{ t: 'report', report: fill(1, { lastQty: -5, cumQty: -5 }), ts: 5 }, /report: fill quantity -5 lots is not a positive whole number/],
       [{ t: 'report', report: fill(1, { side: 'sell' }), ts: 6 }, /report of cw-1: a sell fill of a buy order/],
       [{ t: 'report', report: fill(9, { lastPrice: 0 }), ts: 7 }, /report: fill price 0 ticks is not a positive whole number/],
       [{ t: 'report', report: fill(1, { feeAtoms: 5 }), ts: 8 }, /report: feeAtoms: /],
@@ -138,6 +146,8 @@ describe('cwts-ultra journal import / export', () => {
       [[1, 2], /not a record/],
       [{ t: 'report', report: fill(1, {}), ts: 14 }, undefined],
       [{ t: 'risk', from: 'ACTIVE', to: 'HALTED', reason: 'drawdown', who: 'risk', ts: 15 }, undefined],
+      // the same fill line again: the restore would book it twice
+      [{ t: 'report', report: fill(1, {}), ts: 16 }, /report of cw-1: fill "t1" was already imported \(a repeated line\)/],
     ];
     writeFileSync(old, lines.map(([l]) => journalStringify(l)).join('\n') + '\n');
     const db = join(dir, 'j.db');
@@ -289,6 +299,51 @@ describe('cwts-ultra journal backup / restore', () => {
   });
 });
 
+/**
+ * docs/operations.md ships a backup unit (deploy/systemd/cwts-ultra-backup.service) that runs
+ * `journal backup --config /etc/cwts-ultra/production.toml` with only CWTS_DATA_DIR set: the venue
+ * keys live in the trading service's secrets.env, which the backup job does not get. The journal
+ * commands need the journal's location only, so an unset ${BINANCE_API_KEY} must not fail them.
+ */
+describe('journal backup / restore --config without the venue keys in the environment', () => {
+  const PRODUCTION = fileURLToPath(new URL('../../../../examples/reference-app/config/production.toml', import.meta.url));
+  const KEY_VARS = ['BINANCE_API_KEY', 'BINANCE_API_SECRET', 'KRAKEN_API_KEY', 'KRAKEN_API_SECRET'];
+  const saved = { ...process.env };
+  beforeEach(() => {
+    for (const k of KEY_VARS) delete process.env[k];
+  });
+  afterEach(() => {
+    process.env = { ...saved };
+  });
+
+  it('backs up and restores the journal production.toml names (<data dir>/<system.name>.db)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cwts-journal-nokeys-'));
+    const data = join(dir, 'data');
+    process.env.CWTS_DATA_DIR = data;
+    const journal = join(data, 'cwts-ultra-prod.db');
+    const live = JournalStore.open(journal);
+    live.append({ t: 'order', order: order(1) as never, ts: 1 });
+    live.flush();
+    live.close();
+    const backup = join(dir, 'backups', 'b.db');
+    const out: string[] = [];
+    expect(await journalCommand('backup', { config: PRODUCTION, out: backup }, (l) => out.push(l))).toBe(0);
+    expect(out[0]).toMatch(new RegExp(`^journal ${journal}: backed up to ${backup} .*1 orders.*integrity check ok$`));
+    expect(existsSync(backup)).toBe(true);
+    expect(await journalCommand('restore', { config: PRODUCTION, from: backup }, (l) => out.push(l))).toBe(0);
+    expect(out[out.length - 2]).toMatch(new RegExp(`^journal ${journal}: restored from ${backup}`));
+  });
+
+  it('still refuses a config with any other problem (an unset variable outside a credential)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cwts-journal-nokeys-'));
+    process.env.CWTS_DATA_DIR = join(dir, 'data');
+    const cfg = join(dir, 'c.toml');
+    writeFileSync(cfg, readFileSync(PRODUCTION, 'utf8').replace('name = "cwts-ultra-prod"', 'name = "${SYSTEM_NAME}"'));
+    await expect(journalCommand('backup', { config: cfg, out: join(dir, 'b.db') }, () => {})).rejects.toThrow(/system\.name: environment variable SYSTEM_NAME is not set/);
+    expect(existsSync(join(dir, 'b.db'))).toBe(false);
+  });
+});
+
 const importedOrder = (n: number) => ({
   exchange: 'sim', symbol: 'BTCUSDT', side: 'buy', type: 'limit', price: 100, qty: 10, tif: 'GTC', source: 't',
   clientOrderId: `cw-${n}`, status: 'pending_new', filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: n, updatedTs: n,
@@ -346,5 +401,44 @@ describe('journal import: only ids of the engine form move the sequence', () => 
     s.close();
     expect(contents.reservedClientIds).toBe(1000);
     expect(out.join('\n')).toContain('client ids continue at 1001');
+  });
+});
+
+describe('journal import: a repeated fill line', () => {
+  const BTC = defineInstrument({ exchange: 'v', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.001' });
+  const vOrder = (n: number, ts: number) => ({ ...order(n), exchange: 'v', createdTs: ts, updatedTs: ts });
+  const vReport = (n: number, kind: string, ts: number, extra: object = {}) => ({ ...report(n, kind), exchange: 'v', ts, ...extra });
+
+  it('is skipped and named (exit 1), and the restored position counts the fill once, even once the replay has forgotten its order', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cwts-import-dup-'));
+    const fill = vReport(1, 'fill', 1_000, { lastPrice: 100, lastQty: 10, leavesQty: 0, cumQty: 10, feeAtoms: 5n, tradeId: 'T1', liquidity: 'taker' });
+    const lines: object[] = [{ t: 'instrument', instrument: BTC }, { t: 'order', order: vOrder(1, 900), ts: 900 }, { t: 'report', report: fill, feeAsset: 'USDT', ts: 1_000 }];
+    // 1,001 later orders, cancelled 11 minutes on: past the replay's closed-order window (1,000 closed and 10 min),
+    // where the restore books a journaled fill of an order it has forgotten (a duplicate never reached the journal live)
+    const later = 1_000 + 11 * 60_000;
+    for (let n = 2; n <= 1_002; n++) {
+      lines.push({ t: 'order', order: vOrder(n, later), ts: later });
+      lines.push({ t: 'report', report: vReport(n, 'cancelled', later, { leavesQty: 0 }), feeAsset: 'USDT', ts: later });
+    }
+    lines.push({ t: 'report', report: { ...fill, ts: later + 1 }, feeAsset: 'USDT', ts: later + 1 });
+    const file = join(dir, 'in.jsonl');
+    writeFileSync(file, lines.map((l) => journalStringify(l)).join('\n') + '\n');
+    const db = join(dir, 'j.db');
+    const out: string[] = [];
+    const rc = await journalCommand('import', { from: file, journal: db }, (l) => out.push(l));
+    expect(rc).toBe(1);
+    expect(out).toContain(`skipped line ${file}:${lines.length}: report of cw-1: fill "T1" was already imported (a repeated line)`);
+
+    const store = JournalStore.open(db, { fsync: 'batch', batchMs: 60_000 });
+    const fillRows = store.database.prepare("SELECT count(*) FROM execution_reports WHERE kind = 'fill'").pluck().get() as number;
+    const venue = new ScriptedVenue('v', [BTC]);
+    const engine = new Engine({
+      clock: new ManualClock(2_000_000), logger: silentLogger(), metrics: new MetricsRegistry({ processMetrics: false }), watchdog: false, journal: store, onShutdown: 'keep',
+      venues: [{ name: 'v', symbols: ['BTCUSDT'], marketData: venue, execution: venue }],
+    });
+    const summary = restoreFromJournal(engine, store.load(), db, silentLogger());
+    const lots = engine.portfolio.find('v', 'BTCUSDT')?.qty;
+    store.close();
+    expect({ fillRows, restoredFills: summary.fills, lots }).toEqual({ fillRows: 1, restoredFills: 1, lots: 10 });
   });
 });

@@ -25,11 +25,15 @@ export interface JournalCommandOptions {
   force?: boolean;
 }
 
-/** The journal a command works on: `--journal FILE`, else the one `--config` names. */
+/**
+ * The journal a command works on: `--journal FILE`, else the one `--config` names. The journal
+ * commands talk to no venue, so the venue keys need not be set (a backup timer runs without
+ * them: docs/operations.md); every other check of the config still runs.
+ */
 function journalPath(o: JournalCommandOptions): string {
   if (o.journal) return o.journal;
   if (!o.config) throw new Error('name the journal: --journal <file.db> or --config <file.toml>');
-  const cfg = loadConfigFile(o.config).config;
+  const cfg = loadConfigFile(o.config, process.env, { credentials: 'not-needed' }).config;
   return resolveJournalPath(cfg.journal, cfg.system.name);
 }
 
@@ -212,11 +216,14 @@ function toRecord(raw: unknown, orders: OrderManager): JournalRecord | { t: 'cli
       const report = e.report as ExecutionReport;
       const r = orders.apply(report, ts);
       if (r.kind === 'invalid') return `report of ${report.clientOrderId}: ${r.detail}`;
+      // A fill whose trade id this file already booked (a repeated line, two overlapping exports
+      // joined) is not stored: the restore books every journaled fill, so it would count twice.
+      if (r.kind === 'duplicate') return `report of ${report.clientOrderId}: fill ${describeValue(report.tradeId)} was already imported (a repeated line)`;
       const o = r.kind === 'unknown' ? undefined : r.order;
       return {
         t: 'report',
         report,
-        order: { status: o?.status ?? 'open', filledQty: o?.filledQty ?? report.cumQty, feeAtoms: o?.feeAtoms ?? 0n, venueOrderId: o?.venueOrderId, symbol: report.symbol },
+        order: { status: o?.status ?? 'open', filledQty: o?.filledQty ?? report.cumQty ?? 0, feeAtoms: o?.feeAtoms ?? 0n, venueOrderId: o?.venueOrderId, symbol: report.symbol },
         feeAsset: typeof e.feeAsset === 'string' ? e.feeAsset : (report.feeAsset ?? ''),
         ts,
       };

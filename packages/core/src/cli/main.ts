@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { dirname, resolve } from 'node:path';
 import { ConfigError, loadConfigFile, outputRedactor } from '../config/index.js';
 import { PluginLoadError, PluginLoadErrors } from '../plugins/errors.js';
@@ -15,6 +15,7 @@ import { riskCommand } from './risk.js';
 import { journalCommand } from './journal.js';
 import { doctorCommand } from './doctor/index.js';
 import { JournalError } from '../journal/errors.js';
+import { listenForShutdown } from './shutdown-signals.js';
 
 let stdoutClosed = false;
 const out = (line: string) => {
@@ -28,9 +29,25 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   stdoutClosed = true;
 });
 
+/** `--duration`: an InvalidArgumentError, so a bad value is a command-line error (exit 2), not a failure. */
+/** Set when a command that stops on SIGINT/SIGTERM/SIGHUP (run, risk-aggregator) starts. */
+let stopsOnSignals = false;
+
+/**
+ * Once such a command has returned, the process still winds down (worker threads, sockets
+ * closing) before it exits, and the command's own signal listeners are gone: a signal then would
+ * take Node's default action, and the process would end as killed by it, losing the exit code a
+ * supervisor reads (3: orders left open). Until the process exits, a shutdown signal ends it at
+ * once with the command's code. Signal listeners do not keep the process alive.
+ */
+function exitOnLateSignals(code: number): number {
+  if (stopsOnSignals) listenForShutdown(() => process.exit(code));
+  return code;
+}
+
 function parseSeconds(v: string): number {
   const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`--duration must be a positive number of seconds, got ${v}`);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`must be a positive number of seconds, got ${JSON.stringify(v)}`);
   return n;
 }
 
@@ -45,7 +62,7 @@ export function buildProgram(): Command {
     .option('--duration <seconds>', 'stop after this many seconds', parseSeconds)
     .option('--record <file>', 'write every normalized market event as JSON lines for `replay` (a new file; never the journal)')
     .option('--force-record', 'let --record overwrite an existing file')
-    .action(async (o) => { program.setOptionValue('code', await runCommand({ config: o.config, duration: o.duration, record: o.record, forceRecord: !!o.forceRecord })); });
+    .action(async (o) => { stopsOnSignals = true; program.setOptionValue('code', await runCommand({ config: o.config, duration: o.duration, record: o.record, forceRecord: !!o.forceRecord })); });
 
   program.command('validate-config').description('check a config as `run` would: schema, ${VAR} substitution, ranges, then every plugin it names and their options')
     .requiredOption('--config <file>', 'TOML config')
@@ -55,7 +72,8 @@ export function buildProgram(): Command {
   program.command('backends').description('list compute backends, available or not, and why')
     .option('--config <file>', 'also this deployment\'s backends ([compute.<name>] plugin and settings), packages resolved from its directory')
     .action(async (o) => {
-      const config = o.config ? loadConfigFile(o.config).config : undefined;
+      // Lists backends only: the venue keys need not be set.
+      const config = o.config ? loadConfigFile(o.config, process.env, { credentials: 'not-needed' }).config : undefined;
       program.setOptionValue('code', await backendsCommand(o.config ? dirname(resolve(o.config)) : process.cwd(), out, config?.compute, config?.performance.gpu_enabled));
     });
 
@@ -114,7 +132,7 @@ export function buildProgram(): Command {
     .option('--duration <seconds>', 'stop after this many seconds', parseSeconds)
     .option('--halt <reason>', 'broadcast a global HALT to every shard and exit')
     .option('--resume', 'clear the global HALT and exit (each shard resumes through its own control endpoint)')
-    .action(async (o) => { program.setOptionValue('code', await (await import('./risk-aggregator.js')).riskAggregatorCommand(o, out)); });
+    .action(async (o) => { stopsOnSignals = true; program.setOptionValue('code', await (await import('./risk-aggregator.js')).riskAggregatorCommand(o, out)); });
 
   program.command('doctor').description('check this host and deployment against the production checklist: PASS / WARN / FAIL with the fix; exit code = worst (0 / 1 / 2)')
     .option('--config <file>', 'also check this deployment: journal location, ports, venue URLs, [compute] backends')
@@ -149,15 +167,15 @@ export async function main(argv: string[]): Promise<number> {
   if (args[0] === '--config' || args[0]?.startsWith('--config=')) args.unshift('run');
   try {
     await program.parseAsync(args, { from: 'user' });
-    return (program.getOptionValue('code') as number | undefined) ?? 0;
+    return exitOnLateSignals((program.getOptionValue('code') as number | undefined) ?? 0);
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
     // Whatever failed, the message may quote a config value: print it through the config's mask.
     if (err instanceof ConfigError || err instanceof JournalError || err instanceof PluginLoadErrors || err instanceof PluginLoadError || err instanceof VarCommandError) {
       process.stderr.write(`cwts-ultra: ${outputRedactor.redact(err.message)}\n`);
-      return 2;
+      return exitOnLateSignals(2);
     }
     process.stderr.write(`cwts-ultra: ${outputRedactor.redact((err as Error)?.message ?? String(err))}\n`);
-    return 1;
+    return exitOnLateSignals(1);
   }
 }

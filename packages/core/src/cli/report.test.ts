@@ -3,6 +3,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
+import { loadConfigFile } from '../config/index.js';
+import { journalStringify } from '../journal/json.js';
 import { writeSimRecording } from '../../test/fixtures/sim-recording.js';
 import { MIGRATIONS } from '../journal/schema.js';
 import { EXIT_RECORDING_DAMAGED, replayCommand } from './replay.js';
@@ -120,5 +123,26 @@ describe('report --data on a damaged recording', () => {
     const clean: string[] = [];
     expect(await reportCommand({ journal: db, out, data: rec, json: true }, (l) => clean.push(l))).toBe(0);
     expect(JSON.parse(clean[0]!).warnings).toBeUndefined();
+  });
+});
+
+describe('report --config without the venue keys in the environment', () => {
+  it('loads the config (its secrets are shown as [redacted] anyway) and still matches the digest the run journaled', async () => {
+    const p = join(dir, 'keys.toml');
+    writeFileSync(p, CONFIG.replace('api_url = "${SIM_URL}"', 'api_url = "${SIM_URL}"\napi_key = "${SIM_API_KEY}"\napi_secret = "${SIM_API_SECRET}"'));
+    Object.assign(process.env, ENV);
+    // the digest run journaled, with the keys set
+    const run = loadConfigFile(p, { ...process.env, SIM_API_KEY: 'sim-key-1234', SIM_API_SECRET: 'sim-secret-5678' });
+    const db = journal('keys.db');
+    const j = new Database(db);
+    j.prepare('UPDATE runs SET config_digest = ?').run(createHash('sha256').update(journalStringify(run.config)).digest('hex'));
+    j.close();
+    delete process.env.SIM_API_KEY;
+    delete process.env.SIM_API_SECRET;
+    const out = join(dir, 'keys.html');
+    expect(await reportCommand({ journal: db, out, config: p, json: true }, () => {})).toBe(0);
+    const html = readFileSync(out, 'utf8');
+    expect(html).toContain('config (matches the journal)');
+    expectNoSecret(html);
   });
 });

@@ -4,7 +4,7 @@ import { loadConfigFile, outputRedactor } from '../config/index.js';
 import { createLogger } from '../observability/logger.js';
 import { loadClusterModule } from '../cluster/load.js';
 import { setLongTimeout } from './long-timeout.js';
-import { SHUTDOWN_SIGNALS } from './run.js';
+import { listenForShutdown } from './shutdown-signals.js';
 
 export interface RiskAggregatorOptions {
   config: string;
@@ -15,7 +15,9 @@ export interface RiskAggregatorOptions {
 
 /** `cwts-ultra risk-aggregator`: runs until a shutdown signal or --duration; --halt / --resume act once. */
 export async function riskAggregatorCommand(o: RiskAggregatorOptions, out: (line: string) => void): Promise<number> {
-  const loaded = loadConfigFile(o.config);
+  // It talks to NATS, never to a venue: the venue keys need not be set (a credential inside
+  // a URL, such as a NATS password in [cluster] servers, still must be).
+  const loaded = loadConfigFile(o.config, process.env, { credentials: 'not-needed' });
   outputRedactor.merge(loaded.redactor);
   const cluster = loaded.config.cluster;
   if (!cluster?.enabled) throw new ConfigError([{ path: 'cluster', message: 'risk-aggregator needs an enabled [cluster] table' }], loaded.sourcePath);
@@ -32,16 +34,21 @@ export async function riskAggregatorCommand(o: RiskAggregatorOptions, out: (line
     out(`cluster ${cluster.name}: global HALT and REDUCING cleared; resume each shard through its control endpoint`);
     return 0;
   }
-  let onSignal: (() => void) | undefined;
+  let stopping = false;
+  let stopListening = () => {};
   const until = new Promise<void>((resolve) => {
-    onSignal = resolve;
-    for (const sig of SHUTDOWN_SIGNALS) process.once(sig, resolve);
-    if (o.duration !== undefined) setLongTimeout(resolve, o.duration * 1000, { unref: true });
+    const stop = () => {
+      stopping = true;
+      resolve();
+    };
+    // Kept until the aggregator has stopped: a repeated signal must not kill it mid-stop.
+    stopListening = listenForShutdown((sig) => (stopping ? logger.warn(`${sig} received: already stopping`) : stop()));
+    if (o.duration !== undefined) setLongTimeout(stop, o.duration * 1000, { unref: true });
   });
   try {
     await mod.runAggregator({ cluster, logger, clock, until, varConfidence: loaded.config.risk.var_confidence, bindAddress: loaded.config.monitoring.bind_address });
   } finally {
-    for (const sig of SHUTDOWN_SIGNALS) process.off(sig, onSignal!);
+    stopListening();
   }
   return 0;
 }

@@ -15,6 +15,7 @@ import { createClusterShard } from '../cluster/shard-runtime.js';
 import { startTracing } from '../observability/tracing/start.js';
 import { CONTROL_TOKEN_ENV, CONTROL_TOKEN_FILE, establishControlToken, tokensEqual } from '../risk/control-token.js';
 import { setLongTimeout } from './long-timeout.js';
+import { listenForShutdown } from './shutdown-signals.js';
 
 export interface RunOptions {
   config: string;
@@ -28,12 +29,7 @@ export interface RunOptions {
   faults?: Pick<NodeJS.EventEmitter, 'on' | 'off'>;
 }
 
-/**
- * Signals that stop the deployment through the orderly path. SIGHUP is one of them: a closed
- * terminal or a supervisor's hangup must not kill the process without flushing the journal
- * (there is no config reload on SIGHUP; see docs/architecture.md).
- */
-export const SHUTDOWN_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+export { SHUTDOWN_SIGNALS } from './shutdown-signals.js';
 
 /**
  * run's exit code when it stopped with `on_shutdown = "cancel"` and orders are still open: the
@@ -125,8 +121,11 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     })();
     return stopping;
   };
-  const onSignal = (sig: NodeJS.Signals) => void stop(sig);
-  for (const sig of SHUTDOWN_SIGNALS) process.once(sig, onSignal);
+  // Kept for the whole run: a repeated signal during the stop must not kill the process.
+  const stopListening = listenForShutdown((sig) => {
+    if (stopping === undefined) return void stop(sig);
+    logger.warn(`${sig} received: already stopping (cancelling open orders, flushing the journal); the stop ends by itself, SIGKILL ends the process at once (the journal is crash-safe, but orders may be left working)`);
+  });
   // A throw no handler caught means this process can no longer trust its own state: trading
   // HALTs (every open order is cancelled, whatever on_shutdown says), the orderly stop flushes
   // the journal, and the exit code says it was a fault. A stop that hangs ends at the deadline.
@@ -168,7 +167,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   } catch (err) {
     tracing?.endStartup((err as Error)?.message ?? String(err));
     await stop('startup failed');
-    for (const sig of SHUTDOWN_SIGNALS) process.off(sig, onSignal);
+    stopListening();
     faults.off('uncaughtException', onFault);
     faults.off('unhandledRejection', onFault);
     throw err;
@@ -183,7 +182,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     }, 50);
   });
   timer?.clear();
-  for (const sig of SHUTDOWN_SIGNALS) process.off(sig, onSignal);
+  stopListening();
   faults.off('uncaughtException', onFault);
   faults.off('unhandledRejection', onFault);
   const s = engine.summary();

@@ -45,3 +45,18 @@ describe('validate-config: a refused [compute] list still prints the config warn
     expect(lines.join('\n'), lines.join('\n')).toMatch(/warning: compute\.cpu-simd: settings for backend cpu-simd, which compute\.backends does not list; ignored/);
   }, 60_000);
 });
+
+describe('validate-config: values taken from the environment are listed', () => {
+  it('CWTS_BIND_ADDRESS, like a venue URL override (docs/venues.md: it works the same way)', async () => {
+    const saved = process.env.CWTS_BIND_ADDRESS;
+    process.env.CWTS_BIND_ADDRESS = '0.0.0.0';
+    const lines: string[] = [];
+    try {
+      expect(await validateConfigCommand({ config: config('[compute]\nbackends = ["js"]'), fileOnly: true }, (l) => lines.push(l))).toBe(0);
+    } finally {
+      if (saved === undefined) delete process.env.CWTS_BIND_ADDRESS;
+      else process.env.CWTS_BIND_ADDRESS = saved;
+    }
+    expect(lines).toContain('  monitoring.bind_address from CWTS_BIND_ADDRESS');
+  });
+});

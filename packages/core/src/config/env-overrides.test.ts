@@ -35,8 +35,30 @@ describe('environment overrides of venue URLs and ports', () => {
     expect(loaded.notices).toEqual([]);
   });
 
-  it('checks an overriding URL like one in the file', () => {
-    expect(() => parseConfig(PRODUCTION, { ...KEYS, CWTS_COINBASE_API_URL: 'http://127.0.0.1:1' })).toThrow(/coinbase\.api_url: expected a ws:\/\/ or wss:\/\/ URL/);
+  it('checks an overriding URL like one in the file, and the issue names the variable it came from', () => {
+    const issues = (env: NodeJS.ProcessEnv) => {
+      try {
+        parseConfig(PRODUCTION, { ...KEYS, ...env });
+      } catch (e) {
+        return (e as ConfigError).issues;
+      }
+      return [];
+    };
+    const [ws] = issues({ CWTS_COINBASE_API_URL: 'http://127.0.0.1:1' });
+    expect(ws!.path).toBe('coinbase.api_url');
+    expect(ws!.message).toMatch(/^expected a ws:\/\/ or wss:\/\/ URL.* \(from CWTS_COINBASE_API_URL\)$/);
+    expect(issues({ CWTS_BINANCE_REST_URL: 'not a url' }).map((i) => i.message.endsWith('(from CWTS_BINANCE_REST_URL)'))).toEqual([true]);
+    expect(issues({ CWTS_BIND_ADDRESS: 'not a host!' }).map((i) => `${i.path} ${i.message.endsWith('(from CWTS_BIND_ADDRESS)')}`)).toEqual(['monitoring.bind_address true']);
+    // a port clash caused by an override says which value is not in the file
+    expect(issues({ CWTS_HEALTH_PORT: '9090' })).toEqual([expect.objectContaining({ path: 'monitoring.health_check_port', message: expect.stringMatching(/is also monitoring\.metrics_port.*\(from CWTS_HEALTH_PORT\)$/) })]);
+    // the file's own values are not blamed on a variable
+    expect(issues({}).length).toBe(0);
+  });
+
+  it('lists CWTS_BIND_ADDRESS among the overrides applied, like the venue URLs (validate-config prints them, run logs them)', () => {
+    const loaded = parseConfig(PRODUCTION, { ...KEYS, CWTS_BIND_ADDRESS: ' 0.0.0.0 ', CWTS_METRICS_PORT: '0', CWTS_KRAKEN_API_URL: 'ws://127.0.0.1:7003' });
+    expect(loaded.config.monitoring.bind_address).toBe('0.0.0.0');
+    expect(loaded.notices).toEqual(['monitoring.metrics_port from CWTS_METRICS_PORT', 'monitoring.bind_address from CWTS_BIND_ADDRESS', 'kraken.api_url from CWTS_KRAKEN_API_URL']);
   });
 
   it('moves the metrics and health ports, and refuses a value that is not a port', () => {

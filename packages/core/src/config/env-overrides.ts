@@ -3,10 +3,17 @@
  * environment: the venues' endpoints (a staging or local server instead of the exchange) and
  * the HTTP ports (a test or a second instance on one host). They are applied to the expanded
  * tree before validation, so an override is checked exactly like a value written in the file,
- * and the issue names the variable. `CWTS_BIND_ADDRESS` (load.ts) works the same way.
+ * and every issue about an overridden key names the variable (load.ts appends "(from VAR)").
+ * Each override applied is listed (`applied`): validate-config prints them, run logs them.
  */
 import { isPlainTable } from './env.js';
 import type { ConfigIssue } from './errors.js';
+
+/**
+ * Overrides `[monitoring] bind_address`, so one image serves every environment: a container sets
+ * `0.0.0.0` (probes and Prometheus come from other hosts) while the shipped configs keep loopback.
+ */
+export const BIND_ADDRESS_ENV = 'CWTS_BIND_ADDRESS';
 
 /** `CWTS_METRICS_PORT`, `CWTS_HEALTH_PORT`: `[monitoring] metrics_port` / `health_check_port`. */
 export const PORT_ENV: Readonly<Record<string, string>> = { CWTS_METRICS_PORT: 'metrics_port', CWTS_HEALTH_PORT: 'health_check_port' };
@@ -20,6 +27,8 @@ export interface EnvOverrideResult {
   issues: ConfigIssue[];
   /** One line per value taken from the environment ("binance.api_url from CWTS_BINANCE_API_URL"). */
   applied: string[];
+  /** Key path -> the variable its value came from, to name the variable in validation issues. */
+  sources: Map<string, string>;
 }
 
 type Table = Record<string, unknown>;
@@ -31,12 +40,14 @@ type Table = Record<string, unknown>;
 export function applyEnvOverrides(tree: Table, env: NodeJS.ProcessEnv): EnvOverrideResult {
   const issues: ConfigIssue[] = [];
   const applied: string[] = [];
+  const sources = new Map<string, string>();
   const set = (section: string, key: string, value: unknown, from: string): void => {
     const cur = tree[section];
     if (cur === undefined) tree[section] = { [key]: value };
     else if (isPlainTable(cur)) tree[section] = { ...cur, [key]: value };
     else return;
     applied.push(`${section}.${key} from ${from}`);
+    sources.set(`${section}.${key}`, from);
   };
 
   for (const [name, key] of Object.entries(PORT_ENV)) {
@@ -46,6 +57,8 @@ export function applyEnvOverrides(tree: Table, env: NodeJS.ProcessEnv): EnvOverr
     if (!/^\d{1,5}$/.test(v) || Number(v) > 65535) issues.push({ path: `monitoring.${key}`, message: `${name} must be a port number 0-65535` });
     else set('monitoring', key, Number(v), name);
   }
+  const bind = env[BIND_ADDRESS_ENV]?.trim();
+  if (bind) set('monitoring', 'bind_address', bind, BIND_ADDRESS_ENV);
 
   const exchanges = tree.exchanges;
   const enabled = isPlainTable(exchanges) && Array.isArray(exchanges.enabled) ? exchanges.enabled : [];
@@ -57,5 +70,5 @@ export function applyEnvOverrides(tree: Table, env: NodeJS.ProcessEnv): EnvOverr
       if (v) set(venue, key, v, name);
     }
   }
-  return { issues, applied };
+  return { issues, applied, sources };
 }

@@ -58,20 +58,45 @@ export interface ExpandResult {
   rawStrings: Map<string, string>;
   /** Every substituted value, URL credential and secret of the tree, to mask in messages. */
   redactor: Redactor;
+  /**
+   * Credentials left unloaded under `credentials: 'not-needed'`, one line each:
+   * "binance.api_key (BINANCE_API_KEY)". Names only, never a value.
+   */
+  notLoaded: string[];
+}
+
+export interface ExpandOptions {
+  /**
+   * 'required' (default, what `run` and `validate-config` use): an unset variable is an error
+   * wherever it is. 'not-needed', for commands that talk to no venue (journal, report, doctor,
+   * backends, risk-aggregator): an unset variable in a credential (a string at or below a
+   * secret-named key, see isSecretKey) is not an error; the credential becomes a Secret that is
+   * configured but not loaded (Secret.notLoaded). Everything else is checked as usual: a
+   * malformed reference in a credential, and any unset variable elsewhere (a password inside a
+   * URL such as `[cluster] servers` included: that command may connect with it), still fail.
+   */
+  credentials?: 'required' | 'not-needed';
 }
 
 /**
  * Walks the parsed TOML: substitutes `${VAR}` in every string (keys untouched) and wraps every
  * string at or below a secret-named key (see isSecretKey) in a Secret. Returns a new tree.
  */
-export function expandTree(root: Record<string, unknown>, env: NodeJS.ProcessEnv): ExpandResult {
+export function expandTree(root: Record<string, unknown>, env: NodeJS.ProcessEnv, opts: ExpandOptions = {}): ExpandResult {
   const issues: ConfigIssue[] = [];
   const rawStrings = new Map<string, string>();
   const redactor = new Redactor();
+  const notLoaded: string[] = [];
+  const credentialsNeeded = (opts.credentials ?? 'required') === 'required';
 
   const walk = (value: unknown, path: string, secret: boolean): unknown => {
     if (typeof value === 'string') {
       const r = substituteEnv(value, env);
+      if (!r.ok && secret && !credentialsNeeded && r.malformed === 0) {
+        notLoaded.push(`${path} (${r.missing.join(', ')})`);
+        const vars = r.missing.length === 1 ? `environment variable ${r.missing[0]} is` : `environment variables ${r.missing.join(', ')} are`;
+        return Secret.notLoaded(`${path}: ${vars} not set`);
+      }
       if (!r.ok) {
         for (const name of r.missing) issues.push({ path, message: `environment variable ${name} is not set` });
         if (r.malformed > 0) {
@@ -101,7 +126,7 @@ export function expandTree(root: Record<string, unknown>, env: NodeJS.ProcessEnv
   };
 
   const tree = walk(root, '', false) as Record<string, unknown>;
-  return { tree, issues, rawStrings, redactor };
+  return { tree, issues, rawStrings, redactor, notLoaded };
 }
 
 export function isPlainTable(value: unknown): value is Record<string, unknown> {

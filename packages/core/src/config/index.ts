@@ -1,4 +1,4 @@
-export { loadConfigFile, parseConfig, BIND_ADDRESS_ENV, resolveConfigPath, resolvePluginSpecifier } from './load.js';
+export { loadConfigFile, parseConfig, BIND_ADDRESS_ENV, resolveConfigPath, resolvePluginSpecifier, type ConfigLoadOptions } from './load.js';
 export { ConfigError, type ConfigIssue } from './errors.js';
 export { applyEnvOverrides, venueUrlEnv, PORT_ENV } from './env-overrides.js';
 export { Secret, isSecretKey } from './secret.js';

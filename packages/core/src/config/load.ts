@@ -1,17 +1,20 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse, TomlError } from 'smol-toml';
-import { expandTree } from './env.js';
-import { ConfigError } from './errors.js';
+import { expandTree, type ExpandOptions } from './env.js';
+import { ConfigError, type ConfigIssue } from './errors.js';
 import { applyEnvOverrides } from './env-overrides.js';
 import { validateConfig } from './schema.js';
 import type { LoadedConfig } from './types.js';
 
+export { BIND_ADDRESS_ENV } from './env-overrides.js';
+
 /**
- * Overrides `[monitoring] bind_address`, so one image serves every environment: a container sets
- * `0.0.0.0` (probes and Prometheus come from other hosts) while the shipped configs keep loopback.
+ * How a command loads its config. `credentials: 'not-needed'` is for the commands that talk to
+ * no venue (journal, report, doctor, backends, risk-aggregator): a credential whose `${VAR}` is
+ * unset (a backup timer runs without the venue keys) does not fail the load; see ExpandOptions.
  */
-export const BIND_ADDRESS_ENV = 'CWTS_BIND_ADDRESS';
+export type ConfigLoadOptions = ExpandOptions;
 
 /**
  * Parses, substitutes `${VAR}` from `env`, validates and applies defaults. Every problem found is
@@ -25,6 +28,7 @@ export function parseConfig(
   env: NodeJS.ProcessEnv = process.env,
   sourceName = '<config>',
   configDir: string = process.cwd(),
+  options: ConfigLoadOptions = {},
 ): LoadedConfig {
   let doc: Record<string, unknown>;
   try {
@@ -41,25 +45,25 @@ export function parseConfig(
     }
     throw e;
   }
-  const expanded = expandTree(doc, env);
-  const bindOverride = env[BIND_ADDRESS_ENV]?.trim();
-  if (bindOverride) {
-    // Injected before validation, so the override is checked exactly like the file's value.
-    // A [monitoring] that is not a table is left alone for validation to report.
-    const monitoring = expanded.tree.monitoring;
-    if (monitoring === undefined) expanded.tree.monitoring = { bind_address: bindOverride };
-    else if (typeof monitoring === 'object' && monitoring !== null && !Array.isArray(monitoring)) expanded.tree.monitoring = { ...monitoring, bind_address: bindOverride };
-  }
+  const expanded = expandTree(doc, env, options);
+  // Injected before validation, so an override is checked exactly like the file's value.
   const overrides = applyEnvOverrides(expanded.tree, env);
   const { redactor } = expanded;
   const result = validateConfig(expanded.tree, expanded.rawStrings);
-  const issues = [...expanded.issues, ...overrides.issues, ...result.issues];
+  // A value from the environment is not in the file: the issue says where it came from.
+  const named = (i: ConfigIssue): ConfigIssue => {
+    const from = overrides.sources.get(i.path);
+    return from === undefined ? i : { path: i.path, message: `${i.message} (from ${from})` };
+  };
+  const issues = [...expanded.issues, ...overrides.issues, ...result.issues.map(named)];
   if (issues.length > 0) throw new ConfigError(redactor.redactIssues(issues), sourceName);
-  return { config: result.config, warnings: result.warnings.map((w) => redactor.redact(w)), notices: overrides.applied, configDir: resolve(configDir), redactor };
+  const loaded: LoadedConfig = { config: result.config, warnings: result.warnings.map((w) => redactor.redact(w)), notices: overrides.applied, configDir: resolve(configDir), redactor };
+  if (expanded.notLoaded.length > 0) loaded.credentialsNotLoaded = expanded.notLoaded;
+  return loaded;
 }
 
 /** Reads and parses a config file; see parseConfig. `configDir` is the file's directory. */
-export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env, options: ConfigLoadOptions = {}): LoadedConfig {
   const abs = resolve(path);
   let text: string;
   try {
@@ -69,7 +73,7 @@ export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.en
     const why = code === 'ENOENT' ? 'no such file' : (code ?? (e as Error).message);
     throw new ConfigError([{ path: '', message: `cannot read config file ${abs}: ${why}` }], path);
   }
-  return { ...parseConfig(text, env, path, dirname(abs)), sourcePath: abs };
+  return { ...parseConfig(text, env, path, dirname(abs), options), sourcePath: abs };
 }
 
 /**

@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from './index.js';
+import { readRoutingSection } from './routing-schema.js';
 
 const SIM = join(resolve(dirname(fileURLToPath(import.meta.url)), '../../../../examples/reference-app/config'), 'sim.toml');
 const base = readFileSync(SIM, 'utf8');
@@ -40,5 +41,15 @@ describe('[routing]', () => {
       'routing.venues[0]: "nope" is not in exchanges.enabled',
       'routing.venue.other: "other" is not in exchanges.enabled',
     ]);
+  });
+
+  it('refuses a venue listed twice in venues (its book would be counted twice: two IOC children for liquidity it has once)', () => {
+    const r = readRoutingSection({ enabled: true, venues: ['a', 'a', 'b'] }, ['a', 'b']);
+    expect(r.value).toBeUndefined();
+    expect(r.issues).toEqual([{ path: 'routing.venues[1]', message: 'duplicate venue "a"' }]);
+    // through the whole loader, in the style of a duplicate in exchanges.enabled
+    const toml = '[system]\nname = "t"\n[exchanges]\nenabled = ["a", "b"]\n[a]\nplugin = "@cwts/exchange-sim"\n[b]\nplugin = "@cwts/exchange-sim"\n[risk]\nmax_position = 1000\nmax_drawdown = 0.1\nvar_confidence = 0.99\n';
+    expect(() => parseConfig(toml + '[routing]\nenabled = true\nvenues = ["a", "a", "b"]\n', {})).toThrow('routing.venues[1]: duplicate venue "a"');
+    expect(() => parseConfig(toml.replace('["a", "b"]', '["a", "a", "b"]'), {})).toThrow('exchanges.enabled[1]: duplicate venue "a"');
   });
 });

@@ -30,7 +30,7 @@ const venueSchema = z.strictObject({
 export const routingSchema = z.strictObject({
   /** Off by default: orders go where the intent says. */
   enabled: z.boolean().default(false),
-  /** Venues routed over (default: every enabled venue). */
+  /** Venues routed over, each once (default: every enabled venue). */
   venues: z.array(z.string().min(1)).min(1).optional(),
   /** Child orders per parent, at most (one per venue). */
   max_children: z.int().min(1).max(16).default(4),
@@ -66,8 +66,10 @@ export function readRoutingSection(value: unknown, enabledVenues: readonly strin
   const r = checkOptions(routingSchema, value ?? {}, 'routing');
   if (!r.ok) return { issues: r.issues };
   const issues: ConfigIssue[] = [];
-  r.value.venues?.forEach((v, i) => {
-    if (!enabledVenues.includes(v)) issues.push({ path: `routing.venues[${i}]`, message: `"${v}" is not in exchanges.enabled` });
+  r.value.venues?.forEach((v, i, all) => {
+    // Listed twice, its book would be counted twice: two children for liquidity it has once.
+    if (all.indexOf(v) !== i) issues.push({ path: `routing.venues[${i}]`, message: `duplicate venue "${v}"` });
+    else if (!enabledVenues.includes(v)) issues.push({ path: `routing.venues[${i}]`, message: `"${v}" is not in exchanges.enabled` });
   });
   for (const v of Object.keys(r.value.venue)) {
     if (!enabledVenues.includes(v)) issues.push({ path: `routing.venue.${v}`, message: `"${v}" is not in exchanges.enabled` });

@@ -9,19 +9,45 @@ const REDACTED = '[redacted]';
  */
 export class Secret {
   readonly #value: string;
+  /** Set when the value was not loaded (see Secret.notLoaded): why, without the value. */
+  #notLoaded: string | undefined;
 
   constructor(value: string) {
     this.#value = value;
   }
 
+  /**
+   * A credential the config names but this process did not load: its `${VAR}` is unset, in a
+   * load for a command that talks to no venue (config/load.ts, `credentials: 'not-needed'`).
+   * It counts as configured (the deployment has it; `run` will load it), prints as
+   * "[redacted]" like any Secret, and `reveal()` throws: nothing can sign with it.
+   *
+   * @param why names the key and the variable, e.g. "binance.api_key: environment variable
+   *   BINANCE_API_KEY is not set"
+   */
+  static notLoaded(why: string): Secret {
+    const s = new Secret('');
+    s.#notLoaded = why;
+    return s;
+  }
+
   /** The plain value, for the one place that signs a request. Never log what this returns. */
   reveal(): string {
+    if (this.#notLoaded !== undefined) throw new Error(`credential not loaded (${this.#notLoaded}): this command loaded the config without credentials`);
     return this.#value;
   }
 
-  /** True for an empty string (e.g. the environment variable was set to ""). */
+  /** False for a credential that was not loaded (Secret.notLoaded): reveal() throws. */
+  get isLoaded(): boolean {
+    return this.#notLoaded === undefined;
+  }
+
+  /**
+   * True for an empty string (e.g. the environment variable was set to ""). A credential that
+   * was not loaded is not empty: it is configured, only not here.
+   */
   get isEmpty(): boolean {
-    return this.#value.length === 0;
+    return this.#notLoaded === undefined && this.#value.length === 0;
   }
 
   toString(): string {

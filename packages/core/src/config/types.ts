@@ -67,6 +67,11 @@ export type LoadedConfig = {
   warnings: string[];
   /** Values taken from the environment instead of the file (config/env-overrides.ts), for an info line. */
   notices?: string[];
+  /**
+   * Credentials the config names whose `${VAR}` was unset, left unloaded because the command
+   * does not need them (`credentials: 'not-needed'`): "binance.api_key (BINANCE_API_KEY)".
+   */
+  credentialsNotLoaded?: string[];
   /** Absolute path of the file, when loaded from one. */
   sourcePath?: string;
   /** Absolute directory that relative plugin and journal paths are relative to. */

@@ -100,7 +100,10 @@ export function planPlugins(loaded: LoadedConfig, venues: readonly VenueConfig[]
   const auto = cfg.compute.backends === undefined;
   for (const name of computeBackendCandidates(cfg.compute)) {
     const own = cfg.compute.backendOptions[name] ?? {};
-    const settings = { ...own, simd_enabled: cfg.performance.simd_enabled };
+    // [performance] simd_enabled is every backend's default; the backend's own table, being the
+    // more specific, wins (docs/configuration.md). `simdEnabled` is cpu-simd's alias of the key.
+    const ownSimd = own.simd_enabled ?? own.simdEnabled;
+    const settings = ownSimd !== undefined ? { ...own } : { ...own, simd_enabled: cfg.performance.simd_enabled };
     const spec = computePluginSpec(cfg.compute, name);
     const origin = cfg.compute.plugins[name] !== undefined ? `compute.${name}.plugin` : auto ? `compute (auto-detect): ${name}` : `compute.backends: ${name}`;
     plan.push({ req: { spec, kind: 'backend', origin }, instanceName: name, config: settings, options: own, optionsPath: `compute.${name}`, scope: 'root', optional: true });

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CwtsConfig } from '../../config/types.js';
 import { checkJournalLocation, checkPorts, checkVenues } from './deploy-checks.js';
 import { checkClockSync, checkCpuFeatures, checkCpuGovernor, checkMemlock, checkOpenFiles, checkSocketBuffers, checkVmLimits } from './host-checks.js';
-import { doctorCommand, worstExit, type CheckResult, type HostProbe } from './index.js';
+import { doctorCommand, runDoctor, worstExit, type CheckResult, type HostProbe } from './index.js';
 
 /** A machine made of the files and commands a test gives it. */
 function host(files: Record<string, string>, commands: Record<string, { status: number; stdout: string; stderr?: string }> = {}): HostProbe {
@@ -163,5 +163,16 @@ describe('doctor deployment checks', () => {
     const text: string[] = [];
     expect(await doctorCommand({ config, offline: true }, (l) => text.push(l))).toBe(code);
     expect(text.at(-1)).toMatch(/^\d+ pass, \d+ warn, \d+ fail, 1 skipped \(exit \d\)$/);
+  }, 180_000);
+
+  it('loads a config whose venue keys are not set here (no check signs a request), every other check of the file still made', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cwts-doctor-'));
+    const config = join(dir, 'c.toml');
+    const toml = (extra: string) => `[system]\nname = "doctor-keys"\n[exchanges]\nenabled = ["sim"]\n[sim]\nplugin = "@cwts/exchange-sim"\napi_key = "\${CWTS_TEST_UNSET_KEY}"\napi_secret = "\${CWTS_TEST_UNSET_SECRET}"\n[risk]\nmax_position = 100000\nmax_drawdown = 0.15\nvar_confidence = 0.99\n[monitoring]\nmetrics_port = 0\nhealth_check_port = 0\ncontrol_port = 0\n[compute]\nbackends = ["js"]\n[journal]\npath = "${join(dir, 'j.db')}"\n${extra}`;
+    writeFileSync(config, toml(''));
+    const checks = await runDoctor({ config, offline: true, host: host({}) });
+    expect(checks.find((c) => c.id === 'journal-location')!.status).toBe('PASS');
+    writeFileSync(config, toml('[paper]\nnot_a_key = 1\n'));
+    await expect(runDoctor({ config, offline: true, host: host({}) })).rejects.toThrow(/paper\.not_a_key: unknown key/);
   }, 180_000);
 });

@@ -33,7 +33,9 @@ const BARE: Pick<CwtsConfig, 'journal' | 'system' | 'monitoring'> = {
  * PASS 0, WARN 1, FAIL 2 (docs/operations.md).
  */
 export async function runDoctor(o: DoctorOptions): Promise<CheckResult[]> {
-  const loaded = o.config ? loadConfigFile(o.config) : undefined;
+  // No check signs a request (venues: DNS + TLS only), so the venue keys need not be set here;
+  // validate-config checks them as run loads them.
+  const loaded = o.config ? loadConfigFile(o.config, process.env, { credentials: 'not-needed' }) : undefined;
   const cfg = loaded?.config;
   const results = hostChecks(o.host ?? realHost);
   results.push(await checkGpuBackends(o.config ? dirname(resolve(o.config)) : process.cwd(), cfg));
