@@ -94,7 +94,7 @@ describe('monitoring/ files', () => {
     expect(run.status, run.stdout + run.stderr).toBe(0);
     // Every alert is exercised firing by the unit tests.
     const tested = new Set(tests.flatMap((f) => [...readFileSync(join(mon, f), 'utf8').matchAll(/alertname: (\w+)\n\s+exp_alerts:\n\s+- exp_labels/g)].map((m) => m[1]!)));
-    expect(rules.map((r) => r.alert).filter((a) => !tested.has(a))).toEqual(['FrequentResyncs', 'DrawdownNearLimit']);
+    expect(rules.map((r) => r.alert).filter((a) => !tested.has(a))).toEqual(['DrawdownNearLimit']);
   });
 
   it('the shipped scrape config targets the app\'s metrics port and documents running Prometheus elsewhere than 9090', () => {

@@ -1,4 +1,4 @@
-import type { Route } from '@cwts/core/observability';
+import { requireLoopbackHost, type Route } from '@cwts/core/observability';
 import { commonToNumber } from '@cwts/core/risk';
 import type { AggregateSummary } from './aggregate.js';
 
@@ -43,14 +43,20 @@ export function aggregateMetricsText(a: AggregateView | undefined): string {
   ].join('');
 }
 
-/** /metrics always; /status (exposures by instrument) only when bound to loopback, like a shard's /status without its token. */
-export function aggregatorRoutes(latest: () => AggregateView | undefined, status: boolean): Record<string, Route> {
+/**
+ * /metrics always; /status (exposures by instrument, equity, drawdown) only when bound to loopback,
+ * and then only for requests whose Host names loopback (requireLoopbackHost), as a shard's /status
+ * without its token: a web page in a browser on the host reaches a loopback port by DNS rebinding,
+ * but its requests name the page's host. `onRefused` sees each refused request.
+ */
+export function aggregatorRoutes(latest: () => AggregateView | undefined, status: boolean, onRefused?: (path: string, host: string) => void): Record<string, Route> {
   const routes: Record<string, Route> = {
     '/metrics': () => ({ status: 200, body: aggregateMetricsText(latest()), contentType: 'text/plain; version=0.0.4; charset=utf-8' }),
   };
-  if (status) routes['/status'] = () => {
+  if (!status) return routes;
+  const statusRoute: Route = () => {
     const a = latest();
     return a ? { status: 200, body: a } : { status: 503, body: { error: 'no aggregation round yet' } };
   };
-  return routes;
+  return { ...routes, ...requireLoopbackHost({ '/status': statusRoute }, onRefused) };
 }

@@ -13,7 +13,7 @@ import { BUDGET_KEY, clusterNames, HALT_KEY, REDUCE_KEY } from './names.js';
 import { PeakStore, resetPeak } from './peak.js';
 import { PortfolioVaR, type PortfolioVaRResult } from './portfolio-var.js';
 import { aggregatorRoutes, type AggregateView } from './aggregator-http.js';
-import { HttpEndpoint } from '@cwts/core/observability';
+import { HttpEndpoint, LogThrottle } from '@cwts/core/observability';
 import { isLoopback } from '@cwts/core/config';
 import { bigintText, ShardPublisher } from './publisher.js';
 import type { HaltDoc } from './gates.js';
@@ -219,7 +219,13 @@ export async function runAggregator(o: AggregatorOptions): Promise<void> {
   let metricsUrl: string | null = null;
   if (c.aggregator_port !== undefined) {
     const host = o.bindAddress ?? '127.0.0.1';
-    http = new HttpEndpoint('risk-aggregator', aggregatorRoutes(() => latest, isLoopback(host)));
+    // A refused /status (a Host that is not loopback) is logged at most once per 10 s: any web page can send them as fast as it likes.
+    const refusals = new LogThrottle(() => performance.now());
+    const onRefused = (path: string, requestHost: string): void => {
+      const more = refusals.take('host');
+      if (more !== undefined) log.warn({ path, host: requestHost }, `risk aggregator: ${path} refused (403): Host ${JSON.stringify(requestHost)} is not loopback${more}`);
+    };
+    http = new HttpEndpoint('risk-aggregator', aggregatorRoutes(() => latest, isLoopback(host), onRefused));
     const port = await http.listen(c.aggregator_port, host).catch(async (err: unknown) => {
       sub.unsubscribe();
       await h.nc.close();

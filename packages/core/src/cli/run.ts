@@ -78,6 +78,8 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   const composing = tracing?.phase('compose');
   const dep: Deployment = await composeDeployment({ loaded, logger, metrics, recordPath: opts.record, controlPort: mon.control_port, controlToken, observer: shard ? combineObservers(recent, shard.observer) : recent, extraRiskChecks: shard?.riskChecks });
   const { engine } = dep;
+  // What the engine writes to: a plugin may have put its own registry in place of ours.
+  const served = dep.metrics;
   composing?.end();
   engine.tracing = tracing;
   // A simulated venue needs no keys: the config's "market data only" warning does not apply.
@@ -85,7 +87,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   for (const n of loaded.notices ?? []) logger.info(`config: ${n}`);
   for (const w of loaded.warnings) if (!simulated.some((v) => w.startsWith(`${v}: no api_key`))) logger.warn(w);
   // Scrapes are answered by a worker thread; the engine thread renders at most every 250 ms.
-  const metricsHttp = new OffThreadMetricsEndpoint(metrics);
+  const metricsHttp = new OffThreadMetricsEndpoint(served);
   const components = () => engineHealth(engine, () => [{ name: `compute:${dep.compute.backend.name}`, ready: true, detail: dep.compute.backend.device.name }]);
   // One snapshot for /status and the live page's viewers, computed at most 4 times a second.
   const snapshots = new SnapshotHub(() => engineStatus(engine, { system: cfg.system.name, mode: cfg.system.mode, compute: dep.compute.backend.name, health: components(), recent: recent.snapshot() }), { logger });
@@ -98,6 +100,11 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   }));
   if (controlToken) logger.info(`health endpoint bound to ${mon.bind_address}: /status and the live page need the control token (from ${controlToken.source.kind === 'env' ? 'CWTS_CONTROL_TOKEN' : controlToken.source.path}); /health/* and /metrics stay open`);
   let stopping: Promise<void> | undefined;
+  const endpointStarts: Promise<unknown>[] = [];
+  const startEndpoint = <T>(p: Promise<T>): Promise<T> => {
+    endpointStarts.push(p);
+    return p;
+  };
   // The orderly stop never rejects: a step that fails is logged and the rest still runs (a
   // rejection here would reach the process-fault handler, whose stop is this same promise, and
   // run would then neither return nor exit). A failed stop ends run with an error (exit 1).
@@ -117,6 +124,8 @@ export async function runCommand(opts: RunOptions): Promise<number> {
       await step('cluster shard', () => shard?.stop());
       await step('tracing', () => tracing?.shutdown());
       snapshots.close();
+      // an endpoint still starting when the stop came is closed once it listens, not left open
+      await Promise.allSettled(endpointStarts);
       await Promise.allSettled([metricsHttp.close(), healthHttp.close()]);
     })();
     return stopping;
@@ -132,7 +141,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   let fault: unknown;
   const onFault = (err: unknown) => {
     const what = err instanceof Error ? (err.stack ?? err.message) : String(err);
-    metrics.errors.labels('process').inc();
+    served.errors.labels('process').inc();
     if (fault !== undefined) {
       logger.error({ component: 'process' }, `another uncaught error while stopping after a process fault: ${what}`);
       return;
@@ -153,17 +162,26 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   const faults = opts.faults ?? process;
   faults.on('uncaughtException', onFault);
   faults.on('unhandledRejection', onFault);
-  try {
-    const mp = await metricsHttp.listen(mon.metrics_port, mon.bind_address);
-    const hp = await healthHttp.listen(mon.health_check_port, mon.bind_address);
+  // A stop (a signal) during a step: nothing after it starts (the stop closes what did), and
+  // the stop in progress ends run as it would have once running.
+  const startUp = async (): Promise<void> => {
+    const mp = await startEndpoint(metricsHttp.listen(mon.metrics_port, mon.bind_address));
+    if (stopping !== undefined) return;
+    const hp = await startEndpoint(healthHttp.listen(mon.health_check_port, mon.bind_address));
     logger.info({ metricsPort: mp, healthPort: hp }, `metrics on http://${mon.bind_address}:${mp}/metrics, health on http://${mon.bind_address}:${hp}/health`);
+    if (stopping !== undefined) return;
     await shard?.start(engine);
+    if (stopping !== undefined) return;
     await engine.start();
     tracing?.endStartup();
+    if (stopping !== undefined) return;
     logger.info(
       { venues: engine.venueNames(), compute: dep.compute.backend.name, mode: cfg.system.mode },
       `${cfg.system.name} running in ${cfg.system.mode} mode on ${engine.venueNames().join(', ')} with the ${dep.compute.backend.name} compute backend`,
     );
+  };
+  try {
+    await startUp();
   } catch (err) {
     tracing?.endStartup((err as Error)?.message ?? String(err));
     await stop('startup failed');
@@ -194,7 +212,8 @@ export async function runCommand(opts: RunOptions): Promise<number> {
       { openPositions: open },
       `stopped with ${open.length} open position(s) still held at the venues: ${open.map((p) => `${p.exchange}:${p.symbol} ${p.quantity} (avg ${p.avgEntryPrice ?? '?'}, unrealized ${p.unrealizedPnl})`).join(', ')}; they are in the journal and restored at the next start`,
     );
-  } else logger.info('stopped flat: no open positions');
+  } else if (engine.restored) logger.info('stopped flat: no open positions');
+  else logger.warn('stopped before the journal was restored: positions and open orders are as the journal holds them, restored at the next start');
   // The engine waited for the cancels and logged the count; orders working after a stop that
   // promised none are for the operator, not a clean exit (a supervisor alerts on the code).
   if (stopFailure !== undefined && fault === undefined) throw stopFailure;

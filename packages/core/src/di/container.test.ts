@@ -67,6 +67,30 @@ describe('CwtsContainer', () => {
     expect(() => root.resolve(TOKENS.Strategy)).toThrowError(/nothing provides Strategy/);
   });
 
+  it("a class's constructor parameter nothing provides is an UnregisteredTokenError naming the class, the parameter and the scope", () => {
+    const root = CwtsContainer.createRoot();
+    const venue = root.createChild('binance');
+    root.registerClass(TOKENS.Strategy, NeedsClock as any, '@acme/strategy');
+    expect(() => venue.resolve(TOKENS.Strategy)).toThrowError(UnregisteredTokenError);
+    expect(() => venue.resolve(TOKENS.Strategy)).toThrowError("nothing provides Clock in scope root/binance (needed by NeedsClock's constructor parameter 0, registered by @acme/strategy); is the plugin that provides it enabled?");
+  });
+
+  it("TOKENS.PluginConfig: a class a plugin registers gets that plugin's table; nothing else provides it", () => {
+    @injectable()
+    class NeedsSettings {
+      constructor(@inject(TOKENS.PluginConfig) readonly settings: Readonly<Record<string, unknown>>) {}
+    }
+    const root = CwtsContainer.createRoot();
+    root.as('@acme/strategy', [], { threshold: 3 }).class(TOKENS.Strategy, NeedsSettings as any);
+    expect((root.resolve(TOKENS.Strategy) as unknown as NeedsSettings).settings).toEqual({ threshold: 3 });
+    // registered without a plugin's table (core's registerClass): unprovided, with what to do
+    const bare = CwtsContainer.createRoot();
+    bare.registerClass(TOKENS.Strategy, NeedsSettings as any, 'test');
+    expect(() => bare.resolve(TOKENS.Strategy)).toThrowError(UnregisteredTokenError);
+    expect(() => bare.resolve(TOKENS.Strategy)).toThrowError(/PluginConfig in scope root \(needed by NeedsSettings's constructor parameter 0, registered by test\); TOKENS\.PluginConfig is given only to/);
+    expect(() => root.resolve(TOKENS.PluginConfig)).toThrowError(UnregisteredTokenError);
+  });
+
   it('runs a factory once per scope', () => {
     const root = CwtsContainer.createRoot();
     let n = 0;

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { container as tsyringeRoot, type DependencyContainer } from 'tsyringe';
 import { constructorInjections } from './decorators.js';
 import { DuplicateRegistrationError, ScopeRegistrationError, UnregisteredTokenError } from './errors.js';
-import type { Token } from './tokens.js';
+import { TOKENS, type Token } from './tokens.js';
 
 export { DuplicateRegistrationError, ScopeRegistrationError, UnregisteredTokenError };
 
@@ -14,6 +14,16 @@ export interface RootOnlyTokens {
 }
 
 export type Constructor<T> = new (...args: any[]) => T;
+
+/** A plugin's own config table (TOKENS.PluginConfig), as its register() received it. */
+export type PluginConfigTable = Readonly<Record<string, unknown>>;
+
+/** The scope name of each tsyringe container we made: a class's factory runs with the resolving one. */
+const scopeNames = new WeakMap<DependencyContainer, string>();
+
+/** Why nothing provides TOKENS.PluginConfig, and what does (tokens.ts). */
+const PLUGIN_CONFIG_HINT =
+  "TOKENS.PluginConfig is given only to the constructor of a class a plugin registers (@inject(TOKENS.PluginConfig)); a factory or initialize() reads the plugin's table from register()'s ctx.config";
 
 /**
  * A thin wrapper over a tsyringe child container that knows who registered what, so a second
@@ -34,6 +44,7 @@ export class CwtsContainer {
     private readonly rootOnlyTokens?: RootOnlyTokens,
   ) {
     this.rootOnly = new Set(rootOnlyTokens?.tokens.map((t) => t.symbol) ?? []);
+    scopeNames.set(inner, scope);
   }
 
   /** A fresh root scope (a child of tsyringe's global container, which we never touch). */
@@ -53,14 +64,15 @@ export class CwtsContainer {
   /**
    * A view whose registrations are recorded as made by `owner` (a plugin name). `overrides`:
    * the single-slot tokens the plugin's manifest declares it replaces (core's defaults only).
+   * `pluginConfig`: the plugin's own table, given to the classes it registers (TOKENS.PluginConfig).
    */
-  as(owner: string, overrides: readonly Token<unknown>[] = []): ScopedRegistrar {
-    return new ScopedRegistrar(this, owner, new Set(overrides.map((t) => t.symbol)));
+  as(owner: string, overrides: readonly Token<unknown>[] = [], pluginConfig?: PluginConfigTable): ScopedRegistrar {
+    return new ScopedRegistrar(this, owner, new Set(overrides.map((t) => t.symbol)), false, pluginConfig);
   }
 
   /** A view for core's own plugins: its single-slot registrations are defaults (see registerDefault). */
-  asDefaults(owner: string): ScopedRegistrar {
-    return new ScopedRegistrar(this, owner, new Set(), true);
+  asDefaults(owner: string, pluginConfig?: PluginConfigTable): ScopedRegistrar {
+    return new ScopedRegistrar(this, owner, new Set(), true, pluginConfig);
   }
 
   /**
@@ -92,16 +104,29 @@ export class CwtsContainer {
   /**
    * A class built from its `@inject` parameters (di/decorators.ts), once per scope that
    * resolves it, so a per-venue child scope gets its own instance with its own venue tokens.
+   * `pluginConfig`: what a TOKENS.PluginConfig parameter gets (the registering plugin's table);
+   * without it such a parameter is unprovided, like any token nothing registered.
    */
-  registerClass<T>(token: Token<T>, cls: Constructor<T>, owner: string, mayOverride = false): void {
+  registerClass<T>(token: Token<T>, cls: Constructor<T>, owner: string, mayOverride = false, pluginConfig?: PluginConfigTable): void {
     const params = constructorInjections(cls);
     this.claim(token, owner, mayOverride);
     const built = new WeakMap<DependencyContainer, T>();
+    const argument = (c: DependencyContainer, p: (typeof params)[number], index: number): unknown => {
+      const symbol = p.token.symbol;
+      if (p.all) return c.isRegistered(symbol, true) ? c.resolveAll(symbol) : [];
+      if (symbol === TOKENS.PluginConfig.symbol && pluginConfig !== undefined) return pluginConfig;
+      // Not tsyringe's own error: ours names the token, the scope and the parameter.
+      if (!c.isRegistered(symbol, true)) {
+        const hint = symbol === TOKENS.PluginConfig.symbol ? PLUGIN_CONFIG_HINT : undefined;
+        throw new UnregisteredTokenError(p.token.description, scopeNames.get(c) ?? this.scope, `${cls.name || 'an anonymous class'}'s constructor parameter ${index}, registered by ${owner}`, hint);
+      }
+      return c.resolve(symbol);
+    };
     this.inner.register(token.symbol, {
       useFactory: (c) => {
         let v = built.get(c);
         if (v === undefined) {
-          const args = params.map((p) => (p.all ? (c.isRegistered(p.token.symbol, true) ? c.resolveAll(p.token.symbol) : []) : c.resolve(p.token.symbol)));
+          const args = params.map((p, i) => argument(c, p, i));
           v = new cls(...args);
           built.set(c, v);
         }
@@ -131,7 +156,7 @@ export class CwtsContainer {
   }
 
   resolve<T>(token: Token<T>): T {
-    if (!this.isRegistered(token)) throw new UnregisteredTokenError(token.description, this.scope);
+    if (!this.isRegistered(token)) throw new UnregisteredTokenError(token.description, this.scope, undefined, token.symbol === TOKENS.PluginConfig.symbol ? PLUGIN_CONFIG_HINT : undefined);
     return this.inner.resolve<T>(token.symbol);
   }
 
@@ -181,6 +206,8 @@ export class ScopedRegistrar {
     readonly owner: string,
     private readonly overrides: ReadonlySet<symbol> = new Set(),
     private readonly asDefault = false,
+    /** The plugin's own table: what its classes' TOKENS.PluginConfig parameters get. */
+    private readonly pluginConfig?: PluginConfigTable,
   ) {}
   value<T>(token: Token<T>, value: T): void {
     if (this.asDefault && !token.multi) return this.container.registerDefault(token, () => value, this.owner);
@@ -188,11 +215,11 @@ export class ScopedRegistrar {
   }
   class<T>(token: Token<T>, cls: Constructor<T>): void {
     if (this.asDefault && !token.multi) {
-      this.container.registerClass(token, cls, this.owner);
+      this.container.registerClass(token, cls, this.owner, false, this.pluginConfig);
       this.container.markDefault(token);
       return;
     }
-    this.container.registerClass(token, cls, this.owner, this.overrides.has(token.symbol));
+    this.container.registerClass(token, cls, this.owner, this.overrides.has(token.symbol), this.pluginConfig);
   }
   factory<T>(token: Token<T>, factory: (c: CwtsContainer) => T): void {
     if (this.asDefault && !token.multi) return this.container.registerDefault(token, factory, this.owner);

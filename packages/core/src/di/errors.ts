@@ -29,9 +29,13 @@ export class ScopeRegistrationError extends Error {
   }
 }
 
+/**
+ * A resolve of a token nothing provides, directly or for a class's constructor parameter
+ * (`neededBy`). `hint`: what to do instead of the default question about the providing plugin.
+ */
 export class UnregisteredTokenError extends Error {
-  constructor(token: string, scope: string) {
-    super(`nothing provides ${token} in scope ${scope}; is the plugin that provides it enabled?`);
+  constructor(token: string, scope: string, neededBy?: string, hint?: string) {
+    super(`nothing provides ${token} in scope ${scope}${neededBy !== undefined ? ` (needed by ${neededBy})` : ''}; ${hint ?? 'is the plugin that provides it enabled?'}`);
     this.name = 'UnregisteredTokenError';
   }
 }

@@ -36,7 +36,13 @@ export const TOKENS = {
   VenueName: single<string>('VenueName'),
   /** The whole validated config. */
   Config: single<Readonly<Record<string, unknown>>>('Config'),
-  /** The plugin's own config table (detector, strategy, backend plugins). */
+  /**
+   * The plugin's own config table, as its `register` receives it in `ctx.config` (`[strategy]`,
+   * `[detectors.<name>]`, `[risk_checks.<name>]`, `[compute.<name>]`, a venue's table). Given to
+   * the constructor of a class the plugin registers (`@inject(TOKENS.PluginConfig)`), each class
+   * the table of the plugin instance that registered it. No scope holds it: resolving it from a
+   * container (a factory, `initialize`) is an UnregisteredTokenError; those use `ctx.config`.
+   */
   PluginConfig: single<Readonly<Record<string, unknown>>>('PluginConfig'),
   Clock: single<Clock>('Clock'),
   Logger: single<Logger>('Logger'),

@@ -7,12 +7,14 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../config/errors.js';
 import { loadConfigFile } from '../config/load.js';
 import { composeDeployment, type Deployment } from './compose.js';
 import { validateConfigCommand } from '../cli/validate.js';
 import { TOKENS } from '../di/tokens.js';
+import { UnregisteredTokenError } from '../di/errors.js';
 import { MetricsRegistry } from '../observability/metrics.js';
 import { silentLogger } from '../observability/logger.js';
 
@@ -104,5 +106,59 @@ describe('validate-config refuses what run would refuse', () => {
     expect(err.message).toMatch(/risk_checks\.cap: acme-cap registered no RiskCheck/);
     const cap = file('cap.mjs', CAP);
     expect(await validateConfigCommand({ config: config(`[risk_checks.a]\nplugin = ${JSON.stringify(cap)}\nmax_lots = 50\n`) }, () => {})).toBe(0);
+  });
+});
+
+describe('TOKENS.PluginConfig', () => {
+  // Core's own decorators and tokens, as a plugin imports them from @cwts/core (here by path).
+  const dist = fileURLToPath(new URL('../../dist/', import.meta.url));
+  const imports = `import { TOKENS } from ${JSON.stringify(path.join(dist, 'di/tokens.js'))};
+    import { inject, injectable } from ${JSON.stringify(path.join(dist, 'di/decorators.js'))};`;
+
+  it('a strategy class injecting TOKENS.PluginConfig gets its own [strategy] table', async () => {
+    const strat = file(
+      'di-strategy.mjs',
+      `${imports}
+       class DiStrategy {
+         name = 'di';
+         constructor(settings) { this.settings = settings; }
+         onSignal() {}
+       }
+       injectable()(DiStrategy);
+       inject(TOKENS.PluginConfig)(DiStrategy, undefined, 0);
+       export const plugin = {
+         name: 'acme-di-strategy', kind: 'strategy', coreApi: '1.0',
+         register({ registrar }) { registrar.class(TOKENS.Strategy, DiStrategy); },
+       };`,
+    );
+    dep = await compose(config(`[strategy]\nplugin = ${JSON.stringify(strat)}\nthreshold = 3\n`));
+    const s = dep.container.resolve(TOKENS.Strategy) as unknown as { settings: Record<string, unknown> };
+    expect(s.settings).toMatchObject({ threshold: 3 });
+  });
+
+  it('one plugin under two tables: each registered class gets the table of its own instance', async () => {
+    const cap = file(
+      'di-cap.mjs',
+      `${imports}
+       class CapCheck {
+         constructor(settings) { this.name = settings.label; this.max = settings.max_lots; }
+         check(i) { return i.qty <= this.max ? { ok: true } : { ok: false, reason: 'RISK_CUSTOM', message: 'over the cap' }; }
+       }
+       injectable()(CapCheck);
+       inject(TOKENS.PluginConfig)(CapCheck, undefined, 0);
+       export const plugin = {
+         name: 'acme-di-cap', kind: 'risk', coreApi: '1.0',
+         register({ registrar }) { registrar.class(TOKENS.RiskCheck, CapCheck); },
+       };`,
+    );
+    dep = await compose(config(`[risk_checks.a]\nplugin = ${JSON.stringify(cap)}\nlabel = "cap-a"\nmax_lots = 50\n\n[risk_checks.b]\nplugin = ${JSON.stringify(cap)}\nlabel = "cap-b"\nmax_lots = 10\n`));
+    const caps = dep.container.resolveAll(TOKENS.RiskCheck).filter((c) => c.name.startsWith('cap-')) as unknown as { name: string; max: number }[];
+    expect(caps.map((c) => [c.name, c.max])).toEqual([['cap-a', 50], ['cap-b', 10]]);
+  });
+
+  it('resolved from a container (a factory, initialize()) it is an UnregisteredTokenError saying where it is given', async () => {
+    dep = await compose(config(''));
+    expect(() => dep!.container.resolve(TOKENS.PluginConfig)).toThrowError(UnregisteredTokenError);
+    expect(() => dep!.container.resolve(TOKENS.PluginConfig)).toThrowError(/nothing provides PluginConfig in scope root; .*@inject\(TOKENS\.PluginConfig\).*ctx\.config/);
   });
 });

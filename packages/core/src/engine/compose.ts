@@ -75,6 +75,11 @@ export interface Deployment {
   control?: { server: RiskControlServer; port: number };
   /** The back-pressure monitor (absent in replay): a venue intake running on a worker registers its feed ring with `watchRing`. */
   backpressure?: BackpressureMonitor;
+  /**
+   * The registry the engine, risk and journal write to: the caller's `metrics`, or the one a
+   * plugin put in its place (`overrides: [TOKENS.Metrics]`). Serve this one on /metrics.
+   */
+  metrics: MetricsRegistry;
   /** Releases everything in reverse order of acquisition; never throws. */
   dispose(): Promise<void>;
 }
@@ -192,6 +197,8 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
           })
         : undefined,
       onShutdown: opts.onShutdown ?? cfg.system.on_shutdown,
+      // A venue client's stop() (and a detector's dispose()) is bounded like a plugin's dispose().
+      stopTimeoutMs: cfg.system.plugin_dispose_timeout_ms,
       watchdog: opts.watchdog,
       beforeEvent: opts.beforeEvent,
       observer: opts.observer,
@@ -230,6 +237,7 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
     risk,
     control,
     backpressure,
+    metrics,
     async dispose() {
       if (disposed) return;
       disposed = true;

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { ManualClock } from '../contracts/clock.js';
 import type { Strategy, StrategyContext, SubmitResult } from '../contracts/trading.js';
 import { defineInstrument } from '../domain/instrument.js';
-import type { BookSnapshotEvent } from '../domain/events.js';
+import type { BookSnapshotEvent, MarketEvent } from '../domain/events.js';
 import type { Signal } from '../domain/signal.js';
 import { BackpressureMonitor } from '../observability/backpressure.js';
 import { createLogger, silentLogger, type Logger } from '../observability/logger.js';
@@ -19,8 +19,13 @@ class QueueStrategy implements Strategy {
   readonly name = 'queue';
   results: SubmitResult[] = [];
   next: Parameters<StrategyContext['submit']>[0][] = [];
+  /** Sent on the next market event (inside its dispatch: what tick-to-order measures). */
+  onTick: Parameters<StrategyContext['submit']>[0][] = [];
   onSignal(_s: Signal, ctx: StrategyContext): void {
     for (const i of this.next.splice(0)) this.results.push(ctx.submit(i));
+  }
+  onMarketEvent(_ev: MarketEvent, ctx: StrategyContext): void {
+    for (const i of this.onTick.splice(0)) this.results.push(ctx.submit(i));
   }
 }
 
@@ -58,12 +63,18 @@ async function setup(opts: { logger?: Logger; digest?: boolean; backpressure?: b
     signal();
     return strategy.results.at(-1)!;
   };
+  /** Sends the order from the strategy's handling of a market event (a trade print). */
+  const submitOnTick = (i: ReturnType<typeof order>) => {
+    strategy.onTick.push(i);
+    venue.sink!.onMarketEvent({ type: 'trade', exchange: 'v', symbol: 'BTCUSDT', ts: 2, recvTs: 2, price: 5_000_000, qty: 1, side: 'sell', tradeId: `p${++n}` });
+    return strategy.results.at(-1)!;
+  };
   /** Samples the monitor `lateMs` after it was due. */
   const lag = (lateMs: number) => {
     t += 10 + lateMs;
     monitor!.sample();
   };
-  return { venue, engine, metrics, monitor, submit, signal, lag };
+  return { venue, engine, metrics, monitor, submit, submitOnTick, signal, lag };
 }
 
 const counter = (text: string, series: string) => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
@@ -93,8 +104,8 @@ describe('Engine hot path', () => {
   });
 
   it('observes tick-to-order when submit() returns and the ack latency per exchange at the first report', async () => {
-    const { venue, engine, metrics, submit } = await setup();
-    expect(submit(order('buy', 5))).toMatchObject({ accepted: true });
+    const { venue, engine, metrics, submitOnTick } = await setup();
+    expect(submitOnTick(order('buy', 5))).toMatchObject({ accepted: true });
     let text = await metrics.text();
     expect(counter(text, 'cwts_tick_to_order_seconds_count')).toBe(1);
     expect(counter(text, 'cwts_order_ack_seconds_count{exchange="v"}')).toBeNaN();

@@ -20,7 +20,7 @@ import type { JournalRecord } from '../journal/records.js';
 import type { Journal } from '../journal/journal.js';
 import { reconcileVenues } from './reconcile.js';
 import type { ReconcileResult, RestoreSummary } from './restart-report.js';
-import { NOT_AWAITING, OrderManager, type ClosedOrderRetention } from './order-manager.js';
+import { NOT_AWAITING, OrderManager, type ClosedOrderRetention, type InvalidReportReason } from './order-manager.js';
 import { commonToDecimal, commonToNumber, Portfolio, type Position } from '../risk/portfolio.js';
 import type { Recorder } from './recorder.js';
 import { RISK_STATE_CODES, RiskState } from '../risk/risk-state.js';
@@ -31,6 +31,7 @@ import { DeferredLog } from '../observability/deferred-log.js';
 import type { EngineTracing } from '../observability/tracing/hooks.js';
 import { reducesExposure } from '../risk/checks.js';
 import { DeferredCounter, DeferredGauge, MetricChildren } from './metric-children.js';
+import { DEFAULT_PLUGIN_DISPOSE_TIMEOUT_MS, DeadlineExceeded, withDeadline } from '../plugins/deadline.js';
 
 export interface VenueRuntime {
   name: string;
@@ -60,6 +61,12 @@ export interface EngineOptions {
   snapshotEveryMs?: number;
   /** Runs in start() once instruments are loaded, before any venue reports: the journal restore. */
   restore?: (engine: Engine) => void;
+  /**
+   * How long stop() waits for each venue client's stop() and each detector's dispose(), in ms
+   * (composition: `[system] plugin_dispose_timeout_ms`; default DEFAULT_PLUGIN_DISPOSE_TIMEOUT_MS).
+   * Past it the client is logged and counted as an error, and the stop goes on without it.
+   */
+  stopTimeoutMs?: number;
   recorder?: Recorder;
   /** What happens to open orders at shutdown. */
   onShutdown?: 'cancel' | 'keep';
@@ -148,8 +155,15 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   private readonly counts = { events: 0, signals: 0, orders: 0, rejected: 0, fills: 0 };
   private readonly byType: Record<string, number> = {};
   private signalSeq = 0;
-  private dispatchStart = 0;
+  /**
+   * performance.now() when the market-event dispatch running now began; NOT_DISPATCHING outside
+   * one. Tick-to-order is measured only for orders sent inside a dispatch: one sent from an
+   * execution report (Strategy.onExecution, a router's reroute), a timer or the control endpoint
+   * had no tick, and timing it from the last market event read a quiet market's seconds as latency.
+   */
+  private dispatchStart = NOT_DISPATCHING;
   private stopping = false;
+  private restoreDone = false;
   private watchdog: NodeJS.Timeout | undefined;
   private ended = new Set<string>();
   private endWaiters: (() => void)[] = [];
@@ -158,6 +172,20 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   private readonly componentState = new Map<string, unknown>();
   reconciled = false;
   started = false;
+  /** stop() has begun: nothing new is traded, and `/health/ready` says not ready ("stopping"). */
+  get isStopping(): boolean {
+    return this.stopping;
+  }
+  /**
+   * start() got past the journal restore (or had none to run): the engine holds the
+   * deployment's positions and orders. False when stop() came first (a SIGTERM while the venues
+   * load their instruments) or start() failed before it (a venue unreachable): the engine is then
+   * empty and says nothing about what is held, and it journals no snapshot or peak (its starting
+   * capital as the peak would reset the drawdown at the next start).
+   */
+  get restored(): boolean {
+    return this.restoreDone;
+  }
   /** OpenTelemetry hooks when `[monitoring] enable_tracing` (observability/tracing/); undefined: no call at all. */
   tracing: EngineTracing | undefined = undefined;
   /** What the last restart restored from the journal (`/status` restoredFrom). */
@@ -180,7 +208,12 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       ack: new MetricChildren((exchange) => m.orderAck.labels(exchange!)),
       position: new DeferredGauge(m.position),
     };
-    for (const v of opts.venues) this.venues.set(v.name, v);
+    for (const v of opts.venues) {
+      this.venues.set(v.name, v);
+      // At 0 before the first report can come, so Prometheus sees the first unbookable one as an
+      // increase (monitoring/alerts.yml, InvalidExecutionReport).
+      for (const reason of INVALID_REPORT_REASONS) m.executionReportsInvalid.labels(v.name, reason).inc(0);
+    }
     this.books = opts.books ?? new BookStore();
     this.books.listen((rec, prev) => {
       this.tracing?.bookState(rec.book.exchange, rec.book.symbol, rec.state, rec.reason);
@@ -220,6 +253,8 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
         this.instruments.set(i.exchange, i.symbol, i);
         this.books.ensure(i.exchange, i.symbol);
         this.opts.metrics.bookState.labels(i.exchange, i.symbol).set(BOOK_STATE_CODES.connecting);
+        // At 0 before the book connects: a first resync is an increase of 1, not a series born at 1 (FrequentResyncs).
+        for (const reason of RESYNC_REASONS) this.opts.metrics.bookResyncs.labels(i.exchange, i.symbol, reason).inc(0);
       }
       const avail = v.execution.availability();
       if (!avail.canTrade) log.warn({ exchange: v.name }, `${v.name}: trading disabled: ${avail.reason}`);
@@ -229,6 +264,10 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     const onto = this.restoredOnto;
     this.restoredOnto = undefined;
     onto?.(this);
+    this.restoreDone = true;
+    // A restore books fills straight into the portfolio, not through a report: the gauge the
+    // dashboard reads must show what /status shows before the first live fill.
+    this.publishPositions();
     this.checkRiskInstruments();
     this.opts.recorder?.open([...this.instruments.values()]);
     // Fills are replayed against these definitions after a restart, even for a symbol no longer configured.
@@ -238,11 +277,13 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       if (this.stopping) return;
       await v.execution.start((r) => this.onExecutionReport(r));
       // stopped while it started: stop() may have run before this client was started
-      if (this.stopping) return void (await v.execution.stop().catch(() => {}));
+      if (this.stopping) return void (await this.stopPart(`${v.name}:execution`, () => v.execution.stop()));
     }
     // again: a client may be able to trade only once started (ccxt's loads its markets there)
     this.checkRiskInstruments();
     await this.reconcile();
+    // what reconciliation booked, in whichever way it booked it
+    this.publishPositions();
     if (this.stopping) return;
     if (this.opts.journal) {
       this.snapshotTimer = setInterval(() => this.journalSnapshot('timer'), this.opts.snapshotEveryMs ?? 1000);
@@ -251,7 +292,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     for (const v of this.venues.values()) {
       if (this.stopping) break;
       await v.marketData.start(v.symbols, this);
-      if (this.stopping) await v.marketData.stop().catch(() => {});
+      if (this.stopping) await this.stopPart(`${v.name}:market_data`, () => v.marketData.stop());
     }
     if (this.stopping) {
       if (this.snapshotTimer) clearInterval(this.snapshotTimer);
@@ -355,25 +396,34 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     this.opts.risk?.stop();
     if ((this.opts.onShutdown ?? 'cancel') === 'cancel') await this.cancelAllOpen('shutdown', 5000);
     else if (this.orders.openCount() > 0) log.warn({ open: this.orders.openCount() }, 'leaving open orders at the venues (on_shutdown = keep)');
-    // A plugin's stop() or dispose() that throws (at once or later) is counted as its error and
-    // stops nothing else: the journal below must still be flushed and closed.
-    const guarded = (component: string, f: () => unknown): Promise<void> =>
-      Promise.resolve()
-        .then(f)
-        .then(
-          () => undefined,
-          (err: unknown) => this.componentError(component, err),
-        );
-    await Promise.all([...this.venues.values()].map((v) => guarded(`${v.name}:market_data`, () => v.marketData.stop())));
+    await Promise.all([...this.venues.values()].map((v) => this.stopPart(`${v.name}:market_data`, () => v.marketData.stop())));
     for (const d of this.detectors) {
-      if (d.dispose) await guarded(`detector:${d.name}`, () => d.dispose!());
+      if (d.dispose) await this.stopPart(`detector:${d.name}`, () => d.dispose!());
     }
-    await Promise.all([...this.venues.values()].map((v) => guarded(`${v.name}:execution`, () => v.execution.stop())));
+    await Promise.all([...this.venues.values()].map((v) => this.stopPart(`${v.name}:execution`, () => v.execution.stop())));
     this.journalSnapshot('stop');
     this.opts.journal?.close();
     this.opts.recorder?.close();
     this.deferredLog.drain();
     this.resolveEnd();
+  }
+
+  /**
+   * One plugin's stop() or dispose(), under the stop deadline (EngineOptions.stopTimeoutMs). One
+   * that throws (at once or later) is counted as its error; one that never settles (a WebSocket
+   * close waiting for the venue's closing frame) is logged and counted when the deadline passes.
+   * Either way it stops nothing else: the journal must still be flushed and closed, and `run`
+   * must exit. Never rejects.
+   */
+  private async stopPart(component: string, f: () => unknown): Promise<void> {
+    const ms = this.opts.stopTimeoutMs ?? DEFAULT_PLUGIN_DISPOSE_TIMEOUT_MS;
+    try {
+      await withDeadline(f, ms);
+    } catch (err) {
+      if (!(err instanceof DeadlineExceeded)) return this.componentError(component, err);
+      this.opts.metrics.errors.labels(component).inc();
+      this.opts.logger.error({ component, timeoutMs: ms }, `${component}: stop did not finish within ${ms} ms ([system] plugin_dispose_timeout_ms); going on without it`);
+    }
   }
 
   /** Cancels every open order and waits (bounded) for the venues to confirm. */
@@ -427,7 +477,18 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   onMarketEvent(ev: MarketEvent): void {
     if (this.stopping) return;
     this.opts.beforeEvent?.(ev);
+    // A dispatch inside another (an adapter delivering an event from a callback of this one) ends
+    // back in the outer one.
+    const outer = this.dispatchStart;
     this.dispatchStart = performance.now();
+    try {
+      this.dispatch(ev);
+    } finally {
+      this.dispatchStart = outer;
+    }
+  }
+
+  private dispatch(ev: MarketEvent): void {
     this.tracing?.eventStart(ev, this.dispatchStart);
     this.counts.events++;
     this.byType[ev.type] = (this.byType[ev.type] ?? 0) + 1;
@@ -667,9 +728,11 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     // the ack latency runs from here (a client that reported inside submit() was answered in no time)
     this.orders.markSent(order, t);
     this.opts.observer?.order?.(order);
-    this.latency.record(t - this.dispatchStart, t);
+    if (this.dispatchStart !== NOT_DISPATCHING) {
+      this.latency.record(t - this.dispatchStart, t);
+      this.opts.metrics.tickToOrder.observe((t - this.dispatchStart) / 1000);
+    }
     this.sent.record(t);
-    this.opts.metrics.tickToOrder.observe((t - this.dispatchStart) / 1000);
     this.series.orders.get(intent.exchange, 'submitted').n++;
     return { accepted: true, clientOrderId: order.clientOrderId };
   }
@@ -823,7 +886,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       this.fillsBooked.set(r.exchange, (this.fillsBooked.get(r.exchange) ?? 0) + 1);
       this.digest?.update(journalStringify({ f: { id: r.clientOrderId, side: r.side, price: r.lastPrice, qty: r.lastQty, fee: r.feeAtoms, liq: r.liquidity ?? null } }) + '\n');
       const pos = this.portfolio.find(r.exchange, r.symbol)!;
-      this.series.position.set(Number(pos.qty) * Number(instrument.qtyScale.mantissa) * 10 ** -instrument.qtyScale.exponent, r.exchange, r.symbol);
+      this.publishPosition(pos, instrument);
       if (this.deferredLog.enabled('info')) this.deferredLog.push(logFill, r, instrument, pos.qty);
       this.journalSnapshot('fill');
       this.opts.observer?.fill?.(r, instrument);
@@ -848,6 +911,16 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
         this.componentError(`strategy:${s.name}`, err);
       }
     }
+  }
+
+  /** `cwts_position` for one position, in base units (a float for display; the books stay in lots). */
+  private publishPosition(pos: Position, instrument: Instrument): void {
+    this.series.position.set(Number(pos.qty) * Number(instrument.qtyScale.mantissa) * 10 ** -instrument.qtyScale.exponent, instrument.exchange, instrument.symbol);
+  }
+
+  /** `cwts_position` for every position held (after a restore and after reconciliation at start). */
+  private publishPositions(): void {
+    for (const p of this.portfolio.all()) this.publishPosition(p, p.instrument);
   }
 
   /** Warnings for reports about orders not held here, per exchange and whose the id is. */
@@ -879,7 +952,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
    * exchange and reason, with the count held back), never applied, never passed to the router or
    * the strategy. The order stays as it was; reconciliation against the venue settles it.
    */
-  private invalidReport(r: ExecutionReport, reason: string, detail: string): void {
+  private invalidReport(r: ExecutionReport, reason: InvalidReportReason, detail: string): void {
     this.opts.metrics.executionReportsInvalid.labels(String(r.exchange), reason).inc();
     const more = this.invalidReportLog.take(`${String(r.exchange)}\u0000${reason}`);
     if (more === undefined) return;
@@ -899,7 +972,8 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
 
   /** Equity, PnL and marks, every second and at every fill; the peak when it moved. */
   private journalSnapshot(why: 'timer' | 'fill' | 'stop'): void {
-    if (!this.opts.journal) return;
+    // Before the restore the portfolio is empty and the peak is the starting capital: not state.
+    if (!this.opts.journal || !this.restoreDone) return;
     // One valuation for the whole row: the report takes starting capital as equity - PnL, so
     // equity and PnL from two mark rules (or two moments) made it wrong.
     const t = this.totals();
@@ -913,8 +987,13 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     this.journalPeak(why, false);
   }
 
+  /**
+   * The peak the next restart measures the drawdown from (rebuild.ts restores the last one).
+   * Never before the restore: a risk state set then (a halt from the control endpoint while the
+   * venues load, the restore's own latched state) would journal the starting capital as the peak.
+   */
   private journalPeak(why: string, always: boolean): void {
-    const eq = this.opts.journal ? this.opts.risk?.equitySnapshot?.() : undefined;
+    const eq = this.opts.journal && this.restoreDone ? this.opts.risk?.equitySnapshot?.() : undefined;
     if (!eq || (!always && eq.peak === this.lastJournaledPeak)) return;
     this.lastJournaledPeak = eq.peak;
     this.journal({ t: 'peak', peak: eq.peak, equity: eq.equity, why, ts: this.now });
@@ -1051,7 +1130,17 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   }
 }
 
-function reasonLabel(reason: string): string {
+/** The `reason` label of `cwts_book_resyncs_total` (reasonLabel). */
+const RESYNC_REASONS = ['invalid_data', 'sequence_gap', 'checksum', 'reconnect', 'stale', 'crossed', 'other'] as const;
+type ResyncReason = (typeof RESYNC_REASONS)[number];
+
+/** Every InvalidReportReason: `cwts_execution_reports_invalid_total` has a series at 0 for each, per venue. */
+const INVALID_REPORT_REASONS = ['wrong_instrument', 'fill_qty', 'fill_price', 'fill_fee', 'fill_side', 'kind', 'id', 'field'] as const satisfies readonly InvalidReportReason[];
+// A reason added to InvalidReportReason and not listed above fails to compile here.
+const everyInvalidReportReasonListed: [Exclude<InvalidReportReason, (typeof INVALID_REPORT_REASONS)[number]>] extends [never] ? true : never = true;
+void everyInvalidReportReasonListed;
+
+function reasonLabel(reason: string): ResyncReason {
   // BookSync's reason for a resync after the adapter edge rejected an update (cwts_feed_errors_total)
   if (/^invalid update/i.test(reason)) return 'invalid_data';
   if (/sequence|gap/i.test(reason)) return 'sequence_gap';
@@ -1062,6 +1151,9 @@ function reasonLabel(reason: string): string {
   return 'other';
 }
 
+
+/** Engine.dispatchStart outside a market-event dispatch (performance.now() is never negative). */
+const NOT_DISPATCHING = -1;
 
 /** A persisted value's JSON is at most this long (PersistedState: small state such as cooldowns). */
 const PERSISTED_MAX_CHARS = 65_536;

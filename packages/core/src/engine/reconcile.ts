@@ -13,7 +13,7 @@ import type { JournalRecord } from '../journal/records.js';
 import { fillProblem, venueOrderProblem, type OrderManager } from './order-manager.js';
 import type { Portfolio } from '../risk/portfolio.js';
 import type { RiskState } from '../risk/risk-state.js';
-import type { ReconcileMismatch, ReconcileResult } from './restart-report.js';
+import type { MismatchKind, ReconcileMismatch, ReconcileResult } from './restart-report.js';
 
 export type { MismatchKind, ReconcileMismatch, ReconcileResult } from './restart-report.js';
 
@@ -90,6 +90,12 @@ export interface ReconcileOptions {
   stopping?: () => boolean;
 }
 
+/** Every MismatchKind: `cwts_reconcile_mismatches_total` has a series at 0 for each, per venue, before reconciling. */
+export const MISMATCH_KINDS = ['fill_while_down', 'status', 'unknown_order', 'unknown_trade', 'position', 'balance', 'venue_unreachable'] as const satisfies readonly MismatchKind[];
+// A kind added to MismatchKind and not listed above fails to compile here.
+const everyMismatchKindListed: [Exclude<MismatchKind, (typeof MISMATCH_KINDS)[number]>] extends [never] ? true : never = true;
+void everyMismatchKindListed;
+
 /** Thrown by a venue read that a stop overtook (see reconcileVenues). */
 const STOPPED: unique symbol = Symbol('reconciliation stopped');
 
@@ -122,6 +128,9 @@ export const unidentifiedFillKey = (r: Pick<ExecutionReport, 'clientOrderId' | '
 export async function reconcileVenues(engine: ReconcileEnginePort, opts: ReconcileOptions): Promise<ReconcileResult> {
   const { logger, metrics } = opts;
   const result: ReconcileResult = { at: '', policy: opts.onMismatch, venues: [], mismatches: [], recovered: [] };
+  // Each series exists at 0 before its first possible increment, so Prometheus sees 0 -> 1 where a
+  // scrape falls in between (monitoring/alerts.yml, ReconcileMismatch, covers a count made before one).
+  for (const name of engine.venueNames()) for (const kind of MISMATCH_KINDS) metrics.reconcileMismatches.labels(name, kind).inc(0);
   const record = (exchange: string, kind: ReconcileEventKind, detail: string, clientOrderId?: string) =>
     engine.journal({ t: 'reconcile', exchange, clientOrderId, kind, detail, ts: engine.now });
   const mismatch = (m: ReconcileMismatch) => {

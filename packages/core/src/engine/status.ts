@@ -40,6 +40,9 @@ export function engineHealth(engine: Engine, others: () => ComponentHealth[]): C
   if (out.length === 0) out.push({ name: 'books', ready: false, detail: 'no books yet' });
   const mismatches = engine.reconcileResult?.mismatches.length ?? 0;
   out.push({ name: 'reconciliation', ready: engine.reconciled, detail: engine.reconciled ? `done${mismatches ? `, ${mismatches} mismatch(es) (see /status)` : ''}` : 'pending' });
-  out.push({ name: 'engine', ready: engine.started, detail: engine.started ? 'running' : 'starting' });
+  // Once stop() began every order is refused (SHUTTING_DOWN) while it waits for its cancels and
+  // its venues: a load balancer or an orchestrator must not count this process as serving.
+  const stopping = engine.isStopping;
+  out.push({ name: 'engine', ready: engine.started && !stopping, detail: stopping ? 'stopping' : engine.started ? 'running' : 'starting' });
   return [...out, ...others()];
 }

@@ -22,7 +22,9 @@ export interface HealthEndpointRoutesOptions {
 /**
  * The health port's routes as `cwts-ultra run` serves them. `/health/live`, `/health/ready`,
  * `/health` and (on its own port) `/metrics` stay open: probes and Prometheus carry no
- * credentials, and they reveal no positions. The operator routes, `/status`, `/` (the live
+ * credentials. The health routes reveal no positions; `/metrics` carries cwts_position and
+ * cwts_equity by design (docs/monitoring.md: keep its port reachable only by Prometheus off
+ * loopback). The operator routes, `/status`, `/` (the live
  * page) and `/events` (its stream), show positions, orders and P&L: off loopback they need the
  * control token; on loopback a request addressed to any other host name (DNS rebinding from a
  * web page in a browser on the trading host) gets 403.

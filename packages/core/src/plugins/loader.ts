@@ -3,6 +3,7 @@ import type { CwtsContainer } from '../di/container.js';
 import { PluginLoadError, PluginLoadErrors } from './errors.js';
 import { CORE_API_VERSION, PLUGIN_KINDS, type PluginKind, type PluginManifest } from './manifest.js';
 import { locatePlugin } from './resolve.js';
+import { DEFAULT_PLUGIN_DISPOSE_TIMEOUT_MS, DEFAULT_PLUGIN_INIT_TIMEOUT_MS, DeadlineExceeded, withDeadline } from './deadline.js';
 
 export interface PluginRequest {
   /** npm name or path, as written in the config. */
@@ -101,10 +102,9 @@ function toPluginError(err: unknown, plugin: string): PluginLoadError {
   return err instanceof PluginLoadError ? err : new PluginLoadError('IMPORT_FAILED', plugin, String((err as Error)?.message ?? err));
 }
 
-/** `initialize()` deadline per plugin when none is configured (`[system] plugin_init_timeout_ms`). */
-export const DEFAULT_PLUGIN_INIT_TIMEOUT_MS = 60_000;
-/** `dispose()` deadline per plugin when none is configured (`[system] plugin_dispose_timeout_ms`). */
-export const DEFAULT_PLUGIN_DISPOSE_TIMEOUT_MS = 5_000;
+// Defined with the deadline helper: the engine bounds its venue stops by the same default
+// without loading the plugin loader (and its resolver).
+export { DEFAULT_PLUGIN_INIT_TIMEOUT_MS, DEFAULT_PLUGIN_DISPOSE_TIMEOUT_MS } from './deadline.js';
 /** The longest delay a Node timer keeps (2^31 - 1 ms); a longer one fires at once. */
 const MAX_TIMER_MS = 2_147_483_647;
 
@@ -142,36 +142,6 @@ function swallow(x: PromiseLike<unknown>): void {
   }
 }
 
-class DeadlineExceeded extends Error {
-  constructor(readonly ms: number) {
-    super(`did not finish within ${ms} ms`);
-    this.name = 'DeadlineExceeded';
-  }
-}
-
-/**
- * Runs `fn` (sync or async) with a deadline: rejects with DeadlineExceeded after `ms`, aborting
- * `signal` so the plugin can stop what it started. A late result or rejection of `fn` is dropped.
- */
-async function withDeadline(fn: (signal: AbortSignal) => unknown, ms: number): Promise<void> {
-  const abort = new AbortController();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const err = new DeadlineExceeded(ms);
-      abort.abort(err);
-      reject(err);
-    }, ms);
-  });
-  try {
-    // A synchronous throw becomes a rejection; race() subscribes to both, so neither is unhandled.
-    const work = new Promise<unknown>((resolve) => resolve(fn(abort.signal)));
-    await Promise.race([work, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /**
  * Owns the loaded plugins: registers them, initializes them in load order and disposes them in
  * reverse, so a plugin can rely on everything registered before it. A third-party plugin cannot
@@ -203,7 +173,8 @@ export class PluginHost {
   ): void {
     let returned: unknown;
     try {
-      const registrar = core ? container.asDefaults(manifest.name) : container.as(manifest.name, manifest.overrides ?? []);
+      // The table is also what the plugin's classes get for TOKENS.PluginConfig.
+      const registrar = core ? container.asDefaults(manifest.name, config) : container.as(manifest.name, manifest.overrides ?? [], config);
       returned = (manifest.register as (ctx: Parameters<PluginManifest['register']>[0]) => unknown)({ registrar, instanceName, config });
     } catch (err) {
       throw new PluginLoadError('REGISTER_FAILED', manifest.name, `${manifest.name} (${instanceName}): register() failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
