@@ -668,3 +668,11 @@ describe('SmartOrderRouter', () => {
     );
   });
 });
+
+describe('SmartOrderRouter built in code', () => {
+  it('refuses a venue listed twice (its book would count twice and one parent send it two children), as the config schema does', () => {
+    expect(() => new SmartOrderRouter({ config: routingSchema.parse({ enabled: true }), venues: ['a', 'b', 'a'] })).toThrow(/duplicate venue "a"/);
+    expect(() => new SmartOrderRouter({ config: { ...routingSchema.parse({ enabled: true }), venues: ['x', 'x'] }, venues: ['a'] })).toThrow(/duplicate venue "x"/);
+    expect(() => new SmartOrderRouter({ config: routingSchema.parse({ enabled: true }), venues: ['a', 'b'] })).not.toThrow();
+  });
+});

@@ -107,6 +107,10 @@ export class SmartOrderRouter implements OrderRouter {
   constructor(opts: SmartOrderRouterOptions) {
     this.cfg = opts.config;
     this.routed = opts.config.venues ?? opts.venues;
+    // one venue listed twice would have its book counted twice and get two children (the config
+    // schema refuses it; a router built in code must too)
+    const twice = this.routed.find((v, k) => this.routed.indexOf(v) !== k);
+    if (twice !== undefined) throw new Error(`SmartOrderRouter: duplicate venue "${twice}" in the routed venues`);
     this.logger = opts.logger;
     this.keepTerminal = opts.keepTerminalParents ?? 1000;
     this.latency = new VenueLatency(this.routed, opts.config.venue, opts.config.latency_ewma_alpha, opts.config.latency_bps_per_ms);
