@@ -22,7 +22,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PACKAGES: Record<string, string> = {
   '@cwts/exchange-binance': '1.7', // the kit's claimPriorTrades (1.5: WsConnection.reconnectWithBackoff, 1.4: VenueErrorRule.outcomeUnknown)
   '@cwts/exchange-bybit': '1.4',
-  '@cwts/exchange-coinbase': '1.5', // WsConnection.reconnectWithBackoff
+  '@cwts/exchange-coinbase': '1.7', // the kit's readsShareOrderRateLimit (1.5: WsConnection.reconnectWithBackoff)
   '@cwts/exchange-kraken': '1.5', // RateLimiter: unbounded waits, RateLimitExceededError.refusal
   '@cwts/exchange-ccxt': '1.7', // the kit's claimPriorTrades (1.4: refusedByVenue with the mapped error)
   '@cwts/exchange-sim': '1.4', // minNotionalAtoms

@@ -40,6 +40,14 @@ export function bybitErrorMap(venue: string): VenueErrorMap {
     // cancel done), so an order is asked for by its orderLinkId instead of being reported rejected.
     { code: 10000, reason: 'VENUE_ERROR', text: 'server timeout: outcome unknown', retryable: true, outcomeUnknown: true },
     { code: 10016, reason: 'VENUE_ERROR', text: 'venue internal error or service restarting: outcome unknown', retryable: true, outcomeUnknown: true },
+    // The same on the spot engine (docs v5/error, "Spot Trade"). Read as refusals these would
+    // report an order rejected, and stop following it, while it works at the venue.
+    { code: 170001, reason: 'VENUE_ERROR', text: 'spot internal error: outcome unknown', retryable: true, outcomeUnknown: true },
+    { code: 170007, reason: 'VENUE_ERROR', text: 'spot backend timeout: outcome unknown', retryable: true, outcomeUnknown: true },
+    { code: 170032, reason: 'VENUE_ERROR', text: 'spot network error: outcome unknown', retryable: true, outcomeUnknown: true },
+    { code: 170035, reason: 'VENUE_ERROR', text: 'submitted to the spot engine for processing: outcome unknown', retryable: true, outcomeUnknown: true },
+    { code: 170146, reason: 'VENUE_ERROR', text: 'spot order creation timeout: outcome unknown', retryable: true, outcomeUnknown: true },
+    { code: 170147, reason: 'VENUE_ERROR', text: 'spot order cancellation timeout: outcome unknown', retryable: true, outcomeUnknown: true },
     { code: 10001, reason: 'INVALID_ORDER' },
     { code: 170121, reason: 'INVALID_ORDER', text: 'unknown symbol' },
     { code: 110001, reason: 'UNKNOWN_ORDER' },
@@ -49,7 +57,12 @@ export function bybitErrorMap(venue: string): VenueErrorMap {
     { code: 110012, reason: 'INSUFFICIENT_BALANCE' },
     { code: 170131, reason: 'INSUFFICIENT_BALANCE' },
     { code: 170134, reason: 'OFF_GRID', text: 'price has too many decimals' },
-    { code: 170135, reason: 'OFF_GRID', text: 'quantity has too many decimals' },
+    { code: 170137, reason: 'OFF_GRID', text: 'quantity has too many decimals' },
+    { code: 170148, reason: 'OFF_GRID', text: 'market order amount has too many decimals' },
+    // "Order quantity too large." (170135 in older pages of the docs, 170381/170382 now)
+    { code: 170135, reason: 'INVALID_ORDER', text: 'quantity above the maximum' },
+    { code: 170381, reason: 'INVALID_ORDER', text: 'quantity above the maximum' },
+    { code: 170382, reason: 'INVALID_ORDER', text: 'quantity above the maximum' },
     { code: 170136, reason: 'INVALID_ORDER', text: 'quantity below the minimum' },
     { code: 170140, reason: 'MIN_NOTIONAL' },
     { code: 110094, reason: 'MIN_NOTIONAL' },

@@ -110,13 +110,15 @@ const TIF_IN = venueTable<TimeInForce>({ GTC: 'GTC', IOC: 'IOC', FOK: 'FOK', Pos
 const EXEC_WINDOW_MS = 7 * 24 * 3600 * 1000;
 /** Bybit keeps executions for two years: an older `since` starts there. */
 const EXEC_RETENTION_MS = 730 * 24 * 3600 * 1000;
+/** How long a 10006 answer to a read holds every read back (Bybit's limits are per second). */
+const READ_RATE_LIMIT_PAUSE_MS = 1000;
 /** A cursor that never ends (a misbehaving venue) must not page forever. */
 const MAX_PAGES = 200;
 
 export class BybitOrderDriver implements PolledOrderDriver {
   private ccxt: CcxtBybit | undefined;
   private readonly errors;
-  /** Paces every list read (see `query_requests_per_second`); orders have the kit's own limiter. */
+  /** Paces every read, single-order reads included (see `query_requests_per_second`); orders have the kit's own limiter. */
   private readonly queries: RateLimiter;
   /** The pacing's timers: closed by close() (a stop), reopened by connect() (a start after it). */
   private readonly queryTimers = new TimerSet();
@@ -197,13 +199,26 @@ export class BybitOrderDriver implements PolledOrderDriver {
     await this.ex.privatePostV5OrderCancel({ category: this.category, symbol: o.symbol, ...(o.venueOrderId ? { orderId: o.venueOrderId } : { orderLinkId: o.clientOrderId }) });
   }
 
+  /**
+   * One read, paced at query_requests_per_second. A 10006 answer to it (the venue's limit for
+   * that endpoint) holds every read back for a second; orders have their own budget at Bybit.
+   */
+  private async read<T>(call: () => Promise<T>): Promise<T> {
+    await this.queries.acquire({ query: 1 }, 10 * 60_000);
+    try {
+      return await call();
+    } catch (err) {
+      if (this.mapError(err).reason === 'RATE_LIMITED') this.queries.blockUntil(this.deps.clock.now() + READ_RATE_LIMIT_PAUSE_MS);
+      throw err;
+    }
+  }
+
   /** Every page of a v5 list endpoint, following `nextPageCursor`. */
   private async pages<T>(call: (p: Params) => Promise<V5<V5Page<T>>>, params: Params): Promise<T[]> {
     const out: T[] = [];
     let cursor = '';
     for (let page = 0; page < MAX_PAGES; page++) {
-      await this.queries.acquire({ query: 1 }, 10 * 60_000);
-      const res = await call(cursor ? { ...params, cursor } : params);
+      const res = await this.read(() => call(cursor ? { ...params, cursor } : params));
       const list = res.result?.list ?? [];
       out.push(...list);
       const next = res.result?.nextPageCursor ?? '';
@@ -230,13 +245,15 @@ export class BybitOrderDriver implements PolledOrderDriver {
 
   /**
    * order/realtime first (working orders and the recent closed ones); a closed order it no longer
-   * lists (after a venue restart, or past its last 500) is asked from order/history.
+   * lists (after a venue restart, or past its last 500) is asked from order/history. Both reads
+   * are paced like the list reads: every poll of a working order, every unknown submit and every
+   * order of a reconciliation makes them.
    */
   async fetchOrder(ref: OrderRef): Promise<VenueOrderView | undefined> {
     const by = ref.venueOrderId ? { orderId: ref.venueOrderId } : { orderLinkId: ref.clientOrderId };
     const q = { category: this.category, symbol: ref.symbol, ...by };
-    const live = (await this.ex.privateGetV5OrderRealtime(q)).result?.list?.[0];
-    const j = live ?? (await this.ex.privateGetV5OrderHistory(q)).result?.list?.[0];
+    const live = (await this.read(() => this.ex.privateGetV5OrderRealtime(q))).result?.list?.[0];
+    const j = live ?? (await this.read(() => this.ex.privateGetV5OrderHistory(q))).result?.list?.[0];
     return j ? this.view(j) : undefined;
   }
 
@@ -253,8 +270,27 @@ export class BybitOrderDriver implements PolledOrderDriver {
     return f;
   }
 
+  /**
+   * Every trade of one order. execution/list without a time range answers the last 7 days only
+   * (docs v5/order/execution, startTime), also asked by orderId: an order older than that (a
+   * long-resting order, a journaled one after a restart) is read in 7-day windows from its
+   * createdTime, each paged by cursor. The last window gives startTime alone (Bybit then answers
+   * startTime + 7 days), so a trade stamped after our clock's now (clock skew) is not cut off.
+   * Without a createdTime the read has no range, and only the last 7 days are found.
+   */
   async fetchFills(view: VenueOrderView): Promise<VenueFill[]> {
-    const list = await this.pages((p) => this.ex.privateGetV5ExecutionList(p), { category: this.category, symbol: view.symbol, orderId: view.venueOrderId, limit: 100 });
+    const base = { category: this.category, symbol: view.symbol, orderId: view.venueOrderId, limit: 100 };
+    const list: BybitExecJson[] = [];
+    const read = (p: Params) => this.pages((q) => this.ex.privateGetV5ExecutionList(q), p);
+    const now = this.deps.clock.now();
+    if (view.createdTs === undefined || !(view.createdTs > 0)) list.push(...(await read(base)));
+    else {
+      for (let start = Math.max(view.createdTs, now - EXEC_RETENTION_MS); ; start += EXEC_WINDOW_MS) {
+        const last = start + EXEC_WINDOW_MS > now;
+        list.push(...(await read(last ? { ...base, startTime: start } : { ...base, startTime: start, endTime: start + EXEC_WINDOW_MS - 1 })));
+        if (last) break;
+      }
+    }
     const out: VenueFill[] = [];
     for (const x of list) {
       const f = x.orderId === view.venueOrderId ? this.fill(x) : undefined;
@@ -324,7 +360,8 @@ export class BybitExecution extends PolledExecutionClient {
       exchange: deps.exchange, clock: deps.clock, logger: deps.logger, hasCredentials: driver.hasCredentials, driver,
       // the configured window is enforced exactly, on the injected clock; headroom for transit
       // jitter (Bybit counts at arrival) comes from the configured limit sitting below the venue's,
-      // and a venue 10006 still pauses the limiter for a second
+      // and a venue 10006 answered to a create or cancel still pauses the limiter for a second
+      // (one answered to a read pauses the reads: Bybit limits each endpoint per UID)
       orderLimit: { limit: deps.options.orders_per_interval, intervalMs: deps.options.order_limit_interval_ms }, rateLimitPauseMs: 1000,
       pollIntervalMs: deps.options.poll_interval_ms,
       // past the request's recv window Bybit can no longer accept an order whose answer we lost

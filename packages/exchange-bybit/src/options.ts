@@ -40,9 +40,10 @@ export const BybitOptionsSchema = z
     /** How often working orders are polled for fills and status (no private stream yet). */
     poll_interval_ms: z.number().int().min(20).max(600_000),
     /**
-     * Reconciliation reads (order, execution, position and wallet lists) per second, on our side:
-     * a restart with an empty journal reads two years of executions in about 105 requests per
-     * symbol, which unthrottled would trip Bybit's per-UID limit (10/s on most of these).
+     * Reads per second, on our side: single-order reads (every poll of a working order) and the
+     * order, execution and position lists. A restart with an empty journal reads two years of
+     * executions in about 105 requests per symbol, which unthrottled would trip Bybit's per-UID
+     * limit for the endpoint.
      */
     query_requests_per_second: z.number().int().min(1).max(1000),
   })

@@ -7,7 +7,7 @@
 import { refusedByVenue } from '@cwts/core/adapter-kit';
 import { describe, expect, it } from 'vitest';
 import { bybitErrorMap, mapBybitError } from '../src/errors.js';
-import { notTradingAnswer } from './fake-bybit.js';
+import { notTradingAnswer, tooManyDecimalsAnswer } from './fake-bybit.js';
 
 const map = bybitErrorMap('bybit');
 const ccxtError = (code: number, retMsg: string) => Object.assign(new Error(`bybit {"retCode":${code},"retMsg":"${retMsg}","result":{},"retExtInfo":{},"time":1764928800123}`), { name: 'ExchangeError' });
@@ -66,6 +66,14 @@ describe('Bybit venue errors: outcome unknown', () => {
     [10000, 'Server Timeout'],
     [10016, 'Server error.'],
     [10016, 'Service is restarting'],
+    // the spot engine's (docs v5/error, "Spot Trade"); read as refusals they reported an order
+    // rejected, and stopped following it, while it worked at the venue
+    [170001, 'Internal error.'],
+    [170007, 'Timeout waiting for response from backend server.'],
+    [170032, 'Network error. Please try again later'],
+    [170035, 'Submitted to the system for processing!'],
+    [170146, 'Order creation timeout'],
+    [170147, 'Order cancellation timeout'],
   ])('%i "%s" says the venue does not know whether the request was carried out: not a refusal', (code, retMsg) => {
     const err = ccxtError(code, retMsg);
     const m = mapBybitError(map, err);
@@ -75,10 +83,41 @@ describe('Bybit venue errors: outcome unknown', () => {
     expect(refusedByVenue(err, m)).toBe(false);
   });
 
+  it.each([
+    ['RequestTimeout', 170007, 'Timeout waiting for response from backend server.'],
+    ['InvalidOrder', 170146, 'Order creation timeout'],
+  ])('not a refusal under the error class ccxt throws for it either (%s %i)', (name, code, retMsg) => {
+    const err = Object.assign(ccxtError(code, retMsg), { name });
+    expect(refusedByVenue(err, mapBybitError(map, err))).toBe(false);
+  });
+
   it('a refusal stays one', () => {
     const err = ccxtError(110007, 'ab not enough for new order');
     const m = mapBybitError(map, err);
     expect(m.outcomeUnknown).toBeUndefined();
     expect(refusedByVenue(err, m)).toBe(true);
+  });
+});
+
+describe('Bybit venue errors: spot quantity codes (docs v5/error, "Spot Trade")', () => {
+  it.each([
+    [170134, 'Order price decimal too long.'],
+    [170137, 'Order volume decimal too long'],
+    [170148, 'Market order amount decimal too long'],
+  ])('%i "%s" is OFF_GRID', (code, retMsg) => {
+    expect(mapBybitError(map, ccxtError(code, retMsg))).toMatchObject({ reason: 'OFF_GRID', retryable: false, code });
+  });
+
+  it.each([
+    [170135, 'Order quantity too large.'],
+    [170381, 'Order quantity too large.'],
+    [170382, 'Order quantity too large.'],
+  ])('%i "%s" is a quantity above the maximum (INVALID_ORDER), not a grid problem', (code, retMsg) => {
+    expect(mapBybitError(map, ccxtError(code, retMsg))).toMatchObject({ reason: 'INVALID_ORDER', retryable: false, code });
+  });
+
+  it.each(['price', 'qty'] as const)('the local server refuses a spot %s with too many decimals with a code mapped to OFF_GRID', (field) => {
+    const [code, retMsg] = tooManyDecimalsAnswer('spot', field);
+    expect(mapBybitError(map, ccxtError(code, retMsg)).reason).toBe('OFF_GRID');
   });
 });

@@ -7,7 +7,7 @@
 import { ManualClock, defineInstrument, type Instrument, type Order } from '@cwts/core';
 import { Secret } from '@cwts/core/config';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { BybitOrderDriver, type BybitExecJson, type BybitOrderJson } from '../src/execution.js';
+import { BybitExecution, BybitOrderDriver, type BybitExecJson, type BybitOrderJson } from '../src/execution.js';
 import { bybitEndpoints } from '../src/market-data.js';
 import { DEFAULT_BYBIT_OPTIONS } from '../src/options.js';
 
@@ -19,6 +19,12 @@ const BTC: Instrument = defineInstrument({ exchange: 'bybit', symbol: 'BTCUSDT',
 const NOW = Date.parse('2026-12-05T10:00:00Z');
 const DAY = 24 * 3600 * 1000;
 const ok = <T>(result: T) => ({ retCode: 0, retMsg: 'OK', result });
+/** What ccxt throws for Bybit's rate-limit answer. */
+const tooMany = (): never => {
+  throw Object.assign(new Error('bybit {"retCode":10006,"retMsg":"Too many visits!","result":{},"retExtInfo":{},"time":1764928800123}'), { name: 'RateLimitExceeded' });
+};
+/** Lets what can run on the frozen ManualClock run (a paced read sleeps in real time, then finds the clock unmoved). */
+const tick = () => new Promise((r) => setTimeout(r, 20));
 
 function json(extra: Partial<BybitOrderJson> = {}): BybitOrderJson {
   return { orderId: 'O1', orderLinkId: 'c1', symbol: 'BTCUSDT', side: 'Buy', orderType: 'Limit', price: '64000.0', qty: '0.010', timeInForce: 'GTC', orderStatus: 'New', cumExecQty: '0', createdTime: '1764928800123', rejectReason: 'EC_NoError', ...extra };
@@ -177,6 +183,59 @@ describe('BybitOrderDriver (scripted venue)', () => {
     await expect(driver.fetchFills(view)).rejects.toThrow(/did not end after 200 pages/);
   });
 
+  it("an order's fills: 7-day windows from its createdTime (execution/list answers only the last 7 days when given no range), the last one from startTime alone", async () => {
+    driver = await started();
+    const windows: [unknown, unknown][] = [];
+    venue.handlers.privateGetV5ExecutionList = (p) => {
+      windows.push([p.startTime, p.endTime]);
+      return ok({ list: Number(p.startTime) === NOW - 10 * DAY ? [exec({ execTime: String(NOW - 10 * DAY + 5) })] : [exec({ execId: 'x2', execTime: String(NOW - 1000) })] });
+    };
+    const view = { venueOrderId: 'O1', symbol: 'BTCUSDT', side: 'buy' as const, type: 'limit' as const, qty: '0.010', filledQty: '0.008', state: 'open' as const, createdTs: NOW - 10 * DAY };
+    expect((await driver.fetchFills(view)).map((f) => f.tradeId)).toEqual(['x1', 'x2']);
+    // Bybit answers startTime alone with the 7 days from it: a trade stamped past our clock's now is not cut off
+    expect(windows).toEqual([[NOW - 10 * DAY, NOW - 3 * DAY - 1], [NOW - 3 * DAY, undefined]]);
+    expect(venue.calls.every((c) => c.params.orderId === 'O1' && c.params.symbol === 'BTCUSDT')).toBe(true);
+    // a recent order: one read from its createdTime
+    windows.length = 0;
+    await driver.fetchFills({ ...view, createdTs: NOW - 60_000 });
+    expect(windows).toEqual([[NOW - 60_000, undefined]]);
+  });
+
+  it('order reads (realtime, history) are paced like the list reads: at most query_requests_per_second at one instant', async () => {
+    driver = await started('usdm', DEFAULT_BYBIT_OPTIONS);
+    venue.handlers.privateGetV5OrderHistory = () => ok({ list: [] });
+    // 12 working orders polled, or 12 orders of a reconciliation, on a clock that does not move
+    for (let k = 0; k < 12; k++) void driver.fetchOrder({ symbol: 'BTCUSDT', clientOrderId: `c${k}`, venueOrderId: `O${k}` }).catch(() => {});
+    await tick();
+    const reads = venue.calls.filter((c) => c.fn === 'privateGetV5OrderRealtime' || c.fn === 'privateGetV5OrderHistory');
+    expect(reads).toHaveLength(DEFAULT_BYBIT_OPTIONS.query_requests_per_second);
+  });
+
+  it("a 10006 answer to a read holds every read back for a second of the driver's clock; a cancel still goes out", async () => {
+    driver = await started();
+    venue.handlers.privateGetV5OrderRealtime = tooMany;
+    venue.handlers.privateGetV5ExecutionList = () => ok({ list: [] });
+    venue.handlers.privatePostV5OrderCancel = () => ok({ orderId: 'O1', orderLinkId: 'c1' });
+    const view = { venueOrderId: 'O1', symbol: 'BTCUSDT', side: 'buy' as const, type: 'limit' as const, qty: '0.010', filledQty: '0.004', state: 'open' as const };
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      await expect(driver.fetchOrder({ symbol: 'BTCUSDT', clientOrderId: 'c1', venueOrderId: 'O1' })).rejects.toThrow(/10006/);
+      let done = false;
+      const reading = driver.fetchFills(view).finally(() => (done = true));
+      clock.advance(999);
+      await vi.advanceTimersByTimeAsync(999);
+      expect(venue.calls.filter((c) => c.fn === 'privateGetV5ExecutionList')).toHaveLength(0);
+      await driver.cancel(order({ venueOrderId: 'O1' }));
+      expect(venue.calls.filter((c) => c.fn === 'privatePostV5OrderCancel')).toHaveLength(1);
+      clock.advance(1);
+      for (let step = 0; !done && step < 100; step++) await vi.advanceTimersByTimeAsync(10);
+      await reading;
+      expect(venue.calls.filter((c) => c.fn === 'privateGetV5ExecutionList')).toHaveLength(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('trades since: 7-day windows from since to now (at most 2 years back), per symbol, filtered by time', async () => {
     driver = await started('usdm', DEFAULT_BYBIT_OPTIONS);
     const windows: [number, number][] = [];
@@ -230,5 +289,39 @@ describe('BybitOrderDriver (scripted venue)', () => {
     driver.close();
     driver = await started('spot');
     expect(driver.fetchPositions).toBeUndefined();
+  });
+});
+
+describe('BybitExecution: a 10006 answered to order reads', () => {
+  let ex: BybitExecution | undefined;
+  beforeEach(() => venue.reset());
+  afterEach(async () => {
+    await ex?.stop();
+    ex = undefined;
+  });
+
+  // Bybit limits each endpoint per UID (docs v5/rate-limit: order/create, order/cancel and
+  // order/realtime each have their own budget). A limited poll of a working order used to pause
+  // the order limiter for a second, renewed by every poll: no cancel went out while the reads
+  // stayed limited. The clock here never moves, so any such pause would never end.
+  it('a poll answered 10006 holds back no cancel: it goes out at once', async () => {
+    const frozen = new ManualClock(NOW);
+    ex = new BybitExecution({
+      exchange: 'bybit', endpoints: bybitEndpoints({ rest_url: 'http://127.0.0.1:1', market: 'usdm' }), options: { ...DEFAULT_BYBIT_OPTIONS, poll_interval_ms: 3_600_000 },
+      clock: frozen, apiKey: new Secret('key'), apiSecret: new Secret('secret'), instrument: (s) => (s === 'BTCUSDT' ? BTC : undefined), symbols: () => ['BTCUSDT'],
+    });
+    venue.handlers.privateGetV5OrderRealtime = () => ok({ list: [] });
+    venue.handlers.privatePostV5OrderCreate = () => ok({ orderId: 'O1', orderLinkId: 'c1' });
+    venue.handlers.privatePostV5OrderCancel = () => ok({ orderId: 'O1', orderLinkId: 'c1' });
+    const reports: { kind: string }[] = [];
+    await ex.start((r) => reports.push(r));
+    ex.submit(order());
+    await vi.waitFor(() => expect(reports.some((r) => r.kind === 'ack')).toBe(true));
+    venue.handlers.privateGetV5OrderRealtime = tooMany;
+    await ex.reconcile('a poll while the venue limits order reads');
+    expect(venue.calls.filter((c) => c.fn === 'privateGetV5OrderRealtime').length).toBeGreaterThan(1);
+    ex.cancel(order({ venueOrderId: 'O1' }));
+    await vi.waitFor(() => expect(venue.calls.filter((c) => c.fn === 'privatePostV5OrderCancel')).toHaveLength(1));
+    expect(reports.filter((r) => r.kind === 'rejected')).toEqual([]);
   });
 });

@@ -172,6 +172,23 @@ describe('Bybit execution through ccxt against the local server', () => {
     expect(v.execution.workingOrders).toBe(1);
   });
 
+  it("an order older than 7 days: all its trades are found (execution/list answers the last 7 days when given no range), read in weekly windows from its createdTime", async () => {
+    const DAY = 24 * 3600 * 1000;
+    const { v, i, reports } = await venue('linear', SECRET, capture().logger, 60_000);
+    const now = Date.now();
+    const o = conformanceOrder(i, { side: 'buy', price: '64000.5', qty: '0.030' });
+    v.execution.submit(o);
+    await waitUntil(() => reports.some((r) => r.kind === 'ack'), 'an ack');
+    const id = reports.find((r) => r.kind === 'ack')!.venueOrderId!;
+    // a long-resting order (as one journaled before a restart): placed 20 days ago, filled over them
+    fake!.orders.get(id)!.createdTime = String(now - 20 * DAY);
+    const trades = [fake!.fill(id, '0.010', { time: now - 19 * DAY }), fake!.fill(id, '0.010', { time: now - 9 * DAY }), fake!.fill(id, '0.010')];
+    const st = await v.execution.queryOrder({ ...o, venueOrderId: undefined });
+    expect(st).toMatchObject({ status: 'filled', filledQty: 30 });
+    expect(st!.fills.map((f) => [f.tradeId, f.cumQty])).toEqual(trades.map((x, k) => [x.execId, 10 * (k + 1)]));
+    expect(v.execution.workingOrders).toBe(0);
+  });
+
   it('a filled order that order/realtime no longer lists (venue restart) is found through order/history', async () => {
     const { v, i, reports } = await venue('spot', SECRET, capture().logger, 60_000);
     const o = conformanceOrder(i, { side: 'sell', price: '64000', qty: '0.01' });
@@ -201,6 +218,10 @@ describe('Bybit execution through ccxt against the local server', () => {
   it.each([
     [10000, 'Server Timeout'],
     [10016, 'Service is restarting'],
+    // the spot engine's own (docs v5/error, "Spot Trade")
+    [170007, 'Timeout waiting for response from backend server.'],
+    [170146, 'Order creation timeout'],
+    [170035, 'Submitted to the system for processing!'],
   ])('order/create answered %i "%s" after the venue took the order: not rejected; found by orderLinkId, acked, its fill reported', async (code, msg) => {
     const { v, i, reports } = await venue('spot', SECRET);
     // Bybit's own "outcome unknown": the order is working at the venue all the same

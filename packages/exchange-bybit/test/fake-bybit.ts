@@ -18,7 +18,8 @@
  *   X-BAPI-RECV-WINDOW and X-BAPI-SIGN = HMAC-SHA256(timestamp + key + recv_window + body or
  *   query string) checked on POST /v5/order/create, POST /v5/order/cancel, GET
  *   /v5/order/realtime, /v5/order/history, /v5/execution/list (newest first, `limit` up to 100,
- *   `nextPageCursor` paging, startTime/endTime at most 7 days apart), /v5/account/wallet-balance
+ *   `nextPageCursor` paging, startTime/endTime at most 7 days apart, the last 7 days when neither
+ *   is given, 7 days from startTime or up to endTime when one is), /v5/account/wallet-balance
  *   (UNIFIED) and /v5/position/list (linear: one-way positions moved by our fills), answering
  *   with v5 retCodes. A new order on a pair whose instruments-info `status` is not `Trading` is
  *   refused with a documented "pair not trading" retCode (notTradingAnswer).
@@ -49,6 +50,16 @@ export function notTradingAnswer(category: FakeCategory, status: string, symbol:
   if (status === 'Delivering') return [110042, 'Currently,due to pre-delivery status, you can only reduce your position on this contract.'];
   if (status === 'Settling') return [110063, `Settlement in progress! ${symbol} not available for trading.`];
   return [110066, 'Trading is currently not allowed.'];
+}
+
+/**
+ * The retCode a price or quantity with more decimals than the pair's grid meets: on spot the
+ * documented codes (docs v5/error, "Spot Trade": 170134 "Order price decimal too long.", 170137
+ * "Order volume decimal too long"); linear documents none of its own, so 10001 (parameter error).
+ */
+export function tooManyDecimalsAnswer(category: FakeCategory, field: 'price' | 'qty'): [code: number, retMsg: string] {
+  if (category !== 'spot') return [10001, `params error: ${field} has too many decimals`];
+  return field === 'price' ? [170134, 'Order price decimal too long.'] : [170137, 'Order volume decimal too long'];
 }
 
 /** Instrument grids as Bybit publishes them for BTCUSDT. */
@@ -569,14 +580,21 @@ export class FakeBybit implements ConformanceVenue {
 
   /** execution/list: newest first, paged by an opaque cursor (here: the offset). */
   private executionList(p: Record<string, unknown>, v5: (code: number, msg: string, result?: unknown) => void): void {
-    const start = p.startTime === undefined ? undefined : Number(p.startTime);
-    const end = p.endTime === undefined ? undefined : Number(p.endTime);
-    if (start !== undefined && end !== undefined && (end < start || end - start > 7 * 24 * 3600 * 1000)) return v5(10001, 'params error: startTime and endTime must be within 7 days');
+    const week = 7 * 24 * 3600 * 1000;
+    let start = p.startTime === undefined ? undefined : Number(p.startTime);
+    let end = p.endTime === undefined ? undefined : Number(p.endTime);
+    if (start !== undefined && end !== undefined && (end < start || end - start > week)) return v5(10001, 'params error: startTime and endTime must be within 7 days');
+    // the documented defaults (docs v5/order/execution, startTime), whatever else is asked (an
+    // orderId too): no range is the last 7 days, startTime alone the 7 days from it, endTime
+    // alone the 7 days up to it
+    if (start === undefined && end === undefined) start = (end = Date.now()) - week;
+    else if (end === undefined) end = start! + week;
+    else if (start === undefined) start = end - week;
     const limit = p.limit === undefined ? 50 : Number(p.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 100) return v5(10001, 'params error: limit');
     const all = this.executions
       .filter((x) => (!p.symbol || x.symbol === p.symbol) && (!p.orderId || x.orderId === p.orderId) && (!p.execType || x.execType === p.execType))
-      .filter((x) => (start === undefined || Number(x.execTime) >= start) && (end === undefined || Number(x.execTime) <= end))
+      .filter((x) => Number(x.execTime) >= start! && Number(x.execTime) <= end!)
       .reverse();
     this.executionPagesServed++;
     const offset = typeof p.cursor === 'string' && p.cursor !== '' ? Number(p.cursor) : 0;
@@ -606,13 +624,13 @@ export class FakeBybit implements ConformanceVenue {
     try {
       if (parseUnits(p.qty, g.lotDec) <= 0) return v5(170136, 'Order quantity is lower than the minimum.');
     } catch {
-      return v5(this.category === 'spot' ? 170135 : 10001, 'Order quantity has too many decimals.');
+      return v5(...tooManyDecimalsAnswer(this.category, 'qty'));
     }
     if (p.orderType === 'Limit') {
       try {
         if (typeof p.price !== 'string' || parseUnits(p.price, g.tickDec) <= 0) return v5(10001, 'params error: price');
       } catch {
-        return v5(this.category === 'spot' ? 170134 : 10001, 'Order price has too many decimals.');
+        return v5(...tooManyDecimalsAnswer(this.category, 'price'));
       }
     }
     const link = typeof p.orderLinkId === 'string' ? p.orderLinkId : '';

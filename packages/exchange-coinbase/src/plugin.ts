@@ -48,6 +48,9 @@ export function createCoinbaseVenue(cfg: Readonly<Record<string, unknown>>, deps
   const execution = new PolledExecutionClient({
     exchange: deps.exchange, clock: deps.clock, logger: deps.logger, hasCredentials: driver.hasCredentials, driver,
     orderLimit: { limit: options.orders_per_interval, intervalMs: options.order_limit_interval_ms }, pollIntervalMs: options.poll_interval_ms,
+    // Advanced Trade counts every private request, reads and orders alike, against one per-user
+    // budget: a 429 answered to a read means an order would be refused too
+    readsShareOrderRateLimit: true,
     // a create request is signed with a JWT that Coinbase refuses after its lifetime (ccxt: 120 s):
     // past that, an order the venue still does not know by client_order_id was never received
     unknownOrderGraceMs: 120_000 + 5000, instrument, symbols: () => marketData.symbolsLoaded(),
@@ -65,8 +68,8 @@ export const plugin: PluginManifest = defineExchangePlugin<CoinbaseVenue>({
   // The core API this adapter needs, as a literal: CORE_API_VERSION is the installed core's
   // (a peer dependency), so declaring it would pass any core (docs/versioning.md).
   // 1.4: its error rules use the adapter kit's VenueErrorRule.outcomeUnknown, which an older core ignores;
-  // 1.5: WsConnection.reconnectWithBackoff.
-  coreApi: '1.5',
+  // 1.5: WsConnection.reconnectWithBackoff; 1.7: the kit's readsShareOrderRateLimit.
+  coreApi: '1.7',
   checkConfig: (cfg, name) => {
     resolveCoinbaseOptions(cfg.options, `${name}.options`);
   },

@@ -197,8 +197,20 @@ export interface PolledExecutionDeps {
    * id before the order counts as never received (the venue's request-expiry window plus margin).
    */
   unknownOrderGraceMs: number;
-  /** How long a venue rate-limit answer pauses our order limiter. */
+  /**
+   * How long a venue rate-limit answer pauses what it was about: an answer to a create or cancel
+   * pauses our order limiter; an answer to a read (a poll of an order, a read a push asked for)
+   * pauses the polls. Default 1000.
+   */
   rateLimitPauseMs?: number;
+  /**
+   * The venue counts reads and order requests against one budget (Coinbase: 30 private requests
+   * a second per user): a rate-limit answer to a read pauses the order limiter too, since an
+   * order sent then would be refused as well. Default false: the venue limits orders apart from
+   * reads (Bybit: per UID per endpoint; Kraken: a trading counter apart from the REST counter),
+   * and a limited read must not hold back a cancel the venue would take.
+   */
+  readsShareOrderRateLimit?: boolean;
   instrument(symbol: string): Instrument | undefined;
   symbols(): string[];
   /** The venue's private order stream, when it has one: updates in push, polling as the safety net. */
@@ -288,6 +300,8 @@ export class PolledExecutionClient implements ExecutionClient {
   private pollRun: Promise<void> | undefined;
   /** A reconcile asked for while a poll was running: that poll may have read before what was missed. */
   private pollAgain = false;
+  /** After a venue rate-limit answer to a read, polls wait until this clock time (ms). */
+  private readsPausedUntil = 0;
   /**
    * Counters of the push path (tests, diagnostics): pushes about orders we follow, REST reads
    * of an order's trades a push asked for, reconcile polls asked for.
@@ -521,13 +535,25 @@ export class PolledExecutionClient implements ExecutionClient {
     });
   }
 
-  private pauseOnRateLimit(m: MappedVenueError): void {
+  /** A venue rate-limit answer to a create or cancel: orders wait. */
+  private pauseOrdersOnRateLimit(m: MappedVenueError): void {
     if (m.reason === 'RATE_LIMITED') this.orderLimiter.blockUntil(this.deps.clock.now() + (this.deps.rateLimitPauseMs ?? 1000));
+  }
+
+  /**
+   * A venue rate-limit answer to a read: the polls wait (the reads' own budget). Orders wait too
+   * only where the venue counts both against one budget (readsShareOrderRateLimit): elsewhere a
+   * pause here, renewed by every poll while reads stay limited, would hold back every cancel.
+   */
+  private pauseReadsOnRateLimit(m: MappedVenueError): void {
+    if (m.reason !== 'RATE_LIMITED') return;
+    this.readsPausedUntil = Math.max(this.readsPausedUntil, this.deps.clock.now() + (this.deps.rateLimitPauseMs ?? 1000));
+    if (this.deps.readsShareOrderRateLimit) this.pauseOrdersOnRateLimit(m);
   }
 
   private reject(o: Order, err: unknown): void {
     const m = this.deps.driver.mapError(err);
-    this.pauseOnRateLimit(m);
+    this.pauseOrdersOnRateLimit(m);
     this.deps.logger?.warn({ exchange: this.exchange, clientOrderId: o.clientOrderId, reason: m.reason }, redactCredentials(m.text));
     this.tracked.delete(o.clientOrderId);
     this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: m.reason, text: m.text, leavesQty: 0 });
@@ -687,18 +713,27 @@ export class PolledExecutionClient implements ExecutionClient {
     try {
       await this.orderLimiter.acquire({ orders: 1 });
       await this.deps.driver.cancel(o);
-      // accepted; the fills before it and the final state come from the order itself
-      const tr = this.tracked.get(o.clientOrderId);
-      if (tr) await this.syncOrder(tr);
     } catch (err) {
       const m = this.deps.driver.mapError(err);
-      this.pauseOnRateLimit(m);
+      this.pauseOrdersOnRateLimit(m);
       this.deps.logger?.warn({ exchange: this.exchange, clientOrderId: o.clientOrderId, reason: m.reason }, redactCredentials(`cancel refused: ${m.text}`));
       // a refused cancel leaves the order as it was (it may have filled meanwhile): keep
       // following it and learn its real state from the venue
       this.report(o, { kind: 'rejected', rejects: 'request', rejectReason: m.reason, text: m.text });
       const tr = this.tracked.get(o.clientOrderId);
       if (tr) await this.syncOrder(tr).catch(() => {});
+      return;
+    }
+    // accepted; the fills before it and the final state come from the order itself. A read
+    // failing here is a read's failure (the polls retry it), not a refused cancel.
+    const tr = this.tracked.get(o.clientOrderId);
+    if (!tr) return;
+    try {
+      await this.syncOrder(tr);
+    } catch (err) {
+      const m = this.deps.driver.mapError(err);
+      this.pauseReadsOnRateLimit(m);
+      this.deps.logger?.debug({ exchange: this.exchange }, redactCredentials(`order read after an accepted cancel failed: ${m.text}; the next poll retries`));
     }
   }
 
@@ -809,7 +844,7 @@ export class PolledExecutionClient implements ExecutionClient {
           await this.syncOrder(tr, next === 'order' ? undefined : next);
         } catch (err) {
           const m = this.deps.driver.mapError(err);
-          this.pauseOnRateLimit(m);
+          this.pauseReadsOnRateLimit(m);
           this.deps.logger?.debug({ exchange: this.exchange }, redactCredentials(`order read after a pushed update failed: ${m.text}; the next poll retries`));
         }
         return true;
@@ -853,12 +888,14 @@ export class PolledExecutionClient implements ExecutionClient {
   private async pollOnce(): Promise<void> {
     for (const tr of [...this.tracked.values()]) {
       if (this.stopped) return;
+      // the venue limited our reads: the rest of this poll, and polls until the pause ends, wait
+      if (this.deps.clock.now() < this.readsPausedUntil) return;
       if (!tr.acked) continue; // its submit is in flight, or being resolved by client id
       try {
         await this.syncOrder(tr);
       } catch (err) {
         const m = this.deps.driver.mapError(err);
-        this.pauseOnRateLimit(m);
+        this.pauseReadsOnRateLimit(m);
         this.deps.logger?.debug({ exchange: this.exchange }, redactCredentials(`order poll failed: ${m.text}`));
       }
     }

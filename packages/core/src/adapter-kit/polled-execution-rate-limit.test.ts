@@ -1,0 +1,187 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../contracts/clock.js';
+import { defineInstrument, priceToTicks, qtyToLots } from '../domain/instrument.js';
+import type { ExecutionReport, Order } from '../domain/orders.js';
+import { VenueErrorMap } from './errors.js';
+import { PolledExecutionClient, type PolledOrderDriver, type VenueFill, type VenueOrderView } from './polled-execution.js';
+
+/**
+ * What a venue rate-limit answer pauses. An answer to a create or cancel pauses the order
+ * limiter; an answer to a read (a poll of a working order, the read after an accepted cancel)
+ * pauses the polls, and the order limiter only where the venue counts reads and orders against
+ * one budget (readsShareOrderRateLimit). Before, a limited read paused the order limiter, and
+ * polls every pollIntervalMs renewed the pause: no cancel went out while reads stayed limited.
+ *
+ * The clock is a ManualClock that only the tests move, so a pause never ends on its own: what
+ * waits for one waits until the test moves the clock. Polls are run by reconcile() (the poll
+ * interval is longer than any test).
+ */
+const I = defineInstrument({ exchange: 'v', symbol: 'BTC/USD', base: 'BTC', quote: 'USD', tickSize: '0.1', lotSize: '0.001' });
+const errors = new VenueErrorMap('v', [{ code: 429, reason: 'RATE_LIMITED', retryable: true }]);
+const PAUSE_MS = 100;
+
+class RateLimited extends Error {
+  readonly code = 429;
+  constructor() {
+    super('too many requests');
+  }
+}
+
+class MemoryDriver implements PolledOrderDriver {
+  readsLimited = false;
+  placeLimited = false;
+  cancelLimited = false;
+  reads = 0;
+  places = 0;
+  cancels = 0;
+  view: VenueOrderView = { venueOrderId: 'V1', clientOrderId: 'c1', symbol: 'BTC/USD', side: 'buy', type: 'limit', price: '100.0', qty: '0.010', filledQty: '0', state: 'open' };
+  async connect(): Promise<void> {}
+  close(): void {}
+  async place(o: Readonly<Order>): Promise<string> {
+    this.places++;
+    if (this.placeLimited) throw new RateLimited();
+    return `V-${o.clientOrderId}`;
+  }
+  async cancel(): Promise<void> {
+    this.cancels++;
+    if (this.cancelLimited) throw new RateLimited();
+  }
+  async fetchOrder(ref: { clientOrderId: string }): Promise<VenueOrderView | undefined> {
+    this.reads++;
+    if (this.readsLimited) throw new RateLimited();
+    return { ...this.view, clientOrderId: ref.clientOrderId, venueOrderId: `V-${ref.clientOrderId}` };
+  }
+  async fetchFills(): Promise<VenueFill[]> {
+    return [];
+  }
+  async fetchOpenOrders(): Promise<VenueOrderView[]> {
+    return [];
+  }
+  async fetchFillsSince(): Promise<VenueFill[]> {
+    return [];
+  }
+  async fetchBalances() {
+    return [];
+  }
+  mapError(err: unknown) {
+    return errors.map(err instanceof RateLimited ? err.code : undefined, String((err as Error)?.message ?? err));
+  }
+}
+
+const order = (clientOrderId: string): Order => ({
+  exchange: 'v', symbol: 'BTC/USD', side: 'buy', type: 'limit', price: priceToTicks(I, '100.0'), qty: qtyToLots(I, '0.010'), tif: 'GTC', source: 't',
+  clientOrderId, status: 'pending_new', filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: 0, updatedTs: 0,
+});
+const until = async (cond: () => boolean): Promise<void> => {
+  for (let k = 0; k < 400 && !cond(); k++) await new Promise((r) => setTimeout(r, 5));
+  expect(cond()).toBe(true);
+};
+/** Lets whatever can run on a frozen clock run (a limiter sleeps in real time, then looks at the clock again). */
+const settle = () => new Promise((r) => setTimeout(r, 30));
+
+async function setup(opts: { readsShareOrderRateLimit?: boolean } = {}) {
+  const driver = new MemoryDriver();
+  const clock = new ManualClock(1_000_000);
+  const client = new PolledExecutionClient({
+    exchange: 'v', clock, hasCredentials: true, driver, orderLimit: { limit: 100, intervalMs: 1000 }, pollIntervalMs: 3_600_000, unknownOrderGraceMs: 10_000,
+    rateLimitPauseMs: PAUSE_MS, instrument: (s) => (s === 'BTC/USD' ? I : undefined), symbols: () => ['BTC/USD'],
+    ...(opts.readsShareOrderRateLimit ? { readsShareOrderRateLimit: true } : {}),
+  });
+  const reports: ExecutionReport[] = [];
+  await client.start((r) => reports.push(r));
+  return { client, driver, clock, reports };
+}
+
+/** Two working orders, acked. */
+async function working(s: Awaited<ReturnType<typeof setup>>): Promise<void> {
+  s.client.submit(order('c1'));
+  s.client.submit(order('c2'));
+  await until(() => s.reports.filter((r) => r.kind === 'ack').length === 2);
+}
+
+describe('PolledExecutionClient: what a venue rate-limit answer pauses', () => {
+  it('a limited order read does not hold back a cancel: it goes out at once, on a clock that never moves', async () => {
+    const s = await setup();
+    await working(s);
+    s.driver.readsLimited = true;
+    await s.client.reconcile('poll while the venue limits reads');
+    expect(s.driver.reads).toBeGreaterThan(0);
+    s.client.cancel({ ...order('c1'), venueOrderId: 'V-c1' });
+    await until(() => s.driver.cancels === 1);
+    // and a new order too
+    s.client.submit(order('c3'));
+    await until(() => s.driver.places === 3);
+    await s.client.stop();
+  });
+
+  it('a limited order read pauses the polls: the rest of that poll and the polls until the pause ends read nothing', async () => {
+    const s = await setup();
+    await working(s);
+    s.driver.readsLimited = true;
+    // two working orders, one read: the poll stops at the first limited answer
+    await s.client.reconcile('poll');
+    expect(s.driver.reads).toBe(1);
+    await s.client.reconcile('poll again');
+    s.clock.advance(PAUSE_MS - 1);
+    await s.client.reconcile('one ms before the pause ends');
+    expect(s.driver.reads).toBe(1);
+    s.clock.advance(1);
+    s.driver.readsLimited = false;
+    await s.client.reconcile('the pause has ended');
+    expect(s.driver.reads).toBe(3);
+    await s.client.stop();
+  });
+
+  it('a read limited after an accepted cancel is no refused cancel, and pauses the polls, not the orders', async () => {
+    const s = await setup();
+    await working(s);
+    s.driver.readsLimited = true;
+    s.client.cancel({ ...order('c1'), venueOrderId: 'V-c1' });
+    await until(() => s.driver.reads === 1);
+    await settle();
+    expect(s.reports.filter((r) => r.kind === 'rejected')).toEqual([]);
+    await s.client.reconcile('poll');
+    expect(s.driver.reads).toBe(1);
+    s.client.cancel({ ...order('c2'), venueOrderId: 'V-c2' });
+    await until(() => s.driver.cancels === 2);
+    await s.client.stop();
+  });
+
+  it('a limited create or cancel still pauses the order limiter until the pause ends on the clock', async () => {
+    const s = await setup();
+    s.driver.placeLimited = true;
+    s.client.submit(order('c1'));
+    await until(() => s.reports.some((r) => r.kind === 'rejected' && r.rejectReason === 'RATE_LIMITED'));
+    s.driver.placeLimited = false;
+    s.client.submit(order('c2'));
+    await settle();
+    expect(s.driver.places).toBe(1);
+    s.clock.advance(PAUSE_MS);
+    await until(() => s.driver.places === 2);
+    await until(() => s.reports.some((r) => r.kind === 'ack'));
+
+    s.driver.cancelLimited = true;
+    s.client.cancel({ ...order('c2'), venueOrderId: 'V-c2' });
+    await until(() => s.reports.some((r) => r.kind === 'rejected' && r.rejects === 'request' && r.rejectReason === 'RATE_LIMITED'));
+    s.driver.cancelLimited = false;
+    s.client.cancel({ ...order('c2'), venueOrderId: 'V-c2' });
+    await settle();
+    expect(s.driver.cancels).toBe(1);
+    s.clock.advance(PAUSE_MS);
+    await until(() => s.driver.cancels === 2);
+    await s.client.stop();
+  });
+
+  it('a venue whose reads and orders share one budget (readsShareOrderRateLimit): a limited read pauses the orders too', async () => {
+    const s = await setup({ readsShareOrderRateLimit: true });
+    await working(s);
+    s.driver.readsLimited = true;
+    await s.client.reconcile('poll');
+    s.client.cancel({ ...order('c1'), venueOrderId: 'V-c1' });
+    await settle();
+    expect(s.driver.cancels).toBe(0);
+    s.clock.advance(PAUSE_MS);
+    await until(() => s.driver.cancels === 1);
+    await s.client.stop();
+  });
+});
