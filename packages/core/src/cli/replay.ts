@@ -67,6 +67,8 @@ export function isDamaged(i: RecordingIntegrity): boolean {
 }
 
 const describeIntegrity = (i: RecordingIntegrity): string => `${i.malformed} malformed, ${i.skipped} skipped, ${i.outOfOrder} out of order, ${i.truncated} truncated`;
+/** What a damaged recording did to the results: the stderr warning under --allow-damaged and the report page's. */
+const damageWarning = (data: string, i: RecordingIntegrity): string => `${data} is damaged (${describeIntegrity(i)}); the results cover only its valid records`;
 
 /**
  * `cwts-ultra replay`: the config's detectors, strategy and risk over a recording, with every
@@ -117,7 +119,8 @@ export async function replayCommand(o: ReplayOptions, out: (line: string) => voi
   try {
     await dep.engine.start();
     await dep.engine.waitForEndOfStreams();
-    s = { ...dep.engine.summary(), stats: await reporting.finish(metrics) };
+    // The integrity first: the report page is written inside finish(), and a page that is shared
+    // must say the recording was damaged, not only the exit code and stderr.
     for (const name of dep.engine.venueNames()) {
       const got = dep.engine.venue(name)?.marketData.recordingIntegrity?.();
       if (!got) throw new Error(`replay: venue ${name} does not report the recording's integrity (is @cwts/exchange-sim older than @cwts/core?); refusing to vouch for the recording`);
@@ -126,6 +129,11 @@ export async function replayCommand(o: ReplayOptions, out: (line: string) => voi
       integrity.outOfOrder += got.outOfOrder;
       integrity.truncated += got.truncated;
     }
+    if (reporting.collector.events === 0) {
+      throw new Error(`${o.data} has no market event${isDamaged(integrity) ? ` it could read (${describeIntegrity(integrity)})` : ' (its header only?)'}: there is no session to replay${o.report ? ' or report; no report was written' : ''}`);
+    }
+    const warnings = isDamaged(integrity) ? [damageWarning(o.data, integrity)] : [];
+    s = { ...dep.engine.summary(), stats: await reporting.finish(metrics, warnings) };
   } finally {
     await dep.dispose();
   }
@@ -142,7 +150,7 @@ export async function replayCommand(o: ReplayOptions, out: (line: string) => voi
   if (!isDamaged(integrity)) return 0;
   const err = o.err ?? ((line: string) => process.stderr.write(line + '\n'));
   if (o.allowDamaged) {
-    err(`cwts-ultra replay: warning: ${o.data} is damaged (${describeIntegrity(integrity)}); the results cover only its valid records`);
+    err(`cwts-ultra replay: warning: ${damageWarning(o.data, integrity)}`);
     return 0;
   }
   err(`cwts-ultra replay: ${o.data} is damaged (${describeIntegrity(integrity)}); the results above cover only its valid records. Pass --allow-damaged to accept them (see docs/reliability.md, "Replay of damaged recordings")`);

@@ -146,3 +146,40 @@ describe('report --config without the venue keys in the environment', () => {
     expectNoSecret(html);
   });
 });
+
+describe('report --data with the recording of one run of a two-run journal, --to past the last record', () => {
+  /** Snapshots every 10 s from 0 to 120 s with a mark (a position held from the fill at 1 s). */
+  function twoRunJournal(): string {
+    const p = join(dir, 'two-runs.db');
+    const db = new Database(p);
+    db.exec(MIGRATIONS[0]!);
+    db.prepare('INSERT INTO instruments VALUES (?, ?, ?)').run('sim', 'BTCUSDT', JSON.stringify({ exchange: 'sim', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.001' }));
+    db.prepare('INSERT INTO fills (seq, exchange, symbol, client_id, side, price, qty, fee_atoms, fee_asset, venue_ts, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(1, 'sim', 'BTCUSDT', 'a', 'buy', 1_000_000, 2, '0', 'USDT', 1000, 1000);
+    const snap = db.prepare('INSERT INTO snapshots (seq, why, equity, realized, unrealized, fees, marks, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    for (let t = 0; t <= 120_000; t += 10_000) snap.run(2 + t / 10_000, 'timer', (10n ** 21n).toString(), '0', '0', '0', JSON.stringify({ 'sim:BTCUSDT': 2_000_000 }), t);
+    db.close();
+    return p;
+  }
+
+  it('says which span the recording covered (--json and the page), exit 0; the statistics end at the last record', async () => {
+    const rec = join(dir, 'run2.jsonl');
+    const trade = (ts: number) => JSON.stringify({ type: 'trade', exchange: 'sim', symbol: 'BTCUSDT', ts, recvTs: ts, tradeId: `t${ts}`, price: 1_000_000, qty: 1, side: 'buy' });
+    writeFileSync(rec, [JSON.stringify({ kind: 'cwts-recording', version: 1, instruments: [] }), trade(90_000), trade(110_000)].join('\n') + '\n');
+    const out = join(dir, 'two-runs.html');
+    const db = twoRunJournal();
+    const json: string[] = [];
+    expect(await reportCommand({ journal: db, out, data: rec, to: '9999-12-31T23:59:59Z', json: true }, (l) => json.push(l))).toBe(0);
+    const r = JSON.parse(json[0]!);
+    expect(r.recordingSpan).toEqual({ firstTrade: '1970-01-01T00:01:30.000Z', lastTrade: '1970-01-01T00:01:50.000Z' });
+    expect(r.warnings).toBeUndefined();
+    expect(r.notes).toEqual([expect.stringMatching(/^prices are from the recording .* from 1970-01-01T00:01:30.000Z to 1970-01-01T00:01:50.000Z; the report covers 1970-01-01T00:00:00.000Z → 1970-01-01T00:02:00.000Z/)]);
+    expect([r.stats.start, r.stats.end, r.stats.durationMs, r.stats.exposureMs]).toEqual([0, 120_000, 120_000, 119_000]);
+    const html = readFileSync(out, 'utf8');
+    expect(html).toContain('<p class="note">prices are from the recording');
+    // the title still names the window asked for
+    expect(html).toContain('(start → 9999-12-31T23:59:59Z)');
+    const text: string[] = [];
+    expect(await reportCommand({ journal: db, out, data: rec }, (l) => text.push(l))).toBe(0);
+    expect(text[1]).toMatch(/^note: prices are from the recording/);
+  });
+});

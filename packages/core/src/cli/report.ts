@@ -78,10 +78,15 @@ export async function reportCommand(o: ReportOptions, out: (line: string) => voi
   // What was wrong with the inputs is said where the caller looks, not only on the page: a
   // script reading the exit code must not take a report built on a damaged recording for a clean one.
   const warnings = record.warnings ?? [];
-  if (o.json) out(JSON.stringify({ report: o.out, stats, ...(warnings.length > 0 ? { warnings } : {}) }));
+  // Notes (the span a recording's prices cover) are not damage: said, without exit 3.
+  const notes = record.notes ?? [];
+  const span = record.recordingSpan;
+  const recordingSpan = span === undefined ? {} : { recordingSpan: span && { firstTrade: new Date(span.firstTrade).toISOString(), lastTrade: new Date(span.lastTrade).toISOString() } };
+  if (o.json) out(JSON.stringify({ report: o.out, stats, ...recordingSpan, ...(warnings.length > 0 ? { warnings } : {}), ...(notes.length > 0 ? { notes } : {}) }));
   else {
     out(`report ${o.out}: ${stats.fills} fills, ${stats.trades} trades, net ${stats.net}, max drawdown ${stats.maxDrawdown}`);
     for (const w of warnings) out(`warning: ${w}`);
+    for (const n of notes) out(`note: ${n}`);
   }
   return warnings.length > 0 ? EXIT_RECORDING_DAMAGED : 0;
 }

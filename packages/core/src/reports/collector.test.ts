@@ -20,6 +20,12 @@ describe('SessionCollector', () => {
     expect(r.risk[0]).toMatchObject({ ts: T0, state: 'ACTIVE' });
   });
 
+  it('no market event: finish refuses, not a session of zero length starting at epoch 0 (1970)', async () => {
+    const c = new SessionCollector();
+    c.attach(engine);
+    await expect(c.finish(0n)).rejects.toThrow(/no market event was replayed/);
+  });
+
   it('an event counts at its venue time; only a snapshot stamped 0 at its arrival time', () => {
     expect(sessionTime({ type: 'book_snapshot', ts: 0, recvTs: T0 })).toBe(T0);
     expect(sessionTime({ type: 'book_snapshot', ts: T0 - 5, recvTs: T0 })).toBe(T0 - 5);

@@ -98,11 +98,17 @@ export class SessionCollector implements EngineObserver {
     return b?.synced && bid !== undefined && ask !== undefined ? bid + ask : undefined;
   }
 
-  /** The record once the stream ended; reads the tick-to-order histogram from `metrics`. */
+  /**
+   * The record once the stream ended; reads the tick-to-order histogram from `metrics`. Throws
+   * when no market event came: there is no session, and one of zero length in 1970 (epoch 0 as
+   * its start) would read as a clean report of nothing; `report --journal` refuses an empty
+   * journal the same way.
+   */
   async finish(initialEquity: bigint, metrics?: MetricsRegistry): Promise<SessionRecord> {
     const e = this.engine;
     if (!e) throw new Error('SessionCollector.finish before attach');
-    const start = this.first ?? 0;
+    if (this.first === undefined) throw new Error('no market event was replayed: there is no session to take statistics of or report');
+    const start = this.first;
     const end = Math.max(this.last, start);
     this.samplePnl(end);
     const finalMarks: Record<string, number> = {};

@@ -71,5 +71,8 @@ describe('report page script', () => {
     const page = (r: SessionRecord) => renderReportHtml({ title: 't', inputs: [], config: {}, record: r, stats: sessionStatistics(r), followUps: [], followUpHorizonMs: 60_000, generatedAt: 'now' });
     expect(page({ ...record, warnings: ['2 trade lines <bad>'] })).toContain('<p class="warning">2 trade lines &lt;bad&gt;</p>\n<h2>Summary</h2>');
     expect(page(record)).not.toContain('<p class="warning">');
+    // a note (the span a recording covered) is not damage: shown apart from the warnings
+    expect(page({ ...record, warnings: ['w'], notes: ['prices <from> the recording'] })).toContain('<p class="warning">w</p><p class="note">prices &lt;from&gt; the recording</p>\n<h2>Summary</h2>');
+    expect(page(record)).not.toContain('<p class="note">');
   });
 });

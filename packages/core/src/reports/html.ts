@@ -179,7 +179,7 @@ export function renderReportHtml(doc: ReportDocument): string {
 </head><body>
 <h1>${escapeHtml(doc.title)}</h1>
 <p class="muted">Generated ${escapeHtml(doc.generatedAt)}. Money is exact (decimal, quote units); ratios are floats (docs/reports.md).</p>
-${(doc.record.warnings ?? []).map((w) => `<p class="warning">${escapeHtml(w)}</p>`).join('')}
+${(doc.record.warnings ?? []).map((w) => `<p class="warning">${escapeHtml(w)}</p>`).join('')}${(doc.record.notes ?? []).map((n) => `<p class="note">${escapeHtml(n)}</p>`).join('')}
 <h2>Summary</h2>${summaryTable(s)}
 <h2>Per venue</h2>${breakdownTable('by-venue', 'Venue', s.byVenue, 'byVenue')}
 <h2>Per symbol</h2>${breakdownTable('by-symbol', 'Symbol', s.bySymbol, 'bySymbol')}
@@ -203,7 +203,7 @@ body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#1b1b1b;background:#ff
 h1{font-size:22px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd}h3{font-size:14px;margin:14px 0 4px}
 table{border-collapse:collapse;margin:6px 0}th,td{padding:3px 10px;border-bottom:1px solid #eee;text-align:left;vertical-align:top}
 table.summary th{font-weight:500;color:#555}td{font-variant-numeric:tabular-nums}
-.muted{color:#777}.warning{color:#b71c1c;font-weight:500}.mono{font-family:ui-monospace,monospace;font-size:12px}
+.muted{color:#777}.warning{color:#b71c1c;font-weight:500}.note{color:#8a5a00}.mono{font-family:ui-monospace,monospace;font-size:12px}
 pre{background:#f6f6f6;padding:10px;overflow:auto;max-height:360px;font-size:12px}
 .chart{margin:6px 0}.legend{font-size:12px;color:#555}.sw{display:inline-block;width:10px;height:10px;margin:0 3px 0 10px}
 `;

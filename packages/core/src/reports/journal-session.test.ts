@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { MIGRATIONS } from '../journal/schema.js';
 import { defineInstrument } from '../domain/instrument.js';
 import { detectorFollowUps, markAt } from './follow-ups.js';
-import { sessionFromJournal, tradeMarks } from './journal-session.js';
+import { sessionFromJournal, spliceMarks, tradeMarks } from './journal-session.js';
 import { sessionStatistics } from './statistics.js';
 import type { SessionRecord } from './session.js';
 
@@ -49,8 +49,10 @@ describe('sessionFromJournal', () => {
     const s = sessionFromJournal(journal(), { from: 40_000, to: 70_000 });
     expect(s.fills).toHaveLength(1);
     expect(s.signals).toHaveLength(0);
-    expect(s.risk).toEqual([{ ts: 40_000, state: 'HALTED', reason: 'manual' }]);
-    expect([s.start, s.end]).toEqual([40_000, 70_000]);
+    // the session in the window runs from its first to its last record there (both at 61 s)
+    expect(s.risk).toEqual([{ ts: 61_000, state: 'HALTED', reason: 'manual' }]);
+    expect([s.start, s.end]).toEqual([61_000, 61_000]);
+    expect([sessionFromJournal(journal(), { from: 500, to: 30_000 })].map((w) => [w.start, w.end])).toEqual([[900, 1_000]]);
   });
 
   it('an empty window is an error that says so', () => {
@@ -189,5 +191,113 @@ describe('report --data: a file that is not a recording', () => {
     expect(tradeMarks(f, -Infinity, Infinity, {}, undefined, (w) => why.push(w))['sim:BTCUSDT']).toEqual({ ts: [1_000], halfTicks: [2_000_000] });
     expect(why).toEqual([]);
     expect(sessionFromJournal(journal(), {}, f).warnings?.some((w) => w.includes('is not a cwts-ultra recording')) ?? false).toBe(false);
+  });
+});
+
+const T0 = Date.parse('2026-12-05T06:00:00Z');
+const trade = (ts: number, price: number) => JSON.stringify({ type: 'trade', exchange: 'sim', symbol: 'BTCUSDT', ts, recvTs: ts, tradeId: `t${ts}`, price, qty: 1, side: 'buy' });
+
+/**
+ * Two runs of one deployment in one journal (a restart at T0 + 90 s). Run 1: a whale signal at
+ * +10.5 s and a buy of 0.002 BTC at 10000.00 then (a fill snapshot with it); the price is 10050.00
+ * from +70 s on. Snapshots every second to +120 s carry the mark (the engine journals one for every
+ * instrument with a position).
+ */
+function twoRunJournal() {
+  const db = new Database(':memory:');
+  db.exec(MIGRATIONS[0]!);
+  db.prepare('INSERT INTO instruments VALUES (?, ?, ?)').run('sim', 'BTCUSDT', JSON.stringify(btcSpec));
+  db.prepare('INSERT INTO runs (run_id, started_at, pid, host, system_name, config_digest) VALUES (1, ?, 1, ?, ?, ?)').run(T0, 'h', 'sys', 'abc');
+  db.prepare('INSERT INTO runs (run_id, started_at, pid, host, system_name, config_digest) VALUES (2, ?, 1, ?, ?, ?)').run(T0 + 90_000, 'h', 'sys', 'abc');
+  let seq = 1;
+  db.prepare('INSERT INTO fills (seq, exchange, symbol, client_id, side, price, qty, fee_atoms, fee_asset, venue_ts, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(seq++, 'sim', 'BTCUSDT', 'a', 'buy', 1_000_000, 2, '2000', 'USDT', T0 + 10_500, T0 + 10_500);
+  db.prepare('INSERT INTO signals (seq, id, detector, exchange, symbol, direction, strength, ts, json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)').run(seq++, 's1', 'whale', 'sim', 'BTCUSDT', 1, 1, T0 + 10_500, '{}');
+  const snap = db.prepare('INSERT INTO snapshots (seq, why, equity, realized, unrealized, fees, marks, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+  const times = [10_500];
+  for (let t = 0; t <= 120_000; t += 1000) times.push(t);
+  times.sort((a, b) => a - b);
+  for (const t of times) {
+    if (t > 80_000 && t < 90_000) continue; // the restart
+    const price = t >= 70_000 ? 1_005_000 : 1_000_000;
+    const held = t >= 10_500;
+    const unreal = held ? BigInt(price - 1_000_000) * 2n * 10n ** 13n : 0n;
+    const fees = held ? 2n * 10n ** 16n : 0n;
+    snap.run(seq++, 'timer', (1000n * E18 + unreal - fees).toString(), '0', unreal.toString(), fees.toString(), JSON.stringify(held ? { 'sim:BTCUSDT': 2 * price } : {}), T0 + t);
+  }
+  return db;
+}
+
+describe('report --journal: a recording of part of the journal, a window past its records', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cwts-report-partial-rec-'));
+  /** The recording of run 2 alone (run --record writes one file per run): trades at +90 s .. +120 s. */
+  const run2Recording = (price: number) => {
+    const rec = join(dir, `run2-${price}.jsonl`);
+    writeFileSync(rec, [recordingHeader, ...Array.from({ length: 31 }, (_, k) => trade(T0 + 90_000 + k * 1000, price))].join('\n') + '\n');
+    return rec;
+  };
+
+  it("--data with the second run's recording keeps the first run's marks, and says which span it covered", () => {
+    const without = detectorFollowUps(sessionFromJournal(twoRunJournal()), 60_000)[0]!;
+    // from the snapshots: the buy at 10000.00 marked at 10050.00 a minute later: +0.1; the price rose 50 bps after the signal
+    expect(without).toMatchObject({ fills: 1, markoutPnl: '0.1', fees: '0.02' });
+    expect(without.meanMoveBps).toBeCloseTo(50, 9);
+
+    const rec = run2Recording(1_005_000);
+    const s = sessionFromJournal(twoRunJournal(), {}, rec);
+    // replacing every mark with the recording's left none before +90 s: a mark-out of 0 and no move, silently
+    const withRec = detectorFollowUps(s, 60_000)[0]!;
+    expect(withRec).toMatchObject({ fills: 1, markoutPnl: '0.1', fees: '0.02' });
+    expect(withRec.meanMoveBps).toBeCloseTo(50, 9);
+    expect(s.recordingSpan).toEqual({ firstTrade: T0 + 90_000, lastTrade: T0 + 120_000 });
+    // not damage (no warning, exit 0), but said on the page
+    expect(s.warnings).toBeUndefined();
+    expect(s.notes).toEqual([`prices are from the recording ${rec} from 2026-12-05T06:01:30.000Z to 2026-12-05T06:02:00.000Z; the report covers 2026-12-05T06:00:00.000Z → 2026-12-05T06:02:00.000Z, and outside the recording's span they are from the journal's snapshots, which carry one only for an instrument with a position`]);
+  });
+
+  it("within its span the recording's prices replace the snapshots'; outside it the snapshots' stay", () => {
+    const s = sessionFromJournal(twoRunJournal(), {}, run2Recording(1_006_000));
+    expect([50_000, 89_999, 90_000, 105_500, 120_000].map((t) => markAt(s, 'sim:BTCUSDT', T0 + t))).toEqual([2_000_000, 2_010_000, 2_012_000, 2_012_000, 2_010_000]);
+    const m = s.marks['sim:BTCUSDT']!;
+    expect(m.ts.every((t, k) => k === 0 || t > m.ts[k - 1]!)).toBe(true);
+    expect(spliceMarks({ ts: [1, 2, 3, 4, 5], halfTicks: [10, 20, 30, 40, 50] }, { ts: [2, 4], halfTicks: [21, 41] })).toEqual({ ts: [1, 2, 4, 5], halfTicks: [10, 21, 41, 50] });
+  });
+
+  it('a recording with no trade in the span gives a note, and one covering it all none', () => {
+    const none = join(dir, 'other-day.jsonl');
+    writeFileSync(none, [recordingHeader, trade(T0 - 86_400_000, 1_000_000)].join('\n') + '\n');
+    const s = sessionFromJournal(twoRunJournal(), {}, none);
+    expect(s.recordingSpan).toBeNull();
+    expect(s.notes).toEqual([expect.stringContaining('has no trade in the report')]);
+    expect(detectorFollowUps(s, 60_000)[0]!.markoutPnl).toBe('0.1');
+    const whole = join(dir, 'whole.jsonl');
+    writeFileSync(whole, [recordingHeader, trade(T0 - 5_000, 1_000_000), trade(T0, 1_000_000), trade(T0 + 120_000, 1_005_000), trade(T0 + 125_000, 1_000_000)].join('\n') + '\n');
+    const covered = sessionFromJournal(twoRunJournal(), {}, whole);
+    expect(covered.notes).toBeUndefined();
+    // only the trades in the report's span are read (the final mark is the price at its end)
+    expect(covered.recordingSpan).toEqual({ firstTrade: T0, lastTrade: T0 + 120_000 });
+    expect(sessionFromJournal(twoRunJournal()).recordingSpan).toBeUndefined();
+  });
+
+  it('a --to past the last record (a report of today while the session runs) does not count time that has not happened', () => {
+    const whole = sessionStatistics(sessionFromJournal(twoRunJournal()));
+    // the same records, asked for the whole day (the session is at +2 min)
+    const today = sessionFromJournal(twoRunJournal(), { from: Date.parse('2026-12-05T00:00:00Z'), to: Date.parse('2026-12-06T00:00:00Z') });
+    expect([today.start, today.end]).toEqual([T0, T0 + 120_000]);
+    const st = sessionStatistics(today);
+    expect(st.net).toBe(whole.net);
+    // the position is held from +10.5 s to +120 s, the last record
+    expect(whole.exposureMs).toBe(109_500);
+    expect(st.exposureMs).toBe(whole.exposureMs);
+    expect(st.durationMs).toBe(120_000);
+    // zero returns for each minute of the rest of the day (1,438 of them) are not the session's returns
+    expect(st.ratioPeriods).toBe(whole.ratioPeriods);
+    expect(st.sharpe).toBe(whole.sharpe);
+    expect(st.maxDrawdownDurationMs).toBe(whole.maxDrawdownDurationMs);
+  });
+
+  it('a --to of 9999-12-31 reports the records, not eight thousand years', () => {
+    const far = sessionFromJournal(twoRunJournal(), { to: Date.parse('9999-12-31T23:59:59Z') });
+    expect([far.start, far.end]).toEqual([T0, T0 + 120_000]);
+    expect(sessionStatistics(far).ratioPeriods).toBe(sessionStatistics(sessionFromJournal(twoRunJournal())).ratioPeriods);
   });
 });

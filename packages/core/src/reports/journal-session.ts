@@ -6,6 +6,13 @@ import { fileLines, type FileLinesOptions } from './file-lines.js';
 import type { SessionFill, SessionRecord, SessionSignal } from './session.js';
 
 /** The read-only slice of better-sqlite3 this module uses (the journal's `openReadOnly`). */
+/**
+ * A recording rarely trades at the very first or last record of the journal; only a gap longer
+ * than this at either end (a recording of another run) is noted, or the note would be on nearly
+ * every page and read as noise.
+ */
+const RECORDING_GAP_NOTED_MS = 60_000;
+
 export interface ReadOnlyDb {
   prepare(sql: string): { all(...params: unknown[]): unknown[] };
 }
@@ -19,14 +26,21 @@ export interface JournalWindow {
 
 export interface JournalRuns {
   runs: { runId: number; startedAt: number; endedAt: number | null; systemName: string | null; configDigest: string | null; cleanExit: boolean }[];
+  /**
+   * With a recording: its first and last trade in the report's span (null when it has none
+   * there). Its prices replace the snapshots' only within that span (per instrument).
+   */
+  recordingSpan?: { firstTrade: number; lastTrade: number } | null;
 }
 
 /**
  * A live session read back from its SQLite journal as a SessionRecord: fills, signals, PnL
  * snapshots (every second and at each fill), risk transitions. Marks come from the snapshots
  * (instruments with a position) and, when a recording is given, from its trades (every
- * instrument, one mark per second). Fills before `from` are not carried into the window: the
- * window's money figures start flat (docs/reports.md).
+ * instrument, one mark per second) between each instrument's first and last trade in it. Fills
+ * before `from` are not carried into the window: the window's money figures start flat. The
+ * session runs from its first to its last record in the window, not from `from` to `to`: time
+ * before the session started or not yet come is neither exposure nor flat returns (docs/reports.md).
  */
 export function sessionFromJournal(db: ReadOnlyDb, window: JournalWindow = {}, recording?: string): SessionRecord & JournalRuns {
   const lo = window.from ?? -Infinity;
@@ -63,8 +77,10 @@ export function sessionFromJournal(db: ReadOnlyDb, window: JournalWindow = {}, r
     }
   }
   if (snaps.length + fills.length + signals.length === 0) throw new Error(`the journal has no snapshots, fills or signals${window.from !== undefined || window.to !== undefined ? ' in the chosen window' : ''}`);
-  const start = Number.isFinite(lo) ? lo : first_;
-  const end = Number.isFinite(hi) ? hi : last_;
+  // The window asked for, cut to the records in it: a `--to` of today while the session runs (or
+  // of 9999-12-31) must not count the hours still to come as time held, flat returns or drawdown.
+  const start = Math.max(lo, first_);
+  const end = Math.min(hi, last_);
 
   // The risk equity is starting capital + PnL; their difference in the first snapshot is the capital.
   const first = snaps[0];
@@ -90,21 +106,38 @@ export function sessionFromJournal(db: ReadOnlyDb, window: JournalWindow = {}, r
   if (changed.length > 0) {
     warnings.push(`the venue changed the tick or lot size of ${changed.join(', ')} during this journal: fills made before the change are valued here at the latest definition, so the per-instrument figures computed from fills (realized PnL, turnover, trade statistics) are wrong for them; equity and PnL over time come from the snapshots and stay right`);
   }
+  let recordingSpan: JournalRuns['recordingSpan'];
+  const notes: string[] = [];
   if (recording) {
     let skipped = 0;
     let firstSkipped = '';
     let notRecording: string | undefined;
-    const fromTrades = tradeMarks(recording, lo, hi, {}, (lineNo, why) => {
+    const fromTrades = tradeMarks(recording, start, end, {}, (lineNo, why) => {
       if (skipped++ === 0) firstSkipped = `line ${lineNo}: ${why}`;
     }, (why) => (notRecording = why));
     // A file that is not a recording (gzipped, a tardis CSV, another file given by mistake) gave
     // no mark at all: the report would look complete with every chart and follow-up empty.
     if (notRecording !== undefined) warnings.push(`${recording} is not a cwts-ultra recording (${notRecording}): no marks were read from it; give the plain file \`run --record\` wrote`);
     if (skipped > 0) warnings.push(`${skipped} trade line${skipped === 1 ? '' : 's'} of the recording ${skipped === 1 ? 'is' : 'are'} not a valid trade and gave no mark (first: ${firstSkipped}); the recording is damaged (cwts-ultra replay counts it)`);
+    let firstTrade = Infinity;
+    let lastTrade = -Infinity;
     for (const [key, m] of Object.entries(fromTrades)) {
-      // The recording's tape covers every instrument and every second; it replaces snapshot marks.
-      marks[key] = m;
-      if (finalMarks[key] === undefined && m.halfTicks.length > 0) finalMarks[key] = m.halfTicks[m.halfTicks.length - 1]!;
+      if (m.ts.length === 0) continue;
+      firstTrade = Math.min(firstTrade, m.ts[0]!);
+      lastTrade = Math.max(lastTrade, m.ts[m.ts.length - 1]!);
+      // The recording's tape has every instrument every second it covers, and replaces the
+      // snapshot marks there; outside it (`run --record` writes one file per run: a journal of
+      // two runs with the second's recording) the snapshots' marks stay.
+      marks[key] = marks[key] ? spliceMarks(marks[key], m) : m;
+      if (finalMarks[key] === undefined) finalMarks[key] = m.halfTicks[m.halfTicks.length - 1]!;
+    }
+    recordingSpan = Number.isFinite(firstTrade) ? { firstTrade, lastTrade } : null;
+    const iso = (t: number) => new Date(t).toISOString();
+    const span = `the report covers ${iso(start)} → ${iso(end)}`;
+    if (recordingSpan === null) {
+      if (notRecording === undefined) notes.push(`the recording ${recording} has no trade in the report's span (${span}): every price is from the journal's snapshots, which carry one only for an instrument with a position`);
+    } else if (recordingSpan.firstTrade > start + RECORDING_GAP_NOTED_MS || recordingSpan.lastTrade < end - RECORDING_GAP_NOTED_MS) {
+      notes.push(`prices are from the recording ${recording} from ${iso(recordingSpan.firstTrade)} to ${iso(recordingSpan.lastTrade)}; ${span}, and outside the recording's span they are from the journal's snapshots, which carry one only for an instrument with a position`);
     }
   }
 
@@ -115,7 +148,37 @@ export function sessionFromJournal(db: ReadOnlyDb, window: JournalWindow = {}, r
     else if (t.ts <= end) risk.push({ ts: t.ts, state: t.to_state, reason: t.reason });
   }
   risk.unshift(state);
-  return { instruments, initialEquity, start, end, pnl, fills, signals, marks, finalMarks, risk, runs, ...(warnings.length > 0 ? { warnings } : {}) };
+  return {
+    instruments, initialEquity, start, end, pnl, fills, signals, marks, finalMarks, risk, runs,
+    ...(recording ? { recordingSpan } : {}), ...(warnings.length > 0 ? { warnings } : {}), ...(notes.length > 0 ? { notes } : {}),
+  };
+}
+
+/**
+ * `snapshot` marks before the first and after the last of `tape`, `tape` in between: the
+ * recording's prices where it has any, the journal's elsewhere. Both ascending in time.
+ */
+export function spliceMarks(snapshot: { ts: number[]; halfTicks: number[] }, tape: { ts: number[]; halfTicks: number[] }): { ts: number[]; halfTicks: number[] } {
+  const first = tape.ts[0]!;
+  const last = tape.ts[tape.ts.length - 1]!;
+  const ts: number[] = [];
+  const halfTicks: number[] = [];
+  let k = 0;
+  for (; k < snapshot.ts.length && snapshot.ts[k]! < first; k++) {
+    ts.push(snapshot.ts[k]!);
+    halfTicks.push(snapshot.halfTicks[k]!);
+  }
+  // Loops, not push(...xs): a day of one-second marks is more arguments than V8's stack takes.
+  for (let j = 0; j < tape.ts.length; j++) {
+    ts.push(tape.ts[j]!);
+    halfTicks.push(tape.halfTicks[j]!);
+  }
+  for (; k < snapshot.ts.length; k++) {
+    if (snapshot.ts[k]! <= last) continue;
+    ts.push(snapshot.ts[k]!);
+    halfTicks.push(snapshot.halfTicks[k]!);
+  }
+  return { ts, halfTicks };
 }
 
 /**

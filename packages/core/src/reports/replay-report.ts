@@ -134,10 +134,14 @@ export class ReplayReporting {
     this.collector.attach(engine);
   }
 
-  /** Statistics for the `--json` summary; writes the HTML report when one was asked for. */
-  async finish(metrics: MetricsRegistry): Promise<SessionStatistics> {
+  /**
+   * Statistics for the `--json` summary; writes the HTML report when one was asked for, with
+   * `warnings` (what is wrong with the recording: its damage) at the top of the page.
+   */
+  async finish(metrics: MetricsRegistry, warnings: readonly string[] = []): Promise<SessionStatistics> {
     this.progress.stop();
     const record = await this.collector.finish(initialEquityCommon(this.loaded), metrics);
+    if (warnings.length > 0) record.warnings = [...warnings];
     const stats = sessionStatistics(record);
     if (this.files.report) {
       const html = renderReportHtml({

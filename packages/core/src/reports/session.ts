@@ -27,6 +27,12 @@ export interface SessionRecord {
   latency?: { le: number[]; counts: number[] };
   /** What is wrong with the inputs the report was built from (damaged recording lines), shown at the top of the page; absent when nothing is. */
   warnings?: string[];
+  /**
+   * What a reader should know about the inputs that is not damage (the span of time a recording's
+   * prices cover), shown at the top of the page; absent when nothing. Unlike a warning it does not
+   * change the exit code.
+   */
+  notes?: string[];
 }
 
 export interface PnlSample {

@@ -212,7 +212,9 @@ function accumulate(inst: Instrument, fills: readonly SessionFill[], finalMark: 
     }
     if (before === 0 && after !== 0) openSince = f.ts;
     else if (before !== 0 && after === 0 && openSince !== undefined) {
-      exposed.push([openSince, f.ts]);
+      // A journal lists fills in the order they were journaled: after a step back of the host
+      // clock the closing fill can be stamped before the opening one. Zero, not negative, time.
+      exposed.push([openSince, Math.max(openSince, f.ts)]);
       openSince = undefined;
     }
   }
@@ -302,39 +304,76 @@ function maxDrawdown(ts: readonly number[], equity: readonly bigint[], end: numb
  * stdev(r) (sample, n - 1) x sqrt(periodsPerYear); Sortino = mean(r) / sqrt(sum(min(r, 0)^2) / n)
  * x sqrt(periodsPerYear). Null with fewer than two returns, a zero denominator, or any level E_k <= 0
  * (the first and the last included).
+ *
+ * The boundaries between two samples all read the same level, so their returns are exactly 0:
+ * such a flat stretch is counted (`zeroReturns`), never walked or stored one period at a time.
+ * Work and memory are O(samples) whatever the span: a span of 8,000 years (a `--to` of
+ * 9999-12-31, a clock gone wrong) has 4 x 10^9 minutes, which as an array took ~240 GB.
  */
-export function returnRatios(ts: readonly number[], equity: readonly bigint[], start: number, end: number, freq: RatioFrequency): { sharpe: number | null; sortino: number | null; n: number; returns: number[] } {
-  const levels: number[] = [];
-  let k = 0;
-  let last: bigint | undefined;
-  for (let b = start; b <= end; b += freq.periodMs) {
-    while (k < ts.length && ts[k]! <= b) last = equity[k++];
-    if (last === undefined) continue;
+export function returnRatios(
+  ts: readonly number[], equity: readonly bigint[], start: number, end: number, freq: RatioFrequency,
+): { sharpe: number | null; sortino: number | null; n: number; nonZeroReturns: number[]; zeroReturns: number } {
+  const P = freq.periodMs;
+  const none = { sharpe: null, sortino: null, n: 0, nonZeroReturns: [], zeroReturns: 0 };
+  const nonZeroReturns: number[] = [];
+  let zeroReturns = 0;
+  let previous: number | undefined;
+  /** `count` equal levels at consecutive boundaries: one return against the level before, then count - 1 zeros. */
+  const levels = (level: bigint, count: number): boolean => {
     // Any level at or below zero (the last one included: an account that ends blown up) makes
     // the returns meaningless (E_k / E_{k-1} - 1 below -100%, or a division by <= 0). Checked on
     // the exact bigint, not its float.
-    if (last <= 0n) return { sharpe: null, sortino: null, n: 0, returns: [] };
-    levels.push(commonToNumber(last));
+    if (level <= 0n) return false;
+    const x = commonToNumber(level);
+    if (previous !== undefined) {
+      const r = x / previous - 1;
+      if (r === 0) zeroReturns++;
+      else nonZeroReturns.push(r);
+    }
+    zeroReturns += count - 1;
+    previous = x;
+    return true;
+  };
+  // Boundaries b_j = start + j x P for j = 0..lastBoundary. At b_j the level is the last sample at
+  // or before it; it changes only at the first boundary at or after a sample's time.
+  const lastBoundary = end >= start ? Math.floor((end - start) / P) : -1;
+  let k = 0;
+  let last: bigint | undefined;
+  let j = 0;
+  while (j <= lastBoundary) {
+    const b = start + j * P;
+    while (k < ts.length && ts[k]! <= b) last = equity[k++];
+    // the next boundary at which another sample is seen (past the last boundary when none is)
+    const next = k < ts.length ? Math.min(lastBoundary + 1, firstBoundaryAtOrAfter(ts[k]!, start, P, j + 1)) : lastBoundary + 1;
+    if (last !== undefined && !levels(last, next - j)) return none;
+    j = next;
   }
   // The samples after the last boundary: where a session that ends between two boundaries
   // ends, blown up or not; without them its last partial period is never looked at.
   if (k < ts.length && ts[k]! <= end) {
     while (k < ts.length && ts[k]! <= end) last = equity[k++];
-    if (last! <= 0n) return { sharpe: null, sortino: null, n: 0, returns: [] };
-    levels.push(commonToNumber(last!));
+    if (!levels(last!, 1)) return none;
   }
-  const returns: number[] = [];
-  for (let i = 1; i < levels.length; i++) returns.push(levels[i]! / levels[i - 1]! - 1);
-  const n = returns.length;
-  if (n < 2) return { sharpe: null, sortino: null, n, returns };
-  const mean = returns.reduce((a, b) => a + b, 0) / n;
-  const variance = returns.reduce((a, r) => a + (r - mean) ** 2, 0) / (n - 1);
-  const downside = Math.sqrt(returns.reduce((a, r) => a + Math.min(r, 0) ** 2, 0) / n);
+  const n = nonZeroReturns.length + zeroReturns;
+  if (n < 2) return { sharpe: null, sortino: null, n, nonZeroReturns, zeroReturns };
+  const mean = nonZeroReturns.reduce((a, b) => a + b, 0) / n;
+  // sum over all returns of (r - mean)^2: the zero returns add mean^2 each
+  const variance = (nonZeroReturns.reduce((a, r) => a + (r - mean) ** 2, 0) + zeroReturns * mean ** 2) / (n - 1);
+  const downside = Math.sqrt(nonZeroReturns.reduce((a, r) => a + Math.min(r, 0) ** 2, 0) / n);
   const annual = Math.sqrt(freq.periodsPerYear);
   return {
     sharpe: variance > 0 ? (mean / Math.sqrt(variance)) * annual : null,
     sortino: downside > 0 ? (mean / downside) * annual : null,
     n,
-    returns,
+    nonZeroReturns,
+    zeroReturns,
   };
+}
+
+/** The least j >= `atLeast` with start + j x periodMs >= t; exact in integers (a float quotient can round across one). */
+function firstBoundaryAtOrAfter(t: number, start: number, periodMs: number, atLeast: number): number {
+  let j = Math.max(atLeast, Math.floor((t - start) / periodMs));
+  while (j > atLeast && start + (j - 1) * periodMs >= t) j--;
+  while (start + j * periodMs < t) j++;
+  return j;
 }
