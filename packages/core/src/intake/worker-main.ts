@@ -11,6 +11,7 @@ import { SpscRing } from '../microstructure/ring-buffer.js';
 import { createLogger } from '../observability/logger.js';
 import { CONTROL, type IntakeHostMessage, type IntakeWorkerData, type IntakeWorkerFactory, type IntakeWorkerMessage } from './protocol.js';
 import { IntakeRecordWriter } from './records.js';
+import { ringSpaceWait } from './space-wait.js';
 
 const data = workerData as IntakeWorkerData;
 const port = parentPort!;
@@ -39,27 +40,18 @@ const beat = (): void => {
 };
 const heartbeat = setInterval(beat, data.heartbeatMs);
 
-// A full ring means the engine thread is behind: wait for it (back-pressure reaches the socket),
-// beating meanwhile so a worker that waits is not taken for a hung one; give up on stop. The
-// wait polls every millisecond until a quarter of the ring is free rather than sleeping on the
-// ring's read counter: a sleeping producer makes the engine thread publish its read counter and
-// notify on every release, a futex wake per event exactly when the engine is the bottleneck.
-const POLL_MS = 1;
 const idle = new Int32Array(new SharedArrayBuffer(4));
-const writer = new IntakeRecordWriter(ring, data.symbols, (r) => {
-  const want = Math.max(1, r.capacity >> 2);
-  let waited = 0;
-  for (;;) {
-    if (Atomics.load(control, CONTROL.STOP) !== 0 || r.closed) return false;
-    if (r.writable() >= want) return true;
-    Atomics.wait(idle, 0, 0, POLL_MS);
-    waited += POLL_MS;
-    if (waited >= data.heartbeatMs) {
-      waited = 0;
-      beat();
-    }
-  }
-});
+const writer = new IntakeRecordWriter(
+  ring,
+  data.symbols,
+  ringSpaceWait({
+    stopping: () => Atomics.load(control, CONTROL.STOP) !== 0,
+    beat,
+    heartbeatMs: data.heartbeatMs,
+    now: () => performance.now(),
+    sleep: (ms) => void Atomics.wait(idle, 0, 0, ms),
+  }),
+);
 
 let client: MarketDataClient | undefined;
 
