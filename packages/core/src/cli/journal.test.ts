@@ -441,4 +441,32 @@ describe('journal import: a repeated fill line', () => {
     store.close();
     expect({ fillRows, restoredFills: summary.fills, lots }).toEqual({ fillRows: 1, restoredFills: 1, lots: 10 });
   });
+
+  it('of an order the file does not hold (an export of a window) is skipped too, and the restore books the fill once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cwts-import-dup-orphan-'));
+    const fill = vReport(7, 'fill', 1_000, { lastPrice: 100, lastQty: 10, leavesQty: 0, cumQty: 10, feeAtoms: 5n, tradeId: 'T7', liquidity: 'taker' });
+    const other = vReport(7, 'fill', 1_001, { lastPrice: 100, lastQty: 2, leavesQty: 0, cumQty: 12, feeAtoms: 1n, tradeId: 'T8', liquidity: 'taker' });
+    const lines: object[] = [
+      { t: 'instrument', instrument: BTC },
+      { t: 'report', report: fill, feeAsset: 'USDT', ts: 1_000 },
+      { t: 'report', report: other, feeAsset: 'USDT', ts: 1_001 },
+      { t: 'report', report: { ...fill, ts: 1_002 }, feeAsset: 'USDT', ts: 1_002 },
+    ];
+    const file = join(dir, 'in.jsonl');
+    writeFileSync(file, lines.map((l) => journalStringify(l)).join('\n') + '\n');
+    const db = join(dir, 'j.db');
+    const out: string[] = [];
+    expect(await journalCommand('import', { from: file, journal: db }, (l) => out.push(l))).toBe(1);
+    expect(out).toContain(`skipped line ${file}:4: report of cw-7: fill "T7" of an order not in the file was already imported (a repeated line)`);
+    const store = JournalStore.open(db, { fsync: 'batch', batchMs: 60_000 });
+    const venue = new ScriptedVenue('v', [BTC]);
+    const engine = new Engine({
+      clock: new ManualClock(2_000_000), logger: silentLogger(), metrics: new MetricsRegistry({ processMetrics: false }), watchdog: false, journal: store, onShutdown: 'keep',
+      venues: [{ name: 'v', symbols: ['BTCUSDT'], marketData: venue, execution: venue }],
+    });
+    const summary = restoreFromJournal(engine, store.load(), db, silentLogger());
+    const lots = engine.portfolio.find('v', 'BTCUSDT')?.qty;
+    store.close();
+    expect({ restoredFills: summary.fills, lots }).toEqual({ restoredFills: 2, lots: 12 });
+  });
 });

@@ -165,8 +165,9 @@ function importJournal(from: string, path: string, out: (line: string) => void):
     // a restore holds exactly such a jump (RESTORE_CLIENT_ID_GAP).
     let highest = 0;
     const refused: string[] = [];
+    const unknownOrderFills = new Set<string>();
     entries.forEach((raw, k) => {
-      const rec = toRecord(raw, orders);
+      const rec = toRecord(raw, orders, unknownOrderFills);
       if (rec === 'history') history++;
       else if (typeof rec === 'string') refused.push(`${from}:${lineNumbers[k]}: ${rec}`);
       else if (rec.t === 'client_ids_reserved') reserved = Math.max(reserved ?? 0, rec.upTo);
@@ -198,7 +199,7 @@ function importJournal(from: string, path: string, out: (line: string) => void):
  * for another journal's run record, or why the line is not imported (journal-import-check.ts:
  * what is imported is restored at the next start).
  */
-function toRecord(raw: unknown, orders: OrderManager): JournalRecord | { t: 'client_ids_reserved'; upTo: number } | 'history' | string {
+function toRecord(raw: unknown, orders: OrderManager, unknownOrderFills: Set<string>): JournalRecord | { t: 'client_ids_reserved'; upTo: number } | 'history' | string {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return 'not a record (a JSON object with "t")';
   const e = raw as Record<string, unknown>;
   const ts = typeof e.ts === 'number' && Number.isFinite(e.ts) ? e.ts : 0;
@@ -219,6 +220,13 @@ function toRecord(raw: unknown, orders: OrderManager): JournalRecord | { t: 'cli
       // A fill whose trade id this file already booked (a repeated line, two overlapping exports
       // joined) is not stored: the restore books every journaled fill, so it would count twice.
       if (r.kind === 'duplicate') return `report of ${report.clientOrderId}: fill ${describeValue(report.tradeId)} was already imported (a repeated line)`;
+      // The same for a fill of an order the file does not hold (an export of a window): the order
+      // manager cannot tell its repeats, the restore books each such fill.
+      if (r.kind === 'unknown' && report.kind === 'fill' && report.tradeId !== undefined) {
+        const key = `${report.exchange}|${report.symbol}|${report.tradeId}`;
+        if (unknownOrderFills.has(key)) return `report of ${report.clientOrderId}: fill ${describeValue(report.tradeId)} of an order not in the file was already imported (a repeated line)`;
+        unknownOrderFills.add(key);
+      }
       const o = r.kind === 'unknown' ? undefined : r.order;
       return {
         t: 'report',
