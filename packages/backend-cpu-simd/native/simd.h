@@ -19,6 +19,8 @@ struct VF {
   static T fma(T a, T b, T c) { return _mm512_fmadd_ps(a, b, c); }
   static T min(T a, T b) { return _mm512_min_ps(a, b); }
   static T max(T a, T b) { return _mm512_max_ps(a, b); }
+  // Bit k set where lane k of a equals lane k of b (never for NaN).
+  static unsigned eq_bits(T a, T b) { return (unsigned)_mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }
   static float hsum(T v) {
     __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
     __m128 x = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
@@ -83,6 +85,7 @@ struct VF {
   static T fma(T a, T b, T c) { return _mm256_fmadd_ps(a, b, c); }
   static T min(T a, T b) { return _mm256_min_ps(a, b); }
   static T max(T a, T b) { return _mm256_max_ps(a, b); }
+  static unsigned eq_bits(T a, T b) { return (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(a, b, _CMP_EQ_OQ)); }
   static float hsum(T v) {
     __m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     x = _mm_add_ps(x, _mm_movehl_ps(x, x));
@@ -111,11 +114,12 @@ struct VD {
   static T abs(T a) { return _mm256_andnot_pd(_mm256_set1_pd(-0.0), a); }
   static T fma(T a, T b, T c) { return _mm256_fmadd_pd(a, b, c); }
   static T scan(T x) {
-    // [x0, x1, x2, x3] -> inclusive prefix sums
-    T s1 = _mm256_blend_pd(_mm256_permute4x64_pd(x, 0x93), _mm256_setzero_pd(), 0x1);
-    x = add(x, s1);
-    T s2 = _mm256_blend_pd(_mm256_permute4x64_pd(x, 0x4E), _mm256_setzero_pd(), 0x3);
-    return add(x, s2);
+    // [x0, x1, x2, x3] -> inclusive prefix sums [x0, x0+x1, (x1+x2)+x0, (x2+x3)+(x0+x1)]. The
+    // lane shifts with zero fill: a 128-bit half move (vperm2f128 zeroes the low half itself)
+    // and one in-lane shuffle; full permutes (vpermpd) plus blends cost more on AMD Zen.
+    T lo = _mm256_permute2f128_pd(x, x, 0x08);  // [0, 0, x0, x1]
+    x = add(x, _mm256_shuffle_pd(lo, x, 0x5));  // + [0, x0, x1, x2]
+    return add(x, _mm256_permute2f128_pd(x, x, 0x08));
   }
   static T last(T x) { return _mm256_permute4x64_pd(x, 0xFF); }
   static T ne01(T a, T b) { return _mm256_and_pd(_mm256_cmp_pd(a, b, _CMP_NEQ_UQ), _mm256_set1_pd(1.0)); }
@@ -149,6 +153,10 @@ struct VF {
   static T fma(T a, T b, T c) { return vfmaq_f32(c, a, b); }
   static T min(T a, T b) { return vminq_f32(a, b); }
   static T max(T a, T b) { return vmaxq_f32(a, b); }
+  static unsigned eq_bits(T a, T b) {
+    const uint32x4_t bit = vcombine_u32(vcreate_u32(0x0000000200000001ull), vcreate_u32(0x0000000800000004ull));
+    return vaddvq_u32(vandq_u32(vceqq_f32(a, b), bit));
+  }
   static float hsum(T v) { return vaddvq_f32(v); }
 };
 struct VD {
@@ -204,6 +212,7 @@ struct VF {
   static T fma(T a, T b, T c) { T r; for (int i = 0; i < 4; i++) r.v[i] = a.v[i] * b.v[i] + c.v[i]; return r; }
   static T min(T a, T b) { T r; for (int i = 0; i < 4; i++) r.v[i] = b.v[i] < a.v[i] ? b.v[i] : a.v[i]; return r; }
   static T max(T a, T b) { T r; for (int i = 0; i < 4; i++) r.v[i] = b.v[i] > a.v[i] ? b.v[i] : a.v[i]; return r; }
+  static unsigned eq_bits(T a, T b) { unsigned m = 0; for (int i = 0; i < 4; i++) m |= (unsigned)(a.v[i] == b.v[i]) << i; return m; }
   static float hsum(T v) { return (v.v[0] + v.v[1]) + (v.v[2] + v.v[3]); }
 };
 struct VD {
