@@ -15,7 +15,7 @@ import { availableParallelism } from 'node:os';
 import { BollingerBands, SMA } from 'technicalindicators';
 import { JsComputeBackend } from '../packages/core/dist/compute/index.js';
 import { CpuSimdBackend, cpuSimdProvider } from '../packages/backend-cpu-simd/dist/index.js';
-import { log, median, now, writeResults, type BenchResult } from './lib/harness.js';
+import { log, median, now, recordUnavailable, writeResults, type BenchResult } from './lib/harness.js';
 
 const REPEATS = Number(process.env.SIMD_REPEATS ?? 5);
 const THREADS = Number(process.env.SIMD_THREADS ?? availableParallelism());
@@ -69,8 +69,8 @@ async function perCallNs(fn: () => unknown, calls: number, isAsync = false): Pro
 async function main(): Promise<void> {
   const probe = await cpuSimdProvider.probe();
   if (!probe.available) {
-    log(`cpu-simd unavailable: ${probe.reason}`);
-    writeResults('cpu-simd', [], { unavailable: probe.reason });
+    // Keeps an existing cpu-simd.json: no addon here is no measurement, not an empty one.
+    recordUnavailable('cpu-simd', probe.reason);
     return;
   }
   const simd = (await cpuSimdProvider.create({ threadPoolSize: THREADS })) as CpuSimdBackend;

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `pnpm bench [suite]`: builds (tsc -b) and runs bench/<suite>.bench.ts with tsx, or every
-// suite when none is named. Each suite writes bench/results/<suite>.json.
+// suite when none is named. Each suite writes bench/results/<suite>.json (with the commit and
+// whether the tree was dirty). A failed build stops it before any suite runs.
 import { spawnSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { existsSync, readdirSync } from 'node:fs';
@@ -28,14 +29,13 @@ const tsc = (args) =>
   existsSync(tscBin)
     ? spawnSync(process.execPath, [tscBin, ...args], { cwd: root, stdio: 'inherit' })
     : spawnSync('pnpm', ['exec', 'tsc', ...args], { cwd: root, stdio: 'inherit', shell: process.platform === 'win32' });
-// Build everything (tsc -b is incremental: a no-op when up to date). If some other package does
-// not compile, the suites only need @cwts/core's dist: build that alone and go on, loudly.
+// Build everything (tsc -b is incremental: a no-op when up to date). The suites import the dist of
+// most packages (core, the compute backends, the exchange adapters), so a failed build leaves
+// some of them at whatever an earlier build wrote: the figures would belong to other code, with
+// nothing in the results to say so. No build, no run.
 if (tsc(['-b']).status !== 0) {
-  console.error('bench: `tsc -b` failed; building packages/core alone for the benchmarks');
-  if (tsc(['-b', 'packages/core']).status !== 0) {
-    console.error('build of packages/core failed; benchmarks not run');
-    process.exit(1);
-  }
+  console.error('bench: `tsc -b` failed; no suite run (they would measure the stale dist of the packages that did not build). Fix the build and run again.');
+  process.exit(1);
 }
 
 // Suites print their own tables: progress is one plain line per finished suite (rate and ETA), on stderr.

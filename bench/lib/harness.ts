@@ -1,9 +1,10 @@
 /**
  * Shared benchmark harness: machine facts, results file (public contract), GC observation,
  * HdrHistogram helpers. Results: bench/results/<suite>.json =
- * { suite, date, machine, results: [{ name, metric, unit, value, peer?, peerValue? }] }.
+ * { suite, date, commit, dirty, machine, results: [{ name, metric, unit, value, peer?, peerValue? }] }.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +12,7 @@ import { PerformanceObserver, performance } from 'node:perf_hooks';
 import * as hdr from 'hdr-histogram-js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const RESULTS_DIR = join(ROOT, 'bench', 'results');
 
 export interface BenchResult {
   name: string;
@@ -42,12 +44,63 @@ export function machine(): Machine {
   };
 }
 
-export function writeResults(suite: string, results: BenchResult[], extra: Record<string, unknown> = {}): string {
-  const file = join(ROOT, 'bench', 'results', `${suite}.json`);
+/** Which code a results file measured. */
+export interface SourceRevision {
+  /** `git rev-parse --short HEAD`; null where the tree is not a git checkout (or git is missing). */
+  commit: string | null;
+  /**
+   * Whether the tree had changes not in `commit` (tracked or untracked, `git status --porcelain`),
+   * bench/results/ left out: the suites rewrite those files themselves, so counting them would mark
+   * every suite after the first of a `pnpm bench` run dirty. Null when `commit` is.
+   */
+  dirty: boolean | null;
+}
+
+/** Runs git with `args` in `cwd` and returns stdout; throws when git fails or is missing. */
+export type GitRunner = (args: string[], cwd: string) => string;
+
+// --no-optional-locks: a status that only reads must not rewrite .git/index under a concurrent git.
+const runGit: GitRunner = (args, cwd) =>
+  execFileSync('git', ['--no-optional-locks', ...args], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 });
+
+export function sourceRevision(cwd: string = ROOT, git: GitRunner = runGit): SourceRevision {
+  let commit: string;
+  try {
+    commit = git(['rev-parse', '--short', 'HEAD'], cwd).trim();
+  } catch {
+    return { commit: null, dirty: null };
+  }
+  if (commit === '') return { commit: null, dirty: null };
+  try {
+    return { commit, dirty: git(['status', '--porcelain', '--', '.', ':(exclude)bench/results'], cwd).trim() !== '' };
+  } catch {
+    return { commit, dirty: null };
+  }
+}
+
+export function writeResults(suite: string, results: BenchResult[], extra: Record<string, unknown> = {}, dir: string = RESULTS_DIR): string {
+  const file = join(dir, `${suite}.json`);
   mkdirSync(dirname(file), { recursive: true });
-  const doc = { suite, date: new Date().toISOString(), machine: machine(), results, ...extra };
+  const doc = { suite, date: new Date().toISOString(), ...sourceRevision(), machine: machine(), results, ...extra };
   writeFileSync(file, JSON.stringify(doc, null, 2) + '\n');
   return file;
+}
+
+/**
+ * A suite whose backend is unavailable here (no GPU, no native addon) measured nothing, so it must
+ * not replace figures measured where the backend was (the committed H100 CUDA results, say): an
+ * existing results file is kept and the reason printed. Only where there is no file yet is one
+ * written, with no rows and the reason (`unavailable`), so the suite's empty result is explained.
+ */
+export function recordUnavailable(suite: string, reason: string, dir: string = RESULTS_DIR): { file: string; written: boolean } {
+  const file = join(dir, `${suite}.json`);
+  if (existsSync(file)) {
+    log(`${suite}: unavailable here (${reason}); nothing measured, ${file} kept as it was`);
+    return { file, written: false };
+  }
+  writeResults(suite, [], { unavailable: reason }, dir);
+  log(`${suite}: unavailable here (${reason}); wrote ${file} with no rows`);
+  return { file, written: true };
 }
 
 /** Observes GC pauses between start() and stop(). */
