@@ -376,3 +376,146 @@ describe('OrderManager: open orders per instrument', () => {
     );
   });
 });
+
+/**
+ * A journal's client id reservations, played in memory: requests reach the "writer" in order; a
+ * request is durable once the writer commits it (`commitNext`); a blocking `reserve` commits
+ * everything asked for before it and itself; `awaitDurable` waits for the writer (commits what
+ * it was handed, unless the writer is failing); `disk` is what a crash at that moment leaves.
+ */
+class FakeReserver {
+  disk = 0;
+  readonly queued: number[] = [];
+  readonly blocking: number[] = [];
+  readonly ahead: number[] = [];
+  awaited = 0;
+  /** Throw from the next blocking reserve (a failed journal). */
+  failNext = false;
+  /** The writer's commits fail: what it was handed never becomes durable. */
+  failing = false;
+  reserve(upTo: number): void {
+    if (this.failNext) {
+      this.failNext = false;
+      throw new Error('journal: disk full');
+    }
+    this.blocking.push(upTo);
+    this.failing = false;
+    while (this.queued.length > 0) this.commitNext();
+    this.disk = Math.max(this.disk, upTo);
+  }
+  reserveAhead(upTo: number): void {
+    this.ahead.push(upTo);
+    this.queued.push(upTo);
+  }
+  durableUpTo(): number {
+    return this.disk;
+  }
+  awaitDurable(): number {
+    this.awaited++;
+    if (this.failing) this.queued.length = 0;
+    while (this.queued.length > 0) this.commitNext();
+    return this.disk;
+  }
+  commitNext(): void {
+    const upTo = this.queued.shift();
+    if (upTo !== undefined && !this.failing) this.disk = Math.max(this.disk, upTo);
+  }
+  /** The writer lost its queue (a commit that failed and was never retried durably). */
+  lose(): void {
+    this.queued.length = 0;
+  }
+}
+
+const idNumber = (o: { clientOrderId: string }) => Number(o.clientOrderId.slice(o.clientOrderId.lastIndexOf('-') + 1));
+
+describe('OrderManager: client ids reserved ahead of need', () => {
+  it('asks for the next block when half of the current one is issued and, with the writer keeping up, never waits for a commit', () => {
+    const m = new OrderManager('cw');
+    const r = new FakeReserver();
+    m.useReservations(0, r);
+    // the run's first block is asked for at once, before any order
+    expect(r.ahead).toEqual([1000]);
+    // committed while the engine starts
+    r.commitNext();
+    for (let i = 1; i <= 3000; i++) {
+      const o = m.create(intent, i);
+      expect(idNumber(o)).toBe(i);
+      expect(idNumber(o)).toBeLessThanOrEqual(r.disk);
+      // the writer commits what it was handed within a few orders
+      if (i % 10 === 0) r.commitNext();
+    }
+    expect({ blocking: r.blocking, awaited: r.awaited }).toEqual({ blocking: [], awaited: 0 });
+    expect(r.ahead).toEqual([1000, 2000, 3000, 4000]);
+  });
+
+  it('an order waits only when the next block is not durable yet: for the request in flight, or, when that one failed, for a blocking reservation; never for an id above what is durable', () => {
+    const m = new OrderManager('cw');
+    const r = new FakeReserver();
+    m.useReservations(0, r);
+    // the writer is slow: nothing committed before the first order, which waits for the request in flight
+    expect(idNumber(m.create(intent, 1))).toBe(1);
+    expect({ blocking: r.blocking, awaited: r.awaited, disk: r.disk }).toEqual({ blocking: [], awaited: 1, disk: 1000 });
+    for (let i = 2; i <= 1000; i++) m.create(intent, i);
+    // cw-501 asked for the block up to 2000
+    expect(r.ahead).toEqual([1000, 2000]);
+    // that request fails at the writer: cw-1001 waits for it, and then reserves blocking
+    r.failing = true;
+    const o = m.create(intent, 1001);
+    expect(idNumber(o)).toBe(1001);
+    expect({ blocking: r.blocking, awaited: r.awaited, disk: r.disk }).toEqual({ blocking: [2000], awaited: 2, disk: 2000 });
+    // the next request goes out half a block before that one runs out, as before
+    for (let i = 1002; i <= 1501; i++) m.create(intent, i);
+    expect(r.ahead).toEqual([1000, 2000, 3000]);
+  });
+
+  it('a blocking reservation that fails issues no id, and the next order tries again', () => {
+    const m = new OrderManager('cw');
+    const r = new FakeReserver();
+    m.useReservations(0, r);
+    r.lose();
+    r.failNext = true;
+    expect(() => m.create(intent, 1)).toThrow(/disk full/);
+    expect(m.nextIdNumber).toBe(1);
+    expect(idNumber(m.create(intent, 2))).toBe(1);
+    expect(r.disk).toBeGreaterThanOrEqual(1);
+  });
+
+  it('whatever the writer does, no id is issued above the reservation on disk at that moment (a crash then resumes above every id sent)', () => {
+    // each step: issue some orders, then the writer commits some of what it was handed, loses it, starts or stops failing, or a restore moves the sequence
+    const step = fc.oneof(
+      fc.record({ t: fc.constant('orders' as const), n: fc.integer({ min: 1, max: 700 }) }),
+      fc.record({ t: fc.constant('commit' as const), n: fc.integer({ min: 0, max: 3 }) }),
+      fc.record({ t: fc.constant('lose' as const) }),
+      fc.record({ t: fc.constant('failing' as const), on: fc.boolean() }),
+      fc.record({ t: fc.constant('restore' as const), n: fc.integer({ min: 1, max: 3000 }) }),
+    );
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 5000 }), fc.integer({ min: 2, max: 1500 }), fc.array(step, { maxLength: 30 }), (journaled, block, steps) => {
+        const m = new OrderManager('cw');
+        const r = new FakeReserver();
+        r.disk = journaled;
+        m.useReservations(journaled, r, block);
+        let last = journaled;
+        for (const s of steps) {
+          if (s.t === 'orders') {
+            for (let k = 0; k < s.n; k++) {
+              const n = idNumber(m.create(intent, k));
+              // fresh, above every earlier id and the previous run's reservation, and reserved on disk
+              if (!(n > last && n <= r.disk)) return false;
+              last = n;
+            }
+          } else if (s.t === 'commit') for (let k = 0; k < s.n; k++) r.commitNext();
+          else if (s.t === 'lose') r.lose();
+          else if (s.t === 'failing') r.failing = s.on;
+          else {
+            const id = last + s.n;
+            m.restore({ ...m.create(intent, 0), clientOrderId: `cw-${id}`, status: 'open' });
+            last = Math.max(last + 1, id);
+          }
+        }
+        return true;
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -276,7 +276,10 @@ export function restoreFromJournal(engine: Engine, contents: JournalContents, jo
     fees: commonToDecimal(t.fees),
     riskState: latched ?? null,
     peakEquity: contents.lastPeak ? commonToDecimal(contents.lastPeak.peak) : null,
-    nextClientId: engine.orders.nextIdNumber,
+    // Where the sequence continues once attachJournal applies the journal's reservation
+    // (OrderManager.useReservations): past every id reserved, not past the highest journaled
+    // order; the log line and /status name the id the next order really gets.
+    nextClientId: Math.max(engine.orders.nextIdNumber, contents.reservedClientIds + 1),
     componentState: contents.state.length,
     unreadableRecords: unreadable,
     unbookableReports: unbookable.length,
@@ -344,14 +347,21 @@ function regridToCurrent(engine: Engine, journaled: ReadonlyMap<string, Instrume
 /**
  * Wires an engine to its opened journal before start: restores from what earlier runs
  * committed, hands reconciliation the last journaled fill times, and makes client ids come
- * from the journal's reserved sequence.
+ * from the journal's reserved sequence (the first block is asked for here, ahead of the first
+ * order).
  */
 export function attachJournal(engine: Engine, store: JournalStore, logger: Logger, now = Date.now()): RestoreSummary {
   const contents = store.load();
   engine.restoredFrom = restoreFromJournal(engine, contents, store.path, logger, now);
   engine.lastFillTsByVenue = contents.lastFillTs;
   engine.journalStartedTs = contents.startedTs;
-  engine.orders.useReservations(contents.reservedClientIds, (upTo) => store.reserveClientIds(upTo));
+  engine.orders.useReservations(contents.reservedClientIds, {
+    reserve: (upTo) => store.reserveClientIds(upTo),
+    // The next block is committed by the writer thread while orders go on (order-manager.ts).
+    reserveAhead: (upTo) => store.reserveClientIdsAhead(upTo),
+    durableUpTo: () => store.durableClientIds,
+    awaitDurable: () => store.awaitClientIds(),
+  });
   return engine.restoredFrom;
 }
 

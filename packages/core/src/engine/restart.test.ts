@@ -209,6 +209,36 @@ describe('restart from the journal', () => {
     await second.engine.stop('test');
   });
 
+  it('the next block of client ids is reserved ahead by the writer thread: orders never wait for its fsync while it keeps up, and a crash resumes above it', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'cwts-restart-')), 'j.db');
+    const first = await boot(path, { crashy: true });
+    // The writer thread commits what it was handed (the first block, asked for at attach) before
+    // each flush returns: as a writer keeping up with the orders would.
+    first.store.flush();
+    const full0 = first.store.writerStats.fullSyncCommits;
+    const ids: string[] = [];
+    for (let i = 0; i < 1600; i++) {
+      first.clock.advance(2); // 500 orders a second: inside [risk] orders_per_second
+      const r = first.submit({ side: 'buy', qty: 1, tif: 'IOC' });
+      expect(r.accepted, r.message).toBe(true);
+      ids.push(r.clientOrderId!);
+      first.venue.report(first.venue.submitted.at(-1)!, { kind: 'expired', leavesQty: 0, cumQty: 0 });
+      if (i % 100 === 99) first.store.flush();
+    }
+    expect(ids.at(-1)).toBe('cw-1600');
+    // No order waited for a reservation: the blocks up to 1000, 2000 and 3000 were each asked for
+    // ahead (at attach, at cw-501 and at cw-1501, half a block before the last one asked for runs
+    // out) and fsynced by the writer.
+    expect(first.store.reservationStats).toMatchObject({ waits: 0, blocking: 0, ahead: 3 });
+    expect(first.store.writerStats.fullSyncCommits - full0).toBe(2);
+    expect(first.store.durableClientIds).toBe(3000);
+    first.kill();
+    const second = await boot(path);
+    // Ids up to the durable reservation may have reached a venue: none is issued again.
+    expect(second.submit({ side: 'buy', qty: 1 }).clientOrderId).toBe('cw-3001');
+    await second.engine.stop('test');
+  });
+
   it('a drawdown HALT survives a restart with its reason; only a resume clears it', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'cwts-restart-')), 'j.db');
     const first = await boot(path);

@@ -1,4 +1,4 @@
-export { JournalStore, loadContents, SYNCHRONOUS_BY_POLICY, type JournalOwner, type JournalStoreOptions, type OpenReport } from './store.js';
+export { JournalStore, loadContents, SYNCHRONOUS_BY_POLICY, type JournalOwner, type JournalStoreOptions, type OpenReport, type ReservationStats } from './store.js';
 export { JournalError, type JournalErrorCode } from './errors.js';
 export { journalParse, journalStringify } from './json.js';
 export { SCHEMA_VERSION } from './schema.js';

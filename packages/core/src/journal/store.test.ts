@@ -300,6 +300,35 @@ describe('JournalStore', () => {
     expect(r.load().reservedClientIds).toBe(1000);
     r.close();
   });
+
+  it('a reservation taken ahead is committed by the writer thread (FULL under batch) without a wait, published once durable, and survives a crash', () => {
+    const path = join(tmp(), 'j.db');
+    const s = JournalStore.open(path, { fsync: 'batch', batchMs: 60_000, owner: { pid: DEAD_PID, host: hostname() } });
+    expect(s.durableClientIds).toBe(0);
+    const full0 = s.writerStats.fullSyncCommits;
+    s.reserveClientIds(1000);
+    expect(s.durableClientIds).toBe(1000);
+    s.reserveClientIdsAhead(2000);
+    expect(s.reservationStats).toMatchObject({ waits: 1, blocking: 1, ahead: 1 });
+    // waiting for the writer: the reservation ahead is committed and published by then
+    expect(s.awaitClientIds()).toBe(2000);
+    expect(s.durableClientIds).toBe(2000);
+    expect(s.reservationStats).toMatchObject({ waits: 2, blocking: 1, ahead: 1 });
+    expect(s.writerStats.fullSyncCommits - full0).toBe(2);
+    s.close({ clean: false });
+    const r = JournalStore.open(path);
+    expect(r.load().reservedClientIds).toBe(2000);
+    r.close();
+  });
+
+  it('once closed, a reservation taken ahead is dropped: nothing is posted or published', () => {
+    const s = JournalStore.open(join(tmp(), 'j.db'), { fsync: 'batch', batchMs: 60_000 });
+    s.reserveClientIds(1000);
+    s.close();
+    s.reserveClientIdsAhead(2000);
+    expect(s.durableClientIds).toBe(1000);
+    expect(s.reservationStats.ahead).toBe(0);
+  });
 });
 
 describe('JournalStore writer thread', () => {

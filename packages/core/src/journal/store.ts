@@ -101,6 +101,21 @@ export interface HandoverStats {
   overflow: number;
 }
 
+/** What client id reservations cost the calling (engine) thread (bench, tests). */
+export interface ReservationStats {
+  /**
+   * Waits of the caller (Atomics.wait) for a reservation: a blocking one (reserveClientIds) or
+   * one taken ahead that was not durable yet (awaitClientIds); total and longest wall time.
+   */
+  waits: number;
+  waitUs: number;
+  maxWaitUs: number;
+  /** Of the waits, blocking reservations (a commit of their own). */
+  blocking: number;
+  /** Reservations posted ahead of need: the caller did not wait. */
+  ahead: number;
+}
+
 /** What opening found about earlier runs; the caller logs it. */
 export interface OpenReport {
   schemaFrom: number;
@@ -128,6 +143,7 @@ export class JournalStore implements Journal {
   private timer: NodeJS.Timeout | undefined;
   private earlyPost = false;
   private readonly handover: HandoverStats = { posts: 0, records: 0, totalUs: 0, maxUs: 0, cpuUs: 0, cloned: 0, overflow: 0 };
+  private readonly reservations: ReservationStats = { waits: 0, waitUs: 0, maxWaitUs: 0, blocking: 0, ahead: 0 };
   /** This (the engine) thread's CPU clock, read around each hand-over (Linux; ~4 us a read, twice per batch). */
   private readonly cpuClock = threadCpuClock();
   private closed = false;
@@ -299,14 +315,27 @@ export class JournalStore implements Journal {
     return recs;
   }
 
-  /** Hands the queue to the writer thread without waiting (the timer, and early posts). */
-  private postQueued(): void {
+  /**
+   * Hands what is queued to the writer thread now, without waiting: what the `batch_ms` timer
+   * does. For a caller whose loop never yields to the event loop between events, where the
+   * timer cannot run (the e2e bench feeds frames from memory in one synchronous loop; a
+   * deployment's socket reads return to the event loop).
+   */
+  handOver(): void {
+    if (this.policy !== 'always') this.postQueued();
+  }
+
+  /**
+   * Hands the queue to the writer thread without waiting (the timer, early posts, and a client id
+   * reservation taken ahead of need: `durable`).
+   */
+  private postQueued(durable = false): void {
     this.earlyPost = false;
     if (this.queue.length === 0 || this.closed) return;
     const cpu = this.cpuClock?.read() ?? 0;
     const started = performance.now();
     const recs = this.takeQueue();
-    const sent = this.writer.post(recs);
+    const sent = this.writer.post(recs, durable);
     this.handover.cloned += sent.cloned;
     this.handover.overflow += sent.overflow;
     const us = (performance.now() - started) * 1000;
@@ -343,8 +372,64 @@ export class JournalStore implements Journal {
    * the OS, as it says.
    */
   reserveClientIds(upTo: number): void {
+    const started = performance.now();
     this.queue.push({ t: 'meta', key: 'client_ids_reserved', value: String(upTo) });
-    this.flush(true);
+    this.reservations.blocking++;
+    try {
+      this.flush(true);
+    } finally {
+      this.countWait(started);
+    }
+  }
+
+  /**
+   * Reserves client order ids up to `upTo` without waiting: the record goes to the writer thread
+   * with what is queued, committed as reserveClientIds commits it (fsynced under `batch`), and
+   * once it is, `durableClientIds` says so. Only then may ids above the last durable reservation
+   * be issued (OrderManager does not issue one before): a crash before the commit loses a
+   * reservation no id was issued under. Does nothing once the journal is closed or its writer
+   * failed (the blocking reservation then reports why).
+   */
+  reserveClientIdsAhead(upTo: number): void {
+    if (this.closed || this.writer.failure !== undefined) return;
+    this.queue.push({ t: 'meta', key: 'client_ids_reserved', value: String(upTo) });
+    this.reservations.ahead++;
+    this.postQueued(true);
+  }
+
+  /** The client id reservation the writer thread last made durable in this run (0 before one). */
+  get durableClientIds(): number {
+    return this.writer.durableClientIds;
+  }
+
+  /**
+   * Waits until the writer has committed everything handed to it, a reservation taken ahead
+   * included, and returns durableClientIds. Never throws: a reservation that did not become
+   * durable (its commit failed) shows as a lower figure, and the blocking reservation the
+   * caller then makes reports why.
+   */
+  awaitClientIds(): number {
+    const started = performance.now();
+    try {
+      this.flush();
+    } catch {
+      // reported by the blocking reservation that follows, and to onError by the writer
+    } finally {
+      this.countWait(started);
+    }
+    return this.durableClientIds;
+  }
+
+  private countWait(started: number): void {
+    const us = (performance.now() - started) * 1000;
+    this.reservations.waits++;
+    this.reservations.waitUs += us;
+    if (us > this.reservations.maxWaitUs) this.reservations.maxWaitUs = us;
+  }
+
+  /** What client id reservations cost this thread (bench, tests). */
+  get reservationStats(): ReservationStats {
+    return { ...this.reservations };
   }
 
   /** Flushes, marks the run ended and releases the writer lock. `clean` false plays a crash in tests. */

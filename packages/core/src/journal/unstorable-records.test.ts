@@ -271,6 +271,30 @@ describe('the client id reservation is fsynced under batch', () => {
     s.close();
   });
 
+  it('a reservation taken ahead is published only by a durable commit that stored everything: one that set a record aside publishes nothing', () => {
+    const s = JournalStore.open(tmpJournal(), { fsync: 'batch', batchMs: 60_000, onError: () => {} });
+    const om = new OrderManager();
+    const a = om.create(INTENT, 1);
+    s.append({ t: 'order', order: { ...a }, ts: 1 });
+    s.reserveClientIds(1000);
+    expect(s.durableClientIds).toBe(1000);
+    // A record the writer cannot store travels with the reservation: that commit reports a problem.
+    const status = { status: 'cancelled' as const, filledQty: 0, feeAtoms: 0n, venueOrderId: undefined, symbol: 'BTCUSDT' };
+    s.append({ t: 'report', report: cancelOf(a, { feeAtoms: 0 }), order: status, feeAsset: 'USDT', ts: 5 });
+    s.reserveClientIdsAhead(2000);
+    try {
+      s.flush();
+    } catch {
+      // the set-aside record may be reported here too
+    }
+    expect(s.writerStats.setAside).toBe(1);
+    // The engine does not issue ids above 1000 without waiting: its next block is reserved blocking.
+    expect(s.durableClientIds).toBe(1000);
+    s.reserveClientIds(2000);
+    expect(s.durableClientIds).toBe(2000);
+    s.close();
+  });
+
   it('under always every commit is FULL', () => {
     const s = JournalStore.open(tmpJournal(), { fsync: 'always' });
     const om = new OrderManager();

@@ -13,7 +13,10 @@ export type WriterRequest =
    * when the ring was full; markers in either place records of `recs`), then the rest of `recs`.
    * `sync` asks for a reply on the sync port once committed (or failed). `durable`: commit
    * with synchronous = FULL whatever the policy (the client id reservation: an fsync per block of
-   * ids, so a power loss cannot take a reservation back while ids issued under it reached a venue).
+   * ids, so a power loss cannot take a reservation back while ids issued under it reached a venue);
+   * once it is committed the writer publishes the reservation it made durable
+   * (STAT.durableClientIds), which is how a reservation posted ahead of need, without `sync`,
+   * tells the engine thread it may issue those ids.
    */
   | { t: 'records'; slots: number; overflow?: { buffer: ArrayBuffer; slots: number }; recs: QueuedRecord[]; sync?: number; durable?: boolean }
   /** Commit what is pending, close the connection, reply. */
@@ -49,7 +52,7 @@ export interface WriterWorkerData {
  * engine thread sleeps on it with Atomics.wait), then counters as BigInt64 (a long run passes
  * 2^31 records).
  */
-export const CONTROL_BYTES = 88;
+export const CONTROL_BYTES = 96;
 export const SIGNAL_INDEX = 0;
 /**
  * `threadCpuUs`: the writer thread's own CPU time so far (-1 where the OS cannot say; see
@@ -57,10 +60,12 @@ export const SIGNAL_INDEX = 0;
  * `checkpoints`: WAL checkpoints the writer ran (idle or at the WAL's cap). `setAside`: records
  * that could not be stored (writer-worker.ts): left out, each reported as a write error.
  * `fullSyncCommits`: commits made with synchronous = FULL (every one under `always`; the client
- * id reservations otherwise).
+ * id reservations otherwise). `durableClientIds`: the client id reservation as the journal held
+ * it right after the last durable request committed in full (0 before one): every id at or below
+ * it is reserved on disk, whatever happens to the process or the host after.
  */
-export const STAT = { committed: 0, commits: 1, commitUs: 2, maxCommitUs: 3, pending: 4, threadCpuUs: 5, refusedSlots: 6, checkpoints: 7, setAside: 8, fullSyncCommits: 9 } as const;
+export const STAT = { committed: 0, commits: 1, commitUs: 2, maxCommitUs: 3, pending: 4, threadCpuUs: 5, refusedSlots: 6, checkpoints: 7, setAside: 8, fullSyncCommits: 9, durableClientIds: 10 } as const;
 
 export function controlViews(buf: SharedArrayBuffer): { signal: Int32Array; stats: BigInt64Array } {
-  return { signal: new Int32Array(buf, 0, 2), stats: new BigInt64Array(buf, 8, 10) };
+  return { signal: new Int32Array(buf, 0, 2), stats: new BigInt64Array(buf, 8, 11) };
 }

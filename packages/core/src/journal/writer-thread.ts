@@ -39,6 +39,8 @@ export interface WriterStats {
   setAside: number;
   /** Commits made with synchronous = FULL (fsynced): every one under `always`, else the client id reservations. */
   fullSyncCommits: number;
+  /** The client id reservation the last durable request made durable (0 before one). */
+  durableClientIds: number;
 }
 
 /**
@@ -98,12 +100,14 @@ export class WriterThread {
 
   /**
    * Hands records to the writer without waiting; returns how many crossed by structured clone
-   * and how many slots went into an overflow buffer (the ring was full).
+   * and how many slots went into an overflow buffer (the ring was full). `durable`: committed
+   * with synchronous = FULL whatever the policy, and the reservation it holds then published
+   * (durableClientIds): a client id reservation taken ahead of need.
    */
-  post(recs: QueuedRecord[]): { cloned: number; overflow: number } {
+  post(recs: QueuedRecord[], durable = false): { cloned: number; overflow: number } {
     if (this.dead || recs.length === 0) return { cloned: 0, overflow: 0 };
     const h = this.ring.handOver(recs);
-    this.send({ t: 'records', slots: h.slots, overflow: h.overflow, recs: h.recs });
+    this.send({ t: 'records', slots: h.slots, overflow: h.overflow, recs: h.recs, ...(durable ? { durable } : {}) });
     return { cloned: h.recs.length, overflow: h.overflow?.slots ?? 0 };
   }
 
@@ -151,7 +155,13 @@ export class WriterThread {
       checkpoints: n(STAT.checkpoints),
       setAside: n(STAT.setAside),
       fullSyncCommits: n(STAT.fullSyncCommits),
+      durableClientIds: n(STAT.durableClientIds),
     };
+  }
+
+  /** The client id reservation the writer last made durable (one shared-memory read; the order path asks once per block of ids). */
+  get durableClientIds(): number {
+    return Number(Atomics.load(this.stats, STAT.durableClientIds));
   }
 
   private request(make: (sync: number) => WriterRequest, waitMs = this.opts.waitMs): WriterReply {

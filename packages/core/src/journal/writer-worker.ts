@@ -8,7 +8,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { Database as Db } from 'better-sqlite3';
+import type { Database as Db, Statement } from 'better-sqlite3';
 
 import { describeValue } from '../domain/describe-value.js';
 import { describeFsError } from './errors.js';
@@ -41,6 +41,7 @@ const WAL_CAP_PAGES = 16_384;
 let fatal: string | undefined;
 let db: Db | undefined;
 let writer: JournalWriter | undefined;
+let readReservation: Statement<[], string | undefined> | undefined;
 try {
   // Loaded here, not imported at the top: a native module that fails to load is then an answer
   // to the store's first request rather than a thread that dies in silence.
@@ -50,6 +51,7 @@ try {
   db.pragma(`synchronous = ${data.synchronous}`);
   db.pragma(`wal_autocheckpoint = ${WAL_CAP_PAGES}`);
   writer = new JournalWriter(db);
+  readReservation = db.prepare<[], string | undefined>("SELECT value FROM meta WHERE key = 'client_ids_reserved'").pluck();
   // Only now, with everything loaded: a thread inherits its creator's nice, and loading modules
   // may start threads the whole process shares (libuv's pool, a module-hooks thread). From here
   // on this thread makes only synchronous calls, which start none.
@@ -197,6 +199,24 @@ function describeRecord(rec: QueuedRecord): string {
   return `a ${word(rec.t)} record`;
 }
 
+/**
+ * After a durable request committed in full: the reservation the journal now holds is on disk
+ * (that commit fsynced the WAL, every earlier frame with it), so the engine thread may issue ids
+ * up to it without waiting (docs/journal.md, "Client ids reserved ahead"). Read back rather than
+ * taken from the request: a reservation committed only by a retry under the policy's
+ * synchronous (not fsynced) is published by the next durable commit, never before; a failed or
+ * partial commit publishes nothing (the engine then waits on a blocking reservation).
+ */
+function publishDurableReservation(): void {
+  try {
+    const value = Number(readReservation!.get() ?? 0);
+    if (Number.isSafeInteger(value) && BigInt(value) > Atomics.load(stats, STAT.durableClientIds)) Atomics.store(stats, STAT.durableClientIds, BigInt(value));
+  } catch (err) {
+    // Nothing published: the engine thread reserves with a blocking commit when it needs ids.
+    event({ t: 'error', message: `cannot read back the client id reservation: ${describeFsError(err)}` });
+  }
+}
+
 function setSynchronous(mode: WriterWorkerData['synchronous']): void {
   db!.pragma(`synchronous = ${mode}`);
   synchronous = mode;
@@ -230,6 +250,7 @@ port.on('message', (m: WriterRequest) => {
       } finally {
         if (full) setSynchronous(data.synchronous);
       }
+      if (m.durable === true && error === undefined) publishDurableReservation();
       if (cpuClock) Atomics.store(stats, STAT.threadCpuUs, BigInt(cpuClock.read()));
       if (m.sync !== undefined) reply({ id: m.sync, ok: error === undefined, error });
       break;

@@ -1,13 +1,19 @@
 /**
  * The whole hot path in one process, as the app runs it: venue frames as text -> the venue's
  * own I/O-free feed (parse, edge validation, sequence/checksum, BookSync) -> Engine (book store,
- * detectors, strategy) -> risk checks -> SmartOrderRouter -> the execution client's submit. Only
- * the ends are the bench's: the frames come from memory instead of a socket, and the execution
- * clients record when the engine handed them an order (then answer "expired", as an IOC that
- * found nothing would be, so open orders stay flat). Nothing here hooks into the engine: the
- * per-stage breakdown (e2e-stages.ts) calls the same components itself.
+ * detectors, strategy) -> risk checks -> SmartOrderRouter -> the execution client's submit, with
+ * the journal as a deployment has it (`[journal]` defaults: fsync "batch", every order and
+ * report journaled, client ids from its reservations). Only the ends are the bench's: the frames
+ * come from memory instead of a socket, and the execution clients record when the engine handed
+ * them an order (then answer "expired", as an IOC that found nothing would be, so open orders
+ * stay flat). Nothing here hooks into the engine: the per-stage breakdown (e2e-stages.ts) calls
+ * the same components itself.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import type { FsyncPolicy } from '../../config/types.js';
 import { ManualClock } from '../../contracts/clock.js';
 import type { MarketEventSink } from '../../contracts/exchange.js';
 import type { Detector, Strategy, StrategyContext } from '../../contracts/trading.js';
@@ -17,6 +23,8 @@ import type { Order, OrderIntent } from '../../domain/orders.js';
 import type { Signal } from '../../domain/signal.js';
 import { CascadeDetector, WhaleDetector } from '../../detectors/index.js';
 import { Engine } from '../../engine/engine.js';
+import { attachJournal } from '../../engine/rebuild.js';
+import { JournalStore } from '../../journal/store.js';
 import { ScriptedVenue } from '../../engine/test-venue.js';
 import { MetricsRegistry } from '../../observability/metrics.js';
 import { silentLogger } from '../../observability/logger.js';
@@ -120,7 +128,17 @@ export interface E2EPipelineOptions {
   detached?: boolean;
   /** Venues whose intake runs on a worker thread, one each (e2e-worker-intake.ts); the others inline. */
   workers?: readonly E2EWorkerPlan[];
+  /**
+   * The journal (default: on, as the default config deploys it: fsync "batch", batch_ms 50,
+   * wired as compose.ts wires it, through the engine's restore hook and attachJournal, so client
+   * ids come from its reservations). A fresh file in a temporary directory, removed by stop().
+   * `false`: no journal, the engine alone (what every e2e figure before 2026-12-07 measured).
+   */
+  journal?: false | { fsync?: FsyncPolicy; batchMs?: number };
 }
+
+/** `[journal]` batch_ms's default: how often settle() hands the journal's queue to its writer. */
+const JOURNAL_BATCH_MS = 50;
 
 /** Everything one run needs, SYNCED and ready for `feed`. */
 export interface E2EPipeline {
@@ -131,10 +149,16 @@ export interface E2EPipeline {
   router: SmartOrderRouter;
   detectors: Detector[];
   strategy: TriggerStrategy;
+  /** The engine's journal (undefined with `journal: false`). */
+  journal: JournalStore | undefined;
   /** Per venue (same order as the intakes): one frame in. */
   feeds: ((text: string) => void)[];
   rejected: () => number;
-  /** Answers the orders sent since the last call ("expired"), as the venue would after the event. */
+  /**
+   * Answers the orders sent since the last call ("expired"), as the venue would after the event,
+   * and hands the journal's queue to its writer every batch_ms, as its timer would between two
+   * socket reads (the bench's loop never yields to the event loop, so the timer cannot run).
+   */
   settle(): void;
   /** With a worker intake: starts its paced frames at t0 (performance.now() ms), one per period (0: unpaced). */
   go(t0: number, periodMs: number): void;
@@ -166,29 +190,57 @@ export async function buildPipeline(intakes: readonly E2EVenueIntake[], opts: E2
   const router = new SmartOrderRouter({ config: routingSchema.parse({ enabled: true, reroute_unfilled_ioc: false, max_children: 4, depth_levels: 20, venue: venueCfg }), venues: names });
   const detectors: Detector[] = opts.bare ? [] : [new WhaleDetector('whale', {}), new CascadeDetector('cascade', {})];
   const strategy = new TriggerStrategy(parent.exchange, parent.instrument.symbol, opts.triggerEvery ?? 20, opts.parentQty ?? 20_000);
+  const logger = silentLogger();
+  const journalOpts = opts.journal === false ? undefined : (opts.journal ?? {});
+  const journalDir = journalOpts ? mkdtempSync(join(tmpdir(), 'cwts-e2e-journal-')) : undefined;
+  const batchMs = journalOpts?.batchMs ?? JOURNAL_BATCH_MS;
+  // A deployment halts on a journal failure; the bench refuses its figures (stop() throws).
+  const journalErrors: string[] = [];
+  const journal = journalDir ? JournalStore.open(join(journalDir, 'e2e.db'), { fsync: journalOpts?.fsync ?? 'batch', batchMs, onError: (e) => journalErrors.push(e.message) }) : undefined;
+  const dropJournal = (): void => {
+    journal?.close();
+    if (journalDir) rmSync(journalDir, { recursive: true, force: true });
+  };
   const engine = new Engine({
     clock,
-    logger: silentLogger(),
+    logger,
     metrics,
     watchdog: false,
+    journal,
+    // As compose.ts: restore, then client ids from the journal's reservations.
+    restore: journal ? (e) => attachJournal(e, journal, logger) : undefined,
     venues: venues.map((v, k) => ({ name: names[k]!, symbols: [intakes[k]!.instrument.symbol], marketData: v, execution: v })),
     detectors: opts.detached ? [] : detectors,
     ...(opts.bare ? {} : { router, risk, ...(opts.detached ? { riskChecks: [] } : { strategy, riskChecks: risk.checks }) }),
   });
-  await engine.start();
   const opened: { feed: (text: string) => void; rejected: () => number; go?: (t0: number, periodMs: number) => void; stop?: () => Promise<void> }[] = [];
-  for (let k = 0; k < intakes.length; k++) {
-    const v = intakes[k]!;
-    const plan = opts.workers?.find((w) => w.venue === k);
-    opened.push(plan ? await openWorkerIntake(v, plan, engine) : v.open(sinkFor ? sinkFor(engine, k) : engine));
+  try {
+    await engine.start();
+    for (let k = 0; k < intakes.length; k++) {
+      const v = intakes[k]!;
+      const plan = opts.workers?.find((w) => w.venue === k);
+      opened.push(plan ? await openWorkerIntake(v, plan, engine) : v.open(sinkFor ? sinkFor(engine, k) : engine));
+    }
+    for (const v of intakes) {
+      if (engine.books.get(v.exchange, v.instrument.symbol)?.state !== 'synced') throw new Error(`e2e: ${v.exchange} ${v.instrument.symbol} did not sync`);
+    }
+  } catch (err) {
+    for (const o of opened) await o.stop?.().catch(() => {});
+    dropJournal();
+    throw err;
   }
-  for (const v of intakes) {
-    if (engine.books.get(v.exchange, v.instrument.symbol)?.state !== 'synced') throw new Error(`e2e: ${v.exchange} ${v.instrument.symbol} did not sync`);
-  }
+  let handOverAt = performance.now() + batchMs;
   const settle = (): void => {
     const p = times.pending;
     for (let i = 0; i < p.length; i++) p[i]!.venue.report(p[i]!.order, { kind: 'expired', leavesQty: 0, cumQty: 0 });
     p.length = 0;
+    if (journal !== undefined) {
+      const now = performance.now();
+      if (now >= handOverAt) {
+        journal.handOver();
+        handOverAt = now + batchMs;
+      }
+    }
   };
   return {
     engine,
@@ -198,6 +250,7 @@ export async function buildPipeline(intakes: readonly E2EVenueIntake[], opts: E2
     router,
     detectors,
     strategy,
+    journal,
     feeds: opened.map((o) => o.feed),
     rejected: () => opened.reduce((s, o) => s + o.rejected(), 0),
     settle,
@@ -205,8 +258,14 @@ export async function buildPipeline(intakes: readonly E2EVenueIntake[], opts: E2
       for (const o of opened) o.go?.(t0, periodMs);
     },
     stop: async () => {
-      await engine.stop('bench');
-      for (const o of opened) await o.stop?.();
+      try {
+        // closes the journal too
+        await engine.stop('bench');
+        for (const o of opened) await o.stop?.();
+      } finally {
+        dropJournal();
+      }
+      if (journalErrors.length > 0) throw new Error(`e2e: the journal failed (${journalErrors.join('; ')}): a deployment would have halted; the figures are not what it runs`);
     },
   };
 }

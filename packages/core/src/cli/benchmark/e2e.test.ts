@@ -10,7 +10,7 @@ const ROOT = fileURLToPath(new URL('../../../../../', import.meta.url));
 // What the e2e figures stand on: real venue feeds stay SYNCED, and the parents really go
 // through the router to several venues' execution clients. Never a speed.
 describe('e2e pipeline (pnpm bench e2e, cwts-ultra benchmark End-to-End Flow)', { timeout: 120_000 }, () => {
-  it('four venue feeds sync the engine books; parents are split over several venues through risk and the router', async () => {
+  it('four venue feeds sync the engine books; parents are split over several venues through risk and the router; every order is journaled, its id reserved ahead', async () => {
     const intakes = await loadE2EVenues(ROOT);
     expect(intakes.map((v) => v.exchange)).toEqual(['binance', 'coinbase', 'kraken', 'bybit-spot']);
     const frames = generateFrames(intakes, 400);
@@ -31,6 +31,13 @@ describe('e2e pipeline (pnpm bench e2e, cwts-ultra benchmark End-to-End Flow)', 
     expect(p.times.orders).toBeGreaterThan(parents);
     expect(venues.size).toBeGreaterThanOrEqual(3);
     expect(p.engine.summary().rejected).toBe(0);
+    // The journal as deployed: every child order and its report committed, client ids from its
+    // reservations, taken ahead of need (the first block at attach, the next at half of it).
+    const journal = p.journal!;
+    journal.flush();
+    expect(journal.database.prepare('SELECT count(*) FROM orders').pluck().get()).toBe(p.times.orders);
+    expect(journal.reservationStats.ahead).toBeGreaterThanOrEqual(1);
+    expect(journal.durableClientIds).toBeGreaterThanOrEqual(p.engine.orders.nextIdNumber - 1);
     await p.stop();
   });
 
@@ -51,7 +58,8 @@ describe('e2e pipeline (pnpm bench e2e, cwts-ultra benchmark End-to-End Flow)', 
     const intakes = await loadE2EVenues(ROOT);
     const frames = generateFrames(intakes, 500);
     const run = async (worker: boolean) => {
-      const p = await buildPipeline(intakes, { triggerEvery: 10, ...(worker ? { worker: { venue: 0, venues: 4, warm: 0, baseDir: ROOT, frames: frames.perVenue[0]! } } : {}) });
+      // The journal is orthogonal to where the intake runs: left out here (the first test has it).
+      const p = await buildPipeline(intakes, { triggerEvery: 10, journal: false, ...(worker ? { workers: [{ venue: 0, venues: 4, warm: 0, baseDir: ROOT, frames: frames.perVenue[0]! }] } : {}) });
       p.go(0, 0);
       const orders: string[] = [];
       for (let i = 0; i < 2000; i++) {
@@ -79,8 +87,8 @@ describe('e2e pipeline (pnpm bench e2e, cwts-ultra benchmark End-to-End Flow)', 
     const intakes = await loadE2EVenues(ROOT);
     const frames = generateFrames(intakes, 300);
     for (const rate of [50_000, 'max'] as const) {
-      const inline = await runE2E(intakes, frames, rate, { events: 800, warmup: 200, triggerEvery: 20 });
-      const worker = await runE2E(intakes, frames, rate, { events: 800, warmup: 200, triggerEvery: 20, workerIntake: { baseDir: ROOT } });
+      const inline = await runE2E(intakes, frames, rate, { events: 800, warmup: 200, triggerEvery: 20, journal: false });
+      const worker = await runE2E(intakes, frames, rate, { events: 800, warmup: 200, triggerEvery: 20, journal: false, workerIntake: { baseDir: ROOT } });
       // runE2E itself throws unless every book ended SYNCED with no frame rejected
       expect(worker.events).toBe(800);
       expect(worker.parents).toBe(inline.parents);
@@ -96,8 +104,8 @@ describe('e2e pipeline (pnpm bench e2e, cwts-ultra benchmark End-to-End Flow)', 
     const all = intakes.map((_, k) => k);
     expect(all.length).toBe(4);
     for (const rate of [50_000, 'max'] as const) {
-      const inline = await runE2E(intakes, frames, rate, { events: 800, warmup: 200, triggerEvery: 20 });
-      const workers = await runE2E(intakes, frames, rate, { events: 800, warmup: 200, triggerEvery: 20, workerIntake: { baseDir: ROOT, venues: all } });
+      const inline = await runE2E(intakes, frames, rate, { events: 800, warmup: 200, triggerEvery: 20, journal: false });
+      const workers = await runE2E(intakes, frames, rate, { events: 800, warmup: 200, triggerEvery: 20, journal: false, workerIntake: { baseDir: ROOT, venues: all } });
       expect(workers.events).toBe(800);
       expect(workers.parents).toBe(inline.parents);
       expect(workers.orders).toBe(inline.orders);

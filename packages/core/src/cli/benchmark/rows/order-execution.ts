@@ -4,17 +4,25 @@
  * MatchingEngine against the venue book) to its first execution report back in the engine (the
  * ack, or the fill of an IOC that takes liquidity): submit -> ack, per order. The venue's
  * simulated network latency is 0 and its queue is drained right after each submit, so the figure
- * is the software path both ways. Beside it, orders per CPU second (the process's own CPU time,
- * which a shared machine's scheduler does not stretch) without per-order timers: risk
- * chain + sim matching alone (the goal: >= 2M orders/s through risk + matching), and the full
- * round trip with the engine applying every report.
+ * is the software path both ways. The engine journals as the default config deploys it (fsync
+ * "batch", wired through attachJournal as compose.ts wires it): each order and report is queued
+ * for the journal's writer thread, and client ids come from its reservations, taken ahead of
+ * need. Beside it, orders per CPU second (the process's own CPU time, which a shared machine's
+ * scheduler does not stretch; the journal's writer thread counts in it) without per-order
+ * timers: risk chain + sim matching alone (the goal: >= 2M orders/s through risk + matching; no
+ * engine, so no journal), and the full round trip with the engine applying every report.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ManualClock } from '../../../contracts/clock.js';
 import type { ExecutionClient, MarketDataClient } from '../../../contracts/exchange.js';
 import type { ExecutionReport, Order, OrderIntent } from '../../../domain/orders.js';
 import { parseDecimal } from '../../../domain/instrument.js';
 import { Engine } from '../../../engine/engine.js';
+import { attachJournal } from '../../../engine/rebuild.js';
+import { JournalStore } from '../../../journal/store.js';
 import { MetricsRegistry } from '../../../observability/metrics.js';
 import { silentLogger } from '../../../observability/logger.js';
 import { RiskManager, runChain } from '../../../risk/index.js';
@@ -34,26 +42,59 @@ const dec = (s: string): number => {
   return Number(d.mantissa) / 10 ** d.exponent;
 };
 
-export async function measureOrderExecution(run: RowRun): Promise<RowMeasurement> {
+/** `[journal]` batch_ms's default. */
+const JOURNAL_BATCH_MS = 50;
+
+/** `journal: false`: the engine without a journal (what the row measured before 2026-12-07; comparisons). */
+export async function measureOrderExecution(run: RowRun, opts: { journal?: boolean } = {}): Promise<RowMeasurement> {
+  if (opts.journal === false) return measureRow(run, undefined);
+  // The journal as the default config deploys it; a fresh file, removed at the end.
+  const dir = mkdtempSync(join(tmpdir(), 'cwts-order-execution-journal-'));
+  const errors: string[] = [];
+  const journal = JournalStore.open(join(dir, 'journal.db'), { fsync: 'batch', batchMs: JOURNAL_BATCH_MS, onError: (e) => errors.push(e.message) });
+  try {
+    const m = await measureRow(run, journal);
+    // A deployment halts on a journal failure: a figure measured past one is not what it runs.
+    if (errors.length > 0) throw new Error(`order execution: the journal failed: ${errors.join('; ')}`);
+    return m;
+  } finally {
+    journal.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function measureRow(run: RowRun, journal: JournalStore | undefined): Promise<RowMeasurement> {
   const n = iterations(run, 50_000, 500_000);
   const sim = await loadSimPackage(run.baseDir);
   const clock = new ManualClock(1_764_900_000_000);
   const venue = new sim.SimVenue({ exchange: 'sim', clock, options: sim.resolveSimOptions({ seed: 5, latency_ms: 0, drive: 'manual', events_per_second: 1000 }), symbols: ['BTCUSDT'] });
   const metrics = new MetricsRegistry({ processMetrics: false });
   const risk = new RiskManager({ risk: benchRiskConfig(), metrics, initialEquity: 1e9, timers: false });
+  const logger = silentLogger();
   const engine = new Engine({
     clock,
-    logger: silentLogger(),
+    logger,
     metrics,
     watchdog: false,
     risk,
     riskChecks: risk.checks,
+    journal,
+    // As compose.ts: restore, then client ids from the journal's reservations.
+    restore: journal ? (e) => attachJournal(e, journal, logger) : undefined,
     venues: [{ name: 'sim', symbols: ['BTCUSDT'], marketData: venue.marketData as MarketDataClient, execution: venue.execution as ExecutionClient }],
   });
   await engine.start();
+  // The row's loops never yield to the event loop, where the journal's batch timer runs: the
+  // hand-over is made here instead, between orders, once per batch_ms (as the timer would).
+  let handOverAt = performance.now() + JOURNAL_BATCH_MS;
   const market = (ms: number): void => {
     clock.advance(ms);
     venue.advanceTo(clock.now());
+    const now = performance.now();
+    if (journal !== undefined && now >= handOverAt) {
+      journal.handOver();
+      handOverAt = now + JOURNAL_BATCH_MS;
+    }
   };
   market(2000);
   const inst = engine.instrument('sim', 'BTCUSDT');
@@ -146,13 +187,14 @@ export async function measureOrderExecution(run: RowRun): Promise<RowMeasurement
   venue.paper.setReportHandler(((r: ExecutionReport) => engine.onExecutionReport(r)) as never);
   run.progress(1);
   const summary = engine.summary();
+  const ids = journal?.reservationStats;
   await engine.stop('benchmark');
   return {
     latency: s.summary(),
-    what: `Engine.submit (risk chain) -> sim venue execution client (paper matching) -> first report in the engine, ${n} IOC orders of ${qty} lots (timer included)`,
+    what: `Engine.submit (risk chain) -> sim venue execution client (paper matching) -> first report in the engine, ${n} IOC orders of ${qty} lots (timer included); ${ids ? `journal on as deployed (fsync batch: ${ids.ahead} client id reservations taken ahead, ${ids.waits} waited for, longest ${(ids.maxWaitUs / 1000).toFixed(1)} ms)` : 'NO journal'}`,
     figures: [
-      { name: 'orders per second through risk + sim matching', metric: 'orders/s per CPU second', unit: 'orders/s', value: Math.round((n * 1000) / narrowCpu), note: `${n} IOC orders: the pre-trade chain, then the sim venue's execution client and paper matching; ${reports} reports produced and dropped; per second of the process's CPU time (wall clock: ${Math.round((n * 1000) / narrowBusy)}/s on this machine)` },
-      { name: 'orders per second, full round trip', metric: 'orders/s per CPU second', unit: 'orders/s', value: Math.round((n * 1000) / cpuBusy), note: `${n} orders: Engine.submit, sim matching, and the engine applying every report (orders, positions, risk, metrics); ${summary.fills} fills in the run; wall clock: ${Math.round((n * 1000) / busy)}/s` },
+      { name: 'orders per second through risk + sim matching', metric: 'orders/s per CPU second', unit: 'orders/s', value: Math.round((n * 1000) / narrowCpu), note: `${n} IOC orders: the pre-trade chain, then the sim venue's execution client and paper matching (no engine, so no journal); ${reports} reports produced and dropped; per second of the process's CPU time (wall clock: ${Math.round((n * 1000) / narrowBusy)}/s on this machine)` },
+      { name: 'orders per second, full round trip', metric: 'orders/s per CPU second', unit: 'orders/s', value: Math.round((n * 1000) / cpuBusy), note: `${n} orders: Engine.submit, sim matching, and the engine applying every report (orders, positions, risk, metrics, the journal's queue; its writer thread's CPU counts in the process's); ${summary.fills} fills in the run; wall clock: ${Math.round((n * 1000) / busy)}/s` },
     ],
   };
 }
