@@ -202,7 +202,7 @@ describe('reports in a real browser', () => {
     expect(stats.fills).toBeGreaterThan(0);
     expect(stats.initialEquity).toBe('10000');
     const html = readFileSync(out, 'utf8');
-    expect(html).toContain('config (matches the journal)');
+    expect(html).toContain('config digest, loaded (matches the journal)');
     await expectReportRenders(out, stats, false);
   }, 300_000);
 

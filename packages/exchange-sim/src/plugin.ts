@@ -22,7 +22,13 @@ export const plugin: SimPluginManifest = {
     // 1.4: the paper book imports minNotionalAtoms, added in 1.4.
     coreApi: '1.4',
     checkConfig: (cfg, name) => {
-      resolveSimOptions(cfg.options, `${name}.options`);
+      const options = resolveSimOptions(cfg.options, `${name}.options`);
+      // The synthetic market needs symbols to generate (a replay takes the recording's): refused
+      // here, at registration, so validate-config says so and not only `run` at start.
+      const symbols = Array.isArray(cfg.symbols) ? cfg.symbols : [];
+      if (symbols.length === 0 && options.replayFile === undefined) {
+        throw new Error(`${name}.symbols: no symbols to simulate; set symbols = ["BTCUSDT", ...] in [${name}] (or options.replay_file to replay a recording)`);
+      }
     },
     createVenue: (cfg, deps) =>
       new SimVenue({

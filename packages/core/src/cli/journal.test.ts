@@ -1,10 +1,11 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { ManualClock } from '../contracts/clock.js';
@@ -16,6 +17,7 @@ import { ScriptedVenue } from '../engine/test-venue.js';
 import { journalStringify } from '../journal/json.js';
 import { silentLogger } from '../observability/logger.js';
 import { MetricsRegistry } from '../observability/metrics.js';
+import { JournalError } from '../journal/errors.js';
 import { JournalStore } from '../journal/store.js';
 import { journalCommand } from './journal.js';
 
@@ -221,6 +223,45 @@ describe('cwts-ultra journal import / export', () => {
     const out: string[] = [];
     expect(await journalCommand('unlock', { journal: db, force: true }, (l) => out.push(l))).toBe(0);
     expect(out).toEqual([`journal ${db}: removed the lock of pid 1 on elsewhere`]);
+  });
+});
+
+describe('journal unlock --force and a writer on this host', () => {
+  // A second process on this host holding the journal's writer lock, as `cwts-ultra run` does.
+  const storeModule = pathToFileURL(fileURLToPath(new URL('../journal/store.ts', import.meta.url))).href;
+  let holder: ChildProcess | undefined;
+  afterEach(() => {
+    if (holder && holder.exitCode === null) holder.kill('SIGKILL');
+    holder = undefined;
+  });
+  function holdLock(path: string): Promise<ChildProcess> {
+    const code = `const { JournalStore } = await import(${JSON.stringify(storeModule)}); JournalStore.open(${JSON.stringify(path)}, { fsync: 'batch' }); process.stdout.write('held\\n'); setInterval(() => {}, 1000);`;
+    const c = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+    return new Promise((resolve, reject) => {
+      c.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('held')) resolve(c); });
+      c.on('exit', (exitCode) => reject(new Error(`lock holder exited ${exitCode}`)));
+    });
+  }
+
+  it('refuses to remove the lock of a writer alive on this host, naming its pid; the journal keeps one writer', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'cwts-journal-cli-')), 'j.db');
+    holder = await holdLock(path);
+    const err = await journalCommand('unlock', { journal: path, force: true }, () => {}).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(JournalError);
+    expect((err as JournalError).code).toBe('LOCKED');
+    expect((err as Error).message).toContain(`pid ${holder.pid} on this host (${hostname()})`);
+    expect((err as Error).message).toContain('--force removes only a lock whose process is gone');
+    // The lock is still there: a second writer is still refused while the first one runs.
+    expect(() => JournalStore.open(path)).toThrow(`in use by another cwts-ultra process: pid ${holder.pid} on this host`);
+  }, 30_000);
+
+  it('removes the lock of a process on this host that is gone', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'cwts-journal-cli-')), 'j.db');
+    const deadPid = 2 ** 22 + 12345; // above Linux's pid_max default: never a live process
+    JournalStore.open(path, { owner: { pid: deadPid, host: hostname() } }).close({ clean: false });
+    const out: string[] = [];
+    expect(await journalCommand('unlock', { journal: path, force: true }, (l) => out.push(l))).toBe(0);
+    expect(out).toEqual([`journal ${path}: removed the lock of pid ${deadPid} on ${hostname()}`]);
   });
 });
 

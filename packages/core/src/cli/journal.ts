@@ -13,9 +13,10 @@ import { JournalError } from '../journal/errors.js';
 import { journalParse, journalStringify } from '../journal/json.js';
 import { resolveJournalPath } from '../journal/location.js';
 import type { JournalRecord, ReconcileEventKind, RiskStateName } from '../journal/records.js';
-import { JournalStore } from '../journal/store.js';
+import { describeHolder, JournalStore, writerHolder, type WriterHolder } from '../journal/store.js';
 import { readOrderRows, readReportRows, type UnreadableRow } from '../journal/read-rows.js';
 import { backupJournal, RESTORE_CLIENT_ID_GAP, restoreJournal } from '../journal/backup.js';
+import { UsageError } from './usage-error.js';
 
 export interface JournalCommandOptions {
   config?: string;
@@ -32,7 +33,7 @@ export interface JournalCommandOptions {
  */
 function journalPath(o: JournalCommandOptions): string {
   if (o.journal) return o.journal;
-  if (!o.config) throw new Error('name the journal: --journal <file.db> or --config <file.toml>');
+  if (!o.config) throw new UsageError('name the journal: --journal <file.db> or --config <file.toml>');
   const cfg = loadConfigFile(o.config, process.env, { credentials: 'not-needed' }).config;
   return resolveJournalPath(cfg.journal, cfg.system.name);
 }
@@ -44,7 +45,8 @@ function journalPath(o: JournalCommandOptions): string {
  *   SQLite's snapshot isolation, so it works while the engine runs.
  * - import: a .jsonl journal (this export, or the JSON-lines journal of earlier versions) into
  *   a new SQLite journal. Damaged lines (a torn last line) are reported and skipped.
- * - unlock --force: removes a writer lock left by a process on another host.
+ * - unlock --force: removes a writer lock left by a process on another host (refused while the
+ *   lock's process is alive on this host).
  * - backup --out FILE: an online backup (read-only connection, safe while the engine runs),
  *   integrity-checked before it is given its name (journal/backup.ts).
  * - restore --from FILE: puts a backup in place of the journal; refused while a writer holds it.
@@ -54,24 +56,28 @@ export async function journalCommand(action: string, o: JournalCommandOptions, o
     case 'export':
       return exportJournal(journalPath(o), o.out, out);
     case 'import':
-      if (!o.from) throw new Error('journal import needs --from <file.jsonl>');
+      if (!o.from) throw new UsageError('journal import needs --from <file.jsonl>');
       return importJournal(o.from, journalPath(o), out);
     case 'unlock': {
       const path = journalPath(o);
-      if (!o.force) throw new Error('journal unlock removes another process\'s writer lock: only when that process is gone; repeat with --force');
+      if (!o.force) throw new UsageError('journal unlock removes another process\'s writer lock: only when that process is gone; repeat with --force');
+      // --force vouches for a process that cannot be checked (another host). One on this host
+      // can: a live one keeps its lock, or two processes would write one journal.
+      const holder = lockHolder(path);
+      if (holder?.sameHost && holder.live) throw new JournalError('LOCKED', path, `${describeHolder(holder)}; --force removes only a lock whose process is gone`);
       const was = JournalStore.forceUnlock(path);
       out(was ? `journal ${path}: removed the lock of pid ${was.pid} on ${was.host}` : `journal ${path}: was not locked`);
       return 0;
     }
     case 'backup': {
-      if (!o.out) throw new Error('journal backup needs --out <file.db>');
+      if (!o.out) throw new UsageError('journal backup needs --out <file.db>');
       const path = journalPath(o);
       const b = await backupJournal(path, o.out);
       out(`journal ${path}: backed up to ${b.path} (${b.bytes} bytes, schema v${b.schemaVersion}, ${b.orders} orders, ${b.fills} fills, ${b.runs} runs, last run started ${b.lastRunStartedAt ?? 'never'}); integrity check ok`);
       return 0;
     }
     case 'restore': {
-      if (!o.from) throw new Error('journal restore needs --from <backup.db>');
+      if (!o.from) throw new UsageError('journal restore needs --from <backup.db>');
       const path = journalPath(o);
       const r = restoreJournal(o.from, path);
       if (r.keptAside) out(`journal ${path}: the journal it replaces is kept as ${r.keptAside}`);
@@ -80,7 +86,7 @@ export async function journalCommand(action: string, o: JournalCommandOptions, o
       return 0;
     }
     default:
-      throw new Error(`unknown journal action "${action}" (export | import | unlock | backup | restore)`);
+      throw new UsageError(`unknown journal action "${action}" (export | import | unlock | backup | restore)`);
   }
 }
 
@@ -191,6 +197,16 @@ function importJournal(from: string, path: string, out: (line: string) => void):
     return errors.length + refused.length > 0 ? 1 : 0;
   } finally {
     store.close();
+  }
+}
+
+/** Who holds the journal's writer lock now (read-only: takes nothing), if anyone. */
+function lockHolder(path: string): WriterHolder | undefined {
+  const db = JournalStore.openReadOnly(path);
+  try {
+    return writerHolder(db);
+  } finally {
+    db.close();
   }
 }
 

@@ -16,6 +16,7 @@ import { journalCommand } from './journal.js';
 import { doctorCommand } from './doctor/index.js';
 import { JournalError } from '../journal/errors.js';
 import { listenForShutdown } from './shutdown-signals.js';
+import { UsageError } from './usage-error.js';
 
 let stdoutClosed = false;
 const out = (line: string) => {
@@ -29,7 +30,6 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   stdoutClosed = true;
 });
 
-/** `--duration`: an InvalidArgumentError, so a bad value is a command-line error (exit 2), not a failure. */
 /** Set when a command that stops on SIGINT/SIGTERM/SIGHUP (run, risk-aggregator) starts. */
 let stopsOnSignals = false;
 
@@ -45,9 +45,17 @@ function exitOnLateSignals(code: number): number {
   return code;
 }
 
+/** `--duration`: an InvalidArgumentError, so a bad value is a command-line error (exit 2), not a failure. */
 function parseSeconds(v: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`must be a positive number of seconds, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** `benchmark --scale`: a factor > 0; anything else was read as 1 without a word. */
+function parseScale(v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`must be a number > 0 (e.g. 0.01 for a smoke run), got ${JSON.stringify(v)}`);
   return n;
 }
 
@@ -97,8 +105,8 @@ export function buildProgram(): Command {
 
   program.command('benchmark').description('the seed\'s performance validation table, measured live on this machine')
     .option('--full', 'longer runs (default: quick)').option('--json', 'one JSON object on stdout').option('--out <dir>', 'results directory', 'bench/results')
-    .option('--scale <x>', 'multiply the iteration counts (e.g. 0.01 for a smoke run)', '1')
-    .action(async (o) => { program.setOptionValue('code', await benchmarkCommand({ full: !!o.full, json: !!o.json, resultsDir: o.out, scale: Number(o.scale) > 0 ? Number(o.scale) : 1 }, out)); });
+    .option('--scale <x>', 'multiply the iteration counts (e.g. 0.01 for a smoke run; default 1)', parseScale)
+    .action(async (o) => { program.setOptionValue('code', await benchmarkCommand({ full: !!o.full, json: !!o.json, resultsDir: o.out, scale: o.scale ?? 1 }, out)); });
 
   program.command('var').description('value at risk and CVaR of a portfolio from a CSV of returns (one column per asset, header with names)')
     .requiredOption('--returns <file>', 'CSV: header of asset names, one row of returns per period')
@@ -148,7 +156,7 @@ export function buildProgram(): Command {
     .option('--symbols <list>', 'simulated symbols (the step rate is shared between them)', 'BTCUSDT')
     .option('--fsync <policy>', 'journal fsync of the app under load: always | batch | never', 'batch')
     .option('--url <url>', 'attach to a running app (its /metrics URL) instead of starting one per step')
-    .option('--windows <n>', 'with --url: how many windows of --step-seconds to measure', '1')
+    .option('--windows <n>', 'with --url: how many windows of --step-seconds to measure (default 1)')
     .option('--json', 'print one JSON object (CI)')
     .action(async (o) => { program.setOptionValue('code', await (await import('./load-test/index.js')).loadTestCommand(o, out)); });
 
@@ -171,7 +179,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
     // Whatever failed, the message may quote a config value: print it through the config's mask.
-    if (err instanceof ConfigError || err instanceof JournalError || err instanceof PluginLoadErrors || err instanceof PluginLoadError || err instanceof VarCommandError) {
+    if (err instanceof ConfigError || err instanceof JournalError || err instanceof PluginLoadErrors || err instanceof PluginLoadError || err instanceof VarCommandError || err instanceof UsageError) {
       process.stderr.write(`cwts-ultra: ${outputRedactor.redact(err.message)}\n`);
       return exitOnLateSignals(2);
     }

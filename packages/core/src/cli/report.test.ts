@@ -142,8 +142,38 @@ describe('report --config without the venue keys in the environment', () => {
     const out = join(dir, 'keys.html');
     expect(await reportCommand({ journal: db, out, config: p, json: true }, () => {})).toBe(0);
     const html = readFileSync(out, 'utf8');
-    expect(html).toContain('config (matches the journal)');
+    expect(html).toContain('config digest, loaded (matches the journal)');
     expectNoSecret(html);
+  });
+});
+
+describe('report --config: what the Inputs table and the Config section say about the config', () => {
+  it('lists the file\'s sha256 as the config\'s, the loaded-config digest under its own label, and [routing] rates in bp as written', async () => {
+    const p = join(dir, 'routing.toml');
+    writeFileSync(p, CONFIG.replace('[compute]', '[routing]\ndefault_taker_fee_bps = 10\n[routing.venue.sim]\ntaker_fee_bps = 2.5\nlatency_penalty_bps = 0.01\n[compute]'));
+    Object.assign(process.env, ENV);
+    const loaded = loadConfigFile(p);
+    const digest = createHash('sha256').update(journalStringify(loaded.config)).digest('hex');
+    const db = journal('routing.db');
+    const j = new Database(db);
+    j.prepare('UPDATE runs SET config_digest = ?').run(digest);
+    j.close();
+    const out = join(dir, 'routing.html');
+    expect(await reportCommand({ journal: db, out, config: p, json: true }, () => {})).toBe(0);
+    const html = readFileSync(out, 'utf8');
+    const inputs = /<table class="grid" id="inputs">(.*?)<\/table>/s.exec(html)![1]!;
+    const rows = [...inputs.matchAll(/<tr><th>(.*?)<\/th><td>(.*?)<\/td><td class="mono">sha256 ([0-9a-f]{64})<\/td><\/tr>/g)].map((m) => ({ kind: m[1], path: m[2], sha256: m[3] }));
+    // the file's hash, as replay --report lists it (sha256sum of the file), is what "config" says
+    expect(rows).toContainEqual({ kind: 'config', path: p, sha256: createHash('sha256').update(readFileSync(p)).digest('hex') });
+    // the digest is not the file's hash, and says what it is
+    expect(rows).toContainEqual({ kind: 'config digest, loaded (matches the journal)', path: p, sha256: digest });
+    expect(rows.filter((r) => r.kind === 'config').map((r) => r.sha256)).not.toContain(digest);
+    // [routing] as the file writes it: 10 bp, not the router's 1000 millionths
+    const shown = JSON.parse(/<pre id="config">(.*?)<\/pre>/s.exec(html)![1]!.replaceAll('&quot;', '"').replaceAll('&amp;', '&').replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&#39;', "'"));
+    expect(shown.routing.default_taker_fee_bps).toBe(10);
+    expect(shown.routing.venue.sim).toMatchObject({ taker_fee_bps: 2.5, latency_penalty_bps: 0.01 });
+    // the config itself still computes in millionths
+    expect(loaded.config.routing!.default_taker_fee_bps).toBe(1000);
   });
 });
 

@@ -11,6 +11,7 @@ import { sessionFromJournal } from '../reports/journal-session.js';
 import { FOLLOW_UP_HORIZON_MS, reportConfig, reportTargetProblem, sha256File } from '../reports/replay-report.js';
 import { sessionStatistics } from '../reports/statistics.js';
 import { EXIT_RECORDING_DAMAGED } from './replay.js';
+import { UsageError } from './usage-error.js';
 
 export interface ReportOptions {
   journal: string;
@@ -28,7 +29,7 @@ const isoTime = z.iso.datetime({ offset: true, local: false });
 function parseTime(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const r = isoTime.safeParse(v);
-  if (!r.success) throw new Error(`${flag} must be an ISO-8601 time with a zone, e.g. 2026-12-05T06:00:00Z; got ${JSON.stringify(v)}`);
+  if (!r.success) throw new UsageError(`${flag} must be an ISO-8601 time with a zone, e.g. 2026-12-05T06:00:00Z; got ${JSON.stringify(v)}`);
   return Date.parse(v);
 }
 
@@ -39,7 +40,7 @@ function parseTime(flag: string, v: string | undefined): number | undefined {
 export async function reportCommand(o: ReportOptions, out: (line: string) => void): Promise<number> {
   const from = parseTime('--from', o.from);
   const to = parseTime('--to', o.to);
-  if (from !== undefined && to !== undefined && from > to) throw new Error(`--from ${o.from} is after --to ${o.to}`);
+  if (from !== undefined && to !== undefined && from > to) throw new UsageError(`--from ${o.from} is after --to ${o.to}`);
   const journal = resolve(o.journal);
   const problem = reportTargetProblem(o.out, { journal, recording: o.data, config: o.config });
   if (problem) throw new Error(`--out: ${problem}`);
@@ -59,9 +60,11 @@ export async function reportCommand(o: ReportOptions, out: (line: string) => voi
     // Shown with every secret as [redacted] anyway: the venue keys need not be set to report.
     const loaded = loadConfigFile(o.config, process.env, { credentials: 'not-needed' });
     config = reportConfig(loaded);
-    // The same digest compose.ts journals: sha256 of the loaded config's canonical JSON.
+    // The file's own hash, as replay --report lists it; then, under its own label, the digest
+    // compose.ts journals (sha256 of the loaded config's canonical JSON), compared with the journal's.
+    inputs.push({ kind: 'config', path: resolve(o.config), sha256: sha256File(o.config) });
     const digest = createHash('sha256').update(journalStringify(loaded.config)).digest('hex');
-    inputs.push({ kind: digests.includes(digest) ? 'config (matches the journal)' : 'config (NOT the one journaled)', path: resolve(o.config), sha256: digest });
+    inputs.push({ kind: digests.includes(digest) ? 'config digest, loaded (matches the journal)' : 'config digest, loaded (NOT the one journaled)', path: resolve(o.config), sha256: digest });
   }
   const stats = sessionStatistics(record);
   const html = renderReportHtml({

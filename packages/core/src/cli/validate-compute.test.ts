@@ -119,3 +119,28 @@ describe('[performance] gpu_enabled in validate-config', () => {
     expect(v.lines.join('\n')).not.toMatch(/gpu_enabled/);
   }, 60_000);
 });
+
+describe('a [compute.<name>] setting only the backend can judge on this host', () => {
+  // A kernel set this CPU does not have: run's create fails, as doctor's and `backends --config`'s do.
+  const foreignIsa = process.arch === 'arm64' ? 'avx2' : 'neon';
+
+  it(`cpu-simd isa = "${foreignIsa}" as the only backend: validate-config refuses (exit 1) with the backend's reason, as run does`, async () => {
+    const file = config(`[compute]\nbackends = ["cpu-simd"]\n[compute.cpu-simd]\nisa = "${foreignIsa}"`);
+    const v = await validate(file);
+    expect(v.code, v.lines.join('\n')).toBe(1);
+    expect(v.lines[0]).toMatch(/: invalid$/);
+    expect(v.lines.join('\n')).toMatch(new RegExp(`compute backend cpu-simd will be skipped: init failed: cpu-simd: kernel set '${foreignIsa}' is not available here`));
+    expect(v.lines).toContain('  error: no backend of [compute] backends = [cpu-simd] can start here, so `run` refuses to start');
+    await expect(runStartup(file)).rejects.toBeInstanceOf(NoComputeBackendError);
+  }, 60_000);
+
+  it('with js after it: valid, and cpu-simd is reported skipped as run skips it', async () => {
+    const file = config(`[compute]\nbackends = ["cpu-simd", "js"]\n[compute.cpu-simd]\nisa = "${foreignIsa}"`);
+    const v = await validate(file);
+    expect(v.code, v.lines.join('\n')).toBe(0);
+    expect(v.lines.join('\n')).toMatch(/compute backend cpu-simd will be skipped: init failed: /);
+    const r = await runStartup(file);
+    expect(r.backend.name).toBe('js');
+    expect(r.skipped).toContainEqual({ name: 'cpu-simd', reason: expect.stringMatching(/^init failed: /) });
+  }, 60_000);
+});

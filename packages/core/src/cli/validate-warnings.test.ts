@@ -3,8 +3,10 @@
 // the refusal (a [compute.<name>] table for a backend the list does not name: ignored) is lost.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError } from '../config/index.js';
 import { validateConfigCommand } from './validate.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cwts-validate-warn-'));
@@ -59,4 +61,41 @@ describe('validate-config: values taken from the environment are listed', () => 
     }
     expect(lines).toContain('  monitoring.bind_address from CWTS_BIND_ADDRESS');
   });
+});
+
+describe('validate-config: a simulated venue needs no keys, as `run` knows', () => {
+  const SIM_TOML = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../examples/reference-app/config/sim.toml');
+
+  it('the reference sim.toml: the sim is not "market data only" and no warning says its orders will be refused', async () => {
+    const lines: string[] = [];
+    expect(await validateConfigCommand({ config: SIM_TOML }, (l) => lines.push(l))).toBe(0);
+    expect(lines).toContain('  venue sim: plugin @cwts/exchange-sim, simulated (paper fills, no credentials needed), symbols BTCUSDT ETHUSDT');
+    expect(lines.filter((l) => /orders on this venue will be refused|market data only/.test(l))).toEqual([]);
+  }, 60_000);
+
+  it('a real venue without keys keeps "market data only" and its warning', async () => {
+    const p = join(dir, 'binance.toml');
+    writeFileSync(p, `[system]\nname = "v"\n[exchanges]\nenabled = ["binance", "sim"]\n[binance]\nsymbols = ["BTCUSDT"]\n[sim]\nsymbols = ["BTCUSDT"]\n[risk]\nmax_position = 1000\nmax_drawdown = 0.1\nvar_confidence = 0.95\n[compute]\nbackends = ["js"]\n[journal]\npath = "${join(dir, 'j2.db')}"\n`);
+    const lines: string[] = [];
+    expect(await validateConfigCommand({ config: p }, (l) => lines.push(l)), lines.join('\n')).toBe(0);
+    expect(lines).toContain('  venue binance: plugin @cwts/exchange-binance, no credentials (market data only), symbols BTCUSDT');
+    expect(lines).toContain('  warning: binance: no api_key/api_secret; market data only, orders on this venue will be refused');
+    expect(lines.filter((l) => l.startsWith('  warning: sim:'))).toEqual([]);
+  }, 60_000);
+
+  it('--file-only loads no plugin, so it cannot tell: the warning stays', async () => {
+    const lines: string[] = [];
+    expect(await validateConfigCommand({ config: config('[compute]\nbackends = ["js"]'), fileOnly: true }, (l) => lines.push(l))).toBe(0);
+    expect(lines).toContain('  warning: sim: no api_key/api_secret; market data only, orders on this venue will be refused');
+  });
+});
+
+describe('validate-config: a [sim] table without symbols', () => {
+  it('is refused with the key to set, as `run` would fail at start ("no symbols to simulate")', async () => {
+    const p = join(dir, 'no-symbols.toml');
+    writeFileSync(p, `[system]\nname = "v"\n[exchanges]\nenabled = ["sim"]\n[sim]\nplugin = "@cwts/exchange-sim"\n[risk]\nmax_position = 1000\nmax_drawdown = 0.1\nvar_confidence = 0.95\n[compute]\nbackends = ["js"]\n`);
+    const err = await validateConfigCommand({ config: p }, () => {}).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).message).toContain('sim.symbols: no symbols to simulate; set symbols = ["BTCUSDT", ...] in [sim]');
+  }, 60_000);
 });

@@ -1,5 +1,6 @@
 import { ComputeRegistry, registerComputeProviders, unusableComputeBackends } from '../compute/index.js';
 import { loadConfigFile, outputRedactor } from '../config/index.js';
+import { computeBackendCandidates, type ComputeConfig } from '../config/compute-schema.js';
 import { TOKENS } from '../di/tokens.js';
 import { CwtsContainer } from '../di/container.js';
 import { ManualClock } from '../contracts/clock.js';
@@ -8,6 +9,7 @@ import { preparePlugins, requireConfiguredRegistrations } from '../engine/prepar
 import { loadClusterModule } from '../cluster/load.js';
 import { silentLogger } from '../observability/logger.js';
 import { MetricsRegistry } from '../observability/metrics.js';
+import { backendStatus } from './backends.js';
 
 export interface ValidateOptions {
   config: string;
@@ -19,9 +21,10 @@ export interface ValidateOptions {
  * `cwts-ultra validate-config`: everything `run` checks before it connects, and nothing else.
  * The file (schema, `${VAR}` substitution, ranges), then every plugin it names through the same
  * preparePlugins that `run` uses: loaded, its options validated, registered in a scratch
- * container (never initialized, so no I/O). Every problem of every plugin is reported at once,
- * as `run` would refuse them. `--file-only` stops after the file, for a machine without the
- * deployment's plugins installed.
+ * container (never initialized, so no I/O), then each compute backend `run` would try probed
+ * and created on this host with its settings, and disposed (as doctor does). Every problem of
+ * every plugin is reported at once, as `run` would refuse them. `--file-only` stops after the
+ * file, for a machine without the deployment's plugins installed.
  */
 export async function validateConfigCommand(opts: ValidateOptions, print: (line: string) => void): Promise<number> {
   const loaded = loadConfigFile(opts.config);
@@ -30,6 +33,8 @@ export async function validateConfigCommand(opts: ValidateOptions, print: (line:
   const out = (line: string) => print(outputRedactor.redact(line));
   let backendSkips: { name: string; reason: string }[] = [];
   let venues = loaded.config.venues;
+  // Venues whose fills are simulated (the sim): they need no keys, as `run` knows them.
+  let simulated: string[] = [];
   if (!opts.fileOnly) {
     const root = CwtsContainer.createRoot('validate-config');
     // Core's defaults, as `run` registers them (lazy: nothing is built, no journal opened), so
@@ -39,12 +44,19 @@ export async function validateConfigCommand(opts: ValidateOptions, print: (line:
     // a configured detector, strategy or risk-check table whose plugin registered nothing: run refuses it
     await requireConfiguredRegistrations(loaded, loaded.config.venues, root);
     // The compute backends as startup takes them (the same registration and the same unusable
-    // list, without probing the hardware): a plugin loaded under a [compute] name it provides no
-    // backend for, or a GPU backend with gpu_enabled = false, is reported as `run` will skip it.
+    // list): a plugin loaded under a [compute] name it provides no backend for, or a GPU backend
+    // with gpu_enabled = false, is reported as `run` will skip it.
     const registry = new ComputeRegistry(silentLogger());
     registerComputeProviders(registry, root.resolveAll(TOKENS.ComputeBackendProvider));
     backendSkips = unusableComputeBackends(registry, { compute: loaded.config.compute, gpuEnabled: loaded.config.performance.gpu_enabled, loadSkips: prepared.backendSkips });
+    // Then each backend run would try, probed and created with its [compute.<name>] settings on
+    // this host as doctor and `backends --config` do (backendStatus; disposed again): a setting
+    // only the backend can judge (cpu-simd `isa = "neon"` on x86-64) fails here, not at start.
+    for (const s of await probedComputeSkips(loaded.configDir, loaded.config.compute, loaded.config.performance.gpu_enabled)) {
+      if (!backendSkips.some((b) => b.name === s.name)) backendSkips.push(s);
+    }
     venues = prepared.venues;
+    simulated = simulatedVenues(prepared.venueScopes);
     // `[cluster]`: its package must load as `run` would load it (no connection is made).
     if (loaded.config.cluster?.enabled) await loadClusterModule(loaded.config.cluster, loaded.configDir);
   }
@@ -55,17 +67,45 @@ export async function validateConfigCommand(opts: ValidateOptions, print: (line:
   out(`  system ${c.system.name} (${c.system.environment}), mode ${c.system.mode}`);
   for (const v of venues) {
     const symbols = v.symbols.length === 0 ? '' : `, symbols ${v.symbols.join(' ')}${v.symbols !== c.venues.find((x) => x.name === v.name)?.symbols ? ' (the plugin\'s defaults)' : ''}`;
-    out(`  venue ${v.name}: plugin ${v.plugin}, ${v.hasCredentials ? 'credentials set' : 'no credentials (market data only)'}${symbols}`);
+    const keys = v.hasCredentials ? 'credentials set' : simulated.includes(v.name) ? 'simulated (paper fills, no credentials needed)' : 'no credentials (market data only)';
+    out(`  venue ${v.name}: plugin ${v.plugin}, ${keys}${symbols}`);
   }
   if (c.cluster?.enabled) out(`  cluster ${c.cluster.name}: shard ${c.cluster.shard_id} of ${c.cluster.plugin} on ${c.cluster.servers.join(', ')}, takeover ${c.cluster.takeover_ms} ms${c.cluster.max_total_position !== undefined ? `, global max_total_position ${c.cluster.max_total_position}` : ''}`);
   out(c.compute.backends ? `  compute backends (exactly, in order): ${c.compute.backends.join(', ')}` : '  compute backends: auto-detect (accelerators, cpu-simd, CPU-emulated GPUs, js)');
   for (const s of backendSkips) out(`  compute backend ${s.name} will be skipped: ${s.reason}`);
   // the warnings first: one of them may be what explains a refusal (a table for a backend the list leaves out)
   for (const n of loaded.notices ?? []) out(`  ${n}`);
-  for (const w of loaded.warnings) out(`  warning: ${w}`);
+  // As `run` drops it (run.ts): a simulated venue trades without keys, the "market data only" warning is not about it.
+  for (const w of loaded.warnings) if (!simulated.some((v) => w.startsWith(`${v}: no api_key`))) out(`  warning: ${w}`);
   if (computeRefused) {
     out(`  error: no backend of [compute] backends = [${c.compute.backends!.join(', ')}] can start here, so \`run\` refuses to start`);
     return 1;
   }
   return 0;
+}
+
+/** The backends `run` would try that are unusable on this host, with why (probe or create failed). */
+async function probedComputeSkips(baseDir: string, compute: ComputeConfig, gpuEnabled: boolean): Promise<{ name: string; reason: string }[]> {
+  const tried = new Set([...computeBackendCandidates(compute), ...(compute.backends === undefined || compute.backends.includes('js') ? ['js'] : [])]);
+  const { status, missing } = await backendStatus(baseDir, [], compute, gpuEnabled);
+  return [...status.filter((s) => !s.available).map((s) => ({ name: s.name, reason: s.reason ?? 'unavailable' })), ...missing].filter((s) => tried.has(s.name));
+}
+
+/**
+ * The venues whose execution client says its fills are simulated, asked the way `run` asks
+ * (`ExecutionClient.simulated`): the client is resolved from the venue's scratch scope. Building
+ * it does no I/O (plugins connect in initialize/start, never in a constructor or factory). A
+ * client that cannot be built before initialize() is not known to be simulated: its venue keeps
+ * the warning.
+ */
+function simulatedVenues(scopes: ReadonlyMap<string, CwtsContainer>): string[] {
+  const out: string[] = [];
+  for (const [name, scope] of scopes) {
+    try {
+      if (scope.resolve(TOKENS.ExecutionClient).simulated === true) out.push(name);
+    } catch {
+      // not resolvable yet: see above
+    }
+  }
+  return out;
 }

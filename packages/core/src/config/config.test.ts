@@ -620,7 +620,10 @@ describe('docs/configuration.md', () => {
   it('lists every key of every config table schema', async () => {
     const doc = readFileSync(resolve(here, '../../../../docs/configuration.md'), 'utf8');
     const tables = await import('./tables.js');
+    const { routingSchema } = await import('./routing-schema.js');
     const keysOf = (s: unknown): string[] => Object.keys((s as { shape?: Record<string, unknown> }).shape ?? {});
+    // [routing.venue.<name>]: the value schema of the (defaulted) record
+    const routingVenue = (routingSchema.shape.venue.unwrap() as unknown as { valueType: unknown }).valueType;
     const keys = [
       ...keysOf(tables.systemTable), ...keysOf(tables.performanceTable), ...keysOf(tables.exchangesTable),
       ...keysOf(tables.venueTable('x')), ...keysOf(tables.riskTable), ...keysOf(tables.monitoringTable),
@@ -630,6 +633,11 @@ describe('docs/configuration.md', () => {
     expect(keys.length).toBeGreaterThan(50);
     const missing = keys.filter((k) => !doc.includes(`\`${k}\``));
     expect(missing).toEqual([]);
+    // [routing] has its own section: each of its keys is in the table there, not only named elsewhere on the page.
+    const routingKeys = [...keysOf(routingSchema), ...keysOf(routingVenue)];
+    expect(routingKeys).toEqual(expect.arrayContaining(['default_taker_fee_bps', 'max_program_cells', 'venue', 'taker_fee_bps', 'latency_penalty_bps', 'max_orders_per_second']));
+    const routingSection = /\n## \[routing\]\n([\s\S]*?)\n## /.exec(doc)?.[1] ?? '';
+    expect(routingKeys.filter((k) => !routingSection.includes(`| \`${k}\` |`))).toEqual([]);
   });
 });
 

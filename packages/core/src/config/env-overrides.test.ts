@@ -77,6 +77,26 @@ describe('environment overrides of venue URLs and ports', () => {
     }
   });
 
+  it('CWTS_CONTROL_PORT moves the kill switch\'s port like the other two (a second instance on one host), listed and checked the same way', () => {
+    const loaded = parseConfig(PRODUCTION, { ...KEYS, CWTS_METRICS_PORT: '19090', CWTS_HEALTH_PORT: '18080', CWTS_CONTROL_PORT: '18081' });
+    expect(loaded.config.monitoring.control_port).toBe(18081);
+    expect(loaded.notices).toEqual(['monitoring.metrics_port from CWTS_METRICS_PORT', 'monitoring.health_check_port from CWTS_HEALTH_PORT', 'monitoring.control_port from CWTS_CONTROL_PORT']);
+    expect(parseConfig(PRODUCTION, { ...KEYS, CWTS_CONTROL_PORT: '0' }).config.monitoring.control_port).toBe(0);
+    const refusal = (env: NodeJS.ProcessEnv): ConfigError => {
+      try {
+        parseConfig(PRODUCTION, { ...KEYS, ...env });
+      } catch (e) {
+        return e as ConfigError;
+      }
+      throw new Error('accepted');
+    };
+    for (const bad of ['http', '-1', '65536', '80.5']) {
+      expect(refusal({ CWTS_CONTROL_PORT: bad }).issues, bad).toEqual([{ path: 'monitoring.control_port', message: 'CWTS_CONTROL_PORT must be a port number 0-65535' }]);
+    }
+    // a clash it causes names the variable, as for the other two
+    expect(refusal({ CWTS_CONTROL_PORT: '9090' }).issues).toEqual([expect.objectContaining({ path: 'monitoring.control_port', message: expect.stringMatching(/is also monitoring\.metrics_port.*\(from CWTS_CONTROL_PORT\)$/) })]);
+  });
+
   it('leaves the file alone without any override', () => {
     const loaded = parseConfig(PRODUCTION, KEYS);
     expect(loaded.config.monitoring.metrics_port).toBe(9090);

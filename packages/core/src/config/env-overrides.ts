@@ -15,8 +15,12 @@ import type { ConfigIssue } from './errors.js';
  */
 export const BIND_ADDRESS_ENV = 'CWTS_BIND_ADDRESS';
 
-/** `CWTS_METRICS_PORT`, `CWTS_HEALTH_PORT`: `[monitoring] metrics_port` / `health_check_port`. */
-export const PORT_ENV: Readonly<Record<string, string>> = { CWTS_METRICS_PORT: 'metrics_port', CWTS_HEALTH_PORT: 'health_check_port' };
+/**
+ * `CWTS_METRICS_PORT`, `CWTS_HEALTH_PORT`, `CWTS_CONTROL_PORT`: `[monitoring] metrics_port` /
+ * `health_check_port` / `control_port`. All three: a second instance on one host must move every
+ * port `run` listens on, the kill switch's included (it stays on loopback: control_bind_address).
+ */
+export const PORT_ENV: Readonly<Record<string, string>> = { CWTS_METRICS_PORT: 'metrics_port', CWTS_HEALTH_PORT: 'health_check_port', CWTS_CONTROL_PORT: 'control_port' };
 
 /** The variable that overrides `[<venue>] api_url` / `rest_url`: `CWTS_<VENUE>_API_URL`. */
 export function venueUrlEnv(venue: string, key: 'api_url' | 'rest_url'): string {

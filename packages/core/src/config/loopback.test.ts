@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isLoopback, parseConfig } from './index.js';
+import { RiskControlServer } from '../risk/control.js';
+import { ConfigError, isLoopback, parseConfig } from './index.js';
 
 const TOML = `[system]\nname = "t"\n[exchanges]\nenabled = ["sim"]\n[risk]\nmax_position = 1000\nmax_drawdown = 0.1\nvar_confidence = 0.95\n`;
 
@@ -19,12 +20,37 @@ describe('isLoopback: an address that only accepts connections from this host', 
     expect(isLoopback(loaded.config.monitoring.bind_address)).toBe(false);
   });
 
-  it('a control_bind_address host name starting with "127." gets the "not a loopback address" warning', () => {
-    const named = parseConfig(`${TOML}[monitoring]\ncontrol_bind_address = "127.0.0.1.example.com"\n`, {});
-    expect(named.warnings.filter((w) => w.startsWith('monitoring.control_bind_address'))).toEqual([
-      'monitoring.control_bind_address: 127.0.0.1.example.com is not a loopback address; the manual kill switch can be reached from other hosts',
-    ]);
-    const loopback = parseConfig(`${TOML}[monitoring]\ncontrol_bind_address = "127.0.0.2"\n`, {});
-    expect(loopback.warnings.filter((w) => w.startsWith('monitoring.control_bind_address'))).toEqual([]);
+  it('a control_bind_address off loopback is a config error (run could never listen there), a host name starting with "127." included', async () => {
+    // What `run` does with such an address: the control endpoint refuses it at listen(), after
+    // composing everything (validate-config and doctor used to call the file valid).
+    const server = new RiskControlServer({ status: () => ({}), halt: () => ({}), reduce: () => ({}), resume: () => ({}) } as never, { token: 't'.repeat(32) });
+    await expect(server.listen(0, '0.0.0.0')).rejects.toThrow(/only listens on loopback/);
+    for (const address of ['0.0.0.0', '10.0.0.1', '127.0.0.1.example.com']) {
+      const err = refusal(`${TOML}[monitoring]\ncontrol_bind_address = "${address}"\ncontrol_port = 0\n`, {});
+      expect(err.issues, address).toEqual([
+        { path: 'monitoring.control_bind_address', message: `"${address}" is not a loopback address (127.0.0.0/8, ::1, localhost); the manual kill switch only listens on loopback: reach it from another host through an SSH tunnel` },
+      ]);
+    }
+    for (const address of ['127.0.0.2', '::1', 'localhost']) {
+      const ok = parseConfig(`${TOML}[monitoring]\ncontrol_bind_address = "${address}"\n`, {});
+      expect(ok.config.monitoring.control_bind_address).toBe(address);
+      expect(ok.warnings.filter((w) => w.includes('control_bind_address'))).toEqual([]);
+    }
+  });
+
+  it('a control_bind_address from ${VAR} is shown as written, never as substituted', () => {
+    const err = refusal(`${TOML}[monitoring]\ncontrol_bind_address = "\${CONTROL_HOST}"\n`, { CONTROL_HOST: 'sekrit-host-name' });
+    expect(err.message).toContain('monitoring.control_bind_address: "${CONTROL_HOST}" is not a loopback address');
+    expect(err.message).not.toContain('sekrit-host-name');
   });
 });
+
+function refusal(text: string, env: Record<string, string>): ConfigError {
+  try {
+    parseConfig(text, env, 'test.toml');
+  } catch (e) {
+    if (e instanceof ConfigError) return e;
+    throw e;
+  }
+  throw new Error('the config was accepted');
+}

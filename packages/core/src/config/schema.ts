@@ -71,6 +71,19 @@ export function monitoringPortClashes(m: Pick<MonitoringConfig, 'metrics_port' |
   return issues;
 }
 
+/**
+ * The manual kill switch (risk/control.ts) listens only on loopback: `run` refuses any other
+ * control_bind_address at listen(), after composing everything. Refused here, so validate-config
+ * and doctor say so before a start that could never succeed. The value is shown as written
+ * (a `${VAR}` stays one: its substitution may be a secret).
+ */
+function controlBindIssues(m: Pick<MonitoringConfig, 'control_bind_address'>, rawStrings: ReadonlyMap<string, string>): ConfigIssue[] {
+  if (isLoopback(m.control_bind_address)) return [];
+  const path = 'monitoring.control_bind_address';
+  const shown = JSON.stringify(rawStrings.get(path) ?? m.control_bind_address);
+  return [{ path, message: `${shown} is not a loopback address (127.0.0.0/8, ::1, localhost); the manual kill switch only listens on loopback: reach it from another host through an SSH tunnel` }];
+}
+
 export interface ValidationResult {
   /** Complete only when `issues` is empty. */
   config: CwtsConfig;
@@ -132,7 +145,7 @@ export function validateConfig(root: Table, rawStrings: ReadonlyMap<string, stri
   // backends, plugins and their settings) in its place between [monitoring] and [detectors].
   const tailHead = parseTable(tailTables.pick({ risk: true, monitoring: true }), root, '', atRoot);
   issues.push(...tailHead.issues);
-  if (tailHead.ok) issues.push(...monitoringPortClashes(tailHead.value.monitoring));
+  if (tailHead.ok) issues.push(...monitoringPortClashes(tailHead.value.monitoring), ...controlBindIssues(tailHead.value.monitoring, rawStrings));
   const computeRaw = root.compute ?? {};
   if (!isPlainTable(computeRaw)) issues.push({ path: 'compute', message: `expected a table, got ${tomlTypeName(computeRaw)}` });
   const compute = readComputeTable(isPlainTable(computeRaw) ? computeRaw : {}, { issue: (i) => issues.push(i), warn: (m) => warnings.push(m) });
@@ -156,22 +169,8 @@ export function validateConfig(root: Table, rawStrings: ReadonlyMap<string, stri
   if (cluster !== undefined) config.cluster = cluster;
   if (routing.value) config.routing = routing.value;
   config.risk_checks = riskChecks.checks;
-  warnings.push(...tableWarnings(config, root));
+  warnings.push(...seedKeyNotices(root));
   return { config, issues, warnings };
-}
-
-/** Findings about a valid config worth a line at startup. */
-function tableWarnings(config: CwtsConfig, root: Table): string[] {
-  const out: string[] = [];
-  const m = config.monitoring;
-  if (!isLoopback(m.control_bind_address)) {
-    out.push(
-      `monitoring.control_bind_address: ${m.control_bind_address} is not a loopback address; ` +
-        'the manual kill switch can be reached from other hosts',
-    );
-  }
-  out.push(...seedKeyNotices(root));
-  return out;
 }
 
 /**

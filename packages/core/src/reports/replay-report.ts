@@ -66,11 +66,28 @@ export function reportTargetProblem(out: string, inputs: ReportInputs): string |
 /**
  * The config as a report shows it: Secrets as "[redacted]" (their JSON form), and every string
  * through the config's redactor, so `${VAR}` values and URL credentials (a NATS server's
- * password, a tracing endpoint's) stay out of a file that is meant to be shared.
+ * password, a tracing endpoint's) stay out of a file that is meant to be shared. Values the
+ * loader converted to internal units are shown as the file writes them (`[routing]` fees and
+ * penalties: basis points, not the millionths of notional the router computes with).
  */
 export function reportConfig(loaded: Pick<LoadedConfig, 'config' | 'redactor'>): unknown {
   const json = JSON.stringify(loaded.config, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
-  return JSON.parse(json, (_k, v) => (typeof v === 'string' ? loaded.redactor.redact(v) : v));
+  const shown = JSON.parse(json, (_k, v) => (typeof v === 'string' ? loaded.redactor.redact(v) : v)) as { routing?: Record<string, unknown> };
+  if (shown.routing !== undefined) routingInBps(shown.routing);
+  return shown;
+}
+
+/** config/routing-schema.ts keeps each `*_bps` rate as millionths of notional (1 bp = 100): back to bp, for display only. */
+const MILLIONTHS_PER_BP = 100;
+function routingInBps(routing: Record<string, unknown>): void {
+  const toBps = (t: Record<string, unknown>, key: string) => {
+    if (typeof t[key] === 'number') t[key] = (t[key] as number) / MILLIONTHS_PER_BP;
+  };
+  toBps(routing, 'default_taker_fee_bps');
+  for (const v of Object.values((routing.venue ?? {}) as Record<string, Record<string, unknown>>)) {
+    toBps(v, 'taker_fee_bps');
+    toBps(v, 'latency_penalty_bps');
+  }
 }
 
 /** `[risk] initial_equity` x 10^-18; 0 when not configured. */

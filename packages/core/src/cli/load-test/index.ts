@@ -140,6 +140,8 @@ export async function runLoadTest(o: LoadTestOptions, progress: (line: string) =
     }
     return finish('attach', steps, targets);
   }
+  // Each step of a load test this command starts is measured once; windows are for an attached app.
+  if (o.windows !== undefined) throw new LoadTestArgumentError('--windows is for an attached app (--url); without --url each step is measured once for --step-seconds');
   const plan = parseSteps(o.steps ?? '10000,50000,100000,max');
   const warmup = num(o.warmupSeconds, 2, 'warmup-seconds', -1);
   const eventsPerOrder = num(o.eventsPerOrder, 1, 'events-per-order');
