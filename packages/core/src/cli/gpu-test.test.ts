@@ -29,7 +29,13 @@ const backend = {
   name: 'vulkan', device: { name: 'Fake ${deviceType}', type: ${JSON.stringify(deviceType)} },
   capabilities: { kernels: ['sgemm', 'copy', 'noop'], syncKernels: false, deviceMemory: true, maxBufferBytes: 2 ** 30, float64: false },
   createBuffer(n) { return { backend: 'vulkan', id: ++id, byteLength: n }; },
-  freeBuffer() {}, async upload() {}, async download() {}, async sgemm() {}, async copy() {}, async noop() {}, async dispose() {},
+  freeBuffer() {}, async upload() {}, async download() {},
+  // A test may set globalThis.__cwtsFakeGpu = { ms, launches }: each kernel then moves that clock
+  // by a fixed amount (sgemm 10 ms, a copy 0.1 ms, a launch 20 us; every 50th launch 250 us).
+  async sgemm() { const c = globalThis.__cwtsFakeGpu; if (c) c.ms += 10; },
+  async copy() { const c = globalThis.__cwtsFakeGpu; if (c) c.ms += 0.1; },
+  async noop() { const c = globalThis.__cwtsFakeGpu; if (c) c.ms += ++c.launches % 50 === 0 ? 0.25 : 0.02; },
+  async dispose() {},
 };
 const provider = Object.freeze({
   name: 'vulkan', priority: 80, gpu: true,
@@ -58,5 +64,22 @@ describe('cwts-ultra gpu-test: only a real accelerator is a GPU', () => {
     expect(code, lines.join('\n')).toBe(0);
     expect(lines[0]).toBe('GPU Performance Results (vulkan: Fake discrete-gpu):');
     expect(lines.join('\n')).toMatch(/sgemm 1024x1024: .* GFLOPS/);
+  }, 60_000);
+
+  it('judges the launch target at p99 (p50 printed too) and counts a copy as bytes read + written', async () => {
+    // 2% of launches take 250 us: p50 20 us, p99 250 us (the 100 us target is missed at p99)
+    const clock = { ms: 0, launches: 0 };
+    (globalThis as { __cwtsFakeGpu?: unknown }).__cwtsFakeGpu = clock;
+    try {
+      const lines: string[] = [];
+      const code = await gpuTestCommand(withFakeVulkan('discrete-gpu'), (l) => lines.push(l), () => clock.ms);
+      expect(code, lines.join('\n')).toBe(0);
+      expect(lines).toContain('- Kernel Launch (empty dispatch, round trip, 1000 calls): p50 20.0 us, p99 250.0 us (above the 100 us target at p99)');
+      // 10 copies of 64 MiB in 1 ms: 2 x 671 MB / 1 ms
+      expect(lines).toContain('- Memory Bandwidth (device copy of 64 MiB, read + write bytes): 1342.2 GB/s (PASS the 400 GB/s target)');
+      expect(lines).toContain('- sgemm 1024x1024: 214.7 GFLOPS (PASS the 100 GFLOPS target)');
+    } finally {
+      delete (globalThis as { __cwtsFakeGpu?: unknown }).__cwtsFakeGpu;
+    }
   }, 60_000);
 });

@@ -52,7 +52,7 @@ export function generateFrames(intakes: readonly E2EVenueIntake[], framesPerVenu
 }
 
 export interface E2ERunOptions extends E2EPipelineOptions {
-  /** Events to run (at most venues x frames per venue). */
+  /** Events to time (at most venues x frames per venue); the result's `events` is this count. */
   events: number;
   /** Events run first, unpaced and untimed, on the same pipeline (JIT and book depth). */
   warmup?: number;
@@ -67,8 +67,12 @@ export interface E2ERunOptions extends E2EPipelineOptions {
 
 export async function runE2E(intakes: readonly E2EVenueIntake[], frames: E2EFrames, rate: E2ERate, o: E2ERunOptions): Promise<E2ERunResult> {
   const nv = intakes.length;
-  const total = Math.min(o.events + (o.warmup ?? 0), nv * Math.min(...frames.perVenue.map((f) => f.length)));
-  const warm = Math.min(o.warmup ?? 0, Math.floor(total / 2));
+  const available = nv * Math.min(...frames.perVenue.map((f) => f.length));
+  // Exactly `events` are timed whenever the frames hold them (a run labelled "30,000 events"
+  // times 30,000); the warm-up takes what is left, up to `warmup`.
+  const n = Math.min(o.events, available);
+  const warm = Math.min(o.warmup ?? 0, available - n);
+  const total = warm + n;
   const wi = o.workerIntake;
   const onWorkers = wi ? (wi.venues ?? [wi.venue ?? 0]) : [];
   const workers = onWorkers.map((v) => ({ venue: v, venues: nv, warm, baseDir: wi!.baseDir, frames: frames.perVenue[v]!.slice(0, Math.ceil((total - v) / nv)) }));
@@ -81,7 +85,6 @@ export async function runE2E(intakes: readonly E2EVenueIntake[], frames: E2EFram
     feeds[i % nv]!(fr[i % nv]![Math.floor(i / nv)]!);
     p.settle();
   }
-  const n = total - warm;
   const first = new LatencySamples(n);
   const last = new LatencySamples(n);
   const signals0 = p.strategy.signals;

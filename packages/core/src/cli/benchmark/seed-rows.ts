@@ -4,7 +4,7 @@
  * where the project set one, our own goal. Each row names the code that measures it.
  */
 import type { RowMeasurement, RowRun } from './row.js';
-import { measureDetector } from './rows/detector.js';
+import { allEventsP99, measureDetector } from './rows/detector.js';
 import { measureE2E } from './rows/e2e.js';
 import { measureMatching } from './rows/matching.js';
 import { measureOrderExecution } from './rows/order-execution.js';
@@ -31,9 +31,13 @@ export interface SeedRow {
 
 const p99AtMost = (ns: number, text: string): OurGoal => ({ text, met: (m) => m.latency.p99 <= ns });
 const figureAtLeast = (name: string, min: number, text: string): OurGoal => ({ text, met: (m) => (m.figures?.find((f) => f.name === name)?.value ?? 0) >= min });
+/** A figure at most `max`; a missing figure misses. */
+const figureAtMost = (name: string, max: number, text: string): OurGoal => ({ text, met: (m) => (m.figures?.find((f) => f.name === name)?.value ?? Infinity) <= max });
 
 export const SEED_ROWS: readonly SeedRow[] = [
-  { key: 'whale', label: 'Whale Detection', budgetUs: 234, suite: 'detectors', goal: p99AtMost(1000, 'p99 <= 1 us per event'), measure: (r) => measureDetector('whale', r) },
+  // The seed's detector budgets are per detection (the row's p99, over the calls that emit a
+  // signal); our goal is per event, over every call (a figure of the row).
+  { key: 'whale', label: 'Whale Detection', budgetUs: 234, suite: 'detectors', goal: figureAtMost(allEventsP99('whale'), 1000, 'p99 <= 1 us per event, all events'), measure: (r) => measureDetector('whale', r) },
   {
     key: 'order-execution',
     label: 'HFT Order Execution',
@@ -43,10 +47,10 @@ export const SEED_ROWS: readonly SeedRow[] = [
     measure: measureOrderExecution,
   },
   { key: 'matching', label: 'Atomic Order Matching', budgetUs: 412, suite: 'microstructure', goal: p99AtMost(1000, 'p99 <= 1 us per operation'), measure: measureMatching },
-  { key: 'cascade', label: 'Cascade Detection', budgetUs: 189, suite: 'detectors', goal: p99AtMost(1000, 'p99 <= 1 us per event'), measure: (r) => measureDetector('cascade', r) },
+  { key: 'cascade', label: 'Cascade Detection', budgetUs: 189, suite: 'detectors', goal: figureAtMost(allEventsP99('cascade'), 1000, 'p99 <= 1 us per event, all events'), measure: (r) => measureDetector('cascade', r) },
   { key: 'ring', label: 'Lock-free Buffer', budgetUs: 98, suite: 'microstructure', measure: measureRing },
   { key: 'pattern', label: 'Pattern Store SIMD', budgetUs: 567, suite: 'detectors', measure: measurePattern },
-  { key: 'routing', label: 'Smart Order Routing', budgetUs: 823, suite: 'routing', goal: p99AtMost(5000, 'p99 <= 5 us, 4 venues x 20 levels'), measure: measureRouting },
+  { key: 'routing', label: 'Smart Order Routing', budgetUs: 823, suite: 'routing', goal: p99AtMost(5000, 'p99 <= 5 us, 4 venues x 20 levels, worst of 3 book shapes'), measure: measureRouting },
   { key: 'pool', label: 'Memory Allocation', budgetUs: 45, suite: 'microstructure', measure: measurePool },
   { key: 'e2e', label: 'End-to-End Flow', budgetUs: 2341, suite: 'e2e', goal: p99AtMost(50_000, 'tick-to-order p99 <= 50 us at 100k events/s'), measure: measureE2E },
 ];

@@ -43,11 +43,15 @@ export function loadSimPackage(baseDir: string): Promise<SimPackage> {
   return cached;
 }
 
-/** At least `n` market events of the synthetic venue (2 symbols; whales and cascades injected), deterministic. */
-export async function simEvents(baseDir: string, n: number, seed = 3): Promise<{ events: MarketEvent[]; instruments: Instrument[] }> {
+/**
+ * At least `n` market events of the synthetic venue (2 symbols; whales and cascades injected),
+ * deterministic. `options` are the venue's `[<venue>.options]` (snake_case), over seed 3 and
+ * 2,000 steps per second.
+ */
+export async function simEvents(baseDir: string, n: number, options: Readonly<Record<string, unknown>> = {}): Promise<{ events: MarketEvent[]; instruments: Instrument[] }> {
   const sim = await loadSimPackage(baseDir);
   const start = 1_700_000_000_000;
-  const m = new sim.SyntheticMarket({ exchange: 'sim', symbols: ['BTCUSDT', 'ETHUSDT'], options: sim.resolveSimOptions({ seed, events_per_second: 2000 }), startTs: start });
+  const m = new sim.SyntheticMarket({ exchange: 'sim', symbols: ['BTCUSDT', 'ETHUSDT'], options: sim.resolveSimOptions({ seed: 3, events_per_second: 2000, ...options }), startTs: start });
   const events: MarketEvent[] = [];
   m.attach((ev) => {
     if (ev.type !== 'feed_status') events.push(ev as MarketEvent);

@@ -2,7 +2,10 @@
  * "Smart Order Routing": decideRoute (routing/decision.ts) on 4 venues x 20 levels of BTC-like
  * books (per-venue taker fees 1-2 bps and latency penalties so levels interleave by effective
  * price), a parent that sweeps several levels on several venues; 64 books cycled, buys and sells.
- * The books are `pnpm bench routing`'s "min notional not binding" shape (routingBooks).
+ * Each of the three shapes `pnpm bench routing` holds to the p99 <= 5 us goal (ROUTING_ROW_SHAPES)
+ * is timed on its own, and the row is the worst of them by p99: a route decision's budget has to
+ * hold for the book it meets, and the cheapest shape alone (one greedy sweep) hid the cost of a
+ * binding child cap. The mixed-lot shape (the exact program for small parents) is not the goal's.
  */
 import { performance } from 'node:perf_hooks';
 import { RoutingDecision, RoutingProblem, RoutingScratch, SIDE_BUY, SIDE_SELL, decideRoute } from '../../../routing/decision.js';
@@ -44,20 +47,40 @@ export function routingBooks(shape: RoutingShape, seed: number, venues = 4, leve
   return out;
 }
 
+/** The shapes of the row, with `pnpm bench routing`'s seeds (16 + the shape's place in its list). */
+export const ROUTING_ROW_SHAPES: readonly { shape: RoutingShape; seed: number; label: string }[] = [
+  { shape: 'free', seed: 16, label: 'min notional not binding' },
+  { shape: 'min-notional', seed: 17, label: 'min notional binding on 2 venues' },
+  { shape: 'max-children', seed: 18, label: 'at most 2 children' },
+];
+
 export async function measureRouting(run: RowRun): Promise<RowMeasurement> {
   const n = iterations(run, 200_000, 1_000_000);
-  const books = routingBooks('free', 16);
   const d = new RoutingDecision(4);
   const s = new RoutingScratch(4, 20);
-  for (const p of books) if (decideRoute(p, d, s) !== 0) throw new Error('routing: the decision refused a book');
-  for (let k = 0; k < Math.min(n, 50_000); k++) decideRoute(books[k & 63]!, d, s);
-  const lat = new LatencySamples(n);
-  for (let k = 0; k < n; k++) {
-    const p = books[k & 63]!;
-    const t = performance.now();
-    decideRoute(p, d, s);
-    lat.record((performance.now() - t) * 1e6);
-    if ((k & 16383) === 0) run.progress(k / n);
+  const shapes = ROUTING_ROW_SHAPES.map((x) => ({ ...x, books: routingBooks(x.shape, x.seed) }));
+  for (const x of shapes) {
+    for (const p of x.books) if (decideRoute(p, d, s) !== 0) throw new Error(`routing: the decision refused a book (${x.label})`);
+    for (let k = 0; k < Math.min(n, 50_000); k++) decideRoute(x.books[k & 63]!, d, s);
   }
-  return { latency: lat.summary(), what: `decideRoute, 4 venues x 20 levels, 64 books cycled, ${n} decisions (timer included)` };
+  const timed = shapes.map((x, i) => {
+    const lat = new LatencySamples(n);
+    for (let k = 0; k < n; k++) {
+      const p = x.books[k & 63]!;
+      const t = performance.now();
+      decideRoute(p, d, s);
+      lat.record((performance.now() - t) * 1e6);
+      if ((k & 16383) === 0) run.progress((i + k / n) / shapes.length);
+    }
+    return { ...x, latency: lat.summary() };
+  });
+  const worst = timed.reduce((a, b) => (b.latency.p99 > a.latency.p99 ? b : a));
+  return {
+    latency: worst.latency,
+    what: `decideRoute, 4 venues x 20 levels, worst p99 of 3 book shapes: ${worst.label} (${timed.map((x) => `${x.label} p99 ${(x.latency.p99 / 1000).toFixed(2)} us`).join(', ')}); 64 books per shape cycled, ${n} decisions per shape (timer included)`,
+    figures: timed.flatMap((x) => [
+      { name: `${x.label} p50`, metric: 'p50 latency', unit: 'ns', value: Math.round(x.latency.p50) },
+      { name: `${x.label} p99`, metric: 'p99 latency', unit: 'ns', value: Math.round(x.latency.p99), ...(x === worst ? { note: 'the worst shape: the row p50/p99' } : {}) },
+    ]),
+  };
 }
