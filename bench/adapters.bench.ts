@@ -3,9 +3,13 @@
  * 20-level `depthUpdate` frame (combined-stream wrapper, 10 bids + 10 asks) through
  * BinanceFrameParser (straight to integer ticks/lots, no JSON.parse, no ccxt) and the kit's
  * BookSync (Binance sequencing rules, mirror book update, crossed check, emit to the sink).
- * Beside it, in the same run: the obvious baseline (JSON.parse + exact bigint decimal parse +
- * the same BookSync). Runs the compiled packages (dist). Env: ADAPTER_FRAMES (default 200000),
- * ADAPTER_REPEATS (5).
+ * Beside it, in the same run, two baselines on the same frames and the same BookSync: the obvious
+ * one a user would write, JSON.parse + an exact integer digit parse per price and quantity (no
+ * BigInt, no float; off-grid, junk or > 2^53 throws), which is the peer the ratio is taken
+ * against; and, labelled as such, JSON.parse + the domain's exact BigInt conversion
+ * (priceToTicks/qtyToLots), a slower path kept for comparison with earlier runs. Before timing,
+ * both baselines must give the same ticks and lots as ours on every frame. Runs the compiled
+ * packages (dist). Env: ADAPTER_FRAMES (default 200000), ADAPTER_REPEATS (5).
  *
  * Then, per venue in the same run (venueRows below): Binance, Coinbase, Kraken and Bybit frames
  * with 10 bid + 10 ask changes each, written as the venue writes them (bench/lib/venue-frames.ts),
@@ -69,14 +73,91 @@ function newSync(): BookSync {
   return s;
 }
 
-/** Baseline: JSON.parse + exact decimal conversion per level, same BookSync. */
+/**
+ * Exact decimal text -> integer count of increments, without BigInt and without a float: the
+ * digits accumulate as an integer (exact below 2^53), digits finer than the increment must be
+ * zeros, and the result must be a whole number of increments. `exp` is the increment's digits
+ * after the point, `mant` the increment in units of 10^-exp ("0.05" -> exp 2, mant 5). Throws on
+ * anything else (sign, junk, empty, off grid, out of range), as the BigInt path does.
+ */
+function exactUnits(s: string, exp: number, mant: number): number {
+  const n = s.length;
+  if (n === 0) throw new Error('empty decimal');
+  let v = 0;
+  let frac = -1;
+  let digits = 0;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46 /* . */) {
+      if (frac >= 0 || digits === 0) throw new Error(`bad decimal ${s}`);
+      frac = 0;
+      continue;
+    }
+    if (c < 48 || c > 57) throw new Error(`bad decimal ${s}`);
+    digits++;
+    if (frac >= 0) {
+      if (frac >= exp) {
+        if (c !== 48) throw new Error(`off grid ${s}`);
+        continue;
+      }
+      frac++;
+    }
+    v = v * 10 + (c - 48);
+  }
+  if (frac === 0) throw new Error(`bad decimal ${s}`);
+  for (let f = frac < 0 ? 0 : frac; f < exp; f++) v *= 10;
+  if (!Number.isSafeInteger(v)) throw new Error(`out of range ${s}`);
+  if (mant !== 1) {
+    const q = Math.floor(v / mant);
+    if (q * mant !== v) throw new Error(`off grid ${s}`);
+    v = q;
+  }
+  return v;
+}
+
+const PRICE_EXP = inst.priceScale.exponent;
+const PRICE_MANT = Number(inst.priceScale.mantissa);
+const QTY_EXP = inst.qtyScale.exponent;
+const QTY_MANT = Number(inst.qtyScale.mantissa);
+
+/** The baseline the ratio is taken against: JSON.parse + the exact digit parse per level, same BookSync. */
 function baselineDelta(text: string, out: BookDeltaEvent): void {
+  const o = JSON.parse(text).data;
+  out.firstSeq = o.U;
+  out.seq = o.u;
+  out.ts = o.E;
+  out.bids = o.b.map((l: [string, string]) => ({ price: exactUnits(l[0], PRICE_EXP, PRICE_MANT), qty: exactUnits(l[1], QTY_EXP, QTY_MANT) }));
+  out.asks = o.a.map((l: [string, string]) => ({ price: exactUnits(l[0], PRICE_EXP, PRICE_MANT), qty: exactUnits(l[1], QTY_EXP, QTY_MANT) }));
+}
+
+/** The slower baseline reported before 2026-12-07: JSON.parse + the domain's BigInt conversion per value. */
+function bigintBaselineDelta(text: string, out: BookDeltaEvent): void {
   const o = JSON.parse(text).data;
   out.firstSeq = o.U;
   out.seq = o.u;
   out.ts = o.E;
   out.bids = o.b.map((l: [string, string]) => ({ price: priceToTicks(inst, l[0]), qty: qtyToLots(inst, l[1]) }));
   out.asks = o.a.map((l: [string, string]) => ({ price: priceToTicks(inst, l[0]), qty: qtyToLots(inst, l[1]) }));
+}
+
+/**
+ * Same ticks, lots, sequence numbers and timestamps from ours and the baselines (untimed): the
+ * digit baseline on every frame, the BigInt one on the first `bigintFrames`.
+ */
+function checkSameResults(fr: string[], bigintFrames: number): void {
+  const ctx = makeSymbolCtx('binance', instrumentScales(inst));
+  const parser = new BinanceFrameParser([ctx]);
+  const ev: BookDeltaEvent = { type: 'book_delta', exchange: 'binance', symbol: 'BTCUSDT', ts: 0, recvTs: 0, firstSeq: 0, seq: 0, bids: [], asks: [] };
+  const key = (d: BookDeltaEvent): string => `${d.firstSeq}/${d.seq}/${d.ts}|${d.bids.map((l) => `${l.price}:${l.qty}`).join(',')}|${d.asks.map((l) => `${l.price}:${l.qty}`).join(',')}`;
+  for (let i = 0; i < fr.length; i++) {
+    if (parser.parse(fr[i]!, 0) !== Frame.DEPTH) throw new Error(`frame ${i}: not a depth frame`);
+    const ours = key(ctx.delta);
+    for (const [name, parse] of [['digit', baselineDelta], ['bigint', bigintBaselineDelta]] as const) {
+      if (name === 'bigint' && i >= bigintFrames) continue;
+      parse(fr[i]!, ev);
+      if (key(ev) !== ours) throw new Error(`frame ${i}: the ${name} baseline disagrees with ours:\n${key(ev)}\n${ours}`);
+    }
+  }
 }
 
 function runOurs(fr: string[], perOp: boolean): { nsPerFrame: number; hist?: ReturnType<typeof histogram> } {
@@ -115,6 +196,20 @@ function runBaseline(fr: string[], perOp: boolean): { nsPerFrame: number; hist?:
   const ms = now() - t0;
   if (sync.state !== 'synced') throw new Error('baseline book left SYNCED');
   return { nsPerFrame: (ms * 1e6) / fr.length, hist: h };
+}
+
+/** The BigInt baseline's loop: a copy of runBaseline's, so neither call site sees the other's parse function. */
+function runBigintBaseline(fr: string[]): { nsPerFrame: number } {
+  const sync = newSync();
+  const ev: BookDeltaEvent = { type: 'book_delta', exchange: 'binance', symbol: 'BTCUSDT', ts: 0, recvTs: 0, firstSeq: 0, seq: 0, bids: [], asks: [] };
+  const t0 = now();
+  for (let i = 0; i < fr.length; i++) {
+    bigintBaselineDelta(fr[i]!, ev);
+    sync.onDelta(ev);
+  }
+  const ms = now() - t0;
+  if (sync.state !== 'synced') throw new Error('bigint baseline book left SYNCED');
+  return { nsPerFrame: (ms * 1e6) / fr.length };
 }
 
 // ---- per venue: frame -> book update through each venue's own feed ----------------------
@@ -233,31 +328,69 @@ async function main(): Promise<void> {
   log(`generating ${N} depth frames (20 levels each)...`);
   const fr = frames(N, 42, 2).map((f) => Buffer.from(f).toString('utf8')); // flat strings, as frames off a socket are
   log(`frame size ~${fr[0]!.length} bytes`);
+  // The BigInt baseline costs ~5x ours per frame: it runs on the first BIGINT_N frames only
+  // (per-frame cost does not depend on how many frames follow), mean only.
+  const BIGINT_N = Math.min(fr.length, 50_000);
+  const frBigint = fr.slice(0, BIGINT_N);
+  checkSameResults(fr, BIGINT_N);
+  log(`agreement: ours and the digit baseline give the same ticks/lots/sequence on all ${fr.length} frames, the BigInt baseline on the first ${BIGINT_N}`);
   const overhead = timerOverheadNs();
-  // warm-up
+  // warm-up, every contender
   runOurs(fr.slice(0, 20_000), false);
   runBaseline(fr.slice(0, 20_000), false);
+  runBigintBaseline(fr.slice(0, 5_000));
   const ours: number[] = [];
   const base: number[] = [];
+  const bigint: number[] = [];
   const oursP50: number[] = [];
   const oursP99: number[] = [];
   const baseP50: number[] = [];
+  const baseP99: number[] = [];
   const gc = new GcWatch();
   let heapBefore = 0;
   let heapAfter = 0;
   for (let r = 0; r < REPEATS; r++) {
+    // contenders interleaved, the order alternating per repeat so neither always runs first
+    const oursFirst = r % 2 === 0;
+    const timeOurs = async () => {
+      forceGc();
+      heapBefore = heapUsedMiB();
+      gc.start();
+      ours.push(runOurs(fr, false).nsPerFrame);
+      await gc.stop();
+      heapAfter = heapUsedMiB();
+    };
+    const timeBase = () => {
+      forceGc();
+      base.push(runBaseline(fr, false).nsPerFrame);
+    };
+    if (oursFirst) {
+      await timeOurs();
+      timeBase();
+    } else {
+      timeBase();
+      await timeOurs();
+    }
     forceGc();
-    heapBefore = heapUsedMiB();
-    gc.start();
-    ours.push(runOurs(fr, false).nsPerFrame);
-    await gc.stop();
-    heapAfter = heapUsedMiB();
-    base.push(runBaseline(fr, false).nsPerFrame);
-    const po = percentiles(runOurs(fr, true).hist!);
-    oursP50.push(po.p50);
-    oursP99.push(po.p99);
-    baseP50.push(percentiles(runBaseline(fr, true).hist!).p50);
-    log(`repeat ${r + 1}: ours ${ours[r]!.toFixed(0)} ns/frame (p50 ${po.p50} ns, p99 ${po.p99} ns timed singly), baseline ${base[r]!.toFixed(0)} ns/frame`);
+    bigint.push(runBigintBaseline(frBigint).nsPerFrame);
+    const perOp = () => {
+      const po = percentiles(runOurs(fr, true).hist!);
+      oursP50.push(po.p50);
+      oursP99.push(po.p99);
+    };
+    const perOpBase = () => {
+      const pb = percentiles(runBaseline(fr, true).hist!);
+      baseP50.push(pb.p50);
+      baseP99.push(pb.p99);
+    };
+    if (oursFirst) {
+      perOp();
+      perOpBase();
+    } else {
+      perOpBase();
+      perOp();
+    }
+    log(`repeat ${r + 1}: ours ${ours[r]!.toFixed(0)} ns/frame (p50 ${oursP50[r]} ns, p99 ${oursP99[r]} ns timed singly), digit baseline ${base[r]!.toFixed(0)} ns/frame (${(base[r]! / ours[r]!).toFixed(2)}x), BigInt baseline ${bigint[r]!.toFixed(0)} ns/frame (${(bigint[r]! / ours[r]!).toFixed(2)}x)`);
   }
   // Machine calibration: a bare charCodeAt pass over one frame (the floor for any text parser).
   const flat = Buffer.from(fr[0]!).toString('utf8');
@@ -269,11 +402,18 @@ async function main(): Promise<void> {
   for (let i = 0; i < 100_000; i++) acc += JSON.parse(flat).data.u;
   const jsonNs = ((now() - jp) * 1e6) / 100_000;
   log(`calibration: charCodeAt pass ${scanNs.toFixed(0)} ns/frame, JSON.parse alone ${jsonNs.toFixed(0)} ns/frame (${acc > 0 ? 'ok' : ''})`);
-  const peer = 'JSON.parse + exact decimal parse (same BookSync)';
+  const peer = 'JSON.parse + exact integer digit parse, no BigInt (same BookSync)';
+  const bigintPeer = 'JSON.parse + exact BigInt decimal parse (priceToTicks/qtyToLots; same BookSync)';
+  // per-repeat ratios: ours and the baseline ran back to back, so each repeat is one paired sample
+  const ratios = base.map((b, r) => b / ours[r]!);
+  const bigRatios = bigint.map((b, r) => b / ours[r]!);
+  const range = (xs: number[], d = 0): string => `${Math.min(...xs).toFixed(d)}-${Math.max(...xs).toFixed(d)}`;
   const results: BenchResult[] = [
-    { name: 'binance depth frame -> book update (20 levels), mean over a run', metric: 'median of runs', unit: 'ns/frame', value: Math.round(median(ours)), peer, peerValue: Math.round(median(base)), note: `${N} frames x ${REPEATS} runs; goal <= 1000 ns median; a Rust peer reports 473 ns (not measured here)` },
-    { name: 'binance depth frame -> book update (20 levels), per-frame p50', metric: 'p50', unit: 'ns', value: median(oursP50), peer, peerValue: median(baseP50), note: `each frame timed singly; timer overhead ~${overhead} ns included` },
-    { name: 'binance depth frame -> book update (20 levels), per-frame p99', metric: 'p99', unit: 'ns', value: median(oursP99) },
+    { name: 'binance depth frame -> book update (20 levels), mean over a run', metric: 'median of runs', unit: 'ns/frame', value: Math.round(median(ours)), peer, peerValue: Math.round(median(base)), note: `${N} frames x ${REPEATS} runs, contenders interleaved; ours runs ${range(ours)} ns, baseline ${range(base)} ns; baseline / ours ${median(ratios).toFixed(2)}x (median of per-repeat ratios, range ${range(ratios, 2)}); both give the same ticks/lots on every frame; goal <= 1000 ns median; a Rust peer reports 473 ns (not measured here)` },
+    { name: 'binance depth frame -> book update (20 levels), mean over a run, vs the BigInt baseline', metric: 'median of runs', unit: 'ns/frame', value: Math.round(median(ours)), peer: bigintPeer, peerValue: Math.round(median(bigint)), note: `the slower baseline reported before 2026-12-07, kept for comparison; ${BIGINT_N} frames x ${REPEATS} runs; ${median(bigRatios).toFixed(2)}x (range ${range(bigRatios, 2)})` },
+    { name: 'binance depth frame -> book update (20 levels), speedup vs the digit baseline', metric: 'median of per-repeat ratios', unit: 'x', value: Math.round(median(ratios) * 100) / 100, note: `range ${range(ratios, 2)} over ${REPEATS} repeats` },
+    { name: 'binance depth frame -> book update (20 levels), per-frame p50', metric: 'p50', unit: 'ns', value: median(oursP50), peer, peerValue: median(baseP50), note: `each frame timed singly; timer overhead ~${overhead} ns included; ours ${range(oursP50)}, baseline ${range(baseP50)} ns over the repeats` },
+    { name: 'binance depth frame -> book update (20 levels), per-frame p99', metric: 'p99', unit: 'ns', value: median(oursP99), peer, peerValue: median(baseP99) },
     { name: 'timer overhead (two performance.now calls)', metric: 'p50', unit: 'ns', value: overhead },
     { name: 'calibration: bare charCodeAt pass over one frame', metric: 'mean', unit: 'ns/frame', value: Math.round(scanNs), note: 'machine speed floor for any text parser; scale the figures above by it' },
     { name: 'calibration: JSON.parse alone of one frame', metric: 'mean', unit: 'ns/frame', value: Math.round(jsonNs) },

@@ -2,18 +2,36 @@
  * `pnpm bench microstructure`: matching engine vs nodejs-order-book on the same deterministic
  * 1M-operation flow, L2 book delta throughput and top-10 reads, SPSC ring vs ringbuf.js vs
  * worker postMessage. Writes bench/results/microstructure.json. Runs the compiled engine
- * (packages/core/dist), i.e. what ships. Env: MICRO_OPS (default 1_000_000), MICRO_REPEATS (5).
+ * (packages/core/dist), i.e. what ships.
+ *
+ * Peer comparisons (matching engine, ring throughput, ring round trip) run one contender per
+ * fresh process (no JIT, GC or allocator state inherited from the other contender), the
+ * contenders' processes interleaved round by round with the order rotated each round (load on
+ * a shared machine hits all alike), each process warming up its own contender before timing.
+ * The ratios written are medians over all processes, with the per-round ratios (the contenders'
+ * processes of one round ran back to back) as the spread.
+ *
+ * Env: MICRO_OPS (default 1_000_000), MICRO_REPEATS (timed matching runs per process of ours,
+ * default 5; the peer runs once per process: it takes seconds), MICRO_ROUNDS (fresh processes
+ * per matching contender, default 3), MICRO_RING_ROUNDS (per ring contender and batch size,
+ * default 5), MICRO_RING_RUNS (timed runs per ring process, default 2).
  */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import { OrderBook, Side } from 'nodejs-order-book';
 import { RingBuffer } from 'ringbuf.js';
 import { MatchingEngine, L2Book, SpscRing, BID, ASK, ObjectPool, IndexAllocator } from '../packages/core/dist/microstructure/index.js';
-import { GcWatch, ROOT, forceGc, heapUsedMiB, histogram, log, median, now, percentiles, timerOverheadNs, writeResults, type BenchResult } from './lib/harness.js';
+import { GcWatch, ROOT, forceGc, heapUsedMiB, histogram, log, median, now, percentiles, timerOverheadNs, writeResults, type BenchResult, type Percentiles } from './lib/harness.js';
 import { OP_CANCEL, OP_FOK, OP_IOC, OP_LIMIT, OP_MARKET, generateFlow, mulberry32, type Flow } from './lib/flow.js';
 
 const N = Number(process.env.MICRO_OPS ?? 1_000_000);
 const REPEATS = Number(process.env.MICRO_REPEATS ?? 5);
+const ROUNDS = Number(process.env.MICRO_ROUNDS ?? 3);
+const RING_ROUNDS = Number(process.env.MICRO_RING_ROUNDS ?? 5);
+const RING_RUNS = Number(process.env.MICRO_RING_RUNS ?? 2);
+const SELF = fileURLToPath(import.meta.url);
 const results: BenchResult[] = [];
 const PEER_OB = 'nodejs-order-book@10.1.1';
 const PEER_RB = 'ringbuf.js@0.4.0';
@@ -94,87 +112,133 @@ async function matching(): Promise<void> {
     results.push({ name: 'matching.flow.final_resting_orders', metric: 'count', unit: 'orders', value: e.orderCount });
   }
 
-  // 2) throughput, REPEATS runs each side (peer fewer: it takes seconds per run)
-  const ours: number[] = [];
-  const gc = new GcWatch();
-  let gcOurs = { count: 0, maxMs: 0 };
-  let heapOurs = { before: 0, after: 0 };
-  for (let r = 0; r < REPEATS; r++) {
-    const e = newOurs();
-    forceGc();
-    const hb = heapUsedMiB();
-    gc.start();
-    const t = now();
-    runOurs(e, flow);
-    const dt = now() - t;
-    await gc.stop();
-    const ha = heapUsedMiB();
-    ours.push((flow.n / dt) * 1000);
-    if (r === REPEATS - 1) {
-      gcOurs = { count: gc.count, maxMs: gc.maxMs };
-      heapOurs = { before: hb, after: ha };
-    }
-  }
-  const peer: number[] = [];
-  let gcPeer = { count: 0, maxMs: 0 };
-  let heapPeer = { before: 0, after: 0 };
-  const peerRuns = Math.max(1, Math.min(3, REPEATS));
-  for (let r = 0; r < peerRuns; r++) {
-    const ob = new OrderBook();
-    forceGc();
-    const hb = heapUsedMiB();
-    gc.start();
-    const t = now();
-    runPeer(ob, flow, sid);
-    const dt = now() - t;
-    await gc.stop();
-    const ha = heapUsedMiB();
-    peer.push((flow.n / dt) * 1000);
-    if (r === peerRuns - 1) {
-      gcPeer = { count: gc.count, maxMs: gc.maxMs };
-      heapPeer = { before: hb, after: ha };
-    }
-  }
-  log(`  throughput ours ${ours.map((x) => (x / 1e6).toFixed(2)).join(', ')} Mops/s; peer ${peer.map((x) => (x / 1e3).toFixed(0)).join(', ')} kops/s`);
-  results.push({ name: 'matching.throughput', metric: 'median', unit: 'ops/s', value: Math.round(median(ours)), peer: PEER_OB, peerValue: Math.round(median(peer)), note: `median of ${REPEATS} (ours) / ${peerRuns} (peer) runs of ${N} ops; ours runs: ${ours.map((x) => Math.round(x)).join(',')}; peer runs: ${peer.map((x) => Math.round(x)).join(',')}` });
-  results.push({ name: 'matching.throughput', metric: 'best', unit: 'ops/s', value: Math.round(Math.max(...ours)), peer: PEER_OB, peerValue: Math.round(Math.max(...peer)) });
-  results.push({ name: 'matching.throughput.ratio', metric: 'median', unit: 'x', value: Math.round((median(ours) / median(peer)) * 10) / 10 });
-  results.push({ name: 'matching.throughput_run.gc_count', metric: 'count', unit: 'gcs', value: gcOurs.count, peer: PEER_OB, peerValue: gcPeer.count });
-  results.push({ name: 'matching.throughput_run.gc_max_pause', metric: 'max', unit: 'ms', value: round3(gcOurs.maxMs), peer: PEER_OB, peerValue: round3(gcPeer.maxMs) });
-  results.push({ name: 'matching.throughput_run.heap_before', metric: 'heapUsed', unit: 'MiB', value: heapOurs.before, peer: PEER_OB, peerValue: heapPeer.before });
-  results.push({ name: 'matching.throughput_run.heap_after', metric: 'heapUsed', unit: 'MiB', value: heapOurs.after, peer: PEER_OB, peerValue: heapPeer.after });
-
-  // 3) per-operation latency (performance.now() around each op; overhead reported)
-  const overhead = timerOverheadNs();
-  const lat = async (run: (i: number) => void) => {
-    const h = histogram();
-    forceGc();
-    const hb = heapUsedMiB();
-    gc.start();
-    for (let i = 0; i < flow.n; i++) {
-      const t = now();
-      run(i);
-      const d = now() - t;
-      h.recordValue(Math.max(1, Math.round(d * 1e6)));
-    }
-    await gc.stop();
-    return { p: percentiles(h), gcs: gc.count, gcMax: gc.maxMs, hb, ha: heapUsedMiB() };
-  };
-  const e = newOurs();
-  // warm the JIT on a separate engine so both sides start with optimized code paths
-  runOurs(newOurs(), flow, 0, Math.min(flow.n, 200_000));
-  const lo = await lat((i) => runOurs(e, flow, i, i + 1));
-  const ob = new OrderBook();
-  const lp = await lat((i) => peerOp(ob, flow, sid, i));
-  log(`  latency ns ours p50 ${lo.p.p50} p99 ${lo.p.p99} p99.9 ${lo.p.p999} max ${lo.p.max} (gc ${lo.gcs}, max ${lo.gcMax.toFixed(2)} ms); peer p50 ${lp.p.p50} p99 ${lp.p.p99} p99.9 ${lp.p.p999} max ${lp.p.max} (gc ${lp.gcs}, max ${lp.gcMax.toFixed(2)} ms); empty sample p50 ${overhead.toFixed(0)} ns`);
+  // 2) throughput and 3) per-operation latency: one contender per fresh process, interleaved
+  const got = interleaved<MatchingChildOut>(['matching-ours', 'matching-peer'], ROUNDS, (r, out) => {
+    const o = out.get('matching-ours')!;
+    const p = out.get('matching-peer')!;
+    log(`  round ${r + 1}: ours ${o.tput.map((x) => (x / 1e6).toFixed(2)).join(', ')} Mops/s (latency p50/p99 ${o.lat.p50}/${o.lat.p99} ns); peer ${p.tput.map((x) => (x / 1e3).toFixed(0)).join(', ')} kops/s (latency p50/p99 ${p.lat.p50}/${p.lat.p99} ns)`);
+  });
+  const oursOut = got.get('matching-ours')!;
+  const peerOut = got.get('matching-peer')!;
+  const ours = oursOut.flatMap((o) => o.tput);
+  const peer = peerOut.flatMap((o) => o.tput);
+  // per round: the median of ours' runs over the peer's run in the process next to it
+  const roundRatios = oursOut.map((o, r) => median(o.tput) / median(peerOut[r]!.tput));
+  const ratio = median(ours) / median(peer);
+  const lastOurs = oursOut[oursOut.length - 1]!;
+  const lastPeer = peerOut[peerOut.length - 1]!;
+  const method = `${ROUNDS} interleaved fresh processes per contender (order rotated per round), each warmed up on ${Math.min(N, WARM_OPS)} ops of the flow on a throwaway instance`;
+  log(`  throughput ours median ${(median(ours) / 1e6).toFixed(2)} Mops/s, peer ${(median(peer) / 1e3).toFixed(0)} kops/s: ${ratio.toFixed(1)}x (per round ${roundRatios.map((x) => x.toFixed(1)).join(', ')})`);
+  results.push({ name: 'matching.throughput', metric: 'median', unit: 'ops/s', value: Math.round(median(ours)), peer: PEER_OB, peerValue: Math.round(median(peer)), note: `median of ${ours.length} runs (ours: ${REPEATS} per process) / ${peer.length} runs (peer: 1 per process) of ${N} ops; ${method}; ours runs: ${ours.map((x) => Math.round(x)).join(',')}; peer runs: ${peer.map((x) => Math.round(x)).join(',')}` });
+  results.push({ name: 'matching.throughput', metric: 'p10', unit: 'ops/s', value: Math.round(pct(ours, 0.1)), peer: PEER_OB, peerValue: Math.round(pct(peer, 0.1)), note: 'slowest tenth of the runs of each side' });
+  results.push({ name: 'matching.throughput.ratio', metric: 'median', unit: 'x', value: Math.round(ratio * 10) / 10, note: `median(ours) / median(peer), fresh processes interleaved; per-round ratios ${roundRatios.map((x) => x.toFixed(1)).join(', ')} (range ${Math.min(...roundRatios).toFixed(1)}-${Math.max(...roundRatios).toFixed(1)})` });
+  results.push({ name: 'matching.throughput_run.gc_count', metric: 'count', unit: 'gcs', value: lastOurs.gc.count, peer: PEER_OB, peerValue: lastPeer.gc.count, note: 'last timed run of the last process of each side' });
+  results.push({ name: 'matching.throughput_run.gc_max_pause', metric: 'max', unit: 'ms', value: round3(lastOurs.gc.maxMs), peer: PEER_OB, peerValue: round3(lastPeer.gc.maxMs) });
+  results.push({ name: 'matching.throughput_run.heap_before', metric: 'heapUsed', unit: 'MiB', value: lastOurs.heap.before, peer: PEER_OB, peerValue: lastPeer.heap.before });
+  results.push({ name: 'matching.throughput_run.heap_after', metric: 'heapUsed', unit: 'MiB', value: lastOurs.heap.after, peer: PEER_OB, peerValue: lastPeer.heap.after });
+  const overhead = median(oursOut.map((o) => o.overheadNs));
   for (const [k, label] of [['p50', 'p50'], ['p99', 'p99'], ['p999', 'p99.9'], ['max', 'max']] as const) {
-    results.push({ name: 'matching.latency', metric: label, unit: 'ns', value: lo.p[k], peer: PEER_OB, peerValue: lp.p[k] });
+    const o = oursOut.map((x) => x.lat[k]);
+    const q = peerOut.map((x) => x.lat[k]);
+    results.push({ name: 'matching.latency', metric: label, unit: 'ns', value: median(o), peer: PEER_OB, peerValue: median(q), note: `median over ${ROUNDS} fresh processes per side, one latency run of the whole flow each; per process: ours ${o.join(' / ')}, peer ${q.join(' / ')}` });
   }
+  log(`  latency ns (median over processes) ours p50 ${median(oursOut.map((o) => o.lat.p50))} p99 ${median(oursOut.map((o) => o.lat.p99))} p99.9 ${median(oursOut.map((o) => o.lat.p999))}; peer p50 ${median(peerOut.map((o) => o.lat.p50))} p99 ${median(peerOut.map((o) => o.lat.p99))} p99.9 ${median(peerOut.map((o) => o.lat.p999))}; empty sample p50 ${overhead.toFixed(0)} ns`);
   results.push({ name: 'matching.latency.timer_overhead', metric: 'p50', unit: 'ns', value: Math.round(overhead), note: 'p50 of an empty sample (two performance.now() calls): included in every latency sample, not subtracted' });
-  results.push({ name: 'matching.latency_run.gc_count', metric: 'count', unit: 'gcs', value: lo.gcs, peer: PEER_OB, peerValue: lp.gcs });
-  results.push({ name: 'matching.latency_run.gc_max_pause', metric: 'max', unit: 'ms', value: round3(lo.gcMax), peer: PEER_OB, peerValue: round3(lp.gcMax) });
-  results.push({ name: 'matching.latency_run.heap_before', metric: 'heapUsed', unit: 'MiB', value: lo.hb, peer: PEER_OB, peerValue: lp.hb });
-  results.push({ name: 'matching.latency_run.heap_after', metric: 'heapUsed', unit: 'MiB', value: lo.ha, peer: PEER_OB, peerValue: lp.ha });
+  results.push({ name: 'matching.latency_run.gc_count', metric: 'count', unit: 'gcs', value: lastOurs.latGc.count, peer: PEER_OB, peerValue: lastPeer.latGc.count });
+  results.push({ name: 'matching.latency_run.gc_max_pause', metric: 'max', unit: 'ms', value: round3(lastOurs.latGc.maxMs), peer: PEER_OB, peerValue: round3(lastPeer.latGc.maxMs) });
+  results.push({ name: 'matching.latency_run.heap_before', metric: 'heapUsed', unit: 'MiB', value: lastOurs.latHeap.before, peer: PEER_OB, peerValue: lastPeer.latHeap.before });
+  results.push({ name: 'matching.latency_run.heap_after', metric: 'heapUsed', unit: 'MiB', value: lastOurs.latHeap.after, peer: PEER_OB, peerValue: lastPeer.latHeap.after });
+}
+
+/** Warm-up before timing, the same number of operations for both engines (on a throwaway instance). */
+const WARM_OPS = 250_000;
+
+interface MatchingChildOut {
+  tput: number[];
+  gc: { count: number; maxMs: number };
+  heap: { before: number; after: number };
+  lat: Percentiles;
+  latGc: { count: number; maxMs: number };
+  latHeap: { before: number; after: number };
+  overheadNs: number;
+}
+
+/** One matching contender in this (fresh) process: warm-up, throughput runs, one latency run. */
+async function matchingChild(who: 'ours' | 'peer'): Promise<MatchingChildOut> {
+  const flow = generateFlow(N, 42, MatchingEngine as never);
+  const sid = who === 'peer' ? Array.from(flow.id, (x) => String(x)) : [];
+  const warm = Math.min(flow.n, WARM_OPS);
+  if (who === 'ours') runOurs(newOurs(), flow, 0, warm);
+  else {
+    const ob = new OrderBook();
+    for (let i = 0; i < warm; i++) peerOp(ob, flow, sid, i);
+  }
+  const gc = new GcWatch();
+  const tput: number[] = [];
+  let gcLast = { count: 0, maxMs: 0 };
+  let heapLast = { before: 0, after: 0 };
+  const runs = who === 'ours' ? REPEATS : 1;
+  for (let r = 0; r < runs; r++) {
+    const e = who === 'ours' ? newOurs() : undefined;
+    const ob = who === 'peer' ? new OrderBook() : undefined;
+    forceGc();
+    const hb = heapUsedMiB();
+    gc.start();
+    const t = now();
+    if (e) runOurs(e, flow);
+    else runPeer(ob!, flow, sid);
+    const dt = now() - t;
+    await gc.stop();
+    tput.push((flow.n / dt) * 1000);
+    gcLast = { count: gc.count, maxMs: gc.maxMs };
+    heapLast = { before: hb, after: heapUsedMiB() };
+  }
+  // per-operation latency (performance.now() around each op; overhead reported)
+  const overheadNs = timerOverheadNs();
+  const h = histogram();
+  const e = who === 'ours' ? newOurs() : undefined;
+  const ob = who === 'peer' ? new OrderBook() : undefined;
+  forceGc();
+  const hb = heapUsedMiB();
+  gc.start();
+  for (let i = 0; i < flow.n; i++) {
+    const t = now();
+    if (e) runOurs(e, flow, i, i + 1);
+    else peerOp(ob!, flow, sid, i);
+    const d = now() - t;
+    h.recordValue(Math.max(1, Math.round(d * 1e6)));
+  }
+  await gc.stop();
+  return { tput, gc: gcLast, heap: heapLast, lat: percentiles(h), latGc: { count: gc.count, maxMs: gc.maxMs }, latHeap: { before: hb, after: heapUsedMiB() }, overheadNs };
+}
+
+/** Runs one job of this file in a fresh process (`--child JOB`) and returns the JSON it printed last. */
+function inChild<T>(job: string): T {
+  const p = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', SELF, '--child', job], { encoding: 'utf8', env: process.env, maxBuffer: 64 << 20 });
+  if (p.status !== 0) throw new Error(`child ${job} failed (exit ${p.status ?? p.signal}): ${p.stderr}`);
+  return JSON.parse(p.stdout.trim().split('\n').pop()!) as T;
+}
+
+/** `rounds` rounds of every job in its own fresh process, the order rotated each round so none always runs first. */
+function interleaved<T>(jobs: string[], rounds: number, onRound?: (r: number, out: Map<string, T>) => void): Map<string, T[]> {
+  const all = new Map<string, T[]>(jobs.map((j) => [j, []]));
+  for (let r = 0; r < rounds; r++) {
+    const round = new Map<string, T>();
+    for (let i = 0; i < jobs.length; i++) {
+      const job = jobs[(i + r) % jobs.length]!;
+      if (process.env.MICRO_DEBUG) log(`    round ${r + 1}: ${job}...`);
+      const out = inChild<T>(job);
+      round.set(job, out);
+      all.get(job)!.push(out);
+    }
+    onRound?.(r, round);
+  }
+  return all;
+}
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(p * (s.length - 1) + 0.5))]!;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -383,20 +447,30 @@ async function ringThroughput(kind: 'ours' | 'ours-zc' | 'ours-block' | 'peer' |
       got += n;
     }
   } else {
+    // Zero-copy: the records are read in place, every one of their 16 words (the copy readers
+    // move all 16 into dst; reading one word would be 1/16 of their work): the first word is
+    // checked for order, the other 15 summed into a checksum verified after the run.
     const i32 = ring.i32;
+    let words = 0;
     while (got < total) {
       const n = ring.readable();
       if (n === 0) continue;
       const m = n < batch ? n : batch;
-      for (let k = 0; k < m; k++) if (i32[ring.readSlotWord(k)] !== expect + k) bad++;
+      for (let k = 0; k < m; k++) {
+        const o = ring.readSlotWord(k);
+        if (i32[o] !== expect + k) bad++;
+        for (let j = 1; j < WORDS; j++) words += i32[o + j]!;
+      }
       ring.release(m);
       expect += m;
       got += m;
     }
+    // the producer writes word k = k for k >= 1: 1 + 2 + ... + 15 = 120 per record
+    if (words !== got * 120) bad++;
   }
   const dt = now() - t;
   await w.terminate();
-  if (bad) throw new Error(`SpscRing bench: ${bad} out-of-order records`);
+  if (bad) throw new Error(`SpscRing bench: ${bad} out-of-order or corrupt records`);
   return (total / dt) * 1000;
 }
 
@@ -448,39 +522,65 @@ async function ringRtt(kind: 'ours' | 'peer' | 'pm', samples: number): Promise<R
   return percentiles(h);
 }
 
-async function ring(): Promise<void> {
-  const reps = Math.max(1, Math.min(3, REPEATS));
-  const tp = async (kind: 'ours' | 'ours-zc' | 'ours-block' | 'peer' | 'pm', batch: number, total: number) => {
-    const xs: number[] = [];
-    for (let r = 0; r < reps; r++) {
-      if (process.env.MICRO_DEBUG) log(`    ${kind} batch ${batch} run ${r}...`);
-      xs.push(await ringThroughput(kind, batch, total));
-    }
-    return xs;
-  };
-  for (const batch of [1, 64]) {
-    const total = batch === 1 ? Number(process.env.MICRO_RING_SINGLE ?? 500_000) : Number(process.env.MICRO_RING_BATCH ?? 4_000_000);
-    const o = await tp('ours', batch, total);
-    const z = await tp('ours-zc', batch, total);
-    const bl = await tp('ours-block', batch, total);
-    const p = await tp('peer', batch, total);
-    const m = await tp('pm', batch, batch === 1 ? 200_000 : 1_000_000);
-    log(`  ring batch ${batch}: ours ${fmtM(o)} | ours zero-copy ${fmtM(z)} | ours blocking ${fmtM(bl)} | ringbuf.js ${fmtM(p)} | postMessage ${fmtM(m)} M records/s`);
-    const label = batch === 1 ? 'single' : 'batch64';
-    results.push({ name: `ring.throughput.${label}`, metric: 'median', unit: 'records/s', value: Math.round(median(o)), peer: PEER_RB, peerValue: Math.round(median(p)), note: `64-byte records, copy API (write/read) both sides, ring of 1024 records, worker -> main, ${reps} runs: ours ${o.map(Math.round).join(',')}; peer ${p.map(Math.round).join(',')}` });
-    results.push({ name: `ring.throughput.${label}.vs_postMessage`, metric: 'median', unit: 'records/s', value: Math.round(median(o)), peer: 'worker postMessage (structured clone of Int32Array)', peerValue: Math.round(median(m)) });
-    results.push({ name: `ring.throughput.${label}.zero_copy`, metric: 'median', unit: 'records/s', value: Math.round(median(z)), peer: PEER_RB, peerValue: Math.round(median(p)), note: 'ours with claim/publish and peek/release (records built in place); peer with its copy API' });
-    results.push({ name: `ring.throughput.${label}.blocking`, metric: 'median', unit: 'records/s', value: Math.round(median(bl)), peer: PEER_RB, peerValue: Math.round(median(p)), note: 'ours with writeBlocking/readBlocking (spin 64, then Atomics.wait), which frees the core when the other side is behind; the peer has no blocking mode and spins' });
-    results.push({ name: `ring.throughput.${label}.ratio`, metric: 'median', unit: 'x', value: Math.round((median(o) / median(p)) * 100) / 100 });
-  }
+type RingKind = 'ours' | 'ours-zc' | 'ours-block' | 'peer' | 'pm';
+const RING_KINDS: RingKind[] = ['ours', 'ours-zc', 'ours-block', 'peer', 'pm'];
+const RTT_KINDS = ['ours', 'peer', 'pm'] as const;
+
+function ringTotal(kind: RingKind, batch: number): number {
+  if (kind === 'pm') return batch === 1 ? 200_000 : 1_000_000;
+  return batch === 1 ? Number(process.env.MICRO_RING_SINGLE ?? 500_000) : Number(process.env.MICRO_RING_BATCH ?? 4_000_000);
+}
+
+/** One ring contender in this (fresh) process: a warm-up run on a quarter of the records, then RING_RUNS timed runs, each with a fresh worker and ring. */
+async function ringThroughputChild(kind: RingKind, batch: number): Promise<{ runs: number[] }> {
+  const total = ringTotal(kind, batch);
+  await ringThroughput(kind, batch, Math.max(batch, Math.floor(total / 4 / batch) * batch));
+  const runs: number[] = [];
+  for (let r = 0; r < RING_RUNS; r++) runs.push(await ringThroughput(kind, batch, total));
+  return { runs };
+}
+
+async function ringRttChild(kind: (typeof RTT_KINDS)[number]): Promise<Percentiles> {
   const samples = Number(process.env.MICRO_RTT_SAMPLES ?? 50_000);
-  const ro = await ringRtt('ours', samples);
-  const rp = await ringRtt('peer', samples);
-  const rm = await ringRtt('pm', Math.min(samples, 20_000));
-  log(`  ring RTT ns ours p50 ${ro.p50} p99 ${ro.p99} p99.9 ${ro.p999} max ${ro.max}; ringbuf.js p50 ${rp.p50} p99 ${rp.p99} p99.9 ${rp.p999}; postMessage p50 ${rm.p50} p99 ${rm.p99}`);
+  const n = kind === 'pm' ? Math.min(samples, 20_000) : samples;
+  await ringRtt(kind, Math.max(1000, Math.floor(n / 5))); // warm-up
+  return ringRtt(kind, n);
+}
+
+async function ring(): Promise<void> {
+  const method = `one contender per fresh process, ${RING_ROUNDS} rounds interleaved (order rotated per round), each process a warm-up run then ${RING_RUNS} timed runs with a fresh worker and ring`;
+  for (const batch of [1, 64]) {
+    const jobs = RING_KINDS.map((k) => `ring-tp:${k}:${batch}`);
+    const got = interleaved<{ runs: number[] }>(jobs, RING_ROUNDS, (r, out) => {
+      log(`  ring batch ${batch} round ${r + 1}: ${RING_KINDS.map((k) => `${k} ${fmtM(out.get(`ring-tp:${k}:${batch}`)!.runs)}`).join(' | ')} M records/s`);
+    });
+    const runs = (k: RingKind): number[] => got.get(`ring-tp:${k}:${batch}`)!.flatMap((x) => x.runs);
+    const roundMedians = (k: RingKind): number[] => got.get(`ring-tp:${k}:${batch}`)!.map((x) => median(x.runs));
+    const o = runs('ours');
+    const z = runs('ours-zc');
+    const bl = runs('ours-block');
+    const p = runs('peer');
+    const m = runs('pm');
+    const perRound = (k: RingKind): number[] => roundMedians(k).map((x, r) => x / roundMedians('peer')[r]!);
+    const spread = (xs: number[]): string => `${xs.map((x) => x.toFixed(2)).join(', ')} (range ${Math.min(...xs).toFixed(2)}-${Math.max(...xs).toFixed(2)})`;
+    const ratioOf = (xs: number[]): number => Math.round((median(xs) / median(p)) * 100) / 100;
+    log(`  ring batch ${batch}, median of all runs: ours ${(median(o) / 1e6).toFixed(1)} | ours zero-copy ${(median(z) / 1e6).toFixed(1)} | ours blocking ${(median(bl) / 1e6).toFixed(1)} | ringbuf.js ${(median(p) / 1e6).toFixed(1)} | postMessage ${(median(m) / 1e6).toFixed(2)} M records/s; ours / ringbuf.js ${ratioOf(o)}x (per round ${spread(perRound('ours'))}), zero-copy ${ratioOf(z)}x`);
+    const label = batch === 1 ? 'single' : 'batch64';
+    const range = (xs: number[]): string => `p10 ${Math.round(pct(xs, 0.1))} / p90 ${Math.round(pct(xs, 0.9))}`;
+    results.push({ name: `ring.throughput.${label}`, metric: 'median', unit: 'records/s', value: Math.round(median(o)), peer: PEER_RB, peerValue: Math.round(median(p)), note: `64-byte records, copy API (write/read) both sides, ring of 1024 records, worker -> main; ${method}; ours ${range(o)}, peer ${range(p)}; runs: ours ${o.map(Math.round).join(',')}; peer ${p.map(Math.round).join(',')}` });
+    results.push({ name: `ring.throughput.${label}.vs_postMessage`, metric: 'median', unit: 'records/s', value: Math.round(median(o)), peer: 'worker postMessage (structured clone of Int32Array)', peerValue: Math.round(median(m)), note: `postMessage ${range(m)}` });
+    results.push({ name: `ring.throughput.${label}.zero_copy`, metric: 'median', unit: 'records/s', value: Math.round(median(z)), peer: PEER_RB, peerValue: Math.round(median(p)), note: `ours with claim/publish and peek/release (records built in place; the reader reads all 16 words of each record in place); peer with its copy API; ours ${range(z)}; ratio ${ratioOf(z)}x, per round ${spread(perRound('ours-zc'))}` });
+    results.push({ name: `ring.throughput.${label}.blocking`, metric: 'median', unit: 'records/s', value: Math.round(median(bl)), peer: PEER_RB, peerValue: Math.round(median(p)), note: `ours with writeBlocking/readBlocking (spin 64, then Atomics.wait), which frees the core when the other side is behind; the peer has no blocking mode and spins; ours ${range(bl)}; ratio ${ratioOf(bl)}x, per round ${spread(perRound('ours-block'))}` });
+    results.push({ name: `ring.throughput.${label}.ratio`, metric: 'median', unit: 'x', value: ratioOf(o), note: `copy API both sides: median(ours) / median(ringbuf.js) over all runs, fresh processes interleaved; per-round ratios ${spread(perRound('ours'))}; goal >= 1.5x: ${ratioOf(o) >= 1.5 ? (Math.min(...perRound('ours')) >= 1.5 ? 'met in every round' : 'met at the median, not in every round') : 'MISSED'}` });
+    results.push({ name: `ring.throughput.${label}.zero_copy.ratio`, metric: 'median', unit: 'x', value: ratioOf(z), note: `zero-copy ours against ringbuf.js's copy API; per-round ratios ${spread(perRound('ours-zc'))}` });
+  }
+  const got = interleaved<Percentiles>(RTT_KINDS.map((k) => `ring-rtt:${k}`), ROUNDS);
+  const rtt = (k: (typeof RTT_KINDS)[number], q: keyof Percentiles): number[] => got.get(`ring-rtt:${k}`)!.map((x) => x[q]);
+  log(`  ring RTT ns (median over ${ROUNDS} processes each) ours p50 ${median(rtt('ours', 'p50'))} p99 ${median(rtt('ours', 'p99'))} p99.9 ${median(rtt('ours', 'p999'))} max ${median(rtt('ours', 'max'))}; ringbuf.js p50 ${median(rtt('peer', 'p50'))} p99 ${median(rtt('peer', 'p99'))} p99.9 ${median(rtt('peer', 'p999'))}; postMessage p50 ${median(rtt('pm', 'p50'))} p99 ${median(rtt('pm', 'p99'))}`);
   for (const [k, label] of [['p50', 'p50'], ['p99', 'p99'], ['p999', 'p99.9'], ['max', 'max']] as const) {
-    results.push({ name: 'ring.round_trip', metric: label, unit: 'ns', value: ro[k], peer: PEER_RB, peerValue: rp[k], note: label === 'p50' ? 'one 64-byte record main -> worker -> main over two rings, both sides spinning' : undefined });
-    results.push({ name: 'ring.round_trip.vs_postMessage', metric: label, unit: 'ns', value: ro[k], peer: 'worker postMessage', peerValue: rm[k] });
+    const note = `median over ${ROUNDS} fresh processes per contender, interleaved; per process: ours ${rtt('ours', k).join(' / ')}, ringbuf.js ${rtt('peer', k).join(' / ')}, postMessage ${rtt('pm', k).join(' / ')}`;
+    results.push({ name: 'ring.round_trip', metric: label, unit: 'ns', value: median(rtt('ours', k)), peer: PEER_RB, peerValue: median(rtt('peer', k)), note: label === 'p50' ? `one 64-byte record main -> worker -> main over two rings, both sides spinning; ${note}` : note });
+    results.push({ name: 'ring.round_trip.vs_postMessage', metric: label, unit: 'ns', value: median(rtt('ours', k)), peer: 'worker postMessage', peerValue: median(rtt('pm', k)) });
   }
 }
 
@@ -493,11 +593,26 @@ function round3(x: number): number {
 
 // ---------------------------------------------------------------------------------------
 
-const only = process.env.MICRO_ONLY; // matching | l2 | pools | ring (debugging)
-if (!(globalThis as { gc?: unknown }).gc) log('note: run with --expose-gc for exact heap figures (scripts/bench.mjs does)');
-if (!only || only === 'matching') await matching();
-if (!only || only === 'l2') await l2();
-if (!only || only === 'pools') await pools();
-if (!only || only === 'ring') await ring();
-const file = writeResults('microstructure', results, { config: { ops: N, repeats: REPEATS } });
-log(`wrote ${file}`);
+async function child(job: string): Promise<unknown> {
+  const [what, a, b] = job.split(':');
+  if (what === 'matching-ours') return matchingChild('ours');
+  if (what === 'matching-peer') return matchingChild('peer');
+  if (what === 'ring-tp') return ringThroughputChild(a as RingKind, Number(b));
+  if (what === 'ring-rtt') return ringRttChild(a as (typeof RTT_KINDS)[number]);
+  throw new Error(`unknown child job ${job}`);
+}
+
+const childAt = process.argv.indexOf('--child');
+if (childAt >= 0) {
+  const out = await child(process.argv[childAt + 1]!);
+  process.stdout.write(JSON.stringify(out) + '\n');
+} else {
+  const only = process.env.MICRO_ONLY; // matching | l2 | pools | ring (debugging)
+  if (!(globalThis as { gc?: unknown }).gc) log('note: run with --expose-gc for exact heap figures (scripts/bench.mjs does)');
+  if (!only || only === 'matching') await matching();
+  if (!only || only === 'l2') await l2();
+  if (!only || only === 'pools') await pools();
+  if (!only || only === 'ring') await ring();
+  const file = writeResults('microstructure', results, { config: { ops: N, repeats: REPEATS, rounds: ROUNDS, ringRounds: RING_ROUNDS, ringRuns: RING_RUNS, method: 'peer comparisons: one contender per fresh process, processes interleaved round by round' } });
+  log(`wrote ${file}`);
+}
