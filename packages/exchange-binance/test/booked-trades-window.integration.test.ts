@@ -11,7 +11,7 @@ import { silentLogger } from '@cwts/core/observability';
 import { waitUntil } from '@cwts/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBinanceVenue } from '../src/index.js';
-import { FakeBinance, type FakeOrder } from './fake-binance.js';
+import { FakeBinance } from './fake-binance.js';
 
 const KEY = 'test-api-key-not-real';
 const SECRET = 'test-api-secret-not-real';
@@ -27,18 +27,11 @@ describe('Binance: a long-lived order after the account-wide booked-trade window
     fake = undefined;
   });
 
-  const resting = (f: FakeBinance, orderId: number, clientOrderId: string, origQty: string, since: number): FakeOrder => {
-    const o: FakeOrder = {
-      symbol: 'BTCUSDT', orderId, clientOrderId, price: '64000.00', origQty, executedQty: '0.00000', cummulativeQuoteQty: '0.00000000', status: 'NEW', timeInForce: 'GTC', type: 'LIMIT', side: 'BUY', time: since,
-    };
-    f.orders.set(orderId, o);
-    return o;
-  };
 
   it('a listed order whose prior and reported trades left the window: its next trade is reported, none of its earlier ones again', async () => {
     fake = await FakeBinance.start({ apiKey: KEY, apiSecret: SECRET });
     const now = Date.now();
-    resting(fake, 8001, 'cw-long', '0.00010', now - 60_000);
+    fake.restingOrder(8001, 'cw-long', now - 60_000);
     fake.fill(8001, '0.00002'); // before this process: a prior trade
     const v = createBinanceVenue(
       { api_url: fake.wsUrl, rest_url: fake.restUrl, api_key: new Secret(KEY), api_secret: new Secret(SECRET), options: { poll_interval_ms: 50, fills: 'polling' } },
@@ -59,7 +52,7 @@ describe('Binance: a long-lived order after the account-wide booked-trade window
     expect(fillsOf('cw-long')).toEqual([[second, 2, 4]]);
 
     // another order of the account trades a window's worth of times; reconciliation books them all
-    resting(fake, 8002, 'other', '1.00000', now - 60_000);
+    fake.restingOrder(8002, 'other', now - 60_000, '1.00000');
     for (let n = 0; n < WINDOW; n++) fake.fill(8002, '0.00001');
     fake.orders.get(8002)!.status = 'CANCELED';
     expect((await ex.tradesSince!(['BTCUSDT'], now - 120_000)).length).toBe(WINDOW + 2);

@@ -325,6 +325,18 @@ export class FakeBinance implements ConformanceVenue {
   }
 
   /** Fills (part of) a resting order, as a trade against it would. */
+  /**
+   * An order resting at the venue since `since` (a BUY limit of BTCUSDT at 64000, `origQty` BTC,
+   * nothing filled): placed outside the client, as an order working before a restart is.
+   */
+  restingOrder(orderId: number, clientOrderId: string, since: number, origQty = '0.00010'): FakeOrder {
+    const o: FakeOrder = {
+      symbol: 'BTCUSDT', orderId, clientOrderId, price: '64000.00', origQty, executedQty: '0.00000', cummulativeQuoteQty: '0.00000000', status: 'NEW', timeInForce: 'GTC', type: 'LIMIT', side: 'BUY', time: since,
+    };
+    this.orders.set(orderId, o);
+    return o;
+  }
+
   fill(orderId: number, qty: string, maker = true): void {
     const o = this.orders.get(orderId)!;
     const q = parseUnits(qty, LOT_DEC)!;

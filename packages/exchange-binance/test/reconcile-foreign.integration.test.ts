@@ -17,7 +17,7 @@ import { MetricsRegistry, silentLogger } from '@cwts/core/observability';
 import { waitUntil } from '@cwts/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBinanceVenue } from '../src/index.js';
-import { FakeBinance, type FakeOrder } from './fake-binance.js';
+import { FakeBinance } from './fake-binance.js';
 
 const KEY = 'test-api-key-not-real';
 const SECRET = 'test-api-secret-not-real';
@@ -33,14 +33,6 @@ describe('Binance reconciliation: an order working at the venue that the journal
     fake = undefined;
   });
 
-  /** An order resting at the venue since `since` (10 lots of 0.00001 BTC at 64000). */
-  const resting = (f: FakeBinance, orderId: number, clientOrderId: string, since: number): FakeOrder => {
-    const o: FakeOrder = {
-      symbol: 'BTCUSDT', orderId, clientOrderId, price: '64000.00', origQty: '0.00010', executedQty: '0.00000', cummulativeQuoteQty: '0.00000000', status: 'NEW', timeInForce: 'GTC', type: 'LIMIT', side: 'BUY', time: since,
-    };
-    f.orders.set(orderId, o);
-    return o;
-  };
   /** `lots` of order `orderId` trade, dated `at`; returns the trade id. */
   const trade = (f: FakeBinance, orderId: number, lots: number, at: number): number => {
     f.fill(orderId, `0.0000${lots}`);
@@ -75,7 +67,7 @@ describe('Binance reconciliation: an order working at the venue that the journal
     fake = await FakeBinance.start({ apiKey: KEY, apiSecret: SECRET });
     const now = Date.now();
     // placed by hand two days ago: 10 lots, 4 filled (one trade a day before we started, one while we were down)
-    resting(fake, 5001, 'manual-1', now - 2 * DAY_MS);
+    fake.restingOrder(5001, 'manual-1', now - 2 * DAY_MS);
     trade(fake, 5001, 2, now - DAY_MS);
     const tNew = trade(fake, 5001, 2, now - 1000);
     const e = await start();
@@ -98,7 +90,7 @@ describe('Binance reconciliation: an order working at the venue that the journal
     fake = await FakeBinance.start({ apiKey: KEY, apiSecret: SECRET });
     const now = Date.now();
     // no journal: tradesSince reads from 10 minutes before now; the trade is an hour old
-    resting(fake, 5002, 'cw-1', now - 2 * 3_600_000);
+    fake.restingOrder(5002, 'cw-1', now - 2 * 3_600_000);
     trade(fake, 5002, 5, now - 3_600_000);
     const e = await start();
     expect(found(e)).toEqual(['unknown_order: adopted']);
@@ -117,7 +109,7 @@ describe('Binance reconciliation: an order working at the venue that the journal
     const f = fake;
     const now = Date.now();
     // placed by hand: 4 lots filled before this process started
-    resting(f, 5003, 'manual-2', now - 2 * DAY_MS);
+    f.restingOrder(5003, 'manual-2', now - 2 * DAY_MS);
     trade(f, 5003, 2, now - DAY_MS);
     trade(f, 5003, 2, now - 1000);
     const v = createBinanceVenue(

@@ -15,7 +15,7 @@ import { silentLogger } from '@cwts/core/observability';
 import { waitUntil } from '@cwts/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBinanceVenue } from '../src/index.js';
-import { FakeBinance, type FakeOrder } from './fake-binance.js';
+import { FakeBinance } from './fake-binance.js';
 
 const KEY = 'test-api-key-not-real';
 const SECRET = 'test-api-secret-not-real';
@@ -29,14 +29,6 @@ describe('Binance tradesSince: a trade first read there counts in the order it f
     fake = undefined;
   });
 
-  /** An order resting at the venue (10 lots of 0.00001 BTC at 64000). */
-  const resting = (f: FakeBinance, orderId: number, clientOrderId: string, since: number): FakeOrder => {
-    const o: FakeOrder = {
-      symbol: 'BTCUSDT', orderId, clientOrderId, price: '64000.00', origQty: '0.00010', executedQty: '0.00000', cummulativeQuoteQty: '0.00000000', status: 'NEW', timeInForce: 'GTC', type: 'LIMIT', side: 'BUY', time: since,
-    };
-    f.orders.set(orderId, o);
-    return o;
-  };
 
   async function startClient(f: FakeBinance): Promise<{ ex: ExecutionClient; reports: ExecutionReport[] }> {
     const v = createBinanceVenue(
@@ -66,7 +58,7 @@ describe('Binance tradesSince: a trade first read there counts in the order it f
   it('a journaled order asked about by queryOrder, whose trade tradesSince reads first: its cancel is reported, with that trade counted', async () => {
     fake = await FakeBinance.start({ apiKey: KEY, apiSecret: SECRET });
     const now = Date.now();
-    const fo = resting(fake, 6001, 'cw-j1', now - 60_000);
+    const fo = fake!.restingOrder(6001, 'cw-j1', now - 60_000);
     const { ex, reports } = await startClient(fake);
 
     // the journal's open order, as reconciliation asks about it (nothing filled yet)
@@ -91,7 +83,7 @@ describe('Binance tradesSince: a trade first read there counts in the order it f
   it('a listed order with lots filled before it was listed: its earlier trade is claimed as prior, its later one counted once, and its cancel reported with both', async () => {
     fake = await FakeBinance.start({ apiKey: KEY, apiSecret: SECRET });
     const now = Date.now();
-    const fo = resting(fake, 6002, 'cw-l1', now - 60_000);
+    const fo = fake!.restingOrder(6002, 'cw-l1', now - 60_000);
     fake.fill(6002, '0.00002'); // before the listing: 2 lots
     const { ex, reports } = await startClient(fake);
 
