@@ -293,6 +293,8 @@ export class PolledExecutionClient implements ExecutionClient {
   private readonly orderLimiter: RateLimiter;
   private readonly tracked = new Map<string, Tracked>();
   private readonly applied = new BoundedIdSet();
+  /** The order a poll cut short by the venue's read budget could not read: the next poll starts there. */
+  private resumePollAt: string | undefined;
   private readonly finished = new BoundedIdSet();
   private connected = false;
   private stopped = false;
@@ -886,10 +888,19 @@ export class PolledExecutionClient implements ExecutionClient {
   }
 
   private async pollOnce(): Promise<void> {
-    for (const tr of [...this.tracked.values()]) {
+    // A poll the venue's read budget cut short resumes at the order it could not read: starting
+    // from the first followed order each time, the orders behind the budget were never read
+    // (their fills and cancel confirmations never learned).
+    const all = [...this.tracked.values()];
+    const at = this.resumePollAt === undefined ? -1 : all.findIndex((t) => t.order.clientOrderId === this.resumePollAt);
+    const round = at > 0 ? [...all.slice(at), ...all.slice(0, at)] : all;
+    for (const tr of round) {
       if (this.stopped) return;
       // the venue limited our reads: the rest of this poll, and polls until the pause ends, wait
-      if (this.deps.clock.now() < this.readsPausedUntil) return;
+      if (this.deps.clock.now() < this.readsPausedUntil) {
+        this.resumePollAt = tr.order.clientOrderId;
+        return;
+      }
       if (!tr.acked) continue; // its submit is in flight, or being resolved by client id
       try {
         await this.syncOrder(tr);
@@ -897,8 +908,13 @@ export class PolledExecutionClient implements ExecutionClient {
         const m = this.deps.driver.mapError(err);
         this.pauseReadsOnRateLimit(m);
         this.deps.logger?.debug({ exchange: this.exchange }, redactCredentials(`order poll failed: ${m.text}`));
+        if (this.deps.clock.now() < this.readsPausedUntil) {
+          this.resumePollAt = tr.order.clientOrderId;
+          return;
+        }
       }
     }
+    this.resumePollAt = undefined;
   }
 
   private statusOf(state: VenueOrderView['state'], filled: number): Order['status'] {

@@ -728,6 +728,8 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     // the ack latency runs from here (a client that reported inside submit() was answered in no time)
     this.orders.markSent(order, t);
     this.opts.observer?.order?.(order);
+    // Only orders sent inside a market-event dispatch have a tick: not those sent on an execution
+    // report, a timer, or a signal an async detector emits after its dispatch (docs/monitoring.md).
     if (this.dispatchStart !== NOT_DISPATCHING) {
       this.latency.record(t - this.dispatchStart, t);
       this.opts.metrics.tickToOrder.observe((t - this.dispatchStart) / 1000);

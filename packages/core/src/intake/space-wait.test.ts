@@ -46,4 +46,34 @@ describe('the intake worker waiting for ring space', () => {
     const roomy = SpscRing.create(16, 16);
     expect(ringSpaceWait({ stopping: () => false, beat: () => {}, heartbeatMs: 250, now: () => 0, sleep: () => expect.fail('no wait with room') })(roomy)).toBe(true);
   });
+
+  it('a worker that waits again and again (each wait shorter than heartbeatMs) inside one synchronous burst still beats every heartbeatMs', () => {
+    // One socket read handing many frames to the sink synchronously (ws emits them in one tick):
+    // the worker's setInterval(beat) cannot run until the burst ends; only the space wait beats.
+    const r = SpscRing.create(16, 16);
+    const rec = new Int32Array(4 * 16);
+    let t = 0;
+    const beats: number[] = [];
+    let sleepsThisWait = 0;
+    const wait = ringSpaceWait({
+      stopping: () => false,
+      beat: () => beats.push(t),
+      heartbeatMs: 250,
+      now: () => t,
+      sleep: () => {
+        t += 10;
+        // the engine frees a quarter of the ring after 200 ms of this wait
+        if (++sleepsThisWait === 20) r.read(new Int32Array(4 * 4), 0, 4);
+      },
+    });
+    r.write(rec, 0, 16); // full
+    for (let k = 0; k < 12; k++) {
+      sleepsThisWait = 0;
+      expect(wait(r)).toBe(true);
+      r.write(rec, 0, 4); // the burst fills the freed quarter at once, and waits again
+    }
+    expect(t).toBe(2400); // 2.4 s blocked waiting, past the host's hungAfterMs (2000 by default)
+    // at least one beat per heartbeatMs of waiting (the single-wait test's promise)
+    expect(beats.length).toBeGreaterThanOrEqual(Math.floor(2400 / 250) - 1);
+  });
 });

@@ -24,12 +24,14 @@ export interface SpaceWaitDeps {
 const POLL_MS = 1;
 
 export function ringSpaceWait(d: SpaceWaitDeps): RingSpaceWait {
+  // Beats by elapsed time, not by the count of waits: on a starved CPU a 1 ms wait can take far
+  // longer, and counting waits left the heartbeat silent past hungAfterMs (the worker was taken
+  // down as hung while it only waited for the engine). The time of the last beat outlives one
+  // wait: a burst of frames handled synchronously (one socket read) can wait many times, each
+  // shorter than heartbeatMs, while the worker's interval timer cannot run.
+  let lastBeat = d.now();
   return (r: SpscRing) => {
     const want = Math.max(1, r.capacity >> 2);
-    // beats by elapsed time, not by the count of waits: on a starved CPU a 1 ms wait can take
-    // far longer, and counting waits left the heartbeat silent past hungAfterMs (the worker was
-    // taken down as hung while it only waited for the engine)
-    let lastBeat = d.now();
     for (;;) {
       if (d.stopping() || r.closed) return false;
       if (r.writable() >= want) return true;
