@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { ManualClock } from '../contracts/clock.js';
 import { defineInstrument } from '../domain/instrument.js';
@@ -263,6 +263,53 @@ describe('journal unlock --force and a writer on this host', () => {
     expect(await journalCommand('unlock', { journal: path, force: true }, (l) => out.push(l))).toBe(0);
     expect(out).toEqual([`journal ${path}: removed the lock of pid ${deadPid} on ${hostname()}`]);
   });
+
+  it.runIf(existsSync('/proc/stat'))('a lock whose pid now names a process started after it (pid reused after a reboot) is stale: the start takes it over, unlock removes it', async () => {
+    // The unrelated process that got the dead writer's pid, started now; the lock is an hour old.
+    holder = spawn('sleep', ['60'], { stdio: 'ignore' });
+    await new Promise((r) => holder!.once('spawn', r));
+    const pid = holder.pid!;
+    const dir = mkdtempSync(join(tmpdir(), 'cwts-journal-cli-reused-'));
+    const hourAgo = () => Date.now() - 3_600_000;
+    const unlocked = join(dir, 'unlock.db');
+    JournalStore.open(unlocked, { owner: { pid, host: hostname() }, now: hourAgo }).close({ clean: false });
+    const out: string[] = [];
+    expect(await journalCommand('unlock', { journal: unlocked, force: true }, (l) => out.push(l))).toBe(0);
+    expect(out).toEqual([`journal ${unlocked}: removed the lock of pid ${pid} on ${hostname()}`]);
+    // And the start needs no unlock (docs/journal.md: a dead process's lock is taken over).
+    const started = join(dir, 'start.db');
+    JournalStore.open(started, { owner: { pid, host: hostname() }, now: hourAgo }).close({ clean: false });
+    const s = JournalStore.open(started);
+    expect(s.opened.staleLock).toMatchObject({ pid, host: hostname() });
+    s.close();
+  });
+
+  it('a writer that takes a stale lock over just before the delete keeps it: unlock refuses, a second writer is still refused', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'cwts-journal-cli-race-')), 'j.db');
+    const deadPid = 2 ** 22 + 777; // above pid_max: never alive
+    JournalStore.open(path, { owner: { pid: deadPid, host: hostname() } }).close({ clean: false });
+    // A live process on this host (the test runner's parent) stands for the engine a supervisor restarts;
+    // it takes the stale lock over once the unlock command has decided to unlock, right before the removal.
+    const live = { pid: process.ppid, host: hostname() };
+    let engine: JournalStore | undefined;
+    const realForceUnlock = JournalStore.forceUnlock.bind(JournalStore);
+    const spy = vi.spyOn(JournalStore, 'forceUnlock').mockImplementation((p, o) => {
+      engine ??= JournalStore.open(path, { owner: live });
+      return realForceUnlock(p, o);
+    });
+    let second: JournalStore | undefined;
+    try {
+      const err = await journalCommand('unlock', { journal: path, force: true }, () => {}).catch((e: unknown) => e);
+      spy.mockRestore();
+      expect(engine).toBeDefined();
+      expect((err as JournalError).code).toBe('LOCKED');
+      expect(() => (second = JournalStore.open(path, { owner: { pid: 1, host: hostname() } }))).toThrow(`in use by another cwts-ultra process: pid ${live.pid} on this host`);
+    } finally {
+      spy.mockRestore();
+      second?.close({ clean: false });
+      engine?.close({ clean: false });
+    }
+  });
 });
 
 describe('cwts-ultra journal backup / restore', () => {
@@ -509,5 +556,32 @@ describe('journal import: a repeated fill line', () => {
     const lots = engine.portfolio.find('v', 'BTCUSDT')?.qty;
     store.close();
     expect({ restoredFills: summary.fills, lots }).toEqual({ restoredFills: 2, lots: 12 });
+  });
+
+  it('of two orders the file does not hold that share a venue trade id (a self-trade: our buy crossed our sell) is not a repeat: both fills are imported and restored', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cwts-import-selftrade-'));
+    const fillOf = (n: number, side: 'buy' | 'sell') => ({ ...vReport(n, 'fill', 1_000, { lastPrice: 100, lastQty: 10, leavesQty: 0, cumQty: 10, feeAtoms: 5n, tradeId: 'T42', liquidity: side === 'buy' ? 'taker' : 'maker' }), side });
+    // The order rows were unreadable at export (the repair path): only their fills are in the file.
+    const lines: object[] = [
+      { t: 'instrument', instrument: BTC },
+      { t: 'report', report: fillOf(7, 'buy'), feeAsset: 'USDT', ts: 1_000 },
+      { t: 'report', report: fillOf(8, 'sell'), feeAsset: 'USDT', ts: 1_000 },
+    ];
+    const file = join(dir, 'in.jsonl');
+    writeFileSync(file, lines.map((l) => journalStringify(l)).join('\n') + '\n');
+    const db = join(dir, 'j.db');
+    const out: string[] = [];
+    const rc = await journalCommand('import', { from: file, journal: db }, (l) => out.push(l));
+    const store = JournalStore.open(db, { fsync: 'batch', batchMs: 60_000 });
+    const venue = new ScriptedVenue('v', [BTC]);
+    const engine = new Engine({
+      clock: new ManualClock(2_000_000), logger: silentLogger(), metrics: new MetricsRegistry({ processMetrics: false }), watchdog: false, journal: store, onShutdown: 'keep',
+      venues: [{ name: 'v', symbols: ['BTCUSDT'], marketData: venue, execution: venue }],
+    });
+    const summary = restoreFromJournal(engine, store.load(), db, silentLogger());
+    const lots = engine.portfolio.find('v', 'BTCUSDT')?.qty;
+    store.close();
+    // Both fills happened (one trade id, two of our orders): the buy and the sell net to 0 lots.
+    expect({ rc, skipped: out.filter((l) => l.startsWith('skipped')), restoredFills: summary.fills, lots }).toEqual({ rc: 0, skipped: [], restoredFills: 2, lots: 0 });
   });
 });

@@ -13,7 +13,7 @@ import { JournalError } from '../journal/errors.js';
 import { journalParse, journalStringify } from '../journal/json.js';
 import { resolveJournalPath } from '../journal/location.js';
 import type { JournalRecord, ReconcileEventKind, RiskStateName } from '../journal/records.js';
-import { describeHolder, JournalStore, writerHolder, type WriterHolder } from '../journal/store.js';
+import { JournalStore } from '../journal/store.js';
 import { readOrderRows, readReportRows, type UnreadableRow } from '../journal/read-rows.js';
 import { backupJournal, RESTORE_CLIENT_ID_GAP, restoreJournal } from '../journal/backup.js';
 import { UsageError } from './usage-error.js';
@@ -62,9 +62,8 @@ export async function journalCommand(action: string, o: JournalCommandOptions, o
       const path = journalPath(o);
       if (!o.force) throw new UsageError('journal unlock removes another process\'s writer lock: only when that process is gone; repeat with --force');
       // --force vouches for a process that cannot be checked (another host). One on this host
-      // can: a live one keeps its lock, or two processes would write one journal.
-      const holder = lockHolder(path);
-      if (holder?.sameHost && holder.live) throw new JournalError('LOCKED', path, `${describeHolder(holder)}; --force removes only a lock whose process is gone`);
+      // can: a live one keeps its lock, or two processes would write one journal. forceUnlock
+      // checks and deletes in one transaction, so a writer taking the lock over meanwhile keeps it.
       const was = JournalStore.forceUnlock(path);
       out(was ? `journal ${path}: removed the lock of pid ${was.pid} on ${was.host}` : `journal ${path}: was not locked`);
       return 0;
@@ -200,16 +199,6 @@ function importJournal(from: string, path: string, out: (line: string) => void):
   }
 }
 
-/** Who holds the journal's writer lock now (read-only: takes nothing), if anyone. */
-function lockHolder(path: string): WriterHolder | undefined {
-  const db = JournalStore.openReadOnly(path);
-  try {
-    return writerHolder(db);
-  } finally {
-    db.close();
-  }
-}
-
 /**
  * The journal record of one imported line, the reservation of the journal exported, 'history'
  * for another journal's run record, or why the line is not imported (journal-import-check.ts:
@@ -237,9 +226,11 @@ function toRecord(raw: unknown, orders: OrderManager, unknownOrderFills: Set<str
       // joined) is not stored: the restore books every journaled fill, so it would count twice.
       if (r.kind === 'duplicate') return `report of ${report.clientOrderId}: fill ${describeValue(report.tradeId)} was already imported (a repeated line)`;
       // The same for a fill of an order the file does not hold (an export of a window): the order
-      // manager cannot tell its repeats, the restore books each such fill.
+      // manager cannot tell its repeats, the restore books each such fill. Keyed by the order too,
+      // as the journal's fills are (exchange, client id, trade id): a self-trade (our buy crossed
+      // our sell) is one venue trade id on two of our orders, two fills both booked live.
       if (r.kind === 'unknown' && report.kind === 'fill' && report.tradeId !== undefined) {
-        const key = `${report.exchange}|${report.symbol}|${report.tradeId}`;
+        const key = `${report.exchange}|${report.symbol}|${report.clientOrderId}|${report.tradeId}`;
         if (unknownOrderFills.has(key)) return `report of ${report.clientOrderId}: fill ${describeValue(report.tradeId)} of an order not in the file was already imported (a repeated line)`;
         unknownOrderFills.add(key);
       }

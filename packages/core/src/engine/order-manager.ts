@@ -3,6 +3,7 @@ import { describeValue } from '../domain/describe-value.js';
 import { InstrumentMap } from '../domain/instrument-map.js';
 import { KeyRing } from '../domain/key-ring.js';
 import { CLIENT_ID_PREFIX, clientIdNumber } from '../domain/client-id.js';
+import { MAX_DECIMAL_DIGITS } from '../journal/record-body.js';
 
 const TERMINAL: ReadonlySet<OrderStatus> = new Set(['filled', 'cancelled', 'rejected']);
 
@@ -47,6 +48,7 @@ export function fillProblem(r: ExecutionReport): { reason: InvalidReportReason; 
   if (!(Number.isSafeInteger(r.lastQty) && r.lastQty > 0)) return { reason: 'fill_qty', detail: `fill quantity ${String(r.lastQty)} lots is not a positive whole number` };
   if (!(Number.isSafeInteger(r.lastPrice) && r.lastPrice > 0)) return { reason: 'fill_price', detail: `fill price ${String(r.lastPrice)} ticks is not a positive whole number` };
   if (typeof r.feeAtoms !== 'bigint') return { reason: 'fill_fee', detail: `fee ${String(r.feeAtoms)} is not a bigint of quote atoms` };
+  if (feeTooLong(r.feeAtoms)) return feeTooLongProblem();
   if (r.side !== 'buy' && r.side !== 'sell') return { reason: 'fill_side', detail: `side ${describeValue(r.side)} is neither buy nor sell` };
   return fieldProblem(r);
 }
@@ -72,12 +74,29 @@ function fieldProblem(r: ExecutionReport): { reason: InvalidReportReason; detail
   if (notFiniteOrAbsent(r.leavesQty)) return field(`leavesQty ${describeValue(r.leavesQty)} is not a finite number`);
   if (notFiniteOrAbsent(r.cumQty)) return field(`cumQty ${describeValue(r.cumQty)} is not a finite number`);
   if (r.feeAtoms !== undefined && typeof r.feeAtoms !== 'bigint') return { reason: 'fill_fee', detail: `fee ${describeValue(r.feeAtoms)} is not a bigint of quote atoms` };
+  if (r.feeAtoms !== undefined && feeTooLong(r.feeAtoms)) return feeTooLongProblem();
   if (r.liquidity !== undefined && r.liquidity !== 'maker' && r.liquidity !== 'taker') return field(`liquidity ${describeValue(r.liquidity)} is neither maker nor taker`);
   if (r.rejects !== undefined && r.rejects !== 'order' && r.rejects !== 'request') return field(`rejects ${describeValue(r.rejects)} is neither order nor request`);
   if (r.rejectReason !== undefined && !(typeof r.rejectReason === 'string' && r.rejectReason.length >= 1 && r.rejectReason.length <= MAX_REJECT_REASON)) return field(`reject reason ${describeValue(r.rejectReason)} is not a string of 1 to ${MAX_REJECT_REASON} characters`);
   if (r.text !== undefined && typeof r.text !== 'string') return field(`text ${describeValue(r.text)} is not a string`);
   if (r.feeAsset !== undefined && typeof r.feeAsset !== 'string') return field(`fee asset ${describeValue(r.feeAsset)} is not a string`);
   return undefined;
+}
+
+/**
+ * Fees whose decimal text (sign included) is longer than a restart reads back: a fee of 10^400
+ * atoms is no venue's, and booked live it would be refused as damaged at the next start. Two
+ * bigint comparisons, not a toString() of every fee.
+ */
+const FEE_ABOVE = 10n ** BigInt(MAX_DECIMAL_DIGITS);
+const FEE_BELOW = -(10n ** BigInt(MAX_DECIMAL_DIGITS - 1));
+
+function feeTooLong(fee: bigint): boolean {
+  return fee >= FEE_ABOVE || fee <= FEE_BELOW;
+}
+
+function feeTooLongProblem(): { reason: InvalidReportReason; detail: string } {
+  return { reason: 'fill_fee', detail: `fee has more than ${MAX_DECIMAL_DIGITS} digits: no venue's fee, and the journal could not read it back` };
 }
 
 /** The longest reject reason a journaled report or order keeps (journal/record-body.ts, shortText). */

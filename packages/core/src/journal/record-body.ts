@@ -39,8 +39,13 @@ const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 /** Tag 0 then the CRC-32: the last TRAILER_BYTES of every body. */
 const TRAILER_BYTES = 5;
-/** Past this a decimal is not money, and BigInt() of a huge one is slow enough to stall a restore. */
-const MAX_DECIMAL_DIGITS = 400;
+/**
+ * The longest decimal text (sign included) of a bigint field a restart reads back: past this a
+ * decimal is not money, and BigInt() of a huge one is slow enough to stall a restore. The engine
+ * refuses a fee past it before booking (engine/order-manager.ts), or the fill would be booked live
+ * and refused as damaged at the next start.
+ */
+export const MAX_DECIMAL_DIGITS = 400;
 
 type FieldType = 'str' | 'num' | 'big' | 'bool';
 

@@ -10,7 +10,7 @@ import type { ExecutionReport, Order } from '../domain/orders.js';
 import { JournalError } from './errors.js';
 import { resolveJournalPath } from './location.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
-import { JournalStore } from './store.js';
+import { JournalStore, lockHolderAlive, PID_REUSE_MARGIN_MS, processStartMs, type ProcReader } from './store.js';
 import { resolveDataDir } from '../config/data-dir.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -135,6 +135,71 @@ describe('JournalStore', () => {
     expect(() => JournalStore.open(path)).toThrow(/pid \d+ on host other-host.*journal unlock --force/);
     expect(JournalStore.forceUnlock(path)).toEqual({ pid: DEAD_PID, host: 'other-host' });
     JournalStore.open(path).close();
+  });
+
+  describe('a same-host lock whose pid names a process started after the lock (pid reused: a reboot, a pid wrap)', () => {
+    const BOOT_S = 1_700_000_000;
+    /** A /proc where `pid` (comm with a space and a parenthesis) started `startS` seconds after boot. */
+    const fakeProc = (pid: number, startS: number): ProcReader => (file) => {
+      if (file === '/proc/stat') return `cpu  1 2 3 4\nintr 5\nctxt 6\nbtime ${BOOT_S}\nprocesses 7\n`;
+      if (file === `/proc/${pid}/stat`) return `${pid} (sleep) x) S 1 ${pid} ${pid} 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 ${startS * 100} 8192 100 18446744073709551615\n`;
+      return undefined;
+    };
+    const lockAt = (BOOT_S + 3_600) * 1_000; // an hour after boot
+    const probe = (readProc: ProcReader) => ({ exists: () => true, readProc });
+
+    it('reads a process start from /proc/stat btime and field 22 of /proc/<pid>/stat (100 ticks a second)', () => {
+      expect(processStartMs(4321, fakeProc(4321, 12))).toBe((BOOT_S + 12) * 1_000);
+      expect(processStartMs(4321, () => undefined)).toBeUndefined();
+    });
+
+    it('is stale once the process started more than the margin after the lock; one started before it, or within the margin, or unreadable (no /proc) is live', () => {
+      const started = (afterLockS: number) => lockHolderAlive(4321, lockAt, probe(fakeProc(4321, 3_600 + afterLockS)));
+      expect(started(-600)).toBe(true);
+      expect(started(PID_REUSE_MARGIN_MS / 1_000)).toBe(true);
+      expect(started(PID_REUSE_MARGIN_MS / 1_000 + 1)).toBe(false);
+      expect(lockHolderAlive(4321, lockAt, probe(() => undefined))).toBe(true);
+      expect(lockHolderAlive(4321, lockAt, { exists: () => false, readProc: fakeProc(4321, 0) })).toBe(false);
+    });
+
+    it('the start takes the lock over (reported stale); the writer still running keeps its lock', () => {
+      const path = join(tmp(), 'j.db');
+      JournalStore.open(path, { owner: { pid: 4321, host: hostname() }, now: () => lockAt }).close({ clean: false });
+      // The lock's pid belongs to a process started after a reboot, a day later.
+      const reused = (pid: number, since: number) => lockHolderAlive(pid, since, probe(fakeProc(4321, 86_400)));
+      const s = JournalStore.open(path, { isAlive: reused });
+      expect(s.opened.staleLock).toEqual({ pid: 4321, host: hostname(), startedAt: lockAt });
+      s.close();
+      // The same lock with its writer (started before the lock) still running is refused.
+      JournalStore.open(path, { owner: { pid: 4321, host: hostname() }, now: () => lockAt }).close({ clean: false });
+      const writer = (pid: number, since: number) => lockHolderAlive(pid, since, probe(fakeProc(4321, 3_599)));
+      expect(() => JournalStore.open(path, { isAlive: writer })).toThrow('in use by another cwts-ultra process: pid 4321 on this host');
+      expect(() => JournalStore.forceUnlock(path, { isAlive: writer })).toThrow('--force removes only a lock whose process is gone');
+      expect(JournalStore.forceUnlock(path, { isAlive: reused })).toEqual({ pid: 4321, host: hostname() });
+    });
+  });
+
+  it('forceUnlock checks the holder inside its write transaction: no other writer can take the lock between the check and the delete', () => {
+    const path = join(tmp(), 'j.db');
+    JournalStore.open(path, { owner: { pid: DEAD_PID, host: hostname() } }).close({ clean: false });
+    const other = new Database(path);
+    other.pragma('busy_timeout = 0');
+    let takeOver: string | undefined;
+    const removed = JournalStore.forceUnlock(path, {
+      isAlive: () => {
+        // An engine starting now takes its lock in an immediate transaction: it cannot begin one.
+        try {
+          other.exec('BEGIN IMMEDIATE');
+          other.exec('ROLLBACK');
+          takeOver = 'began';
+        } catch (err) {
+          takeOver = (err as { code?: string }).code;
+        }
+        return false;
+      },
+    });
+    other.close();
+    expect({ removed, takeOver }).toEqual({ removed: { pid: DEAD_PID, host: hostname() }, takeOver: 'SQLITE_BUSY' });
   });
 
   it('a lock naming this process\'s own pid that no store here holds is stale (a container restarted after kill -9 / OOM)', () => {

@@ -1,5 +1,5 @@
 import type { Journal } from './journal.js';
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -57,8 +57,12 @@ export interface JournalStoreOptions {
   batchMs?: number;
   /** Who writes (default this process); tests pass another to play a second process. */
   owner?: JournalOwner;
-  /** Whether a pid on this host is alive (default: signal 0). */
-  isAlive?: (pid: number) => boolean;
+  /**
+   * Whether the process of a lock taken at `lockStartedAt` (wall ms) on this host may still be
+   * writing (default lockHolderAlive: signal 0, and on Linux a process started after the lock is
+   * not its writer).
+   */
+  isAlive?: (pid: number, lockStartedAt: number) => boolean;
   systemName?: string;
   configDigest?: string;
   /** Wall time for run start/end stamps (default Date.now). */
@@ -238,13 +242,30 @@ export class JournalStore implements Journal {
     }
   }
 
-  /** Removes a writer lock left by a process that cannot be checked (another host). */
-  static forceUnlock(path: string): JournalOwner | undefined {
-    const db = new Database(path, { fileMustExist: true });
+  /**
+   * Removes a writer lock whose process is gone or cannot be checked (another host: the caller
+   * vouches for it); throws LOCKED for one whose process is alive on this host. The check and the
+   * delete are one immediate transaction, and the delete names the row checked: an engine that
+   * takes a stale lock over while this runs either waits for it (and then finds no lock) or is
+   * seen here as the live holder, and never loses its lock to this delete.
+   */
+  static forceUnlock(path: string, opts: { host?: string; isAlive?: (pid: number, lockStartedAt: number) => boolean } = {}): JournalOwner | undefined {
+    let db: Db;
     try {
-      const row = db.prepare('SELECT pid, host FROM writer_lock WHERE id = 1').get() as JournalOwner | undefined;
-      db.prepare('DELETE FROM writer_lock').run();
-      return row;
+      db = new Database(path, { fileMustExist: true });
+    } catch (err) {
+      throw new JournalError('PATH', path, `cannot open: ${describeFsError(err)}`);
+    }
+    try {
+      db.pragma('busy_timeout = 5000');
+      const tx = db.transaction((): JournalOwner | undefined => {
+        const holder = writerHolder(db, opts.host ?? hostname(), opts.isAlive ?? lockHolderAlive);
+        if (!holder) return undefined;
+        if (holder.sameHost && holder.live) throw new JournalError('LOCKED', path, `${describeHolder(holder)}; --force removes only a lock whose process is gone`);
+        db.prepare('DELETE FROM writer_lock WHERE id = 1 AND pid = ? AND host = ? AND started_at = ? AND run_id = ?').run(holder.pid, holder.host, holder.startedAt, holder.runId);
+        return { pid: holder.pid, host: holder.host };
+      });
+      return tx.immediate();
     } finally {
       db.close();
     }
@@ -495,7 +516,7 @@ export class JournalStore implements Journal {
    */
   private acquire(): { runId: number; heldKey: string; report: OpenReport } {
     const me = this.opts.owner ?? { pid: process.pid, host: hostname() };
-    const alive = this.opts.isAlive ?? pidAlive;
+    const alive = this.opts.isAlive ?? lockHolderAlive;
     const now = (this.opts.now ?? Date.now)();
     const refuse = (m: string) => new JournalError('SCHEMA', this.path, m);
     const report: OpenReport = { schemaFrom: 0 };
@@ -610,6 +631,7 @@ export function loadContents(db: Db, currentRunId?: number): JournalContents {
 /** Who holds a journal's writer lock, and whether that writer may still be running. */
 export interface WriterHolder extends JournalOwner {
   startedAt: number;
+  runId: number;
   sameHost: boolean;
   /** Alive on this host, or on another host (which cannot be checked, so counts as alive). */
   live: boolean;
@@ -631,12 +653,12 @@ function lockKey(l: JournalOwner & { startedAt: number; runId: number }): string
 }
 
 /** Reads the writer lock row (any connection, read-only included). */
-export function writerHolder(db: Db, host: string = hostname(), alive: (pid: number) => boolean = pidAlive): WriterHolder | undefined {
+export function writerHolder(db: Db, host: string = hostname(), alive: (pid: number, lockStartedAt: number) => boolean = lockHolderAlive): WriterHolder | undefined {
   const row = db.prepare('SELECT pid, host, started_at AS startedAt, run_id AS runId FROM writer_lock WHERE id = 1').get() as (JournalOwner & { startedAt: number; runId: number }) | undefined;
   if (!row) return undefined;
   const sameHost = row.host === host;
-  const live = !sameHost || (row.pid === process.pid ? HELD_HERE.has(lockKey(row)) : alive(row.pid));
-  return { pid: row.pid, host: row.host, startedAt: row.startedAt, sameHost, live };
+  const live = !sameHost || (row.pid === process.pid ? HELD_HERE.has(lockKey(row)) : alive(row.pid, row.startedAt));
+  return { pid: row.pid, host: row.host, startedAt: row.startedAt, runId: row.runId, sameHost, live };
 }
 
 /** The refusal a live holder gets, naming it and what to do. */
@@ -646,13 +668,82 @@ export function describeHolder(h: WriterHolder): string {
   return `in use by another cwts-ultra process: ${where}, since ${new Date(h.startedAt).toISOString()}; ${hint}`;
 }
 
-function pidAlive(pid: number): boolean {
+/** Reads a /proc file as text, undefined where it cannot (no /proc: macOS; the process is gone). */
+export type ProcReader = (path: string) => string | undefined;
+
+/** How lockHolderAlive looks at a process (tests pass fakes). */
+export interface ProcessProbe {
+  /** Whether the pid names a process (signal 0). */
+  exists: (pid: number) => boolean;
+  readProc: ProcReader;
+}
+
+/**
+ * How much later than its lock's started_at a process may seem to have started and still be
+ * the lock's writer. A writer starts, then takes the lock, so its start is never after the lock;
+ * the margin covers btime's whole seconds and a wall clock stepped forward (NTP) while the writer
+ * runs. A process that started more than this after the lock holds a reused pid. Wide on purpose:
+ * a lock judged stale that is not is two writers on one journal, one judged live that is not is
+ * only a refused start, and a reused pid after a reboot started minutes to hours after the lock.
+ */
+export const PID_REUSE_MARGIN_MS = 60_000;
+
+/**
+ * Clock ticks per second of /proc/<pid>/stat's starttime (USER_HZ). Node cannot call
+ * sysconf(_SC_CLK_TCK); USER_HZ is a fixed 100 in the kernel's ABI on x86, arm and arm64 whatever
+ * the kernel's HZ, so 100 is assumed rather than spawning `getconf CLK_TCK`.
+ */
+const USER_HZ = 100;
+
+const REAL_PROBE: ProcessProbe = { exists: signalZero, readProc: readProcFile };
+
+/**
+ * Whether the process of a lock taken at `lockStartedAt` on this host may still be its writer:
+ * the pid names a process, and (Linux) that process did not start after the lock was taken. After
+ * a reboot, or a pid wrap, the dead writer's pid names an unrelated process started since, which
+ * signal 0 alone takes for the writer: every start refused, and unlock --force too. Without /proc
+ * (macOS) the pid alone decides, as before.
+ */
+export function lockHolderAlive(pid: number, lockStartedAt: number, probe: ProcessProbe = REAL_PROBE): boolean {
+  if (!probe.exists(pid)) return false;
+  const started = processStartMs(pid, probe.readProc);
+  return started === undefined || started <= lockStartedAt + PID_REUSE_MARGIN_MS;
+}
+
+/**
+ * When a process started (wall ms), from /proc: boot time (/proc/stat btime, seconds) plus the
+ * process's starttime (field 22 of /proc/<pid>/stat, clock ticks since boot). Undefined where
+ * either cannot be read or parsed.
+ */
+export function processStartMs(pid: number, readProc: ProcReader): number | undefined {
+  const stat = readProc(`/proc/${pid}/stat`);
+  const boot = readProc('/proc/stat');
+  if (stat === undefined || boot === undefined) return undefined;
+  // Field 2 (comm) is in parentheses and may hold spaces and ')': the fields after the last ')'
+  // start at field 3 (state), so field 22 is the 20th of them.
+  const close = stat.lastIndexOf(')');
+  if (close < 0) return undefined;
+  const ticks = Number(stat.slice(close + 1).trim().split(/\s+/)[19]);
+  const btime = /^btime\s+(\d+)$/m.exec(boot);
+  if (!btime || !Number.isSafeInteger(ticks) || ticks < 0) return undefined;
+  return Number(btime[1]) * 1000 + (ticks * 1000) / USER_HZ;
+}
+
+function signalZero(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
   } catch (err) {
     // EPERM: it exists but belongs to another user.
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function readProcFile(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'latin1');
+  } catch {
+    return undefined;
   }
 }
 

@@ -133,6 +133,18 @@ describe('a fill the engine books reads back at restart', () => {
     expect({ unreadable: r.unreadable, restoredFills: r.restoredFills }).toEqual({ unreadable: 0, restoredFills: 0 });
   });
 
+  it('a fee with more than 400 digits (past what a restart decodes) is refused (fill_fee); the largest the restart reads, either sign, is booked and restored', () => {
+    const tooLong = bookAndRestart({ feeAtoms: 10n ** 400n });
+    expect(tooLong.out).toMatchObject({ kind: 'invalid', reason: 'fill_fee' });
+    expect({ unreadable: tooLong.unreadable, restoredFills: tooLong.restoredFills }).toEqual({ unreadable: 0, restoredFills: 0 });
+    expect(bookAndRestart({ feeAtoms: -(10n ** 399n) }).out).toMatchObject({ kind: 'invalid', reason: 'fill_fee' });
+    for (const fee of [10n ** 400n - 1n, -(10n ** 399n) + 1n]) {
+      const r = bookAndRestart({ feeAtoms: fee });
+      expect(r.out).toMatchObject({ kind: 'applied', fill: true });
+      expect({ unreadable: r.unreadable, restoredFills: r.restoredFills }).toEqual({ unreadable: 0, restoredFills: 1 });
+    }
+  });
+
   it('a fill without cumQty or leavesQty (an adapter that does not track them) is booked and restored', () => {
     const r = bookAndRestart({ cumQty: undefined, leavesQty: undefined });
     expect(r.out).toMatchObject({ kind: 'applied', fill: true });
