@@ -64,13 +64,24 @@ interface Held {
  * any shard; a shard holding a symbol assigned to another live shard hands it over: only orders
  * that reduce the position pass while it waits (up to handoverMs) for the position to be flat and
  * its orders gone, then it deletes the key; with orders still open at the timeout it stops
- * counting the lease and leaves the key to expire by max_age, as stop() does.
+ * counting the lease and leaves the key to expire by max_age, as stop() does. A symbol whose lease
+ * was lost (not let go) while this shard held a position on it is taken back once free, ahead of
+ * the assignment, unless another process held it meanwhile; a symbol let go is never taken back
+ * for its position, so at most one shard ever competes with the assignment for it, once.
  */
 export class LeaseManager {
   private readonly held = new Map<string, Held>();
   private readonly freeSince = new Map<string, number>();
   private readonly memberSince = new Map<string, number>();
   private readonly byKey = new Map<string, { exchange: string; symbol: string }>();
+  /**
+   * Keys whose lease this shard lost involuntarily (not renewed in time, renewal refused) while
+   * holding a position on the symbol, and that no other process has held since: the only ones it
+   * takes back ahead of the assignment (the stranded-position rule). A lease it let go itself (a
+   * handover, also one that timed out not flat; a stop) is not here: taking that symbol back from
+   * the shard it was handed to made the two trade it back and forth.
+   */
+  private readonly stranded = new Set<string>();
   private ticks = 0;
   private stopped = false;
   /** The lease bucket's stream creation time as last seen (its identity: it changes when the bucket is recreated). */
@@ -174,14 +185,17 @@ export class LeaseManager {
       if (this.held.has(key) || this.stopped) continue;
       if (present.has(key)) {
         this.freeSince.delete(key);
+        // Another process took it since: the position stays stranded here (docs/scale-out.md).
+        if (this.stranded.has(key) && (await this.heldByAnother(key))) this.stranded.delete(key);
         continue;
       }
       if (!this.freeSince.has(key)) this.freeSince.set(key, now);
       const mine = assignment.get(key) === this.o.shardId;
-      // A position left here by a lease lost involuntarily (a stall, an outage): take the symbol
-      // back as soon as it is free, so the position is managed again (a handover later waits
-      // for it to be flat).
-      const stranded = this.o.position(c.exchange, c.symbol) !== 0;
+      // A position left here by a lease lost involuntarily (a stall, an outage), the key not held
+      // by anyone since: take the symbol back as soon as it is free, so the position is managed
+      // again (a handover then waits for it to be flat, and what it lets go is not taken back).
+      if (this.stranded.has(key) && this.o.position(c.exchange, c.symbol) === 0) this.stranded.delete(key);
+      const stranded = this.stranded.has(key);
       const orphaned = now - this.freeSince.get(key)! >= 2 * this.o.timings.tickMs;
       if (mine || stranded || orphaned) await this.acquire(key, c, mine ? 'preferred' : stranded ? 'position held here' : 'orphaned');
     }
@@ -227,6 +241,17 @@ export class LeaseManager {
     return now >= this.quarantineUntil;
   }
 
+  /** Whether the key is held by another process (a shard of another id, or a restart of this one). */
+  private async heldByAnother(key: string): Promise<boolean> {
+    try {
+      const e = await this.o.leases.get(key);
+      if (e?.operation !== 'PUT') return false;
+      return e.json<{ instance?: unknown }>().instance !== this.o.instance;
+    } catch {
+      return false; // unread: asked again next round
+    }
+  }
+
   private async heartbeat(): Promise<'ok' | 'unreachable' | 'taken'> {
     if (this.o.membership) return this.o.membership.beat();
     try {
@@ -244,6 +269,7 @@ export class LeaseManager {
       const revision = await this.o.leases.create(key, this.value());
       this.held.set(key, { ...c, revision, validUntil: sent + this.o.timings.ttlMs - this.o.timings.marginMs });
       this.freeSince.delete(key);
+      this.stranded.delete(key); // held again: a later loss decides anew
       this.o.onEvent({ kind: 'acquired', key, ...c, why });
     } catch (err) {
       if (!isServerRejection(err)) this.o.onError(`taking lease ${key} failed: ${errorText(err)}`);
@@ -313,6 +339,10 @@ export class LeaseManager {
   private drop(key: string, h: Held, kind: 'lost' | 'released', why: string): void {
     if (this.held.get(key) !== h) return;
     this.held.delete(key);
+    // Lost with a position here: taken back once free (unless another process takes it first).
+    // Let go (released): never taken back for the position; only by the assignment, as any symbol.
+    if (kind === 'lost' && this.o.position(h.exchange, h.symbol) !== 0) this.stranded.add(key);
+    else this.stranded.delete(key);
     const mono = this.o.monoMs();
     const wall = this.o.wallMs();
     const endedAt = mono > h.validUntil ? Math.floor(wall - (mono - h.validUntil)) : wall;
