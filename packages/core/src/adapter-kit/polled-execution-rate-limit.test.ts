@@ -14,7 +14,9 @@ import { PolledExecutionClient, type PolledOrderDriver, type VenueFill, type Ven
  *
  * The clock is a ManualClock that only the tests move, so a pause never ends on its own: what
  * waits for one waits until the test moves the clock. Polls are run by reconcile() (the poll
- * interval is longer than any test).
+ * interval is longer than any test). A poll the venue's read budget cuts short resumes at the order it
+ * could not read: starting again at the first followed order, the orders behind the budget were
+ * never read.
  */
 const I = defineInstrument({ exchange: 'v', symbol: 'BTC/USD', base: 'BTC', quote: 'USD', tickSize: '0.1', lotSize: '0.001' });
 const errors = new VenueErrorMap('v', [{ code: 429, reason: 'RATE_LIMITED', retryable: true }]);
@@ -68,6 +70,37 @@ class MemoryDriver implements PolledOrderDriver {
   }
 }
 
+/**
+ * A venue whose read budget is smaller than the number of working orders (Coinbase: 30 private
+ * requests a second; 40 working orders polled each second): `budget` reads per 1000 ms of the
+ * clock; orders in `filled` read as filled, with one trade.
+ */
+class BudgetDriver extends MemoryDriver {
+  budget = Infinity;
+  private windowStart = -1;
+  private used = 0;
+  readonly readsOf = new Map<string, number>();
+  readonly filled = new Set<string>();
+  constructor(private readonly clock: ManualClock) {
+    super();
+  }
+  override async fetchOrder(ref: { clientOrderId: string }): Promise<VenueOrderView | undefined> {
+    const w = Math.floor(this.clock.now() / 1000);
+    if (w !== this.windowStart) {
+      this.windowStart = w;
+      this.used = 0;
+    }
+    if (this.used >= this.budget) throw new RateLimited();
+    this.used++;
+    this.readsOf.set(ref.clientOrderId, (this.readsOf.get(ref.clientOrderId) ?? 0) + 1);
+    const done = this.filled.has(ref.clientOrderId);
+    return { ...this.view, clientOrderId: ref.clientOrderId, venueOrderId: `V-${ref.clientOrderId}`, filledQty: done ? '0.010' : '0', state: done ? 'filled' : 'open' };
+  }
+  override async fetchFills(v: VenueOrderView): Promise<VenueFill[]> {
+    return [{ tradeId: `T-${v.venueOrderId}`, venueOrderId: v.venueOrderId, symbol: 'BTC/USD', price: '100.0', qty: '0.010', fee: '0', ts: 1 }];
+  }
+}
+
 const order = (clientOrderId: string): Order => ({
   exchange: 'v', symbol: 'BTC/USD', side: 'buy', type: 'limit', price: priceToTicks(I, '100.0'), qty: qtyToLots(I, '0.010'), tif: 'GTC', source: 't',
   clientOrderId, status: 'pending_new', filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: 0, updatedTs: 0,
@@ -79,9 +112,9 @@ const until = async (cond: () => boolean): Promise<void> => {
 /** Lets whatever can run on a frozen clock run (a limiter sleeps in real time, then looks at the clock again). */
 const settle = () => new Promise((r) => setTimeout(r, 30));
 
-async function setup(opts: { readsShareOrderRateLimit?: boolean } = {}) {
-  const driver = new MemoryDriver();
+async function setup(opts: { readsShareOrderRateLimit?: boolean; driver?: (clock: ManualClock) => MemoryDriver } = {}) {
   const clock = new ManualClock(1_000_000);
+  const driver = opts.driver?.(clock) ?? new MemoryDriver();
   const client = new PolledExecutionClient({
     exchange: 'v', clock, hasCredentials: true, driver, orderLimit: { limit: 100, intervalMs: 1000 }, pollIntervalMs: 3_600_000, unknownOrderGraceMs: 10_000,
     rateLimitPauseMs: PAUSE_MS, instrument: (s) => (s === 'BTC/USD' ? I : undefined), symbols: () => ['BTC/USD'],
@@ -183,5 +216,24 @@ describe('PolledExecutionClient: what a venue rate-limit answer pauses', () => {
     s.clock.advance(PAUSE_MS);
     await until(() => s.driver.cancels === 1);
     await s.client.stop();
+  });
+
+  it('a poll cut short by the read budget resumes at the order it could not read: every working order is read, a fill of the last one reported', async () => {
+    const s = await setup({ driver: (clock) => new BudgetDriver(clock) });
+    const driver = s.driver as BudgetDriver;
+    for (const id of ['c1', 'c2', 'c3']) s.client.submit(order(id));
+    await until(() => s.reports.filter((r) => r.kind === 'ack').length === 3);
+    // the venue allows 2 reads a second; c3 (followed last) fills
+    driver.budget = 2;
+    driver.filled.add('c3');
+    for (let poll = 0; poll < 10; poll++) {
+      await s.client.reconcile(`poll ${poll}`);
+      s.clock.advance(1000); // the pause ends, the venue's budget refills
+    }
+    const c3Fills = s.reports.filter((r) => r.kind === 'fill' && r.clientOrderId === 'c3').length;
+    const c3Read = (driver.readsOf.get('c3') ?? 0) > 0;
+    await s.client.stop();
+    // starting each poll at the first order, c1 and c2 took every read granted: c3 was never read
+    expect({ c3Fills, c3Read }).toEqual({ c3Fills: 1, c3Read: true });
   });
 });
