@@ -114,6 +114,8 @@ export const unidentifiedFillKey = (r: Pick<ExecutionReport, 'clientOrderId' | '
  *    each is asked about (`queryOrder`) and its fills so far booked as a journaled order's are;
  * 2. the venue's trades since the last journaled fill are pulled (`tradesSince`): fills of
  *    journaled orders apply once, fills of orders the journal never saw are mismatches;
+ *    The fills read in steps 1 and 2 are booked after both, together, in the venue's order
+ *    (bookInVenueOrder: realized PnL is first-in first-out);
  * 3. positions are compared (`positions`);
  * 4. balances of the traded assets are compared (`balances`): the venue's balance now against
  *    its balance at the last reconciliation plus what the journal's fills moved since (see
@@ -175,13 +177,34 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
     const before = result.mismatches.length;
     const fillsBefore = engine.fillCount;
     const open = engine.orders.allOpen().filter((o) => o.exchange === name);
+    /**
+     * Fills the venue reported, and what follows from them once booked. Nothing is booked while
+     * the venue is read: the fills of steps 1 and 2 are booked together, in the venue's order
+     * (bookInVenueOrder), then the checks that need them booked run in the order they were found.
+     * Booked as they were read (each order's fills in turn, then the trades), a sell that came
+     * before a buy at the venue closed lots the venue had not yet bought: the position matched
+     * and realized PnL did not.
+     */
+    const pending: PendingFill[] = [];
+    const afterBooking: (() => void)[] = [];
+    let booked = false;
+    const book = () => {
+      if (booked) return;
+      booked = true;
+      bookInVenueOrder(engine, pending);
+      for (const next of afterBooking) next();
+    };
     /** A venue's answer about an order we hold: its fills booked once each, a terminal status closes it. */
     const applyAnswer = (o: Order, st: OrderStatusReport) => {
-      applyStatus(engine, o, st, mismatch, recovered);
-      if (TERMINAL.has(st.status) && !TERMINAL.has(o.status)) {
-        close(o, `venue status ${st.status}`);
-        stats.closed++;
-      }
+      const fills = statusFills(o, st);
+      pending.push(...fills);
+      afterBooking.push(() => {
+        checkStatus(o, st, fills, mismatch, recovered);
+        if (TERMINAL.has(st.status) && !TERMINAL.has(o.status)) {
+          close(o, `venue status ${st.status}`);
+          stats.closed++;
+        }
+      });
     };
     try {
       // 1. Orders the journal holds open.
@@ -263,9 +286,11 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
           const o = engine.orders.get(t.clientOrderId);
           if (!o && t.tradeId !== undefined && opts.journaledTradeIds?.[name]?.has(t.tradeId)) continue;
           if (o) {
-            const filled = o.filledQty;
-            engine.onExecutionReport(t);
-            if (o.filledQty !== filled) recovered({ exchange: name, kind: 'fill_while_down', clientOrderId: o.clientOrderId, symbol: t.symbol, detail: `trade ${t.tradeId ?? '?'} of ${o.clientOrderId} was not in the journal: applied (${t.lastQty} lots at ${t.lastPrice} ticks, fee ${t.feeAtoms} atoms)` });
+            const fill: PendingFill = { report: t, added: 0 };
+            pending.push(fill);
+            afterBooking.push(() => {
+              if (fill.added !== 0) recovered({ exchange: name, kind: 'fill_while_down', clientOrderId: o.clientOrderId, symbol: t.symbol, detail: `trade ${t.tradeId ?? '?'} of ${o.clientOrderId} was not in the journal: applied (${t.lastQty} lots at ${t.lastPrice} ticks, fee ${t.feeAtoms} atoms)` });
+            });
             continue;
           }
           const bad = fillProblem(t) ?? (engine.instrument(name, t.symbol) === undefined ? { detail: `${String(t.symbol)} is not an instrument of ${name}` } : undefined);
@@ -274,10 +299,11 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
             continue;
           }
           mismatch({ exchange: name, kind: 'unknown_trade', clientOrderId: t.clientOrderId, symbol: t.symbol, detail: `trade ${t.tradeId ?? '?'} (${t.side} ${t.lastQty} lots at ${t.lastPrice}) of an order the journal never saw` });
-          adoptTrade(engine, t);
-          record(name, 'adopted', `trade ${t.tradeId ?? '?'} booked from the venue`, t.clientOrderId);
+          pending.push({ report: adoptTrade(engine, t), added: 0 });
+          afterBooking.push(() => record(name, 'adopted', `trade ${t.tradeId ?? '?'} booked from the venue`, t.clientOrderId));
         }
       }
+      book();
       // 3. Positions.
       if (x.positions) {
         const venue = await ask(x.positions(v.symbols));
@@ -292,6 +318,8 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
       // 4. Balances of the traded assets.
       if (x.balances) stats.balances = checkBalances(engine, name, v.symbols, await ask(x.balances()), mismatch, logger);
     } catch (err) {
+      // what the venue answered before the failure or stop is its own word: booked all the same
+      book();
       if (err === STOPPED) {
         // what this venue booked before the stop stays booked (its fills are the venue's own
         // word); the rest is asked again at the next start
@@ -379,19 +407,69 @@ function checkBalances(engine: ReconcileEnginePort, exchange: string, symbols: r
   return { compared };
 }
 
-/** Applies a venue's order status report: its fills (once, by trade id), then a fill-quantity check. */
-function applyStatus(engine: ReconcileEnginePort, o: Order, st: OrderStatusReport, mismatch: (m: ReconcileMismatch) => void, recovered: (m: ReconcileMismatch) => void): void {
+/** A fill read from the venue during reconciliation, waiting to be booked. */
+interface PendingFill {
+  report: ExecutionReport;
+  /** Lots it added to its order when booked (0: already booked, or refused). */
+  added: number;
+}
+
+/**
+ * Venue time, then trade id where both are decimal numbers (Binance, Bybit and the sim number
+ * trades in the order they happen, and many share a millisecond); otherwise the order read
+ * (ids such as Coinbase's UUIDs say nothing about order).
+ */
+function venueOrder(a: PendingFill, b: PendingFill): number {
+  const ta = Number.isFinite(a.report.ts) ? a.report.ts : Infinity;
+  const tb = Number.isFinite(b.report.ts) ? b.report.ts : Infinity;
+  if (ta !== tb) return ta < tb ? -1 : 1;
+  const ia = a.report.tradeId;
+  const ib = b.report.tradeId;
+  if (ia === undefined || ib === undefined || !DECIMAL_ID.test(ia) || !DECIMAL_ID.test(ib)) return 0;
+  const x = ia.replace(LEADING_ZEROS, '');
+  const y = ib.replace(LEADING_ZEROS, '');
+  return x.length !== y.length ? x.length - y.length : x < y ? -1 : x > y ? 1 : 0;
+}
+const DECIMAL_ID = /^\d{1,64}$/;
+const LEADING_ZEROS = /^0+(?=\d)/;
+
+/**
+ * Books reconciliation's fills in the venue's order (a stable sort: fills the venue gives no
+ * order for stay in the order read). Positions are first-in first-out, so realized PnL depends
+ * on that order; the same trade read twice (an order's answer and the trade list) is booked
+ * once, by trade id. Fills booked live before the restart stay where they are: one the live
+ * stream missed and this books later than a newer one moves realized PnL between lots (docs/reliability.md).
+ */
+function bookInVenueOrder(engine: ReconcileEnginePort, pending: PendingFill[]): void {
+  pending.sort(venueOrder);
+  for (const p of pending) {
+    const o = engine.orders.get(p.report.clientOrderId);
+    const before = o?.filledQty ?? 0;
+    engine.onExecutionReport(p.report);
+    p.added = (o?.filledQty ?? before) - before;
+  }
+}
+
+/** The fills of a venue's order status report still to book: all with a trade id (booked once by it), those without only beyond what the journal has. */
+function statusFills(o: Order, st: OrderStatusReport): PendingFill[] {
   const before = o.filledQty;
+  const fills: PendingFill[] = [];
   let venueCum = 0;
   for (const f of st.fills) {
     if (f.kind !== 'fill') continue;
     venueCum += f.lastQty;
     // Without a trade id a fill cannot be de-duplicated: only quantity beyond what the journal has is new.
     if (f.tradeId === undefined && venueCum <= before) continue;
-    engine.onExecutionReport({ ...f, clientOrderId: o.clientOrderId });
+    fills.push({ report: { ...f, clientOrderId: o.clientOrderId }, added: 0 });
   }
-  if (o.filledQty > before) {
-    recovered({ exchange: o.exchange, kind: 'fill_while_down', clientOrderId: o.clientOrderId, symbol: o.symbol, detail: `filled ${o.filledQty - before} lot(s) while down: applied with their fees` });
+  return fills;
+}
+
+/** After an order's fills are booked: what they recovered, then a fill-quantity check against the venue's answer. */
+function checkStatus(o: Order, st: OrderStatusReport, fills: readonly PendingFill[], mismatch: (m: ReconcileMismatch) => void, recovered: (m: ReconcileMismatch) => void): void {
+  const added = fills.reduce((n, f) => n + f.added, 0);
+  if (added > 0) {
+    recovered({ exchange: o.exchange, kind: 'fill_while_down', clientOrderId: o.clientOrderId, symbol: o.symbol, detail: `filled ${added} lot(s) while down: applied with their fees` });
   }
   if (st.filledQty !== o.filledQty) {
     mismatch({ exchange: o.exchange, kind: 'status', clientOrderId: o.clientOrderId, symbol: o.symbol, detail: `venue says ${st.filledQty} lots filled, journal ${o.filledQty} after applying the venue's fills` });
@@ -413,9 +491,10 @@ function adoptOrder(engine: ReconcileEnginePort, vo: Order): Order {
 
 /**
  * A fill of an order the journal never saw (its record lost, or placed outside this process):
- * booked as an order of its own so the position matches the venue and replays after a restart.
+ * its order is held and journaled, so the position matches the venue and replays after a
+ * restart. Returns the fill to book, under that order's id.
  */
-function adoptTrade(engine: ReconcileEnginePort, t: ExecutionReport): void {
+function adoptTrade(engine: ReconcileEnginePort, t: ExecutionReport): ExecutionReport {
   const id = t.clientOrderId || `adopted-${t.exchange}-${t.tradeId ?? engine.now}`;
   const order: Order = {
     exchange: t.exchange,
@@ -440,5 +519,5 @@ function adoptTrade(engine: ReconcileEnginePort, t: ExecutionReport): void {
     engine.orders.restore(order);
     engine.journal({ t: 'order', order: { ...order, status: 'pending_new' }, ts: engine.now });
   }
-  engine.onExecutionReport({ ...t, clientOrderId: id });
+  return { ...t, clientOrderId: id };
 }

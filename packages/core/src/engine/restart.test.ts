@@ -375,6 +375,46 @@ describe('restart from the journal', () => {
     await third.engine.stop('test');
   });
 
+  it('fills made while down are booked in the venue\'s order (time, then numeric trade id), whatever order they are read in: realized PnL is the venue\'s', async () => {
+    // Three orders the journal holds open; the venue filled them while we were down as buy A
+    // 10 @ 50000.00, sell B 10 @ 50100.00, buy C 10 @ 49900.00. FIFO: B closes A's lots
+    // (+1.00 USDT) and C stays open. Read per order (C is asked about first) they were booked C,
+    // A, B: B closed C's cheaper lots (+2.00 USDT) with the same position.
+    const cases: [string, (n: number) => Pick<ExecutionReport, 'ts' | 'tradeId'>][] = [
+      ['by venue time', (n) => ({ ts: 5000 + n, tradeId: `T${3 - n}` })],
+      // the same millisecond: the venue's trade ids are its order, as numbers (as strings, 100 < 98)
+      ['same millisecond, by trade id', (n) => ({ ts: 5000, tradeId: String(98 + n) })],
+    ];
+    for (const [name, at] of cases) {
+      const path = join(mkdtempSync(join(tmpdir(), 'cwts-restart-')), 'j.db');
+      const first = await boot(path);
+      const orders = (['C', 'A', 'B'] as const).map((k) => {
+        const side = k === 'B' ? 'sell' : 'buy';
+        const price = { A: 5_000_000, B: 5_010_000, C: 4_990_000 }[k];
+        expect(first.submit({ side, qty: 10, price }).accepted).toBe(true);
+        const o = first.venue.submitted.at(-1)!;
+        first.venue.onReport!({ kind: 'ack', exchange: 'v', symbol: 'BTCUSDT', clientOrderId: o.clientOrderId, side, lastPrice: 0, lastQty: 0, leavesQty: 10, cumQty: 0, feeAtoms: 0n, ts: 1 });
+        return { k, o };
+      });
+      await first.engine.stop('SIGTERM');
+
+      const venue = new ScriptedVenue('v', [BTC], { canTrade: true }, false);
+      const seq = { A: 0, B: 1, C: 2 };
+      const fills = orders.map(({ k, o }): ExecutionReport => ({ kind: 'fill', exchange: 'v', symbol: 'BTCUSDT', clientOrderId: o.clientOrderId, side: o.side, lastPrice: o.price!, lastQty: 10, cumQty: 10, leavesQty: 0, feeAtoms: 0n, liquidity: 'maker', ...at(seq[k]) }));
+      for (const f of fills) venue.orderStatus.set(f.clientOrderId, { clientOrderId: f.clientOrderId, status: 'filled', filledQty: 10, fills: [f] });
+      venue.trades = [...fills].reverse();
+      const second = await boot(path, { venue });
+      expect(second.engine.portfolio.qty('v', 'BTCUSDT'), name).toBe(10);
+      expect(money(second.engine).realized, name).toBe('1');
+      expect(second.engine.reconcileResult!.mismatches, name).toEqual([]);
+      expect(second.engine.reconcileResult!.recovered.map((m) => [m.clientOrderId, m.detail]), name).toEqual(orders.map(({ o }) => [o.clientOrderId, 'filled 10 lot(s) while down: applied with their fees']));
+      expect(orders.map(({ o }) => second.engine.orders.get(o.clientOrderId)?.status), name).toEqual(['filled', 'filled', 'filled']);
+      second.store.flush();
+      expect(second.store.database.prepare('SELECT trade_id FROM fills ORDER BY seq').pluck().all(), name).toEqual([0, 1, 2].map((n) => at(n).tradeId));
+      await second.engine.stop('SIGTERM');
+    }
+  });
+
   it('readiness waits for reconciliation; /status shows restoredFrom and the mismatches', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'cwts-restart-')), 'j.db');
     const first = await boot(path);
