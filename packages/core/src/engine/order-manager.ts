@@ -365,6 +365,12 @@ export class OrderManager {
     return this.entries.get(clientOrderId)?.order;
   }
 
+  /** Whether a fill with this trade id is booked on the order (false once the order is forgotten). */
+  hasTrade(clientOrderId: string, tradeId: string): boolean {
+    const t = this.entries.get(clientOrderId)?.trades;
+    return t === undefined ? false : typeof t === 'string' ? t === tradeId : t.has(tradeId);
+  }
+
   /**
    * Our open orders on one instrument. The array is shared until the set changes and is never
    * changed after it is returned (a change builds a new one), so a caller may keep it as a

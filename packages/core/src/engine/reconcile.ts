@@ -187,19 +187,45 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
      */
     const pending: PendingFill[] = [];
     const afterBooking: (() => void)[] = [];
+    /**
+     * One fill, in its turn. Its order is looked up now, not when it was read: one held then may
+     * have been forgotten since (closed-order retention, as earlier fills closed other orders).
+     * A fill whose order is not held is booked as step 2 books a trade of an order the journal
+     * never saw (unless its trade id is journaled).
+     */
+    const bookFill = (p: PendingFill) => {
+      const t = p.report;
+      const o = engine.orders.get(t.clientOrderId);
+      if (o) {
+        const before = o.filledQty;
+        engine.onExecutionReport(t);
+        p.added = o.filledQty - before;
+        return;
+      }
+      if (t.tradeId !== undefined && opts.journaledTradeIds?.[name]?.has(t.tradeId)) return;
+      const bad = fillProblem(t) ?? (engine.instrument(name, t.symbol) === undefined ? { detail: `${String(t.symbol)} is not an instrument of ${name}` } : undefined);
+      if (bad !== undefined) {
+        mismatch({ exchange: name, kind: 'unknown_trade', clientOrderId: t.clientOrderId, symbol: t.symbol, detail: `trade ${t.tradeId ?? '?'} of an order the journal never saw is not a valid fill (${bad.detail}): not booked` });
+        return;
+      }
+      mismatch({ exchange: name, kind: 'unknown_trade', clientOrderId: t.clientOrderId, symbol: t.symbol, detail: `trade ${t.tradeId ?? '?'} (${t.side} ${t.lastQty} lots at ${t.lastPrice}) of an order the journal never saw` });
+      adoptTrade(engine, t);
+      p.adopted = true;
+      record(name, 'adopted', `trade ${t.tradeId ?? '?'} booked from the venue`, t.clientOrderId);
+    };
     let booked = false;
     const book = () => {
       if (booked) return;
       booked = true;
-      bookInVenueOrder(engine, pending);
+      bookInVenueOrder(pending, bookFill);
       for (const next of afterBooking) next();
     };
     /** A venue's answer about an order we hold: its fills booked once each, a terminal status closes it. */
     const applyAnswer = (o: Order, st: OrderStatusReport) => {
-      const fills = statusFills(o, st);
-      pending.push(...fills);
+      const answer = statusFills(engine, o, st);
+      pending.push(...answer.fills);
       afterBooking.push(() => {
-        checkStatus(o, st, fills, mismatch, recovered);
+        checkStatus(engine, o, st, answer, mismatch, recovered);
         if (TERMINAL.has(st.status) && !TERMINAL.has(o.status)) {
           close(o, `venue status ${st.status}`);
           stats.closed++;
@@ -283,24 +309,14 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
               continue;
             }
           }
-          const o = engine.orders.get(t.clientOrderId);
-          if (!o && t.tradeId !== undefined && opts.journaledTradeIds?.[name]?.has(t.tradeId)) continue;
-          if (o) {
-            const fill: PendingFill = { report: t, added: 0 };
-            pending.push(fill);
-            afterBooking.push(() => {
-              if (fill.added !== 0) recovered({ exchange: name, kind: 'fill_while_down', clientOrderId: o.clientOrderId, symbol: t.symbol, detail: `trade ${t.tradeId ?? '?'} of ${o.clientOrderId} was not in the journal: applied (${t.lastQty} lots at ${t.lastPrice} ticks, fee ${t.feeAtoms} atoms)` });
-            });
-            continue;
-          }
-          const bad = fillProblem(t) ?? (engine.instrument(name, t.symbol) === undefined ? { detail: `${String(t.symbol)} is not an instrument of ${name}` } : undefined);
-          if (bad !== undefined) {
-            mismatch({ exchange: name, kind: 'unknown_trade', clientOrderId: t.clientOrderId, symbol: t.symbol, detail: `trade ${t.tradeId ?? '?'} of an order the journal never saw is not a valid fill (${bad.detail}): not booked` });
-            continue;
-          }
-          mismatch({ exchange: name, kind: 'unknown_trade', clientOrderId: t.clientOrderId, symbol: t.symbol, detail: `trade ${t.tradeId ?? '?'} (${t.side} ${t.lastQty} lots at ${t.lastPrice}) of an order the journal never saw` });
-          pending.push({ report: adoptTrade(engine, t), added: 0 });
-          afterBooking.push(() => record(name, 'adopted', `trade ${t.tradeId ?? '?'} booked from the venue`, t.clientOrderId));
+          if (!engine.orders.get(t.clientOrderId) && t.tradeId !== undefined && opts.journaledTradeIds?.[name]?.has(t.tradeId)) continue;
+          // booked in its turn (bookFill): a fill of a held order applies once, by trade id; one of
+          // an order the journal never saw is a mismatch, adopted if it is a valid fill
+          const fill: PendingFill = { report: t, added: 0 };
+          pending.push(fill);
+          afterBooking.push(() => {
+            if (fill.added !== 0 && !fill.adopted) recovered({ exchange: name, kind: 'fill_while_down', clientOrderId: t.clientOrderId, symbol: t.symbol, detail: `trade ${t.tradeId ?? '?'} of ${t.clientOrderId} was not in the journal: applied (${t.lastQty} lots at ${t.lastPrice} ticks, fee ${t.feeAtoms} atoms)` });
+          });
         }
       }
       book();
@@ -412,20 +428,23 @@ interface PendingFill {
   report: ExecutionReport;
   /** Lots it added to its order when booked (0: already booked, or refused). */
   added: number;
+  /** Booked onto an order adopted for it (its order was not held). */
+  adopted?: boolean;
 }
 
 /**
  * Venue time, then trade id where both are decimal numbers (Binance, Bybit and the sim number
  * trades in the order they happen, and many share a millisecond); otherwise the order read
- * (ids such as Coinbase's UUIDs say nothing about order).
+ * (ids such as Coinbase's UUIDs say nothing about order). Never throws on a malformed report:
+ * the engine refuses that one alone when its turn comes.
  */
 function venueOrder(a: PendingFill, b: PendingFill): number {
-  const ta = Number.isFinite(a.report.ts) ? a.report.ts : Infinity;
-  const tb = Number.isFinite(b.report.ts) ? b.report.ts : Infinity;
+  const ta = typeof a.report.ts === 'number' && Number.isFinite(a.report.ts) ? a.report.ts : Infinity;
+  const tb = typeof b.report.ts === 'number' && Number.isFinite(b.report.ts) ? b.report.ts : Infinity;
   if (ta !== tb) return ta < tb ? -1 : 1;
-  const ia = a.report.tradeId;
-  const ib = b.report.tradeId;
-  if (ia === undefined || ib === undefined || !DECIMAL_ID.test(ia) || !DECIMAL_ID.test(ib)) return 0;
+  const ia: unknown = a.report.tradeId;
+  const ib: unknown = b.report.tradeId;
+  if (typeof ia !== 'string' || typeof ib !== 'string' || !DECIMAL_ID.test(ia) || !DECIMAL_ID.test(ib)) return 0;
   const x = ia.replace(LEADING_ZEROS, '');
   const y = ib.replace(LEADING_ZEROS, '');
   return x.length !== y.length ? x.length - y.length : x < y ? -1 : x > y ? 1 : 0;
@@ -438,41 +457,58 @@ const LEADING_ZEROS = /^0+(?=\d)/;
  * order for stay in the order read). Positions are first-in first-out, so realized PnL depends
  * on that order; the same trade read twice (an order's answer and the trade list) is booked
  * once, by trade id. Fills booked live before the restart stay where they are: one the live
- * stream missed and this books later than a newer one moves realized PnL between lots (docs/reliability.md).
+ * stream missed and this books later than a newer one moves realized PnL between lots (docs/journal.md).
  */
-function bookInVenueOrder(engine: ReconcileEnginePort, pending: PendingFill[]): void {
+function bookInVenueOrder(pending: PendingFill[], bookFill: (p: PendingFill) => void): void {
   pending.sort(venueOrder);
-  for (const p of pending) {
-    const o = engine.orders.get(p.report.clientOrderId);
-    const before = o?.filledQty ?? 0;
-    engine.onExecutionReport(p.report);
-    p.added = (o?.filledQty ?? before) - before;
-  }
+  for (const p of pending) bookFill(p);
 }
 
-/** The fills of a venue's order status report still to book: all with a trade id (booked once by it), those without only beyond what the journal has. */
-function statusFills(o: Order, st: OrderStatusReport): PendingFill[] {
+/** What a venue's order status answer brings: the journal's fill quantity when it came, and its fills to book. */
+interface StatusAnswer {
+  /** The order's filled quantity in the journal when the answer came. */
+  before: number;
+  /** Its fills to book: all with a trade id (booked once by it), those without only beyond what the journal had. */
+  fills: PendingFill[];
+  /** Of those, the ones with a trade id the order had not booked when the answer came. */
+  fresh: PendingFill[];
+}
+
+function statusFills(engine: ReconcileEnginePort, o: Order, st: OrderStatusReport): StatusAnswer {
   const before = o.filledQty;
-  const fills: PendingFill[] = [];
+  const answer: StatusAnswer = { before, fills: [], fresh: [] };
   let venueCum = 0;
   for (const f of st.fills) {
     if (f.kind !== 'fill') continue;
     venueCum += f.lastQty;
     // Without a trade id a fill cannot be de-duplicated: only quantity beyond what the journal has is new.
     if (f.tradeId === undefined && venueCum <= before) continue;
-    fills.push({ report: { ...f, clientOrderId: o.clientOrderId }, added: 0 });
+    const fill: PendingFill = { report: { ...f, clientOrderId: o.clientOrderId }, added: 0 };
+    answer.fills.push(fill);
+    if (typeof f.tradeId === 'string' && !engine.orders.hasTrade(o.clientOrderId, f.tradeId)) answer.fresh.push(fill);
   }
-  return fills;
+  return answer;
 }
 
-/** After an order's fills are booked: what they recovered, then a fill-quantity check against the venue's answer. */
-function checkStatus(o: Order, st: OrderStatusReport, fills: readonly PendingFill[], mismatch: (m: ReconcileMismatch) => void, recovered: (m: ReconcileMismatch) => void): void {
-  const added = fills.reduce((n, f) => n + f.added, 0);
+/**
+ * After the fills are booked: what the answer recovered, then a fill-quantity check of the
+ * answer itself: the journal's quantity when it came plus its fills booked since (by this, or by
+ * the live stream while reconciliation read on) against the venue's count. Fills after the
+ * answer (read in step 2, or live) are not in the venue's count and not in this sum.
+ */
+function checkStatus(engine: ReconcileEnginePort, o: Order, st: OrderStatusReport, answer: StatusAnswer, mismatch: (m: ReconcileMismatch) => void, recovered: (m: ReconcileMismatch) => void): void {
+  const added = answer.fills.reduce((n, f) => n + f.added, 0);
   if (added > 0) {
     recovered({ exchange: o.exchange, kind: 'fill_while_down', clientOrderId: o.clientOrderId, symbol: o.symbol, detail: `filled ${added} lot(s) while down: applied with their fees` });
   }
-  if (st.filledQty !== o.filledQty) {
-    mismatch({ exchange: o.exchange, kind: 'status', clientOrderId: o.clientOrderId, symbol: o.symbol, detail: `venue says ${st.filledQty} lots filled, journal ${o.filledQty} after applying the venue's fills` });
+  let covered = answer.before;
+  for (const f of answer.fills) {
+    const t = f.report.tradeId;
+    if (f.added > 0) covered += f.added;
+    else if (answer.fresh.includes(f) && t !== undefined && engine.orders.hasTrade(o.clientOrderId, t)) covered += f.report.lastQty;
+  }
+  if (st.filledQty !== covered) {
+    mismatch({ exchange: o.exchange, kind: 'status', clientOrderId: o.clientOrderId, symbol: o.symbol, detail: `venue says ${st.filledQty} lots filled, journal ${covered} after applying the venue's fills` });
   }
   if (st.venueOrderId) o.venueOrderId = st.venueOrderId;
 }
@@ -491,10 +527,9 @@ function adoptOrder(engine: ReconcileEnginePort, vo: Order): Order {
 
 /**
  * A fill of an order the journal never saw (its record lost, or placed outside this process):
- * its order is held and journaled, so the position matches the venue and replays after a
- * restart. Returns the fill to book, under that order's id.
+ * booked as an order of its own so the position matches the venue and replays after a restart.
  */
-function adoptTrade(engine: ReconcileEnginePort, t: ExecutionReport): ExecutionReport {
+function adoptTrade(engine: ReconcileEnginePort, t: ExecutionReport): void {
   const id = t.clientOrderId || `adopted-${t.exchange}-${t.tradeId ?? engine.now}`;
   const order: Order = {
     exchange: t.exchange,
@@ -519,5 +554,5 @@ function adoptTrade(engine: ReconcileEnginePort, t: ExecutionReport): ExecutionR
     engine.orders.restore(order);
     engine.journal({ t: 'order', order: { ...order, status: 'pending_new' }, ts: engine.now });
   }
-  return { ...t, clientOrderId: id };
+  engine.onExecutionReport({ ...t, clientOrderId: id });
 }
