@@ -123,6 +123,22 @@ describe('reconciliation books the fills of steps 1 and 2 after both', () => {
     await b.stop('test');
   });
 
+  it('a fill without a trade id that the venue lists in its answer and in its trade list is booked once', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'cwts-reconcile-booking-')), 'j.db');
+    const [o] = await firstRun(path, 1);
+    const v = new ScriptedVenue('v', [BTC], { canTrade: true }, false);
+    // a third-party adapter whose venue gives fills no id
+    const f = fill(o!, 4, undefined, 2_000);
+    v.orderStatus.set(o!.clientOrderId, { clientOrderId: o!.clientOrderId, status: 'partially_filled', filledQty: 4, fills: [f] });
+    v.tradesSince = async () => [f];
+    const b = engineOn(path, v);
+    await b.start();
+    expect(b.orders.get(o!.clientOrderId)?.filledQty).toBe(4);
+    expect(b.portfolio.qty('v', 'BTCUSDT')).toBe(4);
+    expect(b.reconcileResult!.mismatches.map((m) => `${m.kind}: ${m.detail}`)).toEqual([]);
+    await b.stop('test');
+  });
+
   it('a trade id that is not a string (an adapter bug) is refused alone: the venue\'s other recovered fills are booked and its filled order closed', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'cwts-reconcile-booking-')), 'j.db');
     const [a, b] = await firstRun(path, 2);

@@ -221,7 +221,10 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
       for (const next of afterBooking) next();
     };
     /** A venue's answer about an order we hold: its fills booked once each, a terminal status closes it. */
+    /** Orders the venue answered about (steps 1 and 1b). */
+    const answered = new Set<string>();
     const applyAnswer = (o: Order, st: OrderStatusReport) => {
+      answered.add(o.clientOrderId);
       const answer = statusFills(engine, o, st);
       pending.push(...answer.fills);
       afterBooking.push(() => {
@@ -301,6 +304,9 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
         const unidentified = new Map(opts.journaledUnidentifiedFills?.[name] ?? []);
         for (const t of trades) {
           if (t.kind !== 'fill') continue;
+          // Without a trade id nothing tells this fill from the same one in the order's status
+          // answer, which brought every fill beyond the journal's quantity: booked there, once.
+          if (t.tradeId === undefined && answered.has(t.clientOrderId)) continue;
           if (t.tradeId === undefined && t.ts <= since) {
             const key = unidentifiedFillKey(t);
             const n = unidentified.get(key) ?? 0;
