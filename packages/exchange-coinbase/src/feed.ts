@@ -172,11 +172,11 @@ export class CoinbaseFeed {
         const st = p.ctx as FeedProduct | undefined;
         this.reject(p.reason === 'unknown_symbol' ? '' : (st?.symbol ?? ''), p.reason, p.problem);
         // a book update we cannot apply means the book would be wrong: resync the books the frame
-        // named (a gap already resynced them all), or, where the fast path stopped before the
-        // sequence_num, the product it was reading (the next frame shows the gap as well)
-        if (p.seqNum >= 0) {
-          if (!gap) this.lostL2(text, p.reason, p.problem);
-        } else if (st && p.reason !== 'unknown_symbol' && text.includes('l2_data')) st.sync.resync(`invalid update rejected (${p.reason}): ${p.problem}`);
+        // named (a gap already resynced them all). The parser reports INVALID only after reading
+        // the whole envelope, so the frame's sequence_num was checked above and no false gap
+        // follows; a frame whose sequence_num is unreadable is MALFORMED instead (below: the
+        // next frame shows the gap and every book resyncs)
+        if (p.seqNum >= 0 && !gap) this.lostL2(text, p.reason, p.problem);
         return;
       }
       case Frame.ERROR:

@@ -94,7 +94,8 @@ export class CoinbaseFrameParser {
   /**
    * Hot path: level2 frames are read with the allocation-free cursor, straight from the text to
    * integer ticks and lots; everything else, and any level2 frame in a layout the fast path does
-   * not expect, goes through JSON.parse (`slow`), which also names what is wrong.
+   * not expect or with a value it refuses, goes through JSON.parse (`slow`), which also names
+   * what is wrong. A frame is never INVALID before its whole envelope (sequence_num) was read.
    */
   parse(text: string): FrameCode {
     this.ctx = undefined;
@@ -124,7 +125,7 @@ export class CoinbaseFrameParser {
       if (c.is('sequence_num')) seq = c.readInt();
       else if (c.is('events')) {
         const r = this.fastEvents(c);
-        if (r === undefined || r < 0) return r as FrameCode | undefined;
+        if (r === undefined) return undefined;
         events = r;
       } else this.skip(c);
     }
@@ -135,7 +136,13 @@ export class CoinbaseFrameParser {
     return Frame.L2;
   }
 
-  /** The events array: the number of events, a (negative) INVALID code, or undefined (slow path). */
+  /**
+   * The events array: the number of events, or undefined (slow path). A value off the grid goes
+   * to the slow path too, never INVALID from here: the frame is dropped, but its sequence_num
+   * (Coinbase writes it before the events) still counts, and only the slow path, which reads
+   * the whole envelope, knows it for every layout. Leaving it unread was a false gap on the next
+   * frame, which resynced every book and dropped that frame.
+   */
   private fastEvents(c: JsonCursor): number | undefined {
     c.expect(91);
     let n = 0;
@@ -216,8 +223,8 @@ export class CoinbaseFrameParser {
     return undefined;
   }
 
-  /** `[{side, event_time, price_level, new_quantity}, ...]` into the event's reused levels; 0 ok. */
-  private fastLevels(c: JsonCursor, ev: L2Event, ctx: ProductCtx): number | undefined {
+  /** `[{side, event_time, price_level, new_quantity}, ...]` into the event's reused levels; 0 ok, undefined: slow path (a value off the grid too). */
+  private fastLevels(c: JsonCursor, ev: L2Event, ctx: ProductCtx): 0 | undefined {
     const bids = ev.bids;
     const asks = ev.asks;
     const s = c.s;
@@ -249,12 +256,7 @@ export class CoinbaseFrameParser {
       }
       const price = unitsOf(s, pS, pE, ctx.scales.price);
       const qty = unitsOf(s, qS, qE, ctx.scales.qty);
-      if (Number.isNaN(price) || Number.isNaN(qty)) {
-        this.ctx = ctx;
-        this.reason = 'off_grid';
-        this.problem = `level ${s.slice(pS, Math.min(pE, pS + 40))} x ${s.slice(qS, Math.min(qE, qS + 40))} of ${ctx.symbol} is off the grid`;
-        return Frame.INVALID;
-      }
+      if (Number.isNaN(price) || Number.isNaN(qty)) return undefined; // rejected by the slow path (see fastEvents)
       const out = this.lvSide === 1 ? bids : asks;
       const k = this.lvSide === 1 ? nb++ : na++;
       const l = out[k];
@@ -284,7 +286,7 @@ export class CoinbaseFrameParser {
    * `]`): the structure is proven, so each level's strings are at fixed offsets from its `{` and
    * end at their next '"'. Values go through unitsOf exactly as on the per-level path.
    */
-  private exactLevels(s: string, c: JsonCursor, ev: L2Event, ctx: ProductCtx, end: number): number {
+  private exactLevels(s: string, c: JsonCursor, ev: L2Event, ctx: ProductCtx, end: number): 0 | undefined {
     const bids = ev.bids;
     const asks = ev.asks;
     const ps = ctx.scales.price;
@@ -307,12 +309,7 @@ export class CoinbaseFrameParser {
       while (s.charCodeAt(qE) !== 34) qE++;
       const price = unitsOf(s, pS, pE, ps);
       const qty = unitsOf(s, qS, qE, qs);
-      if (Number.isNaN(price) || Number.isNaN(qty)) {
-        this.ctx = ctx;
-        this.reason = 'off_grid';
-        this.problem = `level ${s.slice(pS, Math.min(pE, pS + 40))} x ${s.slice(qS, Math.min(qE, qS + 40))} of ${ctx.symbol} is off the grid`;
-        return Frame.INVALID;
-      }
+      if (Number.isNaN(price) || Number.isNaN(qty)) return undefined; // rejected by the slow path (see fastEvents)
       const out = bid ? bids : asks;
       const k = bid ? nb++ : na++;
       const l = out[k];

@@ -1,3 +1,4 @@
+import { defineInstrument } from '@cwts/core';
 import { HarnessSink } from '@cwts/core/adapter-kit';
 import { describe, expect, it } from 'vitest';
 import { CoinbaseFeed } from '../src/feed.js';
@@ -74,6 +75,61 @@ describe('CoinbaseFeed', () => {
     expect(sink.synced).toBe(true);
     expect(sync.resyncs.invalid).toBe(2);
     expect(sync.mirror.bids.best()).toBe(6_500_000);
+  });
+
+  it('an off-grid level2 value resyncs only its product and counts no sequence gap; an unreadable sequence_num still shows one', () => {
+    const inst = (symbol: string, base: string) => defineInstrument({ exchange: 'coinbase', symbol, base, quote: 'USD', tickSize: '0.01', lotSize: '0.00000001' });
+    let gaps = 0;
+    const errors: string[] = [];
+    const sink = { onMarketEvent: () => {}, onFeedStatus: () => {}, onFeedError: (_c: string, m: string) => errors.push(m), onFeedReject: () => {} };
+    const feed = new CoinbaseFeed({ exchange: 'coinbase', instruments: [inst('BTC-USD', 'BTC'), inst('ETH-USD', 'ETH')], sink: () => sink as never, now: () => 0, requestSnapshot: () => {}, onSequenceGap: () => gaps++ });
+    feed.connectionOpened();
+    for (const p of feed.products) p.sync.begin('initial');
+    const book = (seq: number, product: string, bid: string) => env('l2_data', seq, [l2Event('snapshot', product, [lv('bid', bid, '1'), lv('offer', `${Number(bid) + 1}.00`, '1')])]);
+    const update = (seq: number, product: string, bid: string, qty = '2') => env('l2_data', seq, [l2Event('update', product, [lv('bid', bid, qty)])]);
+    feed.onFrame(book(0, 'BTC-USD', '65000.00'));
+    feed.onFrame(book(1, 'ETH-USD', '3000.00'));
+    const btc = feed.product('BTC-USD')!.sync;
+    const eth = feed.product('ETH-USD')!.sync;
+    expect([btc.state, eth.state]).toEqual(['synced', 'synced']);
+
+    // sequence_num 2 stands before the events (Coinbase's layout); one BTC level is off the 0.01 grid
+    feed.onFrame(update(2, 'BTC-USD', '64999.995'));
+    expect(feed.reporter.counts).toEqual({ off_grid: 1 });
+    expect(btc.state).not.toBe('synced'); // the BTC book lost an update
+    expect(btc.resyncs).toEqual({ invalid: 1 });
+    // sequence_num 3 follows 2: nothing was lost, so no gap, and ETH's update is applied
+    feed.onFrame(update(3, 'ETH-USD', '3000.50'));
+    expect(feed.stats.gaps).toBe(0);
+    expect(gaps).toBe(0);
+    expect(errors.filter((e) => /sequence gap/.test(e))).toEqual([]);
+    expect(eth.state).toBe('synced');
+    expect(eth.resyncs).toEqual({});
+    expect(eth.mirror.bids.best()).toBe(300_050);
+    // the same with sequence_num after the events (another key order): counted, no gap either
+    feed.onFrame(JSON.stringify({ channel: 'l2_data', events: [l2Event('update', 'ETH-USD', [lv('bid', '3000.001', '1')])], sequence_num: 4 }));
+    feed.onFrame(update(5, 'BTC-USD', '64999.00'));
+    expect(feed.reporter.counts).toEqual({ off_grid: 2 });
+    expect([feed.stats.gaps, gaps]).toEqual([0, 0]);
+    expect(eth.resyncs).toEqual({ invalid: 1 });
+
+    // a frame whose sequence_num cannot be read may have been any message: the next frame shows
+    // the gap, every book resyncs and market_trades is backfilled
+    feed.onFrame(book(6, 'BTC-USD', '65000.00'));
+    feed.onFrame(book(7, 'ETH-USD', '3000.00'));
+    expect([btc.state, eth.state]).toEqual(['synced', 'synced']);
+    feed.onFrame(update(8, 'BTC-USD', '64999.995').replace('"sequence_num":8', '"sequence_num":"8"'));
+    expect(feed.reporter.counts).toEqual({ off_grid: 2, malformed: 1 });
+    feed.onFrame(update(9, 'ETH-USD', '3000.50'));
+    expect([feed.stats.gaps, gaps]).toEqual([1, 1]);
+    expect([btc.state, eth.state]).toEqual(['buffering', 'buffering']);
+    // so does one cut short after its bad value (its envelope was never read whole)
+    feed.onFrame(book(10, 'BTC-USD', '65000.00'));
+    feed.onFrame(book(11, 'ETH-USD', '3000.00'));
+    feed.onFrame(update(12, 'BTC-USD', '64999.995').slice(0, -3));
+    feed.onFrame(update(13, 'ETH-USD', '3000.50'));
+    expect([feed.stats.gaps, gaps]).toEqual([2, 2]);
+    expect([btc.state, eth.state]).toEqual(['buffering', 'buffering']);
   });
 
   it('harness: every sample frame is accepted as is from its starting state', () => {

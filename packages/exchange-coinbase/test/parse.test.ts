@@ -95,6 +95,7 @@ describe('CoinbaseFrameParser', () => {
     expect(p.parse(env('l2_data', 1, [{ type: 'update', product_id: 'BTC-USD', updates: [{ side: 'bid', price_level: '1.001', new_quantity: '1' }] }]))).toBe(Frame.INVALID);
     expect(p.problem).toMatch(/off the grid/);
     expect(p.ctx?.symbol).toBe('BTC-USD');
+    expect(p.seqNum).toBe(1); // read with the envelope: the frame's sequence_num still counts
     expect(p.parse(env('l2_data', 1, [{ type: 'update', product_id: 'ETH-USD', updates: [] }]))).toBe(Frame.INVALID);
     expect(p.problem).toMatch(/unknown product ETH-USD/);
     expect(p.parse(env('l2_data', 1, [{ type: 'update', product_id: 'BTC-USD', updates: [{ side: 'middle', price_level: '1', new_quantity: '1' }] }]))).toBe(Frame.MALFORMED);

@@ -208,6 +208,11 @@ export class KrakenFeed {
       if (sync.state === 'buffering') {
         sync.snapshotFailed();
         sync.requestAgain('book snapshot checksum mismatch'); // backed off by the client
+      } else if (sync.state === 'synced') {
+        // Kraken replaced its book with this one, and ours is the old one: keeping it SYNCED
+        // would let a difference below the checksummed top 10 stand for good (an unreadable
+        // snapshot resyncs too). The resync resubscribes for a fresh snapshot.
+        sync.resync('book snapshot checksum mismatch');
       }
       return;
     }

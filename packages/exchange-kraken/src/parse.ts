@@ -1,6 +1,7 @@
 import { type FeedRejectReason, type BookDeltaEvent, type BookLevel, type TradeEvent } from '@cwts/core';
 import { JSON_SCAN_FAILED, JsonCursor, isScanFailure, isoTimeMs, rfc3339Ms, unitsOf, type FastScale, type InstrumentScales } from '@cwts/core/adapter-kit';
 import type { KrakenPrecision } from './checksum.js';
+import { quoteJsonNumbers } from './executions-parse.js';
 
 /** Moved to the adapter kit (Coinbase reads the same timestamps); re-exported for compatibility. */
 export { rfc3339Ms };
@@ -91,7 +92,8 @@ function plainNumberEnd(s: string, i: number): number {
  * Kraken WebSocket v2 frames -> normalized integer events. `book` frames are read straight from
  * the text with the allocation-free cursor (prices and quantities go from their JSON number text
  * to ticks and lots without a float); trades, control messages and anything in an unexpected
- * layout go through JSON.parse.
+ * layout go through JSON.parse, where trades and books are read from a second parse that keeps
+ * every number's text (`exactNumbers`), so no value is ever a double rounded onto the grid.
  */
 export class KrakenFrameParser {
   private readonly cur = new JsonCursor();
@@ -371,9 +373,11 @@ export class KrakenFrameParser {
       case 'status':
         return Frame.STATUS;
       case 'trade':
-        return this.slowTrades(o, recvTs);
-      case 'book':
-        return this.slowBook(o, recvTs);
+      case 'book': {
+        const exact = this.exactNumbers(text);
+        if (exact === undefined) return this.malformed(`${o.channel} frame whose numbers cannot be read exactly (a \\u0000 escape, or nested too deep)`);
+        return o.channel === 'trade' ? this.slowTrades(exact, recvTs) : this.slowBook(exact, recvTs);
+      }
       default:
         this.problem = `unknown message ${text.length > 120 ? `${text.slice(0, 120)}...` : text}`;
         return Frame.UNKNOWN;
@@ -383,17 +387,32 @@ export class KrakenFrameParser {
   private ctxFor(sym: unknown): SymbolCtx | undefined {
     const ctx = this.symbols.find((s) => s.symbol === sym);
     if (!ctx) {
-      this.problem = `unknown symbol ${String(sym)}`;
+      this.problem = `unknown symbol ${String(isMarkedNumber(sym) ? sym.slice(1) : sym)}`;
       this.reason = 'unknown_symbol';
     }
     return ctx;
   }
 
-  /** A number the slow path got from JSON.parse, back to units (String(n) is its shortest exact text). */
+  /**
+   * The frame (already proven JSON) parsed again with every number as a string holding its exact
+   * text behind a NUL marker (`quoteJsonNumbers`): JSON.parse would make 65000.10000000000000001
+   * the double 65000.1, on the grid, where the text is not. A frame with a \u0000 escape is
+   * refused (a string could then pose as a marked number), as is one nested past the bound.
+   */
+  private exactNumbers(text: string): Record<string, unknown> | undefined {
+    if (text.includes('\\u0000')) return undefined;
+    const quoted = quoteJsonNumbers(text);
+    if (quoted === undefined) return undefined;
+    try {
+      return JSON.parse(quoted) as Record<string, unknown>;
+    } catch {
+      return undefined; // cannot happen for a text JSON.parse read (numbers become strings), but never throw here
+    }
+  }
+
+  /** A number of `exactNumbers` in units, read from its text; NaN for anything else (a JSON string too). */
   private units(v: unknown, sc: FastScale): number {
-    if (typeof v !== 'number' || !Number.isFinite(v)) return NaN;
-    const t = String(v);
-    return numberUnits(t, 0, t.length, sc);
+    return isMarkedNumber(v) ? numberUnits(v, 1, v.length, sc) : NaN;
   }
 
   private slowBook(o: Record<string, unknown>, recvTs: number): FrameCode {
@@ -403,8 +422,8 @@ export class KrakenFrameParser {
     const ctx = this.ctxFor(e.symbol);
     if (!ctx) return Frame.INVALID;
     this.ctx = ctx; // set early: an invalid level below resyncs this symbol
-    const ck = e.checksum;
-    if (!Array.isArray(e.bids) || !Array.isArray(e.asks) || typeof ck !== 'number' || !Number.isInteger(ck) || ck < 0 || ck > 0xffffffff) return this.malformed('book entry without bids, asks or checksum');
+    const ck = markedNumberValue(e.checksum);
+    if (!Array.isArray(e.bids) || !Array.isArray(e.asks) || !Number.isInteger(ck) || ck < 0 || ck > 0xffffffff) return this.malformed('book entry without bids, asks or checksum');
     const fill = (src: unknown[], out: BookLevel[]): boolean => {
       out.length = 0;
       for (const l of src) {
@@ -413,7 +432,7 @@ export class KrakenFrameParser {
         const q = this.units(r?.qty, ctx.scales.qty);
         if (Number.isNaN(p) || Number.isNaN(q) || q < 0) {
           this.reason = Number.isNaN(p) || Number.isNaN(q) ? 'off_grid' : 'negative_qty';
-          this.problem = `book level ${JSON.stringify(l)} of ${ctx.symbol} is off the grid`;
+          this.problem = `book level ${JSON.stringify(l).replace(/\\u0000/g, '')} of ${ctx.symbol} is off the grid`;
           return false;
         }
         out.push({ price: p, qty: q });
@@ -436,11 +455,11 @@ export class KrakenFrameParser {
       if (t === null || typeof t !== 'object') return this.malformed('trade entry is not an object');
       const ctx = this.ctxFor(t.symbol);
       if (!ctx) return Frame.INVALID;
-      const id = t.trade_id;
-      if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0 || (t.side !== 'buy' && t.side !== 'sell')) return this.malformed('trade without trade_id or side');
+      const id = markedNumberValue(t.trade_id);
+      if (!Number.isSafeInteger(id) || id < 0 || (t.side !== 'buy' && t.side !== 'sell')) return this.malformed('trade without trade_id or side');
       const price = this.units(t.price, ctx.scales.price);
       const qty = this.units(t.qty, ctx.scales.qty);
-      if (Number.isNaN(price) || Number.isNaN(qty)) return this.invalid(`trade ${String(t.price)} x ${String(t.qty)} of ${ctx.symbol} is off the grid`, 'off_grid');
+      if (Number.isNaN(price) || Number.isNaN(qty)) return this.invalid(`trade ${shown(t.price)} x ${shown(t.qty)} of ${ctx.symbol} is off the grid`, 'off_grid');
       this.trades.push({
         ctx,
         trade: { type: 'trade', exchange: this.exchange, symbol: ctx.symbol, ts: isoTimeMs(typeof t.timestamp === 'string' ? t.timestamp : undefined), recvTs, tradeId: String(id), price, qty, side: t.side },
@@ -453,4 +472,19 @@ export class KrakenFrameParser {
     this.problem = msg;
     return Frame.MALFORMED;
   }
+}
+
+/** A value of `exactNumbers` that was a JSON number: its text behind the NUL marker. */
+function isMarkedNumber(v: unknown): v is string {
+  return typeof v === 'string' && v.length > 1 && v.charCodeAt(0) === 0;
+}
+
+/** A marked number's value as JSON.parse would read it (for integers: ids, checksums); NaN for anything else. */
+function markedNumberValue(v: unknown): number {
+  return isMarkedNumber(v) ? Number(v.slice(1)) : NaN;
+}
+
+/** A value of `exactNumbers` as its frame text, for a rejection's detail. */
+function shown(v: unknown): string {
+  return isMarkedNumber(v) ? v.slice(1) : JSON.stringify(v) ?? String(v);
 }

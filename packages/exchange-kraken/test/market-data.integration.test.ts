@@ -94,12 +94,15 @@ describe('Kraken market data against the local v2 server', () => {
 
   it('never shows a snapshot whose checksum does not match, and asks again', async () => {
     const { f, sink, i } = await boot({});
-    // a raw snapshot with a wrong checksum arrives while synced: rejected, the book stays
-    const before = sink.snapshots().length;
+    // a raw snapshot with a wrong checksum arrives while synced: rejected, and since the venue
+    // replaced its book with it, ours (the old one) resyncs by unsubscribe + subscribe
     f.sendRaw('{"channel":"book","type":"snapshot","data":[{"symbol":"BTC/USD","bids":[{"price":1,"qty":1}],"asks":[{"price":2,"qty":1}],"checksum":12345}]}');
+    await waitUntil(() => sink.statuses.some((s) => s.state === 'resyncing' && /book snapshot checksum mismatch/.test(s.reason)), 'a resync');
+    await waitUntil(() => sink.snapshots('resync').length === 1, 'the replayed snapshot');
     f.step(SYM, 5);
     await waitUntil(() => matches(sink, f, i, 10), 'the true book');
-    expect(sink.snapshots().length).toBe(before);
+    expect(f.requests.filter((r) => r.params?.channel === 'book').map((r) => r.method)).toEqual(['subscribe', 'unsubscribe', 'subscribe']);
+    expect(sink.snapshots().every((e) => e.bids.every((l) => l.price !== 10) && e.asks.every((l) => l.price !== 20))).toBe(true);
     expect(sink.rejects.some((r) => r.reason === 'bad_snapshot' && /checksum/.test(r.detail))).toBe(true);
   });
 

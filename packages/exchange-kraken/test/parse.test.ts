@@ -76,6 +76,22 @@ describe('Kraken v2 frame parser', () => {
     expect(p.parse('{"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","side":"sell","price":64000.1,"qty":0.5}]}', 0)).toBe(Frame.MALFORMED);
   });
 
+  it('reads the JSON.parse path\'s prices and quantities from the frame text, never from a double', () => {
+    const { p, ctx } = parser();
+    // a book in another key order (the slow path): a price JSON.parse would round onto the grid
+    expect(p.parse('{"type":"update","channel":"book","data":[{"checksum":1,"asks":[{"qty":1,"price":64001.00000000000000001}],"bids":[],"symbol":"BTC/USD"}]}', 0)).toBe(Frame.INVALID);
+    expect(p.reason).toBe('off_grid');
+    expect(p.parse('{"type":"update","channel":"book","data":[{"checksum":1,"asks":[{"qty":1.000000000000000000,"price":64001.10}],"bids":[],"symbol":"BTC/USD"}]}', 0)).toBe(Frame.BOOK);
+    expect(ctx.delta.asks).toEqual([{ price: 640011, qty: 100_000_000 }]);
+    // a trade: the price's text has more digits than the tick
+    expect(p.parse('{"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","side":"buy","price":64000.10000000000000001,"qty":0.5,"ord_type":"limit","trade_id":1,"timestamp":"2023-09-25T07:49:37.708706Z"}]}', 0)).toBe(Frame.INVALID);
+    expect(p.reason).toBe('off_grid');
+    expect(p.problem).toMatch(/64000\.10000000000000001 x 0\.5/);
+    // values are JSON numbers: a string is refused, and one written to pose as a read number too
+    expect(p.parse('{"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","side":"buy","price":"64000.1","qty":0.5,"ord_type":"limit","trade_id":1,"timestamp":"x"}]}', 0)).toBe(Frame.INVALID);
+    expect(p.parse('{"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","side":"buy","price":"\\u000064000.1","qty":0.5,"ord_type":"limit","trade_id":1,"timestamp":"x"}]}', 0)).toBe(Frame.MALFORMED);
+  });
+
   it('expands exponent numbers exactly and refuses anything that is not on the grid', () => {
     const lot = fastScale(BTC.qtyScale);
     const u = (s: string) => numberUnits(s, 0, s.length, lot);
