@@ -136,10 +136,14 @@ export class TinyExFeed {
         const qty = qtyToLots(i, m.qty);
         const bad = tradeProblem(price, qty);
         if (bad !== undefined) throw new Rejected(bad, `trade ${id}: ${bad.replace(/_/g, ' ')}`);
-        const v = s.trades.check(id);
+        // The trade's venue time where it sends a usable one: the guard needs it to follow the
+        // stream back behind one id that was far ahead (a corrupted digit); given ids alone it
+        // dropped every real trade as a duplicate until the stream caught up with that id.
+        const venueTs = typeof m.ts === 'number' && Number.isFinite(m.ts) && m.ts > 0 ? m.ts : undefined;
+        const v = s.trades.check(id, venueTs);
         if (v === TradeIdVerdict.DUPLICATE) return;
         if (v === TradeIdVerdict.JUMP) throw new Rejected('trade_id_jump', `trade id ${id} is implausibly far ahead of ${s.trades.last}`);
-        this.o.sink()?.onMarketEvent({ type: 'trade', exchange: this.o.exchange, symbol: i.symbol, ts: typeof m.ts === 'number' && m.ts > 0 ? m.ts : now, recvTs: now, tradeId: String(id), price, qty, side: m.side });
+        this.o.sink()?.onMarketEvent({ type: 'trade', exchange: this.o.exchange, symbol: i.symbol, ts: venueTs ?? now, recvTs: now, tradeId: String(id), price, qty, side: m.side });
         return;
       }
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defineInstrument, type BookView, type MarketEvent, type OrderIntent, type PersistedState, type Signal, type StrategyContext, type SubmitResult } from '@cwts/core';
+import { defineInstrument, type BookView, type ExecutionReport, type Logger, type MarketEvent, type OrderIntent, type PersistedState, type Signal, type StrategyContext, type SubmitResult } from '@cwts/core';
 import { silentLogger } from '@cwts/core/observability';
 import { parseFollowerSettings, WhaleFollower } from './whale-follower.js';
 import { DEFAULT_WHALE_SETTINGS, RobustWhaleDetector } from '../detectors/robust-whale.js';
@@ -57,7 +57,7 @@ describe('WhaleFollower', () => {
     expect(sent).toHaveLength(1);
     s.onMarketEvent!(tick(21_000, 'b'), at(21_000));
     expect(sent[1]).toMatchObject({ side: 'buy', qty: 2000, reduceOnly: true });
-    s.onSignal(whale(7000, 1), at(21_000));
+    s.onSignal(whale(21_000, 1), at(21_000));
     expect(sent).toHaveLength(3);
   });
 
@@ -96,12 +96,92 @@ describe('WhaleFollower', () => {
     setPosition(0);
     // the restored last entry is taken as "now" at the first signal: that one is inside the cooldown, a later one is not
     const s2 = new WhaleFollower(settings, silentLogger());
-    s2.onSignal(whale(T, 1), at(T + 20_000));
+    s2.onSignal(whale(T + 20_000, 1), at(T + 20_000));
     expect(sent).toHaveLength(1);
-    s2.onSignal(whale(T, 1), at(T + 24_999));
+    s2.onSignal(whale(T + 24_999, 1), at(T + 24_999));
     expect(sent).toHaveLength(1);
-    s2.onSignal(whale(T, 1), at(T + 25_000));
+    s2.onSignal(whale(T + 25_000, 1), at(T + 25_000));
     expect(sent).toHaveLength(2);
+  });
+});
+
+describe('WhaleFollower: signal age (max_signal_age_ms)', () => {
+  const settings = parseFollowerSettings({ order_notional: 1200, cooldown_ms: 5000, hold_ms: 20000, slippage_bps: 10 });
+
+  it('follows a signal up to max_signal_age_ms old on the engine clock (default 2000), skips an older one, counts and warns', () => {
+    expect(settings.maxSignalAgeMs).toBe(2000);
+    const warnings: string[] = [];
+    const logger = { ...silentLogger(), warn: (_o: unknown, msg?: string) => void warnings.push(String(msg)) } as unknown as Logger;
+    const { sent, at } = ctx();
+    const s = new WhaleFollower(settings, logger);
+    const T = 1_700_000_000_000;
+    s.onSignal(whale(T - 2001, 1), at(T));
+    s.onSignal({ ...whale(T, 1), ts: Number.NaN }, at(T));
+    expect(sent).toHaveLength(0);
+    expect(s.staleSignalsSkipped).toBe(2);
+    // one warning per 10 s of the clock; the rest counted into the next one
+    expect(warnings).toEqual([expect.stringContaining('2001 ms old (max_signal_age_ms 2000)')]);
+    s.onSignal(whale(T + 10_000 - 5000, 1), at(T + 10_000));
+    expect(warnings[1]).toContain('(and 1 more since the last warning)');
+    // at the limit it is followed
+    s.onSignal(whale(T + 10_000 - 2000, 1), at(T + 10_000));
+    expect(sent).toHaveLength(1);
+    expect(s.staleSignalsSkipped).toBe(3);
+  });
+
+  it('is a setting: max_signal_age_ms, a positive number', () => {
+    expect(parseFollowerSettings({ max_signal_age_ms: 500 }).maxSignalAgeMs).toBe(500);
+    expect(() => parseFollowerSettings({ max_signal_age_ms: 0 })).toThrow('strategy.max_signal_age_ms: expected a positive number');
+    expect(() => parseFollowerSettings({ max_signal_age: 500 })).toThrow(/unknown key \(known: .*max_signal_age_ms/);
+  });
+});
+
+describe('WhaleFollower: exits per leg (an entry the router split over venues)', () => {
+  const settings = parseFollowerSettings({ order_notional: 1200, cooldown_ms: 5000, hold_ms: 20000, slippage_bps: 10 });
+  const fill = (exchange: string, side: 'buy' | 'sell', qty: number): ExecutionReport => ({ kind: 'fill', exchange, symbol: 'BTCUSDT', clientOrderId: `c-${exchange}`, side, lastPrice: 6_000_000, lastQty: qty, cumQty: qty, leavesQty: 0, feeAtoms: 0n, ts: 0 });
+  const tickOn = (exchange: string, id: string): MarketEvent => ({ ...tick(0, id), exchange });
+
+  it('flattens every venue the entry filled on, each hold_ms after its fill, and journals each leg', () => {
+    const positions: Record<string, number> = { sim: 0, b: 0 };
+    const state = memoryState();
+    const sent: OrderIntent[] = [];
+    const book = { synced: true, bestBid: () => 5_999_900, bestAsk: () => 6_000_000 } as unknown as BookView;
+    const c = {
+      now: 1000,
+      instrument: () => I,
+      book: () => book,
+      positions: { qty: (exchange: string) => positions[exchange] ?? 0 },
+      openOrders: () => [],
+      submit: (i: OrderIntent): SubmitResult => (sent.push(i), { accepted: true, clientOrderId: `sor-${sent.length}` }),
+      persisted: state,
+    } as unknown as StrategyContext & { now: number };
+    const s = new WhaleFollower(settings, silentLogger());
+    s.onSignal(whale(1000, 1), c);
+    expect(sent).toHaveLength(1);
+    // the router filled 500 lots on the signal's venue and 1,500 on venue b
+    positions.sim = 500;
+    s.onExecution(fill('sim', 'buy', 500), c);
+    positions.b = 1500;
+    s.onExecution(fill('b', 'buy', 1500), c);
+    expect(state.values.get('strategy:whale-follower/exitAt:b:BTCUSDT')).toBe(21_000);
+    c.now = 20_999;
+    s.onMarketEvent!(tickOn('b', 'x'), c);
+    expect(sent).toHaveLength(1);
+    c.now = 21_000;
+    s.onMarketEvent!(tickOn('b', 'y'), c);
+    s.onMarketEvent!(tickOn('sim', 'z'), c);
+    expect(sent.slice(1).map((o) => [o.exchange, o.side, o.qty, o.reduceOnly])).toEqual([
+      ['b', 'sell', 1500, true],
+      ['sim', 'sell', 500, true],
+    ]);
+    // an exit's fill (reduce-only: it shrinks the position) plans no new exit; a flat leg is done
+    positions.b = 0;
+    s.onExecution(fill('b', 'sell', 1500), c);
+    expect(state.values.get('strategy:whale-follower/exitAt:b:BTCUSDT')).toBe(21_000);
+    c.now = 22_000;
+    s.onMarketEvent!(tickOn('b', 'w'), c);
+    expect(state.values.get('strategy:whale-follower/exitAt:b:BTCUSDT')).toBe(null);
+    expect(sent).toHaveLength(3);
   });
 });
 
@@ -147,6 +227,42 @@ describe('reference app: whale detector -> WhaleFollower', () => {
     feed(trade(t + 61_000, 120_000));
     expect(sent).toHaveLength(3);
     expect(sent[2]).toMatchObject({ side: 'buy' });
+  });
+
+  it('does not enter now on a whale that printed two minutes ago (trades a venue backfills after a reconnect)', () => {
+    const sent: OrderIntent[] = [];
+    const book = { synced: true, bestBid: () => 5_999_900, bestAsk: () => 6_000_000 } as unknown as BookView;
+    const strategy = new WhaleFollower(parseFollowerSettings({ order_notional: 1200, cooldown_ms: 5000, hold_ms: 20_000, slippage_bps: 10 }), silentLogger());
+    const ctx = {
+      now: 0,
+      instrument: () => I,
+      book: () => book,
+      positions: { qty: () => 0 },
+      openOrders: () => [],
+      submit: (i: OrderIntent): SubmitResult => (sent.push(i), { accepted: true, clientOrderId: `cw-${sent.length}` }),
+      emit: (s: Signal) => strategy.onSignal(s, ctx),
+    } as unknown as StrategyContext & { emit(s: Signal): void; now: number };
+    const detector = new RobustWhaleDetector('whale', DEFAULT_WHALE_SETTINGS);
+    // as the engine dispatches: its clock is the receive time; detectors, then the strategy
+    const feed = (ev: MarketEvent) => {
+      ctx.now = ev.recvTs;
+      detector.onMarketEvent(ev, ctx as never);
+      strategy.onMarketEvent!(ev, ctx);
+    };
+    const T0 = 1_700_000_000_000;
+    let n = 0;
+    const trade = (ts: number, qty: number, recvTs = ts): MarketEvent => ({ type: 'trade', exchange: 'sim', symbol: 'BTCUSDT', ts, recvTs, tradeId: String(++n), price: 6_000_000, qty, side: 'buy' });
+    for (let i = 0; i < 300; i++) feed(trade(T0 + i * 10, 2000 + (i % 7) * 100));
+    // The socket drops at T0 + 3 s and comes back two minutes later; the venue backfills what
+    // was missed, each trade with its own (past) venue time, which clockTime trusts. One was a
+    // whale: the detector reports it, at its time, and the follower does not buy on it now.
+    const back = T0 + 123_000;
+    feed(trade(T0 + 3_000, 120_000, back));
+    expect(strategy.staleSignalsSkipped).toBe(1);
+    expect(sent).toEqual([]);
+    // a whale as it happens is followed
+    feed(trade(back + 10, 120_000));
+    expect(sent).toEqual([expect.objectContaining({ side: 'buy', qty: 2000 })]);
   });
 
   it("the detector's signal ts is the clock time, not the glitched venue time", () => {

@@ -10,9 +10,18 @@ export interface FollowerSettings {
   holdMs: number;
   /** How far through the touch an IOC entry or exit may go, in basis points of the touch. */
   slippageBps: number;
+  /**
+   * Most a signal's time may trail the engine's clock and still be followed (`ctx.now -
+   * signal.ts`, ms). An older one (a whale among the trades a venue backfills after a
+   * reconnect, stamped with their own, past, times) is skipped: whatever it moved has moved.
+   */
+  maxSignalAgeMs: number;
 }
 
-export const DEFAULT_FOLLOWER_SETTINGS: FollowerSettings = { orderNotional: 1000, cooldownMs: 5000, holdMs: 20_000, slippageBps: 10 };
+export const DEFAULT_FOLLOWER_SETTINGS: FollowerSettings = { orderNotional: 1000, cooldownMs: 5000, holdMs: 20_000, slippageBps: 10, maxSignalAgeMs: 2000 };
+
+/** At most one warning per this long about skipped stale signals (engine clock, ms); the rest are counted. */
+const STALE_LOG_EVERY_MS = 10_000;
 
 /**
  * Follows whale flow: on a whale signal it buys (or sells) a small fixed notional with an IOC
@@ -25,11 +34,26 @@ export const DEFAULT_FOLLOWER_SETTINGS: FollowerSettings = { orderNotional: 1000
  * the journal kept both across restarts. A journaled time ahead of the clock (one written so, or
  * a host whose clock is behind) is pulled back once to the most it can mean: an entry now, an
  * exit `holdMs` from now.
+ *
+ * A signal older than `maxSignalAgeMs` on the engine's clock is not followed (counted in
+ * `staleSignalsSkipped`, logged at most every 10 s): venues backfill the trades missed during a
+ * disconnect with their own times, so a whale minutes old once bought at today's touch.
+ *
+ * Exits are per leg: every (venue, symbol) an entry filled on is flattened `holdMs` after that
+ * fill, with a reduce-only IOC on that venue at its next trade there. With `[routing]` on, the
+ * router splits an entry over venues: keyed on the signal's venue alone, the legs filled
+ * elsewhere were never flattened. The legs are learned from the entry's fills (execution
+ * reports), not from the submit answer, so a leg is exited exactly where a position was built.
  */
 export class WhaleFollower implements Strategy {
   readonly name = 'whale-follower';
   private readonly lastEntry = new Map<string, number>();
+  /** Planned exit per leg, `exchange:symbol`, on the engine's clock. */
   private readonly exitAt = new Map<string, number>();
+  /** Signals skipped because they were older than `maxSignalAgeMs`. */
+  staleSignalsSkipped = 0;
+  private staleLogNext = -Infinity;
+  private staleLogHeld = 0;
 
   constructor(
     private readonly settings: FollowerSettings,
@@ -38,9 +62,12 @@ export class WhaleFollower implements Strategy {
 
   onSignal(signal: Signal, ctx: StrategyContext): void {
     if (signal.kind !== 'whale_trade' || signal.direction === 0) return;
+    const now = ctx.now;
+    // Written so that a signal without a usable time (NaN) is skipped too.
+    const age = now - signal.ts;
+    if (!(age <= this.settings.maxSignalAgeMs)) return this.skipStale(signal, age, now);
     const key = `${signal.exchange}:${signal.symbol}`;
     // After a restart the journal remembers the last entry: no re-entry inside the cooldown.
-    const now = ctx.now;
     const last = this.lastEntry.get(key) ?? this.restored(ctx, 'lastEntry', key, now, this.lastEntry);
     if (last !== undefined && now - last < this.settings.cooldownMs) return;
     const book = ctx.book(signal.exchange, signal.symbol);
@@ -74,7 +101,7 @@ export class WhaleFollower implements Strategy {
   onMarketEvent(ev: MarketEvent, ctx: StrategyContext): void {
     if (ev.type !== 'trade') return;
     const key = `${ev.exchange}:${ev.symbol}`;
-    // A position restored after a restart still gets its planned exit.
+    // Each leg exits on its own venue's trades. A position restored after a restart still gets its planned exit.
     const now = ctx.now;
     const due = this.exitAt.get(key) ?? this.restored(ctx, 'exitAt', key, now + this.settings.holdMs, this.exitAt);
     if (due == null || now < due) return;
@@ -120,7 +147,36 @@ export class WhaleFollower implements Strategy {
     return latest;
   }
 
-  onExecution(_r: ExecutionReport): void {}
+  /**
+   * A fill that grew a position (a buy leaving it long, a sell leaving it short: exits are
+   * reduce-only and cannot) is an entry's, wherever the router sent it: that leg is flattened
+   * `holdMs` from now. The engine applied the fill to the positions before this call.
+   */
+  onExecution(r: ExecutionReport, ctx: StrategyContext): void {
+    if (r.kind !== 'fill' || !(r.lastQty > 0)) return;
+    const pos = ctx.positions.qty(r.exchange, r.symbol);
+    if (r.side === 'buy' ? pos <= 0 : pos >= 0) return;
+    const leg = `${r.exchange}:${r.symbol}`;
+    const due = ctx.now + this.settings.holdMs;
+    if (this.exitAt.get(leg) === due) return;
+    this.exitAt.set(leg, due);
+    ctx.persisted?.set(`strategy:${this.name}`, `exitAt:${leg}`, due);
+  }
+
+  private skipStale(signal: Signal, age: number, now: number): void {
+    this.staleSignalsSkipped++;
+    if (now < this.staleLogNext) {
+      this.staleLogHeld++;
+      return;
+    }
+    const more = this.staleLogHeld > 0 ? ` (and ${this.staleLogHeld} more since the last warning)` : '';
+    this.staleLogNext = now + STALE_LOG_EVERY_MS;
+    this.staleLogHeld = 0;
+    this.logger.warn(
+      { signal: signal.id, ageMs: age, maxSignalAgeMs: this.settings.maxSignalAgeMs, skipped: this.staleSignalsSkipped },
+      `whale-follower: signal ${signal.id} on ${signal.exchange}:${signal.symbol} not followed: ${age} ms old (max_signal_age_ms ${this.settings.maxSignalAgeMs})${more}`,
+    );
+  }
 
   /** Whole ticks: the order price stays on the instrument's grid. */
   private slippage(touchTicks: number): number {
@@ -130,11 +186,13 @@ export class WhaleFollower implements Strategy {
 
 export function parseFollowerSettings(raw: Readonly<Record<string, unknown>>): FollowerSettings {
   const out = { ...DEFAULT_FOLLOWER_SETTINGS };
-  const keys: Record<string, keyof FollowerSettings> = { order_notional: 'orderNotional', cooldown_ms: 'cooldownMs', hold_ms: 'holdMs', slippage_bps: 'slippageBps' };
+  const keys: Record<string, keyof FollowerSettings> = { order_notional: 'orderNotional', cooldown_ms: 'cooldownMs', hold_ms: 'holdMs', slippage_bps: 'slippageBps', max_signal_age_ms: 'maxSignalAgeMs' };
   for (const [k, v] of Object.entries(raw)) {
     const field = keys[k];
     if (!field) throw new Error(`strategy.${k}: unknown key (known: ${Object.keys(keys).join(', ')})`);
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new Error(`strategy.${k}: expected a non-negative number`);
+    // 0 would skip every signal: a venue's trade time trails the clock by the network path
+    if (field === 'maxSignalAgeMs' && v === 0) throw new Error(`strategy.${k}: expected a positive number (ms), got 0`);
     out[field] = v;
   }
   return out;

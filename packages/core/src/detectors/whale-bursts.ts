@@ -33,7 +33,12 @@ export function onBurstTrade(d: WhaleRuleContext, st: WhaleSymbol, ev: TradeEven
         b.usual = (b.usual + a * (b.bucketSum - b.usual)) * keep;
         b.bucketSum = 0;
       }
-      st.windowsSeen += gap;
+      // Warm-up counts windows that held trades (the one closing now), not window numbers: a
+      // first trade stamped long before the next (a venue's last print sent on subscribe, a
+      // backfill; in the past, so clockTime trusts it) spans hundreds of empty windows that
+      // must not stand in for burst_warmup_windows (the cascade detector counts buckets seen
+      // the same way). An idle gap decays U above but teaches nothing.
+      st.windowsSeen++;
     }
     st.bucket = bucket;
   }

@@ -19,14 +19,16 @@ export function onWallBook(d: WhaleRuleContext, st: WhaleSymbol, ev: BookDeltaEv
   if (st.book === undefined) st.book = ctx.book(ev.exchange, ev.symbol);
   const book = st.book;
   if (book === undefined) return;
-  if (ev.type === 'book_snapshot') {
-    // A (re)snapshot: what we tracked may be stale; start over from what the book shows.
-    st.walls[BID].count = 0;
-    st.walls[ASK].count = 0;
-  }
+  // A snapshot the book could not take (crossed, invalid) leaves it unsynced: the walls tracked
+  // stay as they were until a snapshot that syncs it is checked against them below.
   if (!book.synced) return;
   const bb = book.bestBid();
   const ba = book.bestAsk();
+  if (ev.type === 'book_snapshot') {
+    // A (re)snapshot replaces the book: keep the walls it still shows, drop the rest.
+    resyncWalls(d, st, BID, bb, book);
+    resyncWalls(d, st, ASK, ba, book);
+  }
   // Signal and wall times on the detectors' one clock rule (docs/detectors.md, Time).
   const now = clockTime(ev);
   if (bb !== undefined) levels(d, st, BID, ev.bids, bb, book, now, ctx);
@@ -35,6 +37,33 @@ export function onWallBook(d: WhaleRuleContext, st: WhaleSymbol, ev: BookDeltaEv
   if (ba !== undefined) dropFar(d, st, ASK, ba);
 }
 
+/**
+ * After a snapshot (the book now holds only what it shows): a tracked wall the book still shows
+ * at or above the wall threshold is the same wall, kept with its history and not announced
+ * again (clearing every wall on a snapshot once re-announced each one as `wall_appeared` at every
+ * resync); one the book shows smaller, or not at all, is dropped without a signal, since what
+ * happened to it during the gap (traded or cancelled) cannot be told. Walls the snapshot shows
+ * that were not tracked are then examined by levels() as on any book event, so a wall that
+ * appeared during the gap is announced.
+ */
+function resyncWalls(d: WhaleRuleContext, st: WhaleSymbol, side: number, touch: number | undefined, book: BookView): void {
+  const w = st.walls[side];
+  if (w.count === 0) return;
+  const logThreshold = Math.max(st.logWallMin, st.logWallRatio + st.levelSize.median);
+  for (let i = w.count - 1; i >= 0; i--) {
+    const price = w.price[i];
+    const qty = touch === undefined ? 0 : book.qtyAt(side === BID ? 'bid' : 'ask', price);
+    if (qty > 0 && Math.log(price * st.tickValue * qty * st.lotValue) >= logThreshold) {
+      w.qty[i] = qty;
+      if (qty > w.peak[i]) w.peak[i] = qty;
+      // trades credited before the gap cannot be matched to a decrease the snapshot hides
+      w.pendingTraded[i] = 0;
+      continue;
+    }
+    d.stats.wallsDropped++;
+    w.remove(i);
+  }
+}
 
 /**
  * The event names the levels that changed; their quantities are read from the book, which is
@@ -159,8 +188,6 @@ function updateWall(d: WhaleRuleContext, st: WhaleSymbol, side: number, i: numbe
   }
   w.remove(i);
 }
-
-/** Stops tracking walls the touch moved far away from (or through). */
 
 /** Stops tracking walls the touch moved far away from (or through). */
 function dropFar(d: WhaleRuleContext, st: WhaleSymbol, side: number, touch: number): void {

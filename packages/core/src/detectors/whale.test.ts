@@ -219,6 +219,21 @@ describe('whale detector (b): bursts', () => {
         expect({ recvTs, bursts: h.signalsOf('whale_burst').length }).toEqual({ recvTs, bursts: 0 });
       }
     });
+
+    it('a first trade stamped long before the rest (a recent-trades snapshot on subscribe) does not stand in for warm-up', () => {
+      // The venue's last print, sent on subscribe, 10 minutes old: in the past, so clockTime
+      // trusts it. The 600 empty windows between it and the next trade once counted as windows
+      // seen, and a burst fired after 30 s of flow with burst_warmup_windows = 60.
+      const { h } = harness({ trades: false, walls: false, burst_warmup_windows: 60 });
+      h.feed({ ...trade(T0 - 600_000, lotsFor(2000), 'sell'), recvTs: T0 });
+      let ts = flow(h, T0, 30);
+      for (let i = 0; i < 6; i++) h.feed(trade((ts += 50), lotsFor(30_000), 'buy'));
+      expect(h.signalsOf('whale_burst')).toHaveLength(0);
+      // warm once 60 windows with trades have been seen: the same burst then fires
+      ts = flow(h, ts, 40);
+      for (let i = 0; i < 6; i++) h.feed(trade((ts += 50), lotsFor(30_000), 'buy'));
+      expect(h.signalsOf('whale_burst')).toHaveLength(1);
+    });
   });
 });
 
@@ -353,6 +368,61 @@ describe('whale detector (c): walls', () => {
     const pulled = h.signalsOf('wall_pulled');
     expect(pulled.map((s) => s.ts)).toEqual([ts + 2000]);
     expect(pulled[0]!.evidence).toMatchObject({ lifetimeMs: 2000 });
+  });
+
+  describe('across a book resync (a snapshot replacing the book)', () => {
+    /**
+     * A resync snapshot of the book as it stands, with `changes` applied (qty 0 removes a level),
+     * at a sequence past a gap; later deltas continue from it.
+     */
+    function resync(h: DetectorHarness, ts: number, changes: { bids?: BookLevel[]; asks?: BookLevel[] } = {}): void {
+      const book = h.book('x', 'BTCUSDT')!;
+      const out = Array.from({ length: 50 }, () => ({ price: 0, qty: 0 }));
+      const side = (s: 'bid' | 'ask', edits: BookLevel[] = []): BookLevel[] => {
+        const levels = new Map<number, number>();
+        const n = book.topLevels(s, 50, out);
+        for (let i = 0; i < n; i++) levels.set(out[i]!.price, out[i]!.qty);
+        for (const e of edits) levels.set(e.price, e.qty);
+        return [...levels].filter(([, q]) => q > 0).map(([price, qty]) => ({ price, qty }));
+      };
+      lastSeq += 50;
+      h.feed({ type: 'book_snapshot', exchange: 'x', symbol: 'BTCUSDT', ts, recvTs: ts, seq: lastSeq, bids: side('bid', changes.bids), asks: side('ask', changes.asks), reason: 'resync' });
+    }
+
+    it('a wall the snapshot still shows is the same wall: not announced again, its pull later measured from its first appearance', () => {
+      const { h } = harness({ trades: false, bursts: false });
+      let ts = warm(h);
+      const wallPrice = TOUCH_BID - 9 * 300; // deepest level: the warm-up deltas never touch it
+      h.feed(delta(++ts, [lv(wallPrice, lotsFor(2_000_000))]));
+      const appearedAt = ts;
+      expect(h.signalsOf('wall_appeared')).toHaveLength(1);
+      // a sequence gap: the venue's snapshot shows the same book, the wall resting where it was
+      resync(h, (ts += 5000));
+      expect(h.book('x', 'BTCUSDT')!.qtyAt('bid', wallPrice)).toBe(lotsFor(2_000_000));
+      expect(h.signalsOf('wall_appeared').map((s) => ({ price: s.evidence.price, ts: s.ts }))).toEqual([{ price: wallPrice, ts: appearedAt }]);
+      // still tracked: pulled after the resync, it is reported with its whole life
+      h.feed(delta((ts += 1000), [lv(wallPrice, 0)]));
+      expect(h.signalsOf('wall_pulled').map((s) => s.evidence)).toEqual([expect.objectContaining({ price: wallPrice, appearedTs: appearedAt, lifetimeMs: ts - appearedAt, cancelledQty: lotsFor(2_000_000) })]);
+    });
+
+    it('a wall the snapshot no longer shows is dropped without a signal; one it shows for the first time is announced', () => {
+      const { h } = harness({ trades: false, bursts: false });
+      let ts = warm(h);
+      const gone = TOUCH_BID - 300;
+      const fresh = TOUCH_ASK + 300;
+      h.feed(delta(++ts, [lv(gone, lotsFor(2_000_000))]));
+      expect(h.signalsOf('wall_appeared')).toHaveLength(1);
+      // during the gap the bid wall went (traded or cancelled: no telling) and an ask wall came
+      resync(h, (ts += 5000), { bids: [lv(gone, lotsFor(15_000))], asks: [lv(fresh, lotsFor(3_000_000))] });
+      expect(h.signalsOf('wall_pulled')).toHaveLength(0);
+      expect(h.signalsOf('wall_appeared').map((s) => ({ side: s.evidence.side, price: s.evidence.price, ts: s.ts }))).toEqual([
+        { side: 'bid', price: gone, ts: ts - 5000 },
+        { side: 'ask', price: fresh, ts },
+      ]);
+      // the dropped wall is no longer tracked: its level shrinking further is no pull
+      h.feed(delta(++ts, [lv(gone, lotsFor(10_000))]));
+      expect(h.signalsOf('wall_pulled')).toHaveLength(0);
+    });
   });
 
   it('a redelivered (old) book delta that the book drops is not read as the wall appearing again', () => {
