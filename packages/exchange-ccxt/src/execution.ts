@@ -22,10 +22,11 @@ import {
   type OrderStatus,
   type OrderStatusReport,
   type RejectReason,
+  type Side,
   type TradingAvailability,
   type VenuePosition,
 } from '@cwts/core';
-import { RateLimiter, TimerSet, claimPriorTrades, feeToQuoteAtoms, refusedByVenue } from '@cwts/core/adapter-kit';
+import { BoundedIdSet, RateLimiter, TimerSet, claimPriorTrades, feeToQuoteAtoms, refusedByVenue } from '@cwts/core/adapter-kit';
 import type { CcxtExchange, CcxtMyTrade, CcxtOrder } from './ccxt-exchange.js';
 import { mapCcxtError } from './errors.js';
 import type { CcxtOptions } from './options.js';
@@ -60,7 +61,19 @@ interface Tracked {
   priorLots?: number;
   /** The venue accepted our cancel: an order it no longer lists has ended (cancelled). */
   cancelAccepted?: boolean;
+  /** Trades of this order refused (fillReport): each is counted and warned about once, not at every poll. */
+  refusedTradeIds?: BoundedIdSet;
 }
+
+/**
+ * The venue's and our clocks may differ: an order's trades are read from this long before the
+ * order was made.
+ */
+const CLOCK_MARGIN_MS = 60_000;
+/** Refused trade ids remembered per order (a venue listing endless refused trades costs no more). */
+const REFUSED_TRADE_IDS = 1024;
+/** At most this many fetchMyTrades pages per read (500,000 trades on Binance): a venue answering new trades for ever cannot hold the poll. */
+const MAX_TRADE_PAGES = 1000;
 
 /** An order as ccxt returned it, with the venue's id. */
 const hasId = (x: CcxtOrder): boolean => x.id !== undefined && x.id !== null && String(x.id) !== '';
@@ -77,12 +90,21 @@ export class CcxtExecution implements ExecutionClient {
   private readonly tracked = new Map<string, Tracked>();
   private polling = false;
   private stopped = false;
-  /** Listed trades refused (off the grid, not a positive price and quantity): never applied. */
+  /** Listed trades refused (off the grid, not a positive price and quantity, past the order's size): never applied. */
   private refusedFills = 0;
+  /** Order answers refused (fetchOrder answered about another order): read again. */
+  private refusedOrderReads = 0;
+  /** Until then (clock ms) the venue limited our reads: polls wait (pauseReadsOnRateLimit). */
+  private readsPausedUntil = 0;
+  /** The followed order a poll cut short by the venue's rate limit stopped at: the next poll starts there. */
+  private resumePollAt: string | undefined;
+  /** Per ccxt symbol, the longest fetchMyTrades page the venue has answered (myTrades: a shorter page is the last). */
+  private readonly tradesPageSize = new Map<string, number>();
 
   /** Refused venue input, running totals (ExecutionClient.inputRejections). */
   *inputRejections(): Generator<readonly [string, number]> {
     if (this.refusedFills > 0) yield ['fill', this.refusedFills] as const;
+    if (this.refusedOrderReads > 0) yield ['order_read', this.refusedOrderReads] as const;
   }
 
   constructor(private readonly deps: CcxtExecutionDeps) {
@@ -164,10 +186,13 @@ export class CcxtExecution implements ExecutionClient {
       return;
     }
     const m = failure === undefined ? { reason: 'VENUE_ERROR' as const, text: `${this.exchange}: the order's answer carried no order id`, retryable: false } : mapCcxtError(this.exchange, failure);
+    this.pauseOrdersOnRateLimit(m.reason);
     // Anything but the venue's refusal (a network failure, an answer ccxt failed to read, one
-    // without an order id) leaves the order's fate unknown: it is looked up by client id, never
-    // assumed rejected.
-    if (failure !== undefined && refusedByVenue(failure, undefined)) {
+    // without an order id, ccxt's bare ExchangeError: what it throws for a code it cannot class
+    // and for a venue's internal error, Bybit 10016 "System error") leaves the order's fate
+    // unknown: it is looked up by client id, never assumed rejected. The bare class is checked
+    // here too, not only by the kit's rule, since a core older than that rule may be installed.
+    if (failure !== undefined && !isBareExchangeError(failure) && refusedByVenue(failure, undefined)) {
       this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: m.reason, text: m.text, leavesQty: 0 });
       return;
     }
@@ -185,28 +210,40 @@ export class CcxtExecution implements ExecutionClient {
 
   /**
    * Asks by client id every `poll_interval_ms` until the order is found (then acked and followed)
-   * or `unknown_order_grace_ms` has passed (then reported rejected: it never reached the venue).
+   * or a lookup the venue answered, `unknown_order_grace_ms` or later, does not find it (then
+   * reported rejected: it never reached the venue). A lookup that failed says nothing about the
+   * order: through an outage that outlasts the grace the order is asked about until the venue
+   * answers, never declared absent while it may be working.
    */
   private async resolveUnknown(o: Order, sym: string, reason: RejectReason, text: string): Promise<void> {
     const since = this.deps.clock.now();
     for (;;) {
-      const known = await this.orderByClientId(sym, o.clientOrderId, o.createdTs).catch(() => undefined);
+      if (this.stopped) return;
+      let known: CcxtOrder | undefined;
+      let answered = false;
+      try {
+        known = await this.orderByClientId(sym, o.clientOrderId, o.createdTs);
+        answered = true;
+      } catch (err) {
+        this.deps.logger?.debug({ exchange: this.exchange, clientOrderId: o.clientOrderId }, `order lookup by client id failed (${mapCcxtError(this.exchange, err).text}); asking again`);
+      }
       if (this.stopped) return;
       if (known && hasId(known)) {
         this.follow(o, String(known.id));
         return;
       }
-      if (this.deps.clock.now() - since >= this.deps.options.unknown_order_grace_ms) break;
-      await this.timers.sleep(this.deps.options.poll_interval_ms);
+      if (answered && this.deps.clock.now() - since >= this.deps.options.unknown_order_grace_ms) break;
+      await this.timers.sleep(Math.max(this.deps.options.poll_interval_ms, this.readsPausedUntil - this.deps.clock.now()));
     }
     this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: reason, text: `${text}; not found by client id within ${this.deps.options.unknown_order_grace_ms} ms: never reached the venue`, leavesQty: 0 });
   }
 
   /** Our order by client id among the venue's open orders, then (where ccxt can list them) its closed ones: a market order may have filled at once. */
   private async orderByClientId(sym: string, clientOrderId: string, createdTs: number): Promise<CcxtOrder | undefined> {
-    const open = (await this.ex!.fetchOpenOrders(sym)).find((x) => x.clientOrderId === clientOrderId);
-    if (open || !this.ex!.has.fetchClosedOrders || !this.ex!.fetchClosedOrders) return open;
-    return (await this.ex!.fetchClosedOrders(sym, createdTs - 60_000)).find((x) => x.clientOrderId === clientOrderId);
+    const ex = this.ex!;
+    const open = (await this.read(ex.fetchOpenOrders(sym))).find((x) => x.clientOrderId === clientOrderId);
+    if (open || !ex.has.fetchClosedOrders || !ex.fetchClosedOrders) return open;
+    return (await this.read(ex.fetchClosedOrders(sym, createdTs - CLOCK_MARGIN_MS))).find((x) => x.clientOrderId === clientOrderId);
   }
 
   private async cancelNow(o: Order): Promise<void> {
@@ -220,6 +257,7 @@ export class CcxtExecution implements ExecutionClient {
       await this.ex.cancelOrder(o.venueOrderId, sym);
     } catch (err) {
       const m = mapCcxtError(this.exchange, err);
+      this.pauseOrdersOnRateLimit(m.reason);
       this.report(o, { kind: 'rejected', rejects: 'request', rejectReason: m.reason, text: m.text });
       return;
     }
@@ -243,12 +281,59 @@ export class CcxtExecution implements ExecutionClient {
   private async readAndSync(t: Tracked, sym: string): Promise<void> {
     let v: CcxtOrder;
     try {
-      v = await this.ex!.fetchOrder(t.venueOrderId, sym);
+      v = await this.read(this.ex!.fetchOrder(t.venueOrderId, sym));
     } catch (err) {
       if (t.cancelAccepted && mapCcxtError(this.exchange, err).reason === 'UNKNOWN_ORDER') await this.endUnlisted(t, sym).catch(() => {});
       return;
     }
+    // an answer about another order (a venue or ccxt mix-up) says nothing about ours: applied, its
+    // end or fills would end ours while it works; read again at the next poll
+    if (!this.isAnswerFor(v, t.venueOrderId, t.order.clientOrderId)) return;
     await this.sync(t, v).catch(() => {});
+  }
+
+  /**
+   * Is `v` the venue's answer about the order asked for: its id the one asked for (where one was),
+   * and its client id, where it carries one, ours? One that is not is counted and warned about.
+   */
+  private isAnswerFor(v: CcxtOrder, venueOrderId: string | undefined, clientOrderId: string | undefined): boolean {
+    const idOk = hasId(v) && (venueOrderId === undefined || String(v.id) === venueOrderId);
+    const clientOk = clientOrderId === undefined || v.clientOrderId === undefined || v.clientOrderId === null || v.clientOrderId === '' || v.clientOrderId === clientOrderId;
+    if (idOk && clientOk) return true;
+    this.refusedOrderReads++;
+    this.deps.logger?.warn({ exchange: this.exchange, venueOrderId, clientOrderId, answeredId: v.id, answeredClientId: v.clientOrderId }, 'fetchOrder answered about another order; not applied, read again');
+    return false;
+  }
+
+  /**
+   * A read of the venue: where it answers that we are over its rate limit, reads wait
+   * (pauseReadsOnRateLimit) before the next. Rethrows.
+   */
+  private async read<T>(answer: Promise<T>): Promise<T> {
+    try {
+      return await answer;
+    } catch (err) {
+      this.pauseReadsOnRateLimit(mapCcxtError(this.exchange, err).reason);
+      throw err;
+    }
+  }
+
+  /**
+   * The venue refused a create or cancel as over its rate limit (HTTP 429, RateLimitExceeded):
+   * orders wait `rate_limit_pause_ms` (ccxt's own limiter is off, so nothing else holds them;
+   * Binance bans an IP that goes on sending into the limit).
+   */
+  private pauseOrdersOnRateLimit(reason: RejectReason): void {
+    if (reason === 'RATE_LIMITED') this.limiter.blockUntil(this.deps.clock.now() + this.deps.options.rate_limit_pause_ms);
+  }
+
+  /**
+   * The venue refused a read as over its rate limit: polls and lookups wait `rate_limit_pause_ms`
+   * (the rest of a poll round too). Orders do not: a pause renewed by every poll while reads stay
+   * limited would hold back every order and cancel.
+   */
+  private pauseReadsOnRateLimit(reason: RejectReason): void {
+    if (reason === 'RATE_LIMITED') this.readsPausedUntil = Math.max(this.readsPausedUntil, this.deps.clock.now() + this.deps.options.rate_limit_pause_ms);
   }
 
   private async endUnlisted(t: Tracked, sym: string): Promise<void> {
@@ -260,18 +345,31 @@ export class CcxtExecution implements ExecutionClient {
     this.report(t.order, { kind: 'cancelled', leavesQty: 0, cumQty: t.filled, text: `${this.exchange}: cancel accepted; the venue no longer lists the order` });
   }
 
-  /** Polls each order we placed for fills and venue-side ends (cancel, expiry). */
+  /**
+   * Polls each order we placed for fills and venue-side ends (cancel, expiry). Once the venue
+   * answers a read with its rate limit, the rest of the round waits (readsPausedUntil), and the
+   * next round starts at the order this one stopped at: from the first order each time, the
+   * orders behind the limit would never be read.
+   */
   private async poll(): Promise<void> {
     if (this.polling || this.stopped || !this.ex || this.tracked.size === 0) return;
     this.polling = true;
     try {
-      for (const t of [...this.tracked.values()]) {
+      const all = [...this.tracked.values()];
+      const at = this.resumePollAt === undefined ? -1 : all.findIndex((t) => t.order.clientOrderId === this.resumePollAt);
+      const round = at > 0 ? [...all.slice(at), ...all.slice(0, at)] : all;
+      for (const t of round) {
         if (this.stopped) return;
+        if (this.deps.clock.now() < this.readsPausedUntil) {
+          this.resumePollAt = t.order.clientOrderId;
+          return;
+        }
         const sym = this.deps.ccxtSymbol(t.order.symbol);
         if (!sym) continue;
         // a failed read (the order's or its trades') is read again at the next poll
         await this.readAndSync(t, sym);
       }
+      this.resumePollAt = undefined;
     } finally {
       this.polling = false;
     }
@@ -319,17 +417,80 @@ export class CcxtExecution implements ExecutionClient {
   }
 
   private async emitFills(t: Tracked, i: Instrument, sym: string): Promise<void> {
-    const trades = [...(await this.ex!.fetchMyTrades(sym, t.order.createdTs - 60_000))].sort((a, b) => (a.timestamp ?? 0) - (b.timestamp ?? 0));
+    const trades = byTime(await this.myTrades(sym, t.order.createdTs - CLOCK_MARGIN_MS));
     this.claimPriorTrades(t, i, trades);
+    this.bookTrades(t, i, trades, (r) => this.onReport?.(r));
+  }
+
+  /**
+   * The order's trades in `trades` (oldest first) not booked yet, each as a fill handed to `out`
+   * and booked once by trade id. A trade that is no fill of this order (off the grid, not a
+   * positive price and quantity, or one that takes the order past its size) is refused, never
+   * applied, and counted and warned about once: it is listed again at every read. It is still
+   * looked at each time, since the venue may list it corrected later.
+   */
+  private bookTrades(t: Tracked, i: Instrument, trades: readonly CcxtMyTrade[], out: (r: ExecutionReport) => void): void {
     for (const tr of trades) {
-      if (String(tr.order) !== t.venueOrderId || t.tradeIds.has(String(tr.id))) continue;
-      const r = this.fillReport(t.order, i, tr, t.filled);
-      if (!r) continue;
-      t.tradeIds.add(String(tr.id));
+      const id = String(tr.id);
+      if (String(tr.order) !== t.venueOrderId || t.tradeIds.has(id)) continue;
+      const r = this.fillReport(t.order, i, tr, t.filled, t.order.qty);
+      if (typeof r === 'string') {
+        if ((t.refusedTradeIds ??= new BoundedIdSet(REFUSED_TRADE_IDS)).add(id)) this.refuseFill(tr, r);
+        continue;
+      }
+      t.tradeIds.add(id);
       t.filled = r.cumQty;
       t.order.filledQty = r.cumQty;
-      this.onReport?.(r);
+      out(r);
     }
+  }
+
+  private refuseFill(tr: CcxtMyTrade, why: string): void {
+    this.refusedFills++;
+    this.deps.logger?.warn({ exchange: this.exchange, tradeId: tr.id, venueOrderId: tr.order }, `fill ${why}; not applied`);
+  }
+
+  /**
+   * The account's trades on `sym` from `since`, every page of them. ccxt answers one page (Binance:
+   * 500 trades, oldest first from `since`): with more trades on the symbol than that since
+   * `since`, the later ones, an order's fill among them, were never read. Each next page starts
+   * at the latest timestamp of the one before (trades sharing it come again and are dropped by
+   * id). The read ends at a page that adds no trade, or one shorter than the longest page the
+   * venue has answered for the symbol: shorter than a page it filled, it is the last, without
+   * assuming the venue's page size (ccxt does not say it, and a `limit` we sent the venue may cap).
+   */
+  private async myTrades(sym: string, since: number): Promise<CcxtMyTrade[]> {
+    const ex = this.ex!;
+    const byKey = new Map<string, CcxtMyTrade>();
+    let from = since;
+    for (let page = 1; ; page++) {
+      const list = await this.read(ex.fetchMyTrades(sym, from));
+      const longest = this.tradesPageSize.get(sym) ?? 0;
+      if (list.length > longest) this.tradesPageSize.set(sym, list.length);
+      const pageFrom = from;
+      let added = 0;
+      for (const tr of list) {
+        const key = tradeKey(tr);
+        if (byKey.has(key)) continue;
+        byKey.set(key, tr);
+        added++;
+        if (typeof tr.timestamp === 'number' && Number.isFinite(tr.timestamp) && tr.timestamp > from) from = tr.timestamp;
+      }
+      // shorter than a page the venue filled: the last
+      if (list.length < longest) break;
+      if (added === 0 || from === pageFrom) {
+        // nothing new, or nothing later: asked again from `from`, the venue answers this page
+        // again. Where a whole page of trades shares that timestamp, trades after them cannot
+        // be reached by time (docs/venues.md, ccxt)
+        this.deps.logger?.debug({ exchange: this.exchange, symbol: sym, ts: from, trades: list.length }, 'trade list read to its end, or to a page at one timestamp');
+        break;
+      }
+      if (page >= MAX_TRADE_PAGES) {
+        this.deps.logger?.warn({ exchange: this.exchange, symbol: sym, pages: page }, 'trade list still going after the page limit; the trades past it are not read');
+        break;
+      }
+    }
+    return [...byKey.values()];
   }
 
   /** An order followed from a listing: its earliest trades, up to priorLots, are in its count already (claimPriorTrades of the kit). */
@@ -343,16 +504,17 @@ export class CcxtExecution implements ExecutionClient {
     if (claimPriorTrades(own, t.priorLots, lotsOf, (tr) => t.tradeIds.add(String(tr.id)))) delete t.priorLots;
   }
 
-  /** One venue fill as our report; undefined (and a warning) when it is off the instrument's grid. */
-  private fillReport(o: Order, i: Instrument, tr: CcxtMyTrade, cumBefore: number): ExecutionReport | undefined {
+  /**
+   * One venue fill as our report, or why it is none: off the instrument's grid, not a positive
+   * price and quantity, or past `maxQty` lots with what was filled before (an overfill: a trade
+   * the venue lists on our order for more than the order can have filled).
+   */
+  private fillReport(o: Order, i: Instrument, tr: CcxtMyTrade, cumBefore: number, maxQty?: number): ExecutionReport | string {
     const price = this.ticks(i, tr.price);
     const qty = this.lots(i, tr.amount);
-    if (price === undefined || qty === undefined || price <= 0 || qty <= 0) {
-      this.refusedFills++;
-      this.deps.logger?.warn({ exchange: this.exchange, tradeId: tr.id }, 'fill off the instrument grid, or not a positive price and quantity; not applied');
-      return undefined;
-    }
+    if (price === undefined || qty === undefined || price <= 0 || qty <= 0) return 'off the instrument grid, or not a positive price and quantity';
     const cum = cumBefore + qty;
+    if (maxQty !== undefined && cum > maxQty) return `of ${qty} lots after ${cumBefore} takes the order past its ${maxQty} lots`;
     const fee = this.feeAtoms(i, tr.fee, price);
     const r: ExecutionReport = {
       kind: 'fill', exchange: this.exchange, symbol: o.symbol, clientOrderId: o.clientOrderId, venueOrderId: String(tr.order), side: o.side,
@@ -398,7 +560,7 @@ export class CcxtExecution implements ExecutionClient {
 
   async openOrders(): Promise<Order[]> {
     if (!this.ex) return [];
-    const list = await this.ex.fetchOpenOrders();
+    const list = await this.read(this.ex.fetchOpenOrders());
     const out: Order[] = [];
     for (const v of list) {
       const symbol = this.ourSymbol(v.symbol);
@@ -409,7 +571,9 @@ export class CcxtExecution implements ExecutionClient {
       const filled = venueFilled ?? 0;
       const price = this.ticks(i, v.price);
       const o: Order = {
-        exchange: this.exchange, symbol, side: v.side === 'sell' ? 'sell' : 'buy', type: price === undefined ? 'market' : 'limit', ...(price !== undefined ? { price } : {}), qty, tif: 'GTC', source: 'venue',
+        // the side as the venue gave it: one it did not give is no buy, and the engine's check
+        // of a listed order (venueOrderProblem) must see that
+        exchange: this.exchange, symbol, side: v.side as Side, type: price === undefined ? 'market' : 'limit', ...(price !== undefined ? { price } : {}), qty, tif: 'GTC', source: 'venue',
         clientOrderId: v.clientOrderId ?? `venue-${v.id}`, venueOrderId: String(v.id), status: filled > 0 ? 'partially_filled' : 'open', filledQty: filled, filledNotionalTicksLots: 0n, feeAtoms: 0n,
         createdTs: v.timestamp ?? 0, updatedTs: v.timestamp ?? 0,
       };
@@ -423,8 +587,8 @@ export class CcxtExecution implements ExecutionClient {
       // from the trades it hands over instead: its earlier trades are booked once each, by id.
       // An order without a client id is none of ours and is not polled; nor is one whose filled
       // quantity the venue does not say (its earlier trades could not be told from new ones):
-      // adopted, queryOrder follows it.
-      if (v.clientOrderId && hasId(v) && venueFilled !== undefined && venueFilled >= 0 && venueFilled <= qty && !this.tracked.has(o.clientOrderId)) {
+      // adopted, queryOrder follows it; nor one without a side (its fills could be no one's).
+      if (v.clientOrderId && hasId(v) && (v.side === 'buy' || v.side === 'sell') && venueFilled !== undefined && venueFilled >= 0 && venueFilled <= qty && !this.tracked.has(o.clientOrderId)) {
         const tracked: Tracked = { order: copyOrder(o), venueOrderId: String(v.id), filled, tradeIds: new Set(), listed: true };
         if (filled > 0) tracked.priorLots = filled;
         this.tracked.set(o.clientOrderId, tracked);
@@ -439,23 +603,22 @@ export class CcxtExecution implements ExecutionClient {
     if (!this.ex || !sym || !i) return undefined;
     let v: CcxtOrder;
     try {
-      v = await this.ex.fetchOrder(order.venueOrderId ?? '', sym, order.venueOrderId ? {} : { clientOrderId: order.clientOrderId });
+      v = await this.read(this.ex.fetchOrder(order.venueOrderId ?? '', sym, order.venueOrderId ? {} : { clientOrderId: order.clientOrderId }));
     } catch (err) {
       if (mapCcxtError(this.exchange, err).reason === 'UNKNOWN_ORDER') return undefined;
       throw err;
     }
-    const trades = (await this.ex.fetchMyTrades(sym, order.createdTs - 60_000)).filter((t) => String(t.order) === String(v.id));
-    const fills: ExecutionReport[] = [];
-    let cum = 0;
+    // an answer about another order is a failed read, not ours: its trades would be handed over as
+    // ours, and ours would be followed under its id
+    if (!this.isAnswerFor(v, order.venueOrderId || undefined, order.clientOrderId)) throw new Error(`${this.exchange}: fetchOrder for ${order.venueOrderId || order.clientOrderId} answered about order ${v.id}`);
     const withId = copyOrder(order);
     withId.venueOrderId = String(v.id);
-    for (const t of trades) {
-      const r = this.fillReport(withId, i, t, cum);
-      if (r) {
-        fills.push(r);
-        cum = r.cumQty;
-      }
-    }
+    withId.filledQty = 0;
+    // its trades as fills, each once by trade id (a venue may list one twice), none past the order's size
+    const found: Tracked = { order: withId, venueOrderId: String(v.id), filled: 0, tradeIds: new Set() };
+    const fills: ExecutionReport[] = [];
+    this.bookTrades(found, i, byTime(await this.myTrades(sym, order.createdTs - CLOCK_MARGIN_MS)), (r) => fills.push(r));
+    const cum = found.filled;
     const filledQty = this.lots(i, v.filled) ?? cum;
     const status = statusOf(v.status) ?? (filledQty > 0 ? 'partially_filled' : 'open');
     // An order still working is followed from now on, from the fills handed over here (their
@@ -464,10 +627,7 @@ export class CcxtExecution implements ExecutionClient {
     // client placed or asked about already keeps its own count.
     const followed = this.tracked.get(order.clientOrderId);
     if (followed?.listed && followed.venueOrderId === String(v.id)) this.tracked.delete(order.clientOrderId);
-    if ((status === 'open' || status === 'partially_filled') && !this.tracked.has(order.clientOrderId)) {
-      withId.filledQty = cum;
-      this.tracked.set(order.clientOrderId, { order: withId, venueOrderId: String(v.id), filled: cum, tradeIds: new Set(fills.map((f) => f.tradeId!)) });
-    }
+    if ((status === 'open' || status === 'partially_filled') && !this.tracked.has(order.clientOrderId)) this.tracked.set(order.clientOrderId, found);
     return { clientOrderId: order.clientOrderId, venueOrderId: String(v.id), status: status === 'open' && filledQty > 0 ? 'partially_filled' : status, filledQty, fills };
   }
 
@@ -483,12 +643,15 @@ export class CcxtExecution implements ExecutionClient {
       // longer knows), it is left out rather than made up: the trade is then one of an order
       // the journal never saw.
       const clientIds = new Map<string, string | undefined>();
-      for (const t of await this.ex.fetchMyTrades(sym, sinceTs)) {
+      for (const t of await this.myTrades(sym, sinceTs)) {
         const venueOrderId = t.order === undefined || t.order === null ? '' : String(t.order);
         if (venueOrderId !== '' && !clientIds.has(venueOrderId)) clientIds.set(venueOrderId, await this.clientIdOf(venueOrderId, sym));
-        const o = { exchange: this.exchange, symbol: s, side: t.side === 'sell' ? 'sell' : 'buy', clientOrderId: clientIds.get(venueOrderId), qty: 0, filledQty: 0 } as unknown as Order;
+        // the side as the venue gave it: one it did not give is no buy, and the engine's check of
+        // a fill (fillProblem) must see that
+        const o = { exchange: this.exchange, symbol: s, side: t.side, clientOrderId: clientIds.get(venueOrderId), qty: 0, filledQty: 0 } as unknown as Order;
         const r = this.fillReport(o, i, t, 0);
-        if (r) out.push({ ...r, leavesQty: 0 });
+        if (typeof r === 'string') this.refuseFill(t, r);
+        else out.push({ ...r, leavesQty: 0 });
       }
     }
     return out.sort((a, b) => a.ts - b.ts);
@@ -499,19 +662,21 @@ export class CcxtExecution implements ExecutionClient {
     for (const t of this.tracked.values()) if (t.venueOrderId === venueOrderId) return t.order.clientOrderId;
     let v: CcxtOrder;
     try {
-      v = await this.ex!.fetchOrder(venueOrderId, sym);
+      v = await this.read(this.ex!.fetchOrder(venueOrderId, sym));
     } catch (err) {
       if (mapCcxtError(this.exchange, err).reason === 'UNKNOWN_ORDER') return undefined;
       // a failed read fails the reconciliation: a trade of our own must not be booked as a stranger's
       throw err;
     }
+    // another order's client id would book this trade onto the wrong order: a failed read
+    if (!this.isAnswerFor(v, venueOrderId, undefined)) throw new Error(`${this.exchange}: fetchOrder for ${venueOrderId} answered about order ${v.id}`);
     return v.clientOrderId ? v.clientOrderId : undefined;
   }
 
   /** Spot: the base asset's total balance, in lots (fetchBalance). */
   async positions(symbols: readonly string[]): Promise<VenuePosition[]> {
     if (!this.ex) return [];
-    const bal = await this.ex.fetchBalance();
+    const bal = await this.read(this.ex.fetchBalance());
     const out: VenuePosition[] = [];
     for (const s of symbols) {
       const i = this.deps.instrument(s);
@@ -539,6 +704,23 @@ export class CcxtExecution implements ExecutionClient {
     for (const [id, list] of Object.entries(m)) if (list.some((x) => x.symbol === ccxtSymbol) && this.deps.instrument(id)) return id;
     return undefined;
   }
+}
+
+/** ccxt's ExchangeError itself, not one of its subclasses (by name, as the kit's rule reads ccxt's classes). */
+function isBareExchangeError(err: unknown): boolean {
+  const e = err as { name?: unknown; constructor?: { name?: unknown } } | null | undefined;
+  return e?.name === 'ExchangeError' || e?.constructor?.name === 'ExchangeError';
+}
+
+/** Oldest first (a stable sort: trades at one time keep the venue's order). */
+function byTime(trades: CcxtMyTrade[]): CcxtMyTrade[] {
+  return trades.sort((a, b) => (a.timestamp ?? 0) - (b.timestamp ?? 0));
+}
+
+/** A trade's identity across pages: its id, or where the venue gives none, what it is. */
+function tradeKey(tr: CcxtMyTrade): string {
+  if (tr.id !== undefined && tr.id !== null && String(tr.id) !== '') return `id:${String(tr.id)}`;
+  return `at:${String(tr.order)}|${String(tr.timestamp)}|${String(tr.price)}|${String(tr.amount)}|${String(tr.side)}`;
 }
 
 function statusOf(s: string | undefined): OrderStatus | undefined {

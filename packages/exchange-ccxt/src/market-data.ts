@@ -412,21 +412,25 @@ export class CcxtMarketData extends TradingStatusMarketData implements MarketDat
     const i = st.instrument;
     const id = typeof t.id === 'string' || typeof t.id === 'number' ? String(t.id) : '';
     if (id === '') return this.reporter.reject(i.symbol, 'malformed', 'trade without an id');
-    if (/^-?[\d.eE+]+$/.test(id) && !/^\d{1,15}$/.test(id)) {
-      // a numeric id that is not a safe small integer (negative, fractional, 1e300, 2^53-ish) is
-      // never a real trade id, and taken as one it would poison or bypass the id guard
-      return this.reporter.reject(i.symbol, /^\d+$/.test(id) ? 'trade_id_jump' : 'malformed', `trade id ${id}`);
+    // leading zeros dropped, so that "7" and "007" are one id on either path below
+    const digits = /^\d+$/.test(id) ? id.replace(/^0+(?=\d)/, '') : undefined;
+    if (digits === undefined && /^-?[\d.eE+]+$/.test(id)) {
+      // a negative, fractional or exponent form (-1, 1.5, 1e300) is never a real trade id, and
+      // taken as a number it would poison or bypass the id guard
+      return this.reporter.reject(i.symbol, 'malformed', `trade id ${id}`);
     }
-    if (/^\d{1,15}$/.test(id)) {
+    if (digits !== undefined && digits.length <= 15) {
       const moved = st.trades.rebasedBack;
       const mark = st.trades.last;
-      const v = st.trades.check(Number(id), typeof t.timestamp === 'number' && Number.isFinite(t.timestamp) ? t.timestamp : undefined);
+      const v = st.trades.check(Number(digits), typeof t.timestamp === 'number' && Number.isFinite(t.timestamp) ? t.timestamp : undefined);
       if (st.trades.rebasedBack !== moved) this.reporter.reject(i.symbol, 'trade_id_jump', `trade id mark ${mark} was ahead of the stream: later trades behind it followed from ${id}`);
       if (v === TradeIdVerdict.DUPLICATE) return;
       if (v === TradeIdVerdict.JUMP) return this.reporter.reject(i.symbol, 'trade_id_jump', `trade id ${id} after ${st.trades.last}`);
     } else {
-      // Ids that are not small integers: exact dedupe over a bounded window of recent ids.
-      if (!st.recentTradeIds.add(id)) return;
+      // Ids that are not small integers, exact dedupe over a bounded window of recent ids: text
+      // ids, and numeric ids past 15 digits (Bybit spot's and Bitget's 19-digit snowflake ids),
+      // which are real trades but beyond a double's exact integers, so the id guard cannot order them.
+      if (!st.recentTradeIds.add(digits ?? id)) return;
     }
     let price: number;
     let qty: number;

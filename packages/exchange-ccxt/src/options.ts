@@ -20,6 +20,11 @@ export const CcxtOptionsSchema = z
     /** Orders per `order_limit_interval_ms`, enforced by us (ccxt's own limiter is switched off). */
     orders_per_interval: z.number().int().min(1).max(100_000).default(50),
     order_limit_interval_ms: z.number().int().min(1).max(86_400_000).default(10_000),
+    /**
+     * After the venue answers a request with its rate limit (HTTP 429, ccxt RateLimitExceeded):
+     * orders wait this long after a create or cancel so answered, polls and lookups after a read.
+     */
+    rate_limit_pause_ms: z.number().int().min(1).max(600_000).default(1000),
     /** How often open orders are polled for fills and cancels (ccxt fetchOrder). */
     poll_interval_ms: z.number().int().min(50).max(600_000).default(1000),
     rest_timeout_ms: z.number().int().min(100).max(120_000).default(10_000),

@@ -175,6 +175,36 @@ describe('ccxt market data edge', () => {
   });
 });
 
+describe('ccxt trade ids as venues write them', () => {
+  let md: CcxtMarketData | undefined;
+  afterEach(async () => {
+    await md?.stop();
+    md = undefined;
+  });
+
+  it('a numeric trade id past 15 digits (Bybit spot, Bitget: 19-digit snowflake ids) is a real trade, delivered once; negative, fractional and exponent ids are malformed', async () => {
+    const s = stubExchange();
+    md = new CcxtMarketData({ exchange: 'stub', ccxt: async () => s.ex, options: resolveCcxtOptions({ reconnect_initial_ms: 0, reconnect_max_ms: 1 }), clock: new ManualClock(1_000) });
+    const sink = new ConformanceSink();
+    await md.loadInstruments(['BTC/USDT']);
+    await md.start(['BTCUSDT'], sink);
+    s.trades.push([
+      // Bybit v5 spot publicTrade "i"
+      { id: '2290000000007764263', price: 64000.1, amount: 0.001, side: 'buy', timestamp: 5 },
+      { id: '2290000000007764264', price: 64000.2, amount: 0.002, side: 'sell', timestamp: 6 },
+      // replays: as sent, and with leading zeros
+      { id: '2290000000007764263', price: 64000.1, amount: 0.001, side: 'buy', timestamp: 5 },
+      { id: '002290000000007764264', price: 64000.2, amount: 0.002, side: 'sell', timestamp: 6 },
+      { id: '-2290000000007764265', price: 64000.3, amount: 0.001, side: 'buy', timestamp: 7 },
+      { id: '22900000000077.5', price: 64000.3, amount: 0.001, side: 'buy', timestamp: 7 },
+      { id: '1e300', price: 64000.3, amount: 0.001, side: 'buy', timestamp: 7 },
+    ]);
+    await waitUntil(() => md!.reporter.total === 3, 'three malformed ids');
+    expect(sink.trades().map((t) => t.tradeId)).toEqual(['2290000000007764263', '2290000000007764264']);
+    expect(md.reporter.counts).toEqual({ malformed: 3 });
+  });
+});
+
 describe('ccxt options, instruments and URLs', () => {
   it('validates options with the config messages and defaults ccxt_id to the venue name', () => {
     expect(validateCcxtOptions({ book_dpeth: 5 }, 'okx.options')).toEqual([{ path: 'okx.options.book_dpeth', message: 'unknown key (did you mean book_depth?)' }]);

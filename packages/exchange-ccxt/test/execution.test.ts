@@ -247,8 +247,10 @@ describe('ccxt execution against a scripted ccxt', () => {
     fake.calls.length = 0;
     const trades = await xx.tradesSince([I.symbol], 0);
     expect(trades.map((t) => [t.clientOrderId, t.tradeId])).toEqual([[o.clientOrderId, 'T1'], [undefined, 'T2'], ['cw-old-2', 'T3'], ['cw-old-2', 'T4']]);
-    // the followed order is known without a read; each other order is read once
-    expect(fake.calls).toEqual(['fetchMyTrades', `fetchOrder ${gone.id}`, `fetchOrder ${old.id}`]);
+    // the followed order is known without a read; each other order is read once (the trade list
+    // is read a second time from its last trade: the venue's page size is not known yet, so only
+    // a page that adds nothing says the list has ended)
+    expect(fake.calls).toEqual(['fetchMyTrades', 'fetchMyTrades', `fetchOrder ${gone.id}`, `fetchOrder ${old.id}`]);
   });
 });
 

@@ -70,8 +70,13 @@ export function redactCredentials(text: string): string {
     .replace(/((?:X-MBX-APIKEY|api-key|apikey|secret)["']?\s*[:=]\s*["']?)[^"',\s}]+/gi, '$1[redacted]');
 }
 
-/** ccxt's error classes for a venue that answered and said no (ExchangeError's subclasses, and the rate limits). */
-const CCXT_REFUSAL_CLASS = /^(ExchangeError|AuthenticationError|PermissionDenied|AccountNotEnabled|AccountSuspended|ArgumentsRequired|BadRequest|BadSymbol|OperationRejected|MarketClosed|InsufficientFunds|InvalidOrder|OrderNotFound|OrderImmediatelyFillable|OrderNotFillable|DuplicateOrderId|NotSupported|RateLimitExceeded|DDoSProtection)$/;
+/**
+ * ccxt's error classes for a venue that answered and said no (ExchangeError's subclasses, and the
+ * rate limits). Not ExchangeError itself: ccxt throws the base class for what it cannot class (an
+ * unknown code, a venue's internal error such as Bybit 10016 "System error" or Coinbase
+ * internal_server_error), after which an order may be working.
+ */
+const CCXT_REFUSAL_CLASS = /^(AuthenticationError|PermissionDenied|AccountNotEnabled|AccountSuspended|ArgumentsRequired|BadRequest|BadSymbol|OperationRejected|MarketClosed|InsufficientFunds|InvalidOrder|OrderNotFound|OrderImmediatelyFillable|OrderNotFillable|DuplicateOrderId|NotSupported|RateLimitExceeded|DDoSProtection)$/;
 
 /**
  * Words in an error after which the request may or may not have reached the venue (ccxt's network
@@ -85,8 +90,8 @@ export const UNKNOWN_OUTCOME_ERROR = /RequestTimeout|NetworkError|ExchangeNotAva
  * that it does not know the outcome (`MappedVenueError.outcomeUnknown`: -1007 "execution status
  * unknown", an internal error), or when ccxt classed its answer as a refusal and nothing in
  * the error speaks of a timeout or a failed connection. Anything else leaves the outcome unknown,
- * and an order may have been placed or a cancel done: a timeout, a dropped connection, an answer
- * ccxt could not read (BadResponse), or an error thrown while the answer was read (a TypeError in
+ * and an order may have been placed or a cancel done: a timeout, a dropped connection, ccxt's
+ * generic ExchangeError without a code the adapter read, an answer ccxt could not read (BadResponse), or an error thrown while the answer was read (a TypeError in
  * a parser, "answered without an order id"). Every adapter decides "rejected or ask again" here,
  * so that one rule holds for all of them.
  */

@@ -342,9 +342,13 @@ describe('error mapping', () => {
     // the venue's own code, or ccxt's refusal classes: refused
     expect(refusedByVenue(new Error('anything'), -2010)).toBe(true);
     expect(refusedByVenue(new Error('anything'), 'EOrder:Insufficient funds')).toBe(true);
-    for (const n of ['InsufficientFunds', 'InvalidOrder', 'AuthenticationError', 'ExchangeError', 'RateLimitExceeded', 'OrderNotFound']) expect(refusedByVenue(named(n), undefined), n).toBe(true);
+    for (const n of ['InsufficientFunds', 'InvalidOrder', 'AuthenticationError', 'OperationRejected', 'RateLimitExceeded', 'OrderNotFound']) expect(refusedByVenue(named(n), undefined), n).toBe(true);
     // a network failure, an unreadable answer, an error thrown while reading it: unknown
     for (const n of ['RequestTimeout', 'NetworkError', 'ExchangeNotAvailable', 'BadResponse', 'NullResponse', 'Error']) expect(refusedByVenue(named(n), undefined), n).toBe(false);
+    // ccxt's generic ExchangeError, thrown for a code ccxt cannot class and for a venue's internal
+    // error (Bybit 10016 "System error", Coinbase internal_server_error): the order may be working
+    expect(refusedByVenue(named('ExchangeError'), undefined)).toBe(false);
+    expect(refusedByVenue(Object.assign(new Error('bybit {"retCode":10016,"retMsg":"System error. Please try again later."}'), { name: 'ExchangeError' }), undefined)).toBe(false);
     expect(refusedByVenue(new TypeError("Cannot use 'in' operator"), undefined)).toBe(false);
     expect(refusedByVenue(new Error('order/create answered without an orderId'), undefined)).toBe(false);
     expect(refusedByVenue('a string', undefined)).toBe(false);
