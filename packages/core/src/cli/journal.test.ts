@@ -422,6 +422,34 @@ describe('journal backup / restore --config without the venue keys in the enviro
     expect(out[out.length - 2]).toMatch(new RegExp(`^journal ${journal}: restored from ${backup}`));
   });
 
+  it('restore --config refuses a backup last written under another [system] name, unless --other-system; after that, its own backups restore', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cwts-journal-nokeys-'));
+    const data = join(dir, 'data');
+    process.env.CWTS_DATA_DIR = data;
+    const journal = join(data, 'cwts-ultra-prod.db');
+    // another deployment's journal (its runs carry its name), backed up
+    const other = JournalStore.open(join(dir, 'desk-b.db'), { systemName: 'desk-b' });
+    other.append({ t: 'order', order: order(1) as never, ts: 1 });
+    other.flush();
+    other.close();
+    const backup = join(dir, 'backups', 'desk-b.db');
+    expect(await journalCommand('backup', { journal: join(dir, 'desk-b.db'), out: backup }, () => {})).toBe(0);
+    await expect(journalCommand('restore', { config: PRODUCTION, from: backup }, () => {})).rejects.toThrow(
+      `journal ${journal}: restore refused: ${backup} was last written by system "desk-b", not "cwts-ultra-prod" (the config's [system] name)`,
+    );
+    expect(existsSync(journal)).toBe(false);
+    // by path there is no name to compare; by config, --other-system says the rename is intended
+    const out: string[] = [];
+    expect(await journalCommand('restore', { config: PRODUCTION, from: backup, otherSystem: true }, (l) => out.push(l))).toBe(0);
+    expect(out[0]).toMatch(new RegExp(`^journal ${journal}: restored from ${backup}`));
+    // once it has run under this name, its backups are this deployment's and restore without the flag
+    const own = JournalStore.open(journal, { systemName: 'cwts-ultra-prod' });
+    own.close();
+    const ownBackup = join(dir, 'backups', 'own.db');
+    expect(await journalCommand('backup', { config: PRODUCTION, out: ownBackup }, () => {})).toBe(0);
+    expect(await journalCommand('restore', { config: PRODUCTION, from: ownBackup }, () => {})).toBe(0);
+  });
+
   it('still refuses a config with any other problem (an unset variable outside a credential)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cwts-journal-nokeys-'));
     process.env.CWTS_DATA_DIR = join(dir, 'data');

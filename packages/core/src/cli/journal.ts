@@ -24,6 +24,8 @@ export interface JournalCommandOptions {
   out?: string;
   from?: string;
   force?: boolean;
+  /** restore: a backup last written under another `[system] name` is restored anyway. */
+  otherSystem?: boolean;
 }
 
 /**
@@ -32,10 +34,15 @@ export interface JournalCommandOptions {
  * them: docs/operations.md); every other check of the config still runs.
  */
 function journalPath(o: JournalCommandOptions): string {
-  if (o.journal) return o.journal;
+  return journalTarget(o).path;
+}
+
+/** The journal's path, and the `[system] name` it belongs to when a config names it. */
+function journalTarget(o: JournalCommandOptions): { path: string; system?: string } {
+  if (o.journal) return { path: o.journal };
   if (!o.config) throw new UsageError('name the journal: --journal <file.db> or --config <file.toml>');
   const cfg = loadConfigFile(o.config, process.env, { credentials: 'not-needed' }).config;
-  return resolveJournalPath(cfg.journal, cfg.system.name);
+  return { path: resolveJournalPath(cfg.journal, cfg.system.name), system: cfg.system.name };
 }
 
 /**
@@ -49,7 +56,9 @@ function journalPath(o: JournalCommandOptions): string {
  *   lock's process is alive on this host).
  * - backup --out FILE: an online backup (read-only connection, safe while the engine runs),
  *   integrity-checked before it is given its name (journal/backup.ts).
- * - restore --from FILE: puts a backup in place of the journal; refused while a writer holds it.
+ * - restore --from FILE: puts a backup in place of the journal; refused while a writer holds it,
+ *   and, with --config, when the backup's last run was started under another `[system] name`
+ *   (another deployment's journal) unless --other-system.
  */
 export async function journalCommand(action: string, o: JournalCommandOptions, out: (line: string) => void): Promise<number> {
   switch (action) {
@@ -77,8 +86,9 @@ export async function journalCommand(action: string, o: JournalCommandOptions, o
     }
     case 'restore': {
       if (!o.from) throw new UsageError('journal restore needs --from <backup.db>');
-      const path = journalPath(o);
-      const r = restoreJournal(o.from, path);
+      // With --config the backup must be this deployment's: its runs carry the [system] name.
+      const { path, system } = journalTarget(o);
+      const r = restoreJournal(o.from, path, Date.now, { system, otherSystem: o.otherSystem === true });
       if (r.keptAside) out(`journal ${path}: the journal it replaces is kept as ${r.keptAside}`);
       out(`journal ${path}: restored from ${o.from} (${r.restored.orders} orders, ${r.restored.fills} fills, last run started ${r.restored.lastRunStartedAt ?? 'never'}); integrity check ok`);
       out(`client ids continue at ${r.clientIdsFrom} (clear of any id issued after the backup); the next start reconciles with the venues, which recovers what happened since the backup`);

@@ -133,6 +133,7 @@ export function buildProgram(): Command {
     .option('--out <file>', 'export: write here instead of stdout; backup: the backup file to create')
     .option('--from <file>', 'import: the .jsonl journal to read; restore: the backup to restore')
     .option('--force', 'unlock: the other process is gone')
+    .option('--other-system', 'restore: the backup was written under another [system] name, and that is intended')
     .action(async (action, o) => { program.setOptionValue('code', await journalCommand(action, o, out)); });
 
   program.command('risk-aggregator').description('cluster-wide risk over every shard of `[cluster]`: exposure, drawdown, global HALT (docs/scale-out.md)')

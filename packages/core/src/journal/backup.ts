@@ -18,6 +18,20 @@ export interface JournalFileSummary {
   runs: number;
   /** Start of the last run in it, ISO, or null. */
   lastRunStartedAt: string | null;
+  /** The `[system] name` its last run was started under (null: no run recorded one, as older versions did not). */
+  lastSystemName: string | null;
+}
+
+/** What `restoreJournal` checks the backup against. */
+export interface RestoreChecks {
+  /**
+   * The `[system] name` of the config the journal is restored for: a backup whose last run was
+   * started under another name is another deployment's journal (its positions, orders and client
+   * ids), and is refused unless `otherSystem` is set. The last run, not every run: after an
+   * intended rename the journal's newer backups carry the new name.
+   */
+  system?: string;
+  otherSystem?: boolean;
 }
 
 /**
@@ -94,9 +108,13 @@ export async function backupJournal(path: string, out: string): Promise<JournalF
  * would otherwise hand out the ids its first restore's run sent. The next start restores from
  * it and reconciles with the venues, which recovers the fills made after the backup was taken.
  */
-export function restoreJournal(backup: string, path: string, now: () => number = Date.now): { restored: JournalFileSummary; keptAside: string | undefined; clientIdsFrom: number } {
+export function restoreJournal(backup: string, path: string, now: () => number = Date.now, checks: RestoreChecks = {}): { restored: JournalFileSummary; keptAside: string | undefined; clientIdsFrom: number } {
   if (!existsSync(backup)) throw new JournalError('PATH', path, `backup ${backup} does not exist`);
-  verifyJournalFile(backup, path);
+  const source = verifyJournalFile(backup, path);
+  const other = source.lastSystemName;
+  if (checks.system !== undefined && other !== null && other !== checks.system && checks.otherSystem !== true) {
+    throw new JournalError('PATH', path, `restore refused: ${backup} was last written by system ${JSON.stringify(other)}, not ${JSON.stringify(checks.system)} (the config's [system] name): another deployment's journal would start this one with its positions and orders; name the right backup, or repeat with --other-system if the name was changed on purpose`);
+  }
   let replacedIds = 0;
   if (existsSync(path)) {
     let db: Db;
@@ -176,7 +194,8 @@ export function verifyJournalFile(file: string, journal: string): JournalFileSum
     if (version > SCHEMA_VERSION) throw new JournalError('SCHEMA', journal, `${file} has schema version ${version}, newer than this build reads (${SCHEMA_VERSION})`);
     const n = (sql: string) => db.prepare(sql).pluck().get() as number;
     const last = db.prepare('SELECT max(started_at) FROM runs').pluck().get() as number | null;
-    return { path: file, bytes: statSync(file).size, schemaVersion: version, orders: n('SELECT count(*) FROM orders'), fills: n('SELECT count(*) FROM fills'), runs: n('SELECT count(*) FROM runs'), lastRunStartedAt: last === null ? null : new Date(last).toISOString() };
+    const lastSystemName = (db.prepare('SELECT system_name FROM runs WHERE system_name IS NOT NULL ORDER BY run_id DESC LIMIT 1').pluck().get() as string | undefined) ?? null;
+    return { path: file, bytes: statSync(file).size, schemaVersion: version, orders: n('SELECT count(*) FROM orders'), fills: n('SELECT count(*) FROM fills'), runs: n('SELECT count(*) FROM runs'), lastRunStartedAt: last === null ? null : new Date(last).toISOString(), lastSystemName };
   } finally {
     db.close();
   }
