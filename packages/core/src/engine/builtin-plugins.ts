@@ -8,7 +8,7 @@ import type { RiskCheck, RiskContext, RiskDecision } from '../contracts/trading.
 import type { OrderIntent } from '../domain/orders.js';
 import { TOKENS } from '../di/tokens.js';
 import { CORE_API_VERSION, type PluginManifest } from '../plugins/manifest.js';
-import { runChain } from '../risk/checks.js';
+import { REFUND_ORDER, refundChecks, runChain, type RefundingCheck } from '../risk/checks.js';
 import { DirectRouter } from '../routing/direct.js';
 import { SmartOrderRouter } from '../routing/smart-order-router.js';
 import type { CwtsConfig } from '../config/types.js';
@@ -36,9 +36,11 @@ export const directRouterPlugin: PluginManifest = {
  * The built-in chain from `[risk]` (risk/checks.ts), owned by the risk manager, as one check. A
  * routed parent goes through its parent checks (instrument_rules, max_order_notional, max_position and max_total_position) as a whole:
  * without checkParent the engine would skip the chain for the parent, and a parent split into
- * children each under max_order_notional would get around it.
+ * children each under max_order_notional would get around it. Plugin checks run after it: when
+ * one refuses an order the chain passed (or the order is not sent), the engine hands back what the
+ * chain spent on it (REFUND_ORDER: order_rate's token), so a refused order spends no token.
  */
-export class BuiltinCheckChain implements RiskCheck {
+export class BuiltinCheckChain implements RiskCheck, RefundingCheck {
   readonly name = 'builtin';
   private readonly parents: readonly RiskCheck[];
   constructor(private readonly chain: readonly RiskCheck[]) {
@@ -46,6 +48,10 @@ export class BuiltinCheckChain implements RiskCheck {
   }
   check(intent: Readonly<OrderIntent>, ctx: RiskContext): RiskDecision {
     return runChain(this.chain, intent, ctx);
+  }
+  /** The whole chain passed `intent`: each of its checks that spends gets it back. */
+  [REFUND_ORDER](intent: Readonly<OrderIntent>, ctx: RiskContext): void {
+    refundChecks(this.chain, this.chain.length, intent, ctx);
   }
   checkParent(intent: Readonly<OrderIntent>, ctx: RiskContext): RiskDecision {
     return runChain(this.parents, intent, ctx);

@@ -13,7 +13,7 @@ import type { Logger } from '../observability/logger.js';
 import { BOOK_STATE_CODES, type MetricsRegistry } from '../observability/metrics.js';
 import { PercentileWindow, RateWindow } from '../observability/time-windows.js';
 import { LogThrottle } from '../observability/log-throttle.js';
-import { BookStore } from '../microstructure/venue-books.js';
+import { BookStore, type BookRecord } from '../microstructure/venue-books.js';
 import { journalParse, journalStringify } from '../journal/json.js';
 import { describeValue } from '../domain/describe-value.js';
 import type { JournalRecord } from '../journal/records.js';
@@ -29,7 +29,7 @@ import { logFill, logSignal } from './log-lines.js';
 import type { BackpressureGate } from '../observability/backpressure.js';
 import { DeferredLog } from '../observability/deferred-log.js';
 import type { EngineTracing } from '../observability/tracing/hooks.js';
-import { reducesExposure } from '../risk/checks.js';
+import { reducesExposure, refundChecks } from '../risk/checks.js';
 import { DeferredCounter, DeferredGauge, MetricChildren } from './metric-children.js';
 import { DEFAULT_PLUGIN_DISPOSE_TIMEOUT_MS, DeadlineExceeded, withDeadline } from '../plugins/deadline.js';
 
@@ -224,13 +224,20 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       const level = rec.state === 'synced' ? 'info' : 'warn';
       opts.logger[level]({ exchange: rec.book.exchange, symbol: rec.book.symbol, from: prev, to: rec.state, reason: rec.reason }, `book ${rec.book.exchange}:${rec.book.symbol} ${prev} -> ${rec.state}: ${rec.reason}`);
     });
+    // Runs inside RiskState.set(), on the way into HALTED among others: nothing here may throw,
+    // or the HALT dies before its cancels (journalPeak values the portfolio, which is what fails
+    // when a failed valuation is why the state moves).
     this.riskState = new RiskState((s, from, who) => {
       m.riskState.set(RISK_STATE_CODES[s.state]);
       opts.logger.warn({ riskState: s.state, reason: s.reason, who }, `risk state -> ${s.state}: ${s.reason}`);
       this.journal({ t: 'risk', from, to: s.state, reason: s.reason, who, ts: this.now });
       // A resume restarts the peak; the journal must hold the peak the next restart measures from.
       this.journalPeak('risk-state', true);
-      opts.observer?.riskState?.(s, this.now);
+      try {
+        opts.observer?.riskState?.(s, this.now);
+      } catch (err) {
+        this.componentError('observer', err);
+      }
     });
     m.riskState.set(0);
     m.setComputed('latencyP99Ms', () => this.latency.percentile(99, performance.now()));
@@ -328,6 +335,8 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     if (this.stopping) return;
     // HALTED means nothing is working at a venue: a restored HALT cancels what reconciliation left open.
     if (this.riskState.state === 'HALTED' && this.orders.openCount() > 0) await this.cancelAllOpen(`risk state HALTED: ${this.riskState.reason}`, 5000);
+    // REDUCING (restored latched) likewise leaves nothing working that could grow a position.
+    else if (this.riskState.state === 'REDUCING') this.cancelGrowing(`risk state REDUCING: ${this.riskState.reason}`);
     this.reconciled = true;
     traced?.end({ open_orders: this.orders.openCount() });
   }
@@ -392,6 +401,8 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     log.info({ reason }, `stopping: ${reason}`);
     if (this.watchdog) clearInterval(this.watchdog);
     if (this.snapshotTimer) clearInterval(this.snapshotTimer);
+    if (this.haltFollow) clearTimeout(this.haltFollow);
+    this.haltFollow = undefined;
     this.opts.backpressure?.stop();
     this.opts.risk?.stop();
     if ((this.opts.onShutdown ?? 'cancel') === 'cancel') await this.cancelAllOpen('shutdown', 5000);
@@ -426,32 +437,105 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     }
   }
 
-  /** Cancels every open order and waits (bounded) for the venues to confirm. */
+  /**
+   * Cancels every open order and waits (bounded) for the venues to confirm. Meanwhile an order
+   * the venue shows working again (its cancel refused for a passing reason: a rate limit, a
+   * timeout the adapter reports as a refused request) is cancelled again, with backoff
+   * (CANCEL_RESEND_FIRST_MS doubling to CANCEL_RESEND_MAX_MS). Under HALTED, what is still open
+   * at the deadline is handed to the HALT's follow-up (followHalt), which goes on re-sending.
+   */
   async cancelAllOpen(why: string, timeoutMs: number): Promise<number> {
+    this.cancellingAll++;
+    const resend = { delay: CANCEL_RESEND_FIRST_MS };
+    try {
+      return await this.cancelAllOpenAndWait(why, timeoutMs, resend);
+    } finally {
+      this.cancellingAll--;
+      // the follow-up goes on at the backoff reached here
+      this.followHalt(resend.delay);
+    }
+  }
+
+  private async cancelAllOpenAndWait(why: string, timeoutMs: number, resend: { delay: number }): Promise<number> {
     const open = this.orders.allOpen();
     // One venue whose client throws must not keep the others' orders working: each cancel is
     // tried, and one that could not be sent is not waited for (no answer will come).
     let unsent: Set<string> | undefined;
     for (const o of open) {
-      let sent: boolean;
-      try {
-        sent = this.cancel(o.clientOrderId);
-      } catch (err) {
-        this.componentError('router', err);
-        sent = false;
-      }
-      if (!sent) (unsent ??= new Set()).add(o.clientOrderId);
+      if (!this.tryCancel(o.clientOrderId)) (unsent ??= new Set()).add(o.clientOrderId);
     }
     const waitingFor = (): number => (unsent === undefined ? this.orders.openCount() : this.orders.allOpen().filter((o) => !unsent!.has(o.clientOrderId)).length);
     const deadline = Date.now() + timeoutMs;
+    let resendAt = Date.now() + resend.delay;
     // Until every order has ended, not only those awaiting a cancel answer: one whose cancel was
-    // refused before the venue knew it is cancelled again when acked (followCancel).
+    // refused before the venue knew it is cancelled again when acked (followCancel), one whose
+    // cancel was refused while it worked is cancelled again here.
     while (waitingFor() > 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 10));
+      if (Date.now() < resendAt) continue;
+      if (this.recancelWorking(why, unsent) > 0) resend.delay = Math.min(2 * resend.delay, CANCEL_RESEND_MAX_MS);
+      resendAt = Date.now() + resend.delay;
     }
     const left = this.orders.allOpen().length;
     if (open.length > 0) this.opts.logger.info({ cancelled: open.length - left, stillOpen: left, why }, `cancelled ${open.length - left} open order(s) (${why})`);
     return left;
+  }
+
+  /** cancel(), with a throw from the router or a venue counted instead of thrown; true: the cancel went out. */
+  private tryCancel(clientOrderId: string): boolean {
+    try {
+      return this.cancel(clientOrderId);
+    } catch (err) {
+      this.componentError('router', err);
+      return false;
+    }
+  }
+
+  /** Warnings for cancels sent again, per reason they are wanted for. */
+  private readonly recancelLog = new LogThrottle(() => this.now);
+
+  /**
+   * Cancels again every open order that is not awaiting a cancel answer (its cancel was refused,
+   * or could not be sent): the ones a HALT or a shutdown wants gone. Returns how many it tried.
+   * `unsent`: ids whose cancel never went out; one that goes out now leaves it.
+   */
+  private recancelWorking(why: string, unsent?: Set<string>): number {
+    let tried = 0;
+    for (const o of this.orders.allOpen()) {
+      if (o.status === 'pending_cancel') continue;
+      tried++;
+      if (this.tryCancel(o.clientOrderId)) unsent?.delete(o.clientOrderId);
+    }
+    if (tried > 0) {
+      const more = this.recancelLog.take(why);
+      if (more !== undefined) this.opts.logger.warn({ orders: tried, why }, `${tried} order(s) still working after their cancel was refused or not sent: cancelling again (${why})${more}`);
+    }
+    return tried;
+  }
+
+  /** cancelAllOpen() calls running now (their own loop re-sends; the HALT's follow-up waits for them). */
+  private cancellingAll = 0;
+  /** The HALT's follow-up round, when one is due (followHalt). */
+  private haltFollow: NodeJS.Timeout | undefined;
+
+  /**
+   * While HALTED, with orders open and the engine not stopping: every `delay` (doubling from
+   * CANCEL_RESEND_FIRST_MS up to CANCEL_RESEND_MAX_MS) the orders whose cancel the venue refused
+   * (back to open or partially filled) are cancelled again. Ends when nothing is open, the state
+   * leaves HALTED or the engine stops. HALTED must mean nothing works at a venue: a cancel
+   * refused for a rate limit or a timeout was never sent again, and the order kept working.
+   */
+  private followHalt(delay = CANCEL_RESEND_FIRST_MS): void {
+    if (this.haltFollow !== undefined || this.stopping || this.riskState.state !== 'HALTED' || this.orders.openCount() === 0) return;
+    const timer = setTimeout(() => {
+      this.haltFollow = undefined;
+      if (this.stopping || this.riskState.state !== 'HALTED') return;
+      // a cancelAllOpen() running (the kill switch pressed again) re-sends itself, and hands over when it ends
+      if (this.cancellingAll === 0) this.recancelWorking(`risk state HALTED: ${this.riskState.reason}`);
+      this.followHalt(Math.min(2 * delay, CANCEL_RESEND_MAX_MS));
+    }, delay);
+    timer.unref?.();
+    this.haltFollow = timer;
   }
 
   /** Resolves once every venue reported end of stream (replay) or the engine stopped. */
@@ -465,11 +549,65 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     return this.opts.risk;
   }
 
-  /** HALTED, and every open order cancelled; a halt while HALTED cancels what is still open again. */
+  /**
+   * HALTED, and every open order cancelled; a halt while HALTED cancels what is still open again.
+   * The cancels go out whatever the state change's side effects do (finally): a throw there once
+   * left the state HALTED and every order working.
+   */
   halt(reason: string): void {
-    const entered = this.riskState.set('HALTED', reason, this.now);
-    // caught: an unhandled rejection here would end the process (Node 20) in the middle of a HALT
-    if (entered || this.orders.openCount() > 0) this.cancelAllOpen(`kill switch: ${reason}`, 5000).catch((err) => this.componentError('engine', err));
+    try {
+      this.riskState.set('HALTED', reason, this.now);
+    } finally {
+      // caught: an unhandled rejection here would end the process (Node 20) in the middle of a HALT
+      if (this.orders.openCount() > 0) this.cancelAllOpen(`kill switch: ${reason}`, 5000).catch((err) => this.componentError('engine', err));
+    }
+  }
+
+  /**
+   * REDUCING, and every open order that a new order could not be in REDUCING is cancelled
+   * (cancelGrowing); already REDUCING, what could still grow a position is cancelled again.
+   * Nothing happens from HALTED (only a resume leaves it; its cancels cover everything).
+   */
+  reduce(reason: string): void {
+    if (this.riskState.state === 'HALTED') return;
+    try {
+      this.riskState.set('REDUCING', reason, this.now);
+    } finally {
+      this.cancelGrowing(`risk state REDUCING: ${reason}`);
+    }
+  }
+
+  /**
+   * Cancels, per instrument, the open orders that could grow its position: every order on the
+   * position's side, every order on a flat one, and those opposite it beyond what takes it to
+   * flat (kept oldest first while their remaining quantities add up to at most the position: the
+   * REDUCING pre-trade rule, applied to the orders already working). Orders awaiting a cancel
+   * answer are left as they are. Returns how many cancels it sent.
+   */
+  private cancelGrowing(why: string): number {
+    if (this.orders.openCount() === 0) return 0;
+    let asked = 0;
+    for (const i of this.instruments.values()) {
+      const open = this.orders.openOrders(i.exchange, i.symbol);
+      if (open.length === 0) continue;
+      const pos = this.portfolio.qty(i.exchange, i.symbol);
+      const exitSide = pos > 0 ? 'sell' : pos < 0 ? 'buy' : undefined;
+      let toFlat = Math.abs(pos);
+      // `open` is a snapshot: cancels below do not change it under the loop
+      for (let k = 0; k < open.length; k++) {
+        const o = open[k]!;
+        if (o.status === 'pending_cancel') continue;
+        const left = o.qty - o.filledQty;
+        if (o.side === exitSide && left <= toFlat) {
+          toFlat -= left;
+          continue;
+        }
+        asked++;
+        this.tryCancel(o.clientOrderId);
+      }
+    }
+    if (asked > 0) this.opts.logger.warn({ orders: asked, why }, `cancelling ${asked} open order(s) that could grow a position (${why})`);
+    return asked;
   }
 
   // ---- market data ----------------------------------------------------------------------
@@ -494,12 +632,13 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     this.byType[ev.type] = (this.byType[ev.type] ?? 0) + 1;
     this.series.events.get(ev.exchange, ev.symbol, ev.type).n++;
     const now = this.now;
+    let rec: BookRecord | undefined;
     switch (ev.type) {
       case 'book_snapshot':
-        this.books.applySnapshot(ev, now);
+        rec = this.books.applySnapshot(ev, now);
         break;
       case 'book_delta':
-        this.books.applyDelta(ev, now);
+        rec = this.books.applyDelta(ev, now);
         break;
       case 'trade':
         this.lastTrade.set(ev.exchange, ev.symbol, ev.price);
@@ -509,7 +648,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     }
     this.venues.get(ev.exchange)?.execution.onMarketEvent?.(ev);
     this.opts.recorder?.write(ev);
-    this.opts.risk?.afterMarketEvent(ev);
+    this.opts.risk?.afterMarketEvent(ev, rec);
     this.tracing?.mark('book');
     for (let i = 0; i < this.detectors.length; i++) {
       try {
@@ -696,9 +835,14 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     const no = this.unsendable(intent);
     if (no !== undefined) return no;
     const venue = this.venues.get(intent.exchange)!;
-    for (let i = 0; i < this.riskChecks.length; i++) {
-      const d = this.runCheck(this.riskChecks[i]!, intent);
-      if (!d.ok) return this.refuse(intent, d.reason, d.message);
+    const checks = this.riskChecks;
+    for (let i = 0; i < checks.length; i++) {
+      const d = this.runCheck(checks[i]!, intent);
+      if (!d.ok) {
+        // what the checks before it spent on the order (order_rate's token) is handed back
+        this.refundChecks(i, intent);
+        return this.refuse(intent, d.reason, d.message);
+      }
     }
     this.tracing?.mark('risk');
     let order: Order;
@@ -706,11 +850,13 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       order = this.orders.create(intent, this.now);
     } catch (err) {
       // the client id block could not be reserved in the journal: no id may leave unreserved
+      this.refundChecks(checks.length, intent);
       return this.refuse(intent, 'VENUE_ERROR', `order not sent: ${err instanceof Error ? err.message : String(err)}`);
     }
     // Under fsync "always" the order is committed before it leaves; a failed commit stops it here.
     if (this.opts.journal && !this.opts.journal.append({ t: 'order', order: { ...order }, ts: this.now })) {
       this.orders.forceClose(order.clientOrderId, 'journal commit failed; not sent');
+      this.refundChecks(checks.length, intent);
       return this.refuse(intent, 'VENUE_ERROR', `journal ${this.opts.journal.path}: commit failed, order ${order.clientOrderId} not sent`);
     }
     try {
@@ -719,6 +865,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       // A plugin's bug, not the strategy's: the order is closed as rejected (journaled, so a
       // restart does not find it open) and the strategy is answered, not thrown at.
       this.rejectUnsent(order, err);
+      this.refundChecks(checks.length, intent);
       return this.refuse(intent, 'VENUE_ERROR', `${intent.exchange}: order ${order.clientOrderId} not sent: the execution client's submit() threw`);
     }
     this.counts.orders++;
@@ -777,6 +924,19 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       return { ok: false, reason: 'RISK_CUSTOM', message: `risk check ${c.name} answered ${describeValue(d)}, not a decision` };
     }
     return d;
+  }
+
+  /**
+   * The first `passed` risk checks passed `intent`, and it does not go out after all (a later
+   * check refused it, or it could not be sent): each that spent on it takes it back
+   * (REFUND_ORDER, risk/checks.ts; order_rate's token), so only orders sent spend a token.
+   */
+  private refundChecks(passed: number, intent: OrderIntent): void {
+    try {
+      refundChecks(this.riskChecks, passed, intent, this);
+    } catch (err) {
+      this.componentError('risk', err);
+    }
   }
 
   /** RouterHost: one child order through the risk checks (routing/smart-order-router.ts). */
@@ -972,10 +1132,35 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     return this.opts.journal;
   }
 
+  /** Snapshot and peak records that could not be valued, logged at most every 10 s per kind. */
+  private readonly valuationLog = new LogThrottle(() => this.now);
+
+  /**
+   * A snapshot or peak record the portfolio could not be valued for (a mark that is not a whole
+   * number of half-ticks, a valuation bug): skipped, counted in
+   * cwts_errors_total{component="journal:snapshot"}, logged. Never thrown: these run on a timer, in
+   * a fill's report from a venue adapter and inside a risk state change (a HALT's, whose cancels
+   * came after; the risk layer halts on the same failure by itself).
+   */
+  private snapshotFailed(what: string, err: unknown): void {
+    this.opts.metrics.errors.labels('journal:snapshot').inc();
+    const more = this.valuationLog.take(what);
+    if (more === undefined) return;
+    this.opts.logger.error({ component: 'journal:snapshot', err: (err as Error)?.stack ?? String(err) }, `journal: ${what} record not written, the portfolio cannot be valued: ${err instanceof Error ? err.message : String(err)}${more}`);
+  }
+
   /** Equity, PnL and marks, every second and at every fill; the peak when it moved. */
   private journalSnapshot(why: 'timer' | 'fill' | 'stop'): void {
     // Before the restore the portfolio is empty and the peak is the starting capital: not state.
     if (!this.opts.journal || !this.restoreDone) return;
+    try {
+      this.writeSnapshot(why);
+    } catch (err) {
+      this.snapshotFailed('snapshot', err);
+    }
+  }
+
+  private writeSnapshot(why: 'timer' | 'fill' | 'stop'): void {
     // One valuation for the whole row: the report takes starting capital as equity - PnL, so
     // equity and PnL from two mark rules (or two moments) made it wrong.
     const t = this.totals();
@@ -995,7 +1180,12 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
    * venues load, the restore's own latched state) would journal the starting capital as the peak.
    */
   private journalPeak(why: string, always: boolean): void {
-    const eq = this.opts.journal && this.restoreDone ? this.opts.risk?.equitySnapshot?.() : undefined;
+    let eq: { equity: bigint; peak: bigint } | undefined;
+    try {
+      eq = this.opts.journal && this.restoreDone ? this.opts.risk?.equitySnapshot?.() : undefined;
+    } catch (err) {
+      return this.snapshotFailed('peak', err);
+    }
     if (!eq || (!always && eq.peak === this.lastJournaledPeak)) return;
     this.lastJournaledPeak = eq.peak;
     this.journal({ t: 'peak', peak: eq.peak, equity: eq.equity, why, ts: this.now });
@@ -1090,7 +1280,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
 
   /**
    * Mark for a position, in half-ticks. With a risk layer, its mark (`[risk] mark`: the mid of a
-   * synced book, else the last fill; or the last trade), so equity, PnL, /status, the journal's
+   * synced book, else its last synced mid, else the last fill; or the last trade), so equity, PnL, /status, the journal's
    * snapshots and the reports value a position by the same rule as the drawdown and the limits.
    * Without one: the book mid when synced, else the last trade, else the last fill.
    */
@@ -1153,6 +1343,14 @@ function reasonLabel(reason: string): ResyncReason {
   return 'other';
 }
 
+
+/**
+ * A cancel the venue refused while a HALT or a shutdown wants the order gone is sent again after
+ * this many ms, the wait doubling per round up to CANCEL_RESEND_MAX_MS: soon enough that an order
+ * does not work for long, slowly enough not to feed the rate limit that refused it.
+ */
+const CANCEL_RESEND_FIRST_MS = 250;
+const CANCEL_RESEND_MAX_MS = 5000;
 
 /** Engine.dispatchStart outside a market-event dispatch (performance.now() is never negative). */
 const NOT_DISPATCHING = -1;

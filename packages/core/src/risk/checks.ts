@@ -370,7 +370,7 @@ export class MaxOrderNotionalCheck implements RiskCheck {
  * resting orders on the same side, valued at the most the order can trade at
  * (IntentFacts.highestPrice). Per symbol against `max_position`; with `max_total_position`, the
  * sum of absolute position notionals across all instruments (others at the risk layer's mark,
- * RiskEnv.markHalfTicks, by default the mid of a synced book, else the last fill) as well, and
+ * RiskEnv.markHalfTicks, by default the mid of a synced book, else its last synced mid, else the last fill) as well, and
  * each other instrument's working orders where they can grow its position (the lots beyond it
  * they could add, valued at the most they can trade at; RiskContext.allOpenOrders). Every
  * quote is counted as the account currency (the RiskManager refuses to start on an instrument
@@ -578,17 +578,26 @@ interface Mark {
 }
 
 /**
- * Mark of a position in half-ticks (docs/risk.md, "Mark"): the mid of its book while the book is
- * synced, else the position's last fill. A book that is not synced (crossed, resyncing,
- * disconnected with its old levels) is known to be wrong: one bad ask at 1 tick halved a
- * position's value in the total-position limit. The RiskManager values equity by this rule too.
+ * The mid of a book in half-ticks while the book is synced and has both sides, else undefined.
+ * A book that is not synced (crossed, resyncing, disconnected with its old levels) is known to be
+ * wrong: one bad ask at 1 tick halved a position's value in the total-position limit.
+ */
+export function midHalfTicks(book: BookView | undefined): number | undefined {
+  if (book === undefined || !book.synced) return undefined;
+  const bid = book.bestBid();
+  const ask = book.bestAsk();
+  return bid !== undefined && ask !== undefined ? bid + ask : undefined;
+}
+
+/**
+ * Mark of a position in half-ticks from what is at hand (docs/risk.md, "Mark"): the mid of its
+ * book while the book is synced (midHalfTicks), else the position's last fill. The RiskManager's
+ * mark (RiskEnv.markHalfTicks, which the engine provides) also keeps each book's last synced mid
+ * and uses it before the last fill; this is the rule without it.
  */
 export function markHalfTicks(p: Position, book: BookView | undefined): number | undefined {
-  if (book !== undefined && book.synced) {
-    const bid = book.bestBid();
-    const ask = book.bestAsk();
-    if (bid !== undefined && ask !== undefined) return bid + ask;
-  }
+  const mid2 = midHalfTicks(book);
+  if (mid2 !== undefined) return mid2;
   return p.lastPrice === undefined ? undefined : 2 * p.lastPrice;
 }
 
@@ -641,11 +650,32 @@ interface Bucket {
 }
 
 /**
+ * A check that spends something on each order it passes (order_rate: a token), and takes it back
+ * through this method when the order does not go out after all: a check after it refused the
+ * order (a `[risk_checks]` plugin runs after core's whole chain), or it could not be sent. The
+ * engine calls it, synchronously, right after the refusal, on every check that passed the order.
+ * A symbol, not a name: an internal protocol of core's checks, not part of the RiskCheck
+ * contract, which a plugin's own method could otherwise meet by chance.
+ */
+export const REFUND_ORDER: unique symbol = Symbol('cwts.risk.refundOrder');
+
+export interface RefundingCheck {
+  [REFUND_ORDER](intent: Readonly<OrderIntent>, ctx: RiskContext): void;
+}
+
+/** Whether a check takes part in REFUND_ORDER (core's order_rate, and a chain holding it). */
+export function refundsOrders(c: RiskCheck): c is RiskCheck & RefundingCheck {
+  return typeof (c as Partial<RefundingCheck>)[REFUND_ORDER] === 'function';
+}
+
+/**
  * Token bucket per venue: `orders_per_second` tokens a second, holding at most `burst` (default
  * one second's worth, at least 1). Time is the engine clock (ms), so replay is deterministic.
- * Runs last in the chain: a token is spent only on an order every other check accepted.
+ * Runs last in the chain: a token is spent only on an order every other check accepted; a check
+ * after the chain (a plugin) that refuses it, or an order that is not sent, gets the token back
+ * (REFUND_ORDER), so only orders that go out spend one.
  */
-export class OrderRateCheck implements RiskCheck {
+export class OrderRateCheck implements RiskCheck, RefundingCheck {
   readonly name = 'order_rate';
   private readonly buckets = new Map<string, Bucket>();
   private readonly capacity: number;
@@ -667,6 +697,11 @@ export class OrderRateCheck implements RiskCheck {
     }
     b.level -= 1000;
     return OK;
+  }
+  /** The token check() spent on `intent` back (called at once: the bucket has not refilled since). */
+  [REFUND_ORDER](intent: Readonly<OrderIntent>): void {
+    const b = this.buckets.get(intent.exchange);
+    if (b !== undefined) b.level = Math.min(this.capacity, b.level + 1000);
   }
 }
 
@@ -696,11 +731,26 @@ export function buildCheckChain(risk: RiskConfig, env: RiskEnv, opts: CheckChain
   return chain;
 }
 
-/** Runs a chain the way the engine does: in order, first rejection wins. */
+/**
+ * Runs a chain the way the engine does: in order, first rejection wins. A refusal hands back
+ * what the checks before it spent on the intent (REFUND_ORDER); none of core's spends before its
+ * last check today, so this only matters for a chain built another way.
+ */
 export function runChain(chain: readonly RiskCheck[], intent: Readonly<OrderIntent>, ctx: RiskContext): RiskDecision {
   for (let k = 0; k < chain.length; k++) {
     const d = chain[k]!.check(intent, ctx);
-    if (!d.ok) return d;
+    if (!d.ok) {
+      refundChecks(chain, k, intent, ctx);
+      return d;
+    }
   }
   return OK;
+}
+
+/** REFUND_ORDER on each of the first `passed` checks of `chain` that spends (they passed `intent`). */
+export function refundChecks(chain: readonly RiskCheck[], passed: number, intent: Readonly<OrderIntent>, ctx: RiskContext): void {
+  for (let k = 0; k < passed; k++) {
+    const c = chain[k]!;
+    if (refundsOrders(c)) c[REFUND_ORDER](intent, ctx);
+  }
 }

@@ -247,7 +247,7 @@ describe('valuation that cannot fail open', () => {
 });
 
 describe('max_total_position values other positions as equity does', () => {
-  it('a position on a crossed (known-wrong) book is valued at its last fill, not at that book\'s mid', async () => {
+  it('a position on a crossed (known-wrong) book is valued at that book\'s last synced mid, not at its crossed mid', async () => {
     // 1 lot = 1e-5 BTC: at 60 000 USDT one lot is 0.6 USDT
     const inst = (exchange: string) => defineInstrument({ exchange, symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.00001', minNotional: '0' });
     const a = new ScriptedVenue('a', [inst('a')]);
@@ -268,7 +268,7 @@ describe('max_total_position values other positions as equity does', () => {
     // One bad delta on b, an ask at 1 tick: the book is crossed, its mid (30 000) half the market.
     b.sink!.onMarketEvent({ type: 'book_delta', exchange: 'b', symbol: 'BTCUSDT', ts: 2, recvTs: 2, firstSeq: 2, seq: 2, bids: [], asks: [{ price: 1, qty: 1 }] });
     expect(engine.books.get('b', 'BTCUSDT')!.state).toBe('crossed');
-    expect(risk.markHalfTicks(engine.portfolio.find('b', 'BTCUSDT')!)).toBe(12_000_000); // equity's mark: the last fill
+    expect(risk.markHalfTicks(engine.portfolio.find('b', 'BTCUSDT')!)).toBe(11_999_900); // equity's mark: the mid before the bad delta
     expect(engine.submit(buy('a', 1000))).toMatchObject({ accepted: false, reason: 'RISK_MAX_POSITION' });
     await engine.stop();
   });

@@ -10,7 +10,8 @@ import type { BookRecord } from '../microstructure/venue-books.js';
 import { commonToDecimal, commonToNumber, type Portfolio, type Position } from './portfolio.js';
 import type { RiskState, RiskStateName } from './risk-state.js';
 import { amountToCommon, CashLedger, EquityTracker, type Balance } from './accounts.js';
-import { buildCheckChain, markHalfTicks, type RiskEnv } from './checks.js';
+import { buildCheckChain, midHalfTicks, type RiskEnv } from './checks.js';
+import { InstrumentMap } from '../domain/instrument-map.js';
 import { computeVaR, VaRInputError, type VaRMethod, type VaRResult } from './var.js';
 import { VAR_RETURN_WINDOW } from '../config/constants.js';
 import { checkAccountCurrency, type AccountCurrency } from './account-currency.js';
@@ -25,6 +26,12 @@ export interface RiskEnginePort {
   instrument(exchange: string, symbol: string): Instrument | undefined;
   /** Stops new orders and cancels every open order (HALTED). */
   halt(reason: string): void;
+  /**
+   * REDUCING, and every open order that a new order could not be in REDUCING (one that could
+   * grow a position) is cancelled. Absent: the state alone is set (new orders are refused, open
+   * ones keep working).
+   */
+  reduce?(reason: string): void;
 }
 
 /** The engine's calls into risk, all synchronous and cheap; see engine.ts. */
@@ -32,7 +39,8 @@ export interface EngineRiskHooks {
   attach(engine: RiskEnginePort): void;
   start(): void;
   stop(): void;
-  afterMarketEvent(ev: MarketEvent): void;
+  /** After the engine applied `ev`; `book`: the book record a book event updated, where the engine has it at hand. */
+  afterMarketEvent(ev: MarketEvent, book?: BookRecord): void;
   onFeedStatus(st: FeedStatusEvent): void;
   onFill(instrument: Instrument, report: ExecutionReport): void;
   status(): Record<string, unknown>;
@@ -162,6 +170,11 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
   private readonly unsyncedSince = new Map<BookRecord, number>();
   private readonly everSynced = new Set<BookRecord>();
   private readonly lastTrade = new Map<string, number>();
+  /**
+   * Per instrument, the mid (half-ticks) of its book the last time a book event left it synced
+   * (`mark: 'mid'`): the mark while the book is not synced (a resync, a crossed book, a lost feed).
+   */
+  private readonly lastSyncedMid = new InstrumentMap<{ mid2: number }>();
   private timer: NodeJS.Timeout | undefined;
   private lastTriggers: Trigger[] = [];
   // VaR
@@ -239,12 +252,24 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
     this.engine = engine;
     const m = this.opts.metrics;
     if (m) {
-      m.setComputed('equity', () => commonToNumber(this.evaluateEquity()));
-      m.setComputed('drawdownRatio', () => {
-        this.evaluateEquity();
-        return this.equity.drawdownRatio();
-      });
+      // NaN when the portfolio cannot be valued (the evaluation fails and has halted): a throw
+      // here failed the whole scrape, cwts_risk_state included, so the HALT went unseen.
+      m.setComputed('equity', () => this.valuedOrNaN(() => commonToNumber(this.evaluateEquity())));
+      m.setComputed('drawdownRatio', () =>
+        this.valuedOrNaN(() => {
+          this.evaluateEquity();
+          return this.equity.drawdownRatio();
+        }),
+      );
       m.setComputed('valueAtRisk', () => this.lastVar?.var ?? 0);
+    }
+  }
+
+  private valuedOrNaN(f: () => number): number {
+    try {
+      return f();
+    } catch {
+      return Number.NaN;
     }
   }
 
@@ -260,8 +285,18 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
     this.timer = undefined;
   }
 
-  afterMarketEvent(ev: MarketEvent): void {
-    if (ev.type === 'trade' && this.opts.mark === 'last') this.lastTrade.set(instrumentKey(ev.exchange, ev.symbol), ev.price);
+  afterMarketEvent(ev: MarketEvent, book?: BookRecord): void {
+    if (this.opts.mark === 'last') {
+      if (ev.type === 'trade') this.lastTrade.set(instrumentKey(ev.exchange, ev.symbol), ev.price);
+    } else if (ev.type === 'book_snapshot' || ev.type === 'book_delta') {
+      // The mid as of this event, while it is one to trust: the mark once the book is not.
+      const mid2 = midHalfTicks((book ?? this.engine!.books.get(ev.exchange, ev.symbol))?.book);
+      if (mid2 !== undefined) {
+        const seen = this.lastSyncedMid.get(ev.exchange, ev.symbol);
+        if (seen === undefined) this.lastSyncedMid.set(ev.exchange, ev.symbol, { mid2 });
+        else seen.mid2 = mid2;
+      }
+    }
     const now = this.engine!.now;
     if (now - this.lastEvalAt >= (this.opts.evaluateEveryMs ?? 250)) this.tick();
   }
@@ -318,8 +353,9 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
 
   /**
    * Mark of a position in half-ticks, per `mark`: the last trade, or the mid of its book while
-   * synced (checks.ts `markHalfTicks`, the rule the total-position limit values others by too).
-   * `book`: the position's book where the caller has it at hand, else the engine's is looked up.
+   * synced, else the last mid it had while synced, else the last fill (checks.ts `markHalfTicks`,
+   * the rule the total-position limit values others by too). `book`: the position's book where
+   * the caller has it at hand, else the engine's is looked up.
    */
   markHalfTicks = (p: Position, book?: BookView): number | undefined => {
     const i = p.instrument;
@@ -327,8 +363,14 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
       const t = this.lastTrade.get(instrumentKey(i.exchange, i.symbol)) ?? p.lastPrice;
       return t === undefined ? undefined : 2 * t;
     }
-    // last trades are kept for mark 'last' only: here a book out of sync falls back to the last fill
-    return markHalfTicks(p, book ?? this.engine?.books.get(i.exchange, i.symbol)?.book);
+    const mid2 = midHalfTicks(book ?? this.engine?.books.get(i.exchange, i.symbol)?.book);
+    if (mid2 !== undefined) return mid2;
+    // A book out of sync is known to be wrong; its last synced mid is not. The last fill (once
+    // the only fallback) made a drawdown vanish during a routine resync: a position bought at
+    // 50 001 and marked at 49 100 was worth 50 001 again until the snapshot came.
+    const seen = this.lastSyncedMid.get(i.exchange, i.symbol);
+    if (seen !== undefined) return seen.mid2;
+    return p.lastPrice === undefined ? undefined : 2 * p.lastPrice;
   };
 
   /** Recomputes equity from the portfolio at the current marks; returns it (x 10^-18). */
@@ -351,7 +393,16 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
       // left the state ACTIVE through a 25 % loss, and made a manual halt() throw too.)
       const reason = `risk evaluation failed: ${err instanceof Error ? err.message : String(err)}; positions cannot be valued`;
       this.lastTriggers = [{ state: 'HALTED', reason }];
-      if (e.riskState.state !== 'HALTED') e.halt(reason);
+      if (e.riskState.state === 'HALTED') return;
+      // Never rethrown: the caller is a fill report from a venue adapter, a market event, the
+      // control endpoint or a timer, none of which can do anything about it (a throw from the
+      // HALT's side effects once escaped here, and the fill's adapter took it).
+      try {
+        e.halt(reason);
+      } catch (haltErr) {
+        this.opts.metrics?.errors.labels('risk').inc();
+        this.opts.logger?.error({ err: haltErr instanceof Error ? haltErr.stack : String(haltErr) }, `risk: the HALT after a failed evaluation threw: ${haltErr instanceof Error ? haltErr.message : String(haltErr)}`);
+      }
     }
   }
 
@@ -410,7 +461,11 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
       e.halt(target.reason);
       return;
     }
-    if (target.state !== cur) e.riskState.set(target.state, target.reason, now);
+    if (target.state === cur) return;
+    // Entering REDUCING cancels what could still grow a position (Engine.reduce): the pre-trade
+    // check alone left a resting bid placed while ACTIVE to double a long at the venue.
+    if (target.state === 'REDUCING' && e.reduce !== undefined) e.reduce(target.reason);
+    else e.riskState.set(target.state, target.reason, now);
   }
 
   // ---- manual control ---------------------------------------------------------------------
@@ -425,24 +480,35 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
     if (was === 'HALTED') this.engine?.halt(this.manual.reason);
   }
 
-  /** Only orders that reduce exposure, until resume(). */
+  /**
+   * Only orders that reduce exposure, until resume(); open orders that could grow a position are
+   * cancelled. Already REDUCING: what could still grow one is cancelled again.
+   */
   reduce(reason = 'manual'): void {
+    const was = this.engine?.riskState.state;
     this.manual = { state: 'REDUCING', reason: `manual: ${reason}` };
     this.evaluate();
+    if (was === 'REDUCING') this.engine?.reduce?.(this.manual.reason);
   }
 
   /**
    * Leaves HALTED or a manual REDUCING. The operator accepts the drawdown so far: the equity
    * peak restarts at the current equity (else a drawdown halt would trip again at once).
-   * Automatic triggers still apply (a lost feed keeps REDUCING).
+   * Automatic triggers still apply (a lost feed keeps REDUCING). With nothing to leave (ACTIVE,
+   * or a REDUCING only an automatic trigger holds) nothing changes: the peak is kept, since a
+   * resume that reset it anyway moved the max_drawdown HALT further below the real peak.
    */
   resume(reason = 'manual'): RiskStateName {
     const e = this.engine;
     if (!e) return 'ACTIVE';
+    const leaving = e.riskState.state === 'HALTED' || this.manual.state !== 'ACTIVE';
+    if (leaving) {
+      // valued first: a valuation that throws leaves everything as it was (HALTED stays)
+      this.evaluateEquity();
+      this.equity.resetPeak();
+    }
     this.manual = { state: 'ACTIVE', reason: `manual resume: ${reason}` };
-    this.evaluateEquity();
-    this.equity.resetPeak();
-    if (e.riskState.state !== 'ACTIVE') e.riskState.set('ACTIVE', `manual resume: ${reason}`, e.now);
+    if (leaving && e.riskState.state !== 'ACTIVE') e.riskState.set('ACTIVE', `manual resume: ${reason}`, e.now);
     this.evaluate();
     return e.riskState.state;
   }
