@@ -229,24 +229,42 @@ export function* jsonlRecords(file: string, opts: JsonlFileOptions): Generator<K
  * Instruments of jsonl recordings, by symbol: those their headers declare (exchange rewritten
  * to `exchange` when given), then configured ones for symbols no header declares. `declared`
  * (`exchange\0symbol`) is undefined when some file has no header: nothing can be refused then.
+ * `exchanges`: the exchanges the headers name, and those of the first `limit` valid records of a
+ * file without a header (the records of a file with one are refused unless it declares them).
  */
 export function jsonlInstruments(
   files: readonly string[],
-  o: { exchange?: string | undefined; instruments?: Record<string, InstrumentOverride> | undefined; damage: ReplayDamageSink },
-): { map: Map<string, Instrument>; declared: Set<string> | undefined } {
+  o: { exchange?: string | undefined; instruments?: Record<string, InstrumentOverride> | undefined; damage: ReplayDamageSink; limit: number },
+): { map: Map<string, Instrument>; declared: Set<string> | undefined; exchanges: Set<string> } {
   const map = new Map<string, Instrument>();
   const declared = new Set<string>();
+  const exchanges = new Set<string>();
   let everyFileHasHeader = true;
   for (const f of files) {
     const lines = readLines(f, { onTruncated: () => {}, onUnreadable: () => {} });
     const first = lines.next();
-    lines.return?.(undefined);
     const header = first.done || first.value === null ? undefined : parseRecordingHeader(first.value);
     if (!header) {
       everyFileHasHeader = false;
+      // Reading ahead is not the replay: damage is counted when the records are replayed.
+      let n = 0;
+      for (let line = first; !line.done && n < o.limit; line = lines.next(), n++) {
+        if (line.value === null) continue;
+        let rec: unknown;
+        try {
+          rec = JSON.parse(line.value);
+        } catch {
+          continue;
+        }
+        const r = parseRecordedEvent(rec);
+        if (r.ok) exchanges.add(r.item.exchange);
+      }
+      lines.return?.(undefined);
       continue;
     }
+    lines.return?.(undefined);
     for (const spec of header.instruments) {
+      if (typeof spec.exchange === 'string') exchanges.add(spec.exchange);
       try {
         const i = defineInstrument({ ...spec, exchange: o.exchange ?? spec.exchange });
         declared.add(`${spec.exchange}\u0000${spec.symbol}`);
@@ -260,5 +278,5 @@ export function jsonlInstruments(
   for (const [sym, spec] of Object.entries(o.instruments ?? {})) {
     if (!map.has(sym) && (spec.tickSize || spec.lotSize)) map.set(sym, simInstrument(o.exchange ?? 'replay', sym, { instruments: o.instruments ?? {} }));
   }
-  return { map, declared: everyFileHasHeader ? declared : undefined };
+  return { map, declared: everyFileHasHeader ? declared : undefined, exchanges };
 }

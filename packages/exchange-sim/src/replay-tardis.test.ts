@@ -109,3 +109,32 @@ describe('tardis "unknown" trade side', () => {
     expect(r.items.find((i) => i.type === 'trade' && i.tradeId === 'u1')).toMatchObject({ price: 1001, side: 'buy' });
   });
 });
+
+describe('tardis snapshot rows at two timestamps in a row', () => {
+  it('are two snapshots: the second replaces the first (no level of the first stays behind)', () => {
+    const f = file('two-snaps.csv', [
+      BOOK,
+      bookRow(t0, true, 'bid', '100.0', '1'),
+      bookRow(t0, true, 'bid', '99.9', '1'),
+      bookRow(t0, true, 'ask', '100.2', '1'),
+      // the feed reconnected 2 s later: a new snapshot, no incremental row between, the market 1 % higher
+      bookRow(t0 + 2_000_000, true, 'bid', '101.0', '1'),
+      bookRow(t0 + 2_000_000, true, 'ask', '101.2', '1'),
+      bookRow(t0 + 3_000_000, false, 'bid', '101.0', '2'),
+    ]);
+    const r = replay([f]);
+    const snaps = r.items.filter((i) => i.type === 'book_snapshot');
+    expect(snaps.map((s) => [s.ts, s.reason, s.bids.map((l) => l.price), s.asks.map((l) => l.price)])).toEqual([
+      [t0 / 1000, 'initial', [1000, 999], [1002]],
+      [t0 / 1000 + 2000, 'resync', [1010], [1012]],
+    ]);
+    const book = new L2Book('binance', 'BTCUSDT');
+    for (const ev of r.items) {
+      if (ev.type === 'book_snapshot') book.applySnapshot(ev);
+      else if (ev.type === 'book_delta') book.applyDelta(ev);
+    }
+    // merged into one, the first snapshot's ask 100.2 stayed under the new bid 101.0: crossed
+    expect([book.state, book.bestBid(), book.bestAsk()]).toEqual(['synced', 1010, 1012]);
+    expect(r.errors).toEqual([]);
+  });
+});

@@ -1,7 +1,8 @@
 /**
  * tardis.dev normalized CSV: `trades` and `incremental_book_L2` files (optionally .gz),
- * timestamps in microseconds. Consecutive is_snapshot=true rows of a symbol form one snapshot;
- * consecutive incremental rows of a symbol with the same timestamp form one delta.
+ * timestamps in microseconds. Consecutive is_snapshot=true rows of a symbol with the same
+ * timestamp form one snapshot; consecutive incremental rows of a symbol with the same timestamp
+ * form one delta.
  */
 import { decimalToUnits, defineInstrument, type BookLevel, type Instrument, type MarketEvent, type Side } from '@cwts/core';
 import { L2Book } from '@cwts/core/microstructure';
@@ -38,10 +39,14 @@ const quiet: LineReaderEvents = { onTruncated: () => {}, onUnreadable: () => {} 
 
 /**
  * Instruments of tardis files: tick and lot from options, else inferred from the most decimals
- * seen in the first `limit` rows of each file.
+ * seen in the first `limit` rows of each file. `exchanges`: the `exchange` cells of those rows.
  */
-export function inferTardisInstruments(files: readonly string[], o: { exchange?: string; instruments?: Record<string, InstrumentOverride>; limit: number }): Map<string, Instrument> {
+export function inferTardisInstruments(
+  files: readonly string[],
+  o: { exchange?: string; instruments?: Record<string, InstrumentOverride>; limit: number },
+): { map: Map<string, Instrument>; exchanges: Set<string> } {
   const maxDec = new Map<string, { exchange: string; price: number; amount: number }>();
+  const exchanges = new Set<string>();
   for (const f of files) {
     const lines = readLines(f, quiet);
     const h = lines.next();
@@ -57,7 +62,9 @@ export function inferTardisInstruments(files: readonly string[], o: { exchange?:
       const price = toPlainDecimal(cells[header.col.price!]);
       const amount = toPlainDecimal(cells[header.col.amount!]);
       if (!sym || price === undefined || amount === undefined) continue;
-      const m = maxDec.get(sym) ?? { exchange: cells[header.col.exchange!] ?? 'tardis', price: 0, amount: 0 };
+      const exchange = cells[header.col.exchange!] ?? 'tardis';
+      exchanges.add(exchange);
+      const m = maxDec.get(sym) ?? { exchange, price: 0, amount: 0 };
       m.price = Math.max(m.price, decimals(price));
       m.amount = Math.max(m.amount, decimals(amount));
       maxDec.set(sym, m);
@@ -83,7 +90,7 @@ export function inferTardisInstruments(files: readonly string[], o: { exchange?:
       }),
     );
   }
-  return map;
+  return { map, exchanges };
 }
 
 class MalformedRow extends Error {}
@@ -195,7 +202,9 @@ export class TardisStreams {
           if (side !== 'bid' && side !== 'ask') throw new MalformedRow(`bad side ${JSON.stringify(side.slice(0, 40))}`);
           if (price <= 0) throw new MalformedRow('price must be positive');
           const snapshot = snapText === 'true';
-          if (group && (group.snapshot !== snapshot || group.symbol !== symbol || (!snapshot && group.tsUs !== tsUs))) {
+          // A snapshot is one timestamp too: a second snapshot right after the first (a
+          // reconnect with no update between) replaces it, it does not add to it.
+          if (group && (group.snapshot !== snapshot || group.symbol !== symbol || group.tsUs !== tsUs)) {
             yield* this.flush(group);
             group = undefined;
           }

@@ -35,7 +35,7 @@ export interface ReplaySourceOptions {
   instruments?: Record<string, InstrumentOverride>;
   /** Recovered problems: malformed lines, unknown headers. */
   onError?: (component: string, message: string) => void;
-  /** Rows per file scanned to infer tardis tick and lot sizes (default 5000). */
+  /** Rows per file scanned at the start to infer tardis tick and lot sizes and to find the exchanges of files without a header (default 5000). */
   inferRows?: number;
 }
 
@@ -64,6 +64,8 @@ export class ReplaySource implements Iterable<ReplayItem> {
   private instrumentMap: Map<string, Instrument> | undefined;
   /** `exchange\0symbol` declared by jsonl headers (undefined when a file has none). */
   private declared: Set<string> | undefined;
+  /** The one exchange the recording is of: from its headers or first rows, else its first record. */
+  private recordedExchange: string | undefined;
   private heads: (Keyed | undefined)[] | undefined;
   private iters: Iterator<Keyed>[] = [];
   private peeked: ReplayItem | undefined;
@@ -127,16 +129,34 @@ export class ReplaySource implements Iterable<ReplayItem> {
     return this.instrumentsBySymbol().get(symbol) ?? this.tardisInstrumentCache.get(symbol);
   }
 
+  /** Reads the headers (or first rows) once; throws when they name more than one exchange. */
   private instrumentsBySymbol(): Map<string, Instrument> {
     if (this.instrumentMap) return this.instrumentMap;
+    const limit = this.opts.inferRows ?? 5000;
     if (this.format === 'tardis') {
-      this.instrumentMap = inferTardisInstruments(this.files, { exchange: this.opts.exchange, instruments: this.opts.instruments, limit: this.opts.inferRows ?? 5000 });
-      return this.instrumentMap;
+      const { map, exchanges } = inferTardisInstruments(this.files, { exchange: this.opts.exchange, instruments: this.opts.instruments, limit });
+      this.recordedExchange = this.oneExchange(exchanges);
+      this.instrumentMap = map;
+      return map;
     }
-    const { map, declared } = jsonlInstruments(this.files, { exchange: this.opts.exchange, instruments: this.opts.instruments, damage: this.damage });
+    const { map, declared, exchanges } = jsonlInstruments(this.files, { exchange: this.opts.exchange, instruments: this.opts.instruments, damage: this.damage, limit });
+    this.recordedExchange = this.oneExchange(exchanges);
     this.declared = declared;
     this.instrumentMap = map;
     return map;
+  }
+
+  /**
+   * A replay is of one venue: every event is renamed to the replaying venue and applied to its
+   * book of the symbol, so two venues' books of one symbol would be merged into one that neither
+   * showed (each venue's quantities read in the lots of the first). Refused as the CLI's
+   * `replay` refuses it, until a recording can be replayed on one venue per recorded exchange.
+   */
+  private oneExchange(exchanges: ReadonlySet<string>): string | undefined {
+    if (exchanges.size <= 1) return exchanges.values().next().value;
+    const names = [...exchanges].sort();
+    const files = this.files.map((f) => basename(f)).join(', ');
+    throw new Error(`replay: ${files} holds ${names.length} exchanges (${names.join(', ')}); replay of multi-exchange recordings is not supported yet: record one venue per file`);
   }
 
   [Symbol.iterator](): Iterator<ReplayItem> {
@@ -200,6 +220,13 @@ export class ReplaySource implements Iterable<ReplayItem> {
       this.heads[bi] = r.done ? undefined : r.value;
       if (this.symbolFilter && item.symbol !== '' && !this.symbolFilter.has(item.symbol)) {
         this.skipped++;
+        continue;
+      }
+      this.recordedExchange ??= item.exchange;
+      if (item.exchange !== this.recordedExchange) {
+        // A second exchange past the rows read at the start (a file with a header refuses it
+        // earlier, as undeclared): its records are not merged into the first one's books.
+        this.damage.skipped(this.files[bi]!, head.lineNo ?? 0, `${item.type} of exchange ${JSON.stringify(item.exchange).slice(0, 60)} in a recording of ${this.recordedExchange}: multi-exchange recordings are not replayed`);
         continue;
       }
       if (item.type === 'trade' && this.deliveredTrades.repeated(item)) {

@@ -9,6 +9,7 @@ import {
   type ExecutionClient,
   type ExecutionReport,
   type FeedState,
+  type FeedStatusEvent,
   type Instrument,
   type Logger,
   type MarketDataClient,
@@ -158,11 +159,13 @@ export class SimVenue {
   start(symbols: readonly string[], sink: MarketEventSink): void {
     if (this.running) throw new Error(`${this.exchange}: market data already started`);
     const syms = this.symbolsOr(symbols);
+    // Reads the recording's headers (or first rows) now: a recording the venue cannot replay
+    // (several exchanges) is refused at start, not on the first timer.
+    if (this.isReplay) this.ensureReplaySource(syms).instruments();
     this.sink = sink;
     this.running = true;
     this.ended = false;
     if (this.isReplay) {
-      this.ensureReplaySource(syms);
       this.currentTs = Math.max(this.currentTs, 0);
       if (this.options.drive === 'timers') this.scheduleReplay();
       return;
@@ -281,6 +284,7 @@ export class SimVenue {
         book.endUpdate(item.seq, item.recvTs);
       }
     } else if (item.type === 'feed_status') {
+      this.applyRecordedStatus(item);
       const key = item.symbol;
       if (this.lastStatus.get(key) === item.state) {
         if (item.ts > this.currentTs) this.currentTs = item.ts;
@@ -289,6 +293,33 @@ export class SimVenue {
       this.lastStatus.set(key, item.state);
     }
     this.deliver(item);
+  }
+
+  /**
+   * Replay: what the recorded feed said about its book holds for the venue's copy too. A book
+   * the live feed declared broken (a gap it resynced after, a silent or lost connection) is not
+   * one paper orders may trade against: its levels are the last ones known before the break, and
+   * the market moved meanwhile. Same rules as core's BookStore.applyStatus: `resyncing` waits
+   * for the next snapshot; `stale`/`disconnected`/`stopped`/`connecting` mark a synced book stale
+   * until the next snapshot or update; an empty symbol means every book of the venue. Applied
+   * even when the status repeats the last one delivered (a snapshot may have synced the book
+   * between them).
+   */
+  private applyRecordedStatus(st: FeedStatusEvent): void {
+    const resync = st.state === 'resyncing';
+    if (!resync && st.state !== 'stale' && st.state !== 'disconnected' && st.state !== 'stopped' && st.state !== 'connecting') return;
+    const mark = (book: L2Book): void => {
+      if (!resync) book.markStale(`${st.state}: ${st.reason}`, st.ts);
+      else if (book.state !== 'resyncing') {
+        // a short code is the resync's label (as core counts it), any other text its detail
+        if (/^[a-z][a-z0-9_]{0,39}$/.test(st.reason)) book.beginResync(st.reason, undefined, st.ts);
+        else book.beginResync('venue_resync', st.reason, st.ts);
+      }
+    };
+    if (st.symbol !== '') {
+      const book = this.replayBooks.get(st.symbol);
+      if (book) mark(book);
+    } else for (const book of this.replayBooks.values()) mark(book);
   }
 
   /** Every event goes out through here: to the engine, then to paper matching. */
@@ -340,6 +371,30 @@ export class SimVenue {
   /** Time an order or cancel is sent: the venue's virtual time (replay), or the clock if later. */
   sendTime(): number {
     return this.isReplay ? this.currentTs : Math.max(this.clock.now(), this.currentTs);
+  }
+
+  /**
+   * An order or cancel was queued. Until a timer-driven replay ends, its ticks process the queue;
+   * after the end nothing else would, and the venue would never answer again (an engine stopping
+   * with `on_shutdown = "cancel"` waited out its deadline for cancels that never came). So one
+   * timer per arrival time, `latency_ms / replay_speed` away (at once for replay_speed 0), none
+   * left once the queue is empty. With `drive = "manual"` the owner's advanceTo/runToEnd does it.
+   */
+  requestQueued(): void {
+    if (!this.ended || !this.running || this.options.drive !== 'timers' || this.timeout !== undefined) return;
+    const due = this.paper.nextDue();
+    if (due === Infinity) return;
+    const speed = this.options.replaySpeed;
+    const delay = speed > 0 ? Math.max(0, (due - this.currentTs) / speed) : 0;
+    this.timeout = setTimeout(() => {
+      this.timeout = undefined;
+      if (!this.running) return;
+      const at = this.paper.nextDue();
+      if (at === Infinity) return;
+      if (at > this.currentTs) this.currentTs = at;
+      this.paper.processDue(at);
+      this.requestQueued();
+    }, delay);
   }
 }
 
@@ -403,10 +458,12 @@ export class SimExecutionClient implements ExecutionClient {
 
   submit(order: Readonly<Order>): void {
     this.venue.paper.submit(order, this.venue.sendTime());
+    this.venue.requestQueued();
   }
 
   cancel(order: Readonly<Order>): void {
     this.venue.paper.cancel(order, this.venue.sendTime());
+    this.venue.requestQueued();
   }
 
   async openOrders(): Promise<Order[]> {
