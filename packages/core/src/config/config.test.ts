@@ -164,7 +164,7 @@ describe('sim.toml (the embedded default)', () => {
     ]);
     expect(config.strategy).toEqual({
       plugin: '../dist/strategy/index.js',
-      settings: { order_notional: 1000, cooldown_ms: 5000, hold_ms: 20000, slippage_bps: 10 },
+      settings: { order_notional: 1000, cooldown_ms: 5000, hold_ms: 20000, slippage_bps: 10, max_signal_age_ms: 2000 },
     });
     expect(config.journal.path).toBeUndefined();
     expect(warnings).toEqual(['sim: no api_key/api_secret; market data only, orders on this venue will be refused']);
