@@ -13,10 +13,13 @@
  *    memory, results it allocates) is used in place.
  *  - Call order (the contract): async work runs one call at a time, in call order, through a
  *    per-backend queue. While anything is queued or running, later calls (kernels, upload,
- *    download, copy, noop) queue behind it, capturing their host inputs when called; the sync
- *    fast path is taken only when nothing is in flight. `sync.*` kernels never wait: while async
- *    work is in flight they run at once unless they touch memory that work uses (a DeviceBuffer
- *    or an output array of a queued call), which throws a ComputeArgumentError ("busy").
+ *    download, copy, noop) queue behind it, capturing their host inputs when called, except an
+ *    input holding bytes that an earlier pending call writes: that one is read at the call's
+ *    turn, after those results land (two calls chained through a host array behave as if run
+ *    one after the other). The sync fast path is taken only when nothing is in flight.
+ *    `sync.*` kernels never wait: while async work is in flight they run at once unless they
+ *    touch memory that work uses (a DeviceBuffer, an output array of a queued call, or an input
+ *    read at its turn), which throws a ComputeArgumentError ("busy").
  *    `freeBuffer` takes effect at once: calls made before it still complete on its memory.
  *  - "Device" buffers are ordinary ArrayBuffers held by id (CPU memory is the device memory).
  */
@@ -124,6 +127,28 @@ export function deviceFacts(probe: NativeProbe, addonPath: string, extra: Record
 
 type HostArray = Float32Array | Float64Array | Int32Array | Uint8Array;
 
+/** Bytes [start, end) of a caller's ArrayBuffer that a queued or running operation will write. */
+interface HostWrite {
+  readonly buffer: ArrayBufferLike;
+  readonly start: number;
+  readonly end: number;
+}
+
+const NO_WRITES: readonly HostWrite[] = [];
+
+/**
+ * The caller's bytes in one ArrayBuffer that queued or running operations will write: how many
+ * operations, and one span [start, end) covering what they all write. One span, not a list,
+ * keeps marking and unmarking O(1) per call; it can only cover more bytes than are written
+ * (a gap between two pending writes), which makes a read there wait for its turn needlessly,
+ * never read early.
+ */
+interface PendingWrites {
+  count: number;
+  start: number;
+  end: number;
+}
+
 /** One typed-array argument of a native call. */
 interface KernelArg {
   /** What the native call receives: the caller's array, a DeviceBuffer's memory, or our own. */
@@ -190,8 +215,17 @@ export class CpuSimdBackend extends HostMemoryBackend implements ComputeBackend 
   #queued = 0;
   /** Settles when the last queued operation has finished; never rejects. */
   #tail: Promise<void> = Promise.resolve();
-  /** ArrayBuffers that queued or running operations use (DeviceBuffer memory, output arrays), counted. */
+  /**
+   * ArrayBuffers that queued or running operations use (DeviceBuffer memory, output arrays,
+   * inputs read at their turn), counted.
+   */
   readonly #busy = new Map<ArrayBufferLike, number>();
+  /**
+   * The caller's bytes that queued or running operations will write (kernel outputs, download
+   * targets), by ArrayBuffer: a call queued behind them that reads any of those bytes must read
+   * them at its turn, after those results land, not when called.
+   */
+  readonly #hostWrites = new Map<ArrayBufferLike, PendingWrites>();
 
   constructor(native: NativeModule, probe: NativeProbe, addonPath: string, settings: ResolvedSettings) {
     super(CPU_SIMD_BACKEND_NAME);
@@ -268,7 +302,16 @@ export class CpuSimdBackend extends HostMemoryBackend implements ComputeBackend 
     if (off + src.byteLength > bytes.byteLength) {
       throw new ComputeArgumentError('upload', `${src.byteLength} bytes at offset ${off} do not fit buffer #${dst.id} of ${bytes.byteLength} bytes`);
     }
-    const copy = new Uint8Array(src.buffer, src.byteOffset, src.byteLength).slice();
+    const { buffer, byteOffset, byteLength } = src;
+    if (this.#writtenByPending(buffer, byteOffset, byteLength)) {
+      // An earlier call still to write (part of) src: read src at this upload's turn, after that
+      // call's results land, as if the calls ran one after the other.
+      return this.#enqueue(() => {
+        if (buffer.byteLength < byteOffset + byteLength) throw detachedError('upload', 'src', 'before the queued upload ran');
+        new Uint8Array(bytes, off, byteLength).set(new Uint8Array(buffer, byteOffset, byteLength));
+      }, [bytes, buffer]);
+    }
+    const copy = new Uint8Array(buffer, byteOffset, byteLength).slice();
     return this.#enqueue(() => {
       new Uint8Array(bytes, off, copy.byteLength).set(copy);
     }, [bytes]);
@@ -285,10 +328,14 @@ export class CpuSimdBackend extends HostMemoryBackend implements ComputeBackend 
     if (off + n > bytes.byteLength) {
       throw new ComputeArgumentError('download', `${n} bytes at offset ${off} exceed buffer #${src.id} of ${bytes.byteLength} bytes`);
     }
-    return this.#enqueue(() => {
-      if (dst.byteLength < n) throw detachedError('download', 'dst', 'before the queued download ran');
-      new Uint8Array(dst.buffer, dst.byteOffset, n).set(new Uint8Array(bytes, off, n));
-    }, [bytes, dst.buffer]);
+    return this.#enqueue(
+      () => {
+        if (dst.byteLength < n) throw detachedError('download', 'dst', 'before the queued download ran');
+        new Uint8Array(dst.buffer, dst.byteOffset, n).set(new Uint8Array(bytes, off, n));
+      },
+      [bytes, dst.buffer],
+      [{ buffer: dst.buffer, start: dst.byteOffset, end: dst.byteOffset + n }],
+    );
   }
 
   /**
@@ -333,7 +380,8 @@ export class CpuSimdBackend extends HostMemoryBackend implements ComputeBackend 
    * Runs a prepared call in call order. Nothing in flight: small calls run now on the JS thread
    * (a settled Promise), large ones start now on a worker (the addon copies the caller's host
    * inputs before returning). Otherwise the call queues behind the work before it, with its
-   * host inputs captured now and its outputs written at its turn.
+   * host inputs captured now and its outputs written at its turn; an input that a call before
+   * it will write is read at its turn instead (after that call's results land).
    */
   #dispatch<R>(prepare: () => Prepared<R>): Promise<R> {
     let p: Prepared<R>;
@@ -343,17 +391,28 @@ export class CpuSimdBackend extends HostMemoryBackend implements ComputeBackend 
     } catch (e) {
       return Promise.reject(e);
     }
-    const busy = this.#busyOf(p);
+    const { busy, writes } = this.#usesOf(p);
     if (this.#queued === 0) {
       const started = this.#native(p);
-      return this.#enqueue(() => started, busy);
+      return this.#enqueue(() => started, busy, writes);
     }
     // Queued: from here on the call owns its arrays. Inputs are copied now (the call sees what
     // they hold now, whatever the caller does later); outputs are computed into our own arrays
     // and copied into the caller's at the call's turn, if they are still attached.
+    // An input (or in-out array) that a call before this one will write is the exception: what
+    // it holds now is stale, so it stays the caller's array and is read at this call's turn,
+    // after the earlier results are copied in (in place when the turn runs on the JS thread,
+    // else copied by the addon as it starts the worker). Only then is there anything to wait
+    // for, so the common case keeps its one copy at the call.
     const backs: { user: HostArray; own: HostArray; a: KernelArg }[] = [];
+    let atTurn: KernelArg[] | undefined;
     for (const a of p.args) {
       if (a.owned) continue;
+      if (a.role !== 'out' && this.#hostWrites.size > 0 && this.#writtenByPending(a.array.buffer, a.array.byteOffset, a.count * a.array.BYTES_PER_ELEMENT)) {
+        (atTurn ??= []).push(a);
+        if (a.role === 'in') busy.push(a.array.buffer); // a sync kernel must not change it before the turn
+        continue;
+      }
       const user = a.array;
       a.array = a.role === 'out' ? new (user.constructor as new (n: number) => HostArray)(a.count) : copyOf(user, a.count);
       a.owned = true;
@@ -364,7 +423,11 @@ export class CpuSimdBackend extends HostMemoryBackend implements ComputeBackend 
       for (const b of backs) (b.user as Float32Array).set((b.own as Float32Array).subarray(0, b.a.count));
       return result;
     };
-    return this.#enqueue(() => (p.work < this.#asyncThreshold ? copyBack(p.finish(p.call(false, 0))) : this.#native(p).then(copyBack)), busy);
+    const run = (): R | Promise<R> => {
+      if (atTurn !== undefined) for (const a of atTurn) if (a.array.length < a.count) throw detachedError(p.kernel, a.name, 'while the call was queued');
+      return p.work < this.#asyncThreshold ? copyBack(p.finish(p.call(false, 0))) : this.#native(p).then(copyBack);
+    };
+    return this.#enqueue(run, busy, writes);
   }
 
   /** Starts `p` on a worker; a detached output (the addon says so) becomes a ComputeArgumentError. */
@@ -384,10 +447,22 @@ export class CpuSimdBackend extends HostMemoryBackend implements ComputeBackend 
     );
   }
 
-  /** Queues `run` after everything queued before it; `busy` stays marked until it settles. */
-  #enqueue<R>(run: () => R | Promise<R>, busy: readonly ArrayBufferLike[]): Promise<R> {
+  /**
+   * Queues `run` after everything queued before it; `busy` stays marked, and `writes` recorded
+   * as pending, until it settles.
+   */
+  #enqueue<R>(run: () => R | Promise<R>, busy: readonly ArrayBufferLike[], writes: readonly HostWrite[] = NO_WRITES): Promise<R> {
     this.#queued++;
     for (const b of busy) this.#busy.set(b, (this.#busy.get(b) ?? 0) + 1);
+    for (const w of writes) {
+      const pending = this.#hostWrites.get(w.buffer);
+      if (pending === undefined) this.#hostWrites.set(w.buffer, { count: 1, start: w.start, end: w.end });
+      else {
+        pending.count++;
+        if (w.start < pending.start) pending.start = w.start;
+        if (w.end > pending.end) pending.end = w.end;
+      }
+    }
     const result = this.#tail.then(run);
     const done = (): void => {
       this.#queued--;
@@ -396,16 +471,41 @@ export class CpuSimdBackend extends HostMemoryBackend implements ComputeBackend 
         if (n === 0) this.#busy.delete(b);
         else this.#busy.set(b, n);
       }
+      for (const w of writes) {
+        const pending = this.#hostWrites.get(w.buffer);
+        if (pending !== undefined && --pending.count === 0) this.#hostWrites.delete(w.buffer);
+      }
     };
     this.#tail = result.then(done, done);
     return result;
   }
 
-  /** The memory a queued call makes busy for `sync` kernels: DeviceBuffers, and arrays it writes. */
-  #busyOf(p: Prepared<unknown>): ArrayBufferLike[] {
-    const out: ArrayBufferLike[] = [];
-    for (const a of p.args) if (a.device || (!a.owned && a.role !== 'in')) out.push(a.array.buffer);
-    return out;
+  /**
+   * What a call uses while queued or running, taken before it owns any array: the memory it
+   * makes busy for `sync` kernels (DeviceBuffers, and the caller's arrays it writes), and the
+   * caller's bytes it writes (its host outputs and in-out arrays).
+   */
+  #usesOf(p: Prepared<unknown>): { busy: ArrayBufferLike[]; writes: readonly HostWrite[] } {
+    const busy: ArrayBufferLike[] = [];
+    let writes: HostWrite[] | undefined;
+    for (const a of p.args) {
+      if (a.device) busy.push(a.array.buffer);
+      else if (!a.owned && a.role !== 'in') {
+        const { buffer, byteOffset } = a.array;
+        busy.push(buffer);
+        (writes ??= []).push({ buffer, start: byteOffset, end: byteOffset + a.count * a.array.BYTES_PER_ELEMENT });
+      }
+    }
+    return { busy, writes: writes ?? NO_WRITES };
+  }
+
+  /**
+   * Whether a queued or running operation will write any of bytes [start, start + length) of
+   * `buffer`: any view of it, whatever its offset or element type, not only the same array.
+   */
+  #writtenByPending(buffer: ArrayBufferLike, start: number, length: number): boolean {
+    const pending = this.#hostWrites.get(buffer);
+    return pending !== undefined && length > 0 && pending.start < start + length && start < pending.end;
   }
 
   /** A `sync.*` call: at once; while async work is in flight, only on memory that work does not use. */

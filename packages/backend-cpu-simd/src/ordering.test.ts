@@ -138,6 +138,80 @@ describe('cpu-simd call order', () => {
     expect(be.liveBuffers).toBe(0);
   });
 
+  // Host arrays chain calls too: a call that reads an array an earlier un-awaited call writes
+  // must see what that call wrote, not what the array held when this one was called.
+  it('two accumulating sgemm calls on one host C (beta = 1): both products land, as in the oracle', async (ctx) => {
+    const be = await backend(ctx);
+    const ref = new JsComputeBackend();
+    const S = 256; // S^3 multiply-adds: above async_threshold, so the first runs on the worker
+    const a = ones(S * S), b = ones(S * S);
+    const cRef = new Float32Array(S * S).fill(1);
+    await Promise.all([ref.sgemm({ m: S, n: S, k: S, a, b, c: cRef, beta: 1 }), ref.sgemm({ m: S, n: S, k: S, a, b, c: cRef, beta: 1 })]);
+    expect(countNot(cRef, 1 + 2 * S)).toBe(0);
+    const c = new Float32Array(S * S).fill(1);
+    const first = be.sgemm({ m: S, n: S, k: S, a, b, c, beta: 1 });
+    const second = be.sgemm({ m: S, n: S, k: S, a, b, c, beta: 1 });
+    const third = be.sgemm({ m: 2, n: 2, k: 2, a, b, c, beta: 1 }); // small: runs on the JS thread at its turn
+    await Promise.all([first, second, third]);
+    expect(countNot(c.subarray(4), 1 + 2 * S), 'elements of C missing an earlier product').toBe(0);
+    expect(Array.from(c.subarray(0, 4)), 'the 2 x 2 corner: both products, then the third').toEqual(Array(4).fill(3 + 2 * S));
+  });
+
+  it("a kernel reading an earlier un-awaited kernel's host output reads that output (same array or another view of its bytes)", async (ctx) => {
+    const be = await backend(ctx);
+    const S = 256;
+    const a = ones(S * S), b = ones(S * S);
+    const mem = new ArrayBuffer(2 * S * S * 4);
+    const tmp = new Float32Array(mem, 0, S * S); // zeros until the first sgemm writes S everywhere
+    const sameBytes = new Float32Array(mem, 0, S * S); // another view of what tmp covers
+    const beside = new Float32Array(mem, S * S * 4, S * S).fill(2); // same ArrayBuffer, not written
+    const out1 = new Float32Array(S * S), out2 = new Float32Array(S * S), out3 = new Float32Array(S * S);
+    const first = be.sgemm({ m: S, n: S, k: S, a, b, c: tmp });
+    const second = be.sgemm({ m: S, n: S, k: S, a: tmp, b, c: out1 }); // tmp x ones = S * S
+    const third = be.sgemm({ m: S, n: S, k: S, a: sameBytes, b, c: out2 });
+    const fourth = be.sgemm({ m: S, n: S, k: S, a: beside, b, c: out3 }); // 2 x S, as at the call
+    beside.fill(7); // after the call: the queued call computes on what beside held then
+    const small = be.rollingMoments({ series: new Float32Array(mem, 4, 8), length: 8, window: 8 }); // at its turn, on the JS thread
+    await Promise.all([first, second, third, fourth]);
+    expect(countNot(tmp, S)).toBe(0);
+    expect(countNot(out1, S * S), 'elements computed from tmp before the first call wrote it').toBe(0);
+    expect(countNot(out2, S * S), 'elements computed from a view of tmp before the first call wrote it').toBe(0);
+    expect(countNot(out3, 2 * S), 'elements computed from bytes written after the call').toBe(0);
+    expect((await small).mean[0]).toBe(S);
+  });
+
+  it('download into a host array, then a kernel and an upload reading it, un-awaited: each sees what came before', async (ctx) => {
+    const be = await backend(ctx);
+    const c = be.createBuffer(M * M * 4);
+    const copyOfC = be.createBuffer(M * M * 4);
+    const k = be.sgemm({ m: M, n: M, k: M, a: ones(M * M), b: ones(M * M), c }); // on the worker: the rest queue
+    const host = new Float32Array(M * M);
+    const dl = be.download(c, host); // host = M everywhere at its turn
+    const rolling = be.rollingMoments({ series: host, length: M * M, window: 4 });
+    const up = be.upload(copyOfC, host);
+    const back = new Float32Array(M * M);
+    const dl2 = be.download(copyOfC, back);
+    const [, , r] = await Promise.all([k, dl, rolling, up, dl2]);
+    expect(countNot(r.mean, M), 'windows computed on host before the download wrote it').toBe(0);
+    expect(countNot(back, M), 'bytes uploaded from host before the download wrote it').toBe(0);
+  });
+
+  it('sync kernels refuse an array a queued call will read at its turn ("busy")', async (ctx) => {
+    const be = await backend(ctx);
+    const S = 256;
+    const tmp = new Float32Array(S * S);
+    const out = new Float32Array(S * S);
+    const first = be.sgemm({ m: S, n: S, k: S, a: ones(S * S), b: ones(S * S), c: tmp });
+    const between = be.sgemm({ m: M, n: M, k: M, a: ones(M * M), b: ones(M * M), c: new Float32Array(M * M) });
+    const third = be.sgemm({ m: S, n: S, k: S, a: tmp, b: ones(S * S), c: out });
+    await first; // tmp holds its result now, but the third call has yet to read it (behind the second)
+    const overwrite = () => be.sync.rollingMoments({ series: ones(16), length: 16, window: 4, out: { mean: tmp, variance: new Float32Array(13) } });
+    expect(overwrite).toThrow(ComputeArgumentError);
+    expect(overwrite).toThrow(/out.mean is busy/);
+    await Promise.all([between, third]);
+    expect(countNot(out, S * S), 'elements computed from tmp changed after the call').toBe(0);
+  });
+
   it('with nothing in flight, small calls still settle synchronously (the fast path)', async (ctx) => {
     const be = await backend(ctx);
     const x = new Float32Array([1, 2, 3, 4]);

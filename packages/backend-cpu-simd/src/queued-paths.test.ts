@@ -52,6 +52,23 @@ describe('cpu-simd calls queued behind work in flight', () => {
     be.freeBuffer(buf);
   });
 
+  it('an input an earlier call writes, detached before its turn: the call rejects naming it, nothing is written', async (ctx) => {
+    const be = await backend(ctx);
+    const S = 256;
+    const tmp = new Float32Array(S * S);
+    const out = new Float32Array(S * S).fill(-1);
+    const p = be.sgemm({ m: S, n: S, k: S, a: ones(S * S), b: ones(S * S), c: tmp });
+    const q = be.sgemm({ m: S, n: S, k: S, a: tmp, b: ones(S * S), c: out }); // reads tmp at its turn
+    const buf = be.createBuffer(S * S * 4);
+    const u = be.upload(buf, tmp); // so does this upload
+    structuredClone(tmp.buffer, { transfer: [tmp.buffer] }); // the caller hands tmp to a worker meanwhile
+    await expect(p).rejects.toThrow(/sgemm: c was detached/);
+    await expect(q).rejects.toThrow(/sgemm: a was detached .* while the call was queued/);
+    await expect(u).rejects.toThrow(/upload: src was detached .* before the queued upload ran/);
+    expect(out.every((v) => v === -1)).toBe(true);
+    be.freeBuffer(buf);
+  });
+
   it('noop, readProbe and sgemmNative queue behind earlier work and resolve in call order', async (ctx) => {
     const be = await backend(ctx);
     const order: string[] = [];
