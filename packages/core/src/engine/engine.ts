@@ -334,7 +334,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     });
     if (this.stopping) return;
     // HALTED means nothing is working at a venue: a restored HALT cancels what reconciliation left open.
-    if (this.riskState.state === 'HALTED' && this.orders.openCount() > 0) await this.cancelAllOpen(`risk state HALTED: ${this.riskState.reason}`, 5000);
+    if (this.riskState.state === 'HALTED' && this.orders.openCount() > 0) await this.cancelAllOpen(`risk state HALTED: ${this.riskState.reason}`, 5000, this.stillHalted);
     // REDUCING (restored latched) likewise leaves nothing working that could grow a position.
     else if (this.riskState.state === 'REDUCING') this.cancelGrowing(`risk state REDUCING: ${this.riskState.reason}`);
     this.reconciled = true;
@@ -441,14 +441,17 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
    * Cancels every open order and waits (bounded) for the venues to confirm. Meanwhile an order
    * the venue shows working again (its cancel refused for a passing reason: a rate limit, a
    * timeout the adapter reports as a refused request) is cancelled again, with backoff
-   * (CANCEL_RESEND_FIRST_MS doubling to CANCEL_RESEND_MAX_MS). Under HALTED, what is still open
-   * at the deadline is handed to the HALT's follow-up (followHalt), which goes on re-sending.
+   * (CANCEL_RESEND_FIRST_MS doubling to CANCEL_RESEND_MAX_MS). Only the orders open when it was
+   * called are waited for and cancelled again, and only while `wanted()` holds (a HALT's: while
+   * still HALTED): after a resume the strategy's new orders are its own. Under HALTED, what is
+   * still open at the deadline is handed to the HALT's follow-up (followHalt), which goes on
+   * re-sending.
    */
-  async cancelAllOpen(why: string, timeoutMs: number): Promise<number> {
+  async cancelAllOpen(why: string, timeoutMs: number, wanted: () => boolean = () => true): Promise<number> {
     this.cancellingAll++;
     const resend = { delay: CANCEL_RESEND_FIRST_MS };
     try {
-      return await this.cancelAllOpenAndWait(why, timeoutMs, resend);
+      return await this.cancelAllOpenAndWait(why, timeoutMs, resend, wanted);
     } finally {
       this.cancellingAll--;
       // the follow-up goes on at the backoff reached here
@@ -456,27 +459,29 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     }
   }
 
-  private async cancelAllOpenAndWait(why: string, timeoutMs: number, resend: { delay: number }): Promise<number> {
+  private async cancelAllOpenAndWait(why: string, timeoutMs: number, resend: { delay: number }, wanted: () => boolean): Promise<number> {
     const open = this.orders.allOpen();
+    const targets = new Set(open.map((o) => o.clientOrderId));
+    const stillOpen = () => this.orders.allOpen().filter((o) => targets.has(o.clientOrderId));
     // One venue whose client throws must not keep the others' orders working: each cancel is
     // tried, and one that could not be sent is not waited for (no answer will come).
     let unsent: Set<string> | undefined;
     for (const o of open) {
       if (!this.tryCancel(o.clientOrderId)) (unsent ??= new Set()).add(o.clientOrderId);
     }
-    const waitingFor = (): number => (unsent === undefined ? this.orders.openCount() : this.orders.allOpen().filter((o) => !unsent!.has(o.clientOrderId)).length);
+    const waitingFor = (): number => stillOpen().filter((o) => unsent === undefined || !unsent.has(o.clientOrderId)).length;
     const deadline = Date.now() + timeoutMs;
     let resendAt = Date.now() + resend.delay;
     // Until every order has ended, not only those awaiting a cancel answer: one whose cancel was
     // refused before the venue knew it is cancelled again when acked (followCancel), one whose
     // cancel was refused while it worked is cancelled again here.
-    while (waitingFor() > 0 && Date.now() < deadline) {
+    while (waitingFor() > 0 && Date.now() < deadline && wanted()) {
       await new Promise((r) => setTimeout(r, 10));
-      if (Date.now() < resendAt) continue;
-      if (this.recancelWorking(why, unsent) > 0) resend.delay = Math.min(2 * resend.delay, CANCEL_RESEND_MAX_MS);
+      if (Date.now() < resendAt || !wanted()) continue;
+      if (this.recancelWorking(why, unsent, targets) > 0) resend.delay = Math.min(2 * resend.delay, CANCEL_RESEND_MAX_MS);
       resendAt = Date.now() + resend.delay;
     }
-    const left = this.orders.allOpen().length;
+    const left = stillOpen().length;
     if (open.length > 0) this.opts.logger.info({ cancelled: open.length - left, stillOpen: left, why }, `cancelled ${open.length - left} open order(s) (${why})`);
     return left;
   }
@@ -497,12 +502,13 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   /**
    * Cancels again every open order that is not awaiting a cancel answer (its cancel was refused,
    * or could not be sent): the ones a HALT or a shutdown wants gone. Returns how many it tried.
-   * `unsent`: ids whose cancel never went out; one that goes out now leaves it.
+   * `unsent`: ids whose cancel never went out; one that goes out now leaves it. `only`: the
+   * orders wanted gone (all open ones when not given).
    */
-  private recancelWorking(why: string, unsent?: Set<string>): number {
+  private recancelWorking(why: string, unsent?: Set<string>, only?: ReadonlySet<string>): number {
     let tried = 0;
     for (const o of this.orders.allOpen()) {
-      if (o.status === 'pending_cancel') continue;
+      if (o.status === 'pending_cancel' || (only !== undefined && !only.has(o.clientOrderId))) continue;
       tried++;
       if (this.tryCancel(o.clientOrderId)) unsent?.delete(o.clientOrderId);
     }
@@ -512,6 +518,8 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     }
     return tried;
   }
+
+  private readonly stillHalted = (): boolean => this.riskState.state === 'HALTED';
 
   /** cancelAllOpen() calls running now (their own loop re-sends; the HALT's follow-up waits for them). */
   private cancellingAll = 0;
@@ -559,7 +567,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       this.riskState.set('HALTED', reason, this.now);
     } finally {
       // caught: an unhandled rejection here would end the process (Node 20) in the middle of a HALT
-      if (this.orders.openCount() > 0) this.cancelAllOpen(`kill switch: ${reason}`, 5000).catch((err) => this.componentError('engine', err));
+      if (this.orders.openCount() > 0) this.cancelAllOpen(`kill switch: ${reason}`, 5000, this.stillHalted).catch((err) => this.componentError('engine', err));
     }
   }
 
@@ -596,8 +604,13 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       // `open` is a snapshot: cancels below do not change it under the loop
       for (let k = 0; k < open.length; k++) {
         const o = open[k]!;
-        if (o.status === 'pending_cancel') continue;
         const left = o.qty - o.filledQty;
+        // awaiting a cancel answer: left as it is, but it may still fill, so an exit counts
+        // toward flat (as the REDUCING pre-trade rule counts every working order)
+        if (o.status === 'pending_cancel') {
+          if (o.side === exitSide) toFlat = Math.max(0, toFlat - left);
+          continue;
+        }
         if (o.side === exitSide && left <= toFlat) {
           toFlat -= left;
           continue;

@@ -1,67 +1,14 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ManualClock } from '../contracts/clock.js';
-import type { Strategy, StrategyContext, SubmitResult } from '../contracts/trading.js';
-import type { RiskConfig } from '../config/types.js';
-import { defineInstrument } from '../domain/instrument.js';
-import type { BookSnapshotEvent } from '../domain/events.js';
-import type { Order, OrderIntent } from '../domain/orders.js';
 import type { Journal } from '../journal/journal.js';
 import type { JournalRecord } from '../journal/records.js';
-import { silentLogger } from '../observability/logger.js';
-import { MetricsRegistry } from '../observability/metrics.js';
-import { Engine } from '../engine/engine.js';
-import { ScriptedVenue } from '../engine/test-venue.js';
-import { RiskManager, type RiskManagerOptions } from './manager.js';
+import { riskTestEngine } from '../engine/risk-test-engine.js';
+import type { RiskManager } from './manager.js';
 
-const BTC = defineInstrument({ exchange: 'v', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.001' });
-const RISK: RiskConfig = { max_position: 100_000, max_drawdown: 0.1, kelly_fraction: 0.5, var_confidence: 0.99, max_open_orders: 50, price_band_bps: 500, orders_per_second: 1000 };
-const FAKE = { toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] } as const;
-
-function snapshot(bid: number, ask: number, seq: number): BookSnapshotEvent {
-  return { type: 'book_snapshot', exchange: 'v', symbol: 'BTCUSDT', ts: 1, recvTs: 1, seq, reason: 'initial', bids: [{ price: bid, qty: 1000 }], asks: [{ price: ask, qty: 1000 }] };
-}
-
-class DirectStrategy implements Strategy {
-  readonly name = 'direct';
-  ctx!: StrategyContext;
-  onSignal(): void {}
-}
+const FAKE: Parameters<typeof vi.useFakeTimers>[0] = { toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] };
 
 function memJournal(): Journal & { recs: JournalRecord[] } {
   const recs: JournalRecord[] = [];
   return { path: 'mem', recs, append: (r) => (recs.push(r), true), flush() {}, close() {} };
-}
-
-async function setup(over: Partial<RiskManagerOptions> = {}, withJournal = false) {
-  const venue = new ScriptedVenue('v', [BTC]);
-  const clock = new ManualClock(1_000_000);
-  const metrics = new MetricsRegistry({ processMetrics: false });
-  const risk = new RiskManager({ risk: RISK, metrics, initialEquity: 1000, timers: false, ...over });
-  const journal = withJournal ? memJournal() : undefined;
-  const engine = new Engine({
-    clock, logger: silentLogger(), metrics, strategy: new DirectStrategy(), watchdog: false, risk, riskChecks: risk.checks, journal,
-    venues: [{ name: 'v', symbols: ['BTCUSDT'], marketData: venue, execution: venue }],
-  });
-  await engine.start();
-  let seq = 10;
-  const book = (bid: number, ask: number) => {
-    clock.advance(1000);
-    venue.sink!.onMarketEvent(snapshot(bid, ask, seq++));
-  };
-  book(5_000_000, 5_000_100);
-  const submit = (i: Partial<OrderIntent> & Pick<OrderIntent, 'side' | 'qty'>): SubmitResult =>
-    engine.submit({ exchange: 'v', symbol: 'BTCUSDT', type: 'limit', price: i.side === 'buy' ? 5_000_100 : 5_000_000, tif: 'GTC', source: 'test', ...i });
-  /** A resting bid the venue acknowledged. */
-  const resting = (): { id: string; order: Order } => {
-    const r = submit({ side: 'buy', qty: 5, price: 4_990_000 });
-    expect(r.accepted, r.message).toBe(true);
-    const order = venue.submitted.at(-1)!;
-    venue.report(order, { kind: 'ack', leavesQty: 5 });
-    return { id: r.clientOrderId!, order };
-  };
-  /** What a Binance or ccxt adapter reports for a cancel answered 429 or timed out. */
-  const refuseCancel = (order: Order) => venue.report(order, { kind: 'rejected', rejects: 'request', rejectReason: 'RATE_LIMITED', text: 'too many requests' });
-  return { venue, clock, metrics, risk, engine, book, submit, resting, refuseCancel, journal };
 }
 
 function breakValuation(risk: RiskManager): void {
@@ -76,7 +23,7 @@ afterEach(() => {
 
 describe('the fail-safe HALT when the risk evaluation throws, with a journal attached', () => {
   it('a manual halt: the open orders are cancelled and nothing is thrown to the operator', async () => {
-    const { venue, risk, engine, resting, journal, metrics } = await setup({}, true);
+    const { venue, risk, engine, resting, journal, metrics } = await riskTestEngine({}, { journal: memJournal() });
     const r = resting();
     breakValuation(risk);
     expect(() => risk.halt('operator')).not.toThrow();
@@ -92,7 +39,7 @@ describe('the fail-safe HALT when the risk evaluation throws, with a journal att
   });
 
   it('from a fill: the other open orders are cancelled and the venue adapter reporting the fill is not thrown at', async () => {
-    const { venue, risk, engine, submit, resting } = await setup({}, true);
+    const { venue, risk, engine, submit, resting } = await riskTestEngine({}, { journal: memJournal() });
     const r = resting();
     expect(submit({ side: 'buy', qty: 1 }).accepted).toBe(true);
     const taker = venue.submitted.at(-1)!;
@@ -105,7 +52,7 @@ describe('the fail-safe HALT when the risk evaluation throws, with a journal att
   });
 
   it('the natural fault (mark "last", a trade price off the tick grid from a plugin without the kit\'s guard): HALTED, what is open cancelled, nothing thrown into the feed', async () => {
-    const { venue, engine, submit, resting, clock } = await setup({ mark: 'last' }, true);
+    const { venue, engine, submit, resting, clock } = await riskTestEngine({ mark: 'last' }, { journal: memJournal() });
     const r = resting();
     expect(submit({ side: 'buy', qty: 1 }).accepted).toBe(true);
     const taker = venue.submitted.at(-1)!;
@@ -120,7 +67,7 @@ describe('the fail-safe HALT when the risk evaluation throws, with a journal att
 
 describe('HALTED: a cancel the venue refused for a passing reason is sent again', () => {
   it('within the HALT\'s first seconds and after them, until the order has ended; then no timer is left', async () => {
-    const { venue, risk, engine, resting, refuseCancel, book } = await setup();
+    const { venue, risk, engine, resting, refuseCancel, book } = await riskTestEngine();
     const r = resting();
     venue.autoCancel = false;
     vi.useFakeTimers(FAKE);
@@ -149,7 +96,7 @@ describe('HALTED: a cancel the venue refused for a passing reason is sent again'
   });
 
   it('with backoff: a venue that refuses every cancel is asked again at most every 5 s, and never given up on while HALTED', async () => {
-    const { venue, risk, resting, refuseCancel } = await setup();
+    const { venue, risk, resting, refuseCancel } = await riskTestEngine();
     const r = resting();
     venue.autoCancel = false;
     const cancel = venue.cancel.bind(venue);
@@ -171,7 +118,7 @@ describe('HALTED: a cancel the venue refused for a passing reason is sent again'
   });
 
   it('stops when the state leaves HALTED, and when the engine stops', async () => {
-    const { venue, risk, engine, resting, refuseCancel } = await setup();
+    const { venue, risk, engine, resting, refuseCancel } = await riskTestEngine();
     const r = resting();
     venue.autoCancel = false;
     vi.useFakeTimers(FAKE);
@@ -202,7 +149,7 @@ describe('HALTED: a cancel the venue refused for a passing reason is sent again'
 
 describe('shutdown with on_shutdown = "cancel"', () => {
   it('a cancel the venue refused during the stop\'s wait is sent again before the stop gives up', async () => {
-    const { venue, engine, resting, refuseCancel } = await setup();
+    const { venue, engine, resting, refuseCancel } = await riskTestEngine();
     const r = resting();
     venue.autoCancel = false;
     vi.useFakeTimers(FAKE);
@@ -215,5 +162,44 @@ describe('shutdown with on_shutdown = "cancel"', () => {
     await vi.advanceTimersByTimeAsync(100);
     await stopping;
     expect(engine.orders.get(r.id)!.status).toBe('cancelled');
+  });
+});
+
+describe('the HALT\'s cancel loop after a resume', () => {
+  it('does not cancel an order the strategy placed after the operator resumed', async () => {
+    const { venue, risk, engine, rest } = await riskTestEngine();
+    rest('buy', 5, 4_990_000);
+    venue.autoCancel = false; // the venue is slow to answer the cancel
+    vi.useFakeTimers(FAKE);
+    risk.halt('operator');
+    expect(venue.cancelled).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(100);
+    // the operator checked and resumes within the HALT's 5 s wait
+    expect(risk.resume('false alarm')).toBe('ACTIVE');
+    const fresh = rest('sell', 5, 5_010_000);
+    // the old cancel is still unanswered (pending_cancel); the new order is the strategy's
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(engine.riskState.state).toBe('ACTIVE');
+    expect(venue.cancelled.map((o) => o.clientOrderId)).not.toContain(fresh);
+    expect(engine.orders.get(fresh)!.status).toBe('open');
+  });
+});
+
+describe('entering REDUCING with an exit awaiting its cancel answer', () => {
+  it('cancels a second exit that with the pending-cancel one could take the position past flat (as the pre-trade rule counts it)', async () => {
+    const { venue, engine, book, submit, trade, rest } = await riskTestEngine();
+    trade('buy', 100, 5_000_100); // long 100 lots
+    const a = rest('sell', 100, 5_100_000);
+    venue.autoCancel = false;
+    engine.cancel(a); // the strategy moves its exit: A awaits its cancel answer (it may still fill)
+    expect(engine.orders.get(a)!.status).toBe('pending_cancel');
+    const b = rest('sell', 100, 5_050_000); // the replacement
+    book(4_910_000, 4_910_100); // 9 % drawdown: REDUCING
+    expect(engine.riskState.state).toBe('REDUCING');
+    // a new sell of 100 is refused now: A's 100 is counted as resting
+    expect(submit({ side: 'sell', qty: 100, price: 5_050_000 })).toMatchObject({ accepted: false, reason: 'RISK_STATE' });
+    // so B, the same order already working, is cancelled: A filling before its cancel lands, then
+    // B, would leave the engine short 100 lots in REDUCING
+    expect(venue.cancelled.map((o) => o.clientOrderId)).toContain(b);
   });
 });

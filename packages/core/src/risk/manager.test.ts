@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../contracts/clock.js';
-import type { Strategy, StrategyContext, SubmitResult } from '../contracts/trading.js';
-import type { RiskConfig } from '../config/types.js';
 import { defineInstrument } from '../domain/instrument.js';
 import type { BookSnapshotEvent } from '../domain/events.js';
 import type { OrderIntent } from '../domain/orders.js';
@@ -11,55 +9,13 @@ import { MetricsRegistry } from '../observability/metrics.js';
 import { Engine } from '../engine/engine.js';
 import { engineStatus } from '../engine/status.js';
 import { ScriptedVenue } from '../engine/test-venue.js';
+import { RISK, riskTestEngine } from '../engine/risk-test-engine.js';
 import { RiskControlServer, controlRequest } from './control.js';
-import { RiskManager, type RiskManagerOptions } from './manager.js';
-
-const BTC = defineInstrument({ exchange: 'v', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.001' });
-
-const RISK: RiskConfig = { max_position: 100_000, max_drawdown: 0.1, kelly_fraction: 0.5, var_confidence: 0.99, max_open_orders: 50, price_band_bps: 500, orders_per_second: 1000 };
-
-function snapshot(bid: number, ask: number, seq: number): BookSnapshotEvent {
-  return { type: 'book_snapshot', exchange: 'v', symbol: 'BTCUSDT', ts: 1, recvTs: 1, seq, reason: 'initial', bids: [{ price: bid, qty: 1000 }], asks: [{ price: ask, qty: 1000 }] };
-}
-
-class DirectStrategy implements Strategy {
-  readonly name = 'direct';
-  ctx!: StrategyContext;
-  onSignal(): void {}
-}
-
-async function setup(over: Partial<RiskManagerOptions> = {}) {
-  const venue = new ScriptedVenue('v', [BTC]);
-  const clock = new ManualClock(1_000_000);
-  const metrics = new MetricsRegistry({ processMetrics: false });
-  const risk = new RiskManager({ risk: RISK, metrics, initialEquity: 1000, timers: false, ...over });
-  const strategy = new DirectStrategy();
-  const engine = new Engine({
-    clock, logger: silentLogger(), metrics, strategy, watchdog: false, risk, riskChecks: risk.checks,
-    venues: [{ name: 'v', symbols: ['BTCUSDT'], marketData: venue, execution: venue }],
-  });
-  await engine.start();
-  let seq = 10;
-  const book = (bid: number, ask: number) => {
-    clock.advance(1000);
-    venue.sink!.onMarketEvent(snapshot(bid, ask, seq++));
-  };
-  book(5_000_000, 5_000_100);
-  const submit = (i: Partial<OrderIntent> & Pick<OrderIntent, 'side' | 'qty'>): SubmitResult =>
-    engine.submit({ exchange: 'v', symbol: 'BTCUSDT', type: 'limit', price: i.side === 'buy' ? 5_000_100 : 5_000_000, tif: 'GTC', source: 'test', ...i });
-  /** Submits and fills completely at the order's price. */
-  const trade = (side: 'buy' | 'sell', qty: number, price?: number) => {
-    const r = submit({ side, qty, ...(price ? { price } : {}) });
-    expect(r.accepted, r.message).toBe(true);
-    const o = venue.submitted.at(-1)!;
-    venue.report(o, { kind: 'fill', lastPrice: o.price!, lastQty: qty, cumQty: qty, leavesQty: 0, tradeId: `t${o.clientOrderId}` });
-  };
-  return { venue, clock, metrics, risk, engine, book, submit, trade };
-}
+import { RiskManager } from './manager.js';
 
 describe('risk states on the engine', () => {
   it('a drawdown breach halts, cancels open orders at the venue, refuses new ones; only a manual resume leaves', async () => {
-    const { venue, metrics, risk, engine, book, submit, trade } = await setup();
+    const { venue, metrics, risk, engine, book, submit, trade } = await riskTestEngine();
     trade('buy', 100, 5_000_100); // 0.1 BTC at 50001
     const resting = submit({ side: 'buy', qty: 5, price: 4_990_000 });
     expect(resting.accepted).toBe(true);
@@ -85,7 +41,7 @@ describe('risk states on the engine', () => {
   });
 
   it('just under max_drawdown: REDUCING (soft threshold), not HALTED; recovers to ACTIVE by itself', async () => {
-    const { engine, book, trade } = await setup();
+    const { engine, book, trade } = await riskTestEngine();
     trade('buy', 100, 5_000_100);
     // Mid 49100.50: loss 0.1 x 900.5 = 90.05: 9.005% (>= 8% soft, < 10%).
     book(4_910_000, 4_910_100);
@@ -95,7 +51,7 @@ describe('risk states on the engine', () => {
   });
 
   it('REDUCING lets through only orders that reduce exposure', async () => {
-    const { risk, engine, submit, trade } = await setup();
+    const { risk, engine, submit, trade } = await riskTestEngine();
     trade('buy', 10);
     risk.reduce('test');
     expect(engine.riskState.state).toBe('REDUCING');
@@ -113,7 +69,7 @@ describe('risk states on the engine', () => {
   });
 
   it('manual halt cancels open orders; resume restarts the equity peak', async () => {
-    const { venue, risk, engine, submit, book, trade } = await setup();
+    const { venue, risk, engine, submit, book, trade } = await riskTestEngine();
     trade('buy', 100, 5_000_100);
     book(4_950_000, 4_950_100); // -5%
     const o = submit({ side: 'buy', qty: 1, price: 4_900_000 });
@@ -127,7 +83,7 @@ describe('risk states on the engine', () => {
   });
 
   it('feed loss: a synced book lost for longer than the grace period moves to REDUCING until it is back', async () => {
-    const { clock, engine, venue, book } = await setup({ feedLossGraceMs: 3000 });
+    const { clock, engine, venue, book } = await riskTestEngine({ feedLossGraceMs: 3000 });
     venue.sink!.onFeedStatus({ type: 'feed_status', exchange: 'v', symbol: '', state: 'disconnected', reason: 'socket closed', ts: 0 });
     expect(engine.riskState.state).toBe('ACTIVE');
     clock.advance(2999);
@@ -142,14 +98,14 @@ describe('risk states on the engine', () => {
   });
 
   it('feed loss can be configured to halt', async () => {
-    const { clock, engine, venue } = await setup({ feedLossGraceMs: 0, feedLossAction: 'HALTED' });
+    const { clock, engine, venue } = await riskTestEngine({ feedLossGraceMs: 0, feedLossAction: 'HALTED' });
     clock.advance(1);
     venue.sink!.onFeedStatus({ type: 'feed_status', exchange: 'v', symbol: '', state: 'disconnected', reason: 'socket closed', ts: 0 });
     expect(engine.riskState.state).toBe('HALTED');
   });
 
   it('VaR above its budget moves to REDUCING; cwts_var exports it', async () => {
-    const { engine, metrics, risk, book, trade } = await setup({ var: { budget: 10, sampleEveryMs: 1000, minObservations: 20, recomputeEveryMs: 1e12 } });
+    const { engine, metrics, risk, book, trade } = await riskTestEngine({ var: { budget: 10, sampleEveryMs: 1000, minObservations: 20, recomputeEveryMs: 1e12 } });
     trade('buy', 100, 5_000_100);
     // Alternate the mid +-1% for 40 samples: |return| ~ 1% of a 5000 exposure = 50 > 10.
     for (let k = 0; k < 40; k++) {
@@ -170,7 +126,7 @@ describe('risk states on the engine', () => {
   it('Monte Carlo VaR on the schedule goes through the compute backend, reproducibly', async () => {
     const backend = await jsBackendProvider.create({});
     const run = async () => {
-      const { risk, book, trade } = await setup({ backend, var: { method: 'montecarlo', sampleEveryMs: 1000, minObservations: 10, recomputeEveryMs: 1e12, paths: 5000, seed: 7 } });
+      const { risk, book, trade } = await riskTestEngine({ backend, var: { method: 'montecarlo', sampleEveryMs: 1000, minObservations: 10, recomputeEveryMs: 1e12, paths: 5000, seed: 7 } });
       trade('buy', 100, 5_000_100);
       for (let k = 0; k < 30; k++) {
         const up = ((k * 7919) % 13) - 6; // a deterministic wiggle
@@ -187,7 +143,7 @@ describe('risk states on the engine', () => {
   });
 
   it('books cash per venue and asset, equity from starting capital, and reports it in /status', async () => {
-    const { engine, venue, submit, trade } = await setup({ initialBalances: [{ exchange: 'v', asset: 'USDT', amount: '1000' }] });
+    const { engine, venue, submit, trade } = await riskTestEngine({ initialBalances: [{ exchange: 'v', asset: 'USDT', amount: '1000' }] });
     trade('buy', 10, 5_000_100); // 0.01 BTC for 500.01
     const r = submit({ side: 'sell', qty: 4 });
     const o = venue.submitted.at(-1)!;
@@ -233,7 +189,7 @@ describe('valuation that cannot fail open', () => {
 
   it('an evaluation that throws halts (nothing can be valued, so no limit is known to hold), and a manual halt still halts', async () => {
     for (const how of ['evaluate', 'halt'] as const) {
-      const { engine, risk } = await setup();
+      const { engine, risk } = await riskTestEngine();
       (risk as unknown as { evaluateEquity: () => bigint }).evaluateEquity = () => {
         throw new RangeError('a valuation bug');
       };
@@ -276,7 +232,7 @@ describe('max_total_position values other positions as equity does', () => {
 
 describe('control endpoint', () => {
   it('GET state; POST halt/reduce/resume with the token only; loopback only', async () => {
-    const { risk, engine } = await setup();
+    const { risk, engine } = await riskTestEngine();
     const token = 'manager-test-token-0123456789';
     const server = new RiskControlServer(risk, { token });
     await expect(server.listen(0, '0.0.0.0')).rejects.toThrow(/not a loopback address/);

@@ -1,35 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../contracts/clock.js';
 import type { RiskCheck, RiskContext } from '../contracts/trading.js';
-import type { RiskConfig } from '../config/types.js';
-import { defineInstrument } from '../domain/instrument.js';
 import type { OrderIntent } from '../domain/orders.js';
-import { silentLogger } from '../observability/logger.js';
-import { MetricsRegistry } from '../observability/metrics.js';
-import { Engine } from '../engine/engine.js';
 import { BuiltinCheckChain } from '../engine/builtin-plugins.js';
+import { BTC, RISK, riskTestEngine } from '../engine/risk-test-engine.js';
 import { ScriptedVenue } from '../engine/test-venue.js';
 import { OrderRateCheck, runChain } from './checks.js';
-import { RiskManager } from './manager.js';
 
-const BTC = defineInstrument({ exchange: 'v', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.001' });
-// one order a second, burst 1: the second order in the same engine-clock millisecond has no token
-const RISK: RiskConfig = { max_position: 100_000, max_drawdown: 0.1, kelly_fraction: 0.5, var_confidence: 0.99, max_open_orders: 50, price_band_bps: 500, orders_per_second: 1 };
 const intent = (qty: number): OrderIntent => ({ exchange: 'v', symbol: 'BTCUSDT', side: 'buy', type: 'limit', price: 5_000_000, qty, tif: 'GTC', source: 't' });
 /** A plugin like examples/risk-check-plugin: a size cap, run after core's chain (as composeDeployment orders them). */
 const maxLots: RiskCheck = { name: 'max_lots', parent: true, check: (i) => (i.qty > 50 ? { ok: false, reason: 'RISK_CUSTOM', message: 'max_lots: over 50 lots' } : { ok: true }) };
 
-async function setup(venue = new ScriptedVenue('v', [BTC])) {
-  const metrics = new MetricsRegistry({ processMetrics: false });
-  const risk = new RiskManager({ risk: RISK, metrics, initialEquity: 1000, timers: false });
-  const engine = new Engine({
-    clock: new ManualClock(1_000_000), logger: silentLogger(), metrics, watchdog: false, risk, riskChecks: [new BuiltinCheckChain(risk.checks), maxLots],
-    venues: [{ name: 'v', symbols: ['BTCUSDT'], marketData: venue, execution: venue }],
-  });
-  await engine.start();
-  venue.sink!.onMarketEvent({ type: 'book_snapshot', exchange: 'v', symbol: 'BTCUSDT', ts: 1, recvTs: 1, seq: 1, reason: 'initial', bids: [{ price: 5_000_000, qty: 1000 }], asks: [{ price: 5_000_100, qty: 1000 }] });
-  return { engine, venue };
-}
+// one order a second, burst 1: the second order in the same engine-clock millisecond has no token
+const setup = (venue?: ScriptedVenue) =>
+  riskTestEngine({ risk: { ...RISK, orders_per_second: 1 } }, { venue, strategy: null, riskChecks: (risk) => [new BuiltinCheckChain(risk.checks), maxLots] });
 
 describe('order_rate: only orders that go out spend a token', () => {
   it('an order a [risk_checks] plugin refuses after core\'s chain gets its token back', async () => {
