@@ -26,7 +26,7 @@ import {
   type TradingAvailability,
   type VenuePosition,
 } from '@cwts/core';
-import { BoundedIdSet, RateLimiter, TimerSet, claimPriorTrades, feeToQuoteAtoms, refusedByVenue } from '@cwts/core/adapter-kit';
+import { BoundedIdSet, RateLimiter, TimerSet, claimPriorTrades, feeToQuoteAtoms, refusedByVenue, venueTable } from '@cwts/core/adapter-kit';
 import type { CcxtExchange, CcxtMyTrade, CcxtOrder } from './ccxt-exchange.js';
 import { mapCcxtError } from './errors.js';
 import type { CcxtOptions } from './options.js';
@@ -75,6 +75,13 @@ const REFUSED_TRADE_IDS = 1024;
 /** At most this many fetchMyTrades pages per read (500,000 trades on Binance): a venue answering new trades for ever cannot hold the poll. */
 const MAX_TRADE_PAGES = 1000;
 
+/**
+ * What a venue puts before the client id it echoes back (ccxt passes ours on and parses the
+ * venue's field back as it is): Gate keeps it as `text`, "t-" + ours. Compared bare, our own
+ * order read as another's: its fills were never booked, its lookup by client id never found it.
+ */
+const ECHOED_CLIENT_ID_PREFIX = venueTable<string>({ gate: 't-', gateio: 't-' });
+
 /** An order as ccxt returned it, with the venue's id. */
 const hasId = (x: CcxtOrder): boolean => x.id !== undefined && x.id !== null && String(x.id) !== '';
 
@@ -107,8 +114,12 @@ export class CcxtExecution implements ExecutionClient {
     if (this.refusedOrderReads > 0) yield ['order_read', this.refusedOrderReads] as const;
   }
 
+  /** The venue's prefix before an echoed client id (ECHOED_CLIENT_ID_PREFIX), if any. */
+  private readonly echoPrefix: string | undefined;
+
   constructor(private readonly deps: CcxtExecutionDeps) {
     this.exchange = deps.exchange;
+    this.echoPrefix = ECHOED_CLIENT_ID_PREFIX[deps.options.ccxt_id ?? deps.exchange];
     this.limiter = new RateLimiter([{ name: 'orders', limit: deps.options.orders_per_interval, intervalMs: deps.options.order_limit_interval_ms }], () => deps.clock.now(), this.timers);
   }
 
@@ -239,11 +250,18 @@ export class CcxtExecution implements ExecutionClient {
   }
 
   /** Our order by client id among the venue's open orders, then (where ccxt can list them) its closed ones: a market order may have filled at once. */
+  /** A client id as the venue echoed it, without the venue's prefix (ECHOED_CLIENT_ID_PREFIX); undefined when it gave none. */
+  private echoedClientId(raw: unknown): string | undefined {
+    if (typeof raw !== 'string' || raw === '') return undefined;
+    const p = this.echoPrefix;
+    return p !== undefined && raw.startsWith(p) && raw.length > p.length ? raw.slice(p.length) : raw;
+  }
+
   private async orderByClientId(sym: string, clientOrderId: string, createdTs: number): Promise<CcxtOrder | undefined> {
     const ex = this.ex!;
-    const open = (await this.read(ex.fetchOpenOrders(sym))).find((x) => x.clientOrderId === clientOrderId);
+    const open = (await this.read(ex.fetchOpenOrders(sym))).find((x) => this.echoedClientId(x.clientOrderId) === clientOrderId);
     if (open || !ex.has.fetchClosedOrders || !ex.fetchClosedOrders) return open;
-    return (await this.read(ex.fetchClosedOrders(sym, createdTs - CLOCK_MARGIN_MS))).find((x) => x.clientOrderId === clientOrderId);
+    return (await this.read(ex.fetchClosedOrders(sym, createdTs - CLOCK_MARGIN_MS))).find((x) => this.echoedClientId(x.clientOrderId) === clientOrderId);
   }
 
   private async cancelNow(o: Order): Promise<void> {
@@ -294,11 +312,13 @@ export class CcxtExecution implements ExecutionClient {
 
   /**
    * Is `v` the venue's answer about the order asked for: its id the one asked for (where one was),
-   * and its client id, where it carries one, ours? One that is not is counted and warned about.
+   * and the client id it echoes (echoedClientId), if any, ours? One that is not is counted and
+   * warned about.
    */
   private isAnswerFor(v: CcxtOrder, venueOrderId: string | undefined, clientOrderId: string | undefined): boolean {
     const idOk = hasId(v) && (venueOrderId === undefined || String(v.id) === venueOrderId);
-    const clientOk = clientOrderId === undefined || v.clientOrderId === undefined || v.clientOrderId === null || v.clientOrderId === '' || v.clientOrderId === clientOrderId;
+    const echoed = this.echoedClientId(v.clientOrderId);
+    const clientOk = clientOrderId === undefined || echoed === undefined || echoed === clientOrderId;
     if (idOk && clientOk) return true;
     this.refusedOrderReads++;
     this.deps.logger?.warn({ exchange: this.exchange, venueOrderId, clientOrderId, answeredId: v.id, answeredClientId: v.clientOrderId }, 'fetchOrder answered about another order; not applied, read again');
@@ -574,7 +594,7 @@ export class CcxtExecution implements ExecutionClient {
         // the side as the venue gave it: one it did not give is no buy, and the engine's check
         // of a listed order (venueOrderProblem) must see that
         exchange: this.exchange, symbol, side: v.side as Side, type: price === undefined ? 'market' : 'limit', ...(price !== undefined ? { price } : {}), qty, tif: 'GTC', source: 'venue',
-        clientOrderId: v.clientOrderId ?? `venue-${v.id}`, venueOrderId: String(v.id), status: filled > 0 ? 'partially_filled' : 'open', filledQty: filled, filledNotionalTicksLots: 0n, feeAtoms: 0n,
+        clientOrderId: this.echoedClientId(v.clientOrderId) ?? `venue-${v.id}`, venueOrderId: String(v.id), status: filled > 0 ? 'partially_filled' : 'open', filledQty: filled, filledNotionalTicksLots: 0n, feeAtoms: 0n,
         createdTs: v.timestamp ?? 0, updatedTs: v.timestamp ?? 0,
       };
       out.push(o);
@@ -670,7 +690,7 @@ export class CcxtExecution implements ExecutionClient {
     }
     // another order's client id would book this trade onto the wrong order: a failed read
     if (!this.isAnswerFor(v, venueOrderId, undefined)) throw new Error(`${this.exchange}: fetchOrder for ${venueOrderId} answered about order ${v.id}`);
-    return v.clientOrderId ? v.clientOrderId : undefined;
+    return this.echoedClientId(v.clientOrderId);
   }
 
   /** Spot: the base asset's total balance, in lots (fetchBalance). */
