@@ -1,4 +1,4 @@
-// GENERATED from @cwts/backend-vulkan/shaders/sgemm.spv (sha256 c510184fb982fe2043f0d0466bdaf549bf0c25eb0b1d6ecabf0eafb98a8ece7a) by spirv-cross --msl --msl-version 20100. Do not edit: run `node scripts/generate-msl.mjs`.
+// GENERATED from @cwts/backend-vulkan/shaders/sgemm.spv (sha256 362b387fd3110f5b86087b1abdc477ec8b825ac808ba50332e74c2ef4e0b39c4) by spirv-cross --msl --msl-version 20100. Do not edit: run `node scripts/generate-msl.mjs`.
 #pragma clang diagnostic ignored "-Wmissing-prototypes"
 #pragma clang diagnostic ignored "-Wmissing-braces"
 
@@ -57,175 +57,186 @@ constant uint _28 = (_22 * _27);
 constant uint _34 = (_27 * 4u);
 constant uint _39 = (_22 * 4u);
 
-struct _81
+struct _75
 {
     uint _m0;
     uint _m1;
     uint _m2;
     float _m3;
     float _m4;
+    uint _m5;
+    uint _m6;
 };
 
-constant uint _98 = (_34 * 16u);
-constant uint _114 = (16u * _34);
+constant uint _106 = (_34 * 16u);
+constant uint _122 = (16u * _34);
 
-struct _138
+struct _143
 {
     float _m0[1];
 };
 
-constant uint _165 = (16u * _39);
-constant uint _181 = (16u * _39);
+constant uint _171 = (16u * _39);
+constant uint _187 = (16u * _39);
 
-struct _204
+struct _209
 {
     float _m0[1];
 };
 
-struct _383
+struct _386
 {
     float _m0[1];
 };
 
-constant uint _399_tmp [[function_constant(0)]];
-constant uint _399 = is_function_constant_defined(_399_tmp) ? _399_tmp : 1u;
-constant uint _400_tmp [[function_constant(1)]];
-constant uint _400 = is_function_constant_defined(_400_tmp) ? _400_tmp : 1u;
-constant uint3 gl_WorkGroupSize [[maybe_unused]] = uint3(_399, _400, 1u);
+constant uint _424_tmp [[function_constant(0)]];
+constant uint _424 = is_function_constant_defined(_424_tmp) ? _424_tmp : 1u;
+constant uint _425_tmp [[function_constant(1)]];
+constant uint _425 = is_function_constant_defined(_425_tmp) ? _425_tmp : 1u;
+constant uint3 gl_WorkGroupSize [[maybe_unused]] = uint3(_424, _425, 1u);
 
-kernel void main0(constant _81& _83 [[buffer(0)]], const device _138& _140 [[buffer(1)]], const device _204& _206 [[buffer(2)]], device _383& _385 [[buffer(3)]], uint3 gl_LocalInvocationID [[thread_position_in_threadgroup]], uint3 gl_WorkGroupID [[threadgroup_position_in_grid]])
+kernel void main0(constant _75& _77 [[buffer(0)]], const device _143& _145 [[buffer(1)]], const device _209& _211 [[buffer(2)]], device _386& _388 [[buffer(3)]], uint3 gl_LocalInvocationID [[thread_position_in_threadgroup]], uint3 gl_WorkGroupID [[threadgroup_position_in_grid]])
 {
-    threadgroup float _117[_114];
-    threadgroup float _184[_181];
+    threadgroup float _125[_122];
+    threadgroup float _190[_187];
     uint _25 = (gl_LocalInvocationID.y * _22) + gl_LocalInvocationID.x;
     uint _35 = gl_WorkGroupID.y * _34;
     uint _40 = gl_WorkGroupID.x * _39;
-    uint _402;
-    _402 = 0u;
+    uint _427;
+    _427 = 0u;
     spvUnsafeArray<spvUnsafeArray<float, 4>, 4> _62;
-    for (; _402 < 4u; _402++)
+    for (; _427 < 4u; _427++)
     {
-        for (uint _431 = 0u; _431 < 4u; )
+        for (uint _459 = 0u; _459 < 4u; )
         {
-            _62[_402][_431] = 0.0;
-            _431++;
+            _62[_427][_459] = 0.0;
+            _459++;
             continue;
         }
     }
-    spvUnsafeArray<float, 4> _240;
-    spvUnsafeArray<float, 4> _262;
-    for (uint _403 = 0u; _403 < _83._m2; _403 += 16u)
+    uint _85 = _77._m5 + _77._m6;
+    spvUnsafeArray<float, 4> _245;
+    spvUnsafeArray<float, 4> _267;
+    for (uint _428 = _77._m5; _428 < _85; _428 += 16u)
     {
-        for (uint _411 = _25; _411 < _98; _411 += _28)
+        for (uint _440 = _25; _440 < _106; _440 += _28)
         {
-            uint _102 = _411 / 16u;
-            uint _105 = _411 % 16u;
-            uint _109 = _35 + _102;
-            uint _113 = _403 + _105;
-            bool _126 = _109 < _83._m0;
-            bool _133;
-            if (_126)
+            uint _110 = _440 / 16u;
+            uint _113 = _440 % 16u;
+            uint _117 = _35 + _110;
+            uint _121 = _428 + _113;
+            float _457;
+            if ((_117 < _77._m0) && (_121 < _85))
             {
-                _133 = _113 < _83._m2;
+                _457 = _145._m0[(_117 * _77._m2) + _121];
             }
             else
             {
-                _133 = _126;
+                _457 = 0.0;
             }
-            float _428;
-            if (_133)
-            {
-                _428 = _140._m0[(_109 * _83._m2) + _113];
-            }
-            else
-            {
-                _428 = 0.0;
-            }
-            _117[(_105 * _34) + _102] = _428;
+            _125[(_113 * _34) + _110] = _457;
         }
-        for (uint _412 = _25; _412 < _165; _412 += _28)
+        for (uint _441 = _25; _441 < _171; _441 += _28)
         {
-            uint _169 = _412 / _39;
-            uint _172 = _412 % _39;
-            uint _176 = _403 + _169;
-            uint _180 = _40 + _172;
-            bool _192 = _176 < _83._m2;
-            bool _199;
-            if (_192)
+            uint _175 = _441 / _39;
+            uint _178 = _441 % _39;
+            uint _182 = _428 + _175;
+            uint _186 = _40 + _178;
+            bool _197 = _182 < _85;
+            bool _204;
+            if (_197)
             {
-                _199 = _180 < _83._m1;
+                _204 = _186 < _77._m1;
             }
             else
             {
-                _199 = _192;
+                _204 = _197;
             }
-            float _425;
-            if (_199)
+            float _454;
+            if (_204)
             {
-                _425 = _206._m0[(_176 * _83._m1) + _180];
+                _454 = _211._m0[(_182 * _77._m1) + _186];
             }
             else
             {
-                _425 = 0.0;
+                _454 = 0.0;
             }
-            _184[(_169 * _39) + _172] = _425;
+            _190[(_175 * _39) + _178] = _454;
         }
         threadgroup_barrier(mem_flags::mem_threadgroup);
-        uint _413;
-        _413 = 0u;
-        for (; _413 < 16u; _413++)
+        uint _442;
+        _442 = 0u;
+        for (; _442 < 16u; _442++)
         {
-            for (uint _417 = 0u; _417 < 4u; )
+            for (uint _446 = 0u; _446 < 4u; )
             {
-                _240[_417] = _117[((_413 * _34) + gl_LocalInvocationID.y) + (_417 * _27)];
-                _417++;
+                _245[_446] = _125[((_442 * _34) + gl_LocalInvocationID.y) + (_446 * _27)];
+                _446++;
                 continue;
             }
-            for (uint _418 = 0u; _418 < 4u; )
+            for (uint _447 = 0u; _447 < 4u; )
             {
-                _262[_418] = _184[((_413 * _39) + gl_LocalInvocationID.x) + (_418 * _22)];
-                _418++;
+                _267[_447] = _190[((_442 * _39) + gl_LocalInvocationID.x) + (_447 * _22)];
+                _447++;
                 continue;
             }
-            uint _419;
-            _419 = 0u;
-            for (; _419 < 4u; _419++)
+            uint _448;
+            _448 = 0u;
+            for (; _448 < 4u; _448++)
             {
-                for (uint _423 = 0u; _423 < 4u; )
+                for (uint _452 = 0u; _452 < 4u; )
                 {
-                    _62[_419][_423] = fma(_240[_419], _262[_423], _62[_419][_423]);
-                    _423++;
+                    _62[_448][_452] = fma(_245[_448], _267[_452], _62[_448][_452]);
+                    _452++;
                     continue;
                 }
             }
         }
         threadgroup_barrier(mem_flags::mem_threadgroup);
     }
-    for (uint _404 = 0u; _404 < 4u; _404++)
+    for (uint _429 = 0u; _429 < 4u; _429++)
     {
-        uint _327 = (_35 + gl_LocalInvocationID.y) + (_404 * _27);
-        if (_327 >= _83._m0)
+        uint _332 = (_35 + gl_LocalInvocationID.y) + (_429 * _27);
+        if (_332 >= _77._m0)
         {
             continue;
         }
-        for (uint _405 = 0u; _405 < 4u; _405++)
+        for (uint _430 = 0u; _430 < 4u; _430++)
         {
-            uint _349 = (_40 + gl_LocalInvocationID.x) + (_405 * _22);
-            if (_349 >= _83._m1)
+            uint _354 = (_40 + gl_LocalInvocationID.x) + (_430 * _22);
+            if (_354 >= _77._m1)
             {
                 continue;
             }
-            uint _363 = (_327 * _83._m1) + _349;
-            float _407;
-            if (_83._m4 != 0.0)
+            uint _368 = (_332 * _77._m1) + _354;
+            float _433;
+            if (_77._m6 == 0u)
             {
-                _407 = fma(_83._m3, _62[_404][_405], _83._m4 * _385._m0[_363]);
+                float _432;
+                if (_77._m4 != 0.0)
+                {
+                    _432 = _77._m4 * _388._m0[_368];
+                }
+                else
+                {
+                    _432 = 0.0;
+                }
+                _433 = _432;
             }
             else
             {
-                _407 = _83._m3 * _62[_404][_405];
+                float _434;
+                if (_77._m4 != 0.0)
+                {
+                    _434 = fma(_77._m3, _62[_429][_430], _77._m4 * _388._m0[_368]);
+                }
+                else
+                {
+                    _434 = _77._m3 * _62[_429][_430];
+                }
+                _433 = _434;
             }
-            _385._m0[_363] = _407;
+            _388._m0[_368] = _433;
         }
     }
 }

@@ -120,6 +120,14 @@ struct JsDst {
 
 struct Sub {
   VkCommandBuffer cb = VK_NULL_HANDLE;
+  // The descriptor set of the last dispatch: a kernel split into several dispatches over the
+  // same buffers (see Context::loopBudget_) binds it again instead of allocating one per
+  // dispatch from the small per-submission pool.
+  struct {
+    uint32_t bindings = 0;
+    Buf* bufs[3] = {};
+    VkDescriptorSet set = VK_NULL_HANDLE;
+  } lastSet;
   VkFence fence = VK_NULL_HANDLE;
   VkDescriptorPool dpool = VK_NULL_HANDLE;
   VkQueryPool qpool = VK_NULL_HANDLE;
@@ -144,7 +152,7 @@ struct Kernel {
   uint32_t bindings = 0;
 };
 
-enum KernelId { K_NOOP, K_NORMALIZE, K_NORMROWS, K_SCORES, K_ROLLING, K_SGEMM, K_SGEMM_DIRECT, K_MCVAR, K_COUNT };
+enum KernelId { K_NOOP, K_NORMALIZE, K_NORMROWS, K_SCORES, K_SCORES_DRANGE, K_ROLLING, K_ROLLING_UNROLLED, K_SGEMM, K_SGEMM_DIRECT, K_MCVAR, K_COUNT };
 
 inline uint32_t floorPow2(uint32_t v) {
   uint32_t p = 1;
@@ -178,6 +186,14 @@ class Context : public Napi::ObjectWrap<Context> {
   bool directTemps_ = false;  // temporaries are host-visible device-local: no staging
   uint32_t wg_ = 64, normWg_ = 64, sgemmTx_ = 16, sgemmTy_ = 16, scoresQb_ = 8;
   uint32_t maxGroups_[3] = {65535, 65535, 65535};
+  // Loop iterations one invocation may run, all its loops together; 0 = no limit. llvmpipe
+  // (lavapipe) ends every loop of an invocation once the invocation has run 65535 loop
+  // iterations in all (gallivm's LP_MAX_TGSI_LOOP_ITERATIONS: one counter per shader run,
+  // decremented at every loop's back edge), silently: past it the results are wrong, not an
+  // error. On CPU devices the kernels split their long loops (across dispatches, or unrolled
+  // 16 values per iteration) to stay within 3/4 of that, and reject the shapes that cannot.
+  uint32_t loopBudget_ = 0;
+  static constexpr uint32_t kLlvmpipeLoopLimit = 65535;
   uint64_t maxBufferBytes_ = 0;
   uint64_t memoryLimit_ = 0, memoryInUse_ = 0;
   uint64_t kernelTimeoutNs_ = 60'000'000'000ull;
@@ -256,6 +272,7 @@ class Context : public Napi::ObjectWrap<Context> {
   /** JS thread: copies every JsDst into its array; false (with the reason) when one was detached or shrank. */
   bool copyToJs(Napi::Env env, Sub* s, std::string* why);
   const uint8_t* hostView(const PendingCopyOut& o) const;
+  /** The bytes of a JS typed array (a SharedArrayBuffer's too), valid during this JS call only. */
   static uint8_t* viewData(Napi::Value v, size_t* len);
   Napi::Value CreateBuffer(const Napi::CallbackInfo& info);
   Napi::Value FreeBuffer(const Napi::CallbackInfo& info);
@@ -311,6 +328,8 @@ class Context : public Napi::ObjectWrap<Context> {
   // ---------------------------------------------------------------- context_ops.cpp
   Napi::Value Noop(const Napi::CallbackInfo& info);
   uint32_t groupsFor(uint64_t items, uint32_t per, int axis = 0);
+  /** Throws a VULKAN_BAD_ARGUMENT naming the device's loop limit when `iterations` exceed loopBudget_. */
+  void requireLoopBudget(Napi::Env env, uint64_t iterations, const std::string& what);
   // Short rows: one invocation per row (no barriers; lavapipe and GPUs alike prefer it). Long
   // rows: one workgroup per row with a subgroup (or shared-memory) reduction.
   static constexpr uint32_t kRowsVariantMaxDim = 256;

@@ -155,9 +155,9 @@ Buf* Context::input(Napi::Env env, Sub* s, Napi::Value v, size_t bytes, const ch
     return b;
   }
   if (!v.IsTypedArray()) throw makeError(env, std::string(what) + ": expected a Float32Array or a device buffer", "VULKAN_BAD_ARGUMENT");
-  auto ta = v.As<Napi::TypedArray>();
-  const uint8_t* src = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
-  size_t n = std::min(bytes, ta.ByteLength());
+  size_t len = 0;
+  const uint8_t* src = viewData(v, &len);
+  size_t n = std::min(bytes, len);
   if (directTemps_) {
     Buf* t = acquireTemp(s, bytes, true);
     std::memcpy(t->mapped, src, n);
@@ -217,10 +217,18 @@ bool Context::copyToJs(Napi::Env env, Sub* s, std::string* why) {
 
 const uint8_t* Context::hostView(const PendingCopyOut& o) const { return o.staging ? o.staging->mapped : o.src->mapped + o.srcOffset; }
 
+// napi_get_typedarray_info gives the data pointer (already moved by the byte offset) for any
+// backing store. TypedArray::ArrayBuffer().Data() goes through napi_get_arraybuffer_info, which
+// fails on a SharedArrayBuffer: every call with a shared Float32Array (an ordinary Float32Array
+// to every argument check) threw a bare "Invalid argument".
 uint8_t* Context::viewData(Napi::Value v, size_t* len) {
-  auto ta = v.As<Napi::TypedArray>();
-  *len = ta.ByteLength();
-  return static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+  napi_typedarray_type type;
+  size_t length = 0, offset = 0;
+  void* data = nullptr;
+  napi_value arrayBuffer;
+  NAPI_THROW_IF_FAILED(v.Env(), napi_get_typedarray_info(v.Env(), v, &type, &length, &data, &arrayBuffer, &offset), nullptr);
+  *len = data ? v.As<Napi::TypedArray>().ByteLength() : 0;  // a detached array has no bytes
+  return static_cast<uint8_t*>(data);
 }
 
 Napi::Value Context::CreateBuffer(const Napi::CallbackInfo& info) {

@@ -148,6 +148,9 @@ void Context::init(Napi::Env env, Napi::Object opts) {
     if (!std::strcmp(v, "tiled")) sgemmDirect_ = false;
     if (!std::strcmp(v, "direct")) sgemmDirect_ = true;
   }
+  // llvmpipe's loop limit (context.h, loopBudget_). Applied to every CPU device: the other CPU
+  // implementations pay only a few more dispatches for it. GPUs have no such limit.
+  loopBudget_ = dev_.props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU ? kLlvmpipeLoopLimit / 4 * 3 : 0;
   maxBufferBytes_ = std::min<uint64_t>(lim.maxStorageBufferRange, 0xFFFFFFFCull);
   timestampPeriod_ = lim.timestampPeriod;
   timestamps_ = dev_.timestampValidBits > 0 && (lim.timestampComputeAndGraphics || dev_.timestampValidBits > 0);
@@ -240,6 +243,7 @@ Napi::Value Context::Info(const Napi::CallbackInfo& info) {
   o.Set("scoresQueryBlock", scoresQb_);
   o.Set("sgemmVariant", sgemmDirect_ ? "direct" : "tiled");
   o.Set("maxBufferBytes", (double)maxBufferBytes_);
+  o.Set("loopIterationBudget", loopBudget_);
   o.Set("maxComputeWorkGroupInvocations", l.maxComputeWorkGroupInvocations);
   o.Set("maxComputeSharedMemorySize", l.maxComputeSharedMemorySize);
   o.Set("maxComputeWorkGroupCountX", l.maxComputeWorkGroupCount[0]);

@@ -53,10 +53,12 @@ void Context::createKernels(const std::string& dir) {
   makeKernel(K_NOOP, dir + "/noop.spv", 0, 0, {});
   makeKernel(K_NORMALIZE, dir + (useSubgroupNormalize_ ? "/normalize_sg.spv" : "/normalize.spv"), 2, 16, {normWg_});
   makeKernel(K_SCORES, dir + "/scores.spv", 3, 12, {wg_});
+  makeKernel(K_SCORES_DRANGE, dir + "/scores_drange.spv", 3, 20, {wg_});
   makeKernel(K_NORMROWS, dir + "/normalize_rows.spv", 2, 16, {wg_});
   makeKernel(K_ROLLING, dir + "/rolling.spv", 3, 12, {wg_});
-  makeKernel(K_SGEMM, dir + "/sgemm.spv", 3, 20, {sgemmTx_, sgemmTy_});
-  makeKernel(K_SGEMM_DIRECT, dir + "/sgemm_direct.spv", 3, 20, {sgemmTx_, sgemmTy_});
+  makeKernel(K_ROLLING_UNROLLED, dir + "/rolling_unrolled.spv", 3, 12, {wg_});
+  makeKernel(K_SGEMM, dir + "/sgemm.spv", 3, 28, {sgemmTx_, sgemmTy_});
+  makeKernel(K_SGEMM_DIRECT, dir + "/sgemm_direct.spv", 3, 28, {sgemmTx_, sgemmTy_});
   makeKernel(K_MCVAR, dir + "/mcvar.spv", 2, 24, {wg_});
 }
 

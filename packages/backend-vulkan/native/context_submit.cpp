@@ -67,6 +67,7 @@ Sub* Context::begin(Napi::Env env) {
     }
   }
   s->serial = nextSerial_++;
+  s->lastSet = {};
   s->timed = false;
   s->dispatched = false;
   s->gpuNs = -1;
@@ -114,26 +115,36 @@ void Context::dispatch(Sub* s, KernelId id, std::initializer_list<Buf*> bufs, co
   markStart(s);  // barrier (host-argument copies, previous kernel) and the start timestamp
   d.vkCmdBindPipeline(s->cb, VK_PIPELINE_BIND_POINT_COMPUTE, k.pipeline);
   if (k.bindings) {
-    VkDescriptorSetAllocateInfo ai{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
-    ai.descriptorPool = s->dpool;
-    ai.descriptorSetCount = 1;
-    ai.pSetLayouts = &dsl_[k.bindings];
-    VkDescriptorSet set;
-    VK_CHECK(d.vkAllocateDescriptorSets(device_, &ai, &set), "vkAllocateDescriptorSets");
-    VkDescriptorBufferInfo infos[3];
-    VkWriteDescriptorSet w[3];
-    uint32_t i = 0;
-    for (Buf* b : bufs) {
-      infos[i] = {b->buffer, 0, VK_WHOLE_SIZE};
-      w[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
-      w[i].dstSet = set;
-      w[i].dstBinding = i;
-      w[i].descriptorCount = 1;
-      w[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-      w[i].pBufferInfo = &infos[i];
-      ++i;
+    // The same buffers as the previous dispatch (a kernel split into several): its set again.
+    // (Sets of one binding count share one layout, so they are compatible across kernels.)
+    bool same = s->lastSet.set != VK_NULL_HANDLE && s->lastSet.bindings == k.bindings && bufs.size() == k.bindings;
+    uint32_t n = 0;
+    for (Buf* b : bufs) same = same && s->lastSet.bufs[n++] == b;
+    VkDescriptorSet set = s->lastSet.set;
+    if (!same) {
+      VkDescriptorSetAllocateInfo ai{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
+      ai.descriptorPool = s->dpool;
+      ai.descriptorSetCount = 1;
+      ai.pSetLayouts = &dsl_[k.bindings];
+      VK_CHECK(d.vkAllocateDescriptorSets(device_, &ai, &set), "vkAllocateDescriptorSets");
+      VkDescriptorBufferInfo infos[3];
+      VkWriteDescriptorSet w[3];
+      uint32_t i = 0;
+      for (Buf* b : bufs) {
+        infos[i] = {b->buffer, 0, VK_WHOLE_SIZE};
+        w[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
+        w[i].dstSet = set;
+        w[i].dstBinding = i;
+        w[i].descriptorCount = 1;
+        w[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+        w[i].pBufferInfo = &infos[i];
+        s->lastSet.bufs[i] = b;
+        ++i;
+      }
+      d.vkUpdateDescriptorSets(device_, i, w, 0, nullptr);
+      s->lastSet.bindings = k.bindings;
+      s->lastSet.set = set;
     }
-    d.vkUpdateDescriptorSets(device_, i, w, 0, nullptr);
     d.vkCmdBindDescriptorSets(s->cb, VK_PIPELINE_BIND_POINT_COMPUTE, k.layout, 0, 1, &set, 0, nullptr);
   }
   if (pushBytes) d.vkCmdPushConstants(s->cb, k.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, pushBytes, push);

@@ -25,6 +25,8 @@ function compileShaders({ has, skip }) {
     const base = f.slice(0, -5);
     variants.push({ src: f, out: `${base}.spv`, defs: [] });
     if (base === 'normalize') variants.push({ src: f, out: `${base}_sg.spv`, defs: ['-DUSE_SUBGROUP=1'] });
+    if (base === 'scores') variants.push({ src: f, out: `${base}_drange.spv`, defs: ['-DD_RANGE=1'] });
+    if (base === 'rolling') variants.push({ src: f, out: `${base}_unrolled.spv`, defs: ['-DUNROLL_WINDOWS=1'] });
   }
   if (has('glslc')) {
     for (const v of variants) {

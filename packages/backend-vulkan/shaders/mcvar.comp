@@ -5,15 +5,21 @@
 // z follows the contract exactly: Philox4x32-10, key (seedLo, seedHi), counter
 // (p, t, j / 4, 0); pair h = (j % 4) >> 1 gives u1 = (x[2h] + 0.5) / 2^32,
 // u2 = (x[2h+1] + 0.5) / 2^32, z = sqrt(-2 ln u1) * (j even ? cos : sin)(2 pi u2).
+// One dispatch covers the steps [t0, t0 + steps): the host splits a long horizon into several
+// dispatches on devices that limit an invocation's loop iterations (llvmpipe), each adding the
+// sum over its steps to what the previous one stored.
+#extension GL_EXT_control_flow_attributes : require
 layout(constant_id = 0) const uint WG = 64;
 layout(local_size_x_id = 0) in;
 
 layout(std430, binding = 0) readonly buffer V { float v[]; };
-layout(std430, binding = 1) writeonly buffer S { float sums[]; };
-layout(push_constant) uniform P { uint paths; uint horizon; uint F; uint seedLo; uint seedHi; uint pathBase; } pc;
+layout(std430, binding = 1) buffer S { float sums[]; };
+// (The sixth word was an always-0 path base; @cwts/backend-metal still passes 0 there: t0 = 0,
+// steps = the whole horizon.)
+layout(push_constant) uniform P { uint paths; uint steps; uint F; uint seedLo; uint seedHi; uint t0; } pc;
 
 uvec4 philox4x32_10(uvec4 c, uvec2 k) {
-  for (int i = 0; i < 10; ++i) {
+  [[unroll]] for (int i = 0; i < 10; ++i) {
     uint hi0, lo0, hi1, lo1;
     umulExtended(0xD2511F53u, c.x, hi0, lo0);
     umulExtended(0xCD9E8D57u, c.z, hi1, lo1);
@@ -31,25 +37,28 @@ const float TWO_PI = 6.283185307179586;
 
 void main() {
   uint stride = gl_NumWorkGroups.x * WG;
-  for (uint i = gl_GlobalInvocationID.x; i < pc.paths; i += stride) {
-    uint p = pc.pathBase + i;
+  for (uint p = gl_GlobalInvocationID.x; p < pc.paths; p += stride) {
     float s = 0.0;
-    for (uint t = 0; t < pc.horizon; ++t) {
+    for (uint t = pc.t0; t < pc.t0 + pc.steps; ++t) {
       for (uint jb = 0; jb * 4u < pc.F; ++jb) {
         uvec4 x = philox4x32_10(uvec4(p, t, jb, 0u), uvec2(pc.seedLo, pc.seedHi));
-        for (uint h = 0; h < 2u; ++h) {
+        // Unrolled (no loop iterations counted against the device's budget).
+        [[unroll]] for (uint h = 0; h < 2u; ++h) {
           uint j = jb * 4u + h * 2u;
-          if (j >= pc.F) break;
-          float u1 = unit(h == 0u ? x.x : x.z);
-          float u2 = unit(h == 0u ? x.y : x.w);
-          float r = sqrt(max(-2.0 * log(u1), 0.0));
-          // cos(2 pi u) = -cos(2 pi (u - 0.5)): keeps the argument in [-pi, pi].
-          float a = TWO_PI * (u2 - 0.5);
-          s += v[j] * (-r * cos(a));
-          if (j + 1u < pc.F) s += v[j + 1u] * (-r * sin(a));
+          if (j < pc.F) {
+            float u1 = unit(h == 0u ? x.x : x.z);
+            float u2 = unit(h == 0u ? x.y : x.w);
+            float r = sqrt(max(-2.0 * log(u1), 0.0));
+            // cos(2 pi u) = -cos(2 pi (u - 0.5)): keeps the argument in [-pi, pi].
+            float a = TWO_PI * (u2 - 0.5);
+            s += v[j] * (-r * cos(a));
+            if (j + 1u < pc.F) s += v[j + 1u] * (-r * sin(a));
+          }
         }
       }
     }
-    sums[i] = s;
+    // Read after the loops: spirv-cross numbers Metal's buffers by first use, and
+    // @cwts/backend-metal binds them in binding order (v, then sums).
+    sums[p] = pc.t0 == 0u ? s : sums[p] + s;
   }
 }

@@ -21,6 +21,13 @@
 //    near 1e-25 underflow it to 0. A value entering more than 2^32 above that scale, or a window
 //    whose mean and spread have both fallen below 2^-32 of it (a decaying series, heading for
 //    float32's subnormals), recomputes the window with a new scale.
+// Loop budget: llvmpipe ends every loop of an invocation once it has run 65535 loop iterations
+// in all. On such devices the host picks CH so that the worst case (a recomputed window at every
+// step of every run the invocation owns) fits, and for long windows uses rolling_unrolled.spv
+// (-DUNROLL_WINDOWS): its loops over a whole window run U values per iteration (unrolled:
+// W / U + W % U iterations). rolling.spv keeps plain loops: on lavapipe the unrolled code runs
+// short windows (W = 64) about 1.5x slower.
+#extension GL_EXT_control_flow_attributes : require
 layout(constant_id = 0) const uint WG = 64;
 layout(local_size_x_id = 0) in;
 
@@ -28,6 +35,21 @@ layout(std430, binding = 0) readonly buffer Src { float x[]; };
 layout(std430, binding = 1) writeonly buffer Mean { float outMean[]; };
 layout(std430, binding = 2) writeonly buffer Var { float outVar[]; };
 layout(push_constant) uniform P { uint count; uint W; uint CH; } pc;
+
+// STEP(j) for j = 0 .. W - 1 in order (U of them per loop iteration when unrolled).
+#ifdef UNROLL_WINDOWS
+const uint U = 16u;
+#define FOR_WINDOW(STEP)                                                              \
+  {                                                                                   \
+    uint j_ = 0u;                                                                     \
+    for (; j_ + U <= pc.W; j_ += U) {                                                 \
+      [[unroll]] for (uint u_ = 0u; u_ < U; ++u_) { STEP(j_ + u_) }                   \
+    }                                                                                 \
+    for (; j_ < pc.W; ++j_) { STEP(j_) }                                              \
+  }
+#else
+#define FOR_WINDOW(STEP) for (uint j_ = 0u; j_ < pc.W; ++j_) { STEP(j_) }
+#endif
 
 bool nonFinite(float v) { return (floatBitsToUint(v) & 0x7f800000u) == 0x7f800000u; }
 
@@ -53,6 +75,35 @@ vec2 scaleOut(int k) { return vec2(pow2(-(k / 2)), pow2(-(k - k / 2))); }
 
 const float GROW = 4294967296.0;     // 2^32
 const float SHRINK = 2.3283064e-10;  // 2^-32
+
+// The steps of the window loops, for the window starting at i.
+// Non-finite values and the trailing run of equal values.
+#define COUNT_STEP(J)                                      \
+  {                                                        \
+    float v = x[i + (J)];                                  \
+    if (nonFinite(v)) bad++;                               \
+    if ((J) > 0u) eqRun = (v == prev) ? eqRun + 1u : 1u;   \
+    prev = v;                                              \
+  }
+// The largest |x|.
+#define MAX_STEP(J) { big = max(big, abs(x[i + (J)])); }
+// Compensated (Neumaier) sum of the scaled values.
+#define SUM_STEP(J)                                        \
+  {                                                        \
+    float v = scaled(x[i + (J)], up);                      \
+    precise float t = s + v;                               \
+    sc += abs(s) >= abs(v) ? (s - t) + v : (v - t) + s;    \
+    s = t;                                                 \
+  }
+// Compensated sum of squared deviations from the mean.
+#define SQ_STEP(J)                                         \
+  {                                                        \
+    float c = scaled(x[i + (J)], up) - mean;               \
+    precise float c2 = c * c;                              \
+    precise float t = q + c2;                              \
+    qc += q >= c2 ? (q - t) + c2 : (c2 - t) + q;           \
+    q = t;                                                 \
+  }
 
 void main() {
   uint stride = gl_NumWorkGroups.x * WG;
@@ -105,12 +156,7 @@ void main() {
         // Count non-finite values and the trailing equal run of the first window.
         eqRun = 1u;
         float prev = x[i];
-        for (uint j = 0u; j < pc.W; ++j) {
-          float v = x[i + j];
-          if (nonFinite(v)) bad++;
-          if (j > 0u) eqRun = (v == prev) ? eqRun + 1u : 1u;
-          prev = v;
-        }
+        FOR_WINDOW(COUNT_STEP)
       }
       if (bad != 0u) {
         outMean[i] = NaN;
@@ -128,7 +174,7 @@ void main() {
         fresh = false;
       } else if (fresh) {
         float big = 0.0;
-        for (uint j = 0u; j < pc.W; ++j) big = max(big, abs(x[i + j]));
+        FOR_WINDOW(MAX_STEP)
         int k = scaleExponent(big);
         up = scaleIn(k);
         down = scaleOut(k);
@@ -138,21 +184,10 @@ void main() {
         // small term's (x - mean)^2, 1.5e-4 of the variance, 15x the contract's tolerance.
         // `precise` keeps the compiler from folding the compensation away.
         precise float s = 0.0, sc = 0.0;
-        for (uint j = 0u; j < pc.W; ++j) {
-          float v = scaled(x[i + j], up);
-          precise float t = s + v;
-          sc += abs(s) >= abs(v) ? (s - t) + v : (v - t) + s;
-          s = t;
-        }
+        FOR_WINDOW(SUM_STEP)
         mean = (s + sc) * invW;
         precise float q = 0.0, qc = 0.0;
-        for (uint j = 0u; j < pc.W; ++j) {
-          float c = scaled(x[i + j], up) - mean;
-          precise float c2 = c * c;
-          precise float t = q + c2;
-          qc += q >= c2 ? (q - t) + c2 : (c2 - t) + q;
-          q = t;
-        }
+        FOR_WINDOW(SQ_STEP)
         m2 = q + qc;
         m2max = max(m2, 0.0);
         fresh = false;

@@ -25,6 +25,7 @@ import {
   requireProduct,
   viewsOverlap,
 } from '@cwts/core/compute';
+import { HostArrayCallOrder, type HostRead } from './call-order.js';
 import type { NativeContext, NativeDeviceInfo, NativeF32 } from './native.js';
 
 export const VULKAN_BACKEND_NAME = 'vulkan';
@@ -71,6 +72,17 @@ function u8(view: ArrayBufferView): Uint8Array {
   return view instanceof Uint8Array ? view : new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
 }
 
+/** A host Float32Array argument as a read of its first `count` elements (none for a DeviceBuffer id). */
+function hostRead(name: string, arg: NativeF32, count: number): HostRead[] {
+  return arg instanceof Float32Array ? [{ name, view: arg.subarray(0, count) }] : [];
+}
+
+/** The input standing for `arg` at the call's turn: the `inputs` entry of its read, else `arg` (a buffer id, an array not read). */
+function inputFor(arg: NativeF32, reads: readonly HostRead[], inputs: readonly ArrayBufferView[], name: string): NativeF32 {
+  const i = reads.findIndex((r) => r.name === name);
+  return i < 0 ? arg : (inputs[i] as Float32Array);
+}
+
 export interface VulkanBackendOptions {
   /** Called once when the backend becomes unavailable (device lost or hung). */
   onUnavailable?: (reason: string) => void;
@@ -91,6 +103,8 @@ export class VulkanBackend implements ComputeBackend {
   readonly info: NativeDeviceInfo;
   private readonly live = new Map<DeviceBuffer, number>();
   private readonly pending = new Set<Promise<unknown>>();
+  /** Calls that meet through host arrays run as if one after the other (call-order.ts). */
+  private readonly order = new HostArrayCallOrder();
   private unavailable?: string;
   private disposed = false;
 
@@ -123,6 +137,7 @@ export class VulkanBackend implements ComputeBackend {
         unifiedMemory: info.unifiedMemory,
         timestamps: info.timestamps,
         validation: info.validation,
+        loopIterationBudget: info.loopIterationBudget,
       },
     });
   }
@@ -174,7 +189,9 @@ export class VulkanBackend implements ComputeBackend {
   freeBuffer(buffer: DeviceBuffer): void {
     const id = this.idOf('freeBuffer', 'buffer', buffer);
     this.live.delete(buffer);
-    if (!this.disposed) this.ctx.freeBuffer(id);
+    // At once for later calls (the buffer is no longer live); calls made before still waiting
+    // for their turn (call-order.ts) are recorded first, on the buffer's memory.
+    if (!this.disposed) this.order.afterWaitingCalls(() => this.ctx.freeBuffer(id));
   }
 
   upload(dst: DeviceBuffer, src: ArrayBufferView, dstOffsetBytes = 0): Promise<void> {
@@ -185,7 +202,7 @@ export class VulkanBackend implements ComputeBackend {
       if (dstOffsetBytes + src.byteLength > dst.byteLength) {
         throw new ComputeArgumentError('upload', `${src.byteLength} bytes at offset ${dstOffsetBytes} exceed the buffer's ${dst.byteLength} bytes`);
       }
-      return this.ctx.upload(id, u8(src), dstOffsetBytes);
+      return this.order.submit('upload', [{ name: 'src', view: u8(src) }], [], ([bytes]) => this.ctx.upload(id, bytes as Uint8Array, dstOffsetBytes));
     });
   }
 
@@ -197,7 +214,8 @@ export class VulkanBackend implements ComputeBackend {
       if (srcOffsetBytes + dst.byteLength > src.byteLength) {
         throw new ComputeArgumentError('download', `${dst.byteLength} bytes at offset ${srcOffsetBytes} exceed the buffer's ${src.byteLength} bytes`);
       }
-      return this.ctx.download(id, u8(dst), srcOffsetBytes);
+      const bytes = u8(dst);
+      return this.order.submit('download', [], [bytes], () => this.ctx.download(id, bytes, srcOffsetBytes));
     });
   }
 
@@ -207,12 +225,12 @@ export class VulkanBackend implements ComputeBackend {
       const d = this.idOf('copy', 'dst', dst);
       if (s === d) throw new ComputeArgumentError('copy', 'src and dst are the same buffer');
       int('copy', 'byteLength', byteLength, 1, Math.min(src.byteLength, dst.byteLength));
-      return this.ctx.copy(s, d, byteLength);
+      return this.order.submit('copy', [], [], () => this.ctx.copy(s, d, byteLength));
     });
   }
 
   noop(): Promise<void> {
-    return this.run('noop', () => this.ctx.noop());
+    return this.run('noop', () => this.order.submit('noop', [], [], () => this.ctx.noop()));
   }
 
   // ------------------------------------------------------------------------------ kernels
@@ -236,6 +254,7 @@ export class VulkanBackend implements ComputeBackend {
       const queries = this.f32(K, 'queries', args.queries, queryLen);
       let indices: Int32Array;
       let scores: Float32Array;
+      const writes: ArrayBufferView[] = [];
       if (args.out !== undefined) {
         if (args.out === null || typeof args.out !== 'object') throw new ComputeArgumentError(K, 'out must be { indices, scores }');
         if (!(args.out.indices instanceof Int32Array)) throw new ComputeArgumentError(K, `out.indices must be an Int32Array, got ${describe(args.out.indices)}`);
@@ -244,13 +263,19 @@ export class VulkanBackend implements ComputeBackend {
         scores = hostF32(K, 'out.scores', args.out.scores, outLen);
         // The oracle's rule (core's preparePatternScores): the scores' bits must not come back as indices.
         if (viewsOverlap(indices, outLen, scores, outLen)) throw new ComputeArgumentError(K, 'out.indices and out.scores overlap');
+        writes.push(indices.subarray(0, outLen), scores.subarray(0, outLen));
       } else {
         indices = new Int32Array(outLen);
         scores = new Float32Array(outLen);
       }
       const allScores = args.returnAllScores ? new Float32Array(scoresLen) : undefined;
-      await this.ctx.patternScores(stored, storedCount, dim, queries, queryCount, topK, indices, scores, allScores);
-      return allScores ? { indices, scores, allScores } : { indices, scores };
+      const reads = [...hostRead('stored', stored, storedLen), ...hostRead('queries', queries, queryLen)];
+      return this.order.submit(K, reads, writes, async (inputs) => {
+        const s = inputFor(stored, reads, inputs, 'stored');
+        const q = inputFor(queries, reads, inputs, 'queries');
+        await this.ctx.patternScores(s, storedCount, dim, q, queryCount, topK, indices, scores, allScores);
+        return allScores ? { indices, scores, allScores } : { indices, scores };
+      });
     });
   }
 
@@ -266,6 +291,7 @@ export class VulkanBackend implements ComputeBackend {
       const n = length - window + 1;
       let mean: Float32Array;
       let variance: Float32Array;
+      const writes: ArrayBufferView[] = [];
       if (args.out !== undefined) {
         if (args.out === null || typeof args.out !== 'object') throw new ComputeArgumentError(K, 'out must be { mean, variance }');
         mean = hostF32(K, 'out.mean', args.out.mean, n);
@@ -275,26 +301,52 @@ export class VulkanBackend implements ComputeBackend {
         if (series instanceof Float32Array && (viewsOverlap(mean, n, series, length) || viewsOverlap(variance, n, series, length))) {
           throw new ComputeArgumentError(K, 'out arrays must not overlap the series');
         }
+        writes.push(mean.subarray(0, n), variance.subarray(0, n));
       } else {
         mean = new Float32Array(n);
         variance = new Float32Array(n);
       }
-      await this.ctx.rollingMoments(series, length, window, mean, variance);
-      return { mean, variance };
+      const reads = hostRead('series', series, length);
+      return this.order.submit(K, reads, writes, async (inputs) => {
+        await this.ctx.rollingMoments(inputFor(series, reads, inputs, 'series'), length, window, mean, variance);
+        return { mean, variance };
+      });
     });
   }
 
   monteCarloVaR(args: MonteCarloVaRArgs): Promise<MonteCarloVaRResult> {
     const K = 'monteCarloVaR';
     return this.run(K, async () => {
-      // The oracle's own argument rules, so every backend rejects exactly the same calls.
-      const prepared = prepareMonteCarloVaR(args);
-      const { factors, paths, horizon, confidence, seedLo, seedHi } = prepared;
-      this.fits(K, 'paths', paths);
-      // Drift and factor exposure in float64 on the host; the device draws the normals.
-      const { drift, exposure: v } = portfolioExposure(prepared);
-      const r = await this.ctx.monteCarlo(Float32Array.from(v), factors, paths, horizon, seedLo, seedHi, drift, confidence);
-      return { var: r.var, cvar: r.cvar, meanLoss: r.meanLoss, stdLoss: r.stdLoss, paths };
+      // The portfolio is folded on the host, so its arrays are read at the call's turn: one an
+      // earlier call still in flight writes (a factor computed by sgemm) is read once written,
+      // and the argument checks (all finite, the oracle's own rules) see what is used.
+      const arrays = args !== null && typeof args === 'object' ? args : undefined;
+      const reads = (['means', 'factor', 'weights'] as const).flatMap((name) => {
+        const v: unknown = arrays?.[name];
+        return v instanceof Float32Array ? [{ name, view: v }] : [];
+      });
+      return this.order.submit(K, reads, [], async (inputs) => {
+        const atTurn: MonteCarloVaRArgs | undefined = arrays && {
+          means: arrays.means,
+          factor: arrays.factor,
+          assets: arrays.assets,
+          factors: arrays.factors,
+          weights: arrays.weights,
+          paths: arrays.paths,
+          horizon: arrays.horizon,
+          confidence: arrays.confidence,
+          seed: arrays.seed,
+        };
+        if (atTurn) reads.forEach((r, i) => (atTurn[r.name] = inputs[i] as Float32Array));
+        // The oracle's own argument rules, so every backend rejects exactly the same calls.
+        const prepared = prepareMonteCarloVaR(atTurn as MonteCarloVaRArgs);
+        const { factors, paths, horizon, confidence, seedLo, seedHi } = prepared;
+        this.fits(K, 'paths', paths);
+        // Drift and factor exposure in float64 on the host; the device draws the normals.
+        const { drift, exposure: v } = portfolioExposure(prepared);
+        const r = await this.ctx.monteCarlo(Float32Array.from(v), factors, paths, horizon, seedLo, seedHi, drift, confidence);
+        return { var: r.var, cvar: r.cvar, meanLoss: r.meanLoss, stdLoss: r.stdLoss, paths };
+      });
     });
   }
 
@@ -322,7 +374,16 @@ export class VulkanBackend implements ComputeBackend {
         x instanceof Float32Array && y instanceof Float32Array && viewsOverlap(x, xLen, y, yLen);
       if (same(args.c, args.a) || hostOverlap(c, cLen, a, aLen)) throw new ComputeArgumentError(K, 'c must not overlap a');
       if (same(args.c, args.b) || hostOverlap(c, cLen, b, bLen)) throw new ComputeArgumentError(K, 'c must not overlap b');
-      await this.ctx.sgemm(m, n, k, alpha, beta, a, b, c);
+      // BLAS: alpha = 0 reads neither A nor B, beta = 0 does not read C.
+      const reads = [
+        ...(alpha !== 0 ? [...hostRead('a', a, aLen), ...hostRead('b', b, bLen)] : []),
+        ...(beta !== 0 ? hostRead('c', c, cLen) : []),
+      ];
+      const writes = c instanceof Float32Array ? [c.subarray(0, cLen)] : [];
+      return this.order.submit(K, reads, writes, async (inputs) => {
+        const cIn = beta !== 0 ? inputFor(c, reads, inputs, 'c') : c;
+        await this.ctx.sgemm(m, n, k, alpha, beta, inputFor(a, reads, inputs, 'a'), inputFor(b, reads, inputs, 'b'), c, cIn);
+      });
     });
   }
 

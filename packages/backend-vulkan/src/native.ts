@@ -55,6 +55,8 @@ export interface NativeDeviceInfo {
   sgemmVariant: 'tiled' | 'direct';
   scoresQueryBlock: number;
   maxBufferBytes: number;
+  /** Loop iterations the kernels let one shader invocation run (llvmpipe's limit, CPU devices); 0 = no limit. */
+  loopIterationBudget: number;
   maxComputeWorkGroupInvocations: number;
   maxComputeSharedMemorySize: number;
   maxComputeWorkGroupCountX: number;
@@ -89,7 +91,8 @@ export interface NativeContext {
   patternScores(stored: NativeF32, K: number, D: number, queries: NativeF32, B: number, topK: number,
     outIdx: Int32Array, outScores: Float32Array, allScores: Float32Array | undefined): Promise<void>;
   rollingMoments(series: NativeF32, N: number, W: number, mean: Float32Array, variance: Float32Array): Promise<void>;
-  sgemm(m: number, n: number, k: number, alpha: number, beta: number, a: NativeF32, b: NativeF32, c: NativeF32): Promise<void>;
+  /** `cIn`: where C is read from when beta != 0 (a copy of a host `c` taken at the call's turn); default `c`. */
+  sgemm(m: number, n: number, k: number, alpha: number, beta: number, a: NativeF32, b: NativeF32, c: NativeF32, cIn?: NativeF32): Promise<void>;
   monteCarlo(v: Float32Array, F: number, paths: number, horizon: number, seedLo: number, seedHi: number, drift: number, confidence: number):
     Promise<{ var: number; cvar: number; meanLoss: number; stdLoss: number; stdLossSample: number }>;
   pipelineCacheData(): Buffer | null;

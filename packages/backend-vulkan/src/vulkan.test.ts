@@ -224,6 +224,43 @@ describe('buffers and ordering', () => {
     b.freeBuffer(c);
   });
 
+  it('host arrays over a SharedArrayBuffer: kernel inputs and outputs, upload and download', async (ctx) => {
+    // A Float32Array over a SharedArrayBuffer passes every argument check; the addon took host
+    // bytes through ArrayBuffer().Data(), which fails on a SharedArrayBuffer, and every such
+    // call rejected with a bare "Error: Invalid argument".
+    const b = await backend(ctx);
+    const shared = (n: number): Float32Array => new Float32Array(new SharedArrayBuffer(n * 4));
+    const N = 256, W = 16;
+    const series = shared(N);
+    series.set(randomF32(N, 41, 2, 100));
+    const out = { mean: shared(N - W + 1), variance: shared(N - W + 1) };
+    await b.rollingMoments({ series, length: N, window: W, out });
+    const want = new JsComputeBackend().sync.rollingMoments({ series, length: N, window: W });
+    for (let i = 0; i < want.mean.length; i++) {
+      expect(Math.abs(out.mean[i] - want.mean[i])).toBeLessThanOrEqual(CONFORMANCE_TOLERANCES.rollingRel * 101);
+      expect(Math.abs(out.variance[i] - want.variance[i])).toBeLessThanOrEqual(CONFORMANCE_TOLERANCES.rollingRel * (want.variance[i] + 101 ** 2));
+    }
+    const a = shared(4), bm = shared(4), c = shared(4);
+    a.set([1, 2, 3, 4]);
+    bm.set([5, 6, 7, 8]);
+    c.fill(1);
+    await b.sgemm({ m: 2, n: 2, k: 2, a, b: bm, c, beta: 1 });
+    expect(Array.from(c)).toEqual([20, 23, 44, 51]);
+    const stored = shared(3 * 4);
+    stored.set([1, 2, 3, 4, 4, 3, 2, 1, 1, 3, 2, 4]);
+    const r = await b.patternScores({ stored, storedCount: 3, dim: 4, queries: stored.subarray(4, 8), queryCount: 1, topK: 1 });
+    expect(r.indices[0]).toBe(1);
+    const buf = b.createBuffer(N * 4);
+    try {
+      await b.upload(buf, series);
+      const back = shared(N);
+      await b.download(buf, back);
+      expect(back).toEqual(series);
+    } finally {
+      b.freeBuffer(buf);
+    }
+  });
+
   it('a resident pattern store re-normalises after it changes, and after it is freed and reused', async (ctx) => {
     const b = await backend(ctx);
     const K = 50, D = 24;
@@ -405,6 +442,46 @@ describe('kernels against independent calculations', () => {
           expect(Math.abs(c[i * n + j] - want)).toBeLessThanOrEqual(1e-5 * (1.5 * mag + 0.5 * Math.abs(c0[i * n + j])) + 1e-7);
         }
       }
+    }
+  });
+
+  it('sgemm: alpha = 0 reads neither A nor B (NaN/Infinity there): C = beta C, zeros for beta = 0, both variants', async (ctx) => {
+    // BLAS, the contract and the oracle: alpha = 0 does not read A or B. The shaders computed
+    // alpha x (A B) regardless, so 0 x NaN made C NaN.
+    await probeOrSkip(ctx);
+    const saved = process.env.CWTS_VULKAN_SGEMM;
+    const variants: VulkanBackend[] = [];
+    for (const v of ['tiled', 'direct']) {
+      process.env.CWTS_VULKAN_SGEMM = v;
+      variants.push(await fresh(ctx));
+    }
+    if (saved === undefined) delete process.env.CWTS_VULKAN_SGEMM;
+    else process.env.CWTS_VULKAN_SGEMM = saved;
+    const m = 3, n = 70, k = 2;
+    const a = new Float32Array(m * k).fill(1);
+    a[0] = Number.NaN;
+    a[3] = Number.POSITIVE_INFINITY;
+    const bm = new Float32Array(k * n).fill(2);
+    bm[5] = Number.NEGATIVE_INFINITY;
+    const c0 = Float32Array.from({ length: m * n }, (_, i) => i - 7);
+    const cRef = Float32Array.from(c0);
+    await new JsComputeBackend().sgemm({ m, n, k, a, b: bm, c: cRef, alpha: 0, beta: 2 });
+    expect(Array.from(cRef)).toEqual(Array.from(c0, (x) => 2 * x));
+    for (const b of variants) {
+      const c = Float32Array.from(c0);
+      await b.sgemm({ m, n, k, a, b: bm, c, alpha: 0, beta: 2 });
+      expect(Array.from(c)).toEqual(Array.from(cRef));
+      const z = new Float32Array(m * n).fill(Number.NaN); // beta = 0 does not read C either
+      await b.sgemm({ m, n, k, a, b: bm, c: z, alpha: 0, beta: 0 });
+      expect(Array.from(z)).toEqual(new Array(m * n).fill(0));
+      // Device buffers: A and B hold NaN, C is scaled in place.
+      const [da, db, dc] = [a, bm, c0].map((x) => b.createBuffer(x.byteLength));
+      await Promise.all([b.upload(da, a), b.upload(db, bm), b.upload(dc, c0)]);
+      await b.sgemm({ m, n, k, a: da, b: db, c: dc, alpha: 0, beta: -0.5 });
+      const back = new Float32Array(m * n);
+      await b.download(dc, back);
+      expect(Array.from(back)).toEqual(Array.from(c0, (x) => -0.5 * x));
+      for (const buf of [da, db, dc]) b.freeBuffer(buf);
     }
   });
 
