@@ -50,6 +50,8 @@ function simEvents(): { events: MarketEvent[]; instruments: Instrument[] } {
 class BenchContext implements DetectorContext {
   now = 0;
   signals = 0;
+  /** Its books are created once and updated in place, as the engine's (MarketContext.liveBooks): detectors may keep them. */
+  readonly liveBooks = true;
   readonly books: L2Book[];
   private readonly byKey = new Map<string, { book: L2Book; instrument: Instrument }>();
   constructor(instruments: Instrument[]) {

@@ -1,6 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
-import type { BookLevel, MarketEvent } from '../domain/events.js';
-import { defineInstrument } from '../domain/instrument.js';
+import type { BookView, DetectorContext } from '../contracts/trading.js';
+import type { BookLevel, MarketEvent, TradeEvent } from '../domain/events.js';
+import { defineInstrument, type Instrument } from '../domain/instrument.js';
+import type { Signal } from '../domain/signal.js';
+import { L2Book } from '../microstructure/l2-book.js';
 import { seededRandom } from '../testing/seeded-random.js';
 import { CascadeDetector, parseCascadeSettings } from './cascade.js';
 import { DetectorHarness } from './harness.js';
@@ -8,6 +11,8 @@ import { DetectorHarness } from './harness.js';
 const BTC = defineInstrument({ exchange: 'x', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.00001' });
 const LOT_VALUE_AT = (ticks: number): number => ticks * 0.01 * 0.00001; // quote value of one lot
 const STEP_MS = 5;
+/** Real venue time (epoch ms), as every live adapter stamps trades. */
+const T0 = 1_700_000_000_000;
 
 interface CascadePlan {
   /** Venue ms (from 0) when the forced selling starts, and how long it lasts. */
@@ -168,8 +173,6 @@ describe('cascade detector: periodic re-sum of the float rolling sums', () => {
 });
 
 describe('cascade detector: event times that must not drive its clock', () => {
-  /** Real venue time (epoch ms), as every live adapter stamps trades. */
-  const T0 = 1_700_000_000_000;
   const PLAN = { at: 120_000, durationMs: 2500, moveBps: -60, liquidations: true };
   /** The adapter's initial snapshot (levels around the market's first mid). */
   const first = (ts: number, recvTs: number): MarketEvent => ({
@@ -217,5 +220,190 @@ describe('cascade detector: event times that must not drive its clock', () => {
     })());
     expect(h.signalsOf('cascade_building').length).toBeGreaterThan(0);
     expect(h.signalsOf('cascade').length).toBeGreaterThan(0);
+  });
+});
+
+const onsetsOf = (signals: readonly Signal[]): string[] => signals.map((s) => `${s.kind}@${s.ts - T0}`);
+/** The detector's per-symbol state, for the tests that check what a bucket recorded. */
+const stateOf = (det: CascadeDetector): { lastPrice: number; sumBuy: number; sumSell: number } =>
+  (det as unknown as { table: { get(e: string, s: string): { lastPrice: number; sumBuy: number; sumSell: number } } }).table.get('x', 'BTCUSDT');
+
+describe('cascade detector: trades stamped before the current bucket (a backfill after a disconnect)', () => {
+  /**
+   * A trade tape, one print every 50 ms: a calm random walk (balanced flow) for 120 s, then 30 s
+   * of a mild drift down (10 bps over 30 s) with 70% sells at the usual rate, then calm again.
+   */
+  function tape(): TradeEvent[] {
+    const r = seededRandom(42);
+    const out: TradeEvent[] = [];
+    let px = 6_000_000;
+    let id = 0;
+    for (let t = 50; t <= 200_000; t += 50) {
+      const drifting = t > 120_000 && t <= 150_000;
+      px += r.normal() * 1.5;
+      if (drifting) px -= (6_000_000 * 10e-4) / (30_000 / 50);
+      const sell = r.next() < (drifting ? 0.7 : 0.5);
+      out.push({ type: 'trade', exchange: 'x', symbol: 'BTCUSDT', ts: T0 + t, recvTs: T0 + t, tradeId: `t${++id}`, price: Math.round(px), qty: 10_000, side: sell ? 'sell' : 'buy' });
+    }
+    return out;
+  }
+
+  it('the same trades give the same verdict whether they arrive live or as a backfill after a 30 s disconnect', () => {
+    const trades = tape();
+    const live = new DetectorHarness([new CascadeDetector('cascade', {})], [BTC]);
+    for (const ev of trades) live.feed(ev);
+    expect(onsetsOf(live.signals)).toEqual([]); // the mild drift is no cascade
+
+    // Disconnected from 120 s to 150 s: the venue (Coinbase's market_trades snapshot, ccxt)
+    // backfills the missed prints, in id order, with their own venue times, received at 150.05 s,
+    // after one book update at 150 s (the book channel came back first).
+    const backfilled = new DetectorHarness([new CascadeDetector('cascade', {})], [BTC]);
+    for (const ev of trades) {
+      const t = ev.ts - T0;
+      if (t > 120_000 && t <= 150_000) continue;
+      if (t === 150_050) {
+        backfilled.feed({ type: 'book_delta', exchange: 'x', symbol: 'BTCUSDT', ts: T0 + 150_000, recvTs: T0 + 150_000, firstSeq: 2, seq: 2, bids: [], asks: [] });
+        for (const m of trades) {
+          const mt = m.ts - T0;
+          if (mt > 120_000 && mt <= 150_000) backfilled.feed({ ...m, recvTs: T0 + 150_050 });
+        }
+      }
+      backfilled.feed(ev);
+    }
+    // Before: the 30 s of flow landed in one 250 ms bucket (surge 33.6x, aggressor share 0.7):
+    // calm -> building -> cascade, stamped 150.25 s, young enough for a strategy's age check.
+    expect(onsetsOf(backfilled.signals)).toEqual([]);
+  });
+
+  it('a print older than the short window is left out; a late one inside it counts in the volume but does not replace a newer print as the price', () => {
+    const det = new CascadeDetector('cascade', { use_book: false, warmup_ms: 0 }); // 250 ms buckets, window of 4
+    const h = new DetectorHarness([det], [BTC]);
+    const trade = (ms: number, price: number, side: 'buy' | 'sell'): void =>
+      h.feed({ type: 'trade', exchange: 'x', symbol: 'BTCUSDT', ts: T0 + ms, recvTs: T0 + 2_010, tradeId: `t${ms}`, price, qty: 100_000, side });
+    trade(10, 6_000_000, 'buy');
+    trade(2_010, 6_000_000, 'buy'); // bucket 8: the window is buckets 5-8
+    trade(1_990, 5_990_000, 'sell'); // bucket 7, late but inside the window
+    trade(500, 5_900_000, 'buy'); // bucket 2: before the window
+    trade(2_260, 6_000_000, 'buy'); // closes bucket 8
+    const st = stateOf(det);
+    expect(st.lastPrice).toBe(6_000_000);
+    expect(st.sumBuy).toBeCloseTo(6_000_000 * 0.01 * 100_000 * 0.00001, 6);
+    expect(st.sumSell).toBeCloseTo(5_990_000 * 0.01 * 100_000 * 0.00001, 6);
+  });
+});
+
+describe('cascade detector: a long feed outage (detectors never see the feed status)', () => {
+  /** Balanced calm flow (random walk, 50/50 aggressors), a print every 50 ms, 300 s of data; the data after 150 s is stamped `outageMs` later. */
+  function calm(seed: number, outageMs: number): TradeEvent[] {
+    const r = seededRandom(seed);
+    const out: TradeEvent[] = [];
+    let px = 6_000_000;
+    let id = 0;
+    for (let t = 50; t <= 300_000; t += 50) {
+      px += r.normal() * 1.5;
+      const sell = r.next() < 0.5;
+      const ts = T0 + t + (t > 150_000 ? outageMs : 0);
+      out.push({ type: 'trade', exchange: 'x', symbol: 'BTCUSDT', ts, recvTs: ts, tradeId: `t${++id}`, price: Math.round(px), qty: 10_000, side: sell ? 'sell' : 'buy' });
+    }
+    return out;
+  }
+  const run = (events: TradeEvent[]): string[] => {
+    const h = new DetectorHarness([new CascadeDetector('cascade', {})], [BTC]);
+    for (const ev of events) h.feed(ev);
+    return onsetsOf(h.signals);
+  };
+
+  it('the same calm flow before and after a 30 min silence starts no episode', () => {
+    expect(run(calm(2, 0))).toEqual([]); // control: no gap, no episode
+    // Before: the fast-forward decayed the volume baseline by (1 - 250/300000)^7200 ~ e^-6 and
+    // it relearnt at 1/1200 per bucket, so ordinary flow long after the gap scored a surge of 7x;
+    // once building, the baselines stopped learning: calm -> building -> cascade on unchanged flow.
+    expect(run(calm(2, 1_800_000))).toEqual([]);
+  });
+
+  it('an episode open when the data stops is closed to calm when data returns, and nothing fires during the fresh warm-up', () => {
+    const plan = { at: 120_000, durationMs: 2500, moveBps: -60, liquidations: true };
+    const gapMs = 1_800_000;
+    const h = new DetectorHarness([new CascadeDetector('cascade', {})], [BTC]);
+    for (const ev of market(121_500, 1, [plan], T0)) h.feed(ev); // the feed stops mid-cascade
+    expect(onsetsOf(h.signals)).toEqual(['cascade_building@120250', 'cascade@120750']);
+    const resume = 121_500 + gapMs;
+    for (const ev of market(90_000, 9, [], T0 + resume)) h.feed(ev); // 90 s of calm market after it
+    // The buckets that flush the short window are evaluated as ever (the flow stopped: the score
+    // fell, exhaustion); then the silence restarts warm-up, closing the episode where data returns.
+    expect(onsetsOf(h.signals).slice(2)).toEqual(['cascade_exhaustion@122500', `cascade_calm@${resume}`]);
+    expect(h.signals[3].evidence).toMatchObject({ from: 'exhaustion', to: 'calm', reason: 'no data for longer than the baseline half-life: warm-up restarted' });
+  });
+});
+
+describe('cascade detector: the price of a bucket with a forced order and no trade', () => {
+  /** Calm, balanced flow; at 150.1 s one 600k forced sell at `liqPriceFactor` x the market; no print from 150.0 s to 150.3 s. */
+  function withForcedSell(liqPriceFactor: number): string[] {
+    // use_book = false: price and volume alone, the price the last trade (as while the book resyncs)
+    const r = seededRandom(5);
+    const h = new DetectorHarness([new CascadeDetector('cascade', { use_book: false, liquidations: 'on' })], [BTC]);
+    let px = 6_000_000;
+    let id = 0;
+    for (let t = 50; t <= 180_000; t += 50) {
+      const ts = T0 + t;
+      if (t === 150_100) h.feed({ type: 'liquidation', exchange: 'x', symbol: 'BTCUSDT', ts, recvTs: ts, side: 'sell', price: Math.round(px * liqPriceFactor), qty: 1_000_000 });
+      if (t >= 150_000 && t < 150_300) continue;
+      px += r.normal() * 1.5;
+      h.feed({ type: 'trade', exchange: 'x', symbol: 'BTCUSDT', ts, recvTs: ts, tradeId: `t${++id}`, price: Math.round(px), qty: 10_000, side: r.next() < 0.5 ? 'sell' : 'buy' });
+    }
+    return onsetsOf(h.signals);
+  }
+
+  it('a forced order priced away from the market (Bybit allLiquidation "p" is the bankruptcy price) is not read as the market price', () => {
+    expect(withForcedSell(1)).toEqual([]); // control: priced at the market, nothing starts
+    // Priced 60 bps below: before, that bucket's price was the forced order's (a 60 bps drop,
+    // velocity z in the thousands), and with the forced-order component it started an episode.
+    expect(withForcedSell(1 - 0.006)).toEqual([]);
+  });
+});
+
+describe('cascade detector: book lookups (MarketContext.liveBooks)', () => {
+  /** A context that hands out `current` as the pair's book; a resync replaces it (not live unless `liveBooks`). */
+  class ReplacingContext implements DetectorContext {
+    now = 0;
+    readonly signals: Signal[] = [];
+    lookups = 0;
+    current = ReplacingContext.bookAt(6_000_000);
+    constructor(readonly liveBooks?: boolean) {}
+    static bookAt(mid: number): L2Book {
+      const b = new L2Book('x', 'BTCUSDT');
+      b.applySnapshot({ seq: 1, bids: [{ price: mid - 50, qty: 100_000 }], asks: [{ price: mid + 50, qty: 100_000 }] });
+      return b;
+    }
+    instrument(exchange: string, symbol: string): Instrument | undefined {
+      return exchange === BTC.exchange && symbol === BTC.symbol ? BTC : undefined;
+    }
+    book(): BookView | undefined {
+      this.lookups++;
+      return this.current;
+    }
+    emit(s: Signal): void {
+      this.signals.push(s);
+    }
+  }
+  const trade = (ms: number): MarketEvent => ({ type: 'trade', exchange: 'x', symbol: 'BTCUSDT', ts: T0 + ms, recvTs: T0 + ms, tradeId: `t${ms}`, price: 6_000_000, qty: 1, side: 'buy' });
+
+  it('without liveBooks, reads the book the context hands out now, not the first one it saw', () => {
+    const det = new CascadeDetector('cascade', { warmup_ms: 0 });
+    const ctx = new ReplacingContext();
+    det.onMarketEvent(trade(10), ctx);
+    det.onMarketEvent(trade(300), ctx); // closes bucket 0: the price is the book's mid
+    expect(stateOf(det).lastPrice).toBe(6_000_000);
+    // a resync into a new book object: the old one is no longer updated, and still says synced
+    ctx.current = ReplacingContext.bookAt(5_900_000);
+    det.onMarketEvent(trade(600), ctx); // closes bucket 1
+    expect(stateOf(det).lastPrice).toBe(5_900_000);
+  });
+
+  it('with liveBooks (the engine), looks the book up once and keeps it', () => {
+    const det = new CascadeDetector('cascade', { warmup_ms: 0 });
+    const ctx = new ReplacingContext(true);
+    for (let ms = 10; ms < 5_000; ms += 100) det.onMarketEvent(trade(ms), ctx);
+    expect(ctx.lookups).toBe(1);
   });
 });

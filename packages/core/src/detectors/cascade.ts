@@ -172,14 +172,16 @@ class CascadeSymbol {
   readonly tickValue: number;
   readonly lotValue: number;
   book: BookView | undefined;
-  bookLooked = false;
   // current bucket
   bucket = -1;
   buy = 0;
   sell = 0;
   liqSell = 0;
   liqBuy = 0;
+  /** Price of the newest print (by venue time) in the current bucket, 0 when none. */
   lastTrade = 0;
+  /** Venue time of the newest print seen, kept across buckets. */
+  lastTradeTs = 0;
   // short-window rings (L buckets; prices L + 1)
   readonly prices: Float64Array;
   readonly rBuy: Float64Array;
@@ -284,7 +286,7 @@ export class CascadeDetector implements Detector {
     // An event with no usable time cannot start the clock; once it runs, one counts in the
     // current bucket (as a late one does).
     if (st.bucket < 0 && t <= 0) return;
-    const bucket = Math.floor(t / this.settings.bucketMs);
+    const bucket = t > 0 ? Math.floor(t / this.settings.bucketMs) : st.bucket;
     if (st.bucket < 0) {
       st.bucket = bucket;
       st.firstTs = t;
@@ -293,18 +295,32 @@ export class CascadeDetector implements Detector {
     }
     switch (ev.type) {
       case 'trade': {
+        // A print stamped before the short window (a backfill of the trades missed during a
+        // disconnect, sent with their venue times) is history: counted in the current bucket,
+        // 30 s of flow became one bucket's surge. It is left out (of the baselines too: they
+        // learn from closed buckets only), so the same prints give the verdict they gave live.
+        // A late print inside the window counts in the window's volume (its own bucket is still
+        // in it). The price is the newest print's by venue time, so a late one never replaces
+        // a newer one's.
+        if (bucket <= st.bucket - this.settings.windowBuckets) break;
+        if (t <= 0 || t >= st.lastTradeTs) {
+          st.lastTrade = ev.price;
+          if (t > 0) st.lastTradeTs = t;
+        }
         const n = ev.price * st.tickValue * ev.qty * st.lotValue;
         if (ev.side === 'buy') st.buy += n;
         else st.sell += n;
-        st.lastTrade = ev.price;
         break;
       }
       case 'liquidation': {
         if (this.settings.liquidations === 'auto' && !this.venuesWithLiquidations.has(ev.exchange)) this.venuesWithLiquidations.add(ev.exchange);
+        // Counted in the current bucket even when late: venues push forced orders in batches
+        // (Binance at most one per symbol per second, Bybit every 500 ms), often after their
+        // bucket closed. Its price is not the market's (Bybit's is the bankruptcy price): the
+        // bucket's price stays the book mid or the last trade.
         const n = ev.price * st.tickValue * ev.qty * st.lotValue;
         if (ev.side === 'sell') st.liqSell += n;
         else st.liqBuy += n;
-        if (st.lastTrade === 0) st.lastTrade = ev.price;
         break;
       }
       default:
@@ -314,24 +330,55 @@ export class CascadeDetector implements Detector {
 
   /** Closes buckets up to (not including) `bucket`. */
   private advance(st: CascadeSymbol, bucket: number, ctx: DetectorContext): void {
-    const L = this.settings.windowBuckets;
+    const s = this.settings;
+    const L = s.windowBuckets;
     const gap = bucket - st.bucket;
     this.closeBucket(st, ctx);
     // Empty buckets in between: evaluate enough of them to flush the short window, then
-    // fast-forward the rest (their only effect is to decay the volume baselines).
+    // fast-forward the rest.
     const evaluate = Math.min(gap - 1, L + 1);
     for (let i = 0; i < evaluate; i++) {
       st.bucket++;
       this.closeBucket(st, ctx);
     }
     const rest = gap - 1 - evaluate;
-    if (rest > 0 && st.state === S_CALM) {
+    if ((gap - 1) * s.bucketMs > s.baselineMs * Math.LN2) {
+      // No event for longer than the baselines' half-life. Detectors never see the feed's
+      // status, and on a feed that carries the book a silence this long is an outage far more
+      // often than a quiet market: decayed across it (by e^-6 for 30 min), the volume baseline
+      // made ordinary flow afterwards a surge for minutes, and froze there once that started an
+      // episode. The baselines are learnt again from the data after it, as at start.
+      this.restartWarmup(st, bucket * s.bucketMs, ctx);
+    } else if (rest > 0 && st.state === S_CALM) {
+      // A shorter gap may be a quiet market: the baselines decay as over empty buckets, to no
+      // less than about half.
       const keep = Math.pow(1 - this.alpha, rest);
       st.volBase *= keep;
       st.liqBase *= keep;
       st.buckets += rest;
     }
     st.bucket = bucket;
+  }
+
+  /**
+   * Forgets what the baselines learnt and counts warm-up again (nothing fires before `warmup_ms`
+   * of buckets seen after `now`). An episode in progress is closed to calm with a signal, as
+   * max_episode_ms would have closed it: a strategy waiting for its end is not left waiting.
+   */
+  private restartWarmup(st: CascadeSymbol, now: number, ctx: DetectorContext): void {
+    if (st.state !== S_CALM) {
+      const sc = st.dir < 0 ? st.down : st.up;
+      this.transition(st, S_CALM, sc, 'no data for longer than the baseline half-life: warm-up restarted', now, ctx);
+    }
+    st.seen = 0;
+    st.varBps = st.volBase = st.liqBase = 0;
+    st.depthBase0 = st.depthBase1 = st.depth0 = st.depth1 = 0;
+    st.depthOk = false;
+    // The first return learnt is then the first bucket's after the gap, not the move across it.
+    st.lastPrice = 0;
+    st.confirm = 0;
+    st.lowSince = -1;
+    st.peak = 0;
   }
 
   private closeBucket(st: CascadeSymbol, ctx: DetectorContext): void {
@@ -342,10 +389,9 @@ export class CascadeDetector implements Detector {
     let price = st.lastTrade > 0 ? st.lastTrade : st.lastPrice;
     st.depthOk = false;
     if (s.useBook) {
-      if (!st.bookLooked || st.book === undefined) {
-        st.book = ctx.book(st.exchange, st.symbol);
-        st.bookLooked = true;
-      }
+      // Kept only where the context's books are live (MarketContext.liveBooks, the engine's):
+      // elsewhere a pair's book may be replaced (a resync), and a kept one goes stale.
+      if (ctx.liveBooks !== true || st.book === undefined) st.book = ctx.book(st.exchange, st.symbol);
       const b = st.book;
       if (b !== undefined && b.synced) {
         const bb = b.bestBid();

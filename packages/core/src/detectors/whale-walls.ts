@@ -16,7 +16,9 @@ export function onWallTrade(st: WhaleSymbol, ev: TradeEvent): void {
 }
 
 export function onWallBook(d: WhaleRuleContext, st: WhaleSymbol, ev: BookDeltaEvent | BookSnapshotEvent, ctx: DetectorContext): void {
-  if (st.book === undefined) st.book = ctx.book(ev.exchange, ev.symbol);
+  // Kept only where the context's books are live (MarketContext.liveBooks, the engine's):
+  // elsewhere a pair's book may be replaced (a resync), and a kept one goes stale.
+  if (ctx.liveBooks !== true || st.book === undefined) st.book = ctx.book(ev.exchange, ev.symbol);
   const book = st.book;
   if (book === undefined) return;
   // A snapshot the book could not take (crossed, invalid) leaves it unsynced: the walls tracked

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import type { BookView, DetectorContext } from '../contracts/trading.js';
 import type { BookDeltaEvent, BookLevel, BookSnapshotEvent, MarketEvent, TradeEvent } from '../domain/events.js';
-import { defineInstrument } from '../domain/instrument.js';
+import { defineInstrument, type Instrument } from '../domain/instrument.js';
+import type { Signal } from '../domain/signal.js';
+import { L2Book } from '../microstructure/l2-book.js';
 import { ConfigError } from '../config/errors.js';
 import { seededRandom } from '../testing/seeded-random.js';
 import { DetectorHarness } from './harness.js';
@@ -301,7 +304,7 @@ describe('whale detector (c): walls', () => {
   };
 
   /** Snapshot, then size changes on existing levels near the touch to learn the usual level size. */
-  function warm(h: DetectorHarness): number {
+  function warm(h: Pick<DetectorHarness, 'feed'>): number {
     h.feed(snapshot(0));
     const r = seededRandom(5);
     let ts = 0;
@@ -422,6 +425,62 @@ describe('whale detector (c): walls', () => {
       // the dropped wall is no longer tracked: its level shrinking further is no pull
       h.feed(delta(++ts, [lv(gone, lotsFor(10_000))]));
       expect(h.signalsOf('wall_pulled')).toHaveLength(0);
+    });
+  });
+
+  describe('book lookups (MarketContext.liveBooks)', () => {
+    /**
+     * Applies book events and runs the detector, as the harness does, but a snapshot replaces the
+     * pair's book object (a resync into a fresh book) unless the context says its books are live.
+     */
+    class ReplacingContext implements DetectorContext {
+      now = 0;
+      readonly signals: Signal[] = [];
+      lookups = 0;
+      current = new L2Book('x', 'BTCUSDT');
+      constructor(
+        readonly detector: WhaleDetector,
+        readonly liveBooks?: boolean,
+      ) {}
+      instrument(exchange: string, symbol: string): Instrument | undefined {
+        return exchange === BTC.exchange && symbol === BTC.symbol ? BTC : undefined;
+      }
+      book(): BookView | undefined {
+        this.lookups++;
+        return this.current;
+      }
+      emit(s: Signal): void {
+        this.signals.push(s);
+      }
+      feed(ev: MarketEvent): void {
+        if (ev.type === 'book_snapshot') {
+          if (this.liveBooks !== true) this.current = new L2Book('x', 'BTCUSDT');
+          this.current.applySnapshot(ev);
+        } else if (ev.type === 'book_delta') this.current.applyDelta(ev);
+        this.detector.onMarketEvent(ev, this);
+      }
+    }
+    /** The standard book with an ask wall one level off the touch. */
+    const withAskWall = (ts: number): BookSnapshotEvent => {
+      const s = snapshot(ts);
+      return { ...s, reason: 'resync', asks: s.asks.map((l) => (l.price === TOUCH_ASK + 300 ? lv(l.price, lotsFor(3_000_000)) : l)) };
+    };
+
+    it('without liveBooks, reads the book the context hands out now: a wall in the book a resync replaced it with is seen, and its pull', () => {
+      const ctx = new ReplacingContext(new WhaleDetector('whale', { trades: false, bursts: false }));
+      let ts = warm(ctx);
+      ctx.feed(withAskWall((ts += 1000))); // a new book object
+      expect(ctx.signals.map((s) => ({ kind: s.kind, price: s.evidence.price, ts: s.ts }))).toEqual([{ kind: 'wall_appeared', price: TOUCH_ASK + 300, ts }]);
+      ctx.feed(delta((ts += 1000), [], [lv(TOUCH_ASK + 300, 0)]));
+      expect(ctx.signals.map((s) => s.kind)).toEqual(['wall_appeared', 'wall_pulled']);
+    });
+
+    it('with liveBooks (the engine), looks the book up once and keeps it', () => {
+      const ctx = new ReplacingContext(new WhaleDetector('whale', { trades: false, bursts: false }), true);
+      let ts = warm(ctx);
+      ctx.feed(withAskWall((ts += 1000)));
+      expect(ctx.signals.map((s) => s.kind)).toEqual(['wall_appeared']);
+      expect(ctx.lookups).toBe(1);
     });
   });
 

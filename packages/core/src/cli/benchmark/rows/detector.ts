@@ -40,6 +40,8 @@ export const DETECTOR_ROW_MIN_EVENTS = 20_000;
 class Context implements DetectorContext {
   now = 0;
   signals = 0;
+  /** Its books are created once and updated in place, as the engine's (MarketContext.liveBooks): detectors may keep them. */
+  readonly liveBooks = true;
   private readonly byKey = new Map<string, { book: L2Book; instrument: Instrument }>();
   constructor(instruments: readonly Instrument[]) {
     for (const i of instruments) this.byKey.set(`${i.exchange}:${i.symbol}`, { book: new L2Book(i.exchange, i.symbol), instrument: i });
