@@ -2,7 +2,9 @@
  * The ComputeBackend shared by the CUDA and ROCm packages, over the native context both compile
  * from one source. Argument rules are core's (prepare* and require* from @cwts/core), so these
  * backends reject exactly the calls the JS oracle rejects, with the same messages; the native
- * side enqueues on one stream in call order and settles each promise from an event.
+ * side enqueues on one stream in call order and settles each promise from an event. Calls that
+ * meet through host arrays (one reads what an earlier, un-awaited one writes) are ordered here,
+ * before they reach the stream (call-order.ts).
  */
 import {
   ALL_KERNELS,
@@ -27,9 +29,11 @@ import {
   preparePatternScores,
   prepareRollingMoments,
   prepareSgemm,
+  type PreparedSgemm,
   requireHostF32,
   requireInt,
 } from '@cwts/core/compute';
+import { HostArrayCallOrder, type HostRead } from './call-order.js';
 import type { NativeF32, NativeGpuContext, NativeGpuInfo } from './native.js';
 
 /** Any device failure that is not an argument error. `code` is the native code (CUDA_* / HIP_*). */
@@ -56,6 +60,20 @@ class GpuBuffer implements DeviceBuffer {
 
 function u8(view: ArrayBufferView): Uint8Array {
   return view instanceof Uint8Array ? view : new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+}
+
+/** A host Float32Array argument as a read of its first `count` elements (none for a DeviceBuffer id). */
+function hostRead(name: string, arg: NativeF32, count: number): HostRead[] {
+  return arg instanceof Float32Array ? [{ name, view: arg.subarray(0, count) }] : [];
+}
+
+/**
+ * What stands for `arg` at the call's turn: `arg` itself when its read took it as it is (no wait,
+ * or not a read: a buffer id), else the copy that holds the bytes an earlier call wrote.
+ */
+function inputFor(arg: NativeF32, name: string, reads: readonly HostRead[], inputs: readonly ArrayBufferView[]): NativeF32 {
+  const i = reads.findIndex((r) => r.name === name);
+  return i < 0 || inputs[i] === reads[i]!.view ? arg : (inputs[i] as Float32Array);
 }
 
 /** Device facts from the native info (pure; tested without a device). */
@@ -97,6 +115,8 @@ export class GpuComputeBackend implements ComputeBackend {
   /** Zero-length stand-ins core's prepare* return for our DeviceBuffers, mapped to buffer ids. */
   readonly #markers = new WeakMap<Float32Array, number>();
   readonly #pending = new Set<Promise<unknown>>();
+  /** Calls that meet through host arrays run as if one after the other (call-order.ts). */
+  readonly #order = new HostArrayCallOrder();
   #disposed = false;
 
   constructor(readonly name: string, private readonly ctx: NativeGpuContext) {
@@ -133,7 +153,9 @@ export class GpuComputeBackend implements ComputeBackend {
   freeBuffer(buffer: DeviceBuffer): void {
     const id = this.#idOf('freeBuffer', 'buffer', buffer);
     this.#live.delete(buffer);
-    if (!this.#disposed) this.ctx.freeBuffer(id);
+    // At once for later calls (the buffer is no longer live); calls made before it and still
+    // waiting for their turn (call-order.ts) are enqueued first, on the buffer's memory.
+    if (!this.#disposed) this.#order.afterWaitingCalls(() => this.ctx.freeBuffer(id));
   }
 
   upload(dst: DeviceBuffer, src: ArrayBufferView, dstOffsetBytes = 0): Promise<void> {
@@ -144,7 +166,7 @@ export class GpuComputeBackend implements ComputeBackend {
       if (off + src.byteLength > dst.byteLength) {
         throw new ComputeArgumentError('upload', `${src.byteLength} bytes at offset ${off} do not fit buffer #${dst.id} of ${dst.byteLength} bytes`);
       }
-      return this.ctx.upload(id, u8(src), off);
+      return this.#order.submit('upload', [{ name: 'src', view: u8(src) }], [], ([bytes]) => this.ctx.upload(id, bytes as Uint8Array, off));
     });
   }
 
@@ -156,7 +178,8 @@ export class GpuComputeBackend implements ComputeBackend {
       if (off + dst.byteLength > src.byteLength) {
         throw new ComputeArgumentError('download', `${dst.byteLength} bytes at offset ${off} exceed buffer #${src.id} of ${src.byteLength} bytes`);
       }
-      return this.ctx.download(id, u8(dst), off);
+      const bytes = u8(dst);
+      return this.#order.submit('download', [], [bytes], () => this.ctx.download(id, bytes, off));
     });
   }
 
@@ -166,12 +189,12 @@ export class GpuComputeBackend implements ComputeBackend {
       const d = this.#idOf('copy', 'dst', dst);
       if (s === d) throw new ComputeArgumentError('copy', 'src and dst are the same buffer');
       requireInt('copy', 'byteLength', byteLength, 1, Math.min(src.byteLength, dst.byteLength));
-      return this.ctx.copy(s, d, byteLength);
+      return this.#order.submit('copy', [], [], () => this.ctx.copy(s, d, byteLength));
     });
   }
 
   noop(): Promise<void> {
-    return this.#run('noop', () => this.ctx.noop());
+    return this.#run('noop', () => this.#order.submit('noop', [], [], () => this.ctx.noop()));
   }
 
   // ------------------------------------------------------------------------------ kernels
@@ -186,8 +209,16 @@ export class GpuComputeBackend implements ComputeBackend {
       const indices = p.out?.indices ?? new Int32Array(outLen);
       const scores = p.out?.scores ?? new Float32Array(outLen);
       const allScores = p.returnAllScores ? new Float32Array(p.queryCount * p.storedCount) : undefined;
-      await this.ctx.patternScores(this.#native(p.stored), p.storedCount, p.dim, this.#native(p.queries), p.queryCount, p.topK, indices, scores, allScores);
-      return allScores ? { indices, scores, allScores } : { indices, scores };
+      const stored = this.#native(p.stored);
+      const queries = this.#native(p.queries);
+      const reads = [...hostRead('stored', stored, p.storedCount * p.dim), ...hostRead('queries', queries, p.queryCount * p.dim)];
+      const writes = p.out ? [indices.subarray(0, outLen), scores.subarray(0, outLen)] : [];
+      return this.#order.submit(K, reads, writes, async (inputs) => {
+        const s = inputFor(stored, 'stored', reads, inputs);
+        const q = inputFor(queries, 'queries', reads, inputs);
+        await this.ctx.patternScores(s, p.storedCount, p.dim, q, p.queryCount, p.topK, indices, scores, allScores);
+        return allScores ? { indices, scores, allScores } : { indices, scores };
+      });
     });
   }
 
@@ -198,21 +229,48 @@ export class GpuComputeBackend implements ComputeBackend {
       this.#fits(K, 'length', p.length);
       const mean = p.out?.mean ?? new Float32Array(p.outputs);
       const variance = p.out?.variance ?? new Float32Array(p.outputs);
-      await this.ctx.rollingMoments(this.#native(p.series), p.length, p.window, mean, variance);
-      return { mean, variance };
+      const series = this.#native(p.series);
+      const reads = hostRead('series', series, p.length);
+      const writes = p.out ? [mean.subarray(0, p.outputs), variance.subarray(0, p.outputs)] : [];
+      return this.#order.submit(K, reads, writes, async (inputs) => {
+        await this.ctx.rollingMoments(inputFor(series, 'series', reads, inputs), p.length, p.window, mean, variance);
+        return { mean, variance };
+      });
     });
   }
 
   monteCarloVaR(args: MonteCarloVaRArgs): Promise<MonteCarloVaRResult> {
     const K = 'monteCarloVaR';
     return this.#run(K, async () => {
-      const p = prepareMonteCarloVaR(args);
-      // Losses are float64 on the device (8 bytes per path).
-      this.#fits(K, 'paths (float64 losses)', p.paths * 2);
-      const { drift, exposure } = portfolioExposure(p);
-      const varIndex = Math.ceil(p.confidence * p.paths) - 1;
-      const r = await this.ctx.monteCarlo(exposure, p.factors, p.paths, p.horizon, p.seedLo, p.seedHi, drift, varIndex);
-      return { var: r.var, cvar: r.cvar, meanLoss: r.meanLoss, stdLoss: r.stdLoss, paths: p.paths };
+      // The portfolio is folded on the host, so its arrays are read at the call's turn: one an
+      // earlier call still in flight writes (a factor computed by sgemm) is read once written,
+      // and the argument checks (all finite, the oracle's own rules) see what is used.
+      const given = args !== null && typeof args === 'object' ? args : undefined;
+      const reads = (['means', 'factor', 'weights'] as const).flatMap((name): HostRead[] => {
+        const v: unknown = given?.[name];
+        return v instanceof Float32Array ? [{ name, view: v }] : [];
+      });
+      return this.#order.submit(K, reads, [], async (inputs) => {
+        const atTurn: MonteCarloVaRArgs | undefined = given && {
+          means: given.means,
+          factor: given.factor,
+          assets: given.assets,
+          factors: given.factors,
+          weights: given.weights,
+          paths: given.paths,
+          horizon: given.horizon,
+          confidence: given.confidence,
+          seed: given.seed,
+        };
+        if (atTurn) reads.forEach((r, i) => (atTurn[r.name as 'means' | 'factor' | 'weights'] = inputs[i] as Float32Array));
+        const p = prepareMonteCarloVaR(atTurn as MonteCarloVaRArgs);
+        // Losses are float64 on the device (8 bytes per path).
+        this.#fits(K, 'paths (float64 losses)', p.paths * 2);
+        const { drift, exposure } = portfolioExposure(p);
+        const varIndex = Math.ceil(p.confidence * p.paths) - 1;
+        const r = await this.ctx.monteCarlo(exposure, p.factors, p.paths, p.horizon, p.seedLo, p.seedHi, drift, varIndex);
+        return { var: r.var, cvar: r.cvar, meanLoss: r.meanLoss, stdLoss: r.stdLoss, paths: p.paths };
+      });
     });
   }
 
@@ -223,7 +281,8 @@ export class GpuComputeBackend implements ComputeBackend {
       this.#fits(K, 'm x k', p.m * p.k);
       this.#fits(K, 'k x n', p.k * p.n);
       this.#fits(K, 'm x n', p.m * p.n);
-      await this.ctx.sgemm(p.m, p.n, p.k, p.alpha, p.beta, this.#native(p.a), this.#native(p.b), this.#native(p.c));
+      // BLAS: alpha = 0 reads neither A nor B (the native side only scales C).
+      return this.#sgemmInOrder(p, p.alpha !== 0, (a, b, c) => this.ctx.sgemm(p.m, p.n, p.k, p.alpha, p.beta, a, b, c));
     });
   }
 
@@ -235,7 +294,8 @@ export class GpuComputeBackend implements ComputeBackend {
     const K = 'sgemm';
     return this.#run(K, async () => {
       const p = prepareSgemm(args, this.#resolve, (x, y) => isDeviceBufferLike(x) && x === y);
-      await this.ctx.sgemmVendor(p.m, p.n, p.k, p.alpha, p.beta, this.#native(p.a), this.#native(p.b), this.#native(p.c));
+      // The vendor's rules for alpha = 0 are its own: A and B are treated as read.
+      return this.#sgemmInOrder(p, true, (a, b, c) => this.ctx.sgemmVendor(p.m, p.n, p.k, p.alpha, p.beta, a, b, c));
     });
   }
 
@@ -248,6 +308,32 @@ export class GpuComputeBackend implements ComputeBackend {
   }
 
   // ------------------------------------------------------------------------------ internals
+  /**
+   * Runs one prepared sgemm in call order (call-order.ts). The native side reads a host C when
+   * called (beta != 0) and writes it at completion; when C holds bytes an earlier call still
+   * writes, it is read at the call's turn into a copy, which the native call computes in, and
+   * the result is copied into the caller's C on completion (after the same check the native
+   * side makes: still attached, still long enough).
+   */
+  #sgemmInOrder(p: PreparedSgemm, readsAB: boolean, run: (a: NativeF32, b: NativeF32, c: NativeF32) => Promise<void>): Promise<void> {
+    const [a, b, c] = [this.#native(p.a), this.#native(p.b), this.#native(p.c)];
+    const cLen = p.m * p.n;
+    const reads = [
+      ...(readsAB ? [...hostRead('a', a, p.m * p.k), ...hostRead('b', b, p.k * p.n)] : []),
+      ...(p.beta !== 0 ? hostRead('c', c, cLen) : []),
+    ];
+    const writes = c instanceof Float32Array ? [c.subarray(0, cLen)] : [];
+    return this.#order.submit('sgemm', reads, writes, async (inputs) => {
+      const cIn = inputFor(c, 'c', reads, inputs);
+      await run(inputFor(a, 'a', reads, inputs), inputFor(b, 'b', reads, inputs), cIn);
+      if (cIn !== c) {
+        const caller = c as Float32Array;
+        if (caller.length < cLen) throw new ComputeArgumentError('sgemm', 'c was detached (its ArrayBuffer was transferred) or shrank while the call was in flight; the results were discarded');
+        caller.set((cIn as Float32Array).subarray(0, cLen));
+      }
+    });
+  }
+
   readonly #resolve = (kernel: string, name: string, arg: unknown, count: number, what?: string): Float32Array => {
     if (arg instanceof Float32Array) return requireHostF32(kernel, name, arg, count, what);
     const id = this.#idOf(kernel, name, arg);

@@ -10,12 +10,14 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ComputeArgumentError, type ComputeBackendProvider } from '@cwts/core';
+import { JsComputeBackend } from '@cwts/core/compute';
 import { describeComputeConformance } from '@cwts/core/testing';
 import { GpuComputeBackend, type NativeGpuAddon } from '../src/index.js';
 // @ts-expect-error: a plain ESM script of the package, without types.
 import { checkSgemmVariants, timeSgemmVariants, VARIANT_CHECKS } from '../scripts/device-figures.mjs';
+import { hostArrayOrderCases } from './host-order-cases.js';
 
 const pkg = fileURLToPath(new URL('..', import.meta.url));
 const require = createRequire(import.meta.url);
@@ -141,6 +143,82 @@ describe.skipIf(!addon)('cuda addon on the emulated runtime', () => {
 
   it('the new context rejects a device index that does not exist', () => {
     expect(() => new addon!.GpuContext({ device: 3 })).toThrow('device 3 does not exist (1 device(s))');
+  });
+});
+
+describe.skipIf(!addon)('cuda addon on the emulated runtime: un-awaited calls chained through host arrays', () => {
+  // The addon stages host inputs when called and writes host outputs at completion: the case
+  // these run against (host-order-cases.ts). Two sgemm c += A B on one host C gave C0 + A B.
+  let shared: GpuComputeBackend | undefined;
+  afterAll(() => shared?.dispose());
+  hostArrayOrderCases('cuda addon', async () => (shared ??= new GpuComputeBackend('cuda', new addon!.GpuContext({ device: 0 }))));
+});
+
+describe.skipIf(!addon)('cuda addon on the emulated runtime: BLAS alpha = 0, SharedArrayBuffer arrays', () => {
+  it('sgemm alpha = 0 reads neither A nor B (NaN/Infinity there): C = beta C, zeros for beta = 0; host and device arguments', async () => {
+    // The contract's BLAS rule: 0 x NaN must not reach C. The Vulkan shaders broke it; the
+    // addon scales C without launching the product (kept here, where the kernels run emulated).
+    const b = new GpuComputeBackend('cuda', new addon!.GpuContext({ device: 0 }));
+    const m = 3, n = 70, k = 2;
+    const a = new Float32Array(m * k).fill(1);
+    a[0] = Number.NaN;
+    a[3] = Number.POSITIVE_INFINITY;
+    const bm = new Float32Array(k * n).fill(2);
+    bm[5] = Number.NEGATIVE_INFINITY;
+    const c0 = Float32Array.from({ length: m * n }, (_, i) => i - 7);
+    const c = Float32Array.from(c0);
+    await b.sgemm({ m, n, k, a, b: bm, c, alpha: 0, beta: 2 });
+    expect(Array.from(c)).toEqual(Array.from(c0, (x) => 2 * x));
+    const z = new Float32Array(m * n).fill(Number.NaN); // beta = 0 does not read C either
+    await b.sgemm({ m, n, k, a, b: bm, c: z, alpha: 0, beta: 0 });
+    expect(Array.from(z)).toEqual(new Array(m * n).fill(0));
+    const [da, db, dc] = [a, bm, c0].map((x) => b.createBuffer(x.byteLength));
+    await Promise.all([b.upload(da!, a), b.upload(db!, bm), b.upload(dc!, c0)]);
+    await b.sgemm({ m, n, k, a: da!, b: db!, c: dc!, alpha: 0, beta: -0.5 });
+    const back = new Float32Array(m * n);
+    await b.download(dc!, back);
+    expect(Array.from(back)).toEqual(Array.from(c0, (x) => -0.5 * x));
+    await b.dispose();
+  });
+
+  it('host arrays over a SharedArrayBuffer work like any other: kernel inputs and outputs, upload and download', async () => {
+    // Vulkan's addon read host bytes through ArrayBuffer().Data(), which fails on a
+    // SharedArrayBuffer ("Error: Invalid argument"); this addon takes them from
+    // napi_get_typedarray_info (node-addon-api's TypedArrayOf::Data()), which works.
+    const b = new GpuComputeBackend('cuda', new addon!.GpuContext({ device: 0 }));
+    const shared = (n: number): Float32Array => new Float32Array(new SharedArrayBuffer(n * 4));
+    const js = new JsComputeBackend();
+    const N = 256, W = 16;
+    const series = shared(N);
+    series.set(Float32Array.from({ length: N }, (_, i) => 100 + Math.sin(i * 0.3)));
+    const out = { mean: shared(N - W + 1), variance: shared(N - W + 1) };
+    await b.rollingMoments({ series, length: N, window: W, out });
+    const want = js.sync.rollingMoments({ series, length: N, window: W });
+    for (let i = 0; i < want.mean.length; i++) {
+      expect(Math.abs(out.mean[i]! - want.mean[i]!)).toBeLessThanOrEqual(1e-5);
+      expect(Math.abs(out.variance[i]! - want.variance[i]!)).toBeLessThanOrEqual(1e-5);
+    }
+    const a = shared(4), bm = shared(4), c = shared(4);
+    a.set([1, 2, 3, 4]);
+    bm.set([5, 6, 7, 8]);
+    c.fill(1);
+    await b.sgemm({ m: 2, n: 2, k: 2, a, b: bm, c, beta: 1 });
+    expect(Array.from(c)).toEqual([20, 23, 44, 51]);
+    const stored = shared(3 * 4);
+    stored.set([1, 2, 3, 4, 4, 3, 2, 1, 1, 3, 2, 4]);
+    const indices = new Int32Array(new SharedArrayBuffer(4)), scores = shared(1);
+    await b.patternScores({ stored, storedCount: 3, dim: 4, queries: stored.subarray(4, 8), queryCount: 1, topK: 1, out: { indices, scores } });
+    expect([indices[0], scores[0]]).toEqual([1, 1]);
+    const var95 = await b.monteCarloVaR({ means: shared(2), factor: shared(4).fill(0.01), assets: 2, factors: 2, weights: shared(2).fill(100), paths: 500, confidence: 0.95, seed: 9 });
+    const varWant = await js.monteCarloVaR({ means: new Float32Array(2), factor: new Float32Array(4).fill(0.01), assets: 2, factors: 2, weights: new Float32Array(2).fill(100), paths: 500, confidence: 0.95, seed: 9 });
+    expect(Math.abs(var95.var - varWant.var)).toBeLessThanOrEqual(1e-9 * varWant.stdLoss);
+    const buf = b.createBuffer(N * 4);
+    await b.upload(buf, new DataView(series.buffer, 0, N * 4));
+    const back = shared(N);
+    await b.download(buf, back);
+    expect(back).toEqual(series);
+    b.freeBuffer(buf);
+    await b.dispose();
   });
 });
 

@@ -1,13 +1,15 @@
 // Device-only checks of the CUDA kernels beyond the conformance suite: every sgemm code path
 // (float4 and scalar loads, edge tiles, the swapped grid, alpha/beta rules), cuBLAS agreement in
 // the same run, long rolling series (the run-length choice), Monte Carlo agreement with the
-// float64 oracle, call-order effects and memory reuse. Skips with the probe's reason without a GPU.
+// float64 oracle, call-order effects (un-awaited calls chained through host arrays included),
+// host arrays over a SharedArrayBuffer, and memory reuse. Skips with the probe's reason without a GPU.
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { JsComputeBackend } from '@cwts/core/compute';
 import { naiveSgemm, seededRandom } from '@cwts/core/testing';
 import { cudaProvider, type GpuComputeBackend } from '../src/index.js';
 // @ts-expect-error: a plain ESM script of the package, without types.
 import { checkSgemmVariants } from '../scripts/device-figures.mjs';
+import { hostArrayOrderCases } from './host-order-cases.js';
 
 let backend: GpuComputeBackend | undefined;
 let unavailable = '';
@@ -163,6 +165,31 @@ describe('cuda device kernels', () => {
     const held = b.memoryInUse;
     for (let i = 0; i < 50; i++) await b.rollingMoments({ series: x, length: x.length, window: 10 });
     expect(b.memoryInUse).toBe(held);
+  });
+});
+
+describe('cuda device: un-awaited calls chained through host arrays (real stream and completion threads)', () => {
+  hostArrayOrderCases('cuda device', async (ctx) => use(ctx));
+
+  it('host arrays over a SharedArrayBuffer work like any other (kernel inputs and outputs, upload, download)', async (ctx) => {
+    const b = use(ctx);
+    const shared = (n: number): Float32Array => new Float32Array(new SharedArrayBuffer(n * 4));
+    const a = shared(4), bm = shared(4), c = shared(4);
+    a.set([1, 2, 3, 4]);
+    bm.set([5, 6, 7, 8]);
+    c.fill(1);
+    await b.sgemm({ m: 2, n: 2, k: 2, a, b: bm, c, beta: 1 });
+    expect(Array.from(c)).toEqual([20, 23, 44, 51]);
+    const series = shared(64).map((_, i) => i);
+    const out = { mean: shared(61), variance: shared(61) };
+    await b.rollingMoments({ series, length: 64, window: 4, out });
+    expect(out.mean[0]).toBeCloseTo(1.5, 6);
+    const buf = b.createBuffer(64 * 4);
+    await b.upload(buf, series);
+    const back = shared(64);
+    await b.download(buf, back);
+    expect(back).toEqual(series);
+    b.freeBuffer(buf);
   });
 });
 

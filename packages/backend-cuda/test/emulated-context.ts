@@ -1,6 +1,7 @@
 /**
  * A NativeGpuContext that runs on the host with the native addon's contract (buffer ids, codes,
- * call-order effects, the monteCarlo reduction by drift / exposure / varIndex), computing the
+ * call-order effects, host inputs read at the call and host outputs written at completion as the
+ * addon's staging does, the monteCarlo reduction by drift / exposure / varIndex), computing the
  * kernels with the JS oracle. It lets the conformance suite exercise GpuComputeBackend's
  * TypeScript half (argument rules, buffer markers, error translation, result assembly) on a
  * machine without a GPU. It says nothing about the CUDA kernels themselves: the *.gpu.test.ts
@@ -53,7 +54,8 @@ export class EmulatedGpuContext implements NativeGpuContext {
   }
 
   download(id: number, dst: Uint8Array, srcOffset: number): Promise<void> {
-    return this.#op('download', () => dst.set(this.#buf(id).subarray(srcOffset, srcOffset + dst.byteLength)));
+    const late: (() => void)[] = [];
+    return this.#op('download', () => this.#staged(dst, late, false).set(this.#buf(id).subarray(srcOffset, srcOffset + dst.byteLength)), late);
   }
 
   copy(src: number, dst: number, bytes: number): Promise<void> {
@@ -65,24 +67,30 @@ export class EmulatedGpuContext implements NativeGpuContext {
   }
 
   rollingMoments(series: NativeF32, length: number, window: number, mean: Float32Array, variance: Float32Array): Promise<void> {
+    const late: (() => void)[] = [];
     return this.#op('rollingMoments', () => {
-      this.#js.sync.rollingMoments({ series: this.#f32(series), length, window, out: { mean, variance } });
-    });
+      this.#js.sync.rollingMoments({ series: this.#f32(series), length, window, out: { mean: this.#staged(mean, late, false), variance: this.#staged(variance, late, false) } });
+    }, late);
   }
 
   patternScores(stored: NativeF32, K: number, D: number, queries: NativeF32, B: number, topK: number,
     outIdx: Int32Array, outScores: Float32Array, allScores: Float32Array | undefined): Promise<void> {
+    const late: (() => void)[] = [];
     return this.#op('patternScores', () => {
       const r = this.#js.sync.patternScores({
         stored: this.#f32(stored), storedCount: K, dim: D, queries: this.#f32(queries), queryCount: B, topK,
-        returnAllScores: allScores !== undefined, out: { indices: outIdx, scores: outScores },
+        returnAllScores: allScores !== undefined, out: { indices: this.#staged(outIdx, late, false), scores: this.#staged(outScores, late, false) },
       });
-      if (allScores) allScores.set(r.allScores!);
-    });
+      if (allScores) this.#staged(allScores, late, false).set(r.allScores!);
+    }, late);
   }
 
   sgemm(m: number, n: number, k: number, alpha: number, beta: number, a: NativeF32, b: NativeF32, c: NativeF32): Promise<void> {
-    return this.#op('sgemm', () => this.#js.sync.sgemm({ m, n, k, alpha, beta, a: this.#f32(a), b: this.#f32(b), c: this.#f32(c) }));
+    const late: (() => void)[] = [];
+    return this.#op('sgemm', () => {
+      const cOut = typeof c === 'number' ? this.#f32(c) : this.#staged(c, late, beta !== 0);
+      this.#js.sync.sgemm({ m, n, k, alpha, beta, a: this.#f32(a), b: this.#f32(b), c: cOut });
+    }, late);
   }
 
   sgemmVendor(): Promise<void> {
@@ -150,8 +158,22 @@ export class EmulatedGpuContext implements NativeGpuContext {
     return new Float32Array(b.buffer, b.byteOffset, b.byteLength >>> 2);
   }
 
-  /** Effects happen at call time (as stream order guarantees on the device); settles later. */
-  #op<T>(name: string, effect: () => T): Promise<T> {
+  /**
+   * A host array the call writes, as the addon stages it: the call computes into a copy (holding
+   * the array's bytes at the call when `read`, as sgemm's C with beta != 0), which reaches the
+   * caller's array only when the call completes (`late`).
+   */
+  #staged<T extends Float32Array | Int32Array | Uint8Array>(target: T, late: (() => void)[], read: boolean): T {
+    const own = (read ? target.slice() : new (target.constructor as new (n: number) => T)(target.length)) as T;
+    late.push(() => target.set(own));
+    return own;
+  }
+
+  /**
+   * Effects on device buffers and reads of host inputs happen at call time (as stream order
+   * and the addon's staging do); host outputs are written by `late` when the call settles.
+   */
+  #op<T>(name: string, effect: () => T, late: readonly (() => void)[] = []): Promise<T> {
     this.#alive();
     this.calls.push(name);
     let value: T;
@@ -163,6 +185,7 @@ export class EmulatedGpuContext implements NativeGpuContext {
     this.inFlight++;
     return new Promise((resolve) => setImmediate(() => {
       this.inFlight--;
+      for (const write of late) write();
       resolve(value);
     }));
   }

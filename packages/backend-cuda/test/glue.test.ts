@@ -6,6 +6,7 @@ import { JsComputeBackend } from '@cwts/core/compute';
 import { describeComputeConformance } from '@cwts/core/testing';
 import { GpuBackendError, GpuComputeBackend, GpuOutOfMemoryError } from '../src/index.js';
 import { EmulatedGpuContext } from './emulated-context.js';
+import { hostArrayOrderCases } from './host-order-cases.js';
 
 const emulated: ComputeBackendProvider = {
   name: 'cuda',
@@ -96,5 +97,39 @@ describe('GpuComputeBackend host side', () => {
     expect(ctx.inFlight).toBe(0);
     expect((await p).mean.length).toBe(3);
     await expect(b.noop()).rejects.toThrow('the cuda backend was disposed');
+  });
+});
+
+describe('GpuComputeBackend: un-awaited calls chained through host arrays (JS stand-in context, host outputs written at completion)', () => {
+  hostArrayOrderCases('cuda glue', async () => new GpuComputeBackend('cuda', new EmulatedGpuContext()));
+
+  it('a waiting sgemm computes in a copy of C and copies the result into C at completion, unless C was detached meanwhile', async () => {
+    const ctx = new EmulatedGpuContext();
+    const b = new GpuComputeBackend('cuda', ctx);
+    const native = ctx.sgemm.bind(ctx);
+    const seen: unknown[] = [];
+    let detachAtCopy: Float32Array | undefined;
+    ctx.sgemm = (...args) => {
+      seen.push(args[7]);
+      const p = native(...args);
+      // The waiting call computes in a copy of C: the caller detaches C while it is in flight.
+      if (detachAtCopy && args[7] !== detachAtCopy) structuredClone(detachAtCopy.buffer, { transfer: [detachAtCopy.buffer as ArrayBuffer] });
+      return p;
+    };
+    const one = new Float32Array(4).fill(1);
+    const c = new Float32Array(4).fill(1);
+    await Promise.all([b.sgemm({ m: 2, n: 2, k: 2, a: one, b: one, c, beta: 1 }), b.sgemm({ m: 2, n: 2, k: 2, a: one, b: one, c, beta: 1 })]);
+    expect(Array.from(c)).toEqual([5, 5, 5, 5]);
+    expect(seen[0]).toBe(c); // no wait: the caller's array itself
+    expect(seen[1]).not.toBe(c); // waited: a copy holding the first result
+    const d = new Float32Array(4).fill(1);
+    detachAtCopy = d;
+    const first = b.sgemm({ m: 2, n: 2, k: 2, a: one, b: one, c: d, beta: 1 });
+    const second = b.sgemm({ m: 2, n: 2, k: 2, a: one, b: one, c: d, beta: 1 });
+    await first;
+    const e = await second.catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(ComputeArgumentError);
+    expect((e as Error).message).toMatch(/c was detached .* the results were discarded/);
+    await b.dispose();
   });
 });
