@@ -10,7 +10,7 @@ import { OffThreadMetricsEndpoint } from '../observability/metrics-server.js';
 import { MetricsRegistry } from '../observability/metrics.js';
 import { RecentActivity } from '../observability/recent-activity.js';
 import { SnapshotHub } from '../observability/snapshot-hub.js';
-import { combineObservers } from '../cluster/contract.js';
+import { combineObservers, type ClusterShard } from '../cluster/contract.js';
 import { createClusterShard } from '../cluster/shard-runtime.js';
 import { startTracing } from '../observability/tracing/start.js';
 import { CONTROL_TOKEN_ENV, CONTROL_TOKEN_FILE, establishControlToken, tokensEqual } from '../risk/control-token.js';
@@ -47,10 +47,24 @@ export const PROCESS_FAULT = 70;
 /** How long the orderly stop after a process fault may take before the process exits anyway. */
 export const FAULT_STOP_DEADLINE_MS = 30_000;
 
+/** Why composing was abandoned: a stop (a signal, `--duration`, a process fault) came while run started. */
+class StartupAbandoned extends Error {
+  constructor(readonly reason: string) {
+    super(`startup abandoned: ${reason}`);
+    this.name = 'StartupAbandoned';
+  }
+}
+
+function errorText(err: unknown): string {
+  return (err as Error)?.message ?? String(err);
+}
+
 /**
  * `cwts-ultra run`: compose, serve metrics and health, start, and stop cleanly on SIGINT,
  * SIGTERM, SIGHUP or after --duration: stop intake, cancel or keep open orders as configured,
  * flush the journal and the recording, exit 0 (STOPPED_WITH_OPEN_ORDERS when cancels went unconfirmed).
+ * A signal while it starts (plugins initializing) abandons startup, releases what was acquired
+ * and exits 0 the same way; an uncaught error then exits PROCESS_FAULT.
  */
 export async function runCommand(opts: RunOptions): Promise<number> {
   const loaded = loadConfigFile(opts.config);
@@ -70,35 +84,19 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   // it is established once here and shared with the control endpoint (a second call would write a new one).
   const exposed = !isLoopback(mon.bind_address);
   const controlToken = exposed ? establishControlToken() : undefined;
-  // `[cluster]`: one shard of many (docs/scale-out.md); without it nothing of the cluster loads.
-  const shard = await createClusterShard(loaded, logger);
-  // `[monitoring] enable_tracing`: OpenTelemetry loads only then (observability/tracing/start.ts).
-  const tracing = await startTracing({ enabled: mon.enable_tracing, endpoint: mon.tracing_endpoint, sampleRatio: mon.tracing_sample_ratio, serviceName: cfg.system.name }, logger);
-  tracing?.beginStartup({ 'cwts.system': cfg.system.name, 'cwts.mode': cfg.system.mode });
-  const composing = tracing?.phase('compose');
-  const dep: Deployment = await composeDeployment({ loaded, logger, metrics, recordPath: opts.record, controlPort: mon.control_port, controlToken, observer: shard ? combineObservers(recent, shard.observer) : recent, extraRiskChecks: shard?.riskChecks });
-  const { engine } = dep;
-  // What the engine writes to: a plugin may have put its own registry in place of ours.
-  const served = dep.metrics;
-  composing?.end();
-  engine.tracing = tracing;
-  // A simulated venue needs no keys: the config's "market data only" warning does not apply.
-  const simulated = engine.venueNames().filter((v) => engine.venue(v)!.execution.simulated);
-  for (const n of loaded.notices ?? []) logger.info(`config: ${n}`);
-  for (const w of loaded.warnings) if (!simulated.some((v) => w.startsWith(`${v}: no api_key`))) logger.warn(w);
-  // Scrapes are answered by a worker thread; the engine thread renders at most every 250 ms.
-  const metricsHttp = new OffThreadMetricsEndpoint(served);
-  const components = () => engineHealth(engine, () => [{ name: `compute:${dep.compute.backend.name}`, ready: true, detail: dep.compute.backend.device.name }]);
-  // One snapshot for /status and the live page's viewers, computed at most 4 times a second.
-  const snapshots = new SnapshotHub(() => engineStatus(engine, { system: cfg.system.name, mode: cfg.system.mode, compute: dep.compute.backend.name, health: components(), recent: recent.snapshot() }), { logger });
-  // Off loopback /status and the live page need the token; on loopback, a Host naming loopback (DNS rebinding).
-  const healthHttp = new HttpEndpoint('health', healthEndpointRoutes({
-    components,
-    snapshots,
-    token: controlToken ? { accepts: (p) => tokensEqual(p, controlToken.token), hint: `${CONTROL_TOKEN_ENV}, or ${CONTROL_TOKEN_FILE} in the engine's data directory` } : undefined,
-    logger,
-  }));
-  if (controlToken) logger.info(`health endpoint bound to ${mon.bind_address}: /status and the live page need the control token (from ${controlToken.source.kind === 'env' ? 'CWTS_CONTROL_TOKEN' : controlToken.source.path}); /health/* and /metrics stay open`);
+  // From the first step that takes time on (the cluster shard, tracing, and composing: every
+  // plugin's initialize(), up to [system] plugin_init_timeout_ms each, the compute backend, the
+  // journal, the control port), a shutdown signal or an uncaught error takes the orderly path:
+  // startup is abandoned (the plugin initializing sees its ctx.signal abort), what was acquired
+  // is released (the plugins initialized are disposed), and run exits with its documented code,
+  // never killed by the signal. Once composed, a stop closes what started, as before.
+  const abandon = new AbortController();
+  let shard: ClusterShard | undefined;
+  let tracing: Awaited<ReturnType<typeof startTracing>>;
+  let dep: Deployment | undefined;
+  let endpoints: { metricsHttp: OffThreadMetricsEndpoint; healthHttp: HttpEndpoint; snapshots: SnapshotHub } | undefined;
+  // Settles once composing has ended, either way (assigned below, before any stop can run).
+  let assembled: Promise<unknown> = Promise.resolve();
   let stopping: Promise<void> | undefined;
   const endpointStarts: Promise<unknown>[] = [];
   const startEndpoint = <T>(p: Promise<T>): Promise<T> => {
@@ -119,14 +117,20 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   };
   const stop = (why: string) => {
     stopping ??= (async () => {
-      await step('engine', () => engine.stop(why));
-      await step('plugins', () => dep.dispose());
+      // Still composing: abandon it, and wait for it to release what it acquired.
+      abandon.abort(new StartupAbandoned(why));
+      await assembled.catch(() => {});
+      if (dep !== undefined) {
+        const composed = dep;
+        await step('engine', () => composed.engine.stop(why));
+        await step('plugins', () => composed.dispose());
+      }
       await step('cluster shard', () => shard?.stop());
       await step('tracing', () => tracing?.shutdown());
-      snapshots.close();
+      endpoints?.snapshots.close();
       // an endpoint still starting when the stop came is closed once it listens, not left open
       await Promise.allSettled(endpointStarts);
-      await Promise.allSettled([metricsHttp.close(), healthHttp.close()]);
+      if (endpoints !== undefined) await Promise.allSettled([endpoints.metricsHttp.close(), endpoints.healthHttp.close()]);
     })();
     return stopping;
   };
@@ -138,20 +142,26 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   // A throw no handler caught means this process can no longer trust its own state: trading
   // HALTs (every open order is cancelled, whatever on_shutdown says), the orderly stop flushes
   // the journal, and the exit code says it was a fault. A stop that hangs ends at the deadline.
+  // Before the engine exists there is nothing to halt (no order was sent): startup is abandoned.
   let fault: unknown;
   const onFault = (err: unknown) => {
     const what = err instanceof Error ? (err.stack ?? err.message) : String(err);
-    served.errors.labels('process').inc();
+    // What the engine writes to once composed: a plugin may have put its own registry in place of ours.
+    (dep?.metrics ?? metrics).errors.labels('process').inc();
     if (fault !== undefined) {
       logger.error({ component: 'process' }, `another uncaught error while stopping after a process fault: ${what}`);
       return;
     }
     fault = err;
-    logger.fatal({ component: 'process' }, `process fault (an error no handler caught): ${what}; halting, cancelling open orders and stopping`);
-    try {
-      engine.halt(`process fault: ${err instanceof Error ? err.message : String(err)}`);
-    } catch (haltErr) {
-      logger.error({ component: 'process' }, `halt after a process fault failed: ${String((haltErr as Error)?.message ?? haltErr)}`);
+    if (dep === undefined) {
+      logger.fatal({ component: 'process' }, `process fault (an error no handler caught) while starting: ${what}; abandoning startup (no order was sent) and stopping`);
+    } else {
+      logger.fatal({ component: 'process' }, `process fault (an error no handler caught): ${what}; halting, cancelling open orders and stopping`);
+      try {
+        dep.engine.halt(`process fault: ${err instanceof Error ? err.message : String(err)}`);
+      } catch (haltErr) {
+        logger.error({ component: 'process' }, `halt after a process fault failed: ${String((haltErr as Error)?.message ?? haltErr)}`);
+      }
     }
     const deadline = setTimeout(() => {
       logger.fatal({ component: 'process' }, `the stop after a process fault did not end within ${FAULT_STOP_DEADLINE_MS} ms: exiting`);
@@ -162,9 +172,80 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   const faults = opts.faults ?? process;
   faults.on('uncaughtException', onFault);
   faults.on('unhandledRejection', onFault);
+  const stopListeningAll = () => {
+    stopListening();
+    faults.off('uncaughtException', onFault);
+    faults.off('unhandledRejection', onFault);
+  };
+
+  const assembling = (async (): Promise<Deployment> => {
+    // `[cluster]`: one shard of many (docs/scale-out.md); without it nothing of the cluster loads.
+    shard = await createClusterShard(loaded, logger);
+    abandon.signal.throwIfAborted();
+    // `[monitoring] enable_tracing`: OpenTelemetry loads only then (observability/tracing/start.ts).
+    tracing = await startTracing({ enabled: mon.enable_tracing, endpoint: mon.tracing_endpoint, sampleRatio: mon.tracing_sample_ratio, serviceName: cfg.system.name }, logger);
+    tracing?.beginStartup({ 'cwts.system': cfg.system.name, 'cwts.mode': cfg.system.mode });
+    const composing = tracing?.phase('compose');
+    try {
+      const composed = await composeDeployment({
+        loaded, logger, metrics, recordPath: opts.record, controlPort: mon.control_port, controlToken,
+        observer: shard ? combineObservers(recent, shard.observer) : recent, extraRiskChecks: shard?.riskChecks, signal: abandon.signal,
+      });
+      composing?.end();
+      return composed;
+    } catch (err) {
+      composing?.end(undefined, errorText(err));
+      throw err;
+    }
+  })();
+  assembled = assembling;
+  let deployment: Deployment;
+  try {
+    deployment = dep = await assembling;
+  } catch (err) {
+    // Composing failed, or a stop abandoned it: it released what it acquired. The startup span
+    // is exported with why, and the cluster shard and tracing are stopped (the stop's steps).
+    const abandoned = err === abandon.signal.reason;
+    tracing?.endStartup(errorText(err));
+    await stop('startup failed');
+    stopListeningAll();
+    if (fault !== undefined) {
+      if (!abandoned) logger.error({ component: 'process' }, `startup failed: ${errorText(err)}`);
+      logger.error({ component: 'process' }, 'stopped during startup after a process fault: nothing was trading');
+      return PROCESS_FAULT;
+    }
+    if (!abandoned) throw err;
+    if (stopFailure !== undefined) throw stopFailure;
+    logger.info(`stopped during startup (${(err as StartupAbandoned).reason}): nothing was trading; the plugins initialized so far were disposed`);
+    return 0;
+  }
+  const { engine } = deployment;
+  // What the engine writes to: a plugin may have put its own registry in place of ours.
+  const metricsServed = deployment.metrics;
+  engine.tracing = tracing;
+  // A simulated venue needs no keys: the config's "market data only" warning does not apply.
+  const simulated = engine.venueNames().filter((v) => engine.venue(v)!.execution.simulated);
+  for (const n of loaded.notices ?? []) logger.info(`config: ${n}`);
+  for (const w of loaded.warnings) if (!simulated.some((v) => w.startsWith(`${v}: no api_key`))) logger.warn(w);
+  const compute = deployment.compute.backend;
+  // Scrapes are answered by a worker thread; the engine thread renders at most every 250 ms.
+  const metricsHttp = new OffThreadMetricsEndpoint(metricsServed);
+  const components = () => engineHealth(engine, () => [{ name: `compute:${compute.name}`, ready: true, detail: compute.device.name }]);
+  // One snapshot for /status and the live page's viewers, computed at most 4 times a second.
+  const snapshots = new SnapshotHub(() => engineStatus(engine, { system: cfg.system.name, mode: cfg.system.mode, compute: compute.name, health: components(), recent: recent.snapshot() }), { logger });
+  // Off loopback /status and the live page need the token; on loopback, a Host naming loopback (DNS rebinding).
+  const healthHttp = new HttpEndpoint('health', healthEndpointRoutes({
+    components,
+    snapshots,
+    token: controlToken ? { accepts: (p) => tokensEqual(p, controlToken.token), hint: `${CONTROL_TOKEN_ENV}, or ${CONTROL_TOKEN_FILE} in the engine's data directory` } : undefined,
+    logger,
+  }));
+  endpoints = { metricsHttp, healthHttp, snapshots };
+  if (controlToken) logger.info(`health endpoint bound to ${mon.bind_address}: /status and the live page need the control token (from ${controlToken.source.kind === 'env' ? 'CWTS_CONTROL_TOKEN' : controlToken.source.path}); /health/* and /metrics stay open`);
   // A stop (a signal) during a step: nothing after it starts (the stop closes what did), and
   // the stop in progress ends run as it would have once running.
   const startUp = async (): Promise<void> => {
+    if (stopping !== undefined) return;
     const mp = await startEndpoint(metricsHttp.listen(mon.metrics_port, mon.bind_address));
     if (stopping !== undefined) return;
     const hp = await startEndpoint(healthHttp.listen(mon.health_check_port, mon.bind_address));
@@ -176,18 +257,16 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     tracing?.endStartup();
     if (stopping !== undefined) return;
     logger.info(
-      { venues: engine.venueNames(), compute: dep.compute.backend.name, mode: cfg.system.mode },
-      `${cfg.system.name} running in ${cfg.system.mode} mode on ${engine.venueNames().join(', ')} with the ${dep.compute.backend.name} compute backend`,
+      { venues: engine.venueNames(), compute: compute.name, mode: cfg.system.mode },
+      `${cfg.system.name} running in ${cfg.system.mode} mode on ${engine.venueNames().join(', ')} with the ${compute.name} compute backend`,
     );
   };
   try {
     await startUp();
   } catch (err) {
-    tracing?.endStartup((err as Error)?.message ?? String(err));
+    tracing?.endStartup(errorText(err));
     await stop('startup failed');
-    stopListening();
-    faults.off('uncaughtException', onFault);
-    faults.off('unhandledRejection', onFault);
+    stopListeningAll();
     throw err;
   }
   const timer = opts.duration !== undefined ? setLongTimeout(() => void stop(`--duration ${opts.duration}s elapsed`), opts.duration * 1000) : undefined;
@@ -200,9 +279,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     }, 50);
   });
   timer?.clear();
-  stopListening();
-  faults.off('uncaughtException', onFault);
-  faults.off('unhandledRejection', onFault);
+  stopListeningAll();
   const s = engine.summary();
   logger.info({ summary: s }, `stopped: ${s.events} events, ${s.signals} signals, ${s.orders} orders, ${s.fills} fills, equity ${s.equity}`);
   // Positions outlive the process: say so, so nobody takes a stopped engine for a flat book.

@@ -42,7 +42,7 @@ export async function validateConfigCommand(opts: ValidateOptions, print: (line:
     registerCoreServices(root, { config: loaded.config, clock: new ManualClock(), logger: silentLogger(), metrics: new MetricsRegistry(), timers: false, journal: true, onJournalError: () => {} });
     const prepared = await preparePlugins({ loaded, root, logger: silentLogger() });
     // a configured detector, strategy or risk-check table whose plugin registered nothing: run refuses it
-    await requireConfiguredRegistrations(loaded, loaded.config.venues, root);
+    requireConfiguredRegistrations(loaded, prepared);
     // The compute backends as startup takes them (the same registration and the same unusable
     // list): a plugin loaded under a [compute] name it provides no backend for, or a GPU backend
     // with gpu_enabled = false, is reported as `run` will skip it.

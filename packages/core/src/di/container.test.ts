@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { describe, expect, it, vi } from 'vitest';
 import { CwtsContainer } from './container.js';
-import { DuplicateRegistrationError, ScopeRegistrationError, UnregisteredTokenError } from './errors.js';
+import { DuplicateRegistrationError, ReservedTokenError, ScopeRegistrationError, UnregisteredTokenError } from './errors.js';
 import { inject, injectable, injectAll } from './index.js';
 import { TOKENS } from './tokens.js';
 import { ManualClock, type Clock } from '../contracts/clock.js';
@@ -175,5 +175,21 @@ describe('CwtsContainer', () => {
     expect(venue.resolve(TOKENS.VenueName)).toBe('sim');
   });
 
+  it('a reserved token is refused at register time to anyone but its owner, overrides or not, in child scopes too', () => {
+    const root = CwtsContainer.createRoot();
+    root.reserve(TOKENS.Clock, '@cwts/core', 'core provides it at startup');
+    // unprovided until the owner registers it
+    expect(root.isRegistered(TOKENS.Clock)).toBe(false);
+    expect(() => root.as('@acme/clock').value(TOKENS.Clock, new ManualClock(2))).toThrowError(ReservedTokenError);
+    expect(() => root.as('@acme/clock', [TOKENS.Clock]).factory(TOKENS.Clock, () => new ManualClock(2))).toThrowError(
+      /@acme\/clock tried to provide Clock \(scope root\), but only @cwts\/core provides it, and no plugin can replace it \(not with overrides either\): core provides it at startup/,
+    );
+    expect(() => root.createChild('sim').as('acme-sim').value(TOKENS.Clock, new ManualClock(3))).toThrowError(/acme-sim tried to provide Clock \(scope root\/sim\)/);
+    const core = new ManualClock(1);
+    root.registerValue(TOKENS.Clock, core, '@cwts/core');
+    expect(root.resolve(TOKENS.Clock)).toBe(core);
+    expect(root.ownersOf(TOKENS.Clock)).toEqual(['@cwts/core']);
+    expect(() => root.reserve(TOKENS.Detector, '@cwts/core', '')).toThrowError(/only single-slot tokens/);
+  });
 });
 

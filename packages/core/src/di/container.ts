@@ -1,10 +1,10 @@
 import 'reflect-metadata';
 import { container as tsyringeRoot, type DependencyContainer } from 'tsyringe';
 import { constructorInjections } from './decorators.js';
-import { DuplicateRegistrationError, ScopeRegistrationError, UnregisteredTokenError } from './errors.js';
+import { DuplicateRegistrationError, ReservedTokenError, ScopeRegistrationError, UnregisteredTokenError } from './errors.js';
 import { TOKENS, type Token } from './tokens.js';
 
-export { DuplicateRegistrationError, ScopeRegistrationError, UnregisteredTokenError };
+export { DuplicateRegistrationError, ReservedTokenError, ScopeRegistrationError, UnregisteredTokenError };
 
 /** Tokens a child scope refuses (they are read from the root only), and what to tell the plugin. */
 export interface RootOnlyTokens {
@@ -34,6 +34,8 @@ export class CwtsContainer {
   private readonly owners = new Map<symbol, string[]>();
   /** Single-slot tokens whose current provider is core's default, which a plugin may override. */
   private readonly defaults = new Set<symbol>();
+  /** Single-slot tokens only one owner (core) may provide, with what to tell anyone else (reserve). */
+  private readonly reserved = new Map<symbol, { owner: string; hint: string }>();
 
   private readonly rootOnly: ReadonlySet<symbol>;
 
@@ -84,6 +86,17 @@ export class CwtsContainer {
     if (token.multi) throw new Error(`registerDefault(${token.description}): only single-slot tokens have a default`);
     this.registerFactory(token, factory, owner);
     this.defaults.add(token.symbol);
+  }
+
+  /**
+   * Reserves a single-slot token for `owner` in this scope and its children: a registration by
+   * anyone else, with or without `overrides`, is refused at register time (ReservedTokenError,
+   * ending with `hint`: what to do instead), so `validate-config` refuses it as `run` does. The
+   * token stays unprovided until `owner` registers it (core's chosen compute backend, at startup).
+   */
+  reserve<T>(token: Token<T>, owner: string, hint: string): void {
+    if (token.multi) throw new Error(`reserve(${token.description}): only single-slot tokens can be reserved`);
+    this.reserved.set(token.symbol, { owner, hint });
   }
 
   /** Marks the current single-slot registration of `token` as a default a plugin may replace. */
@@ -170,6 +183,11 @@ export class CwtsContainer {
     return (this.owners.get(token.symbol)?.length ?? 0) > 0 || !this.parent ? this.scope : this.parent.scopeOf(token);
   }
 
+  /** The reservation of a token here or in a parent scope. */
+  private reservationOf<T>(token: Token<T>): { owner: string; hint: string } | undefined {
+    return this.reserved.get(token.symbol) ?? this.parent?.reservationOf(token);
+  }
+
   /** Who provides a token here or in a parent scope. */
   ownersOf<T>(token: Token<T>): string[] {
     const here = this.owners.get(token.symbol) ?? [];
@@ -178,6 +196,8 @@ export class CwtsContainer {
 
   private claim<T>(token: Token<T>, owner: string, mayOverride: boolean): void {
     if (this.rootOnly.has(token.symbol)) throw new ScopeRegistrationError(token.description, owner, this.scope, this.rootOnlyTokens!.hint);
+    const reservation = this.reservationOf(token);
+    if (reservation !== undefined && reservation.owner !== owner) throw new ReservedTokenError(token.description, reservation.owner, owner, this.scope, reservation.hint);
     // A single slot provided by a parent scope: a second provider here would silently shadow it
     // for this scope only (and an override declared here would replace nothing at the root).
     const inherited = !token.multi && this.parent ? this.parent.ownersOf(token) : [];

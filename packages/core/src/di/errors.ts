@@ -30,6 +30,17 @@ export class ScopeRegistrationError extends Error {
 }
 
 /**
+ * A registration of a single-slot token core reserved for itself (CwtsContainer.reserve): core
+ * fills it during startup, so no plugin may provide it, with or without `overrides`.
+ */
+export class ReservedTokenError extends Error {
+  constructor(token: string, reservedFor: string, owner: string, scope: string, hint: string) {
+    super(`${owner} tried to provide ${token} (scope ${scope}), but only ${reservedFor} provides it, and no plugin can replace it (not with overrides either): ${hint}`);
+    this.name = 'ReservedTokenError';
+  }
+}
+
+/**
  * A resolve of a token nothing provides, directly or for a class's constructor parameter
  * (`neededBy`). `hint`: what to do instead of the default question about the providing plugin.
  */

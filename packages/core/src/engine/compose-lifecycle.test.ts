@@ -188,6 +188,75 @@ describe('composeDeployment with a buggy plugin', () => {
   });
 });
 
+describe('composeDeployment abandoned (run got a shutdown signal while starting)', () => {
+  it('during a plugin\'s initialize(): it rejects with the reason, the plugin is told by its signal, those initialized are disposed', async () => {
+    const key = '__composeAbandonInit';
+    const first = trackedDetector(`${key}First`);
+    // Waits for its signal only, and reports that it started and that it was told.
+    const slow = file(
+      'slow-detector.mjs',
+      `export const plugin = {
+         name: 'acme-slow', kind: 'detector', coreApi: '1.0',
+         register({ registrar }) { ${NOOP_DETECTOR} },
+         initialize(ctx) {
+           return new Promise((_, reject) => {
+             ctx.signal.addEventListener('abort', () => { globalThis.${key}.told = true; reject(new Error('handshake cancelled')); });
+             globalThis.${key}.started();
+           });
+         },
+       };`,
+    );
+    const started = new Promise<void>((r) => ((globalThis as Record<string, unknown>)[key] = { started: r, told: false }));
+    const abandon = new AbortController();
+    const reason = new Error('startup abandoned: SIGTERM');
+    const composing = compose(config(`[detectors.first]\nplugin = ${JSON.stringify(first)}\n\n[detectors.slow]\nplugin = ${JSON.stringify(slow)}\n`), { signal: abandon.signal });
+    await started;
+    abandon.abort(reason);
+    await expect(composing).rejects.toBe(reason);
+    expect((globalThis as Record<string, { told: boolean }>)[key]!.told).toBe(true);
+    expect(tracked(`${key}First`)).toEqual({ opened: 1, disposed: 1 });
+  });
+
+  it('during the compute backend\'s create(): it rejects with the reason once create() is done, and that backend is disposed with the plugins', async () => {
+    const key = '__composeAbandonBackend';
+    const detector = trackedDetector(`${key}Detector`);
+    const backend = file(
+      'slow-backend.mjs',
+      `const token = { symbol: Symbol.for('cwts.ComputeBackendProvider'), description: 'ComputeBackendProvider', multi: true };
+       const state = globalThis.${key};
+       const provider = {
+         name: 'slow', priority: 10, gpu: false,
+         async probe() { return { available: true, device: { name: 'Slow CPU', type: 'cpu' } }; },
+         async create() {
+           state.creating();
+           await state.release;
+           return { name: 'slow', device: { name: 'Slow CPU', type: 'cpu' }, async dispose() { state.disposed++; } };
+         },
+       };
+       export const plugin = { name: 'acme-slow-backend', kind: 'backend', coreApi: '1.0', register(ctx) { ctx.registrar.value(token, provider); } };`,
+    );
+    let release!: () => void;
+    const state = { creating: () => {}, release: new Promise<void>((r) => (release = r)), disposed: 0 };
+    const creating = new Promise<void>((r) => (state.creating = r));
+    (globalThis as Record<string, unknown>)[key] = state;
+    const abandon = new AbortController();
+    const reason = new Error('startup abandoned: SIGINT');
+    const cfg = config(`[compute.slow]\nplugin = ${JSON.stringify(backend)}\n\n[detectors.tracked]\nplugin = ${JSON.stringify(detector)}\n`);
+    let outcome: unknown;
+    const composing = compose(file('backend.toml', readFileSync(cfg, 'utf8').replace('backends = ["js"]', 'backends = ["slow"]')), { signal: abandon.signal }).then(
+      (d) => (dep = d),
+      (e: unknown) => (outcome = e),
+    );
+    await creating;
+    abandon.abort(reason);
+    release();
+    await composing;
+    expect(outcome).toBe(reason);
+    expect(state.disposed).toBe(1);
+    expect(tracked(`${key}Detector`)).toEqual({ opened: 1, disposed: 1 });
+  });
+});
+
 describe('plugin deadlines from [system]', () => {
   afterEach(() => vi.useRealTimers());
 

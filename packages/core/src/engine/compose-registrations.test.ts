@@ -85,7 +85,39 @@ describe('a configured plugin that registers nothing fails startup', () => {
   it('one plugin under two tables must register for each: one table registering nothing is refused', async () => {
     const cap = file('cap.mjs', CAP);
     const err = await refusal(config(`[risk_checks.a]\nplugin = ${JSON.stringify(cap)}\nmax_lots = 50\n\n[risk_checks.b]\nplugin = ${JSON.stringify(cap)}\nnone = true\n`));
-    expect(err.message).toMatch(/risk_checks\.a, risk_checks\.b: acme-cap registered 1 RiskCheck for 2 tables/);
+    expect(err.message).toMatch(/risk_checks\.b: acme-cap registered no RiskCheck for this table \(it registered 1 for risk_checks\.a;/);
+    expect(err.message).not.toMatch(/risk_checks\.a: /);
+  });
+
+  it('counted per table: a table registering nothing is refused even when another table of the same plugin registered two', async () => {
+    // One RiskCheck per `caps` entry; `fat_finger` misspells the key (`cap`), so its register()
+    // reads no caps and registers nothing: its 5-lot cap would never apply. Counted across the
+    // plugin's tables (2 registrations >= 2 tables), it composed without it.
+    const caps = file(
+      'symbol-caps.mjs',
+      `const RiskCheck = { symbol: Symbol.for('cwts.RiskCheck'), description: 'RiskCheck', multi: true };
+       export const plugin = {
+         name: 'acme-symbol-caps', kind: 'risk', coreApi: '1.0',
+         register({ registrar, instanceName, config }) {
+           for (const [symbol, max] of Object.entries(config.caps ?? {})) {
+             registrar.value(RiskCheck, { name: instanceName + ':' + symbol, check: (i) => (i.symbol !== symbol || i.qty <= max ? { ok: true } : { ok: false, reason: 'RISK_CUSTOM', message: 'over the cap' }) });
+           }
+         },
+       };`,
+    );
+    const cfg = config(
+      `[risk_checks.majors]\nplugin = ${JSON.stringify(caps)}\ncaps = { BTCUSDT = 50, ETHUSDT = 500 }\n\n` + `[risk_checks.fat_finger]\nplugin = ${JSON.stringify(caps)}\ncap = { BTCUSDT = 5 }\n`,
+    );
+    const err = await refusal(cfg);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.message).toMatch(/risk_checks\.fat_finger: acme-symbol-caps registered no RiskCheck for this table \(it registered 2 for risk_checks\.majors;/);
+    // validate-config refuses it the same way
+    const validated = await validateConfigCommand({ config: cfg }, () => {}).then(
+      () => new Error('validated'),
+      (e: unknown) => e as Error,
+    );
+    expect(validated).toBeInstanceOf(ConfigError);
+    expect(validated.message).toMatch(/risk_checks\.fat_finger: acme-symbol-caps registered no RiskCheck for this table/);
   });
 
   it('plugins that register what their tables ask for compose, their checks in the chain', async () => {
@@ -106,6 +138,46 @@ describe('validate-config refuses what run would refuse', () => {
     expect(err.message).toMatch(/risk_checks\.cap: acme-cap registered no RiskCheck/);
     const cap = file('cap.mjs', CAP);
     expect(await validateConfigCommand({ config: config(`[risk_checks.a]\nplugin = ${JSON.stringify(cap)}\nmax_lots = 50\n`) }, () => {})).toBe(0);
+  });
+});
+
+describe('TOKENS.ComputeBackend is core\'s alone', () => {
+  // A backend author may register the public single-slot token instead of a ComputeBackendProvider.
+  const directBackend = () =>
+    file(
+      'direct-backend.mjs',
+      `const ComputeBackend = { symbol: Symbol.for('cwts.ComputeBackend'), description: 'ComputeBackend', multi: false };
+       const Strategy = { symbol: Symbol.for('cwts.Strategy'), description: 'Strategy', multi: false };
+       export const plugin = {
+         name: 'acme-direct-backend', kind: 'strategy', coreApi: '1.0', overrides: [ComputeBackend],
+         register({ registrar }) {
+           registrar.value(Strategy, { name: 's', onSignal() {} });
+           registrar.value(ComputeBackend, { name: 'mine' });
+         },
+         async initialize() { globalThis.__directBackendInitialized = true; },
+       };`,
+    );
+  const REFUSED = /acme-direct-backend \(strategy\): register\(\) failed: acme-direct-backend tried to provide ComputeBackend \(scope [a-z-]+\), but only @cwts\/core provides it, and no plugin can replace it \(not with overrides either\): .*TOKENS\.ComputeBackendProvider/;
+
+  it('run and validate-config refuse a plugin registering it at register time, with the same message, before any plugin initializes', async () => {
+    const cfg = config(`[strategy]\nplugin = ${JSON.stringify(directBackend())}\n`);
+    const run = await refusal(cfg);
+    expect(run).toBeInstanceOf(ConfigError);
+    expect(run.message).toMatch(REFUSED);
+    // refused before initialization (it was found only after every plugin initialized and the backend started)
+    expect((globalThis as Record<string, unknown>).__directBackendInitialized).toBeUndefined();
+    const validated = await validateConfigCommand({ config: cfg }, () => {}).then(
+      () => new Error('validated'),
+      (e: unknown) => e as Error,
+    );
+    expect(validated).toBeInstanceOf(ConfigError);
+    expect(validated.message).toMatch(REFUSED);
+  });
+
+  it('core still provides the backend it chose', async () => {
+    dep = await compose(config(''));
+    expect(dep.container.resolve(TOKENS.ComputeBackend)).toBe(dep.compute.backend);
+    expect(dep.container.ownersOf(TOKENS.ComputeBackend)).toEqual(['@cwts/core']);
   });
 });
 

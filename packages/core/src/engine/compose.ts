@@ -62,6 +62,13 @@ export interface ComposeOptions {
   digest?: boolean;
   /** Replaces the back-pressure monitor built from `[performance] max_latency_ms` (tests pass one on a manual clock), or `false` for none. */
   backpressure?: BackpressureMonitor | false;
+  /**
+   * Abandons composing when aborted (`run` got a shutdown signal or a process fault while
+   * starting): the plugin initializing sees its `ctx.signal` abort, nothing further starts, what
+   * was acquired is released as after a failure, and the signal's reason is thrown. Composing
+   * never returns a deployment once it is aborted.
+   */
+  signal?: AbortSignal;
 }
 
 export interface Deployment {
@@ -90,7 +97,8 @@ export interface Deployment {
  * order and resolving what the engine needs. Every plugin problem is reported at once.
  */
 export async function composeDeployment(opts: ComposeOptions): Promise<Deployment> {
-  const { loaded } = opts;
+  const { loaded, signal } = opts;
+  signal?.throwIfAborted();
   const cfg = loaded.config;
   const defaultClock = opts.clock ?? new SystemClock();
   const root = CwtsContainer.createRoot();
@@ -110,11 +118,13 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
 
   const configured = (opts.venues ?? cfg.venues).map((v) => ({ ...v, options: { ...v.options, ...(opts.venueOptionOverrides?.[v.name] ?? {}) } }));
   // The same check validate-config runs: every plugin problem at once, before any I/O.
-  const { host, venueScopes, backendSkips, venues } = await preparePlugins({ loaded, root, logger: opts.logger, venues: configured });
+  const prepared = await preparePlugins({ loaded, root, logger: opts.logger, venues: configured });
+  const { host, venueScopes, backendSkips, venues } = prepared;
   // A configured detector, strategy or `[risk_checks.*]` table whose plugin registered nothing
   // would start without it, and without a word (a configured limit that does not apply): refuse
   // startup instead, before any plugin is initialized (nothing to release yet).
-  await requireConfiguredRegistrations(loaded, configured, root);
+  requireConfiguredRegistrations(loaded, prepared);
+  signal?.throwIfAborted();
   // From here on, what the container provides: core's defaults or a plugin's replacement.
   const clock = root.resolve(TOKENS.Clock);
   const logger = root.resolve(TOKENS.Logger);
@@ -132,13 +142,16 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
   // unit: a failure anywhere in it (a plugin's initialize, a venue's createVenue, resolving the
   // risk manager, a check, the strategy or a detector, opening the journal) releases what was
   // acquired, in reverse order, and rethrows, so `run` exits instead of hanging on plugin timers.
+  // An abort of `signal` is such a failure, at the step under way.
   try {
     registry = root.resolve(SERVICE_TOKENS.ComputeRegistry);
-    await host.initializeAll();
+    await host.initializeAll({ signal });
     const r = await startComputeBackend({
       registry, providers: root.resolveAll(TOKENS.ComputeBackendProvider), compute: cfg.compute,
       gpuEnabled: cfg.performance.gpu_enabled, threadPoolSize: cfg.performance.thread_pool_size, loadSkips: backendSkips,
     });
+    // Abandoned while the backend was created (a GPU context): it is disposed below, with the plugins.
+    signal?.throwIfAborted();
     backendResult = { backend: instrumentBackend(r.backend, (kernel, s) => metrics.computeKernelSeconds.labels(r.backend.name, kernel).observe(s)), skipped: r.skipped };
     root.registerValue(TOKENS.ComputeBackend, backendResult.backend, '@cwts/core');
 
@@ -214,15 +227,19 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
       control = { server, port };
       logger.info({ controlPort: port }, `risk control endpoint on http://${cfg.monitoring.control_bind_address}:${port}/risk`);
     }
+    // The last check: a deployment is returned only when nobody abandoned it meanwhile.
+    signal?.throwIfAborted();
   } catch (err) {
     // The engine was never started: nothing to stop. Each step is guarded so one failing
     // release does not keep the next from running.
+    await control?.server.close().catch((closeErr: unknown) => logger.error({ err: String(closeErr) }, 'risk control endpoint close failed'));
     try {
       journal?.close();
     } catch (closeErr) {
       logger.error({ err: String(closeErr) }, 'journal close failed');
     }
-    await backendResult?.backend.dispose().catch((disposeErr: unknown) => logger.error({ err: String(disposeErr) }, 'compute backend dispose failed'));
+    // The registry disposes every backend it created, one still being created included.
+    await registry?.dispose().catch((disposeErr: unknown) => logger.error({ err: String(disposeErr) }, 'compute backend dispose failed'));
     await host.disposeAll();
     throw err;
   }
@@ -243,7 +260,7 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
       disposed = true;
       await running.stop('dispose');
       await control?.server.close();
-      await backendResult!.backend.dispose().catch((err) => logger.error({ err: String(err) }, 'compute backend dispose failed'));
+      await registry!.dispose().catch((err) => logger.error({ err: String(err) }, 'compute backend dispose failed'));
       await host.disposeAll();
     },
   };

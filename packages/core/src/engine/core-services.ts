@@ -29,6 +29,15 @@ export interface CoreServiceOptions {
   journalCommitTimeoutMs?: number;
 }
 
+/** The owner of core's registrations, and of the tokens core reserves. */
+const CORE = '@cwts/core';
+
+/** What a plugin registering TOKENS.ComputeBackend is told instead (the token is core's alone). */
+const COMPUTE_BACKEND_RESERVED =
+  'TOKENS.ComputeBackend is the backend the compute registry chooses at startup from [compute] backends (or auto-detection). ' +
+  "Provide a backend as a plugin of kind 'backend' registering a TOKENS.ComputeBackendProvider (docs/writing-a-compute-backend.md); " +
+  'to use the chosen one, resolve TOKENS.ComputeBackend in a factory (it is chosen after every plugin\'s initialize())';
+
 /**
  * Registers core's default for every replaceable service: clock, logger, metrics, compute
  * registry, book store, risk manager and journal (the `direct` router is a core plugin:
@@ -36,10 +45,14 @@ export interface CoreServiceOptions {
  * factory, built on first resolve, so one a plugin replaced is never built (no journal file is
  * opened for a journal a plugin provides). `run` and `validate-config` both call it before the
  * plugins register, so a plugin that registers one of these tokens without declaring it in its
- * manifest's `overrides` fails the same way in both.
+ * manifest's `overrides` fails the same way in both. TOKENS.ComputeBackend is reserved, not
+ * defaulted: composition registers the backend the registry chose, after initialization, and a
+ * plugin registering it is refused at register time in both commands (a refusal found only after
+ * every plugin initialized would come late, and `overrides` could not make it work).
  */
 export function registerCoreServices(root: CwtsContainer, o: CoreServiceOptions): void {
   const cfg = o.config;
+  root.reserve(TOKENS.ComputeBackend, CORE, COMPUTE_BACKEND_RESERVED);
   root.registerDefault(TOKENS.Clock, () => o.clock);
   root.registerDefault(TOKENS.Logger, () => o.logger);
   root.registerDefault(TOKENS.Metrics, () => o.metrics);

@@ -125,6 +125,18 @@ export interface PreparePluginsOptions {
   pluginHost?: PluginHostOptions;
 }
 
+/** What one detector, strategy or `[risk_checks.<name>]` table's register() call added. */
+export interface TableRegistrations {
+  /** The table's key path: `risk_checks.cap`, `detectors.spread`, `strategy`. */
+  path: string;
+  /** The manifest name of the table's plugin. */
+  plugin: string;
+  /** The token that kind of plugin must register (RiskCheck, Detector, Strategy). */
+  token: Token<unknown>;
+  /** How many registrations of `token` this table's register() call made. */
+  count: number;
+}
+
 export interface PreparedPlugins {
   /** Registered, not yet initialized. */
   host: PluginHost;
@@ -134,6 +146,8 @@ export interface PreparedPlugins {
   backendSkips: { name: string; reason: string }[];
   /** The venues as registered: a venue without `symbols` has its plugin's `defaultSymbols`. */
   venues: VenueConfig[];
+  /** Each detector, strategy and `[risk_checks.*]` table's registrations (core's plugins aside): what requireConfiguredRegistrations checks. */
+  tables: TableRegistrations[];
 }
 
 /** A venue table without `symbols` gets the plugin's default list (docs/venues.md). */
@@ -234,6 +248,7 @@ export async function preparePlugins(opts: PreparePluginsOptions): Promise<Prepa
     ...opts.pluginHost,
   });
   const venueScopes = new Map<string, CwtsContainer>();
+  const tables: TableRegistrations[] = [];
   plan.forEach((p, k) => {
     const m = imported[k];
     if (!m || !optionsOk[k]) return;
@@ -244,15 +259,20 @@ export async function preparePlugins(opts: PreparePluginsOptions): Promise<Prepa
       scope.registerValue(TOKENS.VenueConfig, p.config, '@cwts/core');
       venueScopes.set(p.instanceName, scope);
     }
+    // Counted around each register() call, so a plugin named by several tables is counted per
+    // table: one table's registrations cannot stand in for another's that registered nothing.
+    const token = p.core ? undefined : MUST_REGISTER[p.req.kind];
+    const before = token ? ownedBy(scope, token, m.name) : 0;
     try {
       host.register(m, scope, p.instanceName, p.config, p.core === true);
+      if (token) tables.push({ path: p.optionsPath, plugin: m.name, token, count: ownedBy(scope, token, m.name) - before });
     } catch (err) {
       issues.push({ path: '', message: (err as Error)?.message ?? String(err) });
     }
   });
 
   if (issues.length > 0) throw new ConfigError(loaded.redactor.redactIssues(issues), loaded.sourcePath);
-  return { host, venueScopes, backendSkips, venues: resolvedVenues };
+  return { host, venueScopes, backendSkips, venues: resolvedVenues, tables };
 }
 
 /** What a configured plugin of each kind must register: at least one per config table. */
@@ -262,37 +282,33 @@ const MUST_REGISTER: Partial<Record<PluginKind, Token<unknown>>> = {
   risk: TOKENS.RiskCheck as Token<unknown>,
 };
 
+/** How many registrations of `token` the container records as `plugin`'s. */
+function ownedBy(scope: CwtsContainer, token: Token<unknown>, plugin: string): number {
+  return scope.ownersOf(token).filter((owner) => owner === plugin).length;
+}
+
 /**
- * Compares what the detector, strategy and `[risk_checks.*]` plugins registered (the container
- * records each registration's owner, the manifest name) with the config's tables: every table
- * needs at least one registration of its token by its plugin. Throws one ConfigError naming each
- * table and plugin that registered nothing (`risk_checks.cap: acme-cap registered no RiskCheck`).
- * Core's own plugins are not checked (core registers its chain and router unconditionally).
+ * Checks what each detector, strategy and `[risk_checks.*]` table's register() call added
+ * (PreparedPlugins.tables, counted around each call): every table needs at least one
+ * registration of its kind's token by its plugin, counted per table, so a plugin named by
+ * several tables cannot cover, with one table's registrations, another table that registered
+ * nothing (a misspelt key read as "no caps"). Throws one ConfigError naming each such table and
+ * its plugin (`risk_checks.cap: acme-cap registered no RiskCheck`). Core's own plugins are not
+ * checked (core registers its chain and router unconditionally).
  */
-export async function requireConfiguredRegistrations(loaded: LoadedConfig, venues: readonly VenueConfig[], root: CwtsContainer): Promise<void> {
-  // The same plan preparePlugins registered; each of these plugins loaded there (it threw
-  // otherwise), so importing again only reads the module cache, for the manifest's name.
-  const byPlugin = new Map<string, { token: Token<unknown>; name: string; paths: string[] }>();
-  for (const p of planPlugins(loaded, venues).plan) {
-    const token = MUST_REGISTER[p.req.kind];
-    if (!token || p.core) continue;
-    const m = p.builtin ?? (await importPlugin(p.req, loaded.configDir));
-    const key = `${p.req.kind}\0${m.name}`;
-    const entry = byPlugin.get(key) ?? { token, name: m.name, paths: [] };
-    entry.paths.push(p.optionsPath);
-    byPlugin.set(key, entry);
-  }
+export function requireConfiguredRegistrations(loaded: LoadedConfig, prepared: Pick<PreparedPlugins, 'tables'>): void {
   const issues: ConfigIssue[] = [];
-  for (const { token, name, paths } of byPlugin.values()) {
-    // A plugin named by several tables registers once per table: count its registrations.
-    const registered = root.ownersOf(token).filter((owner) => owner === name).length;
-    if (registered >= paths.length) continue;
-    const what = token.description;
-    if (paths.length === 1) {
-      issues.push({ path: paths[0]!, message: `${name} registered no ${what}: its register() must register TOKENS.${what}; refusing to start without it` });
-    } else {
-      issues.push({ path: '', message: `${paths.join(', ')}: ${name} registered ${registered} ${what} for ${paths.length} tables: each table's register() must register TOKENS.${what}; refusing to start without them` });
-    }
+  for (const t of prepared.tables) {
+    if (t.count > 0) continue;
+    const what = t.token.description;
+    // The same plugin under other tables: say what those registered, so "it works for the other
+    // table" points at this table's own settings.
+    const others = prepared.tables.filter((o) => o !== t && o.plugin === t.plugin && o.token === t.token);
+    const message =
+      others.length === 0
+        ? `${t.plugin} registered no ${what}: its register() must register TOKENS.${what}; refusing to start without it`
+        : `${t.plugin} registered no ${what} for this table (it registered ${others.map((o) => `${o.count} for ${o.path}`).join(', ')}; its register() runs once per table and must register TOKENS.${what} for each: check this table's settings); refusing to start without it`;
+    issues.push({ path: t.path, message });
   }
   if (issues.length > 0) throw new ConfigError(loaded.redactor.redactIssues(issues), loaded.sourcePath);
 }

@@ -23,17 +23,27 @@ export class DeadlineExceeded extends Error {
  * Runs `fn` (sync or async) with a deadline: rejects with DeadlineExceeded after `ms`, aborting
  * `signal` so the plugin can stop what it started. A late result or rejection of `fn` is dropped.
  * The timer is cleared as soon as either side settles: it bounds the wait, and never keeps the
- * process alive after it.
+ * process alive after it. `abandon`: the caller gave up (a shutdown signal during startup): the
+ * call rejects at once with its reason, and `fn`'s signal is aborted with it, as at the deadline.
  */
-export async function withDeadline(fn: (signal: AbortSignal) => unknown, ms: number): Promise<void> {
+export async function withDeadline(fn: (signal: AbortSignal) => unknown, ms: number, abandon?: AbortSignal): Promise<void> {
+  abandon?.throwIfAborted();
   const abort = new AbortController();
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbandon: (() => void) | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       const err = new DeadlineExceeded(ms);
       abort.abort(err);
       reject(err);
     }, ms);
+    if (abandon) {
+      onAbandon = () => {
+        abort.abort(abandon.reason);
+        reject(abandon.reason);
+      };
+      abandon.addEventListener('abort', onAbandon, { once: true });
+    }
   });
   try {
     // A synchronous throw becomes a rejection; race() subscribes to both, so neither is unhandled.
@@ -41,5 +51,6 @@ export async function withDeadline(fn: (signal: AbortSignal) => unknown, ms: num
     await Promise.race([work, deadline]);
   } finally {
     clearTimeout(timer);
+    if (onAbandon) abandon!.removeEventListener('abort', onAbandon);
   }
 }

@@ -131,6 +131,56 @@ describe('PluginHost: initialize() deadline', () => {
   });
 });
 
+describe('PluginHost: startup abandoned (a shutdown signal while plugins initialize)', () => {
+  it('the plugin initializing is told by its signal, no later one starts, the initialized ones are disposed in reverse order, and the reason is thrown', async () => {
+    const host = new PluginHost(silentLogger());
+    const root = CwtsContainer.createRoot();
+    const order: string[] = [];
+    const abandon = new AbortController();
+    const sigterm = new Error('startup abandoned: SIGTERM');
+    let signal: AbortSignal | undefined;
+    host.register(plugin('acme-a', { initialize: async () => void order.push('init a'), dispose: async () => void order.push('dispose a') }), root, 'a', {});
+    host.register(plugin('acme-b', { initialize: async () => void order.push('init b'), dispose: async () => void order.push('dispose b') }), root, 'b', {});
+    // a venue handshake that ignores its signal: the host does not wait for it
+    host.register(plugin('acme-slow', { initialize: (ctx) => ((signal = ctx.signal), abandon.abort(sigterm), never()), dispose: async () => void order.push('dispose slow') }), root, 'slow', {});
+    host.register(plugin('acme-after', { initialize: async () => void order.push('init after'), dispose: async () => void order.push('dispose after') }), root, 'after', {});
+    await expect(host.initializeAll({ signal: abandon.signal })).rejects.toBe(sigterm);
+    expect(order).toEqual(['init a', 'init b', 'dispose b', 'dispose a']);
+    expect(signal?.aborted).toBe(true);
+    expect(signal?.reason).toBe(sigterm);
+    expect(host.names).toEqual([]);
+  });
+
+  it('a plugin rejecting on its aborted signal is the abandon, not INITIALIZE_FAILED; aborted before the first, none starts', async () => {
+    const host = new PluginHost(silentLogger());
+    const root = CwtsContainer.createRoot();
+    const abandon = new AbortController();
+    const sigint = new Error('startup abandoned: SIGINT');
+    let disposed = false;
+    host.register(plugin('acme-a', { initialize: async () => {}, dispose: async () => void (disposed = true) }), root, 'a', {});
+    host.register(
+      plugin('acme-honours-signal', {
+        initialize: (ctx) =>
+          new Promise<void>((_, reject) => {
+            ctx.signal!.addEventListener('abort', () => reject(new Error('handshake cancelled')));
+            abandon.abort(sigint);
+          }),
+      }),
+      root,
+      'b',
+      {},
+    );
+    await expect(host.initializeAll({ signal: abandon.signal })).rejects.toBe(sigint);
+    expect(disposed).toBe(true);
+
+    const untouched = new PluginHost(silentLogger());
+    let started = false;
+    untouched.register(plugin('acme-a', { initialize: async () => void (started = true) }), CwtsContainer.createRoot(), 'a', {});
+    await expect(untouched.initializeAll({ signal: AbortSignal.abort(new Error('stopped')) })).rejects.toThrow('stopped');
+    expect(started).toBe(false);
+  });
+});
+
 describe('PluginHost: dispose() deadline', () => {
   it('a dispose() that never resolves: logged, the others are still disposed in reverse order, disposeAll returns', async () => {
     vi.useFakeTimers();

@@ -196,15 +196,28 @@ export class PluginHost {
    * Initializes every plugin registered since the last call, in registration order, each within
    * the initialize deadline. On the first failure (a throw, a rejection or the deadline) every
    * plugin initialized so far is disposed, the host is emptied, and INITIALIZE_FAILED is thrown.
+   * `signal`: startup was abandoned (`run` got a shutdown signal or a process fault): the plugin
+   * initializing sees its `ctx.signal` abort, no further plugin starts, every plugin initialized so
+   * far is disposed, and the signal's reason is thrown (not INITIALIZE_FAILED: no plugin failed).
    */
-  async initializeAll(): Promise<void> {
+  async initializeAll(options: { signal?: AbortSignal } = {}): Promise<void> {
+    const { signal: abandon } = options;
     for (const p of this.loaded.slice(this.initialized)) {
+      if (abandon?.aborted) {
+        await this.disposeAll();
+        throw abandon.reason;
+      }
       const initialize = p.manifest.initialize;
       if (initialize) {
         try {
           const logger = this.logger.child({ plugin: p.manifest.name });
-          await withDeadline((signal) => initialize.call(p.manifest, { container: p.container, logger, instanceName: p.instanceName, signal }), this.initializeTimeoutMs);
+          await withDeadline((signal) => initialize.call(p.manifest, { container: p.container, logger, instanceName: p.instanceName, signal }), this.initializeTimeoutMs, abandon);
         } catch (err) {
+          if (abandon?.aborted) {
+            // However this plugin's initialize() ended (it may have rejected on its aborted signal).
+            await this.disposeAll();
+            throw abandon.reason;
+          }
           const why =
             err instanceof DeadlineExceeded
               ? `initialize() did not finish within ${err.ms} ms ([system] plugin_init_timeout_ms)`

@@ -26,8 +26,9 @@ export interface PluginInitContext {
   readonly instanceName: string;
   /**
    * Aborted when `initialize()` runs past its deadline (`[system] plugin_init_timeout_ms`,
-   * default 60 s): startup has then failed, so stop and release what was started. Optional in
-   * the type for callers that build a context themselves; core always passes one.
+   * default 60 s), or when startup is abandoned while it runs (`run` got SIGTERM, SIGINT or SIGHUP,
+   * or a process fault): startup will not go on, so stop and release what was started. Optional
+   * in the type for callers that build a context themselves; core always passes one.
    */
   readonly signal?: AbortSignal;
 }
@@ -53,7 +54,8 @@ export interface PluginManifest {
   /**
    * I/O-bearing setup after every plugin registered (e.g. open a device), within
    * `[system] plugin_init_timeout_ms` (default 60 s); past it startup fails (INITIALIZE_FAILED)
-   * and `ctx.signal` is aborted. If it throws or times out, this plugin's `dispose` is not called.
+   * and `ctx.signal` is aborted, as it is when startup is abandoned meanwhile (a shutdown signal).
+   * If it throws, times out or is abandoned, this plugin's `dispose` is not called.
    */
   initialize?(ctx: PluginInitContext): Promise<void>;
   /**
