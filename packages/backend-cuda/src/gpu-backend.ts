@@ -4,7 +4,7 @@
  * backends reject exactly the calls the JS oracle rejects, with the same messages; the native
  * side enqueues on one stream in call order and settles each promise from an event. Calls that
  * meet through host arrays (one reads what an earlier, un-awaited one writes) are ordered here,
- * before they reach the stream (call-order.ts).
+ * before they reach the stream (HostArrayCallOrder, @cwts/core/compute).
  */
 import {
   ALL_KERNELS,
@@ -33,7 +33,7 @@ import {
   requireHostF32,
   requireInt,
 } from '@cwts/core/compute';
-import { HostArrayCallOrder, type HostRead } from './call-order.js';
+import { HostArrayCallOrder, type HostRead } from '@cwts/core/compute';
 import type { NativeF32, NativeGpuContext, NativeGpuInfo } from './native.js';
 
 /** Any device failure that is not an argument error. `code` is the native code (CUDA_* / HIP_*). */
@@ -115,7 +115,7 @@ export class GpuComputeBackend implements ComputeBackend {
   /** Zero-length stand-ins core's prepare* return for our DeviceBuffers, mapped to buffer ids. */
   readonly #markers = new WeakMap<Float32Array, number>();
   readonly #pending = new Set<Promise<unknown>>();
-  /** Calls that meet through host arrays run as if one after the other (call-order.ts). */
+  /** Calls that meet through host arrays run as if one after the other (HostArrayCallOrder, @cwts/core/compute). */
   readonly #order = new HostArrayCallOrder();
   #disposed = false;
 
@@ -154,7 +154,7 @@ export class GpuComputeBackend implements ComputeBackend {
     const id = this.#idOf('freeBuffer', 'buffer', buffer);
     this.#live.delete(buffer);
     // At once for later calls (the buffer is no longer live); calls made before it and still
-    // waiting for their turn (call-order.ts) are enqueued first, on the buffer's memory.
+    // waiting for their turn (HostArrayCallOrder, @cwts/core/compute) are enqueued first, on the buffer's memory.
     if (!this.#disposed) this.#order.afterWaitingCalls(() => this.ctx.freeBuffer(id));
   }
 
@@ -309,7 +309,7 @@ export class GpuComputeBackend implements ComputeBackend {
 
   // ------------------------------------------------------------------------------ internals
   /**
-   * Runs one prepared sgemm in call order (call-order.ts). The native side reads a host C when
+   * Runs one prepared sgemm in call order (HostArrayCallOrder, @cwts/core/compute). The native side reads a host C when
    * called (beta != 0) and writes it at completion; when C holds bytes an earlier call still
    * writes, it is read at the call's turn into a copy, which the native call computes in, and
    * the result is copied into the caller's C on completion (after the same check the native

@@ -43,7 +43,7 @@ export function createCudaBackend(options: BackendInitOptions = {}): Promise<Gpu
 export const plugin: PluginManifest = {
   name: '@cwts/backend-cuda',
   kind: 'backend',
-  coreApi: '1.0',
+  coreApi: '1.8',
   register(ctx) {
     ctx.registrar.value(TOKENS.ComputeBackendProvider, cudaProvider);
   },

@@ -1,7 +1,7 @@
 // Un-awaited calls that meet through host arrays behave as if run one after the other (the
 // compute contract's "Order", docs/writing-a-compute-backend.md). The addon copies host inputs
 // into pinned staging when a call is made and writes host outputs when it completes, so before
-// src/call-order.ts a second call reading (or accumulating into) an earlier un-awaited call's
+// HostArrayCallOrder (@cwts/core/compute) a second call reading (or accumulating into) an earlier un-awaited call's
 // host output computed on stale data: two `sgemm(c += A B)` on one host C gave C0 + A B, and
 // `sgemm(c: tmp)` then `sgemm(a: tmp)` read tmp unwritten. One set of cases, run over the JS
 // stand-in context (glue.test.ts), the real addon on the emulated runtime

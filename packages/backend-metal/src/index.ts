@@ -52,7 +52,7 @@ export const metalProvider = gpuProvider(METAL_LABELS, METAL_PRIORITY, loadMetal
 export const plugin: PluginManifest = {
   name: '@cwts/backend-metal',
   kind: 'backend',
-  coreApi: '1.0',
+  coreApi: '1.8',
   register(ctx) {
     ctx.registrar.value(TOKENS.ComputeBackendProvider, metalProvider);
   },

@@ -42,7 +42,7 @@ export function createRocmBackend(options: BackendInitOptions = {}): Promise<Gpu
 export const plugin: PluginManifest = {
   name: '@cwts/backend-rocm',
   kind: 'backend',
-  coreApi: '1.0',
+  coreApi: '1.8',
   register(ctx) {
     ctx.registrar.value(TOKENS.ComputeBackendProvider, rocmProvider);
   },

@@ -25,7 +25,7 @@ import {
   requireProduct,
   viewsOverlap,
 } from '@cwts/core/compute';
-import { HostArrayCallOrder, type HostRead } from './call-order.js';
+import { HostArrayCallOrder, type HostRead } from '@cwts/core/compute';
 import type { NativeContext, NativeDeviceInfo, NativeF32 } from './native.js';
 
 export const VULKAN_BACKEND_NAME = 'vulkan';

@@ -14,7 +14,7 @@ export const plugin: PluginManifest = {
   name: '@cwts/backend-vulkan',
   kind: 'backend',
   // 1.4: it checks sgemm scalars with requireFloat32Scalar from @cwts/core/compute
-  coreApi: '1.4',
+  coreApi: '1.8',
   register(ctx) {
     ctx.registrar.value(TOKENS.ComputeBackendProvider, vulkanProvider);
   },

@@ -22,6 +22,7 @@ export {
   type ComputeConfig,
 } from '../config/compute-schema.js';
 export { HostBuffers, isDeviceBufferLike } from './host-buffers.js';
+export { HostArrayCallOrder, type HostRead } from './host-call-order.js';
 export { HostMemoryBackend } from './host-memory-backend.js';
 export {
   PHILOX_M0,

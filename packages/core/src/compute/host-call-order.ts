@@ -1,22 +1,25 @@
 /**
- * Call order where calls meet through host arrays.
+ * Call order where a backend's calls meet through host arrays, for backends that keep work in
+ * flight on a device or in threads (Vulkan, CUDA/ROCm/Metal, a third party's).
  *
- * The device runs submissions in call order, so calls that meet through DeviceBuffers need
- * nothing more. Host arrays are different: a call's host inputs are copied when it is recorded
- * (the call computes on what they held then), and its host outputs (`out` arrays, sgemm's host
- * `c`, download's destination) are written when it completes. Un-awaited, a second call that
- * reads an array the first one writes (`sgemm(c: tmp)` then `sgemm(a: tmp)`, or two
- * `sgemm(c += A B)` on one host `c`) would be recorded before the first one's results reach the
- * array and compute on stale data, where the contract says two async calls behave as if run one
- * after the other (docs/writing-a-compute-backend.md, "Order").
+ * A device runs submissions in call order, so calls that meet through DeviceBuffers need nothing
+ * more. Host arrays are different: a call's host inputs are copied when it is submitted (it
+ * computes on what they held then), and its host outputs (`out` arrays, sgemm's host `c`,
+ * download's destination) are written when it completes. Un-awaited, a second call that reads an
+ * array the first one writes (`sgemm(c: tmp)` then `sgemm(a: tmp)`, or two `sgemm(c += A B)` on
+ * one host `c`) would be submitted before the first one's results reach the array and compute on
+ * stale data, where the contract says two async calls behave as if run one after the other
+ * (docs/writing-a-compute-backend.md, "Order"). And two calls writing the same bytes, whose
+ * completions may land in either order (worker threads), must leave the later call's result.
  *
  * So such a call waits for its turn: it takes its inputs when called, as every call does, but
  * the bytes that an earlier call still in flight writes it takes once that call has completed
- * (and written them), and only then is it recorded. Every call made while one waits queues
- * behind it, so submissions stay in call order. Calls that meet no pending host write go
- * straight to the device, as before: the wait costs only the calls that need it.
+ * (and written them); a call writing bytes an earlier call in flight writes waits for that one
+ * to complete; only then is it submitted. Every call made while one waits queues behind it, so
+ * submissions stay in call order. Calls that meet no pending host write go straight on: the wait
+ * costs only the calls that need it.
  */
-import { ComputeArgumentError } from '@cwts/core';
+import { ComputeArgumentError } from '../contracts/compute.js';
 
 /** A host array a call reads, by the argument name errors use. */
 export interface HostRead {
@@ -40,6 +43,7 @@ interface LateBytes {
 
 const ignore = (): void => {};
 
+/** See the file comment. One per backend instance; `submit` every call that touches host arrays. */
 export class HostArrayCallOrder {
   /** Pending host writes by the ArrayBuffer (or SharedArrayBuffer) they land in. */
   private readonly writes = new Map<ArrayBufferLike, Map<PendingHostWrite, Promise<void>>>();
@@ -69,6 +73,12 @@ export class HostArrayCallOrder {
         late.push({ read, start: start - view.byteOffset, end: end - view.byteOffset });
       }
     });
+    // Writes after writes: the earlier call's result must not land after this one's.
+    for (const view of writes) {
+      for (const [w, done] of this.writes.get(view.buffer) ?? []) {
+        if (Math.max(w.start, view.byteOffset) < Math.min(w.end, view.byteOffset + view.byteLength)) waitFor.push(done);
+      }
+    }
     let result: Promise<T>;
     if (waitFor.length === 0 && this.waiting === 0) {
       result = launch(reads.map((r) => r.view));
