@@ -8,7 +8,6 @@ import {
   type Clock,
   type ExecutionClient,
   type ExecutionReport,
-  type FeedState,
   type FeedStatusEvent,
   type Instrument,
   type Logger,
@@ -55,7 +54,6 @@ export class SimVenue {
   private generatorRef: SyntheticMarket | undefined;
   private replayRef: ReplaySource | undefined;
   private readonly replayBooks = new Map<string, L2Book>();
-  private readonly lastStatus = new Map<string, FeedState>();
   private sink: MarketEventSink | undefined;
   private interval: ReturnType<typeof setInterval> | undefined;
   private timeout: Timer | undefined;
@@ -284,13 +282,10 @@ export class SimVenue {
         book.endUpdate(item.seq, item.recvTs);
       }
     } else if (item.type === 'feed_status') {
+      // Every recorded status goes on, a repeat too: a snapshot may have synced the book since
+      // the last one (a second disconnect after a resync), and the engine's book must break as
+      // the venue's copy does (BookStore.applyStatus is idempotent).
       this.applyRecordedStatus(item);
-      const key = item.symbol;
-      if (this.lastStatus.get(key) === item.state) {
-        if (item.ts > this.currentTs) this.currentTs = item.ts;
-        return;
-      }
-      this.lastStatus.set(key, item.state);
     }
     this.deliver(item);
   }
@@ -328,7 +323,6 @@ export class SimVenue {
     const sink = this.sink;
     if (!sink) return;
     if (ev.type === 'feed_status') {
-      this.lastStatus.set(ev.symbol, ev.state);
       sink.onFeedStatus(ev);
       return;
     }
