@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { crc32 } from 'node:zlib';
 import { join } from 'node:path';
 import { L2BookStore } from '@cwts/core/microstructure';
-import { ReplaySource } from '@cwts/exchange-sim';
+import { MultiExchangeRecordingError, ReplaySource } from '@cwts/exchange-sim';
 import { ReferenceBook, bookDifference, syncedBookViolation } from '../reference-book.mjs';
 import { FuzzFailure } from '../failure.mjs';
 import { MAX_PLAUSIBLE_JUMP } from './binance-venue.mjs';
@@ -73,7 +73,15 @@ export function replayAndCheck(options) {
   const store = new L2BookStore();
   const ref = new EventReference();
   const src = new ReplaySource({ ...options, onError: () => {} });
-  src.instruments();
+  try {
+    src.instruments();
+  } catch (err) {
+    // headers declaring several exchanges (a mutated header may): the file is refused as a
+    // whole, with its reason, before anything is replayed; nothing in it is lost silently
+    if (!(err instanceof MultiExchangeRecordingError)) throw err;
+    src.refused = err.message;
+    return src;
+  }
   for (const ev of src) {
     if (ev.type === 'trade' || ev.type === 'liquidation') {
       if (!Number.isSafeInteger(ev.price) || ev.price <= 0 || !Number.isSafeInteger(ev.qty) || ev.qty <= 0) throw new FuzzFailure('invalid-event', `${ev.type} replayed with price ${ev.price} x qty ${ev.qty}`);
@@ -132,7 +140,7 @@ export function fileTarget({ file, options, extra }) {
     if (plain) writeFileSync(file, bytes);
     else writeFileSync(gz, storedGzip(bytes));
     const src = replayAndCheck({ ...options, files: [plain ? file : gz] });
-    extra?.(src, bytes);
+    if (src.refused === undefined) extra?.(src, bytes);
     return src;
   };
 }

@@ -229,16 +229,18 @@ export function* jsonlRecords(file: string, opts: JsonlFileOptions): Generator<K
  * Instruments of jsonl recordings, by symbol: those their headers declare (exchange rewritten
  * to `exchange` when given), then configured ones for symbols no header declares. `declared`
  * (`exchange\0symbol`) is undefined when some file has no header: nothing can be refused then.
- * `exchanges`: the exchanges the headers name, and those of the first `limit` valid records of a
- * file without a header (the records of a file with one are refused unless it declares them).
+ * `exchanges`: the exchanges the headers name; `rowExchanges`: how many of the first `limit`
+ * valid records of each file without a header name each exchange (the records of a file with a
+ * header are refused unless it declares them).
  */
 export function jsonlInstruments(
   files: readonly string[],
   o: { exchange?: string | undefined; instruments?: Record<string, InstrumentOverride> | undefined; damage: ReplayDamageSink; limit: number },
-): { map: Map<string, Instrument>; declared: Set<string> | undefined; exchanges: Set<string> } {
+): { map: Map<string, Instrument>; declared: Set<string> | undefined; exchanges: Set<string>; rowExchanges: Map<string, number> } {
   const map = new Map<string, Instrument>();
   const declared = new Set<string>();
   const exchanges = new Set<string>();
+  const rowExchanges = new Map<string, number>();
   let everyFileHasHeader = true;
   for (const f of files) {
     const lines = readLines(f, { onTruncated: () => {}, onUnreadable: () => {} });
@@ -257,7 +259,7 @@ export function jsonlInstruments(
           continue;
         }
         const r = parseRecordedEvent(rec);
-        if (r.ok) exchanges.add(r.item.exchange);
+        if (r.ok) rowExchanges.set(r.item.exchange, (rowExchanges.get(r.item.exchange) ?? 0) + 1);
       }
       lines.return?.(undefined);
       continue;
@@ -278,5 +280,5 @@ export function jsonlInstruments(
   for (const [sym, spec] of Object.entries(o.instruments ?? {})) {
     if (!map.has(sym) && (spec.tickSize || spec.lotSize)) map.set(sym, simInstrument(o.exchange ?? 'replay', sym, { instruments: o.instruments ?? {} }));
   }
-  return { map, declared: everyFileHasHeader ? declared : undefined, exchanges };
+  return { map, declared: everyFileHasHeader ? declared : undefined, exchanges, rowExchanges };
 }

@@ -68,17 +68,26 @@ describe('replay: a recording of more than one exchange', () => {
     expect(() => venueOf([a, b], { drive: 'timers', replay_speed: 0 }).start([], quietSink)).toThrow(REFUSED);
   });
 
-  it('whose records name two exchanges, without a header, is refused', () => {
+  it('rows (no header; tardis) are not headers: the exchange most of the first rows name is the recording\'s, a row naming another is skipped and counted, never merged', () => {
+    // one damaged cell must not refuse a whole file; another venue's rows are reported as damage
     const file = jsonl('headerless.jsonl', [snapshot('binance', T, 100), snapshot('bybit', T + 1, 1000), trade('binance', T + 10, 'a')]);
-    expect(() => venueOf(file, { instruments: { BTCUSDT: { tick_size: '0.01', lot_size: '0.00001' } } }).loadInstruments([])).toThrow(REFUSED);
-  });
-
-  it('in tardis files (the exchange column) is refused, within one file or across files', () => {
-    const mixed = csv('mixed.csv', [TRADES, tardisTrade('binance', 1), tardisTrade('bybit', 2)]);
-    expect(() => new ReplaySource({ files: [mixed] }).instruments()).toThrow(REFUSED);
-    const a = csv('a-binance.csv', [TRADES, tardisTrade('binance', 1)]);
+    const src = new ReplaySource({ files: [file] });
+    src.instruments();
+    expect([...src].map((i) => `${i.exchange}:${i.type}`)).toEqual(['binance:book_snapshot', 'binance:trade']);
+    expect(src.integrity()).toMatchObject({ skipped: 1 });
+    // the first row is not what decides: the damaged one comes first here
+    const mixed = csv('mixed.csv', [TRADES, tardisTrade('bin@nce', 1), tardisTrade('binance', 2), tardisTrade('binance', 3)]);
+    const t = new ReplaySource({ files: [mixed] });
+    t.instruments();
+    expect([...t].map((i) => (i.type === 'trade' ? i.tradeId : ''))).toEqual(['t2', 't3']);
+    expect(t.integrity()).toMatchObject({ skipped: 1 });
+    // across files too: the other file's rows are skipped, not merged into the first's book
+    const a = csv('a-binance.csv', [TRADES, tardisTrade('binance', 1), tardisTrade('binance', 4)]);
     const b = csv('b-bybit.csv', [TRADES, tardisTrade('bybit', 2)]);
-    expect(() => venueOf([a, b]).start([], quietSink)).toThrow(REFUSED);
+    const ab = new ReplaySource({ files: [a, b] });
+    ab.instruments();
+    expect([...ab].map((i) => i.exchange)).toEqual(['binance', 'binance']);
+    expect(ab.integrity()).toMatchObject({ skipped: 1 });
   });
 
   it('a record of a second exchange past the rows read at the start is not replayed into the first one\'s book: skipped and reported', () => {

@@ -39,14 +39,14 @@ const quiet: LineReaderEvents = { onTruncated: () => {}, onUnreadable: () => {} 
 
 /**
  * Instruments of tardis files: tick and lot from options, else inferred from the most decimals
- * seen in the first `limit` rows of each file. `exchanges`: the `exchange` cells of those rows.
+ * seen in the first `limit` rows of each file. `exchanges`: how many of those rows name each exchange.
  */
 export function inferTardisInstruments(
   files: readonly string[],
   o: { exchange?: string; instruments?: Record<string, InstrumentOverride>; limit: number },
-): { map: Map<string, Instrument>; exchanges: Set<string> } {
+): { map: Map<string, Instrument>; exchanges: Map<string, number> } {
   const maxDec = new Map<string, { exchange: string; price: number; amount: number }>();
-  const exchanges = new Set<string>();
+  const exchanges = new Map<string, number>();
   for (const f of files) {
     const lines = readLines(f, quiet);
     const h = lines.next();
@@ -63,7 +63,7 @@ export function inferTardisInstruments(
       const amount = toPlainDecimal(cells[header.col.amount!]);
       if (!sym || price === undefined || amount === undefined) continue;
       const exchange = cells[header.col.exchange!] ?? 'tardis';
-      exchanges.add(exchange);
+      exchanges.set(exchange, (exchanges.get(exchange) ?? 0) + 1);
       const m = maxDec.get(sym) ?? { exchange, price: 0, amount: 0 };
       m.price = Math.max(m.price, decimals(price));
       m.amount = Math.max(m.amount, decimals(amount));

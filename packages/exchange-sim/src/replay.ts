@@ -135,12 +135,12 @@ export class ReplaySource implements Iterable<ReplayItem> {
     const limit = this.opts.inferRows ?? 5000;
     if (this.format === 'tardis') {
       const { map, exchanges } = inferTardisInstruments(this.files, { exchange: this.opts.exchange, instruments: this.opts.instruments, limit });
-      this.recordedExchange = this.oneExchange(exchanges);
+      this.recordedExchange = mostRows(exchanges);
       this.instrumentMap = map;
       return map;
     }
-    const { map, declared, exchanges } = jsonlInstruments(this.files, { exchange: this.opts.exchange, instruments: this.opts.instruments, damage: this.damage, limit });
-    this.recordedExchange = this.oneExchange(exchanges);
+    const { map, declared, exchanges, rowExchanges } = jsonlInstruments(this.files, { exchange: this.opts.exchange, instruments: this.opts.instruments, damage: this.damage, limit });
+    this.recordedExchange = this.oneExchange(exchanges) ?? mostRows(rowExchanges);
     this.declared = declared;
     this.instrumentMap = map;
     return map;
@@ -149,14 +149,18 @@ export class ReplaySource implements Iterable<ReplayItem> {
   /**
    * A replay is of one venue: every event is renamed to the replaying venue and applied to its
    * book of the symbol, so two venues' books of one symbol would be merged into one that neither
-   * showed (each venue's quantities read in the lots of the first). Refused as the CLI's
-   * `replay` refuses it, until a recording can be replayed on one venue per recorded exchange.
+   * showed (each venue's quantities read in the lots of the first). Headers that declare several
+   * exchanges are refused, as the CLI's `replay` refuses them, until a recording can be replayed
+   * on one venue per recorded exchange. Rows are not headers: in a file without one (or a tardis
+   * file) the exchange most of the first rows name is the recording's, and a row naming another
+   * (a damaged cell, or another venue's data) is skipped and counted, as damage is; one bad cell
+   * refused the whole file.
    */
   private oneExchange(exchanges: ReadonlySet<string>): string | undefined {
     if (exchanges.size <= 1) return exchanges.values().next().value;
     const names = [...exchanges].sort();
     const files = this.files.map((f) => basename(f)).join(', ');
-    throw new Error(`replay: ${files} holds ${names.length} exchanges (${names.join(', ')}); replay of multi-exchange recordings is not supported yet: record one venue per file`);
+    throw new MultiExchangeRecordingError(`replay: ${files} holds ${names.length} exchanges (${names.join(', ')}); replay of multi-exchange recordings is not supported yet: record one venue per file`);
   }
 
   [Symbol.iterator](): Iterator<ReplayItem> {
@@ -252,4 +256,22 @@ export class ReplaySource implements Iterable<ReplayItem> {
     }
     return i;
   }
+}
+
+/** The exchange most rows name (the first seen of equals), undefined when none. */
+function mostRows(counts: ReadonlyMap<string, number>): string | undefined {
+  let best: string | undefined;
+  let n = 0;
+  for (const [exchange, c] of counts) {
+    if (c > n) {
+      best = exchange;
+      n = c;
+    }
+  }
+  return best;
+}
+
+/** A recording whose headers declare more than one exchange: refused as a whole, before any record is replayed. */
+export class MultiExchangeRecordingError extends Error {
+  override readonly name = 'MultiExchangeRecordingError';
 }
