@@ -59,84 +59,77 @@ async function firstRun(path: string, n: number, cancel: number[] = [], closedOr
   return v.submitted.map((o, i) => ({ ...o, venueOrderId: `V${i}` }));
 }
 
+/**
+ * One journaled order working at the venue, restarted against a venue whose answer about it
+ * holds `answer(o)` (its filled quantity their sum) and whose trade list `trades(o, v)` returns.
+ */
+async function restartWithOneOrder(answer: (o: Order) => ExecutionReport[], trades: (o: Order, v: ScriptedVenue) => Promise<ExecutionReport[]>) {
+  const path = join(mkdtempSync(join(tmpdir(), 'cwts-reconcile-booking-')), 'j.db');
+  const [o] = await firstRun(path, 1);
+  const v = new ScriptedVenue('v', [BTC], { canTrade: true }, false);
+  const fills = answer(o!);
+  v.orderStatus.set(o!.clientOrderId, { clientOrderId: o!.clientOrderId, status: 'partially_filled', filledQty: fills.reduce((n, f) => n + f.lastQty, 0), fills });
+  v.tradesSince = () => trades(o!, v);
+  const b = engineOn(path, v);
+  await b.start();
+  return { o: o!, b };
+}
+
+/** The order and the position hold `qty` lots, and reconciliation found nothing wrong. */
+async function expectBooked({ o, b }: Awaited<ReturnType<typeof restartWithOneOrder>>, qty: number) {
+  expect(b.orders.get(o.clientOrderId)?.filledQty).toBe(qty);
+  expect(b.portfolio.qty('v', 'BTCUSDT')).toBe(qty);
+  expect(b.reconcileResult!.mismatches.map((m) => `${m.kind}: ${m.detail}`)).toEqual([]);
+  expect(b.riskState.state).toBe('ACTIVE');
+  await b.stop('test');
+}
+
 describe('reconciliation books the fills of steps 1 and 2 after both', () => {
   it('an order that fills again between its query and the trade list is no status mismatch (no HALT)', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'cwts-reconcile-booking-')), 'j.db');
-    const [o] = await firstRun(path, 1);
     // The order kept working at the venue while we were down: 5 lots filled when it is asked
     // about; 3 more fill before the trade list is read (reconciliation of many orders takes
     // seconds to minutes on a rate-limited venue). Both fills are the venue's, both are new.
-    const v = new ScriptedVenue('v', [BTC], { canTrade: true }, false);
-    const t1 = fill(o!, 5, '100', 2_000);
-    const t2 = fill(o!, 3, '101', 3_000);
-    v.orderStatus.set(o!.clientOrderId, { clientOrderId: o!.clientOrderId, status: 'partially_filled', filledQty: 5, fills: [t1] });
-    v.tradesSince = async () => [t1, t2];
-    const b = engineOn(path, v);
-    await b.start();
-    expect(b.orders.get(o!.clientOrderId)?.filledQty).toBe(8);
-    expect(b.portfolio.qty('v', 'BTCUSDT')).toBe(8);
     // The status check is of the venue's answer (5 lots): the later trade is not in its count.
-    expect(b.reconcileResult!.mismatches.map((m) => `${m.kind}: ${m.detail}`)).toEqual([]);
-    expect(b.riskState.state).toBe('ACTIVE');
-    await b.stop('test');
+    const run = await restartWithOneOrder(
+      (o) => [fill(o, 5, '100', 2_000)],
+      async (o) => [fill(o, 5, '100', 2_000), fill(o, 3, '101', 3_000)],
+    );
+    await expectBooked(run, 8);
   });
 
   it('a live fill the execution stream delivers while reconciliation reads the trade list is no status mismatch (no HALT)', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'cwts-reconcile-booking-')), 'j.db');
-    const [o] = await firstRun(path, 1);
-    const v = new ScriptedVenue('v', [BTC], { canTrade: true }, false);
-    const t1 = fill(o!, 5, '100', 2_000);
-    const t2 = fill(o!, 3, '101', 3_000);
-    v.orderStatus.set(o!.clientOrderId, { clientOrderId: o!.clientOrderId, status: 'partially_filled', filledQty: 5, fills: [t1] });
     // The execution client is started before reconciliation: its stream books t2 live while the
     // trade list is being read (the order still works at the venue).
-    v.tradesSince = async () => {
-      v.onReport!(t2);
-      return [t1, t2];
-    };
-    const b = engineOn(path, v);
-    await b.start();
-    expect(b.orders.get(o!.clientOrderId)?.filledQty).toBe(8);
-    expect(b.reconcileResult!.mismatches.map((m) => `${m.kind}: ${m.detail}`)).toEqual([]);
-    expect(b.riskState.state).toBe('ACTIVE');
-    await b.stop('test');
+    const run = await restartWithOneOrder(
+      (o) => [fill(o, 5, '100', 2_000)],
+      async (o, v) => {
+        v.onReport!(fill(o, 3, '101', 3_000));
+        return [fill(o, 5, '100', 2_000), fill(o, 3, '101', 3_000)];
+      },
+    );
+    await expectBooked(run, 8);
   });
 
   it('a fill of the venue\'s answer that the live stream books first is counted once, and is no status mismatch', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'cwts-reconcile-booking-')), 'j.db');
-    const [o] = await firstRun(path, 1);
-    const v = new ScriptedVenue('v', [BTC], { canTrade: true }, false);
-    const t1 = fill(o!, 5, '100', 2_000);
-    v.orderStatus.set(o!.clientOrderId, { clientOrderId: o!.clientOrderId, status: 'partially_filled', filledQty: 5, fills: [t1] });
     // the stream delivers the answer's own fill while the trade list is read: booked live, so
     // the answer's copy is a duplicate when its turn comes
-    v.tradesSince = async () => {
-      v.onReport!(t1);
-      return [t1];
-    };
-    const b = engineOn(path, v);
-    await b.start();
-    expect(b.orders.get(o!.clientOrderId)?.filledQty).toBe(5);
-    expect(b.portfolio.qty('v', 'BTCUSDT')).toBe(5);
-    expect(b.reconcileResult!.mismatches.map((m) => `${m.kind}: ${m.detail}`)).toEqual([]);
-    expect(b.riskState.state).toBe('ACTIVE');
-    await b.stop('test');
+    const run = await restartWithOneOrder(
+      (o) => [fill(o, 5, '100', 2_000)],
+      async (o, v) => {
+        v.onReport!(fill(o, 5, '100', 2_000));
+        return [fill(o, 5, '100', 2_000)];
+      },
+    );
+    await expectBooked(run, 5);
   });
 
   it('a fill without a trade id that the venue lists in its answer and in its trade list is booked once', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'cwts-reconcile-booking-')), 'j.db');
-    const [o] = await firstRun(path, 1);
-    const v = new ScriptedVenue('v', [BTC], { canTrade: true }, false);
     // a third-party adapter whose venue gives fills no id
-    const f = fill(o!, 4, undefined, 2_000);
-    v.orderStatus.set(o!.clientOrderId, { clientOrderId: o!.clientOrderId, status: 'partially_filled', filledQty: 4, fills: [f] });
-    v.tradesSince = async () => [f];
-    const b = engineOn(path, v);
-    await b.start();
-    expect(b.orders.get(o!.clientOrderId)?.filledQty).toBe(4);
-    expect(b.portfolio.qty('v', 'BTCUSDT')).toBe(4);
-    expect(b.reconcileResult!.mismatches.map((m) => `${m.kind}: ${m.detail}`)).toEqual([]);
-    await b.stop('test');
+    const run = await restartWithOneOrder(
+      (o) => [fill(o, 4, undefined, 2_000)],
+      async (o) => [fill(o, 4, undefined, 2_000)],
+    );
+    await expectBooked(run, 4);
   });
 
   it('a trade id that is not a string (an adapter bug) is refused alone: the venue\'s other recovered fills are booked and its filled order closed', async () => {
