@@ -160,3 +160,51 @@ describe('cwts-ultra run (a process) with enable_tracing: a startup that fails i
     }
   }, 90_000);
 });
+
+async function waitForFile(path: string, child: { exitCode: number | null }): Promise<void> {
+  for (let i = 0; i < 2400 && !existsSync(path) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 25));
+}
+
+describe('cwts-ultra run (a process): SIGTERM while the compute backend is chosen', () => {
+  it('no compute backend is created after the stop abandoned startup (a GPU context opened for nothing, and a stop that waits for it)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cwts-run-backend-sigterm-'));
+    const mark = (what: string) => JSON.stringify(join(dir, what));
+    // A GPU-like backend whose probe() is slow (a driver query); here it answers when the
+    // process gets SIGTERM (after run's own listener saw it), so the order is deterministic.
+    writeFileSync(
+      join(dir, 'slowgpu.mjs'),
+      `import { writeFileSync } from 'node:fs';
+import { TOKENS } from ${JSON.stringify(CORE)};
+const device = { name: 'Slow GPU', type: 'discrete-gpu' };
+const provider = {
+  name: 'slowgpu', priority: 10, gpu: false,
+  probe() {
+    writeFileSync(${mark('probing')}, '');
+    // the driver call in progress holds the event loop (as a real one's handle does)
+    const busy = setInterval(() => {}, 1000);
+    return new Promise((resolve) => process.once('SIGTERM', () => { clearInterval(busy); resolve({ available: true, device }); }));
+  },
+  async create() {
+    writeFileSync(${mark('created')}, '');
+    return { name: 'slowgpu', device, capabilities: { kernels: [], syncKernels: false, deviceMemory: false, maxBufferBytes: 0, float64: false }, async dispose() { writeFileSync(${mark('disposed')}, ''); } };
+  },
+};
+export const plugin = { name: 'acme-slowgpu', kind: 'backend', coreApi: '1.0', register(ctx) { ctx.registrar.value(TOKENS.ComputeBackendProvider, provider); } };
+`,
+    );
+    const cfg = join(dir, 'c.toml');
+    writeFileSync(cfg, simConfig('revbackend', ANY_PORTS).replace('backends = ["js"]', 'backends = ["slowgpu", "js"]') + `[compute.slowgpu]\nplugin = "./slowgpu.mjs"\n`);
+    const { child, out, exited } = spawnRun(dir, cfg);
+    try {
+      await waitForFile(join(dir, 'probing'), child);
+      expect(existsSync(join(dir, 'probing')), out.log).toBe(true);
+      child.kill('SIGTERM');
+      expect(await exited, out.log).toEqual({ code: 0, signal: null });
+      expect(out.log).toMatch(/stopped during startup \(SIGTERM\)/);
+      // The stop came before create(): startup was abandoned, so nothing more should start.
+      expect(existsSync(join(dir, 'created')), `create() ran after SIGTERM; log:\n${out.log}`).toBe(false);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 90_000);
+});

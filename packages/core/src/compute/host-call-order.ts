@@ -145,9 +145,10 @@ export class HostArrayCallOrder {
   }
 }
 
-/** A copy of a typed array's bytes in a view of the same type (a DataView as bytes). */
+/** A copy of a view's bytes in a view of the same type and length (a DataView as one). */
 function copyOf(view: ArrayBufferView): ArrayBufferView {
   const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength).slice();
-  if (view instanceof Float32Array) return new Float32Array(bytes.buffer);
-  return bytes;
+  if (view instanceof DataView) return new DataView(bytes.buffer);
+  const Typed = view.constructor as new (buffer: ArrayBufferLike, byteOffset: number, length: number) => ArrayBufferView;
+  return new Typed(bytes.buffer, 0, view.byteLength / (view as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT);
 }

@@ -146,11 +146,15 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
   try {
     registry = root.resolve(SERVICE_TOKENS.ComputeRegistry);
     await host.initializeAll({ signal });
-    const r = await startComputeBackend({
+    const starting = startComputeBackend({
       registry, providers: root.resolveAll(TOKENS.ComputeBackendProvider), compute: cfg.compute,
       gpuEnabled: cfg.performance.gpu_enabled, threadPoolSize: cfg.performance.thread_pool_size, loadSkips: backendSkips,
     });
-    // Abandoned while the backend was created (a GPU context): it is disposed below, with the plugins.
+    // Abandoned while backends are probed and created (a GPU context each, seconds apiece): the
+    // registry is closed at once, so no further one is created and one in flight is disposed when
+    // it settles, and the stop does not wait for them (one that hangs would hold it for good).
+    const openedRegistry = registry;
+    const r = await untilAbandoned(starting, signal, () => void openedRegistry.dispose().catch(() => {}));
     signal?.throwIfAborted();
     backendResult = { backend: instrumentBackend(r.backend, (kernel, s) => metrics.computeKernelSeconds.labels(r.backend.name, kernel).observe(s)), skipped: r.skipped };
     root.registerValue(TOKENS.ComputeBackend, backendResult.backend, '@cwts/core');
@@ -269,4 +273,27 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
 /** A fee rate as a plain decimal string (never exponent notation), to 6 decimals. */
 function bpsText(bps: number): string {
   return bps.toFixed(6).replace(/\.?0+$/, '') || '0';
+}
+
+/**
+ * `work`, or a rejection with the signal's reason as soon as it aborts (then `onAbandon` runs,
+ * and a late settlement of `work` is dropped).
+ */
+async function untilAbandoned<T>(work: Promise<T>, signal: AbortSignal | undefined, onAbandon: () => void): Promise<T> {
+  if (!signal) return work;
+  work.catch(() => {});
+  let listener: (() => void) | undefined;
+  const abandoned = new Promise<never>((_, reject) => {
+    listener = () => {
+      onAbandon();
+      reject(signal.reason);
+    };
+    if (signal.aborted) listener();
+    else signal.addEventListener('abort', listener, { once: true });
+  });
+  try {
+    return await Promise.race([work, abandoned]);
+  } finally {
+    signal.removeEventListener('abort', listener!);
+  }
 }
