@@ -174,6 +174,8 @@ interface Prepared<R> {
   call(async: false, borrow: number): unknown;
   call(async: true, borrow: number): Promise<unknown>;
   finish(status: unknown): R;
+  /** Checks made at the call's turn, when queued (on inputs read then: see #dispatch); throws to reject the call. */
+  readonly atTurn?: () => void;
 }
 
 function arg(array: HostArray, pos: number, count: number, role: KernelArg['role'], name: string, source: 'host' | 'device' | 'own'): KernelArg {
@@ -425,6 +427,7 @@ export class CpuSimdBackend extends HostMemoryBackend implements ComputeBackend 
     };
     const run = (): R | Promise<R> => {
       if (atTurn !== undefined) for (const a of atTurn) if (a.array.length < a.count) throw detachedError(p.kernel, a.name, 'while the call was queued');
+      p.atTurn?.();
       return p.work < this.#asyncThreshold ? copyBack(p.finish(p.call(false, 0))) : this.#native(p).then(copyBack);
     };
     return this.#enqueue(run, busy, writes);
@@ -688,11 +691,23 @@ export class CpuSimdBackend extends HostMemoryBackend implements ComputeBackend 
   #prepareVaR(args: MonteCarloVaRArgs): Prepared<MonteCarloVaRResult> {
     const K = 'monteCarloVaR';
     this.alive(K);
-    // The oracle's own argument rules, so both backends reject exactly the same calls.
-    const { means, factor, weights, assets, factors, paths, horizon, confidence, seedLo, seedHi } = prepareMonteCarloVaR(args);
+    // The oracle's own argument rules, so both backends reject exactly the same calls. An array
+    // that a call still queued or running writes (a factor an un-awaited sgemm computes) is read
+    // at this call's turn (#dispatch), so its values are checked then, on what is used; its
+    // type and length now.
+    const late = (x: unknown): x is Float32Array => this.#queued > 0 && x instanceof Float32Array && this.#writtenByPending(x.buffer, x.byteOffset, x.byteLength);
+    const anyLate = args !== null && typeof args === 'object' && (late(args.means) || late(args.factor) || late(args.weights));
+    const standIn = (x: unknown): unknown => (late(x) ? new Float32Array(x.length) : x);
+    const checked = anyLate ? prepareMonteCarloVaR({ ...args, means: standIn(args.means), factor: standIn(args.factor), weights: standIn(args.weights) } as MonteCarloVaRArgs) : prepareMonteCarloVaR(args);
+    const { assets, factors, paths, horizon, confidence, seedLo, seedHi } = checked;
+    // (Late or not, each passed the type check: a stand-in replaced only a Float32Array.)
+    const [means, factor, weights] = anyLate ? [args.means as Float32Array, args.factor as Float32Array, args.weights as Float32Array] : [checked.means, checked.factor, checked.weights];
     const varIndex = Math.ceil(confidence * paths) - 1;
     const a = [arg(means, 0, assets, 'in', 'means', 'host'), arg(factor, 1, assets * factors, 'in', 'factor', 'host'), arg(weights, 4, assets, 'in', 'weights', 'host')];
-    return this.#prepared(
+    const atTurn = anyLate
+      ? () => void prepareMonteCarloVaR({ ...args, means: a[0]!.array as Float32Array, factor: a[1]!.array as Float32Array, weights: a[2]!.array as Float32Array })
+      : undefined;
+    const prepared = this.#prepared(
       K,
       paths * horizon * factors * 16,
       a,
@@ -703,6 +718,7 @@ export class CpuSimdBackend extends HostMemoryBackend implements ComputeBackend 
         return { var: r.var, cvar: r.cvar, meanLoss: r.meanLoss, stdLoss: Math.sqrt(r.m2 / paths), paths };
       },
     );
+    return atTurn === undefined ? prepared : { ...prepared, atTurn };
   }
 
 

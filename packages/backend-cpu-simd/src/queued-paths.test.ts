@@ -1,5 +1,5 @@
-// The paths a call takes while earlier work is queued on the worker (ordering.test.ts proves the
-// order): their argument checks, a download target detached before its turn, and the diagnostic
+// The paths a call takes while earlier work is queued on the worker (the conformance suite's
+// "order" section proves the order): their argument checks, a download target detached before its turn, and the diagnostic
 // calls, all in this process (the detach of a kernel's own arguments is in detach.test.ts, in a
 // child process, since a regression there is a crash).
 import { ComputeArgumentError } from '@cwts/core';
@@ -67,6 +67,31 @@ describe('cpu-simd calls queued behind work in flight', () => {
     await expect(u).rejects.toThrow(/upload: src was detached .* before the queued upload ran/);
     expect(out.every((v) => v === -1)).toBe(true);
     be.freeBuffer(buf);
+  });
+
+  it('monteCarloVaR over a factor an earlier call writes: its values are checked at its turn, on what it reads; its shape when called', async (ctx) => {
+    const be = await backend(ctx);
+    const args = { means: new Float32Array(2), assets: 2, factors: 2, weights: Float32Array.of(100, 50), paths: 1000, confidence: 0.95, seed: 3 };
+    // NaN until the sgemm writes it: not a reason to reject (the oracle run in order accepts).
+    const factor = new Float32Array(4).fill(Number.NaN);
+    const p = busy(be);
+    const w = be.sgemm({ m: 2, n: 2, k: 2, a: Float32Array.of(0.01, 0, 0, 0.02), b: Float32Array.of(1, 0, 0, 1), c: factor });
+    const v = be.monteCarloVaR({ ...args, factor });
+    await Promise.all([p, w]);
+    expect((await v).paths).toBe(1000);
+    // A NaN the earlier call writes there is rejected at the turn, as the oracle rejects it.
+    const nanFactor = new Float32Array(4);
+    const q = busy(be);
+    const w2 = be.sgemm({ m: 2, n: 2, k: 2, a: Float32Array.of(Number.NaN, 0, 0, 1), b: Float32Array.of(1, 0, 0, 1), c: nanFactor });
+    const v2 = be.monteCarloVaR({ ...args, factor: nanFactor });
+    await expect(v2).rejects.toThrow(/monteCarloVaR: factor\[0\] is NaN/);
+    await Promise.all([q, w2]);
+    // Too short for assets x factors: rejected when called, as before.
+    const short = new Float32Array(3);
+    const r = busy(be);
+    const w3 = be.sgemm({ m: 1, n: 3, k: 1, a: ones(1), b: ones(3), c: short });
+    await expect(be.monteCarloVaR({ ...args, factor: short })).rejects.toThrow(/factor has 3 elements, needs at least 4/);
+    await Promise.all([r, w3]);
   });
 
   it('noop, readProbe and sgemmNative queue behind earlier work and resolve in call order', async (ctx) => {

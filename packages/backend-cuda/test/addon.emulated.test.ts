@@ -2,22 +2,23 @@
 // stream in call order, completions settled by async workers, error codes) and the kernels,
 // built with g++ against a host-memory stand-in for the CUDA runtime
 // (test/kernel-emulation/cuda_shim.h) and run through the compute conformance suite with the
-// real GpuComputeBackend on top. Only the device itself is emulated: this is the same code the
-// CUDA and HIP builds compile.
+// real GpuComputeBackend on top (its "order" section: the addon stages host inputs when called
+// and writes host outputs at completion, so un-awaited calls chained through host arrays are the
+// case it runs against). Only the device itself is emulated: this is the same code the CUDA and
+// HIP builds compile.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ComputeArgumentError, type ComputeBackendProvider } from '@cwts/core';
 import { JsComputeBackend } from '@cwts/core/compute';
 import { describeComputeConformance } from '@cwts/core/testing';
 import { GpuComputeBackend, type NativeGpuAddon } from '../src/index.js';
 // @ts-expect-error: a plain ESM script of the package, without types.
 import { checkSgemmVariants, timeSgemmVariants, VARIANT_CHECKS } from '../scripts/device-figures.mjs';
-import { hostArrayOrderCases } from './host-order-cases.js';
 
 const pkg = fileURLToPath(new URL('..', import.meta.url));
 const require = createRequire(import.meta.url);
@@ -144,14 +145,6 @@ describe.skipIf(!addon)('cuda addon on the emulated runtime', () => {
   it('the new context rejects a device index that does not exist', () => {
     expect(() => new addon!.GpuContext({ device: 3 })).toThrow('device 3 does not exist (1 device(s))');
   });
-});
-
-describe.skipIf(!addon)('cuda addon on the emulated runtime: un-awaited calls chained through host arrays', () => {
-  // The addon stages host inputs when called and writes host outputs at completion: the case
-  // these run against (host-order-cases.ts). Two sgemm c += A B on one host C gave C0 + A B.
-  let shared: GpuComputeBackend | undefined;
-  afterAll(() => shared?.dispose());
-  hostArrayOrderCases('cuda addon', async () => (shared ??= new GpuComputeBackend('cuda', new addon!.GpuContext({ device: 0 }))));
 });
 
 describe.skipIf(!addon)('cuda addon on the emulated runtime: BLAS alpha = 0, SharedArrayBuffer arrays', () => {

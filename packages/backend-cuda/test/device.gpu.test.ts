@@ -1,15 +1,14 @@
 // Device-only checks of the CUDA kernels beyond the conformance suite: every sgemm code path
 // (float4 and scalar loads, edge tiles, the swapped grid, alpha/beta rules), cuBLAS agreement in
 // the same run, long rolling series (the run-length choice), Monte Carlo agreement with the
-// float64 oracle, call-order effects (un-awaited calls chained through host arrays included),
-// host arrays over a SharedArrayBuffer, and memory reuse. Skips with the probe's reason without a GPU.
+// float64 oracle, call-order effects on buffers (those chained through host arrays are the
+// conformance suite's, conformance.gpu.test.ts), host arrays over a SharedArrayBuffer, and memory reuse. Skips with the probe's reason without a GPU.
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { JsComputeBackend } from '@cwts/core/compute';
 import { naiveSgemm, seededRandom } from '@cwts/core/testing';
 import { cudaProvider, type GpuComputeBackend } from '../src/index.js';
 // @ts-expect-error: a plain ESM script of the package, without types.
 import { checkSgemmVariants } from '../scripts/device-figures.mjs';
-import { hostArrayOrderCases } from './host-order-cases.js';
 
 let backend: GpuComputeBackend | undefined;
 let unavailable = '';
@@ -168,9 +167,9 @@ describe('cuda device kernels', () => {
   });
 });
 
-describe('cuda device: un-awaited calls chained through host arrays (real stream and completion threads)', () => {
-  hostArrayOrderCases('cuda device', async (ctx) => use(ctx));
-
+// Un-awaited calls chained through host arrays (real stream and completion threads): the
+// conformance suite's "order" section, in conformance.gpu.test.ts.
+describe('cuda device: host arrays', () => {
   it('host arrays over a SharedArrayBuffer work like any other (kernel inputs and outputs, upload, download)', async (ctx) => {
     const b = use(ctx);
     const shared = (n: number): Float32Array => new Float32Array(new SharedArrayBuffer(n * 4));

@@ -10,6 +10,9 @@
 import { JsComputeBackend, normalAt } from '@cwts/core/compute';
 import type { NativeF32, NativeGpuContext, NativeGpuInfo } from '../src/native.js';
 
+/** Writes a staged host output into the caller's array at completion, or says why it could not. */
+type Late = () => string | undefined;
+
 function codeError(message: string, code: string): Error {
   return Object.assign(new Error(message), { code });
 }
@@ -54,8 +57,8 @@ export class EmulatedGpuContext implements NativeGpuContext {
   }
 
   download(id: number, dst: Uint8Array, srcOffset: number): Promise<void> {
-    const late: (() => void)[] = [];
-    return this.#op('download', () => this.#staged(dst, late, false).set(this.#buf(id).subarray(srcOffset, srcOffset + dst.byteLength)), late);
+    const late: Late[] = [];
+    return this.#op('download', () => this.#staged(dst, 'dst', late, false).set(this.#buf(id).subarray(srcOffset, srcOffset + dst.byteLength)), late);
   }
 
   copy(src: number, dst: number, bytes: number): Promise<void> {
@@ -67,28 +70,28 @@ export class EmulatedGpuContext implements NativeGpuContext {
   }
 
   rollingMoments(series: NativeF32, length: number, window: number, mean: Float32Array, variance: Float32Array): Promise<void> {
-    const late: (() => void)[] = [];
+    const late: Late[] = [];
     return this.#op('rollingMoments', () => {
-      this.#js.sync.rollingMoments({ series: this.#f32(series), length, window, out: { mean: this.#staged(mean, late, false), variance: this.#staged(variance, late, false) } });
+      this.#js.sync.rollingMoments({ series: this.#f32(series), length, window, out: { mean: this.#staged(mean, 'mean', late, false), variance: this.#staged(variance, 'variance', late, false) } });
     }, late);
   }
 
   patternScores(stored: NativeF32, K: number, D: number, queries: NativeF32, B: number, topK: number,
     outIdx: Int32Array, outScores: Float32Array, allScores: Float32Array | undefined): Promise<void> {
-    const late: (() => void)[] = [];
+    const late: Late[] = [];
     return this.#op('patternScores', () => {
       const r = this.#js.sync.patternScores({
         stored: this.#f32(stored), storedCount: K, dim: D, queries: this.#f32(queries), queryCount: B, topK,
-        returnAllScores: allScores !== undefined, out: { indices: this.#staged(outIdx, late, false), scores: this.#staged(outScores, late, false) },
+        returnAllScores: allScores !== undefined, out: { indices: this.#staged(outIdx, 'outIdx', late, false), scores: this.#staged(outScores, 'outScores', late, false) },
       });
-      if (allScores) this.#staged(allScores, late, false).set(r.allScores!);
+      if (allScores) this.#staged(allScores, 'allScores', late, false).set(r.allScores!);
     }, late);
   }
 
   sgemm(m: number, n: number, k: number, alpha: number, beta: number, a: NativeF32, b: NativeF32, c: NativeF32): Promise<void> {
-    const late: (() => void)[] = [];
+    const late: Late[] = [];
     return this.#op('sgemm', () => {
-      const cOut = typeof c === 'number' ? this.#f32(c) : this.#staged(c, late, beta !== 0);
+      const cOut = typeof c === 'number' ? this.#f32(c) : this.#staged(c, 'c', late, beta !== 0);
       this.#js.sync.sgemm({ m, n, k, alpha, beta, a: this.#f32(a), b: this.#f32(b), c: cOut });
     }, late);
   }
@@ -161,19 +164,25 @@ export class EmulatedGpuContext implements NativeGpuContext {
   /**
    * A host array the call writes, as the addon stages it: the call computes into a copy (holding
    * the array's bytes at the call when `read`, as sgemm's C with beta != 0), which reaches the
-   * caller's array only when the call completes (`late`).
+   * caller's array only when the call completes (`late`), if it is still attached and long
+   * enough (the addon's jsResultTarget); otherwise `late` says why, naming it as the addon does.
    */
-  #staged<T extends Float32Array | Int32Array | Uint8Array>(target: T, late: (() => void)[], read: boolean): T {
+  #staged<T extends Float32Array | Int32Array | Uint8Array>(target: T, name: string, late: Late[], read: boolean): T {
     const own = (read ? target.slice() : new (target.constructor as new (n: number) => T)(target.length)) as T;
-    late.push(() => target.set(own));
+    late.push(() => {
+      if (target.byteLength < own.byteLength) return `${name} was detached (its ArrayBuffer was transferred) while the call was in flight; the results were discarded`;
+      target.set(own);
+      return undefined;
+    });
     return own;
   }
 
   /**
    * Effects on device buffers and reads of host inputs happen at call time (as stream order
-   * and the addon's staging do); host outputs are written by `late` when the call settles.
+   * and the addon's staging do); host outputs are written by `late` when the call settles, and
+   * a detached one rejects the call with the addon's code (the others are still written).
    */
-  #op<T>(name: string, effect: () => T, late: readonly (() => void)[] = []): Promise<T> {
+  #op<T>(name: string, effect: () => T, late: readonly Late[] = []): Promise<T> {
     this.#alive();
     this.calls.push(name);
     let value: T;
@@ -183,10 +192,15 @@ export class EmulatedGpuContext implements NativeGpuContext {
       return Promise.reject(e);
     }
     this.inFlight++;
-    return new Promise((resolve) => setImmediate(() => {
+    return new Promise((resolve, reject) => setImmediate(() => {
       this.inFlight--;
-      for (const write of late) write();
-      resolve(value);
+      let why: string | undefined;
+      for (const write of late) {
+        const failed = write();
+        why ??= failed;
+      }
+      if (why !== undefined) reject(codeError(why, 'CUDA_BAD_ARGUMENT'));
+      else resolve(value);
     }));
   }
 }

@@ -10,6 +10,9 @@
  * Skips come from the backend itself, inside each test with the reason visible: an unavailable
  * backend (its probe reason), a kernel not in `capabilities.kernels`, no sync kernels, and
  * `capabilities.float64: false` for the float64 section (compute-conformance-float64.ts).
+ *
+ * The order section (compute-conformance-order.ts) holds the contract's call order: un-awaited
+ * calls meeting through buffers or host arrays, run on the backend and on the oracle in call order.
  */
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import {
@@ -30,6 +33,7 @@ import {
 import { JsComputeBackend } from '../compute/js-backend.js';
 import { normalAt, splitSeed } from '../compute/philox.js';
 import { describeFloat64Section } from './compute-conformance-float64.js';
+import { describeOrderSection } from './compute-conformance-order.js';
 import { skipUnlessRequired } from './require.js';
 import { seededRandom, type SeededRandom } from './seeded-random.js';
 
@@ -396,8 +400,8 @@ export function describeComputeConformance(
       await ref.dispose();
     });
 
-    /** The backend under test, or a visible skip (unavailable / kernel not declared). */
-    function use(ctx: TestContext, kernel?: KernelName): ComputeBackend {
+    /** The backend under test, or a visible skip (unavailable / a listed kernel not declared). */
+    function use(ctx: TestContext, ...kernels: KernelName[]): ComputeBackend {
       // An unavailable backend fails instead where CI requires it (CWTS_REQUIRE=<backend name>).
       if (state.unavailable !== undefined) skipUnlessRequired(ctx, state.provider?.name ?? label, state.unavailable);
       if (state.createError !== undefined || state.backend === undefined) {
@@ -405,8 +409,8 @@ export function describeComputeConformance(
         throw new Error(`backend '${state.provider?.name}' probed available but create() failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
       }
       const backend = state.backend;
-      if (kernel !== undefined && !backend.capabilities.kernels.includes(kernel)) {
-        ctx.skip(`kernel ${kernel} not declared by backend ${backend.name}`);
+      for (const kernel of kernels) {
+        if (!backend.capabilities.kernels.includes(kernel)) ctx.skip(`kernel ${kernel} not declared by backend ${backend.name}`);
       }
       return backend;
     }
@@ -1180,6 +1184,19 @@ export function describeComputeConformance(
         checkSgemm('async', ca, 0, exp, k);
         expectSyncArgumentError('sync m 0', () => backend.sync.sgemm({ m: 0, n, k, a, b, c: cs }));
       });
+    });
+
+    // -------------------------------------------------------------------------------------------
+    describeOrderSection({
+      use,
+      create: async () => {
+        if (state.provider === undefined) fail('no provider');
+        return state.provider.create(options.createOptions ?? {});
+      },
+      ref,
+      checkRolling: (label, got, want) => checkRolling(label, got, naiveFrom(want), T.rollingRel),
+      checkScores: (label, got, want) => checkScores(label, got, want, T.patternScoreAbs),
+      checkVaR: (label, got, want) => checkVaR(label, got, want, T.varRel),
     });
 
     // -------------------------------------------------------------------------------------------
