@@ -220,9 +220,9 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
       bookInVenueOrder(pending, bookFill);
       for (const next of afterBooking) next();
     };
-    /** A venue's answer about an order we hold: its fills booked once each, a terminal status closes it. */
     /** Orders the venue answered about (steps 1 and 1b). */
     const answered = new Set<string>();
+    /** A venue's answer about an order we hold: its fills booked once each, a terminal status closes it. */
     const applyAnswer = (o: Order, st: OrderStatusReport) => {
       answered.add(o.clientOrderId);
       const answer = statusFills(engine, o, st);
