@@ -19,6 +19,7 @@
  * visibly, where the backend does not declare a kernel it needs.
  */
 import { describe, expect, it, type TestContext } from 'vitest';
+import { expectArgumentError, fail, isComputeArgumentError } from './compute-checks.js';
 import type { ComputeBackend, DeviceBuffer, KernelName, MonteCarloVaRArgs, MonteCarloVaRResult, RollingMomentsResult } from '../contracts/compute.js';
 
 export interface OrderSectionContext {
@@ -41,10 +42,6 @@ const N = 1 << 16;
 
 const filled = (n: number, v: number): Float32Array => new Float32Array(n).fill(v);
 const ramp = (n: number): Float32Array => Float32Array.from({ length: n }, (_, i) => i);
-
-function fail(message: string): never {
-  throw new Error(message);
-}
 
 /** Every element of `x` is `v`, or a message naming how many are not and the first. */
 function expectEvery(label: string, x: ArrayLike<number>, v: number): void {
@@ -71,21 +68,6 @@ function expectSame(label: string, got: ArrayLike<number>, want: ArrayLike<numbe
     }
   }
   if (bad > 0) fail(`${label}: ${bad} of ${want.length} elements differ from the oracle run in call order; first at ${first}: got ${got[first]}, expected ${want[first]}`);
-}
-
-function isArgumentError(e: unknown): boolean {
-  return e instanceof Error && e.name === 'ComputeArgumentError';
-}
-
-async function expectArgumentError(label: string, call: () => unknown): Promise<void> {
-  let error: unknown;
-  try {
-    await call();
-  } catch (e) {
-    error = e;
-  }
-  if (error === undefined) fail(`${label}: expected a ComputeArgumentError, but the call succeeded`);
-  if (!isArgumentError(error)) fail(`${label}: expected a ComputeArgumentError, got ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
 }
 
 /** Runs `body` with buffers of the given byte sizes, freeing those the body did not free. */
@@ -492,7 +474,7 @@ export function describeOrderSection(c: OrderSectionContext): void {
       structuredClone(tmp.buffer, { transfer: [tmp.buffer] });
       const [w, r] = await Promise.allSettled([writer, reader]);
       for (const [name, s] of [['the writer', w], ['the reader', r]] as const) {
-        if (s.status === 'rejected' && !isArgumentError(s.reason)) {
+        if (s.status === 'rejected' && !isComputeArgumentError(s.reason)) {
           const e = s.reason as unknown;
           fail(`${name}: expected it to resolve or reject with a ComputeArgumentError, got ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
         }

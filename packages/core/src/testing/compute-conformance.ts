@@ -34,6 +34,7 @@ import { JsComputeBackend } from '../compute/js-backend.js';
 import { normalAt, splitSeed } from '../compute/philox.js';
 import { describeFloat64Section } from './compute-conformance-float64.js';
 import { describeOrderSection } from './compute-conformance-order.js';
+import { expectArgumentError, fail, isComputeArgumentError } from './compute-checks.js';
 import { skipUnlessRequired } from './require.js';
 import { seededRandom, type SeededRandom } from './seeded-random.js';
 
@@ -204,11 +205,8 @@ export function summariseBySort(losses: Float64Array, confidence: number): Monte
 }
 
 // ---------------------------------------------------------------------------------------------
-// Checks that report the first mismatch with context instead of thousands of expect() calls.
-
-function fail(message: string): never {
-  throw new Error(message);
-}
+// Checks that report the first mismatch with context instead of thousands of expect() calls
+// (fail and the argument-error checks: compute-checks.ts).
 
 function checkAll(label: string, n: number, ok: (i: number) => boolean, describeAt: (i: number) => string): void {
   let bad = 0;
@@ -290,19 +288,6 @@ function checkVaR(label: string, got: MonteCarloVaRResult, want: MonteCarloVaRRe
   }
 }
 
-async function expectArgumentError(label: string, call: () => unknown): Promise<void> {
-  let error: unknown;
-  try {
-    await call();
-  } catch (e) {
-    error = e;
-  }
-  if (error === undefined) fail(`${label}: expected a ComputeArgumentError, but the call succeeded`);
-  if (!(error instanceof Error) || error.name !== 'ComputeArgumentError') {
-    fail(`${label}: expected a ComputeArgumentError, got ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
-  }
-}
-
 function expectSyncArgumentError(label: string, call: () => unknown): void {
   let error: unknown;
   try {
@@ -311,9 +296,7 @@ function expectSyncArgumentError(label: string, call: () => unknown): void {
     error = e;
   }
   if (error === undefined) fail(`${label}: expected sync code to throw a ComputeArgumentError`);
-  if (!(error instanceof Error) || error.name !== 'ComputeArgumentError') {
-    fail(`${label}: expected a ComputeArgumentError, got ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
-  }
+  if (!isComputeArgumentError(error)) fail(`${label}: expected a ComputeArgumentError, got ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
 }
 
 // ---------------------------------------------------------------------------------------------
