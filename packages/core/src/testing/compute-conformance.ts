@@ -1079,7 +1079,7 @@ export function describeComputeConformance(
         });
       }
 
-      it('beta = 0 ignores NaN and Infinity already in C; alpha = 0 scales C', async (ctx) => {
+      it('beta = 0 ignores NaN and Infinity already in C; alpha = 0 scales C without reading A or B; SharedArrayBuffer host arrays', async (ctx) => {
         const backend = use(ctx, 'sgemm');
         const rng = seededRandom(4001);
         const [m, n, k] = [5, 7, 3];
@@ -1092,8 +1092,23 @@ export function describeComputeConformance(
         checkSgemm('beta=0', c, 0, naiveSgemm(m, n, k, 1, 0, a, b, c), k);
         const c0 = rng.normals(m * n);
         const c2 = Float32Array.from(c0);
-        await backend.sgemm({ m, n, k, a, b, c: c2, alpha: 0, beta: 3 });
+        // alpha = 0 reads neither A nor B: 0 x NaN (or Infinity) there must not reach C
+        const aBad = Float32Array.from(a);
+        aBad[0] = Number.NaN;
+        aBad[4] = Number.POSITIVE_INFINITY;
+        const bBad = Float32Array.from(b);
+        bBad[2] = Number.NEGATIVE_INFINITY;
+        await backend.sgemm({ m, n, k, a: aBad, b: bBad, c: c2, alpha: 0, beta: 3 });
         for (let i = 0; i < m * n; i++) expect(Math.abs(c2[i] - 3 * c0[i])).toBeLessThanOrEqual(1e-6 * Math.abs(3 * c0[i]));
+        // host arrays over a SharedArrayBuffer are host arrays like any other
+        const shared = (x: Float32Array): Float32Array => {
+          const v = new Float32Array(new SharedArrayBuffer(x.byteLength));
+          v.set(x);
+          return v;
+        };
+        const cShared = shared(c0);
+        await backend.sgemm({ m, n, k, a: shared(a), b: shared(b), c: cShared, alpha: 1, beta: 0.5 });
+        checkSgemm('SharedArrayBuffer arrays', cShared, 0, naiveSgemm(m, n, k, 1, 0.5, a, b, c0), k);
       });
 
       it('accepts DeviceBuffers and host views with offsets; C is written in place', async (ctx) => {
