@@ -230,7 +230,9 @@ export class CpuSimdBackend extends HostMemoryBackend implements ComputeBackend 
   readonly #hostWrites = new Map<ArrayBufferLike, PendingWrites>();
 
   constructor(native: NativeModule, probe: NativeProbe, addonPath: string, settings: ResolvedSettings) {
-    super(CPU_SIMD_BACKEND_NAME);
+    // Async calls copy host inputs (README, "Calls, threads and memory"): saying so lets a
+    // pattern store keep its slab in a DeviceBuffer instead of being copied on every query.
+    super(CPU_SIMD_BACKEND_NAME, { copiesHostInputs: true });
     if (settings.isa !== 'auto' && !probe.supported.includes(settings.isa)) {
       throw new Error(
         `${CPU_SIMD_BACKEND_NAME}: kernel set '${settings.isa}' is not available here (this CPU and build support: ${probe.supported.join(', ')})`,

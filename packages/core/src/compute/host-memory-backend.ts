@@ -9,18 +9,21 @@ import { HostBuffers } from './host-buffers.js';
  * rejects exactly the same misuse with the same words.
  */
 export abstract class HostMemoryBackend {
-  readonly capabilities: BackendCapabilities = Object.freeze({
-    kernels: ALL_KERNELS,
-    syncKernels: true,
-    deviceMemory: false,
-    maxBufferBytes: bufferConstants.MAX_LENGTH,
-    // Host memory backends compute in float64 where asked (the JS oracle, CPU SIMD).
-    float64: true,
-  });
+  readonly capabilities: BackendCapabilities;
   protected readonly buffers: HostBuffers;
   #disposed = false;
 
-  protected constructor(readonly name: string) {
+  /** `copiesHostInputs`: whether async calls copy the caller's arrays (see BackendCapabilities). */
+  protected constructor(readonly name: string, options: { copiesHostInputs?: boolean } = {}) {
+    this.capabilities = Object.freeze({
+      kernels: ALL_KERNELS,
+      syncKernels: true,
+      deviceMemory: false,
+      maxBufferBytes: bufferConstants.MAX_LENGTH,
+      // Host memory backends compute in float64 where asked (the JS oracle, CPU SIMD).
+      float64: true,
+      copiesHostInputs: options.copiesHostInputs === true,
+    });
     this.buffers = new HostBuffers(name, bufferConstants.MAX_LENGTH);
   }
 

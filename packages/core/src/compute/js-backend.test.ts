@@ -29,6 +29,8 @@ describe('js provider', () => {
     expect(b.name).toBe('js');
     expect(b.capabilities.syncKernels).toBe(true);
     expect(b.capabilities.deviceMemory).toBe(false);
+    // Its async calls read the caller's arrays in place on the JS thread: nothing to keep resident.
+    expect(b.capabilities.copiesHostInputs).toBe(false);
     await b.dispose();
     await expect(b.noop()).rejects.toThrow(/disposed/);
   });

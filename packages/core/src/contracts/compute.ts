@@ -62,6 +62,14 @@ export interface BackendCapabilities {
    * precision; the conformance suite skips its float64 section on false.
    */
   float64: boolean;
+  /**
+   * True when an async call copies the host arrays it reads before computing (a host-memory
+   * backend that computes off the JS thread, like CPU SIMD, must: the caller may detach them
+   * meanwhile). Data read by many calls, such as a pattern store, is then cheaper kept in a
+   * `DeviceBuffer`, which is used in place. Backends with `deviceMemory` move host inputs anyway
+   * and need not say so. Absent means false (API 1.9).
+   */
+  copiesHostInputs?: boolean;
 }
 
 /** Opaque handle to backend-owned memory. Only the backend that created it may use it. */

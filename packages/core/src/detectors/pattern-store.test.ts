@@ -161,6 +161,35 @@ describe('PatternStore', () => {
     store.releaseDevice();
     expect(js.liveBuffers).toBe(0);
   });
+
+  it('on a host backend whose async calls copy their inputs, keeps the store resident too; on one that does not, passes the slab', async () => {
+    // CPU SIMD copies every host input of an async call: a 1M x 64 slab passed as a host array
+    // was 256 MB copied per query (docs/performance.md, "Detectors").
+    for (const copies of [true, false]) {
+      const js = new JsComputeBackend();
+      let created = 0;
+      const seen: unknown[] = [];
+      const host: ComputeBackend = Object.create(js, {
+        capabilities: { value: { ...js.capabilities, deviceMemory: false, copiesHostInputs: copies } },
+        createBuffer: { value: (n: number): DeviceBuffer => (created++, js.createBuffer(n)) },
+        upload: { value: js.upload.bind(js) },
+        patternScores: { value: (a: Parameters<ComputeBackend['patternScores']>[0]) => (seen.push(a.stored), js.patternScores(a)) },
+        freeBuffer: { value: js.freeBuffer.bind(js) },
+      });
+      const r = seededRandom(4);
+      const D = 8;
+      const store = new PatternStore({ dim: D, capacity: 10 });
+      for (let i = 0; i < 10; i++) store.add(randomWindow(r, D), 0, 0, i);
+      const q = Float32Array.from(randomWindow(r, D));
+      const res = await store.query(host, q, 1, 2);
+      const direct = await store.query(js, q, 1, 2);
+      expect(Array.from(res.indices)).toEqual(Array.from(direct.indices));
+      expect(created).toBe(copies ? 1 : 0);
+      expect(seen[0] instanceof Float32Array).toBe(!copies);
+      store.releaseDevice();
+      expect(js.liveBuffers).toBe(0);
+    }
+  });
 });
 
 describe('PatternStore files', () => {

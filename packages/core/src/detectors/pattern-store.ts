@@ -235,7 +235,10 @@ export class PatternStore {
   }
 
   private async storedArg(backend: ComputeBackend): Promise<Float32Array | DeviceBuffer> {
-    if (!backend.capabilities.deviceMemory || this.windows.byteLength > backend.capabilities.maxBufferBytes) return this.windows;
+    const caps = backend.capabilities;
+    // Resident where a host array would be moved or copied on every query: device memory, or a
+    // host backend whose async calls copy their inputs (CPU SIMD: 256 MiB per query at 1M x 64).
+    if (!(caps.deviceMemory || caps.copiesHostInputs === true) || this.windows.byteLength > caps.maxBufferBytes) return this.windows;
     if (this.device && this.device.backend !== backend) this.releaseDevice();
     if (!this.device) {
       this.device = { backend, buffer: backend.createBuffer(this.windows.byteLength) };

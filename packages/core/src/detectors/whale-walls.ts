@@ -81,17 +81,20 @@ function levels(d: WhaleRuleContext, st: WhaleSymbol, side: number, levels: Book
   const ls = st.levelSize;
   // compared in log notional: no exp per level
   const logThreshold = Math.max(st.logWallMin, st.logWallRatio + ls.median);
+  const bookSide = side === BID ? 'bid' : 'ask';
   for (let k = 0; k < levels.length; k++) {
     const price = levels[k].price;
-    const qty = book.qtyAt(side === BID ? 'bid' : 'ask', price);
     const i = w.find(price);
     if (i >= 0) {
-      updateWall(d, st, side, i, qty, touch, now, ctx);
+      updateWall(d, st, side, i, book.qtyAt(bookSide, price), touch, now, ctx);
       continue;
     }
-    if (qty <= 0) continue;
+    // The band test first: most levels a delta names lie outside it, and the book lookup (a
+    // binary search) is the larger part of this loop's cost.
     const dist = side === BID ? touch - price : price - touch;
     if (dist < 0 || dist > band) continue;
+    const qty = book.qtyAt(bookSide, price);
+    if (qty <= 0) continue;
     const notional = price * st.tickValue * qty * st.lotValue;
     const x = Math.log(notional);
     d.stats.levelsSeen++;
