@@ -7,12 +7,17 @@
 // Execution model: one serial MTLCommandQueue; every operation is encoded into one command
 // buffer and committed from the JS thread in call order (the contract's ordering); host inputs
 // are copied into shared-storage staging buffers at call time; an N-API async worker waits for
-// the command buffer, copies results into the caller's arrays and does the host part (top-k,
-// VaR quantile) before the promise settles.
+// the command buffer and does the host part (top-k, VaR quantile) into addon memory. Results
+// reach the caller's arrays only on the JS thread, at completion, and only while each array is
+// still attached and long enough (cwts/js_result_target.h, shared with the CUDA/ROCm addon): the
+// caller may transfer an array's ArrayBuffer while the call is in flight, and a worker-thread
+// write into it would hit freed memory.
 #import <Foundation/Foundation.h>
 #import <Metal/Metal.h>
 #import <MetalPerformanceShaders/MetalPerformanceShaders.h>
 #include <napi.h>
+
+#include <cwts/js_result_target.h>
 
 #include <algorithm>
 #include <array>
@@ -91,9 +96,18 @@ class Completion : public Napi::AsyncWorker {
  public:
   Completion(Napi::Env env, Context* ctx) : Napi::AsyncWorker(env, "cwts-metal-completion"), deferred_(Napi::Promise::Deferred::New(env)), ctx_(ctx) {}
   Napi::Promise promise() const { return deferred_.Promise(); }
-  void keep(Napi::Value v) { keep_.push_back(Napi::Persistent(v)); }
-  void copyBack(id<MTLBuffer> from, void* to, size_t bytes) { backs_.push_back({from, to, bytes}); }
+  /** At completion, on the JS thread: `bytes` from `from` (addon memory) into the typed array `target`. */
+  void copyBack(const void* from, Napi::Value target, size_t bytes, const char* name) {
+    backs_.push_back(Back{from, Napi::Persistent(target), bytes, name});
+  }
   void hold(id<MTLBuffer> b) { held_.push_back(b); }
+  /** Addon memory the host part writes results into (kept until the promise settles). */
+  template <typename T>
+  T* scratch(size_t count) {
+    auto v = std::make_shared<std::vector<T>>(std::max<size_t>(count, 1));
+    scratch_.push_back(v);
+    return v->data();
+  }
   std::function<void()> host;
   std::function<Napi::Value(Napi::Env)> result;
   void submit(id<MTLCommandBuffer> cmd);
@@ -105,7 +119,6 @@ class Completion : public Napi::AsyncWorker {
       SetError("Metal command buffer failed: " + nsString(cmd_.error));
       return;
     }
-    for (const auto& b : backs_) std::memcpy(b.to, [b.from contents], b.bytes);
     if (host) host();
   }
   void OnOK() override;
@@ -113,16 +126,18 @@ class Completion : public Napi::AsyncWorker {
 
  private:
   struct Back {
-    id<MTLBuffer> from;
-    void* to;
+    const void* from;
+    Napi::Reference<Napi::Value> target;
     size_t bytes;
+    const char* name;
   };
+  void finish();
   Napi::Promise::Deferred deferred_;
   Context* ctx_;
   id<MTLCommandBuffer> cmd_ = nil;
-  std::vector<Napi::Reference<Napi::Value>> keep_;
   std::vector<Back> backs_;
   std::vector<id<MTLBuffer>> held_;
+  std::vector<std::shared_ptr<void>> scratch_;
 };
 
 class Context : public Napi::ObjectWrap<Context> {
@@ -218,9 +233,8 @@ class Context : public Napi::ObjectWrap<Context> {
     Napi::Float32Array a = v.As<Napi::Float32Array>();
     id<MTLBuffer> b = staging(env, count * 4);
     if (readFirst) std::memcpy([b contents], a.Data(), count * 4);
-    c->keep(v);
     c->hold(b);
-    c->copyBack(b, a.Data(), count * 4);
+    c->copyBack([b contents], v, count * 4, name);
     return b;
   }
 
@@ -314,9 +328,8 @@ class Context : public Napi::ObjectWrap<Context> {
       id<MTLBlitCommandEncoder> blit = [cmd blitCommandEncoder];
       [blit copyFromBuffer:src sourceOffset:off toBuffer:s destinationOffset:0 size:dst.ByteLength()];
       [blit endEncoding];
-      c->keep(info[1]);
       c->hold(s);
-      c->copyBack(s, dst.Data(), dst.ByteLength());
+      c->copyBack([s contents], info[1], dst.ByteLength(), "dst");
     });
   }
 
@@ -358,10 +371,12 @@ class Context : public Napi::ObjectWrap<Context> {
       const uint32_t K = info[1].As<Napi::Number>().Uint32Value(), D = info[2].As<Napi::Number>().Uint32Value();
       const uint32_t B = info[4].As<Napi::Number>().Uint32Value(), topK = info[5].As<Napi::Number>().Uint32Value();
       if ((B + kScoresQB - 1) / kScoresQB > 65535) throw withCode(env, "too many queries for one call", "METAL_BAD_ARGUMENT");
-      Napi::Int32Array outIdx = info[6].As<Napi::Int32Array>();
-      Napi::Float32Array outScores = info[7].As<Napi::Float32Array>();
-      float* all = info[8].IsTypedArray() ? info[8].As<Napi::Float32Array>().Data() : nullptr;
-      for (int i = 6; i <= 8; ++i) if (info[i].IsTypedArray()) c->keep(info[i]);
+      const size_t picked = static_cast<size_t>(B) * topK;
+      // The host part writes into addon memory; OnOK copies it into these arrays on the JS thread.
+      int32_t* idxOut = c->scratch<int32_t>(picked);
+      float* scoreOut = c->scratch<float>(picked);
+      c->copyBack(idxOut, info[6], picked * 4, "outIdx");
+      c->copyBack(scoreOut, info[7], picked * 4, "outScores");
       id<MTLBuffer> stored = input(env, c, info[0], static_cast<size_t>(K) * D, "stored");
       id<MTLBuffer> queries = input(env, c, info[3], static_cast<size_t>(B) * D, "queries");
       id<MTLBuffer> snT = staging(env, static_cast<size_t>(K) * D * 4);
@@ -377,10 +392,9 @@ class Context : public Napi::ObjectWrap<Context> {
       const uint32_t push[3] = {K, D, B};
       dispatch(cmd, scores_, push, sizeof push, {snT, qn, scores}, MTLSizeMake(groupsFor(K, kWG), (B + kScoresQB - 1) / kScoresQB, 1));
       const float* sc = static_cast<const float*>([scores contents]);
-      int32_t* idxOut = outIdx.Data();
-      float* scoreOut = outScores.Data();
-      c->host = [sc, all, idxOut, scoreOut, K, B, topK]() {
-        if (all) std::memcpy(all, sc, static_cast<size_t>(B) * K * 4);
+      // allScores: every score, straight from the scores buffer (held until completion).
+      if (info[8].IsTypedArray()) c->copyBack(sc, info[8], static_cast<size_t>(B) * K * 4, "allScores");
+      c->host = [sc, idxOut, scoreOut, K, B, topK]() {
         std::vector<int32_t> order(K);
         for (uint32_t b = 0; b < B; ++b) {
           const float* row = sc + static_cast<size_t>(b) * K;
@@ -551,24 +565,40 @@ void Completion::submit(id<MTLCommandBuffer> cmd) {
   Queue();
 }
 
+void Completion::finish() {
+  backs_.clear();
+  held_.clear();
+  scratch_.clear();
+  ctx_->end();
+  ctx_->Unref();
+}
+
 void Completion::OnOK() {
   Napi::Env env = Env();
   Napi::HandleScope scope(env);
+  std::string why, first;
+  for (const Back& b : backs_) {
+    void* to = cwts::jsResultTarget(env, b.target.Value(), b.bytes, b.name, &why);
+    if (to == nullptr) {
+      if (first.empty()) first = why;
+      continue;
+    }
+    std::memcpy(to, b.from, b.bytes);
+  }
+  if (!first.empty()) {
+    finish();
+    deferred_.Reject(withCode(env, first, "METAL_BAD_ARGUMENT").Value());
+    return;
+  }
   Napi::Value v = result ? result(env) : env.Undefined();
-  keep_.clear();
-  held_.clear();
-  ctx_->end();
-  ctx_->Unref();
+  finish();
   deferred_.Resolve(v);
 }
 
 void Completion::OnError(const Napi::Error& e) {
   Napi::Env env = Env();
   Napi::HandleScope scope(env);
-  keep_.clear();
-  held_.clear();
-  ctx_->end();
-  ctx_->Unref();
+  finish();
   deferred_.Reject(withCode(env, e.Message(), "METAL_ERROR").Value());
 }
 
