@@ -8,7 +8,7 @@ import { Portfolio } from './portfolio.js';
 import type { RiskStateName } from './risk-state.js';
 import {
   BookHealthCheck, buildCheckChain, InstrumentRulesCheck, MaxOpenOrdersCheck, MaxOrderNotionalCheck, minNotionalAtoms, OrderRateCheck,
-  PositionLimitCheck, PriceBandCheck, reducesExposure, RiskStateCheck, runChain, SelfTradeCheck, type RiskEnv,
+  PositionLimitCheck, PriceBandCheck, ReduceOnlyCheck, reducesExposure, RiskStateCheck, runChain, SelfTradeCheck, type RiskEnv,
 } from './checks.js';
 import { RISK_REASON_CODES } from './reasons.js';
 
@@ -122,6 +122,45 @@ describe('instrument_rules', () => {
   it('a minimum finer than the notional unit rounds up', () => {
     const odd = defineInstrument({ exchange: 'v', symbol: 'X', base: 'X', quote: 'USDT', tickSize: '0.1', lotSize: '1', minNotional: '0.15' });
     expect(minNotionalAtoms(odd)).toBe(2n);
+  });
+});
+
+describe('reduce_only', () => {
+  const ro = (side: 'buy' | 'sell', qty: number, price?: number): OrderIntent => ({ ...intent(side, qty, price), tif: 'IOC', reduceOnly: true });
+  it('passes a reduce-only order only while it cannot take the position past flat (the REDUCING rule), refuses it otherwise', () => {
+    const w = new World();
+    const c = new ReduceOnlyCheck();
+    const flat = c.check(ro('sell', 1, 5_000_000), w);
+    expect(flat).toMatchObject({ ok: false, reason: 'INVALID_ORDER' });
+    expect(!flat.ok && flat.message).toContain('there is no position to reduce');
+    w.hold(BTC, 10, 5_000_000);
+    expect(reasonOf(c.check(ro('sell', 10, 5_000_000), w))).toBe('ok'); // to flat exactly: an exit of the whole position
+    expect(reasonOf(c.check(ro('sell', 3), w))).toBe('ok'); // market too
+    // larger than the position: it would flip it short, were it filled whole
+    const flip = c.check(ro('sell', 20, 5_000_000), w);
+    expect(flip).toMatchObject({ ok: false, reason: 'INVALID_ORDER' });
+    expect(!flip.ok && flip.message).toBe('reduce-only sell 20 lots v:BTCUSDT with position 10 lots: with our resting sell orders (0 lots) it could take the position past flat: at most 10 lots may go out');
+    const adds = c.check(ro('buy', 1, 5_000_000), w);
+    expect(!adds.ok && adds.message).toContain('it would add to the long position');
+    // our resting sells count toward it: 6 + 4 = 10 passes, 7 + 4 does not
+    w.rest('sell', 5_010_000, 4);
+    expect(reasonOf(c.check(ro('sell', 6, 5_000_000), w))).toBe('ok');
+    const more = c.check(ro('sell', 7, 5_000_000), w);
+    expect(!more.ok && more.message).toContain('at most 6 lots may go out');
+    // an order without the flag is not this check's business
+    expect(reasonOf(c.check(intent('sell', 20, 5_000_000), w))).toBe('ok');
+    expect(reasonOf(c.check({ ...intent('sell', 20, 5_000_000), reduceOnly: false }, w))).toBe('ok');
+  });
+
+  it('short positions alike, and the chain runs it whatever [risk] says, on a routed parent too', () => {
+    const w = new World();
+    w.hold(BTC, -5, 5_000_000);
+    const chain = buildCheckChain({ max_position: 1_000_000, max_drawdown: 0.1, kelly_fraction: 0.5, var_confidence: 0.99, max_open_orders: 10, price_band_bps: 100, orders_per_second: 1e12 } as RiskConfig, envOf(w));
+    expect(reasonOf(runChain(chain, ro('buy', 5, 5_000_000), w))).toBe('ok');
+    expect(reasonOf(runChain(chain, ro('buy', 6, 5_000_000), w))).toBe('INVALID_ORDER');
+    expect(reasonOf(runChain(chain, ro('sell', 2, 5_000_000), w))).toBe('INVALID_ORDER'); // adds to the short
+    const parentChecks = chain.filter((c) => c.parent === true);
+    expect(reasonOf(runChain(parentChecks, ro('buy', 6, 5_000_000), w))).toBe('INVALID_ORDER');
   });
 });
 
@@ -399,7 +438,7 @@ describe('the chain from [risk]', () => {
   it('runs the checks in a fixed order, first rejection wins, and every reason is documented', () => {
     const w = new World();
     const chain = buildCheckChain(risk, envOf(w));
-    expect(chain.map((c) => c.name)).toEqual(['risk_state', 'instrument_rules', 'book_health', 'price_band', 'max_order_notional', 'max_position', 'max_open_orders', 'self_trade', 'order_rate']);
+    expect(chain.map((c) => c.name)).toEqual(['risk_state', 'instrument_rules', 'reduce_only', 'book_health', 'price_band', 'max_order_notional', 'max_position', 'max_open_orders', 'self_trade', 'order_rate']);
     expect(reasonOf(runChain(chain, intent('buy', 11, 4_000_000), w))).toBe('RISK_PRICE_BAND'); // before notional
     expect(reasonOf(runChain(chain, intent('buy', 11, 5_000_000), w))).toBe('RISK_MAX_ORDER_NOTIONAL');
     expect(reasonOf(runChain(chain, intent('buy', 10, 5_000_000), w))).toBe('ok');
@@ -416,7 +455,7 @@ describe('the chain from [risk]', () => {
     const w = new World();
     const chain = buildCheckChain({ ...risk, orders_per_second: 1e12 }, envOf(w));
     const parentChecks = chain.filter((c) => c.parent === true);
-    expect(parentChecks.map((c) => c.name)).toEqual(['instrument_rules', 'max_order_notional', 'max_position']);
+    expect(parentChecks.map((c) => c.name)).toEqual(['instrument_rules', 'reduce_only', 'max_order_notional', 'max_position']);
     const o = intent('buy', 9); // market: 50001 x 0.009 = 450.009, under 500
     expect(reasonOf(runChain(chain, o, w))).toBe('ok');
     expect(reasonOf(runChain(parentChecks, o, w))).toBe('ok');

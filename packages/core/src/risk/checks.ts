@@ -286,6 +286,36 @@ export class InstrumentRulesCheck implements RiskCheck {
 
 export { minNotionalAtoms };
 
+// ---- 2b. reduce-only ----------------------------------------------------------------------
+
+/**
+ * An order flagged `reduceOnly` must only reduce its venue's position: opposite the position,
+ * and with our resting orders on its side at most the position (the REDUCING rule, `reduces()`),
+ * so that it cannot flip the position whatever fills. Otherwise it is refused, not cut down: a
+ * check answers yes or no and never rewrites an order, and a smaller order than the one asked
+ * for is the strategy's to choose (docs/risk.md, "Reduce-only orders"). Venues enforce the flag
+ * only where they have one (derivatives through ccxt); the paper client and spot venues ignore
+ * it, and an "exit" once flipped the position. Built in: it runs in every chain, whatever
+ * `[risk]` says, and on a routed parent as a whole (a parent check).
+ */
+export class ReduceOnlyCheck implements RiskCheck {
+  readonly name = 'reduce_only';
+  readonly parent = true;
+  constructor(private readonly facts = new IntentFacts()) {}
+  check(intent: Readonly<OrderIntent>, ctx: RiskContext): RiskDecision {
+    if (intent.reduceOnly !== true) return OK;
+    const f = this.facts.of(intent, ctx);
+    if (f.reduces()) return OK;
+    const pos = f.pos;
+    const resting = f.restingSameSide();
+    const why =
+      pos === 0 ? 'there is no position to reduce'
+      : Math.sign(pos) === dirOf(intent) ? `it would add to the ${pos > 0 ? 'long' : 'short'} position`
+      : `with our resting ${intent.side} orders (${resting} lots) it could take the position past flat: at most ${Math.max(0, Math.abs(pos) - resting)} lots may go out`;
+    return reject('INVALID_ORDER', `reduce-only ${intent.side} ${intent.qty} lots ${intent.exchange}:${intent.symbol} with position ${pos} lots: ${why}`);
+  }
+}
+
 // ---- 3. book health -----------------------------------------------------------------------
 
 /**
@@ -716,13 +746,14 @@ export interface CheckChainOptions {
 
 /**
  * The pre-trade chain from `[risk]`, cheapest and most fundamental first; the rate limiter last
- * so that only orders every other check accepted spend a token. The checks share one
+ * so that only orders every other check accepted spend a token. reduce_only has no setting and
+ * is always in it. The checks share one
  * IntentFacts, loaded by instrument_rules: if you reorder, keep it before every other check that
  * reads them and first among the parent checks.
  */
 export function buildCheckChain(risk: RiskConfig, env: RiskEnv, opts: CheckChainOptions = {}): RiskCheck[] {
   const facts = new IntentFacts(true);
-  const chain: RiskCheck[] = [new RiskStateCheck(env, facts), new InstrumentRulesCheck(facts), new BookHealthCheck(env, opts.staleAfterMs ?? 10_000, facts), new PriceBandCheck(risk.price_band_bps, facts)];
+  const chain: RiskCheck[] = [new RiskStateCheck(env, facts), new InstrumentRulesCheck(facts), new ReduceOnlyCheck(facts), new BookHealthCheck(env, opts.staleAfterMs ?? 10_000, facts), new PriceBandCheck(risk.price_band_bps, facts)];
   if (risk.max_order_notional !== undefined) chain.push(new MaxOrderNotionalCheck(risk.max_order_notional, facts));
   chain.push(new PositionLimitCheck(env, risk.max_position, risk.max_total_position, facts));
   chain.push(new MaxOpenOrdersCheck(env, risk.max_open_orders));

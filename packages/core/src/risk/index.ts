@@ -1,6 +1,6 @@
 export { RiskManager, type RiskManagerOptions, type RiskEnginePort, type EngineRiskHooks, type VaRScheduleOptions } from './manager.js';
 export {
-  buildCheckChain, runChain, reducesExposure, RiskStateCheck, InstrumentRulesCheck, BookHealthCheck, PriceBandCheck, MaxOrderNotionalCheck,
+  buildCheckChain, runChain, reducesExposure, RiskStateCheck, InstrumentRulesCheck, ReduceOnlyCheck, BookHealthCheck, PriceBandCheck, MaxOrderNotionalCheck,
   PositionLimitCheck, MaxOpenOrdersCheck, SelfTradeCheck, OrderRateCheck, markHalfTicks, type RiskEnv, type CheckChainOptions,
 } from './checks.js';
 export { RISK_SELF_TRADE, RISK_REASON_CODES } from './reasons.js';

@@ -83,6 +83,17 @@ describe('Kelly sizing in lots, clipped by the limits', () => {
     expect(() => kellySize({ ...base, fraction: 0.1, maxPosition: Number.POSITIVE_INFINITY })).toThrow(/maxPosition must be a finite number > 0/);
     expect(() => kellySize({ ...base, fraction: 0.1, otherExposure: Number.NaN, maxTotalPosition: 10 })).toThrow(KellyInputError);
   });
+
+  it('refuses a restingLots that is not a count of lots (NaN, negative, fractional): it is no way past max_position', () => {
+    // f = 0.1 of 10 000 = 1000 USDT = 20 lots; max_position 500 USDT = 10 lots
+    expect(kellySize({ ...base, fraction: 0.1, maxPosition: 500 })).toMatchObject({ targetLots: 10, clippedBy: 'max_position' });
+    // a strategy summing its resting orders from a missing field gets NaN: before, the target went out unclipped (20)
+    for (const restingLots of [Number.NaN, -10, 2.5, Number.POSITIVE_INFINITY]) {
+      expect(() => kellySize({ ...base, fraction: 0.1, maxPosition: 500, restingLots })).toThrow(KellyInputError);
+    }
+    expect(() => kellySize({ ...base, fraction: 0.1, maxPosition: 500, restingLots: -10 })).toThrow(/restingLots must be a whole number of lots >= 0, got -10/);
+    expect(kellySize({ ...base, fraction: 0.1, maxPosition: 500, restingLots: 0 })).toMatchObject({ targetLots: 10 });
+  });
 });
 
 describe('kellySizer: the sizer with [risk] kelly_fraction and limits', () => {

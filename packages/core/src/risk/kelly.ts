@@ -119,6 +119,11 @@ export function kellySize(x: KellySizingInput): KellySize {
   checkAmount('maxTotalPosition', x.maxTotalPosition, true);
   checkAmount('maxOrderNotional', x.maxOrderNotional, true);
   checkAmount('otherExposure', x.otherExposure);
+  // A count of lots: NaN (a sum over a missing field) or a negative count made max_position's
+  // cap NaN or larger than the limit, and the target went out unclipped.
+  if (x.restingLots !== undefined && !(Number.isSafeInteger(x.restingLots) && x.restingLots >= 0)) {
+    throw new KellyInputError(`restingLots must be a whole number of lots >= 0, got ${x.restingLots}`);
+  }
   const e = notionalExponent(i);
   const lotAtoms = BigInt(x.priceTicks) * i.priceScale.mantissa * i.qtyScale.mantissa;
   const atoms = (q: number) => amountAtoms(q, e);

@@ -10,7 +10,7 @@ export const RISK_REASON_CODES: Readonly<Record<string, string>> = Object.freeze
   VENUE_NOT_TRADING: 'engine: the venue does not allow this order on the pair now (halted, delisted, cancel-only, post-only, limit-only or reduce-only; docs/venues.md, "Pair trading status")',
   RISK_STATE: 'risk_state: state is REDUCING and the order does not reduce exposure',
   OFF_GRID: 'instrument_rules: price or quantity is not a whole number of ticks / lots',
-  INVALID_ORDER: 'instrument_rules: non-positive quantity or price; unknown instrument',
+  INVALID_ORDER: 'instrument_rules: non-positive quantity or price; unknown instrument. reduce_only: a reduce-only order that is not opposite the position, or that with our resting orders on its side is larger than the position',
   MIN_NOTIONAL: 'instrument_rules: order notional below the instrument minimum',
   BOOK_NOT_SYNCED: 'book_health: book not SYNCED, or no update for longer than stale_after',
   RISK_PRICE_BAND: 'price_band: limit price further from the mid than price_band_bps',

@@ -14,7 +14,7 @@ import type { RiskConfig } from '../config/types.js';
 import { RiskManager } from '../risk/manager.js';
 import { ScriptedVenue } from '../engine/test-venue.js';
 import { SmartOrderRouter } from './smart-order-router.js';
-import { DECAY_HALF_LIFE_MS, VenueLatency } from './venue-latency.js';
+import { DECAY_HALF_LIFE_MS, MAX_LATENCY_PENALTY_RATE, VenueLatency } from './venue-latency.js';
 
 const inst = (exchange: string, lotSize = '0.00001', symbol = 'BTCUSDT', trading?: InstrumentTrading): Instrument =>
   defineInstrument({ exchange, symbol, base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize, minNotional: '5', ...(trading ? { trading } : {}) });
@@ -206,6 +206,59 @@ describe('SmartOrderRouter', () => {
     await engine.stop();
   });
 
+  it('a child cancelled by its own id (a strategy cancelling its open orders) is not re-routed to another venue', async () => {
+    const { venues, engine, router } = await setup();
+    engine.submit(buy(100));
+    // b is the cheapest after fees and has the depth: the whole parent goes there as one child
+    const b = venues.b.submitted[0]!;
+    expect([venues.a.submitted.length, venues.b.submitted.length, venues.c.submitted.length]).toEqual([0, 1, 0]);
+    // the strategy cancels what onExecution / openOrders showed it, the child's own id; b acks it
+    for (const o of engine.orders.allOpen()) expect(engine.cancel(o.clientOrderId)).toBe(true);
+    expect(venues.b.cancelled.map((o) => o.clientOrderId)).toEqual([b.clientOrderId]);
+    // the cancel was asked for, not an IOC that missed: nothing new is working anywhere
+    expect([venues.a.submitted.length, venues.c.submitted.length]).toEqual([0, 0]);
+    expect(engine.orders.allOpen()).toEqual([]);
+    const p = router.parent('sor-1')!;
+    expect([p.status, p.reroutes, p.filledQty]).toEqual(['cancelled', 0, 0]);
+    await engine.stop();
+  });
+
+  it('a kill switch cancel of a routed child, answered after a resume, is not re-sent to another venue', async () => {
+    const { venues, engine, router } = await setup();
+    engine.submit(buy(100));
+    const b = venues.b.submitted[0]!;
+    venues.b.autoCancel = false; // b answers the cancel a little later
+    engine.halt('operator');
+    expect(venues.b.cancelled.map((o) => o.clientOrderId)).toEqual([b.clientOrderId]);
+    engine.riskState.set('ACTIVE', 'resume', engine.now);
+    // the HALT's cancel is acked now: the child is gone with 40 filled; the other 60 were wanted gone
+    venues.b.report(b, { kind: 'fill', lastPrice: 6_000_300, lastQty: 40, cumQty: 40, leavesQty: 60, tradeId: 'b1' });
+    venues.b.report(b, { kind: 'cancelled', cumQty: 40, leavesQty: 0 });
+    expect([venues.a.submitted.length, venues.c.submitted.length]).toEqual([0, 0]);
+    expect(engine.orders.allOpen()).toEqual([]);
+    const p = router.parent('sor-1')!;
+    expect([p.status, p.reroutes, p.filledQty]).toEqual(['cancelled', 0, 40]);
+    await engine.stop();
+  });
+
+  it('a child cancelled by its id is not re-routed; its sibling that the venue left unfilled still is', async () => {
+    const { venues, engine, router } = await setup();
+    engine.submit(buy(350));
+    const [a, b, c] = [venues.a.submitted[0]!, venues.b.submitted[0]!, venues.c.submitted[0]!];
+    venues.b.autoCancel = false;
+    expect(engine.cancel(b.clientOrderId)).toBe(true);
+    venues.b.report(b, { kind: 'cancelled', cumQty: 0, leavesQty: 0 });
+    venues.b.autoCancel = true;
+    venues.a.report(a, { kind: 'fill', lastPrice: 6_000_000, lastQty: 50, cumQty: 50, leavesQty: 0, tradeId: 'a1' });
+    // c's IOC expires unfilled (no cancel of ours): its 100 common lots are re-routed, away from c
+    venues.c.report(c, { kind: 'expired', cumQty: 0, leavesQty: 0 });
+    expect(router.parent('sor-1')!.reroutes).toBe(1);
+    const again = [...venues.a.submitted.slice(1), ...venues.b.submitted.slice(1)];
+    expect(again.map((o) => o.qty).reduce((x, y) => x + y, 0)).toBe(100);
+    expect(venues.c.submitted).toHaveLength(1);
+    await engine.stop();
+  });
+
   it('a fill after a child\'s cancel ack still counts, and fills the parent that had ended short', async () => {
     const { venues, engine, router, b } = await cancelledWithBOpen();
     // b acks the cancel having filled 150, then sends the last fill (it traded before the cancel)
@@ -318,6 +371,71 @@ describe('SmartOrderRouter', () => {
     engine.submit(buy(100));
     expect(venues.b.submitted).toHaveLength(2);
     await engine.stop();
+  });
+
+  it('a venue that stops answering its children is priced by how long its oldest unanswered child has waited', async () => {
+    const { venues, engine, router, clock } = await setup({ latency_bps_per_ms: 1 });
+    engine.submit(buy(100));
+    expect(venues.b.submitted).toHaveLength(1);
+    // b never answers (its order entry died, silently): no ack, so no sample to measure it by
+    clock.advance(30_000);
+    expect(router.latency.estimateMs('b', clock.now())).toBeUndefined();
+    // its child has waited 30 s, far past the 1000 ms that prices a venue out at 1 bp/ms: c takes the next parent
+    engine.submit(buy(100));
+    expect([venues.a.submitted.length, venues.b.submitted.length, venues.c.submitted.map((o) => o.qty)]).toEqual([0, 1, [10]]);
+    const c = venues.c.submitted[0]!;
+    venues.c.report(c, { kind: 'fill', lastPrice: 6_000_200, lastQty: 10, cumQty: 10, leavesQty: 0, tradeId: 'c1' }); // c answers at once
+    clock.advance(60_000); // b, for as long as it stays unanswered
+    engine.submit(buy(100));
+    expect([venues.b.submitted.length, venues.c.submitted.length]).toEqual([1, 2]);
+    await engine.stop();
+  });
+
+  it('an unanswered child younger than the estimate changes nothing; once answered it no longer counts', async () => {
+    const { venues, engine, router, clock } = await setup({ latency_bps_per_ms: 1 });
+    engine.submit(buy(100));
+    const b1 = venues.b.submitted[0]!;
+    // b's child sent, not answered after 1 ms: 1 bp, still cheaper than c (2 + 1 < 5 bp)
+    clock.advance(1);
+    engine.submit(buy(100));
+    expect(venues.b.submitted).toHaveLength(2);
+    // both answered at once: the estimate is what they took, and nothing unanswered is left
+    venues.b.report(b1, { kind: 'fill', lastPrice: 6_000_300, lastQty: 100, cumQty: 100, leavesQty: 0, tradeId: 'b1' });
+    venues.b.report(venues.b.submitted[1]!, { kind: 'expired', cumQty: 0, leavesQty: 0 });
+    expect(router.latency.estimateMs('b', clock.now())).toBeLessThanOrEqual(1);
+    clock.advance(30_000); // no child of b's waits now: the long quiet does not price it out
+    engine.submit(buy(100));
+    expect(venues.b.submitted).toHaveLength(3);
+    await engine.stop();
+  });
+
+  it('one child that never answers does not make the router keep every later child of that venue', async () => {
+    const { venues, engine, router, clock } = await setup({ latency_bps_per_ms: 1, venues: ['b'] });
+    engine.submit(buy(100, { exchange: 'b' })); // never answered
+    for (let k = 0; k < 2000; k++) {
+      clock.advance(1);
+      engine.submit(buy(100, { exchange: 'b' })); // its own venue still takes it, priced out or not
+      const o = venues.b.submitted.at(-1)!;
+      venues.b.report(o, { kind: 'fill', lastPrice: 6_000_300, lastQty: 100, cumQty: 100, leavesQty: 0, tradeId: `b${k}` });
+    }
+    expect(venues.b.submitted).toHaveLength(2001);
+    const kept = (router as unknown as { unanswered: Map<string, { children: unknown[]; head: number; pending: number }> }).unanswered.get('b')!;
+    expect(kept.pending).toBe(1);
+    expect(kept.children.length - kept.head).toBeLessThan(100);
+    await engine.stop();
+  });
+
+  it('penaltyRate: the latency is the estimate or the unanswered wait, whichever is longer, capped', () => {
+    const cfg = routingSchema.parse({ latency_bps_per_ms: 1 });
+    const l = new VenueLatency(['v'], cfg.venue, 0.2, 1);
+    expect(l.penaltyRate('v', 1, 0)).toBe(0); // not measured, nothing waiting
+    expect(l.penaltyRate('v', 1, 0, 7)).toBe(700); // 7 ms waited: 7 bp
+    l.observeAck('v', 20, 0);
+    expect(l.penaltyRate('v', 1, 0, 7)).toBe(2000); // the estimate is longer
+    expect(l.penaltyRate('v', 1, 0, 50)).toBe(5000);
+    expect(l.penaltyRate('v', 1, 0, 60_000)).toBe(MAX_LATENCY_PENALTY_RATE);
+    expect(l.penaltyRate('v', 0, 0, 60_000)).toBe(0); // latency_bps_per_ms off
+    expect(l.estimateMs('v', 0)).toBe(20); // a wait is no sample
   });
 
   it('latency samples are winsorized: one outlier moves an established estimate at most to WINSOR_RATIO x it', () => {

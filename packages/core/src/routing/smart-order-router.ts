@@ -1,8 +1,8 @@
 /**
  * SmartOrderRouter: splits a marketable parent intent over the venues that list its instrument
  * (decideRoute on the consolidated book), tracks the children under the parent, re-routes once
- * the unfilled part of an IOC child and the quantity of children the engine refused, and cancels
- * every live child when the parent is cancelled.
+ * the unfilled part of an IOC child (never one we asked to cancel) and the quantity of children
+ * the engine refused, and cancels every live child when the parent is cancelled.
  * docs/routing.md has the objective, the config and the limits.
  *
  * Through `route()` alone (the plain OrderRouter contract) it only splits. With an engine that
@@ -72,6 +72,11 @@ interface Child {
   live: boolean;
   /** A re-route is never re-routed again. */
   isReroute: boolean;
+  /**
+   * We asked for this child's cancel by its own id (a strategy's cancel, the kill switch's,
+   * REDUCING's, a shutdown's): what it leaves unfilled was wanted gone and is never re-routed.
+   */
+  cancelRequested: boolean;
   tif: OrderIntent['tif'];
 }
 
@@ -99,6 +104,12 @@ export class SmartOrderRouter implements OrderRouter {
   /** The engine's status of each held report's order right after it (undefined: not given). */
   private readonly heldStatus: (OrderStatus | undefined)[] = [];
   private holding = 0;
+  /**
+   * Per routed venue: its children in the order sent, from `head` on, of which `pending` have had
+   * no report yet; answered ones are dropped lazily (oldestUnansweredAt, and trackUnanswered
+   * keeps the list within a small multiple of `pending`).
+   */
+  private readonly unanswered = new Map<string, UnansweredChildren>();
   private readonly keepTerminal: number;
   private readonly logger: Logger | undefined;
   readonly latency: VenueLatency;
@@ -114,6 +125,7 @@ export class SmartOrderRouter implements OrderRouter {
     this.logger = opts.logger;
     this.keepTerminal = opts.keepTerminalParents ?? 1000;
     this.latency = new VenueLatency(this.routed, opts.config.venue, opts.config.latency_ewma_alpha, opts.config.latency_bps_per_ms);
+    for (const v of this.routed) this.unanswered.set(v, { children: [], head: 0, pending: 0 });
   }
 
   // ---- the plain contract: split only -------------------------------------------------------
@@ -179,9 +191,19 @@ export class SmartOrderRouter implements OrderRouter {
     return { accepted: true, clientOrderId: parent.id };
   }
 
+  /**
+   * The engine asks this of every cancel by id before it cancels an order itself (Engine.cancel:
+   * a strategy's, cancelAllOpen's for HALT and shutdown, REDUCING's), so a child cancelled by its
+   * own id is seen here: it is marked and left to the engine (false: not a parent). Its unfilled
+   * quantity was then wanted gone, and an IOC re-route would have sent it to another venue.
+   */
   cancelParent(clientOrderId: string, host: RouterHost): boolean {
     const parent = this.parents.get(clientOrderId);
-    if (!parent) return false;
+    if (!parent) {
+      const child = this.children.get(clientOrderId);
+      if (child !== undefined && child.live) child.cancelRequested = true;
+      return false;
+    }
     parent.cancelRequested = true;
     for (const id of parent.children) if (this.children.get(id)?.live) host.cancelChild(id);
     this.settle(parent);
@@ -210,6 +232,8 @@ export class SmartOrderRouter implements OrderRouter {
     const gv = child.group.venues[child.venue]!;
     if (!child.acked) {
       child.acked = true;
+      const q = this.unanswered.get(gv.name);
+      if (q !== undefined) q.pending--;
       this.latency.observeAck(gv.name, host.now - child.sentAt, host.now);
     }
     const parent = child.parent;
@@ -239,7 +263,7 @@ export class SmartOrderRouter implements OrderRouter {
       const executed = Number.isSafeInteger(r.cumQty) && r.cumQty > child.cumQty ? Math.min(r.cumQty, child.qty) : child.cumQty;
       const unfilled = child.qty - executed;
       // A venue's rejection (rate limited, a filter) leaves the quantity unfilled just the same.
-      if (unfilled > 0 && !child.isReroute && child.tif === 'IOC' && this.cfg.reroute_unfilled_ioc && !parent.cancelRequested) {
+      if (unfilled > 0 && !child.isReroute && child.tif === 'IOC' && this.cfg.reroute_unfilled_ioc && !parent.cancelRequested && !child.cancelRequested) {
         this.reroute(parent, child.group, unfilled * child.group.venues[child.venue]!.lotMult, 1 << child.venue, host);
       }
     }
@@ -323,7 +347,10 @@ export class SmartOrderRouter implements OrderRouter {
       p.lotMult[v] = gv.lotMult;
       p.minNotional[v] = gv.minNotional;
       p.feeRate[v] = gv.feeRate;
-      const measured = this.latency.penaltyRate(gv.name, bpsPerMs, now);
+      // A child still unanswered has taken at least this long: a venue that stopped answering
+      // (order entry dead, silently) gives no ack to sample, and its old estimate kept it chosen.
+      const oldest = bpsPerMs > 0 ? this.oldestUnansweredAt(gv.name) : undefined;
+      const measured = this.latency.penaltyRate(gv.name, bpsPerMs, now, oldest === undefined ? 0 : now - oldest);
       p.latencyRate[v] = gv.fixedPenaltyRate + measured;
       let room = (excludeMask >>> v) & 1 || (measured >= MAX_LATENCY_PENALTY_RATE && v !== g.parentIndex) ? 0 : this.latency.headroom(gv.name, now);
       if (room > 0 && venueRefusal !== undefined && p.healthy[v] === 1) {
@@ -376,7 +403,9 @@ export class SmartOrderRouter implements OrderRouter {
       const id = res.clientOrderId;
       this.latency.recordSend(child.exchange, host.now);
       parent.children.push(id);
-      this.children.set(id, { parent, group: g, venue, qty: child.qty, cumQty: 0, sentAt: host.now, acked: false, live: true, isReroute, tif: child.tif });
+      const c: Child = { parent, group: g, venue, qty: child.qty, cumQty: 0, sentAt: host.now, acked: false, live: true, isReroute, cancelRequested: false, tif: child.tif };
+      this.children.set(id, c);
+      this.trackUnanswered(child.exchange, c);
       if (parent.status === 'pending_new') parent.status = 'open';
       // what the venue answered inside submit(), now that the child is known (others' reports were not ours)
       if (answered !== undefined) for (let i = 0; i < answered.length; i++) if (answered[i]!.clientOrderId === id) this.applyReport(answered[i]!, host, answeredStatus![i]);
@@ -405,6 +434,49 @@ export class SmartOrderRouter implements OrderRouter {
     return refused;
   }
 
+  /** A child just sent to `venue`, not answered yet. */
+  private trackUnanswered(venue: string, c: Child): void {
+    const q = this.unanswered.get(venue);
+    if (q === undefined) return;
+    q.pending++;
+    const list = q.children;
+    // One child that never answers holds the head: those answered behind it are dropped here, in
+    // place, once they outnumber the unanswered (amortized O(1)), or a venue that keeps taking
+    // parents of its own would grow the list for as long as that child hangs.
+    if (list.length - q.head > 2 * q.pending + 64) {
+      let w = 0;
+      for (let r = q.head; r < list.length; r++) if (!list[r]!.acked) list[w++] = list[r]!;
+      list.length = w;
+      q.head = 0;
+    }
+    list.push(c);
+  }
+
+  /**
+   * Send time of the venue's oldest child that has had no report yet, undefined when every child
+   * sent there was answered. Drops the answered ones at the front as it goes (amortized O(1), no
+   * allocation: the list is compacted in place once mostly answered).
+   */
+  private oldestUnansweredAt(venue: string): number | undefined {
+    const q = this.unanswered.get(venue);
+    if (q === undefined) return undefined;
+    const list = q.children;
+    let h = q.head;
+    while (h < list.length && list[h]!.acked) h++;
+    if (h === list.length) {
+      list.length = 0;
+      q.head = 0;
+      return undefined;
+    }
+    if (h >= 64 && 2 * h >= list.length) {
+      list.copyWithin(0, h);
+      list.length -= h;
+      h = 0;
+    }
+    q.head = h;
+    return list[h]!.sentAt;
+  }
+
   /** Parent status from its children: open / partially filled while any child is live. */
   private settle(parent: TrackedParent): void {
     if (TERMINAL.has(parent.status) || parent.sending > 0) return;
@@ -426,6 +498,14 @@ export class SmartOrderRouter implements OrderRouter {
       if (old) for (let i = 0; i < old.children.length; i++) this.children.delete(old.children[i]!);
     }
   }
+}
+
+/** A venue's children in the order sent (SmartOrderRouter.unanswered). */
+interface UnansweredChildren {
+  children: Child[];
+  head: number;
+  /** Of those from `head` on, how many have had no report yet. */
+  pending: number;
 }
 
 /** Index of a venue in its group (children are only ever made for the group's venues). */

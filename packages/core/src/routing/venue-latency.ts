@@ -9,7 +9,9 @@
  * the estimate decays toward the prior, 0 ("not measured"), with a half-life of
  * DECAY_HALF_LIFE_MS on the engine's clock. A venue priced out gets no child, so no new sample:
  * without the decay, one slow ack (a reconnect, a venue hiccup) was its estimate for the life
- * of the process.
+ * of the process. The other way round, a venue that never answers gives no sample at all: the
+ * router prices it by how long its oldest unanswered child has waited (penaltyRate's
+ * `unansweredMs`) whenever that is longer than the estimate.
  */
 import type { RoutingConfig } from '../config/routing-schema.js';
 
@@ -82,11 +84,17 @@ export class VenueLatency {
     return now === undefined ? s.ewmaMs : decayed(s, now);
   }
 
-  /** The measured penalty in millionths of notional at `now`: estimate x bpsPerMs, rounded up, at most MAX_LATENCY_PENALTY_RATE. */
-  penaltyRate(venue: string, bpsPerMs: number, now?: number): number {
+  /**
+   * The measured penalty in millionths of notional at `now`: the latency x bpsPerMs, rounded up,
+   * at most MAX_LATENCY_PENALTY_RATE. The latency is the estimate, or `unansweredMs` when longer:
+   * how long the venue's oldest child still unanswered has waited (the router's), a lower bound
+   * on its latency that needs no ack, so a venue that stops answering is priced out as it waits.
+   */
+  penaltyRate(venue: string, bpsPerMs: number, now?: number, unansweredMs = 0): number {
     if (bpsPerMs === 0) return 0;
-    const ms = this.estimateMs(venue, now);
-    if (ms === undefined) return 0;
+    const est = this.estimateMs(venue, now);
+    const ms = est === undefined || est < unansweredMs ? unansweredMs : est;
+    if (!(ms > 0)) return 0;
     const rate = Math.ceil(ms * bpsPerMs * 100);
     return rate < MAX_LATENCY_PENALTY_RATE ? rate : MAX_LATENCY_PENALTY_RATE;
   }
