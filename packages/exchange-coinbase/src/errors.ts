@@ -1,11 +1,10 @@
-import { VenueErrorMap, mapCcxtErrorClass, redactCredentials, type MappedVenueError } from '@cwts/core/adapter-kit';
+import { VenueErrorMap, mapCcxtErrorClass, redactCredentials, type MappedVenueError, type VenueErrorRule } from '@cwts/core/adapter-kit';
 
 /**
  * Coinbase Advanced Trade error codes (create order `error_response.error` and
  * `preview_failure_reason`, cancel `failure_reason`, HTTP error bodies) -> our reject reasons.
  */
-export function coinbaseErrorMap(venue: string): VenueErrorMap {
-  return new VenueErrorMap(venue, [
+const COINBASE_ERROR_RULES: readonly VenueErrorRule[] = [
     { code: 'INSUFFICIENT_FUND', reason: 'INSUFFICIENT_BALANCE' },
     { code: 'PREVIEW_INSUFFICIENT_FUND', reason: 'INSUFFICIENT_BALANCE' },
     { code: 'INVALID_LIMIT_PRICE_POST_ONLY', reason: 'POST_ONLY_WOULD_CROSS' },
@@ -35,20 +34,38 @@ export function coinbaseErrorMap(venue: string): VenueErrorMap {
     { code: 'UNAVAILABLE', reason: 'VENUE_ERROR', retryable: true, outcomeUnknown: true },
     { code: 'DEADLINE_EXCEEDED', reason: 'VENUE_ERROR', retryable: true, outcomeUnknown: true },
     { code: 'UNKNOWN', reason: 'VENUE_ERROR', retryable: true, outcomeUnknown: true },
-  ]);
+];
+
+/** The codes the table maps (coinbaseErrorCode prefers them). */
+const MAPPED_CODES: ReadonlySet<string> = new Set(COINBASE_ERROR_RULES.map((r) => String(r.code)));
+
+/** The error map of one Coinbase venue (`venue` names it in rejection texts). */
+export function coinbaseErrorMap(venue: string): VenueErrorMap {
+  return new VenueErrorMap(venue, COINBASE_ERROR_RULES);
 }
 
 const CODE_RE = /"(?:preview_failure_reason|error|failure_reason)"\s*:\s*"([A-Za-z_]+)"/g;
 
-/** The most specific Coinbase code in a ccxt error message (which carries the JSON body). */
+/**
+ * The most specific Coinbase code in a ccxt error message (which carries the JSON body).
+ * A create refusal often carries the error code and its preview twin side by side
+ * (`INVALID_LIMIT_PRICE_POST_ONLY` beside `PREVIEW_INVALID_LIMIT_PRICE_POST_ONLY`), and the
+ * table knows only one of them: a code the table maps wins over one it does not, so the reason
+ * is the specific one (POST_ONLY_WOULD_CROSS, OFF_GRID), never the VENUE_ERROR fallback. Among
+ * codes alike in that, preview_failure_reason is the most precise, else the first code.
+ */
 export function coinbaseErrorCode(text: string): string | undefined {
   let best: string | undefined;
+  let bestMapped = false;
   for (const m of text.matchAll(CODE_RE)) {
     const c = m[1]!;
     // "UNKNOWN_FAILURE_REASON"/"UNKNOWN_PREVIEW_FAILURE_REASON" say nothing; keep looking
     if (/^UNKNOWN_(PREVIEW_)?FAILURE_REASON$/.test(c)) continue;
-    // preview_failure_reason is the most precise when present
-    if (best === undefined || /^PREVIEW_/.test(c)) best = c;
+    const mapped = MAPPED_CODES.has(c);
+    if (best === undefined || (mapped && !bestMapped) || (mapped === bestMapped && /^PREVIEW_/.test(c))) {
+      best = c;
+      bestMapped = mapped;
+    }
   }
   return best;
 }

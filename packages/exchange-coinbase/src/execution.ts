@@ -11,6 +11,9 @@ import { RateLimiter, TimerSet, addDecimalStrings, isoTimeMs, venueTable, type O
 import { coinbaseErrorMap, mapCoinbaseError } from './errors.js';
 import type { CoinbaseOptions } from './options.js';
 
+/** Pages of 250 read of one list (fills, open orders, accounts) before it counts as not ending. */
+const MAX_LIST_PAGES = 100;
+
 /** GET /api/v3/brokerage/orders/historical/{order_id} `order` (the fields we use). */
 export interface CoinbaseOrderJson {
   order_id: string;
@@ -248,19 +251,36 @@ export class CoinbaseOrderDriver implements PolledOrderDriver {
 
   private async fills(params: Record<string, unknown>): Promise<VenueFill[]> {
     const out: VenueFill[] = [];
-    let cursor: string | undefined;
-    for (let page = 0; page < 100; page++) {
+    // the fills list has no has_next: an empty cursor (or an empty page) ends it
+    await this.readAllPages('the fills list', async (cursor) => {
       const res = await this.call(() => this.ex.v3PrivateGetBrokerageOrdersHistoricalFills({ ...params, limit: 250, ...(cursor ? { cursor } : {}) }));
       for (const f of res.fills ?? []) {
         const x = this.fill(f);
         if (x) out.push(x);
       }
-      if (!res.cursor || (res.fills ?? []).length === 0) break;
-      cursor = res.cursor;
-    }
+      return (res.fills ?? []).length === 0 ? undefined : res.cursor;
+    });
     // Coinbase lists newest first: oldest first here, so trades with one timestamp keep the
     // venue's order through the client's (stable) sort by time
     return out.reverse();
+  }
+
+  /**
+   * Reads a paged list to its end: `page` reads one page (after `cursor`) and returns the cursor
+   * of the next, or undefined (or '') when the list ended. A list that has not ended after
+   * MAX_LIST_PAGES pages is a failed read (throws), never returned short as if complete: the fills
+   * list comes newest first, so a cut would drop the oldest fills (those right after `since` in a
+   * reconciliation), and a short open-orders or balances list would hide working orders or funds.
+   * The caller's read fails and is retried like any failed read.
+   */
+  private async readAllPages(what: string, page: (cursor: string | undefined) => Promise<string | undefined>): Promise<void> {
+    let cursor: string | undefined;
+    for (let n = 0; n < MAX_LIST_PAGES; n++) {
+      const next = await page(cursor);
+      if (!next) return;
+      cursor = next;
+    }
+    throw new Error(`${this.deps.exchange}: ${what} did not end after ${MAX_LIST_PAGES} pages of 250; not used incomplete`);
   }
 
   async fetchFills(view: VenueOrderView): Promise<VenueFill[]> {
@@ -269,16 +289,14 @@ export class CoinbaseOrderDriver implements PolledOrderDriver {
 
   async fetchOpenOrders(symbols: readonly string[]): Promise<VenueOrderView[]> {
     const out: VenueOrderView[] = [];
-    let cursor: string | undefined;
-    for (let page = 0; page < 100; page++) {
+    await this.readAllPages('the open orders list', async (cursor) => {
       const res = await this.call(() => this.ex.v3PrivateGetBrokerageOrdersHistoricalBatch({ order_status: ['OPEN'], product_ids: [...symbols], limit: 250, ...(cursor ? { cursor } : {}) }));
       for (const j of res.orders ?? []) {
         const v = this.view(j);
         if (v && symbols.includes(v.symbol)) out.push(v);
       }
-      if (!res.has_next || !res.cursor) break;
-      cursor = res.cursor;
-    }
+      return res.has_next ? res.cursor : undefined;
+    });
     return out;
   }
 
@@ -289,17 +307,15 @@ export class CoinbaseOrderDriver implements PolledOrderDriver {
 
   async fetchBalances(): Promise<VenueBalance[]> {
     const totals = new Map<string, string>();
-    let cursor: string | undefined;
-    for (let page = 0; page < 100; page++) {
+    await this.readAllPages('the accounts list', async (cursor) => {
       const res = await this.call(() => this.ex.v3PrivateGetBrokerageAccounts({ limit: 250, ...(cursor ? { cursor } : {}) }));
       for (const a of res.accounts ?? []) {
         // total = available + hold, summed exactly (several wallets of one currency add up)
         const t = addDecimalStrings(a.available_balance?.value ?? '0', a.hold?.value ?? '0');
         totals.set(a.currency, totals.has(a.currency) ? addDecimalStrings(totals.get(a.currency)!, t) : t);
       }
-      if (!res.has_next || !res.cursor) break;
-      cursor = res.cursor;
-    }
+      return res.has_next ? res.cursor : undefined;
+    });
     return [...totals].map(([asset, total]) => ({ asset, total }));
   }
 }

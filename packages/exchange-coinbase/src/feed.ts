@@ -1,4 +1,4 @@
-import { type BookDeltaEvent, type FeedRejectReason, type Instrument, type MarketEventSink, type TradeEvent } from '@cwts/core';
+import { type BookDeltaEvent, type BookLevel, type FeedRejectReason, type Instrument, type MarketEventSink, type TradeEvent } from '@cwts/core';
 import {
   BookSync,
   CONSECUTIVE_RULES,
@@ -8,7 +8,7 @@ import {
   TradeIdVerdict,
   instrumentScales,
 } from '@cwts/core/adapter-kit';
-import { CoinbaseFrameParser, Frame, type ProductCtx } from './parse.js';
+import { CoinbaseFrameParser, Frame, type L2Event, type ProductCtx } from './parse.js';
 
 export interface FeedProduct extends ProductCtx {
   sync: BookSync;
@@ -16,6 +16,8 @@ export interface FeedProduct extends ProductCtx {
   trade: TradeEvent;
   /** sequence_num of this product's last level2 message on this connection (-1: none yet). */
   lastL2Seq: number;
+  /** The frame (CoinbaseFeed.stats.frames) whose level2 events of this product were last applied. */
+  l2Frame: number;
   /** The session's first market_trades snapshot (history from before we started) was seen. */
   tradesBaselined: boolean;
   /** The reused level2 update event (BookSync copies what it buffers; sinks copy what they keep). */
@@ -75,6 +77,7 @@ export class CoinbaseFeed {
         trade: { type: 'trade', exchange: opts.exchange, symbol: i.symbol, ts: 0, recvTs: 0, tradeId: '', price: 0, qty: 0, side: 'buy' },
         sync: undefined as unknown as BookSync,
         lastL2Seq: -1,
+        l2Frame: 0,
         tradesBaselined: false,
         delta: { type: 'book_delta', exchange: opts.exchange, symbol: i.symbol, ts: 0, recvTs: 0, firstSeq: 0, seq: 0, bids: [], asks: [] },
         snapshotTimer: undefined,
@@ -83,8 +86,9 @@ export class CoinbaseFeed {
       st.sync = new BookSync({
         exchange: opts.exchange,
         symbol: i.symbol,
-        // Each update covers the connection's sequence numbers since this product's previous
-        // level2 message (firstSeq = that + 1): the connection-wide check proved none of them
+        // Each frame's update of this product (its update events merged, see applyL2) covers the
+        // connection's sequence numbers since the product's previous level2 message
+        // (firstSeq = that + 1): the connection-wide check proved none of them
         // was lost, so the per-book rule is plain continuity, as for any sequenced venue.
         rules: CONSECUTIVE_RULES,
         sink: opts.sink,
@@ -137,30 +141,11 @@ export class CoinbaseFeed {
           this.onTrades(p, now);
           return;
         }
-        for (const e of p.l2) {
-          const st = e.ctx as FeedProduct;
+        for (let i = 0; i < p.l2.length; i++) {
+          const st = p.l2[i]!.ctx as FeedProduct;
           this.stats.l2++;
-          const seq = p.seqNum;
-          const firstSeq = st.lastL2Seq + 1;
-          st.lastL2Seq = seq;
-          if (e.snapshot) {
-            // zero-size levels carry nothing; anything else (negative sizes too) is BookSync's to judge
-            // (fresh level objects: the parser reuses its own for the next frame)
-            const bids = e.bids.filter((l) => l.qty !== 0).map((l) => ({ price: l.price, qty: l.qty })).sort((a, b) => b.price - a.price);
-            const asks = e.asks.filter((l) => l.qty !== 0).map((l) => ({ price: l.price, qty: l.qty })).sort((a, b) => a.price - b.price);
-            this.opts.onSnapshotTaken?.(st);
-            st.sync.onSnapshot({ seq, bids, asks, ts: e.ts });
-            if (st.sync.state === 'synced') st.snapshotBackoff.reset();
-          } else {
-            const d = st.delta;
-            d.ts = e.ts;
-            d.recvTs = now;
-            d.firstSeq = firstSeq;
-            d.seq = seq;
-            d.bids = e.bids;
-            d.asks = e.asks;
-            st.sync.onDelta(d);
-          }
+          // a product's later events of this frame were applied with its first one (applyL2)
+          if (st.l2Frame !== this.stats.frames) this.applyL2(st, p.l2, i, p.seqNum, now);
         }
         return;
       case Frame.HEARTBEAT:
@@ -191,6 +176,89 @@ export class CoinbaseFeed {
         // frame's sequence_num shows the gap and every book resyncs then
         if (p.seqNum >= 0 && !gap) this.lostL2(text, p.reason, p.problem);
     }
+  }
+
+  /**
+   * All level2 events of product `st` in this frame, from index `from` on. Every event of a frame
+   * shares the frame's sequence_num, so they are one message to the book: the per-book sequence
+   * check runs once per frame and product, never per event (a second event would otherwise look
+   * like a repeat of the first and resync the book).
+   *
+   * One event (the usual frame) goes through as it is. Several become: one delta of every update
+   * event's levels in frame order (later levels of a price win, as they would applied one by
+   * one), then, if the frame has a snapshot of the product, its last snapshot with the update
+   * events after it folded in. A SYNCED book applies the delta and ignores the snapshot, which is
+   * what the events one by one would do; a book awaiting its snapshot buffers the delta, drops it
+   * as covered by the snapshot (same sequence_num), and syncs on the snapshot, which already
+   * holds the updates that followed it.
+   */
+  private applyL2(st: FeedProduct, events: readonly L2Event[], from: number, seq: number, now: number): void {
+    const firstSeq = st.lastL2Seq + 1;
+    st.lastL2Seq = seq;
+    st.l2Frame = this.stats.frames;
+    let count = 0;
+    let lastSnapshot = -1;
+    for (let j = from; j < events.length; j++) {
+      if (events[j]!.ctx !== st) continue;
+      count++;
+      if (events[j]!.snapshot) lastSnapshot = j;
+    }
+    const e = events[from]!;
+    if (count === 1) {
+      if (e.snapshot) this.takeSnapshot(st, seq, e.bids, e.asks, e.ts);
+      else this.applyDelta(st, firstSeq, seq, e.bids, e.asks, e.ts, now);
+      return;
+    }
+    // a multi-event frame (rare): fresh arrays of the parser's levels, valid until the next frame
+    // like the single-event path's (BookSync and the sinks copy what they keep)
+    const bids: BookLevel[] = [];
+    const asks: BookLevel[] = [];
+    let ts = 0;
+    for (let j = from; j < events.length; j++) {
+      const u = events[j]!;
+      if (u.ctx !== st || u.snapshot) continue;
+      for (const l of u.bids) bids.push(l);
+      for (const l of u.asks) asks.push(l);
+      if (u.ts > ts) ts = u.ts;
+    }
+    if (lastSnapshot < 0 || bids.length + asks.length > 0) this.applyDelta(st, firstSeq, seq, bids, asks, ts, now);
+    if (lastSnapshot < 0) return;
+    const snap = events[lastSnapshot]!;
+    const bidBook = new Map<number, number>();
+    const askBook = new Map<number, number>();
+    for (const l of snap.bids) bidBook.set(l.price, l.qty);
+    for (const l of snap.asks) askBook.set(l.price, l.qty);
+    let snapTs = snap.ts;
+    for (let j = lastSnapshot + 1; j < events.length; j++) {
+      const u = events[j]!;
+      if (u.ctx !== st) continue;
+      for (const l of u.bids) bidBook.set(l.price, l.qty);
+      for (const l of u.asks) askBook.set(l.price, l.qty);
+      if (u.ts > snapTs) snapTs = u.ts;
+    }
+    const levels = (m: Map<number, number>): BookLevel[] => [...m].map(([price, qty]) => ({ price, qty }));
+    this.takeSnapshot(st, seq, levels(bidBook), levels(askBook), snapTs);
+  }
+
+  private takeSnapshot(st: FeedProduct, seq: number, rawBids: readonly BookLevel[], rawAsks: readonly BookLevel[], ts: number): void {
+    // zero-size levels carry nothing; anything else (negative sizes too) is BookSync's to judge
+    // (fresh level objects: the parser reuses its own for the next frame)
+    const bids = rawBids.filter((l) => l.qty !== 0).map((l) => ({ price: l.price, qty: l.qty })).sort((a, b) => b.price - a.price);
+    const asks = rawAsks.filter((l) => l.qty !== 0).map((l) => ({ price: l.price, qty: l.qty })).sort((a, b) => a.price - b.price);
+    this.opts.onSnapshotTaken?.(st);
+    st.sync.onSnapshot({ seq, bids, asks, ts });
+    if (st.sync.state === 'synced') st.snapshotBackoff.reset();
+  }
+
+  private applyDelta(st: FeedProduct, firstSeq: number, seq: number, bids: BookLevel[], asks: BookLevel[], ts: number, now: number): void {
+    const d = st.delta;
+    d.ts = ts;
+    d.recvTs = now;
+    d.firstSeq = firstSeq;
+    d.seq = seq;
+    d.bids = bids;
+    d.asks = asks;
+    st.sync.onDelta(d);
   }
 
   /**

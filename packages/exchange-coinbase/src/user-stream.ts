@@ -30,8 +30,27 @@ export interface CoinbaseUserStreamDeps {
   /** Our products (the subscribe's product_ids). */
   symbols: () => string[];
   instrument(symbol: string): Instrument | undefined;
-  /** Where rejected input is counted: the venue's market-data sink, when it runs. */
+  /**
+   * Where rejected input and the stream's errors are counted: the engine's sink as the venue's
+   * market-data client holds it, when that client runs on the engine thread. Undefined (market
+   * data on an intake worker, the default, or not started): they go to `logger` instead.
+   */
   feedSink: () => MarketEventSink | undefined;
+}
+
+/**
+ * The stream's problems when the engine's sink is out of reach: rejections (still counted in
+ * the stream's `stats.rejected`) and errors become warn lines on the venue's logger, as Binance's
+ * user data stream and Kraken's executions stream report theirs. The FeedErrorReporter sees a
+ * sink with onFeedReject, so it keeps rate-limiting the lines per (symbol, reason).
+ */
+function loggingSink(exchange: string, logger: Logger): MarketEventSink {
+  return {
+    onMarketEvent: () => {},
+    onFeedStatus: () => {},
+    onFeedReject: () => {},
+    onFeedError: (component, message) => logger.warn({ exchange, component }, message),
+  };
 }
 
 export class CoinbaseUserStream implements OrderUpdateStream {
@@ -47,7 +66,21 @@ export class CoinbaseUserStream implements OrderUpdateStream {
   /** Reconnects because no snapshot followed a subscribe (tests, diagnostics). */
   watchdogReconnects = 0;
 
-  constructor(private readonly deps: CoinbaseUserStreamDeps) {}
+  private readonly logSink: MarketEventSink | undefined;
+
+  constructor(private readonly deps: CoinbaseUserStreamDeps) {
+    this.logSink = deps.logger ? loggingSink(deps.exchange, deps.logger) : undefined;
+  }
+
+  /**
+   * Where this stream reports: the engine's sink while market data runs on the engine thread,
+   * else the logger. Under worker intake the engine's sink lives with the intake worker and the
+   * engine-thread market-data client never starts, so without the fallback a refused subscribe
+   * or hostile input on the user channel reached no counter and no log line.
+   */
+  private reportSink(): MarketEventSink | undefined {
+    return this.stopped ? undefined : (this.deps.feedSink() ?? this.logSink);
+  }
 
   /** The current session's parser counters (zeros before start). */
   get stats(): CoinbaseUserFeed['stats'] & { rejected: number; opens: number } {
@@ -82,7 +115,7 @@ export class CoinbaseUserStream implements OrderUpdateStream {
         this.disarmWatchdog();
         if (!this.stopped) this.sink?.reconcile('user channel (re)subscribed');
       },
-      sink: () => (this.stopped ? undefined : this.deps.feedSink()),
+      sink: () => this.reportSink(),
       now: () => this.deps.clock.now(),
     });
     this.conn = new WsConnection({
@@ -100,7 +133,7 @@ export class CoinbaseUserStream implements OrderUpdateStream {
         if (!this.stopped) this.deps.logger?.warn({ exchange: this.deps.exchange }, `${this.deps.exchange}: user channel down (${reason}); order polling continues every ${o.poll_interval_ms} ms, reconciling on reconnect`);
       },
       onError: (msg) => {
-        if (!this.stopped) this.deps.feedSink()?.onFeedError(`${this.deps.exchange}:user-stream`, `${this.deps.exchange}: ${msg}`);
+        this.reportSink()?.onFeedError(`${this.deps.exchange}:user-stream`, `${this.deps.exchange}: ${msg}`);
       },
       pingIntervalMs: o.ping_interval_ms,
       pongTimeoutMs: o.pong_timeout_ms,
@@ -149,7 +182,7 @@ export class CoinbaseUserStream implements OrderUpdateStream {
       this.snapshotWatchdog = undefined;
       if (this.stopped || this.conn !== c) return;
       const why = `no user channel snapshot within ${ms} ms of subscribing (subscribe refused or lost)`;
-      this.deps.feedSink()?.onFeedError(`${this.deps.exchange}:user-stream`, `${this.deps.exchange}: ${why}; reconnecting`);
+      this.reportSink()?.onFeedError(`${this.deps.exchange}:user-stream`, `${this.deps.exchange}: ${why}; reconnecting`);
       this.watchdogReconnects++;
       // the venue would answer a new connection the same way at once (a key it refuses): the
       // backoff spaces the tries out, and starts over once a connection stays up

@@ -100,6 +100,25 @@ describe('Coinbase venue errors', () => {
     expect(mapCoinbaseError(map, ccxtError(name, 'GET http://127.0.0.1/api/v3/brokerage/orders 503 Service Unavailable'))).toMatchObject({ reason, retryable, code: undefined });
   });
 
+  // The create answer as Coinbase sends it: the error code with its preview twin beside it (seen
+  // live: "INVALID_LIMIT_PRICE_POST_ONLY - preview_failure_reason: PREVIEW_INVALID_LIMIT_PRICE_POST_ONLY")
+  const refusal = (error: string, preview: string) =>
+    ccxtError('ExchangeError', `{"success":false,"failure_reason":"UNKNOWN_FAILURE_REASON","order_id":"","error_response":{"error":"${error}","message":"venue words","error_details":"","preview_failure_reason":"${preview}"}}`);
+  it.each([
+    ['INVALID_LIMIT_PRICE_POST_ONLY', 'PREVIEW_INVALID_LIMIT_PRICE_POST_ONLY', 'POST_ONLY_WOULD_CROSS'],
+    ['INVALID_PRICE_PRECISION', 'PREVIEW_INVALID_PRICE_PRECISION', 'OFF_GRID'],
+    ['INVALID_SIZE_PRECISION', 'PREVIEW_INVALID_SIZE_PRECISION', 'OFF_GRID'],
+    // both mapped: the preview code, the more precise
+    ['INVALID_ARGUMENT', 'PREVIEW_INVALID_QUOTE_SIZE_TOO_SMALL', 'MIN_NOTIONAL'],
+    // neither mapped: still the preview code, in the text
+    ['SOMETHING_NEW', 'PREVIEW_SOMETHING_NEW', 'VENUE_ERROR'],
+  ] as const)('%s beside its preview twin %s is %s (a mapped code wins over an unmapped one)', (error, preview, reason) => {
+    const m = mapCoinbaseError(map, refusal(error, preview));
+    expect(m.reason).toBe(reason);
+    expect(m.outcomeUnknown).toBeUndefined();
+    if (reason === 'VENUE_ERROR') expect(m.code).toBe(preview);
+  });
+
   it('a thrown non-Error (string, undefined) still maps, never crashes', () => {
     expect(mapCoinbaseError(map, 'boom')).toMatchObject({ reason: 'VENUE_ERROR', text: 'coinbase: boom' });
     expect(mapCoinbaseError(map, undefined)).toMatchObject({ reason: 'VENUE_ERROR', text: 'coinbase: undefined' });

@@ -293,6 +293,31 @@ describe('CoinbaseOrderDriver (scripted venue)', () => {
     venue.handlers.v3PrivateGetBrokerageAccounts = () => ({});
     expect(await driver.fetchBalances()).toEqual([]);
   });
+
+  it('a list that has not ended after 100 pages is a failed read, never returned short as if complete (fills, open orders, accounts)', async () => {
+    driver = await started();
+    // fills newest first, one per page: 101 pages, the last without a cursor. A cut at 100 pages
+    // would drop t101, the OLDEST fill: the one right after `since` in a reconciliation
+    const tradeTime = (n: number) => new Date(Date.UTC(2026, 11, 5) + (1_000_000 - n) * 1000).toISOString();
+    let page = 0;
+    venue.handlers.v3PrivateGetBrokerageOrdersHistoricalFills = () => {
+      page++;
+      return { fills: [fillJson({ entry_id: `e${page}`, trade_id: `t${page}`, trade_time: tradeTime(page) })], cursor: page < 101 ? `c${page}` : '' };
+    };
+    await expect(driver.fetchFillsSince(['BTC-USD'], 0)).rejects.toThrow(/the fills list did not end after 100 pages/);
+    expect(page).toBe(100);
+    page = 0;
+    await expect(driver.fetchFills({ venueOrderId: 'v1', symbol: 'BTC-USD' } as never)).rejects.toThrow(/did not end after 100 pages/);
+    // 100 pages that do end are read whole, oldest first
+    page = 1;
+    const all = await driver.fetchFillsSince(['BTC-USD'], 0);
+    expect([all.length, all[0]!.tradeId, all[all.length - 1]!.tradeId]).toEqual([100, 't101', 't2']);
+
+    venue.handlers.v3PrivateGetBrokerageOrdersHistoricalBatch = () => ({ orders: [orderJson({ order_id: `v${++page}` })], has_next: true, cursor: `c${page}` });
+    await expect(driver.fetchOpenOrders(['BTC-USD'])).rejects.toThrow(/the open orders list did not end after 100 pages/);
+    venue.handlers.v3PrivateGetBrokerageAccounts = () => ({ accounts: [{ currency: 'USD', available_balance: { value: '1' } }], has_next: true, cursor: 'more' });
+    await expect(driver.fetchBalances()).rejects.toThrow(/the accounts list did not end after 100 pages/);
+  });
 });
 
 describe('CoinbaseOrderDriver under the polled client (scripted venue)', () => {

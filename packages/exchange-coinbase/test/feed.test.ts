@@ -142,3 +142,92 @@ describe('CoinbaseFeed', () => {
     }
   });
 });
+
+describe('CoinbaseFeed: several level2 events of one product in one frame (they share its sequence_num)', () => {
+  /** A HarnessSink that also keeps each book event's sequence range, to check the engine's book would take it. */
+  class RecordingSink extends HarnessSink {
+    readonly seqs: { type: string; firstSeq?: number; seq: number }[] = [];
+    override onMarketEvent(ev: Parameters<HarnessSink['onMarketEvent']>[0]): void {
+      if (ev.type === 'book_delta') this.seqs.push({ type: ev.type, firstSeq: ev.firstSeq, seq: ev.seq });
+      else if (ev.type === 'book_snapshot') this.seqs.push({ type: ev.type, seq: ev.seq });
+      super.onMarketEvent(ev);
+    }
+  }
+  const inst = (symbol: string, base: string) => defineInstrument({ exchange: 'coinbase', symbol, base, quote: 'USD', tickSize: '0.01', lotSize: '0.00000001' });
+  function start(instruments = [coinbaseHarnessInstrument()]) {
+    const sink = new RecordingSink();
+    const feed = new CoinbaseFeed({ exchange: 'coinbase', instruments, sink: () => sink, now: () => 0, requestSnapshot: () => {}, onSequenceGap: () => {} });
+    feed.connectionOpened();
+    for (const p of feed.products) p.sync.begin('initial');
+    return { sink, feed };
+  }
+  const book = (product: string, bid: string, ask: string) => l2Event('snapshot', product, [lv('bid', bid, '1'), lv('offer', ask, '1')]);
+
+  it('applies two update events of a synced book in frame order as one delta (later levels of a price win), and the next frame follows on', () => {
+    const { sink, feed } = start();
+    feed.onFrame(env('l2_data', 0, [book('BTC-USD', '65000.00', '65001.00')]));
+    const sync = feed.products[0]!.sync;
+    expect(sync.state).toBe('synced');
+    feed.onFrame(env('l2_data', 1, [
+      l2Event('update', 'BTC-USD', [lv('bid', '64999.00', '3'), lv('bid', '64997.00', '5')]),
+      l2Event('update', 'BTC-USD', [lv('bid', '64998.00', '4'), lv('bid', '64997.00', '0')]),
+    ]));
+    expect(feed.reporter.counts).toEqual({});
+    expect(sync.resyncs).toEqual({});
+    expect(sync.state).toBe('synced');
+    expect(sync.mirror.bids.get(6_499_900)).toBe(300_000_000);
+    expect(sync.mirror.bids.get(6_499_800)).toBe(400_000_000);
+    expect(sync.mirror.bids.get(6_499_700)).toBe(0); // set by the first event, removed by the second
+    // the sink (the engine's book) got one delta for the frame, in sequence after the snapshot
+    expect(sink.seqs).toEqual([{ type: 'book_snapshot', seq: 0 }, { type: 'book_delta', firstSeq: 1, seq: 1 }]);
+    expect(sink.synced).toBe(true);
+    expect(sink.book.bids.get(6_499_700)).toBe(0);
+    expect(sink.book.bids.get(6_499_800)).toBe(400_000_000);
+    feed.onFrame(env('l2_data', 2, [l2Event('update', 'BTC-USD', [lv('offer', '65002.00', '2')])]));
+    expect(sync.state).toBe('synced');
+    expect(sync.mirror.asks.get(6_500_200)).toBe(200_000_000);
+    expect(feed.stats.l2).toBe(4);
+  });
+
+  it('a snapshot event followed by update events syncs the book with the updates applied', () => {
+    const { sink, feed } = start();
+    const sync = feed.products[0]!.sync;
+    feed.onFrame(env('l2_data', 0, [
+      book('BTC-USD', '65000.00', '65001.00'),
+      l2Event('update', 'BTC-USD', [lv('bid', '64999.00', '3')]),
+      l2Event('update', 'BTC-USD', [lv('bid', '65000.00', '0'), lv('offer', '65002.00', '2')]),
+    ]));
+    expect(feed.reporter.counts).toEqual({});
+    expect(sync.state).toBe('synced');
+    expect(sync.mirror.bids.levels()).toEqual([{ price: 6_499_900, qty: 300_000_000 }]);
+    expect(sync.mirror.asks.get(6_500_100)).toBe(100_000_000);
+    expect(sync.mirror.asks.get(6_500_200)).toBe(200_000_000);
+    expect(sink.synced).toBe(true);
+    expect(sink.book.bids.get(6_500_000)).toBe(0);
+    expect(sink.book.bids.get(6_499_900)).toBe(300_000_000);
+    expect(sink.seqs.filter((s) => s.type === 'book_snapshot')).toEqual([{ type: 'book_snapshot', seq: 0 }]);
+    feed.onFrame(env('l2_data', 1, [l2Event('update', 'BTC-USD', [lv('bid', '64998.00', '1')])]));
+    expect(sync.state).toBe('synced');
+    expect(sync.mirror.bids.get(6_499_800)).toBe(100_000_000);
+  });
+
+  it('interleaved products: each product gets one delta per frame and both books stay synced; a connection-wide gap still resyncs them', () => {
+    const { sink, feed } = start([inst('BTC-USD', 'BTC'), inst('ETH-USD', 'ETH')]);
+    feed.onFrame(env('l2_data', 0, [book('BTC-USD', '65000.00', '65001.00'), book('ETH-USD', '3000.00', '3001.00')]));
+    const btc = feed.product('BTC-USD')!.sync;
+    const eth = feed.product('ETH-USD')!.sync;
+    expect([btc.state, eth.state]).toEqual(['synced', 'synced']);
+    feed.onFrame(env('l2_data', 1, [
+      l2Event('update', 'BTC-USD', [lv('bid', '64999.00', '3')]),
+      l2Event('update', 'ETH-USD', [lv('bid', '2999.00', '7')]),
+      l2Event('update', 'BTC-USD', [lv('bid', '64998.00', '4')]),
+    ]));
+    expect(feed.reporter.counts).toEqual({});
+    expect([btc.state, eth.state]).toEqual(['synced', 'synced']);
+    expect([btc.mirror.bids.get(6_499_900), btc.mirror.bids.get(6_499_800), eth.mirror.bids.get(299_900)]).toEqual([300_000_000, 400_000_000, 700_000_000]);
+    expect(sink.seqs.filter((s) => s.type === 'book_delta')).toEqual([{ type: 'book_delta', firstSeq: 1, seq: 1 }, { type: 'book_delta', firstSeq: 1, seq: 1 }]);
+    feed.onFrame(env('l2_data', 3, [l2Event('update', 'BTC-USD', [lv('bid', '64997.00', '1')])])); // 2 lost
+    expect(feed.stats.gaps).toBe(1);
+    expect([btc.state, eth.state]).toEqual(['buffering', 'buffering']);
+  });
+});
