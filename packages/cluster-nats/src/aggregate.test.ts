@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { parseShardState, PortfolioAggregate } from './aggregate.js';
+import { Membership } from './membership.js';
+import { leaseTimings } from './names.js';
 import { PortfolioVaR } from './portfolio-var.js';
+import { FakeBucket, fakeKv, type FakeLink } from '../test/fake-kv.js';
 
 const E18 = 10n ** 18n;
 const state = (shard: string, ts: number, equity: bigint, gross = 0n, riskState = 'ACTIVE') =>
@@ -103,15 +106,15 @@ describe('PortfolioAggregate never trusts shard clocks', () => {
   it('a delayed or replayed state of an earlier process of the same shard id never replaces the current one', () => {
     const clock = manualClock(2_000_000);
     const a = new PortfolioAggregate({ monoMs: clock.monoMs, staleAfterMs: 10_000 });
-    // The current process began its membership epoch at members revision 40.
-    a.update(msg({ instance: 'new', seq: 5, ts: 2_000_000, equity: 80_000n, epochRevision: 40 }));
+    // The current process began its membership epoch at members revision 40 (of the bucket created at 1000).
+    a.update(msg({ instance: 'new', seq: 5, ts: 2_000_000, equity: 80_000n, epochRevision: 40, epochBucketCreated: 1000 }));
     // The previous process (epoch at revision 12), cut off, flushes what it buffered: a higher seq, a later clock.
     clock.t += 100;
-    expect(a.update(msg({ instance: 'old', seq: 900, ts: 9_000_000, equity: 100_000n, epochRevision: 12 }))).toBe(false);
+    expect(a.update(msg({ instance: 'old', seq: 900, ts: 9_000_000, equity: 100_000n, epochRevision: 12, epochBucketCreated: 1000 }))).toBe(false);
     expect(a.summary().equity).toBe(80_000n * E18);
     // It is remembered as replaced: not even once the current one goes quiet does it come back.
     clock.t += 60_000;
-    expect(a.update(msg({ instance: 'old', seq: 901, ts: 9_100_000, equity: 100_000n, epochRevision: 12 }))).toBe(false);
+    expect(a.update(msg({ instance: 'old', seq: 901, ts: 9_100_000, equity: 100_000n, epochRevision: 12, epochBucketCreated: 1000 }))).toBe(false);
     expect(a.summary().equity).toBe(80_000n * E18);
     // Without a revision to compare (a shard that publishes none), a process that was never seen
     // does not replace a current one that still reports.
@@ -219,5 +222,85 @@ describe('PortfolioAggregate drawdown peak', () => {
     expect(a.update(msg({ instance: 'after', seq: 1, ts: 0, equity: 90_000n, epochRevision: 3, epochBucketCreated: 2_000 }))).toBe(true);
     expect(a.update(msg({ instance: 'before', seq: 2, ts: 0, equity: 100_000n, epochRevision: 48_213, epochBucketCreated: 1_000 }))).toBe(false);
     expect(a.summary().equity).toBe(90_000n * E18);
+  });
+});
+
+// A restarted shard whose members-bucket status read failed at the start of its epoch once
+// published its revision with `epochBucketCreated: null` for the whole epoch (Membership never
+// read it again): ranked in "the oldest bucket", below its own predecessor, it was retired while
+// that one's last state was fresh (a restart within seconds), and the retired check comes first,
+// so its states were dropped for the rest of its life: the aggregator kept the dead process's
+// frozen equity and positions (drawdown HALT and VaR on stale figures).
+describe('a restarted shard ranked without its members bucket', () => {
+  const TAKEOVER = 10_000;
+  const timings = leaseTimings(TAKEOVER);
+
+  it('Membership publishes its epoch revision only once the bucket is known, and reads it again at every heartbeat until then', async () => {
+    let t = 1_000_000;
+    const members = new FakeBucket(() => t, timings.ttlMs);
+    let failures = 2;
+    const link: FakeLink = { down: false, beforeStatus: () => { if (failures-- > 0) throw new Error('TIMEOUT'); } };
+    const m = new Membership({ members: fakeKv(members, link), shardId: 's1', instance: 'p2', timings, monoMs: () => t, wallMs: () => t, onEpoch: () => {}, onError: () => {} });
+    expect(await m.beat()).toBe('ok'); // created; the status read fails
+    expect(m.current()).toBeDefined();
+    expect([m.epochRevision(), m.epochBucketCreated()]).toEqual([undefined, undefined]);
+    t += timings.tickMs;
+    expect(await m.beat()).toBe('ok'); // renewed; the read fails again
+    expect(m.epochRevision()).toBeUndefined();
+    t += timings.tickMs;
+    expect(await m.beat()).toBe('ok'); // renewed; read
+    expect(m.epochBucketCreated()).toBe(members.createdAt);
+    expect(m.epochRevision()).toBeGreaterThan(0);
+  });
+
+  it('PortfolioAggregate: a newcomer whose rank lacks its bucket is not retired; it replaces the holder once that one has been silent for takeover_ms', () => {
+    const clock = manualClock(0);
+    const a = new PortfolioAggregate({ monoMs: clock.monoMs, staleAfterMs: TAKEOVER });
+    a.update(msg({ instance: 'p1', seq: 2, ts: 0, equity: 100_000n, epochRevision: 5, epochBucketCreated: 1000 }));
+    // The restart 2 s later: a later revision, but no bucket (ranks as the oldest): dropped while p1 is fresh ...
+    clock.t += 2000;
+    expect(a.update(msg({ instance: 'p2', seq: 1, ts: 0, equity: 60_000n, epochRevision: 7 }))).toBe(false);
+    clock.t += 5000;
+    expect(a.update(msg({ instance: 'p2', seq: 2, ts: 0, equity: 60_000n, epochRevision: 7 }))).toBe(false);
+    // ... and counted once p1 has been silent for takeover_ms.
+    clock.t += 3001;
+    expect(a.update(msg({ instance: 'p2', seq: 3, ts: 0, equity: 60_000n, epochRevision: 7 }))).toBe(true);
+    expect(a.summary()).toMatchObject({ equity: 60_000n * E18, stale: [] });
+    // p1's late states do not come back (the holder replaced is retired).
+    expect(a.update(msg({ instance: 'p1', seq: 3, ts: 0, equity: 100_000n, epochRevision: 5, epochBucketCreated: 1000 }))).toBe(false);
+  });
+
+  it('end to end: the new process counts once the previous one has been silent for takeover_ms', async () => {
+    let t = 1_000_000;
+    const now = () => t;
+    const members = new FakeBucket(now, timings.ttlMs);
+    const state = (instance: string, seq: number, equity: bigint, m: Membership) =>
+      parseShardState({ shard: 's1', instance, seq, ts: t, equity: (equity * E18).toString(), grossExposure: '0', reserved: null, riskState: 'ACTIVE', epochRevision: m.epochRevision() ?? null, epochBucketCreated: m.epochBucketCreated() ?? null })!;
+    const mk = (instance: string, link: FakeLink) =>
+      new Membership({ members: fakeKv(members, link), shardId: 's1', instance, timings, monoMs: now, wallMs: now, onEpoch: () => {}, onError: () => {} });
+    const agg = new PortfolioAggregate({ monoMs: now, staleAfterMs: TAKEOVER });
+    // The previous process: a normal epoch, then a clean stop (member key deleted, last state published).
+    const p1 = mk('p1', { down: false });
+    expect(await p1.beat()).toBe('ok');
+    expect(agg.update(state('p1', 1, 100_000n, p1))).toBe(true);
+    await p1.stop();
+    expect(agg.update(state('p1', 2, 100_000n, p1))).toBe(true);
+    // The restart, 2 s later: its member key is created (a later revision), the status read right after times out once.
+    t += 2000;
+    let failures = 1;
+    const p2 = mk('p2', { down: false, beforeStatus: () => { if (failures-- > 0) throw new Error('TIMEOUT'); } });
+    expect(await p2.beat()).toBe('ok');
+    let seq = 0;
+    agg.update(state('p2', ++seq, 60_000n, p2));
+    // p2 keeps beating and publishing, once a second, for a minute; p1 is gone for good.
+    for (let k = 0; k < 60; k++) {
+      t += 1000;
+      if (k % 2 === 0) await p2.beat();
+      agg.update(state('p2', ++seq, 60_000n, p2));
+    }
+    expect(p2.epochRevision()! > p1.epochRevision()!).toBe(true); // it is the later epoch, once known
+    const s = agg.summary();
+    expect(s.stale, 'the live process is ignored and the dead one counted').toEqual([]);
+    expect(s.equity).toBe(60_000n * E18);
   });
 });

@@ -64,18 +64,29 @@ interface Held extends ShardState {
   rank: Rank | undefined;
 }
 
-/** Orders two membership epochs: the later members bucket first, then the later revision in it. */
+/**
+ * Orders two membership epochs: the later members bucket first, then the later revision in it.
+ * `bucket` undefined: the shard did not say which bucket its revision counts in (an older
+ * version, or one that could not read it): it ranks as the oldest bucket, which is only a guess.
+ */
 interface Rank {
-  bucket: number;
+  bucket: number | undefined;
   revision: number;
 }
 
 function rankOf(s: ShardState): Rank | undefined {
-  return s.epochRevision === undefined ? undefined : { bucket: s.epochBucketCreated ?? 0, revision: s.epochRevision };
+  return s.epochRevision === undefined ? undefined : { bucket: s.epochBucketCreated, revision: s.epochRevision };
 }
 
 function above(a: Rank, b: Rank): boolean {
-  return a.bucket !== b.bucket ? a.bucket > b.bucket : a.revision > b.revision;
+  const ab = a.bucket ?? 0;
+  const bb = b.bucket ?? 0;
+  return ab !== bb ? ab > bb : a.revision > b.revision;
+}
+
+/** Both epochs' buckets known: their order is the server's, not a guess. */
+function comparable(a: Rank | undefined, b: Rank | undefined): boolean {
+  return a?.bucket !== undefined && b?.bucket !== undefined;
 }
 
 const INT = /^-?\d+$/;
@@ -163,12 +174,14 @@ export class PortfolioAggregate {
       // A holder silent for staleAfterMs is replaced whatever the ranks: its rank may come from a
       // members bucket since recreated by a shard that does not publish the bucket's creation
       // time, or from a state restored from the stream; a newcomer that reports is the better
-      // figure then. While the holder reports, a lower-ranked newcomer is an older process.
+      // figure then. While the holder reports, a lower-ranked newcomer is dropped; it is retired
+      // for good (an older process) only when both buckets are known: a rank without its bucket
+      // once retired a restarted process whose bucket read had failed, for its whole life.
       const silent = now - prev.receivedAt > this.o.staleAfterMs;
       const r = rankOf(s);
       const ranked = prev.rank !== undefined && r !== undefined;
       if (!silent && !(ranked && above(r!, prev.rank!))) {
-        if (ranked) this.retire(s.shard, s.instance); // an older process: nothing of it counts any more
+        if (ranked && comparable(r, prev.rank)) this.retire(s.shard, s.instance); // an older process: nothing of it counts any more
         return this.drop();
       }
       this.retire(s.shard, prev.instance);

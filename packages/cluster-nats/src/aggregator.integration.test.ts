@@ -107,6 +107,62 @@ describe('risk aggregator', () => {
   });
 });
 
+describe('risk aggregator: a VaR that leaves an exposed instrument out', () => {
+  // An instrument whose mark no fresh state carries loses its return history (a long gap), is
+  // listed as `missing` and left out of the VaR: the figure is a lower bound. Clearing REDUCING
+  // on it once let the very exposure that caused REDUCING grow again.
+  it('keeps REDUCING while the instrument over max_var is only missing from the VaR, and clears it once the VaR covers every exposure', { timeout: 60_000 }, async (ctx) => {
+    if (missing) skipUnlessRequired(ctx, 'nats-server', missing);
+    const cluster: ClusterConfig = { ...clusterConfigSchema.parse({ name: 'aggvarmissing', servers: [nats.url()], takeover_ms: 1000, publish_interval_ms: 50, var_sample_ms: 50, var_min_returns: 4, max_var: 50 }), shard_id: 'test', budget_release_ms: 1000 };
+    const names = clusterNames('aggvarmissing');
+    let stop!: () => void;
+    const until = new Promise<void>((r) => (stop = r));
+    const running = runAggregator({ cluster, logger: createLogger({ level: 'silent' }), clock: new SystemClock(), until, varConfidence: 0.99 });
+    const h = await openCluster(cluster, 'test');
+    const nc = await connect({ servers: nats.url() });
+    const aggregates: Record<string, any>[] = [];
+    nc.subscribe(names.allOf('aggregate'), { callback: (_e, m) => aggregates.push(m.json()) });
+    let s1: 'holding' | 'dead' | 'flat' = 'holding';
+    let tick = 0;
+    const pub = (shard: string, positions: unknown[], marks: Record<string, string>) =>
+      nc.publish(names.subject('state', shard), JSON.stringify({ shard, instance: `${shard}-1`, seq: tick, ts: Date.now(), equity: (100_000n * E18).toString(), grossExposure: '0', reserved: null, riskState: 'ACTIVE', positions, marks }));
+    const publisher = setInterval(() => {
+      tick++;
+      const a = tick % 2 === 0 ? '100' : '110'; // A: +10 % / -9.09 % each period
+      const b = tick % 2 === 0 ? '100' : '100.1'; // B: nearly flat
+      // s1: 1000 long A (VaR 90.9 > max_var 50), marks for A and B
+      if (s1 === 'holding') pub('s1', [{ exchange: 'sim', symbol: 'A', qty: 1, value: (1000n * E18).toString() }], { 'sim:A': a, 'sim:B': b });
+      if (s1 === 'flat') pub('s1', [], { 'sim:A': a, 'sim:B': b });
+      // s2: 10 long B, and no mark for A (A not in its config, or its A feed is down)
+      pub('s2', [{ exchange: 'sim', symbol: 'B', qty: 1, value: (10n * E18).toString() }], { 'sim:B': b });
+    }, 40);
+    try {
+      await until2(async () => (await h.control.get(REDUCE_KEY))?.operation === 'PUT', 20_000);
+      // s1 dies: its 1000 of A stay at the venue and in the VaR's exposures, and no fresh state
+      // carries a mark for A any more.
+      s1 = 'dead';
+      const n0 = aggregates.length;
+      const leftOut = () => aggregates.slice(n0).filter((x) => x.var !== null && x.var.missing.includes('sim:A') && x.var.exposures['sim:A'] === undefined);
+      await until2(() => leftOut().length >= 10, 20_000);
+      expect(leftOut().at(-1)!.var.value).toBeLessThan(50); // the lower bound: B alone
+      expect((await h.control.get(REDUCE_KEY))?.operation, 'REDUCING cleared while 1000 of A (VaR 90.9 > 50) are still held').toBe('PUT');
+      expect(aggregates.at(-1)!.reducing).toBe(true);
+      // s1 comes back flat: every exposure (B) is in the VaR, under the limit: cleared.
+      s1 = 'flat';
+      await until2(async () => (await h.control.get(REDUCE_KEY))?.operation !== 'PUT', 20_000);
+      // The round that cleared it publishes its figures right after.
+      await until2(() => aggregates.slice(n0).some((x) => x.reducing === false));
+      expect(aggregates.slice(n0).find((x) => x.reducing === false)!.var).toMatchObject({ missing: [], exposures: { 'sim:B': 10 } });
+    } finally {
+      clearInterval(publisher);
+      stop();
+      await running;
+      await nc.close();
+      await h.nc.close();
+    }
+  });
+});
+
 describe('risk aggregator: drawdown peak and budget key', () => {
   it('keeps the drawdown peak in the control bucket: a restarted aggregator HALTs on the drawdown from it; --resume resets it', async (ctx) => {
     if (missing) skipUnlessRequired(ctx, 'nats-server', missing);

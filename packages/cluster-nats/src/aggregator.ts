@@ -27,7 +27,8 @@ const AGGREGATOR_ID = 'risk-aggregator';
  * `max_total_position` would be a bug, logged as an error and answered with a HALT. Every
  * `var_sample_ms` it samples the marks the shards publish and computes the VaR of the summed
  * positions; above `[cluster] max_var` it puts the cluster in REDUCING (the `reduce` key: only
- * orders that reduce a position, no reservation grows) and clears it when the VaR is back under.
+ * orders that reduce a position, no reservation grows) and clears it when the VaR is back under
+ * with every exposed instrument in it (one left out makes the figure a lower bound).
  * The drawdown peak is kept in the control bucket (`peak`), so a restart measures from it.
  * Shard clocks are only displayed: states are ordered by `seq` and aged by the receive time on
  * this process's monotonic clock (PortfolioAggregate).
@@ -114,11 +115,24 @@ export async function runAggregator(o: AggregatorOptions): Promise<void> {
   let latest: AggregateView | undefined;
   /** The revision of the unreadable `reduce` record last logged (once each). */
   let unreadableReduce: number | undefined;
-  /** Enforces cluster.max_var: sets the `reduce` key above it, deletes it (only if the aggregator set it) once under. */
-  const enforceVar = async (v: number) => {
+  /** The instruments left out of the VaR last logged as keeping REDUCING (once per set). */
+  let heldFor: string | undefined;
+  /**
+   * Enforces cluster.max_var: sets the `reduce` key above it, deletes it (only if the aggregator
+   * set it) once under. `leftOut`: exposed instruments the VaR could not include (too short a
+   * return history, no mark, no value): the figure is then only a lower bound, enough to set
+   * REDUCING but never to clear it (the instrument left out may be the one that caused it).
+   */
+  const enforceVar = async (v: number, leftOut: readonly string[]) => {
     if (c.max_var === undefined) return;
     const e = await h.control.get(REDUCE_KEY);
     const set = e?.operation === 'PUT';
+    if (set && v <= c.max_var && leftOut.length > 0) {
+      if (leftOut.join() !== heldFor) log.warn(`cluster REDUCING kept: portfolio VaR ${v.toFixed(2)} <= cluster.max_var ${c.max_var} leaves out ${leftOut.join(', ')} (no return history, mark or value): a lower bound clears nothing`);
+      heldFor = leftOut.join();
+      return;
+    }
+    heldFor = undefined;
     if (v > c.max_var && !set) {
       const doc: ReduceDoc = { reason: `portfolio VaR ${v.toFixed(2)} > cluster.max_var ${c.max_var}`, by: AGGREGATOR_ID, ts: o.clock.now(), var: v, limit: c.max_var };
       log.error(`cluster REDUCING: ${doc.reason}`);
@@ -146,8 +160,8 @@ export async function runAggregator(o: AggregatorOptions): Promise<void> {
     }
     // Flat everywhere: nothing is at risk, whatever the history.
     const flat = unvalued.length === 0 && [...exposures.values()].every((w) => w === 0);
-    if (lastVar) await enforceVar(lastVar.var);
-    else if (flat) await enforceVar(0);
+    if (lastVar) await enforceVar(lastVar.var, lastVar.missing);
+    else if (flat) await enforceVar(0, []);
   };
   // Once per HALT: while the key is set nothing is written again; after a --resume it can trip anew.
   const halt = async (reason: string) => {

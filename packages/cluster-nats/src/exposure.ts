@@ -1,4 +1,4 @@
-import { notionalExponent, type Instrument, type OrderIntent } from '@cwts/core';
+import { notionalExponent, pow10n, type Instrument, type OrderIntent } from '@cwts/core';
 import { type Engine } from '@cwts/core/engine';
 import { COMMON_EXPONENT } from '@cwts/core/risk';
 
@@ -43,7 +43,19 @@ function instrumentExposure(engine: Engine, i: Instrument, pos: number, lastPric
   const worst = Math.max(Math.abs(pos + buys), Math.abs(pos - sells));
   if (worst === 0) return 0n;
   if (price === undefined) return undefined; // exposure we cannot value: the gate refuses
-  return BigInt(price) * i.priceScale.mantissa * BigInt(worst) * i.qtyScale.mantissa * 10n ** BigInt(COMMON_EXPONENT - notionalExponent(i));
+  return toCommon(BigInt(price) * i.priceScale.mantissa * BigInt(worst) * i.qtyScale.mantissa, notionalExponent(i));
+}
+
+/**
+ * Quote atoms at `exponent` -> common units (quote x 10^-COMMON_EXPONENT), as core's `toCommon`
+ * (risk/portfolio.ts, not exported from a public subpath) does it: exact up to exponent 18; an
+ * instrument whose tick x lot is finer (a 1e-12 tick and a 1e-8 lot on a low-priced token: 1e-20)
+ * is rounded toward zero, which loses less than 1e-18 quote units. `10n ** negative` threw here
+ * once: from the state publisher's timer and the lease round (a process fault) and from the budget
+ * gate (every order refused), and such a position was left out of the portfolio VaR.
+ */
+export function toCommon(atoms: bigint, exponent: number): bigint {
+  return exponent <= COMMON_EXPONENT ? atoms * pow10n(COMMON_EXPONENT - exponent) : atoms / pow10n(exponent - COMMON_EXPONENT);
 }
 
 /** The mid in ticks, rounded up (valuing exposure high), when the book has both sides. */

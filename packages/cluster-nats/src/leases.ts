@@ -284,6 +284,9 @@ export class LeaseManager {
         h.validUntil = sent + this.o.timings.ttlMs - this.o.timings.marginMs;
       } catch (err) {
         if (isServerRejection(err)) {
+          // A renewal whose answer was lost (a timeout) may have been applied: then the key holds
+          // this process's value at a later revision, and is still ours (as Membership does it).
+          if (await this.recoverRevision(key, h)) continue;
           this.drop(key, h, 'lost', `renewal refused: ${errorText(err)}`);
         } else {
           this.o.onError(`renewing lease ${key} failed: ${errorText(err)}`);
@@ -291,6 +294,22 @@ export class LeaseManager {
           return; // the rest would time out the same way; next round
         }
       }
+    }
+  }
+
+  /**
+   * After a refused renewal: whether the key still holds this process's lease. If so its revision
+   * is adopted; the validity is not extended (the renewal that wrote it was sent at an unknown
+   * time, at least a round ago): the next successful renewal does that, or the lease runs out.
+   */
+  private async recoverRevision(key: string, h: Held): Promise<boolean> {
+    try {
+      const e = await this.o.leases.get(key);
+      if (e?.operation !== 'PUT' || e.json<{ instance?: unknown }>().instance !== this.o.instance) return false;
+      h.revision = e.revision;
+      return true;
+    } catch {
+      return false; // unread: dropped as refused, as before (the gate must not count a lease it cannot prove)
     }
   }
 

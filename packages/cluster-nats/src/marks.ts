@@ -1,13 +1,16 @@
 import { formatScaled, notionalExponent } from '@cwts/core';
 import { type Engine } from '@cwts/core/engine';
-import { COMMON_EXPONENT } from '@cwts/core/risk';
+import { toCommon } from './exposure.js';
 
 export interface PublishedPosition {
   exchange: string;
   symbol: string;
   /** Signed lots. */
   qty: number;
-  /** Signed notional at the engine's mark, common units (quote x 10^-18); null without a mark. */
+  /**
+   * Signed notional at the engine's mark, common units (quote x 10^-18, rounded toward zero for
+   * an instrument whose tick x lot is finer than that); null without a mark.
+   */
   value: string | null;
 }
 
@@ -22,8 +25,8 @@ export function positionsAndMarks(engine: Engine): { positions: PublishedPositio
     if (p.qty === 0) continue;
     const i = p.instrument;
     const half = engine.markHalfTicks(p);
-    const exp = notionalExponent(i);
-    const value = half === undefined || exp > COMMON_EXPONENT ? null : ((BigInt(p.qty) * BigInt(half) * i.priceScale.mantissa * i.qtyScale.mantissa * 10n ** BigInt(COMMON_EXPONENT - exp)) / 2n).toString();
+    // Half-ticks: halved after the conversion (both round toward zero, as one division would).
+    const value = half === undefined ? null : (toCommon(BigInt(p.qty) * BigInt(half) * i.priceScale.mantissa * i.qtyScale.mantissa, notionalExponent(i)) / 2n).toString();
     positions.push({ exchange: i.exchange, symbol: i.symbol, qty: p.qty, value });
   }
   const marks: Record<string, string> = {};

@@ -56,25 +56,34 @@ export class Membership {
   /**
    * The members-bucket revision that began this process's latest epoch (kept after it ended):
    * server-assigned and increasing, so it orders two processes of one shard id (the aggregator).
+   * Undefined until the bucket it counts in is known (epochBucketCreated): a revision without its
+   * bucket once ranked this process in "the oldest bucket", below the process it replaced, and
+   * the aggregator ignored it for its whole life.
    */
   epochRevision(): number | undefined {
-    return this.startRevision;
+    return this.startBucketCreated === undefined ? undefined : this.startRevision;
   }
 
   /**
-   * When the members bucket that epochRevision counts in was created (server ms; undefined when
-   * it could not be read): revisions restart in a recreated bucket, so this ranks first.
+   * When the members bucket that epochRevision counts in was created (server ms; undefined until
+   * it could be read: asked again at every successful heartbeat): revisions restart in a
+   * recreated bucket, so this ranks first.
    */
   epochBucketCreated(): number | undefined {
     return this.startBucketCreated;
   }
 
+  /**
+   * Right after the create or renewal that proved the key ours: the renewals chain by revision
+   * from the epoch's first one, so the bucket read now is the one that revision counts in (unless
+   * it is recreated in between, and then the next renewal is refused and a new epoch begins).
+   */
   private async readBucketCreated(): Promise<void> {
     try {
       const t = Date.parse((await this.o.members.status()).streamInfo.created);
-      this.startBucketCreated = Number.isSafeInteger(t) ? t : undefined;
+      if (Number.isSafeInteger(t)) this.startBucketCreated = t;
     } catch {
-      this.startBucketCreated = undefined;
+      // Still unknown: asked again at the next successful heartbeat.
     }
   }
 
@@ -91,6 +100,7 @@ export class Membership {
         const epoch = `${this.o.instance}.${++this.count}`;
         this.revision = await this.o.members.create(this.o.shardId, this.value(epoch));
         this.startRevision = this.revision;
+        this.startBucketCreated = undefined;
         this.epochId = epoch;
         this.validUntil = sent + this.o.timings.ttlMs - this.o.timings.marginMs;
         this.takenWarned = false;
@@ -99,6 +109,7 @@ export class Membership {
       } else {
         this.revision = await this.o.members.update(this.o.shardId, this.value(this.epochId), this.revision!);
         this.validUntil = sent + this.o.timings.ttlMs - this.o.timings.marginMs;
+        if (this.startBucketCreated === undefined) await this.readBucketCreated();
       }
       return 'ok';
     } catch (err) {
@@ -163,6 +174,7 @@ export class Membership {
       const epoch = `${this.o.instance}.${++this.count}`;
       this.revision = await this.o.members.update(this.o.shardId, this.value(epoch), e.revision);
       this.startRevision = this.revision;
+      this.startBucketCreated = undefined;
       this.epochId = epoch;
       this.validUntil = sent + this.o.timings.ttlMs - this.o.timings.marginMs;
       await this.readBucketCreated();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseShardState, PortfolioAggregate } from './aggregate.js';
-import { PortfolioVaR } from './portfolio-var.js';
+import { MAX_GAP_SAMPLES, PortfolioVaR } from './portfolio-var.js';
 
 const E18 = 10n ** 18n;
 /** A shard's published state with positions valued in quote units and marks as decimal strings. */
@@ -51,18 +51,35 @@ describe('portfolio VaR across shards', () => {
     expect(r.var).toBeCloseTo(2.3263478740408408 * 1000 * sd, 6); // 26.86
   });
 
-  it('no VaR before min returns; a position without history is named as missing; a gap restarts the series', async () => {
+  it('no VaR before min returns; a position without history is named as missing; a long gap restarts the series', async () => {
     const v = new PortfolioVaR({ confidence: 0.75, method: 'historical', window: 3, minReturns: 2 });
     v.sample(new Map([['sim:A', 100], ['sim:B', 50]]));
     v.sample(new Map([['sim:A', 110], ['sim:B', 51]]));
     expect(await v.compute(new Map([['sim:A', 1000]]))).toBeUndefined();
-    v.sample(new Map([['sim:A', 99]])); // B has no fresh mark: its series starts again
+    // B has no fresh mark for more than MAX_GAP_SAMPLES samples: its series starts again.
+    for (let k = 0; k <= MAX_GAP_SAMPLES; k++) v.sample(new Map([['sim:A', 99]]));
     expect(v.returnsOf('sim:B')).toEqual([]);
+    v.sample(new Map([['sim:A', 99], ['sim:B', 52]]));
+    expect(v.returnsOf('sim:B')).toEqual([]); // its first mark again: no return yet
     const r = (await v.compute(new Map([['sim:A', 1000], ['sim:B', -500]])))!;
     expect(r.missing).toEqual(['sim:B']);
     expect(Object.keys(r.exposures)).toEqual(['sim:A']);
     for (const m of [100, 101, 102, 103]) v.sample(new Map([['sim:A', m]]));
     expect(v.returnsOf('sim:A')).toHaveLength(3); // the window
+  });
+
+  it('a short gap in a mark keeps the series: the next return spans the gap', async () => {
+    expect(MAX_GAP_SAMPLES).toBeGreaterThanOrEqual(1);
+    const v = new PortfolioVaR({ confidence: 0.75, method: 'historical', window: 10, minReturns: 2 });
+    v.sample(new Map([['sim:A', 100]]));
+    v.sample(new Map([['sim:A', 110]]));
+    v.sample(new Map([['sim:A', 99]]));
+    for (let k = 0; k < MAX_GAP_SAMPLES; k++) v.sample(new Map()); // no fresh state carries A
+    expect(v.returnsOf('sim:A')).toEqual([110 / 100 - 1, 99 / 110 - 1]);
+    // Still in the VaR during the gap (its exposure counts from the stale shard's positions).
+    expect((await v.compute(new Map([['sim:A', 1000]])))!.missing).toEqual([]);
+    v.sample(new Map([['sim:A', 89.1]]));
+    expect(v.returnsOf('sim:A')).toEqual([110 / 100 - 1, 99 / 110 - 1, 89.1 / 99 - 1]);
   });
 
   it('marks come from the freshest shard that is not stale; a stale shard\'s positions still count', () => {

@@ -175,13 +175,10 @@ export class NatsShard implements ClusterShard {
     await this.watchHalt();
     await this.watchReduce();
     if (this.stopped) return this.abandonStart();
-    const leaseLoop = setInterval(() => {
-      if (this.leaseTick) return;
-      this.leaseTick = this.tick().finally(() => (this.leaseTick = undefined));
-    }, this.timings.tickMs);
-    const stateLoop = setInterval(() => this.publishState(), c.publish_interval_ms);
+    const leaseLoop = setInterval(() => this.startRound(), this.timings.tickMs);
+    const stateLoop = setInterval(() => this.publishStateSafely(), c.publish_interval_ms);
     this.timers.push(leaseLoop, stateLoop);
-    this.leaseTick = this.tick().finally(() => (this.leaseTick = undefined));
+    this.startRound();
     log.info(
       { cluster: c.name, shard: c.shard_id, instance: this.instance, candidates: candidates.length, ...this.timings },
       `cluster ${c.name}: shard ${c.shard_id} joined (${candidates.length} candidate symbols, lease ${this.timings.ttlMs} ms renewed every ${this.timings.tickMs} ms)`,
@@ -194,6 +191,42 @@ export class NatsShard implements ClusterShard {
     this.reduceWatch?.stop();
     await this.h?.nc.close().catch(() => {});
     this.o.logger.warn(`cluster ${this.o.cluster.name}: shard ${this.o.cluster.shard_id} stopped while joining: it took no lease`);
+  }
+
+  /** One lease and budget round, unless one is still running. A failure is counted, never a fault. */
+  private startRound(): void {
+    if (this.leaseTick) return;
+    this.leaseTick = this.tick()
+      .catch((err) => this.loopFailed('cluster:round', err))
+      .finally(() => (this.leaseTick = undefined));
+  }
+
+  /**
+   * A background loop of the shard (the lease and budget round, the state publisher) threw. It
+   * is counted (cwts_errors_total{component}) and logged, and the loop runs again at its next
+   * interval; it is not a process fault (which HALTs the engine and stops the process) because
+   * both fail closed by themselves: a round that does not run leaves leases unrenewed (the
+   * `lease` gate shuts them when their validity runs out) and no budget reserved (the `budget`
+   * gate refuses what it does not cover), and a state not published leaves this shard's last
+   * positions counted by the aggregator as stale.
+   */
+  private loopFailed(component: 'cluster:round' | 'cluster:state', err: unknown): void {
+    const what = component === 'cluster:round' ? 'lease and budget round' : 'state publish';
+    const message = `cluster: ${what} failed (counted; retried at the next interval): ${errorText(err)}`;
+    try {
+      if (this.engine) return this.engine.onFeedError(component, message);
+    } catch {
+      // Never thrown from here: the line below still reports it.
+    }
+    this.o.logger.warn({ component }, message);
+  }
+
+  private publishStateSafely(): void {
+    try {
+      this.publishState();
+    } catch (err) {
+      this.loopFailed('cluster:state', err);
+    }
   }
 
   private async tick(): Promise<void> {
@@ -486,7 +519,7 @@ export class NatsShard implements ClusterShard {
       }
       // After the budget went back: the rest (backing open positions) is reclaimed once the key is gone.
       await this.membership?.stop(reachable());
-      this.publishState();
+      this.publishStateSafely();
       this.haltWatch?.stop();
       this.reduceWatch?.stop();
       if (reachable()) await this.h?.nc.drain();
