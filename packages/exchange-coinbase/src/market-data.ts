@@ -60,6 +60,8 @@ export class CoinbaseMarketData extends TradingStatusMarketData implements Marke
   private conn: WsConnection | undefined;
   private sink: MarketEventSink | undefined;
   private stopped = false;
+  /** The engine's sink attached by worker intake (attachEngineSink). */
+  private engineSink: MarketEventSink | undefined;
   /** Products whose book asked for a snapshot: resubscribed level2 together. */
   private readonly pendingL2 = new Set<string>();
   private opening = false;
@@ -185,9 +187,22 @@ export class CoinbaseMarketData extends TradingStatusMarketData implements Marke
     return this.instruments.get(symbol);
   }
 
-  /** The engine's sink while market data runs (the user channel counts its rejections there too). */
+  /**
+   * The engine's sink while market data runs here, or the one worker intake attached (the feed
+   * then runs on the worker and this instance never starts): the user channel counts its
+   * rejections there too.
+   */
   get feedSink(): MarketEventSink | undefined {
+    if (this.engineSink) return this.engineSink;
     return this.stopped ? undefined : this.sink;
+  }
+
+  /** Worker intake hands over the engine's sink (core API 1.9; an older core never calls this). */
+  attachEngineSink(sink: MarketEventSink): () => void {
+    this.engineSink = sink;
+    return () => {
+      if (this.engineSink === sink) this.engineSink = undefined;
+    };
   }
 
   /** Symbols whose instruments are loaded (the execution half lists open orders per symbol). */

@@ -1,9 +1,10 @@
 /**
  * The user channel's problems with market data on an intake worker (`[performance] intake =
- * "worker"`, the default). The engine then hands its sink to WorkerIntake, never to the
- * engine-thread CoinbaseMarketData, whose `feedSink` the user stream reports through; the stream
- * falls back to the venue's logger, so a refused subscribe (here: signed with a key the account
- * does not know) is still seen. On the engine thread (inline intake) it reaches the engine's sink.
+ * "worker"`, the default). The engine hands its sink to WorkerIntake, and the engine-thread
+ * CoinbaseMarketData, whose `feedSink` the user stream reports through, never starts; WorkerIntake
+ * attaches the engine's sink to it (attachEngineSink), so a refused subscribe (here: signed with a
+ * key the account does not know) is counted there as inline. Without a sink at all (an older
+ * core) the stream falls back to the venue's logger.
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { Writable } from 'node:stream';
@@ -37,7 +38,7 @@ describe('Coinbase user channel: where its problems go with market data inline o
     venue = undefined;
   });
 
-  async function setup(worker: boolean) {
+  async function setup(worker: boolean, o: { noAttach?: boolean } = {}) {
     const lines: Record<string, unknown>[] = [];
     const logger = createLogger({ level: 'debug', destination: new Writable({ write(c, _e, cb) { lines.push(JSON.parse(String(c)) as Record<string, unknown>); cb(); } }) as never, pretty: false });
     fake = await FakeCoinbase.start({ publicKey: keyA.publicKey, keyName, restKey: { publicKey: keyB.publicKey, keyName } });
@@ -47,6 +48,7 @@ describe('Coinbase user channel: where its problems go with market data inline o
     );
     await venue.marketData.loadInstruments([SYM]);
     const sink = new ConformanceSink();
+    if (o.noAttach) (venue.marketData as { attachEngineSink?: unknown }).attachEngineSink = undefined;
     if (worker) {
       intake = new WorkerIntake(venue.marketData, { exchange: 'coinbase', logger: silentLogger(), clock: new SystemClock(), hungAfterMs: 30_000 });
       await intake.start([SYM], sink);
@@ -62,11 +64,14 @@ describe('Coinbase user channel: where its problems go with market data inline o
     expect(sink.rejects.some((r) => r.reason === 'venue_error')).toBe(true);
   });
 
-  it('worker intake: the refused user subscribe is logged as a warn of coinbase:user-stream (the engine sink is on the worker side)', async () => {
-    const { sink, userStreamWarns } = await setup(true);
+  it('worker intake: the refused user subscribe is counted through the engine sink too (attached by WorkerIntake)', async () => {
+    const { sink } = await setup(true);
+    expect(sink.rejects.some((r) => r.reason === 'venue_error')).toBe(true);
+  });
+
+  it('no engine sink (a core that does not attach one): the refused user subscribe is logged as a warn of coinbase:user-stream', async () => {
+    const { userStreamWarns } = await setup(true, { noAttach: true });
     await waitUntil(() => userStreamWarns().length >= 1, 'the warn line', BOUND);
     expect(userStreamWarns().some((m) => /venue_error/.test(m))).toBe(true);
-    // nothing of the user channel went to the market-data sink (the worker's), nor was lost there
-    expect(sink.rejects.filter((r) => r.reason === 'venue_error')).toEqual([]);
   });
 });

@@ -85,6 +85,13 @@ export interface MarketDataClient {
    */
   keepTradingStatusFresh?(symbols: readonly string[]): () => void;
   /**
+   * Optional: while this client's feed runs elsewhere (an intake worker), the engine's sink for
+   * what this engine-thread instance still reports (a venue's private stream borrowing it for its
+   * rejected frames and refused subscribes), so those reach the engine's counters and log lines
+   * as they do inline. Returns what detaches it. Added in core API 1.9.
+   */
+  attachEngineSink?(sink: MarketEventSink): () => void;
+  /**
    * Optional: how to build this same client again on a worker thread (`[performance] intake =
    * "worker"`, core's intake/). Called after loadInstruments; undefined when it cannot run there.
    */

@@ -149,6 +149,26 @@ describe('WorkerIntake: a venue intake on a worker thread', () => {
     expect(refreshStopped).toBe(1);
   });
 
+  it("the engine's sink is handed to the engine thread's client for what it still reports (attachEngineSink), detached at stop", async () => {
+    const attached: unknown[] = [];
+    let detached = 0;
+    let inline: MarketDataClient | undefined;
+    const { engine, book, metrics } = await setup(['run'], {}, 0, (i) => {
+      inline = (i as unknown as { inline: MarketDataClient }).inline;
+      inline.attachEngineSink = (sink) => {
+        attached.push(sink);
+        return () => detached++;
+      };
+    });
+    await until('synced', () => book().state === 'synced');
+    expect(attached).toHaveLength(1);
+    // What the engine-thread client reports through it lands in the engine's counters.
+    (attached[0] as MarketEventSink).onFeedReject?.({ exchange: EX, symbol: SYMBOL, reason: 'venue_error', detail: 'private stream refused the subscribe' });
+    expect(await metrics.text()).toMatch(/cwts_feed_errors_total\{[^}]*reason="venue_error"[^}]*\} 1/);
+    await engine.stop('test');
+    expect(detached).toBe(1);
+  });
+
   it('a worker that crashes: the venue leaves SYNCED at once, the failure is counted, a fresh worker resyncs it', async () => {
     const seen: string[] = [];
     const { engine, intake, book, metrics } = await setup(['crash', 'run'], {}, 0, (i, e) => {

@@ -114,6 +114,7 @@ export class WorkerIntake implements MarketDataClient {
   private healthTimer: NodeJS.Timeout | undefined;
   private unwatch: (() => void) | undefined;
   private stopStatusRefresh: (() => void) | undefined;
+  private detachEngineSink: (() => void) | undefined;
   private pumping = false;
   /** Worker failures (deaths and hangs) since construction. */
   failures = 0;
@@ -218,6 +219,9 @@ export class WorkerIntake implements MarketDataClient {
     this.backoff.reset();
     this.unwatch = this.opts.watchRing?.(this.exchange, () => this.fillRatio());
     this.stopStatusRefresh = this.inline.keepTradingStatusFresh?.(symbols);
+    // The engine-thread client never starts under worker intake: what it still reports (a
+    // private stream's rejections) would otherwise reach no counter.
+    this.detachEngineSink = this.inline.attachEngineSink?.(sink);
     if (this.opts.checkEveryMs > 0) {
       this.healthTimer = setInterval(() => this.checkHealth(), this.opts.checkEveryMs);
       this.healthTimer.unref();
@@ -526,6 +530,8 @@ export class WorkerIntake implements MarketDataClient {
     this.unwatch = undefined;
     this.stopStatusRefresh?.();
     this.stopStatusRefresh = undefined;
+    this.detachEngineSink?.();
+    this.detachEngineSink = undefined;
     this.sink = undefined;
     const g = this.gen;
     if (g && !g.down) {
