@@ -19,7 +19,7 @@ import {
 } from '@cwts/core';
 import { type Secret } from '@cwts/core/config';
 import { LogThrottle } from '@cwts/core/observability';
-import { BoundedIdSet, RateLimiter, SerialReread, TimerSet, claimPriorTrades, gridUnits, redactCredentials, refusedByVenue, type VenueErrorMap } from '@cwts/core/adapter-kit';
+import { BoundedIdSet, RateLimiter, SerialReread, TimerSet, claimPriorTrades, gridUnits, isPlainDecimal, redactCredentials, refusedByVenue, type VenueErrorMap } from '@cwts/core/adapter-kit';
 import { BinanceWsOrderEntry, type PendingWsRequest, type WsApiRateLimit, type WsApiResponse } from './ws-order-entry.js';
 import { binanceWsApiUrl, BinanceUserStream, type RotationScheduler } from './user-stream.js';
 import { isVenueId, venueTradeProblem, type BinanceOrderUpdate, type VenueTrade } from './user-stream-parse.js';
@@ -188,6 +188,8 @@ export class BinanceExecution implements ExecutionClient {
   readonly fillSources = { stream: 0, poll: 0, response: 0, query: 0 };
   /** Venue input refused here (trades by source, order reads), running totals by reason: never applied. */
   private readonly refused = new Map<string, number>();
+  /** Orders on the REST path waiting for their turn under the limiters: later orders queue behind them (placeWs). */
+  private ordersWaitingTurn = 0;
   /** Stream events that showed fills we had not seen (each led to a REST read of its order). */
   streamGaps = 0;
   /** Warnings for refused input, per kind: the first at once, then at most every 10 s. */
@@ -301,7 +303,16 @@ export class BinanceExecution implements ExecutionClient {
     const list = await this.ccxt.fetchOpenOrders();
     const out: Order[] = [];
     for (const o of list) {
-      const order = this.orderFromJson(o.info as unknown as BinanceOrderJson);
+      let order: Order | undefined;
+      try {
+        order = this.orderFromJson(o.info as unknown as BinanceOrderJson);
+      } catch (err) {
+        // one order whose values are not readable here is left out (counted, warned): it must
+        // not hide every other working order of the account from reconciliation
+        this.countRefused('order_read');
+        this.warnRefused('order-listing', `${this.exchange}: a listed open order left out: ${(err as Error).message}`);
+        continue;
+      }
       if (!order) continue;
       out.push(order);
       // Followed from now on (stream, or polling while it is down), from the venue's filled
@@ -389,7 +400,9 @@ export class BinanceExecution implements ExecutionClient {
         // under follow just before) counts in that order's total, as a polled one would: later
         // reads skip it as booked, and the order's end waits for its total to reach the venue's
         // executed quantity. Marked but not counted, that end never came (a cancel never reported).
-        if (this.markApplied(symbol, t.id) && tr && this.book(tr, t.id)) {
+        // Counted also when another entry of that order reported it already (see applyTrade).
+        this.markApplied(symbol, t.id);
+        if (tr && this.book(tr, t.id)) {
           tr.cumLots += qtyToLots(i, t.qty);
           tr.order.filledQty = tr.cumLots;
         }
@@ -610,24 +623,41 @@ export class BinanceExecution implements ExecutionClient {
       this.warnRefused(`trade:${source}`, `${this.exchange} ${o.symbol}: a trade of order ${o.clientOrderId} (from ${source}) refused: ${problem}`);
       return;
     }
-    // booked once per order whatever the account-wide window has forgotten, once per account whatever path saw it first
-    if (tr.booked?.has(t.tradeId) || !this.markApplied(o.symbol, t.tradeId)) return;
-    this.book(tr, t.tradeId);
+    // counted once in this order's total whatever the account-wide window has forgotten (booked)
+    if (!this.book(tr, t.tradeId)) return;
     tr.cumLots += qtyToLots(i, t.qty);
     o.filledQty = tr.cumLots;
+    // reported once per account, whichever path saw it first. A trade of this order already
+    // reported by another entry of it still counts here: queryOrder replaces the entry the
+    // stream opened while its read was on the wire, so the trade that entry reported is one this
+    // entry reads later. Skipped without being counted, it left the order's total short of the
+    // venue's executed quantity for good: stale, read every poll, its cancel never reported.
+    if (!this.markApplied(o.symbol, t.tradeId)) return;
     this.fillSources[source]++;
     this.report(o, this.fillReport(o, i, t, tr.cumLots));
   }
 
-  /** Terminal status from any source: cancelled / expired / rejected reports, or forget a filled order. */
-  private applyStatus(tr: Tracked, status: string, text?: string): void {
-    if (!TERMINAL.has(status)) return;
-    if (this.tracked.get(tr.order.clientOrderId) !== tr) return; // already final
+  /**
+   * Terminal status from any source: cancelled / expired / rejected reports, or forget a filled
+   * order. FILLED ends the order only once the fills booked here cover its quantity: an answer or
+   * event that says FILLED without the fills (an executed quantity short of the order's) would
+   * otherwise end it with a fill never reported, and drop its real fill when that came. Such an
+   * order stays followed and stale; false tells the caller to read it over REST.
+   */
+  private applyStatus(tr: Tracked, status: string, text?: string): boolean {
+    if (!TERMINAL.has(status)) return true;
+    if (this.tracked.get(tr.order.clientOrderId) !== tr) return true; // already final
+    if (status === 'FILLED' && tr.cumLots < tr.order.qty) {
+      tr.stale = true;
+      this.warnRefused('filled-short', `${this.exchange} ${tr.order.symbol}: order ${tr.order.clientOrderId} said FILLED with ${tr.cumLots} of its ${tr.order.qty} lots booked: not ended; read again`);
+      return false;
+    }
     this.untrack(tr.order.clientOrderId);
     const o = tr.order;
-    if (status === 'FILLED') return;
+    if (status === 'FILLED') return true;
     if (status === 'REJECTED') this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: 'VENUE_ERROR', text: text ?? `${this.exchange}: rejected by the venue`, leavesQty: 0, cumQty: tr.cumLots, venueOrderId: o.venueOrderId });
     else this.report(o, { kind: status === 'CANCELED' ? 'cancelled' : 'expired', leavesQty: 0, cumQty: tr.cumLots, venueOrderId: o.venueOrderId });
+    return true;
   }
 
   private onStreamReport(u: BinanceOrderUpdate): void {
@@ -655,7 +685,8 @@ export class BinanceExecution implements ExecutionClient {
       return;
     }
     if (u.execType === 'TRADE') {
-      if (u.status === 'FILLED') this.untrack(cid);
+      // X = FILLED with z short of q: the order is read over REST, never ended on the event's word
+      if (u.status === 'FILLED' && !this.applyStatus(tr, 'FILLED')) this.readOrder(tr);
     } else if (u.execType === 'CANCELED' || u.execType === 'EXPIRED' || u.execType === 'REJECTED' || u.execType === 'TRADE_PREVENTION') {
       this.applyStatus(tr, u.execType === 'TRADE_PREVENTION' ? 'EXPIRED' : u.execType, u.reason);
     } else if (u.execType === 'REPLACED') {
@@ -733,12 +764,15 @@ export class BinanceExecution implements ExecutionClient {
       return;
     }
     this.orderPaths.rest++;
+    this.ordersWaitingTurn++;
     try {
       await this.orderLimiter.acquire({ orders: 1 });
       await this.deps.limiter.acquire({ ip: 1 });
     } catch (err) {
       this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: 'RATE_LIMITED', text: `${this.exchange}: ${(err as Error).message}`, leavesQty: 0 });
       return;
+    } finally {
+      this.ordersWaitingTurn--;
     }
     // stop() may have come while it waited (the shared per-IP limiter outlives it): nothing goes out after stop()
     if (this.stopped) {
@@ -806,7 +840,7 @@ export class BinanceExecution implements ExecutionClient {
       this.readOrder(tr);
       return;
     }
-    this.applyStatus(tr, answered === 'cancel' ? 'CANCELED' : (a.status as string));
+    if (!this.applyStatus(tr, answered === 'cancel' ? 'CANCELED' : (a.status as string))) this.readOrder(tr);
   }
 
   /**
@@ -816,6 +850,10 @@ export class BinanceExecution implements ExecutionClient {
   private async resolveUnknown(tr: Tracked): Promise<void> {
     const o = tr.order;
     while (!this.stopped && tr.unknownSince !== undefined && this.tracked.get(o.clientOrderId) === tr) {
+      // The query's own time, taken before it is sent: the venue read the order at some point
+      // after this, so its "does not exist" covers the time up to here, not up to its answer's
+      // arrival (a slow answer to a query sent inside recvWindow proves nothing about later).
+      const askedAt = this.deps.clock.now();
       try {
         const json = await this.fetchOrderJson(o.symbol, { origClientOrderId: o.clientOrderId });
         if (tr.unknownSince === undefined) return; // the stream answered meanwhile
@@ -830,7 +868,7 @@ export class BinanceExecution implements ExecutionClient {
           }
           return;
         }
-        if (this.deps.clock.now() > tr.unknownSince + this.deps.options.recv_window_ms + 1000) {
+        if (askedAt > tr.unknownSince + this.deps.options.recv_window_ms + 1000) {
           this.tracked.delete(o.clientOrderId);
           this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: 'VENUE_ERROR', text: `${this.exchange}: the order never reached the venue (submit failed; unknown by client id after the ${this.deps.options.recv_window_ms} ms recvWindow)`, leavesQty: 0 });
           return;
@@ -908,8 +946,10 @@ export class BinanceExecution implements ExecutionClient {
   private placeWs(order: Readonly<Order>): boolean {
     const i = this.deps.instrument(order.symbol);
     if (!this.ccxt || !i) return false; // the REST path reports why
-    // no waiting on this path: an order that would have to wait for the limits goes the REST way, which waits its turn
-    if (this.orderLimiter.waitTime({ orders: 1 }) !== 0 || this.deps.limiter.waitTime({ ip: 1 }) !== 0) return false;
+    // No waiting on this path: an order that would have to wait for the limits goes the REST way,
+    // which waits its turn. So does one submitted while an earlier order waits there: the slot
+    // that frees up is that order's (FIFO), and taken here it would be sent first.
+    if (this.ordersWaitingTurn > 0 || this.orderLimiter.waitTime({ orders: 1 }) !== 0 || this.deps.limiter.waitTime({ ip: 1 }) !== 0) return false;
     const o: Order = copyOrder(order);
     const maker = o.type === 'limit' && o.tif === 'POST_ONLY';
     // tracked before the write: the user data stream may report the order before its answer comes
@@ -945,6 +985,13 @@ export class BinanceExecution implements ExecutionClient {
     this.requestNs.push(Number(process.hrtime.bigint() - req.sentNs));
     if (this.requestNs.length > 4096) this.requestNs.splice(0, 2048);
     const tr = this.tracked.get(req.clientOrderId);
+    if (res.status === 200 && (res.result === null || typeof res.result !== 'object')) {
+      // Status 200: the venue executed the request (placed the order, did the cancel), and an
+      // answer without its result cannot say how it stands. Reported rejected, a working order
+      // was forgotten here while it traded; it is asked for like a request whose answer never came.
+      this.onEntryLost(req, 'answer with status 200 but no result');
+      return;
+    }
     if (res.status !== 200 || !res.result) {
       // a hostile or broken venue may send anything in place of its error object
       const error = res.error !== null && typeof res.error === 'object' ? res.error : undefined;
@@ -1165,18 +1212,73 @@ export class BinanceExecution implements ExecutionClient {
     };
   }
 
+  /**
+   * An order as the venue lists it (open orders; a traded order's read in tradesSince). Undefined
+   * for a symbol we do not trade; throws when its quantities are not on the instrument's grid (no
+   * rounding of a quantity is safe). A limit price off the current grid is no error: a tick-size
+   * change leaves working orders at their prices (listedPriceTicks).
+   */
   private orderFromJson(info: BinanceOrderJson): Order | undefined {
     const i = this.deps.instrument(String(info.symbol));
     if (!i) return undefined;
     const now = this.deps.clock.now();
-    const filledQty = qtyToLots(i, info.executedQty ?? '0');
-    return {
-      exchange: this.exchange, symbol: i.symbol, side: side(info.side), type: info.type === 'MARKET' ? 'market' : 'limit',
-      price: info.price && Number(info.price) > 0 ? priceToTicks(i, info.price) : undefined, qty: qtyToLots(i, info.origQty), tif: 'GTC', source: 'venue',
+    const qty = gridUnits(info.origQty, i.qtyScale);
+    const filledQty = gridUnits(info.executedQty ?? '0', i.qtyScale);
+    if (qty === undefined || filledQty === undefined) {
+      throw new Error(`order ${String(info.clientOrderId).slice(0, 40)}: quantity ${JSON.stringify(info.origQty)?.slice(0, 40)} (executed ${JSON.stringify(info.executedQty)?.slice(0, 40)}) is not on the ${i.lotSize} lot grid`);
+    }
+    const s = side(info.side);
+    const order: Order = {
+      exchange: this.exchange, symbol: i.symbol, side: s, type: info.type === 'MARKET' ? 'market' : 'limit',
+      price: undefined, qty, tif: 'GTC', source: 'venue',
       clientOrderId: String(info.clientOrderId), venueOrderId: String(info.orderId), status: this.statusOf(info.status, filledQty), filledQty,
       filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: info.time ?? now, updatedTs: now,
     };
+    const price = this.listedPriceTicks(i, info, s);
+    order.price = price?.ticks;
+    if (price?.text !== undefined) order.text = price.text;
+    return order;
   }
+
+  /**
+   * A listed order's limit price in ticks (undefined: none, as Binance's "0" of a market order).
+   * A price off the current tick grid (the venue coarsened the tick; orders placed before keep
+   * their prices) is rounded toward crossing, a buy's up and a sell's down, as the journal's
+   * rebuild regrids a restored order's price (engine/rebuild.ts): the self-trade check then errs
+   * on refusing an order that would meet it. Without a price, an adopted limit order would never
+   * stop one. Listed rather than left out or failing the whole listing: reconciliation adopts
+   * and follows it (cancels included), and one such order threw for every order of the account.
+   * `text` says so on the order.
+   */
+  private listedPriceTicks(i: Instrument, info: BinanceOrderJson, s: 'buy' | 'sell'): { ticks: number; text?: string } | undefined {
+    const text = info.price;
+    if (text === undefined || text === null || text === '') return undefined;
+    if (!isPlainDecimal(text)) throw new Error(`order ${String(info.clientOrderId).slice(0, 40)}: price ${JSON.stringify(text)?.slice(0, 40)} is not a decimal`);
+    const exact = gridUnits(text, i.priceScale);
+    if (exact !== undefined) return exact > 0 ? { ticks: exact } : undefined;
+    const ticks = ticksTowardCrossing(text, i, s);
+    if (ticks === undefined) throw new Error(`order ${String(info.clientOrderId).slice(0, 40)}: price ${text.slice(0, 40)} is out of range`);
+    const note = `venue price ${text} is off the ${i.tickSize} tick grid (a tick-size change): held at ${ticksToPrice(i, ticks)}, rounded toward crossing`;
+    this.warnRefused('listed-off-grid', `${this.exchange} ${i.symbol}: order ${String(info.clientOrderId).slice(0, 40)}: ${note}`);
+    return { ticks, text: note };
+  }
+}
+
+/**
+ * Ticks of a positive plain decimal price that is off the grid of `i`, rounded toward crossing
+ * (a buy's up, a sell's down); undefined when that is not a positive count within 2^53.
+ */
+function ticksTowardCrossing(price: string, i: Instrument, s: 'buy' | 'sell'): number | undefined {
+  const d = parseDecimal(price);
+  // price / tick = d.mantissa x 10^-d.exponent / (tick.mantissa x 10^-tick.exponent)
+  let num = d.mantissa;
+  let den = i.priceScale.mantissa;
+  const shift = i.priceScale.exponent - d.exponent;
+  if (shift >= 0) num *= 10n ** BigInt(shift);
+  else den *= 10n ** BigInt(-shift);
+  let ticks = num / den;
+  if (s === 'buy' && num % den !== 0n) ticks += 1n;
+  return ticks > 0n && ticks <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(ticks) : undefined;
 }
 
 /** Binance's "IP banned until <epoch ms>" (a 418's -1003 message), or 0 when the text names no such time. */

@@ -132,6 +132,8 @@ export class FakeWsApi {
   editTradeList: ((trades: Record<string, unknown>[]) => boolean) | undefined;
   /** The next order.place is not executed: this is sent as its answer instead (a hostile or broken venue); used once. */
   answerNextOrder: Record<string, unknown> | undefined;
+  /** The next order.cancel is executed, but this is sent as its answer instead (a hostile or broken venue); used once. */
+  answerNextCancel: Record<string, unknown> | undefined;
   /** The next `n` executionReports are lost on the way (a subscription that missed them). */
   dropEvents = 0;
   /** Edits the next executionReport before it is sent (a hostile or broken venue); used once. */
@@ -329,7 +331,11 @@ export class FakeWsApi {
           const limits = () => this.rateLimits();
           const ok: Answer = (status, result) => ws.send(JSON.stringify({ id, status, result, rateLimits: limits() }));
           const refuse: Refuse = (status, code, text) => ws.send(JSON.stringify({ id, status, error: status === 429 ? { code, msg: text, data: { retryAfter: Date.now() + 1000 } } : { code, msg: text }, rateLimits: limits() }));
-          if (msg.method === 'order.cancel') return this.venue.cancelOrder(q, ok, refuse);
+          if (msg.method === 'order.cancel') {
+            const cannedCancel = this.answerNextCancel;
+            this.answerNextCancel = undefined;
+            return this.venue.cancelOrder(q, cannedCancel ? () => ws.send(JSON.stringify({ id, ...cannedCancel })) : ok, refuse);
+          }
           const canned = this.answerNextOrder;
           this.answerNextOrder = undefined;
           if (canned) return ws.send(JSON.stringify({ id, ...canned }));
