@@ -97,6 +97,25 @@ describe('environment overrides of venue URLs and ports', () => {
     expect(refusal({ CWTS_CONTROL_PORT: '9090' }).issues).toEqual([expect.objectContaining({ path: 'monitoring.control_port', message: expect.stringMatching(/is also monitoring\.metrics_port.*\(from CWTS_CONTROL_PORT\)$/) })]);
   });
 
+  it('quotes an overriding value that fails as the environment gave it, not the file\'s ${VAR} it replaced, its credentials masked', () => {
+    const toml = '[system]\nname = "t"\n[exchanges]\nenabled = ["binance"]\n[binance]\napi_url = "${BINANCE_WS}"\n[risk]\nmax_position = 1000\nmax_drawdown = 0.1\nvar_confidence = 0.99\n';
+    const issues = (env: NodeJS.ProcessEnv): string[] => {
+      try {
+        parseConfig(toml, { BINANCE_WS: 'wss://stream.binance.com:9443/ws', ...env });
+      } catch (e) {
+        return (e as ConfigError).issues.map((i) => `${i.path}: ${i.message}`);
+      }
+      return [];
+    };
+    expect(issues({ CWTS_BINANCE_API_URL: 'http://127.0.0.1:1/ws' })).toEqual(['binance.api_url: expected a ws:// or wss:// URL, got "http://127.0.0.1:1/ws" (from CWTS_BINANCE_API_URL)']);
+    // the value now quoted may carry a password: never shown, whatever characters it holds
+    const withPassword = issues({ CWTS_BINANCE_API_URL: "http://bob:pw'SEK@RIT@127.0.0.1:1/ws" });
+    expect(withPassword).toEqual(['binance.api_url: expected a ws:// or wss:// URL, got "http://[redacted]@127.0.0.1:1/ws" (from CWTS_BINANCE_API_URL)']);
+    // and the loaded config's redactor masks that password alone too (a log line quoting it)
+    const loaded = parseConfig(toml, { BINANCE_WS: 'wss://h/ws', CWTS_BINANCE_API_URL: "wss://bob:pw'SEK@RIT@127.0.0.1:1/ws" });
+    expect(loaded.redactor.redact("auth failed for password pw'SEK@RIT")).toBe('auth failed for password [redacted]');
+  });
+
   it('leaves the file alone without any override', () => {
     const loaded = parseConfig(PRODUCTION, KEYS);
     expect(loaded.config.monitoring.metrics_port).toBe(9090);

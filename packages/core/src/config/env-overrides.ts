@@ -6,7 +6,7 @@
  * and every issue about an overridden key names the variable (load.ts appends "(from VAR)").
  * Each override applied is listed (`applied`): validate-config prints them, run logs them.
  */
-import { isPlainTable } from './env.js';
+import { isPlainTable, type ExpandResult } from './env.js';
 import type { ConfigIssue } from './errors.js';
 
 /**
@@ -40,8 +40,13 @@ type Table = Record<string, unknown>;
 /**
  * Writes the overrides found in `env` into `tree` (in place). A venue enabled without a table
  * gets one. A table that is not a table is left alone for validation to report.
+ *
+ * `expanded`, the rest of what expandTree returned for `tree`, is kept true of the new values: an
+ * overridden key's text as written in the file (`${VAR}`) is dropped from `rawStrings`, so a
+ * message quotes the value that failed, not the one it replaced; and the credentials of an
+ * overriding URL join the `redactor`, as a URL written in the file does.
  */
-export function applyEnvOverrides(tree: Table, env: NodeJS.ProcessEnv): EnvOverrideResult {
+export function applyEnvOverrides(tree: Table, env: NodeJS.ProcessEnv, expanded?: Pick<ExpandResult, 'rawStrings' | 'redactor'>): EnvOverrideResult {
   const issues: ConfigIssue[] = [];
   const applied: string[] = [];
   const sources = new Map<string, string>();
@@ -52,6 +57,8 @@ export function applyEnvOverrides(tree: Table, env: NodeJS.ProcessEnv): EnvOverr
     else return;
     applied.push(`${section}.${key} from ${from}`);
     sources.set(`${section}.${key}`, from);
+    expanded?.rawStrings.delete(`${section}.${key}`);
+    if (typeof value === 'string') expanded?.redactor.addUrlCredentials(value);
   };
 
   for (const [name, key] of Object.entries(PORT_ENV)) {

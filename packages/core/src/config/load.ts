@@ -47,7 +47,7 @@ export function parseConfig(
   }
   const expanded = expandTree(doc, env, options);
   // Injected before validation, so an override is checked exactly like the file's value.
-  const overrides = applyEnvOverrides(expanded.tree, env);
+  const overrides = applyEnvOverrides(expanded.tree, env, expanded);
   const { redactor } = expanded;
   const result = validateConfig(expanded.tree, expanded.rawStrings);
   // A value from the environment is not in the file: the issue says where it came from.

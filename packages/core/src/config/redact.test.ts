@@ -51,6 +51,42 @@ describe('Redactor', () => {
     expect(redactUrlCredentials('mail me: bob@example.test')).toBe('mail me: bob@example.test');
   });
 
+  it("masks the whole userinfo, up to the last @ of the authority, whatever the password holds (', \", @, \\ ...)", () => {
+    const text = "servers nats://alice:Tr0ub4dor'xkcd@936@10.0.0.5:4222/x and wss://bob:a\"b\\c@h:1/ws, mail carol@example.test";
+    expect(redactUrlCredentials(text)).toBe('servers nats://[redacted]@10.0.0.5:4222/x and wss://[redacted]@h:1/ws, mail carol@example.test');
+    const r = new Redactor();
+    r.addUrlCredentials("nats://alice:Tr0ub4dor'xkcd@936@10.0.0.5:4222");
+    expect(r.redact("password Tr0ub4dor'xkcd@936 alone")).toBe('password [redacted] alone');
+  });
+
+  it('property: no password a URL client accepts survives, in plain text or a JSON log line, and the host stays', () => {
+    // Characters a URL parser takes raw in userinfo (it percent-encodes most of them); `/ ? #`
+    // and whitespace end the authority, so a password holds them only percent-encoded.
+    const odd = fc.constantFrom(...`'"@:<>\`{}|^[]\\;=&+,~!$%*()`.split(''), 'a', 'Z', '9', '%40', '%2F');
+    const part = fc.array(odd, { maxLength: 8 }).map((a) => a.join(''));
+    fc.assert(
+      fc.property(fc.constantFrom('nats', 'wss', 'https'), part, part, part, (scheme, user, before, after) => {
+        const password = `${before}SEKRIT${after}`;
+        const url = `${scheme}://${user}:${password}@10.0.0.5:4222/x`;
+        let parsed: URL;
+        try {
+          parsed = new URL(url);
+        } catch {
+          return; // not a URL any client would connect to
+        }
+        fc.pre(parsed.hostname === '10.0.0.5'); // a special scheme reads a backslash as `/`: the password ended before it
+        const r = new Redactor();
+        r.addUrlCredentials(url);
+        for (const line of [`connecting to ${url} now`, JSON.stringify({ msg: `connecting to ${url}`, n: 1 }), `'${url}'`]) {
+          for (const out of [redactUrlCredentials(line), r.redact(line)]) {
+            expect(out).not.toContain('SEKRIT');
+            expect(out).toContain('[redacted]@10.0.0.5:4222/x');
+          }
+        }
+      }),
+    );
+  });
+
   it('masks a URL password where it appears alone, raw and percent-decoded', () => {
     const r = new Redactor();
     r.addUrlCredentials('wss://bob:pa%24%24word@host');

@@ -18,7 +18,8 @@ import { journalParse, journalStringify } from '../journal/json.js';
 import { describeValue } from '../domain/describe-value.js';
 import type { JournalRecord } from '../journal/records.js';
 import type { Journal } from '../journal/journal.js';
-import { reconcileVenues } from './reconcile.js';
+import { reconcileVenues, type ReconcileOptions, type ReconcileRun } from './reconcile.js';
+import { redactUrlCredentials } from '../config/url-credentials.js';
 import type { ReconcileResult, RestoreSummary } from './restart-report.js';
 import { NOT_AWAITING, OrderManager, type ClosedOrderRetention, type InvalidReportReason } from './order-manager.js';
 import { commonToDecimal, commonToNumber, Portfolio, type Position } from '../risk/portfolio.js';
@@ -91,6 +92,34 @@ export interface EngineOptions {
   backpressure?: BackpressureGate & { start(): void; stop(): void };
   /** How many closed orders stay in memory, and how long (order-manager.ts; default DEFAULT_CLOSED_ORDER_RETENTION). */
   closedOrders?: ClosedOrderRetention;
+  /** The timers the engine's retries run on (a venue's reconciliation); default: Node's, unref'd. Tests pass their own. */
+  timers?: EngineTimers;
+}
+
+/** One-shot timers, injectable so a test drives the engine's retries step by step. */
+export interface EngineTimers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const NODE_TIMERS: EngineTimers = {
+  setTimeout: (fn, ms) => {
+    const t = setTimeout(fn, ms);
+    t.unref?.();
+    return t;
+  },
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+/** A venue whose reconciliation has not completed (Engine.unreconciledVenues). */
+export interface UnreconciledVenue {
+  exchange: string;
+  /** Why not: the failed read's error, or that reconciliation has not got to it yet. */
+  reason: string;
+  /** Attempts that failed so far (0: the first has not ended). */
+  failedAttempts: number;
+  /** Engine-clock time of the next attempt; undefined while one runs or before the first ended. */
+  nextAttemptTs?: number;
 }
 
 /** Read-only taps for reports; called synchronously on the engine thread, so keep them cheap. */
@@ -170,7 +199,28 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   private snapshotTimer: NodeJS.Timeout | undefined;
   private lastJournaledPeak: bigint | undefined;
   private readonly componentState = new Map<string, unknown>();
-  reconciled = false;
+  /**
+   * Venues not reconciled yet: all of them from the start of reconciliation, each until its own
+   * reconciliation completes; one whose reads fail stays here while it is retried. No new order
+   * goes to a venue here, and `/health/ready` waits for every one.
+   */
+  private readonly unreconciled = new Map<string, { reason: string; failedAttempts: number; delayMs: number; nextAttemptTs?: number; timer?: unknown }>();
+  /**
+   * Trade ids booked live on a venue while it is not reconciled. A retry's trade list answers
+   * them again, and their order may have left memory by then (closed-order retention: 10 minutes
+   * of other venues' orders): known here, such a fill is not booked a second time as a trade of
+   * an order the journal never saw.
+   */
+  private readonly liveTradeIdsUnreconciled = new Map<string, Set<string>>();
+  /** Reconciliation at start has ended (not stopped before it did). */
+  private reconcileEnded = false;
+  /** The reconciliation retry running or queued now (one at a time); stop() waits for it. */
+  private reconcileRetries: Promise<void> = Promise.resolve();
+  private readonly timers: EngineTimers;
+  /** Every venue is reconciled: reconciliation at start ended, and each venue it could not reconcile then has been since. */
+  get reconciled(): boolean {
+    return this.reconcileEnded && this.unreconciled.size === 0;
+  }
   started = false;
   /** stop() has begun: nothing new is traded, and `/health/ready` says not ready ("stopping"). */
   get isStopping(): boolean {
@@ -197,6 +247,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     this.detectors = opts.detectors ?? [];
     this.riskChecks = opts.riskChecks ?? [];
     this.digest = opts.digest ? createHash('sha256') : undefined;
+    this.timers = opts.timers ?? NODE_TIMERS;
     this.orders = new OrderManager(undefined, opts.closedOrders);
     this.deferredLog = new DeferredLog(opts.logger);
     const m = opts.metrics;
@@ -318,27 +369,119 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   /**
    * Before readiness: every order the journal says is open is asked about at its venue, fills
    * made while we were down are applied once, trades since the last journaled fill are pulled
-   * and positions compared (engine/reconcile.ts). `/health/ready` stays 503 until this ends.
+   * and positions compared (engine/reconcile.ts). `/health/ready` stays 503 until every venue is
+   * reconciled, and no new order goes to a venue before it is. A venue whose reads fail
+   * (`venue_unreachable`) is retried in the background (retryReconcile); the others trade.
    */
   private async reconcile(): Promise<void> {
     const traced = this.tracing?.phase('reconcile');
-    this.reconcileResult = await reconcileVenues(this, {
+    for (const name of this.venues.keys()) this.unreconciled.set(name, { reason: 'reconciliation at start has not finished', failedAttempts: 0, delayMs: RECONCILE_RETRY_FIRST_MS });
+    const run = await reconcileVenues(this, this.reconcileOptions());
+    this.reconcileResult = run.result;
+    if (this.stopping) return;
+    this.reconcileEnded = true;
+    for (const name of run.reconciled) this.unreconciled.delete(name);
+    for (const [name, error] of run.unreachable) this.reconcileFailed(name, error);
+    for (const name of this.liveTradeIdsUnreconciled.keys()) if (!this.unreconciled.has(name)) this.liveTradeIdsUnreconciled.delete(name);
+    await this.afterReconciliation();
+    traced?.end({ open_orders: this.orders.openCount() });
+  }
+
+  private reconcileOptions(): ReconcileOptions {
+    let journaledTradeIds = this.journaledTradeIdsByVenue;
+    for (const [name, live] of this.liveTradeIdsUnreconciled) {
+      // booked live since start, so journaled too: the same as the restore's for reconciliation
+      if (live.size > 0) journaledTradeIds = { ...journaledTradeIds, [name]: new Set([...(journaledTradeIds[name] ?? []), ...live]) };
+    }
+    return {
       logger: this.opts.logger,
       metrics: this.opts.metrics,
       onMismatch: this.opts.onReconcileMismatch ?? 'adopt-venue',
       lastFillTs: this.lastFillTsByVenue,
       journalStartedTs: this.journalStartedTs,
-      journaledTradeIds: this.journaledTradeIdsByVenue,
+      journaledTradeIds,
       journaledUnidentifiedFills: this.journaledUnidentifiedFillsByVenue,
       stopping: () => this.stopping,
-    });
-    if (this.stopping) return;
+    };
+  }
+
+  /** What a state reconciliation may have set (or a restore latched) asks of the orders it left working. */
+  private async afterReconciliation(): Promise<void> {
     // HALTED means nothing is working at a venue: a restored HALT cancels what reconciliation left open.
     if (this.riskState.state === 'HALTED' && this.orders.openCount() > 0) await this.cancelAllOpen(`risk state HALTED: ${this.riskState.reason}`, 5000, this.stillHalted);
     // REDUCING (restored latched) likewise leaves nothing working that could grow a position.
     else if (this.riskState.state === 'REDUCING') this.cancelGrowing(`risk state REDUCING: ${this.riskState.reason}`);
-    this.reconciled = true;
-    traced?.end({ open_orders: this.orders.openCount() });
+  }
+
+  /**
+   * A venue's reconciliation could not complete: it stays unreconciled (not ready, no new orders
+   * on it) and is tried again after a backoff (RECONCILE_RETRY_FIRST_MS doubling to
+   * RECONCILE_RETRY_MAX_MS): a venue down for a minute at start must not keep the deployment
+   * unready until someone restarts it, nor be hammered while it is down.
+   */
+  private reconcileFailed(name: string, error: string): void {
+    const u = this.unreconciled.get(name);
+    if (u === undefined || this.stopping) return;
+    // shown on /health/ready and /status, which the redactor does not see
+    u.reason = `reconciliation could not complete: ${redactUrlCredentials(error)}`;
+    const delay = u.failedAttempts === 0 ? RECONCILE_RETRY_FIRST_MS : Math.min(2 * u.delayMs, RECONCILE_RETRY_MAX_MS);
+    u.failedAttempts++;
+    u.delayMs = delay;
+    u.nextAttemptTs = this.now + delay;
+    this.opts.logger.warn({ exchange: name, failedAttempts: u.failedAttempts, retryInMs: delay }, `${name}: not reconciled (${u.reason}); no new orders on it and not ready until it is; trying again in ${delay} ms`);
+    u.timer = this.timers.setTimeout(() => {
+      u.timer = undefined;
+      // one retry at a time: two venues' reconciliations never book into the engine together
+      this.reconcileRetries = this.reconcileRetries.then(() =>
+        this.retryReconcile(name).catch((err) => {
+          // a bug, not the venue: counted, and the venue tried again like after a failed read
+          this.componentError('reconcile', err);
+          this.reconcileFailed(name, (err as Error)?.message ?? String(err));
+        }),
+      );
+    }, delay);
+  }
+
+  /** One more attempt at a venue's reconciliation (reconcileFailed scheduled it). */
+  private async retryReconcile(name: string): Promise<void> {
+    const u = this.unreconciled.get(name);
+    if (u === undefined || this.stopping) return;
+    u.nextAttemptTs = undefined;
+    const run = await reconcileVenues(this, { ...this.reconcileOptions(), venues: [name], retry: true });
+    this.mergeReconcileRun(name, run);
+    if (this.stopping) return;
+    const error = run.unreachable.get(name);
+    if (error !== undefined) return this.reconcileFailed(name, error);
+    if (!run.reconciled.includes(name)) return;
+    this.unreconciled.delete(name);
+    this.liveTradeIdsUnreconciled.delete(name);
+    this.publishPositions();
+    const found = run.result.mismatches.length;
+    this.opts.logger.info({ exchange: name, failedAttempts: u.failedAttempts, mismatches: found }, `${name}: reconciled after ${u.failedAttempts} failed attempt(s)${found > 0 ? `, ${found} mismatch(es) (see /status)` : ''}; new orders on it are accepted${this.reconciled ? ', and every venue is reconciled' : ''}`);
+    // under on_mismatch = "halt" what it found HALTs, as at start: nothing may stay working
+    await this.afterReconciliation();
+  }
+
+  /** A retry's findings join those at start (`/status` reconcile): the venue's counts replaced, its mismatches and recoveries added. */
+  private mergeReconcileRun(name: string, run: ReconcileRun): void {
+    const into = this.reconcileResult;
+    if (into === undefined) return;
+    const stats = run.result.venues.find((v) => v.exchange === name);
+    if (stats !== undefined) into.venues = [...into.venues.filter((v) => v.exchange !== name), stats];
+    into.mismatches.push(...run.result.mismatches);
+    into.recovered.push(...run.result.recovered);
+    into.at = run.result.at;
+  }
+
+  private noteLiveTrade(exchange: string, tradeId: string): void {
+    let ids = this.liveTradeIdsUnreconciled.get(exchange);
+    if (ids === undefined) this.liveTradeIdsUnreconciled.set(exchange, (ids = new Set()));
+    ids.add(tradeId);
+  }
+
+  /** Venues not reconciled yet, with why (`/health/ready`, `/status`); empty once every venue is. */
+  unreconciledVenues(): UnreconciledVenue[] {
+    return [...this.unreconciled].map(([exchange, u]) => ({ exchange, reason: u.reason, failedAttempts: u.failedAttempts, ...(u.nextAttemptTs !== undefined ? { nextAttemptTs: u.nextAttemptTs } : {}) }));
   }
 
   /**
@@ -403,6 +546,11 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     if (this.snapshotTimer) clearInterval(this.snapshotTimer);
     if (this.haltFollow) clearTimeout(this.haltFollow);
     this.haltFollow = undefined;
+    for (const u of this.unreconciled.values()) {
+      if (u.timer !== undefined) this.timers.clearTimeout(u.timer);
+      u.timer = undefined;
+      u.nextAttemptTs = undefined;
+    }
     this.opts.backpressure?.stop();
     this.opts.risk?.stop();
     if ((this.opts.onShutdown ?? 'cancel') === 'cancel') await this.cancelAllOpen('shutdown', 5000);
@@ -412,6 +560,9 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       if (d.dispose) await this.stopPart(`detector:${d.name}`, () => d.dispose!());
     }
     await Promise.all([...this.venues.values()].map((v) => this.stopPart(`${v.name}:execution`, () => v.execution.stop())));
+    // A reconciliation retry the stop overtook ends on its next read (the client is stopped): what
+    // it read before is booked, and journaled, before the journal closes.
+    await this.stopPart('reconcile', () => this.reconcileRetries);
     this.journalSnapshot('stop');
     this.opts.journal?.close();
     this.opts.recorder?.close();
@@ -825,6 +976,11 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     if (!venue || !instrument) return this.refuse(intent, 'INVALID_ORDER', `unknown instrument ${intent.exchange}:${intent.symbol}`);
     const avail = venue.execution.availability();
     if (!avail.canTrade) return this.refuse(intent, 'NO_CREDENTIALS', `${intent.exchange}: ${avail.reason}`);
+    if (this.unreconciled.size > 0) {
+      const u = this.unreconciled.get(intent.exchange);
+      // What is open and held there is not known: the journal's view may be wrong.
+      if (u !== undefined) return this.refuse(intent, 'VENUE_NOT_TRADING', `${intent.exchange}: not reconciled (${u.reason}); no new orders on it until it is`);
+    }
     const closed = tradingRefusal(venue.marketData.tradingStatus?.(intent.symbol) ?? instrument.trading, intent); if (closed !== undefined) return this.refuse(intent, 'VENUE_NOT_TRADING', `${intent.exchange}: ${closed}`); // docs/venues.md, "Pair trading status"
     const rec = this.books.get(intent.exchange, intent.symbol);
     if (!rec || rec.state !== 'synced') return this.refuse(intent, 'BOOK_NOT_SYNCED', `book ${intent.exchange}:${intent.symbol} is ${rec?.state ?? 'missing'}${rec ? `: ${rec.reason}` : ''}`);
@@ -840,6 +996,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     const instrument = this.instrument(intent.exchange, intent.symbol);
     if (!venue || !instrument) return 'INVALID_ORDER';
     if (!venue.execution.availability().canTrade) return 'NO_CREDENTIALS';
+    if (this.unreconciled.has(intent.exchange)) return 'VENUE_NOT_TRADING';
     if (tradingRefusal(venue.marketData.tradingStatus?.(intent.symbol) ?? instrument.trading, intent) !== undefined) return 'VENUE_NOT_TRADING';
     return undefined;
   }
@@ -1059,6 +1216,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       this.opts.risk?.onFill(instrument, r);
       this.counts.fills++;
       this.fillsBooked.set(r.exchange, (this.fillsBooked.get(r.exchange) ?? 0) + 1);
+      if (this.unreconciled.size > 0 && typeof r.tradeId === 'string' && this.unreconciled.has(r.exchange)) this.noteLiveTrade(r.exchange, r.tradeId);
       this.digest?.update(journalStringify({ f: { id: r.clientOrderId, side: r.side, price: r.lastPrice, qty: r.lastQty, fee: r.feeAtoms, liq: r.liquidity ?? null } }) + '\n');
       const pos = this.portfolio.find(r.exchange, r.symbol)!;
       this.publishPosition(pos, instrument);
@@ -1364,6 +1522,14 @@ function reasonLabel(reason: string): ResyncReason {
  */
 const CANCEL_RESEND_FIRST_MS = 250;
 const CANCEL_RESEND_MAX_MS = 5000;
+
+/**
+ * A venue that could not be reconciled is tried again after this many ms, the wait doubling per
+ * failure up to RECONCILE_RETRY_MAX_MS: a venue back within seconds is traded within seconds, and
+ * one down for long is asked twice a minute, well inside any venue's rate limits.
+ */
+export const RECONCILE_RETRY_FIRST_MS = 1000;
+export const RECONCILE_RETRY_MAX_MS = 30_000;
 
 /** Engine.dispatchStart outside a market-event dispatch (performance.now() is never negative). */
 const NOT_DISPATCHING = -1;

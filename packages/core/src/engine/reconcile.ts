@@ -88,6 +88,27 @@ export interface ReconcileOptions {
    * where it is, and what it was doing is no finding (no mismatch, no HALT from it).
    */
   stopping?: () => boolean;
+  /** Reconcile only these venues (a retry of one that could not be reconciled); default: every venue. */
+  venues?: readonly string[];
+  /**
+   * A retry of venues whose earlier attempt could not complete: that attempt counted their
+   * `venue_unreachable` mismatch (journaled, paged on, HALTED under "halt"), so failing again is
+   * no new mismatch, only an answer in `unreachable`. Every other finding counts as at start.
+   */
+  retry?: boolean;
+}
+
+/** One reconciliation pass: what it found, and how far each venue got. */
+export interface ReconcileRun {
+  result: ReconcileResult;
+  /** Venues reconciled to the end (every step their client offers). */
+  reconciled: string[];
+  /**
+   * Venues whose reconciliation could not complete (a read failed), with the error: not
+   * reconciled, so not ready and not to be traded (the engine retries them). A venue a stop
+   * interrupted is in neither list.
+   */
+  unreachable: Map<string, string>;
 }
 
 /** Every MismatchKind: `cwts_reconcile_mismatches_total` has a series at 0 for each, per venue, before reconciling. */
@@ -126,13 +147,17 @@ export const unidentifiedFillKey = (r: Pick<ExecutionReport, 'clientOrderId' | '
  * trading starts; "halt": the venue's fills are still booked, then the engine starts HALTED).
  * A venue without `queryOrder` falls back to its open-order list. A stop (opts.stopping) ends it
  * where it is: a read the stop overtook is not a mismatch, and nothing is concluded from it.
+ * A venue whose read fails is not reconciled (`unreachable`, a `venue_unreachable` mismatch the
+ * first time): the engine keeps it unready and untraded and runs it again (opts.retry).
  */
-export async function reconcileVenues(engine: ReconcileEnginePort, opts: ReconcileOptions): Promise<ReconcileResult> {
+export async function reconcileVenues(engine: ReconcileEnginePort, opts: ReconcileOptions): Promise<ReconcileRun> {
   const { logger, metrics } = opts;
   const result: ReconcileResult = { at: '', policy: opts.onMismatch, venues: [], mismatches: [], recovered: [] };
+  const run: ReconcileRun = { result, reconciled: [], unreachable: new Map() };
+  const venueNames = opts.venues ?? engine.venueNames();
   // Each series exists at 0 before its first possible increment, so Prometheus sees 0 -> 1 where a
   // scrape falls in between (monitoring/alerts.yml, ReconcileMismatch, covers a count made before one).
-  for (const name of engine.venueNames()) for (const kind of MISMATCH_KINDS) metrics.reconcileMismatches.labels(name, kind).inc(0);
+  for (const name of venueNames) for (const kind of MISMATCH_KINDS) metrics.reconcileMismatches.labels(name, kind).inc(0);
   const record = (exchange: string, kind: ReconcileEventKind, detail: string, clientOrderId?: string) =>
     engine.journal({ t: 'reconcile', exchange, clientOrderId, kind, detail, ts: engine.now });
   const mismatch = (m: ReconcileMismatch) => {
@@ -168,7 +193,7 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
     }
   };
 
-  for (const name of engine.venueNames()) {
+  for (const name of venueNames) {
     if (stopping()) break; // a stop during start: nothing more is asked or booked
     const v = engine.venue(name)!;
     const x = v.execution;
@@ -339,6 +364,7 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
       }
       // 4. Balances of the traded assets.
       if (x.balances) stats.balances = checkBalances(engine, name, v.symbols, await ask(x.balances()), mismatch, logger);
+      run.reconciled.push(name);
     } catch (err) {
       // what the venue answered before the failure or stop is its own word: booked all the same
       book();
@@ -348,7 +374,10 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
         logger.info({ exchange: name }, `reconciliation of ${name} ended by the stop: not completed, nothing recorded for what it was waiting on`);
         break;
       }
-      mismatch({ exchange: name, kind: 'venue_unreachable', detail: `reconciliation could not complete: ${(err as Error)?.message ?? String(err)}` });
+      const error = (err as Error)?.message ?? String(err);
+      run.unreachable.set(name, error);
+      if (opts.retry) logger.warn({ exchange: name }, `reconcile ${name}: still could not complete: ${error}`);
+      else mismatch({ exchange: name, kind: 'venue_unreachable', detail: `reconciliation could not complete: ${error}` });
     }
     stats.mismatches = result.mismatches.length - before;
     stats.fillsApplied = engine.fillCount - fillsBefore;
@@ -365,7 +394,7 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
     engine.riskState.set('HALTED', `reconciliation found ${result.mismatches.length} mismatch(es) with the venues ([reconcile] on_mismatch = "halt"); inspect /status, then \`cwts-ultra risk resume\``, engine.now, 'reconcile');
   }
   result.at = new Date().toISOString();
-  return result;
+  return run;
 }
 
 /**

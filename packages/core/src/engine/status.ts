@@ -25,7 +25,8 @@ export function engineStatus(engine: Engine, extra: Record<string, unknown> = {}
     pnl: { realized: commonToDecimal(t.realized), unrealized: commonToDecimal(t.unrealized), fees: commonToDecimal(t.fees), equity: commonToDecimal(t.equity) },
     openOrders: engine.orders.openCount(),
     restoredFrom: engine.restoredFrom ?? null,
-    reconcile: engine.reconcileResult ?? { pending: !engine.reconciled },
+    // `unreconciled`: venues not reconciled yet (reconciliation could not complete), retried until they are
+    reconcile: engine.reconcileResult ? { ...engine.reconcileResult, unreconciled: engine.unreconciledVenues() } : { pending: !engine.reconciled },
     journal: engine.journalStore ? { path: engine.journalStore.path, fsync: engine.journalStore.policy, pending: engine.journalStore.pending } : null,
     ...extra,
   };
@@ -39,7 +40,15 @@ export function engineHealth(engine: Engine, others: () => ComponentHealth[]): C
   }
   if (out.length === 0) out.push({ name: 'books', ready: false, detail: 'no books yet' });
   const mismatches = engine.reconcileResult?.mismatches.length ?? 0;
-  out.push({ name: 'reconciliation', ready: engine.reconciled, detail: engine.reconciled ? `done${mismatches ? `, ${mismatches} mismatch(es) (see /status)` : ''}` : 'pending' });
+  // Done only when every venue is: one that could not be reconciled (venue_unreachable) is
+  // retried, and until then its orders and positions are the journal's guess.
+  const unreconciled = engine.reconcileResult ? engine.unreconciledVenues() : [];
+  const detail = engine.reconciled
+    ? `done${mismatches ? `, ${mismatches} mismatch(es) (see /status)` : ''}`
+    : unreconciled.length > 0
+      ? `not reconciled: ${unreconciled.map((u) => `${u.exchange} (${u.reason}; ${u.failedAttempts} failed attempt(s), ${u.nextAttemptTs === undefined ? 'trying again now' : `next in ${Math.max(0, Math.ceil((u.nextAttemptTs - engine.now) / 1000))} s`})`).join('; ')}`
+      : 'pending';
+  out.push({ name: 'reconciliation', ready: engine.reconciled, detail });
   // Once stop() began every order is refused (SHUTTING_DOWN) while it waits for its cancels and
   // its venues: a load balancer or an orchestrator must not count this process as serving.
   const stopping = engine.isStopping;

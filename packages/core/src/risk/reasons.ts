@@ -7,7 +7,7 @@ export const RISK_SELF_TRADE: RejectReason = 'RISK_SELF_TRADE';
 export const RISK_REASON_CODES: Readonly<Record<string, string>> = Object.freeze({
   KILL_SWITCH: 'risk_state: state is HALTED (kill switch); nothing new is accepted',
   BACKPRESSURE: 'engine: intake outpaces the engine (event-loop lag over max_latency_ms, or a feed ring over its high-water mark); orders that reduce exposure still pass',
-  VENUE_NOT_TRADING: 'engine: the venue does not allow this order on the pair now (halted, delisted, cancel-only, post-only, limit-only or reduce-only; docs/venues.md, "Pair trading status")',
+  VENUE_NOT_TRADING: 'engine: the venue does not allow this order on the pair now (halted, delisted, cancel-only, post-only, limit-only or reduce-only; docs/venues.md, "Pair trading status"), or the venue is not reconciled yet (docs/journal.md)',
   RISK_STATE: 'risk_state: state is REDUCING and the order does not reduce exposure',
   OFF_GRID: 'instrument_rules: price or quantity is not a whole number of ticks / lots',
   INVALID_ORDER: 'instrument_rules: non-positive quantity or price; unknown instrument. reduce_only: a reduce-only order that is not opposite the position, or that with our resting orders on its side is larger than the position',

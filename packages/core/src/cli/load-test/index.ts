@@ -70,7 +70,7 @@ export interface LoadTestReport {
   verdict: 'PASS' | 'FAIL';
 }
 
-/** Exit codes: 0 every step PASS, 1 a target missed, 2 the load test could not run (bad arguments, app failed to start). */
+/** Exit codes: 0 every step PASS, 1 a target missed, 2 the load test could not run (bad arguments, app failed to start, an attached app that could not be scraped: nothing measured). */
 export const LOAD_TEST_EXIT = { pass: 0, fail: 1, error: 2 } as const;
 
 const num = (v: string | number | undefined, dflt: number, name: string, min = 0): number => {
@@ -95,7 +95,14 @@ export function parseSteps(spec: string): { label: string; rate: number }[] {
 }
 
 async function scrape(url: string): Promise<MetricsSnapshot> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  } catch (err) {
+    // fetch says only "fetch failed"; the cause says why (ECONNREFUSED: no app listens there).
+    const cause = (err as { cause?: { message?: string } }).cause?.message;
+    throw new Error(`${url}: ${cause ?? (err as Error).message}`);
+  }
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
   const text = await res.text();
   return snapshotOf(text, performance.now());
@@ -133,7 +140,16 @@ export async function runLoadTest(o: LoadTestOptions, progress: (line: string) =
     const windows = num(o.windows, 1, 'windows');
     for (let i = 1; i <= windows; i++) {
       progress(`window ${i}/${windows}: measuring ${url} for ${stepSeconds} s`);
-      const w = await measureWindow(url, stepSeconds, sampleMs, () => true);
+      let w: Awaited<ReturnType<typeof measureWindow>>;
+      try {
+        w = await measureWindow(url, stepSeconds, sampleMs, () => true);
+      } catch (err) {
+        // Nothing measured (no app there, not a /metrics endpoint, the app went away): the
+        // window could not run, which is not a missed target (figures null: exit 2). The
+        // windows after it would only fail the same way.
+        steps.push({ step: `window ${i}`, offeredEventsPerSecond: null, offeredOrdersPerSecond: null, figures: null, scrapes: null, appSummary: null, appExit: null, checks: [], verdict: 'FAIL', error: (err as Error).message });
+        break;
+      }
       const figures = stepFigures(w.start, w.end, w.during);
       const checks = checkStep(figures, null, null, targets);
       steps.push({ step: `window ${i}`, offeredEventsPerSecond: null, offeredOrdersPerSecond: null, figures, scrapes: { start: raw(w.start), end: raw(w.end), count: w.during.length + 2 }, appSummary: null, appExit: null, checks, verdict: stepVerdict(checks) });
@@ -228,14 +244,15 @@ export async function loadTestCommand(o: LoadTestOptions, out: (line: string) =>
   try {
     report = await runLoadTest(o, o.json ? () => {} : (l) => process.stderr.write(`${l}\n`));
   } catch (err) {
-    if (err instanceof LoadTestArgumentError) {
-      process.stderr.write(`cwts-ultra load-test: ${err.message}\n`);
-      return LOAD_TEST_EXIT.error;
-    }
-    throw err;
+    // Whatever stopped it before a report (a bad argument, a temporary directory that cannot be
+    // made), nothing was measured: the load test could not run, which is never "a target missed".
+    process.stderr.write(`cwts-ultra load-test: ${(err as Error)?.message ?? String(err)}\n`);
+    return LOAD_TEST_EXIT.error;
   }
   if (o.json) out(JSON.stringify(report, null, 2));
   else for (const l of formatReport(report)) out(l);
-  if (report.steps.some((s) => s.figures === null)) return LOAD_TEST_EXIT.error;
+  const unmeasured = report.steps.filter((s) => s.figures === null);
+  for (const s of unmeasured) process.stderr.write(`cwts-ultra load-test: ${s.step} could not be measured: ${s.error ?? 'no measurement'}\n`);
+  if (unmeasured.length > 0) return LOAD_TEST_EXIT.error;
   return report.verdict === 'PASS' ? LOAD_TEST_EXIT.pass : LOAD_TEST_EXIT.fail;
 }
