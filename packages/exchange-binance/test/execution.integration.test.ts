@@ -7,21 +7,11 @@ import { conformanceOrder, waitUntil } from '@cwts/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBinanceVenue, type BinanceExecution } from '../src/index.js';
 import { FakeBinance } from './fake-binance.js';
+import { SteppedClock } from './stepped-clock.js';
 
 const KEY = 'test-api-key-not-real';
 const SECRET = 'test-api-secret-not-real';
 const WRONG_SECRET = 'wrong-secret-DO-NOT-LOG-4711';
-
-/** Wall time plus an offset the test moves: waits are crossed by the test, not by waiting. */
-class SteppedClock implements Clock {
-  ahead = 0;
-  now(): number {
-    return Date.now() + this.ahead;
-  }
-  monoNs(): bigint {
-    return process.hrtime.bigint();
-  }
-}
 
 const UNKNOWN_1007 = 'Timeout waiting for response from backend server. Send status unknown; execution status unknown.';
 

@@ -13,21 +13,11 @@ import { conformanceOrder, waitUntil } from '@cwts/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBinanceVenue } from '../src/plugin.js';
 import { FakeBinance } from './fake-binance.js';
+import { SteppedClock } from './stepped-clock.js';
 
 const KEY = 'test-api-key-not-real';
 const SECRET = 'test-api-secret-not-real-ws';
 const W = 15_000;
-
-/** The wall clock, moved ahead by hand. */
-class SteppedClock implements Clock {
-  ahead = 0;
-  now(): number {
-    return Date.now() + this.ahead;
-  }
-  monoNs(): bigint {
-    return process.hrtime.bigint();
-  }
-}
 
 /** A clock that moves only when told: time the test does not step does not pass. */
 class ManualClock implements Clock {

@@ -17,6 +17,7 @@ import { createBinanceVenue } from '../src/plugin.js';
 import type { BinanceExecution } from '../src/execution.js';
 import { BinanceWsOrderEntry } from '../src/ws-order-entry.js';
 import { FakeBinance, type FakeBinanceOptions } from './fake-binance.js';
+import { SteppedClock } from './stepped-clock.js';
 
 const KEY = 'test-api-key-not-real';
 const SECRET = 'test-api-secret-not-real-ws';
@@ -25,17 +26,6 @@ function capture() {
   const lines: string[] = [];
   const dest = new Writable({ write(chunk, _e, cb) { lines.push(String(chunk)); cb(); } });
   return { lines, logger: createLogger({ level: 'debug', destination: dest as never, pretty: false }) };
-}
-
-/** Wall time plus an offset the test moves: timeouts are crossed by the test, not by waiting. */
-class SteppedClock implements Clock {
-  ahead = 0;
-  now(): number {
-    return Date.now() + this.ahead;
-  }
-  monoNs(): bigint {
-    return process.hrtime.bigint();
-  }
 }
 
 const W = 15_000;
