@@ -212,6 +212,12 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
    * an order the journal never saw.
    */
   private readonly liveTradeIdsUnreconciled = new Map<string, Set<string>>();
+  /**
+   * Keys of the findings reported per venue while it is not reconciled (ReconcileOptions
+   * reportedFindings): a retry that finds one again does not count, journal, list or HALT on it
+   * again. Dropped once the venue is reconciled: nothing reconciles it again in this process.
+   */
+  private readonly reportedFindings = new Map<string, Set<string>>();
   /** Reconciliation at start has ended (not stopped before it did). */
   private reconcileEnded = false;
   /** The reconciliation retry running or queued now (one at a time); stop() waits for it. */
@@ -331,6 +337,11 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     // Fills are replayed against these definitions after a restart, even for a symbol no longer configured.
     for (const i of this.instruments.values()) this.journal({ t: 'instrument', instrument: i });
     this.opts.journal?.flush();
+    // Not reconciled from before its execution client starts: a fill its stream delivers from
+    // then on is noted by trade id (noteLiveTrade), so a retry's trade list, which answers it
+    // again after its order may have left memory, does not book it a second time. Marked only at
+    // reconcile(), a fill streamed before that was booked live and then again by the retry.
+    for (const name of this.venues.keys()) this.unreconciled.set(name, { reason: 'reconciliation at start has not finished', failedAttempts: 0, delayMs: RECONCILE_RETRY_FIRST_MS });
     for (const v of this.venues.values()) {
       if (this.stopping) return;
       await v.execution.start((r) => this.onExecutionReport(r));
@@ -375,7 +386,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
    */
   private async reconcile(): Promise<void> {
     const traced = this.tracing?.phase('reconcile');
-    for (const name of this.venues.keys()) this.unreconciled.set(name, { reason: 'reconciliation at start has not finished', failedAttempts: 0, delayMs: RECONCILE_RETRY_FIRST_MS });
+    // every venue is in `unreconciled` since before its execution client started (start())
     const run = await reconcileVenues(this, this.reconcileOptions());
     this.reconcileResult = run.result;
     if (this.stopping) return;
@@ -383,6 +394,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     for (const name of run.reconciled) this.unreconciled.delete(name);
     for (const [name, error] of run.unreachable) this.reconcileFailed(name, error);
     for (const name of this.liveTradeIdsUnreconciled.keys()) if (!this.unreconciled.has(name)) this.liveTradeIdsUnreconciled.delete(name);
+    for (const name of this.reportedFindings.keys()) if (!this.unreconciled.has(name)) this.reportedFindings.delete(name);
     await this.afterReconciliation();
     traced?.end({ open_orders: this.orders.openCount() });
   }
@@ -401,6 +413,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       journalStartedTs: this.journalStartedTs,
       journaledTradeIds,
       journaledUnidentifiedFills: this.journaledUnidentifiedFillsByVenue,
+      reportedFindings: this.reportedFindings,
       stopping: () => this.stopping,
     };
   }
@@ -447,14 +460,22 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     const u = this.unreconciled.get(name);
     if (u === undefined || this.stopping) return;
     u.nextAttemptTs = undefined;
+    const stateBefore = this.riskState.state;
     const run = await reconcileVenues(this, { ...this.reconcileOptions(), venues: [name], retry: true });
     this.mergeReconcileRun(name, run);
     if (this.stopping) return;
     const error = run.unreachable.get(name);
-    if (error !== undefined) return this.reconcileFailed(name, error);
+    if (error !== undefined) {
+      this.reconcileFailed(name, error);
+      // What it found before the read failed counted (and under "halt" HALTed): nothing may stay
+      // working then, failed read or not. Returning here left every open order working HALTED.
+      if (run.result.mismatches.length > 0 || this.riskState.state !== stateBefore) await this.afterReconciliation();
+      return;
+    }
     if (!run.reconciled.includes(name)) return;
     this.unreconciled.delete(name);
     this.liveTradeIdsUnreconciled.delete(name);
+    this.reportedFindings.delete(name);
     this.publishPositions();
     const found = run.result.mismatches.length;
     this.opts.logger.info({ exchange: name, failedAttempts: u.failedAttempts, mismatches: found }, `${name}: reconciled after ${u.failedAttempts} failed attempt(s)${found > 0 ? `, ${found} mismatch(es) (see /status)` : ''}; new orders on it are accepted${this.reconciled ? ', and every venue is reconciled' : ''}`);
@@ -462,7 +483,11 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     await this.afterReconciliation();
   }
 
-  /** A retry's findings join those at start (`/status` reconcile): the venue's counts replaced, its mismatches and recoveries added. */
+  /**
+   * A retry's findings join those at start (`/status` reconcile): the venue's counts replaced, its
+   * mismatches and recoveries added. A run lists only what no earlier attempt reported
+   * (reportedFindings), so a finding read again is not listed again however long the venue fails.
+   */
   private mergeReconcileRun(name: string, run: ReconcileRun): void {
     const into = this.reconcileResult;
     if (into === undefined) return;

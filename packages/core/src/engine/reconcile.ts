@@ -93,10 +93,36 @@ export interface ReconcileOptions {
   /**
    * A retry of venues whose earlier attempt could not complete: that attempt counted their
    * `venue_unreachable` mismatch (journaled, paged on, HALTED under "halt"), so failing again is
-   * no new mismatch, only an answer in `unreachable`. Every other finding counts as at start.
+   * no new mismatch, only an answer in `unreachable`. Every other finding counts as at start,
+   * unless an earlier attempt reported it (`reportedFindings`).
    */
   retry?: boolean;
+  /**
+   * Keys (findingKey) of the findings reported so far, per venue; each one reported here is
+   * added. A finding whose key is already there is the same finding found again (a hand-placed
+   * order still working, the same unexplained position difference, read again by a retry whose
+   * earlier attempt failed after it): logged, and not counted, journaled, listed or HALTed on a
+   * second time. Default: nothing reported before this run.
+   */
+  reportedFindings?: Map<string, Set<string>>;
 }
+
+/**
+ * What makes a finding the same one found again: its venue (the map's key), kind, order, symbol,
+ * and `identity`: by default its detail, which for an order or a trade names the listing or the
+ * trade itself; for a quantity that differs (`position`, `status`) the unexplained difference,
+ * not the two figures, which both move with every fill booked meanwhile.
+ */
+const findingKey = (m: ReconcileMismatch, identity: string): string => `${m.kind}\u0000${m.clientOrderId ?? ''}\u0000${m.symbol ?? ''}\u0000${identity}`;
+
+/**
+ * How `mismatch` tells a finding from one reported before: a string that identifies it
+ * (findingKey), or BOOKED for a finding that booked something now (a trade or an order adopted
+ * from the venue): money moved, so it is new whatever was reported before.
+ */
+type FindingIdentity = string | typeof BOOKED;
+const BOOKED: unique symbol = Symbol('booked now');
+type Report = (m: ReconcileMismatch, identity?: FindingIdentity) => void;
 
 /** One reconciliation pass: what it found, and how far each venue got. */
 export interface ReconcileRun {
@@ -148,7 +174,8 @@ export const unidentifiedFillKey = (r: Pick<ExecutionReport, 'clientOrderId' | '
  * A venue without `queryOrder` falls back to its open-order list. A stop (opts.stopping) ends it
  * where it is: a read the stop overtook is not a mismatch, and nothing is concluded from it.
  * A venue whose read fails is not reconciled (`unreachable`, a `venue_unreachable` mismatch the
- * first time): the engine keeps it unready and untraded and runs it again (opts.retry).
+ * first time): the engine keeps it unready and untraded and runs it again (opts.retry). What a
+ * run finds again that an earlier one reported (opts.reportedFindings) is not a mismatch again.
  */
 export async function reconcileVenues(engine: ReconcileEnginePort, opts: ReconcileOptions): Promise<ReconcileRun> {
   const { logger, metrics } = opts;
@@ -160,7 +187,25 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
   for (const name of venueNames) for (const kind of MISMATCH_KINDS) metrics.reconcileMismatches.labels(name, kind).inc(0);
   const record = (exchange: string, kind: ReconcileEventKind, detail: string, clientOrderId?: string) =>
     engine.journal({ t: 'reconcile', exchange, clientOrderId, kind, detail, ts: engine.now });
-  const mismatch = (m: ReconcileMismatch) => {
+  const reported = opts.reportedFindings ?? new Map<string, Set<string>>();
+  /**
+   * A finding: counted, logged, journaled and listed, once (see reportedFindings). A retry runs
+   * every step again, so what an earlier attempt found before its read failed is found again:
+   * counted each time, one hand-placed order paged and listed in /status at every retry (every
+   * 30 s for as long as the venue fails), and under on_mismatch = "halt" it HALTed again each
+   * time after the operator had resumed.
+   */
+  const mismatch: Report = (m, identity = m.detail) => {
+    if (identity !== BOOKED) {
+      let seen = reported.get(m.exchange);
+      if (seen === undefined) reported.set(m.exchange, (seen = new Set()));
+      const key = findingKey(m, identity);
+      if (seen.has(key)) {
+        logger.info({ mismatch: m }, `reconcile ${m.exchange}: ${m.kind} found again, reported before (not counted again): ${m.detail}`);
+        return;
+      }
+      seen.add(key);
+    }
     result.mismatches.push(m);
     metrics.reconcileMismatches.labels(m.exchange, m.kind).inc();
     logger.warn({ mismatch: m }, `reconcile ${m.exchange}: ${m.kind}: ${m.detail}`);
@@ -233,7 +278,7 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
         mismatch({ exchange: name, kind: 'unknown_trade', clientOrderId: t.clientOrderId, symbol: t.symbol, detail: `trade ${t.tradeId ?? '?'} of an order the journal never saw is not a valid fill (${bad.detail}): not booked` });
         return;
       }
-      mismatch({ exchange: name, kind: 'unknown_trade', clientOrderId: t.clientOrderId, symbol: t.symbol, detail: `trade ${t.tradeId ?? '?'} (${t.side} ${t.lastQty} lots at ${t.lastPrice}) of an order the journal never saw` });
+      mismatch({ exchange: name, kind: 'unknown_trade', clientOrderId: t.clientOrderId, symbol: t.symbol, detail: `trade ${t.tradeId ?? '?'} (${t.side} ${t.lastQty} lots at ${t.lastPrice}) of an order the journal never saw` }, BOOKED);
       adoptTrade(engine, t);
       p.adopted = true;
       record(name, 'adopted', `trade ${t.tradeId ?? '?'} booked from the venue`, t.clientOrderId);
@@ -314,7 +359,7 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
           // it follows what it lists from the venue's filled quantity.
           stats.ordersChecked++;
           const st = await ask(x.queryOrder(vo));
-          mismatch({ exchange: name, kind: 'unknown_order', clientOrderId: vo.clientOrderId, symbol: vo.symbol, detail: `${what}: adopted` });
+          mismatch({ exchange: name, kind: 'unknown_order', clientOrderId: vo.clientOrderId, symbol: vo.symbol, detail: `${what}: adopted` }, BOOKED);
           const adopted = adoptOrder(engine, vo);
           record(name, 'adopted', `open order ${vo.clientOrderId} adopted from the venue`, vo.clientOrderId);
           // unknown to the venue a moment after it listed it: its fills come through step 2
@@ -359,7 +404,7 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
           if (ours === p.qty) continue;
           const i = engine.instrument(name, p.symbol);
           const fmt = (q: number) => (i ? lotsToQty(i, q) : `${q} lots`);
-          mismatch({ exchange: name, kind: 'position', symbol: p.symbol, detail: `journal position ${fmt(ours)}, venue position ${fmt(p.qty)}` });
+          mismatch({ exchange: name, kind: 'position', symbol: p.symbol, detail: `journal position ${fmt(ours)}, venue position ${fmt(p.qty)}` }, `unexplained ${p.qty - ours} lots`);
         }
       }
       // 4. Balances of the traded assets.
@@ -388,7 +433,8 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
   }
   // Mismatches found before a stop are findings like any other and latch: some are not found
   // again at the next start (a trade adopted now is booked then, a balance baseline moved on).
-  // The stop itself added none (see ask).
+  // The stop itself added none (see ask). Findings reported by an earlier attempt are not here
+  // (mismatch): an operator who resumed after them is not overruled by finding them again.
   if (result.mismatches.length > 0 && opts.onMismatch === 'halt') {
     record('*', 'halted', `${result.mismatches.length} mismatch(es); [reconcile] on_mismatch = "halt"`);
     engine.riskState.set('HALTED', `reconciliation found ${result.mismatches.length} mismatch(es) with the venues ([reconcile] on_mismatch = "halt"); inspect /status, then \`cwts-ultra risk resume\``, engine.now, 'reconcile');
@@ -411,7 +457,7 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
  * new baseline (a mismatch is reported once, not at every restart); "halt" also halts. The first
  * reconciliation with a venue only records the baseline.
  */
-function checkBalances(engine: ReconcileEnginePort, exchange: string, symbols: readonly string[], venue: readonly VenueBalance[], mismatch: (m: ReconcileMismatch) => void, logger: Logger): { compared: string[] } | { skipped: string } {
+function checkBalances(engine: ReconcileEnginePort, exchange: string, symbols: readonly string[], venue: readonly VenueBalance[], mismatch: Report, logger: Logger): { compared: string[] } | { skipped: string } {
   const assets = new Set<string>();
   /** Per quote asset, its largest atom across the venue's instruments (x 10^-18). */
   const quoteAtom = new Map<string, bigint>();
@@ -531,7 +577,7 @@ function statusFills(engine: ReconcileEnginePort, o: Order, st: OrderStatusRepor
  * the live stream while reconciliation read on) against the venue's count. Fills after the
  * answer (read in step 2, or live) are not in the venue's count and not in this sum.
  */
-function checkStatus(engine: ReconcileEnginePort, o: Order, st: OrderStatusReport, answer: StatusAnswer, mismatch: (m: ReconcileMismatch) => void, recovered: (m: ReconcileMismatch) => void): void {
+function checkStatus(engine: ReconcileEnginePort, o: Order, st: OrderStatusReport, answer: StatusAnswer, mismatch: Report, recovered: (m: ReconcileMismatch) => void): void {
   const added = answer.fills.reduce((n, f) => n + f.added, 0);
   if (added > 0) {
     recovered({ exchange: o.exchange, kind: 'fill_while_down', clientOrderId: o.clientOrderId, symbol: o.symbol, detail: `filled ${added} lot(s) while down: applied with their fees` });
@@ -543,7 +589,7 @@ function checkStatus(engine: ReconcileEnginePort, o: Order, st: OrderStatusRepor
     else if (answer.fresh.includes(f) && t !== undefined && engine.orders.hasTrade(o.clientOrderId, t)) covered += f.report.lastQty;
   }
   if (st.filledQty !== covered) {
-    mismatch({ exchange: o.exchange, kind: 'status', clientOrderId: o.clientOrderId, symbol: o.symbol, detail: `venue says ${st.filledQty} lots filled, journal ${covered} after applying the venue's fills` });
+    mismatch({ exchange: o.exchange, kind: 'status', clientOrderId: o.clientOrderId, symbol: o.symbol, detail: `venue says ${st.filledQty} lots filled, journal ${covered} after applying the venue's fills` }, `unexplained ${st.filledQty - covered} lots`);
   }
   if (st.venueOrderId) o.venueOrderId = st.venueOrderId;
 }
