@@ -7,6 +7,7 @@ import {
   priceToTicks,
   ticksToPrice,
   type Clock,
+  type DecimalScale,
   type ExecutionClient,
   type ExecutionReport,
   type Instrument,
@@ -124,6 +125,13 @@ interface Tracked {
    * up to this many lots, as booked (claimPriorTrades); once they do, it is dropped.
    */
   priorLots?: number;
+  /**
+   * The order's quantity before the venue's read showed it lower (an amend made outside this
+   * process: order.qty is the venue's quantity since). Its end at FILLED then reports the
+   * amended-away rest as cancelled, which ends the engine's order (a fill ends it only at its
+   * own quantity). See takeVenueQty.
+   */
+  placedQty?: number;
   /** Submit outcome unknown (timeout, connection lost): asked by client id until known. */
   unknownSince?: number;
   /**
@@ -144,6 +152,8 @@ interface Tracked {
 
 const TERMINAL = new Set(['CANCELED', 'EXPIRED', 'REJECTED', 'FILLED', 'EXPIRED_IN_MATCH']);
 const APPLIED_WINDOW = 65_536;
+/** Off-grid trades of one reconciliation read warned about one by one; the rest are counted in one line. */
+const SKIPPED_TRADES_NAMED = 20;
 /** GET /api/v3/myTrades answers at most this many trades (rest-api.md "Account trade list"). */
 const TRADES_PAGE = 1000;
 /** myTrades' startTime..endTime may span at most 24 h (rest-api.md "Account trade list"). */
@@ -153,15 +163,20 @@ const MAX_TRADE_WINDOWS = 366;
 
 const side = (s: string): 'buy' | 'sell' => (s === 'SELL' ? 'sell' : 'buy');
 
+/** Trades a reconciliation read skipped as off the current grid (readTradeUsable). */
+interface SkippedTrades {
+  count: number;
+}
+
 /**
  * Live Binance execution. Orders go out through ccxt (signing, precision, error mapping) with
  * every request's path measured. Fills and cancels come from the user data stream on the
  * WebSocket API (spot; user-stream.ts) with the real commission, commission asset and maker flag;
  * REST polling (order status + myTrades, so fees stay real) runs only while that stream is down,
- * plus one sweep each time it comes back. Every trade is applied once, whichever source saw it
- * first (key: symbol + trade id). A submit that timed out is asked for by client id until the
- * venue's answer is known; it is never assumed rejected. Credentials stay inside ccxt and the
- * stream's signer; nothing here logs or returns them.
+ * plus one sweep each time it comes back. Every trade is applied once per order, whichever source
+ * saw it first (key: symbol + venue order id + trade id). A submit that timed out is asked for by
+ * client id until the venue's answer is known; it is never assumed rejected. Credentials stay
+ * inside ccxt and the stream's signer; nothing here logs or returns them.
  */
 export class BinanceExecution implements ExecutionClient {
   readonly exchange: string;
@@ -172,7 +187,14 @@ export class BinanceExecution implements ExecutionClient {
   private readonly errors: VenueErrorMap;
   private readonly orderLimiter: RateLimiter;
   private readonly tracked = new Map<string, Tracked>();
-  /** `symbol|tradeId` of every trade already reported (bounded, oldest dropped first). */
+  /**
+   * `symbol|orderId|tradeId` of every trade already reported (bounded, oldest dropped first). The
+   * venue order id is part of the key: a self-trade (two orders of this account matched, STP
+   * NONE) is one trade id on both orders, each with its own fill (faqs/stp_faq.md, Scenario A:
+   * one match fills both, the taker's `fills` name its one `tradeId`; CHANGELOG 2018-01-20:
+   * myTrades returns both sides of a self-trade). Keyed by trade id alone, the side seen second
+   * was counted in its order but never reported.
+   */
   private readonly applied = new BoundedIdSet(APPLIED_WINDOW);
   /** Client ids of orders that reached a final state here (bounded): late reports about them are dropped. */
   private readonly finished = new BoundedIdSet(APPLIED_WINDOW);
@@ -351,20 +373,25 @@ export class BinanceExecution implements ExecutionClient {
     const fills: ExecutionReport[] = [];
     let cum = 0;
     const booked = new Set<number>();
+    const skipped: SkippedTrades = { count: 0 };
     for (const t of trades) {
-      this.checkReadTrade(i, t);
+      if (!this.readTradeUsable(i, t, json.orderId, order.clientOrderId, skipped)) continue;
       const r = this.fillReport(o, i, t, (cum += qtyToLots(i, t.qty)));
-      this.markApplied(order.symbol, t.tradeId);
+      this.markApplied(order.symbol, json.orderId, t.tradeId);
       booked.add(t.tradeId);
       fills.push(r);
     }
+    this.warnSkippedTrades(order.symbol, skipped);
     // The trade list can lag the order's status: the order is then reported, and followed, as far
     // as the trades listed book it; it stays stale, so the rest is read and its end waits for them
     // (as syncOrder's). Followed from the venue's count, the missing trades would never be asked for.
+    // So is an order with a trade off the current grid (skipped above): see readTradeUsable.
     const lagging = cum < filledQty;
     if (lagging || !TERMINAL.has(json.status)) {
       o.filledQty = cum;
-      this.tracked.set(o.clientOrderId, { order: o, acked: true, cumLots: cum, booked, ...(lagging ? { stale: true } : {}) });
+      const followed: Tracked = { order: o, acked: true, cumLots: cum, booked, ...(lagging ? { stale: true } : {}) };
+      this.takeVenueQty(followed, gridUnits(json.origQty, i.qtyScale));
+      this.tracked.set(o.clientOrderId, followed);
     } else this.tracked.delete(o.clientOrderId);
     if (lagging) return { clientOrderId: order.clientOrderId, venueOrderId: o.venueOrderId, status: cum > 0 ? 'partially_filled' : 'open', filledQty: cum, fills };
     return { clientOrderId: order.clientOrderId, venueOrderId: o.venueOrderId, status: this.statusOf(json.status, filledQty), filledQty, fills };
@@ -380,13 +407,17 @@ export class BinanceExecution implements ExecutionClient {
       const byOrder = new Map<number, BinanceOrderJson | undefined>();
       /** Followed orders whose earlier trades this read has identified (claimPriorTrades). */
       const claimed = new Set<Tracked>();
+      const skipped: SkippedTrades = { count: 0 };
       for (const t of trades) {
         if (!byOrder.has(t.orderId)) byOrder.set(t.orderId, await this.fetchOrderJson(symbol, { orderId: t.orderId }));
         const oj = byOrder.get(t.orderId);
         if (!oj) continue;
-        const o = this.orderFromJson(oj)!;
+        // What a fill report needs of its order, no more: its quantity and price are not read, so
+        // an order left off the current grids by a tick- or lot-size change (its trades on them)
+        // has its trades reported as any other's (orderFromJson threw for it, failing the read).
+        const o = this.tradeOwner(i, oj);
         const trade = this.tradeOf(t);
-        this.checkReadTrade(i, trade);
+        if (!this.readTradeUsable(i, trade, t.orderId, o.clientOrderId, skipped)) continue;
         // An order followed from a listing (or a stream event) with lots filled before: which of
         // its trades those were is known only from its own trade list (this one may be one of
         // them, or one made since), so they are claimed before this trade is counted.
@@ -394,20 +425,21 @@ export class BinanceExecution implements ExecutionClient {
         if (tr?.priorLots !== undefined && !claimed.has(tr)) {
           claimed.add(tr);
           const executed = gridUnits(oj.executedQty, i.qtyScale);
-          if (executed !== undefined && executed > 0) this.claimPriorTrades(tr, i, await this.fetchOrderTrades(symbol, t.orderId, executed));
+          if (executed !== undefined && executed > 0) this.claimPriorTrades(tr, i, t.orderId, await this.fetchOrderTrades(symbol, t.orderId, executed));
         }
         // A trade first seen here of an order we follow (queryOrder put the journal's open orders
         // under follow just before) counts in that order's total, as a polled one would: later
         // reads skip it as booked, and the order's end waits for its total to reach the venue's
         // executed quantity. Marked but not counted, that end never came (a cancel never reported).
         // Counted also when another entry of that order reported it already (see applyTrade).
-        this.markApplied(symbol, t.id);
+        this.markApplied(symbol, t.orderId, t.id);
         if (tr && this.book(tr, t.id)) {
           tr.cumLots += qtyToLots(i, t.qty);
           tr.order.filledQty = tr.cumLots;
         }
         out.push({ ...this.fillReport(o, i, trade, 0), cumQty: 0, leavesQty: 0 });
       }
+      this.warnSkippedTrades(symbol, skipped);
     }
     return out.sort((a, b) => a.ts - b.ts);
   }
@@ -456,12 +488,45 @@ export class BinanceExecution implements ExecutionClient {
     }
   }
 
-  /** A trade reconciliation read that is not a trade (off the grid, not positive): the read fails, nothing of it is booked. */
-  private checkReadTrade(i: Instrument, t: VenueTrade): void {
+  /**
+   * A trade reconciliation read, checked before use. One that is not a trade (no id, a value that
+   * is not a positive decimal, a bad commission or time): a broken answer, the read fails and
+   * nothing of it is booked (reconciliation tries again). One that is well formed but off the
+   * instrument's current grid (a fill of an order left at its old-grid price by a tick-size
+   * change, or an old-lot quantity): a real trade that no count of ticks and lots books exactly,
+   * nor will any later read. Failing the read for it failed every start's reconciliation of the
+   * whole account (venue_unreachable, the venue never ready). It is skipped instead: counted
+   * (`trade_list_off_grid`), warned about with its trade id and order (warnSkippedTrades) for an
+   * operator to book by hand; false. Not booked rounded either: the journal's cash would differ
+   * from the venue's.
+   */
+  private readTradeUsable(i: Instrument, t: VenueTrade, venueOrderId: number, clientOrderId: string, skipped: SkippedTrades): boolean {
     const problem = venueTradeProblem(i, t);
-    if (problem === undefined) return;
-    this.countRefused('trade_list');
-    throw new Error(`${this.exchange} ${i.symbol}: the venue's trade list holds a trade that is not one (${problem})`);
+    if (problem === undefined) return true;
+    if (!offCurrentGrid(i, t)) {
+      this.countRefused('trade_list');
+      throw new Error(`${this.exchange} ${i.symbol}: the venue's trade list holds a trade that is not one (${problem})`);
+    }
+    this.countRefused('trade_list_off_grid');
+    skipped.count++;
+    if (skipped.count <= SKIPPED_TRADES_NAMED) {
+      this.deps.logger?.warn(
+        { exchange: this.exchange, symbol: i.symbol, tradeId: t.tradeId, venueOrderId, clientOrderId },
+        `${this.exchange} ${i.symbol}: trade ${t.tradeId} of order ${venueOrderId} (client id ${clientOrderId.slice(0, 40)}), ${t.qty.slice(0, 40)} at ${t.price.slice(0, 40)}, is off the current grid (${problem}): not booked; book it by hand`,
+      );
+    }
+    return false;
+  }
+
+  /** One line for the off-grid trades of a read beyond those named one by one (readTradeUsable). */
+  private warnSkippedTrades(symbol: string, skipped: SkippedTrades): void {
+    if (skipped.count <= SKIPPED_TRADES_NAMED) return;
+    this.deps.logger?.warn({ exchange: this.exchange, symbol }, `${this.exchange} ${symbol}: ${skipped.count} trades off the current grid not booked (the first ${SKIPPED_TRADES_NAMED} named above); book them by hand`);
+  }
+
+  /** The order a trade read by tradesSince belongs to, as far as its fill report needs it. */
+  private tradeOwner(i: Instrument, oj: BinanceOrderJson): Pick<Order, 'symbol' | 'clientOrderId' | 'venueOrderId' | 'side' | 'qty'> {
+    return { symbol: i.symbol, clientOrderId: String(oj.clientOrderId), venueOrderId: String(oj.orderId), side: side(oj.side), qty: 0 };
   }
 
   /** Reconciliation: spot positions are the base asset balances (free + locked), in lots. */
@@ -583,9 +648,9 @@ export class BinanceExecution implements ExecutionClient {
     this.finished.add(cid);
   }
 
-  private markApplied(symbol: string, tradeId: number): boolean {
-    const key = `${symbol}|${tradeId}`;
-    return this.applied.add(key);
+  /** Marks one order's side of a trade as reported; false when it already was (see `applied`). */
+  private markApplied(symbol: string, venueOrderId: number | string, tradeId: number): boolean {
+    return this.applied.add(`${symbol}|${String(venueOrderId)}|${tradeId}`);
   }
 
   /** Records a trade as counted in this order's total; false when it already was (see Tracked.booked). */
@@ -596,7 +661,25 @@ export class BinanceExecution implements ExecutionClient {
     return true;
   }
 
-  private fillReport(o: Order, i: Instrument, t: VenueTrade, cumQty: number): ExecutionReport {
+  /**
+   * The venue's quantity of a followed order (a REST read's origQty), taken when it is below
+   * ours: the order was amended outside this process (order amend keep-priority, whose newQty
+   * must be less than the order's quantity: rest-api.md; we never amend). FILLED then ends it
+   * once its fills cover the venue's quantity, and its reports' leavesQty count from it. Never
+   * raised (no amend can), nor below the lots booked here (the venue's executed quantity is at
+   * least those): such a read is not an amend, and the order is left as it was. Only a REST read
+   * sets it: a stream event's smaller `q` asks for that read (onStreamReport), so one frame alone
+   * never shrinks an order, whose early end would drop its later fills.
+   */
+  private takeVenueQty(tr: Tracked, venueLots: number | undefined): void {
+    const o = tr.order;
+    if (venueLots === undefined || venueLots <= 0 || venueLots >= o.qty || venueLots < tr.cumLots) return;
+    tr.placedQty ??= o.qty;
+    this.deps.logger?.warn({ exchange: this.exchange, clientOrderId: o.clientOrderId, venueOrderId: o.venueOrderId }, `${this.exchange} ${o.symbol}: order ${o.clientOrderId} was amended at the venue (outside this process) from ${o.qty} to ${venueLots} lots: followed at ${venueLots}`);
+    o.qty = venueLots;
+  }
+
+  private fillReport(o: Pick<Order, 'symbol' | 'clientOrderId' | 'venueOrderId' | 'side' | 'qty'>, i: Instrument, t: VenueTrade, cumQty: number): ExecutionReport {
     const lastPrice = priceToTicks(i, t.price);
     const fee = feeToQuoteAtoms(i, t.commission, t.commissionAsset, lastPrice);
     const r: ExecutionReport = {
@@ -623,16 +706,23 @@ export class BinanceExecution implements ExecutionClient {
       this.warnRefused(`trade:${source}`, `${this.exchange} ${o.symbol}: a trade of order ${o.clientOrderId} (from ${source}) refused: ${problem}`);
       return;
     }
+    if (o.venueOrderId === undefined) {
+      // an order answer without the order's id (its caller reads the order over REST, which
+      // names it): the trade's account-wide key is its order's side of it
+      tr.stale = true;
+      return;
+    }
     // counted once in this order's total whatever the account-wide window has forgotten (booked)
     if (!this.book(tr, t.tradeId)) return;
     tr.cumLots += qtyToLots(i, t.qty);
     o.filledQty = tr.cumLots;
-    // reported once per account, whichever path saw it first. A trade of this order already
+    // reported once per account (this order's side of the trade: a self-trade's other side is
+    // another order's fill), whichever path saw it first. A trade of this order already
     // reported by another entry of it still counts here: queryOrder replaces the entry the
     // stream opened while its read was on the wire, so the trade that entry reported is one this
     // entry reads later. Skipped without being counted, it left the order's total short of the
     // venue's executed quantity for good: stale, read every poll, its cancel never reported.
-    if (!this.markApplied(o.symbol, t.tradeId)) return;
+    if (!this.markApplied(o.symbol, o.venueOrderId, t.tradeId)) return;
     this.fillSources[source]++;
     this.report(o, this.fillReport(o, i, t, tr.cumLots));
   }
@@ -654,7 +744,13 @@ export class BinanceExecution implements ExecutionClient {
     }
     this.untrack(tr.order.clientOrderId);
     const o = tr.order;
-    if (status === 'FILLED') return true;
+    if (status === 'FILLED') {
+      // filled at the venue's (amended) quantity: the lots the amend took off will never fill
+      if (tr.placedQty !== undefined) {
+        this.report(o, { kind: 'cancelled', leavesQty: 0, cumQty: tr.cumLots, venueOrderId: o.venueOrderId, text: `${this.exchange}: quantity amended at the venue from ${tr.placedQty} to ${o.qty} lots (outside this process), and filled` });
+      }
+      return true;
+    }
     if (status === 'REJECTED') this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: 'VENUE_ERROR', text: text ?? `${this.exchange}: rejected by the venue`, leavesQty: 0, cumQty: tr.cumLots, venueOrderId: o.venueOrderId });
     else this.report(o, { kind: status === 'CANCELED' ? 'cancelled' : 'expired', leavesQty: 0, cumQty: tr.cumLots, venueOrderId: o.venueOrderId });
     return true;
@@ -681,6 +777,12 @@ export class BinanceExecution implements ExecutionClient {
       // the venue counts fills we have not booked (sent while the stream was down, or in a frame
       // refused as bad): its trades and its status are read over REST, never assumed
       this.streamGaps++;
+      this.readOrder(tr);
+      return;
+    }
+    if (u.qtyLots > 0 && u.qtyLots < tr.order.qty) {
+      // the venue's order is smaller than ours: amended outside this process (REPLACED; an amend
+      // can only reduce it). The REST read takes its quantity (takeVenueQty), then its status.
       this.readOrder(tr);
       return;
     }
@@ -1120,11 +1222,11 @@ export class BinanceExecution implements ExecutionClient {
   }
 
   /** An order followed from what filled before this process saw it: its earliest trades, up to priorLots, are in cumLots already (claimPriorTrades of the kit). */
-  private claimPriorTrades(tr: Tracked, i: Instrument, trades: readonly VenueTrade[]): void {
+  private claimPriorTrades(tr: Tracked, i: Instrument, venueOrderId: number, trades: readonly VenueTrade[]): void {
     if (tr.priorLots === undefined) return;
     const lotsOf = (t: VenueTrade): number | undefined => (venueTradeProblem(i, t) === undefined ? qtyToLots(i, t.qty) : undefined);
     const claim = (t: VenueTrade) => {
-      this.markApplied(tr.order.symbol, t.tradeId);
+      this.markApplied(tr.order.symbol, venueOrderId, t.tradeId);
       this.book(tr, t.tradeId);
     };
     if (claimPriorTrades(trades, tr.priorLots, lotsOf, claim)) delete tr.priorLots;
@@ -1138,6 +1240,7 @@ export class BinanceExecution implements ExecutionClient {
     const json = known ?? (o.venueOrderId ? await this.fetchOrderJson(o.symbol, { orderId: Number(o.venueOrderId) }) : await this.fetchOrderJson(o.symbol, { origClientOrderId: o.clientOrderId }));
     if (!json) return;
     if (!tr.acked && isVenueId(json.orderId)) this.ack(tr, String(json.orderId));
+    this.takeVenueQty(tr, gridUnits(json.origQty, i.qtyScale));
     const executed = gridUnits(json.executedQty, i.qtyScale);
     if (executed === undefined || (o.qty > 0 && executed > o.qty)) {
       this.countRefused('order_read');
@@ -1147,7 +1250,7 @@ export class BinanceExecution implements ExecutionClient {
     }
     if (executed > tr.cumLots) {
       const trades = await this.fetchOrderTrades(o.symbol, json.orderId, executed);
-      this.claimPriorTrades(tr, i, trades);
+      this.claimPriorTrades(tr, i, json.orderId, trades);
       for (const t of trades) this.applyTrade(tr, t, source);
     }
     if (executed > tr.cumLots) {
@@ -1213,10 +1316,10 @@ export class BinanceExecution implements ExecutionClient {
   }
 
   /**
-   * An order as the venue lists it (open orders; a traded order's read in tradesSince). Undefined
-   * for a symbol we do not trade; throws when its quantities are not on the instrument's grid (no
-   * rounding of a quantity is safe). A limit price off the current grid is no error: a tick-size
-   * change leaves working orders at their prices (listedPriceTicks).
+   * An order as the venue lists it (open orders). Undefined for a symbol we do not trade; throws
+   * when its quantities are not on the instrument's grid (no rounding of a quantity is safe). A
+   * limit price off the current grid is no error: a tick-size change leaves working orders at
+   * their prices (listedPriceTicks).
    */
   private orderFromJson(info: BinanceOrderJson): Order | undefined {
     const i = this.deps.instrument(String(info.symbol));
@@ -1279,6 +1382,22 @@ function ticksTowardCrossing(price: string, i: Instrument, s: 'buy' | 'sell'): n
   let ticks = num / den;
   if (s === 'buy' && num % den !== 0n) ticks += 1n;
   return ticks > 0n && ticks <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(ticks) : undefined;
+}
+
+/**
+ * A trade that is well formed, with its price or quantity off the current grid of `i` only: it
+ * passes every check on the grids of its own decimals (a tick- or lot-size change since it was
+ * made). Not one that is no trade at all.
+ */
+function offCurrentGrid(i: Instrument, t: VenueTrade): boolean {
+  if (!isPlainDecimal(t.price) || !isPlainDecimal(t.qty)) return false;
+  const own: Instrument = { ...i, priceScale: decimalsOf(t.price), qtyScale: decimalsOf(t.qty) };
+  return venueTradeProblem(own, t) === undefined;
+}
+
+/** The grid of a plain decimal's last digit ("64000.05" -> 0.01). */
+function decimalsOf(text: string): DecimalScale {
+  return { mantissa: 1n, exponent: parseDecimal(text).exponent };
 }
 
 /** Binance's "IP banned until <epoch ms>" (a 418's -1003 message), or 0 when the text names no such time. */

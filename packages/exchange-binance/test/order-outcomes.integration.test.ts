@@ -2,11 +2,12 @@
  * What the execution client makes of venue answers and events that say less, or something else,
  * than what happened: a FILLED status without the fills, a status 200 without a result, a "does
  * not exist" answered late, a fill streamed while reconciliation's read of the order is on the
- * wire, an order left at a price of an older tick. Also the order path's turn under the order
- * limit. Against the local fake venue (REST + WebSocket API on 127.0.0.1).
+ * wire, an order left at a price of an older tick (and its fill), a self-trade (one trade id on two
+ * orders of the account), an order amended down outside this process. Also the order path's turn
+ * under the order limit. Against the local fake venue (REST + WebSocket API on 127.0.0.1).
  */
 import { Writable } from 'node:stream';
-import { type Clock, type ExecutionReport } from '@cwts/core';
+import { qtyToLots, type Clock, type ExecutionReport } from '@cwts/core';
 import { Secret } from '@cwts/core/config';
 import { createLogger } from '@cwts/core/observability';
 import { conformanceOrder, waitUntil } from '@cwts/core/testing';
@@ -30,8 +31,14 @@ class ManualClock implements Clock {
   }
 }
 
-function logger() {
-  const dest = new Writable({ write(_c, _e, cb) { cb(); } });
+/** A logger whose lines go to `lines` (JSON text), or nowhere. */
+function logger(lines?: string[]) {
+  const dest = new Writable({
+    write(c, _e, cb) {
+      lines?.push(String(c));
+      cb();
+    },
+  });
   return createLogger({ level: 'debug', destination: dest as never, pretty: false });
 }
 
@@ -44,7 +51,7 @@ describe('Binance order outcomes', () => {
     fake = undefined;
   });
 
-  async function venue(clock: Clock, options: Record<string, unknown> = {}, prepare?: (f: FakeBinance) => void) {
+  async function venue(clock: Clock, options: Record<string, unknown> = {}, prepare?: (f: FakeBinance) => void, logLines?: string[]) {
     fake = await FakeBinance.start({ apiKey: KEY, apiSecret: SECRET });
     prepare?.(fake);
     const v = createBinanceVenue(
@@ -52,7 +59,7 @@ describe('Binance order outcomes', () => {
         api_url: fake.wsUrl, rest_url: fake.restUrl, api_key: new Secret(KEY), api_secret: new Secret(SECRET),
         options: { fills: 'polling', poll_interval_ms: 600_000, reconnect_initial_ms: 20, reconnect_max_ms: 100, ...options },
       },
-      { exchange: 'binance', clock, logger: logger() },
+      { exchange: 'binance', clock, logger: logger(logLines) },
     );
     const [i] = await v.marketData.loadInstruments(['BTCUSDT']);
     const reports: ExecutionReport[] = [];
@@ -212,5 +219,88 @@ describe('Binance order outcomes', () => {
     ex.cancel({ ...o, venueOrderId: '5001', status: 'pending_cancel' });
     await waitUntil(() => reports.some((r) => r.kind === 'cancelled' && r.clientOrderId === 'cw-7'), 'the cancel', W);
     expect(reports.filter((r) => r.clientOrderId === 'cw-7').map((r) => [r.kind, r.cumQty])).toEqual([['fill', 500], ['cancelled', 500]]);
+  });
+
+  it("a self-trade (our order against another order of the account: one trade id on both) reports each order's side of it under its own order, ours once", async () => {
+    const { ex, i, reports } = await venue(new SteppedClock(), { fills: 'stream' });
+    const since = Date.now() - 1000;
+    // another program's sell resting on the account, and our buy at its price
+    const other = fake!.restingOrder(5001, 'manual-sell', Date.now());
+    other.side = 'SELL';
+    const o = conformanceOrder(i, { side: 'buy', price: '64000', qty: '0.0001' });
+    ex.submit(o);
+    await waitUntil(() => reports.some((r) => r.clientOrderId === o.clientOrderId && r.kind === 'ack'), 'the ack', W);
+    const ourId = Number(reports.find((r) => r.clientOrderId === o.clientOrderId && r.kind === 'ack')!.venueOrderId);
+    // the match: Binance gives the maker (their sell) and the taker (our buy) one trade id
+    fake!.fill(5001, '0.00010', true);
+    const shared = fake!.wsApi.trades.at(-1)!.id;
+    await waitUntil(() => reports.some((r) => r.clientOrderId === 'manual-sell' && r.kind === 'fill'), "the other order's fill passed on", W);
+    fake!.wsApi.editNextEvent = (ev) => (ev.t = shared);
+    fake!.fill(ourId, '0.00010', false);
+    fake!.wsApi.trades.at(-1)!.id = shared; // myTrades lists both sides of a self-trade under its id
+    // a later event on the same stream: every event before it has been read
+    fake!.restingOrder(5003, 'manual-marker', Date.now());
+    fake!.fill(5003, '0.00010');
+    await waitUntil(() => reports.some((r) => r.clientOrderId === 'manual-marker' && r.kind === 'fill'), 'a later event', W);
+    const lots = qtyToLots(i, '0.0001');
+    const sides = (cid: string) => reports.filter((r) => r.clientOrderId === cid).map((r) => [r.kind, r.side, r.lastQty, r.tradeId]);
+    expect(sides(o.clientOrderId)).toEqual([['ack', 'buy', 0, undefined], ['fill', 'buy', lots, String(shared)]]);
+    expect(sides('manual-sell')).toEqual([['fill', 'sell', lots, String(shared)]]);
+    // reconciliation's read of the account names both sides, each under its own order
+    const read = (await ex.tradesSince!(['BTCUSDT'], since)).filter((t) => t.tradeId === String(shared));
+    expect(read.map((t) => [t.clientOrderId, t.side, t.lastQty]).sort()).toEqual([['manual-sell', 'sell', lots], [o.clientOrderId, 'buy', lots]].sort());
+  });
+
+  it.each([
+    ['the user data stream', { fills: 'stream' }],
+    ['polling', { fills: 'polling', poll_interval_ms: 50 }],
+  ] as const)('an order amended down outside this process (keep-priority amend) and then FILLED ends here, and the engine is told the rest will not fill (%s)', async (_how, options) => {
+    const { ex, i, reports } = await venue(new SteppedClock(), options);
+    const o = conformanceOrder(i, { side: 'buy', price: '64000', qty: '0.0002' });
+    ex.submit(o);
+    await waitUntil(() => reports.some((r) => r.clientOrderId === o.clientOrderId && r.kind === 'ack'), 'the ack', W);
+    const id = Number(reports.find((r) => r.kind === 'ack')!.venueOrderId);
+    // amended by hand at the venue, 0.0002 -> 0.0001 (an amend can only reduce), then filled: FILLED, z = q = 0.0001
+    fake!.orders.get(id)!.origQty = '0.00010';
+    fake!.fill(id, '0.00010');
+    await waitUntil(() => reports.some((r) => r.clientOrderId === o.clientOrderId && r.kind === 'cancelled'), 'the end of the order', W);
+    const half = qtyToLots(i, '0.0001');
+    const mine = reports.filter((r) => r.clientOrderId === o.clientOrderId);
+    expect(mine.map((r) => [r.kind, r.lastQty, r.cumQty])).toEqual([['ack', 0, 0], ['fill', half, half], ['cancelled', 0, half]]);
+    expect(mine.at(-1)).toMatchObject({ leavesQty: 0, venueOrderId: String(id) });
+    expect(mine.at(-1)!.text).toMatch(new RegExp(`amended at the venue .*from ${2 * half} to ${half} lots`));
+  });
+
+  it("after a tick-size change, a fill of an order left at its old-grid price is skipped (counted, warned with its ids) by reconciliation's reads: the account's other trades are read", async () => {
+    const lines: string[] = [];
+    const { ex, i } = await venue(new SteppedClock(), { order_entry: 'rest' }, (f) => f.tickSizes.set('BTCUSDT', '0.10000000'), lines);
+    const now = Date.now();
+    // working orders of ours: one on the new grid, one at a price of the older, finer tick, one
+    // whose quantity is off the lot grid (its trade is on it)
+    fake!.restingOrder(5001, 'cw-7', now - 60_000, '0.00010');
+    fake!.restingOrder(5002, 'cw-8', now - 60_000, '0.00010').price = '64000.05000000';
+    fake!.restingOrder(5003, 'cw-9', now - 60_000, '0.000105');
+    const listed = await ex.openOrders();
+    expect(listed.map((x) => x.clientOrderId).sort()).toEqual(['cw-7', 'cw-8']);
+    fake!.fill(5001, '0.00010');
+    fake!.fill(5002, '0.00010'); // at its own, old-grid price: 64000.05 on a 0.1 tick
+    fake!.fill(5003, '0.00010');
+    const offGrid = fake!.wsApi.trades.find((t) => t.orderId === 5002)!;
+    // the next start's reconciliation: the journal's open order, then the account's trades
+    const adopted = listed.find((x) => x.clientOrderId === 'cw-8')!;
+    expect(await ex.queryOrder!(adopted)).toMatchObject({ status: 'open', filledQty: 0, fills: [] }) // as far as its readable trades book it;
+    const got = await ex.tradesSince!(['BTCUSDT'], now - 120_000);
+    expect(got.map((t) => [t.clientOrderId, t.lastQty]).sort()).toEqual([['cw-7', qtyToLots(i, '0.0001')], ['cw-9', qtyToLots(i, '0.0001')]]);
+    expect(new Map(ex.inputRejections()).get('trade_list_off_grid')).toBe(2); // queryOrder's read and tradesSince's
+    const warned = lines.map((l) => JSON.parse(l) as { level: number; msg: string; tradeId?: number; venueOrderId?: number }).filter((l) => l.tradeId === offGrid.id);
+    expect(warned.length).toBe(2);
+    expect(warned[0]).toMatchObject({ venueOrderId: 5002 });
+    expect(warned[0]!.msg).toMatch(/off the current grid.*book it by hand/);
+    // a trade that is no trade at all (a broken answer) still fails the read: nothing of it is booked
+    fake!.wsApi.editTradeList = (ts) => {
+      ts[0]!.commission = 'n/a';
+      return false;
+    };
+    await expect(ex.tradesSince!(['BTCUSDT'], now - 120_000)).rejects.toThrow(/holds a trade that is not one/);
   });
 });
