@@ -221,13 +221,38 @@ interface SymbolEvents {
   liquidation: LiquidationEvent;
   bidPool: BookLevel[];
   askPool: BookLevel[];
+  /** The level arrays the snapshot and the delta own (a side with no level is given NO_LEVELS instead). */
+  snapshotBids: BookLevel[];
+  snapshotAsks: BookLevel[];
+  deltaBids: BookLevel[];
+  deltaAsks: BookLevel[];
+}
+
+/**
+ * The side of a book event that has no level. Not the event's own array at length 0: V8 drops an
+ * array's backing store when its length is set to 0, so the next level stored would allocate a
+ * new one, per event (a one-sided delta is the common case on several venues). Frozen: it is
+ * shared, and nothing may fill it.
+ */
+const NO_LEVELS = Object.freeze([]) as unknown as BookLevel[];
+
+/**
+ * A side's own array cut to the `count` levels just stored in it, or NO_LEVELS. Its length is set
+ * only when it changed (V8 trims the backing store of a much shorter array, which the next long
+ * event grows again; equal lengths in a row cost nothing).
+ */
+function exactLevels(list: BookLevel[], count: number): BookLevel[] {
+  if (count === 0) return NO_LEVELS;
+  if (list.length !== count) list.length = count;
+  return list;
 }
 
 /**
  * The engine thread's side: drains records and calls the sink as the worker's feed called its
- * own, with the same values. Market events are reused objects (one per symbol and type, level
- * objects pooled), so a steady stream allocates nothing per record; a trade's id becomes a
- * string only when someone reads it. Status, reject and error records allocate (they are rare).
+ * own, with the same values. Market events are reused objects (one per symbol and type, their
+ * level arrays and level objects too; a side with no level is one shared frozen empty array),
+ * so a steady stream allocates nothing per record; a trade's id becomes a string only when
+ * someone reads it. Status, reject and error records allocate (they are rare).
  */
 export class IntakeRecordReader {
   private readonly events: SymbolEvents[];
@@ -238,6 +263,11 @@ export class IntakeRecordReader {
   private sym = 0;
   private levelsLeft = 0;
   private bidsLeft = 0;
+  /** Levels stored so far into the group's own arrays (delivered cut to these counts). */
+  private bidsHeld = 0;
+  private asksHeld = 0;
+  private bidList: BookLevel[] = NO_LEVELS;
+  private askList: BookLevel[] = NO_LEVELS;
   private textLeft = 0;
   private textLen = 0;
   private a = 0;
@@ -350,14 +380,19 @@ export class IntakeRecordReader {
       case IntakeRecordType.DELTA: {
         const e = this.events[sym];
         if (e === undefined) return this.bad();
-        const ev = type === IntakeRecordType.SNAPSHOT ? e.snapshot : e.delta;
-        if (type === IntakeRecordType.SNAPSHOT) e.snapshot.reason = d[f + 2] === 1 ? 'resync' : 'initial';
+        const snapshot = type === IntakeRecordType.SNAPSHOT;
+        const ev = snapshot ? e.snapshot : e.delta;
+        if (snapshot) e.snapshot.reason = d[f + 2] === 1 ? 'resync' : 'initial';
         else e.delta.firstSeq = d[f + 2]!;
         ev.seq = d[f + 4]!;
         ev.ts = d[f + 5]!;
         ev.recvTs = d[f + 6]!;
-        ev.bids.length = 0;
-        ev.asks.length = 0;
+        // Levels overwrite the side's own array in place and it is cut to length at finish():
+        // emptied here (length 0), each array would lose its backing store and allocate anew.
+        this.bidList = snapshot ? e.snapshotBids : e.deltaBids;
+        this.askList = snapshot ? e.snapshotAsks : e.deltaAsks;
+        this.bidsHeld = 0;
+        this.asksHeld = 0;
         this.bidsLeft = d[f + 3]!;
         this.levelsLeft = d[f + 7]!;
         this.sym = sym;
@@ -421,17 +456,16 @@ export class IntakeRecordReader {
         this.bad();
         return this.header(type, f, d);
       }
-      const ev = this.current as BookSnapshotEvent | BookDeltaEvent;
       const e = this.events[this.sym]!;
       const bid = this.bidsLeft > 0;
-      const list = bid ? ev.bids : ev.asks;
+      const list = bid ? this.bidList : this.askList;
       const pool = bid ? e.bidPool : e.askPool;
-      const i = list.length;
+      const i = bid ? this.bidsHeld++ : this.asksHeld++;
       let lv = pool[i];
       if (lv === undefined) pool.push((lv = { price: 0, qty: 0 }));
       lv.price = d[f + 2]!;
       lv.qty = d[f + 3]!;
-      list.push(lv);
+      list[i] = lv; // i <= list.length: an overwrite, or an append past the longest event so far
       if (bid) this.bidsLeft--;
       if (--this.levelsLeft === 0) this.finish();
       return;
@@ -462,7 +496,13 @@ export class IntakeRecordReader {
   private finish(): void {
     const type = this.type;
     this.type = 0;
-    if (type === IntakeRecordType.SNAPSHOT || type === IntakeRecordType.DELTA) return this.dispatchMarket(this.current!);
+    if (type === IntakeRecordType.SNAPSHOT || type === IntakeRecordType.DELTA) {
+      // exact lengths at delivery: no level of a longer earlier event shows after this one's
+      const ev = this.current as BookSnapshotEvent | BookDeltaEvent;
+      ev.bids = exactLevels(this.bidList, this.bidsHeld);
+      ev.asks = exactLevels(this.askList, this.asksHeld);
+      return this.dispatchMarket(ev);
+    }
     const text = this.textLen > 0 ? this.decoder.decode(this.text.subarray(0, this.textLen)) : '';
     this.textLen = 0;
     const fields = text.split(SEP);
@@ -503,12 +543,16 @@ function makeSymbolEvents(exchange: string, symbol: string): SymbolEvents {
   // Enumerable, so spreads (copyMarketEvent) and JSON lines (--record) carry it like a plain field.
   Object.defineProperty(trade, 'tradeId', { enumerable: true, get: () => (tradeId.text ??= String(tradeId.num)) });
   return {
-    snapshot: { type: 'book_snapshot', exchange, symbol, ts: 0, recvTs: 0, seq: 0, bids: [], asks: [], reason: 'initial' },
-    delta: { type: 'book_delta', exchange, symbol, ts: 0, recvTs: 0, firstSeq: 0, seq: 0, bids: [], asks: [] },
+    snapshot: { type: 'book_snapshot', exchange, symbol, ts: 0, recvTs: 0, seq: 0, bids: NO_LEVELS, asks: NO_LEVELS, reason: 'initial' },
+    delta: { type: 'book_delta', exchange, symbol, ts: 0, recvTs: 0, firstSeq: 0, seq: 0, bids: NO_LEVELS, asks: NO_LEVELS },
     trade,
     tradeId,
     liquidation: { type: 'liquidation', exchange, symbol, ts: 0, recvTs: 0, side: 'buy', price: 0, qty: 0 },
     bidPool: [],
     askPool: [],
+    snapshotBids: [],
+    snapshotAsks: [],
+    deltaBids: [],
+    deltaAsks: [],
   };
 }

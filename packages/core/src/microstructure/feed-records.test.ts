@@ -131,3 +131,56 @@ describe('feed records: a group reaches the book whole or not at all', () => {
     expect(r.tornGroups).toBe(1);
   });
 });
+
+describe('feed records: a sink that throws', () => {
+  it('ends the drain with the throw, the records up to it consumed: no trade reaches the sink twice', () => {
+    const ring = SpscRing.create(16, FEED_RECORD_BYTES);
+    const book = syncedBook(10);
+    const w = new FeedRecordWriter(ring);
+    const seen: number[] = [];
+    let threw = false;
+    const r = new FeedRecordReader(ring, [book], (_inst, _side, _price, _qty, seq) => {
+      if (seq === 2 && !threw) {
+        threw = true;
+        throw new Error('ENOSPC: no space left on device, write'); // e.g. a recorder or a paper fill that throws
+      }
+      seen.push(seq);
+    });
+    w.trade(0, 0, 100, 1, 1, 1, 1);
+    w.delta(0, 11, 11, 1, 1, 1);
+    w.level(0, 0, 100, 4);
+    w.trade(0, 0, 100, 1, 2, 1, 1);
+    w.trade(0, 0, 100, 1, 3, 1, 1);
+    w.flush();
+    expect(() => r.drain()).toThrow(/ENOSPC/);
+    expect(r.recordsRead).toBe(4); // trade 1, the delta and its level, trade 2 (the one that threw)
+    expect(book.qtyAt('bid', 100)).toBe(4);
+    expect(r.drain()).toBe(1);
+    // trade 1 and the delta were dispatched before the throw: neither is handed out again
+    expect(seen).toEqual([1, 3]);
+    expect(book.seq).toBe(11);
+    expect(book.state).toBe('synced');
+    expect(r.recordsRead).toBe(5);
+  });
+
+  it('a poison record (the sink always throws on it) is passed once, not read again by every drain: the records after it still arrive', () => {
+    const ring = SpscRing.create(16, FEED_RECORD_BYTES);
+    const w = new FeedRecordWriter(ring);
+    const seen: number[] = [];
+    const r = new FeedRecordReader(ring, [], (_inst, _side, _price, _qty, seq) => {
+      if (seq === 2) throw new Error('bad trade');
+      seen.push(seq);
+    });
+    for (let s = 1; s <= 3; s++) w.trade(0, 0, 100, 1, s, 1, 1);
+    w.flush();
+    let throws = 0;
+    for (let i = 0; i < 3; i++) {
+      try {
+        r.drain();
+      } catch {
+        throws++; // the engine logs it and drains again
+      }
+    }
+    expect({ seen, throws, read: r.recordsRead, left: ring.readable() }).toEqual({ seen: [1, 3], throws: 1, read: 3, left: 0 });
+  });
+});

@@ -129,29 +129,42 @@ export class FeedRecordReader {
     return this.groupType !== 0;
   }
 
-  /** Applies up to `max` available records; returns how many were consumed. */
+  /**
+   * Applies up to `max` available records; returns how many were consumed. A trade sink (or a
+   * book listener) that throws ends the drain with the throw, the records up to and including
+   * the one it was called for consumed: none is handed out twice (a trade has no sequence number
+   * downstream, so a second delivery would be a second trade to detectors and paper fills), and a
+   * record the sink always throws on is passed once, not read again by every drain after it.
+   */
   drain(max = Infinity): number {
     const ring = this.ring;
     let n = ring.readable();
     if (n > max) n = max;
     const d = ring.f64;
-    for (let k = 0; k < n; k++) {
-      const f = ring.readSlotWord(k) >> 1;
-      const type = d[f]!;
-      if (type === FeedRecordType.LEVEL) {
-        this.level(d, f);
-        continue;
+    let k = 0;
+    // Around the batch, not per record (as IntakeRecordReader.drain): a try per record costs on
+    // the hot path, one per drain does not.
+    try {
+      while (k < n) {
+        const f = ring.readSlotWord(k) >> 1;
+        k++;
+        const type = d[f]!;
+        if (type === FeedRecordType.LEVEL) {
+          this.level(d, f);
+          continue;
+        }
+        // anything else ends the group before it: one still missing levels never gets them
+        if (this.groupType !== 0) this.tearGroup();
+        this.stray = false;
+        if (type === FeedRecordType.TRADE) this.onTrade(d[f + 1]!, d[f + 7] === 0 ? 0 : 1, d[f + 2]!, d[f + 3]!, d[f + 4]!, d[f + 5]!, d[f + 6]!);
+        else if (type === FeedRecordType.SNAPSHOT || type === FeedRecordType.DELTA) this.beginGroup(type, d, f);
+        else this.invalid++;
       }
-      // anything else ends the group before it: one still missing levels never gets them
-      if (this.groupType !== 0) this.tearGroup();
-      this.stray = false;
-      if (type === FeedRecordType.TRADE) this.onTrade(d[f + 1]!, d[f + 7] === 0 ? 0 : 1, d[f + 2]!, d[f + 3]!, d[f + 4]!, d[f + 5]!, d[f + 6]!);
-      else if (type === FeedRecordType.SNAPSHOT || type === FeedRecordType.DELTA) this.beginGroup(type, d, f);
-      else this.invalid++;
+    } finally {
+      ring.release(k);
+      this.recordsRead += k;
     }
-    ring.release(n);
-    this.recordsRead += n;
-    return n;
+    return k;
   }
 
   private beginGroup(type: number, d: Float64Array, f: number): void {

@@ -134,6 +134,66 @@ describe('L2Book', () => {
     expect(b.qtyAt('bid', 10)).toBe(3);
   });
 
+  it('sequence reset within the bound: maxOldInARow old deltas in a row resync; an applied delta between them restarts the count', () => {
+    const b = new L2Book('x', 'S', { maxOldInARow: 3 });
+    b.applySnapshot(snap(1000, [[100, 5]], [[101, 5]]));
+    // duplicates with an in-sequence update between them: dropped, the book stays usable
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 3; i++) expect(b.applyDelta(delta(999, 1000 + round, [[100, 9]], []))).toBe(DeltaResult.OLD);
+      expect(b.oldDroppedSinceUpdate).toBe(3);
+      expect(b.applyDelta(delta(1001 + round, 1001 + round, [[100, 6]], []))).toBe(DeltaResult.APPLIED);
+      expect(b.oldDroppedSinceUpdate).toBe(0);
+    }
+    expect(b.synced).toBe(true);
+    // the venue restarted at 1: its first three updates are dropped, the fourth shows the restart
+    for (let s = 1; s <= 3; s++) expect(b.applyDelta(delta(s, s, [[100, 0]], []))).toBe(DeltaResult.OLD);
+    expect(b.applyDelta(delta(4, 4, [[100, 0]], []))).toBe(DeltaResult.INVALID);
+    expect(b.state).toBe('resyncing');
+    expect(b.stateReason).toMatch(/^sequence_reset: 4 deltas in a row at or below 1003 \(last 4\.\.4\)/);
+    expect(b.resyncsByReason.get('sequence_reset')).toBe(1);
+    expect(b.qtyAt('bid', 100)).toBe(6);
+    // the ring path counts the same way
+    b.applySnapshot(snap(1000, [[100, 5]], [[101, 5]]));
+    for (let s = 1; s <= 3; s++) expect(b.checkDeltaSeq(s, s, 0)).toBe(DeltaResult.OLD);
+    expect(b.checkDeltaSeq(4, 4, 0)).toBe(DeltaResult.INVALID);
+    expect(b.resyncsByReason.get('sequence_reset')).toBe(2);
+  });
+
+  it('the staleness watchdog resyncs a book that dropped old deltas since its last update (it missed them); a quiet one goes stale and resumes', () => {
+    const resyncs: string[] = [];
+    const b = new L2Book('x', 'S', { onResync: (_b, r) => resyncs.push(r) });
+    b.applySnapshot({ ...snap(1000, [[100, 5]], [[101, 5]]), recvTs: 0 });
+    // the venue restarted its ids at 1: updates 1..50 (fewer than maxOldInARow) are dropped as old
+    for (let s = 1; s <= 50; s++) expect(b.applyDelta({ ...delta(s, s, [[100, 0], [90, 3]], []), recvTs: s })).toBe(DeltaResult.OLD);
+    expect(b.synced).toBe(true);
+    expect(b.checkStale(20_000, 10_000)).toBe(true);
+    // not stale: the next "in-sequence" id (the restarted sequence passing 1000) would resume it
+    // SYNCED with the bid at 100 the venue pulled in update 1
+    expect(b.state).toBe('resyncing');
+    expect(b.stateReason).toMatch(/^sequence_reset: no_update: none for 20000 ms, while 50 deltas at or below 1000 were dropped as old/);
+    expect(resyncs).toEqual(['sequence_reset']);
+    expect(b.applyDelta({ ...delta(1001, 1001, [], [[105, 1]]), recvTs: 21_000 })).toBe(DeltaResult.IGNORED_RESYNCING);
+    expect(b.synced).toBe(false);
+
+    // a quiet book (no old deltas since its last update) goes stale and the next in-sequence delta resumes it
+    b.applySnapshot({ ...snap(1000, [[100, 5]], [[101, 5]]), recvTs: 30_000 });
+    expect(b.oldDroppedSinceUpdate).toBe(0);
+    expect(b.checkStale(50_000, 10_000)).toBe(true);
+    expect(b.state).toBe('stale');
+    expect(b.applyDelta({ ...delta(1001, 1001, [[100, 4]], []), recvTs: 50_100 })).toBe(DeltaResult.APPLIED);
+    expect(b.state).toBe('synced');
+    // old deltas followed by an applied one are settled: the watchdog finds a quiet book
+    expect(b.applyDelta({ ...delta(1001, 1001, [[100, 4]], []), recvTs: 50_200 })).toBe(DeltaResult.OLD);
+    expect(b.applyDelta({ ...delta(1002, 1002, [[100, 3]], []), recvTs: 50_300 })).toBe(DeltaResult.APPLIED);
+    expect(b.markSilent('no update for 11000 ms')).toBe('stale');
+
+    // a stale book that drops an old delta resyncs at once: the venue is sending again, below the book
+    expect(b.applyDelta({ ...delta(7, 7, [[100, 0]], []), recvTs: 70_000 })).toBe(DeltaResult.INVALID);
+    expect(b.state).toBe('resyncing');
+    expect(b.stateReason).toMatch(/^sequence_reset: 1 deltas in a row at or below 1002 on a stale book/);
+    expect(resyncs).toEqual(['sequence_reset', 'sequence_reset']);
+  });
+
   it('property: a snapshot in any order, with duplicates and zeros, gives the book of a Map model (the last duplicate wins)', () => {
     const level = fc.tuple(fc.integer({ min: -30, max: 30 }), fc.integer({ min: 0, max: 4 }));
     fc.assert(

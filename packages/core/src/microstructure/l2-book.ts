@@ -8,7 +8,9 @@ import { SortedLevels } from './sorted-levels.js';
  * - `resyncing`: no usable book; waiting for a snapshot (also the initial state).
  * - `synced`: snapshot applied and every delta since was in sequence.
  * - `stale`: no update for longer than the owner's threshold (or marked by the owner, e.g. on
- *   disconnect); the next in-sequence delta returns it to `synced`.
+ *   disconnect); the next in-sequence delta returns it to `synced`. Only a quiet book goes
+ *   stale: one that dropped deltas as OLD since its last applied update resyncs instead
+ *   (`markSilent`), and a stale book that drops a delta as OLD resyncs (see `maxOldInARow`).
  * - `crossed`: best bid >= best ask after an update. Deltas keep applying (sequence is kept); it
  *   returns to `synced` if updates uncross it, or the owner calls `beginResync('crossed_book')`.
  * Only `synced` is usable for trading.
@@ -26,14 +28,18 @@ export type BookResyncListener = (book: L2Book, reason: string) => void;
 /** Outcome of applyDelta. */
 export const DeltaResult = {
   APPLIED: 0,
-  /** seq <= the book's seq (by at most `maxSeqJump`): an old or duplicate update, ignored. */
+  /**
+   * seq <= the book's seq (by at most `maxSeqJump`): an old or duplicate update, ignored (and
+   * counted: see `maxOldInARow`).
+   */
   OLD: 1,
   /** A gap (firstSeq > seq + 1): book moved to `resyncing`, delta not applied. */
   GAP: 2,
   /** The book is `resyncing`; the owner should buffer deltas until the snapshot arrives. */
   IGNORED_RESYNCING: 3,
   /** Non-integer or negative values, or an impossible or implausibly far sequence range (more
-   * than `maxSeqJump` ahead of the book, or behind it: a sequence reset): book moved to
+   * than `maxSeqJump` ahead of the book, or behind it: a sequence reset), or an old delta that
+   * shows the venue restarted its sequence below the book's (`maxOldInARow`): book moved to
    * `resyncing`, delta not applied. (Positive prices are the adapter edge's rule: the book
    * itself serves any tick range.) */
   INVALID: 4,
@@ -52,7 +58,19 @@ export interface L2BookOptions {
    * applied and make every later real update "old": the book would stay SYNCED and wrong.
    */
   maxSeqJump?: number;
+  /**
+   * Deltas dropped as OLD in a row (none applied between them) after which the venue is taken
+   * to have restarted its sequence below the book's, by less than `maxSeqJump`: the book
+   * resyncs (`sequence_reset`) instead of dropping every real update until the new sequence
+   * catches up with the old one and then resuming, SYNCED and missing all of them. A stale book
+   * resyncs on its first OLD delta. Default DEFAULT_MAX_OLD_IN_A_ROW, as BookSync's at the
+   * adapter edge (a redelivered burst costs at most one snapshot).
+   */
+  maxOldInARow?: number;
 }
+
+/** Default `maxOldInARow`. */
+export const DEFAULT_MAX_OLD_IN_A_ROW = 100;
 
 /** Default `maxSeqJump`: far beyond any real burst (thousands of ids per frame), far below 2^53. */
 export const DEFAULT_MAX_SEQ_JUMP = 10_000_000;
@@ -85,6 +103,12 @@ export class L2Book implements BookView {
   levelUpdates = 0;
   /** Resyncs by reason, for `cwts_book_resyncs_total`. */
   readonly resyncsByReason = new Map<string, number>();
+  /**
+   * Deltas dropped as OLD since the last applied update (snapshot, delta or ring batch). Not 0
+   * means the venue is sending updates the book cannot place: the book is not quiet, whatever
+   * its age says, and must not resume as if it were (`markSilent`, `maxOldInARow`).
+   */
+  private oldSinceUpdate = 0;
   private _state: L2SyncState = 'resyncing';
   private _reason = 'awaiting_snapshot';
   private _stateSince = 0;
@@ -101,9 +125,16 @@ export class L2Book implements BookView {
     this.onStateChange = options.onStateChange;
     this.onResync = options.onResync;
     this.maxSeqJump = options.maxSeqJump ?? DEFAULT_MAX_SEQ_JUMP;
+    this.maxOldInARow = options.maxOldInARow ?? DEFAULT_MAX_OLD_IN_A_ROW;
   }
 
   readonly maxSeqJump: number;
+  readonly maxOldInARow: number;
+
+  /** Deltas dropped as OLD since the last applied update (0 after every applied one). */
+  get oldDroppedSinceUpdate(): number {
+    return this.oldSinceUpdate;
+  }
 
   setListeners(onStateChange?: BookSyncListener, onResync?: BookResyncListener): void {
     this.onStateChange = onStateChange;
@@ -138,6 +169,7 @@ export class L2Book implements BookView {
    * `detail` is appended to the state reason for /status and logs.
    */
   beginResync(reason: string, detail?: string, now = this.lastUpdateTs): void {
+    this.oldSinceUpdate = 0; // the snapshot that ends the resync settles them
     this.resyncsByReason.set(reason, (this.resyncsByReason.get(reason) ?? 0) + 1);
     this.setState('resyncing', detail ? `${reason}: ${detail}` : reason, now);
     this.onResync?.(this, reason);
@@ -148,11 +180,31 @@ export class L2Book implements BookView {
     if (this._state === 'synced') this.setState('stale', reason, now);
   }
 
-  /** Moves a synced book to `stale` when no update arrived within maxAgeMs. Returns true if it did. */
+  /**
+   * Moves a synced book with no update within maxAgeMs out of `synced` (markSilent: `stale`, or
+   * `resyncing` when it dropped deltas as OLD meanwhile). Returns true if it did.
+   */
   checkStale(now: number, maxAgeMs: number): boolean {
     if (this._state !== 'synced' || now - this.lastUpdateTs <= maxAgeMs) return false;
-    this.setState('stale', `no_update: none for ${now - this.lastUpdateTs} ms`, now);
+    this.markSilent(`no_update: none for ${now - this.lastUpdateTs} ms`, now);
     return true;
+  }
+
+  /**
+   * The owner's staleness watchdog found no update applied to a synced book for too long
+   * (`reason` says how long). A quiet feed makes the book `stale`, and the next in-sequence
+   * delta resumes it: nothing was missed. A book that dropped deltas as OLD since its last
+   * applied update was not quiet: the venue kept sending updates at or below the book's id (it
+   * restarted its sequence below the book's), the book is missing them, and the update that
+   * brings the new sequence past the old one would resume it SYNCED and wrong. It resyncs
+   * (`sequence_reset`). No-op unless synced. Returns the new state.
+   */
+  markSilent(reason: string, now = this.lastUpdateTs): L2SyncState {
+    if (this._state !== 'synced') return this._state;
+    if (this.oldSinceUpdate > 0) {
+      this.beginResync('sequence_reset', `${reason}, while ${this.oldSinceUpdate} deltas at or below ${this.seq} were dropped as old: the venue restarted its sequence`, now);
+    } else this.setState('stale', reason, now);
+    return this._state;
   }
 
   private setState(next: L2SyncState, reason: string, now: number): void {
@@ -189,6 +241,7 @@ export class L2Book implements BookView {
     loadSide(this.asks, ev.asks, -1);
     this.seq = ev.seq;
     this.lastUpdateTs = now;
+    this.oldSinceUpdate = 0;
     this.snapshots++;
     this.afterUpdate('snapshot', ev.seq, now);
     return this._state;
@@ -217,6 +270,7 @@ export class L2Book implements BookView {
     this.levelUpdates += bids.length + asks.length;
     if (ev.seq !== 0) this.seq = ev.seq;
     this.lastUpdateTs = now;
+    this.oldSinceUpdate = 0;
     this.afterUpdate('delta', ev.seq, now);
     return DeltaResult.APPLIED;
   }
@@ -236,6 +290,7 @@ export class L2Book implements BookView {
   endUpdate(seq: number, now: number): void {
     if (seq !== 0) this.seq = seq;
     this.lastUpdateTs = now;
+    this.oldSinceUpdate = 0;
     if (this._state !== 'resyncing') this.afterUpdate('levels', 0, now);
   }
 
@@ -249,6 +304,7 @@ export class L2Book implements BookView {
   endSnapshot(seq: number, now: number): void {
     this.seq = seq;
     this.lastUpdateTs = now;
+    this.oldSinceUpdate = 0;
     this.snapshots++;
     this.afterUpdate('snapshot', seq, now);
   }
@@ -275,6 +331,14 @@ export class L2Book implements BookView {
       // adapter edge, so behind it such a delta never gets here).
       if (this.seq - seq > this.maxSeqJump) {
         this.beginResync('sequence_reset', `delta ${firstSeq}..${seq} is ${this.seq - seq} behind ${this.seq} (bound ${this.maxSeqJump}): the venue restarted its sequence`, now);
+        return DeltaResult.INVALID;
+      }
+      // Within the bound an old delta looks like a duplicate, but many in a row, or any on a book
+      // already stale (no update applied for the watchdog's whole period), are a restarted
+      // sequence: dropped one by one, they would leave a book that resumes SYNCED and wrong once
+      // the new sequence passes the old one.
+      if (++this.oldSinceUpdate > this.maxOldInARow || this._state === 'stale') {
+        this.beginResync('sequence_reset', `${this.oldSinceUpdate} deltas in a row at or below ${this.seq}${this._state === 'stale' ? ' on a stale book' : ''} (last ${firstSeq}..${seq}): the venue restarted its sequence`, now);
         return DeltaResult.INVALID;
       }
       return DeltaResult.OLD;

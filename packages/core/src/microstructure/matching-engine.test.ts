@@ -116,6 +116,19 @@ describe('MatchingEngine basics', () => {
     expect(e.orderCount).toBe(1);
   });
 
+  it('rejects an order kind that is not one of the codes (a fraction in range, out of range, NaN) untouched', () => {
+    const e = fresh();
+    expect(e.submit(1, SELL, OrderKind.LIMIT, 100, 5)).toBe(MatchStatus.OK);
+    // 2.5 lies between IOC and FOK: a range check alone let it through and matched it as an IOC (3 lots taken)
+    for (const kind of [2.5, 0.5, -1, 5, NaN]) {
+      expect(e.submit(2, BUY, kind as OrderKindCode, 100, 3)).toBe(MatchStatus.REJECTED);
+      expect(e.result.reject).toBe(MatchReject.INVALID_ORDER);
+    }
+    expect(e.openQty(1)).toBe(5);
+    expect(e.orderCount).toBe(1);
+    expect(e.checkInvariants()).toBeNull();
+  });
+
   it('self-trade prevention: cancel newest / oldest / both', () => {
     for (const [mode, fills, resting, stp, cancelled] of [
       [StpMode.CANCEL_NEWEST, [1], [2, 3], [], 4],

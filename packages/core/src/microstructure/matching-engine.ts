@@ -206,7 +206,8 @@ export class MatchingEngine {
       !Number.isSafeInteger(qty) ||
       qty <= 0 ||
       (side !== 0 && side !== 1) ||
-      !(kind >= 0 && kind <= 4) ||
+      // an integer code, not merely in range: 2.5 would pass a range check and match as an IOC
+      !(Number.isInteger(kind) && kind >= 0 && kind <= 4) ||
       (kind !== OrderKind.MARKET && !Number.isSafeInteger(price)) ||
       (owner | 0) !== owner
     ) {

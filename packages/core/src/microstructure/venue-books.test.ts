@@ -13,25 +13,66 @@ const delta = (seq: number, t: number): BookDeltaEvent => ({
 });
 
 describe('BookStore staleness: only applied updates keep a book fresh', () => {
-  it('a book whose deltas are all dropped as OLD (the venue restarted its sequence numbers) goes stale', () => {
+  it('a book whose deltas are all dropped as OLD (the venue restarted its sequence numbers) leaves SYNCED: the watchdog resyncs it, since it missed those updates', () => {
     const store = new BookStore();
     store.applySnapshot(snap(1_000_000), 0);
     // the venue restarts its sequence numbers after maintenance: 1, 2, 3, ... all <= 1_000_000,
-    // within the jump bound (10M) below the book: dropped as OLD one by one
-    for (let i = 1; i <= 60; i++) store.applyDelta(delta(i, i * 1000), i * 1000);
+    // within the jump bound (10M) below the book, fewer than maxOldInARow (100) of them, 10 s
+    // apart: dropped as OLD one by one
+    for (let i = 1; i <= 6; i++) store.applyDelta(delta(i, i * 10_000), i * 10_000);
     const rec = store.get('x', 'S')!;
+    expect(rec.state).toBe('synced');
     expect(rec.book.bestBid()).toBe(100); // the book has not changed for 60 s
     expect(rec.book.lastUpdateTs).toBe(0);
     expect(rec.lastEventTs).toBe(0); // what the risk check and cwts_feed_last_event_age_seconds read
     store.checkStaleness(60_000, 10_000);
+    // Not merely stale, as this test once expected: a stale book resumes on the next in-sequence
+    // delta, and the venue's restarted sequence reaches 1_000_001 after a million updates the book
+    // dropped: it would be SYNCED with the bid at 100 the venue pulled in update 1.
+    expect(rec.state).toBe('resyncing');
+    expect(rec.reason).toMatch(/^sequence_reset: no update for 60000 ms, while 6 deltas at or below 1000000 were dropped as old/);
+    // so the "in-sequence" delta does not resume it; only a snapshot does
+    store.applyDelta({ ...delta(1_000_001, 61_000), asks: [{ price: 102, qty: 1 }], bids: [] }, 61_000);
+    expect(rec.state).toBe('resyncing');
+    expect(rec.lastEventTs).toBe(0);
+    store.applySnapshot({ ...snap(1_000_001, 62_000), reason: 'resync' }, 62_000);
+    expect(rec.state).toBe('synced');
+    expect(rec.lastEventTs).toBe(62_000);
+  });
+
+  it('a quiet book (no delta dropped since its last update) goes stale, and an applied delta makes it usable again', () => {
+    const store = new BookStore();
+    store.applySnapshot(snap(1_000_000), 0);
+    const rec = store.get('x', 'S')!;
+    store.checkStaleness(60_000, 10_000);
     expect(rec.state).toBe('stale');
     expect(rec.reason).toBe('no update for 60000 ms');
-    // an applied delta refreshes it and makes the book usable again
     store.applyDelta({ ...delta(1_000_001, 61_000), asks: [{ price: 102, qty: 1 }], bids: [] }, 61_000);
     expect(rec.lastEventTs).toBe(61_000);
     expect(rec.state).toBe('synced');
     store.checkStaleness(70_000, 10_000);
     expect(rec.state).toBe('synced');
+  });
+
+  it('a venue that restarts its ids below the book (within the bounds) never leaves it SYNCED and missing the updates dropped as OLD', () => {
+    const moved = (seq: number, t: number, bids: BookDeltaEvent['bids'], asks: BookDeltaEvent['asks']): BookDeltaEvent => ({ ...delta(seq, t), bids, asks });
+    // with a burst (more than maxOldInARow in a row) and with a trickle (fewer, the watchdog between them)
+    for (const restartedUpdates of [1_000, 50]) {
+      const store = new BookStore();
+      store.applySnapshot(snap(restartedUpdates), 0);
+      const rec = store.get('x', 'S')!;
+      // update 1 of the restarted sequence pulls the bid at 100 and the ask at 101: the market moves to 90 / 91
+      store.applyDelta(moved(1, 1_000, [{ price: 100, qty: 0 }, { price: 90, qty: 3 }], [{ price: 101, qty: 0 }, { price: 91, qty: 3 }]), 1_000);
+      for (let s = 2; s <= restartedUpdates; s++) store.applyDelta(moved(s, 1_000 + s, [{ price: 90, qty: 3 + (s % 5) }], []), 1_000 + s);
+      store.checkStaleness(20_000, 10_000);
+      expect(rec.state).toBe('resyncing');
+      expect(rec.reason).toMatch(/^sequence_reset/);
+      // the restarted sequence passes the book's old id: still not usable
+      store.applyDelta(moved(restartedUpdates + 1, 21_000, [], [{ price: 105, qty: 1 }]), 21_000);
+      expect(rec.book.bestBid()).toBe(100);
+      expect(rec.state).toBe('resyncing');
+      expect(rec.book.resyncsByReason.get('sequence_reset')).toBe(1);
+    }
   });
 
   it('a delta far below the book (more than the jump bound) starts a resync at once', () => {

@@ -42,8 +42,12 @@ class Rec implements BookRecord {
  * the book checks what it can see for itself (a gap between deltas, an invalid level, a crossed
  * book) and is unusable until the next snapshot. Old deltas (seq at or below the book's) are
  * dropped, as every venue's documented sync procedure does, and do not count as updates for
- * staleness; a delta more than the book's `maxSeqJump` below it (the venue restarted its
- * sequence numbers) starts a resync (`sequence_reset`), as `BookSync` does at the adapter edge.
+ * staleness; a delta more than the book's `maxSeqJump` below it, or `maxOldInARow` old ones in a
+ * row (the venue restarted its sequence numbers), starts a resync (`sequence_reset`), as
+ * `BookSync` does at the adapter edge. Behind no kit (a replay, a third party's adapter) fewer
+ * old deltas in a row can still be a restart: the staleness watchdog resyncs a book that dropped
+ * any since its last applied update, since it missed them and would otherwise resume SYNCED and
+ * wrong when the new sequence passes the old one; only a quiet book goes `stale`.
  */
 export class BookStore {
   private readonly books = new InstrumentMap<Rec>();
@@ -126,13 +130,17 @@ export class BookStore {
     }
   }
 
-  /** Marks books with no applied update for longer than maxAgeMs as stale. */
+  /**
+   * Books with no applied update for longer than maxAgeMs leave `synced`: a quiet one goes
+   * `stale` (the next in-sequence delta resumes it), one that dropped deltas as OLD meanwhile
+   * resyncs (`sequence_reset`, L2Book.markSilent).
+   */
   checkStaleness(now: number, maxAgeMs: number): void {
     for (const rec of this.books.values()) {
       if (rec.state === 'synced' && now - rec.lastEventTs > maxAgeMs) {
         const reason = `no update for ${now - rec.lastEventTs} ms`;
-        rec.book.markStale(reason);
-        this.setState(rec, 'stale', reason);
+        if (rec.book.markSilent(reason) === 'resyncing') this.setState(rec, 'resyncing', rec.book.stateReason);
+        else this.setState(rec, 'stale', reason);
       }
     }
   }
