@@ -2,16 +2,19 @@
  * Kraken spot execution through ccxt's signed REST endpoints (ccxt signs: API-Key and API-Sign,
  * HMAC-SHA512 over the path and SHA-256 of nonce + body). Orders carry our client id as
  * `cl_ord_id` and a `deadline`, so a submit whose answer was lost is resolved by asking for the
- * client id until the deadline has passed. Fills are learned by polling (QueryOrders with trade
- * ids, then QueryTrades for price, fee and maker flag); the private WebSocket (`executions`)
- * is not used yet. The shared order bookkeeping lives in the adapter kit (PolledExecutionClient).
+ * client id until the deadline has passed. Fills are polled here (QueryOrders with trade ids,
+ * then QueryTrades for price, fee and maker flag), as single fills (consolidate_taker=false) so
+ * they carry the ids and prices the private `executions` stream (executions-stream.ts) pushes.
+ * Orders and cancels wait for Kraken's per-pair trading counter (trading-counter.ts). The shared
+ * order bookkeeping lives in the adapter kit (PolledExecutionClient).
  */
 import { lotsToQty, ticksToPrice, type Clock, type Instrument, type Logger, type Order, type VenueBalance } from '@cwts/core';
 import { type Secret } from '@cwts/core/config';
 import { RateLimiter, TimerSet, httpJson, venueTable, type OrderRef, type PolledOrderDriver, type VenueFill, type VenueOrderView } from '@cwts/core/adapter-kit';
-import { PAIRS_UNAVAILABLE, krakenErrorMap, mapKrakenError } from './errors.js';
+import { PAIRS_UNAVAILABLE, krakenErrorCode, krakenErrorMap, mapKrakenError } from './errors.js';
 import type { KrakenOptions } from './options.js';
 import { krakenApiSign } from './rest-sign.js';
+import { ADD_ORDER_COST, KrakenTradingCounter } from './trading-counter.js';
 import { z } from 'zod';
 
 /** GetWebSocketsToken's answer (docs: "Get Websockets Token"): the token and its lifetime in seconds. */
@@ -105,6 +108,12 @@ export interface KrakenDriverDeps {
   symbols(): string[];
 }
 
+/**
+ * TradesHistory pages (50 trades each) one reconciliation reads at most: 10,000 trades since the
+ * journal's last fill. Past it the read fails rather than coming back short.
+ */
+const MAX_TRADES_HISTORY_PAGES = 200;
+
 const chunks = <T>(a: T[], n: number): T[][] => Array.from({ length: Math.ceil(a.length / n) }, (_, k) => a.slice(k * n, k * n + n));
 
 export class KrakenOrderDriver implements PolledOrderDriver {
@@ -113,9 +122,13 @@ export class KrakenOrderDriver implements PolledOrderDriver {
   private readonly timers = new TimerSet();
   /** Kraken's REST counter (queries, balances); orders draw from the kit's trading limiter. */
   private readonly restLimiter: RateLimiter;
+  /** Kraken's per-pair trading counter (AddOrder, CancelOrder): see trading-counter.ts. */
+  readonly tradingCounter: KrakenTradingCounter;
   /** REST pair key ("XXBTZUSD") by v2 symbol, and the v2 symbol by key and altname. */
   private readonly pairKey = new Map<string, string>();
   private readonly v2ByRest = new Map<string, string>();
+  /** REST pair names absent from the last AssetPairs read that succeeded (see knowPairs). */
+  private readonly notListed = new Set<string>();
   /** Private calls go one at a time: Kraken refuses a nonce lower than one it already saw. */
   private chain: Promise<unknown> = Promise.resolve();
   private lastNonce = 0;
@@ -123,6 +136,22 @@ export class KrakenOrderDriver implements PolledOrderDriver {
   constructor(private readonly deps: KrakenDriverDeps) {
     this.errors = krakenErrorMap(deps.exchange);
     this.restLimiter = new RateLimiter([{ name: 'rest', limit: deps.options.private_requests_per_interval, intervalMs: deps.options.private_interval_ms }], () => deps.clock.now(), this.timers);
+    this.tradingCounter = new KrakenTradingCounter(deps.options.trading_counter_max, deps.options.trading_counter_decay_per_s, () => deps.clock.now(), this.timers);
+  }
+
+  /**
+   * One trading call (AddOrder, CancelOrder), sent in nonce order once the pair's trading counter
+   * had room for it (the caller waits for that before it sets the deadline). Kraken's own rate
+   * refusal marks the pair's counter full: it holds what this process cannot see (orders placed
+   * by hand or by another program on the key).
+   */
+  private async trading<T>(symbol: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await this.private(0, call);
+    } catch (err) {
+      if (krakenErrorCode(String((err as Error)?.message ?? err)) === 'EOrder:Rate limit exceeded') this.tradingCounter.full(symbol);
+      throw err;
+    }
   }
 
   get hasCredentials(): boolean {
@@ -161,6 +190,27 @@ export class KrakenOrderDriver implements PolledOrderDriver {
       this.v2ByRest.set(key, v2);
       this.v2ByRest.set(p.altname, v2);
     }
+    this.notListed.clear();
+  }
+
+  /**
+   * Every REST pair name of an answer ("XXBTZUSD", "XBTUSD") mapped to its v2 symbol before the
+   * answer is read. A name the map lacks (AssetPairs failed at start, or a pair listed since)
+   * reloads AssetPairs once; when that read fails too, the answer is not used (throws: a failed
+   * read). Read without the map, our own orders and trades would look like another account's:
+   * a restart's reconciliation would take a working order for one Kraken never knew (and close
+   * it), and miss its fills. A name still missing after a good read is no pair Kraken lists
+   * (not ours); it is not asked about again until the next reload.
+   */
+  private async knowPairs(names: readonly (string | undefined)[]): Promise<void> {
+    const missing = (n: string | undefined): n is string => n !== undefined && !this.v2ByRest.has(n) && !this.notListed.has(n);
+    if (!names.some(missing)) return;
+    try {
+      await this.loadPairs();
+    } catch (err) {
+      throw new Error(`kraken {"error":["${PAIRS_UNAVAILABLE}"]} (AssetPairs failed: ${(err as Error)?.message ?? String(err)}; the answer names pairs it cannot map)`);
+    }
+    for (const n of names) if (missing(n)) this.notListed.add(n);
   }
 
   close(): void {
@@ -235,6 +285,7 @@ export class KrakenOrderDriver implements PolledOrderDriver {
       }
     }
     if (!this.pairKey.has(o.symbol)) throw new Error(`kraken {"error":["EQuery:Unknown asset pair"]} (${o.symbol} is not in AssetPairs)`);
+    await this.tradingCounter.spend(o.symbol, ADD_ORDER_COST);
     const params: Record<string, unknown> = {
       pair: this.pairKey.get(o.symbol), type: o.side, ordertype: o.type, volume: lotsToQty(i, o.qty), cl_ord_id: o.clientOrderId,
       // the matching engine drops the request after this: an answer lost on the way is final by then
@@ -248,15 +299,18 @@ export class KrakenOrderDriver implements PolledOrderDriver {
       if (o.tif === 'IOC') params.timeinforce = 'IOC';
       if (o.tif === 'POST_ONLY') params.oflags = 'post,fciq';
     }
-    // trading calls are metered by the trading counter (the kit's order limiter), not the REST counter
-    const res = await this.private(0, () => this.ex.privatePostAddOrder(params));
+    // trading calls are metered by the trading counter (and the kit's order limiter), not the REST counter
+    const res = await this.trading(o.symbol, () => this.ex.privatePostAddOrder(params));
     const txid = res.result?.txid?.[0];
     if (!txid) throw new Error(`${this.deps.exchange}: AddOrder answered without a txid`);
+    this.tradingCounter.placed(o.clientOrderId);
     return txid;
   }
 
   async cancel(o: Readonly<Order>): Promise<void> {
-    const res = await this.private(0, () => this.ex.privatePostCancelOrder(o.venueOrderId ? { txid: o.venueOrderId } : { cl_ord_id: o.clientOrderId }));
+    // costed by the order's age when it goes out (a wait for the counter makes it older, and cheaper)
+    await this.tradingCounter.spend(o.symbol, () => this.tradingCounter.cancelCost(o.clientOrderId));
+    const res = await this.trading(o.symbol, () => this.ex.privatePostCancelOrder(o.venueOrderId ? { txid: o.venueOrderId } : { cl_ord_id: o.clientOrderId }));
     if (!res.result || !(res.result.count > 0)) throw new Error('kraken {"error":["EOrder:Unknown order"]}');
   }
 
@@ -271,28 +325,51 @@ export class KrakenOrderDriver implements PolledOrderDriver {
       venueOrderId: txid, symbol, side: j.descr.type, type: j.descr.ordertype === 'market' ? 'market' : 'limit', qty: j.vol, filledQty: j.vol_exec || '0', state,
       tif: j.oflags?.split(',').includes('post') ? 'POST_ONLY' : 'GTC', createdTs: Math.round(Number(j.opentm) * 1000),
     };
-    if (j.cl_ord_id) v.clientOrderId = j.cl_ord_id;
+    if (j.cl_ord_id) {
+      v.clientOrderId = j.cl_ord_id;
+      // an order placed before this process started: its cancel is costed from Kraken's booking time
+      if (v.createdTs !== undefined) this.tradingCounter.seen(j.cl_ord_id, v.createdTs);
+    }
     if (j.descr.ordertype !== 'market' && j.descr.price) v.price = j.descr.price;
     if (j.reason) v.text = `${this.deps.exchange}: ${j.reason}`;
     if (j.trades) v.tradeIds = j.trades;
     return v;
   }
 
+  /**
+   * An order we asked for by its id, found: its view, or a failed read (throws) when it cannot be
+   * read as one of ours. Answered "unknown" instead, the order would be taken for one that never
+   * reached Kraken while it works there.
+   */
+  private async ownView(txid: string, j: KrakenOrderInfo): Promise<VenueOrderView> {
+    await this.knowPairs([j.descr?.pair]);
+    const v = this.view(txid, j);
+    if (!v) throw new Error(`${this.deps.exchange}: order ${txid} is on pair ${String(j.descr?.pair)}, which maps to no configured instrument`);
+    return v;
+  }
+
   async fetchOrder(ref: OrderRef): Promise<VenueOrderView | undefined> {
     if (ref.venueOrderId) {
+      let j: KrakenOrderInfo | undefined;
       try {
-        const res = await this.private(1, () => this.ex.privatePostQueryOrders({ txid: ref.venueOrderId, trades: true }));
-        const j = res.result?.[ref.venueOrderId];
-        return j ? this.view(ref.venueOrderId, j) : undefined;
+        // consolidate_taker=false: the order's trade ids are its single fills, as the executions stream names them
+        const res = await this.private(1, () => this.ex.privatePostQueryOrders({ txid: ref.venueOrderId, trades: true, consolidate_taker: false }));
+        j = res.result?.[ref.venueOrderId];
       } catch (err) {
         if (this.mapError(err).reason === 'UNKNOWN_ORDER') return undefined;
         throw err;
       }
+      return j ? this.ownView(ref.venueOrderId, j) : undefined;
     }
-    const open = await this.private(1, () => this.ex.privatePostOpenOrders({ cl_ord_id: ref.clientOrderId, trades: true }));
-    for (const [txid, j] of Object.entries(open.result?.open ?? {})) if (j.cl_ord_id === ref.clientOrderId) return this.view(txid, j);
-    const closed = await this.private(1, () => this.ex.privatePostClosedOrders({ cl_ord_id: ref.clientOrderId, trades: true }));
-    for (const [txid, j] of Object.entries(closed.result?.closed ?? {})) if (j.cl_ord_id === ref.clientOrderId) return this.view(txid, j);
+    // An order that reached Kraken before OpenOrders was asked is in one answer or the other: open
+    // then, or closed by the time ClosedOrders is asked. "Unknown" here says nothing about an
+    // order that arrived after OpenOrders was asked (the caller judges by when it asked).
+    // OpenOrders is asked without trade ids: it has no consolidate_taker (QueryOrders and
+    // ClosedOrders do), so fetchFills reads an open order's trade ids by txid instead
+    const open = await this.private(1, () => this.ex.privatePostOpenOrders({ cl_ord_id: ref.clientOrderId }));
+    for (const [txid, j] of Object.entries(open.result?.open ?? {})) if (j.cl_ord_id === ref.clientOrderId) return this.ownView(txid, j);
+    const closed = await this.private(1, () => this.ex.privatePostClosedOrders({ cl_ord_id: ref.clientOrderId, trades: true, consolidate_taker: false }));
+    for (const [txid, j] of Object.entries(closed.result?.closed ?? {})) if (j.cl_ord_id === ref.clientOrderId) return this.ownView(txid, j);
     return undefined;
   }
 
@@ -313,18 +390,25 @@ export class KrakenOrderDriver implements PolledOrderDriver {
     const out: VenueFill[] = [];
     for (const part of chunks(ids, 20)) {
       const res = await this.private(2, () => this.ex.privatePostQueryTrades({ txid: part.join(',') }));
-      for (const [id, t] of Object.entries(res.result ?? {})) {
-        const f = t.ordertxid === view.venueOrderId ? this.fill(id, t) : undefined;
-        if (f) out.push(f);
+      const entries = Object.entries(res.result ?? {}).filter(([, t]) => t.ordertxid === view.venueOrderId);
+      await this.knowPairs(entries.map(([, t]) => t.pair));
+      for (const [id, t] of entries) {
+        const f = this.fill(id, t);
+        // a trade of this order left out would never be booked: the read fails instead
+        if (!f) throw new Error(`${this.deps.exchange}: trade ${id} of order ${view.venueOrderId} is on pair ${String(t.pair)}, which maps to no configured instrument`);
+        out.push(f);
       }
     }
     return out;
   }
 
   async fetchOpenOrders(symbols: readonly string[]): Promise<VenueOrderView[]> {
-    const res = await this.private(1, () => this.ex.privatePostOpenOrders({ trades: true }));
+    // without trade ids, as in fetchOrder
+    const res = await this.private(1, () => this.ex.privatePostOpenOrders({}));
     const out: VenueOrderView[] = [];
-    for (const [txid, j] of Object.entries(res.result?.open ?? {})) {
+    const open = res.result?.open ?? {};
+    await this.knowPairs(Object.values(open).map((j) => j.descr?.pair));
+    for (const [txid, j] of Object.entries(open)) {
       const v = this.view(txid, j);
       if (v && symbols.includes(v.symbol)) out.push(v);
     }
@@ -335,17 +419,20 @@ export class KrakenOrderDriver implements PolledOrderDriver {
     const out: VenueFill[] = [];
     // `start` is exclusive, in seconds: one second earlier, then filtered here by ms
     const start = Math.floor(sinceTs / 1000) - 1;
-    for (let ofs = 0, page = 0; page < 200; page++) {
-      const res = await this.private(2, () => this.ex.privatePostTradesHistory({ start, ofs }));
+    for (let ofs = 0, page = 0; page < MAX_TRADES_HISTORY_PAGES; page++) {
+      const res = await this.private(2, () => this.ex.privatePostTradesHistory({ start, ofs, consolidate_taker: false }));
       const entries = Object.entries(res.result?.trades ?? {});
+      await this.knowPairs(entries.map(([, t]) => t.pair));
       for (const [id, t] of entries) {
         const f = this.fill(id, t);
         if (f && f.ts >= sinceTs && symbols.includes(f.symbol)) out.push(f);
       }
       ofs += entries.length;
-      if (entries.length === 0 || ofs >= (res.result?.count ?? 0)) break;
+      if (entries.length === 0 || ofs >= (res.result?.count ?? 0)) return out;
     }
-    return out;
+    // Newest first: what is left are the oldest trades since the journal's last fill. Returned
+    // without them, the reconciliation would look complete with those fills never booked.
+    throw new Error(`${this.deps.exchange}: TradesHistory did not end after ${MAX_TRADES_HISTORY_PAGES} pages of 50; not used incomplete`);
   }
 
   async fetchBalances(): Promise<VenueBalance[]> {

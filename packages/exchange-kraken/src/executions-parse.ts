@@ -12,9 +12,16 @@
  * decimal string (exponent form expanded), checked against the instrument's grid.
  *
  * Hostile-input safe: never throws; a frame that is unreadable, of the wrong shape, holds an
- * unknown symbol or exec_type, or a value off the grid is rejected whole and counted by reason.
+ * unknown exec_type, or a value off the grid is rejected whole and counted by reason.
+ * The channel is account-wide: its snapshot and updates name every pair the account trades,
+ * also pairs this venue does not configure (an order placed by hand, another program on the same
+ * key). An event on such a pair is normal activity, not hostile input: checked for shape like
+ * any other, then left out of the frame and counted (`foreign`); none of our orders is on a pair
+ * we do not configure. Refused whole, every frame naming one would keep the stream from ever
+ * going live (a reconnect, a fresh token and a REST read of every working order, over and over).
  * Events that name no symbol (Kraken's cancel and expiry events) are held to exact decimals
- * here and to the order's grid by the execution client (the adapter kit's OrderUpdateSink.execution).
+ * here and to the order's grid by the execution client (the adapter kit's OrderUpdateSink.execution),
+ * which also leaves out events about orders it does not follow.
  * A rejected executions frame may have carried a fill: the stream answers it with a REST
  * reconcile, so nothing is lost and nothing unvalidated is applied.
  */
@@ -136,7 +143,8 @@ const MethodAnswer = z.object({
 });
 
 export type ExecutionsMessageKind =
-  | { kind: 'executions'; snapshot: boolean; sequence: number | undefined; events: PushedExecution[] }
+  /** `foreign`: events of the frame left out, on pairs this venue does not configure. */
+  | { kind: 'executions'; snapshot: boolean; sequence: number | undefined; events: PushedExecution[]; foreign: number }
   | { kind: 'subscribed'; reqId: number | undefined }
   | { kind: 'subscribe-failed'; error: string; reqId: number | undefined }
   | { kind: 'heartbeat' | 'status' | 'pong' | 'other' }
@@ -146,14 +154,19 @@ const STATE: Record<(typeof ORDER_STATUSES)[number], VenueOrderView['state']> = 
   pending_new: 'pending', new: 'open', partially_filled: 'open', filled: 'filled', canceled: 'cancelled', expired: 'expired',
 };
 
+/** What `event` makes of an event on a pair this venue does not configure. */
+const FOREIGN = Symbol('foreign pair');
+
 /**
  * One parser per private connection's consumer. `instrument` resolves a v2 symbol ("BTC/USD");
- * an event naming a symbol it does not know is refused.
+ * an event naming a symbol it does not know is on another pair of the account: left out, counted.
  */
 export class KrakenExecutionsParser {
   frames = 0;
   rejected = 0;
-  /** Rejections by reason (unreadable, shape, unknown_symbol, off_grid, ...). */
+  /** Well-formed events left out because their pair is not configured here (see the file comment). */
+  foreign = 0;
+  /** Rejections by reason (unreadable, shape, unknown_exec_type, off_grid, ...). */
   readonly rejects = new Map<string, number>();
 
   constructor(private readonly instrument: (symbol: string) => Instrument | undefined) {}
@@ -204,14 +217,18 @@ export class KrakenExecutionsParser {
     const msg = ExecutionsMessage.safeParse(o);
     if (!msg.success) return this.reject('shape', `executions frame: ${issueText(msg.error)}`);
     const events: PushedExecution[] = [];
+    let foreign = 0;
     for (let k = 0; k < msg.data.data.length; k++) {
       const e = ExecutionEntry.safeParse(msg.data.data[k]);
       if (!e.success) return this.reject(unknownTypeOf(msg.data.data[k]) ? 'unknown_exec_type' : 'shape', `executions entry ${k}: ${issueText(e.error)}`);
       const ev = this.event(e.data);
-      if (typeof ev === 'string') return this.reject(ev.split(':')[0]!, `executions entry ${k}: ${ev}`);
-      events.push(ev);
+      if (ev === FOREIGN) foreign++;
+      else if (typeof ev === 'string') return this.reject(ev.split(':')[0]!, `executions entry ${k}: ${ev}`);
+      else events.push(ev);
     }
-    return { kind: 'executions', snapshot: msg.data.type === 'snapshot', sequence: msg.data.sequence, events };
+    // counted once the frame is taken: a frame refused for another entry leaves out nothing
+    this.foreign += foreign;
+    return { kind: 'executions', snapshot: msg.data.type === 'snapshot', sequence: msg.data.sequence, events, foreign };
   }
 
   private answer(o: Record<string, unknown>): ExecutionsMessageKind {
@@ -224,10 +241,15 @@ export class KrakenExecutionsParser {
     return this.reject('shape', 'subscribe answer without success or channel');
   }
 
-  /** One entry as a PushedExecution, or the reason it is refused ("reason: detail"). */
-  private event(e: z.output<typeof ExecutionEntry>): PushedExecution | string {
+  /**
+   * One entry as a PushedExecution, FOREIGN when it is on a pair not configured here, or the
+   * reason it is refused ("reason: detail").
+   */
+  private event(e: z.output<typeof ExecutionEntry>): PushedExecution | typeof FOREIGN | string {
     const i = e.symbol !== undefined ? this.instrument(e.symbol) : undefined;
-    if (e.symbol !== undefined && !i) return `unknown_symbol: ${e.symbol.slice(0, 32)}`;
+    // Another pair of the account: its values have no grid here, but a negative one is no
+    // venue's data (checked below like any other event's), so only a sound entry is left out
+    const foreign = e.symbol !== undefined && !i;
     const onGrid = (v: string, scale: 'qty' | 'price', what: string, positive: boolean): string | undefined => {
       if (v.startsWith('-')) return `negative: ${what} ${v}`;
       if (!i) return undefined;
@@ -244,6 +266,12 @@ export class KrakenExecutionsParser {
       (e.cum_qty !== undefined ? onGrid(e.cum_qty, 'qty', 'cum_qty', false) : undefined) ??
       (e.order_qty !== undefined ? onGrid(e.order_qty, 'qty', 'order_qty', true) : undefined);
     if (bad) return bad;
+    if (foreign) {
+      if (e.exec_type !== 'trade') return FOREIGN;
+      // a trade is whole on any pair: the fields that make it one, none negative
+      if (e.exec_id === undefined || e.last_qty === undefined || e.last_price === undefined) return 'shape: a trade without exec_id, last_qty or last_price';
+      return onGrid(e.last_qty, 'qty', 'last_qty', true) ?? onGrid(e.last_price, 'price', 'last_price', true) ?? FOREIGN;
+    }
     const ev: PushedExecution = { venueOrderId: e.order_id };
     if (e.cl_ord_id) ev.clientOrderId = e.cl_ord_id;
     if (e.cum_qty !== undefined) ev.filledQty = e.cum_qty;

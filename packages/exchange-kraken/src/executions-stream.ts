@@ -15,6 +15,9 @@
  *   in the snapshot's open orders). A sequence gap, a rejected frame or an event that does not
  *   add up with what we hold also ends in a REST read. Fills are never applied twice (trade id
  *   + cumulative quantity) and never lost (REST is the reference).
+ * - The channel is account-wide: events on pairs this venue does not configure are left out by
+ *   the parser (counted in `stats.foreign`), and events about orders we do not follow by the
+ *   client (`outcomes.untracked`); neither is a reason to read anything over REST.
  * - The stream is an accelerator: while it is down polling continues as before.
  */
 import type { Clock, Logger } from '@cwts/core';
@@ -37,6 +40,8 @@ export interface KrakenExecutionStreamDeps {
 export interface KrakenExecutionStreamStats {
   frames: number;
   rejected: number;
+  /** Events left out as on pairs this venue does not configure (the channel is account-wide). */
+  foreign: number;
   connects: number;
   tokenFetches: number;
   tokenFailures: number;
@@ -77,7 +82,7 @@ export class KrakenExecutionStream implements OrderUpdateStream {
   private epoch = 0;
   private lastLog = new Map<string, number>();
   readonly stats: KrakenExecutionStreamStats = {
-    frames: 0, rejected: 0, connects: 0, tokenFetches: 0, tokenFailures: 0, subscribeFailures: 0, sequenceGaps: 0, reconciles: 0,
+    frames: 0, rejected: 0, foreign: 0, connects: 0, tokenFetches: 0, tokenFailures: 0, subscribeFailures: 0, sequenceGaps: 0, reconciles: 0,
     outcomes: { applied: 0, duplicate: 0, untracked: 0, reconciling: 0, invalid: 0 },
   };
 
@@ -198,6 +203,7 @@ export class KrakenExecutionStream implements OrderUpdateStream {
   private onParsed(m: ReturnType<KrakenExecutionsParser['parse']>): void {
     this.stats.frames = this.deps.parser.frames;
     this.stats.rejected = this.deps.parser.rejected;
+    this.stats.foreign = this.deps.parser.foreign;
     switch (m.kind) {
       case 'executions': {
         if (m.sequence !== undefined) {

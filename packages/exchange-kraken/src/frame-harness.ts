@@ -135,7 +135,9 @@ class KrakenFrameHarness implements FrameHarness {
           { path: ['data', 0, 'exec_type'], role: 'type' },
           { path: ['data', 0, 'order_id'], role: 'required' },
           { path: ['data', 0, 'exec_id'], role: 'required' },
-          { path: ['data', 0, 'symbol'], role: 'symbol' },
+          // required, not 'symbol': the channel is account-wide, so an event on a pair not
+          // configured here is another pair's activity, left out and counted, not a rejection
+          { path: ['data', 0, 'symbol'], role: 'required' },
           price(['data', 0, 'last_price']),
           { path: ['data', 0, 'last_qty'], role: 'qty' },
           { path: ['data', 0, 'timestamp'], role: 'required' },

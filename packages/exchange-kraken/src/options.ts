@@ -27,12 +27,19 @@ export const KrakenOptionsSchema = z
     /** How long loadInstruments waits for the `instrument` channel snapshot. */
     instrument_timeout_ms: z.number().int().min(100).max(120_000).default(10_000),
     /**
-     * Orders (AddOrder + CancelOrder) per window. Kraken meters trading with a per-pair counter
-     * (Starter: 60, decaying 1/s; a cancel of a young order costs more), so the default stays
-     * well inside it.
+     * Orders (AddOrder + CancelOrder) per window, all pairs together: a cap on what this process
+     * sends. Kraken's own rule is the per-pair trading counter below, which a count cannot stand
+     * in for (a cancel of a young order costs up to 8).
      */
     orders_per_interval: z.number().int().min(1).max(10_000).default(30),
     order_limit_interval_ms: z.number().int().min(100).max(600_000).default(30_000),
+    /**
+     * Kraken's per-pair trading counter (docs: "Spot Trading Limits"), modelled so no order or
+     * cancel is sent that it would refuse: its threshold and decay per second for the account's
+     * tier. Starter (the default): 60 and 1; Intermediate: 125 and 2.34; Pro: 180 and 3.75.
+     */
+    trading_counter_max: z.number().int().min(8).max(100_000).default(60),
+    trading_counter_decay_per_s: z.number().positive().max(10_000).default(1),
     /**
      * Other private REST calls per window (order and trade queries, balances). Kraken's REST
      * counter (Starter: max 15, decaying 0.33/s; trade queries cost 2) allows 15 per 45 s.

@@ -7,7 +7,7 @@ import { ManualClock, defineInstrument, priceToTicks, qtyToLots, type ExecutionR
 import { PolledExecutionClient } from '@cwts/core/adapter-kit';
 import { Secret } from '@cwts/core/config';
 import { waitUntil } from '@cwts/core/testing';
-import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { KrakenOrderDriver, type KrakenOrderInfo } from '../src/execution.js';
 import { DEFAULT_KRAKEN_OPTIONS, type KrakenOptions } from '../src/options.js';
 
@@ -108,5 +108,113 @@ describe('Kraken submits whose outcome is unknown (PolledExecutionClient, script
     } finally {
       await c.stop();
     }
+  });
+});
+
+describe('Kraken reconciliation after a restart when AssetPairs could not be read at start', () => {
+  const TRADE = { ordertxid: 'O1', pair: 'XXBTZUSD', time: T0 / 1000 + 1, type: 'buy', price: '64000.0', vol: '0.00400000', fee: '0.64', maker: true };
+  /** A journaled order working at Kraken (0.004 of 0.01 filled, trade T1). */
+  const journaled = (): Order => ({ ...order(), venueOrderId: 'O1', status: 'open' }) as Order;
+  const working = () => info({ vol_exec: '0.00400000', trades: ['T1'] });
+
+  beforeEach(() => {
+    venue.reset();
+    venue.handlers.privatePostOpenOrders = () => ok({ open: { O1: working() } });
+    venue.handlers.privatePostClosedOrders = () => ok({ closed: {} });
+    venue.handlers.privatePostQueryOrders = () => ok({ O1: working() });
+    venue.handlers.privatePostQueryTrades = () => ok({ T1: TRADE });
+    venue.handlers.privatePostTradesHistory = () => ok({ trades: { T1: TRADE }, count: 1 });
+  });
+
+  /** AssetPairs fails at start (502) and answers from then on, or keeps failing. */
+  function pairsFailing(times: number) {
+    let calls = 0;
+    venue.handlers.publicGetAssetPairs = () => {
+      if (calls++ < times) throw Object.assign(new Error('kraken GET https://api.kraken.com/0/public/AssetPairs 502 Bad Gateway'), { name: 'ExchangeNotAvailable' });
+      return ok(PAIRS);
+    };
+  }
+
+  it('reads ask AssetPairs again: the working order is found with its fill, and tradesSince and openOrders name it (the pair is not "another account\'s")', async () => {
+    pairsFailing(1);
+    const c = client(new ManualClock(T0), 3_600_000);
+    await c.start(() => {});
+    try {
+      // undefined ("unknown to the venue") would make the engine close a working order and lose its fill
+      const st = await c.queryOrder(journaled());
+      expect(st).toMatchObject({ venueOrderId: 'O1', filledQty: qtyToLots(BTC, '0.004') });
+      expect(st!.fills.map((f) => f.tradeId)).toEqual(['T1']);
+      expect((await c.tradesSince(['BTC/USD'], T0)).map((t) => t.tradeId)).toEqual(['T1']);
+      expect((await c.openOrders()).map((o) => o.venueOrderId)).toEqual(['O1']);
+      // asked once more, then known
+      expect(venue.calls.filter((k) => k.fn === 'publicGetAssetPairs')).toHaveLength(2);
+    } finally {
+      await c.stop();
+    }
+  });
+
+  it('while AssetPairs still cannot be read, every read fails (a venue that could not be reconciled), never "unknown order" or "no trades"', async () => {
+    pairsFailing(Number.POSITIVE_INFINITY);
+    const c = client(new ManualClock(T0), 3_600_000);
+    await c.start(() => {});
+    try {
+      await expect(c.queryOrder(journaled())).rejects.toThrow(/AssetPairs failed/);
+      await expect(c.tradesSince(['BTC/USD'], T0)).rejects.toThrow(/AssetPairs failed/);
+      await expect(c.openOrders()).rejects.toThrow(/AssetPairs failed/);
+    } finally {
+      await c.stop();
+    }
+  });
+});
+
+describe('Kraken: an unknown AddOrder outcome looked up under the default REST counter (15 per 45 s)', () => {
+  beforeEach(() => {
+    venue.reset();
+    vi.useFakeTimers();
+  });
+  afterEach(() => vi.useRealTimers());
+
+  it('an order the matching engine took (before its deadline) between the OpenOrders and ClosedOrders lookups is followed, not reported "never reached the venue"', async () => {
+    const clock = new ManualClock(T0);
+    const options = { ...DEFAULT_KRAKEN_OPTIONS }; // 15 per 45 s, deadline 10 s
+    const driver = new KrakenOrderDriver({
+      exchange: 'kraken', restRoot: 'http://127.0.0.1:1', options, clock, apiKey: new Secret('key'), apiSecret: new Secret('c2VjcmV0'),
+      instrument: (s) => (s === 'BTC/USD' ? BTC : undefined), symbols: () => ['BTC/USD'],
+    });
+    const c = new PolledExecutionClient({
+      exchange: 'kraken', clock, hasCredentials: true, driver, orderLimit: { limit: 30, intervalMs: 30_000 }, pollIntervalMs: options.poll_interval_ms,
+      unknownOrderGraceMs: options.order_deadline_ms + 5000, instrument: (s) => (s === 'BTC/USD' ? BTC : undefined), symbols: () => ['BTC/USD'],
+    });
+    let onBook = false;
+    let lookupsByClientId = 0;
+    venue.handlers.publicGetAssetPairs = () => ok(PAIRS);
+    venue.handlers.privatePostQueryOrders = () => ok({ O1: info({ opentm: T0 / 1000 + 1.5 }) });
+    venue.handlers.privatePostOpenOrders = (p) => {
+      const answer = ok({ open: onBook && (p?.cl_ord_id === undefined || p.cl_ord_id === 'c1') ? { O1: info({ opentm: T0 / 1000 + 1.5 }) } : {} });
+      // the matching engine takes the request just after the 2nd lookup by client id asked OpenOrders
+      if (p?.cl_ord_id === 'c1' && ++lookupsByClientId === 2) onBook = true;
+      return answer;
+    };
+    // working, never closed: ClosedOrders never has it
+    venue.handlers.privatePostClosedOrders = () => ok({ closed: {} });
+    venue.handlers.privatePostAddOrder = () => {
+      throw Object.assign(new Error('kraken {"error":["EGeneral:Internal error"]}'), { name: 'ExchangeNotAvailable' });
+    };
+    venue.handlers.privatePostBalance = () => ok({ ZUSD: '1000' });
+    const reports: ExecutionReport[] = [];
+    await c.start((r) => reports.push(r)); // connect's OpenOrders: 1 of 15
+    // other queries (polls of other orders, a balance read) used 11 more: the 2nd lookup's ClosedOrders waits ~45 s
+    for (let k = 0; k < 11; k++) await driver.fetchBalances();
+
+    c.submit(order());
+    await vi.advanceTimersByTimeAsync(0);
+    for (let s = 0; s < 120 && reports.length === 0; s++) {
+      clock.advance(1000);
+      await vi.advanceTimersByTimeAsync(1000);
+    }
+    await c.stop();
+    expect(onBook).toBe(true);
+    // that lookup answered "unknown" past the grace, but it began inside it: the next one finds the order working
+    expect(reports.map((r) => `${r.kind}${r.text ? `: ${r.text}` : ''}`)).toEqual(['ack']);
   });
 });

@@ -178,7 +178,7 @@ describe('KrakenOrderDriver (scripted venue)', () => {
     expect(v).toMatchObject({ state, filledQty: exec });
   });
 
-  it('order view: post-only flag, market without price, reason text, trade ids, time in ms; unknown pair or missing entry is no view', async () => {
+  it('order view: post-only flag, market without price, reason text, trade ids, time in ms; a missing entry is no view, one that cannot be read a failed read', async () => {
     driver = await started();
     const fetch = async (j: KrakenOrderInfo | undefined) => {
       venue.handlers.privatePostQueryOrders = () => ok(j ? { O1: j } : {});
@@ -192,9 +192,11 @@ describe('KrakenOrderDriver (scripted venue)', () => {
     expect(m).toMatchObject({ type: 'market', side: 'sell', filledQty: '0', tif: 'GTC' });
     expect(m!.price).toBeUndefined();
     expect(m!.clientOrderId).toBeUndefined();
-    expect(await fetch(info({ descr: { pair: 'ETHUSD', type: 'buy', ordertype: 'limit', price: '1' } }))).toBeUndefined();
-    // malformed: no descr at all is no view, never a crash
-    expect(await fetch({ ...info(), descr: undefined } as unknown as KrakenOrderInfo)).toBeUndefined();
+    expect(venue.calls.find((c) => c.fn === 'privatePostQueryOrders')!.params).toEqual({ txid: 'O1', trades: true, consolidate_taker: false });
+    // Kraken has the order (asked for by its txid) but it cannot be read as ours: never "unknown"
+    // (the order would be taken for one that never reached the venue), a failed read instead
+    await expect(fetch(info({ descr: { pair: 'ETHUSD', type: 'buy', ordertype: 'limit', price: '1' } }))).rejects.toThrow(/order O1 is on pair ETHUSD/);
+    await expect(fetch({ ...info(), descr: undefined } as unknown as KrakenOrderInfo)).rejects.toThrow(/maps to no configured instrument/);
     expect(await fetch(undefined)).toBeUndefined();
   });
 
@@ -215,30 +217,35 @@ describe('KrakenOrderDriver (scripted venue)', () => {
     venue.handlers.privatePostOpenOrders = () => ok({ open: { O9: info({ cl_ord_id: 'someone-else' }), O1: info() } });
     expect((await driver.fetchOrder({ symbol: 'BTC/USD', clientOrderId: 'c1' }))!.venueOrderId).toBe('O1');
     expect(venue.calls.map((c) => c.fn)).toEqual(['privatePostOpenOrders']);
-    expect(venue.calls[0]!.params).toEqual({ cl_ord_id: 'c1', trades: true });
+    // without trade ids (OpenOrders cannot be asked for unconsolidated ones); ClosedOrders with consolidate_taker=false
+    expect(venue.calls[0]!.params).toEqual({ cl_ord_id: 'c1' });
 
     venue.calls.length = 0;
     venue.handlers.privatePostOpenOrders = () => ok({ open: {} });
     venue.handlers.privatePostClosedOrders = () => ok({ closed: { O2: info({ status: 'closed', vol_exec: '0.01' }) } });
     expect(await driver.fetchOrder({ symbol: 'BTC/USD', clientOrderId: 'c1' })).toMatchObject({ venueOrderId: 'O2', state: 'filled' });
+    expect(venue.calls.map((c) => c.params)).toEqual([{ cl_ord_id: 'c1' }, { cl_ord_id: 'c1', trades: true, consolidate_taker: false }]);
 
     venue.handlers.privatePostOpenOrders = () => ({ error: [] });
     venue.handlers.privatePostClosedOrders = () => ({ error: [] });
     expect(await driver.fetchOrder({ symbol: 'BTC/USD', clientOrderId: 'c1' })).toBeUndefined();
   });
 
-  it('fills: QueryTrades in chunks of 20, fee in quote, maker flag, trades of other orders or unknown pairs dropped', async () => {
+  it('fills: QueryTrades in chunks of 20, fee in quote, maker flag, trades of other orders dropped; one of ours that cannot be read fails the read', async () => {
     driver = await started();
     const ids = Array.from({ length: 21 }, (_, k) => `T${k}`);
     venue.handlers.privatePostQueryTrades = (p) => {
       const asked = String(p!.txid).split(',');
-      if (asked.length === 20) return ok({ T0: trade(), T1: trade({ maker: false }), T2: trade({ ordertxid: 'O2' }), T3: trade({ pair: 'XETHZUSD' }), T4: trade({ maker: undefined }) });
+      if (asked.length === 20) return ok({ T0: trade(), T1: trade({ maker: false }), T2: trade({ ordertxid: 'O2', pair: 'XETHZUSD' }), T4: trade({ maker: undefined }) });
       return ok({});
     };
     const fills = await driver.fetchFills(view({ tradeIds: ids }));
     expect(venue.calls.map((c) => String(c.params!.txid).split(',').length)).toEqual([20, 1]);
     expect(fills.map((f) => [f.tradeId, f.liquidity])).toEqual([['T0', 'maker'], ['T1', 'taker'], ['T4', undefined]]);
     expect(fills[0]).toEqual({ tradeId: 'T0', venueOrderId: 'O1', symbol: 'BTC/USD', price: '64000.0', qty: '0.004', fee: '1.0240', feeAsset: 'USD', ts: 1764928801500, liquidity: 'maker' });
+    // a trade of this order that maps to no instrument would never be booked: the read fails
+    venue.handlers.privatePostQueryTrades = () => ok({ T0: trade(), T3: trade({ pair: 'XETHZUSD' }) });
+    await expect(driver.fetchFills(view({ tradeIds: ['T0', 'T3'] }))).rejects.toThrow(/trade T3 of order O1 is on pair XETHZUSD/);
   });
 
   it('fills of a view without trade ids: the order is asked for them first; none known is no QueryTrades', async () => {
@@ -271,7 +278,11 @@ describe('KrakenOrderDriver (scripted venue)', () => {
         ? ok({ trades: { A: trade({ time: 1764928801.4 }), B: trade() }, count: 4 })
         : ok({ trades: { C: trade({ time: 1764928802, pair: 'XBTUSD' }), D: trade({ pair: 'XETHZUSD' }) }, count: 4 });
     expect((await driver.fetchFillsSince(['BTC/USD'], since)).map((f) => f.tradeId)).toEqual(['B', 'C']);
-    expect(venue.calls.map((c) => c.params)).toEqual([{ start: 1764928800, ofs: 0 }, { start: 1764928800, ofs: 2 }]);
+    // consolidate_taker=false: single fills, with the ids and prices the executions stream gives
+    expect(venue.calls.filter((c) => c.fn === 'privatePostTradesHistory').map((c) => c.params)).toEqual([
+      { start: 1764928800, ofs: 0, consolidate_taker: false },
+      { start: 1764928800, ofs: 2, consolidate_taker: false },
+    ]);
 
     // an empty page ends paging even when count says more; a missing result is no fills
     venue.calls.length = 0;
@@ -280,6 +291,26 @@ describe('KrakenOrderDriver (scripted venue)', () => {
     expect(venue.calls).toHaveLength(1);
     venue.handlers.privatePostTradesHistory = () => ({ error: [] });
     expect(await driver.fetchFillsSince(['BTC/USD'], since)).toEqual([]);
+  });
+
+  it('fetchFillsSince past its 200 pages (10,050 trades since the last fill) fails the read; never 10,000 returned as if complete', async () => {
+    driver = await started();
+    const N = 10_050;
+    const since = 1764928800000;
+    // newest first, as Kraken lists them: the 50 left past the cap are the oldest, the first made after the journal's last fill
+    const all = Array.from({ length: N }, (_, k): [string, KrakenTradeInfo] => [`T${String(N - k).padStart(6, '0')}`, trade({ time: since / 1000 + (N - k), vol: '0.0001' })]);
+    venue.handlers.privatePostTradesHistory = (p) => {
+      const ofs = Number(p!.ofs);
+      return ok({ trades: Object.fromEntries(all.slice(ofs, ofs + 50)), count: N });
+    };
+    await expect(driver.fetchFillsSince(['BTC/USD'], since)).rejects.toThrow(/TradesHistory did not end after 200 pages of 50; not used incomplete/);
+    expect(venue.calls.filter((c) => c.fn === 'privatePostTradesHistory')).toHaveLength(200);
+    // exactly 200 pages' worth ends on the last page: complete
+    venue.handlers.privatePostTradesHistory = (p) => {
+      const ofs = Number(p!.ofs);
+      return ok({ trades: Object.fromEntries(all.slice(ofs, Math.min(ofs + 50, 10_000))), count: 10_000 });
+    };
+    expect(await driver.fetchFillsSince(['BTC/USD'], since)).toHaveLength(10_000);
   });
 
   it('balances: REST asset names as v2 codes; staking/earn balances left out', async () => {

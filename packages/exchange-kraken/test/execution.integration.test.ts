@@ -107,6 +107,29 @@ describe('Kraken execution through ccxt against the local server', () => {
     expect(reports.filter((r) => r.kind === 'fill').length).toBeLessThanOrEqual(1);
   });
 
+  it('a taker match across two price levels is two fills with their own trade ids and prices (REST asked with consolidate_taker=false), polled and reconciled alike', async () => {
+    // polling only: REST is the one source (Kraken consolidates a taker match into one trade by default)
+    const { v, i, reports } = await venue(SECRET, capture().logger, { executions_stream: false });
+    const t0 = Date.now();
+    const o = conformanceOrder(i, { side: 'buy', price: '63001.0', qty: '0.04' });
+    v.execution.submit(o);
+    await waitUntil(() => reports.some((r) => r.kind === 'ack'), 'an ack');
+    const [t1, t2] = fake!.account!.takerMatch(o.clientOrderId, [
+      { qty: '0.01', price: '63000.0', fee: '0.2520' },
+      { qty: '0.03', price: '63000.5', fee: '0.7560' },
+    ]);
+    await waitUntil(() => v.execution.workingOrders === 0, 'the order is filled');
+    // consolidated, this was one fill of 0.04 at 63000.4 (the average at the pair's precision) under t1's id
+    const polled = reports.filter((r) => r.kind === 'fill').map((r) => [r.tradeId, r.lastPrice, r.lastQty, r.feeAtoms]);
+    expect(polled).toEqual([
+      [t1, 630_000, 1_000_000, 252_000_000n],
+      [t2, 630_005, 3_000_000, 756_000_000n],
+    ]);
+    // reconciliation (TradesHistory) names the same trades: nothing is booked twice or under another id
+    const since = (await v.execution.tradesSince(['BTC/USD'], t0 - 1000)).map((t) => [t.tradeId, t.lastPrice, t.lastQty]);
+    expect(since.sort()).toEqual(polled.map(([id, px, q]) => [id, px, q]).sort());
+  });
+
   it('an AddOrder whose answer is lost is found by cl_ord_id and acked, never assumed rejected', async () => {
     const { v, i, reports } = await venue(SECRET, capture().logger);
     fake!.account!.loseAddOrderAnswers = 1;

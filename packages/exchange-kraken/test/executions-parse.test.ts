@@ -57,15 +57,33 @@ describe('Kraken executions parser', () => {
     expect(p.rejected).toBe(1);
   });
 
-  it('refuses unknown symbols, unknown exec types, truncations and non-JSON; never throws', () => {
+  it('refuses unknown exec types, truncations and non-JSON; never throws', () => {
     const p = parser();
     const good = TRADE(GOOD);
-    expect(p.parse(good.replace('"BTC/USD"', '"DOGE/XYZ"'))).toMatchObject({ kind: 'rejected', reason: 'unknown_symbol' });
     expect(p.parse(good.replace('"exec_type":"trade"', '"exec_type":"teleport"'))).toMatchObject({ kind: 'rejected', reason: 'unknown_exec_type' });
     for (let n = 0; n < good.length; n++) expect(p.parse(good.slice(0, n)).kind).toBe('rejected');
     expect(p.parse(`${'['.repeat(100_000)}`).kind).toBe('rejected');
     expect(p.parse('{"channel":"executions","type":"update","data":[{"exec_type":"trade","order_id":"\\u0000"}]}').kind).toBe('rejected');
-    expect(p.rejected).toBe(good.length + 4);
+    expect(p.rejected).toBe(good.length + 3);
+  });
+
+  it('an event on a pair not configured here (the channel is account-wide) is left out and counted, never a reason to refuse the frame', () => {
+    const p = parser();
+    // the snapshot of an account that also trades ETH/EUR: its open order and its fill beside ours
+    const other = (fields: string) => `{"order_id":"OETH","cl_ord_id":"by-hand","exec_id":"TETH","exec_type":"trade","symbol":"ETH/EUR","side":"sell",${fields},"liquidity_ind":"t","order_status":"partially_filled","timestamp":"2026-12-05T05:00:00Z"}`;
+    const ours = TRADE(GOOD).replace(/^.*"data":\[/, '').replace(/\],"sequence":4}$/, '');
+    const otherOrder = '{"order_id":"OETH2","symbol":"ETH/EUR","order_qty":1.5,"exec_type":"new","order_status":"new","cum_qty":0,"limit_price":3000.05,"timestamp":"2026-12-05T05:00:00Z"}';
+    const snap = `{"channel":"executions","type":"snapshot","data":[${other('"last_qty":0.123456789,"last_price":3000.05,"cum_qty":0.5')},${ours},${otherOrder}],"sequence":1}`;
+    const m = p.parse(snap);
+    expect(m).toMatchObject({ kind: 'executions', snapshot: true, foreign: 2 });
+    if (m.kind === 'executions') expect(m.events.map((e) => e.venueOrderId)).toEqual(['OAAAAA-BBBBB-CCCCCC']);
+    expect([p.rejected, p.foreign]).toEqual([0, 2]);
+    // malformed data is refused whatever its pair: a negative quantity, a string for a number, a bad shape
+    expect(p.parse(snap.replace('"last_qty":0.123456789', '"last_qty":-1'))).toMatchObject({ kind: 'rejected', reason: 'negative' });
+    expect(p.parse(snap.replace('"last_price":3000.05', '"last_price":"3000.05"'))).toMatchObject({ kind: 'rejected', reason: 'shape' });
+    expect(p.parse(snap.replace('"order_id":"OETH2",', ''))).toMatchObject({ kind: 'rejected', reason: 'shape' });
+    // a refused frame leaves out nothing
+    expect([p.rejected, p.foreign]).toEqual([3, 2]);
   });
 
   it('subscribe answers, heartbeats and status are recognised', () => {

@@ -8,6 +8,7 @@ import { WsConnection } from '@cwts/core/adapter-kit';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createKrakenVenue } from '../src/index.js';
 import { FakeKraken } from './fake-kraken.js';
+import { REST_PAIRS, type KrakenPairRest } from './fake-kraken-account.js';
 
 /**
  * The private `executions` stream against the local server: GetWebSocketsToken signed and
@@ -30,8 +31,10 @@ describe('Kraken executions stream (WebSocket v2, private) against the local ser
     fake = undefined;
   });
 
-  async function venue(options: Record<string, unknown> = {}, arrange: (f: FakeKraken) => void = () => {}, secret = SECRET, logger?: Logger) {
-    fake = await FakeKraken.start({ seed: 9, apiKey: KEY, apiSecret: SECRET });
+  async function venue(options: Record<string, unknown> = {}, arrange: (f: FakeKraken) => void = () => {}, secret = SECRET, logger?: Logger, accountPairs?: KrakenPairRest[]) {
+    fake = await FakeKraken.start({ seed: 9, apiKey: KEY, apiSecret: SECRET, ...(accountPairs ? { accountPairs } : {}) });
+    // an order placed by hand on another pair of the account, resting before we start
+    if (accountPairs?.some((p) => p.key === 'XETHZEUR')) fake.account!.placeByHand({ pair: 'XETHZEUR', type: 'sell', volume: '1.5', price: '3000.00' });
     arrange(fake);
     const v = createKrakenVenue(
       {
@@ -185,6 +188,7 @@ describe('Kraken executions stream (WebSocket v2, private) against the local ser
     fake!.sendExecutionsRaw(trade('"last_qty":"0.01","last_price":63000.0,"cum_qty":0.01')); // a string, not a number
     fake!.sendExecutionsRaw(trade('"last_qty":0.01,"last_price":-63000.0,"cum_qty":0.01')); // negative price
     fake!.sendExecutionsRaw(trade('"last_qty":0.01,"last_price":63000.0,"cum_qty":0.01').slice(0, 120)); // cut
+    // a trade without its execution (on another pair: malformed whatever the pair)
     fake!.sendExecutionsRaw('{"channel":"executions","type":"update","data":[{"exec_type":"trade","order_id":"x","symbol":"NOPE/USD","timestamp":"2026-12-05T06:00:00Z"}]}');
     await waitUntil(() => stream.stats.rejected >= 5, 'five rejections');
     await waitUntil(() => account.calls.filter((c) => c === 'QueryOrders').length > queriesBefore, 'a REST read of the working order');
@@ -194,6 +198,33 @@ describe('Kraken executions stream (WebSocket v2, private) against the local ser
     account.fill(o.clientOrderId, { qty: '0.01', price: '63000.0', fee: '0.1', maker: true });
     await waitUntil(() => fills(reports).length === 1, 'the genuine fill');
     expect(fills(reports)[0]).toMatchObject({ lastQty: 1_000_000, cumQty: 1_000_000 });
+  });
+
+  it('an account that also trades a pair this venue does not configure: the stream goes live once (no reconnect, one token), those events counted as foreign, ours applied', async () => {
+    // the account knows ETH/EUR too; the venue is configured for BTC/USD only
+    const { v, i, reports, account, stream } = await venue({ executions_subscribe_timeout_ms: 300 }, () => {}, SECRET, undefined, [
+      ...REST_PAIRS,
+      { symbol: 'ETH/EUR', key: 'XETHZEUR', altname: 'ETHEUR', wsname: 'ETH/EUR', base: 'XETH', quote: 'ZEUR', pricePrecision: 2, qtyPrecision: 8 },
+    ]);
+    await waitUntil(() => stream.isLive, 'the executions stream is live');
+    // the account-wide snapshot named the order placed by hand before the start (see venue())
+    expect(stream.stats.foreign).toBe(1);
+    // another ETH/EUR order placed by hand while we trade, and a fill of it: pushed to us too
+    const byHand = account.placeByHand({ pair: 'XETHZEUR', type: 'buy', volume: '0.5', price: '2999.00' });
+    account.fill(byHand, { qty: '0.25', price: '2999.00', fee: '0.3', maker: true });
+    const o = conformanceOrder(i, { side: 'buy', price: '63000.0', qty: '0.02' });
+    v.execution.submit(o);
+    await waitUntil(() => reports.some((r) => r.kind === 'ack'), 'an ack');
+    account.fill(o.clientOrderId, { qty: '0.02', price: '63000.0', fee: '0.2', maker: true });
+    await waitUntil(() => v.execution.workingOrders === 0, 'our order filled');
+    expect(fills(reports).map((f) => f.lastQty)).toEqual([2_000_000]);
+    await new Promise((r) => setTimeout(r, 400)); // past executions_subscribe_timeout_ms: no resubscribe
+    // foreign: the snapshot's ETH/EUR order, then the new order's pending_new and its trade (its
+    // events without a symbol reach the client, which follows no such order: untracked)
+    expect({ live: stream.isLive, connects: stream.stats.connects, tokens: stream.stats.tokenFetches, rejected: stream.stats.rejected, foreign: stream.stats.foreign }).toEqual({
+      live: true, connects: 1, tokens: 1, rejected: 0, foreign: 3,
+    });
+    expect(stream.stats.outcomes.untracked).toBeGreaterThanOrEqual(1);
   });
 
   it('a refused key: the token fetch is retried with backoff (no spin), never logged with the secret, and polling goes on', async () => {

@@ -21,8 +21,13 @@
  *   liquidity_ind, fees, cum_qty, order_status) and filled on a fill, canceled, expired. They go
  *   to `onExecution` (the WebSocket half sends them to subscribers); `executionsSnapshot` builds
  *   the snapshot (open orders, last 50 trades).
- * Test hooks: fills on demand (maker or taker, with a fee), one-shot failures, lost answers,
- * refused subscriptions (the venue says the token expired), delayed or dropped pushes.
+ * - Taker consolidation (QueryOrders, ClosedOrders, TradesHistory: `consolidate_taker`, default
+ *   true): the fills of one taker match against several resting orders are listed as one trade
+ *   (the first fill's id, the volumes and fees summed, the volume-weighted price at the pair's
+ *   precision) unless `consolidate_taker=false`; the executions stream and QueryTrades name each fill.
+ * Test hooks: fills on demand (maker or taker, with a fee; a taker match across several price
+ * levels), orders placed by hand, one-shot failures, lost answers, refused subscriptions (the
+ * venue says the token expired), delayed or dropped pushes.
  */
 import { createHash, createHmac } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -64,6 +69,8 @@ interface FakeTrade {
   fee: string;
   maker: boolean;
   time: number;
+  /** The taker match this fill is part of (takerMatch): listed consolidated by default. */
+  match?: string;
 }
 
 function units(text: string, dec: number): bigint | undefined {
@@ -145,6 +152,62 @@ export class FakeKrakenAccount {
     if (this.pushDelayMs > 0) setTimeout(() => this.onExecution?.(events), this.pushDelayMs);
     else this.onExecution?.(events);
     return tr.id;
+  }
+
+  /**
+   * One taker match of an open order against several resting orders: a fill per level (each its
+   * own trade id, price and fee, all at one time), pushed one by one. Returns the trade ids.
+   */
+  takerMatch(id: string, levels: { qty: string; price: string; fee: string }[]): string[] {
+    const match = this.id('M');
+    const ids: string[] = [];
+    for (const l of levels) {
+      const tid = this.fill(id, { ...l, maker: false });
+      this.trades.find((t) => t.id === tid)!.match = match;
+      ids.push(tid);
+    }
+    return ids;
+  }
+
+  /** An order placed on the account outside the client under test (by hand): it rests on the book. */
+  placeByHand(p: { pair: string; type: 'buy' | 'sell'; volume: string; price: string }): string {
+    let txid = '';
+    const res = { writeHead: () => res, end: (body: string) => (txid = (JSON.parse(body) as { result: { txid: string[] } }).result.txid[0]!), socket: undefined };
+    this.addOrder({ ...p, ordertype: 'limit' }, res as unknown as ServerResponse);
+    return txid;
+  }
+
+  /**
+   * Trades as a REST list shows them: one taker match consolidated into one entry (the first
+   * fill's id) unless `consolidate_taker=false`, as Kraken's QueryOrders, ClosedOrders and
+   * TradesHistory do by default.
+   */
+  private listed(trades: FakeTrade[], consolidateTaker: unknown): [string, Record<string, unknown>][] {
+    if (consolidateTaker === 'false' || consolidateTaker === false) return trades.map((t) => [t.id, this.tradeInfo(t)]);
+    const out: [string, Record<string, unknown>][] = [];
+    const seen = new Set<string>();
+    for (const t of trades) {
+      if (!t.match) {
+        out.push([t.id, this.tradeInfo(t)]);
+        continue;
+      }
+      if (seen.has(t.match)) continue;
+      seen.add(t.match);
+      const group = this.trades.filter((x) => x.match === t.match);
+      const pair = t.order.pair;
+      let vol = 0n;
+      let fee = 0n;
+      let cost = 0n; // price units x qty units
+      for (const x of group) {
+        const q = units(x.vol, pair.qtyPrecision)!;
+        vol += q;
+        fee += units(x.fee, 8)!;
+        cost += units(x.price, pair.pricePrecision)! * q;
+      }
+      const avg = (cost + vol / 2n) / vol; // to the pair's precision, as Kraken prints prices
+      out.push([t.id, { ...this.tradeInfo(t), price: decimal(avg, pair.pricePrecision), vol: decimal(vol, pair.qtyPrecision), fee: decimal(fee, 8) }]);
+    }
+    return out;
   }
 
   // ---- executions (private WebSocket v2) ----
@@ -295,7 +358,7 @@ export class FakeKrakenAccount {
         for (const o of this.orders.values()) {
           if ((o.status === 'open') !== wantOpen) continue;
           if (params.cl_ord_id && o.clOrdId !== params.cl_ord_id) continue;
-          list[o.txid] = this.info(o, params.trades === 'true');
+          list[o.txid] = this.info(o, params.trades === 'true', params.consolidate_taker);
         }
         return this.answer(res, [], wantOpen ? { open: list } : { closed: list, count: Object.keys(list).length });
       }
@@ -304,7 +367,7 @@ export class FakeKrakenAccount {
         for (const id of String(params.txid ?? '').split(',')) {
           const o = this.orders.get(id);
           if (!o) return this.answer(res, ['EOrder:Invalid order']);
-          out[id] = this.info(o, params.trades === 'true');
+          out[id] = this.info(o, params.trades === 'true', params.consolidate_taker);
         }
         return this.answer(res, [], out);
       }
@@ -321,8 +384,9 @@ export class FakeKrakenAccount {
         const start = params.start !== undefined ? Number(params.start) : 0;
         const all = this.trades.filter((t) => t.time > start).sort((a, b) => b.time - a.time); // newest first
         const ofs = Number(params.ofs ?? 0);
-        const page = all.slice(ofs, ofs + 50);
-        return this.answer(res, [], { trades: Object.fromEntries(page.map((t) => [t.id, this.tradeInfo(t)])), count: all.length });
+        const listed = this.listed(all, params.consolidate_taker);
+        const page = listed.slice(ofs, ofs + 50);
+        return this.answer(res, [], { trades: Object.fromEntries(page), count: listed.length });
       }
       case 'Balance':
         return this.answer(res, [], this.balances);
@@ -377,14 +441,14 @@ export class FakeKrakenAccount {
     this.answer(res, [], { descr: { order: `${o.side} ${o.vol} ${pair.altname} @ ${o.ordertype} ${o.price ?? ''}`.trim() }, txid: [o.txid] });
   }
 
-  private info(o: FakeOrder, withTrades: boolean): Record<string, unknown> {
+  private info(o: FakeOrder, withTrades: boolean, consolidateTaker?: unknown): Record<string, unknown> {
     const r: Record<string, unknown> = {
       refid: null, userref: 0, cl_ord_id: o.clOrdId ?? null, status: o.status, opentm: o.opentm, starttm: 0, expiretm: 0,
       descr: { pair: o.pair.altname, type: o.side, ordertype: o.ordertype, price: o.price ?? '0', price2: '0', leverage: 'none', order: '', close: '' },
       vol: o.vol, vol_exec: decimal(o.volExecUnits, o.pair.qtyPrecision), cost: '0', fee: '0', price: '0', stopprice: '0', limitprice: '0', misc: '', oflags: o.oflags || 'fciq',
       reason: o.reason ?? null,
     };
-    if (withTrades && o.trades.length > 0) r.trades = [...o.trades];
+    if (withTrades && o.trades.length > 0) r.trades = this.listed(o.trades.map((id) => this.trades.find((t) => t.id === id)!), consolidateTaker).map(([id]) => id);
     return r;
   }
 

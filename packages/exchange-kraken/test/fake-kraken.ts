@@ -26,7 +26,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ConformanceVenue } from '@cwts/core/testing';
-import { FakeKrakenAccount, wireJson } from './fake-kraken-account.js';
+import { FakeKrakenAccount, wireJson, type KrakenPairRest } from './fake-kraken-account.js';
 
 const DEPTHS = [10, 25, 100, 500, 1000];
 
@@ -146,8 +146,9 @@ export class FakeKraken implements ConformanceVenue {
   /** Pair `status` in the instrument channel per symbol (online when absent); tests halt a pair with it. */
   readonly pairStatus = new Map<string, string>();
 
-  static async start(opts: { seed?: number; heartbeatMs?: number; pairs?: PairSpec[]; apiKey?: string; apiSecret?: string } = {}): Promise<FakeKraken> {
-    const account = opts.apiKey && opts.apiSecret ? new FakeKrakenAccount(opts.apiKey, opts.apiSecret) : undefined;
+  /** `accountPairs`: the pairs the private REST half knows (AssetPairs, orders), when not REST_PAIRS. */
+  static async start(opts: { seed?: number; heartbeatMs?: number; pairs?: PairSpec[]; apiKey?: string; apiSecret?: string; accountPairs?: KrakenPairRest[] } = {}): Promise<FakeKraken> {
+    const account = opts.apiKey && opts.apiSecret ? new FakeKrakenAccount(opts.apiKey, opts.apiSecret, opts.accountPairs) : undefined;
     const server = createServer((req, res) => {
       if (account?.handle(req, res)) return;
       res.writeHead(404).end();

@@ -128,6 +128,30 @@ describe('PolledExecutionClient: a venue answer that leaves the outcome unknown'
     expect(reports[0]!.text).toMatch(/never reached the venue/);
     await client.stop();
   });
+
+  it('"never reached the venue" is judged by when a lookup began: one begun inside the grace whose answer comes past it is no verdict', async () => {
+    const { client, driver, clock, reports } = await setup({ unknownOrderGraceMs: 10_000 });
+    driver.placeImpl = async () => {
+      throw new Error('RequestTimeout: request timed out');
+    };
+    let lookups = 0;
+    driver.fetchOrder = async () => {
+      // The first lookup (several calls, each waiting for the venue's request budget) answers 20 s
+      // after it began; the venue took the order (before its deadline) after the lookup's only
+      // call that could have seen it working: the answer is "unknown".
+      if (++lookups === 1) {
+        clock.advance(20_000);
+        driver.view = view();
+        return undefined;
+      }
+      return driver.view && { ...driver.view };
+    };
+    client.submit(order());
+    await until(() => reports.length > 0);
+    expect(reports.map((r) => r.kind)).toEqual(['ack']);
+    expect(lookups).toBeGreaterThanOrEqual(2);
+    await client.stop();
+  });
 });
 
 describe('PolledExecutionClient.queryOrder while the trade list lags the order (a restart)', () => {

@@ -115,7 +115,11 @@ export interface PolledOrderDriver {
   place(o: Readonly<Order>, i: Instrument): Promise<string>;
   /** Asks the venue to cancel; resolves when the venue accepted the request. */
   cancel(o: Readonly<Order>): Promise<void>;
-  /** By venue id when known, else by client id; undefined when the venue does not know it. */
+  /**
+   * By venue id when known, else by client id; undefined when the venue does not know it. An
+   * undefined answer must hold for the moment the lookup began (an order the venue held then is
+   * found, even when the lookup takes several calls); the client judges it by that moment.
+   */
   fetchOrder(ref: OrderRef): Promise<VenueOrderView | undefined>;
   /** Every trade of one order. */
   fetchFills(view: VenueOrderView): Promise<VenueFill[]>;
@@ -684,18 +688,26 @@ export class PolledExecutionClient implements ExecutionClient {
     }
   }
 
-  /** Asks by client id until known; "unknown" is final only after unknownOrderGraceMs. */
+  /**
+   * Asks by client id until known; "unknown" is final only after unknownOrderGraceMs. The verdict
+   * is judged by when the lookup began, not when its answer came: a lookup can take long (a
+   * driver's several calls, each waiting for the venue's request budget), and its answer says
+   * only that the order was not there when the venue was asked. Judged at the answer, an order
+   * the venue took after the lookup began (before its own deadline) was declared never received
+   * while it worked there.
+   */
   private async resolveUnknown(tr: Tracked): Promise<void> {
     const o = tr.order;
     while (!this.stopped && tr.unknownSince !== undefined && this.tracked.get(o.clientOrderId) === tr) {
       try {
+        const askedAt = this.deps.clock.now();
         const v = await this.deps.driver.fetchOrder({ symbol: o.symbol, clientOrderId: o.clientOrderId });
         if (v) {
           this.ack(tr, v.venueOrderId);
           await this.syncOrder(tr, v);
           return;
         }
-        if (this.deps.clock.now() > tr.unknownSince + this.deps.unknownOrderGraceMs) {
+        if (askedAt > tr.unknownSince + this.deps.unknownOrderGraceMs) {
           this.tracked.delete(o.clientOrderId);
           this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: 'VENUE_ERROR', text: `${this.exchange}: the order never reached the venue (submit failed; unknown by client id ${this.deps.unknownOrderGraceMs} ms later)`, leavesQty: 0 });
           return;
