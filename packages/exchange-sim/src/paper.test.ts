@@ -140,10 +140,18 @@ describe('PaperExchange', () => {
     // 59999.50 x 0.0012 = 71.9994 USDT = 719,994,000 atoms x 2 bps = 143,998.8 -> 143,999
     expect(reports[1]).toMatchObject({ kind: 'fill', lastPrice: 5_999_950, lastQty: 120, leavesQty: 180, cumQty: 120, liquidity: 'maker', feeAtoms: 143_999n, ts: 7 });
     expect(paper.openOrders()[0]).toMatchObject({ status: 'partially_filled', filledQty: 120, filledNotionalTicksLots: 5_999_950n * 120n, feeAtoms: 143_999n });
-    // the ask side coming down through our bid fills the rest
+    // an offer coming down through our bid fills it at our price, as far as the offer goes
+    // (10 lots, not the 180 left), and that offer is gone from the venue book: it traded with us
     book.applyLevels([], [{ price: 5_999_940, qty: 10 }]);
     paper.onBookChange('BTCUSDT', 9);
-    expect(reports[2]).toMatchObject({ kind: 'fill', lastPrice: 5_999_950, lastQty: 180, leavesQty: 0, cumQty: 300, liquidity: 'maker' });
+    expect(reports[2]).toMatchObject({ kind: 'fill', lastPrice: 5_999_950, lastQty: 10, leavesQty: 170, cumQty: 130, liquidity: 'maker', ts: 9 });
+    expect(book.qtyAt('ask', 5_999_940)).toBe(0);
+    expect(book.bestAsk()).toBe(6_000_000);
+    // a larger offer at our price fills the rest and keeps what we did not take
+    book.applyLevels([], [{ price: 5_999_950, qty: 500 }]);
+    paper.onBookChange('BTCUSDT', 10);
+    expect(reports[3]).toMatchObject({ kind: 'fill', lastPrice: 5_999_950, lastQty: 170, leavesQty: 0, cumQty: 300, liquidity: 'maker', ts: 10 });
+    expect(book.qtyAt('ask', 5_999_950)).toBe(330);
     expect(paper.openOrders()).toEqual([]);
   });
 
@@ -165,6 +173,48 @@ describe('PaperExchange', () => {
     ]);
     expect(paper.openOrders().map((o) => [o.clientOrderId, o.filledQty])).toEqual([[b.clientOrderId, 30]]);
     expect(paper.hasResting('BTCUSDT')).toBe(true);
+  });
+
+  it('a trade printed before a resting order reached the venue does not fill it; older orders fill, and the later one keeps its priority', () => {
+    const { paper, reports } = setup();
+    const early = order('buy', 'limit', 100, 'GTC', 5_999_950);
+    const late = order('buy', 'limit', 100, 'GTC', 5_999_960); // the better price: first to fill if it had been there
+    const later = order('buy', 'limit', 100, 'GTC', 5_999_950);
+    paper.submit(early, 0); // arrives at 5
+    paper.submit(late, 10); // arrives at 15
+    paper.submit(later, 10); // arrives at 15, behind `late`
+    paper.processDue(15);
+    expect(reports.map((r) => [r.clientOrderId, r.kind, r.ts])).toEqual([[early.clientOrderId, 'ack', 5], [late.clientOrderId, 'ack', 15], [later.clientOrderId, 'ack', 15]]);
+    // a sell that printed at 12 (delivered late: venues stamp trades before the update that came first)
+    paper.onTrade({ type: 'trade', exchange: 'sim', symbol: 'BTCUSDT', ts: 12, recvTs: 16, tradeId: 't1', price: 5_999_900, qty: 250, side: 'sell' });
+    expect(reports.slice(3).map((r) => [r.clientOrderId, r.lastPrice, r.lastQty])).toEqual([[early.clientOrderId, 5_999_950, 100]]);
+    // a trade at 15 fills both, `late` first (better price), then `later` (same price as early, behind it in time)
+    paper.onTrade({ type: 'trade', exchange: 'sim', symbol: 'BTCUSDT', ts: 15, recvTs: 17, tradeId: 't2', price: 5_999_900, qty: 150, side: 'sell' });
+    expect(reports.slice(4).map((r) => [r.clientOrderId, r.lastPrice, r.lastQty])).toEqual([[late.clientOrderId, 5_999_960, 100], [later.clientOrderId, 5_999_950, 50]]);
+    expect(paper.openOrders().map((o) => [o.clientOrderId, o.filledQty])).toEqual([[later.clientOrderId, 50]]);
+  });
+
+  it('an offer reaching a resting bid fills it only as far as the offer goes, and leaves the venue book', () => {
+    const { paper, reports, book, taken } = setup();
+    const bid = order('buy', 'limit', 1000, 'GTC', 5_999_950);
+    paper.submit(bid, 0);
+    paper.processDue(5);
+    // 1 lot offered at our price, 2 more below it: 3 lots trade with our bid, not 1000
+    book.applyLevels([], [{ price: 5_999_950, qty: 1 }, { price: 5_999_930, qty: 2 }]);
+    paper.onBookChange('BTCUSDT', 6);
+    expect(reports.slice(1).map((r) => [r.kind, r.lastPrice, r.lastQty, r.leavesQty, r.liquidity])).toEqual([
+      ['fill', 5_999_950, 2, 998, 'maker'],
+      ['fill', 5_999_950, 1, 997, 'maker'],
+    ]);
+    expect([book.qtyAt('ask', 5_999_930), book.qtyAt('ask', 5_999_950), book.bestAsk()]).toEqual([0, 0, 6_000_000]);
+    expect(taken).toEqual([{ bids: [], asks: [{ price: 5_999_930, qty: 0 }, { price: 5_999_950, qty: 0 }] }]);
+    // the next book change finds nothing to take: the lots are not taken twice
+    paper.onBookChange('BTCUSDT', 7);
+    expect(reports).toHaveLength(3);
+    // a market buy pays the next offer
+    paper.submit(order('buy', 'market', 100, 'IOC'), 7);
+    paper.processDue(12);
+    expect(reports.slice(3).map((r) => [r.kind, r.lastPrice, r.lastQty])).toEqual([['ack', 0, 0], ['fill', 6_000_000, 100]]);
   });
 
   it('our own orders never trade with each other: a crossing GTC remainder is cancelled, a crossing POST_ONLY rejected', () => {
@@ -407,10 +457,10 @@ describe('PaperExchange: a venue book that is not synced', () => {
     expect(book.state).toBe('crossed');
     paper.onBookChange('BTCUSDT', 1);
     expect(reports).toHaveLength(2);
-    // the resync snapshot: no such bid; the asks at 59999.40 are real
+    // the resync snapshot: no such bid; the 50 lots offered at 59999.40 are real
     book.applySnapshot({ seq: 10, bids: [{ price: 5_999_900, qty: 300 }], asks: [{ price: 5_999_940, qty: 50 }, { price: 6_000_000, qty: 100 }] });
     paper.onBookChange('BTCUSDT', 2);
-    expect(reports.slice(2).map((r) => [r.clientOrderId, r.kind, r.lastPrice, r.lastQty, r.liquidity])).toEqual([[buy.clientOrderId, 'fill', 5_999_950, 100, 'maker']]);
-    expect(paper.openOrders().map((o) => o.clientOrderId)).toEqual([sell.clientOrderId]);
+    expect(reports.slice(2).map((r) => [r.clientOrderId, r.kind, r.lastPrice, r.lastQty, r.liquidity])).toEqual([[buy.clientOrderId, 'fill', 5_999_950, 50, 'maker']]);
+    expect(paper.openOrders().map((o) => [o.clientOrderId, o.filledQty])).toEqual([[sell.clientOrderId, 0], [buy.clientOrderId, 50]]);
   });
 });

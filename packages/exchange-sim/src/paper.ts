@@ -59,6 +59,8 @@ interface Working {
   leaves: number;
   cum: number;
   seq: number;
+  /** Venue time the order reached the venue: a trade printed before it cannot have filled it. */
+  arrivedTs: number;
 }
 
 interface Pending {
@@ -74,8 +76,6 @@ export { feeAtoms };
 const OWN = 1;
 /** Id of the synthetic market taker that fills resting paper orders (never rests). */
 const MARKET_TAKER_ID = -1;
-/** Quantity of a taker that fills every crossing resting order. */
-const ALL = Number.MAX_SAFE_INTEGER;
 /** Ids of venue levels loaded into the scratch engine: -(depth + 2), never a paper order's id. */
 const levelId = (depth: number): number => -(depth + 2);
 
@@ -102,6 +102,8 @@ export class PaperExchange {
   /** Times clearScratch needed its fallback sweep (tests hold it at 0). */
   private scratchSweeps = 0;
   private readonly inFlight = new Set<string>();
+  /** The latest arrival of an order that rested (arrivals only grow): a trade printed after it can fill any resting order. */
+  private lastRestingArrivalTs = -Infinity;
   private orderSeq = 0;
   private fillSeq = 0;
   private onReport: ((r: ExecutionReport) => void) | undefined;
@@ -180,29 +182,47 @@ export class PaperExchange {
     return [...this.live.values()].sort((a, b) => a.seq - b.seq).map((w) => copyOrder(w.order));
   }
 
-  /** A market trade: resting orders the trade went through fill as makers (up to the trade's size). */
+  /**
+   * A market trade: resting orders the trade went through fill as makers (up to the trade's
+   * size), those that had reached the venue when it printed (its venue time) only. A trade is
+   * often delivered after the venue's clock passed its time: venues stamp trades a few ms before
+   * the depth update delivered ahead of them, and backfill the trades missed in a disconnect
+   * with their own (old) times; such a trade filled an order that did not exist when it printed.
+   */
   onTrade(ev: TradeEvent): void {
     const e = this.engines.get(ev.symbol);
     if (!e || e.orderCount === 0 || !(ev.qty > 0)) return;
     // An aggressive sell prints below resting buys it went through (buys priced > the print),
     // and vice versa: the print is a taker limited one tick inside it, up to its size.
-    if (ev.side === 'sell') this.takeResting(e, ev.symbol, MatchSide.SELL, ev.price + 1, ev.qty, ev.ts);
-    else this.takeResting(e, ev.symbol, MatchSide.BUY, ev.price - 1, ev.qty, ev.ts);
+    if (ev.side === 'sell') this.takeResting(e, ev.symbol, MatchSide.SELL, ev.price + 1, ev.qty, ev.ts, ev.ts);
+    else this.takeResting(e, ev.symbol, MatchSide.BUY, ev.price - 1, ev.qty, ev.ts, ev.ts);
   }
 
   /**
-   * After a book change: resting orders the opposite side crossed fill completely at their price.
-   * Only a synced book fills them: a crossed or resyncing one's best prices may be levels that
-   * are gone; the orders stay and fill on the first change after which it is synced again.
+   * After a book change: resting orders the venue book's opposite side reaches (an ask at or
+   * below our bid, a bid at or above our ask) fill at their price against those levels, as far
+   * as the levels' quantity goes, and what they took leaves the venue book (as the taker path
+   * takes it), so no later order takes it again. The book did not know our orders: a seller
+   * offering 1 lot at our bid's price would have traded that lot with it, not 1000. Only a
+   * synced book fills them: a crossed or resyncing one's levels may be gone; the orders stay and
+   * fill on the first change after which it is synced again.
    */
   onBookChange(symbol: string, ts: number): void {
     const e = this.engines.get(symbol);
     const book = this.venue.book(symbol);
     if (!e || e.orderCount === 0 || !book || !book.synced) return;
-    const bestAsk = book.bestAsk();
-    if (bestAsk !== undefined) this.takeResting(e, symbol, MatchSide.SELL, bestAsk, ALL, ts);
-    const bestBid = book.bestBid();
-    if (bestBid !== undefined) this.takeResting(e, symbol, MatchSide.BUY, bestBid, ALL, ts);
+    const fills: number[] = [];
+    const asks = this.crossResting(e, book, MatchSide.SELL, fills);
+    const bids = this.crossResting(e, book, MatchSide.BUY, fills);
+    if (fills.length === 0) return;
+    for (const l of asks) book.applyLevel(1, l.price, l.qty);
+    for (const l of bids) book.applyLevel(0, l.price, l.qty);
+    book.endUpdate(0, ts);
+    for (let k = 0; k < fills.length; k += 3) {
+      const w = this.byId.get(fills[k]!);
+      if (w && w.order.symbol === symbol) this.fill(w, fills[k + 1]!, fills[k + 2]!, 'maker', ts);
+    }
+    this.venue.onLiquidityTaken(symbol, ts, bids, asks);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -213,19 +233,80 @@ export class PaperExchange {
     return e;
   }
 
-  /** Market flow (a synthetic IOC taker) fills our resting orders it crosses, as makers. */
-  private takeResting(e: MatchingEngine, symbol: string, side: MatchSideCode, price: number, qty: number, ts: number): void {
+  /**
+   * Market flow (a synthetic IOC taker) fills our resting orders it crosses, as makers. Orders
+   * that reached the venue after `printedTs` (the venue time of the trade that is this flow) are
+   * kept out of its way: taken out of the engine for the taker and put back after it, in their
+   * order. They are the newest orders (arrivals only grow), last in time priority at any price,
+   * so putting them back keeps every order's priority.
+   */
+  private takeResting(e: MatchingEngine, symbol: string, side: MatchSideCode, price: number, qty: number, ts: number, printedTs = Infinity): void {
     if (!Number.isSafeInteger(price) || !Number.isSafeInteger(qty) || qty <= 0) return;
-    if (e.submit(MARKET_TAKER_ID, side, OrderKind.IOC, price, qty) !== MatchStatus.OK) return;
-    const n = e.result.eventCount;
-    if (n === 0) return;
+    const withheld = printedTs < this.lastRestingArrivalTs ? this.withhold(e, symbol, printedTs) : undefined;
     // copy the events out before reporting (a report handler may submit or cancel)
     const fills: { id: number; price: number; qty: number }[] = [];
-    for (let i = 0; i < n; i++) if (e.evKind[i] === MatchEventKind.FILL) fills.push({ id: e.evMaker[i]!, price: e.evPrice[i]!, qty: e.evQty[i]! });
+    if (e.orderCount > 0 && e.submit(MARKET_TAKER_ID, side, OrderKind.IOC, price, qty) === MatchStatus.OK) {
+      const n = e.result.eventCount;
+      for (let i = 0; i < n; i++) if (e.evKind[i] === MatchEventKind.FILL) fills.push({ id: e.evMaker[i]!, price: e.evPrice[i]!, qty: e.evQty[i]! });
+    }
+    if (withheld !== undefined) this.putBack(e, withheld, ts);
     for (const f of fills) {
       const w = this.byId.get(f.id);
       if (w && w.order.symbol === symbol) this.fill(w, f.price, f.qty, 'maker', ts);
     }
+  }
+
+  /** Takes this symbol's resting orders that arrived after `ts` out of the engine; returns them, oldest first. */
+  private withhold(e: MatchingEngine, symbol: string, ts: number): Working[] | undefined {
+    let out: Working[] | undefined;
+    for (const w of this.live.values()) {
+      if (w.arrivedTs > ts && w.order.symbol === symbol && e.cancel(w.id) === MatchStatus.OK) (out ??= []).push(w);
+    }
+    return out?.sort((a, b) => a.seq - b.seq);
+  }
+
+  /** Puts withheld orders back (what is left of each, at its price). */
+  private putBack(e: MatchingEngine, withheld: readonly Working[], ts: number): void {
+    for (const w of withheld) {
+      const side: MatchSideCode = w.order.side === 'buy' ? MatchSide.BUY : MatchSide.SELL;
+      if (e.submit(w.id, side, OrderKind.LIMIT, w.order.price!, w.leaves, OWN) === MatchStatus.OK && e.result.restingQty === w.leaves) continue;
+      // Cannot happen (they rested beside the same orders before), but an order the engine
+      // no longer holds must not stay reported as working.
+      if (e.result.restingQty > 0) e.cancel(w.id);
+      this.untrack(w);
+      w.order.status = 'cancelled';
+      w.order.updatedTs = ts;
+      this.report(w.order, 'cancelled', ts, { leavesQty: 0, cumQty: w.cum, text: 'cancelled by the simulator: the order could not be put back in its book' });
+      w.leaves = 0;
+    }
+  }
+
+  /**
+   * Fills our resting orders on the side a `takerSide` taker would hit against the venue book's
+   * opposite levels that reach them, level by level from the best, each up to its quantity.
+   * Appends the fills to `fills` (maker id, price, quantity) and returns the levels taken from,
+   * with the quantity each has left; the caller changes the book.
+   */
+  private crossResting(e: MatchingEngine, book: L2Book, takerSide: MatchSideCode, fills: number[]): BookLevel[] {
+    const sell = takerSide === MatchSide.SELL;
+    const bookSide = sell ? 1 : 0;
+    const taken: BookLevel[] = [];
+    for (let d = 0; ; d++) {
+      const ours = sell ? e.bestBid() : e.bestAsk();
+      const p = book.priceAtDepth(bookSide, d);
+      if (ours === undefined || p !== p || (sell ? p > ours : p < ours)) break;
+      const q = book.qtyAtDepth(bookSide, d);
+      if (!(q > 0)) continue;
+      if (e.submit(MARKET_TAKER_ID, takerSide, OrderKind.IOC, p, q) !== MatchStatus.OK) break;
+      let got = 0;
+      for (let i = 0; i < e.result.eventCount; i++) {
+        if (e.evKind[i] !== MatchEventKind.FILL) continue;
+        fills.push(e.evMaker[i]!, e.evPrice[i]!, e.evQty[i]!);
+        got += e.evQty[i]!;
+      }
+      if (got > 0) taken.push({ price: p, qty: q - got });
+    }
+    return taken;
   }
 
   private emit(r: ExecutionReport): void {
@@ -379,7 +460,7 @@ export class PaperExchange {
     this.orderSeq = id;
     order.venueOrderId = `${this.venue.exchange}-${id}`;
     order.status = 'open';
-    const w: Working = { order, venueOrderId: order.venueOrderId, id, leaves: order.qty, cum: 0, seq: id };
+    const w: Working = { order, venueOrderId: order.venueOrderId, id, leaves: order.qty, cum: 0, seq: id, arrivedTs: ts };
     if (order.tif === 'POST_ONLY') this.track(w);
     this.send(this.reportOf(order, 'ack', ts, order.qty, 0), order);
 
@@ -422,6 +503,7 @@ export class PaperExchange {
   private track(w: Working): void {
     this.live.set(w.order.clientOrderId, w);
     this.byId.set(w.id, w);
+    if (w.arrivedTs > this.lastRestingArrivalTs) this.lastRestingArrivalTs = w.arrivedTs;
   }
 
   private fill(w: Working, price: number, qty: number, liquidity: 'maker' | 'taker', ts: number): void {

@@ -46,7 +46,7 @@ describe('replay of damaged JSON-lines recordings', () => {
     expect(r.items.map((i) => (i as { tradeId?: string }).tradeId ?? i.type)).toEqual(['book_snapshot', 'book_delta', 'a', 'book_delta', 'b']);
     expect(r.src.integrity()).toEqual({ malformed: 3, skipped: 0, outOfOrder: 0, truncated: 0 });
     expect(r.errors).toEqual([
-      expect.stringMatching(/^line 2: invalid JSON/),
+      'line 2: line is not valid UTF-8 (binary or damaged bytes)',
       expect.stringMatching(/^line 4: invalid JSON/),
       'line 7: trade price: must be a positive number of ticks',
     ]);

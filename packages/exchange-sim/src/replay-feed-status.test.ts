@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ManualClock, type ExecutionReport, type MarketEventSink, type Order } from '@cwts/core';
 import { resolveSimOptions } from './options.js';
+import { ReplaySource } from './replay.js';
 import { SimVenue } from './venue.js';
 
 const T = 1_700_000_000_000;
@@ -109,5 +110,42 @@ describe('replay: the recorded feed status applies to the venue book', () => {
     venue.runToEnd();
     expect(venue.book('BTCUSDT')?.state).toBe('resyncing');
     expect(reports.map((r) => [r.clientOrderId, r.kind, r.rejectReason])).toEqual([['m1', 'rejected', 'BOOK_NOT_SYNCED']]);
+  });
+
+  describe('a status time is the recording host\'s, not the venue\'s: it never moves the venue clock', () => {
+    const DAY = 86_400_000;
+    const ahead = () => [
+      snapshot('BTCUSDT', T, 100, 5_999_900, 6_000_000, 'initial'),
+      // a status whose (host) time is a day ahead: a stepped host clock, or one corrupted digit
+      status('BTCUSDT', T + DAY, 'synced', 'snapshot'),
+      trade('BTCUSDT', T + 100, 'a', 6_000_000),
+      // the market moves 1% up 1 s later
+      { type: 'book_delta', exchange: 'binance', symbol: 'BTCUSDT', ts: T + 1_000, recvTs: T + 1_000, firstSeq: 101, seq: 101, bids: [{ price: 5_999_900, qty: 0 }, { price: 6_059_900, qty: 300 }], asks: [{ price: 6_000_000, qty: 0 }, { price: 6_060_000, qty: 100 }] },
+    ];
+
+    it('an order sent on a trade after a status stamped a day ahead arrives latency_ms after that trade, at the book of that moment', () => {
+      const { venue, reports } = replayWithOrders(writeRecording('rec-status-ahead.jsonl', ahead()), { a: marketBuy('m1') });
+      venue.runToEnd();
+      expect(venue.replay!.integrity()).toEqual({ malformed: 0, skipped: 0, outOfOrder: 0, truncated: 0 });
+      // it arrived a day on, after the end of the recording, and bought at 60600.00
+      expect(reports.map((r) => [r.clientOrderId, r.kind, r.lastPrice, r.ts])).toEqual([
+        ['m1', 'ack', 0, T + 105],
+        ['m1', 'fill', 6_000_000, T + 105],
+      ]);
+    });
+
+    it('does not hold back the records after it: advancing to T+200 delivers the trade at T+100', () => {
+      const { venue } = replayWithOrders(writeRecording('rec-status-ahead-timed.jsonl', ahead()), {});
+      venue.advanceTo(T + 200);
+      expect([venue.replay!.delivered, venue.now]).toEqual([3, T + 100]);
+    });
+
+    it('a status stamped far ahead is merged with other files right after the record before it in its own file', () => {
+      const a = writeRecording('merge-a.jsonl', [trade('BTCUSDT', T + 1, 'a1', 6_000_000), trade('BTCUSDT', T + 3, 'a3', 6_000_000)]);
+      const b = writeRecording('merge-b.jsonl', [trade('ETHUSDT', T, 'b0', 300_000), status('ETHUSDT', T + DAY, 'synced', 'snapshot'), trade('ETHUSDT', T + 2, 'b2', 300_000)]);
+      const src = new ReplaySource({ files: [a, b] });
+      expect([...src].map((i) => (i.type === 'trade' ? i.tradeId : i.type))).toEqual(['b0', 'feed_status', 'a1', 'b2', 'a3']);
+      expect(src.integrity()).toEqual({ malformed: 0, skipped: 0, outOfOrder: 0, truncated: 0 });
+    });
   });
 });

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { defineInstrument, type Instrument, type InstrumentSpec } from '@cwts/core';
 import { simInstrument, type InstrumentOverride } from './options.js';
-import { readLines, type LineReaderEvents } from './replay-lines.js';
+import { LINE_TOO_LONG, readLines, type LineReaderEvents } from './replay-lines.js';
 import type { Keyed, ReplayDamageSink, ReplayItem } from './replay-types.js';
 
 export const RECORDING_HEADER_KIND = 'cwts-recording';
@@ -98,6 +98,15 @@ export interface JsonlFileOptions {
 export const MAX_BOOK_TIME_JUMP_MS = 60 * 60_000;
 
 /**
+ * How far a recorded feed status's time may lie ahead of the venue's time before a replay stops
+ * waiting for it: one hour, as for book deltas. A status carries the time of the host that
+ * recorded it, not the venue's, and never moves the replay's clock (SimVenue); one stamped
+ * further ahead is merged and delivered right after the market record before it in its file.
+ * Not damage: a feed that stays down for hours records statuses that far ahead, legitimately.
+ */
+export const MAX_STATUS_TIME_LEAD_MS = MAX_BOOK_TIME_JUMP_MS;
+
+/**
  * The time a recorded event is replayed at: its venue time `ts`, except a book snapshot without
  * one. Binance spot's REST depth snapshot carries no event time, and the engine records it with
  * ts 0; it became the book when it arrived, so it takes its arrival time `recvTs`. Everything
@@ -117,7 +126,9 @@ export function replayTime(item: ReplayItem): number {
  * delta too far ahead is replayed at its stream's previous time; a trade's disorder is counted
  * when ReplaySource delivers it, which drops a repeated trade (of this file or another) instead.
  *
- * Records are merged with other files' by replayTime. The merge takes each file's records in
+ * Records are merged with other files' by replayTime (a feed status more than
+ * MAX_STATUS_TIME_LEAD_MS after its file's market record before it: at that record's time; its
+ * own time is the recording host's). The merge takes each file's records in
  * file order, so a record stamped earlier than the one before it is still delivered right after
  * it; only a file's first record could move ahead of other files for a wrong time, and a
  * snapshot without venue time (the first record of every Binance spot recording) takes its
@@ -125,9 +136,14 @@ export function replayTime(item: ReplayItem): number {
  */
 export function* jsonlRecords(file: string, opts: JsonlFileOptions): Generator<Keyed> {
   const { damage, declared } = opts;
+  /** Why the line read last is not text (readLines yields it as null). */
+  let badLine = LINE_TOO_LONG;
   const lineEvents: LineReaderEvents = {
     onTruncated: (detail) => damage.truncated(file, detail),
     onUnreadable: (detail) => damage.malformed(file, 0, detail),
+    onBadLine: (detail) => {
+      badLine = detail;
+    },
   };
   const lastBookSeq = new Map<string, number>();
   /** Venue and arrival time of the stream's last delta in time order since its last snapshot. */
@@ -136,11 +152,13 @@ export function* jsonlRecords(file: string, opts: JsonlFileOptions): Generator<K
   const openGaps = new Map<string, { lineNo: number; message: string }>();
   const lastTradeTs = new Map<string, number>();
   const lastLiquidationTs = new Map<string, number>();
+  /** Merge key of the file's last market record: a feed status is merged right after it. */
+  let lastMarketKey: number | undefined;
   let lineNo = 0;
   for (const line of readLines(file, lineEvents)) {
     lineNo++;
     if (line === null) {
-      damage.malformed(file, lineNo, 'line too long');
+      damage.malformed(file, lineNo, badLine);
       continue;
     }
     if (line.trim() === '') continue;
@@ -219,7 +237,12 @@ export function* jsonlRecords(file: string, opts: JsonlFileOptions): Generator<K
         break;
       }
     }
-    const key = item.ts * 1000;
+    // A status's time is the recording host's, not the venue's: one stamped far ahead is merged
+    // right after the market record before it in its file (it held back every later record of
+    // its file until the other files had passed its time).
+    let key = item.ts * 1000;
+    if (item.type !== 'feed_status') lastMarketKey = key;
+    else if (lastMarketKey !== undefined && key - lastMarketKey > MAX_STATUS_TIME_LEAD_MS * 1000) key = lastMarketKey;
     yield late === undefined ? { key, item, lineNo } : { key, item, lineNo, late };
   }
   for (const gap of openGaps.values()) damage.outOfOrder(file, gap.lineNo, gap.message);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { MAX_LINE_CHARS, readLines } from './replay-lines.js';
+import { LINE_NOT_UTF8, LINE_TOO_LONG, MAX_LINE_CHARS, readLines } from './replay-lines.js';
 import { ReplaySource } from './replay.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cwts-lines-'));
@@ -15,13 +15,16 @@ function read(name: string, content: string | Buffer) {
   writeFileSync(f, content);
   const cuts: string[] = [];
   const unreadable: string[] = [];
-  const lines = [...readLines(f, { onTruncated: (d) => cuts.push(d), onUnreadable: (d) => unreadable.push(d) })];
-  return { lines, cuts, unreadable };
+  const bad: string[] = [];
+  const lines = [...readLines(f, { onTruncated: (d) => cuts.push(d), onUnreadable: (d) => unreadable.push(d), onBadLine: (d) => bad.push(d) })];
+  return { lines, cuts, unreadable, bad };
 }
+
+const T = 1_700_000_000_000;
 
 describe('readLines', () => {
   it('yields every terminated line (CRLF too) and reports nothing for a whole file', () => {
-    expect(read('a.txt', 'one\r\ntwo\n\nthree\n')).toEqual({ lines: ['one', 'two', '', 'three'], cuts: [], unreadable: [] });
+    expect(read('a.txt', 'one\r\ntwo\n\nthree\n')).toEqual({ lines: ['one', 'two', '', 'three'], cuts: [], unreadable: [], bad: [] });
   });
 
   it('does not yield a last line without a newline and reports the cut', () => {
@@ -39,6 +42,37 @@ describe('readLines', () => {
     const r = read('huge.txt', `a\n${'x'.repeat(MAX_LINE_CHARS + 10)}\nb\n${'y'.repeat(3 * MAX_LINE_CHARS)}\nc\n`);
     expect(r.lines.map((l) => (l === null ? null : l.slice(0, 10)))).toEqual(['a', null, 'b', null, 'c']);
     expect(r.cuts).toEqual([]);
+    expect(r.bad).toEqual([LINE_TOO_LONG, LINE_TOO_LONG]);
+  });
+
+  it('yields null for a line that is not UTF-8, wherever it lies in the read chunks, and keeps U+FFFD written as UTF-8', () => {
+    // StringDecoder turned the bad bytes into U+FFFD, which JSON.parse accepts inside a string:
+    // a damaged line read as clean text.
+    const fffd = Buffer.from('ok \uFFFD\n'); // the replacement character itself, as valid UTF-8
+    const lone = Buffer.from([0x78, 0xff, 0x79, 0x0a]); // x, a byte no UTF-8 has, y
+    const cutChar = Buffer.from([0x61, 0xe2, 0x82, 0x0a]); // a three-byte character missing its last byte
+    const filler = Buffer.alloc((1 << 20) - 3, 0x7a); // a line across the 1 MiB read chunk, bad before the chunk ends
+    filler[10] = 0xff;
+    filler[filler.length - 1] = 0x0a;
+    const r = read('bad-utf8.txt', Buffer.concat([Buffer.from('first\n'), lone, fffd, cutChar, filler, Buffer.from([0x41, 0x42, 0xc3, 0x28, 0x43, 0x0a]), Buffer.from('last\n')]));
+    expect(r.lines.map((l) => (l === null ? null : l.slice(0, 8)))).toEqual(['first', null, 'ok \uFFFD', null, null, null, 'last']);
+    expect(r.bad).toEqual([LINE_NOT_UTF8, LINE_NOT_UTF8, LINE_NOT_UTF8, LINE_NOT_UTF8]);
+    expect(r.cuts).toEqual([]);
+  });
+
+  it('a recorded trade line with an invalid UTF-8 byte is counted malformed and not replayed', () => {
+    const header = { kind: 'cwts-recording', version: 1, instruments: [{ exchange: 'binance', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.00001', minNotional: '0' }] };
+    const good = JSON.stringify({ type: 'trade', exchange: 'binance', symbol: 'BTCUSDT', ts: T, recvTs: T, tradeId: '1', price: 6_000_000, qty: 5, side: 'buy' });
+    const bad = Buffer.from(JSON.stringify({ type: 'trade', exchange: 'binance', symbol: 'BTCUSDT', ts: T + 1, recvTs: T + 1, tradeId: '2X', price: 6_000_100, qty: 5, side: 'buy' }));
+    bad[bad.indexOf('2X') + 1] = 0xff; // one corrupted byte: not UTF-8
+    const f = join(dir, 'bad-utf8.jsonl');
+    writeFileSync(f, Buffer.concat([Buffer.from(JSON.stringify(header) + '\n' + good + '\n'), bad, Buffer.from('\n')]));
+    const errors: string[] = [];
+    const src = new ReplaySource({ files: [f], onError: (_c, m) => errors.push(m) });
+    const items = [...src];
+    expect(src.integrity()).toEqual({ malformed: 1, skipped: 0, outOfOrder: 0, truncated: 0 });
+    expect(items.map((i) => (i.type === 'trade' ? i.tradeId : i.type))).toEqual(['1']);
+    expect(errors).toEqual([expect.stringContaining(`line 3: ${LINE_NOT_UTF8}`)]);
   });
 
   it('reports a file that is one endless line as truncated, yielding nothing', () => {
@@ -62,7 +96,7 @@ describe('readLines', () => {
 
   it('reads a .gz of several gzip members as one text, lines spanning members included', () => {
     const gz = Buffer.concat([gzipSync('one\ntw'), gzipSync('o\nthree\n')]);
-    expect(read('members.csv.gz', gz)).toEqual({ lines: ['one', 'two', 'three'], cuts: [], unreadable: [] });
+    expect(read('members.csv.gz', gz)).toEqual({ lines: ['one', 'two', 'three'], cuts: [], unreadable: [], bad: [] });
   });
 
   it('a gzip stream damaged part way: the lines before the damage are read, the damage reported', () => {

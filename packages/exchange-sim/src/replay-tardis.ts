@@ -7,7 +7,7 @@
 import { decimalToUnits, defineInstrument, type BookLevel, type Instrument, type MarketEvent, type Side } from '@cwts/core';
 import { L2Book } from '@cwts/core/microstructure';
 import { splitSymbol, toPlainDecimal, type InstrumentOverride } from './options.js';
-import { readLines, type LineReaderEvents } from './replay-lines.js';
+import { LINE_TOO_LONG, readLines, type LineReaderEvents } from './replay-lines.js';
 import type { Keyed, ReplayDamageSink, ReplayItem } from './replay-types.js';
 
 const TRADE_COLS = ['exchange', 'symbol', 'timestamp', 'local_timestamp', 'id', 'side', 'price', 'amount'];
@@ -127,12 +127,20 @@ export class TardisStreams {
    */
   *records(file: string): Generator<Keyed> {
     const damage = this.damage;
-    const lines = readLines(file, { onTruncated: (d) => damage.truncated(file, d), onUnreadable: (d) => damage.malformed(file, 0, d) });
+    /** Why the line read last is not text (readLines yields it as null). */
+    let badLine = LINE_TOO_LONG;
+    const lines = readLines(file, {
+      onTruncated: (d) => damage.truncated(file, d),
+      onUnreadable: (d) => damage.malformed(file, 0, d),
+      onBadLine: (d) => {
+        badLine = d;
+      },
+    });
     const first = lines.next();
     if (first.done) return;
     const header = first.value === null ? undefined : tardisHeader(first.value);
     if (!header) {
-      damage.malformed(file, 1, `not a tardis trades or incremental_book_L2 header: ${(first.value ?? '(line too long)').slice(0, 120)}`);
+      damage.malformed(file, 1, `not a tardis trades or incremental_book_L2 header: ${(first.value ?? `(${badLine})`).slice(0, 120)}`);
       lines.return?.(undefined);
       return;
     }
@@ -154,7 +162,7 @@ export class TardisStreams {
     for (const line of lines) {
       lineNo++;
       if (line === null) {
-        damage.malformed(file, lineNo, 'line too long');
+        damage.malformed(file, lineNo, badLine);
         continue;
       }
       if (line.trim() === '') continue;

@@ -23,6 +23,7 @@ import { SyntheticMarket, type Episode, type SimEvent } from './generator.js';
 import { simInstrument, type SimOptions } from './options.js';
 import { PaperExchange } from './paper.js';
 import { ReplaySource } from './replay.js';
+import { MAX_STATUS_TIME_LEAD_MS } from './replay-jsonl.js';
 
 export interface SimVenueConfig {
   /** Venue name from the config ("sim"); every event and report carries it. */
@@ -259,9 +260,17 @@ export class SimVenue {
     sink?.onEndOfStream?.(this.exchange);
   }
 
+  /**
+   * When the next market item is due on the venue's clock: its time, except a recorded feed
+   * status more than MAX_STATUS_TIME_LEAD_MS ahead of the venue's clock, due at once. A status
+   * carries the recording host's clock, not the venue's; one stamped a day ahead (a host clock
+   * stepped forward, one corrupted digit) held a timed replay back for a day.
+   */
   private nextMarketTs(): number {
     if (this.generatorRef) return this.generatorRef.nextTs();
-    return this.replayRef?.peekTs() ?? Infinity;
+    const item = this.replayRef?.peek();
+    if (item === undefined) return Infinity;
+    return item.type === 'feed_status' && item.ts - this.currentTs > MAX_STATUS_TIME_LEAD_MS ? this.currentTs : item.ts;
   }
 
   private stepMarket(): void {
@@ -317,9 +326,15 @@ export class SimVenue {
     } else for (const book of this.replayBooks.values()) mark(book);
   }
 
-  /** Every event goes out through here: to the engine, then to paper matching. */
+  /**
+   * Every event goes out through here: to the engine, then to paper matching. Only market events
+   * move the venue's clock: a feed status's `ts` is the time of the host that recorded it, and
+   * one stamped a day ahead moved the clock a day on (every order sent after it arrived after the
+   * end of the replay, against the final book), where book deltas are bounded against exactly
+   * that (MAX_BOOK_TIME_JUMP_MS).
+   */
   private deliver(ev: SimEvent): void {
-    if (ev.ts > this.currentTs) this.currentTs = ev.ts;
+    if (ev.type !== 'feed_status' && ev.ts > this.currentTs) this.currentTs = ev.ts;
     const sink = this.sink;
     if (!sink) return;
     if (ev.type === 'feed_status') {

@@ -3,12 +3,15 @@ import { resolve } from 'node:path';
 import { ManualClock } from '../contracts/clock.js';
 import type { RecordingIntegrity } from '../contracts/exchange.js';
 import { loadConfigFile, outputRedactor, type VenueConfig } from '../config/index.js';
+import type { MarketEvent } from '../domain/events.js';
 import type { InstrumentSpec } from '../domain/instrument.js';
 import { composeDeployment } from '../engine/compose.js';
+import type { RunSummary } from '../engine/engine.js';
 import { RECORDING_KIND } from '../engine/recorder.js';
 import { createLogger, silentLogger } from '../observability/logger.js';
 import { MetricsRegistry } from '../observability/metrics.js';
 import { ReplayReporting } from '../reports/replay-report.js';
+import type { SessionStatistics } from '../reports/statistics.js';
 
 export interface ReplayOptions {
   config: string;
@@ -66,15 +69,48 @@ export function isDamaged(i: RecordingIntegrity): boolean {
   return i.malformed > 0 || i.outOfOrder > 0 || i.truncated > 0;
 }
 
+const describeReasons = (byReason: Record<string, number>): string =>
+  Object.entries(byReason)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
 const describeIntegrity = (i: RecordingIntegrity): string => `${i.malformed} malformed, ${i.skipped} skipped, ${i.outOfOrder} out of order, ${i.truncated} truncated`;
 /** What a damaged recording did to the results: the stderr warning under --allow-damaged and the report page's. */
 const damageWarning = (data: string, i: RecordingIntegrity): string => `${data} is damaged (${describeIntegrity(i)}); the results cover only its valid records`;
 
 /**
+ * The engine's clock at a replayed event: the time the live engine received it (`recvTs`, what
+ * its clock read then), else its venue time (an event recorded without a receive time). The
+ * replay's ManualClock never goes back. The simulated venue keeps its own clock on venue time
+ * for order timing (latency, arrivals, fills).
+ *
+ * On venue time, the replay judged time differently from the live run it replays: a signal's
+ * age (`ctx.now - signal.ts`, the reference app's `max_signal_age_ms`), cooldowns and risk
+ * windows all read `now`, and a feed that reached the engine 3 s late made a whale 3 s old live
+ * (skipped) and fresh in the replay (followed).
+ */
+export function replayClockTime(ev: Pick<MarketEvent, 'ts' | 'recvTs'>): number {
+  return ev.recvTs > 0 ? ev.recvTs : ev.ts;
+}
+
+/** What `replay --json` prints: the engine's summary, what became of the orders, the statistics and the recording's integrity. */
+export interface ReplaySummary extends RunSummary, RecordingIntegrity {
+  /** Orders the venue rejected (`rejected` counts the engine's own refusals, which never reached it). */
+  venueRejected: number;
+  /** The venue's rejections by reason. */
+  venueRejectReasons: Record<string, number>;
+  /** Orders that ended cancelled (IOC and market remainders included). */
+  cancelled: number;
+  /** Orders still working at the end of the recording. */
+  openAtEnd: number;
+  stats: SessionStatistics;
+}
+
+/**
  * `cwts-ultra replay`: the config's detectors, strategy and risk over a recording, with every
  * recorded exchange played by the simulated venue as fast as possible on a virtual clock that
- * follows the recorded timestamps; paper fills come from the simulated venue's matching. The
- * same file and config give the same summary (and digest of signals and fills) every time.
+ * follows the recorded timestamps (the engine's: receive times, replayClockTime; the venue's:
+ * venue times); paper fills come from the simulated venue's matching. The same file and config
+ * give the same summary (and digest of signals and fills) every time.
  */
 export async function replayCommand(o: ReplayOptions, out: (line: string) => void): Promise<number> {
   const loaded = loadConfigFile(o.config);
@@ -106,7 +142,7 @@ export async function replayCommand(o: ReplayOptions, out: (line: string) => voi
     watchdog: false,
     venues,
     beforeEvent: (ev) => {
-      clock.set(ev.ts);
+      clock.set(replayClockTime(ev));
       reporting.beforeEvent(ev);
     },
     observer: reporting.observer,
@@ -114,7 +150,7 @@ export async function replayCommand(o: ReplayOptions, out: (line: string) => voi
     digest: true,
   });
   reporting.attach(dep.engine);
-  let s;
+  let s: Omit<ReplaySummary, keyof RecordingIntegrity>;
   const integrity: RecordingIntegrity = { malformed: 0, skipped: 0, outOfOrder: 0, truncated: 0 };
   try {
     await dep.engine.start();
@@ -133,15 +169,18 @@ export async function replayCommand(o: ReplayOptions, out: (line: string) => voi
       throw new Error(`${o.data} has no market event${isDamaged(integrity) ? ` it could read (${describeIntegrity(integrity)})` : ' (its header only?)'}: there is no session to replay${o.report ? ' or report; no report was written' : ''}`);
     }
     const warnings = isDamaged(integrity) ? [damageWarning(o.data, integrity)] : [];
-    s = { ...dep.engine.summary(), stats: await reporting.finish(metrics, warnings) };
+    const stats = await reporting.finish(metrics, warnings);
+    const orders = reporting.collector.orders();
+    s = { ...dep.engine.summary(), venueRejected: orders.rejected, venueRejectReasons: orders.rejectReasons, cancelled: orders.cancelled, openAtEnd: orders.open, stats };
   } finally {
     await dep.dispose();
   }
-  if (o.json) out(JSON.stringify({ ...s, ...integrity }));
+  if (o.json) out(JSON.stringify({ ...s, ...integrity } satisfies ReplaySummary));
   else {
     out(`replayed ${s.events} events (${Object.entries(s.eventsByType).map(([k, v]) => `${v} ${k}`).join(', ')})`);
     out(`recording: ${describeIntegrity(integrity)}`);
-    out(`signals ${s.signals}, orders ${s.orders} (${s.rejected} refused), fills ${s.fills}`);
+    out(`signals ${s.signals}, orders ${s.orders} sent (${s.rejected} refused by the engine, not sent), fills ${s.fills}`);
+    out(`orders at the venue: ${s.venueRejected} rejected${s.venueRejected > 0 ? ` (${describeReasons(s.venueRejectReasons)})` : ''}, ${s.cancelled} cancelled, ${s.openAtEnd} open at the end`);
     out(`PnL realized ${s.realizedPnl}, unrealized ${s.unrealizedPnl}, fees ${s.fees}, equity ${s.equity}`);
     out(`return ${s.stats.return ?? 'n/a'}, max drawdown ${s.stats.maxDrawdown}, Sharpe ${s.stats.sharpe ?? 'n/a'} (${s.stats.ratioFrequency}), trades ${s.stats.trades}, win rate ${s.stats.winRate ?? 'n/a'}`);
     if (o.report) out(`report ${o.report}`);

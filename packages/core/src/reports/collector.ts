@@ -1,11 +1,11 @@
 import type { MarketEvent } from '../domain/events.js';
 import { instrumentKey, type Instrument } from '../domain/instrument.js';
-import type { ExecutionReport } from '../domain/orders.js';
+import type { ExecutionReport, Order } from '../domain/orders.js';
 import type { Signal } from '../domain/signal.js';
 import type { Engine, EngineObserver } from '../engine/engine.js';
 import type { RiskState } from '../risk/risk-state.js';
 import type { MetricsRegistry } from '../observability/metrics.js';
-import type { SessionRecord, PnlSample, SessionFill, SessionSignal } from './session.js';
+import type { SessionRecord, PnlSample, SessionFill, SessionOrders, SessionSignal } from './session.js';
 
 /**
  * The session time of a market event: its venue time `ts`, except a book snapshot without one
@@ -17,11 +17,19 @@ export function sessionTime(ev: Pick<MarketEvent, 'type' | 'ts' | 'recvTs'>): nu
   return ev.type === 'book_snapshot' && ev.ts === 0 ? ev.recvTs : ev.ts;
 }
 
+/** Orders tracked at least, before those that ended are counted and let go. */
+const MIN_ORDERS_TRACKED = 1024;
+
 /**
- * Builds a SessionRecord while a replay runs: the engine's observer taps give signals, fills and
- * risk changes as they happen; PnL and marks are sampled every `sampleMs` of session time (from
- * `onEvent`, which replay calls before each market event) and after every fill. Work per event
- * is one comparison unless a sample is due.
+ * Builds a SessionRecord while a replay runs: the engine's observer taps give signals, fills,
+ * orders sent and risk changes as they happen; PnL and marks are sampled every `sampleMs` of
+ * session time (from `onEvent`, which replay calls before each market event) and after every
+ * fill. Work per event is one comparison unless a sample is due.
+ *
+ * Session time is venue time (sessionTime): fills and risk changes count at the session time of
+ * the latest market event, as marks and PnL samples do. The replayed engine's clock runs on the
+ * recorded receive times instead (as it did live), so its `now` is not taken here: a feed that
+ * arrived 3 s late would put each fill 3 s after the prices it traded at.
  */
 export class SessionCollector implements EngineObserver {
   private engine: Engine | undefined;
@@ -33,6 +41,14 @@ export class SessionCollector implements EngineObserver {
   private nextSampleTs = -Infinity;
   private first: number | undefined;
   private last = 0;
+  /**
+   * Orders sent and not yet counted, as the engine holds them (it updates their status with every
+   * report): what became of each is read once it ended. Those that ended are counted and let go
+   * whenever the list has doubled, so a long replay does not hold every order it sent.
+   */
+  private tracked: Readonly<Order>[] = [];
+  private countAt = MIN_ORDERS_TRACKED;
+  private readonly ended = { sent: 0, filled: 0, cancelled: 0, rejected: 0, rejectReasons: {} as Record<string, number> };
   /** Market events seen (for progress). */
   events = 0;
 
@@ -58,13 +74,57 @@ export class SessionCollector implements EngineObserver {
   }
 
   fill(r: ExecutionReport, _instrument: Instrument): void {
-    const ts = this.engine?.now ?? r.ts;
+    const ts = this.first === undefined ? r.ts : this.last;
     this.fills.push({ ts, exchange: r.exchange, symbol: r.symbol, clientOrderId: r.clientOrderId, side: r.side, price: r.lastPrice, qty: r.lastQty, feeAtoms: r.feeAtoms });
     this.samplePnl(ts);
   }
 
   riskState(s: RiskState, now: number): void {
-    this.risk.push({ ts: now, state: s.state, reason: s.reason });
+    this.risk.push({ ts: this.first === undefined ? now : this.last, state: s.state, reason: s.reason });
+  }
+
+  order(o: Readonly<Order>): void {
+    this.ended.sent++;
+    this.tracked.push(o);
+    if (this.tracked.length < this.countAt) return;
+    this.countEnded();
+    this.countAt = Math.max(MIN_ORDERS_TRACKED, 2 * this.tracked.length);
+  }
+
+  /**
+   * Counts the tracked orders that ended and lets them go. Their state is final (the order
+   * manager never moves an order back from filled, cancelled or rejected; a venue's fill after
+   * its cancel could make a cancelled one filled, and the simulated venue sends none).
+   */
+  private countEnded(): void {
+    const e = this.ended;
+    const keep: Readonly<Order>[] = [];
+    for (const o of this.tracked) {
+      if (o.status === 'filled') e.filled++;
+      else if (o.status === 'cancelled') e.cancelled++;
+      else if (o.status === 'rejected') {
+        e.rejected++;
+        const why = o.rejectReason ?? 'unknown';
+        e.rejectReasons[why] = (e.rejectReasons[why] ?? 0) + 1;
+      } else keep.push(o);
+    }
+    this.tracked = keep;
+  }
+
+  /** What became of the orders sent so far (the engine's refusals from its summary). */
+  orders(): SessionOrders {
+    this.countEnded();
+    const e = this.ended;
+    const reasons = Object.keys(e.rejectReasons).sort();
+    return {
+      sent: e.sent,
+      filled: e.filled,
+      cancelled: e.cancelled,
+      rejected: e.rejected,
+      rejectReasons: Object.fromEntries(reasons.map((k) => [k, e.rejectReasons[k]!])),
+      open: this.tracked.length,
+      refused: this.engine?.summary().rejected ?? 0,
+    };
   }
 
   private sample(ts: number): void {
@@ -128,6 +188,7 @@ export class SessionCollector implements EngineObserver {
       marks: this.marks,
       finalMarks,
       risk,
+      orders: this.orders(),
       latency: metrics ? await latencyHistogram(metrics) : undefined,
     };
   }

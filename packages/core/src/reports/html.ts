@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { instrumentKey, type Instrument } from '../domain/instrument.js';
 import { commonToNumber } from '../risk/portfolio.js';
 import type { DetectorFollowUp } from './follow-ups.js';
-import type { SessionRecord } from './session.js';
+import type { SessionOrders, SessionRecord } from './session.js';
 import type { SessionStatistics } from './statistics.js';
 
 /** Everything one report page shows. */
@@ -101,7 +101,18 @@ function td(c: Cell): string {
   return `<td${attrs}>${escapeHtml(c.text)}</td>`;
 }
 
-function summaryTable(s: SessionStatistics): string {
+/** The orders rows: what became of the orders sent, the venue's rejections by reason, the engine's refusals. */
+function orderRows(o: SessionOrders | undefined): [string, Cell][] {
+  if (o === undefined) return [];
+  const reasons = Object.entries(o.rejectReasons).map(([k, n]) => `${k} ${n}`);
+  return [
+    ['Orders sent', { text: `${o.sent} (${o.filled} filled, ${o.cancelled} cancelled, ${o.rejected} rejected, ${o.open} open at the end)` }],
+    ['Orders rejected by the venue', { text: `${o.rejected}${reasons.length > 0 ? ` (${reasons.join(', ')})` : ''}` }],
+    ['Orders refused by the engine (not sent)', { text: String(o.refused) }],
+  ];
+}
+
+function summaryTable(s: SessionStatistics, orders: SessionOrders | undefined): string {
   const rows: [string, Cell][] = [
     ['Period', { text: `${iso(s.start)} → ${iso(s.end)} (${ms(s.durationMs)})` }],
     ['Initial equity', statCell('initialEquity', s.initialEquity)],
@@ -118,6 +129,7 @@ function summaryTable(s: SessionStatistics): string {
     [`Sharpe (${s.ratioFrequency})`, statCell('sharpe', s.sharpe, fixed(s.sharpe))],
     [`Sortino (${s.ratioFrequency})`, statCell('sortino', s.sortino, fixed(s.sortino))],
     ['Return periods', statCell('ratioPeriods', s.ratioPeriods)],
+    ...orderRows(orders),
     ['Fills', statCell('fills', s.fills)],
     ['Trades (round trips)', statCell('trades', s.trades)],
     ['Wins / losses', { text: `${s.wins} / ${s.losses}` }],
@@ -180,7 +192,7 @@ export function renderReportHtml(doc: ReportDocument): string {
 <h1>${escapeHtml(doc.title)}</h1>
 <p class="muted">Generated ${escapeHtml(doc.generatedAt)}. Money is exact (decimal, quote units); ratios are floats (docs/reports.md).</p>
 ${(doc.record.warnings ?? []).map((w) => `<p class="warning">${escapeHtml(w)}</p>`).join('')}${(doc.record.notes ?? []).map((n) => `<p class="note">${escapeHtml(n)}</p>`).join('')}
-<h2>Summary</h2>${summaryTable(s)}
+<h2>Summary</h2>${summaryTable(s, doc.record.orders)}
 <h2>Per venue</h2>${breakdownTable('by-venue', 'Venue', s.byVenue, 'byVenue')}
 <h2>Per symbol</h2>${breakdownTable('by-symbol', 'Symbol', s.bySymbol, 'bySymbol')}
 <h2>Equity</h2><div class="chart" id="equity" data-chart="equity"></div>

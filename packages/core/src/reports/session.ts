@@ -5,7 +5,8 @@ import type { RiskStateName } from '../risk/risk-state.js';
  * What a report is made of: one trading session (a replay, or a live run read back from its
  * journal) as plain series. Money stays integer: fills in ticks, lots and quote atoms; PnL
  * samples x 10^-COMMON_EXPONENT quote units. Times are epoch milliseconds on the session's
- * clock (venue time in a replay).
+ * clock (venue time in a replay, although the replayed engine's own clock, which the strategy
+ * reads, follows the receive times as it did live: docs/reports.md).
  */
 export interface SessionRecord {
   instruments: Instrument[];
@@ -23,6 +24,8 @@ export interface SessionRecord {
   finalMarks: Record<string, number>;
   /** Risk state at `start` and every change after it. */
   risk: { ts: number; state: RiskStateName; reason: string }[];
+  /** What became of the session's orders; absent where the source does not say (a journal read back: not yet). */
+  orders?: SessionOrders;
   /** Tick-to-order latency as a histogram (upper bounds in seconds, non-cumulative counts); absent when not measured. */
   latency?: { le: number[]; counts: number[] };
   /** What is wrong with the inputs the report was built from (damaged recording lines), shown at the top of the page; absent when nothing is. */
@@ -33,6 +36,27 @@ export interface SessionRecord {
    * change the exit code.
    */
   notes?: string[];
+}
+
+/**
+ * The session's orders by how they ended. `sent` = filled + cancelled + rejected + open; `refused`
+ * never reached a venue and is not among them.
+ */
+export interface SessionOrders {
+  /** Orders the engine handed to a venue. */
+  sent: number;
+  /** Ended filled completely. */
+  filled: number;
+  /** Ended cancelled: IOC and market remainders, cancels asked for, a venue's rejection after a partial fill. */
+  cancelled: number;
+  /** Rejected by the venue without a fill. */
+  rejected: number;
+  /** The venue's rejections by reason (`rejected` in total); "unknown" where the venue gave none. */
+  rejectReasons: Record<string, number>;
+  /** Still working when the session ended. */
+  open: number;
+  /** Refused by the engine before they were sent (risk checks, a book not synced, HALT...): never at a venue. */
+  refused: number;
 }
 
 export interface PnlSample {
