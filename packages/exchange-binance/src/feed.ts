@@ -18,12 +18,16 @@ import { Affects, BinanceFrameParser, Frame, makeSymbolCtx, type SymbolCtx } fro
 /**
  * Binance USD-M futures rules: each event's pu must equal the previous u (the parser sets
  * firstSeq = pu + 1, so "consecutive" means pu === last); the first event after the snapshot
- * covers lastUpdateId (U <= L <= u, approximated by firstSeq <= L + 1 <= u + 1).
+ * covers lastUpdateId (U <= L <= u, approximated by firstSeq <= L + 1 <= u + 1). An event that
+ * ends at lastUpdateId (u == L) is wholly in the snapshot: it is dropped here, as spot's rule
+ * drops it, and the next one (pu == L) is the first applied. Passed on, the engine's book would
+ * drop it as old, and a book that dropped an old delta resyncs at its staleness watchdog: a quiet
+ * symbol's book would leave SYNCED with nothing missed.
  */
 export const BINANCE_USDM_RULES: SequenceRules = {
   name: 'binance-usdm',
   first(first, u, L) {
-    if (u < L) return SeqVerdict.DROP;
+    if (u <= L) return SeqVerdict.DROP;
     return first <= L + 1 ? SeqVerdict.APPLY : SeqVerdict.GAP;
   },
   next(first, u, last) {
