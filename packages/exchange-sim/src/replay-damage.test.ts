@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { ManualClock, type ExecutionReport, type MarketEventSink } from '@cwts/core';
 import { resolveSimOptions } from './options.js';
-import { MAX_BOOK_TIME_JUMP_MS } from './replay-jsonl.js';
+import { MAX_BOOK_TIME_JUMP_MS, MAX_RECEIVE_LAG_MS } from './replay-jsonl.js';
 import { ReplaySource, type ReplayItem } from './replay.js';
 import { SimVenue } from './venue.js';
 
@@ -248,6 +248,72 @@ describe('replay of damaged JSON-lines recordings', () => {
     expect(errors).toHaveLength(2);
     const synthetic = new SimVenue({ exchange: 'sim', clock: new ManualClock(0), options: resolveSimOptions({}), symbols: ['BTCUSDT'] });
     expect(synthetic.marketData.recordingIntegrity()).toBeUndefined();
+  });
+});
+
+describe('replay of JSON-lines recordings: receive times (the replayed engine clock)', () => {
+  const DAY = 86_400_000;
+  const MIN = 60_000;
+  const at = (ts: number, recvTs: number) => ({ ts, recvTs });
+  const recvTimes = (items: ReplayItem[]) => items.map((i) => (i.type === 'feed_status' ? undefined : i.recvTs - T));
+
+  it('a trade whose receive time is a day ahead is counted and replayed at its venue time plus its stream\'s receive lag', () => {
+    const r = replay(file('recv-ahead.jsonl', jsonl([{ ...snapshot, ...at(T, T + 5) }, trade('a', T + 20, at(T + 20, T + 25)), trade('b', T + 30, at(T + 30, T + 35 + DAY)), trade('c', T + 40, at(T + 40, T + 45))])));
+    expect(r.src.integrity()).toEqual({ malformed: 0, skipped: 0, outOfOrder: 1, truncated: 0 });
+    expect(r.errors).toEqual([`line 4: trade BTCUSDT recvTs ${T + 35 + DAY} is ${DAY + 5} ms from its ts ${T + 30} (bound ${MAX_RECEIVE_LAG_MS}): replayed at ${T + 35}`]);
+    expect(recvTimes(r.items)).toEqual([5, 25, 35, 45]);
+  });
+
+  it('a receive time that goes back in its stream is counted and replayed at the previous one', () => {
+    const r = replay(file('recv-back.jsonl', jsonl([snapshot, trade('a', T + 20, at(T + 20, T + 25)), trade('b', T + 30, at(T + 30, T + 10)), trade('c', T + 40, at(T + 40, T + 45))])));
+    expect(r.src.integrity()).toEqual({ malformed: 0, skipped: 0, outOfOrder: 1, truncated: 0 });
+    expect(r.errors).toEqual([`line 4: trade BTCUSDT recvTs ${T + 10} is before ${T + 25}: replayed at ${T + 25}`]);
+    expect(recvTimes(r.items)).toEqual([0, 25, 25, 45]);
+  });
+
+  it('a file\'s first record sets no absurd start: a receive time a day off its venue time is replayed at the venue time', () => {
+    const r = replay(file('recv-first.jsonl', jsonl([trade('a', T, at(T, T + DAY)), { ...delta(101, T + 10), recvTs: T + 12 }])));
+    expect(r.src.integrity()).toEqual({ malformed: 0, skipped: 0, outOfOrder: 1, truncated: 0 });
+    expect(recvTimes(r.items)).toEqual([0, 12]);
+  });
+
+  it('a receive lag that grows by more than the bound at once is counted, even within the bound of its venue time', () => {
+    // a host clock 50 minutes behind the venue's, then one receive time 70 minutes ahead of the last
+    const r = replay(file('recv-lag.jsonl', jsonl([trade('a', T, at(T, T - 50 * MIN)), trade('b', T + 10, at(T + 10, T + 10 + 20 * MIN)), trade('c', T + 20, at(T + 20, T + 20 - 50 * MIN))])));
+    expect(r.src.integrity()).toEqual({ malformed: 0, skipped: 0, outOfOrder: 1, truncated: 0 });
+    expect(r.errors).toEqual([`line 3: trade BTCUSDT recvTs ${T + 10 + 20 * MIN} is ${70 * MIN} ms further ahead of its ts ${T + 10} than its stream's previous record (bound ${MAX_RECEIVE_LAG_MS}): replayed at ${T + 10 - 50 * MIN}`]);
+    expect(recvTimes(r.items)).toEqual([-50 * MIN, 10 - 50 * MIN, 20 - 50 * MIN]);
+  });
+
+  it('a damaged receive time on a book delta counts once, and a later time jump replays at the repaired receive time', () => {
+    const r = replay(file('recv-delta.jsonl', jsonl([{ ...snapshot, ...at(T, T + 5) }, { ...delta(101, T + 10), recvTs: T + 15 + DAY }, { ...delta(102, T + 10 + DAY), recvTs: T + 15 + DAY }])));
+    expect(r.src.integrity()).toEqual({ malformed: 0, skipped: 0, outOfOrder: 2, truncated: 0 });
+    expect(r.errors).toEqual([
+      `line 3: book_delta BTCUSDT recvTs ${T + 15 + DAY} is ${DAY + 5} ms from its ts ${T + 10} (bound ${MAX_RECEIVE_LAG_MS}): replayed at ${T + 15}`,
+      `line 4: book_delta BTCUSDT ts ${T + 10 + DAY} is ${DAY} ms after ${T + 10} (bound ${MAX_BOOK_TIME_JUMP_MS}): replayed at ${T + 10}`,
+    ]);
+    expect(r.items.map((i) => i.ts - T)).toEqual([0, 10, 10]);
+    expect(recvTimes(r.items)).toEqual([5, 15, 15]);
+  });
+
+  it('a trade whose venue time is a day ahead of its sound receive time is counted, its receive time kept', () => {
+    const r = replay(file('recv-ts-ahead.jsonl', jsonl([snapshot, trade('a', T + 20), trade('b', T + 30 + DAY, at(T + 30 + DAY, T + 30))])));
+    expect(r.src.integrity()).toEqual({ malformed: 0, skipped: 0, outOfOrder: 1, truncated: 0 });
+    expect(recvTimes(r.items)).toEqual([0, 20, 30]);
+  });
+
+  it('is not damage: a trade stream silent for hours, a lag of seconds, no receive time, updates received before the snapshot they follow', () => {
+    const records = [
+      { ...snapshot, ts: 0, recvTs: T + 100 }, // a REST snapshot (no venue time) fetched while updates were buffered
+      { ...delta(101, T + 40), recvTs: T + 50 },
+      { ...delta(102, T + 90), recvTs: T + 110 },
+      trade('a', T + 120, at(T + 120, T + 2_120)),
+      trade('b', T + 3 * 60 * MIN, at(T + 3 * 60 * MIN, T + 3 * 60 * MIN + 30)),
+      trade('c', T + 3 * 60 * MIN + 10, at(T + 3 * 60 * MIN + 10, 0)),
+    ];
+    const r = replay(file('recv-sound.jsonl', jsonl(records)));
+    expect(r.src.integrity()).toEqual({ malformed: 0, skipped: 0, outOfOrder: 0, truncated: 0 });
+    expect(recvTimes(r.items)).toEqual([100, 50, 110, 2_120, 3 * 60 * MIN + 30, -T]);
   });
 });
 

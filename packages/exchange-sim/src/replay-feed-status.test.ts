@@ -7,8 +7,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { ManualClock, type ExecutionReport, type MarketEventSink, type Order } from '@cwts/core';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ManualClock, type ExecutionReport, type MarketEvent, type MarketEventSink, type Order } from '@cwts/core';
 import { resolveSimOptions } from './options.js';
 import { ReplaySource } from './replay.js';
 import { SimVenue } from './venue.js';
@@ -146,6 +146,52 @@ describe('replay: the recorded feed status applies to the venue book', () => {
       const src = new ReplaySource({ files: [a, b] });
       expect([...src].map((i) => (i.type === 'trade' ? i.tradeId : i.type))).toEqual(['b0', 'feed_status', 'a1', 'b2', 'a3']);
       expect(src.integrity()).toEqual({ malformed: 0, skipped: 0, outOfOrder: 0, truncated: 0 });
+    });
+
+    describe('a status before the first market record of its file (the recorder writes `connecting` first)', () => {
+      afterEach(() => vi.useRealTimers());
+
+      it('stamped a day ahead, it does not hold back the rest of its file behind every other file in the merge', () => {
+        const a = writeRecording('first-a.jsonl', [trade('BTCUSDT', T + 1, 'a1', 6_000_000), trade('BTCUSDT', T + 3, 'a3', 6_000_000)]);
+        const b = writeRecording('first-b.jsonl', [status('ETHUSDT', T + DAY, 'connecting', 'start'), trade('ETHUSDT', T, 'b0', 300_000), trade('ETHUSDT', T + 2, 'b2', 300_000)]);
+        const src = new ReplaySource({ files: [a, b] });
+        // merged at its file's first market record (b0), not at its host time
+        expect([...src].map((i) => (i.type === 'trade' ? i.tradeId : i.type))).toEqual(['feed_status', 'b0', 'a1', 'b2', 'a3']);
+        expect(src.integrity()).toEqual({ malformed: 0, skipped: 0, outOfOrder: 0, truncated: 0 });
+      });
+
+      it('stamped before that record, it is merged at its own time; in a file of statuses only, at theirs', () => {
+        const a = writeRecording('first-own-a.jsonl', [trade('BTCUSDT', T + 1, 'a1', 6_000_000), trade('BTCUSDT', T + 3, 'a3', 6_000_000)]);
+        const b = writeRecording('first-own-b.jsonl', [status('ETHUSDT', T, 'connecting', 'start'), trade('ETHUSDT', T + 2, 'b2', 300_000)]);
+        const c = writeRecording('first-own-c.jsonl', [status('ETHUSDT', T + 2, 'disconnected', 'closed'), status('ETHUSDT', T + 2, 'connecting', 'retry')]);
+        const src = new ReplaySource({ files: [a, b, c] });
+        expect([...src].map((i) => (i.type === 'trade' ? i.tradeId : `${i.state}`))).toEqual(['connecting', 'a1', 'b2', 'disconnected', 'connecting', 'a3']);
+      });
+
+      it('timed replay (speed 1) is paced from the first market record, not from the status host time', async () => {
+        const file = writeRecording('first-timed.jsonl', [
+          status('BTCUSDT', T + DAY, 'connecting', 'start'),
+          trade('BTCUSDT', T, 'x0', 6_000_000),
+          trade('BTCUSDT', T + 5_000, 'x5', 6_000_000),
+          trade('BTCUSDT', T + 10_000, 'x10', 6_000_000),
+        ]);
+        vi.useFakeTimers({ now: 5_000 });
+        const clock = { now: () => Date.now(), monoNs: () => 0n };
+        const venue = new SimVenue({ exchange: 'sim', clock, options: resolveSimOptions({ replay_file: file, replay_speed: 1 }) });
+        const events: string[] = [];
+        const sink: MarketEventSink = {
+          onMarketEvent: (e: MarketEvent) => events.push(e.type === 'trade' ? e.tradeId : e.type),
+          onFeedStatus: (st) => events.push(st.state),
+          onFeedError: () => {},
+        };
+        venue.start(['BTCUSDT'], sink);
+        await vi.advanceTimersByTimeAsync(1_000);
+        // 1 s of wall time at speed 1: the status and the trade at T, not the 10 s of recording at once
+        expect(events).toEqual(['connecting', 'x0']);
+        await vi.advanceTimersByTimeAsync(5_000);
+        expect(events).toEqual(['connecting', 'x0', 'x5']);
+        venue.stop();
+      });
     });
   });
 });

@@ -4,7 +4,7 @@
  * or FeedStatusEvent JSON object per line, in the order the engine received them.
  */
 import { z } from 'zod';
-import { defineInstrument, type Instrument, type InstrumentSpec } from '@cwts/core';
+import { defineInstrument, type Instrument, type InstrumentSpec, type MarketEvent } from '@cwts/core';
 import { simInstrument, type InstrumentOverride } from './options.js';
 import { LINE_TOO_LONG, readLines, type LineReaderEvents } from './replay-lines.js';
 import type { Keyed, ReplayDamageSink, ReplayItem } from './replay-types.js';
@@ -107,6 +107,23 @@ export const MAX_BOOK_TIME_JUMP_MS = 60 * 60_000;
 export const MAX_STATUS_TIME_LEAD_MS = MAX_BOOK_TIME_JUMP_MS;
 
 /**
+ * How far a market record's receive time `recvTs` may lie from its venue time `ts`, and how much
+ * further ahead than its venue time it may move from its stream's previous record, before it
+ * counts as damaged: one hour, as for book deltas. The replayed engine's clock follows receive
+ * times and never goes back, so one corrupted a day ahead stopped the strategy for the rest of
+ * the replay (every later signal "a day old") while the counts said clean. A live host's
+ * receive lag is milliseconds to seconds; a host clock an hour off the venue's is not a
+ * recording a backtest can judge time by either.
+ */
+export const MAX_RECEIVE_LAG_MS = MAX_BOOK_TIME_JUMP_MS;
+
+/**
+ * Feed statuses a file may hold before its first market record (they wait for it, to be merged
+ * no later than it): past this many the rest go first in the merge, so memory stays bounded.
+ */
+const MAX_LEADING_STATUSES = 1024;
+
+/**
  * The time a recorded event is replayed at: its venue time `ts`, except a book snapshot without
  * one. Binance spot's REST depth snapshot carries no event time, and the engine records it with
  * ts 0; it became the book when it arrived, so it takes its arrival time `recvTs`. Everything
@@ -122,13 +139,16 @@ export function replayTime(item: ReplayItem): number {
  * deltas by sequence (`seq` not above the last book sequence; a gap, `firstSeq` past the last
  * `seq` + 1, that no later snapshot of the stream resyncs) and by venue time (going back, or
  * more than MAX_BOOK_TIME_JUMP_MS ahead; a snapshot starts both over), trades and liquidations
- * by venue time `ts`. Out-of-order records are replayed as recorded and counted, except that a
- * delta too far ahead is replayed at its stream's previous time; a trade's disorder is counted
- * when ReplaySource delivers it, which drops a repeated trade (of this file or another) instead.
+ * by venue time `ts`; every market record's receive time `recvTs` per stream too (ReceiveTimes).
+ * Out-of-order records are replayed as recorded and counted, except that a delta too far ahead
+ * is replayed at its stream's previous time and a damaged receive time is replaced; a trade's
+ * disorder is counted when ReplaySource delivers it, which drops a repeated trade (of this file
+ * or another) instead.
  *
  * Records are merged with other files' by replayTime (a feed status more than
- * MAX_STATUS_TIME_LEAD_MS after its file's market record before it: at that record's time; its
- * own time is the recording host's). The merge takes each file's records in
+ * MAX_STATUS_TIME_LEAD_MS after its file's market record before it: at that record's time; one
+ * before its file's first market record: at its own time or that record's, whichever is
+ * earlier; its own time is the recording host's). The merge takes each file's records in
  * file order, so a record stamped earlier than the one before it is still delivered right after
  * it; only a file's first record could move ahead of other files for a wrong time, and a
  * snapshot without venue time (the first record of every Binance spot recording) takes its
@@ -152,9 +172,18 @@ export function* jsonlRecords(file: string, opts: JsonlFileOptions): Generator<K
   const openGaps = new Map<string, { lineNo: number; message: string }>();
   const lastTradeTs = new Map<string, number>();
   const lastLiquidationTs = new Map<string, number>();
+  const receiveTimes = new ReceiveTimes();
   /** Merge key of the file's last market record: a feed status is merged right after it. */
   let lastMarketKey: number | undefined;
+  /** Feed statuses before the file's first market record, waiting to be keyed no later than it. */
+  const leadingStatuses: Keyed[] = [];
   let lineNo = 0;
+  /** The line last counted out of order here: one line, one count. */
+  let countedLine = 0;
+  const outOfOrder = (message: string): void => {
+    countedLine = lineNo;
+    damage.outOfOrder(file, lineNo, message);
+  };
   for (const line of readLines(file, lineEvents)) {
     lineNo++;
     if (line === null) {
@@ -183,8 +212,12 @@ export function* jsonlRecords(file: string, opts: JsonlFileOptions): Generator<K
       continue;
     }
     const item = r.item;
+    /** A snapshot without venue time: its time is its receive time, nothing to check it against. */
+    const timedByArrival = item.type === 'book_snapshot' && item.ts === 0;
     item.ts = replayTime(item);
     let late: string | undefined;
+    /** The delta's entry in lastDeltaTime when it set one: it takes the receive time as replayed. */
+    let deltaTime: { ts: number; recvTs: number } | undefined;
     const stream = `${item.exchange}\u0000${item.symbol}`;
     if (declared && item.symbol !== '' && !declared.has(stream)) {
       damage.skipped(file, lineNo, `${item.type} for ${item.exchange}:${item.symbol}, which the header does not declare`);
@@ -202,7 +235,7 @@ export function* jsonlRecords(file: string, opts: JsonlFileOptions): Generator<K
         break;
       case 'book_delta': {
         const last = lastBookSeq.get(stream);
-        if (last !== undefined && item.seq <= last) damage.outOfOrder(file, lineNo, `book_delta ${item.symbol} seq ${item.seq} after ${last}`);
+        if (last !== undefined && item.seq <= last) outOfOrder(`book_delta ${item.symbol} seq ${item.seq} after ${last}`);
         else {
           // A lost update leaves the engine's book resyncing until a snapshot, and the engine
           // only ever records its adapters' updates in sequence, so without a snapshot after
@@ -213,13 +246,13 @@ export function* jsonlRecords(file: string, opts: JsonlFileOptions): Generator<K
           lastBookSeq.set(stream, item.seq);
         }
         const prev = lastDeltaTime.get(stream);
-        if (prev !== undefined && item.ts < prev.ts) damage.outOfOrder(file, lineNo, `book_delta ${item.symbol} ts ${item.ts} before ${prev.ts}`);
+        if (prev !== undefined && item.ts < prev.ts) outOfOrder(`book_delta ${item.symbol} ts ${item.ts} before ${prev.ts}`);
         else if (prev !== undefined && item.ts - prev.ts > MAX_BOOK_TIME_JUMP_MS) {
           // Its levels and sequence keep the book whole; its time is not let move the clock.
-          damage.outOfOrder(file, lineNo, `book_delta ${item.symbol} ts ${item.ts} is ${item.ts - prev.ts} ms after ${prev.ts} (bound ${MAX_BOOK_TIME_JUMP_MS}): replayed at ${prev.ts}`);
+          outOfOrder(`book_delta ${item.symbol} ts ${item.ts} is ${item.ts - prev.ts} ms after ${prev.ts} (bound ${MAX_BOOK_TIME_JUMP_MS}): replayed at ${prev.ts}`);
           item.ts = prev.ts;
           item.recvTs = prev.recvTs;
-        } else lastDeltaTime.set(stream, { ts: item.ts, recvTs: item.recvTs });
+        } else lastDeltaTime.set(stream, (deltaTime = { ts: item.ts, recvTs: item.recvTs }));
         break;
       }
       case 'trade': {
@@ -232,20 +265,108 @@ export function* jsonlRecords(file: string, opts: JsonlFileOptions): Generator<K
       }
       case 'liquidation': {
         const last = lastLiquidationTs.get(stream);
-        if (last !== undefined && item.ts < last) damage.outOfOrder(file, lineNo, `liquidation ${item.symbol} ts ${item.ts} before ${last}`);
+        if (last !== undefined && item.ts < last) outOfOrder(`liquidation ${item.symbol} ts ${item.ts} before ${last}`);
         else lastLiquidationTs.set(stream, item.ts);
         break;
       }
     }
+    if (item.type !== 'feed_status') {
+      if (item.type === 'book_snapshot') receiveTimes.startOver(stream);
+      const damaged = timedByArrival ? undefined : receiveTimes.check(item, stream);
+      if (damaged !== undefined) {
+        if (deltaTime) deltaTime.recvTs = item.recvTs;
+        // a trade's is counted when it is delivered, as its other disorder (not if it is dropped as a repeat)
+        if (item.type === 'trade') late ??= damaged;
+        else if (countedLine !== lineNo) outOfOrder(damaged);
+      }
+    }
     // A status's time is the recording host's, not the venue's: one stamped far ahead is merged
     // right after the market record before it in its file (it held back every later record of
-    // its file until the other files had passed its time).
-    let key = item.ts * 1000;
-    if (item.type !== 'feed_status') lastMarketKey = key;
-    else if (lastMarketKey !== undefined && key - lastMarketKey > MAX_STATUS_TIME_LEAD_MS * 1000) key = lastMarketKey;
-    yield late === undefined ? { key, item, lineNo } : { key, item, lineNo, late };
+    // its file until the other files had passed its time), and one before the file's first
+    // market record no later than that record (it has none before it to follow).
+    const key = item.ts * 1000;
+    const keyed: Keyed = late === undefined ? { key, item, lineNo } : { key, item, lineNo, late };
+    if (item.type === 'feed_status') {
+      if (lastMarketKey === undefined) {
+        leadingStatuses.push(keyed);
+        // past the bound they go first: they must not wait unbounded, nor be held at their host time
+        if (leadingStatuses.length > MAX_LEADING_STATUSES) yield* keyedNoLaterThan(leadingStatuses, 0);
+        continue;
+      }
+      if (key - lastMarketKey > MAX_STATUS_TIME_LEAD_MS * 1000) keyed.key = lastMarketKey;
+    } else {
+      lastMarketKey = key;
+      if (leadingStatuses.length > 0) yield* keyedNoLaterThan(leadingStatuses, key);
+    }
+    yield keyed;
   }
+  // A file of statuses only: nothing of it is behind them to hold back.
+  yield* keyedNoLaterThan(leadingStatuses, Infinity);
   for (const gap of openGaps.values()) damage.outOfOrder(file, gap.lineNo, gap.message);
+}
+
+/** Yields and empties `statuses`, each keyed at its own key or `key`, whichever is earlier. */
+function* keyedNoLaterThan(statuses: Keyed[], key: number): Generator<Keyed> {
+  for (const s of statuses) {
+    if (s.key > key) s.key = key;
+    yield s;
+  }
+  statuses.length = 0;
+}
+
+/**
+ * The receive times of one file's market records, checked per stream of an instrument (its
+ * trades, its liquidations, its book) as venue times are. A receive time is damaged when it goes
+ * back in its stream, lies more than MAX_RECEIVE_LAG_MS from its record's venue time, or moves
+ * more than that further ahead than its venue time did since the stream's previous record (the
+ * receive lag `recvTs - ts` grows by more than the bound). A raw jump is not the test: a trade
+ * stream may stay silent for hours, and its receive time then moves ahead with its venue time.
+ *
+ * A damaged receive time is replaced by the earlier of itself and the record's venue time plus
+ * the stream's last sound lag (the file's for a stream's first record; none: the venue time),
+ * never before the stream's previous receive time: a damaged time never moves the replayed
+ * engine's clock further ahead than either time the record carries, and the first record of a
+ * file sets no absurd start. Which of the two times is wrong cannot be told, so the venue time
+ * is not changed here (it is checked by its stream's own rules).
+ */
+class ReceiveTimes {
+  /** Per stream: the receive time its last record is replayed at, and its last sound receive lag. */
+  private readonly streams = new Map<string, { recvTs: number; lag: number | undefined }>();
+  /** The file's last sound receive lag: the reference for a stream's first record. */
+  private fileLag: number | undefined;
+
+  /**
+   * A book snapshot starts its stream over: the updates buffered while it was fetched are
+   * delivered after it and were received before it.
+   */
+  startOver(stream: string): void {
+    this.streams.delete(`book\u0000${stream}`);
+  }
+
+  /** Checks `item.recvTs` (0: none recorded, nothing to check); replaces a damaged one and says why. */
+  check(item: MarketEvent, stream: string): string | undefined {
+    if (item.recvTs === 0) return undefined;
+    const key = `${item.type === 'book_snapshot' || item.type === 'book_delta' ? 'book' : item.type}\u0000${stream}`;
+    const prev = this.streams.get(key);
+    const lag = item.recvTs - item.ts;
+    let why: string | undefined;
+    if (prev !== undefined && item.recvTs < prev.recvTs) why = `before ${prev.recvTs}`;
+    else if (Math.abs(lag) > MAX_RECEIVE_LAG_MS) why = `${lag} ms from its ts ${item.ts} (bound ${MAX_RECEIVE_LAG_MS})`;
+    else if (prev?.lag !== undefined && lag - prev.lag > MAX_RECEIVE_LAG_MS) {
+      why = `${lag - prev.lag} ms further ahead of its ts ${item.ts} than its stream's previous record (bound ${MAX_RECEIVE_LAG_MS})`;
+    }
+    if (why === undefined) {
+      this.streams.set(key, { recvTs: item.recvTs, lag });
+      this.fileLag = lag;
+      return undefined;
+    }
+    const reference = prev?.lag ?? this.fileLag ?? 0;
+    const replayedAt = Math.max(prev?.recvTs ?? 0, Math.min(item.recvTs, item.ts + reference));
+    const message = `${item.type} ${item.symbol} recvTs ${item.recvTs} is ${why}: replayed at ${replayedAt}`;
+    item.recvTs = replayedAt;
+    this.streams.set(key, { recvTs: replayedAt, lag: prev?.lag });
+    return message;
+  }
 }
 
 /**

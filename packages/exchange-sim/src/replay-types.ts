@@ -9,9 +9,9 @@ export interface Keyed {
   /** Line of the record in its file, for messages (0: not known). */
   lineNo?: number;
   /**
-   * Set on a trade that goes back in its stream: why. Counted out of order when it is
-   * delivered, unless it is dropped then as a repeat of a trade already delivered (a duplicate
-   * counts once, as malformed).
+   * Set on a trade that goes back in its stream, or whose receive time is damaged: why. Counted
+   * out of order when it is delivered, unless it is dropped then as a repeat of a trade already
+   * delivered (a duplicate counts once, as malformed).
    */
   late?: string;
 }

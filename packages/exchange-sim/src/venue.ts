@@ -359,12 +359,22 @@ export class SimVenue {
       return;
     }
     const src = this.replayRef!;
-    const firstTs = src.peekTs();
-    const wallStart = this.clock.now();
+    /** Recorded time paced from, and the wall time it was taken at: set on the first tick. */
+    let origin: number | undefined;
+    let wallStart = 0;
     const tick = (): void => {
       this.timeout = undefined;
       if (!this.running || this.ended) return;
-      const origin = firstTs ?? 0;
+      if (origin === undefined) {
+        // Paced from the first market record's venue time. The feed statuses before it (the
+        // recorder writes `connecting` first) carry the recording host's time, and one stamped a
+        // day ahead made the replay's start a day on, so the whole recording went out at once;
+        // with no venue time before them they are delivered at once.
+        while (this.running && src.peek()?.type === 'feed_status') this.stepMarket();
+        if (!this.running) return;
+        origin = src.peekTs() ?? this.currentTs;
+        wallStart = this.clock.now();
+      }
       const target = origin + (this.clock.now() - wallStart) * speed;
       const steps = this.advanceTo(target, MAX_STEPS_PER_TICK);
       if (!this.running || this.ended) return;

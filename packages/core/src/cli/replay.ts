@@ -80,8 +80,10 @@ const damageWarning = (data: string, i: RecordingIntegrity): string => `${data} 
 /**
  * The engine's clock at a replayed event: the time the live engine received it (`recvTs`, what
  * its clock read then), else its venue time (an event recorded without a receive time). The
- * replay's ManualClock never goes back. The simulated venue keeps its own clock on venue time
- * for order timing (latency, arrivals, fills).
+ * replay's ManualClock never goes back, so the reader checks receive times as it checks venue
+ * times (exchange-sim's MAX_RECEIVE_LAG_MS): a damaged one (a day ahead would stop the strategy
+ * for the rest of the replay) is counted out of order and repaired before it gets here. The
+ * simulated venue keeps its own clock on venue time for order timing (latency, arrivals, fills).
  *
  * On venue time, the replay judged time differently from the live run it replays: a signal's
  * age (`ctx.now - signal.ts`, the reference app's `max_signal_age_ms`), cooldowns and risk
