@@ -4,17 +4,20 @@
  * `cl_ord_id` and a `deadline`, so a submit whose answer was lost is resolved by asking for the
  * client id until the deadline has passed. Fills are polled here (QueryOrders with trade ids,
  * then QueryTrades for price, fee and maker flag), as single fills (consolidate_taker=false) so
- * they carry the ids and prices the private `executions` stream (executions-stream.ts) pushes.
+ * they carry the ids and prices the private `executions` stream (executions-stream.ts) pushes;
+ * a taker match from before this driver started is reported as one trade, as earlier versions
+ * journaled it (taker-matches.ts).
  * Orders and cancels wait for Kraken's per-pair trading counter (trading-counter.ts). The shared
  * order bookkeeping lives in the adapter kit (PolledExecutionClient).
  */
-import { lotsToQty, ticksToPrice, type Clock, type Instrument, type Logger, type Order, type VenueBalance } from '@cwts/core';
+import { lotsToQty, priceToTicks, qtyToLots, ticksToPrice, type Clock, type Instrument, type Logger, type Order, type VenueBalance } from '@cwts/core';
 import { type Secret } from '@cwts/core/config';
-import { RateLimiter, TimerSet, httpJson, venueTable, type OrderRef, type PolledOrderDriver, type VenueFill, type VenueOrderView } from '@cwts/core/adapter-kit';
+import { RateLimiter, TimerSet, addDecimalStrings, httpJson, venueTable, type OrderRef, type PolledOrderDriver, type VenueFill, type VenueOrderView } from '@cwts/core/adapter-kit';
 import { PAIRS_UNAVAILABLE, krakenErrorCode, krakenErrorMap, mapKrakenError } from './errors.js';
 import type { KrakenOptions } from './options.js';
 import { krakenApiSign } from './rest-sign.js';
 import { ADD_ORDER_COST, KrakenTradingCounter } from './trading-counter.js';
+import { decimalAbove, hasTakerMatchBefore, takerMatchesOf, type TakerMatch } from './taker-matches.js';
 import { z } from 'zod';
 
 /** GetWebSocketsToken's answer (docs: "Get Websockets Token"): the token and its lifetime in seconds. */
@@ -132,6 +135,8 @@ export class KrakenOrderDriver implements PolledOrderDriver {
   /** Private calls go one at a time: Kraken refuses a nonce lower than one it already saw. */
   private chain: Promise<unknown> = Promise.resolve();
   private lastNonce = 0;
+  /** When this driver first connected (see singleFillsFrom). */
+  private startedAt: number | undefined;
 
   constructor(private readonly deps: KrakenDriverDeps) {
     this.errors = krakenErrorMap(deps.exchange);
@@ -154,6 +159,17 @@ export class KrakenOrderDriver implements PolledOrderDriver {
     }
   }
 
+  /**
+   * From when (epoch ms, Kraken's trade time) a taker match is reported as its single fills: when
+   * this driver first connected (our clock against Kraken's trade times: a restart takes longer
+   * than the two clocks differ). One before is reported as one trade, under the id Kraken's
+   * consolidated view gives it, as versions before single fills journaled it (taker-matches.ts);
+   * the executions stream leaves fills from before it to the REST reads. Undefined before connect.
+   */
+  get singleFillsFrom(): number | undefined {
+    return this.startedAt;
+  }
+
   get hasCredentials(): boolean {
     const k = this.deps.apiKey;
     const s = this.deps.apiSecret;
@@ -167,6 +183,8 @@ export class KrakenOrderDriver implements PolledOrderDriver {
 
   async connect(): Promise<void> {
     this.timers.reopen();
+    // once per driver: a stop and start in one process keeps how it reported matches so far
+    this.startedAt ??= this.deps.clock.now();
     const mod = (await import('ccxt')) as unknown as { default?: { kraken: new (c: object) => CcxtKraken }; kraken?: new (c: object) => CcxtKraken };
     const Ctor = mod.kraken ?? mod.default!.kraken;
     const ex = new Ctor({ apiKey: this.deps.apiKey!.reveal(), secret: this.deps.apiSecret!.reveal(), enableRateLimit: false, timeout: this.deps.options.rest_timeout_ms });
@@ -309,7 +327,8 @@ export class KrakenOrderDriver implements PolledOrderDriver {
 
   async cancel(o: Readonly<Order>): Promise<void> {
     // costed by the order's age when it goes out (a wait for the counter makes it older, and cheaper)
-    await this.tradingCounter.spend(o.symbol, () => this.tradingCounter.cancelCost(o.clientOrderId));
+    // ahead of every order waiting on the pair, behind the cancels asked for before it
+    await this.tradingCounter.spend(o.symbol, () => this.tradingCounter.cancelCost(o.clientOrderId), 'cancel');
     const res = await this.trading(o.symbol, () => this.ex.privatePostCancelOrder(o.venueOrderId ? { txid: o.venueOrderId } : { cl_ord_id: o.clientOrderId }));
     if (!res.result || !(res.result.count > 0)) throw new Error('kraken {"error":["EOrder:Unknown order"]}');
   }
@@ -364,10 +383,19 @@ export class KrakenOrderDriver implements PolledOrderDriver {
     // An order that reached Kraken before OpenOrders was asked is in one answer or the other: open
     // then, or closed by the time ClosedOrders is asked. "Unknown" here says nothing about an
     // order that arrived after OpenOrders was asked (the caller judges by when it asked).
-    // OpenOrders is asked without trade ids: it has no consolidate_taker (QueryOrders and
-    // ClosedOrders do), so fetchFills reads an open order's trade ids by txid instead
+    // OpenOrders has no consolidate_taker (QueryOrders and ClosedOrders do): an order found open
+    // is read again by its txid, and that one answer is the view, its vol_exec and its trade ids
+    // from one moment. Its vol_exec from OpenOrders paired with trade ids read later (after a wait
+    // for the REST counter, up to 45 s) did not add up when it filled in between: a `status`
+    // mismatch at reconciliation, HALT under on_mismatch = "halt".
     const open = await this.private(1, () => this.ex.privatePostOpenOrders({ cl_ord_id: ref.clientOrderId }));
-    for (const [txid, j] of Object.entries(open.result?.open ?? {})) if (j.cl_ord_id === ref.clientOrderId) return this.ownView(txid, j);
+    for (const [txid, j] of Object.entries(open.result?.open ?? {})) {
+      if (j.cl_ord_id !== ref.clientOrderId) continue;
+      const now = await this.fetchOrder({ ...ref, venueOrderId: txid });
+      // listed a moment ago: not finding it now is a failed read, never "unknown"
+      if (!now) throw new Error(`${this.deps.exchange}: order ${txid} (${ref.clientOrderId}) was listed open, then QueryOrders did not find it`);
+      return now;
+    }
     const closed = await this.private(1, () => this.ex.privatePostClosedOrders({ cl_ord_id: ref.clientOrderId, trades: true, consolidate_taker: false }));
     for (const [txid, j] of Object.entries(closed.result?.closed ?? {})) if (j.cl_ord_id === ref.clientOrderId) return this.ownView(txid, j);
     return undefined;
@@ -385,21 +413,97 @@ export class KrakenOrderDriver implements PolledOrderDriver {
   }
 
   async fetchFills(view: VenueOrderView): Promise<VenueFill[]> {
-    let ids = view.tradeIds;
-    if (!ids) ids = (await this.fetchOrder({ symbol: view.symbol, clientOrderId: view.clientOrderId ?? '', venueOrderId: view.venueOrderId }))?.tradeIds ?? [];
-    const out: VenueFill[] = [];
+    // the trade ids and the vol_exec they add up to, from one answer
+    const read = view.tradeIds ? view : await this.fetchOrder({ symbol: view.symbol, clientOrderId: view.clientOrderId ?? '', venueOrderId: view.venueOrderId });
+    const ids = read?.tradeIds ?? [];
+    const singles: [string, KrakenTradeInfo][] = [];
     for (const part of chunks(ids, 20)) {
       const res = await this.private(2, () => this.ex.privatePostQueryTrades({ txid: part.join(',') }));
       const entries = Object.entries(res.result ?? {}).filter(([, t]) => t.ordertxid === view.venueOrderId);
       await this.knowPairs(entries.map(([, t]) => t.pair));
       for (const [id, t] of entries) {
-        const f = this.fill(id, t);
         // a trade of this order left out would never be booked: the read fails instead
-        if (!f) throw new Error(`${this.deps.exchange}: trade ${id} of order ${view.venueOrderId} is on pair ${String(t.pair)}, which maps to no configured instrument`);
-        out.push(f);
+        if (!this.fill(id, t)) throw new Error(`${this.deps.exchange}: trade ${id} of order ${view.venueOrderId} is on pair ${String(t.pair)}, which maps to no configured instrument`);
+        singles.push([id, t]);
+      }
+    }
+    const out = await this.asJournaled(new Map([[view.venueOrderId, { singles, singleIds: ids }]]));
+    // What is reported of an order never adds up past its vol_exec: a read that did would book
+    // more than Kraken filled (a match both as one trade and as its fills), so it is not used.
+    if (read && decimalAbove(out.reduce((sum, f) => addDecimalStrings(sum, f.qty), '0'), read.filledQty || '0')) {
+      throw new Error(`${this.deps.exchange}: the trades read for order ${view.venueOrderId} add up past its vol_exec ${read.filledQty}; not used`);
+    }
+    return out;
+  }
+
+  /**
+   * Orders' single fills as this driver reports them: each taker match Kraken timed before
+   * singleFillsFrom as one trade under its consolidated id (Kraken's default view, asked here
+   * for those orders only), every other fill as itself. The same match comes out the same
+   * (id, quantity, price, fee) from every read, so it is booked once, whichever read sees it.
+   */
+  private async asJournaled(orders: ReadonlyMap<string, { singles: [string, KrakenTradeInfo][]; singleIds?: readonly string[] }>): Promise<VenueFill[]> {
+    const before = this.startedAt ?? Number.NEGATIVE_INFINITY;
+    const candidates = [...orders].filter(([, o]) => hasTakerMatchBefore(o.singles, before)).map(([txid]) => txid);
+    const listed = new Map<string, { consolidated: string[]; single: string[] }>();
+    // QueryOrders takes up to 50 txids
+    for (const part of chunks(candidates, 50)) {
+      const consolidated = await this.private(1, () => this.ex.privatePostQueryOrders({ txid: part.join(','), trades: true, consolidate_taker: true }));
+      // every single fill id of the order, also those outside a TradesHistory window
+      const single = await this.private(1, () => this.ex.privatePostQueryOrders({ txid: part.join(','), trades: true, consolidate_taker: false }));
+      for (const txid of part) {
+        const c = consolidated.result?.[txid]?.trades;
+        const s = single.result?.[txid]?.trades;
+        if (!c || !s) throw new Error(`${this.deps.exchange}: QueryOrders did not list the trades of order ${txid}, whose taker match from before this start must be reported as one trade; not used`);
+        listed.set(txid, { consolidated: c, single: s });
+      }
+    }
+    const out: VenueFill[] = [];
+    for (const [txid, o] of orders) {
+      const ids = listed.get(txid);
+      let matches: TakerMatch<KrakenTradeInfo>[] = [];
+      if (ids) {
+        try {
+          matches = takerMatchesOf(o.singles, [...ids.single, ...(o.singleIds ?? [])], ids.consolidated, before);
+        } catch (err) {
+          throw new Error(`${this.deps.exchange}: order ${txid}: ${(err as Error).message}; not used`);
+        }
+      }
+      const inMatch = new Set(matches.flatMap((m) => m.members.map(([id]) => id)));
+      for (const [id, t] of o.singles) {
+        if (inMatch.has(id)) continue;
+        const f = this.fill(id, t);
+        if (f) out.push(f);
+      }
+      for (const m of matches) {
+        const f = this.matchFill(txid, m);
+        if (f) out.push(f);
       }
     }
     return out;
+  }
+
+  /**
+   * A taker match as one trade: its quantity and fee summed exactly, its price the
+   * volume-weighted average of its fills rounded half up to the tick (what Kraken's consolidated
+   * view shows, to the pair's precision; booked only when no journal holds the match).
+   */
+  private matchFill(txid: string, m: TakerMatch<KrakenTradeInfo>): VenueFill | undefined {
+    const first = m.members[0]![1];
+    const symbol = this.v2ByRest.get(first.pair) ?? first.pair;
+    const i = this.deps.instrument(symbol);
+    if (!i) return undefined;
+    let lots = 0n;
+    let notional = 0n; // ticks x lots
+    let fee = '0';
+    for (const [, t] of m.members) {
+      const q = BigInt(qtyToLots(i, t.vol));
+      lots += q;
+      notional += BigInt(priceToTicks(i, t.price)) * q;
+      fee = addDecimalStrings(fee, t.fee);
+    }
+    const ticks = lots > 0n ? (2n * notional + lots) / (2n * lots) : 0n;
+    return { tradeId: m.id, venueOrderId: txid, symbol, price: ticksToPrice(i, Number(ticks)), qty: lotsToQty(i, Number(lots)), fee, feeAsset: i.quote, ts: Math.round(m.time * 1000), liquidity: 'taker' };
   }
 
   async fetchOpenOrders(symbols: readonly string[]): Promise<VenueOrderView[]> {
@@ -416,7 +520,9 @@ export class KrakenOrderDriver implements PolledOrderDriver {
   }
 
   async fetchFillsSince(symbols: readonly string[], sinceTs: number): Promise<VenueFill[]> {
-    const out: VenueFill[] = [];
+    // single fills of our symbols by order, also those up to a second before sinceTs (`start`
+    // below): a taker match is grouped from all its fills, then kept by its own time
+    const byOrder = new Map<string, { singles: [string, KrakenTradeInfo][] }>();
     // `start` is exclusive, in seconds: one second earlier, then filtered here by ms
     const start = Math.floor(sinceTs / 1000) - 1;
     for (let ofs = 0, page = 0; page < MAX_TRADES_HISTORY_PAGES; page++) {
@@ -425,10 +531,13 @@ export class KrakenOrderDriver implements PolledOrderDriver {
       await this.knowPairs(entries.map(([, t]) => t.pair));
       for (const [id, t] of entries) {
         const f = this.fill(id, t);
-        if (f && f.ts >= sinceTs && symbols.includes(f.symbol)) out.push(f);
+        if (!f || !symbols.includes(f.symbol)) continue;
+        const o = byOrder.get(t.ordertxid);
+        if (o) o.singles.push([id, t]);
+        else byOrder.set(t.ordertxid, { singles: [[id, t]] });
       }
       ofs += entries.length;
-      if (entries.length === 0 || ofs >= (res.result?.count ?? 0)) return out;
+      if (entries.length === 0 || ofs >= (res.result?.count ?? 0)) return (await this.asJournaled(byOrder)).filter((f) => f.ts >= sinceTs);
     }
     // Newest first: what is left are the oldest trades since the journal's last fill. Returned
     // without them, the reconciliation would look complete with those fills never booked.

@@ -18,6 +18,8 @@
  * - The channel is account-wide: events on pairs this venue does not configure are left out by
  *   the parser (counted in `stats.foreign`), and events about orders we do not follow by the
  *   client (`outcomes.untracked`); neither is a reason to read anything over REST.
+ * - Fills from before the driver started (a snapshot's) are not applied from the push: the REST
+ *   reads report them (a taker match then as one trade, as earlier versions journaled it).
  * - The stream is an accelerator: while it is down polling continues as before.
  */
 import type { Clock, Logger } from '@cwts/core';
@@ -35,6 +37,13 @@ export interface KrakenExecutionStreamDeps {
   parser: KrakenExecutionsParser;
   token(): Promise<KrakenWsToken>;
   random?: () => number;
+  /**
+   * From when (epoch ms) a pushed fill is applied from the push (the driver's singleFillsFrom).
+   * A fill from before (a snapshot's last 50 fills) is left to the REST reads, which may report
+   * its taker match as one trade (taker-matches.ts): pushed as its single fills, one the journal
+   * holds under the match's id would look new. Its event still says how much the order filled.
+   */
+  pushedFillsFrom?: () => number | undefined;
 }
 
 export interface KrakenExecutionStreamStats {
@@ -60,6 +69,12 @@ export interface KrakenExecutionStreamStats {
 function byFillTime(a: PushedExecution, b: PushedExecution): number {
   if (!a.fill || !b.fill) return (a.fill ? 0 : 1) - (b.fill ? 0 : 1);
   return a.fill.ts - b.fill.ts;
+}
+
+/** The event without its fill: what it says of the order (filled quantity, state) only. */
+function withoutFill(e: PushedExecution): PushedExecution {
+  const { fill: _fill, ...order } = e;
+  return order;
 }
 
 /** Subscribe failures in a row before the connection itself is dropped and rebuilt (with backoff). */
@@ -219,8 +234,9 @@ export class KrakenExecutionStream implements OrderUpdateStream {
         const events = m.snapshot ? [...m.events].sort(byFillTime) : m.events;
         const sink = this.sink;
         if (!sink) return;
+        const fillsFrom = this.deps.pushedFillsFrom?.();
         for (const e of events) {
-          const outcome = sink.execution(e);
+          const outcome = sink.execution(fillsFrom !== undefined && e.fill !== undefined && e.fill.ts < fillsFrom ? withoutFill(e) : e);
           this.stats.outcomes[outcome]++;
           if (outcome === 'invalid') invalid++;
         }

@@ -38,7 +38,7 @@ export function createKrakenVenue(cfg: Readonly<Record<string, unknown>>, deps: 
     options.executions_stream && driver.hasCredentials
       ? new KrakenExecutionStream({
           exchange: deps.exchange, url: krakenPrivateWsUrl(options.private_ws_url, wsUrl), options, clock: deps.clock, logger: deps.logger, random: deps.random,
-          parser: new KrakenExecutionsParser(instrument), token: () => driver.webSocketsToken(),
+          parser: new KrakenExecutionsParser(instrument), token: () => driver.webSocketsToken(), pushedFillsFrom: () => driver.singleFillsFrom,
         })
       : undefined;
   const execution = new PolledExecutionClient({

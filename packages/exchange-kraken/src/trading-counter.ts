@@ -18,6 +18,14 @@
  * answer was lost) is costed as the youngest (8). What this process cannot see (orders placed
  * by hand, another program on the same key) is not counted: a refusal from Kraken marks the
  * pair's counter full, so the next transaction waits for it to decay.
+ *
+ * Waits are served per pair in turn: cancels first, in the order they were asked for, then
+ * orders, in the order they were asked for. A waiting transaction holds back every later one on
+ * its pair (a cancel every order), so a cancel is never overtaken: without the queue an order
+ * (cost 1, fits below 59) went out whenever there was room for it while a young order's cancel
+ * (cost 8, needs below 52) waited, and at one order a second (Starter's decay) the cancel never
+ * went out. A cancel that adds nothing (its order is past 300 s) goes out at once when it fits:
+ * it delays nobody.
  */
 import { RateLimitExceededError, type TimerSet } from '@cwts/core/adapter-kit';
 
@@ -37,6 +45,8 @@ export const OPENTM_CLOCK_MARGIN_MS = 2_000;
 /** What AddOrder adds. */
 export const ADD_ORDER_COST = 1;
 
+const closedError = () => new RateLimitExceededError('kraken trading counter: closed while waiting (nothing sent)', 'closed');
+
 /** What cancelling an order of this age (ms; undefined: unknown) adds to its pair's counter. */
 export function krakenCancelCost(ageMs: number | undefined): number {
   if (ageMs === undefined || !(ageMs >= 0)) return CANCEL_COST_BY_AGE[0]![1];
@@ -44,9 +54,30 @@ export function krakenCancelCost(ageMs: number | undefined): number {
   return 0;
 }
 
+/** What waits for a pair's counter: an AddOrder or a CancelOrder. */
+export type TradingCall = 'order' | 'cancel';
+
+/** One transaction waiting for room on its pair's counter. */
+interface Waiter {
+  cost: () => number;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+/** A pair's waiting transactions: cancels are served before orders, each in arrival order. */
+interface PairQueue {
+  cancels: Waiter[];
+  orders: Waiter[];
+  /** Whether a serve loop runs for the pair (one at a time). */
+  serving: boolean;
+  /** Ends the serve loop's current wait (a transaction arrived: it may go ahead, or need nothing). */
+  wake?: () => void;
+}
+
 export class KrakenTradingCounter {
   /** Each pair's counter as last computed, and when. */
   private readonly pairs = new Map<string, { value: number; at: number }>();
+  /** Each pair's waiting transactions (absent: none waits). */
+  private readonly queues = new Map<string, PairQueue>();
   /** When each order's AddOrder answer came back, by client id, oldest first (see placed()). */
   private readonly placedAt = new Map<string, number>();
 
@@ -67,22 +98,96 @@ export class KrakenTradingCounter {
 
   /**
    * Waits until the cost fits on `pair` (the counter stays below the threshold: Kraken's docs say
-   * a transaction that reaches it is refused), then adds it. Rejects with RateLimitExceededError
-   * ('closed') when the driver closes meanwhile: nothing was sent.
+   * a transaction that reaches it is refused) and it is this call's turn on the pair (cancels
+   * first, then orders, each in arrival order), then adds it. Rejects with
+   * RateLimitExceededError ('closed') when the driver closes meanwhile: nothing was sent.
    */
-  async spend(pair: string, costOf: number | (() => number)): Promise<void> {
-    for (;;) {
-      if (this.timers.isClosed) throw new RateLimitExceededError('kraken trading counter: closed while waiting (nothing sent)', 'closed');
-      // asked again after each wait: a cancel's cost falls as its order ages
-      const cost = typeof costOf === 'number' ? costOf : costOf();
-      const v = this.value(pair);
-      // a cost of the whole threshold or more (never at Kraken's tiers) waits for an empty counter
-      if (v + cost < this.max || v === 0) {
-        this.pairs.set(pair, { value: v + cost, at: this.now() });
-        return;
+  spend(pair: string, costOf: number | (() => number), call: TradingCall = 'order'): Promise<void> {
+    if (this.timers.isClosed) return Promise.reject(closedError());
+    // asked again at each turn: a cancel's cost falls as its order ages
+    const cost = typeof costOf === 'number' ? () => costOf : costOf;
+    const q = this.queues.get(pair);
+    const ahead = q === undefined ? 0 : call === 'cancel' ? q.cancels.length : q.cancels.length + q.orders.length;
+    if (ahead === 0 || call === 'cancel') {
+      const now = cost();
+      // nothing ahead of it (or a cancel that adds nothing: it delays nobody): at once when it fits
+      if ((ahead === 0 || now === 0) && this.fits(pair, now)) {
+        this.add(pair, now);
+        return Promise.resolve();
       }
-      await this.timers.sleep(Math.max(1, Math.ceil(((v + Math.min(cost, this.max) - this.max) / this.decayPerS) * 1000) + 1));
     }
+    return new Promise<void>((resolve, reject) => {
+      let queue = this.queues.get(pair);
+      if (queue === undefined) this.queues.set(pair, (queue = { cancels: [], orders: [], serving: false }));
+      (call === 'cancel' ? queue.cancels : queue.orders).push({ cost, resolve, reject });
+      if (!queue.serving) void this.serve(pair, queue);
+      else if (call === 'cancel') queue.wake?.();
+    });
+  }
+
+  /** Serves a pair's waiting transactions in turn, each once it fits, until none waits. */
+  private async serve(pair: string, q: PairQueue): Promise<void> {
+    q.serving = true;
+    try {
+      for (;;) {
+        if (this.timers.isClosed) {
+          for (const w of [...q.cancels.splice(0), ...q.orders.splice(0)]) w.reject(closedError());
+          return;
+        }
+        // a cancel that adds nothing (its order is past 300 s) delays nobody: out once it fits
+        let freeWaiting = false;
+        for (let k = 0; k < q.cancels.length; ) {
+          const w = q.cancels[k]!;
+          if (w.cost() !== 0) k++;
+          else if (this.fits(pair, 0)) {
+            q.cancels.splice(k, 1);
+            w.resolve();
+          } else {
+            freeWaiting = true;
+            k++;
+          }
+        }
+        const head = q.cancels.find((w) => w.cost() !== 0) ?? q.orders[0];
+        if (head === undefined && !freeWaiting) return;
+        const cost = head === undefined ? 0 : head.cost();
+        if (head !== undefined && this.fits(pair, cost)) {
+          const from = q.cancels.includes(head) ? q.cancels : q.orders;
+          from.splice(from.indexOf(head), 1);
+          this.add(pair, cost);
+          head.resolve();
+          continue;
+        }
+        // until the head fits (or a free cancel does); a cancel arriving meanwhile ends the wait
+        // (it may go ahead of an order at the head, or add nothing)
+        const v = this.value(pair);
+        const waitFor = freeWaiting ? 0 : cost;
+        const ms = Math.max(1, Math.ceil(((v + Math.min(waitFor, this.max) - this.max) / this.decayPerS) * 1000) + 1);
+        await new Promise<void>((resolve) => {
+          q.wake = resolve;
+          void this.timers.sleep(ms).then(resolve);
+        });
+        q.wake = undefined;
+      }
+    } finally {
+      q.serving = false;
+      if (q.cancels.length === 0 && q.orders.length === 0 && this.queues.get(pair) === q) this.queues.delete(pair);
+    }
+  }
+
+  /** Whether `cost` fits on the pair now; a cost of the whole threshold or more (never at Kraken's tiers) waits for an empty counter. */
+  private fits(pair: string, cost: number): boolean {
+    const v = this.value(pair);
+    return v + cost < this.max || v === 0;
+  }
+
+  private add(pair: string, cost: number): void {
+    this.pairs.set(pair, { value: this.value(pair) + cost, at: this.now() });
+  }
+
+  /** Transactions waiting on `pair` (tests). */
+  waiting(pair: string): number {
+    const q = this.queues.get(pair);
+    return q === undefined ? 0 : q.cancels.length + q.orders.length;
   }
 
   /** Kraken refused a transaction on `pair` for its rate: the counter is full there. */

@@ -8,7 +8,7 @@ import { PolledExecutionClient } from '@cwts/core/adapter-kit';
 import { Secret } from '@cwts/core/config';
 import { waitUntil } from '@cwts/core/testing';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { KrakenOrderDriver, type KrakenOrderInfo } from '../src/execution.js';
+import { KrakenOrderDriver, type KrakenOrderInfo, type KrakenTradeInfo } from '../src/execution.js';
 import { DEFAULT_KRAKEN_OPTIONS, type KrakenOptions } from '../src/options.js';
 
 /** The scripted venue (@cwts/core/testing scriptedCcxt): each test sets the endpoints it needs; calls are recorded. */
@@ -216,5 +216,36 @@ describe('Kraken: an unknown AddOrder outcome looked up under the default REST c
     expect(onBook).toBe(true);
     // that lookup answered "unknown" past the grace, but it began inside it: the next one finds the order working
     expect(reports.map((r) => `${r.kind}${r.text ? `: ${r.text}` : ''}`)).toEqual(['ack']);
+  });
+});
+
+describe('Kraken queryOrder by client id (a restart whose journal has no txid for the order)', () => {
+  beforeEach(() => venue.reset());
+
+  it("an order found open is read again by its txid: the answer's filled quantity and its fills come from that one read and add up, also when it filled in between", async () => {
+    const clock = new ManualClock(T0);
+    const c = client(clock, 3_600_000);
+    const working = (extra: Partial<KrakenOrderInfo>) => info({ vol: '0.03000000', opentm: T0 / 1000, ...extra });
+    const trade = (): KrakenTradeInfo => ({ ordertxid: 'O1', pair: 'XXBTZUSD', time: T0 / 1000 + 1, type: 'buy', price: '64000.0', vol: '0.01000000', fee: '0.1', maker: true });
+    venue.handlers.publicGetAssetPairs = () => ok(PAIRS);
+    let started = false;
+    // when OpenOrders is asked: 0.01 filled (T1)
+    venue.handlers.privatePostOpenOrders = (p) => ok({ open: started && p?.cl_ord_id === 'c1' ? { O1: working({ vol_exec: '0.01000000' }) } : {} });
+    // a moment later (the REST counter can hold a read up to 45 s), by txid: a second fill (T2)
+    venue.handlers.privatePostQueryOrders = () => ok({ O1: working({ vol_exec: '0.02000000', trades: ['T1', 'T2'] }) });
+    venue.handlers.privatePostQueryTrades = (p) => ok(Object.fromEntries(String(p!.txid).split(',').map((id) => [id, trade()])));
+    await c.start(() => {});
+    started = true;
+    try {
+      const st = await c.queryOrder({ ...order(), qty: qtyToLots(BTC, '0.03'), status: 'open' });
+      // paired with OpenOrders' 0.01, the two fills were a `status` mismatch at reconciliation (HALT under on_mismatch = "halt")
+      expect({ filledQty: st!.filledQty, fills: st!.fills.map((f) => [f.tradeId, f.lastQty]) }).toEqual({
+        filledQty: qtyToLots(BTC, '0.02'),
+        fills: [['T1', qtyToLots(BTC, '0.01')], ['T2', qtyToLots(BTC, '0.01')]],
+      });
+      expect(venue.calls.filter((k) => k.fn === 'privatePostQueryOrders').map((k) => k.params)).toEqual([{ txid: 'O1', trades: true, consolidate_taker: false }]);
+    } finally {
+      await c.stop();
+    }
   });
 });

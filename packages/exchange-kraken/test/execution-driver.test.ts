@@ -215,10 +215,15 @@ describe('KrakenOrderDriver (scripted venue)', () => {
   it('a lost submit answer is resolved by client id: open orders, then closed orders, else absent', async () => {
     driver = await started();
     venue.handlers.privatePostOpenOrders = () => ok({ open: { O9: info({ cl_ord_id: 'someone-else' }), O1: info() } });
-    expect((await driver.fetchOrder({ symbol: 'BTC/USD', clientOrderId: 'c1' }))!.venueOrderId).toBe('O1');
-    expect(venue.calls.map((c) => c.fn)).toEqual(['privatePostOpenOrders']);
-    // without trade ids (OpenOrders cannot be asked for unconsolidated ones); ClosedOrders with consolidate_taker=false
-    expect(venue.calls[0]!.params).toEqual({ cl_ord_id: 'c1' });
+    // found open, then read by its txid: the view, its vol_exec and its trade ids from that one answer
+    venue.handlers.privatePostQueryOrders = () => ok({ O1: info({ vol_exec: '0.004', trades: ['T1'] }) });
+    expect(await driver.fetchOrder({ symbol: 'BTC/USD', clientOrderId: 'c1' })).toMatchObject({ venueOrderId: 'O1', filledQty: '0.004', tradeIds: ['T1'] });
+    expect(venue.calls.map((c) => c.fn)).toEqual(['privatePostOpenOrders', 'privatePostQueryOrders']);
+    // OpenOrders without trade ids (it cannot be asked for unconsolidated ones); QueryOrders and ClosedOrders with consolidate_taker=false
+    expect(venue.calls.map((c) => c.params)).toEqual([{ cl_ord_id: 'c1' }, { txid: 'O1', trades: true, consolidate_taker: false }]);
+    // listed open, then not found by its txid: a failed read, never "unknown"
+    venue.handlers.privatePostQueryOrders = () => ok({});
+    await expect(driver.fetchOrder({ symbol: 'BTC/USD', clientOrderId: 'c1' })).rejects.toThrow(/listed open, then QueryOrders did not find it/);
 
     venue.calls.length = 0;
     venue.handlers.privatePostOpenOrders = () => ok({ open: {} });
@@ -239,8 +244,10 @@ describe('KrakenOrderDriver (scripted venue)', () => {
       if (asked.length === 20) return ok({ T0: trade(), T1: trade({ maker: false }), T2: trade({ ordertxid: 'O2', pair: 'XETHZUSD' }), T4: trade({ maker: undefined }) });
       return ok({});
     };
-    const fills = await driver.fetchFills(view({ tradeIds: ids }));
-    expect(venue.calls.map((c) => String(c.params!.txid).split(',').length)).toEqual([20, 1]);
+    // two taker fills from before the driver started: Kraken's consolidated view is asked too (it lists each as itself)
+    venue.handlers.privatePostQueryOrders = () => ok({ O1: info({ vol_exec: '0.012', trades: ids }) });
+    const fills = await driver.fetchFills(view({ tradeIds: ids, filledQty: '0.012' }));
+    expect(venue.calls.filter((c) => c.fn === 'privatePostQueryTrades').map((c) => String(c.params!.txid).split(',').length)).toEqual([20, 1]);
     expect(fills.map((f) => [f.tradeId, f.liquidity])).toEqual([['T0', 'maker'], ['T1', 'taker'], ['T4', undefined]]);
     expect(fills[0]).toEqual({ tradeId: 'T0', venueOrderId: 'O1', symbol: 'BTC/USD', price: '64000.0', qty: '0.004', fee: '1.0240', feeAsset: 'USD', ts: 1764928801500, liquidity: 'maker' });
     // a trade of this order that maps to no instrument would never be booked: the read fails
@@ -250,7 +257,7 @@ describe('KrakenOrderDriver (scripted venue)', () => {
 
   it('fills of a view without trade ids: the order is asked for them first; none known is no QueryTrades', async () => {
     driver = await started();
-    venue.handlers.privatePostQueryOrders = () => ok({ O1: info({ trades: ['TX'] }) });
+    venue.handlers.privatePostQueryOrders = () => ok({ O1: info({ trades: ['TX'], vol_exec: '0.004' }) });
     venue.handlers.privatePostQueryTrades = () => ok({ TX: trade() });
     expect((await driver.fetchFills(view())).map((f) => f.tradeId)).toEqual(['TX']);
     expect(venue.calls.map((c) => c.fn)).toEqual(['privatePostQueryOrders', 'privatePostQueryTrades']);
@@ -291,6 +298,41 @@ describe('KrakenOrderDriver (scripted venue)', () => {
     expect(venue.calls).toHaveLength(1);
     venue.handlers.privatePostTradesHistory = () => ({ error: [] });
     expect(await driver.fetchFillsSince(['BTC/USD'], since)).toEqual([]);
+  });
+
+  it('a taker match from before the driver started is one trade under its consolidated id, the same from fetchFills and fetchFillsSince; a match since is its single fills; trades adding past vol_exec fail the read', async () => {
+    driver = await started(); // connected at 2026-12-05T10:00:00Z; these trades are a year older
+    const early = 1764928801.5;
+    const since = Date.parse('2026-12-05T10:00:05Z') / 1000;
+    const trades: Record<string, KrakenTradeInfo> = {
+      // one taker match across two levels (one time), then a maker fill of the same order
+      TA: trade({ time: early, maker: false, vol: '0.001', price: '64000.0', fee: '0.0256' }),
+      TB: trade({ time: early, maker: false, vol: '0.003', price: '64000.5', fee: '0.0768' }),
+      TC: trade({ time: early + 10, vol: '0.002' }),
+      // a match made since the driver started (order O2)
+      TD: trade({ ordertxid: 'O2', time: since, maker: false, vol: '0.001' }),
+      TE: trade({ ordertxid: 'O2', time: since, maker: false, vol: '0.002', price: '64000.5' }),
+    };
+    venue.handlers.privatePostQueryTrades = (p) => ok(Object.fromEntries(String(p!.txid).split(',').map((id) => [id, trades[id]!])));
+    // Kraken's default view lists the match under its first fill's id; single fills each under its own
+    venue.handlers.privatePostQueryOrders = (p) => ok({ O1: info({ vol_exec: '0.006', trades: p!.consolidate_taker === true ? ['TA', 'TC'] : ['TA', 'TB', 'TC'] }) });
+    venue.handlers.privatePostTradesHistory = () => ok({ trades, count: 5 });
+    const match = { tradeId: 'TA', venueOrderId: 'O1', symbol: 'BTC/USD', price: '64000.4', qty: '0.004', fee: '0.1024', feeAsset: 'USD', ts: 1764928801500, liquidity: 'taker' };
+    const fills = await driver.fetchFills(view({ tradeIds: ['TA', 'TB', 'TC'], filledQty: '0.006' }));
+    // quantity and fee summed; the price the average (64000.375) to the tick, half up
+    expect(fills.map((f) => f.tradeId).sort()).toEqual(['TA', 'TC']);
+    expect(fills.find((f) => f.tradeId === 'TA')).toEqual(match);
+    expect(venue.calls.filter((c) => c.fn === 'privatePostQueryOrders').map((c) => c.params!.consolidate_taker)).toEqual([true, false]);
+    const history = await driver.fetchFillsSince(['BTC/USD'], 1764928801000);
+    expect(history.find((f) => f.tradeId === 'TA')).toEqual(match);
+    // the match since the start: its single fills, Kraken's consolidated view not asked for it
+    expect(history.map((f) => f.tradeId).sort()).toEqual(['TA', 'TC', 'TD', 'TE']);
+    expect(venue.calls.filter((c) => c.fn === 'privatePostQueryOrders').map((c) => c.params!.txid)).toEqual(['O1', 'O1', 'O1', 'O1']);
+    // what is reported of an order never adds up past its vol_exec
+    await expect(driver.fetchFills(view({ tradeIds: ['TA', 'TB', 'TC'], filledQty: '0.005' }))).rejects.toThrow(/add up past its vol_exec 0.005/);
+    // a match Kraken's default view does not name by one id: the read fails (booked as fills, one a journal held as the match would be new)
+    venue.handlers.privatePostQueryOrders = (p) => ok({ O1: info({ vol_exec: '0.006', trades: p!.consolidate_taker === true ? ['TC'] : ['TA', 'TB', 'TC'] }) });
+    await expect(driver.fetchFills(view({ tradeIds: ['TA', 'TB', 'TC'], filledQty: '0.006' }))).rejects.toThrow(/order O1: its fills TA, TB .* consolidated under no one trade id/);
   });
 
   it('fetchFillsSince past its 200 pages (10,050 trades since the last fill) fails the read; never 10,000 returned as if complete', async () => {

@@ -115,6 +115,8 @@ export class FakeKrakenAccount {
   pushDelayMs = 0;
   /** Leave the last trades out of the executions snapshot (snap_trades ignored). */
   snapshotWithoutTrades = false;
+  /** Trade events without `cum_qty` (the docs mark it optional). */
+  tradeEventsWithoutCumQty = false;
   /** The order_status on the trade that completes an order (the docs: it may still say partially_filled). */
   completingTradeStatus: 'filled' | 'partially_filled' = 'partially_filled';
 
@@ -136,13 +138,13 @@ export class FakeKrakenAccount {
   }
 
   /** Fills `qty` of an open order at `price` (decimal strings), with the fee in quote. */
-  fill(id: string, t: { qty: string; price: string; fee: string; maker: boolean }): string {
+  fill(id: string, t: { qty: string; price: string; fee: string; maker: boolean }, time = this.now() / 1000): string {
     const o = this.find(id);
     if (!o || o.status !== 'open') throw new Error(`fake kraken: no open order ${id}`);
     const q = units(t.qty, o.pair.qtyPrecision)!;
     const volU = units(o.vol, o.pair.qtyPrecision)!;
     if (o.volExecUnits + q > volU) throw new Error('fake kraken: overfill');
-    const tr: FakeTrade = { id: this.id('T'), order: o, price: t.price, vol: t.qty, fee: t.fee, maker: t.maker, time: this.now() / 1000 };
+    const tr: FakeTrade = { id: this.id('T'), order: o, price: t.price, vol: t.qty, fee: t.fee, maker: t.maker, time };
     this.trades.push(tr);
     o.trades.push(tr.id);
     o.volExecUnits += q;
@@ -156,13 +158,15 @@ export class FakeKrakenAccount {
 
   /**
    * One taker match of an open order against several resting orders: a fill per level (each its
-   * own trade id, price and fee, all at one time), pushed one by one. Returns the trade ids.
+   * own trade id, price and fee, all at the match's one time), pushed one by one. Returns the trade ids.
    */
   takerMatch(id: string, levels: { qty: string; price: string; fee: string }[]): string[] {
     const match = this.id('M');
     const ids: string[] = [];
+    // one matching event: its fills share its time
+    const time = this.now() / 1000;
     for (const l of levels) {
-      const tid = this.fill(id, { ...l, maker: false });
+      const tid = this.fill(id, { ...l, maker: false }, time);
       this.trades.find((t) => t.id === tid)!.match = match;
       ids.push(tid);
     }
@@ -268,7 +272,7 @@ export class FakeKrakenAccount {
       // Kraken may say partially_filled on the trade that completes the order; a filled event follows
       order_status: full ? this.completingTradeStatus : 'partially_filled', order_type: o.ordertype,
       fees: [{ asset: o.pair.symbol.split('/')[1], qty: this.num(t.fee, 8) }], fee_usd_equiv: { $num: '0' },
-      cum_qty: this.num(decimal(cum, o.pair.qtyPrecision), o.pair.qtyPrecision), cum_cost: { $num: '0' }, timestamp: new Date(t.time * 1000).toISOString(),
+      ...(this.tradeEventsWithoutCumQty ? {} : { cum_qty: this.num(decimal(cum, o.pair.qtyPrecision), o.pair.qtyPrecision) }), cum_cost: { $num: '0' }, timestamp: new Date(t.time * 1000).toISOString(),
     };
   }
 

@@ -158,14 +158,81 @@ describe("Kraken's per-pair trading counter", () => {
     d.close();
   });
 
+  it('a cancel waiting for the counter is not overtaken by orders asked for after it on the pair (one a second, inside the default 30 per 30 s): it goes out within about 8 s', async () => {
+    const d = await driver();
+    // a working order (young), then Kraken refuses an order for its rate: the pair's counter is full
+    const a = order(0);
+    const txidA = await d.place(a, BTC);
+    d.tradingCounter.full('BTC/USD');
+    // the strategy cancels A (a stale quote), then keeps quoting: one new order a second
+    const cancelAskedAt = clock.now();
+    let cancelled = false;
+    const c = d.cancel({ ...a, venueOrderId: txidA }).then(() => (cancelled = true));
+    const places: Promise<unknown>[] = [];
+    for (let t = 0; t < 60_000 && !cancelled; t += 100) {
+      if (t % 1000 === 0) places.push(d.place(order(1 + t / 1000), BTC).catch(() => undefined));
+      clock.advance(100);
+      await vi.advanceTimersByTimeAsync(100);
+    }
+    const cancelCall = calls.find((x) => x.kind === 'cancel');
+    // before: every order (cost 1, fits below 59) went out ahead of it and the cancel (needs below 52-54) never did
+    const ordersAhead = (cancelCall ? calls.slice(0, calls.indexOf(cancelCall)) : calls).filter((x) => x.kind === 'add' && x.id !== 'c0').length;
+    expect({ cancelSentAfterMs: cancelCall ? cancelCall.at - cancelAskedAt : 'never (60 s)', ordersAhead }).toEqual({ cancelSentAfterMs: expect.any(Number), ordersAhead: 0 });
+    expect(cancelCall!.at - cancelAskedAt).toBeLessThanOrEqual(9_000);
+    // the orders held back go out after it, in the order they were asked for, none past the counter
+    await run(() => d.tradingCounter.waiting('BTC/USD') === 0, 60_000);
+    await Promise.all(places);
+    const after = calls.slice(calls.indexOf(cancelCall!) + 1).map((x) => x.id);
+    expect(after).toEqual([...after].sort((x, y) => Number(x.slice(1)) - Number(y.slice(1))));
+    expect(Math.max(...krakenCounterPeaks(calls.slice(calls.indexOf(cancelCall!)), 1))).toBeLessThan(60);
+    d.close();
+    await c;
+  });
+
+  it('waiting cancels go out first, in the order asked for (a HALT cancelling every order while orders wait); a cancel that adds nothing goes out as soon as the counter is below the threshold', async () => {
+    const d = await driver();
+    // c9 rests past 300 s (its cancel costs nothing); c1-c3 are young
+    const old = order(9);
+    const oldTxid = await d.place(old, BTC);
+    clock.advance(301_000);
+    const young = [order(1), order(2), order(3)];
+    const txids: string[] = [];
+    for (const o of young) txids.push(await d.place(o, BTC));
+    d.tradingCounter.full('BTC/USD');
+    calls.length = 0;
+    const pending = [
+      d.place(order(4), BTC),
+      d.cancel({ ...young[0]!, venueOrderId: txids[0] }),
+      d.place(order(5), BTC),
+      d.cancel({ ...young[1]!, venueOrderId: txids[1] }),
+      d.cancel({ ...young[2]!, venueOrderId: txids[2] }),
+      d.cancel({ ...old, venueOrderId: oldTxid }),
+    ];
+    await vi.advanceTimersByTimeAsync(0);
+    expect(d.tradingCounter.waiting('BTC/USD')).toBe(6);
+    await run(() => calls.length === 1, 1_000);
+    // the counter decayed below the threshold: the free cancel is out, the others still wait (an 8 needs below 52)
+    expect(calls.map((x) => `${x.kind} ${x.id}`)).toEqual(['cancel c9']);
+    await run(() => calls.length === 6, 120_000);
+    await Promise.all(pending);
+    expect(calls.map((x) => `${x.kind} ${x.id}`)).toEqual(['cancel c9', 'cancel c1', 'cancel c2', 'cancel c3', 'add c4', 'add c5']);
+    // the first young cancel waited for the counter only (about 8 s at Starter's decay, its cost falling to 6 as its order aged)
+    expect(calls[1]!.at - calls[0]!.at).toBeLessThanOrEqual(9_000);
+    d.close();
+  });
+
   it('a wait for the counter ends when the driver closes (nothing sent); the remembered placing times stay bounded', async () => {
     const timers = new TimerSet();
     const c = new KrakenTradingCounter(60, 1, () => clock.now(), timers);
     c.full('BTC/USD');
     const waiting = c.spend('BTC/USD', 8);
     await vi.advanceTimersByTimeAsync(0);
+    const behind = [c.spend('BTC/USD', 1), c.spend('BTC/USD', 8, 'cancel')];
+    await vi.advanceTimersByTimeAsync(0);
     timers.close();
     await expect(waiting).rejects.toMatchObject({ name: 'RateLimitExceededError', refusal: 'closed' });
+    for (const w of behind) await expect(w).rejects.toMatchObject({ name: 'RateLimitExceededError', refusal: 'closed' });
+    expect(c.waiting('BTC/USD')).toBe(0);
     timers.reopen();
     for (let n = 0; n < 10_050; n++) c.placed(`c${n}`);
     expect(c.remembered).toBe(10_000);
