@@ -9,6 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { simConfig } from '../../test/fixtures/sim-config.js';
 import { EXIT_RECORDING_DAMAGED, replayClockTime, replayCommand } from './replay.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cwts-replay-clock-'));
@@ -16,20 +17,7 @@ const T = 1_700_000_000_000;
 const DAY = 86_400_000;
 const strategyPlugin = resolve(__dirname, '../../../../examples/reference-app/dist/strategy/index.js');
 
-const config = `[system]
-name = "replay-clock"
-[exchanges]
-enabled = ["sim"]
-[sim]
-plugin = "@cwts/exchange-sim"
-symbols = ["BTCUSDT"]
-[risk]
-max_position = 100000
-max_drawdown = 0.15
-var_confidence = 0.99
-[compute]
-backends = ["js"]
-[detectors.whale]
+const config = simConfig('replay-clock', `[detectors.whale]
 enabled = true
 warmup_trades = 20
 bursts = false
@@ -38,7 +26,7 @@ walls = false
 plugin = ${JSON.stringify(strategyPlugin)}
 order_notional = 1000
 max_signal_age_ms = 2000
-`;
+`);
 
 /**
  * 40 ordinary trades, then a whale of 5 BTC bought at the ask; every event reached the engine

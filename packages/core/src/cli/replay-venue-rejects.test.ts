@@ -9,26 +9,14 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { simConfig } from '../../test/fixtures/sim-config.js';
 import { replayCommand } from './replay.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cwts-replay-venue-rejects-'));
 const T = 1_700_000_000_000;
 const strategyPlugin = resolve(__dirname, '../../../../examples/reference-app/dist/strategy/index.js');
 
-const config = `[system]
-name = "replay-venue-rejects"
-[exchanges]
-enabled = ["sim"]
-[sim]
-plugin = "@cwts/exchange-sim"
-symbols = ["BTCUSDT"]
-[risk]
-max_position = 100000
-max_drawdown = 0.15
-var_confidence = 0.99
-[compute]
-backends = ["js"]
-[detectors.whale]
+const config = simConfig('replay-venue-rejects', `[detectors.whale]
 enabled = true
 warmup_trades = 20
 bursts = false
@@ -36,7 +24,7 @@ walls = false
 [strategy]
 plugin = ${JSON.stringify(strategyPlugin)}
 order_notional = 1000
-`;
+`);
 
 function recording(): string {
   const header = { kind: 'cwts-recording', version: 1, instruments: [{ exchange: 'sim', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.00001', minNotional: '0' }] };
