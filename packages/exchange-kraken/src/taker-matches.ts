@@ -53,10 +53,13 @@ export function hasTakerMatchBefore<T extends MatchTrade>(singles: readonly (rea
  * view does not list under its own id is part of a match. The match is named by the taker fill
  * at the same time that the view does list (a consolidated trade under its first fill's id; the
  * fills of one match share its time); fills left without one (their times differ) by
- * the one listed taker fill not naming another match and no later than they are, or else by the
- * one id the view lists that is no single fill of the order (Kraken's docs do not say which id a
- * consolidated trade takes: both forms are handled). Throws (a read that is not used)
- * when no one id names them: the match could not be reported as a journal may hold it.
+ * the one listed taker fill not naming another match and no later than they are. Where the view
+ * names them by an id that is no single fill of the order (Kraken's docs do not say which id a
+ * consolidated trade takes), they stay single fills: this version journaled them one by one, and
+ * reported under that id the match looked new to that journal at every restart (booked twice).
+ * A journal an earlier version wrote under such an id is then the one not recognised: the
+ * upgrade note in docs/exchanges/kraken.md. Throws (a read that is not used) when no one id
+ * names them in another way: the match could not be reported as a journal may hold it.
  */
 export function takerMatchesOf<T extends MatchTrade>(
   singles: readonly [string, T][],
@@ -94,8 +97,9 @@ export function takerMatchesOf<T extends MatchTrade>(
     const first = Math.min(...left.map(([, t]) => Number(t.time)));
     const spare = anchors.filter(([id, t]) => !named.has(id) && Number(t.time) <= first);
     if (spare.length === 1 && idsOfNoFill.length === 0) out.push({ id: spare[0]![0], time: Number(spare[0]![1].time), members: [spare[0]!, ...left] });
-    else if (spare.length === 0 && idsOfNoFill.length === 1 && out.length === 0) out.push({ id: idsOfNoFill[0]!, time: first, members: left });
-    else {
+    else if (spare.length === 0 && idsOfNoFill.length === 1 && out.length === 0) {
+      // named by an id of no fill: left as single fills (see above)
+    } else {
       throw new Error(`its fills ${left.map(([id]) => id).join(', ')} are consolidated under no one trade id Kraken lists (${spare.length} taker fills listed before them, ${idsOfNoFill.length} ids of no fill)`);
     }
   }

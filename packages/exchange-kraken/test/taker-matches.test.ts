@@ -23,9 +23,10 @@ describe('Kraken taker matches from before the start', () => {
     expect(ids(takerMatchesOf(singles, ['A', 'B', 'C', 'M'], ['A', 'M'], START))).toEqual([['A', ['A', 'B', 'C']]]);
   });
 
-  it('named by an id of no single fill when the consolidated view lists such a one', () => {
+  it('left as single fills when the consolidated view names the match by an id of no single fill (this version journaled them one by one)', () => {
     const singles: [string, MatchTrade][] = [['A', at(1000)], ['B', at(1000)], ['M', at(1500, true)]];
-    expect(ids(takerMatchesOf(singles, ['A', 'B', 'M'], ['X', 'M'], START))).toEqual([['X', ['A', 'B']]]);
+    // reported under X, the match looked new to a journal holding A and B: booked a second time at every restart
+    expect(takerMatchesOf(singles, ['A', 'B', 'M'], ['X', 'M'], START)).toEqual([]);
   });
 
   it('nothing when the consolidated view lists every fill as itself; fills from the start on are never grouped', () => {
