@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { ManualClock, type ExecutionReport, type MarketEventSink } from '@cwts/core';
 import { resolveSimOptions } from './options.js';
-import { MAX_BOOK_TIME_JUMP_MS, MAX_RECEIVE_LAG_MS } from './replay-jsonl.js';
+import { MAX_BOOK_TIME_JUMP_MS, MAX_RECEIVE_LAG_MS, MAX_RECEIVE_WITNESS_WAIT } from './replay-jsonl.js';
 import { ReplaySource, type ReplayItem } from './replay.js';
 import { SimVenue } from './venue.js';
 
@@ -314,6 +314,72 @@ describe('replay of JSON-lines recordings: receive times (the replayed engine cl
     const r = replay(file('recv-sound.jsonl', jsonl(records)));
     expect(r.src.integrity()).toEqual({ malformed: 0, skipped: 0, outOfOrder: 0, truncated: 0 });
     expect(recvTimes(r.items)).toEqual([100, 50, 110, 2_120, 3 * 60 * MIN + 30, -T]);
+  });
+
+  it('a Binance USD-M book sync is not damage: the updates buffered while its snapshot (with venue time) was fetched were received before it', () => {
+    // What the recorder writes from the USD-M adapter: updates buffered from T+20, the REST
+    // snapshot (E at T+240) received at T+250, then the buffered updates it does not cover,
+    // the synced status, and the live stream.
+    const records = [
+      { ...snapshot, seq: 1002, ...at(T + 240, T + 250) },
+      { ...delta(1003, T + 18), firstSeq: 1002, recvTs: T + 20 },
+      { ...delta(1005, T + 28), firstSeq: 1004, recvTs: T + 30 },
+      { type: 'feed_status', exchange: 'binance', symbol: 'BTCUSDT', state: 'synced', reason: 'synced at 1005 (initial)', ts: T + 250 },
+      { ...delta(1006, T + 298), recvTs: T + 300 },
+    ];
+    const r = replay(file('recv-usdm-sync.jsonl', jsonl(records)));
+    expect(r.errors).toEqual([]);
+    expect(r.src.integrity()).toEqual({ malformed: 0, skipped: 0, outOfOrder: 0, truncated: 0 });
+    expect(recvTimes(r.items)).toEqual([250, 20, 30, undefined, 300]);
+  });
+
+  it('a book snapshot\'s receive time is still bounded by its venue time (a day ahead: counted), and the updates after it are not damage', () => {
+    const records = [
+      { ...snapshot, seq: 1002, ...at(T + 240, T + 250 + DAY) },
+      { ...delta(1003, T + 18), firstSeq: 1002, recvTs: T + 20 },
+      { ...delta(1004, T + 298), recvTs: T + 300 },
+    ];
+    const r = replay(file('recv-snapshot-ahead.jsonl', jsonl(records)));
+    expect(r.errors).toEqual([`line 2: book_snapshot BTCUSDT recvTs ${T + 250 + DAY} is ${DAY + 10} ms from its ts ${T + 240} (bound ${MAX_RECEIVE_LAG_MS}): replayed at ${T + 240}`]);
+    expect(r.src.integrity()).toEqual({ malformed: 0, skipped: 0, outOfOrder: 1, truncated: 0 });
+    expect(recvTimes(r.items)).toEqual([240, 20, 300]);
+  });
+
+  it('trades a venue backfills after a two-hour outage (received hours after their venue time, in one frame, the newest last) are not damage', () => {
+    // What the recorder writes from the Coinbase adapter: live trades, a two-hour outage, then
+    // the resubscribe's market_trades snapshot backfilling trades 5-8 at the time it arrived
+    // (T + 2 h + 1 min), then live again. The newest backfilled trade's venue time vouches
+    // for the receive time of the ones before it.
+    const HOUR = 60 * MIN;
+    const back = T + 2 * HOUR + MIN;
+    const records = [
+      trade('3', T, at(T, T + 50)),
+      trade('4', T + MIN, at(T + MIN, T + MIN + 50)),
+      trade('5', T + 10 * MIN, at(T + 10 * MIN, back)),
+      trade('6', T + 30 * MIN, at(T + 30 * MIN, back)),
+      trade('7', T + 90 * MIN, at(T + 90 * MIN, back)),
+      trade('8', T + 2 * HOUR, at(T + 2 * HOUR, back)),
+      trade('9', back, at(back, back + 50)),
+    ];
+    const r = replay(file('recv-backfill.jsonl', jsonl(records)));
+    expect(r.items.map((i) => (i.type === 'trade' ? i.tradeId : i.type))).toEqual(['3', '4', '5', '6', '7', '8', '9']);
+    expect(r.errors).toEqual([]);
+    expect(r.src.integrity()).toEqual({ malformed: 0, skipped: 0, outOfOrder: 0, truncated: 0 });
+    expect(recvTimes(r.items)).toEqual([50, MIN + 50, back - T, back - T, back - T, back - T, back - T + 50]);
+  });
+
+  it('a receive time far ahead that no later record\'s venue time vouches for is damaged: the last record of a file, or a host clock a day ahead from some record on', () => {
+    const last = replay(file('recv-ahead-last.jsonl', jsonl([trade('a', T + 20, at(T + 20, T + 25)), trade('b', T + 30, at(T + 30, T + 35 + DAY))])));
+    expect(last.errors).toEqual([`line 3: trade BTCUSDT recvTs ${T + 35 + DAY} is ${DAY + 5} ms from its ts ${T + 30} (bound ${MAX_RECEIVE_LAG_MS}): replayed at ${T + 35}`]);
+    expect(recvTimes(last.items)).toEqual([25, 35]);
+
+    // past MAX_RECEIVE_WITNESS_WAIT records held, the first is settled damaged without waiting on
+    const n = MAX_RECEIVE_WITNESS_WAIT + 5;
+    const stepped = Array.from({ length: n }, (_, k) => trade(`s${k}`, T + 100 + k, at(T + 100 + k, T + 105 + k + DAY)));
+    const r = replay(file('recv-host-ahead.jsonl', jsonl([trade('a', T + 20, at(T + 20, T + 25)), ...stepped])));
+    expect(r.src.integrity()).toEqual({ malformed: 0, skipped: 0, outOfOrder: n, truncated: 0 });
+    expect(recvTimes(r.items).slice(0, 3)).toEqual([25, 105, 106]);
+    expect(recvTimes(r.items).at(-1)).toBe(105 + n - 1);
   });
 });
 

@@ -109,7 +109,8 @@ export const MAX_STATUS_TIME_LEAD_MS = MAX_BOOK_TIME_JUMP_MS;
 /**
  * How far a market record's receive time `recvTs` may lie from its venue time `ts`, and how much
  * further ahead than its venue time it may move from its stream's previous record, before it
- * counts as damaged: one hour, as for book deltas. The replayed engine's clock follows receive
+ * counts as damaged (far ahead: unless a later record vouches for it, ReceiveTimes): one hour, as
+ * for book deltas. The replayed engine's clock follows receive
  * times and never goes back, so one corrupted a day ahead stopped the strategy for the rest of
  * the replay (every later signal "a day old") while the counts said clean. A live host's
  * receive lag is milliseconds to seconds; a host clock an hour off the venue's is not a
@@ -139,7 +140,9 @@ export function replayTime(item: ReplayItem): number {
  * deltas by sequence (`seq` not above the last book sequence; a gap, `firstSeq` past the last
  * `seq` + 1, that no later snapshot of the stream resyncs) and by venue time (going back, or
  * more than MAX_BOOK_TIME_JUMP_MS ahead; a snapshot starts both over), trades and liquidations
- * by venue time `ts`; every market record's receive time `recvTs` per stream too (ReceiveTimes).
+ * by venue time `ts`; every market record's receive time `recvTs` per stream too (ReceiveTimes,
+ * which holds a record whose receive time is far ahead, and the ones after it, until a later
+ * record vouches for it or not: their findings are reported when they are yielded, in file order).
  * Out-of-order records are replayed as recorded and counted, except that a delta too far ahead
  * is replayed at its stream's previous time and a damaged receive time is replaced; a trade's
  * disorder is counted when ReplaySource delivers it, which drops a repeated trade (of this file
@@ -178,12 +181,25 @@ export function* jsonlRecords(file: string, opts: JsonlFileOptions): Generator<K
   /** Feed statuses before the file's first market record, waiting to be keyed no later than it. */
   const leadingStatuses: Keyed[] = [];
   let lineNo = 0;
-  /** The line last counted out of order here: one line, one count. */
-  let countedLine = 0;
+  /** The current record's findings out of order: reported when it is released, in file order. */
+  let lineDamage: string[] = [];
   const outOfOrder = (message: string): void => {
-    countedLine = lineNo;
-    damage.outOfOrder(file, lineNo, message);
+    lineDamage.push(message);
   };
+  /** Reports what was found wrong with records ReceiveTimes releases, in file order. */
+  const released = (records: HeldRecord[]): Keyed[] =>
+    records.map((r) => {
+      for (const message of r.damage) damage.outOfOrder(file, r.keyed.lineNo ?? 0, message);
+      const item = r.keyed.item;
+      if (r.receiveDamage !== undefined && item.type !== 'feed_status') {
+        if (r.deltaTime) r.deltaTime.recvTs = item.recvTs;
+        // a trade's is counted when it is delivered, as its other disorder (not if it is dropped
+        // as a repeat); one line, one count
+        if (item.type === 'trade') r.keyed.late ??= r.receiveDamage;
+        else if (r.damage.length === 0) damage.outOfOrder(file, r.keyed.lineNo ?? 0, r.receiveDamage);
+      }
+      return r.keyed;
+    });
   for (const line of readLines(file, lineEvents)) {
     lineNo++;
     if (line === null) {
@@ -270,23 +286,16 @@ export function* jsonlRecords(file: string, opts: JsonlFileOptions): Generator<K
         break;
       }
     }
-    if (item.type !== 'feed_status') {
-      if (item.type === 'book_snapshot') receiveTimes.startOver(stream);
-      const damaged = timedByArrival ? undefined : receiveTimes.check(item, stream);
-      if (damaged !== undefined) {
-        if (deltaTime) deltaTime.recvTs = item.recvTs;
-        // a trade's is counted when it is delivered, as its other disorder (not if it is dropped as a repeat)
-        if (item.type === 'trade') late ??= damaged;
-        else if (countedLine !== lineNo) outOfOrder(damaged);
-      }
-    }
     // A status's time is the recording host's, not the venue's: one stamped far ahead is merged
     // right after the market record before it in its file (it held back every later record of
     // its file until the other files had passed its time), and one before the file's first
     // market record no later than that record (it has none before it to follow).
     const key = item.ts * 1000;
     const keyed: Keyed = late === undefined ? { key, item, lineNo } : { key, item, lineNo, late };
+    const record: HeldRecord = { keyed, stream, checked: false, damage: lineDamage };
+    lineDamage = [];
     if (item.type === 'feed_status') {
+      // none before the file's first market record: ReceiveTimes holds nothing then either
       if (lastMarketKey === undefined) {
         leadingStatuses.push(keyed);
         // past the bound they go first: they must not wait unbounded, nor be held at their host time
@@ -297,9 +306,13 @@ export function* jsonlRecords(file: string, opts: JsonlFileOptions): Generator<K
     } else {
       lastMarketKey = key;
       if (leadingStatuses.length > 0) yield* keyedNoLaterThan(leadingStatuses, key);
+      record.checked = item.recvTs !== 0 && !timedByArrival;
+      if (deltaTime) record.deltaTime = deltaTime;
     }
-    yield keyed;
+    // every record passes through ReceiveTimes, which may hold a run of them (file order kept)
+    yield* released(receiveTimes.admit(record));
   }
+  yield* released(receiveTimes.finish());
   // A file of statuses only: nothing of it is behind them to hold back.
   yield* keyedNoLaterThan(leadingStatuses, Infinity);
   for (const gap of openGaps.values()) damage.outOfOrder(file, gap.lineNo, gap.message);
@@ -314,13 +327,57 @@ function* keyedNoLaterThan(statuses: Keyed[], key: number): Generator<Keyed> {
   statuses.length = 0;
 }
 
+/** A record of one file on its way through ReceiveTimes. */
+interface HeldRecord {
+  keyed: Keyed;
+  /** `exchange\0symbol` of its instrument. */
+  stream: string;
+  /**
+   * Its receive time is checked: a market record with one recorded (0: none) and a venue time to
+   * check it against (a snapshot with `ts` 0 was given its receive time as venue time).
+   */
+  checked: boolean;
+  /** What its sequence and venue-time checks found out of order: reported when it is released. */
+  damage: string[];
+  /** The delta's entry in lastDeltaTime when it set one: it takes the receive time as replayed. */
+  deltaTime?: { ts: number; recvTs: number };
+  /** Set when its receive time is damaged: why, and the receive time it is replayed at. */
+  receiveDamage?: string;
+}
+
+/** A record's receive time (a feed status has none: 0). */
+function receiveTime(record: HeldRecord): number {
+  const item = record.keyed.item;
+  return item.type === 'feed_status' ? 0 : item.recvTs;
+}
+
+/**
+ * Records held past the first one whose receive time is far ahead, waiting for a later record
+ * whose venue time vouches for it: past this many the first is counted damaged (memory stays
+ * bounded; a venue's backfill, received in one frame, is far shorter).
+ */
+export const MAX_RECEIVE_WITNESS_WAIT = 10_000;
+
 /**
  * The receive times of one file's market records, checked per stream of an instrument (its
- * trades, its liquidations, its book) as venue times are. A receive time is damaged when it goes
- * back in its stream, lies more than MAX_RECEIVE_LAG_MS from its record's venue time, or moves
- * more than that further ahead than its venue time did since the stream's previous record (the
- * receive lag `recvTs - ts` grows by more than the bound). A raw jump is not the test: a trade
- * stream may stay silent for hours, and its receive time then moves ahead with its venue time.
+ * trades, its liquidations, its book) as venue times are. The replayed engine's clock follows
+ * receive times and never goes back, so what is bounded is a receive time that could move it
+ * on for good; one that is late is not (a venue backfills the trades missed in an outage,
+ * received hours after their venue time, legitimately). A receive time is damaged when it:
+ * - goes back in its stream (a book snapshot starts its stream over and sets no floor: the
+ *   updates buffered while it was fetched come after it and were received before it);
+ * - lies more than MAX_RECEIVE_LAG_MS before its record's venue time (received before the venue
+ *   says it happened: one of the two clocks is wrong);
+ * - is far ahead: more than MAX_RECEIVE_LAG_MS after its record's venue time, or its receive lag
+ *   (`recvTs - ts`) grew by more than that since its stream's previous record (a raw jump is not
+ *   the test: a trade stream may stay silent for hours). Late receipt and a corrupted receive
+ *   time look alike here, so the record and the ones after it are held until a later record of
+ *   the file whose receive time is within the bound of its own venue time (the venue vouches
+ *   for it): the far-ahead one stands when that receive time is no more than the bound behind
+ *   it (time really passed: a backfill, its newest trade comes last), and is damaged when it is
+ *   (the host's clock is back where it was: the far-ahead time was wrong), or when no such
+ *   record comes before the end of the file or within MAX_RECEIVE_WITNESS_WAIT records (a host
+ *   clock hours off the venue's makes every record damaged: a backtest cannot judge time by it).
  *
  * A damaged receive time is replaced by the earlier of itself and the record's venue time plus
  * the stream's last sound lag (the file's for a stream's first record; none: the venue time),
@@ -334,38 +391,87 @@ class ReceiveTimes {
   private readonly streams = new Map<string, { recvTs: number; lag: number | undefined }>();
   /** The file's last sound receive lag: the reference for a stream's first record. */
   private fileLag: number | undefined;
+  /** In file order: a record whose receive time is far ahead, and every record after it. */
+  private readonly held: HeldRecord[] = [];
 
-  /**
-   * A book snapshot starts its stream over: the updates buffered while it was fetched are
-   * delivered after it and were received before it.
-   */
-  startOver(stream: string): void {
-    this.streams.delete(`book\u0000${stream}`);
+  /** Takes the file's next record; returns the records now settled, in file order. */
+  admit(record: HeldRecord): HeldRecord[] {
+    this.held.push(record);
+    if (this.held.length === 1) return this.settleHeld(() => undefined);
+    const witness = this.vouchedReceiveTime(record);
+    if (witness !== undefined) {
+      // only a far-ahead record is asked, and a held record is a market record
+      return this.settleHeld((r) => (r === record ? undefined : witness >= receiveTime(r) - MAX_RECEIVE_LAG_MS));
+    }
+    if (this.held.length > MAX_RECEIVE_WITNESS_WAIT) {
+      const first = this.held[0];
+      return this.settleHeld((r) => (r === first ? false : undefined));
+    }
+    return [];
   }
 
-  /** Checks `item.recvTs` (0: none recorded, nothing to check); replaces a damaged one and says why. */
-  check(item: MarketEvent, stream: string): string | undefined {
-    if (item.recvTs === 0) return undefined;
-    const key = `${item.type === 'book_snapshot' || item.type === 'book_delta' ? 'book' : item.type}\u0000${stream}`;
-    const prev = this.streams.get(key);
+  /** At the end of the file: a receive time far ahead that nothing vouched for is damaged. */
+  finish(): HeldRecord[] {
+    return this.settleHeld(() => false);
+  }
+
+  /** The receive time of a checked record when it is within the bound of its own venue time. */
+  private vouchedReceiveTime(record: HeldRecord): number | undefined {
+    const item = record.keyed.item;
+    if (!record.checked || item.type === 'feed_status') return undefined;
+    return Math.abs(item.recvTs - item.ts) <= MAX_RECEIVE_LAG_MS ? item.recvTs : undefined;
+  }
+
+  /**
+   * Settles held records from the first on, while each can be: `vouched(r)` says whether a later
+   * record vouches for r's receive time far ahead (undefined: none yet, r and the rest stay held).
+   */
+  private settleHeld(vouched: (r: HeldRecord) => boolean | undefined): HeldRecord[] {
+    let settled = 0;
+    while (settled < this.held.length && this.settle(this.held[settled], vouched)) settled++;
+    return this.held.splice(0, settled);
+  }
+
+  /** Checks one record's receive time; false when it is far ahead and waits for a later record. */
+  private settle(record: HeldRecord, vouched: (r: HeldRecord) => boolean | undefined): boolean {
+    const item = record.keyed.item;
+    if (item.type === 'feed_status') return true;
+    const key = `${item.type === 'book_snapshot' || item.type === 'book_delta' ? 'book' : item.type}\u0000${record.stream}`;
+    if (!record.checked) {
+      if (item.type === 'book_snapshot') this.streams.delete(key);
+      return true;
+    }
+    // a snapshot is checked against its own venue time only, and sets no floor for the updates after it
+    const prev = item.type === 'book_snapshot' ? undefined : this.streams.get(key);
     const lag = item.recvTs - item.ts;
     let why: string | undefined;
+    let farAhead = false;
     if (prev !== undefined && item.recvTs < prev.recvTs) why = `before ${prev.recvTs}`;
-    else if (Math.abs(lag) > MAX_RECEIVE_LAG_MS) why = `${lag} ms from its ts ${item.ts} (bound ${MAX_RECEIVE_LAG_MS})`;
-    else if (prev?.lag !== undefined && lag - prev.lag > MAX_RECEIVE_LAG_MS) {
+    else if (Math.abs(lag) > MAX_RECEIVE_LAG_MS) {
+      why = `${lag} ms from its ts ${item.ts} (bound ${MAX_RECEIVE_LAG_MS})`;
+      farAhead = lag > 0;
+    } else if (prev?.lag !== undefined && lag - prev.lag > MAX_RECEIVE_LAG_MS) {
       why = `${lag - prev.lag} ms further ahead of its ts ${item.ts} than its stream's previous record (bound ${MAX_RECEIVE_LAG_MS})`;
+      farAhead = true;
+    }
+    if (farAhead) {
+      const sound = vouched(record);
+      if (sound === undefined) return false;
+      if (sound) why = undefined;
     }
     if (why === undefined) {
-      this.streams.set(key, { recvTs: item.recvTs, lag });
+      if (item.type === 'book_snapshot') this.streams.delete(key);
+      else this.streams.set(key, { recvTs: item.recvTs, lag });
       this.fileLag = lag;
-      return undefined;
+      return true;
     }
     const reference = prev?.lag ?? this.fileLag ?? 0;
     const replayedAt = Math.max(prev?.recvTs ?? 0, Math.min(item.recvTs, item.ts + reference));
-    const message = `${item.type} ${item.symbol} recvTs ${item.recvTs} is ${why}: replayed at ${replayedAt}`;
+    record.receiveDamage = `${item.type} ${item.symbol} recvTs ${item.recvTs} is ${why}: replayed at ${replayedAt}`;
     item.recvTs = replayedAt;
-    this.streams.set(key, { recvTs: replayedAt, lag: prev?.lag });
-    return message;
+    if (item.type === 'book_snapshot') this.streams.delete(key);
+    else this.streams.set(key, { recvTs: replayedAt, lag: prev?.lag });
+    return true;
   }
 }
 
