@@ -80,6 +80,14 @@ export class TinyExMarketData implements MarketDataClient {
     await this.conn.start();
   }
 
+  /**
+   * The engine's own book found a gap or a bad level this feed let through (optional, core API
+   * 1.10; an older core never calls it, so the manifest's coreApi stays): start that book over.
+   */
+  requestResync(symbol: string, reason: string): void {
+    this.feed?.syms.get(symbol)?.sync.resync(`engine asked for a snapshot: ${reason}`);
+  }
+
   async stop(): Promise<void> {
     for (const s of this.feed?.syms.values() ?? []) s.sync.suspend();
     const sink = this.sink;

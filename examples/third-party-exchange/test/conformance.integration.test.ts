@@ -7,7 +7,7 @@ import { FakeTinyEx } from './fake-tinyex.js';
 describeExchangeConformance({
   venue: 'tinyex',
   symbol: 'BTC-USD',
-  capabilities: { checksum: true, execution: false, rateLimit: false },
+  capabilities: { checksum: true, execution: false, rateLimit: false, requestResync: true },
   createVenue: () => FakeTinyEx.start(),
   async createAdapter(venue) {
     const f = venue as FakeTinyEx;

@@ -137,6 +137,15 @@ export class BinanceMarketData extends TradingStatusMarketData implements Market
     return { module: compiledModuleUrl('./intake-worker.js', import.meta.url), factory: 'createBinanceIntake', args };
   }
 
+  /**
+   * The engine's own book of `symbol` found what this feed let through (core API 1.10; an older
+   * core never calls it): the symbol's depth sync (a REST snapshot) starts over, as after a gap of its own.
+   */
+  requestResync(symbol: string, reason: string): void {
+    if (this.stopped) return;
+    this.feed?.symbol(symbol)?.sync.resync(`engine asked for a snapshot: ${reason}`);
+  }
+
   async start(symbols: readonly string[], sink: MarketEventSink): Promise<void> {
     const missing = symbols.filter((s) => !this.instruments.has(s));
     if (missing.length > 0) await this.loadInstruments(missing);

@@ -17,7 +17,7 @@ function seeded(seed: number): () => number {
 describeExchangeConformance({
   venue: 'binance',
   symbol: 'BTCUSDT',
-  capabilities: { checksum: false, execution: true, rateLimit: true },
+  capabilities: { checksum: false, execution: true, rateLimit: true, requestResync: true },
   createVenue: () => FakeBinance.start({ apiKey: KEY, apiSecret: SECRET, seed: 11 }),
   async createAdapter(venue: ConformanceVenue, opts) {
     const f = venue as FakeBinance;

@@ -141,6 +141,15 @@ export class BybitMarketData extends TradingStatusMarketData implements MarketDa
     return out;
   }
 
+  /**
+   * The engine's own book of `symbol` found what this feed let through (core API 1.10; an older
+   * core never calls it): the symbol's orderbook sync (a resubscribe) starts over, as after a gap of its own.
+   */
+  requestResync(symbol: string, reason: string): void {
+    if (this.stopped) return;
+    this.feed?.symbol(symbol)?.sync.resync(`engine asked for a snapshot: ${reason}`);
+  }
+
   async start(symbols: readonly string[], sink: MarketEventSink): Promise<void> {
     const missing = symbols.filter((s) => !this.instruments.has(s));
     if (missing.length > 0) await this.loadInstruments(missing);

@@ -20,7 +20,7 @@ for (const category of ['spot', 'linear'] as FakeCategory[]) {
   describeExchangeConformance({
     venue: `bybit-${category}`,
     symbol: 'BTCUSDT',
-    capabilities: { checksum: false, execution: true, rateLimit: true },
+    capabilities: { checksum: false, execution: true, rateLimit: true, requestResync: true },
     createVenue: () => FakeBybit.start({ category, seed: category === 'spot' ? 7 : 8, apiKey: KEY, apiSecret: SECRET }),
     async createAdapter(venue: ConformanceVenue, opts) {
       const f = venue as FakeBybit;

@@ -182,6 +182,15 @@ export class CcxtMarketData extends TradingStatusMarketData implements MarketDat
     this.sink?.onFeedError(this.component, `${this.exchange} ${st.instrument.symbol} trades: ${watchErrorReason(err)}`);
   }
 
+  /**
+   * The engine's own book of `symbol` found what this feed let through (core API 1.10): the next
+   * book ccxt hands goes out as a resync snapshot.
+   */
+  requestResync(symbol: string, reason: string): void {
+    const st = this.states.get(symbol);
+    if (st !== undefined && !this.stopped) this.outOfSync(st, `engine asked for a snapshot: ${reason}`);
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     this.timers.close();

@@ -20,7 +20,7 @@ describeExchangeConformance({
   venue: 'ccxt-binance',
   symbol: 'BTCUSDT',
   // ccxt's Binance client checks update-id continuity (InvalidNonce) but exposes no checksum.
-  capabilities: { checksum: false, execution: true, rateLimit: true },
+  capabilities: { checksum: false, execution: true, rateLimit: true, requestResync: true },
   createVenue: () => FakeBinance.start({ apiKey: KEY, apiSecret: SECRET, seed: 11 }),
   async createAdapter(venue: ConformanceVenue, opts) {
     const f = venue as FakeBinance;

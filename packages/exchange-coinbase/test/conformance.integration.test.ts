@@ -20,7 +20,7 @@ function seeded(seed: number): () => number {
 describeExchangeConformance({
   venue: 'coinbase',
   symbol: 'BTC-USD',
-  capabilities: { checksum: false, execution: true, rateLimit: true },
+  capabilities: { checksum: false, execution: true, rateLimit: true, requestResync: true },
   createVenue: () => FakeCoinbase.start({ seed: 11, restKey: { publicKey: keys.publicKey, keyName: KEY_NAME } }),
   async createAdapter(venue: ConformanceVenue, opts) {
     const f = venue as FakeCoinbase;

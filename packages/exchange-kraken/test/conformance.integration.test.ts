@@ -20,7 +20,7 @@ function seeded(seed: number): () => number {
 describeExchangeConformance({
   venue: 'kraken',
   symbol: 'BTC/USD',
-  capabilities: { checksum: true, execution: true, rateLimit: true, sequenceNumbers: false },
+  capabilities: { checksum: true, execution: true, rateLimit: true, sequenceNumbers: false, requestResync: true },
   frameHarness: { module: fileURLToPath(new URL('../src/frame-harness.ts', import.meta.url)), export: 'createKrakenFrameHarness' },
   createVenue: () => FakeKraken.start({ seed: 11, apiKey: KEY, apiSecret: SECRET }),
   async createAdapter(venue: ConformanceVenue, opts) {

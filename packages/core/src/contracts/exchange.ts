@@ -92,6 +92,16 @@ export interface MarketDataClient {
    */
   attachEngineSink?(sink: MarketEventSink): () => void;
   /**
+   * Optional: the engine's own book of `symbol` found what this adapter let through (a gap
+   * between the deltas it delivered, an invalid level or snapshot, a restarted sequence) and is
+   * unusable until a snapshot comes: start that symbol's book over as after a gap of your own
+   * (announce `resyncing`, then deliver a fresh snapshot with reason 'resync'). Called on a timer,
+   * never inside a delivery, and again with backoff while the book stays resyncing and the
+   * adapter has not announced a resync. Without it the book waits for whatever snapshot the venue
+   * sends next. Must not throw; no I/O on the caller's stack. Added in core API 1.10.
+   */
+  requestResync?(symbol: string, reason: string): void;
+  /**
    * Optional: how to build this same client again on a worker thread (`[performance] intake =
    * "worker"`, core's intake/). Called after loadInstruments; undefined when it cannot run there.
    */

@@ -168,6 +168,10 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   private readonly latency = new PercentileWindow(60_000, 1000);
   private readonly sent = new RateWindow(10_000, 100);
   private readonly lastTrade = new InstrumentMap<number>();
+  /** Books resyncing since a resync of their own (BookRecord.ownResync): the next ask for a snapshot. */
+  private readonly resyncAsks = new InstrumentMap<{ active: boolean; timer: unknown; asks: number; delayMs: number }>();
+  /** Venues whose adapter cannot be asked for a snapshot, warned about once. */
+  private readonly cannotAskResync = new Set<string>();
   /** Metric children resolved once per series (metric-children.ts): no label lookup per event or order. */
   private readonly series: {
     events: DeferredCounter;
@@ -278,9 +282,11 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       if (rec.state === 'resyncing' || rec.state === 'crossed') {
         m.bookResyncs.labels(rec.book.exchange, rec.book.symbol, rec.state === 'crossed' ? 'crossed' : reasonLabel(rec.reason)).inc();
       }
+      if (rec.state === 'synced') this.endResyncAsks(rec);
       const level = rec.state === 'synced' ? 'info' : 'warn';
       opts.logger[level]({ exchange: rec.book.exchange, symbol: rec.book.symbol, from: prev, to: rec.state, reason: rec.reason }, `book ${rec.book.exchange}:${rec.book.symbol} ${prev} -> ${rec.state}: ${rec.reason}`);
     });
+    this.books.onResyncOfOwn((rec) => this.askForResync(rec));
     // Runs inside RiskState.set(), on the way into HALTED among others: nothing here may throw,
     // or the HALT dies before its cancels (journalPeak values the portfolio, which is what fails
     // when a failed valuation is why the state moves).
@@ -571,6 +577,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     if (this.snapshotTimer) clearInterval(this.snapshotTimer);
     if (this.haltFollow) clearTimeout(this.haltFollow);
     this.haltFollow = undefined;
+    for (const ask of this.resyncAsks.values()) this.endResyncAsk(ask);
     for (const u of this.unreconciled.values()) {
       if (u.timer !== undefined) this.timers.clearTimeout(u.timer);
       u.timer = undefined;
@@ -862,6 +869,62 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     this.books.applyStatus(st);
     this.opts.recorder?.write(st);
     this.opts.risk?.onFeedStatus(st);
+  }
+
+  /**
+   * The engine's book found what its adapter did not (BookRecord.ownResync: a gap between the
+   * deltas it forwarded, an invalid level or snapshot, a restarted sequence the watchdog saw) and
+   * waits for a snapshot nothing at the venue knows is needed: without asking, a book behind a
+   * third party's adapter (or a kit that missed it) stays RESYNCING until the venue happens to
+   * send one. Asked on a timer, not inside the dispatch that found it (the adapter answers with a
+   * feed status, into the engine), and again, RESYNC_ASK_FIRST_MS doubling to RESYNC_ASK_MAX_MS,
+   * while the book is still resyncing on its own account: a request can be lost to a reconnect.
+   */
+  private askForResync(rec: BookRecord): void {
+    const { exchange, symbol } = rec.book;
+    let ask = this.resyncAsks.get(exchange, symbol);
+    if (this.stopping || ask?.active) return;
+    const md = this.venues.get(exchange)?.marketData;
+    if (md === undefined) return;
+    if (md.requestResync === undefined) {
+      if (!this.cannotAskResync.has(exchange)) {
+        this.cannotAskResync.add(exchange);
+        this.opts.logger.warn({ exchange, symbol }, `${exchange}:${symbol}: book resyncing (${rec.reason}); this venue's adapter cannot be asked for a snapshot (no requestResync): its books stay RESYNCING until the venue sends one`);
+      }
+      return;
+    }
+    if (ask === undefined) this.resyncAsks.set(exchange, symbol, (ask = { active: false, timer: undefined, asks: 0, delayMs: 0 }));
+    const a = ask;
+    a.active = true;
+    a.asks = 0;
+    const fire = (): void => {
+      a.timer = undefined;
+      if (this.stopping || rec.state !== 'resyncing') return void (a.active = false);
+      // The adapter announced the resync (its answer): it owns the snapshot; look again later.
+      if (rec.ownResync) {
+        a.asks++;
+        a.delayMs = a.asks === 1 ? RESYNC_ASK_FIRST_MS : Math.min(2 * a.delayMs, RESYNC_ASK_MAX_MS);
+        this.opts.logger.warn({ exchange, symbol, asks: a.asks }, `${exchange}:${symbol}: asking the adapter for a snapshot (book resyncing: ${rec.reason}); asking again in ${a.delayMs} ms if it still is`);
+        try {
+          md.requestResync!(symbol, rec.reason);
+        } catch (err) {
+          this.componentError(`${exchange}:market_data`, err);
+        }
+      }
+      a.timer = this.timers.setTimeout(fire, a.delayMs);
+    };
+    a.timer = this.timers.setTimeout(fire, 0);
+  }
+
+  private endResyncAsks(rec: BookRecord): void {
+    const ask = this.resyncAsks.get(rec.book.exchange, rec.book.symbol);
+    if (ask !== undefined) this.endResyncAsk(ask);
+  }
+
+  private endResyncAsk(ask: { active: boolean; timer: unknown }): void {
+    if (ask.timer !== undefined) this.timers.clearTimeout(ask.timer);
+    ask.timer = undefined;
+    ask.active = false;
   }
 
   onFeedError(component: string, message: string): void {
@@ -1555,6 +1618,14 @@ const CANCEL_RESEND_MAX_MS = 5000;
  */
 export const RECONCILE_RETRY_FIRST_MS = 1000;
 export const RECONCILE_RETRY_MAX_MS = 30_000;
+
+/**
+ * A book the engine resyncs on its own account (askForResync) asks its adapter for a snapshot at
+ * once, then again after RESYNC_ASK_FIRST_MS, doubling to RESYNC_ASK_MAX_MS while it stays so: a
+ * snapshot takes a venue well under 2 s, and a venue that does not answer is asked once a minute.
+ */
+export const RESYNC_ASK_FIRST_MS = 2000;
+export const RESYNC_ASK_MAX_MS = 60_000;
 
 /** Engine.dispatchStart outside a market-event dispatch (performance.now() is never negative). */
 const NOT_DISPATCHING = -1;

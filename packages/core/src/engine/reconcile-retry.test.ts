@@ -11,34 +11,13 @@ import { defineInstrument, type Instrument } from '../domain/instrument.js';
 import type { ExecutionReport, Order, OrderIntent } from '../domain/orders.js';
 import { silentLogger } from '../observability/logger.js';
 import { MetricsRegistry } from '../observability/metrics.js';
-import { Engine, RECONCILE_RETRY_FIRST_MS, RECONCILE_RETRY_MAX_MS, type EngineTimers } from './engine.js';
+import { Engine, RECONCILE_RETRY_FIRST_MS, RECONCILE_RETRY_MAX_MS } from './engine.js';
 import { engineHealth, engineStatus } from './status.js';
-import { ScriptedVenue } from './test-venue.js';
+import { HandTimers, ScriptedVenue } from './test-venue.js';
 
 const instrumentOn = (exchange: string): Instrument => defineInstrument({ exchange, symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.001' });
 const snapshot = (exchange: string): BookSnapshotEvent => ({ type: 'book_snapshot', exchange, symbol: 'BTCUSDT', ts: 1, recvTs: 1, seq: 1, reason: 'initial', bids: [{ price: 5_000_000, qty: 100_000 }], asks: [{ price: 5_000_100, qty: 100_000 }] });
 const buy = (exchange: string): OrderIntent => ({ exchange, symbol: 'BTCUSDT', side: 'buy', type: 'limit', price: 5_000_000, qty: 1, tif: 'GTC', source: 'test', reason: 'test' });
-
-/** Timers that fire only when the test says so. */
-class HandTimers implements EngineTimers {
-  readonly pending: { fn: () => void; ms: number }[] = [];
-  setTimeout(fn: () => void, ms: number): unknown {
-    const t = { fn, ms };
-    this.pending.push(t);
-    return t;
-  }
-  clearTimeout(handle: unknown): void {
-    const at = this.pending.indexOf(handle as { fn: () => void; ms: number });
-    if (at >= 0) this.pending.splice(at, 1);
-  }
-  /** Fires the one timer pending and returns its delay. */
-  fire(): number {
-    expect(this.pending).toHaveLength(1);
-    const t = this.pending.shift()!;
-    t.fn();
-    return t.ms;
-  }
-}
 
 /** Lets the venue's answers (resolved promises) and the engine's bookings run. */
 async function settle(): Promise<void> {

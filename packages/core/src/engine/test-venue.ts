@@ -1,6 +1,7 @@
 import type { ExecutionClient, MarketDataClient, MarketEventSink, OrderStatusReport, TradingAvailability, VenueBalance } from '../contracts/exchange.js';
 import type { Instrument } from '../domain/instrument.js';
 import type { ExecutionReport, Order } from '../domain/orders.js';
+import type { EngineTimers } from './engine.js';
 
 /**
  * A scripted venue for engine tests: market data is pushed by the test, orders are recorded and
@@ -76,5 +77,26 @@ export class ScriptedVenue implements MarketDataClient, ExecutionClient {
       exchange: this.exchange, symbol: order.symbol, clientOrderId: order.clientOrderId, side: order.side,
       lastPrice: 0, lastQty: 0, leavesQty: 0, cumQty: 0, feeAtoms: 0n, ts: 0, ...r,
     });
+  }
+}
+
+/** Engine timers that fire only when a test says so (EngineOptions.timers). */
+export class HandTimers implements EngineTimers {
+  readonly pending: { fn: () => void; ms: number }[] = [];
+  setTimeout(fn: () => void, ms: number): unknown {
+    const t = { fn, ms };
+    this.pending.push(t);
+    return t;
+  }
+  clearTimeout(handle: unknown): void {
+    const at = this.pending.indexOf(handle as { fn: () => void; ms: number });
+    if (at >= 0) this.pending.splice(at, 1);
+  }
+  /** Fires the one timer pending and returns its delay; throws unless exactly one is pending. */
+  fire(): number {
+    if (this.pending.length !== 1) throw new Error(`expected one pending timer, found ${this.pending.length} (${this.pending.map((t) => t.ms).join(', ')} ms)`);
+    const t = this.pending.shift()!;
+    t.fn();
+    return t.ms;
   }
 }

@@ -35,8 +35,8 @@ export type IntakeWorkerMessage =
   | { t: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; obj: Record<string, unknown>; msg: string }
   | { t: 'stopped' };
 
-/** Engine thread -> worker. */
-export type IntakeHostMessage = { t: 'stop' };
+/** Engine thread -> worker: stop, or the engine asks for a book's snapshot (MarketDataClient.requestResync). */
+export type IntakeHostMessage = { t: 'stop' } | { t: 'resync'; symbol: string; reason: string };
 
 /** What an intake worker's factory gets besides its args. */
 export interface IntakeWorkerEnv {

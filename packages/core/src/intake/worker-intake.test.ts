@@ -23,8 +23,9 @@ const instrument = defineInstrument({ exchange: EX, symbol: SYMBOL, base: 'BTC',
  * in turn, the last repeats). Mode 'no-spec': building that worker's spec throws, as
  * compiledModuleUrl() does when the venue's compiled intake-worker.js is missing.
  */
-function inlineClient(modes: string[], deltas = 0): MarketDataClient & { specs: number } {
+function inlineClient(modes: string[], deltas = 0, canResync = false): MarketDataClient & { specs: number } {
   const c = {
+    ...(canResync ? { requestResync: () => {} } : {}),
     exchange: EX,
     specs: 0,
     loadInstruments: async () => [instrument],
@@ -52,12 +53,12 @@ async function until(what: string, cond: () => boolean, boundMs = 20_000): Promi
 
 const running: { engine: Engine; intake: WorkerIntake }[] = [];
 
-async function setup(modes: string[], o: Partial<WorkerIntakeOptions> = {}, deltas = 0, beforeStart?: (intake: WorkerIntake, engine: Engine) => void, recorder?: Recorder) {
+async function setup(modes: string[], o: Partial<WorkerIntakeOptions> = {}, deltas = 0, beforeStart?: (intake: WorkerIntake, engine: Engine) => void, recorder?: Recorder, canResync = false) {
   const clock = new ManualClock(1_764_900_000_000);
   const metrics = new MetricsRegistry({ processMetrics: false });
   const execution = new ScriptedVenue(EX, [instrument]);
   let monoNow = 0;
-  const intake = new WorkerIntake(inlineClient(modes, deltas), {
+  const intake = new WorkerIntake(inlineClient(modes, deltas, canResync), {
     exchange: EX, logger: silentLogger(), clock, checkEveryMs: 0, hungAfterMs: 1000, restartBackoff: { initialMs: 0, maxMs: 0 }, now: () => monoNow, ...o,
   });
   const engine = new Engine({ clock, logger: silentLogger(), metrics, watchdog: false, recorder, venues: [{ name: EX, symbols: [SYMBOL], marketData: intake, execution }] });
@@ -115,6 +116,22 @@ describe('WorkerIntake: a venue intake on a worker thread', () => {
     expect(book().book.levelCount('bid')).toBe(3);
     expect(intake.threadId).toBeTypeOf('number');
     expect(intake.failures).toBe(0);
+  });
+
+  it("the engine's request for a snapshot (requestResync) crosses to the worker's client, whose resync reaches the book", async () => {
+    const { intake, book } = await setup(['run'], {}, 0, undefined, undefined, true);
+    await until('book synced', () => book().state === 'synced');
+    const reason = 'sequence_gap: expected 101, got 103..103';
+    intake.requestResync!(SYMBOL, reason);
+    await until('the resync snapshot', () => book().book.seq === 500);
+    expect(book().state).toBe('synced');
+    expect(book().book.qtyAt('bid', 900)).toBe(reason.length);
+    expect(book().resyncs).toBe(1);
+  });
+
+  it("offers requestResync only when the venue's own client does", async () => {
+    const { intake } = await setup(['run']);
+    expect(intake.requestResync).toBeUndefined();
   });
 
   it('stop() ends delivery and leaves no thread running', async () => {

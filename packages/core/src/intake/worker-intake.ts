@@ -141,6 +141,11 @@ export class WorkerIntake implements MarketDataClient {
     opts: WorkerIntakeOptions,
   ) {
     this.exchange = opts.exchange;
+    this.requestResync = inline.requestResync === undefined ? undefined : (symbol, reason) => {
+      const g = this.gen;
+      if (g === undefined || g.down || this.stopped) return;
+      g.worker.postMessage({ t: 'resync', symbol, reason } satisfies IntakeHostMessage);
+    };
     const hung = opts.hungAfterMs ?? 2000;
     this.opts = {
       exchange: opts.exchange,
@@ -175,6 +180,13 @@ export class WorkerIntake implements MarketDataClient {
   tradingStatus(symbol: string): InstrumentTrading | undefined {
     return this.inline.tradingStatus?.(symbol);
   }
+
+  /**
+   * Offered when the venue's client offers it. The books live on the worker: the request crosses
+   * to it (a worker starting or restarting has none yet, and its fresh connection begins with
+   * snapshots anyway).
+   */
+  readonly requestResync: ((symbol: string, reason: string) => void) | undefined;
 
   recordingIntegrity(): RecordingIntegrity | undefined {
     return undefined;

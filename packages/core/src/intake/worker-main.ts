@@ -56,6 +56,14 @@ const writer = new IntakeRecordWriter(
 let client: MarketDataClient | undefined;
 
 port.on('message', (m: IntakeHostMessage) => {
+  if (m.t === 'resync') {
+    try {
+      client?.requestResync?.(m.symbol, m.reason);
+    } catch (err) {
+      logger.warn({ err: String(err), symbol: m.symbol }, `${data.exchange}: a resync of ${m.symbol} the engine asked for failed: ${String(err)}`);
+    }
+    return;
+  }
   if (m.t !== 'stop') return;
   Atomics.store(control, CONTROL.STOP, 1);
   void (client?.stop() ?? Promise.resolve())

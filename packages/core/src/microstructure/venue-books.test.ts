@@ -108,3 +108,48 @@ describe('BookStore staleness: only applied updates keep a book fresh', () => {
     expect(rec.lastEventTs).toBe(900);
   });
 });
+
+describe('BookStore: a resync of its own (ownResync), which the adapter did not announce', () => {
+  const statusOf = (state: 'resyncing' | 'synced'): Parameters<BookStore['applyStatus']>[0] => ({ type: 'feed_status', exchange: 'x', symbol: 'S', state, reason: 'gap', ts: 0 });
+
+  it('is set by a gap between deltas, an invalid snapshot and the watchdog, told once per resync, and cleared by a snapshot or the adapter announcing it', () => {
+    const store = new BookStore();
+    const told: string[] = [];
+    store.onResyncOfOwn((rec) => told.push(`${rec.state}: ${rec.reason}`));
+    store.applySnapshot(snap(100), 0);
+    const rec = store.get('x', 'S')!;
+    expect(rec.ownResync).toBe(false);
+    // a gap the adapter let through
+    store.applyDelta({ ...delta(103, 1), asks: [], bids: [{ price: 99, qty: 1 }] }, 1);
+    expect(rec).toMatchObject({ state: 'resyncing', ownResync: true });
+    store.applyDelta({ ...delta(104, 2), asks: [], bids: [{ price: 99, qty: 1 }] }, 2); // ignored while resyncing: no second word
+    expect(told).toEqual(['resyncing: sequence_gap: expected 101, got 103..103']);
+    // the adapter announces it: its own now
+    store.applyStatus(statusOf('resyncing'));
+    expect(rec.ownResync).toBe(false);
+    // its snapshot has an impossible level: the next is the engine's to ask for again
+    store.applySnapshot({ ...snap(200), bids: [{ price: 100, qty: -5 }] }, 3);
+    expect(rec).toMatchObject({ state: 'resyncing', ownResync: true });
+    expect(told).toHaveLength(2);
+    store.applySnapshot(snap(201), 4);
+    expect(rec).toMatchObject({ state: 'synced', ownResync: false });
+    // the watchdog's sequence_reset is its own too
+    store.applyDelta({ ...delta(5, 5), asks: [], bids: [{ price: 99, qty: 1 }] }, 5);
+    store.checkStaleness(60_000, 10_000);
+    expect(rec).toMatchObject({ state: 'resyncing', ownResync: true });
+    expect(told[2]).toMatch(/^resyncing: sequence_reset: no update for/);
+  });
+
+  it('a resync the adapter announced is never its own, and the venue saying synced does not end one', () => {
+    const store = new BookStore();
+    const told: string[] = [];
+    store.onResyncOfOwn((rec) => told.push(rec.reason));
+    store.applySnapshot(snap(100), 0);
+    store.applyStatus(statusOf('resyncing'));
+    const rec = store.get('x', 'S')!;
+    expect(rec).toMatchObject({ state: 'resyncing', ownResync: false });
+    store.applyDelta(delta(105, 1), 1);
+    expect(rec.ownResync).toBe(false);
+    expect(told).toEqual([]);
+  });
+});

@@ -18,6 +18,13 @@ export interface BookRecord {
   readonly lastSeq: number;
   /** Resync snapshots received. */
   resyncs: number;
+  /**
+   * True while the book is resyncing for what it found itself (a gap between deltas, an invalid
+   * level or snapshot, a restarted sequence the staleness watchdog saw), which the venue's adapter
+   * has not announced: nothing at the adapter knows a snapshot is needed, so the engine asks for
+   * one (MarketDataClient.requestResync). False once the adapter announces the resync itself.
+   */
+  readonly ownResync: boolean;
 }
 
 export type BookStateListener = (rec: BookRecord, previous: FeedState) => void;
@@ -30,6 +37,7 @@ class Rec implements BookRecord {
   reason = 'waiting for snapshot';
   lastEventTs = 0;
   resyncs = 0;
+  ownResync = false;
   constructor(readonly book: L2Book) {}
   get lastSeq(): number {
     return this.book.seq;
@@ -53,9 +61,18 @@ export class BookStore {
   private readonly books = new InstrumentMap<Rec>();
 
   private onStateChange: BookStateListener;
+  private onOwnResync: (rec: BookRecord) => void = () => {};
 
   constructor(onStateChange: BookStateListener = () => {}) {
     this.onStateChange = onStateChange;
+  }
+
+  /**
+   * Sets what is told when a book starts a resync the venue's adapter has not announced
+   * (BookRecord.ownResync): the engine asks the adapter for a snapshot. Called after the state change.
+   */
+  onResyncOfOwn(listener: (rec: BookRecord) => void): void {
+    this.onOwnResync = listener;
   }
 
   /** Adds a listener to state changes (the engine's metrics and logs; a store built elsewhere). */
@@ -90,6 +107,8 @@ export class BookStore {
     const applied = rec.book.snapshots;
     rec.book.applySnapshot(ev);
     if (rec.book.snapshots !== applied) rec.lastEventTs = now; // an invalid snapshot is not an update
+    // the adapter believes it delivered the snapshot its resync waited for: the next is ours to ask
+    else this.own(rec, true);
     this.follow(rec, ev.reason === 'resync' ? `resynced at ${ev.seq}` : `snapshot ${ev.seq}`);
     return rec;
   }
@@ -111,6 +130,7 @@ export class BookStore {
         case 'resyncing':
         case 'crossed':
           rec.book.beginResync(st.state === 'crossed' ? 'crossed_book' : 'venue_resync', st.reason);
+          this.own(rec, false); // the adapter knows, and owns the snapshot that ends it
           this.setState(rec, 'resyncing', st.reason);
           break;
         case 'stale':
@@ -139,15 +159,28 @@ export class BookStore {
     for (const rec of this.books.values()) {
       if (rec.state === 'synced' && now - rec.lastEventTs > maxAgeMs) {
         const reason = `no update for ${now - rec.lastEventTs} ms`;
-        if (rec.book.markSilent(reason) === 'resyncing') this.setState(rec, 'resyncing', rec.book.stateReason);
-        else this.setState(rec, 'stale', reason);
+        if (rec.book.markSilent(reason) === 'resyncing') {
+          this.setState(rec, 'resyncing', rec.book.stateReason);
+          this.own(rec, true);
+        } else this.setState(rec, 'stale', reason);
       }
     }
   }
 
   /** The engine state follows the book's own sync state after an update. */
   private follow(rec: Rec, reason: string): void {
+    // a resync the update started here (a gap, an invalid level): the adapter saw nothing wrong
+    const started = rec.book.state === 'resyncing' && rec.state !== 'resyncing';
     this.setState(rec, rec.book.state, rec.book.state === 'synced' ? reason : rec.book.stateReason);
+    if (started) this.own(rec, true);
+    else if (rec.book.state !== 'resyncing') this.own(rec, false);
+  }
+
+  /** Whether the book's resync is the engine's own to ask for (ownResync); tells onOwnResync when it becomes so. */
+  private own(rec: Rec, own: boolean): void {
+    const was = rec.ownResync;
+    rec.ownResync = own;
+    if (own && !was) this.onOwnResync(rec);
   }
 
   private setState(rec: Rec, state: FeedState, reason: string): void {

@@ -72,7 +72,17 @@ export interface ExchangeConformanceOptions {
    * and a missed update is found by its checksum (Kraken v2), so the gap test accepts a
    * checksum resync as the detection.
    */
-  capabilities: { checksum: boolean; execution: boolean; rateLimit: boolean; sequenceNumbers?: boolean };
+  capabilities: {
+    checksum: boolean;
+    execution: boolean;
+    rateLimit: boolean;
+    sequenceNumbers?: boolean;
+    /**
+     * true: the adapter must offer `MarketDataClient.requestResync` (the test fails without it).
+     * Otherwise the test runs when the adapter offers it and is skipped, saying so, when not.
+     */
+    requestResync?: boolean;
+  };
   createVenue(): Promise<ConformanceVenue>;
   /**
    * `orderRateLimit`: configure the adapter's order limit to this for the rate-limit test.
@@ -318,6 +328,30 @@ export function describeExchangeConformance(opts: ExchangeConformanceOptions): v
       }, 'a checksum resync', W);
       venue!.step(sym, 5);
       await converge('book equals the venue after the checksum resync');
+    });
+
+    it('starts a book over when the engine asks (requestResync) and ends with the right book', async (ctx: TestContext) => {
+      await boot();
+      const md = adapter!.marketData;
+      if (opts.capabilities.requestResync === true) expect(md.requestResync, `${opts.venue} declares requestResync but its MarketDataClient has none`).toBeTypeOf('function');
+      if (md.requestResync === undefined) {
+        ctx.skip(`${opts.venue}'s adapter does not offer requestResync (optional)`);
+        return;
+      }
+      await synced();
+      venue!.step(sym, 5);
+      await converge('book equals the venue before the request');
+      const statusesBefore = sink.statuses.length;
+      const resyncsBefore = sink.snapshots('resync').length;
+      // what the engine's book found (in the engine: a gap between the deltas the adapter let through)
+      md.requestResync(sym, 'sequence_gap: expected 101, got 103..103');
+      await waitUntil(() => {
+        venue!.step(sym, 1);
+        return sink.snapshots('resync').length > resyncsBefore;
+      }, 'a resync snapshot after the engine asked', W);
+      expect(sink.statuses.slice(statusesBefore).some((s) => s.state === 'resyncing' && s.symbol === sym)).toBe(true);
+      venue!.step(sym, 10);
+      await converge('book equals the venue after the resync the engine asked for');
     });
 
     it('places and cancels an order, and maps venue errors to our reasons', async (ctx: TestContext) => {

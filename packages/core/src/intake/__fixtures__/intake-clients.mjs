@@ -2,15 +2,23 @@
 // `scripted(args)`: after start, emits a snapshot and `deltas` deltas, then per `mode`:
 //   'run' nothing more; 'crash' an uncaught error; 'hang' blocks the thread for ever;
 //   'fail-start' rejects start (before any snapshot).
+// requestResync(symbol, reason): announces the resync and sends a resync snapshot at seq 500
+// whose bid names the reason's length (what crossed from the engine thread arrived whole).
 export function scripted(args) {
   const { exchange, symbol, mode, deltas = 0 } = args;
   let timer;
+  let sink;
   return {
     exchange,
     async loadInstruments() {
       return [];
     },
-    async start(_symbols, sink) {
+    requestResync(sym, reason) {
+      sink.onFeedStatus({ type: 'feed_status', exchange, symbol: sym, state: 'resyncing', reason: `engine asked for a snapshot: ${reason}`, ts: 3 });
+      sink.onMarketEvent({ type: 'book_snapshot', exchange, symbol: sym, ts: 4, recvTs: 5, seq: 500, reason: 'resync', bids: [{ price: 900, qty: reason.length }], asks: [{ price: 1001, qty: 3 }] });
+    },
+    async start(_symbols, s) {
+      sink = s;
       if (mode === 'fail-start') throw new Error('no route to the venue');
       timer = setTimeout(() => {
         sink.onFeedStatus({ type: 'feed_status', exchange, symbol, state: 'resyncing', reason: 'initial sync', ts: 1 });
