@@ -8,6 +8,7 @@
  * string), and zlib keeps checking the stream (header, CRC, length, a cut member).
  */
 import { closeSync, openSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 
 /** Inflated bytes per chunk handed over. */
@@ -22,13 +23,23 @@ const CHUNKS_AHEAD = 4;
 const WORKER_START_TIMEOUT_MS = 60_000;
 /** The reader's longest single wait, after which it looks at the worker's state again. */
 const WAIT_SLICE_MS = 1_000;
+/** How often the worker's event loop counts a beat while it runs (timers run between its reads). */
+const BEAT_MS = 100;
+/**
+ * How long the reader waits on a started worker that shows no beat before giving up with an
+ * error: a thread that died without a word (out of memory, terminated) would otherwise keep the
+ * reader, blocked, waiting for ever. Its loop stalls for milliseconds at a time, seconds at worst
+ * (a GC pause on a loaded machine): this is far past that.
+ */
+const WORKER_SILENT_MS = 15_000;
 /** Slots of the shared counters. */
 const PRODUCED = 0;
 const CONSUMED = 1;
 const CLOSED = 2;
 const STARTED = 3;
 const FAILED = 4;
-const SLOTS = 5;
+const BEAT = 5;
+const SLOTS = 6;
 
 /** How the stream ended: whole, or with zlib's (or the file system's) error. */
 export type GunzipEnd = { ok: true } | { ok: false; code: string | undefined; message: string };
@@ -42,9 +53,10 @@ export type GunzipEnd = { ok: true } | { ok: false; code: string | undefined; me
 const WORKER_SOURCE = `
 (async () => {
   const { workerData } = await import('node:worker_threads');
-  const { file, counters, port, chunkBytes, chunksAhead } = workerData;
-  const [PRODUCED, CONSUMED, CLOSED, STARTED, FAILED] = [${PRODUCED}, ${CONSUMED}, ${CLOSED}, ${STARTED}, ${FAILED}];
+  const { file, counters, port, chunkBytes, chunksAhead, beatMs } = workerData;
+  const [PRODUCED, CONSUMED, CLOSED, STARTED, FAILED, BEAT] = [${PRODUCED}, ${CONSUMED}, ${CLOSED}, ${STARTED}, ${FAILED}, ${BEAT}];
   Atomics.store(counters, STARTED, 1);
+  const beat = setInterval(() => Atomics.add(counters, BEAT, 1), beatMs);
   try {
     const [{ createReadStream }, { createGunzip }, { pipeline }] = await Promise.all([import('node:fs'), import('node:zlib'), import('node:stream/promises')]);
     const post = (message, transfer) => {
@@ -92,9 +104,17 @@ const WORKER_SOURCE = `
     if (Atomics.load(counters, CLOSED) !== 0) return;
     Atomics.store(counters, FAILED, 1);
     Atomics.notify(counters, PRODUCED);
+  } finally {
+    clearInterval(beat);
   }
 })();
 `;
+
+/** Test seams: another worker program, a shorter silence bound. */
+export interface GunzipReaderOptions {
+  workerSource?: string;
+  silentAfterMs?: number;
+}
 
 /** Ends the worker of a reader that was dropped without being finished or closed. */
 const abandoned = new FinalizationRegistry<{ worker: Worker; counters: Int32Array }>(stop);
@@ -109,14 +129,15 @@ function stop(w: { worker: Worker; counters: Int32Array }): void {
  * The inflated bytes of a gzip file (one member or several), in order; returns how the stream
  * ended. A file that cannot be opened throws here, as a plain file's does.
  */
-export function* gunzipChunks(file: string): Generator<Uint8Array, GunzipEnd> {
+export function* gunzipChunks(file: string, options: GunzipReaderOptions = {}): Generator<Uint8Array, GunzipEnd> {
   closeSync(openSync(file, 'r'));
+  const silentAfterMs = options.silentAfterMs ?? WORKER_SILENT_MS;
   const { port1, port2 } = new MessageChannel();
   const counters = new Int32Array(new SharedArrayBuffer(SLOTS * Int32Array.BYTES_PER_ELEMENT));
-  const worker = new Worker(WORKER_SOURCE, {
+  const worker = new Worker(options.workerSource ?? WORKER_SOURCE, {
     eval: true,
     execArgv: [],
-    workerData: { file, counters, port: port2, chunkBytes: CHUNK_BYTES, chunksAhead: CHUNKS_AHEAD },
+    workerData: { file, counters, port: port2, chunkBytes: CHUNK_BYTES, chunksAhead: CHUNKS_AHEAD, beatMs: BEAT_MS },
     transferList: [port2],
   });
   // a reader nobody finishes must not keep the process alive
@@ -125,6 +146,8 @@ export function* gunzipChunks(file: string): Generator<Uint8Array, GunzipEnd> {
   const token = {};
   abandoned.register(token, handle, token);
   const startBy = Date.now() + WORKER_START_TIMEOUT_MS;
+  let lastBeat = 0;
+  let lastBeatAt = performance.now();
   try {
     for (;;) {
       const produced = Atomics.load(counters, PRODUCED);
@@ -140,8 +163,19 @@ export function* gunzipChunks(file: string): Generator<Uint8Array, GunzipEnd> {
       // The worker's 'error' and 'exit' events need this thread's event loop, which is blocked
       // here: its state is read from the shared counters instead.
       if (Atomics.load(counters, FAILED) !== 0) throw new Error(`cannot read ${file}: the thread inflating it failed`);
-      if (Atomics.load(counters, STARTED) === 0 && Date.now() > startBy) throw new Error(`cannot read ${file}: the thread to inflate it did not start in ${WORKER_START_TIMEOUT_MS / 1000} s`);
-      Atomics.wait(counters, PRODUCED, produced, WAIT_SLICE_MS);
+      if (Atomics.load(counters, STARTED) === 0) {
+        if (Date.now() > startBy) throw new Error(`cannot read ${file}: the thread to inflate it did not start in ${WORKER_START_TIMEOUT_MS / 1000} s`);
+      } else {
+        const beat = Atomics.load(counters, BEAT);
+        const now = performance.now();
+        if (beat !== lastBeat) {
+          lastBeat = beat;
+          lastBeatAt = now;
+        } else if (now - lastBeatAt > silentAfterMs) {
+          throw new Error(`cannot read ${file}: the thread inflating it stopped (no sign of life for ${Math.round((now - lastBeatAt) / 1000)} s: it may have run out of memory)`);
+        }
+      }
+      Atomics.wait(counters, PRODUCED, produced, Math.min(WAIT_SLICE_MS, silentAfterMs));
     }
   } finally {
     abandoned.unregister(token);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { gunzipChunks } from './replay-gunzip.js';
 import { LINE_NOT_UTF8, LINE_TOO_LONG, MAX_LINE_CHARS, readLines } from './replay-lines.js';
 import { ReplaySource } from './replay.js';
 
@@ -154,4 +155,25 @@ describe('readLines', () => {
       rmSync(f, { force: true });
     }
   }, 120_000);
+});
+
+describe('gunzipChunks: the thread inflating a .gz', () => {
+  const gz = join(dir, 'alive.jsonl.gz');
+  writeFileSync(gz, gzipSync('{"a":1}\n'.repeat(1000)));
+  // Started (as the real program marks it), then gone without a word or hung: what a thread that
+  // ran out of memory or was terminated looks like from the reader, which waits on shared counters.
+  const startedThen = (what: string) => `(async () => { const { workerData } = await import('node:worker_threads'); Atomics.store(workerData.counters, 3, 1); ${what} })();`;
+
+  it('a thread that dies after starting ends the read with an error instead of leaving the reader waiting for ever', () => {
+    expect(() => [...gunzipChunks(gz, { workerSource: startedThen('process.exit(0);'), silentAfterMs: 300 })]).toThrow(/the thread inflating it stopped \(no sign of life for \d+ s/);
+  });
+
+  it('so does one that hangs', () => {
+    expect(() => [...gunzipChunks(gz, { workerSource: startedThen('Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);'), silentAfterMs: 300 })]).toThrow(/the thread inflating it stopped/);
+  });
+
+  it('a live one beats: a bound of 2 s is never reached while it inflates', () => {
+    const chunks = [...gunzipChunks(gz, { silentAfterMs: 2000 })];
+    expect(Buffer.concat(chunks).toString()).toBe('{"a":1}\n'.repeat(1000));
+  });
 });
