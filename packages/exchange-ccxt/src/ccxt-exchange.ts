@@ -20,7 +20,8 @@ export interface CcxtMarket {
   limits?: { cost?: { min?: number } };
 }
 export interface CcxtOrder { id: string; clientOrderId?: string; symbol: string; status?: string; side?: string; price?: number; amount?: number; filled?: number; remaining?: number; average?: number; timestamp?: number; trades?: CcxtMyTrade[] }
-export interface CcxtMyTrade { id: string; order?: string; symbol: string; side?: string; price: number; amount: number; timestamp?: number; takerOrMaker?: string; fee?: { cost?: number; currency?: string } }
+/** `id` undefined where the venue gives none (ccxt hollaex, coinspot). */
+export interface CcxtMyTrade { id?: string; order?: string; symbol: string; side?: string; price: number; amount: number; timestamp?: number; takerOrMaker?: string; fee?: { cost?: number; currency?: string } }
 
 /** The part of a ccxt pro exchange this package uses. */
 export interface CcxtExchange {
@@ -39,6 +40,8 @@ export interface CcxtExchange {
   fetchOpenOrders(symbol?: string): Promise<CcxtOrder[]>;
   /** Where `has.fetchClosedOrders` says so. */
   fetchClosedOrders?(symbol?: string, since?: number, limit?: number): Promise<CcxtOrder[]>;
+  /** Where `has.fetchOrders` says so: every status, unfiltered (Binance allOrders). */
+  fetchOrders?(symbol?: string, since?: number, limit?: number): Promise<CcxtOrder[]>;
   fetchMyTrades(symbol: string, since?: number, limit?: number, params?: object): Promise<CcxtMyTrade[]>;
   fetchBalance(): Promise<{ total?: Record<string, number | undefined> }>;
   handleMessage(client: unknown, message: unknown): unknown;

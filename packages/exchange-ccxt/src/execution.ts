@@ -47,6 +47,7 @@ interface Tracked {
   venueOrderId: string;
   /** Lots counted as filled: the trades reported here, and what had filled when followed from a listing (priorLots). */
   filled: number;
+  /** The trades booked (and those claimed by priorLots), by tradeKeys: the venue's trade id, or what an id-less trade is and which of the alike. */
   tradeIds: Set<string>;
   /** Followed from the venue's open-order list (openOrders), not from an order placed or asked about here. */
   listed?: boolean;
@@ -61,7 +62,7 @@ interface Tracked {
   priorLots?: number;
   /** The venue accepted our cancel: an order it no longer lists has ended (cancelled). */
   cancelAccepted?: boolean;
-  /** Trades of this order refused (fillReport): each is counted and warned about once, not at every poll. */
+  /** Trades of this order refused (fillReport), by tradeKeys: each is counted and warned about once, not at every poll. */
   refusedTradeIds?: BoundedIdSet;
 }
 
@@ -81,6 +82,22 @@ const MAX_TRADE_PAGES = 1000;
  * order read as another's: its fills were never booked, its lookup by client id never found it.
  */
 const ECHOED_CLIENT_ID_PREFIX = venueTable<string>({ gate: 't-', gateio: 't-' });
+
+/**
+ * ccxt exchanges whose fetchOrder finds an order by the `clientOrderId` param alone (the id left
+ * empty): Binance's origClientOrderId, OKX's clOrdId, Bitget's clientOid, MEXC spot's
+ * origClientOrderId. Elsewhere ccxt would send the empty id.
+ */
+const FETCH_ORDER_BY_CLIENT_ID = venueTable<true>({ binance: true, binanceus: true, binanceusdm: true, binancecoinm: true, okx: true, bitget: true, mexc: true });
+/** At most this many order-history pages per lookup by client id (50,000 orders on Binance); past it the lookup is not answered. */
+const MAX_ORDER_PAGES = 100;
+/**
+ * An order-history page at one timestamp this long or longer may have been cut by the venue's
+ * page size, and the orders past it at that time were not read; a shorter one is taken as all
+ * of its millisecond (venues page order history by tens to hundreds: KuCoin 50, OKX 100, Binance
+ * 500). Taken as cut, a lookup that does not find the order is not answered, and is asked again.
+ */
+const MIN_FULL_ORDER_PAGE = 10;
 
 /** An order as ccxt returned it, with the venue's id. */
 const hasId = (x: CcxtOrder): boolean => x.id !== undefined && x.id !== null && String(x.id) !== '';
@@ -107,6 +124,8 @@ export class CcxtExecution implements ExecutionClient {
   private resumePollAt: string | undefined;
   /** Per ccxt symbol, the longest fetchMyTrades page the venue has answered (myTrades: a shorter page is the last). */
   private readonly tradesPageSize = new Map<string, number>();
+  /** Per ccxt symbol, the longest order-history page the venue has answered (orderInHistory: a shorter page is the last). */
+  private readonly historyPageSize = new Map<string, number>();
 
   /** Refused venue input, running totals (ExecutionClient.inputRejections). */
   *inputRejections(): Generator<readonly [string, number]> {
@@ -116,10 +135,13 @@ export class CcxtExecution implements ExecutionClient {
 
   /** The venue's prefix before an echoed client id (ECHOED_CLIENT_ID_PREFIX), if any. */
   private readonly echoPrefix: string | undefined;
+  /** fetchOrder finds an order by client id alone (FETCH_ORDER_BY_CLIENT_ID). */
+  private readonly fetchesByClientId: boolean;
 
   constructor(private readonly deps: CcxtExecutionDeps) {
     this.exchange = deps.exchange;
     this.echoPrefix = ECHOED_CLIENT_ID_PREFIX[deps.options.ccxt_id ?? deps.exchange];
+    this.fetchesByClientId = FETCH_ORDER_BY_CLIENT_ID[deps.options.ccxt_id ?? deps.exchange] === true;
     this.limiter = new RateLimiter([{ name: 'orders', limit: deps.options.orders_per_interval, intervalMs: deps.options.order_limit_interval_ms }], () => deps.clock.now(), this.timers);
   }
 
@@ -249,7 +271,6 @@ export class CcxtExecution implements ExecutionClient {
     this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: reason, text: `${text}; not found by client id within ${this.deps.options.unknown_order_grace_ms} ms: never reached the venue`, leavesQty: 0 });
   }
 
-  /** Our order by client id among the venue's open orders, then (where ccxt can list them) its closed ones: a market order may have filled at once. */
   /** A client id as the venue echoed it, without the venue's prefix (ECHOED_CLIENT_ID_PREFIX); undefined when it gave none. */
   private echoedClientId(raw: unknown): string | undefined {
     if (typeof raw !== 'string' || raw === '') return undefined;
@@ -257,11 +278,79 @@ export class CcxtExecution implements ExecutionClient {
     return p !== undefined && raw.startsWith(p) && raw.length > p.length ? raw.slice(p.length) : raw;
   }
 
+  /**
+   * Our order by client id: asked for directly where ccxt can (FETCH_ORDER_BY_CLIENT_ID), else
+   * or when that does not find it, among the venue's open orders, then (where ccxt can list
+   * them) its order history from before the order on, every page (orderInHistory): a market
+   * order may have filled at once. Undefined only when every list was read to its end; a list cut
+   * short throws (not answered): reported absent, a filled order was rejected and its fill never
+   * booked.
+   */
   private async orderByClientId(sym: string, clientOrderId: string, createdTs: number): Promise<CcxtOrder | undefined> {
     const ex = this.ex!;
-    const open = (await this.read(ex.fetchOpenOrders(sym))).find((x) => this.echoedClientId(x.clientOrderId) === clientOrderId);
-    if (open || !ex.has.fetchClosedOrders || !ex.fetchClosedOrders) return open;
-    return (await this.read(ex.fetchClosedOrders(sym, createdTs - CLOCK_MARGIN_MS))).find((x) => this.echoedClientId(x.clientOrderId) === clientOrderId);
+    const ours = (x: CcxtOrder): boolean => this.echoedClientId(x.clientOrderId) === clientOrderId;
+    if (this.fetchesByClientId) {
+      try {
+        const v = await this.read(ex.fetchOrder('', sym, { clientOrderId }));
+        // only an answer that names our client id is ours; anything else (not found, a venue
+        // slow to list a new order, another order) is left to the lists
+        if (v && hasId(v) && ours(v)) return v;
+      } catch {
+        // the lists below answer instead
+      }
+    }
+    const open = (await this.read(ex.fetchOpenOrders(sym))).find(ours);
+    if (open) return open;
+    // every status where ccxt has it: Binance's fetchClosedOrders is allOrders filtered to
+    // `closed`, which drops an IOC that filled in part and expired, and pages shorter than the
+    // venue's page size
+    if (ex.has.fetchOrders === true && ex.fetchOrders) return this.orderInHistory((from) => ex.fetchOrders!(sym, from), sym, createdTs - CLOCK_MARGIN_MS, ours);
+    if (ex.has.fetchClosedOrders && ex.fetchClosedOrders) return this.orderInHistory((from) => ex.fetchClosedOrders!(sym, from), sym, createdTs - CLOCK_MARGIN_MS, ours);
+    return undefined;
+  }
+
+  /**
+   * The first order `ours` takes in the venue's order history from `since` on, page after page
+   * (ccxt answers one: Binance allOrders 500 oldest first, KuCoin 50, OKX, Gate, Bitget 100), each
+   * next page from the latest timestamp of the one before, as myTrades pages trades. Read to its
+   * end (an empty page, or one adding nothing later that is shorter than the longest the venue
+   * has answered for the symbol) without it: undefined. A page of one timestamp as long as the
+   * longest (the venue may hold more orders at that time than a page) is passed by a
+   * millisecond; when that page may have been cut (MIN_FULL_ORDER_PAGE), or after
+   * MAX_ORDER_PAGES, the history was not read to its end and this throws: our order may be among
+   * the orders not read.
+   */
+  private async orderInHistory(list: (since: number) => Promise<CcxtOrder[]>, sym: string, since: number, ours: (x: CcxtOrder) => boolean): Promise<CcxtOrder | undefined> {
+    const seen = new Set<string>();
+    let from = since;
+    let passed = false;
+    for (let page = 1; page <= MAX_ORDER_PAGES; page++) {
+      const got = await this.read(list(from));
+      const found = got.find(ours);
+      if (found) return found;
+      if (got.length === 0) return this.historyEnd(passed, sym, from);
+      const longest = Math.max(this.historyPageSize.get(sym) ?? 0, got.length);
+      this.historyPageSize.set(sym, longest);
+      const pageFrom = from;
+      for (const v of got) {
+        const key = orderKey(v);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        if (typeof v.timestamp === 'number' && Number.isFinite(v.timestamp) && v.timestamp > from) from = v.timestamp;
+      }
+      if (from > pageFrom) continue;
+      // nothing later than `from` on this page: asked again from `from`, the venue answers it again
+      if (got.length < longest) return this.historyEnd(passed, sym, from);
+      if (got.length >= MIN_FULL_ORDER_PAGE) passed = true;
+      from = pageFrom + 1;
+    }
+    throw new Error(`${this.exchange}: order history of ${sym} still going after ${MAX_ORDER_PAGES} pages; not read to its end`);
+  }
+
+  /** The order history read to its end: absent, unless orders at one time were passed (orderInHistory). */
+  private historyEnd(passed: boolean, sym: string, at: number): undefined {
+    if (passed) throw new Error(`${this.exchange}: order history of ${sym} holds a full page at one time before ${at}; the orders past it cannot be read by time`);
+    return undefined;
   }
 
   private async cancelNow(o: Order): Promise<void> {
@@ -443,15 +532,19 @@ export class CcxtExecution implements ExecutionClient {
   }
 
   /**
-   * The order's trades in `trades` (oldest first) not booked yet, each as a fill handed to `out`
-   * and booked once by trade id. A trade that is no fill of this order (off the grid, not a
-   * positive price and quantity, or one that takes the order past its size) is refused, never
-   * applied, and counted and warned about once: it is listed again at every read. It is still
-   * looked at each time, since the venue may list it corrected later.
+   * The order's trades in `trades` (oldest first: every trade of the symbol from before the order
+   * on) not booked yet, each as a fill handed to `out` and booked once by its key (tradeKeys: the
+   * venue's trade id, or for a venue that gives none, what the trade is and which of the alike).
+   * A trade that is no fill of this order (off the grid, not a positive price and quantity, or
+   * one that takes the order past its size) is refused, never applied, and counted and warned
+   * about once: it is listed again at every read. It is still looked at each time, since the
+   * venue may list it corrected later.
    */
   private bookTrades(t: Tracked, i: Instrument, trades: readonly CcxtMyTrade[], out: (r: ExecutionReport) => void): void {
-    for (const tr of trades) {
-      const id = String(tr.id);
+    const keys = tradeKeys(trades);
+    for (let k = 0; k < trades.length; k++) {
+      const tr = trades[k]!;
+      const id = keys[k]!;
       if (String(tr.order) !== t.venueOrderId || t.tradeIds.has(id)) continue;
       const r = this.fillReport(t.order, i, tr, t.filled, t.order.qty);
       if (typeof r === 'string') {
@@ -481,7 +574,7 @@ export class CcxtExecution implements ExecutionClient {
    */
   private async myTrades(sym: string, since: number): Promise<CcxtMyTrade[]> {
     const ex = this.ex!;
-    const byKey = new Map<string, CcxtMyTrade>();
+    const byKey = new Map<string, CcxtMyTrade[]>();
     let from = since;
     for (let page = 1; ; page++) {
       const list = await this.read(ex.fetchMyTrades(sym, from));
@@ -489,10 +582,17 @@ export class CcxtExecution implements ExecutionClient {
       if (list.length > longest) this.tradesPageSize.set(sym, list.length);
       const pageFrom = from;
       let added = 0;
+      const onPage = new Map<string, number>();
       for (const tr of list) {
         const key = tradeKey(tr);
-        if (byKey.has(key)) continue;
-        byKey.set(key, tr);
+        const n = (onPage.get(key) ?? 0) + 1;
+        onPage.set(key, n);
+        // one trade per id; without ids, as many alike as one page lists (two fills of an order
+        // alike in one millisecond are two, and the page that lists them both is read again)
+        const had = byKey.get(key);
+        if (had && (venueTradeId(tr) !== undefined || had.length >= n)) continue;
+        if (had) had.push(tr);
+        else byKey.set(key, [tr]);
         added++;
         if (typeof tr.timestamp === 'number' && Number.isFinite(tr.timestamp) && tr.timestamp > from) from = tr.timestamp;
       }
@@ -510,18 +610,21 @@ export class CcxtExecution implements ExecutionClient {
         break;
       }
     }
-    return [...byKey.values()];
+    return [...byKey.values()].flat();
   }
 
   /** An order followed from a listing: its earliest trades, up to priorLots, are in its count already (claimPriorTrades of the kit). */
   private claimPriorTrades(t: Tracked, i: Instrument, trades: readonly CcxtMyTrade[]): void {
     if (t.priorLots === undefined) return;
+    const keys = tradeKeys(trades);
+    const keyOf = new Map<CcxtMyTrade, string>();
+    for (let k = 0; k < trades.length; k++) keyOf.set(trades[k]!, keys[k]!);
     const own = trades.filter((tr) => String(tr.order) === t.venueOrderId);
     const lotsOf = (tr: CcxtMyTrade): number | undefined => {
       const price = this.ticks(i, tr.price);
       return price === undefined || price <= 0 ? undefined : this.lots(i, tr.amount);
     };
-    if (claimPriorTrades(own, t.priorLots, lotsOf, (tr) => t.tradeIds.add(String(tr.id)))) delete t.priorLots;
+    if (claimPriorTrades(own, t.priorLots, lotsOf, (tr) => t.tradeIds.add(keyOf.get(tr)!))) delete t.priorLots;
   }
 
   /**
@@ -539,8 +642,13 @@ export class CcxtExecution implements ExecutionClient {
     const r: ExecutionReport = {
       kind: 'fill', exchange: this.exchange, symbol: o.symbol, clientOrderId: o.clientOrderId, venueOrderId: String(tr.order), side: o.side,
       lastPrice: price, lastQty: qty, leavesQty: Math.max(0, o.qty - cum), cumQty: cum, feeAtoms: fee.atoms,
-      tradeId: String(tr.id), ts: tr.timestamp ?? this.deps.clock.now(),
+      ts: tr.timestamp ?? this.deps.clock.now(),
     };
+    // only the venue's own id: a made-up one ("undefined" for every id-less trade) made the
+    // engine and the journal drop each later id-less fill as a duplicate of the first; without
+    // one they go by quantity
+    const tradeId = venueTradeId(tr);
+    if (tradeId !== undefined) r.tradeId = tradeId;
     // set after the literal, not spread into it (V8's slow path: docs/writing-an-exchange-plugin.md)
     if (fee.asset) r.feeAsset = fee.asset;
     if (tr.takerOrMaker === 'maker' || tr.takerOrMaker === 'taker') r.liquidity = tr.takerOrMaker;
@@ -578,9 +686,16 @@ export class CcxtExecution implements ExecutionClient {
     }
   }
 
+  /**
+   * The working orders of every instrument loaded here, asked per symbol: without one, ccxt's
+   * phemex, bitrue, lbank and others throw ArgumentsRequired and its binance (by default) an
+   * ExchangeError warning of the rate-limit weight, so every reconciliation failed. A symbol's
+   * failed read fails the listing.
+   */
   async openOrders(): Promise<Order[]> {
     if (!this.ex) return [];
-    const list = await this.read(this.ex.fetchOpenOrders());
+    const list: CcxtOrder[] = [];
+    for (const sym of this.loadedCcxtSymbols()) for (const v of await this.read(this.ex.fetchOpenOrders(sym))) list.push(v);
     const out: Order[] = [];
     for (const v of list) {
       const symbol = this.ourSymbol(v.symbol);
@@ -718,6 +833,17 @@ export class CcxtExecution implements ExecutionClient {
     return Number(num / den);
   }
 
+  /** The ccxt symbols of the venue's markets we have an instrument for (each once). */
+  private loadedCcxtSymbols(): string[] {
+    const out = new Set<string>();
+    for (const id of Object.keys(this.ex?.markets_by_id ?? {})) {
+      if (!this.deps.instrument(id)) continue;
+      const sym = this.deps.ccxtSymbol(id);
+      if (sym !== undefined) out.add(sym);
+    }
+    return [...out];
+  }
+
   private ourSymbol(ccxtSymbol: string): string | undefined {
     const m = this.ex?.markets_by_id;
     if (!m) return undefined;
@@ -732,15 +858,43 @@ function isBareExchangeError(err: unknown): boolean {
   return e?.name === 'ExchangeError' || e?.constructor?.name === 'ExchangeError';
 }
 
+/** An order's identity across history pages: its id, or where it has none, what it is. */
+function orderKey(v: CcxtOrder): string {
+  if (hasId(v)) return `id:${String(v.id)}`;
+  return `at:${String(v.clientOrderId)}|${String(v.timestamp)}|${String(v.side)}|${String(v.amount)}|${String(v.price)}`;
+}
+
 /** Oldest first (a stable sort: trades at one time keep the venue's order). */
 function byTime(trades: CcxtMyTrade[]): CcxtMyTrade[] {
   return trades.sort((a, b) => (a.timestamp ?? 0) - (b.timestamp ?? 0));
 }
 
-/** A trade's identity across pages: its id, or where the venue gives none, what it is. */
+/** The venue's trade id; undefined where it gives none (ccxt hollaex, coinspot: `id` undefined). */
+function venueTradeId(tr: CcxtMyTrade): string | undefined {
+  return tr.id !== undefined && tr.id !== null && String(tr.id) !== '' ? String(tr.id) : undefined;
+}
+
+/** A trade's identity across pages: its id, or where the venue gives none, what it is (alike trades share it). */
 function tradeKey(tr: CcxtMyTrade): string {
-  if (tr.id !== undefined && tr.id !== null && String(tr.id) !== '') return `id:${String(tr.id)}`;
+  const id = venueTradeId(tr);
+  if (id !== undefined) return `id:${id}`;
   return `at:${String(tr.order)}|${String(tr.timestamp)}|${String(tr.price)}|${String(tr.amount)}|${String(tr.side)}`;
+}
+
+/**
+ * Each trade's key in a listing of the symbol's trades from before the order on (as myTrades
+ * reads it): its id, or for an id-less trade its tradeKey and which of the alike it is, so that
+ * two fills alike in one millisecond are booked as two, and each once across reads.
+ */
+function tradeKeys(trades: readonly CcxtMyTrade[]): string[] {
+  const alike = new Map<string, number>();
+  return trades.map((tr) => {
+    const key = tradeKey(tr);
+    if (venueTradeId(tr) !== undefined) return key;
+    const n = (alike.get(key) ?? 0) + 1;
+    alike.set(key, n);
+    return `${key}#${n}`;
+  });
 }
 
 function statusOf(s: string | undefined): OrderStatus | undefined {

@@ -5,8 +5,6 @@ export const BINANCE_CCXT_OPTIONS = {
   fetchMargins: false,
   defaultType: 'spot',
   adjustForTimeDifference: false,
-  fetchOpenOrders: { warnWithoutSymbol: false },
-  warnOnFetchOpenOrdersWithoutSymbol: false,
   // one market-data connection for book and trades (ccxt spreads subscriptions over streams)
   streamLimits: { spot: 1, margin: 1, future: 1, delivery: 1 },
 };

@@ -1,8 +1,9 @@
 /**
  * The ccxt execution client where the venue or ccxt misbehaves (no network: a scripted ccxt
  * stand-in, polled by hand with fake timers, the venue's clock a ManualClock): errors ccxt cannot
- * class, lookups that fail, answers about another order, rate limits, trades without a side,
- * more trades than one page, trades past the order's size, listed twice or refused.
+ * class, lookups that fail, answers about another order, rate limits, trades without a side or
+ * without an id, more trades or orders than one page, trades past the order's size, listed twice
+ * or refused, open orders listed only per symbol.
  */
 import { defineInstrument, ManualClock, type ExecutionReport, type Order } from '@cwts/core';
 import { conformanceOrder } from '@cwts/core/testing';
@@ -52,7 +53,8 @@ class FakeCcxt {
   trades: CcxtMyTrade[] = [];
   readonly calls: string[] = [];
   readonly has: Record<string, boolean> = { fetchClosedOrders: true };
-  readonly markets_by_id = { BTCUSDT: [{ id: 'BTCUSDT', symbol: 'BTC/USDT', base: 'BTC', quote: 'USDT', precision: {} }] };
+  // ETHUSDT: a market of the venue with no instrument here
+  readonly markets_by_id = { BTCUSDT: [{ id: 'BTCUSDT', symbol: 'BTC/USDT', base: 'BTC', quote: 'USDT', precision: {} }], ETHUSDT: [{ id: 'ETHUSDT', symbol: 'ETH/USDT', base: 'ETH', quote: 'USDT', precision: {} }] };
   /** Places the order, then throws this instead of answering. */
   failAfterPlacing: Error | undefined;
   /** Throws this without placing. */
@@ -65,15 +67,31 @@ class FakeCcxt {
   answerInstead: ((id: string) => CcxtOrder | undefined) | undefined;
   /** At most this many trades per fetchMyTrades answer, oldest first from `since` (Binance: 500). */
   tradesPageLimit = Infinity;
+  /** Trades carry no id (ccxt hollaex, coinspot: parseTrade leaves `id` undefined). */
+  tradesWithoutId = false;
+  /** A market order fills at once, at 100, when placed. */
+  fillMarketAtOnce = false;
+  /** Order-history answers (fetchOrders, fetchClosedOrders): at most this many orders, oldest first from `since`, before any filter by status (Binance allOrders: 500). */
+  ordersPageLimit = Infinity;
+  /** fetchOpenOrders without a symbol throws (ccxt phemex, bitrue, lbank: ArgumentsRequired; binance by default: an ExchangeError warning). */
+  openOrdersNeedSymbol = false;
+  /** The symbol each fetchOpenOrders was asked for. */
+  readonly openOrdersAsked: (string | undefined)[] = [];
+  /** fetchOrder with an empty id finds the order by `params.clientOrderId` (ccxt binance, okx). */
+  fetchOrderByClientId = false;
+  /** Called with each order placed, before createOrder answers (or fails). */
+  onPlaced: ((o: CcxtOrder) => void) | undefined;
   private seq = 0;
   private tradeSeq = 0;
   constructor(private readonly clock: ManualClock) {}
-  async createOrder(symbol: string, _type: string, side: string, amount: string | number, price?: string | number, params?: { clientOrderId?: string }): Promise<CcxtOrder> {
+  async createOrder(symbol: string, type: string, side: string, amount: string | number, price?: string | number, params?: { clientOrderId?: string }): Promise<CcxtOrder> {
     this.calls.push('createOrder');
     if (this.failCreate) throw this.failCreate;
     const id = String(++this.seq);
     const o: CcxtOrder = { id, clientOrderId: params?.clientOrderId, symbol, status: 'open', side, amount: Number(amount), price: price === undefined ? undefined : Number(price), filled: 0, timestamp: this.clock.now() };
     this.orders.set(id, o);
+    if (type === 'market' && this.fillMarketAtOnce) this.fill(id, Number(amount), 100);
+    this.onPlaced?.(o);
     if (this.failAfterPlacing) throw this.failAfterPlacing;
     return { ...o };
   }
@@ -82,23 +100,40 @@ class FakeCcxt {
     o.status = 'canceled';
     return { ...o };
   }
-  async fetchOrder(id: string): Promise<CcxtOrder> {
+  async fetchOrder(id: string, _symbol?: string, params?: { clientOrderId?: string }): Promise<CcxtOrder> {
     this.calls.push(`fetchOrder ${id}`);
     if (this.failFetchOrder) throw this.failFetchOrder;
     const other = this.answerInstead?.(id);
     if (other) return { ...other };
-    const o = this.orders.get(id);
+    const o = id === '' && this.fetchOrderByClientId ? [...this.orders.values()].find((v) => v.clientOrderId === params?.clientOrderId) : this.orders.get(id);
     if (!o) throw Object.assign(new Error('unknown order'), { name: 'OrderNotFound' });
     return { ...o };
   }
-  async fetchOpenOrders(): Promise<CcxtOrder[]> {
+  async fetchOpenOrders(symbol?: string): Promise<CcxtOrder[]> {
     this.calls.push('fetchOpenOrders');
+    this.openOrdersAsked.push(symbol);
     if (this.failLookups) throw this.failLookups;
-    return [...this.orders.values()].filter((o) => o.status === 'open').map((o) => ({ ...o }));
+    if (this.openOrdersNeedSymbol && symbol === undefined) throw Object.assign(new Error('phemex fetchOpenOrders() requires a symbol argument'), { name: 'ArgumentsRequired' });
+    return [...this.orders.values()].filter((o) => o.status === 'open' && (symbol === undefined || o.symbol === symbol)).map((o) => ({ ...o }));
   }
-  async fetchClosedOrders(): Promise<CcxtOrder[]> {
+  /** One page of the order history from `since`, oldest first, every status. */
+  private history(since: number | undefined): CcxtOrder[] {
+    return [...this.orders.values()]
+      .filter((o) => since === undefined || (o.timestamp ?? 0) >= since)
+      .sort((a, b) => (a.timestamp ?? 0) - (b.timestamp ?? 0))
+      .slice(0, this.ordersPageLimit)
+      .map((o) => ({ ...o }));
+  }
+  async fetchClosedOrders(_symbol?: string, since?: number): Promise<CcxtOrder[]> {
+    this.calls.push('fetchClosedOrders');
     if (this.failLookups) throw this.failLookups;
-    return [...this.orders.values()].filter((o) => o.status !== 'open').map((o) => ({ ...o }));
+    return this.history(since).filter((o) => o.status !== 'open');
+  }
+  /** Called only where `has.fetchOrders` is set. */
+  async fetchOrders(_symbol?: string, since?: number): Promise<CcxtOrder[]> {
+    this.calls.push('fetchOrders');
+    if (this.failLookups) throw this.failLookups;
+    return this.history(since);
   }
   async fetchMyTrades(symbol: string, since?: number): Promise<CcxtMyTrade[]> {
     this.calls.push('fetchMyTrades');
@@ -113,11 +148,12 @@ class FakeCcxt {
   numberToString(n: number | string): string {
     return String(n);
   }
-  fill(id: string, qty: number): CcxtMyTrade {
+  fill(id: string, qty: number, price?: number): CcxtMyTrade {
     const o = this.orders.get(id)!;
     o.filled = Math.round(((o.filled ?? 0) + qty) * 1000) / 1000;
     if (o.filled >= (o.amount ?? 0)) o.status = 'closed';
-    const t: CcxtMyTrade = { id: `T${++this.tradeSeq}`, order: id, symbol: o.symbol, side: o.side, price: o.price!, amount: qty, timestamp: this.clock.now(), takerOrMaker: 'maker', fee: { cost: 0.01, currency: 'USDT' } };
+    const t: CcxtMyTrade = { order: id, symbol: o.symbol, side: o.side, price: price ?? o.price!, amount: qty, timestamp: this.clock.now(), takerOrMaker: 'maker', fee: { cost: 0.01, currency: 'USDT' } };
+    if (!this.tradesWithoutId) t.id = `T${++this.tradeSeq}`;
     this.trades.push(t);
     return t;
   }
@@ -402,5 +438,157 @@ describe('ccxt execution when the venue or ccxt misbehaves', () => {
     fake.fill(v.id, 0.003);
     await advance(2 * POLL);
     expect(reports.filter((r) => r.kind === 'fill').map((r) => [r.lastQty, r.cumQty])).toEqual([[3, 6]]);
+  });
+
+  it('a venue whose trades carry no id (ccxt hollaex, coinspot): each fill is reported once, two alike in one millisecond as two, with no made-up trade id, and the order ends', async () => {
+    const { fake, reports, x: xx, advance, clock } = await boot();
+    fake.tradesWithoutId = true;
+    fake.tradesPageLimit = 2; // the alike pair straddles a page boundary
+    const o = ours();
+    xx.submit(o);
+    await settle();
+    const id = reports[0]!.venueOrderId!;
+    fake.fill(id, 0.004);
+    await advance(POLL);
+    clock.advance(1);
+    fake.fill(id, 0.003);
+    fake.fill(id, 0.003); // alike: same order, millisecond, price and quantity
+    await advance(3 * POLL);
+    const fills = reports.filter((r) => r.kind === 'fill');
+    // none named "undefined": the engine drops a fill whose trade id it booked before, so every
+    // later id-less fill was dropped; without an id it goes by quantity
+    expect(fills.map((r) => [r.lastQty, r.cumQty, r.tradeId])).toEqual([[4, 4, undefined], [3, 7, undefined], [3, 10, undefined]]);
+    // filled: no longer polled
+    fake.calls.length = 0;
+    await advance(3 * POLL);
+    expect(fake.calls).toEqual([]);
+  });
+
+  it('tradesSince on a venue whose trades carry no id: every trade once, two alike as two, none with a made-up trade id', async () => {
+    const { fake, reports, x: xx, advance, clock } = await boot();
+    fake.tradesWithoutId = true;
+    fake.tradesPageLimit = 2;
+    const a = ours();
+    const b = ours();
+    xx.submit(a);
+    xx.submit(b);
+    await settle();
+    const [ida, idb] = reports.map((r) => r.venueOrderId!);
+    fake.fill(ida!, 0.01);
+    clock.advance(1);
+    fake.fill(idb!, 0.005);
+    fake.fill(idb!, 0.005);
+    const got = await xx.tradesSince([I.symbol], T0 - 1);
+    expect(got.map((r) => [r.clientOrderId, r.lastQty, r.tradeId])).toEqual([[a.clientOrderId, 10, undefined], [b.clientOrderId, 5, undefined], [b.clientOrderId, 5, undefined]]);
+  });
+
+  /** Orders of the last minute, each cancelled at once: `n` of them, one every `stepMs` (0: all in one millisecond), ending 30 s before now. */
+  async function olderOrders(fake: FakeCcxt, clock: ManualClock, n: number, stepMs: number): Promise<void> {
+    clock.advance(-30_000 - n * stepMs);
+    for (let k = 0; k < n; k++) {
+      clock.advance(stepMs);
+      const v = await fake.createOrder('BTC/USDT', 'limit', 'buy', 0.001, 100, { clientOrderId: `older-${k}` });
+      await fake.cancelOrder(v.id);
+    }
+    clock.advance(30_000);
+  }
+
+  it.each([
+    ['spread over the minute', 12, 1000],
+    ['in one millisecond, a whole page of them', 5, 0],
+  ])('a market order that filled at once, whose answer timed out, is found in the closed orders past their first page (orders %s): acked and its fill booked, not "never reached the venue"', async (_what, n, stepMs) => {
+    const { fake, reports, x: xx, clock, advance } = await boot({ unknown_order_grace_ms: 5_000 });
+    fake.ordersPageLimit = 5; // oldest first from `since` (Binance allOrders 500, KuCoin 50, OKX 100)
+    await olderOrders(fake, clock, n, stepMs);
+    fake.fillMarketAtOnce = true;
+    fake.failAfterPlacing = new RequestTimeout('x POST https://api/order request timed out (10000 ms)');
+    const o = ours({ type: 'market', price: undefined, createdTs: clock.now() });
+    xx.submit(o);
+    await settle();
+    await advance(8_000);
+    expect(reports.filter((r) => r.clientOrderId === o.clientOrderId).map((r) => [r.kind, r.lastQty])).toEqual([['ack', 0], ['fill', 10]]);
+  });
+
+  it('where ccxt lists every status (has.fetchOrders: Binance allOrders), an IOC that filled in part and expired, whose answer timed out, is found (fetchClosedOrders drops it)', async () => {
+    const { fake, reports, x: xx, advance } = await boot({ unknown_order_grace_ms: 5_000 });
+    fake.has.fetchOrders = true;
+    fake.failAfterPlacing = new RequestTimeout('x POST https://api/order request timed out (10000 ms)');
+    fake.onPlaced = (v) => {
+      fake.fill(v.id, 0.004);
+      v.status = 'expired';
+    };
+    const o = ours({ tif: 'IOC' });
+    xx.submit(o);
+    await settle();
+    await advance(3 * POLL);
+    expect(fake.calls).toContain('fetchOrders');
+    expect(fake.calls).not.toContain('fetchClosedOrders');
+    expect(reports.map((r) => [r.kind, r.cumQty])).toEqual([['ack', 0], ['fill', 4], ['expired', 4]]);
+  });
+
+  it('an order history whose full page sits at one millisecond is not read to its end: the order is not reported absent, and is asked about again', async () => {
+    const { fake, reports, x: xx, advance, clock } = await boot({ unknown_order_grace_ms: 3_000 });
+    fake.ordersPageLimit = 10;
+    // 20 orders in one millisecond: paged by time, the 10 past the first page cannot be read
+    await olderOrders(fake, clock, 20, 0);
+    fake.failCreate = new RequestTimeout('x POST https://api/order request timed out (10000 ms)');
+    xx.submit(ours({ createdTs: clock.now() }));
+    await settle();
+    await advance(6_000);
+    expect(reports).toEqual([]);
+    expect(fake.calls.filter((c) => c === 'fetchOpenOrders').length).toBeGreaterThanOrEqual(6);
+  });
+
+  it('an order that never arrived, after a batch of orders in one millisecond shorter than a page, is rejected after the grace (that page is the last)', async () => {
+    const { fake, reports, x: xx, advance, clock } = await boot({ unknown_order_grace_ms: 3_000 });
+    fake.ordersPageLimit = 20;
+    await olderOrders(fake, clock, 15, 1000);
+    await olderOrders(fake, clock, 12, 0);
+    fake.failCreate = new RequestTimeout('x POST https://api/order request timed out (10000 ms)');
+    xx.submit(ours({ createdTs: clock.now() }));
+    await settle();
+    await advance(4_000);
+    expect(reports.map((r) => [r.kind, r.rejectReason])).toEqual([['rejected', 'VENUE_ERROR']]);
+  });
+
+  it('an order that never arrived, on an account with one other order in the minute, is rejected after the grace (a short history is read to its end)', async () => {
+    const { fake, reports, x: xx, advance, clock } = await boot({ unknown_order_grace_ms: 3_000 });
+    fake.ordersPageLimit = 500;
+    await olderOrders(fake, clock, 1, 0);
+    fake.failCreate = new RequestTimeout('x POST https://api/order request timed out (10000 ms)');
+    xx.submit(ours({ createdTs: clock.now() }));
+    await settle();
+    await advance(4_000);
+    expect(reports.map((r) => [r.kind, r.rejectReason])).toEqual([['rejected', 'VENUE_ERROR']]);
+  });
+
+  it('where ccxt finds an order by client id (ccxt_id binance: origClientOrderId), an order whose answer timed out is asked for directly, without reading the order history', async () => {
+    const { fake, reports, x: xx, advance, clock } = await boot({ ccxt_id: 'binance', unknown_order_grace_ms: 5_000 });
+    fake.fetchOrderByClientId = true;
+    fake.ordersPageLimit = 5;
+    await olderOrders(fake, clock, 12, 1000);
+    fake.fillMarketAtOnce = true;
+    fake.failAfterPlacing = new RequestTimeout('x POST https://api/order request timed out (10000 ms)');
+    const o = ours({ type: 'market', price: undefined, createdTs: clock.now() });
+    fake.calls.length = 0;
+    xx.submit(o);
+    await settle();
+    await advance(2 * POLL);
+    expect(fake.calls).toContain('fetchOrder ');
+    expect(fake.calls).not.toContain('fetchOpenOrders');
+    expect(fake.calls).not.toContain('fetchClosedOrders');
+    expect(reports.filter((r) => r.clientOrderId === o.clientOrderId).map((r) => [r.kind, r.lastQty])).toEqual([['ack', 0], ['fill', 10]]);
+  });
+
+  it('openOrders (reconciliation step 1b) on a venue whose fetchOpenOrders needs a symbol (ccxt phemex, bitrue, lbank; binance by default) lists the working orders, asking per loaded instrument', async () => {
+    const { fake, x: xx } = await boot();
+    fake.openOrdersNeedSymbol = true;
+    const o = ours();
+    xx.submit(o);
+    await settle();
+    const listed = await xx.openOrders();
+    expect(listed.map((v) => [v.clientOrderId, v.symbol])).toEqual([[o.clientOrderId, I.symbol]]);
+    // ETH/USDT is a venue market with no instrument here: not asked about
+    expect(fake.openOrdersAsked).toEqual(['BTC/USDT']);
   });
 });
