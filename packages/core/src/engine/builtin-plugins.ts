@@ -27,7 +27,8 @@ export const directRouterPlugin: PluginManifest = {
     registrar.factory(TOKENS.OrderRouter, (c) => {
       const cfg = c.resolve(TOKENS.Config) as CwtsConfig;
       if (!cfg.routing?.enabled) return new DirectRouter();
-      return new SmartOrderRouter({ config: cfg.routing, venues: cfg.exchanges.enabled, logger: c.resolve(TOKENS.Logger) });
+      // monotonic time for its rate window and latencies: a wall clock stepped back does not hold venues out
+      return new SmartOrderRouter({ config: cfg.routing, venues: cfg.exchanges.enabled, logger: c.resolve(TOKENS.Logger), clock: c.resolve(TOKENS.Clock) });
     });
   },
 };

@@ -1,3 +1,4 @@
+import type { Clock } from '../contracts/clock.js';
 import type { BookView, RiskCheck, RiskContext, RiskDecision } from '../contracts/trading.js';
 import type { RiskConfig } from '../config/types.js';
 import { formatScaled, minNotionalAtoms, notionalAtoms, notionalExponent, type Instrument } from '../domain/instrument.js';
@@ -700,7 +701,12 @@ export function refundsOrders(c: RiskCheck): c is RiskCheck & RefundingCheck {
 
 /**
  * Token bucket per venue: `orders_per_second` tokens a second, holding at most `burst` (default
- * one second's worth, at least 1). Time is the engine clock (ms), so replay is deterministic.
+ * one second's worth, at least 1). Refills are timed on `clock.monoNs()` when given one (the
+ * engine's: ManualClock derives it from its ms, so replay stays deterministic), else on the
+ * context's wall time, where a step back (NTP, a resumed VM) re-anchors the bucket: no time is
+ * counted across it, since how much passed is unknown, and refills go on from there. Before, no
+ * token came back until the wall clock had caught up, and for the length of the step every
+ * order, exits included, was refused RISK_RATE_LIMIT.
  * Runs last in the chain: a token is spent only on an order every other check accepted; a check
  * after the chain (a plugin) that refuses it, or an order that is not sent, gets the token back
  * (REFUND_ORDER), so only orders that go out spend one.
@@ -709,17 +715,20 @@ export class OrderRateCheck implements RiskCheck, RefundingCheck {
   readonly name = 'order_rate';
   private readonly buckets = new Map<string, Bucket>();
   private readonly capacity: number;
-  constructor(readonly ordersPerSecond: number, burst?: number) {
+  constructor(readonly ordersPerSecond: number, burst?: number, private readonly clock?: Pick<Clock, 'monoNs'>) {
     this.capacity = Math.max(1, burst ?? Math.ceil(ordersPerSecond)) * 1000;
   }
   check(intent: Readonly<OrderIntent>, ctx: RiskContext): RiskDecision {
-    const now = ctx.now;
+    // whole ms, rounded: ManualClock's monoNs() gives back its exact ms, and the milli-token sums stay exact
+    const now = this.clock !== undefined ? Number((this.clock.monoNs() + 500_000n) / 1_000_000n) : ctx.now;
     let b = this.buckets.get(intent.exchange);
     if (!b) {
       b = { level: this.capacity, at: now };
       this.buckets.set(intent.exchange, b);
     } else if (now > b.at) {
       b.level = Math.min(this.capacity, b.level + (now - b.at) * this.ordersPerSecond);
+      b.at = now;
+    } else if (now < b.at) {
       b.at = now;
     }
     if (b.level < 1000) {
@@ -742,6 +751,8 @@ export interface CheckChainOptions {
   staleAfterMs?: number;
   /** Token bucket size per venue (default ceil(orders_per_second)). */
   burst?: number;
+  /** The engine's clock: order_rate refills on its monoNs(), right across a wall-clock step back (OrderRateCheck). */
+  clock?: Pick<Clock, 'monoNs'>;
 }
 
 /**
@@ -758,7 +769,7 @@ export function buildCheckChain(risk: RiskConfig, env: RiskEnv, opts: CheckChain
   chain.push(new PositionLimitCheck(env, risk.max_position, risk.max_total_position, facts));
   chain.push(new MaxOpenOrdersCheck(env, risk.max_open_orders));
   chain.push(new SelfTradeCheck(facts));
-  chain.push(new OrderRateCheck(risk.orders_per_second, opts.burst));
+  chain.push(new OrderRateCheck(risk.orders_per_second, opts.burst, opts.clock));
   return chain;
 }
 

@@ -9,6 +9,7 @@
  * calls the optional submitParent / cancelParent / onExecution (core's Engine does), it keeps
  * the parents: their state lives in memory (children are ordinary orders in the journal).
  */
+import type { Clock } from '../contracts/clock.js';
 import type { MarketContext, OrderRouter, RouterHost, SubmitResult } from '../contracts/trading.js';
 import type { RejectReason } from '../domain/orders.js';
 import type { RoutingConfig } from '../config/routing-schema.js';
@@ -16,6 +17,7 @@ import { formatScaled, instrumentKey } from '../domain/instrument.js';
 import { orderValueProblem, type ExecutionReport, type Order, type OrderIntent, type OrderStatus } from '../domain/orders.js';
 import type { Logger } from '../observability/logger.js';
 import { DECISION_OK, SIDE_BUY, SIDE_SELL, decideRoute } from './decision.js';
+import { IntervalTime } from './interval-time.js';
 import { buildRouteGroup, loadVenueLevels, type RouteGroup } from './route-group.js';
 import { MAX_LATENCY_PENALTY_RATE, VenueLatency } from './venue-latency.js';
 
@@ -26,6 +28,12 @@ export interface SmartOrderRouterOptions {
   logger?: Logger;
   /** Terminal parents kept for parent() lookups (oldest dropped first). Default 1000. */
   keepTerminalParents?: number;
+  /**
+   * The engine's clock: its monoNs() times the rate-limit window and the ack latencies, so a
+   * wall clock stepped back (NTP, a resumed VM) leaves them right. Without it they run on the
+   * host's `now` with each step back taken out (routing/interval-time.ts).
+   */
+  clock?: Pick<Clock, 'monoNs'>;
 }
 
 /** A parent order as the router tracks it. Quantities in common lots of its route group. */
@@ -67,6 +75,7 @@ interface Child {
   /** Venue lots sent and filled. */
   qty: number;
   cumQty: number;
+  /** On the router's interval time (IntervalTime), not the host's clock. */
   sentAt: number;
   acked: boolean;
   live: boolean;
@@ -112,7 +121,9 @@ export class SmartOrderRouter implements OrderRouter {
   private readonly unanswered = new Map<string, UnansweredChildren>();
   private readonly keepTerminal: number;
   private readonly logger: Logger | undefined;
+  /** Times given to `latency` and children's sentAt are on this, not on the host's wall clock. */
   readonly latency: VenueLatency;
+  private readonly time: IntervalTime;
   private seq = 0;
 
   constructor(opts: SmartOrderRouterOptions) {
@@ -124,6 +135,7 @@ export class SmartOrderRouter implements OrderRouter {
     if (twice !== undefined) throw new Error(`SmartOrderRouter: duplicate venue "${twice}" in the routed venues`);
     this.logger = opts.logger;
     this.keepTerminal = opts.keepTerminalParents ?? 1000;
+    this.time = new IntervalTime(opts.clock);
     this.latency = new VenueLatency(this.routed, opts.config.venue, opts.config.latency_ewma_alpha, opts.config.latency_bps_per_ms);
     for (const v of this.routed) this.unanswered.set(v, { children: [], head: 0, pending: 0 });
   }
@@ -234,7 +246,8 @@ export class SmartOrderRouter implements OrderRouter {
       child.acked = true;
       const q = this.unanswered.get(gv.name);
       if (q !== undefined) q.pending--;
-      this.latency.observeAck(gv.name, host.now - child.sentAt, host.now);
+      const now = this.time.at(host.now);
+      this.latency.observeAck(gv.name, now - child.sentAt, now);
     }
     const parent = child.parent;
     if (r.kind === 'fill' && r.lastQty > 0) {
@@ -337,7 +350,7 @@ export class SmartOrderRouter implements OrderRouter {
     p.limit = intent.type === 'limit' ? intent.price! * parentVenue.tickMult : 0; // routable(): a limit has a positive price; 0 is "no limit"
     p.maxChildren = this.cfg.max_children;
     p.venueCount = g.venues.length;
-    const now = ctx.now;
+    const now = this.time.at(ctx.now);
     const bpsPerMs = this.cfg.latency_bps_per_ms;
     // the engine's (RouterHost); a plain MarketContext has none, and the engine refuses such a child itself
     const venueRefusal = (ctx as Partial<RouterHost>).venueRefusal;
@@ -401,9 +414,10 @@ export class SmartOrderRouter implements OrderRouter {
     const answeredStatus = answered !== undefined ? this.heldStatus.splice(mark) : undefined;
     if (res.accepted && res.clientOrderId) {
       const id = res.clientOrderId;
-      this.latency.recordSend(child.exchange, host.now);
+      const now = this.time.at(host.now);
+      this.latency.recordSend(child.exchange, now);
       parent.children.push(id);
-      const c: Child = { parent, group: g, venue, qty: child.qty, cumQty: 0, sentAt: host.now, acked: false, live: true, isReroute, cancelRequested: false, tif: child.tif };
+      const c: Child = { parent, group: g, venue, qty: child.qty, cumQty: 0, sentAt: now, acked: false, live: true, isReroute, cancelRequested: false, tif: child.tif };
       this.children.set(id, c);
       this.trackUnanswered(child.exchange, c);
       if (parent.status === 'pending_new') parent.status = 'open';

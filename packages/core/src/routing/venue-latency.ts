@@ -1,13 +1,15 @@
 /**
  * Per venue: the ack latency the router measures (an exponentially weighted mean of the time from
- * sending a child to its first execution report, on the engine's clock) and the child orders sent
- * in the last second (the rate-limit headroom left for the next decision).
+ * sending a child to its first execution report) and the child orders sent in the last second
+ * (the rate-limit headroom left for the next decision). Every time given here is on one clock
+ * that does not go back: the router's IntervalTime (the engine clock's monoNs(), or its wall
+ * time with steps back taken out), not the wall clock itself.
  *
  * The estimate is built so that one bad ack cannot take a venue out for good (docs/routing.md,
  * "Latency"): a sample is winsorized (at most WINSOR_RATIO x the estimate, at least
  * WINSOR_FLOOR_MS, and never past the latency that prices a venue out), and with no new sample
  * the estimate decays toward the prior, 0 ("not measured"), with a half-life of
- * DECAY_HALF_LIFE_MS on the engine's clock. A venue priced out gets no child, so no new sample:
+ * DECAY_HALF_LIFE_MS. A venue priced out gets no child, so no new sample:
  * without the decay, one slow ack (a reconnect, a venue hiccup) was its estimate for the life
  * of the process. The other way round, a venue that never answers gives no sample at all: the
  * router prices it by how long its oldest unanswered child has waited (penaltyRate's
@@ -106,13 +108,20 @@ export class VenueLatency {
     s.head = (s.head + 1) % s.cap;
   }
 
-  /** Child orders the venue may still take in the current second. */
+  /**
+   * Child orders the venue may still take in the current second. A send stamped after `now` (a
+   * caller on a wall clock that stepped back) is taken as sent at `now`: it counts for one more
+   * window, not for as long as the step.
+   */
   headroom(venue: string, now: number): number {
     const s = this.venues.get(venue);
     if (!s) return 0;
     if (s.cap === 0) return UNLIMITED;
     let used = 0;
-    for (let i = 0; i < s.cap; i++) if (now - s.sends[i]! < WINDOW_MS) used++;
+    for (let i = 0; i < s.cap; i++) {
+      if (s.sends[i]! > now) s.sends[i] = now;
+      if (now - s.sends[i]! < WINDOW_MS) used++;
+    }
     return s.cap - used;
   }
 }

@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock, type Clock } from '../contracts/clock.js';
+import type { RiskContext } from '../contracts/trading.js';
+import type { OrderIntent } from '../domain/orders.js';
+import { silentLogger } from '../observability/logger.js';
+import { MetricsRegistry } from '../observability/metrics.js';
+import { Engine } from '../engine/engine.js';
+import { BTC, RISK, snapshot } from '../engine/risk-test-engine.js';
+import { ScriptedVenue } from '../engine/test-venue.js';
+import { buildCheckChain, OrderRateCheck } from './checks.js';
+import { RiskManager } from './manager.js';
+
+/** SystemClock as the host sees it: now() is Date.now(), which NTP may step back; monoNs() only goes forward. */
+class HostClock implements Clock {
+  private mono = 0; // ms of real time elapsed
+  private step = 0; // what NTP has stepped the wall clock by
+  now(): number {
+    return 1_700_000_000_000 + this.mono + this.step;
+  }
+  monoNs(): bigint {
+    return BigInt(this.mono) * 1_000_000n;
+  }
+  elapse(ms: number): void {
+    this.mono += ms;
+  }
+  stepWall(ms: number): void {
+    this.step += ms;
+  }
+}
+
+const intent = (side: 'buy' | 'sell' = 'buy'): OrderIntent => ({ exchange: 'v', symbol: 'BTCUSDT', side, type: 'limit', price: 5_000_000, qty: 1, tif: 'GTC', source: 't' });
+const at = (now: number) => ({ now }) as unknown as RiskContext;
+
+describe('order_rate across a wall-clock step back (NTP makestep, a resumed VM)', () => {
+  it('with the engine clock, an exit 10 s of real time after a 60 s step back is not refused RISK_RATE_LIMIT', async () => {
+    const venue = new ScriptedVenue('v', [BTC]);
+    const clock = new HostClock();
+    const metrics = new MetricsRegistry({ processMetrics: false });
+    const risk = new RiskManager({ risk: { ...RISK, orders_per_second: 2 }, metrics, initialEquity: 1000, timers: false });
+    // the chain as RiskManager builds it, handed the engine's clock (CheckChainOptions.clock)
+    const checks = buildCheckChain({ ...RISK, orders_per_second: 2 }, risk, { clock });
+    const engine = new Engine({
+      clock, logger: silentLogger(), metrics, watchdog: false, risk, riskChecks: checks,
+      venues: [{ name: 'v', symbols: ['BTCUSDT'], marketData: venue, execution: venue }],
+    });
+    await engine.start();
+    let seq = 10;
+    const book = () => venue.sink!.onMarketEvent(snapshot(5_000_000, 5_000_100, seq++));
+    const submit = (side: 'buy' | 'sell', qty: number, price: number) => engine.submit({ exchange: 'v', symbol: 'BTCUSDT', side, type: 'limit', price, qty, tif: 'GTC', source: 't' });
+    try {
+      book();
+      expect(submit('buy', 10, 5_000_100).accepted).toBe(true);
+      const o = venue.submitted.at(-1)!;
+      venue.report(o, { kind: 'fill', lastPrice: o.price!, lastQty: 10, cumQty: 10, leavesQty: 0, tradeId: 't1' });
+      clock.elapse(1000);
+      book();
+      // the burst (2) spent, as it may be in any busy second
+      expect(submit('buy', 1, 4_990_000).accepted).toBe(true);
+      expect(submit('buy', 1, 4_990_000).accepted).toBe(true);
+      clock.stepWall(-60_000);
+      clock.elapse(10_000);
+      book();
+      // was RISK_RATE_LIMIT for the next 50 s: no token back until the wall clock caught up
+      const r = submit('sell', 5, 5_000_000);
+      expect(r, r.message).toMatchObject({ accepted: true });
+    } finally {
+      await engine.stop('test');
+    }
+  });
+
+  it('with a monotonic clock, refills follow real time whatever the wall clock does', () => {
+    const clock = new HostClock();
+    const c = new OrderRateCheck(2, undefined, clock); // 2/s, burst 2
+    const wall = () => at(clock.now());
+    expect(c.check(intent(), wall()).ok).toBe(true);
+    expect(c.check(intent(), wall()).ok).toBe(true);
+    expect(c.check(intent(), wall())).toMatchObject({ ok: false, reason: 'RISK_RATE_LIMIT' });
+    clock.stepWall(-60_000);
+    clock.elapse(499);
+    expect(c.check(intent(), wall())).toMatchObject({ ok: false, reason: 'RISK_RATE_LIMIT' });
+    clock.elapse(1); // 500 ms of real time: one token, exactly
+    expect(c.check(intent('sell'), wall()).ok).toBe(true);
+    // a step forward hands out no tokens either
+    clock.stepWall(3_600_000);
+    expect(c.check(intent(), wall())).toMatchObject({ ok: false, reason: 'RISK_RATE_LIMIT' });
+  });
+
+  it('on a ManualClock (replay) monoNs() gives the same exact decisions as its ms', () => {
+    // 1_700_000_000_123 ms is no multiple of 4: its ns are not exact in a double, and must still round to the ms
+    const clock = new ManualClock(1_700_000_000_123);
+    const c = new OrderRateCheck(2, undefined, clock);
+    const now = () => at(clock.now());
+    expect(c.check(intent(), now()).ok).toBe(true);
+    expect(c.check(intent(), now()).ok).toBe(true);
+    clock.advance(499);
+    expect(c.check(intent(), now())).toMatchObject({ ok: false, reason: 'RISK_RATE_LIMIT' });
+    clock.advance(1);
+    expect(c.check(intent(), now()).ok).toBe(true);
+    expect(c.check(intent(), now())).toMatchObject({ ok: false, reason: 'RISK_RATE_LIMIT' });
+  });
+
+  it('on wall time alone, a step back re-anchors the bucket: refills go on from it, not from where the clock was', () => {
+    const c = new OrderRateCheck(2);
+    const t0 = 1_700_000_000_000;
+    expect(c.check(intent(), at(t0)).ok).toBe(true);
+    expect(c.check(intent(), at(t0)).ok).toBe(true);
+    const back = t0 - 60_000;
+    // how long passed across the step is unknown: none is counted
+    expect(c.check(intent(), at(back))).toMatchObject({ ok: false, reason: 'RISK_RATE_LIMIT' });
+    // half a second after the step was seen: a token (was refused until the wall clock was back at t0)
+    expect(c.check(intent('sell'), at(back + 500)).ok).toBe(true);
+    expect(c.check(intent(), at(back + 500))).toMatchObject({ ok: false, reason: 'RISK_RATE_LIMIT' });
+    expect(c.check(intent(), at(back + 1000)).ok).toBe(true);
+  });
+});
