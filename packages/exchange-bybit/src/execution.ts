@@ -55,6 +55,7 @@ export interface BybitExecJson {
   /** Trade, or Funding / AdlTrade / BustTrade / Settle (not fills of our orders). */
   execType?: string;
   execTime: string;
+  side?: 'Buy' | 'Sell';
   isMaker?: boolean;
 }
 interface BybitCoinJson {
@@ -110,6 +111,11 @@ const TIF_IN = venueTable<TimeInForce>({ GTC: 'GTC', IOC: 'IOC', FOK: 'FOK', Pos
 const EXEC_WINDOW_MS = 7 * 24 * 3600 * 1000;
 /** Bybit keeps executions for two years: an older `since` starts there. */
 const EXEC_RETENTION_MS = 730 * 24 * 3600 * 1000;
+/**
+ * How far before our own stamp of an order's creation its order/history window starts: the
+ * venue stamps it on its clock, which may be behind ours.
+ */
+const HISTORY_CLOCK_SKEW_MS = 60_000;
 /** How long a 10006 answer to a read holds every read back (Bybit's limits are per second). */
 const READ_RATE_LIMIT_PAUSE_MS = 1000;
 /** A cursor that never ends (a misbehaving venue) must not page forever. */
@@ -245,16 +251,31 @@ export class BybitOrderDriver implements PolledOrderDriver {
 
   /**
    * order/realtime first (working orders and the recent closed ones); a closed order it no longer
-   * lists (after a venue restart, or past its last 500) is asked from order/history. Both reads
-   * are paced like the list reads: every poll of a working order, every unknown submit and every
-   * order of a reconciliation makes them.
+   * lists (after a venue restart, or past its last 500) is asked from order/history. Without a
+   * range order/history answers the past 7 days only, and a range spans 7 days at most (docs
+   * v5/order/order-list, startTime/endTime): an older order (a GTC order resting for weeks, then
+   * filled while we were down) is searched in 7-day windows from its creation (`ref.createdTs`,
+   * at most Bybit's 2-year retention back), the first of which holds it. Without a createdTs only
+   * the past 7 days are searched. Every read is paced like the list reads: every poll of a
+   * working order, every unknown submit and every order of a reconciliation makes them.
    */
   async fetchOrder(ref: OrderRef): Promise<VenueOrderView | undefined> {
     const by = ref.venueOrderId ? { orderId: ref.venueOrderId } : { orderLinkId: ref.clientOrderId };
     const q = { category: this.category, symbol: ref.symbol, ...by };
-    const live = (await this.read(() => this.ex.privateGetV5OrderRealtime(q))).result?.list?.[0];
-    const j = live ?? (await this.read(() => this.ex.privateGetV5OrderHistory(q))).result?.list?.[0];
-    return j ? this.view(j) : undefined;
+    const first = (res: V5<V5Page<BybitOrderJson>>) => res.result?.list?.[0];
+    const live = first(await this.read(() => this.ex.privateGetV5OrderRealtime(q)));
+    if (live) return this.view(live);
+    const recent = first(await this.read(() => this.ex.privateGetV5OrderHistory(q)));
+    if (recent) return this.view(recent);
+    const now = this.deps.clock.now();
+    const created = ref.createdTs;
+    if (created === undefined || !(created > 0)) return undefined;
+    // the past 7 days were just asked (without a range)
+    for (let start = Math.max(created - HISTORY_CLOCK_SKEW_MS, now - EXEC_RETENTION_MS); start < now - EXEC_WINDOW_MS; start += EXEC_WINDOW_MS) {
+      const j = first(await this.read(() => this.ex.privateGetV5OrderHistory({ ...q, startTime: start, endTime: start + EXEC_WINDOW_MS - 1 })));
+      if (j) return this.view(j);
+    }
+    return undefined;
   }
 
   private fill(x: BybitExecJson): VenueFill | undefined {
@@ -267,6 +288,7 @@ export class BybitOrderDriver implements PolledOrderDriver {
       ts: Number(x.execTime) || this.deps.clock.now(),
     };
     if (typeof x.isMaker === 'boolean') f.liquidity = x.isMaker ? 'maker' : 'taker';
+    if (x.side === 'Buy' || x.side === 'Sell') f.side = x.side === 'Buy' ? 'buy' : 'sell';
     return f;
   }
 
@@ -276,7 +298,10 @@ export class BybitOrderDriver implements PolledOrderDriver {
    * long-resting order, a journaled one after a restart) is read in 7-day windows from its
    * createdTime, each paged by cursor. The last window gives startTime alone (Bybit then answers
    * startTime + 7 days), so a trade stamped after our clock's now (clock skew) is not cut off.
-   * Without a createdTime the read has no range, and only the last 7 days are found.
+   * Without a createdTime the read has no range, and only the last 7 days are found. Given an
+   * orderId, execution/list may ignore the range (docs v5/order/execution: orderId and
+   * orderLinkId take priority over the other parameters), so each window can answer the same
+   * trades: each execId is kept once.
    */
   async fetchFills(view: VenueOrderView): Promise<VenueFill[]> {
     const base = { category: this.category, symbol: view.symbol, orderId: view.venueOrderId, limit: 100 };
@@ -292,9 +317,12 @@ export class BybitOrderDriver implements PolledOrderDriver {
       }
     }
     const out: VenueFill[] = [];
+    const seen = new Set<string>();
     for (const x of list) {
       const f = x.orderId === view.venueOrderId ? this.fill(x) : undefined;
-      if (f) out.push(f);
+      if (!f || seen.has(f.tradeId)) continue;
+      seen.add(f.tradeId);
+      out.push(f);
     }
     return out;
   }
@@ -311,18 +339,25 @@ export class BybitOrderDriver implements PolledOrderDriver {
     return out;
   }
 
-  /** execution/list per symbol, in windows of 7 days (the most it accepts) from sinceTs to now, each paged by cursor. */
+  /**
+   * execution/list per symbol, in windows of 7 days (the most it accepts) from sinceTs to now,
+   * each paged by cursor; an execId answered twice (a trade on a window's edge, a cursor that
+   * pages back) is kept once.
+   */
   async fetchFillsSince(symbols: readonly string[], sinceTs: number): Promise<VenueFill[]> {
     const now = this.deps.clock.now();
     const from = Math.max(sinceTs, now - EXEC_RETENTION_MS);
     const out: VenueFill[] = [];
+    const seen = new Set<string>();
     for (const symbol of symbols) {
       for (let start = from; start <= now; start += EXEC_WINDOW_MS) {
         const endTime = Math.min(start + EXEC_WINDOW_MS - 1, now);
         const list = await this.pages((p) => this.ex.privateGetV5ExecutionList(p), { category: this.category, symbol, startTime: start, endTime, limit: 100 });
         for (const x of list) {
           const f = this.fill(x);
-          if (f && f.symbol === symbol && f.ts >= sinceTs) out.push(f);
+          if (!f || f.symbol !== symbol || f.ts < sinceTs || seen.has(`${symbol}|${f.tradeId}`)) continue;
+          seen.add(`${symbol}|${f.tradeId}`);
+          out.push(f);
         }
       }
     }

@@ -42,8 +42,10 @@ export function trimDecimal(s: string): string {
  * priceFilter.tickSize, lot from lotSizeFilter.basePrecision (spot) or qtyStep (linear), min
  * notional from minOrderAmt (spot) or minNotionalValue (linear). Symbols are Bybit's own
  * (`BTCUSDT`): base and quote come from baseCoin/quoteCoin, never from splitting the name.
+ * A symbol the answer does not list throws, or with `skipMissing` is left out (an answer filtered
+ * by `status` that does not hold it).
  */
-export function instrumentsFromInstrumentsInfo(exchange: string, category: BybitCategory, body: unknown, symbols: readonly string[]): Instrument[] {
+export function instrumentsFromInstrumentsInfo(exchange: string, category: BybitCategory, body: unknown, symbols: readonly string[], opts: { skipMissing?: boolean } = {}): Instrument[] {
   const res = InstrumentsInfoResponseSchema.safeParse(body);
   if (!res.success) throw new Error(`${exchange}: instruments-info answer is not in Bybit's shape (${describeSchemaError(res.error)})`);
   if (res.data.retCode !== 0) throw new Error(`${exchange}: instruments-info failed: retCode ${res.data.retCode} ${res.data.retMsg ?? ''}`.trim());
@@ -53,8 +55,8 @@ export function instrumentsFromInstrumentsInfo(exchange: string, category: Bybit
     if (e.success) bySymbol.set(e.data.symbol, e.data);
   }
   const missing = symbols.filter((s) => !bySymbol.has(s));
-  if (missing.length > 0) throw new Error(`${exchange}: unknown ${category} symbol(s) ${missing.join(', ')} (not in instruments-info)`);
-  return symbols.map((sym) => {
+  if (missing.length > 0 && !opts.skipMissing) throw new Error(`${exchange}: unknown ${category} symbol(s) ${missing.join(', ')} (not in instruments-info)`);
+  return symbols.filter((sym) => bySymbol.has(sym)).map((sym) => {
     const s = bySymbol.get(sym)!;
     const lot = category === 'spot' ? (s.lotSizeFilter.basePrecision ?? s.lotSizeFilter.qtyStep) : (s.lotSizeFilter.qtyStep ?? s.lotSizeFilter.basePrecision);
     if (!lot) throw new Error(`${exchange}: ${sym} has no lotSizeFilter.${category === 'spot' ? 'basePrecision' : 'qtyStep'}`);

@@ -62,6 +62,9 @@ export interface BybitIntakeArgs {
   instruments: Instrument[];
 }
 
+/** The statuses instruments-info must be asked for by name (it lists only Trading ones by default). */
+const NOT_TRADING = Object.keys(BYBIT_STATUS).filter((w) => w !== 'Trading');
+
 /** Bybit accepts at most 10 topics per subscribe request on spot; the same cap is used everywhere. */
 const TOPICS_PER_REQUEST = 10;
 
@@ -111,7 +114,7 @@ export class BybitMarketData extends TradingStatusMarketData implements MarketDa
   }
 
   protected reloadInstruments(symbols: readonly string[]): Promise<Instrument[]> {
-    return this.fetchInstruments(symbols);
+    return this.rereadInstruments(symbols);
   }
 
   protected get instrumentRefreshMs(): number {
@@ -131,14 +134,74 @@ export class BybitMarketData extends TradingStatusMarketData implements MarketDa
 
   private async fetchInstruments(symbols: readonly string[]): Promise<Instrument[]> {
     const out: Instrument[] = [];
-    // one request per symbol: linear's unfiltered list is paginated, and deployments name few symbols
+    const missing: string[] = [];
+    // one symbol at a time: linear's unfiltered list is paginated, and deployments name few symbols
     for (const sym of symbols) {
-      const url = `${this.deps.endpoints.restRoot}/v5/market/instruments-info?category=${this.category}&symbol=${encodeURIComponent(sym)}`;
-      const res = await httpJson(url, { timeoutMs: this.deps.options.rest_timeout_ms });
-      if (res.status !== 200) throw new Error(`${this.exchange}: instruments-info failed: HTTP ${res.status} ${res.text.slice(0, 200)}`);
-      out.push(...instrumentsFromInstrumentsInfo(this.exchange, this.category, res.body, [sym]));
+      const i = await this.fetchInstrument(sym);
+      if (i) out.push(i);
+      else missing.push(sym);
     }
+    if (missing.length > 0) throw new Error(`${this.exchange}: unknown ${this.category} symbol(s) ${missing.join(', ')} (not in instruments-info under any status)`);
     return out;
+  }
+
+  /**
+   * The status re-read. A pair the venue lists under no status any more (delisted) is closed,
+   * on the grid it was loaded with. A pair whose read fails keeps its last known status without
+   * holding back the others' (only when every read fails is the re-read a failure).
+   */
+  private async rereadInstruments(symbols: readonly string[]): Promise<Instrument[]> {
+    const out: Instrument[] = [];
+    const failed: string[] = [];
+    let lastError: unknown;
+    for (const sym of symbols) {
+      let i: Instrument | undefined;
+      try {
+        i = await this.fetchInstrument(sym);
+      } catch (err) {
+        failed.push(sym);
+        lastError = err;
+        continue;
+      }
+      const loaded = this.instruments.get(sym);
+      if (i) out.push(i);
+      else if (loaded) {
+        const { venueStatus: _gone, ...grid } = loaded;
+        out.push({ ...grid, trading: 'closed' });
+      }
+    }
+    if (failed.length > 0 && out.length === 0) throw lastError;
+    if (failed.length > 0) this.deps.logger?.warn({ exchange: this.exchange, symbols: failed }, `${this.exchange}: re-reading the trading status of ${failed.join(', ')} failed (${lastError instanceof Error ? lastError.message : String(lastError)}); keeping their last known status`);
+    return out;
+  }
+
+  /**
+   * One symbol's instrument, whatever its status: instruments-info lists only `Trading` symbols
+   * unless asked for another status (docs v5/market/instrument, `status`), so a symbol it leaves
+   * out is asked for under each status we know that is not Trading. Undefined: listed under none.
+   */
+  private async fetchInstrument(sym: string): Promise<Instrument | undefined> {
+    const trading = await this.readInstrumentsInfo(sym, undefined);
+    if (trading) return trading;
+    for (const status of NOT_TRADING) {
+      let i: Instrument | undefined;
+      try {
+        i = await this.readInstrumentsInfo(sym, status);
+      } catch {
+        // a status the venue refuses as a filter (or a failed ask) finds nothing under it: the
+        // default ask just answered, so the venue is there, and not listed means not tradable
+        continue;
+      }
+      if (i) return i;
+    }
+    return undefined;
+  }
+
+  private async readInstrumentsInfo(sym: string, status: string | undefined): Promise<Instrument | undefined> {
+    const url = `${this.deps.endpoints.restRoot}/v5/market/instruments-info?category=${this.category}&symbol=${encodeURIComponent(sym)}${status !== undefined ? `&status=${status}` : ''}`;
+    const res = await httpJson(url, { timeoutMs: this.deps.options.rest_timeout_ms });
+    if (res.status !== 200) throw new Error(`${this.exchange}: instruments-info failed: HTTP ${res.status} ${res.text.slice(0, 200)}`);
+    return instrumentsFromInstrumentsInfo(this.exchange, this.category, res.body, [sym], { skipMissing: true })[0];
   }
 
   /**

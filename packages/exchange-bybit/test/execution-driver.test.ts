@@ -4,7 +4,7 @@
  * cursor paging against a misbehaving venue, 7-day windows, balances and linear positions. The
  * round trip through real ccxt signing is covered by execution.integration.test.ts.
  */
-import { ManualClock, defineInstrument, type Instrument, type Order } from '@cwts/core';
+import { ManualClock, defineInstrument, type ExecutionReport, type Instrument, type Order } from '@cwts/core';
 import { Secret } from '@cwts/core/config';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BybitExecution, BybitOrderDriver, type BybitExecJson, type BybitOrderJson } from '../src/execution.js';
@@ -173,7 +173,9 @@ describe('BybitOrderDriver (scripted venue)', () => {
     driver = await started();
     const view = { venueOrderId: 'O1', symbol: 'BTCUSDT', side: 'buy' as const, type: 'limit' as const, qty: '0.010', filledQty: '0.004', state: 'open' as const };
     venue.handlers.privateGetV5ExecutionList = () => ok({ list: [exec()], nextPageCursor: 'same' });
-    expect(await driver.fetchFills(view)).toHaveLength(2);
+    // two pages read, the same execId on both: one trade
+    expect(await driver.fetchFills(view)).toHaveLength(1);
+    expect(venue.calls).toHaveLength(2);
     venue.calls.length = 0;
     venue.handlers.privateGetV5ExecutionList = () => ok({ list: [], nextPageCursor: 'more' });
     expect(await driver.fetchFills(view)).toEqual([]);
@@ -199,6 +201,43 @@ describe('BybitOrderDriver (scripted venue)', () => {
     windows.length = 0;
     await driver.fetchFills({ ...view, createdTs: NOW - 60_000 });
     expect(windows).toEqual([[NOW - 60_000, undefined]]);
+  });
+
+  it("an order's fills by orderId: every window answering the same trades (Bybit may ignore the range given an orderId) gives each execId once", async () => {
+    driver = await started();
+    venue.handlers.privateGetV5ExecutionList = (p) => ok({ list: p.orderId === 'O1' ? [exec({ execId: 'x2', execTime: String(NOW - 1000) }), exec({ execTime: String(NOW - 9 * DAY) })] : [] });
+    const view = { venueOrderId: 'O1', symbol: 'BTCUSDT', side: 'buy' as const, type: 'limit' as const, qty: '0.010', filledQty: '0.008', state: 'open' as const, createdTs: NOW - 10 * DAY };
+    expect((await driver.fetchFills(view)).map((f) => f.tradeId)).toEqual(['x2', 'x1']);
+    expect(venue.calls).toHaveLength(2);
+    // the account's trades: an execId answered by two windows (a window's edge, a venue answering past endTime) once
+    venue.handlers.privateGetV5ExecutionList = () => ok({ list: [exec({ execTime: String(NOW - 3 * DAY), side: 'Sell' })] });
+    const since = await driver.fetchFillsSince(['BTCUSDT'], NOW - 10 * DAY);
+    expect(since.map((f) => [f.tradeId, f.side])).toEqual([['x1', 'sell']]);
+  });
+
+  it('an order created more than 7 days ago that realtime no longer lists is searched in order/history in 7-day windows from its creation', async () => {
+    driver = await started();
+    const created = NOW - 20 * DAY;
+    venue.handlers.privateGetV5OrderRealtime = () => ok({ list: [] });
+    const asked: [unknown, unknown][] = [];
+    // as documented: no range is the past 7 days; a range is at most 7 days (by creation time)
+    venue.handlers.privateGetV5OrderHistory = (p) => {
+      asked.push([p.startTime, p.endTime]);
+      const from = p.startTime !== undefined ? Number(p.startTime) : NOW - 7 * DAY;
+      const to = p.endTime !== undefined ? Number(p.endTime) : NOW;
+      expect(to - from).toBeLessThanOrEqual(7 * DAY);
+      return ok({ list: p.orderId === 'O1' && created >= from && created <= to ? [json({ orderStatus: 'Filled', cumExecQty: '0.010', createdTime: String(created) })] : [] });
+    };
+    expect(await driver.fetchOrder({ symbol: 'BTCUSDT', clientOrderId: 'c1', venueOrderId: 'O1', createdTs: created })).toMatchObject({ state: 'filled', createdTs: created });
+    expect(asked).toEqual([[undefined, undefined], [created - 60_000, created - 60_000 + 7 * DAY - 1]]);
+    // unknown under every window: each week from its creation up to the past 7 days (asked first) once, then undefined
+    asked.length = 0;
+    expect(await driver.fetchOrder({ symbol: 'BTCUSDT', clientOrderId: 'c9', venueOrderId: 'O9', createdTs: created })).toBeUndefined();
+    expect(asked).toEqual([[undefined, undefined], [created - 60_000, created - 60_000 + 7 * DAY - 1], [created - 60_000 + 7 * DAY, created - 60_000 + 14 * DAY - 1]]);
+    // without a creation time: the past 7 days only
+    asked.length = 0;
+    expect(await driver.fetchOrder({ symbol: 'BTCUSDT', clientOrderId: 'c9', venueOrderId: 'O9' })).toBeUndefined();
+    expect(asked).toEqual([[undefined, undefined]]);
   });
 
   it('order reads (realtime, history) are paced like the list reads: at most query_requests_per_second at one instant', async () => {
@@ -323,5 +362,67 @@ describe('BybitExecution: a 10006 answered to order reads', () => {
     ex.cancel(order({ venueOrderId: 'O1' }));
     await vi.waitFor(() => expect(venue.calls.filter((c) => c.fn === 'privatePostV5OrderCancel')).toHaveLength(1));
     expect(reports.filter((r) => r.kind === 'rejected')).toEqual([]);
+  });
+});
+
+// End to end through the kit (restart reconciliation of a journaled order), the venue answering
+// as documented: execution/list ignores the range given an orderId (docs v5/order/execution),
+// order/history answers the past 7 days unless given a range of at most 7 days (docs
+// v5/order/order-list), and order/realtime lists no closed order after a server release.
+describe('BybitExecution: reconciling a long-resting order', () => {
+  let ex: BybitExecution | undefined;
+  beforeEach(() => venue.reset());
+  afterEach(async () => {
+    await ex?.stop();
+    ex = undefined;
+  });
+  const WEEK = 7 * DAY;
+  const created = NOW - 10 * DAY;
+  const journaled = (extra: Partial<Order>) => order({ price: 640000, qty: 10, venueOrderId: 'O1', status: 'open', createdTs: created, updatedTs: created, ...extra });
+  const execution = () =>
+    new BybitExecution({
+      exchange: 'bybit', endpoints: bybitEndpoints({ rest_url: 'http://127.0.0.1:1', market: 'usdm' }), options: { ...DEFAULT_BYBIT_OPTIONS, poll_interval_ms: 3_600_000, query_requests_per_second: 1000 },
+      clock: new ManualClock(NOW), apiKey: new Secret('key'), apiSecret: new Secret('secret'), instrument: (s) => (s === 'BTCUSDT' ? BTC : undefined), symbols: () => ['BTCUSDT'],
+    });
+
+  it('each trade is reported once by queryOrder, and a later partial fill before a cancel is booked', async () => {
+    ex = execution();
+    let state = json({ orderStatus: 'PartiallyFilled', cumExecQty: '0.004', createdTime: String(created) });
+    const execs = [exec({ execTime: String(created + DAY) })];
+    venue.handlers.privateGetV5OrderRealtime = (p) => ok({ list: p.orderId === 'O1' || p.orderLinkId === 'c1' ? [state] : [] });
+    venue.handlers.privateGetV5ExecutionList = (p) => ok({ list: p.orderId === 'O1' ? [...execs].reverse() : [], nextPageCursor: '' });
+    const reports: ExecutionReport[] = [];
+    await ex.start((r) => reports.push(r));
+    const st = await ex.queryOrder(journaled({ status: 'partially_filled', filledQty: 4 }));
+    expect(st).toMatchObject({ status: 'partially_filled', filledQty: 4 });
+    expect(st!.fills.map((f) => f.tradeId)).toEqual(['x1']);
+    execs.push(exec({ execId: 'x2', execTime: String(NOW - 1000) }));
+    state = { ...state, orderStatus: 'PartiallyFilledCanceled', cumExecQty: '0.008' };
+    await ex.reconcile('poll');
+    expect(reports.filter((r) => r.kind === 'fill').map((r) => [r.tradeId, r.cumQty])).toEqual([['x2', 8]]);
+    expect(reports.filter((r) => r.kind === 'cancelled').map((r) => r.cumQty)).toEqual([8]);
+  });
+
+  it('a filled order created 10 days ago is found by queryOrder, and tradesSince reports its trade under its client id', async () => {
+    ex = execution();
+    const filled = json({ orderStatus: 'Filled', cumExecQty: '0.010', createdTime: String(created) });
+    const x = exec({ execQty: '0.010', execTime: String(NOW - 3600_000), side: 'Buy' });
+    venue.handlers.privateGetV5OrderRealtime = () => ok({ list: [] });
+    venue.handlers.privateGetV5OrderHistory = (p) => {
+      const ranged = p.startTime !== undefined && p.endTime !== undefined;
+      const from = ranged ? Number(p.startTime) : NOW - WEEK;
+      const to = ranged ? Number(p.endTime) : NOW;
+      const match = (p.orderId === undefined || p.orderId === 'O1') && (p.orderLinkId === undefined || p.orderLinkId === 'c1');
+      return ok({ list: match && created >= from && created <= to ? [filled] : [], nextPageCursor: '' });
+    };
+    venue.handlers.privateGetV5ExecutionList = (p) => {
+      const from = p.startTime !== undefined ? Number(p.startTime) : NOW - WEEK;
+      const to = p.endTime !== undefined ? Number(p.endTime) : from + WEEK;
+      return ok({ list: (p.orderId === undefined || p.orderId === 'O1') && Number(x.execTime) >= from && Number(x.execTime) <= to ? [x] : [], nextPageCursor: '' });
+    };
+    await ex.start(() => {});
+    expect(await ex.queryOrder(journaled({}))).toMatchObject({ status: 'filled', filledQty: 10 });
+    const trades = await ex.tradesSince(['BTCUSDT'], NOW - 2 * DAY);
+    expect(trades.map((t) => [t.tradeId, t.clientOrderId, t.side, t.lastQty])).toEqual([['x1', 'c1', 'buy', 10]]);
   });
 });

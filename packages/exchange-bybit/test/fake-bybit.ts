@@ -13,7 +13,8 @@
  *   the same `u` when nothing changed for `resendAfterMs` (3 s on Bybit).
  * - `publicTrade.<symbol>` (`i` a numeric string on spot, a UUID on linear; `S` the taker side),
  *   `allLiquidation.<symbol>` on linear (`S` the side of the liquidated position).
- * - REST GET /v5/market/instruments-info?category=..&symbol=.. (priceFilter / lotSizeFilter).
+ * - REST GET /v5/market/instruments-info?category=..&symbol=..&status=.. (priceFilter / lotSizeFilter;
+ *   without `status` only Trading symbols, as documented).
  * - Signed REST (docs v5/guide "Authentication"): X-BAPI-API-KEY, X-BAPI-TIMESTAMP,
  *   X-BAPI-RECV-WINDOW and X-BAPI-SIGN = HMAC-SHA256(timestamp + key + recv_window + body or
  *   query string) checked on POST /v5/order/create, POST /v5/order/cancel, GET
@@ -509,7 +510,9 @@ export class FakeBybit implements ConformanceVenue {
       const category = url.searchParams.get('category');
       if (category !== this.category) return v5(10001, `params error: category ${category} not served here`);
       const only = url.searchParams.get('symbol');
-      const list = [...this.books.keys()].filter((s) => !only || s === only).map((s) => this.instrumentInfo(s));
+      // docs v5/market/instrument, `status`: spot and linear list only Trading symbols unless asked for another status
+      const want = url.searchParams.get('status') ?? 'Trading';
+      const list = [...this.books.keys()].filter((s) => (!only || s === only) && (this.pairStatus.get(s) ?? 'Trading') === want).map((s) => this.instrumentInfo(s));
       return v5(0, 'OK', { category: this.category, list, nextPageCursor: '' });
     }
     const priv = ['/v5/order/create', '/v5/order/cancel', '/v5/order/realtime', '/v5/order/history', '/v5/execution/list', '/v5/account/wallet-balance', '/v5/position/list'];

@@ -6,12 +6,14 @@
  * case is skipped. Plus the mapping.
  */
 import { describe, expect, it } from 'vitest';
-import { SystemClock } from '@cwts/core';
+import { ManualClock, SystemClock } from '@cwts/core';
 import { Secret } from '@cwts/core/config';
 import { Engine } from '@cwts/core/engine';
 import { describePairTradingStatus, type PairStatusCase } from '@cwts/core/testing';
 import { createBybitVenue } from '../src/index.js';
 import { instrumentsFromInstrumentsInfo } from '../src/instruments.js';
+import { BybitMarketData, bybitEndpoints } from '../src/market-data.js';
+import { DEFAULT_BYBIT_OPTIONS } from '../src/options.js';
 import { FakeBybit } from './fake-bybit.js';
 
 const KEY = 'test-api-key-not-real';
@@ -57,5 +59,54 @@ describe('Bybit instruments-info status mapping', () => {
     expect(map('Suspended')).toMatchObject({ trading: 'closed', venueStatus: 'Suspended' });
     expect(map('trading').trading).toBe('closed');
     expect(map(undefined).trading).toBeUndefined();
+  });
+});
+
+// instruments-info lists only Trading symbols unless asked for another status (docs
+// v5/market/instrument, `status`; the local server does the same): a pair leaving Trading is not
+// in the default answer, and before, the re-read failed on it as an unknown symbol and every
+// pair kept its last status (open).
+describe('Bybit pair status when instruments-info leaves a pair out', () => {
+  const client = (fake: FakeBybit) =>
+    new BybitMarketData({ exchange: 'bybit', endpoints: bybitEndpoints({ rest_url: fake.restUrl, market: 'usdm' }), options: { ...DEFAULT_BYBIT_OPTIONS, instrument_refresh_ms: 0 }, clock: new ManualClock(1_700_000_000_000) });
+
+  it('a contract that turns Delivering, and one no longer listed at all, are closed by the re-read; the others still update', async () => {
+    const fake = await FakeBybit.start({ category: 'linear', symbols: ['BTCUSDT', 'ETHUSDT', 'SOLUSDT'] });
+    const md = client(fake);
+    const stop = md.keepTradingStatusFresh(['BTCUSDT', 'ETHUSDT', 'SOLUSDT']);
+    try {
+      fake.pairStatus.set('SOLUSDT', 'Settling');
+      await md.loadInstruments(['BTCUSDT', 'ETHUSDT', 'SOLUSDT']);
+      expect(md.tradingStatus('ETHUSDT')).toBe('open');
+      expect(md.tradingStatus('SOLUSDT')).toBe('closed');
+      fake.pairStatus.set('ETHUSDT', 'Delivering');
+      // listed under no status the adapter asks for: delisted
+      fake.pairStatus.set('BTCUSDT', 'Gone');
+      fake.pairStatus.set('SOLUSDT', 'Trading');
+      await md.refreshTradingStatus();
+      expect(md.tradingStatus('ETHUSDT')).toBe('closed');
+      expect(md.tradingStatus('BTCUSDT')).toBe('closed');
+      expect(md.tradingStatus('SOLUSDT')).toBe('open');
+      expect(fake.restRequests.some((r) => r.includes('symbol=ETHUSDT&status=Delivering'))).toBe(true);
+      fake.pairStatus.set('ETHUSDT', 'Trading');
+      await md.refreshTradingStatus();
+      expect(md.tradingStatus('ETHUSDT')).toBe('open');
+    } finally {
+      stop();
+      await fake.close();
+    }
+  });
+
+  it('a configured pair that is PreLaunch at start loads as closed; one listed under no status fails the load by name', async () => {
+    const fake = await FakeBybit.start({ category: 'linear', symbols: ['BTCUSDT', 'ETHUSDT'] });
+    try {
+      fake.pairStatus.set('ETHUSDT', 'PreLaunch');
+      const md = client(fake);
+      await md.loadInstruments(['BTCUSDT', 'ETHUSDT']);
+      expect(md.tradingStatus('ETHUSDT')).toBe('closed');
+      await expect(client(fake).loadInstruments(['BTCUSDT', 'XRPUSDT'])).rejects.toThrow(/unknown linear symbol\(s\) XRPUSDT/);
+    } finally {
+      await fake.close();
+    }
   });
 });

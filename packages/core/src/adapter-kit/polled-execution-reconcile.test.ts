@@ -14,7 +14,7 @@ import { ManualClock } from '../contracts/clock.js';
 import { defineInstrument, priceToTicks, qtyToLots } from '../domain/instrument.js';
 import type { ExecutionReport, Order } from '../domain/orders.js';
 import { VenueErrorMap } from './errors.js';
-import { PolledExecutionClient, type PolledOrderDriver, type VenueFill, type VenueOrderView } from './polled-execution.js';
+import { PolledExecutionClient, type OrderRef, type PolledOrderDriver, type VenueFill, type VenueOrderView } from './polled-execution.js';
 
 const I = defineInstrument({ exchange: 'v', symbol: 'BTC/USD', base: 'BTC', quote: 'USD', tickSize: '0.1', lotSize: '0.001' });
 const errors = new VenueErrorMap('v', []);
@@ -26,13 +26,16 @@ class MemoryDriver implements PolledOrderDriver {
   fills: VenueFill[] = [];
   /** The order's trade list (not the account's) shows nothing for this many more reads. */
   lagReads = 0;
+  /** Every order read's ref. */
+  refs: OrderRef[] = [];
   async connect(): Promise<void> {}
   close(): void {}
   async place(): Promise<string> {
     return 'V1';
   }
   async cancel(): Promise<void> {}
-  async fetchOrder(): Promise<VenueOrderView | undefined> {
+  async fetchOrder(ref: OrderRef): Promise<VenueOrderView | undefined> {
+    this.refs.push({ ...ref });
     return this.view && { ...this.view };
   }
   async fetchFills(): Promise<VenueFill[]> {
@@ -221,5 +224,39 @@ describe('PolledExecutionClient: restart reconciliation counts every trade it bo
     driver.fills = all;
     await poll();
     expect(fills()).toEqual([['T2', 2, 7]]);
+  });
+
+  it('queryOrder counts a trade its trade list names twice once: the order is followed from the real total, and a later fill before a cancel is booked', async () => {
+    // a driver joining several reads of the list (Bybit's 7-day windows by orderId) hands T1 twice
+    driver.view = view({ filledQty: '0.004' });
+    driver.fills = [fill('T1', '0.004', 1000), fill('T1', '0.004', 1000)];
+    const st = await client!.queryOrder(order({ venueOrderId: 'V1' }));
+    expect(st).toMatchObject({ status: 'partially_filled', filledQty: 4 });
+    expect(st!.fills.map((f) => [f.tradeId, f.cumQty])).toEqual([['T1', 4]]);
+    driver.view = view({ filledQty: '0.008', state: 'cancelled' });
+    driver.fills.push(fill('T2', '0.004', 2000));
+    await poll();
+    expect(fills()).toEqual([['T2', 4, 8]]);
+    expect(reports.filter((r) => r.kind === 'cancelled').map((r) => r.cumQty)).toEqual([8]);
+  });
+
+  it("tradesSince: a trade whose order the venue no longer answers for is reported under the client id queryOrder read it by; the order's creation time is passed to the reads", async () => {
+    driver.view = view({ filledQty: '0.010', state: 'filled' });
+    driver.fills = [fill('T1', '0.010', 1000)];
+    expect(await client!.queryOrder(order({ venueOrderId: 'V1', createdTs: 500 }))).toMatchObject({ status: 'filled', filledQty: 10 });
+    expect(driver.refs.at(-1)).toMatchObject({ venueOrderId: 'V1', createdTs: 500 });
+    // its history no longer reaches the order
+    driver.view = undefined;
+    const trades = await client!.tradesSince(['BTC/USD'], 0);
+    expect(trades.map((t) => [t.tradeId, t.clientOrderId, t.side, t.lastQty])).toEqual([['T1', 'c1', 'buy', 10]]);
+    expect(driver.refs.at(-1)).toMatchObject({ venueOrderId: 'V1', createdTs: 500 });
+  });
+
+  it('tradesSince: a trade of an unreadable order never seen here is reported as that venue order\'s, with the side the trade names; without a side the read fails', async () => {
+    driver.fills = [{ ...fill('T9', '0.002', 1000), venueOrderId: 'V9', side: 'sell' }];
+    const trades = await client!.tradesSince(['BTC/USD'], 0);
+    expect(trades.map((t) => [t.tradeId, t.clientOrderId, t.venueOrderId, t.side, t.lastQty])).toEqual([['T9', 'V9', 'V9', 'sell', 2]]);
+    driver.fills = [{ ...fill('T8', '0.002', 1000), venueOrderId: 'V8' }];
+    await expect(client!.tradesSince(['BTC/USD'], 0)).rejects.toThrow(/T8 names order V8, which the venue did not answer for/);
   });
 });

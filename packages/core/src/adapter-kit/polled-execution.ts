@@ -74,6 +74,8 @@ export interface VenueFill {
   liquidity?: 'maker' | 'taker';
   /** Venue time, epoch ms. */
   ts: number;
+  /** The order's side, for venues whose trade list names it (reports a trade whose order cannot be read). */
+  side?: 'buy' | 'sell';
 }
 
 /**
@@ -100,6 +102,11 @@ export interface OrderRef {
   symbol: string;
   clientOrderId: string;
   venueOrderId?: string;
+  /**
+   * When the order was created (epoch ms, our clock's or the venue's), when known: a venue whose
+   * closed-order history answers a recent span unless asked for another (Bybit) searches back to it.
+   */
+  createdTs?: number;
 }
 
 /** The venue-specific half. Every method throws the venue's error (mapped by mapError) on refusal. */
@@ -280,6 +287,9 @@ export function balanceToLots(i: Instrument, amount: string): number {
   return Number(num / den);
 }
 
+/** How many orders knownOrders keeps (a restart's reconciliation reads its trades' orders right after queryOrder). */
+const KNOWN_ORDERS = 4096;
+
 const FINAL: ReadonlySet<VenueOrderView['state']> = new Set(['filled', 'cancelled', 'expired', 'rejected']);
 const ORDER_STATES: ReadonlySet<unknown> = new Set<VenueOrderView['state']>(['pending', 'open', 'filled', 'cancelled', 'expired', 'rejected']);
 
@@ -300,6 +310,12 @@ export class PolledExecutionClient implements ExecutionClient {
   /** The order a poll cut short by the venue's read budget could not read: the next poll starts there. */
   private resumePollAt: string | undefined;
   private readonly finished = new BoundedIdSet();
+  /**
+   * Orders this client has read or followed, by venue order id (bounded, oldest dropped first):
+   * a trade tradesSince reads names only its venue order, and when that order cannot be read
+   * again the trade is still reported under the client id the engine journaled it by.
+   */
+  private readonly knownOrders = new Map<string, { clientOrderId: string; side: Order['side']; createdTs: number }>();
   private connected = false;
   private stopped = false;
   /** The poll under way (one at a time): what a reconcile asked for during it waits on. */
@@ -420,10 +436,11 @@ export class PolledExecutionClient implements ExecutionClient {
   async queryOrder(order: Readonly<Order>): Promise<OrderStatusReport | undefined> {
     const i = this.deps.instrument(order.symbol);
     if (!this.connected || !i) throw new Error(`${this.exchange}: execution not started or unknown symbol ${order.symbol}`);
-    const v = await this.deps.driver.fetchOrder({ symbol: order.symbol, clientOrderId: order.clientOrderId, venueOrderId: order.venueOrderId });
+    const v = await this.deps.driver.fetchOrder({ symbol: order.symbol, clientOrderId: order.clientOrderId, venueOrderId: order.venueOrderId, createdTs: order.createdTs });
     if (!v) return undefined;
     const o = copyOrder(order);
     o.venueOrderId = v.venueOrderId;
+    this.rememberOrder(o);
     const filledQty = qtyToLots(i, v.filledQty);
     const fills: ExecutionReport[] = [];
     const booked = new Set<string>();
@@ -431,8 +448,10 @@ export class PolledExecutionClient implements ExecutionClient {
     if (filledQty > 0) {
       for (const f of this.sortFills(await this.deps.driver.fetchFills(v))) {
         this.checkReadFill(i, f);
-        cum += qtyToLots(i, f.qty);
         const key = `${order.symbol}|${f.tradeId}`;
+        // a trade listed twice (a driver joining several reads of the list) counts once, as applyFill's
+        if (booked.has(key)) continue;
+        cum += qtyToLots(i, f.qty);
         this.applied.add(key);
         booked.add(key);
         fills.push(this.fillReport(o, i, f, cum));
@@ -460,15 +479,16 @@ export class PolledExecutionClient implements ExecutionClient {
       const i = this.deps.instrument(f.symbol);
       if (!i) continue;
       // a trade names its venue order; the client id (what the journal keys on) comes from the order
-      if (!views.has(f.venueOrderId)) views.set(f.venueOrderId, await this.deps.driver.fetchOrder({ symbol: f.symbol, clientOrderId: '', venueOrderId: f.venueOrderId }));
+      const known = this.trackedFor(f.venueOrderId, undefined)?.order ?? this.knownOrders.get(f.venueOrderId);
+      if (!views.has(f.venueOrderId)) views.set(f.venueOrderId, await this.deps.driver.fetchOrder({ symbol: f.symbol, clientOrderId: known?.clientOrderId ?? '', venueOrderId: f.venueOrderId, createdTs: known?.createdTs }));
       const v = views.get(f.venueOrderId);
-      const o = v && this.orderFromView(v);
-      if (!o) continue;
       this.checkReadFill(i, f);
+      const o = v ? this.orderFromView(v) : this.unreadOrder(f, i, known);
+      if (!o) continue;
       // An order followed from a listing: which of its trades it had then is known only from its
       // own trade list (a trade here may be one of them, or one made since).
       const tr = this.readTradeOrder(f, o.clientOrderId);
-      if (tr?.priorLots !== undefined && !claimed.has(tr)) {
+      if (v && tr?.priorLots !== undefined && !claimed.has(tr)) {
         claimed.add(tr);
         this.claimPriorTrades(tr, i, this.sortFills(await this.deps.driver.fetchFills(v)));
       }
@@ -483,6 +503,31 @@ export class PolledExecutionClient implements ExecutionClient {
       out.push({ ...this.fillReport(o, i, f, 0), cumQty: 0, leavesQty: 0 });
     }
     return out;
+  }
+
+  /**
+   * A trade whose order the venue did not answer for (its history no longer reaches it, or it
+   * lags): reported from what is known of the order (followed or read before here), else as the
+   * venue order's own trade (the engine holds no such client id: a mismatch it books and shows).
+   * Skipping it lost a fill of ours; with not even its side known the read fails instead.
+   */
+  private unreadOrder(f: VenueFill, i: Instrument, known: { clientOrderId: string; side: Order['side'] } | undefined): Order {
+    const side = known?.side ?? f.side;
+    if (side !== 'buy' && side !== 'sell') throw new Error(`${this.exchange} ${f.symbol}: trade ${f.tradeId} names order ${f.venueOrderId}, which the venue did not answer for, and not its side`);
+    this.deps.logger?.warn({ exchange: this.exchange, venueOrderId: f.venueOrderId, tradeId: f.tradeId }, `${this.exchange} ${f.symbol}: the venue did not answer for order ${f.venueOrderId} of trade ${f.tradeId}; reported as ${known ? `a trade of ${known.clientOrderId}` : 'a trade of an order not known here'}`);
+    const now = this.deps.clock.now();
+    return {
+      exchange: this.exchange, symbol: i.symbol, side, type: 'limit', qty: 0, tif: 'GTC', source: 'venue', clientOrderId: known?.clientOrderId || f.venueOrderId, venueOrderId: f.venueOrderId,
+      status: 'filled', filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: now, updatedTs: now,
+    };
+  }
+
+  /** Keeps an order's venue id -> client id, side and creation time (see knownOrders). */
+  private rememberOrder(o: Readonly<Order>): void {
+    if (o.venueOrderId === undefined) return;
+    this.knownOrders.delete(o.venueOrderId);
+    this.knownOrders.set(o.venueOrderId, { clientOrderId: o.clientOrderId, side: o.side, createdTs: o.createdTs });
+    if (this.knownOrders.size > KNOWN_ORDERS) this.knownOrders.delete(this.knownOrders.keys().next().value!);
   }
 
   /** The order we follow that a trade read by a reconciliation query belongs to, if any. */
@@ -574,6 +619,8 @@ export class PolledExecutionClient implements ExecutionClient {
   }
 
   private untrack(cid: string): void {
+    const tr = this.tracked.get(cid);
+    if (tr) this.rememberOrder(tr.order);
     if (!this.tracked.delete(cid)) return;
     this.finished.add(cid);
   }
