@@ -166,6 +166,69 @@ describe('PortfolioAggregate never trusts shard clocks', () => {
   });
 });
 
+// After an aggregator restart, a state restored from the stream counted as silent (never
+// received), so the first state of ANY other process of that shard id replaced it and retired it
+// for good, whatever the ranks. When that first state came from an older process (a zombie of an
+// epoch taken over since, still publishing), the live shard was dropped as superseded until the
+// aggregator restarted, and the zombie's figures counted (drawdown, exposure, VaR).
+describe('PortfolioAggregate after a restart, with two processes of one shard id', () => {
+  const TAKEOVER = 10_000;
+
+  it('a restored later epoch is not retired by the older process publishing first: that one is (comparable ranks)', () => {
+    const clock = manualClock(0);
+    const a = new PortfolioAggregate({ monoMs: clock.monoMs, staleAfterMs: TAKEOVER });
+    // The stream's last state of s1: the current process (epoch begun at revision 20 of bucket 1000).
+    expect(a.restore(msg({ instance: 'new', seq: 500, ts: 500, equity: 80_000n, epochRevision: 20, epochBucketCreated: 1000 }))).toBe(true);
+    clock.t = 100;
+    // The older process (epoch 10 of the same bucket) publishes first: an older epoch, retired.
+    expect(a.update(msg({ instance: 'old', seq: 900, ts: 900, equity: 100_000n, epochRevision: 10, epochBucketCreated: 1000 }))).toBe(false);
+    expect(a.summary().equity).toBe(80_000n * E18);
+    clock.t = 600;
+    expect(a.update(msg({ instance: 'new', seq: 501, ts: 501, equity: 80_000n, epochRevision: 20, epochBucketCreated: 1000 }))).toBe(true);
+    clock.t = 1_100;
+    expect(a.update(msg({ instance: 'old', seq: 901, ts: 901, equity: 100_000n, epochRevision: 10, epochBucketCreated: 1000 }))).toBe(false);
+    expect(a.update(msg({ instance: 'new', seq: 502, ts: 502, equity: 80_000n, epochRevision: 20, epochBucketCreated: 1000 }))).toBe(true);
+    expect(a.summary()).toMatchObject({ equity: 80_000n * E18, stale: [] });
+  });
+
+  it('without a comparable rank the first reporter replaces the restored state, which comes back when it reports', () => {
+    const clock = manualClock(0);
+    const a = new PortfolioAggregate({ monoMs: clock.monoMs, staleAfterMs: TAKEOVER });
+    a.restore(msg({ instance: 'new', seq: 500, ts: 500, equity: 80_000n, epochRevision: 20, epochBucketCreated: 1000 }));
+    clock.t = 100;
+    // The other process publishes no bucket: nothing proves it older, and it reports.
+    expect(a.update(msg({ instance: 'old', seq: 900, ts: 900, equity: 100_000n, epochRevision: 10 }))).toBe(true);
+    // A copy of the restored state (up to its seq) does not bring it back ...
+    expect(a.update(msg({ instance: 'new', seq: 500, ts: 500, equity: 80_000n, epochRevision: 20, epochBucketCreated: 1000 }))).toBe(false);
+    expect(a.summary().equity).toBe(100_000n * E18);
+    // ... its next state does: it was replaced unheard, not for its silence, and ranks above.
+    clock.t = 600;
+    expect(a.update(msg({ instance: 'new', seq: 501, ts: 501, equity: 80_000n, epochRevision: 20, epochBucketCreated: 1000 }))).toBe(true);
+    clock.t = 1_100;
+    expect(a.update(msg({ instance: 'old', seq: 901, ts: 901, equity: 100_000n, epochRevision: 10 }))).toBe(false);
+    expect(a.update(msg({ instance: 'new', seq: 502, ts: 502, equity: 80_000n, epochRevision: 20, epochBucketCreated: 1000 }))).toBe(true);
+    expect(a.summary()).toMatchObject({ equity: 80_000n * E18, stale: [] });
+  });
+
+  it('a process retired as older counts again once it begins a later epoch of its own (same instance)', () => {
+    const clock = manualClock(0);
+    const a = new PortfolioAggregate({ monoMs: clock.monoMs, staleAfterMs: TAKEOVER });
+    a.restore(msg({ instance: 'b', seq: 500, ts: 500, equity: 80_000n, epochRevision: 20, epochBucketCreated: 1000 }));
+    clock.t = 100;
+    expect(a.update(msg({ instance: 'a', seq: 900, ts: 900, equity: 100_000n, epochRevision: 10, epochBucketCreated: 1000 }))).toBe(false);
+    // b stopped (its member key deleted); a's member key had lapsed, and it creates one again:
+    // a new epoch of the same process, at a later revision than b's.
+    clock.t = 30_000;
+    expect(a.update(msg({ instance: 'a', seq: 901, ts: 901, equity: 90_000n, epochRevision: 30, epochBucketCreated: 1000 }))).toBe(true);
+    expect(a.summary()).toMatchObject({ equity: 90_000n * E18, stale: [] });
+    // b's late state is the older epoch now; a's own late state from its old epoch stays dropped.
+    expect(a.update(msg({ instance: 'b', seq: 501, ts: 501, equity: 80_000n, epochRevision: 20, epochBucketCreated: 1000 }))).toBe(false);
+    expect(a.update(msg({ instance: 'a', seq: 899, ts: 899, equity: 100_000n, epochRevision: 10, epochBucketCreated: 1000 }))).toBe(false);
+    expect(a.update(msg({ instance: 'a', seq: 902, ts: 902, equity: 90_000n, epochRevision: 31, epochBucketCreated: 1000 }))).toBe(true);
+    expect(a.summary().equity).toBe(90_000n * E18);
+  });
+});
+
 describe('PortfolioAggregate drawdown peak', () => {
   it('without a stored peak, a fresh aggregator starts from the sum of the shards\' published peaks', () => {
     const clock = manualClock(0);
@@ -266,8 +329,18 @@ describe('a restarted shard ranked without its members bucket', () => {
     clock.t += 3001;
     expect(a.update(msg({ instance: 'p2', seq: 3, ts: 0, equity: 60_000n, epochRevision: 7 }))).toBe(true);
     expect(a.summary()).toMatchObject({ equity: 60_000n * E18, stale: [] });
-    // p1's late states do not come back (the holder replaced is retired).
+    // p1's late states do not come back while p2 reports (replaced for its silence, p1 ranks above
+    // p2 only by a guess) ...
     expect(a.update(msg({ instance: 'p1', seq: 3, ts: 0, equity: 100_000n, epochRevision: 5, epochBucketCreated: 1000 }))).toBe(false);
+    clock.t += 9000;
+    expect(a.update(msg({ instance: 'p1', seq: 4, ts: 0, equity: 100_000n, epochRevision: 5, epochBucketCreated: 1000 }))).toBe(false);
+    expect(a.summary().equity).toBe(60_000n * E18);
+    // ... but it was not retired: once p2 has been silent for takeover_ms in turn, p1, which
+    // still reports, counts again (before, it was dropped for the aggregator's whole life and
+    // p2's frozen figures counted instead).
+    clock.t += 1001;
+    expect(a.update(msg({ instance: 'p1', seq: 5, ts: 0, equity: 95_000n, epochRevision: 5, epochBucketCreated: 1000 }))).toBe(true);
+    expect(a.summary()).toMatchObject({ equity: 95_000n * E18, stale: [] });
   });
 
   it('end to end: the new process counts once the previous one has been silent for takeover_ms', async () => {

@@ -58,10 +58,24 @@ export interface PortfolioAggregateOptions {
 const RETIRED_PER_SHARD = 16;
 
 interface Held extends ShardState {
-  /** The aggregator's monotonic ms when this state arrived. */
+  /** The aggregator's monotonic ms when this state arrived (-Infinity: restored, never received). */
   receivedAt: number;
   /** The highest (epochBucketCreated, epochRevision) seen from this instance. */
   rank: Rank | undefined;
+  /** Read from the stream at start (restore): nothing says whether its process is alive or long gone. */
+  restored: boolean;
+}
+
+/**
+ * A process replaced without being known older (no comparable rank: silent, or restored from
+ * the stream): kept out while the current one reports, never shut out for good.
+ */
+interface Displaced {
+  instance: string;
+  /** Its last state's seq: anything up to it is a late or replayed copy. */
+  seq: number;
+  /** Replaced as a restored state: it was never heard from since the restart, so not for its silence. */
+  restored: boolean;
 }
 
 /**
@@ -141,12 +155,16 @@ export function parseShardState(raw: unknown): ShardState | undefined {
  * Shard clocks are never trusted for order or age: within one process (`instance`) the higher
  * `seq` wins; between two processes of one shard id the later membership epoch (the members
  * bucket's creation time, then `epochRevision`, both assigned by the server) wins, and any
- * newcomer once the current one has been silent for `staleAfterMs`; a replaced process is
- * remembered and its late messages dropped. Staleness and the freshest mark use the aggregator's own receive time.
+ * newcomer once the current one has been silent for `staleAfterMs`. A process shown older by a
+ * comparable rank is remembered and its messages dropped until it ranks above the current one
+ * (a later epoch of its own); one replaced without such a proof (for its silence, or a state
+ * restored from the stream) may come back. Staleness and the
+ * freshest mark use the aggregator's own receive time.
  */
 export class PortfolioAggregate {
   private readonly shards = new Map<string, Held>();
   private readonly retired = new Map<string, string[]>();
+  private readonly displaced = new Map<string, Displaced[]>();
   private peak: bigint | undefined;
   /** While the monotonic clock is below this, the sum of the shards' published peaks is a floor for the peak. */
   private seedUntil: number | undefined;
@@ -161,43 +179,69 @@ export class PortfolioAggregate {
   /** Keeps `s` if it is the shard's newest state; false when it was dropped as superseded. */
   update(s: ShardState): boolean {
     const now = this.o.monoMs();
-    if (this.retired.get(s.shard)?.includes(s.instance)) return this.drop();
     const prev = this.shards.get(s.shard);
+    if (this.retired.get(s.shard)?.includes(s.instance)) {
+      // A process shown older keeps its instance when it begins a new epoch (its member key
+      // lapsed, then it created one again once the other process left): ranked above the current
+      // holder, both buckets known, it is the shard's current process, not a late message (those
+      // carry the rank it was retired with). Anything else from it is dropped.
+      const r = rankOf(s);
+      if (!(prev && prev.instance !== s.instance && r && prev.rank && comparable(r, prev.rank) && above(r, prev.rank))) return this.drop();
+      this.unretire(s.shard, s.instance);
+    }
     if (prev && prev.instance === s.instance) {
       if (s.seq <= prev.seq) return this.drop(); // out of order, or a duplicate
       const r = rankOf(s);
       const rank = r !== undefined && (prev.rank === undefined || above(r, prev.rank)) ? r : prev.rank;
-      this.shards.set(s.shard, { ...s, receivedAt: now, rank });
+      this.shards.set(s.shard, { ...s, receivedAt: now, rank, restored: false });
       return true;
     }
+    const d = this.displaced.get(s.shard)?.find((x) => x.instance === s.instance);
+    if (d && s.seq <= d.seq) return this.drop(); // sent before it was replaced
     if (prev) {
-      // A holder silent for staleAfterMs is replaced whatever the ranks: its rank may come from a
-      // members bucket since recreated by a shard that does not publish the bucket's creation
-      // time, or from a state restored from the stream; a newcomer that reports is the better
-      // figure then. While the holder reports, a lower-ranked newcomer is dropped; it is retired
-      // for good (an older process) only when both buckets are known: a rank without its bucket
-      // once retired a restarted process whose bucket read had failed, for its whole life.
-      const silent = now - prev.receivedAt > this.o.staleAfterMs;
       const r = rankOf(s);
       const ranked = prev.rank !== undefined && r !== undefined;
-      if (!silent && !(ranked && above(r!, prev.rank!))) {
-        if (ranked && comparable(r, prev.rank)) this.retire(s.shard, s.instance); // an older process: nothing of it counts any more
-        return this.drop();
+      const higher = ranked && above(r!, prev.rank!);
+      if (ranked && comparable(r, prev.rank)) {
+        // Both buckets known: the server's order, whatever either one's silence. Before, a
+        // restored state (never received, so always "silent") was replaced by the first state of
+        // any other process of the shard id and retired for good: a zombie of an earlier epoch
+        // publishing first after an aggregator restart had its figures counted and shut the live
+        // shard out until the next restart.
+        if (!higher) {
+          this.retire(s.shard, s.instance); // an older process: nothing of it counts any more
+          return this.drop();
+        }
+        this.retire(s.shard, prev.instance);
+      } else {
+        // No proof of order (a rank missing, or ranked without its bucket: only a guess). The
+        // newcomer replaces a holder that has been silent for staleAfterMs or was restored (its
+        // rank may come from a members bucket since recreated, and a newcomer that reports is
+        // the better figure), or one it ranks above by the guess, unless it was itself replaced
+        // for its silence: then it waits for the current one to fall silent in turn (else its
+        // first late state would win back at once). The holder is not retired: a rank without
+        // its bucket once retired a restarted process whose bucket read had failed, for its
+        // whole life; it may come back by the same rules.
+        const silent = prev.restored || now - prev.receivedAt > this.o.staleAfterMs;
+        if (!silent && !(higher && (d === undefined || d.restored))) return this.drop();
+        this.displace(s.shard, { instance: prev.instance, seq: prev.seq, restored: prev.restored });
       }
-      this.retire(s.shard, prev.instance);
     }
-    this.shards.set(s.shard, { ...s, receivedAt: now, rank: rankOf(s) });
+    if (d) this.undisplace(s.shard, s.instance);
+    this.shards.set(s.shard, { ...s, receivedAt: now, rank: rankOf(s), restored: false });
     return true;
   }
 
   /**
    * A shard's last state from the stream, published before this process started (a restart):
    * counted like any state, and stale until the shard publishes again (a dead shard's positions
-   * are still at the venue). Ignored when the shard has reported since; false then.
+   * are still at the venue). Ignored when the shard has reported since; false then. Its process
+   * is neither known alive nor known silent: a process of the shard id that reports replaces it
+   * unless a comparable rank shows that one older (then it is retired, as while live).
    */
   restore(s: ShardState): boolean {
     if (this.shards.has(s.shard) || this.retired.get(s.shard)?.includes(s.instance)) return false;
-    this.shards.set(s.shard, { ...s, receivedAt: Number.NEGATIVE_INFINITY, rank: rankOf(s) });
+    this.shards.set(s.shard, { ...s, receivedAt: Number.NEGATIVE_INFINITY, rank: rankOf(s), restored: true });
     return true;
   }
 
@@ -207,10 +251,28 @@ export class PortfolioAggregate {
   }
 
   private retire(shard: string, instance: string): void {
+    this.undisplace(shard, instance);
     const list = this.retired.get(shard) ?? [];
     list.push(instance);
     if (list.length > RETIRED_PER_SHARD) list.shift();
     this.retired.set(shard, list);
+  }
+
+  private unretire(shard: string, instance: string): void {
+    const list = this.retired.get(shard);
+    if (list) this.retired.set(shard, list.filter((x) => x !== instance));
+  }
+
+  private displace(shard: string, d: Displaced): void {
+    const list = (this.displaced.get(shard) ?? []).filter((x) => x.instance !== d.instance);
+    list.push(d);
+    if (list.length > RETIRED_PER_SHARD) list.shift();
+    this.displaced.set(shard, list);
+  }
+
+  private undisplace(shard: string, instance: string): void {
+    const list = this.displaced.get(shard);
+    if (list) this.displaced.set(shard, list.filter((x) => x.instance !== instance));
   }
 
   /** A persisted drawdown reference: the peak is at least this from now on (the higher one wins). */

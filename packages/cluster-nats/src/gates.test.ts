@@ -10,18 +10,30 @@ const BTC = defineInstrument({ exchange: 'sim', symbol: 'BTCUSDT', base: 'BTC', 
 const ETH = defineInstrument({ exchange: 'sim', symbol: 'ETHUSDT', base: 'ETH', quote: 'USDT', tickSize: '0.01', lotSize: '0.001' });
 const q = (x: number) => quoteToAtoms(x, COMMON_EXPONENT);
 
-/** The parts of the engine the gates read: instruments, positions, open orders, books (bid/ask in ticks). */
-function fakeEngine(o: { pos?: Record<string, number>; orders?: Partial<Order>[]; books?: Record<string, [number, number]> }): Engine & RiskContext {
+/**
+ * The parts of the engine the gates read: instruments, positions, open orders, books (bid/ask in
+ * ticks; synced unless `unsynced` names the symbol: such a book keeps its levels, as a real one
+ * does when it goes stale), and the engine's mark (markHalfTicks without a risk layer: the mid
+ * of a synced book, else the last trade).
+ */
+function fakeEngine(o: { pos?: Record<string, number>; orders?: Partial<Order>[]; books?: Record<string, [number, number]>; unsynced?: string[]; lastTrade?: Record<string, number> }): Engine & RiskContext {
   const inst = new Map<string, Instrument>([['BTCUSDT', BTC], ['ETHUSDT', ETH]]);
+  const book = (_x: string, s: string) => {
+    const b = o.books?.[s];
+    return b ? { synced: !o.unsynced?.includes(s), bestBid: () => b[0], bestAsk: () => b[1] } : undefined;
+  };
   const e = {
     allInstruments: () => [...inst.values()],
     instrument: (_x: string, s: string) => inst.get(s),
-    portfolio: { find: (_x: string, s: string) => (o.pos?.[s] ? { qty: o.pos[s], lastPrice: undefined } : undefined) },
+    portfolio: { find: (_x: string, s: string) => (o.pos?.[s] ? { qty: o.pos[s], lastPrice: undefined, instrument: inst.get(s) } : undefined) },
     positions: { qty: (_x: string, s: string) => o.pos?.[s] ?? 0 },
     openOrders: (_x: string, s: string) => (o.orders ?? []).filter((x) => x.symbol === s).map((x) => ({ filledQty: 0, ...x })),
-    book: (_x: string, s: string) => {
-      const b = o.books?.[s];
-      return b ? { bestBid: () => b[0], bestAsk: () => b[1] } : undefined;
+    book,
+    markHalfTicks: (p: { instrument: Instrument }) => {
+      const b = book('sim', p.instrument.symbol);
+      if (b?.synced) return b.bestBid() + b.bestAsk();
+      const last = o.lastTrade?.[p.instrument.symbol];
+      return last === undefined ? undefined : 2 * last;
     },
   };
   return e as unknown as Engine & RiskContext;
@@ -41,6 +53,28 @@ describe('worstGrossExposure', () => {
 
   it('a position it cannot value makes the answer unknown (the gate refuses)', () => {
     expect(worstGrossExposure(fakeEngine({ pos: { BTCUSDT: 2 } }))).toBeUndefined();
+  });
+
+  // A book that leaves SYNCED (stale, disconnected, resyncing) keeps its levels. Their mid was
+  // once taken as the mark whatever the book's state: the exposure was valued at the price when
+  // the feed stopped, not at the engine's mark (the last trade here) as the local
+  // max_total_position check values it.
+  it('values a position at the engine\'s mark, never at the frozen mid of a book out of sync', () => {
+    // BTC: 2 lots long; its book froze at mid 100.00, the last trade since is 120.00 (0.002 x 120 = 0.24).
+    const e = fakeEngine({ pos: { BTCUSDT: 2 }, books: { BTCUSDT: [9999, 10001] }, unsynced: ['BTCUSDT'], lastTrade: { BTCUSDT: 12000 } });
+    expect(worstGrossExposure(e)).toBe(q(0.24));
+    // No mark at all (no trade either): unknown, so the gate refuses rather than use the frozen mid.
+    expect(worstGrossExposure(fakeEngine({ pos: { BTCUSDT: 2 }, books: { BTCUSDT: [9999, 10001] }, unsynced: ['BTCUSDT'] }))).toBeUndefined();
+  });
+
+  it('without a position, a book out of sync gives no price: resting orders and the order checked are valued at their own prices', () => {
+    // ETH: no position, its book froze at 60.00 / 60.02, a resting buy of 5 lots at 50.00 (0.25).
+    const e = fakeEngine({ orders: [{ exchange: 'sim', symbol: 'ETHUSDT', side: 'buy', qty: 5, price: 5000 }], books: { ETHUSDT: [6000, 6002] }, unsynced: ['ETHUSDT'] });
+    expect(worstGrossExposure(e)).toBe(q(0.25));
+    // A market buy with nothing resting: no price to value it by (the frozen ask is not where it fills).
+    const marketBuy: OrderIntent = { exchange: 'sim', symbol: 'ETHUSDT', side: 'buy', type: 'market', qty: 5, tif: 'IOC', source: 't' };
+    expect(worstGrossExposure(fakeEngine({ books: { ETHUSDT: [6000, 6002] }, unsynced: ['ETHUSDT'] }), marketBuy)).toBeUndefined();
+    expect(worstGrossExposure(fakeEngine({ books: { ETHUSDT: [6000, 6002] } }), marketBuy)).toBe(q(0.3001)); // synced: at its ask
   });
 });
 

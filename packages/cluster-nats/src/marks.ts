@@ -16,8 +16,15 @@ export interface PublishedPosition {
 
 /**
  * What a shard publishes for the portfolio VaR: its positions valued at its own mark (the
- * engine's: mid of a synced book, else last trade), and the mark of every instrument it sees
- * (every shard receives market data for all configured symbols), as exact decimal strings.
+ * engine's markHalfTicks), and the mark of every instrument it sees (every shard receives market
+ * data for all configured symbols), as exact decimal strings.
+ *
+ * `marks` feed the aggregator's return series, so only a current price counts: the mid of a
+ * synced book. A book that left SYNCED (stale, disconnected, resyncing) keeps its levels, and a
+ * last fill is as old as the fill: published as marks, such a frozen price gave the aggregator
+ * zero returns for as long as it lasted, understating the portfolio VaR (it could clear a
+ * cluster-wide REDUCING, or never set it). Left out, the instrument is missing from the sample,
+ * which the aggregator bridges for a short gap and otherwise reports as a lower bound.
  */
 export function positionsAndMarks(engine: Engine): { positions: PublishedPosition[]; marks: Record<string, string> } {
   const positions: PublishedPosition[] = [];
@@ -32,11 +39,12 @@ export function positionsAndMarks(engine: Engine): { positions: PublishedPositio
   const marks: Record<string, string> = {};
   for (const i of engine.allInstruments()) {
     const b = engine.book(i.exchange, i.symbol);
-    const bid = b?.bestBid();
-    const ask = b?.bestAsk();
-    const last = engine.portfolio.find(i.exchange, i.symbol)?.lastPrice;
-    const half = bid !== undefined && ask !== undefined ? bid + ask : last !== undefined ? 2 * last : undefined;
-    if (half === undefined || half <= 0) continue;
+    if (!b?.synced) continue;
+    const bid = b.bestBid();
+    const ask = b.bestAsk();
+    if (bid === undefined || ask === undefined) continue;
+    const half = bid + ask;
+    if (half <= 0) continue;
     // half ticks x mantissa / 2 = half x mantissa x 5 at one more decimal: exact.
     marks[`${i.exchange}:${i.symbol}`] = formatScaled(BigInt(half) * i.priceScale.mantissa * 5n, i.priceScale.exponent + 1);
   }
