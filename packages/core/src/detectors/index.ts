@@ -38,5 +38,5 @@ export {
   type PatternFileHeader,
 } from './pattern-file.js';
 export { RobustStats, SymbolTable, clockTime, MAX_VENUE_LEAD_MS } from './common.js';
-export { PerSymbol, settingFields, perSymbolTable, parseDetectorSettings } from './settings.js';
+export { PerSymbol, settingFields, perSymbolTable, parseDetectorSettings, unknownSymbolKeys } from './settings.js';
 export { DetectorHarness } from './harness.js';

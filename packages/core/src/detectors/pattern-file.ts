@@ -8,7 +8,7 @@
  *   8      4     u32 version (1)
  *   12     4     u32 header size in bytes (64)
  *   16     4     u32 dim (window length D)
- *   20     4     u32 horizon H (bars between a window's end and its outcome; informational)
+ *   20     4     u32 horizon H (bars between a window's end and its outcome; 0 = not recorded)
  *   24     4     u32 count N
  *   28     4     u32 flags (bit 0: windows are z-normalized)
  *   32     8     u64 payload size in bytes (= N x (8 + 4 + 4 D)), as two u32 (low, high)
@@ -20,7 +20,8 @@
  *   ..     4ND   f32 windows, row-major, oldest first
  *
  * Loading checks, in order: size >= 64, magic, header CRC, version, header size, dim, the file
- * size against N (truncated or trailing bytes), then the payload CRC, then that every
+ * size against N (truncated or trailing bytes), then (when the reader asks) the window length
+ * and the horizon against the store's, then the payload CRC, then that every
  * timestamp, outcome and window value is finite (NON_FINITE, naming the row: a file from
  * another writer may carry log(0) = -Infinity with valid checksums); any failure is a
  * PatternFileError naming the file and what is wrong, and the store is left unchanged. Writing
@@ -36,7 +37,7 @@ export const PATTERN_FILE_HEADER_BYTES = 64;
 /** Largest slab (capacity x dim float32 values) the store allocates. */
 export const MAX_STORE_FLOATS = 2 ** 30 - 1;
 
-export type PatternFileErrorCode = 'NOT_FOUND' | 'IO' | 'BAD_MAGIC' | 'BAD_HEADER' | 'UNSUPPORTED_VERSION' | 'TRUNCATED' | 'TRAILING_BYTES' | 'CHECKSUM' | 'DIM_MISMATCH' | 'TOO_LARGE' | 'NON_FINITE';
+export type PatternFileErrorCode = 'NOT_FOUND' | 'IO' | 'BAD_MAGIC' | 'BAD_HEADER' | 'UNSUPPORTED_VERSION' | 'TRUNCATED' | 'TRAILING_BYTES' | 'CHECKSUM' | 'DIM_MISMATCH' | 'HORIZON_MISMATCH' | 'TOO_LARGE' | 'NON_FINITE';
 
 export class PatternFileError extends Error {
   constructor(
@@ -227,14 +228,23 @@ export function readPatternHeader(path: string): PatternFileHeader {
   }
 }
 
-/** Reads a whole pattern file into fresh arrays, verifying both checksums. */
-export function readPatternFile(path: string, expectDim?: number): PatternFileHeader & { times: Float64Array; outcomes: Float32Array; windows: Float32Array } {
+/**
+ * Reads a whole pattern file into fresh arrays, verifying both checksums. `expectHorizon`
+ * (when given and > 0) must equal the file's horizon: outcomes over another number of bars are
+ * another quantity (a 32-bar return reported as a 4-bar forecast is 8x too large), and a file
+ * that does not record its horizon (0) cannot be shown to match.
+ */
+export function readPatternFile(path: string, expectDim?: number, expectHorizon?: number): PatternFileHeader & { times: Float64Array; outcomes: Float32Array; windows: Float32Array } {
   if (endianness() !== 'LE') throw new Error('pattern files: big-endian hosts are not supported');
   const fd = openFile(path);
   try {
     const h = parseHeader(path, fd);
     if (expectDim !== undefined && h.dim !== expectDim) {
       throw new PatternFileError('DIM_MISMATCH', path, `windows have length ${h.dim}, this store uses ${expectDim}`);
+    }
+    if (expectHorizon !== undefined && expectHorizon > 0 && h.horizon !== expectHorizon) {
+      const what = h.horizon === 0 ? 'do not record their horizon (0)' : `are log returns over ${h.horizon} bars`;
+      throw new PatternFileError('HORIZON_MISMATCH', path, `outcomes ${what}, this store forecasts ${expectHorizon} bars (horizon); learn the file with the same horizon`);
     }
     if (h.count * h.dim > MAX_STORE_FLOATS) throw new PatternFileError('TOO_LARGE', path, `${h.count} patterns of length ${h.dim} exceed the store limit`);
     const times = new Float64Array(h.count);

@@ -162,6 +162,52 @@ describe('PatternStore', () => {
     expect(js.liveBuffers).toBe(0);
   });
 
+  it('a failed upload keeps the changed slots for the next query (first upload and a later one)', async () => {
+    // The changed range was cleared before the upload: once an upload failed, every later query
+    // scored against the device's stale slots (zeros, or old patterns), without an error.
+    const js = new JsComputeBackend();
+    let fail = 0;
+    const device: ComputeBackend = Object.create(js, {
+      capabilities: { value: { ...js.capabilities, deviceMemory: true } },
+      createBuffer: { value: (n: number): DeviceBuffer => js.createBuffer(n) },
+      upload: {
+        value: async (dst: DeviceBuffer, src: ArrayBufferView, off?: number) => {
+          if (fail > 0) {
+            fail--;
+            throw new Error('transient device error');
+          }
+          return js.upload(dst, src, off);
+        },
+      },
+      patternScores: { value: js.patternScores.bind(js) },
+      freeBuffer: { value: js.freeBuffer.bind(js) },
+    });
+    const r = seededRandom(5);
+    const D = 16;
+    const store = new PatternStore({ dim: D, capacity: 100 });
+    for (let i = 0; i < 50; i++) store.add(randomWindow(r, D), 0, i * 1e-4, i);
+    const same = async (slot: number): Promise<void> => {
+      const q = store.windows.slice(slot * D, slot * D + D);
+      const onDevice = await store.query(device, q, 1, 3);
+      const onHost = await store.query(js, q, 1, 3);
+      expect(onHost.indices[0]).toBe(slot);
+      expect(Array.from(onDevice.indices)).toEqual(Array.from(onHost.indices));
+      expect(Array.from(onDevice.scores)).toEqual(Array.from(onHost.scores));
+    };
+    const q7 = store.windows.slice(7 * D, 8 * D);
+    fail = 1;
+    await expect(store.query(device, q7, 1, 3)).rejects.toThrow(/transient/);
+    expect(store.queryInFlight).toBe(false);
+    await same(7);
+    // slots changed after a good upload: a failure must not lose them either
+    for (let i = 0; i < 10; i++) store.add(randomWindow(r, D), 0, 0, 100 + i);
+    fail = 1;
+    await expect(store.query(device, q7, 1, 3)).rejects.toThrow(/transient/);
+    await same(55);
+    store.releaseDevice();
+    expect(js.liveBuffers).toBe(0);
+  });
+
   it('on a host backend whose async calls copy their inputs, keeps the store resident too; on one that does not, passes the slab', async () => {
     // CPU SIMD copies every host input of an async call: a 1M x 64 slab passed as a host array
     // was 256 MB copied per query (docs/performance.md, "Detectors").
@@ -287,6 +333,25 @@ describe('PatternStore files', () => {
     expectFileError(() => target.load(bad), 'TRAILING_BYTES', '3 unexpected bytes');
     expectFileError(() => new PatternStore({ dim: 32, capacity: 10 }).load(path), 'DIM_MISMATCH', 'windows have length 16, this store uses 32');
     expect(target.count).toBe(0);
+  });
+
+  it('a file learnt with another horizon is refused by a store with a horizon; a store without one loads it', () => {
+    // The header's horizon was informational: 32-bar outcomes loaded into a 4-bar store were
+    // reported as 4-bar forecasts (8x too large).
+    const { path } = filled(100); // horizon 8
+    const target = new PatternStore({ dim: 16, capacity: 100, horizon: 4 });
+    target.add(Array.from({ length: 16 }, (_, i) => i), 0, 0.5, 42);
+    expectFileError(() => target.load(path), 'HORIZON_MISMATCH', 'outcomes are log returns over 8 bars, this store forecasts 4 bars (horizon)');
+    expect(target.count).toBe(1);
+    expect(target.times[0]).toBe(42);
+    expect(new PatternStore({ dim: 16, capacity: 100, horizon: 8 }).load(path).count).toBe(100);
+    expect(new PatternStore({ dim: 16, capacity: 100 }).load(path)).toEqual({ count: 100, horizon: 8, skipped: 0 });
+    // a file that does not record its horizon cannot be shown to match
+    const unknown = join(dir, 'no-horizon.bin');
+    new PatternStore({ dim: 16, capacity: 4 }).save(unknown);
+    expect(readPatternHeader(unknown).horizon).toBe(0);
+    expectFileError(() => target.load(unknown), 'HORIZON_MISMATCH', 'do not record their horizon (0)');
+    expect(new PatternStore({ dim: 16, capacity: 4 }).load(unknown).count).toBe(0);
   });
 });
 

@@ -20,7 +20,10 @@ export { MAX_STORE_FLOATS, PatternFileError, readPatternFile, readPatternHeader,
 export interface PatternStoreOptions {
   dim: number;
   capacity: number;
-  /** Informational, written to files: bars between a window's end and its outcome. */
+  /**
+   * Bars between a window's end and its outcome, written to files; when > 0, `load` refuses a
+   * file learnt with another horizon (HORIZON_MISMATCH). 0 (the default): not checked.
+   */
   horizon?: number;
 }
 
@@ -249,8 +252,12 @@ export class PatternStore {
       const d = this.dim;
       const lo = this.dirtyLo;
       const hi = Math.min(this.dirtyHi, this.countValue);
-      this.dirtyLo = this.dirtyHi = 0;
+      // The range is forgotten only once the device holds it: cleared before a failed upload,
+      // every later query scored against the device's stale slots (zeros, or evicted patterns)
+      // without an error. The store cannot change while this query is in flight, so on failure
+      // the same range is still the one to send next time.
       if (hi > lo) await backend.upload(this.device.buffer, this.windows.subarray(lo * d, hi * d), lo * d * 4);
+      this.dirtyLo = this.dirtyHi = 0;
     }
     return this.device.buffer;
   }
@@ -290,11 +297,12 @@ export class PatternStore {
   /**
    * Replaces the content with the patterns in `path` (kept in file order, oldest first). When the
    * file holds more patterns than the capacity, the newest `capacity` are kept. Throws a
-   * PatternFileError (and leaves the store unchanged) for a missing, truncated or damaged file.
+   * PatternFileError (and leaves the store unchanged) for a missing, truncated or damaged file,
+   * or one whose window length or (when this store has one) horizon is not this store's.
    */
   load(path: string): { count: number; horizon: number; skipped: number } {
     this.mutable('load');
-    const file = readPatternFile(path, this.dim);
+    const file = readPatternFile(path, this.dim, this.horizon);
     const n = file.count;
     const keep = Math.min(n, this.capacity);
     const skip = n - keep;

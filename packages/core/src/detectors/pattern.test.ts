@@ -145,6 +145,18 @@ describe('pattern detector', () => {
     expect(Array.from(b.store.outcomes.subarray(0, 5))).toEqual(a.store.slotsInOrder().slice(0, 5).map((s) => a.store.outcomes[s]));
   });
 
+  it('refuses at start a pattern file learnt with another horizon', () => {
+    const store = new PatternStore({ dim: D, capacity: 100, horizon: 32 });
+    const r = seededRandom(1);
+    for (let i = 0; i < 50; i++) store.add(Array.from({ length: D }, () => r.normal()), 0, r.normal() * 1e-2, 1_700_000_000_000 + i * 1000);
+    const file = join(mkdtempSync(join(tmpdir(), 'cwts-h-')), 'h32.bin');
+    store.save(file);
+    // 32-bar outcomes would be reported as 4-bar forecasts (evidence.horizonBars = 4), and
+    // learn = true would mix the detector's own 4-bar outcomes with them
+    expect(() => new PatternDetector('pattern', { ...BASE, file }, { backend: new JsComputeBackend() })).toThrow(/outcomes are log returns over 32 bars, this store forecasts 4 bars/);
+    expect(new PatternDetector('pattern', { ...BASE, horizon: 32, file }, { backend: new JsComputeBackend() }).store.count).toBe(50);
+  });
+
   it('never emits a forecast whose expected move is not finite (skipped and counted)', () => {
     const N = 8;
     const shape = Array.from({ length: N }, (_, i) => 1e-3 * Math.sin((2 * Math.PI * i) / N) + (i === 0 ? 2e-4 : 0));
@@ -186,6 +198,34 @@ describe('pattern detector', () => {
     // a bar closed per second: 199 bars, 198 returns, a pattern per return from the (D + H)th on
     expect(d.diagnostics().bars).toBe(199);
     expect(d.store.count).toBe(198 - (D + H) + 1);
+  });
+
+  it('a late print (stamped in a closed bar, or before a newer print of its bar) does not set the close', () => {
+    // Before: the last print received was the bar's close whatever its time: a print of bar 0
+    // delivered at the end of bar 3 (out of order, or a backfill after a reconnect) made bar 3
+    // close 10% lower, a move that never happened, stored as a pattern and in the query window.
+    const prices = [10_000, 10_100, 10_300, 10_200, 10_400, 10_500, 10_300, 10_600];
+    const run = (late: (i: number, ts: number) => TradeEvent[]): number[] => {
+      const d = new PatternDetector('pattern', { dim: 2, horizon: 1, bar_ms: 1000, top_k: 1, min_patterns: 1_000_000, capacity: 100 }, { backend: new JsComputeBackend() });
+      const h = new DetectorHarness([d], [INSTRUMENTS[0]!]);
+      for (let i = 0; i < prices.length; i++) {
+        const ts = i * 1000 + 500;
+        h.feed({ type: 'trade', exchange: 'x', symbol: 'AAA', ts, recvTs: ts, tradeId: `t${i}`, price: prices[i]!, qty: 1, side: 'buy' });
+        for (const ev of late(i, ts)) h.feed(ev);
+      }
+      return d.store.slotsInOrder().map((s) => d.store.outcomes[s]!);
+    };
+    const print = (id: string, ts: number, recvTs: number, price: number): TradeEvent => ({ type: 'trade', exchange: 'x', symbol: 'AAA', ts, recvTs, tradeId: id, price, qty: 1, side: 'buy' });
+    const clean = run(() => []);
+    // outcome of window j = the log return of bar j + 3 over bar j + 2
+    expect(clean).toEqual(prices.slice(3, -1).map((p, j) => Math.fround(Math.log(p / prices[j + 2]!)))); // the last bar never closes
+    // a print of bar 0 received at the end of bar 3
+    expect(run((i, ts) => (i === 3 ? [print('late', 400, ts + 100, 9_000)] : []))).toEqual(clean);
+    // a print of the current bar stamped before the one already seen (out of order in the bar)
+    expect(run((i, ts) => (i === 3 ? [print('early', ts - 300, ts + 100, 9_000)] : []))).toEqual(clean);
+    // in order, a later print of the bar is its close
+    const moved = run((i, ts) => (i === 3 ? [print('after', ts + 100, ts + 100, 10_250)] : []));
+    expect(moved[0]).toBe(Math.fround(Math.log(10_250 / 10_300)));
   });
 
   it('validates its settings with key paths', () => {

@@ -146,6 +146,8 @@ class PatternSymbol {
   sumH = 0;
   bar = -1;
   barPrice = 0;
+  /** Clock time of the print that set barPrice (0 before any). */
+  lastTradeTs = 0;
   prevClose = 0;
   pending = false;
   /** End (venue ms) of the last closed bar. */
@@ -275,7 +277,16 @@ export class PatternDetector implements Detector {
     const bar = Math.floor(t / this.settings.barMs);
     if (st.bar < 0) st.bar = bar;
     else if (bar > st.bar) this.closeBars(st, bar, t);
-    if (ev.type === 'trade') st.barPrice = ev.price;
+    // The close is the newest print by venue time. A print stamped in a bar already closed (a
+    // venue publishing out of order; Coinbase's and ccxt's backfill after a reconnect) is
+    // history: as the current bar's close it put a move that never happened into the shared
+    // store and the query window. One stamped earlier in the current bar than a print already
+    // seen does not replace it either. A trade with no usable time counts as the newest, as
+    // every event with none counts in the current bar.
+    if (ev.type === 'trade' && (t <= 0 || (bar === st.bar && t >= st.lastTradeTs))) {
+      st.barPrice = ev.price;
+      if (t > 0) st.lastTradeTs = t;
+    }
     if (this.pendingSyms.length > 0 && this.inFlightPromise === undefined && (this.pendingSyms.length >= this.settings.maxBatch || t >= this.pendingSince + this.settings.batchWaitMs)) {
       this.flush();
     }

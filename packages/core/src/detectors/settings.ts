@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../config/errors.js';
+import { closestMatch } from '../config/suggest.js';
 import { checkOptions } from '../config/zod-options.js';
 
 const isTable = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
@@ -112,4 +113,45 @@ export class PerSymbol<T> {
     for (const [key, t] of Object.entries(symbols ?? {})) out.set(key, read(t, base));
     return new PerSymbol(base, out);
   }
+}
+
+/**
+ * Override keys that name no configured instrument: `"<symbol>"` traded by no venue, or
+ * `"<exchange>:<symbol>"` whose venue is not configured or does not trade the symbol. Such an
+ * override never applies (a typo leaves the detector's values, e.g. whale's `min_notional`, in
+ * force without a word), so the caller reports each as a ConfigIssue. `venues`: each configured
+ * venue's name and its symbols after the plugin's defaults are applied. `path`: the table the keys
+ * are under, e.g. `detectors.whale.symbols`.
+ */
+export function unknownSymbolKeys(keys: Iterable<string>, venues: readonly { readonly name: string; readonly symbols: readonly string[] }[], path: string): ConfigIssue[] {
+  const all = new Set<string>();
+  const qualified = new Set<string>();
+  for (const v of venues) {
+    for (const sym of v.symbols) {
+      all.add(sym);
+      qualified.add(`${v.name}:${sym}`);
+    }
+  }
+  const issues: ConfigIssue[] = [];
+  for (const key of keys) {
+    if (all.has(key) || qualified.has(key)) continue;
+    const colon = key.indexOf(':');
+    const venue = colon > 0 ? venues.find((v) => v.name === key.slice(0, colon)) : undefined;
+    let why: string;
+    let hint: string | undefined;
+    if (venue !== undefined) {
+      const sym = key.slice(colon + 1);
+      why = `venue ${venue.name} does not trade ${sym}`;
+      const m = closestMatch(sym, venue.symbols);
+      hint = m === undefined ? undefined : `${venue.name}:${m}`;
+    } else if (colon > 0) {
+      why = `no configured venue ${key.slice(0, colon)} trades ${key.slice(colon + 1)}`;
+      hint = closestMatch(key, qualified);
+    } else {
+      why = `no configured venue trades ${key}`;
+      hint = closestMatch(key, all);
+    }
+    issues.push({ path: `${path}.${key}`, message: `${why}${hint === undefined ? '' : ` (did you mean ${hint}?)`}: the override would never apply` });
+  }
+  return issues;
 }

@@ -10,6 +10,7 @@ import { seededRandom } from '../testing/seeded-random.js';
 import { DetectorHarness } from './harness.js';
 import { parseWhaleSettings, WhaleDetector } from './whale.js';
 import { BurstSide } from './whale-symbol.js';
+import { unknownSymbolKeys } from './settings.js';
 
 // price in ticks of 0.01, qty in lots of 0.001: notional = ticks * lots * 1e-5
 const BTC = defineInstrument({ exchange: 'x', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.001' });
@@ -521,6 +522,22 @@ describe('whale detector: settings and determinism', () => {
       return;
     }
     throw new Error('expected a ConfigError');
+  });
+
+  it('names per-symbol overrides that match no configured venue and symbol (unknownSymbolKeys)', () => {
+    // Nothing checked the keys: a typo left the default min_notional in force, silently.
+    const s = parseWhaleSettings({ symbols: { BTCUSDT: { min_notional: 1 }, BTCUSTD: { min_notional: 1 }, 'binance:ETHUSDT': { min_notional: 1 }, 'binance:ETHUSTD': { min_notional: 1 }, 'binanse:ETHUSDT': { min_notional: 1 }, DOGEUSDT: { min_notional: 1 } } });
+    const venues = [
+      { name: 'binance', symbols: ['BTCUSDT', 'ETHUSDT'] },
+      { name: 'bybit', symbols: ['BTCUSDT'] },
+    ];
+    expect(unknownSymbolKeys(s.symbols.overrideKeys, venues, 'detectors.whale.symbols')).toEqual([
+      { path: 'detectors.whale.symbols.BTCUSTD', message: 'no configured venue trades BTCUSTD (did you mean BTCUSDT?): the override would never apply' },
+      { path: 'detectors.whale.symbols.binance:ETHUSTD', message: 'venue binance does not trade ETHUSTD (did you mean binance:ETHUSDT?): the override would never apply' },
+      { path: 'detectors.whale.symbols.binanse:ETHUSDT', message: 'no configured venue binanse trades ETHUSDT (did you mean binance:ETHUSDT?): the override would never apply' },
+      { path: 'detectors.whale.symbols.DOGEUSDT', message: 'no configured venue trades DOGEUSDT: the override would never apply' },
+    ]);
+    expect(unknownSymbolKeys(['BTCUSDT', 'bybit:BTCUSDT'], venues, 'detectors.whale.symbols')).toEqual([]);
   });
 
   it('uses the configured name in key paths and signal ids', () => {
