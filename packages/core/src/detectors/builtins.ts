@@ -6,7 +6,7 @@
  * register) as a third party's detector: `builtinDetectorPlugins()`.
  */
 import type { ComputeBackend } from '../contracts/compute.js';
-import { ConfigError } from '../config/errors.js';
+import { ConfigError, type ConfigIssue } from '../config/errors.js';
 import { TOKENS } from '../di/tokens.js';
 import { CORE_API_VERSION, type PluginManifest } from '../plugins/manifest.js';
 import type { Clock } from '../contracts/clock.js';
@@ -16,6 +16,7 @@ import type { MetricsRegistry } from '../observability/metrics.js';
 import { CascadeDetector, parseCascadeSettings } from './cascade.js';
 import { parsePatternSettings, PatternDetector } from './pattern.js';
 import { parseWhaleSettings, WhaleDetector } from './whale.js';
+import { unknownSymbolKeys } from './settings.js';
 
 /** What compose hands every built-in detector; third-party ones come by `plugin = ...`. */
 export interface BuiltinDetectorDeps {
@@ -52,6 +53,22 @@ export function validateBuiltinDetectorSettings(name: string, settings: Readonly
     default:
       return;
   }
+}
+
+/**
+ * A built-in detector's per-symbol overrides that name no `venue:symbol` (or symbol) of the
+ * deployment's venues: a typo there would leave the default threshold in force without a word.
+ * Settings that do not parse are validateOptions' to report: none here.
+ */
+export function builtinDetectorSymbolIssues(name: string, settings: Readonly<Record<string, unknown>>, venues: readonly { readonly name: string; readonly symbols: readonly string[] }[], path: string): ConfigIssue[] {
+  if (name !== 'whale') return [];
+  let keys: string[];
+  try {
+    keys = parseWhaleSettings(settings, name).symbols.overrideKeys;
+  } catch {
+    return [];
+  }
+  return unknownSymbolKeys(keys, venues, `${path}.symbols`);
 }
 
 function detectorPlugin(name: string, make: BuiltinDetectorFactory): PluginManifest {

@@ -146,7 +146,9 @@ export function unknownSymbolKeys(keys: Iterable<string>, venues: readonly { rea
       hint = m === undefined ? undefined : `${venue.name}:${m}`;
     } else if (colon > 0) {
       why = `no configured venue ${key.slice(0, colon)} trades ${key.slice(colon + 1)}`;
-      hint = closestMatch(key, qualified);
+      // a misspelt venue name: the venue it is closest to, if that one trades the symbol
+      const named = closestMatch(key.slice(0, colon), venues.map((v) => v.name));
+      hint = named !== undefined && qualified.has(`${named}:${key.slice(colon + 1)}`) ? `${named}:${key.slice(colon + 1)}` : closestMatch(key, qualified);
     } else {
       why = `no configured venue trades ${key}`;
       hint = closestMatch(key, all);

@@ -141,6 +141,25 @@ describe('validate-config refuses what run would refuse', () => {
   });
 });
 
+describe('whale per-symbol overrides must name what the deployment trades', () => {
+  it('a typo in [detectors.whale.symbols."<key>"] fails run and validate-config alike, with a did-you-mean; keys that match compose', async () => {
+    const typo = config(`[detectors.whale]\n[detectors.whale.symbols."BTCUSTD"]\nmin_notional = 250000\n[detectors.whale.symbols."smi:BTCUSDT"]\nmin_notional = 250000\n[detectors.whale.symbols."sim:ETHUSDT"]\nmin_notional = 250000\n`);
+    const err = await refusal(typo);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.message).toContain('detectors.whale.symbols.BTCUSTD: no configured venue trades BTCUSTD (did you mean BTCUSDT?): the override would never apply');
+    expect(err.message).toContain('detectors.whale.symbols.smi:BTCUSDT: no configured venue smi trades BTCUSDT (did you mean sim:BTCUSDT?)');
+    expect(err.message).toContain('detectors.whale.symbols.sim:ETHUSDT: venue sim does not trade ETHUSDT');
+    const validated = await validateConfigCommand({ config: typo }, () => {}).then(
+      () => new Error('validated'),
+      (e: unknown) => e as Error,
+    );
+    expect(validated).toBeInstanceOf(ConfigError);
+    expect(validated.message).toContain('detectors.whale.symbols.BTCUSTD: no configured venue trades BTCUSTD');
+    dep = await compose(config(`[detectors.whale]\n[detectors.whale.symbols."BTCUSDT"]\nmin_notional = 250000\n[detectors.whale.symbols."sim:BTCUSDT"]\nmin_notional = 100000\n`));
+    expect(dep.container.resolveAll(TOKENS.Detector).map((d) => d.name)).toContain('whale');
+  });
+});
+
 describe('TOKENS.ComputeBackend is core\'s alone', () => {
   // A backend author may register the public single-slot token instead of a ComputeBackendProvider.
   const directBackend = () =>

@@ -11,7 +11,7 @@ import type { LoadedConfig, VenueConfig } from '../config/types.js';
 import { CwtsContainer, type RootOnlyTokens } from '../di/container.js';
 import { TOKENS, type Token } from '../di/tokens.js';
 import { SERVICE_TOKENS } from '../services/tokens.js';
-import { builtinDetectorPlugins } from '../detectors/builtins.js';
+import { builtinDetectorPlugins, builtinDetectorSymbolIssues } from '../detectors/builtins.js';
 import { CORE_PLUGINS } from './builtin-plugins.js';
 import type { Logger } from '../observability/logger.js';
 import { PluginLoadError } from '../plugins/errors.js';
@@ -230,6 +230,11 @@ export async function preparePlugins(opts: PreparePluginsOptions): Promise<Prepa
     }
     issues.push(...found);
     return found.length === 0;
+  });
+
+  // Overrides per symbol are checked against the venues as resolved (default symbols included).
+  plan.forEach((p, k) => {
+    if (p.builtin !== undefined && p.req.kind === 'detector' && optionsOk[k]) issues.push(...builtinDetectorSymbolIssues(p.instanceName, p.options as Readonly<Record<string, unknown>>, resolvedVenues, p.optionsPath));
   });
 
   if (unknownDetectors.length > 0) {
