@@ -45,8 +45,19 @@ export async function riskCommand(action: string, o: RiskCommandOptions, out: (l
   }
   if (o.json) out(JSON.stringify(body));
   else {
+    // An action that took effect while the status could not be built answers what it knows.
+    if (body.applied === true && body.error !== undefined) {
+      out(`${action} applied${body.state !== undefined ? `: risk state ${String(body.state)}` : ''}; the status could not be read: ${String(body.error)}`);
+      return 0;
+    }
     out(`risk state ${String(body.state)} (${String(body.reason)})`);
-    out(`  equity ${String(body.equity)}, peak ${String(body.peakEquity)}, drawdown ${(Number(body.drawdownRatio) * 100).toFixed(2)}% (max ${(Number(body.maxDrawdown) * 100).toFixed(2)}%), open orders ${String(body.openOrders)}`);
+    const pct = (v: unknown) => `${(Number(v) * 100).toFixed(2)}%`;
+    // null while positions cannot be valued (the fail-safe HALT): never shown as 0
+    const valued = body.valuationError === undefined || body.valuationError === null;
+    const equity = valued ? `equity ${String(body.equity)}` : 'equity n/a';
+    const drawdown = valued ? `drawdown ${pct(body.drawdownRatio)}` : 'drawdown n/a';
+    out(`  ${equity}, peak ${String(body.peakEquity)}, ${drawdown} (max ${pct(body.maxDrawdown)}), open orders ${String(body.openOrders)}`);
+    if (!valued) out(`  positions cannot be valued: ${String(body.valuationError)}`);
   }
   return 0;
 }

@@ -13,7 +13,7 @@ import { SnapshotHub } from '../observability/snapshot-hub.js';
 import { combineObservers, type ClusterShard } from '../cluster/contract.js';
 import { createClusterShard } from '../cluster/shard-runtime.js';
 import { startTracing } from '../observability/tracing/start.js';
-import { CONTROL_TOKEN_ENV, CONTROL_TOKEN_FILE, establishControlToken, tokensEqual } from '../risk/control-token.js';
+import { CONTROL_TOKEN_ENV, CONTROL_TOKEN_FILE, controlTokenProblem, establishControlToken, tokensEqual } from '../risk/control-token.js';
 import { setLongTimeout } from './long-timeout.js';
 import { listenForShutdown } from './shutdown-signals.js';
 
@@ -70,6 +70,10 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   const loaded = loadConfigFile(opts.config);
   const cfg = loaded.config;
   outputRedactor.merge(loaded.redactor);
+  // The control endpoint always starts, and refuses this token once every plugin has been
+  // initialized and the venues connected: refuse it here, before any of that (as validate-config does).
+  const tokenProblem = controlTokenProblem();
+  if (tokenProblem !== undefined) throw new Error(tokenProblem);
   // Before anything connects: the recorder truncates its file when the engine starts.
   if (opts.record !== undefined) {
     const problem = recordingTargetProblem(opts.record, { journal: resolveJournalPath(cfg.journal, cfg.system.name), overwrite: opts.forceRecord });

@@ -9,12 +9,15 @@ import { preparePlugins, requireConfiguredRegistrations } from '../engine/prepar
 import { loadClusterModule } from '../cluster/load.js';
 import { silentLogger } from '../observability/logger.js';
 import { MetricsRegistry } from '../observability/metrics.js';
+import { controlTokenProblem } from '../risk/control-token.js';
 import { backendStatus } from './backends.js';
 
 export interface ValidateOptions {
   config: string;
   /** Check the file alone (schema, `${VAR}` substitution, ranges), not the plugins it names. */
   fileOnly?: boolean;
+  /** The environment `run` will have (default process.env): `${VAR}`s and `CWTS_CONTROL_TOKEN`. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -27,7 +30,8 @@ export interface ValidateOptions {
  * file, for a machine without the deployment's plugins installed.
  */
 export async function validateConfigCommand(opts: ValidateOptions, print: (line: string) => void): Promise<number> {
-  const loaded = loadConfigFile(opts.config);
+  const env = opts.env ?? process.env;
+  const loaded = loadConfigFile(opts.config, env);
   outputRedactor.merge(loaded.redactor);
   // Symbols, plugin paths and names may come from ${VAR}s too.
   const out = (line: string) => print(outputRedactor.redact(line));
@@ -63,7 +67,9 @@ export async function validateConfigCommand(opts: ValidateOptions, print: (line:
   const c = loaded.config;
   // An exact list whose every backend is known unusable: `run` refuses to start whatever the hardware.
   const computeRefused = c.compute.backends !== undefined && c.compute.backends.every((n) => backendSkips.some((s) => s.name === n));
-  out(`${opts.config}: ${computeRefused ? 'invalid' : 'valid'}${opts.fileOnly ? ' (file only: plugins not loaded or checked)' : ''}`);
+  // `run` always starts the control endpoint, so a token it refuses is a start that fails.
+  const tokenProblem = controlTokenProblem(env);
+  out(`${opts.config}: ${computeRefused || tokenProblem !== undefined ? 'invalid' : 'valid'}${opts.fileOnly ? ' (file only: plugins not loaded or checked)' : ''}`);
   out(`  system ${c.system.name} (${c.system.environment}), mode ${c.system.mode}`);
   for (const v of venues) {
     const symbols = v.symbols.length === 0 ? '' : `, symbols ${v.symbols.join(' ')}${v.symbols !== c.venues.find((x) => x.name === v.name)?.symbols ? ' (the plugin\'s defaults)' : ''}`;
@@ -77,11 +83,9 @@ export async function validateConfigCommand(opts: ValidateOptions, print: (line:
   for (const n of loaded.notices ?? []) out(`  ${n}`);
   // As `run` drops it (run.ts): a simulated venue trades without keys, the "market data only" warning is not about it.
   for (const w of loaded.warnings) if (!simulated.some((v) => w.startsWith(`${v}: no api_key`))) out(`  warning: ${w}`);
-  if (computeRefused) {
-    out(`  error: no backend of [compute] backends = [${c.compute.backends!.join(', ')}] can start here, so \`run\` refuses to start`);
-    return 1;
-  }
-  return 0;
+  if (computeRefused) out(`  error: no backend of [compute] backends = [${c.compute.backends!.join(', ')}] can start here, so \`run\` refuses to start`);
+  if (tokenProblem !== undefined) out(`  error: ${tokenProblem}, so \`run\` refuses to start (unset it and run writes a new token to control.token in its data directory)`);
+  return computeRefused || tokenProblem !== undefined ? 1 : 0;
 }
 
 /** The backends `run` would try that are unusable on this host, with why (probe or create failed). */

@@ -12,6 +12,8 @@ import { silentLogger } from '../observability/logger.js';
 import { MetricsRegistry } from '../observability/metrics.js';
 import { SERVICE_TOKENS } from '../services/tokens.js';
 import { registerCoreServices } from './core-services.js';
+import { TOKENS } from '../di/tokens.js';
+import { JsComputeBackend } from '../compute/js-backend.js';
 
 const CONFIG = [
   '[system]', 'name = "jw"',
@@ -52,5 +54,25 @@ describe('core services: the journal', () => {
     } finally {
       journal.close();
     }
+  });
+});
+
+describe('core services: the risk manager', () => {
+  it("is given the engine's clock: order_rate refills on its monotonic time, however the wall clock moves", () => {
+    const { config } = parseConfig(CONFIG.replace('var_confidence = 0.99', 'var_confidence = 0.99\norders_per_second = 1'), {}, 'rate.toml');
+    // wall time stands still (a clock stepped back and catching up); monotonic time runs
+    let mono = 0n;
+    const clock = Object.assign(new ManualClock(5_000), { monoNs: () => mono });
+    const root = CwtsContainer.createRoot();
+    registerCoreServices(root, { config, clock, logger: silentLogger(), metrics: new MetricsRegistry({ processMetrics: false }), timers: false, journal: false, dataDir: tmpdir(), onJournalError: () => {}, journalCommitTimeoutMs: 300 });
+    root.registerValue(TOKENS.ComputeBackend, new JsComputeBackend(), '@cwts/core');
+    const risk = root.resolve(SERVICE_TOKENS.RiskManager) as { checks: { name: string; check(i: unknown, ctx: unknown): { ok: boolean } }[] };
+    const rate = risk.checks.find((c) => c.name === 'order_rate')!;
+    const intent = { exchange: 'sim', symbol: 'BTCUSDT', side: 'buy', type: 'limit', price: 100, qty: 1, tif: 'GTC', source: 't', reason: 't' };
+    const ctx = { now: 5_000 };
+    expect(rate.check(intent, ctx).ok).toBe(true);
+    expect(rate.check(intent, ctx).ok).toBe(false); // the burst of one is spent
+    mono += 1_000_000_000n; // a second of real time; the wall clock has not moved
+    expect(rate.check(intent, ctx).ok).toBe(true);
   });
 });

@@ -66,6 +66,7 @@ export function registerCoreServices(root: CwtsContainer, o: CoreServiceOptions)
       logger: c.resolve(TOKENS.Logger).child({ component: 'risk' }),
       backend: c.resolve(TOKENS.ComputeBackend),
       timers: o.timers,
+      clock: c.resolve(TOKENS.Clock),
       // without timers the clock is replay's virtual one: a VaR recompute is overdue in real time too
       ...(o.timers ? {} : { realTimeMs: () => performance.now() }),
       initialEquity: r.initial_equity,

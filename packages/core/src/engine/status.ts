@@ -3,33 +3,94 @@ import type { ComponentHealth } from '../observability/http.js';
 import type { Engine } from './engine.js';
 import { commonToDecimal } from '../risk/portfolio.js';
 
-/** `/status`: each book with its top 10 levels as decimal strings, the risk state, positions, PnL. */
+/**
+ * `/status`: each book with its top 10 levels as decimal strings, the risk state, positions, PnL.
+ *
+ * Each section is built on its own, so one that throws shows its `error` (`booksError`,
+ * `positionsError` beside the arrays) while the rest still answers: the state in which positions cannot be valued (a fail-safe HALT, `risk evaluation
+ * failed`) is the one the operator opens /status for. Figures that need a mark are then null.
+ */
 export function engineStatus(engine: Engine, extra: Record<string, unknown> = {}): Record<string, unknown> {
   const levels: { price: number; qty: number }[] = [];
-  const books = [];
-  for (const rec of engine.books.all()) {
-    const i = engine.instrument(rec.book.exchange, rec.book.symbol);
-    const side = (s: 'bid' | 'ask') => {
-      const n = rec.book.topLevels(s, 10, levels);
-      const out: [string, string][] = [];
-      for (let k = 0; k < n; k++) out.push(i ? [ticksToPrice(i, levels[k]!.price), lotsToQty(i, levels[k]!.qty)] : [String(levels[k]!.price), String(levels[k]!.qty)]);
+  // arrays stay arrays (the live page iterates them); their failure is a sibling field
+  let booksError: string | undefined;
+  let positionsError: string | undefined;
+  const books = section(
+    () => {
+      const out = [];
+      for (const rec of engine.books.all()) {
+        const i = engine.instrument(rec.book.exchange, rec.book.symbol);
+        const side = (s: 'bid' | 'ask') => {
+          const n = rec.book.topLevels(s, 10, levels);
+          const sideOut: [string, string][] = [];
+          for (let k = 0; k < n; k++) sideOut.push(i ? [ticksToPrice(i, levels[k]!.price), lotsToQty(i, levels[k]!.qty)] : [String(levels[k]!.price), String(levels[k]!.qty)]);
+          return sideOut;
+        };
+        out.push({ exchange: rec.book.exchange, symbol: rec.book.symbol, state: rec.state.toUpperCase(), reason: rec.reason, resyncs: rec.resyncs, seq: rec.lastSeq, bids: side('bid'), asks: side('ask') });
+      }
       return out;
-    };
-    books.push({ exchange: rec.book.exchange, symbol: rec.book.symbol, state: rec.state.toUpperCase(), reason: rec.reason, resyncs: rec.resyncs, seq: rec.lastSeq, bids: side('bid'), asks: side('ask') });
-  }
-  const t = engine.totals();
+    },
+    (error) => {
+      booksError = error;
+      return [];
+    },
+  );
+  const state = { state: engine.riskState.state, reason: engine.riskState.reason, since: engine.riskState.since };
+  const risk = section(
+    () => ({ ...state, ...(engine.risk?.status() ?? {}) }),
+    (error) => ({ ...state, error }),
+  );
+  const positions = section(
+    () => engine.portfolio.snapshot(engine.markHalfTicks),
+    (error) => {
+      positionsError = error;
+      // unmarked, quantities and realized PnL still hold; an unrealized PnL of 0 would not
+      return section(
+        () => engine.portfolio.snapshot(() => undefined).map((p) => ({ ...p, unrealizedPnl: null })),
+        () => [],
+      );
+    },
+  );
+  const pnl = section(
+    () => {
+      const t = engine.totals();
+      return { realized: commonToDecimal(t.realized), unrealized: commonToDecimal(t.unrealized), fees: commonToDecimal(t.fees), equity: commonToDecimal(t.equity) };
+    },
+    (error) =>
+      section(
+        () => {
+          const t = engine.portfolio.totals(() => undefined);
+          return { realized: commonToDecimal(t.realized), unrealized: null, fees: commonToDecimal(t.fees), equity: null, error };
+        },
+        () => ({ realized: null, unrealized: null, fees: null, equity: null, error }),
+      ),
+  );
   return {
     books,
-    risk: { state: engine.riskState.state, reason: engine.riskState.reason, since: engine.riskState.since, ...(engine.risk?.status() ?? {}) },
-    positions: engine.portfolio.snapshot(engine.markHalfTicks),
-    pnl: { realized: commonToDecimal(t.realized), unrealized: commonToDecimal(t.unrealized), fees: commonToDecimal(t.fees), equity: commonToDecimal(t.equity) },
+    ...(booksError !== undefined ? { booksError } : {}),
+    risk,
+    positions,
+    ...(positionsError !== undefined ? { positionsError } : {}),
+    pnl,
     openOrders: engine.orders.openCount(),
     restoredFrom: engine.restoredFrom ?? null,
     // `unreconciled`: venues not reconciled yet (reconciliation could not complete), retried until they are
-    reconcile: engine.reconcileResult ? { ...engine.reconcileResult, unreconciled: engine.unreconciledVenues() } : { pending: !engine.reconciled },
+    reconcile: section(
+      () => (engine.reconcileResult ? { ...engine.reconcileResult, unreconciled: engine.unreconciledVenues() } : { pending: !engine.reconciled }),
+      (error) => ({ error }),
+    ),
     journal: engine.journalStore ? { path: engine.journalStore.path, fsync: engine.journalStore.policy, pending: engine.journalStore.pending } : null,
     ...extra,
   };
+}
+
+/** `build()`, or what `fallback` makes of its error's message. */
+function section<T, F>(build: () => T, fallback: (error: string) => F): T | F {
+  try {
+    return build();
+  } catch (err) {
+    return fallback(err instanceof Error ? err.message : String(err));
+  }
 }
 
 /** Readiness: feeds fresh and books synced, reconciliation done, plus whatever else is passed. */

@@ -19,10 +19,23 @@ export interface ControlToken {
   source: { kind: 'env' } | { kind: 'file'; path: string };
 }
 
+/**
+ * Why the engine would refuse `CWTS_CONTROL_TOKEN` at start, or undefined (unset, or usable).
+ * Reads nothing but `env` and writes nothing: validate-config and doctor report it, and `run`
+ * asks before composing, so a token it refuses stops the start before any plugin connects.
+ * The message never contains the value.
+ */
+export function controlTokenProblem(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const token = env[CONTROL_TOKEN_ENV]?.trim();
+  if (token && token.length < MIN_CONTROL_TOKEN_LENGTH) return `${CONTROL_TOKEN_ENV} is too short (at least ${MIN_CONTROL_TOKEN_LENGTH} characters; e.g. \`openssl rand -base64 32\`)`;
+  return undefined;
+}
+
 function fromEnv(env: NodeJS.ProcessEnv): ControlToken | undefined {
+  const problem = controlTokenProblem(env);
+  if (problem !== undefined) throw new Error(problem);
   const token = env[CONTROL_TOKEN_ENV]?.trim();
   if (!token) return undefined;
-  if (token.length < MIN_CONTROL_TOKEN_LENGTH) throw new Error(`${CONTROL_TOKEN_ENV} is too short (at least ${MIN_CONTROL_TOKEN_LENGTH} characters; e.g. \`openssl rand -base64 32\`)`);
   return { token, source: { kind: 'env' } };
 }
 

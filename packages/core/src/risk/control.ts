@@ -67,7 +67,7 @@ export class RiskControlServer {
     this.logger = opts.logger;
     const action = (name: 'halt' | 'reduce' | 'resume') => ({ method: 'POST' as const, handler: (req: IncomingMessage) => this.act(name, req) });
     this.endpoint = new HttpEndpoint('risk control endpoint', {
-      '/risk': (req) => this.refuse(req, 'status') ?? { status: 200, body: this.controls.status() },
+      '/risk': (req) => this.refuse(req, 'status') ?? this.statusAnswer(500),
       '/risk/halt': action('halt'),
       '/risk/reduce': action('reduce'),
       '/risk/resume': action('resume'),
@@ -120,10 +120,24 @@ export class RiskControlServer {
       if (r) reason = r.slice(0, 200);
     }
     this.logger?.warn({ action, reason }, `risk control: ${action} (${reason})`);
+    let state: RiskStateName | undefined;
     if (action === 'halt') this.controls.halt(reason);
     else if (action === 'reduce') this.controls.reduce(reason);
-    else this.controls.resume(reason);
-    return { status: 200, body: this.controls.status() };
+    else state = this.controls.resume(reason);
+    // The action took effect: a status that cannot be built does not turn it into a 500 (the
+    // CLI would report a halt that held as failed, and the operator press it again or give up).
+    return this.statusAnswer(200, { action, applied: true, ...(state !== undefined ? { state } : {}) });
+  }
+
+  /** 200 and the status; when building it throws, `failedStatus` and what is known instead. */
+  private statusAnswer(failedStatus: number, known: Record<string, unknown> = {}): RouteResult {
+    try {
+      return { status: 200, body: this.controls.status() };
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      this.logger?.error({ err: err instanceof Error ? err.stack : message }, `risk control: the risk status failed: ${message}`);
+      return { status: failedStatus, body: { ...known, error: `risk status failed: ${message}` } };
+    }
   }
 }
 

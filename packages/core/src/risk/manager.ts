@@ -1,3 +1,4 @@
+import type { Clock } from '../contracts/clock.js';
 import type { ComputeBackend } from '../contracts/compute.js';
 import type { BookView, RiskCheck } from '../contracts/trading.js';
 import type { RiskConfig } from '../config/types.js';
@@ -127,12 +128,24 @@ export interface RiskManagerOptions {
   realTimeMs?: () => number;
   /** Token bucket size per venue. */
   burst?: number;
+  /**
+   * The engine's clock, for monotonic time: order_rate refills on its monoNs(), so a wall clock
+   * stepped back (NTP, a resumed VM) does not stop them. Without it the check runs on wall time.
+   */
+  clock?: Pick<Clock, 'monoNs'>;
   var?: VaRScheduleOptions;
 }
 
 interface Trigger {
   state: RiskStateName;
   reason: string;
+}
+
+interface VarSamples {
+  /** The price grid `last` is in: a regrid starts the mark over (half-ticks of two grids give no return). */
+  priceScale: Instrument['priceScale'];
+  last: number;
+  returns: number[];
 }
 
 const RANK: Record<RiskStateName, number> = { ACTIVE: 0, REDUCING: 1, HALTED: 2 };
@@ -179,7 +192,13 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
   private lastTriggers: Trigger[] = [];
   // VaR
   private readonly varOpts: Required<Omit<VaRScheduleOptions, 'budget'>> & { budget: number };
-  private readonly samples = new Map<Position, { last: number; returns: number[] }>();
+  /**
+   * Sampled mark returns per instrument: of every instrument with a book here (a position opened
+   * later already has its market's history), and of a position's without one.
+   */
+  private readonly samples = new InstrumentMap<VarSamples>();
+  /** Most returns any instrument has: the VaR is in force (its warm-up over) once this reaches the returns a VaR needs. */
+  private mostReturns = 0;
   private nextSampleAt = Number.NEGATIVE_INFINITY;
   private nextVarAt = Number.NEGATIVE_INFINITY;
   private varInFlight: VarFlight | undefined;
@@ -215,7 +234,7 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
       // never enough returns: the config refuses it too ([risk] var_horizon)
       throw new Error(`VaR horizon of ${this.varOpts.horizon} periods is longer than the return window of ${this.varOpts.window}: no VaR could ever be computed`);
     }
-    this.checks = buildCheckChain(r, this, { staleAfterMs: opts.staleAfterMs, burst: opts.burst });
+    this.checks = buildCheckChain(r, this, { staleAfterMs: opts.staleAfterMs, burst: opts.burst, ...(opts.clock ? { clock: opts.clock } : {}) });
     if (opts.accountCurrency !== undefined) this.account = { currency: opts.accountCurrency, from: 'RiskManagerOptions.accountCurrency' };
   }
 
@@ -417,11 +436,16 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
       const soft = r.max_drawdown * (this.opts.reduceAtDrawdownFraction ?? 0.8);
       if (this.equity.drawdownAtLeast(soft)) triggers.push({ state: 'REDUCING', reason: `drawdown ${(this.equity.drawdownRatio() * 100).toFixed(2)}% reached the reducing threshold ${(soft * 100).toFixed(2)}%` });
     }
+    // Past the warm-up (some instrument has the returns a VaR needs): a position whose market
+    // has fewer is outside the VaR limit, so no new exposure until it is covered.
+    const uncovered = this.mostReturns >= this.varReturnsNeeded ? this.uncoveredExposure() : undefined;
     if (this.varError !== undefined) {
       // Fail safe: the last VaR was computed for the positions of then (they may have grown
       // 100x since) and cannot be trusted; no new risk until a recompute succeeds.
       const last = this.lastVar ? `; the last VaR, ${this.lastVar.var.toFixed(2)} at ${this.lastVar.at}, is stale` : '';
       triggers.push({ state: 'REDUCING', reason: `VaR cannot be computed since ${this.varFailedAt}: ${this.varError}${last}` });
+    } else if (uncovered !== undefined) {
+      triggers.push({ state: 'REDUCING', reason: `VaR does not cover every position: too few sampled returns for ${uncovered.join(', ')}` });
     } else if (this.lastVar && this.lastVar.var > this.varOpts.budget) {
       triggers.push({ state: 'REDUCING', reason: `VaR ${this.lastVar.var.toFixed(2)} above its budget ${this.varOpts.budget}` });
     }
@@ -515,21 +539,74 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
 
   // ---- VaR ------------------------------------------------------------------------------------
 
-  /** Appends one return per instrument with a position or a history, from the current mark. */
+  /**
+   * Appends one return per instrument from its current mark: every instrument with a book here
+   * whose mark is usable now (`mid`: its book synced; `last`: a trade seen), position or not, so
+   * a position opened later is covered by its market's history at once (sampling only positions
+   * left a new one out of the VaR for its first `minObservations` periods). A position on an
+   * instrument without a book here is sampled at its own mark. An instrument without a usable
+   * mark now gets no sample: its next return spans the gap (a stale mark's zero return would
+   * understate the risk).
+   */
   sampleMarks(): void {
-    if (!this.engine) return;
-    for (const p of this.engine.portfolio.all()) {
-      const m = this.markHalfTicks(p);
-      if (m === undefined || m <= 0) continue;
-      let s = this.samples.get(p);
-      if (!s) {
-        this.samples.set(p, { last: m, returns: [] });
-        continue;
-      }
-      s.returns.push(m / s.last - 1);
-      if (s.returns.length > this.varOpts.window) s.returns.shift();
-      s.last = m;
+    const e = this.engine;
+    if (!e) return;
+    for (const rec of e.books.all()) {
+      const { exchange, symbol } = rec.book;
+      const i = e.instrument(exchange, symbol);
+      if (i === undefined) continue;
+      const m = this.opts.mark === 'last' ? this.lastTradeHalfTicks(exchange, symbol) : midHalfTicks(rec.book);
+      this.sampleMark(i, m);
     }
+    for (const p of e.portfolio.all()) {
+      const i = p.instrument;
+      if (p.qty === 0 || e.books.get(i.exchange, i.symbol) !== undefined) continue;
+      this.sampleMark(i, this.markHalfTicks(p));
+    }
+  }
+
+  private lastTradeHalfTicks(exchange: string, symbol: string): number | undefined {
+    const t = this.lastTrade.get(instrumentKey(exchange, symbol));
+    return t === undefined ? undefined : 2 * t;
+  }
+
+  private sampleMark(i: Instrument, m: number | undefined): void {
+    if (m === undefined || !(m > 0) || !Number.isFinite(m)) return;
+    const s = this.samples.get(i.exchange, i.symbol);
+    if (s === undefined) {
+      this.samples.set(i.exchange, i.symbol, { priceScale: i.priceScale, last: m, returns: [] });
+      return;
+    }
+    if (s.priceScale.mantissa !== i.priceScale.mantissa || s.priceScale.exponent !== i.priceScale.exponent) {
+      s.priceScale = i.priceScale;
+      s.last = m;
+      return;
+    }
+    s.returns.push(m / s.last - 1);
+    if (s.returns.length > this.varOpts.window) s.returns.shift();
+    s.last = m;
+    if (s.returns.length > this.mostReturns) this.mostReturns = s.returns.length;
+  }
+
+  /** Returns a VaR needs: an H-period VaR needs H periods (historical: one H-period scenario at least). */
+  private get varReturnsNeeded(): number {
+    return Math.max(this.varOpts.minObservations, this.varOpts.horizon);
+  }
+
+  /**
+   * Exposed positions with fewer sampled returns than a VaR needs, as `v:ETHUSDT (12 of 30
+   * returns)`. Allocates nothing while every position is covered (it runs on every evaluation).
+   */
+  private uncoveredExposure(): string[] | undefined {
+    const needed = this.varReturnsNeeded;
+    let out: string[] | undefined;
+    for (const p of this.engine!.portfolio.all()) {
+      if (p.qty === 0) continue;
+      const i = p.instrument;
+      const have = this.samples.get(i.exchange, i.symbol)?.returns.length ?? 0;
+      if (have < needed) (out ??= []).push(`${i.exchange}:${i.symbol} (${have} of ${needed} returns)`);
+    }
+    return out;
   }
 
   /**
@@ -543,11 +620,20 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
     const weights: number[] = [];
     const series: number[][] = [];
     const o = this.varOpts;
-    // an H-period VaR needs H periods of returns (historical: one H-period scenario at least)
-    const needed = Math.max(o.minObservations, o.horizon);
-    for (const [p, s] of this.samples) {
-      if (p.qty === 0 || s.returns.length < needed) continue;
+    // A VaR of part of the positions is not shown as the VaR: a new position left out of it
+    // once escaped the VaR limit unseen, its VaR reading small and fresh. No figure instead;
+    // once the VaR is in force, evaluateTriggers holds REDUCING until every position is covered.
+    const uncovered = this.uncoveredExposure();
+    if (uncovered !== undefined) {
+      this.lastVar = undefined;
+      this.varUnavailable = undefined;
+      this.evaluate();
+      return undefined;
+    }
+    for (const p of this.engine.portfolio.all()) {
+      if (p.qty === 0) continue;
       const i = p.instrument;
+      const s = this.samples.get(i.exchange, i.symbol)!;
       const mark = this.markHalfTicks(p);
       if (mark === undefined) continue;
       const price = (mark / 2) * Number(i.priceScale.mantissa) * 10 ** -i.priceScale.exponent;
@@ -636,8 +722,47 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
 
   // ---- status ---------------------------------------------------------------------------------
 
+  /**
+   * `stale`: the last recompute failed (`error`, since `failedAt`); the figures are those of `at`.
+   * `uncovered`: exposed positions with too few sampled returns (no VaR of them yet).
+   */
+  private varStatus(): Record<string, unknown> {
+    const uncovered = this.engine ? this.uncoveredExposure() : undefined;
+    const v = this.lastVar;
+    if (v) {
+      return {
+        method: v.method, confidence: v.confidence, horizon: v.horizon, var: v.var, cvar: v.cvar, budget: this.varOpts.budget, at: v.at, exposures: v.exposures,
+        stale: this.varError !== undefined, error: this.varError ?? null, ...(this.varError !== undefined ? { failedAt: this.varFailedAt } : {}),
+        // a position opened since `at` and not covered yet: the figure leaves it out
+        ...(uncovered !== undefined ? { uncovered } : {}),
+      };
+    }
+    const needed = this.varReturnsNeeded;
+    return {
+      budget: this.varOpts.budget, error: this.varError ?? null,
+      ...(uncovered !== undefined ? { uncovered } : {}),
+      note:
+        this.varError !== undefined ? 'the recompute fails'
+        : uncovered !== undefined ? `not computed yet (needs positions and ${needed} sampled returns): too few for ${uncovered.join(', ')}${this.mostReturns >= needed ? '; REDUCING until every position is covered' : ''}`
+        : this.varUnavailable !== undefined ? `cannot be computed from the sampled returns: ${this.varUnavailable}`
+        : `not computed yet (needs positions and ${needed} sampled returns)`,
+    };
+  }
+
+  /**
+   * Never throws: it is what the operator reads in the HALT a failed valuation causes (/status,
+   * GET /risk, the answer to POST /risk/halt). Figures that need the valuation are then null and
+   * `valuationError` says why, as the metrics read NaN; the state, its reason, the peak, the
+   * triggers and the VaR do not depend on it.
+   */
   status(): Record<string, unknown> {
-    this.evaluateEquity();
+    let valuationError: string | null = null;
+    try {
+      this.evaluateEquity();
+    } catch (err) {
+      valuationError = `positions cannot be valued: ${err instanceof Error ? err.message : String(err)}`;
+    }
+    const valued = valuationError === null;
     const e = this.engine;
     return {
       state: e?.riskState.state ?? 'ACTIVE',
@@ -645,21 +770,13 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
       since: e?.riskState.since ?? 0,
       manual: this.manual.state,
       triggers: this.lastTriggers,
-      equity: commonToDecimal(this.equity.equity),
+      equity: valued ? commonToDecimal(this.equity.equity) : null,
       peakEquity: commonToDecimal(this.equity.peak),
       startingCapital: commonToDecimal(this.equity.startingCapital),
-      drawdownRatio: this.equity.drawdownRatio(),
+      drawdownRatio: valued ? this.equity.drawdownRatio() : null,
       maxDrawdown: this.opts.risk.max_drawdown,
-      // `stale`: the last recompute failed (`error`, since `failedAt`); the figures are those of `at`
-      var: this.lastVar
-        ? {
-            method: this.lastVar.method, confidence: this.lastVar.confidence, horizon: this.lastVar.horizon, var: this.lastVar.var, cvar: this.lastVar.cvar, budget: this.varOpts.budget, at: this.lastVar.at, exposures: this.lastVar.exposures,
-            stale: this.varError !== undefined, error: this.varError ?? null, ...(this.varError !== undefined ? { failedAt: this.varFailedAt } : {}),
-          }
-        : {
-            budget: this.varOpts.budget, error: this.varError ?? null,
-            note: this.varError !== undefined ? 'the recompute fails' : this.varUnavailable !== undefined ? `cannot be computed from the sampled returns: ${this.varUnavailable}` : `not computed yet (needs positions and ${Math.max(this.varOpts.minObservations, this.varOpts.horizon)} sampled returns)`,
-          },
+      valuationError,
+      var: this.varStatus(),
       accountCurrency: this.account?.currency ?? null,
       cash: this.cash.snapshot(),
       openOrders: this.openOrderCount(),

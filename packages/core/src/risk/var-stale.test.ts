@@ -216,7 +216,7 @@ describe('a VaR that cannot be computed for want of returns is no failure', () =
       t.wander(40); // 40 returns: past minObservations, short of the horizon
       expect(await t.risk.recomputeVar()).toBeUndefined();
       expect(t.engine.riskState.state).toBe('ACTIVE');
-      expect(t.varStatus()).toMatchObject({ error: null, note: 'not computed yet (needs positions and 50 sampled returns)' });
+      expect(t.varStatus()).toMatchObject({ error: null, note: 'not computed yet (needs positions and 50 sampled returns): too few for v:BTCUSDT (40 of 50 returns)' });
       t.wander(20);
       const r = await t.risk.recomputeVar();
       expect(r).toMatchObject({ method: 'historical', horizon: 50 });

@@ -2,7 +2,7 @@ import { accessSync, constants, existsSync, statfsSync, statSync } from 'node:fs
 import { createServer, Socket } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { connect as tlsConnect } from 'node:tls';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 
 import { monitoringPortClashes } from '../../config/schema.js';
@@ -11,10 +11,24 @@ import { resolveJournalPath } from '../../journal/location.js';
 import { describeHolder, writerHolder } from '../../journal/store.js';
 import { GPU_DISABLED_REASON, onRealAccelerator } from '../../compute/index.js';
 import { backendStatus } from '../backends.js';
+import { resolveDataDir } from '../../config/data-dir.js';
+import { CONTROL_TOKEN_ENV, CONTROL_TOKEN_FILE, MIN_CONTROL_TOKEN_LENGTH, controlTokenProblem } from '../../risk/control-token.js';
 import type { CheckResult } from './types.js';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
+
+/**
+ * `run` always starts the control endpoint and refuses a `CWTS_CONTROL_TOKEN` it could guess,
+ * after every plugin has initialized: FAIL here instead. The value is never shown.
+ */
+export function checkControlToken(env: NodeJS.ProcessEnv = process.env, dataDir?: string): CheckResult {
+  const base = { id: 'control-token', title: 'control token (CWTS_CONTROL_TOKEN)' };
+  const problem = controlTokenProblem(env);
+  if (problem !== undefined) return { ...base, status: 'FAIL', detail: `${problem}: run refuses to start`, fix: `set ${CONTROL_TOKEN_ENV} to at least ${MIN_CONTROL_TOKEN_LENGTH} random characters (\`openssl rand -base64 32\`), or unset it and run writes a new one at each start` };
+  if (env[CONTROL_TOKEN_ENV]?.trim()) return { ...base, status: 'PASS', detail: `set, at least ${MIN_CONTROL_TOKEN_LENGTH} characters` };
+  return { ...base, status: 'PASS', detail: `not set: run writes a new one to ${join(dataDir ?? resolveDataDir(env), CONTROL_TOKEN_FILE)} at each start` };
+}
 
 /** The journal's directory must be writable by this user, with room to grow. */
 export function checkJournalLocation(cfg: Pick<CwtsConfig, 'journal' | 'system'>, dataDir?: string): CheckResult {

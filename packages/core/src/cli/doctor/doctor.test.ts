@@ -150,7 +150,7 @@ describe('doctor deployment checks', () => {
     const code = await doctorCommand({ config, offline: true, json: true }, (l) => out.push(l));
     const report = JSON.parse(out.join('\n')) as { exitCode: number; checks: CheckResult[] };
     expect(report.exitCode).toBe(code);
-    expect(report.checks.map((c) => c.id)).toEqual(['cpu-governor', 'cpu-features', 'memlock', 'open-files', 'socket-buffers', 'vm-limits', 'clock-sync', 'gpu-backends', 'journal-location', 'ports', 'venues']);
+    expect(report.checks.map((c) => c.id)).toEqual(['cpu-governor', 'cpu-features', 'memlock', 'open-files', 'socket-buffers', 'vm-limits', 'clock-sync', 'gpu-backends', 'journal-location', 'ports', 'control-token', 'venues']);
     for (const c of report.checks) {
       expect(['PASS', 'WARN', 'FAIL', 'SKIP']).toContain(c.status);
       expect(c.detail.length, c.id).toBeGreaterThan(5);

@@ -2,7 +2,7 @@ import { dirname, resolve } from 'node:path';
 
 import { loadConfigFile } from '../../config/index.js';
 import type { CwtsConfig } from '../../config/types.js';
-import { checkGpuBackends, checkJournalLocation, checkPorts, checkVenues } from './deploy-checks.js';
+import { checkControlToken, checkGpuBackends, checkJournalLocation, checkPorts, checkVenues } from './deploy-checks.js';
 import { hostChecks, realHost } from './host-checks.js';
 import { worstExit, type CheckResult, type HostProbe } from './types.js';
 
@@ -17,6 +17,8 @@ export interface DoctorOptions {
   host?: HostProbe;
   /** The data directory (default config/data-dir.ts resolveDataDir()). */
   dataDir?: string;
+  /** The environment `run` will have (default process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** Defaults `run` would use without a config: the ports and data directory of a bare start. */
@@ -35,12 +37,14 @@ const BARE: Pick<CwtsConfig, 'journal' | 'system' | 'monitoring'> = {
 export async function runDoctor(o: DoctorOptions): Promise<CheckResult[]> {
   // No check signs a request (venues: DNS + TLS only), so the venue keys need not be set here;
   // validate-config checks them as run loads them.
-  const loaded = o.config ? loadConfigFile(o.config, process.env, { credentials: 'not-needed' }) : undefined;
+  const env = o.env ?? process.env;
+  const loaded = o.config ? loadConfigFile(o.config, env, { credentials: 'not-needed' }) : undefined;
   const cfg = loaded?.config;
   const results = hostChecks(o.host ?? realHost);
   results.push(await checkGpuBackends(o.config ? dirname(resolve(o.config)) : process.cwd(), cfg));
   results.push(checkJournalLocation(cfg ?? BARE, o.dataDir));
   results.push(await checkPorts(cfg ?? BARE));
+  results.push(checkControlToken(env, o.dataDir));
   results.push(cfg ? await checkVenues(cfg, !!o.offline) : { id: 'venues', title: 'venue URLs reachable (DNS + TLS handshake)', status: 'SKIP', detail: 'no --config: no venues to check' });
   return results;
 }
