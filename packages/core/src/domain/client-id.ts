@@ -2,7 +2,7 @@
  * The client order ids this program issues: `<prefix>-<n>`, n from a durable sequence
  * (OrderManager). Every reader of that sequence (the order manager, journal restore and import)
  * parses ids here, so an id of another form never moves it: an adopted venue trade's
- * `adopted-<venue>-<trade id>` ends in a venue's trade id (billions at Binance, 19 digits where
+ * `adopted-<venue>-<symbol>-<side>-<trade id>` ends in a venue's trade id (billions at Binance, 19 digits where
  * ids are snowflakes), and read as ours it would move the sequence by as much, or past 2^53
  * where every later id is the same number.
  */

@@ -18,7 +18,8 @@ import { journalParse, journalStringify } from '../journal/json.js';
 import { describeValue } from '../domain/describe-value.js';
 import type { JournalRecord } from '../journal/records.js';
 import type { Journal } from '../journal/journal.js';
-import { reconcileVenues, type ReconcileOptions, type ReconcileRun } from './reconcile.js';
+import { bookedTradeKeys, reconcileVenues, type ReconcileOptions, type ReconcileRun } from './reconcile.js';
+import { TRADES_WATERMARK_SCOPE, type TradesWatermark } from '../journal/trades-watermark.js';
 import { redactUrlCredentials } from '../config/url-credentials.js';
 import type { ReconcileResult, RestoreSummary } from './restart-report.js';
 import { NOT_AWAITING, OrderManager, type ClosedOrderRetention, type InvalidReportReason } from './order-manager.js';
@@ -210,12 +211,13 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
    */
   private readonly unreconciled = new Map<string, { reason: string; failedAttempts: number; delayMs: number; nextAttemptTs?: number; timer?: unknown }>();
   /**
-   * Trade ids booked live on a venue while it is not reconciled. A retry's trade list answers
-   * them again, and their order may have left memory by then (closed-order retention: 10 minutes
-   * of other venues' orders): known here, such a fill is not booked a second time as a trade of
-   * an order the journal never saw.
+   * Fills booked on a venue while it is not reconciled, by bookedTradeKeys (order and trade id:
+   * one trade id names both sides of a self-trade). A retry's trade list answers them again, and
+   * their order may have left memory by then (closed-order retention: 10 minutes of other
+   * venues' orders): known here, such a fill is not booked a second time as a trade of an order
+   * the journal never saw.
    */
-  private readonly liveTradeIdsUnreconciled = new Map<string, Set<string>>();
+  private readonly liveTradesUnreconciled = new Map<string, Set<string>>();
   /**
    * Keys of the findings reported per venue while it is not reconciled (ReconcileOptions
    * reportedFindings): a retry that finds one again does not count, journal, list or HALT on it
@@ -344,10 +346,14 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     for (const i of this.instruments.values()) this.journal({ t: 'instrument', instrument: i });
     this.opts.journal?.flush();
     // Not reconciled from before its execution client starts: a fill its stream delivers from
-    // then on is noted by trade id (noteLiveTrade), so a retry's trade list, which answers it
-    // again after its order may have left memory, does not book it a second time. Marked only at
-    // reconcile(), a fill streamed before that was booked live and then again by the retry.
-    for (const name of this.venues.keys()) this.unreconciled.set(name, { reason: 'reconciliation at start has not finished', failedAttempts: 0, delayMs: RECONCILE_RETRY_FIRST_MS });
+    // then on is noted by order and trade id (noteLiveTrade), so a retry's trade list, which
+    // answers it again after its order may have left memory, does not book it a second time.
+    // Marked only at reconcile(), a fill streamed before that was booked live and then again by
+    // the retry. Nor does such a fill move the venue's trade watermark (journalTradesWatermark).
+    for (const name of this.venues.keys()) {
+      this.unreconciled.set(name, { reason: 'reconciliation at start has not finished', failedAttempts: 0, delayMs: RECONCILE_RETRY_FIRST_MS });
+      this.journalTradesWatermark(name, false);
+    }
     for (const v of this.venues.values()) {
       if (this.stopping) return;
       await v.execution.start((r) => this.onExecutionReport(r));
@@ -397,19 +403,22 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     this.reconcileResult = run.result;
     if (this.stopping) return;
     this.reconcileEnded = true;
-    for (const name of run.reconciled) this.unreconciled.delete(name);
+    for (const name of run.reconciled) {
+      this.unreconciled.delete(name);
+      this.journalTradesWatermark(name, true);
+    }
     for (const [name, error] of run.unreachable) this.reconcileFailed(name, error);
-    for (const name of this.liveTradeIdsUnreconciled.keys()) if (!this.unreconciled.has(name)) this.liveTradeIdsUnreconciled.delete(name);
+    for (const name of this.liveTradesUnreconciled.keys()) if (!this.unreconciled.has(name)) this.liveTradesUnreconciled.delete(name);
     for (const name of this.reportedFindings.keys()) if (!this.unreconciled.has(name)) this.reportedFindings.delete(name);
     await this.afterReconciliation();
     traced?.end({ open_orders: this.orders.openCount() });
   }
 
   private reconcileOptions(): ReconcileOptions {
-    let journaledTradeIds = this.journaledTradeIdsByVenue;
-    for (const [name, live] of this.liveTradeIdsUnreconciled) {
-      // booked live since start, so journaled too: the same as the restore's for reconciliation
-      if (live.size > 0) journaledTradeIds = { ...journaledTradeIds, [name]: new Set([...(journaledTradeIds[name] ?? []), ...live]) };
+    let journaledTrades = this.journaledTradesByVenue;
+    for (const [name, live] of this.liveTradesUnreconciled) {
+      // booked since start, so journaled too: the same as the restore's for reconciliation
+      if (live.size > 0) journaledTrades = { ...journaledTrades, [name]: new Set([...(journaledTrades[name] ?? []), ...live]) };
     }
     return {
       logger: this.opts.logger,
@@ -417,7 +426,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       onMismatch: this.opts.onReconcileMismatch ?? 'adopt-venue',
       lastFillTs: this.lastFillTsByVenue,
       journalStartedTs: this.journalStartedTs,
-      journaledTradeIds,
+      journaledTrades,
       journaledUnidentifiedFills: this.journaledUnidentifiedFillsByVenue,
       reportedFindings: this.reportedFindings,
       stopping: () => this.stopping,
@@ -480,7 +489,8 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     }
     if (!run.reconciled.includes(name)) return;
     this.unreconciled.delete(name);
-    this.liveTradeIdsUnreconciled.delete(name);
+    this.journalTradesWatermark(name, true);
+    this.liveTradesUnreconciled.delete(name);
     this.reportedFindings.delete(name);
     this.publishPositions();
     const found = run.result.mismatches.length;
@@ -504,10 +514,22 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     into.at = run.result.at;
   }
 
-  private noteLiveTrade(exchange: string, tradeId: string): void {
-    let ids = this.liveTradeIdsUnreconciled.get(exchange);
-    if (ids === undefined) this.liveTradeIdsUnreconciled.set(exchange, (ids = new Set()));
-    ids.add(tradeId);
+  private noteLiveTrade(r: ExecutionReport): void {
+    let keys = this.liveTradesUnreconciled.get(r.exchange);
+    if (keys === undefined) this.liveTradesUnreconciled.set(r.exchange, (keys = new Set()));
+    for (const k of bookedTradeKeys(r)) keys.add(k);
+  }
+
+  /**
+   * Journals where the next start reads a venue's trades from (journal/store.ts,
+   * tradesWatermarks): this run's watermark, which fills booked while the venue is not reconciled
+   * do not move; once its reconciliation completes, fills journaled after it move it on. The
+   * first is journaled before the venue's execution client starts, so before any fill of the run:
+   * a crash cannot keep such a fill and lose the record that discounts it.
+   */
+  private journalTradesWatermark(name: string, reconciled: boolean): void {
+    if (this.opts.journal === undefined) return;
+    this.persisted.set(TRADES_WATERMARK_SCOPE, name, { ts: this.lastFillTsByVenue[name] ?? null, reconciled } satisfies TradesWatermark);
   }
 
   /** Venues not reconciled yet, with why (`/health/ready`, `/status`); empty once every venue is. */
@@ -542,13 +564,13 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     risk.checkInstruments(traded, this.portfolio.all().map((p) => p.instrument));
   }
 
-  /** Venue time of the last journaled fill per venue (set by the restore; reconciliation pulls trades after it). */
+  /** Per venue, the journal's trade watermark (set by the restore; reconciliation pulls trades from it; journal/store.ts, tradesWatermarks). */
   lastFillTsByVenue: Record<string, number> = {};
   /** When the attached journal began (JournalContents.startedTs); undefined without one. */
   journalStartedTs: number | undefined;
-  /** Trade ids of the journaled fills at the last journaled fill time, per venue (set by the restore; see ReconcileOptions). */
-  journaledTradeIdsByVenue: Record<string, ReadonlySet<string>> = {};
-  /** Journaled fills without a trade id at the last journaled fill time, per venue (set by the restore; see ReconcileOptions). */
+  /** The journaled fills at or after the watermark, per venue, by bookedTradeKeys (set by the restore; see ReconcileOptions). */
+  journaledTradesByVenue: Record<string, ReadonlySet<string>> = {};
+  /** Journaled fills without a trade id at or after the watermark, per venue (set by the restore; see ReconcileOptions). */
   journaledUnidentifiedFillsByVenue: Record<string, ReadonlyMap<string, number>> = {};
 
   /**
@@ -1304,7 +1326,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       this.opts.risk?.onFill(instrument, r);
       this.counts.fills++;
       this.fillsBooked.set(r.exchange, (this.fillsBooked.get(r.exchange) ?? 0) + 1);
-      if (this.unreconciled.size > 0 && typeof r.tradeId === 'string' && this.unreconciled.has(r.exchange)) this.noteLiveTrade(r.exchange, r.tradeId);
+      if (this.unreconciled.size > 0 && typeof r.tradeId === 'string' && this.unreconciled.has(r.exchange)) this.noteLiveTrade(r);
       this.digest?.update(journalStringify({ f: { id: r.clientOrderId, side: r.side, price: r.lastPrice, qty: r.lastQty, fee: r.feeAtoms, liq: r.liquidity ?? null } }) + '\n');
       const pos = this.portfolio.find(r.exchange, r.symbol)!;
       this.publishPosition(pos, instrument);

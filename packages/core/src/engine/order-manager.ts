@@ -340,7 +340,7 @@ export class OrderManager {
     let e = this.entries.get(order.clientOrderId);
     if (e === undefined) this.entries.set(order.clientOrderId, (e = { order, closed: false, trades: undefined, sentAt: NOT_AWAITING }));
     else e.order = order;
-    // only an id of ours moves the sequence (an adopted venue trade's `adopted-<venue>-<trade id>` does not)
+    // only an id of ours moves the sequence (an adopted venue trade's `adopted-<venue>-<symbol>-<side>-<trade id>` does not)
     const n = this.ownIdNumber(order.clientOrderId);
     if (n !== undefined && n >= this.nextId) this.nextId = n + 1;
     if (!TERMINAL.has(order.status)) {

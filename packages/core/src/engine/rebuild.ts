@@ -9,7 +9,7 @@ import type { RestoreSummary } from './restart-report.js';
 import { commonToDecimal } from '../risk/portfolio.js';
 import { convertCeil, convertExact, convertFloor, describeGrid, GRID_HISTORY_SCOPE, sameGrid, scaleRatio, type ScaleRatio } from '../risk/grid.js';
 import { fillProblem } from './order-manager.js';
-import { unidentifiedFillKey } from './reconcile.js';
+import { bookedTradeKeys, tradesFrom, unidentifiedFillKey } from './reconcile.js';
 
 /**
  * One earlier definition of an instrument in the journal's grid history (GRID_HISTORY_SCOPE;
@@ -98,14 +98,14 @@ function regridRestored(engine: Engine, from: Instrument, to: Instrument, apply:
 }
 
 
-/** A journaled fill without a trade id at the last journaled fill time, with the definition it was journaled in. */
+/** A journaled fill without a trade id at or after the venue's watermark (lastFillTs), with the definition it was journaled in. */
 interface UnidentifiedFill {
   report: ExecutionReport;
   instrument: Instrument | undefined;
 }
 
 /**
- * The journaled fills without a trade id at the last fill time, counted per venue by
+ * The journaled fills without a trade id at or after the watermark, counted per venue by
  * `unidentifiedFillKey` in the instrument's current definition (`current`): reconciliation
  * matches the venue's answer, parsed in the current ticks and lots, against these keys. A key
  * built from the journaled ticks once missed the same fill answered after a tick change, and it
@@ -170,9 +170,18 @@ export function restoreFromJournal(engine: Engine, contents: JournalContents, jo
     advance(c, ++c.events);
     return c.segment < c.segments.length ? c.segments[c.segment]!.instrument : c.latest;
   };
-  // Reconciliation asks each venue for its trades from the last journaled fill's time on
-  // (inclusive); those already journaled are recognised by trade id (their orders may be gone).
+  // Reconciliation asks each venue for its trades from its watermark on (lastFillTs, inclusive);
+  // those already journaled are recognised by order and trade id (bookedTradeKeys: their orders
+  // may be gone). Every fill from that time on is one: fills booked while the venue was not
+  // reconciled may be later than the watermark.
   const journaledAtLast: Record<string, Set<string>> = {};
+  // where reconciliation reads each venue's trades from (tradesFrom, as the journal says)
+  const from = new Map<string, number>();
+  const readFrom = (exchange: string): number => {
+    let ts = from.get(exchange);
+    if (ts === undefined) from.set(exchange, (ts = tradesFrom({ lastFillTs: contents.lastFillTs, journalStartedTs: contents.startedTs }, exchange, engine.now)));
+    return ts;
+  };
   const unidentifiedAtLast: UnidentifiedFill[] = [];
   for (const ev of contents.events) {
     if (ev.t === 'order') {
@@ -194,10 +203,11 @@ export function restoreFromJournal(engine: Engine, contents: JournalContents, jo
       // never reached the journal.
       const booked = out.kind === 'applied' ? out.fill : out.kind === 'unknown' && ev.report.kind === 'fill';
       if (!booked) continue;
-      const since = contents.lastFillTs[ev.report.exchange];
-      if (since !== undefined && ev.report.ts >= since) {
-        if (ev.report.tradeId !== undefined) (journaledAtLast[ev.report.exchange] ??= new Set()).add(ev.report.tradeId);
-        else unidentifiedAtLast.push({ report: ev.report, instrument });
+      if (ev.report.ts >= readFrom(ev.report.exchange)) {
+        if (ev.report.tradeId !== undefined) {
+          const keys = (journaledAtLast[ev.report.exchange] ??= new Set());
+          for (const k of bookedTradeKeys(ev.report)) keys.add(k);
+        } else unidentifiedAtLast.push({ report: ev.report, instrument });
       }
       if (!instrument) {
         missingInstrument++;
@@ -222,7 +232,7 @@ export function restoreFromJournal(engine: Engine, contents: JournalContents, jo
     const c = cursorOf(key);
     advance(c, segments.length === 0 ? 0 : segments[segments.length - 1]!.events + 1);
   }
-  engine.journaledTradeIdsByVenue = journaledAtLast;
+  engine.journaledTradesByVenue = journaledAtLast;
   // keyed in the journal's definitions until the venues' current ones are known (ontoCurrent)
   engine.journaledUnidentifiedFillsByVenue = unidentifiedFillKeys(unidentifiedAtLast, () => undefined);
   // An order restored on an instrument the config no longer names is still booked when it fills

@@ -2,6 +2,7 @@ import type { OrderStatusReport, VenueBalance } from '../contracts/exchange.js';
 import type { PersistedState } from '../contracts/trading.js';
 import { formatScaled, lotsToQty, notionalExponent } from '../domain/instrument.js';
 import { amountToCommon } from '../risk/accounts.js';
+import { redactUrlCredentials } from '../config/url-credentials.js';
 import { COMMON_EXPONENT } from '../risk/portfolio.js';
 import type { ExecutionReport, Order } from '../domain/orders.js';
 import type { ReconcileEventKind } from '../journal/records.js';
@@ -10,7 +11,7 @@ import type { MetricsRegistry } from '../observability/metrics.js';
 import type { ExecutionClient } from '../contracts/exchange.js';
 import type { Instrument } from '../domain/instrument.js';
 import type { JournalRecord } from '../journal/records.js';
-import { fillProblem, venueOrderProblem, type OrderManager } from './order-manager.js';
+import { fillProblem, reportProblem, venueOrderProblem, type OrderManager } from './order-manager.js';
 import type { Portfolio } from '../risk/portfolio.js';
 import type { RiskState } from '../risk/risk-state.js';
 import type { MismatchKind, ReconcileMismatch, ReconcileResult } from './restart-report.js';
@@ -58,12 +59,23 @@ const TERMINAL = new Set(['filled', 'cancelled', 'rejected']);
 /** How far before the journal's start trades are still pulled: venue and host clocks differ. */
 export const TRADES_BEFORE_JOURNAL_MS = 10 * 60_000;
 
+/**
+ * Where a venue's trades are read from (step 2): its watermark (lastFillTs), or without one, when
+ * the journal began less TRADES_BEFORE_JOURNAL_MS. The engine journals it as the venue's
+ * watermark until its reconciliation completes (journal/store.ts, tradesWatermarks).
+ */
+export function tradesFrom(opts: Pick<ReconcileOptions, 'lastFillTs' | 'journalStartedTs'>, exchange: string, now: number): number {
+  return opts.lastFillTs[exchange] ?? Math.max(0, (opts.journalStartedTs ?? now) - TRADES_BEFORE_JOURNAL_MS);
+}
 
 export interface ReconcileOptions {
   logger: Logger;
   metrics: MetricsRegistry;
   onMismatch: 'adopt-venue' | 'halt';
-  /** Venue time of the last journaled fill per venue. */
+  /**
+   * Per venue, the venue time its trades are read from: of the last journaled fill, booked while
+   * the venue was reconciled (journal/store.ts, tradesWatermarks).
+   */
   lastFillTs: Record<string, number>;
   /**
    * When the journal began (undefined: no journal, it begins now). A venue without a journaled
@@ -72,11 +84,11 @@ export interface ReconcileOptions {
    */
   journalStartedTs?: number;
   /**
-   * Trade ids of the journaled fills at or after `lastFillTs`, per venue: what `tradesSince` (from
-   * that time, inclusive) answers again. Their orders may have left memory (closed-order
-   * retention), so a trade id here is known as booked, never adopted a second time.
+   * The journaled fills at or after `lastFillTs`, per venue, by `bookedTradeKeys`: what
+   * `tradesSince` (from that time, inclusive) answers again. Their orders may have left memory
+   * (closed-order retention), so a fill here is known as booked, never adopted a second time.
    */
-  journaledTradeIds?: Record<string, ReadonlySet<string>>;
+  journaledTrades?: Record<string, ReadonlySet<string>>;
   /**
    * Journaled fills at or after `lastFillTs` that carry no trade id, per venue, counted by
    * `unidentifiedFillKey` (order, price, quantity): `tradesSince` answers them again and nothing
@@ -146,6 +158,28 @@ void everyMismatchKindListed;
 /** Thrown by a venue read that a stop overtook (see reconcileVenues). */
 const STOPPED: unique symbol = Symbol('reconciliation stopped');
 
+/**
+ * The keys a booked fill with a trade id is known by (journaledTrades): its order's client id
+ * with the trade id, as the journal's fills_trade index keys it, and its symbol, side and trade
+ * id, for a venue trade that names no client id (exchange-ccxt leaves it out for an order the
+ * venue has none for). A trade id alone does not do: a self-trade is one trade id on two orders,
+ * a buy and a sell, and keyed by it the second side was skipped as booked, never adopted or
+ * reported. None without a trade id (journaledUnidentifiedFills counts those).
+ */
+export function bookedTradeKeys(r: Pick<ExecutionReport, 'clientOrderId' | 'symbol' | 'side' | 'tradeId'>): string[] {
+  if (typeof r.tradeId !== 'string') return [];
+  // String(): read before the fill is checked, a hostile symbol (a Symbol) must not throw here
+  const bySide = `s\u0000${String(r.symbol)}\u0000${String(r.side)}\u0000${r.tradeId}`;
+  return typeof r.clientOrderId === 'string' && r.clientOrderId !== '' ? [`c\u0000${r.clientOrderId}\u0000${r.tradeId}`, bySide] : [bySide];
+}
+
+/** Whether a venue trade is one of `booked` (bookedTradeKeys): by client id and trade id, or, with no client id, by symbol, side and trade id. */
+function isBookedTrade(booked: ReadonlySet<string> | undefined, t: ExecutionReport): boolean {
+  // the first key: by client id where the trade names one
+  const key = bookedTradeKeys(t)[0];
+  return key !== undefined && booked?.has(key) === true;
+}
+
 /** The key of a fill without a trade id (journaledUnidentifiedFills). */
 export const unidentifiedFillKey = (r: Pick<ExecutionReport, 'clientOrderId' | 'lastPrice' | 'lastQty'>): string => `${r.clientOrderId}\u0000${r.lastPrice}\u0000${r.lastQty}`;
 
@@ -188,6 +222,7 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
   const record = (exchange: string, kind: ReconcileEventKind, detail: string, clientOrderId?: string) =>
     engine.journal({ t: 'reconcile', exchange, clientOrderId, kind, detail, ts: engine.now });
   const reported = opts.reportedFindings ?? new Map<string, Set<string>>();
+  const adoptedIds: AdoptedIds = { next: 0 };
   /**
    * A finding: counted, logged, journaled and listed, once (see reportedFindings). A retry runs
    * every step again, so what an earlier attempt found before its read failed is found again:
@@ -272,16 +307,18 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
         p.added = o.filledQty - before;
         return;
       }
-      if (t.tradeId !== undefined && opts.journaledTradeIds?.[name]?.has(t.tradeId)) return;
+      if (isBookedTrade(opts.journaledTrades?.[name], t)) return;
       const bad = fillProblem(t) ?? (engine.instrument(name, t.symbol) === undefined ? { detail: `${String(t.symbol)} is not an instrument of ${name}` } : undefined);
-      if (bad !== undefined) {
-        mismatch({ exchange: name, kind: 'unknown_trade', clientOrderId: t.clientOrderId, symbol: t.symbol, detail: `trade ${t.tradeId ?? '?'} of an order the journal never saw is not a valid fill (${bad.detail}): not booked` });
-        return;
-      }
-      mismatch({ exchange: name, kind: 'unknown_trade', clientOrderId: t.clientOrderId, symbol: t.symbol, detail: `trade ${t.tradeId ?? '?'} (${t.side} ${t.lastQty} lots at ${t.lastPrice}) of an order the journal never saw` }, BOOKED);
-      adoptTrade(engine, t);
+      const refused = (why: string) => mismatch({ exchange: name, kind: 'unknown_trade', clientOrderId: t.clientOrderId, symbol: t.symbol, detail: `trade ${t.tradeId ?? '?'} of an order the journal never saw is not a valid fill (${why}): not booked` });
+      if (bad !== undefined) return refused(bad.detail);
+      const out = adoptTrade(engine, t, adoptedIds);
+      // booked before, onto the order adopted for it (a trade without a client id answered again)
+      if (out.kind === 'duplicate') return;
+      if (out.kind === 'refused') return refused(out.detail);
+      // reported once booked: a finding counted and journaled as adopted is money the engine holds
+      mismatch({ exchange: name, kind: 'unknown_trade', clientOrderId: out.id, symbol: t.symbol, detail: `trade ${t.tradeId ?? '?'} (${t.side} ${t.lastQty} lots at ${t.lastPrice}) of an order the journal never saw` }, BOOKED);
       p.adopted = true;
-      record(name, 'adopted', `trade ${t.tradeId ?? '?'} booked from the venue`, t.clientOrderId);
+      record(name, 'adopted', `trade ${t.tradeId ?? '?'} booked from the venue as ${out.id}`, out.id);
     };
     let booked = false;
     const book = () => {
@@ -366,18 +403,21 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
           if (st) applyAnswer(adopted, st);
         }
       }
-      // 2. Trades since the last journaled fill (without one, since the journal began).
+      // 2. Trades since the venue's watermark: the last fill journaled while it was reconciled
+      // (without one, since the journal began).
       if (x.tradesSince) {
-        const since = opts.lastFillTs[name] ?? Math.max(0, (opts.journalStartedTs ?? engine.now) - TRADES_BEFORE_JOURNAL_MS);
+        const since = tradesFrom(opts, name, engine.now);
         const trades = await ask(x.tradesSince(v.symbols, since));
-        // fills without a trade id the journal holds at the last fill time: each matches once
+        // fills without a trade id the journal holds from that time on: each matches once
         const unidentified = new Map(opts.journaledUnidentifiedFills?.[name] ?? []);
         for (const t of trades) {
           if (t.kind !== 'fill') continue;
           // Without a trade id nothing tells this fill from the same one in the order's status
           // answer, which brought every fill beyond the journal's quantity: booked there, once.
           if (t.tradeId === undefined && answered.has(t.clientOrderId)) continue;
-          if (t.tradeId === undefined && t.ts <= since) {
+          // at any time from `since` on: a fill booked while the venue was not reconciled is
+          // later than the watermark (journal/store.ts, tradesWatermarks) and answered again
+          if (t.tradeId === undefined) {
             const key = unidentifiedFillKey(t);
             const n = unidentified.get(key) ?? 0;
             if (n > 0) {
@@ -385,7 +425,7 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
               continue;
             }
           }
-          if (!engine.orders.get(t.clientOrderId) && t.tradeId !== undefined && opts.journaledTradeIds?.[name]?.has(t.tradeId)) continue;
+          if (!engine.orders.get(t.clientOrderId) && isBookedTrade(opts.journaledTrades?.[name], t)) continue;
           // booked in its turn (bookFill): a fill of a held order applies once, by trade id; one of
           // an order the journal never saw is a mismatch, adopted if it is a valid fill
           const fill: PendingFill = { report: t, added: 0 };
@@ -419,7 +459,9 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
         logger.info({ exchange: name }, `reconciliation of ${name} ended by the stop: not completed, nothing recorded for what it was waiting on`);
         break;
       }
-      const error = (err as Error)?.message ?? String(err);
+      // The mismatch's detail is shown on /status and journaled, neither of which the log
+      // redactor sees: a venue's error may carry a proxy URL with its password.
+      const error = redactUrlCredentials(String((err as Error)?.message ?? err));
       run.unreachable.set(name, error);
       if (opts.retry) logger.warn({ exchange: name }, `reconcile ${name}: still could not complete: ${error}`);
       else mismatch({ exchange: name, kind: 'venue_unreachable', detail: `reconciliation could not complete: ${error}` });
@@ -606,13 +648,47 @@ function adoptOrder(engine: ReconcileEnginePort, vo: Order): Order {
   return engine.orders.get(order.clientOrderId)!;
 }
 
+/** How adoptTrade names orders without a client id or trade id in one pass: a counter. */
+interface AdoptedIds {
+  next: number;
+}
+
+/**
+ * The id of the order a trade of an unknown order is booked onto when the venue gives no client
+ * id: its venue, symbol, side and trade id, which no other fill shares (the two sides of a
+ * self-trade differ by side, equal per-symbol trade ids by symbol), so the same trade answered
+ * again after a restart names the same order. Without a trade id nothing names it for good: the
+ * venue order id where there is one, the time and a counter of the pass, past any id held. Named
+ * `adopted-<venue>-<trade id>` as before, one self-trade's sides (and two id-less trades in one
+ * pass) got one order: the second was refused as a fill on the wrong side, after it was counted
+ * and journaled as adopted.
+ */
+function adoptedId(engine: ReconcileEnginePort, t: ExecutionReport, ids: AdoptedIds): string {
+  const base = `adopted-${t.exchange}-${t.symbol}-${t.side}`;
+  if (typeof t.tradeId === 'string') return `${base}-${t.tradeId}`;
+  const of = typeof t.venueOrderId === 'string' ? `-o${t.venueOrderId}` : '';
+  let id: string;
+  do id = `${base}${of}-${engine.now}-${++ids.next}`;
+  while (engine.orders.get(id) !== undefined);
+  return id;
+}
+
+/** What adoptTrade did: booked onto `id`, already booked there, or refused (nothing booked or journaled). */
+type Adoption = { kind: 'booked'; id: string } | { kind: 'duplicate'; id: string } | { kind: 'refused'; id: string; detail: string };
+
 /**
  * A fill of an order the journal never saw (its record lost, or placed outside this process):
  * booked as an order of its own so the position matches the venue and replays after a restart.
+ * The venue's client id names that order where it gives one (a second trade of it books onto
+ * the same order), else adoptedId. What the order manager would refuse (a fill on another side
+ * or instrument than an order held under the id) is found before anything is journaled.
  */
-function adoptTrade(engine: ReconcileEnginePort, t: ExecutionReport): void {
-  const id = t.clientOrderId || `adopted-${t.exchange}-${t.tradeId ?? engine.now}`;
-  const order: Order = {
+function adoptTrade(engine: ReconcileEnginePort, t: ExecutionReport, ids: AdoptedIds): Adoption {
+  const id = typeof t.clientOrderId === 'string' && t.clientOrderId !== '' ? t.clientOrderId : adoptedId(engine, t, ids);
+  const report: ExecutionReport = { ...t, clientOrderId: id };
+  const held = engine.orders.get(id);
+  if (held !== undefined && typeof t.tradeId === 'string' && engine.orders.hasTrade(id, t.tradeId)) return { kind: 'duplicate', id };
+  const order: Order = held ?? {
     exchange: t.exchange,
     symbol: t.symbol,
     side: t.side,
@@ -631,9 +707,16 @@ function adoptTrade(engine: ReconcileEnginePort, t: ExecutionReport): void {
     createdTs: t.ts,
     updatedTs: t.ts,
   };
-  if (!engine.orders.get(id)) {
+  const problem = reportProblem(report, order);
+  if (problem !== undefined) return { kind: 'refused', id, detail: held !== undefined ? `order ${id}, held: ${problem.detail}` : problem.detail };
+  if (held === undefined) {
     engine.orders.restore(order);
     engine.journal({ t: 'order', order: { ...order, status: 'pending_new' }, ts: engine.now });
   }
-  engine.onExecutionReport({ ...t, clientOrderId: id });
+  const booked = engine.orders.get(id)!;
+  const before = booked.filledQty;
+  engine.onExecutionReport(report);
+  // the engine's own word on it: a refusal found only there is not counted as adopted
+  if (booked.filledQty === before) return { kind: 'refused', id, detail: `the engine did not book it onto order ${id}` };
+  return { kind: 'booked', id };
 }

@@ -65,7 +65,10 @@ export interface JournalContents {
   lastRisk: { to: RiskStateName; reason: string; who: string; ts: number } | undefined;
   lastPeak: { peak: bigint; equity: bigint; ts: number } | undefined;
   state: { scope: string; key: string; value: unknown; ts: number }[];
-  /** Latest venue time of a journaled fill, per exchange (where reconciliation pulls trades from). */
+  /**
+   * Per exchange, the venue time reconciliation reads trades from: the last fill journaled while
+   * the venue was reconciled (store.ts, tradesWatermarks); absent: from when the journal began.
+   */
   lastFillTs: Record<string, number>;
   /**
    * When the journal began: the earliest of its first run's start and its earliest order. No

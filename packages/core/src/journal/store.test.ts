@@ -10,6 +10,7 @@ import type { ExecutionReport, Order } from '../domain/orders.js';
 import { JournalError } from './errors.js';
 import { resolveJournalPath } from './location.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
+import { TRADES_WATERMARK_SCOPE, type TradesWatermark } from './trades-watermark.js';
 import { JournalStore, lockHolderAlive, PID_REUSE_MARGIN_MS, processStartMs, type ProcReader } from './store.js';
 import { resolveDataDir } from '../config/data-dir.js';
 
@@ -87,6 +88,38 @@ describe('JournalStore', () => {
     const c = s.load();
     expect(c.events.map((e) => e.t)).toEqual(['order', 'report', 'report']);
     expect(c.lastFillTs).toEqual({ sim: 1001 });
+    s.close();
+  });
+
+  it("a venue's trade watermark counts only fills journaled while it was reconciled", () => {
+    const path = join(tmp(), 'j.db');
+    const s = JournalStore.open(path, { fsync: 'batch', batchMs: 60_000 });
+    const status = { status: 'partially_filled' as const, filledQty: 5, feeAtoms: 7n, venueOrderId: 'v1', symbol: 'BTCUSDT' };
+    const book = (n: number, tradeId: string) => {
+      s.append({ t: 'order', order: order(n), ts: 1 });
+      s.append({ t: 'report', report: fill(n, tradeId), order: status, feeAsset: 'USDT', ts: 2 });
+    };
+    const mark = (ts: number | null, reconciled: boolean) => s.append({ t: 'state', scope: TRADES_WATERMARK_SCOPE, key: 'sim', value: { ts, reconciled } satisfies TradesWatermark, ts: 3 });
+    const watermark = () => {
+      s.flush();
+      return s.load().lastFillTs.sim;
+    };
+    // a journal written before watermarks: the last fill's time
+    book(5, 't5');
+    expect(watermark()).toBe(1005);
+    // not reconciled: fills booked meanwhile (a later one among them) do not move it
+    mark(1005, false);
+    book(9, 't9');
+    expect(watermark()).toBe(1005);
+    // reconciled: fills journaled after it do (and only those: t9 came before)
+    mark(1005, true);
+    expect(watermark()).toBe(1005);
+    book(7, 't7');
+    expect(watermark()).toBe(1007);
+    // no journaled fill was the watermark yet: none (reconciliation reads from when the journal began)
+    mark(null, false);
+    book(11, 't11');
+    expect(watermark()).toBeUndefined();
     s.close();
   });
 

@@ -15,6 +15,7 @@ import type { JournalContents, JournalRecord, ReplayEvent, RiskStateName, RunRec
 import { migrate, schemaVersion } from './schema.js';
 import type { QueuedRecord } from './writer.js';
 import { threadCpuClock } from './thread-cpu.js';
+import { TRADES_WATERMARK_SCOPE, type TradesWatermark } from './trades-watermark.js';
 import { WriterThread, type WriterStats } from './writer-thread.js';
 
 /**
@@ -577,6 +578,37 @@ function toRun(r: RunRow): RunRecord {
 }
 
 /** Reads what a restart needs; shared by the writer (at open) and read-only tools. */
+/**
+ * Per venue, the venue time reconciliation reads its trades from (absent: from when the journal
+ * began): the last journaled fill's, counting only fills booked while the venue was reconciled.
+ * A fill booked while it was not (one an order query answered before a later read failed, one
+ * its stream delivered during the retries) is later than trades never read: taken as the
+ * watermark, a restart before the venue was reconciled asked for trades only from that fill on,
+ * and a trade made while down before it, on an order the journal does not hold, was never read
+ * and never adopted. So while the venue's last TradesWatermark says not reconciled, its time
+ * stands; once it says reconciled, the last fill journaled after it (by seq, one counter across
+ * tables) is the watermark, as without one. A journal without one (written before it existed)
+ * has the last journaled fill's time, as then.
+ */
+function tradesWatermarks(db: Db): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of db.prepare('SELECT exchange, max(venue_ts) AS ts FROM fills GROUP BY exchange').all() as { exchange: string; ts: number }[]) out[r.exchange] = r.ts;
+  const marks = db.prepare('SELECT key, seq, value FROM component_state WHERE scope = ?').all(TRADES_WATERMARK_SCOPE) as { key: string; seq: number; value: string }[];
+  if (marks.length === 0) return out;
+  const fillsAfter = db.prepare('SELECT max(venue_ts) FROM fills WHERE exchange = ? AND seq > ?').pluck();
+  for (const m of marks) {
+    const w = journalParse(m.value) as Partial<TradesWatermark> | null;
+    // not of the form the engine writes: the last fill's time, as without one
+    if (w === null || typeof w !== 'object' || typeof w.reconciled !== 'boolean' || !(w.ts === null || (typeof w.ts === 'number' && Number.isFinite(w.ts)))) continue;
+    const later = w.reconciled ? (fillsAfter.get(m.key, m.seq) as number | null) : null;
+    // a later fill before the time read from (venue and host clocks) reads more, never less
+    const ts = typeof later === 'number' ? later : w.ts;
+    if (ts === null) delete out[m.key];
+    else out[m.key] = ts;
+  }
+  return out;
+}
+
 export function loadContents(db: Db, currentRunId?: number): JournalContents {
   const events: ReplayEvent[] = [];
   const unreadable: JournalContents['unreadable'] = { orders: 0, reports: 0, first: [] };
@@ -603,8 +635,7 @@ export function loadContents(db: Db, currentRunId?: number): JournalContents {
   const risk = db.prepare('SELECT to_state, reason, who, ts FROM risk_transitions ORDER BY seq DESC LIMIT 1').get() as { to_state: RiskStateName; reason: string; who: string; ts: number } | undefined;
   const peak = db.prepare('SELECT peak, equity, ts FROM equity_peaks ORDER BY seq DESC LIMIT 1').get() as { peak: string; equity: string; ts: number } | undefined;
   const state = (db.prepare('SELECT scope, key, value, ts FROM component_state ORDER BY seq').all() as { scope: string; key: string; value: string; ts: number }[]).map((r) => ({ scope: r.scope, key: r.key, value: journalParse(r.value), ts: r.ts }));
-  const lastFillTs: Record<string, number> = {};
-  for (const r of db.prepare('SELECT exchange, max(venue_ts) AS ts FROM fills GROUP BY exchange').all() as { exchange: string; ts: number }[]) lastFillTs[r.exchange] = r.ts;
+  const lastFillTs = tradesWatermarks(db);
   const firstRun = (db.prepare('SELECT min(started_at) AS ts FROM runs').get() as { ts: number | null }).ts;
   let startedTs = typeof firstRun === 'number' && Number.isFinite(firstRun) ? firstRun : undefined;
   for (const ev of events) {
