@@ -153,3 +153,16 @@ describe('BookStore: a resync of its own (ownResync), which the adapter did not 
     expect(told).toEqual([]);
   });
 });
+
+describe('BookStore staleness after the wall clock steps back', () => {
+  it('a silent book goes stale within the limit of the step, not once the clock has made up the whole step', () => {
+    const store = new BookStore();
+    store.applySnapshot(snap(100), 100_000);
+    const rec = store.get('x', 'S')!;
+    // the clock steps back an hour; the venue says nothing from then on
+    store.checkStaleness(100_000 - 3_600_000, 10_000);
+    expect(rec.state).toBe('synced');
+    store.checkStaleness(100_000 - 3_600_000 + 10_001, 10_000);
+    expect(rec.state).toBe('stale');
+  });
+});

@@ -157,6 +157,10 @@ export class BookStore {
    */
   checkStaleness(now: number, maxAgeMs: number): void {
     for (const rec of this.books.values()) {
+      // The wall clock stepped back: the age starts over from now (it cannot tell how much real
+      // time the step hid), so a silent book goes stale within maxAgeMs instead of once the clock
+      // has made up the whole step; the risk check and the feed-age gauge read the same time.
+      if (now < rec.lastEventTs) rec.lastEventTs = now;
       if (rec.state === 'synced' && now - rec.lastEventTs > maxAgeMs) {
         const reason = `no update for ${now - rec.lastEventTs} ms`;
         if (rec.book.markSilent(reason) === 'resyncing') {

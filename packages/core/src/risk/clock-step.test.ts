@@ -5,7 +5,7 @@ import type { OrderIntent } from '../domain/orders.js';
 import { silentLogger } from '../observability/logger.js';
 import { MetricsRegistry } from '../observability/metrics.js';
 import { Engine } from '../engine/engine.js';
-import { BTC, RISK, snapshot } from '../engine/risk-test-engine.js';
+import { BTC, RISK, riskTestEngine, snapshot } from '../engine/risk-test-engine.js';
 import { ScriptedVenue } from '../engine/test-venue.js';
 import { buildCheckChain, OrderRateCheck } from './checks.js';
 import { RiskManager } from './manager.js';
@@ -111,5 +111,15 @@ describe('order_rate across a wall-clock step back (NTP makestep, a resumed VM)'
     expect(c.check(intent('sell'), at(back + 500)).ok).toBe(true);
     expect(c.check(intent(), at(back + 500))).toMatchObject({ ok: false, reason: 'RISK_RATE_LIMIT' });
     expect(c.check(intent(), at(back + 1000)).ok).toBe(true);
+  });
+});
+
+describe('the risk manager after the wall clock steps back', () => {
+  it('market events still evaluate the state: a drawdown right after a 60 s step back is caught at once', async () => {
+    const { trade, clock, venue, engine, risk } = await riskTestEngine();
+    trade('buy', 100, 5_000_100); // long 100 lots
+    clock.advance(-60_000); // ManualClock.set never goes back; advance does
+    venue.sink!.onMarketEvent(snapshot(4_910_000, 4_910_100, 99)); // 9 % drawdown
+    expect(engine.riskState.state, `${engine.riskState.reason} ${JSON.stringify(risk.status())}`).toBe('REDUCING');
   });
 });

@@ -317,7 +317,9 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
       }
     }
     const now = this.engine!.now;
-    if (now - this.lastEvalAt >= (this.opts.evaluateEveryMs ?? 250)) this.tick();
+    // `now < lastEvalAt`: the wall clock stepped back (NTP, a resumed VM); waiting for it to pass
+    // the last evaluation again would leave equity and the feeds unevaluated for the whole step.
+    if (now - this.lastEvalAt >= (this.opts.evaluateEveryMs ?? 250) || now < this.lastEvalAt) this.tick();
   }
 
   onFeedStatus(_st: FeedStatusEvent): void {
@@ -358,11 +360,13 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
     const now = this.engine.now;
     this.checkVarOverdue(now);
     this.evaluate();
-    if (now >= this.nextSampleAt) {
+    // A schedule further ahead than one period: the wall clock stepped back; it runs now and from
+    // here on, instead of pausing mark sampling and the VaR for the length of the step.
+    if (now >= this.nextSampleAt || this.nextSampleAt - now > this.varOpts.sampleEveryMs) {
       this.nextSampleAt = now + this.varOpts.sampleEveryMs;
       this.sampleMarks();
     }
-    if (now >= this.nextVarAt) {
+    if (now >= this.nextVarAt || this.nextVarAt - now > this.varOpts.recomputeEveryMs) {
       this.nextVarAt = now + this.varOpts.recomputeEveryMs;
       void this.recomputeVar();
     }
