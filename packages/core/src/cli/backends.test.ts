@@ -8,7 +8,14 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ComputeRegistry, NoComputeBackendError, startComputeBackend } from '../compute/index.js';
 import { silentLogger } from '../observability/logger.js';
+import { MetricsRegistry } from '../observability/metrics.js';
 import type { ComputeConfig } from '../config/compute-schema.js';
+import { parseConfig } from '../config/load.js';
+import { ManualClock } from '../contracts/clock.js';
+import { CwtsContainer } from '../di/container.js';
+import { TOKENS } from '../di/tokens.js';
+import { registerCoreServices } from '../engine/core-services.js';
+import { planPlugins, preparePlugins } from '../engine/prepare-plugins.js';
 import { CORE_API_VERSION } from '../plugins/manifest.js';
 import { backendStatus, backendsCommand, discoverBackends } from './backends.js';
 
@@ -172,4 +179,92 @@ describe('one backend package under two [compute] names', () => {
       await registry.dispose();
     }
   }, 60_000);
+});
+
+// `run` registers each backend plugin with its [compute.<name>] table plus `[performance]
+// simd_enabled`, and creates it with `[performance] thread_pool_size`; backends --config (and
+// doctor and validate-config, through backendStatus) registered it with the table alone and
+// created it without the pool size, so `simd_enabled = false` with a foreign cpu-simd `isa` was
+// reported "init failed" (validate-config: "run refuses to start") while run started on scalar.
+const PERF_BASE = '[system]\nname = "t"\n[exchanges]\nenabled = ["sim"]\n[sim]\nplugin = "@cwts/exchange-sim"\nsymbols = ["BTCUSDT"]\n[risk]\nmax_position = 1000\nmax_drawdown = 0.1\nvar_confidence = 0.99\n';
+
+/** A path plugin that records the config its register() got, and its create() options, on globalThis. */
+function recordingPlugin(): string {
+  const file = join(dir, 'recording-backend.mjs');
+  writeFileSync(file, `
+const token = Object.freeze({ symbol: Symbol.for('cwts.ComputeBackendProvider'), description: 'ComputeBackendProvider', multi: true });
+const seen = (globalThis.__cwtsRecordingBackend ??= { registered: [], created: [] });
+export const plugin = {
+  name: 'recording-backend', kind: 'backend', coreApi: ${JSON.stringify(CORE_API_VERSION)},
+  validateOptions(o, path) { return o.mode === 'refused' ? [{ path: path + '.mode', message: 'mode refused' }] : []; },
+  register(ctx) {
+    seen.registered.push(ctx.config);
+    ctx.registrar.value(token, Object.freeze({
+      name: 'rec', priority: 10, gpu: false,
+      async probe() { return { available: true, device: { name: 'Rec CPU', type: 'cpu' } }; },
+      async create(o) { seen.created.push(o); return { async dispose() {} }; },
+    }));
+  },
+};
+export default plugin;
+`);
+  return file;
+}
+
+describe('backends --config: [performance] reaches the backends as run hands it', () => {
+  type Seen = { registered: Record<string, unknown>[]; created: { threadPoolSize?: number; settings?: Record<string, unknown> }[] };
+  const seen = (): Seen => ((globalThis as { __cwtsRecordingBackend?: Seen }).__cwtsRecordingBackend ??= { registered: [], created: [] });
+
+  it('registers with startup\'s plugin config (simd_enabled from [performance]) and creates with thread_pool_size', async () => {
+    const plugin = recordingPlugin();
+    const loaded = parseConfig(`${PERF_BASE}[performance]\nsimd_enabled = false\nthread_pool_size = 3\n[compute]\nbackends = ["rec"]\n[compute.rec]\nplugin = ${JSON.stringify(plugin)}\nmode = "fast"\n`, {}, '<t>', dir);
+    const startupConfig = planPlugins(loaded, loaded.config.venues).plan.find((p) => p.instanceName === 'rec')!.config;
+    expect(startupConfig).toEqual({ mode: 'fast', simd_enabled: false });
+
+    seen().registered.length = 0;
+    seen().created.length = 0;
+    const { status } = await backendStatus(dir, [], loaded.config.compute, loaded.config.performance);
+    expect(status.find((s) => s.name === 'rec')).toMatchObject({ available: true, initialized: true });
+    expect(seen().registered).toEqual([startupConfig]);
+    expect(seen().created).toEqual([{ threadPoolSize: 3, settings: { mode: 'fast' } }]);
+  }, 60_000);
+
+  it('options the plugin\'s validateOptions refuses (run: a ConfigError) are not listed available', async () => {
+    const plugin = recordingPlugin();
+    const compute: ComputeConfig = { backends: ['rec'], backendOptions: { rec: { mode: 'refused' } }, plugins: { rec: plugin } };
+    const lines: string[] = [];
+    await backendsCommand(dir, (l) => lines.push(l), compute, { gpu_enabled: false });
+    const r = statusOf(lines, 'rec');
+    expect(r.status, r.row).toBe('unavailable');
+    expect(r.row).toMatch(/invalid options.*compute\.rec\.mode: mode refused/);
+  }, 60_000);
+
+  const foreignIsa = arch() === 'arm64' ? 'avx2' : 'neon';
+  it(`cpu-simd isa = "${foreignIsa}" with [performance] simd_enabled = false: run starts it on scalar, and backends calls it available`, async () => {
+    const loaded = parseConfig(`${PERF_BASE}[performance]\nsimd_enabled = false\n[compute]\nbackends = ["cpu-simd"]\n[compute.cpu-simd]\nisa = "${foreignIsa}"\n`, {}, '<t>', root);
+    const { compute, performance } = loaded.config;
+    // What run does: preparePlugins registers the plugins, startComputeBackend resolves them.
+    const container = CwtsContainer.createRoot('test');
+    registerCoreServices(container, { config: loaded.config, clock: new ManualClock(), logger: silentLogger(), metrics: new MetricsRegistry(), timers: false, journal: false, onJournalError: () => {} });
+    const prepared = await preparePlugins({ loaded, root: container, logger: silentLogger() });
+    const registry = new ComputeRegistry(silentLogger());
+    try {
+      const started = await startComputeBackend({
+        registry, providers: container.resolveAll(TOKENS.ComputeBackendProvider), compute,
+        gpuEnabled: performance.gpu_enabled, threadPoolSize: performance.thread_pool_size, loadSkips: prepared.backendSkips,
+      });
+      expect(started.backend.name).toBe('cpu-simd');
+    } finally {
+      await registry.dispose();
+    }
+
+    const lines: string[] = [];
+    await backendsCommand(root, (l) => lines.push(l), compute, performance);
+    const r = statusOf(lines, 'cpu-simd');
+    expect(r.status, r.row).toBe('available');
+
+    // The same table with SIMD on: both refuse it.
+    const { status } = await backendStatus(root, [], compute, { ...performance, simd_enabled: true });
+    expect(status.find((s) => s.name === 'cpu-simd')).toMatchObject({ available: false, reason: expect.stringMatching(new RegExp(`init failed: .*${foreignIsa}`)) });
+  }, 120_000);
 });

@@ -82,7 +82,7 @@ export function buildProgram(): Command {
     .action(async (o) => {
       // Lists backends only: the venue keys need not be set.
       const config = o.config ? loadConfigFile(o.config, process.env, { credentials: 'not-needed' }).config : undefined;
-      program.setOptionValue('code', await backendsCommand(o.config ? dirname(resolve(o.config)) : process.cwd(), out, config?.compute, config?.performance.gpu_enabled));
+      program.setOptionValue('code', await backendsCommand(o.config ? dirname(resolve(o.config)) : process.cwd(), out, config?.compute, config?.performance));
     });
 
   program.command('replay').description('run the engine over a recorded file, deterministically')

@@ -1,6 +1,7 @@
 import { ComputeRegistry, registerComputeProviders, unusableComputeBackends } from '../compute/index.js';
 import { loadConfigFile, outputRedactor } from '../config/index.js';
 import { computeBackendCandidates, type ComputeConfig } from '../config/compute-schema.js';
+import type { PerformanceConfig } from '../config/types.js';
 import { TOKENS } from '../di/tokens.js';
 import { CwtsContainer } from '../di/container.js';
 import { ManualClock } from '../contracts/clock.js';
@@ -56,7 +57,7 @@ export async function validateConfigCommand(opts: ValidateOptions, print: (line:
     // Then each backend run would try, probed and created with its [compute.<name>] settings on
     // this host as doctor and `backends --config` do (backendStatus; disposed again): a setting
     // only the backend can judge (cpu-simd `isa = "neon"` on x86-64) fails here, not at start.
-    for (const s of await probedComputeSkips(loaded.configDir, loaded.config.compute, loaded.config.performance.gpu_enabled)) {
+    for (const s of await probedComputeSkips(loaded.configDir, loaded.config.compute, loaded.config.performance)) {
       if (!backendSkips.some((b) => b.name === s.name)) backendSkips.push(s);
     }
     venues = prepared.venues;
@@ -89,9 +90,9 @@ export async function validateConfigCommand(opts: ValidateOptions, print: (line:
 }
 
 /** The backends `run` would try that are unusable on this host, with why (probe or create failed). */
-async function probedComputeSkips(baseDir: string, compute: ComputeConfig, gpuEnabled: boolean): Promise<{ name: string; reason: string }[]> {
+async function probedComputeSkips(baseDir: string, compute: ComputeConfig, performance: PerformanceConfig): Promise<{ name: string; reason: string }[]> {
   const tried = new Set([...computeBackendCandidates(compute), ...(compute.backends === undefined || compute.backends.includes('js') ? ['js'] : [])]);
-  const { status, missing } = await backendStatus(baseDir, [], compute, gpuEnabled);
+  const { status, missing } = await backendStatus(baseDir, [], compute, performance);
   return [...status.filter((s) => !s.available).map((s) => ({ name: s.name, reason: s.reason ?? 'unavailable' })), ...missing].filter((s) => tried.has(s.name));
 }
 

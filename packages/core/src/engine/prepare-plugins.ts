@@ -7,7 +7,7 @@
  * (initialize may do I/O; validate-config must not).
  */
 import { ConfigError, type ConfigIssue } from '../config/errors.js';
-import type { LoadedConfig, VenueConfig } from '../config/types.js';
+import type { LoadedConfig, PerformanceConfig, VenueConfig } from '../config/types.js';
 import { CwtsContainer, type RootOnlyTokens } from '../di/container.js';
 import { TOKENS, type Token } from '../di/tokens.js';
 import { SERVICE_TOKENS } from '../services/tokens.js';
@@ -17,7 +17,7 @@ import type { Logger } from '../observability/logger.js';
 import { PluginLoadError } from '../plugins/errors.js';
 import { importPlugin, PluginHost, type PluginHostOptions, type PluginRequest } from '../plugins/loader.js';
 import type { PluginKind, PluginManifest } from '../plugins/manifest.js';
-import { computeBackendCandidates, computePluginSpec } from '../config/compute-schema.js';
+import { computeBackendCandidates, computePluginSpec, type ComputeConfig } from '../config/compute-schema.js';
 
 /** Core's tokens a venue scope holds: its name and table (core's) and its two clients (the plugin's). */
 const VENUE_TOKENS: ReadonlySet<Token<unknown>> = new Set<Token<unknown>>([TOKENS.VenueName, TOKENS.VenueConfig, TOKENS.MarketDataClient, TOKENS.ExecutionClient]);
@@ -92,23 +92,43 @@ export function planPlugins(loaded: LoadedConfig, venues: readonly VenueConfig[]
     if (!r.enabled) continue;
     plan.push({ req: { spec: r.plugin, kind: 'risk', origin: `risk_checks.${r.name}.plugin` }, instanceName: r.name, config: r.settings, options: r.settings, optionsPath: `risk_checks.${r.name}`, scope: 'root', optional: false });
   }
-  // Compute backends load like any plugin, from `[compute.<name>] plugin` or @cwts/backend-<name>.
-  // A missing package is a skipped backend (with its reason), not a config error: the registry
-  // decides whether that leaves anything usable. Whether a backend needs a GPU is the provider's
-  // own declaration, applied by compose once it is registered.
+  // Compute backends load like any plugin (computeBackendPlugin). A missing package is a skipped
+  // backend (with its reason), not a config error: the registry decides whether that leaves
+  // anything usable. Whether a backend needs a GPU is the provider's own declaration, applied by
+  // compose once it is registered.
   const backendSkips: { name: string; reason: string }[] = [];
-  const auto = cfg.compute.backends === undefined;
-  for (const name of computeBackendCandidates(cfg.compute)) {
-    const own = cfg.compute.backendOptions[name] ?? {};
-    // [performance] simd_enabled is every backend's default; the backend's own table, being the
-    // more specific, wins (docs/configuration.md). `simdEnabled` is cpu-simd's alias of the key.
-    const ownSimd = own.simd_enabled ?? own.simdEnabled;
-    const settings = ownSimd !== undefined ? { ...own } : { ...own, simd_enabled: cfg.performance.simd_enabled };
-    const spec = computePluginSpec(cfg.compute, name);
-    const origin = cfg.compute.plugins[name] !== undefined ? `compute.${name}.plugin` : auto ? `compute (auto-detect): ${name}` : `compute.backends: ${name}`;
-    plan.push({ req: { spec, kind: 'backend', origin }, instanceName: name, config: settings, options: own, optionsPath: `compute.${name}`, scope: 'root', optional: true });
-  }
+  for (const name of computeBackendCandidates(cfg.compute)) plan.push(computeBackendPlugin(cfg.compute, cfg.performance, name));
   return { plan, backendSkips, unknownDetectors };
+}
+
+/**
+ * What compute backends take from `[performance]`. A key left out is the config's default
+ * (simd_enabled true; thread_pool_size: the backend's own default, this host's cores).
+ */
+export type ComputePerformance = Partial<Pick<PerformanceConfig, 'gpu_enabled' | 'simd_enabled' | 'thread_pool_size'>>;
+
+/**
+ * How startup loads compute backend `name`: from `[compute.<name>] plugin` or
+ * @cwts/backend-<name>, registered with its `[compute.<name>]` table plus `[performance]
+ * simd_enabled`. The one definition preparePlugins (`run`) and discoverBackends (`backends
+ * --config`, doctor, validate-config) both use: a backend registered with other settings by one
+ * of them is a deployment the checks refuse and `run` starts, or the reverse.
+ */
+export function computeBackendPlugin(compute: ComputeConfig, performance: ComputePerformance, name: string): PlannedPlugin {
+  const own = compute.backendOptions[name] ?? {};
+  // [performance] simd_enabled is every backend's default; the backend's own table, being the
+  // more specific, wins (docs/configuration.md). `simdEnabled` is cpu-simd's alias of the key.
+  const ownSimd = own.simd_enabled ?? own.simdEnabled;
+  const config = ownSimd !== undefined ? { ...own } : { ...own, simd_enabled: performance.simd_enabled ?? true };
+  const spec = computePluginSpec(compute, name);
+  const origin = compute.plugins[name] !== undefined ? `compute.${name}.plugin` : compute.backends === undefined ? `compute (auto-detect): ${name}` : `compute.backends: ${name}`;
+  return { req: { spec, kind: 'backend', origin }, instanceName: name, config, options: own, optionsPath: `compute.${name}`, scope: 'root', optional: true };
+}
+
+/** Why a backend's plugin did not load, as startup reports the skip. */
+export function backendLoadSkipReason(err: unknown, spec: string): string {
+  const e = err instanceof PluginLoadError ? err : new PluginLoadError('IMPORT_FAILED', spec, String(err));
+  return e.code === 'NOT_INSTALLED' ? `not installed (package ${spec})` : e.message;
 }
 
 export interface PreparePluginsOptions {
@@ -185,6 +205,16 @@ function optionIssues(m: PluginManifest, result: unknown, optionsPath: string): 
   });
 }
 
+/** What a plugin's validateOptions() says of its settings, as issues (a throw is one); none without one. */
+export function pluginOptionIssues(m: PluginManifest, options: unknown, optionsPath: string): ConfigIssue[] {
+  if (!m.validateOptions) return [];
+  try {
+    return optionIssues(m, m.validateOptions(options, optionsPath), optionsPath);
+  } catch (err) {
+    return [{ path: optionsPath, message: `${m.name}: validateOptions() threw: ${(err as Error)?.message ?? String(err)}` }];
+  }
+}
+
 /**
  * Loads, validates and registers every plugin of the deployment. Throws one ConfigError listing
  * every problem of every plugin: not installed, no manifest, wrong kind or API, bad options
@@ -204,7 +234,7 @@ export async function preparePlugins(opts: PreparePluginsOptions): Promise<Prepa
         return await importPlugin(p.req, loaded.configDir);
       } catch (err) {
         const e = err instanceof PluginLoadError ? err : new PluginLoadError('IMPORT_FAILED', p.req.spec, String(err));
-        if (p.optional) backendSkips.push({ name: p.instanceName, reason: e.code === 'NOT_INSTALLED' ? `not installed (package ${p.req.spec})` : e.message });
+        if (p.optional) backendSkips.push({ name: p.instanceName, reason: backendLoadSkipReason(e, p.req.spec) });
         else issues.push({ path: '', message: e.message });
         return undefined;
       }
@@ -221,13 +251,8 @@ export async function preparePlugins(opts: PreparePluginsOptions): Promise<Prepa
   // Each plugin checks its own settings, with key paths, before anything registers or connects.
   const optionsOk = plan.map((p, k) => {
     const m = imported[k];
-    if (!m?.validateOptions) return m !== undefined;
-    let found: ConfigIssue[];
-    try {
-      found = optionIssues(m, m.validateOptions(p.options, p.optionsPath), p.optionsPath);
-    } catch (err) {
-      found = [{ path: p.optionsPath, message: `${m.name}: validateOptions() threw: ${(err as Error)?.message ?? String(err)}` }];
-    }
+    if (!m) return false;
+    const found = pluginOptionIssues(m, p.options, p.optionsPath);
     issues.push(...found);
     return found.length === 0;
   });

@@ -181,7 +181,7 @@ export async function checkVenues(cfg: Pick<CwtsConfig, 'venues'>, offline: bool
 /** The compute backends, as `cwts-ultra backends` sees them, against what the config asks. */
 export async function checkGpuBackends(baseDir: string, cfg: Pick<CwtsConfig, 'compute' | 'performance'> | undefined): Promise<CheckResult> {
   const base = { id: 'gpu-backends', title: 'compute backends and GPU drivers (cwts-ultra backends)' };
-  const { status, missing, providers } = await backendStatus(baseDir, undefined, cfg?.compute, cfg?.performance.gpu_enabled);
+  const { status, missing, providers } = await backendStatus(baseDir, undefined, cfg?.compute, cfg?.performance);
   const available = status.filter((s) => s.available);
   // A GPU is what auto-detection puts first (tier 0 of an available backend): a provider that
   // declares `gpu: true` on a device that is not CPU-emulated (lavapipe's 'cpu-device', 'cpu').

@@ -4,8 +4,9 @@
 // settings (as `run` does), so one that cannot start fails the check. The GPU backend here is a
 // path plugin with a fixed probe.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { arch, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CORE_API_VERSION } from '../../plugins/manifest.js';
 import { checkGpuBackends } from './deploy-checks.js';
@@ -61,5 +62,25 @@ describe('doctor: GPU backends are recognised by the device types backends repor
     expect(r.status, r.detail).toBe('FAIL');
     expect(r.detail).toMatch(/fakegpu: performance\.gpu_enabled = false/);
     expect(r.fix).toMatch(/set \[performance\] gpu_enabled = true/);
+  }, 60_000);
+});
+
+// `run` registers cpu-simd with `[performance] simd_enabled` (false: the scalar kernels, whatever
+// `isa` says); doctor created it from `[compute.cpu-simd]` alone and failed a deployment run starts.
+describe('doctor: [performance] reaches the backends as run hands it', () => {
+  const foreignIsa = arch() === 'arm64' ? 'avx2' : 'neon';
+  const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../..');
+  const compute = { backends: ['cpu-simd'], backendOptions: { 'cpu-simd': { isa: foreignIsa } }, plugins: {} };
+
+  it(`cpu-simd isa = "${foreignIsa}" with simd_enabled = false does not FAIL (run starts it on scalar)`, async () => {
+    const r = await checkGpuBackends(root, { compute, performance: { gpu_enabled: false, simd_enabled: false, thread_pool_size: 2 } } as never);
+    expect(r.status, r.detail).not.toBe('FAIL');
+    expect(r.detail).toMatch(/available: [^;]*cpu-simd/);
+  }, 60_000);
+
+  it('the same table with simd_enabled = true FAILs, as run refuses it', async () => {
+    const r = await checkGpuBackends(root, { compute, performance: { gpu_enabled: false, simd_enabled: true, thread_pool_size: 2 } } as never);
+    expect(r.status, r.detail).toBe('FAIL');
+    expect(r.detail).toMatch(new RegExp(`cpu-simd: init failed: .*${foreignIsa}`));
   }, 60_000);
 });
