@@ -102,6 +102,13 @@ export interface MarketDataClient {
    */
   requestResync?(symbol: string, reason: string): void;
   /**
+   * Optional: the largest update-id jump this adapter accepts between two book updates (e.g.
+   * Binance's `max_sequence_jump`). The engine's own books use the same bound, so they never
+   * refuse (and resync on) an update the adapter was configured to accept; without it they use
+   * the adapter kit's default (10,000,000). Read once per book at start. Added in core API 1.10.
+   */
+  readonly maxSequenceJump?: number;
+  /**
    * Optional: how to build this same client again on a worker thread (`[performance] intake =
    * "worker"`, core's intake/). Called after loadInstruments; undefined when it cannot run there.
    */

@@ -323,7 +323,8 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       if (this.stopping) return; // stop() during start(): nothing more starts
       for (const i of list) {
         this.instruments.set(i.exchange, i.symbol, i);
-        this.books.ensure(i.exchange, i.symbol);
+        // the adapter's own bound: the engine's book never refuses (and resyncs on) what it accepted
+        this.books.ensure(i.exchange, i.symbol, { maxSeqJump: v.marketData.maxSequenceJump });
         this.opts.metrics.bookState.labels(i.exchange, i.symbol).set(BOOK_STATE_CODES.connecting);
         // At 0 before the book connects: a first resync is an increase of 1, not a series born at 1 (FrequentResyncs).
         for (const reason of RESYNC_REASONS) this.opts.metrics.bookResyncs.labels(i.exchange, i.symbol, reason).inc(0);

@@ -122,3 +122,23 @@ describe('a book the engine resyncs on its own account', () => {
     await t.engine.stop('test');
   });
 });
+
+describe("the engine's book takes the adapter's bound on update-id jumps (MarketDataClient.maxSequenceJump)", () => {
+  it('an update 20M ids ahead, which an adapter configured for 1e9 accepted, is applied, not resynced and asked for again', async () => {
+    const venue = Object.assign(new ScriptedVenue('v', [instrument]), { maxSequenceJump: 1e9 });
+    const engine = new Engine({ clock: new ManualClock(1_000_000), logger: silentLogger(), metrics: new MetricsRegistry({ processMetrics: false }), watchdog: false, timers: new HandTimers(), venues: [{ name: 'v', symbols: ['BTCUSDT'], marketData: venue, execution: venue }] });
+    await engine.start();
+    venue.sink!.onMarketEvent(snapshot(1000));
+    venue.sink!.onMarketEvent(delta(1001, 20_001_000));
+    const rec = (engine as unknown as { books: { get(e: string, s: string): { state: string; lastSeq: number } } }).books.get('v', 'BTCUSDT')!;
+    expect(rec).toMatchObject({ state: 'synced', lastSeq: 20_001_000 });
+    await engine.stop('test');
+  });
+
+  it("without it, the kit's default bound (10M) applies", async () => {
+    const t = await engineWith();
+    t.venue.sink!.onMarketEvent(delta(101, 20_000_100));
+    expect(t.state()).toMatchObject({ state: 'resyncing' });
+    await t.engine.stop('test');
+  });
+});

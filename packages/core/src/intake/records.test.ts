@@ -321,3 +321,23 @@ describe('intake feed records', () => {
     expect({ recordsRead: reader.recordsRead, readable: reader.ring.readable(), invalid: reader.invalid, midGroup: reader.midGroup }).toEqual({ recordsRead: 7, readable: 0, invalid: 0, midGroup: false });
   });
 });
+
+describe('intake TEXT records carry the feed text exactly', () => {
+  it('a text starting with U+FEFF (trade id, status reason) arrives unchanged (TextDecoder strips a leading BOM by default)', () => {
+    const ring = SpscRing.create(64, FEED_RECORD_BYTES);
+    const trades: string[] = [];
+    const reasons: string[] = [];
+    const sink: MarketEventSink = {
+      onMarketEvent: (ev) => void (ev.type === 'trade' && trades.push((ev as Extract<MarketEvent, { type: 'trade' }>).tradeId)),
+      onFeedStatus: (st: FeedStatusEvent) => void reasons.push(st.reason),
+      onFeedError: () => {},
+    };
+    const reader = new IntakeRecordReader(new SpscRing(ring.buffer), 'ex', ['BTCUSDT'], sink);
+    const writer = new IntakeRecordWriter(ring, ['BTCUSDT'], () => false);
+    writer.onMarketEvent({ type: 'trade', exchange: 'ex', symbol: 'BTCUSDT', ts: 1, recvTs: 1, price: 1, qty: 1, side: 'buy', tradeId: '\uFEFFabc' });
+    writer.onFeedStatus({ type: 'feed_status', exchange: 'ex', symbol: 'BTCUSDT', state: 'stale', reason: '\uFEFFquiet', ts: 1 });
+    reader.drain();
+    expect(trades).toEqual(['\uFEFFabc']);
+    expect(reasons).toEqual(['\uFEFFquiet']);
+  });
+});

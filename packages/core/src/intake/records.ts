@@ -256,7 +256,8 @@ function exactLevels(list: BookLevel[], count: number): BookLevel[] {
  */
 export class IntakeRecordReader {
   private readonly events: SymbolEvents[];
-  private readonly decoder = new TextDecoder();
+  // ignoreBOM: a leading U+FEFF is part of the text (a trade id, a reason), as it is inline
+  private readonly decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   private text = new Uint8Array(1024);
   /** The group being assembled (0: none). */
   private type = 0;

@@ -176,6 +176,11 @@ export class WorkerIntake implements MarketDataClient {
     return this.inline.loadInstruments(symbols);
   }
 
+  /** The venue client's bound on update-id jumps (its books run on the worker with the same options). */
+  get maxSequenceJump(): number | undefined {
+    return this.inline.maxSequenceJump;
+  }
+
   /** The pairs' trading status is kept on the engine thread, by the venue's own client. */
   tradingStatus(symbol: string): InstrumentTrading | undefined {
     return this.inline.tradingStatus?.(symbol);

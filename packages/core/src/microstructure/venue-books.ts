@@ -1,6 +1,6 @@
 import type { BookDeltaEvent, BookSnapshotEvent, FeedState, FeedStatusEvent } from '../domain/events.js';
 import { InstrumentMap } from '../domain/instrument-map.js';
-import { DeltaResult, L2Book } from './l2-book.js';
+import { DeltaResult, L2Book, type L2BookOptions } from './l2-book.js';
 
 export interface BookRecord {
   readonly book: L2Book;
@@ -88,10 +88,11 @@ export class BookStore {
     return this.books.get(exchange, symbol);
   }
 
-  ensure(exchange: string, symbol: string): BookRecord {
+  /** The book of (exchange, symbol), created on first use; `options` apply only to a book created now. */
+  ensure(exchange: string, symbol: string, options?: Pick<L2BookOptions, 'maxSeqJump'>): BookRecord {
     let rec = this.books.get(exchange, symbol);
     if (!rec) {
-      rec = new Rec(new L2Book(exchange, symbol));
+      rec = new Rec(new L2Book(exchange, symbol, options?.maxSeqJump !== undefined ? { maxSeqJump: options.maxSeqJump } : undefined));
       this.books.set(exchange, symbol, rec);
     }
     return rec;
