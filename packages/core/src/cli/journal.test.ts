@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
@@ -611,5 +611,40 @@ describe('journal import: a repeated fill line', () => {
     store.close();
     // Both fills happened (one trade id, two of our orders): the buy and the sell net to 0 lots.
     expect({ rc, skipped: out.filter((l) => l.startsWith('skipped')), restoredFills: summary.fills, lots }).toEqual({ rc: 0, skipped: [], restoredFills: 2, lots: 0 });
+  });
+});
+
+describe('journal export --out naming a file the export must not overwrite', () => {
+  it('refuses the journal itself (by any path to it), its -wal and another SQLite database, leaving each intact; a .jsonl is overwritten as before', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cwts-export-target-'));
+    const db = join(dir, 'prod.db');
+    const s = JournalStore.open(db, { fsync: 'batch', batchMs: 60_000 });
+    for (let n = 1; n <= 200; n++) s.append({ t: 'order', order: order(n) as never, ts: n });
+    s.flush();
+    const bytes = () => readFileSync(db).length;
+    const before = bytes();
+    const exportTo = (out: string) => journalCommand('export', { journal: db, out }, () => {});
+    // --journal and --out mixed up: opened for writing with truncation, the journal was emptied.
+    await expect(exportTo(db)).rejects.toThrow(`journal ${db}: export refused: --out ${db} is the journal itself, which the export would overwrite; name a new .jsonl file`);
+    symlinkSync(db, join(dir, 'link.db'));
+    await expect(exportTo(join(dir, 'link.db'))).rejects.toThrow(/is the journal itself/);
+    // The writer is running: its -wal holds the commits not yet checkpointed.
+    await expect(exportTo(`${db}-wal`)).rejects.toThrow(/is the journal's -wal file/);
+    expect(bytes()).toBe(before);
+    expect(s.database.pragma('quick_check', { simple: true })).toBe('ok');
+    s.close();
+    // Another SQLite file (a backup named by mistake) is never overwritten with JSON lines.
+    const backup = join(dir, 'b.db');
+    expect(await journalCommand('backup', { journal: db, out: backup }, () => {})).toBe(0);
+    const backupBytes = readFileSync(backup);
+    await expect(exportTo(backup)).rejects.toThrow(`journal ${db}: export refused: --out ${backup} is an SQLite database (a journal or a backup), which the export would overwrite; name a .jsonl file`);
+    expect(readFileSync(backup).equals(backupBytes)).toBe(true);
+    // A text file is replaced by the export, as before (truncated, not appended to).
+    const jsonl = join(dir, 'e.jsonl');
+    writeFileSync(jsonl, 'x'.repeat(1_000_000));
+    expect(await exportTo(jsonl)).toBe(0);
+    const lines = readFileSync(jsonl, 'utf8').trim().split('\n');
+    expect(lines.filter((l) => l.includes('"t":"order"'))).toHaveLength(200);
+    expect(lines.every((l) => l.startsWith('{'))).toBe(true);
   });
 });

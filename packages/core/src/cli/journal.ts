@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants as fsConstants, existsSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 
 import { loadConfigFile } from '../config/index.js';
 import { CLIENT_ID_PREFIX, clientIdNumber } from '../domain/client-id.js';
@@ -9,7 +9,8 @@ import type { Signal } from '../domain/signal.js';
 import { OrderManager } from '../engine/order-manager.js';
 import { importedInstrument, importedOrderProblem, importedOtherProblem, importedReportProblem } from './journal-import-check.js';
 import { readJsonLines } from '../engine/journal.js';
-import { JournalError } from '../journal/errors.js';
+import { describeFsError, JournalError } from '../journal/errors.js';
+import { fileIdOf } from '../journal/file-id.js';
 import { journalParse, journalStringify } from '../journal/json.js';
 import { resolveJournalPath } from '../journal/location.js';
 import type { JournalRecord, ReconcileEventKind, RiskStateName } from '../journal/records.js';
@@ -89,6 +90,7 @@ export async function journalCommand(action: string, o: JournalCommandOptions, o
       // With --config the backup must be this deployment's: its runs carry the [system] name.
       const { path, system } = journalTarget(o);
       const r = restoreJournal(o.from, path, Date.now, { system, otherSystem: o.otherSystem === true });
+      if (r.lockUnreadable) out(`journal ${path}: its writer lock could not be read (${r.lockUnreadable}), so it was replaced as damaged; an engine still running on it halts once it sees its file replaced: stop it before starting on the restored journal`);
       if (r.keptAside) out(`journal ${path}: the journal it replaces is kept as ${r.keptAside}`);
       out(`journal ${path}: restored from ${o.from} (${r.restored.orders} orders, ${r.restored.fills} fills, last run started ${r.restored.lastRunStartedAt ?? 'never'}); integrity check ok`);
       out(`client ids continue at ${r.clientIdsFrom} (clear of any id issued after the backup); the next start reconciles with the venues, which recovers what happened since the backup`);
@@ -101,7 +103,13 @@ export async function journalCommand(action: string, o: JournalCommandOptions, o
 
 function exportJournal(path: string, outFile: string | undefined, out: (line: string) => void): number {
   const db = JournalStore.openReadOnly(path);
-  const fd = outFile ? openSync(outFile, 'w') : undefined;
+  let fd: number | undefined;
+  try {
+    fd = outFile ? openExportTarget(path, outFile) : undefined;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
   const write = (rec: object) => (fd === undefined ? out(journalStringify(rec)) : writeSync(fd, journalStringify(rec) + '\n'));
   let n = 0;
   let meta: string | undefined;
@@ -159,6 +167,50 @@ function exportJournal(path: string, outFile: string | undefined, out: (line: st
   for (const r of skipped) warn(`skipped unreadable ${r.table} row ${r.at}: ${r.reason}`);
   if (meta !== undefined) warn(meta);
   return skipped.length > 0 || meta !== undefined ? 1 : 0;
+}
+
+/**
+ * Opens --out for the export, refusing a file the export must not overwrite: the journal itself
+ * or its -wal or -shm (by identity, so a second path, a symlink or a hard link to it is caught
+ * too: opened with truncation, as it was, the journal was emptied before a line was written),
+ * and any other SQLite database (another journal, a backup): an export writes JSON lines, so
+ * overwriting one is always a mix-up of --journal and --out. Opened without truncation and
+ * looked at through the open descriptor, then truncated: nothing can swap the file in between.
+ */
+function openExportTarget(journal: string, outFile: string): number {
+  let fd: number;
+  try {
+    fd = openSync(outFile, fsConstants.O_WRONLY | fsConstants.O_CREAT, 0o666);
+  } catch (err) {
+    throw new JournalError('PATH', journal, `cannot open the export target ${outFile}: ${describeFsError(err)}`);
+  }
+  try {
+    const st = fstatSync(fd, { bigint: true });
+    for (const [file, what] of [[journal, 'the journal itself'], [`${journal}-wal`, "the journal's -wal file"], [`${journal}-shm`, "the journal's -shm file"]] as const) {
+      const id = fileIdOf(file);
+      if (id !== undefined && id.dev === st.dev && id.ino === st.ino) throw new JournalError('PATH', journal, `export refused: --out ${outFile} is ${what}, which the export would overwrite; name a new .jsonl file`);
+    }
+    if (st.isFile() && isSqliteDatabase(outFile)) throw new JournalError('PATH', journal, `export refused: --out ${outFile} is an SQLite database (a journal or a backup), which the export would overwrite; name a .jsonl file`);
+    if (st.isFile()) ftruncateSync(fd, 0);
+    return fd;
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+}
+
+/** Whether the file starts with SQLite's header; a file that cannot be read is taken as not one. */
+function isSqliteDatabase(file: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    const head = Buffer.alloc(16);
+    return readSync(fd, head, 0, 16, 0) === 16 && head.toString('latin1') === 'SQLite format 3\0';
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 function importJournal(from: string, path: string, out: (line: string) => void): number {

@@ -1,10 +1,11 @@
-import { mkdtempSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import type { Order } from '../domain/orders.js';
 import { backupJournal, RESTORE_CLIENT_ID_GAP, restoreJournal } from './backup.js';
+import { JournalError } from './errors.js';
 import { JournalStore } from './store.js';
 
 function order(n: number): Order {
@@ -62,5 +63,33 @@ describe('journal restore: which ids move the client id sequence', () => {
       const r = restoreJournal(backup, path, () => 5);
       expect(r.clientIdsFrom).toBe(1000 + RESTORE_CLIENT_ID_GAP + 1);
     });
+  });
+});
+
+describe('journal restore over a damaged journal', () => {
+  it('replaces a journal whose writer lock cannot be read because it is damaged (what restore is for), saying so; the damaged one is kept', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cwts-journal-restore-damaged-'));
+    const path = join(dir, 'prod.db');
+    const s = JournalStore.open(path, { fsync: 'batch' });
+    for (let n = 1; n <= 50; n++) s.append({ t: 'order', order: order(n), ts: n });
+    s.flush();
+    const backup = join(dir, 'b.db');
+    await backupJournal(path, backup);
+    s.close();
+    // The disk damages the journal: garbage over the schema page (sqlite_master) past its header.
+    const fd = openSync(path, 'r+');
+    writeSync(fd, Buffer.alloc(3000, 0xa5), 0, 3000, 100);
+    closeSync(fd);
+    // No engine can start on it (the open's check refuses it), so none can hold it since.
+    expect(() => JournalStore.open(path)).toThrow(JournalError);
+    const r = restoreJournal(backup, path, () => 1_700_000_000_000);
+    expect(r.lockUnreadable).toBe('the database file is corrupt');
+    expect(r.keptAside).toBe(`${path}.before-restore-2023-11-14T22-13-20-000Z`);
+    expect(existsSync(r.keptAside!)).toBe(true);
+    const t = JournalStore.open(path);
+    expect(t.load().events).toHaveLength(50);
+    // What the damaged journal cannot say counts as nothing: the gap past the backup stands alone.
+    expect(t.load().reservedClientIds).toBe(50 + RESTORE_CLIENT_ID_GAP);
+    t.close();
   });
 });

@@ -6,7 +6,7 @@ import type { Database as Db } from 'better-sqlite3';
 import { clientIdNumber } from '../domain/client-id.js';
 import { describeFsError, JournalError } from './errors.js';
 import { SCHEMA_VERSION } from './schema.js';
-import { describeHolder, writerHolder } from './store.js';
+import { describeHolder, writerHolder, type WriterHolder } from './store.js';
 
 /** What a backup or a restore holds, for the operator's line and the tests. */
 export interface JournalFileSummary {
@@ -107,8 +107,20 @@ export async function backupJournal(path: string, out: string): Promise<JournalF
  * backup's reservation, and never below the replaced journal's: a backup restored a second time
  * would otherwise hand out the ids its first restore's run sent. The next start restores from
  * it and reconciles with the venues, which recovers the fills made after the backup was taken.
+ *
+ * A journal so damaged that its writer lock cannot be read (restore is what a damaged journal
+ * is replaced with) is replaced, and `lockUnreadable` says why its lock was not checked: no
+ * engine can have started on it since it was damaged (the open's quick_check refuses it), and
+ * one that was already running when it was damaged sees its file replaced at its next commit or
+ * within a second (writer-worker.ts, fileLost) and halts. A lock that cannot be read for any
+ * other reason (busy, I/O, permissions) refuses the restore.
  */
-export function restoreJournal(backup: string, path: string, now: () => number = Date.now, checks: RestoreChecks = {}): { restored: JournalFileSummary; keptAside: string | undefined; clientIdsFrom: number } {
+export function restoreJournal(
+  backup: string,
+  path: string,
+  now: () => number = Date.now,
+  checks: RestoreChecks = {},
+): { restored: JournalFileSummary; keptAside: string | undefined; clientIdsFrom: number; lockUnreadable?: string } {
   if (!existsSync(backup)) throw new JournalError('PATH', path, `backup ${backup} does not exist`);
   const source = verifyJournalFile(backup, path);
   const other = source.lastSystemName;
@@ -116,6 +128,7 @@ export function restoreJournal(backup: string, path: string, now: () => number =
     throw new JournalError('PATH', path, `restore refused: ${backup} was last written by system ${JSON.stringify(other)}, not ${JSON.stringify(checks.system)} (the config's [system] name): another deployment's journal would start this one with its positions and orders; name the right backup, or repeat with --other-system if the name was changed on purpose`);
   }
   let replacedIds = 0;
+  let lockUnreadable: string | undefined;
   if (existsSync(path)) {
     let db: Db;
     try {
@@ -124,7 +137,15 @@ export function restoreJournal(backup: string, path: string, now: () => number =
       throw new JournalError('PATH', path, `cannot check whether it is in use: ${describeFsError(err)}; move it away by hand if it is damaged`);
     }
     try {
-      const holder = hasTable(db, 'writer_lock') ? writerHolder(db) : undefined;
+      let holder: WriterHolder | undefined;
+      try {
+        holder = hasTable(db, 'writer_lock') ? writerHolder(db) : undefined;
+      } catch (err) {
+        // Only damage makes a lock unreadable and the journal replaceable: anything else (busy,
+        // I/O, permissions) may be a writer at work, and a restore under it is two journals.
+        if (!isDamage(err)) throw new JournalError('PATH', path, `restore refused: its writer lock cannot be read (${describeFsError(err)}), so whether an engine is writing it cannot be told; stop any engine on it, then move it away by hand (with its -wal and -shm) and restore again`);
+        lockUnreadable = describeFsError(err);
+      }
       if (holder?.live) throw new JournalError('LOCKED', path, `restore refused: ${describeHolder(holder)}`);
       replacedIds = highestClientId(db);
     } finally {
@@ -170,7 +191,7 @@ export function restoreJournal(backup: string, path: string, now: () => number =
   for (const ext of ['-wal', '-shm']) rmSync(path + ext, { force: true });
   renameSync(partial, path);
   for (const ext of ['-wal', '-shm']) rmSync(partial + ext, { force: true });
-  return { restored: verifyJournalFile(path, path), keptAside, clientIdsFrom: clientIdsFrom + 1 };
+  return { restored: verifyJournalFile(path, path), keptAside, clientIdsFrom: clientIdsFrom + 1, ...(lockUnreadable !== undefined ? { lockUnreadable } : {}) };
 }
 
 /** Opens a journal file read-only and checks it: integrity, a schema this build reads. */
@@ -199,6 +220,12 @@ export function verifyJournalFile(file: string, journal: string): JournalFileSum
   } finally {
     db.close();
   }
+}
+
+/** SQLite's word that the file is damaged (not a database, a corrupt page), as opposed to busy, I/O or permissions. */
+function isDamage(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT'));
 }
 
 function hasTable(db: Db, name: string): boolean {

@@ -1,12 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 
+import type { Worker } from 'node:worker_threads';
+
 import type { ExecutionReport, Order } from '../domain/orders.js';
+import { restoreJournal } from './backup.js';
 import { JournalError } from './errors.js';
 import { resolveJournalPath } from './location.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
@@ -495,6 +498,121 @@ describe('JournalStore writer thread', () => {
     expect(s.append({ t: 'order', order: order(3), ts: 3 })).toBe(true);
     expect(s.database.prepare('SELECT client_id FROM orders ORDER BY seq').pluck().all()).toEqual(['cw-1', 'cw-2', 'cw-3']);
     s.close();
+  });
+});
+
+describe('journal file removed or replaced under the running engine', () => {
+  const LOST = /journal file removed or replaced under the running engine \(it was (removed|replaced by another file)\)/;
+
+  it('removed: the next commit fails (halts) instead of succeeding into the unlinked file; close saves what the run wrote for a restore', () => {
+    const dir = tmp();
+    const path = join(dir, 'data', 'j.db');
+    const errors: string[] = [];
+    const s = JournalStore.open(path, { fsync: 'batch', batchMs: 60_000, now: () => Date.UTC(2026, 0, 2), onError: (e) => errors.push(e.message) });
+    s.reserveClientIds(1000);
+    s.append({ t: 'order', order: order(1), ts: 1 });
+    s.flush();
+    // An operator or a cleanup job removes the data directory while the engine runs.
+    rmSync(join(dir, 'data'), { recursive: true, force: true });
+    for (let n = 2; n <= 5; n++) s.append({ t: 'order', order: order(n), ts: n });
+    expect(() => s.flush()).toThrow(LOST);
+    // Every later barrier fails too, with nothing new to commit: no flush reads as success again.
+    expect(() => s.flush()).toThrow(LOST);
+    s.close();
+    const rescued = join(dir, 'data', 'j.db.rescued-2026-01-02T00-00-00-000Z');
+    expect(errors.at(-1)).toBe(`journal ${path}: its file was removed while this run wrote it; what the run wrote is saved as ${rescued}: restore it before the next start (\`cwts-ultra journal restore --from ${rescued}\`), which would otherwise open what is at the path now`);
+    // Nothing at the path: the next start would open an empty journal. The saved one restores the run.
+    expect(existsSync(path)).toBe(false);
+    restoreJournal(rescued, path);
+    const next = JournalStore.open(path);
+    const c = next.load();
+    expect(c.events.filter((e) => e.t === 'order').map((e) => (e.t === 'order' ? e.order.clientOrderId : ''))).toEqual(['cw-1', 'cw-2', 'cw-3', 'cw-4', 'cw-5']);
+    expect(c.reservedClientIds).toBeGreaterThan(1000);
+    next.close();
+  });
+
+  it('replaced by another file (a restore or a copy put over it): fails the commit under `always`, so the order is not sent', () => {
+    const dir = tmp();
+    const path = join(dir, 'j.db');
+    const errors: string[] = [];
+    const s = JournalStore.open(path, { fsync: 'always', onError: (e) => errors.push(e.message) });
+    expect(s.append({ t: 'order', order: order(1), ts: 1 })).toBe(true);
+    writeFileSync(join(dir, 'other.db'), '');
+    renameSync(join(dir, 'other.db'), path);
+    expect(s.append({ t: 'order', order: order(2), ts: 2 })).toBe(false);
+    expect(errors[0]).toMatch(LOST);
+    expect(errors[0]).toMatch(/replaced by another file/);
+    s.close();
+    // The file put there is left alone; the run's journal is saved beside it.
+    expect(statSync(path).size).toBe(0);
+    expect(readdirSync(dir).filter((f) => f.startsWith('j.db.rescued-'))).toHaveLength(1);
+  });
+
+  it('noticed while idle too (no commit): reported before the next order, not after it', async () => {
+    const dir = tmp();
+    const path = join(dir, 'j.db');
+    const errors: string[] = [];
+    const s = JournalStore.open(path, { fsync: 'batch', batchMs: 60_000, onError: (e) => errors.push(e.message) });
+    s.append({ t: 'order', order: order(1), ts: 1 });
+    s.flush();
+    rmSync(path);
+    const until = Date.now() + 20_000;
+    while (errors.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    expect(errors[0]).toMatch(LOST);
+    s.close();
+  });
+});
+
+describe('a run whose last records were lost at shutdown', () => {
+  async function killWriter(s: JournalStore): Promise<void> {
+    // The writer thread dies (an uncaught error, a worker killed for memory): what was posted to it is lost.
+    await (s as unknown as { writer: { worker: Worker } }).writer.worker.terminate();
+    await new Promise((r) => setTimeout(r, 50));
+  }
+
+  it('is reported unclean at the next start, which comes up HALTED by the journal until risk resume', async () => {
+    const path = join(tmp(), 'j.db');
+    const errors: string[] = [];
+    const s = JournalStore.open(path, { fsync: 'batch', batchMs: 60_000, now: () => 5000, onError: (e) => errors.push(e.message) });
+    s.append({ t: 'order', order: order(1), ts: 1 });
+    s.flush();
+    s.append({ t: 'order', order: order(2), ts: 2 });
+    await killWriter(s);
+    expect(errors).toHaveLength(1);
+    // The engine halts on that error; its own HALTED record is refused (the writer is gone).
+    expect(s.append({ t: 'risk', from: 'ACTIVE', to: 'HALTED', reason: 'journal write failed', who: 'risk', ts: 3 })).toBe(false);
+    s.close();
+    const next = JournalStore.open(path);
+    const c = next.load();
+    next.close();
+    expect(c.events.filter((e) => e.t === 'order')).toHaveLength(1); // cw-2 was lost
+    expect(next.opened.uncleanPrevious).toMatchObject({ runId: s.runId, cleanExit: false, endedAt: 5000 });
+    expect(c.lastRisk).toMatchObject({ to: 'HALTED', who: 'journal', ts: 5000 });
+    expect(c.lastRisk!.reason).toMatch(new RegExp(`^journal: the last records of run ${s.runId} were not committed at shutdown \\(the journal writer thread exited \\(code 1\\)\\); .*\`cwts-ultra risk resume\`$`));
+  });
+
+  it('keeps the state it was in before (a HALT of its own) in the reason', async () => {
+    const path = join(tmp(), 'j.db');
+    const s = JournalStore.open(path, { fsync: 'batch', batchMs: 60_000, onError: () => {} });
+    s.append({ t: 'risk', from: 'ACTIVE', to: 'HALTED', reason: 'drawdown 16%', who: 'risk', ts: 1 });
+    s.flush();
+    await killWriter(s);
+    s.close();
+    const next = JournalStore.open(path);
+    const c = next.load();
+    next.close();
+    expect(c.lastRisk!.reason).toMatch(/; before: HALTED \(drawdown 16%\)$/);
+  });
+
+  it('a clean close is not reported, and leaves no HALT of the journal', () => {
+    const path = join(tmp(), 'j.db');
+    const s = JournalStore.open(path);
+    s.append({ t: 'order', order: order(1), ts: 1 });
+    s.close();
+    const next = JournalStore.open(path);
+    expect(next.opened.uncleanPrevious).toBeUndefined();
+    expect(next.load().lastRisk).toBeUndefined();
+    next.close();
   });
 });
 

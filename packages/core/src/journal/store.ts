@@ -13,9 +13,11 @@ import { journalParse } from './json.js';
 import { readOrderRows, readReportRows, type UnreadableRow } from './read-rows.js';
 import type { JournalContents, JournalRecord, ReplayEvent, RiskStateName, RunRecord } from './records.js';
 import { migrate, schemaVersion } from './schema.js';
-import type { QueuedRecord } from './writer.js';
+import { maxSeq, type QueuedRecord } from './writer.js';
 import { threadCpuClock } from './thread-cpu.js';
 import { TRADES_WATERMARK_SCOPE, type TradesWatermark } from './trades-watermark.js';
+import { fileChange, fileIdOf } from './file-id.js';
+import type { FileId } from './writer-protocol.js';
 import { WriterThread, type WriterStats } from './writer-thread.js';
 
 /**
@@ -124,7 +126,11 @@ export interface ReservationStats {
 /** What opening found about earlier runs; the caller logs it. */
 export interface OpenReport {
   schemaFrom: number;
-  /** The previous run did not close the journal (killed, crashed, power loss). */
+  /**
+   * The previous run did not close the journal (killed, crashed, power loss: no end stamp), or
+   * closed it with records lost (its final commit failed, or its writer thread had died:
+   * `cleanExit` false with an end stamp; that run also left a HALT, see close()).
+   */
   uncleanPrevious?: RunRecord;
   /** A lock left by a dead process on this host, taken over. */
   staleLock?: JournalOwner & { startedAt: number };
@@ -153,8 +159,12 @@ export class JournalStore implements Journal {
   private readonly cpuClock = threadCpuClock();
   private closed = false;
   private lastError: string | undefined;
+  /** The last flush failed. */
+  private flushFailed = false;
   /** This store's writer lock in HELD_HERE. */
   private readonly heldKey: string;
+  /** The file opened at `path` (undefined where it could not be read: nothing is checked then). */
+  private readonly fileId: FileId | undefined;
 
   private constructor(
     readonly path: string,
@@ -168,8 +178,10 @@ export class JournalStore implements Journal {
     this.runId = runId;
     this.heldKey = heldKey;
     this.opened = report;
+    this.fileId = fileIdOf(path);
     try {
       this.writer = new WriterThread({
+        fileId: this.fileId,
         path,
         synchronous: SYNCHRONOUS_BY_POLICY[policy],
         retryMs: batchMs,
@@ -323,8 +335,11 @@ export class JournalStore implements Journal {
    */
   flush(durable = false): number {
     const recs = this.takeQueue();
-    if (recs.length === 0 && this.pending === 0 && this.lastError === undefined) return 0;
+    if (recs.length === 0 && this.pending === 0 && this.lastError === undefined && !this.flushFailed) return 0;
     const r = this.writer.commit(recs, undefined, durable);
+    // Asked again next time even with nothing pending: a failure need not leave records pending
+    // (the journal's file gone: they committed, to a file no restart reads).
+    this.flushFailed = !r.ok;
     if (!r.ok) throw new JournalError('WRITE', this.path, r.error ?? 'commit failed');
     this.lastError = undefined;
     return recs.length;
@@ -473,14 +488,19 @@ export class JournalStore implements Journal {
     if (!r.ok) this.report(new JournalError('WRITE', this.path, r.error ?? 'final commit failed'));
     this.closed = true;
     const now = (this.opts.now ?? Date.now)();
+    // Looked at here too: a writer thread that died or did not answer said nothing of the file.
+    const gone = fileChange(this.path, this.fileId);
     // Shutdown goes on whatever fails here (a full disk, another connection holding SQLite's
     // write lock): the run is then left without its end stamp and the next start reports it
     // unclean and takes the lock over (its pid is gone, or is ours and no store here holds it).
+    // Immediate: the HALT's seq is read under the write lock (a writer thread that did not
+    // answer in time may still commit).
     try {
       this.db.transaction(() => {
         this.db.prepare('UPDATE runs SET ended_at = ?, clean_exit = ? WHERE run_id = ?').run(now, r.ok ? 1 : 0, this.runId);
+        if (!r.ok) this.latchHalt(now, r.error ?? 'final commit failed');
         this.db.prepare('DELETE FROM writer_lock WHERE run_id = ?').run(this.runId);
-      })();
+      }).immediate();
     } catch (err) {
       this.report(new JournalError('WRITE', this.path, `cannot mark the run ended and release the writer lock: ${describeFsError(err)}`));
     }
@@ -489,10 +509,44 @@ export class JournalStore implements Journal {
     } catch {
       // A reader (an export) may hold the WAL; the next open checkpoints.
     }
+    if (gone !== undefined) this.rescue(now, gone);
     try {
       this.db.close();
     } catch (err) {
       this.report(new JournalError('WRITE', this.path, `cannot close: ${describeFsError(err)}`));
+    }
+  }
+
+  /**
+   * The last records of this run are not in the journal (its final commit failed, or its writer
+   * thread had died and refused every record since, the engine's own HALT included): the HALT the
+   * engine entered on that failure is written here, on this thread's connection, with the end
+   * stamp, so that the next start comes up HALTED (rebuild.ts latches the last risk state) until
+   * `cwts-ultra risk resume`, as the runbook says, instead of trading on a journal that lacks
+   * what the run did last. The previous state, when not ACTIVE, is kept in the reason.
+   */
+  private latchHalt(now: number, error: string): void {
+    const last = this.db.prepare('SELECT to_state AS state, reason FROM risk_transitions ORDER BY seq DESC LIMIT 1').get() as { state: RiskStateName; reason: string } | undefined;
+    const before = last && last.state !== 'ACTIVE' ? `; before: ${last.state} (${last.reason})` : '';
+    const reason = `journal: the last records of run ${this.runId} were not committed at shutdown (${error}); what they held (orders sent, fills) is missing from the journal: once reconciliation has run, compare /status with the venues, then \`cwts-ultra risk resume\`${before}`;
+    this.db.prepare('INSERT INTO risk_transitions (seq, from_state, to_state, reason, who, ts) VALUES (?, ?, ?, ?, ?, ?)').run(maxSeq(this.db) + 1, last?.state ?? 'ACTIVE', 'HALTED', reason, 'journal', now);
+  }
+
+  /**
+   * The journal's path no longer names the file this run wrote (removed, or another file put
+   * there): everything this run committed is only in that file, which this connection still
+   * holds open and which goes when it closes. Saved beside the path (its directory made again if
+   * it was removed) for `cwts-ultra journal restore --from`: the next start would otherwise open
+   * an empty or foreign journal (no positions, no open orders, client ids again from cw-1).
+   */
+  private rescue(now: number, why: string): void {
+    const to = `${this.path}.rescued-${new Date(now).toISOString().replace(/[:.]/g, '-')}`;
+    try {
+      mkdirSync(dirname(to), { recursive: true });
+      this.db.prepare('VACUUM INTO ?').run(to);
+      this.report(new JournalError('WRITE', this.path, `its file was ${why} while this run wrote it; what the run wrote is saved as ${to}: restore it before the next start (\`cwts-ultra journal restore --from ${to}\`), which would otherwise open what is at the path now`));
+    } catch (err) {
+      this.report(new JournalError('WRITE', this.path, `its file was ${why} while this run wrote it, and what the run wrote could not be saved (${describeFsError(err)}): restore a backup before the next start`));
     }
   }
 
@@ -528,7 +582,8 @@ export class JournalStore implements Journal {
       report.schemaFrom = migrate(this.db, refuse);
       if (holder) report.staleLock = { pid: holder.pid, host: holder.host, startedAt: holder.startedAt };
       const prev = this.db.prepare('SELECT * FROM runs ORDER BY run_id DESC LIMIT 1').get() as RunRow | undefined;
-      if (prev && prev.ended_at === null) report.uncleanPrevious = toRun(prev);
+      // An end stamp with clean_exit = 0 is a run that closed with records lost (close(), latchHalt).
+      if (prev && (prev.ended_at === null || prev.clean_exit !== 1)) report.uncleanPrevious = toRun(prev);
       const info = this.db
         .prepare('INSERT INTO runs (started_at, pid, host, system_name, config_digest) VALUES (?, ?, ?, ?, ?)')
         .run(now, me.pid, me.host, this.opts.systemName ?? null, this.opts.configDigest ?? null);

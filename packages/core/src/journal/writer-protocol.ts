@@ -34,6 +34,12 @@ export interface WriterReply {
 /** Unprompted news from the writer thread, on its parent port. */
 export type WriterEvent = { t: 'error'; message: string } | { t: 'recovered' };
 
+/** A file's identity: the same path naming another file (or none) is another journal. */
+export interface FileId {
+  dev: bigint;
+  ino: bigint;
+}
+
 export interface WriterWorkerData {
   path: string;
   synchronous: 'FULL' | 'NORMAL' | 'OFF';
@@ -45,6 +51,8 @@ export interface WriterWorkerData {
   syncPort: MessagePort;
   /** Linux nice for the writer thread alone (0: as the process). */
   nice: number;
+  /** The journal file as the store opened it; the writer checks its path still names it. */
+  fileId?: FileId;
 }
 
 /**

@@ -5,7 +5,7 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from '
 
 import { RecordRingWriter, RING_SLOTS } from './record-ring.js';
 import type { QueuedRecord } from './writer.js';
-import { CONTROL_BYTES, controlViews, SIGNAL_INDEX, STAT, type WriterEvent, type WriterReply, type WriterRequest, type WriterWorkerData } from './writer-protocol.js';
+import { CONTROL_BYTES, controlViews, SIGNAL_INDEX, STAT, type FileId, type WriterEvent, type WriterReply, type WriterRequest, type WriterWorkerData } from './writer-protocol.js';
 
 export interface WriterThreadOptions {
   path: string;
@@ -20,6 +20,8 @@ export interface WriterThreadOptions {
   nice?: number;
   /** Slots of the hand-over ring (default RING_SLOTS; tests make it small to fill it; 0: no ring). */
   ringSlots?: number;
+  /** The journal file as opened: the writer reports an error once its path names another file, or none. */
+  fileId?: FileId;
 }
 
 /** Commit statistics kept by the writer thread in shared memory (bench, tests). */
@@ -69,7 +71,7 @@ export class WriterThread {
     this.ring = new RecordRingWriter(opts.ringSlots ?? RING_SLOTS);
     const { port1, port2 } = new MessageChannel();
     this.replies = port1;
-    const data: WriterWorkerData = { path: opts.path, synchronous: opts.synchronous, retryMs: opts.retryMs, control, ring: this.ring.buffer, syncPort: port2, nice: opts.nice ?? 0 };
+    const data: WriterWorkerData = { path: opts.path, synchronous: opts.synchronous, retryMs: opts.retryMs, control, ring: this.ring.buffer, syncPort: port2, nice: opts.nice ?? 0, fileId: opts.fileId };
     this.worker = new Worker(writerWorkerFile(), {
       workerData: data,
       transferList: [port2],

@@ -12,6 +12,7 @@ import type { Database as Db, Statement } from 'better-sqlite3';
 
 import { describeValue } from '../domain/describe-value.js';
 import { describeFsError } from './errors.js';
+import { fileChange } from './file-id.js';
 import { RecordRingReader } from './record-ring.js';
 import { threadCpuClock } from './thread-cpu.js';
 import { niceThisThread } from './thread-priority.js';
@@ -37,6 +38,12 @@ const IDLE_CHECKPOINT_MS = 100;
 /** 16,384 pages of 4 KiB: 64 MiB of WAL, ~400,000 records (tens of seconds at the bench's burst). */
 const WAL_CAP_PAGES = 16_384;
 
+/**
+ * How often the writer looks at its file when nothing commits (it also looks after every commit):
+ * a journal removed while the engine is idle halts it before its next order, not after.
+ */
+const FILE_CHECK_MS = 1000;
+
 /** Opening failed: every request is answered with this (the store's open reports it). */
 let fatal: string | undefined;
 let db: Db | undefined;
@@ -52,6 +59,9 @@ try {
   db.pragma(`wal_autocheckpoint = ${WAL_CAP_PAGES}`);
   writer = new JournalWriter(db);
   readReservation = db.prepare<[], string | undefined>("SELECT value FROM meta WHERE key = 'client_ids_reserved'").pluck();
+  // The path named another file by the time this thread opened it: two connections, two journals.
+  const changed = fileChange(data.path, data.fileId);
+  if (changed !== undefined) throw new Error(`the journal file was ${changed} while it was being opened`);
   // Only now, with everything loaded: a thread inherits its creator's nice, and loading modules
   // may start threads the whole process shares (libuv's pool, a module-hooks thread). From here
   // on this thread makes only synchronous calls, which start none.
@@ -68,6 +78,30 @@ let lastError: string | undefined;
 let retry: NodeJS.Timeout | undefined;
 let open = true;
 let idleCheckpoint: NodeJS.Timeout | undefined;
+/**
+ * Set once the journal's path no longer names the file this thread writes (fileLost): every
+ * answer from then on is this failure. Records are still committed, into the file as it was
+ * (what the store's close saves, store.ts rescue), never to the path.
+ */
+let lost: string | undefined;
+const fileCheck = fatal === undefined && data.fileId !== undefined ? setInterval(() => open && fileLost(), FILE_CHECK_MS) : undefined;
+fileCheck?.unref();
+
+/**
+ * SQLite goes on committing into a file unlinked under it, without an error: the run "commits"
+ * into an inode that the next start never opens (it creates an empty journal at the path:
+ * positions, open orders, the HALT and the client id reservation gone). One stat per commit
+ * (not per record) and one a second when idle; the first change is reported as a write error,
+ * which halts trading, and every later answer fails with it.
+ */
+function fileLost(): string | undefined {
+  if (lost !== undefined) return lost;
+  const why = fileChange(data.path, data.fileId);
+  if (why === undefined) return undefined;
+  lost = `journal file removed or replaced under the running engine (it was ${why}): what this run commits goes to a file the next start does not read (saved beside the path at shutdown); stop the engine and restore the saved journal before starting again (docs/operations.md, JournalWriteFailed)`;
+  event({ t: 'error', message: lost });
+  return lost;
+}
 
 /** (Re)starts the quiet-time clock after a commit: the checkpoint runs once commits stop. */
 function checkpointWhenIdle(): void {
@@ -133,7 +167,9 @@ function commitPending(): string | undefined {
   pending = [];
   Atomics.store(stats, STAT.pending, 0n);
   checkpointWhenIdle();
-  if (lastError !== undefined) {
+  const gone = fileLost();
+  if (gone !== undefined) aside.push(gone);
+  else if (lastError !== undefined) {
     lastError = undefined;
     event({ t: 'recovered' });
   }
@@ -246,7 +282,8 @@ port.on('message', (m: WriterRequest) => {
       if (full) setSynchronous('FULL');
       let error: string | undefined;
       try {
-        error = commitPending();
+        // Nothing to commit still fails once the file is gone: a flush must not read as success.
+        error = commitPending() ?? lost;
       } finally {
         if (full) setSynchronous(data.synchronous);
       }
@@ -256,10 +293,11 @@ port.on('message', (m: WriterRequest) => {
       break;
     }
     case 'close': {
-      const error = commitPending();
+      const error = commitPending() ?? fileLost();
       open = false;
       if (retry) clearTimeout(retry);
       if (idleCheckpoint) clearTimeout(idleCheckpoint);
+      if (fileCheck) clearInterval(fileCheck);
       db!.close();
       reply({ id: m.sync, ok: error === undefined, error });
       port.close();
@@ -269,6 +307,7 @@ port.on('message', (m: WriterRequest) => {
       open = false;
       if (retry) clearTimeout(retry);
       if (idleCheckpoint) clearTimeout(idleCheckpoint);
+      if (fileCheck) clearInterval(fileCheck);
       db!.close();
       reply({ id: m.sync, ok: true });
       port.close();

@@ -320,7 +320,8 @@ function atomsText(v: bigint): string {
 
 const SEQ_TABLES = ['orders', 'execution_reports', 'fills', 'risk_transitions', 'equity_peaks', 'signals', 'snapshots', 'reconcile_events', 'component_state'];
 
-function maxSeq(db: Db): number {
+/** The last seq used, across every table (the next record's is one more). */
+export function maxSeq(db: Db): number {
   // An order row's folded reports (schema v4) have later seqs than the row's own: `last_seq`.
   const sql = [...SEQ_TABLES.map((t) => `SELECT max(seq) AS m FROM ${t}`), 'SELECT max(last_seq) AS m FROM orders'].join(' UNION ALL ');
   const row = db.prepare(`SELECT max(m) AS m FROM (${sql})`).get() as { m: number | null };
