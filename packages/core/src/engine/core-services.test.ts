@@ -76,3 +76,25 @@ describe('core services: the risk manager', () => {
     expect(rate.check(intent, ctx).ok).toBe(true);
   });
 });
+
+describe('core services: the journal of a run that lost its last records', () => {
+  it('says that run shut down with its last records not journaled and that this one starts HALTED, not that it crashed', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'cwts-core-services-lost-'));
+    const before = JournalStore.open(join(dataDir, 'jw.db'), { fsync: 'batch', batchMs: 60_000, onError: () => {} });
+    before.append({ t: 'order', order: order(1), ts: 1 });
+    // the writer thread dies (a worker killed for memory): what was posted to it is lost, and close() says so
+    await (before as unknown as { writer: { worker: { terminate(): Promise<number> } } }).writer.worker.terminate();
+    await new Promise((r) => setTimeout(r, 50));
+    before.close();
+    const { config } = parseConfig(CONFIG, {}, 'jw.toml');
+    const warnings: string[] = [];
+    const logger = { ...silentLogger(), warn: (_o: unknown, msg?: string) => void warnings.push(String(msg)) } as unknown as ReturnType<typeof silentLogger>;
+    const root = CwtsContainer.createRoot();
+    registerCoreServices(root, { config, clock: new ManualClock(), logger, metrics: new MetricsRegistry({ processMetrics: false }), timers: false, journal: true, dataDir, onJournalError: () => {}, journalCommitTimeoutMs: 300 });
+    const journal = root.resolve(SERVICE_TOKENS.Journal) as JournalStore;
+    journal.close();
+    expect(warnings.filter((w) => /previous run/.test(w))).toEqual([
+      expect.stringMatching(/the previous run \(pid \d+, started .*\) shut down with its last records not journaled \(its final commit failed\); .* starts HALTED by the journal until `cwts-ultra risk resume`$/),
+    ]);
+  });
+});

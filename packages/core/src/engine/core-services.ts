@@ -110,9 +110,13 @@ function openJournal(cfg: CwtsConfig, dataDir: string | undefined, logger: Logge
   }
   if (journal.opened.uncleanPrevious) {
     const r = journal.opened.uncleanPrevious;
+    const run = `journal ${path}: the previous run (pid ${r.pid}, started ${new Date(r.startedAt).toISOString()})`;
     logger.warn(
       { previousRun: r },
-      `journal ${path}: the previous run (pid ${r.pid}, started ${new Date(r.startedAt).toISOString()}) did not shut down cleanly; everything it committed is restored, anything still queued (up to ${cfg.journal.fsync === 'always' ? '0' : cfg.journal.batch_ms} ms of activity) was lost, and reconciliation with the venues recovers their fills`,
+      r.endedAt !== undefined
+        ? // it stopped, but its final commit failed: its close journaled a HALT (store.ts close())
+          `${run} shut down with its last records not journaled (its final commit failed); everything it committed is restored, reconciliation with the venues recovers their fills, and it starts HALTED by the journal until \`cwts-ultra risk resume\``
+        : `${run} did not shut down cleanly; everything it committed is restored, anything still queued (up to ${cfg.journal.fsync === 'always' ? '0' : cfg.journal.batch_ms} ms of activity) was lost, and reconciliation with the venues recovers their fills`,
     );
   }
   return journal;
