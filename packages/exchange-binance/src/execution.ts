@@ -72,6 +72,8 @@ interface BinanceOrderJson {
   type: string;
   side: 'BUY' | 'SELL';
   time?: number;
+  /** Set once self-trade prevention prevented a match of the order (faqs/stp_faq.md). */
+  preventedQuantity?: string;
 }
 /** GET /api/v3/myTrades (rest-api.md "Account trade list"). */
 interface BinanceTradeJson {
@@ -132,6 +134,20 @@ interface Tracked {
    * own quantity). See takeVenueQty.
    */
   placedQty?: number;
+  /**
+   * Lots self-trade prevention took off the order while it kept working (STP DECREMENT or
+   * TRANSFER: the order with more left stays on the book, its preventedQuantity raised by the
+   * prevented match; faqs/stp_faq.md, Scenario G). Those lots never fill, so FILLED ends the order
+   * once its fills and these cover its quantity. Only a REST read sets it (its preventedQuantity):
+   * a frame alone never lets an order end short.
+   */
+  preventedLots?: number;
+  /**
+   * Client ids the venue gave this order after it was placed: an amend outside this process
+   * without newClientOrderId draws a new one (rest-api.md, order amend keep-priority). Its later
+   * events name that id; they are matched by venue order id (byVenueId) and applied to this order.
+   */
+  venueClientIds?: Set<string>;
   /** Submit outcome unknown (timeout, connection lost): asked by client id until known. */
   unknownSince?: number;
   /**
@@ -151,6 +167,10 @@ interface Tracked {
 }
 
 const TERMINAL = new Set(['CANCELED', 'EXPIRED', 'REJECTED', 'FILLED', 'EXPIRED_IN_MATCH']);
+/** Client ids the venue gave one order kept at most (Tracked.venueClientIds). */
+const MAX_VENUE_CLIENT_IDS = 16;
+/** Statuses a TRADE_PREVENTION report ends the order with (any other: it still works, decremented). */
+const STP_ENDED = new Set(['EXPIRED_IN_MATCH', 'EXPIRED', 'CANCELED']);
 const APPLIED_WINDOW = 65_536;
 /** Off-grid trades of one reconciliation read warned about one by one; the rest are counted in one line. */
 const SKIPPED_TRADES_NAMED = 20;
@@ -188,6 +208,13 @@ export class BinanceExecution implements ExecutionClient {
   private readonly orderLimiter: RateLimiter;
   private readonly tracked = new Map<string, Tracked>();
   /**
+   * Followed orders by `symbol|venue order id`. The venue order id stays when an amend made
+   * outside this process changes the client id; without this map the order's later events (under
+   * the new id) opened a second, "foreign" entry that reported its fills under an id the engine
+   * does not know, and the engine's order ended cancelled without them.
+   */
+  private readonly byVenueId = new Map<string, Tracked>();
+  /**
    * `symbol|orderId|tradeId` of every trade already reported (bounded, oldest dropped first). The
    * venue order id is part of the key: a self-trade (two orders of this account matched, STP
    * NONE) is one trade id on both orders, each with its own fill (faqs/stp_faq.md, Scenario A:
@@ -196,7 +223,7 @@ export class BinanceExecution implements ExecutionClient {
    * was counted in its order but never reported.
    */
   private readonly applied = new BoundedIdSet(APPLIED_WINDOW);
-  /** Client ids of orders that reached a final state here (bounded): late reports about them are dropped. */
+  /** Client ids (and `v:symbol|venue order id`) of orders that reached a final state here (bounded): late reports about them are dropped. */
   private readonly finished = new BoundedIdSet(APPLIED_WINDOW);
   private stream: BinanceUserStream | undefined;
   /** Order entry on the WebSocket API (order_entry = "ws"); REST through ccxt while it is down. */
@@ -336,6 +363,13 @@ export class BinanceExecution implements ExecutionClient {
         continue;
       }
       if (!order) continue;
+      // an order we follow whose client id the venue changed (amended outside this process) is
+      // listed under ours: it is the engine's order, not one to adopt a second time
+      const owner = this.followedByVenueId(order.symbol, order.venueOrderId);
+      if (owner && owner.order.clientOrderId !== order.clientOrderId) {
+        this.noteVenueClientId(owner, order.clientOrderId);
+        order.clientOrderId = owner.order.clientOrderId;
+      }
       out.push(order);
       // Followed from now on (stream, or polling while it is down), from the venue's filled
       // quantity: only trades made from now on are reported (priorLots). This listing names every
@@ -349,7 +383,7 @@ export class BinanceExecution implements ExecutionClient {
       if (!tr) {
         const listed: Tracked = { order: copyOrder(order), acked: true, cumLots: order.filledQty };
         if (order.filledQty > 0) listed.priorLots = order.filledQty;
-        this.tracked.set(order.clientOrderId, listed);
+        this.follow(listed);
       } else tr.foreign = false; // seen on the stream first (its earlier trades are prior too); reconciliation reads it now
 
     }
@@ -364,7 +398,13 @@ export class BinanceExecution implements ExecutionClient {
   async queryOrder(order: Readonly<Order>): Promise<OrderStatusReport | undefined> {
     const i = this.deps.instrument(order.symbol);
     if (!this.ccxt || !i) throw new Error(`${this.exchange}: execution not started or unknown symbol ${order.symbol}`);
-    const json = await this.fetchOrderJson(order.symbol, { origClientOrderId: order.clientOrderId });
+    let json = await this.fetchOrderJson(order.symbol, { origClientOrderId: order.clientOrderId });
+    // Not known by our client id, but acked under a venue order id: an amend outside this process
+    // may have given it another client id (the venue's default); the venue order id stays.
+    if (!json && isVenueIdText(order.venueOrderId)) {
+      const byId = await this.fetchOrderJson(order.symbol, { orderId: Number(order.venueOrderId) });
+      if (byId && byId.symbol === order.symbol) json = byId;
+    }
     if (!json) return undefined;
     const filledQty = qtyToLots(i, json.executedQty);
     const trades = filledQty > 0 ? await this.fetchOrderTrades(order.symbol, json.orderId, filledQty) : [];
@@ -391,8 +431,10 @@ export class BinanceExecution implements ExecutionClient {
       o.filledQty = cum;
       const followed: Tracked = { order: o, acked: true, cumLots: cum, booked, ...(lagging ? { stale: true } : {}) };
       this.takeVenueQty(followed, gridUnits(json.origQty, i.qtyScale));
-      this.tracked.set(o.clientOrderId, followed);
-    } else this.tracked.delete(o.clientOrderId);
+      this.takePrevented(followed, json, i);
+      if (typeof json.clientOrderId === 'string' && json.clientOrderId !== o.clientOrderId) this.noteVenueClientId(followed, json.clientOrderId);
+      this.follow(followed);
+    } else this.forget(o.clientOrderId);
     if (lagging) return { clientOrderId: order.clientOrderId, venueOrderId: o.venueOrderId, status: cum > 0 ? 'partially_filled' : 'open', filledQty: cum, fills };
     return { clientOrderId: order.clientOrderId, venueOrderId: o.venueOrderId, status: this.statusOf(json.status, filledQty), filledQty, fills };
   }
@@ -415,13 +457,15 @@ export class BinanceExecution implements ExecutionClient {
         // What a fill report needs of its order, no more: its quantity and price are not read, so
         // an order left off the current grids by a tick- or lot-size change (its trades on them)
         // has its trades reported as any other's (orderFromJson threw for it, failing the read).
-        const o = this.tradeOwner(i, oj);
+        const tr = this.readTradeOrder(symbol, t.orderId, String(oj.clientOrderId));
+        // a followed order's trade is reported under its client id, also when the venue names
+        // the order by another one (amended outside this process)
+        const o = { ...this.tradeOwner(i, oj), ...(tr ? { clientOrderId: tr.order.clientOrderId } : {}) };
         const trade = this.tradeOf(t);
         if (!this.readTradeUsable(i, trade, t.orderId, o.clientOrderId, skipped)) continue;
         // An order followed from a listing (or a stream event) with lots filled before: which of
         // its trades those were is known only from its own trade list (this one may be one of
         // them, or one made since), so they are claimed before this trade is counted.
-        const tr = this.readTradeOrder(symbol, t.orderId, o.clientOrderId);
         if (tr?.priorLots !== undefined && !claimed.has(tr)) {
           claimed.add(tr);
           const executed = gridUnits(oj.executedQty, i.qtyScale);
@@ -444,12 +488,16 @@ export class BinanceExecution implements ExecutionClient {
     return out.sort((a, b) => a.ts - b.ts);
   }
 
-  /** The order we follow that a trade read by tradesSince belongs to: same client id, symbol and venue order id. */
+  /**
+   * The order we follow that a trade read by tradesSince belongs to: same client id, symbol and
+   * venue order id; or the same venue order id under another client id (amended outside this
+   * process).
+   */
   private readTradeOrder(symbol: string, venueOrderId: number, clientOrderId: string): Tracked | undefined {
     const tr = this.tracked.get(clientOrderId);
     // a client id seen again on another venue order, or another symbol: not the order we follow
-    if (!tr || tr.order.symbol !== symbol || (tr.order.venueOrderId !== undefined && tr.order.venueOrderId !== String(venueOrderId))) return undefined;
-    return tr;
+    if (tr && tr.order.symbol === symbol && (tr.order.venueOrderId === undefined || tr.order.venueOrderId === String(venueOrderId))) return tr;
+    return this.followedByVenueId(symbol, String(venueOrderId));
   }
 
   /**
@@ -631,21 +679,81 @@ export class BinanceExecution implements ExecutionClient {
   private rejectMapped(o: Order, m: ReturnType<typeof mapBinanceError>): void {
     this.pauseOnRateLimit(m);
     this.deps.logger?.warn({ exchange: this.exchange, clientOrderId: o.clientOrderId, reason: m.reason }, redactCredentials(m.text));
-    this.tracked.delete(o.clientOrderId);
+    this.forget(o.clientOrderId);
     this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: m.reason, text: m.text, leavesQty: 0 });
   }
 
   private ack(tr: Tracked, venueOrderId: string): void {
     tr.order.venueOrderId = venueOrderId;
+    if (this.tracked.get(tr.order.clientOrderId) === tr) this.byVenueId.set(`${tr.order.symbol}|${venueOrderId}`, tr);
     tr.unknownSince = undefined;
     if (tr.acked) return;
     tr.acked = true;
     this.report(tr.order, { kind: 'ack', venueOrderId, leavesQty: tr.order.qty - tr.cumLots });
   }
 
+  /** Follows an order from now on (by client id, and by venue order id once it has one). */
+  private follow(tr: Tracked): void {
+    this.tracked.set(tr.order.clientOrderId, tr);
+    if (tr.order.venueOrderId !== undefined) this.byVenueId.set(`${tr.order.symbol}|${tr.order.venueOrderId}`, tr);
+  }
+
+  /** Stops following an order (both keys); the entry it removed, if any. */
+  private forget(cid: string): Tracked | undefined {
+    const tr = this.tracked.get(cid);
+    if (!tr) return undefined;
+    this.tracked.delete(cid);
+    const key = tr.order.venueOrderId !== undefined ? `${tr.order.symbol}|${tr.order.venueOrderId}` : undefined;
+    if (key !== undefined && this.byVenueId.get(key) === tr) this.byVenueId.delete(key);
+    return tr;
+  }
+
   private untrack(cid: string): void {
-    if (!this.tracked.delete(cid)) return;
+    const tr = this.forget(cid);
+    if (!tr) return;
     this.finished.add(cid);
+    // its events under a client id the venue gave it are late reports about it too
+    for (const alias of tr.venueClientIds ?? []) this.finished.add(alias);
+    if (tr.order.venueOrderId !== undefined) this.finished.add(`v:${tr.order.symbol}|${tr.order.venueOrderId}`);
+  }
+
+  /** The order followed under this venue order id (whatever client id the venue names it by now). */
+  private followedByVenueId(symbol: string, venueOrderId: string | undefined): Tracked | undefined {
+    if (venueOrderId === undefined) return undefined;
+    const tr = this.byVenueId.get(`${symbol}|${venueOrderId}`);
+    if (!tr || this.tracked.get(tr.order.clientOrderId) !== tr || tr.order.venueOrderId !== venueOrderId) return undefined;
+    return tr;
+  }
+
+  /** A client id the venue names a followed order by (amended outside this process): remembered, said once. */
+  private noteVenueClientId(tr: Tracked, cid: string): void {
+    if (cid === tr.order.clientOrderId) return;
+    tr.venueClientIds ??= new Set();
+    // a few at most (each amend draws one); a venue naming it anew at every read is not followed further
+    if (tr.venueClientIds.has(cid) || tr.venueClientIds.size >= MAX_VENUE_CLIENT_IDS) return;
+    tr.venueClientIds.add(cid);
+    this.deps.logger?.warn(
+      { exchange: this.exchange, clientOrderId: tr.order.clientOrderId, venueOrderId: tr.order.venueOrderId },
+      `${this.exchange} ${tr.order.symbol}: order ${tr.order.clientOrderId} (venue order ${tr.order.venueOrderId}) is named ${cid.slice(0, 40)} at the venue now (amended outside this process): its events under that id are its own`,
+    );
+  }
+
+  /**
+   * The prevented quantity of a followed order (a REST read's preventedQuantity: STP DECREMENT or
+   * TRANSFER took that much off it while it kept working). Taken only when it and the executed
+   * quantity fit within the order's quantity, and never lowered (a prevented match is not undone).
+   */
+  private takePrevented(tr: Tracked, json: BinanceOrderJson, i: Instrument): void {
+    if (json.preventedQuantity === undefined || json.preventedQuantity === null) return;
+    const prevented = gridUnits(json.preventedQuantity, i.qtyScale);
+    const executed = gridUnits(json.executedQty, i.qtyScale);
+    const venueQty = gridUnits(json.origQty, i.qtyScale) ?? tr.order.qty;
+    if (prevented === undefined || executed === undefined || executed + prevented > venueQty) {
+      this.countRefused('order_read');
+      this.warnRefused('order-prevented', `${this.exchange} ${tr.order.symbol}: order ${tr.order.clientOrderId} read with preventedQuantity ${JSON.stringify(json.preventedQuantity)?.slice(0, 40)}: not a quantity of the order; not taken`);
+      return;
+    }
+    if (prevented > (tr.preventedLots ?? 0)) tr.preventedLots = prevented;
   }
 
   /** Marks one order's side of a trade as reported; false when it already was (see `applied`). */
@@ -737,7 +845,9 @@ export class BinanceExecution implements ExecutionClient {
   private applyStatus(tr: Tracked, status: string, text?: string): boolean {
     if (!TERMINAL.has(status)) return true;
     if (this.tracked.get(tr.order.clientOrderId) !== tr) return true; // already final
-    if (status === 'FILLED' && tr.cumLots < tr.order.qty) {
+    // lots self-trade prevention took off (DECREMENT) never fill: FILLED covers them too
+    const prevented = tr.preventedLots ?? 0;
+    if (status === 'FILLED' && tr.cumLots + prevented < tr.order.qty) {
       tr.stale = true;
       this.warnRefused('filled-short', `${this.exchange} ${tr.order.symbol}: order ${tr.order.clientOrderId} said FILLED with ${tr.cumLots} of its ${tr.order.qty} lots booked: not ended; read again`);
       return false;
@@ -745,9 +855,13 @@ export class BinanceExecution implements ExecutionClient {
     this.untrack(tr.order.clientOrderId);
     const o = tr.order;
     if (status === 'FILLED') {
-      // filled at the venue's (amended) quantity: the lots the amend took off will never fill
-      if (tr.placedQty !== undefined) {
-        this.report(o, { kind: 'cancelled', leavesQty: 0, cumQty: tr.cumLots, venueOrderId: o.venueOrderId, text: `${this.exchange}: quantity amended at the venue from ${tr.placedQty} to ${o.qty} lots (outside this process), and filled` });
+      // filled at the venue's (amended) quantity, or short of it by what self-trade prevention
+      // took off: those lots will never fill, and the engine ends an order only at its own quantity
+      const notes: string[] = [];
+      if (tr.placedQty !== undefined) notes.push(`quantity amended at the venue from ${tr.placedQty} to ${o.qty} lots (outside this process)`);
+      if (tr.cumLots < o.qty) notes.push(`${o.qty - tr.cumLots} lots taken off by self-trade prevention (STP DECREMENT)`);
+      if (notes.length > 0) {
+        this.report(o, { kind: tr.placedQty !== undefined ? 'cancelled' : 'expired', leavesQty: 0, cumQty: tr.cumLots, venueOrderId: o.venueOrderId, text: `${this.exchange}: ${notes.join('; ')}, and filled` });
       }
       return true;
     }
@@ -760,7 +874,13 @@ export class BinanceExecution implements ExecutionClient {
     const cid = u.clientOrderId;
     let tr = this.tracked.get(cid);
     if (!tr) {
-      if (this.finished.has(cid)) return; // already final here; its trades were all applied by id
+      // an id we do not follow on a venue order we do: the venue renamed our order (an amend
+      // outside this process draws a new client id unless newClientOrderId is sent)
+      tr = this.followedByVenueId(u.symbol, String(u.orderId));
+      if (tr) this.noteVenueClientId(tr, cid);
+    }
+    if (!tr) {
+      if (this.finished.has(cid) || this.finished.has(`v:${u.symbol}|${u.orderId}`)) return; // already final here; its trades were all applied by id
       // not placed in this run, and not (yet) handed over by reconciliation: another program's
       // order, or one of ours whose event came before reconciliation read it (queryOrder then
       // replaces this entry). Followed from now on; what filled before this event is
@@ -769,7 +889,7 @@ export class BinanceExecution implements ExecutionClient {
       if (!o) return;
       tr = { order: o, acked: true, cumLots: o.filledQty, foreign: true };
       if (o.filledQty > 0) tr.priorLots = o.filledQty;
-      this.tracked.set(cid, tr);
+      this.follow(tr);
     }
     this.ack(tr, String(u.orderId));
     if (u.trade) this.applyTrade(tr, u.trade, 'stream');
@@ -789,8 +909,15 @@ export class BinanceExecution implements ExecutionClient {
     if (u.execType === 'TRADE') {
       // X = FILLED with z short of q: the order is read over REST, never ended on the event's word
       if (u.status === 'FILLED' && !this.applyStatus(tr, 'FILLED')) this.readOrder(tr);
-    } else if (u.execType === 'CANCELED' || u.execType === 'EXPIRED' || u.execType === 'REJECTED' || u.execType === 'TRADE_PREVENTION') {
-      this.applyStatus(tr, u.execType === 'TRADE_PREVENTION' ? 'EXPIRED' : u.execType, u.reason);
+    } else if (u.execType === 'CANCELED' || u.execType === 'EXPIRED' || u.execType === 'REJECTED') {
+      this.applyStatus(tr, u.execType, u.reason);
+    } else if (u.execType === 'TRADE_PREVENTION') {
+      // A prevented match ends the order only when its status says so (EXPIRED_IN_MATCH). With
+      // STP DECREMENT or TRANSFER the order with more left stays on the book (X = NEW or
+      // PARTIALLY_FILLED; faqs/stp_faq.md, Scenario G): still followed, and read over REST for
+      // its prevented quantity, which its end at FILLED needs (applyStatus).
+      if (STP_ENDED.has(u.status)) this.applyStatus(tr, u.status, u.reason);
+      else this.readOrder(tr);
     } else if (u.execType === 'REPLACED') {
       // an amendment made elsewhere (we never amend): the venue's order is the truth
       this.readOrder(tr);
@@ -883,7 +1010,7 @@ export class BinanceExecution implements ExecutionClient {
     }
     // tracked before the request: the stream may report the order before the REST answer comes
     const tr: Tracked = { order: o, acked: false, cumLots: 0 };
-    this.tracked.set(o.clientOrderId, tr);
+    this.follow(tr);
     // the request, built before anything is sent: a failure here is ours, and nothing reached the venue
     let request: Parameters<CcxtBinance['createOrder']>;
     try {
@@ -893,7 +1020,7 @@ export class BinanceExecution implements ExecutionClient {
       if (type === 'LIMIT_MAKER') delete params.timeInForce;
       request = [this.ccxtSymbol(o.symbol), type, o.side, lotsToQty(i, o.qty), o.type === 'limit' ? ticksToPrice(i, o.price!) : undefined, params];
     } catch (err) {
-      this.tracked.delete(o.clientOrderId);
+      this.forget(o.clientOrderId);
       this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: 'INVALID_ORDER', text: `${this.exchange}: ${(err as Error)?.message ?? String(err)}`, leavesQty: 0 });
       return;
     }
@@ -971,7 +1098,7 @@ export class BinanceExecution implements ExecutionClient {
           return;
         }
         if (askedAt > tr.unknownSince + this.deps.options.recv_window_ms + 1000) {
-          this.tracked.delete(o.clientOrderId);
+          this.forget(o.clientOrderId);
           this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: 'VENUE_ERROR', text: `${this.exchange}: the order never reached the venue (submit failed; unknown by client id after the ${this.deps.options.recv_window_ms} ms recvWindow)`, leavesQty: 0 });
           return;
         }
@@ -1056,14 +1183,14 @@ export class BinanceExecution implements ExecutionClient {
     const maker = o.type === 'limit' && o.tif === 'POST_ONLY';
     // tracked before the write: the user data stream may report the order before its answer comes
     const tr: Tracked = { order: o, acked: false, cumLots: 0 };
-    this.tracked.set(o.clientOrderId, tr);
+    this.follow(tr);
     const r = this.entry!.place({
       symbol: o.symbol, side: o.side === 'sell' ? 'SELL' : 'BUY', type: o.type === 'market' ? 'MARKET' : maker ? 'LIMIT_MAKER' : 'LIMIT',
       ...(o.type === 'limit' && !maker ? { timeInForce: o.tif } : {}),
       quantity: lotsToQty(i, o.qty), ...(o.type === 'limit' ? { price: ticksToPrice(i, o.price!) } : {}), newClientOrderId: o.clientOrderId,
     });
     if (typeof r === 'string') {
-      this.tracked.delete(o.clientOrderId);
+      this.forget(o.clientOrderId);
       if (!this.entry!.ready) return false;
       this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: 'INVALID_ORDER', text: `${this.exchange}: ${r}`, leavesQty: 0 });
       return true;
@@ -1240,7 +1367,10 @@ export class BinanceExecution implements ExecutionClient {
     const json = known ?? (o.venueOrderId ? await this.fetchOrderJson(o.symbol, { orderId: Number(o.venueOrderId) }) : await this.fetchOrderJson(o.symbol, { origClientOrderId: o.clientOrderId }));
     if (!json) return;
     if (!tr.acked && isVenueId(json.orderId)) this.ack(tr, String(json.orderId));
+    // read by venue order id, the order may answer to a client id the venue gave it (amended outside this process)
+    if (typeof json.clientOrderId === 'string' && json.clientOrderId.length > 0) this.noteVenueClientId(tr, json.clientOrderId);
     this.takeVenueQty(tr, gridUnits(json.origQty, i.qtyScale));
+    this.takePrevented(tr, json, i);
     const executed = gridUnits(json.executedQty, i.qtyScale);
     if (executed === undefined || (o.qty > 0 && executed > o.qty)) {
       this.countRefused('order_read');
@@ -1281,7 +1411,11 @@ export class BinanceExecution implements ExecutionClient {
         this.pollAgain = false;
         for (const tr of [...this.tracked.values()]) {
           if (this.stopped) return;
-          if (!tr.acked || tr.foreign) continue; // its submit is still in flight (or being resolved by client id); not ours
+          // Not acked: its submit is still in flight, or resolveUnknown asks for it by client id;
+          // skipped. But one whose answer named no order id and whose read failed (stale, no
+          // resolution running) has nothing else to read it: skipped too, its fills were never
+          // booked while the stream was down or with fills = "polling". Read by client id.
+          if ((!tr.acked && (!tr.stale || tr.unknownSince !== undefined)) || tr.foreign) continue;
           try {
             await this.syncOrder(tr, 'poll');
           } catch (err) {
@@ -1398,6 +1532,11 @@ function offCurrentGrid(i: Instrument, t: VenueTrade): boolean {
 /** The grid of a plain decimal's last digit ("64000.05" -> 0.01). */
 function decimalsOf(text: string): DecimalScale {
   return { mantissa: 1n, exponent: parseDecimal(text).exponent };
+}
+
+/** A venue order id as this client keeps it (decimal digits of a safe integer). */
+function isVenueIdText(id: string | undefined): id is string {
+  return id !== undefined && /^\d{1,16}$/.test(id) && Number.isSafeInteger(Number(id));
 }
 
 /** Binance's "IP banned until <epoch ms>" (a 418's -1003 message), or 0 when the text names no such time. */

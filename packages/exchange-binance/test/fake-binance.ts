@@ -73,6 +73,8 @@ export interface FakeOrder {
   executedQty: string;
   cummulativeQuoteQty: string;
   status: 'NEW' | 'PARTIALLY_FILLED' | 'FILLED' | 'CANCELED';
+  /** Taken off by self-trade prevention (STP DECREMENT) while the order kept working; it never fills. */
+  preventedQuantity?: string;
   timeInForce: string;
   type: string;
   side: 'BUY' | 'SELL';
@@ -344,7 +346,8 @@ export class FakeBinance implements ConformanceVenue {
     const price = parseUnits(o.price, TICK_DEC)!;
     o.executedQty = fmt(exec, LOT_DEC);
     o.cummulativeQuoteQty = fmt(exec * price, TICK_DEC + LOT_DEC).replace(/(\.\d{8})\d*$/, '$1');
-    o.status = exec >= parseUnits(o.origQty, LOT_DEC)! ? 'FILLED' : 'PARTIALLY_FILLED';
+    const prevented = o.preventedQuantity === undefined ? 0 : parseUnits(o.preventedQuantity, LOT_DEC)!;
+    o.status = exec + prevented >= parseUnits(o.origQty, LOT_DEC)! ? 'FILLED' : 'PARTIALLY_FILLED';
     this.wsApi.orderTraded(o, fmt(q, LOT_DEC), fmt(price, TICK_DEC), maker);
   }
 
@@ -566,6 +569,7 @@ export class FakeBinance implements ConformanceVenue {
       symbol: o.symbol, orderId: o.orderId, orderListId: -1, clientOrderId: o.clientOrderId, price: o.price, origQty: o.origQty, executedQty: o.executedQty,
       origQuoteOrderQty: '0.00000000', cummulativeQuoteQty: o.cummulativeQuoteQty, status: o.status, timeInForce: o.timeInForce, type: o.type, side: o.side,
       stopPrice: '0.00000000', icebergQty: '0.00000000', time: o.time, updateTime: o.time, isWorking: true, workingTime: o.time, selfTradePreventionMode: 'NONE',
+      ...(o.preventedQuantity !== undefined ? { preventedQuantity: o.preventedQuantity } : {}),
     };
   }
 

@@ -3,8 +3,9 @@
  * than what happened: a FILLED status without the fills, a status 200 without a result, a "does
  * not exist" answered late, a fill streamed while reconciliation's read of the order is on the
  * wire, an order left at a price of an older tick (and its fill), a self-trade (one trade id on two
- * orders of the account), an order amended down outside this process. Also the order path's turn
- * under the order limit. Against the local fake venue (REST + WebSocket API on 127.0.0.1).
+ * orders of the account), an order amended down outside this process (also under a new client
+ * id), an STP DECREMENT match that leaves the order working, an order answer without its id in
+ * polling mode. Also the order path's turn under the order limit. Against the local fake venue (REST + WebSocket API on 127.0.0.1).
  */
 import { Writable } from 'node:stream';
 import { qtyToLots, type Clock, type ExecutionReport } from '@cwts/core';
@@ -269,6 +270,82 @@ describe('Binance order outcomes', () => {
     expect(mine.map((r) => [r.kind, r.lastQty, r.cumQty])).toEqual([['ack', 0, 0], ['fill', half, half], ['cancelled', 0, half]]);
     expect(mine.at(-1)).toMatchObject({ leavesQty: 0, venueOrderId: String(id) });
     expect(mine.at(-1)!.text).toMatch(new RegExp(`amended at the venue .*from ${2 * half} to ${half} lots`));
+  });
+
+  it('an STP DECREMENT prevented match that leaves the order working (x = TRADE_PREVENTION, X = NEW) does not end it: its later fill is reported, and FILLED short by the prevented lots ends it', async () => {
+    const { ex, i, reports } = await venue(new SteppedClock(), { fills: 'stream', poll_interval_ms: 50 });
+    const o = conformanceOrder(i, { side: 'buy', price: '64000', qty: '0.0006' });
+    ex.submit(o);
+    await waitUntil(() => reports.some((r) => r.clientOrderId === o.clientOrderId && r.kind === 'ack'), 'the ack', W);
+    const id = Number(reports.find((r) => r.kind === 'ack')!.venueOrderId);
+    const fo = fake!.orders.get(id)!;
+    // another order of the account sells 0.0002 into ours with STP DECREMENT (stp_faq.md, Scenario
+    // G): the smaller taker expires; ours stays on the book, NEW, origQty unchanged,
+    // preventedQuantity 0.0002. Its report: x = TRADE_PREVENTION, X = NEW, A = B = 0.0002.
+    fo.preventedQuantity = '0.00020';
+    fake!.wsApi.editNextEvent = (ev) => Object.assign(ev, { x: 'TRADE_PREVENTION', X: 'NEW', A: '0.00020000', B: '0.00020000', v: 4 });
+    fake!.wsApi.orderEvent(fo, 'NEW');
+    // the rest fills: the venue says FILLED with 0.0004 executed of 0.0006 (0.0002 prevented)
+    fake!.fill(id, '0.00040');
+    await waitUntil(() => reports.some((r) => r.clientOrderId === o.clientOrderId && r.kind === 'expired'), 'the end of the order', W);
+    const four = qtyToLots(i, '0.0004');
+    const mine = reports.filter((r) => r.clientOrderId === o.clientOrderId);
+    expect(mine.map((r) => [r.kind, r.lastQty, r.cumQty])).toEqual([['ack', 0, 0], ['fill', four, four], ['expired', 0, four]]);
+    expect(mine.at(-1)).toMatchObject({ leavesQty: 0, venueOrderId: String(id) });
+    expect(mine.at(-1)!.text).toMatch(/self-trade prevention/);
+  });
+
+  it('an STP prevented match whose report says the order expired (X = EXPIRED_IN_MATCH) ends it as expired', async () => {
+    const { ex, i, reports } = await venue(new SteppedClock(), { fills: 'stream' });
+    const o = conformanceOrder(i, { side: 'buy', price: '64000', qty: '0.0002' });
+    ex.submit(o);
+    await waitUntil(() => reports.some((r) => r.clientOrderId === o.clientOrderId && r.kind === 'ack'), 'the ack', W);
+    const fo = fake!.orders.get(Number(reports.find((r) => r.kind === 'ack')!.venueOrderId))!;
+    fake!.wsApi.editNextEvent = (ev) => Object.assign(ev, { x: 'TRADE_PREVENTION', X: 'EXPIRED_IN_MATCH', A: '0.00020000', B: '0.00020000', v: 5 });
+    fake!.wsApi.orderEvent(fo, 'NEW');
+    await waitUntil(() => reports.some((r) => r.clientOrderId === o.clientOrderId && r.kind === 'expired'), 'the expiry', W);
+    expect(reports.filter((r) => r.clientOrderId === o.clientOrderId).map((r) => [r.kind, r.cumQty, r.leavesQty])).toEqual([['ack', 0, qtyToLots(i, '0.0002')], ['expired', 0, 0]]);
+  });
+
+  it('an order amended outside this process with a new client order id (the venue default) keeps its events, fills and listing on the engine order', async () => {
+    const { ex, i, reports } = await venue(new SteppedClock(), { fills: 'stream', poll_interval_ms: 50, audit_interval_ms: 100 });
+    const o = conformanceOrder(i, { side: 'buy', price: '64000', qty: '0.0002' });
+    ex.submit(o);
+    await waitUntil(() => reports.some((r) => r.clientOrderId === o.clientOrderId && r.kind === 'ack'), 'the ack', W);
+    const id = Number(reports.find((r) => r.kind === 'ack')!.venueOrderId);
+    const fo = fake!.orders.get(id)!;
+    // order.amend.keepPriority by hand, newQty 0.0001, no newClientOrderId: "one will be randomly
+    // generated" (rest-api.md). Same orderId, new clientOrderId; the stream says x = REPLACED.
+    const renamed = 'PFaq6hIHxqFENGfdtn4J6Q';
+    fo.origQty = '0.00010';
+    fo.clientOrderId = renamed;
+    fake!.wsApi.editNextEvent = (ev) => Object.assign(ev, { x: 'REPLACED', C: o.clientOrderId });
+    fake!.wsApi.orderEvent(fo, 'NEW');
+    // the account's listing names it by the new id: it is the engine's order, not one to adopt
+    expect((await ex.openOrders()).map((x) => [x.clientOrderId, x.venueOrderId])).toEqual([[o.clientOrderId, String(id)]]);
+    fake!.fill(id, '0.00010');
+    await waitUntil(() => reports.some((r) => r.clientOrderId === o.clientOrderId && r.kind === 'cancelled'), 'the end of the order', W);
+    const half = qtyToLots(i, '0.0001');
+    expect(reports.filter((r) => r.clientOrderId === renamed)).toEqual([]);
+    expect(reports.filter((r) => r.clientOrderId === o.clientOrderId).map((r) => [r.kind, r.lastQty, r.cumQty])).toEqual([['ack', 0, 0], ['fill', half, half], ['cancelled', 0, half]]);
+  });
+
+  it('polling: an order whose answer named no order id, and whose first read failed, is read again: acked and its fill reported', async () => {
+    const lines: string[] = [];
+    const { ex, i, reports } = await venue(new SteppedClock(), { fills: 'polling', order_entry: 'rest', poll_interval_ms: 50, rest_timeout_ms: 500 }, undefined, lines);
+    const o = conformanceOrder(i, { side: 'buy', price: '64000', qty: '0.0002' });
+    // the venue takes the order, its answer lacks the order id; the read that follows times out
+    fake!.editNextOrderAnswer = (b) => {
+      delete b.orderId;
+    };
+    fake!.holdOrderQueries();
+    ex.submit(o);
+    await waitUntil(() => lines.some((l) => l.includes('order read failed')), 'the first read of the order failed', W);
+    fake!.releaseOrderQueries();
+    const placed = [...fake!.orders.values()].find((x) => x.clientOrderId === o.clientOrderId)!;
+    fake!.fill(placed.orderId, '0.00020');
+    await waitUntil(() => reports.some((r) => r.clientOrderId === o.clientOrderId && r.kind === 'fill'), 'the fill of the order', W);
+    expect(reports.filter((r) => r.clientOrderId === o.clientOrderId).map((r) => [r.kind, r.venueOrderId])).toEqual([['ack', String(placed.orderId)], ['fill', String(placed.orderId)]]);
   });
 
   it("after a tick-size change, a fill of an order left at its old-grid price is skipped (counted, warned with its ids) by reconciliation's reads: the account's other trades are read", async () => {
