@@ -137,6 +137,11 @@ export class BinanceMarketData extends TradingStatusMarketData implements Market
     return { module: compiledModuleUrl('./intake-worker.js', import.meta.url), factory: 'createBinanceIntake', args };
   }
 
+  /** `[binance.options] max_sequence_jump`: the engine's books take the same bound (core API 1.10). */
+  get maxSequenceJump(): number {
+    return this.deps.options.max_sequence_jump;
+  }
+
   /**
    * The engine's own book of `symbol` found what this feed let through (core API 1.10; an older
    * core never calls it): the symbol's depth sync (a REST snapshot) starts over, as after a gap of its own.
