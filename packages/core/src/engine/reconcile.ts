@@ -173,11 +173,17 @@ export function bookedTradeKeys(r: Pick<ExecutionReport, 'clientOrderId' | 'symb
   return typeof r.clientOrderId === 'string' && r.clientOrderId !== '' ? [`c\u0000${r.clientOrderId}\u0000${r.tradeId}`, bySide] : [bySide];
 }
 
-/** Whether a venue trade is one of `booked` (bookedTradeKeys): by client id and trade id, or, with no client id, by symbol, side and trade id. */
+/**
+ * Whether a venue trade is one of `booked` (bookedTradeKeys): by client id and trade id, or by
+ * symbol, side and trade id. Either key is enough: one venue trade has one buy and one sell order,
+ * so the side tells a self-trade's two fills apart, and a trade reported under another id than it
+ * was journaled with (the venue order id, when the venue no longer answers for its order) is still
+ * the same side of the same trade.
+ */
 function isBookedTrade(booked: ReadonlySet<string> | undefined, t: ExecutionReport): boolean {
-  // the first key: by client id where the trade names one
-  const key = bookedTradeKeys(t)[0];
-  return key !== undefined && booked?.has(key) === true;
+  if (booked === undefined) return false;
+  for (const key of bookedTradeKeys(t)) if (booked.has(key)) return true;
+  return false;
 }
 
 /** The key of a fill without a trade id (journaledUnidentifiedFills). */
