@@ -934,6 +934,9 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
           this.componentError(`${exchange}:market_data`, err);
         }
       }
+      // Not asked (the adapter announced it first): look again no sooner than a first re-ask
+      // would, never on a 0 ms timer re-arming itself until the snapshot comes.
+      else a.delayMs = Math.max(a.delayMs, RESYNC_ASK_FIRST_MS);
       a.timer = this.timers.setTimeout(fire, a.delayMs);
     };
     a.timer = this.timers.setTimeout(fire, 0);

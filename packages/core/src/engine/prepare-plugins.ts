@@ -139,6 +139,12 @@ export interface PreparePluginsOptions {
   /** Replaces the configured venues (replay), with any option overrides already merged. */
   venues?: readonly VenueConfig[];
   /**
+   * The venues are not the config's own (replay runs the recorded exchange and symbols): per-symbol
+   * overrides naming the config's other venues or symbols are valid there (validate-config checks
+   * them against the config), and simply do not apply here.
+   */
+  venuesReplaced?: boolean;
+  /**
    * Overrides the plugin deadlines read from `[system] plugin_init_timeout_ms` and
    * `plugin_dispose_timeout_ms` (tests).
    */
@@ -259,7 +265,7 @@ export async function preparePlugins(opts: PreparePluginsOptions): Promise<Prepa
 
   // Overrides per symbol are checked against the venues as resolved (default symbols included).
   plan.forEach((p, k) => {
-    if (p.builtin !== undefined && p.req.kind === 'detector' && optionsOk[k]) issues.push(...builtinDetectorSymbolIssues(p.instanceName, p.options as Readonly<Record<string, unknown>>, resolvedVenues, p.optionsPath));
+    if (!opts.venuesReplaced && p.builtin !== undefined && p.req.kind === 'detector' && optionsOk[k]) issues.push(...builtinDetectorSymbolIssues(p.instanceName, p.options as Readonly<Record<string, unknown>>, resolvedVenues, p.optionsPath));
   });
 
   if (unknownDetectors.length > 0) {

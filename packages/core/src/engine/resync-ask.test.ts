@@ -89,6 +89,20 @@ describe('a book the engine resyncs on its own account', () => {
     await t.engine.stop('test');
   });
 
+  it('an adapter announcing the resync before the first ask fires: nothing asked, and no 0 ms timer re-arming itself', async () => {
+    const t = await engineWith();
+    // the engine's book finds a gap; in the same burst the adapter announces a resync of its own
+    t.venue.sink!.onMarketEvent(delta(105, 105));
+    t.venue.sink!.onFeedStatus({ type: 'feed_status', exchange: 'v', symbol: 'BTCUSDT', state: 'resyncing', reason: 'adapter: sequence gap', ts: 3 });
+    const delays: number[] = [];
+    for (let k = 0; k < 4; k++) delays.push(t.timers.fire());
+    expect(t.asked).toEqual([]);
+    expect(delays).toEqual([0, RESYNC_ASK_FIRST_MS, RESYNC_ASK_FIRST_MS, RESYNC_ASK_FIRST_MS]);
+    t.venue.sink!.onMarketEvent(snapshot(200, 'resync'));
+    expect(t.timers.pending).toEqual([]);
+    await t.engine.stop('test');
+  });
+
   it('a resync the adapter announced is never asked for', async () => {
     const t = await engineWith();
     t.venue.sink!.onFeedStatus({ type: 'feed_status', exchange: 'v', symbol: 'BTCUSDT', state: 'resyncing', reason: 'gap', ts: 3 });
