@@ -41,6 +41,8 @@ export interface CoinbaseFillJson {
   product_id: string;
   liquidity_indicator?: 'MAKER' | 'TAKER' | 'UNKNOWN_LIQUIDITY_INDICATOR';
   size_in_quote?: boolean;
+  /** The order's side (BUY / SELL). */
+  side?: string;
 }
 interface CoinbaseAccountJson {
   currency: string;
@@ -246,6 +248,9 @@ export class CoinbaseOrderDriver implements PolledOrderDriver {
     const out: VenueFill = { tradeId: f.trade_id, venueOrderId: f.order_id, symbol: f.product_id, price: f.price, qty: f.size, fee: f.commission, feeAsset: i.quote, ts };
     if (f.liquidity_indicator === 'MAKER') out.liquidity = 'maker';
     else if (f.liquidity_indicator === 'TAKER') out.liquidity = 'taker';
+    // reconciliation reports a trade whose order can no longer be read by it (never guessed)
+    if (f.side === 'BUY') out.side = 'buy';
+    else if (f.side === 'SELL') out.side = 'sell';
     return out;
   }
 

@@ -36,7 +36,7 @@ function orderJson(extra: Partial<CoinbaseOrderJson> = {}): CoinbaseOrderJson {
 }
 
 function fillJson(extra: Partial<CoinbaseFillJson> = {}): CoinbaseFillJson {
-  return { entry_id: 'e1', trade_id: 't1', order_id: 'v1', trade_time: '2026-12-05T10:00:01Z', price: '64000', size: '0.004', commission: '1.28', product_id: 'BTC-USD', liquidity_indicator: 'MAKER', ...extra };
+  return { entry_id: 'e1', trade_id: 't1', order_id: 'v1', trade_time: '2026-12-05T10:00:01Z', price: '64000', size: '0.004', commission: '1.28', product_id: 'BTC-USD', liquidity_indicator: 'MAKER', side: 'BUY', ...extra };
 }
 
 async function started(opts: Partial<typeof DEFAULT_COINBASE_OPTIONS> = {}) {
@@ -246,7 +246,9 @@ describe('CoinbaseOrderDriver (scripted venue)', () => {
         : { fills: [fillJson({ trade_id: 't2', liquidity_indicator: 'TAKER' }), fillJson({ trade_id: 't3', liquidity_indicator: 'UNKNOWN_LIQUIDITY_INDICATOR' }), fillJson({ trade_id: 't-other', order_id: 'v2' })], cursor: '' };
     const fills = await driver.fetchFills({ venueOrderId: 'v1', symbol: 'BTC-USD', side: 'buy', type: 'limit', qty: '0.01', filledQty: '0.012', state: 'open', tif: 'GTC' });
     expect(fills.map((f) => [f.tradeId, f.liquidity])).toEqual([['t3', undefined], ['t2', 'taker'], ['t1', 'maker']]);
-    expect(fills[2]).toEqual({ tradeId: 't1', venueOrderId: 'v1', symbol: 'BTC-USD', price: '64000', qty: '0.004', fee: '1.28', feeAsset: 'USD', ts: Date.parse('2026-12-05T10:00:01Z'), liquidity: 'maker' });
+    expect(fills[2]).toEqual({ tradeId: 't1', venueOrderId: 'v1', symbol: 'BTC-USD', price: '64000', qty: '0.004', fee: '1.28', feeAsset: 'USD', ts: Date.parse('2026-12-05T10:00:01Z'), liquidity: 'maker', side: 'buy' });
+    // the side as the venue names it, or none: never guessed
+    expect(fills.map((f) => f.side)).toEqual(['buy', 'buy', 'buy']);
     expect(venue.calls[0]!.params).toEqual({ order_ids: ['v1'], limit: 250 });
     expect(venue.calls[1]!.params.cursor).toBe('c2');
 
@@ -264,6 +266,12 @@ describe('CoinbaseOrderDriver (scripted venue)', () => {
     expect((await driver.fetchFillsSince(['BTC-USD'], since)).map((f) => f.tradeId)).toEqual(['new']);
     expect((await driver.fetchFillsSince(['ETH-USD'], since)).map((f) => f.tradeId)).toEqual([]);
     expect(venue.calls[0]!.params).toMatchObject({ product_ids: ['BTC-USD'], start_sequence_timestamp: '2026-12-05T10:00:01.000Z' });
+  });
+
+  it("fetchFillsSince: each fill carries its order's side as the venue names it, none when it names none", async () => {
+    driver = await started();
+    venue.handlers.v3PrivateGetBrokerageOrdersHistoricalFills = () => ({ fills: [fillJson({ trade_id: 'b' }), fillJson({ trade_id: 's', side: 'SELL' }), fillJson({ trade_id: 'x', side: 'UNKNOWN_ORDER_SIDE' })] });
+    expect((await driver.fetchFillsSince(['BTC-USD'], 0)).map((f) => [f.tradeId, f.side])).toEqual([['b', 'buy'], ['s', 'sell'], ['x', undefined]]);
   });
 
   it('fetchOpenOrders: paged, only our symbols and known products', async () => {

@@ -409,6 +409,8 @@ export class KrakenOrderDriver implements PolledOrderDriver {
     // elsewhere without fciq may have paid in the base currency, which QueryTrades does not say
     const f: VenueFill = { tradeId, venueOrderId: t.ordertxid, symbol, price: t.price, qty: t.vol, fee: t.fee, feeAsset: i.quote, ts: Math.round(Number(t.time) * 1000) };
     if (typeof t.maker === 'boolean') f.liquidity = t.maker ? 'maker' : 'taker';
+    // reconciliation reports a trade whose order can no longer be read by it (never guessed)
+    if (t.type === 'buy' || t.type === 'sell') f.side = t.type;
     return f;
   }
 

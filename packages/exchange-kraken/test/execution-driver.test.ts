@@ -249,7 +249,7 @@ describe('KrakenOrderDriver (scripted venue)', () => {
     const fills = await driver.fetchFills(view({ tradeIds: ids, filledQty: '0.012' }));
     expect(venue.calls.filter((c) => c.fn === 'privatePostQueryTrades').map((c) => String(c.params!.txid).split(',').length)).toEqual([20, 1]);
     expect(fills.map((f) => [f.tradeId, f.liquidity])).toEqual([['T0', 'maker'], ['T1', 'taker'], ['T4', undefined]]);
-    expect(fills[0]).toEqual({ tradeId: 'T0', venueOrderId: 'O1', symbol: 'BTC/USD', price: '64000.0', qty: '0.004', fee: '1.0240', feeAsset: 'USD', ts: 1764928801500, liquidity: 'maker' });
+    expect(fills[0]).toEqual({ tradeId: 'T0', venueOrderId: 'O1', symbol: 'BTC/USD', price: '64000.0', qty: '0.004', fee: '1.0240', feeAsset: 'USD', ts: 1764928801500, liquidity: 'maker', side: 'buy' });
     // a trade of this order that maps to no instrument would never be booked: the read fails
     venue.handlers.privatePostQueryTrades = () => ok({ T0: trade(), T3: trade({ pair: 'XETHZUSD' }) });
     await expect(driver.fetchFills(view({ tradeIds: ['T0', 'T3'] }))).rejects.toThrow(/trade T3 of order O1 is on pair XETHZUSD/);
