@@ -271,7 +271,7 @@ describe('CoinbaseOrderDriver (scripted venue)', () => {
   it("fetchFillsSince: each fill carries its order's side as the venue names it, none when it names none", async () => {
     driver = await started();
     venue.handlers.v3PrivateGetBrokerageOrdersHistoricalFills = () => ({ fills: [fillJson({ trade_id: 'b' }), fillJson({ trade_id: 's', side: 'SELL' }), fillJson({ trade_id: 'x', side: 'UNKNOWN_ORDER_SIDE' })] });
-    expect((await driver.fetchFillsSince(['BTC-USD'], 0)).map((f) => [f.tradeId, f.side])).toEqual([['b', 'buy'], ['s', 'sell'], ['x', undefined]]);
+    expect((await driver.fetchFillsSince(['BTC-USD'], 0)).map((f) => [f.tradeId, f.side])).toEqual([['x', undefined], ['s', 'sell'], ['b', 'buy']]); // the venue lists newest first
   });
 
   it('fetchOpenOrders: paged, only our symbols and known products', async () => {
