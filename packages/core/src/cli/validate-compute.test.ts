@@ -143,4 +143,16 @@ describe('a [compute.<name>] setting only the backend can judge on this host', (
     expect(r.backend.name).toBe('js');
     expect(r.skipped).toContainEqual({ name: 'cpu-simd', reason: expect.stringMatching(/^init failed: /) });
   }, 60_000);
+
+  // Startup hands cpu-simd `[performance] simd_enabled` in its plugin config (prepare-plugins.ts
+  // computeBackendPlugin): with SIMD off, run forces the scalar kernels whatever `isa` says and
+  // starts. validate-config once created it with the isa alone and refused the deployment.
+  it(`the same isa with [performance] simd_enabled = false: run starts (scalar), so validate-config is valid`, async () => {
+    const file = config(`[compute]\nbackends = ["cpu-simd"]\n[compute.cpu-simd]\nisa = "${foreignIsa}"`, 'simd_enabled = false');
+    const r = await runStartup(file);
+    expect(r.backend.name).toBe('cpu-simd');
+    const v = await validate(file);
+    expect(v.lines.join('\n')).not.toMatch(/run` refuses to start/);
+    expect(v.code, v.lines.join('\n')).toBe(0);
+  }, 120_000);
 });

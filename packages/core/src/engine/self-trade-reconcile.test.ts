@@ -16,28 +16,13 @@ import type { ExecutionReport, Order } from '../domain/orders.js';
 import { JournalStore } from '../journal/store.js';
 import { silentLogger } from '../observability/logger.js';
 import { MetricsRegistry } from '../observability/metrics.js';
-import { Engine, type EngineTimers } from './engine.js';
+import { Engine } from './engine.js';
 import { attachJournal } from './rebuild.js';
-import { ScriptedVenue } from './test-venue.js';
+import { HandTimers, ScriptedVenue } from './test-venue.js';
 
 const BTC = defineInstrument({ exchange: 'v', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.001' });
 const snapshot: BookSnapshotEvent = { type: 'book_snapshot', exchange: 'v', symbol: 'BTCUSDT', ts: 1, recvTs: 1, seq: 1, reason: 'initial', bids: [{ price: 5_000_000, qty: 100_000 }], asks: [{ price: 5_000_100, qty: 100_000 }] };
 
-class HandTimers implements EngineTimers {
-  readonly pending: { fn: () => void; ms: number }[] = [];
-  setTimeout(fn: () => void, ms: number): unknown {
-    const t = { fn, ms };
-    this.pending.push(t);
-    return t;
-  }
-  clearTimeout(handle: unknown): void {
-    const at = this.pending.indexOf(handle as { fn: () => void; ms: number });
-    if (at >= 0) this.pending.splice(at, 1);
-  }
-  fire(): void {
-    this.pending.shift()!.fn();
-  }
-}
 const settle = async () => {
   for (let k = 0; k < 20; k++) await new Promise<void>((r) => setImmediate(r));
 };
