@@ -284,17 +284,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   });
   timer?.clear();
   stopListeningAll();
-  const s = engine.summary();
-  logger.info({ summary: s }, `stopped: ${s.events} events, ${s.signals} signals, ${s.orders} orders, ${s.fills} fills, equity ${s.equity}`);
-  // Positions outlive the process: say so, so nobody takes a stopped engine for a flat book.
-  const open = engine.portfolio.snapshot(engine.markHalfTicks).filter((p) => p.qty !== 0);
-  if (open.length > 0) {
-    logger.warn(
-      { openPositions: open },
-      `stopped with ${open.length} open position(s) still held at the venues: ${open.map((p) => `${p.exchange}:${p.symbol} ${p.quantity} (avg ${p.avgEntryPrice ?? '?'}, unrealized ${p.unrealizedPnl})`).join(', ')}; they are in the journal and restored at the next start`,
-    );
-  } else if (engine.restored) logger.info('stopped flat: no open positions');
-  else logger.warn('stopped before the journal was restored: positions and open orders are as the journal holds them, restored at the next start');
+  logStopReport(engine, logger);
   // The engine waited for the cancels and logged the count; orders working after a stop that
   // promised none are for the operator, not a clean exit (a supervisor alerts on the code).
   if (stopFailure !== undefined && fault === undefined) throw stopFailure;
@@ -313,4 +303,36 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     return STOPPED_WITH_OPEN_ORDERS;
   }
   return 0;
+}
+
+/**
+ * The last lines of a run: what it did, and the positions it leaves at the venues. Written in the
+ * state positions cannot be valued in too (the fail-safe HALT of a failed valuation): there the
+ * equity and unrealized PnL are n/a and the positions are listed by quantity, never lost to a throw.
+ */
+export function logStopReport(engine: Deployment['engine'], logger: Pick<ReturnType<typeof createLogger>, 'info' | 'warn'>): void {
+  const counts = (s: { events: number; signals: number; orders: number; fills: number }) => `${s.events} events, ${s.signals} signals, ${s.orders} orders, ${s.fills} fills`;
+  let valuationError: string | undefined;
+  try {
+    const s = engine.summary();
+    logger.info({ summary: s }, `stopped: ${counts(s)}, equity ${s.equity}`);
+  } catch (err) {
+    valuationError = err instanceof Error ? err.message : String(err);
+    const c = engine.activity;
+    logger.info({ summary: { ...c, equity: null, valuationError } }, `stopped: ${counts(c)}, equity n/a (positions cannot be valued: ${valuationError})`);
+  }
+  // Positions outlive the process: say so, so nobody takes a stopped engine for a flat book.
+  let open;
+  try {
+    open = engine.portfolio.snapshot(engine.markHalfTicks).filter((p) => p.qty !== 0);
+  } catch {
+    open = engine.portfolio.snapshot(() => undefined).filter((p) => p.qty !== 0).map((p) => ({ ...p, unrealizedPnl: 'n/a' }));
+  }
+  if (open.length > 0) {
+    logger.warn(
+      { openPositions: open },
+      `stopped with ${open.length} open position(s) still held at the venues: ${open.map((p) => `${p.exchange}:${p.symbol} ${p.quantity} (avg ${p.avgEntryPrice ?? '?'}, unrealized ${p.unrealizedPnl})`).join(', ')}; they are in the journal and restored at the next start`,
+    );
+  } else if (engine.restored) logger.info('stopped flat: no open positions');
+  else logger.warn('stopped before the journal was restored: positions and open orders are as the journal holds them, restored at the next start');
 }

@@ -1584,6 +1584,11 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     return this.portfolio.totals(this.markHalfTicks);
   }
 
+  /** What the run did so far, counts only: readable when positions cannot be valued (summary() then throws). */
+  get activity(): { events: number; signals: number; orders: number; rejected: number; fills: number } {
+    return { ...this.counts };
+  }
+
   summary(): RunSummary {
     const t = this.totals();
     return {
