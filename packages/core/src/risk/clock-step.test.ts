@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock, type Clock } from '../contracts/clock.js';
+import type { ComputeBackend, MonteCarloVaRArgs, MonteCarloVaRResult } from '../contracts/compute.js';
+import { jsBackendProvider } from '../compute/index.js';
 import type { RiskContext } from '../contracts/trading.js';
 import type { OrderIntent } from '../domain/orders.js';
 import { silentLogger } from '../observability/logger.js';
@@ -121,5 +123,130 @@ describe('the risk manager after the wall clock steps back', () => {
     clock.advance(-60_000); // ManualClock.set never goes back; advance does
     venue.sink!.onMarketEvent(snapshot(4_910_000, 4_910_100, 99)); // 9 % drawdown
     expect(engine.riskState.state, `${engine.riskState.reason} ${JSON.stringify(risk.status())}`).toBe('REDUCING');
+  });
+});
+
+describe('the risk manager timers across a wall-clock step back', () => {
+  /** One BTCUSDT book; the RiskManager handed the engine's clock (as `run` builds it) or not. */
+  async function rig(withClock: boolean, hang: { on: boolean }) {
+    const js = await jsBackendProvider.create({});
+    const backend: Pick<ComputeBackend, 'monteCarloVaR'> = {
+      monteCarloVaR: (args: MonteCarloVaRArgs) => (hang.on ? new Promise<MonteCarloVaRResult>(() => {}) : js.monteCarloVaR(args)),
+    };
+    const venue = new ScriptedVenue('v', [BTC]);
+    const clock = new HostClock();
+    const metrics = new MetricsRegistry({ processMetrics: false });
+    const risk = new RiskManager({
+      risk: { ...RISK, max_drawdown: 0.5 }, metrics, initialEquity: 100_000, timers: false, logger: silentLogger(), backend, ...(withClock ? { clock } : {}),
+      var: { method: 'montecarlo', budget: 1e12, sampleEveryMs: 1000, minObservations: 10, recomputeEveryMs: 5000, paths: 2000, seed: 3 },
+    });
+    const engine = new Engine({ clock, logger: silentLogger(), metrics, watchdog: false, risk, riskChecks: risk.checks, venues: [{ name: 'v', symbols: ['BTCUSDT'], marketData: venue, execution: venue }] });
+    await engine.start();
+    let seq = 10;
+    let k = 0;
+    /** One second of real time, then a book (which ticks the risk manager). */
+    const second = () => {
+      clock.elapse(1000);
+      const up = ((k++ * 7919) % 13) - 6;
+      venue.sink!.onMarketEvent(snapshot(5_000_000 + up * 10_000, 5_000_100 + up * 10_000, seq++));
+    };
+    const close = async () => {
+      await engine.stop('test');
+      await js.dispose();
+    };
+    return { venue, clock, risk, engine, second, close };
+  }
+
+  const lose = (r: Awaited<ReturnType<typeof rig>>) =>
+    r.venue.sink!.onFeedStatus({ type: 'feed_status', exchange: 'v', symbol: '', state: 'disconnected', reason: 'socket closed', ts: r.clock.now() });
+  const tickAfter = (r: Awaited<ReturnType<typeof rig>>, ms: number) => {
+    r.clock.elapse(ms);
+    r.risk.tick();
+  };
+
+  it('feed loss, with the engine clock: the 5 s grace is real time, a 1 h step back inside it changes nothing', async () => {
+    const r = await rig(true, { on: false });
+    try {
+      r.second();
+      lose(r);
+      tickAfter(r, 1000);
+      expect(r.engine.riskState.state).toBe('ACTIVE'); // within the grace
+      r.clock.stepWall(-3_600_000);
+      tickAfter(r, 3000);
+      expect(r.engine.riskState.state).toBe('ACTIVE');
+      tickAfter(r, 1000);
+      // was ACTIVE for the hour: the time out of sync was counted on the wall clock
+      expect(r.engine.riskState.state, r.engine.riskState.reason).toBe('REDUCING');
+      expect(r.engine.riskState.reason).toMatch(/^feed loss: v:BTCUSDT disconnected for 5000 ms/);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('feed loss, on wall time alone: a step back counts no time across it, and the grace runs on from it', async () => {
+    const r = await rig(false, { on: false });
+    try {
+      r.second();
+      lose(r);
+      tickAfter(r, 1000);
+      r.clock.stepWall(-3_600_000);
+      tickAfter(r, 0);
+      tickAfter(r, 4999);
+      expect(r.engine.riskState.state).toBe('ACTIVE');
+      tickAfter(r, 1);
+      expect(r.engine.riskState.state, r.engine.riskState.reason).toBe('REDUCING');
+      expect(r.engine.riskState.reason).toMatch(/^feed loss/);
+    } finally {
+      await r.close();
+    }
+  });
+
+  /** A position, a VaR, then a recompute that never answers (a lost device), `before` s before a 1 h step back. */
+  async function hungAcrossStep(withClock: boolean, before: number) {
+    const hang = { on: false };
+    const r = await rig(withClock, hang);
+    r.second();
+    const b = r.engine.books.get('v', 'BTCUSDT')!.book;
+    expect(r.engine.submit({ exchange: 'v', symbol: 'BTCUSDT', side: 'buy', type: 'limit', price: b.bestAsk()!, qty: 100, tif: 'GTC', source: 't' }).accepted).toBe(true);
+    const o = r.venue.submitted.at(-1)!;
+    r.venue.report(o, { kind: 'fill', lastPrice: o.price!, lastQty: 100, cumQty: 100, leavesQty: 0, tradeId: 't1' });
+    for (let i = 0; i < 20; i++) r.second();
+    await turn();
+    expect(await r.risk.recomputeVar()).toBeDefined();
+    hang.on = true;
+    void r.risk.recomputeVar(); // in flight from here on; the scheduled ones wait for it
+    for (let i = 0; i < before; i++) r.second();
+    await turn();
+    expect(r.risk.status().var).toMatchObject({ stale: false });
+    r.clock.stepWall(-3_600_000);
+    return r;
+  }
+  const turn = () => new Promise<void>((res) => setImmediate(res));
+
+  it('a hung VaR recompute, with the engine clock: overdue 15 s after it started in real time, a 1 h step back in between', async () => {
+    const r = await hungAcrossStep(true, 6);
+    try {
+      for (let i = 0; i < 8; i++) r.second();
+      expect(r.risk.status().var).toMatchObject({ stale: false }); // 14 s
+      r.second();
+      // was fresh (stale: false, ACTIVE) until the wall clock had made up the hour
+      expect(r.risk.status().var).toMatchObject({ stale: true, error: expect.stringMatching(/has not answered in 15000 ms \(limit 15000 ms\)/) });
+      expect(r.engine.riskState.state).toBe('REDUCING');
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('a hung VaR recompute, on wall time alone: overdue 15 s after the step back (no time counted across it), not an hour later', async () => {
+    const r = await hungAcrossStep(false, 6);
+    try {
+      for (let i = 0; i < 15; i++) r.second();
+      expect(r.risk.status().var).toMatchObject({ stale: false }); // 14 s since the step was seen
+      r.second();
+      expect(r.risk.status().var).toMatchObject({ stale: true });
+      expect(r.engine.riskState.state).toBe('REDUCING');
+    } finally {
+      await r.close();
+    }
   });
 });

@@ -78,7 +78,10 @@ export interface VaRScheduleOptions {
   horizon?: number;
   /** Marks are sampled every this many clock ms (default 60 000). */
   sampleEveryMs?: number;
-  /** Returns kept per instrument (default VAR_RETURN_WINDOW, 500). */
+  /**
+   * Sampling periods of returns kept per instrument (default VAR_RETURN_WINDOW, 500): the VaR is
+   * computed from those of the last `window` periods that have a return of every exposed instrument.
+   */
   window?: number;
   /** Fewer returns than this: no VaR yet (default 30). */
   minObservations?: number;
@@ -129,8 +132,10 @@ export interface RiskManagerOptions {
   /** Token bucket size per venue. */
   burst?: number;
   /**
-   * The engine's clock, for monotonic time: order_rate refills on its monoNs(), so a wall clock
-   * stepped back (NTP, a resumed VM) does not stop them. Without it the check runs on wall time.
+   * The engine's clock, for monotonic time: order_rate refills, the feed-loss grace and the
+   * overdue limit of a VaR recompute run on its monoNs(), so a wall clock stepped back (NTP, a
+   * resumed VM) does not stop them. Without it they run on wall time, and a step back counts no
+   * time across it (it neither stops them for the length of the step nor fires them early).
    */
   clock?: Pick<Clock, 'monoNs'>;
   var?: VaRScheduleOptions;
@@ -141,11 +146,27 @@ interface Trigger {
   reason: string;
 }
 
+/**
+ * One instrument's sampled marks, by sampling period (RiskManager.period): a return belongs to
+ * the period it ends in, so the returns of two instruments are paired by period, never by
+ * position in a list (one missed sample once shifted a market's whole history by a period
+ * against every other market's).
+ */
 interface VarSamples {
   /** The price grid `last` is in: a regrid starts the mark over (half-ticks of two grids give no return). */
   priceScale: Instrument['priceScale'];
+  /** The last mark sampled, and the period it was sampled in. */
   last: number;
-  returns: number[];
+  lastPeriod: number;
+  /**
+   * Ring over the last `window` periods, slot `period % window`: the one-period return ending in
+   * `period`, valid while `at[slot] === period`. A period without a sample, and the return that
+   * would span it, are gaps (no valid slot).
+   */
+  ret: Float64Array;
+  at: Float64Array;
+  /** Valid returns in the window. */
+  count: number;
 }
 
 const RANK: Record<RiskStateName, number> = { ACTIVE: 0, REDUCING: 1, HALTED: 2 };
@@ -160,7 +181,10 @@ export const VAR_OVERDUE_MIN_MS = 10_000;
 
 /** The VaR recompute in flight (at most one): when it started, on the engine's clock and in real time. */
 interface VarFlight {
+  /** Wall time (the `at` of the VaR it gives). */
   startedAt: number;
+  /** Monotonic ms (RiskManager.monoMs): what the overdue limit is measured on. */
+  startedMono: number;
   startedReal: number;
   /** Taken as failed: it had not answered in time (a result that still comes is applied). */
   overdue: boolean;
@@ -180,6 +204,7 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
   private engine: RiskEnginePort | undefined;
   private manual: Trigger = { state: 'ACTIVE', reason: 'start' };
   private lastEvalAt = Number.NEGATIVE_INFINITY;
+  /** Monotonic ms (monoMs) since a book that was synced is not. */
   private readonly unsyncedSince = new Map<BookRecord, number>();
   private readonly everSynced = new Set<BookRecord>();
   private readonly lastTrade = new Map<string, number>();
@@ -197,8 +222,12 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
    * later already has its market's history), and of a position's without one.
    */
   private readonly samples = new InstrumentMap<VarSamples>();
+  /** Sampling periods so far: sampleMarks() starts the next one. */
+  private period = 0;
   /** Most returns any instrument has: the VaR is in force (its warm-up over) once this reaches the returns a VaR needs. */
   private mostReturns = 0;
+  /** The exposed instruments' samples (reused: the coverage check runs on every evaluation). */
+  private readonly exposedScratch: VarSamples[] = [];
   private nextSampleAt = Number.NEGATIVE_INFINITY;
   private nextVarAt = Number.NEGATIVE_INFINITY;
   private varInFlight: VarFlight | undefined;
@@ -459,8 +488,10 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
     this.apply(triggers, now);
   }
 
-  private feedLoss(now: number): string | undefined {
+  private feedLoss(wallNow: number): string | undefined {
     const grace = this.opts.feedLossGraceMs ?? 5000;
+    // Monotonic: on wall time a feed lost just before a 1 h step back was no feed loss for the hour.
+    const now = this.monoMs(wallNow);
     let worst: string | undefined;
     for (const rec of this.engine!.books.all()) {
       if (rec.state === 'synced') {
@@ -470,7 +501,8 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
       }
       if (!this.everSynced.has(rec)) continue; // never had a feed: nothing was lost
       let since = this.unsyncedSince.get(rec);
-      if (since === undefined) {
+      if (since === undefined || now < since) {
+        // `now < since`: wall time stepped back (no clock given); the loss is timed from here
         since = now;
         this.unsyncedSince.set(rec, now);
       }
@@ -544,28 +576,38 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
   // ---- VaR ------------------------------------------------------------------------------------
 
   /**
-   * Appends one return per instrument from its current mark: every instrument with a book here
-   * whose mark is usable now (`mid`: its book synced; `last`: a trade seen), position or not, so
-   * a position opened later is covered by its market's history at once (sampling only positions
-   * left a new one out of the VaR for its first `minObservations` periods). A position on an
-   * instrument without a book here is sampled at its own mark. An instrument without a usable
-   * mark now gets no sample: its next return spans the gap (a stale mark's zero return would
-   * understate the risk).
+   * Starts the next sampling period and samples every instrument's current mark: every
+   * instrument with a book here whose mark is usable now (`mid`: its book synced; `last`: a
+   * trade seen), position or not, so a position opened later is covered by its market's history
+   * at once (sampling only positions left a new one out of the VaR for its first
+   * `minObservations` periods). A position on an instrument without a book here is sampled at its
+   * own mark. An instrument without a usable mark now gets no sample, and neither this period nor
+   * the next has a return of it (a stale mark's zero return would understate the risk; the
+   * return spanning the gap is not a one-period return). The VaR is computed from the periods
+   * every exposed instrument has a return for.
    */
   sampleMarks(): void {
     const e = this.engine;
     if (!e) return;
+    const p = ++this.period;
+    const W = this.varOpts.window;
+    const slot = p % W;
+    // the window moves on: the return of period p - W leaves it, sampled or not
+    for (const s of this.samples.values()) {
+      if (s.at[slot] === p - W) s.count--;
+      s.at[slot] = -1;
+    }
     for (const rec of e.books.all()) {
       const { exchange, symbol } = rec.book;
       const i = e.instrument(exchange, symbol);
       if (i === undefined) continue;
       const m = this.opts.mark === 'last' ? this.lastTradeHalfTicks(exchange, symbol) : midHalfTicks(rec.book);
-      this.sampleMark(i, m);
+      this.sampleMark(i, m, p);
     }
-    for (const p of e.portfolio.all()) {
-      const i = p.instrument;
-      if (p.qty === 0 || e.books.get(i.exchange, i.symbol) !== undefined) continue;
-      this.sampleMark(i, this.markHalfTicks(p));
+    for (const pos of e.portfolio.all()) {
+      const i = pos.instrument;
+      if (pos.qty === 0 || e.books.get(i.exchange, i.symbol) !== undefined) continue;
+      this.sampleMark(i, this.markHalfTicks(pos), p);
     }
   }
 
@@ -574,22 +616,28 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
     return t === undefined ? undefined : 2 * t;
   }
 
-  private sampleMark(i: Instrument, m: number | undefined): void {
+  private sampleMark(i: Instrument, m: number | undefined, p: number): void {
     if (m === undefined || !(m > 0) || !Number.isFinite(m)) return;
     const s = this.samples.get(i.exchange, i.symbol);
     if (s === undefined) {
-      this.samples.set(i.exchange, i.symbol, { priceScale: i.priceScale, last: m, returns: [] });
+      const W = this.varOpts.window;
+      this.samples.set(i.exchange, i.symbol, { priceScale: i.priceScale, last: m, lastPeriod: p, ret: new Float64Array(W), at: new Float64Array(W).fill(-1), count: 0 });
       return;
     }
+    const consecutive = s.lastPeriod === p - 1;
+    const prev = s.last;
+    s.last = m;
+    s.lastPeriod = p;
     if (s.priceScale.mantissa !== i.priceScale.mantissa || s.priceScale.exponent !== i.priceScale.exponent) {
       s.priceScale = i.priceScale;
-      s.last = m;
       return;
     }
-    s.returns.push(m / s.last - 1);
-    if (s.returns.length > this.varOpts.window) s.returns.shift();
-    s.last = m;
-    if (s.returns.length > this.mostReturns) this.mostReturns = s.returns.length;
+    if (!consecutive) return;
+    const slot = p % this.varOpts.window;
+    s.ret[slot] = m / prev - 1;
+    s.at[slot] = p;
+    s.count++;
+    if (s.count > this.mostReturns) this.mostReturns = s.count;
   }
 
   /** Returns a VaR needs: an H-period VaR needs H periods (historical: one H-period scenario at least). */
@@ -599,18 +647,57 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
 
   /**
    * Exposed positions with fewer sampled returns than a VaR needs, as `v:ETHUSDT (12 of 30
-   * returns)`. Allocates nothing while every position is covered (it runs on every evaluation).
+   * returns)`; where each has enough but fewer periods have a return of every one of them (their
+   * gaps fall in different periods), those periods are what the VaR has:
+   * `v:BTCUSDT, v:ETHUSDT (12 of 30 returns in the same periods)`. Allocates nothing while every
+   * position is covered (it runs on every evaluation).
    */
   private uncoveredExposure(): string[] | undefined {
     const needed = this.varReturnsNeeded;
     let out: string[] | undefined;
+    const exposed = this.exposedScratch;
+    exposed.length = 0;
     for (const p of this.engine!.portfolio.all()) {
       if (p.qty === 0) continue;
       const i = p.instrument;
-      const have = this.samples.get(i.exchange, i.symbol)?.returns.length ?? 0;
+      const s = this.samples.get(i.exchange, i.symbol);
+      const have = s?.count ?? 0;
       if (have < needed) (out ??= []).push(`${i.exchange}:${i.symbol} (${have} of ${needed} returns)`);
+      else exposed.push(s!);
     }
-    return out;
+    if (out !== undefined || exposed.length < 2) {
+      exposed.length = 0;
+      return out;
+    }
+    const common = this.commonPeriods(exposed, undefined);
+    exposed.length = 0;
+    if (common >= needed) return undefined;
+    const names: string[] = [];
+    for (const p of this.engine!.portfolio.all()) if (p.qty !== 0) names.push(`${p.instrument.exchange}:${p.instrument.symbol}`);
+    return [`${names.join(', ')} (${common} of ${needed} returns in the same periods)`];
+  }
+
+  /**
+   * The periods of the window, oldest first, with a return of every one of `series`: their
+   * count, and with `rows` each such period's returns (one column per series) pushed onto it.
+   */
+  private commonPeriods(series: readonly VarSamples[], rows: number[][] | undefined): number {
+    const W = this.varOpts.window;
+    let n = 0;
+    for (let q = Math.max(1, this.period - W + 1); q <= this.period; q++) {
+      const slot = q % W;
+      let all = true;
+      for (const s of series) {
+        if (s.at[slot] !== q) {
+          all = false;
+          break;
+        }
+      }
+      if (!all) continue;
+      n++;
+      if (rows !== undefined) rows.push(series.map((s) => s.ret[slot]!));
+    }
+    return n;
   }
 
   /**
@@ -622,7 +709,7 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
     if (!this.engine || this.varInFlight) return this.lastVar;
     const names: string[] = [];
     const weights: number[] = [];
-    const series: number[][] = [];
+    const series: VarSamples[] = [];
     const o = this.varOpts;
     // A VaR of part of the positions is not shown as the VaR: a new position left out of it
     // once escaped the VaR limit unseen, its VaR reading small and fresh. No figure instead;
@@ -644,17 +731,19 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
       const qty = p.qty * Number(i.qtyScale.mantissa) * 10 ** -i.qtyScale.exponent;
       names.push(`${i.exchange}:${i.symbol}`);
       weights.push(price * qty);
-      series.push(s.returns);
+      series.push(s);
     }
     if (names.length === 0) {
       // nothing exposed: no VaR to compute, and an earlier failure no longer holds anything back
       this.noVar(undefined);
       return undefined;
     }
-    const T = Math.min(...series.map((s) => s.length));
+    // the same periods for every instrument: rows are periods, never positions in a list
     const rows: number[][] = [];
-    for (let t = 0; t < T; t++) rows.push(series.map((s) => s[s.length - T + t]));
-    const flight: VarFlight = { startedAt: this.engine.now, startedReal: this.realNow(), overdue: false };
+    this.commonPeriods(series, rows);
+    const startedAt = this.engine.now;
+    const startedMono = this.monoMs(startedAt);
+    const flight: VarFlight = { startedAt, startedMono, startedReal: this.realNow(startedMono), overdue: false };
     this.varInFlight = flight;
     try {
       const r = await computeVaR(o.method, rows, weights, this.opts.risk.var_confidence, { horizon: o.horizon, backend: this.opts.backend, paths: o.paths, seed: o.seed });
@@ -664,7 +753,7 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
       this.varUnavailable = undefined;
       if (flight.overdue) {
         // a late answer clears the failure; the positions may have moved since: recompute at the next tick
-        this.opts.logger?.warn({ startedAt: flight.startedAt }, `VaR recompute answered ${this.engine.now - flight.startedAt} ms after it started (overdue); recomputing`);
+        this.opts.logger?.warn({ startedAt: flight.startedAt }, `VaR recompute answered ${this.monoMs(this.engine.now) - flight.startedMono} ms after it started (overdue); recomputing`);
         this.nextVarAt = this.engine.now;
       }
       this.evaluate();
@@ -702,8 +791,19 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
     }
   }
 
-  private realNow(): number {
-    return this.opts.realTimeMs?.() ?? this.engine!.now;
+  /**
+   * Monotonic ms for the timers (the feed-loss grace, the VaR overdue limit): the clock's
+   * monoNs() in whole ms, rounded as OrderRateCheck does (ManualClock's gives back its exact ms),
+   * else `wallNow`; a caller without a clock clamps what it stored to a `wallNow` below it.
+   */
+  private monoMs(wallNow: number): number {
+    const c = this.opts.clock;
+    return c === undefined ? wallNow : Number((c.monoNs() + 500_000n) / 1_000_000n);
+  }
+
+  /** Real time for the overdue limit (replay's clock is virtual): realTimeMs, else `mono`. */
+  private realNow(mono: number): number {
+    return this.opts.realTimeMs?.() ?? mono;
   }
 
   /**
@@ -716,10 +816,16 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
     const f = this.varInFlight;
     if (f === undefined || f.overdue) return;
     const limit = Math.max(VAR_OVERDUE_PERIODS * this.varOpts.recomputeEveryMs, VAR_OVERDUE_MIN_MS);
-    if (now - f.startedAt < limit || this.realNow() - f.startedReal < limit) return;
+    // Monotonic: on wall time alone a recompute hung around a 1 h step back was not overdue for
+    // the hour, the last VaR shown fresh meanwhile. Without a clock a step back restarts the count.
+    const mono = this.monoMs(now);
+    if (mono < f.startedMono) f.startedMono = mono;
+    const real = this.realNow(mono);
+    if (real < f.startedReal) f.startedReal = real;
+    if (mono - f.startedMono < limit || real - f.startedReal < limit) return;
     f.overdue = true;
     if (this.varError === undefined) this.varFailedAt = now;
-    this.varError = `the recompute started at ${f.startedAt} has not answered in ${now - f.startedAt} ms (limit ${limit} ms): the compute backend may be hung`;
+    this.varError = `the recompute started at ${f.startedAt} has not answered in ${mono - f.startedMono} ms (limit ${limit} ms): the compute backend may be hung`;
     this.opts.metrics?.errors.labels('risk:var').inc();
     this.opts.logger?.warn({ startedAt: f.startedAt }, `VaR ${this.varError}; REDUCING until a recompute succeeds`);
   }
