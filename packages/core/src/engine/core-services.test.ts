@@ -98,3 +98,30 @@ describe('core services: the journal of a run that lost its last records', () =>
     ]);
   });
 });
+
+describe('core services: the journal of an earlier version whose final commit failed', () => {
+  it('says the journal holds no HALT for that run, not that this one starts HALTED by the journal', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'cwts-core-services-old-unclean-'));
+    const path = join(dataDir, 'jw.db');
+    const before = JournalStore.open(path, { onError: () => {} });
+    before.append({ t: 'order', order: order(1), ts: 1 });
+    before.close();
+    // what an earlier version's close() left when its final commit failed: the end stamp with
+    // clean_exit = 0, and no HALT
+    const db = new Database(path);
+    db.prepare('UPDATE runs SET clean_exit = 0').run();
+    db.close();
+    const { config } = parseConfig(CONFIG, {}, 'jw.toml');
+    const warnings: string[] = [];
+    const logger = { ...silentLogger(), warn: (_o: unknown, msg?: string) => void warnings.push(String(msg)) } as unknown as ReturnType<typeof silentLogger>;
+    const root = CwtsContainer.createRoot();
+    registerCoreServices(root, { config, clock: new ManualClock(), logger, metrics: new MetricsRegistry({ processMetrics: false }), timers: false, journal: true, dataDir, onJournalError: () => {}, journalCommitTimeoutMs: 300 });
+    const journal = root.resolve(SERVICE_TOKENS.Journal) as JournalStore;
+    expect(journal.load().lastRisk).toBeUndefined();
+    journal.close();
+    expect(warnings.filter((w) => /previous run/.test(w))).toEqual([
+      expect.stringMatching(/shut down with its last records not journaled \(its final commit failed\); .*; the journal holds no HALT for it \(written by an earlier version\)/),
+    ]);
+    expect(warnings.some((w) => /starts HALTED by the journal/.test(w))).toBe(false);
+  });
+});

@@ -111,11 +111,18 @@ function openJournal(cfg: CwtsConfig, dataDir: string | undefined, logger: Logge
   if (journal.opened.uncleanPrevious) {
     const r = journal.opened.uncleanPrevious;
     const run = `journal ${path}: the previous run (pid ${r.pid}, started ${new Date(r.startedAt).toISOString()})`;
+    // From the HALT itself, which the restore latches: an earlier version stamped a failed final
+    // commit the same way (clean_exit = 0) without writing one.
+    const last = journal.opened.lastRisk;
+    const halted = last?.to === 'HALTED' && last.who === 'journal';
+    const lost = `${run} shut down with its last records not journaled (its final commit failed); everything it committed is restored, reconciliation with the venues recovers their fills`;
     logger.warn(
       { previousRun: r },
       r.endedAt !== undefined
-        ? // it stopped, but its final commit failed: its close journaled a HALT (store.ts close())
-          `${run} shut down with its last records not journaled (its final commit failed); everything it committed is restored, reconciliation with the venues recovers their fills, and it starts HALTED by the journal until \`cwts-ultra risk resume\``
+        ? halted
+          ? // its close journaled a HALT (store.ts close())
+            `${lost}, and it starts HALTED by the journal until \`cwts-ultra risk resume\``
+          : `${lost}; the journal holds no HALT for it (written by an earlier version): once reconciliation has run, compare /status with the venues before trading on`
         : `${run} did not shut down cleanly; everything it committed is restored, anything still queued (up to ${cfg.journal.fsync === 'always' ? '0' : cfg.journal.batch_ms} ms of activity) was lost, and reconciliation with the venues recovers their fills`,
     );
   }

@@ -9,7 +9,7 @@ import type { RestoreSummary } from './restart-report.js';
 import { commonToDecimal } from '../risk/portfolio.js';
 import { convertCeil, convertExact, convertFloor, describeGrid, GRID_HISTORY_SCOPE, sameGrid, scaleRatio, type ScaleRatio } from '../risk/grid.js';
 import { fillProblem } from './order-manager.js';
-import { bookedTradeKeys, tradesFrom, unidentifiedFillKey } from './reconcile.js';
+import { adoptedFillKey, bookedTradeKeys, isMadeUpAdoptedId, tradesFrom, unidentifiedFillKey } from './reconcile.js';
 
 /**
  * One earlier definition of an instrument in the journal's grid history (GRID_HISTORY_SCOPE;
@@ -106,7 +106,7 @@ interface UnidentifiedFill {
 
 /**
  * The journaled fills without a trade id at or after the watermark, counted per venue by
- * `unidentifiedFillKey` in the instrument's current definition (`current`): reconciliation
+ * `unidentifiedFillKey` (`adoptedFillKey` for an order adopted under a made-up id) in the instrument's current definition (`current`): reconciliation
  * matches the venue's answer, parsed in the current ticks and lots, against these keys. A key
  * built from the journaled ticks once missed the same fill answered after a tick change, and it
  * was booked a second time. A fill whose price or quantity has no exact place on the current
@@ -116,15 +116,16 @@ interface UnidentifiedFill {
 function unidentifiedFillKeys(fills: readonly UnidentifiedFill[], current: (exchange: string, symbol: string) => Instrument | undefined): Record<string, Map<string, number>> {
   const out: Record<string, Map<string, number>> = {};
   for (const { report, instrument } of fills) {
-    let keyed: Pick<ExecutionReport, 'clientOrderId' | 'lastPrice' | 'lastQty'> = report;
+    let keyed: ExecutionReport = report;
     const to = current(report.exchange, report.symbol);
     if (instrument !== undefined && to !== undefined && !sameGrid(instrument, to)) {
       const price = convertExact(BigInt(report.lastPrice), scaleRatio(instrument.priceScale, to.priceScale));
       const qty = convertExact(BigInt(report.lastQty), scaleRatio(instrument.qtyScale, to.qtyScale));
-      if (price !== undefined && qty !== undefined) keyed = { clientOrderId: report.clientOrderId, lastPrice: Number(price), lastQty: Number(qty) };
+      if (price !== undefined && qty !== undefined) keyed = { ...report, lastPrice: Number(price), lastQty: Number(qty) };
     }
     const m = (out[report.exchange] ??= new Map());
-    const key = unidentifiedFillKey(keyed);
+    // an order adopted under a made-up id: the venue answers its trade again without any id
+    const key = isMadeUpAdoptedId(report.exchange, report.clientOrderId) ? adoptedFillKey(keyed) : unidentifiedFillKey(keyed);
     m.set(key, (m.get(key) ?? 0) + 1);
   }
   return out;

@@ -91,8 +91,9 @@ export interface ReconcileOptions {
   journaledTrades?: Record<string, ReadonlySet<string>>;
   /**
    * Journaled fills at or after `lastFillTs` that carry no trade id, per venue, counted by
-   * `unidentifiedFillKey` (order, price, quantity): `tradesSince` answers them again and nothing
-   * else tells them from a new fill, so each one matched is taken as booked, once.
+   * `unidentifiedFillKey` (order, price, quantity), or by `adoptedFillKey` for those of an order
+   * adopted under a made-up id: `tradesSince` answers them again and nothing else tells them from
+   * a new fill, so each one matched is taken as booked, once.
    */
   journaledUnidentifiedFills?: Record<string, ReadonlyMap<string, number>>;
   /**
@@ -188,6 +189,27 @@ function isBookedTrade(booked: ReadonlySet<string> | undefined, t: ExecutionRepo
 
 /** The key of a fill without a trade id (journaledUnidentifiedFills). */
 export const unidentifiedFillKey = (r: Pick<ExecutionReport, 'clientOrderId' | 'lastPrice' | 'lastQty'>): string => `${r.clientOrderId}\u0000${r.lastPrice}\u0000${r.lastQty}`;
+
+/** Whether a venue trade names a client id (exchange-ccxt leaves it out for an order the venue has none for). */
+const hasClientId = (t: Pick<ExecutionReport, 'clientOrderId'>): boolean => typeof t.clientOrderId === 'string' && t.clientOrderId !== '';
+
+/**
+ * Whether `id` is one adoptedId made up (now `adopted-<venue>-<symbol>-<side>-…`, before
+ * 2bf09b1 `adopted-<venue>-…`): the venue never reports it, so a fill journaled under it is
+ * found again by what the trade itself says (adoptedFillKey), not by that id.
+ */
+export const isMadeUpAdoptedId = (exchange: string, id: unknown): boolean => typeof id === 'string' && id.startsWith(`adopted-${exchange}-`);
+
+/**
+ * The key of a fill without a trade id that was adopted without a client id (isMadeUpAdoptedId),
+ * counted in journaledUnidentifiedFills beside unidentifiedFillKey: what the venue says of the
+ * trade when it answers it again with neither id: symbol, side, venue order id (empty where none
+ * is given), price, quantity and venue time. Keyed by the made-up id, which that answer cannot
+ * name, such a fill was adopted again at every start. The leading NUL and letter never begin an
+ * unidentifiedFillKey of a client id, whose price field is a number.
+ */
+export const adoptedFillKey = (r: Pick<ExecutionReport, 'symbol' | 'side' | 'venueOrderId' | 'lastPrice' | 'lastQty' | 'ts'>): string =>
+  `\u0000a\u0000${String(r.symbol)}\u0000${String(r.side)}\u0000${typeof r.venueOrderId === 'string' ? r.venueOrderId : ''}\u0000${r.lastPrice}\u0000${r.lastQty}\u0000${r.ts}`;
 
 /**
  * Reconciliation at start (the NautilusTrader model: order, fill and position status reports),
@@ -424,7 +446,9 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
           // at any time from `since` on: a fill booked while the venue was not reconciled is
           // later than the watermark (journal/store.ts, tradesWatermarks) and answered again
           if (t.tradeId === undefined) {
-            const key = unidentifiedFillKey(t);
+            // with no client id either, it can only be a fill adopted under a made-up id: matched
+            // by what the trade says (two alike trades are two: each journaled fill matches once)
+            const key = hasClientId(t) ? unidentifiedFillKey(t) : adoptedFillKey(t);
             const n = unidentified.get(key) ?? 0;
             if (n > 0) {
               unidentified.set(key, n - 1);
@@ -690,7 +714,7 @@ type Adoption = { kind: 'booked'; id: string } | { kind: 'duplicate'; id: string
  * or instrument than an order held under the id) is found before anything is journaled.
  */
 function adoptTrade(engine: ReconcileEnginePort, t: ExecutionReport, ids: AdoptedIds): Adoption {
-  const id = typeof t.clientOrderId === 'string' && t.clientOrderId !== '' ? t.clientOrderId : adoptedId(engine, t, ids);
+  const id = hasClientId(t) ? t.clientOrderId : adoptedId(engine, t, ids);
   const report: ExecutionReport = { ...t, clientOrderId: id };
   const held = engine.orders.get(id);
   if (held !== undefined && typeof t.tradeId === 'string' && engine.orders.hasTrade(id, t.tradeId)) return { kind: 'duplicate', id };

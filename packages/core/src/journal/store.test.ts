@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -504,7 +504,7 @@ describe('JournalStore writer thread', () => {
 describe('journal file removed or replaced under the running engine', () => {
   const LOST = /journal file removed or replaced under the running engine \(it was (removed|replaced by another file)\)/;
 
-  it('removed: the next commit fails (halts) instead of succeeding into the unlinked file; close saves what the run wrote for a restore', () => {
+  it('removed: the next commit fails (halts) instead of succeeding into the unlinked file; close writes what the run wrote back at the path, HALT included', () => {
     const dir = tmp();
     const path = join(dir, 'data', 'j.db');
     const errors: string[] = [];
@@ -519,23 +519,66 @@ describe('journal file removed or replaced under the running engine', () => {
     // Every later barrier fails too, with nothing new to commit: no flush reads as success again.
     expect(() => s.flush()).toThrow(LOST);
     s.close();
-    const rescued = join(dir, 'data', 'j.db.rescued-2026-01-02T00-00-00-000Z');
-    expect(errors.at(-1)).toBe(`journal ${path}: its file was removed while this run wrote it; what the run wrote is saved as ${rescued}: restore it before the next start (\`cwts-ultra journal restore --from ${rescued}\`), which would otherwise open what is at the path now`);
-    // Nothing at the path: the next start would open an empty journal. The saved one restores the run.
-    expect(existsSync(path)).toBe(false);
-    restoreJournal(rescued, path);
+    expect(errors.at(-1)).toBe(`journal ${path}: its file was removed while this run wrote it; what the run wrote is written back at the path, and the next start restores the run from it HALTED by the journal (its last records were lost) until \`cwts-ultra risk resume\``);
+    // Nothing left beside it: the journal at the path is the run's.
+    expect(readdirSync(join(dir, 'data')).filter((f) => f.includes('.rescued-'))).toEqual([]);
+    // The supervisor's restart: the run and its HALT, not an empty journal with ids from cw-1.
     const next = JournalStore.open(path);
     const c = next.load();
     expect(c.events.filter((e) => e.t === 'order').map((e) => (e.t === 'order' ? e.order.clientOrderId : ''))).toEqual(['cw-1', 'cw-2', 'cw-3', 'cw-4', 'cw-5']);
-    expect(c.reservedClientIds).toBeGreaterThan(1000);
+    expect(c.reservedClientIds).toBe(1000);
+    expect(c.lastRisk).toMatchObject({ to: 'HALTED', who: 'journal' });
+    expect(next.opened.uncleanPrevious).toMatchObject({ runId: s.runId, cleanExit: false });
     next.close();
   });
 
-  it('replaced by another file (a restore or a copy put over it): fails the commit under `always`, so the order is not sent', () => {
+  it('the file alone removed (its directory, -wal and -shm names kept): written back at the path all the same', () => {
+    const dir = tmp();
+    const path = join(dir, 'j.db');
+    const s = JournalStore.open(path, { fsync: 'batch', batchMs: 60_000, onError: () => {} });
+    s.append({ t: 'order', order: order(1), ts: 1 });
+    s.flush();
+    rmSync(path);
+    s.append({ t: 'order', order: order(2), ts: 2 });
+    expect(() => s.flush()).toThrow(LOST);
+    s.close();
+    const next = JournalStore.open(path);
+    expect(next.load().events.filter((e) => e.t === 'order')).toHaveLength(2);
+    next.close();
+  });
+
+  it('the start after a journal removed and saved only beside the path (not put back) refuses to open an empty journal', () => {
+    const dir = tmp();
+    const path = join(dir, 'j.db');
+    const s = JournalStore.open(path, { fsync: 'batch', batchMs: 60_000, now: () => Date.UTC(2026, 0, 2), onError: () => {} });
+    s.append({ t: 'order', order: order(1), ts: 1 });
+    s.flush();
+    s.close();
+    // what a shutdown that could not put the journal back (or a crash just after saving it) leaves
+    const rescued = join(dir, 'j.db.rescued-2026-01-02T00-00-00-000Z');
+    renameSync(path, rescued);
+    let refused: unknown;
+    try {
+      JournalStore.open(path).close();
+    } catch (err) {
+      refused = err;
+    }
+    expect(refused).toBeInstanceOf(JournalError);
+    expect((refused as Error).message).toContain(`${rescued} beside it holds a run this journal does not`);
+    expect((refused as Error).message).toContain(`\`cwts-ultra journal restore --from ${rescued}\``);
+    // nothing was created at the path
+    expect(existsSync(path)).toBe(false);
+    restoreJournal(rescued, path);
+    const next = JournalStore.open(path);
+    expect(next.load().events.filter((e) => e.t === 'order')).toHaveLength(1);
+    next.close();
+  });
+
+  it('replaced by another file (a restore or a copy put over it): fails the commit under `always`, so the order is not sent; the next open refuses the file put there until the saved journal is restored or moved away', () => {
     const dir = tmp();
     const path = join(dir, 'j.db');
     const errors: string[] = [];
-    const s = JournalStore.open(path, { fsync: 'always', onError: (e) => errors.push(e.message) });
+    const s = JournalStore.open(path, { fsync: 'always', now: () => Date.UTC(2026, 0, 2), onError: (e) => errors.push(e.message) });
     expect(s.append({ t: 'order', order: order(1), ts: 1 })).toBe(true);
     writeFileSync(join(dir, 'other.db'), '');
     renameSync(join(dir, 'other.db'), path);
@@ -545,7 +588,32 @@ describe('journal file removed or replaced under the running engine', () => {
     s.close();
     // The file put there is left alone; the run's journal is saved beside it.
     expect(statSync(path).size).toBe(0);
-    expect(readdirSync(dir).filter((f) => f.startsWith('j.db.rescued-'))).toHaveLength(1);
+    const rescued = join(dir, 'j.db.rescued-2026-01-02T00-00-00-000Z');
+    expect(readdirSync(dir).filter((f) => f.startsWith('j.db.rescued-'))).toEqual([basename(rescued)]);
+    expect(errors.at(-1)).toBe(`journal ${path}: its file was replaced by another file while this run wrote it; what the run wrote is saved as ${rescued}: restore it before the next start (\`cwts-ultra journal restore --from ${rescued}\`); the next start refuses the journal at the path until then (or until ${rescued} is moved away)`);
+    expect(() => JournalStore.open(path).close()).toThrow(/beside it holds a run this journal does not/);
+    expect(statSync(path).size).toBe(0);
+    // once restored from it, the journal holds its run: the open goes ahead (the file stays)
+    restoreJournal(rescued, path);
+    const next = JournalStore.open(path);
+    // cw-2 was refused (not sent) but committed into the file as it was: reconciliation closes it
+    expect(next.load().events.filter((e) => e.t === 'order').map((e) => (e.t === 'order' ? e.order.clientOrderId : ''))).toEqual(['cw-1', 'cw-2']);
+    next.close();
+    expect(existsSync(rescued)).toBe(true);
+    // moved away instead: the journal at the path is the operator's choice
+    const other = join(tmp(), 'j.db');
+    const again = JournalStore.open(other);
+    again.close();
+    renameSync(rescued, `${other}.elsewhere`);
+    JournalStore.open(path).close();
+  });
+
+  it('a saved journal that cannot be read refuses the open too: it may be the only record of a run', () => {
+    const dir = tmp();
+    const path = join(dir, 'j.db');
+    JournalStore.open(path).close();
+    writeFileSync(join(dir, 'j.db.rescued-2026-01-02T00-00-00-000Z'), 'not a database, but long enough to be read as one: '.repeat(100));
+    expect(() => JournalStore.open(path).close()).toThrow(/j\.db\.rescued-2026-01-02T00-00-00-000Z beside it cannot be read/);
   });
 
   it('noticed while idle too (no commit): reported before the next order, not after it', async () => {

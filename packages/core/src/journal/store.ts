@@ -17,6 +17,7 @@ import { maxSeq, type QueuedRecord } from './writer.js';
 import { threadCpuClock } from './thread-cpu.js';
 import { TRADES_WATERMARK_SCOPE, type TradesWatermark } from './trades-watermark.js';
 import { fileChange, fileIdOf } from './file-id.js';
+import { putBack, refuseUnrestoredRescue, rescuedBeside, rescuedPath } from './rescued.js';
 import type { FileId } from './writer-protocol.js';
 import { WriterThread, type WriterStats } from './writer-thread.js';
 
@@ -129,9 +130,16 @@ export interface OpenReport {
   /**
    * The previous run did not close the journal (killed, crashed, power loss: no end stamp), or
    * closed it with records lost (its final commit failed, or its writer thread had died:
-   * `cleanExit` false with an end stamp; that run also left a HALT, see close()).
+   * `cleanExit` false with an end stamp; that run also left a HALT, see close(), unless an
+   * earlier version wrote it: those stamped `clean_exit = 0` and wrote no HALT).
    */
   uncleanPrevious?: RunRecord;
+  /**
+   * The journal's latest risk transition when it was opened (what the restore latches): the
+   * caller words a start HALTED by the journal from it (`who = 'journal'`), not from the end
+   * stamp, which an earlier version wrote without a HALT.
+   */
+  lastRisk?: { to: RiskStateName; who: string };
   /** A lock left by a dead process on this host, taken over. */
   staleLock?: JournalOwner & { startedAt: number };
 }
@@ -225,6 +233,11 @@ export class JournalStore implements Journal {
       throw new JournalError('PATH', path, `cannot create its directory ${dirname(path)}: ${describeFsError(err)}`);
     }
     if (isDirectory(path)) throw new JournalError('PATH', path, 'is a directory; [journal] path names the database file (e.g. cwts.db)');
+    // A run whose file was replaced under it (or removed, and not put back) saved its journal
+    // beside the path (close, rescue): not restored, this start would trade without that run.
+    // Read-only, before anything is written at the path: a refused open leaves it as it was.
+    const rescued = rescuedBeside(path);
+    if (rescued.length > 0) refuseUnrestoredRescue(path, rescued);
     let db: Db;
     try {
       db = new Database(path);
@@ -509,12 +522,13 @@ export class JournalStore implements Journal {
     } catch {
       // A reader (an export) may hold the WAL; the next open checkpoints.
     }
-    if (gone !== undefined) this.rescue(now, gone);
+    const saved = gone !== undefined ? this.rescue(now, gone) : undefined;
     try {
       this.db.close();
     } catch (err) {
       this.report(new JournalError('WRITE', this.path, `cannot close: ${describeFsError(err)}`));
     }
+    if (gone !== undefined) this.reportRescue(gone, saved, !r.ok);
   }
 
   /**
@@ -536,18 +550,45 @@ export class JournalStore implements Journal {
    * The journal's path no longer names the file this run wrote (removed, or another file put
    * there): everything this run committed is only in that file, which this connection still
    * holds open and which goes when it closes. Saved beside the path (its directory made again if
-   * it was removed) for `cwts-ultra journal restore --from`: the next start would otherwise open
-   * an empty or foreign journal (no positions, no open orders, client ids again from cw-1).
+   * it was removed) as `<path>.rescued-<time>`; reportRescue puts it back at the path or says
+   * what to do. The copy is complete before anything names it a journal (VACUUM INTO).
    */
-  private rescue(now: number, why: string): void {
-    const to = `${this.path}.rescued-${new Date(now).toISOString().replace(/[:.]/g, '-')}`;
+  private rescue(now: number, why: string): { file: string } | { error: string } {
+    const to = rescuedPath(this.path, now);
     try {
       mkdirSync(dirname(to), { recursive: true });
       this.db.prepare('VACUUM INTO ?').run(to);
-      this.report(new JournalError('WRITE', this.path, `its file was ${why} while this run wrote it; what the run wrote is saved as ${to}: restore it before the next start (\`cwts-ultra journal restore --from ${to}\`), which would otherwise open what is at the path now`));
+      return { file: to };
     } catch (err) {
-      this.report(new JournalError('WRITE', this.path, `its file was ${why} while this run wrote it, and what the run wrote could not be saved (${describeFsError(err)}): restore a backup before the next start`));
+      return { error: `its file was ${why} while this run wrote it, and what the run wrote could not be saved (${describeFsError(err)}): restore a backup before the next start` };
     }
+  }
+
+  /**
+   * Removed: nothing is at the path, so the saved journal goes there (putBack), with the HALT
+   * close() wrote where records were lost, and the next start restores the run from it. Saved
+   * only beside the path, a supervisor's restart opened an empty journal there: no positions,
+   * no HALT, client ids again from cw-1. Replaced: the file put there is left alone, and the open
+   * refuses it while the saved journal beside it holds a run it does not (rescued.ts).
+   */
+  private reportRescue(why: string, saved: { file: string } | { error: string } | undefined, halted: boolean): void {
+    if (saved === undefined) return;
+    if ('error' in saved) {
+      this.report(new JournalError('WRITE', this.path, saved.error));
+      return;
+    }
+    const to = saved.file;
+    const refused = `the next start refuses the journal at the path until then (or until ${to} is moved away)`;
+    if (why !== 'removed') {
+      this.report(new JournalError('WRITE', this.path, `its file was ${why} while this run wrote it; what the run wrote is saved as ${to}: restore it before the next start (\`cwts-ultra journal restore --from ${to}\`); ${refused}`));
+      return;
+    }
+    const failed = putBack(to, this.path);
+    if (failed === undefined) {
+      this.report(new JournalError('WRITE', this.path, `its file was removed while this run wrote it; what the run wrote is written back at the path, and the next start restores the run from it${halted ? ' HALTED by the journal (its last records were lost) until `cwts-ultra risk resume`' : ''}`));
+      return;
+    }
+    this.report(new JournalError('WRITE', this.path, `its file was removed while this run wrote it; what the run wrote is saved as ${to} and could not be put back at the path (${failed}): restore it before the next start (\`cwts-ultra journal restore --from ${to}\`); ${refused}`));
   }
 
   // ---- reading ----------------------------------------------------------------------------
@@ -584,6 +625,8 @@ export class JournalStore implements Journal {
       const prev = this.db.prepare('SELECT * FROM runs ORDER BY run_id DESC LIMIT 1').get() as RunRow | undefined;
       // An end stamp with clean_exit = 0 is a run that closed with records lost (close(), latchHalt).
       if (prev && (prev.ended_at === null || prev.clean_exit !== 1)) report.uncleanPrevious = toRun(prev);
+      const risk = this.db.prepare('SELECT to_state, who FROM risk_transitions ORDER BY seq DESC LIMIT 1').get() as { to_state: RiskStateName; who: string } | undefined;
+      if (risk) report.lastRisk = { to: risk.to_state, who: risk.who };
       const info = this.db
         .prepare('INSERT INTO runs (started_at, pid, host, system_name, config_digest) VALUES (?, ?, ?, ?, ?)')
         .run(now, me.pid, me.host, this.opts.systemName ?? null, this.opts.configDigest ?? null);

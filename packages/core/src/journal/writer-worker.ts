@@ -98,7 +98,7 @@ function fileLost(): string | undefined {
   if (lost !== undefined) return lost;
   const why = fileChange(data.path, data.fileId);
   if (why === undefined) return undefined;
-  lost = `journal file removed or replaced under the running engine (it was ${why}): what this run commits goes to a file the next start does not read (saved beside the path at shutdown); stop the engine and restore the saved journal before starting again (docs/operations.md, JournalWriteFailed)`;
+  lost = `journal file removed or replaced under the running engine (it was ${why}): what this run commits goes to a file the next start does not read until shutdown saves it (written back at the path where nothing is there, else beside it, for a restore); stop the engine (docs/operations.md, JournalWriteFailed)`;
   event({ t: 'error', message: lost });
   return lost;
 }
