@@ -487,11 +487,11 @@ export class PositionLimitCheck implements RiskCheck {
       }
     }
     if (est < limit * (1 - 1e-9)) return OK;
-    if (est <= limit * (1 + 1e-9)) {
-      const exact = this.exactTotal(i, price, worst, ctx, others);
-      if (exact <= this.totalCommon!) return OK;
-      est = Number(exact) / 10 ** COMMON_EXPONENT;
-    }
+    const exact = this.exactTotal(i, price, worst, ctx, others);
+    if (est <= limit * (1 + 1e-9) && exact <= this.totalCommon!) return OK;
+    // The refusal names the exact total: the float estimate's last digit depends on the order the
+    // positions and working orders were summed in, and the same order must read the same.
+    est = Number(exact) / 10 ** COMMON_EXPONENT;
     return reject('RISK_MAX_POSITION', `total position notional could reach ${est.toFixed(2)}${others > 0 ? ' (with working orders on other instruments)' : ''}, above risk.max_total_position ${limit}`);
   }
 
