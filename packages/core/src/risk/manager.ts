@@ -197,13 +197,19 @@ interface VarFlight {
  * manual). Automatic REDUCING clears by itself when its cause clears; HALTED is left only by
  * `resume()` (CLI or control endpoint).
  */
+/**
+ * A slot of a return series holding no return: no period's number (p - W is -1 at period W - 1,
+ * so -1 once took a slot never written for a return leaving the window, and the count ran one low).
+ */
+const EMPTY_PERIOD = Number.NEGATIVE_INFINITY;
+
 export class RiskManager implements RiskEnv, EngineRiskHooks {
   readonly checks: RiskCheck[];
   readonly cash: CashLedger;
   readonly equity: EquityTracker;
   private engine: RiskEnginePort | undefined;
   private manual: Trigger = { state: 'ACTIVE', reason: 'start' };
-  private lastEvalAt = Number.NEGATIVE_INFINITY;
+  private lastEvalAt = -1;
   /** Monotonic ms (monoMs) since a book that was synced is not. */
   private readonly unsyncedSince = new Map<BookRecord, number>();
   private readonly everSynced = new Set<BookRecord>();
@@ -228,8 +234,8 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
   private mostReturns = 0;
   /** The exposed instruments' samples (reused: the coverage check runs on every evaluation). */
   private readonly exposedScratch: VarSamples[] = [];
-  private nextSampleAt = Number.NEGATIVE_INFINITY;
-  private nextVarAt = Number.NEGATIVE_INFINITY;
+  private nextSampleAt = -1;
+  private nextVarAt = -1;
   private varInFlight: VarFlight | undefined;
   lastVar: (VaRResult & { at: number; exposures: Record<string, number> }) | undefined;
   /**
@@ -595,7 +601,7 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
     // the window moves on: the return of period p - W leaves it, sampled or not
     for (const s of this.samples.values()) {
       if (s.at[slot] === p - W) s.count--;
-      s.at[slot] = -1;
+      s.at[slot] = EMPTY_PERIOD;
     }
     for (const rec of e.books.all()) {
       const { exchange, symbol } = rec.book;
@@ -621,7 +627,7 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
     const s = this.samples.get(i.exchange, i.symbol);
     if (s === undefined) {
       const W = this.varOpts.window;
-      this.samples.set(i.exchange, i.symbol, { priceScale: i.priceScale, last: m, lastPeriod: p, ret: new Float64Array(W), at: new Float64Array(W).fill(-1), count: 0 });
+      this.samples.set(i.exchange, i.symbol, { priceScale: i.priceScale, last: m, lastPeriod: p, ret: new Float64Array(W), at: new Float64Array(W).fill(EMPTY_PERIOD), count: 0 });
       return;
     }
     const consecutive = s.lastPeriod === p - 1;
