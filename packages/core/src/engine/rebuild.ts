@@ -106,7 +106,7 @@ interface UnidentifiedFill {
 
 /**
  * The journaled fills without a trade id at or after the watermark, counted per venue by
- * `unidentifiedFillKey` (`adoptedFillKey` for an order adopted under a made-up id) in the instrument's current definition (`current`): reconciliation
+ * `unidentifiedFillKey` and `adoptedFillKey` (only the latter for an order adopted under a made-up id) in the instrument's current definition (`current`): reconciliation
  * matches the venue's answer, parsed in the current ticks and lots, against these keys. A key
  * built from the journaled ticks once missed the same fill answered after a tick change, and it
  * was booked a second time. A fill whose price or quantity has no exact place on the current
@@ -124,9 +124,13 @@ function unidentifiedFillKeys(fills: readonly UnidentifiedFill[], current: (exch
       if (price !== undefined && qty !== undefined) keyed = { ...report, lastPrice: Number(price), lastQty: Number(qty) };
     }
     const m = (out[report.exchange] ??= new Map());
-    // an order adopted under a made-up id: the venue answers its trade again without any id
-    const key = isMadeUpAdoptedId(report.exchange, report.clientOrderId) ? adoptedFillKey(keyed) : unidentifiedFillKey(keyed);
-    m.set(key, (m.get(key) ?? 0) + 1);
+    // An order adopted under a made-up id: the venue answers its trade again without any id. Any
+    // other: by its client id, and by what the trade says too, since a venue that no longer
+    // answers for the order reports its trade without the client id (ccxt: an archived order).
+    // One venue trade is answered once per pass, under one of the two, and the trades of one
+    // order all come with or all without it: a fill cannot be matched twice.
+    const keys = isMadeUpAdoptedId(report.exchange, report.clientOrderId) ? [adoptedFillKey(keyed)] : [unidentifiedFillKey(keyed), adoptedFillKey(keyed)];
+    for (const key of keys) m.set(key, (m.get(key) ?? 0) + 1);
   }
   return out;
 }

@@ -446,8 +446,9 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
           // at any time from `since` on: a fill booked while the venue was not reconciled is
           // later than the watermark (journal/store.ts, tradesWatermarks) and answered again
           if (t.tradeId === undefined) {
-            // with no client id either, it can only be a fill adopted under a made-up id: matched
-            // by what the trade says (two alike trades are two: each journaled fill matches once)
+            // with no client id either: matched by what the trade says (a fill adopted under a
+            // made-up id, or ours reported without its order's client id); two alike trades are
+            // two: each journaled fill matches once
             const key = hasClientId(t) ? unidentifiedFillKey(t) : adoptedFillKey(t);
             const n = unidentified.get(key) ?? 0;
             if (n > 0) {
