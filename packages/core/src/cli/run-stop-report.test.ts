@@ -4,7 +4,7 @@
  * so `run` failed at the end of its stop and never said which positions it left at the venues.
  */
 import { describe, expect, it } from 'vitest';
-import { riskTestEngine } from '../engine/risk-test-engine.js';
+import { riskTestEngine, unvaluableRiskTestEngine } from '../engine/risk-test-engine.js';
 import { logStopReport } from './run.js';
 
 function capture() {
@@ -15,13 +15,7 @@ function capture() {
 
 describe('run: the stop report', () => {
   it('while positions cannot be valued: counts with equity n/a and why, and the open position by quantity', async () => {
-    const { engine, venue, submit, clock } = await riskTestEngine({ mark: 'last' });
-    expect(submit({ side: 'buy', qty: 1 }).accepted).toBe(true);
-    const taker = venue.submitted.at(-1)!;
-    venue.report(taker, { kind: 'fill', lastPrice: taker.price!, lastQty: 1, cumQty: 1, leavesQty: 0, tradeId: 't1' });
-    clock.advance(1000);
-    venue.sink!.onMarketEvent({ type: 'trade', exchange: 'v', symbol: 'BTCUSDT', ts: 2, recvTs: 2, tradeId: 'x', price: 5_000_000.25, qty: 1, side: 'buy' });
-    expect(engine.riskState.state).toBe('HALTED');
+    const { engine } = await unvaluableRiskTestEngine();
     expect(() => engine.summary()).toThrow();
     const { lines, logger } = capture();
     logStopReport(engine, logger);

@@ -98,3 +98,21 @@ export async function riskTestEngine<J extends Journal = Journal>(over: Partial<
 }
 
 export type RiskTestEngine = Awaited<ReturnType<typeof riskTestEngine>>;
+
+/**
+ * The fail-safe HALT of a failed valuation, reached the natural way: `mark = "last"`, one lot
+ * bought and filled, then a trade price off the tick grid (a plugin without the kit's guard).
+ * Nothing can be valued from then on; the engine is HALTED with "risk evaluation failed".
+ */
+export async function unvaluableRiskTestEngine(): Promise<RiskTestEngine> {
+  const t = await riskTestEngine({ mark: 'last' });
+  const { venue, submit, clock } = t;
+  expect(submit({ side: 'buy', qty: 1 }).accepted).toBe(true);
+  const taker = venue.submitted.at(-1)!;
+  venue.report(taker, { kind: 'fill', lastPrice: taker.price!, lastQty: 1, cumQty: 1, leavesQty: 0, tradeId: 't1' });
+  clock.advance(1000);
+  venue.sink!.onMarketEvent({ type: 'trade', exchange: 'v', symbol: 'BTCUSDT', ts: 2, recvTs: 2, tradeId: 'x', price: 5_000_000.25, qty: 1, side: 'buy' });
+  expect(t.engine.riskState.state).toBe('HALTED');
+  expect(t.engine.riskState.reason).toMatch(/risk evaluation failed/);
+  return t;
+}

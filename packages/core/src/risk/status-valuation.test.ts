@@ -1,25 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { riskTestEngine } from '../engine/risk-test-engine.js';
+import { riskTestEngine, unvaluableRiskTestEngine } from '../engine/risk-test-engine.js';
 import { riskCommand } from '../cli/risk.js';
 import { RiskControlServer, controlRequest, type RiskControls } from './control.js';
 
 /**
- * The fail-safe HALT of a failed valuation (mark "last" and a trade price off the tick grid, the
- * natural fault of killswitch.test.ts) is when the operator reads GET /risk and presses halt: the
- * metrics scrape answered (NaN) while every JSON surface answered 500.
+ * The fail-safe HALT of a failed valuation (risk-test-engine.ts unvaluableRiskTestEngine) is when
+ * the operator reads GET /risk and presses halt: the metrics scrape answered (NaN) while every
+ * JSON surface answered 500.
  */
-async function unvaluable() {
-  const t = await riskTestEngine({ mark: 'last' });
-  const { venue, engine, submit, clock } = t;
-  expect(submit({ side: 'buy', qty: 1 }).accepted).toBe(true);
-  const taker = venue.submitted.at(-1)!;
-  venue.report(taker, { kind: 'fill', lastPrice: taker.price!, lastQty: 1, cumQty: 1, leavesQty: 0, tradeId: 't1' });
-  clock.advance(1000);
-  venue.sink!.onMarketEvent({ type: 'trade', exchange: 'v', symbol: 'BTCUSDT', ts: 2, recvTs: 2, tradeId: 'x', price: 5_000_000.25, qty: 1, side: 'buy' });
-  expect(engine.riskState.state).toBe('HALTED');
-  expect(engine.riskState.reason).toMatch(/risk evaluation failed/);
-  return t;
-}
+const unvaluable = unvaluableRiskTestEngine;
 
 const TOKEN = 'status-valuation-token-0123456789';
 
