@@ -26,6 +26,16 @@ export function isApiCompatible(pluginApi: string, coreApi = CORE_API_VERSION): 
 }
 
 function validateManifest(mod: Record<string, unknown>, req: PluginRequest): PluginManifest {
+  try {
+    return checkManifest(mod, req);
+  } catch (err) {
+    if (err instanceof PluginLoadError) throw err;
+    // a getter or Proxy of the export threw: named like every other load problem, not a bare error
+    throw new PluginLoadError('NO_MANIFEST', req.spec, `${req.spec} (${req.origin}): reading its plugin manifest threw: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+  }
+}
+
+function checkManifest(mod: Record<string, unknown>, req: PluginRequest): PluginManifest {
   const candidate = (mod.plugin ?? mod.default) as Partial<PluginManifest> | undefined;
   const looksLikeManifest =
     candidate !== null &&
@@ -237,14 +247,15 @@ export class PluginHost {
    * others (or the journal flush). Empties the host; calling it again does nothing.
    */
   async disposeAll(): Promise<void> {
+    // Once per manifest, in reverse order of its FIRST initialization: a plugin may rely on what
+    // was initialized before it, so one used again later (venues X, Y, X) still outlives Y.
     const seen = new Set<PluginManifest>();
-    const initialized = this.loaded.slice(0, this.initialized).reverse();
+    const firsts = this.loaded.slice(0, this.initialized).filter((p) => !seen.has(p.manifest) && seen.add(p.manifest) !== undefined);
     this.loaded.length = 0;
     this.initialized = 0;
-    for (const p of initialized) {
+    for (const p of firsts.reverse()) {
       const dispose = p.manifest.dispose;
-      if (seen.has(p.manifest) || !dispose) continue;
-      seen.add(p.manifest);
+      if (!dispose) continue;
       try {
         await withDeadline(() => dispose.call(p.manifest), this.disposeTimeoutMs);
       } catch (err) {
