@@ -1,4 +1,5 @@
 import type { Clock } from '../contracts/clock.js';
+import { monoMs } from '../contracts/mono-ms.js';
 import type { BookView, RiskCheck, RiskContext, RiskDecision } from '../contracts/trading.js';
 import type { RiskConfig } from '../config/types.js';
 import { formatScaled, minNotionalAtoms, notionalAtoms, notionalExponent, type Instrument } from '../domain/instrument.js';
@@ -720,7 +721,7 @@ export class OrderRateCheck implements RiskCheck, RefundingCheck {
   }
   check(intent: Readonly<OrderIntent>, ctx: RiskContext): RiskDecision {
     // whole ms, rounded: ManualClock's monoNs() gives back its exact ms, and the milli-token sums stay exact
-    const now = this.clock !== undefined ? Number((this.clock.monoNs() + 500_000n) / 1_000_000n) : ctx.now;
+    const now = this.clock !== undefined ? monoMs(this.clock) : ctx.now;
     let b = this.buckets.get(intent.exchange);
     if (!b) {
       b = { level: this.capacity, at: now };

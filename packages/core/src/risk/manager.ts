@@ -1,4 +1,5 @@
 import type { Clock } from '../contracts/clock.js';
+import { monoMs } from '../contracts/mono-ms.js';
 import type { ComputeBackend } from '../contracts/compute.js';
 import type { BookView, RiskCheck } from '../contracts/trading.js';
 import type { RiskConfig } from '../config/types.js';
@@ -804,7 +805,7 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
    */
   private monoMs(wallNow: number): number {
     const c = this.opts.clock;
-    return c === undefined ? wallNow : Number((c.monoNs() + 500_000n) / 1_000_000n);
+    return c === undefined ? wallNow : monoMs(c);
   }
 
   /** Real time for the overdue limit (replay's clock is virtual): realTimeMs, else `mono`. */

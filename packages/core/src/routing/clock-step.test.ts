@@ -14,7 +14,8 @@ import { silentLogger } from '../observability/logger.js';
 import { MetricsRegistry } from '../observability/metrics.js';
 import { Engine } from '../engine/engine.js';
 import { ScriptedVenue } from '../engine/test-venue.js';
-import { IntervalTime, monoMs } from './interval-time.js';
+import { monoMs } from '../contracts/mono-ms.js';
+import { IntervalTime } from './interval-time.js';
 import { SmartOrderRouter } from './smart-order-router.js';
 import { VenueLatency } from './venue-latency.js';
 

@@ -6,11 +6,7 @@
  * seconds, and a venue at max_orders_per_second got no child for that long (docs/routing.md).
  */
 import type { Clock } from '../contracts/clock.js';
-
-/** Whole milliseconds of a clock's monoNs(), rounded: ManualClock's come back as its exact ms. */
-export function monoMs(clock: Pick<Clock, 'monoNs'>): number {
-  return Number((clock.monoNs() + 500_000n) / 1_000_000n);
-}
+import { monoMs } from '../contracts/mono-ms.js';
 
 /**
  * Milliseconds that never go back: the clock's monoNs() when given one (exact time across a
