@@ -85,7 +85,9 @@ const levelId = (depth: number): number => -(depth + 2);
  * orders); the venue's L2Book provides the liquidity a marketable order takes: its crossing
  * levels are loaded into a scratch MatchingEngine (one resting order per level) and the order is
  * matched there with its own kind (MARKET / IOC / FOK / POST_ONLY), so fills, FOK all-or-nothing,
- * post-only rejects and market remainders follow the engine's rules.
+ * post-only rejects and market remainders follow the engine's rules. Only levels priced better
+ * than our own best opposite order are loaded: a taker that reaches that order stops there
+ * (self-trade prevention, cancel newest), as it would in the venue's one book.
  */
 export class PaperExchange {
   private readonly queue: Pending[] = [];
@@ -425,7 +427,17 @@ export class PaperExchange {
     const price = isLimit ? order.price! : buy ? Number.MAX_SAFE_INTEGER : -Number.MAX_SAFE_INTEGER;
     const id = this.orderSeq + 1;
 
-    const loaded = this.loadLiquidity(book, side, isLimit ? price : buy ? Infinity : -Infinity, order.qty);
+    // Our own resting orders are in the venue's book too: walking the opposite side a venue meets
+    // our best opposite order before any level at its price or behind it (at an equal price ours
+    // is taken to be first, the side that invents no fill), and there self-trade prevention
+    // (cancel newest) stops this order. So it takes venue liquidity only up to one tick short of
+    // that order. A post-only order takes nothing: our own orders are its own check below.
+    const e = this.engine(order.symbol);
+    const own = order.tif === 'POST_ONLY' ? undefined : buy ? e.bestAsk() : e.bestBid();
+    const ownReached = own !== undefined && (!isLimit || (buy ? price >= own : price <= own));
+    const venueLimit = ownReached ? (buy ? own - 1 : own + 1) : isLimit ? price : buy ? Infinity : -Infinity;
+
+    const loaded = this.loadLiquidity(book, side, venueLimit, order.qty);
     const status = this.scratch.submit(id, side, kind, price, order.qty, OWN);
     const r = this.scratch.result;
     if (status !== MatchStatus.OK) {
@@ -435,7 +447,10 @@ export class PaperExchange {
         const best = buy ? book.bestAsk() : book.bestBid();
         return this.reject(order, ts, 'POST_ONLY_WOULD_CROSS', `post-only ${order.side} at ${price} would cross ${buy ? 'ask' : 'bid'} ${best}`);
       }
-      if (why === MatchReject.FOK_UNFILLABLE) return this.reject(order, ts, 'FOK_UNFILLABLE', `only ${loaded} of ${order.qty} lots available`);
+      if (why === MatchReject.FOK_UNFILLABLE) {
+        const before = ownReached ? ` before our own ${buy ? 'sell' : 'buy'} at ${own} (self-trade prevention)` : '';
+        return this.reject(order, ts, 'FOK_UNFILLABLE', `only ${loaded} of ${order.qty} lots available${before}`);
+      }
       return this.reject(order, ts, 'INVALID_ORDER', `rejected by the matching engine (${MATCH_REJECT_REASONS[why]})`);
     }
     // copy the taker's fills out of the scratch engine (price, quantity, what the level has
@@ -448,7 +463,6 @@ export class PaperExchange {
     this.clearScratch(id);
 
     // post-only also must not cross our own resting orders (the engine's validation)
-    const e = this.engine(order.symbol);
     if (order.tif === 'POST_ONLY') {
       if (e.submit(id, side, OrderKind.POST_ONLY, price, order.qty, OWN) !== MatchStatus.OK) {
         const why = e.result.reject;
@@ -494,8 +508,10 @@ export class PaperExchange {
     order.status = 'cancelled';
     const noLiq = w.cum === 0;
     const rest = this.reportOf(order, 'cancelled', ts, 0, w.cum);
-    rest.text = isLimit ? `IOC remainder ${w.leaves} lots cancelled` : `insufficient liquidity: ${w.leaves} lots cancelled`;
-    if (noLiq && !isLimit && cancelCause === CancelCause.NO_LIQUIDITY) rest.rejectReason = 'NO_LIQUIDITY';
+    if (ownReached) rest.text = `self-trade prevention: remainder ${w.leaves} lots would trade against our own ${buy ? 'sell' : 'buy'} at ${own}, cancelled`;
+    else rest.text = isLimit ? `IOC remainder ${w.leaves} lots cancelled` : `insufficient liquidity: ${w.leaves} lots cancelled`;
+    // liquidity was there (our own order): not NO_LIQUIDITY
+    if (noLiq && !isLimit && !ownReached && cancelCause === CancelCause.NO_LIQUIDITY) rest.rejectReason = 'NO_LIQUIDITY';
     this.send(rest, order);
     w.leaves = 0;
   }

@@ -36,6 +36,9 @@ function byPricePriority(a: Resting, b: Resting): number {
  * orders in a row can: a known optimism of L2 paper trading), and a GTC remainder rests until a
  * trade prints through its price (maker fee, up to the trade's size). FOK is all-or-nothing,
  * POST_ONLY is rejected if it would cross, market and IOC remainders are cancelled and reported.
+ * Our own resting orders count as the book's best prices: an order that reaches one of ours
+ * takes only the venue levels better than it and its remainder is cancelled there (self-trade
+ * prevention, cancel newest), so our orders never trade with or rest crossed against each other.
  */
 export class PaperExecutionClient implements ExecutionClient {
   readonly simulated = true;
@@ -137,30 +140,65 @@ export class PaperExecutionClient implements ExecutionClient {
     if (!book || !instrument || !book.synced) return this.reject(o, 'BOOK_NOT_SYNCED', `paper: no synced book for ${o.symbol}`);
     const venueOrderId = `paper-${this.nextVenueId++}`;
     o.venueOrderId = venueOrderId;
-    const takeSide = o.side === 'buy' ? 'ask' : 'bid';
+    const buy = o.side === 'buy';
+    const takeSide = buy ? 'ask' : 'bid';
     const limit = o.type === 'market' ? undefined : o.price!;
+    // Our own resting orders are in the venue's book too: walking the opposite side the order
+    // meets our best opposite one before any venue level at its price or behind it (at an equal
+    // price ours is taken to be first, the side that invents no fill), and there self-trade
+    // prevention stops it, cancel newest as the engine's self_trade check: our resting order
+    // stays, the rest of this one is cancelled. So venue levels count only up to one tick short
+    // of it. Without this a buy paid the venue's ask above our own offer, or rested crossed with
+    // it, and a print between the two filled both: a round trip no venue lets happen.
+    const own = this.resting.size > 0 ? this.ownBestOpposite(o) : undefined;
+    const ownPrice = own?.order.price;
+    const ownReached = ownPrice !== undefined && (limit === undefined || (buy ? limit >= ownPrice : limit <= ownPrice));
+    const venueLimit = ownReached ? (buy ? ownPrice - 1 : ownPrice + 1) : limit;
     const n = book.topLevels(takeSide, LEVELS, this.levels);
     let available = 0;
     for (let i = 0; i < n; i++) {
       const l = this.levels[i]!;
-      if (limit !== undefined && (o.side === 'buy' ? l.price > limit : l.price < limit)) break;
+      if (venueLimit !== undefined && (buy ? l.price > venueLimit : l.price < venueLimit)) break;
       available += l.qty;
     }
     if (o.tif === 'POST_ONLY' && available > 0) return this.reject(o, 'POST_ONLY_WOULD_CROSS', `paper: post-only order would cross the book at ${this.levels[0]!.price}`);
-    if (o.tif === 'FOK' && available < o.qty) return this.reject(o, 'FOK_UNFILLABLE', `paper: ${available} of ${o.qty} lots available within the limit`);
+    if (o.tif === 'POST_ONLY' && ownReached) return this.reject(o, 'POST_ONLY_WOULD_CROSS', `paper: post-only order would cross our own ${own!.order.side} ${own!.order.clientOrderId} at ${ownPrice}`);
+    if (o.tif === 'FOK' && available < o.qty) {
+      const where = ownReached ? `before our own ${own!.order.side} ${own!.order.clientOrderId} at ${ownPrice} (self-trade prevention)` : 'within the limit';
+      return this.reject(o, 'FOK_UNFILLABLE', `paper: ${available} of ${o.qty} lots available ${where}`);
+    }
     const r: Resting = { order: o, leaves: o.qty, cum: 0 };
     this.report(o, 'ack', { leavesQty: o.qty, cumQty: 0 });
     for (let i = 0; i < n && r.leaves > 0 && available > 0; i++) {
       const l = this.levels[i]!;
-      if (limit !== undefined && (o.side === 'buy' ? l.price > limit : l.price < limit)) break;
+      if (venueLimit !== undefined && (buy ? l.price > venueLimit : l.price < venueLimit)) break;
       this.fill(r, l.price, Math.min(l.qty, r.leaves), 'taker');
     }
     if (r.leaves === 0) return;
+    if (ownReached) {
+      this.report(o, 'cancelled', {
+        leavesQty: 0,
+        cumQty: r.cum,
+        text: `self-trade prevention: remainder ${r.leaves} lots would trade against our own ${own!.order.side} ${own!.order.clientOrderId} at ${ownPrice}, cancelled`,
+      });
+      return;
+    }
     if (o.type === 'market' || o.tif === 'IOC' || o.tif === 'FOK') {
       this.report(o, 'cancelled', { leavesQty: 0, cumQty: r.cum, text: o.type === 'market' ? `insufficient liquidity: ${r.leaves} lots cancelled` : `IOC remainder ${r.leaves} lots cancelled` });
       return;
     }
     this.resting.set(o.clientOrderId, r);
+  }
+
+  /** Our resting order a taker `o` would meet first on the other side of its symbol: the lowest sell for a buy, the highest buy for a sell. */
+  private ownBestOpposite(o: Order): Resting | undefined {
+    let best: Resting | undefined;
+    for (const r of this.resting.values()) {
+      const x = r.order;
+      if (x.symbol !== o.symbol || x.side === o.side) continue;
+      if (best === undefined || (x.side === 'sell' ? x.price! < best.order.price! : x.price! > best.order.price!)) best = r;
+    }
+    return best;
   }
 
   private fill(r: Resting, price: number, qty: number, liquidity: 'maker' | 'taker'): void {
