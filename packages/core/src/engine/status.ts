@@ -4,7 +4,8 @@ import type { Engine } from './engine.js';
 import { commonToDecimal } from '../risk/portfolio.js';
 
 /**
- * `/status`: each book with its top 10 levels as decimal strings, the risk state, positions, PnL.
+ * `/status`: each book with its top 10 levels as decimal strings, the risk state, positions, PnL
+ * (`pnl.net`: realized + unrealized - fees; `pnl.equity`: starting capital + net, as `risk.equity`).
  *
  * Each section is built on its own, so one that throws shows its `error` (`booksError`,
  * `positionsError` beside the arrays) while the rest still answers: the state in which positions cannot be valued (a fail-safe HALT, `risk evaluation
@@ -54,15 +55,19 @@ export function engineStatus(engine: Engine, extra: Record<string, unknown> = {}
   const pnl = section(
     () => {
       const t = engine.totals();
-      return { realized: commonToDecimal(t.realized), unrealized: commonToDecimal(t.unrealized), fees: commonToDecimal(t.fees), equity: commonToDecimal(t.equity) };
+      // `equity` is the risk layer's (starting capital + net, one valuation, as the journal's
+      // snapshots take it): the same figure as risk.equity and cwts_equity. Without a risk layer
+      // there is no starting capital, and equity is the net PnL.
+      const equity = engine.risk?.equitySnapshot?.(t.equity).equity ?? t.equity;
+      return { realized: commonToDecimal(t.realized), unrealized: commonToDecimal(t.unrealized), fees: commonToDecimal(t.fees), net: commonToDecimal(t.equity), equity: commonToDecimal(equity) };
     },
     (error) =>
       section(
         () => {
           const t = engine.portfolio.totals(() => undefined);
-          return { realized: commonToDecimal(t.realized), unrealized: null, fees: commonToDecimal(t.fees), equity: null, error };
+          return { realized: commonToDecimal(t.realized), unrealized: null, fees: commonToDecimal(t.fees), net: null, equity: null, error };
         },
-        () => ({ realized: null, unrealized: null, fees: null, equity: null, error }),
+        () => ({ realized: null, unrealized: null, fees: null, net: null, equity: null, error }),
       ),
   );
   return {

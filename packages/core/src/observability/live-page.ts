@@ -32,6 +32,7 @@ td.l,th.l{text-align:left}.bid{color:#2e7d32}.ask{color:#c62828}
 <div class="bar">
 <span class="kv">risk <span id="risk-state" class="state"></span> <span id="risk-reason"></span></span>
 <span class="kv">equity <b id="pnl-equity" data-live="pnl.equity"></b></span>
+<span class="kv">net PnL <b id="pnl-net" data-live="pnl.net"></b></span>
 <span class="kv">realized <b id="pnl-realized" data-live="pnl.realized"></b></span>
 <span class="kv">unrealized <b id="pnl-unrealized" data-live="pnl.unrealized"></b></span>
 <span class="kv">fees <b id="pnl-fees" data-live="pnl.fees"></b></span>
@@ -73,7 +74,7 @@ td.l,th.l{text-align:left}.bid{color:#2e7d32}.ask{color:#c62828}
   function render(s){
     text('system', s.system); text('mode', s.mode); text('compute', s.compute);
     var r = s.risk || {}; text('risk-state', r.state); $('risk-state').className = 'state ' + (r.state || ''); text('risk-reason', r.reason);
-    var p = s.pnl || {}; text('pnl-equity', p.equity); text('pnl-realized', p.realized); text('pnl-unrealized', p.unrealized); text('pnl-fees', p.fees);
+    var p = s.pnl || {}; text('pnl-equity', p.equity); text('pnl-net', p.net); text('pnl-realized', p.realized); text('pnl-unrealized', p.unrealized); text('pnl-fees', p.fees);
     text('open-orders', s.openOrders);
     if (p.equity != null) { equity.push(Number(p.equity)); if (equity.length > 480) equity.shift(); spark(); }
     var books = $('books'); books.textContent = '';

@@ -125,6 +125,7 @@ function summaryTable(s: SessionStatistics, orders: SessionOrders | undefined): 
     ['Max drawdown', statCell('maxDrawdown', s.maxDrawdown)],
     ['Max drawdown (of peak)', statCell('maxDrawdownRatio', s.maxDrawdownRatio, pct(s.maxDrawdownRatio))],
     ['Max drawdown peak → trough', { text: `${iso(s.maxDrawdownPeakTs)} → ${iso(s.maxDrawdownTroughTs)}` }],
+    ['Max drawdown (of peak) peak → trough', { text: `${iso(s.maxDrawdownRatioPeakTs)} → ${iso(s.maxDrawdownRatioTroughTs)}` }],
     ['Longest drawdown', statCell('maxDrawdownDurationMs', s.maxDrawdownDurationMs, ms(s.maxDrawdownDurationMs))],
     [`Sharpe (${s.ratioFrequency})`, statCell('sharpe', s.sharpe, fixed(s.sharpe))],
     [`Sortino (${s.ratioFrequency})`, statCell('sortino', s.sortino, fixed(s.sortino))],

@@ -3,7 +3,11 @@ import { closeSync, ftruncateSync, linkSync, mkdtempSync, openSync, rmSync, stat
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { reportTargetProblem, sha256File } from './replay-report.js';
+import type { LoadedConfig } from '../config/index.js';
+import type { RiskConfig } from '../config/types.js';
+import { RiskManager } from '../risk/manager.js';
+import { commonToDecimal } from '../risk/portfolio.js';
+import { initialEquityCommon, reportTargetProblem, sha256File } from './replay-report.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cwts-replay-report-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -55,5 +59,25 @@ describe('reportTargetProblem', () => {
     expect(reportTargetProblem(join(dir, 'old.html'), { journal, recording, config })).toBeUndefined();
     expect(reportTargetProblem(join(dir, 'new.html'), { journal })).toBeUndefined();
     expect(reportTargetProblem(journal, {})).toBeUndefined();
+  });
+});
+
+describe('initialEquityCommon (the replay report\'s starting capital)', () => {
+  const base = { max_position: 1_000, max_drawdown: 0.1, kelly_fraction: 0.5, var_confidence: 0.99, max_open_orders: 50, price_band_bps: 500, orders_per_second: 1000 };
+
+  it('is the capital the replayed risk engine counts from: initial_equity, else max_total_position, else max_position', () => {
+    for (const [extra, expected] of [
+      [{ max_total_position: 5_000 }, '5000'],
+      [{}, '1000'],
+      [{ max_total_position: 5_000, initial_equity: 1234.5 }, '1234.5'],
+      [{ initial_equity: 0.1 }, '0.1'],
+    ] as const) {
+      const risk = { ...base, ...extra } as unknown as RiskConfig;
+      // core-services.ts seeds the RiskManager so
+      const engine = new RiskManager({ risk, initialEquity: risk.initial_equity, timers: false });
+      const engineCapital = (engine.status() as { startingCapital: string }).startingCapital;
+      expect(engineCapital).toBe(expected);
+      expect(commonToDecimal(initialEquityCommon({ config: { risk } } as unknown as LoadedConfig))).toBe(engineCapital);
+    }
   });
 });

@@ -2,12 +2,11 @@ import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { LoadedConfig } from '../config/index.js';
-import { parseDecimal } from '../domain/instrument.js';
 import type { MarketEvent } from '../domain/events.js';
 import type { Engine } from '../engine/engine.js';
 import { journalFileSuffix, sameFile } from '../engine/recorder.js';
 import { resolveJournalPath } from '../journal/location.js';
-import { COMMON_EXPONENT, toCommon } from '../risk/portfolio.js';
+import { startingCapitalCommon } from '../risk/starting-capital.js';
 import type { MetricsRegistry } from '../observability/metrics.js';
 import { createProgress, type Progress } from '../observability/progress.js';
 import { SessionCollector } from './collector.js';
@@ -90,15 +89,15 @@ function routingInBps(routing: Record<string, unknown>): void {
   }
 }
 
-/** `[risk] initial_equity` x 10^-18; 0 when not configured. */
+/**
+ * The starting capital x 10^-18 the replayed risk engine counts equity and drawdown from
+ * (risk/starting-capital.ts: initial_equity, else the position limits), so the report's return,
+ * drawdown ratio and Sharpe are against the capital the run's HALT used, as `report --journal`'s
+ * (journaled equity - PnL) are.
+ */
 export function initialEquityCommon(loaded: LoadedConfig): bigint {
-  const v = loaded.config.risk.initial_equity;
-  if (v === undefined) return 0n;
-  // The shortest decimal that round-trips ("0.1", not 0.1000000000000000055...), without exponent notation.
-  const shortest = String(v);
-  const text = !/e/i.test(shortest) ? shortest : Number.isInteger(v) ? BigInt(v).toString() : v.toFixed(COMMON_EXPONENT);
-  const d = parseDecimal(text);
-  return toCommon(d.mantissa, d.exponent);
+  const r = loaded.config.risk;
+  return startingCapitalCommon(r, r.initial_equity);
 }
 
 /** Events in a JSON-lines recording, estimated from the first 256 KiB (for progress only). */

@@ -10,7 +10,7 @@ import type { RiskStateName } from '../risk/risk-state.js';
  */
 export interface SessionRecord {
   instruments: Instrument[];
-  /** Starting capital x 10^-18 quote units (`[risk] initial_equity`); 0 when not configured. */
+  /** Starting capital x 10^-18 quote units: the risk engine's (risk/starting-capital.ts) for a replay, equity - PnL of the first snapshot for a journal. */
   initialEquity: bigint;
   start: number;
   end: number;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defineInstrument } from '../domain/instrument.js';
+import { EquityTracker } from '../risk/accounts.js';
 import { MINUTE_RETURNS, returnRatios, sessionStatistics } from './statistics.js';
 import type { SessionFill, SessionRecord } from './session.js';
 
@@ -70,6 +71,41 @@ describe('sessionStatistics', () => {
     expect(s.bySymbol).toHaveLength(1);
     expect(s.bySymbol[0]).toMatchObject({ exchange: 'sim', symbol: 'BTCUSDT', net: '0.08', position: '0.002', trades: 2 });
     expect(s.byVenue[0]).toMatchObject({ exchange: 'sim', net: '0.08', turnover: '80.46', exposureMs: 180_000 });
+  });
+
+  it('max drawdown (of peak) is the largest fall as a share of its peak, as the risk engine measures it, not the largest amount\'s', () => {
+    // 100 -> 50 is 50 % (the live drawdownRatio reads 0.5; a max_drawdown of 0.2 HALTs); then
+    // 1000 -> 900 is the larger amount (100) but only 10 %.
+    const pnl = ['0', '-50', '900', '800'];
+    const rec: SessionRecord = {
+      ...record(), fills: [], initialEquity: q('100'), end: 180_000,
+      pnl: pnl.map((n, k) => ({ ts: k * 60_000, realized: q(n), unrealized: 0n, fees: 0n })),
+    };
+    const live = new EquityTracker(q('100'));
+    let liveMax = 0;
+    for (const n of pnl) {
+      live.update(q(n));
+      liveMax = Math.max(liveMax, live.drawdownRatio());
+    }
+    const s = sessionStatistics(rec);
+    expect(s.maxDrawdownRatio).toBe(liveMax);
+    expect(s.maxDrawdownRatio).toBe(0.5);
+    expect([s.maxDrawdownRatioPeakTs, s.maxDrawdownRatioTroughTs]).toEqual([0, 60_000]);
+    expect(s.maxDrawdown).toBe('100');
+    expect([s.maxDrawdownPeakTs, s.maxDrawdownTroughTs]).toEqual([120_000, 180_000]);
+  });
+
+  it('max drawdown (of peak) is 0 without a fall, null without initial equity, 1 for a fall from a peak at or below zero', () => {
+    const series = (initial: string, pnl: string[]): SessionRecord => ({
+      ...record(), fills: [], initialEquity: q(initial), end: (pnl.length - 1) * 60_000,
+      pnl: pnl.map((n, k) => ({ ts: k * 60_000, realized: q(n), unrealized: 0n, fees: 0n })),
+    });
+    const rising = sessionStatistics(series('100', ['0', '5', '7']));
+    expect([rising.maxDrawdown, rising.maxDrawdownRatio, rising.maxDrawdownRatioPeakTs, rising.maxDrawdownRatioTroughTs]).toEqual(['0', 0, null, null]);
+    expect(sessionStatistics(series('0', ['0', '-5'])).maxDrawdownRatio).toBeNull();
+    // first sample already under water (a journal window): peak -10, then -20, then a fall from 100 to 80 (20 %)
+    const under = sessionStatistics(series('100', ['-110', '-120', '0', '-20']));
+    expect([under.maxDrawdownRatio, under.maxDrawdownRatioPeakTs]).toEqual([1, 0]);
   });
 
   it('exposure across symbols is the union of their exposed time, and money sums per venue', () => {

@@ -61,8 +61,16 @@ export interface SessionStatistics extends PnlFigures, TradeFigures {
   return: number | null;
   /** Largest peak-to-trough fall of equity, quote units (positive or "0"). */
   maxDrawdown: string;
-  /** That fall over the peak's equity; null without initial equity (a fraction of peak PnL means nothing). */
+  /**
+   * Largest fall as a share of its peak, (peak - trough) / peak, as the risk engine's
+   * drawdownRatio: not always the largest amount's fall. 0 without a fall; null without initial
+   * equity (a fraction of peak PnL means nothing).
+   */
   maxDrawdownRatio: number | null;
+  /** Peak and trough of that share's fall (null without one, or without initial equity). */
+  maxDrawdownRatioPeakTs: number | null;
+  maxDrawdownRatioTroughTs: number | null;
+  /** Peak and trough of the largest amount's fall. */
   maxDrawdownPeakTs: number | null;
   maxDrawdownTroughTs: number | null;
   /** Longest time under a previous equity peak (until recovered, or until the end), ms. */
@@ -147,7 +155,9 @@ export function sessionStatistics(s: SessionRecord, freq: RatioFrequency = MINUT
     ...tradeFigures(all, durationMs),
     return: initial > 0n ? ratio(net, initial) : null,
     maxDrawdown: commonToDecimal(dd.amount),
-    maxDrawdownRatio: initial > 0n && dd.peak > 0n ? ratio(dd.amount, dd.peak) : null,
+    maxDrawdownRatio: initial > 0n ? ratio(dd.ratio.num, dd.ratio.den) : null,
+    maxDrawdownRatioPeakTs: initial > 0n ? dd.ratio.peakTs : null,
+    maxDrawdownRatioTroughTs: initial > 0n ? dd.ratio.troughTs : null,
     maxDrawdownPeakTs: dd.peakTs,
     maxDrawdownTroughTs: dd.troughTs,
     maxDrawdownDurationMs: dd.longestUnderwaterMs,
@@ -275,10 +285,17 @@ function tradeFigures(a: Accumulated, durationMs: number): TradeFigures {
   };
 }
 
+/**
+ * The largest fall by amount and, separately, by share of its peak: they are different falls
+ * when equity grew in between (100 -> 50 is 50 %, 1000 -> 900 is a larger amount but 10 %), and
+ * the share is what the risk engine's drawdownRatio (cwts_drawdown_ratio, the HALT) measures.
+ */
 function maxDrawdown(ts: readonly number[], equity: readonly bigint[], end: number) {
   let peak: bigint | undefined;
   let peakTs = 0;
   let best = { amount: 0n, peak: 0n, peakTs: null as number | null, troughTs: null as number | null };
+  // (peak - e) / peak as an exact fraction num / den, compared by cross-multiplying (den > 0)
+  let worst = { num: 0n, den: 1n, peakTs: null as number | null, troughTs: null as number | null };
   let underwaterSince: number | undefined;
   let longest = 0;
   for (let k = 0; k < equity.length; k++) {
@@ -292,9 +309,12 @@ function maxDrawdown(ts: readonly number[], equity: readonly bigint[], end: numb
     }
     underwaterSince ??= peakTs;
     if (peak - e > best.amount) best = { amount: peak - e, peak, peakTs, troughTs: ts[k]! };
+    // A fall from a peak at or below zero counts as 1 (all of it), as EquityTracker.drawdownRatio does.
+    const [num, den] = peak > 0n ? [peak - e, peak] : [1n, 1n];
+    if (num * worst.den > worst.num * den) worst = { num, den, peakTs, troughTs: ts[k]! };
   }
   if (underwaterSince !== undefined) longest = Math.max(longest, end - underwaterSince);
-  return { ...best, longestUnderwaterMs: longest };
+  return { ...best, ratio: worst, longestUnderwaterMs: longest };
 }
 
 /**

@@ -17,6 +17,7 @@ import { InstrumentMap } from '../domain/instrument-map.js';
 import { computeVaR, VaRInputError, type VaRMethod, type VaRResult } from './var.js';
 import { VAR_RETURN_WINDOW } from '../config/constants.js';
 import { checkAccountCurrency, type AccountCurrency } from './account-currency.js';
+import { startingCapital } from './starting-capital.js';
 
 /** What the RiskManager needs from the engine (the Engine class satisfies it). */
 export interface RiskEnginePort {
@@ -251,7 +252,7 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
 
   constructor(private readonly opts: RiskManagerOptions) {
     const r = opts.risk;
-    const capital = opts.initialEquity ?? r.max_total_position ?? r.max_position;
+    const capital = startingCapital(r, opts.initialEquity);
     this.equity = new EquityTracker(amountToCommon(capital));
     this.cash = new CashLedger(opts.initialBalances);
     const v = opts.var ?? {};
