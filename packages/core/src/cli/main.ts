@@ -87,7 +87,7 @@ export function buildProgram(): Command {
 
   program.command('replay').description('run the engine over a recorded file, deterministically')
     .requiredOption('--config <file>', 'TOML config (detectors, strategy, risk)')
-    .requiredOption('--data <file>', 'a recording from `run --record`')
+    .requiredOption('--data <file>', 'a recording from `run --record` (.jsonl, or gzipped .jsonl.gz)')
     .option('--json', 'print one summary object')
     .option('--allow-damaged', 'exit 0 even when the recording has malformed, out-of-order or truncated records (still counted, with a warning)')
     .option('--report <file>', 'write an HTML report (summary, equity, drawdown, fills, signals)')

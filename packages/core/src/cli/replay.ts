@@ -1,17 +1,16 @@
-import { closeSync, openSync, readSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ManualClock } from '../contracts/clock.js';
 import type { RecordingIntegrity } from '../contracts/exchange.js';
-import { loadConfigFile, outputRedactor, type VenueConfig } from '../config/index.js';
+import { loadConfigFile, outputRedactor } from '../config/index.js';
 import type { MarketEvent } from '../domain/events.js';
-import type { InstrumentSpec } from '../domain/instrument.js';
 import { composeDeployment } from '../engine/compose.js';
 import type { RunSummary } from '../engine/engine.js';
-import { RECORDING_KIND } from '../engine/recorder.js';
 import { createLogger, silentLogger } from '../observability/logger.js';
 import { MetricsRegistry } from '../observability/metrics.js';
 import { ReplayReporting } from '../reports/replay-report.js';
 import type { SessionStatistics } from '../reports/statistics.js';
+import { readRecordingHeader } from './replay-header.js';
+import { replayVenue } from './replay-venue.js';
 
 export interface ReplayOptions {
   config: string;
@@ -27,42 +26,7 @@ export interface ReplayOptions {
 
 /** Exit code of a replay whose recording is damaged or truncated (without --allow-damaged). */
 export const EXIT_RECORDING_DAMAGED = 3;
-/** The header is one line; read no more than this looking for its end. */
-const MAX_HEADER_BYTES = 16 << 20;
-
-/** Reads the header line of a `run --record` file (only the header: recordings can be large). */
-export function readRecordingHeader(path: string): { instruments: InstrumentSpec[] } {
-  let first: string;
-  let fd: number | undefined;
-  try {
-    fd = openSync(path, 'r');
-    const buf = Buffer.allocUnsafe(MAX_HEADER_BYTES);
-    let n = 0;
-    let nl = -1;
-    while (n < buf.length && nl < 0) {
-      const got = readSync(fd, buf, n, Math.min(1 << 20, buf.length - n), n);
-      if (got === 0) break;
-      nl = buf.subarray(n, n + got).indexOf(10);
-      if (nl >= 0) nl += n;
-      n += got;
-    }
-    if (nl < 0) throw new Error(n === 0 ? `${path} is empty, not a cwts recording` : `${path} is not a cwts recording: its first line (the header) never ends${n < buf.length ? ' (truncated file?)' : ''}`);
-    first = buf.subarray(0, nl).toString('utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code) throw new Error(`cannot read recording ${path}: ${(err as Error).message}`);
-    throw err;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-  let header: { kind?: string; instruments?: InstrumentSpec[] };
-  try {
-    header = JSON.parse(first);
-  } catch {
-    throw new Error(`${path} is not a cwts recording: the first line is not JSON`);
-  }
-  if (header?.kind !== RECORDING_KIND || !Array.isArray(header.instruments)) throw new Error(`${path} is not a cwts recording: the first line must be a "${RECORDING_KIND}" header with instruments`);
-  return { instruments: header.instruments };
-}
+export { readRecordingHeader } from './replay-header.js';
 
 /** Damage that fails a replay: malformed or out-of-order records, a cut file. Skipped records are not damage. */
 export function isDamaged(i: RecordingIntegrity): boolean {
@@ -96,6 +60,16 @@ export function replayClockTime(ev: Pick<MarketEvent, 'ts' | 'recvTs'>): number 
 
 /** What `replay --json` prints: the engine's summary, what became of the orders, the statistics and the recording's integrity. */
 export interface ReplaySummary extends RunSummary, RecordingIntegrity {
+  /**
+   * Net PnL, quote units: realized + unrealized - fees, without the starting capital (equity is
+   * `stats.finalEquity`, `stats.initialEquity` + net).
+   */
+  net: string;
+  /**
+   * @deprecated The same figure as `net` (PnL only, not starting capital + PnL), kept under its
+   * old name for existing consumers; read `net`, or `stats.finalEquity` for equity.
+   */
+  equity: string;
   /** Orders the venue rejected (`rejected` counts the engine's own refusals, which never reached it). */
   venueRejected: number;
   /** The venue's rejections by reason. */
@@ -111,26 +85,20 @@ export interface ReplaySummary extends RunSummary, RecordingIntegrity {
  * `cwts-ultra replay`: the config's detectors, strategy and risk over a recording, with every
  * recorded exchange played by the simulated venue as fast as possible on a virtual clock that
  * follows the recorded timestamps (the engine's: receive times, replayClockTime; the venue's:
- * venue times); paper fills come from the simulated venue's matching. The same file and config
- * give the same summary (and digest of signals and fills) every time.
+ * venue times); paper fills come from the simulated venue's matching, at the latency and fees
+ * `run` uses for that exchange (replay-venue.ts). The recording may be gzip (`.jsonl.gz`). The
+ * same file and config give the same summary (and digest of signals and fills) every time.
  */
 export async function replayCommand(o: ReplayOptions, out: (line: string) => void): Promise<number> {
   const loaded = loadConfigFile(o.config);
   outputRedactor.merge(loaded.redactor);
   const data = resolve(o.data);
-  const { instruments } = readRecordingHeader(data);
+  const { instruments } = await readRecordingHeader(data);
   const exchanges = [...new Set(instruments.map((i) => i.exchange))];
   // One simulated venue replays the file; it labels events with the recorded exchange names.
   if (exchanges.length !== 1) throw new Error(`${o.data} holds ${exchanges.length} exchanges (${exchanges.join(', ')}); replay of multi-exchange recordings is not supported yet: record one venue per file`);
-  const venues: VenueConfig[] = exchanges.map((name) => ({
-    name,
-    plugin: '@cwts/exchange-sim',
-    hasCredentials: false,
-    testnet: false,
-    market: 'spot',
-    symbols: instruments.filter((i) => i.exchange === name).map((i) => i.symbol),
-    options: { replay_file: data, replay_format: 'jsonl', replay_speed: 0 },
-  }));
+  // Each venue fills at the config's own latency and fees for it (replay-venue.ts), as `run` would.
+  const venues = exchanges.map((name) => replayVenue(loaded.config, name, instruments, data));
   const clock = new ManualClock(0);
   const logger = o.json ? silentLogger() : createLogger({ level: loaded.config.system.log_level, scrub: (line) => outputRedactor.redact(line) });
   const metrics = new MetricsRegistry({ processMetrics: false });
@@ -173,7 +141,8 @@ export async function replayCommand(o: ReplayOptions, out: (line: string) => voi
     const warnings = isDamaged(integrity) ? [damageWarning(o.data, integrity)] : [];
     const stats = await reporting.finish(metrics, warnings);
     const orders = reporting.collector.orders();
-    s = { ...dep.engine.summary(), venueRejected: orders.rejected, venueRejectReasons: orders.rejectReasons, cancelled: orders.cancelled, openAtEnd: orders.open, stats };
+    const summary = dep.engine.summary();
+    s = { ...summary, net: summary.equity, venueRejected: orders.rejected, venueRejectReasons: orders.rejectReasons, cancelled: orders.cancelled, openAtEnd: orders.open, stats };
   } finally {
     await dep.dispose();
   }
@@ -183,7 +152,9 @@ export async function replayCommand(o: ReplayOptions, out: (line: string) => voi
     out(`recording: ${describeIntegrity(integrity)}`);
     out(`signals ${s.signals}, orders ${s.orders} sent (${s.rejected} refused by the engine, not sent), fills ${s.fills}`);
     out(`orders at the venue: ${s.venueRejected} rejected${s.venueRejected > 0 ? ` (${describeReasons(s.venueRejectReasons)})` : ''}, ${s.cancelled} cancelled, ${s.openAtEnd} open at the end`);
-    out(`PnL realized ${s.realizedPnl}, unrealized ${s.unrealizedPnl}, fees ${s.fees}, equity ${s.equity}`);
+    // "equity" is starting capital + net everywhere else (/status, the report): net PnL is "net" here.
+    out(`PnL realized ${s.realizedPnl}, unrealized ${s.unrealizedPnl}, fees ${s.fees}, net ${s.net}`);
+    out(`equity ${s.stats.finalEquity} (initial ${s.stats.initialEquity} + net)`);
     out(`return ${s.stats.return ?? 'n/a'}, max drawdown ${s.stats.maxDrawdown}, Sharpe ${s.stats.sharpe ?? 'n/a'} (${s.stats.ratioFrequency}), trades ${s.stats.trades}, win rate ${s.stats.winRate ?? 'n/a'}`);
     if (o.report) out(`report ${o.report}`);
     out(`digest ${s.digest}`);

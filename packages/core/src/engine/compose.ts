@@ -13,7 +13,7 @@ import { preparePlugins, requireConfiguredRegistrations } from './prepare-plugin
 import { Engine, type VenueRuntime } from './engine.js';
 import { JournalStore } from '../journal/store.js';
 import { MarketDataOnlyExecution } from './market-data-only.js';
-import { PaperExecutionClient } from './paper-execution.js';
+import { PaperExecutionClient, paperSettingsOf } from './paper-execution.js';
 import type { RiskManager } from '../risk/manager.js';
 import { RiskControlServer } from '../risk/control.js';
 import { establishControlToken, type ControlToken } from '../risk/control-token.js';
@@ -168,12 +168,7 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
         execution = new MarketDataOnlyExecution(v.name, 'no api_key/api_secret configured; market data only');
       } else if (!execution.simulated && cfg.system.mode === 'paper') {
         // Paper mode never sends an order out: fills are simulated against our copy of the book.
-        const p = cfg.paper;
-        execution = new PaperExecutionClient(v.name, (sym) => engine!.book(v.name, sym), (sym) => engine!.instrument(v.name, sym), clock, {
-          latencyMs: p.latency_ms,
-          makerFeeBps: bpsText(p.maker_fee_bps),
-          takerFeeBps: bpsText(p.taker_fee_bps),
-        });
+        execution = new PaperExecutionClient(v.name, (sym) => engine!.book(v.name, sym), (sym) => engine!.instrument(v.name, sym), clock, paperSettingsOf(cfg.paper));
       }
       return { name: v.name, symbols: v.symbols, marketData, execution };
     });
@@ -268,11 +263,6 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
       await host.disposeAll();
     },
   };
-}
-
-/** A fee rate as a plain decimal string (never exponent notation), to 6 decimals. */
-function bpsText(bps: number): string {
-  return bps.toFixed(6).replace(/\.?0+$/, '') || '0';
 }
 
 /**

@@ -13,6 +13,20 @@ export interface PaperSettings {
   takerFeeBps: string;
 }
 
+/**
+ * `[paper]` as PaperSettings: what `run` in paper mode fills with, and what `cwts-ultra replay`
+ * gives the sim that replays a real venue's recording (cli/replay-venue.ts), so the two charge
+ * the same fees.
+ */
+export function paperSettingsOf(p: { latency_ms: number; maker_fee_bps: number; taker_fee_bps: number }): PaperSettings {
+  return { latencyMs: p.latency_ms, makerFeeBps: bpsText(p.maker_fee_bps), takerFeeBps: bpsText(p.taker_fee_bps) };
+}
+
+/** A fee rate as a plain decimal string (never exponent notation), to 6 decimals. */
+function bpsText(bps: number): string {
+  return bps.toFixed(6).replace(/\.?0+$/, '') || '0';
+}
+
 interface Resting {
   order: Order;
   leaves: number;
