@@ -351,6 +351,34 @@ export class FakeBinance implements ConformanceVenue {
     this.wsApi.orderTraded(o, fmt(q, LOT_DEC), fmt(price, TICK_DEC), maker);
   }
 
+  // ---- the exchange conformance suite's fill hooks (ConformanceVenue) ---------------------
+
+  private lastFillEvent: Record<string, unknown> | undefined;
+
+  /** Fills part of a working order (fill()) and returns the venue's trade id. */
+  fillOrder(o: { venueOrderId: string; qty: string }): string {
+    const before = this.wsApi.trades.length;
+    this.wsApi.editNextEvent = (ev) => void (this.lastFillEvent = ev);
+    this.fill(Number(o.venueOrderId), o.qty);
+    this.wsApi.editNextEvent = undefined;
+    return String(this.wsApi.trades[before]!.id);
+  }
+
+  /** The last fillOrder's executionReport, sent again unchanged to every user-data subscription. */
+  repeatLastFill(): void {
+    const ev = this.lastFillEvent;
+    if (!ev) return;
+    for (const s of this.wsApi.sessions) {
+      if (s.ws.readyState !== s.ws.OPEN) continue;
+      for (const sub of s.subs) s.ws.send(JSON.stringify({ subscriptionId: sub, event: ev }));
+    }
+  }
+
+  /** Drops the WebSocket API sessions (the user data stream). */
+  dropUserStream(): void {
+    this.wsApi.dropSessions();
+  }
+
   async close(): Promise<void> {
     if (this.pingTimer) clearInterval(this.pingTimer);
     for (const c of this.conns) c.ws.terminate();

@@ -9,6 +9,24 @@ import { FakeBybit, type FakeCategory } from './fake-bybit.js';
 const KEY = 'test-api-key-not-real';
 const SECRET = 'test-api-secret-not-real';
 
+/**
+ * The conformance suite's fill hooks on the local Bybit server: FakeBybit.fill (the execution in
+ * /v5/execution/list, the order's cumExecQty in /v5/order/realtime, 0.1 % fee), and the last
+ * execution listed a second time (the adapter reads fills by polling; there is no private stream).
+ */
+function withFills(f: FakeBybit): FakeBybit {
+  let last: (typeof f.executions)[number] | undefined;
+  return Object.assign(f, {
+    fillOrder(o: { venueOrderId: string; qty: string }): string {
+      last = f.fill(o.venueOrderId, o.qty);
+      return last.execId;
+    },
+    repeatLastFill(): void {
+      if (last) f.executions.push({ ...last });
+    },
+  });
+}
+
 function seeded(seed: number): () => number {
   let a = seed >>> 0;
   return () => ((a = (Math.imul(a, 1664525) + 1013904223) >>> 0) / 4294967296);
@@ -21,7 +39,7 @@ for (const category of ['spot', 'linear'] as FakeCategory[]) {
     venue: `bybit-${category}`,
     symbol: 'BTCUSDT',
     capabilities: { checksum: false, execution: true, rateLimit: true, requestResync: true },
-    createVenue: () => FakeBybit.start({ category, seed: category === 'spot' ? 7 : 8, apiKey: KEY, apiSecret: SECRET }),
+    createVenue: async () => withFills(await FakeBybit.start({ category, seed: category === 'spot' ? 7 : 8, apiKey: KEY, apiSecret: SECRET })),
     async createAdapter(venue: ConformanceVenue, opts) {
       const f = venue as FakeBybit;
       const v = createBybitVenue(

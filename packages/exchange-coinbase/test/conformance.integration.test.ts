@@ -12,6 +12,28 @@ const keys = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
 const KEY_NAME = `organizations/${randomUUID()}/apiKeys/${randomUUID()}`;
 const PEM = keys.privateKey.export({ format: 'pem', type: 'sec1' }).toString();
 
+/**
+ * The conformance suite's fill hooks on the local Coinbase server: FakeCoinbaseAccount.fill (the
+ * fill in historical/fills, the order's update on the user channel, 0.1 % commission in USD), and
+ * the last fill's user-channel update pushed again. No dropUserStream: the user channel shares the
+ * market-data connection, whose drop the suite's reconnect test covers.
+ */
+function withFills(f: FakeCoinbase): FakeCoinbase {
+  const account = f.account!;
+  let last: string | undefined;
+  return Object.assign(f, {
+    fillOrder(o: { venueOrderId: string; price: string; qty: string }): string {
+      last = o.venueOrderId;
+      const commission = ((Number(o.price) * Number(o.qty)) / 1000).toFixed(8);
+      return account.fill(o.venueOrderId, { size: o.qty, price: o.price, commission, maker: true });
+    },
+    repeatLastFill(): void {
+      const o = last === undefined ? undefined : account.find(last);
+      if (o) account.onOrderChange?.(o);
+    },
+  });
+}
+
 function seeded(seed: number): () => number {
   let a = seed >>> 0;
   return () => ((a = (Math.imul(a, 1664525) + 1013904223) >>> 0) / 4294967296);
@@ -21,7 +43,7 @@ describeExchangeConformance({
   venue: 'coinbase',
   symbol: 'BTC-USD',
   capabilities: { checksum: false, execution: true, rateLimit: true, requestResync: true },
-  createVenue: () => FakeCoinbase.start({ seed: 11, restKey: { publicKey: keys.publicKey, keyName: KEY_NAME } }),
+  createVenue: async () => withFills(await FakeCoinbase.start({ seed: 11, restKey: { publicKey: keys.publicKey, keyName: KEY_NAME } })),
   async createAdapter(venue: ConformanceVenue, opts) {
     const f = venue as FakeCoinbase;
     const v = createCoinbaseVenue(

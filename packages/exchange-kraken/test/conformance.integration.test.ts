@@ -10,6 +10,36 @@ import { FakeKraken } from './fake-kraken.js';
 const KEY = `test-key-${randomBytes(8).toString('hex')}`;
 const SECRET = randomBytes(64).toString('base64');
 
+/**
+ * The conformance suite's fill hooks on the local Kraken server: FakeKrakenAccount.fill (the
+ * trade on the executions stream and in QueryTrades, fee in USD), the last fill's executions
+ * update sent again (a new sequence, the same events), and the executions connections dropped.
+ */
+function withFills(f: FakeKraken): FakeKraken {
+  const account = f.account!;
+  const publish = account.onExecution!;
+  let capture = false;
+  let last: Record<string, unknown>[] | undefined;
+  account.onExecution = (events) => {
+    if (capture) last = events;
+    publish(events);
+  };
+  return Object.assign(f, {
+    fillOrder(o: { venueOrderId: string; price: string; qty: string }): string {
+      capture = true;
+      try {
+        return account.fill(o.venueOrderId, { qty: o.qty, price: o.price, fee: ((Number(o.price) * Number(o.qty)) / 1000).toFixed(5), maker: true });
+      } finally {
+        capture = false;
+      }
+    },
+    repeatLastFill(): void {
+      if (last) publish(last);
+    },
+    dropUserStream: () => f.dropExecutions(),
+  });
+}
+
 function seeded(seed: number): () => number {
   let a = seed >>> 0;
   return () => ((a = (Math.imul(a, 1664525) + 1013904223) >>> 0) / 4294967296);
@@ -22,7 +52,7 @@ describeExchangeConformance({
   symbol: 'BTC/USD',
   capabilities: { checksum: true, execution: true, rateLimit: true, sequenceNumbers: false, requestResync: true },
   frameHarness: { module: fileURLToPath(new URL('../src/frame-harness.ts', import.meta.url)), export: 'createKrakenFrameHarness' },
-  createVenue: () => FakeKraken.start({ seed: 11, apiKey: KEY, apiSecret: SECRET }),
+  createVenue: async () => withFills(await FakeKraken.start({ seed: 11, apiKey: KEY, apiSecret: SECRET })),
   async createAdapter(venue: ConformanceVenue, opts) {
     const f = venue as FakeKraken;
     const v = createKrakenVenue(

@@ -26,9 +26,11 @@ import {
   type MonteCarloVaRArgs,
   type MonteCarloVaRResult,
   type PatternScoresArgs,
+  type PatternScoresResult,
   type RollingMomentsArgs,
   type RollingMomentsResult,
   type SgemmArgs,
+  type SyncKernels,
 } from '../contracts/compute.js';
 import { JsComputeBackend } from '../compute/js-backend.js';
 import { normalAt, splitSeed } from '../compute/philox.js';
@@ -405,6 +407,36 @@ export function describeComputeConformance(
       return backend as ComputeBackend & { sync: NonNullable<ComputeBackend['sync']> };
     }
 
+    /**
+     * The entry points a data-dependent case runs through: the async kernel, and with it the sync
+     * kernel (wrapped in a promise) where the backend declares syncKernels. Sync kernels take host
+     * arrays, so cases with DeviceBuffers stay on the async path.
+     */
+    type Path<A, R> = [path: string, run: (a: A) => Promise<R>];
+    function syncOf(backend: ComputeBackend): SyncKernels | undefined {
+      if (!backend.capabilities.syncKernels) return undefined;
+      if (backend.sync === undefined) fail(`backend ${backend.name} declares syncKernels but has no sync object`);
+      return backend.sync;
+    }
+    function patternPaths(backend: ComputeBackend): Path<PatternScoresArgs, PatternScoresResult>[] {
+      const sync = syncOf(backend);
+      const out: Path<PatternScoresArgs, PatternScoresResult>[] = [['async', (a) => backend.patternScores(a)]];
+      if (sync) out.push(['sync', async (a) => sync.patternScores(a)]);
+      return out;
+    }
+    function rollingPaths(backend: ComputeBackend): Path<RollingMomentsArgs, RollingMomentsResult>[] {
+      const sync = syncOf(backend);
+      const out: Path<RollingMomentsArgs, RollingMomentsResult>[] = [['async', (a) => backend.rollingMoments(a)]];
+      if (sync) out.push(['sync', async (a) => sync.rollingMoments(a)]);
+      return out;
+    }
+    function sgemmPaths(backend: ComputeBackend): Path<SgemmArgs, void>[] {
+      const sync = syncOf(backend);
+      const out: Path<SgemmArgs, void>[] = [['async', (a) => backend.sgemm(a)]];
+      if (sync) out.push(['sync', async (a) => sync.sgemm(a)]);
+      return out;
+    }
+
     /** Runs `body` with buffers it creates through `alloc`, freeing them afterwards. */
     async function withBuffers<R>(backend: ComputeBackend, body: (alloc: (data: Float32Array | number, pad?: number) => Promise<DeviceBuffer>) => Promise<R>): Promise<R> {
       const made: DeviceBuffer[] = [];
@@ -628,15 +660,17 @@ export function describeComputeConformance(
         queries.set(rng.normals(D), 0);
         queries.fill(0.7, D, 2 * D); // a constant query
         queries.set(stored.subarray(2 * D, 3 * D), 2 * D);
-        const got = await backend.patternScores({ stored, storedCount: K, dim: D, queries, queryCount: 3, topK: K, returnAllScores: true });
-        const all = got.allScores!;
-        for (let b = 0; b < 3; b++) {
-          for (const k of [0, 4, 11]) expect(Math.abs(all[b * K + k]), `query ${b} vs constant window ${k}`).toBeLessThanOrEqual(T.zeroScoreAbs);
+        for (const [path, run] of patternPaths(backend)) {
+          const got = await run({ stored, storedCount: K, dim: D, queries, queryCount: 3, topK: K, returnAllScores: true });
+          const all = got.allScores!;
+          for (let b = 0; b < 3; b++) {
+            for (const k of [0, 4, 11]) expect(Math.abs(all[b * K + k]), `${path}: query ${b} vs constant window ${k}`).toBeLessThanOrEqual(T.zeroScoreAbs);
+          }
+          for (let k = 0; k < K; k++) expect(Math.abs(all[K + k]), `${path}: constant query vs window ${k}`).toBeLessThanOrEqual(T.zeroScoreAbs);
+          const naive = naivePearson(stored, K, D, queries, 3);
+          checkScores(`${path}: scores`, all, naive, T.patternScoreAbs);
+          for (let b = 0; b < 3; b++) checkTopK(`${path}: query ${b}`, got.indices, got.scores, b * K, K, naive, b * K, K, T.patternScoreAbs);
         }
-        for (let k = 0; k < K; k++) expect(Math.abs(all[K + k]), `constant query vs window ${k}`).toBeLessThanOrEqual(T.zeroScoreAbs);
-        const naive = naivePearson(stored, K, D, queries, 3);
-        checkScores('scores', all, naive, T.patternScoreAbs);
-        for (let b = 0; b < 3; b++) checkTopK(`query ${b}`, got.indices, got.scores, b * K, K, naive, b * K, K, T.patternScoreAbs);
       });
 
       it('a window holding NaN or Infinity scores 0 (treated as zero-variance)', async (ctx) => {
@@ -651,16 +685,18 @@ export function describeComputeConformance(
         stored[8 * D + 15] = Number.NEGATIVE_INFINITY;
         const queries = rng.normals(B * D);
         queries[D + 7] = Number.NaN;
-        const got = await backend.patternScores({ stored, storedCount: K, dim: D, queries, queryCount: B, topK: 4, returnAllScores: true });
-        const all = got.allScores!;
-        for (let b = 0; b < B; b++) {
-          for (const k of [3, 6, 8]) expect(Math.abs(all[b * K + k]), `query ${b} vs window ${k}`).toBeLessThanOrEqual(T.zeroScoreAbs);
+        for (const [path, run] of patternPaths(backend)) {
+          const got = await run({ stored, storedCount: K, dim: D, queries, queryCount: B, topK: 4, returnAllScores: true });
+          const all = got.allScores!;
+          for (let b = 0; b < B; b++) {
+            for (const k of [3, 6, 8]) expect(Math.abs(all[b * K + k]), `${path}: query ${b} vs window ${k}`).toBeLessThanOrEqual(T.zeroScoreAbs);
+          }
+          for (let k = 0; k < K; k++) expect(Math.abs(all[K + k]), `${path}: NaN query vs window ${k}`).toBeLessThanOrEqual(T.zeroScoreAbs);
+          const naive = naivePearson(stored, K, D, queries, B);
+          checkScores(`${path}: scores`, all, naive, T.patternScoreAbs);
+          for (let b = 0; b < B; b++) checkTopK(`${path}: query ${b}`, got.indices, got.scores, b * 4, 4, naive, b * K, K, T.patternScoreAbs);
+          for (let i = 0; i < B * 4; i++) expect(Number.isFinite(got.scores[i]), `${path}: top-k score ${i}`).toBe(true);
         }
-        for (let k = 0; k < K; k++) expect(Math.abs(all[K + k]), `NaN query vs window ${k}`).toBeLessThanOrEqual(T.zeroScoreAbs);
-        const naive = naivePearson(stored, K, D, queries, B);
-        checkScores('scores', all, naive, T.patternScoreAbs);
-        for (let b = 0; b < B; b++) checkTopK(`query ${b}`, got.indices, got.scores, b * 4, 4, naive, b * K, K, T.patternScoreAbs);
-        for (let i = 0; i < B * 4; i++) expect(Number.isFinite(got.scores[i])).toBe(true);
       });
 
       // Token amounts in base units (1e19..1e36) overflow a float32 sum of squares and tiny values
@@ -714,6 +750,12 @@ export function describeComputeConformance(
             checkScores(`${name}: allScores`, got.allScores!, naive, T.patternScoreAbs);
             for (let b = 0; b < 4; b++) checkTopK(`${name}: query ${b}`, got.indices, got.scores, b * 7, 7, naive, b * 129, 129, T.patternScoreAbs);
           }
+          // host views through every path (the sync kernel too: views start past byte 0 of their buffer)
+          for (const [path, run] of patternPaths(backend)) {
+            const got = await run({ ...base, stored: padded(d.stored, 3, 5), queries: padded(d.queries, 9, 2) });
+            checkScores(`${path}: host views: allScores`, got.allScores!, naive, T.patternScoreAbs);
+            for (let b = 0; b < 4; b++) checkTopK(`${path}: host views: query ${b}`, got.indices, got.scores, b * 7, 7, naive, b * 129, 129, T.patternScoreAbs);
+          }
           // The store stays resident: a second query batch against the same buffer.
           const q2 = seededRandom(1105).normals(2 * 33);
           const got2 = await backend.patternScores({ ...base, stored: storedBuf, queries: q2, queryCount: 2 });
@@ -724,12 +766,16 @@ export function describeComputeConformance(
       it('fills the given out arrays', async (ctx) => {
         const backend = use(ctx, 'patternScores');
         const d = patternData(seededRandom(1106), 3, 50, 12, 4);
-        const out = { indices: new Int32Array(12).fill(-1), scores: new Float32Array(12).fill(Number.NaN) };
-        const got = await backend.patternScores({ stored: d.stored, storedCount: 50, dim: 12, queries: d.queries, queryCount: 3, topK: 4, out });
-        expect(Array.from(out.indices)).toEqual(Array.from(got.indices.subarray(0, 12)));
-        expect(Array.from(out.scores)).toEqual(Array.from(got.scores.subarray(0, 12)));
         const naive = naivePearson(d.stored, 50, 12, d.queries, 3);
-        for (let b = 0; b < 3; b++) checkTopK(`query ${b}`, out.indices, out.scores, b * 4, 4, naive, b * 50, 50, T.patternScoreAbs);
+        for (const [path, run] of patternPaths(backend)) {
+          // out arrays as views past byte 0 of a larger buffer
+          const outBytes = new ArrayBuffer(4 * (12 + 3 + 12 + 2));
+          const out = { indices: new Int32Array(outBytes, 3 * 4, 12).fill(-1), scores: new Float32Array(outBytes, (12 + 3 + 2) * 4, 12).fill(Number.NaN) };
+          const got = await run({ stored: d.stored, storedCount: 50, dim: 12, queries: d.queries, queryCount: 3, topK: 4, out });
+          expect(Array.from(out.indices), `${path}: out.indices`).toEqual(Array.from(got.indices.subarray(0, 12)));
+          expect(Array.from(out.scores), `${path}: out.scores`).toEqual(Array.from(got.scores.subarray(0, 12)));
+          for (let b = 0; b < 3; b++) checkTopK(`${path}: query ${b}`, out.indices, out.scores, b * 4, 4, naive, b * 50, 50, T.patternScoreAbs);
+        }
       });
 
       it('rejects bad arguments with ComputeArgumentError', async (ctx) => {
@@ -877,13 +923,15 @@ export function describeComputeConformance(
         const series = rng.normals(600, 0.5, 1);
         series.fill(0.1, 100, 300);
         series.fill(1234.5, 400, 520);
-        const got = await backend.rollingMoments({ series, length: 600, window: 16 });
-        checkRolling('constant stretches', got, naiveRolling(series, 600, 16), T.rollingRel);
-        for (const [from, to, value] of [[100, 300, 0.1], [400, 520, 1234.5]] as const) {
-          for (let i = from; i + 16 <= to; i++) {
-            expect(Math.abs(got.mean[i] - Math.fround(value)), `mean at ${i}`).toBeLessThanOrEqual(1e-6 * value);
-            expect(got.variance[i], `variance at ${i}`).toBeGreaterThanOrEqual(0);
-            expect(got.variance[i], `variance at ${i}`).toBeLessThanOrEqual(T.rollingRel * value * value);
+        for (const [path, run] of rollingPaths(backend)) {
+          const got = await run({ series, length: 600, window: 16 });
+          checkRolling(`${path}: constant stretches`, got, naiveRolling(series, 600, 16), T.rollingRel);
+          for (const [from, to, value] of [[100, 300, 0.1], [400, 520, 1234.5]] as const) {
+            for (let i = from; i + 16 <= to; i++) {
+              expect(Math.abs(got.mean[i] - Math.fround(value)), `${path}: mean at ${i}`).toBeLessThanOrEqual(1e-6 * value);
+              expect(got.variance[i], `${path}: variance at ${i}`).toBeGreaterThanOrEqual(0);
+              expect(got.variance[i], `${path}: variance at ${i}`).toBeLessThanOrEqual(T.rollingRel * value * value);
+            }
           }
         }
       });
@@ -896,13 +944,16 @@ export function describeComputeConformance(
         series[401] = Number.NEGATIVE_INFINITY;
         series[699] = Number.NaN;
         const W = 25;
-        const got = await backend.rollingMoments({ series, length: 700, window: W });
         const exp = naiveRolling(series, 700, W);
         for (let i = 0; i < exp.mean.length; i++) {
           const hit = (i <= 100 && 100 < i + W) || (i <= 401 && 400 < i + W) || i + W > 699;
           expect(Number.isNaN(exp.mean[i])).toBe(hit);
         }
-        checkRolling('with non-finite values', got, exp, T.rollingRel);
+        for (const [path, run] of rollingPaths(backend)) {
+          checkRolling(`${path}: with non-finite values`, await run({ series, length: 700, window: W }), exp, T.rollingRel);
+          // the same values as a view past byte 0 of a larger buffer
+          checkRolling(`${path}: with non-finite values, host view`, await run({ series: padded(series, 5, 3), length: 700, window: W }), exp, T.rollingRel);
+        }
       });
 
       it('accepts a DeviceBuffer and host views with offsets; fills out arrays', async (ctx) => {
@@ -915,10 +966,17 @@ export function describeComputeConformance(
           // length shorter than the buffer: only the first `length` values count.
           checkRolling('buffer prefix', await backend.rollingMoments({ series: buf, length: 500, window: 33 }), naiveRolling(series, 500, 33), T.rollingRel);
         });
-        checkRolling('host view', await backend.rollingMoments({ series: padded(series, 13, 2), length: 1000, window: 33 }), exp, T.rollingRel);
-        const out = { mean: new Float32Array(968).fill(Number.NaN), variance: new Float32Array(968).fill(Number.NaN) };
-        await backend.rollingMoments({ series, length: 1000, window: 33, out });
-        checkRolling('out arrays', out, exp, T.rollingRel);
+        for (const [path, run] of rollingPaths(backend)) {
+          checkRolling(`${path}: host view`, await run({ series: padded(series, 13, 2), length: 1000, window: 33 }), exp, T.rollingRel);
+          const out = { mean: new Float32Array(968).fill(Number.NaN), variance: new Float32Array(968).fill(Number.NaN) };
+          await run({ series, length: 1000, window: 33, out });
+          checkRolling(`${path}: out arrays`, out, exp, T.rollingRel);
+          // out arrays as views past byte 0 of one larger buffer, not overlapping
+          const outBytes = new ArrayBuffer(4 * (5 + 968 + 3 + 968));
+          const outViews = { mean: new Float32Array(outBytes, 5 * 4, 968).fill(Number.NaN), variance: new Float32Array(outBytes, (5 + 968 + 3) * 4, 968).fill(Number.NaN) };
+          await run({ series: padded(series, 1, 0), length: 1000, window: 33, out: outViews });
+          checkRolling(`${path}: out views`, outViews, exp, T.rollingRel);
+        }
       });
 
       it('rejects bad arguments with ComputeArgumentError', async (ctx) => {
@@ -936,8 +994,15 @@ export function describeComputeConformance(
           ['series too short', { length: 65, window: 8 }],
           ['out.mean too short', { out: { mean: new Float32Array(56), variance: new Float32Array(57) } }],
           ['out.variance too short', { out: { mean: new Float32Array(57), variance: new Float32Array(56) } }],
+          // outputs over the input: a kernel writing window by window overwrites values later windows read
+          ['out.mean over the series', { out: { mean: new Float32Array(series.buffer, series.byteOffset, 57), variance: new Float32Array(57) } }],
+          ['out.variance over the series tail', { out: { mean: new Float32Array(57), variance: new Float32Array(series.buffer, series.byteOffset + 7 * 4, 57) } }],
+          ['out.mean and out.variance over the same bytes', { out: (() => { const b = new ArrayBuffer(57 * 4); return { mean: new Float32Array(b), variance: new Float32Array(b) }; })() }],
+          ['out.variance starting inside out.mean', { out: (() => { const b = new ArrayBuffer(80 * 4); return { mean: new Float32Array(b, 0, 57), variance: new Float32Array(b, 20 * 4, 57) }; })() }],
         ];
-        for (const [name, patch] of bad) await expectArgumentError(name, () => backend.rollingMoments({ ...ok, ...patch }));
+        for (const [path, run] of rollingPaths(backend)) {
+          for (const [name, patch] of bad) await expectArgumentError(`${path}: ${name}`, () => run({ ...ok, ...patch }));
+        }
         await withBuffers(backend, async (alloc) => {
           const small = await alloc(series.subarray(0, 63));
           await expectArgumentError('series buffer too small', () => backend.rollingMoments({ ...ok, series: small }));
@@ -1085,12 +1150,23 @@ export function describeComputeConformance(
         const [m, n, k] = [5, 7, 3];
         const a = rng.normals(m * k);
         const b = rng.normals(k * n);
-        const c = new Float32Array(m * n).fill(Number.NaN);
-        c[3] = Number.POSITIVE_INFINITY;
-        await backend.sgemm({ m, n, k, a, b, c, beta: 0 });
-        for (let i = 0; i < m * n; i++) expect(Number.isFinite(c[i]), `C[${i}]`).toBe(true);
-        checkSgemm('beta=0', c, 0, naiveSgemm(m, n, k, 1, 0, a, b, c), k);
         const c0 = rng.normals(m * n);
+        for (const [path, run] of sgemmPaths(backend)) {
+          const c = new Float32Array(m * n).fill(Number.NaN);
+          c[3] = Number.POSITIVE_INFINITY;
+          await run({ m, n, k, a, b, c, beta: 0 });
+          for (let i = 0; i < m * n; i++) expect(Number.isFinite(c[i]), `${path}: C[${i}]`).toBe(true);
+          checkSgemm(`${path}: beta=0`, c, 0, naiveSgemm(m, n, k, 1, 0, a, b, c), k);
+          const aBad = Float32Array.from(a);
+          aBad[0] = Number.NaN;
+          const c1 = Float32Array.from(c0);
+          await run({ m, n, k, a: aBad, b, c: c1, alpha: 0, beta: 3 });
+          for (let i = 0; i < m * n; i++) expect(Math.abs(c1[i] - 3 * c0[i]), `${path}: alpha=0, C[${i}]`).toBeLessThanOrEqual(1e-6 * Math.abs(3 * c0[i]));
+          // a NaN in A reaches exactly the row of C it multiplies into
+          const c3 = Float32Array.from(c0);
+          await run({ m, n, k, a: aBad, b, c: c3, alpha: 1, beta: 1 });
+          for (let i = 0; i < m * n; i++) expect(Number.isNaN(c3[i]), `${path}: NaN in A[0] reaches C[${i}]`).toBe(i < n);
+        }
         const c2 = Float32Array.from(c0);
         // alpha = 0 reads neither A nor B: 0 x NaN (or Infinity) there must not reach C
         const aBad = Float32Array.from(a);
@@ -1134,20 +1210,24 @@ export function describeComputeConformance(
           await backend.sgemm({ m, n, k, a: aBuf, b, c: cHost, alpha: 0.75, beta: -0.5 });
           checkSgemm('buffer a, host b and c', cHost, 0, exp, k);
         });
-        // C as a view into a larger array: neighbours untouched.
-        const cBig = new Float32Array(m * n + 20).fill(42);
-        cBig.set(c0, 11);
-        const cView = cBig.subarray(11, 11 + m * n);
-        await backend.sgemm({ m, n, k, a: padded(a, 2, 1), b: padded(b, 7, 0), c: cView, alpha: 0.75, beta: -0.5 });
-        checkSgemm('host views', cBig, 11, exp, k);
-        expect(Array.from(cBig.subarray(0, 11))).toEqual(new Array(11).fill(42));
-        expect(Array.from(cBig.subarray(11 + m * n))).toEqual(new Array(9).fill(42));
+        // C as a view into a larger array: neighbours untouched (the sync kernel too).
+        for (const [path, run] of sgemmPaths(backend)) {
+          const cBig = new Float32Array(m * n + 20).fill(42);
+          cBig.set(c0, 11);
+          const cView = cBig.subarray(11, 11 + m * n);
+          await run({ m, n, k, a: padded(a, 2, 1), b: padded(b, 7, 0), c: cView, alpha: 0.75, beta: -0.5 });
+          checkSgemm(`${path}: host views`, cBig, 11, exp, k);
+          expect(Array.from(cBig.subarray(0, 11)), `${path}: before C`).toEqual(new Array(11).fill(42));
+          expect(Array.from(cBig.subarray(11 + m * n)), `${path}: after C`).toEqual(new Array(9).fill(42));
+        }
       });
 
       it('rejects bad arguments with ComputeArgumentError', async (ctx) => {
         const backend = use(ctx, 'sgemm');
         const rng = seededRandom(4003);
-        const ok: SgemmArgs = { m: 4, n: 5, k: 6, a: rng.normals(24), b: rng.normals(30), c: new Float32Array(20) };
+        const A = rng.normals(24);
+        const Bm = rng.normals(30);
+        const ok: SgemmArgs = { m: 4, n: 5, k: 6, a: A, b: Bm, c: new Float32Array(20) };
         await backend.sgemm(ok);
         const bad: [string, Partial<SgemmArgs>][] = [
           ['m 0', { m: 0 }],
@@ -1158,8 +1238,15 @@ export function describeComputeConformance(
           ['b too short', { b: new Float32Array(29) }],
           ['c too short', { c: new Float32Array(19) }],
           ['k beyond a', { k: 7 }],
+          // C over an input: a kernel writing C as it goes overwrites values it has still to read
+          ['c is a', { c: new Float32Array(A.buffer, A.byteOffset, 20) }],
+          ['c is b', { c: new Float32Array(Bm.buffer, Bm.byteOffset, 20) }],
+          ['c a view over a\'s bytes, 2 elements in', { c: new Float32Array(A.buffer, A.byteOffset + 8, 20) }],
+          ['c over the tail of b', { c: new Float32Array(Bm.buffer, Bm.byteOffset + 10 * 4, 20) }],
         ];
-        for (const [name, patch] of bad) await expectArgumentError(name, () => backend.sgemm({ ...ok, ...patch }));
+        for (const [path, run] of sgemmPaths(backend)) {
+          for (const [name, patch] of bad) await expectArgumentError(`${path}: ${name}`, () => run({ ...ok, ...patch }));
+        }
         await withBuffers(backend, async (alloc) => {
           const small = await alloc(new Float32Array(19));
           await expectArgumentError('c buffer too small', () => backend.sgemm({ ...ok, c: small }));

@@ -39,7 +39,34 @@ export interface ConformanceVenue {
   connectionCount(): number;
   /** Venues with execution: local times (ms) at which order requests arrived (their count matters). */
   orderRequestTimes?(): number[];
+  /**
+   * Venues with execution: fills `qty` (decimal string on the lot grid) of a working order at its
+   * limit `price`, as a trade against it would, with a fee, and tells the account about it the way
+   * the venue does (its private stream and/or its fill list). Returns the venue's trade id. With
+   * `execution: true` the suite's fill test runs when this is present and is skipped, saying so,
+   * when not; every built-in venue provides it.
+   */
+  fillOrder?(order: ConformanceFill): string | Promise<string>;
+  /**
+   * Delivers the last fill again, unchanged, where the adapter reads fills (the same private
+   * stream message re-sent, or the same trade listed twice): a venue or network that repeats.
+   */
+  repeatLastFill?(): void;
+  /** Drops the private (user / order) stream connections: the adapter must reconnect and catch up. */
+  dropUserStream?(): void;
   close(): Promise<void>;
+}
+
+/** What `ConformanceVenue.fillOrder` is asked to fill. */
+export interface ConformanceFill {
+  symbol: string;
+  clientOrderId: string;
+  venueOrderId: string;
+  side: 'buy' | 'sell';
+  /** The order's limit price (decimal string): the fill's price. */
+  price: string;
+  /** The quantity of this fill (decimal string), at most what is still working. */
+  qty: string;
 }
 
 export interface AdapterUnderTest {
@@ -385,6 +412,69 @@ export function describeExchangeConformance(opts: ExchangeConformanceOptions): v
         expect(rej.rejects, c.name).toBe(c.cancelUnknown ? 'request' : 'order');
         if (c.text) expect(rej.text, c.name).toMatch(c.text);
       }
+    });
+
+    it('reports each fill once, as integer ticks and lots with a fee, even when the venue repeats it or the private stream drops', async (ctx: TestContext) => {
+      if (!opts.capabilities.execution) {
+        ctx.skip(`${opts.venue} adapter has no execution client`);
+        return;
+      }
+      await boot();
+      if (venue!.fillOrder === undefined) {
+        ctx.skip(`${opts.venue}'s conformance venue offers no fillOrder hook (fills are not checked)`);
+        return;
+      }
+      const ex = adapter!.execution!;
+      const reports: ExecutionReport[] = [];
+      await ex.start((r) => reports.push(r));
+      const spec = opts.restingOrder ?? { side: 'buy' as const, price: priceOf(venue!, sym, 'bid'), qty: lotsToQty(instrument, 10) };
+      const o = conformanceOrder(instrument, spec);
+      expect(o.qty, "restingOrder must be at least 2 lots (the test fills it in two parts)").toBeGreaterThanOrEqual(2);
+      ex.submit(o);
+      const mine = () => reports.filter((r) => r.clientOrderId === o.clientOrderId);
+      await waitUntil(() => mine().some((r) => r.kind === 'ack'), 'an ack', W);
+      const ack = mine().find((r) => r.kind === 'ack')!;
+      const ref = { symbol: sym, clientOrderId: o.clientOrderId, venueOrderId: String(ack.venueOrderId), side: o.side, price: ticksToPrice(instrument, o.price!) };
+      const parts = [Math.max(1, Math.floor(o.qty / 3)), 0];
+      parts[1] = o.qty - parts[0]!;
+      const fills = () => mine().filter((r) => r.kind === 'fill');
+      const filledLots = () => fills().reduce((a, r) => a + r.lastQty, 0);
+      const tradeIds: string[] = [];
+      // first part: reported, then delivered again by the venue
+      tradeIds.push(String(await venue!.fillOrder({ ...ref, qty: lotsToQty(instrument, parts[0]!) })));
+      await waitUntil(() => filledLots() >= parts[0]!, `a fill of ${parts[0]} lots`, W);
+      venue!.repeatLastFill?.();
+      // the private stream drops (where the venue can): the rest fills while the adapter reconnects and catches up
+      venue!.dropUserStream?.();
+      tradeIds.push(String(await venue!.fillOrder({ ...ref, qty: lotsToQty(instrument, parts[1]!) })));
+      venue!.repeatLastFill?.();
+      await waitUntil(() => filledLots() >= o.qty, `fills of ${o.qty} lots in all`, W);
+      // a repeat or a catch-up after the reconnect arrives later than the first report: give it time
+      await new Promise((r) => setTimeout(r, 750));
+      venue!.repeatLastFill?.();
+      await new Promise((r) => setTimeout(r, 750));
+      const got = fills();
+      const show = JSON.stringify(got.map((r) => ({ tradeId: r.tradeId, lastQty: r.lastQty, cumQty: r.cumQty, leavesQty: r.leavesQty })));
+      expect(got.map((r) => r.lastQty), `each trade reported exactly once (venue trade ids ${tradeIds.join(', ')}); fills: ${show}`).toEqual(parts);
+      const ids = got.map((r) => r.tradeId);
+      if (ids.every((t) => t !== undefined)) expect(new Set(ids).size, `distinct trade ids: ${show}`).toBe(got.length);
+      let cum = 0;
+      for (const r of got) {
+        cum += r.lastQty;
+        expect(r, show).toMatchObject({ exchange: opts.venue, symbol: sym, side: o.side });
+        expect(Number.isSafeInteger(r.lastPrice) && Number.isSafeInteger(r.lastQty) && r.lastQty > 0, `integer ticks and positive lots: ${show}`).toBe(true);
+        expect(r.lastPrice, 'a resting limit order fills at its price').toBe(o.price);
+        // cumQty and leavesQty are optional (a venue that does not say); when given they add up
+        if (typeof r.cumQty === 'number') expect(r.cumQty, `cumQty after each fill: ${show}`).toBe(cum);
+        if (typeof r.leavesQty === 'number') expect(r.leavesQty, `leavesQty after each fill: ${show}`).toBe(o.qty - cum);
+        expect(typeof r.feeAtoms, 'feeAtoms is a bigint').toBe('bigint');
+        expect(r.feeAtoms > 0n, `the venue charged a fee on each fill: ${show}`).toBe(true);
+      }
+      // the order ends filled once: nothing reported for it after the fill that completed it
+      const all = mine();
+      const last = all.indexOf(got[got.length - 1]!);
+      expect(all.slice(last + 1).map((r) => r.kind), 'reports after the order was filled').toEqual([]);
+      expect((await ex.openOrders()).map((x) => x.clientOrderId)).not.toContain(o.clientOrderId);
     });
 
     it('respects its order rate limit', async (ctx: TestContext) => {

@@ -3,7 +3,7 @@ export { equalValueRuns, HOSTILE_LEVEL_SERIES, naiveRolling64, randomHostileSegm
 export { fatFingerReturns, naivePearson, naiveRolling, naiveSgemm, naiveMonteCarloLosses, summariseBySort } from './compute-conformance.js';
 export { seededRandom, type SeededRandom } from './seeded-random.js';
 export { describeIntakeParity, IntakeObserver, IntakeScriptSteps, type IntakeParityScript, type IntakeParitySuiteOptions } from './intake-parity.js';
-export { describeExchangeConformance, ConformanceSink, conformanceOrder, waitUntil, type ConformanceVenue, type AdapterUnderTest, type ExchangeConformanceOptions, type ExchangeErrorCase, type AdapterOptions } from './exchange-conformance.js';
+export { describeExchangeConformance, ConformanceSink, conformanceOrder, waitUntil, type ConformanceVenue, type AdapterUnderTest, type ExchangeConformanceOptions, type ExchangeErrorCase, type AdapterOptions, type ConformanceFill } from './exchange-conformance.js';
 export { skipUnlessRequired, isRequired, requiredCapabilities, RequiredCapabilityMissingError, REQUIRE_ENV, type Skippable } from './require.js';
 export { GuardedWorker, type GuardedModuleRef, type GuardedResult } from './guarded-worker.js';
 export { hostileCases, foreignFrames, judge, describeMalformedInput, type HostileCase, type HostileExpectation, type MalformedInputOptions } from './malformed-input.js';

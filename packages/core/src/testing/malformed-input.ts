@@ -185,6 +185,88 @@ export function hostileCases(sample: FrameSample): HostileCase[] {
   return out;
 }
 
+/** A numeric id (a JSON number or a string of digits) plus `k`, in the same form; undefined when the id is not numeric. */
+function idPlus(v: Json | undefined, k: number): Json | undefined {
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return v + k;
+  if (typeof v === 'string' && /^\d{1,30}$/.test(v)) return (BigInt(v) + BigInt(k)).toString();
+  return undefined;
+}
+
+/** A positive decimal (JSON number or decimal string) doubled, written with the same decimals; undefined otherwise. */
+function doubled(v: Json | undefined): Json | undefined {
+  if (typeof v === 'number' && v > 0) return v * 2;
+  if (typeof v !== 'string') return undefined;
+  const m = /^(\d+)(?:\.(\d+))?$/.exec(v);
+  if (!m) return undefined;
+  const dec = m[2] ?? '';
+  const units = BigInt(m[1]! + dec) * 2n;
+  if (units === 0n) return undefined;
+  const t = units.toString().padStart(dec.length + 1, '0');
+  return dec.length === 0 ? t : `${t.slice(0, t.length - dec.length)}.${t.slice(t.length - dec.length)}`;
+}
+
+/**
+ * A repeat delivered after the frame itself: a venue replays after a reconnect, and a stream
+ * read twice (two connections, a retry) delivers frames again. `inputs` are fed in order after
+ * reset('synced'); the last one is the repeat. 'trade': it must emit no trade. 'book': the book
+ * must stay as it was before the repeat (or stop being SYNCED).
+ */
+export interface RepeatCase {
+  name: string;
+  inputs: string[];
+  check: 'trade' | 'book';
+  /**
+   * Inputs to use instead when the frames before the repeat do not leave the book SYNCED (the
+   * newer frame's changed quantities break a venue checksum): the newer frame with the sample's
+   * own quantities.
+   */
+  fallback?: string[];
+}
+
+/** The repeat cases derived from one sample (ws samples with a trade id or update ids). */
+export function repeatCases(sample: FrameSample): RepeatCase[] {
+  if ((sample.channel ?? 'ws') !== 'ws') return [];
+  const out: RepeatCase[] = [];
+  const text = sample.text;
+  const root = JSON.parse(text) as Json;
+  const tradeIds = sample.fields.filter((f) => f.role === 'tradeId');
+  const seqs = sample.fields.filter((f) => f.role === 'seq' || f.role === 'firstSeq');
+  if (tradeIds.length > 0) {
+    out.push({ name: `${sample.kind}: the same trade frame twice`, inputs: [text, text], check: 'trade' });
+    const newer = structuredClone(root);
+    let numeric = true;
+    for (const f of tradeIds) {
+      const v = idPlus(getAt(root, f.path), 1);
+      if (v === undefined) numeric = false;
+      else setAt(newer, f.path, v);
+    }
+    // venues whose trade ids are not ordered (UUIDs) get the exact repeat only
+    if (numeric) out.push({ name: `${sample.kind}: an older trade id after a newer one`, inputs: [JSON.stringify(newer), text], check: 'trade' });
+  } else if (seqs.length > 0) {
+    out.push({ name: `${sample.kind}: the same delta frame twice`, inputs: [text, text], check: 'book' });
+    const last = seqs.find((f) => f.role === 'seq');
+    const first = seqs.find((f) => f.role === 'firstSeq');
+    const lastV = last ? getAt(root, last.path) : undefined;
+    const firstV = first ? getAt(root, first.path) : undefined;
+    const span = typeof lastV === 'number' && typeof firstV === 'number' ? lastV - firstV + 1 : 1;
+    const newer = structuredClone(root);
+    let numeric = true;
+    for (const f of seqs) {
+      const v = idPlus(getAt(root, f.path), span);
+      if (v === undefined) numeric = false;
+      else setAt(newer, f.path, v);
+    }
+    const plain = JSON.stringify(newer);
+    // the newer frame sets other quantities, so an older frame applied after it shows in the book
+    for (const f of sample.fields.filter((g) => g.role === 'levelQty')) {
+      const v = doubled(getAt(root, f.path));
+      if (v !== undefined) setAt(newer, f.path, v);
+    }
+    if (numeric) out.push({ name: `${sample.kind}: an older delta after a newer one`, inputs: [text, JSON.stringify(newer), text], check: 'book', fallback: [text, plain, text] });
+  }
+  return out;
+}
+
 /** Frames that are nobody's market data. */
 export function foreignFrames(): { name: string; input: string | Uint8Array }[] {
   const deep = `{"e":"depthUpdate","x":${'['.repeat(100_000)}`;
@@ -336,6 +418,54 @@ export function describeMalformedInput(opts: MalformedInputOptions): void {
     it('is not poisoned by sequence jumps or far-ahead trade ids, and resyncs on gaps', async () => {
       need();
       report(await run(casesOf((c) => c.thenPristine === true || c.name.includes('(a gap)'))));
+    }, 300_000);
+
+    it('takes a repeated frame once: the same trade or delta twice, an older trade id or delta after a newer one', async () => {
+      const g = need();
+      const failures: string[] = [];
+      const cases = samples.flatMap((s) => repeatCases(s));
+      /** The states after reset and after each input, or undefined (the failure recorded). */
+      const play = async (name: string, inputs: string[]): Promise<FrameHarnessState[] | undefined> => {
+        const r0 = await g.call<FrameHarnessState>('reset', ['synced']);
+        if (!r0.ok) {
+          failures.push(`${name} (reset): ${r0.error.split('\n')[0]}`);
+          if (r0.hang || !g.alive) await g.restart();
+          return undefined;
+        }
+        const states = [r0.value];
+        for (const input of inputs) {
+          const r = await g.call<FrameHarnessState>('feed', [input, 'ws']);
+          if (!r.ok) {
+            failures.push(`${name}: ${r.hang ? 'HANG' : 'threw'}: ${r.error.split('\n')[0]}`);
+            if (r.hang || !g.alive) await g.restart();
+            return undefined;
+          }
+          states.push(r.value);
+        }
+        return states;
+      };
+      for (const c of cases) {
+        let states = await play(c.name, c.inputs);
+        if (states === undefined) continue;
+        if (c.fallback && states[states.length - 2]!.state !== 'synced') states = await play(`${c.name} (the sample's quantities)`, c.fallback);
+        if (states === undefined) continue;
+        const [before, beforeRepeat, after] = [states[0]!, states[states.length - 2]!, states[states.length - 1]!];
+        if (c.check === 'trade') {
+          const first = states[1]!.trades.length - before.trades.length;
+          if (first < 1) failures.push(`${c.name}: the first frame emitted no trade (the sample must apply after reset)`);
+          const again = after.trades.length - beforeRepeat.trades.length;
+          if (again !== 0) failures.push(`${c.name}: the repeat emitted ${again} trade(s) again: ${JSON.stringify(after.trades.slice(beforeRepeat.trades.length))}`);
+        } else {
+          if (beforeRepeat.state !== 'synced') {
+            failures.push(`${c.name}: the book was not SYNCED before the repeat (the frames before it must apply after reset)`);
+            continue;
+          }
+          if (after.state === 'synced' && !sameBook(beforeRepeat, after)) {
+            failures.push(`${c.name}: the repeat was applied again: ${JSON.stringify({ before: { bids: beforeRepeat.bids.slice(0, 3), asks: beforeRepeat.asks.slice(0, 3) }, after: { bids: after.bids.slice(0, 3), asks: after.asks.slice(0, 3) } })}`);
+          }
+        }
+      }
+      report(failures);
     }, 300_000);
 
     it('counts binary frames, unknown streams and foreign messages', async () => {
