@@ -1,10 +1,13 @@
-import { VenueErrorMap, mapCcxtErrorClass, redactCredentials, type MappedVenueError, type VenueErrorRule } from '@cwts/core/adapter-kit';
+import { VenueErrorMap, mapCcxtErrorClass, redactCredentials, refusedByVenue, type MappedVenueError, type VenueErrorRule } from '@cwts/core/adapter-kit';
 
 /**
  * Coinbase Advanced Trade error codes (create order `error_response.error` and
  * `preview_failure_reason`, cancel `failure_reason`, HTTP error bodies) -> our reject reasons.
  */
 const COINBASE_ERROR_RULES: readonly VenueErrorRule[] = [
+    // Coinbase's lowercase catch-all "unknown" also answers a lookup of an order it does not have
+    // (ccxt's recorded body); before the generic "unknown" rule below, which it would otherwise hit
+    { code: 'unknown', message: /order with this orderID was not found/i, reason: 'UNKNOWN_ORDER' },
     { code: 'INSUFFICIENT_FUND', reason: 'INSUFFICIENT_BALANCE' },
     { code: 'PREVIEW_INSUFFICIENT_FUND', reason: 'INSUFFICIENT_BALANCE' },
     { code: 'INVALID_LIMIT_PRICE_POST_ONLY', reason: 'POST_ONLY_WOULD_CROSS' },
@@ -34,6 +37,9 @@ const COINBASE_ERROR_RULES: readonly VenueErrorRule[] = [
     { code: 'UNAVAILABLE', reason: 'VENUE_ERROR', retryable: true, outcomeUnknown: true },
     { code: 'DEADLINE_EXCEEDED', reason: 'VENUE_ERROR', retryable: true, outcomeUnknown: true },
     { code: 'UNKNOWN', reason: 'VENUE_ERROR', retryable: true, outcomeUnknown: true },
+    // the catch-all Coinbase writes on 400/404/429/5xx answers alike: it says nothing about
+    // whether a create was executed
+    { code: 'unknown', reason: 'VENUE_ERROR', retryable: true, outcomeUnknown: true },
 ];
 
 /** The codes the table maps (coinbaseErrorCode prefers them). */
@@ -80,9 +86,21 @@ export function mapCoinbaseError(map: VenueErrorMap, err: unknown): MappedVenueE
   const refused = /"success"\s*:\s*false/.test(text);
   const code = coinbaseErrorCode(text) ?? (refused ? 'UNKNOWN_FAILURE_REASON' : undefined);
   if (code !== undefined) {
-    const msg = /"message"\s*:\s*"((?:[^"\\]|\\.)*)"/.exec(text)?.[1];
+    const msg = /"message"\s*:\s*"((?:[^"\\]|\\.)*)"/.exec(text)?.[1] || /"error_details"\s*:\s*"((?:[^"\\]|\\.)*)"/.exec(text)?.[1];
     const m = map.map(code, msg ? `${code}: ${msg}` : code);
     if (refused) delete m.outcomeUnknown;
+    else if (!MAPPED_CODES.has(code)) {
+      // A code the table does not know, outside a success:false answer, is no proof of a refusal:
+      // Coinbase sends new and lowercase codes on 5xx answers too. A create so answered is looked
+      // up by client id (at worst a few searches, then rejected after the JWT's lifetime) rather
+      // than reported rejected while it may work at the venue. Only ccxt's own refusal class
+      // (AuthenticationError for "invalid_token", ...) still ends it at once; its class also
+      // names the reason better than the table's fallback.
+      const byClass = mapCcxtErrorClass(map.venue, e?.name ?? '', text);
+      m.reason = byClass.reason;
+      m.retryable = byClass.retryable;
+      if (!refusedByVenue(err, undefined)) m.outcomeUnknown = true;
+    }
     return m;
   }
   return mapCcxtErrorClass(map.venue, e?.name ?? '', text);

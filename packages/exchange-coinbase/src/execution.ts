@@ -9,6 +9,7 @@ import { lotsToQty, ticksToPrice, type Clock, type Instrument, type Logger, type
 import { type Secret } from '@cwts/core/config';
 import { RateLimiter, TimerSet, addDecimalStrings, isoTimeMs, venueTable, type OrderRef, type PolledOrderDriver, type VenueFill, type VenueOrderView } from '@cwts/core/adapter-kit';
 import { coinbaseErrorMap, mapCoinbaseError } from './errors.js';
+import { coinbasePrivateKey, coinbaseSec1Pem } from './jwt.js';
 import type { CoinbaseOptions } from './options.js';
 
 /** Pages of 250 read of one list (fills, open orders, accounts) before it counts as not ending. */
@@ -130,11 +131,11 @@ export class CoinbaseOrderDriver implements PolledOrderDriver {
     this.timers.reopen();
     const mod = (await import('ccxt')) as unknown as { default?: { coinbase: new (c: object) => CcxtCoinbase }; coinbase?: new (c: object) => CcxtCoinbase };
     const Ctor = mod.coinbase ?? mod.default!.coinbase;
-    const pem = this.deps.apiSecret!.reveal();
     const ex = new Ctor({
       apiKey: this.deps.apiKey!.reveal(),
-      // Coinbase's key file escapes the PEM's newlines; ccxt's signer needs the real PEM
-      secret: pem.includes('\\n') ? pem.replace(/\\n/g, '\n') : pem,
+      // any P-256 PEM the startup check accepts (escaped newlines, PKCS#8, SEC1 without its
+      // public half), rewritten as the one form ccxt's signer reads
+      secret: coinbaseSec1Pem(coinbasePrivateKey(this.deps.apiSecret!.reveal())),
       enableRateLimit: false,
       timeout: this.deps.options.rest_timeout_ms,
       options: { advanced: true },

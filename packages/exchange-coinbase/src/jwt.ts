@@ -34,6 +34,17 @@ export function coinbasePrivateKey(pem: string): KeyObject {
   return key;
 }
 
+/**
+ * The key as the SEC1 PEM ccxt's ES256 signer reads: it takes only "EC PRIVATE KEY" with all four
+ * fields (the public key included), and fails every request with "Unsupported key format" on a
+ * PKCS#8 key or a SEC1 one written without its public half (`openssl ec -no_public`), both of
+ * which the startup check accepts. Node writes SEC1 only with the fields the key was read with;
+ * through JWK (whose export derives x, y from the private scalar) the public key is always there.
+ */
+export function coinbaseSec1Pem(key: KeyObject): string {
+  return createPrivateKey({ key: key.export({ format: 'jwk' }), format: 'jwk' }).export({ type: 'sec1', format: 'pem' }) as string;
+}
+
 export function signCoinbaseJwt(input: CoinbaseJwtInput): string {
   const key = typeof input.privateKey === 'string' ? coinbasePrivateKey(input.privateKey) : input.privateKey;
   const header = { alg: 'ES256', kid: input.keyName, nonce: input.nonce ?? randomBytes(16).toString('hex'), typ: 'JWT' };

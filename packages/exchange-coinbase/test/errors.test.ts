@@ -58,6 +58,33 @@ describe('Coinbase venue errors', () => {
     expect(refusedByVenue(err, m)).toBe(false);
   });
 
+  it('the lowercase catch-all "unknown" (seen on 400/404/429/5xx answers) leaves the outcome unknown', () => {
+    const err = ccxtError('ExchangeError', '{"error":"unknown","error_details":"internal error","message":"internal error"}');
+    const m = mapCoinbaseError(map, err);
+    expect(m).toMatchObject({ reason: 'VENUE_ERROR', code: 'unknown', outcomeUnknown: true });
+    expect(refusedByVenue(err, m)).toBe(false);
+  });
+
+  it("ccxt's recorded order-not-found answer (the catch-all \"unknown\" code) is UNKNOWN_ORDER, from message or error_details", () => {
+    for (const body of [
+      '{"error":"unknown","error_details":"order with this orderID was not found","message":"order with this orderID was not found"}',
+      '{"error":"unknown","error_details":"order with this orderID was not found"}',
+    ]) expect(mapCoinbaseError(map, ccxtError('ExchangeError', body)), body).toMatchObject({ reason: 'UNKNOWN_ORDER', code: 'unknown' });
+  });
+
+  it('a code the table does not map, without success:false, leaves the outcome unknown unless ccxt classed it a refusal', () => {
+    const generic = ccxtError('ExchangeError', '{"error":"SOMETHING_NEW","message":"venue words"}');
+    const m = mapCoinbaseError(map, generic);
+    expect(m).toMatchObject({ reason: 'VENUE_ERROR', code: 'SOMETHING_NEW', outcomeUnknown: true });
+    expect(refusedByVenue(generic, m)).toBe(false);
+    // ccxt's own table classes "invalid_token" an AuthenticationError: a refusal, with its reason
+    const auth = ccxtError('AuthenticationError', '{"error":"invalid_token","error_description":"The access token is invalid"}');
+    const a = mapCoinbaseError(map, auth);
+    expect(a).toMatchObject({ reason: 'AUTH_FAILED', code: 'invalid_token' });
+    expect(a.outcomeUnknown).toBeUndefined();
+    expect(refusedByVenue(auth, a)).toBe(true);
+  });
+
   it('success: false is a refusal whatever code it carries, a server-side one too; a client error is a refusal', () => {
     for (const body of ['{"success":false,"failure_reason":"UNKNOWN_FAILURE_REASON","error_response":{"error":"INTERNAL","message":"x"}}', '{"error":"INVALID_ARGUMENT","message":"bad"}']) {
       const err = ccxtError('ExchangeError', body);

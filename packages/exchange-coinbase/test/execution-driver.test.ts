@@ -3,6 +3,7 @@
  * refused cancels, lost answers, malformed venue answers and pagination. The round trip through
  * real ccxt signing is covered by execution.integration.test.ts.
  */
+import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { ManualClock, defineInstrument, priceToTicks, qtyToLots, type ExecutionReport, type Instrument, type Order } from '@cwts/core';
 import { Secret } from '@cwts/core/config';
 import { PolledExecutionClient } from '@cwts/core/adapter-kit';
@@ -15,7 +16,10 @@ const venue = await vi.hoisted(async () => (await import('@cwts/core/testing')).
 vi.mock('ccxt', () => venue.module('coinbase', { urls: { api: { rest: 'https://api.coinbase.com', other: 'https://x', nested: { a: 'b' } } } }));
 
 const BTC: Instrument = defineInstrument({ exchange: 'coinbase', symbol: 'BTC-USD', base: 'BTC', quote: 'USD', tickSize: '0.01', lotSize: '0.00000001', minNotional: '1' });
-const PEM_ESCAPED = '-----BEGIN EC PRIVATE KEY-----\\nAAAA\\n-----END EC PRIVATE KEY-----\\n';
+const KEY = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
+const PEM = KEY.export({ type: 'sec1', format: 'pem' }) as string;
+/** As in Coinbase's key file: newlines escaped as \\n. */
+const PEM_ESCAPED = PEM.replace(/\n/g, '\\n');
 
 function order(extra: Partial<Order> = {}): Order {
   return {
@@ -60,10 +64,37 @@ describe('CoinbaseOrderDriver (scripted venue)', () => {
 
   it('connect: unescapes the key file PEM, re-roots every REST url, and checks the key with one signed request', async () => {
     driver = await started();
-    expect(venue.ctorConfig!.secret).toBe('-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n');
+    expect(venue.ctorConfig!.secret).toBe(PEM);
     expect(venue.ctorConfig!.enableRateLimit).toBe(false);
     expect(driver.hasCredentials).toBe(true);
     expect(driver.pendingTimers()).toBe(0);
+  });
+
+  it('connect: hands ccxt the SEC1 PEM with its public key whatever P-256 form the key came in (its signer reads no other)', async () => {
+    const der = KEY.export({ type: 'sec1', format: 'der' });
+    // `openssl ec -no_public`: ECPrivateKey's version, key and curve, without the [1] public key
+    const noPublic = Buffer.concat([Buffer.from([0x30, 0x31]), der.subarray(2, 2 + 0x31)]);
+    const noPublicPem = `-----BEGIN EC PRIVATE KEY-----\n${noPublic.toString('base64')}\n-----END EC PRIVATE KEY-----\n`;
+    expect(createPrivateKey(noPublicPem).export({ type: 'sec1', format: 'der' }).length).toBeLessThan(der.length);
+    for (const pem of [KEY.export({ type: 'pkcs8', format: 'pem' }) as string, noPublicPem]) {
+      venue.reset();
+      const d = new CoinbaseOrderDriver({
+        exchange: 'coinbase', restRoot: 'http://127.0.0.1:1', options: DEFAULT_COINBASE_OPTIONS, clock: new ManualClock(0),
+        apiKey: new Secret('organizations/o/apiKeys/k'), apiSecret: new Secret(pem.replace(/\n/g, '\\n')), instrument: () => BTC,
+      });
+      venue.handlers.v3PrivateGetBrokerageOrdersHistoricalBatch = () => ({ orders: [] });
+      await d.connect();
+      d.close();
+      expect(venue.ctorConfig!.secret).toBe(PEM);
+    }
+  });
+
+  it('connect: a secret that is no P-256 key fails, never naming the key', async () => {
+    const d = new CoinbaseOrderDriver({
+      exchange: 'coinbase', restRoot: 'http://127.0.0.1:1', options: DEFAULT_COINBASE_OPTIONS, clock: new ManualClock(0),
+      apiKey: new Secret('organizations/o/apiKeys/k'), apiSecret: new Secret('-----BEGIN EC PRIVATE KEY-----\\nAAAA\\n-----END EC PRIVATE KEY-----\\n'), instrument: () => BTC,
+    });
+    await expect(d.connect()).rejects.toThrow(/^coinbase api_secret is not a PEM EC private key$/);
   });
 
   it('has no credentials when either secret is missing or empty', () => {
@@ -229,6 +260,15 @@ describe('CoinbaseOrderDriver (scripted venue)', () => {
     await expect(driver.fetchOrder({ symbol: 'BTC-USD', clientOrderId: 'c1', venueOrderId: 'v1' })).rejects.toThrow(/rate_limit_exceeded/);
   });
 
+  it("fetchOrder: Coinbase's catch-all \"unknown\" answer for an order it does not have is no order, so a lookup does not fail", async () => {
+    driver = await started();
+    // the body ccxt recorded from Coinbase; ccxt throws its base ExchangeError for it
+    venue.handlers.v3PrivateGetBrokerageOrdersHistoricalOrderId = () => {
+      throw Object.assign(new Error('coinbase {"error":"unknown","error_details":"order with this orderID was not found","message":"order with this orderID was not found"}'), { name: 'ExchangeError' });
+    };
+    await expect(driver.fetchOrder({ symbol: 'BTC-USD', clientOrderId: 'c1', venueOrderId: 'v1' })).resolves.toBeUndefined();
+  });
+
   it('fills: commission in quote, maker/taker, paged by cursor, oldest first (the venue lists newest first); malformed fills (bad time, size in quote, unknown product, other order) dropped', async () => {
     driver = await started();
     let page = 0;
@@ -367,5 +407,34 @@ describe('CoinbaseOrderDriver under the polled client (scripted venue)', () => {
     await vi.advanceTimersByTimeAsync(1500);
     expect(reports.map((r) => r.kind)).not.toContain('rejected');
     expect(reports.filter((r) => r.kind === 'fill').map((r) => [r.tradeId, r.cumQty])).toEqual([['t1', qtyToLots(BTC, '0.01')]]);
+  });
+
+  it.each([
+    ['the lowercase catch-all "unknown"', '{"error":"unknown","error_details":"Internal Server Error","message":"Internal Server Error"}'],
+    ['a code the error table does not know', '{"error":"SOMETHING_NEW","message":"venue words"}'],
+  ])('a create answered with %s (no success:false) is searched for by client id and followed, never reported rejected', async (_, body) => {
+    vi.useFakeTimers();
+    const clock = new ManualClock(0);
+    const driver = new CoinbaseOrderDriver({
+      exchange: 'coinbase', restRoot: 'http://127.0.0.1:1', options: { ...DEFAULT_COINBASE_OPTIONS, private_requests_per_second: 10_000 }, clock,
+      apiKey: new Secret('organizations/o/apiKeys/k'), apiSecret: new Secret(PEM_ESCAPED), instrument: (s) => (s === 'BTC-USD' ? BTC : undefined),
+    });
+    venue.handlers.v3PrivateGetBrokerageOrdersHistoricalBatch = () => ({ orders: [] });
+    client = new PolledExecutionClient({
+      exchange: 'coinbase', clock, hasCredentials: true, driver, orderLimit: { limit: 100, intervalMs: 1000 }, pollIntervalMs: 1000,
+      unknownOrderGraceMs: 125_000, instrument: (s) => (s === 'BTC-USD' ? BTC : undefined), symbols: () => ['BTC-USD'],
+    });
+    const reports: ExecutionReport[] = [];
+    await client.start((r) => reports.push(r));
+    // the venue booked the order; the gateway answered with an error body all the same
+    venue.handlers.v3PrivatePostBrokerageOrders = () => {
+      throw Object.assign(new Error(`coinbase ${body}`), { name: 'ExchangeError' });
+    };
+    venue.handlers.v3PrivateGetBrokerageOrdersHistoricalBatch = () => ({ orders: [orderJson()], has_next: false });
+    client.submit(order());
+    await vi.advanceTimersByTimeAsync(10);
+    expect(reports.map((r) => r.kind)).toEqual(['ack']);
+    expect(reports[0]!.venueOrderId).toBe('v1');
+    expect(client.workingOrders).toBe(1);
   });
 });

@@ -57,6 +57,23 @@ describe('Coinbase execution through ccxt against the local server', () => {
     expect(fake!.account!.signedUris.some((u) => /^POST \S*127\.0\.0\.1:\d+\/api\/v3\/brokerage\/orders$/.test(u))).toBe(true);
   });
 
+  // ccxt's ES256 signer reads only SEC1 with its public key; these two pass the startup check too
+  const der = keys.privateKey.export({ type: 'sec1', format: 'der' });
+  const NO_PUBLIC_PEM = `-----BEGIN EC PRIVATE KEY-----\n${Buffer.concat([Buffer.from([0x30, 0x31]), der.subarray(2, 2 + 0x31)]).toString('base64')}\n-----END EC PRIVATE KEY-----\n`;
+  it.each([
+    ['PKCS#8 ("BEGIN PRIVATE KEY")', keys.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()],
+    ['SEC1 without its public key (openssl ec -no_public)', NO_PUBLIC_PEM],
+  ])('a %s key signs every request: the start check passes and an order is acked', async (_, pem) => {
+    const cap = capture();
+    const { v, i, reports } = await venue(pem, cap.logger);
+    expect(cap.lines.join('')).not.toMatch(/signed request check failed at start/);
+    const o = conformanceOrder(i, { side: 'buy', price: '64000.00', qty: '0.01' });
+    v.execution.submit(o);
+    await waitUntil(() => reports.length > 0, 'a report');
+    expect(reports[0]).toMatchObject({ kind: 'ack', clientOrderId: o.clientOrderId });
+    expect(fake!.account!.authFailures).toBe(0);
+  });
+
   it('limit order: the order configuration, then fills by polling with commission in quote and the liquidity indicator, once each', async () => {
     const { v, i, reports } = await venue();
     const o = conformanceOrder(i, { side: 'sell', price: '66000.01', qty: '0.04' }, { tif: 'POST_ONLY' });

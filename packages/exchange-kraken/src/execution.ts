@@ -146,9 +146,9 @@ export class KrakenOrderDriver implements PolledOrderDriver {
 
   /**
    * One trading call (AddOrder, CancelOrder), sent in nonce order once the pair's trading counter
-   * had room for it (the caller waits for that before it sets the deadline). Kraken's own rate
-   * refusal marks the pair's counter full: it holds what this process cannot see (orders placed
-   * by hand or by another program on the key).
+   * had room for it (`call` runs when the request leaves the queue: AddOrder sets its deadline
+   * there). Kraken's own rate refusal marks the pair's counter full: it holds what this process
+   * cannot see (orders placed by hand or by another program on the key).
    */
   private async trading<T>(symbol: string, call: () => Promise<T>): Promise<T> {
     try {
@@ -306,8 +306,6 @@ export class KrakenOrderDriver implements PolledOrderDriver {
     await this.tradingCounter.spend(o.symbol, ADD_ORDER_COST);
     const params: Record<string, unknown> = {
       pair: this.pairKey.get(o.symbol), type: o.side, ordertype: o.type, volume: lotsToQty(i, o.qty), cl_ord_id: o.clientOrderId,
-      // the matching engine drops the request after this: an answer lost on the way is final by then
-      deadline: new Date(this.deps.clock.now() + this.deps.options.order_deadline_ms).toISOString(),
     };
     // Kraken takes a sell's fee in the base currency unless told otherwise (AddOrder: fcib is "default
     // if selling"); trades do not say which, so the fee currency is pinned to the quote for every order
@@ -318,7 +316,11 @@ export class KrakenOrderDriver implements PolledOrderDriver {
       if (o.tif === 'POST_ONLY') params.oflags = 'post,fciq';
     }
     // trading calls are metered by the trading counter (and the kit's order limiter), not the REST counter
-    const res = await this.trading(o.symbol, () => this.ex.privatePostAddOrder(params));
+    // The matching engine drops the request after `deadline`: an answer lost on the way is final
+    // by then. Set when the request leaves the nonce queue, not before: a query ahead of it may
+    // hold it up to rest_timeout_ms (as long as the whole deadline), and Kraken refuses a
+    // deadline under now + 2 s.
+    const res = await this.trading(o.symbol, () => this.ex.privatePostAddOrder({ ...params, deadline: new Date(this.deps.clock.now() + this.deps.options.order_deadline_ms).toISOString() }));
     const txid = res.result?.txid?.[0];
     if (!txid) throw new Error(`${this.deps.exchange}: AddOrder answered without a txid`);
     this.tradingCounter.placed(o.clientOrderId);
@@ -447,7 +449,7 @@ export class KrakenOrderDriver implements PolledOrderDriver {
   private async asJournaled(orders: ReadonlyMap<string, { singles: [string, KrakenTradeInfo][]; singleIds?: readonly string[] }>): Promise<VenueFill[]> {
     const before = this.startedAt ?? Number.NEGATIVE_INFINITY;
     const candidates = [...orders].filter(([, o]) => hasTakerMatchBefore(o.singles, before)).map(([txid]) => txid);
-    const listed = new Map<string, { consolidated: string[]; single: string[] }>();
+    const listed = new Map<string, { consolidated: string[]; single: string[]; volExec: string | undefined }>();
     // QueryOrders takes up to 50 txids
     for (const part of chunks(candidates, 50)) {
       const consolidated = await this.private(1, () => this.ex.privatePostQueryOrders({ txid: part.join(','), trades: true, consolidate_taker: true }));
@@ -457,7 +459,8 @@ export class KrakenOrderDriver implements PolledOrderDriver {
         const c = consolidated.result?.[txid]?.trades;
         const s = single.result?.[txid]?.trades;
         if (!c || !s) throw new Error(`${this.deps.exchange}: QueryOrders did not list the trades of order ${txid}, whose taker match from before this start must be reported as one trade; not used`);
-        listed.set(txid, { consolidated: c, single: s });
+        // read after the trades were: it counts every one of them
+        listed.set(txid, { consolidated: c, single: s, volExec: single.result?.[txid]?.vol_exec });
       }
     }
     const out: VenueFill[] = [];
@@ -477,10 +480,20 @@ export class KrakenOrderDriver implements PolledOrderDriver {
         const f = this.fill(id, t);
         if (f) out.push(f);
       }
+      const own: VenueFill[] = [];
       for (const m of matches) {
         const f = this.matchFill(txid, m);
-        if (f) out.push(f);
+        if (f) own.push(f);
       }
+      // A match sums its fills: one counted twice (a trade read twice, a page shift) would book
+      // more than Kraken filled. Its order's trades never add up past its vol_exec; a read that
+      // does is not used.
+      const volExec = ids?.volExec;
+      if (volExec !== undefined && own.length > 0) {
+        const sum = [...own, ...out.filter((f) => f.venueOrderId === txid)].reduce((acc, f) => addDecimalStrings(acc, f.qty), '0');
+        if (decimalAbove(sum, volExec)) throw new Error(`${this.deps.exchange}: the trades read for order ${txid} add up past its vol_exec ${volExec}; not used`);
+      }
+      out.push(...own);
     }
     return out;
   }
@@ -525,6 +538,10 @@ export class KrakenOrderDriver implements PolledOrderDriver {
     // single fills of our symbols by order, also those up to a second before sinceTs (`start`
     // below): a taker match is grouped from all its fills, then kept by its own time
     const byOrder = new Map<string, { singles: [string, KrakenTradeInfo][] }>();
+    // Pages are cut by offset into a list newest first: a trade made while they are read pushes
+    // every older one down a place, and the next page repeats the last trade of this one. Kept
+    // twice, it would be summed twice into a taker match.
+    const seen = new Set<string>();
     // `start` is exclusive, in seconds: one second earlier, then filtered here by ms
     const start = Math.floor(sinceTs / 1000) - 1;
     for (let ofs = 0, page = 0; page < MAX_TRADES_HISTORY_PAGES; page++) {
@@ -532,6 +549,8 @@ export class KrakenOrderDriver implements PolledOrderDriver {
       const entries = Object.entries(res.result?.trades ?? {});
       await this.knowPairs(entries.map(([, t]) => t.pair));
       for (const [id, t] of entries) {
+        if (seen.has(id)) continue;
+        seen.add(id);
         const f = this.fill(id, t);
         if (!f || !symbols.includes(f.symbol)) continue;
         const o = byOrder.get(t.ordertxid);

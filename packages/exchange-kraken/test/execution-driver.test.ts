@@ -335,6 +335,39 @@ describe('KrakenOrderDriver (scripted venue)', () => {
     await expect(driver.fetchFills(view({ tradeIds: ['TA', 'TB', 'TC'], filledQty: '0.006' }))).rejects.toThrow(/order O1: its fills TA, TB .* consolidated under no one trade id/);
   });
 
+  it('fetchFillsSince: a trade a page shift lists twice (a new trade made between pages) is counted once, also inside a taker match from before the start', async () => {
+    driver = await started();
+    // O1's taker match (TA, TB at one time) made while the process was down, and 49 newer maker fills of OX
+    const TA = trade({ time: 1764928801.5, maker: false, vol: '0.001', price: '64000.0', fee: '0.0256' });
+    const TB = trade({ time: 1764928801.5, maker: false, vol: '0.003', price: '64000.5', fee: '0.0768' });
+    const newer: Record<string, KrakenTradeInfo> = {};
+    for (let k = 0; k < 49; k++) newer[`X${k}`] = trade({ ordertxid: 'OX', maker: true, time: 1764928900 + k, vol: '0.001' });
+    // page 1: the 49 newer and TB; a trade made before page 2 pushes TB to ofs 50, read again
+    venue.handlers.privatePostTradesHistory = (p) => (p!.ofs === 0 ? ok({ trades: { ...newer, TB }, count: 51 }) : ok({ trades: { TB, TA }, count: 52 }));
+    venue.handlers.privatePostQueryOrders = (p) => ok({
+      O1: info({ status: 'closed', vol: '0.004', vol_exec: '0.004', trades: p!.consolidate_taker === true ? ['TA'] : ['TA', 'TB'] }),
+      OX: info({ cl_ord_id: 'cx', vol: '1', vol_exec: '0.049', trades: Object.keys(newer) }),
+    });
+    const fills = await driver.fetchFillsSince(['BTC/USD'], 1764928801000);
+    expect(venue.calls.filter((c) => c.fn === 'privatePostTradesHistory')).toHaveLength(2);
+    expect(fills.filter((f) => f.venueOrderId === 'O1')).toEqual([{ tradeId: 'TA', venueOrderId: 'O1', symbol: 'BTC/USD', price: '64000.4', qty: '0.004', fee: '0.1024', feeAsset: 'USD', ts: 1764928801500, liquidity: 'taker' }]);
+    expect(fills.filter((f) => f.venueOrderId === 'OX')).toHaveLength(49);
+    expect(new Set(fills.map((f) => f.tradeId)).size).toBe(fills.length);
+
+    // the anchor of the match repeated (the shift at another page boundary): still one match
+    venue.handlers.privatePostTradesHistory = (p) => (p!.ofs === 0 ? ok({ trades: { ...newer, TA }, count: 51 }) : ok({ trades: { TA, TB }, count: 52 }));
+    expect((await driver.fetchFillsSince(['BTC/USD'], 1764928801000)).filter((f) => f.venueOrderId === 'O1').map((f) => [f.tradeId, f.qty])).toEqual([['TA', '0.004']]);
+  });
+
+  it('fetchFillsSince: a taker match adding up past its order\'s vol_exec fails the read, never booked', async () => {
+    driver = await started();
+    const TA = trade({ time: 1764928801.5, maker: false, vol: '0.001', price: '64000.0', fee: '0.0256' });
+    const TB = trade({ time: 1764928801.5, maker: false, vol: '0.003', price: '64000.5', fee: '0.0768' });
+    venue.handlers.privatePostTradesHistory = () => ok({ trades: { TB, TA }, count: 2 });
+    venue.handlers.privatePostQueryOrders = (p) => ok({ O1: info({ status: 'closed', vol: '0.004', vol_exec: '0.003', trades: p!.consolidate_taker === true ? ['TA'] : ['TA', 'TB'] }) });
+    await expect(driver.fetchFillsSince(['BTC/USD'], 1764928801000)).rejects.toThrow(/trades read for order O1 add up past its vol_exec 0.003; not used/);
+  });
+
   it('fetchFillsSince past its 200 pages (10,050 trades since the last fill) fails the read; never 10,000 returned as if complete', async () => {
     driver = await started();
     const N = 10_050;
@@ -365,6 +398,34 @@ describe('KrakenOrderDriver (scripted venue)', () => {
     ]);
     venue.handlers.privatePostBalance = () => ({ error: [] });
     expect(await driver.fetchBalances()).toEqual([]);
+  });
+
+  it("AddOrder's deadline is set when it leaves the nonce queue: held behind a slow query, it still reaches Kraken with the whole order_deadline_ms", async () => {
+    const clock = new ManualClock(Date.parse('2026-12-05T10:00:00Z'));
+    driver = newDriver(() => {}, clock); // order_deadline_ms 5000
+    venue.handlers.publicGetAssetPairs = () => ok(PAIRS);
+    venue.handlers.privatePostOpenOrders = () => ok({ open: {} });
+    await driver.connect();
+    // a poll's QueryOrders answered 4.5 s later, within rest_timeout_ms
+    let answer!: () => void;
+    venue.handlers.privatePostQueryOrders = () => new Promise((r) => (answer = () => r(ok({})))) as never;
+    const polled = driver.fetchOrder({ symbol: 'BTC/USD', clientOrderId: 'c0', venueOrderId: 'O0' });
+    await vi.waitFor(() => expect(venue.calls.some((c) => c.fn === 'privatePostQueryOrders')).toBe(true));
+    let sentAt = 0;
+    venue.handlers.privatePostAddOrder = () => {
+      sentAt = clock.now();
+      return ok({ txid: ['OTX-1'] });
+    };
+    const placed = driver.place(order(), BTC);
+    await new Promise((r) => setImmediate(r));
+    expect(venue.calls.map((c) => c.fn)).not.toContain('privatePostAddOrder');
+    clock.advance(4_500);
+    answer();
+    await polled;
+    await expect(placed).resolves.toBe('OTX-1');
+    const add = venue.calls.find((c) => c.fn === 'privatePostAddOrder')!;
+    // set before the wait, 0.5 s would be left: under Kraken's minimum of now + 2 s, refused
+    expect(Date.parse(String(add.params!.deadline)) - sentAt).toBe(5_000);
   });
 
   it('private calls run one at a time even after a failure (nonce order)', async () => {
