@@ -1018,8 +1018,18 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
 
   submit(intent: OrderIntent): SubmitResult {
     this.tracing?.mark('order');
-    if (this.opts.router?.submitParent) return this.opts.router.submitParent(intent, this);
-    const routed = this.opts.router ? this.opts.router.route(intent, this) : [intent];
+    const router = this.opts.router;
+    if (router?.submitParent) return this.submitParent(router, intent);
+    let routed: readonly OrderIntent[];
+    if (router === undefined) routed = [intent];
+    else {
+      try {
+        routed = router.route(intent, this);
+      } catch (err) {
+        // nothing was sent: the strategy is answered, not thrown at (a timer's throw ends the process)
+        return this.routerFailed(intent, 'route', err);
+      }
+    }
     // The direct router hands back the intent itself, which then goes through the checks as an order.
     if (routed.length === 1 && routed[0] === intent) {
       this.tracing?.mark('route');
@@ -1225,26 +1235,81 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
 
   /** RouterHost: one child order through the risk checks (routing/smart-order-router.ts). */
   submitChild(intent: OrderIntent): SubmitResult {
-    return this.submitOne(intent);
+    const res = this.submitOne(intent);
+    if (this.parentDepth > 0 && res.accepted) this.parentChildren.push(res.clientOrderId!);
+    return res;
   }
 
+  /** submitParent() calls running (a strategy may submit again from a report answered inside one). */
+  private parentDepth = 0;
+  /** Children sent during the submitParent() calls running, each call's from its mark on: reused, no allocation per parent. */
+  private readonly parentChildren: string[] = [];
+
+  /**
+   * A parent through the router's submitParent(). A router that throws (a plugin's bug) is
+   * counted as the router's error and answered, not thrown into the strategy. Children it sent
+   * before the throw are working at their venues: the answer is accepted with their ids (as a
+   * split's, submitSplit), so the strategy can follow and cancel them; a refusal without them
+   * left orders working that the strategy had been told were never placed.
+   */
+  private submitParent(router: OrderRouter, intent: OrderIntent): SubmitResult {
+    const mark = this.parentChildren.length;
+    this.parentDepth++;
+    try {
+      return router.submitParent!(intent, this);
+    } catch (err) {
+      if (this.parentChildren.length === mark) return this.routerFailed(intent, 'submitParent', err);
+      this.componentError('router', err);
+      const ids = this.parentChildren.slice(mark);
+      return { accepted: true, clientOrderId: ids[0], clientOrderIds: ids, message: `the router's submitParent() threw after sending ${ids.length} order(s) (${ids.join(', ')}): they are working; the router may not follow them: ${errorMessage(err)}` };
+    } finally {
+      this.parentDepth--;
+      this.parentChildren.length = mark;
+    }
+  }
+
+  /** A router call threw before anything was sent: counted as the router's error, and refused as a failed risk check is (runCheck). */
+  private routerFailed(intent: OrderIntent, call: string, err: unknown): SubmitResult {
+    this.componentError('router', err);
+    return this.refuse(intent, 'RISK_CUSTOM', `the router's ${call}() threw: nothing sent: ${errorMessage(err)}`);
+  }
+
+  /**
+   * A router's cancelParent() that throws (a plugin's bug) is counted as the router's error, and
+   * the id is cancelled as an order of its own, if it is one: a broken router must not keep a
+   * HALT or a shutdown from cancelling the engine's orders. A parent's children that it did not
+   * reach are cancelled by their own ids (cancelAllOpen cancels every open order).
+   */
   cancel(clientOrderId: string): boolean {
-    if (this.opts.router?.cancelParent?.(clientOrderId, this)) return true;
+    const router = this.opts.router;
+    if (router?.cancelParent !== undefined) {
+      try {
+        if (router.cancelParent(clientOrderId, this)) return true;
+      } catch (err) {
+        this.componentError('router', err);
+      }
+    }
     return this.cancelChild(clientOrderId);
   }
 
   /** RouterHost: cancels one order (not a parent). */
   cancelChild(clientOrderId: string): boolean {
-    const before = this.orders.get(clientOrderId)?.status;
+    const held = this.orders.get(clientOrderId);
+    if (held === undefined) return false;
+    // An order of a venue no longer configured (restored from the journal, set aside there): no
+    // cancel can reach it. Marked pending_cancel it waited for an answer that never comes.
+    const venue = this.venues.get(held.exchange);
+    if (venue === undefined) return false;
+    const before = held.status;
     const o = this.orders.markPendingCancel(clientOrderId);
     if (!o) return false;
     this.cancelWanted.add(clientOrderId);
     try {
-      this.venues.get(o.exchange)?.execution.cancel(o);
+      venue.execution.cancel(o);
     } catch (err) {
       // Nothing was asked of the venue: the order is as it was, still wanted cancelled, so
       // followCancel asks again when the venue next shows it working. False: not sent.
-      this.orders.cancelNotSent(clientOrderId, before!);
+      this.orders.cancelNotSent(clientOrderId, before);
       this.venueCallFailed(o, 'cancel', err);
       return false;
     }
@@ -1678,4 +1743,13 @@ function journalableSignal(signal: Signal): Signal {
     evidence = { unserializable: err instanceof Error ? err.message : String(err) };
   }
   return { ...signal, evidence };
+}
+
+/** An error's message for a refusal or a log line; never throws (a thrown value may be anything). */
+function errorMessage(err: unknown): string {
+  try {
+    return err instanceof Error ? err.message : String(err);
+  } catch {
+    return describeValue(err);
+  }
 }

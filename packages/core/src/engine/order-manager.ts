@@ -402,12 +402,24 @@ export class OrderManager {
     if (e !== undefined && Number.isNaN(e.sentAt)) e.sentAt = t;
   }
 
-  apply(r: ExecutionReport, now: number): ReportOutcome {
+  /**
+   * `journaled`: the report is replayed from the journal (engine/rebuild.ts). The live engine
+   * booked it, so a fill past the order's quantity is booked again: journals written before
+   * overfills were refused hold such fills (an order adopted from a venue trade, booked onto its
+   * first trade's quantity), and refusing them would restore a different position and halt at
+   * every start.
+   */
+  apply(r: ExecutionReport, now: number, journaled = false): ReportOutcome {
     this.lastNow = now;
     const e = this.entries.get(r.clientOrderId);
     if (e === undefined) return { kind: 'unknown' };
     const problem = reportProblem(r, e.order);
     if (problem !== undefined) return { kind: 'invalid', order: e.order, ...problem };
+    // one comparison per fill; the rest only for a fill past the order's quantity
+    if (r.kind === 'fill' && r.lastQty > e.order.qty - e.order.filledQty) {
+      const over = overfill(e, r, journaled);
+      if (over !== undefined) return over;
+    }
     // the first report of any kind answers the order
     const ackSentAt = e.sentAt;
     if (ackSentAt !== NOT_AWAITING) e.sentAt = NOT_AWAITING;
@@ -478,6 +490,21 @@ export class OrderManager {
     if (o !== undefined && o.status === 'pending_cancel') o.status = previous;
   }
 
+  /**
+   * Takes an open order out of the open ones without closing it: one restored for a venue the
+   * config no longer names (engine/rebuild.ts), which no cancel can reach and no report update.
+   * It is still held (get) as the journal left it, so a start with the venue configured again
+   * reconciles it; it is no longer counted as working (openCount, allOpen, openOrders). True when
+   * it was open.
+   */
+  setAside(clientOrderId: string): boolean {
+    const o = this.entries.get(clientOrderId)?.order;
+    if (o === undefined || TERMINAL.has(o.status)) return false;
+    if (!this.open.get(o.exchange, o.symbol)?.delete(clientOrderId)) return false;
+    this.openTotal--;
+    return true;
+  }
+
   /** Closes an order we believed open but the venue does not know (reconciliation). */
   forceClose(clientOrderId: string, text: string): void {
     const e = this.entries.get(clientOrderId);
@@ -534,6 +561,41 @@ interface OrderEntry {
   closed: boolean;
   /** Trade ids of the fills applied: none, the one (most orders), or a set from the second on. */
   trades: string | Set<string> | undefined;
+}
+
+/**
+ * Where an order was adopted from a venue trade (reconcile.ts, adoptTrade): its quantity is what
+ * that trade filled, not the venue order's, which the trade does not say.
+ */
+export const ADOPTED_TRADE_SOURCE = 'reconcile:adopted';
+export const ADOPTED_TRADE_REASON = 'venue trade ';
+
+/** An order adopted from a venue trade: its quantity is only what its trades so far filled (ADOPTED_TRADE_SOURCE). */
+export function isTradeAdopted(o: Readonly<Order>): boolean {
+  return o.source === ADOPTED_TRADE_SOURCE && typeof o.reason === 'string' && o.reason.startsWith(ADOPTED_TRADE_REASON);
+}
+
+/**
+ * A fill that takes the order past its quantity, or undefined to book it. A trade already booked
+ * is a duplicate (the same fill again, not an overfill). No venue fills an order past its
+ * quantity: the report is a hostile or broken adapter's (the same fill under another trade id,
+ * or without one) and booked it would move the position past what was asked, flipping a
+ * reduce-only exit. Refused, reconciliation settles what the venue really did. An order adopted
+ * from a venue trade has no known quantity: it grows with each further trade of it.
+ */
+function overfill(e: OrderEntry, r: ExecutionReport, journaled: boolean): ReportOutcome | undefined {
+  const o = e.order;
+  const t = e.trades;
+  if (r.tradeId !== undefined && t !== undefined && (typeof t === 'string' ? t === r.tradeId : t.has(r.tradeId))) return { kind: 'duplicate', order: o };
+  if (isTradeAdopted(o)) {
+    const qty = o.filledQty + r.lastQty;
+    if (Number.isSafeInteger(qty)) {
+      o.qty = qty;
+      return undefined;
+    }
+  }
+  if (journaled) return undefined;
+  return { kind: 'invalid', order: o, reason: 'fill_qty', detail: `a fill of ${r.lastQty} lots on an order of ${o.qty} lots with ${o.filledQty} filled: past its quantity (${o.filledQty + r.lastQty} lots)` };
 }
 
 /** Notes a fill's trade id; false when it was applied before (a duplicate). */

@@ -194,7 +194,7 @@ export function restoreFromJournal(engine: Engine, contents: JournalContents, jo
       engine.orders.restore({ ...ev.order });
     } else if (ev.t === 'report') {
       const instrument = definitionOf(ev.report.exchange, ev.report.symbol);
-      const out = engine.orders.apply(ev.report, ev.report.ts);
+      const out = engine.orders.apply(ev.report, ev.report.ts, true);
       // The journal holds only reports the live engine applied, so one it cannot book now (a fill
       // of -5 lots, on the other side) came from somewhere else: a hand-edited import, damage
       // that still decodes. Left out like an unreadable row, and trading halts on it below.
@@ -265,12 +265,14 @@ export function restoreFromJournal(engine: Engine, contents: JournalContents, jo
   if (latched) engine.riskState.set(latched.state, latched.reason, engine.now, 'journal');
   engine.restoreComponentState(contents.state);
 
+  const unconfigured = setAsideUnconfigured(engine, logger);
   let open = 0;
   let total = 0;
   for (const o of engine.orders.all()) {
     total++;
     if (!['filled', 'cancelled', 'rejected'].includes(o.status)) open++;
   }
+  for (const u of unconfigured) open -= u.orders;
   // Through the portfolio's own conversion, so an instrument finer than 1e-18 quote units (tick
   // x lot) rounds the same way here as in equity, instead of stopping the restart.
   const positions = [...engine.portfolio.all()].map((p) => {
@@ -298,6 +300,7 @@ export function restoreFromJournal(engine: Engine, contents: JournalContents, jo
     componentState: contents.state.length,
     unreadableRecords: unreadable,
     unbookableReports: unbookable.length,
+    ordersOnUnconfiguredVenues: unconfigured,
   };
   logRestore(summary, logger);
   // Booked in the journal's definitions; trading uses the venues' current ones, known once the
@@ -357,6 +360,39 @@ function regridToCurrent(engine: Engine, journaled: ReadonlyMap<string, Instrume
     const problem = p.regrid(to);
     if (problem !== undefined) throw new Error(`refusing to start: ${problem}`);
   }
+}
+
+/** How many set-aside order ids the summary names per venue (the log names them all). */
+const NAMED_SET_ASIDE = 20;
+
+/**
+ * Open orders restored for a venue the config no longer names: nothing can cancel them, ask
+ * about them or report on them, yet they may still be working there. Set aside (OrderManager
+ * .setAside): not counted as working by the risk checks, /status's open count, a HALT or a
+ * stop, which otherwise waited for a cancel no venue could answer, and re-sent it for ever under
+ * HALTED. Their journal records are untouched: a start with the venue configured again
+ * reconciles them. Logged as an error per venue and listed in the restore summary (/status
+ * `restoredFrom`): the operator must cancel them at the venue or enable it again
+ * (docs/reliability.md, "Orders on a venue no longer configured").
+ */
+function setAsideUnconfigured(engine: Engine, logger: Logger): RestoreSummary['ordersOnUnconfiguredVenues'] {
+  const byVenue = new Map<string, string[]>();
+  for (const o of engine.orders.allOpen()) {
+    if (engine.venue(o.exchange) !== undefined) continue;
+    if (!engine.orders.setAside(o.clientOrderId)) continue;
+    let ids = byVenue.get(o.exchange);
+    if (ids === undefined) byVenue.set(o.exchange, (ids = []));
+    ids.push(o.clientOrderId);
+  }
+  const out: RestoreSummary['ordersOnUnconfiguredVenues'] = [];
+  for (const [exchange, ids] of byVenue) {
+    out.push({ exchange, orders: ids.length, clientOrderIds: ids.slice(0, NAMED_SET_ASIDE) });
+    logger.error(
+      { exchange, orders: ids.length, clientOrderIds: ids },
+      `journal: ${ids.length} order(s) open on ${exchange}, which is not configured now (${ids.join(', ')}): they may still be working there, and this process can neither cancel nor follow them; not counted as working here. Cancel them at ${exchange}, or enable it again so that reconciliation settles them`,
+    );
+  }
+  return out;
 }
 
 /**

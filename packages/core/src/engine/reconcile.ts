@@ -11,7 +11,7 @@ import type { MetricsRegistry } from '../observability/metrics.js';
 import type { ExecutionClient } from '../contracts/exchange.js';
 import type { Instrument } from '../domain/instrument.js';
 import type { JournalRecord } from '../journal/records.js';
-import { fillProblem, reportProblem, venueOrderProblem, type OrderManager } from './order-manager.js';
+import { ADOPTED_TRADE_REASON, ADOPTED_TRADE_SOURCE, fillProblem, reportProblem, venueOrderProblem, type OrderManager } from './order-manager.js';
 import type { Portfolio } from '../risk/portfolio.js';
 import type { RiskState } from '../risk/risk-state.js';
 import type { MismatchKind, ReconcileMismatch, ReconcileResult } from './restart-report.js';
@@ -727,8 +727,9 @@ function adoptTrade(engine: ReconcileEnginePort, t: ExecutionReport, ids: Adopte
     price: t.lastPrice,
     qty: t.lastQty,
     tif: 'GTC',
-    source: 'reconcile:adopted',
-    reason: `venue trade ${t.tradeId ?? '?'}`,
+    // its quantity grows with each further trade of it (isTradeAdopted): the trade does not say the venue order's
+    source: ADOPTED_TRADE_SOURCE,
+    reason: `${ADOPTED_TRADE_REASON}${t.tradeId ?? '?'}`,
     clientOrderId: id,
     venueOrderId: t.venueOrderId,
     status: 'open',

@@ -20,6 +20,12 @@ export interface RestoreSummary {
   unreadableRecords: number;
   /** Reports the journal holds that the engine cannot book (a fill of -5 lots): left out, and trading starts HALTED. */
   unbookableReports: number;
+  /**
+   * Open orders restored for venues the config no longer names, per venue (the first 20 ids):
+   * possibly still working there, out of this process's reach, and not counted as working
+   * (engine/rebuild.ts, setAsideUnconfigured). Empty when there are none.
+   */
+  ordersOnUnconfiguredVenues: { exchange: string; orders: number; clientOrderIds: string[] }[];
 }
 
 export type MismatchKind = 'fill_while_down' | 'status' | 'unknown_order' | 'unknown_trade' | 'position' | 'balance' | 'venue_unreachable';
