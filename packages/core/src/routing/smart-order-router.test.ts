@@ -794,3 +794,28 @@ describe('SmartOrderRouter built in code', () => {
     expect(() => new SmartOrderRouter({ config: routingSchema.parse({ enabled: true }), venues: ['a', 'b'] })).not.toThrow();
   });
 });
+
+describe('SmartOrderRouter: a throw while sending a split', () => {
+  it('still settles the parent on its children\'s reports (it is not left marked as sending)', async () => {
+    const { venues, engine, router } = await setup();
+    // the second child's send throws (a bug in the router's own bookkeeping): the engine counts it
+    // as the router's error and answers for the child already sent
+    const r = router as unknown as { sendChild: (...a: unknown[]) => unknown };
+    const send = r.sendChild;
+    let n = 0;
+    r.sendChild = function (this: unknown, ...a: unknown[]) {
+      if (++n === 2) throw new Error('planted');
+      return send.apply(this, a);
+    };
+    const res = engine.submit(buy(350));
+    r.sendChild = send;
+    expect(res.accepted).toBe(true);
+    const sent = [venues.a, venues.b, venues.c].flatMap((v) => v.submitted.map((o) => ({ v, o })));
+    expect(sent).toHaveLength(1);
+    const { v, o } = sent[0]!;
+    v.report(o, { kind: 'fill', lastPrice: o.price!, lastQty: o.qty, cumQty: o.qty, leavesQty: 0, feeAtoms: 1n, tradeId: 't1' });
+    // without the finally the parent stayed open for good: settle() returns while sending > 0
+    expect(router.parent('sor-1')!.status).toBe('cancelled');
+    await engine.stop();
+  });
+});

@@ -182,19 +182,24 @@ export class SmartOrderRouter implements OrderRouter {
     // rejection of a child is. Once it was left unfilled, and the strategy told the refusal.
     let refusedVenues = 0;
     let refusedQty = 0;
-    for (const k of kids) {
-      const res = this.sendChild(parent, g, k, host, false);
-      if (res.accepted) continue;
-      last = res;
-      const v = venueIndex(g, k.exchange);
-      refusedVenues |= 1 << v;
-      if (res.reason === undefined || !REFUSED_EVERYWHERE.has(res.reason)) refusedQty += k.qty * g.venues[v]!.lotMult;
+    // finally: a throw part-way (the engine answers it as the router's error) must not leave the
+    // parent marked as sending, which would keep it from ever settling on its children's reports
+    try {
+      for (const k of kids) {
+        const res = this.sendChild(parent, g, k, host, false);
+        if (res.accepted) continue;
+        last = res;
+        const v = venueIndex(g, k.exchange);
+        refusedVenues |= 1 << v;
+        if (res.reason === undefined || !REFUSED_EVERYWHERE.has(res.reason)) refusedQty += k.qty * g.venues[v]!.lotMult;
+      }
+      if (refusedQty > 0 && this.cfg.reroute_unfilled_ioc && !parent.cancelRequested) {
+        const again = this.reroute(parent, g, refusedQty, refusedVenues, host);
+        if (again !== undefined) last = again;
+      }
+    } finally {
+      parent.sending--;
     }
-    if (refusedQty > 0 && this.cfg.reroute_unfilled_ioc && !parent.cancelRequested) {
-      const again = this.reroute(parent, g, refusedQty, refusedVenues, host);
-      if (again !== undefined) last = again;
-    }
-    parent.sending--;
     if (parent.children.length === 0) {
       this.parents.delete(parent.id);
       return last ?? { accepted: false, reason: 'INVALID_ORDER', message: 'no child order' };
@@ -440,11 +445,14 @@ export class SmartOrderRouter implements OrderRouter {
     parent.reroutes++;
     parent.sending++;
     let refused: SubmitResult | undefined;
-    for (const k of kids) {
-      const res = this.sendChild(parent, g, k, host, true);
-      if (!res.accepted) refused = res;
+    try {
+      for (const k of kids) {
+        const res = this.sendChild(parent, g, k, host, true);
+        if (!res.accepted) refused = res;
+      }
+    } finally {
+      parent.sending--;
     }
-    parent.sending--;
     return refused;
   }
 
