@@ -50,6 +50,9 @@ export const plugin: PluginManifest = defineExchangePlugin<BinanceVenue>({
   createVenue: createBinanceVenue,
   validateOptions: validateBinanceOptions,
   defaultSymbols: BINANCE_DEFAULT_SYMBOLS,
+  // Both select endpoints (the venue's testnet hosts; USD-M futures); core refuses what a plugin
+  // does not declare. An older core ignores the field, so coreApi stays.
+  venueKeys: { testnet: true, markets: ['spot', 'usdm'] },
 });
 
 export default plugin;

@@ -4,8 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
-import { loadConfigFile } from '../config/index.js';
-import { journalStringify } from '../journal/json.js';
+import { configDigest, loadConfigFile } from '../config/index.js';
 import { writeSimRecording } from '../../test/fixtures/sim-recording.js';
 import { MIGRATIONS } from '../journal/schema.js';
 import { EXIT_RECORDING_DAMAGED, replayCommand } from './replay.js';
@@ -135,7 +134,7 @@ describe('report --config without the venue keys in the environment', () => {
     const run = loadConfigFile(p, { ...process.env, SIM_API_KEY: 'sim-key-1234', SIM_API_SECRET: 'sim-secret-5678' });
     const db = journal('keys.db');
     const j = new Database(db);
-    j.prepare('UPDATE runs SET config_digest = ?').run(createHash('sha256').update(journalStringify(run.config)).digest('hex'));
+    j.prepare('UPDATE runs SET config_digest = ?').run(configDigest(run.config));
     j.close();
     delete process.env.SIM_API_KEY;
     delete process.env.SIM_API_SECRET;
@@ -153,7 +152,7 @@ describe('report --config: what the Inputs table and the Config section say abou
     writeFileSync(p, CONFIG.replace('[compute]', '[routing]\ndefault_taker_fee_bps = 10\n[routing.venue.sim]\ntaker_fee_bps = 2.5\nlatency_penalty_bps = 0.01\n[compute]'));
     Object.assign(process.env, ENV);
     const loaded = loadConfigFile(p);
-    const digest = createHash('sha256').update(journalStringify(loaded.config)).digest('hex');
+    const digest = configDigest(loaded.config);
     const db = journal('routing.db');
     const j = new Database(db);
     j.prepare('UPDATE runs SET config_digest = ?').run(digest);

@@ -1,9 +1,7 @@
-import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { z } from 'zod';
-import { loadConfigFile } from '../config/index.js';
-import { journalStringify } from '../journal/json.js';
+import { configDigest, loadConfigFile } from '../config/index.js';
 import { JournalStore } from '../journal/store.js';
 import { detectorFollowUps } from '../reports/follow-ups.js';
 import { renderReportHtml } from '../reports/html.js';
@@ -63,7 +61,7 @@ export async function reportCommand(o: ReportOptions, out: (line: string) => voi
     // The file's own hash, as replay --report lists it; then, under its own label, the digest
     // compose.ts journals (sha256 of the loaded config's canonical JSON), compared with the journal's.
     inputs.push({ kind: 'config', path: resolve(o.config), sha256: sha256File(o.config) });
-    const digest = createHash('sha256').update(journalStringify(loaded.config)).digest('hex');
+    const digest = configDigest(loaded.config);
     inputs.push({ kind: digests.includes(digest) ? 'config digest, loaded (matches the journal)' : 'config digest, loaded (NOT the one journaled)', path: resolve(o.config), sha256: digest });
   }
   const stats = sessionStatistics(record);

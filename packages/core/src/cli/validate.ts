@@ -75,7 +75,9 @@ export async function validateConfigCommand(opts: ValidateOptions, print: (line:
   for (const v of venues) {
     const symbols = v.symbols.length === 0 ? '' : `, symbols ${v.symbols.join(' ')}${v.symbols !== c.venues.find((x) => x.name === v.name)?.symbols ? ' (the plugin\'s defaults)' : ''}`;
     const keys = v.hasCredentials ? 'credentials set' : simulated.includes(v.name) ? 'simulated (paper fills, no credentials needed)' : 'no credentials (market data only)';
-    out(`  venue ${v.name}: plugin ${v.plugin}, ${keys}${symbols}`);
+    // Which environment the venue trades in is what an operator checks before a live start.
+    const where = `${v.testnet ? ', testnet' : ''}${v.market !== 'spot' ? `, market ${v.market}` : ''}`;
+    out(`  venue ${v.name}: plugin ${v.plugin}${where}, ${keys}${symbols}`);
   }
   if (c.cluster?.enabled) out(`  cluster ${c.cluster.name}: shard ${c.cluster.shard_id} of ${c.cluster.plugin} on ${c.cluster.servers.join(', ')}, takeover ${c.cluster.takeover_ms} ms${c.cluster.max_total_position !== undefined ? `, global max_total_position ${c.cluster.max_total_position}` : ''}`);
   out(c.compute.backends ? `  compute backends (exactly, in order): ${c.compute.backends.join(', ')}` : '  compute backends: auto-detect (accelerators, cpu-simd, CPU-emulated GPUs, js)');

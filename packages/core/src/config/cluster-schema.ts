@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { hostname } from 'node:os';
+import { markHostDefaults } from './host-defaults.js';
 import { checkOptions } from './zod-options.js';
 import type { ConfigIssue } from './errors.js';
 
@@ -99,5 +100,7 @@ export function readClusterConfig(value: unknown, issues: ConfigIssue[], systemN
     issues.push({ path: 'cluster.var_min_returns', message: `must be at most cluster.var_window (${v.var_window})` });
   }
   const fallbackId = `${systemName}-${hostname()}`.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64);
-  return { ...v, shard_id: v.shard_id ?? fallbackId, budget_release_ms: v.budget_release_ms ?? v.takeover_ms };
+  const c = { ...v, shard_id: v.shard_id ?? fallbackId, budget_release_ms: v.budget_release_ms ?? v.takeover_ms };
+  if (v.shard_id === undefined) markHostDefaults(c, ['shard_id']);
+  return c;
 }

@@ -325,7 +325,7 @@ describe('validation', () => {
   });
 
   it('counts an empty key as no credentials', () => {
-    const { config, warnings } = parseConfig(toml({ sim: 'api_key = "${K}"\napi_secret = "s"' }), { K: '' });
+    const { config, warnings } = parseConfig(toml({ sim: 'api_key = "${K}"\napi_secret = "${S}"' }), { K: '', S: 's' });
     expect(config.venues[0].hasCredentials).toBe(false);
     expect(warnings).toHaveLength(1);
   });

@@ -63,6 +63,12 @@ export interface ExpandResult {
    * "binance.api_key (BINANCE_API_KEY)". Names only, never a value.
    */
   notLoaded: string[];
+  /**
+   * Key paths of non-empty credentials (strings at or below a secret-named key) written in the
+   * file as the value itself, with no `${VAR}` reference: keys come from the environment only, so
+   * config/load.ts refuses them in a live config and warns about them otherwise.
+   */
+  literalSecrets: string[];
 }
 
 export interface ExpandOptions {
@@ -87,6 +93,7 @@ export function expandTree(root: Record<string, unknown>, env: NodeJS.ProcessEnv
   const rawStrings = new Map<string, string>();
   const redactor = new Redactor();
   const notLoaded: string[] = [];
+  const literalSecrets: string[] = [];
   const credentialsNeeded = (opts.credentials ?? 'required') === 'required';
 
   const walk = (value: unknown, path: string, secret: boolean): unknown => {
@@ -114,6 +121,7 @@ export function expandTree(root: Record<string, unknown>, env: NodeJS.ProcessEnv
       redactor.addUrlCredentials(r.value);
       if (value !== r.value) redactor.addUrlCredentials(value);
       if (secret) redactor.add(r.value);
+      if (secret && r.used.length === 0 && r.value.length > 0) literalSecrets.push(path);
       return secret ? new Secret(r.value) : r.value;
     }
     if (Array.isArray(value)) return value.map((v, i) => walk(v, indexPath(path, i), secret));
@@ -126,7 +134,7 @@ export function expandTree(root: Record<string, unknown>, env: NodeJS.ProcessEnv
   };
 
   const tree = walk(root, '', false) as Record<string, unknown>;
-  return { tree, issues, rawStrings, redactor, notLoaded };
+  return { tree, issues, rawStrings, redactor, notLoaded, literalSecrets };
 }
 
 export function isPlainTable(value: unknown): value is Record<string, unknown> {

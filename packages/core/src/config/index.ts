@@ -7,5 +7,6 @@ export { checkOptions, unknownKeyMessage, describeValue as describeOptionValue, 
 export { Redactor, outputRedactor, redactUrlCredentials, REDACTED, MIN_MASKED_LENGTH } from './redact.js';
 export { substituteEnv, escapeEnvReferences, type SubstitutionResult } from './env.js';
 export { DEFAULT_JOURNAL_PATH, isLoopback } from './schema.js';
+export { configDigest } from './digest.js';
 export { resolveDataDir, DEPLOY_DATA_DIR } from './data-dir.js';
 export * from './types.js';

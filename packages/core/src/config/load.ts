@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse, TomlError } from 'smol-toml';
-import { expandTree, type ExpandOptions } from './env.js';
+import { expandTree, isPlainTable, type ExpandOptions } from './env.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
 import { applyEnvOverrides } from './env-overrides.js';
 import { validateConfig } from './schema.js';
@@ -55,11 +55,33 @@ export function parseConfig(
     const from = overrides.sources.get(i.path);
     return from === undefined ? i : { path: i.path, message: `${i.message} (from ${from})` };
   };
-  const issues = [...expanded.issues, ...overrides.issues, ...result.issues.map(named)];
+  const literal = literalSecretFindings(expanded.literalSecrets, expanded.tree, options);
+  const issues = [...expanded.issues, ...literal.issues, ...overrides.issues, ...result.issues.map(named)];
   if (issues.length > 0) throw new ConfigError(redactor.redactIssues(issues), sourceName);
-  const loaded: LoadedConfig = { config: result.config, warnings: result.warnings.map((w) => redactor.redact(w)), notices: overrides.applied, configDir: resolve(configDir), redactor };
+  const loaded: LoadedConfig = { config: result.config, warnings: [...literal.warnings, ...result.warnings].map((w) => redactor.redact(w)), notices: overrides.applied, configDir: resolve(configDir), redactor };
   if (expanded.notLoaded.length > 0) loaded.credentialsNotLoaded = expanded.notLoaded;
   return loaded;
+}
+
+/**
+ * Credentials written in the file itself (DESIGN.md, Safety: keys come from the environment only;
+ * a config file is copied to repositories, ConfigMaps and backups that nobody treats as a
+ * credential store). Refused in a live config; elsewhere (paper, sim, tests against local fakes)
+ * a warning, as are the commands that load without credentials (they sign nothing). Only the key
+ * path is named, never the value.
+ */
+function literalSecretFindings(paths: readonly string[], tree: Record<string, unknown>, options: ConfigLoadOptions): { issues: ConfigIssue[]; warnings: string[] } {
+  const system = isPlainTable(tree.system) ? tree.system : {};
+  const refuse = system.mode === 'live' && (options.credentials ?? 'required') === 'required';
+  const issues: ConfigIssue[] = [];
+  const warnings: string[] = [];
+  for (const path of paths) {
+    const variable = path.replace(/\[\d+\]/g, '').replace(/[^A-Za-z0-9]+/g, '_').toUpperCase();
+    const fix = `put it in the environment and write "\${${variable}}"`;
+    if (refuse) issues.push({ path, message: `written in the config file; keys come from the environment only: ${fix}` });
+    else warnings.push(`${path}: written in the config file; keys come from the environment only (with mode = "live" this is refused): ${fix}`);
+  }
+  return { issues, warnings };
 }
 
 /** Reads and parses a config file; see parseConfig. `configDir` is the file's directory. */

@@ -13,6 +13,7 @@ import { Secret } from './secret.js';
 import { closestMatch } from './suggest.js';
 import { headTables, SECTIONS, tailTables, venueTable } from './tables.js';
 import { readClusterConfig } from './cluster-schema.js';
+import { markHostDefaults } from './host-defaults.js';
 import { readComputeTable } from './compute-schema.js';
 import { readRoutingSection } from './routing-schema.js';
 import { readRiskChecks } from './risk-checks.js';
@@ -169,6 +170,7 @@ export function validateConfig(root: Table, rawStrings: ReadonlyMap<string, stri
   if (cluster !== undefined) config.cluster = cluster;
   if (routing.value) config.routing = routing.value;
   config.risk_checks = riskChecks.checks;
+  if (tableAt(root, 'performance')?.thread_pool_size === undefined) markHostDefaults(config.performance, ['thread_pool_size']);
   warnings.push(...seedKeyNotices(root));
   return { config, issues, warnings };
 }

@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto';
 import type { Clock } from '../contracts/clock.js';
 import { ComputeRegistry } from '../compute/registry.js';
+import { configDigest } from '../config/digest.js';
 import type { CwtsConfig } from '../config/types.js';
 import type { CwtsContainer } from '../di/container.js';
 import { TOKENS } from '../di/tokens.js';
-import { journalStringify } from '../journal/json.js';
 import { resolveJournalPath } from '../journal/location.js';
 import { JournalStore } from '../journal/store.js';
 import { BookStore } from '../microstructure/venue-books.js';
@@ -97,7 +96,7 @@ function openJournal(cfg: CwtsConfig, dataDir: string | undefined, logger: Logge
     batchMs: cfg.journal.batch_ms,
     commitTimeoutMs,
     systemName: cfg.system.name,
-    configDigest: createHash('sha256').update(journalStringify(cfg)).digest('hex'),
+    configDigest: configDigest(cfg),
     // Trading on without a record of it would make the next restart wrong: stop new orders.
     onError: (err) => {
       logger.error({ err: err.message }, err.message);

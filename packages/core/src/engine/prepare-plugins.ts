@@ -222,6 +222,34 @@ export function pluginOptionIssues(m: PluginManifest, options: unknown, optionsP
 }
 
 /**
+ * `testnet` and `market` are core's keys, but only the plugin can act on them: one that ignores
+ * `testnet = true` connects to production and, with keys, trades real money while the operator
+ * believes it is a test. So a venue table may ask only for what its plugin declares in
+ * `venueKeys`; a plugin that declares nothing gets neither testnet nor a market but "spot".
+ */
+export function venueKeyIssues(m: PluginManifest, venue: Readonly<Record<string, unknown>>): ConfigIssue[] {
+  const name = String(venue.name);
+  // Read defensively: a third party's manifest is plain JavaScript; only an exact `true` and an
+  // array of names count as declared.
+  const declared = m.venueKeys as { testnet?: unknown; markets?: unknown } | undefined;
+  const testnet = declared?.testnet === true;
+  const markets: readonly unknown[] = Array.isArray(declared?.markets) ? declared.markets : ['spot'];
+  const issues: ConfigIssue[] = [];
+  if (venue.testnet === true && !testnet) {
+    issues.push({
+      path: `${name}.testnet`,
+      message: `${m.name} (venue ${name}) has no testnet: it would connect to the venue's production endpoints and trade real money; remove testnet = true (point api_url / rest_url at a test environment the plugin supports, or use the simulated venue)`,
+    });
+  }
+  const market = venue.market ?? 'spot';
+  if (!markets.includes(market)) {
+    const supported = markets.filter((x): x is string => typeof x === 'string');
+    issues.push({ path: `${name}.market`, message: `${m.name} (venue ${name}) does not trade market "${String(market)}" (it declares: ${supported.length ? supported.map((x) => `"${x}"`).join(', ') : 'none'})` });
+  }
+  return issues;
+}
+
+/**
  * Loads, validates and registers every plugin of the deployment. Throws one ConfigError listing
  * every problem of every plugin: not installed, no manifest, wrong kind or API, bad options
  * (from the plugin's validateOptions or a built-in detector's settings), register() failing.
@@ -258,7 +286,7 @@ export async function preparePlugins(opts: PreparePluginsOptions): Promise<Prepa
   const optionsOk = plan.map((p, k) => {
     const m = imported[k];
     if (!m) return false;
-    const found = pluginOptionIssues(m, p.options, p.optionsPath);
+    const found = [...(p.scope === 'venue' ? venueKeyIssues(m, p.config) : []), ...pluginOptionIssues(m, p.options, p.optionsPath)];
     issues.push(...found);
     return found.length === 0;
   });

@@ -8,7 +8,7 @@ import type { ExecutionClient, MarketDataClient } from '../contracts/exchange.js
 import type { CwtsContainer } from '../di/container.js';
 import { TOKENS } from '../di/tokens.js';
 import type { Logger } from '../observability/logger.js';
-import { CORE_API_VERSION, type PluginInitContext, type PluginManifest, type PluginRegistrationContext } from './manifest.js';
+import { CORE_API_VERSION, type PluginInitContext, type PluginManifest, type PluginRegistrationContext, type VenueKeys } from './manifest.js';
 
 /** The two halves a venue registers. */
 export interface ExchangeVenue {
@@ -43,6 +43,8 @@ export interface ExchangePluginSpec<V extends ExchangeVenue> {
   validateOptions?(options: unknown, path: string): { path: string; message: string }[];
   /** See PluginManifest.defaultSymbols: the symbols a venue table without `symbols` gets. */
   defaultSymbols?: readonly string[];
+  /** See PluginManifest.venueKeys: `testnet` and the `market` values the plugin honours. */
+  venueKeys?: VenueKeys;
   initialize?(ctx: PluginInitContext): Promise<void>;
   dispose?(): Promise<void>;
 }
@@ -71,6 +73,7 @@ export function defineExchangePlugin<V extends ExchangeVenue>(spec: ExchangePlug
     ...manifest,
     ...(spec.validateOptions ? { validateOptions: spec.validateOptions } : {}),
     ...(spec.defaultSymbols ? { defaultSymbols: spec.defaultSymbols } : {}),
+    ...(spec.venueKeys ? { venueKeys: spec.venueKeys } : {}),
     ...(spec.initialize ? { initialize: spec.initialize } : {}),
     ...(spec.dispose ? { dispose: spec.dispose } : {}),
   };

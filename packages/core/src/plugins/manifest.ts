@@ -1,6 +1,7 @@
 import type { CwtsContainer, ScopedRegistrar } from '../di/container.js';
 import type { Token } from '../di/tokens.js';
 import type { Logger } from '../observability/logger.js';
+import type { MarketType } from '../config/constants.js';
 
 export type PluginKind = 'exchange' | 'backend' | 'detector' | 'strategy' | 'risk' | 'router';
 export const PLUGIN_KINDS: readonly PluginKind[] = ['exchange', 'backend', 'detector', 'strategy', 'risk', 'router'];
@@ -9,7 +10,7 @@ export const PLUGIN_KINDS: readonly PluginKind[] = ['exchange', 'backend', 'dete
  * The core API version plugins build against, "major.minor". A plugin declaring "1.x" loads on
  * any core 1.y with y >= x; a different major never loads.
  */
-export const CORE_API_VERSION = '1.10';
+export const CORE_API_VERSION = '1.11';
 
 export interface PluginRegistrationContext {
   /** Register into this (owner-tagged) view; for exchange plugins it is the venue's child scope. */
@@ -31,6 +32,19 @@ export interface PluginInitContext {
    * in the type for callers that build a context themselves; core always passes one.
    */
   readonly signal?: AbortSignal;
+}
+
+/**
+ * Exchange plugins: which of the venue-table keys core defines, but only a plugin can act on, this
+ * plugin honours (core API 1.11). Core refuses a venue table that asks for what its plugin does
+ * not declare, naming the key and the venue (engine/prepare-plugins.ts): a `testnet = true` the
+ * plugin ignores would send real orders to production.
+ */
+export interface VenueKeys {
+  /** `testnet = true` switches the plugin to the venue's test environment. Default false: refused. */
+  readonly testnet?: boolean;
+  /** The `market` values the plugin trades. Default `["spot"]`, the key's default. */
+  readonly markets?: readonly MarketType[];
 }
 
 /** What a plugin package exports, as `export const plugin` or the default export. */
@@ -85,6 +99,12 @@ export interface PluginManifest {
    * empty list reaches the plugin unchanged.
    */
   readonly defaultSymbols?: readonly string[];
+  /**
+   * Exchange plugins: the venue keys it honours (see VenueKeys). Without it, `testnet = true` and
+   * any `market` but "spot" are refused for its venues. Added in core API 1.11; an older core
+   * ignores it.
+   */
+  readonly venueKeys?: VenueKeys;
 }
 
 export function definePlugin(manifest: PluginManifest): PluginManifest {

@@ -80,6 +80,14 @@ const num = (v: string | number | undefined, dflt: number, name: string, min = 0
   return n;
 };
 
+/** A count (e.g. --windows): a fraction would silently measure fewer windows, or none at all. */
+const count = (v: string | number | undefined, dflt: number, name: string): number => {
+  if (v === undefined) return dflt;
+  const n = typeof v === 'number' ? v : /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1) throw new LoadTestArgumentError(`--${name} must be a whole number >= 1, got ${v}`);
+  return n;
+};
+
 export class LoadTestArgumentError extends Error {}
 
 export function parseSteps(spec: string): { label: string; rate: number }[] {
@@ -137,7 +145,7 @@ export async function runLoadTest(o: LoadTestOptions, progress: (line: string) =
   const steps: StepResult[] = [];
   if (o.url !== undefined) {
     const url = metricsUrlOf(o.url);
-    const windows = num(o.windows, 1, 'windows');
+    const windows = count(o.windows, 1, 'windows');
     for (let i = 1; i <= windows; i++) {
       progress(`window ${i}/${windows}: measuring ${url} for ${stepSeconds} s`);
       let w: Awaited<ReturnType<typeof measureWindow>>;

@@ -8,7 +8,7 @@ import { LoadStrategy, loadStrategySettings, plugin } from './load-strategy.js';
 import { snapshotOf, stepFigures } from './measure.js';
 import { histogramQuantile, parsePrometheusText, sumOf } from './prom-text.js';
 import { checkStep, stepVerdict } from './targets.js';
-import { parseSteps } from './index.js';
+import { LoadTestArgumentError, parseSteps, runLoadTest } from './index.js';
 
 describe('Prometheus text and histogram_quantile', () => {
   it('parses labels (escaped quotes too), sums over label sets and skips comments', () => {
@@ -72,6 +72,15 @@ describe('targets', () => {
     expect(parseSteps('10000, 50k,max')).toEqual([{ label: '10000', rate: 10_000 }, { label: '50k', rate: 50_000 }, { label: 'max', rate: 1_000_000 }]);
     expect(() => parseSteps('fast')).toThrow(/not an event rate/);
     expect(() => parseSteps('2000000')).toThrow(/up to 1000000/);
+  });
+
+  it('refuses a --windows that is not a whole number >= 1 before scraping anything', async () => {
+    // 0.5 used to measure no window at all and report "a target missed" (exit 1); 2.5 measured 2.
+    // Port 1 on loopback: nothing listens, so a scrape would fail differently.
+    for (const windows of ['0.5', '2.5', '0', '-1', '1e1', 'two', 2.5]) {
+      await expect(runLoadTest({ url: 'http://127.0.0.1:1/metrics', windows, stepSeconds: 1 }), String(windows)).rejects.toThrow(LoadTestArgumentError);
+    }
+    await expect(runLoadTest({ url: 'http://127.0.0.1:1/metrics', windows: '0.5', stepSeconds: 1 })).rejects.toThrow(/--windows must be a whole number >= 1, got 0\.5/);
   });
 });
 
