@@ -22,6 +22,6 @@ export {
 export { Prng } from './prng.js';
 export { SyntheticMarket, bookLevels, bestOf, type BookSide, type Episode, type SimEvent, type SyntheticMarketConfig } from './generator.js';
 export { PaperExchange, feeAtoms, type PaperSettings, type PaperVenue } from './paper.js';
-export { ReplaySource, MultiExchangeRecordingError, checkRecordedEvent, parseRecordedEvent, RECORDED_EVENT_SCHEMAS, type ReplayItem, type ReplaySourceOptions } from './replay.js';
+export { ReplaySource, MultiExchangeRecordingError, RecordingGridChangeError, checkRecordedEvent, parseRecordedEvent, RECORDED_EVENT_SCHEMAS, type ReplayItem, type ReplaySourceOptions } from './replay.js';
 export { readLines, MAX_LINE_CHARS, LINE_TOO_LONG, LINE_NOT_UTF8, type LineReaderEvents } from './replay-lines.js';
 export { SimVenue, SimMarketDataClient, SimExecutionClient, type SimVenueConfig } from './venue.js';

@@ -1,13 +1,17 @@
 /**
  * The engine recorder's format (`run --record`): line 1 is a header
- * `{"kind":"cwts-recording","version":1,"instruments":[InstrumentSpec,...]}`, then one MarketEvent
- * or FeedStatusEvent JSON object per line, in the order the engine received them.
+ * `{"kind":"cwts-recording","version":1,"instruments":[InstrumentSpec,...]}` (each spec with the
+ * pair's `trading` status at load; older recordings have none), then one MarketEvent
+ * or FeedStatusEvent JSON object per line, in the order the engine received them, and a
+ * `trading_status` line before the market event at which the engine first saw a pair's status
+ * change.
  */
+import { basename } from 'node:path';
 import { z } from 'zod';
-import { defineInstrument, type Instrument, type InstrumentSpec, type MarketEvent } from '@cwts/core';
+import { defineInstrument, INSTRUMENT_TRADING_VALUES, parseDecimal, type Instrument, type InstrumentSpec, type InstrumentTrading, type MarketEvent } from '@cwts/core';
 import { simInstrument, type InstrumentOverride } from './options.js';
 import { LINE_TOO_LONG, readLines, type LineReaderEvents } from './replay-lines.js';
-import type { Keyed, ReplayDamageSink, ReplayItem } from './replay-types.js';
+import type { Keyed, ReplayDamageSink, ReplayItem, ReplayTradingStatus } from './replay-types.js';
 
 export const RECORDING_HEADER_KIND = 'cwts-recording';
 
@@ -37,7 +41,19 @@ export const RECORDED_EVENT_SCHEMAS = {
     reason: z.string(),
     ts: time,
   }),
+  trading_status: z.object({ type: z.literal('trading_status'), ...market, trading: z.enum(INSTRUMENT_TRADING_VALUES as [InstrumentTrading, ...InstrumentTrading[]]) }),
 } as const;
+
+/**
+ * A header's `trading` of an instrument: undefined when absent (a recording older than the field:
+ * replayed as before, open unless the options say otherwise), `closed` when it is not a status
+ * this version knows (as an adapter maps a venue word it does not know: not tradable).
+ */
+export function headerTrading(spec: InstrumentSpec): InstrumentTrading | undefined {
+  const t: unknown = spec.trading;
+  if (t === undefined) return undefined;
+  return (INSTRUMENT_TRADING_VALUES as readonly unknown[]).includes(t) ? (t as InstrumentTrading) : 'closed';
+}
 
 const recordingHeaderSchema = z.object({
   kind: z.literal(RECORDING_HEADER_KIND),
@@ -180,6 +196,11 @@ export function* jsonlRecords(file: string, opts: JsonlFileOptions): Generator<K
   let lastMarketKey: number | undefined;
   /** Feed statuses before the file's first market record, waiting to be keyed no later than it. */
   const leadingStatuses: Keyed[] = [];
+  /**
+   * The header's trading status of each pair, delivered right before the file's first market
+   * record, at its time: with several recordings, each file's pairs trade as its run loaded them.
+   */
+  let headerStatuses: ReplayTradingStatus[] = [];
   let lineNo = 0;
   /** The current record's findings out of order: reported when it is released, in file order. */
   let lineDamage: string[] = [];
@@ -211,6 +232,13 @@ export function* jsonlRecords(file: string, opts: JsonlFileOptions): Generator<K
       const header = parseRecordingHeader(line);
       if (header) {
         if (header.version !== 1) damage.note(file, lineNo, `unsupported recording version ${JSON.stringify(header.version)} (expected 1); reading on`);
+        headerStatuses = header.instruments.flatMap((spec): ReplayTradingStatus[] => {
+          const trading = headerTrading(spec);
+          if (trading === undefined || typeof spec.exchange !== 'string' || typeof spec.symbol !== 'string') return [];
+          // a spec jsonlInstruments refused (counted there) has no instrument to apply it to
+          if (declared && !declared.has(`${spec.exchange}\u0000${spec.symbol}`)) return [];
+          return [{ type: 'trading_status', exchange: spec.exchange, symbol: spec.symbol, trading, ts: 0, recvTs: 0 }];
+        });
         continue;
       }
     }
@@ -306,7 +334,16 @@ export function* jsonlRecords(file: string, opts: JsonlFileOptions): Generator<K
     } else {
       lastMarketKey = key;
       if (leadingStatuses.length > 0) yield* keyedNoLaterThan(leadingStatuses, key);
-      record.checked = item.recvTs !== 0 && !timedByArrival;
+      if (headerStatuses.length > 0) {
+        for (const st of headerStatuses) {
+          st.ts = item.ts;
+          st.recvTs = item.recvTs;
+          yield { key, item: st };
+        }
+        headerStatuses = [];
+      }
+      // a status's times are those of the market event it came before, checked with that one
+      record.checked = item.type !== 'trading_status' && item.recvTs !== 0 && !timedByArrival;
       if (deltaTime) record.deltaTime = deltaTime;
     }
     // every record passes through ReceiveTimes, which may hold a run of them (file order kept)
@@ -491,6 +528,8 @@ export function jsonlInstruments(
   const declared = new Set<string>();
   const exchanges = new Set<string>();
   const rowExchanges = new Map<string, number>();
+  /** The file (and its exchange) each symbol's instrument in `map` was declared by. */
+  const declaredBy = new Map<string, { file: string; exchange: string }>();
   let everyFileHasHeader = true;
   for (const f of files) {
     const lines = readLines(f, { onTruncated: () => {}, onUnreadable: () => {} });
@@ -518,10 +557,22 @@ export function jsonlInstruments(
     for (const spec of header.instruments) {
       if (typeof spec.exchange === 'string') exchanges.add(spec.exchange);
       try {
-        const i = defineInstrument({ ...spec, exchange: o.exchange ?? spec.exchange });
+        const trading = headerTrading(spec);
+        if (trading !== spec.trading) o.damage.malformed(f, 1, `instrument ${String(spec.symbol).slice(0, 40)} in header: unknown trading status ${JSON.stringify(spec.trading)?.slice(0, 40)}, replayed as closed`);
+        const venueStatus = typeof spec.venueStatus === 'string' ? spec.venueStatus : undefined;
+        const i = defineInstrument({ ...spec, exchange: o.exchange ?? spec.exchange, trading, venueStatus });
         declared.add(`${spec.exchange}\u0000${spec.symbol}`);
-        if (!map.has(i.symbol)) map.set(i.symbol, i);
+        const first = map.get(i.symbol);
+        if (first === undefined) {
+          map.set(i.symbol, i);
+          declaredBy.set(i.symbol, { file: f, exchange: spec.exchange });
+        } else {
+          const by = declaredBy.get(i.symbol)!;
+          // another exchange's pair of the same name: the recording is refused as multi-exchange (ReplaySource)
+          if (by.exchange === spec.exchange && !sameGrid(first, i)) throw new RecordingGridChangeError(first, by.file, i, f);
+        }
       } catch (e) {
+        if (e instanceof RecordingGridChangeError) throw e;
         // Its records are then all skipped as undeclared: a replay of nothing must not pass as clean.
         o.damage.malformed(f, 1, `bad instrument in header: ${(e as Error).message}`);
       }
@@ -531,4 +582,42 @@ export function jsonlInstruments(
     if (!map.has(sym) && (spec.tickSize || spec.lotSize)) map.set(sym, simInstrument(o.exchange ?? 'replay', sym, { instruments: o.instruments ?? {} }));
   }
   return { map, declared: everyFileHasHeader ? declared : undefined, exchanges, rowExchanges };
+}
+
+/** Two decimal strings of one number ("0.10" and "0.1"); strings that are not decimals compare as text. */
+function sameDecimal(a: string, b: string): boolean {
+  if (a === b) return true;
+  try {
+    const x = parseDecimal(a);
+    const y = parseDecimal(b);
+    const e = Math.max(x.exponent, y.exponent);
+    return x.mantissa * 10n ** BigInt(e - x.exponent) === y.mantissa * 10n ** BigInt(e - y.exponent);
+  } catch {
+    return false;
+  }
+}
+
+function sameGrid(a: Instrument, b: Instrument): boolean {
+  return sameDecimal(a.tickSize, b.tickSize) && sameDecimal(a.lotSize, b.lotSize) && sameDecimal(a.minNotional, b.minNotional);
+}
+
+const describeGrid = (i: Instrument): string => `tick ${i.tickSize}, lot ${i.lotSize}, min notional ${i.minNotional}`;
+
+/**
+ * Recordings whose headers give one pair different grids (tick, lot or min notional), as when the
+ * venue changed them between two runs (docs/venues.md, "A pair whose grid changes"). Each file's
+ * prices and quantities are counted in its own header's grid, and a replay has one instrument per
+ * pair: read in the other file's grid, a tenfold tick made every price a tenth, a clean-looking
+ * crash. Rescaling is not offered: a strategy that worked on one tick would be replayed on another
+ * grid than it met live (and a coarser grid cannot hold a finer one's prices at all). Refused as
+ * a whole, before any record is replayed: replay each side of the change on its own.
+ */
+export class RecordingGridChangeError extends Error {
+  override readonly name = 'RecordingGridChangeError';
+  constructor(first: Instrument, firstFile: string, other: Instrument, otherFile: string) {
+    super(
+      `replay: ${first.symbol} has another grid in ${basename(otherFile)} (${describeGrid(other)}) than in ${basename(firstFile)} (${describeGrid(first)}); ` +
+        'each recording counts prices and quantities in its own grid and one replay cannot recount them: replay the recordings on each side of the change separately',
+    );
+  }
 }

@@ -48,17 +48,17 @@ describe('replay: paper fills of resting orders', () => {
     const reports = replay('late-trade.jsonl', [
       snapshot,
       synced,
-      // the bid is sent on this trade: it reaches the venue at T+8+5 = T+13
+      // the bid is sent when this trade is received: it reaches the venue at T+9+5 = T+14
       trade('a', T + 8, T + 9, 6_000_000, 1, 'buy'),
       { type: 'book_delta', exchange: 'binance', symbol: 'BTCUSDT', ts: T + 20, recvTs: T + 21, firstSeq: 101, seq: 101, bids: [{ price: 5_999_800, qty: 10 }], asks: [] },
-      // a sell that printed at T+10 (received after the T+20 update): 3 ms before our bid existed
+      // a sell that printed at T+10 (received after the T+20 update): 4 ms before our bid existed
       trade('b', T + 10, T + 22, 5_999_900, 5, 'sell'),
       // one that printed after it fills it
       trade('c', T + 30, T + 31, 5_999_900, 2, 'sell'),
     ], (venue, id) => {
       if (id === 'a') venue.execution.submit(order('bid1', { price: 5_999_950, qty: 5 }));
     });
-    expect(reports.find((r) => r.kind === 'ack')?.ts).toBe(T + 13);
+    expect(reports.find((r) => r.kind === 'ack')?.ts).toBe(T + 14);
     expect(fillsOf(reports, 'bid1')).toEqual([[5_999_950, 2, 'maker', T + 30]]);
   });
 

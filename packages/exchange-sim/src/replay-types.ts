@@ -1,6 +1,23 @@
+import type { InstrumentTrading } from '@cwts/core';
 import type { SimEvent } from './generator.js';
 
-export type ReplayItem = SimEvent;
+/**
+ * A pair's trading status from a recording: one the live engine saw change during the run (the
+ * recorder's `trading_status` line, at the market event it was first seen at), or each header's
+ * status at load, delivered before its file's first market record. Not delivered to the engine
+ * as an event: the simulated venue answers MarketDataClient.tradingStatus with it from then on.
+ */
+export interface ReplayTradingStatus {
+  type: 'trading_status';
+  exchange: string;
+  symbol: string;
+  trading: InstrumentTrading;
+  /** Venue time it holds from (the market record it came before). */
+  ts: number;
+  recvTs: number;
+}
+
+export type ReplayItem = SimEvent | ReplayTradingStatus;
 
 /** An item and its merge key (microseconds) across files. */
 export interface Keyed {

@@ -70,7 +70,7 @@ describe('ReplaySource, jsonl', () => {
     const c = collector();
     const reports: ExecutionReport[] = [];
     await venue.execution.start((r) => reports.push(r));
-    // an order sent when the delta arrives (T+10) reaches the venue at T+15, before the trade at T+20
+    // an order sent when the delta is received (T+11, its venue time T+10) reaches the venue at T+16, before the trade at T+20
     c.sink.onMarketEvent = (e) => {
       c.events.push(e);
       if (e.type === 'book_delta') {
@@ -85,10 +85,10 @@ describe('ReplaySource, jsonl', () => {
     expect(c.ends).toEqual(['sim']);
     expect(c.errors).toHaveLength(3);
     expect(reports.map((r) => [r.clientOrderId, r.kind, r.lastPrice, r.lastQty, r.ts])).toEqual([
-      ['m1', 'ack', 0, 0, T + 15],
-      ['m1', 'fill', 6_000_000, 150, T + 15],
-      ['m1', 'fill', 6_000_100, 50, T + 15],
-      ['l1', 'ack', 0, 0, T + 15],
+      ['m1', 'ack', 0, 0, T + 16],
+      ['m1', 'fill', 6_000_000, 150, T + 16],
+      ['m1', 'fill', 6_000_100, 50, T + 16],
+      ['l1', 'ack', 0, 0, T + 16],
       // the sell at 59998.00 (T+40) goes through the resting bid at 59998.50
       ['l1', 'fill', 5_999_850, 50, T + 40],
     ]);

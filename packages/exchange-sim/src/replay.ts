@@ -20,7 +20,7 @@ import { DeliveredTrades } from './replay-trades.js';
 import type { Keyed, ReplayDamageSink, ReplayItem } from './replay-types.js';
 
 export type { ReplayItem } from './replay-types.js';
-export { checkRecordedEvent, parseRecordedEvent, RECORDED_EVENT_SCHEMAS } from './replay-jsonl.js';
+export { checkRecordedEvent, parseRecordedEvent, RECORDED_EVENT_SCHEMAS, RecordingGridChangeError } from './replay-jsonl.js';
 
 export interface ReplaySourceOptions {
   /** One file or several, merged by timestamp. */
@@ -223,7 +223,8 @@ export class ReplaySource implements Iterable<ReplayItem> {
       const r = this.iters[bi]!.next();
       this.heads[bi] = r.done ? undefined : r.value;
       if (this.symbolFilter && item.symbol !== '' && !this.symbolFilter.has(item.symbol)) {
-        this.skipped++;
+        // a status says nothing lost about a pair not replayed: only its market records are counted
+        if (item.type !== 'trading_status') this.skipped++;
         continue;
       }
       this.recordedExchange ??= item.exchange;

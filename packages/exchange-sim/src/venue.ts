@@ -10,6 +10,7 @@ import {
   type ExecutionReport,
   type FeedStatusEvent,
   type Instrument,
+  type InstrumentTrading,
   type Logger,
   type MarketDataClient,
   type MarketEventSink,
@@ -55,6 +56,8 @@ export class SimVenue {
   private generatorRef: SyntheticMarket | undefined;
   private replayRef: ReplaySource | undefined;
   private readonly replayBooks = new Map<string, L2Book>();
+  /** Replay: each pair's trading status as the recording last gave it (ReplayTradingStatus). */
+  private readonly replayTrading = new Map<string, InstrumentTrading>();
   private sink: MarketEventSink | undefined;
   private interval: ReturnType<typeof setInterval> | undefined;
   private timeout: Timer | undefined;
@@ -63,6 +66,12 @@ export class SimVenue {
   private ended = false;
   /** Virtual time: timestamp of the latest event or order processed. */
   private currentTs = 0;
+  /**
+   * Replay: when the live engine had the latest market event delivered, its receive time `recvTs`
+   * (its venue time when none was recorded). An order the engine sends in answer left then, not
+   * at the event's venue time (SimVenue.sendTime).
+   */
+  private receivedTs = 0;
 
   constructor(cfg: SimVenueConfig) {
     this.exchange = cfg.exchange;
@@ -280,6 +289,11 @@ export class SimVenue {
     }
     const item = this.replayRef!.next();
     if (!item) return;
+    if (item.type === 'trading_status') {
+      // what the engine's pre-trade check reads from now on (tradingStatus); not an event to it
+      this.replayTrading.set(item.symbol, item.trading);
+      return;
+    }
     if (item.type === 'book_snapshot' || item.type === 'book_delta') {
       let book = this.replayBooks.get(item.symbol);
       if (!book) this.replayBooks.set(item.symbol, (book = new L2Book(this.exchange, item.symbol)));
@@ -334,7 +348,13 @@ export class SimVenue {
    * that (MAX_BOOK_TIME_JUMP_MS).
    */
   private deliver(ev: SimEvent): void {
-    if (ev.type !== 'feed_status' && ev.ts > this.currentTs) this.currentTs = ev.ts;
+    if (ev.type !== 'feed_status') {
+      if (ev.ts > this.currentTs) this.currentTs = ev.ts;
+      // the reader bounds a receive time to MAX_RECEIVE_LAG_MS of its venue time (ReceiveTimes);
+      // never back, as the replayed engine's clock (streams differ in lag)
+      const received = ev.recvTs > 0 ? ev.recvTs : ev.ts;
+      if (received > this.receivedTs) this.receivedTs = received;
+    }
     const sink = this.sink;
     if (!sink) return;
     if (ev.type === 'feed_status') {
@@ -385,11 +405,28 @@ export class SimVenue {
     this.timeout = setTimeout(tick, 0);
   }
 
+  /**
+   * Replay: the pair's trading status as recorded up to the venue's time (undefined before the
+   * recording gives one, and in a recording older than the field: the instrument's, as loaded).
+   */
+  tradingStatus(symbol: string): InstrumentTrading | undefined {
+    return this.replayTrading.get(symbol);
+  }
+
   // Execution -----------------------------------------------------------------------------------
 
-  /** Time an order or cancel is sent: the venue's virtual time (replay), or the clock if later. */
+  /**
+   * Time an order or cancel is sent. Replay: when the live engine could have sent it, the receive
+   * time of the latest market event (the engine's clock in `cwts-ultra replay` reads the same,
+   * replayClockTime), never before the venue's virtual time. A host behind its feed answered a
+   * print a second late; sent at the print's venue time, the replayed order met the book of a
+   * second earlier (look-ahead). Receive times are the recording host's clock and venue times
+   * the venue's: their difference, network lag and clock offset alike, is kept as the live run
+   * had it. Not the clock: a timed replay runs it on wall time. Synthetic: the clock, or the
+   * venue's virtual time if later.
+   */
   sendTime(): number {
-    return this.isReplay ? this.currentTs : Math.max(this.clock.now(), this.currentTs);
+    return this.isReplay ? Math.max(this.currentTs, this.receivedTs) : Math.max(this.clock.now(), this.currentTs);
   }
 
   /**
@@ -435,6 +472,15 @@ export class SimMarketDataClient implements MarketDataClient {
 
   async stop(): Promise<void> {
     this.venue.stop();
+  }
+
+  /**
+   * Replay: what the recorded venue allowed on `symbol` at this point of the recording, so the
+   * engine refuses (VENUE_NOT_TRADING) exactly the orders it refused live; undefined: the
+   * instrument's status at load applies.
+   */
+  tradingStatus(symbol: string): InstrumentTrading | undefined {
+    return this.venue.tradingStatus(symbol);
   }
 
   /** Replay: malformed, skipped, out-of-order and truncated counts of the recording. */

@@ -342,7 +342,8 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     // dashboard reads must show what /status shows before the first live fill.
     this.publishPositions();
     this.checkRiskInstruments();
-    this.opts.recorder?.open([...this.instruments.values()]);
+    // the reader lets the recording carry each pair's trading status changes, which the replay enforces
+    this.opts.recorder?.open([...this.instruments.values()], (exchange, symbol) => this.venues.get(exchange)?.marketData.tradingStatus?.(symbol));
     // Fills are replayed against these definitions after a restart, even for a symbol no longer configured.
     for (const i of this.instruments.values()) this.journal({ t: 'instrument', instrument: i });
     this.opts.journal?.flush();

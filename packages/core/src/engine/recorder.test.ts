@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defineInstrument } from '../domain/instrument.js';
 import type { MarketEvent } from '../domain/events.js';
+import type { InstrumentTrading } from '../domain/trading-status.js';
 import { Recorder, RECORDING_KIND } from './recorder.js';
 
 const I = defineInstrument({ exchange: 'sim', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.001' });
@@ -43,5 +44,59 @@ describe('Recorder', () => {
     // later events are not even buffered
     rec.write(trade(9));
     expect((rec as unknown as { buf: string[] }).buf).toEqual([]);
+  });
+
+  it("records each pair's trading status at load in the header (a recording without it replayed a halted pair as open)", () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'cwts-rec-')), 'r.jsonl');
+    const rec = new Recorder(path);
+    const postOnly = defineInstrument({ exchange: 'sim', symbol: 'NEW-USD', base: 'NEW', quote: 'USD', tickSize: '0.01', lotSize: '0.01', trading: 'post_only', venueStatus: 'post_only' });
+    rec.open([I, postOnly]);
+    rec.close();
+    const header = JSON.parse(readFileSync(path, 'utf8').split('\n')[0]!);
+    expect(header.instruments).toEqual([
+      { exchange: 'sim', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.001', minNotional: '0' },
+      { exchange: 'sim', symbol: 'NEW-USD', base: 'NEW', quote: 'USD', tickSize: '0.01', lotSize: '0.01', minNotional: '0', trading: 'post_only', venueStatus: 'post_only' },
+    ]);
+  });
+
+  it('records a status change during the run right before the next market event of the pair, with its times', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'cwts-rec-')), 'r.jsonl');
+    const rec = new Recorder(path);
+    let status: InstrumentTrading | undefined;
+    const asked: string[] = [];
+    rec.open([I], (exchange, symbol) => {
+      asked.push(`${exchange}:${symbol}`);
+      return status;
+    });
+    rec.write(trade(1)); // unknown: the status at load (none: open) applies, nothing to record
+    status = 'open';
+    rec.write(trade(2));
+    status = 'closed'; // the venue halted the pair (a re-read found HALT)
+    rec.write({ type: 'feed_status', exchange: 'sim', symbol: 'BTCUSDT', state: 'stale', reason: 'x', ts: 3 });
+    rec.write(trade(4));
+    rec.write(trade(5));
+    rec.write({ type: 'trade', exchange: 'sim', symbol: 'ETHUSDT', price: 1, qty: 1, side: 'buy', tradeId: 'e', ts: 6, recvTs: 6 } as MarketEvent); // not recorded as an instrument
+    status = 'open';
+    // a Binance spot REST snapshot has no venue time: replayed at its arrival time
+    rec.write({ type: 'book_snapshot', exchange: 'sim', symbol: 'BTCUSDT', seq: 1, reason: 'resync', bids: [], asks: [], ts: 0, recvTs: 7 } as MarketEvent);
+    rec.close();
+    const lines = readFileSync(path, 'utf8').trim().split('\n').slice(1).map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.type === 'trading_status' ? `${l.trading}@${l.ts}/${l.recvTs}` : `${l.type}@${l.ts}`)).toEqual([
+      'trade@1', 'trade@2', 'feed_status@3', 'closed@4/4', 'trade@4', 'trade@5', 'trade@6', 'open@7/7', 'book_snapshot@0',
+    ]);
+    expect(lines[3]).toEqual({ type: 'trading_status', exchange: 'sim', symbol: 'BTCUSDT', trading: 'closed', ts: 4, recvTs: 4 });
+    expect(rec.events).toBe(6); // market events only
+    expect(asked).not.toContain('sim:ETHUSDT');
+  });
+
+  it('a status reader that throws records nothing and never reaches the engine', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'cwts-rec-')), 'r.jsonl');
+    const rec = new Recorder(path);
+    rec.open([I], () => {
+      throw new Error('boom');
+    });
+    expect(() => rec.write(trade(1))).not.toThrow();
+    rec.close();
+    expect(readFileSync(path, 'utf8').trim().split('\n')).toHaveLength(2);
   });
 });
