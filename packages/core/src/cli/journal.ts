@@ -282,7 +282,9 @@ function toRecord(raw: unknown, orders: OrderManager, unknownOrderFills: Set<str
       const problem = importedReportProblem(e.report);
       if (problem !== undefined) return `report: ${problem}`;
       const report = e.report as ExecutionReport;
-      const r = orders.apply(report, ts);
+      // journaled: booked as the restore books it (a fill past its order's quantity in an older
+      // journal included), so the imported journal restores the position the original does
+      const r = orders.apply(report, ts, true);
       if (r.kind === 'invalid') return `report of ${report.clientOrderId}: ${r.detail}`;
       // A fill whose trade id this file already booked (a repeated line, two overlapping exports
       // joined) is not stored: the restore books every journaled fill, so it would count twice.

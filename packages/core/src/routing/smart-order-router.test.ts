@@ -818,4 +818,44 @@ describe('SmartOrderRouter: a throw while sending a split', () => {
     expect(router.parent('sor-1')!.status).toBe('cancelled');
     await engine.stop();
   });
+
+  it('settles the parent when its only child filled inside submit() (no report is left to come)', async () => {
+    const { venues, engine, router } = await setup();
+    // every venue fills its child in full inside submit() (paper engines and fast venues do)
+    for (const v of [venues.a, venues.b, venues.c]) {
+      const orig = v.submit.bind(v);
+      v.submit = (o) => {
+        orig(o);
+        v.report(o, { kind: 'fill', lastPrice: o.price!, lastQty: o.qty, cumQty: o.qty, leavesQty: 0, feeAtoms: 1n, tradeId: `${v.exchange}-t1` });
+      };
+    }
+    const r = router as unknown as { sendChild: (...a: unknown[]) => unknown };
+    const send = r.sendChild;
+    let n = 0;
+    r.sendChild = function (this: unknown, ...a: unknown[]) {
+      if (++n === 2) throw new Error('planted');
+      return send.apply(this, a);
+    };
+    const res = engine.submit(buy(350));
+    r.sendChild = send;
+    expect(res.accepted).toBe(true);
+    expect([venues.a, venues.b, venues.c].flatMap((v) => v.submitted)).toHaveLength(1);
+    expect(router.parent('sor-1')!.status).toBe('cancelled');
+    await engine.stop();
+  });
+
+  it('keeps no parent when the first send throws (nothing went out)', async () => {
+    const { venues, engine, router } = await setup();
+    const r = router as unknown as { sendChild: (...a: unknown[]) => unknown };
+    const send = r.sendChild;
+    r.sendChild = () => {
+      throw new Error('planted');
+    };
+    const res = engine.submit(buy(350));
+    r.sendChild = send;
+    expect(res.accepted).toBe(false);
+    expect([venues.a, venues.b, venues.c].flatMap((v) => v.submitted)).toHaveLength(0);
+    expect(router.parent('sor-1')).toBeUndefined();
+    await engine.stop();
+  });
 });

@@ -183,7 +183,9 @@ export class SmartOrderRouter implements OrderRouter {
     let refusedVenues = 0;
     let refusedQty = 0;
     // finally: a throw part-way (the engine answers it as the router's error) must not leave the
-    // parent marked as sending, which would keep it from ever settling on its children's reports
+    // parent marked as sending, where it never settled: children answered inside submit() have
+    // no report left to come, so it is settled (or, with no child, dropped) here as below
+    let sent = false;
     try {
       for (const k of kids) {
         const res = this.sendChild(parent, g, k, host, false);
@@ -197,8 +199,10 @@ export class SmartOrderRouter implements OrderRouter {
         const again = this.reroute(parent, g, refusedQty, refusedVenues, host);
         if (again !== undefined) last = again;
       }
+      sent = true;
     } finally {
       parent.sending--;
+      if (!sent) this.afterThrow(parent);
     }
     if (parent.children.length === 0) {
       this.parents.delete(parent.id);
@@ -445,13 +449,16 @@ export class SmartOrderRouter implements OrderRouter {
     parent.reroutes++;
     parent.sending++;
     let refused: SubmitResult | undefined;
+    let sent = false;
     try {
       for (const k of kids) {
         const res = this.sendChild(parent, g, k, host, true);
         if (!res.accepted) refused = res;
       }
+      sent = true;
     } finally {
       parent.sending--;
+      if (!sent) this.afterThrow(parent);
     }
     return refused;
   }
@@ -497,6 +504,15 @@ export class SmartOrderRouter implements OrderRouter {
     }
     q.head = h;
     return list[h]!.sentAt;
+  }
+
+  /** After a throw while sending: a parent with no child is dropped, one with children settled as they stand. */
+  private afterThrow(parent: TrackedParent): void {
+    if (parent.children.length === 0) {
+      if (parent.sending === 0) this.parents.delete(parent.id);
+      return;
+    }
+    this.settle(parent);
   }
 
   /** Parent status from its children: open / partially filled while any child is live. */
