@@ -445,7 +445,8 @@ export class PolledExecutionClient implements ExecutionClient {
     const fills: ExecutionReport[] = [];
     const booked = new Set<string>();
     let cum = 0;
-    if (filledQty > 0) {
+    // FILLED: its trades are read whatever its count says (see syncOrder)
+    if (filledQty > 0 || v.state === 'filled') {
       for (const f of this.sortFills(await this.deps.driver.fetchFills(v))) {
         this.checkReadFill(i, f);
         const key = `${order.symbol}|${f.tradeId}`;
@@ -466,7 +467,8 @@ export class PolledExecutionClient implements ExecutionClient {
       this.tracked.set(o.clientOrderId, { order: o, acked: true, cumLots: cum, booked });
     } else this.untrack(o.clientOrderId);
     if (lagging) return { clientOrderId: order.clientOrderId, venueOrderId: v.venueOrderId, status: cum > 0 ? 'partially_filled' : 'open', filledQty: cum, fills };
-    return { clientOrderId: order.clientOrderId, venueOrderId: v.venueOrderId, status: this.statusOf(v.state, filledQty), filledQty, fills };
+    // FILLED's count may lag the trades read above (never the other way here): the trades say
+    return { clientOrderId: order.clientOrderId, venueOrderId: v.venueOrderId, status: this.statusOf(v.state, cum, order.qty), filledQty: v.state === 'filled' ? cum : filledQty, fills };
   }
 
   async tradesSince(symbols: readonly string[], sinceTs: number): Promise<ExecutionReport[]> {
@@ -681,10 +683,17 @@ export class PolledExecutionClient implements ExecutionClient {
     if (this.tracked.get(tr.order.clientOrderId) !== tr) return; // already final
     this.untrack(tr.order.clientOrderId);
     const o = tr.order;
-    if (v.state === 'filled') return;
-    const kind: ExecutionKind = v.state === 'rejected' ? 'rejected' : v.state === 'expired' ? 'expired' : 'cancelled';
+    // filled in full: its last fill report already said leavesQty 0
+    if (v.state === 'filled' && tr.cumLots >= o.qty) return;
+    // FILLED short of the order's size (syncOrder reached it only after the order's trades were
+    // read and still fell short): the venue will trade no more of it. Ended quietly, the engine's
+    // order stayed partially filled for good, its remainder counted as open exposure.
+    const kind: ExecutionKind = v.state === 'rejected' ? 'rejected' : v.state === 'expired' || v.state === 'filled' ? 'expired' : 'cancelled';
     const r: Partial<ExecutionReport> & Pick<ExecutionReport, 'kind'> = { kind, leavesQty: 0, cumQty: tr.cumLots, venueOrderId: o.venueOrderId };
-    if (kind === 'rejected') {
+    if (v.state === 'filled') {
+      r.text = `${this.exchange} closed the order filled at ${tr.cumLots} of ${o.qty} lots`;
+      this.deps.logger?.warn({ exchange: this.exchange, clientOrderId: o.clientOrderId }, `${o.symbol}: ${r.text}; reported expired`);
+    } else if (kind === 'rejected') {
       r.rejects = 'order';
       r.rejectReason = 'VENUE_ERROR';
       r.text = v.text ?? `${this.exchange}: rejected by the venue`;
@@ -813,7 +822,11 @@ export class PolledExecutionClient implements ExecutionClient {
       if (more !== undefined) this.deps.logger?.warn({ exchange: this.exchange, clientOrderId: o.clientOrderId }, redactCredentials(`${this.exchange} ${o.symbol}: order ${o.clientOrderId} read as filled ${JSON.stringify(v.filledQty)?.slice(0, 40)} of ${o.qty} lots, state ${JSON.stringify(v.state)?.slice(0, 20)}: not applied`).slice(0, 500) + more);
       return;
     }
-    if (venueLots > tr.cumLots) {
+    // FILLED says the whole order traded, whatever count comes with it: its trade list may hold
+    // trades that count lags, so it is read before the order is judged filled short
+    const filledShort = (): boolean => v.state === 'filled' && tr.cumLots < o.qty;
+    const refusedBefore = this.invalidFills;
+    if (venueLots > tr.cumLots || filledShort()) {
       const fills = this.sortFills(await this.deps.driver.fetchFills(v));
       this.claimPriorTrades(tr, i, fills);
       for (const f of fills) this.applyFill(tr, f);
@@ -821,6 +834,12 @@ export class PolledExecutionClient implements ExecutionClient {
     // a final state closes the order: not before every trade the venue counted is booked (its
     // trade list can lag its order state); the next poll looks again
     if (FINAL.has(v.state) && tr.cumLots < venueLots) return;
+    if (filledShort()) {
+      // Ending short is final and reported: not while a listed trade was refused (it may be the
+      // rest), and only on the venue's REST word, not a pushed view (the push says when, REST what)
+      if (this.invalidFills > refusedBefore) return;
+      if (known) return this.syncOrder(tr);
+    }
     this.applyState(tr, v);
   }
 
@@ -976,8 +995,9 @@ export class PolledExecutionClient implements ExecutionClient {
     this.resumePollAt = undefined;
   }
 
-  private statusOf(state: VenueOrderView['state'], filled: number): Order['status'] {
-    if (state === 'filled') return 'filled';
+  /** `filled` and `qty` in lots: FILLED short of the order's size is the venue ending it short, as an expiry does. */
+  private statusOf(state: VenueOrderView['state'], filled: number, qty: number): Order['status'] {
+    if (state === 'filled') return filled >= qty ? 'filled' : 'cancelled';
     if (state === 'cancelled' || state === 'expired') return 'cancelled';
     if (state === 'rejected') return 'rejected';
     return filled > 0 ? 'partially_filled' : 'open';
@@ -988,10 +1008,11 @@ export class PolledExecutionClient implements ExecutionClient {
     if (!i) return undefined;
     const now = this.deps.clock.now();
     const filledQty = qtyToLots(i, v.filledQty || '0');
+    const qty = qtyToLots(i, v.qty);
     return {
       exchange: this.exchange, symbol: i.symbol, side: v.side, type: v.type,
-      price: v.price !== undefined && parseDecimal(v.price).mantissa > 0n ? priceToTicks(i, v.price) : undefined, qty: qtyToLots(i, v.qty), tif: v.tif ?? 'GTC', source: 'venue',
-      clientOrderId: v.clientOrderId || v.venueOrderId, venueOrderId: v.venueOrderId, status: this.statusOf(v.state, filledQty), filledQty,
+      price: v.price !== undefined && parseDecimal(v.price).mantissa > 0n ? priceToTicks(i, v.price) : undefined, qty, tif: v.tif ?? 'GTC', source: 'venue',
+      clientOrderId: v.clientOrderId || v.venueOrderId, venueOrderId: v.venueOrderId, status: this.statusOf(v.state, filledQty, qty), filledQty,
       filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: v.createdTs ?? now, updatedTs: now,
     };
   }
