@@ -108,6 +108,7 @@ backends = ["js"]
 plugin = "${join(ROOT, 'chaos/strategy.mjs')}"
 tif = "${kind === 'sim' ? 'IOC' : 'GTC'}"
 sent_log = "${join(dir, 'sent.log')}"
+fills_log = "${join(dir, 'fills.log')}"
 
 [journal]
 path = "${join(dir, 'journal.db')}"
@@ -274,7 +275,7 @@ export async function runPhase({ kind, kills, seed, fsync = 'batch', haltAtKill 
   const venuePort = venue ? await venue.port : 0;
   const cfg = config(kind, dir, venuePort, fsync);
   const t0 = Date.now();
-  const result = { kind, seed, kills, fsync, dir, haltedAt: undefined, restartsAfterHalt: 0, haltSurvived: 0, killedDuringStartup: 0, errors: [] };
+  const result = { kind, seed, kills, fsync, dir, haltedAt: undefined, restartsAfterHalt: 0, haltSurvived: 0, killedDuringStartup: 0, killTimes: [], errors: [] };
   try {
     for (let k = 1; k <= kills; k++) {
       const app = startApp(cfg, dir, log);
@@ -305,9 +306,23 @@ export async function runPhase({ kind, kills, seed, fsync = 'batch', haltAtKill 
         const r = await fetch(`http://127.0.0.1:${ports.control}/risk/halt`, { method: 'POST', headers: { authorization: `Bearer ${CONTROL_TOKEN}`, 'x-cwts-control': '1', 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'chaos: forced HALT' }) });
         if (r.ok) result.haltedAt = Date.now();
         else result.errors.push(`kill ${k}: POST /risk/halt answered ${r.status}`);
-        await sleep(50 + rnd() * 300);
+        // observe the HALTed process before the kill: HALT_OBSERVE_MS, then (binance) the venue's
+        // own picture of our orders must show none working, polled until the engine's cancel
+        // timeout has passed (a slow machine delays a cancel, it does not excuse a missing one)
+        await sleep(HALT_OBSERVE_MS);
+        if (venue && r.ok) {
+          const end = Date.now() + HALT_CANCEL_TIMEOUT_MS;
+          for (;;) {
+            const led = await venue.snapshot();
+            const working = led.orders.filter((o) => o.status === 'NEW' || o.status === 'PARTIALLY_FILLED');
+            result.workingAfterHalt = working.length;
+            if (working.length === 0 || Date.now() > end) break;
+            await sleep(100);
+          }
+        }
       } else if (!early) await sleep(upMs);
       app.child.kill('SIGKILL');
+      result.killTimes.push(Date.now());
       const e = await app.exited;
       if (e.signal !== 'SIGKILL') result.errors.push(`kill ${k}: the app had already exited (${JSON.stringify(e)})`);
       progress(`${kind}: kill ${k}/${kills} ${early ? `${Math.round(upMs / 2)} ms after spawn (start-up)` : `${upMs} ms after ready`}${result.haltedAt ? ', HALTED' : ''}; ${Math.round((Date.now() - t0) / 1000)} s, ETA ${Math.round(((Date.now() - t0) / 1000 / k) * (kills - k))} s`);
@@ -318,12 +333,17 @@ export async function runPhase({ kind, kills, seed, fsync = 'batch', haltAtKill 
     const ports = await app.ports;
     await until(async () => (await fetch(`http://127.0.0.1:${ports.health}/health/ready`)).status === 200, 'readiness after the last restart', 60_000);
     const status = (await getJson(`http://127.0.0.1:${ports.health}/status`)).body;
+    if (result.haltedAt !== undefined) {
+      // the proof's start is a restart after the HALT too
+      result.restartsAfterHalt++;
+      if (status?.risk?.state === 'HALTED') result.haltSurvived++;
+    }
     app.child.kill('SIGTERM');
     const exit = await app.exited;
     result.cleanExit = exit.code === 0;
     const ledger = venue ? await venue.stop() : undefined;
     const records = exportJournal(dir);
-    Object.assign(result, prove(kind, dir, status, records, ledger, result.haltedAt));
+    Object.assign(result, prove(kind, dir, status, records, ledger, result.haltedAt, result.killTimes));
     // the test key pair must never reach a log line, whatever was killed when
     const logText = readFileSync(log, 'utf8');
     result.secretLeaks = logText.split(SECRET).length - 1 + logText.split(CONTROL_TOKEN).length - 1;
@@ -338,13 +358,44 @@ export async function runPhase({ kind, kills, seed, fsync = 'batch', haltAtKill 
   result.seconds = Math.round((Date.now() - t0) / 1000);
   result.ok =
     result.errors.length === 0 && result.secretLeaks === 0 && result.lostFills === 0 && result.duplicatedFills === 0 && result.unknownFills === 0 && result.duplicateOrders === 0 &&
-    result.positionMismatches === 0 && result.restartsAfterHalt === result.haltSurvived && result.ordersAfterHalt === 0 && result.cleanExit === true &&
+    result.positionMismatches === 0 && result.restartsAfterHalt === result.haltSurvived && result.restartsAfterHalt >= 1 && result.finalRiskState === 'HALTED' &&
+    result.ordersAfterHalt === 0 && result.fillsAfterHalt === 0 && (result.workingAfterHalt ?? 0) === 0 && result.cleanExit === true &&
     // a run in which nothing traded proves nothing
     result.ordersSent > 0 && result.journalFills > 0 && result.haltedAt !== undefined;
   return result;
 }
 
-export function prove(kind, dir, status, records, ledger, haltedAt) {
+/**
+ * How long the harness watches the HALTed process before the kill. The HALT's cancels leave
+ * before the control endpoint answers (engine halt(): tryCancel for every open order, sync), so
+ * by then only an order in flight (cancelled again when its ack comes, engine followCancel) can
+ * still be working; 500 ms covers its ack on loopback many times over.
+ */
+export const HALT_OBSERVE_MS = 500;
+/** The engine's own deadline for the HALT's cancels (cancelAllOpen(..., 5000)). */
+const HALT_CANCEL_TIMEOUT_MS = 5000;
+/**
+ * Nothing of ours may reach the venue, or fill there, later than this after the HALT answered.
+ * The cancels and any order in flight were written to the venue's socket before the answer was;
+ * the venue stamps them on receipt, and fills a resting order only on its 20 ms tick, so a fill
+ * or an order stamped later needs the venue process descheduled that long. 250 ms is far above
+ * what loopback and a loaded 2-core machine give, far below what a missing cancel gives (the
+ * venue fills a working order within ~130 ms on average: p = 0.15 per 20 ms tick).
+ */
+export const AFTER_HALT_MS = 250;
+/**
+ * Sim: a fill the app reported (fills.log) may be missing from the journal only when a kill came
+ * within this long after the report: `fsync = "batch"` loses at most the uncommitted tail
+ * (batch_ms, 50 ms, plus one commit in flight); with `always` it loses nothing, but the same slack
+ * keeps the check from depending on the mode. A journaled fill missing from fills.log (the kill
+ * came between the journal's commit and the strategy's append) gets the same slack.
+ */
+export const SIM_TAIL_MS = 1000;
+
+/** Whether a kill came within SIM_TAIL_MS after `t`. */
+const killedSoonAfter = (t, killTimes) => killTimes.some((k) => k >= t && k - t <= SIM_TAIL_MS);
+
+export function prove(kind, dir, status, records, ledger, haltedAt, killTimes = []) {
   const fills = records.filter((r) => r.t === 'report' && r.report?.kind === 'fill').map((r) => r.report);
   const journalTradeIds = fills.map((f) => f.tradeId ?? `${f.clientOrderId}#${f.cumQty}`);
   // a fill applied twice has the same order and trade id (the sim's trade ids restart with the process)
@@ -368,7 +419,8 @@ export function prove(kind, dir, status, records, ledger, haltedAt) {
     out.unknownFills = [...inJournal].filter((id) => !venueIds.has(id)).length;
     out.ordersSent = ledger.orderRequests.length;
     out.duplicateOrders = dupes(ledger.orderRequests).length;
-    out.ordersAfterHalt = haltedAt === undefined ? 0 : ledger.orders.filter((o) => o.time > haltedAt + 1000).length;
+    out.ordersAfterHalt = haltedAt === undefined ? 0 : ledger.orders.filter((o) => o.time > haltedAt + AFTER_HALT_MS).length;
+    out.fillsAfterHalt = haltedAt === undefined ? 0 : venueTrades.filter((t) => t.time > haltedAt + AFTER_HALT_MS).length;
     const book = fifo(venueTrades.map((t) => ({ side: t.side === 'BUY' ? 'buy' : 'sell', price: Number(scaled(t.price, 2)), qty: Number(scaled(t.qty, 5)) })));
     const venueFees = venueTrades.reduce((s, t) => s + (t.commissionAsset === 'USDT' ? (scaled(t.commission, 8) + 9n) / 10n : 0n), 0n);
     out.venue = { qty: book.qty, realizedTicksLots: String(book.realized), feesAtoms: String(venueFees) };
@@ -379,9 +431,18 @@ export function prove(kind, dir, status, records, ledger, haltedAt) {
     const sent = existsSync(join(dir, 'sent.log')) ? readFileSync(join(dir, 'sent.log'), 'utf8').split('\n').filter(Boolean) : [];
     out.ordersSent = sent.length;
     out.duplicateOrders = dupes(sent).length;
-    out.lostFills = 0; // no witness outlives the process: see docs/reliability.md
-    out.unknownFills = 0;
-    out.ordersAfterHalt = haltedAt === undefined ? 0 : records.filter((r) => r.t === 'order' && r.ts > haltedAt + 1000).length;
+    // the fills the app reported, as the strategy logged them synchronously (the sim's witness)
+    const reported = existsSync(join(dir, 'fills.log')) ? readFileSync(join(dir, 'fills.log'), 'utf8').split('\n').filter(Boolean).map((l) => l.split('\t')) : [];
+    const keyOf = (clientOrderId, tradeId, cumQty) => `${clientOrderId}|${tradeId || `${clientOrderId}#${cumQty}`}`;
+    const journaled = new Map(fills.map((f, k) => [keyOf(f.clientOrderId, journalTradeIds[k], f.cumQty), f]));
+    const reportedKeys = new Set(reported.map(([c, t, cum]) => keyOf(c, t, cum)));
+    out.reportedFills = reported.length;
+    out.lostFills = reported.filter(([c, t, cum, , at]) => !journaled.has(keyOf(c, t, cum)) && !killedSoonAfter(Number(at), killTimes)).length;
+    out.lostTail = reported.filter(([c, t, cum]) => !journaled.has(keyOf(c, t, cum))).length - out.lostFills;
+    const recordTs = new Map(records.filter((r) => r.t === 'report' && r.report?.kind === 'fill').map((r) => [keyOf(r.report.clientOrderId, r.report.tradeId ?? `${r.report.clientOrderId}#${r.report.cumQty}`, r.report.cumQty), r.ts]));
+    out.unknownFills = [...journaled.keys()].filter((k) => !reportedKeys.has(k) && !killedSoonAfter(Number(recordTs.get(k)), killTimes)).length;
+    out.ordersAfterHalt = haltedAt === undefined ? 0 : records.filter((r) => r.t === 'order' && r.ts > haltedAt + AFTER_HALT_MS).length;
+    out.fillsAfterHalt = haltedAt === undefined ? 0 : records.filter((r) => r.t === 'report' && r.report?.kind === 'fill' && r.ts > haltedAt + AFTER_HALT_MS).length;
     const book = fifo(fills.map((f) => ({ side: f.side, price: f.lastPrice, qty: f.lastQty })));
     const fees = fills.reduce((s, f) => s + BigInt(f.feeAtoms ?? 0n), 0n);
     out.venue = { qty: book.qty, realizedTicksLots: String(book.realized), feesAtoms: String(fees), from: 'journal fills' };

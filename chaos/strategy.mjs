@@ -4,7 +4,8 @@
  * Alternates sides (and leans against its position) so exposure stays small. Limit orders at the
  * touch: IOC on the sim (it matches them), GTC on the local Binance server (which fills resting
  * orders itself); a GTC order older than `cancel_after_ms` is cancelled. With `sent_log`, every
- * accepted order's client id is appended to that file before the call returns.
+ * accepted order's client id is appended to that file before the call returns; with `fills_log`,
+ * every fill the app reports (onExecution) is appended to that one.
  */
 import { appendFileSync } from 'node:fs';
 import { CORE_API_VERSION, definePlugin, TOKENS } from '@cwts/core';
@@ -17,6 +18,15 @@ class ChaosTrader {
     this.s = s;
   }
   onSignal() {}
+  /**
+   * With `fills_log`, every fill the app reports is appended (synchronously) as
+   * clientOrderId, tradeId, cumQty, lastQty, time (ms): the sim's witness of fills, compared
+   * with the journal at the end (chaos/harness.mjs).
+   */
+  onExecution(r) {
+    if (r.kind !== 'fill' || !this.s.fills_log) return;
+    appendFileSync(this.s.fills_log, `${r.clientOrderId}\t${r.tradeId ?? ''}\t${r.cumQty}\t${r.lastQty}\t${Date.now()}\n`);
+  }
   onMarketEvent(ev, ctx) {
     if (ctx.now - this.last < this.s.interval_ms) return;
     const book = ctx.book(ev.exchange, ev.symbol);

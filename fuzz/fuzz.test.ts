@@ -41,6 +41,24 @@ describe('fuzz harness', () => {
     expect(report.results[0].frames).toBe(500);
   }, 60_000);
 
+  it('fails a target that checked nothing (below its coverage floor) as vacuous', async () => {
+    const report = await runFuzz({ targets: [new URL('./test-targets/vacuous.mjs', import.meta.url).href], frames: 20, seed: 1, findingsFile: scratch() });
+    expect(report.results[0].findings).toEqual({ vacuous: 1 });
+    expect(report.ok).toBe(false);
+  }, 60_000);
+
+  it('holds the Binance targets to their coverage and trade floors', async () => {
+    // @ts-expect-error plain ESM modules without type declarations
+    const ws = await import('./targets/binance-ws.mjs');
+    // @ts-expect-error plain ESM modules without type declarations
+    const rest = await import('./targets/binance-rest.mjs');
+    // what the reviewer's planted bugs left: no snapshot adopted, so no SYNCED check; no trade emitted
+    expect(ws.coverage({ checksSynced: 0, snapshotsAdopted: 0, cleanTradeFrames: 500, cleanTradesEmitted: 0 }, 2000).map((f: any) => f.kind)).toEqual(['vacuous', 'vacuous', 'lost-data']);
+    expect(rest.coverage({ checksSynced: 0, snapshotsAdopted: 0 }, 2000).map((f: any) => f.kind)).toEqual(['vacuous', 'vacuous']);
+    expect(ws.coverage({ checksSynced: 2296, snapshotsAdopted: 657, cleanTradeFrames: 485, cleanTradesEmitted: 408 }, 2000)).toEqual([]);
+    expect(rest.coverage({ checksSynced: 2099, snapshotsAdopted: 1966 }, 2000)).toEqual([]);
+  });
+
   it('serves each Binance adapter its own REST responses when two harnesses share the virtual clock', async () => {
     const report = await runFuzz({ targets: [routing], frames: 5, seed: 1, findingsFile: scratch() });
     expect(report.results[0].signatures).toEqual({});

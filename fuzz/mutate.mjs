@@ -71,6 +71,8 @@ export class Mutator {
       [out, op] = [r.chance(0.5) ? this.bytes(a) : this.truncate(a, `${seedId}#stacked`), 'stacked'];
     }
     this.ops.set(op, (this.ops.get(op) ?? 0) + 1);
+    /** The operator that made the last variant (targets judge some operators more closely). */
+    this.lastOp = op;
     return out;
   }
 

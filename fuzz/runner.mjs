@@ -11,7 +11,7 @@ import { deriveSeed } from './prng.mjs';
 
 export const TARGETS = ['binance-ws', 'binance-rest', 'recording', 'tardis', 'config', 'coinbase-user', 'kraken-executions', 'binance-user'];
 /** Findings that fail a run. Slow frames are reported, not failed. */
-export const FAILING_KINDS = ['hang', 'crash', 'wrong-synced-book', 'invalid-event', 'secret-leak', 'lost-data'];
+export const FAILING_KINDS = ['hang', 'crash', 'wrong-synced-book', 'invalid-event', 'secret-leak', 'lost-data', 'vacuous'];
 
 const FRAME_BUFFER = 4 << 20;
 
@@ -192,6 +192,13 @@ async function runTarget(target, o, state) {
       break;
     }
     startAt = outcome.frameIndex + 1;
+  }
+  // coverage: a target may export `coverage(counts, frames)`, the floors (shares of the run's own
+  // counts) below which the run tested nothing (`vacuous`) or lost data. Judged only on a run whose
+  // counts are whole (one worker from start to end; a hang or a dead worker already fails it).
+  if (startAt === 0 && !r.abandoned && r.frames >= o.frames) {
+    const mod = await import(module);
+    for (const f of mod.coverage?.(r.counts, r.frames) ?? []) record({ kind: f.kind, frameIndex: r.frames, message: `end of run: ${f.message}`, frame: '', preceding: [] });
   }
   r.seconds = Number(busySeconds.toFixed(2));
   r.framesPerSecond = r.seconds > 0 ? Math.round(r.frames / r.seconds) : 0;

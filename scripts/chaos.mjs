@@ -48,7 +48,8 @@ for (const kind of venues) {
 function summary(r) {
   return {
     kills: r.kills, lostFills: r.lostFills, duplicatedFills: r.duplicatedFills, unknownFills: r.unknownFills, duplicateOrders: r.duplicateOrders,
-    positionMismatches: r.positionMismatches, secretLeaks: r.secretLeaks, haltSurvived: `${r.haltSurvived}/${r.restartsAfterHalt}`, ordersAfterHalt: r.ordersAfterHalt,
+    positionMismatches: r.positionMismatches, secretLeaks: r.secretLeaks, haltSurvived: `${r.haltSurvived}/${r.restartsAfterHalt}`, finalRiskState: r.finalRiskState, ordersAfterHalt: r.ordersAfterHalt,
+    fillsAfterHalt: r.fillsAfterHalt, workingAfterHalt: r.workingAfterHalt, reportedFills: r.reportedFills, lostTail: r.lostTail,
     journalFills: r.journalFills, venueFills: r.venueFills, reconcileEvents: r.reconcileEvents, uncleanStarts: r.uncleanStarts, ordersSent: r.ordersSent, venue: r.venue, app: r.app, errors: r.errors, seconds: r.seconds, dir: r.dir,
   };
 }

@@ -4,7 +4,8 @@
  *
  * Mutation fuzzing of every input parser (see docs/reliability.md, "Fuzzing"). Runs on the
  * built packages (dist), so run `pnpm build` first. Exit status 1 when any parser hung,
- * crashed, let an invalid event through, leaked a secret, or showed a wrong SYNCED book.
+ * crashed, let an invalid event through, leaked a secret, lost data, showed a wrong SYNCED book,
+ * or tested nothing (`vacuous`: below its target's coverage floors, e.g. no SYNCED book checked).
  */
 import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
@@ -106,7 +107,7 @@ else {
   console.log(`parser         frames     frames/s  hangs crashes wrong-book invalid-event other  slow(confirmed/transient)`);
   for (const r of report.results) {
     const f = r.findings;
-    const other = (f['secret-leak'] ?? 0) + (f['lost-data'] ?? 0);
+    const other = (f['secret-leak'] ?? 0) + (f['lost-data'] ?? 0) + (f.vacuous ?? 0);
     console.log(
       `${r.parser.padEnd(14)} ${String(r.frames).padStart(9)} ${String(r.framesPerSecond).padStart(10)}  ${String(f.hang ?? 0).padStart(5)} ${String(f.crash ?? 0).padStart(7)} ${String(f['wrong-synced-book'] ?? 0).padStart(10)} ${String(f['invalid-event'] ?? 0).padStart(13)} ${String(other).padStart(5)}  ${r.slow.confirmedCount}/${r.slow.transient}${r.abandoned ? `  (${r.abandoned})` : ''}`,
     );

@@ -324,6 +324,13 @@ function eventTypeOf(text) {
   return typeof o.e === 'string' ? o.e : undefined;
 }
 
+/** Adds the numbers of `from` into `into` (a harness's counts survive the reset that replaces it). */
+export function addCounts(into, from) {
+  for (const [k, v] of Object.entries(from)) if (typeof v === 'number') into[k] = (into[k] ?? 0) + v;
+  return into;
+}
+export const sumCounts = (a, b) => addCounts(addCounts({}, a), b);
+
 let httpInstalled = false;
 /**
  * Harnesses by id. Each adapter's REST root names its harness, so a request is served by the
@@ -386,7 +393,14 @@ export class BinanceHarness {
     this.delivering = false;
     this.pendingRestart = undefined;
     this.violation = undefined;
-    this.counts = { snapshotsServed: 0, snapshotsAdopted: 0, checksSynced: 0, feedErrors: 0 };
+    this.counts = { snapshotsServed: 0, snapshotsAdopted: 0, checksSynced: 0, feedErrors: 0, tradesEmitted: 0, cleanTradeFrames: 0, cleanTradesEmitted: 0, cleanTradesExcused: 0 };
+    /**
+     * The reference's own record of the clean trade frames it was given, per id sequence: the
+     * highest id so far (the venue's ids only grow, so "higher than the mark" is "not seen before").
+     */
+    this.cleanTradeMark = { trade: -1, aggTrade: -1 };
+    /** Trades the adapter emitted while the current frame was delivered. */
+    this.emittedInFrame = 0;
     const self = this;
     this.sink = {
       onMarketEvent(ev) {
@@ -444,18 +458,23 @@ export class BinanceHarness {
     return { status: 200, text: this.lastServed };
   }
 
-  /** One ws text frame into the adapter, then whatever async work it started. */
-  async frame(text) {
+  /**
+   * One ws text frame into the adapter, then whatever async work it started. `clean`: the frame is
+   * the venue's own, unmutated (a trade in it must reach the sink unless it is a duplicate).
+   */
+  async frame(text, clean = false) {
     const req = this.sync.snapshotsRequested;
     const served = this.requests;
     const errors = this.counts.feedErrors;
     this.frameEvent = eventTypeOf(text);
+    this.emittedInFrame = 0;
     this.delivering = true;
     try {
       this.deliver(text);
     } finally {
       this.delivering = false;
     }
+    if (clean) this.checkCleanTrade(text);
     this.ref.onFrame(text, this.counts.feedErrors > errors);
     if (this.pendingRestart !== undefined) {
       this.ref.restart(this.pendingRestart);
@@ -482,7 +501,29 @@ export class BinanceHarness {
     this.check('(timers)');
   }
 
+  /**
+   * Lost trades: a clean trade frame the reference has not seen before must emit its trade. The
+   * one excuse is the adapter's de-duplication: the id is at or behind an id the adapter already
+   * emitted on that sequence (a mutated copy delivered before it, with the same or a slightly
+   * higher id, was accepted). Anything else that emits nothing dropped a real trade.
+   */
+  checkCleanTrade(text) {
+    const kind = this.frameEvent;
+    if (kind !== 'trade' && kind !== 'aggTrade') return;
+    let o = JSON.parse(text);
+    if (typeof o.stream === 'string') o = o.data;
+    const id = kind === 'trade' ? o.t : o.a;
+    if (!(id > this.cleanTradeMark[kind])) return;
+    this.cleanTradeMark[kind] = id;
+    this.counts.cleanTradeFrames++;
+    if (this.emittedInFrame > 0) this.counts.cleanTradesEmitted++;
+    else if (this.lastTradeId[kind] >= id) this.counts.cleanTradesExcused++;
+    else this.violation ??= new FuzzFailure('lost-data', `clean ${kind} ${id} emitted no trade (the highest ${kind} id emitted so far is ${this.lastTradeId[kind]}): a real trade was dropped`);
+  }
+
   checkTrade(ev) {
+    this.emittedInFrame++;
+    this.counts.tradesEmitted++;
     const id = Number(ev.tradeId);
     // trade ids and aggTrade ids are different sequences on Binance: each is compared with its own
     const kind = this.frameEvent;

@@ -8,7 +8,10 @@
 import { Prng } from '../prng.mjs';
 import { Mutator } from '../mutate.mjs';
 import { FuzzFailure } from '../failure.mjs';
-import { fileTarget, rawBytes, scratchFile } from './replay-common.mjs';
+import { canonical, fileTarget, rawBytes, scratchFile } from './replay-common.mjs';
+
+/** Every CLEAN_EVERY-th frame is a pool recording undamaged: it must read back exactly. */
+export const CLEAN_EVERY = 16;
 
 export const description = 'JSON-lines recordings -> ReplaySource (jsonl) -> L2BookStore';
 
@@ -61,6 +64,58 @@ function expectedLines(bytes) {
   return n;
 }
 
+/** The records of a recording (its lines after the header), in file order. */
+const recordsOf = (text) => text.split('\n').slice(1).filter((l) => l.trim() !== '');
+
+/**
+ * A clean recording reads back exactly: every record delivered once, in file order, equal field
+ * by field, and nothing counted as damage. (A reader that drops good records as "repeats" or
+ * "malformed" passed the line-count check, which only asks that every line is accounted for.)
+ */
+function readBack(src, text) {
+  if (src.refused !== undefined) throw new FuzzFailure('lost-data', `a clean recording was refused: ${src.refused}`);
+  const want = recordsOf(text);
+  const damage = src.malformed + (src.skipped ?? 0) + (src.filtered ?? 0) + (src.truncated ?? 0);
+  if (src.delivered !== want.length || src.events.length !== want.length || damage !== 0) {
+    throw new FuzzFailure('lost-data', `a clean recording of ${want.length} records read back as ${src.delivered} delivered (${src.events.length} events), ${src.malformed} malformed, ${src.skipped ?? 0} skipped, ${src.filtered ?? 0} filtered, ${src.truncated ?? 0} truncated`);
+  }
+  want.forEach((line, k) => {
+    const got = canonical(src.events[k]);
+    if (got !== canonical(JSON.parse(line))) throw new FuzzFailure('lost-data', `clean record ${k + 1} read back changed:\n  recorded  ${line}\n  delivered ${JSON.stringify(src.events[k])}`);
+  });
+}
+
+/**
+ * After a `line` mutation (one line replaced by a damaged value, duplicated, lost, or a binary
+ * line inserted) every record line the mutation left alone, and that occurs once in the file,
+ * must be delivered unchanged but for its times, as long as the header is intact (a last line without its newline
+ * excepted). (Occurring twice, a trade's
+ * second copy is rightly dropped as a repeat, so such lines are not judged.)
+ */
+function untouchedDelivered(src, original, mutated) {
+  const [header, ...was] = original.split('\n');
+  const now = mutated.split('\n');
+  if (now[0] !== header) return;
+  const times = new Map();
+  for (const l of now.slice(1)) times.set(l, (times.get(l) ?? 0) + 1);
+  // a last line without its newline may be cut: the reader counts it as truncated, rightly
+  if (now.length > 1 && now.at(-1) !== '') times.set(now.at(-1), 0);
+  // times are left out: a record out of time order (a duplicated line, a damaged ts before it) is
+  // delivered with its time clamped to the stream's, by the reader's documented rule
+  const untimed = ({ ts, recvTs, ...rest }) => canonical(rest);
+  const delivered = new Map();
+  for (const ev of src.events) {
+    const c = untimed(ev);
+    delivered.set(c, (delivered.get(c) ?? 0) + 1);
+  }
+  for (const l of was) {
+    if (l.trim() === '' || times.get(l) !== 1) continue;
+    const c = untimed(JSON.parse(l));
+    if (!delivered.get(c)) throw new FuzzFailure('lost-data', `a record the mutation did not touch was not delivered: ${l.slice(0, 300)}`);
+    delivered.set(c, delivered.get(c) - 1);
+  }
+}
+
 export async function create({ seed }) {
   const rng = new Prng(seed);
   const mut = new Mutator(new Prng(seed ^ 0x5bd1e995), 'jsonl');
@@ -81,17 +136,32 @@ export async function create({ seed }) {
       if (got < want) throw new FuzzFailure('lost-data', `${want} non-blank lines but only ${src.delivered} delivered + ${src.malformed} malformed + ${skipped} skipped + ${filtered} filtered + ${truncated} truncated`);
     },
   });
+  let frameNo = 0;
+  totals.cleanReadBacks = 0;
+  totals.lineChecks = 0;
   return {
     next() {
       const i = rng.int(pool.length);
-      return rawBytes(rng, mut.mutate(pool[i], `recording-${i}`));
+      if (frameNo++ % CLEAN_EVERY === 0) return { bytes: Buffer.from(pool[i], 'utf8'), pool: i, clean: true };
+      const text = mut.mutate(pool[i], `recording-${i}`);
+      const op = mut.lastOp;
+      const bytes = rawBytes(rng, text);
+      // a `line` mutation the byte damage left alone: its untouched lines are judged one by one
+      return { bytes, pool: i, text: op === 'line' && bytes.equals(Buffer.from(text, 'utf8')) ? text : undefined };
     },
-    saved: (f) => f,
+    saved: (f) => f.bytes,
     run(f) {
-      const src = run(f);
+      const src = run(f.bytes);
       totals.recordings++;
       totals.delivered += src.delivered;
       totals.malformed += src.malformed;
+      if (f.clean) {
+        totals.cleanReadBacks++;
+        readBack(src, pool[f.pool]);
+      } else if (f.text !== undefined && src.refused === undefined) {
+        totals.lineChecks++;
+        untouchedDelivered(src, pool[f.pool], f.text);
+      }
     },
     reset() {},
     probe(f) {
@@ -99,7 +169,7 @@ export async function create({ seed }) {
       for (let i = 0; i < 3; i++) {
         const t0 = performance.now();
         try {
-          run(f);
+          run(f.bytes);
         } catch {}
         best = Math.min(best, performance.now() - t0);
       }

@@ -70,6 +70,7 @@ class EventReference {
  * Throws FuzzFailure on a wrong SYNCED book or an invalid event; anything else it throws is a crash.
  */
 export function replayAndCheck(options) {
+  const events = [];
   const store = new L2BookStore();
   const ref = new EventReference();
   const src = new ReplaySource({ ...options, onError: () => {} });
@@ -82,7 +83,10 @@ export function replayAndCheck(options) {
     src.refused = err.message;
     return src;
   }
+  // what was delivered, for the targets' read-back checks (src.events)
+  src.events = events;
   for (const ev of src) {
+    events.push(ev);
     if (ev.type === 'trade' || ev.type === 'liquidation') {
       if (!Number.isSafeInteger(ev.price) || ev.price <= 0 || !Number.isSafeInteger(ev.qty) || ev.qty <= 0) throw new FuzzFailure('invalid-event', `${ev.type} replayed with price ${ev.price} x qty ${ev.qty}`);
       continue;
@@ -143,6 +147,11 @@ export function fileTarget({ file, options, extra }) {
     if (src.refused === undefined) extra?.(src, bytes);
     return src;
   };
+}
+
+/** JSON with object keys sorted: two values are equal field by field when these are equal. */
+export function canonical(v) {
+  return JSON.stringify(v, (_k, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x));
 }
 
 /** Byte-level damage a text mutation cannot express: invalid UTF-8, NULs, CR, BOM. */
