@@ -5,7 +5,8 @@
  * `CWTS_REQUIRE=vulkan,prometheus`). There the same condition fails the test, so a broken
  * install cannot turn a CI run green by skipping. CI sets it (`.ci/run`); a laptop does not.
  *
- * Names in use: `vulkan`, `vulkan-validation`, `cpu-simd`, `prometheus`, `nats-server`, and any
+ * Names in use: `vulkan`, `vulkan-validation`, `cpu-simd`, `cpu-simd-arm64`, `prometheus`,
+ * `nats-server`, `chromium`, `spirv-cross`, `systemd-analyze`, and any
  * compute backend's provider name (the compute conformance suite asks for it).
  */
 export const REQUIRE_ENV = 'CWTS_REQUIRE';
