@@ -200,6 +200,8 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
       risk,
       journal,
       onReconcileMismatch: cfg.reconcile.on_mismatch,
+      // the watchdog marks a book STALE at the same age the book_health check refuses it at
+      staleAfterMs: cfg.risk.stale_after_ms,
       // Restoring reads core's SQLite journal; a plugin's replacement journal starts from nothing.
       restore: opened instanceof JournalStore ? (e) => attachJournal(e, opened, logger) : undefined,
       recorder: opts.recordPath

@@ -342,17 +342,22 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
   }
 
   afterMarketEvent(ev: MarketEvent, book?: BookRecord): void {
-    if (this.opts.mark === 'last') {
-      if (ev.type === 'trade') this.lastTrade.set(instrumentKey(ev.exchange, ev.symbol), ev.price);
-    } else if (ev.type === 'book_snapshot' || ev.type === 'book_delta') {
-      // The mid as of this event, while it is one to trust: the mark once the book is not.
-      const mid2 = midHalfTicks((book ?? this.engine!.books.get(ev.exchange, ev.symbol))?.book);
-      if (mid2 !== undefined) {
-        const seen = this.lastSyncedMid.get(ev.exchange, ev.symbol);
-        if (seen === undefined) this.lastSyncedMid.set(ev.exchange, ev.symbol, { mid2 });
-        else seen.mid2 = mid2;
+    if (ev.type === 'book_snapshot' || ev.type === 'book_delta') {
+      const rec = book ?? this.engine!.books.get(ev.exchange, ev.symbol);
+      // Seen synced here, not only at an evaluation (at most every evaluateEveryMs): a book that
+      // synced and was lost between two evaluations was never counted as having had a feed, so
+      // its loss never reached REDUCING while an order placed on it kept working.
+      if (rec !== undefined && rec.state === 'synced') this.everSynced.add(rec);
+      if (this.opts.mark !== 'last') {
+        // The mid as of this event, while it is one to trust: the mark once the book is not.
+        const mid2 = midHalfTicks(rec?.book);
+        if (mid2 !== undefined) {
+          const seen = this.lastSyncedMid.get(ev.exchange, ev.symbol);
+          if (seen === undefined) this.lastSyncedMid.set(ev.exchange, ev.symbol, { mid2 });
+          else seen.mid2 = mid2;
+        }
       }
-    }
+    } else if (this.opts.mark === 'last' && ev.type === 'trade') this.lastTrade.set(instrumentKey(ev.exchange, ev.symbol), ev.price);
     const now = this.engine!.now;
     // `now < lastEvalAt`: the wall clock stepped back (NTP, a resumed VM); waiting for it to pass
     // the last evaluation again would leave equity and the feeds unevaluated for the whole step.
