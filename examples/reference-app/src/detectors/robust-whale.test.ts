@@ -63,6 +63,32 @@ describe('RobustWhaleDetector', () => {
     expect(h.signals[0]!.strength).toBeCloseTo(Math.log(43_334 / 33_334) / 0.05, 0);
   });
 
+  it('learns a lasting shift of the usual clip size instead of flagging every later trade', () => {
+    // Before: a firing trade never entered the baseline, so after the market maker's clip grew
+    // 30% all 5,000 later clips were whales (the follower bought every cooldown_ms to max_position).
+    const h = harness();
+    const d = new RobustWhaleDetector('whale', settings);
+    for (let i = 0; i < 1000; i++) d.onMarketEvent(h.trade(50_000), h.ctx); // 0.5 BTC, 30,000 USDT
+    for (let i = 0; i < 5000; i++) d.onMarketEvent(h.trade(65_000), h.ctx); // 0.65 BTC from now on
+    expect(h.signals).toHaveLength(26); // the share of firing trades passed 5%: learnt again
+    // the new clip is the usual size now; a genuine whale still fires, with a fresh id
+    d.onMarketEvent(h.trade(65_000), h.ctx);
+    d.onMarketEvent(h.trade(500_000), h.ctx);
+    expect(h.signals).toHaveLength(27);
+    expect(h.signals[26]).toMatchObject({ id: 'whale:sim:BTCUSDT:27' });
+    expect(h.signals[26]!.evidence.baselineNotional).toBeCloseTo(39_000, -2);
+  });
+
+  it('keeps the baseline through a run of whales shorter than a regime change (a sweep of 20 prints)', () => {
+    const h = harness();
+    const d = new RobustWhaleDetector('whale', settings);
+    for (let i = 0; i < 1000; i++) d.onMarketEvent(h.normal(), h.ctx);
+    for (let i = 0; i < 20; i++) d.onMarketEvent(h.trade(200_000), h.ctx);
+    for (let i = 0; i < 100; i++) d.onMarketEvent(h.normal(), h.ctx);
+    d.onMarketEvent(h.trade(200_000), h.ctx);
+    expect(h.signals).toHaveLength(21);
+  });
+
   it('rejects unknown or invalid settings with the key path', () => {
     expect(() => parseWhaleSettings({ z_treshold: 4 })).toThrowError(/detectors.whale.z_treshold: unknown key/);
     expect(() => parseWhaleSettings({ z_threshold: -1 })).toThrowError(/detectors.whale.z_threshold: expected a positive number/);

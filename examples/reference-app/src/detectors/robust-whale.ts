@@ -22,11 +22,28 @@ export const DEFAULT_WHALE_SETTINGS: WhaleSettings = { zThreshold: 4, warmupTrad
  */
 const MIN_SIGMA = 0.05;
 
+/**
+ * Regime change, the rule of core's whale detector. A whale is kept out of the baseline it stood
+ * out from, so a pair whose usual size moved up for good (that clip size changing by +22% or
+ * more) was never learnt again: every later trade fired, for ever, and the follower bought on
+ * each one until max_position. Whales are rare; when an exponentially weighted share of the last
+ * ~REGIME_WINDOW_TRADES trades that fired passes REGIME_SHARE (26 in a row do), they are the
+ * pair's flow: the baseline starts again as on the symbol's first trade, and nothing fires for
+ * `warmup_trades` trades. An isolated whale moves the share by 0.002.
+ */
+const REGIME_WINDOW_TRADES = 500;
+const REGIME_SHARE = 0.05;
+const REGIME_ALPHA = 1 / REGIME_WINDOW_TRADES;
+const INITIAL_MAD = 0.5;
+
 interface SymbolStats {
   median: number;
   mad: number;
   seen: number;
+  /** Signal ids count from here; never reset, so ids stay unique across a relearn. */
   fired: number;
+  /** Exponentially weighted share of recent warm trades that fired. */
+  whaleShare: number;
 }
 
 /**
@@ -53,7 +70,7 @@ export class RobustWhaleDetector implements Detector {
     const key = `${ev.exchange}:${ev.symbol}`;
     let s = this.stats.get(key);
     if (!s) {
-      s = { median: x, mad: 0.5, seen: 0, fired: 0 };
+      s = { median: x, mad: INITIAL_MAD, seen: 0, fired: 0, whaleShare: 0 };
       this.stats.set(key, s);
     }
     const sigma = 1.4826 * s.mad;
@@ -74,10 +91,19 @@ export class RobustWhaleDetector implements Detector {
         evidence: { tradeId: ev.tradeId, price: ev.price, qty: ev.qty, notional: Math.round(notional), baselineNotional: Math.round(Math.exp(s.median)), z: Number(z.toFixed(3)) },
       };
       ctx.emit(signal);
-      // A whale is not part of the baseline it stood out from.
+      // A whale is not part of the baseline it stood out from, unless whales are the flow now.
+      s.whaleShare += REGIME_ALPHA * (1 - s.whaleShare);
+      if (s.whaleShare > REGIME_SHARE) {
+        s.median = x;
+        s.mad = INITIAL_MAD;
+        s.seen = 0;
+        s.whaleShare = 0;
+        return;
+      }
       s.seen++;
       return;
     }
+    if (warmedUp) s.whaleShare -= REGIME_ALPHA * s.whaleShare;
     // Sign-driven median step scaled by the current spread, and an EW mean absolute deviation.
     const eta = this.settings.learningRate;
     s.median += eta * Math.max(s.mad, 0.05) * Math.sign(x - s.median);

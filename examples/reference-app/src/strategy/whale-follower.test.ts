@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { defineInstrument, type BookView, type ExecutionReport, type Logger, type MarketEvent, type OrderIntent, type PersistedState, type Signal, type StrategyContext, type SubmitResult } from '@cwts/core';
 import { silentLogger } from '@cwts/core/observability';
 import { parseFollowerSettings, WhaleFollower } from './whale-follower.js';
+import { plugin } from './index.js';
 import { DEFAULT_WHALE_SETTINGS, RobustWhaleDetector } from '../detectors/robust-whale.js';
 
 const I = defineInstrument({ exchange: 'sim', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.00001' });
@@ -105,6 +106,66 @@ describe('WhaleFollower', () => {
   });
 });
 
+describe('WhaleFollower: hold_ms while whales keep coming (more often than hold_ms)', () => {
+  const settings = parseFollowerSettings({ order_notional: 1200, cooldown_ms: 5000, hold_ms: 20000, slippage_bps: 10 });
+  const buyFill = (qty: number, now: number): ExecutionReport => ({ kind: 'fill', exchange: 'sim', symbol: 'BTCUSDT', clientOrderId: `c${now}`, side: 'buy', lastPrice: 6_000_000, lastQty: qty, cumQty: qty, leavesQty: 0, feeAtoms: 0n, ts: now });
+
+  /** A whale and its entry's fill every 6 s from `from` to `to`, a trade every second; returns the largest position held. */
+  function drive(s: WhaleFollower, h: ReturnType<typeof ctx>, pos: { qty: number }, from: number, to: number): number {
+    let most = 0;
+    for (let t = from; t <= to; t += 1000) {
+      const c = h.at(t);
+      if (t % 6000 === 0) {
+        const before = h.sent.length;
+        s.onSignal(whale(t, 1), c);
+        if (h.sent.length > before) {
+          h.setPosition((pos.qty += h.sent[before]!.qty));
+          s.onExecution(buyFill(h.sent[before]!.qty, t), c);
+        }
+      }
+      const before = h.sent.length;
+      s.onMarketEvent!(tick(t, `t${t}`), c);
+      if (h.sent.length > before) h.setPosition((pos.qty = 0)); // the reduce-only IOC filled
+      most = Math.max(most, pos.qty);
+    }
+    return most;
+  }
+
+  it('flattens hold_ms after the entry that opened the position; later entries do not push the exit back', () => {
+    // Before: each entry (and each fill) moved the exit to hold_ms after the newest one, so with
+    // a whale every 6 s nothing was ever sold: 21 entries in 120 s, position 42,000 lots and growing.
+    const h = ctx();
+    const pos = { qty: 0 };
+    const s = new WhaleFollower(settings, silentLogger());
+    const most = drive(s, h, pos, 0, 120_000);
+    const exits = h.sent.filter((o) => o.reduceOnly);
+    // entries at 0, 6, 12 and 18 s are flattened together at 20 s (2,000 lots each); the next leg opens at 24 s
+    expect(exits[0]).toMatchObject({ side: 'sell', qty: 8000, reduceOnly: true });
+    expect(exits.length).toBeGreaterThanOrEqual(5);
+    expect(most).toBe(8000);
+    expect(h.sent.findIndex((o) => o.reduceOnly)).toBe(4);
+  });
+
+  it('keeps the planned exit across a restart mid-hold: an entry after the restart neither re-enters inside the cooldown nor moves the exit', () => {
+    const state = memoryState();
+    const pos = { qty: 0 };
+    const h = ctx(0, state);
+    drive(new WhaleFollower(settings, silentLogger()), h, pos, 0, 7000); // entries at 0 and 6 s
+    expect(pos.qty).toBe(4000);
+    expect(state.values.get('strategy:whale-follower/exitAt:sim:BTCUSDT')).toBe(20_000);
+    expect(state.values.get('strategy:whale-follower/lastEntry:sim:BTCUSDT')).toBe(6000);
+    // restart: a new follower, the same journal and position
+    const s = new WhaleFollower(settings, silentLogger());
+    s.onSignal(whale(10_000, 1), h.at(10_000));
+    expect(h.sent).toHaveLength(2); // inside the journaled cooldown (last entry 6 s)
+    drive(s, h, pos, 12_000, 19_000); // entries at 12 and 18 s
+    expect(h.sent.filter((o) => o.reduceOnly)).toHaveLength(0);
+    expect(state.values.get('strategy:whale-follower/exitAt:sim:BTCUSDT')).toBe(20_000);
+    s.onMarketEvent!(tick(20_000, 'due'), h.at(20_000));
+    expect(h.sent.at(-1)).toMatchObject({ side: 'sell', qty: 8000, reduceOnly: true });
+  });
+});
+
 describe('WhaleFollower: signal age (max_signal_age_ms)', () => {
   const settings = parseFollowerSettings({ order_notional: 1200, cooldown_ms: 5000, hold_ms: 20000, slippage_bps: 10 });
 
@@ -133,6 +194,12 @@ describe('WhaleFollower: signal age (max_signal_age_ms)', () => {
     expect(parseFollowerSettings({ max_signal_age_ms: 500 }).maxSignalAgeMs).toBe(500);
     expect(() => parseFollowerSettings({ max_signal_age_ms: 0 })).toThrow('strategy.max_signal_age_ms: expected a positive number');
     expect(() => parseFollowerSettings({ max_signal_age: 500 })).toThrow(/unknown key \(known: .*max_signal_age_ms/);
+  });
+
+  it('refuses order_notional = 0 when the plugin registers (every entry would be zero lots, skipped silently)', () => {
+    const register = (config: Record<string, unknown>) => plugin.register({ registrar: { factory: () => undefined }, config } as unknown as Parameters<typeof plugin.register>[0]);
+    expect(() => register({ order_notional: 0 })).toThrow('strategy.order_notional: expected a positive number (quote currency per entry), got 0');
+    expect(() => register({ order_notional: 1 })).not.toThrow();
   });
 });
 

@@ -6,7 +6,7 @@ export interface FollowerSettings {
   orderNotional: number;
   /** Minimum time between entries on one symbol (engine clock, ms). */
   cooldownMs: number;
-  /** Close the position this long after the entry. */
+  /** Flatten the position this long after the entry that opened it (later entries do not push it back). */
   holdMs: number;
   /** How far through the touch an IOC entry or exit may go, in basis points of the touch. */
   slippageBps: number;
@@ -78,6 +78,7 @@ export class WhaleFollower implements Strategy {
     const unitNotional = notionalApprox(instrument, touch, 1);
     const qty = Math.floor(this.settings.orderNotional / unitNotional);
     if (qty <= 0) return;
+    const flat = ctx.positions.qty(signal.exchange, signal.symbol) === 0;
     const res = ctx.submit({
       exchange: signal.exchange,
       symbol: signal.symbol,
@@ -91,10 +92,7 @@ export class WhaleFollower implements Strategy {
     });
     this.lastEntry.set(key, now);
     ctx.persisted?.set(`strategy:${this.name}`, `lastEntry:${key}`, now);
-    if (res.accepted) {
-      this.exitAt.set(key, now + this.settings.holdMs);
-      ctx.persisted?.set(`strategy:${this.name}`, `exitAt:${key}`, now + this.settings.holdMs);
-    }
+    if (res.accepted) this.planExit(ctx, key, flat);
     else this.logger.info({ reason: res.reason }, `whale-follower: entry on ${key} refused: ${res.reason} ${res.message ?? ''}`.trim());
   }
 
@@ -149,16 +147,30 @@ export class WhaleFollower implements Strategy {
 
   /**
    * A fill that grew a position (a buy leaving it long, a sell leaving it short: exits are
-   * reduce-only and cannot) is an entry's, wherever the router sent it: that leg is flattened
-   * `holdMs` from now. The engine applied the fill to the positions before this call.
+   * reduce-only and cannot) is an entry's, wherever the router sent it. One that opened the leg
+   * (flat or the other way before it) plans the leg's exit `holdMs` from now; one that added to
+   * it keeps the planned exit. The engine applied the fill to the positions before this call.
    */
   onExecution(r: ExecutionReport, ctx: StrategyContext): void {
     if (r.kind !== 'fill' || !(r.lastQty > 0)) return;
     const pos = ctx.positions.qty(r.exchange, r.symbol);
     if (r.side === 'buy' ? pos <= 0 : pos >= 0) return;
-    const leg = `${r.exchange}:${r.symbol}`;
+    const before = r.side === 'buy' ? pos - r.lastQty : pos + r.lastQty;
+    this.planExit(ctx, `${r.exchange}:${r.symbol}`, r.side === 'buy' ? before <= 0 : before >= 0);
+  }
+
+  /**
+   * The leg's exit is `holdMs` after the entry that opened it, and is never pushed back by a
+   * later one: moved to each new entry, with whales coming more often than `holdMs` the first
+   * entry was never flattened and the position grew to max_position. The exit flattens the
+   * whole leg, so an entry added while it is held is held for less than `holdMs`. `fresh` (the
+   * leg was flat) replaces a plan left from an earlier position (an exit's one-second retry, an
+   * IOC that did not fill). The plan may be one the journal kept across a restart.
+   */
+  private planExit(ctx: StrategyContext, leg: string, fresh: boolean): void {
     const due = ctx.now + this.settings.holdMs;
-    if (this.exitAt.get(leg) === due) return;
+    const planned = fresh ? undefined : (this.exitAt.get(leg) ?? this.restored(ctx, 'exitAt', leg, due, this.exitAt));
+    if (planned !== undefined || this.exitAt.get(leg) === due) return;
     this.exitAt.set(leg, due);
     ctx.persisted?.set(`strategy:${this.name}`, `exitAt:${leg}`, due);
   }
@@ -193,6 +205,8 @@ export function parseFollowerSettings(raw: Readonly<Record<string, unknown>>): F
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new Error(`strategy.${k}: expected a non-negative number`);
     // 0 would skip every signal: a venue's trade time trails the clock by the network path
     if (field === 'maxSignalAgeMs' && v === 0) throw new Error(`strategy.${k}: expected a positive number (ms), got 0`);
+    // 0 sizes every entry at zero lots: each one would be skipped, silently, for good
+    if (field === 'orderNotional' && v === 0) throw new Error(`strategy.${k}: expected a positive number (quote currency per entry), got 0`);
     out[field] = v;
   }
   return out;

@@ -162,6 +162,8 @@ export class WhaleSymbol {
   /** Newest trade time seen by rule (b): its clock (a late trade counts at this time). */
   burstTs = -Infinity;
   windowsSeen = 0;
+  /** Exponentially weighted share of recent warm trades that fired rule (a) (whale-trades.ts). */
+  whaleShare = 0;
   signals = 0;
   wallSeq = 0;
 
@@ -189,6 +191,8 @@ export interface WhaleDetectorStats {
   levelsSeen: number;
   wallsConsumed: number;
   wallsDropped: number;
+  /** Times a symbol's trade-size baseline was learnt again because most recent trades fired (rule a). */
+  sizeRelearns: number;
 }
 
 /** What a rule needs of the detector it runs in. */

@@ -81,6 +81,35 @@ describe('whale detector (a): single large trades', () => {
     expect(h.signals.map((s) => s.id)).toEqual(['whale:x:BTCUSDT:1', 'whale:x:BTCUSDT:2']);
   });
 
+  it('learns a lasting shift of the usual size (a market maker changing its clip) instead of flagging every trade for ever', () => {
+    // One clip size: sigma sits at its 0.05 floor, so a clip +30% larger scores z ~ 5.2. A firing
+    // trade is kept out of the baseline, so before, all 5,000 later clips fired (a follower
+    // bought on each).
+    const { h, d } = harness({ bursts: false, walls: false });
+    let ts = 0;
+    for (let i = 0; i < 1000; i++) h.feed(trade((ts += 50), lotsFor(30_000), i % 2 ? 'buy' : 'sell'));
+    expect(h.signals).toHaveLength(0);
+    for (let i = 0; i < 5000; i++) h.feed(trade((ts += 50), lotsFor(39_000), i % 2 ? 'buy' : 'sell'));
+    expect(h.signals).toHaveLength(26); // then the share of firing trades passes 5%: learnt again
+    expect(d.diagnostics().sizeRelearns).toBe(1);
+    expect(h.signals[25].evidence.baselineNotional as number).toBeLessThan(31_000);
+    // the new normal is the baseline now: a genuine whale still stands out, the usual clip does not
+    h.feed(trade((ts += 50), lotsFor(400_000)));
+    h.feed(trade((ts += 50), lotsFor(39_000)));
+    expect(h.signals).toHaveLength(27);
+    expect(h.signals[26].evidence.baselineNotional as number).toBeCloseTo(39_000, -2);
+  });
+
+  it('a run of whales shorter than a regime change (a sweep of 20 large prints) fires on each and keeps the baseline', () => {
+    const { h, d } = harness({ bursts: false, walls: false });
+    let ts = ordinary(h, 1000);
+    for (let i = 0; i < 20; i++) h.feed(trade(++ts, lotsFor(300_000)));
+    ts = ordinary(h, 200, 5, ts);
+    h.feed(trade(++ts, lotsFor(300_000)));
+    expect(h.signals).toHaveLength(21);
+    expect(d.diagnostics().sizeRelearns).toBe(0);
+  });
+
   // Warm-up on two alternating sizes a, b: median = mean of their logs, mean absolute deviation
   // = half their log distance, sigma = sqrt(pi/2) x that. A test trade's z is then known exactly.
   function edgeCase(zThreshold: number, minNotional: number, testNotional: number): number {

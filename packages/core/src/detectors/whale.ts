@@ -26,7 +26,7 @@ export type { WhaleDetectorStats } from './whale-symbol.js';
 export class WhaleDetector implements Detector, WhaleRuleContext {
   readonly settings: WhaleSettings;
   private readonly table = new SymbolTable<WhaleSymbol>();
-  readonly stats: WhaleDetectorStats = { symbols: 0, tradesSeen: 0, levelsSeen: 0, wallsConsumed: 0, wallsDropped: 0 };
+  readonly stats: WhaleDetectorStats = { symbols: 0, tradesSeen: 0, levelsSeen: 0, wallsConsumed: 0, wallsDropped: 0, sizeRelearns: 0 };
   readonly alpha: number;
 
   constructor(
