@@ -407,7 +407,9 @@ export class BinanceExecution implements ExecutionClient {
     }
     if (!json) return undefined;
     const filledQty = qtyToLots(i, json.executedQty);
-    const trades = filledQty > 0 ? await this.fetchOrderTrades(order.symbol, json.orderId, filledQty) : [];
+    // FILLED: its trades are read whatever its count says, as a poll reads them (syncOrder)
+    const filled = json.status === 'FILLED';
+    const trades = filledQty > 0 || filled ? await this.fetchOrderTrades(order.symbol, json.orderId, filled ? Math.max(filledQty, order.qty) : filledQty) : [];
     const o = copyOrder(order);
     o.venueOrderId = String(json.orderId);
     const fills: ExecutionReport[] = [];
@@ -426,7 +428,10 @@ export class BinanceExecution implements ExecutionClient {
     // as the trades listed book it; it stays stale, so the rest is read and its end waits for them
     // (as syncOrder's). Followed from the venue's count, the missing trades would never be asked for.
     // So is an order with a trade off the current grid (skipped above): see readTradeUsable.
-    const lagging = cum < filledQty;
+    // FILLED short of the order is its end only when its trades agree with its count and none
+    // was skipped, as a poll ends it (syncOrder); otherwise it is followed and read again.
+    const short = filled && cum < order.qty;
+    const lagging = cum < filledQty || (short && (cum !== filledQty || skipped.count > 0));
     if (lagging || !TERMINAL.has(json.status)) {
       o.filledQty = cum;
       const followed: Tracked = { order: o, acked: true, cumLots: cum, booked, ...(lagging ? { stale: true } : {}) };
@@ -436,6 +441,9 @@ export class BinanceExecution implements ExecutionClient {
       this.follow(followed);
     } else this.forget(o.clientOrderId);
     if (lagging) return { clientOrderId: order.clientOrderId, venueOrderId: o.venueOrderId, status: cum > 0 ? 'partially_filled' : 'open', filledQty: cum, fills };
+    // FILLED short of the order is the venue ending it short (status cancelled, as an expiry): the
+    // engine ends an order as filled only at its own quantity. Its count may lag the trades: they say.
+    if (filled) return { clientOrderId: order.clientOrderId, venueOrderId: o.venueOrderId, status: short ? 'cancelled' : 'filled', filledQty: cum, fills };
     return { clientOrderId: order.clientOrderId, venueOrderId: o.venueOrderId, status: this.statusOf(json.status, filledQty), filledQty, fills };
   }
 
@@ -801,27 +809,31 @@ export class BinanceExecution implements ExecutionClient {
     return r;
   }
 
-  /** Reports one trade of a tracked order unless some source already did. */
-  private applyTrade(tr: Tracked, t: VenueTrade, source: keyof BinanceExecution['fillSources']): void {
+  /**
+   * Reports one trade of a tracked order unless some source already did. False when the trade is
+   * left unbooked (refused, or its order has no id yet): it may be the rest of the order, so a
+   * FILLED short of the order is not ended on that read (syncOrder).
+   */
+  private applyTrade(tr: Tracked, t: VenueTrade, source: keyof BinanceExecution['fillSources']): boolean {
     const o = tr.order;
     const i = this.deps.instrument(o.symbol);
-    if (!i) return;
+    if (!i) return false;
     const problem = venueTradeProblem(i, t);
     if (problem !== undefined) {
       // never booked; the order is read again, and stays followed until its trades add up
       this.countRefused(`trade_${source}`);
       tr.stale = true;
       this.warnRefused(`trade:${source}`, `${this.exchange} ${o.symbol}: a trade of order ${o.clientOrderId} (from ${source}) refused: ${problem}`);
-      return;
+      return false;
     }
     if (o.venueOrderId === undefined) {
       // an order answer without the order's id (its caller reads the order over REST, which
       // names it): the trade's account-wide key is its order's side of it
       tr.stale = true;
-      return;
+      return false;
     }
     // counted once in this order's total whatever the account-wide window has forgotten (booked)
-    if (!this.book(tr, t.tradeId)) return;
+    if (!this.book(tr, t.tradeId)) return true;
     tr.cumLots += qtyToLots(i, t.qty);
     o.filledQty = tr.cumLots;
     // reported once per account (this order's side of the trade: a self-trade's other side is
@@ -830,9 +842,10 @@ export class BinanceExecution implements ExecutionClient {
     // stream opened while its read was on the wire, so the trade that entry reported is one this
     // entry reads later. Skipped without being counted, it left the order's total short of the
     // venue's executed quantity for good: stale, read every poll, its cancel never reported.
-    if (!this.markApplied(o.symbol, o.venueOrderId, t.tradeId)) return;
+    if (!this.markApplied(o.symbol, o.venueOrderId, t.tradeId)) return true;
     this.fillSources[source]++;
     this.report(o, this.fillReport(o, i, t, tr.cumLots));
+    return true;
   }
 
   /**
@@ -840,7 +853,8 @@ export class BinanceExecution implements ExecutionClient {
    * order. FILLED ends the order only once the fills booked here cover its quantity: an answer or
    * event that says FILLED without the fills (an executed quantity short of the order's) would
    * otherwise end it with a fill never reported, and drop its real fill when that came. Such an
-   * order stays followed and stale; false tells the caller to read it over REST.
+   * order stays followed and stale; false tells the caller to read it over REST, whose read can
+   * end it short (syncOrder, endFilledShort).
    */
   private applyStatus(tr: Tracked, status: string, text?: string): boolean {
     if (!TERMINAL.has(status)) return true;
@@ -1378,18 +1392,56 @@ export class BinanceExecution implements ExecutionClient {
       this.warnRefused('order-read', `${this.exchange} ${o.symbol}: order ${o.clientOrderId} read with executedQty ${JSON.stringify(json.executedQty)?.slice(0, 40)}: not a quantity of the order; read again later`);
       return;
     }
-    if (executed > tr.cumLots) {
-      const trades = await this.fetchOrderTrades(o.symbol, json.orderId, executed);
+    // FILLED short of the order (not covered by self-trade prevention's lots either): its trades
+    // are read even when its executedQty adds nothing new, as they are what may end it short
+    const filledShort = (): boolean => json.status === 'FILLED' && tr.cumLots + (tr.preventedLots ?? 0) < o.qty;
+    let unbooked = false;
+    if (executed > tr.cumLots || filledShort()) {
+      // paged up to the order's size when FILLED short: an executedQty behind the list must not cut the read
+      const trades = await this.fetchOrderTrades(o.symbol, json.orderId, filledShort() ? Math.max(executed, o.qty) : executed);
       this.claimPriorTrades(tr, i, json.orderId, trades);
-      for (const t of trades) this.applyTrade(tr, t, source);
+      for (const t of trades) if (!this.applyTrade(tr, t, source)) unbooked = true;
     }
     if (executed > tr.cumLots) {
       // the trade list lags the order (or held a trade refused as bad): its end waits for the trades
       tr.stale = true;
       return;
     }
+    if (filledShort()) {
+      // Kept followed, as before, the order never ended: partially filled in the engine for good,
+      // its rest counted as open by risk, HALT and stop waiting on it. Ended short only on this
+      // REST read (an event's FILLED asks for it), when the trades listed agree with executedQty
+      // and none was left unbooked: a refused trade may be the rest of the order.
+      if (unbooked || tr.cumLots !== executed) {
+        tr.stale = true;
+        this.warnRefused('filled-short-read', `${this.exchange} ${o.symbol}: order ${o.clientOrderId} read FILLED at ${executed} of ${o.qty} lots with ${tr.cumLots} booked${unbooked ? ' and a listed trade not booked' : ''}: not ended; read again`);
+        return;
+      }
+      tr.stale = false;
+      this.endFilledShort(tr);
+      return;
+    }
     tr.stale = false;
     this.applyStatus(tr, json.status);
+  }
+
+  /**
+   * A REST read says FILLED short of the order and its trades agree: the venue will trade no
+   * more of it (a close by the venue, or self-trade prevention's decrement without a
+   * preventedQuantity that covers it). Worded as the adapter kit's venues word it, so one search
+   * finds every venue's short close.
+   */
+  private endFilledShort(tr: Tracked): void {
+    // the read awaited the venue: the stream may have ended it, or queryOrder replaced its entry, meanwhile
+    if (this.tracked.get(tr.order.clientOrderId) !== tr) return;
+    this.untrack(tr.order.clientOrderId);
+    const o = tr.order;
+    const notes: string[] = [];
+    if (tr.placedQty !== undefined) notes.push(`quantity amended at the venue from ${tr.placedQty} to ${o.qty} lots (outside this process)`);
+    if (tr.preventedLots) notes.push(`${tr.preventedLots} lots taken off by self-trade prevention (STP DECREMENT)`);
+    const text = `${this.exchange} closed the order filled at ${tr.cumLots} of ${o.qty} lots${notes.length > 0 ? `; ${notes.join('; ')}` : ''}`;
+    this.deps.logger?.warn({ exchange: this.exchange, clientOrderId: o.clientOrderId, venueOrderId: o.venueOrderId }, `${o.symbol}: ${text}; reported expired`);
+    this.report(o, { kind: 'expired', leavesQty: 0, cumQty: tr.cumLots, venueOrderId: o.venueOrderId, text });
   }
 
   private polling = false;

@@ -504,8 +504,9 @@ export class CcxtExecution implements ExecutionClient {
     if (t.filled < (filled ?? (status === 'filled' ? t.order.qty : 0))) return;
     this.tracked.delete(t.order.clientOrderId);
     if (status === 'filled') {
-      // a venue may close an order it filled in part (the rest of an IOC): the rest is not working
-      if (t.filled < t.order.qty) this.report(t.order, { kind: 'expired', leavesQty: 0, cumQty: t.filled, text: `${this.exchange}: closed by the venue with ${t.filled} of ${t.order.qty} lots filled` });
+      // a venue may close an order it filled in part (the rest of an IOC): the rest is not working.
+      // Worded as the adapter kit's venues word it, so one search finds every venue's short close.
+      if (t.filled < t.order.qty) this.report(t.order, { kind: 'expired', leavesQty: 0, cumQty: t.filled, text: `${this.exchange} closed the order filled at ${t.filled} of ${t.order.qty} lots` });
       return;
     }
     if (status === 'rejected') {
