@@ -102,8 +102,10 @@ describe('deploy/Dockerfile', () => {
     expect(existsSync(join(root, binInImage.replace('/opt/cwts-ultra/', '')))).toBe(true);
     expect(argv).toContain('run');
     const configInImage = argv[argv.indexOf('--config') + 1]!;
-    // COPY examples/reference-app/config /etc/cwts-ultra/config: map the image path back to the repo.
-    const configCopy = ofKeyword(runtime, 'COPY').map(args).find((a) => configInImage.startsWith(a.at(-1)! + '/'))!;
+    // COPY examples/reference-app/config/production.toml /etc/cwts-ultra/config/production.toml (or
+    // a directory above it): map the image path back to the repo. test/deploy-image-layout.test.ts
+    // validates it in the image's layout.
+    const configCopy = ofKeyword(runtime, 'COPY').map(args).find((a) => configInImage === a.at(-1) || configInImage.startsWith(a.at(-1)! + '/'))!;
     expect(configCopy, 'a COPY puts the config where CMD reads it').toBeDefined();
     const repoPath = join(root, configCopy[0]!, configInImage.slice(configCopy.at(-1)!.length));
     expect(existsSync(repoPath), repoPath).toBe(true);

@@ -118,4 +118,13 @@ describe('deploy/k8s manifests', () => {
     expect(annotations['prometheus.io/path']).toBe('/metrics');
     expect(container.args.at(-1)).toBe('/etc/cwts-ultra/config/production.toml');
   });
+
+  it('only the pod carries prometheus.io/* annotations: an annotated Service as well gets the pod scraped twice (doubled rates, duplicate pages)', () => {
+    const annotated = (a: Record<string, string> | undefined) => Object.keys(a ?? {}).filter((k) => k.startsWith('prometheus.io/'));
+    expect(annotated(statefulSet.spec.template.metadata.annotations).sort()).toEqual(['prometheus.io/path', 'prometheus.io/port', 'prometheus.io/scrape']);
+    // Nothing else in the manifests (the Service, the StatefulSet object itself) nor the GPU patch.
+    for (const { file, doc } of manifests) expect(annotated(doc.metadata.annotations), `${file} ${doc.kind}`).toEqual([]);
+    for (const { file, doc } of manifests.filter((m) => m.doc.kind !== 'StatefulSet')) expect(JSON.stringify(doc), `${file} ${doc.kind}`).not.toContain('prometheus.io/');
+    for (const file of yamlFiles(k8s).filter((f) => f.endsWith('-patch.yaml'))) expect(readFileSync(file, 'utf8'), relative(root, file)).not.toContain('prometheus.io');
+  });
 });

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -85,7 +86,7 @@ async function startStack(edit: (toml: string) => string = (t) => t) {
     appProc.kill('SIGTERM');
     await new Promise((r) => appProc.once('exit', r));
   };
-  return { dir, token, control: ports!.control, value, alerts, stop };
+  return { dir, token, control: ports!.control, value, alerts, stop, prom, appProc };
 }
 
 describe('alerts on a real Prometheus', () => {
@@ -129,5 +130,42 @@ describe('alerts on a real Prometheus', () => {
     const firing = await poll(async () => (await s.alerts('BookNotSynced')).find((a) => a.state === 'firing'), 60_000);
     expect(firing, 'BookNotSynced never fired').toBeDefined();
     await s.stop();
+  }, 180_000);
+
+  it('CwtsDown and CwtsTargetMissing match the target the shipped prometheus.yml scrapes: quiet while it answers, CwtsDown once it stops answering, CwtsTargetMissing once the target is gone', async (ctx) => {
+    if (!has('prometheus')) skipUnlessRequired(ctx, 'prometheus', 'prometheus not installed (Debian package prometheus)');
+    type Rule = { alert: string; expr: string };
+    const rules: Rule[] = parseYaml(readFileSync(join(root, 'monitoring/alerts.yml'), 'utf8')).groups.flatMap((g: { rules: Rule[] }) => g.rules);
+    const down = rules.find((r) => r.alert === 'CwtsDown')!;
+    const missing = rules.find((r) => r.alert === 'CwtsTargetMissing');
+    expect(missing, 'a rule for the target disappearing (up == 0 cannot see it)').toBeDefined();
+    const selector = /up\{[^}]*\}/.exec(down.expr)![0];
+    const s = await startStack();
+    // The rules' own selector finds the scraped target, answering.
+    expect(await poll(async () => ((await s.value(selector)) === '1' ? true : undefined), 60_000), `Prometheus never scraped ${selector} = 1`).toBe(true);
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect(await s.value(down.expr)).toBeUndefined();
+    expect(await s.value(missing!.expr)).toBeUndefined();
+    expect(await s.alerts('CwtsDown')).toEqual([]);
+    expect(await s.alerts('CwtsTargetMissing')).toEqual([]);
+
+    // The process stops: its target fails its scrapes, CwtsDown goes pending (firing after 1m).
+    s.appProc.kill('SIGTERM');
+    await new Promise((r) => s.appProc.once('exit', r));
+    const pendingDown = await poll(async () => (await s.alerts('CwtsDown')).find((a) => a.state === 'pending'), 30_000);
+    expect(pendingDown, 'CwtsDown never went pending with the process stopped').toBeDefined();
+    expect(pendingDown!.labels).toMatchObject({ severity: 'page', app: 'cwts-ultra' });
+    expect(await s.alerts('CwtsTargetMissing')).toEqual([]);
+
+    // The target goes (removed from the config, as discovery drops an evicted pod): no `up` series,
+    // CwtsDown resolves and CwtsTargetMissing goes pending.
+    const conf = join(s.dir, 'prometheus.yml');
+    writeFileSync(conf, readFileSync(conf, 'utf8').replace(/targets: \['127\.0\.0\.1:\d+'\]/, 'targets: []'));
+    s.prom.kill('SIGHUP');
+    const pendingMissing = await poll(async () => (await s.alerts('CwtsTargetMissing')).find((a) => a.state === 'pending'), 30_000);
+    expect(pendingMissing, 'CwtsTargetMissing never went pending with the target gone').toBeDefined();
+    expect(pendingMissing!.labels).toMatchObject({ severity: 'page', app: 'cwts-ultra' });
+    expect(await poll(async () => ((await s.alerts('CwtsDown')).length === 0 ? true : undefined), 30_000)).toBe(true);
+    s.prom.kill('SIGTERM'); // the app has exited already
   }, 180_000);
 });

@@ -78,7 +78,7 @@ describe('monitoring/ files', () => {
       expect(r.annotations?.summary, r.alert).toBeTruthy();
     }
     expect(rules.map((r) => r.alert)).not.toContain('LowThroughput');
-    for (const name of ['BookNotSynced', 'RiskHalted', 'RiskReducing', 'ErrorRate', 'ReconcileMismatch', 'FeedErrors', 'CwtsDown']) expect(rules.map((r) => r.alert)).toContain(name);
+    for (const name of ['BookNotSynced', 'RiskHalted', 'RiskReducing', 'ErrorRate', 'ReconcileMismatch', 'FeedErrors', 'CwtsDown', 'CwtsTargetMissing']) expect(rules.map((r) => r.alert)).toContain(name);
   });
 
   it('promtool accepts the rules and the config, and the rule unit tests (monitoring/*.test.yml) pass', (ctx) => {
