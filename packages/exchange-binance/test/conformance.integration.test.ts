@@ -82,9 +82,10 @@ if (!DOUBLE_FILLS) {
       const dir = mkdtempSync(join(tmpdir(), 'cwts-conformance-meta-'));
       try {
         const out = join(dir, 'r.json');
-        const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VITEST'))), CWTS_CONFORMANCE_META: 'double-fills' };
+        // never with coverage: a child vitest with CI's CWTS_COVERAGE=1 cleans the parent run's coverage directory
+        const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VITEST'))), CWTS_COVERAGE: '0', CWTS_CONFORMANCE_META: 'double-fills' };
         const file = fileURLToPath(import.meta.url);
-        const r = spawnSync('npx', ['vitest', 'run', file, '-t', 'reports each fill once', '--reporter=json', `--outputFile=${out}`], { cwd: fileURLToPath(new URL('../../../', import.meta.url)), env, encoding: 'utf8', timeout: 240_000 });
+        const r = spawnSync('npx', ['vitest', 'run', file, '-t', 'reports each fill once', '--reporter=json', `--outputFile=${out}`, '--coverage.enabled=false'], { cwd: fileURLToPath(new URL('../../../', import.meta.url)), env, encoding: 'utf8', timeout: 240_000 });
         const json = JSON.parse(readFileSync(out, 'utf8')) as { numFailedTests: number; numPassedTests: number };
         expect(json.numPassedTests + json.numFailedTests, `no tests ran: ${r.stderr}`).toBe(1);
         expect(json.numFailedTests, 'the suite passed an execution client that double-books every fill').toBe(1);

@@ -27,7 +27,9 @@ interface Outcome {
 function runFixture(which: string, filter: string, env: Record<string, string> = {}): Outcome[] {
   const out = join(dir, `${which}.json`);
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VITEST')));
-  const r = spawnSync('npx', ['vitest', 'run', FIXTURE, '-t', filter, '--reporter=json', `--outputFile=${out}`], { cwd: ROOT, env: { ...base, ...env, CWTS_CONFORMANCE_META: which }, encoding: 'utf8', timeout: 240_000 });
+  // Never with coverage: a child vitest with CI's CWTS_COVERAGE=1 cleans the parent run's coverage
+  // directory (the same reportsDirectory) at its start, and the parent run fails at its end.
+  const r = spawnSync('npx', ['vitest', 'run', FIXTURE, '-t', filter, '--reporter=json', `--outputFile=${out}`, '--coverage.enabled=false'], { cwd: ROOT, env: { ...base, ...env, CWTS_COVERAGE: '0', CWTS_CONFORMANCE_META: which }, encoding: 'utf8', timeout: 240_000 });
   let json: { testResults: { assertionResults: Outcome[] }[] };
   try {
     json = JSON.parse(readFileSync(out, 'utf8'));
