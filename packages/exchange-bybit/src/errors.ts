@@ -36,6 +36,9 @@ export function bybitErrorMap(venue: string): VenueErrorMap {
     { code: 10002, reason: 'VENUE_ERROR', text: 'request time outside recv_window: check the host clock', retryable: true },
     { code: 10006, reason: 'RATE_LIMITED', text: 'too many requests; backing off', retryable: true },
     { code: 10018, reason: 'RATE_LIMITED', text: 'IP rate limit reached; backing off', retryable: true },
+    // Read as a plain venue error it paused nothing: the next requests went straight into the
+    // same protection
+    { code: 10429, reason: 'RATE_LIMITED', text: 'system-level frequency protection; backing off', retryable: true },
     // The venue's own "I do not know": the request may have been carried out (an order placed, a
     // cancel done), so an order is asked for by its orderLinkId instead of being reported rejected.
     { code: 10000, reason: 'VENUE_ERROR', text: 'server timeout: outcome unknown', retryable: true, outcomeUnknown: true },

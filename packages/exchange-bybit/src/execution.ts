@@ -10,6 +10,7 @@
  */
 import { lotsToQty, ticksToPrice, type Clock, type Instrument, type Logger, type Order, type TimeInForce, type VenueBalance } from '@cwts/core';
 import { type Secret } from '@cwts/core/config';
+import { LogThrottle } from '@cwts/core/observability';
 import { PolledExecutionClient, RateLimiter, TimerSet, venueTable, type OrderRef, type PolledOrderDriver, type VenueFill, type VenueOrderView, type VenuePositionView } from '@cwts/core/adapter-kit';
 import { bybitErrorMap, mapBybitError } from './errors.js';
 import type { BybitEndpoints } from './market-data.js';
@@ -121,6 +122,21 @@ const READ_RATE_LIMIT_PAUSE_MS = 1000;
 /** A cursor that never ends (a misbehaving venue) must not page forever. */
 const MAX_PAGES = 200;
 
+/**
+ * Is `j` about the order `ref` asks for: its orderId where we know one, its orderLinkId (ours is
+ * always sent) where we asked by it, and any orderLinkId it echoes ours, on the symbol asked. An
+ * order the kit follows under its venue id (one with no client id of ours: clientOrderId is the
+ * venue id, or empty for a trade's order) is judged by its orderId alone.
+ */
+function isAnswerFor(j: BybitOrderJson, ref: OrderRef): boolean {
+  if (j.symbol !== ref.symbol) return false;
+  if (ref.venueOrderId) {
+    if (j.orderId !== ref.venueOrderId) return false;
+    return !j.orderLinkId || !ref.clientOrderId || ref.clientOrderId === ref.venueOrderId || j.orderLinkId === ref.clientOrderId;
+  }
+  return j.orderLinkId === ref.clientOrderId;
+}
+
 export class BybitOrderDriver implements PolledOrderDriver {
   private ccxt: CcxtBybit | undefined;
   private readonly errors;
@@ -130,9 +146,13 @@ export class BybitOrderDriver implements PolledOrderDriver {
   private readonly queryTimers = new TimerSet();
   /** Linear only: spot has no positions, and without this the kit reads base-coin balances instead. */
   readonly fetchPositions?: (symbols: readonly string[]) => Promise<VenuePositionView[]>;
+  /** Venue order reads refused (another order's answer, no side): shown as the `order_read` input rejection. */
+  refusedOrderReads = 0;
+  private readonly refusedLog: LogThrottle;
 
   constructor(private readonly deps: BybitDriverDeps) {
     this.errors = bybitErrorMap(deps.exchange);
+    this.refusedLog = new LogThrottle(() => deps.clock.now());
     this.queries = new RateLimiter([{ name: 'query', limit: deps.options.query_requests_per_second, intervalMs: 1000 }], () => deps.clock.now(), this.queryTimers);
     if (deps.endpoints.category === 'linear') this.fetchPositions = (symbols) => this.linearPositions(symbols);
   }
@@ -188,6 +208,11 @@ export class BybitOrderDriver implements PolledOrderDriver {
       category: this.category, symbol: o.symbol, side: o.side === 'buy' ? 'Buy' : 'Sell', orderType: o.type === 'market' ? 'Market' : 'Limit',
       qty: lotsToQty(i, o.qty), orderLinkId: o.clientOrderId,
     };
+    // Linear only: Bybit spot has no such flag (docs v5/order/create-order), and spot exits rely on
+    // core's reduce_only check (docs/risk.md). Unflagged, an exit checked against a position a
+    // poll behind (after an ADL, a liquidation, a manual trade) could open or flip one, and in a
+    // reduce-only window (110023, 110042, 110137) the venue refuses the exit itself.
+    if (o.reduceOnly === true && this.category === 'linear') params.reduceOnly = true;
     if (o.type === 'limit') {
       params.price = ticksToPrice(i, o.price!);
       params.timeInForce = TIF_OUT[o.tif];
@@ -234,9 +259,18 @@ export class BybitOrderDriver implements PolledOrderDriver {
     throw new Error(`${this.deps.exchange}: a v5 list did not end after ${MAX_PAGES} pages`);
   }
 
+  /**
+   * An order of one of our symbols as the kit's view; undefined for another symbol, or (counted as
+   * a refused order read) one without an id or a side: a side it did not give is no buy, and an
+   * adopted order's fills booked as buys could be a sell's.
+   */
   private view(j: BybitOrderJson): VenueOrderView | undefined {
     const i = this.deps.instrument(String(j.symbol));
-    if (!i || typeof j.orderId !== 'string') return undefined;
+    if (!i) return undefined;
+    if (typeof j.orderId !== 'string' || j.orderId === '' || (j.side !== 'Buy' && j.side !== 'Sell')) {
+      this.refuseOrderRead(`order ${JSON.stringify(j.orderId)?.slice(0, 40)} answered with side ${JSON.stringify(j.side)?.slice(0, 20)}`);
+      return undefined;
+    }
     const v: VenueOrderView = {
       venueOrderId: j.orderId, symbol: i.symbol, side: j.side === 'Sell' ? 'sell' : 'buy', type: j.orderType === 'Market' ? 'market' : 'limit',
       qty: j.qty, filledQty: j.cumExecQty || '0', state: STATE[j.orderStatus] ?? 'open', tif: TIF_IN[j.timeInForce ?? ''] ?? 'GTC',
@@ -262,20 +296,50 @@ export class BybitOrderDriver implements PolledOrderDriver {
   async fetchOrder(ref: OrderRef): Promise<VenueOrderView | undefined> {
     const by = ref.venueOrderId ? { orderId: ref.venueOrderId } : { orderLinkId: ref.clientOrderId };
     const q = { category: this.category, symbol: ref.symbol, ...by };
-    const first = (res: V5<V5Page<BybitOrderJson>>) => res.result?.list?.[0];
-    const live = first(await this.read(() => this.ex.privateGetV5OrderRealtime(q)));
-    if (live) return this.view(live);
-    const recent = first(await this.read(() => this.ex.privateGetV5OrderHistory(q)));
-    if (recent) return this.view(recent);
-    const now = this.deps.clock.now();
-    const created = ref.createdTs;
-    if (created === undefined || !(created > 0)) return undefined;
-    // the past 7 days were just asked (without a range)
-    for (let start = Math.max(created - HISTORY_CLOCK_SKEW_MS, now - EXEC_RETENTION_MS); start < now - EXEC_WINDOW_MS; start += EXEC_WINDOW_MS) {
-      const j = first(await this.read(() => this.ex.privateGetV5OrderHistory({ ...q, startTime: start, endTime: start + EXEC_WINDOW_MS - 1 })));
-      if (j) return this.view(j);
+    let foreign: BybitOrderJson | undefined;
+    // The answer's entry about the order asked for: applied, another order's (a venue that
+    // ignores the filter, a stale cache, a reused orderLinkId) acks ours under its id and books
+    // its trades as our fills
+    const ours = (res: V5<V5Page<BybitOrderJson>>): BybitOrderJson | undefined => {
+      for (const j of res.result?.list ?? []) {
+        if (isAnswerFor(j, ref)) return j;
+        foreign ??= j;
+      }
+      return undefined;
+    };
+    const found = async (): Promise<BybitOrderJson | undefined> => {
+      const live = ours(await this.read(() => this.ex.privateGetV5OrderRealtime(q)));
+      if (live) return live;
+      const recent = ours(await this.read(() => this.ex.privateGetV5OrderHistory(q)));
+      if (recent) return recent;
+      const now = this.deps.clock.now();
+      const created = ref.createdTs;
+      if (created === undefined || !(created > 0)) return undefined;
+      // the past 7 days were just asked (without a range)
+      for (let start = Math.max(created - HISTORY_CLOCK_SKEW_MS, now - EXEC_RETENTION_MS); start < now - EXEC_WINDOW_MS; start += EXEC_WINDOW_MS) {
+        const j = ours(await this.read(() => this.ex.privateGetV5OrderHistory({ ...q, startTime: start, endTime: start + EXEC_WINDOW_MS - 1 })));
+        if (j) return j;
+      }
+      return undefined;
+    };
+    const j = await found();
+    if (foreign !== undefined) {
+      this.refuseOrderRead(`asked for ${ref.venueOrderId ?? ref.clientOrderId} (${ref.symbol}), answered about order ${String(foreign.orderId).slice(0, 40)} (${String(foreign.orderLinkId).slice(0, 40)}, ${String(foreign.symbol).slice(0, 20)})`);
+      // "not known" would let the kit declare an unknown submit never received while the venue,
+      // whose answer was about something else, may hold it: the read fails and is made again
+      if (j === undefined) throw new Error(`${this.deps.exchange}: the order read answered about another order; not applied`);
     }
-    return undefined;
+    if (j === undefined) return undefined;
+    const v = this.view(j);
+    // ours but unreadable: not "unknown to the venue" either
+    if (v === undefined) throw new Error(`${this.deps.exchange}: order ${ref.venueOrderId ?? ref.clientOrderId} was answered without a side or an id; not applied`);
+    return v;
+  }
+
+  private refuseOrderRead(why: string): void {
+    this.refusedOrderReads++;
+    const more = this.refusedLog.take('order_read');
+    if (more !== undefined) this.deps.logger?.warn({ exchange: this.deps.exchange }, `${this.deps.exchange}: an order read refused: ${why}`.slice(0, 500) + more);
   }
 
   private fill(x: BybitExecJson): VenueFill | undefined {
@@ -342,7 +406,9 @@ export class BybitOrderDriver implements PolledOrderDriver {
   /**
    * execution/list per symbol, in windows of 7 days (the most it accepts) from sinceTs to now,
    * each paged by cursor; an execId answered twice (a trade on a window's edge, a cursor that
-   * pages back) is kept once.
+   * pages back) is kept once. The last window gives startTime alone, as fetchFills' does: ended
+   * at our clock's now, it cut off a trade just made that the venue's clock, ahead of ours,
+   * stamped later.
    */
   async fetchFillsSince(symbols: readonly string[], sinceTs: number): Promise<VenueFill[]> {
     const now = this.deps.clock.now();
@@ -351,8 +417,9 @@ export class BybitOrderDriver implements PolledOrderDriver {
     const seen = new Set<string>();
     for (const symbol of symbols) {
       for (let start = from; start <= now; start += EXEC_WINDOW_MS) {
-        const endTime = Math.min(start + EXEC_WINDOW_MS - 1, now);
-        const list = await this.pages((p) => this.ex.privateGetV5ExecutionList(p), { category: this.category, symbol, startTime: start, endTime, limit: 100 });
+        const base = { category: this.category, symbol, startTime: start, limit: 100 };
+        const last = start + EXEC_WINDOW_MS > now;
+        const list = await this.pages((p) => this.ex.privateGetV5ExecutionList(p), last ? base : { ...base, endTime: start + EXEC_WINDOW_MS - 1 });
         for (const x of list) {
           const f = this.fill(x);
           if (!f || f.symbol !== symbol || f.ts < sinceTs || seen.has(`${symbol}|${f.tradeId}`)) continue;
@@ -389,6 +456,8 @@ export type BybitExecutionDeps = BybitDriverDeps;
 
 /** The Bybit ExecutionClient: the adapter kit's PolledExecutionClient driven by a BybitOrderDriver. */
 export class BybitExecution extends PolledExecutionClient {
+  private readonly driver: BybitOrderDriver;
+
   constructor(deps: BybitExecutionDeps) {
     const driver = new BybitOrderDriver(deps);
     super({
@@ -403,5 +472,16 @@ export class BybitExecution extends PolledExecutionClient {
       unknownOrderGraceMs: deps.options.recv_window_ms + 1000,
       instrument: deps.instrument, symbols: deps.symbols,
     });
+    this.driver = driver;
+  }
+
+  /** The kit's refusals, with the order reads the driver refused counted in `order_read` (one series per reason). */
+  override *inputRejections(): Generator<readonly [string, number]> {
+    let orderReads = this.driver.refusedOrderReads;
+    for (const [reason, n] of super.inputRejections()) {
+      if (reason === 'order_read') orderReads += n;
+      else yield [reason, n] as const;
+    }
+    if (orderReads > 0) yield ['order_read', orderReads] as const;
   }
 }

@@ -121,3 +121,18 @@ describe('Bybit venue errors: spot quantity codes (docs v5/error, "Spot Trade")'
     expect(mapBybitError(map, ccxtError(code, retMsg)).reason).toBe('OFF_GRID');
   });
 });
+
+describe('Bybit venue errors: rate limits', () => {
+  // 10429 (docs v5/error) used to be an unmapped VENUE_ERROR: no pause, so the next orders and
+  // reads went straight into the same protection
+  it.each([
+    [10006, 'Too many visits!'],
+    [10018, 'Out of frequency limit.'],
+    [10429, 'System level frequency protection'],
+  ])('%i "%s" is RATE_LIMITED (retryable), a refusal', (code, retMsg) => {
+    const err = ccxtError(code, retMsg);
+    const m = mapBybitError(map, err);
+    expect(m).toMatchObject({ reason: 'RATE_LIMITED', retryable: true, code });
+    expect(refusedByVenue(err, m)).toBe(true);
+  });
+});

@@ -104,9 +104,12 @@ describe('BybitOrderDriver (scripted venue)', () => {
     const m = await driver.fetchOrder({ symbol: 'BTCUSDT', clientOrderId: 'c1' });
     expect(m).toMatchObject({ type: 'market', side: 'sell', tif: 'IOC' });
     expect(m).not.toHaveProperty('price');
-    // an order on a symbol we do not trade is no view
+    // an answer on another symbol is not the order asked for: the read fails, counted; it is no
+    // "unknown to the venue" either (the venue was not answering about ours)
     venue.handlers.privateGetV5OrderRealtime = () => ok({ list: [json({ symbol: 'DOGEUSDT' })] });
-    expect(await driver.fetchOrder({ symbol: 'BTCUSDT', clientOrderId: 'c1' })).toBeUndefined();
+    venue.handlers.privateGetV5OrderHistory = () => ok({ list: [] });
+    await expect(driver.fetchOrder({ symbol: 'BTCUSDT', clientOrderId: 'c1' })).rejects.toThrow(/another order/);
+    expect(driver.refusedOrderReads).toBe(1);
   });
 
   it('an order realtime no longer lists is asked from order/history; unknown to both is undefined', async () => {
@@ -128,6 +131,72 @@ describe('BybitOrderDriver (scripted venue)', () => {
     expect(venue.calls[1]!.params).toEqual({ category: 'linear', symbol: 'BTCUSDT', side: 'Sell', orderType: 'Market', qty: '0.01', orderLinkId: 'c1' });
     venue.handlers.privatePostV5OrderCreate = () => ok({});
     await expect(driver.place(order(), BTC)).rejects.toThrow(/without an orderId/);
+  });
+
+  // Unflagged, a reduce-only exit checked against a position a poll behind the venue's (after an
+  // ADL, a liquidation, a manual trade) could open or flip one, and in Bybit's reduce-only windows
+  // (110023, 110042, 110137) the exit itself was refused.
+  it('a reduceOnly order on linear is sent with reduceOnly: true; spot, which has no such flag, sends none (core checks it)', async () => {
+    driver = await started();
+    venue.handlers.privatePostV5OrderCreate = () => ok({ orderId: 'O9', orderLinkId: 'c1' });
+    await driver.place(order({ side: 'sell', reduceOnly: true }), BTC);
+    await driver.place(order({ type: 'market', price: undefined, tif: 'IOC', side: 'sell', reduceOnly: true }), BTC);
+    await driver.place(order({ side: 'sell', reduceOnly: false }), BTC);
+    expect(venue.calls.map((c) => c.params.reduceOnly)).toEqual([true, true, undefined]);
+    expect(venue.calls[0]!.params).toMatchObject({ category: 'linear', side: 'Sell', orderType: 'Limit', reduceOnly: true });
+    driver.close();
+    driver = await started('spot');
+    venue.handlers.privatePostV5OrderCreate = () => ok({ orderId: 'O9', orderLinkId: 'c1' });
+    expect(await driver.place(order({ side: 'sell', reduceOnly: true }), BTC)).toBe('O9');
+    expect(venue.calls[0]!.params).not.toHaveProperty('reduceOnly');
+  });
+
+  // The entry of order/realtime or order/history was taken as the order asked for whatever it
+  // was: an answer about another order (a venue ignoring the filter, a stale cache, a reused
+  // orderLinkId) acked ours under its id and booked its trades as our fills.
+  it("an order read takes only the answer's entry about the order asked for; another order's answer fails the read, counted", async () => {
+    driver = await started();
+    const other = json({ orderId: 'O7', orderLinkId: 'manual-123', orderStatus: 'Filled', cumExecQty: '0.010' });
+    venue.handlers.privateGetV5OrderHistory = () => ok({ list: [] });
+    // ours beside another order: ours is taken, the other one refused (counted)
+    venue.handlers.privateGetV5OrderRealtime = () => ok({ list: [other, json()] });
+    expect(await driver.fetchOrder({ symbol: 'BTCUSDT', clientOrderId: 'c1' })).toMatchObject({ venueOrderId: 'O1', clientOrderId: 'c1' });
+    expect(driver.refusedOrderReads).toBe(1);
+    const refused: [string, Parameters<BybitOrderDriver['fetchOrder']>[0], BybitOrderJson][] = [
+      ['by orderLinkId, another order', { symbol: 'BTCUSDT', clientOrderId: 'c1' }, other],
+      ['by orderLinkId, an order without one', { symbol: 'BTCUSDT', clientOrderId: 'c1' }, json({ orderLinkId: '' })],
+      ['by orderId, another order', { symbol: 'BTCUSDT', clientOrderId: 'c1', venueOrderId: 'O1' }, json({ orderId: 'O2' })],
+      ['by orderId, another client id', { symbol: 'BTCUSDT', clientOrderId: 'c1', venueOrderId: 'O1' }, json({ orderLinkId: 'c9' })],
+    ];
+    for (const [what, ref, answer] of refused) {
+      venue.handlers.privateGetV5OrderRealtime = () => ok({ list: [answer] });
+      await expect(driver.fetchOrder(ref), what).rejects.toThrow(/another order/);
+    }
+    expect(driver.refusedOrderReads).toBe(1 + refused.length);
+    // the same answer found in order/history is refused likewise (realtime lists nothing)
+    venue.handlers.privateGetV5OrderRealtime = () => ok({ list: [] });
+    venue.handlers.privateGetV5OrderHistory = () => ok({ list: [other] });
+    await expect(driver.fetchOrder({ symbol: 'BTCUSDT', clientOrderId: 'c1' })).rejects.toThrow(/another order/);
+    expect(driver.refusedOrderReads).toBe(1 + refused.length + 1);
+    // an order followed under its venue id (no client id of ours: the kit's stand-in is the venue
+    // id, or none for a trade's order) is its orderId's answer whatever orderLinkId it has
+    venue.handlers.privateGetV5OrderHistory = () => ok({ list: [json({ orderLinkId: 'manual-9' })] });
+    expect(await driver.fetchOrder({ symbol: 'BTCUSDT', clientOrderId: 'O1', venueOrderId: 'O1' })).toMatchObject({ venueOrderId: 'O1', clientOrderId: 'manual-9' });
+    expect(await driver.fetchOrder({ symbol: 'BTCUSDT', clientOrderId: '', venueOrderId: 'O1' })).toMatchObject({ venueOrderId: 'O1' });
+    expect(driver.refusedOrderReads).toBe(1 + refused.length + 1);
+  });
+
+  // A missing or unknown side was read as a buy: an adopted sell's fills booked as buys.
+  it('an order answered without a side (or one Bybit does not write) is refused and counted, never read as a buy', async () => {
+    driver = await started();
+    venue.handlers.privateGetV5OrderRealtime = () =>
+      ok({ list: [json({ side: undefined as unknown as 'Buy' }), json({ orderId: 'O2', orderLinkId: 'c2', side: 'Sell' }), json({ orderId: 'O3', orderLinkId: 'c3', side: 'SELL' as 'Sell' })], nextPageCursor: '' });
+    expect((await driver.fetchOpenOrders(['BTCUSDT'])).map((v) => [v.venueOrderId, v.side])).toEqual([['O2', 'sell']]);
+    expect(driver.refusedOrderReads).toBe(2);
+    // our own order without a side is no "unknown to the venue" either: the read fails
+    venue.handlers.privateGetV5OrderRealtime = () => ok({ list: [json({ side: '' as 'Buy' })] });
+    await expect(driver.fetchOrder({ symbol: 'BTCUSDT', clientOrderId: 'c1' })).rejects.toThrow(/without a side/);
+    expect(driver.refusedOrderReads).toBe(3);
   });
 
   it('close() then connect() (a stop, then a start): the paced list reads work again', async () => {
@@ -278,14 +347,15 @@ describe('BybitOrderDriver (scripted venue)', () => {
   it('trades since: 7-day windows from since to now (at most 2 years back), per symbol, filtered by time', async () => {
     driver = await started('usdm', DEFAULT_BYBIT_OPTIONS);
     const windows: [number, number][] = [];
+    // the last window gives startTime alone (Bybit answers its 7 days): NaN marks "no endTime"
     venue.handlers.privateGetV5ExecutionList = (p) => {
       windows.push([Number(p.startTime), Number(p.endTime)]);
-      expect(Number(p.endTime) - Number(p.startTime)).toBeLessThanOrEqual(7 * DAY);
+      if (p.endTime !== undefined) expect(Number(p.endTime) - Number(p.startTime)).toBeLessThanOrEqual(7 * DAY);
       return ok({ list: Number(p.startTime) === NOW - 10 * DAY ? [exec({ execTime: String(NOW - 10 * DAY - 1) }), exec({ execId: 'x2', execTime: String(NOW - 9 * DAY) })] : [] });
     };
     const fills = await driver.fetchFillsSince(['BTCUSDT'], NOW - 10 * DAY);
     expect(fills.map((f) => f.tradeId)).toEqual(['x2']);
-    expect(windows).toEqual([[NOW - 10 * DAY, NOW - 3 * DAY - 1], [NOW - 3 * DAY, NOW]]);
+    expect(windows).toEqual([[NOW - 10 * DAY, NOW - 3 * DAY - 1], [NOW - 3 * DAY, NaN]]);
     windows.length = 0;
     // Two years back is 105 reads: paced at query_requests_per_second (5) on the driver's clock;
     // a read waits while 5 were sent in the last second. The driver's clock and its sleeps move
@@ -312,9 +382,25 @@ describe('BybitOrderDriver (scripted venue)', () => {
     // 105 reads at 5 per second: at least 20 s of the venue's time.
     expect(sentAt.at(-1)! - start).toBeGreaterThanOrEqual(20_000);
     expect(windows[0]![0]).toBe(NOW - 730 * DAY);
-    expect(windows.at(-1)![1]).toBe(NOW);
+    expect(windows.at(-2)![1]).toBeLessThan(NOW);
+    expect(windows.at(-1)![0]).toBeGreaterThan(NOW - 7 * DAY);
+    expect(windows.at(-1)![1]).toBeNaN();
     expect(windows).toHaveLength(105);
     for (let i = 5; i < sentAt.length; i++) expect(sentAt[i]! - sentAt[i - 5]!, `read ${i}`).toBeGreaterThanOrEqual(1000);
+  });
+
+  // The last window ended at our clock's now: a trade just made, stamped by a venue clock ahead of
+  // ours, fell past it and was never read by the reconciliation.
+  it("trades since: a trade stamped past our clock's now (the venue's clock ahead) is found: the last window gives startTime alone", async () => {
+    driver = await started();
+    const ahead = exec({ execId: 'x9', execTime: String(NOW + 5000) });
+    // as documented (v5/order/execution): startTime alone answers startTime + 7 days
+    venue.handlers.privateGetV5ExecutionList = (p) => {
+      const from = Number(p.startTime);
+      const to = p.endTime !== undefined ? Number(p.endTime) : from + 7 * DAY;
+      return ok({ list: [ahead].filter((x) => Number(x.execTime) >= from && Number(x.execTime) <= to), nextPageCursor: '' });
+    };
+    expect((await driver.fetchFillsSince(['BTCUSDT'], NOW - DAY)).map((f) => f.tradeId)).toEqual(['x9']);
   });
 
   it('balances: the unified wallet, walletBalance per coin; linear positions signed, flat entries left out; spot has no position reader', async () => {
@@ -424,5 +510,80 @@ describe('BybitExecution: reconciling a long-resting order', () => {
     expect(await ex.queryOrder(journaled({}))).toMatchObject({ status: 'filled', filledQty: 10 });
     const trades = await ex.tradesSince(['BTCUSDT'], NOW - 2 * DAY);
     expect(trades.map((t) => [t.tradeId, t.clientOrderId, t.side, t.lastQty])).toEqual([['x1', 'c1', 'buy', 10]]);
+  });
+});
+
+describe('BybitExecution: orders followed by the poll and by client id', () => {
+  let ex: BybitExecution | undefined;
+  beforeEach(() => venue.reset());
+  afterEach(async () => {
+    await ex?.stop();
+    ex = undefined;
+  });
+  const WEEK = 7 * DAY;
+  const execution = (at: ManualClock) =>
+    new BybitExecution({
+      exchange: 'bybit', endpoints: bybitEndpoints({ rest_url: 'http://127.0.0.1:1', market: 'usdm' }), options: { ...DEFAULT_BYBIT_OPTIONS, poll_interval_ms: 3_600_000, query_requests_per_second: 1000 },
+      clock: at, apiKey: new Secret('key'), apiSecret: new Secret('secret'), instrument: (s) => (s === 'BTCUSDT' ? BTC : undefined), symbols: () => ['BTCUSDT'],
+    });
+
+  // The venue as documented (see "reconciling a long-resting order"): once filled, realtime no
+  // longer lists it, and order/history answers the past 7 days unless given a range. The poll
+  // asked without the order's creation time, so an order resting longer was never found again:
+  // its fill never booked, the order never ended.
+  it('a GTC order resting 10 days that fills while we run: the poll books its fill and ends it', async () => {
+    const created = NOW - 10 * DAY;
+    const at = new ManualClock(created);
+    ex = execution(at);
+    let state = json({ createdTime: String(created) });
+    const x = exec({ execQty: '0.010', execTime: String(NOW - 1000) });
+    let filled = false;
+    venue.handlers.privatePostV5OrderCreate = () => ok({ orderId: 'O1', orderLinkId: 'c1' });
+    venue.handlers.privateGetV5OrderRealtime = (p) => ok({ list: !filled && (p.orderId === 'O1' || p.orderLinkId === 'c1') ? [state] : [] });
+    venue.handlers.privateGetV5OrderHistory = (p) => {
+      const ranged = p.startTime !== undefined && p.endTime !== undefined;
+      const from = ranged ? Number(p.startTime) : at.now() - WEEK;
+      const to = ranged ? Number(p.endTime) : at.now();
+      const match = (p.orderId === undefined || p.orderId === 'O1') && (p.orderLinkId === undefined || p.orderLinkId === 'c1');
+      return ok({ list: filled && match && created >= from && created <= to ? [state] : [], nextPageCursor: '' });
+    };
+    venue.handlers.privateGetV5ExecutionList = (p) => {
+      const from = p.startTime !== undefined ? Number(p.startTime) : at.now() - WEEK;
+      const to = p.endTime !== undefined ? Number(p.endTime) : from + WEEK;
+      return ok({ list: filled && p.orderId === 'O1' && Number(x.execTime) >= from && Number(x.execTime) <= to ? [x] : [], nextPageCursor: '' });
+    };
+    const reports: ExecutionReport[] = [];
+    await ex.start((r) => reports.push(r));
+    ex.submit(order({ createdTs: created, updatedTs: created }));
+    await vi.waitFor(() => expect(reports.map((r) => r.kind)).toEqual(['ack']));
+    at.set(NOW);
+    state = { ...state, orderStatus: 'Filled', cumExecQty: '0.010' };
+    filled = true;
+    await ex.reconcile('poll');
+    expect(reports.map((r) => [r.kind, r.tradeId, r.cumQty, r.leavesQty])).toEqual([['ack', undefined, 0, 10], ['fill', 'x1', 10, 0]]);
+    expect(ex.workingOrders).toBe(0);
+  });
+
+  it("an unknown submit whose lookup by orderLinkId answers another order: that order's trade is not booked as ours, and the refusal is counted", async () => {
+    ex = execution(new ManualClock(NOW));
+    venue.handlers.privateGetV5OrderRealtime = () => ok({ list: [] });
+    venue.handlers.privatePostV5OrderCreate = () => {
+      throw Object.assign(new Error('bybit POST http://127.0.0.1:1/v5/order/create request timed out (10000 ms)'), { name: 'RequestTimeout' });
+    };
+    const reports: ExecutionReport[] = [];
+    await ex.start((r) => reports.push(r));
+    // every lookup answers with someone else's filled order
+    const other = json({ orderId: 'O7', orderLinkId: 'manual-123', orderStatus: 'Filled', cumExecQty: '0.010' });
+    venue.handlers.privateGetV5OrderRealtime = () => ok({ list: [other] });
+    venue.handlers.privateGetV5OrderHistory = () => ok({ list: [other] });
+    venue.handlers.privateGetV5ExecutionList = (p) => ok({ list: p.orderId === 'O7' ? [exec({ orderId: 'O7', execId: 'x7', execQty: '0.010' })] : [], nextPageCursor: '' });
+    ex.submit(order());
+    await vi.waitFor(() => expect(venue.calls.filter((c) => c.fn === 'privateGetV5OrderHistory').length).toBeGreaterThan(0));
+    await tick();
+    expect(reports.filter((r) => r.kind === 'fill' || r.kind === 'ack')).toEqual([]);
+    expect(venue.calls.filter((c) => c.fn === 'privateGetV5ExecutionList')).toEqual([]);
+    expect(Object.fromEntries(ex.inputRejections())).toEqual({ order_read: 1 });
+    // still being asked for (never declared received, nor never received)
+    expect(ex.workingOrders).toBe(1);
   });
 });

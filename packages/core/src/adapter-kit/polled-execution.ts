@@ -757,7 +757,7 @@ export class PolledExecutionClient implements ExecutionClient {
     while (!this.stopped && tr.unknownSince !== undefined && this.tracked.get(o.clientOrderId) === tr) {
       try {
         const askedAt = this.deps.clock.now();
-        const v = await this.deps.driver.fetchOrder({ symbol: o.symbol, clientOrderId: o.clientOrderId });
+        const v = await this.deps.driver.fetchOrder({ symbol: o.symbol, clientOrderId: o.clientOrderId, createdTs: o.createdTs });
         if (v) {
           this.ack(tr, v.venueOrderId);
           await this.syncOrder(tr, v);
@@ -812,7 +812,10 @@ export class PolledExecutionClient implements ExecutionClient {
     const o = tr.order;
     const i = this.deps.instrument(o.symbol);
     if (!i) return;
-    const v = known ?? (await this.deps.driver.fetchOrder({ symbol: o.symbol, clientOrderId: o.clientOrderId, venueOrderId: o.venueOrderId }));
+    // with its creation time, as queryOrder asks: a venue whose history answers only a recent span
+    // unless told where to look (Bybit: 7 days) no longer found an order resting longer, and its
+    // fills were never booked, nor its end
+    const v = known ?? (await this.deps.driver.fetchOrder({ symbol: o.symbol, clientOrderId: o.clientOrderId, venueOrderId: o.venueOrderId, createdTs: o.createdTs }));
     if (!v) return;
     const venueLots = gridUnits(v.filledQty, i.qtyScale);
     if (venueLots === undefined || venueLots > o.qty || !ORDER_STATES.has(v.state)) {
