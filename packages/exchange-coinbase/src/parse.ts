@@ -1,5 +1,5 @@
 import { type BookLevel, type FeedRejectReason } from '@cwts/core';
-import { JSON_SCAN_FAILED, JsonCursor, isScanFailure, rfc3339Ms, tradeProblem, unitsOf, type InstrumentScales } from '@cwts/core/adapter-kit';
+import { JSON_SCAN_FAILED, JsonCursor, findDuplicateKey, isScanFailure, rfc3339Ms, tradeProblem, unitsOf, type InstrumentScales } from '@cwts/core/adapter-kit';
 
 /** What a frame was. */
 export const Frame = {
@@ -121,13 +121,29 @@ export class CoinbaseFrameParser {
     if (!c.is('l2_data')) return undefined;
     let seq = -1;
     let events = -1;
+    // The envelope's keys seen so far (1 channel, 2 sequence_num, 4 events, 8 client_id,
+    // 16 timestamp, 32 a key we do not know). A repeated key leaves the frame's meaning open
+    // (JSON.parse keeps the last value, this reader would use the first): such a frame goes to the
+    // slow path, which refuses it (see `repeatedKey`). One key we do not know is skipped (a field
+    // the venue may add); a second one goes to the slow path too, which compares them.
+    let seen = 1;
     while (c.nextKey(false)) {
-      if (c.is('sequence_num')) seq = c.readInt();
-      else if (c.is('events')) {
+      let bit = 0;
+      if (c.is('sequence_num')) {
+        bit = 2;
+        seq = c.readInt();
+      } else if (c.is('events')) {
+        if ((seen & 4) !== 0) return undefined;
+        bit = 4;
         const r = this.fastEvents(c);
         if (r === undefined) return undefined;
         events = r;
-      } else this.skip(c);
+      } else {
+        bit = c.is('channel') ? 1 : c.is('client_id') ? 8 : c.is('timestamp') ? 16 : 32;
+        this.skip(c);
+      }
+      if ((seen & bit) !== 0) return undefined;
+      seen |= bit;
     }
     c.end_();
     if (seq < 0 || events < 0) return undefined;
@@ -159,17 +175,25 @@ export class CoinbaseFrameParser {
       let type = 0;
       let levels = false;
       let first = true;
+      // keys of this event seen so far (1 type, 2 product_id, 4 updates, 8 one we do not know): a
+      // repeated one (or a second unknown one) goes to the slow path, which refuses a repeat. A
+      // second product_id after the updates once read the levels on one product's grid and gave
+      // them to the other product's book.
+      let seen = 0;
       while (c.nextKey(first)) {
         first = false;
-        if (c.is('type')) {
+        const bit = c.is('type') ? 1 : c.is('product_id') ? 2 : c.is('updates') ? 4 : 8;
+        if ((seen & bit) !== 0) return undefined;
+        seen |= bit;
+        if (bit === 1) {
           c.readString();
           type = c.is('update') ? 1 : c.is('snapshot') ? 2 : 0;
           if (type === 0) return undefined;
-        } else if (c.is('product_id')) {
+        } else if (bit === 2) {
           c.readString();
           ctx = this.find(c);
           if (!ctx) return undefined;
-        } else if (c.is('updates')) {
+        } else if (bit === 4) {
           if (!ctx) return undefined;
           const r = this.fastLevels(c, ev, ctx);
           if (r !== 0) return r;
@@ -383,21 +407,27 @@ export class CoinbaseFrameParser {
     let qE = 0;
     this.lvTimeEnd = -1;
     let firstKey = true;
+    // keys seen (1 side, 2 price_level, 4 new_quantity, 8 event_time, 16 one we do not know): a
+    // repeated one (or a second unknown one) -> slow path
+    let seen = 0;
     while (c.nextKey(firstKey)) {
       firstKey = false;
-      if (c.is('side')) {
+      const bit = c.is('side') ? 1 : c.is('price_level') ? 2 : c.is('new_quantity') ? 4 : c.is('event_time') ? 8 : 16;
+      if ((seen & bit) !== 0) return false;
+      seen |= bit;
+      if (bit === 1) {
         c.readString();
         side = c.is('bid') ? 1 : c.is('offer') || c.is('ask') ? 2 : 0;
         if (side === 0) return false;
-      } else if (c.is('price_level')) {
+      } else if (bit === 2) {
         c.readString();
         this.lvPriceStart = c.start;
         pE = this.lvPriceEnd = c.end;
-      } else if (c.is('new_quantity')) {
+      } else if (bit === 4) {
         c.readString();
         this.lvQtyStart = c.start;
         qE = this.lvQtyEnd = c.end;
-      } else if (c.is('event_time')) {
+      } else if (bit === 8) {
         c.readString();
         this.lvTimeStart = c.start;
         this.lvTimeEnd = c.end;
@@ -419,7 +449,16 @@ export class CoinbaseFrameParser {
     } catch {
       return this.products;
     }
-    if (o === null || typeof o !== 'object' || o.channel !== 'l2_data') return [];
+    if (o === null || typeof o !== 'object') return [];
+    // A repeated key: JSON.parse kept the last of each, but the frame also named what came
+    // first (`"product_id":"BTC-USD",...,"product_id":"ETH-USD"`): every product named anywhere
+    // in it. A repeated envelope key may hide the channel too, so the channel is trusted only
+    // when the repetition is deeper.
+    if (this.repeatedKey(text) !== undefined) {
+      if (this.repeatDepth > 1 && o.channel !== 'l2_data') return [];
+      return this.namedProducts(text);
+    }
+    if (o.channel !== 'l2_data') return [];
     if (!Array.isArray(o.events)) return this.products;
     const out = new Set<ProductCtx>();
     for (const raw of o.events as unknown[]) {
@@ -431,6 +470,98 @@ export class CoinbaseFrameParser {
     return [...out];
   }
 
+  /** Every product a `"product_id":"..."` in the text names (cold); every product when one is written with an escape. */
+  private namedProducts(text: string): readonly ProductCtx[] {
+    if (text.includes('\\')) return this.products;
+    const out = new Set<ProductCtx>();
+    for (const m of text.matchAll(/"product_id"\s*:\s*"([^"]*)"/g)) {
+      const ctx = this.byId.get(m[1]!);
+      if (ctx) out.add(ctx);
+    }
+    return [...out];
+  }
+
+  // Key bounds of the objects open on the repeated-key walk, and per open container the index
+  // of its first key there (reused: they grow to the widest and deepest frame seen, once).
+  private keyStart = new Int32Array(64);
+  private keyEnd = new Int32Array(64);
+  private keyBase = new Int32Array(16);
+  /** Depth of the object where `repeatedKey` found its key (1: the envelope; 0: not known). */
+  private repeatDepth = 0;
+
+  /**
+   * The first key repeated in one object of a text JSON.parse accepted, or undefined. JSON leaves
+   * such a text's meaning open (JSON.parse keeps the last value, the cursor sees the first), so
+   * the frame is refused. Allocation-free (every slow-path frame is walked: market_trades,
+   * heartbeats), except for the name it returns and a key written with an escape, which goes to
+   * the kit's `findDuplicateKey` (it compares decoded keys).
+   */
+  private repeatedKey(text: string): string | undefined {
+    this.repeatDepth = 0;
+    let ks = this.keyStart;
+    let ke = this.keyEnd;
+    let base = this.keyBase;
+    let depth = 0;
+    let nk = 0;
+    const n = text.length;
+    for (let i = 0; i < n; i++) {
+      const ch = text.charCodeAt(i);
+      if (ch === 34 /* " */) {
+        const start = i + 1;
+        let escaped = false;
+        for (i++; i < n; i++) {
+          const d = text.charCodeAt(i);
+          if (d === 92 /* \ */) {
+            escaped = true;
+            i++;
+          } else if (d === 34) break;
+        }
+        const end = i;
+        // a string followed by ':' is a key (the text is valid JSON)
+        let j = i + 1;
+        while (j < n) {
+          const w = text.charCodeAt(j);
+          if (w === 32 || w === 10 || w === 13 || w === 9) j++;
+          else break;
+        }
+        if (text.charCodeAt(j) !== 58 /* : */ || depth === 0) continue;
+        if (escaped) return findDuplicateKey(text);
+        const len = end - start;
+        for (let k = base[depth - 1]!; k < nk; k++) {
+          if (ke[k]! - ks[k]! !== len) continue;
+          const o = ks[k]!;
+          let m = 0;
+          while (m < len && text.charCodeAt(o + m) === text.charCodeAt(start + m)) m++;
+          if (m === len) {
+            this.repeatDepth = depth;
+            return text.slice(start, end);
+          }
+        }
+        if (nk === ks.length) {
+          const a = new Int32Array(nk * 2);
+          const b = new Int32Array(nk * 2);
+          a.set(ks);
+          b.set(ke);
+          this.keyStart = ks = a;
+          this.keyEnd = ke = b;
+        }
+        ks[nk] = start;
+        ke[nk] = end;
+        nk++;
+      } else if (ch === 123 /* { */ || ch === 91 /* [ */) {
+        if (depth === base.length) {
+          const a = new Int32Array(depth * 2);
+          a.set(base);
+          this.keyBase = base = a;
+        }
+        base[depth++] = nk;
+      } else if (ch === 125 /* } */ || ch === 93 /* ] */) {
+        if (depth > 0) nk = base[--depth]!;
+      }
+    }
+    return undefined;
+  }
+
   private slow(text: string): FrameCode {
     let obj: unknown;
     try {
@@ -440,6 +571,14 @@ export class CoinbaseFrameParser {
     }
     if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) return this.fail(Frame.MALFORMED, 'frame is not a JSON object');
     const o = obj as Record<string, unknown>;
+    const dup = this.repeatedKey(text);
+    if (dup !== undefined) {
+      // the envelope's sequence_num still counts (no false gap on the next frame) when it is
+      // written once; the feed then resyncs every book the frame names (l2ProductsOf)
+      const at = text.indexOf('"sequence_num"');
+      if (typeof o.sequence_num === 'number' && Number.isSafeInteger(o.sequence_num) && o.sequence_num >= 0 && at >= 0 && text.indexOf('"sequence_num"', at + 1) < 0) this.seqNum = o.sequence_num;
+      return this.fail(Frame.MALFORMED, `duplicate key ${JSON.stringify(dup.slice(0, 40))} (JSON leaves its meaning open)`);
+    }
     if (o.type === 'error') return this.fail(Frame.ERROR, `venue error: ${typeof o.message === 'string' ? o.message.slice(0, 200) : 'no message'}`);
     if (typeof o.sequence_num === 'number') {
       if (!Number.isSafeInteger(o.sequence_num) || o.sequence_num < 0) return this.fail(Frame.MALFORMED, `sequence_num ${o.sequence_num} is not a valid sequence number`);

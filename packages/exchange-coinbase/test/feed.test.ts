@@ -1,5 +1,6 @@
-import { defineInstrument } from '@cwts/core';
+import { defineInstrument, type BookDeltaEvent, type BookSnapshotEvent, type FeedStatusEvent, type Instrument, type MarketEvent, type MarketEventSink } from '@cwts/core';
 import { HarnessSink } from '@cwts/core/adapter-kit';
+import { BookStore } from '@cwts/core/microstructure';
 import { describe, expect, it } from 'vitest';
 import { CoinbaseFeed } from '../src/feed.js';
 import { coinbaseHarnessInstrument, createCoinbaseFrameHarness } from '../src/frame-harness.js';
@@ -229,5 +230,118 @@ describe('CoinbaseFeed: several level2 events of one product in one frame (they 
     feed.onFrame(env('l2_data', 3, [l2Event('update', 'BTC-USD', [lv('bid', '64997.00', '1')])])); // 2 lost
     expect(feed.stats.gaps).toBe(1);
     expect([btc.state, eth.state]).toEqual(['buffering', 'buffering']);
+  });
+});
+
+describe('CoinbaseFeed: what the engine\'s books hold after refused or replaced level2 content', () => {
+  const inst = (symbol: string, base: string, tickSize: string, lotSize: string) => defineInstrument({ exchange: 'coinbase', symbol, base, quote: 'USD', tickSize, lotSize });
+  /** The engine's own book store as the sink: what /status, risk and the strategy read. */
+  class EngineSink implements MarketEventSink {
+    readonly books = new BookStore();
+    readonly snapshots: BookSnapshotEvent[] = [];
+    readonly statuses: FeedStatusEvent[] = [];
+    onMarketEvent(ev: MarketEvent): void {
+      if (ev.type === 'book_snapshot') {
+        this.snapshots.push(ev as BookSnapshotEvent);
+        this.books.applySnapshot(ev as BookSnapshotEvent, 0);
+      } else if (ev.type === 'book_delta') this.books.applyDelta(ev as BookDeltaEvent, 0);
+    }
+    onFeedStatus(st: FeedStatusEvent): void {
+      this.statuses.push(st);
+      this.books.applyStatus(st);
+    }
+    onFeedError(): void {}
+    onFeedReject(): void {}
+  }
+  function start(instruments: Instrument[]) {
+    const sink = new EngineSink();
+    const asked: string[] = [];
+    const feed = new CoinbaseFeed({ exchange: 'coinbase', instruments, sink: () => sink, now: () => 0, requestSnapshot: (p) => asked.push(p.symbol), onSequenceGap: () => {} });
+    feed.connectionOpened();
+    for (const p of feed.products) p.sync.begin('initial');
+    asked.length = 0;
+    return { sink, feed, asked };
+  }
+  const raw = (seq: number, events: string) => `{"channel":"l2_data","client_id":"","timestamp":"${TIME}","sequence_num":${seq},"events":[${events}]}`;
+  const rawLv = (side: string, price: string, qty: string) => `{"side":"${side}","event_time":"${TIME}","price_level":"${price}","new_quantity":"${qty}"}`;
+
+  it('a level2 event naming product_id twice is refused as malformed and both books it names resync; no level reaches a SYNCED book on the wrong grid', () => {
+    const { sink, feed } = start([inst('BTC-USD', 'BTC', '0.01', '0.00000001'), inst('ETH-USD', 'ETH', '0.1', '0.0001')]);
+    feed.onFrame(env('l2_data', 0, [l2Event('snapshot', 'BTC-USD', [lv('bid', '65000.00', '1'), lv('offer', '65001.00', '1')])]));
+    feed.onFrame(env('l2_data', 1, [l2Event('snapshot', 'ETH-USD', [lv('bid', '2999.0', '1'), lv('offer', '3000.0', '1')])]));
+    const eth = sink.books.get('coinbase', 'ETH-USD')!;
+    const btc = sink.books.get('coinbase', 'BTC-USD')!;
+    expect([btc.state, eth.state]).toEqual(['synced', 'synced']);
+    // "299.95" is on BTC-USD's 0.01 grid (29995 ticks) and off ETH-USD's 0.1 grid: read as BTC-USD's
+    // level and then given to ETH-USD it was a bid of 2999.5 for 10000 ETH in a SYNCED book
+    feed.onFrame(raw(2, `{"type":"update","product_id":"BTC-USD","updates":[${rawLv('bid', '299.95', '1')}],"product_id":"ETH-USD"}`));
+    expect(feed.reporter.counts).toEqual({ malformed: 1 });
+    expect([btc.state, eth.state]).toEqual(['resyncing', 'resyncing']);
+    expect(eth.book.qtyAt('bid', 29_995)).toBe(0);
+    expect(feed.product('BTC-USD')!.sync.resyncs).toEqual({ invalid: 1 });
+    expect(feed.product('ETH-USD')!.sync.resyncs).toEqual({ invalid: 1 });
+    // its sequence_num counted: no gap follows, and the resubscribes' snapshots sync both books
+    feed.onFrame(env('l2_data', 3, [l2Event('snapshot', 'ETH-USD', [lv('bid', '2999.0', '2'), lv('offer', '3000.0', '1')])]));
+    feed.onFrame(env('l2_data', 4, [l2Event('snapshot', 'BTC-USD', [lv('bid', '65000.00', '2'), lv('offer', '65001.00', '1')])]));
+    expect(feed.stats.gaps).toBe(0);
+    expect([btc.state, eth.state]).toEqual(['synced', 'synced']);
+    expect([eth.book.bestBid(), eth.book.bestBidQty()]).toEqual([29_990, 20_000]);
+    // the same repeat in another layout (the JSON.parse path): refused the same way
+    feed.onFrame(raw(5, `{"updates":[${rawLv('bid', '299.95', '1')}],"type":"update","product_id":"BTC-USD","product_id":"ETH-USD","x":"\\u0041"}`));
+    expect(feed.reporter.counts).toEqual({ malformed: 2 });
+    expect([btc.state, eth.state]).toEqual(['resyncing', 'resyncing']);
+    expect(eth.book.qtyAt('bid', 29_995)).toBe(0);
+    // a repeated key in a market_trades frame costs the books nothing
+    feed.onFrame(env('l2_data', 6, [l2Event('snapshot', 'ETH-USD', [lv('bid', '2999.0', '2'), lv('offer', '3000.0', '1')])]));
+    feed.onFrame(env('l2_data', 7, [l2Event('snapshot', 'BTC-USD', [lv('bid', '65000.00', '2'), lv('offer', '65001.00', '1')])]));
+    feed.onFrame(env('market_trades', 8, [{ type: 'update', trades: [{ trade_id: '1', product_id: 'BTC-USD', price: '65000.00', size: '1', side: 'BUY', time: TIME }] }]).replace('"size":"1"', '"size":"1","size":"2"'));
+    expect(feed.reporter.counts).toEqual({ malformed: 3 });
+    expect([btc.state, eth.state]).toEqual(['synced', 'synced']);
+    expect(feed.stats.gaps).toBe(0);
+  });
+
+  it('a level2 snapshot while SYNCED (a resubscribe answered after the book synced) replaces the book, counted as a resync, without asking for another', () => {
+    const { sink, feed, asked } = start([coinbaseHarnessInstrument()]);
+    const rec = () => sink.books.get('coinbase', 'BTC-USD')!;
+    const sync = feed.products[0]!.sync;
+    feed.onFrame(env('l2_data', 0, [l2Event('snapshot', 'BTC-USD', [lv('bid', '65000.00', '5'), lv('bid', '64999.00', '1'), lv('offer', '65001.00', '1')])]));
+    feed.onFrame(env('l2_data', 1, [l2Event('update', 'BTC-USD', [lv('offer', '65002.00', '2')])]));
+    expect(rec().state).toBe('synced');
+    // the venue's book, in sequence: the 65000.00 x 5 bid is gone from it
+    feed.onFrame(env('l2_data', 2, [l2Event('snapshot', 'BTC-USD', [lv('bid', '64999.00', '1'), lv('offer', '65001.00', '1'), lv('offer', '65002.00', '2')])]));
+    expect(rec().state).toBe('synced');
+    expect([rec().book.bestBid(), rec().book.qtyAt('bid', 6_500_000)]).toEqual([6_499_900, 0]);
+    expect(sync.mirror.bids.levels()).toEqual([{ price: 6_499_900, qty: 100_000_000 }]);
+    expect(sync.resyncs).toEqual({ other: 1 });
+    expect(sink.snapshots.map((s) => [s.seq, s.reason])).toEqual([[0, 'initial'], [2, 'resync']]);
+    expect(sink.statuses.map((s) => s.state)).toEqual(['synced', 'resyncing', 'synced']);
+    expect(sink.statuses[1]!.reason).toMatch(/venue sent a new level2 snapshot/);
+    // the snapshot in hand is the one the resync wanted: no resubscribe (which would bring yet another)
+    expect(asked).toEqual([]);
+    expect(feed.reporter.counts).toEqual({});
+    // later updates follow on from it
+    feed.onFrame(env('l2_data', 3, [l2Event('update', 'BTC-USD', [lv('bid', '64998.00', '3')])]));
+    expect(sync.state).toBe('synced');
+    expect(rec().book.qtyAt('bid', 6_499_800)).toBe(300_000_000);
+
+    // in a multi-event frame: the updates before the snapshot are applied (and validated), then the
+    // snapshot with the updates after it folded in replaces the book
+    feed.onFrame(env('l2_data', 4, [
+      l2Event('update', 'BTC-USD', [lv('bid', '64997.00', '7')]),
+      l2Event('snapshot', 'BTC-USD', [lv('bid', '64990.00', '1'), lv('offer', '65010.00', '1')]),
+      l2Event('update', 'BTC-USD', [lv('offer', '65009.00', '4')]),
+    ]));
+    expect(sync.state).toBe('synced');
+    expect(sync.resyncs).toEqual({ other: 2 });
+    expect(rec().book.bestBid()).toBe(6_499_000);
+    expect(rec().book.qtyAt('bid', 6_499_800)).toBe(0);
+    expect([rec().book.bestAsk(), rec().book.bestAskQty()]).toEqual([6_500_900, 400_000_000]);
+    expect(asked).toEqual([]);
+
+    // a crossed snapshot while SYNCED: the book leaves SYNCED, the snapshot is counted and another is asked for
+    feed.onFrame(env('l2_data', 5, [l2Event('snapshot', 'BTC-USD', [lv('bid', '65020.00', '1'), lv('offer', '65010.00', '1')])]));
+    expect(rec().state).not.toBe('synced');
+    expect(feed.reporter.counts).toEqual({ bad_snapshot: 1 });
+    expect(asked).toEqual(['BTC-USD']);
   });
 });

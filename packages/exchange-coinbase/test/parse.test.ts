@@ -1,6 +1,6 @@
 import { generateKeyPairSync, verify } from 'node:crypto';
 import { defineInstrument } from '@cwts/core';
-import { instrumentScales, unitsOf } from '@cwts/core/adapter-kit';
+import { findDuplicateKey, instrumentScales, unitsOf } from '@cwts/core/adapter-kit';
 import { describe, expect, it } from 'vitest';
 import { CoinbaseFrameParser, Frame, coinbaseEndpoints, coinbasePrivateKey, instrumentsFromProducts, resolveCoinbaseOptions, signCoinbaseJwt, validateCoinbaseOptions } from '../src/index.js';
 
@@ -216,5 +216,96 @@ describe('level2 levels read at once (one regex pass over the updates array)', (
       expect({ bids: p.l2[0]!.bids.map((l) => ({ ...l })), asks: p.l2[0]!.asks.map((l) => ({ ...l })) }, t).toEqual(want);
     }
     expect(l2).toBeGreaterThan(800); // the exact layout and harmless mutations were read
+  });
+});
+
+describe('a key repeated in one object is refused (malformed), on the cursor path and the JSON.parse path alike', () => {
+  // BTC-USD on a 0.01 grid, ETH-USD on a 0.1 grid: a level read on one product's grid and handed to the other is mispriced 10x
+  const eth = defineInstrument({ exchange: 'coinbase', symbol: 'ETH-USD', base: 'ETH', quote: 'USD', tickSize: '0.1', lotSize: '0.0001' });
+  const two = () => new CoinbaseFrameParser([{ symbol: 'BTC-USD', scales: instrumentScales(inst) }, { symbol: 'ETH-USD', scales: instrumentScales(eth) }]);
+  const T = '2023-02-09T20:32:50.714964855Z';
+  const LV = `{"side":"bid","event_time":"${T}","price_level":"299.95","new_quantity":"1"}`;
+  const frame = (event: string, envTail = '') => `{"channel":"l2_data","client_id":"","timestamp":"${T}","sequence_num":7,"events":[${event}]${envTail}}`;
+  const ev = (inner: string) => `{${inner}}`;
+
+  it('refuses every repeated key the readers rely on, keeps the sequence_num when it is written once, and reads the frame without the repeat', () => {
+    const p = two();
+    const cases: [string, string, string][] = [
+      // [what, text, repeated key]
+      ['product_id after the updates (read on BTC-USD\'s grid, then ETH-USD named)', frame(ev(`"type":"update","product_id":"BTC-USD","updates":[${LV}],"product_id":"ETH-USD"`)), 'product_id'],
+      ['product_id twice before the updates', frame(ev(`"type":"update","product_id":"ETH-USD","product_id":"BTC-USD","updates":[${LV}]`)), 'product_id'],
+      ['type twice', frame(ev(`"type":"snapshot","product_id":"BTC-USD","updates":[${LV}],"type":"update"`)), 'type'],
+      ['updates twice', frame(ev(`"type":"update","product_id":"BTC-USD","updates":[${LV}],"updates":[]`)), 'updates'],
+      ['an unknown event key twice', frame(ev(`"type":"update","x":1,"product_id":"BTC-USD","x":2,"updates":[${LV}]`)), 'x'],
+      ['events twice', frame(ev(`"type":"update","product_id":"BTC-USD","updates":[${LV}]`), ',"events":[]'), 'events'],
+      ['channel twice', frame(ev(`"type":"update","product_id":"BTC-USD","updates":[${LV}]`), ',"channel":"market_trades"'), 'channel'],
+      ['timestamp twice', frame(ev(`"type":"update","product_id":"BTC-USD","updates":[${LV}]`), `,"timestamp":"${T}"`), 'timestamp'],
+      ['a level key twice in Coinbase\'s layout', frame(ev(`"type":"update","product_id":"BTC-USD","updates":[${LV.replace('}', ',"new_quantity":"2"}')}]`)), 'new_quantity'],
+      ['a level key twice in another key order (cursor)', frame(ev(`"type":"update","product_id":"BTC-USD","updates":[{"price_level":"1.00","side":"bid","price_level":"2.00","new_quantity":"1"}]`)), 'price_level'],
+      ['a level side twice', frame(ev(`"type":"update","product_id":"BTC-USD","updates":[{"side":"offer","price_level":"1.00","new_quantity":"1","side":"bid"}]`)), 'side'],
+      ['an escaped key repeating a plain one', frame(ev(`"type":"update","product_id":"BTC-USD","updates":[${LV}],"product\\u005fid":"ETH-USD"`)), 'product_id'],
+    ];
+    for (const [what, text, key] of cases) {
+      expect(() => JSON.parse(text), what).not.toThrow();
+      expect(p.parse(text), what).toBe(Frame.MALFORMED);
+      expect(p.reason, what).toBe('malformed');
+      expect(p.problem, what).toBe(`duplicate key ${JSON.stringify(key)} (JSON leaves its meaning open)`);
+      expect(p.seqNum, what).toBe(7);
+      // the same frame without the repeat is read (the refusal is the repeat's doing)
+      expect(p.parse(frame(ev(`"type":"update","product_id":"BTC-USD","updates":[${LV}]`))), what).toBe(Frame.L2);
+    }
+    // sequence_num itself repeated: which one counts is open, so none does (the next frame shows a gap)
+    expect(p.parse(frame(ev(`"type":"update","product_id":"BTC-USD","updates":[${LV}]`), ',"sequence_num":9'))).toBe(Frame.MALFORMED);
+    expect(p.problem).toMatch(/duplicate key "sequence_num"/);
+    expect(p.seqNum).toBe(-1);
+    // other channels too (always the JSON.parse path)
+    const tr = `{"trade_id":"1","product_id":"BTC-USD","price":"1.00","size":"1","side":"BUY","time":"${T}"}`;
+    expect(p.parse(`{"channel":"market_trades","sequence_num":3,"events":[{"type":"update","trades":[${tr.replace('"trade_id":"1"', '"trade_id":"1","trade_id":"2"')}]}]}`)).toBe(Frame.MALFORMED);
+    expect(p.problem).toMatch(/duplicate key "trade_id"/);
+    expect(p.seqNum).toBe(3);
+    expect(p.parse(`{"channel":"heartbeats","sequence_num":4,"events":[{"heartbeat_counter":1,"heartbeat_counter":2}]}`)).toBe(Frame.MALFORMED);
+    expect(p.parse(`{"channel":"market_trades","sequence_num":5,"events":[{"type":"update","trades":[${tr}]}]}`)).toBe(Frame.TRADES);
+  });
+
+  it('finds a repeat exactly where the kit\'s findDuplicateKey does, on random nested texts (whitespace, escapes, keys as values)', () => {
+    const p = two();
+    let a = 4242;
+    const rnd = () => ((a = (Math.imul(a, 1664525) + 1013904223) >>> 0) / 4294967296);
+    const pick = <T,>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
+    const keys = ['a', 'b', 'ab', 'ba', 'type', 'product_id', 'p\\u0061', 'pa', 'x y'];
+    const ws = () => pick(['', '', ' ', '\n ']);
+    const value = (d: number): string => {
+      const r = rnd();
+      if (d > 3 || r < 0.35) return pick(['1', '"a"', '"b\\"c"', '"type"', 'null', '[]', '"{\\"a\\":1}"']);
+      if (r < 0.55) return `[${ws()}${Array.from({ length: Math.floor(rnd() * 3) }, () => value(d + 1)).join(`${ws()},${ws()}`)}]`;
+      return `{${Array.from({ length: Math.floor(rnd() * 4) }, () => `${ws()}"${pick(keys)}"${ws()}:${ws()}${value(d + 1)}`).join(',')}${ws()}}`;
+    };
+    let dups = 0;
+    for (let k = 0; k < 3000; k++) {
+      const text = `{"channel":"nosuch","sequence_num":${k},"x":${value(0)}}`;
+      JSON.parse(text);
+      const want = findDuplicateKey(text);
+      const code = p.parse(text);
+      if (want === undefined) expect(code, text).toBe(Frame.UNKNOWN);
+      else {
+        dups++;
+        expect(code, text).toBe(Frame.MALFORMED);
+        expect(p.problem, text).toBe(`duplicate key ${JSON.stringify(want)} (JSON leaves its meaning open)`);
+      }
+    }
+    expect(dups).toBeGreaterThan(300);
+    expect(dups).toBeLessThan(2700);
+  });
+
+  it('the same key in different objects, or a value spelled like a key, is no repeat', () => {
+    const p = two();
+    const other = `{"side":"offer","event_time":"${T}","price_level":"300.1","new_quantity":"2"}`;
+    expect(p.parse(frame(`${ev(`"type":"update","product_id":"BTC-USD","updates":[${LV},${LV}]`)},${ev(`"type":"update","product_id":"ETH-USD","updates":[${other}]`)}`))).toBe(Frame.L2);
+    expect(p.l2.map((e) => e.ctx.symbol)).toEqual(['BTC-USD', 'ETH-USD']);
+    expect(p.l2[1]!.asks).toEqual([{ price: 3001, qty: 20_000 }]);
+    // the JSON.parse path (a backslash in a value), nested objects and values equal to key names
+    const text = frame(ev(`"type":"update","product_id":"BTC-USD","meta":{"type":"type","product_id":{"product_id":"x"}},"note":"a\\"b","updates":[${LV}]`));
+    expect(p.parse(text)).toBe(Frame.L2);
+    expect(p.l2[0]!.bids).toEqual([{ price: 29995, qty: 100_000_000 }]);
   });
 });
