@@ -20,8 +20,9 @@ export interface CcxtMarket {
   limits?: { cost?: { min?: number } };
 }
 export interface CcxtOrder { id: string; clientOrderId?: string; symbol: string; status?: string; side?: string; price?: number; amount?: number; filled?: number; remaining?: number; average?: number; timestamp?: number; trades?: CcxtMyTrade[] }
-/** `id` undefined where the venue gives none (ccxt hollaex, coinspot). */
-export interface CcxtMyTrade { id?: string; order?: string; symbol: string; side?: string; price: number; amount: number; timestamp?: number; takerOrMaker?: string; fee?: { cost?: number; currency?: string } }
+/** `id` undefined where the venue gives none (ccxt hollaex, coinspot). `fees`: ccxt's list of every commission charged (one per currency), where `fee` may be left out. */
+export interface CcxtMyTrade { id?: string; order?: string; symbol: string; side?: string; price: number; amount: number; timestamp?: number; takerOrMaker?: string; fee?: CcxtFee; fees?: CcxtFee[] }
+export interface CcxtFee { cost?: number; currency?: string }
 
 /** The part of a ccxt pro exchange this package uses. */
 export interface CcxtExchange {

@@ -27,7 +27,7 @@ import {
   type VenuePosition,
 } from '@cwts/core';
 import { BoundedIdSet, RateLimiter, TimerSet, claimPriorTrades, feeToQuoteAtoms, refusedByVenue, venueTable } from '@cwts/core/adapter-kit';
-import type { CcxtExchange, CcxtMyTrade, CcxtOrder } from './ccxt-exchange.js';
+import type { CcxtExchange, CcxtFee, CcxtMyTrade, CcxtOrder } from './ccxt-exchange.js';
 import { mapCcxtError } from './errors.js';
 import type { CcxtOptions } from './options.js';
 
@@ -73,6 +73,8 @@ interface Tracked {
 const CLOCK_MARGIN_MS = 60_000;
 /** Refused trade ids remembered per order (a venue listing endless refused trades costs no more). */
 const REFUSED_TRADE_IDS = 1024;
+/** Venue ids of orders listed without a time remembered (tradesFrom); the oldest forgotten first. */
+const UNTIMED_ORDER_IDS = 4096;
 /** At most this many fetchMyTrades pages per read (500,000 trades on Binance): a venue answering new trades for ever cannot hold the poll. */
 const MAX_TRADE_PAGES = 1000;
 
@@ -126,6 +128,12 @@ export class CcxtExecution implements ExecutionClient {
   private readonly tradesPageSize = new Map<string, number>();
   /** Per ccxt symbol, the longest order-history page the venue has answered (orderInHistory: a shorter page is the last). */
   private readonly historyPageSize = new Map<string, number>();
+  /**
+   * Venue ids of orders the venue listed without a time (openOrders): their createdTs is the time
+   * of the read, not when they were placed, so their trades are read from the account's first
+   * (tradesFrom), not from then.
+   */
+  private readonly untimedOrders = new BoundedIdSet(UNTIMED_ORDER_IDS);
 
   /** Refused venue input, running totals (ExecutionClient.inputRejections). */
   *inputRejections(): Generator<readonly [string, number]> {
@@ -527,9 +535,20 @@ export class CcxtExecution implements ExecutionClient {
   }
 
   private async emitFills(t: Tracked, i: Instrument, sym: string): Promise<void> {
-    const trades = byTime(await this.myTrades(sym, t.order.createdTs - CLOCK_MARGIN_MS));
+    const trades = byTime(await this.myTrades(sym, this.tradesFrom(t.order)));
     this.claimPriorTrades(t, i, trades);
     this.bookTrades(t, i, trades, (r) => this.onReport?.(r));
+  }
+
+  /**
+   * From when an order's trades are read: CLOCK_MARGIN_MS before it was made; from the account's
+   * first trade for one whose creation time is not known (listed without one: untimedOrders).
+   * Read from the time of that read, its earlier trades were never found: a followed listing
+   * claimed later trades as its earlier ones (priorLots) and never reported them.
+   */
+  private tradesFrom(o: Readonly<Order>): number {
+    const known = Number.isFinite(o.createdTs) && o.createdTs > 0 && !(o.venueOrderId !== undefined && this.untimedOrders.has(o.venueOrderId));
+    return (known ? o.createdTs : 0) - CLOCK_MARGIN_MS;
   }
 
   /**
@@ -639,7 +658,7 @@ export class CcxtExecution implements ExecutionClient {
     if (price === undefined || qty === undefined || price <= 0 || qty <= 0) return 'off the instrument grid, or not a positive price and quantity';
     const cum = cumBefore + qty;
     if (maxQty !== undefined && cum > maxQty) return `of ${qty} lots after ${cumBefore} takes the order past its ${maxQty} lots`;
-    const fee = this.feeAtoms(i, tr.fee, price);
+    const fee = this.tradeFee(i, tr, price);
     const r: ExecutionReport = {
       kind: 'fill', exchange: this.exchange, symbol: o.symbol, clientOrderId: o.clientOrderId, venueOrderId: String(tr.order), side: o.side,
       lastPrice: price, lastQty: qty, leavesQty: Math.max(0, o.qty - cum), cumQty: cum, feeAtoms: fee.atoms,
@@ -652,8 +671,39 @@ export class CcxtExecution implements ExecutionClient {
     if (tradeId !== undefined) r.tradeId = tradeId;
     // set after the literal, not spread into it (V8's slow path: docs/writing-an-exchange-plugin.md)
     if (fee.asset) r.feeAsset = fee.asset;
+    if (fee.text) r.text = fee.text;
     if (tr.takerOrMaker === 'maker' || tr.takerOrMaker === 'taker') r.liquidity = tr.takerOrMaker;
     return r;
+  }
+
+  /**
+   * The trade's commission (feeAtoms): its `fee`, or where ccxt lists several (`fees`, one per
+   * currency, `fee` then often left out) their sum. Read from `fee` alone, such a trade booked no
+   * fee at all. An entry in a third asset is not booked: the fill names that asset (as feeAtoms
+   * does for a lone one), and says which entries were left out.
+   */
+  private tradeFee(i: Instrument, tr: CcxtMyTrade, priceTicks: number): { atoms: bigint; asset?: string; text?: string } {
+    const usable = (f: CcxtFee | undefined): f is CcxtFee & { cost: number } => !!f && typeof f.cost === 'number' && Number.isFinite(f.cost);
+    const fees = Array.isArray(tr.fees) ? tr.fees.filter(usable) : [];
+    // one listed entry is `fee` itself (ccxt fills both)
+    if (fees.length === 0 || (usable(tr.fee) && fees.length === 1)) return this.feeAtoms(i, tr.fee, priceTicks);
+    let atoms = 0n;
+    let asset: string | undefined;
+    const left: string[] = [];
+    for (const f of fees) {
+      const cost = this.ex!.numberToString(f.cost);
+      const a = feeToQuoteAtoms(i, cost, f.currency, priceTicks);
+      if (a !== undefined) {
+        atoms += a;
+        continue;
+      }
+      asset ??= f.currency;
+      left.push(`${cost} ${String(f.currency)}`);
+    }
+    if (left.length === 0) return { atoms };
+    const text = `fee ${left.join(', ')} not in quote atoms (no price here)`;
+    this.deps.logger?.warn({ exchange: this.exchange, tradeId: tr.id, venueOrderId: tr.order }, text);
+    return asset === undefined ? { atoms, text } : { atoms, asset, text };
   }
 
   /**
@@ -706,12 +756,18 @@ export class CcxtExecution implements ExecutionClient {
       const venueFilled = this.lots(i, v.filled);
       const filled = venueFilled ?? 0;
       const price = this.ticks(i, v.price);
+      // An order listed without a time: Order's createdTs is a number, and 0 (what this sent
+      // before) is no time (the journal took it as its start): the time of this read instead, and
+      // its trades are read from the account's first (untimedOrders, tradesFrom).
+      const timed = typeof v.timestamp === 'number' && Number.isFinite(v.timestamp) && v.timestamp > 0;
+      const createdTs = timed ? v.timestamp! : this.deps.clock.now();
+      if (!timed && hasId(v)) this.untimedOrders.add(String(v.id));
       const o: Order = {
         // the side as the venue gave it: one it did not give is no buy, and the engine's check
         // of a listed order (venueOrderProblem) must see that
         exchange: this.exchange, symbol, side: v.side as Side, type: price === undefined ? 'market' : 'limit', ...(price !== undefined ? { price } : {}), qty, tif: 'GTC', source: 'venue',
         clientOrderId: this.echoedClientId(v.clientOrderId) ?? `venue-${v.id}`, venueOrderId: String(v.id), status: filled > 0 ? 'partially_filled' : 'open', filledQty: filled, filledNotionalTicksLots: 0n, feeAtoms: 0n,
-        createdTs: v.timestamp ?? 0, updatedTs: v.timestamp ?? 0,
+        createdTs, updatedTs: createdTs,
       };
       out.push(o);
       // Followed from now on, from the venue's filled quantity: only trades made from now on are
@@ -738,11 +794,22 @@ export class CcxtExecution implements ExecutionClient {
     const i = this.deps.instrument(order.symbol);
     if (!this.ex || !sym || !i) return undefined;
     let v: CcxtOrder;
-    try {
-      v = await this.read(this.ex.fetchOrder(order.venueOrderId ?? '', sym, order.venueOrderId ? {} : { clientOrderId: order.clientOrderId }));
-    } catch (err) {
-      if (mapCcxtError(this.exchange, err).reason === 'UNKNOWN_ORDER') return undefined;
-      throw err;
+    if (order.venueOrderId) {
+      try {
+        v = await this.read(this.ex.fetchOrder(order.venueOrderId, sym));
+      } catch (err) {
+        if (mapCcxtError(this.exchange, err).reason === 'UNKNOWN_ORDER') return undefined;
+        throw err;
+      }
+    } else {
+      // Journaled without the venue's id (a crash between send and ack): looked up by client id
+      // as an unknown submit outcome is (orderByClientId: fetchOrder by client id where ccxt can,
+      // the open orders, then the order history). fetchOrder('', {clientOrderId}) alone finds it
+      // on FETCH_ORDER_BY_CLIENT_ID venues only; elsewhere "not found" closed an order working at
+      // the venue as never arrived. A lookup not read to its end throws (a failed read).
+      const known = await this.orderByClientId(sym, order.clientOrderId, order.createdTs);
+      if (!known || !hasId(known)) return undefined;
+      v = known;
     }
     // an answer about another order is a failed read, not ours: its trades would be handed over as
     // ours, and ours would be followed under its id
@@ -753,18 +820,35 @@ export class CcxtExecution implements ExecutionClient {
     // its trades as fills, each once by trade id (a venue may list one twice), none past the order's size
     const found: Tracked = { order: withId, venueOrderId: String(v.id), filled: 0, tradeIds: new Set() };
     const fills: ExecutionReport[] = [];
-    this.bookTrades(found, i, byTime(await this.myTrades(sym, order.createdTs - CLOCK_MARGIN_MS)), (r) => fills.push(r));
+    this.bookTrades(found, i, byTime(await this.myTrades(sym, this.tradesFrom(withId))), (r) => fills.push(r));
     const cum = found.filled;
-    const filledQty = this.lots(i, v.filled) ?? cum;
-    const status = statusOf(v.status) ?? (filledQty > 0 ? 'partially_filled' : 'open');
-    // An order still working is followed from now on, from the fills handed over here (their
-    // trade ids are used up; the engine books each once): also one followed from the venue's
-    // listing, whose earlier trades that following would never report (priorLots). One this
-    // client placed or asked about already keeps its own count.
+    const venueStatus = statusOf(v.status);
+    const venueFilled = this.venueFilled(i, order, v.filled);
+    // The venue's trade list can lag its order state (docs/venues.md, ccxt): trades short of what
+    // the venue counts as filled (of the order's size for a closed order that does not say) are
+    // reported, and the order followed, as far as they go; the polls book the rest and end it
+    // (sync: filled, or expired "closed the order filled at X of Y lots"), as the adapter kit's
+    // queryOrder does. Answered with the venue's end and count, the order was never followed and
+    // the missing trades never reported (the engine closed it with "unexplained" lots).
+    const lagging = cum < (venueFilled ?? (venueStatus === 'filled' ? order.qty : 0));
+    const working = venueStatus === undefined || venueStatus === 'open' || venueStatus === 'partially_filled';
+    // An order still working (or whose trades lag) is followed from now on, from the fills handed
+    // over here (their trade ids are used up; the engine books each once): also one followed from
+    // the venue's listing, whose earlier trades that following would never report (priorLots).
+    // One this client placed or asked about already keeps its own count.
     const followed = this.tracked.get(order.clientOrderId);
     if (followed?.listed && followed.venueOrderId === String(v.id)) this.tracked.delete(order.clientOrderId);
-    if ((status === 'open' || status === 'partially_filled') && !this.tracked.has(order.clientOrderId)) this.tracked.set(order.clientOrderId, found);
-    return { clientOrderId: order.clientOrderId, venueOrderId: String(v.id), status: status === 'open' && filledQty > 0 ? 'partially_filled' : status, filledQty, fills };
+    if ((working || lagging) && !this.tracked.has(order.clientOrderId)) this.tracked.set(order.clientOrderId, found);
+    if (lagging) return { clientOrderId: order.clientOrderId, venueOrderId: String(v.id), status: cum > 0 ? 'partially_filled' : 'open', filledQty: cum, fills };
+    if (working) {
+      const filledQty = venueFilled ?? cum;
+      return { clientOrderId: order.clientOrderId, venueOrderId: String(v.id), status: filledQty > 0 ? 'partially_filled' : 'open', filledQty, fills };
+    }
+    // Ended, its trades adding up to the venue's count. Closed short of its size (the rest of an
+    // IOC) the rest is not working: cancelled, as the adapter kit answers it. Its trades say what
+    // filled: the venue's count is not above them here, and may lag them.
+    const status: OrderStatus = venueStatus === 'filled' && cum < order.qty ? 'cancelled' : venueStatus;
+    return { clientOrderId: order.clientOrderId, venueOrderId: String(v.id), status, filledQty: cum, fills };
   }
 
   async tradesSince(symbols: readonly string[], sinceTs: number): Promise<ExecutionReport[]> {
