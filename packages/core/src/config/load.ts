@@ -51,9 +51,15 @@ export function parseConfig(
   const { redactor } = expanded;
   const result = validateConfig(expanded.tree, expanded.rawStrings);
   // A value from the environment is not in the file: the issue says where it came from.
+  // A port clash is filed under one of its two keys: the variables behind either port, and behind
+  // the addresses they bind, are named (CWTS_METRICS_PORT clashing with the file's health port
+  // was filed under health_check_port and named nothing, pointing at a value not in the file).
   const named = (i: ConfigIssue): ConfigIssue => {
-    const from = overrides.sources.get(i.path);
-    return from === undefined ? i : { path: i.path, message: `${i.message} (from ${from})` };
+    const paths = [i.path];
+    if (i.path.startsWith('monitoring.')) for (const m of i.message.matchAll(/\bmonitoring\.[a-z_]+/g)) paths.push(m[0]);
+    if (paths.length > 1) for (const p of [...paths]) paths.push(p === 'monitoring.control_port' ? 'monitoring.control_bind_address' : 'monitoring.bind_address');
+    const from = [...new Set(paths.map((p) => overrides.sources.get(p)).filter((v): v is string => v !== undefined))];
+    return from.length === 0 ? i : { path: i.path, message: `${i.message} (from ${from.join(', ')})` };
   };
   const literal = literalSecretFindings(expanded.literalSecrets, expanded.tree, options);
   const issues = [...expanded.issues, ...literal.issues, ...overrides.issues, ...result.issues.map(named)];
