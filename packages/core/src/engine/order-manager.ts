@@ -135,6 +135,10 @@ export function venueOrderProblem(o: Order, exchange: string, known: (symbol: st
   if (o.side !== 'buy' && o.side !== 'sell') return `side ${describeValue(o.side)} is neither buy nor sell`;
   if (!(Number.isSafeInteger(o.qty) && o.qty > 0)) return `quantity ${String(o.qty)} lots is not a positive whole number`;
   if (o.price !== undefined && !(Number.isSafeInteger(o.price) && o.price > 0)) return `price ${String(o.price)} ticks is not a positive whole number`;
+  // A missing time (undefined, NaN, 0: ccxt's for none) is not a problem: adoptOrder takes the
+  // host's. One that is not a number at all is not a venue's listing.
+  if (o.createdTs !== undefined && typeof o.createdTs !== 'number') return `creation time ${describeValue(o.createdTs)} is not a number`;
+  if (o.updatedTs !== undefined && typeof o.updatedTs !== 'number') return `update time ${describeValue(o.updatedTs)} is not a number`;
   return undefined;
 }
 
@@ -505,6 +509,64 @@ export class OrderManager {
     return true;
   }
 
+  /**
+   * Notes an order the journal holds (the restore, engine/rebuild.ts, for each journaled order):
+   * kept after the order itself is forgotten, so that reconciliation can tell a venue trade of it
+   * from one of an order the journal never saw (journaledOrder). Restore-time only.
+   */
+  noteJournaled(o: Readonly<Order>): void {
+    const map = (this.journaled ??= new Map());
+    if (map.has(o.clientOrderId)) return;
+    map.set(o.clientOrderId, { exchange: o.exchange, symbol: o.symbol, side: o.side, type: o.type, price: o.price, qty: o.qty, filledQty: 0, tradeAdopted: isTradeAdopted(o) });
+  }
+
+  /** A journaled fill of a journaled order, booked by the restore (noteJournaled). */
+  noteJournaledFill(clientOrderId: string, lots: number): void {
+    const j = this.journaled?.get(clientOrderId);
+    if (j === undefined) return;
+    j.filledQty += lots;
+    if (j.tradeAdopted && j.filledQty > j.qty) j.qty = j.filledQty;
+  }
+
+  /** What the journal holds of an order, held in memory or not (noteJournaled); undefined for one it never held. */
+  journaledOrder(clientOrderId: unknown): JournaledOrder | undefined {
+    return typeof clientOrderId === 'string' ? this.journaled?.get(clientOrderId) : undefined;
+  }
+
+  /**
+   * Brings a journaled order that has left memory back, closed, with what the journal has of it
+   * (reconciliation books a venue trade of it onto it, under the journal's own record of the id:
+   * nothing new is journaled for the order). Undefined when the journal does not hold it.
+   */
+  reviveJournaled(clientOrderId: string, now: number): Order | undefined {
+    const held = this.get(clientOrderId);
+    if (held !== undefined) return held;
+    const j = this.journaled?.get(clientOrderId);
+    if (j === undefined) return undefined;
+    this.restore({
+      exchange: j.exchange,
+      symbol: j.symbol,
+      side: j.side,
+      type: j.type,
+      price: j.price,
+      qty: j.qty,
+      tif: 'GTC',
+      source: j.tradeAdopted ? ADOPTED_TRADE_SOURCE : 'reconcile:journaled',
+      ...(j.tradeAdopted ? { reason: `${ADOPTED_TRADE_REASON}?` } : {}),
+      clientOrderId,
+      status: j.filledQty >= j.qty ? 'filled' : 'cancelled',
+      filledQty: j.filledQty,
+      filledNotionalTicksLots: 0n,
+      feeAtoms: 0n,
+      createdTs: now,
+      updatedTs: now,
+    });
+    return this.get(clientOrderId);
+  }
+
+  /** Every order the journal held at the restore, by client id (noteJournaled). */
+  private journaled: Map<string, JournaledOrder> | undefined;
+
   /** Closes an order we believed open but the venue does not know (reconciliation). */
   forceClose(clientOrderId: string, text: string): void {
     const e = this.entries.get(clientOrderId);
@@ -545,6 +607,24 @@ export class OrderManager {
  * billion orders past the journal's sequence, and still far below 2^53.
  */
 const OWN_ID_HEADROOM = 1_000_000_000;
+
+/**
+ * What the restore keeps of every journaled order, whether or not it is still held (closed-order
+ * retention forgets orders, the journal keeps them): reconciliation checks a venue trade of an
+ * order that has left memory against it (reconcile.ts, bookFill).
+ */
+export interface JournaledOrder {
+  exchange: string;
+  symbol: string;
+  side: Order['side'];
+  type: Order['type'];
+  price: number | undefined;
+  qty: number;
+  /** Lots booked on it by the journal's fills (and reconciliation's since). */
+  filledQty: number;
+  /** Adopted from a venue trade (isTradeAdopted): its quantity grows with its fills. */
+  tradeAdopted: boolean;
+}
 
 /** OrderEntry.sentAt (and ReportOutcome.ackSentAt) of an order whose first report has come, or that was not submitted in this run. */
 export const NOT_AWAITING = -1;

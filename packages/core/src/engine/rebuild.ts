@@ -9,7 +9,7 @@ import type { RestoreSummary } from './restart-report.js';
 import { commonToDecimal } from '../risk/portfolio.js';
 import { convertCeil, convertExact, convertFloor, describeGrid, GRID_HISTORY_SCOPE, sameGrid, scaleRatio, type ScaleRatio } from '../risk/grid.js';
 import { fillProblem } from './order-manager.js';
-import { adoptedFillKey, bookedTradeKeys, isMadeUpAdoptedId, tradesFrom, unidentifiedFillKey } from './reconcile.js';
+import { adoptedFillKey, bookedTradeKeys, isMadeUpAdoptedId, tradesFrom, unidentifiedFillKey, WATERMARK_AHEAD_MS, watermarkAhead } from './reconcile.js';
 
 /**
  * One earlier definition of an instrument in the journal's grid history (GRID_HISTORY_SCOPE;
@@ -192,6 +192,8 @@ export function restoreFromJournal(engine: Engine, contents: JournalContents, jo
     if (ev.t === 'order') {
       definitionOf(ev.order.exchange, ev.order.symbol);
       engine.orders.restore({ ...ev.order });
+      // kept once the order is forgotten: reconciliation checks a venue trade of it against this
+      engine.orders.noteJournaled(ev.order);
     } else if (ev.t === 'report') {
       const instrument = definitionOf(ev.report.exchange, ev.report.symbol);
       const out = engine.orders.apply(ev.report, ev.report.ts, true);
@@ -208,6 +210,7 @@ export function restoreFromJournal(engine: Engine, contents: JournalContents, jo
       // never reached the journal.
       const booked = out.kind === 'applied' ? out.fill : out.kind === 'unknown' && ev.report.kind === 'fill';
       if (!booked) continue;
+      engine.orders.noteJournaledFill(ev.report.clientOrderId, ev.report.lastQty);
       if (ev.report.ts >= readFrom(ev.report.exchange)) {
         if (ev.report.tradeId !== undefined) {
           const keys = (journaledAtLast[ev.report.exchange] ??= new Set());
@@ -404,7 +407,13 @@ function setAsideUnconfigured(engine: Engine, logger: Logger): RestoreSummary['o
 export function attachJournal(engine: Engine, store: JournalStore, logger: Logger, now = Date.now()): RestoreSummary {
   const contents = store.load();
   engine.restoredFrom = restoreFromJournal(engine, contents, store.path, logger, now);
-  engine.lastFillTsByVenue = contents.lastFillTs;
+  // A watermark far ahead of this host's clock is not trusted (tradesFrom): left out, so that
+  // this run journals where it really read from, not the same bad time again.
+  engine.lastFillTsByVenue = {};
+  for (const [exchange, ts] of Object.entries(contents.lastFillTs)) {
+    if (!watermarkAhead(ts, engine.now)) engine.lastFillTsByVenue[exchange] = ts;
+    else logger.warn({ exchange, watermark: ts, now: engine.now }, `journal: the trades watermark of ${exchange} (${ts}) is more than ${WATERMARK_AHEAD_MS / 60_000} minutes ahead of this host's clock (${engine.now}), a fill's venue time that is not one: not trusted, the venue's trades are read from when the journal began`);
+  }
   engine.journalStartedTs = contents.startedTs;
   engine.orders.useReservations(contents.reservedClientIds, {
     reserve: (upTo) => store.reserveClientIds(upTo),

@@ -11,7 +11,7 @@ import type { MetricsRegistry } from '../observability/metrics.js';
 import type { ExecutionClient } from '../contracts/exchange.js';
 import type { Instrument } from '../domain/instrument.js';
 import type { JournalRecord } from '../journal/records.js';
-import { ADOPTED_TRADE_REASON, ADOPTED_TRADE_SOURCE, fillProblem, reportProblem, venueOrderProblem, type OrderManager } from './order-manager.js';
+import { ADOPTED_TRADE_REASON, ADOPTED_TRADE_SOURCE, fillProblem, isTradeAdopted, reportProblem, venueOrderProblem, type JournaledOrder, type OrderManager } from './order-manager.js';
 import type { Portfolio } from '../risk/portfolio.js';
 import type { RiskState } from '../risk/risk-state.js';
 import type { MismatchKind, ReconcileMismatch, ReconcileResult } from './restart-report.js';
@@ -65,7 +65,27 @@ export const TRADES_BEFORE_JOURNAL_MS = 10 * 60_000;
  * watermark until its reconciliation completes (journal/store.ts, tradesWatermarks).
  */
 export function tradesFrom(opts: Pick<ReconcileOptions, 'lastFillTs' | 'journalStartedTs'>, exchange: string, now: number): number {
-  return opts.lastFillTs[exchange] ?? Math.max(0, (opts.journalStartedTs ?? now) - TRADES_BEFORE_JOURNAL_MS);
+  const mark = opts.lastFillTs[exchange];
+  if (mark !== undefined && !watermarkAhead(mark, now)) return mark;
+  return Math.max(0, (opts.journalStartedTs ?? now) - TRADES_BEFORE_JOURNAL_MS);
+}
+
+/**
+ * How far ahead of the host clock a watermark may be and still be read from: venue and host
+ * clocks differ by seconds, not by this. Further ahead, its fill's venue time is not a time (a
+ * venue clock glitch, an adapter passing microseconds for milliseconds) and reading from it
+ * never reads a trade made while down again.
+ */
+export const WATERMARK_AHEAD_MS = TRADES_BEFORE_JOURNAL_MS;
+
+/**
+ * Whether a venue's watermark is beyond the host clock by more than WATERMARK_AHEAD_MS: then not
+ * trusted, and its trades are read as for a venue without one, from when the journal began (less
+ * TRADES_BEFORE_JOURNAL_MS); the journaled fills from there are known as booked (engine/rebuild.ts
+ * takes the same point from tradesFrom). docs/journal.md, "Trades watermark".
+ */
+export function watermarkAhead(mark: number, now: number): boolean {
+  return !(mark <= now + WATERMARK_AHEAD_MS);
 }
 
 export interface ReconcileOptions {
@@ -331,11 +351,35 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
       const o = engine.orders.get(t.clientOrderId);
       if (o) {
         const before = o.filledQty;
+        const duplicate = typeof t.tradeId === 'string' && engine.orders.hasTrade(o.clientOrderId, t.tradeId);
+        const problem = duplicate ? undefined : heldFillProblem(t, o);
         engine.onExecutionReport(t);
         p.added = o.filledQty - before;
+        // refused (as live: fill_qty, another side): the venue's word differs from the journal's
+        if (p.added === 0 && !duplicate) refusedFill(name, t, `order ${o.clientOrderId} (${o.side} ${o.qty} lots, ${before} filled): ${problem ?? 'the engine did not book it'}`);
         return;
       }
       if (isBookedTrade(opts.journaledTrades?.[name], t)) return;
+      // An order the journal holds that has left memory (closed-order retention): its trade is
+      // checked against what the journal has of it, and never adopted as an order the journal
+      // never saw under the journal's own id (the journal keeps its first record of an id, and the
+      // next start replays the trade onto it, past its quantity).
+      const journaled = engine.orders.journaledOrder(t.clientOrderId);
+      if (journaled !== undefined) {
+        const problem = journaledFillProblem(t, journaled, name);
+        if (problem !== undefined) return refusedFill(name, t, `order ${t.clientOrderId} (${journaled.side} ${journaled.qty} lots, ${journaled.filledQty} filled in the journal, no longer held): ${problem}`);
+        const booked = engine.orders.reviveJournaled(t.clientOrderId, engine.now);
+        if (booked === undefined) return refusedFill(name, t, `order ${t.clientOrderId}: not held, and cannot be brought back`);
+        const before = booked.filledQty;
+        engine.onExecutionReport(t);
+        p.added = booked.filledQty - before;
+        if (p.added === 0) return refusedFill(name, t, `order ${t.clientOrderId}: the engine did not book it`);
+        // a fill of an order the journal had closed without it: booked onto that order, and reported
+        p.adopted = true;
+        mismatch({ exchange: name, kind: 'status', clientOrderId: t.clientOrderId, symbol: t.symbol, detail: `trade ${t.tradeId ?? '?'} (${t.side} ${t.lastQty} lots at ${t.lastPrice}) of journaled order ${t.clientOrderId}, closed in the journal with ${journaled.filledQty} of ${journaled.qty} lots filled: booked onto it` }, BOOKED);
+        journaled.filledQty += p.added;
+        return;
+      }
       const bad = fillProblem(t) ?? (engine.instrument(name, t.symbol) === undefined ? { detail: `${String(t.symbol)} is not an instrument of ${name}` } : undefined);
       const refused = (why: string) => mismatch({ exchange: name, kind: 'unknown_trade', clientOrderId: t.clientOrderId, symbol: t.symbol, detail: `trade ${t.tradeId ?? '?'} of an order the journal never saw is not a valid fill (${why}): not booked` });
       if (bad !== undefined) return refused(bad.detail);
@@ -347,6 +391,10 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
       mismatch({ exchange: name, kind: 'unknown_trade', clientOrderId: out.id, symbol: t.symbol, detail: `trade ${t.tradeId ?? '?'} (${t.side} ${t.lastQty} lots at ${t.lastPrice}) of an order the journal never saw` }, BOOKED);
       p.adopted = true;
       record(name, 'adopted', `trade ${t.tradeId ?? '?'} booked from the venue as ${out.id}`, out.id);
+    };
+    /** A venue fill of an order the journal holds that is not booked: a `status` mismatch, never adopted. */
+    const refusedFill = (exchange: string, t: ExecutionReport, why: string) => {
+      mismatch({ exchange, kind: 'status', clientOrderId: t.clientOrderId, symbol: t.symbol, detail: `the venue reports trade ${t.tradeId ?? '?'} (${String(t.side)} ${String(t.lastQty)} lots at ${String(t.lastPrice)}) of ${why}: not booked` });
     };
     let booked = false;
     const book = () => {
@@ -435,6 +483,10 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
       // (without one, since the journal began).
       if (x.tradesSince) {
         const since = tradesFrom(opts, name, engine.now);
+        const mark = opts.lastFillTs[name];
+        if (mark !== undefined && watermarkAhead(mark, engine.now)) {
+          logger.warn({ exchange: name, watermark: mark, now: engine.now, since }, `reconcile ${name}: the trades watermark (a journaled fill's venue time, ${mark}) is more than ${WATERMARK_AHEAD_MS / 60_000} minutes ahead of this host's clock (${engine.now}): not trusted, trades are read from when the journal began (${since}); the journaled fills from there are known as booked`);
+        }
         const trades = await ask(x.tradesSince(v.symbols, since));
         // fills without a trade id the journal holds from that time on: each matches once
         const unidentified = new Map(opts.journaledUnidentifiedFills?.[name] ?? []);
@@ -673,10 +725,38 @@ function checkStatus(engine: ReconcileEnginePort, o: Order, st: OrderStatusRepor
  * Returns the order as held.
  */
 function adoptOrder(engine: ReconcileEnginePort, vo: Order): Order {
-  const order: Order = { ...vo, status: 'pending_new', filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, source: vo.source || 'reconcile:adopted' };
+  // The venue's times as listed, where they are times: an order record without one cannot be
+  // stored (created_ts NOT NULL: set aside, and the order adopted again at every start, its fills
+  // booked again each time), and one of 0 (ccxt without a timestamp) is not when it was placed.
+  // Marked adopted (ADOPTED_TRADE_SOURCE, whatever the listing says): the journal's start is not
+  // taken from its creation time (journal/store.ts, loadContents).
+  const createdTs = isTime(vo.createdTs) ? vo.createdTs : engine.now;
+  const updatedTs = isTime(vo.updatedTs) ? vo.updatedTs : createdTs;
+  const order: Order = { ...vo, status: 'pending_new', filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, source: ADOPTED_TRADE_SOURCE, createdTs, updatedTs };
   engine.journal({ t: 'order', order: { ...order }, ts: engine.now });
   engine.orders.restore({ ...order, status: 'open' });
   return engine.orders.get(order.clientOrderId)!;
+}
+
+/** A time a venue gives that is one: a finite number of ms after 1970. */
+const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v > 0;
+
+/** Why a fill of a held order will not be booked, as the live engine would refuse it (undefined: it books). */
+function heldFillProblem(t: ExecutionReport, o: Order): string | undefined {
+  const problem = reportProblem(t, o);
+  if (problem !== undefined) return problem.detail;
+  if (t.lastQty > o.qty - o.filledQty && !isTradeAdopted(o)) return `a fill of ${t.lastQty} lots past its quantity (${o.filledQty + t.lastQty} lots)`;
+  return undefined;
+}
+
+/** Why a fill of a journaled order that has left memory cannot be booked onto it: the live engine's checks, against what the journal has. */
+function journaledFillProblem(t: ExecutionReport, j: JournaledOrder, exchange: string): string | undefined {
+  const bad = fillProblem(t);
+  if (bad !== undefined) return bad.detail;
+  if (j.exchange !== exchange || t.symbol !== j.symbol) return `the trade names ${String(t.exchange)} ${String(t.symbol)}, the order is on ${j.exchange} ${j.symbol}`;
+  if (t.side !== j.side) return `a ${String(t.side)} fill of a ${j.side} order`;
+  if (t.lastQty > j.qty - j.filledQty && !j.tradeAdopted) return `a fill of ${t.lastQty} lots past its quantity (${j.filledQty + t.lastQty} lots)`;
+  return undefined;
 }
 
 /** How adoptTrade names orders without a client id or trade id in one pass: a counter. */
@@ -718,6 +798,8 @@ function adoptTrade(engine: ReconcileEnginePort, t: ExecutionReport, ids: Adopte
   const id = hasClientId(t) ? t.clientOrderId : adoptedId(engine, t, ids);
   const report: ExecutionReport = { ...t, clientOrderId: id };
   const held = engine.orders.get(id);
+  // an id the journal holds is never an order it never saw (its first record of the id stands)
+  if (held === undefined && engine.orders.journaledOrder(id) !== undefined) return { kind: 'refused', id, detail: `order ${id} is in the journal: not adopted as a new order` };
   if (held !== undefined && typeof t.tradeId === 'string' && engine.orders.hasTrade(id, t.tradeId)) return { kind: 'duplicate', id };
   const order: Order = held ?? {
     exchange: t.exchange,

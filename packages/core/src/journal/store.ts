@@ -166,6 +166,8 @@ export class JournalStore implements Journal {
   /** This (the engine) thread's CPU clock, read around each hand-over (Linux; ~4 us a read, twice per batch). */
   private readonly cpuClock = threadCpuClock();
   private closed = false;
+  /** Set-aside events read from the writer (WriterEvent `setAside`): close() is answered with any it has not read. */
+  private setAsideSeen = 0;
   private lastError: string | undefined;
   /** The last flush failed. */
   private flushFailed = false;
@@ -198,8 +200,12 @@ export class JournalStore implements Journal {
         nice: opts.writerNice ?? (policy === 'always' ? 0 : WRITER_NICE),
         ringSlots: opts.handOverRingSlots,
         onEvent: (e) => {
-          if (e.t === 'error') this.report(new JournalError('WRITE', path, e.message));
-          else this.lastError = undefined;
+          // after close(), whose answer named whatever the writer had not reported here
+          if (this.closed) return;
+          if (e.t === 'error') {
+            if (e.setAside !== undefined && e.setAside >= this.setAsideSeen) this.setAsideSeen = e.setAside + 1;
+            this.report(new JournalError('WRITE', path, e.message));
+          } else this.lastError = undefined;
         },
       });
     } catch (err) {
@@ -497,7 +503,10 @@ export class JournalStore implements Journal {
       return;
     }
     this.writer.post(this.takeQueue());
-    const r = this.writer.close();
+    // A record the final commit sets aside is reported by an event this synchronous close never
+    // reads: the writer names it in the close answer instead (docs/journal.md, "Records the
+    // writer cannot store"), and the run is stamped unclean and HALTED.
+    const r = this.writer.close(this.setAsideSeen);
     if (!r.ok) this.report(new JournalError('WRITE', this.path, r.error ?? 'final commit failed'));
     this.closed = true;
     const now = (this.opts.now ?? Date.now)();
@@ -675,6 +684,9 @@ function toRun(r: RunRow): RunRecord {
   };
 }
 
+/** The source of an order adopted from a venue (engine/order-manager.ts, ADOPTED_TRADE_SOURCE; the journal does not import the engine). */
+const ADOPTED_SOURCE = 'reconcile:adopted';
+
 /** Reads what a restart needs; shared by the writer (at open) and read-only tools. */
 /**
  * Per venue, the venue time reconciliation reads its trades from (absent: from when the journal
@@ -736,8 +748,13 @@ export function loadContents(db: Db, currentRunId?: number): JournalContents {
   const lastFillTs = tradesWatermarks(db);
   const firstRun = (db.prepare('SELECT min(started_at) AS ts FROM runs').get() as { ts: number | null }).ts;
   let startedTs = typeof firstRun === 'number' && Number.isFinite(firstRun) ? firstRun : undefined;
+  // Orders this engine created (in a clock a test may set before the runs' wall time) count; an
+  // order adopted from a venue (ADOPTED_SOURCE) carries the venue's creation time, which says
+  // nothing of when this journal began (ccxt gives 0 for none: trades were then read from 1970).
   for (const ev of events) {
-    if (ev.t === 'order' && Number.isFinite(ev.order.createdTs) && (startedTs === undefined || ev.order.createdTs < startedTs)) startedTs = ev.order.createdTs;
+    if (ev.t !== 'order' || ev.order.source === ADOPTED_SOURCE) continue;
+    const ts = ev.order.createdTs;
+    if (Number.isFinite(ts) && ts > 0 && (startedTs === undefined || ts < startedTs)) startedTs = ts;
   }
   const reserved = db.prepare("SELECT value FROM meta WHERE key = 'client_ids_reserved'").get() as { value: string } | undefined;
   const prev = db.prepare('SELECT * FROM runs WHERE run_id < ? ORDER BY run_id DESC LIMIT 1').get(currentRunId ?? Number.MAX_SAFE_INTEGER) as RunRow | undefined;

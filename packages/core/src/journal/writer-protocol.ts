@@ -19,8 +19,13 @@ export type WriterRequest =
    * tells the engine thread it may issue those ids.
    */
   | { t: 'records'; slots: number; overflow?: { buffer: ArrayBuffer; slots: number }; recs: QueuedRecord[]; sync?: number; durable?: boolean }
-  /** Commit what is pending, close the connection, reply. */
-  | { t: 'close'; sync: number }
+  /**
+   * Commit what is pending, close the connection, reply. `seenSetAside`: how many set-aside
+   * events (WriterEvent `setAside`) the engine thread has read: the reply's error names every
+   * record set aside since that it has not (a record set aside by the final hand-over, whose
+   * event the closing thread never reads), so the close is not ok.
+   */
+  | { t: 'close'; sync: number; seenSetAside?: number }
   /** Close the connection without committing anything pending (a crash, for tests). */
   | { t: 'abort'; sync: number };
 
@@ -32,7 +37,10 @@ export interface WriterReply {
 }
 
 /** Unprompted news from the writer thread, on its parent port. */
-export type WriterEvent = { t: 'error'; message: string } | { t: 'recovered' };
+export type WriterEvent =
+  /** `setAside`: the index (from 0, in this run) of the record set aside that the message reports. */
+  | { t: 'error'; message: string; setAside?: number }
+  | { t: 'recovered' };
 
 /** A file's identity: the same path naming another file (or none) is another journal. */
 export interface FileId {

@@ -129,10 +129,13 @@ export class WriterThread {
     return this.request((sync) => ({ t: 'records', slots: h.slots, overflow: h.overflow, recs: h.recs, sync, durable }), waitMs);
   }
 
-  /** Commits what is pending and closes the writer's connection. */
-  close(): WriterReply {
+  /**
+   * Commits what is pending and closes the writer's connection. `seenSetAside`: the set-aside
+   * events read so far; the answer fails naming every record set aside that was not.
+   */
+  close(seenSetAside = 0): WriterReply {
     this.closing = true;
-    const r = this.request((sync) => ({ t: 'close', sync }));
+    const r = this.request((sync) => ({ t: 'close', sync, seenSetAside }));
     void this.worker.terminate();
     return r;
   }

@@ -75,6 +75,14 @@ let pending: QueuedRecord[] = [];
 /** SQLite's synchronous on this connection now: the policy's, or FULL for a durable request. */
 let synchronous: WriterWorkerData['synchronous'] = data.synchronous;
 let lastError: string | undefined;
+/**
+ * The reports of the records set aside in this run (setAside), by index, up to SET_ASIDE_KEPT
+ * (a count beyond): the close answer names those the engine thread had not read (its event is
+ * read on the engine thread's event loop, which a synchronous close never turns).
+ */
+const setAsideReports: string[] = [];
+let setAsideCount = 0;
+const SET_ASIDE_KEPT = 100;
 let retry: NodeJS.Timeout | undefined;
 let open = true;
 let idleCheckpoint: NodeJS.Timeout | undefined;
@@ -223,7 +231,8 @@ function isolate(recs: readonly QueuedRecord[], from: number, to: number, err: u
 function setAside(rec: QueuedRecord, err: unknown): string {
   Atomics.add(stats, STAT.setAside, 1n);
   const message = `${describeRecord(rec)} could not be stored and was set aside, not journaled (the records around it are): ${describeFsError(err)}`;
-  event({ t: 'error', message });
+  if (setAsideReports.length < SET_ASIDE_KEPT) setAsideReports.push(message);
+  event({ t: 'error', message, setAside: setAsideCount++ });
   return message;
 }
 
@@ -293,7 +302,20 @@ port.on('message', (m: WriterRequest) => {
       break;
     }
     case 'close': {
-      const error = commitPending() ?? fileLost();
+      const before = setAsideCount;
+      const last = commitPending() ?? fileLost();
+      // Set aside by earlier commits (the final hand-over's, posted without waiting) and not yet
+      // read by the engine thread: a close that answered ok stamped the run clean without them.
+      const unread: string[] = [];
+      for (let i = Math.max(0, m.seenSetAside ?? 0); i < before; i++) {
+        if (i < setAsideReports.length) unread.push(setAsideReports[i]!);
+        else {
+          unread.push(`${before - i} more record(s) set aside`);
+          break;
+        }
+      }
+      if (last !== undefined) unread.push(last);
+      const error = unread.length > 0 ? unread.join('; ') : undefined;
       open = false;
       if (retry) clearTimeout(retry);
       if (idleCheckpoint) clearTimeout(idleCheckpoint);
