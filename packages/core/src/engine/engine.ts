@@ -412,6 +412,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     for (const [name, error] of run.unreachable) this.reconcileFailed(name, error);
     for (const name of this.liveTradesUnreconciled.keys()) if (!this.unreconciled.has(name)) this.liveTradesUnreconciled.delete(name);
     for (const name of this.reportedFindings.keys()) if (!this.unreconciled.has(name)) this.reportedFindings.delete(name);
+    if (this.reconciled) this.orders.forgetJournaled();
     await this.afterReconciliation();
     traced?.end({ open_orders: this.orders.openCount() });
   }
@@ -494,6 +495,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     this.journalTradesWatermark(name, true);
     this.liveTradesUnreconciled.delete(name);
     this.reportedFindings.delete(name);
+    if (this.reconciled) this.orders.forgetJournaled();
     this.publishPositions();
     const found = run.result.mismatches.length;
     this.opts.logger.info({ exchange: name, failedAttempts: u.failedAttempts, mismatches: found }, `${name}: reconciled after ${u.failedAttempts} failed attempt(s)${found > 0 ? `, ${found} mismatch(es) (see /status)` : ''}; new orders on it are accepted${this.reconciled ? ', and every venue is reconciled' : ''}`);

@@ -564,6 +564,14 @@ export class OrderManager {
     return this.get(clientOrderId);
   }
 
+  /**
+   * Frees what noteJournaled kept, once every venue is reconciled: only reconciliation asks it,
+   * and it grows with the journal (~100 bytes an order), for the life of the process otherwise.
+   */
+  forgetJournaled(): void {
+    this.journaled = undefined;
+  }
+
   /** Every order the journal held at the restore, by client id (noteJournaled). */
   private journaled: Map<string, JournaledOrder> | undefined;
 

@@ -12,7 +12,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import { ManualClock } from '../contracts/clock.js';
 import type { BookSnapshotEvent } from '../domain/events.js';
@@ -23,16 +23,16 @@ import { silentLogger } from '../observability/logger.js';
 import { MetricsRegistry } from '../observability/metrics.js';
 import { Engine } from './engine.js';
 import { attachJournal } from './rebuild.js';
-import { ScriptedVenue } from './test-venue.js';
+import { HandTimers, ScriptedVenue } from './test-venue.js';
 
 const BTC = defineInstrument({ exchange: 'v', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.001' });
 const snapshot = (seq: number): BookSnapshotEvent => ({ type: 'book_snapshot', exchange: 'v', symbol: 'BTCUSDT', ts: 1, recvTs: 1, seq, reason: 'initial', bids: [{ price: 5_000_000, qty: 100_000 }], asks: [{ price: 5_000_100, qty: 100_000 }] });
 
-function engineOn(path: string, venue: ScriptedVenue, clock = new ManualClock(1_000_000)) {
+function engineOn(path: string, venue: ScriptedVenue, clock = new ManualClock(1_000_000), timers?: HandTimers) {
   const metrics = new MetricsRegistry({ processMetrics: false });
   const store = JournalStore.open(path, { fsync: 'batch', batchMs: 60_000 });
   const engine = new Engine({
-    clock, logger: silentLogger(), metrics, watchdog: false, journal: store, onShutdown: 'keep', onReconcileMismatch: 'adopt-venue',
+    clock, logger: silentLogger(), metrics, watchdog: false, journal: store, onShutdown: 'keep', onReconcileMismatch: 'adopt-venue', ...(timers ? { timers } : {}),
     venues: [{ name: 'v', symbols: ['BTCUSDT'], marketData: venue, execution: venue }],
   });
   attachJournal(engine, store, silentLogger());
@@ -145,5 +145,34 @@ describe('a venue trade of a journaled order at the next start', () => {
     const db = new Database(path, { readonly: true });
     expect(db.prepare('SELECT count(*) FROM orders WHERE client_id = ?').pluck().get(id)).toBe(1);
     db.close();
+  });
+});
+
+describe('what the restore keeps of every journaled order', () => {
+  it('is kept while a venue is not reconciled, and freed once every venue is (it grows with the journal)', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'cwts-journaled-free-')), 'j.db');
+    const v1 = new ScriptedVenue('v', [BTC], { canTrade: true }, false);
+    const clock = new ManualClock(T);
+    const { engine: a } = engineOn(path, v1, clock);
+    await a.start();
+    v1.sink!.onMarketEvent(snapshot(1));
+    const r = a.submit(limit(5));
+    expect(r.accepted, r.message).toBe(true);
+    await a.stop('SIGTERM');
+    // restart with a venue whose trades cannot be read: reconciliation fails, is retried later
+    const v2 = new ScriptedVenue('v', [BTC], { canTrade: true }, false);
+    let failing = true;
+    const read = v2.tradesSince.bind(v2);
+    v2.tradesSince = (symbols, since) => (failing ? Promise.reject(new Error('venue down')) : read(symbols, since));
+    const timers = new HandTimers();
+    const { engine: b } = engineOn(path, v2, clock, timers);
+    await b.start();
+    expect(b.reconciled).toBe(false);
+    expect(b.orders.journaledOrder(r.clientOrderId)).toBeDefined();
+    failing = false;
+    timers.fire(); // the retry
+    await vi.waitFor(() => expect(b.reconciled).toBe(true));
+    expect(b.orders.journaledOrder(r.clientOrderId)).toBeUndefined();
+    await b.stop('SIGTERM');
   });
 });
