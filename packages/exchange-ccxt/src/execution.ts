@@ -547,7 +547,10 @@ export class CcxtExecution implements ExecutionClient {
    * claimed later trades as its earlier ones (priorLots) and never reported them.
    */
   private tradesFrom(o: Readonly<Order>): number {
-    const known = Number.isFinite(o.createdTs) && o.createdTs > 0 && !(o.venueOrderId !== undefined && this.untimedOrders.has(o.venueOrderId));
+    // the listing's own order (its venue id with the time the listing gave it), not any order of
+    // that id: ours, placed or journaled with a real creation time, keeps reading from it (keyed by
+    // the id alone, every order an untimed listing named read the account's whole history)
+    const known = Number.isFinite(o.createdTs) && o.createdTs > 0 && !(o.venueOrderId !== undefined && this.untimedOrders.has(untimedKey(o.venueOrderId, o.createdTs)));
     return (known ? o.createdTs : 0) - CLOCK_MARGIN_MS;
   }
 
@@ -761,7 +764,9 @@ export class CcxtExecution implements ExecutionClient {
       // its trades are read from the account's first (untimedOrders, tradesFrom).
       const timed = typeof v.timestamp === 'number' && Number.isFinite(v.timestamp) && v.timestamp > 0;
       const createdTs = timed ? v.timestamp! : this.deps.clock.now();
-      if (!timed && hasId(v)) this.untimedOrders.add(String(v.id));
+      // one we follow (placed here) has its own creation time: not the listing's
+      const followed = this.tracked.has(this.echoedClientId(v.clientOrderId) ?? '');
+      if (!timed && hasId(v) && !followed) this.untimedOrders.add(untimedKey(String(v.id), createdTs));
       const o: Order = {
         // the side as the venue gave it: one it did not give is no buy, and the engine's check
         // of a listed order (venueOrderProblem) must see that
@@ -999,3 +1004,7 @@ function statusOf(s: string | undefined): OrderStatus | undefined {
   }
 }
 
+/** An order a listing gave no time: its venue id with the time given it in its place (tradesFrom). */
+function untimedKey(venueOrderId: string, createdTs: number): string {
+  return `${venueOrderId}@${createdTs}`;
+}
