@@ -59,6 +59,15 @@ describe('fuzz harness', () => {
     expect(rest.coverage({ checksSynced: 2099, snapshotsAdopted: 1966 }, 2000)).toEqual([]);
   });
 
+  it('holds coinbase-ws to its coverage and trade floors', async () => {
+    // @ts-expect-error plain ESM modules without type declarations
+    const cb = await import('./targets/coinbase-ws.mjs');
+    // an adapter that never synced and never emitted: nothing compared, trades lost
+    expect(cb.coverage({ checksSynced: 0, snapshotsAdopted: 0, cleanTradeFramesChecked: 0, cleanTrades: 500, cleanTradesEmitted: 0 }, 2000).map((f: any) => f.kind)).toEqual(['vacuous', 'vacuous', 'vacuous', 'lost-data']);
+    // seed 1, 3,000 frames on main
+    expect(cb.coverage({ checksSynced: 20675, snapshotsAdopted: 3015, cleanTradeFramesChecked: 429, cleanTrades: 1683, cleanTradesEmitted: 1663 }, 3000)).toEqual([]);
+  });
+
   it('serves each Binance adapter its own REST responses when two harnesses share the virtual clock', async () => {
     const report = await runFuzz({ targets: [routing], frames: 5, seed: 1, findingsFile: scratch() });
     expect(report.results[0].signatures).toEqual({});
