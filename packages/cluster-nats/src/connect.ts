@@ -1,9 +1,9 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager, RetentionPolicy, StorageType, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, RetentionPolicy, StorageType, type JetStreamManager, type StreamInfo } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { ClusterConfig } from '@cwts/core/cluster';
 import { errorText } from './errors.js';
-import { clusterNames, leaseTimings, leaseTimingsWithin, type ClusterNames, type LeaseTimings } from './names.js';
+import { clusterNames, leaseTimings, leaseTimingsWithin, legacyStreamName, type ClusterNames, type LeaseTimings } from './names.js';
 
 export interface ClusterHandles {
   nc: NatsConnection;
@@ -72,6 +72,46 @@ async function keepAtLeast(jsm: JetStreamManager, kv: KV, bucket: string, wantMs
   return now;
 }
 
+/** The stream's info, or undefined where the server has no stream of that name (any other failure is thrown). */
+async function streamInfo(jsm: JetStreamManager, name: string): Promise<StreamInfo | undefined> {
+  try {
+    return await jsm.streams.info(name);
+  } catch (err) {
+    if ((err as Error)?.name === 'StreamNotFoundError' || /stream not found/i.test((err as Error)?.message ?? '')) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Makes sure a stream stores the cluster's subjects and returns its name: `names.stream`, or the
+ * stream an earlier version named for this cluster (upper-cased: legacyStreamName) where that one
+ * stores them. A stream of the cluster's name that stores other subjects belongs to another
+ * cluster (earlier versions gave `prod` and `PROD` the one stream `CWTS_PROD`): used as it is,
+ * nothing this cluster publishes would be stored, so that is an error naming both.
+ */
+async function ensureStream(jsm: JetStreamManager, cfg: ClusterConfig, names: ClusterNames, notices: string[]): Promise<string> {
+  const stores = (i: StreamInfo) => (i.config.subjects ?? []).includes(names.all);
+  const found = await streamInfo(jsm, names.stream);
+  if (found) {
+    if (stores(found)) return names.stream;
+    throw new Error(
+      `cluster ${JSON.stringify(cfg.name)}: the JetStream stream ${names.stream} exists but stores ${JSON.stringify(found.config.subjects ?? [])}, not ${names.all}: it belongs to another cluster ` +
+        `(earlier versions gave cluster names that differ only in case one stream, named for the upper-cased name), and nothing this cluster publishes would be stored. ` +
+        `Rename this cluster, or move the other one off that stream (docs/scale-out.md, "Stream names")`,
+    );
+  }
+  const legacy = legacyStreamName(cfg.name);
+  if (legacy !== names.stream) {
+    const old = await streamInfo(jsm, legacy);
+    if (old && stores(old)) {
+      notices.push(`the JetStream stream ${legacy} (named by an earlier version) stores this cluster's subjects: kept as it is; a new deployment of this name would use ${names.stream} (docs/scale-out.md, "Stream names")`);
+      return legacy;
+    }
+  }
+  await jsm.streams.add({ name: names.stream, subjects: [names.all], retention: RetentionPolicy.Limits, storage: StorageType.File, max_age: STREAM_MAX_AGE_NS, num_replicas: cfg.replicas });
+  return names.stream;
+}
+
 /**
  * Connects and makes sure the cluster's buckets and stream exist (creating them is idempotent;
  * every shard and the aggregator do it, whichever comes first).
@@ -91,14 +131,8 @@ export async function openCluster(cfg: ClusterConfig, clientName: string): Promi
     const notices: string[] = [];
     const kept = [await keepAtLeast(jsm, leases, names.leases, ttlMs, notices), await keepAtLeast(jsm, members, names.members, ttlMs, notices)].filter((k) => k > 0);
     const timings = leaseTimingsWithin(cfg.takeover_ms, kept.length > 0 ? Math.min(...kept) : 0);
-    await createRacing(async () => {
-      try {
-        await jsm.streams.info(names.stream);
-      } catch {
-        await jsm.streams.add({ name: names.stream, subjects: [names.all], retention: RetentionPolicy.Limits, storage: StorageType.File, max_age: STREAM_MAX_AGE_NS, num_replicas: cfg.replicas });
-      }
-    });
-    return { nc, names, leases, members, control, timings, notices };
+    const stream = await createRacing(() => ensureStream(jsm, cfg, names, notices));
+    return { nc, names: { ...names, stream }, leases, members, control, timings, notices };
   } catch (err) {
     await nc.close().catch(() => {});
     throw err;

@@ -22,5 +22,5 @@ export { aggregateMetricsText, type AggregateView } from './aggregator-http.js';
 export { PortfolioAggregate, parseShardState, type ShardState, type AggregateSummary, type PortfolioAggregateOptions } from './aggregate.js';
 export { worstGrossExposure } from './exposure.js';
 export { openCluster, type ClusterHandles } from './connect.js';
-export { clusterNames, leaseKey, leaseTimings, BUDGET_KEY, HALT_KEY, PEAK_KEY, REDUCE_KEY, type ClusterNames, type LeaseTimings, type PublishedKind } from './names.js';
+export { clusterNames, leaseKey, leaseTimings, streamName, BUDGET_KEY, HALT_KEY, PEAK_KEY, REDUCE_KEY, type ClusterNames, type LeaseTimings, type PublishedKind } from './names.js';
 export { assignKeys } from './rendezvous.js';

@@ -49,6 +49,8 @@ interface Held {
   validUntil: number;
   /** Set when handing it over to its preferred shard: no new orders, waits for open ones. */
   releasingSince?: number;
+  /** Fires at validUntil: drops the lease (and so cancels its orders) whatever a round is waiting on. */
+  expiry?: NodeJS.Timeout;
 }
 
 /**
@@ -267,7 +269,10 @@ export class LeaseManager {
     const sent = this.o.monoMs();
     try {
       const revision = await this.o.leases.create(key, this.value());
-      this.held.set(key, { ...c, revision, validUntil: sent + this.o.timings.ttlMs - this.o.timings.marginMs });
+      if (this.stopped) return; // stop() ran meanwhile: the key expires by max_age
+      const h: Held = { ...c, revision, validUntil: sent + this.o.timings.ttlMs - this.o.timings.marginMs };
+      this.held.set(key, h);
+      this.armExpiry(key, h);
       this.freeSince.delete(key);
       this.stranded.delete(key); // held again: a later loss decides anew
       this.o.onEvent({ kind: 'acquired', key, ...c, why });
@@ -278,10 +283,16 @@ export class LeaseManager {
 
   private async renewAll(): Promise<void> {
     for (const [key, h] of [...this.held]) {
+      if (this.held.get(key) !== h) continue; // dropped meanwhile (its validity ended): not ours to renew
       const sent = this.o.monoMs();
       try {
-        h.revision = await this.o.leases.update(key, this.value(), h.revision);
+        const revision = await this.o.leases.update(key, this.value(), h.revision);
+        // Dropped while the renewal was out (its validity ended first; its orders are cancelled):
+        // the key, renewed, expires by max_age, and nobody else takes it before.
+        if (this.held.get(key) !== h) continue;
+        h.revision = revision;
         h.validUntil = sent + this.o.timings.ttlMs - this.o.timings.marginMs;
+        this.armExpiry(key, h);
       } catch (err) {
         if (isServerRejection(err)) {
           // A renewal whose answer was lost (a timeout) may have been applied: then the key holds
@@ -315,6 +326,7 @@ export class LeaseManager {
 
   private async handOver(assignment: ReadonlyMap<string, string>, now: number): Promise<void> {
     for (const [key, h] of [...this.held]) {
+      if (this.held.get(key) !== h) continue; // dropped meanwhile (validity ended): its orders may still fill, the key must stay
       const preferred = assignment.get(key) ?? this.o.shardId;
       if (h.releasingSince === undefined) {
         if (preferred === this.o.shardId) continue;
@@ -355,9 +367,35 @@ export class LeaseManager {
     }
   }
 
+  /**
+   * Drops the lease as lost when its validity ends, on a timer of its own: a lease round may be
+   * waiting on calls that time out (each up to the KV client's timeout while cut off from the
+   * server, and a round blocks the next), and the orders resting on the symbol must be cancelled
+   * (onEvent 'lost') before the server expires the key and another shard may take it, one margin
+   * later. The lease gate already refuses new orders from validUntil (state()). Re-armed by each
+   * renewal; checked against the injected monotonic clock when it fires.
+   */
+  private armExpiry(key: string, h: Held): void {
+    if (h.expiry !== undefined) clearTimeout(h.expiry);
+    const wait = Math.max(0, Math.ceil(h.validUntil - this.o.monoMs()));
+    h.expiry = setTimeout(() => {
+      h.expiry = undefined;
+      if (this.held.get(key) !== h) return;
+      if (this.o.monoMs() < h.validUntil) return this.armExpiry(key, h); // the monotonic clock is behind the timer's
+      try {
+        this.drop(key, h, 'lost', 'not renewed in time (its validity ended before a renewal answered)');
+      } catch (err) {
+        this.o.onError(`dropping lease ${key} at the end of its validity failed: ${errorText(err)}`);
+      }
+    }, wait);
+    h.expiry.unref?.();
+  }
+
   private drop(key: string, h: Held, kind: 'lost' | 'released', why: string): void {
     if (this.held.get(key) !== h) return;
     this.held.delete(key);
+    if (h.expiry !== undefined) clearTimeout(h.expiry);
+    h.expiry = undefined;
     // Lost with a position here: taken back once free (unless another process takes it first).
     // Let go (released): never taken back for the position; only by the assignment, as any symbol.
     if (kind === 'lost' && this.o.position(h.exchange, h.symbol) !== 0) this.stranded.add(key);

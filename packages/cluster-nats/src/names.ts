@@ -20,7 +20,11 @@ export interface ClusterNames {
   members: string;
   /** KV bucket without expiry: `budget` (reservations of max_total_position), `halt`, `reduce` and `peak`. */
   control: string;
-  /** JetStream stream holding every published subject of the cluster. */
+  /**
+   * JetStream stream holding every published subject of the cluster (streamName). openCluster
+   * answers with the one really in use: an earlier version's (legacyStreamName) where that one
+   * stores the cluster's subjects.
+   */
   stream: string;
   /** `cwts.<cluster>.<kind>.<shard>`. */
   subject(kind: PublishedKind, shard: string): string;
@@ -46,11 +50,40 @@ export function clusterNames(cluster: string): ClusterNames {
     leases: `cwts_${c}_leases`,
     members: `cwts_${c}_members`,
     control: `cwts_${c}_control`,
-    stream: `CWTS_${c.toUpperCase()}`,
+    stream: streamName(cluster),
     subject: (kind, shard) => `cwts.${c}.${kind}.${keyToken(shard)}`,
     allOf: (kind) => `cwts.${c}.${kind}.*`,
     all: `cwts.${c}.>`,
   };
+}
+
+/**
+ * The cluster's stream: `CWTS_` and the name upper-cased, as earlier versions named it, for a name
+ * without lower-case letters (`PROD` -> `CWTS_PROD`); a name with some gets `=L` and a bit mask
+ * of which characters are lower-case (hex, 4 characters a digit, first character in the lowest
+ * bit of the first digit), so names that differ only in case get streams whose names differ even
+ * case-folded (nats-server keeps a stream's files in a directory of its name, and a file system
+ * may ignore case): `prod` -> `CWTS_PROD=LF`, `Prod` -> `CWTS_PROD=LE`. `=L` never occurs
+ * otherwise: the key-token escape puts hex digits after `=`. Earlier versions upper-cased every
+ * name, so `prod` and `PROD` shared one stream and the second stored nothing (openCluster keeps
+ * an earlier version's stream where it stores this cluster's subjects: legacyStreamName).
+ */
+export function streamName(cluster: string): string {
+  const c = keyToken(cluster);
+  const upper = c.toUpperCase();
+  if (upper === c) return `CWTS_${upper}`;
+  let mask = '';
+  for (let i = 0; i < c.length; i += 4) {
+    let digit = 0;
+    for (let k = 0; k < 4 && i + k < c.length; k++) if (/[a-z]/.test(c[i + k]!)) digit |= 1 << k;
+    mask += digit.toString(16).toUpperCase();
+  }
+  return `CWTS_${upper}=L${mask}`;
+}
+
+/** The stream name earlier versions gave every cluster (upper-cased: names that differ only in case collide). */
+export function legacyStreamName(cluster: string): string {
+  return `CWTS_${keyToken(cluster).toUpperCase()}`;
 }
 
 /** Lease timings derived from `[cluster] takeover_ms` (see config-schema.ts). */

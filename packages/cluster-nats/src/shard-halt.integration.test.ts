@@ -20,6 +20,7 @@ function fakeEngine(started: boolean) {
   const halts: string[] = [];
   return {
     started,
+    restored: started,
     halts,
     halt: (r: string) => halts.push(r),
     openOrders: () => [],

@@ -23,7 +23,7 @@ describe('a shard stopping with orders still working', () => {
     const cfg = { ...clusterConfigSchema.parse({ name: 'stopopen', servers: [nats.url()], takeover_ms: 2000 }), shard_id: 's1', budget_release_ms: 2000 };
     const working = [{ clientOrderId: 'c1', exchange: 'sim', symbol: 'BTCUSDT', side: 'buy', qty: 1, filledQty: 0, price: 100 }];
     const engine = {
-      started: true, halt: () => {}, cancel: () => true, positions: { qty: () => 0 },
+      started: true, restored: true, halt: () => {}, cancel: () => true, positions: { qty: () => 0 },
       // the engine has stopped; on_shutdown = keep (or a cancel the venue has not confirmed): still open
       openOrders: (ex: string, sym: string) => working.filter((o) => o.exchange === ex && o.symbol === sym),
       allInstruments: () => [], instrument: () => undefined, portfolio: { all: () => [], find: () => undefined },

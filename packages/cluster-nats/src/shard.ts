@@ -12,7 +12,7 @@ import { LeaseManager, type LeaseEvent } from './leases.js';
 import { Membership } from './membership.js';
 import { HALT_KEY, leaseKey, leaseTimings, REDUCE_KEY, type LeaseTimings } from './names.js';
 import { positionsAndMarks } from './marks.js';
-import { ShardPublisher } from './publisher.js';
+import { ShardPublisher, type PublishFailure } from './publisher.js';
 
 export type { HaltDoc } from './gates.js';
 
@@ -116,7 +116,7 @@ export class NatsShard implements ClusterShard {
     })().catch(() => {});
     this.timings = h.timings;
     const wallMs = () => this.o.clock.now();
-    this.pub = new ShardPublisher(h.nc, h.names, c.shard_id, this.instance, wallMs);
+    this.pub = new ShardPublisher(h.nc, h.names, c.shard_id, this.instance, wallMs, (f) => this.publishFailed(f));
     const candidates = this.o.loaded.config.venues.flatMap((v) => v.symbols.map((symbol) => ({ exchange: v.name, symbol })));
     this.membership = new Membership({
       members: h.members,
@@ -221,6 +221,24 @@ export class NatsShard implements ClusterShard {
     this.o.logger.warn({ component }, message);
   }
 
+  /**
+   * A message not published (throttled by the publisher: at most one report a minute), counted in
+   * cwts_errors_total{component="cluster:publish"} and logged. One larger than the server's
+   * max_payload never goes out: for a `state`, the aggregator keeps this shard's last one it got.
+   */
+  private publishFailed(f: PublishFailure): void {
+    const why = f.oversized
+      ? `${f.bytes} bytes, over the NATS server's max_payload (raise max_payload in nats-server.conf, or trade fewer symbols per shard)`
+      : f.error;
+    const message = `cluster: ${f.kind} message not published: ${why}; ${f.since} message(s) not published since the last report (state.dropped counts them all)`;
+    try {
+      if (this.engine) return this.engine.onFeedError('cluster:publish', message);
+    } catch {
+      // Never thrown from here: the line below still reports it.
+    }
+    this.o.logger.warn({ component: 'cluster:publish' }, message);
+  }
+
   private publishStateSafely(): void {
     try {
       this.publishState();
@@ -237,6 +255,12 @@ export class NatsShard implements ClusterShard {
     const l = this.ledger;
     if (!e || !l || this.stopped) return;
     await l.reclaim();
+    // Until the engine has restored its journal it holds none of the positions this shard id's
+    // reservation backs (run starts the shard before the engine, which restores only after every
+    // venue loaded its instruments): its exposure reads 0, and releasing by it would hand the
+    // budget behind the restored positions to another shard. The reservation is left as it is
+    // (the new epoch's takeover, onEpoch, still re-tags it) until then.
+    if (!e.restored) return;
     const exposure = worstGrossExposure(e);
     if (exposure === undefined) return;
     const chunk = this.chunk;
@@ -446,7 +470,10 @@ export class NatsShard implements ClusterShard {
 
   private publishState(): void {
     const e = this.engine;
-    if (!e || !this.pub) return;
+    // An engine that has not restored its journal is empty, not flat: its equity and positions
+    // would replace this shard's last state at the aggregator (a false drawdown HALT, a REDUCING
+    // cleared, positions gone from the VaR). Until then the aggregator keeps the last one it had.
+    if (!e?.restored || !this.pub) return;
     const t = e.totals();
     const eq = e.risk?.equitySnapshot?.();
     const { positions, marks } = positionsAndMarks(e);
@@ -472,6 +499,7 @@ export class NatsShard implements ClusterShard {
       marks,
       clusterReducing: this.reducing !== undefined,
       dropped: this.pub.dropped,
+      oversized: this.pub.oversized,
     });
   }
 
@@ -511,7 +539,9 @@ export class NatsShard implements ClusterShard {
       await this.leaseTick;
       await this.controlRead; // it may set the watches up again: before they are stopped below
       await this.leases?.stop(reachable());
-      if (this.ledger && this.engine && reachable()) {
+      // Not after an engine that never restored its journal (a SIGTERM while the venues loaded
+      // their instruments): its exposure reads 0 while the journaled positions need the budget.
+      if (this.ledger && this.engine?.restored && reachable()) {
         // Open positions stay at the venue and keep their budget; the idle rest goes back.
         const engine = this.engine;
         const ledger = this.ledger;
