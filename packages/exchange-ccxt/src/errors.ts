@@ -35,3 +35,24 @@ export function mapCcxtError(venue: string, err: unknown): MappedCcxtError {
   for (const [re, reason, retryable] of BY_CLASS) if (re.test(cls)) return { reason, text, retryable, ccxtClass: cls };
   return { reason: 'VENUE_ERROR', text, retryable: false, ccxtClass: cls };
 }
+
+/**
+ * An error from a ccxt read, as it is rethrown to the engine (reconciliation shows a failed
+ * read's message on /health/ready and /status, and journals it): message and stack with
+ * credentials masked (redactCredentials). ccxt puts the request URL in its errors, and venues
+ * that sign in the query string (htx, bittrade: AccessKeyId) put the API key there; a proxy in
+ * rest_url puts its password there. Masked in place, so the error keeps its class (callers tell
+ * OrderNotFound or a rate limit by it). Runs only on a failure.
+ */
+export function redactCcxtError(err: unknown): unknown {
+  if (typeof err === 'string') return redactCredentials(err);
+  if (err === null || typeof err !== 'object') return err;
+  const e = err as { message?: unknown; stack?: unknown };
+  try {
+    if (typeof e.message === 'string') e.message = redactCredentials(e.message);
+    if (typeof e.stack === 'string') e.stack = redactCredentials(e.stack);
+  } catch {
+    // a frozen or odd error: rethrown as it is, and the engine's redactor masks what it shows
+  }
+  return err;
+}

@@ -28,7 +28,7 @@ import {
 } from '@cwts/core';
 import { BoundedIdSet, RateLimiter, TimerSet, claimPriorTrades, feeToQuoteAtoms, refusedByVenue, venueTable } from '@cwts/core/adapter-kit';
 import type { CcxtExchange, CcxtFee, CcxtMyTrade, CcxtOrder } from './ccxt-exchange.js';
-import { mapCcxtError } from './errors.js';
+import { mapCcxtError, redactCcxtError } from './errors.js';
 import type { CcxtOptions } from './options.js';
 
 export interface CcxtExecutionDeps {
@@ -424,14 +424,15 @@ export class CcxtExecution implements ExecutionClient {
 
   /**
    * A read of the venue: where it answers that we are over its rate limit, reads wait
-   * (pauseReadsOnRateLimit) before the next. Rethrows.
+   * (pauseReadsOnRateLimit) before the next. Rethrows, with credentials masked in the error's
+   * text (redactCcxtError): a failed read of reconciliation is shown on /status and /health/ready.
    */
   private async read<T>(answer: Promise<T>): Promise<T> {
     try {
       return await answer;
     } catch (err) {
       this.pauseReadsOnRateLimit(mapCcxtError(this.exchange, err).reason);
-      throw err;
+      throw redactCcxtError(err);
     }
   }
 

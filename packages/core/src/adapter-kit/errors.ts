@@ -1,3 +1,4 @@
+import { redactUrlCredentials } from '../config/url-credentials.js';
 import type { RejectReason } from '../domain/orders.js';
 
 /**
@@ -61,13 +62,27 @@ function describeMessage(message: unknown): string {
 }
 
 /**
+ * Query parameters that carry a key, a signature or a token: ours (signature, apiKey, listenKey)
+ * and those ccxt's venues sign with in the query string (htx and bittrade: AccessKeyId; others:
+ * api_key, apikey, access_key, access_id, key, token). Matched whole, case-insensitively.
+ */
+const CREDENTIAL_QUERY_PARAM = /([?&](?:signature|sign|apiKey|api_key|api-key|apikey|secret|apiSecret|api_secret|listenKey|AccessKeyId|access_?key(?:_?id)?|access_?id|access_token|token|key|passphrase)=)[^&\s"'#]+/gi;
+
+/**
+ * API-key headers and fields, as `name: value`, `"name":"value"` or `name=value`: Binance's
+ * X-MBX-APIKEY and every `*-APIKEY` / `*-API-KEY` like it, `*-ACCESS-KEY` (OKX, Coinbase, Bitget),
+ * htx's AccessKeyId, `api_key`, and secrets.
+ */
+const CREDENTIAL_FIELD = /((?:X-MBX-APIKEY|api[-_]?key|access[-_]?key(?:[-_]?id)?|secret)["']?\s*[:=]\s*["']?)[^"',\s}&]+/gi;
+
+/**
  * Removes anything that looks like a credential from a message before it is logged or put in
- * a rejection: signature/apiKey/secret query parameters and API-key headers.
+ * a rejection: signature/apiKey/secret/AccessKeyId query parameters, API-key headers and
+ * fields, and the user and password of a URL (a proxy's, in `rest_url`). A pattern scrubber: the
+ * engine also masks the config's secret values by value (EngineOptions.redact).
  */
 export function redactCredentials(text: string): string {
-  return text
-    .replace(/([?&](?:signature|apiKey|api_key|secret|apiSecret|listenKey)=)[^&\s"']+/gi, '$1[redacted]')
-    .replace(/((?:X-MBX-APIKEY|api-key|apikey|secret)["']?\s*[:=]\s*["']?)[^"',\s}]+/gi, '$1[redacted]');
+  return redactUrlCredentials(text.replace(CREDENTIAL_QUERY_PARAM, '$1[redacted]').replace(CREDENTIAL_FIELD, '$1[redacted]'));
 }
 
 /**

@@ -60,6 +60,14 @@ function errorText(err: unknown): string {
 }
 
 /**
+ * An error's text as it may leave the process (an OpenTelemetry span's status): masked like the
+ * log line and stderr that tell the same error (no \${VAR} value, no URL password).
+ */
+function shownErrorText(err: unknown): string {
+  return outputRedactor.redact(errorText(err));
+}
+
+/**
  * `cwts-ultra run`: compose, serve metrics and health, start, and stop cleanly on SIGINT,
  * SIGTERM, SIGHUP or after --duration: stop intake, cancel or keep open orders as configured,
  * flush the journal and the recording, exit 0 (STOPPED_WITH_OPEN_ORDERS when cancels went unconfirmed).
@@ -198,7 +206,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
       composing?.end();
       return composed;
     } catch (err) {
-      composing?.end(undefined, errorText(err));
+      composing?.end(undefined, shownErrorText(err));
       throw err;
     }
   })();
@@ -210,7 +218,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     // Composing failed, or a stop abandoned it: it released what it acquired. The startup span
     // is exported with why, and the cluster shard and tracing are stopped (the stop's steps).
     const abandoned = err === abandon.signal.reason;
-    tracing?.endStartup(errorText(err));
+    tracing?.endStartup(shownErrorText(err));
     await stop('startup failed');
     stopListeningAll();
     if (fault !== undefined) {
@@ -268,7 +276,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   try {
     await startUp();
   } catch (err) {
-    tracing?.endStartup(errorText(err));
+    tracing?.endStartup(shownErrorText(err));
     await stop('startup failed');
     stopListeningAll();
     throw err;

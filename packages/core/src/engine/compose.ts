@@ -218,6 +218,9 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
       observer: opts.observer,
       digest: opts.digest ?? opts.recordPath !== undefined,
       backpressure,
+      // Venue text the engine shows outside the log (journal, /status, /health/ready, OTel spans)
+      // is masked like every log line: no \${VAR} value (an API key, a secret) and no URL password.
+      redact: (text) => loaded.redactor.redact(text),
     });
 
     if (opts.controlPort !== undefined) {

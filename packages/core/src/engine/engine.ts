@@ -20,7 +20,7 @@ import type { JournalRecord } from '../journal/records.js';
 import type { Journal } from '../journal/journal.js';
 import { bookedTradeKeys, reconcileVenues, type ReconcileOptions, type ReconcileRun } from './reconcile.js';
 import { TRADES_WATERMARK_SCOPE, type TradesWatermark } from '../journal/trades-watermark.js';
-import { redactUrlCredentials } from '../config/url-credentials.js';
+import { redactCredentials } from '../adapter-kit/errors.js';
 import type { ReconcileResult, RestoreSummary } from './restart-report.js';
 import { NOT_AWAITING, OrderManager, type ClosedOrderRetention, type InvalidReportReason } from './order-manager.js';
 import { commonToDecimal, commonToNumber, Portfolio, type Position } from '../risk/portfolio.js';
@@ -95,6 +95,16 @@ export interface EngineOptions {
   closedOrders?: ClosedOrderRetention;
   /** The timers the engine's retries run on (a venue's reconciliation); default: Node's, unref'd. Tests pass their own. */
   timers?: EngineTimers;
+  /**
+   * Masks secrets in venue text by value (composition: the loaded config's Redactor, which
+   * holds every `${VAR}` value, API keys and secrets among them, and URL passwords). Applied to
+   * what a venue or an adapter says that the engine shows outside the log: an execution report's
+   * text (journal, OTel ack span, strategy), a failed reconciliation's error (/health/ready,
+   * /status, journal) and a feed status reason (/health/ready, /status). The adapter kit's pattern
+   * scrubber (redactCredentials: key query parameters and headers, URL credentials) runs after
+   * it, with or without one. Only text that is there is redacted: a report without text pays nothing.
+   */
+  redact?: (text: string) => string;
 }
 
 /** One-shot timers, injectable so a test drives the engine's retries step by step. */
@@ -229,6 +239,8 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   /** The reconciliation retry running or queued now (one at a time); stop() waits for it. */
   private reconcileRetries: Promise<void> = Promise.resolve();
   private readonly timers: EngineTimers;
+  /** Venue text as shown outside the log: EngineOptions.redact, then the pattern scrubber. */
+  private readonly redactText: (text: string) => string;
   /** Every venue is reconciled: reconciliation at start ended, and each venue it could not reconcile then has been since. */
   get reconciled(): boolean {
     return this.reconcileEnded && this.unreconciled.size === 0;
@@ -260,6 +272,8 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     this.riskChecks = opts.riskChecks ?? [];
     this.digest = opts.digest ? createHash('sha256') : undefined;
     this.timers = opts.timers ?? NODE_TIMERS;
+    const byValue = opts.redact;
+    this.redactText = byValue === undefined ? redactCredentials : (text) => redactCredentials(byValue(text));
     this.orders = new OrderManager(undefined, opts.closedOrders);
     this.deferredLog = new DeferredLog(opts.logger);
     const m = opts.metrics;
@@ -433,6 +447,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       journaledUnidentifiedFills: this.journaledUnidentifiedFillsByVenue,
       reportedFindings: this.reportedFindings,
       stopping: () => this.stopping,
+      redact: this.redactText,
     };
   }
 
@@ -454,7 +469,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     const u = this.unreconciled.get(name);
     if (u === undefined || this.stopping) return;
     // shown on /health/ready and /status, which the redactor does not see
-    u.reason = `reconciliation could not complete: ${redactUrlCredentials(error)}`;
+    u.reason = `reconciliation could not complete: ${this.redactText(error)}`;
     const delay = u.failedAttempts === 0 ? RECONCILE_RETRY_FIRST_MS : Math.min(2 * u.delayMs, RECONCILE_RETRY_MAX_MS);
     u.failedAttempts++;
     u.delayMs = delay;
@@ -892,6 +907,11 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   }
 
   onFeedStatus(st: FeedStatusEvent): void {
+    // shown on /health/ready and /status (an adapter's reason may quote a socket error and its URL)
+    if (st.reason !== '') {
+      const reason = this.redactText(st.reason);
+      if (reason !== st.reason) st = { ...st, reason };
+    }
     this.books.applyStatus(st);
     this.opts.recorder?.write(st);
     this.opts.risk?.onFeedStatus(st);
@@ -1338,7 +1358,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     const r: ExecutionReport = {
       kind: 'rejected', exchange: order.exchange, symbol: order.symbol, clientOrderId: order.clientOrderId, side: order.side,
       lastPrice: 0, lastQty: 0, leavesQty: 0, cumQty: 0, feeAtoms: 0n, rejectReason: 'VENUE_ERROR', rejects: 'order',
-      text: `not sent: the execution client's submit() threw: ${err instanceof Error ? err.message : String(err)}`, ts: now,
+      text: this.redactText(`not sent: the execution client's submit() threw: ${err instanceof Error ? err.message : String(err)}`), ts: now,
     };
     const out = this.orders.apply(r, now);
     if (out.kind !== 'applied' || !this.opts.journal) return;
@@ -1365,6 +1385,12 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   }
 
   onExecutionReport(r: ExecutionReport): void {
+    // A venue's words (a rejection's text) go to the OTel span, the journal and the strategy, none
+    // of which the log's redactor sees: masked here first, on a copy (the adapter's object is its own).
+    if (r.text !== undefined) {
+      const text = this.redactText(r.text);
+      if (text !== r.text) r = { ...r, text };
+    }
     this.tracing?.report(r);
     if (r.kind === 'fill' && this.instruments.get(r.exchange, r.symbol) === undefined) {
       // nothing can book it (the restore registers the journal's instruments of restored orders)

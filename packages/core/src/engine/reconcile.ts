@@ -90,6 +90,11 @@ export function watermarkAhead(mark: number, now: number): boolean {
 
 export interface ReconcileOptions {
   logger: Logger;
+  /**
+   * Masks secrets in a venue's error before it is journaled and shown (EngineOptions.redact and
+   * the pattern scrubber); URL credentials only when absent.
+   */
+  redact?: (text: string) => string;
   metrics: MetricsRegistry;
   onMismatch: 'adopt-venue' | 'halt';
   /**
@@ -543,8 +548,9 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
         break;
       }
       // The mismatch's detail is shown on /status and journaled, neither of which the log
-      // redactor sees: a venue's error may carry a proxy URL with its password.
-      const error = redactUrlCredentials(String((err as Error)?.message ?? err));
+      // redactor sees: a venue's error may carry a proxy URL with its password, or (htx's
+      // AccessKeyId) the API key in the request's query string.
+      const error = (opts.redact ?? redactUrlCredentials)(String((err as Error)?.message ?? err));
       run.unreachable.set(name, error);
       if (opts.retry) logger.warn({ exchange: name }, `reconcile ${name}: still could not complete: ${error}`);
       else mismatch({ exchange: name, kind: 'venue_unreachable', detail: `reconciliation could not complete: ${error}` });
