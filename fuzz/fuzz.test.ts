@@ -68,6 +68,22 @@ describe('fuzz harness', () => {
     expect(cb.coverage({ checksSynced: 20675, snapshotsAdopted: 3015, cleanTradeFramesChecked: 429, cleanTrades: 1683, cleanTradesEmitted: 1663 }, 3000)).toEqual([]);
   });
 
+  it('holds kraken-ws to its coverage and trade floors, and its reference to Kraken\'s checksum text', async () => {
+    // @ts-expect-error plain ESM modules without type declarations
+    const kr = await import('./targets/kraken-ws.mjs');
+    // an adapter that never synced and never emitted: nothing compared, trades lost
+    expect(kr.coverage({ checksSynced: 0, snapshotsAdopted: 0, cleanTradeFramesChecked: 0, cleanTrades: 500, cleanTradesEmitted: 0 }, 2000).map((f: any) => f.kind)).toEqual(['vacuous', 'vacuous', 'vacuous', 'lost-data']);
+    // seed 1, 3,000 frames on main
+    expect(kr.coverage({ checksSynced: 20830, snapshotsAdopted: 1778, cleanTradeFramesChecked: 711, cleanTrades: 1415, cleanTradesEmitted: 1369 }, 3000)).toEqual([]);
+    // the guide's example: asks 45285.2 x 0.00100000 and 45286.0 x 1.50000000, bid 45283.5 x
+    // 0.00000500 at BTC/USD's precision (1, 8): "452852100000" "452860150000000" "452835500"
+    const btc = kr.PAIRS.find((p: any) => p.symbol === 'BTC/USD');
+    const { crc32 } = await import('node:zlib');
+    expect(kr.referenceChecksum(btc, [{ price: 452835, qty: 500 }], [{ price: 452852, qty: 100_000 }, { price: 452860, qty: 150_000_000 }])).toBe(crc32('452852100000452860150000000452835500'));
+    // the wire forms the model venue writes: full precision, shortest, exponent for tiny values
+    expect([kr.wireNumber(100_000, 8, 8, true), kr.wireNumber(100_000, 8, 8, false), kr.wireNumber(500, 8, 8, false), kr.wireNumber(452860, 1, 1, false), kr.wireNumber(1234, 2, 8, true)]).toEqual(['0.00100000', '0.001', '5e-06', '45286', '12.34000000']);
+  });
+
   it('serves each Binance adapter its own REST responses when two harnesses share the virtual clock', async () => {
     const report = await runFuzz({ targets: [routing], frames: 5, seed: 1, findingsFile: scratch() });
     expect(report.results[0].signatures).toEqual({});

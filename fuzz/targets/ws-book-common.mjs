@@ -124,8 +124,14 @@ export function judgeBooks(store, exchange, symbols, refOf, counts) {
  *   the floor counted at the end (`cleanTradesEmitted`).
  */
 export class TradeLedger {
-  constructor(counts) {
+  /**
+   * `stringIds`: trade ids are opaque strings (Bybit v5 `publicTrade` ids are UUIDs): ids are kept
+   * as text, per symbol, and have no order, so a clean frame's trade is excused only when it was
+   * emitted before (from a copy carrying the real values) or the adapter refused the frame.
+   */
+  constructor(counts, { stringIds = false } = {}) {
     this.counts = counts;
+    this.stringIds = stringIds;
     /** symbol -> Map(id -> {price, qty, side}) of every trade the venue made. */
     this.real = new Map();
     /** symbol -> Map(id -> true when the emission carried the real values). */
@@ -165,7 +171,9 @@ export class TradeLedger {
 
   onTrade(ev) {
     this.counts.tradesEmitted++;
-    const id = Number(ev.tradeId);
+    // numeric ids (Coinbase, Kraken) compare as numbers; a ledger made with `stringIds` keeps the
+    // venue's id text (Bybit's UUIDs) and orders nothing by it (see `checkCleanFrame`)
+    const id = this.stringIds ? String(ev.tradeId) : Number(ev.tradeId);
     const key = `${ev.symbol}|${id}`;
     this.frameEmitted.push(key);
     let bad;
@@ -188,7 +196,7 @@ export class TradeLedger {
     }
     if (isReal && em.get(id) !== true) this.counts.cleanTradesEmitted++;
     if (isReal || !em.has(id)) em.set(id, isReal);
-    if (Number.isSafeInteger(id) && id > (this.maxEmitted.get(ev.symbol) ?? -1)) this.maxEmitted.set(ev.symbol, id);
+    if (!this.stringIds && Number.isSafeInteger(id) && id > (this.maxEmitted.get(ev.symbol) ?? -1)) this.maxEmitted.set(ev.symbol, id);
     if (bad) this.violation ??= new FuzzFailure('invalid-event', bad);
   }
 
@@ -204,7 +212,7 @@ export class TradeLedger {
     for (const t of trades) {
       if (this.frameEmitted.includes(`${t.symbol}|${t.id}`)) continue;
       if (this.emitted.get(t.symbol)?.get(t.id) === true) continue; // emitted before, from a copy with the real values
-      if ((maxBefore.get(t.symbol) ?? -1) >= t.id) {
+      if (!this.stringIds && (maxBefore.get(t.symbol) ?? -1) >= t.id) {
         this.counts.cleanTradesExcused++;
         continue;
       }
@@ -223,4 +231,95 @@ export class TradeLedger {
 export function addCounts(into, from) {
   for (const [k, v] of Object.entries(from ?? {})) if (typeof v === 'number') into[k] = (into[k] ?? 0) + v;
   return into;
+}
+
+/**
+ * A JSON number read from the frame's text, not rounded by JSON.parse: `text` is exactly what
+ * the venue wrote (`0.00100000`, `5e-08`, `65000.0`).
+ */
+export class JsonNumber {
+  constructor(text) {
+    this.text = text;
+  }
+}
+
+/**
+ * The reference's exact reading of a JSON text: `parseStrictJson` (JSON.parse, no repeated key),
+ * then every number replaced by a JsonNumber holding its own text. Written for the Kraken target
+ * (v2 writes prices and quantities as bare JSON numbers) apart from the adapter's
+ * `quoteJsonNumbers`, so that the two do not share a bug: the text is parsed a second time with
+ * every number token quoted, and the two trees are walked together (a number in the first is
+ * the string at the same place in the second). undefined when the text is not strict JSON
+ * (`repeatedKeys`: JSON.parse's reading of a text that repeats a key, the last value kept).
+ */
+export function parseExactJson(text, { repeatedKeys = false } = {}) {
+  let plain;
+  if (repeatedKeys) {
+    // JSON.parse's own reading of a repeated key (the last value): for known-finding paths only
+    try {
+      plain = JSON.parse(text);
+    } catch {
+      return undefined;
+    }
+  } else plain = parseStrictJson(text);
+  if (plain === undefined) return undefined;
+  let quoted = '';
+  let from = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '"') {
+      for (i++; text[i] !== '"'; i++) if (text[i] === '\\') i++;
+    } else if (ch === '-' || (ch >= '0' && ch <= '9')) {
+      let j = i;
+      while (j < text.length && /[-+.eE0-9]/.test(text[j])) j++;
+      quoted += `${text.slice(from, i)}"${text.slice(i, j)}"`;
+      from = j;
+      i = j - 1;
+    }
+  }
+  quoted += text.slice(from);
+  let texts;
+  try {
+    texts = JSON.parse(quoted);
+  } catch {
+    return undefined;
+  }
+  const merge = (v, t) => {
+    if (typeof v === 'number') return new JsonNumber(t);
+    if (Array.isArray(v)) return v.map((x, k) => merge(x, t[k]));
+    if (v !== null && typeof v === 'object') {
+      const o = {};
+      for (const k of Object.keys(v)) o[k] = merge(v[k], t[k]);
+      return o;
+    }
+    return v;
+  };
+  return merge(plain, texts);
+}
+
+/**
+ * A JsonNumber as an exact integer count of 10^-decimals units (exponent form included:
+ * `5e-08` at 8 decimals is 5), or undefined when it is not a JsonNumber, not on that grid, or
+ * beyond 2^53 units. `-0` is 0 (JSON's zero with a sign).
+ */
+export function numberUnits(v, decimals) {
+  if (!(v instanceof JsonNumber)) return undefined;
+  const m = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(v.text);
+  if (!m) return undefined;
+  const digits = `${m[2]}${m[3] ?? ''}`.replace(/^0+/, '');
+  if (digits === '') return 0;
+  // value = digits x 10^(exp - fraction length); in units: x 10^shift
+  const shift = Number(m[4] ?? 0) - (m[3]?.length ?? 0) + decimals;
+  let units;
+  if (shift >= 0) {
+    if (digits.length + shift > 17) return undefined;
+    units = BigInt(digits) * 10n ** BigInt(shift);
+  } else {
+    const cut = -shift;
+    if (cut >= digits.length) return undefined; // a non-zero value finer than the grid
+    if (/[1-9]/.test(digits.slice(digits.length - cut))) return undefined;
+    units = BigInt(digits.slice(0, digits.length - cut));
+  }
+  if (units > 9007199254740991n) return undefined;
+  return m[1] === '-' ? -Number(units) : Number(units);
 }
