@@ -48,7 +48,8 @@ function windowMoments(x: Float32Array | Float64Array, i: number, w: number): [m
   // Corrected two-pass: the first pass's rounding in the mean cancels here.
   const m = dev / w;
   const variance = sq / w - m * m;
-  return [mean + m, variance > 0 ? variance : 0];
+  // NaN (sums that overflowed) stays NaN: 0 would read as "no volatility" to a sizer
+  return [mean + m, variance <= 0 ? 0 : variance];
 }
 
 export class NaiveBackend implements ComputeBackend {

@@ -3,7 +3,10 @@
 //
 // Same semantics as the float32 kernel: a window whose values are all equal has mean = that value
 // and variance exactly 0; NaN/Inf at index q makes mean and variance NaN for exactly the windows
-// containing q; variance is never negative.
+// containing q; variance is never negative (a finite negative from rounding becomes 0, NaN stays
+// NaN). Finite values whose sums overflow (|x| from ~1e154 on, where squares do, or near 1e308,
+// where the sum does) are computed scaled by a power of two (window64_scaled): the mean and a
+// variance up to the largest double come out, a larger variance is Infinity, never 0.
 //
 // Precision (the contract promises 1e-12 relative to a float64 two-pass calculation of each
 // window): prices sit far from zero (30000.5 moving by 0.01), so sums of raw values would cancel
@@ -138,6 +141,44 @@ inline void window64_exact(const double* x, int64_t i, int64_t w, double* sh, do
   *errQ = (5.05 * u + tail) * *Q;
 }
 
+// Never negative: a finite v <= 0 (rounding, where the variance is ~0) becomes +0; NaN stays NaN.
+// (`v > 0 ? v : 0` mapped the NaN of overflowed sums, Inf - Inf, to 0: "no volatility".)
+inline double nonNegative(double v) { return v <= 0.0 ? 0.0 : v; }
+
+// One window [i, i + w) of finite values whose sums overflow, into mean[i] (and var[i]): scaled by
+// 2^-e, e the exponent of its largest |x|, which is exact (a power of two; values below 2^-1074 of
+// the largest lose bits, far under the tolerance), then the compensated two-pass sums
+// (mean = m + d / w, variance = (q - d^2 / w) / w), scaled back by 2^e and 2^2e (exact; a
+// variance above the largest double is Infinity, its correctly rounded value). core's JS kernel
+// does the same (scaledWindow64). Only the careful path calls it, where an exact window is not
+// finite: no cost to windows that do not overflow.
+template <bool V>
+void window64_scaled(const double* x, int64_t i, int64_t w, double* mean, double* var) {
+  double amax = 0.0;
+  for (int64_t k = i; k < i + w; k++) amax = std::fabs(x[k]) > amax ? std::fabs(x[k]) : amax;
+  int e = 0;
+  std::frexp(amax, &e);  // amax = f 2^e, f in [0.5, 1)
+  if (e < 0) e = 0;
+  const double down = std::ldexp(1.0, -e);  // 2^-1024 is a subnormal power of two: exact
+  double sum = 0.0;
+  for (int64_t k = i; k < i + w; k++) sum += x[k] * down;
+  const double m = sum / (double)w;
+  double d = 0.0, dc = 0.0, q = 0.0, qc = 0.0;
+  auto add = [](double& hi, double& lo, double y) {
+    const double t = hi + y, bb = t - hi;
+    lo += (hi - (t - bb)) + (y - bb);
+    hi = t;
+  };
+  for (int64_t k = i; k < i + w; k++) {
+    const double y = x[k] * down - m;
+    add(d, dc, y);
+    add(q, qc, y * y);
+  }
+  const double ds = d + dc, dm = ds / (double)w;
+  mean[i] = std::ldexp(m + dm, e);
+  if (V) var[i] = std::ldexp(nonNegative((q + qc - ds * dm) / (double)w), 2 * e);
+}
+
 // Writes output i from centred sums (breaks = value changes inside the window). Returns false,
 // writing nothing, when the variance is ill-conditioned and the window is not `fresh` (just
 // computed exactly): the caller then restarts from window i.
@@ -153,7 +194,7 @@ inline bool rolling64_out(double S, double Q, double Qmax, double steps, double 
   if (V) {
     const double v = Q * invw - m * m;
     if (!fresh && steps * Qmax * invw >= kIllConditioned * v) return false;
-    var[i] = v > 0.0 ? v : 0.0;
+    var[i] = nonNegative(v);
   }
   mean[i] = sh + m;
   return true;
@@ -241,13 +282,26 @@ void rolling64_careful(const double* x, int64_t w, int64_t c, int64_t e, int64_t
         Qmax = Q > Qmax ? Q : Qmax;
       }
       since++;
-      if ((i < quietUntil || meanCertified()) && rolling64_out<V>(S, Q, Qmax, (double)since, 1.0, sh, xin, invw, false, mean, var, i)) continue;
+      // Sums that overflowed (finite values near the top of float64) restart, and go scaled.
+      if (CWTS_ISFINITE(S) && (!V || CWTS_ISFINITE(Q)) && (i < quietUntil || meanCertified()) &&
+          rolling64_out<V>(S, Q, Qmax, (double)since, 1.0, sh, xin, invw, false, mean, var, i))
+        continue;
     }
     double errS, errQ, absDev;
     window64_exact(x, i, w, &sh, &S, &Q, &errS, &errQ);
     window64_scale(x, i, w, sh, &A, &absDev);
     eS = errS / kUnitRoundoff;
     eA = scaleGrowth * A;
+    if (!CWTS_ISFINITE(sh) || !CWTS_ISFINITE(S) || (V && !CWTS_ISFINITE(Q)) || !CWTS_ISFINITE(eS) || !CWTS_ISFINITE(eA)) {
+      // Finite values (bad = 0) whose sums, or the bounds on their rounding (in units of u, so
+      // from ~1e307 on), overflow: the window on its own, scaled; the next output restarts too.
+      // (An overflowed bound fails meanCertified, which took it for a window no restart can
+      // certify and accepted the next windows' slides unchecked: [MAX_VALUE, 30000.47] then
+      // [30000.47, 30000.5] slid S by -MAX_VALUE, and the mean came out 0.)
+      window64_scaled<V>(x, i, w, mean, var);
+      valid = false;
+      continue;
+    }
     if (!meanCertified()) quietUntil = i + w;
     Qmax = Q;
     valid = true;
@@ -841,7 +895,7 @@ void rolling64_var(const double* x, int64_t w, int64_t o0, int64_t o1, double* m
           changes += (int64_t)(xin != x[i + w - 2]) - (int64_t)(x[i] != xout);
           const double m = S * invw, mv = sh + m, v = Q * invw - m * m;
           mean[i] = changes == 0 ? xin : mv;
-          var[i] = changes == 0 ? 0.0 : (v > 0.0 ? v : 0.0);
+          var[i] = changes == 0 ? 0.0 : nonNegative(v);
           T += std::fabs(d) * (std::fabs(a) + std::fabs(b));
           D += std::fabs(d);
           Qm = std::fabs(Q) > Qm ? std::fabs(Q) : Qm;
@@ -942,7 +996,10 @@ void rolling64_direct(const double* x, int64_t w, int64_t o0, int64_t o1, double
     const V r = VD::mul(dm, dm);
     const unsigned uncertified = VD::ge_mask(VD::add(VD::mul(cv, v), VD::mul(cr, r)), VD::mul(budget, v));
     const unsigned finite = VD::ge_mask(vz, VD::add(VD::sub(mv, mv), VD::sub(v, v)));
-    return (uncertified | (~finite & kAll)) & ~VD::ge_mask(vz, bv);
+    // Constant windows skip the bound (its v = 0 would fail it) but not the finiteness test: a
+    // run of +-Infinity is "constant" too (Infinity == Infinity) and its window must be NaN, and
+    // a run of huge values whose sum overflows gets its exact value from the careful path.
+    return (uncertified & ~VD::ge_mask(vz, bv)) | (~finite & kAll);
   };
   for (; i + 2 * VW <= o1; i += 2 * VW) {
     // Change counts of the two vectors' windows (entering x[i+w-1+k] vs its predecessor, leaving

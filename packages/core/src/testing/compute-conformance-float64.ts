@@ -80,6 +80,119 @@ export function refinedRolling64(x: Float64Array, N: number, W: number): { mean:
   return exp;
 }
 
+/**
+ * refinedRolling64 for values of any finite size: a window whose largest |x| is above 2^256 is
+ * computed scaled by 2^-e (e: that value's exponent), which is exact, and scaled back, so windows
+ * whose sums or squares overflow float64 (|x| from ~1e154, or sums near 1e308) get their true mean
+ * and variance; a variance above the largest double is Infinity, its correctly rounded value.
+ * `sd` is each window's standard deviation (finite where the variance is not), for the mean's
+ * tolerance.
+ */
+export function scaledRolling64(x: Float64Array, N: number, W: number): { mean: Float64Array; variance: Float64Array; sd: Float64Array } {
+  const exp = naiveRolling64(x, N, W);
+  const sd = new Float64Array(exp.mean.length);
+  const up = (v: number, e: number): number => (e > 1000 ? v * 2 ** 1000 * 2 ** (e - 1000) : v * 2 ** e);
+  for (let i = 0; i < exp.mean.length; i++) {
+    if (Number.isNaN(exp.mean[i]) || exp.variance[i] === 0) continue;
+    let amax = 0;
+    for (let j = i; j < i + W; j++) amax = Math.max(amax, Math.abs(x[j]!));
+    const e = amax > 2 ** 256 ? Math.ceil(Math.log2(amax)) : 0;
+    const down = 2 ** -e;
+    let s = 0;
+    for (let j = i; j < i + W; j++) s += x[j]! * down;
+    const m = s / W;
+    let d = 0;
+    let dc = 0;
+    let q = 0;
+    let qc = 0;
+    for (let j = i; j < i + W; j++) {
+      const y = x[j]! * down - m;
+      let t = d + y;
+      let bb = t - d;
+      dc += d - (t - bb) + (y - bb);
+      d = t;
+      t = q + y * y;
+      bb = t - q;
+      qc += q - (t - bb) + (y * y - bb);
+      q = t;
+    }
+    const ds = d + dc;
+    const v = Math.max(0, (q + qc - (ds * ds) / W) / W);
+    exp.mean[i] = up(m + ds / W, e);
+    exp.variance[i] = up(up(v, e), e);
+    sd[i] = up(Math.sqrt(v), e);
+  }
+  return { ...exp, sd };
+}
+
+/**
+ * Finite values near the top of float64, whose sums or squares overflow, between ordinary prices:
+ * +-1.2e154 alternating (variance 1.44e308, finite) and +-1.5e154 (2.25e308: Infinity), normals
+ * around 1e154 (sd 4e153), ticks near 1.5e308 (the mean is finite, the variance is not), runs of
+ * +-Number.MAX_VALUE (exact: the value and 0), +-1.6e308 alternating (the differences overflow
+ * too). Segments of 2W + 40 values (runs W + 40), so the vector paths of a native kernel see them.
+ */
+export function nearTheTopOfFloat64(N: number, W: number, seed: number): Float64Array {
+  const rng = seededRandom(seed);
+  const x = new Float64Array(N);
+  const seg = 2 * W + 40;
+  let price = 30000.5;
+  let ticks = 0;
+  for (let at = 0, k = 0; at < N; k++) {
+    const kind = k % 8;
+    const len = kind === 3 || kind === 5 ? W + 40 : seg;
+    for (let j = 0; j < len && at < N; j++, at++) {
+      if (kind === 0) x[at] = j % 2 ? 1.2e154 : -1.2e154;
+      else if (kind === 1) x[at] = 1e154 + 4e153 * rng.normal();
+      else if (kind === 2) {
+        ticks += Math.floor(rng.next() * 7) - 3;
+        x[at] = 1.5e308 + ticks * 2 ** 975; // 16 ulps a tick
+      } else if (kind === 3) x[at] = Number.MAX_VALUE;
+      else if (kind === 4) x[at] = price += 0.01 * (Math.floor(rng.next() * 5) - 2);
+      else if (kind === 5) x[at] = -Number.MAX_VALUE;
+      else if (kind === 6) x[at] = j % 2 ? -1.5e154 : 1.5e154;
+      else x[at] = j % 3 ? 1.6e308 : -1.6e308;
+    }
+  }
+  return x;
+}
+
+/**
+ * check64 for values near the top of float64 (exp from scaledRolling64). Windows whose W x
+ * max|x|^2 exceeds the largest double are where any sum of squares can overflow: a backend may
+ * give their true results (core's JS backend and CPU SIMD do, scaled by a power of two) or, the
+ * documented limit, NaN or an infinity (an honest "not computed": a mean NaN or +-Infinity, a
+ * variance NaN or +Infinity) for what it cannot compute; never a finite wrong value, and never a variance of 0 where the values differ (the NaN
+ * of Inf - Inf clamped by "never negative": a sizer reads 0 as no volatility). Elsewhere, and on
+ * windows of equal values, the contract's tolerance and exactness hold as in check64.
+ */
+function checkNearTheTop64(label: string, got: RollingMoments64Result, x: Float64Array, W: number, exp: { mean: Float64Array; variance: Float64Array; sd: Float64Array }, meanOnly = false): void {
+  const n = exp.mean.length;
+  const notComputed = (v: number): boolean => Number.isNaN(v) || v === Number.POSITIVE_INFINITY;
+  const limit = Math.sqrt(Number.MAX_VALUE / W);
+  let bad = 0;
+  let first = '';
+  for (let i = 0; i < n; i++) {
+    const em = exp.mean[i]!;
+    const ev = exp.variance[i]!;
+    const gm = got.mean[i]!;
+    const gv = meanOnly ? ev : got.variance![i]!;
+    let amax = 0;
+    for (let j = i; j < i + W; j++) amax = Math.max(amax, Math.abs(x[j]!));
+    const mayOverflow = amax > limit;
+    let why = '';
+    if (ev === 0) {
+      if (gm !== em || gv !== 0) why = 'expected exactly the value and 0 (constant window)';
+    } else {
+      const scale = Math.abs(em) + exp.sd[i]!;
+      if (!(Math.abs(gm - em) <= REL * scale) && !(mayOverflow && !Number.isFinite(gm))) why = `mean off (rel ${Math.abs(gm - em) / scale})`;
+      else if (ev === Number.POSITIVE_INFINITY ? !notComputed(gv) : !(gv >= 0 && Math.abs(gv - ev) <= REL * ev) && !(mayOverflow && notComputed(gv))) why = 'variance off';
+    }
+    if (why !== '' && bad++ === 0) first = `${why} at ${i}: mean ${gm}, variance ${meanOnly ? '-' : gv}; expected ${em}, ${ev}`;
+  }
+  if (bad > 0) throw new Error(`${label}: ${bad} of ${n} windows wrong; first: ${first}`);
+}
+
 function check64(label: string, got: RollingMoments64Result, exp: { mean: Float64Array; variance: Float64Array }, meanOnly = false): void {
   const n = exp.mean.length;
   expect(got.mean, `${label}: mean`).toBeInstanceOf(Float64Array);
@@ -256,6 +369,15 @@ export interface Float64SectionContext {
 }
 
 type Float64Backend = ComputeBackend & { rollingMoments64: NonNullable<ComputeBackend['rollingMoments64']> };
+type RollingMoments64Path = [name: string, call: (args: RollingMoments64Args) => Promise<RollingMoments64Result>];
+
+/** The async kernel, and the sync one (in a promise) where the backend declares syncKernels. */
+function paths64(backend: Float64Backend): RollingMoments64Path[] {
+  const out: RollingMoments64Path[] = [['async', (a) => backend.rollingMoments64(a)]];
+  const sync = backend.capabilities.syncKernels ? backend.sync?.rollingMoments64 : undefined;
+  if (sync !== undefined) out.push(['sync', async (a) => sync(a)]);
+  return out;
+}
 
 export function describeFloat64Section(c: Float64SectionContext): void {
   function use64(ctx: TestContext): Float64Backend {
@@ -357,6 +479,43 @@ export function describeFloat64Section(c: Float64SectionContext): void {
       }
       check64('non-finite', await backend.rollingMoments64({ series, length: 3000, window: W }), exp);
       check64('non-finite, meanOnly', await backend.rollingMoments64({ series, length: 3000, window: W, meanOnly: true }), exp, true);
+    });
+
+    it('a run of equal infinities (+Infinity or -Infinity) is NaN, not the infinity with variance 0', async (ctx) => {
+      // Infinity === Infinity: a kernel that finds windows of equal values by comparing
+      // neighbours sees a constant window there, and wrote mean Infinity, variance 0 (the JS
+      // oracle up to W = 8, CPU SIMD up to W = 24). A run longer than W + 2 vectors of outputs.
+      const backend = use64(ctx);
+      for (const W of [2, 3, 8, 20, 25, 64, 200]) {
+        const N = 6 * W + 300;
+        const series = tickPrices(6450 + W, N, 250.25, 0.05);
+        series.fill(Number.POSITIVE_INFINITY, 50, 50 + W + 40);
+        series.fill(Number.NEGATIVE_INFINITY, 3 * W + 150, 4 * W + 190);
+        const exp = naiveRolling64(series, N, W);
+        for (const [path, call] of paths64(backend)) {
+          check64(`${path} W=${W}`, await call({ series, length: N, window: W }), exp);
+          check64(`${path} W=${W} meanOnly`, await call({ series, length: N, window: W, meanOnly: true }), exp, true);
+        }
+      }
+    });
+
+    it('finite values whose sums or squares overflow: the true mean and variance, or NaN/Infinity, never 0', async (ctx) => {
+      // +-1.2e154 alternating has variance 1.44e308, but its squares sum past the largest double:
+      // the sums gave Inf - Inf = NaN, which "never negative" turned into 0 (both shipped float64
+      // kernels, and the third-party example); a variance of 0 reads as "no volatility". Where
+      // W x max|x|^2 exceeds the largest double a backend gives the true results (core's JS and
+      // CPU SIMD compute such windows scaled by a power of two; their own tests hold them to it)
+      // or NaN / Infinity; a variance above the largest double is Infinity (or NaN).
+      const backend = use64(ctx);
+      for (const W of [2, 3, 4, 8, 20, 25, 64, 128, 200]) {
+        const N = 20 * W + 400;
+        const series = nearTheTopOfFloat64(N, W, 6480 + W);
+        const exp = scaledRolling64(series, N, W);
+        for (const [path, call] of paths64(backend)) {
+          checkNearTheTop64(`${path} W=${W}`, await call({ series, length: N, window: W }), series, W, exp);
+          checkNearTheTop64(`${path} W=${W} meanOnly`, await call({ series, length: N, window: W, meanOnly: true }), series, W, exp, true);
+        }
+      }
     });
 
     it('accepts a DeviceBuffer of doubles and host views with offsets; fills out arrays', async (ctx) => {

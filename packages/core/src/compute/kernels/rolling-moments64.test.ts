@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { equalValueRuns, HOSTILE_LEVEL_SERIES, randomHostileSegments, refinedRolling64, tickPrices } from '../../testing/index.js';
 import { rollingMoments64Kernel } from './rolling-moments64.js';
+import { nearTheTopOfFloat64, scaledRolling64 } from '../../testing/compute-conformance-float64.js';
 
 /** Neumaier-summed two-pass mean and sd of one window: the reference. */
 function exactWindow(x: Float64Array, i: number, w: number): { mean: number; sd: number } {
@@ -139,5 +140,90 @@ describe('rollingMoments64Kernel with variance: the level falls, crosses zero or
     const n = 200_000;
     const x = tickPrices(9, n, 30000, 0.01);
     for (const w of [2, 20, 200, 3000]) expectWithinTolerance(x, n, w, `tick prices W=${w}`);
+  });
+});
+
+// Every path of the kernel: each window on its own (W <= 8), the per-output rule (W < 128), the
+// certified blocks (W >= 128), and the mean alone.
+const PATH_WINDOWS = [2, 3, 5, 8, 9, 20, 127, 128, 200];
+
+/** mean and variance through the kernel, and the mean alone. */
+function both(x: Float64Array, w: number): { mean: Float64Array; variance: Float64Array; meanOnly: Float64Array } {
+  const n = x.length - w + 1;
+  const mean = new Float64Array(n);
+  const variance = new Float64Array(n);
+  const meanOnly = new Float64Array(n);
+  rollingMoments64Kernel(x, x.length, w, mean, variance);
+  rollingMoments64Kernel(x, x.length, w, meanOnly, undefined);
+  return { mean, variance, meanOnly };
+}
+
+describe('rollingMoments64Kernel: runs of equal infinities are NaN windows', () => {
+  // Infinity === Infinity: the run-of-equal-values branch of the short-window path (W <= 8)
+  // wrote the run's value with variance 0 (mean Infinity, variance 0: "no volatility") before any
+  // check of finiteness. The contract: an Infinity in a window makes its mean and variance NaN.
+  for (const w of PATH_WINDOWS) {
+    it(`W=${w}: +Infinity and -Infinity runs, mean and variance NaN exactly on the windows that hold them`, () => {
+      const n = 6 * w + 300;
+      const x = tickPrices(7400 + w, n, 250.25, 0.05);
+      x.fill(Infinity, 50, 50 + w + 40);
+      x.fill(-Infinity, 3 * w + 150, 4 * w + 190);
+      const r = both(x, w);
+      for (let i = 0; i < r.mean.length; i++) {
+        const hit = (i + w > 50 && i < 90 + w) || (i + w > 3 * w + 150 && i < 4 * w + 190);
+        for (const [what, v] of [['mean', r.mean[i]!], ['variance', r.variance[i]!], ['mean only', r.meanOnly[i]!]] as const) {
+          if (hit) expect(v, `${what}[${i}]`).toBeNaN();
+          else expect(Number.isFinite(v), `${what}[${i}] = ${v}`).toBe(true);
+        }
+      }
+    });
+  }
+  it('W=2: [-Infinity, -Infinity, 5] and [Infinity, Infinity, Infinity, 2] as the float32 oracle gives them', () => {
+    expect(both(new Float64Array([-Infinity, -Infinity, 5]), 2).variance[0]).toBeNaN();
+    const r = both(new Float64Array([Infinity, Infinity, Infinity, 2]), 2);
+    expect([...r.mean].map(Number.isNaN)).toEqual([true, true, true]);
+    expect([...r.variance].map(Number.isNaN)).toEqual([true, true, true]);
+  });
+});
+
+describe('rollingMoments64Kernel: finite values whose sums or squares overflow', () => {
+  // +-1.2e154 alternating: variance 1.44e308 (finite), but the squares sum past the largest
+  // double, Inf - Inf = NaN, and "never negative" (v > 0 ? v : 0) made it 0 at every W; the mean
+  // of [1.5e308, 1.6e308] was NaN. Such windows are now computed scaled by a power of two.
+  for (const w of PATH_WINDOWS) {
+    it(`W=${w}: the scaled two-pass reference, Infinity where the variance is above the largest double`, () => {
+      const n = 20 * w + 400;
+      const x = nearTheTopOfFloat64(n, w, 7500 + w);
+      const exp = scaledRolling64(x, n, w);
+      const r = both(x, w);
+      let bad = 0;
+      let first = '';
+      for (let i = 0; i < exp.mean.length; i++) {
+        const em = exp.mean[i]!;
+        const ev = exp.variance[i]!;
+        const scale = Math.abs(em) + exp.sd[i]!;
+        const meanOk = (m: number): boolean => (ev === 0 ? m === em : Math.abs(m - em) <= 1e-12 * scale);
+        const varOk = ev === 0 || ev === Infinity ? r.variance[i] === ev : Math.abs(r.variance[i]! - ev) <= 1e-12 * ev;
+        if (!meanOk(r.mean[i]!) || !meanOk(r.meanOnly[i]!) || !varOk) {
+          if (bad++ === 0) first = `at ${i}: mean ${r.mean[i]} / ${r.meanOnly[i]}, variance ${r.variance[i]}; expected ${em}, ${ev}`;
+        }
+      }
+      expect(bad, first).toBe(0);
+    });
+  }
+  it('the reviewer\'s cases: +-1.2e154 (W = 4, 200), [1.5e308, 1.6e308]', () => {
+    for (const w of [4, 200]) {
+      const x = Float64Array.from({ length: w + 4 }, (_, i) => (i % 2 ? 1.2e154 : -1.2e154));
+      const r = both(x, w);
+      for (let i = 0; i < r.mean.length; i++) {
+        expect(Math.abs(r.mean[i]!)).toBeLessThanOrEqual(1e-12 * 1.2e154);
+        expect(Math.abs(r.variance[i]! - 1.44e308)).toBeLessThanOrEqual(1e-12 * 1.44e308);
+      }
+    }
+    const r = both(new Float64Array([1.5e308, 1.6e308, 1.5e308]), 2);
+    expect(r.meanOnly[0]).toBeCloseTo(1.55e308, -296);
+    expect(r.mean[1]).toBeCloseTo(1.55e308, -296);
+    // (0.05e308)^2: above the largest double, so Infinity, never 0 or NaN.
+    expect(r.variance[0]).toBe(Infinity);
   });
 });

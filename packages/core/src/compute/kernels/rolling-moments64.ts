@@ -209,6 +209,13 @@ function rollingMoments64Range(x: Float64Array, w: number, c: number, e: number,
     centre = anchor[0]!;
     s = anchor[1]!;
     q = anchor[2]!;
+    if (!Number.isFinite(centre) || !Number.isFinite(s) || (outVar !== undefined && !Number.isFinite(q))) {
+      // Finite values (bad = 0) whose sums overflow: the window on its own, scaled. The next
+      // output restarts too (nothing to slide from).
+      scaledWindow64(x, i, w, outMean, outVar);
+      valid = false;
+      continue;
+    }
     qmax = q;
     if (!outVar) {
       a = 0;
@@ -223,8 +230,65 @@ function rollingMoments64Range(x: Float64Array, w: number, c: number, e: number,
     const m = s * invw;
     const v = q * invw - m * m;
     outMean[i] = centre + m;
-    if (outVar) outVar[i] = v > 0 ? v : 0;
+    if (outVar) outVar[i] = nonNegative(v);
   }
+}
+
+/**
+ * Never negative: a finite v < 0 (rounding, where the variance is ~0) becomes 0, and -0 too; NaN
+ * stays NaN. `v > 0 ? v : 0` also mapped NaN to 0, and a variance of 0 reads as "no volatility":
+ * the NaN of sums that overflowed (Inf - Inf) must never come out as 0.
+ */
+function nonNegative(v: number): number {
+  return v <= 0 ? 0 : v;
+}
+
+/**
+ * One window [i, i + w) of finite values whose sums overflow (|x| from ~1e154 on, where squares
+ * do, or near 1e308, where the sum does), into outMean[i] / outVar[i]: scaled by 2^-e, e the
+ * exponent of the window's largest |x|, which is exact (a power of two; values below 2^-1074 of
+ * the largest lose bits, far under the tolerance), summed as exactWindow64 does (compensated
+ * two-pass: mean m + d / w, variance (q - d^2 / w) / w), and scaled back by 2^e and 2^2e, also
+ * exact. A variance above the largest double is Infinity (its correctly rounded value); the mean
+ * is always representable. Only the per-output path calls it, where an exact window is not finite:
+ * no cost to windows that do not overflow.
+ */
+function scaledWindow64(x: Float64Array, i: number, w: number, outMean: Float64Array, outVar: Float64Array | undefined): void {
+  let amax = 0;
+  for (let k = i; k < i + w; k++) {
+    const a = Math.abs(x[k]!);
+    if (a > amax) amax = a;
+  }
+  // Overflow needs amax >= ~2^495 here; below 2^64 nothing is scaled (not reached).
+  const e = amax >= 2 ** 64 ? Math.ceil(Math.log2(amax)) : 0;
+  const down = 2 ** -e; // exact: 2^-1024 is a subnormal power of two
+  let sum = 0;
+  for (let k = i; k < i + w; k++) sum += x[k]! * down;
+  const m = sum / w;
+  let d = 0;
+  let dc = 0;
+  let q = 0;
+  let qc = 0;
+  for (let k = i; k < i + w; k++) {
+    const y = x[k]! * down - m;
+    let t = d + y;
+    let bb = t - d;
+    dc += d - (t - bb) + (y - bb);
+    d = t;
+    const yy = y * y;
+    t = q + yy;
+    bb = t - q;
+    qc += q - (t - bb) + (yy - bb);
+    q = t;
+  }
+  const dm = (d + dc) / w;
+  outMean[i] = times2(m + dm, e);
+  if (outVar) outVar[i] = times2(times2(nonNegative((q + qc - (d + dc) * dm) / w), e), e);
+}
+
+/** v * 2^e for 0 <= e <= 1100, exactly (or +-Infinity where it overflows): 2^e alone is Infinity from e = 1024. */
+function times2(v: number, e: number): number {
+  return e > 1000 ? v * 2 ** 1000 * 2 ** (e - 1000) : v * 2 ** e;
 }
 
 /** Outputs per certified block of rollingMean64. */
@@ -408,7 +472,7 @@ function rollingVariance64(x: Float64Array, n: number, w: number, outMean: Float
       const m = s * invw;
       const v = q * invw - m * m;
       outMean[c] = z >= w - 1 ? x[j0]! : sh + m;
-      outVar[c] = z >= w - 1 ? 0 : v > 0 ? v : 0;
+      outVar[c] = z >= w - 1 ? 0 : nonNegative(v);
     }
     let comp = 0; // S = s + comp, exactly the sum of the rounded steps (TwoSum)
     let steps = 0;
@@ -446,7 +510,7 @@ function rollingVariance64(x: Float64Array, n: number, w: number, outMean: Float
           outVar[i] = 0;
         } else {
           outMean[i] = sh + m;
-          outVar[i] = v > 0 ? v : 0;
+          outVar[i] = v <= 0 ? 0 : v; // nonNegative, written out in the hot loop
           if (v < vmin) vmin = v;
         }
         const ad = Math.abs(d);
@@ -519,8 +583,12 @@ function rollingDirect64(x: Float64Array, n: number, w: number, outMean: Float64
       z = (z + 1) & -(x[last] === x[last - 1]);
       if (z > w) z = w;
     }
-    if (z >= w - 1) {
-      outMean[i] = x[last]!;
+    // A window of equal values: exact. Not a run of +-Infinity (Infinity === Infinity), whose
+    // window is NaN: x - x is 0 only for finite x; the sums below give NaN and the per-output
+    // path the contract's NaN window.
+    const xl = x[last]!;
+    if (z >= w - 1 && xl - xl === 0) {
+      outMean[i] = xl;
       outVar[i] = 0;
       continue;
     }
