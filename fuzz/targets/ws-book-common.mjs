@@ -188,11 +188,8 @@ export class TradeLedger {
     let em = this.emitted.get(ev.symbol);
     if (!em) this.emitted.set(ev.symbol, (em = new Map()));
     if (!bad && isReal && em.get(id) === true) {
-      // KNOWN (open, see docs/reliability.md "Fuzzing", coinbase-ws): a backfill snapshot re-emits
-      // trades already emitted when the trade-id mark's time is earlier than the real stream's
-      // (TradeIdGuard's move-back rule). Counted, failed only with CWTS_FUZZ_STRICT=1.
-      if (this.snapshotFrame && !STRICT) this.counts.knownBackfillDuplicates = (this.counts.knownBackfillDuplicates ?? 0) + 1;
-      else bad = `${ev.symbol} trade ${id} emitted twice${this.snapshotFrame ? ' (by a backfill snapshot)' : ''}`;
+      // a backfill snapshot too (fixed 2026-12-07: TradeIdGuard's move back lands only on ids never emitted)
+      bad = `${ev.symbol} trade ${id} emitted twice${this.snapshotFrame ? ' (by a backfill snapshot)' : ''}`;
     }
     if (isReal && em.get(id) !== true) this.counts.cleanTradesEmitted++;
     if (isReal || !em.has(id)) em.set(id, isReal);

@@ -1,5 +1,5 @@
 import { type BookLevel, type FeedRejectReason } from '@cwts/core';
-import { JSON_SCAN_FAILED, JsonCursor, findDuplicateKey, isScanFailure, rfc3339Ms, tradeProblem, unitsOf, type InstrumentScales } from '@cwts/core/adapter-kit';
+import { JSON_SCAN_FAILED, JsonCursor, findDuplicateKey, isScanFailure, rfc3339Ms, rfc3339StrictMs, tradeProblem, unitsOf, type InstrumentScales } from '@cwts/core/adapter-kit';
 
 /** What a frame was. */
 export const Frame = {
@@ -50,10 +50,11 @@ const LV_QTY = '","new_quantity":"';
 /**
  * A whole `updates` array in Coinbase's own layout, from its first `{` through its `]`: every
  * level exactly `{"side":"bid"|"offer","event_time":"..","price_level":"..","new_quantity":".."}`,
- * strings without quotes or backslashes, levels separated by single commas. One native regex
+ * strings without quotes, backslashes or raw control characters (U+0000..U+001F: not JSON, the
+ * frame goes to JSON.parse, which refuses it), levels separated by single commas. One native regex
  * pass proves the structure of all levels at once (sticky: it must match at lastIndex).
  */
-const LEVELS_RE = /(?:\{"side":"(?:bid|offer)","event_time":"[^"\\]*","price_level":"[^"\\]*","new_quantity":"[^"\\]*"\}(?:,(?!\])|(?=\])))+\]/y;
+const LEVELS_RE = /(?:\{"side":"(?:bid|offer)","event_time":"[^"\\\x00-\x1f]*","price_level":"[^"\\\x00-\x1f]*","new_quantity":"[^"\\\x00-\x1f]*"\}(?:,(?!\])|(?=\])))+\]/y;
 
 const isoMs = (v: unknown): number => {
   if (typeof v !== 'string') return 0;
@@ -222,8 +223,9 @@ export class CoinbaseFrameParser {
 
   /**
    * Skips a value. A string without any backslash ends at its first '"' (found by native
-   * search); one with a backslash, which may escape a quote or be an invalid escape, is left to
-   * the cursor's exact reader.
+   * search); one with a backslash, which may escape a quote or be an invalid escape, or with a
+   * raw control character (not JSON; the loop that looks for a backslash looks for both), is left
+   * to the cursor's exact reader, which refuses the latter: such a frame is malformed.
    */
   private skip(c: JsonCursor): void {
     c.ws();
@@ -232,7 +234,11 @@ export class CoinbaseFrameParser {
       const e = s.indexOf('"', c.i + 1);
       if (e < 0) throw JSON_SCAN_FAILED;
       let k = c.i + 1;
-      while (k < e && s.charCodeAt(k) !== 92) k++;
+      while (k < e) {
+        const ch = s.charCodeAt(k);
+        if (ch === 92 || ch < 32) break;
+        k++;
+      }
       if (k === e) {
         c.i = e + 1;
         return;
@@ -368,7 +374,7 @@ export class CoinbaseFrameParser {
    * Coinbase writes it, in a frame without escapes: the index after it, or -1 for anything else
    * (nothing is consumed). The strings' bodies are checked by unitsOf (digits and one point
    * only), except event_time's, which only feeds the event time (unreadable: 0, as on the cursor
-   * path).
+   * path) and is checked for raw control characters (-1: the cursor refuses them).
    */
   private exactLevel(s: string, i: number): number {
     if (!this.plain) return -1;
@@ -383,6 +389,9 @@ export class CoinbaseFrameParser {
     } else return -1;
     const tE = s.indexOf('"', tS);
     if (tE < 0 || !s.startsWith(LV_PRICE, tE)) return -1;
+    // a raw control character is not JSON: the cursor's reader refuses it (prices and
+    // quantities are checked by unitsOf, digits and one point only)
+    for (let k = tS; k < tE; k++) if (s.charCodeAt(k) < 32) return -1;
     const pS = tE + LV_PRICE.length;
     const pE = s.indexOf('"', pS);
     if (pE < 0 || !s.startsWith(LV_QTY, pE)) return -1;
@@ -667,8 +676,12 @@ export class CoinbaseFrameParser {
         if (Number.isNaN(price) || Number.isNaN(qty)) return this.fail(Frame.INVALID, `trade ${t.price.slice(0, 40)} x ${t.size.slice(0, 40)} of ${ctx.symbol} is off the grid`);
         const bad = tradeProblem(price, qty);
         if (bad !== undefined) return this.fail(Frame.INVALID, `trade ${t.price.slice(0, 40)} x ${t.size.slice(0, 40)} of ${ctx.symbol}: ${bad.replace(/_/g, ' ')}`, bad);
+        // The trade time is RFC 3339 or the trade is refused: the trade-id guard reads times to
+        // tell a replay from the stream, and Date.parse reads "1 ", "+1" or "1,5" as 2001
+        const ts = typeof t.time === 'string' ? rfc3339StrictMs(t.time, 0, t.time.length) : NaN;
+        if (Number.isNaN(ts)) return this.fail(Frame.MALFORMED, `trade ${t.trade_id.slice(0, 40)} of ${ctx.symbol} has time ${typeof t.time === 'string' ? JSON.stringify(t.time.slice(0, 40)) : 'missing'}, not RFC 3339`);
         // Advanced Trade's market_trades `side` is the taker's (aggressor's) side
-        this.trades.push({ ctx, tradeId: id, price, qty, side: t.side === 'BUY' ? 'buy' : 'sell', ts: isoMs(t.time) });
+        this.trades.push({ ctx, tradeId: id, price, qty, side: t.side === 'BUY' ? 'buy' : 'sell', ts });
       }
     }
     return Frame.TRADES;

@@ -43,6 +43,36 @@ describe('CoinbaseFeed', () => {
     expect(sink.synced).toBe(true);
   });
 
+  it('a backfill never emits a trade twice when a mutated copy gave the mark an early time (coinbase-ws fuzz, seed 1, frame 893)', () => {
+    const { sink, feed, gaps } = boot();
+    const at = (id: number) => new Date(Date.parse(TIME) + (id - 100) * 1000).toISOString();
+    const row = (id: number, time = at(id)) => ({ trade_id: String(id), product_id: 'BTC-USD', price: '65000.00', size: '0.001', side: 'BUY', time });
+    const frame = (seq: number, type: 'update' | 'snapshot', trades: ReturnType<typeof row>[]) => env('market_trades', seq, [{ type, trades }]);
+    feed.onFrame(frame(2, 'update', [101, 102, 103, 104, 105].map((id) => row(id))));
+    let seq = 3;
+    let id = 106;
+    // the venue's next frame arrives first as a copy with another time: two months early (valid
+    // RFC 3339), then times only Date.parse reads (as 2001)
+    for (const time of ['2026-10-05T06:00:00Z', '1 ', '+1', '1,5']) {
+      const refused = feed.rejected;
+      feed.onFrame(frame(seq, 'update', [row(id, time)]));
+      expect(feed.rejected - refused, time).toBe(time.startsWith('2026') ? 0 : 1);
+      // the clean copy has the same sequence_num: a gap, so the adapter asks for the backfill,
+      // which lists every recent trade (newest first), all of them at their real times
+      const g = gaps();
+      feed.onFrame(frame(seq, 'update', [row(id)]));
+      expect(gaps()).toBe(g + 1);
+      const recent: ReturnType<typeof row>[] = [];
+      for (let k = id; k >= 100; k--) recent.push(row(k));
+      feed.onFrame(frame(seq + 1, 'snapshot', recent));
+      seq += 2;
+      id++;
+    }
+    const ids = sink.trades.map((t) => Number(t.tradeId));
+    expect(ids).toEqual([101, 102, 103, 104, 105, 106, 107, 108, 109]);
+    expect(feed.products[0]!.trades.rebasedBack).toBe(0);
+  });
+
   it('counts every rejection with its reason', () => {
     const { feed } = boot();
     feed.onFrame('not json');

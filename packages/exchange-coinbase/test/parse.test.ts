@@ -63,14 +63,59 @@ describe('CoinbaseFrameParser', () => {
     expect(p.l2[0]!.asks.map((l) => ({ ...l }))).toEqual([{ price: 2192174, qty: 150000000 }]);
   });
 
+  it('refuses a level2 frame with a raw control character inside a string (not JSON) on every fast path, as JSON.parse does', () => {
+    const p = mk();
+    const T = '2026-12-05T06:00:18.300000Z';
+    const level = (side: string, price: string, time = T) => `{"side":"${side}","event_time":"${time}","price_level":"${price}","new_quantity":"0.5"}`;
+    const frame = (opts: { ts?: string; client?: string; levels?: string }) =>
+      `{"channel":"l2_data","client_id":"${opts.client ?? ''}","timestamp":"${opts.ts ?? T}","sequence_num":696,"events":[{"type":"update","product_id":"BTC-USD","updates":[${opts.levels ?? `${level('bid', '1.00')},${level('offer', '2.00')}`}]}]}`;
+    expect(p.parse(frame({}))).toBe(Frame.L2);
+    // a level layout the one-regex path does not take (a blank after a comma): the per-level search
+    expect(p.parse(frame({ levels: `${level('bid', '1.00')}, ${level('offer', '2.00')}` }))).toBe(Frame.L2);
+    const cases = {
+      // seed 1, fuzz frame 182: a TAB in the envelope's timestamp (skipped by native search)
+      timestamp: frame({ ts: '2026-12-05T06:00:18.3000\t00Z' }),
+      client_id: frame({ client: 'a\u0001b' }),
+      'event_time, one-regex path': frame({ levels: `${level('bid', '1.00', '2026-12-05T06:00:18\n.3Z')},${level('offer', '2.00')}` }),
+      'event_time, per-level path': frame({ levels: `${level('bid', '1.00')}, ${level('offer', '2.00', '2026-12-05T06:00:18.3Z\u001f')}` }),
+      price_level: frame({ levels: `${level('bid', '1.0\t0')},${level('offer', '2.00')}` }),
+    };
+    for (const [where, raw] of Object.entries(cases)) {
+      expect(raw, where).toMatch(/[\u0000-\u001f]/);
+      expect(() => JSON.parse(raw), where).toThrow();
+      expect(p.parse(raw), where).toBe(Frame.MALFORMED);
+      expect(p.reason, where).toBe('malformed');
+      // the same text with the character escaped is JSON, and is read as such
+      const escaped = raw.replace(/[\u0000-\u001f]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+      expect(() => JSON.parse(escaped), where).not.toThrow();
+      expect(p.parse(escaped), where).toBe(where === 'price_level' ? Frame.INVALID : Frame.L2);
+    }
+  });
+
   it('parses market_trades with the taker side, snapshot flag and numeric ids', () => {
     const p = mk();
     expect(p.parse(env('market_trades', 3, [{ type: 'update', trades: [{ trade_id: '000000000', product_id: 'BTC-USD', price: '1260.01', size: '0.3', side: 'BUY', time: '2019-08-14T20:42:27.265Z' }] }]))).toBe(Frame.TRADES);
     expect(p.tradesSnapshot).toBe(false);
     expect(p.trades[0]).toMatchObject({ tradeId: 0, price: 126001, qty: 30000000, side: 'buy' });
-    expect(p.parse(env('market_trades', 4, [{ type: 'snapshot', trades: [{ trade_id: '12', product_id: 'BTC-USD', price: '1', size: '1', side: 'SELL', time: '' }] }]))).toBe(Frame.TRADES);
+    expect(p.parse(env('market_trades', 4, [{ type: 'snapshot', trades: [{ trade_id: '12', product_id: 'BTC-USD', price: '1', size: '1', side: 'SELL', time: '2019-08-14T20:42:27Z' }] }]))).toBe(Frame.TRADES);
     expect(p.tradesSnapshot).toBe(true);
-    expect(p.trades[0]).toMatchObject({ tradeId: 12, side: 'sell' });
+    expect(p.trades[0]).toMatchObject({ tradeId: 12, side: 'sell', ts: Date.parse('2019-08-14T20:42:27Z') });
+  });
+
+  it('refuses a trade whose time is not RFC 3339 (Date.parse reads "1 ", "+1" and "1,5" as 2001), the whole frame as malformed', () => {
+    const p = mk();
+    const tr = (time: unknown) => env('market_trades', 5, [{ type: 'update', trades: [
+      { trade_id: '11', product_id: 'BTC-USD', price: '1', size: '1', side: 'BUY', time: '2026-12-05T06:00:00.123456Z' },
+      { trade_id: '12', product_id: 'BTC-USD', price: '1', size: '1', side: 'SELL', time },
+    ] }]);
+    expect(p.parse(tr('2026-12-05T07:00:00.5+01:00'))).toBe(Frame.TRADES);
+    expect(p.trades.map((t) => t.ts)).toEqual([Date.parse('2026-12-05T06:00:00.123Z'), Date.parse('2026-12-05T06:00:00.500Z')]);
+    for (const bad of ['1 ', '+1', '1,5', '', '2026-12-05', '2026-12-05 06:00:00Z', '2026-12-05T06:00:00', 'Sat, 05 Dec 2026 06:00:00 GMT', '2026-02-30T06:00:00Z', 1796450400000, null, undefined]) {
+      expect(p.parse(tr(bad)), JSON.stringify(bad)).toBe(Frame.MALFORMED);
+      expect(p.reason).toBe('malformed');
+      expect(p.problem).toMatch(/trade 12 of BTC-USD has time .*not RFC 3339/);
+      expect(p.seqNum).toBe(5); // the envelope counts: no false gap on the next frame
+    }
   });
 
   it('knows heartbeats, subscriptions and venue errors', () => {

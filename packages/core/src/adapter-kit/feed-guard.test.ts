@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { FeedReject, MarketEventSink } from '../contracts/exchange.js';
 import type { BookDeltaEvent, FeedStatusEvent, MarketEvent } from '../domain/events.js';
 import { BINANCE_SPOT_RULES, BookSync } from './book-sync.js';
-import { FeedErrorReporter, TradeIdGuard, TradeIdVerdict, levelProblem, tradeProblem } from './feed-guard.js';
+import { FeedErrorReporter, TradeIdGuard, TradeIdVerdict, levelProblem, rfc3339StrictMs, tradeProblem } from './feed-guard.js';
 
 class Collect implements MarketEventSink {
   events: MarketEvent[] = [];
@@ -111,6 +111,109 @@ describe('feed value rules', () => {
     for (let k = 0; k < 5; k++) expect(g.check(600 + k)).toBe(TradeIdVerdict.DUPLICATE);
     expect(g.last).toBe(900);
     expect(g.rebasedBack).toBe(0);
+  });
+
+  /** Feeds (id, ts) pairs through the guard and returns the ids it let through, in order. */
+  const emitted = (g: TradeIdGuard, trades: readonly (readonly [number, number | undefined])[]) => trades.filter(([id, ts]) => g.check(id, ts) === TradeIdVerdict.NEW).map(([id]) => id);
+  const DAY = 86_400_000;
+  const T = Date.UTC(2026, 11, 5, 6);
+
+  it('never re-emits a backfill of emitted trades when the mark carries an early time (coinbase-ws fuzz, seed 1, frame 893)', () => {
+    const g = new TradeIdGuard(10_000_000, 3);
+    const stream = Array.from({ length: 28 }, (_, k) => [867_062 + k, T + k * 1000] as const); // 867062..867089
+    const out = emitted(g, stream);
+    // 867090 arrives with a time two months early (a mutated copy the adapter accepted)
+    out.push(...emitted(g, [[867_090, T - 61 * DAY]]));
+    expect(out).toEqual(Array.from({ length: 29 }, (_, k) => 867_062 + k));
+    // the clean copy looked like a gap; the backfill lists the same trades with their real times,
+    // every one later than the mark's: none may be emitted again
+    expect(emitted(g, [...stream, [867_090, T + 28_000]])).toEqual([]);
+    expect(g.rebasedBack).toBe(0);
+    expect(g.last).toBe(867_090);
+    // and the stream goes on
+    expect(emitted(g, [[867_091, T + 29_000], [867_092, T + 30_000]])).toEqual([867_091, 867_092]);
+    // Date.parse's reading of "1 ", "+1", "1,5": a time in 2001 on the mark does the same
+    const h = new TradeIdGuard(10_000_000, 3);
+    emitted(h, stream);
+    expect(emitted(h, [[867_090, Date.UTC(2001, 0, 1)]])).toEqual([867_090]);
+    expect(emitted(h, stream)).toEqual([]);
+  });
+
+  it('a move back under an early-timed mark never re-emits the mark itself', () => {
+    // trades 101..109 were lost (no frame held them); 110 came with an early time: the backfill
+    // may bring 101..109 (never emitted), but 110 was emitted
+    const g = new TradeIdGuard(1000, 3);
+    const out = emitted(g, [[100, T], [110, T - 61 * DAY]]);
+    out.push(...emitted(g, Array.from({ length: 11 }, (_, k) => [100 + k, T + k * 1000] as const)));
+    out.push(...emitted(g, [[111, T + 11_000]]));
+    expect(out).toEqual([100, 110, 103, 104, 105, 106, 107, 108, 109, 111]);
+    expect(new Set(out).size).toBe(out.length);
+    expect(g.rebasedBack).toBe(1);
+    // a far-ahead id refused on the way does not forget the mark the move back left
+    const h = new TradeIdGuard(1000, 3);
+    const again = emitted(h, [[100, T], [110, T - 61 * DAY], [103, T + 3000], [104, T + 4000], [105, T + 5000], [9e15, T + 5500], [106, T + 6000], [110, T + 10_000], [111, T + 11_000]]);
+    expect(again).toEqual([100, 110, 105, 106, 111]);
+  });
+
+  it('follows a venue whose ids really restarted, and only on times later than every trade taken', () => {
+    const g = new TradeIdGuard(1000, 3);
+    expect(emitted(g, [[5000, T], [5001, T + 1000], [5002, T + 2000]])).toEqual([5000, 5001, 5002]);
+    // a replay of emitted ids at their own times: nothing
+    expect(emitted(g, [[5000, T], [5001, T + 1000], [5002, T + 2000]])).toEqual([]);
+    // the venue restarted its ids: later trades with ids from 1
+    expect(emitted(g, [[1, T + 3000], [2, T + 4000], [3, T + 5000], [4, T + 6000]])).toEqual([3, 4]);
+    expect(g.restarts).toBe(1);
+    expect(g.rebasedBack).toBe(1);
+    expect(g.check(4, T + 6000)).toBe(TradeIdVerdict.DUPLICATE);
+    // a mark with a wrong (early) time does not lower the bar: the restart's trades must be
+    // later than every time taken, and a replay of emitted ids is not
+    const h = new TradeIdGuard(1000, 3);
+    emitted(h, [[5000, T], [5001, T + 1000], [5002, T - 61 * DAY]]);
+    expect(emitted(h, [[4999, T + 500], [5000, T + 600], [5001, T + 1000]])).toEqual([]);
+    expect(emitted(h, [[1, T + 3000], [2, T + 4000], [3, T + 5000]])).toEqual([3]);
+    // a mark without a time: its real time is unknown, no restart is followed until one with a time
+    const u = new TradeIdGuard(1000, 3);
+    emitted(u, [[5000, T], [5001, undefined], [5002, undefined]]);
+    expect(emitted(u, [[5001, T + 1000], [5002, T + 2000], [5002, T + 2000]])).toEqual([]);
+    expect(emitted(u, [[1, T + 3000], [2, T + 4000], [3, T + 5000]])).toEqual([]);
+    expect(u.restarts).toBe(0);
+  });
+
+  it('given the host clock, a time far from it neither sets the mark\'s time nor moves the mark back', () => {
+    let now = T;
+    const g = new TradeIdGuard(1000, 3, () => now);
+    expect(emitted(g, [[500, T], [900, T + 1000]])).toEqual([500, 900]);
+    // later trades behind the mark whose times are a year ahead of the host: no move back
+    expect(emitted(g, [[503, T + 365 * DAY], [504, T + 365 * DAY], [505, T + 365 * DAY]])).toEqual([]);
+    // the same with plausible times moves back as before
+    now = T + 5000;
+    expect(emitted(g, [[506, T + 3000], [507, T + 4000], [508, T + 5000]])).toEqual([508]);
+    // an early time on the mark (two months) is no time: the mark keeps the earlier one, and a
+    // restart is not followed until a trade with a trusted time is taken
+    const h = new TradeIdGuard(1000, 3, () => now);
+    emitted(h, [[5000, T], [5001, T + 1000], [5002, T - 61 * DAY]]);
+    expect(h.lastTs).toBe(T + 1000);
+    expect(emitted(h, [[1, T + 3000], [2, T + 4000], [3, T + 5000]])).toEqual([]);
+    expect(h.restarts).toBe(0);
+  });
+
+  it('reads venue times as strict RFC 3339 only (what Date.parse guesses at is NaN)', () => {
+    for (const [text, iso] of [
+      ['2026-12-05T06:00:00Z', '2026-12-05T06:00:00.000Z'],
+      ['2026-12-05T06:00:00.1Z', '2026-12-05T06:00:00.100Z'],
+      ['2026-12-05T06:00:00.12Z', '2026-12-05T06:00:00.120Z'],
+      ['2026-12-05T06:00:00.123456789Z', '2026-12-05T06:00:00.123Z'],
+      ['2026-12-05T07:30:00.5+01:30', '2026-12-05T06:00:00.500Z'],
+      ['2026-12-04T23:00:00-07:00', '2026-12-05T06:00:00.000Z'],
+      ['2024-02-29T00:00:00Z', '2024-02-29T00:00:00.000Z'],
+    ] as const) expect(rfc3339StrictMs(text), text).toBe(Date.parse(iso));
+    for (const bad of ['', '1 ', '+1', '1,5', '1', '2026', '2026-12-05', '2026-12-05 06:00:00Z', '2026-12-05T06:00:00', '2026-12-05t06:00:00z', '2026-12-05T06:00:00.Z', '2026-12-05T06:00:00Z ', ' 2026-12-05T06:00:00Z', '2026-12-05T06:00:00+0100', '2026-12-05T06:00:00+01:00:00', '2026-13-05T06:00:00Z', '2026-02-29T06:00:00Z', '2026-12-32T06:00:00Z', '2026-12-05T24:00:00Z', '2026-12-05T06:60:00Z', '2026-12-05T06:00:61Z', '2026-12-05T06:00:00+24:00', '0001-01-01T00:00:00Z', '2026-12-05T06:00:00.1x2Z', '2026-12-05T06:00:0\t0Z', 'Sat, 05 Dec 2026 06:00:00 GMT']) {
+      expect(rfc3339StrictMs(bad), JSON.stringify(bad)).toBeNaN();
+    }
+    // in place, within a frame's text
+    const frame = '{"time":"2026-12-05T06:00:00.25Z","x":1}';
+    expect(rfc3339StrictMs(frame, 9, 32)).toBe(Date.parse('2026-12-05T06:00:00.250Z'));
+    expect(rfc3339StrictMs(frame, 9, 33)).toBeNaN();
   });
 
   it('counts every rejection and logs at most one line per (symbol, reason) per window on the injected clock', () => {

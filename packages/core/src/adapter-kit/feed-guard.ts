@@ -22,6 +22,12 @@ export const FEED_GUARD_DEFAULTS = Object.freeze({
   maxTradeIdJump: 10_000_000,
   /** Consistent far-ahead trades in a row after which the stream is believed to have moved. */
   tradeRebaseAfter: 3,
+  /**
+   * A trade time further than this from the host clock (either way) is not trusted by the
+   * trade-id guard's move-back rule (where the guard is given the host clock): such a trade
+   * counts as one without a time. Live trades arrive within seconds of their venue time.
+   */
+  tradeClockWindowMs: 300_000,
   /** At most one warn line per (symbol, reason) in this window; the rest are summarised. */
   logEveryMs: 10_000,
 });
@@ -73,13 +79,44 @@ export type TradeIdVerdictCode = (typeof TradeIdVerdict)[keyof typeof TradeIdVer
  * ids). After `rebaseAfter` consecutive such trades, ids increasing, the guard moves its mark
  * back to them: at most `rebaseAfter - 1` real trades are dropped instead of every trade until
  * the stream catches up (`rebasedBack` counts it).
+ *
+ * **A trade id is never emitted twice, whatever the times say** (a trade emitted twice is volume
+ * counted twice by the detectors). Times can be wrong too: a trade whose id was right but whose
+ * time was two months early became the mark, and the market_trades backfill after the next gap
+ * (every trade behind it, all emitted already) looked "later than the mark" and was emitted again.
+ * So the move back distinguishes what was emitted, by ids alone:
+ *
+ * - `floor` is the id emitted before the mark. Between two marks the emitted ids only grow, so
+ *   the ids strictly between `floor` and `last` were never emitted (the stream under a poisoned
+ *   mark): the move back may land there, on trades later than the mark's time, as above. The
+ *   mark it leaves was emitted, so it is refused once more (`skip`) when the stream reaches it;
+ *   no second move back is made before it does.
+ * - An id at or below `floor` was emitted: taking it again is only right when the venue's ids
+ *   really restarted (`restarts`). That needs `rebaseAfter` consecutive such trades, ids
+ *   increasing, each strictly later than EVERY trade time taken since the ids (re)started
+ *   (`maxTs`: one wrong time on the mark cannot lower it), and no trade without a (trusted) time
+ *   taken since the last one with (its real time is unknown). A replay or backfill only repeats
+ *   trades from before the mark, never later than all of them.
+ *
+ * Given the host clock (`clock`, ms), a trade time further than `clockWindowMs` from it counts as
+ * no time: it neither sets the mark's time nor moves the mark back. Everything is a few numbers
+ * per stream: nothing is allocated per trade.
  */
 export class TradeIdGuard {
   last = -1;
   /** The time of the trade that set `last` (when the caller passes times). */
   lastTs = -Infinity;
-  /** Times the mark was moved back to a later stream behind it. */
+  /** The id emitted before `last` (-1: none): between them, no id was emitted. */
+  floor = -1;
+  /** The latest (trusted) trade time taken since the ids (re)started. */
+  maxTs = -Infinity;
+  /** After a move back: the mark it left (emitted), refused when the stream reaches it (-1: none). */
+  skip = -1;
+  /** Times the mark was moved back to a later stream behind it (restarts included). */
   rebasedBack = 0;
+  /** Times the venue's ids were taken to have restarted (ids at or below `floor` followed). */
+  restarts = 0;
+  private untimed = false;
   private candidate = -1;
   private candidates = 0;
   private behindId = -1;
@@ -88,16 +125,22 @@ export class TradeIdGuard {
   constructor(
     readonly maxJump: number = FEED_GUARD_DEFAULTS.maxTradeIdJump,
     readonly rebaseAfter: number = FEED_GUARD_DEFAULTS.tradeRebaseAfter,
+    readonly clock?: () => number,
+    readonly clockWindowMs: number = FEED_GUARD_DEFAULTS.tradeClockWindowMs,
   ) {}
 
   /** `ts`: the trade's venue time (ms), where the feed has one; enables the move back. */
   check(id: number, ts?: number): TradeIdVerdictCode {
     if (!Number.isSafeInteger(id) || id < 0) return TradeIdVerdict.JUMP;
+    if (ts !== undefined && (!Number.isFinite(ts) || (this.clock !== undefined && Math.abs(ts - this.clock()) > this.clockWindowMs))) ts = undefined;
     if (id <= this.last) {
       // a trade at or behind the mark is the stream still where it was: far-ahead ids so far
       // were not consecutive (the fuzzer had poison ids rebased between replayed real trades)
       this.candidates = 0;
-      if (ts === undefined || !(ts > this.lastTs)) {
+      // never emitted (under a poisoned mark): later than the mark's time; emitted already: only
+      // a restart, later than every time taken
+      const unseen = id > this.floor && id < this.last;
+      if (ts === undefined || (unseen ? this.skip >= 0 || !(ts > this.lastTs) : id === this.last || this.untimed || !(ts > this.maxTs))) {
         this.behind = 0;
         return TradeIdVerdict.DUPLICATE;
       }
@@ -105,8 +148,24 @@ export class TradeIdGuard {
       this.behindId = id;
       if (this.behind < this.rebaseAfter) return TradeIdVerdict.DUPLICATE;
       this.rebasedBack++;
-      this.take(id, ts);
+      if (unseen) {
+        this.skip = this.last;
+        const floor = this.floor;
+        this.take(id, ts);
+        this.floor = floor;
+      } else {
+        this.restarts++;
+        this.skip = -1;
+        this.maxTs = -Infinity;
+        this.take(id, ts);
+        this.floor = -1;
+      }
       return TradeIdVerdict.NEW;
+    }
+    if (id === this.skip) {
+      // the mark a move back left: emitted then (taking it clears `skip`)
+      this.take(id, ts);
+      return TradeIdVerdict.DUPLICATE;
     }
     if (this.last < 0 || id - this.last <= this.maxJump) {
       this.take(id, ts);
@@ -126,14 +185,26 @@ export class TradeIdGuard {
   reset(): void {
     this.last = -1;
     this.lastTs = -Infinity;
+    this.floor = -1;
+    this.maxTs = -Infinity;
+    this.skip = -1;
+    this.untimed = false;
     this.candidates = 0;
     this.behind = 0;
   }
 
   private take(id: number, ts: number | undefined): void {
+    this.floor = this.last;
     this.last = id;
+    // the stream passed the mark a move back left (a far-ahead id refused on the way does not)
+    if (id >= this.skip) this.skip = -1;
     // a trade without a time keeps the earlier one: the move back then waits for later trades
-    if (ts !== undefined) this.lastTs = ts;
+    // (and no restart is followed until a trade with a time is taken)
+    if (ts !== undefined) {
+      this.lastTs = ts;
+      if (ts > this.maxTs) this.maxTs = ts;
+      this.untimed = false;
+    } else this.untimed = true;
     this.candidates = 0;
     this.behind = 0;
   }
@@ -188,4 +259,64 @@ export class FeedErrorReporter {
     this.windows.set(key, { next: now + (this.opts.logEveryMs ?? FEED_GUARD_DEFAULTS.logEveryMs), held: 0 });
     sink.onFeedError(this.opts.component, held > 0 ? `${message} (and ${held} more like it not logged)` : message);
   }
+}
+
+function digits(s: string, i: number, n: number): number {
+  let v = 0;
+  for (let k = 0; k < n; k++) {
+    const d = s.charCodeAt(i + k) - 48;
+    if (!(d >= 0 && d <= 9)) return -1;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+/**
+ * Epoch ms of an RFC 3339 date-time in s[start, end), read strictly in place (no slice, no
+ * Date.parse, nothing allocated): `YYYY-MM-DDTHH:MM:SS`, an optional `.` and one or more fraction
+ * digits (beyond milliseconds truncated), then `Z` or `+HH:MM` / `-HH:MM`; a day that exists in
+ * its month, from 1970, hours < 24, minutes < 60, seconds <= 60 (a leap second). Anything else
+ * is NaN: a venue trade time is checked, never guessed (Date.parse reads `"1 "`, `"+1"` and
+ * `"1,5"` as dates in 2001, and one such time on a trade once let a backfill emit trades a second
+ * time). Upper-case `T` and `Z` only, as the venues write them.
+ */
+export function rfc3339StrictMs(s: string, start = 0, end = s.length): number {
+  if (end - start < 20 || end > s.length || start < 0) return NaN;
+  if (s.charCodeAt(start + 4) !== 45 || s.charCodeAt(start + 7) !== 45 || s.charCodeAt(start + 10) !== 84 || s.charCodeAt(start + 13) !== 58 || s.charCodeAt(start + 16) !== 58) return NaN;
+  const y = digits(s, start, 4);
+  const mo = digits(s, start + 5, 2);
+  const d = digits(s, start + 8, 2);
+  const h = digits(s, start + 11, 2);
+  const mi = digits(s, start + 14, 2);
+  const se = digits(s, start + 17, 2);
+  if (y < 1970 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 60) return NaN;
+  const dim = mo === 2 ? (y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28) : mo === 4 || mo === 6 || mo === 9 || mo === 11 ? 30 : 31;
+  if (d > dim) return NaN;
+  let i = start + 19;
+  let ms = 0;
+  if (s.charCodeAt(i) === 46 /* . */) {
+    const f = ++i;
+    while (i < end) {
+      const c = s.charCodeAt(i) - 48;
+      if (!(c >= 0 && c <= 9)) break;
+      if (i - f < 3) ms = ms * 10 + c;
+      i++;
+    }
+    if (i === f) return NaN;
+    if (i - f === 1) ms *= 100;
+    else if (i - f === 2) ms *= 10;
+  }
+  let offset = 0;
+  const z = s.charCodeAt(i);
+  if (z === 90 /* Z */) {
+    if (i + 1 !== end) return NaN;
+  } else if (z === 43 /* + */ || z === 45 /* - */) {
+    if (i + 6 !== end || s.charCodeAt(i + 3) !== 58) return NaN;
+    const oh = digits(s, i + 1, 2);
+    const om = digits(s, i + 4, 2);
+    if (oh < 0 || oh > 23 || om < 0 || om > 59) return NaN;
+    offset = (oh * 60 + om) * 60_000;
+    if (z === 45) offset = -offset;
+  } else return NaN;
+  return Date.UTC(y, mo - 1, d, h, mi, se, ms) - offset;
 }
