@@ -375,18 +375,10 @@ class ReferenceConsumer {
         continue;
       }
       if (e.repeated) {
-        if (STRICT) {
-          this.lose(e.symbol, `a ${e.symbol} snapshot that lists a price twice`);
-          continue;
-        }
-        // KNOWN (open, docs/reliability.md "Fuzzing", kraken-ws): the adapter adopts a snapshot
-        // that lists a price twice, truncated to the depth by position (KrakenFeed.onBookSnapshot
-        // slices the first `depth` entries): the reference reads it the same way, to stay
-        // comparable; counted by the harness, failed only with CWTS_FUZZ_STRICT=1
-        b.book.load(e.bids.slice(0, DEPTH), e.asks.slice(0, DEPTH));
-        b.synced = true;
-        b.reason = '';
-      } else if (e.snapshot) {
+        this.lose(e.symbol, `a ${e.symbol} snapshot that lists a price twice`);
+        continue;
+      }
+      if (e.snapshot) {
         b.book.load(e.bids, e.asks);
         b.synced = true;
         b.reason = '';
@@ -417,7 +409,7 @@ class Harness {
     this.vt = vt;
     this.mod = mod;
     this.store = new L2BookStore();
-    this.counts = { answers: 0, snapshotsAdopted: 0, checksSynced: 0, resyncs: 0, feedErrors: 0, framesRefused: 0, referenceChecksumMismatches: 0, knownControlCharFrames: 0, knownRepeatedKeyFrames: 0, knownUnnamedBookFrames: 0, knownRepeatedPriceSnapshots: 0 };
+    this.counts = { answers: 0, snapshotsAdopted: 0, checksSynced: 0, resyncs: 0, feedErrors: 0, framesRefused: 0, referenceChecksumMismatches: 0, knownControlCharFrames: 0 };
     this.ref = new ReferenceConsumer(this.counts);
     this.ledger = new TradeLedger(this.counts);
     venue.onRealTrade = (t) => this.ledger.addReal(t.symbol, t.id, t);
@@ -493,7 +485,7 @@ class Harness {
       }
     }
     const lenientRead = lenient?.o !== undefined ? readFrame(lenient.o) : undefined;
-    this.ledger.beginFrame((read.kind === 'trade' ? read.trades : lenientRead?.kind === 'trade' && !STRICT ? lenientRead.trades : undefined) ?? []);
+    this.ledger.beginFrame((read.kind === 'trade' ? read.trades : lenient?.why === 'control' && lenientRead?.kind === 'trade' && !STRICT ? lenientRead.trades : undefined) ?? []);
     const maxBefore = new Map(this.ledger.maxEmitted);
     const refusedBefore = this.feed.rejected;
     const stats = this.feed.stats;
@@ -504,39 +496,15 @@ class Harness {
     if (refused) this.counts.framesRefused++;
     const tookBook = stats.book !== booksBefore;
     if (lenient && !refused && (tookBook || stats.trades + stats.duplicateTrades !== tradesBefore)) {
-      // KNOWN (open): the adapter read a frame JSON does not allow (raw control characters) or
-      // whose meaning is open (a repeated key). Counted; failed only with CWTS_FUZZ_STRICT=1.
+      // A frame whose meaning is open (a repeated key) must be refused. KNOWN (open): the adapter
+      // read a frame JSON does not allow (raw control characters). Counted; failed only with
+      // CWTS_FUZZ_STRICT=1.
       const what = lenient.why === 'control' ? 'a raw control character inside a string (not JSON)' : 'a repeated key';
-      if (STRICT) throw new FuzzFailure('invalid-event', `a ${tookBook ? 'book' : 'trade'} frame with ${what} was accepted instead of refused\n${text.slice(0, 300)}`);
-      if (lenient.why === 'control') {
-        this.counts.knownControlCharFrames++;
-        read = lenientRead ?? read;
-      } else {
-        this.counts.knownRepeatedKeyFrames++;
-        // the reference cannot tell which reading the adapter took: the books the frame may
-        // name leave SYNCED, on the reference's side and the adapter's (its public requestResync,
-        // what the engine calls when its own check of a book fails)
-        if (tookBook) {
-          for (const s of SYMBOLS) {
-            if (!text.includes(`"${s}"`) && SYMBOLS.some((x) => text.includes(`"${x}"`))) continue;
-            this.ref.lose(s, 'a book frame with a repeated key (known finding)');
-            this.md.requestResync(s, 'fuzz: a book frame with a repeated key was accepted (known finding)');
-          }
-        }
-      }
+      if (STRICT || lenient.why !== 'control') throw new FuzzFailure('invalid-event', `a ${tookBook ? 'book' : 'trade'} frame with ${what} was accepted instead of refused\n${text.slice(0, 300)}`);
+      this.counts.knownControlCharFrames++;
+      read = lenientRead ?? read;
     }
-    if (read.kind === 'book') {
-      if (read.unnamed && !STRICT && !read.entries.some((e) => !e.bad)) {
-        // KNOWN (open): a readable book frame whose entry names no pair (symbol missing, null,
-        // a number) is dropped as an unknown symbol without resyncing any book, though it may
-        // have been an update of one (the adapter resyncs every book only for a frame cut
-        // before its symbol). Counted; the reference follows the adapter unless CWTS_FUZZ_STRICT=1.
-        if (SYMBOLS.some((s) => this.ref.books.get(s).synced && this.md.syncOf(s)?.state === 'synced')) this.counts.knownUnnamedBookFrames++;
-        read = { ...read, unnamed: undefined };
-      }
-      this.ref.onBook(read);
-      for (const e of read.entries) if (e.repeated && this.md.syncOf(e.symbol)?.state === 'synced') this.counts.knownRepeatedPriceSnapshots++;
-    }
+    if (read.kind === 'book') this.ref.onBook(read);
     if (clean && read.kind === 'trade' && read.update) this.ledger.checkCleanFrame(read.trades, maxBefore, refused);
     await settle();
     this.check();

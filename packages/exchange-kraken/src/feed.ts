@@ -159,7 +159,8 @@ export class KrakenFeed {
         const s = p.ctx as FeedSymbol | undefined;
         this.reject(p.reason === 'unknown_symbol' ? '' : (s?.symbol ?? ''), p.reason, `invalid data dropped: ${p.problem}`);
         // a book update we cannot apply means the book would be wrong: resync that symbol
-        if (s && p.reason !== 'unknown_symbol' && text.includes('"book"') && text.includes(s.symbol) && s.sync.state === 'synced') s.sync.resync(`invalid update rejected: ${p.problem}`);
+        // (the parser names a symbol only for a book frame, as JSON reads its channel and symbol)
+        if (s && p.reason !== 'unknown_symbol' && p.bookFrame && s.sync.state === 'synced') s.sync.resync(`invalid update rejected: ${p.problem}`);
         return;
       }
       case Frame.ERROR:
@@ -169,7 +170,7 @@ export class KrakenFeed {
         this.reject('', 'unknown_message', `unknown message dropped: ${p.problem}`);
         return;
       default:
-        if (text.includes('"book"')) this.lostBookFrame(text, p.problem);
+        if (p.unnamedBook || p.bookFrame || text.includes('"book"')) this.lostBookFrame(text, p.problem, p.unnamedBook);
         else this.reject('', 'malformed', `malformed frame dropped: ${p.problem}`);
     }
   }
@@ -183,10 +184,11 @@ export class KrakenFeed {
   /**
    * A book frame we could not read is an update we lost: the next checksum would catch it only
    * if it touched the top 10, so the books it may belong to resync now (those named in the
-   * text, or every synced book when the name itself was cut off).
+   * text, or every synced book when the name itself was cut off, is written with an escape, or
+   * the frame's entry names no pair: `every`).
    */
-  private lostBookFrame(text: string, problem: string): void {
-    const named = this.symbols.filter((s) => text.includes(`"${s.symbol}"`));
+  private lostBookFrame(text: string, problem: string, every: boolean): void {
+    const named = every || text.includes('\\') ? [] : this.symbols.filter((s) => text.includes(`"${s.symbol}"`));
     this.reject(named.length === 1 ? named[0]!.symbol : '', 'malformed', `unreadable book frame dropped (${problem})`);
     for (const s of named.length > 0 ? named : this.symbols) {
       if (s.sync.state !== 'synced') continue;
@@ -194,9 +196,32 @@ export class KrakenFeed {
     }
   }
 
+  /**
+   * A snapshot we refuse (counted bad_snapshot) is asked for again, backed off by the client;
+   * a SYNCED book resyncs, since Kraken replaced its book with the one we refused.
+   */
+  private refuseSnapshot(s: FeedSymbol, detail: string, why: string): void {
+    const sync = s.sync;
+    this.reject(s.symbol, 'bad_snapshot', detail);
+    if (sync.state === 'buffering') {
+      sync.snapshotFailed();
+      sync.requestAgain(why);
+    } else if (sync.state === 'synced') sync.resync(why);
+  }
+
   private onBookSnapshot(s: FeedSymbol, checksum: number): void {
     const sync = s.sync;
     if (sync.state === 'idle') return;
+    // A snapshot is the pair's whole book, one level per price: a price listed twice leaves it
+    // open which quantity is the book's (and truncating to the depth by position would keep one
+    // level fewer than the book has). Refused and asked for again, as a crossed snapshot is.
+    const twice = repeatedPrice(s.delta.bids, true);
+    const twiceAsk = Number.isNaN(twice) ? repeatedPrice(s.delta.asks, false) : NaN;
+    if (!Number.isNaN(twice) || !Number.isNaN(twiceAsk)) {
+      const side = Number.isNaN(twice) ? 'ask' : 'bid';
+      this.refuseSnapshot(s, `book snapshot lists the ${side} price ${Number.isNaN(twice) ? twiceAsk : twice} (ticks) twice`, `book snapshot lists a ${side} price twice`);
+      return;
+    }
     const depth = this.opts.bookDepth;
     const bids: BookLevel[] = s.delta.bids.slice(0, depth).map((l) => ({ price: l.price, qty: l.qty }));
     const asks: BookLevel[] = s.delta.asks.slice(0, depth).map((l) => ({ price: l.price, qty: l.qty }));
@@ -204,16 +229,10 @@ export class KrakenFeed {
     check.apply(bids, asks);
     if (krakenChecksum(check, s.precision) !== checksum) {
       this.stats.checksumFailures++;
-      this.reject(s.symbol, 'bad_snapshot', `book snapshot checksum ${checksum} does not match its levels`);
-      if (sync.state === 'buffering') {
-        sync.snapshotFailed();
-        sync.requestAgain('book snapshot checksum mismatch'); // backed off by the client
-      } else if (sync.state === 'synced') {
-        // Kraken replaced its book with this one, and ours is the old one: keeping it SYNCED
-        // would let a difference below the checksummed top 10 stand for good (an unreadable
-        // snapshot resyncs too). The resync resubscribes for a fresh snapshot.
-        sync.resync('book snapshot checksum mismatch');
-      }
+      // while SYNCED: Kraken replaced its book with this one, and ours is the old one: keeping it
+      // SYNCED would let a difference below the checksummed top 10 stand for good (an unreadable
+      // snapshot resyncs too). The resync resubscribes for a fresh snapshot.
+      this.refuseSnapshot(s, `book snapshot checksum ${checksum} does not match its levels`, 'book snapshot checksum mismatch');
       return;
     }
     if (sync.state === 'synced') {
@@ -262,4 +281,29 @@ export class KrakenFeed {
     d.firstSeq = d.seq = ++s.seq;
     sync.onDelta(d, checksum, true);
   }
+}
+
+/**
+ * The first price (ticks) listed twice on one side of a snapshot, or NaN. Kraken lists a side in
+ * price order (bids descending, asks ascending): one pass proves that; a side in any other order
+ * is checked through a Set (cold: not Kraken's layout).
+ */
+function repeatedPrice(levels: readonly BookLevel[], descending: boolean): number {
+  let ordered = true;
+  for (let k = 1; k < levels.length; k++) {
+    const a = levels[k - 1]!.price;
+    const b = levels[k]!.price;
+    if (a === b) return a;
+    if (descending ? a < b : a > b) {
+      ordered = false;
+      break;
+    }
+  }
+  if (ordered) return NaN;
+  const seen = new Set<number>();
+  for (const l of levels) {
+    if (seen.has(l.price)) return l.price;
+    seen.add(l.price);
+  }
+  return NaN;
 }

@@ -1,5 +1,5 @@
 import { type FeedRejectReason, type BookDeltaEvent, type BookLevel, type TradeEvent } from '@cwts/core';
-import { JSON_SCAN_FAILED, JsonCursor, isScanFailure, isoTimeMs, rfc3339Ms, unitsOf, type FastScale, type InstrumentScales } from '@cwts/core/adapter-kit';
+import { JSON_SCAN_FAILED, JsonCursor, findDuplicateKey, isScanFailure, isoTimeMs, rfc3339Ms, unitsOf, type FastScale, type InstrumentScales } from '@cwts/core/adapter-kit';
 import type { KrakenPrecision } from './checksum.js';
 import { quoteJsonNumbers } from './executions-parse.js';
 
@@ -104,6 +104,14 @@ export class KrakenFrameParser {
   problem = '';
   /** Why an INVALID frame was rejected (the cwts_feed_errors_total reason). */
   reason: FeedRejectReason = 'malformed';
+  /**
+   * A refused `book` frame JSON could read whose entry names no pair (`data` not an array, an
+   * entry that is not an object, a `symbol` that is not a string): it may have been an update of
+   * any book, so every synced book resyncs (set with MALFORMED).
+   */
+  unnamedBook = false;
+  /** The frame is on the `book` channel as JSON reads it (its name may be written with an escape). */
+  bookFrame = false;
   reply: Record<string, unknown> | undefined;
 
   constructor(
@@ -114,36 +122,54 @@ export class KrakenFrameParser {
   parse(text: string, recvTs: number): FrameCode {
     // a rejection must never name the previous frame's symbol (it would resync the wrong book)
     this.ctx = undefined;
+    this.unnamedBook = false;
+    this.bookFrame = false;
     try {
       const code = this.fastBook(text, recvTs);
+      if (code === Frame.INVALID) return this.wholeFrame(text, recvTs);
       if (code !== 0) return code;
     } catch (err) {
       if (!isScanFailure(err)) throw err;
     }
+    this.ctx = undefined; // the fast path may have named a book before it gave up
     return this.slow(text, recvTs);
   }
 
-  /** {"channel":"book","type":..,"data":[{"symbol":..,"bids":[..],"asks":[..],"checksum":..,"timestamp":..}]}; 0 = not handled here. */
+  /**
+   * {"channel":"book","type":..,"data":[{"symbol":..,"bids":[..],"asks":[..],"checksum":..,"timestamp":..}]}; 0 = not handled here.
+   *
+   * A key repeated in one object leaves the frame's meaning open (JSON.parse keeps the last value,
+   * this reader would use the first: `"checksum":-1,"checksum":3470818162`, or a second `price` in
+   * a level below the checksummed top 10). Each object's keys are tracked in a bitmask; a repeat,
+   * a second key we do not know, or an unknown key holding an object or array (which may hide a
+   * repeat) sends the frame to the slow path, which refuses it (`repeatedKey`).
+   */
   private fastBook(text: string, recvTs: number): FrameCode | 0 {
     const c = this.cur.reset(text);
     c.beginObject();
     if (!c.nextKey(true) || !c.is('channel')) return 0;
     c.readString();
     if (!c.is('book')) return 0;
+    this.bookFrame = true;
     let type: 'snapshot' | 'update' | '' = '';
     let have = false;
+    // keys seen: 1 channel, 2 type, 4 data, 8 one we do not know
+    let seen = 1;
     while (c.nextKey(false)) {
-      if (c.is('type')) {
+      const bit = c.is('type') ? 2 : c.is('data') ? 4 : c.is('channel') ? 1 : 8;
+      if ((seen & bit) !== 0) throw JSON_SCAN_FAILED;
+      seen |= bit;
+      if (bit === 2) {
         c.readString();
         type = c.is('update') ? 'update' : c.is('snapshot') ? 'snapshot' : '';
-      } else if (c.is('data')) {
+      } else if (bit === 4) {
         c.expect(91);
         const code = this.bookEntry(c, recvTs);
         if (code !== Frame.BOOK) return code;
         if (c.peek() !== 93) return 0; // more than one book entry: not the documented layout
         c.i++;
         have = true;
-      } else c.skipValue();
+      } else skipScalar(c);
     }
     c.end_();
     if (!have || type === '') return 0;
@@ -159,24 +185,30 @@ export class KrakenFrameParser {
     let checksum = -1;
     let ts = 0;
     let first = true;
+    // keys seen: 1 symbol, 2 bids, 4 asks, 8 checksum, 16 timestamp, 32 one we do not know
+    let seen = 0;
     while (c.nextKey(first)) {
       first = false;
-      if (c.is('symbol')) {
+      const bit = c.is('symbol') ? 1 : c.is('bids') ? 2 : c.is('asks') ? 4 : c.is('checksum') ? 8 : c.is('timestamp') ? 16 : 32;
+      if ((seen & bit) !== 0) throw JSON_SCAN_FAILED;
+      seen |= bit;
+      if (bit === 1) {
         c.readString();
         ctx = this.find(c);
-        if (!ctx) return this.invalid(`unknown symbol ${c.text()}`, 'unknown_symbol');
-        this.ctx = ctx; // set early: an invalid level below resyncs this symbol
-      } else if (c.is('bids') || c.is('asks')) {
-        const bids = c.is('bids');
+        // a pair we did not subscribe: the slow path reads the whole frame (a repeated key after
+        // this one would name another book) and refuses it as unknown_symbol
         if (!ctx) return 0;
-        if (!this.levels(c, bids ? ctx.delta.bids : ctx.delta.asks, ctx.scales)) return Frame.INVALID;
-        if (bids) haveB = true;
+        this.ctx = ctx; // set early: an invalid level below resyncs this symbol
+      } else if (bit === 2 || bit === 4) {
+        if (!ctx) return 0;
+        if (!this.levels(c, bit === 2 ? ctx.delta.bids : ctx.delta.asks, ctx.scales)) return Frame.INVALID;
+        if (bit === 2) haveB = true;
         else haveA = true;
-      } else if (c.is('checksum')) checksum = c.readInt();
-      else if (c.is('timestamp')) {
+      } else if (bit === 8) checksum = c.readInt();
+      else if (bit === 16) {
         c.readString();
         ts = rfc3339Ms(c.s, c.start, c.end);
-      } else c.skipValue();
+      } else skipScalar(c);
     }
     if (!ctx || !haveB || !haveA || checksum < 0 || checksum > 0xffffffff) return 0;
     this.ctx = ctx;
@@ -302,12 +334,17 @@ export class KrakenFrameParser {
     let p = NaN;
     let q = NaN;
     let k = true;
+    // keys seen: 1 price, 2 qty, 4 one we do not know; a repeat -> slow path (refused there)
+    let seen = 0;
     while (c.nextKey(k)) {
       k = false;
       const isP = c.is('price');
       const isQ = !isP && c.is('qty');
+      const bit = isP ? 1 : isQ ? 2 : 4;
+      if ((seen & bit) !== 0) throw JSON_SCAN_FAILED;
+      seen |= bit;
       if (!isP && !isQ) {
-        c.skipValue();
+        skipScalar(c);
         continue;
       }
       c.peek();
@@ -345,6 +382,108 @@ export class KrakenFrameParser {
     return Frame.INVALID;
   }
 
+  /**
+   * The fast path refuses a frame at its first bad value, before it has read the rest: the rest
+   * may repeat a key (a second "symbol" naming another book), hold an entry that names no pair,
+   * or not be JSON at all. Cold (refused frames only): the JSON.parse path reads the whole frame;
+   * where it finds the frame unreadable (MALFORMED, with the books it may touch) that verdict
+   * stands, otherwise the fast path's (its reason and book).
+   */
+  private wholeFrame(text: string, recvTs: number): FrameCode {
+    const ctx = this.ctx;
+    const reason = this.reason;
+    const problem = this.problem;
+    this.ctx = undefined;
+    if (this.slow(text, recvTs) === Frame.MALFORMED) return Frame.MALFORMED;
+    this.ctx = ctx;
+    this.reason = reason;
+    this.problem = problem;
+    this.unnamedBook = false;
+    return Frame.INVALID;
+  }
+
+  /** A frame with a key repeated in one object: refused as malformed, naming no book (the feed resyncs the books its text names). */
+  private duplicateKey(text: string): FrameCode {
+    this.ctx = undefined;
+    this.reason = 'malformed';
+    const key = this.repeatedKey(text) ?? '';
+    return this.malformed(`duplicate key ${JSON.stringify(key.slice(0, 40))} (JSON leaves its meaning open)`);
+  }
+
+  // Key bounds of the objects open on the repeated-key walk, and per open container the index
+  // of its first key there (reused: they grow to the widest and deepest frame seen, once).
+  private keyStart = new Int32Array(64);
+  private keyEnd = new Int32Array(64);
+  private keyBase = new Int32Array(16);
+
+  /**
+   * The first key repeated in one object of the text, or undefined: one pass, allocation-free
+   * (every slow-path frame is walked: trades, heartbeats, replies), except for the name it
+   * returns and a key written with an escape, which goes to the kit's `findDuplicateKey` (it
+   * compares decoded keys). Meant for text JSON.parse accepted (a string followed by ':' is a
+   * key); on other text it may name a key that is not one (the frame is refused either way).
+   */
+  private repeatedKey(text: string): string | undefined {
+    let ks = this.keyStart;
+    let ke = this.keyEnd;
+    let base = this.keyBase;
+    let depth = 0;
+    let nk = 0;
+    const n = text.length;
+    for (let i = 0; i < n; i++) {
+      const ch = text.charCodeAt(i);
+      if (ch === 34 /* " */) {
+        const start = i + 1;
+        let escaped = false;
+        for (i++; i < n; i++) {
+          const d = text.charCodeAt(i);
+          if (d === 92 /* \ */) {
+            escaped = true;
+            i++;
+          } else if (d === 34) break;
+        }
+        const end = i;
+        let j = i + 1;
+        while (j < n) {
+          const w = text.charCodeAt(j);
+          if (w === 32 || w === 10 || w === 13 || w === 9) j++;
+          else break;
+        }
+        if (text.charCodeAt(j) !== 58 /* : */ || depth === 0) continue;
+        if (escaped) return findDuplicateKey(text);
+        const len = end - start;
+        for (let k = base[depth - 1]!; k < nk; k++) {
+          if (ke[k]! - ks[k]! !== len) continue;
+          const o = ks[k]!;
+          let m = 0;
+          while (m < len && text.charCodeAt(o + m) === text.charCodeAt(start + m)) m++;
+          if (m === len) return text.slice(start, end);
+        }
+        if (nk === ks.length) {
+          const a = new Int32Array(nk * 2);
+          const b = new Int32Array(nk * 2);
+          a.set(ks);
+          b.set(ke);
+          this.keyStart = ks = a;
+          this.keyEnd = ke = b;
+        }
+        ks[nk] = start;
+        ke[nk] = end;
+        nk++;
+      } else if (ch === 123 /* { */ || ch === 91 /* [ */) {
+        if (depth === base.length) {
+          const a = new Int32Array(depth * 2);
+          a.set(base);
+          this.keyBase = base = a;
+        }
+        base[depth++] = nk;
+      } else if (ch === 125 /* } */ || ch === 93 /* ] */) {
+        if (depth > 0) nk = base[--depth]!;
+      }
+    }
+    return undefined;
+  }
+
   /** JSON.parse path: trades, control messages, unusual layouts and malformed text. */
   private slow(text: string, recvTs: number): FrameCode {
     let obj: unknown;
@@ -358,6 +497,9 @@ export class KrakenFrameParser {
       this.problem = 'frame is not a JSON object';
       return Frame.MALFORMED;
     }
+    // a key repeated in one object (at any depth): JSON.parse kept the last value, but the frame
+    // also named what came first (`"symbol":"ETH/USD","symbol":"DOGE/USD"`): refused
+    if (this.repeatedKey(text) !== undefined) return this.duplicateKey(text);
     const o = obj as Record<string, unknown>;
     this.reply = o;
     if (typeof o.method === 'string') {
@@ -374,6 +516,7 @@ export class KrakenFrameParser {
         return Frame.STATUS;
       case 'trade':
       case 'book': {
+        this.bookFrame = o.channel === 'book';
         const exact = this.exactNumbers(text);
         if (exact === undefined) return this.malformed(`${o.channel} frame whose numbers cannot be read exactly (a \\u0000 escape, or nested too deep)`);
         return o.channel === 'trade' ? this.slowTrades(exact, recvTs) : this.slowBook(exact, recvTs);
@@ -417,7 +560,23 @@ export class KrakenFrameParser {
 
   private slowBook(o: Record<string, unknown>, recvTs: number): FrameCode {
     const data = o.data;
-    if ((o.type !== 'snapshot' && o.type !== 'update') || !Array.isArray(data) || data.length !== 1 || data[0] === null || typeof data[0] !== 'object') return this.malformed('book frame without type or a single data entry');
+    // An entry that names no pair (data not an array, an entry that is not an object, a symbol
+    // that is not a string) may have been an update of any of our books: every synced book
+    // resyncs (unnamedBook). A string naming a pair we did not subscribe is unknown_symbol.
+    if (!Array.isArray(data)) {
+      this.unnamedBook = true;
+      return this.malformed('book frame whose data is not an array (it names no pair)');
+    }
+    for (let k = 0; k < data.length; k++) {
+      const e = data[k] as unknown;
+      const sym = e !== null && typeof e === 'object' ? (e as { symbol?: unknown }).symbol : undefined;
+      // (a JSON number is a string here, behind exactNumbers' NUL marker)
+      if (e === null || typeof e !== 'object' || Array.isArray(e) || typeof sym !== 'string' || isMarkedNumber(sym)) {
+        this.unnamedBook = true;
+        return this.malformed('book entry that names no pair (no symbol string)');
+      }
+    }
+    if ((o.type !== 'snapshot' && o.type !== 'update') || data.length !== 1) return this.malformed('book frame without type or a single data entry');
     const e = data[0] as Record<string, unknown>;
     const ctx = this.ctxFor(e.symbol);
     if (!ctx) return Frame.INVALID;
@@ -472,6 +631,16 @@ export class KrakenFrameParser {
     this.problem = msg;
     return Frame.MALFORMED;
   }
+}
+
+/**
+ * Skips the value of a key the fast path does not know: a scalar only. An object or array may
+ * hide a repeated key, so it sends the frame to the slow path (which walks every object).
+ */
+function skipScalar(c: JsonCursor): void {
+  const ch = c.peek();
+  if (ch === 123 /* { */ || ch === 91 /* [ */) throw JSON_SCAN_FAILED;
+  c.skipValue();
 }
 
 /** A value of `exactNumbers` that was a JSON number: its text behind the NUL marker. */

@@ -1,4 +1,8 @@
-/** KrakenFeed: which book a rejected book frame resyncs; trade values read exactly from the frame text. */
+/**
+ * KrakenFeed: which book a rejected book frame resyncs; trade values read exactly from the frame
+ * text; frames whose meaning is open (a repeated key, an entry naming no pair, a snapshot listing
+ * a price twice) refused, and the books they may touch out of SYNCED.
+ */
 import type { MarketEventSink, TradeEvent } from '@cwts/core';
 import { MirrorBook } from '@cwts/core/adapter-kit';
 import { describe, expect, it } from 'vitest';
@@ -30,7 +34,7 @@ function boot() {
   const trade = (price: string, qty: string, id: number) =>
     `{"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","side":"buy","price":${price},"qty":${qty},"ord_type":"limit","trade_id":${id},"timestamp":"2026-12-05T06:00:00.200000Z"}]}`;
   for (const s of feed.symbols) s.sync.begin('initial');
-  return { feed, snapshot, trade, trades, snapshotsAsked };
+  return { feed, snapshot, trade, trades, snapshotsAsked, ck, lv };
 }
 
 /** Twelve bids: the 12th (below the checksummed top 10) has quantity q12. */
@@ -91,5 +95,155 @@ describe('KrakenFeed book frames', () => {
     // exact values, exponent form and trailing zeros included, are read as before
     feed.onFrame(trade('65000.10000000000000000', '5e-8', 9));
     expect(trades.map((t) => [t.tradeId, t.price, t.qty])).toEqual([['9', 650_001, 5]]);
+  });
+});
+
+/** BTC/USD and ETH/USD SYNCED; BTC/USD has twelve bids (65000.0 down to 64989.0), the last two below the checksummed top 10. */
+function bootSynced() {
+  const b = boot();
+  const asks: Level[] = [['65001.0', '1.0']];
+  b.feed.onFrame(b.snapshot('BTC/USD', bids12('1.0'), asks));
+  b.feed.onFrame(b.snapshot('ETH/USD', [['3000.0', '1.0']], [['3001.0', '1.0']]));
+  const btc = b.feed.symbol('BTC/USD')!.sync;
+  const eth = b.feed.symbol('ETH/USD')!.sync;
+  expect([btc.state, eth.state]).toEqual(['synced', 'synced']);
+  b.snapshotsAsked.length = 0;
+  /** The checksum of BTC/USD's book as it is (an update below the top 10 leaves it so). */
+  const btcCk = b.ck('BTC/USD', bids12('1.0'), asks);
+  return { ...b, btc, eth, btcCk };
+}
+
+describe('KrakenFeed: frames whose meaning is open are refused', () => {
+  it('a book update with a repeated key is refused as malformed and its book resyncs, below the top 10 too (fast path, slow path, any object)', () => {
+    const upd = (entry: string) => `{"channel":"book","type":"update","data":[{${entry}}]}`;
+    const cases: [string, string][] = (() => {
+      const { btcCk } = bootSynced();
+      const ts = '"timestamp":"2026-12-05T06:00:01.000000Z"';
+      return [
+        // the finding: a second price in a level below the top 10 (the checksum cannot catch it)
+        ['price twice in a level', upd(`"symbol":"BTC/USD","bids":[{"price":64998.8,"price":64990.5,"qty":2.00000000}],"asks":[],"checksum":${btcCk},${ts}`)],
+        ['qty twice in a level', upd(`"symbol":"BTC/USD","bids":[{"price":64990.5,"qty":2.0,"qty":0}],"asks":[],"checksum":${btcCk},${ts}`)],
+        ['checksum twice', upd(`"symbol":"BTC/USD","bids":[{"price":64990.5,"qty":2.0}],"asks":[],"checksum":-1,"checksum":${btcCk},${ts}`)],
+        ['bids twice', upd(`"symbol":"BTC/USD","bids":[],"asks":[],"bids":[{"price":64990.5,"qty":2.0}],"checksum":${btcCk},${ts}`)],
+        ['type twice', `{"channel":"book","type":"snapshot","type":"update","data":[{"symbol":"BTC/USD","bids":[{"price":64990.5,"qty":2.0}],"asks":[],"checksum":${btcCk},${ts}}]}`],
+        ['an unknown key twice', upd(`"symbol":"BTC/USD","bids":[{"price":64990.5,"qty":2.0}],"asks":[],"checksum":${btcCk},"x":1,"x":2,${ts}`)],
+        ['a repeat inside an unknown object', upd(`"symbol":"BTC/USD","bids":[{"price":64990.5,"qty":2.0}],"asks":[],"checksum":${btcCk},"x":{"a":1,"a":2},${ts}`)],
+        // read by the JSON.parse path (symbol after the levels)
+        ['price twice, symbol last (slow path)', upd(`"bids":[{"price":64998.8,"price":64990.5,"qty":2.0}],"asks":[],"checksum":${btcCk},"symbol":"BTC/USD",${ts}`)],
+        // a pair we did not subscribe first: the fast path stopped there (unknown symbol), JSON.parse reads BTC/USD
+        ['symbol twice, unknown pair first', upd(`"symbol":"DOGE/USD","symbol":"BTC/USD","bids":[{"price":64990.5,"qty":2.0}],"asks":[],"checksum":${btcCk},${ts}`)],
+        // a bad level first: the fast path refused it for the first symbol only
+        ['symbol twice after an off-grid level', upd(`"symbol":"ETH/USD","bids":[{"price":3000.05,"qty":1}],"asks":[],"symbol":"BTC/USD","checksum":${btcCk},${ts}`)],
+      ];
+    })();
+    for (const [name, frame] of cases) {
+      const { feed, btc, eth } = bootSynced();
+      feed.onFrame(frame);
+      expect(feed.reporter.counts, name).toEqual({ malformed: 1 });
+      expect(btc.state, name).not.toBe('synced');
+      // the level the venue never had is not in the book
+      expect(btc.mirror.bids.get(649_905), name).toBe(0);
+      if (!frame.includes('ETH/USD')) expect(eth.state, name).toBe('synced');
+    }
+  });
+
+  it('an invalid book update whose channel and symbol are written with escapes resyncs its book', () => {
+    const { feed, btc, eth } = bootSynced();
+    feed.onFrame('{"channel":"b\\u006fok","type":"update","data":[{"symbol":"BTC\\/USD","bids":[{"price":64990.55,"qty":2.0}],"asks":[],"checksum":1}]}');
+    expect(feed.reporter.counts).toEqual({ off_grid: 1 });
+    expect(btc.state).toBe('buffering');
+    expect(eth.state).toBe('synced');
+  });
+
+  it('a trade with a repeated key is refused, not emitted for the last value', () => {
+    const { feed, trades } = boot();
+    const t = (fields: string) => `{"channel":"trade","type":"update","data":[{${fields},"side":"buy","ord_type":"limit","timestamp":"2026-12-05T06:00:00.200000Z"}]}`;
+    feed.onFrame(t('"symbol":"ETH/USD","symbol":"BTC/USD","price":65000.1,"qty":0.5,"trade_id":7'));
+    feed.onFrame(t('"symbol":"BTC/USD","price":65000.1,"price":1.0,"qty":0.5,"trade_id":8'));
+    feed.onFrame(t('"symbol":"BTC/USD","price":65000.1,"qty":0.5,"trade_id":9,"trade_id":10'));
+    expect(trades).toEqual([]);
+    expect(feed.reporter.counts).toEqual({ malformed: 3 });
+    // the same trade written once is emitted
+    feed.onFrame(t('"symbol":"BTC/USD","price":65000.1,"qty":0.5,"trade_id":9'));
+    expect(trades.map((x) => [x.symbol, x.tradeId, x.price])).toEqual([['BTC/USD', '9', 650_001]]);
+  });
+
+  it('a readable book frame whose entry names no pair takes every synced book out of SYNCED; a pair we did not subscribe does not', () => {
+    const rest = (ck: number) => `"bids":[{"price":64990.5,"qty":2.0}],"asks":[],"checksum":${ck},"timestamp":"2026-12-05T06:00:01.000000Z"`;
+    for (const data of [
+      (ck: number) => `[{"symbol":null,${rest(ck)}}]`,
+      (ck: number) => `[{"symbol":1e308,${rest(ck)}}]`,
+      (ck: number) => `[{"symbol":["BTC/USD"],${rest(ck)}}]`,
+      (ck: number) => `[{${rest(ck)}}]`,
+      () => '[{}]',
+      (ck: number) => `[[{"symbol":"BTC/USD",${rest(ck)}}]]`,
+      (ck: number) => `{"symbol":"BTC/USD",${rest(ck)}}`,
+      () => 'null',
+    ]) {
+      const { feed, btc, eth, btcCk } = bootSynced();
+      const frame = `{"channel":"book","type":"update","data":${data(btcCk)}}`;
+      feed.onFrame(frame);
+      expect(feed.reporter.counts, frame).toEqual({ malformed: 1 });
+      expect([btc.state, eth.state], frame).toEqual(['buffering', 'buffering']);
+    }
+    // the data key itself mangled: the entry is there, but not as data
+    {
+      const { feed, btc, eth, btcCk } = bootSynced();
+      feed.onFrame(`{"channel":"book","type":"update","da4a":[{"symbol":"BTC/USD",${rest(btcCk)}}]}`);
+      expect(feed.reporter.counts).toEqual({ malformed: 1 });
+      expect([btc.state, eth.state]).toEqual(['buffering', 'buffering']);
+    }
+    // a second entry that names no pair after a first one the in-place reader refused at its
+    // first bad level (seed 1, fuzz frame 48346: it resynced the first entry's book only)
+    {
+      const { feed, btc, eth, btcCk } = bootSynced();
+      feed.onFrame(`{"channel":"book","type":"update","data":[{"symbol":"BTC/USD","bids":[],"asks":[{"priy":0}],"checksum":${btcCk}},{"price":65000.7,"qtsum":1}]}`);
+      expect(feed.reporter.counts).toEqual({ malformed: 1 });
+      expect([btc.state, eth.state]).toEqual(['buffering', 'buffering']);
+    }
+    // a pair we did not subscribe names none of ours: counted, no book resyncs
+    for (const sym of ['DOGE/USD', '']) {
+      const { feed, btc, eth, btcCk } = bootSynced();
+      feed.onFrame(`{"channel":"book","type":"update","data":[{"symbol":"${sym}",${rest(btcCk)}}]}`);
+      expect(feed.reporter.counts, sym).toEqual({ unknown_symbol: 1 });
+      expect([btc.state, eth.state], sym).toEqual(['synced', 'synced']);
+    }
+  });
+
+  it('a snapshot listing a price twice is refused (bad_snapshot) and asked for again, never adopted truncated by position', () => {
+    // 26 bids, 25 distinct prices (64995.0 twice): truncating to depth 25 by position would keep 24 levels
+    const bids: Level[] = Array.from({ length: 25 }, (_, k): Level => [`${65000 - k}.0`, '1.0']);
+    bids.splice(6, 0, ['64995.0', '3.0']);
+    const asks: Level[] = [['65001.0', '1.0']];
+    // its checksum matches the levels as a reader taking the first 25 entries in order sees them
+    const checked = { bids: bids.slice(0, 25), asks };
+    {
+      // awaiting the first snapshot
+      const { feed, snapshot, snapshotsAsked } = boot();
+      const btc = feed.symbol('BTC/USD')!.sync;
+      snapshotsAsked.length = 0;
+      feed.onFrame(snapshot('BTC/USD', bids, asks, checked));
+      expect(feed.reporter.counts).toEqual({ bad_snapshot: 1 });
+      expect(btc.state).toBe('buffering');
+      expect(snapshotsAsked).toEqual(['BTC/USD']);
+      // the asks side too
+      feed.onFrame(snapshot('BTC/USD', [['64999.0', '1.0']], [['65001.0', '1.0'], ['65002.0', '1.0'], ['65001.0', '2.0']]));
+      expect(feed.reporter.counts).toEqual({ bad_snapshot: 2 });
+      expect(btc.state).toBe('buffering');
+      // a snapshot with one level per price syncs it
+      const good = bids.filter((_, k) => k !== 6);
+      feed.onFrame(snapshot('BTC/USD', good, asks));
+      expect(btc.state).toBe('synced');
+      expect(btc.mirror.bids.n).toBe(25);
+    }
+    {
+      // while SYNCED: Kraken replaced its book; ours is the old one and resyncs
+      const { feed, snapshot, btc, eth, snapshotsAsked } = bootSynced();
+      feed.onFrame(snapshot('BTC/USD', bids, asks, checked));
+      expect(feed.reporter.counts).toEqual({ bad_snapshot: 1 });
+      expect(btc.state).toBe('buffering');
+      expect(snapshotsAsked).toEqual(['BTC/USD']);
+      expect(eth.state).toBe('synced');
+    }
   });
 });

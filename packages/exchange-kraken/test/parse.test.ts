@@ -104,6 +104,41 @@ describe('Kraken v2 frame parser', () => {
   });
 });
 
+describe('Kraken v2 frame parser: a key repeated in one object', () => {
+  const book = (entry: string, env = '"channel":"book","type":"update"') => `{${env},"data":[{${entry}}]}`;
+  const levels = '"bids":[{"price":64000.5,"qty":0.001}],"asks":[{"price":64001.2,"qty":1}]';
+  it('refuses the frame as malformed in every object, on the in-place path and the JSON.parse path', () => {
+    for (const f of [
+      book(`"symbol":"BTC/USD",${levels},"checksum":-1,"checksum":3470818162`),
+      book(`"symbol":"BTC/USD","bids":[{"price":64000.5,"price":63990.5,"qty":0.001}],"asks":[],"checksum":1`),
+      book(`"symbol":"BTC/USD","bids":[{"qty":0.001,"price":64000.5,"price":63990.5}],"asks":[],"checksum":1`),
+      book(`"symbol":"BTC/USD",${levels},"checksum":1`, '"channel":"book","type":"update","type":"snapshot"'),
+      book(`"symbol":"BTC/USD",${levels},"checksum":1`, '"channel":"book","channel":"heartbeat","type":"update"'),
+      book(`"symbol":"ETH/USD","symbol":"BTC/USD",${levels},"checksum":1`),
+      book(`${levels},"checksum":1,"symbol":"BTC/USD","symbol":"BTC/USD"`),
+      book(`"symbol":"BTC/USD",${levels},"checksum":1,"z":[{"a":1,"a":1}]`),
+      book(`"symbol":"BTC/USD",${levels},"checksum":1,"\\u0073ymbol":"BTC/USD"`),
+      '{"channel":"trade","type":"update","data":[{"symbol":"ETH/USD","symbol":"BTC/USD","side":"buy","price":64000.5,"qty":1,"ord_type":"limit","trade_id":7,"timestamp":"2026-12-05T06:00:00.200000Z"}]}',
+      '{"channel":"heartbeat","channel":"heartbeat"}',
+    ]) {
+      const { p } = parser();
+      expect(p.parse(f, 0), f).toBe(Frame.MALFORMED);
+      expect(p.problem, f).toMatch(/^duplicate key /);
+      expect(p.ctx, f).toBeUndefined();
+      expect(p.trades.length, f).toBe(0);
+    }
+  });
+  it('reads the same keys written once, and one unknown scalar key, as before', () => {
+    const { p, ctx } = parser();
+    expect(p.parse(book(`"symbol":"BTC/USD",${levels},"checksum":3470818162,"x":1`), 0)).toBe(Frame.BOOK);
+    expect(p.checksum).toBe(3470818162);
+    expect(ctx.delta.bids).toEqual([{ price: 640005, qty: 100_000 }]);
+    // keys of the same name in different objects are not repeats
+    expect(p.parse(book(`"symbol":"BTC/USD","bids":[{"price":64000.5,"qty":0.001},{"qty":0.002,"price":64000.4}],"asks":[],"checksum":1`), 0)).toBe(Frame.BOOK);
+    expect(ctx.delta.bids).toEqual([{ price: 640005, qty: 100_000 }, { price: 640004, qty: 200_000 }]);
+  });
+});
+
 describe('Kraken v2 frame parser on hostile input', () => {
   it('never throws and never yields a non-integer value on mutated frames', () => {
     const { p, ctx } = parser();
