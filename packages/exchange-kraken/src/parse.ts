@@ -1,5 +1,5 @@
 import { type FeedRejectReason, type BookDeltaEvent, type BookLevel, type TradeEvent } from '@cwts/core';
-import { JSON_SCAN_FAILED, JsonCursor, findDuplicateKey, isScanFailure, isoTimeMs, rfc3339Ms, unitsOf, type FastScale, type InstrumentScales } from '@cwts/core/adapter-kit';
+import { JSON_SCAN_FAILED, JsonCursor, findDuplicateKey, isScanFailure, isoTimeMs, rfc3339Ms, rfc3339StrictMs, unitsOf, type FastScale, type InstrumentScales } from '@cwts/core/adapter-kit';
 import type { KrakenPrecision } from './checksum.js';
 import { quoteJsonNumbers } from './executions-parse.js';
 
@@ -619,9 +619,13 @@ export class KrakenFrameParser {
       const price = this.units(t.price, ctx.scales.price);
       const qty = this.units(t.qty, ctx.scales.qty);
       if (Number.isNaN(price) || Number.isNaN(qty)) return this.invalid(`trade ${shown(t.price)} x ${shown(t.qty)} of ${ctx.symbol} is off the grid`, 'off_grid');
+      // strict RFC 3339: Date.parse reads "1 " or "+1" as dates in 2001, and a wrong time on a
+      // trade is what the trade-id guard judges a venue id restart by
+      const ts = typeof t.timestamp === 'string' ? rfc3339StrictMs(t.timestamp) : NaN;
+      if (Number.isNaN(ts)) return this.malformed('trade without an RFC 3339 timestamp');
       this.trades.push({
         ctx,
-        trade: { type: 'trade', exchange: this.exchange, symbol: ctx.symbol, ts: isoTimeMs(typeof t.timestamp === 'string' ? t.timestamp : undefined), recvTs, tradeId: String(id), price, qty, side: t.side },
+        trade: { type: 'trade', exchange: this.exchange, symbol: ctx.symbol, ts, recvTs, tradeId: String(id), price, qty, side: t.side },
       });
     }
     return Frame.TRADE;

@@ -60,6 +60,16 @@ describe('Kraken v2 frame parser', () => {
     expect(p.problem).toMatch(/unknown symbol ETH\/USD/);
   });
 
+  it('reads a trade time as strict RFC 3339: one Date.parse would read ("1 ", "+1", a missing one) refuses the frame', () => {
+    const { p } = parser();
+    const frame = (ts: string) => `{"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","side":"sell","price":64000.1,"qty":0.5,"ord_type":"market","trade_id":4665906${ts}}]}`;
+    expect(p.parse(frame(',"timestamp":"2023-09-25T07:49:37.708706Z"'), 1)).toBe(Frame.TRADE);
+    expect(p.trades[0]!.trade.ts).toBe(Date.UTC(2023, 8, 25, 7, 49, 37, 708));
+    // each a date in 2001 to Date.parse: such a time once let a backfill re-emit trades (feed-guard)
+    for (const bad of ['"1 "', '"+1"', '"1,5"', '"2023-09-25 07:49:37Z"', '""']) expect(p.parse(frame(`,"timestamp":${bad}`), 1), bad).toBe(Frame.MALFORMED);
+    expect(p.parse(frame(''), 1)).toBe(Frame.MALFORMED);
+  });
+
   it('classifies trades, heartbeats, acks, errors, malformed and unknown frames', () => {
     const { p } = parser();
     expect(p.parse('{"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","side":"sell","price":64000.1,"qty":0.5,"ord_type":"market","trade_id":4665906,"timestamp":"2023-09-25T07:49:37.708706Z"},{"symbol":"BTC/USD","side":"buy","price":64000.2,"qty":1e-8,"ord_type":"limit","trade_id":4665907,"timestamp":"2023-09-25T07:49:37.708706Z"}]}', 1)).toBe(Frame.TRADE);

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { FeedReject, MarketEventSink } from '../contracts/exchange.js';
 import type { BookDeltaEvent, FeedStatusEvent, MarketEvent } from '../domain/events.js';
 import { BINANCE_SPOT_RULES, BookSync } from './book-sync.js';
-import { FeedErrorReporter, TradeIdGuard, TradeIdVerdict, levelProblem, rfc3339StrictMs, tradeProblem } from './feed-guard.js';
+import { FeedErrorReporter, TradeIdGuard, TradeIdVerdict, levelProblem, tradeProblem } from './feed-guard.js';
+import { rfc3339StrictMs } from './rfc3339.js';
 
 class Collect implements MarketEventSink {
   events: MarketEvent[] = [];
