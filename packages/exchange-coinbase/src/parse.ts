@@ -1,5 +1,5 @@
 import { type BookLevel, type FeedRejectReason } from '@cwts/core';
-import { JSON_SCAN_FAILED, JsonCursor, findDuplicateKey, isScanFailure, rfc3339Ms, rfc3339StrictMs, tradeProblem, unitsOf, type InstrumentScales } from '@cwts/core/adapter-kit';
+import { JSON_SCAN_FAILED, JsonCursor, RepeatedKeyFinder, isScanFailure, rfc3339Ms, rfc3339StrictMs, tradeProblem, unitsOf, type InstrumentScales } from '@cwts/core/adapter-kit';
 
 /** What a frame was. */
 export const Frame = {
@@ -125,7 +125,7 @@ export class CoinbaseFrameParser {
     // The envelope's keys seen so far (1 channel, 2 sequence_num, 4 events, 8 client_id,
     // 16 timestamp, 32 a key we do not know). A repeated key leaves the frame's meaning open
     // (JSON.parse keeps the last value, this reader would use the first): such a frame goes to the
-    // slow path, which refuses it (see `repeatedKey`). One key we do not know is skipped (a field
+    // slow path, which refuses it (see RepeatedKeyFinder). One key we do not know is skipped (a field
     // the venue may add); a second one goes to the slow path too, which compares them.
     let seen = 1;
     while (c.nextKey(false)) {
@@ -463,8 +463,8 @@ export class CoinbaseFrameParser {
     // first (`"product_id":"BTC-USD",...,"product_id":"ETH-USD"`): every product named anywhere
     // in it. A repeated envelope key may hide the channel too, so the channel is trusted only
     // when the repetition is deeper.
-    if (this.repeatedKey(text) !== undefined) {
-      if (this.repeatDepth > 1 && o.channel !== 'l2_data') return [];
+    if (this.keys.find(text) !== undefined) {
+      if (this.keys.depth > 1 && o.channel !== 'l2_data') return [];
       return this.namedProducts(text);
     }
     if (o.channel !== 'l2_data') return [];
@@ -492,84 +492,8 @@ export class CoinbaseFrameParser {
 
   // Key bounds of the objects open on the repeated-key walk, and per open container the index
   // of its first key there (reused: they grow to the widest and deepest frame seen, once).
-  private keyStart = new Int32Array(64);
-  private keyEnd = new Int32Array(64);
-  private keyBase = new Int32Array(16);
-  /** Depth of the object where `repeatedKey` found its key (1: the envelope; 0: not known). */
-  private repeatDepth = 0;
-
-  /**
-   * The first key repeated in one object of a text JSON.parse accepted, or undefined. JSON leaves
-   * such a text's meaning open (JSON.parse keeps the last value, the cursor sees the first), so
-   * the frame is refused. Allocation-free (every slow-path frame is walked: market_trades,
-   * heartbeats), except for the name it returns and a key written with an escape, which goes to
-   * the kit's `findDuplicateKey` (it compares decoded keys).
-   */
-  private repeatedKey(text: string): string | undefined {
-    this.repeatDepth = 0;
-    let ks = this.keyStart;
-    let ke = this.keyEnd;
-    let base = this.keyBase;
-    let depth = 0;
-    let nk = 0;
-    const n = text.length;
-    for (let i = 0; i < n; i++) {
-      const ch = text.charCodeAt(i);
-      if (ch === 34 /* " */) {
-        const start = i + 1;
-        let escaped = false;
-        for (i++; i < n; i++) {
-          const d = text.charCodeAt(i);
-          if (d === 92 /* \ */) {
-            escaped = true;
-            i++;
-          } else if (d === 34) break;
-        }
-        const end = i;
-        // a string followed by ':' is a key (the text is valid JSON)
-        let j = i + 1;
-        while (j < n) {
-          const w = text.charCodeAt(j);
-          if (w === 32 || w === 10 || w === 13 || w === 9) j++;
-          else break;
-        }
-        if (text.charCodeAt(j) !== 58 /* : */ || depth === 0) continue;
-        if (escaped) return findDuplicateKey(text);
-        const len = end - start;
-        for (let k = base[depth - 1]!; k < nk; k++) {
-          if (ke[k]! - ks[k]! !== len) continue;
-          const o = ks[k]!;
-          let m = 0;
-          while (m < len && text.charCodeAt(o + m) === text.charCodeAt(start + m)) m++;
-          if (m === len) {
-            this.repeatDepth = depth;
-            return text.slice(start, end);
-          }
-        }
-        if (nk === ks.length) {
-          const a = new Int32Array(nk * 2);
-          const b = new Int32Array(nk * 2);
-          a.set(ks);
-          b.set(ke);
-          this.keyStart = ks = a;
-          this.keyEnd = ke = b;
-        }
-        ks[nk] = start;
-        ke[nk] = end;
-        nk++;
-      } else if (ch === 123 /* { */ || ch === 91 /* [ */) {
-        if (depth === base.length) {
-          const a = new Int32Array(depth * 2);
-          a.set(base);
-          this.keyBase = base = a;
-        }
-        base[depth++] = nk;
-      } else if (ch === 125 /* } */ || ch === 93 /* ] */) {
-        if (depth > 0) nk = base[--depth]!;
-      }
-    }
-    return undefined;
-  }
+  /** The slow path's repeated-key check (allocation-free; reused). */
+  private readonly keys = new RepeatedKeyFinder();
 
   private slow(text: string): FrameCode {
     let obj: unknown;
@@ -580,7 +504,7 @@ export class CoinbaseFrameParser {
     }
     if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) return this.fail(Frame.MALFORMED, 'frame is not a JSON object');
     const o = obj as Record<string, unknown>;
-    const dup = this.repeatedKey(text);
+    const dup = this.keys.find(text);
     if (dup !== undefined) {
       // the envelope's sequence_num still counts (no false gap on the next frame) when it is
       // written once; the feed then resyncs every book the frame names (l2ProductsOf)

@@ -1,5 +1,5 @@
 import { type FeedRejectReason, type BookDeltaEvent, type BookLevel, type TradeEvent } from '@cwts/core';
-import { JSON_SCAN_FAILED, JsonCursor, findDuplicateKey, isScanFailure, isoTimeMs, rfc3339Ms, rfc3339StrictMs, unitsOf, type FastScale, type InstrumentScales } from '@cwts/core/adapter-kit';
+import { JSON_SCAN_FAILED, JsonCursor, RepeatedKeyFinder, isScanFailure, isoTimeMs, rfc3339Ms, rfc3339StrictMs, unitsOf, type FastScale, type InstrumentScales } from '@cwts/core/adapter-kit';
 import type { KrakenPrecision } from './checksum.js';
 import { quoteJsonNumbers } from './executions-parse.js';
 
@@ -142,7 +142,7 @@ export class KrakenFrameParser {
    * this reader would use the first: `"checksum":-1,"checksum":3470818162`, or a second `price` in
    * a level below the checksummed top 10). Each object's keys are tracked in a bitmask; a repeat,
    * a second key we do not know, or an unknown key holding an object or array (which may hide a
-   * repeat) sends the frame to the slow path, which refuses it (`repeatedKey`).
+   * repeat) sends the frame to the slow path, which refuses it (RepeatedKeyFinder).
    */
   private fastBook(text: string, recvTs: number): FrameCode | 0 {
     const c = this.cur.reset(text);
@@ -406,83 +406,12 @@ export class KrakenFrameParser {
   private duplicateKey(text: string): FrameCode {
     this.ctx = undefined;
     this.reason = 'malformed';
-    const key = this.repeatedKey(text) ?? '';
+    const key = this.keys.find(text) ?? '';
     return this.malformed(`duplicate key ${JSON.stringify(key.slice(0, 40))} (JSON leaves its meaning open)`);
   }
 
-  // Key bounds of the objects open on the repeated-key walk, and per open container the index
-  // of its first key there (reused: they grow to the widest and deepest frame seen, once).
-  private keyStart = new Int32Array(64);
-  private keyEnd = new Int32Array(64);
-  private keyBase = new Int32Array(16);
-
-  /**
-   * The first key repeated in one object of the text, or undefined: one pass, allocation-free
-   * (every slow-path frame is walked: trades, heartbeats, replies), except for the name it
-   * returns and a key written with an escape, which goes to the kit's `findDuplicateKey` (it
-   * compares decoded keys). Meant for text JSON.parse accepted (a string followed by ':' is a
-   * key); on other text it may name a key that is not one (the frame is refused either way).
-   */
-  private repeatedKey(text: string): string | undefined {
-    let ks = this.keyStart;
-    let ke = this.keyEnd;
-    let base = this.keyBase;
-    let depth = 0;
-    let nk = 0;
-    const n = text.length;
-    for (let i = 0; i < n; i++) {
-      const ch = text.charCodeAt(i);
-      if (ch === 34 /* " */) {
-        const start = i + 1;
-        let escaped = false;
-        for (i++; i < n; i++) {
-          const d = text.charCodeAt(i);
-          if (d === 92 /* \ */) {
-            escaped = true;
-            i++;
-          } else if (d === 34) break;
-        }
-        const end = i;
-        let j = i + 1;
-        while (j < n) {
-          const w = text.charCodeAt(j);
-          if (w === 32 || w === 10 || w === 13 || w === 9) j++;
-          else break;
-        }
-        if (text.charCodeAt(j) !== 58 /* : */ || depth === 0) continue;
-        if (escaped) return findDuplicateKey(text);
-        const len = end - start;
-        for (let k = base[depth - 1]!; k < nk; k++) {
-          if (ke[k]! - ks[k]! !== len) continue;
-          const o = ks[k]!;
-          let m = 0;
-          while (m < len && text.charCodeAt(o + m) === text.charCodeAt(start + m)) m++;
-          if (m === len) return text.slice(start, end);
-        }
-        if (nk === ks.length) {
-          const a = new Int32Array(nk * 2);
-          const b = new Int32Array(nk * 2);
-          a.set(ks);
-          b.set(ke);
-          this.keyStart = ks = a;
-          this.keyEnd = ke = b;
-        }
-        ks[nk] = start;
-        ke[nk] = end;
-        nk++;
-      } else if (ch === 123 /* { */ || ch === 91 /* [ */) {
-        if (depth === base.length) {
-          const a = new Int32Array(depth * 2);
-          a.set(base);
-          this.keyBase = base = a;
-        }
-        base[depth++] = nk;
-      } else if (ch === 125 /* } */ || ch === 93 /* ] */) {
-        if (depth > 0) nk = base[--depth]!;
-      }
-    }
-    return undefined;
-  }
+  /** The slow path's repeated-key check (allocation-free; reused). */
+  private readonly keys = new RepeatedKeyFinder();
 
   /** JSON.parse path: trades, control messages, unusual layouts and malformed text. */
   private slow(text: string, recvTs: number): FrameCode {
@@ -499,7 +428,7 @@ export class KrakenFrameParser {
     }
     // a key repeated in one object (at any depth): JSON.parse kept the last value, but the frame
     // also named what came first (`"symbol":"ETH/USD","symbol":"DOGE/USD"`): refused
-    if (this.repeatedKey(text) !== undefined) return this.duplicateKey(text);
+    if (this.keys.find(text) !== undefined) return this.duplicateKey(text);
     const o = obj as Record<string, unknown>;
     this.reply = o;
     if (typeof o.method === 'string') {

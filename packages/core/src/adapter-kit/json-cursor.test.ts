@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GuardedWorker } from '../testing/guarded-worker.js';
 import fc from 'fast-check';
 import { fastScale, unitsOf, type FastScale } from './fast-decimal.js';
-import { JsonCursor, findDuplicateKey, isScanFailure } from './json-cursor.js';
+import { JsonCursor, RepeatedKeyFinder, findDuplicateKey, isScanFailure } from './json-cursor.js';
 
 const FRAMES = [
   '{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1764900000123,"s":"BTCUSDT","U":157,"u":160,"b":[["65000.10","0.5"]],"a":[["65000.20","1.25"]]}}',
@@ -138,5 +138,34 @@ describe('JsonCursor.readUnits', () => {
     expect(read('"1e3"')).toMatchObject({ v: NaN });
     expect(read('"99999999999999999"')).toMatchObject({ v: NaN }); // past 2^53 units
     for (const bad of ['"65000.1', '65000.1"', '"6\\u0035"', '"6\u00015"', '']) expect(read(bad)).toBe('fails');
+  });
+});
+
+describe('RepeatedKeyFinder', () => {
+  it('finds what findDuplicateKey finds, with the depth, on objects wider and deeper than its first arrays', () => {
+    const f = new RepeatedKeyFinder();
+    const cases = [
+      '{"a":1,"b":2}',
+      '{"a":1,"a":2}',
+      '{"a":{"b":1},"b":{"a":1}}',
+      '{"a":[{"x":1},{"x":2}]}',
+      '{"a":{"x":1,"y":{"x":2},"x":3}}',
+      '{"v":"\\"a\\":1","a":2}',
+      '{"p\\u0061":1,"pa":2}',
+      // 100 keys in one object (the key arrays start at 64), the last one repeated
+      `{${Array.from({ length: 100 }, (_, k) => `"k${k}":${k}`).join(',')},"k99":0}`,
+      // 40 levels deep (the depth array starts at 16), a repeat at the bottom
+      `${'{"d":'.repeat(40)}{"z":1,"z":2}${'}'.repeat(40)}`,
+    ];
+    for (const text of cases) {
+      JSON.parse(text);
+      expect(f.find(text), text).toBe(findDuplicateKey(text));
+    }
+    expect(f.find('{"a":{"x":1,"y":{"x":2},"x":3}}')).toBe('x');
+    expect(f.depth).toBe(2);
+    expect(f.find('{"a":1,"a":2}')).toBe('a');
+    expect(f.depth).toBe(1);
+    expect(f.find('{"a":1}')).toBeUndefined();
+    expect(f.depth).toBe(0);
   });
 });

@@ -413,3 +413,90 @@ function decodeKey(quoted: string): string {
     return quoted;
   }
 }
+
+/**
+ * `findDuplicateKey` for the hot path: a frame's adapter walks every frame its slow path
+ * accepted (trades, heartbeats, replies), so this one keeps its key bounds in typed arrays it
+ * reuses (they grow to the widest and deepest frame seen, once) and compares keys in place.
+ * JSON leaves the meaning of a repeated key open (JSON.parse keeps the last value, JsonCursor
+ * sees the first): a frame with one is refused. One instance per parser (not reentrant).
+ */
+export class RepeatedKeyFinder {
+  private keyStart = new Int32Array(64);
+  private keyEnd = new Int32Array(64);
+  private keyBase = new Int32Array(16);
+  /** Depth of the object where `find` found its key (1: the outermost; 0: not known, or none). */
+  depth = 0;
+
+  /**
+   * The first key repeated in one object of a text JSON.parse accepted, or undefined: one pass,
+   * allocation-free, except for the name it returns and a key written with an escape, which goes
+   * to `findDuplicateKey` (it compares decoded keys). On text that is not JSON it may name a key
+   * that is not one (the frame is refused either way).
+   */
+  find(text: string): string | undefined {
+    this.depth = 0;
+    let ks = this.keyStart;
+    let ke = this.keyEnd;
+    let base = this.keyBase;
+    let depth = 0;
+    let nk = 0;
+    const n = text.length;
+    for (let i = 0; i < n; i++) {
+      const ch = text.charCodeAt(i);
+      if (ch === 34 /* " */) {
+        const start = i + 1;
+        let escaped = false;
+        for (i++; i < n; i++) {
+          const d = text.charCodeAt(i);
+          if (d === 92 /* \ */) {
+            escaped = true;
+            i++;
+          } else if (d === 34) break;
+        }
+        const end = i;
+        // a string followed by ':' is a key (the text is valid JSON)
+        let j = i + 1;
+        while (j < n) {
+          const w = text.charCodeAt(j);
+          if (w === 32 || w === 10 || w === 13 || w === 9) j++;
+          else break;
+        }
+        if (text.charCodeAt(j) !== 58 /* : */ || depth === 0) continue;
+        if (escaped) return findDuplicateKey(text);
+        const len = end - start;
+        for (let k = base[depth - 1]!; k < nk; k++) {
+          if (ke[k]! - ks[k]! !== len) continue;
+          const o = ks[k]!;
+          let m = 0;
+          while (m < len && text.charCodeAt(o + m) === text.charCodeAt(start + m)) m++;
+          if (m === len) {
+            this.depth = depth;
+            return text.slice(start, end);
+          }
+        }
+        if (nk === ks.length) {
+          const a = new Int32Array(nk * 2);
+          const b = new Int32Array(nk * 2);
+          a.set(ks);
+          b.set(ke);
+          this.keyStart = ks = a;
+          this.keyEnd = ke = b;
+        }
+        ks[nk] = start;
+        ke[nk] = end;
+        nk++;
+      } else if (ch === 123 /* { */ || ch === 91 /* [ */) {
+        if (depth === base.length) {
+          const a = new Int32Array(depth * 2);
+          a.set(base);
+          this.keyBase = base = a;
+        }
+        base[depth++] = nk;
+      } else if (ch === 125 /* } */ || ch === 93 /* ] */) {
+        if (depth > 0) nk = base[--depth]!;
+      }
+    }
+    return undefined;
+  }
+}
