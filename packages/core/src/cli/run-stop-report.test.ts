@@ -20,7 +20,7 @@ describe('run: the stop report', () => {
     const { lines, logger } = capture();
     logStopReport(engine, logger);
     expect(lines.map((l) => l.level)).toEqual(['info', 'warn']);
-    expect(lines[0]!.msg).toMatch(/^stopped: \d+ events, 0 signals, 1 orders, 1 fills, equity n\/a \(positions cannot be valued: .+\)$/);
+    expect(lines[0]!.msg).toMatch(/^stopped: \d+ events, 0 signals, 1 orders, 1 fills, net PnL n\/a \(positions cannot be valued: .+\)$/);
     expect(lines[1]!.msg).toMatch(/^stopped with 1 open position\(s\) still held at the venues: v:BTCUSDT 0\.001 \(avg 50001, unrealized n\/a\); they are in the journal/);
   });
 
@@ -30,7 +30,7 @@ describe('run: the stop report', () => {
     trade('sell', 1, 5_000_000);
     const { lines, logger } = capture();
     logStopReport(engine, logger);
-    expect(lines[0]!.msg).toMatch(/^stopped: \d+ events, 0 signals, 2 orders, 2 fills, equity -?\d+(\.\d+)?$/);
+    expect(lines[0]!.msg).toMatch(/^stopped: \d+ events, 0 signals, 2 orders, 2 fills, net PnL -?\d+(\.\d+)?$/);
     expect(lines[1]).toMatchObject({ level: 'info', msg: 'stopped flat: no open positions' });
   });
 });

@@ -323,11 +323,13 @@ export function logStopReport(engine: Deployment['engine'], logger: Pick<ReturnT
   let valuationError: string | undefined;
   try {
     const s = engine.summary();
-    logger.info({ summary: s }, `stopped: ${counts(s)}, equity ${s.equity}`);
+    // the summary's `equity` is the net PnL (realized + unrealized - fees), not /status pnl.equity
+    // (starting capital + net): named for what it is in the line, and as `net` beside it
+    logger.info({ summary: { ...s, net: s.equity } }, `stopped: ${counts(s)}, net PnL ${s.equity}`);
   } catch (err) {
     valuationError = err instanceof Error ? err.message : String(err);
     const c = engine.activity;
-    logger.info({ summary: { ...c, equity: null, valuationError } }, `stopped: ${counts(c)}, equity n/a (positions cannot be valued: ${valuationError})`);
+    logger.info({ summary: { ...c, equity: null, net: null, valuationError } }, `stopped: ${counts(c)}, net PnL n/a (positions cannot be valued: ${valuationError})`);
   }
   // Positions outlive the process: say so, so nobody takes a stopped engine for a flat book.
   let open;
