@@ -36,6 +36,13 @@ export interface LeaseManagerOptions {
   position(exchange: string, symbol: string): number;
   /** Longest wait for a symbol being handed over to be flat and without orders. */
   handoverMs: number;
+  /**
+   * Whether position() and openOrders() tell what this shard holds. False while the shard's
+   * engine has not restored its journal (they read 0 then: empty, not flat): no handover starts
+   * or ends meanwhile (renewals and acquisitions go on), and a lease lost then counts as lost with
+   * a position ("Stranded positions") until the engine can say. Absent: always known.
+   */
+  positionsKnown?(): boolean;
   onError(message: string): void;
   /** The shard's membership (an epoch-fenced lease on its id); without it a plain heartbeat `put`. */
   membership?: Membership;
@@ -196,7 +203,8 @@ export class LeaseManager {
       // A position left here by a lease lost involuntarily (a stall, an outage), the key not held
       // by anyone since: take the symbol back as soon as it is free, so the position is managed
       // again (a handover then waits for it to be flat, and what it lets go is not taken back).
-      if (this.stranded.has(key) && this.o.position(c.exchange, c.symbol) === 0) this.stranded.delete(key);
+      // (A position not known yet, the engine restoring, is not flat: the claim stands.)
+      if (this.stranded.has(key) && this.known() && this.o.position(c.exchange, c.symbol) === 0) this.stranded.delete(key);
       const stranded = this.stranded.has(key);
       const orphaned = now - this.freeSince.get(key)! >= 2 * this.o.timings.tickMs;
       if (mine || stranded || orphaned) await this.acquire(key, c, mine ? 'preferred' : stranded ? 'position held here' : 'orphaned');
@@ -324,12 +332,20 @@ export class LeaseManager {
     }
   }
 
+  private known(): boolean {
+    return this.o.positionsKnown?.() ?? true;
+  }
+
   private async handOver(assignment: ReadonlyMap<string, string>, now: number): Promise<void> {
+    // Until the engine has restored its journal, position() and openOrders() read 0 whatever is
+    // held: a handover started or ended then let a restored position go as if flat, on a symbol
+    // this shard would not take back. Decided once they are known; the leases are renewed meanwhile.
+    const known = this.known();
     for (const [key, h] of [...this.held]) {
       if (this.held.get(key) !== h) continue; // dropped meanwhile (validity ended): its orders may still fill, the key must stay
       const preferred = assignment.get(key) ?? this.o.shardId;
       if (h.releasingSince === undefined) {
-        if (preferred === this.o.shardId) continue;
+        if (preferred === this.o.shardId || !known) continue;
         h.releasingSince = now;
         this.o.onEvent({ kind: 'releasing', key, exchange: h.exchange, symbol: h.symbol, why: `preferred by ${preferred}` });
       }
@@ -337,6 +353,12 @@ export class LeaseManager {
         // The other shard left before the handover finished: keep trading it.
         h.releasingSince = undefined;
         this.o.onEvent({ kind: 'acquired', key, exchange: h.exchange, symbol: h.symbol, why: 'handover cancelled' });
+        continue;
+      }
+      if (!known) {
+        // Not reached while the engine restores (no handover starts before); if ever, the wait
+        // for flat starts again once the position is known, rather than timing out meanwhile.
+        h.releasingSince = now;
         continue;
       }
       const waited = now - h.releasingSince;
@@ -398,7 +420,8 @@ export class LeaseManager {
     h.expiry = undefined;
     // Lost with a position here: taken back once free (unless another process takes it first).
     // Let go (released): never taken back for the position; only by the assignment, as any symbol.
-    if (kind === 'lost' && this.o.position(h.exchange, h.symbol) !== 0) this.stranded.add(key);
+    // A position not known yet (the engine restoring its journal) may be there: it counts as one.
+    if (kind === 'lost' && (!this.known() || this.o.position(h.exchange, h.symbol) !== 0)) this.stranded.add(key);
     else this.stranded.delete(key);
     const mono = this.o.monoMs();
     const wall = this.o.wallMs();

@@ -141,6 +141,9 @@ export class NatsShard implements ClusterShard {
       onEvent: (e) => this.onLeaseEvent(e),
       openOrders: (ex, sym) => engine.openOrders(ex, sym).length,
       position: (ex, sym) => engine.positions.qty(ex, sym),
+      // run starts the shard before the engine, which restores its journal only after every venue
+      // loaded its instruments: until then both above read 0, which is not flat.
+      positionsKnown: () => engine.restored,
       handoverMs: 3 * c.takeover_ms,
       onError: (m) => log.warn(m),
       membership: this.membership,
