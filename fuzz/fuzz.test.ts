@@ -84,6 +84,17 @@ describe('fuzz harness', () => {
     expect([kr.wireNumber(100_000, 8, 8, true), kr.wireNumber(100_000, 8, 8, false), kr.wireNumber(500, 8, 8, false), kr.wireNumber(452860, 1, 1, false), kr.wireNumber(1234, 2, 8, true)]).toEqual(['0.00100000', '0.001', '5e-06', '45286', '12.34000000']);
   });
 
+  it('holds bybit-ws to its coverage and trade floors', async () => {
+    // @ts-expect-error plain ESM modules without type declarations
+    const by = await import('./targets/bybit-ws.mjs');
+    // an adapter that never synced, never emitted and never saw a pong: nothing compared, trades lost
+    expect(by.coverage({ checksSynced: 0, checksMirror: 0, snapshotsAdopted: 0, cleanTradeFramesChecked: 0, pongs: 0, cleanTrades: 500, cleanTradesEmitted: 0 }, 2000).map((f: any) => f.kind)).toEqual(['vacuous', 'vacuous', 'vacuous', 'vacuous', 'vacuous', 'lost-data']);
+    // seed 1, 3,000 frames on main
+    expect(by.coverage({ checksSynced: 19394, checksMirror: 19394, snapshotsAdopted: 624, cleanTradeFramesChecked: 825, pongs: 138, cleanTrades: 1654, cleanTradesEmitted: 1634 }, 3000)).toEqual([]);
+    // the venue's decimal strings: Bybit's padded prices, trimmed quantities
+    expect([by.dec(6_500_010, 2, true), by.dec(1_000, 6, false), by.dec(40_000, 5, true), by.dec(1234, 1, false)]).toEqual(['65000.10', '0.001', '0.40000', '123.4']);
+  });
+
   it('serves each Binance adapter its own REST responses when two harnesses share the virtual clock', async () => {
     const report = await runFuzz({ targets: [routing], frames: 5, seed: 1, findingsFile: scratch() });
     expect(report.results[0].signatures).toEqual({});

@@ -55,7 +55,7 @@ try {
   process.exit(2);
 }
 const root = fileURLToPath(new URL('..', import.meta.url));
-for (const pkg of ['core', 'exchange-binance', 'exchange-sim', 'exchange-coinbase', 'exchange-kraken']) {
+for (const pkg of ['core', 'exchange-binance', 'exchange-sim', 'exchange-coinbase', 'exchange-kraken', 'exchange-bybit']) {
   if (!existsSync(`${root}packages/${pkg}/dist/index.js`)) {
     console.error(`packages/${pkg}/dist is missing: run \`pnpm build\` first`);
     process.exit(2);

@@ -209,6 +209,12 @@ export class TradeLedger {
     for (const t of trades) {
       if (this.frameEmitted.includes(`${t.symbol}|${t.id}`)) continue;
       if (this.emitted.get(t.symbol)?.get(t.id) === true) continue; // emitted before, from a copy with the real values
+      if (this.stringIds && this.emitted.get(t.symbol)?.has(t.id)) {
+        // opaque ids have no order: a copy that carried this id with other values took it (the
+        // adapter de-duplicates by id, as it must), and the real trade is lost (the 80 % floor)
+        this.counts.cleanTradesExcused++;
+        continue;
+      }
       if (!this.stringIds && (maxBefore.get(t.symbol) ?? -1) >= t.id) {
         this.counts.cleanTradesExcused++;
         continue;
