@@ -156,6 +156,21 @@ describe('feed value rules', () => {
     expect(again).toEqual([100, 110, 105, 106, 111]);
   });
 
+  it('recovers from a second poisoned mark while the first one a move back left is still ahead (binance-ws fuzz, seed 2210)', () => {
+    const g = new TradeIdGuard(1000, 3);
+    // real stream 100.., a poisoned mark 900 (within the bound), moved back from on 103..105
+    const out = emitted(g, [[100, T], [900, T + 500], [101, T + 1000], [102, T + 2000], [103, T + 3000], [104, T + 4000]]);
+    expect(g.rebasedBack).toBe(1);
+    // a second poisoned mark, below the first (900 is still far ahead of the stream)
+    out.push(...emitted(g, [[700, T + 4500]]));
+    // the real stream after it is followed again after three trades, not dropped for good
+    out.push(...emitted(g, Array.from({ length: 6 }, (_, k) => [105 + k, T + 5000 + k * 1000] as const)));
+    expect(out).toEqual([100, 900, 103, 104, 700, 107, 108, 109, 110]);
+    expect(g.rebasedBack).toBe(2);
+    // both poisoned marks were emitted: reached later, each is refused once
+    expect(emitted(g, Array.from({ length: 800 }, (_, k) => [111 + k, T + 20_000 + k] as const)).filter((id) => id === 700 || id === 900)).toEqual([]);
+  });
+
   it('follows a venue whose ids really restarted, and only on times later than every trade taken', () => {
     const g = new TradeIdGuard(1000, 3);
     expect(emitted(g, [[5000, T], [5001, T + 1000], [5002, T + 2000]])).toEqual([5000, 5001, 5002]);

@@ -112,11 +112,21 @@ export class TradeIdGuard {
   maxTs = -Infinity;
   /** After a move back: the mark it left (emitted), refused when the stream reaches it (-1: none). */
   skip = -1;
+  /** The mark an earlier move back left, while a later one holds `skip` (-1: none). */
+  skip2 = -1;
   /** Times the mark was moved back to a later stream behind it (restarts included). */
   rebasedBack = 0;
   /** Times the venue's ids were taken to have restarted (ids at or below `floor` followed). */
   restarts = 0;
   private untimed = false;
+  /**
+   * The mark is where a move back landed (`floor` kept from before it): the ids between them are
+   * not all unseen (the stream passed some as duplicates), so no second move back until a trade
+   * is taken forward. Only that long: a block held until the stream reached `skip` (up to
+   * maxJump ids ahead, days of trades) left a second poisoned mark in force for good, and every
+   * real trade under it was dropped.
+   */
+  private movedBack = false;
   private candidate = -1;
   private candidates = 0;
   private behindId = -1;
@@ -140,7 +150,7 @@ export class TradeIdGuard {
       // never emitted (under a poisoned mark): later than the mark's time; emitted already: only
       // a restart, later than every time taken
       const unseen = id > this.floor && id < this.last;
-      if (ts === undefined || (unseen ? this.skip >= 0 || !(ts > this.lastTs) : id === this.last || this.untimed || !(ts > this.maxTs))) {
+      if (ts === undefined || (unseen ? this.movedBack || !(ts > this.lastTs) : id === this.last || this.untimed || !(ts > this.maxTs))) {
         this.behind = 0;
         return TradeIdVerdict.DUPLICATE;
       }
@@ -149,21 +159,25 @@ export class TradeIdGuard {
       if (this.behind < this.rebaseAfter) return TradeIdVerdict.DUPLICATE;
       this.rebasedBack++;
       if (unseen) {
+        // two marks left behind at most (each emitted, each refused when reached): nothing allocated
+        if (this.skip >= 0) this.skip2 = this.skip;
         this.skip = this.last;
         const floor = this.floor;
         this.take(id, ts);
         this.floor = floor;
+        this.movedBack = true;
       } else {
         this.restarts++;
         this.skip = -1;
+        this.skip2 = -1;
         this.maxTs = -Infinity;
         this.take(id, ts);
         this.floor = -1;
       }
       return TradeIdVerdict.NEW;
     }
-    if (id === this.skip) {
-      // the mark a move back left: emitted then (taking it clears `skip`)
+    if (id === this.skip || id === this.skip2) {
+      // a mark a move back left: emitted then (taking it clears it)
       this.take(id, ts);
       return TradeIdVerdict.DUPLICATE;
     }
@@ -188,6 +202,8 @@ export class TradeIdGuard {
     this.floor = -1;
     this.maxTs = -Infinity;
     this.skip = -1;
+    this.skip2 = -1;
+    this.movedBack = false;
     this.untimed = false;
     this.candidates = 0;
     this.behind = 0;
@@ -198,6 +214,8 @@ export class TradeIdGuard {
     this.last = id;
     // the stream passed the mark a move back left (a far-ahead id refused on the way does not)
     if (id >= this.skip) this.skip = -1;
+    if (id >= this.skip2) this.skip2 = -1;
+    this.movedBack = false;
     // a trade without a time keeps the earlier one: the move back then waits for later trades
     // (and no restart is followed until a trade with a time is taken)
     if (ts !== undefined) {
