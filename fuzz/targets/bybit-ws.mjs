@@ -359,7 +359,7 @@ class Harness {
     this.vt = vt;
     this.mod = mod;
     this.store = new L2BookStore();
-    this.counts = { answers: 0, snapshotsAdopted: 0, checksSynced: 0, resyncs: 0, feedErrors: 0, framesRefused: 0, referenceRestarts: 0, referenceRepeats: 0, pongs: 0, pongReconnects: 0, knownOpenFrames: 0, knownReplayedDeltas: 0, knownLongLevels: 0, knownRepeatedPriceSnapshots: 0, checksMirror: 0 };
+    this.counts = { answers: 0, snapshotsAdopted: 0, checksSynced: 0, resyncs: 0, feedErrors: 0, framesRefused: 0, referenceRestarts: 0, referenceRepeats: 0, pongs: 0, pongReconnects: 0, knownReplayedDeltas: 0, checksMirror: 0 };
     this.ref = new ReferenceConsumer(this.counts);
     this.ledger = new TradeLedger(this.counts, { stringIds: true });
     venue.onRealTrade = (t) => this.ledger.addReal(t.symbol, t.id, t);
@@ -448,36 +448,15 @@ class Harness {
     const tookBook = stats.deltas + stats.snapshots !== bookBefore;
     const tookTrades = stats.trades + stats.duplicateTrades !== tradesBefore;
     if (o === undefined && !refused && (tookBook || tookTrades)) {
-      // KNOWN (open finding, docs/reliability.md "Fuzzing", bybit-ws): a book or trade frame that
-      // is not strict JSON (a repeated key, a broken value the fast path skips) is taken instead
-      // of refused. Counted; failed only with CWTS_FUZZ_STRICT=1. The reference then takes the
-      // adapter's book of the symbols it may have touched, to go on judging what follows.
-      const what = `a ${tookBook ? 'book' : 'trade'} frame that is not strict JSON was accepted instead of refused`;
-      if (STRICT) throw new FuzzFailure('invalid-event', `${what}\n${text.slice(0, 300)}`);
-      this.counts.knownOpenFrames++;
-      this.known(`notStrictJson${tookBook ? 'Book' : 'Trade'}`, text);
-      if (tookBook) for (const s of SYMBOLS) this.rebase(s);
-      read = { kind: 'other' };
+      // a book or trade frame that is not strict JSON (a repeated key, a broken value the fast
+      // path skips) must be refused, never taken
+      throw new FuzzFailure('invalid-event', `a ${tookBook ? 'book' : 'trade'} frame that is not strict JSON was accepted instead of refused\n${text.slice(0, 300)}`);
     }
-    if (read.kind === 'book' && read.long && !read.bad) {
-      // KNOWN (open finding): a level with more than two entries (["p","q","x"]) is taken as
-      // ["p","q"] by the adapter's JSON.parse path. Counted when the adapter took the frame, and
-      // read as the adapter reads it; failed only with CWTS_FUZZ_STRICT=1 (there the reference
-      // cannot read the frame, and the judge fails the SYNCED book).
-      if (STRICT || refused || !tookBook) read = { kind: 'book', symbol: read.symbol, bad: 'a level that is not ["price","qty"]' };
-      else {
-        this.counts.knownLongLevels++;
-        this.known('longLevel', text);
-      }
-    }
-    if (read.kind === 'book' && read.repeated && tookBook && !refused && !STRICT) {
-      // KNOWN (open finding): a snapshot listing a price twice is taken (the later quantity
-      // stands) instead of refused. Counted, and read as the adapter reads it; failed only with
-      // CWTS_FUZZ_STRICT=1.
-      this.counts.knownRepeatedPriceSnapshots++;
-      this.known('repeatedPriceSnapshot', text);
-      read = { ...read, repeated: false };
-    }
+    // a level with more than two entries (["p","q","x"]) is not Bybit's shape: the reference
+    // cannot read the frame (the adapter must refuse it; the judge fails a SYNCED book otherwise)
+    if (read.kind === 'book' && read.long && !read.bad) read = { kind: 'book', symbol: read.symbol, bad: 'a level that is not ["price","qty"]' };
+    // a snapshot listing a price twice leaves the reference untrusted (ReferenceConsumer.onBook):
+    // the adapter must refuse it (bad_snapshot) and ask again
     if (read.kind === 'book') {
       this.ref.onBook(read);
       this.checkReplay(read);

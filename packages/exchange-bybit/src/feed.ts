@@ -157,6 +157,10 @@ export class BybitFeed {
         return;
       default: {
         this.stats.errors++;
+        if (p.repeatedKey) {
+          this.repeatedKeyFrame(text, p.problem);
+          return;
+        }
         const s = p.ctx as SymbolState | undefined;
         this.reporter.reject(s?.symbol ?? '', p.reason, p.problem);
         // a book frame we could not apply leaves the book behind the venue: resync that symbol
@@ -165,12 +169,49 @@ export class BybitFeed {
     }
   }
 
+  /**
+   * A frame that repeats a key in one object (refused, malformed) may have been an update of a
+   * book: the books its text names resync (every book when it names none, or hides a name
+   * behind an escape). A frame that cannot be a book frame (no `orderbook` in its text, no
+   * escape) touches no book.
+   */
+  private repeatedKeyFrame(text: string, problem: string): void {
+    const escaped = text.includes('\\');
+    const named = escaped ? [] : this.symbols.filter((s) => text.includes(s.bookTopic) || text.includes(`"${s.symbol}"`));
+    this.reporter.reject(named.length === 1 ? named[0]!.symbol : '', 'malformed', problem);
+    if (!escaped && !text.includes('orderbook')) return;
+    for (const s of named.length > 0 ? named : this.symbols) s.sync.distrust(`invalid update rejected (malformed): a book frame that repeats a key may have held an update (${problem})`);
+  }
+
+  /**
+   * A snapshot we refuse (counted bad_snapshot) is asked for again, backed off by the I/O side;
+   * a SYNCED book resyncs, since Bybit replaced its book with the one we refused.
+   */
+  private refuseSnapshot(s: SymbolState, detail: string, why: string): void {
+    const sync = s.sync;
+    this.stats.errors++;
+    this.reporter.reject(s.symbol, 'bad_snapshot', detail);
+    if (sync.state === 'buffering') {
+      sync.snapshotFailed();
+      sync.requestAgain(why);
+    } else if (sync.state === 'synced') sync.resync(why);
+  }
+
   private onSnapshot(s: SymbolState): void {
     const snap = s.snapshot;
     s.awaitingSnapshot = false;
     this.deps.onSnapshotArrived?.(s);
     const sync = s.sync;
     if (sync.state === 'idle') return;
+    // A snapshot is the book, one level per price: a price listed twice leaves it open which
+    // quantity is the book's. Refused and asked for again, as a crossed snapshot is.
+    const twice = repeatedPrice(snap.bids, true);
+    const twiceAsk = Number.isNaN(twice) ? repeatedPrice(snap.asks, false) : NaN;
+    if (!Number.isNaN(twice) || !Number.isNaN(twiceAsk)) {
+      const side = Number.isNaN(twice) ? 'ask' : 'bid';
+      this.refuseSnapshot(s, `snapshot ${snap.seq} lists the ${side} price ${Number.isNaN(twice) ? twiceAsk : twice} (ticks) twice`, `snapshot ${snap.seq} lists a ${side} price twice`);
+      return;
+    }
     this.stats.snapshots++;
     if (sync.state === 'synced') {
       // depth 1 re-sends its snapshot with the same u when the book has not changed for 3 s:
@@ -206,6 +247,31 @@ export class BybitFeed {
     s.recentTradeIds.add(id);
     return true;
   }
+}
+
+/**
+ * The first price (ticks) listed twice on one side of a snapshot, or NaN. Bybit lists a side in
+ * price order (bids descending, asks ascending): one pass proves that; a side in any other order
+ * is checked through a Set (cold: not Bybit's layout).
+ */
+function repeatedPrice(levels: readonly BookLevel[], descending: boolean): number {
+  let ordered = true;
+  for (let k = 1; k < levels.length; k++) {
+    const a = levels[k - 1]!.price;
+    const b = levels[k]!.price;
+    if (a === b) return a;
+    if (descending ? a < b : a > b) {
+      ordered = false;
+      break;
+    }
+  }
+  if (ordered) return NaN;
+  const seen = new Set<number>();
+  for (const l of levels) {
+    if (seen.has(l.price)) return l.price;
+    seen.add(l.price);
+  }
+  return NaN;
 }
 
 function sameSide(side: MirrorSide, levels: readonly BookLevel[]): boolean {

@@ -1,5 +1,5 @@
 import { type BookDeltaEvent, type BookLevel, type FeedRejectReason, type LiquidationEvent, type TradeEvent } from '@cwts/core';
-import { JsonCursor, isScanFailure, unitsOf, type InstrumentScales, type SnapshotInput } from '@cwts/core/adapter-kit';
+import { JSON_SCAN_FAILED, JsonCursor, RepeatedKeyFinder, isScanFailure, unitsOf, type InstrumentScales, type SnapshotInput } from '@cwts/core/adapter-kit';
 
 /** Per-symbol parse context: topics, scales and the reused event objects (no allocation per delta). */
 export interface SymbolCtx {
@@ -84,18 +84,39 @@ export class BybitFrameParser {
 
   constructor(private readonly symbols: SymbolCtx[]) {}
 
+  /**
+   * The last MALFORMED frame repeated a key in one object (JSON leaves its meaning open): it
+   * names no book (`ctx` undefined); the feed resyncs the books its text names.
+   */
+  repeatedKey = false;
+
+  /** The slow path's repeated-key check (allocation-free; reused). */
+  private readonly keys = new RepeatedKeyFinder();
+
   parse(text: string, recvTs: number): FrameCode {
     this.ctx = undefined;
+    this.repeatedKey = false;
     try {
       const code = this.fastBook(text, recvTs);
+      if (code === Frame.INVALID) return this.wholeFrame(text, recvTs);
       if (code !== 0) return code;
     } catch (err) {
       if (!isScanFailure(err)) throw err;
     }
+    this.ctx = undefined; // the fast path may have named a book before it gave up
     return this.slow(text, recvTs);
   }
 
-  /** Fast path for `orderbook.*` frames; 0 = not handled here (use the slow path). */
+  /**
+   * Fast path for `orderbook.*` frames; 0 = not handled here (use the slow path).
+   *
+   * A key repeated in one object leaves the frame's meaning open (JSON.parse keeps the last
+   * value, this reader would use the first: `"topic":"orderbook.50.DOGEUSDT","topic":...`,
+   * `"type":"snapshot","type":"delta"`, `"s":"ETHUSDT","s":"DOGEUSDT"`). Each object's keys are
+   * tracked in a bitmask; a repeat, a second key we do not know, a key we do not know written
+   * with an escape (it may decode to one we do), or one holding an object or array (which may
+   * hide a repeat) sends the frame to the slow path, which refuses a repeat (RepeatedKeyFinder).
+   */
   private fastBook(text: string, recvTs: number): FrameCode | 0 {
     const c = this.cur.reset(text);
     c.beginObject();
@@ -109,43 +130,69 @@ export class BybitFrameParser {
     let seq = -1;
     let haveB = false;
     let haveA = false;
-    let haveData = false;
     let haveS = false;
+    // keys seen: 1 topic, 2 type, 4 ts, 8 data, 16 cts, 32 one we do not know
+    let seen = 1;
     while (c.nextKey(false)) {
-      if (c.is('type')) {
+      const bit = c.is('type') ? 2 : c.is('ts') ? 4 : c.is('data') ? 8 : c.is('cts') ? 16 : c.is('topic') ? 1 : 32;
+      if ((seen & bit) !== 0) throw JSON_SCAN_FAILED;
+      seen |= bit;
+      if (bit === 2) {
         c.readString();
         kind = c.is('delta') ? 1 : c.is('snapshot') ? 2 : 0;
         if (kind === 0) return 0;
-      } else if (c.is('ts')) ts = c.readInt();
-      else if (c.is('data')) {
-        haveData = true;
+      } else if (bit === 4) ts = c.readInt();
+      else if (bit === 8) {
         c.beginObject();
         let first = true;
+        // keys seen: 1 s, 2 b, 4 a, 8 u, 16 seq, 32 one we do not know
+        let dseen = 0;
         while (c.nextKey(first)) {
           first = false;
           const k = c.keyCode();
-          if (k === 115 /* s */) {
+          const dbit = k === 115 /* s */ ? 1 : k === 98 /* b */ ? 2 : k === 97 /* a */ ? 4 : k === 117 /* u */ ? 8 : c.is('seq') ? 16 : 32;
+          if ((dseen & dbit) !== 0) throw JSON_SCAN_FAILED;
+          dseen |= dbit;
+          if (dbit === 1) {
             c.readString();
             if (!c.is(ctx.symbol)) return 0;
             haveS = true;
-          } else if (k === 98 /* b */ || k === 97 /* a */) {
-            if (!this.levels(c, k === 98 ? ctx.delta.bids : ctx.delta.asks, ctx.scales)) {
+          } else if (dbit === 2 || dbit === 4) {
+            if (!this.levels(c, dbit === 2 ? ctx.delta.bids : ctx.delta.asks, ctx.scales)) {
               this.ctx = ctx;
               return Frame.INVALID;
             }
-            if (k === 98) haveB = true;
+            if (dbit === 2) haveB = true;
             else haveA = true;
-          } else if (k === 117 /* u */) u = c.readInt();
-          else if (c.is('seq')) seq = c.readInt();
-          else c.skipValue();
+          } else if (dbit === 8) u = c.readInt();
+          else if (dbit === 16) seq = c.readInt();
+          else skipUnknown(c);
         }
-      } else c.skipValue();
+      } else skipUnknown(c);
     }
     c.end_();
-    if (kind === 0 || !haveData || !haveS || !haveB || !haveA || u < 0 || ts < 0) return 0;
+    if (kind === 0 || (seen & 8) === 0 || !haveS || !haveB || !haveA || u < 0 || ts < 0) return 0;
     this.ctx = ctx;
     ctx.crossSeq = seq;
     return this.finishBook(ctx, kind === 2, ts, u, recvTs);
+  }
+
+  /**
+   * The fast path refuses a frame at its first bad value, before it has read the rest: the rest
+   * may repeat a key (a second "topic" naming another book). Cold (refused frames only): the
+   * JSON.parse path reads the whole frame; a repeated key there makes it MALFORMED (naming no
+   * book), otherwise the fast path's verdict (its reason and book) stands.
+   */
+  private wholeFrame(text: string, recvTs: number): FrameCode {
+    const ctx = this.ctx;
+    const reason = this.reason;
+    const problem = this.problem;
+    this.ctx = undefined;
+    if (this.slow(text, recvTs) === Frame.MALFORMED && this.repeatedKey) return Frame.MALFORMED;
+    this.ctx = ctx;
+    this.reason = reason;
+    this.problem = problem;
+    return Frame.INVALID;
   }
 
   private finishBook(ctx: SymbolCtx, snapshot: boolean, ts: number, u: number, recvTs: number): FrameCode {
@@ -229,6 +276,13 @@ export class BybitFrameParser {
       return this.fail(Frame.MALFORMED, 'malformed', `malformed JSON: ${(err as Error).message}`);
     }
     if (!isObj(obj)) return this.fail(Frame.MALFORMED, 'malformed', 'frame is not a JSON object');
+    // a key repeated in one object (at any depth): JSON.parse kept the last value, but the frame
+    // also named what came first (`"s":"ETHUSDT","s":"DOGEUSDT"`): refused, naming no book
+    const key = this.keys.find(text);
+    if (key !== undefined) {
+      this.repeatedKey = true;
+      return this.fail(Frame.MALFORMED, 'malformed', `duplicate key ${JSON.stringify(key.slice(0, 40))} (JSON leaves its meaning open)`);
+    }
     if (typeof obj.op === 'string') return this.control(obj);
     if (typeof obj.topic !== 'string') return this.fail(Frame.UNKNOWN, 'unknown_message', `unknown message ${excerpt(text)}`);
     const topic = obj.topic;
@@ -260,7 +314,7 @@ export class BybitFrameParser {
     const fill = (src: unknown[], out: BookLevel[]): boolean => {
       out.length = 0;
       for (const l of src) {
-        if (!Array.isArray(l) || typeof l[0] !== 'string' || typeof l[1] !== 'string') {
+        if (!Array.isArray(l) || l.length !== 2 || typeof l[0] !== 'string' || typeof l[1] !== 'string') {
           this.fail(Frame.MALFORMED, 'malformed', `${ctx.bookTopic} level is not ["price","qty"]`);
           return false;
         }
@@ -337,6 +391,18 @@ export class BybitFrameParser {
     ctx.liquidationCount = n;
     return Frame.LIQUIDATIONS;
   }
+}
+
+/**
+ * Skips the value of a key the fast path does not know: a scalar only, under a key written
+ * without an escape. An object or array may hide a repeated key, and an escaped key may decode
+ * to one the fast path knows: either sends the frame to the slow path (which reads every object).
+ */
+function skipUnknown(c: JsonCursor): void {
+  for (let j = c.start; j < c.end; j++) if (c.s.charCodeAt(j) === 92 /* \\ */) throw JSON_SCAN_FAILED;
+  const ch = c.peek();
+  if (ch === 123 /* { */ || ch === 91 /* [ */) throw JSON_SCAN_FAILED;
+  c.skipValue();
 }
 
 function excerpt(s: string): string {

@@ -95,6 +95,51 @@ describe('BybitFrameParser', () => {
   });
 });
 
+describe('BybitFrameParser: frames JSON leaves open', () => {
+  const book = (rest: string) => `{"topic":"orderbook.50.BTCUSDT","type":"delta","ts":1,${rest}}`;
+  const data = '"data":{"s":"BTCUSDT","b":[["1.00","1"]],"a":[],"u":2,"seq":3}';
+  it('refuses a book or trade frame that repeats a key in one object, naming no book (the fast path kept the first value, JSON.parse the last)', () => {
+    const p = mk();
+    const frames = [
+      // seed 1 fuzz frame 0's shape: a second topic
+      `{"topic":"orderbook.50.BTCUSDT","topic":"publicTrade.BTCUSDT","type":"delta","ts":1,${data}}`,
+      book(`"data":0,${data}`),
+      book('"data":{"s":"ETHUSDT","s":"BTCUSDT","b":[["1.00","1"]],"a":[],"u":2,"seq":3}'),
+      book('"data":{"s":"BTCUSDT","b":[["1.00","1"]],"b":[],"a":[],"u":2,"u":3,"seq":3}'),
+      `{"topic":"orderbook.50.BTCUSDT","type":"snapshot","type":"delta","ts":1,${data}}`,
+      // a key written with an escape is the same key to JSON.parse
+      book(`${data},"typ\\u0065":"snapshot"`),
+      // the fast path refuses the level at once; the rest of the frame repeats the topic
+      book('"data":{"s":"BTCUSDT","b":[["1.001","1"]],"a":[],"u":2,"seq":3},"topic":"orderbook.50.BTCUSDT"'),
+      '{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1,"data":[{"i":"1","i":"2","s":"BTCUSDT","S":"Buy","v":"1","p":"1.00"}]}',
+      '{"topic":"publicTrade.BTCUSDT","topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1,"data":[{"i":"1","s":"BTCUSDT","S":"Buy","v":"1","p":"1.00"}]}',
+    ];
+    for (const text of frames) {
+      expect(p.parse(text, 0), text).toBe(Frame.MALFORMED);
+      expect(p.reason, text).toBe('malformed');
+      expect(p.repeatedKey, text).toBe(true);
+      expect(p.ctx, text).toBeUndefined();
+      expect(p.problem, text).toMatch(/duplicate key/);
+    }
+    // the documented layout (with cts) is still read, by the fast path and the slow one
+    expect(p.parse(delta, 0)).toBe(Frame.BOOK_DELTA);
+    expect(p.repeatedKey).toBe(false);
+    expect(p.parse(book(`${data},"x":1`), 0)).toBe(Frame.BOOK_DELTA);
+    expect(p.parse(book(`${data},"x":1,"y":{"z":1}`), 0)).toBe(Frame.BOOK_DELTA);
+  });
+
+  it('refuses a level with more than two entries as malformed (a level is ["price","qty"])', () => {
+    const p = mk();
+    for (const level of ['["1.00","1","1"]', '["1.00","1",null]']) {
+      const text = book(`"data":{"s":"BTCUSDT","b":[${level}],"a":[],"u":2,"seq":3}`);
+      expect(p.parse(text, 0), text).toBe(Frame.MALFORMED);
+      expect(p.reason).toBe('malformed');
+      expect(p.problem).toContain('["price","qty"]');
+      expect(p.ctx?.symbol).toBe('BTCUSDT');
+    }
+  });
+});
+
 describe('instruments, endpoints, options', () => {
   it('builds instruments from instruments-info for spot and linear', () => {
     const s = instrumentsFromInstrumentsInfo('bybit', 'spot', { retCode: 0, retMsg: 'OK', result: { category: 'spot', list: [{ symbol: 'BTCUSDT', baseCoin: 'BTC', quoteCoin: 'USDT', status: 'Trading', lotSizeFilter: { basePrecision: '0.000001', quotePrecision: '0.00000001', minOrderAmt: '1' }, priceFilter: { tickSize: '0.01' } }] } }, ['BTCUSDT']);
