@@ -4,6 +4,7 @@ import {
   ExponentialBackoff,
   FeedErrorReporter,
   instrumentScales,
+  repeatedSnapshotPrice,
   type MirrorBook,
   type MirrorSide,
   type SnapshotInput,
@@ -205,8 +206,8 @@ export class BybitFeed {
     if (sync.state === 'idle') return;
     // A snapshot is the book, one level per price: a price listed twice leaves it open which
     // quantity is the book's. Refused and asked for again, as a crossed snapshot is.
-    const twice = repeatedPrice(snap.bids, true);
-    const twiceAsk = Number.isNaN(twice) ? repeatedPrice(snap.asks, false) : NaN;
+    const twice = repeatedSnapshotPrice(snap.bids, true);
+    const twiceAsk = Number.isNaN(twice) ? repeatedSnapshotPrice(snap.asks, false) : NaN;
     if (!Number.isNaN(twice) || !Number.isNaN(twiceAsk)) {
       const side = Number.isNaN(twice) ? 'ask' : 'bid';
       this.refuseSnapshot(s, `snapshot ${snap.seq} lists the ${side} price ${Number.isNaN(twice) ? twiceAsk : twice} (ticks) twice`, `snapshot ${snap.seq} lists a ${side} price twice`);
@@ -249,30 +250,6 @@ export class BybitFeed {
   }
 }
 
-/**
- * The first price (ticks) listed twice on one side of a snapshot, or NaN. Bybit lists a side in
- * price order (bids descending, asks ascending): one pass proves that; a side in any other order
- * is checked through a Set (cold: not Bybit's layout).
- */
-function repeatedPrice(levels: readonly BookLevel[], descending: boolean): number {
-  let ordered = true;
-  for (let k = 1; k < levels.length; k++) {
-    const a = levels[k - 1]!.price;
-    const b = levels[k]!.price;
-    if (a === b) return a;
-    if (descending ? a < b : a > b) {
-      ordered = false;
-      break;
-    }
-  }
-  if (ordered) return NaN;
-  const seen = new Set<number>();
-  for (const l of levels) {
-    if (seen.has(l.price)) return l.price;
-    seen.add(l.price);
-  }
-  return NaN;
-}
 
 function sameSide(side: MirrorSide, levels: readonly BookLevel[]): boolean {
   if (side.n !== levels.length) return false;

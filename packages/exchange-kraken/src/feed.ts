@@ -9,6 +9,7 @@ import {
   TradeIdVerdict,
   instrumentScales,
   levelsProblem,
+  repeatedSnapshotPrice,
   tradeProblem,
 } from '@cwts/core/adapter-kit';
 import { krakenChecksum } from './checksum.js';
@@ -215,8 +216,8 @@ export class KrakenFeed {
     // A snapshot is the pair's whole book, one level per price: a price listed twice leaves it
     // open which quantity is the book's (and truncating to the depth by position would keep one
     // level fewer than the book has). Refused and asked for again, as a crossed snapshot is.
-    const twice = repeatedPrice(s.delta.bids, true);
-    const twiceAsk = Number.isNaN(twice) ? repeatedPrice(s.delta.asks, false) : NaN;
+    const twice = repeatedSnapshotPrice(s.delta.bids, true);
+    const twiceAsk = Number.isNaN(twice) ? repeatedSnapshotPrice(s.delta.asks, false) : NaN;
     if (!Number.isNaN(twice) || !Number.isNaN(twiceAsk)) {
       const side = Number.isNaN(twice) ? 'ask' : 'bid';
       this.refuseSnapshot(s, `book snapshot lists the ${side} price ${Number.isNaN(twice) ? twiceAsk : twice} (ticks) twice`, `book snapshot lists a ${side} price twice`);
@@ -283,27 +284,3 @@ export class KrakenFeed {
   }
 }
 
-/**
- * The first price (ticks) listed twice on one side of a snapshot, or NaN. Kraken lists a side in
- * price order (bids descending, asks ascending): one pass proves that; a side in any other order
- * is checked through a Set (cold: not Kraken's layout).
- */
-function repeatedPrice(levels: readonly BookLevel[], descending: boolean): number {
-  let ordered = true;
-  for (let k = 1; k < levels.length; k++) {
-    const a = levels[k - 1]!.price;
-    const b = levels[k]!.price;
-    if (a === b) return a;
-    if (descending ? a < b : a > b) {
-      ordered = false;
-      break;
-    }
-  }
-  if (ordered) return NaN;
-  const seen = new Set<number>();
-  for (const l of levels) {
-    if (seen.has(l.price)) return l.price;
-    seen.add(l.price);
-  }
-  return NaN;
-}

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { FeedReject, MarketEventSink } from '../contracts/exchange.js';
 import type { BookDeltaEvent, FeedStatusEvent, MarketEvent } from '../domain/events.js';
 import { BINANCE_SPOT_RULES, BookSync } from './book-sync.js';
-import { FeedErrorReporter, TradeIdGuard, TradeIdVerdict, levelProblem, tradeProblem } from './feed-guard.js';
+import { FeedErrorReporter, TradeIdGuard, TradeIdVerdict, levelProblem, repeatedSnapshotPrice, tradeProblem } from './feed-guard.js';
 import { rfc3339StrictMs } from './rfc3339.js';
 
 class Collect implements MarketEventSink {
@@ -41,6 +41,15 @@ function syncedBook(maxSeqJump?: number) {
 }
 
 describe('feed value rules', () => {
+  it('finds a price a snapshot side lists twice, in price order or not', () => {
+    const side = (...ps: number[]) => ps.map((price) => ({ price, qty: 1 }));
+    expect(repeatedSnapshotPrice(side(103, 102, 101), true)).toBeNaN();
+    expect(repeatedSnapshotPrice(side(101, 102, 102, 103), false)).toBe(102);
+    expect(repeatedSnapshotPrice(side(101, 103, 102, 103), false)).toBe(103); // out of order: the Set path
+    expect(repeatedSnapshotPrice(side(103, 101, 102), true)).toBeNaN();
+    expect(repeatedSnapshotPrice([], true)).toBeNaN();
+  });
+
   it('rejects non-positive prices, negative quantities and zero quantity outside deltas', () => {
     expect(levelProblem({ price: 1, qty: 0 }, true)).toBeUndefined();
     expect(levelProblem({ price: 1, qty: 0 }, false)).toBe('zero_qty');

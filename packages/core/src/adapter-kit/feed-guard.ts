@@ -52,6 +52,32 @@ export function levelsProblem(levels: readonly BookLevel[], zeroQtyMeansDelete: 
   return undefined;
 }
 
+/**
+ * The first price (ticks) listed twice on one side of a snapshot, or NaN: such a snapshot is no
+ * book (which quantity stands depends on the reader), refused as `bad_snapshot`. Venues list a side
+ * in price order (bids descending, asks ascending): one pass proves that; a side in any other
+ * order is checked through a Set (cold: not the venues' layout).
+ */
+export function repeatedSnapshotPrice(levels: readonly BookLevel[], descending: boolean): number {
+  let ordered = true;
+  for (let k = 1; k < levels.length; k++) {
+    const a = levels[k - 1]!.price;
+    const b = levels[k]!.price;
+    if (a === b) return a;
+    if (descending ? a < b : a > b) {
+      ordered = false;
+      break;
+    }
+  }
+  if (ordered) return NaN;
+  const seen = new Set<number>();
+  for (const l of levels) {
+    if (seen.has(l.price)) return l.price;
+    seen.add(l.price);
+  }
+  return NaN;
+}
+
 /** Why a trade's price/qty (ticks, lots) is unacceptable, or undefined. */
 export function tradeProblem(price: number, qty: number): FeedRejectReason | undefined {
   if (!Number.isSafeInteger(price) || !Number.isSafeInteger(qty)) return 'off_grid';
