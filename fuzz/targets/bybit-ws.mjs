@@ -34,7 +34,7 @@ import { Prng } from '../prng.mjs';
 import { Mutator } from '../mutate.mjs';
 import { VirtualTime } from '../virtual-time.mjs';
 import { strictUnits } from '../reference-book.mjs';
-import { FakeConn, ReferenceBook, STRICT, TradeLedger, addCounts, judgeBooks, parseStrictJson, settle, venueMutate } from './ws-book-common.mjs';
+import { FakeConn, ReferenceBook, TradeLedger, addCounts, judgeBooks, parseStrictJson, settle, venueMutate } from './ws-book-common.mjs';
 import { FuzzFailure } from '../failure.mjs';
 
 export const description = 'Bybit v5 spot orderbook/publicTrade frames -> BybitMarketData (BybitFeed, BookSync, trade ring) -> L2BookStore';
@@ -75,7 +75,6 @@ export function dec(units, d, pad) {
 }
 
 let venueTime = TIME0;
-const FIRST_KNOWN = {};
 const CONN = 'cmo2cjn1c84hb8d3rtpg-5t8r';
 
 /** The venue: true books, update ids and trades of both symbols, the subscriptions of one connection. */
@@ -359,7 +358,7 @@ class Harness {
     this.vt = vt;
     this.mod = mod;
     this.store = new L2BookStore();
-    this.counts = { answers: 0, snapshotsAdopted: 0, checksSynced: 0, resyncs: 0, feedErrors: 0, framesRefused: 0, referenceRestarts: 0, referenceRepeats: 0, pongs: 0, pongReconnects: 0, knownReplayedDeltas: 0, checksMirror: 0 };
+    this.counts = { answers: 0, snapshotsAdopted: 0, checksSynced: 0, resyncs: 0, feedErrors: 0, framesRefused: 0, referenceRestarts: 0, referenceRepeats: 0, pongs: 0, pongReconnects: 0, checksMirror: 0 };
     this.ref = new ReferenceConsumer(this.counts);
     this.ledger = new TradeLedger(this.counts, { stringIds: true });
     venue.onRealTrade = (t) => this.ledger.addReal(t.symbol, t.id, t);
@@ -459,48 +458,10 @@ class Harness {
     // the adapter must refuse it (bad_snapshot) and ask again
     if (read.kind === 'book') {
       this.ref.onBook(read);
-      this.checkReplay(read);
     }
     if (clean && read.kind === 'trade') this.ledger.checkCleanFrame(read.trades, new Map(), refused);
     await settle();
     this.check();
-  }
-
-  /**
-   * KNOWN (open finding): a delta the adapter buffered on a gap (a `u` beyond last + 1) is
-   * replayed onto the next snapshot when its `u` is beyond the snapshot's: the snapshot then
-   * stands at that `u`, and the venue's next real delta is dropped as a repeat. Counted; failed
-   * only with CWTS_FUZZ_STRICT=1 (the judge fails it there, as a wrong SYNCED book).
-   */
-  checkReplay(e) {
-    if (STRICT || !e.snapshot || e.bad || e.repeated) return;
-    const sync = this.md.syncOf(e.symbol);
-    const r = this.ref.books.get(e.symbol);
-    if (sync?.state === 'synced' && r.synced && sync.lastSeq !== e.u) {
-      this.counts.knownReplayedDeltas++;
-      this.known('replayedDelta', `${e.symbol}: adapter at u=${sync.lastSeq} after the snapshot at u=${e.u}`);
-      this.rebase(e.symbol);
-    }
-  }
-
-  /** The first fuzz frame of each known finding (for the report). */
-  known(kind, text) {
-    FIRST_KNOWN[kind] ??= { fuzzFrame: this.fuzzFrame, frame: text.slice(0, 400) };
-  }
-
-  /** The reference takes the adapter's book of `symbol` (its BookSync mirror; after a known finding). */
-  rebase(symbol) {
-    const r = this.ref.books.get(symbol);
-    const sync = this.md.syncOf(symbol);
-    if (sync?.state !== 'synced') {
-      r.synced = false;
-      r.reason = 'after a known finding, until the next snapshot';
-      return;
-    }
-    r.book.load(mirrorLevels(sync, 'bid'), mirrorLevels(sync, 'ask'));
-    r.u = sync.lastSeq;
-    r.synced = true;
-    r.reason = '';
   }
 
   async advance(ms) {
@@ -640,7 +601,7 @@ export async function create({ seed }) {
       }
       return best;
     },
-    counts: () => ({ ...totals, ...addCounts(addCounts({}, past), h.counts), silentPings: venue.silentPings, lostDeltas: venue.lostDeltas, firstKnown: FIRST_KNOWN, mutations: { ...Object.fromEntries(mut.ops), ...venueOps } }),
+    counts: () => ({ ...totals, ...addCounts(addCounts({}, past), h.counts), silentPings: venue.silentPings, lostDeltas: venue.lostDeltas, mutations: { ...Object.fromEntries(mut.ops), ...venueOps } }),
   };
 }
 

@@ -358,9 +358,20 @@ export class BookSync {
     };
     this.buffer = [];
     this.unconfirmed = { ev, older: 0 };
-    // a snapshot the venue pushes in the stream is the book at once; a fetched one ('first-delta')
-    // waits for the update that confirms it
-    if ((this.opts.snapshotWhen ?? 'first-delta') !== 'first-delta') this.showSnapshot();
+    // A snapshot the venue pushes in the stream is the book at once, and it comes after every
+    // update buffered before it: those are superseded, never replayed onto it. (Replayed, one the
+    // venue sent before a restart of its ids, or a forged one, whose id happens to be the
+    // snapshot's + 1 would be applied, and the venue's real next update then dropped as a repeat:
+    // a wrong book shown SYNCED.)
+    const when = this.opts.snapshotWhen ?? 'first-delta';
+    if (when === 'venue') {
+      this.showSnapshot();
+      this.announceSynced(reason, now);
+      return;
+    }
+    // one fetched at once ('immediate') is shown and the buffered stream applied onto it; one
+    // fetched on the first update ('first-delta') waits for the update that confirms it
+    if (when === 'immediate') this.showSnapshot();
     let first = true;
     for (let k = 0; k < buf.length; k++) {
       const d = buf[k]!;
@@ -368,11 +379,7 @@ export class BookSync {
       if (v === SeqVerdict.DROP) continue;
       if (v === SeqVerdict.GAP) {
         this.resync(`sequence gap after snapshot ${snap.seq}: expected ${m.seq + 1}, got ${d.firstSeq}..${d.seq}`);
-        // A fetched snapshot may be behind the live stream buffered here: the next one can reach
-        // these updates. A snapshot the venue pushes comes after every update buffered before
-        // it, so one it does not lead to is from before a venue restart (ids started over) and
-        // the next pushed snapshot would meet it as a gap again: a resync loop. It is dropped.
-        if (this.opts.snapshotWhen === 'venue') return;
+        // the snapshot may be behind the live stream buffered here: the next one can reach these
         for (let j = k; j < buf.length; j++) this.bufferDelta(buf[j]!, (buf[j] as BookDeltaEvent & { checksum?: number }).checksum);
         return;
       }
@@ -427,12 +434,15 @@ export class BookSync {
   }
 
   private bufferDelta(ev: BookDeltaEvent, checksum?: number): void {
+    // awaiting a snapshot the venue pushes: it will supersede this update (onSnapshot)
+    const when = this.opts.snapshotWhen ?? 'first-delta';
+    if (when === 'venue') return;
     const copy = copyMarketEvent(ev) as BookDeltaEvent & { checksum?: number };
     if (checksum !== undefined) copy.checksum = checksum;
     this.buffer.push(copy);
     const max = this.opts.maxBuffer ?? 10_000;
     if (this.buffer.length > max) this.buffer.splice(0, this.buffer.length - max);
-    if (!this.requested && (this.opts.snapshotWhen ?? 'first-delta') === 'first-delta') this.ask(this.pendingReason);
+    if (!this.requested && when === 'first-delta') this.ask(this.pendingReason);
   }
 
   private ask(why: string): void {

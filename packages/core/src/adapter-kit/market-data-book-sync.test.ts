@@ -20,19 +20,33 @@ function make(extra: Partial<BookSyncOptions>) {
 }
 
 describe('BookSync: a gap behind a snapshot', () => {
-  it('venue-pushed snapshots: an update buffered before a snapshot that does not lead to it (ids restarted) is dropped, so the next snapshot syncs', () => {
+  it('venue-pushed snapshots supersede every update buffered before them: after a venue restart of its ids the snapshot syncs at once', () => {
     const { sink, asks, sync } = make({ rules: PUSHED_RULES, snapshotWhen: 'venue' });
     sync.begin();
     sync.onSnapshot(book(1000, 10));
-    sync.onDelta(delta(1002, 1002, [[11, 1]])); // 1001 lost: a gap, buffered
+    sync.onDelta(delta(1002, 1002, [[11, 1]])); // 1001 lost: a gap
     expect(sync.state).toBe('buffering');
     sync.onSnapshot(book(1, 12)); // the venue restarted its ids
-    expect(sync.state).toBe('buffering');
-    expect(sync.buffered).toBe(0);
-    sync.onSnapshot(book(5, 13));
     expect(sync.state).toBe('synced');
+    expect(sync.lastSeq).toBe(1);
+    expect(sink.book.bids.best()).toBe(12);
+    expect(asks).toHaveLength(2); // begin, the gap
+  });
+
+  it('venue-pushed snapshots: an update from before the snapshot whose id is the snapshot\'s + 1 is not replayed onto it (the venue\'s real next update applies)', () => {
+    const { sink, sync } = make({ rules: PUSHED_RULES, snapshotWhen: 'venue' });
+    sync.begin();
+    sync.onSnapshot(book(50, 10));
+    sync.onDelta(delta(51, 51));
+    sync.onDelta(delta(57, 57, [[11, 1]])); // forged or stale: a gap, the book resyncs
+    expect(sync.state).toBe('buffering');
+    sync.onSnapshot(book(56, 12)); // the venue's answer: its book at 56
+    expect(sync.state).toBe('synced');
+    expect(sync.lastSeq).toBe(56);
+    expect(sink.book.bids.best()).toBe(12); // not the buffered update's 11
+    sync.onDelta(delta(57, 57, [[13, 1]])); // the venue's real 57
+    expect(sync.lastSeq).toBe(57);
     expect(sink.book.bids.best()).toBe(13);
-    expect(asks).toHaveLength(3); // begin, the gap, the stale update once
   });
 
   it('fetched snapshots (Binance): the live updates after the gap stay buffered for the next snapshot to reach', () => {
