@@ -16,8 +16,6 @@ export interface SymbolState extends SymbolCtx {
   sync: BookSync;
   /** A subscribe for the book topic is in flight: its snapshot will come by itself. */
   awaitingSnapshot: boolean;
-  /** Set while an in-band snapshot is being applied through resync(): no resubscribe needed. */
-  applyingInband: boolean;
   snapshotTimer: NodeJS.Timeout | undefined;
   /** Resubscribes before the book syncs again are backed off (reset when SYNCED and on a new connection). */
   snapshotBackoff: ExponentialBackoff;
@@ -65,7 +63,6 @@ export class BybitFeed {
         ...makeSymbolCtx(deps.exchange, instrumentScales(i), deps.depth),
         sync: undefined as unknown as BookSync,
         awaitingSnapshot: false,
-        applyingInband: false,
         snapshotTimer: undefined,
         snapshotBackoff: new ExponentialBackoff({ initialMs: 100, maxMs: 5000, random: deps.random }),
         recentTradeIds: new Set(),
@@ -77,9 +74,7 @@ export class BybitFeed {
         symbol: i.symbol,
         rules: BYBIT_BOOK_RULES,
         sink: deps.sink,
-        requestSnapshot: (_sync, why) => {
-          if (!st.applyingInband) deps.requestSnapshot(st, why);
-        },
+        requestSnapshot: (_sync, why) => deps.requestSnapshot(st, why),
         snapshotWhen: 'venue',
         now: deps.now,
       });
@@ -224,14 +219,8 @@ export class BybitFeed {
       }
       // "if you receive a new snapshot message, you will have to reset your local orderbook"
       this.stats.midStreamSnapshots++;
-      s.applyingInband = true;
-      try {
-        sync.resync(snap.seq === 1 ? 'venue service restart: snapshot with u=1 replaces the book' : `venue sent a new snapshot mid-stream at u=${snap.seq}; book replaced`);
-      } finally {
-        s.applyingInband = false;
-      }
-    }
-    sync.onSnapshot(snap);
+      sync.replace(snap, snap.seq === 1 ? 'venue service restart: snapshot with u=1 replaces the book' : `venue sent a new snapshot mid-stream at u=${snap.seq}; book replaced`);
+    } else sync.onSnapshot(snap);
     if (sync.state === 'synced') s.snapshotBackoff.reset();
   }
 

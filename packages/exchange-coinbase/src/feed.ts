@@ -26,11 +26,6 @@ export interface FeedProduct extends ProductCtx {
   snapshotTimer: NodeJS.Timeout | undefined;
   /** Level2 resubscribes before the book syncs again are backed off (reset when SYNCED and on a new connection). */
   snapshotBackoff: ExponentialBackoff;
-  /**
-   * A level2 snapshot is in hand while a SYNCED book resyncs onto it (the venue sent a new one):
-   * the resync's snapshot request is not passed on (no resubscribe), the snapshot in hand is it.
-   */
-  snapshotInHand: boolean;
 }
 
 export interface CoinbaseFeedOptions {
@@ -87,7 +82,6 @@ export class CoinbaseFeed {
         delta: { type: 'book_delta', exchange: opts.exchange, symbol: i.symbol, ts: 0, recvTs: 0, firstSeq: 0, seq: 0, bids: [], asks: [] },
         snapshotTimer: undefined,
         snapshotBackoff: new ExponentialBackoff({ initialMs: 100, maxMs: 5000, random: opts.random }),
-        snapshotInHand: false,
       };
       st.sync = new BookSync({
         exchange: opts.exchange,
@@ -98,9 +92,7 @@ export class CoinbaseFeed {
         // was lost, so the per-book rule is plain continuity, as for any sequenced venue.
         rules: CONSECUTIVE_RULES,
         sink: opts.sink,
-        requestSnapshot: () => {
-          if (!st.snapshotInHand) opts.requestSnapshot(st);
-        },
+        requestSnapshot: () => opts.requestSnapshot(st),
         snapshotWhen: 'venue',
         maxSeqJump: opts.maxSeqJump,
         reporter: this.reporter,
@@ -197,9 +189,9 @@ export class CoinbaseFeed {
    * one), then, if the frame has a snapshot of the product, its last snapshot with the update
    * events after it folded in. A SYNCED book applies the delta (its levels are validated and
    * counted like any update's) and is then replaced by the snapshot (takeSnapshot: the venue's
-   * book, counted as a resync); a book awaiting its snapshot buffers the delta, drops it as
-   * covered by the snapshot (same sequence_num), and syncs on the snapshot, which already holds
-   * the updates that followed it.
+   * book, counted as a resync); a book awaiting its snapshot validates the delta but keeps none of
+   * it (a pushed snapshot supersedes every update before it), and syncs on the snapshot, which
+   * already holds the updates that followed it.
    */
   private applyL2(st: FeedProduct, events: readonly L2Event[], from: number, seq: number, now: number): void {
     const firstSeq = st.lastL2Seq + 1;
@@ -255,19 +247,11 @@ export class CoinbaseFeed {
     const bids = rawBids.filter((l) => l.qty !== 0).map((l) => ({ price: l.price, qty: l.qty })).sort((a, b) => b.price - a.price);
     const asks = rawAsks.filter((l) => l.qty !== 0).map((l) => ({ price: l.price, qty: l.qty })).sort((a, b) => a.price - b.price);
     this.opts.onSnapshotTaken?.(st);
-    if (st.sync.state === 'synced') {
-      // The venue sent the product's book again while ours is SYNCED (a resubscribe's answer
-      // arriving after the book synced on an earlier one: our own snapshot deadline sends such a
-      // resubscribe; or the venue resetting its book). It is the venue's book now, and BookSync
-      // ignores a snapshot it is not awaiting: resync onto it (counted), without resubscribing.
-      st.snapshotInHand = true;
-      try {
-        st.sync.resync('venue sent a new level2 snapshot; book replaced');
-      } finally {
-        st.snapshotInHand = false;
-      }
-    }
-    st.sync.onSnapshot({ seq, bids, asks, ts });
+    // While SYNCED, the venue sent the product's book again (a resubscribe's answer arriving after
+    // the book synced on an earlier one: our own snapshot deadline sends such a resubscribe; or
+    // the venue resetting its book). It is the venue's book now: it replaces ours (counted as a
+    // resync), without resubscribing.
+    st.sync.replace({ seq, bids, asks, ts }, 'venue sent a new level2 snapshot; book replaced');
     if (st.sync.state === 'synced') st.snapshotBackoff.reset();
   }
 

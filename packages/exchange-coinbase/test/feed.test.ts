@@ -374,4 +374,36 @@ describe('CoinbaseFeed: what the engine\'s books hold after refused or replaced 
     expect(feed.reporter.counts).toEqual({ bad_snapshot: 1 });
     expect(asked).toEqual(['BTC-USD']);
   });
+
+  it('level2 updates that arrive while a book resyncs, before the resubscribe\'s snapshot, are superseded by it (not kept, not replayed)', () => {
+    const { sink, feed, asked } = start([coinbaseHarnessInstrument()]);
+    const rec = () => sink.books.get('coinbase', 'BTC-USD')!;
+    const sync = feed.products[0]!.sync;
+    feed.onFrame(env('l2_data', 0, [l2Event('snapshot', 'BTC-USD', [lv('bid', '65000.00', '1'), lv('offer', '65001.00', '1')])]));
+    feed.onFrame(env('l2_data', 1, [l2Event('update', 'BTC-USD', [lv('bid', '64999.00', '2')])]));
+    expect(rec().state).toBe('synced');
+    // a connection-wide gap: every book resyncs (resubscribes); the frame that showed it is dropped
+    feed.onFrame(env('l2_data', 3, [l2Event('update', 'BTC-USD', [lv('bid', '64998.00', '3')])]));
+    expect(sync.state).toBe('buffering');
+    expect(asked).toEqual(['BTC-USD']);
+    // updates in sequence before the resubscribe's snapshot: the snapshot, later on the
+    // connection, already holds them (sequence_num counts every message of the connection)
+    feed.onFrame(env('l2_data', 4, [l2Event('update', 'BTC-USD', [lv('bid', '64997.00', '7')])]));
+    expect(sync.buffered).toBe(0);
+    // one in the snapshot's own frame, before it
+    feed.onFrame(env('l2_data', 5, [
+      l2Event('update', 'BTC-USD', [lv('bid', '64996.00', '6')]),
+      l2Event('snapshot', 'BTC-USD', [lv('bid', '64999.00', '2'), lv('offer', '65001.00', '1')]),
+    ]));
+    expect(sync.state).toBe('synced');
+    expect(sync.mirror.bids.levels()).toEqual([{ price: 6_499_900, qty: 200_000_000 }]);
+    expect([rec().state, rec().book.bestBid(), rec().book.qtyAt('bid', 6_499_700), rec().book.qtyAt('bid', 6_499_600)]).toEqual(['synced', 6_499_900, 0, 0]);
+    expect(sync.resyncs).toEqual({ gap: 1 });
+    expect(feed.reporter.counts).toEqual({});
+    // the next update follows on from the snapshot's sequence_num
+    feed.onFrame(env('l2_data', 6, [l2Event('update', 'BTC-USD', [lv('bid', '64995.00', '1')])]));
+    expect(sync.state).toBe('synced');
+    expect(rec().book.qtyAt('bid', 6_499_500)).toBe(100_000_000);
+    expect(asked).toEqual(['BTC-USD']);
+  });
 });

@@ -27,8 +27,6 @@ export interface FeedSymbol extends SymbolCtx {
   tradeIds: TradeIdGuard;
   /** The book is subscribed on the current connection (a resync must unsubscribe first). */
   subscribed: boolean;
-  /** A snapshot arrived unasked while synced: the resync it causes must not resubscribe. */
-  snapshotInHand: boolean;
   snapshotTimer: NodeJS.Timeout | undefined;
   snapshotBackoff: ExponentialBackoff;
 }
@@ -76,7 +74,6 @@ export class KrakenFeed {
         seq: 0,
         tradeIds: new TradeIdGuard(opts.maxTradeIdJump),
         subscribed: false,
-        snapshotInHand: false,
         snapshotTimer: undefined,
         snapshotBackoff: new ExponentialBackoff({ initialMs: 100, maxMs: 5000, random: opts.random }),
         sync: undefined as unknown as BookSync,
@@ -236,15 +233,10 @@ export class KrakenFeed {
       this.refuseSnapshot(s, `book snapshot checksum ${checksum} does not match its levels`, 'book snapshot checksum mismatch');
       return;
     }
-    if (sync.state === 'synced') {
-      // Kraken re-sent a snapshot we did not ask for: it replaces the book (counted as a resync)
-      s.snapshotInHand = true;
-      sync.resync('venue sent a new book snapshot');
-      s.snapshotInHand = false;
-    }
     this.opts.onSnapshotTaken?.(s);
     this.stats.snapshots++;
-    sync.onSnapshot({ seq: ++s.seq, bids, asks, ts: s.delta.ts });
+    // while SYNCED, Kraken re-sent a snapshot we did not ask for: it replaces the book (counted as a resync)
+    sync.replace({ seq: ++s.seq, bids, asks, ts: s.delta.ts }, 'venue sent a new book snapshot');
     if (sync.state === 'synced') s.snapshotBackoff.reset();
   }
 

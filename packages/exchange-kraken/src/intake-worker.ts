@@ -50,7 +50,6 @@ export function playKrakenScript(script: KrakenScript, sink: MarketEventSink): K
       open: (why) => {
         for (const s of feed.symbols) {
           s.subscribed = false;
-          s.snapshotInHand = false;
           s.snapshotBackoff.reset();
         }
         for (const s of feed.symbols) s.sync.begin(why);

@@ -235,7 +235,6 @@ export class KrakenMarketData extends TradingStatusMarketData implements MarketD
   private onOpen(info: { reconnect: boolean; reason: string }): void {
     for (const s of this.symbols) {
       s.subscribed = false;
-      s.snapshotInHand = false;
       this.clearSnapshotTimer(s);
       s.snapshotBackoff.reset();
     }
@@ -260,7 +259,6 @@ export class KrakenMarketData extends TradingStatusMarketData implements MarketD
    * snapshot that follows the new subscription replaces the book.
    */
   private requestSnapshot(s: SymbolState): void {
-    if (s.snapshotInHand) return;
     if (this.stopped || !this.conn?.isOpen) return; // onOpen asks again
     // the first request goes out at once; repeats before the book syncs again (a crossed or
     // invalid snapshot, no snapshot at all) back off, so a venue sending bad snapshots is not

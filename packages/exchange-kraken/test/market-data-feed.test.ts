@@ -3,7 +3,7 @@
  * text; frames whose meaning is open (a repeated key, an entry naming no pair, a snapshot listing
  * a price twice) refused, and the books they may touch out of SYNCED.
  */
-import type { MarketEventSink, TradeEvent } from '@cwts/core';
+import type { FeedStatusEvent, MarketEventSink, TradeEvent } from '@cwts/core';
 import { MirrorBook } from '@cwts/core/adapter-kit';
 import { describe, expect, it } from 'vitest';
 import { krakenChecksum } from '../src/checksum.js';
@@ -17,7 +17,8 @@ type Level = [string, string];
 function boot() {
   const instruments = instrumentsFromPairs('kraken', [pair('BTC/USD', 'BTC'), pair('ETH/USD', 'ETH')], ['BTC/USD', 'ETH/USD']);
   const trades: TradeEvent[] = [];
-  const sink = { onMarketEvent: (e: { type: string }) => (e.type === 'trade' ? trades.push(e as TradeEvent) : undefined), onFeedStatus: () => {}, onFeedError: () => {}, onFeedReject: () => {} } as unknown as MarketEventSink;
+  const statuses: FeedStatusEvent[] = [];
+  const sink = { onMarketEvent: (e: { type: string }) => (e.type === 'trade' ? trades.push(e as TradeEvent) : undefined), onFeedStatus: (st: FeedStatusEvent) => statuses.push(st), onFeedError: () => {}, onFeedReject: () => {} } as unknown as MarketEventSink;
   const snapshotsAsked: string[] = [];
   const feed = new KrakenFeed({ exchange: 'kraken', instruments, bookDepth: 25, sink: () => sink, now: () => 0, requestSnapshot: (s) => snapshotsAsked.push(s.symbol) });
   const ck = (symbol: string, bids: Level[], asks: Level[]) => {
@@ -34,8 +35,58 @@ function boot() {
   const trade = (price: string, qty: string, id: number) =>
     `{"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","side":"buy","price":${price},"qty":${qty},"ord_type":"limit","trade_id":${id},"timestamp":"2026-12-05T06:00:00.200000Z"}]}`;
   for (const s of feed.symbols) s.sync.begin('initial');
-  return { feed, snapshot, trade, trades, snapshotsAsked, ck, lv };
+  /** A book update frame whose checksum is that of `checked` (the book it leaves), or `checksum` as given. */
+  const update = (symbol: string, bids: Level[], asks: Level[], checked: { bids: Level[]; asks: Level[] } | number) =>
+    `{"channel":"book","type":"update","data":[{"symbol":"${symbol}","bids":${lv(bids)},"asks":${lv(asks)},"checksum":${typeof checked === 'number' ? checked : ck(symbol, checked.bids, checked.asks)},"timestamp":"2026-12-05T06:00:01.000000Z"}]}`;
+  return { feed, snapshot, update, trade, trades, statuses, snapshotsAsked, ck, lv };
 }
+
+describe('KrakenFeed: book snapshots Kraken pushes', () => {
+  it('an unasked snapshot while SYNCED replaces the book, counted as a resync, without resubscribing', () => {
+    const { feed, snapshot, snapshotsAsked, statuses } = boot();
+    feed.onFrame(snapshot('BTC/USD', [['65000.0', '1.0'], ['64999.0', '2.0']], [['65001.0', '1.0']]));
+    const btc = feed.symbol('BTC/USD')!.sync;
+    expect(btc.state).toBe('synced');
+    snapshotsAsked.length = 0;
+    statuses.length = 0;
+    feed.onFrame(snapshot('BTC/USD', [['64999.0', '3.0']], [['65002.0', '1.0']]));
+    expect(btc.state).toBe('synced');
+    expect(btc.mirror.bids.levels()).toEqual([{ price: 649_990, qty: 300_000_000 }]);
+    expect(btc.mirror.asks.levels()).toEqual([{ price: 650_020, qty: 100_000_000 }]);
+    expect(btc.resyncs).toEqual({ other: 1 });
+    expect(statuses.map((st) => [st.symbol, st.state])).toEqual([['BTC/USD', 'resyncing'], ['BTC/USD', 'synced']]);
+    expect(statuses[0]!.reason).toMatch(/venue sent a new book snapshot/);
+    // the snapshot in hand is the book: a resubscribe would only bring (and apply) yet another
+    expect(snapshotsAsked).toEqual([]);
+    expect(feed.reporter.counts).toEqual({});
+  });
+
+  it('an update arriving while the book resyncs, before the resubscribe\'s snapshot, is not applied onto that snapshot', () => {
+    const { feed, snapshot, update, snapshotsAsked } = boot();
+    const asks: Level[] = [['65001.0', '1.0']];
+    feed.onFrame(snapshot('BTC/USD', [['65000.0', '1.0']], asks));
+    const btc = feed.symbol('BTC/USD')!.sync;
+    expect(btc.state).toBe('synced');
+    snapshotsAsked.length = 0;
+    // a checksum mismatch: the book resyncs (Kraken resubscribes)
+    feed.onFrame(update('BTC/USD', [['64999.0', '2.0']], [], 1));
+    expect(btc.state).toBe('buffering');
+    expect(snapshotsAsked).toEqual(['BTC/USD']);
+    // an update of the old subscription (its checksum right for the book it would make)
+    feed.onFrame(update('BTC/USD', [['64998.0', '4.0']], [], { bids: [['65000.0', '1.0'], ['64998.0', '4.0']], asks }));
+    expect(feed.stats.updatesBeforeSnapshot).toBe(1);
+    expect(btc.buffered).toBe(0);
+    // the new subscription's snapshot is the book, exactly
+    feed.onFrame(snapshot('BTC/USD', [['65000.0', '1.0']], asks));
+    expect(btc.state).toBe('synced');
+    expect(btc.mirror.bids.levels()).toEqual([{ price: 650_000, qty: 100_000_000 }]);
+    // and the stream goes on from it
+    feed.onFrame(update('BTC/USD', [['64997.0', '5.0']], [], { bids: [['65000.0', '1.0'], ['64997.0', '5.0']], asks }));
+    expect(btc.state).toBe('synced');
+    expect(btc.mirror.bids.get(649_970)).toBe(500_000_000);
+    expect(btc.resyncs).toEqual({ checksum: 1 });
+  });
+});
 
 /** Twelve bids: the 12th (below the checksummed top 10) has quantity q12. */
 const bids12 = (q12: string): Level[] => Array.from({ length: 12 }, (_, k): Level => [`${65000 - k}.0`, k === 11 ? q12 : '1.0']);

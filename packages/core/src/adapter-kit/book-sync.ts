@@ -329,7 +329,7 @@ export class BookSync {
     return false;
   }
 
-  /** The snapshot the adapter fetched; ignored unless a snapshot is awaited. */
+  /** The snapshot the adapter fetched; ignored unless a snapshot is awaited (one pushed while SYNCED: replace). */
   onSnapshot(snap: SnapshotInput): void {
     if (this.state !== 'buffering') return;
     if (!this.snapshotValid(snap)) return;
@@ -420,6 +420,26 @@ export class BookSync {
    */
   resync(reason: string): void {
     if (this.state === 'idle') return;
+    this.discard(reason);
+    if ((this.opts.snapshotWhen ?? 'first-delta') !== 'first-delta') this.ask(reason);
+  }
+
+  /**
+   * A snapshot the venue sent unasked (pushed in-band): while SYNCED it replaces the book, as a
+   * resync would (counted by the reason's class, feed_status 'resyncing' with the reason, the
+   * snapshot emitted with reason 'resync'), but no snapshot is asked for: this one is it. (Asking
+   * would have the adapter resubscribe, and the venue's answer replace the book a second time.)
+   * A snapshot that fails validation is asked for again as onSnapshot does. Awaiting a snapshot,
+   * it is onSnapshot; idle, ignored.
+   */
+  replace(snap: SnapshotInput, reason: string): void {
+    if (this.state === 'idle') return;
+    if (this.state === 'synced') this.discard(reason);
+    this.onSnapshot(snap);
+  }
+
+  /** Starts over (counted): the book, the buffer and any request are dropped, and 'resyncing' is shown. */
+  private discard(reason: string): void {
     const cls = /^invalid update/i.test(reason) ? 'invalid' : /checksum/i.test(reason) ? 'checksum' : /cross/i.test(reason) ? 'crossed' : /reconnect|disconnect/i.test(reason) ? 'reconnect' : /gap|sequence/i.test(reason) ? 'gap' : 'other';
     this.resyncs[cls] = (this.resyncs[cls] ?? 0) + 1;
     this.state = 'buffering';
@@ -430,7 +450,6 @@ export class BookSync {
     this.pendingReason = reason;
     this.mirror.clear();
     this.opts.sink()?.onFeedStatus({ type: 'feed_status', exchange: this.opts.exchange, symbol: this.opts.symbol, state: 'resyncing', reason, ts: this.opts.now() });
-    if ((this.opts.snapshotWhen ?? 'first-delta') !== 'first-delta') this.ask(reason);
   }
 
   private bufferDelta(ev: BookDeltaEvent, checksum?: number): void {
