@@ -301,9 +301,34 @@ export class OrderManager {
     return this.nextId;
   }
 
+  /**
+   * The ids create() issued in this run, as runs of consecutive numbers: [first, last, first,
+   * last, ...]. A new run starts only where the sequence jumped (an adopted id of our form above
+   * it, restore()), so it stays a few numbers (issuedHere).
+   */
+  private readonly issuedRuns: number[] = [];
+
+  /**
+   * Whether create() issued this id in this run: an order this process made (and journaled) that
+   * a reconciliation retry may meet again once it has left memory. Such an id is never adopted
+   * as an order the journal never saw (reconcile.ts, bookFill).
+   */
+  issuedHere(clientOrderId: unknown): boolean {
+    const n = clientIdNumber(clientOrderId, this.idPrefix);
+    // the one spelling issued: `cw-05` names no order of ours
+    if (n === undefined || clientOrderId !== `${this.idPrefix}-${n}`) return false;
+    const runs = this.issuedRuns;
+    for (let k = 0; k < runs.length; k += 2) if (n >= runs[k]! && n <= runs[k + 1]!) return true;
+    return false;
+  }
+
   create(intent: OrderIntent, now: number): Order {
     if (this.nextId > this.reservedUpTo && this.reserver) this.takeReservation(this.reserver);
     if (this.nextId > this.aheadAt) this.reserveAhead();
+    const n = this.nextId++;
+    const runs = this.issuedRuns;
+    if (runs.length > 0 && runs[runs.length - 1] === n - 1) runs[runs.length - 1] = n;
+    else runs.push(n, n);
     // One literal of one shape: a spread of the intent and then more keys is a slow path in V8
     // (each key a dictionary store; 8% of the e2e bench's engine thread). An order carries the
     // intent's fields as OrderIntent defines them; an absent optional one is present as undefined.
@@ -318,7 +343,7 @@ export class OrderManager {
       reduceOnly: intent.reduceOnly,
       source: intent.source,
       reason: intent.reason,
-      clientOrderId: `${this.idPrefix}-${this.nextId++}`,
+      clientOrderId: `${this.idPrefix}-${n}`,
       venueOrderId: undefined,
       status: 'pending_new',
       filledQty: 0,
@@ -510,9 +535,11 @@ export class OrderManager {
   }
 
   /**
-   * Notes an order the journal holds (the restore, engine/rebuild.ts, for each journaled order):
-   * kept after the order itself is forgotten, so that reconciliation can tell a venue trade of it
-   * from one of an order the journal never saw (journaledOrder). Restore-time only.
+   * Notes an order the journal holds (the restore, engine/rebuild.ts, for each journaled order;
+   * reconciliation, for each order it adopts and journals): kept after the order itself is
+   * forgotten, so that reconciliation can tell a venue trade of it from one of an order the
+   * journal never saw (journaledOrder). Updated with the order's own count when it is forgotten
+   * (closed): fills booked live since the restore count too.
    */
   noteJournaled(o: Readonly<Order>): void {
     const map = (this.journaled ??= new Map());
@@ -572,8 +599,21 @@ export class OrderManager {
     this.journaled = undefined;
   }
 
-  /** Every order the journal held at the restore, by client id (noteJournaled). */
+  /** Every order the journal held at the restore or reconciliation adopted since, by client id (noteJournaled). */
   private journaled: Map<string, JournaledOrder> | undefined;
+
+  /**
+   * An order noted as journaled leaves memory: what it filled is kept with the note. Counted only
+   * from the journal, a fill booked live after the restore was missing from it, and a further
+   * venue trade of the order past its quantity was booked by reconciliation as fitting.
+   */
+  private keepCount(clientOrderId: string): void {
+    const j = this.journaled!.get(clientOrderId);
+    const o = this.entries.get(clientOrderId)?.order;
+    if (j === undefined || o === undefined) return;
+    if (o.filledQty > j.filledQty) j.filledQty = o.filledQty;
+    if (j.tradeAdopted && o.qty > j.qty) j.qty = o.qty;
+  }
 
   /** Closes an order we believed open but the venue does not know (reconciliation). */
   forceClose(clientOrderId: string, text: string): void {
@@ -595,7 +635,9 @@ export class OrderManager {
     const { minClosed, closedMs, maxClosed } = this.retention;
     const now = Math.max(at, this.lastNow);
     while (q.size > maxClosed || (q.size > minClosed && now - q.oldestAt() >= closedMs)) {
-      this.entries.delete(q.shift());
+      const id = q.shift();
+      if (this.journaled !== undefined) this.keepCount(id);
+      this.entries.delete(id);
     }
   }
 

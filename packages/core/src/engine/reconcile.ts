@@ -11,6 +11,7 @@ import type { MetricsRegistry } from '../observability/metrics.js';
 import type { ExecutionClient } from '../contracts/exchange.js';
 import type { Instrument } from '../domain/instrument.js';
 import type { JournalRecord } from '../journal/records.js';
+import { LISTED_WITHOUT_TIME, listedWithoutTime } from '../journal/listed-time.js';
 import { ADOPTED_TRADE_REASON, ADOPTED_TRADE_SOURCE, fillProblem, isTradeAdopted, reportProblem, venueOrderProblem, type JournaledOrder, type OrderManager } from './order-manager.js';
 import type { Portfolio } from '../risk/portfolio.js';
 import type { RiskState } from '../risk/risk-state.js';
@@ -385,6 +386,10 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
         journaled.filledQty += p.added;
         return;
       }
+      // An order this run made (create) that has left memory: its trade is never one of an order
+      // the journal never saw. Its venue was reconciled before it was made, so this is another
+      // venue's trade under its id: refused, as the journaled order's check refuses one.
+      if (engine.orders.issuedHere(t.clientOrderId)) return refusedFill(name, t, `order ${t.clientOrderId} (made by this process in this run, no longer held): not adopted as a new order`);
       const bad = fillProblem(t) ?? (engine.instrument(name, t.symbol) === undefined ? { detail: `${String(t.symbol)} is not an instrument of ${name}` } : undefined);
       const refused = (why: string) => mismatch({ exchange: name, kind: 'unknown_trade', clientOrderId: t.clientOrderId, symbol: t.symbol, detail: `trade ${t.tradeId ?? '?'} of an order the journal never saw is not a valid fill (${why}): not booked` });
       if (bad !== undefined) return refused(bad.detail);
@@ -428,7 +433,10 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
       if (x.queryOrder) {
         for (const o of open) {
           stats.ordersChecked++;
-          const st = await ask(x.queryOrder(o));
+          // adopted from a listing without a creation time: asked about as such (no time), as when
+          // it was adopted; its journaled createdTs is the host's, and a venue asked from it would
+          // leave out its trades before then (the fills the journal has: a false `status` mismatch)
+          const st = await ask(x.queryOrder(listedWithoutTime(o) ? { ...o, createdTs: 0 } : o));
           if (!st) {
             const why = x.simulated
               ? 'paper order on the in-process venue, which did not survive the restart: cancelled'
@@ -476,7 +484,7 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
           // orders left alone, whose trades before the journal began are not ours to book), so
           // it follows what it lists from the venue's filled quantity.
           stats.ordersChecked++;
-          const st = await ask(x.queryOrder(vo));
+          const st = await ask(x.queryOrder(listedWithoutTime(vo) ? { ...vo, createdTs: 0 } : vo));
           mismatch({ exchange: name, kind: 'unknown_order', clientOrderId: vo.clientOrderId, symbol: vo.symbol, detail: `${what}: adopted` }, BOOKED);
           const adopted = adoptOrder(engine, vo);
           record(name, 'adopted', `open order ${vo.clientOrderId} adopted from the venue`, vo.clientOrderId);
@@ -738,9 +746,14 @@ function adoptOrder(engine: ReconcileEnginePort, vo: Order): Order {
   // taken from its creation time (journal/store.ts, loadContents).
   const createdTs = isTime(vo.createdTs) ? vo.createdTs : engine.now;
   const updatedTs = isTime(vo.updatedTs) ? vo.updatedTs : createdTs;
-  const order: Order = { ...vo, status: 'pending_new', filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, source: ADOPTED_TRADE_SOURCE, createdTs, updatedTs };
+  // Without a time of the venue's, that createdTs is a host's time: journaled as such
+  // (LISTED_WITHOUT_TIME), so the next start does not take it for when the order was placed.
+  const untimed = !isTime(vo.createdTs) || listedWithoutTime(vo);
+  const order: Order = { ...vo, status: 'pending_new', filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, source: ADOPTED_TRADE_SOURCE, createdTs, updatedTs, ...(untimed ? { reason: LISTED_WITHOUT_TIME } : {}) };
   engine.journal({ t: 'order', order: { ...order }, ts: engine.now });
   engine.orders.restore({ ...order, status: 'open' });
+  // journaled now: once it has left memory, a later attempt checks a trade of it against it
+  engine.orders.noteJournaled(order);
   return engine.orders.get(order.clientOrderId)!;
 }
 
@@ -832,6 +845,7 @@ function adoptTrade(engine: ReconcileEnginePort, t: ExecutionReport, ids: Adopte
   if (held === undefined) {
     engine.orders.restore(order);
     engine.journal({ t: 'order', order: { ...order, status: 'pending_new' }, ts: engine.now });
+    engine.orders.noteJournaled(order);
   }
   const booked = engine.orders.get(id)!;
   const before = booked.filledQty;
