@@ -14,8 +14,6 @@ export * from './di/tokens.js';
 export { SERVICE_TOKENS } from './services/tokens.js';
 export type { Journal } from './journal/journal.js';
 export type { JournalRecord } from './journal/records.js';
-// an adapter marks a listed order whose time is of its own making (no dependencies)
-export { LISTED_WITHOUT_TIME, listedWithoutTime } from './journal/listed-time.js';
 // The container itself (tsyringe) is `@cwts/core/di`; plugins only see it through these types.
 export type { CwtsContainer, ScopedRegistrar, Constructor } from './di/container.js';
 export * from './plugins/manifest.js';

@@ -11,7 +11,7 @@ import type { MetricsRegistry } from '../observability/metrics.js';
 import type { ExecutionClient } from '../contracts/exchange.js';
 import type { Instrument } from '../domain/instrument.js';
 import type { JournalRecord } from '../journal/records.js';
-import { LISTED_WITHOUT_TIME, listedWithoutTime } from '../journal/listed-time.js';
+import { LISTED_WITHOUT_TIME, listedWithoutTime } from '../contracts/listed-time.js';
 import { ADOPTED_TRADE_REASON, ADOPTED_TRADE_SOURCE, fillProblem, isTradeAdopted, reportProblem, venueOrderProblem, type JournaledOrder, type OrderManager } from './order-manager.js';
 import type { Portfolio } from '../risk/portfolio.js';
 import type { RiskState } from '../risk/risk-state.js';

@@ -16,7 +16,7 @@ import { ManualClock } from '../contracts/clock.js';
 import type { OrderStatusReport } from '../contracts/exchange.js';
 import { defineInstrument } from '../domain/instrument.js';
 import type { ExecutionReport, Order } from '../domain/orders.js';
-import { LISTED_WITHOUT_TIME } from '../journal/listed-time.js';
+import { LISTED_WITHOUT_TIME } from '../contracts/listed-time.js';
 import { JournalStore } from '../journal/store.js';
 import { silentLogger } from '../observability/logger.js';
 import { MetricsRegistry } from '../observability/metrics.js';

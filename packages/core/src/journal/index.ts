@@ -5,4 +5,4 @@ export { SCHEMA_VERSION } from './schema.js';
 export type { JournalContents, JournalRecord, JournalRecordType, ReconcileEventKind, ReplayEvent, RunRecord } from './records.js';
 export { resolveJournalPath } from './location.js';
 export type { Journal } from './journal.js';
-export { LISTED_WITHOUT_TIME, listedWithoutTime } from './listed-time.js';
+export { LISTED_WITHOUT_TIME, listedWithoutTime } from '../contracts/listed-time.js';
