@@ -28,20 +28,14 @@
  * other leaves the symbol untrusted until its next snapshot; a book frame it cannot read for a
  * topic it names, a crossed book or a snapshot listing a price twice leaves it untrusted too.
  */
-import { L2BookStore } from '@cwts/core/microstructure';
 import * as BYBIT from '@cwts/exchange-bybit';
-import { Prng } from '../prng.mjs';
-import { Mutator } from '../mutate.mjs';
-import { VirtualTime } from '../virtual-time.mjs';
 import { strictUnits } from '../reference-book.mjs';
-import { FakeConn, ReferenceBook, TradeLedger, addCounts, judgeBooks, parseStrictJson, settle, venueMutate } from './ws-book-common.mjs';
+import { FakeConn, ReferenceBooks, WsBookHarness, createWsBookTarget, isJsonObject, nextOwedFrame, parseStrictJson, settle, venueMutate, wsBookCoverage } from './ws-book-common.mjs';
 import { FuzzFailure } from '../failure.mjs';
 
 export const description = 'Bybit v5 spot orderbook/publicTrade frames -> BybitMarketData (BybitFeed, BookSync, trade ring) -> L2BookStore';
 
 const EXCHANGE = 'bybit';
-/** Where the adapter module comes from: the built package, or (to prove the target can fail) a copy. */
-const ADAPTER = process.env.CWTS_FUZZ_BYBIT_MODULE;
 const DEPTH = 50;
 /** True-book price slots per side (about 70 % hold a level), all within DEPTH. */
 const SLOTS = 30;
@@ -148,11 +142,7 @@ class VenueModel {
   }
 
   owed() {
-    while (this.queue.length > 0) {
-      const f = this.queue.shift()();
-      if (f) return f;
-    }
-    return undefined;
+    return nextOwedFrame(this.queue);
   }
 
   side(symbol, side) {
@@ -245,21 +235,19 @@ function mirrorLevels(sync, side) {
   return out;
 }
 
-const isObj = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
-
 /**
  * The reference's reading of a frame: a book frame ({symbol, snapshot, u, bids, asks} or
  * {symbol, bad}) for a topic of ours, the trades of a trade frame, or other.
  */
 function readFrame(o) {
-  if (!isObj(o) || typeof o.topic !== 'string') return { kind: 'other' };
+  if (!isJsonObject(o) || typeof o.topic !== 'string') return { kind: 'other' };
   const bs = BOOK_TOPICS.get(o.topic);
   if (bs) {
     const p = BY_SYMBOL.get(bs);
     const bad = (why) => ({ kind: 'book', symbol: bs, bad: why });
     if (o.type !== 'snapshot' && o.type !== 'delta') return bad(`type ${JSON.stringify(o.type)}`);
     const d = o.data;
-    if (!isObj(d) || d.s !== bs) return bad('data without this topic\'s symbol');
+    if (!isJsonObject(d) || d.s !== bs) return bad('data without this topic\'s symbol');
     if (!Number.isSafeInteger(d.u) || d.u < 0) return bad(`u ${JSON.stringify(d.u)}`);
     const snapshot = o.type === 'snapshot';
     let long = false;
@@ -291,7 +279,7 @@ function readFrame(o) {
     const trades = [];
     if (Array.isArray(o.data)) {
       for (const t of o.data) {
-        if (!isObj(t) || t.s !== ts || typeof t.i !== 'string' || t.i.length === 0) continue;
+        if (!isJsonObject(t) || t.s !== ts || typeof t.i !== 'string' || t.i.length === 0) continue;
         const price = strictUnits(t.p, p.tickDec);
         const qty = strictUnits(t.v, p.lotDec);
         if (price === undefined || qty === undefined || !(price > 0) || !(qty > 0) || (t.S !== 'Buy' && t.S !== 'Sell')) continue;
@@ -304,18 +292,10 @@ function readFrame(o) {
 }
 
 /** A correct consumer of Bybit's v5 orderbook topic, fed the same frames as the adapter. */
-class ReferenceConsumer {
+class ReferenceConsumer extends ReferenceBooks {
   constructor(counts) {
+    super(SYMBOLS, { u: -1 });
     this.counts = counts;
-    this.books = new Map(SYMBOLS.map((s) => [s, { book: new ReferenceBook(), synced: false, reason: 'awaiting the first snapshot', u: -1 }]));
-  }
-
-  lose(symbol, reason) {
-    const b = this.books.get(symbol);
-    if (b.synced) {
-      b.synced = false;
-      b.reason = reason;
-    }
   }
 
   onBook(e) {
@@ -352,81 +332,43 @@ class BybitConn extends FakeConn {
   }
 }
 
-class Harness {
+/**
+ * One BybitMarketData under test (see WsBookHarness), its ping/pong deadline included: a
+ * reconnect the adapter asks for is played as a new connection, and besides the engine's books
+ * the adapter's own SYNCED BookSync mirror is judged.
+ */
+class Harness extends WsBookHarness {
   constructor(venue, vt, mod) {
-    this.venue = venue;
-    this.vt = vt;
-    this.mod = mod;
-    this.store = new L2BookStore();
-    this.counts = { answers: 0, snapshotsAdopted: 0, checksSynced: 0, resyncs: 0, feedErrors: 0, framesRefused: 0, referenceRestarts: 0, referenceRepeats: 0, pongs: 0, pongReconnects: 0, checksMirror: 0 };
+    super(venue, vt, mod, { exchange: EXCHANGE, target: 'bybit-ws', symbols: SYMBOLS, counts: { referenceRestarts: 0, referenceRepeats: 0, pongs: 0, pongReconnects: 0, checksMirror: 0 }, stringTradeIds: true, startupMs: 200 });
     this.ref = new ReferenceConsumer(this.counts);
-    this.ledger = new TradeLedger(this.counts, { stringIds: true });
-    venue.onRealTrade = (t) => this.ledger.addReal(t.symbol, t.id, t);
-    const self = this;
-    this.sink = {
-      onMarketEvent(ev) {
-        if (ev.type === 'book_snapshot') {
-          self.counts.snapshotsAdopted++;
-          self.store.apply(ev);
-        } else if (ev.type === 'book_delta') self.store.apply(ev);
-        else if (ev.type === 'trade') self.ledger.onTrade(ev);
-      },
-      onFeedStatus(st) {
-        self.store.applyStatus(st);
-        if (st.state === 'resyncing') self.counts.resyncs++;
-      },
-      onFeedError() {
-        self.counts.feedErrors++;
-      },
-      onFeedReject() {},
-    };
   }
 
-  async start() {
+  createAdapter() {
     const vt = this.vt;
     const { BybitMarketData: MD, DEFAULT_BYBIT_OPTIONS: DEF, instrumentsFromInstrumentsInfo } = this.mod;
-    this.md = new MD({
+    return new MD({
       exchange: EXCHANGE,
-      // unparsable on purpose: the adapter's WsConnection never opens a socket; the fake below is the connection
+      // unparsable on purpose: the adapter's WsConnection never opens a socket; the fake connection stands in
       endpoints: { wsUrl: 'fuzz:no-socket', restRoot: 'fuzz:no-rest', category: 'spot' },
       options: { ...DEF, depth: DEPTH, instrument_refresh_ms: 0, start_timeout_ms: 100, stale_after_ms: 0, ping_interval_ms: PING_MS, pong_timeout_ms: PONG_MS, trade_id_memory: 32 },
       clock: { now: () => vt.now, monoNs: () => process.hrtime.bigint() },
       random: () => 0.5,
       instruments: instrumentsFromInstrumentsInfo(EXCHANGE, 'spot', INSTRUMENTS_INFO, SYMBOLS),
     });
-    const started = this.md.start(SYMBOLS, this.sink);
-    vt.advance(200);
-    await started;
-    this.open(false, 'initial');
-    this.feed = this.md.feed;
-    if (typeof this.feed?.onFrame !== 'function') throw new Error('BybitMarketData has no feed.onFrame: update fuzz/targets/bybit-ws.mjs');
-    await settle();
-    await this.drain();
   }
 
-  /** What the WsConnection does when a socket opens: the adapter subscribes on it. */
-  open(reconnect, reason) {
-    this.venue.connectionOpened();
-    this.conn = new BybitConn((text) => this.venue.onClientMessage(text));
-    this.md.conn = this.conn;
-    this.md.onOpen(this.conn, { reconnect, reason });
+  connection(onSend) {
+    return new BybitConn(onSend);
   }
 
-  async drain() {
-    for (let n = 0; n < 40; n++) {
-      const f = this.venue.owed();
-      if (!f) return;
-      this.counts.answers++;
-      if (f.kind === 'pong') this.counts.pongs++;
-      await this.frame(f.text, true);
-    }
+  onAnswer(f) {
+    if (f.kind === 'pong') this.counts.pongs++;
   }
 
   async frame(text, clean) {
     const o = parseStrictJson(text);
     let read = readFrame(o);
     this.ledger.beginFrame(read.kind === 'trade' ? read.trades : []);
-    const refusedBefore = this.feed.rejected;
     const stats = this.feed.stats;
     const bookBefore = stats.deltas + stats.snapshots;
     const tradesBefore = stats.trades + stats.duplicateTrades;
@@ -441,9 +383,7 @@ class Harness {
       }
       if (lenient.kind === 'trade') this.ledger.beginFrame(lenient.trades);
     }
-    this.feed.onFrame(text);
-    const refused = this.feed.rejected !== refusedBefore;
-    if (refused) this.counts.framesRefused++;
+    const refused = this.deliver(text);
     const tookBook = stats.deltas + stats.snapshots !== bookBefore;
     const tookTrades = stats.trades + stats.duplicateTrades !== tradesBefore;
     if (o === undefined && !refused && (tookBook || tookTrades)) {
@@ -473,7 +413,7 @@ class Harness {
       this.counts.pongReconnects++;
       // the connection drops and a new one opens: every book starts over from its snapshot
       this.md.onDown(asked);
-      for (const s of SYMBOLS) this.ref.lose(s, 'connection lost');
+      this.ref.loseAll('connection lost');
       this.open(true, asked);
       await settle();
       await this.drain();
@@ -484,9 +424,7 @@ class Harness {
   }
 
   check() {
-    const v = this.ledger.take();
-    if (v) throw v;
-    judgeBooks(this.store, EXCHANGE, SYMBOLS, (s) => this.ref.books.get(s), this.counts);
+    super.check();
     // The adapter's own SYNCED book too (its BookSync mirror, what it emits from): the engine's
     // L2BookStore checks the sequence of what it is given, and would hide an adapter that let a
     // gap through (it goes to resyncing and asks the adapter for a snapshot).
@@ -509,10 +447,6 @@ class Harness {
         }
       }
     }
-  }
-
-  async stop() {
-    await this.md.stop();
   }
 }
 
@@ -540,69 +474,16 @@ function levelMutate(text, rng) {
   return [text.slice(0, h.index) + c[rng.int(c.length)] + text.slice(h.index + h[0].length), 'venue-level'];
 }
 
-export async function create({ seed }) {
-  const vt = new VirtualTime().install();
-  const mod = ADAPTER ? await import(ADAPTER) : BYBIT;
-  const rng = new Prng(seed);
-  const venue = new VenueModel(rng);
-  const mrng = new Prng(seed ^ 0x5bd1e995);
-  const mut = new Mutator(mrng, 'json');
-  const venueOps = {};
-  let h = new Harness(venue, vt, mod);
-  await h.start();
-  const totals = { parserCalls: 0 };
-  const past = {};
-  let prober;
-  let fuzzFrame = 0;
-  return {
-    next() {
-      const clean = venue.next();
-      let data;
-      if (mrng.chance(0.15)) {
-        const m = mrng.chance(0.35) ? levelMutate(clean.text, mrng) : venueMutate(clean.text, mrng, { idKeys: ['u', 'seq', 'i'], alts: ALTS });
-        if (m) {
-          data = m[0];
-          venueOps[m[1]] = (venueOps[m[1]] ?? 0) + 1;
-        }
-      }
-      data ??= mut.mutate(clean.text, clean.kind);
-      return { data, clean: clean.text };
-    },
-    saved: (f) => f.data,
-    async run(f) {
-      h.fuzzFrame = fuzzFrame++;
-      await h.advance(50);
-      await h.frame(f.data, false);
-      await h.frame(f.clean, true);
-      await h.drain();
-      totals.parserCalls += 2;
-    },
-    async reset() {
-      addCounts(past, h.counts);
-      await h.stop().catch(() => {});
-      venue.connectionOpened();
-      h = new Harness(venue, vt, mod);
-      await h.start();
-    },
-    async probe(f) {
-      if (!prober) {
-        prober = new Harness(new VenueModel(new Prng(1)), vt, mod);
-        await prober.start();
-      }
-      let best = Infinity;
-      for (let i = 0; i < 3; i++) {
-        const t0 = performance.now();
-        try {
-          prober.feed.onFrame(f.data);
-        } catch {
-          // timing only
-        }
-        best = Math.min(best, performance.now() - t0);
-      }
-      return best;
-    },
-    counts: () => ({ ...totals, ...addCounts(addCounts({}, past), h.counts), silentPings: venue.silentPings, lostDeltas: venue.lostDeltas, mutations: { ...Object.fromEntries(mut.ops), ...venueOps } }),
-  };
+export function create({ seed }) {
+  return createWsBookTarget({
+    seed,
+    adapter: BYBIT,
+    adapterCopyEnv: 'CWTS_FUZZ_BYBIT_MODULE',
+    Venue: VenueModel,
+    Harness,
+    venueMutation: (text, rng) => (rng.chance(0.35) ? levelMutate(text, rng) : venueMutate(text, rng, { idKeys: ['u', 'seq', 'i'], alts: ALTS })),
+    venueCounts: (venue) => ({ silentPings: venue.silentPings, lostDeltas: venue.lostDeltas }),
+  });
 }
 
 /**
@@ -625,12 +506,11 @@ export async function create({ seed }) {
  *   trade: one whose id a mutated copy took with other values is lost for good).
  */
 export function coverage(c, frames) {
-  const out = [];
-  if ((c.checksSynced ?? 0) < frames * 3) out.push({ kind: 'vacuous', message: `only ${c.checksSynced ?? 0} SYNCED book checks in ${frames} frames (floor ${frames * 3}): the books were hardly ever SYNCED, so nothing was compared` });
-  if ((c.checksMirror ?? 0) < frames * 3) out.push({ kind: 'vacuous', message: `only ${c.checksMirror ?? 0} checks of the adapter's own SYNCED books in ${frames} frames (floor ${frames * 3})` });
-  if ((c.snapshotsAdopted ?? 0) < Math.floor(frames * 0.1)) out.push({ kind: 'vacuous', message: `only ${c.snapshotsAdopted ?? 0} snapshots adopted in ${frames} frames (floor ${Math.floor(frames * 0.1)})` });
-  if ((c.cleanTradeFramesChecked ?? 0) < Math.floor(frames / 8)) out.push({ kind: 'vacuous', message: `only ${c.cleanTradeFramesChecked ?? 0} clean trade frames checked in ${frames} frames (floor ${Math.floor(frames / 8)})` });
-  if ((c.pongs ?? 0) < Math.floor(frames / 50)) out.push({ kind: 'vacuous', message: `only ${c.pongs ?? 0} pongs delivered in ${frames} frames (floor ${Math.floor(frames / 50)}): the heartbeat hardly ran` });
-  if ((c.cleanTradesEmitted ?? 0) < (c.cleanTrades ?? 0) * 0.8) out.push({ kind: 'lost-data', message: `${c.cleanTradesEmitted ?? 0} of the venue's ${c.cleanTrades ?? 0} trades emitted (floor: 80 %)` });
-  return out;
+  return wsBookCoverage(c, frames, [
+    ['checksSynced', frames * 3],
+    ['checksMirror', frames * 3, (n, f, min) => `only ${n} checks of the adapter's own SYNCED books in ${f} frames (floor ${min})`],
+    ['snapshotsAdopted', Math.floor(frames * 0.1)],
+    ['cleanTradeFramesChecked', Math.floor(frames / 8)],
+    ['pongs', Math.floor(frames / 50), (n, f, min) => `only ${n} pongs delivered in ${f} frames (floor ${min}): the heartbeat hardly ran`],
+  ]);
 }

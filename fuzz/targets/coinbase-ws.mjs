@@ -20,20 +20,14 @@
  * read is not applied and leaves every book it names untrusted.
  */
 import { defineInstrument } from '@cwts/core';
-import { L2BookStore } from '@cwts/core/microstructure';
-import { CoinbaseMarketData, DEFAULT_COINBASE_OPTIONS } from '@cwts/exchange-coinbase';
+import * as COINBASE from '@cwts/exchange-coinbase';
 import { strictUnits } from '../reference-book.mjs';
-import { Prng } from '../prng.mjs';
-import { Mutator } from '../mutate.mjs';
-import { VirtualTime } from '../virtual-time.mjs';
-import { FakeConn, ReferenceBook, TradeLedger, addCounts, judgeBooks, parseStrictJson, settle, venueMutate } from './ws-book-common.mjs';
+import { RAW_CONTROL_CHAR, RAW_CONTROL_CHARS, ReferenceBooks, WsBookHarness, createWsBookTarget, isJsonObject, nextOwedFrame, parseStrictJson, settle, venueMutate, wsBookCoverage } from './ws-book-common.mjs';
 import { FuzzFailure } from '../failure.mjs';
 
 export const description = 'Coinbase level2/market_trades frames -> CoinbaseMarketData (CoinbaseFeed, BookSync) -> L2BookStore';
 
 const EXCHANGE = 'coinbase';
-/** Where the adapter module comes from: the built package, or (to prove the target can fail) a copy. */
-const ADAPTER = process.env.CWTS_FUZZ_COINBASE_MODULE;
 const TIME = '2026-12-05T06:00:00.000000Z';
 
 const PRODUCTS = [
@@ -103,7 +97,7 @@ class VenueModel {
 
   /** The next frame owed to the client, or undefined. */
   owed() {
-    return this.queue.length > 0 ? this.queue.shift()() : undefined;
+    return nextOwedFrame(this.queue);
   }
 
   /** The venue's next frame of its own (answers owed are sent by the harness first, see `drain`). */
@@ -183,14 +177,10 @@ function tradeRow(t) {
   return `{"trade_id":"${t.id}","product_id":"${t.symbol}","price":"${dec(t.price, p.priceDec)}","size":"${dec(t.qty, p.qtyDec)}","side":"${t.side === 'buy' ? 'BUY' : 'SELL'}","time":"${iso(t.time)}"}`;
 }
 
-const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\t\n\r]/;
-const CONTROL_ALL = /[\u0000-\u001f]/g;
-const isObj = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
-
 /** The reference's reading of a frame: {seq, channel, events} or undefined (not applied, sequence_num unknown). */
 function readEnvelope(text) {
   const o = parseStrictJson(text);
-  if (!isObj(o)) return undefined;
+  if (!isJsonObject(o)) return undefined;
   if (!Number.isSafeInteger(o.sequence_num) || o.sequence_num < 0) return undefined;
   return o;
 }
@@ -206,7 +196,7 @@ function readL2(o) {
   const bad = [];
   if (!Array.isArray(o.events)) return { events, bad, badAll: 'events is not an array' };
   for (const e of o.events) {
-    if (!isObj(e) || typeof e.product_id !== 'string') return { events: [], bad, badAll: 'an event without a product_id' };
+    if (!isJsonObject(e) || typeof e.product_id !== 'string') return { events: [], bad, badAll: 'an event without a product_id' };
     const p = BY_SYMBOL.get(e.product_id);
     if (!p) continue;
     const fail = (why) => bad.push({ symbol: p.symbol, why });
@@ -218,9 +208,9 @@ function readL2(o) {
     const asks = [];
     let ok = true;
     for (const u of e.updates) {
-      const price = isObj(u) ? strictUnits(u.price_level, p.priceDec) : undefined;
-      const qty = isObj(u) ? strictUnits(u.new_quantity, p.qtyDec) : undefined;
-      if (!isObj(u) || (u.side !== 'bid' && u.side !== 'offer') || price === undefined || qty === undefined || price <= 0 || qty < 0) {
+      const price = isJsonObject(u) ? strictUnits(u.price_level, p.priceDec) : undefined;
+      const qty = isJsonObject(u) ? strictUnits(u.new_quantity, p.qtyDec) : undefined;
+      if (!isJsonObject(u) || (u.side !== 'bid' && u.side !== 'offer') || price === undefined || qty === undefined || price <= 0 || qty < 0) {
         fail(`level ${JSON.stringify(u)?.slice(0, 80)} of ${p.symbol} is invalid`);
         ok = false;
         break;
@@ -238,10 +228,10 @@ function readTrades(o) {
   const out = [];
   let snapshot = false;
   for (const e of o.events) {
-    if (!isObj(e) || (e.type !== 'snapshot' && e.type !== 'update') || !Array.isArray(e.trades)) return { trades: [] };
+    if (!isJsonObject(e) || (e.type !== 'snapshot' && e.type !== 'update') || !Array.isArray(e.trades)) return { trades: [] };
     if (e.type === 'snapshot') snapshot = true;
     for (const t of e.trades) {
-      if (!isObj(t)) return { trades: [] };
+      if (!isJsonObject(t)) return { trades: [] };
       const p = BY_SYMBOL.get(t.product_id);
       if (!p || typeof t.trade_id !== 'string' || !/^\d{1,16}$/.test(t.trade_id) || !Number.isSafeInteger(Number(t.trade_id))) return { trades: [] };
       const price = strictUnits(t.price, p.priceDec);
@@ -254,20 +244,10 @@ function readTrades(o) {
 }
 
 /** A correct consumer of Coinbase's level2 channel, fed the same frames as the adapter. */
-class ReferenceConsumer {
+class ReferenceConsumer extends ReferenceBooks {
   constructor() {
+    super(SYMBOLS);
     this.lastSeq = -1;
-    this.books = new Map(SYMBOLS.map((s) => [s, { book: new ReferenceBook(), synced: false, reason: 'awaiting the first snapshot' }]));
-  }
-
-  lose(symbols, reason) {
-    for (const s of symbols) {
-      const b = this.books.get(s);
-      if (b.synced) {
-        b.synced = false;
-        b.reason = reason;
-      }
-    }
   }
 
   /** One frame; returns the reference's reading of it (for the trade ledger). */
@@ -279,13 +259,13 @@ class ReferenceConsumer {
     const prev = this.lastSeq;
     this.lastSeq = seq;
     if (gap) {
-      this.lose(SYMBOLS, `sequence gap: expected sequence_num ${prev + 1}, got ${seq}`);
+      this.loseAll(`sequence gap: expected sequence_num ${prev + 1}, got ${seq}`);
       return { o, gap: true };
     }
     if (o.channel !== 'l2_data') return { o };
     const r = readL2(o);
-    if (r.badAll) this.lose(SYMBOLS, `level2 frame ${seq} refused: ${r.badAll}`);
-    for (const b of r.bad) this.lose([b.symbol], `level2 frame ${seq}: ${b.why}`);
+    if (r.badAll) this.loseAll(`level2 frame ${seq} refused: ${r.badAll}`);
+    for (const b of r.bad) this.lose(b.symbol, `level2 frame ${seq}: ${b.why}`);
     const refused = new Set(r.bad.map((b) => b.symbol));
     for (const e of r.events) {
       if (refused.has(e.symbol)) continue;
@@ -304,122 +284,57 @@ class ReferenceConsumer {
   }
 }
 
-/** One adapter under test with its engine-side books, reference, trade ledger and venue. */
-class Harness {
-  constructor(venue, vt, md) {
-    this.venue = venue;
-    this.vt = vt;
-    this.mdModule = md;
-    this.store = new L2BookStore();
+/**
+ * One CoinbaseMarketData under test (see WsBookHarness). Its sink has no onFeedReject, so every
+ * rejection reaches onFeedError (`feedErrors`). A backfill that re-emits trades fails the run:
+ * once known (2026-12-07, seed 1 frame 893), a backfill re-emitted trades when the trade-id mark
+ * carried an early time.
+ */
+class Harness extends WsBookHarness {
+  constructor(venue, vt, mod) {
+    super(venue, vt, mod, { exchange: EXCHANGE, target: 'coinbase-ws', symbols: SYMBOLS, counts: { gaps: 0 }, startupMs: 2, rejectsAsFeedErrors: true });
     this.ref = new ReferenceConsumer();
-    this.counts = { answers: 0, snapshotsAdopted: 0, checksSynced: 0, resyncs: 0, feedErrors: 0, framesRefused: 0, gaps: 0 };
-    this.ledger = new TradeLedger(this.counts);
-    venue.onRealTrade = (t) => this.ledger.addReal(t.symbol, t.id, t);
     // trades from before this adapter started (the first market_trades snapshot is history)
     for (const list of venue.recent.values()) for (const t of list) this.ledger.addReal(t.symbol, t.id, t, false);
-    const self = this;
-    this.sink = {
-      onMarketEvent(ev) {
-        if (ev.type === 'book_snapshot') {
-          self.counts.snapshotsAdopted++;
-          self.store.apply(ev);
-        } else if (ev.type === 'book_delta') self.store.apply(ev);
-        else if (ev.type === 'trade') self.ledger.onTrade(ev);
-      },
-      onFeedStatus(st) {
-        self.store.applyStatus(st);
-        if (st.state === 'resyncing') self.counts.resyncs++;
-      },
-      onFeedError() {
-        self.counts.feedErrors++;
-      },
-    };
   }
 
-  async start() {
+  createAdapter() {
     const vt = this.vt;
-    const { CoinbaseMarketData: MD, DEFAULT_COINBASE_OPTIONS: DEF } = this.mdModule;
-    this.md = new MD({
+    const { CoinbaseMarketData: MD, DEFAULT_COINBASE_OPTIONS: DEF } = this.mod;
+    return new MD({
       exchange: EXCHANGE,
-      // unparsable on purpose: the adapter's WsConnection never opens a socket; the fake below is the connection
+      // unparsable on purpose: the adapter's WsConnection never opens a socket; the fake connection stands in
       endpoints: { wsUrl: 'fuzz:no-socket', restRoot: 'http://127.0.0.1:9' },
       options: { ...DEF, instrument_refresh_ms: 0, start_timeout_ms: 1 },
       clock: { now: () => vt.now, monoNs: () => process.hrtime.bigint() },
       random: () => 0.5,
       instruments: PRODUCTS.map((p) => p.instrument),
     });
-    const started = this.md.start(SYMBOLS, this.sink);
-    vt.advance(2);
-    await started;
-    this.venue.connectionOpened();
-    this.conn = new FakeConn((text) => this.venue.onClientMessage(text));
-    // what the WsConnection does when the socket opens: the adapter sends its subscribes on it
-    this.md.conn = this.conn;
-    this.md.onOpen(this.conn, { reconnect: false, reason: 'initial' });
-    this.feed = this.md.feed;
-    if (typeof this.feed?.onFrame !== 'function') throw new Error('CoinbaseMarketData has no feed.onFrame: update fuzz/targets/coinbase-ws.mjs');
-    await settle();
-    await this.drain();
   }
 
-  /**
-   * The venue's answers to what the adapter sent (subscription replies, level2 snapshots, the
-   * market_trades backfill), delivered untouched, so that a resync the fuzz frame caused ends
-   * within the same fuzz frame (bounded: an adapter resubscribing for ever is not waited for).
-   */
-  async drain() {
-    for (let n = 0; n < 40; n++) {
-      const f = this.venue.owed();
-      if (!f) return;
-      this.counts.answers++;
-      await this.frame(f.text, true);
-    }
-  }
-
-  /** One ws text frame into the adapter (what its WsConnection's onMessage does), then the reference. */
+  /** One ws text frame into the adapter, then the reference. */
   async frame(text, clean) {
     const env = readEnvelope(text);
     // a frame that is JSON but for raw control characters inside its strings (not JSON: RFC 8259
     // requires them escaped), read as if they were escaped, for the case the adapter accepts it
-    const lenient = env === undefined && CONTROL.test(text) ? readEnvelope(text.replace(CONTROL_ALL, ' ')) : undefined;
+    const lenient = env === undefined && RAW_CONTROL_CHAR.test(text) ? readEnvelope(text.replace(RAW_CONTROL_CHARS, ' ')) : undefined;
     const read = (env ?? lenient)?.channel === 'market_trades' ? readTrades(env ?? lenient) : { trades: [] };
     this.ledger.beginFrame(read.trades, read.snapshot === true);
     const maxBefore = new Map(this.ledger.maxEmitted);
     const gaps = this.feed.stats.gaps;
-    const refused = this.feed.rejected;
     const frames = this.feed.stats.l2 + this.feed.stats.trades + this.feed.stats.heartbeats;
-    this.feed.onFrame(text);
+    const refused = this.deliver(text);
     const gap = this.feed.stats.gaps !== gaps;
     if (gap) this.counts.gaps++;
-    if (this.feed.rejected !== refused) this.counts.framesRefused++;
-    if (lenient && this.feed.rejected === refused && this.feed.stats.l2 + this.feed.stats.trades + this.feed.stats.heartbeats !== frames) {
+    if (lenient && !refused && this.feed.stats.l2 + this.feed.stats.trades + this.feed.stats.heartbeats !== frames) {
       // once known (2026-12-07, seed 1 frame 182): the parser's fast path skipped strings without
       // looking for raw control characters, so such a frame was applied. Refused since.
       throw new FuzzFailure('invalid-event', 'a frame that is not JSON (a raw control character inside a string) was accepted instead of counted as malformed');
     }
     this.ref.onFrame(text);
-    if (clean && env?.channel === 'market_trades' && !read.snapshot) this.ledger.checkCleanFrame(read.trades, maxBefore, gap || this.feed.rejected !== refused);
+    if (clean && env?.channel === 'market_trades' && !read.snapshot) this.ledger.checkCleanFrame(read.trades, maxBefore, gap || refused);
     await settle();
     this.check();
-  }
-
-  async advance(ms) {
-    const ran = this.vt.advance(ms);
-    if (ran > 0) await settle();
-    this.check();
-  }
-
-  check() {
-    const v = this.ledger.take();
-    if (v) throw v;
-    // once known (2026-12-07, seed 1 frame 893): a backfill re-emitted trades when the trade-id
-    // mark carried an early time. TradeLedger still counts such a repeat in a snapshot frame as
-    // known outside CWTS_FUZZ_STRICT; for this target it is a failure either way.
-    judgeBooks(this.store, EXCHANGE, SYMBOLS, (s) => this.ref.books.get(s), this.counts);
-  }
-
-  async stop() {
-    await this.md.stop();
   }
 }
 
@@ -434,66 +349,15 @@ const ALTS = {
   size: ['0.00100000', '100.0'],
 };
 
-export async function create({ seed }) {
-  const vt = new VirtualTime().install();
-  const md = ADAPTER ? await import(ADAPTER) : { CoinbaseMarketData, DEFAULT_COINBASE_OPTIONS };
-  const rng = new Prng(seed);
-  const venue = new VenueModel(rng);
-  const mrng = new Prng(seed ^ 0x5bd1e995);
-  const mut = new Mutator(mrng, 'json');
-  const venueOps = {};
-  let h = new Harness(venue, vt, md);
-  await h.start();
-  const totals = { parserCalls: 0 };
-  const past = {};
-  let prober;
-  return {
-    next() {
-      const clean = venue.next();
-      let data;
-      if (mrng.chance(0.15)) {
-        const m = venueMutate(clean.text, mrng, { idKeys: ['sequence_num', 'trade_id', 'heartbeat_counter'], alts: ALTS });
-        if (m) {
-          data = m[0];
-          venueOps[m[1]] = (venueOps[m[1]] ?? 0) + 1;
-        }
-      }
-      data ??= mut.mutate(clean.text, clean.kind);
-      return { data, clean: clean.text };
-    },
-    saved: (f) => f.data,
-    async run(f) {
-      await h.advance(50);
-      await h.frame(f.data, false);
-      await h.frame(f.clean, true);
-      await h.drain();
-      totals.parserCalls += 2;
-    },
-    async reset() {
-      addCounts(past, h.counts);
-      await h.stop().catch(() => {});
-      h = new Harness(venue, vt, md);
-      await h.start();
-    },
-    async probe(f) {
-      if (!prober) {
-        prober = new Harness(new VenueModel(new Prng(1)), vt, md);
-        await prober.start();
-      }
-      let best = Infinity;
-      for (let i = 0; i < 3; i++) {
-        const t0 = performance.now();
-        try {
-          prober.feed.onFrame(f.data);
-        } catch {
-          // timing only
-        }
-        best = Math.min(best, performance.now() - t0);
-      }
-      return best;
-    },
-    counts: () => ({ ...totals, ...addCounts(addCounts({}, past), h.counts), mutations: { ...Object.fromEntries(mut.ops), ...venueOps } }),
-  };
+export function create({ seed }) {
+  return createWsBookTarget({
+    seed,
+    adapter: COINBASE,
+    adapterCopyEnv: 'CWTS_FUZZ_COINBASE_MODULE',
+    Venue: VenueModel,
+    Harness,
+    venueMutation: (text, rng) => venueMutate(text, rng, { idKeys: ['sequence_num', 'trade_id', 'heartbeat_counter'], alts: ALTS }),
+  });
 }
 
 /**
@@ -511,10 +375,9 @@ export async function create({ seed }) {
  *   the backfill after a gap (a trade-id mark poisoned by a mutated id costs a few).
  */
 export function coverage(c, frames) {
-  const out = [];
-  if ((c.checksSynced ?? 0) < frames * 2) out.push({ kind: 'vacuous', message: `only ${c.checksSynced ?? 0} SYNCED book checks in ${frames} frames (floor ${frames * 2}): the books were hardly ever SYNCED, so nothing was compared` });
-  if ((c.snapshotsAdopted ?? 0) < Math.floor(frames / 4)) out.push({ kind: 'vacuous', message: `only ${c.snapshotsAdopted ?? 0} snapshots adopted in ${frames} frames (floor ${Math.floor(frames / 4)})` });
-  if ((c.cleanTradeFramesChecked ?? 0) < Math.floor(frames / 20)) out.push({ kind: 'vacuous', message: `only ${c.cleanTradeFramesChecked ?? 0} clean trade frames checked in ${frames} frames (floor ${Math.floor(frames / 20)})` });
-  if ((c.cleanTradesEmitted ?? 0) < (c.cleanTrades ?? 0) * 0.8) out.push({ kind: 'lost-data', message: `${c.cleanTradesEmitted ?? 0} of the venue's ${c.cleanTrades ?? 0} trades emitted (floor: 80 %)` });
-  return out;
+  return wsBookCoverage(c, frames, [
+    ['checksSynced', frames * 2],
+    ['snapshotsAdopted', Math.floor(frames / 4)],
+    ['cleanTradeFramesChecked', Math.floor(frames / 20)],
+  ]);
 }

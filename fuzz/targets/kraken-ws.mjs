@@ -32,19 +32,13 @@
  * pair untrusted until its next snapshot.
  */
 import { crc32 } from 'node:zlib';
-import { L2BookStore } from '@cwts/core/microstructure';
 import * as KRAKEN from '@cwts/exchange-kraken';
-import { Prng } from '../prng.mjs';
-import { Mutator } from '../mutate.mjs';
-import { VirtualTime } from '../virtual-time.mjs';
-import { FakeConn, JsonNumber, ReferenceBook, STRICT, TradeLedger, addCounts, judgeBooks, numberUnits, parseExactJson, settle, venueMutate } from './ws-book-common.mjs';
+import { RAW_CONTROL_CHAR, RAW_CONTROL_CHARS, ReferenceBooks, STRICT, WsBookHarness, createWsBookTarget, isJsonObject, nextOwedFrame, numberUnits, parseExactJson, settle, venueMutate, wsBookCoverage } from './ws-book-common.mjs';
 import { FuzzFailure } from '../failure.mjs';
 
 export const description = 'Kraken v2 book/trade frames -> KrakenMarketData (KrakenFeed, CRC32, BookSync) -> L2BookStore';
 
 const EXCHANGE = 'kraken';
-/** Where the adapter module comes from: the built package, or (to prove the target can fail) a copy. */
-const ADAPTER = process.env.CWTS_FUZZ_KRAKEN_MODULE;
 /** The book depth the adapter subscribes (its `book_depth`); the reference truncates to it. */
 const DEPTH = 25;
 /** True-book price slots per side (about 70 % of them hold a level: ~35 levels, more than DEPTH). */
@@ -185,11 +179,7 @@ class VenueModel {
 
   /** The next frame owed to the client, or undefined. */
   owed() {
-    while (this.queue.length > 0) {
-      const f = this.queue.shift()();
-      if (f) return f;
-    }
-    return undefined;
+    return nextOwedFrame(this.queue);
   }
 
   bookFrame(type, symbol, bids, asks, checksum) {
@@ -276,24 +266,20 @@ class VenueModel {
   }
 }
 
-const CONTROL = /[\u0000-\u001f]/;
-const CONTROL_ALL = /[\u0000-\u001f]/g;
-const isObj = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
-
 /**
  * The reference's reading of a frame (exact JSON): for a book frame, its entries per pair it
  * names ({symbol, snapshot, bids, asks, checksum} or {symbol, bad}) and `unnamed` when an entry
  * names no pair (a symbol that is not a string); for a trade frame, its trades.
  */
 function readFrame(o) {
-  if (!isObj(o)) return { kind: 'other' };
+  if (!isJsonObject(o)) return { kind: 'other' };
   if (o.channel === 'book') {
     const entries = [];
     let unnamed;
     const type = o.type;
     if (!Array.isArray(o.data)) return { kind: 'book', entries, unnamed: 'data is not an array' };
     for (const e of o.data) {
-      if (!isObj(e) || typeof e.symbol !== 'string') {
+      if (!isJsonObject(e) || typeof e.symbol !== 'string') {
         unnamed = 'a book entry without a symbol';
         continue;
       }
@@ -312,8 +298,8 @@ function readFrame(o) {
       const levels = (list) => {
         const out = [];
         for (const l of list) {
-          const price = isObj(l) ? numberUnits(l.price, p.tickDec) : undefined;
-          const qty = isObj(l) ? numberUnits(l.qty, p.lotDec) : undefined;
+          const price = isJsonObject(l) ? numberUnits(l.price, p.tickDec) : undefined;
+          const qty = isJsonObject(l) ? numberUnits(l.qty, p.lotDec) : undefined;
           if (price === undefined || qty === undefined || price <= 0 || qty < 0 || (type === 'snapshot' && qty === 0)) return undefined;
           out.push({ price, qty });
         }
@@ -336,7 +322,7 @@ function readFrame(o) {
     const trades = [];
     if ((o.type === 'update' || o.type === 'snapshot') && Array.isArray(o.data)) {
       for (const t of o.data) {
-        if (!isObj(t)) continue;
+        if (!isJsonObject(t)) continue;
         const p = BY_SYMBOL.get(t.symbol);
         if (!p) continue;
         const id = numberUnits(t.trade_id, 0);
@@ -352,22 +338,14 @@ function readFrame(o) {
 }
 
 /** A correct consumer of Kraken's v2 book channel, fed the same frames as the adapter. */
-class ReferenceConsumer {
+class ReferenceConsumer extends ReferenceBooks {
   constructor(counts) {
+    super(SYMBOLS);
     this.counts = counts;
-    this.books = new Map(SYMBOLS.map((s) => [s, { book: new ReferenceBook(), synced: false, reason: 'awaiting the first snapshot' }]));
-  }
-
-  lose(symbol, reason) {
-    const b = this.books.get(symbol);
-    if (b.synced) {
-      b.synced = false;
-      b.reason = reason;
-    }
   }
 
   onBook(read) {
-    if (read.unnamed) for (const s of SYMBOLS) this.lose(s, `a book frame naming no pair it can read (${read.unnamed})`);
+    if (read.unnamed) this.loseAll(`a book frame naming no pair it can read (${read.unnamed})`);
     for (const e of read.entries) {
       const b = this.books.get(e.symbol);
       if (e.bad) {
@@ -402,74 +380,33 @@ class ReferenceConsumer {
   }
 }
 
-/** One adapter under test with its engine-side books, reference, trade ledger and venue. */
-class Harness {
+/** One KrakenMarketData under test (see WsBookHarness). */
+class Harness extends WsBookHarness {
   constructor(venue, vt, mod) {
-    this.venue = venue;
-    this.vt = vt;
-    this.mod = mod;
-    this.store = new L2BookStore();
-    this.counts = { answers: 0, snapshotsAdopted: 0, checksSynced: 0, resyncs: 0, feedErrors: 0, framesRefused: 0, referenceChecksumMismatches: 0, knownControlCharFrames: 0 };
+    super(venue, vt, mod, { exchange: EXCHANGE, target: 'kraken-ws', symbols: SYMBOLS, counts: { referenceChecksumMismatches: 0, knownControlCharFrames: 0 }, startupMs: 2 });
     this.ref = new ReferenceConsumer(this.counts);
-    this.ledger = new TradeLedger(this.counts);
-    venue.onRealTrade = (t) => this.ledger.addReal(t.symbol, t.id, t);
-    const self = this;
-    this.sink = {
-      onMarketEvent(ev) {
-        if (ev.type === 'book_snapshot') {
-          self.counts.snapshotsAdopted++;
-          self.store.apply(ev);
-        } else if (ev.type === 'book_delta') self.store.apply(ev);
-        else if (ev.type === 'trade') self.ledger.onTrade(ev);
-      },
-      onFeedStatus(st) {
-        self.store.applyStatus(st);
-        if (st.state === 'resyncing') self.counts.resyncs++;
-      },
-      onFeedError() {
-        self.counts.feedErrors++;
-      },
-      onFeedReject() {},
-    };
   }
 
-  async start() {
+  createAdapter() {
     const vt = this.vt;
     const { KrakenMarketData: MD, DEFAULT_KRAKEN_OPTIONS: DEF, instrumentsFromPairs } = this.mod;
-    this.md = new MD({
+    return new MD({
       exchange: EXCHANGE,
-      // unparsable on purpose: the adapter's WsConnection never opens a socket; the fake below is the connection
+      // unparsable on purpose: the adapter's WsConnection never opens a socket; the fake connection stands in
       wsUrl: 'fuzz:no-socket',
       options: { ...DEF, book_depth: DEPTH, instrument_refresh_ms: 0, start_timeout_ms: 1 },
       clock: { now: () => vt.now, monoNs: () => process.hrtime.bigint() },
       random: () => 0.5,
       instruments: instrumentsFromPairs(EXCHANGE, PAIRS, SYMBOLS),
     });
-    const started = this.md.start(SYMBOLS, this.sink);
-    vt.advance(2);
-    await started;
-    this.venue.connectionOpened();
-    this.conn = new FakeConn((text) => this.venue.onClientMessage(text));
-    // what the WsConnection does when the socket opens: the adapter sends its subscribes on it
-    this.md.conn = this.conn;
-    this.md.onOpen({ reconnect: false, reason: 'initial' });
-    this.feed = this.md.feed;
-    if (typeof this.feed?.onFrame !== 'function') throw new Error('KrakenMarketData has no feed.onFrame: update fuzz/targets/kraken-ws.mjs');
-    await settle();
-    await this.drain();
   }
 
-  /** The venue's answers to what the adapter sent, delivered untouched (bounded). */
-  async drain() {
-    for (let n = 0; n < 40; n++) {
-      const f = this.venue.owed();
-      if (!f) return;
-      this.counts.answers++;
-      await this.frame(f.text, true);
-    }
+  /** KrakenMarketData's onOpen takes no connection (it keeps its own). */
+  notifyOpen(info) {
+    this.md.onOpen(info);
   }
 
-  /** One ws text frame into the adapter (what its WsConnection's onMessage does), then the reference. */
+  /** One ws text frame into the adapter, then the reference. */
   async frame(text, clean) {
     let o = parseExactJson(text);
     let read = readFrame(o);
@@ -478,7 +415,7 @@ class Harness {
     // string, or a repeated key. Read as the adapter would, for the case it accepts the frame.
     let lenient;
     if (o === undefined) {
-      if (CONTROL.test(text)) lenient = { why: 'control', o: parseExactJson(text.replace(CONTROL_ALL, ' ')) };
+      if (RAW_CONTROL_CHAR.test(text)) lenient = { why: 'control', o: parseExactJson(text.replace(RAW_CONTROL_CHARS, ' ')) };
       else {
         const last = parseExactJson(text, { repeatedKeys: true });
         if (last !== undefined) lenient = { why: 'repeat', o: last };
@@ -487,13 +424,10 @@ class Harness {
     const lenientRead = lenient?.o !== undefined ? readFrame(lenient.o) : undefined;
     this.ledger.beginFrame((read.kind === 'trade' ? read.trades : lenient?.why === 'control' && lenientRead?.kind === 'trade' && !STRICT ? lenientRead.trades : undefined) ?? []);
     const maxBefore = new Map(this.ledger.maxEmitted);
-    const refusedBefore = this.feed.rejected;
     const stats = this.feed.stats;
     const booksBefore = stats.book;
     const tradesBefore = stats.trades + stats.duplicateTrades;
-    this.feed.onFrame(text);
-    const refused = this.feed.rejected !== refusedBefore;
-    if (refused) this.counts.framesRefused++;
+    const refused = this.deliver(text);
     const tookBook = stats.book !== booksBefore;
     if (lenient && !refused && (tookBook || stats.trades + stats.duplicateTrades !== tradesBefore)) {
       // A frame whose meaning is open (a repeated key) must be refused. KNOWN (open): the adapter
@@ -509,22 +443,6 @@ class Harness {
     await settle();
     this.check();
   }
-
-  async advance(ms) {
-    const ran = this.vt.advance(ms);
-    if (ran > 0) await settle();
-    this.check();
-  }
-
-  check() {
-    const v = this.ledger.take();
-    if (v) throw v;
-    judgeBooks(this.store, EXCHANGE, SYMBOLS, (s) => this.ref.books.get(s), this.counts);
-  }
-
-  async stop() {
-    await this.md.stop();
-  }
 }
 
 const ALTS = {
@@ -537,67 +455,15 @@ const ALTS = {
   depth: [10, 25, 100],
 };
 
-export async function create({ seed }) {
-  const vt = new VirtualTime().install();
-  const mod = ADAPTER ? await import(ADAPTER) : KRAKEN;
-  const rng = new Prng(seed);
-  const venue = new VenueModel(rng);
-  const mrng = new Prng(seed ^ 0x5bd1e995);
-  const mut = new Mutator(mrng, 'json');
-  const venueOps = {};
-  let h = new Harness(venue, vt, mod);
-  await h.start();
-  const totals = { parserCalls: 0 };
-  const past = {};
-  let prober;
-  return {
-    next() {
-      const clean = venue.next();
-      let data;
-      if (mrng.chance(0.15)) {
-        const m = venueMutate(clean.text, mrng, { idKeys: ['trade_id', 'checksum'], alts: ALTS });
-        if (m) {
-          data = m[0];
-          venueOps[m[1]] = (venueOps[m[1]] ?? 0) + 1;
-        }
-      }
-      data ??= mut.mutate(clean.text, clean.kind);
-      return { data, clean: clean.text };
-    },
-    saved: (f) => f.data,
-    async run(f) {
-      await h.advance(50);
-      await h.frame(f.data, false);
-      await h.frame(f.clean, true);
-      await h.drain();
-      totals.parserCalls += 2;
-    },
-    async reset() {
-      addCounts(past, h.counts);
-      await h.stop().catch(() => {});
-      venue.connectionOpened();
-      h = new Harness(venue, vt, mod);
-      await h.start();
-    },
-    async probe(f) {
-      if (!prober) {
-        prober = new Harness(new VenueModel(new Prng(1)), vt, mod);
-        await prober.start();
-      }
-      let best = Infinity;
-      for (let i = 0; i < 3; i++) {
-        const t0 = performance.now();
-        try {
-          prober.feed.onFrame(f.data);
-        } catch {
-          // timing only
-        }
-        best = Math.min(best, performance.now() - t0);
-      }
-      return best;
-    },
-    counts: () => ({ ...totals, ...addCounts(addCounts({}, past), h.counts), mutations: { ...Object.fromEntries(mut.ops), ...venueOps } }),
-  };
+export function create({ seed }) {
+  return createWsBookTarget({
+    seed,
+    adapter: KRAKEN,
+    adapterCopyEnv: 'CWTS_FUZZ_KRAKEN_MODULE',
+    Venue: VenueModel,
+    Harness,
+    venueMutation: (text, rng) => venueMutate(text, rng, { idKeys: ['trade_id', 'checksum'], alts: ALTS }),
+  });
 }
 
 /**
@@ -617,10 +483,9 @@ export async function create({ seed }) {
  *   trade snapshot: a trade whose id a mutated copy pushed the mark past is lost for good).
  */
 export function coverage(c, frames) {
-  const out = [];
-  if ((c.checksSynced ?? 0) < frames * 3) out.push({ kind: 'vacuous', message: `only ${c.checksSynced ?? 0} SYNCED book checks in ${frames} frames (floor ${frames * 3}): the books were hardly ever SYNCED, so nothing was compared` });
-  if ((c.snapshotsAdopted ?? 0) < Math.floor(frames * 0.3)) out.push({ kind: 'vacuous', message: `only ${c.snapshotsAdopted ?? 0} snapshots adopted in ${frames} frames (floor ${Math.floor(frames * 0.3)})` });
-  if ((c.cleanTradeFramesChecked ?? 0) < Math.floor(frames / 10)) out.push({ kind: 'vacuous', message: `only ${c.cleanTradeFramesChecked ?? 0} clean trade frames checked in ${frames} frames (floor ${Math.floor(frames / 10)})` });
-  if ((c.cleanTradesEmitted ?? 0) < (c.cleanTrades ?? 0) * 0.8) out.push({ kind: 'lost-data', message: `${c.cleanTradesEmitted ?? 0} of the venue's ${c.cleanTrades ?? 0} trades emitted (floor: 80 %)` });
-  return out;
+  return wsBookCoverage(c, frames, [
+    ['checksSynced', frames * 3],
+    ['snapshotsAdopted', Math.floor(frames * 0.3)],
+    ['cleanTradeFramesChecked', Math.floor(frames / 10)],
+  ]);
 }

@@ -3,20 +3,37 @@
  * (coinbase-ws, kraken-ws, bybit-ws): a fake socket that hands the adapter's subscribe messages
  * to the model venue, venue-aware mutations the generic mutator does not make, the judge that
  * compares every SYNCED book of the engine's `L2BookStore` with the target's reference consumer,
- * and the trade ledger (every emitted trade is one the frame says, no venue trade emitted twice,
- * a clean trade frame's new trades emitted).
+ * the trade ledger (every emitted trade is one the frame says, no venue trade emitted twice,
+ * a clean trade frame's new trades emitted), the harness around one adapter (`WsBookHarness`),
+ * the runner-facing target built on it (`createWsBookTarget`), and the coverage floors
+ * (`wsBookCoverage`).
  *
  * The adapters run on virtual time (fuzz/virtual-time.mjs); their real WsConnection is given an
  * unparsable URL so it never opens a socket, and the fake below stands in as the open connection
  * (what `onOpen` receives and what the adapter sends subscribes on).
  */
+import { L2BookStore } from '@cwts/core/microstructure';
 import { ReferenceBook, bookDifference, parseStrictJson, syncedBookViolation } from '../reference-book.mjs';
 import { FuzzFailure } from '../failure.mjs';
+import { Prng } from '../prng.mjs';
+import { Mutator } from '../mutate.mjs';
+import { VirtualTime } from '../virtual-time.mjs';
 
-export { ReferenceBook, parseStrictJson };
+export { parseStrictJson };
 
 /** Known-failing checks (open adapter findings) fail the run only when this is set. */
 export const STRICT = process.env.CWTS_FUZZ_STRICT === '1';
+
+/** A JSON object: not null, not an array. */
+export const isJsonObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * A raw control character (U+0000-U+001F): JSON requires them escaped inside a string, so a
+ * frame holding one is not JSON. `RAW_CONTROL_CHARS` finds them all (to read such a frame as if
+ * they were escaped, for the case an adapter accepts it).
+ */
+export const RAW_CONTROL_CHAR = /[\u0000-\u001f]/;
+export const RAW_CONTROL_CHARS = /[\u0000-\u001f]/g;
 
 /** The open connection the adapter believes it has: what it sends goes to the model venue. */
 export class FakeConn {
@@ -43,6 +60,19 @@ export class FakeConn {
 /** Lets microtasks and immediate callbacks (a resubscribe queued with queueMicrotask) run. */
 export async function settle(turns = 2) {
   for (let i = 0; i < turns; i++) await new Promise((r) => setImmediate(r));
+}
+
+/**
+ * The next frame a model venue owes the client from its queue of answers, each made when it is
+ * sent (so it shows the venue as it is then); an answer that no longer applies (a snapshot for a
+ * subscription dropped since) makes nothing and is skipped. undefined when nothing is owed.
+ */
+export function nextOwedFrame(queue) {
+  while (queue.length > 0) {
+    const f = queue.shift()();
+    if (f) return f;
+  }
+  return undefined;
 }
 
 const jump = (n, rng) => {
@@ -234,6 +264,253 @@ export class TradeLedger {
 export function addCounts(into, from) {
   for (const [k, v] of Object.entries(from ?? {})) if (typeof v === 'number') into[k] = (into[k] ?? 0) + v;
   return into;
+}
+
+/**
+ * The reference consumer's books, one per symbol, with whether it trusts each (`synced`) and, when
+ * not, why (`reason`, what the judge reports); `fields` are the target's own per-book fields (Bybit's
+ * last update id). A target's reference consumer extends it with the venue's rules.
+ */
+export class ReferenceBooks {
+  constructor(symbols, fields = {}) {
+    this.symbols = symbols;
+    this.books = new Map(symbols.map((s) => [s, { book: new ReferenceBook(), synced: false, reason: 'awaiting the first snapshot', ...fields }]));
+  }
+
+  /** The symbol's book is untrusted until its next snapshot; the first reason it was lost stands. */
+  lose(symbol, reason) {
+    const b = this.books.get(symbol);
+    if (b.synced) {
+      b.synced = false;
+      b.reason = reason;
+    }
+  }
+
+  /** Every book is untrusted (a gap in a connection-wide sequence, a frame naming no symbol, a new connection). */
+  loseAll(reason) {
+    for (const s of this.symbols) this.lose(s, reason);
+  }
+}
+
+/**
+ * One adapter under test with its engine-side books, reference consumer, trade ledger and model
+ * venue: the adapter's sink feeds the engine's `L2BookStore` (counting snapshots, resyncs and
+ * feed errors) and the trade ledger; `start` starts the adapter on virtual time and opens the
+ * fake connection; `drain` delivers what the venue owes; `check` judges after every frame.
+ *
+ * A target's harness extends it with `createAdapter()` (the adapter on this harness's virtual
+ * clock, no socket), `frame(text, clean)` (one ws text frame into the adapter, then into its
+ * reference consumer, then `check`) and `this.ref` (a ReferenceBooks); `connection`,
+ * `notifyOpen` and `onAnswer` are hooks for a venue that differs. `options`: `exchange`, `target`
+ * (its file name, for the error when the adapter changed shape), `symbols`, `counts` (the target's
+ * own counters, after the shared ones), `stringTradeIds` (TradeLedger), `startupMs` (virtual time
+ * the adapter's start is given), `rejectsAsFeedErrors` (a sink without `onFeedReject`: the
+ * adapter then reports every rejection through `onFeedError`, counted in `feedErrors`).
+ */
+export class WsBookHarness {
+  constructor(venue, vt, mod, options) {
+    const { exchange, target, symbols, counts = {}, stringTradeIds = false, startupMs, rejectsAsFeedErrors = false } = options;
+    this.venue = venue;
+    this.vt = vt;
+    this.mod = mod;
+    this.exchange = exchange;
+    this.target = target;
+    this.symbols = symbols;
+    this.startupMs = startupMs;
+    this.store = new L2BookStore();
+    this.counts = { answers: 0, snapshotsAdopted: 0, checksSynced: 0, resyncs: 0, feedErrors: 0, framesRefused: 0, ...counts };
+    this.ledger = new TradeLedger(this.counts, { stringIds: stringTradeIds });
+    venue.onRealTrade = (t) => this.ledger.addReal(t.symbol, t.id, t);
+    const self = this;
+    this.sink = {
+      onMarketEvent(ev) {
+        if (ev.type === 'book_snapshot') {
+          self.counts.snapshotsAdopted++;
+          self.store.apply(ev);
+        } else if (ev.type === 'book_delta') self.store.apply(ev);
+        else if (ev.type === 'trade') self.ledger.onTrade(ev);
+      },
+      onFeedStatus(st) {
+        self.store.applyStatus(st);
+        if (st.state === 'resyncing') self.counts.resyncs++;
+      },
+      onFeedError() {
+        self.counts.feedErrors++;
+      },
+    };
+    if (!rejectsAsFeedErrors) this.sink.onFeedReject = () => {};
+  }
+
+  async start() {
+    this.md = this.createAdapter();
+    const started = this.md.start(this.symbols, this.sink);
+    this.vt.advance(this.startupMs);
+    await started;
+    this.open(false, 'initial');
+    this.feed = this.md.feed;
+    if (typeof this.feed?.onFrame !== 'function') throw new Error(`${this.md.constructor.name} has no feed.onFrame: update fuzz/targets/${this.target}.mjs`);
+    await settle();
+    await this.drain();
+  }
+
+  /** What the WsConnection does when a socket opens (a new connection on the venue): the adapter subscribes on it. */
+  open(reconnect, reason) {
+    this.venue.connectionOpened();
+    this.conn = this.connection((text) => this.venue.onClientMessage(text));
+    this.md.conn = this.conn;
+    this.notifyOpen({ reconnect, reason });
+  }
+
+  /** The fake open connection; what the adapter sends on it goes to the model venue. */
+  connection(onSend) {
+    return new FakeConn(onSend);
+  }
+
+  /** The adapter's onOpen, as its WsConnection calls it. */
+  notifyOpen(info) {
+    this.md.onOpen(this.conn, info);
+  }
+
+  /**
+   * The venue's answers to what the adapter sent (subscription replies, snapshots, backfills,
+   * pongs), delivered untouched, so that a resync the fuzz frame caused ends within the same
+   * fuzz frame (bounded: an adapter resubscribing for ever is not waited for).
+   */
+  async drain() {
+    for (let n = 0; n < 40; n++) {
+      const f = this.venue.owed();
+      if (!f) return;
+      this.counts.answers++;
+      this.onAnswer(f);
+      await this.frame(f.text, true);
+    }
+  }
+
+  /** An answer of the venue about to be delivered (for a target's own counters). */
+  onAnswer() {}
+
+  /** The frame into the adapter's feed (what its WsConnection's onMessage does); true when the feed refused it (counted). */
+  deliver(text) {
+    const rejectedBefore = this.feed.rejected;
+    this.feed.onFrame(text);
+    const refused = this.feed.rejected !== rejectedBefore;
+    if (refused) this.counts.framesRefused++;
+    return refused;
+  }
+
+  /** Virtual time passes (the adapter's timers run), then the books are judged. */
+  async advance(ms) {
+    const ran = this.vt.advance(ms);
+    if (ran > 0) await settle();
+    this.check();
+  }
+
+  /** After every frame: the trade ledger's finding, then every SYNCED book of the engine against the reference. */
+  check() {
+    const v = this.ledger.take();
+    if (v) throw v;
+    judgeBooks(this.store, this.exchange, this.symbols, (s) => this.ref.books.get(s), this.counts);
+  }
+
+  async stop() {
+    await this.md.stop();
+  }
+}
+
+/**
+ * The target the runner drives (fuzz/worker.mjs: next, saved, run, reset, probe, counts) around
+ * a WsBookHarness. Each fuzz frame is a mutated copy of the venue's next frame (15 % of them by
+ * `venueMutation(text, rng)`, returning [text, op] or undefined, the rest and those it cannot make
+ * by the generic mutator), the frame itself, then the venue's answers (`drain`), after 50 ms of
+ * virtual time. `adapter` is the built package; `adapterCopyEnv` names the environment variable
+ * that points at a copy of it instead (to prove the target fails on a broken adapter).
+ * `venueCounts(venue)`: the venue model's own counters, reported after the harness's.
+ */
+export async function createWsBookTarget({ seed, adapter, adapterCopyEnv, Venue, Harness, venueMutation, venueCounts = () => ({}) }) {
+  const vt = new VirtualTime().install();
+  const copy = process.env[adapterCopyEnv];
+  const mod = copy ? await import(copy) : adapter;
+  const rng = new Prng(seed);
+  const venue = new Venue(rng);
+  const mrng = new Prng(seed ^ 0x5bd1e995);
+  const mut = new Mutator(mrng, 'json');
+  const venueOps = {};
+  let h = new Harness(venue, vt, mod);
+  await h.start();
+  const totals = { parserCalls: 0 };
+  const past = {};
+  let prober;
+  return {
+    next() {
+      const clean = venue.next();
+      let data;
+      if (mrng.chance(0.15)) {
+        const m = venueMutation(clean.text, mrng);
+        if (m) {
+          data = m[0];
+          venueOps[m[1]] = (venueOps[m[1]] ?? 0) + 1;
+        }
+      }
+      data ??= mut.mutate(clean.text, clean.kind);
+      return { data, clean: clean.text };
+    },
+    saved: (f) => f.data,
+    async run(f) {
+      await h.advance(50);
+      await h.frame(f.data, false);
+      await h.frame(f.clean, true);
+      await h.drain();
+      totals.parserCalls += 2;
+    },
+    async reset() {
+      addCounts(past, h.counts);
+      await h.stop().catch(() => {});
+      venue.connectionOpened();
+      h = new Harness(venue, vt, mod);
+      await h.start();
+    },
+    // timing only: the frame alone, on a harness of its own (a fresh venue), best of three
+    async probe(f) {
+      if (!prober) {
+        prober = new Harness(new Venue(new Prng(1)), vt, mod);
+        await prober.start();
+      }
+      let best = Infinity;
+      for (let i = 0; i < 3; i++) {
+        const t0 = performance.now();
+        try {
+          prober.feed.onFrame(f.data);
+        } catch {
+          // timing only
+        }
+        best = Math.min(best, performance.now() - t0);
+      }
+      return best;
+    },
+    counts: () => ({ ...totals, ...addCounts(addCounts({}, past), h.counts), ...venueCounts(venue), mutations: { ...Object.fromEntries(mut.ops), ...venueOps } }),
+  };
+}
+
+/** The messages of the floors the ws-book targets share (count, frames, floor). */
+const FLOOR_MESSAGES = {
+  checksSynced: (n, frames, min) => `only ${n} SYNCED book checks in ${frames} frames (floor ${min}): the books were hardly ever SYNCED, so nothing was compared`,
+  snapshotsAdopted: (n, frames, min) => `only ${n} snapshots adopted in ${frames} frames (floor ${min})`,
+  cleanTradeFramesChecked: (n, frames, min) => `only ${n} clean trade frames checked in ${frames} frames (floor ${min})`,
+};
+
+/**
+ * A ws-book target's end-of-run floors (its `coverage`): `floors` lists [count, minimum,
+ * message?] in the order they are reported, each below its minimum a `vacuous` finding (the
+ * message of a count not in FLOOR_MESSAGES is the target's own); then the trade floor, at least
+ * 80 % of the venue's trades emitted (`lost-data`).
+ */
+export function wsBookCoverage(c, frames, floors) {
+  const out = [];
+  for (const [name, min, message = FLOOR_MESSAGES[name]] of floors) {
+    if ((c[name] ?? 0) < min) out.push({ kind: 'vacuous', message: message(c[name] ?? 0, frames, min) });
+  }
+  if ((c.cleanTradesEmitted ?? 0) < (c.cleanTrades ?? 0) * 0.8) out.push({ kind: 'lost-data', message: `${c.cleanTradesEmitted ?? 0} of the venue's ${c.cleanTrades ?? 0} trades emitted (floor: 80 %)` });
+  return out;
 }
 
 /**
