@@ -277,9 +277,15 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     await startUp();
   } catch (err) {
     tracing?.endStartup(shownErrorText(err));
-    await stop('startup failed');
-    stopListeningAll();
-    throw err;
+    // A stop (a signal, a process fault) that came first stops the venue clients, and the request
+    // engine.start() waits on then rejects: that is the stop's doing, not a startup failure, so
+    // run ends as that stop does (0, 3 or PROCESS_FAULT) below. Only a start that failed on its own is one.
+    if (stopping === undefined && fault === undefined) {
+      await stop('startup failed');
+      stopListeningAll();
+      throw err;
+    }
+    logger.warn({ component: 'process' }, `start interrupted by the stop: ${errorText(err)}`);
   }
   const timer = opts.duration !== undefined ? setLongTimeout(() => void stop(`--duration ${opts.duration}s elapsed`), opts.duration * 1000) : undefined;
   await new Promise<void>((resolve) => {

@@ -5,6 +5,8 @@ export {
   notInstalledReason,
   autoDetectTier,
   onRealAccelerator,
+  DEFAULT_BACKEND_DISPOSE_TIMEOUT_MS,
+  type BackendDisposeProblem,
   type BackendInitOptionsFor,
   type BackendStatus,
   type ResolvedBackend,

@@ -91,6 +91,33 @@ interface Entry {
   disposing?: Promise<void>;
 }
 
+/**
+ * A backend's dispose() deadline when none is given: the default of `[system]
+ * plugin_dispose_timeout_ms` (plugins/deadline.ts, which this folder may not import).
+ */
+export const DEFAULT_BACKEND_DISPOSE_TIMEOUT_MS = 5_000;
+
+/** A backend ComputeRegistry.dispose() could not dispose: it failed, or ran out of time. */
+export interface BackendDisposeProblem {
+  readonly name: string;
+  readonly timedOut: boolean;
+  readonly error: string;
+}
+
+/**
+ * 'ok', the rejection, or 'timeout' once `ms` pass first (a late settlement is then dropped). The
+ * timer is cleared as soon as `p` settles: it never keeps the process alive.
+ */
+async function settledWithin(p: Promise<unknown>, ms: number): Promise<'ok' | 'timeout' | { error: unknown }> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)));
+  try {
+    return await Promise.race([p.then((): 'ok' => 'ok', (error: unknown) => ({ error })), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
@@ -219,22 +246,43 @@ export class ComputeRegistry {
    * disposed, never handed out. The registry is closed from the first call on: every backend
    * (created or not) reports `disposed`, so a resolve after (or racing) dispose rejects instead of
    * creating a backend nothing would dispose.
+   *
+   * Each backend's wait (its dispose(), or its create() in flight and then the dispose of what it
+   * returns) is bounded by `timeoutMs` (`run` passes `[system] plugin_dispose_timeout_ms`): a GPU
+   * context stuck in the driver must not hold the stop forever, nor keep the plugins from being
+   * disposed after it. Never rejects: a backend whose dispose fails or runs out of time is logged,
+   * the others are still waited for, and the problems are returned for the caller to count.
    */
-  async dispose(): Promise<void> {
+  async dispose(timeoutMs: number = DEFAULT_BACKEND_DISPOSE_TIMEOUT_MS): Promise<BackendDisposeProblem[]> {
     this.#disposed = true;
-    const pending: Promise<unknown>[] = [];
+    const pending: { name: string; done: Promise<unknown> }[] = [];
     for (const e of this.#entries.values()) {
       if (e.created?.ok) {
         const backend = e.created.backend;
         e.created = { ok: false, reason: 'disposed' };
         e.create = Promise.resolve(e.created);
-        pending.push(backend.dispose());
+        // A synchronous throw is the backend's failure like a rejection, not dispose()'s.
+        pending.push({ name: e.provider.name, done: new Promise((resolve) => resolve(backend.dispose())) });
       } else if (e.create !== undefined && e.created === undefined) {
         // In flight: #create sees #disposed when it settles and disposes what it made.
-        pending.push(e.create.then(() => e.disposing));
+        pending.push({ name: e.provider.name, done: e.create.then(() => e.disposing) });
       }
     }
-    await Promise.all(pending);
+    const problems: BackendDisposeProblem[] = [];
+    await Promise.all(
+      pending.map(async ({ name, done }) => {
+        const outcome = await settledWithin(done, timeoutMs);
+        if (outcome === 'ok') return;
+        if (outcome === 'timeout') {
+          this.#logger.error({ backend: name, timeoutMs }, `compute backend ${name}: dispose did not finish within ${timeoutMs} ms; going on without it`);
+          problems.push({ name, timedOut: true, error: `did not finish within ${timeoutMs} ms` });
+        } else {
+          this.#logger.error({ backend: name, err: errorMessage(outcome.error) }, `compute backend ${name}: dispose failed`);
+          problems.push({ name, timedOut: false, error: errorMessage(outcome.error) });
+        }
+      }),
+    );
+    return problems;
   }
 
   /** Every entry with its (cached) probe, in auto-detection order. */

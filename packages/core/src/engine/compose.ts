@@ -129,6 +129,11 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
   const clock = root.resolve(TOKENS.Clock);
   const logger = root.resolve(TOKENS.Logger);
   const metrics = root.resolve(TOKENS.Metrics);
+  // Each backend within the plugins' dispose deadline (docs/operations.md, "Stop deadline"): one
+  // stuck in its driver is logged and counted, and the plugins are still disposed after it.
+  const disposeBackends = async (registry: ComputeRegistry): Promise<void> => {
+    for (const p of await registry.dispose(cfg.system.plugin_dispose_timeout_ms)) metrics.errors.labels(`compute:${p.name}`).inc();
+  };
 
   let backendResult: { backend: ComputeBackend; skipped: { name: string; reason: string }[] } | undefined;
   let registry: ComputeRegistry | undefined;
@@ -154,7 +159,7 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
     // registry is closed at once, so no further one is created and one in flight is disposed when
     // it settles, and the stop does not wait for them (one that hangs would hold it for good).
     const openedRegistry = registry;
-    const r = await untilAbandoned(starting, signal, () => void openedRegistry.dispose().catch(() => {}));
+    const r = await untilAbandoned(starting, signal, () => void openedRegistry.dispose(cfg.system.plugin_dispose_timeout_ms));
     signal?.throwIfAborted();
     backendResult = { backend: instrumentBackend(r.backend, (kernel, s) => metrics.computeKernelSeconds.labels(r.backend.name, kernel).observe(s)), skipped: r.skipped };
     root.registerValue(TOKENS.ComputeBackend, backendResult.backend, '@cwts/core');
@@ -243,7 +248,7 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
       logger.error({ err: String(closeErr) }, 'journal close failed');
     }
     // The registry disposes every backend it created, one still being created included.
-    await registry?.dispose().catch((disposeErr: unknown) => logger.error({ err: String(disposeErr) }, 'compute backend dispose failed'));
+    if (registry !== undefined) await disposeBackends(registry);
     await host.disposeAll();
     throw err;
   }
@@ -262,10 +267,13 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
     async dispose() {
       if (disposed) return;
       disposed = true;
-      await running.stop('dispose');
-      await control?.server.close();
-      await registry!.dispose().catch((err) => logger.error({ err: String(err) }, 'compute backend dispose failed'));
-      await host.disposeAll();
+      try {
+        await running.stop('dispose');
+        await control?.server.close();
+      } finally {
+        await disposeBackends(registry!);
+        await host.disposeAll();
+      }
     },
   };
 }

@@ -1700,9 +1700,20 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     };
   }
 
+  /** Error lines for components that threw, per component. */
+  private readonly componentErrorLog = new LogThrottle(() => this.now);
+
+  /**
+   * A component (a detector, the strategy, a risk check, the router...) threw: counted every
+   * time, logged at most every 10 s per component (engine clock) with the number held back, the
+   * first with its stack. One that throws on every event must not write a stack trace per event
+   * on the hot path (the intake falls behind, the log fills the disk).
+   */
   private componentError(component: string, err: unknown): void {
     this.opts.metrics.errors.labels(component).inc();
-    this.opts.logger.error({ component, err: (err as Error)?.stack ?? String(err) }, `${component} threw; event skipped for it`);
+    const more = this.componentErrorLog.take(component);
+    if (more === undefined) return;
+    this.opts.logger.error({ component, err: (err as Error)?.stack ?? String(err) }, `${component} threw; event skipped for it${more}`);
   }
 }
 
