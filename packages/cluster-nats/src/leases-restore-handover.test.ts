@@ -9,6 +9,11 @@
  * Now no handover starts or ends until the positions are known (`positionsKnown`), while the
  * leases are renewed and taken as usual, and a lease lost meanwhile counts as lost with a
  * position (docs/scale-out.md, "Symbol leases").
+ *
+ * The same holds for a stop then (SIGTERM while the venues load their instruments): stop()
+ * deleted every key (no open orders, read as 0) and another shard took the symbols at its next
+ * tick, while the journal may hold positions there and orders of an earlier run still working at
+ * the venue. Now each key is left to expire by max_age, as for a symbol with orders open.
  */
 import { describe, expect, it } from 'vitest';
 import { LeaseManager, type LeaseEvent } from './leases.js';
@@ -116,5 +121,28 @@ describe('a handover while the engine has not restored its journal', () => {
     await rounds(clock, [a, b], 3);
     expect(aEvents.filter((e) => e.kind === 'released').map((e) => e.why)).toEqual(['handed over to b']);
     expect(bEvents.filter((e) => e.kind === 'acquired').length).toBe(1);
+  });
+
+  it('stopped (SIGTERM) while the engine restores: deletes no key, so no other shard takes a symbol before a has been gone a lease lifetime', async () => {
+    const engine: Engine = { restored: false, journal: 5 };
+    const { clock, a, b, aEvents, bEvents } = await aHoldsBoth(engine);
+    await rounds(clock, [a, b], 2);
+    expect(a.heldKeys().length).toBe(2);
+    // a's last renewal was in the round before the clock moved on; its keys live until then + lifetime.
+    const lastRenewal = clock.t - timings.tickMs;
+    await a.stop();
+    const released = aEvents.filter((e) => e.kind === 'released');
+    expect(released.length, 'a stops counting both leases').toBe(2);
+    expect(a.heldKeys()).toEqual([]);
+    // b goes on alone: a's member key is gone at once, its lease keys only by max_age.
+    let takenAt: number | undefined;
+    for (let k = 0; k < 12 && takenAt === undefined; k++) {
+      await b.tick();
+      if (bEvents.some((e) => e.kind === 'acquired')) takenAt = clock.t;
+      else clock.t += timings.tickMs;
+    }
+    expect(takenAt, 'b never took the symbols once a had gone').toBeDefined();
+    expect(takenAt!, `b took a symbol ${lastRenewal + timings.ttlMs - takenAt!} ms before a's key could expire: a's journal may hold a position and working orders there`).toBeGreaterThanOrEqual(lastRenewal + timings.ttlMs);
+    for (const e of released) expect(e.why).toMatch(/before its engine restored its journal .* left to expire by max_age/);
   });
 });

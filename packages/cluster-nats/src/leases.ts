@@ -436,13 +436,21 @@ export class LeaseManager {
    * to be down): the leases stop counting here and are left to expire by max_age. A symbol on
    * which this shard still has orders open (cancels the venue did not confirm) is not released:
    * another shard would trade it while those orders can still fill; its key expires by max_age,
-   * which gives the venue a lease lifetime more.
+   * which gives the venue a lease lifetime more. Before the engine restored its journal
+   * (`positionsKnown` false: a SIGTERM while the venues load their instruments) no key is deleted:
+   * the journal may hold positions and orders on any of them (orders of an earlier run possibly
+   * still working at the venue, never reconciled), so each is treated as one with orders open.
    */
   async stop(reachable = true): Promise<void> {
     this.stopped = true;
     if (!reachable) {
       for (const [key, h] of [...this.held]) this.drop(key, h, 'released', 'shard stopping (NATS unreachable: the key expires by max_age)');
       return;
+    }
+    if (!this.known()) {
+      for (const [key, h] of [...this.held]) {
+        this.drop(key, h, 'released', `shard stopping before its engine restored its journal (positions and open orders unknown): the key is left to expire by max_age (${this.o.timings.ttlMs} ms)`);
+      }
     }
     const releases: Promise<void>[] = [];
     for (const [key, h] of [...this.held]) {

@@ -66,6 +66,8 @@ export class NatsShard implements ClusterShard {
   private starting: Promise<void> | undefined;
   private haltRetry: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** The stop under way: a second stop() (run's, after the shard stopped itself) waits for it. */
+  private stopping: Promise<void> | undefined;
   /** stop() ran past STOP_DEADLINE_MS and closed the connection. */
   private stopLate = false;
   /** False from a `disconnect` until a `reconnect` (the client's status events). */
@@ -96,6 +98,7 @@ export class NatsShard implements ClusterShard {
    */
   start(engine: Engine): Promise<void> {
     if (this.stopped) return Promise.resolve();
+    this.followEngineStart(engine);
     this.starting = this.startUp(engine).finally(() => (this.starting = undefined));
     return this.starting;
   }
@@ -186,6 +189,34 @@ export class NatsShard implements ClusterShard {
       { cluster: c.name, shard: c.shard_id, instance: this.instance, candidates: candidates.length, ...this.timings },
       `cluster ${c.name}: shard ${c.shard_id} joined (${candidates.length} candidate symbols, lease ${this.timings.ttlMs} ms renewed every ${this.timings.tickMs} ms)`,
     );
+  }
+
+  /**
+   * A failed engine.start() ends this shard (stop(), as on SIGTERM). The shard cannot tell a failed
+   * start from a slow one by the engine's state (`restored` and `started` stay false either way),
+   * so it follows the call: run starts the shard before the engine, and an engine that never
+   * restored its journal hands nothing over, so a shard that went on renewing its leases held its
+   * symbols for as long as the process lived, traded by nobody. Stopping lets go only what is safe:
+   * before the restore, the leases expire by max_age and the reservation stays (what the journal
+   * holds is unknown); after it, as a clean stop. It does not retry the engine's start (a
+   * half-started engine is not made to start again); the process is expected to exit.
+   */
+  private followEngineStart(engine: Engine): void {
+    const start = (engine as Partial<Engine>).start;
+    if (typeof start !== 'function') return;
+    engine.start = async () => {
+      try {
+        return await start.call(engine);
+      } catch (err) {
+        // A start the engine's own stop interrupted (SIGTERM first) is not a failure: run's stop
+        // stops the shard once the engine has stopped (its cancels out), as usual.
+        if (!this.stopped && !engine.isStopping) {
+          this.o.logger.error({ err: errorText(err) }, `cluster ${this.o.cluster.name}: the engine failed to start (${errorText(err)}): shard ${this.o.cluster.shard_id} leaves the cluster`);
+          void this.stop();
+        }
+        throw err;
+      }
+    };
   }
 
   /** stop() began while start() awaited: nothing may run on; stop() waits for this. */
@@ -511,8 +542,12 @@ export class NatsShard implements ClusterShard {
    * manager's stop grace (30 s in the deploy files), after the engine stopped. What is not
    * deleted by then (leases, the member key) expires by itself within the lease lifetime.
    */
-  async stop(): Promise<void> {
-    if (this.stopped) return;
+  stop(): Promise<void> {
+    this.stopping ??= this.stopOnce();
+    return this.stopping;
+  }
+
+  private async stopOnce(): Promise<void> {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     if (this.haltRetry) clearTimeout(this.haltRetry);
