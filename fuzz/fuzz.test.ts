@@ -95,6 +95,33 @@ describe('fuzz harness', () => {
     expect([by.dec(6_500_010, 2, true), by.dec(1_000, 6, false), by.dec(40_000, 5, true), by.dec(1234, 1, false)]).toEqual(['65000.10', '0.001', '0.40000', '123.4']);
   });
 
+  it('holds bybit-exec and ccxt-exec to their coverage floors', async () => {
+    // @ts-expect-error plain ESM modules without type declarations
+    const by = await import('./targets/bybit-exec.mjs');
+    // @ts-expect-error plain ESM modules without type declarations
+    const cc = await import('./targets/ccxt-exec.mjs');
+    // a client that never read anything back, never reported, never refused a read
+    const none = { readBacks: 0, fills: 0, cleanFills: 0, ends: 0, listChecks: 0, refusedReads: 0 };
+    expect(by.coverage(none, 2000).map((f: any) => f.kind)).toEqual(Array(6).fill('vacuous'));
+    expect(cc.coverage(none, 2000).map((f: any) => f.kind)).toEqual(Array(6).fill('vacuous'));
+    // seed 1, 2,000 frames on main
+    expect(by.coverage({ readBacks: 1303, fills: 464, cleanFills: 303, ends: 181, listChecks: 822, refusedReads: 351 }, 2000)).toEqual([]);
+    expect(cc.coverage({ readBacks: 1351, fills: 540, cleanFills: 282, ends: 212, listChecks: 840, refusedReads: 295 }, 2000)).toEqual([]);
+  });
+
+  it('catches a broken Bybit execution reader (a v5 answer without its list read as an empty list)', async () => {
+    const report = await runFuzz({ targets: [new URL('./test-targets/bybit-exec-broken.mjs', import.meta.url).href], frames: 600, seed: 1, findingsFile: scratch() });
+    expect(report.ok).toBe(false);
+    expect(report.results[0].findings['lost-data']).toBeGreaterThan(0);
+    expect(Object.keys(report.results[0].signatures).some((s) => /no vN list/.test(s))).toBe(true);
+  }, 60_000);
+
+  it('catches a broken ccxt execution reader (a trade past the order\'s size booked)', async () => {
+    const report = await runFuzz({ targets: [new URL('./test-targets/ccxt-exec-broken.mjs', import.meta.url).href], frames: 1000, seed: 1, findingsFile: scratch() });
+    expect(report.ok).toBe(false);
+    expect(Object.keys(report.results[0].signatures).some((s) => /^invalid-event: filled N of N lots/.test(s))).toBe(true);
+  }, 60_000);
+
   it('serves each Binance adapter its own REST responses when two harnesses share the virtual clock', async () => {
     const report = await runFuzz({ targets: [routing], frames: 5, seed: 1, findingsFile: scratch() });
     expect(report.results[0].signatures).toEqual({});

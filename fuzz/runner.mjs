@@ -9,7 +9,7 @@ import { mkdirSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deriveSeed } from './prng.mjs';
 
-export const TARGETS = ['binance-ws', 'binance-rest', 'recording', 'tardis', 'config', 'coinbase-user', 'kraken-executions', 'binance-user', 'coinbase-ws', 'kraken-ws', 'bybit-ws'];
+export const TARGETS = ['binance-ws', 'binance-rest', 'recording', 'tardis', 'config', 'coinbase-user', 'kraken-executions', 'binance-user', 'coinbase-ws', 'kraken-ws', 'bybit-ws', 'bybit-exec', 'ccxt-exec'];
 /** Findings that fail a run. Slow frames are reported, not failed. */
 export const FAILING_KINDS = ['hang', 'crash', 'wrong-synced-book', 'invalid-event', 'secret-leak', 'lost-data', 'vacuous'];
 

@@ -8,7 +8,7 @@
  * limit, reports, each trade once, unknown submits, refused cancels, reconciliation) lives in
  * the adapter kit (PolledExecutionClient); this file is the Bybit half.
  */
-import { lotsToQty, ticksToPrice, type Clock, type Instrument, type Logger, type Order, type TimeInForce, type VenueBalance } from '@cwts/core';
+import { lotsToQty, parseDecimal, ticksToPrice, type Clock, type Instrument, type Logger, type Order, type TimeInForce, type VenueBalance } from '@cwts/core';
 import { type Secret } from '@cwts/core/config';
 import { LogThrottle } from '@cwts/core/observability';
 import { PolledExecutionClient, RateLimiter, TimerSet, venueTable, type OrderRef, type PolledOrderDriver, type VenueFill, type VenueOrderView, type VenuePositionView } from '@cwts/core/adapter-kit';
@@ -122,6 +122,18 @@ const READ_RATE_LIMIT_PAUSE_MS = 1000;
 /** A cursor that never ends (a misbehaving venue) must not page forever. */
 const MAX_PAGES = 200;
 
+const PLAIN_DECIMAL = /^\d+(\.\d+)?$/;
+const isPlainDecimal = (x: unknown): x is string => typeof x === 'string' && PLAIN_DECIMAL.test(x);
+
+/** a <=> b of two plain decimal strings, exactly. */
+function compareDecimals(a: string, b: string): number {
+  const x = parseDecimal(a);
+  const y = parseDecimal(b);
+  const e = Math.max(x.exponent, y.exponent);
+  const d = x.mantissa * 10n ** BigInt(e - x.exponent) - y.mantissa * 10n ** BigInt(e - y.exponent);
+  return d > 0n ? 1 : d < 0n ? -1 : 0;
+}
+
 /**
  * Is `j` about the order `ref` asks for: its orderId where we know one, its orderLinkId (ours is
  * always sent) where we asked by it, and any orderLinkId it echoes ours, on the symbol asked. An
@@ -221,9 +233,11 @@ export class BybitOrderDriver implements PolledOrderDriver {
       params.marketUnit = 'baseCoin';
     }
     const res = await this.ex.privatePostV5OrderCreate(params);
-    const id = res.result?.orderId;
-    if (!id) throw new Error(`${this.deps.exchange}: order/create answered without an orderId`);
-    return String(id);
+    // an id that is no string ([] or {} from a garbled answer) would ack the order as "" or
+    // "[object Object]", and every later read of it would ask for that
+    const id: unknown = res.result?.orderId;
+    if (typeof id !== 'string' || id === '') throw new Error(`${this.deps.exchange}: order/create answered without an orderId`);
+    return id;
   }
 
   async cancel(o: Readonly<Order>): Promise<void> {
@@ -250,13 +264,29 @@ export class BybitOrderDriver implements PolledOrderDriver {
     let cursor = '';
     for (let page = 0; page < MAX_PAGES; page++) {
       const res = await this.read(() => call(cursor ? { ...params, cursor } : params));
-      const list = res.result?.list ?? [];
+      const list = this.v5List(res);
       out.push(...list);
       const next = res.result?.nextPageCursor ?? '';
       if (!next || next === cursor || list.length === 0) return out;
       cursor = next;
     }
     throw new Error(`${this.deps.exchange}: a v5 list did not end after ${MAX_PAGES} pages`);
+  }
+
+  /**
+   * The entries of a v5 list answer. ccxt hands over a body it cannot parse as JSON as the raw
+   * text, and one without `result.list` as it is: read as an empty list, such an answer made an
+   * order we placed "unknown to the venue" (an unknown submit rejected while it worked, a
+   * journaled order closed at a restart), and a reconciliation's trades or working orders none.
+   * Anything but a list of objects is a failed read.
+   */
+  private v5List<T>(res: V5<V5Page<T>>): T[] {
+    const list: unknown = (res as V5<V5Page<T>> | null | undefined)?.result?.list;
+    if (!Array.isArray(list) || !list.every((x) => x !== null && typeof x === 'object' && !Array.isArray(x))) {
+      const shown = typeof res === 'string' ? JSON.stringify((res as string).slice(0, 120)) : Array.isArray(list) ? 'a list holding what is no object' : `result.list ${list === null ? 'null' : typeof list}`;
+      throw new Error(`${this.deps.exchange}: a v5 list read answered without a list: ${shown}`);
+    }
+    return list as T[];
   }
 
   /**
@@ -267,13 +297,20 @@ export class BybitOrderDriver implements PolledOrderDriver {
   private view(j: BybitOrderJson): VenueOrderView | undefined {
     const i = this.deps.instrument(String(j.symbol));
     if (!i) return undefined;
-    if (typeof j.orderId !== 'string' || j.orderId === '' || (j.side !== 'Buy' && j.side !== 'Sell')) {
-      this.refuseOrderRead(`order ${JSON.stringify(j.orderId)?.slice(0, 40)} answered with side ${JSON.stringify(j.side)?.slice(0, 20)}`);
+    if (typeof j.orderId !== 'string' || j.orderId === '' || (j.side !== 'Buy' && j.side !== 'Sell') || (j.orderLinkId !== undefined && typeof j.orderLinkId !== 'string')) {
+      this.refuseOrderRead(`order ${JSON.stringify(j.orderId)?.slice(0, 40)} answered with side ${JSON.stringify(j.side)?.slice(0, 20)}, orderLinkId ${JSON.stringify(j.orderLinkId)?.slice(0, 40)}`);
+      return undefined;
+    }
+    // a listed order is taken by its quantities as they stand (openOrders): one of no size, or
+    // filled past its size, is no order the engine can hold
+    const cum = j.cumExecQty || '0';
+    if (!isPlainDecimal(j.qty) || !isPlainDecimal(cum) || compareDecimals(j.qty, '0') <= 0 || compareDecimals(cum, j.qty) > 0) {
+      this.refuseOrderRead(`order ${j.orderId.slice(0, 40)} answered with qty ${JSON.stringify(j.qty)?.slice(0, 30)}, filled ${JSON.stringify(cum)?.slice(0, 30)}`);
       return undefined;
     }
     const v: VenueOrderView = {
       venueOrderId: j.orderId, symbol: i.symbol, side: j.side === 'Sell' ? 'sell' : 'buy', type: j.orderType === 'Market' ? 'market' : 'limit',
-      qty: j.qty, filledQty: j.cumExecQty || '0', state: STATE[j.orderStatus] ?? 'open', tif: TIF_IN[j.timeInForce ?? ''] ?? 'GTC',
+      qty: j.qty, filledQty: cum, state: STATE[j.orderStatus] ?? 'open', tif: TIF_IN[j.timeInForce ?? ''] ?? 'GTC',
     };
     if (j.orderLinkId) v.clientOrderId = j.orderLinkId;
     if (j.orderType !== 'Market' && j.price) v.price = j.price;
@@ -301,7 +338,7 @@ export class BybitOrderDriver implements PolledOrderDriver {
     // ignores the filter, a stale cache, a reused orderLinkId) acks ours under its id and books
     // its trades as our fills
     const ours = (res: V5<V5Page<BybitOrderJson>>): BybitOrderJson | undefined => {
-      for (const j of res.result?.list ?? []) {
+      for (const j of this.v5List(res)) {
         if (isAnswerFor(j, ref)) return j;
         foreign ??= j;
       }
@@ -422,6 +459,9 @@ export class BybitOrderDriver implements PolledOrderDriver {
         const list = await this.pages((p) => this.ex.privateGetV5ExecutionList(p), last ? base : { ...base, endTime: start + EXEC_WINDOW_MS - 1 });
         for (const x of list) {
           const f = this.fill(x);
+          // the order names the client id the journal keys on: a trade of no order would be
+          // booked under none (or under whatever the venue put there)
+          if (f && (typeof f.venueOrderId !== 'string' || f.venueOrderId === '')) throw new Error(`${this.deps.exchange} ${symbol}: execution/list holds trade ${String(f.tradeId).slice(0, 40)} without its orderId; not read`);
           if (!f || f.symbol !== symbol || f.ts < sinceTs || seen.has(`${symbol}|${f.tradeId}`)) continue;
           seen.add(`${symbol}|${f.tradeId}`);
           out.push(f);

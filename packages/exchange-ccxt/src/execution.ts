@@ -101,8 +101,14 @@ const MAX_ORDER_PAGES = 100;
  */
 const MIN_FULL_ORDER_PAGE = 10;
 
-/** An order as ccxt returned it, with the venue's id. */
-const hasId = (x: CcxtOrder): boolean => x.id !== undefined && x.id !== null && String(x.id) !== '';
+/**
+ * An order as ccxt returned it, with the venue's id (ccxt's safeOrder writes it as a string). An
+ * answer that is no object (a venue's `null`) has none: read as one, its TypeError escaped the
+ * poll's timer as an unhandled rejection, which ends the process. An id that is an object or a
+ * list ("[object Object]") is none either.
+ */
+const hasId = (x: CcxtOrder | null | undefined): boolean =>
+  x !== null && typeof x === 'object' && ((typeof x.id === 'string' && x.id !== '') || (typeof x.id === 'number' && Number.isSafeInteger(x.id)));
 
 const TIF: Record<string, string | undefined> = { GTC: 'GTC', IOC: 'IOC', FOK: 'FOK', POST_ONLY: undefined };
 
@@ -139,6 +145,22 @@ export class CcxtExecution implements ExecutionClient {
   *inputRejections(): Generator<readonly [string, number]> {
     if (this.refusedFills > 0) yield ['fill', this.refusedFills] as const;
     if (this.refusedOrderReads > 0) yield ['order_read', this.refusedOrderReads] as const;
+  }
+
+  /**
+   * A list ccxt answered (orders, trades), or the read fails. ccxt hands a venue's answer on as
+   * its parser made it: entries that are no object (null, a number, a string, a nested list) were
+   * skipped as "not ours", so a garbled listing read as "no such order" (an unknown submit
+   * reported never received while it worked), "no working orders" or "no trades" (a
+   * reconciliation's fills lost).
+   */
+  private listOf<T>(x: unknown, what: string): T[] {
+    if (Array.isArray(x)) {
+      const bad = x.find((e) => e === null || typeof e !== 'object' || Array.isArray(e));
+      if (bad === undefined && x.every((e) => e !== undefined)) return x as T[];
+      throw new Error(`${this.exchange}: ${what} answered a list holding ${bad === null ? 'null' : Array.isArray(bad) ? 'a list' : typeof bad}; not read`);
+    }
+    throw new Error(`${this.exchange}: ${what} answered ${x === null ? 'null' : typeof x}, not a list; not read`);
   }
 
   /** The venue's prefix before an echoed client id (ECHOED_CLIENT_ID_PREFIX), if any. */
@@ -307,7 +329,7 @@ export class CcxtExecution implements ExecutionClient {
         // the lists below answer instead
       }
     }
-    const open = (await this.read(ex.fetchOpenOrders(sym))).find(ours);
+    const open = this.listOf<CcxtOrder>(await this.read(ex.fetchOpenOrders(sym)), 'fetchOpenOrders').find(ours);
     if (open) return open;
     // every status where ccxt has it: Binance's fetchClosedOrders is allOrders filtered to
     // `closed`, which drops an IOC that filled in part and expired, and pages shorter than the
@@ -333,7 +355,7 @@ export class CcxtExecution implements ExecutionClient {
     let from = since;
     let passed = false;
     for (let page = 1; page <= MAX_ORDER_PAGES; page++) {
-      const got = await this.read(list(from));
+      const got = this.listOf<CcxtOrder>(await this.read(list(from)), 'the order history');
       const found = got.find(ours);
       if (found) return found;
       if (got.length === 0) return this.historyEnd(passed, sym, from);
@@ -414,11 +436,11 @@ export class CcxtExecution implements ExecutionClient {
    */
   private isAnswerFor(v: CcxtOrder, venueOrderId: string | undefined, clientOrderId: string | undefined): boolean {
     const idOk = hasId(v) && (venueOrderId === undefined || String(v.id) === venueOrderId);
-    const echoed = this.echoedClientId(v.clientOrderId);
+    const echoed = idOk ? this.echoedClientId(v.clientOrderId) : undefined;
     const clientOk = clientOrderId === undefined || echoed === undefined || echoed === clientOrderId;
     if (idOk && clientOk) return true;
     this.refusedOrderReads++;
-    this.deps.logger?.warn({ exchange: this.exchange, venueOrderId, clientOrderId, answeredId: v.id, answeredClientId: v.clientOrderId }, 'fetchOrder answered about another order; not applied, read again');
+    this.deps.logger?.warn({ exchange: this.exchange, venueOrderId, clientOrderId, answeredId: (v as CcxtOrder | null)?.id, answeredClientId: (v as CcxtOrder | null)?.clientOrderId }, 'fetchOrder answered about another order; not applied, read again');
     return false;
   }
 
@@ -509,7 +531,16 @@ export class CcxtExecution implements ExecutionClient {
     // without a usable `filled` only the trades say what was filled; a final order's are read
     // once more so that nothing counted before its end is missed
     if (filled === undefined || filled > t.filled || final) await this.emitFills(t, i, sym);
-    if (!final || this.tracked.get(t.order.clientOrderId) !== t) return;
+    if (this.tracked.get(t.order.clientOrderId) !== t) return;
+    // Its trades fill it in full: it has ended, its last fill said so (leavesQty 0), whatever the
+    // venue's status says. Followed on, a status of canceled, expired or rejected (a venue or ccxt
+    // mix-up, a cancel that lost the race) reported a second end of an order the engine has
+    // filled.
+    if (t.filled >= t.order.qty) {
+      this.tracked.delete(t.order.clientOrderId);
+      return;
+    }
+    if (!final) return;
     if (t.filled < (filled ?? (status === 'filled' ? t.order.qty : 0))) return;
     this.tracked.delete(t.order.clientOrderId);
     if (status === 'filled') {
@@ -601,7 +632,7 @@ export class CcxtExecution implements ExecutionClient {
     const byKey = new Map<string, CcxtMyTrade[]>();
     let from = since;
     for (let page = 1; ; page++) {
-      const list = await this.read(ex.fetchMyTrades(sym, from));
+      const list = this.listOf<CcxtMyTrade>(await this.read(ex.fetchMyTrades(sym, from)), 'fetchMyTrades');
       const longest = this.tradesPageSize.get(sym) ?? 0;
       if (list.length > longest) this.tradesPageSize.set(sym, list.length);
       const pageFrom = from;
@@ -666,7 +697,8 @@ export class CcxtExecution implements ExecutionClient {
     const r: ExecutionReport = {
       kind: 'fill', exchange: this.exchange, symbol: o.symbol, clientOrderId: o.clientOrderId, venueOrderId: String(tr.order), side: o.side,
       lastPrice: price, lastQty: qty, leavesQty: Math.max(0, o.qty - cum), cumQty: cum, feeAtoms: fee.atoms,
-      ts: tr.timestamp ?? this.deps.clock.now(),
+      // a time that is no number ("", true, a numeric string) would reach the engine as the fill's time
+      ts: typeof tr.timestamp === 'number' && Number.isFinite(tr.timestamp) ? tr.timestamp : this.deps.clock.now(),
     };
     // only the venue's own id: a made-up one ("undefined" for every id-less trade) made the
     // engine and the journal drop each later id-less fill as a duplicate of the first; without
@@ -750,7 +782,7 @@ export class CcxtExecution implements ExecutionClient {
   async openOrders(): Promise<Order[]> {
     if (!this.ex) return [];
     const list: CcxtOrder[] = [];
-    for (const sym of this.loadedCcxtSymbols()) for (const v of await this.read(this.ex.fetchOpenOrders(sym))) list.push(v);
+    for (const sym of this.loadedCcxtSymbols()) for (const v of this.listOf<CcxtOrder>(await this.read(this.ex.fetchOpenOrders(sym)), 'fetchOpenOrders')) list.push(v);
     const out: Order[] = [];
     for (const v of list) {
       const symbol = this.ourSymbol(v.symbol);
@@ -758,6 +790,14 @@ export class CcxtExecution implements ExecutionClient {
       if (!i || !symbol) continue;
       const qty = this.lots(i, v.amount) ?? 0;
       const venueFilled = this.lots(i, v.filled);
+      // filled past its amount (or below nothing) is no order the engine can hold, nor one whose
+      // earlier trades can be told from new ones: the listing is not read (a venue's amount
+      // missing is left to the engine's check of a listed order: qty 0)
+      // an order without its id cannot be cancelled or read again: nor is it one
+      if (!hasId(v) || (venueFilled !== undefined && (venueFilled < 0 || venueFilled > qty))) {
+        this.refusedOrderReads++;
+        throw new Error(`${this.exchange}: fetchOpenOrders listed order ${String(v.id).slice(0, 40)} filled ${String(v.filled).slice(0, 30)} of ${String(v.amount).slice(0, 30)}; not read`);
+      }
       const filled = venueFilled ?? 0;
       const price = this.ticks(i, v.price);
       // An order listed without a time: Order's createdTs is a number, and 0 (what this sent
