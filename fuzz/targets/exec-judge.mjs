@@ -46,14 +46,9 @@ export function ccxtBody(text, venue, checkRetCode) {
 
 /** Per client order id: what the engine has been told. */
 export class ReportJudge {
-  /**
-   * @param {{ knownOverfill?: (r: object) => boolean }} [o] `knownOverfill`: a fill taking the
-   * order past its size is a known finding (counted by the caller, true) instead of a failure
-   */
-  constructor(o = {}) {
+  constructor() {
     this.orders = new Map();
     this.tradeIds = new Set();
-    this.knownOverfill = o.knownOverfill;
   }
 
   /** Follow `o` (the order as submitted: clientOrderId, qty in lots) under the model's venue id. */
@@ -94,15 +89,11 @@ export class ReportJudge {
         this.tradeIds.add(`${r.symbol}|${r.tradeId}`);
       }
       if (r.cumQty !== s.cum + r.lastQty) fail(`cumQty ${r.cumQty} after ${s.cum} + ${r.lastQty}`);
-      if (r.cumQty > s.qty) {
-        if (!this.knownOverfill?.(r)) fail(`filled ${r.cumQty} of ${s.qty} lots`);
-        s.overfilled = true;
-      }
-      if (!s.overfilled && r.leavesQty !== s.qty - r.cumQty) fail(`leavesQty ${r.leavesQty} of ${s.qty} - ${r.cumQty}`);
+      if (r.cumQty > s.qty) fail(`filled ${r.cumQty} of ${s.qty} lots`);
+      if (r.leavesQty !== s.qty - r.cumQty) fail(`leavesQty ${r.leavesQty} of ${s.qty} - ${r.cumQty}`);
       s.cum = r.cumQty;
       s.fills++;
       if (s.cum === s.qty) s.final = 'filled';
-      if (s.overfilled) return false;
       const t = r.tradeId === undefined ? undefined : model.trade(r.tradeId);
       return t !== undefined && t.lots === r.lastQty && t.ticks === r.lastPrice && r.venueOrderId === s.venueOrderId;
     }

@@ -672,8 +672,24 @@ export class PolledExecutionClient implements ExecutionClient {
       if (more !== undefined) this.deps.logger?.warn({ exchange: this.exchange, clientOrderId: o.clientOrderId }, redactCredentials(`${this.exchange} ${o.symbol}: a fill of order ${o.clientOrderId} refused: ${problem}`).slice(0, 500) + more);
       return;
     }
-    if (!this.markBooked(`${o.symbol}|${f.tradeId}`, tr)) return;
-    tr.cumLots += qtyToLots(i, f.qty);
+    const key = `${o.symbol}|${f.tradeId}`;
+    if (this.applied.has(key) || tr.booked?.has(key)) {
+      this.markBooked(key, tr); // booked before: kept in the order's own set as well
+      return;
+    }
+    const lots = qtyToLots(i, f.qty);
+    if (tr.cumLots + lots > o.qty) {
+      // A trade that takes the order past its size is no fill of it (a list naming one trade too
+      // many, or a larger one): booked, the position would hold lots the order never asked for.
+      // Refused as a fill that is not one; its id is not used up, so the true trade under it (a
+      // later, honest read) still books, and a FILLED order is not ended short while it stands.
+      this.invalidFills++;
+      const more = this.refusedLog.take('fill');
+      if (more !== undefined) this.deps.logger?.warn({ exchange: this.exchange, clientOrderId: o.clientOrderId }, redactCredentials(`${this.exchange} ${o.symbol}: a fill of order ${o.clientOrderId} refused: trade ${String(f.tradeId).slice(0, 80)} of ${lots} lots would fill ${tr.cumLots + lots} of ${o.qty}`).slice(0, 500) + more);
+      return;
+    }
+    this.markBooked(key, tr);
+    tr.cumLots += lots;
     o.filledQty = tr.cumLots;
     this.report(o, this.fillReport(o, i, f, tr.cumLots));
   }
