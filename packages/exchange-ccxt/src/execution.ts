@@ -25,6 +25,7 @@ import {
   type Side,
   type TradingAvailability,
   type VenuePosition,
+  LISTED_WITHOUT_TIME,
 } from '@cwts/core';
 import { BoundedIdSet, RateLimiter, TimerSet, claimPriorTrades, feeToQuoteAtoms, refusedByVenue, venueTable } from '@cwts/core/adapter-kit';
 import type { CcxtExchange, CcxtFee, CcxtMyTrade, CcxtOrder } from './ccxt-exchange.js';
@@ -814,6 +815,9 @@ export class CcxtExecution implements ExecutionClient {
         exchange: this.exchange, symbol, side: v.side as Side, type: price === undefined ? 'market' : 'limit', ...(price !== undefined ? { price } : {}), qty, tif: 'GTC', source: 'venue',
         clientOrderId: this.echoedClientId(v.clientOrderId) ?? `venue-${v.id}`, venueOrderId: String(v.id), status: filled > 0 ? 'partially_filled' : 'open', filledQty: filled, filledNotionalTicksLots: 0n, feeAtoms: 0n,
         createdTs, updatedTs: createdTs,
+        // journaled with the order if the engine adopts it: every later start asks about it as
+        // one of unknown creation time, as now, not from the time of this read
+        ...(timed ? {} : { reason: LISTED_WITHOUT_TIME }),
       };
       out.push(o);
       // Followed from now on, from the venue's filled quantity: only trades made from now on are
