@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defineInstrument, type BookView, type ExecutionReport, type Logger, type MarketEvent, type OrderIntent, type PersistedState, type Signal, type StrategyContext, type SubmitResult } from '@cwts/core';
+import { MAX_VENUE_LEAD_MS } from '@cwts/core/detectors';
 import { silentLogger } from '@cwts/core/observability';
 import { parseFollowerSettings, WhaleFollower } from './whale-follower.js';
 import { plugin } from './index.js';
@@ -65,17 +66,21 @@ describe('WhaleFollower', () => {
   it('runs its cooldown and exit on the engine clock, not on signal or trade venue times', () => {
     const { sent, setPosition, at } = ctx();
     const s = new WhaleFollower(settings, silentLogger());
-    // a signal (and trades) stamped far in the future by a venue glitch
+    // a signal stamped far in the future by a venue glitch has no age to judge it by: not followed
     s.onSignal(whale(1.7e15, 1), at(1000));
+    expect(sent).toHaveLength(0);
+    expect(s.staleSignalsSkipped).toBe(1);
+    s.onSignal(whale(1000, 1), at(1000));
     expect(sent).toHaveLength(1);
     setPosition(2000);
+    // trades stamped far in the future by a venue glitch
     s.onMarketEvent!(tick(1.7e15 + 30_000, 'a'), at(20_999));
     expect(sent).toHaveLength(1); // not yet due on the clock, whatever the trade's time says
     s.onMarketEvent!(tick(0, 'b'), at(21_000));
     expect(sent[1]).toMatchObject({ side: 'sell', reduceOnly: true });
     setPosition(0);
     s.onMarketEvent!(tick(0, 'c'), at(22_000));
-    s.onSignal(whale(1.7e15, 1), at(22_000));
+    s.onSignal(whale(22_000, 1), at(22_000));
     expect(sent).toHaveLength(3); // the cooldown from 1000 has long passed
   });
 
@@ -200,6 +205,86 @@ describe('WhaleFollower: signal age (max_signal_age_ms)', () => {
     const register = (config: Record<string, unknown>) => plugin.register({ registrar: { factory: () => undefined }, config } as unknown as Parameters<typeof plugin.register>[0]);
     expect(() => register({ order_notional: 0 })).toThrow('strategy.order_notional: expected a positive number (quote currency per entry), got 0');
     expect(() => register({ order_notional: 1 })).not.toThrow();
+  });
+});
+
+describe('WhaleFollower: the engine clock (wall time) steps back (NTP makestep, a resumed VM)', () => {
+  const settings = parseFollowerSettings({ order_notional: 1200, cooldown_ms: 5000, hold_ms: 20_000, slippage_bps: 10 });
+  const T = 1_700_000_000_000;
+  const HOUR = 3_600_000;
+
+  it('flattens with the hold left at the last reading before a 1 h step back mid-hold, and journals the moved exit', () => {
+    // Before: the exit stayed at entry + hold_ms on the old clock, and the position was held for the hour.
+    const state = memoryState();
+    const h = ctx(0, state);
+    const s = new WhaleFollower(settings, silentLogger());
+    s.onSignal(whale(T, 1), h.at(T));
+    h.setPosition(2000);
+    s.onMarketEvent!(tick(T + 5000, 'a'), h.at(T + 5000)); // 15 s of the hold left
+    const stepped = T + 5000 - HOUR;
+    let exitAt = -1;
+    for (let k = 1; k <= 60 && exitAt < 0; k++) {
+      s.onMarketEvent!(tick(T + 5000 + k * 1000, `t${k}`), h.at(stepped + k * 1000));
+      if (k === 1) expect(state.values.get('strategy:whale-follower/exitAt:sim:BTCUSDT')).toBe(stepped + 1000 + 15_000);
+      if (h.sent.length > 1) exitAt = k;
+    }
+    // the 1 s between the last reading and the first after the step is unseen time, counted as none
+    expect(exitAt).toBe(16);
+    expect(h.sent[1]).toMatchObject({ side: 'sell', qty: 2000, reduceOnly: true });
+  });
+
+  it('keeps the cooldown left at the last reading across a step back, not the length of the step', () => {
+    const h = ctx();
+    const s = new WhaleFollower(settings, silentLogger());
+    s.onSignal(whale(T, 1), h.at(T));
+    s.onMarketEvent!(tick(T + 1000, 'a'), h.at(T + 1000)); // 4 s of the cooldown left
+    const N = T + 1000 - HOUR;
+    s.onSignal(whale(N, 1), h.at(N));
+    s.onSignal(whale(N + 3999, 1), h.at(N + 3999));
+    expect(h.sent).toHaveLength(1);
+    s.onSignal(whale(N + 4000, 1), h.at(N + 4000));
+    expect(h.sent).toHaveLength(2);
+  });
+
+  it('does not follow a signal whose time lies more than MAX_VENUE_LEAD_MS ahead of the clock: its age is unknown', () => {
+    // Clock 1 h behind: a whale the venue backfilled, a minute old in venue time, read as -59 min old and was followed.
+    const warnings: string[] = [];
+    const logger = { ...silentLogger(), warn: (_o: unknown, msg?: string) => void warnings.push(String(msg)) } as unknown as Logger;
+    const h = ctx();
+    const s = new WhaleFollower(settings, logger);
+    const now = T - HOUR;
+    s.onSignal(whale(T - 60_000, 1), h.at(now));
+    expect(h.sent).toHaveLength(0);
+    expect(s.staleSignalsSkipped).toBe(1);
+    expect(warnings).toEqual([expect.stringContaining(`its time lies ${HOUR - 60_000} ms ahead of the clock`)]);
+    // within the lead a venue time may have over this host (clock skew), it is followed
+    s.onSignal(whale(now + MAX_VENUE_LEAD_MS, 1), h.at(now));
+    expect(h.sent).toHaveLength(1);
+  });
+
+  it('gives up an exit refused MIN_NOTIONAL (dust) with one warning; the next entry plans an exit that flattens it all', () => {
+    // Before: the dust exit was sent, and refused, at every trade for ever.
+    const warnings: string[] = [];
+    const logger = { ...silentLogger(), warn: (_o: unknown, msg?: string) => void warnings.push(String(msg)) } as unknown as Logger;
+    const state = memoryState();
+    const h = ctx(0, state);
+    const refused: OrderIntent[] = [];
+    const c = h.at(T) as { submit: (i: OrderIntent) => SubmitResult };
+    const accept = c.submit;
+    c.submit = (i) => (i.reduceOnly && i.qty < 10 ? (refused.push(i), { accepted: false, reason: 'MIN_NOTIONAL', message: 'below the minimum' }) : accept(i));
+    const s = new WhaleFollower(settings, logger);
+    s.onSignal(whale(T, 1), h.at(T));
+    h.setPosition(3); // the entry IOC mostly missed: 3 lots, 1.80 USDT
+    for (let k = 0; k < 10; k++) s.onMarketEvent!(tick(T + 20_000 + k * 1000, `d${k}`), h.at(T + 20_000 + k * 1000));
+    expect(refused).toHaveLength(1);
+    expect(warnings.filter((w) => w.includes('below the minimum notional'))).toHaveLength(1);
+    expect(state.values.get('strategy:whale-follower/exitAt:sim:BTCUSDT')).toBe(null);
+    // a new entry on the leg plans an exit again, which takes the dust with it
+    s.onSignal(whale(T + 40_000, 1), h.at(T + 40_000));
+    expect(h.sent).toHaveLength(2);
+    h.setPosition(2003);
+    s.onMarketEvent!(tick(T + 60_000, 'e'), h.at(T + 60_000));
+    expect(h.sent[2]).toMatchObject({ side: 'sell', qty: 2003, reduceOnly: true });
   });
 });
 

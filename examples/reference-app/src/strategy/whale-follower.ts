@@ -1,5 +1,6 @@
 import type { ExecutionReport, Logger, MarketEvent, Signal, Strategy, StrategyContext } from '@cwts/core';
 import { notionalApprox } from '@cwts/core';
+import { MAX_VENUE_LEAD_MS } from '@cwts/core/detectors';
 
 export interface FollowerSettings {
   /** Quote currency per entry. */
@@ -37,7 +38,21 @@ const STALE_LOG_EVERY_MS = 10_000;
  *
  * A signal older than `maxSignalAgeMs` on the engine's clock is not followed (counted in
  * `staleSignalsSkipped`, logged at most every 10 s): venues backfill the trades missed during a
- * disconnect with their own times, so a whale minutes old once bought at today's touch.
+ * disconnect with their own times, so a whale minutes old once bought at today's touch. Nor is
+ * one whose time lies more than MAX_VENUE_LEAD_MS (the most a venue time may lead this host's
+ * clock, as for the detectors) ahead of the clock: its age cannot be known (the clock stepped
+ * back, or a glitched time), and taken as negative it let a backfilled whale through.
+ *
+ * The engine's clock is wall time, which can step back (NTP makestep, a resumed VM). Seen at
+ * the next callback, a step moves every planned exit and last entry back with it, so each keeps
+ * what was left of its hold or cooldown at the clock's last reading before the step (the real
+ * time across the step is unknown and counted as none): a 1 h step mid-hold otherwise held the
+ * position for the hour.
+ *
+ * An exit the risk checks refuse MIN_NOTIONAL (a dust position, below the instrument's minimum
+ * notional, left by a partial fill) can never go out: it is given up with one warning, instead of
+ * a refusal at every trade for ever. The dust stays; the next entry on that leg plans an exit
+ * that flattens it with the rest.
  *
  * Exits are per leg: every (venue, symbol) an entry filled on is flattened `holdMs` after that
  * fill, with a reduce-only IOC on that venue at its next trade there. With `[routing]` on, the
@@ -54,6 +69,8 @@ export class WhaleFollower implements Strategy {
   staleSignalsSkipped = 0;
   private staleLogNext = -Infinity;
   private staleLogHeld = 0;
+  /** The engine clock's last reading, to see it step back. */
+  private lastNow = -Infinity;
 
   constructor(
     private readonly settings: FollowerSettings,
@@ -63,9 +80,10 @@ export class WhaleFollower implements Strategy {
   onSignal(signal: Signal, ctx: StrategyContext): void {
     if (signal.kind !== 'whale_trade' || signal.direction === 0) return;
     const now = ctx.now;
+    this.observe(ctx);
     // Written so that a signal without a usable time (NaN) is skipped too.
     const age = now - signal.ts;
-    if (!(age <= this.settings.maxSignalAgeMs)) return this.skipStale(signal, age, now);
+    if (!(age <= this.settings.maxSignalAgeMs && age >= -MAX_VENUE_LEAD_MS)) return this.skipStale(signal, age, now);
     const key = `${signal.exchange}:${signal.symbol}`;
     // After a restart the journal remembers the last entry: no re-entry inside the cooldown.
     const last = this.lastEntry.get(key) ?? this.restored(ctx, 'lastEntry', key, now, this.lastEntry);
@@ -101,6 +119,7 @@ export class WhaleFollower implements Strategy {
     const key = `${ev.exchange}:${ev.symbol}`;
     // Each leg exits on its own venue's trades. A position restored after a restart still gets its planned exit.
     const now = ctx.now;
+    this.observe(ctx);
     const due = this.exitAt.get(key) ?? this.restored(ctx, 'exitAt', key, now + this.settings.holdMs, this.exitAt);
     if (due == null || now < due) return;
     const pos = ctx.positions.qty(ev.exchange, ev.symbol);
@@ -128,6 +147,35 @@ export class WhaleFollower implements Strategy {
     });
     // Try again at the next trade if refused; stop once flat.
     if (res.accepted) this.exitAt.set(key, now + 1000);
+    else if (res.reason === 'MIN_NOTIONAL') {
+      // Dust: refused at every trade for ever otherwise. A later entry on the leg plans a new exit.
+      this.exitAt.delete(key);
+      ctx.persisted?.set(`strategy:${this.name}`, `exitAt:${key}`, null);
+      this.logger.warn({ key, position: pos }, `whale-follower: position ${pos} lots on ${key} is below the minimum notional and cannot be exited; left as it is (${res.message ?? ''})`);
+    }
+  }
+
+  /**
+   * Moves every planned exit and last entry back by a step back of the engine's clock (seen as a
+   * reading below the last one), in memory and in the journal, so the hold and cooldown left at
+   * the last reading stay what they were. Runs first in each callback, before any plan is read.
+   */
+  private observe(ctx: StrategyContext): void {
+    const now = ctx.now;
+    if (!Number.isFinite(now)) return;
+    const back = this.lastNow - now;
+    this.lastNow = now;
+    if (!(back > 0)) return;
+    for (const [what, times] of [['exitAt', this.exitAt], ['lastEntry', this.lastEntry]] as const) {
+      for (const [key, t] of times) {
+        times.set(key, t - back);
+        ctx.persisted?.set(`strategy:${this.name}`, `${what}:${key}`, t - back);
+      }
+    }
+    if (Number.isFinite(this.staleLogNext)) this.staleLogNext -= back;
+    if (this.exitAt.size + this.lastEntry.size > 0) {
+      this.logger.warn({ stepMs: back, now }, `whale-follower: the clock stepped back ${back} ms; planned exits and cooldowns moved back with it`);
+    }
   }
 
   /**
@@ -152,6 +200,7 @@ export class WhaleFollower implements Strategy {
    * it keeps the planned exit. The engine applied the fill to the positions before this call.
    */
   onExecution(r: ExecutionReport, ctx: StrategyContext): void {
+    this.observe(ctx);
     if (r.kind !== 'fill' || !(r.lastQty > 0)) return;
     const pos = ctx.positions.qty(r.exchange, r.symbol);
     if (r.side === 'buy' ? pos <= 0 : pos >= 0) return;
@@ -184,9 +233,12 @@ export class WhaleFollower implements Strategy {
     const more = this.staleLogHeld > 0 ? ` (and ${this.staleLogHeld} more since the last warning)` : '';
     this.staleLogNext = now + STALE_LOG_EVERY_MS;
     this.staleLogHeld = 0;
+    const why =
+      age < -MAX_VENUE_LEAD_MS ? `its time lies ${-age} ms ahead of the clock (at most ${MAX_VENUE_LEAD_MS}): its age is unknown (a clock stepped back, or a glitched time)`
+      : `${age} ms old (max_signal_age_ms ${this.settings.maxSignalAgeMs})`;
     this.logger.warn(
       { signal: signal.id, ageMs: age, maxSignalAgeMs: this.settings.maxSignalAgeMs, skipped: this.staleSignalsSkipped },
-      `whale-follower: signal ${signal.id} on ${signal.exchange}:${signal.symbol} not followed: ${age} ms old (max_signal_age_ms ${this.settings.maxSignalAgeMs})${more}`,
+      `whale-follower: signal ${signal.id} on ${signal.exchange}:${signal.symbol} not followed: ${why}${more}`,
     );
   }
 

@@ -2,11 +2,11 @@ import type { Clock } from '../contracts/clock.js';
 import { monoMs } from '../contracts/mono-ms.js';
 import type { BookView, RiskCheck, RiskContext, RiskDecision } from '../contracts/trading.js';
 import type { RiskConfig } from '../config/types.js';
-import { formatScaled, minNotionalAtoms, notionalAtoms, notionalExponent, type Instrument } from '../domain/instrument.js';
+import { formatScaled, minNotionalAtoms, notionalAtoms, notionalExponent, parseDecimal, type Instrument } from '../domain/instrument.js';
+import type { Side } from '../domain/events.js';
 import type { Order, OrderIntent, RejectReason } from '../domain/orders.js';
 import { InstrumentMap } from '../domain/instrument-map.js';
 import { COMMON_EXPONENT, toCommon, type Position } from './portfolio.js';
-import { quoteToAtoms } from './max-position-check.js';
 import type { RiskStateName } from './risk-state.js';
 import { RISK_SELF_TRADE } from './reasons.js';
 
@@ -30,6 +30,29 @@ export interface RiskEnv {
    * `markHalfTicks`.
    */
   markHalfTicks?(p: Position, book: BookView | undefined): number | undefined;
+}
+
+/**
+ * A quote-currency amount from config (a plain number) as atoms at `exponent`, exactly. Here
+ * rather than beside MaxPositionCheck, which is built on PositionLimitCheck: the two files
+ * importing each other was an import cycle.
+ */
+export function quoteToAtoms(amount: number, exponent: number): bigint {
+  // toFixed switches to exponent form at 1e21: a whole number that large converts exactly as a bigint
+  if (Math.abs(amount) >= 1e21) return BigInt(amount) * 10n ** BigInt(exponent);
+  const d = parseDecimal(amount.toFixed(12).replace(/\.?0+$/, ''));
+  const shift = exponent - d.exponent;
+  return shift >= 0 ? d.mantissa * 10n ** BigInt(shift) : d.mantissa / 10n ** BigInt(-shift);
+}
+
+/**
+ * The most an order can trade at (IntentFacts.highestPrice), from its side, its limit
+ * (undefined: a market order) and the touch. The Kelly sizer values lots by the same rule, so
+ * an order it clipped to a limit is not refused by that limit.
+ */
+export function highestTradePrice(side: Side, limit: number | undefined, bid: number | undefined, ask: number | undefined): number | undefined {
+  if (limit === undefined) return side === 'buy' ? ask : bid;
+  return side === 'sell' && bid !== undefined && bid > limit ? bid : limit;
 }
 
 export const OK: RiskDecision = Object.freeze({ ok: true }) as RiskDecision;
@@ -142,9 +165,7 @@ export class IntentFacts {
    */
   highestPrice(): number | undefined {
     const i = this.intent!;
-    if (i.type !== 'limit') return i.side === 'buy' ? this.ask : this.bid;
-    const bid = this.bid;
-    return i.side === 'sell' && bid !== undefined && bid > i.price! ? bid : i.price;
+    return highestTradePrice(i.side, i.type === 'limit' ? i.price : undefined, this.bid, this.ask);
   }
 }
 

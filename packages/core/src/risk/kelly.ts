@@ -1,7 +1,7 @@
 import { DEFAULT_KELLY_FRACTION } from '../config/constants.js';
 import type { RiskConfig } from '../config/types.js';
 import { notionalExponent, type Instrument } from '../domain/instrument.js';
-import { quoteToAtoms } from './max-position-check.js';
+import { highestTradePrice, quoteToAtoms } from './checks.js';
 
 /**
  * Fractional Kelly sizing (docs/risk.md).
@@ -55,6 +55,15 @@ export interface KellySizingInput {
   instrument: Instrument;
   /** Price in ticks used to value one lot (the intended limit price, or the far touch). */
   priceTicks: number;
+  /**
+   * The limit the order will be sent at, in ticks, when it is not `priceTicks` (an IOC sent
+   * through the touch). The limits are applied to lots valued as the risk checks value the
+   * order (docs/risk.md, "Sizing: fractional Kelly"): a buy at this limit, a sell at it or
+   * `bestBid`, the higher. Default: `priceTicks`.
+   */
+  limitTicks?: number;
+  /** The book's best bid in ticks: a sell limit under it trades at it, and the checks value it there. */
+  bestBid?: number;
   /** Equity in quote currency. */
   equity: number;
   /** Signed target exposure as a multiple of equity, i.e. fractionalKelly(...) (binary: >= 0). */
@@ -108,12 +117,17 @@ function checkAmount(name: string, value: number | undefined, positive = false):
 /**
  * Turns a fractional-Kelly exposure into whole lots, exactly: target = floor(|f| x equity /
  * lot value), clipped by max_position, by max_total_position less the other exposure, and the
- * order by max_order_notional. Lots are whole numbers; money is integer atoms.
+ * order by max_order_notional. Lots are whole numbers; money is integer atoms. The target is
+ * sized at `priceTicks`; the caps value a lot at the most the order can trade at, as the checks
+ * do (`limitTicks`, `bestBid`), so what they clip the checks pass.
  */
 export function kellySize(x: KellySizingInput): KellySize {
   const i = x.instrument;
   if (!Number.isSafeInteger(x.priceTicks) || x.priceTicks <= 0) throw new KellyInputError(`price must be a positive whole number of ticks, got ${x.priceTicks}`);
   if (!Number.isFinite(x.fraction)) throw new KellyInputError(`fraction must be finite, got ${x.fraction}`);
+  for (const [name, v] of [['limitTicks', x.limitTicks], ['bestBid', x.bestBid]] as const) {
+    if (v !== undefined && !(Number.isSafeInteger(v) && v > 0)) throw new KellyInputError(`${name} must be a positive whole number of ticks, got ${v}`);
+  }
   checkAmount('equity', x.equity);
   checkAmount('maxPosition', x.maxPosition, true);
   checkAmount('maxTotalPosition', x.maxTotalPosition, true);
@@ -124,23 +138,34 @@ export function kellySize(x: KellySizingInput): KellySize {
   if (x.restingLots !== undefined && !(Number.isSafeInteger(x.restingLots) && x.restingLots >= 0)) {
     throw new KellyInputError(`restingLots must be a whole number of lots >= 0, got ${x.restingLots}`);
   }
+  // Past ~1.8e299 the fraction in parts per billion is Infinity, which BigInt refuses with a RangeError.
+  const ppb = Math.round(Math.abs(x.fraction) * 1e9);
+  if (!Number.isFinite(ppb)) throw new KellyInputError(`fraction ${x.fraction} is too large to size`);
   const e = notionalExponent(i);
-  const lotAtoms = BigInt(x.priceTicks) * i.priceScale.mantissa * i.qtyScale.mantissa;
+  const tickLot = i.priceScale.mantissa * i.qtyScale.mantissa;
+  const lotAtoms = BigInt(x.priceTicks) * tickLot;
+  // What one lot of an order on `side` is worth to the limits: what the checks value it at.
+  // Valued at priceTicks, a sell through the bid or a buy sent above its sizing price passed
+  // the sizer's clip and was refused by the very limit it had been clipped to.
+  const limit = x.limitTicks ?? x.priceTicks;
+  const limitLotAtoms = (side: 'buy' | 'sell'): bigint => BigInt(highestTradePrice(side, limit, x.bestBid, undefined)!) * tickLot;
   const atoms = (q: number) => amountAtoms(q, e);
-  const lotsWithin = (budgetAtoms: bigint): number => (budgetAtoms <= 0n ? 0 : Number(budgetAtoms / lotAtoms));
+  const lotsWithin = (budgetAtoms: bigint, lot: bigint): number => (budgetAtoms <= 0n ? 0 : Number(budgetAtoms / lot));
   const dir = x.fraction < 0 ? -1 : 1;
-  const fPpb = BigInt(Math.round(Math.abs(x.fraction) * 1e9));
+  // A position limit can clip only an order that grows the position, on the target's side.
+  const capLot = limitLotAtoms(dir > 0 ? 'buy' : 'sell');
+  const fPpb = BigInt(ppb);
   const raw = Number((atoms(x.equity) * fPpb) / (PPB * lotAtoms));
   let target = raw;
   let clippedBy: KellyClip = 'none';
   const resting = x.restingLots ?? 0;
-  const posCap = Math.max(0, lotsWithin(atoms(x.maxPosition)) - resting);
+  const posCap = Math.max(0, lotsWithin(atoms(x.maxPosition), capLot) - resting);
   if (target > posCap) {
     target = posCap;
     clippedBy = 'max_position';
   }
   if (x.maxTotalPosition !== undefined) {
-    const cap = Math.max(0, lotsWithin(atoms(x.maxTotalPosition) - atoms(x.otherExposure ?? 0)) - resting);
+    const cap = Math.max(0, lotsWithin(atoms(x.maxTotalPosition) - atoms(x.otherExposure ?? 0), capLot) - resting);
     if (target > cap) {
       target = cap;
       clippedBy = 'max_total_position';
@@ -149,7 +174,7 @@ export function kellySize(x: KellySizingInput): KellySize {
   const targetLots = dir * target || 0;
   let orderLots = targetLots - x.positionLots;
   if (x.maxOrderNotional !== undefined && orderLots !== 0) {
-    const cap = lotsWithin(atoms(x.maxOrderNotional));
+    const cap = lotsWithin(atoms(x.maxOrderNotional), limitLotAtoms(orderLots > 0 ? 'buy' : 'sell'));
     if (Math.abs(orderLots) > cap) {
       orderLots = Math.sign(orderLots) * cap;
       clippedBy = 'max_order_notional';

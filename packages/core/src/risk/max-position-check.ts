@@ -1,46 +1,28 @@
-import type { RiskCheck, RiskContext, RiskDecision } from '../contracts/trading.js';
-import { formatScaled, notionalAtoms, notionalExponent, parseDecimal } from '../domain/instrument.js';
-import type { OrderIntent } from '../domain/orders.js';
+import { PositionLimitCheck, type RiskEnv } from './checks.js';
 
-/** A quote-currency amount from config (a plain number) as atoms at `exponent`, exactly. */
-export function quoteToAtoms(amount: number, exponent: number): bigint {
-  // toFixed switches to exponent form at 1e21: a whole number that large converts exactly as a bigint
-  if (Math.abs(amount) >= 1e21) return BigInt(amount) * 10n ** BigInt(exponent);
-  const d = parseDecimal(amount.toFixed(12).replace(/\.?0+$/, ''));
-  const shift = exponent - d.exponent;
-  return shift >= 0 ? d.mantissa * 10n ** BigInt(shift) : d.mantissa / 10n ** BigInt(-shift);
-}
+export { quoteToAtoms } from './checks.js';
 
-const OK: RiskDecision = { ok: true };
+/** PositionLimitCheck reads its env only for max_total_position, which this one never has. */
+const NO_ENV: RiskEnv = {
+  state: 'ACTIVE',
+  stateReason: '',
+  openOrderCount: () => 0,
+  bookLastUpdate: () => undefined,
+  positions: () => [],
+};
 
 /**
- * `[risk] max_position`: the absolute position notional per symbol after the order, valued at
- * the order's limit price (or the far touch for a market order), may not exceed the limit.
- * Orders that reduce the absolute position always pass: the check must never block an exit.
+ * `[risk] max_position` on its own, for a chain built by hand: the chain's PositionLimitCheck
+ * with no max_total_position, so the same rule (docs/risk.md, check 7). The worst case after
+ * the order, counting our resting orders on its side, valued at the most it can trade at (a
+ * sell at its limit or the best bid, the higher), may not exceed the limit; an order that
+ * reduces the position without taking it past flat, resting orders counted, always passes.
+ * It once had rules of its own: it ignored resting orders and let any order through whose
+ * position after it was no larger, so ten resting 20-lot buys each passed a 20-lot limit, and
+ * "exits" of twice the position each passed and would fill to 19x the limit the other way.
  */
-export class MaxPositionCheck implements RiskCheck {
-  readonly name = 'max_position';
-
-  constructor(private readonly maxPositionQuote: number) {}
-
-  check(intent: Readonly<OrderIntent>, ctx: RiskContext): RiskDecision {
-    const i = ctx.instrument(intent.exchange, intent.symbol);
-    if (!i) return { ok: false, reason: 'INVALID_ORDER', message: `unknown instrument ${intent.exchange}:${intent.symbol}` };
-    const pos = ctx.positions.qty(intent.exchange, intent.symbol);
-    const after = pos + (intent.side === 'buy' ? intent.qty : -intent.qty);
-    if (Math.abs(after) <= Math.abs(pos)) return OK;
-    const book = ctx.book(intent.exchange, intent.symbol);
-    const price = intent.type === 'limit' ? intent.price : intent.side === 'buy' ? book?.bestAsk() : book?.bestBid();
-    if (price === undefined) return { ok: false, reason: 'NO_LIQUIDITY', message: `no price to value a market order on ${intent.symbol}` };
-    const notional = notionalAtoms(i, price, Math.abs(after));
-    const limit = quoteToAtoms(this.maxPositionQuote, notionalExponent(i));
-    if (notional > limit) {
-      return {
-        ok: false,
-        reason: 'RISK_MAX_POSITION',
-        message: `position ${intent.symbol} would be ${formatScaled(notional, notionalExponent(i))} ${i.quote}, above risk.max_position ${this.maxPositionQuote}`,
-      };
-    }
-    return OK;
+export class MaxPositionCheck extends PositionLimitCheck {
+  constructor(maxPositionQuote: number) {
+    super(NO_ENV, maxPositionQuote);
   }
 }
