@@ -3,10 +3,10 @@ import { ManualClock } from '../contracts/clock.js';
 import { JsComputeBackend } from '../compute/js-backend.js';
 import { ConfigError } from '../config/errors.js';
 import { silentLogger } from '../observability/logger.js';
-import type { MetricsRegistry } from '../observability/metrics.js';
+import { MetricsRegistry } from '../observability/metrics.js';
 import { builtinDetectors, validateBuiltinDetectorSettings } from './builtins.js';
 
-const deps = { backend: new JsComputeBackend(), logger: silentLogger(), clock: new ManualClock(0), metrics: {} as MetricsRegistry };
+const deps = { backend: new JsComputeBackend(), logger: silentLogger(), clock: new ManualClock(0), metrics: new MetricsRegistry() };
 
 describe('built-in detectors', () => {
   it('ships whale, cascade and pattern, each named as configured', () => {

@@ -30,7 +30,7 @@ export type BuiltinDetectorFactory = (settings: Readonly<Record<string, unknown>
 const FACTORIES: ReadonlyMap<string, BuiltinDetectorFactory> = new Map<string, BuiltinDetectorFactory>([
   ['whale', (settings, name) => new WhaleDetector(name, parseWhaleSettings(settings, name))],
   ['cascade', (settings, name) => new CascadeDetector(name, parseCascadeSettings(settings, name))],
-  ['pattern', (settings, name, deps) => new PatternDetector(name, parsePatternSettings(settings, name), { backend: deps.backend, logger: deps.logger })],
+  ['pattern', (settings, name, deps) => new PatternDetector(name, parsePatternSettings(settings, name), { backend: deps.backend, logger: deps.logger, metrics: deps.metrics })],
 ]);
 
 /** Factories of the built-in detectors, keyed by detector name. */

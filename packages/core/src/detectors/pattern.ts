@@ -20,6 +20,8 @@ import { MAX_STORE_FLOATS, PatternStore, zNormalizeRingInto } from './pattern-st
 import { z } from 'zod';
 import type { ConfigIssue } from '../config/errors.js';
 import { parseDetectorSettings, settingFields } from './settings.js';
+import { LogThrottle } from '../observability/log-throttle.js';
+import type { MetricsRegistry } from '../observability/metrics.js';
 
 export interface PatternSettings {
   /** Window length D (returns per window). */
@@ -182,7 +184,14 @@ export interface PatternDetectorStats {
 export interface PatternDetectorDeps {
   backend: ComputeBackend;
   logger?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+  /** Each failed query counts in `cwts_errors_total{component="detector:<name>"}`, the engine's label for a detector's errors. */
+  metrics?: Pick<MetricsRegistry, 'errors'>;
+  /** Real time for the rate limit of the failed-query warning (default Date.now). */
+  now?: () => number;
 }
+
+/** A failed query is logged at most once per this many ms (every one is counted). */
+export const PATTERN_QUERY_ERROR_LOG_EVERY_MS = 10_000;
 
 /**
  * Signal `knn_forecast`: direction = sign of the expected move, strength = |expected move| in
@@ -194,6 +203,9 @@ export class PatternDetector implements Detector {
   readonly store: PatternStore;
   private readonly backend: ComputeBackend;
   private readonly logger: PatternDetectorDeps['logger'];
+  /** cwts_errors_total of this detector; undefined without metrics. */
+  private readonly errorCounter: { inc(): void } | undefined;
+  private readonly errorLog: LogThrottle;
   private readonly table = new SymbolTable<PatternSymbol>();
   private readonly R: number;
   private ctx: DetectorContext | undefined;
@@ -222,6 +234,8 @@ export class PatternDetector implements Detector {
     const s = this.settings;
     this.backend = deps.backend;
     this.logger = deps.logger;
+    this.errorCounter = deps.metrics?.errors.labels(`detector:${name}`);
+    this.errorLog = new LogThrottle(deps.now ?? Date.now, PATTERN_QUERY_ERROR_LOG_EVERY_MS);
     this.R = s.dim + s.horizon;
     this.store = new PatternStore({ dim: s.dim, capacity: s.capacity, horizon: s.horizon });
     this.queries = new Float32Array(s.maxBatch * s.dim);
@@ -332,9 +346,15 @@ export class PatternDetector implements Detector {
     });
   }
 
+  /**
+   * A failed kernel call (a lost device fails every batch, up to one per batch_wait_ms): counted
+   * where alerts see it (a warn line alone once left a dead detector unseen), logged rate-limited.
+   */
   private failed(err: unknown): void {
     this.stats.errors++;
-    this.logger?.warn({ detector: this.name, err: String(err) }, `pattern query failed: ${String(err)}`);
+    this.errorCounter?.inc();
+    const more = this.errorLog.take('query');
+    if (more !== undefined) this.logger?.warn({ detector: this.name, err: String(err), errors: this.stats.errors }, `pattern query failed: ${String(err)}${more}`);
   }
 
   private closeBars(st: PatternSymbol, bar: number, now: number): void {

@@ -260,6 +260,17 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   get restored(): boolean {
     return this.restoreDone;
   }
+  /**
+   * A journal restore is configured and has not run yet (start() runs it once every venue has
+   * loaded its instruments, or never when stop() or a failure came first): positions, the equity
+   * peak and the risk state are the defaults, not the deployment's. /status says RESTORING and
+   * cwts_risk_state (unless HALTED), cwts_equity, cwts_drawdown_ratio and cwts_var read NaN meanwhile: a
+   * crash loop during a venue outage once served a journaled HALT as ACTIVE and flat for the
+   * length of every start.
+   */
+  get restorePending(): boolean {
+    return this.opts.restore !== undefined && !this.restoreDone;
+  }
   /** OpenTelemetry hooks when `[monitoring] enable_tracing` (observability/tracing/); undefined: no call at all. */
   tracing: EngineTracing | undefined = undefined;
   /** What the last restart restored from the journal (`/status` restoredFrom). */
@@ -307,7 +318,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     // or the HALT dies before its cancels (journalPeak values the portfolio, which is what fails
     // when a failed valuation is why the state moves).
     this.riskState = new RiskState((s, from, who) => {
-      m.riskState.set(RISK_STATE_CODES[s.state]);
+      this.publishRiskState();
       opts.logger.warn({ riskState: s.state, reason: s.reason, who }, `risk state -> ${s.state}: ${s.reason}`);
       this.journal({ t: 'risk', from, to: s.state, reason: s.reason, who, ts: this.now });
       // A resume restarts the peak; the journal must hold the peak the next restart measures from.
@@ -318,13 +329,23 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
         this.componentError('observer', err);
       }
     });
-    m.riskState.set(0);
+    this.publishRiskState();
     m.setComputed('latencyP99Ms', () => this.latency.percentile(99, performance.now()));
     m.setComputed('ordersPerSecond', () => this.sent.rate(performance.now()));
-    m.setComputed('equity', () => commonToNumber(this.totals().equity));
+    // without a risk layer (which replaces it): NaN before the restore, as the risk layer's
+    m.setComputed('equity', () => (this.restorePending ? Number.NaN : commonToNumber(this.totals().equity)));
     m.setFeedAges(() => this.feedAges());
     m.setExecutionRejections(() => this.executionRejections());
     opts.risk?.attach(this);
+  }
+
+  /**
+   * `cwts_risk_state`: NaN while the restore is pending (the journal may hold a HALT the default
+   * ACTIVE would deny), except HALTED, which is true whatever the journal holds.
+   */
+  private publishRiskState(): void {
+    const s = this.riskState.state;
+    this.opts.metrics.riskState.set(this.restorePending && s !== 'HALTED' ? Number.NaN : RISK_STATE_CODES[s]);
   }
 
   // ---- lifecycle ------------------------------------------------------------------------
@@ -352,6 +373,8 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     this.restoredOnto = undefined;
     onto?.(this);
     this.restoreDone = true;
+    // the restored state (ACTIVE too: no transition says so) replaces the NaN of before
+    this.publishRiskState();
     // A restore books fills straight into the portfolio, not through a report: the gauge the
     // dashboard reads must show what /status shows before the first live fill.
     this.publishPositions();

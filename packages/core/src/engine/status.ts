@@ -2,6 +2,7 @@ import { lotsToQty, ticksToPrice } from '../domain/instrument.js';
 import type { ComponentHealth } from '../observability/http.js';
 import type { Engine } from './engine.js';
 import { commonToDecimal } from '../risk/portfolio.js';
+import { RESTORING_REASON } from '../risk/manager.js';
 
 /**
  * `/status`: each book with its top 10 levels as decimal strings, the risk state, positions, PnL
@@ -36,9 +37,14 @@ export function engineStatus(engine: Engine, extra: Record<string, unknown> = {}
       return [];
     },
   );
-  const state = { state: engine.riskState.state, reason: engine.riskState.reason, since: engine.riskState.since };
+  // Before the journal restore the state is the default ACTIVE, whatever the journal holds (a
+  // HALT among others): RESTORING, unless HALTED already (no state the journal holds is stronger).
+  const restoring = engine.restorePending && engine.riskState.state !== 'HALTED';
+  const state = restoring
+    ? { state: 'RESTORING', reason: RESTORING_REASON, since: engine.riskState.since }
+    : { state: engine.riskState.state, reason: engine.riskState.reason, since: engine.riskState.since };
   const risk = section(
-    () => ({ ...state, ...(engine.risk?.status() ?? {}) }),
+    () => ({ ...state, ...(engine.risk?.status() ?? {}), ...(restoring ? state : {}) }),
     (error) => ({ ...state, error }),
   );
   const positions = section(
@@ -52,24 +58,27 @@ export function engineStatus(engine: Engine, extra: Record<string, unknown> = {}
       );
     },
   );
-  const pnl = section(
-    () => {
-      const t = engine.totals();
-      // `equity` is the risk layer's (starting capital + net, one valuation, as the journal's
-      // snapshots take it): the same figure as risk.equity and cwts_equity. Without a risk layer
-      // there is no starting capital, and equity is the net PnL.
-      const equity = engine.risk?.equitySnapshot?.(t.equity).equity ?? t.equity;
-      return { realized: commonToDecimal(t.realized), unrealized: commonToDecimal(t.unrealized), fees: commonToDecimal(t.fees), net: commonToDecimal(t.equity), equity: commonToDecimal(equity) };
-    },
-    (error) =>
-      section(
+  // the portfolio is empty and equity the starting capital until the restore: no figures
+  const pnl = engine.restorePending
+    ? { realized: null, unrealized: null, fees: null, net: null, equity: null, note: RESTORING_REASON }
+    : section(
         () => {
-          const t = engine.portfolio.totals(() => undefined);
-          return { realized: commonToDecimal(t.realized), unrealized: null, fees: commonToDecimal(t.fees), net: null, equity: null, error };
+          const t = engine.totals();
+          // `equity` is the risk layer's (starting capital + net, one valuation, as the journal's
+          // snapshots take it): the same figure as risk.equity and cwts_equity. Without a risk layer
+          // there is no starting capital, and equity is the net PnL.
+          const equity = engine.risk?.equitySnapshot?.(t.equity).equity ?? t.equity;
+          return { realized: commonToDecimal(t.realized), unrealized: commonToDecimal(t.unrealized), fees: commonToDecimal(t.fees), net: commonToDecimal(t.equity), equity: commonToDecimal(equity) };
         },
-        () => ({ realized: null, unrealized: null, fees: null, net: null, equity: null, error }),
-      ),
-  );
+        (error) =>
+          section(
+            () => {
+              const t = engine.portfolio.totals(() => undefined);
+              return { realized: commonToDecimal(t.realized), unrealized: null, fees: commonToDecimal(t.fees), net: null, equity: null, error };
+            },
+            () => ({ realized: null, unrealized: null, fees: null, net: null, equity: null, error }),
+          ),
+      );
   return {
     books,
     ...(booksError !== undefined ? { booksError } : {}),

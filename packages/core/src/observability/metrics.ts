@@ -57,9 +57,9 @@ export class MetricsRegistry {
   readonly signals = new Counter({ name: 'cwts_signals_total', help: 'Signals emitted by detectors', labelNames: ['detector', 'exchange', 'symbol'], registers: [this.registry] });
   readonly orders = new Counter({ name: 'cwts_orders_total', help: 'Orders by final or intermediate status', labelNames: ['exchange', 'status'], registers: [this.registry] });
   readonly riskRejections = new Counter({ name: 'cwts_risk_rejections_total', help: 'Order intents rejected before routing, by reason', labelNames: ['reason'], registers: [this.registry] });
-  readonly riskState = new Gauge({ name: 'cwts_risk_state', help: 'Risk state: 0 ACTIVE, 1 REDUCING, 2 HALTED', registers: [this.registry] });
+  readonly riskState = new Gauge({ name: 'cwts_risk_state', help: 'Risk state: 0 ACTIVE, 1 REDUCING, 2 HALTED; NaN before the journal restore', registers: [this.registry] });
   readonly drawdownRatio = new Gauge({ name: 'cwts_drawdown_ratio', help: 'Drawdown from peak equity, 0..1', registers: [this.registry], collect: this.collectFor('drawdownRatio') });
-  readonly valueAtRisk = new Gauge({ name: 'cwts_var', help: 'Value at risk at the configured confidence, quote currency', registers: [this.registry], collect: this.collectFor('valueAtRisk') });
+  readonly valueAtRisk = new Gauge({ name: 'cwts_var', help: 'Value at risk at the configured confidence, quote currency; NaN while positions are held without a current VaR', registers: [this.registry], collect: this.collectFor('valueAtRisk') });
   readonly position = new Gauge({ name: 'cwts_position', help: 'Signed position in base units', labelNames: ['exchange', 'symbol'], registers: [this.registry] });
   readonly equity = new Gauge({ name: 'cwts_equity', help: 'Equity in quote currency (cash + marked positions)', registers: [this.registry], collect: this.collectFor('equity') });
   readonly computeKernelSeconds = new BucketHistogram({

@@ -27,6 +27,11 @@ export interface RiskEnginePort {
   readonly books: { get(exchange: string, symbol: string): BookRecord | undefined; all(): Iterable<BookRecord> };
   readonly orders: { openCount(): number };
   instrument(exchange: string, symbol: string): Instrument | undefined;
+  /**
+   * The journal restore has not run yet (Engine.restorePending): positions, the equity peak and
+   * the risk state are the defaults, not the deployment's. Absent: false.
+   */
+  readonly restorePending?: boolean;
   /** Stops new orders and cancels every open order (HALTED). */
   halt(reason: string): void;
   /**
@@ -317,11 +322,35 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
           return this.equity.drawdownRatio();
         }),
       );
-      m.setComputed('valueAtRisk', () => this.lastVar?.var ?? 0);
+      m.setComputed('valueAtRisk', () => this.varGauge());
     }
   }
 
+  /**
+   * `cwts_var`: 0 only when nothing is exposed. With positions held and no VaR of all of them
+   * (too few returns, the warm-up after a restart, returns that give none, a recompute that
+   * failed: its figure is of the positions of then), NaN, as cwts_equity reads NaN when nothing
+   * can be valued: a 0 here read "no risk" on the dashboard exactly when a new position made it jump.
+   */
+  private varGauge(): number {
+    const e = this.engine;
+    if (e === undefined || e.restorePending === true) return Number.NaN;
+    let exposed = false;
+    for (const p of e.portfolio.all()) {
+      if (p.qty !== 0) {
+        exposed = true;
+        break;
+      }
+    }
+    if (!exposed) return 0;
+    const v = this.lastVar;
+    if (v === undefined || this.varError !== undefined || this.uncoveredExposure() !== undefined) return Number.NaN;
+    return v.var;
+  }
+
   private valuedOrNaN(f: () => number): number {
+    // before the restore the portfolio is empty and the peak is the starting capital: no figure
+    if (this.engine?.restorePending === true) return Number.NaN;
     try {
       return f();
     } catch {
@@ -387,7 +416,9 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
    */
   restore(restored: { peak?: bigint; latched?: { state: RiskStateName; reason: string } }): void {
     if (restored.peak !== undefined) this.equity.peak = restored.peak;
-    if (restored.latched && restored.latched.state !== 'ACTIVE') this.manual = { ...restored.latched };
+    // A HALT from the control endpoint while the venues loaded (before this restore) is not
+    // weakened to a journaled REDUCING.
+    if (restored.latched && RANK[restored.latched.state] > RANK[this.manual.state]) this.manual = { ...restored.latched };
   }
 
   equitySnapshot(pnl?: bigint): { equity: bigint; peak: bigint } {
@@ -879,6 +910,8 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
    * triggers and the VaR do not depend on it.
    */
   status(): Record<string, unknown> {
+    const e = this.engine;
+    if (e?.restorePending === true) return this.restoringStatus(e);
     let valuationError: string | null = null;
     try {
       this.evaluateEquity();
@@ -886,7 +919,6 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
       valuationError = `positions cannot be valued: ${err instanceof Error ? err.message : String(err)}`;
     }
     const valued = valuationError === null;
-    const e = this.engine;
     return {
       state: e?.riskState.state ?? 'ACTIVE',
       reason: e?.riskState.reason ?? 'start',
@@ -905,4 +937,35 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
       openOrders: this.openOrderCount(),
     };
   }
+
+  /**
+   * Before the journal restore (start() runs it once every venue has loaded its instruments, a
+   * REST call that a venue outage stretches to its timeout): the state, equity and peak are the
+   * defaults, and a HALT the journal holds reads ACTIVE. Shown as RESTORING with no figures,
+   * unless the state is HALTED already (a halt from the control endpoint meanwhile): that one is
+   * a fact, and the strongest state there is.
+   */
+  private restoringStatus(e: RiskEnginePort): Record<string, unknown> {
+    const halted = e.riskState.state === 'HALTED';
+    return {
+      state: halted ? 'HALTED' : 'RESTORING',
+      reason: halted ? e.riskState.reason : RESTORING_REASON,
+      since: e.riskState.since,
+      manual: this.manual.state,
+      triggers: [],
+      equity: null,
+      peakEquity: null,
+      startingCapital: commonToDecimal(this.equity.startingCapital),
+      drawdownRatio: null,
+      maxDrawdown: this.opts.risk.max_drawdown,
+      valuationError: null,
+      var: { budget: this.varOpts.budget, error: null, note: 'not computed yet: the journal restore has not run' },
+      accountCurrency: this.account?.currency ?? null,
+      cash: this.cash.snapshot(),
+      openOrders: this.openOrderCount(),
+    };
+  }
 }
+
+/** /status `risk.reason` while the journal restore has not run (RiskManager.status, engineStatus). */
+export const RESTORING_REASON = 'the journal restore has not run yet (it runs once every venue has loaded its instruments): positions, equity and the risk state saved in the journal are not known yet';
