@@ -22,7 +22,7 @@ import { type Secret } from '@cwts/core/config';
 import { LogThrottle } from '@cwts/core/observability';
 import { BoundedIdSet, RateLimiter, SerialReread, TimerSet, claimPriorTrades, gridUnits, isPlainDecimal, redactCredentials, refusedByVenue, type VenueErrorMap } from '@cwts/core/adapter-kit';
 import { BinanceWsOrderEntry, type PendingWsRequest, type WsApiRateLimit, type WsApiResponse } from './ws-order-entry.js';
-import { binanceWsApiUrl, BinanceUserStream, type RotationScheduler } from './user-stream.js';
+import { bannedUntil, binanceWsApiUrl, BinanceUserStream, type RotationScheduler } from './user-stream.js';
 import { isVenueId, venueTradeProblem, type BinanceOrderUpdate, type VenueTrade } from './user-stream-parse.js';
 import { feeToQuoteAtoms, lotsFloor } from './fees.js';
 import { binanceErrorMap, mapBinanceError } from './errors.js';
@@ -115,9 +115,18 @@ interface Tracked {
    * Ids of this order's trades counted in cumLots (its prior ones too, once claimed), for as long
    * as it is followed. The account-wide set of booked ids (applied) is bounded: an order open
    * while the account books more trades than it holds loses its early ids there, and the next
-   * read of its trades (the whole list, from its first trade) would report them again.
+   * read of its trades (the whole list, from its first trade) would report them again. Each id
+   * keeps the lots it was booked at: a later read naming the same trade at another quantity is a
+   * contradiction between the venue's sources (mismatched), never a second booking.
    */
-  booked?: Set<number>;
+  booked?: Map<number, number>;
+  /**
+   * Trades booked here at one quantity that a later read (REST) lists at another: trade id ->
+   * the lots that read names. Nothing more is booked for them (which source is right is not
+   * knowable here); the order's end compares the venue's executed quantity with what the venue
+   * lists, and names the difference (endMismatched) for reconciliation.
+   */
+  mismatched?: Map<number, number>;
   /**
    * An order followed from what filled before this process saw it (the open-order listing, or a
    * stream event of an order not placed here): those lots, counted in cumLots from the start,
@@ -148,8 +157,14 @@ interface Tracked {
    * events name that id; they are matched by venue order id (byVenueId) and applied to this order.
    */
   venueClientIds?: Set<string>;
-  /** Submit outcome unknown (timeout, connection lost): asked by client id until known. */
+  /**
+   * Submit outcome unknown (timeout, connection lost, -1006 / -1007 / 5xx): asked by client id
+   * until known. The time (on the clock) the outcome became unknown here: the answer, timeout or
+   * loss, not the request's signing time (see resolveUnknown).
+   */
   unknownSince?: number;
+  /** "Does not exist" answers counted toward concluding the order rejected (resolveUnknown). */
+  unknownMisses?: { count: number; lastAt: number };
   /**
    * The venue knows more than we booked (a stream event counts fills we have not seen, a refused
    * stream frame named it, or its trade list lagged its status): read over REST until a read
@@ -172,6 +187,10 @@ const MAX_VENUE_CLIENT_IDS = 16;
 /** Statuses a TRADE_PREVENTION report ends the order with (any other: it still works, decremented). */
 const STP_ENDED = new Set(['EXPIRED_IN_MATCH', 'EXPIRED', 'CANCELED']);
 const APPLIED_WINDOW = 65_536;
+/** "Does not exist" answers after the window that conclude an order whose submit outcome was unknown rejected ... */
+const UNKNOWN_MISSES = 3;
+/** ... each asked at least this long (on the clock) after the one counted before it. */
+const UNKNOWN_MISS_SPACING_MS = 1000;
 /** Off-grid trades of one reconciliation read warned about one by one; the rest are counted in one line. */
 const SKIPPED_TRADES_NAMED = 20;
 /** GET /api/v3/myTrades answers at most this many trades (rest-api.md "Account trade list"). */
@@ -313,6 +332,10 @@ export class BinanceExecution implements ExecutionClient {
         instrument: this.deps.instrument,
         onReport: (u) => this.onStreamReport(u),
         onRejected: (r) => this.onStreamRejected(r),
+        // the WebSocket API's answer timeout (the same API as order entry's)
+        subscribeAnswerTimeoutMs: this.deps.options.order_entry_timeout_ms,
+        // a ban answered to the subscription covers orders, cancels and reads from this IP too
+        onRateLimited: (until) => this.holdBack(until),
         onState: (up, reason) => {
           this.deps.logger?.info({ exchange: this.exchange, up }, `user data stream ${up ? 'subscribed' : `down (${reason}); fills by REST polling until it is back`}`);
           // events sent while we were not subscribed are not replayed: sweep once, also when a
@@ -414,13 +437,14 @@ export class BinanceExecution implements ExecutionClient {
     o.venueOrderId = String(json.orderId);
     const fills: ExecutionReport[] = [];
     let cum = 0;
-    const booked = new Set<number>();
+    const booked = new Map<number, number>();
     const skipped: SkippedTrades = { count: 0 };
     for (const t of trades) {
       if (!this.readTradeUsable(i, t, json.orderId, order.clientOrderId, skipped)) continue;
-      const r = this.fillReport(o, i, t, (cum += qtyToLots(i, t.qty)));
+      const lots = qtyToLots(i, t.qty);
+      const r = this.fillReport(o, i, t, (cum += lots));
       this.markApplied(order.symbol, json.orderId, t.tradeId);
-      booked.add(t.tradeId);
+      booked.set(t.tradeId, lots);
       fills.push(r);
     }
     this.warnSkippedTrades(order.symbol, skipped);
@@ -485,7 +509,7 @@ export class BinanceExecution implements ExecutionClient {
         // executed quantity. Marked but not counted, that end never came (a cancel never reported).
         // Counted also when another entry of that order reported it already (see applyTrade).
         this.markApplied(symbol, t.orderId, t.id);
-        if (tr && this.book(tr, t.id)) {
+        if (tr && this.book(tr, t.id, qtyToLots(i, t.qty)) === 'new') {
           tr.cumLots += qtyToLots(i, t.qty);
           tr.order.filledQty = tr.cumLots;
         }
@@ -769,12 +793,25 @@ export class BinanceExecution implements ExecutionClient {
     return this.applied.add(`${symbol}|${String(venueOrderId)}|${tradeId}`);
   }
 
-  /** Records a trade as counted in this order's total; false when it already was (see Tracked.booked). */
-  private book(tr: Tracked, tradeId: number): boolean {
-    tr.booked ??= new Set();
-    if (tr.booked.has(tradeId)) return false;
-    tr.booked.add(tradeId);
-    return true;
+  /**
+   * Records a trade as counted in this order's total at `lots`: 'new'; 'same' when it was at these
+   * lots already; 'mismatch' when it was booked at other lots (see Tracked.booked). Never books it twice.
+   */
+  private book(tr: Tracked, tradeId: number, lots: number): 'new' | 'same' | 'mismatch' {
+    tr.booked ??= new Map();
+    const had = tr.booked.get(tradeId);
+    if (had === undefined) {
+      tr.booked.set(tradeId, lots);
+      return 'new';
+    }
+    return had === lots ? 'same' : 'mismatch';
+  }
+
+  /** Lots the venue's reads list beyond (or, negative, short of) what this order booked for the same trade ids. */
+  private mismatchedLots(tr: Tracked): number {
+    let d = 0;
+    for (const [id, lots] of tr.mismatched ?? []) d += lots - (tr.booked?.get(id) ?? lots);
+    return d;
   }
 
   /**
@@ -833,8 +870,24 @@ export class BinanceExecution implements ExecutionClient {
       return false;
     }
     // counted once in this order's total whatever the account-wide window has forgotten (booked)
-    if (!this.book(tr, t.tradeId)) return true;
-    tr.cumLots += qtyToLots(i, t.qty);
+    const lots = qtyToLots(i, t.qty);
+    const booked = this.book(tr, t.tradeId, lots);
+    if (booked === 'mismatch') {
+      // One trade id, two quantities (a stream event and the trade list, say). Skipped as booked,
+      // the order stayed short of the venue's executed quantity for good, read every poll, with
+      // nothing said. Counted and warned; the order's end names it (syncOrder, endMismatched).
+      if (tr.mismatched?.get(t.tradeId) !== lots) {
+        (tr.mismatched ??= new Map()).set(t.tradeId, lots);
+        this.countRefused('trade_qty_mismatch');
+        this.deps.logger?.error(
+          { exchange: this.exchange, clientOrderId: o.clientOrderId, venueOrderId: o.venueOrderId, tradeId: t.tradeId },
+          `${this.exchange} ${o.symbol}: trade ${t.tradeId} of order ${o.clientOrderId} booked at ${tr.booked!.get(t.tradeId)} lots is listed at ${lots} lots (from ${source}): not booked again; reconcile the position`,
+        );
+      }
+      return true;
+    }
+    if (booked === 'same') return true;
+    tr.cumLots += lots;
     o.filledQty = tr.cumLots;
     // reported once per account (this order's side of the trade: a self-trade's other side is
     // another order's fill), whichever path saw it first. A trade of this order already
@@ -1039,7 +1092,6 @@ export class BinanceExecution implements ExecutionClient {
       return;
     }
     const t0 = process.hrtime.bigint();
-    const sentAt = this.deps.clock.now();
     let res: CcxtOrder;
     try {
       res = await this.ccxt.createOrder(...request);
@@ -1047,8 +1099,10 @@ export class BinanceExecution implements ExecutionClient {
       this.recordLatency(t0);
       const text = `${(err as Error)?.name ?? ''} ${(err as Error)?.message ?? String(err)}`;
       if (!this.venueRefused(err)) {
-        // the order may be working at the venue: find out, never assume it was rejected
-        tr.unknownSince = sentAt;
+        // the order may be working at the venue: find out, never assume it was rejected. Dated
+        // from the failure, not the send: the request may have passed recvWindow at the venue and be
+        // with the matching engine (a timeout longer than recvWindow, -1006 / -1007, a 5xx)
+        tr.unknownSince = this.deps.clock.now();
         this.deps.logger?.warn({ exchange: this.exchange, clientOrderId: o.clientOrderId }, redactCredentials(`order submit outcome unknown (${text.trim()}); asking the venue by client id`));
         void this.resolveUnknown(tr);
       } else this.reject(o, err);
@@ -1071,11 +1125,14 @@ export class BinanceExecution implements ExecutionClient {
     const a = (info !== null && typeof info === 'object' ? info : {}) as Record<string, unknown>;
     if (answered === 'place') {
       if (isVenueId(a.orderId)) this.ack(tr, String(a.orderId));
-      // fills in the immediate answer matched on arrival: taker by definition
+      // fills in the immediate answer matched on arrival: taker by definition, at the venue's
+      // transactTime. Stamped with the host's arrival time, a fill moved the journal's trades
+      // watermark (max venue ts) past venue trades made meanwhile, which tradesSince then skipped.
+      const ts = isVenueTime(a.transactTime) ? a.transactTime : this.deps.clock.now();
       const fills = Array.isArray(a.fills) ? (a.fills as unknown[]) : [];
       for (const f of fills) {
         const x = (f !== null && typeof f === 'object' ? f : {}) as Record<string, unknown>;
-        this.applyTrade(tr, { tradeId: x.tradeId as number, price: x.price as string, qty: x.qty as string, commission: x.commission as string, commissionAsset: (x.commissionAsset ?? null) as string | null, maker: false, ts: this.deps.clock.now() }, 'response');
+        this.applyTrade(tr, { tradeId: x.tradeId as number, price: x.price as string, qty: x.qty as string, commission: x.commission as string, commissionAsset: (x.commissionAsset ?? null) as string | null, maker: false, ts }, 'response');
       }
     }
     const executed = gridUnits(a.executedQty, i.qtyScale);
@@ -1088,7 +1145,13 @@ export class BinanceExecution implements ExecutionClient {
 
   /**
    * Asks by origClientOrderId until the venue's answer is known. "Does not exist" is final only
-   * once the request's recvWindow has passed: after that Binance can no longer accept it.
+   * for queries asked more than recvWindow + 1 s after the outcome became unknown here (the
+   * answer, timeout or loss: unknownSince), and only once UNKNOWN_MISSES of them, spread
+   * UNKNOWN_MISS_SPACING_MS apart, all say so. Dated from the request's signing time, a -1007
+   * (sent after the API waited 10 s for the matching engine: the request passed the recvWindow
+   * check and is with the engine) or a REST timeout longer than recvWindow was rejected on its
+   * first "does not exist", while the engine, behind, could still take the order: working at the
+   * venue, rejected in the engine (not counted by risk, not cancelled by HALT or stop).
    */
   private async resolveUnknown(tr: Tracked): Promise<void> {
     const o = tr.order;
@@ -1112,9 +1175,14 @@ export class BinanceExecution implements ExecutionClient {
           return;
         }
         if (askedAt > tr.unknownSince + this.deps.options.recv_window_ms + 1000) {
-          this.forget(o.clientOrderId);
-          this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: 'VENUE_ERROR', text: `${this.exchange}: the order never reached the venue (submit failed; unknown by client id after the ${this.deps.options.recv_window_ms} ms recvWindow)`, leavesQty: 0 });
-          return;
+          const m = tr.unknownMisses;
+          if (!m || askedAt - m.lastAt >= UNKNOWN_MISS_SPACING_MS) tr.unknownMisses = { count: (m?.count ?? 0) + 1, lastAt: askedAt };
+          if (tr.unknownMisses!.count >= UNKNOWN_MISSES) {
+            this.forget(o.clientOrderId);
+            this.deps.logger?.warn({ exchange: this.exchange, clientOrderId: o.clientOrderId }, `${o.symbol}: order ${o.clientOrderId} unknown at the venue by client id ${UNKNOWN_MISSES} times past its window: reported rejected; should it appear at the venue later, its events and reconciliation name it`);
+            this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: 'VENUE_ERROR', text: `${this.exchange}: the order never reached the venue (submit outcome unknown; unknown by client id ${UNKNOWN_MISSES} times over more than the ${this.deps.options.recv_window_ms} ms recvWindow + 1 s after that)`, leavesQty: 0 });
+            return;
+          }
         }
       } catch (err) {
         this.deps.logger?.debug({ exchange: this.exchange }, redactCredentials(`order query by client id failed: ${(err as Error).message}`));
@@ -1271,7 +1339,8 @@ export class BinanceExecution implements ExecutionClient {
     this.deps.logger?.warn({ exchange: this.exchange, clientOrderId: req.clientOrderId }, `${req.method} outcome unknown (${reason}); asking the venue by client id`);
     if (req.method === 'order.place') {
       if (tr.acked) return; // the user data stream already knows it
-      tr.unknownSince = req.sentAt;
+      // from the answer's (or timeout's) arrival: see resolveUnknown
+      tr.unknownSince = this.deps.clock.now();
       void this.resolveUnknown(tr);
       return;
     }
@@ -1368,7 +1437,7 @@ export class BinanceExecution implements ExecutionClient {
     const lotsOf = (t: VenueTrade): number | undefined => (venueTradeProblem(i, t) === undefined ? qtyToLots(i, t.qty) : undefined);
     const claim = (t: VenueTrade) => {
       this.markApplied(tr.order.symbol, venueOrderId, t.tradeId);
-      this.book(tr, t.tradeId);
+      this.book(tr, t.tradeId, lotsOf(t) ?? 0);
     };
     if (claimPriorTrades(trades, tr.priorLots, lotsOf, claim)) delete tr.priorLots;
   }
@@ -1395,16 +1464,24 @@ export class BinanceExecution implements ExecutionClient {
     // FILLED short of the order (not covered by self-trade prevention's lots either): its trades
     // are read even when its executedQty adds nothing new, as they are what may end it short
     const filledShort = (): boolean => json.status === 'FILLED' && tr.cumLots + (tr.preventedLots ?? 0) < o.qty;
+    // what the venue's own reads list for the trades counted here (differs only for a trade id
+    // booked at another quantity than a later read lists: Tracked.mismatched)
+    const listed = (): number => tr.cumLots + this.mismatchedLots(tr);
     let unbooked = false;
-    if (executed > tr.cumLots || filledShort()) {
+    if (executed > listed() || filledShort()) {
       // paged up to the order's size when FILLED short: an executedQty behind the list must not cut the read
       const trades = await this.fetchOrderTrades(o.symbol, json.orderId, filledShort() ? Math.max(executed, o.qty) : executed);
       this.claimPriorTrades(tr, i, json.orderId, trades);
       for (const t of trades) if (!this.applyTrade(tr, t, source)) unbooked = true;
     }
-    if (executed > tr.cumLots) {
+    if (executed > listed()) {
       // the trade list lags the order (or held a trade refused as bad): its end waits for the trades
       tr.stale = true;
+      return;
+    }
+    if (tr.mismatched !== undefined && TERMINAL.has(json.status)) {
+      tr.stale = false;
+      this.endMismatched(tr, json.status, executed);
       return;
     }
     if (filledShort()) {
@@ -1442,6 +1519,27 @@ export class BinanceExecution implements ExecutionClient {
     const text = `${this.exchange} closed the order filled at ${tr.cumLots} of ${o.qty} lots${notes.length > 0 ? `; ${notes.join('; ')}` : ''}`;
     this.deps.logger?.warn({ exchange: this.exchange, clientOrderId: o.clientOrderId, venueOrderId: o.venueOrderId }, `${o.symbol}: ${text}; reported expired`);
     this.report(o, { kind: 'expired', leavesQty: 0, cumQty: tr.cumLots, venueOrderId: o.venueOrderId, text });
+  }
+
+  /**
+   * An order at its end whose trades the venue's sources name at different quantities (see
+   * applyTrade): nothing more will be booked for them, and waiting left it partially filled for
+   * good (stale, read every poll). Ended at the lots booked here, with a text naming every
+   * disagreement; the position's difference is reconciliation's (or an operator's), never booked
+   * twice here. FILLED whose booked lots cover the order ends as a fill does.
+   */
+  private endMismatched(tr: Tracked, status: string, executed: number): void {
+    if (this.tracked.get(tr.order.clientOrderId) !== tr) return;
+    const o = tr.order;
+    const which = [...tr.mismatched!].slice(0, 8).map(([id, lots]) => `trade ${id} booked at ${tr.booked?.get(id)} lots, listed at ${lots}`).join('; ');
+    const text = `${this.exchange}: trade quantities disagree between the venue's reports (${which}); ended at ${tr.cumLots} lots booked, the venue's executed quantity ${executed} of ${o.qty} lots: reconcile the position`;
+    this.deps.logger?.error({ exchange: this.exchange, clientOrderId: o.clientOrderId, venueOrderId: o.venueOrderId }, `${o.symbol}: ${text}`);
+    if (status === 'FILLED' && tr.cumLots + (tr.preventedLots ?? 0) >= o.qty) {
+      this.applyStatus(tr, status);
+      return;
+    }
+    this.untrack(o.clientOrderId);
+    this.report(o, { kind: status === 'CANCELED' ? 'cancelled' : 'expired', leavesQty: 0, cumQty: tr.cumLots, venueOrderId: o.venueOrderId, text });
   }
 
   private polling = false;
@@ -1591,10 +1689,9 @@ function isVenueIdText(id: string | undefined): id is string {
   return id !== undefined && /^\d{1,16}$/.test(id) && Number.isSafeInteger(Number(id));
 }
 
-/** Binance's "IP banned until <epoch ms>" (a 418's -1003 message), or 0 when the text names no such time. */
-function bannedUntil(text: string): number {
-  const at = Number(/banned until (\d{10,16})/i.exec(text)?.[1]);
-  return Number.isSafeInteger(at) ? at : 0;
+/** A venue time (epoch ms) as Binance sends one (transactTime): a positive safe integer. */
+function isVenueTime(t: unknown): t is number {
+  return typeof t === 'number' && Number.isSafeInteger(t) && t > 0;
 }
 
 /** The id after the highest trade id of a myTrades page (where the next page starts), if it holds one. */

@@ -59,7 +59,7 @@ export interface BinanceOrderUpdate {
 }
 
 export type UserStreamMessage =
-  | { kind: 'answer'; id: unknown; status: unknown; error: { code?: number; msg?: string } | undefined }
+  | { kind: 'answer'; id: unknown; status: unknown; error: { code?: number; msg?: string; retryAfter?: number } | undefined }
   | { kind: 'order'; update: BinanceOrderUpdate }
   | { kind: 'foreign'; symbol: string }
   | { kind: 'terminated' }
@@ -152,7 +152,13 @@ export class BinanceUserStreamParser {
       // an answer to one of our requests (the subscription)
       if (m.id === undefined) return { kind: 'other' };
       const e = m.error;
-      const error = e !== null && typeof e === 'object' ? { ...(typeof (e as { code?: unknown }).code === 'number' ? { code: (e as { code: number }).code } : {}), ...(typeof (e as { msg?: unknown }).msg === 'string' ? { msg: String((e as { msg: string }).msg).slice(0, 300) } : {}) } : undefined;
+      // a 418/429's data.retryAfter (epoch ms, web-socket-api.md "Rate limits"): kept only when it is a time
+      const retryAfter = e !== null && typeof e === 'object' ? (e as { data?: { retryAfter?: unknown } }).data?.retryAfter : undefined;
+      const error = e !== null && typeof e === 'object' ? {
+        ...(typeof (e as { code?: unknown }).code === 'number' ? { code: (e as { code: number }).code } : {}),
+        ...(typeof (e as { msg?: unknown }).msg === 'string' ? { msg: String((e as { msg: string }).msg).slice(0, 300) } : {}),
+        ...(typeof retryAfter === 'number' && Number.isSafeInteger(retryAfter) && retryAfter > 0 ? { retryAfter } : {}),
+      } : undefined;
       return { kind: 'answer', id: m.id, status: m.status, error };
     }
     const ev = m.event;

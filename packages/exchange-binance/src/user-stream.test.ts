@@ -97,4 +97,66 @@ describe('BinanceUserStream: a subscription the venue refuses or ends', () => {
     // each termination said the stream went down (polling covers it)
     expect(states.some(([up, why]) => !up && /terminated/.test(why))).toBe(true);
   });
+
+  it('a 418 ban answered to the subscription is passed on with its end, and the same connection subscribes again only once it is over', async () => {
+    const NOW = 1_700_000_000_000;
+    const until = NOW + 120_000;
+    let banned = true;
+    const v = await venue((id, ws) => ws.send(JSON.stringify(banned
+      ? { id, status: 418, error: { code: -1003, msg: `Way too much request weight used; IP banned until ${until}.`, data: { serverTime: NOW, retryAfter: until } } }
+      : { id, status: 200, result: { subscriptionId: 0 } })));
+    /** Holds the ban's timer (fired by the test); the others run. */
+    class HoldingTimers extends RecordingTimers {
+      held: (() => void) | undefined;
+      override timeout(fn: () => void, ms: number): NodeJS.Timeout | undefined {
+        if (ms !== 120_000) return super.timeout(fn, ms);
+        this.held = fn;
+        return undefined;
+      }
+    }
+    const timers = new HoldingTimers();
+    const limited: number[] = [];
+    const s = new BinanceUserStream({
+      url: v.url, apiKey: new Secret('k'), apiSecret: new Secret('s'), recvWindowMs: 5000, rotationMs: 3_600_000,
+      now: () => NOW, timers, backoff: { initialMs: INITIAL_MS, maxMs: MAX_MS },
+      instrument: () => undefined, onReport: () => undefined, onRejected: () => undefined, onState: () => undefined, onRateLimited: (t) => limited.push(t),
+    });
+    cleanup.push(() => s.close());
+    await s.start();
+    await waitUntil(() => limited.length === 1, 'the ban passed on');
+    expect(limited).toEqual([until]);
+    // many backoff ceilings (<= 40 ms) later: no reconnect, no subscription into the ban
+    await new Promise((r) => setTimeout(r, 300));
+    expect(v.requests()).toBe(1);
+    expect(v.connections()).toBe(1);
+    expect(timers.held).toBeDefined();
+    banned = false;
+    timers.held!();
+    await waitUntil(() => s.up, 'subscribed after the ban');
+    expect(v.requests()).toBe(2);
+    expect(v.connections()).toBe(1);
+  });
+
+  it('a subscription whose answer never comes is given up after subscribeAnswerTimeoutMs: reconnected through the backoff, then subscribed', async () => {
+    let first = true;
+    const v = await venue((id, ws) => {
+      if (first) {
+        first = false; // the answer frame is lost
+        return;
+      }
+      ws.send(JSON.stringify({ id, status: 200, result: { subscriptionId: 0 } }));
+    });
+    const timers = new RecordingTimers();
+    const s = new BinanceUserStream({
+      url: v.url, apiKey: new Secret('k'), apiSecret: new Secret('s'), recvWindowMs: 5000, rotationMs: 3_600_000, subscribeAnswerTimeoutMs: 50,
+      now: () => 1_700_000_000_000, timers, backoff: { initialMs: INITIAL_MS, maxMs: MAX_MS },
+      instrument: () => undefined, onReport: () => undefined, onRejected: () => undefined, onState: () => undefined,
+    });
+    cleanup.push(() => s.close());
+    await s.start();
+    await waitUntil(() => s.up, 'subscribed on the second connection');
+    expect(v.requests()).toBe(2);
+    expect(v.connections()).toBe(2);
+    expect(timers.delays).toContain(50);
+  });
 });

@@ -16,6 +16,10 @@
  * - A refused subscription or a stream the venue ended reconnects through the connection's
  *   backoff (growing while no connection stays up long), never at once: Binance bans IPs that
  *   connect too often.
+ * - A subscription unanswered within `subscribeAnswerTimeoutMs` (a lost frame) reconnects the
+ *   same way: waiting on it left the stream down, and fills on 1 s REST polling, for up to 24 h.
+ * - A 418 / 429 / -1003 answer (rate limited, IP banned) goes to `onRateLimited` (the execution
+ *   client holds every request back) and no subscription is sent again before the ban ends.
  */
 import { BoundedIdSet, type Instrument, type Logger } from '@cwts/core';
 import { type Secret } from '@cwts/core/config';
@@ -55,6 +59,19 @@ export interface UserStreamDeps {
   onRejected: (r: { reason: string; message: string; symbol: string | undefined; clientOrderId: string | undefined }) => void;
   /** The stream went up (subscribed) or down; `up` true after a gap means events may have been missed. */
   onState: (up: boolean, reason: string) => void;
+  /** How long a subscription's answer is waited for before reconnecting. Default 10 s (a connect's timeout). */
+  subscribeAnswerTimeoutMs?: number;
+  /**
+   * The venue answered the subscription rate limited or banned (418, 429, -1003): nothing should
+   * be sent from this IP before `untilMs` (epoch ms; 0 when the answer named no time).
+   */
+  onRateLimited?: (untilMs: number) => void;
+}
+
+/** Binance's "IP banned until <epoch ms>" (a 418's -1003 message), or 0 when the text names no such time. */
+export function bannedUntil(text: string): number {
+  const at = Number(/banned until (\d{10,16})/i.exec(text)?.[1]);
+  return Number.isSafeInteger(at) ? at : 0;
 }
 
 /** The WebSocket API URL for these endpoints: Binance's own, or the test server's /ws-api/v3. */
@@ -71,6 +88,10 @@ interface Session {
   subscribed: boolean;
   pendingId: string | undefined;
   label: string;
+  /** Gives up on the pending subscription's answer (subscribeAnswerTimeoutMs). */
+  answerTimer?: NodeJS.Timeout | undefined;
+  /** Subscribes once a ban the venue named has ended. */
+  banTimer?: NodeJS.Timeout | undefined;
 }
 
 const DEDUPE_WINDOW = 4096;
@@ -87,6 +108,8 @@ export class BinanceUserStream {
   private sessionSeq = 0;
   private closed = true;
   private wasUp = false;
+  /** No subscription is sent before this (epoch ms): the end of a ban the venue answered with. */
+  private banUntil = 0;
   /** Keys of events already delivered, oldest first (bounded). */
   private readonly seen = new BoundedIdSet(DEDUPE_WINDOW);
   /** Successful subscriptions so far (each connect and each rotation adds one). */
@@ -126,6 +149,7 @@ export class BinanceUserStream {
     this.drainTimer = undefined;
     const s = [this.active, this.incoming, this.draining];
     this.active = this.incoming = this.draining = undefined;
+    for (const x of s) if (x) this.clearSessionTimers(x);
     await Promise.all(s.map((x) => x?.conn.close()));
   }
 
@@ -167,8 +191,25 @@ export class BinanceUserStream {
     return s;
   }
 
-  private subscribe(s: Session, conn: WsConnection): void {
+  private clearSessionTimers(s: Session): void {
+    this.deps.timers.clear(s.answerTimer);
+    this.deps.timers.clear(s.banTimer);
+    s.answerTimer = s.banTimer = undefined;
+  }
+
+  /** `waited`: the ban's wait is served (its timer fired), whatever the clock says now. */
+  private subscribe(s: Session, conn: WsConnection, waited = false): void {
     s.subscribed = false;
+    this.clearSessionTimers(s);
+    const wait = this.banUntil - this.deps.now();
+    if (wait > 0 && !waited) {
+      // a subscription sent into the ban is answered 418 again, and Binance lengthens the ban
+      s.banTimer = this.deps.timers.timeout(() => {
+        s.banTimer = undefined;
+        if (conn.isOpen && !this.closed) this.subscribe(s, conn, true);
+      }, wait);
+      return;
+    }
     const params: Record<string, string | number> = { apiKey: this.deps.apiKey.reveal(), recvWindow: this.deps.recvWindowMs, timestamp: this.deps.now() };
     const payload = Object.keys(params).sort().map((k) => `${k}=${params[k]}`).join('&');
     let signature: string;
@@ -179,8 +220,19 @@ export class BinanceUserStream {
       this.deps.logger?.error({ component: 'binance-user-stream' }, redactCredentials(`user data stream not subscribed: ${(err as Error).message}; fills by REST polling`));
       return;
     }
-    s.pendingId = `uds-${++this.reqSeq}`;
-    conn.send(JSON.stringify({ id: s.pendingId, method: 'userDataStream.subscribe.signature', params: { ...params, signature } }));
+    const id = (s.pendingId = `uds-${++this.reqSeq}`);
+    conn.send(JSON.stringify({ id, method: 'userDataStream.subscribe.signature', params: { ...params, signature } }));
+    s.answerTimer = this.deps.timers.timeout(() => {
+      s.answerTimer = undefined;
+      if (s.pendingId !== id) return;
+      s.pendingId = undefined;
+      this.deps.logger?.warn({ component: 'binance-user-stream' }, `user data stream: no answer to the subscription within ${this.answerTimeoutMs()} ms; reconnecting after the backoff`);
+      s.conn.reconnectWithBackoff('subscription unanswered');
+    }, this.answerTimeoutMs());
+  }
+
+  private answerTimeoutMs(): number {
+    return this.deps.subscribeAnswerTimeoutMs ?? 10_000;
   }
 
   private onMessage(s: Session, text: string): void {
@@ -189,10 +241,13 @@ export class BinanceUserStream {
       case 'answer':
         if (m.id === undefined || m.id !== s.pendingId) return;
         s.pendingId = undefined;
+        this.clearSessionTimers(s);
         if (m.status === 200) {
           s.subscribed = true;
           this.subscriptions++;
           this.onSubscribed(s);
+        } else if (m.status === 418 || m.status === 429 || m.error?.code === -1003) {
+          this.onBanned(s, m.error);
         } else {
           // e.g. -1022 bad signature, -2015 key refused: retrying at once would only repeat it, and
           // Binance counts connections per IP (300 per 5 min) before it bans the IP, which takes
@@ -253,9 +308,30 @@ export class BinanceUserStream {
     }
   }
 
+  /**
+   * The subscription was answered rate limited or banned. The ban covers every request from this
+   * IP: the execution client is told (onRateLimited: its limiters hold orders, cancels and reads
+   * back), and this connection subscribes again only once it has ended (subscribe). Reconnected
+   * through the backoff instead, it subscribed into the ban at every step, which Binance answers
+   * by lengthening it. A 429 that names no time is held back for a second, then the backoff.
+   */
+  private onBanned(s: Session, error: { code?: number; msg?: string; retryAfter?: number } | undefined): void {
+    const until = Math.max(error?.retryAfter ?? 0, bannedUntil(error?.msg ?? ''));
+    this.deps.logger?.error({ component: 'binance-user-stream', code: error?.code }, redactCredentials(`user data stream subscription rate limited: ${error?.msg ?? 'no message'}; ${until > 0 ? `subscribing again after ${new Date(until).toISOString()}` : 'subscribing again after the reconnect backoff'}; fills by REST polling meanwhile`));
+    this.deps.onRateLimited?.(until);
+    if (until <= this.deps.now()) {
+      s.conn.reconnectWithBackoff('subscription rate limited');
+      return;
+    }
+    this.banUntil = Math.max(this.banUntil, until);
+    if (s.conn.isOpen) this.subscribe(s, s.conn);
+    else s.conn.reconnectWithBackoff('subscription rate limited');
+  }
+
   private onDown(s: Session, reason: string): void {
     s.subscribed = false;
     s.pendingId = undefined;
+    this.clearSessionTimers(s);
     if (s === this.active) {
       if (this.incoming?.subscribed) this.onSubscribed(this.incoming);
       else this.setState(false, reason);

@@ -5,7 +5,8 @@
  * wire, an order left at a price of an older tick (and its fill), a self-trade (one trade id on two
  * orders of the account), an order amended down outside this process (also under a new client
  * id), an STP DECREMENT match that leaves the order working, an order answer without its id in
- * polling mode. Also the order path's turn under the order limit. Against the local fake venue (REST + WebSocket API on 127.0.0.1).
+ * polling mode, a -1007 answer (the matching engine may still take the order), one trade id
+ * named at two quantities, a FULL answer's fill time. Also the order path's turn under the order limit. Against the local fake venue (REST + WebSocket API on 127.0.0.1).
  */
 import { Writable } from 'node:stream';
 import { qtyToLots, type Clock, type ExecutionReport } from '@cwts/core';
@@ -379,5 +380,73 @@ describe('Binance order outcomes', () => {
       return false;
     };
     await expect(ex.tradesSince!(['BTCUSDT'], now - 120_000)).rejects.toThrow(/holds a trade that is not one/);
+  });
+
+  it('an order answered -1007 (after the API waited 10 s for the matching engine) is not rejected on the first "does not exist": the window runs from the answer, and the order the engine takes later is acked', async () => {
+    const clock = new ManualClock();
+    const { ex, i, reports } = await venue(clock, { recv_window_ms: 5000 });
+    const o = conformanceOrder(i, { side: 'buy', price: '64000', qty: '0.0001' });
+    const cc = (ex as unknown as { ccxt: { privateGetOrder: (p: Record<string, unknown>) => Promise<unknown> } }).ccxt;
+    const orig = cc.privateGetOrder.bind(cc);
+    let queries = 0;
+    cc.privateGetOrder = async (p) => {
+      queries++;
+      try {
+        return await orig(p);
+      } finally {
+        // the matching engine, 10+ s behind, takes the order just after the first query read the venue
+        if (queries === 1) fake!.restingOrder(4444, o.clientOrderId, Date.now(), '0.00010');
+      }
+    };
+    fake!.wsApi.answerNextOrder = { status: 408, error: { code: -1007, msg: 'Timeout waiting for response from backend server. Send status unknown; execution status unknown.' }, rateLimits: [] };
+    const sentAt = clock.now();
+    ex.submit(o);
+    clock.at = sentAt + 10_050; // the -1007 comes after the API's 10 s: past recvWindow + 1 s from the signing time
+    await waitUntil(() => reports.some((r) => r.clientOrderId === o.clientOrderId), 'a conclusion about the order', W);
+    expect(reports.filter((r) => r.clientOrderId === o.clientOrderId).map((r) => r.kind)).toEqual(['ack']);
+    expect(reports.find((r) => r.kind === 'ack')!.venueOrderId).toBe('4444');
+  });
+
+  it('a trade the stream booked at 1 lot that REST lists at 2 (the order FILLED) is counted, warned, and ends the order naming it, never booked twice', async () => {
+    const lines: string[] = [];
+    const { ex, i, reports } = await venue(new SteppedClock(), { fills: 'stream', poll_interval_ms: 50, audit_interval_ms: 200 }, undefined, lines);
+    const o = conformanceOrder(i, { side: 'buy', price: '64000', qty: '0.00002' });
+    ex.submit(o);
+    await waitUntil(() => reports.some((r) => r.kind === 'ack' && r.clientOrderId === o.clientOrderId), 'the ack', W);
+    const id = Number(reports.find((r) => r.kind === 'ack')!.venueOrderId);
+    // one trade of 2 lots at the venue; its stream event says 1 lot (l and z), still partially filled
+    fake!.wsApi.editNextEvent = (ev) => {
+      ev.l = '0.00001000';
+      ev.z = '0.00001000';
+      ev.X = 'PARTIALLY_FILLED';
+    };
+    fake!.fill(id, '0.00002');
+    await waitUntil(() => reports.some((r) => r.clientOrderId === o.clientOrderId && r.kind !== 'ack' && r.kind !== 'fill'), 'the order ended', W);
+    const mine = reports.filter((r) => r.clientOrderId === o.clientOrderId);
+    expect(mine.map((r) => [r.kind, r.lastQty])).toEqual([['ack', 0], ['fill', 1], ['expired', 0]]);
+    expect(mine[2]).toMatchObject({ cumQty: 1, leavesQty: 0 });
+    expect(mine[2]!.text).toMatch(/trade \d+ booked at 1 lots, listed at 2/);
+    expect(new Map(ex.inputRejections()).get('trade_qty_mismatch')).toBe(1);
+    expect(lines.some((l) => /"level":50/.test(l) && /listed at 2 lots/.test(l))).toBe(true);
+  });
+
+  it.each(['ws', 'rest'] as const)("a fill read from the FULL order answer (order entry %s) carries the venue's transactTime, not the host's arrival time", async (entry) => {
+    const clock = new SteppedClock();
+    clock.ahead = 900; // the host's clock ahead of the venue's (Binance takes up to 1 s)
+    const { ex, i, reports } = await venue(clock, { order_entry: entry });
+    let transactTime = 0;
+    fake!.editNextOrderAnswer = (body) => {
+      const t = fake!.wsApi.trades[fake!.wsApi.trades.length - 1]!;
+      transactTime = t.time;
+      body.transactTime = t.time;
+      body.fills = [{ price: t.price, qty: t.qty, commission: t.commission, commissionAsset: t.commissionAsset, tradeId: t.id }];
+    };
+    const o = conformanceOrder(i, { side: 'buy', price: '64000', qty: '0.0001' }, { type: 'market', price: undefined });
+    ex.submit(o);
+    await waitUntil(() => reports.some((r) => r.kind === 'fill' && r.clientOrderId === o.clientOrderId), 'the fill', W);
+    expect(ex.fillSources.response).toBe(1);
+    expect(ex.orderPaths[entry]).toBe(1);
+    expect(transactTime).toBeGreaterThan(0);
+    expect(reports.find((r) => r.kind === 'fill')!.ts).toBe(transactTime);
   });
 });

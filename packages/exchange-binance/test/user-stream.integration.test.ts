@@ -316,4 +316,62 @@ describe('Binance user data stream on the WebSocket API (against the local serve
     expect(all).not.toContain(SECRET);
     expect(all).not.toMatch(/[0-9a-f]{64}/); // no HMAC-SHA256 hex
   });
+
+  /** The venue's WebSocket API sockets, each frame it sends passed through `edit` first (undefined: the frame is lost). */
+  function editVenueFrames(edit: (text: string) => string | undefined): void {
+    const api = fake!.wsApi as unknown as { onConn: (ws: { send: (d: unknown, ...r: unknown[]) => void }) => void };
+    const onConn = api.onConn.bind(api);
+    api.onConn = (ws) => {
+      const send = ws.send.bind(ws);
+      ws.send = (d, ...r) => {
+        const out = edit(String(d));
+        if (out !== undefined) send(out, ...r);
+      };
+      onConn(ws);
+    };
+  }
+
+  it('a lost answer to the subscription is given up after the WebSocket API answer timeout: the stream reconnects and comes up', async () => {
+    fake = await FakeBinance.start({ apiKey: KEY, apiSecret: SECRET });
+    let lost = 0;
+    editVenueFrames((d) => {
+      if (lost === 0 && /"result":\{"subscriptionId"/.test(d)) {
+        lost++;
+        return undefined;
+      }
+      return d;
+    });
+    const { ex } = await venue({ options: { order_entry_timeout_ms: 300 } });
+    await waitUntil(() => lost === 1, 'the subscription answer lost');
+    expect(ex.userStream!.up).toBe(false);
+    await waitUntil(() => ex.userStream?.up === true, 'the user data stream subscribed on a new connection', 5000);
+    expect(fake.wsApi.subscribeRequests).toBe(2);
+  });
+
+  it('a 418 "IP banned" answer to the subscription holds every request back until the ban ends, and the stream does not subscribe into it', async () => {
+    fake = await FakeBinance.start({ apiKey: KEY, apiSecret: SECRET });
+    const until = Date.now() + 120_000;
+    let banned = false;
+    // while banned, each subscription is answered 418 -1003 (web-socket-api.md "Rate limits")
+    editVenueFrames((d) => {
+      const m = /^\{"id":("uds-\d+"),"status":200,"result":\{"subscriptionId"/.exec(d);
+      if (!banned || !m) return d;
+      const error = { code: -1003, msg: `Way too much request weight used; IP banned until ${until}. Please use WebSocket Streams for live updates to avoid bans.`, data: { serverTime: Date.now(), retryAfter: until } };
+      return JSON.stringify({ id: JSON.parse(m[1]!), status: 418, error, rateLimits: [] });
+    });
+    const { ex, i } = await venue({ options: { poll_interval_ms: 600_000 } });
+    await waitUntil(() => ex.userStream?.up === true, 'stream subscribed');
+    banned = true;
+    const subscribesBefore = fake.wsApi.subscribeRequests;
+    fake.wsApi.dropSessions();
+    await waitUntil(() => fake!.wsApi.subscribeRequests > subscribesBefore, 'the subscription answered 418');
+    await new Promise((r) => setTimeout(r, 300));
+    const sentBefore = fake.newOrderRequests;
+    ex.submit(conformanceOrder(i, { side: 'buy', price: '64000', qty: '0.0001' }));
+    // many reconnect backoffs (<= 100 ms here) later
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(fake.newOrderRequests - sentBefore).toBe(0);
+    expect(fake.wsApi.subscribeRequests - subscribesBefore).toBe(1);
+    expect(ex.userStream!.up).toBe(false);
+  });
 });
