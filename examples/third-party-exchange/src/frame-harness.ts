@@ -10,7 +10,8 @@ import { tinyexChecksum } from './protocol.js';
  */
 const SYMBOL = 'BTC-USD';
 const SNAPSHOT = { type: 'snapshot', symbol: SYMBOL, seq: 7, bids: [['100', '1'], ['99.5', '2']], asks: [['101', '1.5'], ['101.5', '2']] };
-// buffered before the snapshot arrives, applied right after it (the checksum is of the book after it)
+// the first update after the snapshot (its checksum is of the book after it); sent before a
+// snapshot the venue pushes, it is superseded by it (BookSync 'venue' mode), never applied
 const OPENING = { type: 'update', symbol: SYMBOL, seq: 8, changes: [['b', '99', '3']], checksum: tinyexChecksum([['100', '1'], ['99.5', '2'], ['99', '3']], [['101', '1.5'], ['101.5', '2']]) };
 
 class TinyExFrameHarness implements FrameHarness {
@@ -75,9 +76,10 @@ class TinyExFrameHarness implements FrameHarness {
     this.sink.reset();
     this.pipeline = new TinyExFeed({ exchange: 'tinyex', instruments: [this.instrument], sink: () => this.sink, now: () => 0, requestSnapshot: () => {} });
     this.pipeline.syms.get(SYMBOL)!.sync.begin('initial');
-    this.pipeline.onMessage(JSON.stringify(OPENING));
+    if (mode === 'awaiting-snapshot') this.pipeline.onMessage(JSON.stringify(OPENING));
     if (mode === 'synced') {
       this.pipeline.onMessage(JSON.stringify(SNAPSHOT));
+      this.pipeline.onMessage(JSON.stringify(OPENING));
       this.pipeline.onMessage(JSON.stringify({ type: 'trade', symbol: SYMBOL, id: 41, price: '100', qty: '0.001', side: 'sell', ts: 0 }));
       this.sink.trades = [];
       if (!this.sink.synced) throw new Error(`tinyex harness did not sync: ${this.sink.logs.join('; ')}`);

@@ -137,6 +137,13 @@ export class BookSync {
   readonly resyncs: Record<string, number> = {};
   snapshotsRequested = 0;
   private buffer: BookDeltaEvent[] = [];
+  /**
+   * 'venue' mode keeps no buffer (a pushed snapshot supersedes what came before it), only the ids
+   * of the last update seen while awaiting one (-1: none): the reference the buffer's last update
+   * is in the other modes, for the plausibility of the next update and of the snapshot's id.
+   */
+  private seenFirst = -1;
+  private seenSeq = -1;
   private requested = false;
   private hadSnapshot = false;
   private pendingReason = 'initial';
@@ -179,6 +186,7 @@ export class BookSync {
     }
     this.state = 'buffering';
     this.buffer = [];
+    this.seenSeq = -1;
     this.requested = false;
     this.unconfirmed = undefined;
     this.pendingReason = why;
@@ -189,6 +197,7 @@ export class BookSync {
   suspend(): void {
     this.state = 'idle';
     this.buffer = [];
+    this.seenSeq = -1;
     this.requested = false;
     this.unconfirmed = undefined;
   }
@@ -290,10 +299,14 @@ export class BookSync {
     // updates pushed it out. Which of the two is wrong cannot be told, so the buffer starts over
     // (resync): a bad update just buffered goes with it, and the next real one starts a clean
     // buffer; a venue whose ids really moved on (or back) resyncs from its next update.
-    const last = this.state === 'buffering' && this.unconfirmed === undefined ? this.buffer[this.buffer.length - 1] : undefined;
-    if (last !== undefined && (u - last.seq > this.maxJump || last.seq - u > this.maxJump)) {
-      this.rejectAndResync('seq_jump', `update ${f}..${u} is more than ${this.maxJump} ids from the last buffered update ${last.firstSeq}..${last.seq}`);
-      return false;
+    if (this.state === 'buffering' && this.unconfirmed === undefined) {
+      const last = this.buffer[this.buffer.length - 1];
+      const lastFirst = last !== undefined ? last.firstSeq : this.seenFirst;
+      const lastSeq = last !== undefined ? last.seq : this.seenSeq;
+      if (lastSeq >= 0 && (u - lastSeq > this.maxJump || lastSeq - u > this.maxJump)) {
+        this.rejectAndResync('seq_jump', `update ${f}..${u} is more than ${this.maxJump} ids from the last buffered update ${lastFirst}..${lastSeq}`);
+        return false;
+      }
     }
     const r = levelsProblem(ev.bids, true) ?? levelsProblem(ev.asks, true);
     if (r !== undefined) {
@@ -319,9 +332,12 @@ export class BookSync {
       detail = `snapshot id ${snap.seq} is not a valid update id`;
     } else if ((reason = levelsProblem(snap.bids, false) ?? levelsProblem(snap.asks, false)) !== undefined) {
       detail = `snapshot ${snap.seq} has a level with ${reason.replace(/_/g, ' ')}`;
-    } else if (buf.length > 0 && snap.seq - buf[buf.length - 1]!.seq > this.maxJump) {
-      reason = 'seq_jump';
-      detail = `snapshot ${snap.seq} is more than ${this.maxJump} ids ahead of the stream (${buf[buf.length - 1]!.seq})`;
+    } else {
+      const streamSeq = buf.length > 0 ? buf[buf.length - 1]!.seq : this.seenSeq;
+      if (streamSeq >= 0 && snap.seq - streamSeq > this.maxJump) {
+        reason = 'seq_jump';
+        detail = `snapshot ${snap.seq} is more than ${this.maxJump} ids ahead of the stream (${streamSeq})`;
+      }
     }
     if (reason === undefined) return true;
     this.reporter.reject(this.opts.symbol, reason, detail);
@@ -357,6 +373,7 @@ export class BookSync {
       seq: snap.seq, bids: snap.bids, asks: snap.asks, reason,
     };
     this.buffer = [];
+    this.seenSeq = -1;
     this.unconfirmed = { ev, older: 0 };
     // A snapshot the venue pushes in the stream is the book at once, and it comes after every
     // update buffered before it: those are superseded, never replayed onto it. (Replayed, one the
@@ -444,6 +461,7 @@ export class BookSync {
     this.resyncs[cls] = (this.resyncs[cls] ?? 0) + 1;
     this.state = 'buffering';
     this.buffer = [];
+    this.seenSeq = -1;
     this.requested = false;
     this.unconfirmed = undefined;
     this.oldInARow = 0;
@@ -455,7 +473,11 @@ export class BookSync {
   private bufferDelta(ev: BookDeltaEvent, checksum?: number): void {
     // awaiting a snapshot the venue pushes: it will supersede this update (onSnapshot)
     const when = this.opts.snapshotWhen ?? 'first-delta';
-    if (when === 'venue') return;
+    if (when === 'venue') {
+      this.seenFirst = ev.firstSeq;
+      this.seenSeq = ev.seq;
+      return;
+    }
     const copy = copyMarketEvent(ev) as BookDeltaEvent & { checksum?: number };
     if (checksum !== undefined) copy.checksum = checksum;
     this.buffer.push(copy);

@@ -49,6 +49,20 @@ describe('BookSync: a gap behind a snapshot', () => {
     expect(sink.book.bids.best()).toBe(13);
   });
 
+  it('venue-pushed snapshots: an id implausibly far ahead of the last update seen while awaiting it is refused (seq_jump), though nothing is buffered', () => {
+    const { sink, asks, sync } = make({ rules: PUSHED_RULES, snapshotWhen: 'venue', maxSeqJump: 1000 });
+    sync.begin();
+    sync.onDelta(delta(8, 8));
+    expect(sync.buffered).toBe(0);
+    sync.onSnapshot(book(9_007_199_254_740_000, 10));
+    expect(sync.state).toBe('buffering');
+    expect(sync.reporter.counts.seq_jump).toBe(1);
+    expect(asks).toHaveLength(2);
+    sync.onSnapshot(book(7, 11));
+    expect(sync.state).toBe('synced');
+    expect(sink.book.bids.best()).toBe(11);
+  });
+
   it('fetched snapshots (Binance): the live updates after the gap stay buffered for the next snapshot to reach', () => {
     const { sink, asks, sync } = make({ rules: BINANCE_SPOT_RULES });
     sync.begin();
