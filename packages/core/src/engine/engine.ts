@@ -25,7 +25,7 @@ import type { ReconcileResult, RestoreSummary } from './restart-report.js';
 import { NOT_AWAITING, OrderManager, type ClosedOrderRetention, type InvalidReportReason } from './order-manager.js';
 import { commonToDecimal, commonToNumber, Portfolio, type Position } from '../risk/portfolio.js';
 import type { Recorder } from './recorder.js';
-import { RISK_STATE_CODES, RiskState } from '../risk/risk-state.js';
+import { RISK_CAPITAL_KEY, RISK_CAPITAL_SCOPE, RISK_STATE_CODES, RiskState, type RiskActor } from '../risk/risk-state.js';
 import type { EngineRiskHooks } from '../risk/manager.js';
 import { logFill, logSignal } from './log-lines.js';
 import type { BackpressureGate } from '../observability/backpressure.js';
@@ -213,6 +213,8 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   private endWaiters: (() => void)[] = [];
   private snapshotTimer: NodeJS.Timeout | undefined;
   private lastJournaledPeak: bigint | undefined;
+  /** The starting capital last journaled with a peak (RISK_CAPITAL_SCOPE). */
+  private lastJournaledCapital: bigint | undefined;
   private readonly componentState = new Map<string, unknown>();
   /**
    * Venues not reconciled yet: all of them from the start of reconciliation, each until its own
@@ -323,6 +325,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       this.journal({ t: 'risk', from, to: s.state, reason: s.reason, who, ts: this.now });
       // A resume restarts the peak; the journal must hold the peak the next restart measures from.
       this.journalPeak('risk-state', true);
+      this.commitRiskState(s, who);
       try {
         opts.observer?.riskState?.(s, this.now);
       } catch (err) {
@@ -1530,6 +1533,24 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     this.opts.journal?.append(rec);
   }
 
+  /**
+   * A HALT (and an operator's REDUCING) is committed, fsynced, before its cancels go out and
+   * before the control endpoint answers "applied": queued for the batch commit, a kill -9 in the
+   * next 50 ms restarted ACTIVE, and nothing at a venue brings a HALT back. Rare, so the
+   * blocking commit costs nothing that matters. Never throws (it runs inside RiskState.set(), on
+   * the way into the HALT): a failed commit is the journal's error, reported as every other.
+   */
+  private commitRiskState(s: RiskState, who: RiskActor): void {
+    const j = this.opts.journal;
+    if (j === undefined || !(s.state === 'HALTED' || (s.state === 'REDUCING' && who === 'operator'))) return;
+    try {
+      j.flush(true);
+    } catch (err) {
+      this.opts.metrics.errors.labels('journal').inc();
+      this.opts.logger.error({ err: err instanceof Error ? err.message : String(err) }, `journal: the risk state ${s.state} could not be committed, a restart may not find it: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
   get journalStore(): Journal | undefined {
     return this.opts.journal;
   }
@@ -1582,15 +1603,24 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
    * venues load, the restore's own latched state) would journal the starting capital as the peak.
    */
   private journalPeak(why: string, always: boolean): void {
-    let eq: { equity: bigint; peak: bigint } | undefined;
+    let eq: { equity: bigint; peak: bigint; capital?: bigint } | undefined;
     try {
       eq = this.opts.journal && this.restoreDone ? this.opts.risk?.equitySnapshot?.() : undefined;
     } catch (err) {
       return this.snapshotFailed('peak', err);
     }
-    if (!eq || (!always && eq.peak === this.lastJournaledPeak)) return;
+    const capital = eq?.capital !== undefined && eq.capital !== this.lastJournaledCapital ? eq.capital : undefined;
+    if (!eq || (!always && eq.peak === this.lastJournaledPeak && capital === undefined)) return;
     this.lastJournaledPeak = eq.peak;
-    this.journal({ t: 'peak', peak: eq.peak, equity: eq.equity, why, ts: this.now });
+    const peak: JournalRecord = { t: 'peak', peak: eq.peak, equity: eq.equity, why, ts: this.now };
+    if (capital === undefined) return this.journal(peak);
+    // The capital the peak is counted in, in the same commit: a restart with another capital
+    // moves the peak by the difference (RiskManager.restore); split, it would move it wrongly.
+    this.lastJournaledCapital = capital;
+    const recs: JournalRecord[] = [{ t: 'state', scope: RISK_CAPITAL_SCOPE, key: RISK_CAPITAL_KEY, value: capital.toString(), ts: this.now }, peak];
+    const j = this.opts.journal!;
+    if (j.appendAll !== undefined) j.appendAll(recs);
+    else for (const r of recs) j.append(r);
   }
 
   /**

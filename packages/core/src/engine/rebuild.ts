@@ -7,6 +7,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Engine } from './engine.js';
 import type { RestoreSummary } from './restart-report.js';
 import { commonToDecimal } from '../risk/portfolio.js';
+import { RISK_CAPITAL_KEY, RISK_CAPITAL_SCOPE, type RiskStateName } from '../risk/risk-state.js';
 import { convertCeil, convertExact, convertFloor, describeGrid, GRID_HISTORY_SCOPE, sameGrid, scaleRatio, type ScaleRatio } from '../risk/grid.js';
 import { fillProblem } from './order-manager.js';
 import { adoptedFillKey, bookedTradeKeys, isMadeUpAdoptedId, tradesFrom, unidentifiedFillKey, WATERMARK_AHEAD_MS, watermarkAhead } from './reconcile.js';
@@ -264,8 +265,10 @@ export function restoreFromJournal(engine: Engine, contents: JournalContents, jo
     for (const r of contents.unreadable.first) logger.error({ row: r }, `journal ${journalPath}: unreadable ${r.table} row ${r.at}: ${r.reason}`);
     latched = { state: 'HALTED', reason: latched ? `${reason}; before: ${latched.state} (${latched.reason})` : reason };
   }
-  engine.risk?.restore?.({ peak: contents.lastPeak?.peak, latched });
-  if (latched) engine.riskState.set(latched.state, latched.reason, engine.now, 'journal');
+  engine.risk?.restore?.({ peak: contents.lastPeak?.peak, latched, ...journaledCapital(contents, logger), marks: journaledMarks(contents, instruments) });
+  // Only a stronger state: a HALT set before the restore (the control endpoint, while the venues
+  // loaded) was once moved to the journal's REDUCING, and journaled so, until the next evaluation.
+  if (latched && RISK_RANK[latched.state] > RISK_RANK[engine.riskState.state]) engine.riskState.set(latched.state, latched.reason, engine.now, 'journal');
   engine.restoreComponentState(contents.state);
 
   const unconfigured = setAsideUnconfigured(engine, logger);
@@ -363,6 +366,31 @@ function regridToCurrent(engine: Engine, journaled: ReadonlyMap<string, Instrume
     const problem = p.regrid(to);
     if (problem !== undefined) throw new Error(`refusing to start: ${problem}`);
   }
+}
+
+const RISK_RANK: Record<RiskStateName, number> = { ACTIVE: 0, REDUCING: 1, HALTED: 2 };
+
+/**
+ * The starting capital the journal's peaks are counted in (RISK_CAPITAL_SCOPE), when the journal
+ * has one; one that cannot be read is left out (the peak is then taken as is, as before it was journaled).
+ */
+function journaledCapital(contents: JournalContents, logger: Logger): { capital?: bigint } {
+  let value: unknown;
+  for (const s of contents.state) if (s.scope === RISK_CAPITAL_SCOPE && s.key === RISK_CAPITAL_KEY) value = s.value;
+  if (value === undefined) return {};
+  if (typeof value === 'string' && /^-?\d{1,60}$/.test(value)) return { capital: BigInt(value) };
+  logger.warn({ value }, `journal: the starting capital of the journaled equity peak (state ${RISK_CAPITAL_SCOPE}) cannot be read; the peak is restored as journaled`);
+  return {};
+}
+
+/** The last snapshot's marks, each with the grid of the journal's definition of its instrument (the one the run that wrote it traded on). */
+function journaledMarks(contents: JournalContents, instruments: ReadonlyMap<string, Instrument>): { key: string; mid2: number; priceScale: Instrument['priceScale'] }[] {
+  const out: { key: string; mid2: number; priceScale: Instrument['priceScale'] }[] = [];
+  for (const [key, mid2] of Object.entries(contents.lastMarks ?? {})) {
+    const i = instruments.get(key);
+    if (i !== undefined) out.push({ key, mid2, priceScale: i.priceScale });
+  }
+  return out;
 }
 
 /** How many set-aside order ids the summary names per venue (the log names them all). */

@@ -144,7 +144,7 @@ describe('the endpoints while start() waits for the venues, before the journal r
     e.risk!.halt('desk: venue incident');
     slow.answer([BTC]);
     await starting;
-    // the restore moves the state to the journal's REDUCING (rebuild.ts); the risk layer's next evaluation puts the operator's HALT back
+    // the restore keeps the operator's HALT (it outranks the journal's REDUCING; rebuild.ts)
     e.risk!.tick();
     expect(e.engine.riskState.state).toBe('HALTED');
     expect(e.risk!.status()).toMatchObject({ state: 'HALTED', manual: 'HALTED' });

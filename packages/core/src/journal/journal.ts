@@ -12,7 +12,14 @@ export interface Journal {
   readonly path: string;
   /** Queues one record; false when it could not be committed (under fsync "always": the order is not sent). */
   append(rec: JournalRecord): boolean;
-  flush(): void;
+  /**
+   * Queues records that must be committed together (one transaction, where the journal has
+   * transactions): under `always` one commit for all, so a crash never keeps only part of them.
+   * Absent: the caller appends them one by one.
+   */
+  appendAll?(recs: readonly JournalRecord[]): boolean;
+  /** Commits what is queued; `durable`: fsynced whatever the policy (a journal that cannot, commits). */
+  flush(durable?: boolean): void;
   close(opts?: { clean?: boolean }): void;
   /** For `/status`: the fsync policy and how many records wait for a commit. */
   readonly policy?: FsyncPolicy;

@@ -64,6 +64,12 @@ export interface JournalContents {
   instruments: Instrument[];
   lastRisk: { to: RiskStateName; reason: string; who: string; ts: number } | undefined;
   lastPeak: { peak: bigint; equity: bigint; ts: number } | undefined;
+  /**
+   * The marks (half-ticks per `exchange:symbol`) of the last snapshot row: a restart values its
+   * positions at them until their books give a mark, not at a last fill that may be weeks old
+   * against a peak measured at the market of then. Absent: no snapshot, or one that cannot be read.
+   */
+  lastMarks?: Record<string, number>;
   state: { scope: string; key: string; value: unknown; ts: number }[];
   /**
    * Per exchange, the venue time reconciliation reads trades from: the last fill journaled while

@@ -321,6 +321,18 @@ export class JournalStore implements Journal {
     return true;
   }
 
+  /** As append, for records that must be committed together: one queue, so one transaction (under `always`, one commit). */
+  appendAll(recs: readonly JournalRecord[]): boolean {
+    if (this.closed || this.writer.failure !== undefined) return false;
+    for (const r of recs) this.queue.push(r);
+    if (this.policy === 'always') return this.flushQuietly();
+    if (this.queue.length >= POST_EARLY_RECORDS && !this.earlyPost) {
+      this.earlyPost = true;
+      setImmediate(() => this.postQueued());
+    }
+    return true;
+  }
+
   /** Records appended and not yet committed (queued here or with the writer thread); a record set aside is not pending. */
   get pending(): number {
     const w = this.writer.readStats();
@@ -700,6 +712,25 @@ const ADOPTED_SOURCE = 'reconcile:adopted';
  * tables) is the watermark, as without one. A journal without one (written before it existed)
  * has the last journaled fill's time, as then.
  */
+/**
+ * The marks of the last snapshot row, each a positive whole number of half-ticks; a row or a
+ * mark that cannot be read is left out (the restart then values that position as before).
+ */
+function readLastMarks(db: Db): Record<string, number> | undefined {
+  const row = db.prepare('SELECT marks FROM snapshots ORDER BY seq DESC LIMIT 1').get() as { marks: string } | undefined;
+  if (row === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(row.marks);
+  } catch {
+    return undefined;
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) if (typeof v === 'number' && Number.isSafeInteger(v) && v > 0) out[k] = v;
+  return out;
+}
+
 function tradesWatermarks(db: Db): Record<string, number> {
   const out: Record<string, number> = {};
   for (const r of db.prepare('SELECT exchange, max(venue_ts) AS ts FROM fills GROUP BY exchange').all() as { exchange: string; ts: number }[]) out[r.exchange] = r.ts;
@@ -744,6 +775,7 @@ export function loadContents(db: Db, currentRunId?: number): JournalContents {
   const instruments = (db.prepare('SELECT json FROM instruments').all() as { json: string }[]).map((r) => journalParse(r.json) as Instrument);
   const risk = db.prepare('SELECT to_state, reason, who, ts FROM risk_transitions ORDER BY seq DESC LIMIT 1').get() as { to_state: RiskStateName; reason: string; who: string; ts: number } | undefined;
   const peak = db.prepare('SELECT peak, equity, ts FROM equity_peaks ORDER BY seq DESC LIMIT 1').get() as { peak: string; equity: string; ts: number } | undefined;
+  const lastMarks = readLastMarks(db);
   const state = (db.prepare('SELECT scope, key, value, ts FROM component_state ORDER BY seq').all() as { scope: string; key: string; value: string; ts: number }[]).map((r) => ({ scope: r.scope, key: r.key, value: journalParse(r.value), ts: r.ts }));
   const lastFillTs = tradesWatermarks(db);
   const firstRun = (db.prepare('SELECT min(started_at) AS ts FROM runs').get() as { ts: number | null }).ts;
@@ -764,6 +796,7 @@ export function loadContents(db: Db, currentRunId?: number): JournalContents {
     instruments,
     lastRisk: risk ? { to: risk.to_state, reason: risk.reason, who: risk.who, ts: risk.ts } : undefined,
     lastPeak: peak ? { peak: BigInt(peak.peak), equity: BigInt(peak.equity), ts: peak.ts } : undefined,
+    ...(lastMarks !== undefined ? { lastMarks } : {}),
     state,
     lastFillTs,
     startedTs,

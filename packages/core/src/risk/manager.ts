@@ -55,13 +55,13 @@ export interface EngineRiskHooks {
   /** Restart: books a journaled fill (cash) without evaluating triggers mid-replay. */
   replayFill?(instrument: Instrument, report: ExecutionReport): void;
   /** Restart: the equity peak and a latched non-ACTIVE state from the journal. */
-  restore?(restored: { peak?: bigint; latched?: { state: RiskStateName; reason: string } }): void;
+  restore?(restored: RestoredRisk): void;
   /**
    * Equity and its peak (x 10^-18), for the journal's snapshots and peak records. `pnl`: the
    * trading PnL (Portfolio.totals().equity) the caller valued at `markHalfTicks`, so a snapshot's
    * equity and PnL come from one valuation; absent, the risk layer values the portfolio itself.
    */
-  equitySnapshot?(pnl?: bigint): { equity: bigint; peak: bigint };
+  equitySnapshot?(pnl?: bigint): { equity: bigint; peak: bigint; capital?: bigint };
   /** The risk layer's mark of a position in half-ticks: the engine values PnL, /status and snapshots by it too. */
   markHalfTicks?(p: Position): number | undefined;
   /**
@@ -153,6 +153,21 @@ interface Trigger {
   reason: string;
 }
 
+/** What a restart hands the risk layer from the journal (rebuild.ts). */
+export interface RestoredRisk {
+  /** The last journaled equity peak (x 10^-18), counted in `capital`. */
+  peak?: bigint;
+  /** The starting capital the peak was journaled in (x 10^-18); absent: a journal older than it (the peak is taken as is). */
+  capital?: bigint;
+  latched?: { state: RiskStateName; reason: string };
+  /**
+   * Marks (half-ticks) of the last journaled snapshot per `exchange:symbol`, and the price grid
+   * they are in (the journal's definition): a position is valued at its one until its market
+   * gives a mark in this run.
+   */
+  marks?: { key: string; mid2: number; priceScale: Instrument['priceScale'] }[];
+}
+
 /**
  * One instrument's sampled marks, by sampling period (RiskManager.period): a return belongs to
  * the period it ends in, so the returns of two instruments are paired by period, never by
@@ -226,6 +241,14 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
    * (`mark: 'mid'`): the mark while the book is not synced (a resync, a crossed book, a lost feed).
    */
   private readonly lastSyncedMid = new InstrumentMap<{ mid2: number }>();
+  /**
+   * Per `exchange:symbol`, the mark of the last snapshot of the run before a restart, and its
+   * grid: the mark until this run has one (a last fill may be weeks old, and the restored peak
+   * was measured at the market of the snapshot's time).
+   */
+  private readonly restoredMarks = new Map<string, { mid2: number; priceScale: Instrument['priceScale'] }>();
+  /** Instruments with a fill booked in this run: their last fill is a price of now, not of an earlier run. */
+  private readonly filledThisRun = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private lastTriggers: Trigger[] = [];
   // VaR
@@ -398,6 +421,7 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
   }
 
   onFill(instrument: Instrument, report: ExecutionReport): void {
+    this.filledThisRun.add(instrumentKey(instrument.exchange, instrument.symbol));
     this.cash.applyFill(instrument, report);
     this.evaluate();
   }
@@ -414,17 +438,30 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
    * A restart continues where the last run stopped: the drawdown is measured from the journaled
    * peak, and a HALTED or REDUCING state stays latched (as if set manually) until `resume()`.
    */
-  restore(restored: { peak?: bigint; latched?: { state: RiskStateName; reason: string } }): void {
-    if (restored.peak !== undefined) this.equity.peak = restored.peak;
+  restore(restored: RestoredRisk): void {
+    if (restored.peak !== undefined) {
+      // Equity is this run's starting capital + PnL: a peak journaled in another capital is moved
+      // by the difference, so the loss from the peak stays what it was (a lowered capital once
+      // read as a 50 % drawdown and HALTed at start; a raised one erased the drawdown so far).
+      const shift = restored.capital === undefined ? 0n : this.equity.startingCapital - restored.capital;
+      this.equity.peak = restored.peak + shift;
+      if (shift !== 0n) {
+        this.opts.logger?.warn(
+          { journaledCapital: commonToDecimal(restored.capital!), startingCapital: commonToDecimal(this.equity.startingCapital) },
+          `risk: the starting capital changed since the journal's last run (${commonToDecimal(restored.capital!)} -> ${commonToDecimal(this.equity.startingCapital)}): the restored equity peak is moved by the difference, to ${commonToDecimal(this.equity.peak)}`,
+        );
+      }
+    }
+    for (const m of restored.marks ?? []) if (Number.isSafeInteger(m.mid2) && m.mid2 > 0) this.restoredMarks.set(m.key, { mid2: m.mid2, priceScale: m.priceScale });
     // A HALT from the control endpoint while the venues loaded (before this restore) is not
     // weakened to a journaled REDUCING.
     if (restored.latched && RANK[restored.latched.state] > RANK[this.manual.state]) this.manual = { ...restored.latched };
   }
 
-  equitySnapshot(pnl?: bigint): { equity: bigint; peak: bigint } {
+  equitySnapshot(pnl?: bigint): { equity: bigint; peak: bigint; capital: bigint } {
     if (pnl === undefined) this.evaluateEquity();
-    else this.equity.update(pnl);
-    return { equity: this.equity.equity, peak: this.equity.peak };
+    else this.updateEquity(pnl);
+    return { equity: this.equity.equity, peak: this.equity.peak, capital: this.equity.startingCapital };
   }
 
   /** Clock-driven work: evaluation, mark sampling and the VaR schedule. */
@@ -456,24 +493,69 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
   markHalfTicks = (p: Position, book?: BookView): number | undefined => {
     const i = p.instrument;
     if (this.opts.mark === 'last') {
-      const t = this.lastTrade.get(instrumentKey(i.exchange, i.symbol)) ?? p.lastPrice;
-      return t === undefined ? undefined : 2 * t;
+      const t = this.lastTrade.get(instrumentKey(i.exchange, i.symbol));
+      return t !== undefined ? 2 * t : this.fallbackMark(p);
     }
-    const mid2 = midHalfTicks(book ?? this.engine?.books.get(i.exchange, i.symbol)?.book);
+    const b = book ?? this.engine?.books.get(i.exchange, i.symbol)?.book;
+    const mid2 = midHalfTicks(b);
     if (mid2 !== undefined) return mid2;
     // A book out of sync is known to be wrong; its last synced mid is not. The last fill (once
     // the only fallback) made a drawdown vanish during a routine resync: a position bought at
     // 50 001 and marked at 49 100 was worth 50 001 again until the snapshot came.
-    const seen = this.lastSyncedMid.get(i.exchange, i.symbol);
-    if (seen !== undefined) return seen.mid2;
-    return p.lastPrice === undefined ? undefined : 2 * p.lastPrice;
+    const ref = this.lastSyncedMid.get(i.exchange, i.symbol)?.mid2 ?? this.fallbackMark(p);
+    return b !== undefined && b.synced ? oneSidedMark(b, p.qty, ref) : ref;
   };
+
+  /** Before this run has a mark of the market: the last snapshot's mark (restored, same grid), else the last fill. */
+  private fallbackMark(p: Position): number | undefined {
+    return this.restoredMark(p) ?? (p.lastPrice === undefined ? undefined : 2 * p.lastPrice);
+  }
+
+  /** The last snapshot's mark of the position's market, unless the tick size changed since (half-ticks of another grid). */
+  private restoredMark(p: Position): number | undefined {
+    if (this.restoredMarks.size === 0) return undefined;
+    const i = p.instrument;
+    const r = this.restoredMarks.get(instrumentKey(i.exchange, i.symbol));
+    return r !== undefined && r.priceScale.mantissa === i.priceScale.mantissa && r.priceScale.exponent === i.priceScale.exponent ? r.mid2 : undefined;
+  }
+
+  /**
+   * An exposed position valued at a fill of an earlier run: its market has given no mark in this
+   * run (no mid, no last synced mid, no trade), and the journal had none of it either. Such a
+   * valuation raises no peak: a weeks-old fill above the market made a peak no one ever had, and
+   * the first book then read as a drawdown from it.
+   */
+  private valuedAtOldFill(): boolean {
+    const e = this.engine!;
+    for (const p of e.portfolio.all()) {
+      if (p.qty === 0 || p.lastPrice === undefined) continue;
+      const i = p.instrument;
+      const key = instrumentKey(i.exchange, i.symbol);
+      if (this.filledThisRun.has(key) || this.restoredMark(p) !== undefined) continue;
+      if (this.opts.mark === 'last') {
+        if (this.lastTrade.has(key)) continue;
+      } else {
+        const b = e.books.get(i.exchange, i.symbol)?.book;
+        if (this.lastSyncedMid.get(i.exchange, i.symbol) !== undefined || (b !== undefined && b.synced && (b.bestBid() !== undefined || b.bestAsk() !== undefined))) continue;
+      }
+      return true;
+    }
+    return false;
+  }
+
+  /** EquityTracker.update, except that a valuation at an earlier run's fill raises no peak (valuedAtOldFill). */
+  private updateEquity(pnl: bigint): bigint {
+    const peak = this.equity.peak;
+    const eq = this.equity.update(pnl);
+    if (eq > peak && this.engine !== undefined && this.valuedAtOldFill()) this.equity.peak = peak;
+    return eq;
+  }
 
   /** Recomputes equity from the portfolio at the current marks; returns it (x 10^-18). */
   evaluateEquity(): bigint {
     if (!this.engine) return this.equity.equity;
     const t = this.engine.portfolio.totals(this.markHalfTicks);
-    return this.equity.update(t.equity);
+    return this.updateEquity(t.equity);
   }
 
   /** Re-evaluates every automatic trigger and moves the state machine. */
@@ -965,6 +1047,22 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
       openOrders: this.openOrderCount(),
     };
   }
+}
+
+/**
+ * The mark of a synced book with one side only (every bid pulled in a sell-off, every ask in a
+ * rally): no mid, and `ref` (the last two-sided mid, else the fallback) may be far from the
+ * market for as long as it stays so. Valued against the position: a long at no more than the
+ * remaining side's price (no one pays more than the best ask for what anyone can buy there; the
+ * best bid is what it sells for), a short at no less. Undefined `ref`: the side's price.
+ */
+function oneSidedMark(b: BookView, qty: number, ref: number | undefined): number | undefined {
+  const bid = b.bestBid();
+  const ask = b.bestAsk();
+  if ((bid === undefined) === (ask === undefined)) return ref;
+  const side2 = 2 * (bid ?? ask)!;
+  if (ref === undefined) return side2;
+  return qty > 0 ? Math.min(ref, side2) : qty < 0 ? Math.max(ref, side2) : ref;
 }
 
 /** /status `risk.reason` while the journal restore has not run (RiskManager.status, engineStatus). */

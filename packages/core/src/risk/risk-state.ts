@@ -27,3 +27,12 @@ export class RiskState {
 function actorOf(reason: string): RiskActor {
   return /^manual\b/.test(reason) ? 'operator' : 'risk';
 }
+
+/**
+ * Component state (key RISK_CAPITAL_KEY) holding the starting capital, x 10^-18 as a decimal
+ * string, that the journaled equity peaks are counted in: committed with a peak record (one
+ * transaction), so a restart with another capital shifts the peak by the difference instead of
+ * measuring the new capital against the old one's peak.
+ */
+export const RISK_CAPITAL_SCOPE = 'cwts.risk';
+export const RISK_CAPITAL_KEY = 'starting_capital';
