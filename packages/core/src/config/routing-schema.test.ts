@@ -28,7 +28,12 @@ describe('[routing]', () => {
     const r = config.routing!;
     expect(r.enabled).toBe(true);
     expect(r.venue.sim).toEqual({ taker_fee_bps: 750, latency_penalty_bps: 25, max_orders_per_second: 20, symbols: {} });
-    expect([r.max_children, r.depth_levels, r.reroute_unfilled_ioc, r.default_taker_fee_bps]).toEqual([4, 20, true, 1000]);
+    expect([r.max_children, r.depth_levels, r.reroute_unfilled_ioc, r.reroute_max_age_ms, r.default_taker_fee_bps]).toEqual([4, 20, true, 1000, 1000]);
+  });
+
+  it('takes reroute_max_age_ms as whole milliseconds, 1 to 60000', () => {
+    expect(parseConfig(base + '\n[routing]\nreroute_max_age_ms = 250\n', {}).config.routing!.reroute_max_age_ms).toBe(250);
+    for (const bad of ['0', '60001', '1.5', '"1s"']) expect(issues(`[routing]\nreroute_max_age_ms = ${bad}\n`).some((f) => f.startsWith('routing.reroute_max_age_ms:')), bad).toBe(true);
   });
 
   it('names the key of every problem', () => {

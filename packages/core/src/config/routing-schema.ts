@@ -38,6 +38,11 @@ export const routingSchema = z.strictObject({
   depth_levels: z.int().min(1).max(200).default(20),
   /** Re-route the unfilled part of an IOC child once, to the next best venues. */
   reroute_unfilled_ioc: z.boolean().default(true),
+  /**
+   * A child that ends more than this many ms after it was sent is not re-routed: an unknown
+   * outcome resolved minutes later is no IOC miss, and its price is the market of then.
+   */
+  reroute_max_age_ms: z.int().min(1).max(60_000).default(1000),
   /** Taker fee of a venue without its own taker_fee_bps. */
   default_taker_fee_bps: bpsToRate(-100, 1000).prefault(10), // prefault: the default goes through the bps -> millionths transform
   /**

@@ -117,8 +117,14 @@ export class IntentFacts {
       this.instrument = instrument;
     }
     this.book = b;
-    this.bid = b?.bestBid();
-    this.ask = b?.bestAsk();
+    // A book that is not SYNCED (stale, resyncing, crossed, disconnected with its old levels) is
+    // known to be wrong and values nothing, as no book. The engine sends no order on one, but a
+    // routed parent is checked on its own venue whatever that book's state: a market parent was
+    // valued at a frozen ask half the market's and its children on the synced venues traded 2x
+    // max_order_notional.
+    const live = b !== undefined && b.synced ? b : undefined;
+    this.bid = live?.bestBid();
+    this.ask = live?.bestAsk();
     this.pos = ctx.positions.qty(intent.exchange, intent.symbol);
     this.open = ctx.openOrders(intent.exchange, intent.symbol);
     this.resting = -1;

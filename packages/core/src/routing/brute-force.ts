@@ -28,12 +28,19 @@ export function venueOptions(p: RoutingProblem, v: number): { qty: number; value
     levels.push([px, q]);
   }
   if (levels.length === 0) return opts;
-  const childLimit = BigInt(levels[levels.length - 1]![0]);
   const rate = BigInt(buy ? RATE_ONE + p.feeRate[v]! + p.latencyRate[v]! : RATE_ONE - p.feeRate[v]! - p.latencyRate[v]!);
   const depth = levels.reduce((a, [, q]) => a + q, 0);
   const m = p.lotMult[v]!;
-  for (let q = m; q <= depth; q += m) {
-    if (childLimit * BigInt(q) < BigInt(p.minNotional[v]!)) continue;
+  // A child's limit is the deepest level it takes; the venue's floor is the least quantity from
+  // which every larger child has limit x qty >= the minimum notional (decision.ts).
+  const min = BigInt(p.minNotional[v]!);
+  let floor = m;
+  let before = 0;
+  for (const [px, d] of levels) {
+    for (let q = before + m; q <= before + d; q += m) if (BigInt(px) * BigInt(q) < min) floor = q + m;
+    before += d;
+  }
+  for (let q = floor; q <= depth; q += m) {
     let need = q;
     let value = 0n;
     for (const [px, d] of levels) {

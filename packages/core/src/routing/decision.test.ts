@@ -25,7 +25,7 @@ describe('decideRoute', () => {
     expect(r.status).toBe(DECISION_OK);
     expect(r.qty).toEqual([1, 4]);
     expect(r.d.filledQty).toBe(5);
-    expect(r.limit).toEqual([10_010, 10_020]); // each child's limit: its worst usable level
+    expect(r.limit).toEqual([10_000, 10_005]); // each child's limit: the deepest level it takes
     // cost: 1 x 10000 x 1.001 + 4 x 10005 in ticks x lots x 1e6
     expect(r.d.objective()).toBe(10_000n * 1_001_000n + 4n * 10_005n * 1_000_000n);
   });
@@ -59,7 +59,21 @@ describe('decideRoute', () => {
     // A bids 100 with 50 bps fee (net 99.5), B bids 99.8 at 0 (net 99.8): B first.
     const r = decide(SIDE_SELL, 6, [{ levels: [[1000, 5], [990, 5]], feeRate: 5000 }, { levels: [[998, 4], [900, 5]], feeRate: 0 }]);
     expect(r.qty).toEqual([2, 4]);
-    expect(r.limit).toEqual([990, 900]);
+    expect(r.limit).toEqual([1000, 998]);
+  });
+
+  it('gives a child no limit past the deepest level it takes, and checks the minimum notional at that limit', () => {
+    // A 3-lot child at 100 once carried the worst level (200) as its limit: far from the mid (a
+    // market parent refused by price_band) and 3 x 200 passed a minimum of 500 that 3 x 100 does not.
+    const deep: Venue = { levels: [[100, 10], [150, 10], [200, 10]], minNotional: 500 };
+    expect(decide(SIDE_BUY, 3, [deep, { levels: [[300, 10]] }])).toMatchObject({ qty: [0, 3], limit: [0, 300] });
+    expect(decide(SIDE_BUY, 5, [deep, { levels: [[300, 10]] }])).toMatchObject({ qty: [5, 0], limit: [100, 0] });
+    expect(decide(SIDE_BUY, 12, [deep])).toMatchObject({ qty: [12], limit: [150] });
+    // A sell: one lot at the 100 bid passes 50, two lots reaching the 10 bid do not (2 x 10); the
+    // floor is the least quantity from which every larger child passes (5 x 10).
+    const sell: Venue = { levels: [[100, 1], [10, 10]], minNotional: 50 };
+    expect(decide(SIDE_SELL, 1, [sell]).qty).toEqual([0]);
+    expect(decide(SIDE_SELL, 5, [sell])).toMatchObject({ qty: [5], limit: [10] });
   });
 
   it('skips a venue a child cannot reach the minimum notional on, or sends it enough', () => {

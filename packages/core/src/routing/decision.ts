@@ -11,10 +11,11 @@
  * within `limit`), and among the allocations that fill that much, for a buy the one with the
  * least sum(price x qty x (1 + taker fee + latency penalty)), for a sell the one with the most
  * sum(price x qty x (1 - taker fee - latency penalty)). Constraints per venue: at most one child
- * (an IOC sweep of its visible levels best first, limit = its worst visible level within the
- * parent's limit), quantity a multiple of its lot, child limit x qty >= its minimum notional
- * (what venues check on a limit order), visible depth, rate-limit headroom > 0, book healthy
- * (SYNCED); at most `maxChildren` children in all.
+ * (an IOC sweep of its visible levels best first, limit = the deepest level it takes), quantity
+ * a multiple of its lot, at least the venue's floor (the least quantity from which every larger
+ * child meets limit x qty >= its minimum notional, what venues check on a limit order), visible
+ * depth within the parent's limit, rate-limit headroom > 0, book healthy (SYNCED); at most
+ * `maxChildren` children in all.
  *
  * Method:
  * - All venues on one lot grid: without the minimum notionals and the child cap the problem is
@@ -290,11 +291,30 @@ export function decideRoute(p: RoutingProblem, out: RoutingDecision, s: RoutingS
     if (top > maxPrice) maxPrice = top;
     const unit = top * rate;
     if (unit > maxUnit) maxUnit = unit;
-    // The child's limit is the venue's worst usable level: the venue checks limit x qty.
+    // A child's limit is the deepest level it takes (writeChild), and the venue checks limit x
+    // qty against its minimum notional. The floor is the least quantity from which every larger
+    // one passes: for a buy that is the least that passes (limit x qty grows with qty); for a
+    // sell a deeper level is a lower limit, and a small child at a high bid that passes while
+    // the next lots, one level down, do not is left out (the solver needs {0} u [floor, depth]).
+    // A limit at the worst usable level whatever the child took once made a market parent's
+    // child carry a price far past the touch, and price_band refused the parent whole.
     const mn = p.minNotional[v]!;
     if (!Number.isSafeInteger(mn) || mn < 0) return out.status;
-    let lo = mn > 0 ? ceilDiv(mn, worst) : 1;
-    lo = Math.ceil(lo / m) * m;
+    let lastBad = 0;
+    if (mn > 0) {
+      let before = 0;
+      for (let l = 0; l < usable; l++) {
+        const px = p.price[base + l]!;
+        const after = before + p.depth[base + l]!;
+        if (px * (before + m) < mn) {
+          // the lots of this level whose child is under the minimum: those short of ceil(mn / px)
+          const bad = Math.floor((ceilDiv(mn, px) - 1) / m) * m;
+          lastBad = bad < after ? bad : after;
+        }
+        before = after;
+      }
+    }
+    const lo = lastBad + m;
     if (lo > depth) continue;
     s.usable[v] = usable;
     s.hi[v] = depth;
@@ -534,10 +554,12 @@ function objectiveOf(s: RoutingScratch, E: number): void {
 function writeChild(p: RoutingProblem, s: RoutingScratch, out: RoutingDecision, v: number, qty: number): void {
   const L = p.maxLevels;
   out.childQty[v] = qty;
-  out.childLimit[v] = p.price[v * L + s.usable[v]! - 1]!;
   let need = qty;
   let l = 0;
   while (need > 0) need -= p.depth[v * L + l++]!;
+  // no further than it takes: a limit past its last level would be refused by a price band
+  // (docs/risk.md) for liquidity the child does not need
+  out.childLimit[v] = p.price[v * L + l - 1]!;
   out.childLevels[v] = l;
   out.filledQty += qty;
   out.childCount++;

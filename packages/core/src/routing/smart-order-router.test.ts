@@ -85,9 +85,9 @@ describe('SmartOrderRouter', () => {
     const b = venues.b.submitted[0]!;
     const c = venues.c.submitted[0]!;
     const a = venues.a.submitted[0]!;
-    expect([b.qty, b.price, b.tif, b.type]).toEqual([200, 6_000_300, 'IOC', 'limit']); // limit: b's worst level within the parent's
+    expect([b.qty, b.price, b.tif, b.type]).toEqual([200, 6_000_300, 'IOC', 'limit']); // limit: the deepest level the child takes
     expect([c.symbol, c.qty, c.price]).toEqual(['BTC-USDT', 10, 6_000_200]);
-    expect([a.qty, a.price]).toEqual([50, 6_000_100]);
+    expect([a.qty, a.price]).toEqual([50, 6_000_000]); // not a's worst level within the parent's (6_000_100)
     expect([...router.parent('sor-1')!.children].sort()).toEqual([a.clientOrderId, b.clientOrderId, c.clientOrderId].sort());
     expect(router.parent('sor-1')!.qty).toBe(350);
     expect(router.parentOf(b.clientOrderId)).toBe('sor-1');
@@ -118,12 +118,15 @@ describe('SmartOrderRouter', () => {
     const { venues, engine, router } = await setup();
     engine.submit(buy(350));
     const b = venues.b.submitted[0]!;
+    // a and c fill theirs: a venue whose child of the parent is live gets no re-route
+    venues.a.report(venues.a.submitted[0]!, { kind: 'fill', lastPrice: 6_000_000, lastQty: 50, cumQty: 50, leavesQty: 0, tradeId: 'a1' });
+    venues.c.report(venues.c.submitted[0]!, { kind: 'fill', lastPrice: 6_000_200, lastQty: 10, cumQty: 10, leavesQty: 0, tradeId: 'c1' });
     // b fills 120 of 200 and cancels the rest: 80 go to the best venues other than b.
     venues.b.report(b, { kind: 'fill', lastPrice: 6_000_300, lastQty: 120, cumQty: 120, leavesQty: 80, tradeId: 'b1' });
     venues.b.report(b, { kind: 'cancelled', cumQty: 120, leavesQty: 0 });
     expect(venues.b.submitted).toHaveLength(1);
-    // c has 10 common lots left at 6_000_200 after its own child... the book has not changed: c's
-    // first level (100 common) is still shown, so c is next best (6_003_200 effective < a's).
+    // the book has not changed: c's first level (100 common) is still shown, so c is next best
+    // (6_003_200 effective < a's), its child having ended.
     expect(venues.c.submitted).toHaveLength(2);
     const again = venues.c.submitted[1]!;
     expect(again.qty).toBe(8); // 80 common lots = 8 of c's lots
@@ -137,7 +140,8 @@ describe('SmartOrderRouter', () => {
   });
 
   it('re-routes a child the venue rejected; a parent whose every child was rejected ends rejected', async () => {
-    const { venues, engine, router } = await setup({ max_children: 1 });
+    // two children at most: b's, then its re-route
+    const { venues, engine, router } = await setup({ max_children: 2 });
     engine.submit(buy(100));
     const b = venues.b.submitted[0]!;
     venues.b.report(b, { kind: 'rejected', rejectReason: 'RATE_LIMITED' });
@@ -170,7 +174,7 @@ describe('SmartOrderRouter', () => {
   });
 
   it('a child rejected inside submit() is re-routed; a parent whose every child was so rejected ends rejected', async () => {
-    const { venues, engine, router } = await setup({ max_children: 1 });
+    const { venues, engine, router } = await setup({ max_children: 2 });
     for (const v of Object.values(venues)) {
       const plain = v.submit.bind(v);
       v.submit = (o) => {
@@ -482,12 +486,12 @@ describe('SmartOrderRouter', () => {
   it("a child the engine refuses (a risk check on its venue) has its quantity re-routed once to the venues that did not refuse", async () => {
     const notOnB: RiskCheck = { name: 'not-on-b', check: (i) => (i.exchange === 'b' ? { ok: false, reason: 'RISK_CUSTOM', message: 'not on b' } : { ok: true }) };
     const { venues, engine, router } = await setup({}, { riskChecks: [notOnB] });
-    const r = engine.submit(buy(350));
+    const r = engine.submit(buy(300));
     expect(r).toEqual({ accepted: true, clientOrderId: 'sor-1' });
     expect(venues.b.submitted).toEqual([]);
-    // a 50 + c 100 at first; b's refused 200 then over a and c (what their books show)
-    const sent = [...venues.a.submitted, ...venues.c.submitted].reduce((s, o) => s + o.qty * (o.exchange === 'c' ? 10 : 1), 0);
-    expect(sent).toBe(350);
+    // b 200 + c 100 at first; b's refused 200 then to a (c's child is live there)
+    expect(venues.c.submitted.map((o) => o.qty)).toEqual([10]);
+    expect(venues.a.submitted.map((o) => [o.qty, o.price])).toEqual([[200, 6_000_100]]);
     expect(router.parent('sor-1')!.reroutes).toBe(1);
     // every child refused: the parent is refused with the refusal, nothing works
     const nowhere: RiskCheck = { name: 'nowhere', check: () => ({ ok: false, reason: 'RISK_CUSTOM', message: 'no' }) };
@@ -857,5 +861,108 @@ describe('SmartOrderRouter: a throw while sending a split', () => {
     expect([venues.a, venues.b, venues.c].flatMap((v) => v.submitted)).toHaveLength(0);
     expect(router.parent('sor-1')).toBeUndefined();
     await engine.stop();
+  });
+});
+
+/** Venues a (10 bps), b (2 bps), c (5 bps), all lots 1e-5, with the asks given; bids 59 990. */
+async function setupBooks(asks: Record<string, Levels>, routing: Record<string, unknown> = {}, engineOpts: Partial<EngineOptions> = {}, withRouter = true) {
+  const clock = new ManualClock(1_000_000);
+  const names = Object.keys(asks);
+  const venues = Object.fromEntries(names.map((n) => [n, new ScriptedVenue(n, [inst(n)])])) as Record<string, ScriptedVenue>;
+  const config = routingSchema.parse({ enabled: true, venue: { a: { taker_fee_bps: 10 }, b: { taker_fee_bps: 2 }, c: { taker_fee_bps: 5 } }, ...routing });
+  const router = new SmartOrderRouter({ config, venues: names });
+  const engine = new Engine({
+    clock, logger: silentLogger(), metrics: new MetricsRegistry({ processMetrics: false }), watchdog: false, ...(withRouter ? { router } : {}),
+    venues: Object.values(venues).map((v) => ({ name: v.exchange, symbols: ['BTCUSDT'], marketData: v, execution: v })),
+    ...engineOpts,
+  });
+  await engine.start();
+  for (const v of Object.values(venues)) {
+    v.sink!.onMarketEvent({ type: 'book_snapshot', exchange: v.exchange, symbol: 'BTCUSDT', ts: 1, recvTs: 1, seq: 1, reason: 'initial', bids: [{ price: 5_999_000, qty: 1000 }], asks: asks[v.exchange]!.map(([price, qty]) => ({ price, qty })) });
+  }
+  const sent = () => Object.values(venues).flatMap((v) => v.submitted);
+  return { clock, venues, router, engine, sent };
+}
+
+describe('SmartOrderRouter: limits per parent', () => {
+  const TOP: Levels = [[6_000_000, 100]];
+  const market = (qty: number): OrderIntent => ({ exchange: 'a', symbol: 'BTCUSDT', side: 'buy', type: 'market', qty, tif: 'IOC', source: 'test' });
+
+  it('max_order_notional: a market parent is not valued at the touch of its own venue while that book is not synced', async () => {
+    // max_order_notional 150 USDT; 1 lot = 1e-5 BTC. a's book froze at 30 000 (stale), b and c show 60 000:
+    // 400 lots were 120 USDT at a's frozen ask, and went out as 240 USDT of children on b and c.
+    const risk = new RiskManager({ risk: { ...RISK, max_order_notional: 150 }, metrics: new MetricsRegistry({ processMetrics: false }), initialEquity: 1_000_000, timers: false });
+    const { venues, engine, sent } = await setupBooks({ a: [[3_000_000, 1000]], b: [[6_000_000, 200]], c: [[6_000_000, 200]] }, {}, { risk, riskChecks: risk.checks });
+    venues.a!.sink!.onFeedStatus({ type: 'feed_status', exchange: 'a', symbol: 'BTCUSDT', state: 'stale', reason: 'feed silent', ts: 2 });
+    // a book that is not synced values nothing: refused as with no book
+    expect(engine.submit(market(400))).toMatchObject({ accepted: false, reason: 'NO_LIQUIDITY' });
+    expect(sent()).toEqual([]);
+    await engine.stop();
+  });
+
+  it('a market parent the top level fills is not refused by price_band: its child takes no limit past the level it needs', async () => {
+    // price_band_bps 50: the top ask (60 000) is 0.8 bp from the mid; the third level (61 000) is 167 bp away.
+    const deep: Levels = [[6_000_000, 1000], [6_010_000, 1000], [6_100_000, 1000]];
+    const mk = (withRouter: boolean) => {
+      const risk = new RiskManager({ risk: { ...RISK, price_band_bps: 50 }, metrics: new MetricsRegistry({ processMetrics: false }), initialEquity: 1_000_000, timers: false });
+      return setupBooks({ a: deep, b: deep }, {}, { risk, riskChecks: risk.checks }, withRouter);
+    };
+    // unrouted, a market order is not banded (docs/risk.md) and goes out
+    const direct = await mk(false);
+    expect(direct.engine.submit(market(10))).toMatchObject({ accepted: true });
+    await direct.engine.stop();
+    // routed, its child once carried the deepest visible level (61 000) and the parent was refused whole
+    const routed = await mk(true);
+    expect(routed.engine.submit(market(10))).toMatchObject({ accepted: true });
+    expect(routed.sent().map((o) => [o.exchange, o.qty, o.price])).toEqual([['b', 10, 6_000_000]]);
+    // 2500 lots: b's child reaches its second level (60 100 x 1.0002 < a's 60 100 x 1.001), and
+    // its limit goes that far, no further; a's takes a's top level only
+    expect(routed.engine.submit(market(2500))).toMatchObject({ accepted: true });
+    expect(routed.venues.b!.submitted.slice(1).map((o) => [o.qty, o.price])).toEqual([[1500, 6_010_000]]);
+    expect(routed.venues.a!.submitted.map((o) => [o.qty, o.price])).toEqual([[1000, 6_000_000]]);
+    await routed.engine.stop();
+  });
+
+  it('an IOC child that ends later than reroute_max_age_ms after it was sent is not re-routed', async () => {
+    const { venues, engine, clock, router, sent } = await setupBooks({ a: TOP, b: TOP }, { max_children: 2 });
+    expect(engine.submit(market(50))).toMatchObject({ accepted: true });
+    expect(sent()).toHaveLength(1);
+    const first = venues.b!.submitted[0];
+    // the adapter could not tell whether it reached the venue; 125 s later (Coinbase's search for
+    // an unknown outcome, docs/exchanges/coinbase.md) it reports it rejected, never received
+    clock.advance(125_000);
+    venues[first!.exchange]!.report(first!, { kind: 'rejected', rejectReason: 'VENUE_ERROR', rejects: 'order', text: 'never reached the venue' });
+    expect(sent()).toHaveLength(1); // an IOC market order of two minutes ago is not sent again now
+    expect(router.parent('sor-1')!).toMatchObject({ reroutes: 0, status: 'rejected' });
+    // at the window (1000 ms by default) it still is
+    expect(engine.submit(market(50))).toMatchObject({ accepted: true });
+    const second = venues.b!.submitted[1]!;
+    clock.advance(1000);
+    venues.b!.report(second, { kind: 'expired', cumQty: 0, leavesQty: 0 });
+    expect(venues.a!.submitted.map((o) => o.qty)).toEqual([50]);
+    expect(router.parent('sor-2')!.reroutes).toBe(1);
+    await engine.stop();
+  });
+
+  it('max_children holds across re-routes, and a re-route goes to no venue where a child of the parent is live', async () => {
+    const { venues, engine, router, sent } = await setupBooks({ a: TOP, b: TOP, c: TOP }, { max_children: 2 });
+    engine.submit({ exchange: 'a', symbol: 'BTCUSDT', side: 'buy', type: 'limit', price: 6_000_000, qty: 200, tif: 'IOC', source: 'test' });
+    const first = sent();
+    expect(first.map((o) => o.exchange).sort()).toEqual(['b', 'c']);
+    // both IOC children miss (the execution report beat the book update that removed the level):
+    // each re-route was once a fresh decision with max_children of its own
+    for (const o of first) venues[o.exchange]!.report(o, { kind: 'expired', cumQty: 0, leavesQty: 0 });
+    expect(sent()).toHaveLength(2);
+    expect(router.parent('sor-1')!).toMatchObject({ reroutes: 0, status: 'cancelled' });
+    // with room for a third child: b's miss goes to a, not to c, whose child is still live
+    // (its book does not show yet what that child takes)
+    const s = await setupBooks({ a: [[6_000_000, 300]], b: TOP, c: TOP }, { max_children: 3 });
+    s.engine.submit({ exchange: 'a', symbol: 'BTCUSDT', side: 'buy', type: 'limit', price: 6_000_000, qty: 200, tif: 'IOC', source: 'test' });
+    const b = s.venues.b!.submitted[0]!;
+    s.venues.b!.report(b, { kind: 'expired', cumQty: 0, leavesQty: 0 });
+    expect(s.venues.a!.submitted.map((o) => o.qty)).toEqual([100]);
+    expect(s.venues.c!.submitted).toHaveLength(1);
+    await engine.stop();
+    await s.engine.stop();
   });
 });

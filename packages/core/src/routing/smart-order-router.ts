@@ -1,8 +1,10 @@
 /**
  * SmartOrderRouter: splits a marketable parent intent over the venues that list its instrument
  * (decideRoute on the consolidated book), tracks the children under the parent, re-routes once
- * the unfilled part of an IOC child (never one we asked to cancel) and the quantity of children
- * the engine refused, and cancels every live child when the parent is cancelled.
+ * the unfilled part of an IOC child (never one we asked to cancel, nor one that ended later than
+ * reroute_max_age_ms after it was sent) and the quantity of children the engine refused, within
+ * the parent's max_children and never to a venue where a child of it is live, and cancels every
+ * live child when the parent is cancelled.
  * docs/routing.md has the objective, the config and the limits.
  *
  * Through `route()` alone (the plain OrderRouter contract) it only splits. With an engine that
@@ -286,7 +288,12 @@ export class SmartOrderRouter implements OrderRouter {
       const unfilled = child.qty - executed;
       // A venue's rejection (rate limited, a filter) leaves the quantity unfilled just the same.
       if (unfilled > 0 && !child.isReroute && child.tif === 'IOC' && this.cfg.reroute_unfilled_ioc && !parent.cancelRequested && !child.cancelRequested) {
-        this.reroute(parent, child.group, unfilled * child.group.venues[child.venue]!.lotMult, 1 << child.venue, host);
+        // An end long after the send (an unknown outcome resolved as "never received", 125 s
+        // later on Coinbase) is no IOC miss: the parent's price, or a market parent's "any
+        // price", was for the market of then, and the strategy has moved on.
+        const age = this.time.at(host.now) - child.sentAt;
+        if (age <= this.cfg.reroute_max_age_ms) this.reroute(parent, child.group, unfilled * child.group.venues[child.venue]!.lotMult, 1 << child.venue, host);
+        else this.logger?.warn({ parent: parent.id, child: r.clientOrderId, exchange: r.exchange, ageMs: age }, `router: not re-routing ${unfilled} lots of ${r.clientOrderId} (${parent.id}): it ended ${age} ms after it was sent, past routing.reroute_max_age_ms ${this.cfg.reroute_max_age_ms}`);
       }
     }
     this.settle(parent);
@@ -350,14 +357,14 @@ export class SmartOrderRouter implements OrderRouter {
    * order would have gone unrouted), or a venue the host says would refuse the order
    * (RouterHost.venueRefusal: market data only, a pair that is post-only, cancel-only, halted).
    */
-  private split(g: RouteGroup, intent: Readonly<OrderIntent>, ctx: MarketContext, excludeMask: number, qtyCommon = -1, parentId = 'sor'): OrderIntent[] {
+  private split(g: RouteGroup, intent: Readonly<OrderIntent>, ctx: MarketContext, excludeMask: number, qtyCommon = -1, parentId = 'sor', maxChildren = this.cfg.max_children): OrderIntent[] {
     const p = g.problem;
     const buy = intent.side === 'buy';
     const parentVenue = g.venues[g.parentIndex]!;
     p.side = buy ? SIDE_BUY : SIDE_SELL;
     p.qty = qtyCommon >= 0 ? qtyCommon : intent.qty * parentVenue.lotMult;
     p.limit = intent.type === 'limit' ? intent.price! * parentVenue.tickMult : 0; // routable(): a limit has a positive price; 0 is "no limit"
-    p.maxChildren = this.cfg.max_children;
+    p.maxChildren = maxChildren;
     p.venueCount = g.venues.length;
     const now = this.time.at(ctx.now);
     const bpsPerMs = this.cfg.latency_bps_per_ms;
@@ -440,11 +447,21 @@ export class SmartOrderRouter implements OrderRouter {
 
   /**
    * Quantity a parent's children did not get (`qtyCommon` common lots: an IOC child's unfilled
-   * part, children the engine refused), once, to the best venues outside `excludeMask`. The
-   * refusal of the last child it sent that was refused, if any.
+   * part, children the engine refused), once, to the best venues outside `excludeMask` and those
+   * where a child of the parent is live, with the children max_children leaves it. The refusal
+   * of the last child it sent that was refused, if any.
    */
   private reroute(parent: TrackedParent, g: RouteGroup, qtyCommon: number, excludeMask: number, host: RouterHost): SubmitResult | undefined {
-    const kids = this.split(g, parent.intent, host, excludeMask, qtyCommon, parent.id);
+    // max_children is per parent: each re-route was once a fresh decision with the whole
+    // allowance. A venue where a child of the parent is live is out too: its book does not show
+    // yet what that child takes, and a second child there would be counting the same levels.
+    const left = this.cfg.max_children - parent.children.length;
+    if (left <= 0) return undefined;
+    for (let i = 0; i < parent.children.length; i++) {
+      const c = this.children.get(parent.children[i]!);
+      if (c !== undefined && c.live && c.group === g) excludeMask |= 1 << c.venue;
+    }
+    const kids = this.split(g, parent.intent, host, excludeMask, qtyCommon, parent.id, left);
     if (kids.length === 0) return undefined;
     parent.reroutes++;
     parent.sending++;
