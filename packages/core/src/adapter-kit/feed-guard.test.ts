@@ -76,6 +76,30 @@ describe('feed value rules', () => {
     expect(g.check(1_000_003)).toBe(TradeIdVerdict.NEW);
   });
 
+  it('two poisoned marks taken forward in a row, with a far-future time taken earlier: the real stream under both is followed again, each mark refused once reached', () => {
+    const N = TradeIdVerdict.NEW;
+    const D = TradeIdVerdict.DUPLICATE;
+    const g = new TradeIdGuard(1000, 3);
+    for (const id of [100, 101, 102]) expect(g.check(id, 1000)).toBe(N);
+    expect(g.check(103, 1000 + 20 * 86_400_000)).toBe(N); // a wrong far-future time: no restart can follow
+    expect(g.check(104, 1100)).toBe(N);
+    expect(g.check(1100, 1200)).toBe(N); // poisoned, within the bound
+    expect(g.check(1103, 1300)).toBe(N); // poisoned again, from the first
+    const out: number[] = [];
+    for (let id = 105; id <= 140; id++) if (g.check(id, 1400 + id) === N) out.push(id);
+    // at most rebaseAfter - 1 real trades dropped, none emitted twice
+    expect(out).toEqual(Array.from({ length: 34 }, (_, k) => 107 + k));
+    expect(g.check(1100, 3000)).toBe(D);
+    expect(g.check(1103, 3000)).toBe(D);
+  });
+
+  it('nothing below the first trades taken counts as never emitted: a backfill of older history is not emitted, even later than a wrong early mark time', () => {
+    const g = new TradeIdGuard(1000, 3);
+    expect(g.check(500, 1000)).toBe(TradeIdVerdict.NEW);
+    expect(g.check(501, 10)).toBe(TradeIdVerdict.NEW); // a wrong early time on the mark
+    for (const id of [400, 401, 402, 403, 404]) expect(g.check(id, 500)).toBe(TradeIdVerdict.DUPLICATE);
+  });
+
   it('does not follow far-ahead ids that real trades (even repeated ones) keep interrupting', () => {
     // the fuzzer's case: the mark sits a little ahead of the real stream, so every real trade is
     // a duplicate, and poison ids 2^44 ahead arrive between them

@@ -134,6 +134,16 @@ export class TradeIdGuard {
   lastTs = -Infinity;
   /** The id emitted before `last` (-1: none): between them, no id was emitted. */
   floor = -1;
+  /**
+   * The id emitted before `floor` (== `floor`: unknown). Two forward takes in a row from a
+   * poisoned mark (a second id ahead of the stream, within the bound) make `floor` itself a
+   * poisoned id: the ids strictly between `floor2` and `floor` were never emitted either, and the
+   * real stream there may move the mark back too (both marks then refused when reached). Without
+   * it, a second poisoned id taken forward dropped every real trade until the stream reached it
+   * when a wrong far-future time had also been taken (no restart could follow): kraken-ws fuzz,
+   * seed 4, one pair's trades lost for the rest of the run.
+   */
+  floor2 = -1;
   /** The latest (trusted) trade time taken since the ids (re)started. */
   maxTs = -Infinity;
   /** After a move back: the mark it left (emitted), refused when the stream reaches it (-1: none). */
@@ -175,7 +185,9 @@ export class TradeIdGuard {
       this.candidates = 0;
       // never emitted (under a poisoned mark): later than the mark's time; emitted already: only
       // a restart, later than every time taken
-      const unseen = id > this.floor && id < this.last;
+      // under two marks (floor2 < id < floor): never emitted either, while no older mark is kept
+      const deep = id > this.floor2 && id < this.floor && this.skip < 0 && this.skip2 < 0;
+      const unseen = deep || (id > this.floor && id < this.last);
       if (ts === undefined || (unseen ? this.movedBack || !(ts > this.lastTs) : id === this.last || this.untimed || !(ts > this.maxTs))) {
         this.behind = 0;
         return TradeIdVerdict.DUPLICATE;
@@ -184,13 +196,24 @@ export class TradeIdGuard {
       this.behindId = id;
       if (this.behind < this.rebaseAfter) return TradeIdVerdict.DUPLICATE;
       this.rebasedBack++;
-      if (unseen) {
+      if (deep) {
+        // both marks were emitted: each refused when the stream reaches it
+        this.skip = this.last;
+        this.skip2 = this.floor;
+        const floor = this.floor2;
+        this.take(id, ts);
+        this.floor = floor;
+        this.floor2 = floor;
+        this.movedBack = true;
+      } else if (unseen) {
         // two marks left behind at most (each emitted, each refused when reached): nothing allocated
         if (this.skip >= 0) this.skip2 = this.skip;
         this.skip = this.last;
         const floor = this.floor;
+        const floor2 = this.floor2;
         this.take(id, ts);
         this.floor = floor;
+        this.floor2 = floor2;
         this.movedBack = true;
       } else {
         this.restarts++;
@@ -199,6 +222,7 @@ export class TradeIdGuard {
         this.maxTs = -Infinity;
         this.take(id, ts);
         this.floor = -1;
+        this.floor2 = -1;
       }
       return TradeIdVerdict.NEW;
     }
@@ -226,6 +250,7 @@ export class TradeIdGuard {
     this.last = -1;
     this.lastTs = -Infinity;
     this.floor = -1;
+    this.floor2 = -1;
     this.maxTs = -Infinity;
     this.skip = -1;
     this.skip2 = -1;
@@ -236,6 +261,9 @@ export class TradeIdGuard {
   }
 
   private take(id: number, ts: number | undefined): void {
+    // no id emitted before `floor` is known (the first trades, after a restart): `floor2` is
+    // `floor`, so nothing below the first trade taken (history a backfill may list) counts as unseen
+    this.floor2 = this.floor >= 0 ? this.floor : this.last;
     this.floor = this.last;
     this.last = id;
     // the stream passed the mark a move back left (a far-ahead id refused on the way does not)
