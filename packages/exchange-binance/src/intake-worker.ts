@@ -13,7 +13,12 @@ import { BinanceMarketData, type BinanceIntakeArgs } from './market-data.js';
 
 export function createBinanceIntake(args: unknown, env: IntakeWorkerEnv): MarketDataClient {
   const a = args as BinanceIntakeArgs;
-  return new BinanceMarketData({ exchange: a.exchange, endpoints: a.endpoints, options: a.options, clock: env.clock, logger: env.logger, instruments: a.instruments });
+  return new BinanceMarketData({
+    exchange: a.exchange, endpoints: a.endpoints, options: a.options, clock: env.clock, logger: env.logger, instruments: a.instruments,
+    // A ban outlives the worker that was given it: this thread's limiter starts blocked, and a ban it is given reaches the engine thread.
+    blockedUntilMs: Math.max(a.blockedUntilMs ?? 0, env.resume?.blockedUntilMs ?? 0),
+    ...(env.venueBlocked ? { onVenueBlocked: env.venueBlocked } : {}),
+  });
 }
 
 /**

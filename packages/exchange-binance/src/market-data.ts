@@ -6,7 +6,7 @@ import {
   type MarketDataClient,
   type MarketEventSink,
 } from '@cwts/core';
-import { compiledModuleUrl } from '@cwts/core/intake';
+import { compiledModuleUrl, type IntakeBlockAware } from '@cwts/core/intake';
 import {
   BookSync,
   ExponentialBackoff,
@@ -58,6 +58,14 @@ export interface BinanceMarketDataDeps {
   random?: () => number;
   /** Instruments already loaded (an intake worker gets them from the engine thread's client). */
   instruments?: readonly Instrument[];
+  /**
+   * Binance refuses our requests until then (ms on `clock`; 0 or absent: it does not): a worker
+   * replacing one that was banned starts with its limiter blocked, instead of sending into the
+   * ban (Binance extends repeated bans, from 2 minutes up to 3 days).
+   */
+  blockedUntilMs?: number;
+  /** Binance answered 429/418 (Retry-After): the limiter is blocked until `untilMs` (an intake worker tells the engine thread). */
+  onVenueBlocked?: (untilMs: number) => void;
 }
 
 /** What `[performance] intake = "worker"` sends to the worker (intake-worker.ts createBinanceIntake). */
@@ -66,6 +74,8 @@ export interface BinanceIntakeArgs {
   endpoints: BinanceEndpoints;
   options: BinanceMarketDataDeps['options'];
   instruments: Instrument[];
+  /** The engine thread's limiter may send nothing before then (a ban it was told of, its window used up); 0: now. */
+  blockedUntilMs: number;
 }
 
 /**
@@ -74,7 +84,7 @@ export interface BinanceIntakeArgs {
  * first-event rule, then U == previous u + 1, else resync), raw or combined streams, ping/pong,
  * a planned reconnect before the 24-hour disconnect, and `serverShutdown` handling.
  */
-export class BinanceMarketData extends TradingStatusMarketData implements MarketDataClient {
+export class BinanceMarketData extends TradingStatusMarketData implements MarketDataClient, IntakeBlockAware {
   readonly exchange: string;
   private readonly timers = new TimerSet();
   private readonly limiter: RateLimiter;
@@ -95,6 +105,7 @@ export class BinanceMarketData extends TradingStatusMarketData implements Market
     this.component = `${deps.exchange}:market-data`;
     for (const i of deps.instruments ?? []) this.instruments.set(i.symbol, i);
     this.limiter = deps.limiter ?? new RateLimiter([{ name: 'ip', limit: deps.options.request_weight_per_minute, intervalMs: 60_000 }], () => deps.clock.now(), this.timers);
+    if (deps.blockedUntilMs !== undefined && deps.blockedUntilMs > 0) this.limiter.blockUntil(deps.blockedUntilMs);
   }
 
   private get futures(): boolean {
@@ -129,12 +140,28 @@ export class BinanceMarketData extends TradingStatusMarketData implements Market
 
   /**
    * The same client on an intake worker (core's intake/): socket, parsing and book sync there;
-   * its REST snapshots count against a limiter of its own on that thread. The pairs' trading
-   * status stays here (keepTradingStatusFresh), so the worker's copy does not re-read it.
+   * its REST snapshots count against a limiter of its own on that thread, which starts blocked
+   * while this thread's limiter is (a ban the execution client or an earlier worker was given:
+   * called again for every worker, a replacement included). The pairs' trading status stays here
+   * (keepTradingStatusFresh), so the worker's copy does not re-read it.
    */
   intakeWorker(): IntakeWorkerSpec {
-    const args: BinanceIntakeArgs = { exchange: this.exchange, endpoints: this.deps.endpoints, options: { ...this.deps.options, instrument_refresh_ms: 0 }, instruments: [...this.instruments.values()] };
+    const now = this.deps.clock.now();
+    const wait = this.limiter.waitTime({ ip: 0 });
+    const args: BinanceIntakeArgs = {
+      exchange: this.exchange, endpoints: this.deps.endpoints, options: { ...this.deps.options, instrument_refresh_ms: 0 }, instruments: [...this.instruments.values()],
+      blockedUntilMs: wait > 0 && Number.isFinite(wait) ? now + wait : 0,
+    };
     return { module: compiledModuleUrl('./intake-worker.js', import.meta.url), factory: 'createBinanceIntake', args };
+  }
+
+  /**
+   * An intake worker was banned (429/418): this thread's limiter, shared with the execution
+   * client, waits too (the ban covers every request from the IP, cancels included), and so does
+   * the next worker (intakeWorker()).
+   */
+  intakeVenueBlocked(untilMs: number): void {
+    this.limiter.blockUntil(untilMs);
   }
 
   /** `[binance.options] max_sequence_jump`: the engine's books take the same bound (core API 1.10). */
@@ -309,8 +336,12 @@ export class BinanceMarketData extends TradingStatusMarketData implements Market
       const used = res.headers['x-mbx-used-weight-1m'];
       if (typeof used === 'string') this.limiter.noteUsed('ip', Number(used));
       if (res.status === 429 || res.status === 418) {
-        const retry = Number(res.headers['retry-after'] ?? 1);
-        this.limiter.blockUntil(this.deps.clock.now() + retry * 1000);
+        // a Retry-After that is no number of seconds blocks as a missing one does (not at all would retry into the ban)
+        const given = Number(res.headers['retry-after'] ?? 1);
+        const retry = Number.isFinite(given) && given > 0 ? given : 1;
+        const until = this.deps.clock.now() + retry * 1000;
+        this.limiter.blockUntil(until);
+        this.deps.onVenueBlocked?.(until);
         throw new Error(`depth snapshot rate limited (HTTP ${res.status}, retry after ${retry} s)`);
       }
       if (res.status !== 200) throw new Error(`depth snapshot failed: HTTP ${res.status} ${res.text.slice(0, 160)}`);

@@ -44,6 +44,13 @@ export interface CoinbaseFeedOptions {
   maxTradeIdJump?: number;
   maxSeqJump?: number;
   logEveryMs?: number;
+  /**
+   * Per product, the last trades the engine took before this feed (an intake worker replacing
+   * one that failed: core's IntakeResume.trades, oldest first). Such a product is no new session:
+   * its first market_trades snapshot backfills what printed since, deduplicated by id, as after a
+   * reconnect.
+   */
+  resumeTrades?: Readonly<Record<string, readonly { tradeId: string; ts: number }[]>>;
 }
 
 /**
@@ -98,6 +105,7 @@ export class CoinbaseFeed {
         reporter: this.reporter,
         now: opts.now,
       });
+      resumeTrades(st, opts.resumeTrades?.[i.symbol]);
       return st;
     });
     this.parser = new CoinbaseFrameParser(this.products);
@@ -331,5 +339,17 @@ export class CoinbaseFeed {
   private error(message: string): void {
     this.stats.errors++;
     this.opts.sink()?.onFeedError(this.component, `${this.opts.exchange}: ${message}`);
+  }
+}
+
+/** The trades the engine took before this feed set the product's id mark, as if this feed had emitted them. */
+function resumeTrades(p: FeedProduct, taken: readonly { tradeId: string; ts: number }[] | undefined): void {
+  if (!Array.isArray(taken)) return;
+  for (const t of taken) {
+    // our own earlier worker's ids, but checked as the venue's are: one that is not a trade id is skipped
+    const id = typeof t?.tradeId === 'string' && /^\d{1,16}$/.test(t.tradeId) ? Number(t.tradeId) : NaN;
+    if (!Number.isSafeInteger(id)) continue;
+    p.trades.check(id, typeof t.ts === 'number' && Number.isFinite(t.ts) && t.ts > 0 ? t.ts : undefined);
+    p.tradesBaselined = true;
   }
 }

@@ -9,7 +9,7 @@
 import type { MarketDataClient, MarketEventSink } from '@cwts/core';
 import { ManualClock } from '@cwts/core';
 import { playScriptSteps, scriptIntakeClient, type IntakeScriptBase, type IntakeScriptStep, type IntakeWorkerEnv } from '@cwts/core/intake';
-import { CoinbaseFeed } from './feed.js';
+import { CoinbaseFeed, type CoinbaseFeedOptions } from './feed.js';
 import { CoinbaseMarketData, type CoinbaseIntakeArgs } from './market-data.js';
 
 export function createCoinbaseIntake(args: unknown, env: IntakeWorkerEnv): MarketDataClient {
@@ -17,6 +17,8 @@ export function createCoinbaseIntake(args: unknown, env: IntakeWorkerEnv): Marke
   return new CoinbaseMarketData({
     exchange: a.exchange, endpoints: a.endpoints, options: a.options, clock: env.clock, logger: env.logger, instruments: a.instruments,
     ...(a.credentials ? { credentials: a.credentials } : {}),
+    // the worker this one replaces: its last trades, so the first market_trades snapshot backfills what printed meanwhile
+    ...(env.resume ? { resumeTrades: env.resume.trades } : {}),
   });
 }
 
@@ -31,8 +33,11 @@ export interface CoinbaseScript extends IntakeScriptBase {
   steps: CoinbaseScriptStep[];
 }
 
-/** Plays a script into a fresh CoinbaseFeed emitting to `sink`, as CoinbaseMarketData's connection would; returns the feed. */
-export function playCoinbaseScript(script: CoinbaseScript, sink: MarketEventSink): CoinbaseFeed {
+/**
+ * Plays a script into a fresh CoinbaseFeed emitting to `sink`, as CoinbaseMarketData's connection
+ * would (`resumeTrades`: the trades taken before it, as a replacement worker gets them); returns the feed.
+ */
+export function playCoinbaseScript(script: CoinbaseScript, sink: MarketEventSink, resumeTrades?: CoinbaseFeedOptions['resumeTrades']): CoinbaseFeed {
   const clock = new ManualClock(script.nowMs);
   const feed = new CoinbaseFeed({
     exchange: script.exchange,
@@ -42,6 +47,7 @@ export function playCoinbaseScript(script: CoinbaseScript, sink: MarketEventSink
     // the venue answers a level2 (re)subscribe with a snapshot: here, the script's next snapshot frame
     requestSnapshot: () => {},
     onSequenceGap: () => {},
+    resumeTrades,
   });
   playScriptSteps({
     exchange: script.exchange, steps: script.steps, feed, sink, clock,
@@ -59,7 +65,7 @@ export function playCoinbaseScript(script: CoinbaseScript, sink: MarketEventSink
 }
 
 /** Worker factory: plays `args` (a CoinbaseScript) after start, then ends the stream (or fails as `after` says). */
-export function createCoinbaseScriptIntake(args: unknown): MarketDataClient {
+export function createCoinbaseScriptIntake(args: unknown, env?: IntakeWorkerEnv): MarketDataClient {
   const script = args as CoinbaseScript;
-  return scriptIntakeClient(script, (sink) => playCoinbaseScript(script, sink));
+  return scriptIntakeClient(script, (sink) => playCoinbaseScript(script, sink, env?.resume?.trades));
 }

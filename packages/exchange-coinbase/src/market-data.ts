@@ -1,7 +1,7 @@
 import { type Clock, type Instrument, type IntakeWorkerSpec, type Logger, type MarketDataClient, type MarketEventSink } from '@cwts/core';
 import { RateLimiter, TimerSet, TradingStatusMarketData, WsConnection, httpJson, type BookSync } from '@cwts/core/adapter-kit';
 import { compiledModuleUrl } from '@cwts/core/intake';
-import { CoinbaseFeed, type FeedProduct } from './feed.js';
+import { CoinbaseFeed, type CoinbaseFeedOptions, type FeedProduct } from './feed.js';
 import { instrumentsFromProducts, isKnownCoinbaseStatus } from './instruments.js';
 import { coinbaseWsJwt, type CoinbaseWsCredentials } from './jwt.js';
 import type { CoinbaseOptions } from './options.js';
@@ -33,6 +33,8 @@ export interface CoinbaseMarketDataDeps {
   credentials?: CoinbaseWsCredentials;
   /** Instruments already loaded (an intake worker gets them from the engine thread's client). */
   instruments?: readonly Instrument[];
+  /** The trades the engine took from the intake worker this one replaces (CoinbaseFeedOptions.resumeTrades). */
+  resumeTrades?: CoinbaseFeedOptions['resumeTrades'];
 }
 
 /** What `[performance] intake = "worker"` sends to the worker (intake-worker.ts createCoinbaseIntake). */
@@ -147,6 +149,7 @@ export class CoinbaseMarketData extends TradingStatusMarketData implements Marke
       onSnapshotTaken: (p) => this.clearSnapshotTimer(p),
       random: this.deps.random,
       onSequenceGap: () => this.resubscribeTrades(),
+      resumeTrades: this.deps.resumeTrades,
     });
     const conn = new WsConnection({
       name: `${this.exchange} market data`,

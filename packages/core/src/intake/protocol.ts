@@ -26,6 +26,39 @@ export interface IntakeWorkerData {
   factory: string;
   args: unknown;
   logLevel: string;
+  /** What the workers before this one left (WorkerIntake keeps it on the engine thread). */
+  resume: IntakeResume;
+}
+
+/** A trade the engine took from an earlier worker of the venue. */
+export interface IntakeResumeTrade {
+  tradeId: string;
+  /** The trade's venue time (TradeEvent.ts). */
+  ts: number;
+}
+
+/** Trades per symbol an IntakeResume carries at most. */
+export const RESUME_TRADES = 4;
+
+/**
+ * The venue state that outlives one intake worker. A worker replaced after a crash or a hang
+ * takes its socket, books and limiter with it; what its successor must not forget travels here,
+ * from the engine thread, in the new worker's start data. The first worker of a start() gets
+ * no trades, as an inline client's first connection has none.
+ */
+export interface IntakeResume {
+  /**
+   * Per symbol, the last trades the engine took from earlier workers (oldest first, at most
+   * RESUME_TRADES): a feed that backfills by id (a snapshot of recent trades) resumes after them
+   * instead of taking its first snapshot for history, so what printed while no worker ran is not lost.
+   */
+  trades: Record<string, IntakeResumeTrade[]>;
+  /**
+   * Wall-clock ms until which the venue refuses our requests, as a worker was told (429/418
+   * Retry-After, an IP ban); 0: none. A fresh limiter that forgot it would send into the ban,
+   * which venues extend (Binance: 2 minutes up to 3 days) and which blocks order entry too.
+   */
+  blockedUntilMs: number;
 }
 
 /** Worker -> engine thread. */
@@ -33,7 +66,9 @@ export type IntakeWorkerMessage =
   | { t: 'started' }
   | { t: 'start-failed'; message: string }
   | { t: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; obj: Record<string, unknown>; msg: string }
-  | { t: 'stopped' };
+  | { t: 'stopped' }
+  /** The venue told the worker to send no request until `untilMs` (wall-clock ms): kept for its successors. */
+  | { t: 'blocked'; untilMs: number };
 
 /** Engine thread -> worker: stop, or the engine asks for a book's snapshot (MarketDataClient.requestResync). */
 export type IntakeHostMessage = { t: 'stop' } | { t: 'resync'; symbol: string; reason: string };
@@ -45,6 +80,22 @@ export interface IntakeWorkerEnv {
   clock: Clock;
   /** Forwards to the engine thread's logger. */
   logger: Logger;
+  /** What the venue's earlier workers left (absent outside a worker: tests that call a factory directly). */
+  resume?: IntakeResume;
+  /**
+   * Tells the engine thread that the venue refuses requests until `untilMs` (wall-clock ms, the
+   * worker's clock): the next worker starts blocked, and the engine thread's client hears of it
+   * (IntakeBlockAware). Call it where the client's own limiter is blocked.
+   */
+  venueBlocked?: (untilMs: number) => void;
+}
+
+/**
+ * An engine-thread client that wants to hear of the venue blocks its intake workers were told of
+ * (a limiter it shares with the venue's execution client: a ban covers every request from the IP).
+ */
+export interface IntakeBlockAware {
+  intakeVenueBlocked(untilMs: number): void;
 }
 
 /** The export an IntakeWorkerSpec names: builds the venue's MarketDataClient on the worker. */

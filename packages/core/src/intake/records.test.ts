@@ -204,17 +204,24 @@ describe('intake feed records', () => {
       }
     };
     const youngBytes = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')!.space_used_size;
-    run(20_000); // warm up: JIT, pools at their size
     // Bytes allocated in the young generation per batch, read synchronously around it (no timing,
     // no GC observer). A scavenge inside a batch makes its difference negative or small; the
     // median over many batches is what a batch allocates.
     const BATCH = 1000;
-    const perDelta: number[] = [];
-    for (let b = 0; b < 41; b++) {
+    const perBatch = (): number => {
       const before = youngBytes();
       run(BATCH);
-      perDelta.push((youngBytes() - before) / BATCH);
-    }
+      return (youngBytes() - before) / BATCH;
+    };
+    run(20_000); // warm up: JIT, pools at their size
+    // On a loaded machine the optimizing compiler (a background thread) can finish long after that:
+    // until it does, the lower tiers box numbers (18 bytes a delta on the reader, 66 on the writer,
+    // measured under load), and the median below caught them. So warm up until 5 batches in a row
+    // stay under the bound (at most 500 batches): code that allocates per record never gets there
+    // (a scavenge shrinks one batch's figure, not five in a row), and the median still decides.
+    for (let calm = 0, b = 0; calm < 5 && b < 500; b++) calm = perBatch() < 8 ? calm + 1 : 0;
+    const perDelta: number[] = [];
+    for (let b = 0; b < 41; b++) perDelta.push(perBatch());
     perDelta.sort((x, y) => x - y);
     expect(levels).toBeGreaterThan(0);
     // reading the statistics allocates 2 KB a batch (2 bytes a delta); an array emptied per event cost 230
@@ -319,6 +326,32 @@ describe('intake feed records', () => {
     expect(reader.drain()).toBe(2);
     expect(out.calls.map((c) => (c.m === 'event' && c.ev.type === 'trade' ? c.ev.tradeId : c.m))).toEqual(['1', 'x-3']);
     expect({ recordsRead: reader.recordsRead, readable: reader.ring.readable(), invalid: reader.invalid, midGroup: reader.midGroup }).toEqual({ recordsRead: 7, readable: 0, invalid: 0, midGroup: false });
+  });
+});
+
+describe('IntakeRecordReader.takenTrades: what a replacement worker resumes after', () => {
+  it('the last RESUME_TRADES trades the sink took, per symbol, oldest first, numeric and text ids alike; a trade the sink threw on is not one', () => {
+    const ring = SpscRing.create(64, FEED_RECORD_BYTES);
+    const writer = new IntakeRecordWriter(ring, SYMBOLS, () => false);
+    const trade = (symbol: string, tradeId: string, ts: number): MarketEvent => ({ type: 'trade', exchange: EX, symbol, ts, recvTs: ts + 1, tradeId, price: 1000, qty: 5, side: 'buy' });
+    const reader = new IntakeRecordReader(new SpscRing(ring.buffer), EX, SYMBOLS, {
+      // the engine threw on trade 7 (its recorder on a full disk): not taken, so not resumed after
+      onMarketEvent: (ev) => {
+        if (ev.type === 'trade' && ev.tradeId === '7') throw new Error('ENOSPC: no space left on device, write');
+      },
+      onFeedStatus: () => {},
+      onFeedError: () => {},
+    });
+    expect(reader.takenTrades(0)).toEqual([]);
+    for (const [id, ts] of [['1', 101], ['2', 102], ['x-3', 103], ['4', 104], ['5', 105]] as const) writer.onMarketEvent(trade('BTCUSDT', id, ts));
+    writer.onMarketEvent(trade('ETHUSDT', '9', 200));
+    reader.drain();
+    expect(reader.takenTrades(0)).toEqual([{ tradeId: '2', ts: 102 }, { tradeId: 'x-3', ts: 103 }, { tradeId: '4', ts: 104 }, { tradeId: '5', ts: 105 }]);
+    expect(reader.takenTrades(1)).toEqual([{ tradeId: '9', ts: 200 }]);
+    writer.onMarketEvent(trade('ETHUSDT', '7', 201));
+    expect(() => reader.drain()).toThrow(/ENOSPC/);
+    expect(reader.takenTrades(1)).toEqual([{ tradeId: '9', ts: 200 }]);
+    expect(reader.takenTrades(5)).toEqual([]);
   });
 });
 

@@ -29,6 +29,7 @@ import type { BookDeltaEvent, BookLevel, BookSnapshotEvent, FeedState, FeedStatu
 import { FEED_RECORD_BYTES, FeedRecordType } from '../microstructure/feed-records.js';
 import type { SpscRing } from '../microstructure/ring-buffer.js';
 import { RingSlotWriter } from '../microstructure/ring-slot-writer.js';
+import { RESUME_TRADES, type IntakeResumeTrade } from './protocol.js';
 
 export const IntakeRecordType = { ...FeedRecordType, LIQUIDATION: 5, STATUS: 6, REJECT: 7, ERROR: 8, TEXT: 9, END: 10 } as const;
 
@@ -218,6 +219,8 @@ interface SymbolEvents {
   delta: BookDeltaEvent;
   trade: TradeEvent;
   tradeId: { num: number; text: string | undefined };
+  /** The last RESUME_TRADES trades the sink took (a ring of slots: no allocation per trade). */
+  taken: { num: Float64Array; text: (string | undefined)[]; ts: Float64Array; next: number; count: number };
   liquidation: LiquidationEvent;
   bidPool: BookLevel[];
   askPool: BookLevel[];
@@ -419,7 +422,7 @@ export class IntakeRecordReader {
         this.sym = sym;
         if (bytes === 0) {
           if (Number.isNaN(e.tradeId.num)) e.tradeId.text = '';
-          return this.dispatchMarket(t);
+          return this.dispatchTrade(e);
         }
         return this.beginText(type, bytes);
       }
@@ -508,8 +511,9 @@ export class IntakeRecordReader {
     this.textLen = 0;
     const fields = text.split(SEP);
     if (type === IntakeRecordType.TRADE) {
-      this.events[this.sym]!.tradeId.text = text;
-      return this.dispatchMarket(this.current!);
+      const e = this.events[this.sym]!;
+      e.tradeId.text = text;
+      return this.dispatchTrade(e);
     }
     const symbol = this.sym === SYM_NONE ? '' : this.sym === SYM_IN_TEXT ? fields.shift()! : this.symbols[this.sym];
     if (symbol === undefined) return this.bad();
@@ -533,6 +537,30 @@ export class IntakeRecordReader {
     this.sink.onMarketEvent(ev);
   }
 
+  /** A trade to the sink; noted once the sink took it (one it threw on was not taken, and is not resumed after). */
+  private dispatchTrade(e: SymbolEvents): void {
+    this.dispatchMarket(e.trade);
+    const k = e.taken;
+    const i = k.next;
+    k.num[i] = e.tradeId.num;
+    k.text[i] = e.tradeId.text;
+    k.ts[i] = e.trade.ts;
+    k.next = (i + 1) % RESUME_TRADES;
+    if (k.count < RESUME_TRADES) k.count++;
+  }
+
+  /** The last trades (at most RESUME_TRADES, oldest first) the sink took of the symbol at `index` in `symbols`. */
+  takenTrades(index: number): IntakeResumeTrade[] {
+    const k = this.events[index]?.taken;
+    if (k === undefined) return [];
+    const out: IntakeResumeTrade[] = [];
+    for (let j = k.count; j > 0; j--) {
+      const i = (k.next - j + RESUME_TRADES) % RESUME_TRADES;
+      out.push({ tradeId: k.text[i] ?? String(k.num[i]), ts: k.ts[i]! });
+    }
+    return out;
+  }
+
   private bad(): void {
     this.invalid++;
   }
@@ -548,6 +576,7 @@ function makeSymbolEvents(exchange: string, symbol: string): SymbolEvents {
     delta: { type: 'book_delta', exchange, symbol, ts: 0, recvTs: 0, firstSeq: 0, seq: 0, bids: NO_LEVELS, asks: NO_LEVELS },
     trade,
     tradeId,
+    taken: { num: new Float64Array(RESUME_TRADES), text: new Array<string | undefined>(RESUME_TRADES).fill(undefined), ts: new Float64Array(RESUME_TRADES), next: 0, count: 0 },
     liquidation: { type: 'liquidation', exchange, symbol, ts: 0, recvTs: 0, side: 'buy', price: 0, qty: 0 },
     bidPool: [],
     askPool: [],

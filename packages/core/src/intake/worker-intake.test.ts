@@ -10,6 +10,7 @@ import { ScriptedVenue } from '../engine/test-venue.js';
 import { MetricsRegistry } from '../observability/metrics.js';
 import { createLogger, silentLogger } from '../observability/logger.js';
 import { BackpressureMonitor } from '../observability/backpressure.js';
+import type { IntakeBlockAware, IntakeResume } from './protocol.js';
 import { WorkerIntake, type WorkerIntakeOptions } from './worker-intake.js';
 
 // Worker threads load compiled JavaScript: `tsc -b` (pnpm build) before vitest, as for the ring's worker tests.
@@ -228,6 +229,51 @@ describe('WorkerIntake: a venue intake on a worker thread', () => {
     expect(book().state).toBe('disconnected');
     expect(book().reason).toMatch(/hung \(no heartbeat for 1001 ms\); restarting/);
     await until('resynced by the second worker', () => intake.starts === 2 && book().state === 'synced');
+  });
+
+  it("a replacement worker starts from what its predecessor left: the last trades the engine took and the venue's block, which the engine thread's client hears of too", async () => {
+    const BANNED_UNTIL = 1_764_900_120_000;
+    const told: number[] = [];
+    let specs = 0;
+    const inline: MarketDataClient & IntakeBlockAware = {
+      exchange: EX,
+      loadInstruments: async () => [instrument],
+      start: async () => {},
+      stop: async () => {},
+      intakeVenueBlocked: (untilMs) => void told.push(untilMs),
+      intakeWorker: (): IntakeWorkerSpec => ({
+        module: FIXTURE, factory: 'scripted',
+        args: specs++ === 0 ? { exchange: EX, symbol: SYMBOL, mode: 'hang', trades: ['1', '2', '3', 'x-4', '5'], blockedUntil: BANNED_UNTIL, reportResume: true } : { exchange: EX, symbol: SYMBOL, mode: 'run', reportResume: true },
+      }),
+    };
+    let monoNow = 0;
+    const intake = new WorkerIntake(inline, { exchange: EX, logger: silentLogger(), clock: new ManualClock(0), checkEveryMs: 0, hungAfterMs: 1000, restartBackoff: { initialMs: 0, maxMs: 0 }, now: () => monoNow });
+    running.push({ engine: { stop: () => intake.stop() } as unknown as Engine, intake });
+    const resumes: IntakeResume[] = [];
+    const errors: string[] = [];
+    const sink: MarketEventSink = {
+      onMarketEvent: () => {},
+      onFeedStatus: () => {},
+      onFeedError: (component, message) => void (component === 'fixture:resume' ? resumes.push(JSON.parse(message) as IntakeResume) : errors.push(message)),
+    };
+    await intake.start([SYMBOL], sink);
+    await until('the first worker was banned and hangs', () => told.length === 1 && errors.includes('hanging now'));
+    expect(resumes).toEqual([{ trades: {}, blockedUntilMs: 0 }]);
+    expect(told).toEqual([BANNED_UNTIL]);
+    monoNow = 10_000;
+    intake.checkHealth();
+    monoNow = 11_001;
+    intake.checkHealth();
+    expect(intake.failures).toBe(1);
+    await until('the replacement said what it started from', () => resumes.length === 2);
+    const left: IntakeResume = { trades: { [SYMBOL]: [{ tradeId: '2', ts: 11 }, { tradeId: '3', ts: 12 }, { tradeId: 'x-4', ts: 13 }, { tradeId: '5', ts: 14 }] }, blockedUntilMs: BANNED_UNTIL };
+    expect(resumes[1]).toEqual(left);
+    expect(intake.resume).toEqual(left);
+    // a new session takes its first trades snapshot for history, as inline; the venue's ban is not over
+    await intake.stop();
+    await intake.start([SYMBOL], sink);
+    await until("the next session's worker said what it started from", () => resumes.length === 3);
+    expect(resumes[2]).toEqual({ trades: {}, blockedUntilMs: BANNED_UNTIL });
   });
 
   it('the ring fill ratio is cwts_ring_fill_ratio{exchange} and, over the high-water mark, BACKPRESSURE until drained', async () => {
@@ -452,6 +498,13 @@ export function make() {
     expect(intake.state).toBe('running');
     expect(intake.failures).toBe(0);
     expect(lines.filter((l) => l.msg.includes('message ignored')).map((l) => l.msg)).toEqual(['venue: intake worker message ignored: a message that is not an object (null)']);
+  });
+
+  it("a 'blocked' without a usable time is ignored and counted; the latest block is kept for the next worker, an earlier one does not shorten it", async () => {
+    const { intake } = await startPosting(`for (const untilMs of ['soon', NaN, -1, null, 1e300, 5e12, 4e12]) parentPort.postMessage({ t: 'blocked', untilMs });`);
+    expect(intake.ignoredMessages).toBe(5);
+    expect(intake.resume.blockedUntilMs).toBe(5e12);
+    expect(intake.failures).toBe(0);
   });
 
   it("a log line with a level the engine's logger has no method for is logged at info; known levels keep theirs", async () => {

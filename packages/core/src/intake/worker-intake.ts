@@ -26,6 +26,11 @@
  *   twice), the rest are dropped, the worker is replaced and the venue resyncs from a snapshot.
  *   Nothing the engine throws leaves the pump or a worker's listeners, and a sink that throws
  *   while told of a failure costs neither the `disconnected` status nor the restart.
+ * - What outlives a worker (protocol.ts IntakeResume) goes to the next one in its start data
+ *   (IntakeWorkerEnv.resume): per symbol the last trades the engine took (a feed that backfills by
+ *   id resumes after them, so trades printed while no worker ran are not lost), and the time until
+ *   which the venue refuses our requests (a worker's `venueBlocked` call; its successor's limiter
+ *   starts blocked, and an engine-thread client that is IntakeBlockAware hears of it).
  * - The worker runs the venue plugin's code, which shares `parentPort`: a message the engine
  *   thread does not expect (not an object with a known `t`, a second `started`, a `start-failed`
  *   after start) is ignored, counted (`ignoredMessages`) and warned about, rate-limited; a log
@@ -46,7 +51,7 @@ import { FEED_RECORD_BYTES } from '../microstructure/feed-records.js';
 import { SpscRing } from '../microstructure/ring-buffer.js';
 import { LogThrottle } from '../observability/log-throttle.js';
 import type { Logger } from '../observability/logger.js';
-import { CONTROL, CONTROL_BYTES, type IntakeHostMessage, type IntakeWorkerData } from './protocol.js';
+import { CONTROL, CONTROL_BYTES, RESUME_TRADES, type IntakeBlockAware, type IntakeHostMessage, type IntakeResume, type IntakeWorkerData } from './protocol.js';
 import { IntakeRecordReader } from './records.js';
 
 export interface WorkerIntakeOptions {
@@ -125,6 +130,13 @@ export class WorkerIntake implements MarketDataClient {
   private readonly throttle: LogThrottle;
   /** Workers whose thread has not exited yet. */
   private readonly alive = new Set<Generation>();
+  /** What the next worker starts from (the trades of this start() only; a venue's block outlives a stop). */
+  private readonly resumeState: IntakeResume = { trades: Object.create(null) as IntakeResume['trades'], blockedUntilMs: 0 };
+
+  /** What the next worker will start from (tests, diagnostics): a copy. */
+  get resume(): IntakeResume {
+    return structuredClone(this.resumeState);
+  }
 
   /** Worker threads started and not yet exited (0 after stop). */
   get threadsAlive(): number {
@@ -234,6 +246,8 @@ export class WorkerIntake implements MarketDataClient {
     this.halted = false;
     this.failuresInARow = 0;
     this.backoff.reset();
+    // A new session's first trades snapshot is history, as for an inline client's first connection.
+    this.resumeState.trades = Object.create(null) as IntakeResume['trades'];
     this.unwatch = this.opts.watchRing?.(this.exchange, () => this.fillRatio());
     this.stopStatusRefresh = this.inline.keepTradingStatusFresh?.(symbols);
     // The engine-thread client never starts under worker intake: what it still reports (a
@@ -299,7 +313,7 @@ export class WorkerIntake implements MarketDataClient {
     const reader = new IntakeRecordReader(ring, this.exchange, this.symbols, this.forwardingSink());
     const data: IntakeWorkerData = {
       exchange: this.exchange, symbols: [...this.symbols], ring: ring.buffer, control: controlBuf, heartbeatMs: this.opts.heartbeatMs,
-      module: spec.module, factory: spec.factory, args: spec.args, logLevel: this.opts.logLevel,
+      module: spec.module, factory: spec.factory, args: spec.args, logLevel: this.opts.logLevel, resume: this.resumeState,
     };
     const worker = new Worker(file, { workerData: data, execArgv: [] });
     // The engine's own handles keep the process; a forgotten intake must not.
@@ -367,6 +381,11 @@ export class WorkerIntake implements MarketDataClient {
         return;
       case 'stopped':
         return;
+      case 'blocked':
+        // From any of the venue's workers, a failed one's included: the block is the venue's, not the worker's.
+        // 8.64e15: the last instant a Date can hold (a time past it is no time, and would throw when logged)
+        if (typeof msg.untilMs !== 'number' || !(msg.untilMs > 0 && msg.untilMs <= 8.64e15)) return this.ignored(`'blocked' without a time (${truncate(errorText(msg.untilMs), 40)})`);
+        return this.venueBlocked(msg.untilMs);
       default:
         return this.ignored(msg ? `a message with t = ${truncate(errorText(msg.t), 40)}` : `a message that is not an object (${m === null ? 'null' : typeof m})`);
     }
@@ -378,6 +397,31 @@ export class WorkerIntake implements MarketDataClient {
     const obj = typeof m.obj === 'object' && m.obj !== null && !Array.isArray(m.obj) ? (m.obj as Record<string, unknown>) : {};
     const text = typeof m.msg === 'string' ? m.msg : m.msg === undefined ? '' : errorText(m.msg);
     this.opts.logger[level ?? 'info']({ ...obj, exchange: this.exchange, intake: 'worker', ...(level ? {} : { workerLevel: truncate(errorText(m.level), 40) }) }, text);
+  }
+
+  /** A worker was told by the venue to send nothing until `untilMs` (wall-clock ms): kept for the next worker, passed to the engine thread's client. */
+  private venueBlocked(untilMs: number): void {
+    if (untilMs > this.resumeState.blockedUntilMs) {
+      this.resumeState.blockedUntilMs = untilMs;
+      this.opts.logger.warn({ exchange: this.exchange, blockedUntil: new Date(untilMs).toISOString() }, `${this.exchange}: the venue refuses requests until ${new Date(untilMs).toISOString()} (told to the intake worker); a replacement worker waits too`);
+    }
+    const aware = this.inline as MarketDataClient & Partial<IntakeBlockAware>;
+    if (typeof aware.intakeVenueBlocked !== 'function') return;
+    try {
+      aware.intakeVenueBlocked(untilMs);
+    } catch (err) {
+      this.opts.logger.error({ exchange: this.exchange, err: errorText(err) }, `${this.exchange}: telling the engine thread's client of the venue's block failed: ${errorText(err)}`);
+    }
+  }
+
+  /** Keeps the last trades the engine took from a worker that is gone, for the next one (IntakeResume.trades). */
+  private keepTakenTrades(g: Generation): void {
+    for (let i = 0; i < this.symbols.length; i++) {
+      const taken = g.reader.takenTrades(i);
+      if (taken.length === 0) continue;
+      const symbol = this.symbols[i]!;
+      this.resumeState.trades[symbol] = [...(this.resumeState.trades[symbol] ?? []), ...taken].slice(-RESUME_TRADES);
+    }
   }
 
   /** Counts a worker message that was not acted on; warns at most once per 10 s. */
@@ -483,6 +527,7 @@ export class WorkerIntake implements MarketDataClient {
     // What is left (the rest after a throw, a torn group) is released: nobody reads this ring again.
     const discarded = g.reader.discardRest();
     if (discarded > 0) why += `; ${discarded} feed records it published were dropped`;
+    this.keepTakenTrades(g);
     this.failed(`${this.exchange} intake worker ${why}`);
   }
 

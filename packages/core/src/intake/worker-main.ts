@@ -80,7 +80,10 @@ try {
   const mod = (await import(data.module)) as Record<string, unknown>;
   const make = mod[data.factory];
   if (typeof make !== 'function') throw new Error(`${data.module} has no export ${data.factory}`);
-  client = await (make as IntakeWorkerFactory)(data.args, { exchange: data.exchange, clock: new SystemClock(), logger });
+  client = await (make as IntakeWorkerFactory)(data.args, {
+    exchange: data.exchange, clock: new SystemClock(), logger, resume: data.resume,
+    venueBlocked: (untilMs) => post({ t: 'blocked', untilMs }),
+  });
   await client.start(data.symbols, writer);
   post({ t: 'started' });
 } catch (err) {

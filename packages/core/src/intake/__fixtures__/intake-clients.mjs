@@ -4,8 +4,11 @@
 //   'fail-start' rejects start (before any snapshot).
 // requestResync(symbol, reason): announces the resync and sends a resync snapshot at seq 500
 // whose bid names the reason's length (what crossed from the engine thread arrived whole).
-export function scripted(args) {
-  const { exchange, symbol, mode, deltas = 0 } = args;
+// Optional: `reportResume` sends env.resume as JSON in a feed error (component 'fixture:resume')
+// at start; `trades` (ids) are emitted after the deltas (ts 10, 11, ...), then `blockedUntil`
+// goes to env.venueBlocked.
+export function scripted(args, env) {
+  const { exchange, symbol, mode, deltas = 0, trades = [], blockedUntil, reportResume = false } = args;
   let timer;
   let sink;
   return {
@@ -19,6 +22,7 @@ export function scripted(args) {
     },
     async start(_symbols, s) {
       sink = s;
+      if (reportResume) sink.onFeedError('fixture:resume', JSON.stringify(env.resume));
       if (mode === 'fail-start') throw new Error('no route to the venue');
       timer = setTimeout(() => {
         sink.onFeedStatus({ type: 'feed_status', exchange, symbol, state: 'resyncing', reason: 'initial sync', ts: 1 });
@@ -26,6 +30,8 @@ export function scripted(args) {
         for (let i = 1; i <= deltas; i++) {
           sink.onMarketEvent({ type: 'book_delta', exchange, symbol, ts: 1 + i, recvTs: 2 + i, firstSeq: 100 + i, seq: 100 + i, bids: [{ price: 998, qty: i }], asks: [] });
         }
+        trades.forEach((tradeId, i) => sink.onMarketEvent({ type: 'trade', exchange, symbol, ts: 10 + i, recvTs: 11 + i, tradeId, price: 1000, qty: 1, side: 'buy' }));
+        if (blockedUntil !== undefined) env.venueBlocked(blockedUntil);
         if (mode === 'crash') {
           sink.onFeedError('fixture', 'crashing now');
           setTimeout(() => {
