@@ -789,11 +789,15 @@ export class CcxtExecution implements ExecutionClient {
       const symbol = this.ourSymbol(v.symbol);
       const i = symbol ? this.deps.instrument(symbol) : undefined;
       if (!i || !symbol) continue;
-      const qty = this.lots(i, v.amount) ?? 0;
-      const venueFilled = this.lots(i, v.filled);
+      const amount = this.lots(i, v.amount);
+      const qty = amount ?? 0;
+      // an amount missing or off today's lot grid (the lot size changed since, a hand-placed
+      // order) is left to the engine's check of a listed order (qty 0: reported, not adopted);
+      // its filled quantity says nothing then, and one such order must not fail the listing of
+      // every other working order of the venue
+      const venueFilled = amount === undefined ? undefined : this.lots(i, v.filled);
       // filled past its amount (or below nothing) is no order the engine can hold, nor one whose
-      // earlier trades can be told from new ones: the listing is not read (a venue's amount
-      // missing is left to the engine's check of a listed order: qty 0)
+      // earlier trades can be told from new ones: the listing is not read
       // an order without its id cannot be cancelled or read again: nor is it one
       if (!hasId(v) || (venueFilled !== undefined && (venueFilled < 0 || venueFilled > qty))) {
         this.refusedOrderReads++;
