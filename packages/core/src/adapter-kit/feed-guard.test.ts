@@ -204,6 +204,53 @@ describe('feed value rules', () => {
     expect(emitted(g, Array.from({ length: 800 }, (_, k) => [111 + k, T + 20_000 + k] as const)).filter((id) => id === 700 || id === 900)).toEqual([]);
   });
 
+  it('a poisoned id taken forward past the mark a move back left does not clear it: the mark is not emitted twice', () => {
+    const g = new TradeIdGuard(10_000_000, 3);
+    const trades: [number, number][] = [];
+    let t = 1000;
+    for (let id = 101; id <= 103; id++) trades.push([id, t++]);
+    trades.push([113, t - 1]); // poisoned, the real time of 103: the mark
+    for (let id = 104; id <= 107; id++) trades.push([id, t++]); // moved back at 106 (113 left as a mark)
+    trades.push([149, t - 1]); // a second poisoned id, within the bound, past the first mark
+    for (let id = 108; id <= 160; id++) trades.push([id, t++]); // the real stream passes 113 and 149
+    const out = emitted(g, trades);
+    expect(out.filter((id) => id === 113)).toEqual([113]);
+    expect(out.filter((id) => id === 149)).toEqual([149]);
+    expect(new Set(out).size).toBe(out.length);
+  });
+
+  it('three marks each moved back from while the earlier ones are still ahead: none is emitted twice', () => {
+    const g = new TradeIdGuard(10_000_000, 3);
+    const trades: [number, number][] = [];
+    let t = 1000;
+    trades.push([100, t++], [150, t++]); // poisoned 150, moved back from on 101..103
+    for (let id = 101; id <= 104; id++) trades.push([id, t++]);
+    trades.push([140, t++]); // a second poisoned mark, moved back from on 105..107
+    for (let id = 105; id <= 108; id++) trades.push([id, t++]);
+    trades.push([130, t++]); // a third, moved back from on 109..111
+    for (let id = 109; id <= 160; id++) trades.push([id, t++]);
+    const out = emitted(g, trades);
+    expect(new Set(out).size).toBe(out.length);
+    expect(g.rebasedBack).toBe(3);
+    // every real trade but the two before each move back (and the ids the poisons took) emitted
+    expect(out.filter((id) => id > 100 && id <= 160 && id !== 130 && id !== 140 && id !== 150)).toEqual(
+      Array.from({ length: 60 }, (_, k) => 101 + k).filter((id) => ![101, 102, 105, 106, 109, 110, 130, 140, 150].includes(id)),
+    );
+  });
+
+  it('the real stream under two poisoned ids reaching the lower one is no restart: it is not emitted twice', () => {
+    // (property test: ids under the marks, then the lower mark itself, counted as one run)
+    const g = new TradeIdGuard(10_000_000, 3);
+    const trades: [number, number][] = [];
+    for (let id = 1000; id <= 1008; id++) trades.push([id, 10 * id]);
+    trades.push([1011, 10 * 1008], [1012, 10 * 1008]); // two poisoned ids after 1008
+    for (let id = 1009; id <= 1030; id++) trades.push([id, 10 * id]);
+    const out = emitted(g, trades);
+    expect(new Set(out).size).toBe(out.length);
+    expect(g.restarts).toBe(0);
+    expect(out.filter((id) => id > 1012)).toEqual(Array.from({ length: 18 }, (_, k) => 1013 + k));
+  });
+
   it('follows a venue whose ids really restarted, and only on times later than every trade taken', () => {
     const g = new TradeIdGuard(1000, 3);
     expect(emitted(g, [[5000, T], [5001, T + 1000], [5002, T + 2000]])).toEqual([5000, 5001, 5002]);

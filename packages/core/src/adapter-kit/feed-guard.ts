@@ -116,13 +116,29 @@ export type TradeIdVerdictCode = (typeof TradeIdVerdict)[keyof typeof TradeIdVer
  *   the ids strictly between `floor` and `last` were never emitted (the stream under a poisoned
  *   mark): the move back may land there, on trades later than the mark's time, as above. The
  *   mark it leaves was emitted, so it is refused once more (`skip`) when the stream reaches it;
- *   no second move back is made before it does.
+ *   no second move back is made before a trade is taken forward again.
+ * - Marks stay outstanding until the stream reaches one exactly or `floor3` passes it: a trade
+ *   taken forward past a mark is no evidence the stream got there (it may be the next poisoned
+ *   id, moved back from in turn), and a mark forgotten then was emitted again. Two marks are kept
+ *   exactly; more (marks moved back from while earlier ones are still ahead) are folded into one
+ *   interval of possibly emitted ids (`holdLo`..`holdHi`). The trade-off is chosen for
+ *   duplicates: every id in that interval is refused, real ones included, until the stream passes
+ *   it: a real trade dropped per poisoned id at most its distance ahead of the stream, rather
+ *   than a trade counted twice.
  * - An id at or below `floor` was emitted: taking it again is only right when the venue's ids
  *   really restarted (`restarts`). That needs `rebaseAfter` consecutive such trades, ids
  *   increasing, each strictly later than EVERY trade time taken since the ids (re)started
  *   (`maxTs`: one wrong time on the mark cannot lower it), and no trade without a (trusted) time
  *   taken since the last one with (its real time is unknown). A replay or backfill only repeats
  *   trades from before the mark, never later than all of them.
+ *
+ * The run of `rebaseAfter` trades is of one kind: ids never emitted, or ids the guard took (the
+ * stream under two poisoned ids reaches the lower one: no restart). A restart keeps every mark
+ * and the ids it knows were emitted above it (`floor3`..`last`). What stays open: the real stream
+ * under three or more poisoned ids taken forward in a row (move backs interrupted) is
+ * indistinguishable from a restart (ids at or below `floor2`, times later than all); past four,
+ * an id taken before `floor3` (the oldest poisoned ids, a mark already forgotten) can be emitted
+ * twice.
  *
  * Given the host clock (`clock`, ms), a trade time further than `clockWindowMs` from it counts as
  * no time: it neither sets the mark's time nor moves the mark back. Everything is a few numbers
@@ -144,12 +160,25 @@ export class TradeIdGuard {
    * seed 4, one pair's trades lost for the rest of the run.
    */
   floor2 = -1;
+  /**
+   * The `floor2` before the last forward take: marks at or below it are forgotten. Every later
+   * emission is above `floor2` (which never falls) but a restart's; the real stream under three
+   * poisoned ids taken forward in a row looks like one (ids at or below `floor2`, times later than
+   * all), and lands above `floor3` (the last real id before them).
+   */
+  floor3 = -1;
   /** The latest (trusted) trade time taken since the ids (re)started. */
   maxTs = -Infinity;
   /** After a move back: the mark it left (emitted), refused when the stream reaches it (-1: none). */
   skip = -1;
   /** The mark an earlier move back left, while a later one holds `skip` (-1: none). */
   skip2 = -1;
+  /**
+   * Marks that did not fit in `skip`/`skip2`, kept as the interval of ids possibly emitted
+   * (`holdLo`..`holdHi`; -1: none): every id in it is refused until `floor3` passes it.
+   */
+  holdLo = -1;
+  holdHi = -1;
   /** Times the mark was moved back to a later stream behind it (restarts included). */
   rebasedBack = 0;
   /** Times the venue's ids were taken to have restarted (ids at or below `floor` followed). */
@@ -167,6 +196,7 @@ export class TradeIdGuard {
   private candidates = 0;
   private behindId = -1;
   private behind = 0;
+  private behindUnseen = false;
 
   constructor(
     readonly maxJump: number = FEED_GUARD_DEFAULTS.maxTradeIdJump,
@@ -185,49 +215,62 @@ export class TradeIdGuard {
       this.candidates = 0;
       // never emitted (under a poisoned mark): later than the mark's time; emitted already: only
       // a restart, later than every time taken
-      // under two marks (floor2 < id < floor): never emitted either, while no older mark is kept
-      const deep = id > this.floor2 && id < this.floor && this.skip < 0 && this.skip2 < 0;
+      // under two marks (floor2 < id < floor): never emitted either (but a mark an earlier move
+      // back left, refused on landing: see `isMark`)
+      const deep = id > this.floor2 && id < this.floor;
       const unseen = deep || (id > this.floor && id < this.last);
       if (ts === undefined || (unseen ? this.movedBack || !(ts > this.lastTs) : id === this.last || this.untimed || !(ts > this.maxTs))) {
         this.behind = 0;
         return TradeIdVerdict.DUPLICATE;
       }
-      this.behind = this.behind > 0 && id > this.behindId ? this.behind + 1 : 1;
+      // one kind of trade in a row: trades under the mark and then the mark's own floor (the
+      // stream under a poisoned mark reaching the poisoned id before it) are no restart
+      this.behind = this.behind > 0 && id > this.behindId && unseen === this.behindUnseen ? this.behind + 1 : 1;
       this.behindId = id;
+      this.behindUnseen = unseen;
       if (this.behind < this.rebaseAfter) return TradeIdVerdict.DUPLICATE;
       this.rebasedBack++;
-      if (deep) {
-        // both marks were emitted: each refused when the stream reaches it
-        this.skip = this.last;
-        this.skip2 = this.floor;
-        const floor = this.floor2;
-        this.take(id, ts);
-        this.floor = floor;
-        this.floor2 = floor;
-        this.movedBack = true;
-      } else if (unseen) {
-        // two marks left behind at most (each emitted, each refused when reached): nothing allocated
-        if (this.skip >= 0) this.skip2 = this.skip;
-        this.skip = this.last;
-        const floor = this.floor;
+      if (unseen) {
+        // the move back lands on a mark an earlier one left: the real stream reached it, it was
+        // emitted then (the mark is `last` now: never emitted again either way)
+        const verdict = this.isMark(id) ? TradeIdVerdict.DUPLICATE : TradeIdVerdict.NEW;
+        if (id === this.skip) this.skip = -1;
+        else if (id === this.skip2) this.skip2 = -1;
+        // the marks left behind were emitted: each refused when the stream reaches it
+        const last = this.last;
+        const floor = deep ? this.floor2 : this.floor;
+        if (deep) this.addMark(this.floor);
         const floor2 = this.floor2;
         this.take(id, ts);
+        this.addMark(last);
         this.floor = floor;
         this.floor2 = floor2;
         this.movedBack = true;
-      } else {
-        this.restarts++;
-        this.skip = -1;
-        this.skip2 = -1;
-        this.maxTs = -Infinity;
-        this.take(id, ts);
-        this.floor = -1;
-        this.floor2 = -1;
+        return verdict;
       }
-      return TradeIdVerdict.NEW;
+      // The real stream under three poisoned ids taken forward in a row (ids at or below
+      // `floor2`, times later than all) looks like a restart: the marks kept and the ids the
+      // guard knows were emitted above the landing stay refused until the stream passes them (a
+      // real restart loses those few trades when its ids get there).
+      this.restarts++;
+      this.maxTs = -Infinity;
+      this.addMark(this.floor3);
+      this.addMark(this.floor2);
+      this.addMark(this.floor);
+      this.addMark(this.last);
+      const verdict = this.isMark(id) ? TradeIdVerdict.DUPLICATE : TradeIdVerdict.NEW;
+      if (id === this.skip) this.skip = -1;
+      else if (id === this.skip2) this.skip2 = -1;
+      this.take(id, ts);
+      this.floor = -1;
+      this.floor2 = -1;
+      this.floor3 = -1;
+      return verdict;
     }
-    if (id === this.skip || id === this.skip2) {
-      // a mark a move back left: emitted then (taking it clears it)
+    if (this.isMark(id)) {
+      // a mark a move back left: emitted then (the stream reached it: it is `last` from now on)
+      if (id === this.skip) this.skip = -1;
+      else if (id === this.skip2) this.skip2 = -1;
       this.take(id, ts);
       return TradeIdVerdict.DUPLICATE;
     }
@@ -251,9 +294,12 @@ export class TradeIdGuard {
     this.lastTs = -Infinity;
     this.floor = -1;
     this.floor2 = -1;
+    this.floor3 = -1;
     this.maxTs = -Infinity;
     this.skip = -1;
     this.skip2 = -1;
+    this.holdLo = -1;
+    this.holdHi = -1;
     this.movedBack = false;
     this.untimed = false;
     this.candidates = 0;
@@ -263,12 +309,20 @@ export class TradeIdGuard {
   private take(id: number, ts: number | undefined): void {
     // no id emitted before `floor` is known (the first trades, after a restart): `floor2` is
     // `floor`, so nothing below the first trade taken (history a backfill may list) counts as unseen
+    const forward = id > this.last;
+    if (forward) this.floor3 = this.floor2;
     this.floor2 = this.floor >= 0 ? this.floor : this.last;
     this.floor = this.last;
     this.last = id;
-    // the stream passed the mark a move back left (a far-ahead id refused on the way does not)
-    if (id >= this.skip) this.skip = -1;
-    if (id >= this.skip2) this.skip2 = -1;
+    // A mark is forgotten only once `floor3` passes it (see there). Passing a mark is no evidence
+    // the stream got there: the take past it may itself be a poisoned id (within the bound) that
+    // the real stream later moves back from, and the mark forgotten then was emitted twice. (A
+    // move back restores the floors after this take: nothing to forget then.)
+    if (forward) {
+      if (this.skip <= this.floor3) this.skip = -1;
+      if (this.skip2 <= this.floor3) this.skip2 = -1;
+      if (this.holdHi <= this.floor3) this.holdLo = this.holdHi = -1;
+    }
     this.movedBack = false;
     // a trade without a time keeps the earlier one: the move back then waits for later trades
     // (and no restart is followed until a trade with a time is taken)
@@ -279,6 +333,43 @@ export class TradeIdGuard {
     } else this.untimed = true;
     this.candidates = 0;
     this.behind = 0;
+  }
+
+  /** Whether `id` was emitted by a mark a move back left (exactly, or inside the held interval). */
+  private isMark(id: number): boolean {
+    return id === this.skip || id === this.skip2 || (id >= this.holdLo && id <= this.holdHi);
+  }
+
+  /**
+   * Records an emitted mark the stream is now behind. Two are kept exactly; with a third, one
+   * joins the held interval: the one that widens it least (every id inside is refused, real ones
+   * too), or the highest when none is held (the stream reaches the others first, and an exact mark
+   * is freed when reached; the interval only once `floor3` passes it).
+   */
+  private addMark(m: number): void {
+    if (m < 0 || this.isMark(m)) return;
+    if (this.skip < 0) this.skip = m;
+    else if (this.skip2 < 0) this.skip2 = m;
+    else {
+      const a = this.skip;
+      const b = this.skip2;
+      let out: number;
+      if (this.holdHi < 0) out = Math.max(a, b, m);
+      else {
+        const lo = this.holdLo;
+        const hi = this.holdHi;
+        const widen = (x: number) => (x < lo ? lo - x : x > hi ? x - hi : 0);
+        out = widen(a) <= widen(b) ? a : b;
+        if (widen(m) < widen(out)) out = m;
+      }
+      if (out === a) this.skip = m;
+      else if (out === b) this.skip2 = m;
+      if (this.holdHi < 0) this.holdLo = this.holdHi = out;
+      else {
+        if (out < this.holdLo) this.holdLo = out;
+        if (out > this.holdHi) this.holdHi = out;
+      }
+    }
   }
 }
 
