@@ -121,7 +121,7 @@ export type TradeIdVerdictCode = (typeof TradeIdVerdict)[keyof typeof TradeIdVer
  *   taken forward past a mark is no evidence the stream got there (it may be the next poisoned
  *   id, moved back from in turn), and a mark forgotten then was emitted again. Two marks are kept
  *   exactly; more (marks moved back from while earlier ones are still ahead) are folded into one
- *   interval of possibly emitted ids (`holdLo`..`holdHi`). The trade-off is chosen for
+ *   interval of possibly emitted ids (`holdLo`..`holdHi`). The trade-off is chosen against
  *   duplicates: every id in that interval is refused, real ones included, until the stream passes
  *   it: a real trade dropped per poisoned id at most its distance ahead of the stream, rather
  *   than a trade counted twice.
