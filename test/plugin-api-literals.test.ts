@@ -21,10 +21,10 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Every first-party plugin and the literal API version it needs (docs/versioning.md). */
 const PACKAGES: Record<string, string> = {
   '@cwts/exchange-binance': '1.7', // the kit's claimPriorTrades (1.5: WsConnection.reconnectWithBackoff, 1.4: VenueErrorRule.outcomeUnknown)
-  '@cwts/exchange-bybit': '1.4',
-  '@cwts/exchange-coinbase': '1.7', // the kit's readsShareOrderRateLimit (1.5: WsConnection.reconnectWithBackoff)
-  '@cwts/exchange-kraken': '1.5', // RateLimiter: unbounded waits, RateLimitExceededError.refusal
-  '@cwts/exchange-ccxt': '1.7', // the kit's claimPriorTrades (1.4: refusedByVenue with the mapped error)
+  '@cwts/exchange-bybit': '1.12', // BookSync.replace (1.4: VenueErrorRule.outcomeUnknown)
+  '@cwts/exchange-coinbase': '1.12', // BookSync.replace (1.7: the kit's readsShareOrderRateLimit, 1.5: WsConnection.reconnectWithBackoff)
+  '@cwts/exchange-kraken': '1.12', // BookSync.replace (1.5: RateLimiter unbounded waits, RateLimitExceededError.refusal)
+  '@cwts/exchange-ccxt': '1.12', // LISTED_WITHOUT_TIME (1.7: the kit's claimPriorTrades, 1.4: refusedByVenue with the mapped error)
   '@cwts/exchange-sim': '1.4', // minNotionalAtoms
   '@cwts/backend-cpu-simd': '1.4',
   '@cwts/backend-cuda': '1.8',

@@ -40,8 +40,9 @@ export const plugin: PluginManifest = defineExchangePlugin<BybitVenue>({
   name: PLUGIN_NAME,
   // The core API this adapter needs, as a literal: CORE_API_VERSION is the installed core's
   // (a peer dependency), so declaring it would pass any core (docs/versioning.md).
-  // 1.4: its error rules use the adapter kit's VenueErrorRule.outcomeUnknown, which an older core ignores.
-  coreApi: '1.4',
+  // 1.4: its error rules use the adapter kit's VenueErrorRule.outcomeUnknown, which an older core ignores;
+  // 1.12: BookSync.replace (a snapshot Bybit pushes while the book is SYNCED).
+  coreApi: '1.12',
   checkConfig: (cfg, name) => {
     if (!isKnownMarket(cfg.market)) throw new Error(`${name}.market: must be "spot" or "usdm" (Bybit linear)`);
     resolveBybitOptions(cfg.options, `${name}.options`);

@@ -59,8 +59,8 @@ export const plugin: PluginManifest = defineExchangePlugin<CcxtVenue>({
   // The core API this adapter needs, as a literal: CORE_API_VERSION is the installed core's
   // (a peer dependency), so declaring it would pass any core (docs/versioning.md).
   // 1.4: refusedByVenue taking the mapped error (adapter kit), released with core API 1.4;
-  // 1.7: the kit's claimPriorTrades.
-  coreApi: '1.7',
+  // 1.7: the kit's claimPriorTrades; 1.12: LISTED_WITHOUT_TIME (imported from the root entry).
+  coreApi: '1.12',
   checkConfig: (cfg, name) => {
     resolveCcxtOptions(cfg.options, `${name}.options`);
   },

@@ -68,8 +68,8 @@ export const plugin: PluginManifest = defineExchangePlugin<CoinbaseVenue>({
   // The core API this adapter needs, as a literal: CORE_API_VERSION is the installed core's
   // (a peer dependency), so declaring it would pass any core (docs/versioning.md).
   // 1.4: its error rules use the adapter kit's VenueErrorRule.outcomeUnknown, which an older core ignores;
-  // 1.5: WsConnection.reconnectWithBackoff; 1.7: the kit's readsShareOrderRateLimit.
-  coreApi: '1.7',
+  // 1.5: WsConnection.reconnectWithBackoff; 1.7: the kit's readsShareOrderRateLimit; 1.12: BookSync.replace.
+  coreApi: '1.12',
   checkConfig: (cfg, name) => {
     resolveCoinbaseOptions(cfg.options, `${name}.options`);
   },

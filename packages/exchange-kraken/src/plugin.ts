@@ -62,8 +62,9 @@ export const plugin: PluginManifest = defineExchangePlugin<KrakenVenue>({
   name: PLUGIN_NAME,
   // The core API this adapter needs, as a literal: CORE_API_VERSION is the installed core's
   // (a peer dependency), so declaring it would pass any core (docs/versioning.md).
-  // 1.4: its error rules use the adapter kit's VenueErrorRule.outcomeUnknown, which an older core ignores.
-  coreApi: '1.5',
+  // 1.4: its error rules use the adapter kit's VenueErrorRule.outcomeUnknown, which an older core ignores;
+  // 1.12: BookSync.replace (a snapshot Kraken pushes while the book is SYNCED).
+  coreApi: '1.12',
   checkConfig: (cfg, name) => {
     resolveKrakenOptions(cfg.options, `${name}.options`);
   },
