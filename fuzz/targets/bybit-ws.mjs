@@ -30,7 +30,7 @@
  */
 import * as BYBIT from '@cwts/exchange-bybit';
 import { strictUnits } from '../reference-book.mjs';
-import { FakeConn, ReferenceBooks, WsBookHarness, createWsBookTarget, isJsonObject, nextOwedFrame, parseStrictJson, settle, venueMutate, wsBookCoverage } from './ws-book-common.mjs';
+import { FakeConn, ReferenceBooks, WsBookHarness, createWsBookTarget, isJsonObject, nextOwedFrame, parseStrictJson, settle, venueMutate, wsBookCoverage, seedVenueBook } from './ws-book-common.mjs';
 import { FuzzFailure } from '../failure.mjs';
 
 export const description = 'Bybit v5 spot orderbook/publicTrade frames -> BybitMarketData (BybitFeed, BookSync, trade ring) -> L2BookStore';
@@ -80,13 +80,7 @@ class VenueModel {
     this.seq = 60_000_000_000 + rng.int(1_000_000);
     this.tradeId = 2_290_000_000_061_666_000n + BigInt(rng.int(100_000));
     for (const p of SYMBOLS_INFO) {
-      const bids = new Map();
-      const asks = new Map();
-      for (let k = 1; k <= SLOTS; k++) {
-        if (k <= 3 || rng.chance(0.7)) bids.set(p.mid - k, 1 + rng.int(p.maxQty));
-        if (k <= 3 || rng.chance(0.7)) asks.set(p.mid + k, 1 + rng.int(p.maxQty));
-      }
-      this.books.set(p.symbol, { bids, asks });
+      this.books.set(p.symbol, seedVenueBook(rng, p.mid, p.maxQty, SLOTS));
       this.u.set(p.symbol, 100_000_000 + rng.int(1_000_000));
     }
     this.onRealTrade = () => {};

@@ -33,7 +33,7 @@
  */
 import { crc32 } from 'node:zlib';
 import * as KRAKEN from '@cwts/exchange-kraken';
-import { RAW_CONTROL_CHAR, RAW_CONTROL_CHARS, ReferenceBooks, STRICT, WsBookHarness, createWsBookTarget, isJsonObject, nextOwedFrame, numberUnits, parseExactJson, settle, venueMutate, wsBookCoverage } from './ws-book-common.mjs';
+import { RAW_CONTROL_CHAR, RAW_CONTROL_CHARS, ReferenceBooks, STRICT, WsBookHarness, createWsBookTarget, isJsonObject, nextOwedFrame, numberUnits, parseExactJson, settle, venueMutate, wsBookCoverage, seedVenueBook } from './ws-book-common.mjs';
 import { FuzzFailure } from '../failure.mjs';
 
 export const description = 'Kraken v2 book/trade frames -> KrakenMarketData (KrakenFeed, CRC32, BookSync) -> L2BookStore';
@@ -98,13 +98,7 @@ class VenueModel {
     this.books = new Map();
     this.tradeId = new Map();
     for (const p of PAIRS) {
-      const bids = new Map();
-      const asks = new Map();
-      for (let k = 1; k <= SLOTS; k++) {
-        if (k <= 3 || rng.chance(0.7)) bids.set(p.mid - k, 1 + rng.int(p.maxQty));
-        if (k <= 3 || rng.chance(0.7)) asks.set(p.mid + k, 1 + rng.int(p.maxQty));
-      }
-      this.books.set(p.symbol, { bids, asks });
+      this.books.set(p.symbol, seedVenueBook(rng, p.mid, p.maxQty, SLOTS));
       this.tradeId.set(p.symbol, 10_000_000 + rng.int(1_000_000));
     }
     this.onRealTrade = () => {};

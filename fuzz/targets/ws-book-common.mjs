@@ -603,3 +603,18 @@ export function numberUnits(v, decimals) {
   if (units > 9007199254740991n) return undefined;
   return m[1] === '-' ? -Number(units) : Number(units);
 }
+
+/**
+ * A model venue's opening book around `mid` (ticks): the three levels nearest the mid on each
+ * side always, the rest of `slots` with probability 0.7, sizes 1..maxQty lots. Same draws in the
+ * same order for every target that uses it.
+ */
+export function seedVenueBook(rng, mid, maxQty, slots) {
+  const bids = new Map();
+  const asks = new Map();
+  for (let k = 1; k <= slots; k++) {
+    if (k <= 3 || rng.chance(0.7)) bids.set(mid - k, 1 + rng.int(maxQty));
+    if (k <= 3 || rng.chance(0.7)) asks.set(mid + k, 1 + rng.int(maxQty));
+  }
+  return { bids, asks };
+}
