@@ -7,84 +7,20 @@
  * ManualClock.
  */
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../contracts/clock.js';
-import { defineInstrument, priceToTicks, qtyToLots } from '../domain/instrument.js';
-import type { ExecutionReport, Order } from '../domain/orders.js';
-import { VenueErrorMap } from './errors.js';
-import { PolledExecutionClient, type OrderUpdateSink, type OrderUpdateStream, type PolledOrderDriver, type VenueFill, type VenueOrderView } from './polled-execution.js';
-
-const errors = new VenueErrorMap('v', []);
-const I = defineInstrument({ exchange: 'v', symbol: 'BTC/USD', base: 'BTC', quote: 'USD', tickSize: '0.1', lotSize: '0.001' });
-
-class MemoryVenue implements PolledOrderDriver {
-  view: VenueOrderView = view();
-  fills: VenueFill[] = [];
-  calls = { fetchOrder: 0, fetchFills: 0 };
-  async connect(): Promise<void> {}
-  close(): void {}
-  async place(): Promise<string> {
-    return 'V1';
-  }
-  async cancel(): Promise<void> {}
-  async fetchOrder(): Promise<VenueOrderView | undefined> {
-    this.calls.fetchOrder++;
-    return { ...this.view };
-  }
-  async fetchFills(): Promise<VenueFill[]> {
-    this.calls.fetchFills++;
-    return this.fills.map((f) => ({ ...f }));
-  }
-  async fetchOpenOrders(): Promise<VenueOrderView[]> {
-    return [];
-  }
-  async fetchFillsSince(): Promise<VenueFill[]> {
-    return [];
-  }
-  async fetchBalances() {
-    return [];
-  }
-  mapError(err: unknown) {
-    return errors.map(undefined, String((err as Error)?.message ?? err));
-  }
-}
-
-class MemoryStream implements OrderUpdateStream {
-  sink: OrderUpdateSink | undefined;
-  start(sink: OrderUpdateSink): void {
-    this.sink = sink;
-  }
-  stop(): void {}
-}
-
-function view(over: Partial<VenueOrderView> = {}): VenueOrderView {
-  return { venueOrderId: 'V1', clientOrderId: 'c1', symbol: 'BTC/USD', side: 'buy', type: 'limit', price: '100.0', qty: '0.010', filledQty: '0', state: 'open', ...over };
-}
-const fill = (tradeId: string, qty: string, over: Partial<VenueFill> = {}): VenueFill => ({ tradeId, venueOrderId: 'V1', symbol: 'BTC/USD', price: '100.0', qty, fee: '0.01', feeAsset: 'USD', ts: 1000, liquidity: 'maker', ...over });
-const order = (over: Partial<Order> = {}): Order => ({
-  exchange: 'v', symbol: 'BTC/USD', side: 'buy', type: 'limit', price: priceToTicks(I, '100.0'), qty: qtyToLots(I, '0.010'), tif: 'GTC', source: 't',
-  clientOrderId: 'c1', status: 'pending_new', filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: 0, updatedTs: 0, ...over,
-});
-const flush = async () => {
-  for (let k = 0; k < 20; k++) await new Promise((r) => setImmediate(r));
-};
+import { I, MemoryStream, MemoryVenue, fill, flush, order, startPolled, view } from './polled-execution.fixture.js';
 
 async function setup(opts: { submit?: boolean } = {}) {
-  const venue = new MemoryVenue();
+  const venue = new MemoryVenue({ view: view() });
   const stream = new MemoryStream();
-  const client = new PolledExecutionClient({
-    exchange: 'v', clock: new ManualClock(1000), hasCredentials: true, driver: venue, orderLimit: { limit: 100, intervalMs: 1000 },
-    // the poll timer never fires: each poll is one reconcile() a test asks for
-    pollIntervalMs: 3_600_000, unknownOrderGraceMs: 10_000, instrument: (s) => (s === I.symbol ? I : undefined), symbols: () => [I.symbol], stream,
-  });
-  const reports: ExecutionReport[] = [];
-  await client.start((r) => reports.push(r));
+  // the poll timer never fires: each poll is one reconcile() a test asks for
+  const { client, reports } = await startPolled(venue, { stream });
   if (opts.submit !== false) {
     client.submit(order());
     await flush();
   }
   const ends = () => reports.filter((r) => r.kind !== 'ack' && r.kind !== 'fill');
   const fills = () => reports.filter((r) => r.kind === 'fill').map((r) => [r.tradeId, r.cumQty, r.leavesQty]);
-  return { client, venue, sink: stream.sink!, reports, ends, fills };
+  return { client, venue, sink: stream.sink, reports, ends, fills };
 }
 
 describe('PolledExecutionClient: an order the venue shows FILLED below its size', () => {

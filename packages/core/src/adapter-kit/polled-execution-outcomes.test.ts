@@ -1,9 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../contracts/clock.js';
-import { defineInstrument, priceToTicks, qtyToLots } from '../domain/instrument.js';
-import type { ExecutionReport, Order } from '../domain/orders.js';
 import { VenueErrorMap } from './errors.js';
-import { PolledExecutionClient, type PolledOrderDriver, type VenueFill, type VenueOrderView } from './polled-execution.js';
+import { MemoryVenue, fill, order, startPolled, until, view } from './polled-execution.fixture.js';
 
 /**
  * What the polled client makes of answers that do not settle an order: a venue error that says
@@ -11,7 +9,6 @@ import { PolledExecutionClient, type PolledOrderDriver, type VenueFill, type Ven
  * that lags the order's state at a restart. The driver is in memory; time is a ManualClock
  * (polls and retries run on short real timers, and the tests wait for what they produce).
  */
-const I = defineInstrument({ exchange: 'v', symbol: 'BTC/USD', base: 'BTC', quote: 'USD', tickSize: '0.1', lotSize: '0.001' });
 const errors = new VenueErrorMap('v', [
   { code: -1007, reason: 'VENUE_ERROR', outcomeUnknown: true, text: 'execution status unknown' },
   { code: -2010, reason: 'INSUFFICIENT_BALANCE' },
@@ -23,71 +20,17 @@ class VenueError extends Error {
   }
 }
 
-class MemoryDriver implements PolledOrderDriver {
-  view: VenueOrderView | undefined;
-  fills: VenueFill[] = [];
-  /** Trades the list shows only after this many more reads (a lagging trade list). */
-  lagReads = 0;
-  placeImpl: () => Promise<string> = async () => 'V1';
-  async connect(): Promise<void> {}
-  close(): void {}
-  place(): Promise<string> {
-    return this.placeImpl();
-  }
-  async cancel(): Promise<void> {}
-  async fetchOrder(): Promise<VenueOrderView | undefined> {
-    return this.view && { ...this.view };
-  }
-  async fetchFills(): Promise<VenueFill[]> {
-    if (this.lagReads > 0) {
-      this.lagReads--;
-      return [];
-    }
-    return this.fills.map((f) => ({ ...f }));
-  }
-  async fetchOpenOrders(): Promise<VenueOrderView[]> {
-    return [];
-  }
-  async fetchFillsSince(): Promise<VenueFill[]> {
-    return [];
-  }
-  async fetchBalances() {
-    return [];
-  }
-  mapError(err: unknown) {
-    return errors.map(err instanceof VenueError ? err.code : undefined, String((err as Error)?.message ?? err));
-  }
-}
-
-const view = (over: Partial<VenueOrderView> = {}): VenueOrderView => ({
-  venueOrderId: 'V1', clientOrderId: 'c1', symbol: 'BTC/USD', side: 'buy', type: 'limit', price: '100.0', qty: '0.010', filledQty: '0', state: 'open', ...over,
-});
-const fill = (tradeId: string, qty: string): VenueFill => ({ tradeId, venueOrderId: 'V1', symbol: 'BTC/USD', price: '100.0', qty, fee: '0.01', feeAsset: 'USD', ts: 1000, liquidity: 'maker' });
-const order = (over: Partial<Order> = {}): Order => ({
-  exchange: 'v', symbol: 'BTC/USD', side: 'buy', type: 'limit', price: priceToTicks(I, '100.0'), qty: qtyToLots(I, '0.010'), tif: 'GTC', source: 't',
-  clientOrderId: 'c1', status: 'pending_new', filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: 0, updatedTs: 0, ...over,
-});
-const until = async (cond: () => boolean): Promise<void> => {
-  for (let k = 0; k < 400 && !cond(); k++) await new Promise((r) => setTimeout(r, 5));
-  expect(cond()).toBe(true);
-};
-
 async function setup(opts: { pollIntervalMs?: number; unknownOrderGraceMs?: number } = {}) {
-  const driver = new MemoryDriver();
+  const driver = new MemoryVenue({ errors });
   const clock = new ManualClock(1000);
-  const client = new PolledExecutionClient({
-    exchange: 'v', clock, hasCredentials: true, driver, orderLimit: { limit: 100, intervalMs: 1000 }, pollIntervalMs: opts.pollIntervalMs ?? 10,
-    unknownOrderGraceMs: opts.unknownOrderGraceMs ?? 10_000, instrument: (s) => (s === 'BTC/USD' ? I : undefined), symbols: () => ['BTC/USD'],
-  });
-  const reports: ExecutionReport[] = [];
-  await client.start((r) => reports.push(r));
+  const { client, reports } = await startPolled(driver, { clock, pollIntervalMs: opts.pollIntervalMs ?? 10, unknownOrderGraceMs: opts.unknownOrderGraceMs ?? 10_000 });
   return { client, driver, clock, reports };
 }
 
 describe('PolledExecutionClient: a venue answer that leaves the outcome unknown', () => {
   it('a submit answered with a code the venue documents as "execution status unknown" is asked for by client id and followed, not reported rejected', async () => {
     const { client, driver, reports } = await setup();
-    driver.placeImpl = async () => {
+    driver.place = async () => {
       driver.view = view(); // the venue booked it all the same
       throw new VenueError(-1007);
     };
@@ -103,7 +46,7 @@ describe('PolledExecutionClient: a venue answer that leaves the outcome unknown'
 
   it("the venue's own refusal still rejects at once", async () => {
     const { client, driver, reports } = await setup();
-    driver.placeImpl = async () => {
+    driver.place = async () => {
       throw new VenueError(-2010);
     };
     client.submit(order());
@@ -114,7 +57,7 @@ describe('PolledExecutionClient: a venue answer that leaves the outcome unknown'
 
   it('"never reached the venue" is judged from when the failure was seen, not from before the driver spent a while (e.g. reloading pairs) on its request', async () => {
     const { client, driver, clock, reports } = await setup({ unknownOrderGraceMs: 10_000 });
-    driver.placeImpl = async () => {
+    driver.place = async () => {
       clock.advance(8_000); // the driver's own work before its request went out
       throw new Error('RequestTimeout: request timed out');
     };
@@ -131,7 +74,7 @@ describe('PolledExecutionClient: a venue answer that leaves the outcome unknown'
 
   it('"never reached the venue" is judged by when a lookup began: one begun inside the grace whose answer comes past it is no verdict', async () => {
     const { client, driver, clock, reports } = await setup({ unknownOrderGraceMs: 10_000 });
-    driver.placeImpl = async () => {
+    driver.place = async () => {
       throw new Error('RequestTimeout: request timed out');
     };
     let lookups = 0;

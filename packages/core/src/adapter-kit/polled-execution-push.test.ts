@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../contracts/clock.js';
-import { defineInstrument, priceToTicks, qtyToLots } from '../domain/instrument.js';
-import type { ExecutionReport, Order } from '../domain/orders.js';
-import { PolledExecutionClient, type OrderRef, type OrderUpdateSink, type OrderUpdateStream, type PolledOrderDriver, type VenueFill, type VenueOrderView } from './polled-execution.js';
+import type { ExecutionReport } from '../domain/orders.js';
+import { I, MemoryStream, MemoryVenue, fill as venueFill, order, startPolled, view } from './polled-execution.fixture.js';
 
 /**
  * Per-trade events (trade id + cumulative quantity, as Kraken's executions channel gives them)
@@ -10,67 +8,17 @@ import { PolledExecutionClient, type OrderRef, type OrderUpdateSink, type OrderU
  * in memory and the poll interval is an hour: nothing here is delivered by the poll timer; REST
  * reads happen only where the client asks for them (counted).
  */
-const I = defineInstrument({ exchange: 'v', symbol: 'BTC/USD', base: 'BTC', quote: 'USD', tickSize: '0.1', lotSize: '0.001' });
 
-class MemoryDriver implements PolledOrderDriver {
-  view: VenueOrderView | undefined;
-  fills: VenueFill[] = [];
-  reads = 0;
-  async connect(): Promise<void> {}
-  close(): void {}
-  async place(): Promise<string> {
-    return 'V1';
-  }
-  async cancel(): Promise<void> {}
-  async fetchOrder(_ref: OrderRef): Promise<VenueOrderView | undefined> {
-    this.reads++;
-    return this.view && { ...this.view };
-  }
-  async fetchFills(): Promise<VenueFill[]> {
-    return [...this.fills];
-  }
-  async fetchOpenOrders(): Promise<VenueOrderView[]> {
-    return [];
-  }
-  async fetchFillsSince(): Promise<VenueFill[]> {
-    return [];
-  }
-  async fetchBalances() {
-    return [];
-  }
-  mapError(err: unknown) {
-    return { reason: 'VENUE_ERROR' as const, text: String(err), code: undefined, retryable: false };
-  }
-}
-
-/** A stream that only hands its sink to the test. */
-class SinkStream implements OrderUpdateStream {
-  sink!: OrderUpdateSink;
-  start(sink: OrderUpdateSink): void {
-    this.sink = sink;
-  }
-  stop(): void {}
-}
-
-const fill = (tradeId: string, qty: string, price = '100.0'): VenueFill => ({ tradeId, venueOrderId: 'V1', symbol: 'BTC/USD', price, qty, fee: '0.01', feeAsset: 'USD', ts: 1000, liquidity: 'maker' });
+const fill = (tradeId: string, qty: string, price = '100.0') => venueFill(tradeId, qty, { price });
 const tick = () => new Promise((r) => setTimeout(r, 5));
 
 async function setup() {
-  const driver = new MemoryDriver();
-  const stream = new SinkStream();
-  const client = new PolledExecutionClient({
-    exchange: 'v', clock: new ManualClock(1000), hasCredentials: true, driver, orderLimit: { limit: 100, intervalMs: 1000 }, pollIntervalMs: 3_600_000,
-    unknownOrderGraceMs: 10_000, instrument: (s) => (s === 'BTC/USD' ? I : undefined), symbols: () => ['BTC/USD'], stream,
-  });
-  const reports: ExecutionReport[] = [];
-  await client.start((r) => reports.push(r));
-  const order: Order = {
-    exchange: 'v', symbol: 'BTC/USD', side: 'buy', type: 'limit', price: priceToTicks(I, '100.0'), qty: qtyToLots(I, '0.010'), tif: 'GTC', source: 't',
-    clientOrderId: 'c1', status: 'pending_new', filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: 0, updatedTs: 0,
-  };
-  client.submit(order);
+  const driver = new MemoryVenue();
+  const stream = new MemoryStream();
+  const { client, reports } = await startPolled(driver, { stream });
+  client.submit(order());
   for (let k = 0; k < 20 && !reports.some((r) => r.kind === 'ack'); k++) await tick();
-  driver.view = { venueOrderId: 'V1', clientOrderId: 'c1', symbol: 'BTC/USD', side: 'buy', type: 'limit', price: '100.0', qty: '0.010', filledQty: '0', state: 'open' };
+  driver.view = view();
   return { client, sink: stream.sink, driver, reports, stop: () => client.stop() };
 }
 
@@ -87,7 +35,7 @@ describe('PolledExecutionClient push path: per-trade events (OrderUpdateSink.exe
     driver.fills = [fill('T1', '0.004')];
     await client.reconcile('test');
     expect(fillsOf(reports)).toHaveLength(1);
-    expect(driver.reads).toBe(1);
+    expect(driver.calls.fetchOrder).toBe(1);
     await stop();
   });
 
@@ -149,20 +97,12 @@ describe('PolledExecutionClient push path: per-trade events (OrderUpdateSink.exe
   });
 
   it('a working event before the submit answer acks the order once; a pending one does not', async () => {
-    const driver = new MemoryDriver();
-    const stream = new SinkStream();
+    const driver = new MemoryVenue();
+    const stream = new MemoryStream();
     let release!: (id: string) => void;
     driver.place = () => new Promise<string>((r) => (release = r));
-    const client = new PolledExecutionClient({
-      exchange: 'v', clock: new ManualClock(1000), hasCredentials: true, driver, orderLimit: { limit: 100, intervalMs: 1000 }, pollIntervalMs: 3_600_000,
-      unknownOrderGraceMs: 10_000, instrument: () => I, symbols: () => ['BTC/USD'], stream,
-    });
-    const reports: ExecutionReport[] = [];
-    await client.start((r) => reports.push(r));
-    client.submit({
-      exchange: 'v', symbol: 'BTC/USD', side: 'sell', type: 'limit', price: 1000, qty: 10, tif: 'GTC', source: 't',
-      clientOrderId: 'c9', status: 'pending_new', filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: 0, updatedTs: 0,
-    });
+    const { client, reports } = await startPolled(driver, { stream, instrument: () => I });
+    client.submit(order({ side: 'sell', clientOrderId: 'c9' }));
     for (let k = 0; k < 20 && !release; k++) await tick();
     // pending (Kraken's pending_new): not yet working, so not the ack; the create answer decides
     expect(stream.sink.execution({ venueOrderId: 'V1', clientOrderId: 'c9', state: 'pending', filledQty: '0' })).toBe('applied');

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../contracts/clock.js';
-import { defineInstrument, priceToTicks, qtyToLots } from '../domain/instrument.js';
-import type { ExecutionReport, Order } from '../domain/orders.js';
+import type { Order } from '../domain/orders.js';
 import { VenueErrorMap } from './errors.js';
-import { PolledExecutionClient, type PolledOrderDriver, type VenueFill, type VenueOrderView } from './polled-execution.js';
+import type { OrderRef, VenueFill, VenueOrderView } from './polled-execution.js';
+import { StubVenue, order as baseOrder, startPolled, until, view } from './polled-execution.fixture.js';
 
 /**
  * What a venue rate-limit answer pauses. An answer to a create or cancel pauses the order
@@ -18,7 +18,6 @@ import { PolledExecutionClient, type PolledOrderDriver, type VenueFill, type Ven
  * could not read: starting again at the first followed order, the orders behind the budget were
  * never read.
  */
-const I = defineInstrument({ exchange: 'v', symbol: 'BTC/USD', base: 'BTC', quote: 'USD', tickSize: '0.1', lotSize: '0.001' });
 const errors = new VenueErrorMap('v', [{ code: 429, reason: 'RATE_LIMITED', retryable: true }]);
 const PAUSE_MS = 100;
 
@@ -29,44 +28,31 @@ class RateLimited extends Error {
   }
 }
 
-class MemoryDriver implements PolledOrderDriver {
+/** Reads our order as working under the ids asked for; answers 429 to the kinds of request a test limits. */
+class MemoryDriver extends StubVenue {
   readsLimited = false;
   placeLimited = false;
   cancelLimited = false;
   reads = 0;
   places = 0;
   cancels = 0;
-  view: VenueOrderView = { venueOrderId: 'V1', clientOrderId: 'c1', symbol: 'BTC/USD', side: 'buy', type: 'limit', price: '100.0', qty: '0.010', filledQty: '0', state: 'open' };
-  async connect(): Promise<void> {}
-  close(): void {}
-  async place(o: Readonly<Order>): Promise<string> {
+  view: VenueOrderView = view();
+  constructor() {
+    super(errors);
+  }
+  override async place(o: Readonly<Order>): Promise<string> {
     this.places++;
     if (this.placeLimited) throw new RateLimited();
     return `V-${o.clientOrderId}`;
   }
-  async cancel(): Promise<void> {
+  override async cancel(): Promise<void> {
     this.cancels++;
     if (this.cancelLimited) throw new RateLimited();
   }
-  async fetchOrder(ref: { clientOrderId: string }): Promise<VenueOrderView | undefined> {
+  override async fetchOrder(ref: OrderRef): Promise<VenueOrderView | undefined> {
     this.reads++;
     if (this.readsLimited) throw new RateLimited();
     return { ...this.view, clientOrderId: ref.clientOrderId, venueOrderId: `V-${ref.clientOrderId}` };
-  }
-  async fetchFills(): Promise<VenueFill[]> {
-    return [];
-  }
-  async fetchOpenOrders(): Promise<VenueOrderView[]> {
-    return [];
-  }
-  async fetchFillsSince(): Promise<VenueFill[]> {
-    return [];
-  }
-  async fetchBalances() {
-    return [];
-  }
-  mapError(err: unknown) {
-    return errors.map(err instanceof RateLimited ? err.code : undefined, String((err as Error)?.message ?? err));
   }
 }
 
@@ -84,7 +70,7 @@ class BudgetDriver extends MemoryDriver {
   constructor(private readonly clock: ManualClock) {
     super();
   }
-  override async fetchOrder(ref: { clientOrderId: string }): Promise<VenueOrderView | undefined> {
+  override async fetchOrder(ref: OrderRef): Promise<VenueOrderView | undefined> {
     const w = Math.floor(this.clock.now() / 1000);
     if (w !== this.windowStart) {
       this.windowStart = w;
@@ -101,27 +87,16 @@ class BudgetDriver extends MemoryDriver {
   }
 }
 
-const order = (clientOrderId: string): Order => ({
-  exchange: 'v', symbol: 'BTC/USD', side: 'buy', type: 'limit', price: priceToTicks(I, '100.0'), qty: qtyToLots(I, '0.010'), tif: 'GTC', source: 't',
-  clientOrderId, status: 'pending_new', filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: 0, updatedTs: 0,
-});
-const until = async (cond: () => boolean): Promise<void> => {
-  for (let k = 0; k < 400 && !cond(); k++) await new Promise((r) => setTimeout(r, 5));
-  expect(cond()).toBe(true);
-};
+const order = (clientOrderId: string) => baseOrder({ clientOrderId });
 /** Lets whatever can run on a frozen clock run (a limiter sleeps in real time, then looks at the clock again). */
 const settle = () => new Promise((r) => setTimeout(r, 30));
 
 async function setup(opts: { readsShareOrderRateLimit?: boolean; driver?: (clock: ManualClock) => MemoryDriver } = {}) {
   const clock = new ManualClock(1_000_000);
   const driver = opts.driver?.(clock) ?? new MemoryDriver();
-  const client = new PolledExecutionClient({
-    exchange: 'v', clock, hasCredentials: true, driver, orderLimit: { limit: 100, intervalMs: 1000 }, pollIntervalMs: 3_600_000, unknownOrderGraceMs: 10_000,
-    rateLimitPauseMs: PAUSE_MS, instrument: (s) => (s === 'BTC/USD' ? I : undefined), symbols: () => ['BTC/USD'],
-    ...(opts.readsShareOrderRateLimit ? { readsShareOrderRateLimit: true } : {}),
+  const { client, reports } = await startPolled(driver, {
+    clock, rateLimitPauseMs: PAUSE_MS, ...(opts.readsShareOrderRateLimit ? { readsShareOrderRateLimit: true } : {}),
   });
-  const reports: ExecutionReport[] = [];
-  await client.start((r) => reports.push(r));
   return { client, driver, clock, reports };
 }
 

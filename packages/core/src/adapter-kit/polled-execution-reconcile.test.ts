@@ -11,79 +11,27 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../contracts/clock.js';
-import { defineInstrument, priceToTicks, qtyToLots } from '../domain/instrument.js';
 import type { ExecutionReport, Order } from '../domain/orders.js';
-import { VenueErrorMap } from './errors.js';
-import { PolledExecutionClient, type OrderRef, type PolledOrderDriver, type VenueFill, type VenueOrderView } from './polled-execution.js';
+import type { PolledExecutionClient } from './polled-execution.js';
+import { MemoryVenue, fill as venueFill, order as baseOrder, startPolled, view } from './polled-execution.fixture.js';
 
-const I = defineInstrument({ exchange: 'v', symbol: 'BTC/USD', base: 'BTC', quote: 'USD', tickSize: '0.1', lotSize: '0.001' });
-const errors = new VenueErrorMap('v', []);
 const POLL_MS = 1000;
 
-class MemoryDriver implements PolledOrderDriver {
-  view: VenueOrderView | undefined;
-  /** The order's trades, and the account's. */
-  fills: VenueFill[] = [];
-  /** The order's trade list (not the account's) shows nothing for this many more reads. */
-  lagReads = 0;
-  /** Every order read's ref. */
-  refs: OrderRef[] = [];
-  async connect(): Promise<void> {}
-  close(): void {}
-  async place(): Promise<string> {
-    return 'V1';
-  }
-  async cancel(): Promise<void> {}
-  async fetchOrder(ref: OrderRef): Promise<VenueOrderView | undefined> {
-    this.refs.push({ ...ref });
-    return this.view && { ...this.view };
-  }
-  async fetchFills(): Promise<VenueFill[]> {
-    if (this.lagReads > 0) {
-      this.lagReads--;
-      return [];
-    }
-    return this.fills.map((f) => ({ ...f }));
-  }
-  async fetchOpenOrders(): Promise<VenueOrderView[]> {
-    return this.view && this.view.state === 'open' ? [{ ...this.view }] : [];
-  }
-  async fetchFillsSince(_symbols: readonly string[], sinceTs: number): Promise<VenueFill[]> {
-    return this.fills.filter((f) => f.ts >= sinceTs).map((f) => ({ ...f }));
-  }
-  async fetchBalances() {
-    return [];
-  }
-  mapError(err: unknown) {
-    return errors.map(undefined, String((err as Error)?.message ?? err));
-  }
-}
-
-const view = (over: Partial<VenueOrderView> = {}): VenueOrderView => ({
-  venueOrderId: 'V1', clientOrderId: 'c1', symbol: 'BTC/USD', side: 'buy', type: 'limit', price: '100.0', qty: '0.010', filledQty: '0', state: 'open', ...over,
-});
-const fill = (tradeId: string, qty: string, ts: number): VenueFill => ({ tradeId, venueOrderId: 'V1', symbol: 'BTC/USD', price: '100.0', qty, fee: '0.01', feeAsset: 'USD', ts, liquidity: 'maker' });
-const order = (over: Partial<Order> = {}): Order => ({
-  exchange: 'v', symbol: 'BTC/USD', side: 'buy', type: 'limit', price: priceToTicks(I, '100.0'), qty: qtyToLots(I, '0.010'), tif: 'GTC', source: 't',
-  clientOrderId: 'c1', status: 'open', filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: 0, updatedTs: 0, ...over,
-});
+const fill = (tradeId: string, qty: string, ts: number) => venueFill(tradeId, qty, { ts });
+/** The journal's order, open at the restart. */
+const order = (over: Partial<Order> = {}) => baseOrder({ status: 'open', ...over });
 
 describe('PolledExecutionClient: restart reconciliation counts every trade it books in the order it follows', () => {
   let client: PolledExecutionClient | undefined;
-  let driver: MemoryDriver;
+  let driver: MemoryVenue;
   let clock: ManualClock;
   let reports: ExecutionReport[];
 
   beforeEach(async () => {
     vi.useFakeTimers();
-    driver = new MemoryDriver();
+    driver = new MemoryVenue();
     clock = new ManualClock(1000);
-    client = new PolledExecutionClient({
-      exchange: 'v', clock, hasCredentials: true, driver, orderLimit: { limit: 100, intervalMs: 1000 }, pollIntervalMs: POLL_MS,
-      unknownOrderGraceMs: 10_000, instrument: (s) => (s === 'BTC/USD' ? I : undefined), symbols: () => ['BTC/USD'],
-    });
-    reports = [];
-    await client.start((r) => reports.push(r));
+    ({ client, reports } = await startPolled(driver, { clock, pollIntervalMs: POLL_MS }));
   });
   afterEach(async () => {
     await client?.stop();

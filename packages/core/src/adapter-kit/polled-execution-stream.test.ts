@@ -4,47 +4,32 @@
  */
 import { describe, expect, it } from 'vitest';
 import { defineInstrument } from '../domain/instrument.js';
-import { ManualClock } from '../contracts/clock.js';
 import type { ExecutionReport, Order } from '../domain/orders.js';
-import { PolledExecutionClient, addDecimalStrings, type OrderUpdateSink, type OrderUpdateStream, type PolledOrderDriver, type VenueFill, type VenueOrderView } from './polled-execution.js';
+import { addDecimalStrings, type OrderRef, type VenueFill, type VenueOrderView } from './polled-execution.js';
+import { MemoryStream, StubVenue, flush, order, polledClient } from './polled-execution.fixture.js';
 
 const PI = defineInstrument({ exchange: 'v', symbol: 'BTC-USD', base: 'BTC', quote: 'USD', tickSize: '0.01', lotSize: '0.001' });
 
 /** A venue in memory: one order book of our orders, their trades, and a counter per call. */
-class ScriptedVenue implements PolledOrderDriver {
+class ScriptedVenue extends StubVenue {
   views = new Map<string, VenueOrderView>();
   fills: VenueFill[] = [];
   calls = { fetchOrder: 0, fetchFills: 0 };
   /** Trades the fills endpoint does not list yet (its list lags the order state). */
   hiddenFills = 0;
-  async connect(): Promise<void> {}
-  close(): void {}
-  async place(o: Readonly<Order>): Promise<string> {
+  override async place(o: Readonly<Order>): Promise<string> {
     const id = `V${o.clientOrderId}`;
     this.views.set(id, { venueOrderId: id, clientOrderId: o.clientOrderId, symbol: o.symbol, side: o.side, type: 'limit', price: '100', qty: '0.010', filledQty: '0', state: 'open' });
     return id;
   }
-  async cancel(): Promise<void> {}
-  async fetchOrder(ref: { venueOrderId?: string }): Promise<VenueOrderView | undefined> {
+  override async fetchOrder(ref: OrderRef): Promise<VenueOrderView | undefined> {
     this.calls.fetchOrder++;
     return ref.venueOrderId ? { ...this.views.get(ref.venueOrderId)! } : undefined;
   }
-  async fetchFills(v: VenueOrderView): Promise<VenueFill[]> {
+  override async fetchFills(v: VenueOrderView): Promise<VenueFill[]> {
     this.calls.fetchFills++;
     const all = this.fills.filter((f) => f.venueOrderId === v.venueOrderId);
     return all.slice(0, all.length - this.hiddenFills);
-  }
-  async fetchOpenOrders(): Promise<VenueOrderView[]> {
-    return [];
-  }
-  async fetchFillsSince(): Promise<VenueFill[]> {
-    return [];
-  }
-  async fetchBalances() {
-    return [];
-  }
-  mapError(err: unknown) {
-    return { reason: 'VENUE_ERROR' as const, text: String(err), retryable: false };
   }
   /** A trade of order `id`: the order's filled size grows. */
   trade(id: string, tradeId: string, qty: string, state: VenueOrderView['state'] = 'open'): VenueFill {
@@ -57,37 +42,15 @@ class ScriptedVenue implements PolledOrderDriver {
   }
 }
 
-class ScriptedStream implements OrderUpdateStream {
-  sink: OrderUpdateSink | undefined;
-  stopped = false;
-  start(sink: OrderUpdateSink): void {
-    this.sink = sink;
-  }
-  stop(): void {
-    this.stopped = true;
-  }
-}
-
-const flush = async () => {
-  for (let k = 0; k < 20; k++) await new Promise((r) => setImmediate(r));
-};
-
 describe('PolledExecutionClient push path', () => {
   async function client() {
     const venue = new ScriptedVenue();
-    const stream = new ScriptedStream();
+    const stream = new MemoryStream();
     const reports: ExecutionReport[] = [];
-    const c = new PolledExecutionClient({
-      exchange: 'v', clock: new ManualClock(1000), hasCredentials: true, driver: venue, orderLimit: { limit: 100, intervalMs: 1000 },
-      // the poll timer never fires in these tests: every report comes from the push or an explicit reconcile()
-      pollIntervalMs: 3_600_000, unknownOrderGraceMs: 1000, instrument: (s) => (s === PI.symbol ? PI : undefined), symbols: () => [PI.symbol], stream,
-    });
+    // the poll timer never fires in these tests: every report comes from the push or an explicit reconcile()
+    const c = polledClient(venue, { unknownOrderGraceMs: 1000, instrument: (s) => (s === PI.symbol ? PI : undefined), symbols: () => [PI.symbol], stream });
     await c.start((r) => reports.push(r));
-    const order: Order = {
-      exchange: 'v', symbol: PI.symbol, side: 'buy', type: 'limit', price: 10000, qty: 10, tif: 'GTC', source: 't', clientOrderId: 'c1', status: 'pending_new',
-      filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: 0, updatedTs: 0,
-    };
-    c.submit(order);
+    c.submit(order({ symbol: PI.symbol, price: 10000 }));
     await flush();
     return { c, venue, stream, reports, sink: stream.sink!, fills: () => reports.filter((r) => r.kind === 'fill') };
   }
@@ -190,19 +153,16 @@ describe('PolledExecutionClient push path', () => {
 
   it('a push showing the order working before the create answer is the ack; a failed answer after it is no reject', async () => {
     const venue = new ScriptedVenue();
-    const stream = new ScriptedStream();
+    const stream = new MemoryStream();
     const reports: ExecutionReport[] = [];
     let answer!: (id: string | Error) => void;
     venue.place = (o) => {
       venue.views.set('Vc2', { venueOrderId: 'Vc2', clientOrderId: o.clientOrderId, symbol: o.symbol, side: o.side, type: 'limit', qty: '0.010', filledQty: '0', state: 'open' });
       return new Promise<string>((res, rej) => (answer = (x) => (typeof x === 'string' ? res(x) : rej(x))));
     };
-    const c = new PolledExecutionClient({
-      exchange: 'v', clock: new ManualClock(1000), hasCredentials: true, driver: venue, orderLimit: { limit: 100, intervalMs: 1000 },
-      pollIntervalMs: 3_600_000, unknownOrderGraceMs: 1000, instrument: () => PI, symbols: () => [PI.symbol], stream,
-    });
+    const c = polledClient(venue, { unknownOrderGraceMs: 1000, instrument: () => PI, symbols: () => [PI.symbol], stream });
     await c.start((r) => reports.push(r));
-    c.submit({ exchange: 'v', symbol: PI.symbol, side: 'buy', type: 'limit', price: 10000, qty: 10, tif: 'GTC', source: 't', clientOrderId: 'c2', status: 'pending_new', filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: 0, updatedTs: 0 });
+    c.submit(order({ symbol: PI.symbol, price: 10000, clientOrderId: 'c2' }));
     await flush();
     stream.sink!.order({ ...venue.views.get('Vc2')! });
     await flush();

@@ -19,41 +19,10 @@ import { MetricsRegistry } from '../observability/metrics.js';
 import { Engine } from '../engine/engine.js';
 import { attachJournal } from '../engine/rebuild.js';
 import { ScriptedVenue } from '../engine/test-venue.js';
-import { VenueErrorMap } from './errors.js';
-import { PolledExecutionClient, type PolledOrderDriver, type VenueFill, type VenueOrderView } from './polled-execution.js';
+import { MemoryVenue, polledClient } from './polled-execution.fixture.js';
 
 const BTC = defineInstrument({ exchange: 'v', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.001' });
 const snapshot: BookSnapshotEvent = { type: 'book_snapshot', exchange: 'v', symbol: 'BTCUSDT', ts: 1, recvTs: 1, seq: 1, reason: 'initial', bids: [{ price: 5_000_000, qty: 100_000 }], asks: [{ price: 5_000_100, qty: 100_000 }] };
-const errors = new VenueErrorMap('v', []);
-
-/** The venue after a restart: the trade list still names T-9, its (old, closed) order no longer answers. */
-class AfterRestartDriver implements PolledOrderDriver {
-  constructor(private readonly fills: VenueFill[]) {}
-  async connect(): Promise<void> {}
-  close(): void {}
-  async place(): Promise<string> {
-    return 'VX';
-  }
-  async cancel(): Promise<void> {}
-  async fetchOrder(): Promise<VenueOrderView | undefined> {
-    return undefined;
-  }
-  async fetchFills(): Promise<VenueFill[]> {
-    return [];
-  }
-  async fetchOpenOrders(): Promise<VenueOrderView[]> {
-    return [];
-  }
-  async fetchFillsSince(_s: readonly string[], sinceTs: number): Promise<VenueFill[]> {
-    return this.fills.filter((f) => f.ts >= sinceTs).map((f) => ({ ...f }));
-  }
-  async fetchBalances() {
-    return [];
-  }
-  mapError(err: unknown) {
-    return errors.map(undefined, String((err as Error)?.message ?? err));
-  }
-}
 
 describe('tradesSince of an unreadable order after a restart', () => {
   it('a trade the journal already booked under our client id is not booked again when its order no longer answers', async () => {
@@ -77,13 +46,10 @@ describe('tradesSince of an unreadable order after a restart', () => {
     await a.stop('SIGTERM');
 
     // second run: the same trade is in the venue's trade list (at the watermark), with its side;
-    // its order is closed and older than the venue's history window: fetchOrder answers nothing
+    // its order is closed and older than the venue's history window: fetchOrder answers nothing (no view)
     const md = new ScriptedVenue('v', [BTC], { canTrade: true }, false);
-    const driver = new AfterRestartDriver([{ tradeId: 'T-9', venueOrderId: 'V0', symbol: 'BTCUSDT', price: '50000.00', qty: '0.010', fee: '0', feeAsset: 'USDT', ts: 2_000, side: 'buy', liquidity: 'maker' }]);
-    const exec = new PolledExecutionClient({
-      exchange: 'v', clock, hasCredentials: true, driver, orderLimit: { limit: 100, intervalMs: 1000 }, pollIntervalMs: 1000,
-      unknownOrderGraceMs: 10_000, instrument: (s) => (s === 'BTCUSDT' ? BTC : undefined), symbols: () => ['BTCUSDT'],
-    });
+    const driver = new MemoryVenue({ fills: [{ tradeId: 'T-9', venueOrderId: 'V0', symbol: 'BTCUSDT', price: '50000.00', qty: '0.010', fee: '0', feeAsset: 'USDT', ts: 2_000, side: 'buy', liquidity: 'maker' }] });
+    const exec = polledClient(driver, { clock, pollIntervalMs: 1000, instrument: (s) => (s === 'BTCUSDT' ? BTC : undefined), symbols: () => ['BTCUSDT'] });
     const store2 = JournalStore.open(path, { fsync: 'batch', batchMs: 60_000 });
     const b = new Engine({
       clock, logger: silentLogger(), metrics: new MetricsRegistry({ processMetrics: false }), watchdog: false, journal: store2, onShutdown: 'keep', onReconcileMismatch: 'adopt-venue',

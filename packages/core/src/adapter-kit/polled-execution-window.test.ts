@@ -7,46 +7,31 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../contracts/clock.js';
-import { defineInstrument } from '../domain/instrument.js';
 import type { ExecutionReport } from '../domain/orders.js';
-import { VenueErrorMap } from './errors.js';
-import { PolledExecutionClient, type PolledOrderDriver, type VenueFill, type VenueOrderView } from './polled-execution.js';
+import type { OrderRef, PolledExecutionClient, VenueFill, VenueOrderView } from './polled-execution.js';
+import { StubVenue, polledClient, view } from './polled-execution.fixture.js';
 
-const I = defineInstrument({ exchange: 'v', symbol: 'BTC/USD', base: 'BTC', quote: 'USD', tickSize: '0.1', lotSize: '0.001' });
-const errors = new VenueErrorMap('v', []);
 const NOW = 100_000_000;
 const POLL_MS = 1000;
 /** PolledExecutionClient's window of booked trade ids (BoundedIdSet's default). */
 const WINDOW = 65_536;
 
 /** Orders by venue id, and every trade of the account. */
-class AccountDriver implements PolledOrderDriver {
+class AccountDriver extends StubVenue {
   readonly orders = new Map<string, VenueOrderView>();
   readonly fills: VenueFill[] = [];
-  async connect(): Promise<void> {}
-  close(): void {}
-  async place(): Promise<string> {
-    return 'X';
-  }
-  async cancel(): Promise<void> {}
-  async fetchOrder(q: { venueOrderId?: string; clientOrderId: string }): Promise<VenueOrderView | undefined> {
+  override async fetchOrder(q: OrderRef): Promise<VenueOrderView | undefined> {
     const v = q.venueOrderId !== undefined ? this.orders.get(q.venueOrderId) : [...this.orders.values()].find((o) => o.clientOrderId === q.clientOrderId);
     return v && { ...v };
   }
-  async fetchFills(v: VenueOrderView): Promise<VenueFill[]> {
+  override async fetchFills(v: VenueOrderView): Promise<VenueFill[]> {
     return this.fills.filter((f) => f.venueOrderId === v.venueOrderId).map((f) => ({ ...f }));
   }
-  async fetchOpenOrders(): Promise<VenueOrderView[]> {
+  override async fetchOpenOrders(): Promise<VenueOrderView[]> {
     return [...this.orders.values()].filter((o) => o.state === 'open').map((o) => ({ ...o }));
   }
-  async fetchFillsSince(_s: readonly string[], since: number): Promise<VenueFill[]> {
+  override async fetchFillsSince(_s: readonly string[], since: number): Promise<VenueFill[]> {
     return this.fills.filter((f) => f.ts >= since).map((f) => ({ ...f }));
-  }
-  async fetchBalances() {
-    return [];
-  }
-  mapError(err: unknown) {
-    return errors.map(undefined, String((err as Error)?.message ?? err));
   }
   /** A trade of `lots` on order `vid` (its filled quantity moves with it). */
   trade(vid: string, tradeId: string, lots: number, ts: number): void {
@@ -57,9 +42,7 @@ class AccountDriver implements PolledOrderDriver {
   }
 }
 
-const order = (vid: string, clientOrderId: string, qty: string): VenueOrderView => ({
-  venueOrderId: vid, clientOrderId, symbol: 'BTC/USD', side: 'buy', type: 'limit', price: '100.0', qty, filledQty: '0.000', state: 'open',
-});
+const order = (vid: string, clientOrderId: string, qty: string) => view({ venueOrderId: vid, clientOrderId, qty, filledQty: '0.000' });
 
 describe('polled client: a long-lived order after the account-wide booked-trade window moved on', () => {
   let client: PolledExecutionClient | undefined;
@@ -75,10 +58,7 @@ describe('polled client: a long-lived order after the account-wide booked-trade 
     const driver = new AccountDriver();
     driver.orders.set('VA', order('VA', 'cw-long', '0.100'));
     driver.trade('VA', 'A1', 2, NOW - 60_000); // before this process: a prior trade
-    client = new PolledExecutionClient({
-      exchange: 'v', clock, hasCredentials: true, driver, orderLimit: { limit: 100, intervalMs: 1000 }, pollIntervalMs: POLL_MS,
-      unknownOrderGraceMs: 10_000, instrument: (s) => (s === 'BTC/USD' ? I : undefined), symbols: () => ['BTC/USD'],
-    });
+    client = polledClient(driver, { clock, pollIntervalMs: POLL_MS });
     const reports: ExecutionReport[] = [];
     await client.start((r) => reports.push(r));
     const poll = async () => {

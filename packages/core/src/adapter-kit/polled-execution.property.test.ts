@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ManualClock } from '../contracts/clock.js';
-import { defineInstrument, lotsToQty, priceToTicks, qtyToLots } from '../domain/instrument.js';
+import { lotsToQty, priceToTicks, qtyToLots } from '../domain/instrument.js';
 import type { ExecutionReport, Order } from '../domain/orders.js';
-import { PolledExecutionClient, type OrderRef, type OrderUpdateSink, type OrderUpdateStream, type PolledOrderDriver, type VenueFill, type VenueOrderView } from './polled-execution.js';
+import { PolledExecutionClient, type OrderRef, type PolledOrderDriver, type VenueFill, type VenueOrderView } from './polled-execution.js';
+import { I, MemoryStream } from './polled-execution.fixture.js';
 
 /**
  * The polled execution client against a model venue, over any interleaving of what a venue and
@@ -15,7 +16,6 @@ import { PolledExecutionClient, type OrderRef, type OrderUpdateSink, type OrderU
  * trade exactly once at its price and size, cumulative quantities that add up, the order's end
  * once and after its trades, and nothing for an order still working.
  */
-const I = defineInstrument({ exchange: 'v', symbol: 'BTC/USD', base: 'BTC', quote: 'USD', tickSize: '0.1', lotSize: '0.001' });
 const FINAL = new Set(['filled', 'cancelled', 'expired', 'rejected']);
 
 interface VenueOrder {
@@ -117,14 +117,6 @@ class ModelVenue implements PolledOrderDriver {
   }
 }
 
-class SinkStream implements OrderUpdateStream {
-  sink!: OrderUpdateSink;
-  start(sink: OrderUpdateSink): void {
-    this.sink = sink;
-  }
-  stop(): void {}
-}
-
 const settle = () => new Promise((r) => setImmediate(r));
 
 type Step =
@@ -180,7 +172,7 @@ describe('PolledExecutionClient against a model venue (property)', () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom('none' as const, 'view' as const, 'execution' as const), fc.array(fc.tuple(step, fc.boolean()), { minLength: 1, maxLength: 60 }), async (style, steps) => {
         const venue = new ModelVenue();
-        const stream = new SinkStream();
+        const stream = new MemoryStream();
         const client = new PolledExecutionClient({
           exchange: 'v', clock: new ManualClock(1000), hasCredentials: true, driver: venue, orderLimit: { limit: 1000, intervalMs: 1000 }, pollIntervalMs: 3_600_000,
           unknownOrderGraceMs: 10_000, instrument: (s) => (s === 'BTC/USD' ? I : undefined), symbols: () => ['BTC/USD'], stream: style === 'none' ? undefined : stream,

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { defineInstrument } from '../domain/instrument.js';
 import { ManualClock } from '../contracts/clock.js';
-import { VenueErrorMap } from './errors.js';
-import { PolledExecutionClient, addDecimalStrings, balanceToLots, type PolledOrderDriver, type VenuePositionView } from './polled-execution.js';
+import { addDecimalStrings, balanceToLots, type VenuePositionView } from './polled-execution.js';
+import { StubVenue, polledClient } from './polled-execution.fixture.js';
 
 describe('polled execution helpers', () => {
   it('adds decimal strings exactly (free + locked)', () => {
@@ -27,28 +27,17 @@ describe('PolledExecutionClient positions', () => {
   const instruments = new Map([[BTC.symbol, BTC], [ETH.symbol, ETH]]);
 
   async function client(positions?: VenuePositionView[]) {
-    const errors = new VenueErrorMap('x', []);
     const asked: string[][] = [];
-    const driver: PolledOrderDriver = {
-      connect: async () => {},
-      close: () => {},
-      place: async () => 'v1',
-      cancel: async () => {},
-      fetchOrder: async () => undefined,
-      fetchFills: async () => [],
-      fetchOpenOrders: async () => [],
-      fetchFillsSince: async () => [],
-      fetchBalances: async () => [{ asset: 'BTC', total: '2.5' }, { asset: 'USDT', total: '100' }],
-      mapError: (err) => errors.map(undefined, String(err)),
-    };
+    const driver = new StubVenue();
+    driver.balances = [{ asset: 'BTC', total: '2.5' }, { asset: 'USDT', total: '100' }];
     if (positions) {
       driver.fetchPositions = async (symbols) => {
         asked.push([...symbols]);
         return positions;
       };
     }
-    const c = new PolledExecutionClient({
-      exchange: 'x', clock: new ManualClock(0), hasCredentials: true, driver, orderLimit: { limit: 10, intervalMs: 1000 }, pollIntervalMs: 60_000, unknownOrderGraceMs: 1000,
+    const c = polledClient(driver, {
+      exchange: 'x', clock: new ManualClock(0), orderLimit: { limit: 10, intervalMs: 1000 }, pollIntervalMs: 60_000, unknownOrderGraceMs: 1000,
       instrument: (s) => instruments.get(s), symbols: () => [...instruments.keys()],
     });
     await c.start(() => {});

@@ -5,28 +5,16 @@
  * included: the stop ends, the plugins are still disposed after it, and a startup that fails
  * after the backend was created still rejects (so `run` exits instead of hanging).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import type { ComputeBackend, ComputeBackendProvider } from '../contracts/compute.js';
-import { loadConfigFile } from '../config/load.js';
 import { JsComputeBackend } from '../compute/js-backend.js';
 import { ComputeRegistry } from '../compute/registry.js';
-import { composeDeployment } from './compose.js';
+import { composeFile, deploymentToml, pluginFolder, trackedDetectorPlugin, tracked } from './compose.fixture.js';
 import { MetricsRegistry } from '../observability/metrics.js';
 import { silentLogger } from '../observability/logger.js';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'cwts-backend-dispose-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-let n = 0;
-function file(name: string, text: string): string {
-  const f = path.join(dir, `${n++}-${name}`);
-  writeFileSync(f, text);
-  return f;
-}
-
-const NOOP_DETECTOR = `registrar.value({ symbol: Symbol.for('cwts.Detector'), description: 'Detector', multi: true }, { name: 'noop', onMarketEvent() {} });`;
+const { file, remove } = pluginFolder('cwts-backend-dispose-');
+afterAll(remove);
 
 function hungBackend(): string {
   return file(
@@ -41,29 +29,14 @@ function hungBackend(): string {
   );
 }
 
-/** A detector plugin counting its initialize() and dispose() in `globalThis[key]`. */
-function trackedDetector(key: string): string {
-  return file(
-    'tracked-detector.mjs',
-    `export const plugin = {
-       name: 'acme-tracked', kind: 'detector', coreApi: '1.0',
-       register({ registrar }) { ${NOOP_DETECTOR} },
-       async initialize() { (globalThis[${JSON.stringify(key)}] ??= { opened: 0, disposed: 0 }).opened++; },
-       async dispose() { globalThis[${JSON.stringify(key)}].disposed++; },
-     };`,
-  );
-}
+const trackedDetector = (key: string) => file('tracked-detector.mjs', trackedDetectorPlugin(key));
 
-function config(extra: string): string {
-  return file(
+/** The stuck backend the only one, plugins given 200 ms to dispose, and `extra`. */
+const config = (extra: string) =>
+  file(
     'config.toml',
-    `[system]\nname = "backend-dispose"\nmode = "paper"\nplugin_dispose_timeout_ms = 200\n\n[exchanges]\nenabled = ["sim"]\n\n[sim]\nplugin = "@cwts/exchange-sim"\nsymbols = ["BTCUSDT"]\n\n` +
-      `[risk]\nmax_position = 100000\nmax_drawdown = 0.15\nkelly_fraction = 0.25\nvar_confidence = 0.99\n\n[compute]\nbackends = ["stuck"]\n\n[compute.stuck]\nplugin = ${JSON.stringify(hungBackend())}\n\n${extra}`,
+    deploymentToml({ name: 'backend-dispose', system: 'plugin_dispose_timeout_ms = 200', backends: ['stuck'], extra: `[compute.stuck]\nplugin = ${JSON.stringify(hungBackend())}\n\n${extra}` }),
   );
-}
-
-const compose = (configPath: string, metrics = new MetricsRegistry({ processMetrics: false })) =>
-  composeDeployment({ loaded: loadConfigFile(configPath), logger: silentLogger(), metrics, journal: false, watchdog: false });
 
 /** 'settled' when `p` settles within `ms` (25x the configured dispose deadline), else 'hung'. */
 const within = (p: Promise<unknown>, ms: number) => Promise.race([p.then(() => 'settled', () => 'settled'), new Promise((r) => setTimeout(() => r('hung'), ms).unref())]);
@@ -80,9 +53,9 @@ describe('a compute backend whose dispose() hangs', () => {
 
   it('Deployment.dispose() ends at the dispose deadline, counts it, and the plugins are still disposed', async () => {
     const metrics = new MetricsRegistry({ processMetrics: false });
-    const dep = await compose(config(`[detectors.tracked]\nplugin = ${JSON.stringify(trackedDetector('__backendDisposeStop'))}\n`), metrics);
+    const dep = await composeFile(config(`[detectors.tracked]\nplugin = ${JSON.stringify(trackedDetector('__backendDisposeStop'))}\n`), { metrics });
     expect(await within(dep.dispose(), 5000)).toBe('settled');
-    expect((globalThis as Record<string, unknown>).__backendDisposeStop).toEqual({ opened: 1, disposed: 1 });
+    expect(tracked('__backendDisposeStop')).toEqual({ opened: 1, disposed: 1 });
     expect(await errorsOf(metrics, 'compute:stuck')).toBe('1');
   });
 
@@ -92,11 +65,11 @@ describe('a compute backend whose dispose() hangs', () => {
       `const Strategy = { symbol: Symbol.for('cwts.Strategy'), description: 'Strategy', multi: false };
        export const plugin = { name: 'acme-strategy', kind: 'strategy', coreApi: '1.0', register({ registrar }) { registrar.factory(Strategy, () => { throw new Error('model file missing'); }); } };`,
     );
-    const composing = compose(config(`[detectors.tracked]\nplugin = ${JSON.stringify(trackedDetector('__backendDisposeStart'))}\n\n[strategy]\nplugin = ${JSON.stringify(strategy)}\n`));
+    const composing = composeFile(config(`[detectors.tracked]\nplugin = ${JSON.stringify(trackedDetector('__backendDisposeStart'))}\n\n[strategy]\nplugin = ${JSON.stringify(strategy)}\n`));
     const outcome = composing.then(() => 'composed', (err: Error) => err.message);
     expect(await within(outcome, 5000)).toBe('settled');
     expect(await outcome).toMatch(/model file missing/);
-    expect((globalThis as Record<string, unknown>).__backendDisposeStart).toEqual({ opened: 1, disposed: 1 });
+    expect(tracked('__backendDisposeStart')).toEqual({ opened: 1, disposed: 1 });
   });
 });
 

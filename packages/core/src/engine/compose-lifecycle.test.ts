@@ -3,60 +3,27 @@
  * a clear error with everything already acquired released (plugins disposed, journal closed), or
  * in a clean load; never a half-initialized engine or a process that cannot exit.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfigFile } from '../config/load.js';
-import { composeDeployment, type Deployment } from './compose.js';
+import type { Deployment } from './compose.js';
+import { NOOP_DETECTOR, composeFile, deploymentToml, pluginFolder, trackedDetectorPlugin, tracked } from './compose.fixture.js';
 import { preparePlugins } from './prepare-plugins.js';
 import { CwtsContainer } from '../di/container.js';
-import { MetricsRegistry } from '../observability/metrics.js';
 import { silentLogger } from '../observability/logger.js';
 
-// Plugins as a third party ships them: plain .mjs files loaded by path through core's loader.
-const dir = mkdtempSync(path.join(tmpdir(), 'cwts-compose-lifecycle-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const { dir, file, remove } = pluginFolder('cwts-compose-lifecycle-');
+afterAll(remove);
 
-let n = 0;
-function file(name: string, text: string): string {
-  const f = path.join(dir, `${n++}-${name}`);
-  writeFileSync(f, text);
-  return f;
-}
-
-function config(extra: string, exchanges = '[exchanges]\nenabled = ["sim"]\n\n[sim]\nplugin = "@cwts/exchange-sim"\nsymbols = ["BTCUSDT"]\n'): string {
-  return file(
-    'config.toml',
-    `[system]\nname = "lifecycle"\nmode = "paper"\n\n${exchanges}\n` +
-      `[risk]\nmax_position = 100000\nmax_drawdown = 0.15\nkelly_fraction = 0.25\nvar_confidence = 0.99\n\n[compute]\nbackends = ["js"]\n\n${extra}`,
-  );
-}
+const config = (extra: string, exchanges?: string) => file('config.toml', deploymentToml({ name: 'lifecycle', exchanges, extra }));
 
 /** `configPath` with `keys` added to its [system] table. */
 function withSystemKeys(configPath: string, keys: string): string {
   return file('system.toml', readFileSync(configPath, 'utf8').replace('mode = "paper"\n', `mode = "paper"\n${keys}\n`));
 }
 
-/** A configured detector must register one (compose refuses a table whose plugin registered none): a no-op. */
-const NOOP_DETECTOR = `registrar.value({ symbol: Symbol.for('cwts.Detector'), description: 'Detector', multi: true }, { name: 'noop', onMarketEvent() {} });`;
-
-/** A detector plugin that counts its initialize and dispose calls in globalThis[key]. */
-function trackedDetector(key: string): string {
-  return file(
-    'tracked-detector.mjs',
-    `export const plugin = {
-       name: 'acme-tracked', kind: 'detector', coreApi: '1.0',
-       register({ registrar }) { ${NOOP_DETECTOR} },
-       async initialize() { const g = (globalThis[${JSON.stringify(key)}] ??= { opened: 0, disposed: 0 }); g.opened++; },
-       async dispose() { globalThis[${JSON.stringify(key)}].disposed++; },
-     };`,
-  );
-}
-const tracked = (key: string) => (globalThis as Record<string, unknown>)[key] as { opened: number; disposed: number } | undefined;
-
-const compose = (configPath: string, more: Partial<Parameters<typeof composeDeployment>[0]> = {}) =>
-  composeDeployment({ loaded: loadConfigFile(configPath), logger: silentLogger(), metrics: new MetricsRegistry(), journal: false, watchdog: false, ...more });
+const trackedDetector = (key: string) => file('tracked-detector.mjs', trackedDetectorPlugin(key));
 
 let dep: Deployment | undefined;
 afterEach(async () => {
@@ -84,7 +51,7 @@ describe('composeDeployment with a buggy plugin', () => {
     const g = globalThis as { __lifecycleGate?: () => void };
     let err: unknown;
     try {
-      dep = await compose(config(`[risk_checks.fat_finger]\nplugin = ${JSON.stringify(plugin)}\n`));
+      dep = await composeFile(config(`[risk_checks.fat_finger]\nplugin = ${JSON.stringify(plugin)}\n`));
     } catch (e) {
       err = e;
     }
@@ -104,7 +71,7 @@ describe('composeDeployment with a buggy plugin', () => {
          async dispose() { globalThis.__lifecycleStrategy.disposed++; },
        };`,
     );
-    const err = await compose(config(`[strategy]\nplugin = ${JSON.stringify(strategy)}\n`)).catch((e: unknown) => e);
+    const err = await composeFile(config(`[strategy]\nplugin = ${JSON.stringify(strategy)}\n`)).catch((e: unknown) => e);
     expect(String(err)).toMatch(/model file missing/);
     expect(tracked('__lifecycleStrategy')).toEqual({ opened: 1, disposed: 1 });
   });
@@ -119,7 +86,7 @@ describe('composeDeployment with a buggy plugin', () => {
       `${token}
        export const plugin = { name: 'acme-broken-${kind}', kind: '${kind}', coreApi: '1.0', register({ registrar }) { registrar.factory(T, () => { throw new Error('${message}'); }); } };`,
     );
-    const err = await compose(config(`[detectors.tracked]\nplugin = ${JSON.stringify(trackedDetector(key))}\n\n[${table}]\nplugin = ${JSON.stringify(broken)}\n`)).catch((e: unknown) => e);
+    const err = await composeFile(config(`[detectors.tracked]\nplugin = ${JSON.stringify(trackedDetector(key))}\n\n[${table}]\nplugin = ${JSON.stringify(broken)}\n`)).catch((e: unknown) => e);
     expect(String(err)).toContain(message);
     expect(tracked(key)).toEqual({ opened: 1, disposed: 1 });
   });
@@ -133,7 +100,7 @@ describe('composeDeployment with a buggy plugin', () => {
        const fail = () => { throw new Error('acme: instruments file missing'); };
        export const plugin = { name: 'acme-exchange-broken', kind: 'exchange', coreApi: '1.0', register({ registrar }) { registrar.factory(MD, fail); registrar.factory(EX, fail); } };`,
     );
-    const err = await compose(
+    const err = await composeFile(
       config(`[detectors.tracked]\nplugin = ${JSON.stringify(trackedDetector(key))}\n`, `[exchanges]\nenabled = ["acme"]\n\n[acme]\nplugin = ${JSON.stringify(venue)}\nsymbols = ["BTCUSDT"]\n`),
     ).catch((e: unknown) => e);
     expect(String(err)).toMatch(/instruments file missing/);
@@ -149,11 +116,11 @@ describe('composeDeployment with a buggy plugin', () => {
       `const Router = { symbol: Symbol.for('cwts.OrderRouter'), description: 'OrderRouter', multi: false };
        export const plugin = { name: 'acme-router', kind: 'detector', coreApi: '1.0', overrides: [Router], register({ registrar }) { ${NOOP_DETECTOR} registrar.factory(Router, () => { throw new Error('routing table missing'); }); } };`,
     );
-    const err = await compose(config(`[detectors.tracked]\nplugin = ${JSON.stringify(trackedDetector(key))}\n\n[detectors.router]\nplugin = ${JSON.stringify(router)}\n`), { journal: true, dataDir }).catch((e: unknown) => e);
+    const err = await composeFile(config(`[detectors.tracked]\nplugin = ${JSON.stringify(trackedDetector(key))}\n\n[detectors.router]\nplugin = ${JSON.stringify(router)}\n`), { journal: true, dataDir }).catch((e: unknown) => e);
     expect(String(err)).toMatch(/routing table missing/);
     expect(tracked(key)).toEqual({ opened: 1, disposed: 1 });
     // A journal left open keeps its writer lock (and its writer thread: `run` would not exit).
-    dep = await compose(config(''), { journal: true, dataDir });
+    dep = await composeFile(config(''), { journal: true, dataDir });
     expect(dep.engine).toBeDefined();
   });
 
@@ -167,10 +134,10 @@ describe('composeDeployment with a buggy plugin', () => {
          register({ registrar }) { registrar.value(Strategy, { name: 'noop', onSignal() {} }); },
        };`,
     );
-    dep = await compose(config(`[strategy]\nplugin = ${JSON.stringify(plugin)}\nsize = 3\n`));
+    dep = await composeFile(config(`[strategy]\nplugin = ${JSON.stringify(plugin)}\nsize = 3\n`));
     expect(dep.engine).toBeDefined();
     // Its real issues still count.
-    const err = await compose(config(`[strategy]\nplugin = ${JSON.stringify(plugin)}\nsize = "3"\n`)).catch((e: unknown) => e);
+    const err = await composeFile(config(`[strategy]\nplugin = ${JSON.stringify(plugin)}\nsize = "3"\n`)).catch((e: unknown) => e);
     expect(String((err as Error).message)).toMatch(/strategy\.size: a number/);
   });
 
@@ -183,7 +150,7 @@ describe('composeDeployment with a buggy plugin', () => {
          register() {},
        };`,
     );
-    const err = await compose(config(`[strategy]\nplugin = ${JSON.stringify(plugin)}\n`)).catch((e: unknown) => e);
+    const err = await composeFile(config(`[strategy]\nplugin = ${JSON.stringify(plugin)}\n`)).catch((e: unknown) => e);
     expect(String((err as Error).message)).toMatch(/acme-odd-validate: validateOptions\(\) returned an object, not an array/);
   });
 });
@@ -209,7 +176,7 @@ describe('composeDeployment abandoned (run got a shutdown signal while starting)
     const started = new Promise<void>((r) => ((globalThis as Record<string, unknown>)[key] = { started: r, told: false }));
     const abandon = new AbortController();
     const reason = new Error('startup abandoned: SIGTERM');
-    const composing = compose(config(`[detectors.first]\nplugin = ${JSON.stringify(first)}\n\n[detectors.slow]\nplugin = ${JSON.stringify(slow)}\n`), { signal: abandon.signal });
+    const composing = composeFile(config(`[detectors.first]\nplugin = ${JSON.stringify(first)}\n\n[detectors.slow]\nplugin = ${JSON.stringify(slow)}\n`), { signal: abandon.signal });
     await started;
     abandon.abort(reason);
     await expect(composing).rejects.toBe(reason);
@@ -243,7 +210,7 @@ describe('composeDeployment abandoned (run got a shutdown signal while starting)
     const reason = new Error('startup abandoned: SIGINT');
     const cfg = config(`[compute.slow]\nplugin = ${JSON.stringify(backend)}\n\n[detectors.tracked]\nplugin = ${JSON.stringify(detector)}\n`);
     let outcome: unknown;
-    const composing = compose(file('backend.toml', readFileSync(cfg, 'utf8').replace('backends = ["js"]', 'backends = ["slow"]')), { signal: abandon.signal }).then(
+    const composing = composeFile(file('backend.toml', readFileSync(cfg, 'utf8').replace('backends = ["js"]', 'backends = ["slow"]')), { signal: abandon.signal }).then(
       (d) => (dep = d),
       (e: unknown) => (outcome = e),
     );

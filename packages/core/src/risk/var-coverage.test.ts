@@ -5,65 +5,11 @@
  * escaped the VaR limit for its first 30 sample periods, the state ACTIVE.
  */
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../contracts/clock.js';
-import type { RiskConfig } from '../config/types.js';
-import { defineInstrument } from '../domain/instrument.js';
-import type { BookSnapshotEvent } from '../domain/events.js';
-import { silentLogger } from '../observability/logger.js';
-import { MetricsRegistry } from '../observability/metrics.js';
-import { Engine } from '../engine/engine.js';
-import { ScriptedVenue } from '../engine/test-venue.js';
-import { RiskManager, type VaRScheduleOptions } from './manager.js';
-
-const BTC = defineInstrument({ exchange: 'v', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.001' });
-const ETH = defineInstrument({ exchange: 'v', symbol: 'ETHUSDT', base: 'ETH', quote: 'USDT', tickSize: '0.01', lotSize: '0.001' });
-const RISK: RiskConfig = { max_position: 1_000_000, max_drawdown: 0.5, kelly_fraction: 0.5, var_confidence: 0.99, max_open_orders: 50, price_band_bps: 500, orders_per_second: 1000 } as RiskConfig;
-
-/** Two books on venue 'v', a RiskManager sampling every second and recomputing only when asked. */
-async function rig(v: VaRScheduleOptions) {
-  const venue = new ScriptedVenue('v', [BTC, ETH]);
-  const clock = new ManualClock(1_000_000);
-  const metrics = new MetricsRegistry({ processMetrics: false });
-  const risk = new RiskManager({ risk: RISK, metrics, initialEquity: 100_000_000, timers: false, logger: silentLogger(), var: { method: 'historical', sampleEveryMs: 1000, recomputeEveryMs: 1e12, ...v } });
-  const engine = new Engine({
-    clock, logger: silentLogger(), metrics, watchdog: false, risk, riskChecks: risk.checks,
-    venues: [{ name: 'v', symbols: ['BTCUSDT', 'ETHUSDT'], marketData: venue, execution: venue }],
-  });
-  await engine.start();
-  let seq = 10;
-  const live = new Set<string>();
-  const snap = (symbol: string, bid: number, ask: number) => {
-    live.add(symbol);
-    const ev: BookSnapshotEvent = { type: 'book_snapshot', exchange: 'v', symbol, ts: 1, recvTs: 1, seq: seq++, reason: 'initial', bids: [{ price: bid, qty: 10_000_000 }], asks: [{ price: ask, qty: 10_000_000 }] };
-    venue.sink!.onMarketEvent(ev);
-  };
-  /** Fills `qty` lots at the touch (a buy at the ask, a sell at the bid). */
-  const trade = (symbol: string, qty: number, side: 'buy' | 'sell' = 'buy') => {
-    const book = engine.books.get('v', symbol)!.book;
-    const price = side === 'buy' ? book.bestAsk()! : book.bestBid()!;
-    const r = engine.submit({ exchange: 'v', symbol, side, type: 'limit', price, qty, tif: 'GTC', source: 'test' });
-    expect(r.accepted, r.message).toBe(true);
-    const o = venue.submitted.at(-1)!;
-    venue.report(o, { kind: 'fill', lastPrice: o.price!, lastQty: qty, cumQty: qty, leavesQty: 0, tradeId: `t${o.clientOrderId}` });
-  };
-  let k = 0;
-  /** `n` sample periods: each live market moves several percent a period. */
-  const periods = (n: number) => {
-    for (let j = 0; j < n; j++, k++) {
-      clock.advance(1000);
-      const up = ((k * 7919) % 13) - 6;
-      if (live.has('BTCUSDT')) snap('BTCUSDT', 5_000_000 + up * 10_000, 5_000_100 + up * 10_000);
-      if (live.has('ETHUSDT')) snap('ETHUSDT', 300_000 + up * 6_000, 300_010 + up * 6_000);
-      risk.tick();
-    }
-  };
-  const varStatus = () => risk.status().var as { var?: number; exposures?: Record<string, number>; note?: string; uncovered?: string[]; stale?: boolean };
-  return { engine, risk, snap, trade, periods, varStatus };
-}
+import { varRig } from '../engine/var-rig.fixture.js';
 
 describe('VaR of every current position', () => {
   it('a position opened later is covered at once: its market was sampled from the start, without a position', async () => {
-    const t = await rig({ budget: 2000 });
+    const t = await varRig({ budget: 2000 });
     try {
       t.snap('BTCUSDT', 5_000_000, 5_000_100);
       t.snap('ETHUSDT', 300_000, 300_010);
@@ -87,7 +33,7 @@ describe('VaR of every current position', () => {
   });
 
   it('a position whose market has too few returns once the VaR is in force: no partial figure, REDUCING naming it and N of M, until it is covered', async () => {
-    const t = await rig({ budget: 1e9, minObservations: 30 });
+    const t = await varRig({ budget: 1e9, minObservations: 30 });
     try {
       t.snap('BTCUSDT', 5_000_000, 5_000_100);
       t.trade('BTCUSDT', 10);
@@ -122,7 +68,7 @@ describe('VaR of every current position', () => {
   });
 
   it('closing the uncovered position clears the REDUCING', async () => {
-    const t = await rig({ budget: 1e9, minObservations: 30 });
+    const t = await varRig({ budget: 1e9, minObservations: 30 });
     try {
       t.snap('BTCUSDT', 5_000_000, 5_000_100);
       t.periods(35);
@@ -139,7 +85,7 @@ describe('VaR of every current position', () => {
   });
 
   it('during the warm-up (no instrument has the returns yet) no VaR is no trigger, as documented; the note names what is short', async () => {
-    const t = await rig({ budget: 1, minObservations: 30 });
+    const t = await varRig({ budget: 1, minObservations: 30 });
     try {
       t.snap('BTCUSDT', 5_000_000, 5_000_100);
       t.snap('ETHUSDT', 300_000, 300_010);
