@@ -561,16 +561,20 @@ export class OrderManager {
   }
 
   /**
-   * Brings a journaled order that has left memory back, closed, with what the journal has of it
+   * Brings a journaled order that has left memory back with what the journal has of it
    * (reconciliation books a venue trade of it onto it, under the journal's own record of the id:
    * nothing new is journaled for the order). Undefined when the journal does not hold it.
+   * Closed, unless `working` (the venue lists it as working: followed again, never forgotten
+   * while open). A closed one is held outside the closed-order window until a report about it
+   * is applied or releaseRevived lets it go: put in the window at once, retention with
+   * `maxClosed` 0 forgot it before it was returned, and the venue's trade of it was refused.
    */
-  reviveJournaled(clientOrderId: string, now: number): Order | undefined {
+  reviveJournaled(clientOrderId: string, now: number, working = false): Order | undefined {
     const held = this.get(clientOrderId);
     if (held !== undefined) return held;
     const j = this.journaled?.get(clientOrderId);
     if (j === undefined) return undefined;
-    this.restore({
+    const order: Order = {
       exchange: j.exchange,
       symbol: j.symbol,
       side: j.side,
@@ -581,22 +585,52 @@ export class OrderManager {
       source: j.tradeAdopted ? ADOPTED_TRADE_SOURCE : 'reconcile:journaled',
       ...(j.tradeAdopted ? { reason: `${ADOPTED_TRADE_REASON}?` } : {}),
       clientOrderId,
-      status: j.filledQty >= j.qty ? 'filled' : 'cancelled',
+      status: working ? (j.filledQty > 0 ? 'partially_filled' : 'open') : j.filledQty >= j.qty ? 'filled' : 'cancelled',
       filledQty: j.filledQty,
       filledNotionalTicksLots: 0n,
       feeAtoms: 0n,
       createdTs: now,
       updatedTs: now,
-    });
-    return this.get(clientOrderId);
+    };
+    if (working) this.restore(order);
+    else this.entries.set(clientOrderId, { order, closed: false, trades: undefined, sentAt: NOT_AWAITING });
+    return order;
+  }
+
+  /** A closed order reviveJournaled brought back, once its booking is done: into the closed-order window (and forgotten as it allows). */
+  releaseRevived(clientOrderId: string): void {
+    const e = this.entries.get(clientOrderId);
+    if (e !== undefined && !e.closed && TERMINAL.has(e.order.status)) this.closed(e, this.lastNow);
   }
 
   /**
-   * Frees what noteJournaled kept, once every venue is reconciled: only reconciliation asks it,
-   * and it grows with the journal (~100 bytes an order), for the life of the process otherwise.
+   * Notes a fill without a trade id that reconciliation booked on `exchange`, by the key
+   * reconciliation matches such fills by (reconcile.ts, unidentifiedFillKey): a retry of the
+   * venue's reconciliation reads it again, and nothing else tells it from a new fill.
+   */
+  noteUnidentifiedFill(exchange: string, key: string): void {
+    const byVenue = (this.unidentified ??= new Map());
+    let m = byVenue.get(exchange);
+    if (m === undefined) byVenue.set(exchange, (m = new Map()));
+    m.set(key, (m.get(key) ?? 0) + 1);
+  }
+
+  /** The fills without a trade id noted on a venue so far (noteUnidentifiedFill), by key, with how many. */
+  unidentifiedFills(exchange: string): ReadonlyMap<string, number> | undefined {
+    return this.unidentified?.get(exchange);
+  }
+
+  /** Per venue, fills without a trade id reconciliation booked in this run (noteUnidentifiedFill). */
+  private unidentified: Map<string, Map<string, number>> | undefined;
+
+  /**
+   * Frees what noteJournaled and noteUnidentifiedFill kept, once every venue is reconciled: only
+   * reconciliation asks it, and it grows with the journal (~100 bytes an order), for the life of
+   * the process otherwise.
    */
   forgetJournaled(): void {
     this.journaled = undefined;
+    this.unidentified = undefined;
   }
 
   /** Every order the journal held at the restore or reconciliation adopted since, by client id (noteJournaled). */

@@ -10,7 +10,7 @@ import { commonToDecimal } from '../risk/portfolio.js';
 import { RISK_CAPITAL_KEY, RISK_CAPITAL_SCOPE, type RiskStateName } from '../risk/risk-state.js';
 import { convertCeil, convertExact, convertFloor, describeGrid, GRID_HISTORY_SCOPE, sameGrid, scaleRatio, type ScaleRatio } from '../risk/grid.js';
 import { fillProblem } from './order-manager.js';
-import { adoptedFillKey, bookedTradeKeys, isMadeUpAdoptedId, tradesFrom, unidentifiedFillKey, WATERMARK_AHEAD_MS, watermarkAhead } from './reconcile.js';
+import { bookedTradeKeys, tradesFrom, unidentifiedKeysOf, WATERMARK_AHEAD_MS, watermarkAhead } from './reconcile.js';
 
 /**
  * One earlier definition of an instrument in the journal's grid history (GRID_HISTORY_SCOPE;
@@ -130,8 +130,7 @@ function unidentifiedFillKeys(fills: readonly UnidentifiedFill[], current: (exch
     // answers for the order reports its trade without the client id (ccxt: an archived order).
     // One venue trade is answered once per pass, under one of the two, and the trades of one
     // order all come with or all without it: a fill cannot be matched twice.
-    const keys = isMadeUpAdoptedId(report.exchange, report.clientOrderId) ? [adoptedFillKey(keyed)] : [unidentifiedFillKey(keyed), adoptedFillKey(keyed)];
-    for (const key of keys) m.set(key, (m.get(key) ?? 0) + 1);
+    for (const key of unidentifiedKeysOf(report.exchange, keyed)) m.set(key, (m.get(key) ?? 0) + 1);
   }
   return out;
 }

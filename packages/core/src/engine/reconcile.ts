@@ -216,6 +216,15 @@ function isBookedTrade(booked: ReadonlySet<string> | undefined, t: ExecutionRepo
 /** The key of a fill without a trade id (journaledUnidentifiedFills). */
 export const unidentifiedFillKey = (r: Pick<ExecutionReport, 'clientOrderId' | 'lastPrice' | 'lastQty'>): string => `${r.clientOrderId}\u0000${r.lastPrice}\u0000${r.lastQty}`;
 
+/**
+ * The keys step 2 matches a booked fill without a trade id by, when the trade list answers it
+ * again (engine/rebuild.ts keys the journal's the same way): by its order, and by what the trade
+ * says; only the latter for an order adopted under a made-up id, which the venue never names.
+ */
+export function unidentifiedKeysOf(exchange: string, r: ExecutionReport): string[] {
+  return hasClientId(r) && !isMadeUpAdoptedId(exchange, r.clientOrderId) ? [unidentifiedFillKey(r), adoptedFillKey(r)] : [adoptedFillKey(r)];
+}
+
 /** Whether a venue trade names a client id (exchange-ccxt leaves it out for an order the venue has none for). */
 const hasClientId = (t: Pick<ExecutionReport, 'clientOrderId'>): boolean => typeof t.clientOrderId === 'string' && t.clientOrderId !== '';
 
@@ -363,6 +372,7 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
         p.added = o.filledQty - before;
         // refused (as live: fill_qty, another side): the venue's word differs from the journal's
         if (p.added === 0 && !duplicate) refusedFill(name, t, `order ${o.clientOrderId} (${o.side} ${o.qty} lots, ${before} filled): ${problem ?? 'the engine did not book it'}`);
+        else if (p.added > 0) noteUnidentified(t);
         return;
       }
       if (isBookedTrade(opts.journaledTrades?.[name], t)) return;
@@ -377,13 +387,19 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
         const booked = engine.orders.reviveJournaled(t.clientOrderId, engine.now);
         if (booked === undefined) return refusedFill(name, t, `order ${t.clientOrderId}: not held, and cannot be brought back`);
         const before = booked.filledQty;
-        engine.onExecutionReport(t);
+        try {
+          engine.onExecutionReport(t);
+        } finally {
+          engine.orders.releaseRevived(t.clientOrderId);
+        }
         p.added = booked.filledQty - before;
         if (p.added === 0) return refusedFill(name, t, `order ${t.clientOrderId}: the engine did not book it`);
         // a fill of an order the journal had closed without it: booked onto that order, and reported
         p.adopted = true;
-        mismatch({ exchange: name, kind: 'status', clientOrderId: t.clientOrderId, symbol: t.symbol, detail: `trade ${t.tradeId ?? '?'} (${t.side} ${t.lastQty} lots at ${t.lastPrice}) of journaled order ${t.clientOrderId}, closed in the journal with ${journaled.filledQty} of ${journaled.qty} lots filled: booked onto it` }, BOOKED);
-        journaled.filledQty += p.added;
+        noteUnidentified(t);
+        mismatch({ exchange: name, kind: 'status', clientOrderId: t.clientOrderId, symbol: t.symbol, detail: `trade ${t.tradeId ?? '?'} (${t.side} ${t.lastQty} lots at ${t.lastPrice}) of journaled order ${t.clientOrderId}, closed in the journal with ${before} of ${journaled.qty} lots filled: booked onto it` }, BOOKED);
+        // the order may have left memory again in its booking (keepCount counted it then): counted once
+        if (journaled.filledQty < booked.filledQty) journaled.filledQty = booked.filledQty;
         return;
       }
       // An order this run made (create) that has left memory: its trade is never one of an order
@@ -397,10 +413,20 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
       // booked before, onto the order adopted for it (a trade without a client id answered again)
       if (out.kind === 'duplicate') return;
       if (out.kind === 'refused') return refused(out.detail);
+      noteUnidentified(t);
       // reported once booked: a finding counted and journaled as adopted is money the engine holds
       mismatch({ exchange: name, kind: 'unknown_trade', clientOrderId: out.id, symbol: t.symbol, detail: `trade ${t.tradeId ?? '?'} (${t.side} ${t.lastQty} lots at ${t.lastPrice}) of an order the journal never saw` }, BOOKED);
       p.adopted = true;
       record(name, 'adopted', `trade ${t.tradeId ?? '?'} booked from the venue as ${out.id}`, out.id);
+    };
+    /**
+     * A fill without a trade id, booked: noted under the keys step 2 matches it by, so a retry of
+     * this venue (a later read failed) takes it as booked when the trade list answers it again.
+     * Known only from the journal's fills of earlier runs, it was booked again by the retry.
+     */
+    const noteUnidentified = (t: ExecutionReport) => {
+      if (t.tradeId !== undefined) return;
+      for (const key of unidentifiedKeysOf(name, t)) engine.orders.noteUnidentifiedFill(name, key);
     };
     /** A venue fill of an order the journal holds that is not booked: a `status` mismatch, never adopted. */
     const refusedFill = (exchange: string, t: ExecutionReport, why: string) => {
@@ -416,9 +442,9 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
     /** Orders the venue answered about (steps 1 and 1b). */
     const answered = new Set<string>();
     /** A venue's answer about an order we hold: its fills booked once each, a terminal status closes it. */
-    const applyAnswer = (o: Order, st: OrderStatusReport) => {
+    const applyAnswer = (o: Order, st: OrderStatusReport, byQuantity = false) => {
       answered.add(o.clientOrderId);
-      const answer = statusFills(engine, o, st);
+      const answer = statusFills(engine, o, st, byQuantity);
       pending.push(...answer.fills);
       afterBooking.push(() => {
         checkStatus(engine, o, st, answer, mismatch, recovered);
@@ -474,6 +500,43 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
             mismatch({ exchange: name, kind: 'unknown_order', clientOrderId: typeof vo.clientOrderId === 'string' ? vo.clientOrderId : undefined, symbol: typeof vo.symbol === 'string' ? vo.symbol : undefined, detail: `the venue lists a working order that is not a valid one (${bad}): left alone` });
             continue;
           }
+          // The journal holds the id (closed, and forgotten since): the order it holds, never a
+          // second one. Adopted as new, it got a second order record under the id, and its fills so
+          // far were booked again from the answer (their trade ids left memory with it).
+          const journaled = engine.orders.journaledOrder(vo.clientOrderId);
+          if (journaled !== undefined) {
+            if (journaled.exchange !== name || journaled.symbol !== vo.symbol || journaled.side !== vo.side) {
+              mismatch({ exchange: name, kind: 'unknown_order', clientOrderId: vo.clientOrderId, symbol: vo.symbol, detail: `order ${vo.clientOrderId} (${vo.side} ${vo.qty} lots at ${vo.price ?? 'market'}) is working at the venue, and the journal holds that id for a ${journaled.side} order on ${journaled.exchange} ${journaled.symbol}: left alone, never adopted` });
+              continue;
+            }
+            stats.ordersChecked++;
+            const st = await ask(x.queryOrder(listedWithoutTime(vo) ? { ...vo, createdTs: 0 } : vo));
+            // Working unless the venue's own answer says it ended (a list that lags): then it
+            // stays as the journal has it. Working, it is followed again, so that the risk checks
+            // count it and a HALT cancels it.
+            const working = st === undefined || !TERMINAL.has(st.status);
+            const o = engine.orders.reviveJournaled(vo.clientOrderId, engine.now, working);
+            if (o === undefined) continue; // the journal's notes are gone: this venue was reconciled meanwhile
+            if (vo.venueOrderId) o.venueOrderId = vo.venueOrderId;
+            // adopted from a trade, the journal's quantity is only what filled: the listing says the order's
+            if (working && journaled.tradeAdopted && vo.qty > o.qty) o.qty = vo.qty;
+            if (working) {
+              mismatch({ exchange: name, kind: 'status', clientOrderId: vo.clientOrderId, symbol: vo.symbol, detail: `order ${vo.clientOrderId} (${vo.side} ${journaled.qty} lots) is closed in the journal with ${journaled.filledQty} lots filled, and working at the venue: followed again as working` });
+              record(name, 'adopted', `open order ${vo.clientOrderId}, closed in the journal, followed again as working at the venue`, vo.clientOrderId);
+            } else {
+              logger.info({ exchange: name, clientOrderId: vo.clientOrderId, status: st.status }, `reconcile ${name}: order ${vo.clientOrderId} is listed as working but answered ${st.status}, as the journal has it closed: left closed`);
+            }
+            // its fills beyond the journal's count, once each
+            if (st) applyAnswer(o, st, true);
+            afterBooking.push(() => engine.orders.releaseRevived(vo.clientOrderId));
+            continue;
+          }
+          // An id this process issued in this run that has left memory: an order sent to a venue
+          // already reconciled, so not one of this venue's, whatever it lists.
+          if (engine.orders.issuedHere(vo.clientOrderId)) {
+            mismatch({ exchange: name, kind: 'unknown_order', clientOrderId: vo.clientOrderId, symbol: vo.symbol, detail: `order ${vo.clientOrderId} (${vo.side} ${vo.qty} lots at ${vo.price ?? 'market'}) is working at the venue under the id of an order made by this process in this run (no longer held): left alone, never adopted` });
+            continue;
+          }
           if (!engine.orders.ownsId(vo.clientOrderId)) {
             mismatch({ exchange: name, kind: 'unknown_order', clientOrderId: vo.clientOrderId, symbol: vo.symbol, detail: `${what}; not an id this process issues: left alone` });
             continue;
@@ -501,8 +564,10 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
           logger.warn({ exchange: name, watermark: mark, now: engine.now, since }, `reconcile ${name}: the trades watermark (a journaled fill's venue time, ${mark}) is more than ${WATERMARK_AHEAD_MS / 60_000} minutes ahead of this host's clock (${engine.now}): not trusted, trades are read from when the journal began (${since}); the journaled fills from there are known as booked`);
         }
         const trades = await ask(x.tradesSince(v.symbols, since));
-        // fills without a trade id the journal holds from that time on: each matches once
+        // fills without a trade id the journal holds from that time on, and those an earlier
+        // attempt of this run booked (a later read failed): each matches once
         const unidentified = new Map(opts.journaledUnidentifiedFills?.[name] ?? []);
+        for (const [key, n] of engine.orders.unidentifiedFills(name) ?? []) unidentified.set(key, (unidentified.get(key) ?? 0) + n);
         for (const t of trades) {
           if (t.kind !== 'fill') continue;
           // Without a trade id nothing tells this fill from the same one in the order's status
@@ -521,7 +586,9 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
               continue;
             }
           }
-          if (!engine.orders.get(t.clientOrderId) && isBookedTrade(opts.journaledTrades?.[name], t)) continue;
+          // booked, whether its order is held or not: one brought back from the journal's count
+          // (step 1b, reviveJournaled) does not know its trade ids
+          if (isBookedTrade(opts.journaledTrades?.[name], t)) continue;
           // booked in its turn (bookFill): a fill of a held order applies once, by trade id; one of
           // an order the journal never saw is a mismatch, adopted if it is a valid fill
           const fill: PendingFill = { report: t, added: 0 };
@@ -694,7 +761,12 @@ interface StatusAnswer {
   fresh: PendingFill[];
 }
 
-function statusFills(engine: ReconcileEnginePort, o: Order, st: OrderStatusReport): StatusAnswer {
+/**
+ * `byQuantity`: the order's trade ids are not known (brought back from the journal's count,
+ * reviveJournaled), so no fill of the answer is told from a booked one by its trade id: every
+ * one is taken as a fill without one is.
+ */
+function statusFills(engine: ReconcileEnginePort, o: Order, st: OrderStatusReport, byQuantity = false): StatusAnswer {
   const before = o.filledQty;
   const answer: StatusAnswer = { before, fills: [], fresh: [] };
   let venueCum = 0;
@@ -702,7 +774,7 @@ function statusFills(engine: ReconcileEnginePort, o: Order, st: OrderStatusRepor
     if (f.kind !== 'fill') continue;
     venueCum += f.lastQty;
     // Without a trade id a fill cannot be de-duplicated: only quantity beyond what the journal has is new.
-    if (f.tradeId === undefined && venueCum <= before) continue;
+    if ((byQuantity || f.tradeId === undefined) && venueCum <= before) continue;
     const fill: PendingFill = { report: { ...f, clientOrderId: o.clientOrderId }, added: 0 };
     answer.fills.push(fill);
     if (typeof f.tradeId === 'string' && !engine.orders.hasTrade(o.clientOrderId, f.tradeId)) answer.fresh.push(fill);
