@@ -143,8 +143,15 @@ export interface RouterHost extends MarketContext {
    * A parent the router is about to split, through the checks that apply to a whole order
    * (`RiskCheck.parent`) and the engine's own order validity: the refusal, or undefined to go on.
    * API 1.3; a host without it checks children only.
+   *
+   * `highestPrice` (API 1.13): the most, in ticks of the parent's own instrument (rounded up),
+   * that any child of the router's plan may trade at: for a buy the deepest ask a child takes,
+   * for a sell the best bid of a venue that gets a child. The host values the parent at it where
+   * it is above what the parent's own venue gives (its far touch, a buy limit, a sell limit or
+   * the bid), never below: a synced own venue's touch is not what children on other venues pay.
+   * A host before 1.13 ignores it; a router before 1.13 does not pass it.
    */
-  checkParent?(intent: OrderIntent): SubmitResult | undefined;
+  checkParent?(intent: OrderIntent, highestPrice?: number): SubmitResult | undefined;
   /**
    * Why the engine would refuse a new order like `intent` on its venue before any risk check:
    * `NO_CREDENTIALS` (the venue is enabled for market data only), `VENUE_NOT_TRADING` (the pair's

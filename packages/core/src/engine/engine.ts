@@ -31,7 +31,7 @@ import { logFill, logSignal } from './log-lines.js';
 import type { BackpressureGate } from '../observability/backpressure.js';
 import { DeferredLog } from '../observability/deferred-log.js';
 import type { EngineTracing } from '../observability/tracing/hooks.js';
-import { reducesExposure, refundChecks } from '../risk/checks.js';
+import { highestTradePrice, reducesExposure, refundChecks } from '../risk/checks.js';
 import { DeferredCounter, DeferredGauge, MetricChildren } from './metric-children.js';
 import { DEFAULT_PLUGIN_DISPOSE_TIMEOUT_MS, DeadlineExceeded, withDeadline } from '../plugins/deadline.js';
 
@@ -1234,18 +1234,45 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
    * price of 0 once became a sweep at any price), and it passes the checks that apply to a whole
    * order (RiskCheck.parent: max_order_notional, instrument rules), which a split into children
    * each under the limit would otherwise get around.
+   *
+   * `highestPrice` (API 1.13): the most the router's children may trade at, in the parent's own
+   * ticks. Where it is above the most the parent could trade at on its own venue
+   * (highestTradePrice), the checks see the parent as a limit order at it: a market buy valued at
+   * its own venue's touch passed max_order_notional while its children swept another venue's
+   * dearer levels, and a sell valued at its own venue's bid sold higher elsewhere. Never below:
+   * a parent its own venue cannot value (no synced touch) is refused as before.
    */
-  checkParent(intent: OrderIntent): SubmitResult | undefined {
+  checkParent(intent: OrderIntent, highestPrice?: number): SubmitResult | undefined {
     if (this.riskState.state === 'HALTED') return this.refuse(intent, 'KILL_SWITCH', `risk state HALTED: ${this.riskState.reason}`);
     const invalid = orderValueProblem(intent);
     if (invalid !== undefined) return this.refuse(intent, 'INVALID_ORDER', invalid);
+    const checked = highestPrice === undefined ? intent : this.parentAtPlanPrice(intent, highestPrice);
     for (let i = 0; i < this.riskChecks.length; i++) {
       const c = this.riskChecks[i]!;
       if (c.parent !== true && typeof c.checkParent !== 'function') continue;
-      const d = this.runCheck(c, intent, true);
-      if (!d.ok) return this.refuse(intent, d.reason, `${d.message} (the whole order, before routing)`);
+      const d = this.runCheck(c, checked, true);
+      if (!d.ok) return this.refuse(intent, d.reason, `${d.message} (the whole order, before routing${checked === intent ? '' : `, valued at ${checked.price} ticks, the most its children may trade at`})`);
     }
     return undefined;
+  }
+
+  /**
+   * The parent as the parent checks see it given the router's `highestPrice`: itself, or a limit
+   * at that price when it is above the most the parent could trade at on its own venue. A price
+   * that is not a positive number of ticks (a router plugin's bug) is counted and ignored.
+   */
+  private parentAtPlanPrice(intent: OrderIntent, highestPrice: number): OrderIntent {
+    const p = typeof highestPrice === 'number' ? Math.ceil(highestPrice) : NaN;
+    if (!Number.isSafeInteger(p) || p <= 0) {
+      this.opts.metrics.errors.labels('router').inc();
+      const more = this.componentErrorLog.take('router');
+      if (more !== undefined) this.opts.logger.error({ component: 'router' }, `router: checkParent() was given ${describeValue(highestPrice)} as the most a child may trade at, not a positive number of ticks; the parent is valued on its own venue${more}`);
+      return intent;
+    }
+    const b = this.book(intent.exchange, intent.symbol);
+    const live = b !== undefined && b.synced ? b : undefined;
+    const own = highestTradePrice(intent.side, intent.type === 'limit' ? intent.price : undefined, live?.bestBid(), live?.bestAsk());
+    return own !== undefined && p > own ? { ...intent, type: 'limit', price: p } : intent;
   }
 
   /**

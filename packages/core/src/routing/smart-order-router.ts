@@ -93,6 +93,25 @@ interface Child {
 
 const TERMINAL: ReadonlySet<OrderStatus> = new Set(['filled', 'cancelled', 'rejected']);
 
+/**
+ * The most, in the parent's own ticks (rounded up), that a child of the group's last decision may
+ * trade at: for a buy the deepest ask any child takes (its limit), for a sell the best bid of any
+ * venue that gets a child (a sell child trades at its limit or above, down from that bid).
+ * Undefined when the decision was refused (the parent then goes to its own venue as given).
+ */
+function highestChildPrice(g: RouteGroup, buy: boolean): number | undefined {
+  const d = g.decision;
+  if (d.status !== DECISION_OK) return undefined;
+  const p = g.problem;
+  let hi = 0;
+  for (let v = 0; v < p.venueCount; v++) {
+    if (d.childQty[v] === 0) continue;
+    const price = buy ? d.childLimit[v]! : p.price[v * p.maxLevels]!;
+    if (price > hi) hi = price;
+  }
+  return hi > 0 ? Math.ceil(hi / g.venues[g.parentIndex]!.tickMult) : undefined;
+}
+
 /** Engine refusals that hold on every venue alike: a child so refused is not re-routed. */
 const REFUSED_EVERYWHERE: ReadonlySet<RejectReason> = new Set<RejectReason>(['KILL_SWITCH', 'SHUTTING_DOWN', 'BACKPRESSURE']);
 
@@ -155,10 +174,13 @@ export class SmartOrderRouter implements OrderRouter {
   submitParent(intent: OrderIntent, host: RouterHost): SubmitResult {
     const g = this.routable(intent, host);
     if (!g) return host.submitChild(intent);
-    const refused = host.checkParent?.(intent);
-    if (refused !== undefined) return refused;
     const id = `sor-${this.seq + 1}`;
     const kids = this.split(g, intent, host, 0, -1, id);
+    // The plan first: the whole order is valued at the most its children may trade at. Its own
+    // venue's touch alone valued a market buy at 60 000 while its children swept another venue
+    // up to 90 000, past max_order_notional.
+    const refused = host.checkParent?.(intent, kids.length > 0 ? highestChildPrice(g, intent.side === 'buy') : undefined);
+    if (refused !== undefined) return refused;
     if (kids.length === 0) return { accepted: false, reason: 'NO_LIQUIDITY', message: `no venue can take ${intent.side} ${intent.symbol} within the limit` };
     this.seq++;
     const parent: TrackedParent = {
