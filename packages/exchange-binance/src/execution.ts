@@ -336,6 +336,11 @@ export class BinanceExecution implements ExecutionClient {
         subscribeAnswerTimeoutMs: this.deps.options.order_entry_timeout_ms,
         // a ban answered to the subscription covers orders, cancels and reads from this IP too
         onRateLimited: (until) => this.holdBack(until),
+        // and a ban market data met (the per-IP limiter is shared): no reconnect into it either
+        blockedUntil: () => {
+          const w = this.deps.limiter.waitTime({ ip: 0 });
+          return w > 0 && Number.isFinite(w) ? this.deps.clock.now() + w : 0;
+        },
         onState: (up, reason) => {
           this.deps.logger?.info({ exchange: this.exchange, up }, `user data stream ${up ? 'subscribed' : `down (${reason}); fills by REST polling until it is back`}`);
           // events sent while we were not subscribed are not replayed: sweep once, also when a
@@ -679,11 +684,13 @@ export class BinanceExecution implements ExecutionClient {
     this.holdBack(bannedUntil(m.text));
   }
 
-  /** Nothing more is sent, on either path, until `until` (epoch ms), and for a second at least. */
+  /** Nothing more is sent, on either path, nor a stream connection opened, until `until` (epoch ms), and for a second at least. */
   private holdBack(until: number): void {
     const at = Math.max(this.deps.clock.now() + 1000, until);
     this.deps.limiter.blockUntil(at);
     this.orderLimiter.blockUntil(at);
+    // a ban covers connection attempts too: the user data stream opens none before its end
+    this.stream?.holdUntil(at, 'rate limited or banned');
   }
 
   /**

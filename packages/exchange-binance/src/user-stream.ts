@@ -20,6 +20,10 @@
  *   same way: waiting on it left the stream down, and fills on 1 s REST polling, for up to 24 h.
  * - A 418 / 429 / -1003 answer (rate limited, IP banned) goes to `onRateLimited` (the execution
  *   client holds every request back) and no subscription is sent again before the ban ends.
+ * - Nor is a connection opened before it ends (`holdUntil`, also for a ban the execution client
+ *   or market data learned): a connection lost during a ban reconnects only after it, through
+ *   WsConnection.holdReconnectUntil (core API 1.13; on an older core it reconnects on its backoff
+ *   as before, still without subscribing into the ban).
  */
 import { BoundedIdSet, type Instrument, type Logger } from '@cwts/core';
 import { type Secret } from '@cwts/core/config';
@@ -66,6 +70,20 @@ export interface UserStreamDeps {
    * be sent from this IP before `untilMs` (epoch ms; 0 when the answer named no time).
    */
   onRateLimited?: (untilMs: number) => void;
+  /**
+   * When this IP may send again (epoch ms; 0 or past: now), read at every connection loss: a ban
+   * recorded elsewhere (the per-IP limiter market data shares) holds the reconnect too.
+   */
+  blockedUntil?: () => number;
+}
+
+/**
+ * WsConnection.holdReconnectUntil came with core API 1.13 and this package declares 1.7: an older
+ * core's connection lacks it and reconnects on its backoff, as it did before.
+ */
+function holdReconnect(conn: WsConnection, untilMs: number, reason: string): void {
+  const c = conn as Partial<Pick<WsConnection, 'holdReconnectUntil'>>;
+  if (typeof c.holdReconnectUntil === 'function') c.holdReconnectUntil(untilMs, reason);
 }
 
 /** Binance's "IP banned until <epoch ms>" (a 418's -1003 message), or 0 when the text names no such time. */
@@ -134,6 +152,17 @@ export class BinanceUserStream {
     await this.active.conn.start();
   }
 
+  /**
+   * The venue banned or rate limited this IP until `untilMs` (epoch ms on `now`): no connection is
+   * opened and no subscription sent before then. An open connection stays (a live subscription
+   * costs nothing); one lost meanwhile reconnects after the end. Only ever extends.
+   */
+  holdUntil(untilMs: number, reason: string): void {
+    if (!(untilMs > this.banUntil) || !Number.isFinite(untilMs)) return;
+    this.banUntil = untilMs;
+    for (const s of [this.active, this.incoming, this.draining]) if (s) holdReconnect(s.conn, untilMs, reason);
+  }
+
   /** Replaces the connection now (the timer calls this before the 24-hour limit). */
   rotate(): void {
     if (this.closed || this.incoming) return;
@@ -188,6 +217,8 @@ export class BinanceUserStream {
       onDown: (reason) => this.onDown(s, reason),
       onError: (m) => this.deps.logger?.debug({ component: 'binance-user-stream' }, redactCredentials(m)),
     });
+    // a rotation (or restart) during a ban: the new connection waits for its end too
+    if (this.banUntil > 0) holdReconnect(s.conn, this.banUntil, 'IP rate limited or banned');
     return s;
   }
 
@@ -323,12 +354,15 @@ export class BinanceUserStream {
       s.conn.reconnectWithBackoff('subscription rate limited');
       return;
     }
-    this.banUntil = Math.max(this.banUntil, until);
+    this.holdUntil(until, 'user data stream subscription answered rate limited or banned');
     if (s.conn.isOpen) this.subscribe(s, s.conn);
     else s.conn.reconnectWithBackoff('subscription rate limited');
   }
 
   private onDown(s: Session, reason: string): void {
+    // called before the connection schedules its reconnect: a ban known now holds it
+    const blocked = this.deps.blockedUntil?.() ?? 0;
+    if (blocked > this.deps.now()) this.holdUntil(blocked, 'IP rate limited or banned');
     s.subscribed = false;
     s.pendingId = undefined;
     this.clearSessionTimers(s);

@@ -2,6 +2,9 @@ import WebSocket from 'ws';
 import { ExponentialBackoff, type BackoffOptions } from './backoff.js';
 import { TimerSet } from './timers.js';
 
+/** setTimeout's largest delay: a longer one fires after 1 ms (Node clamps it, with a warning). */
+const MAX_TIMER_MS = 2_147_483_647;
+
 export interface WsConnectionOptions {
   /** For messages, e.g. "binance market data". */
   name: string;
@@ -48,6 +51,11 @@ export interface WsConnectionOptions {
  * Backoff rule: every reconnect after a loss waits the backoff's next delay; the delay starts
  * over at `initialMs` only after a connection that stayed open `healthyAfterMs`. A successful
  * handshake alone does not count, since a peer may accept and drop every connection at once.
+ *
+ * Hold rule (`holdReconnectUntil`, core API 1.13): while a venue bans this client, no socket is
+ * opened before the ban's end. A connect due during the hold (a reconnect after a loss, `start`)
+ * waits for the hold's end and then its own delay (the backoff's, or none for a first connect
+ * or a planned reconnect). A socket open when the hold begins is left alone.
  */
 export class WsConnection {
   private ws: WebSocket | undefined;
@@ -67,6 +75,11 @@ export class WsConnection {
   /** When the current socket opened (on `now`); undefined while it is not open. */
   private currentOpenedAt: number | undefined;
   private hadOpen = false;
+  /** No socket is opened before this (on `now`); 0: no hold. Only ever moves later. */
+  private holdUntil = 0;
+  /** The pending connect's own delay, kept to reschedule it past a hold that arrives later. */
+  private reconnectDelayMs = 0;
+  private latestHoldReason = '';
   /** Successful opens so far. */
   opens = 0;
   /** Reconnect attempts scheduled after a loss. */
@@ -93,8 +106,38 @@ export class WsConnection {
     if (this.ownTimers) this.timers.reopen();
     return new Promise((resolve, reject) => {
       this.firstOpen = { resolve, reject };
-      this.connect();
+      if (this.holdUntil > this.now()) this.armConnect(0);
+      else this.connect();
     });
+  }
+
+  /**
+   * Opens no socket before `untilMs` (on this connection's `now` clock): the venue banned or
+   * rate limited this client until then, and a connection attempt into a ban is what venues
+   * answer with a longer one. A connect already scheduled moves past the hold's end (plus its own
+   * delay); a connection lost during the hold reconnects after the end, then the backoff's delay.
+   * The open socket, if any, stays. A later end extends the hold; an earlier one (or a time that
+   * is not finite) changes nothing. `reason` says why, for status and logs (`holdReason`).
+   * Core API 1.13: a plugin declaring less must feature-detect it.
+   */
+  holdReconnectUntil(untilMs: number, reason: string): void {
+    if (!Number.isFinite(untilMs) || untilMs <= this.holdUntil) return;
+    this.holdUntil = untilMs;
+    this.latestHoldReason = reason;
+    if (this.closing || this.reconnectTimer === undefined) return;
+    this.timers.clear(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    this.armConnect(this.reconnectDelayMs);
+  }
+
+  /** The end of the latest hold (on `now`; 0: never held). In the past once it is over. */
+  get heldUntil(): number {
+    return this.holdUntil;
+  }
+
+  /** Why the latest hold was placed ('' when never held). */
+  get holdReason(): string {
+    return this.latestHoldReason;
   }
 
   send(text: string): boolean {
@@ -302,7 +345,25 @@ export class WsConnection {
     if (this.closing || this.reconnectTimer !== undefined) return;
     this.reconnects++;
     this.nextReason = reason;
-    const d = delayMs ?? this.backoff.next();
-    this.reconnectTimer = this.timers.timeout(() => this.connect(), d);
+    this.armConnect(delayMs ?? this.backoff.next());
+  }
+
+  /**
+   * Connects after `delayMs`, counted from the hold's end while one lasts. The timer firing serves
+   * the wait (the clock is not read again), except past a delay too long for one timer.
+   */
+  private armConnect(delayMs: number): void {
+    this.reconnectDelayMs = delayMs;
+    const held = Math.max(0, this.holdUntil - this.now());
+    if (held === 0 || held + delayMs <= MAX_TIMER_MS) {
+      this.reconnectTimer = this.timers.timeout(() => this.connect(), Math.min(held + delayMs, MAX_TIMER_MS));
+      return;
+    }
+    // a hold longer than one timer can wait (a venue's far-off ban end): wait what one timer
+    // can, then read the clock again
+    this.reconnectTimer = this.timers.timeout(() => {
+      this.reconnectTimer = undefined;
+      if (!this.closing) this.armConnect(delayMs);
+    }, MAX_TIMER_MS);
   }
 }

@@ -1,0 +1,188 @@
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { Secret } from '@cwts/core/config';
+import { TimerSet, WsConnection } from '@cwts/core/adapter-kit';
+import { waitUntil } from '@cwts/core/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { BinanceUserStream, type UserStreamDeps } from './user-stream.js';
+
+/**
+ * Timeouts on a clock the test moves (a ban of minutes is crossed without waiting, and without
+ * racing the wall clock); the sockets' I/O on 127.0.0.1 stays real.
+ */
+class ManualTimers extends TimerSet {
+  clock = 1_700_000_000_000;
+  /** Every timeout's delay, in the order asked for. */
+  readonly delays: number[] = [];
+  private readonly due = new Map<NodeJS.Timeout, { at: number; fn: () => void }>();
+  override timeout(fn: () => void, ms: number): NodeJS.Timeout | undefined {
+    this.delays.push(ms);
+    const handle = {} as NodeJS.Timeout;
+    this.due.set(handle, { at: this.clock + ms, fn });
+    return handle;
+  }
+  override clear(t: NodeJS.Timeout | undefined): void {
+    if (t !== undefined && this.due.delete(t)) return;
+    super.clear(t);
+  }
+  advance(ms: number): void {
+    this.clock += ms;
+    for (;;) {
+      const next = [...this.due].filter(([, d]) => d.at <= this.clock).sort((a, b) => a[1].at - b[1].at)[0];
+      if (!next) return;
+      this.due.delete(next[0]);
+      next[1].fn();
+    }
+  }
+}
+
+const MAX_MS = 40;
+const BAN_MS = 120_000;
+/** Real time for a connection that should not come to show up (a connect on 127.0.0.1 takes ~1 ms). */
+const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 150));
+
+describe('BinanceUserStream: no connection is opened into a ban', () => {
+  const cleanup: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const c of cleanup.splice(0)) await c();
+  });
+
+  /** A local WebSocket API: counts connections and subscribe requests, answers each with `answer(n)`, and can drop every connection. */
+  async function venue(answer: (n: number, id: string, timers: ManualTimers) => object, timers: ManualTimers) {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await once(wss, 'listening');
+    let connections = 0;
+    let requests = 0;
+    wss.on('connection', (ws: WebSocket) => {
+      connections++;
+      ws.on('message', (raw) => ws.send(JSON.stringify(answer(++requests, (JSON.parse(String(raw)) as { id: string }).id, timers))));
+    });
+    cleanup.push(() => new Promise<void>((r) => { for (const c of wss.clients) c.terminate(); wss.close(() => r()); }));
+    return {
+      url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/ws-api/v3`,
+      connections: () => connections,
+      requests: () => requests,
+      /** The venue closes every connection (a ban, a restart). */
+      drop: () => { for (const c of wss.clients) c.terminate(); },
+    };
+  }
+  const ok = (_n: number, id: string) => ({ id, status: 200, result: { subscriptionId: 0 } });
+
+  function stream(url: string, timers: ManualTimers, extra: Partial<UserStreamDeps> = {}): BinanceUserStream {
+    const s = new BinanceUserStream({
+      url, apiKey: new Secret('k'), apiSecret: new Secret('s'), recvWindowMs: 5000, rotationMs: 3_600_000,
+      now: () => timers.clock, timers, backoff: { initialMs: 5, maxMs: MAX_MS },
+      instrument: () => undefined, onReport: () => undefined, onRejected: () => undefined, onState: () => undefined,
+      ...extra,
+    });
+    cleanup.push(() => s.close());
+    return s;
+  }
+
+  /** Drops every connection and waits until the stream has scheduled its next connect. */
+  async function dropAndWait(v: { drop: () => void }, timers: ManualTimers): Promise<void> {
+    const asked = timers.delays.length;
+    v.drop();
+    await waitUntil(() => timers.delays.length > asked, 'the reconnect scheduled');
+  }
+
+  it('a 418 ban answered to the subscription, then the socket closing: no connection attempt until the ban ends, then it reconnects and subscribes', async () => {
+    const timers = new ManualTimers();
+    const v = await venue((n, id, t) => (n === 1
+      ? { id, status: 418, error: { code: -1003, msg: `Way too much request weight used; IP banned until ${t.clock + BAN_MS}.`, data: { serverTime: t.clock, retryAfter: t.clock + BAN_MS } } }
+      : ok(n, id)), timers);
+    const limited: number[] = [];
+    const s = stream(v.url, timers, { onRateLimited: (t) => limited.push(t) });
+    const banEnd = timers.clock + BAN_MS;
+    await s.start();
+    await waitUntil(() => limited.length === 1, 'the ban passed on');
+    await dropAndWait(v, timers);
+    // many backoff ceilings (<= 40 ms) later, well inside the ban
+    timers.advance(1_000);
+    await settle();
+    expect(v.connections()).toBe(1);
+    timers.advance(banEnd - timers.clock - 1);
+    await settle();
+    expect(v.connections()).toBe(1);
+    // the ban's end, then the backoff's delay
+    timers.advance(1 + MAX_MS);
+    await waitUntil(() => s.up, 'subscribed after the ban');
+    expect(v.connections()).toBe(2);
+    expect(v.requests()).toBe(2);
+  });
+
+  it('a ban the execution client learned (a REST 418: holdUntil) moves a reconnect already scheduled past its end', async () => {
+    const timers = new ManualTimers();
+    const v = await venue(ok, timers);
+    const s = stream(v.url, timers);
+    await s.start();
+    await waitUntil(() => s.up, 'subscribed');
+    await dropAndWait(v, timers);
+    const banEnd = timers.clock + BAN_MS;
+    s.holdUntil(banEnd, 'REST 418');
+    s.holdUntil(banEnd - 60_000, 'an older answer'); // never shortens it
+    timers.advance(BAN_MS - 1);
+    await settle();
+    expect(v.connections()).toBe(1);
+    timers.advance(1 + MAX_MS);
+    await waitUntil(() => s.up, 'subscribed after the ban');
+    expect(v.connections()).toBe(2);
+  });
+
+  it('a ban on the per-IP limiter (blockedUntil: market data met it) holds the reconnect after a loss', async () => {
+    const timers = new ManualTimers();
+    const v = await venue(ok, timers);
+    let blocked = 0;
+    const s = stream(v.url, timers, { blockedUntil: () => blocked });
+    await s.start();
+    await waitUntil(() => s.up, 'subscribed');
+    blocked = timers.clock + BAN_MS;
+    await dropAndWait(v, timers);
+    timers.advance(BAN_MS - 1);
+    await settle();
+    expect(v.connections()).toBe(1);
+    timers.advance(1 + MAX_MS);
+    await waitUntil(() => s.up, 'subscribed after the ban');
+    expect(v.connections()).toBe(2);
+    expect(v.requests()).toBe(2);
+  });
+
+  it('a rotation during a ban opens its new connection only after the ban; the old one stays subscribed meanwhile', async () => {
+    const timers = new ManualTimers();
+    const v = await venue(ok, timers);
+    const s = stream(v.url, timers);
+    await s.start();
+    await waitUntil(() => s.up, 'subscribed');
+    s.holdUntil(timers.clock + BAN_MS, 'REST 418');
+    s.rotate();
+    await settle();
+    expect(v.connections()).toBe(1);
+    expect(s.up).toBe(true);
+    timers.advance(BAN_MS);
+    await waitUntil(() => s.rotations === 1, 'rotated after the ban');
+    expect(v.connections()).toBe(2);
+  });
+
+  it('on a core without WsConnection.holdReconnectUntil (before API 1.13) it reconnects on its backoff as before, still not subscribing into the ban', async () => {
+    const proto = WsConnection.prototype as unknown as Record<string, unknown>;
+    const hold = proto.holdReconnectUntil;
+    delete proto.holdReconnectUntil;
+    cleanup.push(() => {
+      proto.holdReconnectUntil = hold;
+    });
+    const timers = new ManualTimers();
+    const v = await venue((n, id, t) => (n === 1
+      ? { id, status: 418, error: { code: -1003, msg: `IP banned until ${t.clock + BAN_MS}.`, data: { retryAfter: t.clock + BAN_MS } } }
+      : ok(n, id)), timers);
+    const s = stream(v.url, timers);
+    await s.start();
+    await waitUntil(() => v.requests() === 1, 'the ban answered');
+    await dropAndWait(v, timers);
+    timers.advance(MAX_MS);
+    await waitUntil(() => v.connections() === 2, 'reconnected on the backoff');
+    await settle();
+    expect(v.requests()).toBe(1);
+    expect(s.up).toBe(false);
+  });
+});
