@@ -4,10 +4,11 @@
  * engine that failed before restoring its journal stays `restored` false, and the shard hands
  * nothing over until it is true: a shard left running (its process not exiting: a stop that
  * hangs, an embedder that goes on) renewed its leases for good, and its symbols were traded by
- * nobody. Now a failed engine.start() stops the shard as a SIGTERM does: before the restore the
- * keys are left to expire by max_age (what the journal holds is unknown), after it they are
- * deleted as at a clean stop; either way the symbols go to the other shards
- * (docs/scale-out.md, "Failure cases").
+ * nobody. Now a failed engine.start() stops the shard as a SIGTERM does (`run` tells it through
+ * ClusterShard.engineStartFailed, core API 1.13: core's run-engine-start-failed.test.ts checks
+ * that run calls it): before the restore the keys are left to expire by max_age (what the journal
+ * holds is unknown), after it they are deleted as at a clean stop; either way the symbols go to
+ * the other shards (docs/scale-out.md, "Failure cases").
  */
 import { describe, expect, it } from 'vitest';
 import { SystemClock } from '@cwts/core';
@@ -52,7 +53,7 @@ async function keys(kv: ClusterHandles['leases']): Promise<string[]> {
   return out;
 }
 
-/** `run`'s order: shard.start(engine), then engine.start(), which fails; nothing calls shard.stop(). */
+/** `run`'s order: shard.start(engine), then engine.start(), which fails, then shard.engineStartFailed(err); nothing calls shard.stop(). */
 async function failedStart(name: string, restoresFirst: boolean) {
   const cfg = { ...clusterConfigSchema.parse({ name, servers: [nats.url()], takeover_ms: 2000 }), shard_id: 's1', budget_release_ms: 2000 };
   const shard = new NatsShard({ cluster: cfg, loaded: { config: { venues: [{ name: 'sim', symbols: ['BTCUSDT'] }] } } as never, logger: silentLogger(), clock: new SystemClock() as never });
@@ -61,7 +62,9 @@ async function failedStart(name: string, restoresFirst: boolean) {
   await shard.start(engine as never);
   // A brand-new bucket: a lease lifetime (1.2 s) of quarantine first.
   await until('s1 taking its lease', async () => (await observer.leases.get(KEY))?.operation === 'PUT', 20_000);
-  await expect(engine.start()).rejects.toThrow(/failed|refused/);
+  const failure = await engine.start().then(() => undefined, (err: unknown) => err);
+  expect(String(failure)).toMatch(/failed|refused/);
+  shard.engineStartFailed(failure);
   const closed = () => (shard as unknown as { h?: { nc: { isClosed(): boolean } } }).h?.nc.isClosed() === true;
   return { shard, observer, closed };
 }

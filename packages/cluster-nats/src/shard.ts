@@ -98,7 +98,6 @@ export class NatsShard implements ClusterShard {
    */
   start(engine: Engine): Promise<void> {
     if (this.stopped) return Promise.resolve();
-    this.followEngineStart(engine);
     this.starting = this.startUp(engine).finally(() => (this.starting = undefined));
     return this.starting;
   }
@@ -192,31 +191,23 @@ export class NatsShard implements ClusterShard {
   }
 
   /**
-   * A failed engine.start() ends this shard (stop(), as on SIGTERM). The shard cannot tell a failed
-   * start from a slow one by the engine's state (`restored` and `started` stay false either way),
-   * so it follows the call: run starts the shard before the engine, and an engine that never
-   * restored its journal hands nothing over, so a shard that went on renewing its leases held its
-   * symbols for as long as the process lived, traded by nobody. Stopping lets go only what is safe:
-   * before the restore, the leases expire by max_age and the reservation stays (what the journal
-   * holds is unknown); after it, as a clean stop. It does not retry the engine's start (a
-   * half-started engine is not made to start again); the process is expected to exit.
+   * engine.start() failed (core's ClusterShard.engineStartFailed, which `run` calls): this shard
+   * leaves (stop(), as on SIGTERM), without waiting. The shard cannot tell a failed start from a
+   * slow one by the engine's state (`restored` and `started` stay false either way), and an engine
+   * that never restored its journal hands nothing over, so a shard that went on renewing its
+   * leases held its symbols for as long as the process lived, traded by nobody. Stopping lets go
+   * only what is safe: before the restore, the leases expire by max_age and the reservation stays
+   * (what the journal holds is unknown); after it, as a clean stop. It does not retry the engine's
+   * start (a half-started engine is not made to start again); the process is expected to exit.
+   * Needs a core that calls it (core API 1.13).
    */
-  private followEngineStart(engine: Engine): void {
-    const start = (engine as Partial<Engine>).start;
-    if (typeof start !== 'function') return;
-    engine.start = async () => {
-      try {
-        return await start.call(engine);
-      } catch (err) {
-        // A start the engine's own stop interrupted (SIGTERM first) is not a failure: run's stop
-        // stops the shard once the engine has stopped (its cancels out), as usual.
-        if (!this.stopped && !engine.isStopping) {
-          this.o.logger.error({ err: errorText(err) }, `cluster ${this.o.cluster.name}: the engine failed to start (${errorText(err)}): shard ${this.o.cluster.shard_id} leaves the cluster`);
-          void this.stop();
-        }
-        throw err;
-      }
-    };
+  engineStartFailed(error: unknown): void {
+    // A start the engine's own stop interrupted (SIGTERM first) is not a failure: run's stop
+    // stops the shard once the engine has stopped (its cancels out), as usual. run does not call
+    // this then; an embedder might.
+    if (this.stopped || this.engine?.isStopping) return;
+    this.o.logger.error({ err: errorText(error) }, `cluster ${this.o.cluster.name}: the engine failed to start (${errorText(error)}): shard ${this.o.cluster.shard_id} leaves the cluster`);
+    void this.stop();
   }
 
   /** stop() began while start() awaited: nothing may run on; stop() waits for this. */

@@ -6,7 +6,7 @@ import {
   type MarketDataClient,
   type MarketEventSink,
 } from '@cwts/core';
-import { compiledModuleUrl, type IntakeBlockAware } from '@cwts/core/intake';
+import { compiledModuleUrl } from '@cwts/core/intake';
 import {
   BookSync,
   ExponentialBackoff,
@@ -84,7 +84,7 @@ export interface BinanceIntakeArgs {
  * first-event rule, then U == previous u + 1, else resync), raw or combined streams, ping/pong,
  * a planned reconnect before the 24-hour disconnect, and `serverShutdown` handling.
  */
-export class BinanceMarketData extends TradingStatusMarketData implements MarketDataClient, IntakeBlockAware {
+export class BinanceMarketData extends TradingStatusMarketData implements MarketDataClient {
   readonly exchange: string;
   private readonly timers = new TimerSet();
   private readonly limiter: RateLimiter;
@@ -156,9 +156,10 @@ export class BinanceMarketData extends TradingStatusMarketData implements Market
   }
 
   /**
-   * An intake worker was banned (429/418): this thread's limiter, shared with the execution
-   * client, waits too (the ban covers every request from the IP, cancels included), and so does
-   * the next worker (intakeWorker()).
+   * An intake worker was banned (429/418; MarketDataClient.intakeVenueBlocked, core API 1.13, which
+   * core 1.12 already called by name): this thread's limiter, shared with the execution client,
+   * waits too (the ban covers every request from the IP, cancels included), and so does the next
+   * worker (intakeWorker()).
    */
   intakeVenueBlocked(untilMs: number): void {
     this.limiter.blockUntil(untilMs);

@@ -27,6 +27,8 @@ export interface RunOptions {
   logLevel?: string;
   /** Where uncaught errors are reported (`process`; tests pass their own emitter). */
   faults?: Pick<NodeJS.EventEmitter, 'on' | 'off'>;
+  /** ENGINE_START_FAILED_HOOK_MS unless given (tests shorten it). */
+  engineStartFailedHookMs?: number;
 }
 
 export { SHUTDOWN_SIGNALS } from './shutdown-signals.js';
@@ -46,6 +48,14 @@ export const PROCESS_FAULT = 70;
 
 /** How long the orderly stop after a process fault may take before the process exits anyway. */
 export const FAULT_STOP_DEADLINE_MS = 30_000;
+
+/**
+ * How long run waits for the cluster shard's engineStartFailed hook after engine.start() failed:
+ * then it stops and exits anyway, so a hook that hangs (a broker that does not answer) cannot keep
+ * the process up. Within the shard's own stop bound (cluster-nats: 5 s), far inside the 30 s stop
+ * grace of the deploy files.
+ */
+export const ENGINE_START_FAILED_HOOK_MS = 5000;
 
 /** Why composing was abandoned: a stop (a signal, `--duration`, a process fault) came while run started. */
 class StartupAbandoned extends Error {
@@ -254,6 +264,9 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   }));
   endpoints = { metricsHttp, healthHttp, snapshots };
   if (controlToken) logger.info(`health endpoint bound to ${mon.bind_address}: /status and the live page need the control token (from ${controlToken.source.kind === 'env' ? 'CWTS_CONTROL_TOKEN' : controlToken.source.path}); /health/* and /metrics stay open`);
+  // Only a failure of engine.start() itself is the shard's engineStartFailed; an endpoint or the
+  // shard's own start failing is not.
+  let engineStartThrew = false;
   // A stop (a signal) during a step: nothing after it starts (the stop closes what did), and
   // the stop in progress ends run as it would have once running.
   const startUp = async (): Promise<void> => {
@@ -265,7 +278,12 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     if (stopping !== undefined) return;
     await shard?.start(engine);
     if (stopping !== undefined) return;
-    await engine.start();
+    try {
+      await engine.start();
+    } catch (err) {
+      engineStartThrew = true;
+      throw err;
+    }
     tracing?.endStartup();
     if (stopping !== undefined) return;
     logger.info(
@@ -281,6 +299,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     // engine.start() waits on then rejects: that is the stop's doing, not a startup failure, so
     // run ends as that stop does (0, 3 or PROCESS_FAULT) below. Only a start that failed on its own is one.
     if (stopping === undefined && fault === undefined) {
+      if (engineStartThrew && shard !== undefined) await tellShardEngineStartFailed(shard, err, opts.engineStartFailedHookMs ?? ENGINE_START_FAILED_HOOK_MS, logger);
       await stop('startup failed');
       stopListeningAll();
       throw err;
@@ -317,6 +336,28 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     return STOPPED_WITH_OPEN_ORDERS;
   }
   return 0;
+}
+
+/**
+ * The shard's engineStartFailed (core API 1.13), awaited at most `ms`: it neither throws nor
+ * outlasts the deadline (a late rejection is still logged, never an unhandled one).
+ */
+async function tellShardEngineStartFailed(shard: ClusterShard, err: unknown, ms: number, logger: Pick<ReturnType<typeof createLogger>, 'warn' | 'error'>): Promise<void> {
+  if (typeof shard.engineStartFailed !== 'function') return;
+  const told = (async () => shard.engineStartFailed!(err))().then(
+    () => true,
+    (hookErr: unknown) => {
+      logger.error({ component: 'process' }, `cluster shard: engineStartFailed failed: ${errorText(hookErr)}`);
+      return true;
+    },
+  );
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    if (!(await Promise.race([told, late]))) logger.warn({ component: 'process' }, `cluster shard: engineStartFailed did not return within ${ms} ms; stopping anyway`);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**

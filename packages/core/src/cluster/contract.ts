@@ -33,6 +33,18 @@ export interface ClusterShard {
   start(engine: Engine): Promise<void>;
   /** After engine.stop(): releases leases and budget headroom, flushes, disconnects. Never throws. */
   stop(): Promise<void>;
+  /**
+   * Optional: engine.start() threw on its own after start(engine) (a venue's instruments could not
+   * be loaded, an execution client refused to start). `run` calls it once, with what engine.start()
+   * threw, before its own stop (engine.stop(), then stop()) and before it exits with the error; not
+   * when a stop (a signal, a process fault) came first and interrupted the start. The shard joined
+   * already and may hold symbols while the engine, never restored, hands none over: leave the
+   * cluster as at a stop, without waiting for the engine's stop (which may take long). `run` waits
+   * for it at most ENGINE_START_FAILED_HOOK_MS (cli/run.ts), then stops anyway; a throw or a
+   * rejection is logged. An embedder that starts the engine itself calls it the same way. Added in
+   * core API 1.13; an older core never calls it.
+   */
+  engineStartFailed?(error: unknown): Promise<void> | void;
 }
 
 export interface AggregatorOptions {

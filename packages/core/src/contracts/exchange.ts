@@ -113,6 +113,17 @@ export interface MarketDataClient {
    * "worker"`, core's intake/). Called after loadInstruments; undefined when it cannot run there.
    */
   intakeWorker?(): IntakeWorkerSpec | undefined;
+  /**
+   * Optional: one of this venue's intake workers was told by the venue to send no request until
+   * `untilMs` (wall-clock ms; a ban, an HTTP 418/429 with a retry time), and said so through
+   * IntakeWorkerEnv.venueBlocked. Called on this engine-thread instance, on the engine thread, for
+   * every report (a failed worker's included; a time may be earlier than one reported before): a
+   * ban covers every request from the IP, so block what this client shares with the venue's
+   * execution client (a rate limiter), and hand the block to the next worker (intakeWorker()'s
+   * args). Must not throw (a throw is logged and ignored); no I/O. Core API 1.12 called it by this
+   * name; part of this contract since 1.13.
+   */
+  intakeVenueBlocked?(untilMs: number): void;
 }
 
 /**

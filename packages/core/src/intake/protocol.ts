@@ -85,18 +85,16 @@ export interface IntakeWorkerEnv {
   /**
    * Tells the engine thread that the venue refuses requests until `untilMs` (wall-clock ms, the
    * worker's clock): the next worker starts blocked, and the engine thread's client hears of it
-   * (IntakeBlockAware). Call it where the client's own limiter is blocked.
+   * (MarketDataClient.intakeVenueBlocked). Call it where the client's own limiter is blocked.
    */
   venueBlocked?: (untilMs: number) => void;
 }
 
 /**
- * An engine-thread client that wants to hear of the venue blocks its intake workers were told of
- * (a limiter it shares with the venue's execution client: a ban covers every request from the IP).
+ * An engine-thread client that hears of the venue blocks its intake workers were told of.
+ * @deprecated Implement MarketDataClient.intakeVenueBlocked (core API 1.13), which this names.
  */
-export interface IntakeBlockAware {
-  intakeVenueBlocked(untilMs: number): void;
-}
+export type IntakeBlockAware = Required<Pick<MarketDataClient, 'intakeVenueBlocked'>>;
 
 /** The export an IntakeWorkerSpec names: builds the venue's MarketDataClient on the worker. */
 export type IntakeWorkerFactory = (args: unknown, env: IntakeWorkerEnv) => MarketDataClient | Promise<MarketDataClient>;

@@ -10,7 +10,7 @@ import { ScriptedVenue } from '../engine/test-venue.js';
 import { MetricsRegistry } from '../observability/metrics.js';
 import { createLogger, silentLogger } from '../observability/logger.js';
 import { BackpressureMonitor } from '../observability/backpressure.js';
-import type { IntakeBlockAware, IntakeResume } from './protocol.js';
+import type { IntakeResume } from './protocol.js';
 import { WorkerIntake, type WorkerIntakeOptions } from './worker-intake.js';
 
 // Worker threads load compiled JavaScript: `tsc -b` (pnpm build) before vitest, as for the ring's worker tests.
@@ -235,7 +235,8 @@ describe('WorkerIntake: a venue intake on a worker thread', () => {
     const BANNED_UNTIL = 1_764_900_120_000;
     const told: number[] = [];
     let specs = 0;
-    const inline: MarketDataClient & IntakeBlockAware = {
+    // intakeVenueBlocked is the contract's own optional member (core API 1.13), no longer a duck type.
+    const inline: MarketDataClient = {
       exchange: EX,
       loadInstruments: async () => [instrument],
       start: async () => {},

@@ -30,7 +30,7 @@
  *   (IntakeWorkerEnv.resume): per symbol the last trades the engine took (a feed that backfills by
  *   id resumes after them, so trades printed while no worker ran are not lost), and the time until
  *   which the venue refuses our requests (a worker's `venueBlocked` call; its successor's limiter
- *   starts blocked, and an engine-thread client that is IntakeBlockAware hears of it).
+ *   starts blocked, and the engine-thread client hears of it through MarketDataClient.intakeVenueBlocked).
  * - The worker runs the venue plugin's code, which shares `parentPort`: a message the engine
  *   thread does not expect (not an object with a known `t`, a second `started`, a `start-failed`
  *   after start) is ignored, counted (`ignoredMessages`) and warned about, rate-limited; a log
@@ -51,7 +51,7 @@ import { FEED_RECORD_BYTES } from '../microstructure/feed-records.js';
 import { SpscRing } from '../microstructure/ring-buffer.js';
 import { LogThrottle } from '../observability/log-throttle.js';
 import type { Logger } from '../observability/logger.js';
-import { CONTROL, CONTROL_BYTES, RESUME_TRADES, type IntakeBlockAware, type IntakeHostMessage, type IntakeResume, type IntakeWorkerData } from './protocol.js';
+import { CONTROL, CONTROL_BYTES, RESUME_TRADES, type IntakeHostMessage, type IntakeResume, type IntakeWorkerData } from './protocol.js';
 import { IntakeRecordReader } from './records.js';
 
 export interface WorkerIntakeOptions {
@@ -405,10 +405,9 @@ export class WorkerIntake implements MarketDataClient {
       this.resumeState.blockedUntilMs = untilMs;
       this.opts.logger.warn({ exchange: this.exchange, blockedUntil: new Date(untilMs).toISOString() }, `${this.exchange}: the venue refuses requests until ${new Date(untilMs).toISOString()} (told to the intake worker); a replacement worker waits too`);
     }
-    const aware = this.inline as MarketDataClient & Partial<IntakeBlockAware>;
-    if (typeof aware.intakeVenueBlocked !== 'function') return;
+    if (typeof this.inline.intakeVenueBlocked !== 'function') return;
     try {
-      aware.intakeVenueBlocked(untilMs);
+      this.inline.intakeVenueBlocked(untilMs);
     } catch (err) {
       this.opts.logger.error({ exchange: this.exchange, err: errorText(err) }, `${this.exchange}: telling the engine thread's client of the venue's block failed: ${errorText(err)}`);
     }
