@@ -215,6 +215,29 @@ export class SyntheticMarket {
   }
 
   /**
+   * Moves every symbol's timeline on to its first step at or after `ts`, without running the
+   * steps in between (the venue dropping a backlog it cannot work off, SimVenue.advanceTo). Books,
+   * regimes and seqs stay as they are: the skipped interval is a quiet one, and the next delta
+   * follows the last one published without a seq gap. Returns the number of steps skipped.
+   */
+  skipTo(ts: number): number {
+    if (!this.begun) return 0;
+    const eps = this.options.eventsPerSecond;
+    let skipped = 0;
+    for (const st of this.states) {
+      if (st.nextTs >= ts) continue;
+      // the first k with tsOf(k) >= ts; the estimate is corrected for floating-point rounding
+      let k = Math.max(st.k, Math.ceil(((ts - this.startTs) * eps) / 1000));
+      while (this.tsOf(k) < ts) k++;
+      while (k > st.k && this.tsOf(k - 1) >= ts) k--;
+      skipped += k - st.k;
+      st.k = k;
+      st.nextTs = this.tsOf(k);
+    }
+    return skipped;
+  }
+
+  /**
    * Publishes a book change made outside the generator (paper execution taking liquidity):
    * the levels must already be applied to `book(symbol)`.
    */

@@ -194,6 +194,24 @@ describe('PaperExchange', () => {
     expect(paper.openOrders().map((o) => [o.clientOrderId, o.filledQty])).toEqual([[later.clientOrderId, 50]]);
   });
 
+  it('a book change stamped before a resting order reached the venue does not fill it; older orders fill, and a later change fills it', () => {
+    const { paper, reports, book } = setup();
+    const early = order('buy', 'limit', 100, 'GTC', 5_999_950);
+    const late = order('buy', 'limit', 100, 'GTC', 5_999_960); // the better price: first to fill if it had been there
+    paper.submit(early, 0); // arrives at 5
+    paper.submit(late, 10); // arrives at 15
+    paper.processDue(15);
+    // an offer through both bids, in a venue update stamped 12 but delivered after `late` arrived
+    book.applyLevels([], [{ price: 5_999_940, qty: 150 }]);
+    paper.onBookChange('BTCUSDT', 12);
+    expect(reports.slice(2).map((r) => [r.clientOrderId, r.ts, r.lastPrice, r.lastQty])).toEqual([[early.clientOrderId, 12, 5_999_950, 100]]);
+    expect(book.qtyAt('ask', 5_999_940)).toBe(50);
+    // the next change (at `late`'s arrival) still shows what is left of the offer: `late` takes it
+    paper.onBookChange('BTCUSDT', 15);
+    expect(reports.slice(3).map((r) => [r.clientOrderId, r.ts, r.lastPrice, r.lastQty, r.leavesQty])).toEqual([[late.clientOrderId, 15, 5_999_960, 50, 50]]);
+    expect(paper.openOrders().map((o) => [o.clientOrderId, o.filledQty])).toEqual([[late.clientOrderId, 50]]);
+  });
+
   it('an offer reaching a resting bid fills it only as far as the offer goes, and leaves the venue book', () => {
     const { paper, reports, book, taken } = setup();
     const bid = order('buy', 'limit', 1000, 'GTC', 5_999_950);

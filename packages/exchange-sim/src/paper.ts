@@ -207,15 +207,19 @@ export class PaperExchange {
    * takes it), so no later order takes it again. The book did not know our orders: a seller
    * offering 1 lot at our bid's price would have traded that lot with it, not 1000. Only a
    * synced book fills them: a crossed or resyncing one's levels may be gone; the orders stay and
-   * fill on the first change after which it is synced again.
+   * fill on the first change after which it is synced again. A change stamped before an order
+   * reached the venue does not fill it (as a trade printed before it does not): that book was
+   * never one the order rested in, and the fill would come before the order's own ack.
    */
   onBookChange(symbol: string, ts: number): void {
     const e = this.engines.get(symbol);
     const book = this.venue.book(symbol);
     if (!e || e.orderCount === 0 || !book || !book.synced) return;
+    const withheld = ts < this.lastRestingArrivalTs ? this.withhold(e, symbol, ts) : undefined;
     const fills: number[] = [];
     const asks = this.crossResting(e, book, MatchSide.SELL, fills);
     const bids = this.crossResting(e, book, MatchSide.BUY, fills);
+    if (withheld !== undefined) this.putBack(e, withheld, ts);
     if (fills.length === 0) return;
     for (const l of asks) book.applyLevel(1, l.price, l.qty);
     for (const l of bids) book.applyLevel(0, l.price, l.qty);

@@ -39,6 +39,12 @@ export interface SimVenueConfig {
 
 /** Steps per timer tick at most, so a stalled process catches up in slices. */
 const MAX_STEPS_PER_TICK = 20_000;
+/**
+ * How far the synthetic market may stay behind the clock once a step budget has run out before
+ * the venue drops its backlog (SimVenue.advanceTo). Order requests wait for the market, so this
+ * is also about the longest a backlog holds an order back, in market time.
+ */
+export const MAX_MARKET_BACKLOG_MS = 1_000;
 /** Replay items per setImmediate slice when replaying as fast as possible. */
 const REPLAY_SLICE = 5_000;
 
@@ -72,6 +78,9 @@ export class SimVenue {
    * at the event's venue time (SimVenue.sendTime).
    */
   private receivedTs = 0;
+  private backlogDrops = { count: 0, ms: 0, steps: 0 };
+  /** Market time of the last backlog drop logged (at most one warning a minute). */
+  private lastDropLogTs = -Infinity;
 
   constructor(cfg: SimVenueConfig) {
     this.exchange = cfg.exchange;
@@ -106,6 +115,14 @@ export class SimVenue {
   /** Virtual time of the venue (latest event or order processed), epoch ms. */
   get now(): number {
     return this.currentTs;
+  }
+
+  /**
+   * Synthetic market: backlogs dropped because the market stayed more than MAX_MARKET_BACKLOG_MS
+   * behind the clock (times, market milliseconds and steps skipped in all).
+   */
+  get droppedBacklog(): { readonly count: number; readonly ms: number; readonly steps: number } {
+    return { ...this.backlogDrops };
   }
 
   /** Whether a replay has delivered its last event. */
@@ -211,18 +228,21 @@ export class SimVenue {
    * order up to and including `untilTs` (orders first on equal timestamps). Returns the number
    * of market steps run. This is all the timers do; with `drive = "manual"` the owner calls it.
    *
-   * When the step budget runs out before the market reaches a finite `untilTs` (the virtual
-   * clock fell behind the wall clock: the generator at its maximum rate, a loaded process), the
-   * order requests due by `untilTs` are processed before the backlog of market events, against
-   * the book as generated so far. A backlog is the simulator's own slowness, not the market's:
-   * holding orders behind it would leave them unacknowledged for as long as the sim stays
-   * behind (at 224k events/s: for ever). So after every advanceTo(T) with T finite, no order
-   * request due by T is pending. Replay at full speed (T = Infinity) keeps strict time order.
+   * An order request is processed only once the market has reached its arrival time, also when
+   * the step budget runs out first (the virtual clock fell behind the wall clock: a stalled or
+   * loaded process, a high events_per_second): its fills and the liquidity it takes are stamped
+   * with its arrival time, so processed ahead of an older backlog they put the venue's feed back
+   * in time and let that backlog's book changes fill it before its ack. Held back for ever behind
+   * a backlog that only grows, it would never be answered; so when the synthetic market is still
+   * more than MAX_MARKET_BACKLOG_MS behind a finite `untilTs` after a full budget, the backlog is
+   * dropped: the market skips to `untilTs` (a quiet interval, seqs without a gap) and the order
+   * requests due by then are processed. A replay never drops recorded events: its orders wait
+   * until the replay reaches them, or its end.
    */
   advanceTo(untilTs: number, maxSteps = Infinity): number {
     if (!this.running) return 0;
     let steps = 0;
-    while (steps < maxSteps && this.running) {
+    while (this.running) {
       const tm = this.nextMarketTs();
       const to = this.paper.nextDue();
       if (to !== Infinity && to <= tm && to <= untilTs) {
@@ -230,15 +250,42 @@ export class SimVenue {
         this.paper.processDue(to);
         continue;
       }
-      if (tm > untilTs || tm === Infinity) break;
+      if (tm > untilTs || tm === Infinity || steps >= maxSteps) break;
       this.stepMarket();
       steps++;
     }
-    if (this.running && Number.isFinite(untilTs) && this.paper.nextDue() <= untilTs) this.paper.processDue(untilTs);
+    const gen = this.generatorRef;
+    if (gen && this.running && Number.isFinite(untilTs) && untilTs - gen.nextTs() > MAX_MARKET_BACKLOG_MS) this.dropBacklog(gen, untilTs);
     if (this.replayRef && this.running && !this.ended && this.replayRef.ended && this.nextMarketTs() === Infinity) {
       this.finishReplay();
     }
     return steps;
+  }
+
+  /**
+   * The synthetic market is too far behind the clock to catch up within its budget: skip it to
+   * `untilTs`, then answer the order requests due by then, each at its own arrival time (after
+   * every event already published, before the market's next step).
+   */
+  private dropBacklog(gen: SyntheticMarket, untilTs: number): void {
+    const from = gen.nextTs();
+    const skipped = gen.skipTo(untilTs);
+    this.backlogDrops.count++;
+    this.backlogDrops.ms += untilTs - from;
+    this.backlogDrops.steps += skipped;
+    if (untilTs - this.lastDropLogTs >= 60_000) {
+      this.lastDropLogTs = untilTs;
+      this.logger?.warn(
+        { exchange: this.exchange, behindMs: untilTs - from, skippedSteps: skipped, ...this.backlogDrops },
+        'simulated market fell too far behind the clock: its backlog was dropped (lower events_per_second, or give the process more CPU)',
+      );
+    }
+    while (this.running) {
+      const to = this.paper.nextDue();
+      if (to > untilTs || to > gen.nextTs()) break;
+      if (to > this.currentTs) this.currentTs = to;
+      this.paper.processDue(to);
+    }
   }
 
   /**

@@ -25,7 +25,7 @@ export interface Targets {
   /**
    * Ours: orders sent for at least this fraction of the events that asked for one. The load
    * strategy holds an order back while max_outstanding of its orders are still at the venue, and
-   * the simulated venue answers an order only once its market has caught up with the wall clock:
+   * the simulated venue answers an order only once its market has reached the order's arrival time (a backlog over 1 s is dropped):
    * an app that falls behind its feed sends fewer orders than its events ask for.
    */
   keepUpRatio: number;
