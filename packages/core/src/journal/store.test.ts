@@ -483,14 +483,16 @@ describe('JournalStore writer thread', () => {
   it('always: a commit that cannot finish in time refuses the record (append false, onError), and is retried', () => {
     const path = join(tmp(), 'j.db');
     const errors: string[] = [];
-    const s = JournalStore.open(path, { fsync: 'always', commitTimeoutMs: 300, onError: (e) => errors.push(e.message) });
+    // 2 s, not less: on a starved host (CI beside other work) an unblocked commit took over 300 ms;
+    // the writer's busy timeout (5 s) still keeps the blocked one waiting past it.
+    const s = JournalStore.open(path, { fsync: 'always', commitTimeoutMs: 2000, onError: (e) => errors.push(e.message) });
     expect(s.append({ t: 'order', order: order(1), ts: 1 })).toBe(true);
     // Another connection holds the write lock: the writer waits on it (busy timeout) past our bound.
     const blocker = new Database(path);
     blocker.prepare('BEGIN IMMEDIATE').run();
     expect(s.append({ t: 'order', order: order(2), ts: 2 })).toBe(false);
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(new RegExp(`^journal ${path}: the journal writer thread did not answer within 300 ms`));
+    expect(errors[0]).toMatch(new RegExp(`^journal ${path}: the journal writer thread did not answer within 2000 ms`));
     blocker.prepare('ROLLBACK').run();
     blocker.close();
     // The refused record stays with the writer and commits once the lock is gone (an order
