@@ -18,7 +18,7 @@ import { journalParse, journalStringify } from '../journal/json.js';
 import { describeValue } from '../domain/describe-value.js';
 import type { JournalRecord } from '../journal/records.js';
 import type { Journal } from '../journal/journal.js';
-import { bookedTradeKeys, reconcileVenues, type ReconcileOptions, type ReconcileRun } from './reconcile.js';
+import { bookedTradeKeys, reconcileVenues, unidentifiedKeysOf, type ReconcileOptions, type ReconcileRun } from './reconcile.js';
 import { TRADES_WATERMARK_SCOPE, type TradesWatermark } from '../journal/trades-watermark.js';
 import { redactCredentials } from '../adapter-kit/errors.js';
 import type { ReconcileResult, RestoreSummary } from './restart-report.js';
@@ -559,7 +559,19 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     into.at = run.result.at;
   }
 
+  /**
+   * A fill booked on a venue not reconciled yet, live or by reconciliation itself (every booking
+   * of reconcile.ts comes through onExecutionReport): a retry's trade list answers it again. One
+   * without a trade id is noted by the keys step 2 matches such fills by (unidentifiedKeysOf),
+   * each booking once. Noted only when reconciliation booked it, one the stream booked was booked
+   * again by the retry once its order had closed (no status answer covers it then).
+   */
   private noteLiveTrade(r: ExecutionReport): void {
+    if (r.tradeId === undefined) {
+      for (const k of unidentifiedKeysOf(r.exchange, r)) this.orders.noteUnidentifiedFill(r.exchange, k);
+      return;
+    }
+    if (typeof r.tradeId !== 'string') return;
     let keys = this.liveTradesUnreconciled.get(r.exchange);
     if (keys === undefined) this.liveTradesUnreconciled.set(r.exchange, (keys = new Set()));
     for (const k of bookedTradeKeys(r)) keys.add(k);
@@ -1477,7 +1489,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       this.opts.risk?.onFill(instrument, r);
       this.counts.fills++;
       this.fillsBooked.set(r.exchange, (this.fillsBooked.get(r.exchange) ?? 0) + 1);
-      if (this.unreconciled.size > 0 && typeof r.tradeId === 'string' && this.unreconciled.has(r.exchange)) this.noteLiveTrade(r);
+      if (this.unreconciled.size > 0 && this.unreconciled.has(r.exchange)) this.noteLiveTrade(r);
       this.digest?.update(journalStringify({ f: { id: r.clientOrderId, side: r.side, price: r.lastPrice, qty: r.lastQty, fee: r.feeAtoms, liq: r.liquidity ?? null } }) + '\n');
       const pos = this.portfolio.find(r.exchange, r.symbol)!;
       this.publishPosition(pos, instrument);
@@ -1726,7 +1738,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   openOrders(exchange: string, symbol: string): readonly Readonly<Order>[] {
     return this.orders.openOrders(exchange, symbol);
   }
-  /** RiskContext: every open order (max_total_position counts other instruments' working orders). A new array: the check asks only when there are such orders. */
+  /** RiskContext: every open order (max_total_position counts other instruments' working orders). One shared array until the open orders change (OrderManager.allOpen). */
   allOpenOrders(): readonly Readonly<Order>[] {
     return this.orders.allOpen();
   }

@@ -202,6 +202,8 @@ export class OrderManager {
   private readonly open = new InstrumentMap<OpenSet>();
   /** Open orders across every instrument: the sum of the sets' sizes, kept as they change. */
   private openTotal = 0;
+  /** The array allOpen hands out, until the open orders change (addOpen, removeOpen); undefined: to be built. */
+  private allOpenSnapshot: readonly Order[] | undefined = NO_ORDERS;
   /** Closed orders held, in the order they closed (oldest at `head`), with when (clock ms): what is forgotten first. */
   private readonly closedIds = new KeyRing<string>({ initial: 1024, timed: true });
   private lastNow = 0;
@@ -358,8 +360,7 @@ export class OrderManager {
     const e: OrderEntry = { order, closed: false, trades: undefined, sentAt: Number.NaN };
     this.entries.set(order.clientOrderId, e);
     this.lastCreated = e;
-    this.openSet(order.exchange, order.symbol).add(order);
-    this.openTotal++;
+    this.addOpen(order);
     return order;
   }
 
@@ -372,10 +373,9 @@ export class OrderManager {
     // only an id of ours moves the sequence (an adopted venue trade's `adopted-<venue>-<symbol>-<side>-<trade id>` does not)
     const n = this.ownIdNumber(order.clientOrderId);
     if (n !== undefined && n >= this.nextId) this.nextId = n + 1;
-    if (!TERMINAL.has(order.status)) {
-      if (this.openSet(order.exchange, order.symbol).add(order)) this.openTotal++;
-    } else {
-      if (this.openSet(order.exchange, order.symbol).delete(order.clientOrderId)) this.openTotal--;
+    if (!TERMINAL.has(order.status)) this.addOpen(order);
+    else {
+      this.removeOpen(order);
       this.closed(e, order.updatedTs);
     }
   }
@@ -409,11 +409,37 @@ export class OrderManager {
     return this.open.get(exchange, symbol)?.array() ?? NO_ORDERS;
   }
 
-  allOpen(): Order[] {
+  /**
+   * Our open orders on every instrument. Like openOrders, the array is shared until an order
+   * opens, closes or is replaced (never changed after it is returned: a change builds a new one),
+   * so a caller may keep it as a snapshot: a HALT cancels what it held while orders close, and
+   * the total-position check reads it on every order without a copy. A new array per call was
+   * garbage on that hot path.
+   */
+  allOpen(): readonly Order[] {
+    return (this.allOpenSnapshot ??= this.buildAllOpen());
+  }
+
+  private buildAllOpen(): readonly Order[] {
+    if (this.openTotal === 0) return NO_ORDERS;
     const out: Order[] = [];
     // a loop, not push(...xs): a spread passes each order as an argument (V8 overflows past ~125k)
     for (const s of this.open.values()) for (const o of s.array()) out.push(o);
-    return out;
+    return Object.freeze(out);
+  }
+
+  /** Adds (or replaces, under its id) an open order; every change to the open sets goes through here or removeOpen. */
+  private addOpen(order: Order): void {
+    if (this.openSet(order.exchange, order.symbol).add(order)) this.openTotal++;
+    this.allOpenSnapshot = undefined;
+  }
+
+  /** Takes an order out of the open ones; true when it was there. */
+  private removeOpen(o: Readonly<Order>): boolean {
+    if (!this.open.get(o.exchange, o.symbol)?.delete(o.clientOrderId)) return false;
+    this.openTotal--;
+    this.allOpenSnapshot = undefined;
+    return true;
   }
 
   openCount(): number {
@@ -500,7 +526,7 @@ export class OrderManager {
         break;
     }
     if (TERMINAL.has(order.status)) {
-      if (this.open.get(order.exchange, order.symbol)?.delete(order.clientOrderId)) this.openTotal--;
+      this.removeOpen(order);
       this.closed(e, now);
     }
     return { kind: 'applied', order, fill, ackSentAt };
@@ -529,9 +555,7 @@ export class OrderManager {
   setAside(clientOrderId: string): boolean {
     const o = this.entries.get(clientOrderId)?.order;
     if (o === undefined || TERMINAL.has(o.status)) return false;
-    if (!this.open.get(o.exchange, o.symbol)?.delete(clientOrderId)) return false;
-    this.openTotal--;
-    return true;
+    return this.removeOpen(o);
   }
 
   /**
@@ -604,9 +628,10 @@ export class OrderManager {
   }
 
   /**
-   * Notes a fill without a trade id that reconciliation booked on `exchange`, by the key
-   * reconciliation matches such fills by (reconcile.ts, unidentifiedFillKey): a retry of the
-   * venue's reconciliation reads it again, and nothing else tells it from a new fill.
+   * Notes a fill without a trade id booked on `exchange` while it is not reconciled (by
+   * reconciliation or the live stream), by a key reconciliation matches such fills by
+   * (reconcile.ts, unidentifiedKeysOf): a retry of the venue's reconciliation reads it again, and
+   * nothing else tells it from a new fill.
    */
   noteUnidentifiedFill(exchange: string, key: string): void {
     const byVenue = (this.unidentified ??= new Map());
@@ -620,7 +645,7 @@ export class OrderManager {
     return this.unidentified?.get(exchange);
   }
 
-  /** Per venue, fills without a trade id reconciliation booked in this run (noteUnidentifiedFill). */
+  /** Per venue, fills without a trade id booked in this run while it was not reconciled (noteUnidentifiedFill). */
   private unidentified: Map<string, Map<string, number>> | undefined;
 
   /**
@@ -656,7 +681,7 @@ export class OrderManager {
     const o = e.order;
     o.status = 'cancelled';
     o.text = text;
-    if (this.open.get(o.exchange, o.symbol)?.delete(clientOrderId)) this.openTotal--;
+    this.removeOpen(o);
     this.closed(e, this.lastNow);
   }
 

@@ -29,6 +29,11 @@ export interface ReconcileEnginePort {
   venueNames(): string[];
   venue(name: string): { symbols: readonly string[]; execution: ExecutionClient } | undefined;
   instrument(exchange: string, symbol: string): Instrument | undefined;
+  /**
+   * Books a report as the live path does. A fill booked on a venue not reconciled yet is noted
+   * there for a retry (by trade id, or by unidentifiedKeysOf without one): reconciliation's own
+   * bookings come through here and are noted nowhere else, each once.
+   */
   onExecutionReport(r: ExecutionReport): void;
   journal(rec: JournalRecord): void;
   /** Journaled per-component state; the balance baseline lives here between runs. */
@@ -372,7 +377,6 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
         p.added = o.filledQty - before;
         // refused (as live: fill_qty, another side): the venue's word differs from the journal's
         if (p.added === 0 && !duplicate) refusedFill(name, t, `order ${o.clientOrderId} (${o.side} ${o.qty} lots, ${before} filled): ${problem ?? 'the engine did not book it'}`);
-        else if (p.added > 0) noteUnidentified(t);
         return;
       }
       if (isBookedTrade(opts.journaledTrades?.[name], t)) return;
@@ -396,7 +400,6 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
         if (p.added === 0) return refusedFill(name, t, `order ${t.clientOrderId}: the engine did not book it`);
         // a fill of an order the journal had closed without it: booked onto that order, and reported
         p.adopted = true;
-        noteUnidentified(t);
         mismatch({ exchange: name, kind: 'status', clientOrderId: t.clientOrderId, symbol: t.symbol, detail: `trade ${t.tradeId ?? '?'} (${t.side} ${t.lastQty} lots at ${t.lastPrice}) of journaled order ${t.clientOrderId}, closed in the journal with ${before} of ${journaled.qty} lots filled: booked onto it` }, BOOKED);
         // the order may have left memory again in its booking (keepCount counted it then): counted once
         if (journaled.filledQty < booked.filledQty) journaled.filledQty = booked.filledQty;
@@ -413,20 +416,10 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
       // booked before, onto the order adopted for it (a trade without a client id answered again)
       if (out.kind === 'duplicate') return;
       if (out.kind === 'refused') return refused(out.detail);
-      noteUnidentified(t);
       // reported once booked: a finding counted and journaled as adopted is money the engine holds
       mismatch({ exchange: name, kind: 'unknown_trade', clientOrderId: out.id, symbol: t.symbol, detail: `trade ${t.tradeId ?? '?'} (${t.side} ${t.lastQty} lots at ${t.lastPrice}) of an order the journal never saw` }, BOOKED);
       p.adopted = true;
       record(name, 'adopted', `trade ${t.tradeId ?? '?'} booked from the venue as ${out.id}`, out.id);
-    };
-    /**
-     * A fill without a trade id, booked: noted under the keys step 2 matches it by, so a retry of
-     * this venue (a later read failed) takes it as booked when the trade list answers it again.
-     * Known only from the journal's fills of earlier runs, it was booked again by the retry.
-     */
-    const noteUnidentified = (t: ExecutionReport) => {
-      if (t.tradeId !== undefined) return;
-      for (const key of unidentifiedKeysOf(name, t)) engine.orders.noteUnidentifiedFill(name, key);
     };
     /** A venue fill of an order the journal holds that is not booked: a `status` mismatch, never adopted. */
     const refusedFill = (exchange: string, t: ExecutionReport, why: string) => {
@@ -564,8 +557,9 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
           logger.warn({ exchange: name, watermark: mark, now: engine.now, since }, `reconcile ${name}: the trades watermark (a journaled fill's venue time, ${mark}) is more than ${WATERMARK_AHEAD_MS / 60_000} minutes ahead of this host's clock (${engine.now}): not trusted, trades are read from when the journal began (${since}); the journaled fills from there are known as booked`);
         }
         const trades = await ask(x.tradesSince(v.symbols, since));
-        // fills without a trade id the journal holds from that time on, and those an earlier
-        // attempt of this run booked (a later read failed): each matches once
+        // fills without a trade id the journal holds from that time on, and those booked in this
+        // run while the venue was not reconciled (an earlier attempt whose later read failed, or
+        // the live stream): each matches once
         const unidentified = new Map(opts.journaledUnidentifiedFills?.[name] ?? []);
         for (const [key, n] of engine.orders.unidentifiedFills(name) ?? []) unidentified.set(key, (unidentified.get(key) ?? 0) + n);
         for (const t of trades) {
