@@ -43,6 +43,14 @@ export interface LeaseManagerOptions {
    * a position ("Stranded positions") until the engine can say. Absent: always known.
    */
   positionsKnown?(): boolean;
+  /**
+   * Whether this shard can place an order that reduces a position now. False during a HALT (the
+   * cluster's, one observed but not applied yet, or the engine's own HALTED state until resumed
+   * locally): every order is refused, reducing ones included, so a handover's wait for flat cannot
+   * succeed. Then a handover of a symbol with a position or open orders does not start, and one
+   * under way does not time out: its wait starts again once this is true. Absent: always.
+   */
+  canFlatten?(): boolean;
   onError(message: string): void;
   /** The shard's membership (an epoch-fenced lease on its id); without it a plain heartbeat `put`. */
   membership?: Membership;
@@ -336,16 +344,30 @@ export class LeaseManager {
     return this.o.positionsKnown?.() ?? true;
   }
 
+  private canFlatten(): boolean {
+    return this.o.canFlatten?.() ?? true;
+  }
+
+  /** A position or open orders on the symbol: what a handover waits for to be gone. */
+  private busy(h: Held): boolean {
+    return this.o.openOrders(h.exchange, h.symbol) > 0 || this.o.position(h.exchange, h.symbol) !== 0;
+  }
+
   private async handOver(assignment: ReadonlyMap<string, string>, now: number): Promise<void> {
     // Until the engine has restored its journal, position() and openOrders() read 0 whatever is
     // held: a handover started or ended then let a restored position go as if flat, on a symbol
     // this shard would not take back. Decided once they are known; the leases are renewed meanwhile.
     const known = this.known();
+    // During a HALT no order passes, reducing ones included: a symbol let go when the wait ran out
+    // left its position here, unmanaged (never taken back for it) while the new owner trades the
+    // symbol after the resume. What is flat, without orders, still goes: nothing is left behind.
+    const flattenable = this.canFlatten();
     for (const [key, h] of [...this.held]) {
       if (this.held.get(key) !== h) continue; // dropped meanwhile (validity ended): its orders may still fill, the key must stay
       const preferred = assignment.get(key) ?? this.o.shardId;
       if (h.releasingSince === undefined) {
         if (preferred === this.o.shardId || !known) continue;
+        if (!flattenable && this.busy(h)) continue;
         h.releasingSince = now;
         this.o.onEvent({ kind: 'releasing', key, exchange: h.exchange, symbol: h.symbol, why: `preferred by ${preferred}` });
       }
@@ -364,6 +386,11 @@ export class LeaseManager {
       const waited = now - h.releasingSince;
       const open = this.o.openOrders(h.exchange, h.symbol);
       const busy = open > 0 || this.o.position(h.exchange, h.symbol) !== 0;
+      if (busy && !flattenable) {
+        // A HALT came during the handover: the wait for flat starts again once it is lifted here.
+        h.releasingSince = now;
+        continue;
+      }
       if (busy && waited < this.o.handoverMs) continue;
       const left = this.o.position(h.exchange, h.symbol);
       const still = left !== 0 ? ` with a position of ${left} lots still held here (not flat after ${this.o.handoverMs} ms)` : '';

@@ -27,7 +27,7 @@ const KEY = leaseKey('sim', 'BTCUSDT');
 /** An engine whose start() fails, after restoring its journal (an empty one) or before. */
 function failingEngine(restoresFirst: boolean) {
   const engine = {
-    started: false, restored: false, halt: () => {}, openOrders: () => [], cancel: () => true, positions: { qty: () => 0 },
+    started: false, restored: false, halt: () => {}, openOrders: () => [], allOpenOrders: () => [], cancel: () => true, positions: { qty: () => 0 },
     allInstruments: () => [], instrument: () => undefined, portfolio: { all: () => [], find: () => undefined },
     totals: () => ({ equity: 0n, realized: 0n, unrealized: 0n, fees: 0n }), risk: undefined, riskState: { state: 'ACTIVE' }, book: () => undefined,
     markHalfTicks: () => undefined, onFeedError: () => {},

@@ -24,6 +24,7 @@ function fakeEngine(started: boolean) {
     halts,
     halt: (r: string) => halts.push(r),
     openOrders: () => [],
+    allOpenOrders: () => [],
     cancel: () => true,
     positions: { qty: () => 0 },
     allInstruments: () => [],

@@ -18,7 +18,7 @@ const nats = sharedNatsServer();
 /** An engine that cannot list its instruments: every valuation (state, budget round) throws. */
 function failingEngine(reported: { component: string; message: string }[]) {
   return {
-    started: true, restored: true, halt: () => {}, openOrders: () => [], cancel: () => true, positions: { qty: () => 0 },
+    started: true, restored: true, halt: () => {}, openOrders: () => [], allOpenOrders: () => [], cancel: () => true, positions: { qty: () => 0 },
     allInstruments: () => {
       throw new RangeError('valuation failed');
     },

@@ -26,7 +26,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** An engine as `run` hands it to shard.start(): composed, not started (journal not restored yet); `restored` is set by the test. */
 function notYetRestoredEngine() {
   return {
-    started: false, restored: false, halt: () => {}, openOrders: () => [], cancel: () => true, positions: { qty: () => 0 },
+    started: false, restored: false, halt: () => {}, openOrders: () => [], allOpenOrders: () => [], cancel: () => true, positions: { qty: () => 0 },
     allInstruments: () => [], instrument: () => undefined, portfolio: { all: () => [], find: () => undefined },
     totals: () => ({ equity: 0n, realized: 0n, unrealized: 0n, fees: 0n }), risk: undefined, riskState: { state: 'ACTIVE' }, book: () => undefined,
     markHalfTicks: () => undefined, onFeedError: () => {},

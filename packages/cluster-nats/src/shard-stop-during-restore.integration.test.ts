@@ -32,7 +32,7 @@ async function until(what: string, ok: () => Promise<boolean> | boolean, ms = 20
 /** As `run` hands it to shard.start(): its start() still loading the venues' instruments, nothing restored. */
 function restoringEngine() {
   return {
-    started: false, restored: false, halt: () => {}, openOrders: () => [], cancel: () => true, positions: { qty: () => 0 },
+    started: false, restored: false, halt: () => {}, openOrders: () => [], allOpenOrders: () => [], cancel: () => true, positions: { qty: () => 0 },
     allInstruments: () => [], instrument: () => undefined, portfolio: { all: () => [], find: () => undefined },
     totals: () => ({ equity: 0n, realized: 0n, unrealized: 0n, fees: 0n }), risk: undefined, riskState: { state: 'ACTIVE' }, book: () => undefined,
     markHalfTicks: () => undefined, onFeedError: () => {},

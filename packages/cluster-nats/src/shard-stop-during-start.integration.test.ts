@@ -19,7 +19,7 @@ const nats = sharedNatsServer();
 
 function fakeEngine() {
   return {
-    started: false, halt: () => {}, openOrders: () => [], cancel: () => true, positions: { qty: () => 0 },
+    started: false, halt: () => {}, openOrders: () => [], allOpenOrders: () => [], cancel: () => true, positions: { qty: () => 0 },
     allInstruments: () => [], instrument: () => undefined, portfolio: { all: () => [], find: () => undefined },
     totals: () => ({ equity: 0n, realized: 0n, unrealized: 0n, fees: 0n }), risk: undefined, riskState: { state: 'ACTIVE' }, book: () => undefined,
   };

@@ -26,6 +26,7 @@ describe('a shard stopping with orders still working', () => {
       started: true, restored: true, halt: () => {}, cancel: () => true, positions: { qty: () => 0 },
       // the engine has stopped; on_shutdown = keep (or a cancel the venue has not confirmed): still open
       openOrders: (ex: string, sym: string) => working.filter((o) => o.exchange === ex && o.symbol === sym),
+      allOpenOrders: () => working,
       allInstruments: () => [], instrument: () => undefined, portfolio: { all: () => [], find: () => undefined },
       totals: () => ({ equity: 0n, realized: 0n, unrealized: 0n, fees: 0n }), risk: undefined, riskState: { state: 'ACTIVE' }, book: () => undefined,
     };

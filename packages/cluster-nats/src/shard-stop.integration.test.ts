@@ -17,7 +17,7 @@ const SYMBOLS = Array.from({ length: 12 }, (_, i) => `S${i}USDT`);
 
 function fakeEngine() {
   return {
-    started: true, restored: true, halt: () => {}, openOrders: () => [], cancel: () => true, positions: { qty: () => 0 },
+    started: true, restored: true, halt: () => {}, openOrders: () => [], allOpenOrders: () => [], cancel: () => true, positions: { qty: () => 0 },
     allInstruments: () => [], instrument: () => undefined, portfolio: { all: () => [], find: () => undefined },
     totals: () => ({ equity: 0n, realized: 0n, unrealized: 0n, fees: 0n }), risk: undefined, riskState: { state: 'ACTIVE' }, book: () => undefined,
   };

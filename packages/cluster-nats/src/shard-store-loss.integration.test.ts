@@ -26,7 +26,7 @@ const missing = natsServerMissing();
 function fakeEngine() {
   const halts: string[] = [];
   return {
-    started: true, restored: true, halts, halt: (r: string) => halts.push(r), openOrders: () => [], cancel: () => true, positions: { qty: () => 0 },
+    started: true, restored: true, halts, halt: (r: string) => halts.push(r), openOrders: () => [], allOpenOrders: () => [], cancel: () => true, positions: { qty: () => 0 },
     allInstruments: () => [], instrument: () => undefined, portfolio: { all: () => [], find: () => undefined },
     totals: () => ({ equity: 0n, realized: 0n, unrealized: 0n, fees: 0n }), risk: undefined, riskState: { state: 'ACTIVE' }, book: () => undefined,
   };

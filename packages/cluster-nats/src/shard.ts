@@ -70,6 +70,10 @@ export class NatsShard implements ClusterShard {
   private stopping: Promise<void> | undefined;
   /** stop() ran past STOP_DEADLINE_MS and closed the connection. */
   private stopLate = false;
+  /** Orders on symbols not leased here that cancelUnleased asked cancelled: client order id -> monotonic ms of the last ask. */
+  private readonly unleasedCancelSent = new Map<string, number>();
+  /** Cancels cancelUnleased sent (published in `state` as `unleasedCancels`). */
+  private unleasedCancels = 0;
   /** False from a `disconnect` until a `reconnect` (the client's status events). */
   private connected = true;
 
@@ -146,6 +150,9 @@ export class NatsShard implements ClusterShard {
       // run starts the shard before the engine, which restores its journal only after every venue
       // loaded its instruments: until then both above read 0, which is not flat.
       positionsKnown: () => engine.restored,
+      // A HALT refuses every order, reducing ones too (the cluster_halt gate, then the engine's
+      // HALTED state, which stays until resumed locally): a handover could not get flat meanwhile.
+      canFlatten: () => this.clusterHalt === undefined && this.haltPending === undefined && engine.riskState.state !== 'HALTED',
       handoverMs: 3 * c.takeover_ms,
       onError: (m) => log.warn(m),
       membership: this.membership,
@@ -277,6 +284,13 @@ export class NatsShard implements ClusterShard {
     this.controlRead ??= this.readControl().finally(() => (this.controlRead = undefined));
     await this.leases?.tick();
     const e = this.engine;
+    if (e?.restored && !this.stopped) {
+      try {
+        this.cancelUnleased(e);
+      } catch (err) {
+        this.loopFailed('cluster:round', err);
+      }
+    }
     const l = this.ledger;
     if (!e || !l || this.stopped) return;
     await l.reclaim();
@@ -300,6 +314,44 @@ export class NatsShard implements ClusterShard {
     if (l.held > l.cap() && exposure < l.held) await l.releaseDownTo(keepAtLeast(() => l.cap()), "above this shard's share");
     else if (l.held - exposure < chunk / 2n && l.held < l.cap()) l.request(exposure + chunk);
     else if (l.held - exposure > 3n * chunk) await l.releaseDownTo(keepAtLeast(() => (worstGrossExposure(e) ?? l.held) + chunk), 'idle headroom');
+  }
+
+  /**
+   * Cancels this shard's open orders on every symbol it does not lease (neither held nor being
+   * handed over): each lease round once the engine has restored its journal, the first within a
+   * renewal period of the restore. A lease event cancels only on a lease this process held; an
+   * order restored from the journal (or found by the reconciliation) after a crash, after a stop
+   * whose cancels the venue did not confirm, or after a lease lost while the engine was still
+   * empty, kept working on a symbol another shard took meanwhile: two shards with orders on one
+   * symbol. The lease gate refuses new orders there already. An order whose cancel is pending is
+   * left alone; one whose cancel the venue refused (back to working) is cancelled again at most
+   * once a lease lifetime.
+   */
+  private cancelUnleased(e: Engine): void {
+    const leases = this.leases;
+    if (!leases) return;
+    const sent = this.unleasedCancelSent;
+    const now = this.monoMs();
+    let seen: Set<string> | undefined;
+    let cancelled: string[] | undefined;
+    for (const o of e.allOpenOrders()) {
+      if (leases.state(o.exchange, o.symbol) !== 'none') continue;
+      (seen ??= new Set()).add(o.clientOrderId);
+      if (o.status === 'pending_cancel') continue;
+      const last = sent.get(o.clientOrderId);
+      if (last !== undefined && now - last < this.timings.ttlMs) continue;
+      sent.set(o.clientOrderId, now);
+      this.unleasedCancels++;
+      e.cancel(o.clientOrderId);
+      (cancelled ??= []).push(`${o.clientOrderId} (${o.exchange}:${o.symbol})`);
+    }
+    for (const id of sent.keys()) if (!seen?.has(id)) sent.delete(id);
+    if (cancelled) {
+      this.o.logger.warn(
+        { cancelled: cancelled.length, total: this.unleasedCancels },
+        `cluster: cancelling ${cancelled.length} open order(s) on symbols shard ${this.o.cluster.shard_id} does not lease (restored from the journal or found by reconciliation; another shard may trade them): ${cancelled.slice(0, 10).join(', ')}${cancelled.length > 10 ? ', ...' : ''}`,
+      );
+    }
   }
 
   private onLeaseEvent(e: LeaseEvent): void {
@@ -523,6 +575,7 @@ export class NatsShard implements ClusterShard {
       positions,
       marks,
       clusterReducing: this.reducing !== undefined,
+      unleasedCancels: this.unleasedCancels,
       dropped: this.pub.dropped,
       oversized: this.pub.oversized,
     });
