@@ -26,7 +26,7 @@ import { bannedUntil, binanceWsApiUrl, BinanceUserStream, type RotationScheduler
 import { isVenueId, venueTradeProblem, type BinanceOrderUpdate, type VenueTrade } from './user-stream-parse.js';
 import { feeToQuoteAtoms, lotsFloor } from './fees.js';
 import { binanceErrorMap, mapBinanceError } from './errors.js';
-import type { BinanceEndpoints } from './market-data.js';
+import { capBanEnd, type BinanceEndpoints } from './market-data.js';
 import type { BinanceOptions } from './options.js';
 
 /** The part of a ccxt exchange we use (ccxt is loaded lazily: it is large). */
@@ -248,6 +248,9 @@ export class BinanceExecution implements ExecutionClient {
   /** Order entry on the WebSocket API (order_entry = "ws"); REST through ccxt while it is down. */
   private entry: BinanceWsOrderEntry | undefined;
   private stopped = false;
+  /** Ban ends past the longest Binance gives (BINANCE_MAX_BAN_MS), held to it instead (tests, /status). */
+  cappedBans = 0;
+  private cappedBanEnd = 0;
   /** Orders and cancels sent per path (tests, /status): the WebSocket API or REST (ccxt). */
   readonly orderPaths = { ws: 0, rest: 0, wsCancels: 0, restCancels: 0 };
   /** Request path latencies in ns (submit -> venue answer), most recent last; capped. */
@@ -337,10 +340,7 @@ export class BinanceExecution implements ExecutionClient {
         // a ban answered to the subscription covers orders, cancels and reads from this IP too
         onRateLimited: (until) => this.holdBack(until),
         // and a ban market data met (the per-IP limiter is shared): no reconnect into it either
-        blockedUntil: () => {
-          const w = this.deps.limiter.waitTime({ ip: 0 });
-          return w > 0 && Number.isFinite(w) ? this.deps.clock.now() + w : 0;
-        },
+        blockedUntil: () => this.ipBlockedUntil(),
         onState: (up, reason) => {
           this.deps.logger?.info({ exchange: this.exchange, up }, `user data stream ${up ? 'subscribed' : `down (${reason}); fills by REST polling until it is back`}`);
           // events sent while we were not subscribed are not replayed: sweep once, also when a
@@ -684,13 +684,32 @@ export class BinanceExecution implements ExecutionClient {
     this.holdBack(bannedUntil(m.text));
   }
 
-  /** Nothing more is sent, on either path, nor a stream connection opened, until `until` (epoch ms), and for a second at least. */
+  /**
+   * Nothing more is sent, on either path, nor a WebSocket connection opened, until `until` (epoch
+   * ms), and for a second at least; never past the longest ban Binance gives (BINANCE_MAX_BAN_MS).
+   */
   private holdBack(until: number): void {
-    const at = Math.max(this.deps.clock.now() + 1000, until);
+    const now = this.deps.clock.now();
+    const c = capBanEnd(until, now);
+    // one answer reaches here from two handlers (its request's, the rejection's): counted once
+    if (c.capped && c.untilMs > this.cappedBanEnd + 1000) {
+      this.cappedBanEnd = c.untilMs;
+      this.cappedBans++;
+      this.deps.logger?.warn({ exchange: this.exchange }, `${this.exchange}: answered with a ban ending at ${until} ms, past the longest Binance gives (3 days): held back for 3 days instead`);
+    }
+    // NaN (no readable end) holds back for the second
+    const at = Math.max(now + 1000, c.untilMs > 0 ? c.untilMs : 0);
     this.deps.limiter.blockUntil(at);
     this.orderLimiter.blockUntil(at);
-    // a ban covers connection attempts too: the user data stream opens none before its end
+    // a ban covers connection attempts too: neither WebSocket API connection opens one before its end
     this.stream?.holdUntil(at, 'rate limited or banned');
+    this.entry?.holdUntil(at, 'rate limited or banned');
+  }
+
+  /** When the per-IP limiter (shared with market data) lets a request through again: epoch ms, 0 when now. */
+  private ipBlockedUntil(): number {
+    const w = this.deps.limiter.waitTime({ ip: 0 });
+    return w > 0 && Number.isFinite(w) ? this.deps.clock.now() + w : 0;
   }
 
   /**
@@ -1249,6 +1268,8 @@ export class BinanceExecution implements ExecutionClient {
         onLost: (req, reason) => this.onEntryLost(req, reason),
         onRateLimits: (l) => this.onVenueRateLimits(l),
         onState: (up, reason) => this.deps.logger?.info({ exchange: this.exchange, up }, up ? 'order entry on the WebSocket API connected' : `order entry on the WebSocket API down (${reason}); orders go through REST until it is back`),
+        // a ban market data met (the per-IP limiter is shared): no connect into it
+        blockedUntil: () => this.ipBlockedUntil(),
       });
     } catch (err) {
       this.deps.logger?.warn({ exchange: this.exchange }, redactCredentials(`order entry on the WebSocket API not started: ${(err as Error).message}; orders go through REST`));

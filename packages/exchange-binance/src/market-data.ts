@@ -40,6 +40,30 @@ export function binanceEndpoints(cfg: { api_url?: string; rest_url?: string; tes
 
 export { BINANCE_USDM_RULES } from './feed.js';
 
+/**
+ * Binance's longest IP ban ("IP bans are tracked and scale in duration for repeat offenders, from
+ * 2 minutes to 3 days": spot REST API, LIMITS). A ban's end further off comes from a broken or
+ * hostile answer (a Retry-After of years, a mangled "banned until"): believed, it stopped every
+ * request and connection of the adapter for that long. Held to 3 days, a real ban that outlasts
+ * it is answered again (418) and held again.
+ */
+export const BINANCE_MAX_BAN_MS = 3 * 24 * 3600_000;
+
+/** `untilMs`, or the end of the longest ban Binance gives from `nowMs` when it lies further off (`capped`). */
+export function capBanEnd(untilMs: number, nowMs: number): { untilMs: number; capped: boolean } {
+  const max = nowMs + BINANCE_MAX_BAN_MS;
+  return untilMs > max ? { untilMs: max, capped: true } : { untilMs, capped: false };
+}
+
+/**
+ * WsConnection.holdReconnectUntil came with core API 1.13 and this package declares 1.7: an older
+ * core's connection lacks it and reconnects on its backoff, as it did before.
+ */
+function holdReconnect(conn: WsConnection, untilMs: number, reason: string): void {
+  const c = conn as Partial<Pick<WsConnection, 'holdReconnectUntil'>>;
+  if (typeof c.holdReconnectUntil === 'function') c.holdReconnectUntil(untilMs, reason);
+}
+
 interface SymbolState {
   feed: FeedSymbol;
   snapshotGen: number;
@@ -66,6 +90,8 @@ export interface BinanceMarketDataDeps {
   blockedUntilMs?: number;
   /** Binance answered 429/418 (Retry-After): the limiter is blocked until `untilMs` (an intake worker tells the engine thread). */
   onVenueBlocked?: (untilMs: number) => void;
+  /** Timers of the client and its stream connection (tests move them by hand); default: a set of its own. */
+  timers?: TimerSet;
 }
 
 /** What `[performance] intake = "worker"` sends to the worker (intake-worker.ts createBinanceIntake). */
@@ -86,8 +112,10 @@ export interface BinanceIntakeArgs {
  */
 export class BinanceMarketData extends TradingStatusMarketData implements MarketDataClient {
   readonly exchange: string;
-  private readonly timers = new TimerSet();
+  private readonly timers: TimerSet;
   private readonly limiter: RateLimiter;
+  /** Ban ends past the longest Binance gives (BINANCE_MAX_BAN_MS), held to it instead. */
+  cappedBans = 0;
   private instruments = new Map<string, Instrument>();
   private symbols: SymbolState[] = [];
   private feed: BinanceFeed | undefined;
@@ -103,9 +131,10 @@ export class BinanceMarketData extends TradingStatusMarketData implements Market
     super({ exchange: deps.exchange, logger: deps.logger, now: () => deps.clock.now(), isKnownStatus: (w) => Object.hasOwn(BINANCE_STATUS, w) });
     this.exchange = deps.exchange;
     this.component = `${deps.exchange}:market-data`;
+    this.timers = deps.timers ?? new TimerSet();
     for (const i of deps.instruments ?? []) this.instruments.set(i.symbol, i);
     this.limiter = deps.limiter ?? new RateLimiter([{ name: 'ip', limit: deps.options.request_weight_per_minute, intervalMs: 60_000 }], () => deps.clock.now(), this.timers);
-    if (deps.blockedUntilMs !== undefined && deps.blockedUntilMs > 0) this.limiter.blockUntil(deps.blockedUntilMs);
+    if (deps.blockedUntilMs !== undefined && deps.blockedUntilMs > 0) this.recordBan(deps.blockedUntilMs, 'a ban the engine thread knew of');
   }
 
   private get futures(): boolean {
@@ -162,7 +191,38 @@ export class BinanceMarketData extends TradingStatusMarketData implements Market
    * worker (intakeWorker()).
    */
   intakeVenueBlocked(untilMs: number): void {
-    this.limiter.blockUntil(untilMs);
+    this.recordBan(untilMs, 'the intake worker was answered rate limited or banned');
+  }
+
+  /**
+   * Binance refuses this IP until `untilMs` (on `clock`; held to the longest ban it gives): no
+   * request is sent (the per-IP limiter, shared with execution, waits) nor a stream connection
+   * opened before then. Returns the end recorded.
+   */
+  private recordBan(untilMs: number, reason: string): number {
+    const c = capBanEnd(untilMs, this.deps.clock.now());
+    if (c.capped) {
+      this.cappedBans++;
+      this.deps.logger?.warn({ exchange: this.exchange }, `${this.exchange}: ${reason}, with a ban ending at ${untilMs} ms, past the longest Binance gives (3 days): held back for 3 days instead`);
+    }
+    this.limiter.blockUntil(c.untilMs);
+    this.holdStream(`IP rate limited or banned: ${reason}`);
+    return c.untilMs;
+  }
+
+  /**
+   * While the per-IP limiter waits (a ban or 429 this client, the execution client or an intake
+   * worker was given), the stream opens no connection: a ban covers the IP, stream hosts
+   * included, each connection attempt counts against the IP's connection limit, and attempts into
+   * a ban are what Binance lengthens bans for. A live connection stays. Returns the wait's end
+   * (on `clock`), 0 when there is none.
+   */
+  private holdStream(reason: string): number {
+    const w = this.limiter.waitTime({ ip: 0 });
+    if (!(w > 0) || !Number.isFinite(w)) return 0;
+    const until = this.deps.clock.now() + w;
+    if (this.conn) holdReconnect(this.conn, until, reason);
+    return until;
   }
 
   /** `[binance.options] max_sequence_jump`: the engine's books take the same bound (core API 1.10). */
@@ -228,6 +288,8 @@ export class BinanceMarketData extends TradingStatusMarketData implements Market
       now: () => this.deps.clock.now(),
     });
     this.conn = conn;
+    // started during a ban (a restart, a ban the execution client was given): first connect after it
+    this.holdStream('IP rate limited or banned');
     this.startTradingStatusRefresh(this.timers, symbols);
     let t: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => {
@@ -305,7 +367,10 @@ export class BinanceMarketData extends TradingStatusMarketData implements Market
       s.snapshotGen++;
       s.feed.sync.suspend();
     }
-    if (!this.stopped) this.sink?.onFeedStatus({ type: 'feed_status', exchange: this.exchange, symbol: '', state: 'disconnected', reason: `disconnected: ${reason}; reconnecting`, ts: this.deps.clock.now() });
+    // called before the connection schedules its reconnect: a ban known now holds it
+    const heldUntil = this.stopped ? 0 : this.holdStream('IP rate limited or banned');
+    const next = heldUntil > 0 ? `reconnecting after the IP's ban or rate limit ends (in ${Math.ceil((heldUntil - this.deps.clock.now()) / 1000)} s)` : 'reconnecting';
+    if (!this.stopped) this.sink?.onFeedStatus({ type: 'feed_status', exchange: this.exchange, symbol: '', state: 'disconnected', reason: `disconnected: ${reason}; ${next}`, ts: this.deps.clock.now() });
   }
 
   private error(message: string): void {
@@ -340,8 +405,7 @@ export class BinanceMarketData extends TradingStatusMarketData implements Market
         // a Retry-After that is no number of seconds blocks as a missing one does (not at all would retry into the ban)
         const given = Number(res.headers['retry-after'] ?? 1);
         const retry = Number.isFinite(given) && given > 0 ? given : 1;
-        const until = this.deps.clock.now() + retry * 1000;
-        this.limiter.blockUntil(until);
+        const until = this.recordBan(this.deps.clock.now() + retry * 1000, `depth snapshot answered HTTP ${res.status}`);
         this.deps.onVenueBlocked?.(until);
         throw new Error(`depth snapshot rate limited (HTTP ${res.status}, retry after ${retry} s)`);
       }

@@ -112,6 +112,24 @@ describe('BinanceUserStream: no connection is opened into a ban', () => {
     expect(v.requests()).toBe(2);
   });
 
+  it('a "banned until" thousands of years off is held to 3 days (no throw, no hold for ever), then it reconnects and subscribes', async () => {
+    const timers = new ManualTimers();
+    // past 8.64e15 ms a Date cannot hold it: the log line once threw there
+    const v = await venue((n, id) => (n === 1 ? { id, status: 418, error: { code: -1003, msg: 'IP banned until 9000000000000000.', data: { retryAfter: 9e15 } } } : ok(n, id)), timers);
+    const limited: number[] = [];
+    const s = stream(v.url, timers, { onRateLimited: (t) => limited.push(t) });
+    const cap = timers.clock + 3 * 86_400_000;
+    await s.start();
+    await waitUntil(() => limited.length === 1, 'the ban passed on');
+    await dropAndWait(v, timers);
+    timers.advance(cap - timers.clock - 1);
+    await settle();
+    expect(v.connections()).toBe(1);
+    timers.advance(1 + MAX_MS);
+    await waitUntil(() => s.up, 'subscribed after 3 days');
+    expect(v.connections()).toBe(2);
+  });
+
   it('a ban the execution client learned (a REST 418: holdUntil) moves a reconnect already scheduled past its end', async () => {
     const timers = new ManualTimers();
     const v = await venue(ok, timers);

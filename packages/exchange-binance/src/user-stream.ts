@@ -28,7 +28,7 @@
 import { BoundedIdSet, type Instrument, type Logger } from '@cwts/core';
 import { type Secret } from '@cwts/core/config';
 import { WsConnection, redactCredentials, type TimerSet } from '@cwts/core/adapter-kit';
-import type { BinanceEndpoints } from './market-data.js';
+import { capBanEnd, type BinanceEndpoints } from './market-data.js';
 import { binanceSigner } from './ws-order-entry.js';
 import { BinanceUserStreamParser, type BinanceOrderUpdate } from './user-stream-parse.js';
 
@@ -347,7 +347,10 @@ export class BinanceUserStream {
    * by lengthening it. A 429 that names no time is held back for a second, then the backoff.
    */
   private onBanned(s: Session, error: { code?: number; msg?: string; retryAfter?: number } | undefined): void {
-    const until = Math.max(error?.retryAfter ?? 0, bannedUntil(error?.msg ?? ''));
+    const raw = Math.max(error?.retryAfter ?? 0, bannedUntil(error?.msg ?? ''));
+    // a hostile "banned until" years away would hold the stream for years (and past 8.64e15 make
+    // the log line's toISOString throw): held to Binance's longest ban, as execution does
+    const until = raw > 0 ? capBanEnd(raw, this.deps.now()).untilMs : raw;
     this.deps.logger?.error({ component: 'binance-user-stream', code: error?.code }, redactCredentials(`user data stream subscription rate limited: ${error?.msg ?? 'no message'}; ${until > 0 ? `subscribing again after ${new Date(until).toISOString()}` : 'subscribing again after the reconnect backoff'}; fills by REST polling meanwhile`));
     this.deps.onRateLimited?.(until);
     if (until <= this.deps.now()) {

@@ -19,6 +19,9 @@
  * - HMAC-SHA256 keys sign every request. Ed25519 keys (api_secret holding a PKCS#8 PEM private
  *   key) sign every request too; `session.logon` is not used, so a reconnect needs no re-auth
  *   step and a request is never refused for a session that silently lost its login.
+ * - No connection is opened into a ban (`holdUntil`, and `blockedUntil` read at start and at every
+ *   loss): a connection lost during one reconnects only after it ends, through
+ *   WsConnection.holdReconnectUntil (core API 1.13; an older core reconnects on its backoff).
  */
 import { createHmac, createPrivateKey, createSecretKey, sign as signAsymmetric, type KeyObject } from 'node:crypto';
 import { type Logger } from '@cwts/core';
@@ -93,6 +96,21 @@ export interface WsOrderEntryDeps {
   onLost: (req: PendingWsRequest, reason: string) => void;
   onRateLimits?: (limits: readonly WsApiRateLimit[]) => void;
   onState?: (up: boolean, reason: string) => void;
+  /**
+   * When this IP may send again (epoch ms on `now`; 0 or past: now), read at start and at every
+   * connection loss: a ban recorded elsewhere (the per-IP limiter shared with market data) holds
+   * the connect too.
+   */
+  blockedUntil?: () => number;
+}
+
+/**
+ * WsConnection.holdReconnectUntil came with core API 1.13 and this package declares 1.7: an older
+ * core's connection lacks it and reconnects on its backoff, as it did before.
+ */
+function holdReconnect(conn: WsConnection, untilMs: number, reason: string): void {
+  const c = conn as Partial<Pick<WsConnection, 'holdReconnectUntil'>>;
+  if (typeof c.holdReconnectUntil === 'function') c.holdReconnectUntil(untilMs, reason);
 }
 
 /** Binance's newClientOrderId rule (`^[\.A-Z\:/a-z0-9_-]{1,36}$`): also keeps the JSON template safe. */
@@ -183,7 +201,24 @@ export class BinanceWsOrderEntry {
   start(): Promise<void> {
     const every = Math.max(10, Math.min(1000, Math.floor(this.deps.responseTimeoutMs / 4)));
     this.sweepTimer ??= this.deps.timers.interval(() => this.sweep(), every);
+    this.holdThroughBlock();
     return this.conn.start();
+  }
+
+  /**
+   * Binance banned or rate limited this IP until `untilMs` (epoch ms on `now`): no connection is
+   * opened before then. Each attempt counts against the IP at Binance, and attempts into a ban are
+   * what it lengthens bans for. An open connection stays; one lost meanwhile reconnects after the
+   * end, then the backoff's delay. Only ever extends.
+   */
+  holdUntil(untilMs: number, reason: string): void {
+    holdReconnect(this.conn, untilMs, reason);
+  }
+
+  /** A ban known elsewhere (blockedUntil) holds the next connect too. */
+  private holdThroughBlock(): void {
+    const blocked = this.deps.blockedUntil?.() ?? 0;
+    if (blocked > this.deps.now()) this.holdUntil(blocked, 'IP rate limited or banned');
   }
 
   async close(): Promise<void> {
@@ -322,6 +357,8 @@ export class BinanceWsOrderEntry {
   }
 
   private onDown(reason: string): void {
+    // called before the connection schedules its reconnect: a ban known now holds it
+    this.holdThroughBlock();
     this.setUp(false, reason);
     this.loseAll(`order entry connection lost (${reason})`);
   }

@@ -1,0 +1,212 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { defineInstrument, type Clock, type MarketEventSink } from '@cwts/core';
+import { RateLimiter, TimerSet, WsConnection } from '@cwts/core/adapter-kit';
+import { waitUntil } from '@cwts/core/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { BINANCE_MAX_BAN_MS, BinanceMarketData, type BinanceMarketDataDeps } from './market-data.js';
+import { resolveBinanceOptions } from './options.js';
+
+/**
+ * Timeouts on a clock the test moves (a ban of minutes or days is crossed without waiting, and
+ * without racing the wall clock); the sockets' I/O on 127.0.0.1 stays real.
+ */
+class ManualTimers extends TimerSet {
+  clock = 1_700_000_000_000;
+  /** Every timeout's delay, in the order asked for. */
+  readonly delays: number[] = [];
+  private readonly due = new Map<NodeJS.Timeout, { at: number; fn: () => void }>();
+  override timeout(fn: () => void, ms: number): NodeJS.Timeout | undefined {
+    this.delays.push(ms);
+    const handle = {} as NodeJS.Timeout;
+    this.due.set(handle, { at: this.clock + ms, fn });
+    return handle;
+  }
+  override clear(t: NodeJS.Timeout | undefined): void {
+    if (t !== undefined && this.due.delete(t)) return;
+    super.clear(t);
+  }
+  override close(): void {
+    this.due.clear();
+    super.close();
+  }
+  advance(ms: number): void {
+    this.clock += ms;
+    for (;;) {
+      const next = [...this.due].filter(([, d]) => d.at <= this.clock).sort((a, b) => a[1].at - b[1].at)[0];
+      if (!next) return;
+      this.due.delete(next[0]);
+      next[1].fn();
+    }
+  }
+}
+
+const EX = 'binance';
+const BTC = defineInstrument({ exchange: EX, symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.00001' });
+const MAX_MS = 40;
+const BAN_MS = 120_000;
+/** Real time for a connection that should not come to show up (a connect on 127.0.0.1 takes ~1 ms). */
+const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 150));
+
+const sink = (statuses: string[] = []): MarketEventSink => ({
+  onMarketEvent: () => undefined,
+  onFeedError: () => undefined,
+  onFeedStatus: (s) => statuses.push(s.reason ?? ''),
+});
+
+describe('BinanceMarketData: no stream connection is opened into a ban', () => {
+  const cleanup: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const c of cleanup.splice(0).reverse()) await c();
+  });
+
+  /**
+   * A Binance on 127.0.0.1: the stream host counts connections (and sends one diff-depth event
+   * each, so the client asks for a snapshot), REST answers the depth snapshot with `depth()`.
+   */
+  async function venue(depth: () => { status: number; headers?: Record<string, string>; body: unknown }) {
+    let depthRequests = 0;
+    const server: Server = createServer((req, res) => {
+      if ((req.url ?? '').startsWith('/api/v3/depth')) {
+        depthRequests++;
+        const a = depth();
+        res.writeHead(a.status, { 'content-type': 'application/json', ...a.headers });
+        res.end(JSON.stringify(a.body));
+        return;
+      }
+      res.writeHead(404);
+      res.end('{}');
+    });
+    const wss = new WebSocketServer({ server });
+    let connections = 0;
+    wss.on('connection', (ws: WebSocket) => {
+      connections++;
+      ws.send(JSON.stringify({ e: 'depthUpdate', E: 1, s: 'BTCUSDT', U: 1000, u: 1001, b: [['65000.00', '1.00000']], a: [] }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanup.push(async () => {
+      for (const c of wss.clients) c.terminate();
+      wss.close();
+      await new Promise<void>((r) => server.close(() => r()));
+    });
+    return {
+      port: (server.address() as AddressInfo).port,
+      connections: () => connections,
+      depthRequests: () => depthRequests,
+      /** The venue closes every stream connection (a ban, a restart). */
+      drop: () => {
+        for (const c of wss.clients) c.terminate();
+      },
+    };
+  }
+
+  /** The plugin's wiring: the per-IP limiter is shared with the execution client. */
+  function client(port: number, timers: ManualTimers, extra: Partial<BinanceMarketDataDeps> = {}): { md: BinanceMarketData; limiter: RateLimiter } {
+    const options = resolveBinanceOptions({ reconnect_initial_ms: 5, reconnect_max_ms: MAX_MS, ping_interval_ms: 0, stale_after_ms: 0, instrument_refresh_ms: 0 });
+    const clock: Clock = { now: () => timers.clock, monoNs: () => process.hrtime.bigint() };
+    const limiter = new RateLimiter([{ name: 'ip', limit: options.request_weight_per_minute, intervalMs: 60_000 }], () => timers.clock, timers);
+    const md = new BinanceMarketData({
+      exchange: EX, endpoints: { wsRoot: `ws://127.0.0.1:${port}`, restRoot: `http://127.0.0.1:${port}`, market: 'spot' },
+      options, clock, instruments: [BTC], limiter, timers, random: () => 0.5,
+      ...extra,
+    });
+    cleanup.push(() => md.stop());
+    return { md, limiter };
+  }
+
+  /** Drops every connection and waits until the client has scheduled its next connect. */
+  async function dropAndWait(v: { drop: () => void }, timers: ManualTimers): Promise<void> {
+    const asked = timers.delays.length;
+    v.drop();
+    await waitUntil(() => timers.delays.length > asked, 'the reconnect scheduled');
+  }
+
+  it('a ban on the shared per-IP limiter (the execution client was answered 418): a stream connection lost during it is reconnected only after its end', async () => {
+    const timers = new ManualTimers();
+    const v = await venue(() => ({ status: 200, body: { lastUpdateId: 999, bids: [], asks: [] } }));
+    const { md, limiter } = client(v.port, timers);
+    const statuses: string[] = [];
+    await md.start(['BTCUSDT'], sink(statuses));
+    expect(v.connections()).toBe(1);
+    const banEnd = timers.clock + BAN_MS;
+    limiter.blockUntil(banEnd); // what BinanceExecution.holdBack does
+    await dropAndWait(v, timers);
+    expect(statuses.at(-1)).toMatch(/reconnecting after the IP's ban or rate limit ends \(in 120 s\)$/);
+    // many backoff ceilings (<= 40 ms) later, well inside the ban
+    timers.advance(1_000);
+    await settle();
+    expect(v.connections()).toBe(1);
+    timers.advance(banEnd - timers.clock - 1);
+    await settle();
+    expect(v.connections()).toBe(1);
+    // the ban's end, then the backoff's delay
+    timers.advance(1 + MAX_MS);
+    await waitUntil(() => v.connections() === 2, 'reconnected after the ban');
+  });
+
+  it('a ban an intake worker reported (intakeVenueBlocked) moves a reconnect already scheduled past its end', async () => {
+    const timers = new ManualTimers();
+    const v = await venue(() => ({ status: 200, body: { lastUpdateId: 999, bids: [], asks: [] } }));
+    const { md } = client(v.port, timers);
+    await md.start(['BTCUSDT'], sink());
+    await dropAndWait(v, timers);
+    const banEnd = timers.clock + BAN_MS;
+    md.intakeVenueBlocked(banEnd);
+    timers.advance(BAN_MS - 1);
+    await settle();
+    expect(v.connections()).toBe(1);
+    timers.advance(1 + MAX_MS);
+    await waitUntil(() => v.connections() === 2, 'reconnected after the ban');
+  });
+
+  it('started during a ban: the first connection is opened only after it', async () => {
+    const timers = new ManualTimers();
+    const v = await venue(() => ({ status: 200, body: { lastUpdateId: 999, bids: [], asks: [] } }));
+    const { md, limiter } = client(v.port, timers);
+    limiter.blockUntil(timers.clock + BAN_MS);
+    const started = md.start(['BTCUSDT'], sink());
+    await settle();
+    expect(v.connections()).toBe(0);
+    timers.advance(BAN_MS);
+    await waitUntil(() => v.connections() === 1, 'connected after the ban');
+    await started;
+  });
+
+  it('a depth snapshot answered 418 with a Retry-After of years is held to 3 days (counted): the stream reconnects after those, not never', async () => {
+    const timers = new ManualTimers();
+    const v = await venue(() => ({ status: 418, headers: { 'retry-after': String(10 * 365 * 86_400) }, body: { code: -1003, msg: 'Way too much request weight used; IP banned.' } }));
+    const blocked: number[] = [];
+    const { md } = client(v.port, timers, { onVenueBlocked: (u) => blocked.push(u) });
+    const t0 = timers.clock;
+    await md.start(['BTCUSDT'], sink());
+    await waitUntil(() => blocked.length === 1, 'the ban recorded');
+    expect(v.depthRequests()).toBe(1);
+    expect(blocked[0]).toBe(t0 + BINANCE_MAX_BAN_MS);
+    expect(md.cappedBans).toBe(1);
+    await dropAndWait(v, timers);
+    timers.advance(BINANCE_MAX_BAN_MS - 1);
+    await settle();
+    expect(v.connections()).toBe(1);
+    expect(v.depthRequests()).toBe(1);
+    timers.advance(1 + MAX_MS);
+    await waitUntil(() => v.connections() === 2, 'reconnected after 3 days');
+  });
+
+  it('on a core without WsConnection.holdReconnectUntil (before API 1.13) it reconnects on its backoff as before', async () => {
+    const proto = WsConnection.prototype as unknown as Record<string, unknown>;
+    const hold = proto.holdReconnectUntil;
+    delete proto.holdReconnectUntil;
+    cleanup.push(() => {
+      proto.holdReconnectUntil = hold;
+    });
+    const timers = new ManualTimers();
+    const v = await venue(() => ({ status: 200, body: { lastUpdateId: 999, bids: [], asks: [] } }));
+    const { md, limiter } = client(v.port, timers);
+    await md.start(['BTCUSDT'], sink());
+    limiter.blockUntil(timers.clock + BAN_MS);
+    await dropAndWait(v, timers);
+    timers.advance(MAX_MS);
+    await waitUntil(() => v.connections() === 2, 'reconnected on the backoff');
+  });
+});
