@@ -22,6 +22,12 @@ export interface RiskEnv {
   openOrderCount(): number;
   /** Clock ms of the last book event, undefined when the book does not exist. */
   bookLastUpdate(exchange: string, symbol: string): number | undefined;
+  /**
+   * `now - bookLastUpdate(exchange, symbol)`, where the env can say it without handing out the
+   * timestamp: an epoch ms is no small integer, and returned from a call it is a new heap number
+   * on every order, while an age of a few ms is not (book_health uses this when present).
+   */
+  bookAgeMs?(exchange: string, symbol: string, now: number): number | undefined;
   /** Every position (for the total-notional limit). */
   positions(): Iterable<Position>;
   /**
@@ -358,9 +364,14 @@ export class BookHealthCheck implements RiskCheck {
     const f = this.facts.of(intent, ctx);
     const b = f.book;
     if (!b || !b.synced) return reject('BOOK_NOT_SYNCED', `book ${intent.exchange}:${intent.symbol} is not synced`);
-    const last = this.env.bookLastUpdate(intent.exchange, intent.symbol);
-    if (last === undefined) return reject('BOOK_NOT_SYNCED', `book ${intent.exchange}:${intent.symbol} is missing`);
-    const age = ctx.now - last;
+    const env = this.env;
+    let age: number | undefined;
+    if (env.bookAgeMs !== undefined) age = env.bookAgeMs(intent.exchange, intent.symbol, ctx.now);
+    else {
+      const last = env.bookLastUpdate(intent.exchange, intent.symbol);
+      age = last === undefined ? undefined : ctx.now - last;
+    }
+    if (age === undefined) return reject('BOOK_NOT_SYNCED', `book ${intent.exchange}:${intent.symbol} is missing`);
     if (age > this.staleAfterMs && !f.reduces()) {
       return reject('BOOK_NOT_SYNCED', `book ${intent.exchange}:${intent.symbol} is stale: no update for ${age} ms (limit ${this.staleAfterMs} ms)`);
     }
@@ -507,7 +518,7 @@ export class PositionLimitCheck implements RiskCheck {
     // Other instruments' working orders: only when there are any (our open orders are not all on this one).
     let others = 0;
     if (ctx.allOpenOrders !== undefined && this.env.openOrderCount() > f.open.length) {
-      others = this.sumWorking(i, ctx);
+      others = this.sumWorking(i, f.open.length, ctx);
       if (others < 0) return reject('NO_LIQUIDITY', `a working market order on another instrument has no price to value it by for risk.max_total_position`);
       for (let w = 0; w < others; w++) {
         const x = this.workingList[w]!;
@@ -529,40 +540,44 @@ export class PositionLimitCheck implements RiskCheck {
    * that its buys (or its sells) could add, whichever side is worth more at the most its orders
    * can trade at (a buy limit's price; a sell limit's or the bid, the higher; the far touch for a
    * market order). Returns how many entries `workingList` holds, or -1 when a working market
-   * order has no touch to value it by.
+   * order has no touch to value it by. `ownOpen`: our open orders on `own`.
    */
-  private sumWorking(own: Instrument, ctx: RiskContext): number {
+  private sumWorking(own: Instrument, ownOpen: number, ctx: RiskContext): number {
     const run = ++this.workingRun;
-    const all = ctx.allOpenOrders!();
-    for (let k = 0; k < all.length; k++) {
-      const o = all[k]!;
-      if (o.exchange === own.exchange && o.symbol === own.symbol) continue;
-      let x = this.working.get(o.exchange, o.symbol);
-      if (x === undefined) {
-        const instrument = ctx.instrument(o.exchange, o.symbol);
-        if (instrument === undefined) continue; // nothing to value it in; not an order the engine can have sent
-        x = { instrument, run: 0, buy: 0, sell: 0, buyPrice: 0, sellPrice: 0, extraLots: 0, extraPrice: 0 };
-        this.working.set(o.exchange, o.symbol, x);
-        this.workingList.push(x);
+    // The instruments met in earlier runs usually hold every open order: when their own arrays
+    // (shared by the context, never copied) count as many orders as there are, they are read
+    // instead of allOpenOrders(), which a host may build anew on every call (the engine's did). The
+    // counts are exact: an order anywhere else makes the total larger than their sum.
+    const known = this.workingList.length;
+    let covered = ownOpen;
+    for (let w = 0; w < known; w++) {
+      const x = this.workingList[w]!;
+      x.orders = samePair(x.instrument, own) ? NO_ORDERS : ctx.openOrders(x.instrument.exchange, x.instrument.symbol);
+      covered += x.orders.length;
+    }
+    if (covered === this.env.openOrderCount()) {
+      for (let w = 0; w < known; w++) {
+        const x = this.workingList[w]!;
+        const orders = x.orders;
+        x.orders = NO_ORDERS;
+        for (let k = 0; k < orders.length; k++) if (!this.addWorking(x, orders[k]!, run, ctx)) return -1;
       }
-      if (x.run !== run) {
-        x.run = run;
-        x.buy = x.sell = x.buyPrice = x.sellPrice = 0;
+    } else {
+      for (let w = 0; w < known; w++) this.workingList[w]!.orders = NO_ORDERS;
+      const all = ctx.allOpenOrders!();
+      for (let k = 0; k < all.length; k++) {
+        const o = all[k]!;
+        if (o.exchange === own.exchange && o.symbol === own.symbol) continue;
+        let x = this.working.get(o.exchange, o.symbol);
+        if (x === undefined) {
+          const instrument = ctx.instrument(o.exchange, o.symbol);
+          if (instrument === undefined) continue; // nothing to value it in; not an order the engine can have sent
+          x = { instrument, run: 0, buy: 0, sell: 0, buyPrice: 0, sellPrice: 0, extraLots: 0, extraPrice: 0, orders: NO_ORDERS };
+          this.working.set(o.exchange, o.symbol, x);
+          this.workingList.push(x);
+        }
+        if (!this.addWorking(x, o, run, ctx)) return -1;
       }
-      const left = o.qty - o.filledQty;
-      if (left <= 0) continue;
-      let px: number | undefined;
-      if (o.side === 'buy') {
-        px = o.type === 'limit' ? o.price : ctx.book(o.exchange, o.symbol)?.bestAsk();
-        x.buy += left;
-        if (px !== undefined && px > x.buyPrice) x.buyPrice = px;
-      } else {
-        const bid = ctx.book(o.exchange, o.symbol)?.bestBid();
-        px = o.type === 'limit' ? (bid !== undefined && bid > o.price! ? bid : o.price) : bid;
-        x.sell += left;
-        if (px !== undefined && px > x.sellPrice) x.sellPrice = px;
-      }
-      if (px === undefined) return -1;
     }
     for (let w = 0; w < this.workingList.length; w++) {
       const x = this.workingList[w]!;
@@ -580,6 +595,28 @@ export class PositionLimitCheck implements RiskCheck {
       }
     }
     return this.workingList.length;
+  }
+
+  /** Adds one working order to its instrument's sums for run `run`; false when it is a market order with no touch to value it by. */
+  private addWorking(x: Working, o: Readonly<Order>, run: number, ctx: RiskContext): boolean {
+    if (x.run !== run) {
+      x.run = run;
+      x.buy = x.sell = x.buyPrice = x.sellPrice = 0;
+    }
+    const left = o.qty - o.filledQty;
+    if (left <= 0) return true;
+    let px: number | undefined;
+    if (o.side === 'buy') {
+      px = o.type === 'limit' ? o.price : ctx.book(o.exchange, o.symbol)?.bestAsk();
+      x.buy += left;
+      if (px !== undefined && px > x.buyPrice) x.buyPrice = px;
+    } else {
+      const bid = ctx.book(o.exchange, o.symbol)?.bestBid();
+      px = o.type === 'limit' ? (bid !== undefined && bid > o.price! ? bid : o.price) : bid;
+      x.sell += left;
+      if (px !== undefined && px > x.sellPrice) x.sellPrice = px;
+    }
+    return px !== undefined;
   }
 
   private markOf(k: number, p: Position, ctx: RiskContext): Mark {
@@ -628,6 +665,8 @@ interface Working {
   /** What the total counts: lots beyond the position, and their price. */
   extraLots: number;
   extraPrice: number;
+  /** Scratch of sumWorking: its open orders as the context handed them out in this run. */
+  orders: readonly Readonly<Order>[];
 }
 
 interface Mark {

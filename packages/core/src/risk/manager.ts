@@ -201,6 +201,28 @@ export const VAR_OVERDUE_PERIODS = 3;
 /** ...and after this many ms at least, so a short period does not take a slow backend for a hung one. */
 export const VAR_OVERDUE_MIN_MS = 10_000;
 
+/**
+ * How long (monotonic clock ms) the drawdown triggers wait for a market mark of a position
+ * valued only at an earlier run's fill before acting on that valuation (RiskManager.drawdownBasis):
+ * a book that has not synced in a minute of a restart is not coming soon, and a market that
+ * never marks (its symbol no longer configured) must not keep the drawdown protection loose.
+ */
+export const DRAWDOWN_MARK_GRACE_MS = 60_000;
+
+/** The wait for a market mark of the positions valued at an earlier run's fill (RiskManager.drawdownBasis). */
+interface MarkWait {
+  /** Monotonic ms (RiskManager.monoMs) when the set of such positions became non-empty. */
+  since: number;
+  /**
+   * The drawdown the triggers act on meanwhile: the equity, from a peak restarted where the wait
+   * began (journalEquity, or the equity then if higher; never above the journaled peak), raised
+   * by the equity since.
+   */
+  readonly dd: EquityTracker;
+  /** The grace is over: the triggers act on the fill valuation until the set empties. */
+  expired: boolean;
+}
+
 /** The VaR recompute in flight (at most one): when it started, on the engine's clock and in real time. */
 interface VarFlight {
   /** Wall time (the `at` of the VaR it gives). */
@@ -251,6 +273,8 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
   private readonly filledThisRun = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private lastTriggers: Trigger[] = [];
+  /** Set while some position is valued only at an earlier run's fill (drawdownBasis). */
+  private markWait: MarkWait | undefined;
   // VaR
   private readonly varOpts: Required<Omit<VaRScheduleOptions, 'budget'>> & { budget: number };
   /**
@@ -325,6 +349,10 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
   }
   bookLastUpdate(exchange: string, symbol: string): number | undefined {
     return this.engine?.books.get(exchange, symbol)?.lastEventTs;
+  }
+  bookAgeMs(exchange: string, symbol: string, now: number): number | undefined {
+    const rec = this.engine?.books.get(exchange, symbol);
+    return rec === undefined ? undefined : now - rec.lastEventTs;
   }
   positions(): Iterable<Position> {
     return this.engine ? this.engine.portfolio.all() : [];
@@ -522,25 +550,39 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
   /**
    * An exposed position valued at a fill of an earlier run: its market has given no mark in this
    * run (no mid, no last synced mid, no trade), and the journal had none of it either. Such a
-   * valuation raises no peak: a weeks-old fill above the market made a peak no one ever had, and
-   * the first book then read as a drawdown from it.
+   * valuation raises no peak (a weeks-old fill above the market made a peak no one ever had, and
+   * the first book then read as a drawdown from it), and the drawdown triggers measure from
+   * elsewhere for a while (drawdownBasis).
    */
   private valuedAtOldFill(): boolean {
-    const e = this.engine!;
-    for (const p of e.portfolio.all()) {
-      if (p.qty === 0 || p.lastPrice === undefined) continue;
-      const i = p.instrument;
-      const key = instrumentKey(i.exchange, i.symbol);
-      if (this.filledThisRun.has(key) || this.restoredMark(p) !== undefined) continue;
-      if (this.opts.mark === 'last') {
-        if (this.lastTrade.has(key)) continue;
-      } else {
-        const b = e.books.get(i.exchange, i.symbol)?.book;
-        if (this.lastSyncedMid.get(i.exchange, i.symbol) !== undefined || (b !== undefined && b.synced && (b.bestBid() !== undefined || b.bestAsk() !== undefined))) continue;
-      }
-      return true;
-    }
+    for (const p of this.engine!.portfolio.all()) if (this.atOldFill(p)) return true;
     return false;
+  }
+
+  // Asked of every position on every evaluation (drawdownBasis): under `mark: 'mid'` the usual
+  // answer (a mark of this run) comes before any `exchange:symbol` key is built.
+  private atOldFill(p: Position): boolean {
+    if (p.qty === 0 || p.lastPrice === undefined) return false;
+    const i = p.instrument;
+    if (this.opts.mark !== 'last') {
+      if (this.lastSyncedMid.get(i.exchange, i.symbol) !== undefined) return false;
+      const b = this.engine!.books.get(i.exchange, i.symbol)?.book;
+      if (b !== undefined && b.synced && (b.bestBid() !== undefined || b.bestAsk() !== undefined)) return false;
+    }
+    const key = instrumentKey(i.exchange, i.symbol);
+    if (this.filledThisRun.has(key) || this.restoredMark(p) !== undefined) return false;
+    return this.opts.mark !== 'last' || !this.lastTrade.has(key);
+  }
+
+  /** The positions valued at an earlier run's fill (atOldFill), named; undefined when every position has a mark. */
+  private unmarkedExposure(): string | undefined {
+    let names: string | undefined;
+    for (const p of this.engine!.portfolio.all()) {
+      if (!this.atOldFill(p)) continue;
+      const n = `${p.instrument.exchange}:${p.instrument.symbol}`;
+      names = names === undefined ? n : `${names}, ${n}`;
+    }
+    return names === undefined ? undefined : `${names} valued only at a fill of an earlier run (no market mark in this run, none in the journal)`;
   }
 
   /** EquityTracker.update, except that a valuation at an earlier run's fill raises no peak (valuedAtOldFill). */
@@ -584,16 +626,88 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
     }
   }
 
+  /**
+   * The drawdown the triggers act on. While some position is valued only at an earlier run's fill
+   * (atOldFill), the drawdown from the journaled peak is partly a guess: what that position
+   * added to the peak is not in the journal, and a HALT on the guess cancels everything (the first
+   * evaluation after a restart once HALTed on a "drawdown" between a weeks-old fill and the
+   * journaled peak). For DRAWDOWN_MARK_GRACE_MS from when such positions appeared, the triggers
+   * act instead on the drawdown from the equity the journal left (journalEquity) or the equity
+   * then if higher (MarkWait.dd): the guess stays what it was (a position unfilled in this run
+   * keeps its last fill until its market marks it), so what moves the equity from there is a
+   * gain or loss the markets told, on another instrument or on one of them once it gets its
+   * mark. After the grace, the drawdown from the journaled peak, as if no mark were awaited. The
+   * set emptying and later filling again starts a new wait; an evaluation meanwhile does not.
+   */
+  private drawdownBasis(wallNow: number): EquityTracker {
+    if (!this.valuedAtOldFill()) {
+      this.markWait = undefined;
+      return this.equity;
+    }
+    const now = this.monoMs(wallNow);
+    const eq = this.equity.equity;
+    let w = this.markWait;
+    if (w === undefined) {
+      w = this.markWait = { since: now, dd: new EquityTracker(this.journalEquity()), expired: false };
+      if (eq > w.dd.peak) w.dd.peak = eq;
+      if (w.dd.peak > this.equity.peak) w.dd.peak = this.equity.peak;
+      this.opts.logger?.warn(
+        { equity: commonToDecimal(eq), peakEquity: commonToDecimal(this.equity.peak), graceMs: DRAWDOWN_MARK_GRACE_MS },
+        `risk: ${this.unmarkedExposure()}: for up to ${DRAWDOWN_MARK_GRACE_MS} ms, until their markets give a mark, the drawdown triggers measure from ${commonToDecimal(w.dd.peak)} (the equity the journal left, or now if higher), not from the journaled peak ${commonToDecimal(this.equity.peak)}`,
+      );
+    }
+    if (w.expired) return this.equity;
+    // `now < since`: wall time stepped back (no clock given); the grace is counted from here
+    if (now < w.since) w.since = now;
+    if (now - w.since >= DRAWDOWN_MARK_GRACE_MS) {
+      w.expired = true;
+      this.opts.logger?.warn(
+        { drawdownRatio: this.equity.drawdownRatio(), graceMs: DRAWDOWN_MARK_GRACE_MS },
+        `risk: no market mark in ${now - w.since} ms of ${this.unmarkedExposure()}: the drawdown triggers act on the fill valuation (drawdown ${(this.equity.drawdownRatio() * 100).toFixed(2)}% from the journaled peak)`,
+      );
+      return this.equity;
+    }
+    const dd = w.dd;
+    dd.equity = eq;
+    if (eq > dd.peak) dd.peak = eq;
+    // below the peak the operator accepted (resume) or the journal holds, never above it
+    if (dd.peak > this.equity.peak) dd.peak = this.equity.peak;
+    return dd;
+  }
+
+  /**
+   * The equity at the marks the journal left: each position of an earlier run at its last
+   * snapshot's mark, else its last fill; one filled in this run at its mark now. Where the wait
+   * for marks starts from: the first evaluation after a restart may come after the first book,
+   * and a loss that book showed on an instrument the journal had valued is no guess.
+   */
+  private journalEquity(): bigint {
+    const pnl = this.engine!.portfolio.totals((p) => {
+      const i = p.instrument;
+      if (this.filledThisRun.has(instrumentKey(i.exchange, i.symbol))) return this.markHalfTicks(p);
+      return this.fallbackMark(p) ?? this.markHalfTicks(p);
+    }).equity;
+    return this.equity.startingCapital + pnl;
+  }
+
+  /** What a drawdown trigger's reason says of the basis it was measured on (drawdownBasis). */
+  private basisNote(dd: EquityTracker): string {
+    if (this.markWait === undefined) return '';
+    if (dd !== this.equity) return ` (from ${commonToDecimal(dd.peak)}, the equity where the wait for a market mark began, or since if higher; ${this.unmarkedExposure()})`;
+    return ` (at the fill valuation: no market mark in ${DRAWDOWN_MARK_GRACE_MS} ms of ${this.unmarkedExposure()})`;
+  }
+
   private evaluateTriggers(e: RiskEnginePort, now: number): void {
     this.evaluateEquity();
     const triggers: Trigger[] = [];
     const r = this.opts.risk;
+    const dd = this.drawdownBasis(now);
     // the ratio (a bigint division) only for a trigger's reason: this runs on every fill
-    if (this.equity.drawdownAtLeast(r.max_drawdown)) {
-      triggers.push({ state: 'HALTED', reason: `drawdown ${(this.equity.drawdownRatio() * 100).toFixed(2)}% reached risk.max_drawdown ${(r.max_drawdown * 100).toFixed(2)}%` });
+    if (dd.drawdownAtLeast(r.max_drawdown)) {
+      triggers.push({ state: 'HALTED', reason: `drawdown ${(dd.drawdownRatio() * 100).toFixed(2)}%${this.basisNote(dd)} reached risk.max_drawdown ${(r.max_drawdown * 100).toFixed(2)}%` });
     } else {
       const soft = r.max_drawdown * (this.opts.reduceAtDrawdownFraction ?? 0.8);
-      if (this.equity.drawdownAtLeast(soft)) triggers.push({ state: 'REDUCING', reason: `drawdown ${(this.equity.drawdownRatio() * 100).toFixed(2)}% reached the reducing threshold ${(soft * 100).toFixed(2)}%` });
+      if (dd.drawdownAtLeast(soft)) triggers.push({ state: 'REDUCING', reason: `drawdown ${(dd.drawdownRatio() * 100).toFixed(2)}%${this.basisNote(dd)} reached the reducing threshold ${(soft * 100).toFixed(2)}%` });
     }
     // Past the warm-up (some instrument has the returns a VaR needs): a position whose market
     // has fewer is outside the VaR limit, so no new exposure until it is covered.
@@ -1012,12 +1126,27 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
       startingCapital: commonToDecimal(this.equity.startingCapital),
       drawdownRatio: valued ? this.equity.drawdownRatio() : null,
       maxDrawdown: this.opts.risk.max_drawdown,
+      drawdownUnmarked: this.drawdownUnmarkedStatus(e?.now),
       valuationError,
       var: this.varStatus(),
       accountCurrency: this.account?.currency ?? null,
       cash: this.cash.snapshot(),
       openOrders: this.openOrderCount(),
     };
+  }
+
+  /**
+   * While the drawdown triggers wait for a market mark (drawdownBasis): the positions, what the
+   * triggers measure from, and for how long more at most. Asked of the positions now: a mark that
+   * came since the last evaluation ends the wait at the next one.
+   */
+  private drawdownUnmarkedStatus(wallNow: number | undefined): string | null {
+    const w = this.markWait;
+    if (w === undefined || w.expired || wallNow === undefined) return null;
+    const names = this.unmarkedExposure();
+    if (names === undefined) return null;
+    const left = Math.max(0, DRAWDOWN_MARK_GRACE_MS - (this.monoMs(wallNow) - w.since));
+    return `${names}; the drawdown triggers measure from ${commonToDecimal(w.dd.peak)} for ${left} ms more at most`;
   }
 
   /**
@@ -1040,6 +1169,7 @@ export class RiskManager implements RiskEnv, EngineRiskHooks {
       startingCapital: commonToDecimal(this.equity.startingCapital),
       drawdownRatio: null,
       maxDrawdown: this.opts.risk.max_drawdown,
+      drawdownUnmarked: null,
       valuationError: null,
       var: { budget: this.varOpts.budget, error: null, note: 'not computed yet: the journal restore has not run' },
       accountCurrency: this.account?.currency ?? null,
