@@ -1,5 +1,6 @@
 import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { Secret } from '@cwts/core/config';
 import { TimerSet, WsConnection } from '@cwts/core/adapter-kit';
 import { waitUntil } from '@cwts/core/testing';
@@ -37,6 +38,14 @@ class ManualTimers extends TimerSet {
   }
 }
 
+/** Node's setTimeout: a delay past 2^31 - 1 ms fires after 1 ms (with a TimeoutOverflowWarning). */
+class NodeClampTimers extends ManualTimers {
+  override timeout(fn: () => void, ms: number): NodeJS.Timeout | undefined {
+    return super.timeout(fn, ms > MAX_TIMER_MS ? 1 : ms);
+  }
+}
+
+const MAX_TIMER_MS = 2_147_483_647;
 const MAX_MS = 40;
 const BAN_MS = 120_000;
 /** Real time for a connection that should not come to show up (a connect on 127.0.0.1 takes ~1 ms). */
@@ -202,5 +211,100 @@ describe('BinanceUserStream: no connection is opened into a ban', () => {
     await settle();
     expect(v.requests()).toBe(1);
     expect(s.up).toBe(false);
+  });
+  it('a rotation due during a ban only the per-IP limiter knows (blockedUntil) opens its new connection after the ban; the old one stays subscribed', async () => {
+    const timers = new ManualTimers();
+    const v = await venue(ok, timers);
+    let blocked = 0;
+    const s = stream(v.url, timers, { blockedUntil: () => blocked });
+    await s.start();
+    await waitUntil(() => s.up, 'subscribed');
+    // market data met a 418: only the shared limiter knows; the stream's own connection lives on
+    blocked = timers.clock + BAN_MS;
+    s.rotate();
+    await settle();
+    expect(v.connections()).toBe(1);
+    expect(s.up).toBe(true);
+    timers.advance(BAN_MS - 1);
+    await settle();
+    expect(v.connections()).toBe(1);
+    timers.advance(1);
+    await waitUntil(() => s.rotations === 1, 'rotated after the ban');
+    expect(v.connections()).toBe(2);
+  });
+
+  it('a ban on the per-IP limiter known at start: the first connection is opened only after it', async () => {
+    const timers = new ManualTimers();
+    const v = await venue(ok, timers);
+    const banEnd = timers.clock + BAN_MS;
+    const s = stream(v.url, timers, { blockedUntil: () => banEnd });
+    const started = s.start();
+    await settle();
+    expect(v.connections()).toBe(0);
+    timers.advance(BAN_MS - 1);
+    await settle();
+    expect(v.connections()).toBe(0);
+    timers.advance(1);
+    await started;
+    await waitUntil(() => s.up, 'subscribed after the ban');
+    expect(v.connections()).toBe(1);
+  });
+
+  it('a first connection refused 418 (the per-IP limiter learned the ban meanwhile) is not retried before the ban ends', async () => {
+    const timers = new ManualTimers();
+    let blocked = 0;
+    let attempts = 0;
+    // a banned IP's upgrade is answered 418; market data met the same ban, so the limiter knows it
+    const http = createServer((_req, res) => res.writeHead(418).end());
+    http.on('upgrade', (_req, socket: Socket) => {
+      attempts++;
+      blocked = timers.clock + BAN_MS;
+      socket.end("HTTP/1.1 418 I'm a teapot\r\nContent-Length: 0\r\n\r\n");
+    });
+    http.listen(0, '127.0.0.1');
+    await once(http, 'listening');
+    cleanup.push(() => new Promise<void>((r) => http.close(() => r())));
+    const s = stream(`ws://127.0.0.1:${(http.address() as AddressInfo).port}/ws-api/v3`, timers, { blockedUntil: () => blocked });
+    void s.start().catch(() => undefined);
+    await waitUntil(() => attempts === 1, 'the first attempt');
+    await settle();
+    // many backoff ceilings (<= 40 ms) later, deep inside the ban
+    for (let k = 0; k < 10; k++) {
+      timers.advance(MAX_MS);
+      await settle();
+    }
+    expect(attempts).toBe(1);
+    timers.advance(blocked - timers.clock + MAX_MS);
+    await waitUntil(() => attempts === 2, 'retried after the ban');
+  });
+
+  it('a subscription wait past one timer\'s reach (> 24.8 days) is waited in parts: never a timer Node would fire after 1 ms', async () => {
+    const timers = new NodeClampTimers();
+    const farEnd = timers.clock + 30 * 86_400_000;
+    let s: BinanceUserStream | undefined;
+    // the ban arrives while the handshake is under way, so the connection opens into it
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, verifyClient: (_info, cb) => { s!.holdUntil(farEnd, 'a ban not capped on its way'); cb(true); } });
+    await once(wss, 'listening');
+    let requests = 0;
+    wss.on('connection', (ws: WebSocket) => ws.on('message', (raw) => {
+      requests++;
+      ws.send(JSON.stringify(ok(requests, (JSON.parse(String(raw)) as { id: string }).id)));
+    }));
+    cleanup.push(() => new Promise<void>((r) => { for (const c of wss.clients) c.terminate(); wss.close(() => r()); }));
+    s = stream(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}/ws-api/v3`, timers);
+    await s.start();
+    expect(timers.delays.every((d) => d <= MAX_TIMER_MS)).toBe(true);
+    timers.advance(1);
+    await settle();
+    expect(requests).toBe(0);
+    timers.advance(MAX_TIMER_MS);
+    await settle();
+    expect(requests).toBe(0);
+    timers.advance(farEnd - timers.clock - 1);
+    await settle();
+    expect(requests).toBe(0);
+    timers.advance(1);
+    await waitUntil(() => s!.up, 'subscribed after the ban');
+    expect(requests).toBe(1);
   });
 });

@@ -23,7 +23,9 @@
  * - Nor is a connection opened before it ends (`holdUntil`, also for a ban the execution client
  *   or market data learned): a connection lost during a ban reconnects only after it, through
  *   WsConnection.holdReconnectUntil (core API 1.13; on an older core it reconnects on its backoff
- *   as before, still without subscribing into the ban).
+ *   as before, still without subscribing into the ban). A ban only the per-IP limiter knows
+ *   (`blockedUntil`) is read before every new connection (start, rotation) and after every failed
+ *   or lost one, since market data's 418 reaches this stream by no other way.
  */
 import { BoundedIdSet, type Instrument, type Logger } from '@cwts/core';
 import { type Secret } from '@cwts/core/config';
@@ -71,8 +73,9 @@ export interface UserStreamDeps {
    */
   onRateLimited?: (untilMs: number) => void;
   /**
-   * When this IP may send again (epoch ms; 0 or past: now), read at every connection loss: a ban
-   * recorded elsewhere (the per-IP limiter market data shares) holds the reconnect too.
+   * When this IP may send again (epoch ms; 0 or past: now), read before every new connection
+   * (start, rotation), at every failed connect attempt and at every connection loss: a ban
+   * recorded elsewhere (the per-IP limiter market data shares) holds the connect too.
    */
   blockedUntil?: () => number;
 }
@@ -113,6 +116,8 @@ interface Session {
 }
 
 const DEDUPE_WINDOW = 4096;
+/** setTimeout's largest delay: Node fires a longer one after 1 ms (with a warning). */
+const MAX_TIMER_MS = 2_147_483_647;
 
 export class BinanceUserStream {
   private active: Session | undefined;
@@ -200,6 +205,16 @@ export class BinanceUserStream {
     }, this.deps.rotationMs);
   }
 
+  /**
+   * A ban on the per-IP limiter (market data met a 418) is known only there: it is read wherever a
+   * connect is about to be scheduled, since WsConnection reports a connection that never opened
+   * through onError alone (onDown only follows an open), and a rotation's new one through neither.
+   */
+  private holdThroughBlock(): void {
+    const blocked = this.deps.blockedUntil?.() ?? 0;
+    if (blocked > this.deps.now()) this.holdUntil(blocked, 'IP rate limited or banned');
+  }
+
   private open(): Session {
     const label = `binance user stream #${++this.sessionSeq}`;
     const s: Session = { subscribed: false, pendingId: undefined, label, conn: undefined as unknown as WsConnection };
@@ -215,8 +230,13 @@ export class BinanceUserStream {
       onOpen: (conn) => this.subscribe(s, conn),
       onMessage: (text) => this.onMessage(s, text),
       onDown: (reason) => this.onDown(s, reason),
-      onError: (m) => this.deps.logger?.debug({ component: 'binance-user-stream' }, redactCredentials(m)),
+      // a failed attempt (a handshake refused 418) comes here just before its retry is scheduled
+      onError: (m) => {
+        this.holdThroughBlock();
+        this.deps.logger?.debug({ component: 'binance-user-stream' }, redactCredentials(m));
+      },
     });
+    this.holdThroughBlock();
     // a rotation (or restart) during a ban: the new connection waits for its end too
     if (this.banUntil > 0) holdReconnect(s.conn, this.banUntil, 'IP rate limited or banned');
     return s;
@@ -234,11 +254,14 @@ export class BinanceUserStream {
     this.clearSessionTimers(s);
     const wait = this.banUntil - this.deps.now();
     if (wait > 0 && !waited) {
-      // a subscription sent into the ban is answered 418 again, and Binance lengthens the ban
+      // a subscription sent into the ban is answered 418 again, and Binance lengthens the ban.
+      // A wait longer than one timer holds (a ban end not capped on its way here) waits what one
+      // timer can and reads the clock again: handed to setTimeout whole it fired after 1 ms.
+      const whole = wait <= MAX_TIMER_MS;
       s.banTimer = this.deps.timers.timeout(() => {
         s.banTimer = undefined;
-        if (conn.isOpen && !this.closed) this.subscribe(s, conn, true);
-      }, wait);
+        if (conn.isOpen && !this.closed) this.subscribe(s, conn, whole);
+      }, whole ? wait : MAX_TIMER_MS);
       return;
     }
     const params: Record<string, string | number> = { apiKey: this.deps.apiKey.reveal(), recvWindow: this.deps.recvWindowMs, timestamp: this.deps.now() };
@@ -364,8 +387,7 @@ export class BinanceUserStream {
 
   private onDown(s: Session, reason: string): void {
     // called before the connection schedules its reconnect: a ban known now holds it
-    const blocked = this.deps.blockedUntil?.() ?? 0;
-    if (blocked > this.deps.now()) this.holdUntil(blocked, 'IP rate limited or banned');
+    this.holdThroughBlock();
     s.subscribed = false;
     s.pendingId = undefined;
     this.clearSessionTimers(s);

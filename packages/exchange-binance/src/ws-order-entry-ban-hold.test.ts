@@ -1,5 +1,6 @@
 import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { Secret } from '@cwts/core/config';
 import { TimerSet, WsConnection } from '@cwts/core/adapter-kit';
 import { waitUntil } from '@cwts/core/testing';
@@ -153,6 +154,51 @@ describe('BinanceWsOrderEntry: no connection is opened into a ban', () => {
     await dropAndWait(v, e, timers);
     timers.advance(MAX_MS);
     await waitUntil(() => e.ready, 'reconnected on the backoff');
+    expect(v.connections()).toBe(2);
+  });
+  it('a first connection refused 418 (the per-IP limiter learned the ban meanwhile) is not retried before the ban ends', async () => {
+    const timers = new ManualTimers();
+    let blocked = 0;
+    let attempts = 0;
+    // a banned IP's upgrade is answered 418; market data met the same ban, so the limiter knows it
+    const http = createServer((_req, res) => res.writeHead(418).end());
+    http.on('upgrade', (_req, socket: Socket) => {
+      attempts++;
+      blocked = timers.clock + BAN_MS;
+      socket.end("HTTP/1.1 418 I'm a teapot\r\nContent-Length: 0\r\n\r\n");
+    });
+    http.listen(0, '127.0.0.1');
+    await once(http, 'listening');
+    cleanup.push(() => new Promise<void>((r) => http.close(() => r())));
+    const e = entry(`ws://127.0.0.1:${(http.address() as AddressInfo).port}/ws-api/v3`, timers, { blockedUntil: () => blocked });
+    void e.start().catch(() => undefined);
+    await waitUntil(() => attempts === 1, 'the first attempt');
+    await settle();
+    // many backoff ceilings (<= 40 ms) later, deep inside the ban
+    for (let k = 0; k < 10; k++) {
+      timers.advance(MAX_MS);
+      await settle();
+    }
+    expect(attempts).toBe(1);
+    timers.advance(blocked - timers.clock + MAX_MS);
+    await waitUntil(() => attempts === 2, 'retried after the ban');
+  });
+
+  it('a planned reconnect (the connection lifetime) due during a ban on the per-IP limiter opens its new connection after the ban', async () => {
+    const timers = new ManualTimers();
+    const v = await venue();
+    let blocked = 0;
+    const e = entry(v.url, timers, { blockedUntil: () => blocked, maxLifetimeMs: 60_000 });
+    await e.start();
+    blocked = timers.clock + BAN_MS;
+    timers.advance(60_000);
+    await settle();
+    expect(e.ready).toBe(false);
+    timers.advance(blocked - timers.clock - 1);
+    await settle();
+    expect(v.connections()).toBe(1);
+    timers.advance(1);
+    await waitUntil(() => e.ready, 'reconnected after the ban');
     expect(v.connections()).toBe(2);
   });
 });

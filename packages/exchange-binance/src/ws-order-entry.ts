@@ -19,9 +19,10 @@
  * - HMAC-SHA256 keys sign every request. Ed25519 keys (api_secret holding a PKCS#8 PEM private
  *   key) sign every request too; `session.logon` is not used, so a reconnect needs no re-auth
  *   step and a request is never refused for a session that silently lost its login.
- * - No connection is opened into a ban (`holdUntil`, and `blockedUntil` read at start and at every
- *   loss): a connection lost during one reconnects only after it ends, through
- *   WsConnection.holdReconnectUntil (core API 1.13; an older core reconnects on its backoff).
+ * - No connection is opened into a ban (`holdUntil`, and `blockedUntil` read at start, at every
+ *   failed connect attempt and at every loss, planned reconnects included): a connection lost
+ *   during one reconnects only after it ends, through WsConnection.holdReconnectUntil (core API
+ *   1.13; an older core reconnects on its backoff).
  */
 import { createHmac, createPrivateKey, createSecretKey, sign as signAsymmetric, type KeyObject } from 'node:crypto';
 import { type Logger } from '@cwts/core';
@@ -97,9 +98,9 @@ export interface WsOrderEntryDeps {
   onRateLimits?: (limits: readonly WsApiRateLimit[]) => void;
   onState?: (up: boolean, reason: string) => void;
   /**
-   * When this IP may send again (epoch ms on `now`; 0 or past: now), read at start and at every
-   * connection loss: a ban recorded elsewhere (the per-IP limiter shared with market data) holds
-   * the connect too.
+   * When this IP may send again (epoch ms on `now`; 0 or past: now), read at start, at every failed
+   * connect attempt and at every connection loss: a ban recorded elsewhere (the per-IP limiter
+   * shared with market data) holds the connect too.
    */
   blockedUntil?: () => number;
 }
@@ -180,7 +181,13 @@ export class BinanceWsOrderEntry {
       onOpen: () => this.setUp(true, 'connected'),
       onMessage: (text) => this.onMessage(text),
       onDown: (reason) => this.onDown(reason),
-      onError: (m) => deps.logger?.debug({ component: 'binance-order-entry' }, redactCredentials(m)),
+      // a failed attempt (a handshake refused 418) comes here just before its retry is scheduled;
+      // onDown only follows a connection that opened, so a first connection that never opened
+      // would otherwise retry on its backoff through a ban the per-IP limiter knows
+      onError: (m) => {
+        this.holdThroughBlock();
+        deps.logger?.debug({ component: 'binance-order-entry' }, redactCredentials(m));
+      },
     });
   }
 
