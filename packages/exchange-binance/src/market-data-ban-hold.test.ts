@@ -160,6 +160,25 @@ describe('BinanceMarketData: no stream connection is opened into a ban', () => {
     await waitUntil(() => v.connections() === 2, 'reconnected after the ban');
   });
 
+  it('a ban the execution client records on the shared limiter while a reconnect is scheduled (no call reaches market data) holds that reconnect', async () => {
+    const timers = new ManualTimers();
+    const v = await venue(() => ({ status: 200, body: { lastUpdateId: 999, bids: [], asks: [] } }));
+    const { md, limiter } = client(v.port, timers);
+    await md.start(['BTCUSDT'], sink());
+    await dropAndWait(v, timers);
+    const banEnd = timers.clock + BAN_MS;
+    limiter.blockUntil(banEnd); // what BinanceExecution.holdBack does
+    // many backoff ceilings (<= 40 ms) later, well inside the ban
+    timers.advance(1_000);
+    await settle();
+    expect(v.connections()).toBe(1);
+    timers.advance(banEnd - timers.clock - 1);
+    await settle();
+    expect(v.connections()).toBe(1);
+    timers.advance(1 + MAX_MS);
+    await waitUntil(() => v.connections() === 2, 'reconnected after the ban');
+  });
+
   it('started during a ban: the first connection is opened only after it', async () => {
     const timers = new ManualTimers();
     const v = await venue(() => ({ status: 200, body: { lastUpdateId: 999, bids: [], asks: [] } }));
@@ -197,8 +216,12 @@ describe('BinanceMarketData: no stream connection is opened into a ban', () => {
     const proto = WsConnection.prototype as unknown as Record<string, unknown>;
     const hold = proto.holdReconnectUntil;
     delete proto.holdReconnectUntil;
+    // nor does it read the blockedUntil option (also 1.13): every connect opens its socket
+    const readBlock = proto.heldByBlock;
+    proto.heldByBlock = () => false;
     cleanup.push(() => {
       proto.holdReconnectUntil = hold;
+      proto.heldByBlock = readBlock;
     });
     const timers = new ManualTimers();
     const v = await venue(() => ({ status: 200, body: { lastUpdateId: 999, bids: [], asks: [] } }));

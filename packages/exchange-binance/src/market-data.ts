@@ -218,11 +218,15 @@ export class BinanceMarketData extends TradingStatusMarketData implements Market
    * (on `clock`), 0 when there is none.
    */
   private holdStream(reason: string): number {
-    const w = this.limiter.waitTime({ ip: 0 });
-    if (!(w > 0) || !Number.isFinite(w)) return 0;
-    const until = this.deps.clock.now() + w;
-    if (this.conn) holdReconnect(this.conn, until, reason);
+    const until = this.limiterBlockedUntil();
+    if (until > 0 && this.conn) holdReconnect(this.conn, until, reason);
     return until;
+  }
+
+  /** When the per-IP limiter lets a request through again (on `clock`), 0 when now. */
+  private limiterBlockedUntil(): number {
+    const w = this.limiter.waitTime({ ip: 0 });
+    return w > 0 && Number.isFinite(w) ? this.deps.clock.now() + w : 0;
   }
 
   /** `[binance.options] max_sequence_jump`: the engine's books take the same bound (core API 1.10). */
@@ -286,6 +290,10 @@ export class BinanceMarketData extends TradingStatusMarketData implements Market
       backoff: { initialMs: o.reconnect_initial_ms, maxMs: o.reconnect_max_ms, random: this.deps.random },
       timers: this.timers,
       now: () => this.deps.clock.now(),
+      // core API 1.13 reads it right before every socket it opens: a ban the execution client
+      // records on the shared limiter while a reconnect is scheduled reaches no callback here.
+      // An older core ignores the option (holdStream's holds still apply).
+      blockedUntil: () => this.limiterBlockedUntil(),
     });
     this.conn = conn;
     // started during a ban (a restart, a ban the execution client was given): first connect after it

@@ -2,10 +2,12 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { Secret } from '@cwts/core/config';
-import { TimerSet, WsConnection } from '@cwts/core/adapter-kit';
+import { RateLimiter, TimerSet, WsConnection } from '@cwts/core/adapter-kit';
 import { waitUntil } from '@cwts/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { BinanceMarketData } from './market-data.js';
+import { resolveBinanceOptions } from './options.js';
 import { BinanceUserStream, type UserStreamDeps } from './user-stream.js';
 
 /**
@@ -167,6 +169,45 @@ describe('BinanceUserStream: no connection is opened into a ban', () => {
     blocked = timers.clock + BAN_MS;
     await dropAndWait(v, timers);
     timers.advance(BAN_MS - 1);
+    await settle();
+    expect(v.connections()).toBe(1);
+    timers.advance(1 + MAX_MS);
+    await waitUntil(() => s.up, 'subscribed after the ban');
+    expect(v.connections()).toBe(2);
+    expect(v.requests()).toBe(2);
+  });
+
+  it('market data records a ban on the shared per-IP limiter while a reconnect is scheduled: that reconnect does not go out into the ban', async () => {
+    const timers = new ManualTimers();
+    const v = await venue(ok, timers);
+    // the plugin's wiring: one per-IP limiter for market data and the execution client, whose
+    // blockedUntil (ipBlockedUntil) the stream reads
+    const options = resolveBinanceOptions({ instrument_refresh_ms: 0 });
+    const limiter = new RateLimiter([{ name: 'ip', limit: options.request_weight_per_minute, intervalMs: 60_000 }], () => timers.clock, timers);
+    const md = new BinanceMarketData({
+      exchange: 'binance', endpoints: { wsRoot: 'ws://127.0.0.1:9', restRoot: 'http://127.0.0.1:9', market: 'spot' },
+      options, clock: { now: () => timers.clock, monoNs: () => process.hrtime.bigint() }, instruments: [], limiter,
+    });
+    cleanup.push(() => md.stop());
+    const s = stream(v.url, timers, {
+      blockedUntil: () => {
+        const w = limiter.waitTime({ ip: 0 });
+        return w > 0 && Number.isFinite(w) ? timers.clock + w : 0;
+      },
+    });
+    await s.start();
+    await waitUntil(() => s.up, 'subscribed');
+    // the stream's onDown read the limiter before the ban: its reconnect is scheduled (<= 40 ms)
+    await dropAndWait(v, timers);
+    const banEnd = timers.clock + BAN_MS;
+    // an intake worker's depth snapshot answered 418: market data records it on the limiter; no
+    // call reaches the stream
+    md.intakeVenueBlocked(banEnd);
+    // many backoff ceilings (<= 40 ms) later, well inside the ban
+    timers.advance(1_000);
+    await settle();
+    expect(v.connections()).toBe(1);
+    timers.advance(banEnd - timers.clock - 1);
     await settle();
     expect(v.connections()).toBe(1);
     timers.advance(1 + MAX_MS);

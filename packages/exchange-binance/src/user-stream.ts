@@ -25,7 +25,9 @@
  *   WsConnection.holdReconnectUntil (core API 1.13; on an older core it reconnects on its backoff
  *   as before, still without subscribing into the ban). A ban only the per-IP limiter knows
  *   (`blockedUntil`) is read before every new connection (start, rotation) and after every failed
- *   or lost one, since market data's 418 reaches this stream by no other way.
+ *   or lost one, since market data's 418 reaches this stream by no other way; on core API 1.13
+ *   WsConnection also reads it right before every socket it opens (a ban recorded while a
+ *   reconnect is scheduled, a first attempt that timed out).
  */
 import { BoundedIdSet, type Instrument, type Logger } from '@cwts/core';
 import { type Secret } from '@cwts/core/config';
@@ -74,8 +76,9 @@ export interface UserStreamDeps {
   onRateLimited?: (untilMs: number) => void;
   /**
    * When this IP may send again (epoch ms; 0 or past: now), read before every new connection
-   * (start, rotation), at every failed connect attempt and at every connection loss: a ban
-   * recorded elsewhere (the per-IP limiter market data shares) holds the connect too.
+   * (start, rotation), at every failed connect attempt and at every connection loss, and (core API
+   * 1.13) right before every socket is opened: a ban recorded elsewhere (the per-IP limiter market
+   * data shares) holds the connect too.
    */
   blockedUntil?: () => number;
 }
@@ -235,6 +238,10 @@ export class BinanceUserStream {
         this.holdThroughBlock();
         this.deps.logger?.debug({ component: 'binance-user-stream' }, redactCredentials(m));
       },
+      // core API 1.13 reads it right before every socket it opens: a ban market data records
+      // while a reconnect is scheduled, or during a first attempt that times out, reaches no
+      // callback here. An older core ignores the option (the holds above still apply).
+      ...(this.deps.blockedUntil ? { blockedUntil: this.deps.blockedUntil } : {}),
     });
     this.holdThroughBlock();
     // a rotation (or restart) during a ban: the new connection waits for its end too

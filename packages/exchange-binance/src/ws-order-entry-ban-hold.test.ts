@@ -139,12 +139,37 @@ describe('BinanceWsOrderEntry: no connection is opened into a ban', () => {
     expect(v.connections()).toBe(2);
   });
 
+  it('a ban on the per-IP limiter recorded while a reconnect is scheduled (market data met it: no call reaches order entry) holds that reconnect', async () => {
+    const timers = new ManualTimers();
+    const v = await venue();
+    let blocked = 0;
+    const e = entry(v.url, timers, { blockedUntil: () => blocked });
+    await e.start();
+    await dropAndWait(v, e, timers);
+    const banEnd = timers.clock + BAN_MS;
+    blocked = banEnd;
+    // many backoff ceilings (<= 40 ms) later, well inside the ban
+    timers.advance(1_000);
+    await settle();
+    expect(v.connections()).toBe(1);
+    timers.advance(banEnd - timers.clock - 1);
+    await settle();
+    expect(v.connections()).toBe(1);
+    timers.advance(1 + MAX_MS);
+    await waitUntil(() => e.ready, 'reconnected after the ban');
+    expect(v.connections()).toBe(2);
+  });
+
   it('on a core without WsConnection.holdReconnectUntil (before API 1.13) it reconnects on its backoff as before', async () => {
     const proto = WsConnection.prototype as unknown as Record<string, unknown>;
     const hold = proto.holdReconnectUntil;
     delete proto.holdReconnectUntil;
+    // nor does it read the blockedUntil option (also 1.13): every connect opens its socket
+    const readBlock = proto.heldByBlock;
+    proto.heldByBlock = () => false;
     cleanup.push(() => {
       proto.holdReconnectUntil = hold;
+      proto.heldByBlock = readBlock;
     });
     const timers = new ManualTimers();
     const v = await venue();

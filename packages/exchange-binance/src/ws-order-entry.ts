@@ -99,8 +99,9 @@ export interface WsOrderEntryDeps {
   onState?: (up: boolean, reason: string) => void;
   /**
    * When this IP may send again (epoch ms on `now`; 0 or past: now), read at start, at every failed
-   * connect attempt and at every connection loss: a ban recorded elsewhere (the per-IP limiter
-   * shared with market data) holds the connect too.
+   * connect attempt and at every connection loss, and (core API 1.13) right before every socket is
+   * opened: a ban recorded elsewhere (the per-IP limiter shared with market data) holds the
+   * connect too.
    */
   blockedUntil?: () => number;
 }
@@ -188,6 +189,10 @@ export class BinanceWsOrderEntry {
         this.holdThroughBlock();
         deps.logger?.debug({ component: 'binance-order-entry' }, redactCredentials(m));
       },
+      // core API 1.13 reads it right before every socket it opens: a ban recorded while a
+      // reconnect is scheduled, or during a first attempt that times out, reaches no callback
+      // here. An older core ignores the option (the holds above still apply).
+      ...(deps.blockedUntil ? { blockedUntil: deps.blockedUntil } : {}),
     });
   }
 

@@ -1,3 +1,6 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { TimerSet } from './timers.js';
@@ -195,5 +198,164 @@ describe('WsConnection.holdReconnectUntil: no socket is opened into a venue ban'
     timers.advance(120_000);
     await settle();
     expect(srv.accepted()).toBe(1);
+  });
+});
+
+/** A 127.0.0.1 HTTP server that counts WebSocket upgrades and never answers one: every connect attempt times out. */
+async function silent(onUpgrade: () => void): Promise<{ url: string; attempts: () => number }> {
+  const http = createServer();
+  const sockets: Socket[] = [];
+  let n = 0;
+  http.on('upgrade', (_req, socket: Socket) => {
+    n++;
+    sockets.push(socket);
+    onUpgrade();
+  });
+  http.listen(0, '127.0.0.1');
+  await once(http, 'listening');
+  closers.push(() => new Promise<void>((r) => {
+    for (const s of sockets) s.destroy();
+    http.close(() => r());
+  }));
+  return { url: `ws://127.0.0.1:${(http.address() as AddressInfo).port}`, attempts: () => n };
+}
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of closers.splice(0)) await c();
+});
+
+describe('WsConnection blockedUntil: read before every socket is opened', () => {
+  const BAN_MS = 3_600_000;
+
+  it('a ban recorded elsewhere while a reconnect is scheduled: no attempt before it ends, then the backoff delay', async () => {
+    const srv = await serve();
+    const timers = new ManualTimers();
+    let blocked = 0;
+    const conn = new WsConnection({
+      name: 'test feed', url: () => srv.url, onMessage: () => {}, timers, now: () => timers.clock,
+      backoff: { initialMs: 100, maxMs: 10_000, jitter: 'none' }, connectTimeoutMs: CONNECT_TIMEOUT_MS,
+      blockedUntil: () => blocked,
+    });
+    connections.push(conn);
+    await conn.start();
+    srv.latest()!.close(1001, 'restart');
+    await until(() => conn.reconnects === 1);
+    // another component (market data) met a 418 within the backoff delay: no call reaches us
+    const banEnd = timers.clock + BAN_MS;
+    blocked = banEnd;
+    timers.advance(100);
+    await settle();
+    expect(srv.accepted()).toBe(1);
+    expect(conn.heldUntil).toBe(banEnd);
+    expect(conn.holdReason).toMatch(/blockedUntil/);
+    expect(conn.pendingTimers).toBe(1);
+    timers.advance(banEnd - timers.clock);
+    await settle();
+    expect(srv.accepted()).toBe(1);
+    timers.advance(100);
+    await until(() => srv.accepted() === 2 && conn.isOpen);
+    // re-armed 100 ms into the ban: its rest, then the backoff delay again
+    expect(reconnectDelays(timers)).toEqual([100, BAN_MS - 100 + 100]);
+    expect(conn.reconnects).toBe(1);
+  });
+
+  it('a first attempt timing out during a ban (neither onError nor onDown is called) is not retried before the ban ends', async () => {
+    const timers = new ManualTimers();
+    let blocked = 0;
+    const errors: string[] = [];
+    const downs: string[] = [];
+    // the ban is recorded on the shared limiter while the handshake hangs
+    const srv = await silent(() => {
+      if (blocked === 0) blocked = timers.clock + BAN_MS;
+    });
+    const conn = new WsConnection({
+      name: 'test feed', url: () => srv.url, onMessage: () => {}, timers, now: () => timers.clock,
+      backoff: { initialMs: 100, maxMs: 10_000, jitter: 'none' }, connectTimeoutMs: 10_000,
+      onError: (m) => errors.push(m), onDown: (r) => downs.push(r),
+      blockedUntil: () => blocked,
+    });
+    connections.push(conn);
+    const started = conn.start();
+    started.catch(() => {});
+    await until(() => srv.attempts() === 1);
+    timers.advance(10_000); // the connect timeout
+    expect(conn.reconnects).toBe(1);
+    expect(errors).toEqual([]);
+    expect(downs).toEqual([]);
+    for (let k = 0; k < 5; k++) {
+      timers.advance(10_000); // many backoff delays, deep inside the ban
+      await settle();
+    }
+    expect(srv.attempts()).toBe(1);
+    timers.advance(blocked - timers.clock + 99);
+    await settle();
+    expect(srv.attempts()).toBe(1);
+    timers.advance(1);
+    await until(() => srv.attempts() === 2);
+  });
+
+  it('start() during a block far past one timer\'s reach waits in parts (never a delay Node clamps to 1 ms), then connects at once', async () => {
+    const srv = await serve();
+    const timers = new ManualTimers();
+    const end = timers.clock + 30 * 86_400_000;
+    const conn = new WsConnection({ name: 'test feed', url: () => srv.url, onMessage: () => {}, timers, now: () => timers.clock, connectTimeoutMs: CONNECT_TIMEOUT_MS, blockedUntil: () => end });
+    connections.push(conn);
+    const p = conn.start();
+    await settle();
+    expect(srv.accepted()).toBe(0);
+    timers.advance(2_147_483_647);
+    await settle();
+    expect(srv.accepted()).toBe(0);
+    timers.advance(end - timers.clock - 1);
+    await settle();
+    expect(srv.accepted()).toBe(0);
+    timers.advance(1);
+    await p;
+    expect(srv.accepted()).toBe(1);
+    expect(timers.delays.every((d) => d <= 2_147_483_647)).toBe(true);
+  });
+
+  it('close() while a block holds the connect leaves no timer, and nothing opens after it', async () => {
+    const srv = await serve();
+    const timers = new ManualTimers();
+    const conn = new WsConnection({ name: 'test feed', url: () => srv.url, onMessage: () => {}, timers, now: () => timers.clock, connectTimeoutMs: CONNECT_TIMEOUT_MS, blockedUntil: () => timers.clock + 60_000 });
+    connections.push(conn);
+    const p = conn.start();
+    p.catch(() => {});
+    await settle();
+    expect(conn.pendingTimers).toBe(1);
+    await conn.close();
+    await expect(p).rejects.toThrow(/closed before the first connection opened/);
+    expect(timers.pending).toBe(0);
+    timers.advance(120_000);
+    await settle();
+    expect(srv.accepted()).toBe(0);
+  });
+
+  it('hostile answers hold nothing for ever: a clock that lags the timers, a time that is not finite, a throw (reported)', async () => {
+    const srv = await serve();
+    const timers = new ManualTimers();
+    // the connection's clock stands still: the block seems never to end on it
+    const frozen = timers.clock;
+    const lagging = new WsConnection({ name: 'lagging', url: () => srv.url, onMessage: () => {}, timers, now: () => frozen, connectTimeoutMs: CONNECT_TIMEOUT_MS, blockedUntil: () => frozen + 60_000 });
+    connections.push(lagging);
+    const p = lagging.start();
+    timers.advance(60_000);
+    await p;
+    expect(srv.accepted()).toBe(1);
+
+    const errors: string[] = [];
+    const infinite = new WsConnection({ name: 'infinite', url: () => srv.url, onMessage: () => {}, timers, now: () => timers.clock, connectTimeoutMs: CONNECT_TIMEOUT_MS, blockedUntil: () => Number.POSITIVE_INFINITY });
+    const throwing = new WsConnection({
+      name: 'throwing', url: () => srv.url, onMessage: () => {}, timers, now: () => timers.clock, connectTimeoutMs: CONNECT_TIMEOUT_MS, onError: (m) => errors.push(m),
+      blockedUntil: () => {
+        throw new Error('limiter closed');
+      },
+    });
+    connections.push(infinite, throwing);
+    await infinite.start();
+    await throwing.start();
+    expect(srv.accepted()).toBe(3);
+    expect(errors).toEqual(['throwing: blockedUntil failed (limiter closed); connecting']);
   });
 });

@@ -38,6 +38,15 @@ export interface WsConnectionOptions {
    * longer and longer delays. Default 10 s.
    */
   healthyAfterMs?: number;
+  /**
+   * When the venue lets this client connect again (on `now`; 0 or past: now), read right before
+   * every socket is opened: a ban recorded elsewhere (a limiter the client shares with other
+   * connections) after a connect was scheduled, or one no callback of this connection learns of (a
+   * first attempt timing out calls neither onError nor onDown), holds that connect as
+   * `holdReconnectUntil` would. A time that is not finite, or a throw (reported through onError),
+   * holds nothing. Core API 1.13.
+   */
+  blockedUntil?: () => number;
   timers?: TimerSet;
   now?: () => number;
   wsOptions?: WebSocket.ClientOptions;
@@ -55,7 +64,9 @@ export interface WsConnectionOptions {
  * Hold rule (`holdReconnectUntil`, core API 1.13): while a venue bans this client, no socket is
  * opened before the ban's end. A connect due during the hold (a reconnect after a loss, `start`)
  * waits for the hold's end and then its own delay (the backoff's, or none for a first connect
- * or a planned reconnect). A socket open when the hold begins is left alone.
+ * or a planned reconnect). A socket open when the hold begins is left alone. The `blockedUntil`
+ * option is the same hold, read right before every socket is opened, for a ban this connection
+ * is told of by no call.
  */
 export class WsConnection {
   private ws: WebSocket | undefined;
@@ -107,7 +118,11 @@ export class WsConnection {
     return new Promise((resolve, reject) => {
       this.firstOpen = { resolve, reject };
       if (this.holdUntil > this.now()) this.armConnect(0);
-      else this.connect();
+      else {
+        // a first connect has no delay of its own: one held by blockedUntil goes at the hold's end
+        this.reconnectDelayMs = 0;
+        this.connect();
+      }
     });
   }
 
@@ -200,6 +215,7 @@ export class WsConnection {
   private connect(): void {
     if (this.closing) return;
     this.reconnectTimer = undefined;
+    if (this.heldByBlock()) return;
     let ws: WebSocket;
     try {
       ws = new WebSocket(this.opts.url(), { perMessageDeflate: false, ...this.opts.wsOptions });
@@ -339,6 +355,30 @@ export class WsConnection {
     if (this.closing) return;
     if (this.hadOpen) this.opts.onDown?.(reason);
     this.scheduleReconnect(reason, delayMs);
+  }
+
+  /**
+   * Reads `blockedUntil` just before a socket would open; a block ending later than the hold this
+   * connect already waited through re-arms it past the block's end (plus its own delay). Only a
+   * later end re-arms: the timer that fired served the hold it was armed for, whatever the clock
+   * says, so a clock that lags the timers cannot keep the connect waiting for ever.
+   */
+  private heldByBlock(): boolean {
+    if (!this.opts.blockedUntil) return false;
+    let until: number;
+    try {
+      until = this.opts.blockedUntil();
+    } catch (err) {
+      // a broken callback must not end the process (a timer's throw is uncaught) nor stall the
+      // connection for ever: it connects as without the option
+      this.opts.onError?.(`${this.opts.name}: blockedUntil failed (${String((err as Error)?.message ?? err).slice(0, 200)}); connecting`);
+      return false;
+    }
+    if (!Number.isFinite(until) || until <= this.holdUntil || until <= this.now()) return false;
+    this.holdUntil = until;
+    this.latestHoldReason = 'venue block (blockedUntil)';
+    this.armConnect(this.reconnectDelayMs);
+    return true;
   }
 
   private scheduleReconnect(reason: string, delayMs?: number): void {
