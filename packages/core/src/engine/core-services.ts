@@ -98,8 +98,9 @@ function openJournal(cfg: CwtsConfig, dataDir: string | undefined, logger: Logge
     systemName: cfg.system.name,
     configDigest: configDigest(cfg),
     // Trading on without a record of it would make the next restart wrong: stop new orders.
-    onError: (err) => {
-      logger.error({ err: err.message }, err.message);
+    onError: (err, logSuffix) => {
+      // the store throttles repeats (a full disk fails every retry); the halt sees every one
+      if (logSuffix !== undefined) logger.error({ err: err.message }, `${err.message}${logSuffix}`);
       onWriteError(err);
     },
   });

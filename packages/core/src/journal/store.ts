@@ -8,6 +8,7 @@ import type { Database as Db } from 'better-sqlite3';
 
 import type { FsyncPolicy } from '../config/types.js';
 import type { Instrument } from '../domain/instrument.js';
+import { LogThrottle } from '../observability/log-throttle.js';
 import { describeFsError, JournalError } from './errors.js';
 import { journalParse } from './json.js';
 import { readOrderRows, readReportRows, type UnreadableRow } from './read-rows.js';
@@ -43,6 +44,9 @@ const POST_EARLY_RECORDS = 1024;
 
 const STARTUP_TIMEOUT_MS = 30_000;
 
+/** The most often one kind of write failure is logged (onError's `logSuffix`); the engine's componentError throttle's interval. */
+export const JOURNAL_ERROR_LOG_EVERY_MS = 10_000;
+
 /**
  * The writer thread's nice under `batch` and `never` (Linux): CFS then gives the engine thread
  * ~10x the writer's share of a contended core. Its work is off the order path and batched, so
@@ -73,9 +77,15 @@ export interface JournalStoreOptions {
   now?: () => number;
   /**
    * A commit failed (its records stay with the writer and are retried), or a record could not be
-   * stored and was set aside (the others are committed): the engine should stop trading.
+   * stored and was set aside (the others are committed): the engine should stop trading. Called
+   * for every failure reported (count each one). `logSuffix` rate-limits the log line (LogThrottle):
+   * undefined, leave it out; otherwise log the error with this suffix appended ("" or " (and N more
+   * like it not logged)"). A full disk fails every retry, each with a new pending count, and the
+   * log may sit on that same disk.
    */
-  onError?: (err: JournalError) => void;
+  onError?: (err: JournalError, logSuffix: string | undefined) => void;
+  /** Monotonic ms for onError's `logSuffix` (default performance.now). */
+  errorLogClock?: () => number;
   /** The longest a synchronous commit (`always`, flush, close) blocks the caller (default 10 s). */
   commitTimeoutMs?: number;
   /** Node flags for the writer thread (profiling it: `['--cpu-prof', '--cpu-prof-dir=DIR']`); none by default. */
@@ -169,6 +179,8 @@ export class JournalStore implements Journal {
   /** Set-aside events read from the writer (WriterEvent `setAside`): close() is answered with any it has not read. */
   private setAsideSeen = 0;
   private lastError: string | undefined;
+  /** Failures alike but for their numbers (the pending count) are one kind: logged every JOURNAL_ERROR_LOG_EVERY_MS at most. */
+  private readonly errorLog: LogThrottle;
   /** The last flush failed. */
   private flushFailed = false;
   /** This store's writer lock in HELD_HERE. */
@@ -184,6 +196,7 @@ export class JournalStore implements Journal {
     private readonly opts: JournalStoreOptions,
   ) {
     this.db = db;
+    this.errorLog = new LogThrottle(opts.errorLogClock ?? (() => performance.now()), JOURNAL_ERROR_LOG_EVERY_MS);
     const { runId, heldKey, report } = this.acquire();
     this.runId = runId;
     this.heldKey = heldKey;
@@ -424,11 +437,14 @@ export class JournalStore implements Journal {
     }
   }
 
-  /** Reports each distinct failure once, not at every retry. */
+  /**
+   * Reports each distinct failure once, not at every retry. Every one reaches onError (it halts
+   * and is counted); only the log line is rate-limited per kind of failure.
+   */
   private report(e: JournalError): void {
     if (e.message === this.lastError) return;
     this.lastError = e.message;
-    this.opts.onError?.(e);
+    this.opts.onError?.(e, this.errorLog.take(e.message.replace(/\d+/g, '#')));
   }
 
   /**

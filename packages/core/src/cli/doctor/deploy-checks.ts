@@ -1,4 +1,5 @@
 import { accessSync, constants, existsSync, statfsSync, statSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
 import { createServer, Socket } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { connect as tlsConnect } from 'node:tls';
@@ -90,8 +91,81 @@ function listenable(port: number, host: string): Promise<NodeJS.ErrnoException |
   });
 }
 
-/** The ports `run` binds must be free (a second instance, or another service, holds them otherwise). */
-export async function checkPorts(cfg: Pick<CwtsConfig, 'monitoring'>): Promise<CheckResult> {
+/** This deployment's engine, as its journal names it: the journal's live writer on this host. */
+export interface RunningEngine {
+  pid: number;
+}
+
+/** The journal's live writer on this host, if any (a writer on another host holds no port here). */
+export function runningEngine(cfg: Pick<CwtsConfig, 'journal' | 'system'>, dataDir?: string): RunningEngine | undefined {
+  const path = resolveJournalPath(cfg.journal, cfg.system.name, dataDir);
+  if (!existsSync(path)) return undefined;
+  try {
+    const db = new Database(path, { readonly: true, fileMustExist: true });
+    try {
+      const h = writerHolder(db);
+      return h?.live && h.sameHost ? { pid: h.pid } : undefined;
+    } finally {
+      db.close();
+    }
+  } catch {
+    // journal-location reports why it cannot be read
+    return undefined;
+  }
+}
+
+/** The route each of `run`'s endpoints serves that no other one does. */
+const ENDPOINT_ROUTE: Record<string, string> = { metrics_port: '/metrics', health_check_port: '/health/live', control_port: '/risk/halt' };
+
+/**
+ * Whether the port answers as `run`'s endpoint for `key`: every one of them answers a path it
+ * does not serve with a 404 listing its routes. A GET of such a path changes nothing, and needs
+ * no token. A wildcard bind is asked on loopback.
+ */
+export function answersAsEndpoint(key: string, port: number, bindHost: string, timeoutMs = 1000): Promise<boolean> {
+  const host = bindHost === '0.0.0.0' ? '127.0.0.1' : bindHost === '::' ? '::1' : bindHost;
+  const route = ENDPOINT_ROUTE[key];
+  return new Promise((settle) => {
+    // the whole exchange is bounded: a holder may accept and then trickle, or never answer
+    const timer = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    const resolve = (v: boolean): void => {
+      clearTimeout(timer);
+      // the socket too: one the holder half-closed stays open otherwise, holding its close
+      req.destroy();
+      settle(v);
+    };
+    // no keep-alive: a socket left open would hold doctor's exit, and the holder's close
+    const req = httpGet({ host, port, path: '/cwts-ultra-doctor-probe', agent: false, headers: { connection: 'close' } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => {
+        body += d;
+        // run's 404 is a few hundred bytes: anything much longer is not it
+        if (body.length > 64 * 1024) req.destroy(new Error('not run\'s answer'));
+      });
+      res.on('end', () => {
+        try {
+          const routes = (JSON.parse(body) as { routes?: unknown }).routes;
+          resolve(res.statusCode === 404 && Array.isArray(routes) && route !== undefined && routes.includes(route));
+        } catch {
+          resolve(false);
+        }
+      });
+      // after 'end' (which has answered), or a cut-off answer
+      res.on('error', () => resolve(false));
+      res.on('close', () => resolve(false));
+    });
+    req.on('error', () => resolve(false));
+  });
+}
+
+/**
+ * The ports `run` binds must be free (a second instance, or another service, holds them
+ * otherwise). The runbooks send the operator here while the engine runs: a port held by this
+ * deployment's own running engine (the journal's live writer on this host, and the port answers
+ * as that endpoint of `run`) is a PASS that says so, not a FAIL telling on-call to stop it.
+ */
+export async function checkPorts(cfg: Pick<CwtsConfig, 'monitoring'>, o: { engine?: RunningEngine; probeTimeoutMs?: number } = {}): Promise<CheckResult> {
   const base = { id: 'ports', title: 'HTTP ports free (metrics, health, risk control)' };
   const m = cfg.monitoring;
   const wanted: [string, number, string][] = [
@@ -110,13 +184,26 @@ export async function checkPorts(cfg: Pick<CwtsConfig, 'monitoring'>): Promise<C
       continue;
     }
     const err = await listenable(port, host);
-    if (!err) found.push(`${host}:${port} free`);
-    else {
-      status = 'FAIL';
-      const why = err.code === 'EADDRINUSE' ? 'in use (another cwts-ultra, or another service)' : err.code === 'EACCES' ? 'needs privileges (below 1024)' : err.code === 'EADDRNOTAVAIL' ? `${host} is not an address of this host` : (err.message ?? String(err));
-      found.push(`${key} ${host}:${port} ${why}`);
-      fix = 'stop what holds the port (ss -ltnp | grep :PORT shows it) or change [monitoring] metrics_port / health_check_port / control_port';
+    if (!err) {
+      found.push(`${host}:${port} free`);
+      continue;
     }
+    let why: string;
+    if (err.code === 'EADDRINUSE') {
+      const cwts = await answersAsEndpoint(key, port, host, o.probeTimeoutMs);
+      if (cwts && o.engine) {
+        found.push(`${key} ${host}:${port} held by the running engine pid ${o.engine.pid} (the journal's writer)`);
+        continue;
+      }
+      why = cwts
+        ? `in use by another cwts-ultra (it answers as run's ${key.replace(/_port$/, '')} endpoint), not this deployment's engine: its journal has no running writer on this host`
+        : o.engine
+          ? `in use by another process: not this deployment's engine pid ${o.engine.pid} (the port does not answer as run's ${key.replace(/_port$/, '')} endpoint)`
+          : 'in use (another cwts-ultra, or another service)';
+    } else why = err.code === 'EACCES' ? 'needs privileges (below 1024)' : err.code === 'EADDRNOTAVAIL' ? `${host} is not an address of this host` : (err.message ?? String(err));
+    status = 'FAIL';
+    found.push(`${key} ${host}:${port} ${why}`);
+    fix = 'stop what holds the port (ss -ltnp | grep :PORT shows it) or change [monitoring] metrics_port / health_check_port / control_port';
   }
   return { ...base, status, detail: found.join('; '), ...(fix ? { fix } : {}) };
 }

@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import type { CwtsConfig } from '../../config/types.js';
-import { checkJournalLocation, checkPorts, checkVenues } from './deploy-checks.js';
+import { JournalStore } from '../../journal/store.js';
+import { HttpEndpoint, healthRoutes, type Route } from '../../observability/http.js';
+import { checkJournalLocation, checkPorts, checkVenues, runningEngine } from './deploy-checks.js';
 import { checkClockSync, checkCpuFeatures, checkCpuGovernor, checkMemlock, checkOpenFiles, checkSocketBuffers, checkVmLimits } from './host-checks.js';
 import { doctorCommand, runDoctor, worstExit, type CheckResult, type HostProbe } from './index.js';
 
@@ -29,11 +31,20 @@ const LIMITS = (memlock: string, nofile: string) =>
   ].join('\n');
 
 const servers: Server[] = [];
+const endpoints: HttpEndpoint[] = [];
 afterEach(async () => {
   for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
+  for (const e of endpoints.splice(0)) await e.close();
 });
+/** An endpoint with run's route table (health, metrics or control), on a free loopback port. */
+async function endpoint(routes: Record<string, Route>): Promise<number> {
+  const e = new HttpEndpoint('test endpoint', routes);
+  endpoints.push(e);
+  return e.listen(0, '127.0.0.1');
+}
 function listen(): Promise<number> {
-  const s = createServer((c) => c.end());
+  // read what comes (doctor's probe of a port sends a request): a paused socket never sees the client's close
+  const s = createServer((c) => c.resume().end());
   servers.push(s);
   return new Promise((r) => s.listen(0, '127.0.0.1', () => r((s.address() as { port: number }).port)));
 }
@@ -118,6 +129,66 @@ describe('doctor deployment checks', () => {
     expect(r).toMatchObject({ status: 'FAIL', detail: `metrics_port 127.0.0.1:${busy} in use (another cwts-ultra, or another service); health_check_port 0 (picked at start); control_port 0 (picked at start)` });
     expect(r.fix).toContain('ss -ltnp');
     expect(await checkPorts({ monitoring: { ...m, metrics_port: 0 } })).toMatchObject({ status: 'PASS' });
+  });
+
+  it("ports: PASS for the ports this deployment's running engine holds (the journal's live writer, and the port answers as run's endpoint), FAIL for any other holder", async () => {
+    const ok = () => ({ status: 200, body: 'x' });
+    const health = await endpoint(healthRoutes(() => [], () => ({})));
+    const metrics = await endpoint({ '/metrics': ok });
+    const control = await endpoint({ '/risk': ok, '/risk/halt': { method: 'POST', handler: ok }, '/risk/reduce': { method: 'POST', handler: ok }, '/risk/resume': { method: 'POST', handler: ok } });
+    const m = { metrics_port: metrics, health_check_port: health, bind_address: '127.0.0.1', control_port: control, control_bind_address: '127.0.0.1', enable_tracing: false };
+    const engine = { pid: 4242 };
+    expect(await checkPorts({ monitoring: m }, { engine })).toEqual({
+      id: 'ports',
+      title: 'HTTP ports free (metrics, health, risk control)',
+      status: 'PASS',
+      detail: `metrics_port 127.0.0.1:${metrics} held by the running engine pid 4242 (the journal's writer); health_check_port 127.0.0.1:${health} held by the running engine pid 4242 (the journal's writer); control_port 127.0.0.1:${control} held by the running engine pid 4242 (the journal's writer)`,
+    });
+    // Each port must answer as its own endpoint: run's health endpoint on the metrics port is not the engine's metrics.
+    const swapped = await checkPorts({ monitoring: { ...m, metrics_port: health, health_check_port: 0, control_port: 0 } }, { engine });
+    expect(swapped).toMatchObject({ status: 'FAIL', detail: expect.stringContaining(`metrics_port 127.0.0.1:${health} in use by another process: not this deployment's engine pid 4242`) });
+    expect(swapped.fix).toContain('ss -ltnp');
+
+    // Another service (a bare TCP listener, an HTTP server that is not run's) on the port while the engine runs: FAIL.
+    const tcp = await listen();
+    const http = await endpoint({ '/health': ok });
+    for (const port of [tcp, http]) {
+      const r = await checkPorts({ monitoring: { ...m, health_check_port: port } }, { engine });
+      expect(r.status).toBe('FAIL');
+      expect(r.detail).toContain(`health_check_port 127.0.0.1:${port} in use by another process: not this deployment's engine pid 4242 (the port does not answer as run's health_check endpoint)`);
+      expect(r.detail).toContain(`metrics_port 127.0.0.1:${metrics} held by the running engine pid 4242`);
+    }
+    // A holder that accepts and never answers: FAIL once the probe gives up.
+    const silent = createServer((c) => c.resume());
+    servers.push(silent);
+    const mute = await new Promise<number>((r) => silent.listen(0, '127.0.0.1', () => r((silent.address() as { port: number }).port)));
+    expect(await checkPorts({ monitoring: { ...m, health_check_port: mute } }, { engine, probeTimeoutMs: 200 })).toMatchObject({ status: 'FAIL', detail: expect.stringContaining(`health_check_port 127.0.0.1:${mute} in use by another process`) });
+    // run's endpoint, but this deployment's journal has no running writer: another cwts-ultra's.
+    expect(await checkPorts({ monitoring: { ...m, metrics_port: 0, control_port: 0 } })).toMatchObject({
+      status: 'FAIL',
+      detail: `metrics_port 0 (picked at start); health_check_port 127.0.0.1:${health} in use by another cwts-ultra (it answers as run's health_check endpoint), not this deployment's engine: its journal has no running writer on this host; control_port 0 (picked at start)`,
+    });
+  });
+
+  it("runningEngine: the journal's live writer on this host; none for a journal not created, closed, or held from another host", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cwts-doctor-'));
+    const path = join(dir, 'j.db');
+    const jcfg = cfg({ path });
+    expect(runningEngine(jcfg)).toBeUndefined();
+    const here = JournalStore.open(path);
+    try {
+      expect(runningEngine(jcfg)).toEqual({ pid: process.pid });
+    } finally {
+      here.close();
+    }
+    expect(runningEngine(jcfg)).toBeUndefined();
+    // a writer on another host holds no port here (it counts as alive: it cannot be checked)
+    const there = JournalStore.open(path, { owner: { pid: 4242, host: 'another-host.invalid' } });
+    try {
+      expect(runningEngine(jcfg)).toBeUndefined();
+    } finally {
+      there.close();
+    }
   });
 
   it('ports: FAIL on two endpoints with one port on the same address (each is free on its own; run fails on the second)', async () => {

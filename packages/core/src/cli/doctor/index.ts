@@ -2,7 +2,7 @@ import { dirname, resolve } from 'node:path';
 
 import { loadConfigFile } from '../../config/index.js';
 import type { CwtsConfig } from '../../config/types.js';
-import { checkControlToken, checkGpuBackends, checkJournalLocation, checkPorts, checkVenues } from './deploy-checks.js';
+import { checkControlToken, checkGpuBackends, checkJournalLocation, checkPorts, checkVenues, runningEngine } from './deploy-checks.js';
 import { hostChecks, realHost } from './host-checks.js';
 import { worstExit, type CheckResult, type HostProbe } from './types.js';
 
@@ -43,7 +43,8 @@ export async function runDoctor(o: DoctorOptions): Promise<CheckResult[]> {
   const results = hostChecks(o.host ?? realHost);
   results.push(await checkGpuBackends(o.config ? dirname(resolve(o.config)) : process.cwd(), cfg));
   results.push(checkJournalLocation(cfg ?? BARE, o.dataDir));
-  results.push(await checkPorts(cfg ?? BARE));
+  // The runbooks send the operator here while the engine runs: its own ports are not a FAIL.
+  results.push(await checkPorts(cfg ?? BARE, { engine: runningEngine(cfg ?? BARE, o.dataDir) }));
   results.push(checkControlToken(env, o.dataDir));
   results.push(cfg ? await checkVenues(cfg, !!o.offline) : { id: 'venues', title: 'venue URLs reachable (DNS + TLS handshake)', status: 'SKIP', detail: 'no --config: no venues to check' });
   return results;
