@@ -6,17 +6,20 @@
  * engine.start, which a third-party cluster package could not rely on. A hook that hangs does not
  * keep run from exiting; a start a stop interrupted is not reported (docs/scale-out.md).
  */
+import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ANY_PORTS } from '../../test/fixtures/sim-config.js';
 import { PROCESS_FAULT, runCommand } from './run.js';
 
+const BIN = fileURLToPath(new URL('../../bin/cwts-ultra.js', import.meta.url));
 const CORE = new URL('../../dist/index.js', import.meta.url).href;
 
-type Calls = { calls: string[]; hook: 'returns' | 'hangs' | 'throws' | 'absent'; loading?: () => void };
+type Calls = { calls: string[]; hook: 'returns' | 'hangs' | 'throws' | 'absent'; loading?: () => void; hooked?: () => void };
 const g = globalThis as unknown as { __clusterCalls?: Calls };
 
 /**
@@ -36,6 +39,7 @@ class Shard {
 if (rec().hook !== 'absent') {
   Shard.prototype.engineStartFailed = function (err) {
     rec().calls.push('engineStartFailed: ' + (err && err.message));
+    rec().hooked?.();
     if (rec().hook === 'hangs') return new Promise(() => {});
     if (rec().hook === 'throws') throw new Error('hook broke');
   };
@@ -118,10 +122,11 @@ describe('run: engine.start() failing with a cluster shard joined', () => {
     process.env.CWTS_DATA_DIR = join(dir, 'data');
     const rec: Calls = { calls: [], hook };
     const loading = new Promise<void>((r) => (rec.loading = r));
+    const hooked = new Promise<void>((r) => (rec.hooked = r));
     g.__clusterCalls = rec;
     const faults = new EventEmitter();
     const running = runCommand({ config: deployment(dir, name, until), logLevel: 'silent', faults, engineStartFailedHookMs: 200 });
-    return { rec, loading, faults, outcome: running.then((code) => ({ code }), (err: Error) => ({ threw: err.message })) };
+    return { rec, loading, hooked, faults, outcome: running.then((code) => ({ code }), (err: Error) => ({ threw: err.message })) };
   }
 
   it("calls the shard's engineStartFailed with the error, before run's stop stops the shard, and exits with the error", async () => {
@@ -155,5 +160,97 @@ describe('run: engine.start() failing with a cluster shard joined', () => {
     faults.emit('uncaughtException', new Error('boom in a plugin timer'));
     expect(await outcome).toEqual({ code: PROCESS_FAULT });
     expect(rec.calls).toEqual(['start', 'stop']);
+  }, 90_000);
+
+  it('a process fault while run waits on the hook exits PROCESS_FAULT (70), as any fault after composition does, not with the start error', async () => {
+    // The hook never settles: the fault lands while run awaits it (bounded at 200 ms), and the
+    // fault's stop (HALT, cancel, flush) is the one run's own stop joins.
+    const { rec, hooked, faults, outcome } = run('hookfault', 'hangs');
+    await hooked;
+    faults.emit('uncaughtException', new Error('boom in a plugin timer while the shard leaves'));
+    expect(await outcome).toEqual({ code: PROCESS_FAULT });
+    expect(rec.calls).toEqual(['start', expect.stringMatching(/^engineStartFailed: .*503 Service Unavailable/), 'stop']);
+    expect(faults.listenerCount('unhandledRejection') + faults.listenerCount('uncaughtException')).toBe(0);
+  }, 90_000);
+});
+
+/**
+ * A venue (not simulated) that lists a working order of ours, which reconciliation adopts, and
+ * whose market data then fails to start; it never confirms a cancel, so the order is still open
+ * when the stop after the failed start ends.
+ */
+function adoptingVenue(dir: string): string {
+  writeFileSync(
+    join(dir, 'adopt.mjs'),
+    `import { TOKENS, defineInstrument } from ${JSON.stringify(CORE)};
+const BTC = defineInstrument({ exchange: 'adopt', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.001' });
+const working = { exchange: 'adopt', symbol: 'BTCUSDT', side: 'buy', type: 'limit', price: 5000000, qty: 10, tif: 'GTC', source: 'earlier', clientOrderId: 'cw-7', venueOrderId: 'V7', status: 'open', filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: 1000, updatedTs: 1000 };
+class MarketData {
+  exchange = 'adopt';
+  async loadInstruments() { return [BTC]; }
+  async start() { throw new Error('market data: WebSocket handshake refused (403)'); }
+  async stop() {}
+}
+class Execution {
+  exchange = 'adopt';
+  simulated = false;
+  availability() { return { canTrade: true }; }
+  async start() {}
+  submit() {}
+  cancel() {}
+  async openOrders() { return [working]; }
+  async queryOrder(o) { return o.clientOrderId === 'cw-7' ? { clientOrderId: 'cw-7', venueOrderId: 'V7', status: 'open', filledQty: 0, fills: [] } : undefined; }
+  async stop() {}
+}
+export const plugin = {
+  name: 'adopt-venue', kind: 'exchange', coreApi: '1.0',
+  register({ registrar }) {
+    registrar.value(TOKENS.MarketDataClient, new MarketData());
+    registrar.value(TOKENS.ExecutionClient, new Execution());
+  },
+};
+`,
+  );
+  const cfg = join(dir, 'c.toml');
+  writeFileSync(
+    cfg,
+    `[system]
+name = "adoptfail"
+mode = "live"
+[exchanges]
+enabled = ["adopt"]
+[adopt]
+plugin = "./adopt.mjs"
+api_key = "\${ADOPT_API_KEY}"
+api_secret = "\${ADOPT_API_SECRET}"
+symbols = ["BTCUSDT"]
+[risk]
+max_position = 100000
+max_drawdown = 0.15
+var_confidence = 0.99
+[compute]
+backends = ["js"]
+${ANY_PORTS}`,
+  );
+  return cfg;
+}
+
+describe('cwts-ultra run (a process): engine.start() failing with an order open', () => {
+  it('logs the stop report and the orders left open by id, then exits 1 with the start error', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cwts-run-start-failed-open-'));
+    const cfg = adoptingVenue(dir);
+    const child = spawn(process.execPath, [BIN, 'run', '--config', cfg], { env: { ...process.env, CWTS_DATA_DIR: join(dir, 'data'), ADOPT_API_KEY: 'k', ADOPT_API_SECRET: 's' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    child.stdout.on('data', (b) => (log += String(b)));
+    child.stderr.on('data', (b) => (log += String(b)));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('exit', (code, signal) => r({ code, signal })));
+    try {
+      expect(await exited, log).toEqual({ code: 1, signal: null });
+      expect(log).toContain('WebSocket handshake refused (403)');
+      expect(log).toMatch(/stopped: \d+ events, 0 signals, \d+ orders, 0 fills/);
+      expect(log).toMatch(/stopped after a failed start with 1 order\(s\) still open: .*adopt:BTCUSDT buy cw-7/);
+    } finally {
+      child.kill('SIGKILL');
+    }
   }, 90_000);
 });

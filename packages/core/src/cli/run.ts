@@ -3,6 +3,7 @@ import { composeDeployment, type Deployment } from '../engine/compose.js';
 import { recordingTargetProblem } from '../engine/recorder.js';
 import { resolveJournalPath } from '../journal/location.js';
 import { engineHealth, engineStatus } from '../engine/status.js';
+import type { Order } from '../domain/orders.js';
 import { createLogger } from '../observability/logger.js';
 import { HttpEndpoint } from '../observability/http.js';
 import { healthEndpointRoutes } from '../observability/health-endpoint.js';
@@ -301,10 +302,18 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     if (stopping === undefined && fault === undefined) {
       if (engineStartThrew && shard !== undefined) await tellShardEngineStartFailed(shard, err, opts.engineStartFailedHookMs ?? ENGINE_START_FAILED_HOOK_MS, logger);
       await stop('startup failed');
-      stopListeningAll();
-      throw err;
-    }
-    logger.warn({ component: 'process' }, `start interrupted by the stop: ${errorText(err)}`);
+      // A process fault during the hook or the stop HALTed the engine and joined this stop: run
+      // ends as after any fault (PROCESS_FAULT, below), not with the start error.
+      if (fault === undefined) {
+        stopListeningAll();
+        // The engine may have restored or adopted orders before its start failed: the operator
+        // is told which are left open, as after any stop, not only how many.
+        logStopReport(engine, logger);
+        logOpenOrdersLeft(cfg.system.on_shutdown === 'cancel' ? engine.orders.allOpen() : [], 'after a failed start', logger);
+        throw err;
+      }
+      logger.error({ component: 'process' }, `startup failed: ${errorText(err)}`);
+    } else logger.warn({ component: 'process' }, `start interrupted by the stop: ${errorText(err)}`);
   }
   const timer = opts.duration !== undefined ? setLongTimeout(() => void stop(`--duration ${opts.duration}s elapsed`), opts.duration * 1000) : undefined;
   await new Promise<void>((resolve) => {
@@ -328,14 +337,20 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   }
   const working = cfg.system.on_shutdown === 'cancel' ? engine.orders.allOpen() : [];
   if (working.length > 0) {
-    const shown = working.slice(0, 10).map((o) => `${o.exchange}:${o.symbol} ${o.side} ${o.clientOrderId} (${o.status})`);
-    logger.error(
-      { openOrders: working.map((o) => ({ exchange: o.exchange, symbol: o.symbol, clientOrderId: o.clientOrderId, venueOrderId: o.venueOrderId, status: o.status })) },
-      `stopped with ${working.length} order(s) still open: on_shutdown = "cancel" but the venues did not confirm their cancels in time: ${shown.join(', ')}${working.length > shown.length ? ', ...' : ''}; check them at the venue (the journal has them and the next start reconciles them)`,
-    );
+    logOpenOrdersLeft(working, '', logger);
     return STOPPED_WITH_OPEN_ORDERS;
   }
   return 0;
+}
+
+/** The orders a stop with on_shutdown = "cancel" left open, by id: the operator checks each at its venue. */
+function logOpenOrdersLeft(working: readonly Order[], when: string, logger: Pick<ReturnType<typeof createLogger>, 'error'>): void {
+  if (working.length === 0) return;
+  const shown = working.slice(0, 10).map((o) => `${o.exchange}:${o.symbol} ${o.side} ${o.clientOrderId} (${o.status})`);
+  logger.error(
+    { openOrders: working.map((o) => ({ exchange: o.exchange, symbol: o.symbol, clientOrderId: o.clientOrderId, venueOrderId: o.venueOrderId, status: o.status })) },
+    `stopped${when === '' ? '' : ` ${when}`} with ${working.length} order(s) still open: on_shutdown = "cancel" but the venues did not confirm their cancels in time: ${shown.join(', ')}${working.length > shown.length ? ', ...' : ''}; check them at the venue (the journal has them and the next start reconciles them)`,
+  );
 }
 
 /**
