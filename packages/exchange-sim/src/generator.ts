@@ -1,8 +1,13 @@
 /**
  * Deterministic synthetic market: per symbol a random-walk mid (ticks) with Markov-switching
  * volatility regimes, an L2 book of N levels per side around it, heavy-tailed trades, whale
- * trades and liquidation cascades. Same seed and symbols -> the same event sequence, whatever
- * the wall clock: timestamps come from a virtual timeline (startTs + k * 1000 / events_per_second).
+ * trades and liquidation cascades. Same seed and symbols -> per symbol the same events (contents
+ * and order), whatever the wall clock: what a step generates depends on its step count, never
+ * on time. Timestamps come from a virtual timeline (startTs + k * 1000 / events_per_second)
+ * until skipTo moves it on: the venue does that when its market is more than
+ * MAX_MARKET_BACKLOG_MS behind the wall clock in timers mode, so there the timestamps (and
+ * episode times) from the first drop on, and the symbols' interleaving at a drop, depend on the
+ * host's timing. Manual drive (the owner's clock and calls) reproduces everything.
  */
 import { type BookLevel, type FeedStatusEvent, type Instrument, type MarketEvent, type Side } from '@cwts/core';
 import { L2Book } from '@cwts/core/microstructure';

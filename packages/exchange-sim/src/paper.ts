@@ -67,6 +67,8 @@ interface Pending {
   arriveTs: number;
   kind: 'new' | 'cancel' | 'duplicate';
   order: Order;
+  /** Its place among every request this venue was sent (requestsSent when it was queued). */
+  n: number;
 }
 
 // Fees are core's feeAtoms, re-exported for existing importers of this module.
@@ -92,6 +94,7 @@ const levelId = (depth: number): number => -(depth + 2);
 export class PaperExchange {
   private readonly queue: Pending[] = [];
   private qHead = 0;
+  private sent = 0;
   /** Resting orders by clientOrderId. */
   private readonly live = new Map<string, Working>();
   /** Resting orders by engine id. */
@@ -127,15 +130,20 @@ export class PaperExchange {
     const copy = copyOrder(order);
     if (this.inFlight.has(order.clientOrderId) || this.live.has(order.clientOrderId)) {
       // reported asynchronously like every other outcome (never re-entrantly inside submit)
-      this.queue.push({ arriveTs: now + this.settings.latencyMs, kind: 'duplicate', order: copy });
+      this.queue.push({ arriveTs: now + this.settings.latencyMs, kind: 'duplicate', order: copy, n: this.sent++ });
       return;
     }
     this.inFlight.add(order.clientOrderId);
-    this.queue.push({ arriveTs: now + this.settings.latencyMs, kind: 'new', order: copy });
+    this.queue.push({ arriveTs: now + this.settings.latencyMs, kind: 'new', order: copy, n: this.sent++ });
   }
 
   cancel(order: Readonly<Order>, now: number): void {
-    this.queue.push({ arriveTs: now + this.settings.latencyMs, kind: 'cancel', order: copyOrder(order) });
+    this.queue.push({ arriveTs: now + this.settings.latencyMs, kind: 'cancel', order: copyOrder(order), n: this.sent++ });
+  }
+
+  /** How many orders and cancels were sent so far: a mark for nextSentBefore. */
+  get requestsSent(): number {
+    return this.sent;
   }
 
   /** Arrival time of the next queued order or cancel; Infinity when none. */
@@ -143,10 +151,22 @@ export class PaperExchange {
     return this.qHead < this.queue.length ? this.queue[this.qHead]!.arriveTs : Infinity;
   }
 
-  /** Processes the queued orders and cancels that have arrived by `until`. */
+  /** Whether the next queued request was sent before the mark `sent` (requestsSent then). */
+  nextSentBefore(sent: number): boolean {
+    return this.qHead < this.queue.length && this.queue[this.qHead]!.n < sent;
+  }
+
+  /**
+   * Processes the queued orders and cancels that have arrived by `until` and were sent before
+   * this call. One sent from a report of this call (a strategy's onExecution) waits for a later
+   * call: at latency_ms = 0 it arrives at the time being processed, and taken in the same loop a
+   * strategy that answers every report with an order never let the loop end. Requests are still
+   * processed in the order they were sent.
+   */
   processDue(until: number): number {
+    const mark = this.sent;
     let n = 0;
-    while (this.qHead < this.queue.length && this.queue[this.qHead]!.arriveTs <= until) {
+    while (this.qHead < this.queue.length && this.queue[this.qHead]!.arriveTs <= until && this.queue[this.qHead]!.n < mark) {
       const p = this.queue[this.qHead++]!;
       n++;
       if (p.kind === 'new') {

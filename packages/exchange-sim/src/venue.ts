@@ -238,14 +238,28 @@ export class SimVenue {
    * dropped: the market skips to `untilTs` (a quiet interval, seqs without a gap) and the order
    * requests due by then are processed. A replay never drops recorded events: its orders wait
    * until the replay reaches them, or its end.
+   *
+   * An order or cancel sent during the call (a strategy answering a report or an event) that
+   * arrives at the virtual time being processed (latency_ms = 0), or once no market event is
+   * left to move that time (after a replay's end), is left to the next call, and the market
+   * waits for it. Taken in the same call, a strategy answering every report with an order kept
+   * the call, and the process, in one loop for ever. What happens on the virtual timeline, and
+   * in what order, is the same; only the call returns before `untilTs`, and the next goes on.
    */
   advanceTo(untilTs: number, maxSteps = Infinity): number {
     if (!this.running) return 0;
+    const sentBefore = this.paper.requestsSent;
     let steps = 0;
+    /** Stopped for a request sent during the call: the market is not behind the clock, it waits. */
+    let waiting = false;
     while (this.running) {
       const tm = this.nextMarketTs();
       const to = this.paper.nextDue();
       if (to !== Infinity && to <= tm && to <= untilTs) {
+        if (this.waitsForNextCall(to, tm, sentBefore)) {
+          waiting = true;
+          break;
+        }
         if (to > this.currentTs) this.currentTs = to;
         this.paper.processDue(to);
         continue;
@@ -255,7 +269,7 @@ export class SimVenue {
       steps++;
     }
     const gen = this.generatorRef;
-    if (gen && this.running && Number.isFinite(untilTs) && untilTs - gen.nextTs() > MAX_MARKET_BACKLOG_MS) this.dropBacklog(gen, untilTs);
+    if (gen && this.running && !waiting && Number.isFinite(untilTs) && untilTs - gen.nextTs() > MAX_MARKET_BACKLOG_MS) this.dropBacklog(gen, untilTs, sentBefore);
     if (this.replayRef && this.running && !this.ended && this.replayRef.ended && this.nextMarketTs() === Infinity) {
       this.finishReplay();
     }
@@ -267,7 +281,7 @@ export class SimVenue {
    * `untilTs`, then answer the order requests due by then, each at its own arrival time (after
    * every event already published, before the market's next step).
    */
-  private dropBacklog(gen: SyntheticMarket, untilTs: number): void {
+  private dropBacklog(gen: SyntheticMarket, untilTs: number, sentBefore: number): void {
     const from = gen.nextTs();
     const skipped = gen.skipTo(untilTs);
     this.backlogDrops.count++;
@@ -282,21 +296,32 @@ export class SimVenue {
     }
     while (this.running) {
       const to = this.paper.nextDue();
-      if (to > untilTs || to > gen.nextTs()) break;
+      if (to > untilTs || to > gen.nextTs() || this.waitsForNextCall(to, gen.nextTs(), sentBefore)) break;
       if (to > this.currentTs) this.currentTs = to;
       this.paper.processDue(to);
     }
   }
 
   /**
+   * Whether the next request, due at `to` with the market's next item at `tm`, is left to the
+   * next advanceTo (see there): sent during this one (its mark `sentBefore`), and no virtual
+   * time passes before it arrives.
+   */
+  private waitsForNextCall(to: number, tm: number, sentBefore: number): boolean {
+    return !this.paper.nextSentBefore(sentBefore) && (to <= this.currentTs || tm === Infinity);
+  }
+
+  /**
    * Replay: delivers everything that is left, synchronously, then end-of-stream. Paper orders
    * still in flight are processed at their arrival times against the final book. Returns the
-   * number of items delivered.
+   * number of items delivered. An order sent during the call that advanceTo leaves to the next
+   * (latency_ms = 0) stops it there: call it again until `endOfStream` (and, after the end, until
+   * nothing is in flight) to go on.
    */
   runToEnd(): number {
     if (!this.isReplay) throw new Error('runToEnd() is for replay; use advanceTo(ts) with the generator');
     const n = this.advanceTo(Infinity);
-    if (!this.ended && this.running) this.finishReplay();
+    if (!this.ended && this.running && this.nextMarketTs() === Infinity) this.finishReplay();
     return n;
   }
 
@@ -312,6 +337,8 @@ export class SimVenue {
     if (this.interval !== undefined) clearInterval(this.interval);
     if (this.timeout !== undefined) clearTimeout(this.timeout);
     this.interval = this.timeout = undefined;
+    // what the reports just delivered sent: answered in a later turn, as after the end
+    this.requestQueued();
     this.logger?.info({ exchange: this.exchange, delivered: this.replayRef?.delivered, ...this.replayRef?.integrity() }, 'replay finished');
     sink?.onEndOfStream?.(this.exchange);
   }
