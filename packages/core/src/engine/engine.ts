@@ -564,11 +564,13 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
    * of reconcile.ts comes through onExecutionReport): a retry's trade list answers it again. One
    * without a trade id is noted by the keys step 2 matches such fills by (unidentifiedKeysOf),
    * each booking once. Noted only when reconciliation booked it, one the stream booked was booked
-   * again by the retry once its order had closed (no status answer covers it then).
+   * again by the retry once its order had closed (no status answer covers it then). Noted with
+   * its venue time: a retry counts only those within its trade list's window (one from before
+   * took a later fill alike for itself, and that fill was never booked).
    */
   private noteLiveTrade(r: ExecutionReport): void {
     if (r.tradeId === undefined) {
-      for (const k of unidentifiedKeysOf(r.exchange, r)) this.orders.noteUnidentifiedFill(r.exchange, k);
+      for (const k of unidentifiedKeysOf(r.exchange, r)) this.orders.noteUnidentifiedFill(r.exchange, k, r.ts);
       return;
     }
     if (typeof r.tradeId !== 'string') return;

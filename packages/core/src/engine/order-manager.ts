@@ -4,6 +4,7 @@ import { InstrumentMap } from '../domain/instrument-map.js';
 import { KeyRing } from '../domain/key-ring.js';
 import { CLIENT_ID_PREFIX, clientIdNumber } from '../domain/client-id.js';
 import { MAX_DECIMAL_DIGITS } from '../journal/record-body.js';
+import { LISTED_WITHOUT_TIME, listedWithoutTime } from '../contracts/listed-time.js';
 
 const TERMINAL: ReadonlySet<OrderStatus> = new Set(['filled', 'cancelled', 'rejected']);
 
@@ -568,7 +569,7 @@ export class OrderManager {
   noteJournaled(o: Readonly<Order>): void {
     const map = (this.journaled ??= new Map());
     if (map.has(o.clientOrderId)) return;
-    map.set(o.clientOrderId, { exchange: o.exchange, symbol: o.symbol, side: o.side, type: o.type, price: o.price, qty: o.qty, filledQty: 0, tradeAdopted: isTradeAdopted(o) });
+    map.set(o.clientOrderId, { exchange: o.exchange, symbol: o.symbol, side: o.side, type: o.type, price: o.price, qty: o.qty, filledQty: 0, tradeAdopted: isTradeAdopted(o), createdTs: o.createdTs, listedWithoutTime: listedWithoutTime(o) });
   }
 
   /** A journaled fill of a journaled order, booked by the restore (noteJournaled). */
@@ -592,6 +593,8 @@ export class OrderManager {
    * while open). A closed one is held outside the closed-order window until a report about it
    * is applied or releaseRevived lets it go: put in the window at once, retention with
    * `maxClosed` 0 forgot it before it was returned, and the venue's trade of it was refused.
+   * Its trade ids are not known (wasRevived): reconciliation tells its booked fills by the
+   * journal's count and trade ids, in this attempt and every later one.
    */
   reviveJournaled(clientOrderId: string, now: number, working = false): Order | undefined {
     const held = this.get(clientOrderId);
@@ -609,17 +612,34 @@ export class OrderManager {
       source: j.tradeAdopted ? ADOPTED_TRADE_SOURCE : 'reconcile:journaled',
       ...(j.tradeAdopted ? { reason: `${ADOPTED_TRADE_REASON}?` } : {}),
       clientOrderId,
+      // one adopted from a listing without a time is asked about with none, as when it was adopted
+      ...(j.listedWithoutTime && !j.tradeAdopted ? { reason: LISTED_WITHOUT_TIME } : {}),
       status: working ? (j.filledQty > 0 ? 'partially_filled' : 'open') : j.filledQty >= j.qty ? 'filled' : 'cancelled',
       filledQty: j.filledQty,
       filledNotionalTicksLots: 0n,
       feeAtoms: 0n,
-      createdTs: now,
+      // as the journal has it: a later attempt asks the venue about the order from its creation
+      // time (ccxt reads its trades from there), and one of now left out its earlier fills
+      createdTs: Number.isFinite(j.createdTs) ? j.createdTs : now,
       updatedTs: now,
     };
+    (this.revived ??= new Set()).add(clientOrderId);
     if (working) this.restore(order);
     else this.entries.set(clientOrderId, { order, closed: false, trades: undefined, sentAt: NOT_AWAITING });
     return order;
   }
+
+  /**
+   * Whether reviveJournaled brought the order back in this run. Its entry has no trade ids, so
+   * fills the journal booked on it are not told from new ones by hasTrade: a later attempt's
+   * answer about it (step 1, the order held and open) booked every such fill again.
+   */
+  wasRevived(clientOrderId: string): boolean {
+    return this.revived?.has(clientOrderId) === true;
+  }
+
+  /** Ids reviveJournaled brought back (wasRevived), until every venue is reconciled. */
+  private revived: Set<string> | undefined;
 
   /** A closed order reviveJournaled brought back, once its booking is done: into the closed-order window (and forgotten as it allows). */
   releaseRevived(clientOrderId: string): void {
@@ -630,32 +650,46 @@ export class OrderManager {
   /**
    * Notes a fill without a trade id booked on `exchange` while it is not reconciled (by
    * reconciliation or the live stream), by a key reconciliation matches such fills by
-   * (reconcile.ts, unidentifiedKeysOf): a retry of the venue's reconciliation reads it again, and
-   * nothing else tells it from a new fill.
+   * (reconcile.ts, unidentifiedKeysOf), with its venue time `ts`: a retry of the venue's
+   * reconciliation reads it again, and nothing else tells it from a new fill.
    */
-  noteUnidentifiedFill(exchange: string, key: string): void {
+  noteUnidentifiedFill(exchange: string, key: string, ts: number): void {
     const byVenue = (this.unidentified ??= new Map());
     let m = byVenue.get(exchange);
     if (m === undefined) byVenue.set(exchange, (m = new Map()));
-    m.set(key, (m.get(key) ?? 0) + 1);
+    const times = m.get(key);
+    if (times === undefined) m.set(key, [ts]);
+    else times.push(ts);
   }
-
-  /** The fills without a trade id noted on a venue so far (noteUnidentifiedFill), by key, with how many. */
-  unidentifiedFills(exchange: string): ReadonlyMap<string, number> | undefined {
-    return this.unidentified?.get(exchange);
-  }
-
-  /** Per venue, fills without a trade id booked in this run while it was not reconciled (noteUnidentifiedFill). */
-  private unidentified: Map<string, Map<string, number>> | undefined;
 
   /**
-   * Frees what noteJournaled and noteUnidentifiedFill kept, once every venue is reconciled: only
-   * reconciliation asks it, and it grows with the journal (~100 bytes an order), for the life of
-   * the process otherwise.
+   * The fills without a trade id noted on a venue so far (noteUnidentifiedFill) at or after
+   * `since` (the retry's trade-list window), by key, with how many. One from before is not
+   * answered again: counted, it was taken for a later fill of the same order, price and
+   * quantity, which was then never booked (the restore counts the journal's the same way).
+   */
+  unidentifiedFills(exchange: string, since: number): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [key, times] of this.unidentified?.get(exchange) ?? []) {
+      let n = 0;
+      for (const ts of times) if (ts >= since) n++;
+      if (n > 0) out.set(key, n);
+    }
+    return out;
+  }
+
+  /** Per venue, fills without a trade id booked in this run while it was not reconciled (noteUnidentifiedFill): their venue times, by key. */
+  private unidentified: Map<string, Map<string, number[]>> | undefined;
+
+  /**
+   * Frees what noteJournaled, noteUnidentifiedFill and reviveJournaled kept, once every venue is
+   * reconciled: only reconciliation asks it, and it grows with the journal (~100 bytes an
+   * order), for the life of the process otherwise.
    */
   forgetJournaled(): void {
     this.journaled = undefined;
     this.unidentified = undefined;
+    this.revived = undefined;
   }
 
   /** Every order the journal held at the restore or reconciliation adopted since, by client id (noteJournaled). */
@@ -733,6 +767,10 @@ export interface JournaledOrder {
   filledQty: number;
   /** Adopted from a venue trade (isTradeAdopted): its quantity grows with its fills. */
   tradeAdopted: boolean;
+  /** As journaled: reviveJournaled brings the order back with it, so the venue is asked about the order from then. */
+  createdTs: number;
+  /** Adopted from a listing without a creation time (listedWithoutTime): asked about with none. */
+  listedWithoutTime: boolean;
 }
 
 /** OrderEntry.sentAt (and ReportOutcome.ackSentAt) of an order whose first report has come, or that was not submitted in this run. */

@@ -372,6 +372,10 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
       if (o) {
         const before = o.filledQty;
         const duplicate = typeof t.tradeId === 'string' && engine.orders.hasTrade(o.clientOrderId, t.tradeId);
+        // Booked before, as step 2 knows it: by the journal (and this run's bookings while the
+        // venue was not reconciled). An order reviveJournaled brought back has no trade ids on its
+        // entry; statusFills tells its booked fills by that too (`byQuantity`), this is the last word.
+        if (!duplicate && typeof t.tradeId === 'string' && isBookedTrade(opts.journaledTrades?.[name], t)) return;
         const problem = duplicate ? undefined : heldFillProblem(t, o);
         engine.onExecutionReport(t);
         p.added = o.filledQty - before;
@@ -434,11 +438,17 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
     };
     /** Orders the venue answered about (steps 1 and 1b). */
     const answered = new Set<string>();
+    /**
+     * Trades an answer about a revived order took as booked by the journal's count (bookedTradeKeys):
+     * the trade list answers them again under a trade id the order's entry does not know.
+     */
+    const countedTrades = new Set<string>();
     /** A venue's answer about an order we hold: its fills booked once each, a terminal status closes it. */
     const applyAnswer = (o: Order, st: OrderStatusReport, byQuantity = false) => {
       answered.add(o.clientOrderId);
-      const answer = statusFills(engine, o, st, byQuantity);
+      const answer = statusFills(engine, o, st, byQuantity, opts.journaledTrades?.[name]);
       pending.push(...answer.fills);
+      for (const t of answer.counted ?? []) for (const k of bookedTradeKeys(t)) countedTrades.add(k);
       afterBooking.push(() => {
         checkStatus(engine, o, st, answer, mismatch, recovered);
         if (TERMINAL.has(st.status) && !TERMINAL.has(o.status)) {
@@ -465,7 +475,9 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
             stats.closed++;
             continue;
           }
-          applyAnswer(o, st);
+          // brought back by an earlier attempt (step 1b) whose later read failed: its trade ids are
+          // still unknown, so its fills are told by the journal's count and trade ids, as then
+          applyAnswer(o, st, engine.orders.wasRevived(o.clientOrderId));
         }
       } else if (open.length > 0) {
         const venueOpen = new Set((await ask(x.openOrders())).map((o) => o.clientOrderId));
@@ -559,9 +571,10 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
         const trades = await ask(x.tradesSince(v.symbols, since));
         // fills without a trade id the journal holds from that time on, and those booked in this
         // run while the venue was not reconciled (an earlier attempt whose later read failed, or
-        // the live stream): each matches once
+        // the live stream), also from that time on: each matches once. The list does not answer
+        // an older one again, and counted, its note took a later fill alike for itself.
         const unidentified = new Map(opts.journaledUnidentifiedFills?.[name] ?? []);
-        for (const [key, n] of engine.orders.unidentifiedFills(name) ?? []) unidentified.set(key, (unidentified.get(key) ?? 0) + n);
+        for (const [key, n] of engine.orders.unidentifiedFills(name, since)) unidentified.set(key, (unidentified.get(key) ?? 0) + n);
         for (const t of trades) {
           if (t.kind !== 'fill') continue;
           // Without a trade id nothing tells this fill from the same one in the order's status
@@ -582,7 +595,7 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
           }
           // booked, whether its order is held or not: one brought back from the journal's count
           // (step 1b, reviveJournaled) does not know its trade ids
-          if (isBookedTrade(opts.journaledTrades?.[name], t)) continue;
+          if (isBookedTrade(opts.journaledTrades?.[name], t) || isBookedTrade(countedTrades, t)) continue;
           // booked in its turn (bookFill): a fill of a held order applies once, by trade id; one of
           // an order the journal never saw is a mismatch, adopted if it is a valid fill
           const fill: PendingFill = { report: t, added: 0 };
@@ -753,14 +766,17 @@ interface StatusAnswer {
   fills: PendingFill[];
   /** Of those, the ones with a trade id the order had not booked when the answer came. */
   fresh: PendingFill[];
+  /** Fills with a trade id taken as booked by the journal's count alone (revivedStatusFills): not booked by step 2 either. */
+  counted?: ExecutionReport[];
 }
 
 /**
- * `byQuantity`: the order's trade ids are not known (brought back from the journal's count,
- * reviveJournaled), so no fill of the answer is told from a booked one by its trade id: every
- * one is taken as a fill without one is.
+ * `byQuantity`: the order was brought back from the journal's count (reviveJournaled), so its
+ * entry does not know its trade ids; `booked` (journaledTrades) knows those the journal has from
+ * the trades watermark on, and this run's bookings while the venue was not reconciled.
  */
-function statusFills(engine: ReconcileEnginePort, o: Order, st: OrderStatusReport, byQuantity = false): StatusAnswer {
+function statusFills(engine: ReconcileEnginePort, o: Order, st: OrderStatusReport, byQuantity = false, booked?: ReadonlySet<string>): StatusAnswer {
+  if (byQuantity) return revivedStatusFills(engine, o, st, booked);
   const before = o.filledQty;
   const answer: StatusAnswer = { before, fills: [], fresh: [] };
   let venueCum = 0;
@@ -768,10 +784,64 @@ function statusFills(engine: ReconcileEnginePort, o: Order, st: OrderStatusRepor
     if (f.kind !== 'fill') continue;
     venueCum += f.lastQty;
     // Without a trade id a fill cannot be de-duplicated: only quantity beyond what the journal has is new.
-    if ((byQuantity || f.tradeId === undefined) && venueCum <= before) continue;
+    if (f.tradeId === undefined && venueCum <= before) continue;
     const fill: PendingFill = { report: { ...f, clientOrderId: o.clientOrderId }, added: 0 };
     answer.fills.push(fill);
     if (typeof f.tradeId === 'string' && !engine.orders.hasTrade(o.clientOrderId, f.tradeId)) answer.fresh.push(fill);
+  }
+  return answer;
+}
+
+/**
+ * The fills of an answer about an order brought back from the journal's count (statusFills,
+ * `byQuantity`). A fill whose trade id is known as booked (on the order's entry, or in `booked`)
+ * is left out, and when it was booked on this order its lots are taken off the count. The rest
+ * of the count is matched by quantity: the venue's fills in its order are taken as booked while
+ * their running total is within it. Matched by quantity alone, a journal that missed an earlier
+ * fill and booked a later one skipped the earlier and booked the later a second time.
+ * A fill that straddles the count is booked only for its lots beyond it, with their share of its
+ * fee: fee x lots / its lots, truncated toward zero (bigint division), so the fee booked is never
+ * more than the fill's, by less than one atom; booked whole, its lots within the count were
+ * booked twice, with their fee.
+ */
+function revivedStatusFills(engine: ReconcileEnginePort, o: Order, st: OrderStatusReport, booked: ReadonlySet<string> | undefined): StatusAnswer {
+  const before = o.filledQty;
+  const answer: StatusAnswer = { before, fills: [], fresh: [] };
+  const id = o.clientOrderId;
+  /** undefined: not known as booked; true: booked on this order; false: booked on another (a trade answered without its client id, adopted). */
+  const knownOn = (f: ExecutionReport): boolean | undefined => {
+    if (typeof f.tradeId !== 'string') return undefined;
+    if (engine.orders.hasTrade(id, f.tradeId)) return true;
+    if (booked === undefined) return undefined;
+    const [own, bySide] = bookedTradeKeys({ clientOrderId: id, symbol: f.symbol, side: f.side, tradeId: f.tradeId });
+    return booked.has(own!) ? true : bySide !== undefined && booked.has(bySide) ? false : undefined;
+  };
+  // the lots of the count not accounted for by a trade id
+  let count = before;
+  for (const f of st.fills) if (f.kind === 'fill' && Number.isSafeInteger(f.lastQty) && f.lastQty > 0 && knownOn(f) === true) count -= f.lastQty;
+  if (count < 0) count = 0;
+  let venueCum = 0;
+  for (const f of st.fills) {
+    if (f.kind !== 'fill' || knownOn(f) !== undefined) continue;
+    let report: ExecutionReport = { ...f, clientOrderId: id };
+    // a malformed quantity is passed on whole, for the engine to refuse; counted, a NaN made
+    // every later fill look beyond the count, and the journal's were booked again
+    if (Number.isSafeInteger(f.lastQty) && f.lastQty > 0) {
+      const prev = venueCum;
+      venueCum += f.lastQty;
+      if (venueCum <= count) {
+        if (typeof f.tradeId === 'string') (answer.counted ??= []).push(report);
+        continue;
+      }
+      // straddles the count: its lots beyond it
+      if (prev < count && typeof f.feeAtoms === 'bigint') {
+        const lots = venueCum - count;
+        report = { ...report, lastQty: lots, feeAtoms: (f.feeAtoms * BigInt(lots)) / BigInt(f.lastQty) };
+      }
+    }
+    const fill: PendingFill = { report, added: 0 };
+    answer.fills.push(fill);
+    if (typeof f.tradeId === 'string') answer.fresh.push(fill);
   }
   return answer;
 }
