@@ -103,10 +103,11 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   const metrics = new MetricsRegistry();
   const recent = new RecentActivity();
   const mon = cfg.monitoring;
-  // Off loopback, /status and the live page (positions, orders, P&L) need the control token, so
-  // it is established once here and shared with the control endpoint (a second call would write a new one).
+  // Off loopback, /status and the live page (positions, orders, P&L) need the control token: the
+  // one the control endpoint accepts, established by composing once the journal's writer lock is
+  // held. Written here, before the lock, a second instance the lock refuses would have replaced
+  // the running engine's control.token, and `cwts-ultra risk halt` would get 401 from it.
   const exposed = !isLoopback(mon.bind_address);
-  const controlToken = exposed ? establishControlToken() : undefined;
   // From the first step that takes time on (the cluster shard, tracing, and composing: every
   // plugin's initialize(), up to [system] plugin_init_timeout_ms each, the compute backend, the
   // journal, the control port), a shutdown signal or an uncaught error takes the orderly path:
@@ -211,7 +212,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     const composing = tracing?.phase('compose');
     try {
       const composed = await composeDeployment({
-        loaded, logger, metrics, recordPath: opts.record, controlPort: mon.control_port, controlToken,
+        loaded, logger, metrics, recordPath: opts.record, controlPort: mon.control_port,
         observer: shard ? combineObservers(recent, shard.observer) : recent, extraRiskChecks: shard?.riskChecks, signal: abandon.signal,
       });
       composing?.end();
@@ -251,6 +252,9 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   for (const n of loaded.notices ?? []) logger.info(`config: ${n}`);
   for (const w of loaded.warnings) if (!simulated.some((v) => w.startsWith(`${v}: no api_key`))) logger.warn(w);
   const compute = deployment.compute.backend;
+  // The control endpoint always starts with run (control_port is never absent); establishing one
+  // here otherwise is still after the journal's lock, and never a second one beside the endpoint's.
+  const controlToken = exposed ? (deployment.control?.token ?? establishControlToken()) : undefined;
   // Scrapes are answered by a worker thread; the engine thread renders at most every 250 ms.
   const metricsHttp = new OffThreadMetricsEndpoint(metricsServed);
   const components = () => engineHealth(engine, () => [{ name: `compute:${compute.name}`, ready: true, detail: compute.device.name }]);

@@ -78,8 +78,12 @@ export interface Deployment {
   compute: { backend: ComputeBackend; skipped: { name: string; reason: string }[]; registry: ComputeRegistry };
   /** The risk layer: pre-trade chain, equity and drawdown, VaR, state triggers, manual control. */
   risk: RiskManager;
-  /** The control endpoint and its port, when `controlPort` was given. */
-  control?: { server: RiskControlServer; port: number };
+  /**
+   * The control endpoint, its port and the token it accepts, when `controlPort` was given. The
+   * token is established only here, once the journal's writer lock is held: a start refused by
+   * that lock (a second instance) must not replace the running engine's `control.token`.
+   */
+  control?: { server: RiskControlServer; port: number; token: ControlToken };
   /** The back-pressure monitor (absent in replay): a venue intake running on a worker registers its feed ring with `watchRing`. */
   backpressure?: BackpressureMonitor;
   /**
@@ -141,7 +145,7 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
   // Assigned below; the journal's error handler halts it (a write failure stops new orders).
   let engine: Engine | undefined;
   let backpressure: BackpressureMonitor | undefined;
-  let control: { server: RiskControlServer; port: number } | undefined;
+  let control: { server: RiskControlServer; port: number; token: ControlToken } | undefined;
   let risk: RiskManager;
   // Everything from initializing plugins to a built engine (and its control endpoint) is one
   // unit: a failure anywhere in it (a plugin's initialize, a venue's createVenue, resolving the
@@ -229,11 +233,13 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
     });
 
     if (opts.controlPort !== undefined) {
+      // After the journal is opened (its writer lock held): a second instance refused by the lock
+      // never gets here, so the running engine's token file, the kill switch's, stays its own.
       const token = opts.controlToken ?? establishControlToken();
       const server = new RiskControlServer(risk, { token: token.token, logger: logger.child({ component: 'risk-control' }) });
       const port = await server.listen(opts.controlPort, cfg.monitoring.control_bind_address);
       logger.info(`risk control token from ${token.source.kind === 'env' ? 'CWTS_CONTROL_TOKEN' : token.source.path}`);
-      control = { server, port };
+      control = { server, port, token };
       logger.info({ controlPort: port }, `risk control endpoint on http://${cfg.monitoring.control_bind_address}:${port}/risk`);
     }
     // The last check: a deployment is returned only when nobody abandoned it meanwhile.
