@@ -1,15 +1,11 @@
-import type { IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
 import { SystemClock, type ExecutionReport, type Instrument } from '@cwts/core';
 import { Secret } from '@cwts/core/config';
 import { conformanceOrder, waitUntil } from '@cwts/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
+import { KEY, SECRET, banRestOrders, countWsApiUpgrades } from '../test/ban-hold.fixture.js';
 import { FakeBinance } from '../test/fake-binance.js';
 import { BINANCE_MAX_BAN_MS, type BinanceIntakeArgs } from './market-data.js';
 import { createBinanceVenue, type BinanceVenue } from './plugin.js';
-
-const KEY = 'test-api-key-not-real';
-const SECRET = 'test-api-secret-not-real-4242';
 
 describe('BinanceExecution: a ban holds order entry on the WebSocket API, and a ban is never believed past 3 days', () => {
   let fake: FakeBinance | undefined;
@@ -23,12 +19,7 @@ describe('BinanceExecution: a ban holds order entry on the WebSocket API, and a 
   /** A venue with order entry on the WebSocket API (fills by polling: no other WebSocket API connection); counts connection attempts. */
   async function setup(options: Record<string, number> = {}): Promise<{ v: BinanceVenue; instrument: Instrument; attempts: () => number; reports: ExecutionReport[]; submitBanned: (bannedUntil: number) => Promise<void> }> {
     fake = await FakeBinance.start({ apiKey: KEY, apiSecret: SECRET });
-    let attempts = 0;
-    const upgrade = fake.wsApi.handleUpgrade.bind(fake.wsApi);
-    fake.wsApi.handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      attempts++;
-      upgrade(req, socket, head);
-    };
+    const attempts = countWsApiUpgrades(fake);
     const v = createBinanceVenue(
       {
         api_url: fake.wsUrl, rest_url: fake.restUrl, api_key: new Secret(KEY), api_secret: new Secret(SECRET),
@@ -51,7 +42,7 @@ describe('BinanceExecution: a ban holds order entry on the WebSocket API, and a 
       await waitUntil(() => reports.some((r) => r.clientOrderId === o.clientOrderId), 'the order answered');
       expect(reports.find((r) => r.clientOrderId === o.clientOrderId)).toMatchObject({ kind: 'rejected', rejectReason: 'RATE_LIMITED' });
     };
-    return { v, instrument: i!, attempts: () => attempts, reports, submitBanned };
+    return { v, instrument: i!, attempts, reports, submitBanned };
   }
 
   it('a 418 answered to a REST order while order entry waits to reconnect moves that reconnect past the ban', async () => {
@@ -61,10 +52,7 @@ describe('BinanceExecution: a ban holds order entry on the WebSocket API, and a 
     fake!.wsApi.dropSessions();
     await waitUntil(() => v.execution.orderEntry?.ready === false, 'order entry seen down');
     // the ban lasts 120 s: far past the end of this test, so no wall-clock race decides its end
-    fake!.placeOrder = (_params, _send, err) => {
-      fake!.newOrderRequests++;
-      err(418, -1003, `Way too many requests; IP banned until ${Date.now() + 120_000}. Please use the websocket for live updates to avoid bans.`, { 'retry-after': '120' });
-    };
+    banRestOrders(fake!);
     const o = conformanceOrder(instrument, { side: 'buy', price: '64000.5', qty: '0.01' });
     v.execution.submit(o); // order entry is down: through REST
     await waitUntil(() => reports.some((r) => r.clientOrderId === o.clientOrderId), 'the order answered');

@@ -1,14 +1,10 @@
-import type { IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
 import { SystemClock, type ExecutionReport } from '@cwts/core';
 import { Secret } from '@cwts/core/config';
 import { conformanceOrder, waitUntil } from '@cwts/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
+import { KEY, SECRET, banRestOrders, countWsApiUpgrades } from '../test/ban-hold.fixture.js';
 import { FakeBinance } from '../test/fake-binance.js';
 import { createBinanceVenue } from './plugin.js';
-
-const KEY = 'test-api-key-not-real';
-const SECRET = 'test-api-secret-not-real-4242';
 
 describe('BinanceExecution: a REST ban holds the user data stream\'s reconnects', () => {
   let fake: FakeBinance | undefined;
@@ -21,12 +17,7 @@ describe('BinanceExecution: a REST ban holds the user data stream\'s reconnects'
 
   it('after a 418 with Retry-After on an order, a user data stream connection the venue drops is not reconnected while the ban lasts', async () => {
     fake = await FakeBinance.start({ apiKey: KEY, apiSecret: SECRET });
-    let attempts = 0;
-    const upgrade = fake.wsApi.handleUpgrade.bind(fake.wsApi);
-    fake.wsApi.handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      attempts++;
-      upgrade(req, socket, head);
-    };
+    const attempts = countWsApiUpgrades(fake);
     const v = createBinanceVenue(
       {
         api_url: fake.wsUrl, rest_url: fake.restUrl, api_key: new Secret(KEY), api_secret: new Secret(SECRET),
@@ -40,13 +31,10 @@ describe('BinanceExecution: a REST ban holds the user data stream\'s reconnects'
     await v.execution.start((r) => reports.push(r));
     stops.push(() => v.execution.stop());
     await waitUntil(() => v.execution.userStream?.up === true, 'stream subscribed');
-    expect(attempts).toBe(1);
+    expect(attempts()).toBe(1);
 
     // the ban lasts 120 s: far past the end of this test, so no wall-clock race decides it
-    fake.placeOrder = (_params, _send, err) => {
-      fake!.newOrderRequests++;
-      err(418, -1003, `Way too many requests; IP banned until ${Date.now() + 120_000}. Please use the websocket for live updates to avoid bans.`, { 'retry-after': '120' });
-    };
+    banRestOrders(fake);
     const o = conformanceOrder(i!, { side: 'buy', price: '64000.5', qty: '0.01' });
     v.execution.submit(o);
     await waitUntil(() => reports.some((r) => r.clientOrderId === o.clientOrderId), 'the order answered');
@@ -57,7 +45,7 @@ describe('BinanceExecution: a REST ban holds the user data stream\'s reconnects'
     await waitUntil(() => v.execution.userStream?.up === false, 'stream seen down');
     // many reconnect backoffs (<= 100 ms) later
     await new Promise((r) => setTimeout(r, 1500));
-    expect(attempts).toBe(1);
+    expect(attempts()).toBe(1);
     expect(fake.wsApi.subscribeRequests).toBe(subscribes);
   });
 });

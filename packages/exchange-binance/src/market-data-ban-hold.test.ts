@@ -1,53 +1,16 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { defineInstrument, type Clock, type MarketEventSink } from '@cwts/core';
-import { RateLimiter, TimerSet, WsConnection } from '@cwts/core/adapter-kit';
+import { RateLimiter } from '@cwts/core/adapter-kit';
 import { waitUntil } from '@cwts/core/testing';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { BAN_MS, MAX_MS, ManualTimers, cleanupAfterEach, coreBefore113, dropAndWait, settle } from '../test/ban-hold.fixture.js';
 import { BINANCE_MAX_BAN_MS, BinanceMarketData, type BinanceMarketDataDeps } from './market-data.js';
 import { resolveBinanceOptions } from './options.js';
 
-/**
- * Timeouts on a clock the test moves (a ban of minutes or days is crossed without waiting, and
- * without racing the wall clock); the sockets' I/O on 127.0.0.1 stays real.
- */
-class ManualTimers extends TimerSet {
-  clock = 1_700_000_000_000;
-  /** Every timeout's delay, in the order asked for. */
-  readonly delays: number[] = [];
-  private readonly due = new Map<NodeJS.Timeout, { at: number; fn: () => void }>();
-  override timeout(fn: () => void, ms: number): NodeJS.Timeout | undefined {
-    this.delays.push(ms);
-    const handle = {} as NodeJS.Timeout;
-    this.due.set(handle, { at: this.clock + ms, fn });
-    return handle;
-  }
-  override clear(t: NodeJS.Timeout | undefined): void {
-    if (t !== undefined && this.due.delete(t)) return;
-    super.clear(t);
-  }
-  override close(): void {
-    this.due.clear();
-    super.close();
-  }
-  advance(ms: number): void {
-    this.clock += ms;
-    for (;;) {
-      const next = [...this.due].filter(([, d]) => d.at <= this.clock).sort((a, b) => a[1].at - b[1].at)[0];
-      if (!next) return;
-      this.due.delete(next[0]);
-      next[1].fn();
-    }
-  }
-}
-
 const EX = 'binance';
 const BTC = defineInstrument({ exchange: EX, symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.00001' });
-const MAX_MS = 40;
-const BAN_MS = 120_000;
-/** Real time for a connection that should not come to show up (a connect on 127.0.0.1 takes ~1 ms). */
-const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 150));
 
 const sink = (statuses: string[] = []): MarketEventSink => ({
   onMarketEvent: () => undefined,
@@ -56,10 +19,7 @@ const sink = (statuses: string[] = []): MarketEventSink => ({
 });
 
 describe('BinanceMarketData: no stream connection is opened into a ban', () => {
-  const cleanup: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanup.splice(0).reverse()) await c();
-  });
+  const cleanup = cleanupAfterEach('reverse');
 
   /**
    * A Binance on 127.0.0.1: the stream host counts connections (and sends one diff-depth event
@@ -113,13 +73,6 @@ describe('BinanceMarketData: no stream connection is opened into a ban', () => {
     });
     cleanup.push(() => md.stop());
     return { md, limiter };
-  }
-
-  /** Drops every connection and waits until the client has scheduled its next connect. */
-  async function dropAndWait(v: { drop: () => void }, timers: ManualTimers): Promise<void> {
-    const asked = timers.delays.length;
-    v.drop();
-    await waitUntil(() => timers.delays.length > asked, 'the reconnect scheduled');
   }
 
   it('a ban on the shared per-IP limiter (the execution client was answered 418): a stream connection lost during it is reconnected only after its end', async () => {
@@ -213,16 +166,8 @@ describe('BinanceMarketData: no stream connection is opened into a ban', () => {
   });
 
   it('on a core without WsConnection.holdReconnectUntil (before API 1.13) it reconnects on its backoff as before', async () => {
-    const proto = WsConnection.prototype as unknown as Record<string, unknown>;
-    const hold = proto.holdReconnectUntil;
-    delete proto.holdReconnectUntil;
     // nor does it read the blockedUntil option (also 1.13): every connect opens its socket
-    const readBlock = proto.heldByBlock;
-    proto.heldByBlock = () => false;
-    cleanup.push(() => {
-      proto.holdReconnectUntil = hold;
-      proto.heldByBlock = readBlock;
-    });
+    coreBefore113(cleanup, { blockedUntil: true });
     const timers = new ManualTimers();
     const v = await venue(() => ({ status: 200, body: { lastUpdateId: 999, bids: [], asks: [] } }));
     const { md, limiter } = client(v.port, timers);

@@ -1,44 +1,11 @@
-import { once } from 'node:events';
-import { createServer } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { Secret } from '@cwts/core/config';
-import { RateLimiter, TimerSet, WsConnection } from '@cwts/core/adapter-kit';
+import { RateLimiter } from '@cwts/core/adapter-kit';
 import { waitUntil } from '@cwts/core/testing';
-import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { describe, expect, it } from 'vitest';
+import { BAN_MS, MAX_MS, ManualTimers, cleanupAfterEach, coreBefore113, dropAndWait, settle, stepAndSettle, teapotWsApi, wsApiVenue } from '../test/ban-hold.fixture.js';
 import { BinanceMarketData } from './market-data.js';
 import { resolveBinanceOptions } from './options.js';
 import { BinanceUserStream, type UserStreamDeps } from './user-stream.js';
-
-/**
- * Timeouts on a clock the test moves (a ban of minutes is crossed without waiting, and without
- * racing the wall clock); the sockets' I/O on 127.0.0.1 stays real.
- */
-class ManualTimers extends TimerSet {
-  clock = 1_700_000_000_000;
-  /** Every timeout's delay, in the order asked for. */
-  readonly delays: number[] = [];
-  private readonly due = new Map<NodeJS.Timeout, { at: number; fn: () => void }>();
-  override timeout(fn: () => void, ms: number): NodeJS.Timeout | undefined {
-    this.delays.push(ms);
-    const handle = {} as NodeJS.Timeout;
-    this.due.set(handle, { at: this.clock + ms, fn });
-    return handle;
-  }
-  override clear(t: NodeJS.Timeout | undefined): void {
-    if (t !== undefined && this.due.delete(t)) return;
-    super.clear(t);
-  }
-  advance(ms: number): void {
-    this.clock += ms;
-    for (;;) {
-      const next = [...this.due].filter(([, d]) => d.at <= this.clock).sort((a, b) => a[1].at - b[1].at)[0];
-      if (!next) return;
-      this.due.delete(next[0]);
-      next[1].fn();
-    }
-  }
-}
 
 /** Node's setTimeout: a delay past 2^31 - 1 ms fires after 1 ms (with a TimeoutOverflowWarning). */
 class NodeClampTimers extends ManualTimers {
@@ -48,36 +15,12 @@ class NodeClampTimers extends ManualTimers {
 }
 
 const MAX_TIMER_MS = 2_147_483_647;
-const MAX_MS = 40;
-const BAN_MS = 120_000;
-/** Real time for a connection that should not come to show up (a connect on 127.0.0.1 takes ~1 ms). */
-const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 150));
 
 describe('BinanceUserStream: no connection is opened into a ban', () => {
-  const cleanup: (() => Promise<void> | void)[] = [];
-  afterEach(async () => {
-    for (const c of cleanup.splice(0)) await c();
-  });
+  const cleanup = cleanupAfterEach('pushed');
 
   /** A local WebSocket API: counts connections and subscribe requests, answers each with `answer(n)`, and can drop every connection. */
-  async function venue(answer: (n: number, id: string, timers: ManualTimers) => object, timers: ManualTimers) {
-    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-    await once(wss, 'listening');
-    let connections = 0;
-    let requests = 0;
-    wss.on('connection', (ws: WebSocket) => {
-      connections++;
-      ws.on('message', (raw) => ws.send(JSON.stringify(answer(++requests, (JSON.parse(String(raw)) as { id: string }).id, timers))));
-    });
-    cleanup.push(() => new Promise<void>((r) => { for (const c of wss.clients) c.terminate(); wss.close(() => r()); }));
-    return {
-      url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/ws-api/v3`,
-      connections: () => connections,
-      requests: () => requests,
-      /** The venue closes every connection (a ban, a restart). */
-      drop: () => { for (const c of wss.clients) c.terminate(); },
-    };
-  }
+  const venue = (answer: (n: number, id: string) => object) => wsApiVenue(cleanup, { answer });
   const ok = (_n: number, id: string) => ({ id, status: 200, result: { subscriptionId: 0 } });
 
   function stream(url: string, timers: ManualTimers, extra: Partial<UserStreamDeps> = {}): BinanceUserStream {
@@ -91,18 +34,11 @@ describe('BinanceUserStream: no connection is opened into a ban', () => {
     return s;
   }
 
-  /** Drops every connection and waits until the stream has scheduled its next connect. */
-  async function dropAndWait(v: { drop: () => void }, timers: ManualTimers): Promise<void> {
-    const asked = timers.delays.length;
-    v.drop();
-    await waitUntil(() => timers.delays.length > asked, 'the reconnect scheduled');
-  }
-
   it('a 418 ban answered to the subscription, then the socket closing: no connection attempt until the ban ends, then it reconnects and subscribes', async () => {
     const timers = new ManualTimers();
-    const v = await venue((n, id, t) => (n === 1
-      ? { id, status: 418, error: { code: -1003, msg: `Way too much request weight used; IP banned until ${t.clock + BAN_MS}.`, data: { serverTime: t.clock, retryAfter: t.clock + BAN_MS } } }
-      : ok(n, id)), timers);
+    const v = await venue((n, id) => (n === 1
+      ? { id, status: 418, error: { code: -1003, msg: `Way too much request weight used; IP banned until ${timers.clock + BAN_MS}.`, data: { serverTime: timers.clock, retryAfter: timers.clock + BAN_MS } } }
+      : ok(n, id)));
     const limited: number[] = [];
     const s = stream(v.url, timers, { onRateLimited: (t) => limited.push(t) });
     const banEnd = timers.clock + BAN_MS;
@@ -126,7 +62,7 @@ describe('BinanceUserStream: no connection is opened into a ban', () => {
   it('a "banned until" thousands of years off is held to 3 days (no throw, no hold for ever), then it reconnects and subscribes', async () => {
     const timers = new ManualTimers();
     // past 8.64e15 ms a Date cannot hold it: the log line once threw there
-    const v = await venue((n, id) => (n === 1 ? { id, status: 418, error: { code: -1003, msg: 'IP banned until 9000000000000000.', data: { retryAfter: 9e15 } } } : ok(n, id)), timers);
+    const v = await venue((n, id) => (n === 1 ? { id, status: 418, error: { code: -1003, msg: 'IP banned until 9000000000000000.', data: { retryAfter: 9e15 } } } : ok(n, id)));
     const limited: number[] = [];
     const s = stream(v.url, timers, { onRateLimited: (t) => limited.push(t) });
     const cap = timers.clock + 3 * 86_400_000;
@@ -143,7 +79,7 @@ describe('BinanceUserStream: no connection is opened into a ban', () => {
 
   it('a ban the execution client learned (a REST 418: holdUntil) moves a reconnect already scheduled past its end', async () => {
     const timers = new ManualTimers();
-    const v = await venue(ok, timers);
+    const v = await venue(ok);
     const s = stream(v.url, timers);
     await s.start();
     await waitUntil(() => s.up, 'subscribed');
@@ -161,7 +97,7 @@ describe('BinanceUserStream: no connection is opened into a ban', () => {
 
   it('a ban on the per-IP limiter (blockedUntil: market data met it) holds the reconnect after a loss', async () => {
     const timers = new ManualTimers();
-    const v = await venue(ok, timers);
+    const v = await venue(ok);
     let blocked = 0;
     const s = stream(v.url, timers, { blockedUntil: () => blocked });
     await s.start();
@@ -179,7 +115,7 @@ describe('BinanceUserStream: no connection is opened into a ban', () => {
 
   it('market data records a ban on the shared per-IP limiter while a reconnect is scheduled: that reconnect does not go out into the ban', async () => {
     const timers = new ManualTimers();
-    const v = await venue(ok, timers);
+    const v = await venue(ok);
     // the plugin's wiring: one per-IP limiter for market data and the execution client, whose
     // blockedUntil (ipBlockedUntil) the stream reads
     const options = resolveBinanceOptions({ instrument_refresh_ms: 0 });
@@ -218,7 +154,7 @@ describe('BinanceUserStream: no connection is opened into a ban', () => {
 
   it('a rotation during a ban opens its new connection only after the ban; the old one stays subscribed meanwhile', async () => {
     const timers = new ManualTimers();
-    const v = await venue(ok, timers);
+    const v = await venue(ok);
     const s = stream(v.url, timers);
     await s.start();
     await waitUntil(() => s.up, 'subscribed');
@@ -233,16 +169,11 @@ describe('BinanceUserStream: no connection is opened into a ban', () => {
   });
 
   it('on a core without WsConnection.holdReconnectUntil (before API 1.13) it reconnects on its backoff as before, still not subscribing into the ban', async () => {
-    const proto = WsConnection.prototype as unknown as Record<string, unknown>;
-    const hold = proto.holdReconnectUntil;
-    delete proto.holdReconnectUntil;
-    cleanup.push(() => {
-      proto.holdReconnectUntil = hold;
-    });
+    coreBefore113(cleanup, { blockedUntil: false });
     const timers = new ManualTimers();
-    const v = await venue((n, id, t) => (n === 1
-      ? { id, status: 418, error: { code: -1003, msg: `IP banned until ${t.clock + BAN_MS}.`, data: { retryAfter: t.clock + BAN_MS } } }
-      : ok(n, id)), timers);
+    const v = await venue((n, id) => (n === 1
+      ? { id, status: 418, error: { code: -1003, msg: `IP banned until ${timers.clock + BAN_MS}.`, data: { retryAfter: timers.clock + BAN_MS } } }
+      : ok(n, id)));
     const s = stream(v.url, timers);
     await s.start();
     await waitUntil(() => v.requests() === 1, 'the ban answered');
@@ -255,7 +186,7 @@ describe('BinanceUserStream: no connection is opened into a ban', () => {
   });
   it('a rotation due during a ban only the per-IP limiter knows (blockedUntil) opens its new connection after the ban; the old one stays subscribed', async () => {
     const timers = new ManualTimers();
-    const v = await venue(ok, timers);
+    const v = await venue(ok);
     let blocked = 0;
     const s = stream(v.url, timers, { blockedUntil: () => blocked });
     await s.start();
@@ -276,7 +207,7 @@ describe('BinanceUserStream: no connection is opened into a ban', () => {
 
   it('a ban on the per-IP limiter known at start: the first connection is opened only after it', async () => {
     const timers = new ManualTimers();
-    const v = await venue(ok, timers);
+    const v = await venue(ok);
     const banEnd = timers.clock + BAN_MS;
     const s = stream(v.url, timers, { blockedUntil: () => banEnd });
     const started = s.start();
@@ -294,29 +225,17 @@ describe('BinanceUserStream: no connection is opened into a ban', () => {
   it('a first connection refused 418 (the per-IP limiter learned the ban meanwhile) is not retried before the ban ends', async () => {
     const timers = new ManualTimers();
     let blocked = 0;
-    let attempts = 0;
     // a banned IP's upgrade is answered 418; market data met the same ban, so the limiter knows it
-    const http = createServer((_req, res) => res.writeHead(418).end());
-    http.on('upgrade', (_req, socket: Socket) => {
-      attempts++;
-      blocked = timers.clock + BAN_MS;
-      socket.end("HTTP/1.1 418 I'm a teapot\r\nContent-Length: 0\r\n\r\n");
-    });
-    http.listen(0, '127.0.0.1');
-    await once(http, 'listening');
-    cleanup.push(() => new Promise<void>((r) => http.close(() => r())));
-    const s = stream(`ws://127.0.0.1:${(http.address() as AddressInfo).port}/ws-api/v3`, timers, { blockedUntil: () => blocked });
+    const venue418 = await teapotWsApi(cleanup, () => { blocked = timers.clock + BAN_MS; });
+    const s = stream(venue418.url, timers, { blockedUntil: () => blocked });
     void s.start().catch(() => undefined);
-    await waitUntil(() => attempts === 1, 'the first attempt');
+    await waitUntil(() => venue418.attempts() === 1, 'the first attempt');
     await settle();
     // many backoff ceilings (<= 40 ms) later, deep inside the ban
-    for (let k = 0; k < 10; k++) {
-      timers.advance(MAX_MS);
-      await settle();
-    }
-    expect(attempts).toBe(1);
+    await stepAndSettle(timers, MAX_MS, 10);
+    expect(venue418.attempts()).toBe(1);
     timers.advance(blocked - timers.clock + MAX_MS);
-    await waitUntil(() => attempts === 2, 'retried after the ban');
+    await waitUntil(() => venue418.attempts() === 2, 'retried after the ban');
   });
 
   it('a subscription wait past one timer\'s reach (> 24.8 days) is waited in parts: never a timer Node would fire after 1 ms', async () => {
@@ -324,28 +243,21 @@ describe('BinanceUserStream: no connection is opened into a ban', () => {
     const farEnd = timers.clock + 30 * 86_400_000;
     let s: BinanceUserStream | undefined;
     // the ban arrives while the handshake is under way, so the connection opens into it
-    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, verifyClient: (_info, cb) => { s!.holdUntil(farEnd, 'a ban not capped on its way'); cb(true); } });
-    await once(wss, 'listening');
-    let requests = 0;
-    wss.on('connection', (ws: WebSocket) => ws.on('message', (raw) => {
-      requests++;
-      ws.send(JSON.stringify(ok(requests, (JSON.parse(String(raw)) as { id: string }).id)));
-    }));
-    cleanup.push(() => new Promise<void>((r) => { for (const c of wss.clients) c.terminate(); wss.close(() => r()); }));
-    s = stream(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}/ws-api/v3`, timers);
+    const v = await wsApiVenue(cleanup, { answer: ok, verifyClient: (_info, cb) => { s!.holdUntil(farEnd, 'a ban not capped on its way'); cb(true); } });
+    s = stream(v.url, timers);
     await s.start();
     expect(timers.delays.every((d) => d <= MAX_TIMER_MS)).toBe(true);
     timers.advance(1);
     await settle();
-    expect(requests).toBe(0);
+    expect(v.requests()).toBe(0);
     timers.advance(MAX_TIMER_MS);
     await settle();
-    expect(requests).toBe(0);
+    expect(v.requests()).toBe(0);
     timers.advance(farEnd - timers.clock - 1);
     await settle();
-    expect(requests).toBe(0);
+    expect(v.requests()).toBe(0);
     timers.advance(1);
     await waitUntil(() => s!.up, 'subscribed after the ban');
-    expect(requests).toBe(1);
+    expect(v.requests()).toBe(1);
   });
 });
