@@ -47,9 +47,20 @@ function fromEnv(env: NodeJS.ProcessEnv): ControlToken | undefined {
 export function establishControlToken(opts: { env?: NodeJS.ProcessEnv; dataDir?: string } = {}): ControlToken {
   const env = opts.env ?? process.env;
   const given = fromEnv(env);
-  if (given) return given;
   const dir = opts.dataDir ?? resolveDataDir(env);
   const path = join(dir, CONTROL_TOKEN_FILE);
+  if (given) {
+    // A file left by an earlier start without the variable would be what `cwts-ultra risk` sends
+    // from an operator's shell (which lacks the service's environment): a 401 at the kill switch.
+    // Without the file the client says to set CWTS_CONTROL_TOKEN. Called only once the journal's
+    // writer lock is held, so a refused second instance removes nothing of the running engine's.
+    try {
+      rmSync(path, { force: true });
+    } catch {
+      /* not ours to remove (permissions): the client then still reads it, as before */
+    }
+    return given;
+  }
   const token = randomBytes(32).toString('base64url');
   const tmp = `${path}.${process.pid}.tmp`;
   try {
