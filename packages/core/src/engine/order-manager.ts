@@ -678,11 +678,66 @@ export class OrderManager {
     return out;
   }
 
+  /**
+   * Notes trades (bookedTradeKeys) an answer about a revived order took as booked by the
+   * journal's count (reconcile.ts, revivedStatusFills): a later attempt's trade list answers them
+   * again, and once the order has closed no answer about it counts them there; booked then, the
+   * journal's lots were booked twice.
+   */
+  noteCountedTrade(exchange: string, keys: readonly string[]): void {
+    const byVenue = (this.counted ??= new Map());
+    let set = byVenue.get(exchange);
+    if (set === undefined) byVenue.set(exchange, (set = new Set()));
+    for (const k of keys) set.add(k);
+  }
+
+  /** The trades noted on a venue so far by noteCountedTrade. */
+  countedTrades(exchange: string): ReadonlySet<string> | undefined {
+    return this.counted?.get(exchange);
+  }
+
+  /** Per venue, trades taken as booked by a revived order's count in this run (noteCountedTrade). */
+  private counted: Map<string, Set<string>> | undefined;
+
+  /**
+   * Notes a fill without a trade id that an answer about a revived order took as booked by the
+   * journal's count, whole or for part of its lots (one that straddled it, booked beyond it), by
+   * the keys step 2 matches it by (reconcile.ts, unidentifiedKeysOf) for the whole fill: what a
+   * later attempt's trade list answers. `occurrence` tells equal fills of one answer apart; each
+   * later answer counts the same fills again, and noted once per answer, one fill swallowed a
+   * later equal one. The part booked was noted (noteUnidentifiedFill) under its own quantity,
+   * which the trade list never answers: `booked` takes that note back.
+   */
+  noteCountedUnidentifiedFill(exchange: string, keys: readonly string[], ts: number, occurrence: number, booked?: readonly string[]): void {
+    const byVenue = (this.countedUnidentified ??= new Map());
+    let m = byVenue.get(exchange);
+    if (m === undefined) byVenue.set(exchange, (m = new Map()));
+    for (const key of keys) m.set(`${ts}\u0000${occurrence}\u0000${key}`, { key, ts });
+    const noted = this.unidentified?.get(exchange);
+    for (const key of booked ?? []) {
+      const times = noted?.get(key);
+      const i = times?.indexOf(ts) ?? -1;
+      if (i < 0) continue;
+      times!.splice(i, 1);
+      if (times!.length === 0) noted!.delete(key);
+    }
+  }
+
+  /** As unidentifiedFills, for the fills noted by noteCountedUnidentifiedFill. */
+  countedUnidentifiedFills(exchange: string, since: number): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const { key, ts } of this.countedUnidentified?.get(exchange)?.values() ?? []) if (ts >= since) out.set(key, (out.get(key) ?? 0) + 1);
+    return out;
+  }
+
+  /** Per venue, fills without a trade id taken as booked by a revived order's count (noteCountedUnidentifiedFill). */
+  private countedUnidentified: Map<string, Map<string, { key: string; ts: number }>> | undefined;
+
   /** Per venue, fills without a trade id booked in this run while it was not reconciled (noteUnidentifiedFill): their venue times, by key. */
   private unidentified: Map<string, Map<string, number[]>> | undefined;
 
   /**
-   * Frees what noteJournaled, noteUnidentifiedFill and reviveJournaled kept, once every venue is
+   * Frees what noteJournaled, noteUnidentifiedFill, noteCounted* and reviveJournaled kept, once every venue is
    * reconciled: only reconciliation asks it, and it grows with the journal (~100 bytes an
    * order), for the life of the process otherwise.
    */
@@ -690,6 +745,8 @@ export class OrderManager {
     this.journaled = undefined;
     this.unidentified = undefined;
     this.revived = undefined;
+    this.counted = undefined;
+    this.countedUnidentified = undefined;
   }
 
   /** Every order the journal held at the restore or reconciliation adopted since, by client id (noteJournaled). */

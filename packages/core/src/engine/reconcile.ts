@@ -438,18 +438,21 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
     };
     /** Orders the venue answered about (steps 1 and 1b). */
     const answered = new Set<string>();
-    /**
-     * Trades an answer about a revived order took as booked by the journal's count (bookedTradeKeys):
-     * the trade list answers them again under a trade id the order's entry does not know.
-     */
-    const countedTrades = new Set<string>();
     /** A venue's answer about an order we hold: its fills booked once each, a terminal status closes it. */
     const applyAnswer = (o: Order, st: OrderStatusReport, byQuantity = false) => {
       answered.add(o.clientOrderId);
       const answer = statusFills(engine, o, st, byQuantity, opts.journaledTrades?.[name]);
       pending.push(...answer.fills);
-      for (const t of answer.counted ?? []) for (const k of bookedTradeKeys(t)) countedTrades.add(k);
+      // Taken as booked by the journal's count: the trade list answers them again, in this attempt
+      // and every later one, under ids the order's entry does not know; kept with the order manager
+      // (as the revived mark is), as a later attempt need not ask about the order (closed by then)
+      for (const t of answer.counted ?? []) engine.orders.noteCountedTrade(name, bookedTradeKeys(t));
+      for (const c of answer.countedUnidentified ?? []) engine.orders.noteCountedUnidentifiedFill(name, unidentifiedKeysOf(name, c.report), c.report.ts, c.occurrence);
       afterBooking.push(() => {
+        for (const p of answer.fills) {
+          if (p.whole === undefined || p.added === 0) continue;
+          engine.orders.noteCountedUnidentifiedFill(name, unidentifiedKeysOf(name, p.whole.report), p.whole.report.ts, p.whole.occurrence, unidentifiedKeysOf(name, p.report));
+        }
         checkStatus(engine, o, st, answer, mismatch, recovered);
         if (TERMINAL.has(st.status) && !TERMINAL.has(o.status)) {
           close(o, `venue status ${st.status}`);
@@ -575,6 +578,7 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
         // an older one again, and counted, its note took a later fill alike for itself.
         const unidentified = new Map(opts.journaledUnidentifiedFills?.[name] ?? []);
         for (const [key, n] of engine.orders.unidentifiedFills(name, since)) unidentified.set(key, (unidentified.get(key) ?? 0) + n);
+        for (const [key, n] of engine.orders.countedUnidentifiedFills(name, since)) unidentified.set(key, (unidentified.get(key) ?? 0) + n);
         for (const t of trades) {
           if (t.kind !== 'fill') continue;
           // Without a trade id nothing tells this fill from the same one in the order's status
@@ -595,7 +599,7 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
           }
           // booked, whether its order is held or not: one brought back from the journal's count
           // (step 1b, reviveJournaled) does not know its trade ids
-          if (isBookedTrade(opts.journaledTrades?.[name], t) || isBookedTrade(countedTrades, t)) continue;
+          if (isBookedTrade(opts.journaledTrades?.[name], t) || isBookedTrade(engine.orders.countedTrades(name), t)) continue;
           // booked in its turn (bookFill): a fill of a held order applies once, by trade id; one of
           // an order the journal never saw is a mismatch, adopted if it is a valid fill
           const fill: PendingFill = { report: t, added: 0 };
@@ -724,6 +728,8 @@ interface PendingFill {
   added: number;
   /** Booked onto an order adopted for it (its order was not held). */
   adopted?: boolean;
+  /** A fill without a trade id booked for its lots beyond a revived order's count: the whole fill (a retry's trade list answers that). */
+  whole?: CountedFill;
 }
 
 /**
@@ -768,6 +774,14 @@ interface StatusAnswer {
   fresh: PendingFill[];
   /** Fills with a trade id taken as booked by the journal's count alone (revivedStatusFills): not booked by step 2 either. */
   counted?: ExecutionReport[];
+  /** Fills without a trade id taken as booked by the journal's count alone, whole (revivedStatusFills). */
+  countedUnidentified?: CountedFill[];
+}
+
+/** A fill without a trade id of an answer, whole, and which of its equal fills (order, price, quantity, venue time) it is there. */
+interface CountedFill {
+  report: ExecutionReport;
+  occurrence: number;
 }
 
 /**
@@ -821,9 +835,17 @@ function revivedStatusFills(engine: ReconcileEnginePort, o: Order, st: OrderStat
   for (const f of st.fills) if (f.kind === 'fill' && Number.isSafeInteger(f.lastQty) && f.lastQty > 0 && knownOn(f) === true) count -= f.lastQty;
   if (count < 0) count = 0;
   let venueCum = 0;
+  const seen = new Map<string, number>();
   for (const f of st.fills) {
     if (f.kind !== 'fill' || knownOn(f) !== undefined) continue;
     let report: ExecutionReport = { ...f, clientOrderId: id };
+    let whole: CountedFill | undefined;
+    if (f.tradeId === undefined) {
+      const k = `${unidentifiedFillKey(report)}\u0000${f.ts}`;
+      const occurrence = seen.get(k) ?? 0;
+      seen.set(k, occurrence + 1);
+      whole = { report, occurrence };
+    }
     // a malformed quantity is passed on whole, for the engine to refuse; counted, a NaN made
     // every later fill look beyond the count, and the journal's were booked again
     if (Number.isSafeInteger(f.lastQty) && f.lastQty > 0) {
@@ -831,15 +853,16 @@ function revivedStatusFills(engine: ReconcileEnginePort, o: Order, st: OrderStat
       venueCum += f.lastQty;
       if (venueCum <= count) {
         if (typeof f.tradeId === 'string') (answer.counted ??= []).push(report);
+        else if (whole !== undefined) (answer.countedUnidentified ??= []).push(whole);
         continue;
       }
       // straddles the count: its lots beyond it
       if (prev < count && typeof f.feeAtoms === 'bigint') {
         const lots = venueCum - count;
         report = { ...report, lastQty: lots, feeAtoms: (f.feeAtoms * BigInt(lots)) / BigInt(f.lastQty) };
-      }
-    }
-    const fill: PendingFill = { report, added: 0 };
+      } else whole = undefined;
+    } else whole = undefined;
+    const fill: PendingFill = whole !== undefined ? { report, added: 0, whole } : { report, added: 0 };
     answer.fills.push(fill);
     if (typeof f.tradeId === 'string') answer.fresh.push(fill);
   }

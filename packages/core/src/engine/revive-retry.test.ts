@@ -181,6 +181,64 @@ describe('an order brought back as working by step 1b, then a retry', () => {
   });
 });
 
+describe('a revived order whose fills were matched by quantity, closed before the next attempt', () => {
+  /**
+   * Attempt 1 fails at the trade list; the stream books `live` on cw-5, then cw-5 is forgotten.
+   * Attempt 2 revives cw-5 as working from the listing and matches `answer` by the journal's
+   * count, then its positions read fails; cw-5 is cancelled before attempt 3, which does not ask
+   * about it (closed, not listed) and reads `trades`. Returns the position after attempt 3.
+   */
+  async function countedThenClosed(live: ExecutionReport, answer: ExecutionReport[], trades: ExecutionReport[], filledAfter2: number): Promise<number> {
+    const down = new ScriptedVenue('down', [instrumentOn('down')], { canTrade: true }, false);
+    down.venueOpen = [listed('down', 'cw-5', 10), listed('down', 'cw-6')];
+    down.orderStatus.set('cw-5', { clientOrderId: 'cw-5', status: 'open', filledQty: 0, fills: [] });
+    const up = failingTrades(down);
+    const timers = new HandTimers();
+    const clock = new ManualClock(T);
+    const engine = engineOn(down, clock, timers);
+    await engine.start();
+    down.onReport!(live);
+    forgetCw5(engine, down, clock);
+    const filled = answer.reduce((n, f) => n + f.lastQty, 0);
+    down.orderStatus.set('cw-5', { clientOrderId: 'cw-5', status: 'partially_filled', filledQty: filled, fills: answer });
+    down.venueOpen = [listed('down', 'cw-5', 10)];
+    down.trades = trades;
+    up();
+    down.positions = async () => {
+      throw new Error('HTTP 503');
+    };
+    timers.fire();
+    await settle();
+    expect(engine.reconciled).toBe(false);
+    expect(engine.orders.get('cw-5')?.filledQty).toBe(filledAfter2);
+    // the venue cancels the rest of cw-5; the stream says so
+    down.report(engine.orders.get('cw-5')!, { kind: 'cancelled', ts: clock.now() });
+    down.orderStatus.set('cw-5', { clientOrderId: 'cw-5', status: 'cancelled', filledQty: filled, fills: answer });
+    down.venueOpen = [];
+    down.positions = async () => [];
+    timers.fire();
+    await settle();
+    expect(engine.reconciled).toBe(true);
+    const qty = engine.portfolio.qty('down', 'BTCUSDT');
+    await engine.stop('test');
+    return qty;
+  }
+
+  it('the next attempt does not book the trades the earlier one matched by quantity a second time', async () => {
+    // the stream reports 2 lots as one fill without a trade id; the venue lists them as trades a and b
+    const a = fill('down', 'cw-5', 1, 'a', T + 40, 4n);
+    const b = fill('down', 'cw-5', 1, 'b', T + 50, 4n);
+    // the venue filled a + b = 2 lots of cw-5, ever
+    expect(await countedThenClosed(fill('down', 'cw-5', 2, undefined, T + 50, 8n), [a, b], [a, b], 2)).toBe(2);
+  });
+
+  it('nor a fill without a trade id that straddled the count, booked then for its lots beyond it', async () => {
+    // the stream booked 1 lot; the venue has one fill of 2 lots: 1 booked by attempt 2, the whole fill in the trade list
+    const whole = fill('down', 'cw-5', 2, undefined, T + 60, 8n);
+    expect(await countedThenClosed(fill('down', 'cw-5', 1, undefined, T + 50, 4n), [whole], [whole], 2)).toBe(2);
+  });
+});
+
 describe('a fill without a trade id noted for a retry', () => {
   it('one from before the trade list\'s window does not swallow a later equal fill (late fill after a forgotten cancel)', async () => {
     const down = new ScriptedVenue('down', [instrumentOn('down')], { canTrade: true }, false);
