@@ -1,5 +1,6 @@
 import type { KV } from '@nats-io/kv';
 import { errorText, isServerRejection } from './errors.js';
+import { listKeys } from './list-keys.js';
 import { BUDGET_KEY } from './names.js';
 
 /**
@@ -101,6 +102,9 @@ export interface BudgetEvent {
   epoch?: string;
 }
 
+/** A reclaim gives up on a members listing after this long (it is retried on the next round). */
+export const RECLAIM_LIST_KEYS_MS = 1000;
+
 export interface BudgetLedgerOptions {
   control: KV;
   /** The members bucket: a shard id without a key there has no valid epoch (reclaim). */
@@ -118,6 +122,8 @@ export interface BudgetLedgerOptions {
   /** The cluster is REDUCING (portfolio VaR above its limit): no reservation grows. */
   reducing?: () => boolean;
   monoMs: () => number;
+  /** How long reclaim waits for the members bucket's key listing (default RECLAIM_LIST_KEYS_MS). */
+  listKeysMs?: number;
   onEvent(e: BudgetEvent): void;
   onError(message: string): void;
 }
@@ -265,8 +271,9 @@ export class BudgetLedger {
           this.o.onError(`budget reclaim skipped: the budget key is unreadable (${doc.problems.join('; ')})`);
           return;
         }
-        const live = new Set<string>();
-        for await (const k of await this.o.members.keys()) live.add(k);
+        // bounded: a listing of a bucket written meanwhile may never end (list-keys.ts), and the
+        // shard's round awaits this reclaim
+        const live = new Set(await listKeys(this.o.members, this.o.listKeysMs ?? RECLAIM_LIST_KEYS_MS));
         const now = this.o.monoMs();
         const dead: { id: string; amount: bigint; epoch: string }[] = [];
         const seen = new Set<string>();

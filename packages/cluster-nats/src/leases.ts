@@ -1,5 +1,6 @@
 import type { KV } from '@nats-io/kv';
 import { errorText, isServerRejection } from './errors.js';
+import { listKeys } from './list-keys.js';
 import { leaseKey, type LeaseTimings } from './names.js';
 import type { Membership } from './membership.js';
 import { assignKeysAmong } from './rendezvous.js';
@@ -180,8 +181,9 @@ export class LeaseManager {
     let members: string[];
     let present: Set<string>;
     try {
-      members = await collect(await this.o.members.keys());
-      present = new Set(await collect(await this.o.leases.keys()));
+      // Bounded: a listing that never ends (see listKeys) held up every later round, renewals included.
+      const listMs = this.o.timings.tickMs;
+      [members, present] = await Promise.all([listKeys(this.o.members, listMs), listKeys(this.o.leases, listMs).then((ks) => new Set(ks))]);
     } catch (err) {
       this.o.onError(`listing leases failed: ${errorText(err)}`);
       return;
@@ -495,8 +497,4 @@ export class LeaseManager {
   }
 }
 
-async function collect(it: AsyncIterable<string>): Promise<string[]> {
-  const out: string[] = [];
-  for await (const k of it) out.push(k);
-  return out;
-}
+export { listKeys };

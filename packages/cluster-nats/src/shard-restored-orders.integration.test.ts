@@ -65,14 +65,18 @@ function fakeEngine(restored: boolean) {
   return { engine, working, cancels, order };
 }
 
-/** Another shard holding `key` (written over whoever holds it: s1's next renewal is refused) and renewing it until stopped. */
+/**
+ * Another shard holding `key` (written over whoever holds it: s1's next renewal is refused) and
+ * renewing it until stopped, every 100 ms: the key lives 1200 ms, so only a stall of this process
+ * of over a second (a loaded machine) lets it expire and s1 take it.
+ */
 function holdLease(h: ClusterHandles, key: string, shard: string) {
   const value = () => JSON.stringify({ shard, instance: `${shard}-1`, ts: Date.now() });
   let on = true;
   const held = (async () => {
     let rev = await h.leases.put(key, value());
     while (on) {
-      await sleep(200);
+      await sleep(100);
       rev = await h.leases.update(key, value(), rev);
     }
   })();
