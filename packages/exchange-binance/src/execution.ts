@@ -26,7 +26,8 @@ import { bannedUntil, binanceWsApiUrl, BinanceUserStream, type RotationScheduler
 import { isVenueId, venueTradeProblem, type BinanceOrderUpdate, type VenueTrade } from './user-stream-parse.js';
 import { feeToQuoteAtoms, lotsFloor } from './fees.js';
 import { binanceErrorMap, mapBinanceError } from './errors.js';
-import { capBanEnd, type BinanceEndpoints } from './market-data.js';
+import { capBanEnd } from './ip-ban.js';
+import type { BinanceEndpoints } from './market-data.js';
 import type { BinanceOptions } from './options.js';
 
 /** The part of a ccxt exchange we use (ccxt is loaded lazily: it is large). */

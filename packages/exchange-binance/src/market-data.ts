@@ -17,6 +17,7 @@ import {
   httpJson,
 } from '@cwts/core/adapter-kit';
 import { BinanceFeed, type FeedSymbol } from './feed.js';
+import { capBanEnd, holdReconnect } from './ip-ban.js';
 import { BINANCE_STATUS, instrumentsFromExchangeInfo } from './instruments.js';
 import type { BinanceOptions } from './options.js';
 
@@ -40,29 +41,8 @@ export function binanceEndpoints(cfg: { api_url?: string; rest_url?: string; tes
 
 export { BINANCE_USDM_RULES } from './feed.js';
 
-/**
- * Binance's longest IP ban ("IP bans are tracked and scale in duration for repeat offenders, from
- * 2 minutes to 3 days": spot REST API, LIMITS). A ban's end further off comes from a broken or
- * hostile answer (a Retry-After of years, a mangled "banned until"): believed, it stopped every
- * request and connection of the adapter for that long. Held to 3 days, a real ban that outlasts
- * it is answered again (418) and held again.
- */
-export const BINANCE_MAX_BAN_MS = 3 * 24 * 3600_000;
+export { BINANCE_MAX_BAN_MS, capBanEnd } from './ip-ban.js';
 
-/** `untilMs`, or the end of the longest ban Binance gives from `nowMs` when it lies further off (`capped`). */
-export function capBanEnd(untilMs: number, nowMs: number): { untilMs: number; capped: boolean } {
-  const max = nowMs + BINANCE_MAX_BAN_MS;
-  return untilMs > max ? { untilMs: max, capped: true } : { untilMs, capped: false };
-}
-
-/**
- * WsConnection.holdReconnectUntil came with core API 1.13 and this package declares 1.7: an older
- * core's connection lacks it and reconnects on its backoff, as it did before.
- */
-function holdReconnect(conn: WsConnection, untilMs: number, reason: string): void {
-  const c = conn as Partial<Pick<WsConnection, 'holdReconnectUntil'>>;
-  if (typeof c.holdReconnectUntil === 'function') c.holdReconnectUntil(untilMs, reason);
-}
 
 interface SymbolState {
   feed: FeedSymbol;

@@ -32,7 +32,8 @@
 import { BoundedIdSet, type Instrument, type Logger } from '@cwts/core';
 import { type Secret } from '@cwts/core/config';
 import { WsConnection, redactCredentials, type TimerSet } from '@cwts/core/adapter-kit';
-import { capBanEnd, type BinanceEndpoints } from './market-data.js';
+import { capBanEnd, holdReconnect } from './ip-ban.js';
+import type { BinanceEndpoints } from './market-data.js';
 import { binanceSigner } from './ws-order-entry.js';
 import { BinanceUserStreamParser, type BinanceOrderUpdate } from './user-stream-parse.js';
 
@@ -81,15 +82,6 @@ export interface UserStreamDeps {
    * data shares) holds the connect too.
    */
   blockedUntil?: () => number;
-}
-
-/**
- * WsConnection.holdReconnectUntil came with core API 1.13 and this package declares 1.7: an older
- * core's connection lacks it and reconnects on its backoff, as it did before.
- */
-function holdReconnect(conn: WsConnection, untilMs: number, reason: string): void {
-  const c = conn as Partial<Pick<WsConnection, 'holdReconnectUntil'>>;
-  if (typeof c.holdReconnectUntil === 'function') c.holdReconnectUntil(untilMs, reason);
 }
 
 /** Binance's "IP banned until <epoch ms>" (a 418's -1003 message), or 0 when the text names no such time. */

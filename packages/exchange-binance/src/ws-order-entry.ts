@@ -28,6 +28,7 @@ import { createHmac, createPrivateKey, createSecretKey, sign as signAsymmetric, 
 import { type Logger } from '@cwts/core';
 import { type Secret } from '@cwts/core/config';
 import { WsConnection, redactCredentials, type TimerSet } from '@cwts/core/adapter-kit';
+import { holdReconnect } from './ip-ban.js';
 
 /** One `rateLimits` entry of a WebSocket API response. */
 export interface WsApiRateLimit {
@@ -104,15 +105,6 @@ export interface WsOrderEntryDeps {
    * connect too.
    */
   blockedUntil?: () => number;
-}
-
-/**
- * WsConnection.holdReconnectUntil came with core API 1.13 and this package declares 1.7: an older
- * core's connection lacks it and reconnects on its backoff, as it did before.
- */
-function holdReconnect(conn: WsConnection, untilMs: number, reason: string): void {
-  const c = conn as Partial<Pick<WsConnection, 'holdReconnectUntil'>>;
-  if (typeof c.holdReconnectUntil === 'function') c.holdReconnectUntil(untilMs, reason);
 }
 
 /** Binance's newClientOrderId rule (`^[\.A-Z\:/a-z0-9_-]{1,36}$`): also keeps the JSON template safe. */
