@@ -14,6 +14,13 @@ import type { CoinbaseOptions } from './options.js';
 
 /** Pages of 250 read of one list (fills, open orders, accounts) before it counts as not ending. */
 const MAX_LIST_PAGES = 100;
+/**
+ * A client-id search starts this long before the order's creation time (our clock): the venue
+ * stamps created_time by its own clock, and ours may run ahead of it.
+ */
+const SEARCH_CLOCK_MARGIN_MS = 5 * 60_000;
+/** Client-id searches cut short by order_search_pages are warned about at most once per this span. */
+const CUT_SHORT_WARN_INTERVAL_MS = 60_000;
 
 /** GET /api/v3/brokerage/orders/historical/{order_id} `order` (the fields we use). */
 export interface CoinbaseOrderJson {
@@ -111,6 +118,9 @@ export class CoinbaseOrderDriver implements PolledOrderDriver {
   private readonly errors;
   private readonly timers = new TimerSet();
   private readonly limiter: RateLimiter;
+  /** Client-id searches that reached order_search_pages with the list still going (findByClientId). */
+  private searchesCutShort = 0;
+  private cutShortWarnedAt = -Infinity;
 
   constructor(private readonly deps: CoinbaseDriverDeps) {
     this.errors = coinbaseErrorMap(deps.exchange);
@@ -189,7 +199,7 @@ export class CoinbaseOrderDriver implements PolledOrderDriver {
 
   async cancel(o: Readonly<Order>): Promise<void> {
     let id = o.venueOrderId;
-    if (!id) id = (await this.findByClientId(o.symbol, o.clientOrderId))?.venueOrderId;
+    if (!id) id = (await this.findByClientId(o))?.venueOrderId;
     if (!id) throw new Error('coinbase {"failure_reason":"UNKNOWN_CANCEL_ORDER"}');
     const res = await this.call(() => this.ex.v3PrivatePostBrokerageOrdersBatchCancel({ order_ids: [id] }));
     const r = res.results?.find((x) => x.order_id === id) ?? res.results?.[0];
@@ -217,21 +227,41 @@ export class CoinbaseOrderDriver implements PolledOrderDriver {
     return v;
   }
 
-  /** No venue filter exists for client_order_id: the most recent orders of the product are searched. */
-  private async findByClientId(symbol: string, clientOrderId: string): Promise<VenueOrderView | undefined> {
+  /**
+   * Our order by client id among the product's orders created from `createdTs` (less
+   * SEARCH_CLOCK_MARGIN_MS) on, newest first: no venue filter exists for client_order_id.
+   * Undefined only when the list was read to its end without it. A list still going after
+   * `order_search_pages` pages throws (not answered; the kit asks again at its poll cadence):
+   * taken as absent, an order working behind that many newer ones was reported rejected and
+   * left unfollowed, or closed at a restart as never arrived.
+   */
+  private async findByClientId(ref: Readonly<OrderRef>): Promise<VenueOrderView | undefined> {
+    const { symbol, clientOrderId } = ref;
+    // an unknown time (0: journaled without one) searches the whole history
+    const since = ref.createdTs !== undefined && Number.isFinite(ref.createdTs) && ref.createdTs > 0 ? Math.max(0, ref.createdTs - SEARCH_CLOCK_MARGIN_MS) : undefined;
+    const start = since !== undefined ? { start_date: new Date(since).toISOString() } : {};
+    const pages = this.deps.options.order_search_pages;
     let cursor: string | undefined;
-    for (let page = 0; page < this.deps.options.order_search_pages; page++) {
-      const res = await this.call(() => this.ex.v3PrivateGetBrokerageOrdersHistoricalBatch({ product_ids: [symbol], limit: 250, ...(cursor ? { cursor } : {}) }));
+    for (let page = 0; page < pages; page++) {
+      const res = await this.call(() => this.ex.v3PrivateGetBrokerageOrdersHistoricalBatch({ product_ids: [symbol], limit: 250, ...start, ...(cursor ? { cursor } : {}) }));
       const hit = res.orders?.find((o) => o.client_order_id === clientOrderId);
       if (hit) return this.view(hit);
       if (!res.has_next || !res.cursor) return undefined;
       cursor = res.cursor;
     }
-    return undefined;
+    this.searchesCutShort++;
+    const text = `${this.deps.exchange}: order ${clientOrderId} not among the ${pages * 250} most recent orders of ${symbol}${since !== undefined ? ` since ${start.start_date}` : ''} and the list goes on (order_search_pages = ${pages}); not proven absent, asked again later`;
+    const now = this.deps.clock.now();
+    // the kit asks again at every poll: one warning a minute, with the running count
+    if (now - this.cutShortWarnedAt >= CUT_SHORT_WARN_INTERVAL_MS) {
+      this.deps.logger?.warn({ exchange: this.deps.exchange, clientOrderId, searchesCutShort: this.searchesCutShort }, text);
+      this.cutShortWarnedAt = now;
+    }
+    throw new Error(text);
   }
 
   async fetchOrder(ref: OrderRef): Promise<VenueOrderView | undefined> {
-    if (!ref.venueOrderId) return this.findByClientId(ref.symbol, ref.clientOrderId);
+    if (!ref.venueOrderId) return this.findByClientId(ref);
     try {
       const res = await this.call(() => this.ex.v3PrivateGetBrokerageOrdersHistoricalOrderId({ order_id: ref.venueOrderId }));
       return res.order ? this.view(res.order) : undefined;

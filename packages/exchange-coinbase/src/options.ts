@@ -41,7 +41,11 @@ export const CoinbaseOptionsSchema = z
     private_requests_per_second: z.number().int().min(1).max(10_000),
     /** How often working orders are polled for fills and final states. */
     poll_interval_ms: ms(20, 600_000),
-    /** Pages of 250 recent orders searched when an order must be found by client_order_id (no venue filter exists). */
+    /**
+     * Pages of 250 orders (created since the order, less a clock margin) searched when an order
+     * must be found by client_order_id (no venue filter exists); a list still going after them
+     * is a failed lookup, asked again, never proof that the order is absent.
+     */
     order_search_pages: z.number().int().min(1).max(100),
   })
   .extend(CoinbaseUserStreamOptionsSchema.shape)

@@ -4,8 +4,10 @@
  * real ccxt signing is covered by execution.integration.test.ts.
  */
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { ManualClock, defineInstrument, priceToTicks, qtyToLots, type ExecutionReport, type Instrument, type Order } from '@cwts/core';
 import { Secret } from '@cwts/core/config';
+import { createLogger } from '@cwts/core/observability';
 import { PolledExecutionClient } from '@cwts/core/adapter-kit';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CoinbaseOrderDriver, type CoinbaseFillJson, type CoinbaseOrderJson } from '../src/execution.js';
@@ -41,6 +43,32 @@ function orderJson(extra: Partial<CoinbaseOrderJson> = {}): CoinbaseOrderJson {
 
 function fillJson(extra: Partial<CoinbaseFillJson> = {}): CoinbaseFillJson {
   return { entry_id: 'e1', trade_id: 't1', order_id: 'v1', trade_time: '2026-12-05T10:00:01Z', price: '64000', size: '0.004', commission: '1.28', product_id: 'BTC-USD', liquidity_indicator: 'MAKER', side: 'BUY', ...extra };
+}
+
+/** A time in the tests' December 2026. */
+const T0 = Date.parse('2026-12-05T10:00:00Z');
+
+/** A logger whose warnings are kept (each record parsed). */
+function capture() {
+  const lines: string[] = [];
+  const dest = new Writable({ write(chunk, _e, cb) { lines.push(String(chunk)); cb(); } });
+  const logger = createLogger({ level: 'debug', destination: dest as never, pretty: false });
+  return { logger, warnings: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.level === 40) };
+}
+
+/**
+ * The account's orders of one product as the venue lists them (orders/historical/batch): newest
+ * first, those created at or after `start_date` only, 250 a page behind a cursor.
+ */
+function orderHistory(all: readonly CoinbaseOrderJson[]) {
+  const newestFirst = all.map((o) => ({ o, at: Date.parse(o.created_time!) })).sort((a, b) => b.at - a.at);
+  return (params: Record<string, unknown>) => {
+    const from = typeof params.start_date === 'string' ? Date.parse(params.start_date) : -Infinity;
+    const list = newestFirst.filter((x) => x.at >= from).map((x) => x.o);
+    const start = Number(params.cursor ?? 0);
+    const next = start + 250 < list.length;
+    return { orders: list.slice(start, start + 250), has_next: next, cursor: next ? String(start + 250) : '' };
+  };
 }
 
 async function started(opts: Partial<typeof DEFAULT_COINBASE_OPTIONS> = {}) {
@@ -168,11 +196,19 @@ describe('CoinbaseOrderDriver (scripted venue)', () => {
     expect(venue.calls[1]!.params.cursor).toBe('p2');
     expect(venue.calls[2]!.params).toEqual({ order_ids: ['v7'] });
 
-    // every page searched without a hit (the page limit stops it): no cancel is sent
+    // the list read to its end without it: UNKNOWN_ORDER, no cancel is sent
+    venue.calls.length = 0;
+    venue.handlers.v3PrivateGetBrokerageOrdersHistoricalBatch = () => ({ orders: [orderJson({ client_order_id: 'other' })], has_next: false });
+    expect(driver.mapError(await driver.cancel(order()).catch((e: unknown) => e)).reason).toBe('UNKNOWN_ORDER');
+    expect(venue.calls.some((c) => c.fn === 'v3PrivatePostBrokerageOrdersBatchCancel')).toBe(false);
+
+    // every page searched without a hit while the list goes on (the page limit stops it): a
+    // failed lookup, never UNKNOWN_ORDER (the order may work further down); no cancel is sent
     venue.calls.length = 0;
     venue.handlers.v3PrivateGetBrokerageOrdersHistoricalBatch = () => ({ orders: [], has_next: true, cursor: 'again' });
     const err = await driver.cancel(order()).catch((e: unknown) => e);
-    expect(driver.mapError(err).reason).toBe('UNKNOWN_ORDER');
+    expect(String(err)).toMatch(/not proven absent/);
+    expect(driver.mapError(err).reason).not.toBe('UNKNOWN_ORDER');
     expect(venue.calls.filter((c) => c.fn === 'v3PrivateGetBrokerageOrdersHistoricalBatch')).toHaveLength(2);
     expect(venue.calls.some((c) => c.fn === 'v3PrivatePostBrokerageOrdersBatchCancel')).toBe(false);
 
@@ -181,6 +217,53 @@ describe('CoinbaseOrderDriver (scripted venue)', () => {
     venue.handlers.v3PrivateGetBrokerageOrdersHistoricalBatch = () => ({ has_next: true });
     await expect(driver.fetchOrder({ symbol: 'BTC-USD', clientOrderId: 'c1' })).resolves.toBeUndefined();
     expect(venue.calls).toHaveLength(1);
+  });
+
+  it('fetchOrder by client id: a search still going after order_search_pages pages is not answered (throws), never "absent"; warned at most once a minute', async () => {
+    const clock = new ManualClock(T0);
+    const cap = capture();
+    driver = new CoinbaseOrderDriver({
+      exchange: 'coinbase', restRoot: 'http://127.0.0.1:1', options: { ...DEFAULT_COINBASE_OPTIONS, private_requests_per_second: 10_000, order_search_pages: 3 }, clock, logger: cap.logger,
+      apiKey: new Secret('organizations/o/apiKeys/k'), apiSecret: new Secret(PEM_ESCAPED), instrument: (s) => (s === 'BTC-USD' ? BTC : undefined),
+    });
+    venue.handlers.v3PrivateGetBrokerageOrdersHistoricalBatch = () => ({ orders: [] });
+    await driver.connect();
+    venue.calls.length = 0;
+    let page = 0;
+    venue.handlers.v3PrivateGetBrokerageOrdersHistoricalBatch = () => ({ orders: [orderJson({ order_id: `o${++page}`, client_order_id: `other-${page}` })], has_next: true, cursor: `c${page}` });
+    const ref = { symbol: 'BTC-USD', clientOrderId: 'c1', createdTs: T0 };
+    await expect(driver.fetchOrder(ref)).rejects.toThrow(/coinbase: order c1 not among the 750 most recent orders of BTC-USD since 2026-12-05T09:55:00.000Z and the list goes on \(order_search_pages = 3\); not proven absent/);
+    expect(venue.calls.map((c) => c.params.cursor)).toEqual([undefined, 'c1', 'c2']);
+    // asked again at every poll: one warning a minute, not one per lookup
+    await expect(driver.fetchOrder(ref)).rejects.toThrow(/not proven absent/);
+    clock.advance(59_999);
+    await expect(driver.fetchOrder(ref)).rejects.toThrow(/not proven absent/);
+    expect(cap.warnings()).toHaveLength(1);
+    clock.advance(1);
+    await expect(driver.fetchOrder(ref)).rejects.toThrow(/not proven absent/);
+    expect(cap.warnings()).toHaveLength(2);
+    expect(cap.warnings()[1]).toMatchObject({ clientOrderId: 'c1', searchesCutShort: 4 });
+    // the list ending on the page limit's last page is an answer
+    page = 0;
+    venue.handlers.v3PrivateGetBrokerageOrdersHistoricalBatch = () => (++page < 3 ? { orders: [], has_next: true, cursor: `c${page}` } : { orders: [], has_next: false });
+    await expect(driver.fetchOrder(ref)).resolves.toBeUndefined();
+  });
+
+  it("the search by client id covers only orders created since 5 minutes before ours (start_date, the venue's clock may lag ours); an order of unknown time searches the whole history", async () => {
+    driver = await started();
+    venue.handlers.v3PrivateGetBrokerageOrdersHistoricalBatch = () => ({ orders: [orderJson({ order_id: 'v5' })], has_next: false });
+    expect(await driver.fetchOrder({ symbol: 'BTC-USD', clientOrderId: 'c1', createdTs: T0 })).toMatchObject({ venueOrderId: 'v5' });
+    expect(venue.calls[0]!.params).toEqual({ product_ids: ['BTC-USD'], limit: 250, start_date: '2026-12-05T09:55:00.000Z' });
+    // a cancel without a venue id searches from the order's time as well
+    venue.handlers.v3PrivatePostBrokerageOrdersBatchCancel = () => ({ results: [{ success: true, order_id: 'v5' }] });
+    await driver.cancel(order({ createdTs: T0 + 1000 }));
+    expect(venue.calls[1]!.params).toEqual({ product_ids: ['BTC-USD'], limit: 250, start_date: '2026-12-05T09:55:01.000Z' });
+    // journaled without a time (0), or none given: no start_date
+    venue.calls.length = 0;
+    await driver.fetchOrder({ symbol: 'BTC-USD', clientOrderId: 'c1', createdTs: 0 });
+    await driver.fetchOrder({ symbol: 'BTC-USD', clientOrderId: 'c1' });
+    await driver.fetchOrder({ symbol: 'BTC-USD', clientOrderId: 'c1', createdTs: Number.NaN });
+    expect(venue.calls.map((c) => c.params)).toEqual([0, 1, 2].map(() => ({ product_ids: ['BTC-USD'], limit: 250 })));
   });
 
   it.each([
@@ -375,6 +458,94 @@ describe('CoinbaseOrderDriver under the polled client (scripted venue)', () => {
     await client?.stop();
     client = undefined;
     vi.useRealTimers();
+  });
+
+  /** A polled client over the driver at `clock`, started; warnings kept. */
+  async function polled(clock: ManualClock) {
+    const cap = capture();
+    const driver = new CoinbaseOrderDriver({
+      exchange: 'coinbase', restRoot: 'http://127.0.0.1:1', options: { ...DEFAULT_COINBASE_OPTIONS, private_requests_per_second: 10_000 }, clock, logger: cap.logger,
+      apiKey: new Secret('organizations/o/apiKeys/k'), apiSecret: new Secret(PEM_ESCAPED), instrument: (s) => (s === 'BTC-USD' ? BTC : undefined),
+    });
+    venue.handlers.v3PrivateGetBrokerageOrdersHistoricalBatch = () => ({ orders: [] });
+    const c = new PolledExecutionClient({
+      exchange: 'coinbase', clock, hasCredentials: true, driver, orderLimit: { limit: 100, intervalMs: 1000 }, pollIntervalMs: 1000,
+      unknownOrderGraceMs: 125_000, instrument: (s) => (s === 'BTC-USD' ? BTC : undefined), symbols: () => ['BTC-USD'], logger: cap.logger,
+    });
+    client = c;
+    const reports: ExecutionReport[] = [];
+    await c.start((r) => reports.push(r));
+    venue.calls.length = 0;
+    return { c, reports, cap };
+  }
+  const lostCreateAnswer = () => {
+    venue.handlers.v3PrivatePostBrokerageOrders = () => {
+      throw Object.assign(new Error('coinbase POST https://api.coinbase.com/api/v3/brokerage/orders request timed out (10000 ms)'), { name: 'RequestTimeout' });
+    };
+  };
+  /** `n` orders of the account on BTC-USD, the k-th created at `at(k)`. */
+  const others = (n: number, at: (k: number) => number) => Array.from({ length: n }, (_, k) => orderJson({ order_id: `o${k}`, client_order_id: `other-${k}`, status: 'CANCELLED', created_time: new Date(at(k)).toISOString() }));
+  const searches = () => venue.calls.filter((c) => c.fn === 'v3PrivateGetBrokerageOrdersHistoricalBatch').length;
+
+  it('a lost create answer whose order works behind 1000 newer ones (past order_search_pages) is never reported rejected; the search is asked again at the poll cadence, warned once a minute, and finds it once it is in reach', async () => {
+    vi.useFakeTimers();
+    const clock = new ManualClock(T0);
+    const { c, reports, cap } = await polled(clock);
+    lostCreateAnswer();
+    // ours, OPEN, then 1000 more of the account's orders (a quoter at ~8 a second: 2 minutes)
+    const ours = orderJson({ created_time: new Date(T0 + 50).toISOString() });
+    venue.handlers.v3PrivateGetBrokerageOrdersHistoricalBatch = orderHistory([ours, ...others(1000, (k) => T0 + 100 + k * 120)]);
+    c.submit(order({ createdTs: T0 }));
+    for (let t = 0; t < 130; t++) {
+      clock.advance(1000);
+      await vi.advanceTimersByTimeAsync(1000);
+    }
+    expect(reports.filter((r) => r.kind === 'rejected')).toEqual([]);
+    expect(c.workingOrders).toBe(1);
+    // four pages of 250 a lookup, one lookup about a second: never a hot loop
+    expect(searches()).toBeGreaterThanOrEqual(4 * 100);
+    expect(searches()).toBeLessThanOrEqual(4 * 132);
+    const cut = cap.warnings().filter((w) => /not proven absent/.test(String(w.msg)));
+    expect(cut.length).toBeGreaterThanOrEqual(2);
+    expect(cut.length).toBeLessThanOrEqual(3);
+    // the newer orders age past the search (fewer since ours: a venue dropping them, here the list shrinking): found, acked
+    venue.handlers.v3PrivateGetBrokerageOrdersHistoricalBatch = orderHistory([ours, ...others(700, (k) => T0 + 100 + k * 120)]);
+    clock.advance(1000);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(reports.map((r) => r.kind)).toEqual(['ack']);
+    expect(reports[0]!.venueOrderId).toBe('v1');
+  });
+
+  it('a create that never reached the venue, on an account with thousands of older orders, is still rejected after the grace: the search from start_date ends within the page limit', async () => {
+    vi.useFakeTimers();
+    const clock = new ManualClock(T0);
+    const { c, reports } = await polled(clock);
+    lostCreateAnswer();
+    // 5000 orders from the hour before ours; none since
+    venue.handlers.v3PrivateGetBrokerageOrdersHistoricalBatch = orderHistory(others(5000, (k) => T0 - 3_600_000 + k * 700));
+    c.submit(order({ createdTs: T0 }));
+    for (let t = 0; t < 130; t++) {
+      clock.advance(1000);
+      await vi.advanceTimersByTimeAsync(1000);
+    }
+    expect(reports.map((r) => [r.kind, r.rejectReason])).toEqual([['rejected', 'VENUE_ERROR']]);
+    expect(reports[0]!.text).toMatch(/never reached the venue/);
+    expect(c.workingOrders).toBe(0);
+  });
+
+  it('restart: queryOrder of an order journaled without its venue id, working behind 1000 newer orders, fails (asked again) rather than answering "unknown to the venue"', async () => {
+    const clock = new ManualClock(T0 + 600_000);
+    const { c } = await polled(clock);
+    const ours = orderJson({ created_time: new Date(T0 + 50).toISOString() });
+    venue.handlers.v3PrivateGetBrokerageOrdersHistoricalBatch = orderHistory([ours, ...others(1000, (k) => T0 + 100 + k * 120)]);
+    venue.handlers.v3PrivateGetBrokerageOrdersHistoricalOrderId = () => ({ order: ours });
+    // undefined would make the engine's reconcile close it: "the venue does not know this order (never arrived)"
+    await expect(c.queryOrder(order({ status: 'open', createdTs: T0 }))).rejects.toThrow(/not proven absent/);
+    // journaled without its time (0): the whole history, cut short all the same
+    await expect(c.queryOrder(order({ status: 'open', createdTs: 0 }))).rejects.toThrow(/not proven absent/);
+    // within reach it is found
+    venue.handlers.v3PrivateGetBrokerageOrdersHistoricalBatch = orderHistory([ours, ...others(900, (k) => T0 + 100 + k * 120)]);
+    expect(await c.queryOrder(order({ status: 'open', createdTs: T0 }))).toMatchObject({ venueOrderId: 'v1', status: 'open' });
   });
 
   it('a lost create answer resolved by client id to a PENDING order (reject_reason REJECT_REASON_UNSPECIFIED) is followed and its later fill booked, never reported rejected', async () => {

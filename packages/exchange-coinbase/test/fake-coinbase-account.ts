@@ -13,7 +13,7 @@
  *   error_response:{error, message, preview_failure_reason, ...}}`.
  * - `POST /api/v3/brokerage/orders/batch_cancel` {order_ids}: `{results:[{success, failure_reason, order_id}]}`.
  * - `GET /api/v3/brokerage/orders/historical/{order_id}` `{order}` (404 NOT_FOUND when unknown);
- *   `GET .../historical/batch` (order_status, product_ids, limit, cursor); `GET .../historical/fills`
+ *   `GET .../historical/batch` (order_status, product_ids, start_date, limit, cursor); `GET .../historical/fills`
  *   (order_ids, product_ids, start_sequence_timestamp, limit, cursor), commission in quote.
  * - `GET /api/v3/brokerage/accounts`: available_balance and hold per currency.
  * - The `user` WebSocket channel's order view (`userOrderJson`, "User channel" in the
@@ -227,8 +227,9 @@ export class FakeCoinbaseAccount {
     if (method === 'GET' && p === '/api/v3/brokerage/orders/historical/batch') {
       const statuses = q.getAll('order_status');
       const products = q.getAll('product_ids');
+      const from = q.get('start_date');
       const all = [...this.orders.values()]
-        .filter((o) => (statuses.length === 0 || statuses.includes(o.status)) && (products.length === 0 || products.includes(o.product_id)))
+        .filter((o) => (statuses.length === 0 || statuses.includes(o.status)) && (products.length === 0 || products.includes(o.product_id)) && (!from || Date.parse(o.created_time) >= Date.parse(from)))
         .reverse(); // newest first
       const limit = Number(q.get('limit') ?? 100);
       const start = Number(q.get('cursor') || 0);
