@@ -30,6 +30,7 @@ import {
 import { BoundedIdSet, RateLimiter, TimerSet, claimPriorTrades, feeToQuoteAtoms, refusedByVenue, venueTable } from '@cwts/core/adapter-kit';
 import type { CcxtExchange, CcxtFee, CcxtMyTrade, CcxtOrder } from './ccxt-exchange.js';
 import { mapCcxtError, redactCcxtError } from './errors.js';
+import { OrderGate } from './order-gate.js';
 import type { CcxtOptions } from './options.js';
 
 export interface CcxtExecutionDeps {
@@ -118,6 +119,8 @@ export class CcxtExecution implements ExecutionClient {
   readonly simulated = false;
   private readonly timers = new TimerSet();
   private readonly limiter: RateLimiter;
+  /** Creates and cancels draw from the limiter through it, cancels first. */
+  private readonly gate: OrderGate;
   private ex: CcxtExchange | undefined;
   private onReport: ((r: ExecutionReport) => void) | undefined;
   private readonly tracked = new Map<string, Tracked>();
@@ -174,6 +177,7 @@ export class CcxtExecution implements ExecutionClient {
     this.echoPrefix = ECHOED_CLIENT_ID_PREFIX[deps.options.ccxt_id ?? deps.exchange];
     this.fetchesByClientId = FETCH_ORDER_BY_CLIENT_ID[deps.options.ccxt_id ?? deps.exchange] === true;
     this.limiter = new RateLimiter([{ name: 'orders', limit: deps.options.orders_per_interval, intervalMs: deps.options.order_limit_interval_ms }], () => deps.clock.now(), this.timers);
+    this.gate = new OrderGate(this.limiter, this.timers);
   }
 
   pendingTimers(): number {
@@ -227,7 +231,7 @@ export class CcxtExecution implements ExecutionClient {
       return;
     }
     try {
-      await this.limiter.acquire({ orders: 1 });
+      await this.gate.create();
     } catch (err) {
       this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: 'RATE_LIMITED', text: (err as Error).message, leavesQty: 0 });
       return;
@@ -274,10 +278,14 @@ export class CcxtExecution implements ExecutionClient {
 
   /**
    * Asks by client id every `poll_interval_ms` until the order is found (then acked and followed)
-   * or a lookup the venue answered, `unknown_order_grace_ms` or later, does not find it (then
-   * reported rejected: it never reached the venue). A lookup that failed says nothing about the
-   * order: through an outage that outlasts the grace the order is asked about until the venue
-   * answers, never declared absent while it may be working.
+   * or a lookup the venue answered, begun `unknown_order_grace_ms` or later, does not find it
+   * (then reported rejected: it never reached the venue). A lookup that failed says nothing about
+   * the order: through an outage that outlasts the grace the order is asked about until the venue
+   * answers, never declared absent while it may be working. The verdict is judged by when the
+   * lookup began, as the adapter kit's is: a lookup is several reads (the open orders, then the
+   * order history page by page, each maybe waiting out a rate-limit pause), and its "not found"
+   * holds only for when it began. Judged at the answer, a create the venue took after the lookup
+   * began (inside the grace) was reported never received while it worked there.
    */
   private async resolveUnknown(o: Order, sym: string, reason: RejectReason, text: string): Promise<void> {
     const since = this.deps.clock.now();
@@ -285,6 +293,7 @@ export class CcxtExecution implements ExecutionClient {
       if (this.stopped) return;
       let known: CcxtOrder | undefined;
       let answered = false;
+      const askedAt = this.deps.clock.now();
       try {
         known = await this.orderByClientId(sym, o.clientOrderId, o.createdTs);
         answered = true;
@@ -296,7 +305,7 @@ export class CcxtExecution implements ExecutionClient {
         this.follow(o, String(known.id));
         return;
       }
-      if (answered && this.deps.clock.now() - since >= this.deps.options.unknown_order_grace_ms) break;
+      if (answered && askedAt - since >= this.deps.options.unknown_order_grace_ms) break;
       await this.timers.sleep(Math.max(this.deps.options.poll_interval_ms, this.readsPausedUntil - this.deps.clock.now()));
     }
     this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: reason, text: `${text}; not found by client id within ${this.deps.options.unknown_order_grace_ms} ms: never reached the venue`, leavesQty: 0 });
@@ -390,6 +399,14 @@ export class CcxtExecution implements ExecutionClient {
       this.report(o, { kind: 'rejected', rejects: 'request', rejectReason: !this.ex ? 'NO_CREDENTIALS' : 'UNKNOWN_ORDER', text: !this.ex ? 'execution not started' : `no venue order id for ${o.clientOrderId}` });
       return;
     }
+    try {
+      // held through the venue's 429 pause like a create: after a 429 to a cancel, a HALT's
+      // mass cancel does not go on into the limit
+      await this.gate.cancel();
+    } catch (err) {
+      this.report(o, { kind: 'rejected', rejects: 'request', rejectReason: 'RATE_LIMITED', text: (err as Error).message });
+      return;
+    }
     const t = this.tracked.get(o.clientOrderId);
     try {
       await this.ex.cancelOrder(o.venueOrderId, sym);
@@ -461,8 +478,8 @@ export class CcxtExecution implements ExecutionClient {
 
   /**
    * The venue refused a create or cancel as over its rate limit (HTTP 429, RateLimitExceeded):
-   * orders wait `rate_limit_pause_ms` (ccxt's own limiter is off, so nothing else holds them;
-   * Binance bans an IP that goes on sending into the limit).
+   * creates and cancels wait `rate_limit_pause_ms` (OrderGate; ccxt's own limiter is off, so
+   * nothing else holds them; Binance bans an IP that goes on sending into the limit).
    */
   private pauseOrdersOnRateLimit(reason: RejectReason): void {
     if (reason === 'RATE_LIMITED') this.limiter.blockUntil(this.deps.clock.now() + this.deps.options.rate_limit_pause_ms);

@@ -1,9 +1,10 @@
 /**
  * The ccxt execution client where the venue or ccxt misbehaves (no network: a scripted ccxt
  * stand-in, polled by hand with fake timers, the venue's clock a ManualClock): errors ccxt cannot
- * class, lookups that fail, answers about another order, rate limits, trades without a side or
- * without an id, more trades or orders than one page, trades past the order's size, listed twice
- * or refused, open orders listed only per symbol.
+ * class, lookups that fail or answer after the grace, answers about another order, rate limits
+ * on creates, cancels and reads, trades without a side or without an id, more trades or orders
+ * than one page, trades past the order's size, listed twice or refused, open orders listed only
+ * per symbol.
  */
 import { defineInstrument, ManualClock, type ExecutionReport, type Order } from '@cwts/core';
 import { conformanceOrder } from '@cwts/core/testing';
@@ -81,6 +82,10 @@ class FakeCcxt {
   fetchOrderByClientId = false;
   /** Called with each order placed, before createOrder answers (or fails). */
   onPlaced: ((o: CcxtOrder) => void) | undefined;
+  /** Called as each order-history read (fetchOrders, fetchClosedOrders) begins. */
+  onHistoryRead: (() => void) | undefined;
+  /** cancelOrder throws this without cancelling. */
+  failCancel: Error | undefined;
   private seq = 0;
   private tradeSeq = 0;
   constructor(private readonly clock: ManualClock) {}
@@ -96,6 +101,8 @@ class FakeCcxt {
     return { ...o };
   }
   async cancelOrder(id: string): Promise<CcxtOrder> {
+    this.calls.push(`cancelOrder ${id}`);
+    if (this.failCancel) throw this.failCancel;
     const o = this.orders.get(id)!;
     o.status = 'canceled';
     return { ...o };
@@ -126,12 +133,14 @@ class FakeCcxt {
   }
   async fetchClosedOrders(_symbol?: string, since?: number): Promise<CcxtOrder[]> {
     this.calls.push('fetchClosedOrders');
+    this.onHistoryRead?.();
     if (this.failLookups) throw this.failLookups;
     return this.history(since).filter((o) => o.status !== 'open');
   }
   /** Called only where `has.fetchOrders` is set. */
   async fetchOrders(_symbol?: string, since?: number): Promise<CcxtOrder[]> {
     this.calls.push('fetchOrders');
+    this.onHistoryRead?.();
     if (this.failLookups) throw this.failLookups;
     return this.history(since);
   }
@@ -313,6 +322,124 @@ describe('ccxt execution when the venue or ccxt misbehaves', () => {
     await advance(POLL);
     expect(fake.calls.filter((c) => c === 'createOrder')).toHaveLength(2);
     expect(reports.map((r) => r.kind)).toEqual(['rejected', 'ack']);
+  });
+
+  it('a cancel answered RateLimitExceeded (HTTP 429) holds back the cancels after it (a HALT\'s mass cancel) for rate_limit_pause_ms, not sent at once into the limit; they go after the pause', async () => {
+    const { fake, reports, x: xx, advance } = await boot({ rate_limit_pause_ms: 2_000 });
+    const orders: Order[] = [];
+    for (let k = 0; k < 10; k++) {
+      const o = ours();
+      xx.submit(o);
+      orders.push(o);
+    }
+    await settle();
+    const acks = reports.filter((r) => r.kind === 'ack');
+    expect(acks).toHaveLength(10);
+    const working = (k: number): Order => ({ ...orders[k]!, venueOrderId: acks[k]!.venueOrderId, status: 'open' });
+    fake.failCancel = new RateLimitExceeded('x 429 Too Many Requests {"code":-1003,"msg":"Too many requests"}');
+    xx.cancel(working(0));
+    await settle();
+    expect(reports.filter((r) => r.kind === 'rejected').map((r) => [r.rejects, r.rejectReason])).toEqual([['request', 'RATE_LIMITED']]);
+    // the engine cancels the other nine in the same millisecond
+    for (let k = 1; k < 10; k++) xx.cancel(working(k));
+    await settle();
+    const cancelsSent = () => fake.calls.filter((c) => c.startsWith('cancelOrder'));
+    expect(cancelsSent()).toEqual(['cancelOrder 1']);
+    await advance(POLL);
+    expect(cancelsSent()).toEqual(['cancelOrder 1']);
+    fake.failCancel = undefined;
+    await advance(POLL);
+    expect(cancelsSent()).toHaveLength(10);
+    expect(reports.filter((r) => r.kind === 'cancelled').map((r) => r.clientOrderId).sort()).toEqual(orders.slice(1).map((o) => o.clientOrderId).sort());
+  });
+
+  it('a cancel held by a venue pause longer than a create would wait (30 s) is reported refused (RATE_LIMITED) at once, not held for ever', async () => {
+    const { fake, reports, x: xx } = await boot({ rate_limit_pause_ms: 60_000 });
+    const a = ours();
+    const b = ours();
+    xx.submit(a);
+    xx.submit(b);
+    await settle();
+    const acks = reports.filter((r) => r.kind === 'ack');
+    fake.failCancel = new RateLimitExceeded('x 429 Too Many Requests');
+    xx.cancel({ ...a, venueOrderId: acks[0]!.venueOrderId, status: 'open' });
+    await settle();
+    xx.cancel({ ...b, venueOrderId: acks[1]!.venueOrderId, status: 'open' });
+    await settle();
+    expect(fake.calls.filter((c) => c.startsWith('cancelOrder'))).toEqual(['cancelOrder 1']);
+    const refused = reports.filter((r) => r.kind === 'rejected');
+    expect(refused.map((r) => [r.clientOrderId, r.rejects, r.rejectReason])).toEqual([
+      [a.clientOrderId, 'request', 'RATE_LIMITED'],
+      [b.clientOrderId, 'request', 'RATE_LIMITED'],
+    ]);
+    expect(refused[1]!.text).toMatch(/would wait 60000 ms/);
+  });
+
+  it('a stop ends the waits of a cancel held by a venue pause and of a create held behind it: neither is sent, no timer is left', async () => {
+    const { fake, reports, x: xx } = await boot({ rate_limit_pause_ms: 5_000 });
+    const a = ours();
+    const b = ours();
+    xx.submit(a);
+    xx.submit(b);
+    await settle();
+    const acks = reports.filter((r) => r.kind === 'ack');
+    fake.failCancel = new RateLimitExceeded('x 429 Too Many Requests');
+    xx.cancel({ ...a, venueOrderId: acks[0]!.venueOrderId, status: 'open' });
+    await settle();
+    fake.failCancel = undefined;
+    xx.cancel({ ...b, venueOrderId: acks[1]!.venueOrderId, status: 'open' });
+    xx.submit(ours());
+    await settle();
+    await xx.stop();
+    await settle();
+    expect(fake.calls.filter((c) => c === 'createOrder' || c.startsWith('cancelOrder'))).toEqual(['createOrder', 'createOrder', 'cancelOrder 1']);
+    expect(xx.pendingTimers()).toBe(0);
+  });
+
+  it('a cancel waiting for the order budget goes before the creates queued ahead of it (a HALT is not delayed behind orders it would cancel)', async () => {
+    const { fake, reports, x: xx, advance } = await boot({ orders_per_interval: 2, order_limit_interval_ms: 10_000 });
+    const first = ours();
+    xx.submit(first);
+    xx.submit(ours());
+    await settle();
+    expect(reports.map((r) => r.kind)).toEqual(['ack', 'ack']);
+    // the budget is spent: three more creates wait for the window, then the cancel
+    for (let k = 0; k < 3; k++) xx.submit(ours());
+    await settle();
+    xx.cancel({ ...first, venueOrderId: reports[0]!.venueOrderId, status: 'open' });
+    await settle();
+    const sent = () => fake.calls.filter((c) => c === 'createOrder' || c.startsWith('cancelOrder'));
+    expect(sent()).toEqual(['createOrder', 'createOrder']);
+    await advance(11_000);
+    // the window's two slots: the cancel first, then the oldest waiting create
+    expect(sent()).toEqual(['createOrder', 'createOrder', 'cancelOrder 1', 'createOrder']);
+    await advance(10_000);
+    expect(sent()).toEqual(['createOrder', 'createOrder', 'cancelOrder 1', 'createOrder', 'createOrder', 'createOrder']);
+    expect(reports.filter((r) => r.kind === 'rejected')).toEqual([]);
+  });
+
+  it('an unknown submit is judged by when its lookup began: a lookup begun inside the grace whose answer comes after it does not report an order working at the venue "never reached the venue"', async () => {
+    const { fake, reports, x: xx, clock, advance } = await boot({ unknown_order_grace_ms: 5_000 });
+    // our side times out; the request is still queued at the venue's gateway
+    fake.failCreate = new RequestTimeout('x POST https://api/order request timed out (10000 ms)');
+    const o = ours();
+    xx.submit(o);
+    await settle();
+    // the lookup that begins at 4 s: its open-order read does not hold the order yet; the create
+    // lands before the history read, which is slow (2 s) and, the order being open, does not
+    // list it either. The lookup answers "not found" at 6 s, past the grace.
+    let landedAt: number | undefined;
+    fake.onHistoryRead = () => {
+      if (landedAt !== undefined || clock.now() - T0 < 4_000) return;
+      landedAt = clock.now() - T0;
+      fake.orders.set('77', { id: '77', clientOrderId: o.clientOrderId, symbol: 'BTC/USDT', status: 'open', side: 'buy', amount: 0.01, price: 100, filled: 0, timestamp: clock.now() });
+      clock.advance(2_000);
+    };
+    await advance(10 * POLL);
+    expect(landedAt).toBe(4_000);
+    expect([...fake.orders.values()].map((v) => [v.clientOrderId, v.status])).toEqual([[o.clientOrderId, 'open']]);
+    // the next lookup (begun past the grace) finds it: acked and followed, never rejected
+    expect(reports.map((r) => [r.kind, r.venueOrderId])).toEqual([['ack', '77']]);
   });
 
   it('after a RateLimitExceeded answer to a poll read the rest of the poll round does not go on reading; the next round starts where this one stopped', async () => {
