@@ -15,7 +15,7 @@ import { riskCommand } from './risk.js';
 import { journalCommand } from './journal.js';
 import { doctorCommand } from './doctor/index.js';
 import { JournalError } from '../journal/errors.js';
-import { listenForShutdown } from './shutdown-signals.js';
+import { listenForShutdown, type EarlySignals } from './shutdown-signals.js';
 import { UsageError } from './usage-error.js';
 
 let stdoutClosed = false;
@@ -59,18 +59,31 @@ function parseScale(v: string): number {
   return n;
 }
 
-export function buildProgram(): Command {
+/** The commands that stop through their orderly path on a shutdown signal (they take up an early one). */
+const STOPS_ON_SIGNALS = new Set(['run', 'risk-aggregator']);
+
+/**
+ * @param early the shutdown signals the bin recorded while the CLI loaded: run and
+ *   risk-aggregator take one up as a stop; any other command re-raises it before it starts, so it
+ *   ends by the signal as it would have without the bin's listeners (Ctrl-C still interrupts it).
+ */
+export function buildProgram(early?: EarlySignals): Command {
   const program = new Command('cwts-ultra')
     .description('CWTS Ultra: low-latency crypto trading engine')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .hook('preAction', (_program, action) => {
+      if (STOPS_ON_SIGNALS.has(action.name())) return;
+      const sig = early?.release();
+      if (sig !== undefined) process.kill(process.pid, sig);
+    });
 
   program.command('run').description('run a deployment until SIGINT/SIGTERM/SIGHUP or --duration')
     .requiredOption('--config <file>', 'TOML config')
     .option('--duration <seconds>', 'stop after this many seconds', parseSeconds)
     .option('--record <file>', 'write every normalized market event as JSON lines for `replay` (a new file; never the journal)')
     .option('--force-record', 'let --record overwrite an existing file')
-    .action(async (o) => { stopsOnSignals = true; program.setOptionValue('code', await runCommand({ config: o.config, duration: o.duration, record: o.record, forceRecord: !!o.forceRecord })); });
+    .action(async (o) => { stopsOnSignals = true; program.setOptionValue('code', await runCommand({ config: o.config, duration: o.duration, record: o.record, forceRecord: !!o.forceRecord, earlySignals: early })); });
 
   program.command('validate-config').description('check a config as `run` would: schema, ${VAR} substitution, ranges, then every plugin it names and their options')
     .requiredOption('--config <file>', 'TOML config')
@@ -141,7 +154,7 @@ export function buildProgram(): Command {
     .option('--duration <seconds>', 'stop after this many seconds', parseSeconds)
     .option('--halt <reason>', 'broadcast a global HALT to every shard and exit')
     .option('--resume', 'clear the global HALT and exit (each shard resumes through its own control endpoint)')
-    .action(async (o) => { stopsOnSignals = true; program.setOptionValue('code', await (await import('./risk-aggregator.js')).riskAggregatorCommand(o, out)); });
+    .action(async (o) => { stopsOnSignals = true; program.setOptionValue('code', await (await import('./risk-aggregator.js')).riskAggregatorCommand({ ...o, earlySignals: early }, out)); });
 
   program.command('doctor').description('check this host and deployment against the production checklist: PASS / WARN / FAIL with the fix; exit code = worst (0 / 1 / 2)')
     .option('--config <file>', 'also check this deployment: journal location, ports, venue URLs, [compute] backends')
@@ -168,9 +181,22 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Entry point; returns the exit code. Every known failure is one clear message, no stack. */
-export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+/**
+ * Entry point; returns the exit code. Every known failure is one clear message, no stack.
+ * `early`: from the bin, the shutdown signals that came while the CLI loaded (EarlySignals).
+ */
+export async function main(argv: string[], early?: EarlySignals): Promise<number> {
+  try {
+    return await parseAndRun(argv, early);
+  } finally {
+    // whatever ended the command (a config error before run listened, a command-line error), the
+    // bin's listeners go: from here a signal is the exit path's (exitOnLateSignals) or Node's
+    early?.release();
+  }
+}
+
+async function parseAndRun(argv: string[], early: EarlySignals | undefined): Promise<number> {
+  const program = buildProgram(early);
   // The seed's systemd unit runs `cwts-ultra --config FILE`: the bare form means `run`.
   const args = argv.slice(2);
   if (args[0] === '--config' || args[0]?.startsWith('--config=')) args.unshift('run');

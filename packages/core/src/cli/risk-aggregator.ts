@@ -4,13 +4,15 @@ import { loadConfigFile, outputRedactor } from '../config/index.js';
 import { createLogger } from '../observability/logger.js';
 import { loadClusterModule } from '../cluster/load.js';
 import { setLongTimeout } from './long-timeout.js';
-import { listenForShutdown } from './shutdown-signals.js';
+import { listenForShutdown, type EarlySignals } from './shutdown-signals.js';
 
 export interface RiskAggregatorOptions {
   config: string;
   duration?: number;
   halt?: string;
   resume?: boolean;
+  /** From the bin: a shutdown signal that came while the CLI loaded stops the aggregator as soon as it listens. */
+  earlySignals?: EarlySignals;
 }
 
 /** `cwts-ultra risk-aggregator`: runs until a shutdown signal or --duration; --halt / --resume act once. */
@@ -22,6 +24,12 @@ export async function riskAggregatorCommand(o: RiskAggregatorOptions, out: (line
   const cluster = loaded.config.cluster;
   if (!cluster?.enabled) throw new ConfigError([{ path: 'cluster', message: 'risk-aggregator needs an enabled [cluster] table' }], loaded.sourcePath);
   const logger = createLogger({ level: loaded.config.system.log_level, scrub: (line) => outputRedactor.redact(line) }).child({ component: 'risk-aggregator' });
+  if (o.halt !== undefined || o.resume) {
+    // a one-shot: it does not stop through an orderly path, so a signal that came while the CLI
+    // loaded ends it as Node would (and Ctrl-C still interrupts a broadcast that hangs)
+    const sig = o.earlySignals?.release();
+    if (sig !== undefined) process.kill(process.pid, sig);
+  }
   const mod = await loadClusterModule(cluster, loaded.configDir);
   const clock = new SystemClock();
   if (o.halt !== undefined) {
@@ -43,6 +51,7 @@ export async function riskAggregatorCommand(o: RiskAggregatorOptions, out: (line
     };
     // Kept until the aggregator has stopped: a repeated signal must not kill it mid-stop.
     stopListening = listenForShutdown((sig) => (stopping ? logger.warn(`${sig} received: already stopping`) : stop()));
+    if (o.earlySignals?.release() !== undefined) stop();
     if (o.duration !== undefined) setLongTimeout(stop, o.duration * 1000, { unref: true });
   });
   try {

@@ -16,7 +16,7 @@ import { createClusterShard } from '../cluster/shard-runtime.js';
 import { startTracing } from '../observability/tracing/start.js';
 import { CONTROL_TOKEN_ENV, CONTROL_TOKEN_FILE, controlTokenProblem, establishControlToken, tokensEqual } from '../risk/control-token.js';
 import { setLongTimeout } from './long-timeout.js';
-import { listenForShutdown } from './shutdown-signals.js';
+import { listenForShutdown, type EarlySignals } from './shutdown-signals.js';
 
 export interface RunOptions {
   config: string;
@@ -30,6 +30,8 @@ export interface RunOptions {
   faults?: Pick<NodeJS.EventEmitter, 'on' | 'off'>;
   /** ENGINE_START_FAILED_HOOK_MS unless given (tests shorten it). */
   engineStartFailedHookMs?: number;
+  /** From the bin: a shutdown signal that came while the CLI loaded stops run as soon as it listens. */
+  earlySignals?: EarlySignals;
 }
 
 export { SHUTDOWN_SIGNALS } from './shutdown-signals.js';
@@ -163,6 +165,14 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     if (stopping === undefined) return void stop(sig);
     logger.warn(`${sig} received: already stopping (cancelling open orders, flushing the journal); the stop ends by itself, SIGKILL ends the process at once (the journal is crash-safe, but orders may be left working)`);
   });
+  // Listening now: the bin's early listeners go, and a signal they caught (a `systemctl stop`
+  // right after start) abandons startup as one arriving now would. Nothing above awaits, so no
+  // signal falls between the two.
+  const earlySignal = opts.earlySignals?.release();
+  if (earlySignal !== undefined) {
+    logger.info(`${earlySignal} received while cwts-ultra was loading: stopping`);
+    void stop(earlySignal);
+  }
   // A throw no handler caught means this process can no longer trust its own state: trading
   // HALTs (every open order is cancelled, whatever on_shutdown says), the orderly stop flushes
   // the journal, and the exit code says it was a fault. A stop that hangs ends at the deadline.

@@ -29,3 +29,14 @@ export function listenForShutdown(onSignal: (signal: NodeJS.Signals) => void, so
     for (const sig of SHUTDOWN_SIGNALS) source.off(sig, onSignal);
   };
 }
+
+/**
+ * The shutdown signals that arrived before a command could listen: the bin (bin/cwts-ultra.js)
+ * listens from its first line, since importing the CLI takes a moment (up to a second on a cold
+ * disk) and a signal then would take Node's default action, the process ending as killed by it
+ * with no word (a systemd `stop` right after `start` looking like a crash).
+ */
+export interface EarlySignals {
+  /** Removes the bin's listeners (idempotent); the first signal they recorded, if any. */
+  release(): NodeJS.Signals | undefined;
+}

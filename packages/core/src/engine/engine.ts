@@ -726,6 +726,8 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   private async cancelAllOpenAndWait(why: string, timeoutMs: number, resend: { delay: number }, wanted: () => boolean): Promise<number> {
     const open = this.orders.allOpen();
     const targets = new Set(open.map((o) => o.clientOrderId));
+    // what each had filled when the cancels went out: a fill during the wait is told apart
+    const filledBefore = new Map(open.map((o) => [o.clientOrderId, o.filledQty]));
     const stillOpen = () => this.orders.allOpen().filter((o) => targets.has(o.clientOrderId));
     // One venue whose client throws must not keep the others' orders working: each cancel is
     // tried, and one that could not be sent is not waited for (no answer will come).
@@ -746,8 +748,38 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       resendAt = Date.now() + resend.delay;
     }
     const left = stillOpen().length;
-    if (open.length > 0) this.opts.logger.info({ cancelled: open.length - left, stillOpen: left, why }, `cancelled ${open.length - left} open order(s) (${why})`);
+    if (open.length > 0) this.logCancelOutcome(open, filledBefore, left, why);
     return left;
+  }
+
+  /**
+   * The line that ends a cancel of every open order (a stop's, a HALT's): each order counted by
+   * how it ended. An order that filled while its cancel was in flight is a fill, never a cancel:
+   * the operator reading "cancelled" would take it for gone, when it left a position.
+   */
+  private logCancelOutcome(open: readonly Order[], filledBefore: ReadonlyMap<string, number>, left: number, why: string): void {
+    let cancelled = 0;
+    let filled = 0;
+    let rejected = 0;
+    let partlyFilled = 0;
+    for (const o of open) {
+      // the order as it is now (updated in place; a closed one retention forgot is the object we held)
+      const now = this.orders.get(o.clientOrderId) ?? o;
+      if (now.status === 'filled') filled++;
+      else if (now.status === 'rejected') rejected++;
+      else if (now.status === 'cancelled') {
+        cancelled++;
+        if (now.filledQty > (filledBefore.get(o.clientOrderId) ?? 0)) partlyFilled++;
+      }
+    }
+    const also = [
+      filled > 0 ? `${filled} filled before its cancel took effect` : '',
+      partlyFilled > 0 ? `${partlyFilled} of the cancelled partly filled first` : '',
+      rejected > 0 ? `${rejected} rejected by the venue` : '',
+      left > 0 ? `${left} still open` : '',
+    ].filter((t) => t !== '');
+    const text = also.length === 0 && cancelled === open.length ? `cancelled ${cancelled} open order(s) (${why})` : `cancelled ${cancelled} of ${open.length} open order(s) (${why}): ${also.join(', ')}`;
+    this.opts.logger.info({ cancelled, filled, partlyFilled, rejected, stillOpen: left, why }, text);
   }
 
   /** cancel(), with a throw from the router or a venue counted instead of thrown; true: the cancel went out. */

@@ -143,8 +143,19 @@ export class MetricsRegistry {
     }
     const texts = await Promise.all(own.map((n) => this.registry.getSingleMetricAsString(n)));
     if (processNames.length > 0) texts.push(this.processCache!.text);
-    return `${texts.join('\n\n')}\n`;
+    return spellNaN(`${texts.join('\n\n')}\n`);
   }
+}
+
+/**
+ * prom-client writes a NaN sample value as `Nan`; the text exposition format spells it `NaN`, and
+ * strict parsers (OpenMetrics ones) refuse the other spelling. NaN itself is meant: a gauge with
+ * no figure reads NaN, never a default that looks like a fact (docs/monitoring.md), and the
+ * RiskStateUnknown alert is `cwts_risk_state != cwts_risk_state`. Only a sample line's value is
+ * rewritten (the last field, after the labels' closing brace or the name), never a comment.
+ */
+function spellNaN(text: string): string {
+  return text.includes(' Nan\n') ? text.replace(/^([^#\n][^\n]*) Nan$/gm, '$1 NaN') : text;
 }
 
 /**

@@ -21,14 +21,51 @@ const MiB = 1024 ** 2;
 
 /**
  * `run` always starts the control endpoint and refuses a `CWTS_CONTROL_TOKEN` it could guess,
- * after every plugin has initialized: FAIL here instead. The value is never shown.
+ * after every plugin has initialized: FAIL here instead. The value is never shown. Without the
+ * variable run writes a new token file in the data directory at each start (and fails to start
+ * when it cannot): the directory is probed as journal-location probes the journal's.
  */
 export function checkControlToken(env: NodeJS.ProcessEnv = process.env, dataDir?: string): CheckResult {
   const base = { id: 'control-token', title: 'control token (CWTS_CONTROL_TOKEN)' };
   const problem = controlTokenProblem(env);
   if (problem !== undefined) return { ...base, status: 'FAIL', detail: `${problem}: run refuses to start`, fix: `set ${CONTROL_TOKEN_ENV} to at least ${MIN_CONTROL_TOKEN_LENGTH} random characters (\`openssl rand -base64 32\`), or unset it and run writes a new one at each start` };
   if (env[CONTROL_TOKEN_ENV]?.trim()) return { ...base, status: 'PASS', detail: `set, at least ${MIN_CONTROL_TOKEN_LENGTH} characters` };
-  return { ...base, status: 'PASS', detail: `not set: run writes a new one to ${join(dataDir ?? resolveDataDir(env), CONTROL_TOKEN_FILE)} at each start` };
+  const path = join(dataDir ?? resolveDataDir(env), CONTROL_TOKEN_FILE);
+  // written beside, then renamed over it: the directory's write permission is what counts
+  let cannot = dirProblem(dirname(path)).problem;
+  if (cannot === undefined && isDirectory(path)) cannot = `${path} is a directory`;
+  if (cannot !== undefined) {
+    return {
+      ...base, status: 'FAIL', detail: `not set, and run cannot write it to ${path}: ${cannot}`,
+      fix: `set CWTS_DATA_DIR to a writable directory (the deploy files use /var/lib/cwts-ultra), or set ${CONTROL_TOKEN_ENV} to at least ${MIN_CONTROL_TOKEN_LENGTH} random characters (no file is written then)`,
+    };
+  }
+  return { ...base, status: 'PASS', detail: `not set: run writes a new one to ${path} at each start` };
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether files can be created in `dir` by this user: the nearest directory that exists (`dir`
+ * itself, or the one it would be created in) must be a directory, writable and searchable.
+ * `problem` says why not.
+ */
+function dirProblem(dir: string): { nearest: string; problem?: string } {
+  let nearest = dir;
+  while (!existsSync(nearest) && dirname(nearest) !== nearest) nearest = dirname(nearest);
+  if (!isDirectory(nearest)) return { nearest, problem: `${nearest} is in the way and is not a directory` };
+  try {
+    accessSync(nearest, constants.W_OK | constants.X_OK);
+  } catch {
+    return { nearest, problem: `${nearest} is not writable by this user (uid ${process.getuid?.() ?? '?'})` };
+  }
+  return { nearest };
 }
 
 /** The journal's directory must be writable by this user, with room to grow. */
@@ -37,20 +74,8 @@ export function checkJournalLocation(cfg: Pick<CwtsConfig, 'journal' | 'system'>
   const path = resolveJournalPath(cfg.journal, cfg.system.name, dataDir);
   const fix = 'set CWTS_DATA_DIR (or [journal] path) to a writable directory on a local disk with free space; the deploy files use /var/lib/cwts-ultra';
   // The nearest directory that exists: the journal's own, or the one it would be created in.
-  let dir = dirname(path);
-  while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
-  let isDir = false;
-  try {
-    isDir = statSync(dir).isDirectory();
-  } catch {
-    // reported below
-  }
-  if (!isDir) return { ...base, status: 'FAIL', detail: `journal ${path}: ${dir} is in the way and is not a directory`, fix };
-  try {
-    accessSync(dir, constants.W_OK | constants.X_OK);
-  } catch {
-    return { ...base, status: 'FAIL', detail: `journal ${path}: ${dir} is not writable by this user (uid ${process.getuid?.() ?? '?'})`, fix };
-  }
+  const { nearest: dir, problem } = dirProblem(dirname(path));
+  if (problem !== undefined) return { ...base, status: 'FAIL', detail: `journal ${path}: ${problem}`, fix };
   if (existsSync(path)) {
     try {
       accessSync(path, constants.R_OK | constants.W_OK);
