@@ -84,10 +84,21 @@ interface CcxtKraken {
 /** Kraken's legacy asset codes -> the common codes WebSocket v2 uses ("XBT/USD" -> "BTC/USD"). */
 const LEGACY_ASSET = venueTable<string>({ XBT: 'BTC', XDG: 'DOGE' });
 
-/** A REST asset name ("XXBT", "ZUSD", "USDT", "ETH2.S") as the v2 code ("BTC", "USD", ...). */
+/**
+ * Kraken's REST names with the legacy X (crypto) / Z (fiat) class prefix, as v2 codes. Only the
+ * assets listed before Kraken stopped prefixing carry it (its Assets endpoint: XETH altname ETH,
+ * but XTZ altname XTZ; the same 17 as ccxt's commonCurrencies for kraken). Newer assets that
+ * merely begin with X or Z (ZETA, XAUT, XION, XTER, ZORA, ZEUS, ZRX) are their own names: stripped
+ * by rule, ZETA read as ETA and a spot position on ZETA/USD as 0 (a reconcile mismatch).
+ */
+const PREFIXED_ASSET = venueTable<string>({
+  XETC: 'ETC', XETH: 'ETH', XLTC: 'LTC', XMLN: 'MLN', XREP: 'REP', XXBT: 'BTC', XXDG: 'DOGE', XXLM: 'XLM', XXMR: 'XMR', XXRP: 'XRP', XZEC: 'ZEC',
+  ZAUD: 'AUD', ZCAD: 'CAD', ZEUR: 'EUR', ZGBP: 'GBP', ZJPY: 'JPY', ZUSD: 'USD',
+});
+
+/** A REST asset name ("XXBT", "ZUSD", "USDT", "ZETA", "ETH2.S") as the v2 code ("BTC", "USD", "USDT", "ZETA", ...). */
 export function krakenAssetCode(rest: string): string {
-  const a = rest.length === 4 && (rest[0] === 'X' || rest[0] === 'Z') && !['USDT', 'USDC', 'ZEUS'].includes(rest) ? rest.slice(1) : rest;
-  return LEGACY_ASSET[a] ?? a;
+  return PREFIXED_ASSET[rest] ?? LEGACY_ASSET[rest] ?? rest;
 }
 
 /** The v2 symbol of a REST pair ("XBT/USD" wsname -> "BTC/USD"). */

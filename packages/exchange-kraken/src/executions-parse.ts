@@ -166,6 +166,8 @@ export class KrakenExecutionsParser {
   rejected = 0;
   /** Well-formed events left out because their pair is not configured here (see the file comment). */
   foreign = 0;
+  /** Trades passed on without their fill because they carried no `fees` (REST books them). */
+  feeless = 0;
   /** Rejections by reason (unreadable, shape, unknown_exec_type, off_grid, ...). */
   readonly rejects = new Map<string, number>();
 
@@ -218,16 +220,21 @@ export class KrakenExecutionsParser {
     if (!msg.success) return this.reject('shape', `executions frame: ${issueText(msg.error)}`);
     const events: PushedExecution[] = [];
     let foreign = 0;
+    let feeless = 0;
     for (let k = 0; k < msg.data.data.length; k++) {
       const e = ExecutionEntry.safeParse(msg.data.data[k]);
       if (!e.success) return this.reject(unknownTypeOf(msg.data.data[k]) ? 'unknown_exec_type' : 'shape', `executions entry ${k}: ${issueText(e.error)}`);
       const ev = this.event(e.data);
       if (ev === FOREIGN) foreign++;
       else if (typeof ev === 'string') return this.reject(ev.split(':')[0]!, `executions entry ${k}: ${ev}`);
-      else events.push(ev);
+      else {
+        if (e.data.exec_type === 'trade' && !ev.fill) feeless++;
+        events.push(ev);
+      }
     }
     // counted once the frame is taken: a frame refused for another entry leaves out nothing
     this.foreign += foreign;
+    this.feeless += feeless;
     return { kind: 'executions', snapshot: msg.data.type === 'snapshot', sequence: msg.data.sequence, events, foreign };
   }
 
@@ -290,7 +297,17 @@ export class KrakenExecutionsParser {
     if (badTrade) return badTrade;
     const ts = rfc3339Ms(e.timestamp, 0, e.timestamp.length);
     if (!(ts > 0)) return `shape: unreadable timestamp ${e.timestamp.slice(0, 40)}`;
-    const fee = feeOf(e.fees ?? [], i.quote);
+    // A trade without `fees` says how much the order filled but not what it cost. Booked from
+    // here with fee 0, the REST read of the same trade (QueryTrades, with its real fee) would be
+    // a duplicate by trade id and the fee never booked. The event goes on without its fill, as
+    // the stream already does with a snapshot's fills from before the start: its state and
+    // cum_qty are sound (checked above), and refused as `shape` like a trade without exec_id, it
+    // would throw away the rest of the frame too (a snapshot's other fills and open orders). A
+    // cum_qty above what is booked, or a `filled` state, reads the order's trades over REST at
+    // once; without either, the next poll does. Kraken writes no fee as
+    // `fees: [{asset, qty: 0}]`: that trade is still booked from the push.
+    if (e.fees === undefined || e.fees.length === 0) return ev;
+    const fee = feeOf(e.fees);
     if (typeof fee === 'string') return fee;
     const fill: VenueFill = { tradeId: e.exec_id, venueOrderId: e.order_id, symbol: i.symbol, price: e.last_price, qty: e.last_qty, fee: fee.amount, feeAsset: fee.asset, ts };
     if (e.liquidity_ind) fill.liquidity = e.liquidity_ind === 'm' ? 'maker' : 'taker';
@@ -300,8 +317,7 @@ export class KrakenExecutionsParser {
 }
 
 /** The trade's fee as one amount in one asset (entries in the same asset summed exactly). */
-function feeOf(fees: { asset: string; qty: string }[], quote: string): { amount: string; asset: string } | string {
-  if (fees.length === 0) return { amount: '0', asset: quote };
+function feeOf(fees: { asset: string; qty: string }[]): { amount: string; asset: string } | string {
   const asset = fees[0]!.asset;
   let amount = '0';
   for (const f of fees) {

@@ -51,6 +51,8 @@ export interface KrakenExecutionStreamStats {
   rejected: number;
   /** Events left out as on pairs this venue does not configure (the channel is account-wide). */
   foreign: number;
+  /** Trades pushed without `fees`: passed on without their fill, booked by the REST read. */
+  feeless: number;
   connects: number;
   tokenFetches: number;
   tokenFailures: number;
@@ -97,7 +99,7 @@ export class KrakenExecutionStream implements OrderUpdateStream {
   private epoch = 0;
   private lastLog = new Map<string, number>();
   readonly stats: KrakenExecutionStreamStats = {
-    frames: 0, rejected: 0, foreign: 0, connects: 0, tokenFetches: 0, tokenFailures: 0, subscribeFailures: 0, sequenceGaps: 0, reconciles: 0,
+    frames: 0, rejected: 0, foreign: 0, feeless: 0, connects: 0, tokenFetches: 0, tokenFailures: 0, subscribeFailures: 0, sequenceGaps: 0, reconciles: 0,
     outcomes: { applied: 0, duplicate: 0, untracked: 0, reconciling: 0, invalid: 0 },
   };
 
@@ -219,6 +221,7 @@ export class KrakenExecutionStream implements OrderUpdateStream {
     this.stats.frames = this.deps.parser.frames;
     this.stats.rejected = this.deps.parser.rejected;
     this.stats.foreign = this.deps.parser.foreign;
+    this.stats.feeless = this.deps.parser.feeless;
     switch (m.kind) {
       case 'executions': {
         if (m.sequence !== undefined) {

@@ -249,3 +249,60 @@ describe('Kraken queryOrder by client id (a restart whose journal has no txid fo
     }
   });
 });
+
+describe('Kraken spot positions from the Balance (PolledExecutionClient, scripted venue)', () => {
+  beforeEach(() => venue.reset());
+
+  it.each([
+    ['ZETA', 'ZETAUSD', '12.50000000', 1_250_000_000],
+    ['XAUT', 'XAUTUSD', '0.25000000', 25_000_000],
+  ])('a position on %s/USD is read from its own balance: a newer asset beginning with X or Z is no legacy prefixed code', async (asset, key, balance, lots) => {
+    const clock = new ManualClock(T0);
+    const symbol = `${asset}/USD`;
+    const i = defineInstrument({ exchange: 'kraken', symbol, base: asset, quote: 'USD', tickSize: '0.0001', lotSize: '0.00000001', minNotional: '0.5' });
+    const inst = (s: string) => (s === symbol ? i : undefined);
+    const driver = new KrakenOrderDriver({
+      exchange: 'kraken', restRoot: 'http://127.0.0.1:1', options: { ...DEFAULT_KRAKEN_OPTIONS, private_requests_per_interval: 10_000 }, clock,
+      apiKey: new Secret('key'), apiSecret: new Secret('c2VjcmV0'), instrument: inst, symbols: () => [symbol],
+    });
+    const c = new PolledExecutionClient({
+      exchange: 'kraken', clock, hasCredentials: true, driver, orderLimit: { limit: 100, intervalMs: 1000 }, pollIntervalMs: 3_600_000,
+      unknownOrderGraceMs: 15_000, instrument: inst, symbols: () => [symbol],
+    });
+    // a pair listed without wsname: its v2 symbol comes from the REST asset names
+    venue.handlers.publicGetAssetPairs = () => ok({ [key]: { altname: key, base: asset, quote: 'ZUSD' } });
+    venue.handlers.privatePostOpenOrders = () => ok({ open: {} });
+    venue.handlers.privatePostBalance = () => ok({ ZUSD: '100.0000', [asset]: balance, [asset.slice(1)]: '99.0' });
+    await c.start(() => {});
+    try {
+      expect(await c.positions([symbol])).toEqual([{ symbol, qty: lots }]);
+    } finally {
+      await c.stop();
+    }
+  });
+});
+
+describe('Kraken openOrders with one order off the grid (PolledExecutionClient, scripted venue)', () => {
+  beforeEach(() => venue.reset());
+
+  it('lists the other working orders; the one off the tick grid (placed before Kraken changed it) at qty 0, not followed, for reconciliation to report', async () => {
+    const clock = new ManualClock(T0);
+    const c = client(clock, 3_600_000);
+    let listing = false;
+    venue.handlers.publicGetAssetPairs = () => ok(PAIRS);
+    venue.handlers.privatePostOpenOrders = () =>
+      ok({ open: listing ? { O1: info(), O2: info({ cl_ord_id: 'c2', descr: { pair: 'XBTUSD', type: 'sell', ordertype: 'limit', price: '64000.05' } }) } : {} });
+    await c.start(() => {});
+    try {
+      listing = true;
+      const listed = await c.openOrders();
+      expect(listed.map((o) => [o.clientOrderId, o.qty, o.price])).toEqual([
+        ['c1', 1_000_000, 640_000],
+        ['c2', 0, undefined],
+      ]);
+      expect(c.workingOrders).toBe(1);
+    } finally {
+      await c.stop();
+    }
+  });
+});

@@ -58,6 +58,12 @@ async function started(warn?: (o: unknown, m: string) => void) {
 describe('Kraken symbols and assets', () => {
   it.each([
     ['XXBT', 'BTC'], ['ZUSD', 'USD'], ['XETH', 'ETH'], ['USDT', 'USDT'], ['USDC', 'USDC'], ['ZEUS', 'ZEUS'], ['XXDG', 'DOGE'], ['DOT', 'DOT'], ['ETH2.S', 'ETH2.S'],
+    ['XETC', 'ETC'], ['XLTC', 'LTC'], ['XMLN', 'MLN'], ['XREP', 'REP'], ['XXLM', 'XLM'], ['XXMR', 'XMR'], ['XXRP', 'XRP'], ['XZEC', 'ZEC'],
+    ['ZAUD', 'AUD'], ['ZCAD', 'CAD'], ['ZEUR', 'EUR'], ['ZGBP', 'GBP'], ['ZJPY', 'JPY'], ['XBT', 'BTC'], ['XDG', 'DOGE'],
+    // newer assets that merely begin with X or Z are no legacy codes: kept whole
+    ['ZETA', 'ZETA'], ['XAUT', 'XAUT'], ['XION', 'XION'], ['XTER', 'XTER'], ['ZORA', 'ZORA'], ['ZRX', 'ZRX'], ['XTZ', 'XTZ'], ['XCN', 'XCN'],
+    // hostile words find nothing in the table
+    ['toString', 'toString'], ['__proto__', '__proto__'],
   ])('REST asset %s is %s', (rest, code) => expect(krakenAssetCode(rest)).toBe(code));
 
   it('v2 symbol from wsname (legacy codes renamed), else from base/quote', () => {
@@ -65,6 +71,10 @@ describe('Kraken symbols and assets', () => {
     expect(krakenV2Symbol({ altname: 'ETHXBT', wsname: 'ETH/XBT', base: 'XETH', quote: 'XXBT' })).toBe('ETH/BTC');
     expect(krakenV2Symbol({ altname: 'XDGUSD', base: 'XXDG', quote: 'ZUSD' })).toBe('DOGE/USD');
     expect(krakenV2Symbol({ altname: 'ODD', wsname: 'ODDPAIR', base: 'ADA', quote: 'ZEUR' })).toBe('ADA/EUR');
+    // a pair without wsname named from its REST assets: a 4-letter X/Z asset that is no legacy code keeps its first letter
+    expect(krakenV2Symbol({ altname: 'ZETAUSD', base: 'ZETA', quote: 'ZUSD' })).toBe('ZETA/USD');
+    expect(krakenV2Symbol({ altname: 'XAUTEUR', base: 'XAUT', quote: 'ZEUR' })).toBe('XAUT/EUR');
+    expect(krakenV2Symbol({ altname: 'XRPGBP', base: 'XXRP', quote: 'ZGBP' })).toBe('XRP/GBP');
   });
 });
 
@@ -390,11 +400,13 @@ describe('KrakenOrderDriver (scripted venue)', () => {
 
   it('balances: REST asset names as v2 codes; staking/earn balances left out', async () => {
     driver = await started();
-    venue.handlers.privatePostBalance = () => ok({ XXBT: '0.5', ZUSD: '1000.00', 'ETH2.S': '3', 'DOT.F': '1', USDT: '7' });
+    venue.handlers.privatePostBalance = () => ok({ XXBT: '0.5', ZUSD: '1000.00', 'ETH2.S': '3', 'DOT.F': '1', USDT: '7', ZETA: '12.5', XAUT: '0.25' });
     expect(await driver.fetchBalances()).toEqual([
       { asset: 'BTC', total: '0.5' },
       { asset: 'USD', total: '1000.00' },
       { asset: 'USDT', total: '7' },
+      { asset: 'ZETA', total: '12.5' },
+      { asset: 'XAUT', total: '0.25' },
     ]);
     venue.handlers.privatePostBalance = () => ({ error: [] });
     expect(await driver.fetchBalances()).toEqual([]);

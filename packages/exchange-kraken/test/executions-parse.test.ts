@@ -27,9 +27,29 @@ describe('Kraken executions parser', () => {
   });
 
   it('a trade without cum_qty is still read (the client then guards against an overfill only)', () => {
-    const m = parser().parse(TRADE('"last_qty":0.01,"last_price":63000.5'));
-    expect(m).toMatchObject({ kind: 'executions', events: [{ fill: { qty: '0.01', price: '63000.5', fee: '0', feeAsset: 'USD' } }] });
+    const m = parser().parse(TRADE('"last_qty":0.01,"last_price":63000.5,"fees":[{"asset":"USD","qty":0.63}]'));
+    expect(m).toMatchObject({ kind: 'executions', events: [{ fill: { qty: '0.01', price: '63000.5', fee: '0.63', feeAsset: 'USD' } }] });
     if (m.kind === 'executions') expect(m.events[0]!.filledQty).toBeUndefined();
+  });
+
+  it.each([
+    ['no `fees`', ''],
+    ['an empty `fees`', ',"fees":[]'],
+  ])('a trade with %s goes on without its fill (REST books it with its real fee), its state and cum_qty kept; counted', (_name, fees) => {
+    const p = parser();
+    const m = p.parse(TRADE(`"last_qty":0.01,"last_price":63000.5,"cum_qty":0.02${fees}`));
+    expect(m.kind).toBe('executions');
+    if (m.kind !== 'executions') return;
+    expect(m.events).toEqual([{ venueOrderId: 'OAAAAA-BBBBB-CCCCCC', clientOrderId: 'c-1', filledQty: '0.02', state: 'open' }]);
+    expect({ rejected: p.rejected, feeless: p.feeless }).toEqual({ rejected: 0, feeless: 1 });
+    // a frame refused for another entry counts nothing
+    p.parse(TRADE(`"last_qty":0.01,"last_price":63000.55,"cum_qty":0.02${fees}`));
+    expect({ rejected: p.rejected, feeless: p.feeless }).toEqual({ rejected: 1, feeless: 1 });
+  });
+
+  it('a zero fee written as Kraken documents it (`fees: [{asset, qty: 0}]`) is booked from the push', () => {
+    const m = parser().parse(TRADE('"last_qty":0.01,"last_price":63000.5,"cum_qty":0.01,"fees":[{"asset":"USD","qty":0}]'));
+    expect(m).toMatchObject({ kind: 'executions', events: [{ fill: { tradeId: 'TAAAAA-BBBBB-CCCCCC', qty: '0.01', fee: '0', feeAsset: 'USD' } }] });
   });
 
   it('a cancel without a symbol (as Kraken sends it) gives the final state and the reason', () => {

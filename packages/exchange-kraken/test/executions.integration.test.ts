@@ -123,6 +123,34 @@ describe('Kraken executions stream (WebSocket v2, private) against the local ser
     expect(fills(reports)).toHaveLength(1);
   });
 
+  it.each([
+    ['with cum_qty: read over REST at once', {}, false],
+    ['without cum_qty: read by the next poll', { poll_interval_ms: 40 }, true],
+  ])('a trade pushed without `fees` (%s) is booked once, with the fee QueryTrades gives, never with fee 0 from the push', async (_name, options, withoutCum) => {
+    const { v, i, reports, account, stream } = await venue(options, (f) => {
+      f.account!.tradeEventsWithoutFees = true;
+      f.account!.tradeEventsWithoutCumQty = withoutCum;
+    });
+    await waitUntil(() => stream.isLive, 'the executions stream is live');
+    const o = conformanceOrder(i, { side: 'buy', price: '64000.0', qty: '0.03' });
+    v.execution.submit(o);
+    await waitUntil(() => reports.some((r) => r.kind === 'ack'), 'an ack');
+    const t1 = account.fill(o.clientOrderId, { qty: '0.01', price: '64000.0', fee: '1.0240', maker: false });
+    await waitUntil(() => fills(reports).length === 1, 'the first fill');
+    const t2 = account.fill(o.clientOrderId, { qty: '0.02', price: '64000.0', fee: '2.0480', maker: true });
+    await waitUntil(() => v.execution.workingOrders === 0, 'the order is final');
+    // the push of each trade, seen before or after its REST read, adds nothing
+    await new Promise((r) => setTimeout(r, 100));
+    const f = fills(reports);
+    expect(f.map((x) => x.tradeId)).toEqual([t1, t2]);
+    // fee atoms of 1e-9 USD
+    expect(f.map((x) => x.feeAtoms)).toEqual([1_024_000_000n, 2_048_000_000n]);
+    expect(f.map((x) => x.feeAsset)).toEqual(['USD', 'USD']);
+    expect(account.calls).toContain('QueryTrades');
+    expect(stream.stats.feeless).toBe(2);
+    expect(stream.stats.rejected).toBe(0);
+  });
+
   it('a disconnect mid-fill loses nothing: the snapshot after resubscribing (with a fresh token) carries the missed fill', async () => {
     const { v, i, reports, account, stream } = await venue();
     await waitUntil(() => stream.isLive, 'the executions stream is live');

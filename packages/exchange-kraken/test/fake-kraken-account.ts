@@ -117,6 +117,8 @@ export class FakeKrakenAccount {
   snapshotWithoutTrades = false;
   /** Trade events without `cum_qty` (the docs mark it optional). */
   tradeEventsWithoutCumQty = false;
+  /** Trade events without `fees` (the fee is then only in QueryTrades). */
+  tradeEventsWithoutFees = false;
   /** The order_status on the trade that completes an order (the docs: it may still say partially_filled). */
   completingTradeStatus: 'filled' | 'partially_filled' = 'partially_filled';
 
@@ -271,7 +273,7 @@ export class FakeKrakenAccount {
       last_qty: this.num(t.vol, o.pair.qtyPrecision), last_price: this.num(t.price, o.pair.pricePrecision), liquidity_ind: t.maker ? 'm' : 't', cost: { $num: '0' }, order_userref: 0,
       // Kraken may say partially_filled on the trade that completes the order; a filled event follows
       order_status: full ? this.completingTradeStatus : 'partially_filled', order_type: o.ordertype,
-      fees: [{ asset: o.pair.symbol.split('/')[1], qty: this.num(t.fee, 8) }], fee_usd_equiv: { $num: '0' },
+      ...(this.tradeEventsWithoutFees ? {} : { fees: [{ asset: o.pair.symbol.split('/')[1], qty: this.num(t.fee, 8) }] }), fee_usd_equiv: { $num: '0' },
       ...(this.tradeEventsWithoutCumQty ? {} : { cum_qty: this.num(decimal(cum, o.pair.qtyPrecision), o.pair.qtyPrecision) }), cum_cost: { $num: '0' }, timestamp: new Date(t.time * 1000).toISOString(),
     };
   }

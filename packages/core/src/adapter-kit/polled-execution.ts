@@ -331,7 +331,10 @@ export class PolledExecutionClient implements ExecutionClient {
   readonly pushStats = { updates: 0, fillFetches: 0, reconciles: 0 };
   /** Fills refused by venueFillProblem (pushed or read): never booked. */
   invalidFills = 0;
-  /** Order views read over REST that are not one of the order (filled quantity off the grid or past the order, unknown state): not applied. */
+  /**
+   * Order views read over REST that are not one of the order (filled quantity off the grid or past
+   * the order, unknown state): not applied; and working orders listed off the grid (openOrders).
+   */
   invalidViews = 0;
   private readonly refusedLog: LogThrottle;
 
@@ -406,7 +409,16 @@ export class PolledExecutionClient implements ExecutionClient {
     if (!this.connected) return [];
     const out: Order[] = [];
     for (const v of await this.deps.driver.fetchOpenOrders(this.deps.symbols())) {
-      const order = this.orderFromView(v);
+      let order: Order | undefined;
+      try {
+        order = this.orderFromView(v);
+      } catch (err) {
+        // One order off today's tick or lot grid (placed before the venue changed the pair's
+        // grid, or by hand) must not fail the listing of every other working order: thrown, each
+        // restart's reconciliation of the venue failed until someone cancelled it by hand.
+        out.push(this.offGridListing(v, err));
+        continue;
+      }
       if (!order) continue;
       out.push(order);
       // Followed from now on, from the venue's filled quantity: only trades made from now on are
@@ -1020,6 +1032,32 @@ export class PolledExecutionClient implements ExecutionClient {
     if (state === 'cancelled' || state === 'expired') return 'cancelled';
     if (state === 'rejected') return 'rejected';
     return filled > 0 ? 'partially_filled' : 'open';
+  }
+
+  /**
+   * A listed order whose values are off its instrument's grid (openOrders), as the ccxt adapter
+   * lists one: at qty 0, nothing filled, for the engine's check of a listed order to report
+   * (venueOrderProblem: a mismatch, left alone, never adopted); its price only where it is on the
+   * grid. Not followed: no poll can read it in lots either. Counted as a refused order read.
+   */
+  private offGridListing(v: VenueOrderView, err: unknown): Order {
+    const i = this.deps.instrument(v.symbol);
+    if (!i) throw err;
+    this.invalidViews++;
+    const more = this.refusedLog.take('listing');
+    if (more !== undefined) this.deps.logger?.warn({ exchange: this.exchange, venueOrderId: v.venueOrderId }, redactCredentials(`${this.exchange} ${i.symbol}: working order ${String(v.clientOrderId || v.venueOrderId).slice(0, 80)} (${String(v.qty).slice(0, 40)} at ${String(v.price).slice(0, 40)}) is off the instrument's grid (${(err as Error)?.message ?? String(err)}): listed at quantity 0, for reconciliation to report; not followed`).slice(0, 500) + more);
+    let price: number | undefined;
+    try {
+      price = v.price !== undefined && parseDecimal(v.price).mantissa > 0n ? priceToTicks(i, v.price) : undefined;
+    } catch {
+      price = undefined;
+    }
+    const now = this.deps.clock.now();
+    return {
+      exchange: this.exchange, symbol: i.symbol, side: v.side, type: v.type, ...(price !== undefined ? { price } : {}), qty: 0, tif: v.tif ?? 'GTC', source: 'venue',
+      clientOrderId: v.clientOrderId || v.venueOrderId, venueOrderId: v.venueOrderId, status: 'open', filledQty: 0,
+      filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: v.createdTs ?? now, updatedTs: now,
+    };
   }
 
   private orderFromView(v: VenueOrderView): Order | undefined {
