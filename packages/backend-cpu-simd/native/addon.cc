@@ -5,11 +5,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -125,6 +128,9 @@ Napi::Value status(Napi::Env env, bool ok, const std::string& error) {
 // megabytes cost a page fault per 4 KiB on first touch, more than copying into warm memory.
 // Blocks from 64 KiB are cached (at most kMaxCached bytes, best fit up to 2x the size asked);
 // smaller ones come from malloc. Thread-safe (a block may be released on any thread).
+// get() returns an empty pointer when the memory cannot be had: it runs on the JS thread inside
+// an N-API callback, where a std::bad_alloc would end the process, and the caller turns it into
+// a RangeError naming the argument.
 class BlockCache {
  public:
   static constexpr size_t kMinCached = 64 << 10;
@@ -143,7 +149,8 @@ class BlockCache {
         free_.erase(it);
       }
     }
-    if (!p) p = new uint8_t[cap];
+    if (!p) p = new (std::nothrow) uint8_t[cap];
+    if (!p) return nullptr;
     std::weak_ptr<BlockCache> w = self;
     return std::shared_ptr<uint8_t>(p, [w, cap](uint8_t* q) {
       if (auto c = w.lock()) c->put(q, cap);
@@ -241,6 +248,9 @@ struct Staging {
     }
     const int64_t bytes = count * (int64_t)sizeof(T);
     std::shared_ptr<uint8_t> mem = s.blocks->get(s.blocks, (size_t)bytes);
+    if (!mem)
+      throw Napi::RangeError::New(info.Env(), std::string("cpu-simd: out of memory: could not allocate ") + std::to_string(bytes) +
+                                                  " bytes for the async call's copy of " + name);
     if (in) copy_bytes(s, mem.get(), reinterpret_cast<const uint8_t*>(p), bytes, false);
     if (out) backs.push_back(Back{Napi::Persistent(info[i].As<Napi::Object>()), mem, bytes, name});
     else owned.push_back(mem);
@@ -267,24 +277,61 @@ bool copy_back(Napi::Env env, const Shared& s, Staging::Back& b, std::string* wh
 // Runs `exec` off the JS thread and settles a Promise with `done(env, error)`. Holds the call's
 // Staging (references to borrowed arrays, addon copies) until then, and copies addon outputs
 // into the JS arrays on the JS thread before settling.
+// Completion lets no C++ exception out: one escaping an N-API callback ends the process. The
+// case that matters is a worker_threads Worker terminated (or calling process.exit) with a call
+// in flight: Node finishes the work during the environment's teardown, when JS can no longer
+// run, so settling the promise fails (and node-addon-api would throw for it). Nobody can observe
+// that promise any more, so such a failure is dropped. The Promise is driven through the C API
+// for that reason: it reports failure as a status instead of throwing.
 class Job : public Napi::AsyncWorker {
  public:
   Job(Napi::Env env, Shared s, Staging&& st, std::function<std::string()> exec, std::function<Napi::Value(Napi::Env, const std::string&)> done)
-      : Napi::AsyncWorker(env, "cwts-cpu-simd"), deferred_(Napi::Promise::Deferred::New(env)), s_(std::move(s)), st_(std::move(st)),
-        exec_(std::move(exec)), done_(std::move(done)) {}
+      : Napi::AsyncWorker(env, "cwts-cpu-simd"), s_(std::move(s)), st_(std::move(st)), exec_(std::move(exec)), done_(std::move(done)) {
+    if (napi_create_promise(env, &deferred_, &promise_) != napi_ok) throw Napi::Error::New(env);
+  }
   void keep(Napi::Object o) { st_.refs.push_back(Napi::Persistent(o)); }
-  Napi::Promise promise() { return deferred_.Promise(); }
+  // Valid in the handle scope of the call that created the job.
+  napi_value promise() const { return promise_; }
   void Execute() override {
     try {
       err_ = exec_();
     } catch (const std::exception& e) {
-      SetError(std::string("native kernel failed: ") + e.what());
+      failed_ = true;
+      fail_ = std::string("native kernel failed: ") + e.what();
     } catch (...) {
-      SetError("native kernel failed");
+      failed_ = true;
     }
   }
-  void OnOK() override {
-    Napi::Env env = Env();
+  void OnWorkComplete(Napi::Env env, napi_status status) override {
+    if (status != napi_cancelled) {
+      napi_handle_scope scope;
+      if (napi_open_handle_scope(env, &scope) == napi_ok) {
+        complete(env);
+        napi_close_handle_scope(env, scope);
+      }
+    }
+    Destroy();
+  }
+
+ private:
+  // Settles the promise once; false when it could not be (no value, or JS can no longer run).
+  bool settle(napi_env env, bool ok, napi_value v) {
+    if (deferred_ == nullptr || v == nullptr) return false;
+    if ((ok ? napi_resolve_deferred(env, deferred_, v) : napi_reject_deferred(env, deferred_, v)) != napi_ok) return false;
+    deferred_ = nullptr;
+    return true;
+  }
+  static napi_value plainError(napi_env env, const char* message) {
+    napi_value msg = nullptr, err = nullptr;
+    if (napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg) != napi_ok) return nullptr;
+    if (napi_create_error(env, nullptr, msg, &err) != napi_ok) return nullptr;
+    return err;
+  }
+  void finish(Napi::Env env) {
+    if (failed_) {
+      settle(env, false, Napi::Error::New(env, fail_.empty() ? std::string("native kernel failed") : fail_).Value());
+      return;
+    }
     if (err_.empty()) {
       std::string why, first;
       for (auto& b : st_.backs)
@@ -292,21 +339,41 @@ class Job : public Napi::AsyncWorker {
       if (!first.empty()) {
         Napi::Error e = Napi::Error::New(env, first);
         e.Set("code", Napi::String::New(env, "CWTS_ARG_DETACHED"));
-        deferred_.Reject(e.Value());
+        settle(env, false, e.Value());
         return;
       }
     }
-    deferred_.Resolve(done_(env, err_));
+    settle(env, true, done_(env, err_));
   }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+  void complete(napi_env env) noexcept {
+    char why[512] = "cpu-simd: the call could not be completed";
+    try {
+      finish(Napi::Env(env));
+      return;
+    } catch (const Napi::Error& e) {
+      try {
+        if (settle(env, false, e.Value())) return;
+      } catch (...) {
+      }
+      std::snprintf(why, sizeof why, "cpu-simd: the call could not be completed: %s", e.what());
+    } catch (const std::bad_alloc&) {
+      std::snprintf(why, sizeof why, "cpu-simd: out of memory completing the call");
+    } catch (const std::exception& e) {
+      std::snprintf(why, sizeof why, "cpu-simd: the call could not be completed: %s", e.what());
+    } catch (...) {
+    }
+    settle(env, false, plainError(env, why));
+  }
 
- private:
-  Napi::Promise::Deferred deferred_;
+  napi_deferred deferred_ = nullptr;
+  napi_value promise_ = nullptr;
   Shared s_;
   Staging st_;
   std::function<std::string()> exec_;
   std::function<Napi::Value(Napi::Env, const std::string&)> done_;
   std::string err_;
+  bool failed_ = false;
+  std::string fail_;
 };
 
 // A kernel call: `exec(mayBlock)` does the work and returns an error message ("" = success),
@@ -324,11 +391,12 @@ Napi::Value run(const Napi::CallbackInfo& info, const Shared& s, Staging& st, Ex
     }
     return done(info.Env(), err);
   }
-  auto* job = new Job(info.Env(), s, std::move(st), [exec]() { return exec(true); }, done);
+  std::unique_ptr<Job> job(new Job(info.Env(), s, std::move(st), [exec]() { return exec(true); }, done));
   job->keep(info.This().As<Napi::Object>());
-  Napi::Promise p = job->promise();
+  napi_value p = job->promise();
   job->Queue();
-  return p;
+  job.release();  // deletes itself when complete
+  return Napi::Value(info.Env(), p);
 }
 
 // Number of tasks for `work` (rough element-operations) split into at most `units` pieces.
@@ -340,15 +408,33 @@ int64_t tasks_for(const Shared& s, double work, int64_t units) {
 
 class Engine : public Napi::ObjectWrap<Engine> {
  public:
+  using Method = Napi::Value (Engine::*)(const Napi::CallbackInfo&);
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(env, "Engine",
-                       {InstanceMethod("patternScores", &Engine::PatternScores),
-                        InstanceMethod("rollingMoments", &Engine::RollingMoments),
-                        InstanceMethod("rollingMoments64", &Engine::RollingMoments64),
-                        InstanceMethod("sgemm", &Engine::Sgemm), InstanceMethod("monteCarloVaR", &Engine::MonteCarloVaR),
-                        InstanceMethod("copy", &Engine::Copy), InstanceMethod("noop", &Engine::Noop),
-                        InstanceMethod("readProbe", &Engine::ReadProbe),
-                        InstanceMethod("info", &Engine::Info), InstanceMethod("dispose", &Engine::Dispose)});
+                       {InstanceMethod("patternScores", &Engine::guarded<&Engine::PatternScores>),
+                        InstanceMethod("rollingMoments", &Engine::guarded<&Engine::RollingMoments>),
+                        InstanceMethod("rollingMoments64", &Engine::guarded<&Engine::RollingMoments64>),
+                        InstanceMethod("sgemm", &Engine::guarded<&Engine::Sgemm>),
+                        InstanceMethod("monteCarloVaR", &Engine::guarded<&Engine::MonteCarloVaR>),
+                        InstanceMethod("copy", &Engine::guarded<&Engine::Copy>), InstanceMethod("noop", &Engine::guarded<&Engine::Noop>),
+                        InstanceMethod("readProbe", &Engine::guarded<&Engine::ReadProbe>),
+                        InstanceMethod("info", &Engine::guarded<&Engine::Info>), InstanceMethod("dispose", &Engine::guarded<&Engine::Dispose>)});
+  }
+
+  // Every JS entry point: a C++ exception other than Napi::Error (std::bad_alloc from a vector
+  // or a staged copy, std::system_error) leaving an N-API callback ends the process, so it
+  // becomes a JS exception here (an allocation failure a RangeError, as in JS itself).
+  template <Method M>
+  Napi::Value guarded(const Napi::CallbackInfo& info) {
+    try {
+      return (this->*M)(info);
+    } catch (const Napi::Error&) {
+      throw;
+    } catch (const std::bad_alloc&) {
+      throw Napi::RangeError::New(info.Env(), "cpu-simd: out of memory in the native call");
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(info.Env(), std::string("cpu-simd: native call failed: ") + e.what());
+    }
   }
 
   // new Engine(threads, isa, useBlas)
@@ -364,8 +450,18 @@ class Engine : public Napi::ObjectWrap<Engine> {
     if (!pick) throwRange(env, "instruction set '" + want + "' is not supported on this CPU or not compiled in");
     isa_ = pick->name;
     s_.table = pick->table;
-    s_.pool = std::make_shared<Pool>((int)threads);
-    s_.blocks = std::make_shared<BlockCache>();
+    // Threads that cannot be started (a pids or RLIMIT_NPROC limit, no address space for their
+    // stacks) fail the construction, so create() rejects and the registry falls back, naming
+    // why; a pool quietly smaller than threadPoolSize would misreport the backend's capacity.
+    try {
+      s_.pool = std::make_shared<Pool>((int)threads);
+      s_.blocks = std::make_shared<BlockCache>();
+    } catch (const std::system_error& e) {
+      throw Napi::Error::New(env, "cpu-simd: could not start the thread pool (threadPoolSize " + std::to_string(threads) + "): " + e.what() +
+                                      "; lower threadPoolSize or raise the process's thread limit");
+    } catch (const std::bad_alloc&) {
+      throw Napi::RangeError::New(env, "cpu-simd: out of memory creating the thread pool (threadPoolSize " + std::to_string(threads) + ")");
+    }
 #if defined(CWTS_HAVE_CBLAS)
     s_.blas = flag(info, 2);
     if (s_.blas && openblas_set_num_threads) openblas_set_num_threads((int)threads);

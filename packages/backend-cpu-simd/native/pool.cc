@@ -3,7 +3,21 @@
 namespace cwts {
 
 Pool::Pool(int threads) : nthreads_(threads < 1 ? 1 : threads) {
-  for (int i = 1; i < nthreads_; i++) workers_.emplace_back([this] { worker(); });
+  try {
+    workers_.reserve((size_t)(nthreads_ - 1));
+    for (int i = 1; i < nthreads_; i++) workers_.emplace_back([this] { worker(); });
+  } catch (...) {
+    // A thread could not be started (std::system_error). The ones that did must be stopped and
+    // joined before the exception leaves: a joinable std::thread destroyed as workers_ unwinds
+    // calls std::terminate.
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : workers_) t.join();
+    throw;
+  }
 }
 
 Pool::~Pool() {
