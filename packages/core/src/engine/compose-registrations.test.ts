@@ -4,41 +4,23 @@
  * startup naming the table and the plugin, never start without it (a configured risk limit that
  * does not apply, an engine without its strategy).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../config/errors.js';
-import { loadConfigFile } from '../config/load.js';
-import { composeDeployment, type Deployment } from './compose.js';
+import type { Deployment } from './compose.js';
+import { composeFile, deploymentToml, pluginFolder } from './compose.fixture.js';
 import { validateConfigCommand } from '../cli/validate.js';
 import { TOKENS } from '../di/tokens.js';
 import { UnregisteredTokenError } from '../di/errors.js';
-import { MetricsRegistry } from '../observability/metrics.js';
-import { silentLogger } from '../observability/logger.js';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'cwts-compose-registrations-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const { file, remove } = pluginFolder('cwts-compose-registrations-');
+afterAll(remove);
 
-let n = 0;
-function file(name: string, text: string): string {
-  const f = path.join(dir, `${n++}-${name}`);
-  writeFileSync(f, text);
-  return f;
-}
-function config(extra: string): string {
-  return file(
-    'config.toml',
-    `[system]\nname = "registrations"\nmode = "paper"\n\n[exchanges]\nenabled = ["sim"]\n\n[sim]\nplugin = "@cwts/exchange-sim"\nsymbols = ["BTCUSDT"]\n\n` +
-      `[risk]\nmax_position = 100000\nmax_drawdown = 0.15\nkelly_fraction = 0.25\nvar_confidence = 0.99\n\n[compute]\nbackends = ["js"]\n\n${extra}`,
-  );
-}
-const compose = (configPath: string) =>
-  composeDeployment({ loaded: loadConfigFile(configPath), logger: silentLogger(), metrics: new MetricsRegistry(), journal: false, watchdog: false });
+const config = (extra: string): string => file('config.toml', deploymentToml({ name: 'registrations', extra }));
 /** The error compose failed with (or a failure of the test when it composed). */
 const refusal = (configPath: string) =>
-  compose(configPath).then(
+  composeFile(configPath).then(
     (d) => {
       dep = d;
       throw new Error('composed');
@@ -122,7 +104,7 @@ describe('a configured plugin that registers nothing fails startup', () => {
 
   it('plugins that register what their tables ask for compose, their checks in the chain', async () => {
     const cap = file('cap.mjs', CAP);
-    dep = await compose(config(`[risk_checks.a]\nplugin = ${JSON.stringify(cap)}\nmax_lots = 50\n\n[risk_checks.b]\nplugin = ${JSON.stringify(cap)}\nmax_lots = 10\n\n[detectors.whale]\n`));
+    dep = await composeFile(config(`[risk_checks.a]\nplugin = ${JSON.stringify(cap)}\nmax_lots = 50\n\n[risk_checks.b]\nplugin = ${JSON.stringify(cap)}\nmax_lots = 10\n\n[detectors.whale]\n`));
     expect(dep.container.resolveAll(TOKENS.RiskCheck).map((c) => c.name)).toEqual(expect.arrayContaining(['a', 'b']));
   });
 });
@@ -155,7 +137,7 @@ describe('whale per-symbol overrides must name what the deployment trades', () =
     );
     expect(validated).toBeInstanceOf(ConfigError);
     expect(validated.message).toContain('detectors.whale.symbols.BTCUSTD: no configured venue trades BTCUSTD');
-    dep = await compose(config(`[detectors.whale]\n[detectors.whale.symbols."BTCUSDT"]\nmin_notional = 250000\n[detectors.whale.symbols."sim:BTCUSDT"]\nmin_notional = 100000\n`));
+    dep = await composeFile(config(`[detectors.whale]\n[detectors.whale.symbols."BTCUSDT"]\nmin_notional = 250000\n[detectors.whale.symbols."sim:BTCUSDT"]\nmin_notional = 100000\n`));
     expect(dep.container.resolveAll(TOKENS.Detector).map((d) => d.name)).toContain('whale');
   });
 });
@@ -194,7 +176,7 @@ describe('TOKENS.ComputeBackend is core\'s alone', () => {
   });
 
   it('core still provides the backend it chose', async () => {
-    dep = await compose(config(''));
+    dep = await composeFile(config(''));
     expect(dep.container.resolve(TOKENS.ComputeBackend)).toBe(dep.compute.backend);
     expect(dep.container.ownersOf(TOKENS.ComputeBackend)).toEqual(['@cwts/core']);
   });
@@ -222,7 +204,7 @@ describe('TOKENS.PluginConfig', () => {
          register({ registrar }) { registrar.class(TOKENS.Strategy, DiStrategy); },
        };`,
     );
-    dep = await compose(config(`[strategy]\nplugin = ${JSON.stringify(strat)}\nthreshold = 3\n`));
+    dep = await composeFile(config(`[strategy]\nplugin = ${JSON.stringify(strat)}\nthreshold = 3\n`));
     const s = dep.container.resolve(TOKENS.Strategy) as unknown as { settings: Record<string, unknown> };
     expect(s.settings).toMatchObject({ threshold: 3 });
   });
@@ -242,13 +224,13 @@ describe('TOKENS.PluginConfig', () => {
          register({ registrar }) { registrar.class(TOKENS.RiskCheck, CapCheck); },
        };`,
     );
-    dep = await compose(config(`[risk_checks.a]\nplugin = ${JSON.stringify(cap)}\nlabel = "cap-a"\nmax_lots = 50\n\n[risk_checks.b]\nplugin = ${JSON.stringify(cap)}\nlabel = "cap-b"\nmax_lots = 10\n`));
+    dep = await composeFile(config(`[risk_checks.a]\nplugin = ${JSON.stringify(cap)}\nlabel = "cap-a"\nmax_lots = 50\n\n[risk_checks.b]\nplugin = ${JSON.stringify(cap)}\nlabel = "cap-b"\nmax_lots = 10\n`));
     const caps = dep.container.resolveAll(TOKENS.RiskCheck).filter((c) => c.name.startsWith('cap-')) as unknown as { name: string; max: number }[];
     expect(caps.map((c) => [c.name, c.max])).toEqual([['cap-a', 50], ['cap-b', 10]]);
   });
 
   it('resolved from a container (a factory, initialize()) it is an UnregisteredTokenError saying where it is given', async () => {
-    dep = await compose(config(''));
+    dep = await composeFile(config(''));
     expect(() => dep!.container.resolve(TOKENS.PluginConfig)).toThrowError(UnregisteredTokenError);
     expect(() => dep!.container.resolve(TOKENS.PluginConfig)).toThrowError(/nothing provides PluginConfig in scope root; .*@inject\(TOKENS\.PluginConfig\).*ctx\.config/);
   });

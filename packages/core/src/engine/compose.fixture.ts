@@ -1,9 +1,10 @@
 /**
  * Test fixture for the composeDeployment suites (compose-lifecycle.test.ts,
- * compose-backend-dispose.test.ts): plugins as a third party ships them, plain .mjs files loaded
- * by path through core's loader, the paper deployment config they are composed into, and
- * composeDeployment of such a file. No index exports it and it does not import vitest; nothing
- * runs on import (the temp folder is made when a suite asks), so its copy in dist/ is inert.
+ * compose-backend-dispose.test.ts, compose-registrations.test.ts, compose-journal-lock.test.ts):
+ * plugins as a third party ships them, plain .mjs files loaded by path through core's loader, the
+ * paper deployment config they are composed into, and composeDeployment of such a file. No index
+ * exports it and it does not import vitest; nothing runs on import (the temp folder is made when
+ * a suite asks), so its copy in dist/ is inert.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -147,12 +147,17 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
   let backpressure: BackpressureMonitor | undefined;
   let control: { server: RiskControlServer; port: number; token: ControlToken } | undefined;
   let risk: RiskManager;
-  // Everything from initializing plugins to a built engine (and its control endpoint) is one
-  // unit: a failure anywhere in it (a plugin's initialize, a venue's createVenue, resolving the
-  // risk manager, a check, the strategy or a detector, opening the journal) releases what was
-  // acquired, in reverse order, and rethrows, so `run` exits instead of hanging on plugin timers.
-  // An abort of `signal` is such a failure, at the step under way.
+  // Everything from opening the journal to a built engine (and its control endpoint) is one
+  // unit: a failure anywhere in it (the journal's writer lock, a plugin's initialize, a venue's
+  // createVenue, resolving the risk manager, a check, the strategy or a detector) releases what
+  // was acquired, in reverse order, and rethrows, so `run` exits instead of hanging on plugin
+  // timers. An abort of `signal` is such a failure, at the step under way.
   try {
+    // Core's own journal first: its writer lock refuses a second instance on this data directory
+    // before any plugin initializes (venue connections, REST calls) or a backend is created (a
+    // GPU context). A plugin's replacement journal (`overrides`) is resolved after initializeAll
+    // below instead: its factory may need its plugin's initialize(), and it takes no such lock.
+    if (opts.journal !== false && root.isDefault(SERVICE_TOKENS.Journal)) journal = root.resolve(SERVICE_TOKENS.Journal);
     registry = root.resolve(SERVICE_TOKENS.ComputeRegistry);
     await host.initializeAll({ signal });
     const starting = startComputeBackend({
@@ -191,7 +196,8 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
     // Built-in detectors and third-party ones alike are plugins, in config order (built-ins first).
     const detectors: Detector[] = root.resolveAll(TOKENS.Detector);
 
-    if (opts.journal !== false && root.isRegistered(SERVICE_TOKENS.Journal)) journal = root.resolve(SERVICE_TOKENS.Journal);
+    // A plugin's replacement journal, now that its plugin is initialized (core's is open already).
+    if (journal === undefined && opts.journal !== false && root.isRegistered(SERVICE_TOKENS.Journal)) journal = root.resolve(SERVICE_TOKENS.Journal);
     const router = root.resolve(TOKENS.OrderRouter);
     // Wall-time lag means nothing on a replay's virtual clock: back-pressure runs where the watchdog does.
     backpressure = opts.backpressure === false ? undefined : (opts.backpressure ?? (opts.watchdog !== false ? new BackpressureMonitor({ budgetMs: cfg.performance.max_latency_ms, metrics, logger }) : undefined));
