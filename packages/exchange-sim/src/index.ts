@@ -24,4 +24,4 @@ export { SyntheticMarket, bookLevels, bestOf, type BookSide, type Episode, type 
 export { PaperExchange, feeAtoms, type PaperSettings, type PaperVenue } from './paper.js';
 export { ReplaySource, MultiExchangeRecordingError, RecordingGridChangeError, checkRecordedEvent, parseRecordedEvent, RECORDED_EVENT_SCHEMAS, type ReplayItem, type ReplaySourceOptions } from './replay.js';
 export { readLines, MAX_LINE_CHARS, LINE_TOO_LONG, LINE_NOT_UTF8, type LineReaderEvents } from './replay-lines.js';
-export { SimVenue, SimMarketDataClient, SimExecutionClient, MAX_MARKET_BACKLOG_MS, type SimVenueConfig } from './venue.js';
+export { SimVenue, SimMarketDataClient, SimExecutionClient, MAX_MARKET_BACKLOG_MS, BACKLOG_DROPPED_COMPONENT, type SimVenueConfig } from './venue.js';

@@ -29,13 +29,15 @@ function setup(options: Record<string, unknown> = {}) {
   const reports: ExecutionReport[] = [];
   /** Each report with how many market events had been delivered before it, and the clock then. */
   const seen: { report: ExecutionReport; eventsBefore: number; clockTs: number }[] = [];
-  const sink: MarketEventSink = { onMarketEvent: (e) => events.push(e), onFeedStatus: () => {}, onFeedError: () => {} };
+  /** What the venue reported through onFeedError (the engine counts each in cwts_errors_total). */
+  const feedErrors: [component: string, message: string][] = [];
+  const sink: MarketEventSink = { onMarketEvent: (e) => events.push(e), onFeedStatus: () => {}, onFeedError: (c, m) => feedErrors.push([c, m]) };
   void venue.execution.start((r) => {
     reports.push(r);
     seen.push({ report: r, eventsBefore: events.length, clockTs: clock.now() });
   });
   venue.start([], sink);
-  return { clock, venue, events, reports, seen };
+  return { clock, venue, events, reports, seen, feedErrors };
 }
 
 /** Index of the first event stamped before the one delivered ahead of it, -1 when none. */
@@ -100,7 +102,7 @@ describe('sim venue behind the clock', () => {
 
   it('a market that stays behind for good drops its backlog: every order is answered at its arrival, within MAX_MARKET_BACKLOG_MS, in time order', () => {
     // 2,000 steps/s and 40 steps per 50 ms tick: the market gains 20 ms on each tick of 50
-    const { clock, venue, events, reports, seen } = setup({ events_per_second: 2_000, seed: 3 });
+    const { clock, venue, events, reports, seen, feedErrors } = setup({ events_per_second: 2_000, seed: 3 });
     const due = new Map<string, number>();
     for (let tick = 0; tick < 300; tick++) {
       clock.set(clock.now() + 50);
@@ -112,6 +114,9 @@ describe('sim venue behind the clock', () => {
     }
     expect(venue.droppedBacklog.count).toBeGreaterThan(1);
     expect(venue.droppedBacklog.steps).toBeGreaterThan(0);
+    // each drop reported to the engine, which counts it in cwts_errors_total{component}
+    expect(feedErrors.map(([c]) => c)).toEqual(Array(venue.droppedBacklog.count).fill('sim:backlog_dropped'));
+    expect(feedErrors[0]![1]).toMatch(/^sim: simulated market \d+ ms behind the clock: its backlog of \d+ steps was dropped/);
     // every order but the last few, not reached by the market yet, is answered at its arrival
     const acks = seen.filter((s) => s.report.kind === 'ack');
     expect(acks.length).toBeGreaterThan(due.size - 25);
@@ -135,12 +140,13 @@ describe('sim venue behind the clock', () => {
   });
 
   it('with no order waiting, a short backlog is worked off, not dropped', () => {
-    const { clock, venue } = setup({ events_per_second: 10_000 });
+    const { clock, venue, feedErrors } = setup({ events_per_second: 10_000 });
     clock.set(START + MAX_MARKET_BACKLOG_MS - 100);
     venue.advanceTo(clock.now(), 200);
     expect(venue.droppedBacklog.count).toBe(0);
     venue.advanceTo(clock.now());
     expect(venue.generator!.nextTs()).toBeGreaterThan(clock.now());
     expect(venue.droppedBacklog.count).toBe(0);
+    expect(feedErrors).toEqual([]);
   });
 });

@@ -10,7 +10,7 @@ import { CwtsContainer } from '@cwts/core/di';
 import { Engine } from '@cwts/core/engine';
 import { MetricsRegistry, silentLogger } from '@cwts/core/observability';
 import { plugin } from '../src/plugin.js';
-import type { SimExecutionClient, SimMarketDataClient } from '../src/venue.js';
+import { BACKLOG_DROPPED_COMPONENT, type SimExecutionClient, type SimMarketDataClient } from '../src/venue.js';
 
 const START = 1_700_000_000_000;
 const MAX_RATE = 1_000_000;
@@ -66,6 +66,27 @@ describe('simulated venue at its maximum rate', () => {
     md.advanceTo(due, 20_000);
     expect(reports.some((r) => r.clientOrderId === o2.clientOrderId && r.kind === 'ack')).toBe(true);
     await md.stop();
+  });
+
+  it('through the engine: every dropped backlog is counted in cwts_errors_total{component="sim:backlog_dropped"}', async () => {
+    const clock = new ManualClock(START);
+    const { md, ex } = sim(clock, { drive: 'manual', events_per_second: 100_000, latency_ms: 5, seed: 9 });
+    const metrics = new MetricsRegistry({ processMetrics: false });
+    const engine = new Engine({ clock, logger: silentLogger(), metrics, watchdog: false, venues: [{ name: 'sim', symbols: ['BTCUSDT'], marketData: md, execution: ex }] });
+    await engine.start();
+    const dropped = async () => Number(new RegExp(`^cwts_errors_total\\{component="sim:${BACKLOG_DROPPED_COMPONENT}"\\} (\\d+)$`, 'm').exec(await metrics.text())?.[1] ?? 0);
+    md.advanceTo(START + 500, 2_000); // behind by less than MAX_MARKET_BACKLOG_MS: kept, worked off later
+    expect(md.droppedBacklog.count).toBe(0);
+    expect(await dropped()).toBe(0);
+    // the host stalls three times, 5 s each: each time the backlog is too long to work off
+    for (let k = 1; k <= 3; k++) {
+      clock.set(START + k * 5_000);
+      md.advanceTo(clock.now(), 2_000);
+      expect(md.droppedBacklog.count).toBe(k);
+      expect(await dropped()).toBe(k);
+    }
+    expect(md.droppedBacklog.ms).toBeGreaterThan(3 * 4_000);
+    await engine.stop();
   });
 
   it('manual drive, keeping up: orders and market events still interleave in time order', async () => {
