@@ -35,12 +35,34 @@ const REPORT_KINDS: ReadonlySet<string> = new Set(['ack', 'fill', 'cancelled', '
 export function reportProblem(r: ExecutionReport, order: Order): { reason: InvalidReportReason; detail: string } | undefined {
   if (r.exchange !== order.exchange || r.symbol !== order.symbol) return { reason: 'wrong_instrument', detail: `the report names ${String(r.exchange)} ${String(r.symbol)}, the order is on ${order.exchange} ${order.symbol}` };
   if (!REPORT_KINDS.has(r.kind)) return { reason: 'kind', detail: `unknown report kind ${describeValue(r.kind)}` };
-  if (r.kind !== 'fill') return idProblem(r) ?? fieldProblem(r);
+  if (r.kind !== 'fill') return isReopenMark(r) ? REOPEN_MARK_PROBLEM : (idProblem(r) ?? fieldProblem(r));
   const fill = fillProblem(r);
   if (fill !== undefined) return fill;
   if (r.side !== order.side) return { reason: 'fill_side', detail: `a ${String(r.side)} fill of a ${order.side} order` };
   return undefined;
 }
+
+/**
+ * The text of the record reconciliation journals when it opens an order again (reconcile.ts, step
+ * 1b: the venue lists as working an order closed here): an `ack` report, the record an order's
+ * open path journals, with this text. The restore replays it as OrderManager.reopen
+ * (engine/rebuild.ts); applied as an ack it left the order closed (a terminal state never goes
+ * back), so the next start had forgotten the reopen, and a fill of the order then came to one the
+ * journal called closed.
+ */
+export const REOPENED_TEXT = 'reopened by reconciliation: the venue lists the order as working';
+
+/** Whether a report is reconciliation's reopen record (REOPENED_TEXT). */
+export function isReopenMark(r: Pick<ExecutionReport, 'kind' | 'text'>): boolean {
+  return r.kind === 'ack' && r.text === REOPENED_TEXT;
+}
+
+/**
+ * A venue report that reads as the reopen record is refused: the engine journals the reports it
+ * applies as they came, and a restart replayed such an ack as a reopen of an order the venue had
+ * closed.
+ */
+const REOPEN_MARK_PROBLEM: { reason: InvalidReportReason; detail: string } = { reason: 'field', detail: `text ${JSON.stringify(REOPENED_TEXT)} is the journal's reopen record, which no venue report carries` };
 
 /** What makes a fill impossible to book on its own terms: not positive whole lots at positive whole ticks, a fee that is not a bigint, no side, ids that are not well-formed strings, a field the journal could not keep. */
 export function fillProblem(r: ExecutionReport): { reason: InvalidReportReason; detail: string } | undefined {
@@ -358,7 +380,7 @@ export class OrderManager {
       text: undefined,
     };
     this.lastNow = now;
-    const e: OrderEntry = { order, closed: false, trades: undefined, sentAt: Number.NaN };
+    const e: OrderEntry = { order, closed: false, stale: 0, trades: undefined, sentAt: Number.NaN };
     this.entries.set(order.clientOrderId, e);
     this.lastCreated = e;
     this.addOpen(order);
@@ -369,7 +391,7 @@ export class OrderManager {
   restore(order: Order): void {
     // a restored order replaces the one of its id; its closed mark and trade ids stay
     let e = this.entries.get(order.clientOrderId);
-    if (e === undefined) this.entries.set(order.clientOrderId, (e = { order, closed: false, trades: undefined, sentAt: NOT_AWAITING }));
+    if (e === undefined) this.entries.set(order.clientOrderId, (e = { order, closed: false, stale: 0, trades: undefined, sentAt: NOT_AWAITING }));
     else e.order = order;
     // only an id of ours moves the sequence (an adopted venue trade's `adopted-<venue>-<symbol>-<side>-<trade id>` does not)
     const n = this.ownIdNumber(order.clientOrderId);
@@ -383,8 +405,11 @@ export class OrderManager {
 
   /** Closed orders held in memory (status, tests). */
   get closedCount(): number {
-    return this.closedIds.size;
+    return this.closedIds.size - this.staleClosed;
   }
+
+  /** Places in `closedIds` of orders reopened since (OrderEntry.stale, summed). */
+  private staleClosed = 0;
 
   /** Every order known (journal and this run), for reconciliation and status. */
   *all(): IterableIterator<Order> {
@@ -625,8 +650,33 @@ export class OrderManager {
     };
     (this.revived ??= new Set()).add(clientOrderId);
     if (working) this.restore(order);
-    else this.entries.set(clientOrderId, { order, closed: false, trades: undefined, sentAt: NOT_AWAITING });
+    else this.entries.set(clientOrderId, { order, closed: false, stale: 0, trades: undefined, sentAt: NOT_AWAITING });
     return order;
+  }
+
+  /**
+   * Opens an order closed here again: the venue lists it as working (reconciliation, step 1b), or
+   * the journal says reconciliation did (the restore, REOPENED_TEXT). Held, it keeps its fills and
+   * trade ids and leaves the closed-order window; forgotten (closed-order retention), it is brought
+   * back from what the journal has of it (reviveJournaled, working). An order adopted from a venue
+   * trade takes `listedQty` as its quantity where that is more (its own is only what filled). A
+   * working order is returned as it is. Undefined when neither memory nor the journal's notes hold it.
+   */
+  reopen(clientOrderId: string, now: number, listedQty?: number): Order | undefined {
+    const e = this.entries.get(clientOrderId);
+    const o = e === undefined ? this.reviveJournaled(clientOrderId, now, true) : e.order;
+    if (o === undefined) return undefined;
+    if (listedQty !== undefined && isTradeAdopted(o) && Number.isSafeInteger(listedQty) && listedQty > o.qty) o.qty = listedQty;
+    if (e === undefined || !TERMINAL.has(o.status)) return o;
+    o.status = o.filledQty > 0 ? 'partially_filled' : 'open';
+    o.updatedTs = now;
+    if (e.closed) {
+      e.closed = false;
+      e.stale++;
+      this.staleClosed++;
+    }
+    this.addOpen(o);
+    return o;
   }
 
   /**
@@ -654,25 +704,21 @@ export class OrderManager {
    * reconciliation reads it again, and nothing else tells it from a new fill.
    */
   noteUnidentifiedFill(exchange: string, key: string, ts: number): void {
-    const byVenue = (this.unidentified ??= new Map());
-    let m = byVenue.get(exchange);
-    if (m === undefined) byVenue.set(exchange, (m = new Map()));
-    const times = m.get(key);
-    if (times === undefined) m.set(key, [ts]);
-    else times.push(ts);
+    this.unidentifiedNotes(exchange, key).push({ ts, reason: 'booked', occurrence: 0 });
   }
 
   /**
-   * The fills without a trade id noted on a venue so far (noteUnidentifiedFill) at or after
-   * `since` (the retry's trade-list window), by key, with how many. One from before is not
-   * answered again: counted, it was taken for a later fill of the same order, price and
-   * quantity, which was then never booked (the restore counts the journal's the same way).
+   * The fills without a trade id noted on a venue so far (noteUnidentifiedFill and
+   * noteCountedUnidentifiedFill, whatever the reason) at or after `since` (the retry's trade-list
+   * window), by key, with how many. One from before is not answered again: counted, it was taken
+   * for a later fill of the same order, price and quantity, which was then never booked (the
+   * restore counts the journal's the same way).
    */
   unidentifiedFills(exchange: string, since: number): Map<string, number> {
     const out = new Map<string, number>();
-    for (const [key, times] of this.unidentified?.get(exchange) ?? []) {
+    for (const [key, notes] of this.unidentified?.get(exchange) ?? []) {
       let n = 0;
-      for (const ts of times) if (ts >= since) n++;
+      for (const note of notes) if (note.ts >= since) n++;
       if (n > 0) out.set(key, n);
     }
     return out;
@@ -709,32 +755,36 @@ export class OrderManager {
    * which the trade list never answers: `booked` takes that note back.
    */
   noteCountedUnidentifiedFill(exchange: string, keys: readonly string[], ts: number, occurrence: number, booked?: readonly string[]): void {
-    const byVenue = (this.countedUnidentified ??= new Map());
-    let m = byVenue.get(exchange);
-    if (m === undefined) byVenue.set(exchange, (m = new Map()));
-    for (const key of keys) m.set(`${ts}\u0000${occurrence}\u0000${key}`, { key, ts });
+    for (const key of keys) {
+      const notes = this.unidentifiedNotes(exchange, key);
+      if (!notes.some((n) => n.reason === 'counted' && n.ts === ts && n.occurrence === occurrence)) notes.push({ ts, reason: 'counted', occurrence });
+    }
     const noted = this.unidentified?.get(exchange);
     for (const key of booked ?? []) {
-      const times = noted?.get(key);
-      const i = times?.indexOf(ts) ?? -1;
+      const notes = noted?.get(key);
+      const i = notes?.findIndex((n) => n.reason === 'booked' && n.ts === ts) ?? -1;
       if (i < 0) continue;
-      times!.splice(i, 1);
-      if (times!.length === 0) noted!.delete(key);
+      notes!.splice(i, 1);
+      if (notes!.length === 0) noted!.delete(key);
     }
   }
 
-  /** As unidentifiedFills, for the fills noted by noteCountedUnidentifiedFill. */
-  countedUnidentifiedFills(exchange: string, since: number): Map<string, number> {
-    const out = new Map<string, number>();
-    for (const { key, ts } of this.countedUnidentified?.get(exchange)?.values() ?? []) if (ts >= since) out.set(key, (out.get(key) ?? 0) + 1);
-    return out;
+  /** The notes of one key on a venue (unidentified), made where there are none yet. */
+  private unidentifiedNotes(exchange: string, key: string): UnidentifiedNote[] {
+    const byVenue = (this.unidentified ??= new Map());
+    let m = byVenue.get(exchange);
+    if (m === undefined) byVenue.set(exchange, (m = new Map()));
+    let notes = m.get(key);
+    if (notes === undefined) m.set(key, (notes = []));
+    return notes;
   }
 
-  /** Per venue, fills without a trade id taken as booked by a revived order's count (noteCountedUnidentifiedFill). */
-  private countedUnidentified: Map<string, Map<string, { key: string; ts: number }>> | undefined;
-
-  /** Per venue, fills without a trade id booked in this run while it was not reconciled (noteUnidentifiedFill): their venue times, by key. */
-  private unidentified: Map<string, Map<string, number[]>> | undefined;
+  /**
+   * Per venue, by key, the fills without a trade id known as booked in this run while the venue
+   * was not reconciled: booked then (noteUnidentifiedFill), or taken as booked by a revived
+   * order's count (noteCountedUnidentifiedFill).
+   */
+  private unidentified: Map<string, Map<string, UnidentifiedNote[]>> | undefined;
 
   /**
    * Frees what noteJournaled, noteUnidentifiedFill, noteCounted* and reviveJournaled kept, once every venue is
@@ -746,7 +796,6 @@ export class OrderManager {
     this.unidentified = undefined;
     this.revived = undefined;
     this.counted = undefined;
-    this.countedUnidentified = undefined;
   }
 
   /** Every order the journal held at the restore or reconciliation adopted since, by client id (noteJournaled). */
@@ -786,6 +835,12 @@ export class OrderManager {
     const now = Math.max(at, this.lastNow);
     while (q.size > maxClosed || (q.size > minClosed && now - q.oldestAt() >= closedMs)) {
       const id = q.shift();
+      const left = this.entries.get(id);
+      if (left !== undefined && left.stale > 0) {
+        left.stale--;
+        this.staleClosed--;
+        continue;
+      }
       if (this.journaled !== undefined) this.keepCount(id);
       this.entries.delete(id);
     }
@@ -830,6 +885,19 @@ export interface JournaledOrder {
   listedWithoutTime: boolean;
 }
 
+/** A fill without a trade id noted on a venue while it is not reconciled (OrderManager.unidentifiedFills). */
+interface UnidentifiedNote {
+  /** Its venue time: a retry's trade list answers it only from its window's start on. */
+  ts: number;
+  /**
+   * `booked`: booked in this run (noteUnidentifiedFill; one note per booking). `counted`: taken
+   * as booked by a revived order's count, the `occurrence`-th of its equal fills in the answer
+   * (noteCountedUnidentifiedFill; noted once however many answers count it).
+   */
+  reason: 'booked' | 'counted';
+  occurrence: number;
+}
+
 /** OrderEntry.sentAt (and ReportOutcome.ackSentAt) of an order whose first report has come, or that was not submitted in this run. */
 export const NOT_AWAITING = -1;
 
@@ -843,6 +911,12 @@ interface OrderEntry {
   sentAt: number;
   /** In `closedIds` (an order closes once: a late fill on a closed order keeps its place). */
   closed: boolean;
+  /**
+   * Places in `closedIds` the order left when it was reopened (OrderManager.reopen), older than
+   * any it holds now: passed over when they come out, so that an order reopened is not forgotten
+   * while open, nor, closed again, before its retention counts from that close.
+   */
+  stale: number;
   /** Trade ids of the fills applied: none, the one (most orders), or a set from the second on. */
   trades: string | Set<string> | undefined;
 }

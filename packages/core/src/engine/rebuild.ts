@@ -9,7 +9,7 @@ import type { RestoreSummary } from './restart-report.js';
 import { commonToDecimal } from '../risk/portfolio.js';
 import { RISK_CAPITAL_KEY, RISK_CAPITAL_SCOPE, type RiskStateName } from '../risk/risk-state.js';
 import { convertCeil, convertExact, convertFloor, describeGrid, GRID_HISTORY_SCOPE, sameGrid, scaleRatio, type ScaleRatio } from '../risk/grid.js';
-import { fillProblem } from './order-manager.js';
+import { fillProblem, isReopenMark } from './order-manager.js';
 import { bookedTradeKeys, tradesFrom, unidentifiedKeysOf, WATERMARK_AHEAD_MS, watermarkAhead } from './reconcile.js';
 
 /**
@@ -196,6 +196,12 @@ export function restoreFromJournal(engine: Engine, contents: JournalContents, jo
       engine.orders.noteJournaled(ev.order);
     } else if (ev.t === 'report') {
       const instrument = definitionOf(ev.report.exchange, ev.report.symbol);
+      // Reconciliation opened the order again (the venue listed it as working): open from here,
+      // as that run had it; replayed as the ack it is, a closed order stays closed.
+      if (isReopenMark(ev.report)) {
+        engine.orders.reopen(ev.report.clientOrderId, ev.report.ts, ev.report.cumQty + ev.report.leavesQty);
+        continue;
+      }
       const out = engine.orders.apply(ev.report, ev.report.ts, true);
       // The journal holds only reports the live engine applied, so one it cannot book now (a fill
       // of -5 lots, on the other side) came from somewhere else: a hand-edited import, damage

@@ -12,7 +12,7 @@ import type { ExecutionClient } from '../contracts/exchange.js';
 import type { Instrument } from '../domain/instrument.js';
 import type { JournalRecord } from '../journal/records.js';
 import { LISTED_WITHOUT_TIME, listedWithoutTime } from '../contracts/listed-time.js';
-import { ADOPTED_TRADE_REASON, ADOPTED_TRADE_SOURCE, fillProblem, isTradeAdopted, reportProblem, venueOrderProblem, type JournaledOrder, type OrderManager } from './order-manager.js';
+import { ADOPTED_TRADE_REASON, ADOPTED_TRADE_SOURCE, fillProblem, isTradeAdopted, REOPENED_TEXT, reportProblem, venueOrderProblem, type JournaledOrder, type OrderManager } from './order-manager.js';
 import type { Portfolio } from '../risk/portfolio.js';
 import type { RiskState } from '../risk/risk-state.js';
 import type { MismatchKind, ReconcileMismatch, ReconcileResult } from './restart-report.js';
@@ -261,6 +261,9 @@ export const adoptedFillKey = (r: Pick<ExecutionReport, 'symbol' | 'side' | 'ven
  *    Then the venue's open orders the journal does not know are adopted (a `unknown_order`
  *    mismatch): a crash lost their record, or the journal was restored from an older backup;
  *    each is asked about (`queryOrder`) and its fills so far booked as a journaled order's are;
+ *    one the journal holds closed (held or forgotten) that the venue answers as working is
+ *    opened again and journaled so (OrderManager.reopen, journalReopen); answered as ended or
+ *    unknown, it stays closed;
  * 2. the venue's trades since the last journaled fill are pulled (`tradesSince`): fills of
  *    journaled orders apply once, fills of orders the journal never saw are mismatches;
  *    The fills read in steps 1 and 2 are booked after both, together, in the venue's order
@@ -493,12 +496,15 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
           stats.closed++;
         }
       }
-      // 1b. Orders working at the venue that the journal never saw (an order whose record a
-      // crash lost, one placed after the backup a journal was restored from, or one placed
-      // outside this process): adopted, so they are followed, cancellable and replayed.
+      // 1b. Orders working at the venue that are not open here: one the journal never saw (an
+      // order whose record a crash lost, one placed after the backup a journal was restored from,
+      // or one placed outside this process) is adopted, so it is followed, cancellable and
+      // replayed; one closed here (held or forgotten) is opened again.
       if (x.queryOrder && !x.simulated) {
         for (const vo of await ask(x.openOrders())) {
-          if (engine.orders.get(vo.clientOrderId)) continue;
+          const held = engine.orders.get(vo.clientOrderId);
+          // open here: step 1 asked about it
+          if (held !== undefined && !TERMINAL.has(held.status)) continue;
           const what = `order ${vo.clientOrderId} (${vo.side} ${vo.qty} lots at ${vo.price ?? 'market'}) is working at the venue but not in the journal`;
           // Only ids of our own form are adopted: an order someone placed by hand on the same
           // account is reported, never followed or cancelled by this process.
@@ -508,41 +514,52 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
             mismatch({ exchange: name, kind: 'unknown_order', clientOrderId: typeof vo.clientOrderId === 'string' ? vo.clientOrderId : undefined, symbol: typeof vo.symbol === 'string' ? vo.symbol : undefined, detail: `the venue lists a working order that is not a valid one (${bad}): left alone` });
             continue;
           }
-          // The journal holds the id (closed, and forgotten since): the order it holds, never a
-          // second one. Adopted as new, it got a second order record under the id, and its fills so
-          // far were booked again from the answer (their trade ids left memory with it).
-          const journaled = engine.orders.journaledOrder(vo.clientOrderId);
-          if (journaled !== undefined) {
-            if (journaled.exchange !== name || journaled.symbol !== vo.symbol || journaled.side !== vo.side) {
-              mismatch({ exchange: name, kind: 'unknown_order', clientOrderId: vo.clientOrderId, symbol: vo.symbol, detail: `order ${vo.clientOrderId} (${vo.side} ${vo.qty} lots at ${vo.price ?? 'market'}) is working at the venue, and the journal holds that id for a ${journaled.side} order on ${journaled.exchange} ${journaled.symbol}: left alone, never adopted` });
+          // An id this process issued in this run: an order sent to a venue already reconciled,
+          // so not one of this venue's, whatever it lists.
+          if (engine.orders.issuedHere(vo.clientOrderId)) {
+            mismatch({ exchange: name, kind: 'unknown_order', clientOrderId: vo.clientOrderId, symbol: vo.symbol, detail: `order ${vo.clientOrderId} (${vo.side} ${vo.qty} lots at ${vo.price ?? 'market'}) is working at the venue under the id of an order made by this process in this run (${held !== undefined ? `closed, on ${held.exchange}` : 'no longer held'}): left alone, never adopted` });
+            continue;
+          }
+          // Closed here, held (the journal's or this run's close) or forgotten since (the journal
+          // holds the id): the order held, never a second one. Adopted as new, it got a second
+          // order record under the id, and its fills so far were booked again from the answer
+          // (their trade ids left memory with it). Passed over while held, a venue's word that it
+          // still works (so can still fill) was ignored: never counted by the risk checks, never
+          // cancelled by a HALT.
+          const closed = held ?? engine.orders.journaledOrder(vo.clientOrderId);
+          if (closed !== undefined) {
+            if (closed.exchange !== name || closed.symbol !== vo.symbol || closed.side !== vo.side) {
+              mismatch({ exchange: name, kind: 'unknown_order', clientOrderId: vo.clientOrderId, symbol: vo.symbol, detail: `order ${vo.clientOrderId} (${vo.side} ${vo.qty} lots at ${vo.price ?? 'market'}) is working at the venue, and the journal holds that id for a ${closed.side} order on ${closed.exchange} ${closed.symbol}: left alone, never adopted` });
               continue;
             }
             stats.ordersChecked++;
             const st = await ask(x.queryOrder(listedWithoutTime(vo) ? { ...vo, createdTs: 0 } : vo));
-            // Working unless the venue's own answer says it ended (a list that lags): then it
-            // stays as the journal has it. Working, it is followed again, so that the risk checks
-            // count it and a HALT cancels it.
-            const working = st === undefined || !TERMINAL.has(st.status);
-            const o = engine.orders.reviveJournaled(vo.clientOrderId, engine.now, working);
+            // Working on the venue's own answer: an answer that it ended (a list that lags) leaves
+            // it as the journal has it, and so does one that the venue does not know it, as step 1
+            // closes a journaled order the venue does not know (taken as working, it was followed
+            // as open for the whole run). Either way what the journal booked on it stays booked.
+            if (st === undefined) {
+              logger.info({ exchange: name, clientOrderId: vo.clientOrderId }, `reconcile ${name}: order ${vo.clientOrderId} is listed as working, but the venue does not know it when asked; as the journal has it closed: left closed`);
+              continue;
+            }
+            const working = !TERMINAL.has(st.status);
+            // working: open again (its quantity, for one adopted from a trade, the listing's), and
+            // journaled so, so that the next start has it open; else brought back (forgotten) only
+            // for its booking
+            const o = working ? engine.orders.reopen(vo.clientOrderId, engine.now, vo.qty) : (held ?? engine.orders.reviveJournaled(vo.clientOrderId, engine.now));
             if (o === undefined) continue; // the journal's notes are gone: this venue was reconciled meanwhile
             if (vo.venueOrderId) o.venueOrderId = vo.venueOrderId;
-            // adopted from a trade, the journal's quantity is only what filled: the listing says the order's
-            if (working && journaled.tradeAdopted && vo.qty > o.qty) o.qty = vo.qty;
             if (working) {
-              mismatch({ exchange: name, kind: 'status', clientOrderId: vo.clientOrderId, symbol: vo.symbol, detail: `order ${vo.clientOrderId} (${vo.side} ${journaled.qty} lots) is closed in the journal with ${journaled.filledQty} lots filled, and working at the venue: followed again as working` });
+              journalReopen(engine, o);
+              mismatch({ exchange: name, kind: 'status', clientOrderId: vo.clientOrderId, symbol: vo.symbol, detail: `order ${vo.clientOrderId} (${vo.side} ${closed.qty} lots) is closed in the journal with ${closed.filledQty} lots filled, and working at the venue: followed again as working` });
               record(name, 'adopted', `open order ${vo.clientOrderId}, closed in the journal, followed again as working at the venue`, vo.clientOrderId);
             } else {
               logger.info({ exchange: name, clientOrderId: vo.clientOrderId, status: st.status }, `reconcile ${name}: order ${vo.clientOrderId} is listed as working but answered ${st.status}, as the journal has it closed: left closed`);
             }
-            // its fills beyond the journal's count, once each
-            if (st) applyAnswer(o, st, true);
-            afterBooking.push(() => engine.orders.releaseRevived(vo.clientOrderId));
-            continue;
-          }
-          // An id this process issued in this run that has left memory: an order sent to a venue
-          // already reconciled, so not one of this venue's, whatever it lists.
-          if (engine.orders.issuedHere(vo.clientOrderId)) {
-            mismatch({ exchange: name, kind: 'unknown_order', clientOrderId: vo.clientOrderId, symbol: vo.symbol, detail: `order ${vo.clientOrderId} (${vo.side} ${vo.qty} lots at ${vo.price ?? 'market'}) is working at the venue under the id of an order made by this process in this run (no longer held): left alone, never adopted` });
+            // its fills beyond what is booked on it, once each: by trade id where its entry knows
+            // them, else (brought back from the journal's count) by that count
+            applyAnswer(o, st, engine.orders.wasRevived(vo.clientOrderId));
+            if (held === undefined) afterBooking.push(() => engine.orders.releaseRevived(vo.clientOrderId));
             continue;
           }
           if (!engine.orders.ownsId(vo.clientOrderId)) {
@@ -574,11 +591,11 @@ export async function reconcileVenues(engine: ReconcileEnginePort, opts: Reconci
         const trades = await ask(x.tradesSince(v.symbols, since));
         // fills without a trade id the journal holds from that time on, and those booked in this
         // run while the venue was not reconciled (an earlier attempt whose later read failed, or
-        // the live stream), also from that time on: each matches once. The list does not answer
-        // an older one again, and counted, its note took a later fill alike for itself.
+        // the live stream) or taken as booked by a revived order's count, also from that time on:
+        // each matches once. The list does not answer an older one again, and counted, its note
+        // took a later fill alike for itself.
         const unidentified = new Map(opts.journaledUnidentifiedFills?.[name] ?? []);
         for (const [key, n] of engine.orders.unidentifiedFills(name, since)) unidentified.set(key, (unidentified.get(key) ?? 0) + n);
-        for (const [key, n] of engine.orders.countedUnidentifiedFills(name, since)) unidentified.set(key, (unidentified.get(key) ?? 0) + n);
         for (const t of trades) {
           if (t.kind !== 'fill') continue;
           // Without a trade id nothing tells this fill from the same one in the order's status
@@ -914,6 +931,33 @@ function adoptOrder(engine: ReconcileEnginePort, vo: Order): Order {
   // journaled now: once it has left memory, a later attempt checks a trade of it against it
   engine.orders.noteJournaled(order);
   return engine.orders.get(order.clientOrderId)!;
+}
+
+/**
+ * Journals an order reopen() opened again, as the record its open path journals: an `ack` report
+ * with the order's state after it, marked REOPENED_TEXT (the restore replays it as a reopen,
+ * engine/rebuild.ts). Only in memory, the next start had it closed again: it was found again
+ * (listed) or, filled meanwhile, its fills came to an order the journal called closed. Its
+ * quantity goes with it (cumQty + leavesQty): one adopted from a venue trade takes the listing's.
+ */
+function journalReopen(engine: ReconcileEnginePort, o: Order): void {
+  const report: ExecutionReport = {
+    kind: 'ack',
+    exchange: o.exchange,
+    symbol: o.symbol,
+    clientOrderId: o.clientOrderId,
+    ...(o.venueOrderId !== undefined ? { venueOrderId: o.venueOrderId } : {}),
+    side: o.side,
+    lastPrice: 0,
+    lastQty: 0,
+    leavesQty: Math.max(0, o.qty - o.filledQty),
+    cumQty: o.filledQty,
+    feeAtoms: 0n,
+    text: REOPENED_TEXT,
+    ts: engine.now,
+  };
+  const order = { status: o.status, filledQty: o.filledQty, feeAtoms: o.feeAtoms, venueOrderId: o.venueOrderId, symbol: o.symbol };
+  engine.journal({ t: 'report', report, order, feeAsset: engine.instrument(o.exchange, o.symbol)?.quote ?? '', ts: engine.now });
 }
 
 /** A time a venue gives that is one: a finite number of ms after 1970. */
