@@ -158,7 +158,10 @@ async function runTarget(target, o, state) {
         else if (m.type === 'async-crash') record({ kind: 'crash', frameIndex: Atomics.load(ctl, 0), message: `unhandled rejection: ${m.message}`, frame: currentFrame(), preceding: [] });
         else if (m.type === 'done') {
           finish({ done: m });
-          void w.terminate();
+          // Let it end by itself, so a target's exit hooks run (the recorded-data targets remove
+          // their /dev/shm scratch directories there; terminate() skips them and left two per run).
+          const stop = setTimeout(() => void w.terminate(), 2000);
+          w.once('exit', () => clearTimeout(stop));
         }
       });
       w.on('error', (err) => finish({ crash: true, startup: !ready, frameIndex: Atomics.load(ctl, 0), frame: currentFrame(), message: String(err?.stack ?? err), seconds: (performance.now() - t0) / 1000 }));
