@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,7 +21,35 @@ const PACKAGES = [
   'examples/third-party-backend',
 ];
 
+/** The first yaml block of a `## ` section of a markdown file: the pnpm-workspace.yaml a doc tells a user to write. */
+function yamlBlock(file: string, heading: string): string {
+  const section = readFileSync(join(root, file), 'utf8').split(/^## /m).find((s) => s.startsWith(`${heading}\n`));
+  const yaml = section && /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+  if (!yaml) throw new Error(`${file}: no yaml block in "## ${heading}"`);
+  return yaml.trimEnd();
+}
+
+/** What README.md's "Composing a deployment" tells a pnpm user to write, the same as docs/native-packages.md. */
+function documentedWorkspaceYaml(): string {
+  const readme = yamlBlock('README.md', 'Composing a deployment');
+  expect(readme).toBe(yamlBlock('docs/native-packages.md', "better-sqlite3 (core's journal)"));
+  return readme;
+}
+
+/** Every package packed once, exactly as it would be published: package name -> tarball file name in packDir. */
+let packDir: string;
+const tarballs: Record<string, string> = {};
 let tinyex: FakeTinyEx | undefined;
+beforeAll(() => {
+  packDir = mkdtempSync(join(tmpdir(), 'cwts-pack-'));
+  for (const pkg of PACKAGES) {
+    const before = new Set(readdirSync(packDir));
+    execFileSync('pnpm', ['pack', '--pack-destination', packDir], { cwd: join(root, pkg), stdio: 'pipe', timeout: 600_000 });
+    const tarball = readdirSync(packDir).find((f) => !before.has(f) && f.endsWith('.tgz'));
+    if (!tarball) throw new Error(`pnpm pack made no tarball for ${pkg}`);
+    tarballs[JSON.parse(readFileSync(join(root, pkg, 'package.json'), 'utf8')).name as string] = tarball;
+  }
+}, 1_200_000);
 afterAll(async () => {
   await tinyex?.close();
 });
@@ -36,28 +64,21 @@ afterAll(async () => {
  */
 describe('pack and install', () => {
   it('a deployment composed from every packed package runs, on the native backend, with a third-party plugin', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cwts-pack-'));
+    const dir = packDir;
     expect(PACKAGES).toEqual(expect.arrayContaining(['packages/core', 'packages/exchange-sim', 'packages/backend-cpu-simd', 'packages/cluster-nats']));
-    const deps: Record<string, string> = {};
-    for (const pkg of PACKAGES) {
-      const before = new Set(readdirSync(dir));
-      execFileSync('pnpm', ['pack', '--pack-destination', dir], { cwd: join(root, pkg), stdio: 'pipe', timeout: 600_000 });
-      const tarball = readdirSync(dir).find((f) => !before.has(f) && f.endsWith('.tgz'));
-      expect(tarball, pkg).toBeDefined();
-      const name = JSON.parse(readFileSync(join(root, pkg, 'package.json'), 'utf8')).name as string;
-      deps[name] = `file:./${tarball}`;
-    }
+    const deps = Object.fromEntries(Object.entries(tarballs).map(([name, tarball]) => [name, `file:./${tarball}`]));
     // vitest: the desk runs the compute conformance suite (@cwts/core/testing) on the third-party backend.
     const vitestVersion = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).devDependencies.vitest as string;
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'my-desk', private: true, type: 'module', dependencies: deps, devDependencies: { vitest: vitestVersion } }, null, 2));
-    // What a pnpm user writes (docs/native-packages.md): the journal's SQLite binding may build;
-    // Metal (macOS only) stays unbuilt elsewhere (its probe says so); the other native backends
-    // have no install script (they ship prebuilt binaries); ccxt's script only prints a banner,
-    // bufferutil is an optional speed-up for ws.
+    // What a pnpm user writes (README.md, docs/native-packages.md): the journal's SQLite binding
+    // may build; no @cwts package has an install script (the native backends ship prebuilt
+    // binaries or build when asked), so none needs a line. The three more come with
+    // @cwts/exchange-ccxt's ccxt: its script only prints a banner, bufferutil is an optional
+    // speed-up for ws.
     writeFileSync(
       join(dir, 'pnpm-workspace.yaml'),
       [
-        'allowBuilds:', '  better-sqlite3: true', '  "@cwts/backend-metal": false', '  ccxt: false', '  bufferutil: false', '  protobufjs: false',
+        documentedWorkspaceYaml(), '  ccxt: false', '  bufferutil: false', '  protobufjs: false',
         // Packages that depend on each other (e.g. metal on cuda's kernel sources) take the
         // tarballs too, not the registry, where this version is not published.
         'overrides:', ...Object.entries(deps).map(([name, spec]) => `  "${name}": "${spec}"`),
@@ -131,4 +152,38 @@ describe('pack and install', () => {
     expect(m, out.text).not.toBeNull();
     expect(Number(m![1])).toBeGreaterThan(0);
   }, 1_200_000);
+
+  it("README's \"Composing a deployment\", as written: its pnpm-workspace.yaml, pnpm add, validate-config, run (the journal's SQLite binding built)", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cwts-readme-'));
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'desk', private: true, type: 'module' }));
+    // overrides: the tarballs stand in for the registry, where this version is not published.
+    writeFileSync(
+      join(dir, 'pnpm-workspace.yaml'),
+      [documentedWorkspaceYaml(), 'overrides:', ...Object.entries(tarballs).map(([name, tarball]) => `  "${name}": "file:${join(packDir, tarball)}"`), ''].join('\n'),
+    );
+    const add = spawnSync('pnpm', ['add', join(packDir, tarballs['@cwts/core']!), join(packDir, tarballs['@cwts/exchange-sim']!), '--prefer-offline'], { cwd: dir, encoding: 'utf8', timeout: 600_000 });
+    const addText = add.stdout + add.stderr;
+    expect(addText).not.toMatch(/ERR_PNPM_IGNORED_BUILDS/);
+    expect(add.status, addText).toBe(0);
+    writeFileSync(
+      join(dir, 'desk.toml'),
+      [
+        '[system]', 'name = "desk"', '[exchanges]', 'enabled = ["sim"]', '[sim]', 'plugin = "@cwts/exchange-sim"', 'symbols = ["BTCUSDT"]',
+        '[compute]', 'backends = ["js"]',
+        '[risk]', 'max_position = 100000', 'max_drawdown = 0.15', 'var_confidence = 0.99',
+        '[monitoring]', 'metrics_port = 0', 'health_check_port = 0', 'control_port = 0',
+      ].join('\n'),
+    );
+    const env = { ...process.env, CWTS_DATA_DIR: join(dir, 'data') };
+    const validate = spawnSync('pnpm', ['exec', 'cwts-ultra', 'validate-config', '--config', 'desk.toml'], { cwd: dir, encoding: 'utf8', timeout: 120_000, env });
+    expect(validate.status, validate.stdout + validate.stderr).toBe(0);
+    // `run` opens the journal (<data dir>/desk.db): without the approved build, better-sqlite3's
+    // "Could not locate the bindings file".
+    const run = spawnSync('pnpm', ['exec', 'cwts-ultra', 'run', '--config', 'desk.toml', '--duration', '2'], { cwd: dir, encoding: 'utf8', timeout: 120_000, env });
+    const runText = run.stdout + run.stderr;
+    expect(run.status, runText).toBe(0);
+    expect(runText).not.toMatch(/bindings file/);
+    expect(runText).toMatch(/desk running in paper mode on sim with the js compute backend/);
+    expect(existsSync(join(dir, 'data', 'desk.db')), runText).toBe(true);
+  }, 600_000);
 });

@@ -1,7 +1,10 @@
 #!/usr/bin/env node
-// Install step of @cwts/backend-metal. Never fails the install. Metal exists only on macOS:
-// elsewhere it records the reason and exits 0 (the probe then says "Metal needs macOS").
-// On macOS it builds the Objective-C++ addon with cmake-js + ninja, offline.
+// Source build of @cwts/backend-metal, run when asked
+// (`node node_modules/@cwts/backend-metal/scripts/build-native.mjs`), never at install: pnpm 10+
+// refuses an unapproved dependency install script (pnpm 12 fails `pnpm add` on it), see
+// docs/native-packages.md. Never fails. Metal exists only on macOS: elsewhere it records the
+// reason and exits 0 (the probe says "Metal needs macOS" anyway). On macOS it builds the
+// Objective-C++ addon with cmake-js + ninja, offline.
 //   CWTS_SKIP_NATIVE=1   skip the native build
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';

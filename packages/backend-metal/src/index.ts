@@ -4,7 +4,7 @@
  * checked in under shaders/); sgemm is Metal Performance Shaders' MPSMatrixMultiplication. The
  * native addon (native/addon.mm) implements the same context interface as the CUDA/ROCm addon,
  * so the TypeScript backend class and its argument rules are @cwts/backend-cuda's.
- * It builds only on macOS; elsewhere it installs and its probe says "Metal needs macOS".
+ * It builds only on macOS, when asked (no install script); elsewhere its probe says "Metal needs macOS".
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,10 +29,18 @@ export const METAL_LABELS: GpuRuntimeLabels = Object.freeze({
   contextOptions: Object.freeze({ shaderDir: metalShaderDir }),
 });
 
+/**
+ * What a missing addon's reason tells the user to run. The package has no install script (pnpm 12
+ * fails `pnpm add` on an unapproved one) and ships no binary, so on a Mac this explicit build is
+ * the only way the addon comes to exist; the path is the one a project's root sees.
+ */
+export const METAL_BUILD_HINT =
+  'build it on macOS (nothing builds at install): `node node_modules/@cwts/backend-metal/scripts/build-native.mjs` (needs the Xcode command line tools and cmake)';
+
 /** Loads build/Release/cwts_metal.node once (CWTS_METAL_ADDON overrides the path); never throws. */
 export function loadMetalAddon(): NativeGpuLoad {
   if (process.platform !== 'darwin' && !process.env.CWTS_METAL_ADDON) return { reason: notMacReason() };
-  return loadGpuAddon(metalPackageRoot, 'cwts_metal.node', 'CWTS_METAL_ADDON', 'run `node scripts/build-native.mjs` in @cwts/backend-metal on macOS');
+  return loadGpuAddon(metalPackageRoot, 'cwts_metal.node', 'CWTS_METAL_ADDON', METAL_BUILD_HINT);
 }
 
 function notMacReason(): string {
