@@ -14,6 +14,16 @@ export const KNOWN_BACKENDS = KNOWN_COMPUTE_BACKENDS;
 const NO_COMPUTE_TABLES: ComputeConfig = { backends: undefined, backendOptions: {}, plugins: {} };
 
 /**
+ * A backend that did not load. `refusesRun`: its options or register() fail as startup would
+ * find them for a backend `run` loads, a ConfigError there: `run` does not start at all.
+ */
+export interface MissingBackend {
+  name: string;
+  reason: string;
+  refusesRun?: true;
+}
+
+/**
  * Loads every known backend package that is installed; the rest are reported as not installed.
  * Given a deployment's `[compute]`, its backends are looked for too. Each is loaded, its options
  * checked and registered exactly as startup does (computeBackendPlugin, the plugin host):
@@ -27,13 +37,14 @@ export async function discoverBackends(
   names: readonly string[] = KNOWN_BACKENDS,
   compute?: ComputeConfig,
   performance: ComputePerformance = {},
-): Promise<{ registry: ComputeRegistry; missing: { name: string; reason: string }[] }> {
+): Promise<{ registry: ComputeRegistry; missing: MissingBackend[] }> {
   const registry = new ComputeRegistry(silentLogger());
-  const missing: { name: string; reason: string }[] = [];
+  const missing: MissingBackend[] = [];
   const root = CwtsContainer.createRoot();
   const host = new PluginHost(silentLogger());
   // The deployment's own backends first, in startup's order: providers tie on priority by it.
-  const all = compute ? [...new Set([...computeBackendCandidates(compute), ...names])] : names;
+  const loadedByRun = new Set(computeBackendCandidates(compute ?? NO_COMPUTE_TABLES));
+  const all = compute ? [...new Set([...loadedByRun, ...names])] : names;
   for (const name of all) {
     const p = computeBackendPlugin(compute ?? NO_COMPUTE_TABLES, performance, name);
     let m: PluginManifest;
@@ -44,15 +55,18 @@ export async function discoverBackends(
       continue;
     }
     // Options startup refuses (a ConfigError: `run` does not start) are no backend to list.
+    // A backend `run` does not load (not in an explicit `backends` list) refuses nothing.
+    const refuses = loadedByRun.has(name) ? ({ refusesRun: true } as const) : {};
     const issues = pluginOptionIssues(m, p.options, p.optionsPath);
     if (issues.length > 0) {
-      missing.push({ name, reason: `invalid options, \`run\` refuses them: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}` });
+      const list = issues.map((i) => `${i.path}: ${i.message}`).join('; ');
+      missing.push({ name, reason: refuses.refusesRun ? `invalid options, \`run\` refuses them: ${list}` : `invalid options: ${list}`, ...refuses });
       continue;
     }
     try {
       host.register(m, root, name, p.config);
     } catch (err) {
-      missing.push({ name, reason: (err as Error)?.message ?? String(err) });
+      missing.push({ name, reason: (err as Error)?.message ?? String(err), ...refuses });
     }
   }
   // As startup registers them: a package loaded under two names hands one provider twice.
@@ -85,7 +99,7 @@ export async function backendStatus(
   names: readonly string[] = KNOWN_BACKENDS,
   compute?: ComputeConfig,
   performance: ComputePerformance | boolean = {},
-): Promise<{ status: BackendStatus[]; missing: { name: string; reason: string }[]; providers: ComputeBackendProvider[] }> {
+): Promise<{ status: BackendStatus[]; missing: MissingBackend[]; providers: ComputeBackendProvider[] }> {
   const perf = performanceTable(performance);
   const { registry, missing } = await discoverBackends(baseDir, names, compute, perf);
   try {

@@ -1,6 +1,5 @@
 import { closeSync, constants as fsConstants, existsSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 
-import { loadConfigFile } from '../config/index.js';
 import { CLIENT_ID_PREFIX, clientIdNumber } from '../domain/client-id.js';
 import { describeValue } from '../domain/describe-value.js';
 import type { Instrument } from '../domain/instrument.js';
@@ -18,6 +17,7 @@ import { JournalStore } from '../journal/store.js';
 import { readOrderRows, readReportRows, type UnreadableRow } from '../journal/read-rows.js';
 import { backupJournal, RESTORE_CLIENT_ID_GAP, restoreJournal } from '../journal/backup.js';
 import { UsageError } from './usage-error.js';
+import { loadConfigForCli, writeErrLine } from './output.js';
 
 export interface JournalCommandOptions {
   config?: string;
@@ -42,7 +42,7 @@ function journalPath(o: JournalCommandOptions): string {
 function journalTarget(o: JournalCommandOptions): { path: string; system?: string } {
   if (o.journal) return { path: o.journal };
   if (!o.config) throw new UsageError('name the journal: --journal <file.db> or --config <file.toml>');
-  const cfg = loadConfigFile(o.config, process.env, { credentials: 'not-needed' }).config;
+  const cfg = loadConfigForCli(o.config, process.env, { credentials: 'not-needed' }).config;
   return { path: resolveJournalPath(cfg.journal, cfg.system.name), system: cfg.system.name };
 }
 
@@ -60,11 +60,16 @@ function journalTarget(o: JournalCommandOptions): { path: string; system?: strin
  * - restore --from FILE: puts a backup in place of the journal; refused while a writer holds it,
  *   and, with --config, when the backup's last run was started under another `[system] name`
  *   (another deployment's journal) unless --other-system.
+ *
+ * `records`: where export writes the records on stdout (default `out`). The CLI passes a writer
+ * that does not mask: an export is the journal's data, read back by import, so it is written as
+ * the journal holds it (as --out writes it), not with a config's `${VAR}` values (a symbol, a
+ * name) replaced.
  */
-export async function journalCommand(action: string, o: JournalCommandOptions, out: (line: string) => void): Promise<number> {
+export async function journalCommand(action: string, o: JournalCommandOptions, out: (line: string) => void, records: (line: string) => void = out): Promise<number> {
   switch (action) {
     case 'export':
-      return exportJournal(journalPath(o), o.out, out);
+      return exportJournal(journalPath(o), o.out, out, records);
     case 'import':
       if (!o.from) throw new UsageError('journal import needs --from <file.jsonl>');
       return importJournal(o.from, journalPath(o), out);
@@ -91,6 +96,7 @@ export async function journalCommand(action: string, o: JournalCommandOptions, o
       const { path, system } = journalTarget(o);
       const r = restoreJournal(o.from, path, Date.now, { system, otherSystem: o.otherSystem === true });
       if (r.lockUnreadable) out(`journal ${path}: its writer lock could not be read (${r.lockUnreadable}), so it was replaced as damaged; an engine still running on it halts once it sees its file replaced: stop it before starting on the restored journal`);
+      if (r.finishedInterrupted) out(`journal ${path}: a restore here was interrupted; this one finished it (${path}.restoring is removed)`);
       if (r.keptAside) out(`journal ${path}: the journal it replaces is kept as ${r.keptAside}`);
       out(`journal ${path}: restored from ${o.from} (${r.restored.orders} orders, ${r.restored.fills} fills, last run started ${r.restored.lastRunStartedAt ?? 'never'}); integrity check ok`);
       out(`client ids continue at ${r.clientIdsFrom} (clear of any id issued after the backup); the next start reconciles with the venues, which recovers what happened since the backup`);
@@ -101,7 +107,7 @@ export async function journalCommand(action: string, o: JournalCommandOptions, o
   }
 }
 
-function exportJournal(path: string, outFile: string | undefined, out: (line: string) => void): number {
+function exportJournal(path: string, outFile: string | undefined, out: (line: string) => void, records: (line: string) => void): number {
   const db = JournalStore.openReadOnly(path);
   let fd: number | undefined;
   try {
@@ -110,7 +116,7 @@ function exportJournal(path: string, outFile: string | undefined, out: (line: st
     db.close();
     throw err;
   }
-  const write = (rec: object) => (fd === undefined ? out(journalStringify(rec)) : writeSync(fd, journalStringify(rec) + '\n'));
+  const write = (rec: object) => (fd === undefined ? records(journalStringify(rec)) : writeSync(fd, journalStringify(rec) + '\n'));
   let n = 0;
   let meta: string | undefined;
   const skipped: UnreadableRow[] = [];
@@ -163,7 +169,7 @@ function exportJournal(path: string, outFile: string | undefined, out: (line: st
   }
   if (outFile) out(`journal ${path}: exported ${n} records to ${outFile}`);
   // On stdout the records are the output: what was skipped goes to stderr, not into the stream.
-  const warn = outFile ? out : (line: string) => process.stderr.write(line + '\n');
+  const warn = outFile ? out : writeErrLine;
   for (const r of skipped) warn(`skipped unreadable ${r.table} row ${r.at}: ${r.reason}`);
   if (meta !== undefined) warn(meta);
   return skipped.length > 0 || meta !== undefined ? 1 : 0;

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { dirname, resolve } from 'node:path';
-import { ConfigError, loadConfigFile, outputRedactor } from '../config/index.js';
+import { ConfigError } from '../config/index.js';
 import { PluginLoadError, PluginLoadErrors } from '../plugins/errors.js';
 import { backendsCommand } from './backends.js';
 import { benchmarkCommand } from './benchmark.js';
@@ -17,9 +17,16 @@ import { doctorCommand } from './doctor/index.js';
 import { JournalError } from '../journal/errors.js';
 import { listenForShutdown, type EarlySignals } from './shutdown-signals.js';
 import { UsageError } from './usage-error.js';
+import { loadConfigForCli, redactOutput, writeErrLine } from './output.js';
 
 let stdoutClosed = false;
+// Every line any command prints goes through the mask of the configs loaded so far
+// (loadConfigForCli merges each): a command, or a plugin message it passes on, cannot forget it.
 const out = (line: string) => {
+  if (!stdoutClosed) process.stdout.write(redactOutput(line) + '\n');
+};
+/** Data, not messages: `journal export`'s records, written as the journal holds them (journal.ts). */
+const dataOut = (line: string) => {
   if (!stdoutClosed) process.stdout.write(line + '\n');
 };
 
@@ -71,7 +78,7 @@ export function buildProgram(early?: EarlySignals): Command {
   const program = new Command('cwts-ultra')
     .description('CWTS Ultra: low-latency crypto trading engine')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .configureOutput({ writeErr: (s) => process.stderr.write(redactOutput(s)) })
     .hook('preAction', (_program, action) => {
       if (STOPS_ON_SIGNALS.has(action.name())) return;
       const sig = early?.release();
@@ -94,7 +101,7 @@ export function buildProgram(early?: EarlySignals): Command {
     .option('--config <file>', 'also this deployment\'s backends ([compute.<name>] plugin and settings), packages resolved from its directory')
     .action(async (o) => {
       // Lists backends only: the venue keys need not be set.
-      const config = o.config ? loadConfigFile(o.config, process.env, { credentials: 'not-needed' }).config : undefined;
+      const config = o.config ? loadConfigForCli(o.config, process.env, { credentials: 'not-needed' }).config : undefined;
       program.setOptionValue('code', await backendsCommand(o.config ? dirname(resolve(o.config)) : process.cwd(), out, config?.compute, config?.performance));
     });
 
@@ -147,7 +154,7 @@ export function buildProgram(early?: EarlySignals): Command {
     .option('--from <file>', 'import: the .jsonl journal to read; restore: the backup to restore')
     .option('--force', 'unlock: the other process is gone')
     .option('--other-system', 'restore: the backup was written under another [system] name, and that is intended')
-    .action(async (action, o) => { program.setOptionValue('code', await journalCommand(action, o, out)); });
+    .action(async (action, o) => { program.setOptionValue('code', await journalCommand(action, o, out, dataOut)); });
 
   program.command('risk-aggregator').description('cluster-wide risk over every shard of `[cluster]`: exposure, drawdown, global HALT (docs/scale-out.md)')
     .requiredOption('--config <file>', 'a TOML config with a [cluster] table')
@@ -207,10 +214,10 @@ async function parseAndRun(argv: string[], early: EarlySignals | undefined): Pro
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
     // Whatever failed, the message may quote a config value: print it through the config's mask.
     if (err instanceof ConfigError || err instanceof JournalError || err instanceof PluginLoadErrors || err instanceof PluginLoadError || err instanceof VarCommandError || err instanceof UsageError) {
-      process.stderr.write(`cwts-ultra: ${outputRedactor.redact(err.message)}\n`);
+      writeErrLine(`cwts-ultra: ${err.message}`);
       return exitOnLateSignals(2);
     }
-    process.stderr.write(`cwts-ultra: ${outputRedactor.redact((err as Error)?.message ?? String(err))}\n`);
+    writeErrLine(`cwts-ultra: ${(err as Error)?.message ?? String(err)}`);
     return exitOnLateSignals(1);
   }
 }

@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import { ManualClock } from '../contracts/clock.js';
 import type { RecordingIntegrity } from '../contracts/exchange.js';
-import { loadConfigFile, outputRedactor } from '../config/index.js';
+import { outputRedactor } from '../config/index.js';
+import { loadConfigForCli, writeErrLine } from './output.js';
 import type { MarketEvent } from '../domain/events.js';
 import { composeDeployment } from '../engine/compose.js';
 import type { RunSummary } from '../engine/engine.js';
@@ -90,8 +91,7 @@ export interface ReplaySummary extends RunSummary, RecordingIntegrity {
  * same file and config give the same summary (and digest of signals and fills) every time.
  */
 export async function replayCommand(o: ReplayOptions, out: (line: string) => void): Promise<number> {
-  const loaded = loadConfigFile(o.config);
-  outputRedactor.merge(loaded.redactor);
+  const loaded = loadConfigForCli(o.config);
   const data = resolve(o.data);
   const { instruments } = await readRecordingHeader(data);
   const exchanges = [...new Set(instruments.map((i) => i.exchange))];
@@ -160,7 +160,7 @@ export async function replayCommand(o: ReplayOptions, out: (line: string) => voi
     out(`digest ${s.digest}`);
   }
   if (!isDamaged(integrity)) return 0;
-  const err = o.err ?? ((line: string) => process.stderr.write(line + '\n'));
+  const err = o.err ?? writeErrLine;
   if (o.allowDamaged) {
     err(`cwts-ultra replay: warning: ${damageWarning(o.data, integrity)}`);
     return 0;

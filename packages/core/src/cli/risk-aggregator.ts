@@ -1,6 +1,7 @@
 import { SystemClock } from '../contracts/clock.js';
 import { ConfigError } from '../config/errors.js';
-import { loadConfigFile, outputRedactor } from '../config/index.js';
+import { outputRedactor } from '../config/index.js';
+import { loadConfigForCli } from './output.js';
 import { createLogger } from '../observability/logger.js';
 import { loadClusterModule } from '../cluster/load.js';
 import { setLongTimeout } from './long-timeout.js';
@@ -19,8 +20,7 @@ export interface RiskAggregatorOptions {
 export async function riskAggregatorCommand(o: RiskAggregatorOptions, out: (line: string) => void): Promise<number> {
   // It talks to NATS, never to a venue: the venue keys need not be set (a credential inside
   // a URL, such as a NATS password in [cluster] servers, still must be).
-  const loaded = loadConfigFile(o.config, process.env, { credentials: 'not-needed' });
-  outputRedactor.merge(loaded.redactor);
+  const loaded = loadConfigForCli(o.config, process.env, { credentials: 'not-needed' });
   const cluster = loaded.config.cluster;
   if (!cluster?.enabled) throw new ConfigError([{ path: 'cluster', message: 'risk-aggregator needs an enabled [cluster] table' }], loaded.sourcePath);
   const logger = createLogger({ level: loaded.config.system.log_level, scrub: (line) => outputRedactor.redact(line) }).child({ component: 'risk-aggregator' });

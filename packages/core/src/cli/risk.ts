@@ -1,5 +1,6 @@
 import { controlRequest } from '../risk/control.js';
 import { readControlToken } from '../risk/control-token.js';
+import { writeErrLine } from './output.js';
 
 const ACTIONS = ['status', 'halt', 'reduce', 'resume'] as const;
 type Action = (typeof ACTIONS)[number];
@@ -21,26 +22,26 @@ export interface RiskCommandOptions {
  */
 export async function riskCommand(action: string, o: RiskCommandOptions, out: (line: string) => void): Promise<number> {
   if (!(ACTIONS as readonly string[]).includes(action)) {
-    process.stderr.write(`cwts-ultra risk: unknown action ${action} (expected ${ACTIONS.join(', ')})\n`);
+    writeErrLine(`cwts-ultra risk: unknown action ${action} (expected ${ACTIONS.join(', ')})`);
     return 2;
   }
   let host: string;
   try {
     host = new URL(o.url).hostname;
   } catch {
-    process.stderr.write(`cwts-ultra risk: --url ${o.url} is not a URL (e.g. http://127.0.0.1:8081)\n`);
+    writeErrLine(`cwts-ultra risk: --url ${o.url} is not a URL (e.g. http://127.0.0.1:8081)`);
     return 2;
   }
   // the endpoint only listens on loopback: a token sent anywhere else could only leak
   if (!/^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/i.test(host)) {
-    process.stderr.write(`cwts-ultra risk: ${host} is not a loopback address; the control endpoint only listens on loopback, and the token is not sent elsewhere\n`);
+    writeErrLine(`cwts-ultra risk: ${host} is not a loopback address; the control endpoint only listens on loopback, and the token is not sent elsewhere`);
     return 2;
   }
   const { token } = readControlToken({ ...(o.env ? { env: o.env } : {}), ...(o.dataDir ? { dataDir: o.dataDir } : {}) });
   const r = await controlRequest(o.url, action as Action, { token, ...(o.reason ? { reason: o.reason } : {}) });
   const body = r.body as Record<string, unknown>;
   if (r.status !== 200) {
-    process.stderr.write(`cwts-ultra risk ${action}: HTTP ${r.status}: ${typeof body === 'object' && body && 'error' in body ? String(body.error) : JSON.stringify(body)}\n`);
+    writeErrLine(`cwts-ultra risk ${action}: HTTP ${r.status}: ${typeof body === 'object' && body && 'error' in body ? String(body.error) : JSON.stringify(body)}`);
     return 1;
   }
   if (o.json) out(JSON.stringify(body));

@@ -1,4 +1,5 @@
-import { isLoopback, loadConfigFile, outputRedactor } from '../config/index.js';
+import { isLoopback, outputRedactor } from '../config/index.js';
+import { loadConfigForCli } from './output.js';
 import { composeDeployment, type Deployment } from '../engine/compose.js';
 import { recordingTargetProblem } from '../engine/recorder.js';
 import { resolveJournalPath } from '../journal/location.js';
@@ -88,9 +89,8 @@ function shownErrorText(err: unknown): string {
  * and exits 0 the same way; an uncaught error then exits PROCESS_FAULT.
  */
 export async function runCommand(opts: RunOptions): Promise<number> {
-  const loaded = loadConfigFile(opts.config);
+  const loaded = loadConfigForCli(opts.config);
   const cfg = loaded.config;
-  outputRedactor.merge(loaded.redactor);
   // The control endpoint always starts, and refuses this token once every plugin has been
   // initialized and the venues connected: refuse it here, before any of that (as validate-config does).
   const tokenProblem = controlTokenProblem();

@@ -1,5 +1,6 @@
 import { ComputeRegistry, registerComputeProviders, unusableComputeBackends } from '../compute/index.js';
-import { loadConfigFile, outputRedactor } from '../config/index.js';
+import { outputRedactor } from '../config/index.js';
+import { loadConfigForCli } from './output.js';
 import { computeBackendCandidates, type ComputeConfig } from '../config/compute-schema.js';
 import type { PerformanceConfig } from '../config/types.js';
 import { TOKENS } from '../di/tokens.js';
@@ -12,6 +13,7 @@ import { silentLogger } from '../observability/logger.js';
 import { MetricsRegistry } from '../observability/metrics.js';
 import { controlTokenProblem } from '../risk/control-token.js';
 import { backendStatus } from './backends.js';
+import { SQLITE_BINDING_FIX, sqliteBindingProblem } from './doctor/sqlite-binding.js';
 
 export interface ValidateOptions {
   config: string;
@@ -26,21 +28,25 @@ export interface ValidateOptions {
  * The file (schema, `${VAR}` substitution, ranges), then every plugin it names through the same
  * preparePlugins that `run` uses: loaded, its options validated, registered in a scratch
  * container (never initialized, so no I/O), then each compute backend `run` would try probed
- * and created on this host with its settings, and disposed (as doctor does). Every problem of
- * every plugin is reported at once, as `run` would refuse them. `--file-only` stops after the
- * file, for a machine without the deployment's plugins installed.
+ * and created on this host with its settings, and disposed (as doctor does), and the journal's
+ * SQLite addon loaded. Every problem of every plugin is reported at once, as `run` would refuse
+ * them. `--file-only` stops after the file, for a machine without the deployment's plugins
+ * installed (the host checks are skipped too; the control token is still checked).
  */
 export async function validateConfigCommand(opts: ValidateOptions, print: (line: string) => void): Promise<number> {
   const env = opts.env ?? process.env;
-  const loaded = loadConfigFile(opts.config, env);
-  outputRedactor.merge(loaded.redactor);
+  const loaded = loadConfigForCli(opts.config, env);
   // Symbols, plugin paths and names may come from ${VAR}s too.
   const out = (line: string) => print(outputRedactor.redact(line));
   let backendSkips: { name: string; reason: string }[] = [];
   let venues = loaded.config.venues;
   // Venues whose fills are simulated (the sim): they need no keys, as `run` knows them.
   let simulated: string[] = [];
+  // A host check like the compute probes, so not under --file-only (a CI machine may skip the build)
+  let sqliteProblem: string | undefined;
   if (!opts.fileOnly) {
+    // `run` opens the journal before it connects, and cannot without better-sqlite3's addon
+    sqliteProblem = sqliteBindingProblem();
     const root = CwtsContainer.createRoot('validate-config');
     // Core's defaults, as `run` registers them (lazy: nothing is built, no journal opened), so
     // a plugin replacing one without declaring it in `overrides` fails here as it would there.
@@ -70,7 +76,8 @@ export async function validateConfigCommand(opts: ValidateOptions, print: (line:
   const computeRefused = c.compute.backends !== undefined && c.compute.backends.every((n) => backendSkips.some((s) => s.name === n));
   // `run` always starts the control endpoint, so a token it refuses is a start that fails.
   const tokenProblem = controlTokenProblem(env);
-  out(`${opts.config}: ${computeRefused || tokenProblem !== undefined ? 'invalid' : 'valid'}${opts.fileOnly ? ' (file only: plugins not loaded or checked)' : ''}`);
+  const refused = computeRefused || tokenProblem !== undefined || sqliteProblem !== undefined;
+  out(`${opts.config}: ${refused ? 'invalid' : 'valid'}${opts.fileOnly ? ' (file only: plugins not loaded or checked)' : ''}`);
   out(`  system ${c.system.name} (${c.system.environment}), mode ${c.system.mode}`);
   for (const v of venues) {
     const symbols = v.symbols.length === 0 ? '' : `, symbols ${v.symbols.join(' ')}${v.symbols !== c.venues.find((x) => x.name === v.name)?.symbols ? ' (the plugin\'s defaults)' : ''}`;
@@ -88,7 +95,8 @@ export async function validateConfigCommand(opts: ValidateOptions, print: (line:
   for (const w of loaded.warnings) if (!simulated.some((v) => w.startsWith(`${v}: no api_key`))) out(`  warning: ${w}`);
   if (computeRefused) out(`  error: no backend of [compute] backends = [${c.compute.backends!.join(', ')}] can start here, so \`run\` refuses to start`);
   if (tokenProblem !== undefined) out(`  error: ${tokenProblem}, so \`run\` refuses to start (unset it and run writes a new token to control.token in its data directory)`);
-  return computeRefused || tokenProblem !== undefined ? 1 : 0;
+  if (sqliteProblem !== undefined) out(`  error: ${sqliteProblem}, so it refuses to start; fix: ${SQLITE_BINDING_FIX}`);
+  return refused ? 1 : 0;
 }
 
 /** The backends `run` would try that are unusable on this host, with why (probe or create failed). */

@@ -159,6 +159,6 @@ function replaceEarliestLongest(text: string, values: readonly string[], replace
 
 /**
  * What the CLI masks in everything it prints: each command merges in the redactor of the config
- * it loaded (see cli/), before composing anything that could log or fail.
+ * it loaded (cli/output.ts loadConfigForCli), before composing anything that could log or fail.
  */
 export const outputRedactor = new Redactor();

@@ -1,10 +1,11 @@
-import { closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readlinkSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as Db } from 'better-sqlite3';
 
 import { clientIdNumber } from '../domain/client-id.js';
 import { describeFsError, JournalError } from './errors.js';
+import { readRestoreMarker, refuseInterruptedRestore, removeRestoreMarker, syncDir, syncFile, writeRestoreMarker } from './restore-marker.js';
 import { SCHEMA_VERSION } from './schema.js';
 import { describeHolder, writerHolder, type WriterHolder } from './store.js';
 
@@ -51,6 +52,8 @@ export const RESTORE_CLIENT_ID_GAP = 1_000_000_000;
  */
 export async function backupJournal(path: string, out: string): Promise<JournalFileSummary> {
   if (!existsSync(path)) throw new JournalError('PATH', path, 'does not exist; nothing to back up');
+  // mid-restore the file at the path may be the old journal without its -wal: a backup of it looks whole and is not
+  refuseInterruptedRestore(path);
   const own = journalFileOf(out, path);
   if (own !== undefined) throw new JournalError('PATH', path, `backup refused: ${out} is ${own === '' ? 'the journal itself' : `the journal's ${own} file`}; the backup would be renamed over it and corrupt the journal: name a file of its own`);
   if (existsSync(out)) throw new JournalError('PATH', path, `backup target ${out} exists; choose a new file (backups are never overwritten)`);
@@ -174,51 +177,68 @@ function sameInode(a: string, b: string): boolean {
  * one that was already running when it was damaged sees its file replaced at its next commit or
  * within a second (writer-worker.ts, fileLost) and halts. A lock that cannot be read for any
  * other reason (busy, I/O, permissions) refuses the restore.
+ *
+ * Crash-safe: the path is never without a journal. A marker (`<file>.restoring`, restore-marker.ts)
+ * is written first and removed last; the old journal and its -wal and -shm are hard-linked to the
+ * kept name (copied where links are impossible), the old -wal and -shm then leave the path (SQLite
+ * would read them as the restored file's), and the restored copy is renamed over the old file.
+ * A kill anywhere leaves the marker, which refuses every open of the journal, and a re-run finishes
+ * the restore from wherever it stopped, keeping the replaced journal whole and its reservation.
  */
 export function restoreJournal(
   backup: string,
   path: string,
   now: () => number = Date.now,
   checks: RestoreChecks = {},
-): { restored: JournalFileSummary; keptAside: string | undefined; clientIdsFrom: number; lockUnreadable?: string } {
+): { restored: JournalFileSummary; keptAside: string | undefined; clientIdsFrom: number; lockUnreadable?: string; finishedInterrupted?: true } {
   if (!existsSync(backup)) throw new JournalError('PATH', path, `backup ${backup} does not exist`);
   const source = verifyJournalFile(backup, path);
   const other = source.lastSystemName;
   if (checks.system !== undefined && other !== null && other !== checks.system && checks.otherSystem !== true) {
     throw new JournalError('PATH', path, `restore refused: ${backup} was last written by system ${JSON.stringify(other)}, not ${JSON.stringify(checks.system)} (the config's [system] name): another deployment's journal would start this one with its positions and orders; name the right backup, or repeat with --other-system if the name was changed on purpose`);
   }
-  let replacedIds = 0;
+  const interrupted = readRestoreMarker(path);
+  const current = fileId(path);
+  // A first run always finds the old journal at the path; a re-run finds it there until the
+  // interrupted run renamed the restored copy over it (the file's identity tells which).
+  const oldAtPath = current !== undefined && (interrupted === undefined || current === interrupted.journal);
+  let replacedIds = interrupted?.replacedIds ?? 0;
   let lockUnreadable: string | undefined;
-  if (existsSync(path)) {
-    let db: Db;
-    try {
-      db = new Database(path, { readonly: true, fileMustExist: true });
-    } catch (err) {
-      throw new JournalError('PATH', path, `cannot check whether it is in use: ${describeFsError(err)}; move it away by hand if it is damaged`);
-    }
-    try {
-      let holder: WriterHolder | undefined;
-      try {
-        holder = hasTable(db, 'writer_lock') ? writerHolder(db) : undefined;
-      } catch (err) {
-        // Only damage makes a lock unreadable and the journal replaceable: anything else (busy,
-        // I/O, permissions) may be a writer at work, and a restore under it is two journals.
-        if (!isDamage(err)) throw new JournalError('PATH', path, `restore refused: its writer lock cannot be read (${describeFsError(err)}), so whether an engine is writing it cannot be told; stop any engine on it, then move it away by hand (with its -wal and -shm) and restore again`);
-        lockUnreadable = describeFsError(err);
-      }
-      if (holder?.live) throw new JournalError('LOCKED', path, `restore refused: ${describeHolder(holder)}`);
-      replacedIds = highestClientId(db);
-    } finally {
-      db.close();
-    }
+  if (oldAtPath) {
+    const r = checkReplaced(path);
+    replacedIds = Math.max(replacedIds, r.ids);
+    lockUnreadable = r.lockUnreadable;
+  } else if (current !== undefined) {
+    // The copy an interrupted restore put at the path: never opened (the marker refuses every
+    // open), so it holds nothing the backup does not; it is replaced, not kept.
+    replacedIds = Math.max(replacedIds, idsOf(path));
+  } else if (walHasFrames(`${path}-wal`)) {
+    // Commits of some other file (one moved away by hand, or by an interrupted restore of an
+    // earlier version): the restored copy would read them as its own, and removing them loses them.
+    throw new JournalError('PATH', path, `restore refused: there is no journal at the path, but a -wal with commits is (${path}-wal): it belongs to a journal file that was moved away (${keptBeside(path).at(-1) ?? 'none is kept beside it'}?); put it back beside the file it belongs to (as <file>-wal, with that file at the path) or move it out of ${dirname(path)}, then restore again`);
+  } else if (interrupted === undefined) {
+    // No journal and no marker: where an earlier version's restore was killed after moving the
+    // journal aside, the newest kept copy is the journal it replaced, and its ids were sent.
+    const newest = keptBeside(path).at(-1);
+    if (newest !== undefined) replacedIds = Math.max(replacedIds, idsOf(newest));
   }
+  const keptAside = interrupted?.keptAside ?? (oldAtPath ? freeKeptName(path, now) : undefined);
+  const keepOld = () => {
+    for (const ext of ['', '-wal', '-shm']) keepAside(path, path + ext, keptAside! + ext);
+    syncDir(dirname(path));
+  };
+  // On a re-run the kept copy is made whole first: `--from` may name it (back to the replaced
+  // journal), and the copy below reads it with its -wal. (A first run links only once its
+  // marker is written: links to a journal an engine may still open would follow its writes.)
+  if (interrupted !== undefined && oldAtPath) keepOld();
   try {
     mkdirSync(dirname(path), { recursive: true });
   } catch (err) {
     throw new JournalError('PATH', path, `cannot create its directory ${dirname(path)}: ${describeFsError(err)}`);
   }
-  const partial = join(dirname(path), `.${basename(path)}.restoring`);
-  rmSync(partial, { force: true });
+  const partial = join(dirname(path), `.${basename(path)}.restore-partial`);
+  // (also the partial of earlier versions, `.<file>.restoring`: a copy of a backup, never the journal)
+  for (const f of [partial, join(dirname(path), `.${basename(path)}.restoring`)]) for (const ext of ['', '-wal', '-shm', '-journal']) rmSync(f + ext, { force: true });
   // Through SQLite, not a file copy: the backup may itself have a -wal beside it.
   const src = new Database(backup, { readonly: true, fileMustExist: true });
   try {
@@ -242,16 +262,156 @@ export function restoreJournal(
   } finally {
     db.close();
   }
-  let keptAside: string | undefined;
-  if (existsSync(path)) {
-    keptAside = `${path}.before-restore-${new Date(now()).toISOString().replace(/[:.]/g, '-')}`;
-    renameSync(path, keptAside);
-    for (const ext of ['-wal', '-shm']) if (existsSync(path + ext)) renameSync(path + ext, keptAside + ext);
-  }
-  for (const ext of ['-wal', '-shm']) rmSync(path + ext, { force: true });
-  renameSync(partial, path);
   for (const ext of ['-wal', '-shm']) rmSync(partial + ext, { force: true });
-  return { restored: verifyJournalFile(path, path), keptAside, clientIdsFrom: clientIdsFrom + 1, ...(lockUnreadable !== undefined ? { lockUnreadable } : {}) };
+  syncFile(partial);
+  // The marker keeps the first run's identity of the old journal and what it reserved: a re-run
+  // reads the path after the old -wal has left it.
+  writeRestoreMarker(path, { backup, keptAside: keptAside ?? null, journal: interrupted !== undefined ? interrupted.journal : (current ?? null), replacedIds });
+  if (oldAtPath) {
+    keepOld();
+    // Linked aside, they leave the path before the restored copy arrives: SQLite would apply the
+    // old -wal's frames to the new file.
+    for (const ext of ['-wal', '-shm']) rmSync(path + ext, { force: true });
+    syncDir(dirname(path));
+  } else {
+    // the interrupted restore's copy's own, or (no journal) a -wal without commits and a -shm
+    // (one with commits and no file at the path refused above)
+    for (const ext of ['-wal', '-shm']) rmSync(path + ext, { force: true });
+  }
+  renameSync(partial, path);
+  syncDir(dirname(path));
+  removeRestoreMarker(path);
+  const kept = keptAside !== undefined && existsSync(keptAside) ? keptAside : undefined;
+  return { restored: verifyJournalFile(path, path), keptAside: kept, clientIdsFrom: clientIdsFrom + 1, ...(lockUnreadable !== undefined ? { lockUnreadable } : {}), ...(interrupted !== undefined ? { finishedInterrupted: true as const } : {}) };
+}
+
+/** The writer-lock check of the journal a restore replaces, and its highest client id. */
+function checkReplaced(path: string): { ids: number; lockUnreadable?: string } {
+  let db: Db;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+  } catch (err) {
+    throw new JournalError('PATH', path, `cannot check whether it is in use: ${describeFsError(err)}; move it away by hand if it is damaged`);
+  }
+  try {
+    let holder: WriterHolder | undefined;
+    let lockUnreadable: string | undefined;
+    try {
+      holder = hasTable(db, 'writer_lock') ? writerHolder(db) : undefined;
+    } catch (err) {
+      // Only damage makes a lock unreadable and the journal replaceable: anything else (busy,
+      // I/O, permissions) may be a writer at work, and a restore under it is two journals.
+      if (!isDamage(err)) throw new JournalError('PATH', path, `restore refused: its writer lock cannot be read (${describeFsError(err)}), so whether an engine is writing it cannot be told; stop any engine on it, then move it away by hand (with its -wal and -shm) and restore again`);
+      lockUnreadable = describeFsError(err);
+    }
+    if (holder?.live) throw new JournalError('LOCKED', path, `restore refused: ${describeHolder(holder)}`);
+    return { ids: highestClientId(db), ...(lockUnreadable !== undefined ? { lockUnreadable } : {}) };
+  } finally {
+    db.close();
+  }
+}
+
+/** The highest client id of a journal file; 0 where it cannot be opened (damaged: as highestClientId). */
+function idsOf(file: string): number {
+  let db: Db;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+  } catch {
+    return 0;
+  }
+  try {
+    return highestClientId(db);
+  } finally {
+    db.close();
+  }
+}
+
+/** `dev:ino` of the file at `p` itself (a link is not followed: a rename replaces the link), or undefined. */
+function fileId(p: string): string | undefined {
+  try {
+    const st = lstatSync(p, { bigint: true });
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A -wal holding at least one frame past its 32-byte header: commits of some database. */
+function walHasFrames(wal: string): boolean {
+  try {
+    return statSync(wal).size > 32;
+  } catch {
+    return false;
+  }
+}
+
+/** The kept copies beside `path`, oldest first (not their -wal, -shm). */
+function keptBeside(path: string): string[] {
+  const prefix = `${basename(path)}.before-restore-`;
+  try {
+    return readdirSync(dirname(path))
+      .filter((n) => n.startsWith(prefix) && !/-(wal|shm|journal)$/.test(n))
+      .sort()
+      .map((n) => join(dirname(path), n));
+  } catch {
+    return [];
+  }
+}
+
+/** `<path>.before-restore-<time>`, with a count where two restores fall in one millisecond: a kept journal is never overwritten. */
+function freeKeptName(path: string, now: () => number): string {
+  const base = `${path}.before-restore-${new Date(now()).toISOString().replace(/[:.]/g, '-')}`;
+  for (let k = 1; ; k++) {
+    const name = k === 1 ? base : `${base}-${k}`;
+    if (['', '-wal', '-shm'].every((ext) => !existsSync(name + ext))) return name;
+  }
+}
+
+/**
+ * Makes `to` the same file as `from` (the old journal, its -wal or -shm) without moving `from`:
+ * a hard link, or a copy (written beside, fsynced, renamed) where the filesystem has none.
+ * Idempotent for a re-run: a `to` made before is kept; a -wal at `to` with commits that differs
+ * from the one at the path refuses (a -shm is only the -wal's index, rebuilt by SQLite's first
+ * open: the kept one stands).
+ */
+function keepAside(path: string, from: string, to: string): void {
+  // hidden, so never taken for a kept copy; one left by a killed run is stale
+  const tmp = join(dirname(to), `.${basename(to)}.partial`);
+  rmSync(tmp, { force: true });
+  if (!existsSync(from)) return;
+  if (existsSync(to) && from.endsWith('-wal') && walHasFrames(from) && !walHasFrames(to)) {
+    // an empty -wal a reader's open of the kept file made before its own was linked (the
+    // restore's check of a `--from` naming it, an operator's look): the -shm rebuilds from the -wal
+    rmSync(to);
+  }
+  if (existsSync(to)) {
+    if (!from.endsWith('-wal') || sameInode(from, to) || !walHasFrames(from) || sameBytes(from, to)) return;
+    throw new JournalError('PATH', path, `restore stopped: ${from} and the kept ${to} both hold commits and differ, so which belongs to the replaced journal cannot be told; nothing was removed: compare them, put the right one at ${to}, move the other out of ${dirname(path)}, and restore again`);
+  }
+  try {
+    linkSync(from, to);
+    return;
+  } catch (err) {
+    if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'EMLINK', 'ENOSYS'].includes((err as NodeJS.ErrnoException).code ?? '')) {
+      throw new JournalError('WRITE', path, `cannot keep ${from} as ${to}: ${describeFsError(err)}; nothing was removed: run the restore again once that is fixed`);
+    }
+  }
+  try {
+    copyFileSync(from, tmp);
+    syncFile(tmp);
+    renameSync(tmp, to);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw new JournalError('WRITE', path, `cannot keep ${from} as ${to}: ${describeFsError(err)}; nothing was removed: run the restore again once that is fixed`);
+  }
+}
+
+function sameBytes(a: string, b: string): boolean {
+  try {
+    return readFileSync(a).equals(readFileSync(b));
+  } catch {
+    return false;
+  }
 }
 
 /** Opens a journal file read-only and checks it: integrity, a schema this build reads. */

@@ -19,6 +19,7 @@ import { threadCpuClock } from './thread-cpu.js';
 import { TRADES_WATERMARK_SCOPE, type TradesWatermark } from './trades-watermark.js';
 import { fileChange, fileIdOf } from './file-id.js';
 import { putBack, refuseUnrestoredRescue, rescuedBeside, rescuedPath } from './rescued.js';
+import { refuseInterruptedRestore } from './restore-marker.js';
 import type { FileId } from './writer-protocol.js';
 import { WriterThread, type WriterStats } from './writer-thread.js';
 
@@ -252,6 +253,9 @@ export class JournalStore implements Journal {
       throw new JournalError('PATH', path, `cannot create its directory ${dirname(path)}: ${describeFsError(err)}`);
     }
     if (isDirectory(path)) throw new JournalError('PATH', path, 'is a directory; [journal] path names the database file (e.g. cwts.db)');
+    // A restore killed midway (its marker beside the path): the file at the path may be the old
+    // journal without its -wal, whose last commits are in the kept copy. The re-run finishes it.
+    refuseInterruptedRestore(path);
     // A run whose file was replaced under it (or removed, and not put back) saved its journal
     // beside the path (close, rescue): not restored, this start would trade without that run.
     // Read-only, before anything is written at the path: a refused open leaves it as it was.
@@ -280,6 +284,7 @@ export class JournalStore implements Journal {
 
   /** Opens a journal only to read it (export, status); takes no lock, works while it runs. */
   static openReadOnly(path: string): Db {
+    refuseInterruptedRestore(path);
     try {
       return new Database(path, { readonly: true, fileMustExist: true });
     } catch (err) {
@@ -295,6 +300,8 @@ export class JournalStore implements Journal {
    * seen here as the live holder, and never loses its lock to this delete.
    */
   static forceUnlock(path: string, opts: { host?: string; isAlive?: (pid: number, lockStartedAt: number) => boolean } = {}): JournalOwner | undefined {
+    // its write would land in the old journal's file (the kept copy's, hard-linked) without its -wal
+    refuseInterruptedRestore(path);
     let db: Db;
     try {
       db = new Database(path, { fileMustExist: true });

@@ -14,6 +14,7 @@ import { GPU_DISABLED_REASON, onRealAccelerator } from '../../compute/index.js';
 import { backendStatus } from '../backends.js';
 import { resolveDataDir } from '../../config/data-dir.js';
 import { CONTROL_TOKEN_ENV, CONTROL_TOKEN_FILE, MIN_CONTROL_TOKEN_LENGTH, controlTokenProblem } from '../../risk/control-token.js';
+import { SQLITE_BINDING_FIX, sqliteBindingProblem } from './sqlite-binding.js';
 import type { CheckResult } from './types.js';
 
 const GiB = 1024 ** 3;
@@ -76,6 +77,10 @@ export function checkJournalLocation(cfg: Pick<CwtsConfig, 'journal' | 'system'>
   // The nearest directory that exists: the journal's own, or the one it would be created in.
   const { nearest: dir, problem } = dirProblem(dirname(path));
   if (problem !== undefined) return { ...base, status: 'FAIL', detail: `journal ${path}: ${problem}`, fix };
+  // run always opens the journal (no config turns it off): a fresh host has no file whose open
+  // would show a missing addon, so it is loaded here whether the file exists or not
+  const binding = sqliteBindingProblem();
+  if (binding !== undefined) return { ...base, status: 'FAIL', detail: `journal ${path}: ${binding}`, fix: SQLITE_BINDING_FIX };
   if (existsSync(path)) {
     try {
       accessSync(path, constants.R_OK | constants.W_OK);
@@ -304,6 +309,16 @@ export async function checkGpuBackends(baseDir: string, cfg: Pick<CwtsConfig, 'c
   });
   const unavailable = [...status.filter((s) => !s.available).map((s) => `${s.name}: ${s.reason ?? 'unavailable'}`), ...missing.map((m) => `${m.name}: ${m.reason}`)];
   const detail = `available: ${available.map((s) => `${s.name}${s.device ? ` (${s.device.name})` : ''}`).join(', ') || 'none'}; unavailable: ${unavailable.join('; ') || 'none'}`;
+  // startup throws a ConfigError for these whatever else is available: `run` does not start
+  const refused = missing.filter((m) => m.refusesRun);
+  if (refused.length > 0) {
+    return {
+      ...base,
+      status: 'FAIL',
+      detail: `\`run\` refuses to start over ${refused.map((m) => m.name).join(', ')} (why: under unavailable); ${detail}`,
+      fix: `correct the ${refused.map((m) => `[compute.${m.name}]`).join(', ')} settings (\`cwts-ultra validate-config\` lists every problem), or drop the backend from the deployment`,
+    };
+  }
   const listed = cfg?.compute.backends ?? [];
   if (listed.length > 0 && !listed.some((n) => available.some((s) => s.name === n))) {
     const gpuOff = status.some((s) => listed.includes(s.name) && s.reason === GPU_DISABLED_REASON);

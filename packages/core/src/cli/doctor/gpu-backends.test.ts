@@ -84,3 +84,35 @@ describe('doctor: [performance] reaches the backends as run hands it', () => {
     expect(r.detail).toMatch(new RegExp(`cpu-simd: init failed: .*${foreignIsa}`));
   }, 60_000);
 });
+
+// Options of a backend `run` loads that its validateOptions refuses are a ConfigError at startup:
+// `run` does not start at all. doctor listed the reason and still said PASS.
+describe('doctor: a backend whose options run refuses FAILs the check', () => {
+  const plugin = join(dir, 'refuses-options.mjs');
+  writeFileSync(plugin, `export const plugin = { name: 'picky', kind: 'backend', coreApi: '1.0', register() {},
+  validateOptions(o, path) { return o.level === 'ok' ? [] : [{ path: path + '.level', message: 'expected "ok"' }]; } };
+`);
+  const compute = (backends: string[] | undefined) => ({ backends, backendOptions: { picky: { level: 'bad' } }, plugins: { picky: plugin } });
+
+  it('auto-detect loads the [compute.picky] table: FAIL, saying run refuses to start, with the fix', async () => {
+    const r = await checkGpuBackends(dir, { compute: compute(undefined), performance: { gpu_enabled: false } } as never);
+    expect(r.detail).toMatch(/picky: invalid options, `run` refuses them: compute\.picky\.level: expected "ok"/);
+    expect(r.status, r.detail).toBe('FAIL');
+    expect(r.detail).toMatch(/`run` refuses to start over picky/);
+    expect(r.fix).toMatch(/\[compute\.picky\]/);
+  }, 60_000);
+
+  it('listed in [compute] backends: FAIL too', async () => {
+    const r = await checkGpuBackends(dir, { compute: compute(['picky', 'js']), performance: { gpu_enabled: false } } as never);
+    expect(r.status, r.detail).toBe('FAIL');
+  }, 60_000);
+
+  // doctor still looks at every known backend (here a [compute.cuda] table naming this plugin)
+  it('a backend run does not load (an explicit list without it) refuses nothing: no FAIL, no "run refuses"', async () => {
+    const cuda = { backends: ['js'], backendOptions: { cuda: { level: 'bad' } }, plugins: { cuda: plugin } };
+    const r = await checkGpuBackends(dir, { compute: cuda, performance: { gpu_enabled: false } } as never);
+    expect(r.detail).toMatch(/cuda: invalid options: compute\.cuda\.level: expected "ok"/);
+    expect(r.status, r.detail).not.toBe('FAIL');
+    expect(r.detail).not.toMatch(/refuses/);
+  }, 60_000);
+});

@@ -1,9 +1,10 @@
 import { dirname, resolve } from 'node:path';
 
-import { loadConfigFile } from '../../config/index.js';
+import { outputRedactor } from '../../config/index.js';
 import type { CwtsConfig } from '../../config/types.js';
 import { checkControlToken, checkGpuBackends, checkJournalLocation, checkPorts, checkVenues, runningEngine } from './deploy-checks.js';
 import { hostChecks, realHost } from './host-checks.js';
+import { loadConfigForCli } from '../output.js';
 import { worstExit, type CheckResult, type HostProbe } from './types.js';
 
 export { DOCTOR_EXIT, worstExit, type CheckResult, type CheckStatus, type HostProbe } from './types.js';
@@ -38,7 +39,7 @@ export async function runDoctor(o: DoctorOptions): Promise<CheckResult[]> {
   // No check signs a request (venues: DNS + TLS only), so the venue keys need not be set here;
   // validate-config checks them as run loads them.
   const env = o.env ?? process.env;
-  const loaded = o.config ? loadConfigFile(o.config, env, { credentials: 'not-needed' }) : undefined;
+  const loaded = o.config ? loadConfigForCli(o.config, env, { credentials: 'not-needed' }) : undefined;
   const cfg = loaded?.config;
   const results = hostChecks(o.host ?? realHost);
   results.push(await checkGpuBackends(o.config ? dirname(resolve(o.config)) : process.cwd(), cfg));
@@ -47,7 +48,8 @@ export async function runDoctor(o: DoctorOptions): Promise<CheckResult[]> {
   results.push(await checkPorts(cfg ?? BARE, { engine: runningEngine(cfg ?? BARE, o.dataDir) }));
   results.push(checkControlToken(env, o.dataDir));
   results.push(cfg ? await checkVenues(cfg, !!o.offline) : { id: 'venues', title: 'venue URLs reachable (DNS + TLS handshake)', status: 'SKIP', detail: 'no --config: no venues to check' });
-  return results;
+  // A detail may quote a plugin's message about a config value: masked before anyone prints it.
+  return results.map((r) => ({ ...r, detail: outputRedactor.redact(r.detail), ...(r.fix !== undefined ? { fix: outputRedactor.redact(r.fix) } : {}) }));
 }
 
 export async function doctorCommand(o: DoctorOptions, out: (line: string) => void): Promise<number> {
