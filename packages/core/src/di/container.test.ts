@@ -6,6 +6,8 @@ import { inject, injectable, injectAll } from './index.js';
 import { TOKENS } from './tokens.js';
 import { ManualClock, type Clock } from '../contracts/clock.js';
 import type { Detector } from '../contracts/trading.js';
+import type { ExecutionClient, MarketDataClient } from '../contracts/exchange.js';
+import { defineExchangePlugin } from '../plugins/exchange-plugin.js';
 
 @injectable()
 class NeedsClock {
@@ -18,6 +20,23 @@ class NeedsDetectors {
 }
 
 const det = (name: string): Detector => ({ name, onMarketEvent() {} });
+
+/** A replacement clock a plugin registers as a class (a replay clock it advances). */
+@injectable()
+class AcmeClock extends ManualClock {
+  constructor() {
+    super(1_000);
+  }
+}
+
+@injectable()
+class ClockedCheck {
+  readonly name = 'clocked';
+  constructor(@inject(TOKENS.Clock) readonly clock: Clock) {}
+  check() {
+    return { ok: true as const };
+  }
+}
 
 describe('CwtsContainer', () => {
   it('injects by token into constructor parameters', () => {
@@ -67,12 +86,68 @@ describe('CwtsContainer', () => {
     expect(() => root.resolve(TOKENS.Strategy)).toThrowError(/nothing provides Strategy/);
   });
 
-  it("a class's constructor parameter nothing provides is an UnregisteredTokenError naming the class, the parameter and the scope", () => {
+  it("a class's constructor parameter nothing provides is an UnregisteredTokenError naming the class, the parameter and the scope it is built in", () => {
     const root = CwtsContainer.createRoot();
     const venue = root.createChild('binance');
     root.registerClass(TOKENS.Strategy, NeedsClock as any, '@acme/strategy');
+    // a deployment-wide service is built in the scope that registered it, wherever it is resolved
     expect(() => venue.resolve(TOKENS.Strategy)).toThrowError(UnregisteredTokenError);
-    expect(() => venue.resolve(TOKENS.Strategy)).toThrowError("nothing provides Clock in scope root/binance (needed by NeedsClock's constructor parameter 0, registered by @acme/strategy); is the plugin that provides it enabled?");
+    expect(() => venue.resolve(TOKENS.Strategy)).toThrowError("nothing provides Clock in scope root (needed by NeedsClock's constructor parameter 0, registered by @acme/strategy); is the plugin that provides it enabled?");
+    // a venue's client in its venue scope
+    venue.registerClass(TOKENS.MarketDataClient, NeedsClock as any, '@acme/exchange');
+    expect(() => venue.resolve(TOKENS.MarketDataClient)).toThrowError("nothing provides Clock in scope root/binance (needed by NeedsClock's constructor parameter 0, registered by @acme/exchange); is the plugin that provides it enabled?");
+  });
+
+  it('a deployment-wide service a plugin replaces with a class is one instance in the root and in every venue scope', () => {
+    const root = CwtsContainer.createRoot();
+    root.registerDefault(TOKENS.Clock, () => new ManualClock(0));
+    // a root plugin replaces core's clock, declaring the override, with a class
+    root.as('acme-clock', [TOKENS.Clock]).class(TOKENS.Clock, AcmeClock);
+    root.as('acme-risk').class(TOKENS.RiskCheck, ClockedCheck as never);
+    // two venue scopes, as preparePlugins builds them, each with an exchange plugin taking deps.clock
+    const venueClocks = new Map<string, Clock>();
+    const scopes = ['tinyex', 'otherex'].map((name) => {
+      const venue = root.createChild(name);
+      venue.registerValue(TOKENS.VenueName, name, '@cwts/core');
+      const plugin = defineExchangePlugin({
+        name: `acme-exchange-${name}`,
+        coreApi: '1.0',
+        createVenue: (_cfg, deps) => {
+          venueClocks.set(name, deps.clock);
+          return { marketData: {} as MarketDataClient, execution: {} as ExecutionClient };
+        },
+      });
+      plugin.register({ registrar: venue.as(plugin.name), instanceName: name, config: {} });
+      return venue;
+    });
+    const engineClock = root.resolve(TOKENS.Clock) as AcmeClock; // what composition hands the engine
+    for (const venue of scopes) venue.resolve(TOKENS.MarketDataClient); // builds each venue
+    engineClock.advance(5_000); // the plugin drives its clock
+    for (const name of ['tinyex', 'otherex']) {
+      expect(venueClocks.get(name)).toBe(engineClock);
+      expect(venueClocks.get(name)!.now()).toBe(6_000);
+    }
+    // multi-slot registrations too: one check, whichever scope resolves it
+    const [check] = root.resolveAll(TOKENS.RiskCheck) as unknown as ClockedCheck[];
+    expect(scopes[0]!.resolveAll(TOKENS.RiskCheck)[0]).toBe(check);
+    expect(check!.clock).toBe(engineClock);
+  });
+
+  it("a venue token's class registered above the venues is built once per venue scope, with that venue's tokens", () => {
+    @injectable()
+    class NamedFeed {
+      constructor(@inject(TOKENS.VenueName) readonly venue: string) {}
+    }
+    const root = CwtsContainer.createRoot();
+    root.registerClass(TOKENS.MarketDataClient, NamedFeed as never, '@acme/feeds');
+    const a = root.createChild('binance');
+    const b = root.createChild('kraken');
+    a.registerValue(TOKENS.VenueName, 'binance', '@cwts/core');
+    b.registerValue(TOKENS.VenueName, 'kraken', '@cwts/core');
+    const fa = a.resolve(TOKENS.MarketDataClient) as unknown as NamedFeed;
+    expect(fa.venue).toBe('binance');
+    expect((b.resolve(TOKENS.MarketDataClient) as unknown as NamedFeed).venue).toBe('kraken');
+    expect(a.resolve(TOKENS.MarketDataClient)).toBe(fa);
   });
 
   it("TOKENS.PluginConfig: a class a plugin registers gets that plugin's table; nothing else provides it", () => {

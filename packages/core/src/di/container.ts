@@ -18,7 +18,14 @@ export type Constructor<T> = new (...args: any[]) => T;
 /** A plugin's own config table (TOKENS.PluginConfig), as its register() received it. */
 export type PluginConfigTable = Readonly<Record<string, unknown>>;
 
-/** The scope name of each tsyringe container we made: a class's factory runs with the resolving one. */
+/**
+ * Core's tokens a venue's child scope holds, one per venue (docs/architecture.md). Every other
+ * token is provided once for the scope that registers it and the scopes below it.
+ */
+export const VENUE_TOKENS: ReadonlySet<Token<unknown>> = new Set<Token<unknown>>([TOKENS.VenueName, TOKENS.VenueConfig, TOKENS.MarketDataClient, TOKENS.ExecutionClient]);
+const VENUE_SYMBOLS: ReadonlySet<symbol> = new Set([...VENUE_TOKENS].map((t) => t.symbol));
+
+/** The scope name of each tsyringe container we made, for errors naming the scope a class is built in. */
 const scopeNames = new WeakMap<DependencyContainer, string>();
 
 /** Why nothing provides TOKENS.PluginConfig, and what does (tokens.ts). */
@@ -115,14 +122,18 @@ export class CwtsContainer {
   }
 
   /**
-   * A class built from its `@inject` parameters (di/decorators.ts), once per scope that
-   * resolves it, so a per-venue child scope gets its own instance with its own venue tokens.
+   * A class built from its `@inject` parameters (di/decorators.ts), once, from the scope that
+   * registered it: a deployment-wide service (a plugin's clock, logger, router, risk check, ...)
+   * is the same instance for the engine and for every venue scope that resolves it, as a value
+   * or factory registration is. Only a venue token (VENUE_TOKENS) is built once per scope that
+   * resolves it, each venue's with its own venue tokens.
    * `pluginConfig`: what a TOKENS.PluginConfig parameter gets (the registering plugin's table);
    * without it such a parameter is unprovided, like any token nothing registered.
    */
   registerClass<T>(token: Token<T>, cls: Constructor<T>, owner: string, mayOverride = false, pluginConfig?: PluginConfigTable): void {
     const params = constructorInjections(cls);
     this.claim(token, owner, mayOverride);
+    const perVenue = VENUE_SYMBOLS.has(token.symbol);
     const built = new WeakMap<DependencyContainer, T>();
     const argument = (c: DependencyContainer, p: (typeof params)[number], index: number): unknown => {
       const symbol = p.token.symbol;
@@ -136,7 +147,10 @@ export class CwtsContainer {
       return c.resolve(symbol);
     };
     this.inner.register(token.symbol, {
-      useFactory: (c) => {
+      useFactory: (resolving) => {
+        // Keyed by the registering scope otherwise: a venue scope resolving a root service
+        // must not build a second one (the venue would run on another clock than the engine).
+        const c = perVenue ? resolving : this.inner;
         let v = built.get(c);
         if (v === undefined) {
           const args = params.map((p, i) => argument(c, p, i));

@@ -122,7 +122,8 @@ export async function composeDeployment(opts: ComposeOptions): Promise<Deploymen
 
   const configured = (opts.venues ?? cfg.venues).map((v) => ({ ...v, options: { ...v.options, ...(opts.venueOptionOverrides?.[v.name] ?? {}) } }));
   // The same check validate-config runs: every plugin problem at once, before any I/O.
-  const prepared = await preparePlugins({ loaded, root, logger: opts.logger, venues: configured, venuesReplaced: opts.venues !== undefined });
+  // Nothing is acquired yet (core's defaults are lazy): abandoned while plugins import, it throws at once.
+  const prepared = await preparePlugins({ loaded, root, logger: opts.logger, venues: configured, venuesReplaced: opts.venues !== undefined, signal });
   const { host, venueScopes, backendSkips, venues } = prepared;
   // A configured detector, strategy or `[risk_checks.*]` table whose plugin registered nothing
   // would start without it, and without a word (a configured limit that does not apply): refuse

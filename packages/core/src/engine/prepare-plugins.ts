@@ -8,7 +8,7 @@
  */
 import { ConfigError, type ConfigIssue } from '../config/errors.js';
 import type { LoadedConfig, PerformanceConfig, VenueConfig } from '../config/types.js';
-import { CwtsContainer, type RootOnlyTokens } from '../di/container.js';
+import { CwtsContainer, VENUE_TOKENS, type RootOnlyTokens } from '../di/container.js';
 import { TOKENS, type Token } from '../di/tokens.js';
 import { SERVICE_TOKENS } from '../services/tokens.js';
 import { builtinDetectorPlugins, builtinDetectorSymbolIssues } from '../detectors/builtins.js';
@@ -19,11 +19,9 @@ import { importPlugin, PluginHost, type PluginHostOptions, type PluginRequest } 
 import type { PluginKind, PluginManifest } from '../plugins/manifest.js';
 import { computeBackendCandidates, computePluginSpec, type ComputeConfig } from '../config/compute-schema.js';
 
-/** Core's tokens a venue scope holds: its name and table (core's) and its two clients (the plugin's). */
-const VENUE_TOKENS: ReadonlySet<Token<unknown>> = new Set<Token<unknown>>([TOKENS.VenueName, TOKENS.VenueConfig, TOKENS.MarketDataClient, TOKENS.ExecutionClient]);
-
 /**
- * Every other core token is deployment-wide: composition reads the router, risk checks,
+ * A venue scope holds core's VENUE_TOKENS: its name and table (core's) and its two clients (the
+ * plugin's). Every other core token is deployment-wide: composition reads the router, risk checks,
  * detectors, strategy, clock, journal and the other core services from the root only, so an
  * exchange plugin registering one in its venue scope would be dropped (a risk check that never
  * runs, an override that replaces nothing) or would shadow core's for that venue. Refused at
@@ -145,10 +143,15 @@ export interface PreparePluginsOptions {
    */
   venuesReplaced?: boolean;
   /**
-   * Overrides the plugin deadlines read from `[system] plugin_init_timeout_ms` and
-   * `plugin_dispose_timeout_ms` (tests).
+   * Overrides the plugin deadlines read from `[system] plugin_init_timeout_ms` (each module's
+   * import and each initialize()) and `plugin_dispose_timeout_ms` (tests).
    */
   pluginHost?: PluginHostOptions;
+  /**
+   * Abandons preparing (`run` got a shutdown signal while starting): the wait for plugin imports
+   * still under way ends at once and the signal's reason is thrown.
+   */
+  signal?: AbortSignal;
 }
 
 /** What one detector, strategy or `[risk_checks.<name>]` table's register() call added. */
@@ -260,13 +263,20 @@ export async function preparePlugins(opts: PreparePluginsOptions): Promise<Prepa
   const venues = opts.venues ?? loaded.config.venues;
   const { plan, backendSkips, unknownDetectors } = planPlugins(loaded, venues);
   const issues: ConfigIssue[] = [];
+  const system = loaded.config.system;
+  const initializeTimeoutMs = opts.pluginHost?.initializeTimeoutMs ?? system.plugin_init_timeout_ms;
+  const { signal } = opts;
+  signal?.throwIfAborted();
 
+  // Each import within the plugin deadline: a module whose top-level code never finishes is a
+  // load failure naming it, not a startup (or validate-config) that waits for ever.
   const imported = await Promise.all(
     plan.map(async (p): Promise<PluginManifest | undefined> => {
       if (p.builtin) return p.builtin;
       try {
-        return await importPlugin(p.req, loaded.configDir);
+        return await importPlugin(p.req, loaded.configDir, { timeoutMs: initializeTimeoutMs, signal });
       } catch (err) {
+        if (signal?.aborted && err === signal.reason) throw err;
         const e = err instanceof PluginLoadError ? err : new PluginLoadError('IMPORT_FAILED', p.req.spec, String(err));
         if (p.optional) backendSkips.push({ name: p.instanceName, reason: backendLoadSkipReason(e, p.req.spec) });
         else issues.push({ path: '', message: e.message });
@@ -305,9 +315,8 @@ export async function preparePlugins(opts: PreparePluginsOptions): Promise<Prepa
 
   // Registration is synchronous and free of I/O by contract, and some plugins validate their
   // settings only there: run it for every plugin whose options passed, collecting failures.
-  const system = loaded.config.system;
   const host = new PluginHost(opts.logger, {
-    initializeTimeoutMs: system.plugin_init_timeout_ms,
+    initializeTimeoutMs,
     disposeTimeoutMs: system.plugin_dispose_timeout_ms,
     ...opts.pluginHost,
   });

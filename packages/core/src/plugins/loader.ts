@@ -71,8 +71,26 @@ function checkManifest(mod: Record<string, unknown>, req: PluginRequest): Plugin
   return manifest;
 }
 
-/** Imports one plugin and checks its manifest. Throws PluginLoadError with a specific code. */
-export async function importPlugin(req: PluginRequest, baseDir: string): Promise<PluginManifest> {
+export interface ImportPluginOptions {
+  /**
+   * How long the plugin's module may take to load, its top-level code included, in ms: `[system]
+   * plugin_init_timeout_ms`, which bounds `initialize()` too (default 60 000). Past it the load
+   * fails with IMPORT_FAILED naming the spec, its config key and the deadline.
+   */
+  timeoutMs?: number;
+  /** Startup was abandoned (a shutdown signal): stop waiting for the import and throw the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Imports one plugin and checks its manifest. Throws PluginLoadError with a specific code, or the
+ * reason of `options.signal` once it aborts. The wait for the import is bounded (`timeoutMs`):
+ * a module whose top-level code never finishes cannot hang startup or validate-config. The import
+ * itself cannot be cancelled; its late outcome is dropped.
+ */
+export async function importPlugin(req: PluginRequest, baseDir: string, options: ImportPluginOptions = {}): Promise<PluginManifest> {
+  const timeoutMs = deadlineMs(options.timeoutMs, DEFAULT_PLUGIN_INIT_TIMEOUT_MS, 'timeoutMs');
+  options.signal?.throwIfAborted();
   let found: ReturnType<typeof locatePlugin>;
   try {
     found = locatePlugin(req.spec, baseDir);
@@ -91,18 +109,31 @@ export async function importPlugin(req: PluginRequest, baseDir: string): Promise
       `${req.spec} (${req.origin}) is not installed: ${hint}; looked in ${found.searched.join(', ')}`,
     );
   }
-  let mod: Record<string, unknown>;
+  const url = found.url;
+  let mod: Record<string, unknown> | undefined;
   try {
-    mod = (await import(found.url)) as Record<string, unknown>;
+    await withDeadline(async () => {
+      mod = (await import(url)) as Record<string, unknown>;
+    }, timeoutMs, options.signal);
   } catch (err) {
-    throw new PluginLoadError('IMPORT_FAILED', req.spec, `${req.spec} (${req.origin}) failed to load: ${(err as Error).message}`, { cause: err });
+    if (options.signal?.aborted && err === options.signal.reason) throw err;
+    if (err instanceof DeadlineExceeded) {
+      throw new PluginLoadError(
+        'IMPORT_FAILED',
+        req.spec,
+        `${req.spec} (${req.origin}) did not finish loading within ${err.ms} ms ([system] plugin_init_timeout_ms): its module's top-level code never completed (a top-level await that never settles?); do I/O in initialize()`,
+        { cause: err },
+      );
+    }
+    throw new PluginLoadError('IMPORT_FAILED', req.spec, `${req.spec} (${req.origin}) failed to load: ${(err as Error)?.message ?? String(err)}`, { cause: err });
   }
-  return validateManifest(mod, req);
+  return validateManifest(mod!, req);
 }
 
 /** Imports several plugins and reports every failure at once. */
-export async function importPlugins(reqs: readonly PluginRequest[], baseDir: string): Promise<PluginManifest[]> {
-  const results = await Promise.allSettled(reqs.map((r) => importPlugin(r, baseDir)));
+export async function importPlugins(reqs: readonly PluginRequest[], baseDir: string, options: ImportPluginOptions = {}): Promise<PluginManifest[]> {
+  const results = await Promise.allSettled(reqs.map((r) => importPlugin(r, baseDir, options)));
+  options.signal?.throwIfAborted();
   const errors = results.flatMap((r) => (r.status === 'rejected' ? [toPluginError(r.reason, '?')] : []));
   if (errors.length > 0) throw new PluginLoadErrors(errors);
   return results.map((r) => (r as PromiseFulfilledResult<PluginManifest>).value);
