@@ -30,7 +30,7 @@ export async function riskAggregatorCommand(o: RiskAggregatorOptions, out: (line
     const sig = o.earlySignals?.release();
     if (sig !== undefined) process.kill(process.pid, sig);
   }
-  const mod = await loadClusterModule(cluster, loaded.configDir);
+  const mod = await loadClusterModule(cluster, loaded.configDir, loaded.config.system.plugin_init_timeout_ms);
   const clock = new SystemClock();
   if (o.halt !== undefined) {
     await mod.haltCluster({ cluster, logger, clock }, o.halt);

@@ -69,7 +69,7 @@ export async function validateConfigCommand(opts: ValidateOptions, print: (line:
     venues = prepared.venues;
     simulated = simulatedVenues(prepared.venueScopes);
     // `[cluster]`: its package must load as `run` would load it (no connection is made).
-    if (loaded.config.cluster?.enabled) await loadClusterModule(loaded.config.cluster, loaded.configDir);
+    if (loaded.config.cluster?.enabled) await loadClusterModule(loaded.config.cluster, loaded.configDir, loaded.config.system.plugin_init_timeout_ms);
   }
   const c = loaded.config;
   // An exact list whose every backend is known unusable: `run` refuses to start whatever the hardware.

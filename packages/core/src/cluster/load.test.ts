@@ -55,6 +55,15 @@ describe('cluster loading', () => {
     }
   });
 
+  it('a cluster module whose top-level code never completes is a ConfigError at its deadline, not a start that waits for ever', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cwts-cluster-hang-'));
+    writeFileSync(join(dir, 'hangs.mjs'), 'await new Promise(() => {});\nexport const cluster = {};\n');
+    const cluster = parseConfig(BASE + `[cluster]\nplugin = "./hangs.mjs"\n`, {}).config.cluster!;
+    const err = await loadClusterModule(cluster, dir, 200).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).issues).toEqual([{ path: 'cluster.plugin', message: expect.stringMatching(/did not finish loading within 200 ms \(\[system\] plugin_init_timeout_ms\)/) }]);
+  });
+
   it('risk-aggregator refuses a config without [cluster]', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cwts-cluster-agg-'));
     writeFileSync(join(dir, 'c.toml'), BASE);

@@ -11,6 +11,6 @@ import { loadClusterModule } from './load.js';
 export async function createClusterShard(loaded: LoadedConfig, logger: Logger, clock: Clock = new SystemClock()): Promise<ClusterShard | undefined> {
   const c = loaded.config.cluster;
   if (!c?.enabled) return undefined;
-  const mod = await loadClusterModule(c, loaded.configDir);
+  const mod = await loadClusterModule(c, loaded.configDir, loaded.config.system.plugin_init_timeout_ms);
   return mod.createShard({ cluster: c, loaded, logger: logger.child({ component: 'cluster', shard: c.shard_id }), clock });
 }
