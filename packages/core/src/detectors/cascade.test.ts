@@ -407,3 +407,47 @@ describe('cascade detector: book lookups (MarketContext.liveBooks)', () => {
     expect(ctx.lookups).toBe(1);
   });
 });
+
+describe('cascade detector: one print of a bad size and the flow baselines', () => {
+  const plan = { at: 120_000, durationMs: 2500, moveBps: -60, liquidations: false };
+  /** The market with one copy of its first trade (or forced order) after 90 s at `scale` x its size: a mis-scaled size, still valid integer lots. */
+  function* withBadPrint(events: Iterable<MarketEvent>, type: 'trade' | 'liquidation', scale: number): Generator<MarketEvent> {
+    let injected = false;
+    for (const ev of events) {
+      yield ev;
+      if (!injected && ev.type === 'trade' && ev.ts >= T0 + 90_000) {
+        injected = true;
+        yield type === 'trade' ? { ...ev, tradeId: 'fat', qty: ev.qty * scale } : { type: 'liquidation', exchange: ev.exchange, symbol: ev.symbol, ts: ev.ts, recvTs: ev.recvTs, side: ev.side, price: ev.price, qty: ev.qty * scale };
+      }
+    }
+  }
+  const kinds = (h: DetectorHarness): string[] => h.signals.map((s) => s.kind);
+
+  it('a trade 1e7 x too large does not blind the volume input (trades only) to a real cascade 30 s later', () => {
+    // Before: the volume baseline learnt it uncapped (x 1e7 / 1200 per bucket) and decayed at
+    // 1/1200 per bucket: the cascade's surge read as nothing, for hours.
+    expect(kinds(run({ use_book: false }, market(150_000, 4, [plan], T0)))).toContain('cascade'); // control
+    expect(kinds(run({ use_book: false }, withBadPrint(market(150_000, 4, [plan], T0), 'trade', 10_000_000)))).toContain('cascade');
+  });
+
+  it('a forced order 1e7 x too large does not blind the forced-order input to a real cascade 30 s later', () => {
+    // A venue that sends forced orders all along (a small one every 2 s), so the forced-order
+    // baseline has learnt something before the bad one.
+    function* withForcedOrders(events: Iterable<MarketEvent>): Generator<MarketEvent> {
+      let next = T0 + 2000;
+      for (const ev of events) {
+        yield ev;
+        if (ev.type === 'trade' && ev.ts >= next) {
+          next += 2000;
+          yield { type: 'liquidation', exchange: ev.exchange, symbol: ev.symbol, ts: ev.ts, recvTs: ev.recvTs, side: ev.side, price: ev.price, qty: ev.qty };
+        }
+      }
+    }
+    // 15 bps: price and volume alone stay below cascade_score, the forced orders take it over
+    const liq = { ...plan, moveBps: -15, liquidations: true };
+    const settings = { use_book: false, liquidations: 'on' };
+    expect(kinds(run(settings, withForcedOrders(market(150_000, 4, [liq], T0))))).toContain('cascade'); // control
+    // Before: the baseline learnt it uncapped and put the forced-order reference out of reach.
+    expect(kinds(run(settings, withBadPrint(withForcedOrders(market(150_000, 4, [liq], T0)), 'liquidation', 10_000_000)))).toContain('cascade');
+  });
+});

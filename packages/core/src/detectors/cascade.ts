@@ -8,7 +8,7 @@
  */
 import type { BookView, Detector, DetectorContext } from '../contracts/trading.js';
 import type { MarketEvent } from '../domain/events.js';
-import { clockTime, round, SymbolTable } from './common.js';
+import { BASELINE_WINSOR, clockTime, round, SymbolTable, winsorized } from './common.js';
 import { z } from 'zod';
 import type { ConfigIssue } from '../config/errors.js';
 import { parseDetectorSettings, settingFields } from './settings.js';
@@ -207,6 +207,9 @@ class CascadeSymbol {
   varBps = 0;
   volBase = 0;
   liqBase = 0;
+  /** Same-weighted share of buckets with any volume / forced orders: what `winsorized` needs. */
+  volShare = 0;
+  liqShare = 0;
   depthBase0 = 0;
   depthBase1 = 0;
   depth0 = 0;
@@ -355,6 +358,8 @@ export class CascadeDetector implements Detector {
       const keep = Math.pow(1 - this.alpha, rest);
       st.volBase *= keep;
       st.liqBase *= keep;
+      st.volShare *= keep;
+      st.liqShare *= keep;
       st.buckets += rest;
     }
     st.bucket = bucket;
@@ -371,7 +376,7 @@ export class CascadeDetector implements Detector {
       this.transition(st, S_CALM, sc, 'no data for longer than the baseline half-life: warm-up restarted', now, ctx);
     }
     st.seen = 0;
-    st.varBps = st.volBase = st.liqBase = 0;
+    st.varBps = st.volBase = st.liqBase = st.volShare = st.liqShare = 0;
     st.depthBase0 = st.depthBase1 = st.depth0 = st.depth1 = 0;
     st.depthOk = false;
     // The first return learnt is then the first bucket's after the gap, not the move across it.
@@ -449,12 +454,15 @@ export class CascadeDetector implements Detector {
       // baselines learn only while calm
       const r = prevPrice > 0 ? ((price - prevPrice) / prevPrice) * 1e4 : 0;
       let r2 = r * r;
-      if (st.varBps > 0 && r2 > 25 * st.varBps) r2 = 25 * st.varBps;
+      if (st.varBps > 0 && r2 > BASELINE_WINSOR * st.varBps) r2 = BASELINE_WINSOR * st.varBps;
       // Faster start: plain mean over the first buckets, then exponential weights.
       const w = st.seen < 1 / a ? 1 / st.seen : a;
       st.varBps += w * (r2 - st.varBps);
-      st.volBase += w * (volume - st.volBase);
-      st.liqBase += w * (liq - st.liqBase);
+      // Winsorized like the variance: one mis-scaled print must not blind the volume input.
+      st.volBase += w * (winsorized(volume, st.volBase, st.volShare) - st.volBase);
+      st.liqBase += w * (winsorized(liq, st.liqBase, st.liqShare) - st.liqBase);
+      st.volShare += w * ((volume > 0 ? 1 : 0) - st.volShare);
+      st.liqShare += w * ((liq > 0 ? 1 : 0) - st.liqShare);
       if (st.depthOk) {
         st.depthBase0 = st.depthBase0 > 0 ? st.depthBase0 + w * (st.depth0 - st.depthBase0) : st.depth0;
         st.depthBase1 = st.depthBase1 > 0 ? st.depthBase1 + w * (st.depth1 - st.depthBase1) : st.depth1;

@@ -105,6 +105,29 @@ export function clockTime(ev: { readonly ts: number; readonly recvTs: number }):
   return ts > 0 ? ts : 0;
 }
 
+/**
+ * A flow baseline (cascade volume and forced orders per bucket, whale-burst notional per window)
+ * learns at most this multiple of its usual non-empty sample from one sample, as the cascade's
+ * variance baseline learns at most 25x its mean square (5 sigma). Uncapped, one mis-scaled print
+ * (a size off by 1e7, still valid integer lots) lifted a baseline by orders of magnitude, and
+ * at 1/1200 per bucket it took hours to decay back: real cascades and bursts went unseen.
+ */
+export const BASELINE_WINSOR = 25;
+
+/**
+ * `x` as a flow baseline learns it: at most BASELINE_WINSOR x (mean / share), where `mean` is
+ * the baseline per sample, empty samples included, and `share` the same-weighted share of
+ * non-empty samples, so mean / share is the usual non-empty sample. Capped at a multiple of
+ * the mean itself, a sparse series (fewer than one sample in 25 non-empty, as on a thin pair)
+ * had nearly every non-empty sample capped and its baseline decayed towards 0. Uncapped while
+ * the baseline knows nothing yet.
+ */
+export function winsorized(x: number, mean: number, share: number): number {
+  if (!(mean > 0 && share > 0)) return x;
+  const cap = (BASELINE_WINSOR * mean) / share;
+  return x > cap ? cap : x;
+}
+
 /** Decay factor for `dt` over a time constant `tau` (same unit), exp(-dt / tau). */
 export const decay = (dt: number, tau: number): number => Math.exp(-dt / tau);
 

@@ -35,6 +35,8 @@ export class BurstSide {
   /** Sum of the current baseline bucket and the exponentially weighted mean per window. */
   bucketSum = 0;
   usual = 0;
+  /** Same-weighted share of windows with a trade on this side (what `winsorized` needs). */
+  share = 0;
 
   constructor(readonly cap: number) {
     this.ts = new Float64Array(cap);
@@ -162,6 +164,11 @@ export class WhaleSymbol {
   /** Newest trade time seen by rule (b): its clock (a late trade counts at this time). */
   burstTs = -Infinity;
   windowsSeen = 0;
+  /**
+   * Newest clock time of any event of the symbol (trade or book; book events only while rule
+   * (b) is on): rule (b) tells a quiet market (the book still moving) from an outage by it.
+   */
+  lastEventTs = -Infinity;
   /** Exponentially weighted share of recent warm trades that fired rule (a) (whale-trades.ts). */
   whaleShare = 0;
   signals = 0;

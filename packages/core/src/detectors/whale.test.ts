@@ -312,6 +312,119 @@ describe('whale detector (b): late trades (stamped before the newest one seen)',
   });
 });
 
+describe('whale detector (b): the usual flow U across outages and bad prints', () => {
+  /** Real venue time (epoch ms), as every live adapter stamps trades. */
+  const T0 = 1_700_000_000_000;
+  /** Steady two-sided flow: per 1 s window, 5 buys and 5 sells of 60,000 (U ~ 300k per side). */
+  function steady(h: DetectorHarness, from: number, to: number): void {
+    for (let w = from; w < to; w++) {
+      for (let j = 0; j < 5; j++) {
+        h.feed(trade(T0 + w * 1000 + 100 + 150 * j, lotsFor(60_000), 'buy'));
+        h.feed(trade(T0 + w * 1000 + 120 + 150 * j, lotsFor(60_000), 'sell'));
+      }
+    }
+  }
+  /** A real burst at the start of window `w`: 20 x 300,000 of buys within 400 ms (6M, 20x U). */
+  function burst(h: DetectorHarness, w: number): void {
+    for (let i = 0; i < 20; i++) h.feed(trade(T0 + w * 1000 + 20 * i, lotsFor(300_000), 'buy'));
+  }
+  const described = (h: DetectorHarness): string[] =>
+    h.signalsOf('whale_burst').map((s) => `${s.direction} ${s.evidence.trades} trades ${s.evidence.notional} >= threshold ${s.evidence.threshold} (usual ${s.evidence.usualNotional})`);
+
+  it('the same ordinary flow before and after a 30 min silence (an outage) fires no whale_burst', () => {
+    // Before: U decayed by e^-6 across the silence, the threshold fell to the 100k floor and the
+    // first window of the same flow fired whale_burst on both sides.
+    const { h } = harness({ trades: false, walls: false });
+    steady(h, 0, 1500); // threshold 8 x U = 2.4M
+    expect(described(h)).toEqual([]);
+    steady(h, 1500 + 1800, 1500 + 1800 + 120);
+    expect(described(h)).toEqual([]);
+  });
+
+  it('after an outage, warm-up starts again: a burst fires once burst_warmup_windows have passed, not before', () => {
+    const { h } = harness({ trades: false, walls: false });
+    steady(h, 0, 1500);
+    const back = 1500 + 1800;
+    steady(h, back, back + 30);
+    burst(h, back + 30); // 30 windows seen: still warming up
+    steady(h, back + 31, back + 100);
+    expect(described(h)).toEqual([]);
+    burst(h, back + 100);
+    expect(h.signalsOf('whale_burst').map((s) => s.direction)).toEqual([1]);
+    // U learnt from the flow after the outage (300k, plus the first burst's share of the mean)
+    const usual = h.signalsOf('whale_burst')[0]!.evidence.usualNotional as number;
+    expect(usual).toBeGreaterThan(280_000);
+    expect(usual).toBeLessThan(400_000);
+  });
+
+  it('trades stopping while the book keeps updating is a quiet market, not an outage: no fresh warm-up', () => {
+    const { h } = harness({ trades: false, walls: false });
+    steady(h, 0, 300);
+    const lv = (price: number): BookLevel[] => [{ price, qty: lotsFor(50_000) }];
+    // 10 minutes without a trade, the book updating every second
+    for (let w = 300; w < 900; w++) {
+      const ts = T0 + w * 1000;
+      h.feed({ type: 'book_snapshot', exchange: 'x', symbol: 'BTCUSDT', ts, recvTs: ts, seq: w, bids: lv(PRICE - 100), asks: lv(PRICE + 100), reason: 'resync' });
+    }
+    burst(h, 900);
+    expect(h.signalsOf('whale_burst').map((s) => s.direction)).toEqual([1]);
+  });
+
+  it('ordinary flow that varies from window to window fires nothing once warm-up is over, at start and after an outage', () => {
+    // U used to be an exponential mean from 0: at the end of warm-up it stood at 18% of the
+    // flow, so the threshold (8 x U) was 1.5x the usual flow, and a busier second fired.
+    const r = seededRandom(3);
+    const { h } = harness({ trades: false, walls: false });
+    const flow = (from: number, to: number): void => {
+      for (let w = from; w < to; w++) {
+        for (let j = 0; j < 5; j++) {
+          h.feed(trade(T0 + w * 1000 + 100 + 150 * j, lotsFor(60_000 * Math.exp(0.5 * r.normal())), 'buy'));
+          h.feed(trade(T0 + w * 1000 + 120 + 150 * j, lotsFor(60_000 * Math.exp(0.5 * r.normal())), 'sell'));
+        }
+      }
+    };
+    flow(0, 400);
+    flow(400 + 1800, 400 + 1800 + 400);
+    expect(described(h)).toEqual([]);
+  });
+
+  it('one print of a bad size (valid integer lots) does not blind rule (b) to a real burst 10 minutes later', () => {
+    // Before: U learnt the print uncapped (x 1e7) and, at 1/300 per window, was still far above
+    // the usual flow 10 minutes later: the threshold was out of reach.
+    const runWith = (badPrint: boolean): number[] => {
+      const { h } = harness({ trades: false, walls: false });
+      steady(h, 0, 600);
+      if (badPrint) h.feed(trade(T0 + 600_000, lotsFor(60_000) * 10_000_000, 'buy'));
+      steady(h, 601, 1200);
+      burst(h, 1200);
+      return h.signalsOf('whale_burst').map((s) => s.direction);
+    };
+    expect(runWith(false)).toEqual([1]);
+    expect(runWith(true)).toEqual([1]);
+  });
+
+  it('a market that got 30x busier for good is learnt within about 30 windows, the cap notwithstanding', () => {
+    const { h } = harness({ trades: false, walls: false });
+    steady(h, 0, 600);
+    // from window 600 on, 30x the flow on both sides (5 x 1.8M a side per second)
+    const busy = (from: number, to: number): void => {
+      for (let w = from; w < to; w++) {
+        for (let j = 0; j < 5; j++) {
+          h.feed(trade(T0 + w * 1000 + 100 + 150 * j, lotsFor(1_800_000), 'buy'));
+          h.feed(trade(T0 + w * 1000 + 120 + 150 * j, lotsFor(1_800_000), 'sell'));
+        }
+      }
+    };
+    busy(600, 632);
+    // the change itself is news (one burst a side); 32 windows on, 8 x U has passed the new flow
+    expect(h.signalsOf('whale_burst').map((s) => s.direction)).toEqual([1, -1]);
+    // the same 9M a second plus half again, in one window, is no burst of the new market
+    for (let j = 0; j < 5; j++) h.feed(trade(T0 + 632_000 + 100 + 150 * j, lotsFor(2_700_000), 'buy'));
+    busy(633, 700);
+    expect(h.signalsOf('whale_burst').map((s) => s.direction)).toEqual([1, -1]);
+  });
+});
+
 describe('whale detector (c): walls', () => {
   const lv = (price: number, qty: number): BookLevel => ({ price, qty });
   const TOUCH_BID = PRICE - 100;

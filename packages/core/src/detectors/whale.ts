@@ -9,7 +9,7 @@
 import type { Detector, DetectorContext } from '../contracts/trading.js';
 import type { MarketEvent, TradeEvent } from '../domain/events.js';
 import { SymbolTable } from './common.js';
-import { onBurstTrade } from './whale-bursts.js';
+import { noteBookTime, onBurstTrade } from './whale-bursts.js';
 import { parseWhaleSettings, type WhaleSettings } from './whale-settings.js';
 import { WhaleSymbol, type WhaleDetectorStats, type WhaleRuleContext } from './whale-symbol.js';
 import { onWhaleTrade } from './whale-trades.js';
@@ -50,9 +50,12 @@ export class WhaleDetector implements Detector, WhaleRuleContext {
       }
       case 'book_delta':
       case 'book_snapshot': {
-        if (!this.settings.walls) return;
+        const s = this.settings;
+        if (!s.walls && !s.bursts) return;
         const st = this.state(ev.exchange, ev.symbol, ctx);
-        if (st) onWallBook(this, st, ev, ctx);
+        if (!st) return;
+        if (s.bursts) noteBookTime(st, ev);
+        if (s.walls) onWallBook(this, st, ev, ctx);
         return;
       }
       default:
