@@ -1286,27 +1286,33 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
    * (highestTradePrice), the checks see the parent as a limit order at it: a market buy valued at
    * its own venue's touch passed max_order_notional while its children swept another venue's
    * dearer levels, and a sell valued at its own venue's bid sold higher elsewhere. Never below:
-   * a parent its own venue cannot value (no synced touch) is refused as before.
+   * a parent its own venue cannot value (no synced touch) is refused as before. A market parent
+   * with a plan is seen as a limit at the higher of the two either way (parentAtPlanPrice).
    */
   checkParent(intent: OrderIntent, highestPrice?: number): SubmitResult | undefined {
     if (this.riskState.state === 'HALTED') return this.refuse(intent, 'KILL_SWITCH', `risk state HALTED: ${this.riskState.reason}`);
     const invalid = orderValueProblem(intent);
     if (invalid !== undefined) return this.refuse(intent, 'INVALID_ORDER', invalid);
+    this.planPriced = false;
     const checked = highestPrice === undefined ? intent : this.parentAtPlanPrice(intent, highestPrice);
+    const planPriced = this.planPriced;
     for (let i = 0; i < this.riskChecks.length; i++) {
       const c = this.riskChecks[i]!;
       if (c.parent !== true && typeof c.checkParent !== 'function') continue;
       const d = this.runCheck(c, checked, true);
-      if (!d.ok) return this.refuse(intent, d.reason, `${d.message} (the whole order, before routing${checked === intent ? '' : `, valued at ${checked.price} ticks, the most its children may trade at`})`);
+      if (!d.ok) return this.refuse(intent, d.reason, `${d.message} (the whole order, before routing${planPriced ? `, valued at ${checked.price} ticks, the most its children may trade at` : ''})`);
     }
     return undefined;
   }
 
   /**
    * The parent as the parent checks see it given the router's `highestPrice`: itself, or a limit
-   * at that price when it is above the most the parent could trade at on its own venue. A price
+   * at that price when it is above the most the parent could trade at on its own venue, a market
+   * parent otherwise a limit at its own venue's touch. A price
    * that is not a positive number of ticks (a router plugin's bug) is counted and ignored.
    */
+  /** Set by parentAtPlanPrice: the parent is valued at the router's price (for the refusal's words). */
+  private planPriced = false;
   private parentAtPlanPrice(intent: OrderIntent, highestPrice: number): OrderIntent {
     const p = typeof highestPrice === 'number' ? Math.ceil(highestPrice) : NaN;
     if (!Number.isSafeInteger(p) || p <= 0) {
@@ -1318,7 +1324,15 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     const b = this.book(intent.exchange, intent.symbol);
     const live = b !== undefined && b.synced ? b : undefined;
     const own = highestTradePrice(intent.side, intent.type === 'limit' ? intent.price : undefined, live?.bestBid(), live?.bestAsk());
-    return own !== undefined && p > own ? { ...intent, type: 'limit', price: p } : intent;
+    if (own === undefined) return intent;
+    if (p > own) {
+      this.planPriced = true;
+      return { ...intent, type: 'limit', price: p };
+    }
+    // A market parent with a plan is bounded by the plan, and never below its own touch: left a
+    // market order, the checks would walk its own venue's asks for the whole quantity (a plain
+    // market buy's valuation), which the children, spread over other venues, do not take.
+    return intent.type === 'limit' ? intent : { ...intent, type: 'limit', price: own };
   }
 
   /**
@@ -1551,6 +1565,45 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
         this.componentError(`strategy:${s.name}`, err);
       }
     }
+    // after the strategy saw the fill: it may have cancelled or replaced its exits itself
+    if (out.fill) this.cancelReduceOnlyPastFlat(r.exchange, r.symbol);
+  }
+
+  /**
+   * After a fill: cancels the working reduce-only orders on the instrument that could now take
+   * its position past flat. Kept oldest first while their remaining quantities add up to at
+   * most the position (those awaiting a cancel answer count, since they may still fill, and are
+   * left as they are); the rest, and every one on the side that would grow the position (or any
+   * side of a flat one), are cancelled. The reduce_only check holds only when such an order is
+   * submitted: a plain exit sent later and filled left a take-profit working against no
+   * position, and on a venue that ignores the flag (paper, the simulated venue, spot) it filled
+   * to short 10 from long 10. Plain orders are not counted: they are bounded by the limits as
+   * ordinary orders, and the pass runs again when one of them fills.
+   */
+  private cancelReduceOnlyPastFlat(exchange: string, symbol: string): void {
+    const open = this.orders.openOrders(exchange, symbol);
+    if (open.length === 0) return;
+    const pos = this.portfolio.qty(exchange, symbol);
+    const exitSide = pos > 0 ? 'sell' : pos < 0 ? 'buy' : undefined;
+    let toFlat = Math.abs(pos);
+    let asked = 0;
+    // `open` is a snapshot: cancels below do not change it under the loop
+    for (let k = 0; k < open.length; k++) {
+      const o = open[k]!;
+      if (o.reduceOnly !== true) continue;
+      const left = o.qty - o.filledQty;
+      if (o.status === 'pending_cancel') {
+        if (o.side === exitSide) toFlat = Math.max(0, toFlat - left);
+        continue;
+      }
+      if (o.side === exitSide && left <= toFlat) {
+        toFlat -= left;
+        continue;
+      }
+      asked++;
+      this.tryCancel(o.clientOrderId);
+    }
+    if (asked > 0) this.opts.logger.warn({ orders: asked, exchange, symbol, position: pos }, `cancelling ${asked} reduce-only order(s) on ${exchange}:${symbol} that could take the position (${pos} lots) past flat`);
   }
 
   /** `cwts_position` for one position, in base units (a float for display; the books stay in lots). */

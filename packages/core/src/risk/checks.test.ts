@@ -21,8 +21,15 @@ class FakeBook implements BookView {
   constructor(readonly exchange: string, readonly symbol: string, public bid?: number, public ask?: number) {}
   bestBid() { return this.bid; }
   bestAsk() { return this.ask; }
+  /** Ask levels best-first; unset, the ask alone, deep enough for any order here. */
+  asks: [number, number][] | undefined;
   qtyAt() { return 0; }
-  topLevels() { return 0; }
+  topLevels(side: 'bid' | 'ask', n: number, out: { price: number; qty: number }[]) {
+    const levels = side === 'ask' ? (this.asks ?? (this.ask === undefined ? [] : [[this.ask, 1e9]])) : this.bid === undefined ? [] : [[this.bid, 1e9]];
+    const count = Math.min(n, levels.length);
+    for (let k = 0; k < count; k++) out[k] = { price: levels[k]![0]!, qty: levels[k]![1]! };
+    return count;
+  }
 }
 
 class World implements RiskContext {
@@ -241,6 +248,51 @@ describe('max_order_notional', () => {
     expect(reasonOf(c.check(intent('buy', 20, 5_000_000), w))).toBe('ok'); // a buy: its limit, the most it pays
     w.setBook(BTC, undefined, 5_000_100); // no bid: a sell can only rest, at its limit
     expect(reasonOf(c.check(intent('sell', 21, 1), w))).toBe('ok');
+  });
+});
+
+describe('a market buy is valued at the deepest ask its quantity reaches', () => {
+  // BTC: 10 lots (0.01 BTC) at 50001, then 1000 at 60000. At the best ask, 19 lots were 950.02
+  // USDT and passed 1000; they take 9 lots at 60000 (1140 USDT at the deepest level).
+  const thin = (w: World) => { w.books.get(instrumentKey('v', 'BTCUSDT'))!.asks = [[5_000_100, 10], [6_000_000, 1000]]; };
+  it('max_order_notional and max_position: the deepest level reached, not the best ask', () => {
+    const w = new World();
+    thin(w);
+    const notional = new MaxOrderNotionalCheck(1000);
+    const position = new PositionLimitCheck(envOf(w), 1000);
+    expect(reasonOf(notional.check(intent('buy', 10), w))).toBe('ok'); // 500.01: the best level covers it
+    expect(reasonOf(notional.check(intent('buy', 16), w))).toBe('ok'); // 60000 x 0.016 = 960
+    expect(reasonOf(notional.check(intent('buy', 17), w))).toBe('RISK_MAX_ORDER_NOTIONAL'); // 1020
+    expect(reasonOf(position.check(intent('buy', 16), w))).toBe('ok');
+    expect(reasonOf(position.check(intent('buy', 17), w))).toBe('RISK_MAX_POSITION');
+    // a market sell: the best bid is the most it sells for (49999 x 0.02 = 999.98)
+    expect(reasonOf(notional.check(intent('sell', 20), w))).toBe('ok');
+  });
+  it('the visible asks short of the quantity: NO_LIQUIDITY, except for an exit of a short position in max_position', () => {
+    const w = new World();
+    thin(w);
+    const notional = new MaxOrderNotionalCheck(1e9);
+    const position = new PositionLimitCheck(envOf(w), 1e9);
+    expect(reasonOf(notional.check(intent('buy', 1010), w))).toBe('ok');
+    const d = notional.check(intent('buy', 1011), w);
+    expect(reasonOf(d)).toBe('NO_LIQUIDITY');
+    expect(d.ok ? '' : d.message).toMatch(/do not cover a market buy of 1011 lots/);
+    expect(reasonOf(position.check(intent('buy', 1011), w))).toBe('NO_LIQUIDITY');
+    w.hold(BTC, -2000, 5_000_000);
+    expect(reasonOf(position.check(intent('buy', 1011), w))).toBe('ok'); // an exit is never blocked by the limit
+  });
+  it('a working market buy on another instrument counts at the deepest ask its remaining quantity reaches (max_total_position)', () => {
+    const w = new World();
+    thin(w);
+    const c = new PositionLimitCheck(envOf(w), 1e9, 1100);
+    // 19 lots working, 4 filled: 15 left, reaching 60000 (900 USDT; 750.015 at the best ask)
+    w.open.push({ exchange: 'v', symbol: 'BTCUSDT', side: 'buy', type: 'market', qty: 19, tif: 'IOC', source: 't', clientOrderId: 'm1', status: 'partially_filled', filledQty: 4, filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: 0, updatedTs: 0 });
+    w.hold(BTC, 4, 5_000_100); // 4 lots at the mid 50000: 200
+    expect(reasonOf(c.check(intent('buy', 1, 300_000, ETH), w))).toBe('RISK_MAX_POSITION'); // 30 + 200 + 900 = 1130 (980.015 at the best ask)
+    expect(reasonOf(new PositionLimitCheck(envOf(w), 1e9, 1130).check(intent('buy', 1, 300_000, ETH), w))).toBe('ok');
+    // remaining beyond the visible asks: no price for it
+    w.open[0]!.qty = 2000;
+    expect(reasonOf(new PositionLimitCheck(envOf(w), 1e9, 1e9).check(intent('buy', 1, 300_000, ETH), w))).toBe('NO_LIQUIDITY');
   });
 });
 

@@ -52,13 +52,43 @@ export function quoteToAtoms(amount: number, exponent: number): bigint {
 }
 
 /**
- * The most an order can trade at (IntentFacts.highestPrice), from its side, its limit
- * (undefined: a market order) and the touch. The Kelly sizer values lots by the same rule, so
- * an order it clipped to a limit is not refused by that limit.
+ * The most an order can trade at from its side, its limit (undefined: a market order) and the
+ * touch. The Kelly sizer values lots by the same rule, so an order it clipped to a limit is not
+ * refused by that limit. For a market sell the bid is the most; for a market buy the ask is only
+ * the least it pays: IntentFacts.highestPrice walks the book instead (sweepAskPrice), and this
+ * answer is a floor (what the engine compares a router's plan price with).
  */
 export function highestTradePrice(side: Side, limit: number | undefined, bid: number | undefined, ask: number | undefined): number | undefined {
   if (limit === undefined) return side === 'buy' ? ask : bid;
   return side === 'sell' && bid !== undefined && bid > limit ? bid : limit;
+}
+
+/** Levels read per step of sweepAskPrice, and the most it reads before it gives up. */
+const SWEEP_FIRST = 16;
+const SWEEP_MAX = 4096;
+/** Level buffer of sweepAskPrice, shared (single-threaded; no caller holds it across a call). Grows once, then reused. */
+const sweepLevels: { price: number; qty: number }[] = [];
+
+/**
+ * The deepest ask a market buy of `qty` lots reaches in `book`: the most it can trade at.
+ * Undefined when the book's asks (at most SWEEP_MAX levels) do not add up to `qty`: how far
+ * past the visible depth it would go is unknown, so the callers refuse it (NO_LIQUIDITY) rather
+ * than value it at a price it may well exceed. Valued at the best ask, a 400-lot market buy
+ * with 100 lots at 60 000 passed max_order_notional and max_position at 60 000 x 400 and took
+ * the rest at 90 000. Allocates nothing once the buffer holds the levels it needs; a level
+ * quantity that is not a number never adds up (fails closed).
+ */
+export function sweepAskPrice(book: BookView, qty: number): number | undefined {
+  for (let want = SWEEP_FIRST; ; want *= 4) {
+    const got = book.topLevels('ask', want, sweepLevels);
+    let sum = 0;
+    for (let k = 0; k < got; k++) {
+      const l = sweepLevels[k]!;
+      sum += l.qty;
+      if (sum >= qty) return l.price;
+    }
+    if (got < want || want >= SWEEP_MAX) return undefined;
+  }
 }
 
 export const OK: RiskDecision = Object.freeze({ ok: true }) as RiskDecision;
@@ -92,6 +122,10 @@ export class IntentFacts {
   pos = 0;
   open: readonly Readonly<Order>[] = NO_ORDERS;
   private resting = -1;
+  /** The synced book, else undefined (what bid and ask were read from). */
+  private live: BookView | undefined;
+  /** sweepAskPrice of a market buy in this run: NaN until asked, undefined when the asks do not cover it. */
+  private swept: number | undefined = NaN;
   /**
    * In a context with `liveBooks` (the engine), instrument and book objects are stable per
    * (exchange, symbol) once they exist, so a shared instance keeps them per pair for the last
@@ -129,11 +163,13 @@ export class IntentFacts {
     // valued at a frozen ask half the market's and its children on the synced venues traded 2x
     // max_order_notional.
     const live = b !== undefined && b.synced ? b : undefined;
+    this.live = live;
     this.bid = live?.bestBid();
     this.ask = live?.bestAsk();
     this.pos = ctx.positions.qty(intent.exchange, intent.symbol);
     this.open = ctx.openOrders(intent.exchange, intent.symbol);
     this.resting = -1;
+    this.swept = NaN;
     return this;
   }
 
@@ -173,11 +209,24 @@ export class IntentFacts {
    * The most the order can trade at, which bounds its notional and the position it makes from
    * above: a buy limit's price; a sell limit's price or the best bid, the higher (a sell under
    * the bid trades at the bid: at its limit, a routed sell at 1 tick was worth nothing to
-   * max_order_notional and sold 3x the limit across venues); the far touch for a market order.
+   * max_order_notional and sold 3x the limit across venues); for a market sell the best bid
+   * (deeper bids are lower); for a market buy the deepest ask its quantity reaches
+   * (sweepAskPrice), undefined when the synced book's asks do not cover it.
    */
   highestPrice(): number | undefined {
     const i = this.intent!;
-    return highestTradePrice(i.side, i.type === 'limit' ? i.price : undefined, this.bid, this.ask);
+    if (i.type === 'limit' || i.side === 'sell') return highestTradePrice(i.side, i.type === 'limit' ? i.price : undefined, this.bid, this.ask);
+    if (this.live === undefined || this.ask === undefined) return undefined;
+    if (Number.isNaN(this.swept)) this.swept = sweepAskPrice(this.live, i.qty);
+    return this.swept;
+  }
+
+  /** Why highestPrice() has no answer, for a refusal. */
+  noPriceWhy(): string {
+    const i = this.intent!;
+    return i.type !== 'limit' && i.side === 'buy' && this.ask !== undefined
+      ? `the visible asks on ${i.exchange}:${i.symbol} do not cover a market buy of ${i.qty} lots: its price is unbounded`
+      : `no price to value a market order on ${i.symbol}`;
   }
 }
 
@@ -424,7 +473,7 @@ export class MaxOrderNotionalCheck implements RiskCheck {
     const i = f.instrument;
     if (!i) return reject('INVALID_ORDER', `unknown instrument ${intent.exchange}:${intent.symbol}`);
     const price = f.highestPrice();
-    if (price === undefined) return reject('NO_LIQUIDITY', `no price to value a market order on ${intent.symbol}`);
+    if (price === undefined) return reject('NO_LIQUIDITY', f.noPriceWhy());
     if (above(i, price, intent.qty, this.limit.for(i))) {
       const notional = notionalAtoms(i, price, intent.qty);
       return reject('RISK_MAX_ORDER_NOTIONAL', `order notional ${formatScaled(notional, notionalExponent(i))} ${i.quote} is above risk.max_order_notional ${this.maxOrderNotional}`);
@@ -438,7 +487,7 @@ export class MaxOrderNotionalCheck implements RiskCheck {
 /**
  * Position notional after the order, worst case: the position plus this order plus our other
  * resting orders on the same side, valued at the most the order can trade at
- * (IntentFacts.highestPrice). Per symbol against `max_position`; with `max_total_position`, the
+ * (IntentFacts.highestPrice). Per venue and symbol against `max_position`; with `max_total_position`, the
  * sum of absolute position notionals across all instruments (others at the risk layer's mark,
  * RiskEnv.markHalfTicks, by default the mid of a synced book, else its last synced mid, else the last fill) as well, and
  * each other instrument's working orders where they can grow its position (the lots beyond it
@@ -493,7 +542,7 @@ export class PositionLimitCheck implements RiskCheck {
     // when this looked at the order alone, and filled to 19x the limit the other way).
     if (f.reduces()) return OK;
     const price = f.highestPrice();
-    if (price === undefined) return reject('NO_LIQUIDITY', `no price to value a market order on ${intent.symbol}`);
+    if (price === undefined) return reject('NO_LIQUIDITY', f.noPriceWhy());
     const worst = Math.abs(pos + dir * (intent.qty + f.restingSameSide()));
     if (above(i, price, worst, this.perSymbol.for(i))) {
       const notional = notionalAtoms(i, price, worst);
@@ -519,7 +568,7 @@ export class PositionLimitCheck implements RiskCheck {
     let others = 0;
     if (ctx.allOpenOrders !== undefined && this.env.openOrderCount() > f.open.length) {
       others = this.sumWorking(i, f.open.length, ctx);
-      if (others < 0) return reject('NO_LIQUIDITY', `a working market order on another instrument has no price to value it by for risk.max_total_position`);
+      if (others < 0) return reject('NO_LIQUIDITY', `a working market order on another instrument has no price to value it by for risk.max_total_position (no touch, or a buy beyond the visible asks)`);
       for (let w = 0; w < others; w++) {
         const x = this.workingList[w]!;
         if (x.run === this.workingRun && x.extraLots > 0) est += x.extraPrice * x.extraLots * scaleOf(x.instrument).unit;
@@ -538,9 +587,10 @@ export class PositionLimitCheck implements RiskCheck {
    * Sums the open orders of every instrument but `own` into `workingList` (this run's entries
    * carry `run === workingRun`) and sets each one's worst growth: the lots beyond its position
    * that its buys (or its sells) could add, whichever side is worth more at the most its orders
-   * can trade at (a buy limit's price; a sell limit's or the bid, the higher; the far touch for a
-   * market order). Returns how many entries `workingList` holds, or -1 when a working market
-   * order has no touch to value it by. `ownOpen`: our open orders on `own`.
+   * can trade at (a buy limit's price; a sell limit's or the bid, the higher; a market sell at
+   * the bid, a market buy at the deepest ask its remaining quantity reaches). Returns how many
+   * entries `workingList` holds, or -1 when a working market order has no price to value it by.
+   * `ownOpen`: our open orders on `own`.
    */
   private sumWorking(own: Instrument, ownOpen: number, ctx: RiskContext): number {
     const run = ++this.workingRun;
@@ -597,7 +647,10 @@ export class PositionLimitCheck implements RiskCheck {
     return this.workingList.length;
   }
 
-  /** Adds one working order to its instrument's sums for run `run`; false when it is a market order with no touch to value it by. */
+  /**
+   * Adds one working order to its instrument's sums for run `run`; false when it is a market
+   * order with no price to value it by (no touch; a buy whose remaining quantity the asks do not cover).
+   */
   private addWorking(x: Working, o: Readonly<Order>, run: number, ctx: RiskContext): boolean {
     if (x.run !== run) {
       x.run = run;
@@ -607,7 +660,12 @@ export class PositionLimitCheck implements RiskCheck {
     if (left <= 0) return true;
     let px: number | undefined;
     if (o.side === 'buy') {
-      px = o.type === 'limit' ? o.price : ctx.book(o.exchange, o.symbol)?.bestAsk();
+      if (o.type === 'limit') px = o.price;
+      else {
+        // its remaining quantity may sweep past the best ask, as a new market buy's (IntentFacts.highestPrice)
+        const b = ctx.book(o.exchange, o.symbol);
+        px = b === undefined || b.bestAsk() === undefined ? undefined : sweepAskPrice(b, left);
+      }
       x.buy += left;
       if (px !== undefined && px > x.buyPrice) x.buyPrice = px;
     } else {

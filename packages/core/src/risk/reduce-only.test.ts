@@ -79,3 +79,76 @@ describe('reduce-only orders through the engine (the built-in reduce_only check)
     await engine.stop();
   });
 });
+
+describe('working reduce-only orders after a fill (the engine cancels what could take the position past flat)', () => {
+  const cancelledIds = (t: Awaited<ReturnType<typeof riskTestEngine>>) => t.venue.cancelled.map((o) => o.clientOrderId);
+  /** A reduce-only GTC sell the venue acknowledged; its client id and the order the venue got. */
+  const restingExit = (t: Awaited<ReturnType<typeof riskTestEngine>>, qty: number, price: number) => {
+    const r = t.submit({ side: 'sell', qty, price, reduceOnly: true });
+    expect(r.accepted, r.message).toBe(true);
+    const order = t.venue.submitted.at(-1)!;
+    t.venue.report(order, { kind: 'ack', leavesQty: qty });
+    return { id: r.clientOrderId!, order };
+  };
+
+  it('long 10, a reduce-only take-profit of 10 resting, then a plain exit of 10 fills: the take-profit is cancelled, the position stays flat', async () => {
+    // On a venue that ignores the flag (paper, the sim, spot) it would fill next: short 10.
+    const t = await riskTestEngine();
+    const { venue, engine, trade, submit } = t;
+    trade('buy', 10);
+    const tp = restingExit(t, 10, 5_100_000);
+    // a plain exit of the whole position (a stop, a signal's exit) is not refused: an exit must go out
+    const exit = submit({ side: 'sell', qty: 10, price: 5_000_000 });
+    expect(exit.accepted, exit.message).toBe(true);
+    expect(cancelledIds(t)).toEqual([]);
+    const o = venue.submitted.at(-1)!;
+    venue.report(o, { kind: 'fill', lastPrice: 5_000_000, lastQty: 10, cumQty: 10, leavesQty: 0, tradeId: 'exit-1' });
+    expect(engine.positions.qty('v', 'BTCUSDT')).toBe(0);
+    expect(cancelledIds(t)).toEqual([tp.id]);
+    expect(engine.orders.get(tp.id)?.status ?? 'gone').not.toMatch(/open|partially_filled/);
+    await engine.stop();
+  });
+
+  it('keeps the oldest while their remaining quantities fit in the position and cancels the rest; a fill of the exit itself keeps it', async () => {
+    const t = await riskTestEngine();
+    const { venue, engine, trade } = t;
+    trade('buy', 20);
+    const older = restingExit(t, 10, 5_100_000);
+    const newer = restingExit(t, 8, 5_200_000);
+    // the older exit fills 4: 16 long, 6 + 8 left to sell: nothing to cancel
+    venue.report(older.order, { kind: 'fill', lastPrice: 5_100_000, lastQty: 4, cumQty: 4, leavesQty: 6, tradeId: 'tp-1' });
+    expect(engine.positions.qty('v', 'BTCUSDT')).toBe(16);
+    expect(cancelledIds(t)).toEqual([]);
+    // a plain sell of 5 fills: 11 long; the older (6 left) fits, the newer (8) no longer does
+    trade('sell', 5);
+    expect(engine.positions.qty('v', 'BTCUSDT')).toBe(11);
+    expect(cancelledIds(t)).toEqual([newer.id]);
+    expect(engine.orders.get(older.id)?.status).toBe('partially_filled');
+    await engine.stop();
+  });
+
+  it('a position flipped by a plain order: the reduce-only exit, now on the growing side, is cancelled whole', async () => {
+    const t = await riskTestEngine();
+    const { engine, trade } = t;
+    trade('buy', 10);
+    const tp = restingExit(t, 5, 5_100_000);
+    trade('sell', 20); // a plain reversal: short 10
+    expect(engine.positions.qty('v', 'BTCUSDT')).toBe(-10);
+    expect(cancelledIds(t)).toEqual([tp.id]);
+    await engine.stop();
+  });
+
+  it('an exit awaiting a cancel answer counts toward flat and is not cancelled again', async () => {
+    const t = await riskTestEngine();
+    const { venue, engine, trade } = t;
+    venue.autoCancel = false;
+    trade('buy', 20);
+    const first = restingExit(t, 6, 5_100_000);
+    const second = restingExit(t, 6, 5_200_000);
+    expect(engine.cancel(first.id)).toBe(true); // pending_cancel: it may still fill
+    trade('sell', 10); // 10 long: the first's 6 may fill, so the second's 6 could go past flat
+    expect(cancelledIds(t)).toEqual([first.id, second.id]);
+    for (const x of [first, second]) venue.report(x.order, { kind: 'cancelled' }); // answered: stop() waits for nothing
+    await engine.stop();
+  });
+});

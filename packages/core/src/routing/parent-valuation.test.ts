@@ -50,6 +50,8 @@ const order = (side: 'buy' | 'sell', qty: number, extra: Partial<OrderIntent> = 
 
 /** A buy: a's ask 60 000 is cheap but 100 lots deep; b asks 90 000. */
 const BUY_BOOKS = { a: { bids: [[5_999_000, 1000]], asks: [[6_000_000, 100]] }, b: { bids: [[8_999_000, 1000]], asks: [[9_000_000, 1000]] } } satisfies Record<'a' | 'b', { bids: Levels; asks: Levels }>;
+/** BUY_BOOKS with a's ask 1000 lots deep: a whole market buy sent to a is covered there. */
+const DEEP_A_BOOKS = { ...BUY_BOOKS, a: { bids: [[5_999_000, 1000]], asks: [[6_000_000, 1000]] } } satisfies Record<'a' | 'b', { bids: Levels; asks: Levels }>;
 /** A sell: a's bid 60 000 is 1000 lots deep; b bids 90 000 for 300 lots. */
 const SELL_BOOKS = { a: { bids: [[6_000_000, 1000]], asks: [[6_001_000, 1000]] }, b: { bids: [[9_000_000, 300]], asks: [[9_001_000, 1000]] } } satisfies Record<'a' | 'b', { bids: Levels; asks: Levels }>;
 
@@ -77,6 +79,16 @@ describe('routed parent valuation: the most its children may trade at', () => {
     expect(sent()).toEqual([]);
     expect(engine.submit(order('sell', 300))).toMatchObject({ accepted: true }); // all on b: 270 USDT
     expect(sent()).toEqual([['b', 'sell', 300, 9_000_000]]);
+    await engine.stop();
+  });
+
+  it('a market buy parent whose own venue is thin while its children buy cheaper elsewhere is valued at its own touch, not its own depth', async () => {
+    // a: 100 lots at 60 000; b: 1000 at 59 900. The plan buys all 400 on b (p = 59 900), under a's
+    // ask: the parent is a limit at 60 000 (240 USDT), not a market buy walked through a's 100 lots
+    // (which a plain market order there is: refused, its price past the visible asks unknown)
+    const { engine, sent } = await setup({ a: BUY_BOOKS.a, b: { bids: [[5_980_000, 1000]], asks: [[5_990_000, 1000]] } });
+    expect(engine.submit(order('buy', 400))).toMatchObject({ accepted: true });
+    expect(sent()).toEqual([['b', 'buy', 400, 5_990_000]]);
     await engine.stop();
   });
 
@@ -115,7 +127,7 @@ describe('Engine.checkParent: the router-given highest price', () => {
 
   it('a price that is not a positive number of ticks is counted as the router error and ignored', async () => {
     for (const bad of [Number.NaN, -5, 0, Number.POSITIVE_INFINITY, '9000000']) {
-      const { engine, sent, errors } = await setup(BUY_BOOKS, passing(bad));
+      const { engine, sent, errors } = await setup(DEEP_A_BOOKS, passing(bad));
       // 400 lots at a's ask: 240 USDT, under 300: valued on its own venue as with no price
       expect(engine.submit(order('buy', 400))).toMatchObject({ accepted: true });
       expect(sent()).toEqual([['a', 'buy', 400, undefined]]);
@@ -126,9 +138,9 @@ describe('Engine.checkParent: the router-given highest price', () => {
 
   it('a fractional price is rounded up to whole ticks', async () => {
     // 500 lots: exactly 300 USDT at a's ask 6_000_000 ticks, 300.00005 at 6_000_001
-    const { engine } = await setup(BUY_BOOKS, passing(6_000_000.5));
+    const { engine } = await setup(DEEP_A_BOOKS, passing(6_000_000.5));
     expect(engine.submit(order('buy', 500))).toMatchObject({ accepted: false, reason: 'RISK_MAX_ORDER_NOTIONAL' });
-    const again = await setup(BUY_BOOKS, passing(6_000_000));
+    const again = await setup(DEEP_A_BOOKS, passing(6_000_000));
     expect(again.engine.submit(order('buy', 500))).toMatchObject({ accepted: true });
     await engine.stop();
     await again.engine.stop();
