@@ -644,8 +644,10 @@ export class OrderManager {
       filledNotionalTicksLots: 0n,
       feeAtoms: 0n,
       // as the journal has it: a later attempt asks the venue about the order from its creation
-      // time (ccxt reads its trades from there), and one of now left out its earlier fills
-      createdTs: Number.isFinite(j.createdTs) ? j.createdTs : now,
+      // time (ccxt reads its trades from there), and one of now left out its earlier fills. One
+      // the journal has no time for is asked about with none (0, "unknown" to every adapter): a
+      // time of now made a search by time (Coinbase's start_date) start after the order
+      createdTs: Number.isFinite(j.createdTs) ? j.createdTs : 0,
       updatedTs: now,
     };
     (this.revived ??= new Set()).add(clientOrderId);

@@ -111,3 +111,14 @@ describe('reconciliation with maxClosed 0', () => {
     await engine.stop('test');
   });
 });
+
+describe('OrderManager.reviveJournaled of an order the journal has no creation time for', () => {
+  it('is revived with createdTs 0 (unknown to every adapter), not the time of the revival', () => {
+    const m = new OrderManager('cw', NONE_CLOSED);
+    const o = m.create(intent, 0);
+    m.noteJournaled({ ...o, createdTs: Number.NaN });
+    m.apply(report(o.clientOrderId, 'cancelled'), 20);
+    expect(m.get(o.clientOrderId)).toBeUndefined();
+    expect(m.reviveJournaled(o.clientOrderId, 5_000_000, true)).toMatchObject({ clientOrderId: o.clientOrderId, status: 'open', createdTs: 0 });
+  });
+});
