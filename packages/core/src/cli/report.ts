@@ -33,7 +33,8 @@ function parseTime(flag: string, v: string | undefined): number | undefined {
 
 /**
  * `cwts-ultra report --journal DB --out FILE.html`: the report of a live session from its
- * journal (read-only; works while the session runs), prices from a recording when given.
+ * journal (read-only, in one read transaction: it works while the session runs and sees one
+ * moment of it), prices from a recording when given.
  */
 export async function reportCommand(o: ReportOptions, out: (line: string) => void): Promise<number> {
   const from = parseTime('--from', o.from);

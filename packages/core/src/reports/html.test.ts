@@ -66,6 +66,21 @@ describe('report page script', () => {
     expect(runPageScript(html).charts.get('price-0')!.opts.scales!.y!.range).toEqual([-1, 1]);
   });
 
+  it('a capital change is a step of the equity chart that moves the drawdown\'s peak, and a row of the summary', () => {
+    const E18 = 10n ** 18n;
+    // capital 1000 then 100 (a restart with a lowered initial_equity); PnL 0, 10, 8, 3
+    const record: SessionRecord = {
+      instruments: [btc], initialEquity: 1000n * E18, start: 0, end: 180_000, fills: [], signals: [], marks: {}, finalMarks: {}, risk: [{ ts: 0, state: 'ACTIVE', reason: 'start' }],
+      pnl: [0n, 10n, 8n, 3n].map((n, k) => ({ ts: k * 60_000, realized: n * E18, unrealized: 0n, fees: 0n })),
+      capitalChanges: [{ index: 2, ts: 120_000, amount: -900n * E18 }],
+    };
+    const html = renderReportHtml({ title: 't', inputs: [], config: {}, record, stats: sessionStatistics(record), followUps: [], followUpHorizonMs: 60_000, generatedAt: 'now' });
+    const eq = runPageScript(html).charts.get('equity')!;
+    expect(eq.data[1]).toEqual([1000, 1010, 108, 103]);
+    expect(runPageScript(html).charts.get('drawdown')!.data[1]!.map((d) => Math.abs(d as number))).toEqual([0, 0, 2, 7]);
+    expect(html).toContain('<th>Capital change (deposit / withdrawal)</th><td>-900 at 1970-01-01T00:02:00.000Z</td>');
+  });
+
   it('shows what is wrong with the inputs at the top of the page', () => {
     const record: SessionRecord = { instruments: [btc], initialEquity: 0n, start: 0, end: 1000, pnl: [], fills: [], signals: [], marks: {}, finalMarks: {}, risk: [{ ts: 0, state: 'ACTIVE', reason: 'start' }] };
     const page = (r: SessionRecord) => renderReportHtml({ title: 't', inputs: [], config: {}, record: r, stats: sessionStatistics(r), followUps: [], followUpHorizonMs: 60_000, generatedAt: 'now' });

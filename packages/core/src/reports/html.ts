@@ -4,7 +4,7 @@ import { instrumentKey, type Instrument } from '../domain/instrument.js';
 import { commonToNumber } from '../risk/portfolio.js';
 import type { DetectorFollowUp } from './follow-ups.js';
 import type { SessionOrders, SessionRecord } from './session.js';
-import type { SessionStatistics } from './statistics.js';
+import { drawdownSeries, equitySeries, type SessionStatistics } from './statistics.js';
 
 /** Everything one report page shows. */
 export interface ReportDocument {
@@ -46,10 +46,11 @@ const qty = (i: Instrument, lots: number) => lots * Number(i.qtyScale.mantissa) 
 /** Chart series as floats (display only; the table shows the exact figures). */
 function chartData(doc: ReportDocument) {
   const r = doc.record;
-  const initial = commonToNumber(r.initialEquity);
-  const equity = r.pnl.map((p) => initial + commonToNumber(p.realized + p.unrealized - p.fees));
-  let peak = -Infinity;
-  const drawdown = equity.map((e) => ((peak = Math.max(peak, e)), e - peak));
+  // Exact, then floats: a capital change (a journal over a restart with another starting capital)
+  // is a step of the equity and moves the peak, as the summary's figures count it.
+  const series = equitySeries(r);
+  const equity = series.equity.map(commonToNumber);
+  const drawdown = drawdownSeries(series.equity, series.flows).map((d) => -commonToNumber(d));
   const symbols = r.instruments.map((i) => {
     const key = instrumentKey(i.exchange, i.symbol);
     const m = r.marks[key] ?? { ts: [], halfTicks: [] };
@@ -117,6 +118,7 @@ function summaryTable(s: SessionStatistics, orders: SessionOrders | undefined): 
     ['Period', { text: `${iso(s.start)} → ${iso(s.end)} (${ms(s.durationMs)})` }],
     ['Initial equity', statCell('initialEquity', s.initialEquity)],
     ['Final equity', statCell('finalEquity', s.finalEquity)],
+    ...(s.capitalChanges ?? []).map((c): [string, Cell] => ['Capital change (deposit / withdrawal)', { text: `${c.amount} at ${iso(c.ts)}` }]),
     ['PnL realized', statCell('realized', s.realized)],
     ['PnL unrealized', statCell('unrealized', s.unrealized)],
     ['Fees', statCell('fees', s.fees)],

@@ -8,8 +8,8 @@ import Database from 'better-sqlite3';
 import { MIGRATIONS } from '../journal/schema.js';
 import { defineInstrument } from '../domain/instrument.js';
 import { detectorFollowUps, markAt } from './follow-ups.js';
-import { sessionFromJournal, spliceMarks, tradeMarks } from './journal-session.js';
-import { sessionStatistics } from './statistics.js';
+import { sessionFromJournal, spliceMarks, tradeMarks, type ReadOnlyDb } from './journal-session.js';
+import { equitySeries, sessionStatistics } from './statistics.js';
 import type { SessionRecord } from './session.js';
 
 const E18 = 10n ** 18n;
@@ -58,6 +58,24 @@ describe('sessionFromJournal', () => {
   it('an empty window is an error that says so', () => {
     expect(() => sessionFromJournal(journal(), { from: 100_000, to: 200_000 })).toThrow(/in the chosen window/);
   });
+
+  it("equity is each snapshot's own: a restart with another starting capital is a capital change, not PnL", () => {
+    const db = new Database(':memory:');
+    db.exec(MIGRATIONS[0]!);
+    db.prepare('INSERT INTO instruments VALUES (?, ?, ?)').run('sim', 'BTCUSDT', JSON.stringify(btcSpec));
+    const snap = db.prepare('INSERT INTO snapshots (seq, why, equity, realized, unrealized, fees, marks, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    // run 1 at capital 1000 (PnL 0, then +10); run 2 at capital 100 (PnL +8, then +3)
+    const rows: [number, bigint, bigint][] = [[0, 1000n, 0n], [60_000, 1000n, 10n], [120_000, 100n, 8n], [180_000, 100n, 3n]];
+    rows.forEach(([ts, cap, pnl], k) => snap.run(k + 1, 'timer', ((cap + pnl) * E18).toString(), (pnl * E18).toString(), '0', '0', '{}', ts));
+    const s = sessionFromJournal(db);
+    expect(s.initialEquity).toBe(1000n * E18);
+    expect(s.capitalChanges).toEqual([{ index: 2, ts: 120_000, amount: -900n * E18 }]);
+    expect(equitySeries(s).equity).toEqual(rows.map(([, cap, pnl]) => (cap + pnl) * E18));
+    expect(s.notes).toEqual([expect.stringMatching(/^the starting capital changed .*: 1000 -> 100 at 1970-01-01T00:02:00.000Z\. /)]);
+    // a window after the change starts in the new capital, with no change in it
+    const w = sessionFromJournal(db, { from: 120_000 });
+    expect([w.initialEquity, w.capitalChanges, w.notes]).toEqual([100n * E18, undefined, undefined]);
+  });
 });
 
 const btcSpec = { exchange: 'sim', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.001' };
@@ -80,6 +98,37 @@ describe('sessionFromJournal on long sessions', () => {
     const n = 2 * 86_400;
     const s = sessionFromJournal(snapshotJournal(Array.from({ length: n }, (_, k) => k * 1000)));
     expect([s.start, s.end, s.pnl.length]).toEqual([0, (n - 1) * 1000, n]);
+  });
+
+  it('a one-minute window of a long journal reads the rows of that minute, not every row of the journal', () => {
+    // A one-minute report once read all rows and filtered them in JavaScript: a journal of a few
+    // months (millions of one-second snapshots) ran out of heap. Every row handed to JavaScript is counted.
+    const real = snapshotJournal(Array.from({ length: 86_400 }, (_, k) => k * 1000));
+    let handed = 0;
+    const db: ReadOnlyDb = {
+      transaction: (fn) => real.transaction(fn),
+      prepare(sql) {
+        const st = real.prepare(sql);
+        return {
+          all: (...p) => {
+            const got = st.all(...p);
+            handed += got.length;
+            return got;
+          },
+          *iterate(...p) {
+            for (const r of st.iterate(...p)) {
+              handed++;
+              yield r;
+            }
+          },
+        };
+      },
+    };
+    const from = 43_200_000;
+    const s = sessionFromJournal(db, { from, to: from + 60_000 });
+    expect([s.start, s.end, s.pnl.length]).toEqual([from, from + 60_000, 61]);
+    // the window's 61 snapshots and the instrument row, nothing near the journal's 86,400
+    expect(handed).toBeLessThan(100);
   });
 
   it('reads marks from a recording longer than the longest string V8 can make, line by line', () => {

@@ -3,9 +3,9 @@ import type { RiskStateName } from '../risk/risk-state.js';
 import { GRID_HISTORY_SCOPE } from '../risk/grid.js';
 import { RECORDING_KIND } from '../engine/recorder.js';
 import { fileLines, type FileLinesOptions } from './file-lines.js';
-import type { SessionFill, SessionRecord, SessionSignal } from './session.js';
+import { commonToDecimal } from '../risk/portfolio.js';
+import type { CapitalChange, SessionFill, SessionRecord, SessionSignal } from './session.js';
 
-/** The read-only slice of better-sqlite3 this module uses (the journal's `openReadOnly`). */
 /**
  * A recording rarely trades at the very first or last record of the journal; only a gap longer
  * than this at either end (a recording of another run) is noted, or the note would be on nearly
@@ -13,8 +13,10 @@ import type { SessionFill, SessionRecord, SessionSignal } from './session.js';
  */
 const RECORDING_GAP_NOTED_MS = 60_000;
 
+/** The read-only slice of better-sqlite3 this module uses (the journal's `openReadOnly`). */
 export interface ReadOnlyDb {
-  prepare(sql: string): { all(...params: unknown[]): unknown[] };
+  prepare(sql: string): { all(...params: unknown[]): unknown[]; iterate(...params: unknown[]): Iterable<unknown> };
+  transaction<T>(fn: () => T): () => T;
 }
 
 export interface JournalWindow {
@@ -33,6 +35,10 @@ export interface JournalRuns {
   recordingSpan?: { firstTrade: number; lastTrade: number } | null;
 }
 
+type SnapshotRow = { ts: number; equity: string; realized: string; unrealized: string; fees: string; marks: string };
+type FillRow = { ts: number; exchange: string; symbol: string; client_id: string; side: 'buy' | 'sell'; price: number; qty: number; fee_atoms: string };
+type RunRow = { run_id: number; started_at: number; ended_at: number | null; system_name: string | null; config_digest: string | null; clean_exit: number };
+
 /**
  * A live session read back from its SQLite journal as a SessionRecord: fills, signals, PnL
  * snapshots (every second and at each fill), risk transitions. Marks come from the snapshots
@@ -41,73 +47,114 @@ export interface JournalRuns {
  * before `from` are not carried into the window: the window's money figures start flat. The
  * session runs from its first to its last record in the window, not from `from` to `to`: time
  * before the session started or not yet come is neither exposure nor flat returns (docs/reports.md).
+ *
+ * The journal is read in one read transaction (one moment of it, while the engine writes), with
+ * the window in SQL and rows taken one at a time: memory is the window's series, never the
+ * journal's rows. The recording is read after the transaction ends, so a long one does not hold
+ * back the live journal's checkpoints.
  */
 export function sessionFromJournal(db: ReadOnlyDb, window: JournalWindow = {}, recording?: string): SessionRecord & JournalRuns {
   const lo = window.from ?? -Infinity;
   const hi = window.to ?? Infinity;
-  const inWindow = (ts: number) => ts >= lo && ts <= hi;
-  const rows = <T>(sql: string) => db.prepare(sql).all() as T[];
-
-  const instruments: Instrument[] = rows<{ json: string }>('SELECT json FROM instruments ORDER BY exchange, symbol').map((r) => {
-    const spec = JSON.parse(r.json) as InstrumentSpec;
-    return defineInstrument({ exchange: spec.exchange, symbol: spec.symbol, base: spec.base, quote: spec.quote, tickSize: spec.tickSize, lotSize: spec.lotSize, minNotional: spec.minNotional });
-  });
-  const fills: SessionFill[] = rows<{ ts: number; exchange: string; symbol: string; client_id: string; side: 'buy' | 'sell'; price: number; qty: number; fee_atoms: string }>(
-    'SELECT ts, exchange, symbol, client_id, side, price, qty, fee_atoms FROM fills ORDER BY seq',
-  )
-    .filter((r) => inWindow(r.ts))
-    .map((r) => ({ ts: r.ts, exchange: r.exchange, symbol: r.symbol, clientOrderId: r.client_id, side: r.side, price: r.price, qty: r.qty, feeAtoms: BigInt(r.fee_atoms) }));
-  const signals: SessionSignal[] = rows<{ ts: number; id: string; detector: string; exchange: string; symbol: string; direction: 1 | -1 | 0; strength: number }>(
-    'SELECT ts, id, detector, exchange, symbol, direction, strength FROM signals ORDER BY seq',
-  ).filter((r) => inWindow(r.ts));
-  const snaps = rows<{ ts: number; equity: string; realized: string; unrealized: string; fees: string; marks: string }>('SELECT ts, equity, realized, unrealized, fees, marks FROM snapshots ORDER BY seq').filter((r) => inWindow(r.ts));
-  const transitions = rows<{ ts: number; to_state: RiskStateName; reason: string }>('SELECT ts, to_state, reason FROM risk_transitions ORDER BY seq');
-  const runs = rows<{ run_id: number; started_at: number; ended_at: number | null; system_name: string | null; config_digest: string | null; clean_exit: number }>(
-    'SELECT run_id, started_at, ended_at, system_name, config_digest, clean_exit FROM runs ORDER BY run_id',
-  ).map((r) => ({ runId: r.run_id, startedAt: r.started_at, endedAt: r.ended_at, systemName: r.system_name, configDigest: r.config_digest, cleanExit: r.clean_exit === 1 }));
+  // The window in SQL, not in JavaScript: a one-minute report of a journal of months once
+  // materialized every row of it (86,400 snapshots a day) and ran out of heap.
+  const conds: string[] = [];
+  const params: number[] = [];
+  if (window.from !== undefined) {
+    conds.push('ts >= ?');
+    params.push(window.from);
+  }
+  if (window.to !== undefined) {
+    conds.push('ts <= ?');
+    params.push(window.to);
+  }
+  const where = conds.length > 0 ? ` WHERE ${conds.join(' AND ')}` : '';
+  const rows = <T>(sql: string, ...p: unknown[]) => db.prepare(sql).iterate(...p) as Iterable<T>;
 
   // A loop, not Math.min(...times): a spread passes every time as an argument, and V8 overflows
   // its stack past ~10^5 of them (snapshots every second: a journal of two days).
   let first_ = Infinity;
   let last_ = -Infinity;
-  for (const list of [snaps, fills, signals] as readonly { ts: number }[][]) {
-    for (const r of list) {
-      if (r.ts < first_) first_ = r.ts;
-      if (r.ts > last_) last_ = r.ts;
+  const seen = (ts: number) => {
+    if (ts < first_) first_ = ts;
+    if (ts > last_) last_ = ts;
+  };
+
+  // Every query in one read transaction: in WAL mode it sees the journal as of one commit. Seven
+  // statements each at their own moment once counted a fill the engine committed between them in
+  // the equity curve but not in the figures computed from the fills.
+  const j = db.transaction(() => {
+    const instruments: Instrument[] = (db.prepare('SELECT json FROM instruments ORDER BY exchange, symbol').all() as { json: string }[]).map((r) => {
+      const spec = JSON.parse(r.json) as InstrumentSpec;
+      return defineInstrument({ exchange: spec.exchange, symbol: spec.symbol, base: spec.base, quote: spec.quote, tickSize: spec.tickSize, lotSize: spec.lotSize, minNotional: spec.minNotional });
+    });
+    const fills: SessionFill[] = [];
+    for (const r of rows<FillRow>(`SELECT ts, exchange, symbol, client_id, side, price, qty, fee_atoms FROM fills${where} ORDER BY seq`, ...params)) {
+      seen(r.ts);
+      fills.push({ ts: r.ts, exchange: r.exchange, symbol: r.symbol, clientOrderId: r.client_id, side: r.side, price: r.price, qty: r.qty, feeAtoms: BigInt(r.fee_atoms) });
     }
-  }
-  if (snaps.length + fills.length + signals.length === 0) throw new Error(`the journal has no snapshots, fills or signals${window.from !== undefined || window.to !== undefined ? ' in the chosen window' : ''}`);
+    const signals: SessionSignal[] = [];
+    for (const r of rows<SessionSignal>(`SELECT ts, id, detector, exchange, symbol, direction, strength FROM signals${where} ORDER BY seq`, ...params)) {
+      seen(r.ts);
+      signals.push(r);
+    }
+    // The risk equity is starting capital + PnL: their difference in a snapshot is the capital of
+    // its run. A restart with another `[risk] initial_equity` changes it, and that is a deposit
+    // or a withdrawal, not PnL: the risk engine moves its restored peak by the difference.
+    let initialEquity: bigint | undefined;
+    let capital = 0n;
+    const capitalChanges: CapitalChange[] = [];
+    const pnl: SessionRecord['pnl'] = [];
+    const marks: SessionRecord['marks'] = {};
+    const finalMarks: Record<string, number> = {};
+    for (const s of rows<SnapshotRow>(`SELECT ts, equity, realized, unrealized, fees, marks FROM snapshots${where} ORDER BY seq`, ...params)) {
+      seen(s.ts);
+      const p = { ts: s.ts, realized: BigInt(s.realized), unrealized: BigInt(s.unrealized), fees: BigInt(s.fees) };
+      const c = BigInt(s.equity) - (p.realized + p.unrealized - p.fees);
+      if (initialEquity === undefined) initialEquity = capital = c;
+      else if (c !== capital) {
+        capitalChanges.push({ index: pnl.length, ts: s.ts, amount: c - capital });
+        capital = c;
+      }
+      pnl.push(p);
+      for (const [key, half] of Object.entries(JSON.parse(s.marks) as Record<string, number>)) {
+        const m = (marks[key] ??= { ts: [], halfTicks: [] });
+        m.ts.push(s.ts);
+        m.halfTicks.push(half);
+        finalMarks[key] = half;
+      }
+    }
+    // Few rows (one per change of state); those after the window are not needed.
+    const transitions = [...rows<{ ts: number; to_state: RiskStateName; reason: string }>(`SELECT ts, to_state, reason FROM risk_transitions${window.to !== undefined ? ' WHERE ts <= ?' : ''} ORDER BY seq`, ...(window.to !== undefined ? [window.to] : []))];
+    const runs = (db.prepare('SELECT run_id, started_at, ended_at, system_name, config_digest, clean_exit FROM runs ORDER BY run_id').all() as RunRow[]).map((r) => ({
+      runId: r.run_id, startedAt: r.started_at, endedAt: r.ended_at, systemName: r.system_name, configDigest: r.config_digest, cleanExit: r.clean_exit === 1,
+    }));
+    const regridded = new Set((db.prepare(`SELECT key FROM component_state WHERE scope = ?`).all(GRID_HISTORY_SCOPE) as { key: string }[]).map((r) => r.key));
+    return { instruments, fills, signals, initialEquity: initialEquity ?? 0n, capitalChanges, pnl, marks, finalMarks, transitions, runs, regridded };
+  })();
+  const { instruments, fills, signals, initialEquity, capitalChanges, pnl, marks, finalMarks, transitions, runs, regridded } = j;
+
+  if (fills.length + signals.length + pnl.length === 0) throw new Error(`the journal has no snapshots, fills or signals${window.from !== undefined || window.to !== undefined ? ' in the chosen window' : ''}`);
   // The window asked for, cut to the records in it: a `--to` of today while the session runs (or
   // of 9999-12-31) must not count the hours still to come as time held, flat returns or drawdown.
   const start = Math.max(lo, first_);
   const end = Math.min(hi, last_);
 
-  // The risk equity is starting capital + PnL; their difference in the first snapshot is the capital.
-  const first = snaps[0];
-  const initialEquity = first ? BigInt(first.equity) - (BigInt(first.realized) + BigInt(first.unrealized) - BigInt(first.fees)) : 0n;
-  const pnl = snaps.map((s) => ({ ts: s.ts, realized: BigInt(s.realized), unrealized: BigInt(s.unrealized), fees: BigInt(s.fees) }));
-
-  const marks: SessionRecord['marks'] = {};
-  const finalMarks: Record<string, number> = {};
-  for (const s of snaps) {
-    for (const [key, half] of Object.entries(JSON.parse(s.marks) as Record<string, number>)) {
-      const m = (marks[key] ??= { ts: [], halfTicks: [] });
-      m.ts.push(s.ts);
-      m.halfTicks.push(half);
-      finalMarks[key] = half;
-    }
-  }
   const warnings: string[] = [];
   // The restore counts each fill in the definition it was made in (engine/rebuild.ts); this
   // report values every fill at the journal's latest one. Equity and PnL come from the snapshots
   // (quote units, right across the change); what is computed from the fills is not.
-  const regridded = new Set(rows<{ key: string }>(`SELECT key FROM component_state WHERE scope = '${GRID_HISTORY_SCOPE}'`).map((r) => r.key));
   const changed = [...new Set(fills.map((f) => instrumentKey(f.exchange, f.symbol)))].filter((k) => regridded.has(k));
   if (changed.length > 0) {
     warnings.push(`the venue changed the tick or lot size of ${changed.join(', ')} during this journal: fills made before the change are valued here at the latest definition, so the per-instrument figures computed from fills (realized PnL, turnover, trade statistics) are wrong for them; equity and PnL over time come from the snapshots and stay right`);
   }
-  let recordingSpan: JournalRuns['recordingSpan'];
   const notes: string[] = [];
+  if (capitalChanges.length > 0) {
+    let c = initialEquity;
+    const steps = capitalChanges.map((x) => `${commonToDecimal(c)} -> ${commonToDecimal((c += x.amount))} at ${new Date(x.ts).toISOString()}`);
+    notes.push(`the starting capital changed during this journal (a restart with another [risk] initial_equity): ${steps.join('; ')}. Each change is counted as a deposit or withdrawal, not as PnL: equity and drawdown are the risk engine's (its peak moves by the change), and the return and ratios leave the change out`);
+  }
+  let recordingSpan: JournalRuns['recordingSpan'];
   if (recording) {
     let skipped = 0;
     let firstSkipped = '';
@@ -150,6 +197,7 @@ export function sessionFromJournal(db: ReadOnlyDb, window: JournalWindow = {}, r
   risk.unshift(state);
   return {
     instruments, initialEquity, start, end, pnl, fills, signals, marks, finalMarks, risk, runs,
+    ...(capitalChanges.length > 0 ? { capitalChanges } : {}),
     ...(recording ? { recordingSpan } : {}), ...(warnings.length > 0 ? { warnings } : {}), ...(notes.length > 0 ? { notes } : {}),
   };
 }

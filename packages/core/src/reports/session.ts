@@ -12,6 +12,12 @@ export interface SessionRecord {
   instruments: Instrument[];
   /** Starting capital x 10^-18 quote units: the risk engine's (risk/starting-capital.ts) for a replay, equity - PnL of the first snapshot for a journal. */
   initialEquity: bigint;
+  /**
+   * Changes of the starting capital during the session (a journal over a restart with another
+   * `[risk] initial_equity`), index ascending: deposits and withdrawals, not PnL. Equity at PnL
+   * sample k is initialEquity + the changes at indexes <= k + its PnL. Absent: none.
+   */
+  capitalChanges?: CapitalChange[];
   start: number;
   end: number;
   /** PnL over time, sampled on a timer and after every fill; ts ascending. */
@@ -57,6 +63,14 @@ export interface SessionOrders {
   open: number;
   /** Refused by the engine before they were sent (risk checks, a book not synced, HALT...): never at a venue. */
   refused: number;
+}
+
+export interface CapitalChange {
+  /** Index in `pnl` of the first sample in the new capital. */
+  index: number;
+  ts: number;
+  /** New capital - old, x 10^-18 quote units (negative: a withdrawal). */
+  amount: bigint;
 }
 
 export interface PnlSample {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { defineInstrument } from '../domain/instrument.js';
 import { EquityTracker } from '../risk/accounts.js';
-import { MINUTE_RETURNS, returnRatios, sessionStatistics } from './statistics.js';
+import { drawdownSeries, equitySeries, MINUTE_RETURNS, returnRatios, sessionStatistics } from './statistics.js';
 import type { SessionFill, SessionRecord } from './session.js';
 
 const E18 = 10n ** 18n;
@@ -93,6 +93,37 @@ describe('sessionStatistics', () => {
     expect([s.maxDrawdownRatioPeakTs, s.maxDrawdownRatioTroughTs]).toEqual([0, 60_000]);
     expect(s.maxDrawdown).toBe('100');
     expect([s.maxDrawdownPeakTs, s.maxDrawdownTroughTs]).toEqual([120_000, 180_000]);
+  });
+
+  it('a capital change (a journal over a restart with another starting capital) is a withdrawal, not a loss', () => {
+    // 1 BTC bought at 100.00, marked 105.00 at the end: net +5. Capital 1000, then 100 from 120 s
+    // (run 2 with a lowered initial_equity). Equity 1000, 1010, 108, 103, 105: the risk engine
+    // moved its peak 1010 by -900 to 110, so the fall is 110 -> 103, not 1010 -> 103.
+    const rec: SessionRecord = {
+      ...record(),
+      fills: [{ ts: 0, exchange: 'sim', symbol: 'BTCUSDT', clientOrderId: 'a', side: 'buy', price: 10_000, qty: 1000, feeAtoms: 0n }],
+      finalMarks: { 'sim:BTCUSDT': 2 * 10_500 },
+      pnl: ['0', '10', '8', '3', '5'].map((n, k) => ({ ts: k * 60_000, realized: 0n, unrealized: q(n), fees: 0n })),
+      capitalChanges: [{ index: 2, ts: 120_000, amount: q('-900') }],
+    };
+    const { equity, flows } = equitySeries(rec);
+    expect(equity).toEqual(['1000', '1010', '108', '103', '105'].map(q));
+    expect(drawdownSeries(equity, flows)).toEqual(['0', '0', '2', '7', '5'].map(q));
+    const s = sessionStatistics(rec);
+    expect([s.net, s.initialEquity, s.finalEquity]).toEqual(['5', '1000', '105']);
+    expect(s.capitalChanges).toEqual([{ ts: 120_000, amount: '-900' }]);
+    expect([s.maxDrawdown, s.maxDrawdownPeakTs, s.maxDrawdownTroughTs, s.maxDrawdownDurationMs]).toEqual(['7', 60_000, 180_000, 180_000]);
+    expect(s.maxDrawdownRatio).toBeCloseTo(7 / 110, 15);
+    // +1 % on 1000 before the change, then 110 -> 105 on what was left
+    expect(s.return).toBeCloseTo(1.01 * (105 / 110) - 1, 15);
+    // the minute of the change returns (108 + 900) / 1010 - 1, not 108 / 1010 - 1
+    const r = returnRatios(rec.pnl.map((p) => p.ts), equity, rec.start, rec.end, MINUTE_RETURNS, flows);
+    const expected = [0.01, 1008 / 1010 - 1, 103 / 108 - 1, 105 / 103 - 1];
+    expect(r.nonZeroReturns).toHaveLength(4);
+    r.nonZeroReturns.forEach((x, k) => expect(x).toBeCloseTo(expected[k]!, 15));
+    const mean = expected.reduce((a, b) => a + b, 0) / 4;
+    const sd = Math.sqrt(expected.reduce((a, b) => a + (b - mean) ** 2, 0) / 3);
+    expect(s.sharpe).toBeCloseTo((mean / sd) * Math.sqrt(525_600), 9);
   });
 
   it('max drawdown (of peak) is 0 without a fall, null without initial equity, 1 for a fall from a peak at or below zero', () => {

@@ -1,6 +1,6 @@
 import { instrumentKey, lotsToQty, notionalAtoms, notionalExponent, type Instrument } from '../domain/instrument.js';
 import { commonToDecimal, commonToNumber, Portfolio, toCommon } from '../risk/portfolio.js';
-import type { SessionFill, SessionRecord } from './session.js';
+import type { CapitalChange, SessionFill, SessionRecord } from './session.js';
 
 /** Return frequency of the Sharpe and Sortino ratios, and their annualization (crypto trades 24/7). */
 export interface RatioFrequency {
@@ -56,8 +56,17 @@ export interface SessionStatistics extends PnlFigures, TradeFigures {
   end: number;
   durationMs: number;
   initialEquity: string;
+  /** initialEquity + the capital changes + net. */
   finalEquity: string;
-  /** net / initialEquity; null when no initial equity is configured. */
+  /**
+   * Changes of the starting capital during the session (a journal over a restart with another
+   * `[risk] initial_equity`): deposits (> 0) and withdrawals (< 0), quote units; absent when none.
+   */
+  capitalChanges?: { ts: number; amount: string }[];
+  /**
+   * net / initialEquity; with capital changes the time-weighted return (the change is not a
+   * return: docs/reports.md). Null when no initial equity is configured.
+   */
   return: number | null;
   /** Largest peak-to-trough fall of equity, quote units (positive or "0"). */
   maxDrawdown: string;
@@ -86,22 +95,39 @@ export interface SessionStatistics extends PnlFigures, TradeFigures {
   byVenue: VenueStatistics[];
 }
 
-/** Equity (initial + net PnL) x 10^-18 at each PnL sample. */
-export function equitySeries(s: SessionRecord): { ts: number[]; equity: bigint[] } {
+/**
+ * Equity (capital + net PnL) x 10^-18 at each PnL sample, the capital being the initial one plus
+ * the changes so far (a journal: each snapshot's own risk equity); `flows` are those changes.
+ */
+export function equitySeries(s: SessionRecord): { ts: number[]; equity: bigint[]; flows: readonly CapitalChange[] } {
   const ts: number[] = [];
   const equity: bigint[] = [];
-  for (const p of s.pnl) {
+  const flows = s.capitalChanges ?? [];
+  let capital = s.initialEquity;
+  let f = 0;
+  for (let k = 0; k < s.pnl.length; k++) {
+    const p = s.pnl[k]!;
+    while (f < flows.length && flows[f]!.index <= k) capital += flows[f++]!.amount;
     ts.push(p.ts);
-    equity.push(s.initialEquity + p.realized + p.unrealized - p.fees);
+    equity.push(capital + p.realized + p.unrealized - p.fees);
   }
-  return { ts, equity };
+  return { ts, equity, flows };
 }
 
-/** Drawdown (peak so far - equity, >= 0) x 10^-18 at each PnL sample. */
-export function drawdownSeries(equity: readonly bigint[]): bigint[] {
+/**
+ * Drawdown (peak so far - equity, >= 0) x 10^-18 at each PnL sample. A capital change moves the
+ * peak by its amount, as the risk engine moves its restored peak: a withdrawal is not a fall.
+ */
+export function drawdownSeries(equity: readonly bigint[], flows: readonly CapitalChange[] = []): bigint[] {
   const out: bigint[] = [];
   let peak: bigint | undefined;
-  for (const e of equity) {
+  let f = 0;
+  for (let k = 0; k < equity.length; k++) {
+    const e = equity[k]!;
+    while (f < flows.length && flows[f]!.index <= k) {
+      if (peak !== undefined) peak += flows[f]!.amount;
+      f++;
+    }
     if (peak === undefined || e > peak) peak = e;
     out.push(peak - e);
   }
@@ -140,20 +166,22 @@ export function sessionStatistics(s: SessionRecord, freq: RatioFrequency = MINUT
   }
   const all = merge(acc);
 
-  const { ts, equity } = equitySeries(s);
-  const dd = maxDrawdown(ts, equity, s.end);
+  const { ts, equity, flows } = equitySeries(s);
+  const dd = maxDrawdown(ts, equity, s.end, flows);
   const net = all.realized + all.unrealized - all.fees;
   const initial = s.initialEquity;
-  const ratios = returnRatios(ts, equity, s.start, s.end, freq);
+  const deposited = flows.reduce((a, x) => a + x.amount, 0n);
+  const ratios = returnRatios(ts, equity, s.start, s.end, freq, flows);
   return {
     start: s.start,
     end: s.end,
     durationMs,
     initialEquity: commonToDecimal(initial),
-    finalEquity: commonToDecimal(initial + net),
+    finalEquity: commonToDecimal(initial + deposited + net),
+    ...(flows.length > 0 ? { capitalChanges: flows.map((x) => ({ ts: x.ts, amount: commonToDecimal(x.amount) })) } : {}),
     ...pnlFigures(all),
     ...tradeFigures(all, durationMs),
-    return: initial > 0n ? ratio(net, initial) : null,
+    return: initial > 0n ? timeWeightedReturn(initial, net, equity, flows) : null,
     maxDrawdown: commonToDecimal(dd.amount),
     maxDrawdownRatio: initial > 0n ? ratio(dd.ratio.num, dd.ratio.den) : null,
     maxDrawdownRatioPeakTs: initial > 0n ? dd.ratio.peakTs : null,
@@ -169,6 +197,28 @@ export function sessionStatistics(s: SessionRecord, freq: RatioFrequency = MINUT
     bySymbol,
     byVenue,
   };
+}
+
+/**
+ * net / initial without capital changes. With them, the return of each stretch between two
+ * changes, chained: prod(E before the change / E after the previous one) - 1, from `initial` to
+ * the final equity (initial + changes + net); a deposit is not a gain nor a withdrawal a loss.
+ * Null when the equity a stretch starts from is <= 0.
+ */
+function timeWeightedReturn(initial: bigint, net: bigint, equity: readonly bigint[], flows: readonly CapitalChange[]): number | null {
+  if (flows.length === 0) return ratio(net, initial);
+  let base = initial;
+  let growth = 1;
+  let deposited = 0n;
+  for (const x of flows) {
+    // `index` is never 0: the first sample defines the initial capital.
+    const before = equity[x.index - 1] ?? base;
+    growth *= ratio(before, base);
+    base = before + x.amount;
+    deposited += x.amount;
+    if (base <= 0n) return null;
+  }
+  return growth * ratio(initial + deposited + net, base) - 1;
 }
 
 /** a / b for bigints of the same unit, as a float without first rounding either to 2^53. */
@@ -290,7 +340,7 @@ function tradeFigures(a: Accumulated, durationMs: number): TradeFigures {
  * when equity grew in between (100 -> 50 is 50 %, 1000 -> 900 is a larger amount but 10 %), and
  * the share is what the risk engine's drawdownRatio (cwts_drawdown_ratio, the HALT) measures.
  */
-function maxDrawdown(ts: readonly number[], equity: readonly bigint[], end: number) {
+function maxDrawdown(ts: readonly number[], equity: readonly bigint[], end: number, flows: readonly CapitalChange[] = []) {
   let peak: bigint | undefined;
   let peakTs = 0;
   let best = { amount: 0n, peak: 0n, peakTs: null as number | null, troughTs: null as number | null };
@@ -298,8 +348,14 @@ function maxDrawdown(ts: readonly number[], equity: readonly bigint[], end: numb
   let worst = { num: 0n, den: 1n, peakTs: null as number | null, troughTs: null as number | null };
   let underwaterSince: number | undefined;
   let longest = 0;
+  let f = 0;
   for (let k = 0; k < equity.length; k++) {
     const e = equity[k]!;
+    // A capital change moves the peak by its amount, as the risk engine's restore does.
+    while (f < flows.length && flows[f]!.index <= k) {
+      if (peak !== undefined) peak += flows[f]!.amount;
+      f++;
+    }
     if (peak === undefined || e >= peak) {
       if (underwaterSince !== undefined) longest = Math.max(longest, ts[k]! - underwaterSince);
       underwaterSince = undefined;
@@ -320,7 +376,9 @@ function maxDrawdown(ts: readonly number[], equity: readonly bigint[], end: numb
 /**
  * Sharpe and Sortino of period returns. Equity is read at each period boundary (start + k x
  * periodMs, the last sample at or before it), and at `end` when a sample lies after the last
- * boundary (the session's last, partial period); r_k = E_k / E_{k-1} - 1. Sharpe = mean(r) /
+ * boundary (the session's last, partial period); r_k = (E_k - F_k) / E_{k-1} - 1, F_k the capital
+ * changes (`flows`) among the samples read since E_{k-1} (0 but across a restart with another
+ * starting capital: a deposit is not a return). Sharpe = mean(r) /
  * stdev(r) (sample, n - 1) x sqrt(periodsPerYear); Sortino = mean(r) / sqrt(sum(min(r, 0)^2) / n)
  * x sqrt(periodsPerYear). Null with fewer than two returns, a zero denominator, or any level E_k <= 0
  * (the first and the last included).
@@ -331,13 +389,20 @@ function maxDrawdown(ts: readonly number[], equity: readonly bigint[], end: numb
  * 9999-12-31, a clock gone wrong) has 4 x 10^9 minutes, which as an array took ~240 GB.
  */
 export function returnRatios(
-  ts: readonly number[], equity: readonly bigint[], start: number, end: number, freq: RatioFrequency,
+  ts: readonly number[], equity: readonly bigint[], start: number, end: number, freq: RatioFrequency, flows: readonly CapitalChange[] = [],
 ): { sharpe: number | null; sortino: number | null; n: number; nonZeroReturns: number[]; zeroReturns: number } {
   const P = freq.periodMs;
   const none = { sharpe: null, sortino: null, n: 0, nonZeroReturns: [], zeroReturns: 0 };
   const nonZeroReturns: number[] = [];
   let zeroReturns = 0;
   let previous: number | undefined;
+  /** Capital changes among the samples read since the last level: not a return. */
+  let flow = 0n;
+  let f = 0;
+  const read = (k: number): bigint => {
+    while (f < flows.length && flows[f]!.index <= k) flow += flows[f++]!.amount;
+    return equity[k]!;
+  };
   /** `count` equal levels at consecutive boundaries: one return against the level before, then count - 1 zeros. */
   const levels = (level: bigint, count: number): boolean => {
     // Any level at or below zero (the last one included: an account that ends blown up) makes
@@ -346,12 +411,17 @@ export function returnRatios(
     if (level <= 0n) return false;
     const x = commonToNumber(level);
     if (previous !== undefined) {
-      const r = x / previous - 1;
+      // (E_k - F_k) / E_{k-1} - 1, F_k the capital changes since E_{k-1}: E_k - F_k <= 0 is an
+      // account at or below zero before a deposit.
+      const moved = level - flow;
+      if (moved <= 0n) return false;
+      const r = commonToNumber(moved) / previous - 1;
       if (r === 0) zeroReturns++;
       else nonZeroReturns.push(r);
     }
     zeroReturns += count - 1;
     previous = x;
+    flow = 0n;
     return true;
   };
   // Boundaries b_j = start + j x P for j = 0..lastBoundary. At b_j the level is the last sample at
@@ -362,7 +432,7 @@ export function returnRatios(
   let j = 0;
   while (j <= lastBoundary) {
     const b = start + j * P;
-    while (k < ts.length && ts[k]! <= b) last = equity[k++];
+    while (k < ts.length && ts[k]! <= b) last = read(k++);
     // the next boundary at which another sample is seen (past the last boundary when none is)
     const next = k < ts.length ? Math.min(lastBoundary + 1, firstBoundaryAtOrAfter(ts[k]!, start, P, j + 1)) : lastBoundary + 1;
     if (last !== undefined && !levels(last, next - j)) return none;
@@ -371,7 +441,7 @@ export function returnRatios(
   // The samples after the last boundary: where a session that ends between two boundaries
   // ends, blown up or not; without them its last partial period is never looked at.
   if (k < ts.length && ts[k]! <= end) {
-    while (k < ts.length && ts[k]! <= end) last = equity[k++];
+    while (k < ts.length && ts[k]! <= end) last = read(k++);
     if (!levels(last!, 1)) return none;
   }
   const n = nonZeroReturns.length + zeroReturns;
