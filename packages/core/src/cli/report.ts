@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { z } from 'zod';
-import { configDigest, loadConfigFile } from '../config/index.js';
+import { configDigest } from '../config/index.js';
 import { JournalStore } from '../journal/store.js';
 import { detectorFollowUps } from '../reports/follow-ups.js';
 import { renderReportHtml } from '../reports/html.js';
@@ -10,6 +10,7 @@ import { FOLLOW_UP_HORIZON_MS, reportConfig, reportTargetProblem, sha256File } f
 import { sessionStatistics } from '../reports/statistics.js';
 import { EXIT_RECORDING_DAMAGED } from './replay.js';
 import { UsageError } from './usage-error.js';
+import { loadConfigForCli } from './output.js';
 
 export interface ReportOptions {
   journal: string;
@@ -57,7 +58,7 @@ export async function reportCommand(o: ReportOptions, out: (line: string) => voi
   let config: unknown = { note: 'the journal keeps the config digest only; pass --config to show the config', digests };
   if (o.config) {
     // Shown with every secret as [redacted] anyway: the venue keys need not be set to report.
-    const loaded = loadConfigFile(o.config, process.env, { credentials: 'not-needed' });
+    const loaded = loadConfigForCli(o.config, process.env, { credentials: 'not-needed' });
     config = reportConfig(loaded);
     // The file's own hash, as replay --report lists it; then, under its own label, the digest
     // compose.ts journals (sha256 of the loaded config's canonical JSON), compared with the journal's.
