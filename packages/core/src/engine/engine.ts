@@ -133,7 +133,11 @@ export interface UnreconciledVenue {
   nextAttemptTs?: number;
 }
 
-/** Read-only taps for reports; called synchronously on the engine thread, so keep them cheap. */
+/**
+ * Read-only taps for reports; called synchronously on the engine thread, so keep them cheap. One
+ * that throws is counted (`cwts_errors_total{component="observer"}`) and logged; the engine goes
+ * on as if it had not.
+ */
 export interface EngineObserver {
   signal?(signal: Signal): void;
   fill?(report: ExecutionReport, instrument: Instrument): void;
@@ -170,6 +174,10 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   private readonly instruments = new InstrumentMap<Instrument>();
   private readonly venues = new Map<string, VenueRuntime>();
   private readonly detectors: Detector[];
+  /** The names signals may carry as their `detector` label (signalLabel). */
+  private readonly detectorNames: ReadonlySet<string>;
+  /** The detector whose onMarketEvent is running: a signal it emits is its own. */
+  private dispatchingDetector: string | undefined;
   private readonly riskChecks: RiskCheck[];
   /**
    * cwts_latency_p99 and cwts_orders_per_second: time-sliced (observability/time-windows.ts), so
@@ -282,6 +290,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
 
   constructor(private readonly opts: EngineOptions) {
     this.detectors = opts.detectors ?? [];
+    this.detectorNames = new Set(this.detectors.map((d) => d.name));
     this.riskChecks = opts.riskChecks ?? [];
     this.digest = opts.digest ? createHash('sha256') : undefined;
     this.timers = opts.timers ?? NODE_TIMERS;
@@ -959,13 +968,17 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     this.opts.recorder?.write(ev);
     this.opts.risk?.afterMarketEvent(ev, rec);
     this.tracing?.mark('book');
+    const outer = this.dispatchingDetector;
     for (let i = 0; i < this.detectors.length; i++) {
+      const d = this.detectors[i]!;
+      this.dispatchingDetector = d.name;
       try {
-        this.detectors[i]!.onMarketEvent(ev, this);
+        d.onMarketEvent(ev, this);
       } catch (err) {
-        this.componentError(`detector:${this.detectors[i]!.name}`, err);
+        this.componentError(`detector:${d.name}`, err);
       }
     }
+    this.dispatchingDetector = outer;
     this.tracing?.mark('detectors');
     const s = this.opts.strategy;
     if (s?.onMarketEvent) {
@@ -1074,11 +1087,22 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   emit(signal: Signal): void {
     const bad = signalProblem(signal);
     if (bad !== undefined) return this.droppedSignal(signal, bad);
+    // Each (detector, exchange, symbol) is a metric series and map entry kept for the process's
+    // life: a detector writing a feed string (a trade id) into the symbol made one per trade.
+    if (this.instruments.get(signal.exchange, signal.symbol) === undefined) {
+      return this.droppedSignal(signal, `${signal.exchange}:${signal.symbol} is not an instrument this engine trades or watches`);
+    }
     this.counts.signals++;
-    this.series.signals.get(signal.detector, signal.exchange, signal.symbol).inc();
+    this.series.signals.get(this.signalLabel(signal), signal.exchange, signal.symbol).inc();
     this.digest?.update(journalStringify({ s: signal }) + '\n');
     this.journal({ t: 'signal', signal: journalableSignal(signal), ts: this.now });
-    this.opts.observer?.signal?.(signal);
+    if (this.opts.observer?.signal) {
+      try {
+        this.opts.observer.signal(signal);
+      } catch (err) {
+        this.componentError('observer', err);
+      }
+    }
     if (this.deferredLog.enabled('info')) this.deferredLog.push(logSignal, signal, this.instrument(signal.exchange, signal.symbol), undefined);
     const s = this.opts.strategy;
     if (s && !this.stopping) {
@@ -1094,17 +1118,28 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   private readonly droppedSignalLog = new LogThrottle(() => this.now);
 
   /**
-   * A signal that is not one (signalProblem): dropped before anything sees or journals it,
+   * A signal that is not one (signalProblem), or is about no instrument of the engine: dropped before anything sees or journals it,
    * counted as its detector's error, logged at most every 10 s per detector.
    */
   private droppedSignal(signal: Signal, problem: string): void {
-    const d = (signal as Partial<Signal> | null)?.detector;
-    const source = typeof d === 'string' && d.length > 0 && d.length <= 64 ? d : '?';
+    const source = this.signalLabel(signal);
     const component = `detector:${source}`;
     this.opts.metrics.errors.labels(component).inc();
     const more = this.droppedSignalLog.take(source);
     if (more === undefined) return;
     this.opts.logger.error({ component }, `${component}: signal dropped, not journaled nor passed to the strategy: ${problem}${more}`);
+  }
+
+  /**
+   * The `detector` label of a signal's metrics: its own name when that is a configured
+   * detector's, else the detector that emitted it inside its dispatch, else "?" (an async emit,
+   * or a host calling emit() itself). Never the signal's free text: each value is a series kept
+   * for the process's life. The signal itself (journal, strategy, log) keeps what it says.
+   */
+  private signalLabel(signal: Signal): string {
+    const d = (signal as Partial<Signal> | null)?.detector;
+    if (typeof d === 'string' && this.detectorNames.has(d)) return d;
+    return this.dispatchingDetector ?? '?';
   }
 
   nextSignalId(detector: string, exchange: string, symbol: string): string {
@@ -1263,7 +1298,14 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     this.tracing?.sent(order.clientOrderId);
     // the ack latency runs from here (a client that reported inside submit() was answered in no time)
     this.orders.markSent(order, t);
-    this.opts.observer?.order?.(order);
+    // The order is at the venue: the caller must get its client id whatever a tap does.
+    if (this.opts.observer?.order) {
+      try {
+        this.opts.observer.order(order);
+      } catch (err) {
+        this.componentError('observer', err);
+      }
+    }
     // Only orders sent inside a market-event dispatch have a tick: not those sent on an execution
     // report, a timer, or a signal an async detector emits after its dispatch (docs/monitoring.md).
     if (this.dispatchStart !== NOT_DISPATCHING) {
@@ -1543,7 +1585,15 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       this.publishPosition(pos, instrument);
       if (this.deferredLog.enabled('info')) this.deferredLog.push(logFill, r, instrument, pos.qty);
       this.journalSnapshot('fill');
-      this.opts.observer?.fill?.(r, instrument);
+      // Booked already: a throw here skipped the router and the strategy (a router re-routed
+      // filled quantity) and reached the adapter's receive loop.
+      if (this.opts.observer?.fill) {
+        try {
+          this.opts.observer.fill(r, instrument);
+        } catch (err) {
+          this.componentError('observer', err);
+        }
+      }
     } else if (refusedRequest) {
       this.opts.logger.warn({ clientOrderId: r.clientOrderId, reason: r.rejectReason, status: out.order.status }, `${r.exchange} refused a request about order ${r.clientOrderId} (a cancel, or a second order under its id), which is ${out.order.status}: ${r.rejectReason ?? ''} ${r.text ?? ''}`.trim());
     } else if (r.kind === 'rejected') {
