@@ -900,30 +900,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   private cancelGrowing(why: string): number {
     if (this.orders.openCount() === 0) return 0;
     let asked = 0;
-    for (const i of this.instruments.values()) {
-      const open = this.orders.openOrders(i.exchange, i.symbol);
-      if (open.length === 0) continue;
-      const pos = this.portfolio.qty(i.exchange, i.symbol);
-      const exitSide = pos > 0 ? 'sell' : pos < 0 ? 'buy' : undefined;
-      let toFlat = Math.abs(pos);
-      // `open` is a snapshot: cancels below do not change it under the loop
-      for (let k = 0; k < open.length; k++) {
-        const o = open[k]!;
-        const left = o.qty - o.filledQty;
-        // awaiting a cancel answer: left as it is, but it may still fill, so an exit counts
-        // toward flat (as the REDUCING pre-trade rule counts every working order)
-        if (o.status === 'pending_cancel') {
-          if (o.side === exitSide) toFlat = Math.max(0, toFlat - left);
-          continue;
-        }
-        if (o.side === exitSide && left <= toFlat) {
-          toFlat -= left;
-          continue;
-        }
-        asked++;
-        this.tryCancel(o.clientOrderId);
-      }
-    }
+    for (const i of this.instruments.values()) asked += this.cancelPastFlat(i.exchange, i.symbol, false);
     if (asked > 0) this.opts.logger.warn({ orders: asked, why }, `cancelling ${asked} open order(s) that could grow a position (${why})`);
     return asked;
   }
@@ -1631,8 +1608,22 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
    * ordinary orders, and the pass runs again when one of them fills.
    */
   private cancelReduceOnlyPastFlat(exchange: string, symbol: string): void {
+    const asked = this.cancelPastFlat(exchange, symbol, true);
+    if (asked > 0) {
+      const pos = this.portfolio.qty(exchange, symbol);
+      this.opts.logger.warn({ orders: asked, exchange, symbol, position: pos }, `cancelling ${asked} reduce-only order(s) on ${exchange}:${symbol} that could take the position (${pos} lots) past flat`);
+    }
+  }
+
+  /**
+   * The REDUCING rule on the open orders of one instrument (of its reduce-only ones alone with
+   * `reduceOnlyOnly`): orders on the exit side are kept oldest first while their remaining
+   * quantities add up to at most the position; the rest, and every order on the side that would
+   * grow it (any side of a flat one), are cancelled. Returns how many cancels it sent.
+   */
+  private cancelPastFlat(exchange: string, symbol: string, reduceOnlyOnly: boolean): number {
     const open = this.orders.openOrders(exchange, symbol);
-    if (open.length === 0) return;
+    if (open.length === 0) return 0;
     const pos = this.portfolio.qty(exchange, symbol);
     const exitSide = pos > 0 ? 'sell' : pos < 0 ? 'buy' : undefined;
     let toFlat = Math.abs(pos);
@@ -1640,8 +1631,10 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     // `open` is a snapshot: cancels below do not change it under the loop
     for (let k = 0; k < open.length; k++) {
       const o = open[k]!;
-      if (o.reduceOnly !== true) continue;
+      if (reduceOnlyOnly && o.reduceOnly !== true) continue;
       const left = o.qty - o.filledQty;
+      // awaiting a cancel answer: left as it is, but it may still fill, so an exit counts
+      // toward flat (as the REDUCING pre-trade rule counts every working order)
       if (o.status === 'pending_cancel') {
         if (o.side === exitSide) toFlat = Math.max(0, toFlat - left);
         continue;
@@ -1653,7 +1646,7 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       asked++;
       this.tryCancel(o.clientOrderId);
     }
-    if (asked > 0) this.opts.logger.warn({ orders: asked, exchange, symbol, position: pos }, `cancelling ${asked} reduce-only order(s) on ${exchange}:${symbol} that could take the position (${pos} lots) past flat`);
+    return asked;
   }
 
   /** `cwts_position` for one position, in base units (a float for display; the books stay in lots). */
