@@ -246,7 +246,10 @@ export class CoinbaseOrderDriver implements PolledOrderDriver {
       const res = await this.call(() => this.ex.v3PrivateGetBrokerageOrdersHistoricalBatch({ product_ids: [symbol], limit: 250, ...start, ...(cursor ? { cursor } : {}) }));
       const hit = res.orders?.find((o) => o.client_order_id === clientOrderId);
       if (hit) return this.view(hit);
-      if (!res.has_next || !res.cursor) return undefined;
+      if (!res.has_next) return undefined;
+      // more to read and no way to read it: a failed read, not the end of the list (taken as the
+      // end, an order further down was reported absent: rejected, or closed at a restart)
+      if (!res.cursor) throw new Error(`${this.deps.exchange}: the order list of ${symbol} says it goes on (has_next) but gives no cursor; order ${clientOrderId} not proven absent, asked again later`);
       cursor = res.cursor;
     }
     this.searchesCutShort++;

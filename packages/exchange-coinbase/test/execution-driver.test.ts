@@ -212,11 +212,15 @@ describe('CoinbaseOrderDriver (scripted venue)', () => {
     expect(venue.calls.filter((c) => c.fn === 'v3PrivateGetBrokerageOrdersHistoricalBatch')).toHaveLength(2);
     expect(venue.calls.some((c) => c.fn === 'v3PrivatePostBrokerageOrdersBatchCancel')).toBe(false);
 
-    // a last page without a cursor ends the search
+    // a page that says the list goes on but gives no cursor: a failed read, never "absent"
     venue.calls.length = 0;
     venue.handlers.v3PrivateGetBrokerageOrdersHistoricalBatch = () => ({ has_next: true });
-    await expect(driver.fetchOrder({ symbol: 'BTC-USD', clientOrderId: 'c1' })).resolves.toBeUndefined();
+    await expect(driver.fetchOrder({ symbol: 'BTC-USD', clientOrderId: 'c1' })).rejects.toThrow(/has_next\) but gives no cursor; order c1 not proven absent/);
     expect(venue.calls).toHaveLength(1);
+    // the end of the list (has_next false) without a hit is the answer "absent"
+    venue.calls.length = 0;
+    venue.handlers.v3PrivateGetBrokerageOrdersHistoricalBatch = () => ({ orders: [], has_next: false });
+    await expect(driver.fetchOrder({ symbol: 'BTC-USD', clientOrderId: 'c1' })).resolves.toBeUndefined();
   });
 
   it('fetchOrder by client id: a search still going after order_search_pages pages is not answered (throws), never "absent"; warned at most once a minute', async () => {
