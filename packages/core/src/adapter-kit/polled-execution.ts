@@ -201,6 +201,7 @@ export interface PolledExecutionDeps {
   /** False when no key is configured: market data only. */
   hasCredentials: boolean;
   driver: PolledOrderDriver;
+  /** The budget creates and cancels share; cancels go first in line (ahead of queued creates). */
   orderLimit: { limit: number; intervalMs: number };
   pollIntervalMs: number;
   /**
@@ -809,7 +810,10 @@ export class PolledExecutionClient implements ExecutionClient {
       return;
     }
     try {
-      await this.orderLimiter.acquire({ orders: 1 });
+      // first in line: a cancel (each of a HALT's mass cancel) must not wait behind the creates
+      // queued before it, which would only add exposure to cancel in turn. The budget and a
+      // venue pause still bind it.
+      await this.orderLimiter.acquire({ orders: 1 }, { priority: true });
       await this.deps.driver.cancel(o);
     } catch (err) {
       const m = this.deps.driver.mapError(err);

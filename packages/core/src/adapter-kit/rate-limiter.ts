@@ -75,6 +75,17 @@ export class RateLimitExceededError extends Error {
   }
 }
 
+/** How acquire waits: `maxWaitMs` (default 30 000), and whether it goes first in line. */
+export interface AcquireOptions {
+  maxWaitMs?: number;
+  /**
+   * Served before every normal waiter, oldest priority waiter first (a cancel: risk-reducing
+   * requests must not wait behind the creates queued before them). The budget and a venue pause
+   * bind it as they bind anyone; it only jumps the line.
+   */
+  priority?: boolean;
+}
+
 /**
  * Weighted rate-limit buckets, several at once (per IP request weight, per account order count, ...).
  * A request names the buckets it draws from and its weight in each; it proceeds only when all
@@ -85,6 +96,11 @@ export class RateLimiter {
   private readonly buckets = new Map<string, Bucket>();
   private readonly timers: TimerSet;
   private queue: Promise<void> = Promise.resolve();
+  private priorityQueue: Promise<void> = Promise.resolve();
+  /** Priority acquires not yet settled (queued, sleeping or about to spend): normal waiters hold while any is. */
+  private priorityWaiting = 0;
+  /** The normal line's head, held while priority waiters are: woken when the last of them settles. */
+  private held: (() => void)[] = [];
 
   constructor(
     specs: readonly BucketSpec[],
@@ -123,31 +139,68 @@ export class RateLimiter {
   }
 
   /**
-   * Waits (FIFO) until `cost` fits, then spends it. Rejects with RateLimitExceededError when it
-   * would wait longer than maxWaitMs, when a weight exceeds its bucket (it would never fit), or
-   * when the limiter is closed (close() also ends a wait under way). `maxWaitMs = Infinity` waits
-   * as long as the windows need: at most one window per bucket, unless the venue blocked it.
+   * Waits until `cost` fits, then spends it. Two lines, each FIFO: priority acquires
+   * (`{ priority: true }`) go before every normal one; a normal acquire spends nothing while a
+   * priority acquire is waiting, so a steady stream of priority acquires that keeps the budget
+   * spent holds the normal line back (nothing holds the priority line but the budget itself).
+   * Rejects with RateLimitExceededError when a budget wait (or a venue pause) would be longer
+   * than maxWaitMs, when a weight exceeds its bucket (it would never fit), or when the limiter is
+   * closed (close() also ends a wait under way, held ones included). Time spent in line is not
+   * counted against maxWaitMs, in either line. `maxWaitMs = Infinity` waits as long as the
+   * windows need: at most one window per bucket, unless the venue blocked it.
    */
-  acquire(cost: Readonly<Record<string, number>>, maxWaitMs = 30_000): Promise<void> {
-    const run = async (): Promise<void> => {
-      for (;;) {
-        if (this.timers.isClosed) throw new RateLimitExceededError('rate limiter closed', 'closed');
-        const w = this.waitTime(cost);
-        if (w === 0) {
-          const now = this.now();
-          for (const name in cost) this.buckets.get(name)!.spend(cost[name]!, now);
-          return;
+  acquire(cost: Readonly<Record<string, number>>, wait: number | AcquireOptions = 30_000): Promise<void> {
+    const opts = typeof wait === 'number' ? { maxWaitMs: wait } : wait;
+    const maxWaitMs = opts.maxWaitMs ?? 30_000;
+    if (opts.priority) {
+      // counted now, not when its turn comes: a normal waiter whose turn comes in between must
+      // already hold for it
+      this.priorityWaiting++;
+      const run = async (): Promise<void> => {
+        try {
+          await this.spendWhenFits(cost, maxWaitMs, true);
+        } finally {
+          if (--this.priorityWaiting === 0) this.releaseHeld();
         }
-        // checked apart from maxWaitMs: with maxWaitMs = Infinity, a sleep of Infinity would be
-        // a timer of 1 ms (Node clamps it), a busy loop
-        if (w === Infinity) throw new RateLimitExceededError(`rate limit: a weight in ${JSON.stringify(cost)} exceeds its bucket, so it would wait forever`, 'weight');
-        if (w > maxWaitMs) throw new RateLimitExceededError(`rate limit: would wait ${w} ms (limit ${maxWaitMs} ms)`, 'wait');
-        await this.timers.sleep(w);
-      }
-    };
+      };
+      const p = this.priorityQueue.then(run, run);
+      this.priorityQueue = p.catch(() => {});
+      return p;
+    }
+    const run = (): Promise<void> => this.spendWhenFits(cost, maxWaitMs, false);
     const p = this.queue.then(run, run);
     this.queue = p.catch(() => {});
     return p;
+  }
+
+  private releaseHeld(): void {
+    const held = this.held;
+    this.held = [];
+    for (const wake of held) wake();
+  }
+
+  private async spendWhenFits(cost: Readonly<Record<string, number>>, maxWaitMs: number, priority: boolean): Promise<void> {
+    for (;;) {
+      if (this.timers.isClosed) throw new RateLimitExceededError('rate limiter closed', 'closed');
+      // checked again after every sleep: a priority waiter may have come while this one slept.
+      // Every priority waiter settles (spends, or is refused; a close ends its sleep), and the
+      // last one wakes this one, so a close never leaves it held.
+      if (!priority && this.priorityWaiting > 0) {
+        await new Promise<void>((wake) => this.held.push(wake));
+        continue;
+      }
+      const w = this.waitTime(cost);
+      if (w === 0) {
+        const now = this.now();
+        for (const name in cost) this.buckets.get(name)!.spend(cost[name]!, now);
+        return;
+      }
+      // checked apart from maxWaitMs: with maxWaitMs = Infinity, a sleep of Infinity would be
+      // a timer of 1 ms (Node clamps it), a busy loop
+      if (w === Infinity) throw new RateLimitExceededError(`rate limit: a weight in ${JSON.stringify(cost)} exceeds its bucket, so it would wait forever`, 'weight');
+      if (w > maxWaitMs) throw new RateLimitExceededError(`rate limit: would wait ${w} ms (limit ${maxWaitMs} ms)`, 'wait');
+      await this.timers.sleep(w);
+    }
   }
 
   /** The venue reports weight used in a bucket's window (e.g. X-MBX-USED-WEIGHT-1M). */
