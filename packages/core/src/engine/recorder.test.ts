@@ -1,11 +1,11 @@
-import { existsSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defineInstrument } from '../domain/instrument.js';
 import type { MarketEvent } from '../domain/events.js';
 import type { InstrumentTrading } from '../domain/trading-status.js';
-import { Recorder, RECORDING_KIND } from './recorder.js';
+import { Recorder, RECORDING_KIND, recordingTargetProblem } from './recorder.js';
 
 const I = defineInstrument({ exchange: 'sim', symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tickSize: '0.01', lotSize: '0.001' });
 const trade = (n: number): MarketEvent => ({ type: 'trade', exchange: 'sim', symbol: 'BTCUSDT', price: 100 + n, qty: 1, side: 'buy', tradeId: String(n), ts: n, recvTs: n }) as MarketEvent;
@@ -98,5 +98,59 @@ describe('Recorder', () => {
     expect(() => rec.write(trade(1))).not.toThrow();
     rec.close();
     expect(readFileSync(path, 'utf8').trim().split('\n')).toHaveLength(2);
+  });
+});
+
+describe("recordingTargetProblem: never the journal's files, however they are reached", () => {
+  // A stopped engine leaves no -wal, -shm or -journal beside its journal, and a journal not yet
+  // created is not there at all: a link to one of them dangles. The recorder's open follows the
+  // link and creates the file SQLite then reads as the journal's (a -wal of the recording's
+  // lines, a rollback journal it would "replay" into the database) or as the journal itself.
+  function stopped(): { dir: string; journal: string } {
+    const dir = mkdtempSync(join(tmpdir(), 'cwts-rec-journal-'));
+    const journal = join(dir, 'prod.db');
+    writeFileSync(journal, 'SQLite format 3\0');
+    mkdirSync(join(dir, 'out'));
+    return { dir, journal };
+  }
+
+  it("the -journal rollback file, by name and through a dangling link to it", () => {
+    const { dir, journal } = stopped();
+    expect(recordingTargetProblem(`${journal}-journal`, { journal, overwrite: true })).toMatch(/is the journal .*\(its -journal file\)/);
+    const link = join(dir, 'out', 'rec.jsonl');
+    symlinkSync(`${journal}-journal`, link);
+    expect(recordingTargetProblem(link, { journal, overwrite: true })).toMatch(/is the journal .*\(its -journal file\)/);
+  });
+
+  it('a dangling link whose target is the -wal, or the journal itself before it exists', () => {
+    const { dir, journal } = stopped();
+    const toWal = join(dir, 'out', 'wal.jsonl');
+    symlinkSync(`${journal}-wal`, toWal);
+    expect(recordingTargetProblem(toWal, { journal })).toMatch(/is the journal .*\(its -wal file\)/);
+    const absent = join(dir, 'next.db');
+    const toJournal = join(dir, 'out', 'next.jsonl');
+    symlinkSync(absent, toJournal);
+    expect(recordingTargetProblem(toJournal, { journal: absent })).toMatch(/is the journal .*next\.db; a recording would overwrite it/);
+    // a chain of links ends at the same file
+    const chain = join(dir, 'out', 'chain.jsonl');
+    symlinkSync(toWal, chain);
+    expect(recordingTargetProblem(chain, { journal })).toMatch(/\(its -wal file\)/);
+    expect(existsSync(`${journal}-wal`)).toBe(false);
+  });
+
+  it('the journal named through a dangling link: its -wal is beside the file SQLite will create', () => {
+    const { dir } = stopped();
+    mkdirSync(join(dir, 'fast'));
+    const named = join(dir, 'live.db');
+    symlinkSync(join(dir, 'fast', 'live.db'), named);
+    expect(recordingTargetProblem(join(dir, 'fast', 'live.db-wal'), { journal: named })).toMatch(/\(its -wal file\)/);
+    expect(recordingTargetProblem(join(dir, 'fast', 'live.db'), { journal: named })).toMatch(/is the journal /);
+  });
+
+  it('a link to a file of its own is fine', () => {
+    const { dir, journal } = stopped();
+    const link = join(dir, 'out', 'mine.jsonl');
+    symlinkSync(join(dir, 'out', 'target.jsonl'), link);
+    expect(recordingTargetProblem(link, { journal })).toBeUndefined();
   });
 });

@@ -1,8 +1,9 @@
-import { closeSync, mkdirSync, openSync, realpathSync, statSync, writeSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { closeSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { FeedStatusEvent, MarketEvent } from '../domain/events.js';
 import type { Instrument, InstrumentSpec } from '../domain/instrument.js';
 import type { InstrumentTrading } from '../domain/trading-status.js';
+import { journalFileOf } from '../journal/journal-files.js';
 
 export const RECORDING_KIND = 'cwts-recording';
 export const RECORDING_VERSION = 1;
@@ -44,19 +45,17 @@ export interface TradingStatusRecord {
 /** What the engine's pre-trade check reads for a pair now (MarketDataClient.tradingStatus); undefined: the status at load applies. */
 export type TradingStatusReader = (exchange: string, symbol: string) => InstrumentTrading | undefined;
 
-/** SQLite's files of a database at `<path>`: `<path>` itself and these beside it. */
-export const SQLITE_SUFFIXES = ['', '-wal', '-shm', '-journal'];
-
 /**
  * Why a recording must not be written to `path`, or undefined. The recorder truncates its file,
  * so it may never be the journal or one of SQLite's files beside it (that wipes the positions,
  * open orders, HALT and client-id sequence of the engine that journals there, whatever the
  * operator asked), a directory, or an existing non-empty file unless `overwrite` (an empty one,
- * a pipe or a device holds nothing to lose).
+ * a pipe or a device holds nothing to lose). The journal's files under another name count: a
+ * link (a dangling one too: the recorder's open would create its target), a hard link.
  */
 export function recordingTargetProblem(path: string, opts: { journal?: string; overwrite?: boolean } = {}): string | undefined {
   if (opts.journal !== undefined) {
-    const suffix = journalFileSuffix(path, opts.journal);
+    const suffix = journalFileOf(path, opts.journal);
     if (suffix !== undefined) return `${path} is the journal ${opts.journal}${suffix ? ` (its ${suffix} file)` : ''}; a recording would overwrite it: record to another file`;
   }
   let st;
@@ -68,45 +67,6 @@ export function recordingTargetProblem(path: string, opts: { journal?: string; o
   if (st.isDirectory()) return `${path} is a directory; name the recording's file`;
   if (st.isFile() && st.size > 0 && !opts.overwrite) return `${path} exists (${st.size} bytes) and a recording would overwrite it: record to a new file, or pass --force-record to overwrite it`;
   return undefined;
-}
-
-/**
- * Which of the journal's files `path` is ('' the database, or its SQLite side file's suffix), or
- * undefined. The side files are looked for beside the journal as named and beside the file it
- * links to: SQLite resolves the link and keeps -wal and -shm beside the real file.
- */
-export function journalFileSuffix(path: string, journal: string): string | undefined {
-  const real = canonical(journal);
-  for (const suffix of SQLITE_SUFFIXES) {
-    if (sameFile(path, journal + suffix) || sameFile(path, real + suffix)) return suffix;
-  }
-  return undefined;
-}
-
-/** The path with symbolic links resolved, also when the file does not exist yet. */
-function canonical(path: string): string {
-  const abs = resolve(path);
-  try {
-    return realpathSync(abs);
-  } catch {
-    try {
-      return join(realpathSync(dirname(abs)), basename(abs));
-    } catch {
-      return abs;
-    }
-  }
-}
-
-/** Same path once links are resolved, or the same inode (a hard link, a case-insensitive file system). */
-export function sameFile(a: string, b: string): boolean {
-  if (canonical(a) === canonical(b)) return true;
-  try {
-    const x = statSync(a);
-    const y = statSync(b);
-    return x.dev === y.dev && x.ino === y.ino;
-  } catch {
-    return false;
-  }
 }
 
 /**

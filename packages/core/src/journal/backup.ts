@@ -1,10 +1,11 @@
-import { closeSync, copyFileSync, existsSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { closeSync, copyFileSync, existsSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as Db } from 'better-sqlite3';
 
 import { clientIdNumber } from '../domain/client-id.js';
 import { describeFsError, JournalError } from './errors.js';
+import { journalFileOf, sameInode } from './journal-files.js';
 import { readRestoreMarker, refuseInterruptedRestore, removeRestoreMarker, syncDir, syncFile, writeRestoreMarker } from './restore-marker.js';
 import { SCHEMA_VERSION } from './schema.js';
 import { describeHolder, writerHolder, type WriterHolder } from './store.js';
@@ -101,64 +102,6 @@ export async function backupJournal(path: string, out: string): Promise<JournalF
     throw err;
   }
   return { ...summary, path: out };
-}
-
-/** SQLite's files of a database: itself, its write-ahead log and shared memory, its rollback journal (the lock it takes outside WAL). */
-const SQLITE_FILES = ['', '-wal', '-shm', '-journal'];
-
-/**
- * Which of the journal's files `target` is ('' the journal, or the suffix of its side file), or
- * undefined. Compared once links are resolved (a dangling link's target included: the rename
- * would replace the link, but the operator named the journal's file) and by inode; the side
- * files are looked for beside the journal as named and beside the file it links to, where
- * SQLite keeps them.
- */
-function journalFileOf(target: string, journal: string): string | undefined {
-  const t = canonical(target);
-  const named = resolve(journal);
-  const real = canonical(journal);
-  for (const suffix of SQLITE_FILES) {
-    for (const f of [named + suffix, real + suffix]) {
-      if (t === canonical(f) || sameInode(target, f)) return suffix;
-    }
-  }
-  return undefined;
-}
-
-/** The absolute path with every symbolic link resolved, also when the file (or a link's target) does not exist. */
-function canonical(p: string): string {
-  let abs = resolve(p);
-  // a chain of links ends within 40 hops (ELOOP beyond, as the kernel's own limit)
-  for (let hop = 0; hop < 40; hop++) {
-    try {
-      return realpathSync(abs);
-    } catch {
-      // missing: the file, a dangling link's target, or a directory on the way
-    }
-    let st;
-    try {
-      st = lstatSync(abs);
-    } catch {
-      try {
-        return join(realpathSync(dirname(abs)), basename(abs));
-      } catch {
-        return abs;
-      }
-    }
-    if (!st.isSymbolicLink()) return abs;
-    abs = resolve(dirname(abs), readlinkSync(abs));
-  }
-  return abs;
-}
-
-function sameInode(a: string, b: string): boolean {
-  try {
-    const x = statSync(a);
-    const y = statSync(b);
-    return x.dev === y.dev && x.ino === y.ino;
-  } catch {
-    return false;
-  }
 }
 
 /**

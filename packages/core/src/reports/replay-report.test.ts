@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, ftruncateSync, linkSync, mkdtempSync, openSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, linkSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -59,6 +59,20 @@ describe('reportTargetProblem', () => {
     expect(reportTargetProblem(join(dir, 'old.html'), { journal, recording, config })).toBeUndefined();
     expect(reportTargetProblem(join(dir, 'new.html'), { journal })).toBeUndefined();
     expect(reportTargetProblem(journal, {})).toBeUndefined();
+  });
+
+  it("refuses a dangling link to the journal's -journal rollback file or -wal (absent while the engine is stopped), or to the journal not created yet", () => {
+    const out = join(dir, 'dangling');
+    mkdirSync(out);
+    symlinkSync(`${journal}-journal`, join(out, 'rollback.html'));
+    expect(reportTargetProblem(join(out, 'rollback.html'), { journal })).toMatch(/is the journal .*\(its -journal file\)/);
+    symlinkSync(`${journal}-wal`, join(out, 'wal.html'));
+    expect(reportTargetProblem(join(out, 'wal.html'), { journal })).toMatch(/is the journal .*\(its -wal file\)/);
+    const absent = join(dir, 'not-yet.db');
+    symlinkSync(absent, join(out, 'journal.html'));
+    expect(reportTargetProblem(join(out, 'journal.html'), { journal: absent })).toMatch(/is the journal .*not-yet\.db; the report would overwrite it/);
+    symlinkSync(join(out, 'mine.html'), join(out, 'own.html'));
+    expect(reportTargetProblem(join(out, 'own.html'), { journal })).toBeUndefined();
   });
 });
 

@@ -4,7 +4,7 @@ import { basename } from 'node:path';
 import type { LoadedConfig } from '../config/index.js';
 import type { MarketEvent } from '../domain/events.js';
 import type { Engine } from '../engine/engine.js';
-import { journalFileSuffix, sameFile } from '../engine/recorder.js';
+import { journalFileOf, sameFile } from '../journal/journal-files.js';
 import { resolveJournalPath } from '../journal/location.js';
 import { startingCapitalCommon } from '../risk/starting-capital.js';
 import type { MetricsRegistry } from '../observability/metrics.js';
@@ -54,7 +54,7 @@ export interface ReportInputs {
  */
 export function reportTargetProblem(out: string, inputs: ReportInputs): string | undefined {
   if (inputs.journal !== undefined) {
-    const suffix = journalFileSuffix(out, inputs.journal);
+    const suffix = journalFileOf(out, inputs.journal);
     if (suffix !== undefined) return `${out} is the journal ${inputs.journal}${suffix ? ` (its ${suffix} file)` : ''}; the report would overwrite it: write the report to another file`;
   }
   if (inputs.recording !== undefined && sameFile(out, inputs.recording)) return `${out} is the recording ${inputs.recording}; the report would overwrite it: write the report to another file`;

@@ -126,6 +126,27 @@ describe('sessionStatistics', () => {
     expect(s.sharpe).toBeCloseTo((mean / sd) * Math.sqrt(525_600), 9);
   });
 
+  it('the drawdown chart and the figures walk the peak alike: changes at a sample\'s timestamp, two at once, a sample level with the moved peak', () => {
+    // Capital 1000, then two restarts before the sample at 120 s (-900, +400: 500 from there);
+    // two samples share that timestamp and the change applies before the first of them.
+    // Equity 1000, 1010, 505, 508, 510, 504: the peak 1010 moves to 510, which the sample at
+    // 180 s reaches again (a new peak there: the time under water restarts), then 504.
+    const rec: SessionRecord = {
+      ...record(), fills: [], end: 240_000,
+      pnl: [[0, '0'], [60_000, '10'], [120_000, '5'], [120_000, '8'], [180_000, '10'], [240_000, '4']].map(([ts, n]) => ({ ts: ts as number, realized: 0n, unrealized: q(n as string), fees: 0n })),
+      capitalChanges: [{ index: 2, ts: 120_000, amount: q('-900') }, { index: 2, ts: 120_000, amount: q('400') }],
+    };
+    const { equity, flows } = equitySeries(rec);
+    expect(equity).toEqual(['1000', '1010', '505', '508', '510', '504'].map(q));
+    const chart = drawdownSeries(equity, flows);
+    expect(chart).toEqual(['0', '0', '5', '2', '0', '6'].map(q));
+    const s = sessionStatistics(rec);
+    expect(s.maxDrawdown).toBe('6');
+    expect(q(s.maxDrawdown)).toBe(chart.reduce((a, b) => (b > a ? b : a), 0n));
+    expect([s.maxDrawdownPeakTs, s.maxDrawdownTroughTs, s.maxDrawdownDurationMs]).toEqual([180_000, 240_000, 120_000]);
+    expect(s.maxDrawdownRatio).toBeCloseTo(6 / 510, 15);
+  });
+
   it('max drawdown (of peak) is 0 without a fall, null without initial equity, 1 for a fall from a peak at or below zero', () => {
     const series = (initial: string, pnl: string[]): SessionRecord => ({
       ...record(), fills: [], initialEquity: q(initial), end: (pnl.length - 1) * 60_000,

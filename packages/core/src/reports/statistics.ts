@@ -120,6 +120,19 @@ export function equitySeries(s: SessionRecord): { ts: number[]; equity: bigint[]
  */
 export function drawdownSeries(equity: readonly bigint[], flows: readonly CapitalChange[] = []): bigint[] {
   const out: bigint[] = [];
+  walkPeaks(equity, flows, (_k, e, peak) => out.push(peak - e));
+  return out;
+}
+
+/**
+ * The peak walk drawdownSeries and the statistics' maxDrawdown share, so the chart and the
+ * figures cannot disagree: each capital change moves the peak by its amount before the sample
+ * it starts at (`index`), as the risk engine moves its restored peak; one at or before the first
+ * sample is already in that sample's equity. `visit` sees each sample with the peak after it,
+ * and `top`: the sample is that peak (at or above the one before; an equal sample restarts the
+ * underwater time).
+ */
+function walkPeaks(equity: readonly bigint[], flows: readonly CapitalChange[], visit: (k: number, e: bigint, peak: bigint, top: boolean) => void): void {
   let peak: bigint | undefined;
   let f = 0;
   for (let k = 0; k < equity.length; k++) {
@@ -128,10 +141,10 @@ export function drawdownSeries(equity: readonly bigint[], flows: readonly Capita
       if (peak !== undefined) peak += flows[f]!.amount;
       f++;
     }
-    if (peak === undefined || e > peak) peak = e;
-    out.push(peak - e);
+    const top = peak === undefined || e >= peak;
+    if (top) peak = e;
+    visit(k, e, peak!, top);
   }
-  return out;
 }
 
 /**
@@ -341,34 +354,25 @@ function tradeFigures(a: Accumulated, durationMs: number): TradeFigures {
  * the share is what the risk engine's drawdownRatio (cwts_drawdown_ratio, the HALT) measures.
  */
 function maxDrawdown(ts: readonly number[], equity: readonly bigint[], end: number, flows: readonly CapitalChange[] = []) {
-  let peak: bigint | undefined;
   let peakTs = 0;
   let best = { amount: 0n, peak: 0n, peakTs: null as number | null, troughTs: null as number | null };
   // (peak - e) / peak as an exact fraction num / den, compared by cross-multiplying (den > 0)
   let worst = { num: 0n, den: 1n, peakTs: null as number | null, troughTs: null as number | null };
   let underwaterSince: number | undefined;
   let longest = 0;
-  let f = 0;
-  for (let k = 0; k < equity.length; k++) {
-    const e = equity[k]!;
-    // A capital change moves the peak by its amount, as the risk engine's restore does.
-    while (f < flows.length && flows[f]!.index <= k) {
-      if (peak !== undefined) peak += flows[f]!.amount;
-      f++;
-    }
-    if (peak === undefined || e >= peak) {
+  walkPeaks(equity, flows, (k, e, peak, top) => {
+    if (top) {
       if (underwaterSince !== undefined) longest = Math.max(longest, ts[k]! - underwaterSince);
       underwaterSince = undefined;
-      peak = e;
       peakTs = ts[k]!;
-      continue;
+      return;
     }
     underwaterSince ??= peakTs;
     if (peak - e > best.amount) best = { amount: peak - e, peak, peakTs, troughTs: ts[k]! };
     // A fall from a peak at or below zero counts as 1 (all of it), as EquityTracker.drawdownRatio does.
     const [num, den] = peak > 0n ? [peak - e, peak] : [1n, 1n];
     if (num * worst.den > worst.num * den) worst = { num, den, peakTs, troughTs: ts[k]! };
-  }
+  });
   if (underwaterSince !== undefined) longest = Math.max(longest, end - underwaterSince);
   return { ...best, ratio: worst, longestUnderwaterMs: longest };
 }
