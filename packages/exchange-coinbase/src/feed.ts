@@ -1,4 +1,4 @@
-import { type BookDeltaEvent, type BookLevel, type FeedRejectReason, type Instrument, type MarketEventSink, type TradeEvent } from '@cwts/core';
+import { defineInstrument, type BookDeltaEvent, type BookLevel, type DecimalScale, type FeedRejectReason, type Instrument, type MarketEventSink, type TradeEvent } from '@cwts/core';
 import {
   BookSync,
   CONSECUTIVE_RULES,
@@ -8,16 +8,23 @@ import {
   TradeIdVerdict,
   instrumentScales,
 } from '@cwts/core/adapter-kit';
+import { marketDataProductId } from './instruments.js';
 import { CoinbaseFrameParser, Frame, type L2Event, type ProductCtx } from './parse.js';
 
 export interface FeedProduct extends ProductCtx {
+  /** The product id its level2 and market_trades frames name (`BTC-USD` for a configured `BTC-USDC`). */
+  readonly venueId: string;
+  /**
+   * Units of the frames' grid (VenueProduct) per tick and per lot of this product: 1 unless
+   * products of different increments share one venue id.
+   */
+  priceDiv: number;
+  qtyDiv: number;
   sync: BookSync;
   trades: TradeIdGuard;
   trade: TradeEvent;
   /** sequence_num of this product's last level2 message on this connection (-1: none yet). */
   lastL2Seq: number;
-  /** The frame (CoinbaseFeed.stats.frames) whose level2 events of this product were last applied. */
-  l2Frame: number;
   /** The session's first market_trades snapshot (history from before we started) was seen. */
   tradesBaselined: boolean;
   /** The reused level2 update event (BookSync copies what it buffers; sinks copy what they keep). */
@@ -54,6 +61,21 @@ export interface CoinbaseFeedOptions {
 }
 
 /**
+ * One product id as market-data frames name it, and the configured products it feeds: Coinbase
+ * answers a `-USDC` product on the public channels with the `-USD` product's frames, so a
+ * configured `BTC-USD` and `BTC-USDC` share one subscription, each with its own book sync, trade
+ * guard and events. Frames are read on the finest grid every member fits (a member's own grid when
+ * it is alone or they agree, as they do in practice); each member takes the values on its own
+ * grid, and one off it is refused for that member alone.
+ */
+interface VenueProduct extends ProductCtx {
+  readonly venueId: string;
+  readonly members: readonly FeedProduct[];
+  /** The frame (CoinbaseFeed.stats.frames) whose level2 events of this product were last applied. */
+  l2Frame: number;
+}
+
+/**
  * Coinbase Advanced Trade market data without I/O: ws frames in, validated integer events out,
  * book sync per product. `CoinbaseMarketData` feeds it from the socket; the conformance suite's
  * frame harness feeds it directly (`createCoinbaseFrameHarness`), so what it tests is exactly
@@ -79,12 +101,14 @@ export class CoinbaseFeed {
     this.products = opts.instruments.map((i) => {
       const st: FeedProduct = {
         symbol: i.symbol,
+        venueId: marketDataProductId(i.symbol),
+        priceDiv: 1,
+        qtyDiv: 1,
         scales: instrumentScales(i),
         trades: new TradeIdGuard(opts.maxTradeIdJump),
         trade: { type: 'trade', exchange: opts.exchange, symbol: i.symbol, ts: 0, recvTs: 0, tradeId: '', price: 0, qty: 0, side: 'buy' },
         sync: undefined as unknown as BookSync,
         lastL2Seq: -1,
-        l2Frame: 0,
         tradesBaselined: false,
         delta: { type: 'book_delta', exchange: opts.exchange, symbol: i.symbol, ts: 0, recvTs: 0, firstSeq: 0, seq: 0, bids: [], asks: [] },
         snapshotTimer: undefined,
@@ -108,7 +132,13 @@ export class CoinbaseFeed {
       resumeTrades(st, opts.resumeTrades?.[i.symbol]);
       return st;
     });
-    this.parser = new CoinbaseFrameParser(this.products);
+    const byVenue = new Map<string, FeedProduct[]>();
+    for (const st of this.products) {
+      const members = byVenue.get(st.venueId);
+      if (members) members.push(st);
+      else byVenue.set(st.venueId, [st]);
+    }
+    this.parser = new CoinbaseFrameParser([...byVenue].map(([id, members]) => venueProduct(id, members)));
   }
 
   product(symbol: string): FeedProduct | undefined {
@@ -150,10 +180,12 @@ export class CoinbaseFeed {
           return;
         }
         for (let i = 0; i < p.l2.length; i++) {
-          const st = p.l2[i]!.ctx as FeedProduct;
+          const v = p.l2[i]!.ctx as VenueProduct;
           this.stats.l2++;
           // a product's later events of this frame were applied with its first one (applyL2)
-          if (st.l2Frame !== this.stats.frames) this.applyL2(st, p.l2, i, p.seqNum, now);
+          if (v.l2Frame === this.stats.frames) continue;
+          v.l2Frame = this.stats.frames;
+          for (const st of v.members) this.applyL2(st, v, p.l2, i, p.seqNum, now);
         }
         return;
       case Frame.HEARTBEAT:
@@ -162,7 +194,7 @@ export class CoinbaseFeed {
       case Frame.SUBSCRIPTIONS:
         return;
       case Frame.INVALID: {
-        const st = p.ctx as FeedProduct | undefined;
+        const st = p.ctx as VenueProduct | undefined;
         this.reject(p.reason === 'unknown_symbol' ? '' : (st?.symbol ?? ''), p.reason, p.problem);
         // a book update we cannot apply means the book would be wrong: resync the books the frame
         // named (a gap already resynced them all). The parser reports INVALID only after reading
@@ -201,14 +233,13 @@ export class CoinbaseFeed {
    * it (a pushed snapshot supersedes every update before it), and syncs on the snapshot, which
    * already holds the updates that followed it.
    */
-  private applyL2(st: FeedProduct, events: readonly L2Event[], from: number, seq: number, now: number): void {
+  private applyL2(st: FeedProduct, v: VenueProduct, events: readonly L2Event[], from: number, seq: number, now: number): void {
     const firstSeq = st.lastL2Seq + 1;
     st.lastL2Seq = seq;
-    st.l2Frame = this.stats.frames;
     let count = 0;
     let lastSnapshot = -1;
     for (let j = from; j < events.length; j++) {
-      if (events[j]!.ctx !== st) continue;
+      if (events[j]!.ctx !== v) continue;
       count++;
       if (events[j]!.snapshot) lastSnapshot = j;
     }
@@ -225,12 +256,13 @@ export class CoinbaseFeed {
     let ts = 0;
     for (let j = from; j < events.length; j++) {
       const u = events[j]!;
-      if (u.ctx !== st || u.snapshot) continue;
+      if (u.ctx !== v || u.snapshot) continue;
       for (const l of u.bids) bids.push(l);
       for (const l of u.asks) asks.push(l);
       if (u.ts > ts) ts = u.ts;
     }
-    if (lastSnapshot < 0 || bids.length + asks.length > 0) this.applyDelta(st, firstSeq, seq, bids, asks, ts, now);
+    // a delta off this product's grid resynced it: the snapshot is not taken on top of it
+    if ((lastSnapshot < 0 || bids.length + asks.length > 0) && !this.applyDelta(st, firstSeq, seq, bids, asks, ts, now)) return;
     if (lastSnapshot < 0) return;
     const snap = events[lastSnapshot]!;
     const bidBook = new Map<number, number>();
@@ -240,7 +272,7 @@ export class CoinbaseFeed {
     let snapTs = snap.ts;
     for (let j = lastSnapshot + 1; j < events.length; j++) {
       const u = events[j]!;
-      if (u.ctx !== st) continue;
+      if (u.ctx !== v) continue;
       for (const l of u.bids) bidBook.set(l.price, l.qty);
       for (const l of u.asks) askBook.set(l.price, l.qty);
       if (u.ts > snapTs) snapTs = u.ts;
@@ -249,7 +281,10 @@ export class CoinbaseFeed {
     this.takeSnapshot(st, seq, levels(bidBook), levels(askBook), snapTs);
   }
 
-  private takeSnapshot(st: FeedProduct, seq: number, rawBids: readonly BookLevel[], rawAsks: readonly BookLevel[], ts: number): void {
+  private takeSnapshot(st: FeedProduct, seq: number, venueBids: readonly BookLevel[], venueAsks: readonly BookLevel[], ts: number): void {
+    const rawBids = this.onGrid(st, venueBids);
+    const rawAsks = rawBids && this.onGrid(st, venueAsks);
+    if (!rawAsks) return;
     // zero-size levels carry nothing; anything else (negative sizes too) is BookSync's to judge
     // (fresh level objects: the parser reuses its own for the next frame)
     const bids = rawBids.filter((l) => l.qty !== 0).map((l) => ({ price: l.price, qty: l.qty })).sort((a, b) => b.price - a.price);
@@ -263,7 +298,11 @@ export class CoinbaseFeed {
     if (st.sync.state === 'synced') st.snapshotBackoff.reset();
   }
 
-  private applyDelta(st: FeedProduct, firstSeq: number, seq: number, bids: BookLevel[], asks: BookLevel[], ts: number, now: number): void {
+  /** False: a level was off the product's grid (counted, the book resyncs). */
+  private applyDelta(st: FeedProduct, firstSeq: number, seq: number, venueBids: BookLevel[], venueAsks: BookLevel[], ts: number, now: number): boolean {
+    const bids = this.onGrid(st, venueBids);
+    const asks = bids && this.onGrid(st, venueAsks);
+    if (!asks) return false;
     const d = st.delta;
     d.ts = ts;
     d.recvTs = now;
@@ -272,6 +311,32 @@ export class CoinbaseFeed {
     d.bids = bids;
     d.asks = asks;
     st.sync.onDelta(d);
+    return true;
+  }
+
+  /**
+   * Levels read on the frames' grid, on this product's (the same array when the grids agree);
+   * undefined when one is off it: counted as off_grid for this product, whose book resyncs, as a
+   * frame off the grid of a product of its own would.
+   */
+  private onGrid(st: FeedProduct, levels: BookLevel[]): BookLevel[] | undefined;
+  private onGrid(st: FeedProduct, levels: readonly BookLevel[]): readonly BookLevel[] | undefined;
+  private onGrid(st: FeedProduct, levels: readonly BookLevel[]): readonly BookLevel[] | undefined {
+    const pd = st.priceDiv;
+    const qd = st.qtyDiv;
+    if (pd === 1 && qd === 1) return levels;
+    const out: BookLevel[] = [];
+    for (const l of levels) {
+      // % is exact on safe integers (a division's rounding could pass an off-grid value)
+      if (l.price % pd !== 0 || l.qty % qd !== 0) {
+        const why = `level2 level off the grid of ${st.symbol} (tick ${st.scales.instrument.tickSize}, lot ${st.scales.instrument.lotSize})`;
+        this.reject(st.symbol, 'off_grid', why);
+        st.sync.resync(`invalid update rejected (off_grid): ${why}`);
+        return undefined;
+      }
+      out.push({ price: l.price / pd, qty: l.qty / qd });
+    }
+    return out;
   }
 
   /**
@@ -280,7 +345,7 @@ export class CoinbaseFeed {
    * other events of a multi-event frame are dropped with the bad one) and resyncs now.
    */
   private lostL2(text: string, reason: FeedRejectReason, problem: string): void {
-    for (const ctx of this.parser.l2ProductsOf(text)) (ctx as FeedProduct).sync.resync(`invalid update rejected (${reason}): ${problem}`);
+    for (const ctx of this.parser.l2ProductsOf(text)) for (const st of (ctx as VenueProduct).members) st.sync.resync(`invalid update rejected (${reason}): ${problem}`);
   }
 
   /** False on a gap (counted, every book resynced, market_trades backfill asked for). */
@@ -305,30 +370,37 @@ export class CoinbaseFeed {
     if (history) for (const x of history) x.tradesBaselined = true;
     const sink = this.opts.sink();
     for (const r of rows) {
-      const st = r.ctx as FeedProduct;
-      const moved = st.trades.rebasedBack;
-      const mark = st.trades.last;
-      const v = st.trades.check(r.tradeId, Number.isFinite(r.ts) && r.ts > 0 ? r.ts : undefined);
-      if (st.trades.rebasedBack !== moved) this.reject(st.symbol, 'trade_id_jump', `trade id mark ${mark} was ahead of the stream: later trades behind it followed from ${r.tradeId}`);
-      if (v === TradeIdVerdict.DUPLICATE) {
-        this.stats.duplicateTrades++;
-        continue;
-      }
-      if (v === TradeIdVerdict.JUMP) {
-        this.reject(st.symbol, 'trade_id_jump', `trade id ${r.tradeId} is implausibly far ahead of ${st.trades.last}`);
-        continue;
-      }
-      if (history?.has(st)) continue;
-      const t = st.trade;
-      t.ts = r.ts;
-      t.recvTs = now;
-      t.tradeId = String(r.tradeId);
-      t.price = r.price;
-      t.qty = r.qty;
-      t.side = r.side;
-      this.stats.trades++;
-      sink?.onMarketEvent(t);
+      for (const st of (r.ctx as VenueProduct).members) this.onTrade(st, r.tradeId, r.price, r.qty, r.side, r.ts, history, sink, now);
     }
+  }
+
+  private onTrade(st: FeedProduct, tradeId: number, venuePrice: number, venueQty: number, side: 'buy' | 'sell', ts: number, history: Set<FeedProduct> | undefined, sink: MarketEventSink | undefined, now: number): void {
+    if (venuePrice % st.priceDiv !== 0 || venueQty % st.qtyDiv !== 0) {
+      this.reject(st.symbol, 'off_grid', `trade ${tradeId} is off the grid of ${st.symbol} (tick ${st.scales.instrument.tickSize}, lot ${st.scales.instrument.lotSize})`);
+      return;
+    }
+    const moved = st.trades.rebasedBack;
+    const mark = st.trades.last;
+    const v = st.trades.check(tradeId, Number.isFinite(ts) && ts > 0 ? ts : undefined);
+    if (st.trades.rebasedBack !== moved) this.reject(st.symbol, 'trade_id_jump', `trade id mark ${mark} was ahead of the stream: later trades behind it followed from ${tradeId}`);
+    if (v === TradeIdVerdict.DUPLICATE) {
+      this.stats.duplicateTrades++;
+      return;
+    }
+    if (v === TradeIdVerdict.JUMP) {
+      this.reject(st.symbol, 'trade_id_jump', `trade id ${tradeId} is implausibly far ahead of ${st.trades.last}`);
+      return;
+    }
+    if (history?.has(st)) return;
+    const t = st.trade;
+    t.ts = ts;
+    t.recvTs = now;
+    t.tradeId = String(tradeId);
+    t.price = venuePrice / st.priceDiv;
+    t.qty = venueQty / st.qtyDiv;
+    t.side = side;
+    this.stats.trades++;
+    sink?.onMarketEvent(t);
   }
 
   private reject(symbol: string, reason: FeedRejectReason, detail: string): void {
@@ -352,4 +424,38 @@ function resumeTrades(p: FeedProduct, taken: readonly { tradeId: string; ts: num
     p.trades.check(id, typeof t.ts === 'number' && Number.isFinite(t.ts) && t.ts > 0 ? t.ts : undefined);
     p.tradesBaselined = true;
   }
+}
+
+/** The parser's product for one venue id: its members' own scales when they agree (always, alone). */
+function venueProduct(venueId: string, members: FeedProduct[]): VenueProduct {
+  // error texts and rejections of a frame name the product the venue named when it is configured
+  const named = members.find((m) => m.symbol === venueId) ?? members[0]!;
+  const price = commonGrid(members.map((m) => m.scales.instrument.priceScale));
+  const qty = commonGrid(members.map((m) => m.scales.instrument.qtyScale));
+  members.forEach((m, k) => {
+    m.priceDiv = price.divs[k]!;
+    m.qtyDiv = qty.divs[k]!;
+  });
+  const i = named.scales.instrument;
+  const scales = price.same && qty.same ? named.scales : instrumentScales(defineInstrument({ exchange: i.exchange, symbol: venueId, base: i.base, quote: i.quote, tickSize: price.step, lotSize: qty.step }));
+  return { symbol: named.symbol, venueId, scales, members, l2Frame: 0 };
+}
+
+/**
+ * The coarsest grid every increment lies on (their greatest common divisor), and each
+ * increment's size in steps of it: 0.01 and 0.05 -> 0.01 and [1, 5].
+ */
+function commonGrid(increments: readonly DecimalScale[]): { step: string; divs: number[]; same: boolean } {
+  const e = Math.max(...increments.map((x) => x.exponent));
+  const sizes = increments.map((x) => x.mantissa * 10n ** BigInt(e - x.exponent));
+  let g = sizes[0]!;
+  for (const x of sizes) {
+    let a = g;
+    let b = x;
+    while (b !== 0n) [a, b] = [b, a % b];
+    g = a;
+  }
+  const digits = g.toString().padStart(e + 1, '0');
+  const step = e === 0 ? digits : `${digits.slice(0, digits.length - e)}.${digits.slice(digits.length - e)}`;
+  return { step, divs: sizes.map((x) => Number(x / g)), same: sizes.every((x) => x === sizes[0]) };
 }

@@ -83,3 +83,22 @@ export function instrumentsFromProducts(exchange: string, body: unknown, symbols
     });
   });
 }
+
+/**
+ * -USDC products with a book of their own on the public channels. Coinbase's WebSocket docs:
+ * "Subscribing to '-USDC' based products are only available on the user channel. Other channels
+ * will return the same data as the corresponding '-USD' based products. USDT-USDC and EURC-USDC
+ * are available on all channels."
+ */
+export const COINBASE_OWN_USDC_BOOKS: ReadonlySet<string> = new Set(['USDT-USDC', 'EURC-USDC']);
+
+/**
+ * The product id Coinbase's public market-data channels (level2, market_trades) use for a
+ * configured product: `X-USD` for `X-USDC` (the venue answers a `-USDC` subscribe with the
+ * `-USD` product's frames, named `-USD`), the id itself otherwise. Orders and the `user` channel
+ * keep the configured id: there the `-USDC` product is its own.
+ */
+export function marketDataProductId(productId: string): string {
+  if (!productId.endsWith('-USDC') || COINBASE_OWN_USDC_BOOKS.has(productId) || productId.length <= 5) return productId;
+  return productId.slice(0, -1);
+}

@@ -256,7 +256,7 @@ export class CoinbaseMarketData extends TradingStatusMarketData implements Marke
     for (const p of this.products) p.sync.begin(info.reconnect ? `reconnect after ${info.reason}` : 'initial');
     this.opening = false;
     this.flushL2(false);
-    this.subscribe(c, 'subscribe', 'market_trades', this.products.map((p) => p.symbol));
+    this.subscribe(c, 'subscribe', 'market_trades', venueIds(this.products));
     if (info.reconnect) this.deps.logger?.info({ exchange: this.exchange }, `${this.exchange}: reconnected (${info.reason}); resyncing books`);
   }
 
@@ -301,14 +301,15 @@ export class CoinbaseMarketData extends TradingStatusMarketData implements Marke
   private flushL2(resubscribe: boolean): void {
     const c = this.conn;
     if (this.pendingL2.size === 0 || !c?.isOpen || this.stopped) return;
-    const ids = [...this.pendingL2];
+    const asking = [...this.pendingL2].map((s) => this.feed?.product(s)).filter((p): p is FeedProduct => p !== undefined);
     this.pendingL2.clear();
+    // A product sharing the venue id (BTC-USD beside BTC-USDC) gets the snapshot the resubscribe
+    // brings too: a SYNCED book takes it as a replacement (CoinbaseFeed.takeSnapshot).
+    const ids = venueIds(asking);
+    if (ids.length === 0) return;
     if (resubscribe) this.subscribe(c, 'unsubscribe', 'level2', ids);
     this.subscribe(c, 'subscribe', 'level2', ids);
-    for (const id of ids) {
-      const p = this.feed?.product(id);
-      if (p) this.armSnapshotDeadline(p);
-    }
+    for (const p of asking) this.armSnapshotDeadline(p);
   }
 
   /** A subscribe the venue lost or refused brings no snapshot, and heartbeats keep the connection up: ask again. */
@@ -333,7 +334,7 @@ export class CoinbaseMarketData extends TradingStatusMarketData implements Marke
   private resubscribeTrades(): void {
     const c = this.conn;
     if (!c?.isOpen || this.stopped) return;
-    const ids = this.products.map((p) => p.symbol);
+    const ids = venueIds(this.products);
     this.subscribe(c, 'unsubscribe', 'market_trades', ids);
     this.subscribe(c, 'subscribe', 'market_trades', ids);
   }
@@ -341,4 +342,12 @@ export class CoinbaseMarketData extends TradingStatusMarketData implements Marke
   private error(message: string): void {
     if (!this.stopped) this.sink?.onFeedError(this.component, `${this.exchange}: ${message}`);
   }
+}
+
+/**
+ * The product ids to (un)subscribe on the public channels, once each: Coinbase answers a `-USDC`
+ * product there with the `-USD` product's frames, so that is what is asked for.
+ */
+function venueIds(products: readonly FeedProduct[]): string[] {
+  return [...new Set(products.map((p) => p.venueId))];
 }

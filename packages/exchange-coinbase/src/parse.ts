@@ -21,7 +21,13 @@ export const Frame = {
 export type FrameCode = (typeof Frame)[keyof typeof Frame];
 
 export interface ProductCtx {
+  /** The configured product (error texts name it). */
   readonly symbol: string;
+  /**
+   * The product id market-data frames name (default `symbol`): Coinbase answers a `-USDC`
+   * product's subscribe with the `-USD` product's frames (instruments.ts marketDataProductId).
+   */
+  readonly venueId?: string;
   readonly scales: InstrumentScales;
 }
 
@@ -83,13 +89,16 @@ export class CoinbaseFrameParser {
   ctx: ProductCtx | undefined;
   private readonly byId = new Map<string, ProductCtx>();
   private readonly products: readonly ProductCtx[];
+  /** products[i]'s venue id (the hot path compares frames' product_id with these). */
+  private readonly ids: readonly string[];
   private readonly cur = new JsonCursor();
   /** Reused level2 events of the fast path (levels too: consumers copy what they keep). */
   private readonly pool: L2Event[] = [];
 
   constructor(products: readonly ProductCtx[]) {
     this.products = products;
-    for (const p of products) this.byId.set(p.symbol, p);
+    this.ids = products.map((p) => p.venueId ?? p.symbol);
+    for (let i = 0; i < products.length; i++) if (!this.byId.has(this.ids[i]!)) this.byId.set(this.ids[i]!, products[i]!);
   }
 
   /**
@@ -248,8 +257,8 @@ export class CoinbaseFrameParser {
   }
 
   private find(c: JsonCursor): ProductCtx | undefined {
-    const list = this.products;
-    for (let i = 0; i < list.length; i++) if (c.is(list[i]!.symbol)) return list[i];
+    const ids = this.ids;
+    for (let i = 0; i < ids.length; i++) if (c.is(ids[i]!)) return this.products[i];
     return undefined;
   }
 

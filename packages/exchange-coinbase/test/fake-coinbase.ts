@@ -11,6 +11,9 @@
  *   removes the level; sides "bid"/"offer"); `market_trades` sends a snapshot of recent trades
  *   then updates; `heartbeats` ticks every second with a `heartbeat_counter`; `subscriptions`
  *   confirms (un)subscribes; `{"type":"error","message":..}` on bad requests.
+ * - `-USDC` products (WebSocket channels page): the public channels answer a `-USDC` product with
+ *   the `-USD` product's data, named `-USD` ("Subscribing to '-USDC' based products are only
+ *   available on the user channel"), except USDT-USDC and EURC-USDC.
  * - REST: GET /api/v3/brokerage/market/products?product_ids=.. (price_increment, base_increment).
  * - JWT: with `publicKey` set, every subscribe must carry an ES256 JWT signed by the matching key.
  * - The private `user` channel (with `restKey`; docs: WebSocket overview, "User channel",
@@ -263,7 +266,7 @@ export class FakeCoinbase implements ConformanceVenue {
       return;
     }
     const channel = m.channel;
-    const ids = Array.isArray(m.product_ids) ? (m.product_ids as unknown[]).map(String) : [];
+    const ids = Array.isArray(m.product_ids) ? (m.product_ids as unknown[]).map((id) => this.publicId(String(id))) : [];
     if (typeof channel !== 'string' || !['heartbeats', 'level2', 'market_trades'].includes(channel) || ids.some((id) => !this.books.has(id))) {
       this.sendError(c, `bad subscription ${String(channel)} ${ids.join(',')}`);
       return;
@@ -286,6 +289,12 @@ export class FakeCoinbase implements ConformanceVenue {
       }
       this.send(c, 'subscriptions', [{ subscriptions: this.subsOf(c) }]);
     }
+  }
+
+  /** The product whose data the public channels send for `id`. */
+  private publicId(id: string): string {
+    const usd = id.slice(0, -1);
+    return id.endsWith('-USDC') && id !== 'USDT-USDC' && id !== 'EURC-USDC' && this.books.has(usd) ? usd : id;
   }
 
   /** The private channel: a JWT of the account's key is required (the docs: "Requires Authentication: Yes"). */

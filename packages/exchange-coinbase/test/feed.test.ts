@@ -407,3 +407,142 @@ describe('CoinbaseFeed: what the engine\'s books hold after refused or replaced 
     expect(asked).toEqual(['BTC-USD']);
   });
 });
+
+describe('CoinbaseFeed: -USDC products (Coinbase answers them on level2 and market_trades with the -USD product\'s frames)', () => {
+  const inst = (symbol: string, tickSize = '0.01', lotSize = '0.00000001') => defineInstrument({ exchange: 'coinbase', symbol, base: symbol.split('-')[0]!, quote: symbol.split('-')[1]!, tickSize, lotSize });
+  /** The engine's books (one per symbol) and every trade and rejection, by symbol. */
+  class EngineSink implements MarketEventSink {
+    readonly books = new BookStore();
+    readonly trades: { symbol: string; tradeId: string; price: number; qty: number }[] = [];
+    readonly snapshots: string[] = [];
+    readonly rejects: { symbol: string; reason: string }[] = [];
+    /** Deltas that left the engine's book unsynced (a sequence it did not expect). */
+    refused = 0;
+    onMarketEvent(ev: MarketEvent): void {
+      if (ev.type === 'trade') this.trades.push({ symbol: ev.symbol, tradeId: ev.tradeId, price: ev.price, qty: ev.qty });
+      if (ev.type === 'book_snapshot') {
+        this.snapshots.push(ev.symbol);
+        this.books.applySnapshot(ev, 0);
+      } else if (ev.type === 'book_delta' && this.books.applyDelta(ev, 0).state !== 'synced') this.refused++;
+    }
+    onFeedStatus(st: FeedStatusEvent): void {
+      this.books.applyStatus(st);
+    }
+    onFeedError(): void {}
+    onFeedReject(r: { symbol: string; reason: string }): void {
+      this.rejects.push({ symbol: r.symbol, reason: r.reason });
+    }
+  }
+  function start(instruments: Instrument[]) {
+    const sink = new EngineSink();
+    const asked: string[] = [];
+    let gaps = 0;
+    const feed = new CoinbaseFeed({ exchange: 'coinbase', instruments, sink: () => sink, now: () => 0, requestSnapshot: (p) => asked.push(p.symbol), onSequenceGap: () => gaps++ });
+    feed.connectionOpened();
+    for (const p of feed.products) p.sync.begin('initial');
+    asked.length = 0;
+    return { sink, feed, asked, gaps: () => gaps };
+  }
+  const book = (product: string) => l2Event('snapshot', product, [lv('bid', '65000.00', '1'), lv('offer', '65001.00', '1')]);
+  const trades = (seq: number, type: 'snapshot' | 'update', rows: [id: number, price: string, size: string][], product = 'BTC-USD') =>
+    env('market_trades', seq, [{ type, trades: rows.map(([id, price, size]) => ({ trade_id: String(id), product_id: product, price, size, side: 'BUY', time: TIME })) }]);
+
+  it('a configured BTC-USDC book syncs from the level2 data Coinbase sends for it, and its trades arrive', () => {
+    const { sink, feed } = start([inst('BTC-USDC')]);
+    expect(feed.products[0]!.venueId).toBe('BTC-USD');
+    // what Coinbase sends after `subscribe level2 product_ids=["BTC-USD"]` (the adapter asks for the -USD id)
+    feed.onFrame(env('l2_data', 0, [book('BTC-USD')]));
+    feed.onFrame(trades(1, 'snapshot', [[100, '65000.00', '0.001']]));
+    feed.onFrame(trades(2, 'update', [[101, '65000.50', '0.002']]));
+    feed.onFrame(env('l2_data', 3, [l2Event('update', 'BTC-USD', [lv('bid', '64999.00', '2')])]));
+    expect(sink.rejects).toEqual([]);
+    const sync = feed.products[0]!.sync;
+    expect(sync.state).toBe('synced');
+    expect(sync.mirror.bids.get(6_499_900)).toBe(200_000_000);
+    expect(sink.snapshots).toEqual(['BTC-USDC']);
+    expect(sink.books.get('coinbase', 'BTC-USDC')!.state).toBe('synced');
+    expect(sink.books.get('coinbase', 'BTC-USD')).toBeUndefined();
+    expect(sink.trades).toEqual([{ symbol: 'BTC-USDC', tradeId: '101', price: 6_500_050, qty: 200_000 }]);
+    expect(sink.refused).toBe(0);
+    // a frame naming the -USDC id itself is no product of this connection
+    feed.onFrame(env('l2_data', 4, [l2Event('update', 'BTC-USDC', [lv('bid', '64998.00', '1')])]));
+    expect(sink.rejects.map((r) => r.reason)).toEqual(['unknown_symbol']);
+  });
+
+  it('BTC-USD and BTC-USDC configured together: one subscription feeds both books, each with its own sync state and trades; a gap resyncs both and one snapshot heals both', () => {
+    const { sink, feed, asked, gaps } = start([inst('BTC-USD'), inst('ETH-USD'), inst('BTC-USDC'), inst('USDT-USDC', '0.0001', '0.01')]);
+    expect(feed.products.map((p) => p.venueId)).toEqual(['BTC-USD', 'ETH-USD', 'BTC-USD', 'USDT-USDC']);
+    const usd = feed.product('BTC-USD')!.sync;
+    const usdc = feed.product('BTC-USDC')!.sync;
+    const eth = feed.product('ETH-USD')!.sync;
+    const usdt = feed.product('USDT-USDC')!.sync;
+    feed.onFrame(env('l2_data', 0, [book('BTC-USD'), l2Event('snapshot', 'ETH-USD', [lv('bid', '3000.00', '1'), lv('offer', '3001.00', '1')])]));
+    feed.onFrame(env('l2_data', 1, [l2Event('snapshot', 'USDT-USDC', [lv('bid', '0.9999', '10'), lv('offer', '1.0001', '10')])]));
+    expect([usd.state, usdc.state, eth.state, usdt.state]).toEqual(['synced', 'synced', 'synced', 'synced']);
+    expect(sink.snapshots).toEqual(['BTC-USD', 'BTC-USDC', 'ETH-USD', 'USDT-USDC']);
+    feed.onFrame(trades(2, 'snapshot', [[100, '65000.00', '0.001']]));
+    // ETH in between: each BTC book's next update covers the sequence numbers since its own last one
+    feed.onFrame(env('l2_data', 3, [l2Event('update', 'ETH-USD', [lv('bid', '2999.00', '7')])]));
+    feed.onFrame(env('l2_data', 4, [l2Event('update', 'BTC-USD', [lv('bid', '64999.00', '3')]), l2Event('update', 'BTC-USD', [lv('offer', '65002.00', '4')])]));
+    feed.onFrame(trades(5, 'update', [[101, '65000.50', '0.002']]));
+    expect(sink.rejects).toEqual([]);
+    expect(sink.refused).toBe(0);
+    for (const s of [usd, usdc]) {
+      expect(s.state).toBe('synced');
+      expect(s.mirror.bids.get(6_499_900)).toBe(300_000_000);
+      expect(s.mirror.asks.get(6_500_200)).toBe(400_000_000);
+    }
+    expect(sink.trades.map((t) => `${t.symbol} ${t.tradeId}`)).toEqual(['BTC-USD 101', 'BTC-USDC 101']);
+    // a connection-wide gap: every book resyncs (both BTC books asked), the frame is dropped
+    feed.onFrame(env('l2_data', 9, [l2Event('update', 'BTC-USD', [lv('bid', '64998.00', '1')])]));
+    expect(gaps()).toBe(1);
+    expect([usd.state, usdc.state, eth.state, usdt.state]).toEqual(['buffering', 'buffering', 'buffering', 'buffering']);
+    expect(asked.sort()).toEqual(['BTC-USD', 'BTC-USDC', 'ETH-USD', 'USDT-USDC']);
+    // the resubscribe (one BTC-USD subscription) brings one snapshot: both books sync on it
+    feed.onFrame(env('l2_data', 10, [book('BTC-USD')]));
+    expect([usd.state, usdc.state]).toEqual(['synced', 'synced']);
+    expect(usdc.mirror.bids.get(6_499_900)).toBe(0);
+    // the backfill snapshot: each book's trades once
+    feed.onFrame(trades(11, 'snapshot', [[103, '65000.01', '0.001'], [102, '65000.02', '0.001'], [101, '65000.50', '0.002']]));
+    expect(sink.trades.map((t) => `${t.symbol} ${t.tradeId}`)).toEqual(['BTC-USD 101', 'BTC-USDC 101', 'BTC-USD 102', 'BTC-USDC 102', 'BTC-USD 103', 'BTC-USDC 103']);
+    expect(sink.books.get('coinbase', 'BTC-USD')!.state).toBe('synced');
+    expect(sink.books.get('coinbase', 'BTC-USDC')!.state).toBe('synced');
+    expect(sink.refused).toBe(0);
+  });
+
+  it('an off-grid level or trade refuses only the product whose grid it misses (BTC-USDC listed with coarser increments than BTC-USD)', () => {
+    const { sink, feed, asked } = start([inst('BTC-USD', '0.01', '0.00000001'), inst('BTC-USDC', '0.05', '0.000001')]);
+    const usd = feed.product('BTC-USD')!.sync;
+    const usdc = feed.product('BTC-USDC')!.sync;
+    feed.onFrame(env('l2_data', 0, [l2Event('snapshot', 'BTC-USD', [lv('bid', '65000.00', '1'), lv('offer', '65000.05', '0.5')])]));
+    expect([usd.state, usdc.state]).toEqual(['synced', 'synced']);
+    // each on its own grid: 65000.05 is 6_500_005 cents and 1_300_001 nickels
+    expect(usd.mirror.asks.get(6_500_005)).toBe(50_000_000);
+    expect(usdc.mirror.asks.get(1_300_001)).toBe(500_000);
+    feed.onFrame(env('l2_data', 1, [l2Event('update', 'BTC-USD', [lv('bid', '64999.95', '2')])]));
+    expect(usdc.mirror.bids.get(1_299_999)).toBe(2_000_000);
+    expect(sink.rejects).toEqual([]);
+    // 64999.99 is on BTC-USD's grid, not BTC-USDC's: refused (counted) for BTC-USDC alone, which resyncs
+    feed.onFrame(env('l2_data', 2, [l2Event('update', 'BTC-USD', [lv('bid', '64999.99', '1')])]));
+    expect(sink.rejects).toEqual([{ symbol: 'BTC-USDC', reason: 'off_grid' }]);
+    expect([usd.state, usdc.state]).toEqual(['synced', 'buffering']);
+    expect(usd.mirror.bids.get(6_499_999)).toBe(100_000_000);
+    expect(asked).toEqual(['BTC-USDC']);
+    // a size finer than BTC-USDC's lot in a trade: the trade reaches BTC-USD only
+    feed.onFrame(trades(3, 'snapshot', [[100, '65000.00', '0.001']]));
+    feed.onFrame(trades(4, 'update', [[101, '65000.05', '0.0000001'], [102, '65000.10', '0.002']]));
+    expect(sink.trades).toEqual([
+      { symbol: 'BTC-USD', tradeId: '101', price: 6_500_005, qty: 10 },
+      { symbol: 'BTC-USD', tradeId: '102', price: 6_500_010, qty: 200_000 },
+      { symbol: 'BTC-USDC', tradeId: '102', price: 1_300_002, qty: 2_000 },
+    ]);
+    expect(sink.rejects.at(-1)).toEqual({ symbol: 'BTC-USDC', reason: 'off_grid' });
+    // a level off both grids is refused once, as a frame of a product of its own always was; both resync
+    feed.onFrame(env('l2_data', 5, [l2Event('snapshot', 'BTC-USD', [lv('bid', '65000.001', '1'), lv('offer', '65001.00', '1')])]));
+    expect(sink.rejects.at(-1)).toEqual({ symbol: 'BTC-USD', reason: 'off_grid' });
+    expect(usd.state).toBe('buffering');
+    feed.onFrame(env('l2_data', 6, [book('BTC-USD')]));
+    expect([usd.state, usdc.state]).toEqual(['synced', 'synced']);
+    expect(sink.refused).toBe(0);
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { instrumentsFromProducts, trimDecimal } from '../src/instruments.js';
+import { instrumentsFromProducts, marketDataProductId, trimDecimal } from '../src/instruments.js';
 
 const product = (extra: Record<string, unknown> = {}) => ({ product_id: 'BTC-USD', price_increment: '0.01000000', base_increment: '0.00000001', ...extra });
 
@@ -26,4 +26,10 @@ describe('Coinbase products -> instruments', () => {
     expect(() => instrumentsFromProducts('coinbase', { products: 'BTC-USD' }, ['BTC-USD'])).toThrow(/no products array/);
     expect(() => instrumentsFromProducts('coinbase', null, ['BTC-USD'])).toThrow(/no products array/);
   });
+
+  it.each([
+    ['BTC-USDC', 'BTC-USD'], ['ETH-USDC', 'ETH-USD'], ['BTC-USD', 'BTC-USD'], ['USDC-EUR', 'USDC-EUR'], ['ETH-BTC', 'ETH-BTC'],
+    // the -USDC books Coinbase's WebSocket docs name as available on all channels keep their id
+    ['USDT-USDC', 'USDT-USDC'], ['EURC-USDC', 'EURC-USDC'], ['-USDC', '-USDC'],
+  ])('market data of %s is subscribed and named by the venue as %s', (configured, venue) => expect(marketDataProductId(configured)).toBe(venue));
 });

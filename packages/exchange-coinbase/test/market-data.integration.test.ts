@@ -155,6 +155,35 @@ describe('coinbase market data', () => {
     expect(sink.trades()[1]).toMatchObject({ price: 6500004, qty: 30000000, side: 'sell' });
   });
 
+  it('BTC-USDC beside BTC-USD: both subscribed as BTC-USD (the venue answers -USDC with the -USD data), both books true and SYNCED, each trade once per book, a gap heals both', async () => {
+    fake = await FakeCoinbase.start({ products: ['BTC-USD', 'BTC-USDC'] });
+    venue = createCoinbaseVenue({ api_url: fake.wsUrl, rest_url: fake.restUrl, options: { reconnect_initial_ms: 20, reconnect_max_ms: 100 } }, { exchange: 'coinbase', clock: new SystemClock() });
+    sink = new ConformanceSink();
+    const syms = ['BTC-USD', 'BTC-USDC'];
+    await venue.marketData.start(syms, sink);
+    const both = () => syms.every((s) => sink.books.get('coinbase', s)?.state === 'synced');
+    await waitUntil(both, 'both synced');
+    expect(fake.subscribeMessages.filter((m) => m.channel !== 'heartbeats').map((m) => [m.channel, m.product_ids])).toEqual([['level2', ['BTC-USD']], ['market_trades', ['BTC-USD']]]);
+    const trueBook = () => syms.every((s) => {
+      const t = fake!.truth('BTC-USD', 10);
+      const mine = sink.top('coinbase', venue!.marketData.instrument(s)!, 10);
+      return JSON.stringify(mine.bids.map((l) => l[0])) === JSON.stringify(t.bids.map((l) => String(Number(l[0]))));
+    });
+    fake.step('BTC-USD', 20);
+    await waitUntil(trueBook, 'the true book in both');
+    const id = fake.trade('BTC-USD', { price: '65000.03', qty: '0.2', side: 'buy' });
+    await waitUntil(() => sink.trades().length === 2, 'the trade in both');
+    expect(sink.trades().map((t) => [t.symbol, t.tradeId])).toEqual([['BTC-USD', id], ['BTC-USDC', id]]);
+    fake.skipSequence('BTC-USD');
+    fake.step('BTC-USD', 1);
+    await waitUntil(() => venue!.marketData.stats.gaps === 1 && both(), 'resynced after the gap');
+    fake.step('BTC-USD', 20);
+    await waitUntil(trueBook, 'the true book in both after the gap');
+    expect(sink.rejects).toEqual([]);
+    expect(sink.errors.filter((e) => /unknown product/.test(e.message))).toEqual([]);
+    expect(fake.subscribeMessages.every((m) => m.channel === 'heartbeats' || JSON.stringify(m.product_ids) === '["BTC-USD"]')).toBe(true);
+  });
+
   it('signs every subscribe with an ES256 JWT when a key is configured, and counts an auth failure', async () => {
     // throwaway keys generated here; never a real one
     const good = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
