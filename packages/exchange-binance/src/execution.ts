@@ -165,7 +165,7 @@ interface Tracked {
    */
   unknownSince?: number;
   /** "Does not exist" answers counted toward concluding the order rejected (resolveUnknown). */
-  unknownMisses?: { count: number; lastAt: number };
+  unknownMisses?: UnknownMisses;
   /**
    * The venue knows more than we booked (a stream event counts fills we have not seen, a refused
    * stream frame named it, or its trade list lagged its status): read over REST until a read
@@ -192,6 +192,13 @@ const APPLIED_WINDOW = 65_536;
 const UNKNOWN_MISSES = 3;
 /** ... each asked at least this long (on the clock) after the one counted before it. */
 const UNKNOWN_MISS_SPACING_MS = 1000;
+/**
+ * A journaled order created this long before its window closed (recvWindow + REST timeout + 1 s)
+ * is settled: the venue either took it long ago or never will, so at a restart the first "does
+ * not exist" stands (asking it UNKNOWN_MISSES times would cost every such order seconds, one
+ * after another, at every restart).
+ */
+const UNKNOWN_SETTLED_MS = 60_000;
 /** Off-grid trades of one reconciliation read warned about one by one; the rest are counted in one line. */
 const SKIPPED_TRADES_NAMED = 20;
 /** GET /api/v3/myTrades answers at most this many trades (rest-api.md "Account trade list"). */
@@ -202,6 +209,28 @@ const TRADES_WINDOW_MS = 86_400_000;
 const MAX_TRADE_WINDOWS = 366;
 
 const side = (s: string): 'buy' | 'sell' => (s === 'SELL' ? 'sell' : 'buy');
+
+/** "Does not exist" answers counted toward concluding an order absent at the venue (countMiss). */
+interface UnknownMisses {
+  count: number;
+  lastAt: number;
+}
+
+/**
+ * One "does not exist" answer to a query by client id sent at `askedAt` (taken before it went
+ * out): counted only when sent after `notBefore` (the venue may still take an order sent before
+ * then) and at least UNKNOWN_MISS_SPACING_MS after the one counted before it. The order is absent
+ * once UNKNOWN_MISSES are counted (missesConclude). Shared by an unknown submit outcome in
+ * process (resolveUnknown) and a journal's order at a restart (queryOrder): both ask the same
+ * question of the same venue.
+ */
+function countMiss(m: UnknownMisses | undefined, askedAt: number, notBefore: number): UnknownMisses | undefined {
+  if (!(askedAt > notBefore)) return m;
+  if (m && askedAt - m.lastAt < UNKNOWN_MISS_SPACING_MS) return m;
+  return { count: (m?.count ?? 0) + 1, lastAt: askedAt };
+}
+
+const missesConclude = (m: UnknownMisses | undefined): boolean => (m?.count ?? 0) >= UNKNOWN_MISSES;
 
 /** Trades a reconciliation read skipped as off the current grid (readTradeUsable). */
 interface SkippedTrades {
@@ -262,6 +291,13 @@ export class BinanceExecution implements ExecutionClient {
   private readonly refused = new Map<string, number>();
   /** Orders on the REST path waiting for their turn under the limiters: later orders queue behind them (placeWs). */
   private ordersWaitingTurn = 0;
+  /**
+   * Creates on the REST path waiting for their turn under the limiters, by client id; `cancelled`
+   * once a cancel was answered here (cancelQueued). Such a create has not left: a cancel sent to
+   * the venue was refused as unknown, and the create went out after it (a HALT's mass cancel
+   * overtakes the creates queued before it), so the order worked after the kill switch.
+   */
+  private readonly queuedCreates = new Map<string, { cancelled: boolean }>();
   /** Stream events that showed fills we had not seen (each led to a REST read of its order). */
   streamGaps = 0;
   /** Warnings for refused input, per kind: the first at once, then at most every 10 s. */
@@ -365,6 +401,7 @@ export class BinanceExecution implements ExecutionClient {
   }
 
   cancel(order: Readonly<Order>): void {
+    if (this.cancelQueued(order)) return;
     if (this.entry?.ready && this.cancelWs(order)) return;
     void this.cancelOne(copyOrder(order));
   }
@@ -427,13 +464,7 @@ export class BinanceExecution implements ExecutionClient {
   async queryOrder(order: Readonly<Order>): Promise<OrderStatusReport | undefined> {
     const i = this.deps.instrument(order.symbol);
     if (!this.ccxt || !i) throw new Error(`${this.exchange}: execution not started or unknown symbol ${order.symbol}`);
-    let json = await this.fetchOrderJson(order.symbol, { origClientOrderId: order.clientOrderId });
-    // Not known by our client id, but acked under a venue order id: an amend outside this process
-    // may have given it another client id (the venue's default); the venue order id stays.
-    if (!json && isVenueIdText(order.venueOrderId)) {
-      const byId = await this.fetchOrderJson(order.symbol, { orderId: Number(order.venueOrderId) });
-      if (byId && byId.symbol === order.symbol) json = byId;
-    }
+    const json = await this.lookUpJournaled(order);
     if (!json) return undefined;
     const filledQty = qtyToLots(i, json.executedQty);
     // FILLED: its trades are read whatever its count says, as a poll reads them (syncOrder)
@@ -477,6 +508,40 @@ export class BinanceExecution implements ExecutionClient {
     return { clientOrderId: order.clientOrderId, venueOrderId: o.venueOrderId, status: this.statusOf(json.status, filledQty), filledQty, fills };
   }
 
+  /**
+   * The venue's order JSON of an order the journal holds (queryOrder); undefined once the venue
+   * says it does not exist. A crash just after a send leaves an order the venue may take seconds
+   * later (a request in flight up to recvWindow past its signing, an answer waited for up to the
+   * REST timeout, a matching engine behind): at a restart within seconds, the first "does not
+   * exist" proves nothing, and an order concluded absent on it worked at the venue while the
+   * engine closed it (not counted by risk, not cancelled by a HALT). So the in-process rule
+   * (resolveUnknown) applies: only misses asked more than recvWindow + REST timeout + 1 s after
+   * its creation count, and UNKNOWN_MISSES of them, spaced (countMiss). Without a creation time
+   * (createdTs 0), or for an order settled long ago (UNKNOWN_SETTLED_MS), the first answer stands. A creation time ahead of this host's clock is taken
+   * as now: a journal's clock skew must not hold reconciliation up indefinitely.
+   */
+  private async lookUpJournaled(order: Readonly<Order>): Promise<BinanceOrderJson | undefined> {
+    const created = Number.isFinite(order.createdTs) && order.createdTs > 0 ? Math.min(order.createdTs, this.deps.clock.now()) : undefined;
+    const notBefore = created === undefined ? undefined : created + this.deps.options.recv_window_ms + this.deps.options.rest_timeout_ms + 1000;
+    let misses: UnknownMisses | undefined;
+    for (;;) {
+      const askedAt = this.deps.clock.now();
+      const json = await this.fetchOrderJson(order.symbol, { origClientOrderId: order.clientOrderId });
+      if (json) return json;
+      // Not known by our client id, but acked under a venue order id: an amend outside this process
+      // may have given it another client id (the venue's default); the venue order id stays.
+      if (isVenueIdText(order.venueOrderId)) {
+        const byId = await this.fetchOrderJson(order.symbol, { orderId: Number(order.venueOrderId) });
+        if (byId && byId.symbol === order.symbol) return byId;
+      }
+      if (notBefore === undefined || askedAt > notBefore + UNKNOWN_SETTLED_MS) return undefined;
+      misses = countMiss(misses, askedAt, notBefore);
+      if (missesConclude(misses)) return undefined;
+      await this.timers.sleep(Math.min(1000, Math.max(50, this.deps.options.poll_interval_ms)));
+      if (this.stopped) throw new Error(`${this.exchange}: execution stopped`);
+    }
+  }
+
   /** Reconciliation: the account's trades on these symbols since `sinceTs` (epoch ms), oldest first. */
   async tradesSince(symbols: readonly string[], sinceTs: number): Promise<ExecutionReport[]> {
     const out: ExecutionReport[] = [];
@@ -488,23 +553,29 @@ export class BinanceExecution implements ExecutionClient {
       /** Followed orders whose earlier trades this read has identified (claimPriorTrades). */
       const claimed = new Set<Tracked>();
       const skipped: SkippedTrades = { count: 0 };
+      /** Orders the venue did not answer for, warned about once per read (orderlessTradeOwner). */
+      const unanswered = new Set<number>();
       for (const t of trades) {
         if (!byOrder.has(t.orderId)) byOrder.set(t.orderId, await this.fetchOrderJson(symbol, { orderId: t.orderId }));
         const oj = byOrder.get(t.orderId);
-        if (!oj) continue;
         // What a fill report needs of its order, no more: its quantity and price are not read, so
         // an order left off the current grids by a tick- or lot-size change (its trades on them)
         // has its trades reported as any other's (orderFromJson threw for it, failing the read).
-        const tr = this.readTradeOrder(symbol, t.orderId, String(oj.clientOrderId));
+        // An order the venue does not answer for: its trade is reported from the trade itself.
+        const owner = oj ? this.tradeOwner(i, oj) : this.orderlessTradeOwner(i, t, unanswered);
+        const tr = this.readTradeOrder(symbol, t.orderId, owner.clientOrderId);
         // a followed order's trade is reported under its client id, also when the venue names
         // the order by another one (amended outside this process)
-        const o = { ...this.tradeOwner(i, oj), ...(tr ? { clientOrderId: tr.order.clientOrderId } : {}) };
+        const o = { ...owner, ...(tr ? { clientOrderId: tr.order.clientOrderId } : {}) };
         const trade = this.tradeOf(t);
         if (!this.readTradeUsable(i, trade, t.orderId, o.clientOrderId, skipped)) continue;
         // An order followed from a listing (or a stream event) with lots filled before: which of
         // its trades those were is known only from its own trade list (this one may be one of
         // them, or one made since), so they are claimed before this trade is counted.
         if (tr?.priorLots !== undefined && !claimed.has(tr)) {
+          // its executed quantity bounds that list: without the order's read it is not known, and
+          // counted unclaimed the trade may be one of its prior lots, counted twice
+          if (!oj) throw new Error(`${this.exchange} ${symbol}: order ${t.orderId}, followed here, is unknown to the venue's order read while its trade list names trade ${t.id}; not read`);
           claimed.add(tr);
           const executed = gridUnits(oj.executedQty, i.qtyScale);
           if (executed !== undefined && executed > 0) this.claimPriorTrades(tr, i, t.orderId, await this.fetchOrderTrades(symbol, t.orderId, executed));
@@ -615,15 +686,52 @@ export class BinanceExecution implements ExecutionClient {
     return { symbol: i.symbol, clientOrderId: String(oj.clientOrderId), venueOrderId: String(oj.orderId), side: side(oj.side), qty: 0 };
   }
 
-  /** Reconciliation: spot positions are the base asset balances (free + locked), in lots. */
+  /**
+   * The owner of a trade whose order the venue answers "does not exist" for (its order history no
+   * longer reaches it, or lags the trade list): a fill of the account all the same. Skipped, a
+   * fill of ours vanished from reconciliation without a word. It is reported with no client id
+   * (the reconcile contract: matched to the journal by symbol, side and trade id; one the journal
+   * lacks is a mismatch, adopted), unless an order followed here has its venue order id
+   * (readTradeOrder). A trade that does not name its order or its side is no trade: the read fails.
+   */
+  private orderlessTradeOwner(i: Instrument, t: BinanceTradeJson, warned: Set<number>): Pick<Order, 'symbol' | 'clientOrderId' | 'venueOrderId' | 'side' | 'qty'> {
+    if (!isVenueId(t.orderId) || typeof t.isBuyer !== 'boolean') {
+      this.countRefused('trade_list');
+      throw new Error(`${this.exchange} ${i.symbol}: the venue's trade list holds a trade that is not one (no order id or side)`);
+    }
+    if (!warned.has(t.orderId)) {
+      warned.add(t.orderId);
+      this.deps.logger?.warn(
+        { exchange: this.exchange, symbol: i.symbol, venueOrderId: t.orderId },
+        `${this.exchange} ${i.symbol}: the venue does not answer for order ${t.orderId}, which its trade list names: its trades are reported without the order's client id`,
+      );
+    }
+    return { symbol: i.symbol, clientOrderId: '', venueOrderId: String(t.orderId), side: t.isBuyer ? 'buy' : 'sell', qty: 0 };
+  }
+
+  /**
+   * Reconciliation: spot positions are the base asset balances (free + locked), in lots, for a
+   * base asset that no other of these symbols uses (as its base or its quote). A balance shared
+   * by symbols (BTCUSDT and BTCUSDC, or BTCUSDT and ETHBTC) is no one symbol's position: given
+   * whole to each, every start found a position mismatch (a HALT under on_mismatch = "halt").
+   * Those symbols get no position here; the balance check (which compares changes of each
+   * traded asset) covers them.
+   */
   async positions(symbols: readonly string[]): Promise<VenuePosition[]> {
     if (!this.ccxt) return [];
+    const uses = new Map<string, number>();
+    const instruments = new Map<string, Instrument>();
+    for (const symbol of new Set(symbols)) {
+      const i = this.deps.instrument(symbol);
+      if (!i) continue;
+      instruments.set(symbol, i);
+      for (const asset of new Set([i.base, i.quote])) uses.set(asset, (uses.get(asset) ?? 0) + 1);
+    }
     await this.readTurn(20);
     const acct = await this.ccxt.privateGetAccount();
     const out: VenuePosition[] = [];
-    for (const symbol of symbols) {
-      const i = this.deps.instrument(symbol);
-      if (!i) continue;
+    for (const [symbol, i] of instruments) {
+      if (uses.get(i.base) !== 1) continue;
       const b = acct.balances.find((x) => x.asset === i.base);
       out.push({ symbol, qty: b ? lotsFloor(i, b.free) + lotsFloor(i, b.locked) : 0 });
     }
@@ -1088,15 +1196,21 @@ export class BinanceExecution implements ExecutionClient {
     }
     this.orderPaths.rest++;
     this.ordersWaitingTurn++;
+    const queued = { cancelled: false };
+    this.queuedCreates.set(o.clientOrderId, queued);
     try {
       await this.orderLimiter.acquire({ orders: 1 });
       await this.deps.limiter.acquire({ ip: 1 });
     } catch (err) {
-      this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: 'RATE_LIMITED', text: `${this.exchange}: ${(err as Error).message}`, leavesQty: 0 });
+      // answered cancelled already: a second, final report would contradict it
+      if (!queued.cancelled) this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: 'RATE_LIMITED', text: `${this.exchange}: ${(err as Error).message}`, leavesQty: 0 });
       return;
     } finally {
       this.ordersWaitingTurn--;
+      // from here on the create leaves (createOrder is called in this same turn): a cancel takes the venue's path
+      if (this.queuedCreates.get(o.clientOrderId) === queued) this.queuedCreates.delete(o.clientOrderId);
     }
+    if (queued.cancelled) return;
     // stop() may have come while it waited (the shared per-IP limiter outlives it): nothing goes out after stop()
     if (this.stopped) {
       this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: 'SHUTTING_DOWN', text: `${this.exchange}: execution stopped`, leavesQty: 0 });
@@ -1201,21 +1315,37 @@ export class BinanceExecution implements ExecutionClient {
           }
           return;
         }
-        if (askedAt > tr.unknownSince + this.deps.options.recv_window_ms + 1000) {
-          const m = tr.unknownMisses;
-          if (!m || askedAt - m.lastAt >= UNKNOWN_MISS_SPACING_MS) tr.unknownMisses = { count: (m?.count ?? 0) + 1, lastAt: askedAt };
-          if (tr.unknownMisses!.count >= UNKNOWN_MISSES) {
-            this.forget(o.clientOrderId);
-            this.deps.logger?.warn({ exchange: this.exchange, clientOrderId: o.clientOrderId }, `${o.symbol}: order ${o.clientOrderId} unknown at the venue by client id ${UNKNOWN_MISSES} times past its window: reported rejected; should it appear at the venue later, its events and reconciliation name it`);
-            this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: 'VENUE_ERROR', text: `${this.exchange}: the order never reached the venue (submit outcome unknown; unknown by client id ${UNKNOWN_MISSES} times over more than the ${this.deps.options.recv_window_ms} ms recvWindow + 1 s after that)`, leavesQty: 0 });
-            return;
-          }
+        tr.unknownMisses = countMiss(tr.unknownMisses, askedAt, tr.unknownSince + this.deps.options.recv_window_ms + 1000);
+        if (missesConclude(tr.unknownMisses)) {
+          this.forget(o.clientOrderId);
+          this.deps.logger?.warn({ exchange: this.exchange, clientOrderId: o.clientOrderId }, `${o.symbol}: order ${o.clientOrderId} unknown at the venue by client id ${UNKNOWN_MISSES} times past its window: reported rejected; should it appear at the venue later, its events and reconciliation name it`);
+          this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: 'VENUE_ERROR', text: `${this.exchange}: the order never reached the venue (submit outcome unknown; unknown by client id ${UNKNOWN_MISSES} times over more than the ${this.deps.options.recv_window_ms} ms recvWindow + 1 s after that)`, leavesQty: 0 });
+          return;
         }
       } catch (err) {
         this.deps.logger?.debug({ exchange: this.exchange }, redactCredentials(`order query by client id failed: ${(err as Error).message}`));
       }
       await this.timers.sleep(Math.min(1000, Math.max(50, this.deps.options.poll_interval_ms)));
     }
+  }
+
+  /**
+   * A cancel of an order whose create still waits for its turn (place): answered here, with no
+   * request to the venue (which does not know the order), and the create is never sent. Marked
+   * now, so the create cannot leave; reported a turn later, as a venue's answer comes, not inside
+   * the engine's cancel(). The create keeps its place in the limiters' line (a waiter cannot
+   * leave it) and spends its slot when its turn comes. False when no such create waits.
+   */
+  private cancelQueued(order: Readonly<Order>): boolean {
+    const queued = this.queuedCreates.get(order.clientOrderId);
+    if (queued === undefined) return false;
+    if (queued.cancelled) return true;
+    queued.cancelled = true;
+    const o = copyOrder(order);
+    void Promise.resolve().then(() =>
+      this.report(o, { kind: 'cancelled', leavesQty: 0, cumQty: 0, text: `${this.exchange}: cancelled before it was sent (it was waiting for the rate limit)` }),
+    );
+    return true;
   }
 
   private async cancelOne(o: Order): Promise<void> {
