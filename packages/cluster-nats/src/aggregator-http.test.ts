@@ -27,7 +27,7 @@ const view: AggregateView = {
   shards: 1, stale: [], equity: 123_000n, peak: 124_000n, drawdown: 0.01, grossExposure: 50_000n, reserved: 0n, halted: [], superseded: 0,
   reservedInKv: null, budgetError: null, limit: null, rejectedMessages: 0,
   var: { method: 'historical', confidence: 0.99, value: 10, cvar: 12, observations: 100, exposures: { 'binance:BTCUSDT': 50_000 }, missing: [], at: 1 },
-  varError: null, maxVar: null, reducing: false, reduceError: null, metricsUrl: null,
+  varError: null, maxVar: null, reducing: false, reduceError: null, controlError: null, controlReadAt: 1, metricsUrl: null,
 };
 
 describe('risk aggregator HTTP routes', () => {

@@ -16,6 +16,14 @@ export interface AggregateView extends AggregateSummary {
   reducing: boolean;
   /** The `reduce` record is set but cannot be read (not this aggregator's: it never clears it), or null. */
   reduceError: string | null;
+  /**
+   * Why this round could not read the control bucket (`budget`, `reduce`: cut off from NATS), or
+   * null. While set, reservedInKv, budgetError, reducing and reduceError are the last values read
+   * (as of controlReadAt), never a failed read's "none".
+   */
+  controlError: string | null;
+  /** Wall ms of the last round that read both keys; null before the first. */
+  controlReadAt: number | null;
   halted: string[];
   /** Where this aggregator serves /metrics (`[cluster] aggregator_port`), null when it does not. */
   metricsUrl: string | null;
@@ -31,7 +39,9 @@ export function aggregateMetricsText(a: AggregateView | undefined): string {
     gauge('cwts_cluster_var', 'Portfolio VaR across shards (quote currency, one sampling period, at [risk] var_confidence); absent until enough returns', a.var?.value ?? null),
     gauge('cwts_cluster_cvar', 'Portfolio CVaR across shards (quote currency)', a.var?.cvar ?? null),
     gauge('cwts_cluster_var_limit', 'cluster.max_var (quote currency); absent when not configured', a.maxVar),
-    gauge('cwts_cluster_reducing', '1 while the cluster-wide REDUCING is set', a.reducing ? 1 : 0),
+    // Never read (cut off since the start): absent, not 0; after a read, the last value read.
+    gauge('cwts_cluster_reducing', '1 while the cluster-wide REDUCING is set (as last read: see cwts_cluster_control_stale)', a.controlReadAt === null && a.controlError !== null ? null : a.reducing ? 1 : 0),
+    gauge('cwts_cluster_control_stale', '1 while the control bucket (budget, reduce) cannot be read: reducing and reserved are as last read', a.controlError === null ? 0 : 1),
     gauge('cwts_cluster_equity', 'Summed equity of every shard (quote currency)', commonToNumber(a.equity)),
     gauge('cwts_cluster_drawdown_ratio', 'Drawdown of the summed equity from its peak', a.drawdown),
     gauge('cwts_cluster_gross_exposure', 'Summed worst-case gross exposure (quote currency), stale shards included', commonToNumber(a.grossExposure)),

@@ -38,6 +38,7 @@ export async function runAggregator(o: AggregatorOptions): Promise<void> {
   const log = o.logger;
   const h = await openCluster(c, AGGREGATOR_ID);
   for (const n of h.notices) log.warn(`cluster ${c.name}: ${n}`);
+  h.store.onNotice = (n) => log.warn(`cluster ${c.name}: ${n}`);
   const pub = new ShardPublisher(h.nc, h.names, AGGREGATOR_ID, AGGREGATOR_ID, () => o.clock.now());
   const mono = () => Number(o.clock.monoNs() / 1000n) / 1000;
   const agg = new PortfolioAggregate({ monoMs: mono, staleAfterMs: c.takeover_ms });
@@ -102,6 +103,7 @@ export async function runAggregator(o: AggregatorOptions): Promise<void> {
       return true;
     } catch (err) {
       log.warn(`reading the shards' last states from stream ${h.names.stream} failed: ${errorText(err)}; no round (drawdown, VaR, REDUCING) until it is read`);
+      await h.store.recover();
       return false;
     }
   };
@@ -113,6 +115,12 @@ export async function runAggregator(o: AggregatorOptions): Promise<void> {
   let varError: string | undefined;
   let lastLog: number | undefined;
   let latest: AggregateView | undefined;
+  /**
+   * What the control bucket said when last read (`budget` and `reduce`): served while a read
+   * fails, with `controlError` set, instead of "no reservation" and "not REDUCING", which is
+   * what a failed read used to show (cwts_cluster_reducing 0 while every shard was REDUCING).
+   */
+  const control = { reservedInKv: null as bigint | null, budgetError: null as string | null, reducing: false, reduceError: null as string | null, readAt: null as number | null };
   /** The revision of the unreadable `reduce` record last logged (once each). */
   let unreadableReduce: number | undefined;
   /** The instruments left out of the VaR last logged as keeping REDUCING (once per set). */
@@ -182,6 +190,7 @@ export async function runAggregator(o: AggregatorOptions): Promise<void> {
     if (s.shards > 0 && s.peak !== peaks.stored) await peaks.save(s.peak, (m) => log.warn(m));
     let reservedInKv: bigint | undefined;
     let budgetProblems: string[] = [];
+    const unread: string[] = [];
     try {
       const e = await h.control.get(BUDGET_KEY);
       if (e && e.operation === 'PUT') {
@@ -190,7 +199,10 @@ export async function runAggregator(o: AggregatorOptions): Promise<void> {
         // An entry that cannot be read counts as the whole limit (as the shards count it).
         reservedInKv = reservedTotal(doc, limit ?? doc.limit ?? 0n);
       }
+      control.reservedInKv = reservedInKv ?? null;
+      control.budgetError = budgetProblems.length > 0 ? budgetProblems.join('; ') : null;
     } catch (err) {
+      unread.push(`budget: ${errorText(err)}`);
       log.warn(`reading the budget failed: ${errorText(err)}`);
     }
     // Apart from the checks below: a failing REDUCING write must not cost the drawdown and budget HALTs.
@@ -202,20 +214,40 @@ export async function runAggregator(o: AggregatorOptions): Promise<void> {
     const portfolioVar = lastVar
       ? { method: lastVar.method, confidence: lastVar.confidence, value: lastVar.var, cvar: lastVar.cvar, observations: lastVar.observations, exposures: lastVar.exposures, missing: lastVar.missing, at: lastVar.at }
       : null;
-    let reducing = false;
-    let reduceError: string | null = null;
     try {
       const e = await h.control.get(REDUCE_KEY);
-      reducing = e?.operation === 'PUT';
+      const reducing = e?.operation === 'PUT';
+      let reduceError: string | null = null;
       if (e && reducing && readReduceDoc(() => e.json<unknown>()) === undefined) {
         reduceError = `the reduce record (revision ${e.revision}) cannot be read: the shards are REDUCING, and only --resume clears it`;
         if (e.revision !== unreadableReduce) log.warn(`cluster REDUCING: ${reduceError}`);
         unreadableReduce = e.revision;
       }
+      control.reducing = reducing;
+      control.reduceError = reduceError;
     } catch (err) {
+      unread.push(`reduce: ${errorText(err)}`);
       log.warn(`reading the REDUCING key failed: ${errorText(err)}`);
     }
-    latest = { ...s, reservedInKv: reservedInKv ?? null, budgetError: budgetProblems.length > 0 ? budgetProblems.join('; ') : null, limit: limit ?? null, rejectedMessages: agg.rejected, var: portfolioVar, varError: varError ?? null, maxVar: c.max_var ?? null, reducing, reduceError, metricsUrl };
+    if (unread.length === 0) control.readAt = now;
+    // The server may have lost its store: recreated, the next round reads the new bucket.
+    else await h.store.recover();
+    const controlError = unread.length > 0 ? `control bucket not read this round (${unread.join('; ')}): reservedInKv, budgetError, reducing and reduceError are as last read${control.readAt === null ? ' (never: unknown)' : ''}` : null;
+    latest = {
+      ...s,
+      reservedInKv: control.reservedInKv,
+      budgetError: control.budgetError,
+      limit: limit ?? null,
+      rejectedMessages: agg.rejected,
+      var: portfolioVar,
+      varError: varError ?? null,
+      maxVar: c.max_var ?? null,
+      reducing: control.reducing,
+      reduceError: control.reduceError,
+      controlError,
+      controlReadAt: control.readAt,
+      metricsUrl,
+    };
     pub.publish('aggregate', { ...latest });
     if (lastLog === undefined || mono() - lastLog >= 10_000) {
       lastLog = mono();

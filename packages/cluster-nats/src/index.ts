@@ -21,6 +21,6 @@ export { PeakStore, type PeakDoc } from './peak.js';
 export { aggregateMetricsText, type AggregateView } from './aggregator-http.js';
 export { PortfolioAggregate, parseShardState, type ShardState, type AggregateSummary, type PortfolioAggregateOptions } from './aggregate.js';
 export { worstGrossExposure } from './exposure.js';
-export { openCluster, type ClusterHandles } from './connect.js';
+export { ClusterStore, openCluster, type ClusterHandles, type KeptNow } from './connect.js';
 export { clusterNames, leaseKey, leaseTimings, streamName, BUDGET_KEY, HALT_KEY, PEAK_KEY, REDUCE_KEY, type ClusterNames, type LeaseTimings, type PublishedKind } from './names.js';
 export { assignKeys } from './rendezvous.js';

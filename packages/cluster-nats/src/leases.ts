@@ -2,6 +2,7 @@ import type { KV } from '@nats-io/kv';
 import { errorText, isServerRejection } from './errors.js';
 import { listKeys } from './list-keys.js';
 import { leaseKey, type LeaseTimings } from './names.js';
+import type { ClusterStore } from './connect.js';
 import type { Membership } from './membership.js';
 import { assignKeysAmong } from './rendezvous.js';
 
@@ -55,6 +56,13 @@ export interface LeaseManagerOptions {
   onError(message: string): void;
   /** The shard's membership (an epoch-fenced lease on its id); without it a plain heartbeat `put`. */
   membership?: Membership;
+  /**
+   * The cluster's store upkeep (openCluster's `store`; its `timings` should be the ones passed
+   * here): a round whose calls fail asks it whether the server lost the buckets (and has them
+   * recreated), and a recreated lease bucket is made to keep keys at least this process's
+   * lifetime before any lease is taken from it. Without it neither happens (tests on a fake KV).
+   */
+  store?: Pick<ClusterStore, 'recover' | 'keep'>;
 }
 
 interface Held {
@@ -175,6 +183,8 @@ export class LeaseManager {
       // Most likely cut off from the server: no call would answer this round. Leases whose
       // validity ran out are dropped (the gate already shut them); the rest wait for next round.
       for (const [key, h] of [...this.held]) if (this.o.monoMs() >= h.validUntil) this.drop(key, h, 'lost', 'not renewed in time');
+      // Or the server lost its store: then no call would ever answer until the buckets are back.
+      await this.o.store?.recover();
       return;
     }
     await this.renewAll();
@@ -186,6 +196,7 @@ export class LeaseManager {
       [members, present] = await Promise.all([listKeys(this.o.members, listMs), listKeys(this.o.leases, listMs).then((ks) => new Set(ks))]);
     } catch (err) {
       this.o.onError(`listing leases failed: ${errorText(err)}`);
+      await this.o.store?.recover();
       return;
     }
     if (!members.includes(this.o.shardId)) members.push(this.o.shardId);
@@ -229,7 +240,9 @@ export class LeaseManager {
    * last renewal. So a bucket that may be younger than one lease lifetime is quarantined: no lease
    * is taken until the rest of that lifetime has passed on this process's monotonic clock. Its age
    * is bounded below by server timestamps only (last write - creation; nats-server 2.9 reports no
-   * server time), so a bucket not written since it was created counts as brand new.
+   * server time), so a bucket not written since it was created counts as brand new. With a store
+   * the lifetime is the longest of this process's and any lease bucket's max_age it has seen
+   * (holders with a longer takeover_ms counted theirs that long in the bucket before).
    *
    * The lifetime runs from when the answer that showed the bucket came back, not from the start
    * of the round: what the round did before (heartbeat, renewals, listings: each call may wait up
@@ -248,13 +261,27 @@ export class LeaseManager {
       lastWrite = info.state.last_ts;
     } catch (err) {
       this.o.onError(`reading the lease bucket's state failed: ${errorText(err)}`);
+      await this.o.store?.recover();
       return false;
     }
     if (created !== this.bucketCreated) {
       const recreated = this.bucketCreated !== undefined;
+      // Before a lease is counted in it: a bucket recreated by a process with a shorter
+      // takeover_ms keeps keys for less than this one counts them (raised here, or the timings
+      // shrink to it), and a holder in the bucket before counted its lease up to that bucket's
+      // max_age, which may be longer than this process's lifetime. Unread: asked again next round.
+      let longest = 0;
+      if (this.o.store) {
+        try {
+          longest = (await this.o.store.keep()).leasesLongestMs;
+        } catch (err) {
+          this.o.onError(`reading the lease and member buckets' max_age failed: ${errorText(err)}`);
+          return false;
+        }
+      }
       this.bucketCreated = created;
       const ageAtLeast = Math.max(0, Date.parse(lastWrite) - Date.parse(created)) || 0;
-      const wait = this.o.timings.ttlMs - ageAtLeast;
+      const wait = Math.max(this.o.timings.ttlMs, longest) - ageAtLeast;
       this.quarantineUntil = now + wait;
       if (wait > 0) this.o.onError(`lease bucket ${recreated ? 'recreated (the NATS server lost its store?)' : 'created recently'}: no lease is taken for ${wait} ms, until any lease counted in an earlier bucket has run out`);
     }

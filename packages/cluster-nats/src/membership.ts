@@ -1,4 +1,5 @@
 import type { KV } from '@nats-io/kv';
+import type { ClusterStore } from './connect.js';
 import { errorText, isServerRejection } from './errors.js';
 import type { LeaseTimings } from './names.js';
 
@@ -24,6 +25,13 @@ export interface MembershipOptions {
   onError(message: string): void;
   /** The lease keys this shard may take (published in the member value). */
   candidateKeys?: readonly string[];
+  /**
+   * openCluster's `store` (its `timings` should be the ones passed here): an epoch begun in a
+   * members bucket that keeps keys for less than this process counts them (recreated by a process
+   * with a shorter takeover_ms after a store loss) has the bucket raised, or the timings shrunk,
+   * before it counts; an epoch whose bucket cannot be read then is not begun. Without it, neither.
+   */
+  store?: Pick<ClusterStore, 'keep'>;
 }
 
 /**
@@ -77,14 +85,54 @@ export class Membership {
    * Right after the create or renewal that proved the key ours: the renewals chain by revision
    * from the epoch's first one, so the bucket read now is the one that revision counts in (unless
    * it is recreated in between, and then the next renewal is refused and a new epoch begins).
+   * `sent`: the epoch just began at that send time, and its validity must fit what the bucket
+   * keeps (checkKept). False: that check could not be made (with a store only).
    */
-  private async readBucketCreated(): Promise<void> {
+  private async readBucketCreated(sent?: number): Promise<boolean> {
+    let status: Awaited<ReturnType<KV['status']>>;
     try {
-      const t = Date.parse((await this.o.members.status()).streamInfo.created);
+      status = await this.o.members.status();
+      const t = Date.parse(status.streamInfo.created);
       if (Number.isSafeInteger(t)) this.startBucketCreated = t;
-    } catch {
-      // Still unknown: asked again at the next successful heartbeat.
+    } catch (err) {
+      if (sent === undefined || !this.o.store) return true; // still unknown: asked again at the next successful heartbeat
+      this.o.onError(`reading the members bucket after joining failed (${errorText(err)}): the epoch is not begun (tried again next heartbeat)`);
+      return false;
     }
+    return sent === undefined || this.checkKept(sent, status.ttl);
+  }
+
+  /**
+   * The member key written at `sent` lives until at least `sent + haveMs` (the bucket's max_age
+   * when read right after): where that is shorter than the lifetime this process counts (a bucket
+   * recreated by a process with a shorter takeover_ms), the store raises the bucket (or shrinks
+   * the timings to it) before the epoch counts. A raise answered before the key could expire
+   * keeps it the raised max_age; one answered later may have come too late, and then the epoch
+   * counts only as long as the key was sure to live. Unraised, unread: the epoch is not begun.
+   */
+  private async checkKept(sent: number, haveMs: number): Promise<boolean> {
+    const store = this.o.store;
+    if (!store || !(haveMs > 0) || haveMs >= this.o.timings.ttlMs) return true;
+    try {
+      await store.keep();
+    } catch (err) {
+      this.o.onError(`the members bucket keeps keys ${haveMs} ms, less than the ${this.o.timings.ttlMs} ms this process counts, and reading or raising it failed (${errorText(err)}): the epoch is not begun (tried again next heartbeat)`);
+      return false;
+    }
+    const answered = this.o.monoMs();
+    const t = this.o.timings;
+    this.validUntil = sent + t.ttlMs - t.marginMs;
+    // The margin of a lifetime of haveMs (names.ts: leaseTimingsWithin's proportion).
+    const sure = sent + haveMs - Math.round(haveMs * 0.2);
+    if (answered >= sure) this.validUntil = Math.min(this.validUntil, sure);
+    return true;
+  }
+
+  /** An epoch whose bucket could not be checked: dropped before anyone was told of it (the key, ours, is taken over by the next one). */
+  private unbegin(): void {
+    this.epochId = undefined;
+    this.revision = undefined;
+    this.validUntil = 0;
   }
 
   /**
@@ -104,7 +152,10 @@ export class Membership {
         this.epochId = epoch;
         this.validUntil = sent + this.o.timings.ttlMs - this.o.timings.marginMs;
         this.takenWarned = false;
-        await this.readBucketCreated();
+        if (!(await this.readBucketCreated(sent))) {
+          this.unbegin();
+          return 'unreachable';
+        }
         this.o.onEpoch(epoch, 'joined');
       } else {
         this.revision = await this.o.members.update(this.o.shardId, this.value(this.epochId), this.revision!);
@@ -125,7 +176,8 @@ export class Membership {
       }
       // Our own earlier epoch's key, not expired yet: that epoch is over here, so the new one may
       // take the key over by revision at once.
-      if (await this.replaceOwnKey(sent)) return 'ok';
+      const replaced = await this.replaceOwnKey(sent);
+      if (replaced !== 'no') return replaced;
       if (!this.takenWarned) {
         this.takenWarned = true;
         this.o.onError(`shard id ${this.o.shardId} is held by ${await this.holder()}: this process reserves no budget until that key expires (a previous run, gone within the lease lifetime) or is released`);
@@ -167,21 +219,24 @@ export class Membership {
     }
   }
 
-  private async replaceOwnKey(sent: number): Promise<boolean> {
+  private async replaceOwnKey(sent: number): Promise<'ok' | 'unreachable' | 'no'> {
     try {
       const e = await this.o.members.get(this.o.shardId);
-      if (!e || e.operation !== 'PUT' || e.json<MemberDoc>().instance !== this.o.instance) return false;
+      if (!e || e.operation !== 'PUT' || e.json<MemberDoc>().instance !== this.o.instance) return 'no';
       const epoch = `${this.o.instance}.${++this.count}`;
       this.revision = await this.o.members.update(this.o.shardId, this.value(epoch), e.revision);
       this.startRevision = this.revision;
       this.startBucketCreated = undefined;
       this.epochId = epoch;
       this.validUntil = sent + this.o.timings.ttlMs - this.o.timings.marginMs;
-      await this.readBucketCreated();
+      if (!(await this.readBucketCreated(sent))) {
+        this.unbegin();
+        return 'unreachable';
+      }
       this.o.onEpoch(epoch, 'rejoined');
-      return true;
+      return 'ok';
     } catch {
-      return false;
+      return 'no';
     }
   }
 

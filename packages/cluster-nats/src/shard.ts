@@ -42,6 +42,9 @@ export class NatsShard implements ClusterShard {
   private ledger: BudgetLedger | undefined;
   private pub: ShardPublisher | undefined;
   private timers: NodeJS.Timeout[] = [];
+  private roundTimer: NodeJS.Timeout | undefined;
+  /** The period roundTimer was armed with. */
+  private roundTickMs = 0;
   private leaseTick: Promise<void> | undefined;
   private haltWatch: { stop(): void } | undefined;
   private reduceWatch: { stop(): void } | undefined;
@@ -114,6 +117,7 @@ export class NatsShard implements ClusterShard {
     this.h = h;
     if (this.stopped) return this.abandonStart();
     for (const n of h.notices) log.warn(`cluster ${c.name}: ${n}`);
+    h.store.onNotice = (n) => log.warn(`cluster ${c.name}: ${n}`);
     void (async () => {
       for await (const st of h.nc.status()) {
         if (st.type === 'disconnect') this.connected = false;
@@ -134,6 +138,7 @@ export class NatsShard implements ClusterShard {
       wallMs,
       onEpoch: (epoch, why) => this.onEpoch(epoch, why),
       onError: (m) => log.warn(m),
+      store: h.store,
     });
     this.leases = new LeaseManager({
       leases: h.leases,
@@ -156,6 +161,7 @@ export class NatsShard implements ClusterShard {
       handoverMs: 3 * c.takeover_ms,
       onError: (m) => log.warn(m),
       membership: this.membership,
+      store: h.store,
     });
     if (c.max_total_position !== undefined) {
       const limit = quoteToAtoms(c.max_total_position, COMMON_EXPONENT);
@@ -187,9 +193,8 @@ export class NatsShard implements ClusterShard {
     await this.watchHalt();
     await this.watchReduce();
     if (this.stopped) return this.abandonStart();
-    const leaseLoop = setInterval(() => this.startRound(), this.timings.tickMs);
-    const stateLoop = setInterval(() => this.publishStateSafely(), c.publish_interval_ms);
-    this.timers.push(leaseLoop, stateLoop);
+    this.armRounds();
+    this.timers.push(setInterval(() => this.publishStateSafely(), c.publish_interval_ms));
     this.startRound();
     log.info(
       { cluster: c.name, shard: c.shard_id, instance: this.instance, candidates: candidates.length, ...this.timings },
@@ -225,12 +230,26 @@ export class NatsShard implements ClusterShard {
     this.o.logger.warn(`cluster ${this.o.cluster.name}: shard ${this.o.cluster.shard_id} stopped while joining: it took no lease`);
   }
 
+  /**
+   * The lease rounds' timer, every renewal period. The timings are live (openCluster's store):
+   * where a recreated bucket keeps keys for less than this process counted and cannot be raised,
+   * they shrink, and the rounds must follow, or leases would lapse between two renewals.
+   */
+  private armRounds(): void {
+    if (this.roundTimer) clearInterval(this.roundTimer);
+    this.roundTickMs = this.timings.tickMs;
+    this.roundTimer = setInterval(() => this.startRound(), this.roundTickMs);
+  }
+
   /** One lease and budget round, unless one is still running. A failure is counted, never a fault. */
   private startRound(): void {
     if (this.leaseTick) return;
     this.leaseTick = this.tick()
       .catch((err) => this.loopFailed('cluster:round', err))
-      .finally(() => (this.leaseTick = undefined));
+      .finally(() => {
+        this.leaseTick = undefined;
+        if (!this.stopped && this.roundTimer && this.timings.tickMs !== this.roundTickMs) this.armRounds();
+      });
   }
 
   /**
@@ -457,6 +476,8 @@ export class NatsShard implements ClusterShard {
     } catch (err) {
       if (!this.controlUnreadable) log.warn({ err: errorText(err) }, `cluster: reading halt and reduce failed (retried every lease round): ${errorText(err)}`);
       this.controlUnreadable = true;
+      // The server may have lost its store: recreated, the next read finds the new bucket.
+      if (!this.stopped) await h.store.recover();
     }
   }
 
@@ -594,6 +615,7 @@ export class NatsShard implements ClusterShard {
   private async stopOnce(): Promise<void> {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
+    if (this.roundTimer) clearInterval(this.roundTimer);
     if (this.haltRetry) clearTimeout(this.haltRetry);
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), STOP_DEADLINE_MS)));
