@@ -317,6 +317,13 @@ export class PolledExecutionClient implements ExecutionClient {
    * again the trade is still reported under the client id the engine journaled it by.
    */
   private readonly knownOrders = new Map<string, { clientOrderId: string; side: Order['side']; createdTs: number }>();
+  /**
+   * Creates waiting for the order budget, by client id; `cancelled` once a cancel was answered
+   * here. Such a create has not left: its cancel sent to the venue is refused as unknown, and the
+   * create goes out after it (a HALT's mass cancel, now first in line, overtakes the creates
+   * queued before it), so the order worked at the venue after the kill switch. It is never sent.
+   */
+  private readonly queuedCreates = new Map<string, { cancelled: boolean }>();
   private connected = false;
   private stopped = false;
   /** The poll under way (one at a time): what a reconcile asked for during it waits on. */
@@ -743,12 +750,20 @@ export class PolledExecutionClient implements ExecutionClient {
       this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: 'INVALID_ORDER', text: `${this.exchange}: ${refusal}`, leavesQty: 0 });
       return;
     }
+    const queued = { cancelled: false };
+    this.queuedCreates.set(o.clientOrderId, queued);
     try {
       await this.orderLimiter.acquire({ orders: 1 });
     } catch (err) {
-      this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: 'RATE_LIMITED', text: `${this.exchange}: ${(err as Error).message}`, leavesQty: 0 });
+      // answered cancelled already: a second, final report would contradict it
+      if (!queued.cancelled) this.report(o, { kind: 'rejected', rejects: 'order', rejectReason: 'RATE_LIMITED', text: `${this.exchange}: ${(err as Error).message}`, leavesQty: 0 });
       return;
+    } finally {
+      // from here on the create has left (driver.place is called in this same turn): a cancel
+      // takes the venue's path
+      if (this.queuedCreates.get(o.clientOrderId) === queued) this.queuedCreates.delete(o.clientOrderId);
     }
+    if (queued.cancelled) return;
     if (!this.connected) return; // stopped while waiting
     const tr: Tracked = { order: o, acked: false, cumLots: 0 };
     this.tracked.set(o.clientOrderId, tr);
@@ -805,6 +820,18 @@ export class PolledExecutionClient implements ExecutionClient {
   }
 
   private async cancelOne(o: Order): Promise<void> {
+    const queued = this.queuedCreates.get(o.clientOrderId);
+    if (queued !== undefined) {
+      // its create is still waiting for the budget: cancelled here, with no request to the venue
+      // (which does not know it). Marked now, so the create cannot leave; reported a turn later,
+      // as a venue's answer comes, not inside the engine's cancel(). The create's place in line
+      // still spends its slot when its turn comes (a waiter cannot leave the limiter's line).
+      if (queued.cancelled) return;
+      queued.cancelled = true;
+      await Promise.resolve();
+      this.report(o, { kind: 'cancelled', leavesQty: 0, cumQty: 0, text: `${this.exchange}: cancelled before it was sent (it was waiting for the order rate limit)` });
+      return;
+    }
     if (!this.connected) {
       this.report(o, { kind: 'rejected', rejects: 'request', rejectReason: 'NO_CREDENTIALS', text: 'execution not started', leavesQty: 0 });
       return;
