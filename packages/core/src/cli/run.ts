@@ -3,6 +3,7 @@ import { loadConfigForCli } from './output.js';
 import { composeDeployment, type Deployment } from '../engine/compose.js';
 import { recordingTargetProblem } from '../engine/recorder.js';
 import { resolveJournalPath } from '../journal/location.js';
+import { JournalStore } from '../journal/store.js';
 import { engineHealth, engineStatus } from '../engine/status.js';
 import type { Order } from '../domain/orders.js';
 import { createLogger } from '../observability/logger.js';
@@ -146,9 +147,13 @@ export async function runCommand(opts: RunOptions): Promise<number> {
       // Still composing: abandon it, and wait for it to release what it acquired.
       abandon.abort(new StartupAbandoned(why));
       await assembled.catch(() => {});
-      if (dep !== undefined) {
-        const composed = dep;
-        await step('engine', () => composed.engine.stop(why));
+      // The journal is flushed with the engine's stop and closed last: a process fault while the
+      // plugins, the shard or tracing are torn down HALTs into an open journal (the next start
+      // comes up HALTED, docs/operations.md, exit code 70), and the writer lock refuses a second
+      // instance until this process has stopped everything it runs.
+      const composed = dep;
+      if (composed !== undefined) {
+        await step('engine', () => composed.engine.stop(why, { keepJournalOpen: true }));
         await step('plugins', () => composed.dispose());
       }
       await step('cluster shard', () => shard?.stop());
@@ -157,6 +162,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
       // an endpoint still starting when the stop came is closed once it listens, not left open
       await Promise.allSettled(endpointStarts);
       if (endpoints !== undefined) await Promise.allSettled([endpoints.metricsHttp.close(), endpoints.healthHttp.close()]);
+      if (composed !== undefined) await step('journal', () => composed.engine.closeJournal());
     })();
     return stopping;
   };
@@ -196,6 +202,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
       } catch (haltErr) {
         logger.error({ component: 'process' }, `halt after a process fault failed: ${String((haltErr as Error)?.message ?? haltErr)}`);
       }
+      haltIntoClosedJournal(dep.engine, logger);
     }
     const deadline = setTimeout(() => {
       logger.fatal({ component: 'process' }, `the stop after a process fault did not end within ${FAULT_STOP_DEADLINE_MS} ms: exiting`);
@@ -355,6 +362,22 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     return STOPPED_WITH_OPEN_ORDERS;
   }
   return 0;
+}
+
+/**
+ * A fault after the stop closed the journal (its last step; the fault listeners stay until run
+ * returns) HALTs an engine whose journal refuses the record: the HALT is written through a
+ * connection of its own, so the next start still comes up HALTED. A plugin's replacement
+ * journal cannot be reopened: the error line says so.
+ */
+function haltIntoClosedJournal(engine: Deployment['engine'], logger: Pick<ReturnType<typeof createLogger>, 'error'>): void {
+  const j = engine.journalStore;
+  const s = engine.riskState;
+  if (j === undefined || s.state !== 'HALTED') return;
+  if (!(j instanceof JournalStore)) return;
+  if (!j.isClosed) return;
+  const why = JournalStore.latchHaltAfterClose(j.path, s.reason, 'risk');
+  if (why !== undefined) logger.error({ component: 'process' }, `the HALT after a process fault could not be journaled (${j.path} was closed by the stop, and ${why}): the next start may come up ACTIVE: halt it (\`cwts-ultra risk halt\`) as soon as it is up, and find the bug first (the fatal line has the stack)`);
 }
 
 /** The orders a stop with on_shutdown = "cancel" left open, by id: the operator checks each at its venue. */

@@ -331,10 +331,15 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     this.riskState = new RiskState((s, from, who) => {
       this.publishRiskState();
       opts.logger.warn({ riskState: s.state, reason: s.reason, who }, `risk state -> ${s.state}: ${s.reason}`);
-      this.journal({ t: 'risk', from, to: s.state, reason: s.reason, who, ts: this.now });
       // A resume restarts the peak; the journal must hold the peak the next restart measures from.
-      this.journalPeak('risk-state', true);
-      this.commitRiskState(s, who);
+      const recs: JournalRecord[] = [{ t: 'risk', from, to: s.state, reason: s.reason, who, ts: this.now }, ...this.peakRecords('risk-state', true)];
+      const after = this.riskWriteAfterCancels;
+      // The writer is already failing (a stalled disk: this HALT is most likely its own): a
+      // commit now (any append under fsync "always") would block this thread for the whole
+      // commit timeout, for nothing, while the kill switch's cancels wait. halt() and reduce()
+      // write it once their cancels are out.
+      if (after !== undefined && this.journalFailing()) after.write = () => this.writeRiskState(recs, s, who);
+      else this.writeRiskState(recs, s, who);
       try {
         opts.observer?.riskState?.(s, this.now);
       } catch (err) {
@@ -656,9 +661,10 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
    * Cancels or keeps open orders, stops intake, flushes. Safe to call twice. Nothing new is
    * traded once stopping (events are not dispatched, intents are refused); the cancels go out
    * while the venues' market data still runs: a simulated venue's order flow is driven by its
-   * market clock, and a trader expects the orders gone before the feeds are.
+   * market clock, and a trader expects the orders gone before the feeds are. `keepJournalOpen`:
+   * the journal is flushed, and closed only by closeJournal().
    */
-  async stop(reason = 'stop'): Promise<void> {
+  async stop(reason = 'stop', opts: { keepJournalOpen?: boolean } = {}): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     const log = this.opts.logger;
@@ -686,10 +692,35 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
     // it read before is booked, and journaled, before the journal closes.
     await this.stopPart('reconcile', () => this.reconcileRetries);
     this.journalSnapshot('stop');
-    this.opts.journal?.close();
+    if (opts.keepJournalOpen) this.flushJournalAtStop();
+    else this.opts.journal?.close();
     this.opts.recorder?.close();
     this.deferredLog.drain();
     this.resolveEnd();
+  }
+
+  /**
+   * Closes the journal a stop with `keepJournalOpen` left open (run: once the plugins, the
+   * cluster shard and tracing have stopped, so that a HALT during their teardown, a process
+   * fault's, is journaled, and the writer lock refuses a second instance until then). Safe to
+   * call twice.
+   */
+  closeJournal(): void {
+    this.opts.journal?.close();
+  }
+
+  /**
+   * What the stop wrote, committed while the journal stays open: a kill during the teardown
+   * that follows (a plugin's dispose() hanging past the supervisor's grace) loses none of it. A
+   * failing writer is not waited on again here: close() commits, or latches a HALT for, the rest.
+   */
+  private flushJournalAtStop(): void {
+    if (this.opts.journal === undefined || this.journalFailing()) return;
+    try {
+      this.opts.journal.flush();
+    } catch (err) {
+      this.componentError('journal', err);
+    }
   }
 
   /**
@@ -868,11 +899,38 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
    * left the state HALTED and every order working.
    */
   halt(reason: string): void {
+    this.changeThenCancel(
+      () => this.riskState.set('HALTED', reason, this.now),
+      () => {
+        // caught: an unhandled rejection here would end the process (Node 20) in the middle of a HALT
+        if (this.orders.openCount() > 0) this.cancelAllOpen(`kill switch: ${reason}`, 5000, this.stillHalted).catch((err) => this.componentError('engine', err));
+      },
+    );
+  }
+
+  /**
+   * Set by changeThenCancel around its state change: where the risk state handler leaves the
+   * write of a transition that a failing journal would block on, to run after the cancels.
+   */
+  private riskWriteAfterCancels: { write?: () => void } | undefined;
+
+  /**
+   * A risk state change, then its cancels (sent whatever the change's side effects do), then
+   * the journal write the change left for after them (riskWriteAfterCancels).
+   */
+  private changeThenCancel(change: () => void, cancel: () => void): void {
+    const outer = this.riskWriteAfterCancels;
+    const held: { write?: () => void } = {};
+    this.riskWriteAfterCancels = held;
     try {
-      this.riskState.set('HALTED', reason, this.now);
+      change();
     } finally {
-      // caught: an unhandled rejection here would end the process (Node 20) in the middle of a HALT
-      if (this.orders.openCount() > 0) this.cancelAllOpen(`kill switch: ${reason}`, 5000, this.stillHalted).catch((err) => this.componentError('engine', err));
+      this.riskWriteAfterCancels = outer;
+      try {
+        cancel();
+      } finally {
+        held.write?.();
+      }
     }
   }
 
@@ -883,11 +941,10 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
    */
   reduce(reason: string): void {
     if (this.riskState.state === 'HALTED') return;
-    try {
-      this.riskState.set('REDUCING', reason, this.now);
-    } finally {
-      this.cancelGrowing(`risk state REDUCING: ${reason}`);
-    }
+    this.changeThenCancel(
+      () => this.riskState.set('REDUCING', reason, this.now),
+      () => this.cancelGrowing(`risk state REDUCING: ${reason}`),
+    );
   }
 
   /**
@@ -1703,21 +1760,36 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   }
 
   /**
-   * A HALT (and an operator's REDUCING) is committed, fsynced, before its cancels go out and
-   * before the control endpoint answers "applied": queued for the batch commit, a kill -9 in the
-   * next 50 ms restarted ACTIVE, and nothing at a venue brings a HALT back. Rare, so the
-   * blocking commit costs nothing that matters. Never throws (it runs inside RiskState.set(), on
-   * the way into the HALT): a failed commit is the journal's error, reported as every other.
+   * A risk transition's records (the transition and the peak) in one append, and for a HALT (and
+   * an operator's REDUCING) one commit, fsynced, before the control endpoint answers "applied"
+   * and, on a healthy journal, before its cancels go out: queued for the batch commit, a kill -9
+   * in the next 50 ms restarted ACTIVE, and nothing at a venue brings a HALT back. One blocking
+   * commit, not one per record: under fsync "always" every append is a commit of its own, and on
+   * a stalled writer each waited the whole commit timeout. Never throws (it runs inside
+   * RiskState.set(), on the way into the HALT): a failed commit is the journal's error, reported
+   * as every other.
    */
-  private commitRiskState(s: RiskState, who: RiskActor): void {
+  private writeRiskState(recs: readonly JournalRecord[], s: RiskState, who: RiskActor): void {
     const j = this.opts.journal;
-    if (j === undefined || !(s.state === 'HALTED' || (s.state === 'REDUCING' && who === 'operator'))) return;
+    if (j === undefined) return;
+    let queued = true;
+    if (j.appendAll !== undefined) queued = j.appendAll(recs);
+    else for (const r of recs) queued = j.append(r) && queued;
+    if (!mustCommitRiskState(s, who)) return;
     try {
+      // refused (the "always" commit failed, the writer is gone, the journal closed): committing
+      // again would wait on the same writer for the same failure
+      if (!queued) throw new Error(`the journal ${j.path} refused the record`);
       j.flush(true);
     } catch (err) {
       this.opts.metrics.errors.labels('journal').inc();
       this.opts.logger.error({ err: err instanceof Error ? err.message : String(err) }, `journal: the risk state ${s.state} could not be committed, a restart may not find it: ${err instanceof Error ? err.message : String(err)}`);
     }
+  }
+
+  /** The journal says its last commit failed (JournalStore.failing); a journal that cannot say is taken as healthy. */
+  private journalFailing(): boolean {
+    return this.opts.journal?.failing === true;
   }
 
   get journalStore(): Journal | undefined {
@@ -1772,24 +1844,32 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
    * venues load, the restore's own latched state) would journal the starting capital as the peak.
    */
   private journalPeak(why: string, always: boolean): void {
+    const recs = this.peakRecords(why, always);
+    if (recs.length === 0) return;
+    if (recs.length === 1) return this.journal(recs[0]!);
+    const j = this.opts.journal!;
+    if (j.appendAll !== undefined) j.appendAll(recs);
+    else for (const r of recs) j.append(r);
+  }
+
+  /** journalPeak's records, to append (in one commit: appendAll); none when there is nothing to journal. Never throws. */
+  private peakRecords(why: string, always: boolean): JournalRecord[] {
     let eq: { equity: bigint; peak: bigint; capital?: bigint } | undefined;
     try {
       eq = this.opts.journal && this.restoreDone ? this.opts.risk?.equitySnapshot?.() : undefined;
     } catch (err) {
-      return this.snapshotFailed('peak', err);
+      this.snapshotFailed('peak', err);
+      return [];
     }
     const capital = eq?.capital !== undefined && eq.capital !== this.lastJournaledCapital ? eq.capital : undefined;
-    if (!eq || (!always && eq.peak === this.lastJournaledPeak && capital === undefined)) return;
+    if (!eq || (!always && eq.peak === this.lastJournaledPeak && capital === undefined)) return [];
     this.lastJournaledPeak = eq.peak;
     const peak: JournalRecord = { t: 'peak', peak: eq.peak, equity: eq.equity, why, ts: this.now };
-    if (capital === undefined) return this.journal(peak);
+    if (capital === undefined) return [peak];
     // The capital the peak is counted in, in the same commit: a restart with another capital
     // moves the peak by the difference (RiskManager.restore); split, it would move it wrongly.
     this.lastJournaledCapital = capital;
-    const recs: JournalRecord[] = [{ t: 'state', scope: RISK_CAPITAL_SCOPE, key: RISK_CAPITAL_KEY, value: capital.toString(), ts: this.now }, peak];
-    const j = this.opts.journal!;
-    if (j.appendAll !== undefined) j.appendAll(recs);
-    else for (const r of recs) j.append(r);
+    return [{ t: 'state', scope: RISK_CAPITAL_SCOPE, key: RISK_CAPITAL_KEY, value: capital.toString(), ts: this.now }, peak];
   }
 
   /**
@@ -1987,6 +2067,14 @@ export const RESYNC_ASK_MAX_MS = 60_000;
 
 /** Engine.dispatchStart outside a market-event dispatch (performance.now() is never negative). */
 const NOT_DISPATCHING = -1;
+
+/**
+ * A HALT, and an operator's REDUCING, are committed (fsynced) at once (Engine.writeRiskState):
+ * the kill switch answers "applied" only once a restart would find them.
+ */
+function mustCommitRiskState(s: RiskState, who: RiskActor): boolean {
+  return s.state === 'HALTED' || (s.state === 'REDUCING' && who === 'operator');
+}
 
 /** A persisted value's JSON is at most this long (PersistedState: small state such as cooldowns). */
 const PERSISTED_MAX_CHARS = 65_536;

@@ -24,4 +24,9 @@ export interface Journal {
   /** For `/status`: the fsync policy and how many records wait for a commit. */
   readonly policy?: FsyncPolicy;
   readonly pending?: number;
+  /**
+   * True while the last commit failed (or the writer is gone): a synchronous commit would likely
+   * wait the whole commit timeout, so a HALT's cancels go out before its record. Absent: healthy.
+   */
+  readonly failing?: boolean;
 }

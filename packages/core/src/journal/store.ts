@@ -359,6 +359,20 @@ export class JournalStore implements Journal {
     return this.queue.length + this.posted - w.committed - w.setAside;
   }
 
+  /**
+   * The last commit failed, a failure the writer reported has not been followed by a commit that
+   * worked, or the writer thread is gone: a synchronous commit now would most likely wait the
+   * whole commit timeout for the same failure (the engine sends a HALT's cancels first then).
+   */
+  get failing(): boolean {
+    return this.flushFailed || this.lastError !== undefined || this.writer.failure !== undefined;
+  }
+
+  /** close() has run: nothing appended now is written (JournalStore.latchHaltAfterClose can still write a HALT). */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   /** Records committed by this process (tests and the bench read it). */
   get committed(): number {
     return this.writer.readStats().committed;
@@ -573,6 +587,40 @@ export class JournalStore implements Journal {
       this.report(new JournalError('WRITE', this.path, `cannot close: ${describeFsError(err)}`));
     }
     if (gone !== undefined) this.reportRescue(gone, saved, !r.ok);
+  }
+
+  /**
+   * A HALT that came after this process closed the journal at `path` (a process fault in the
+   * last steps of run's stop), written through a connection of its own so that the next start
+   * comes up HALTED as the runbook says. Written only while no live process holds the writer
+   * lock (checked in the same immediate transaction): a second instance that took the journal over
+   * since is not written under. A journal whose last transition is a HALT already is left as
+   * it is. Returns why nothing was written, or undefined; never throws.
+   */
+  static latchHaltAfterClose(path: string, reason: string, who: string, now: number = Date.now()): string | undefined {
+    let db: Db | undefined;
+    try {
+      refuseInterruptedRestore(path);
+      db = new Database(path, { fileMustExist: true });
+      db.pragma('busy_timeout = 5000');
+      const conn = db;
+      return conn.transaction((): string | undefined => {
+        const holder = writerHolder(conn);
+        if (holder?.live) return `the journal has a writer again (${describeHolder(holder)})`;
+        const last = conn.prepare('SELECT to_state AS state FROM risk_transitions ORDER BY seq DESC LIMIT 1').get() as { state: RiskStateName } | undefined;
+        if (last?.state === 'HALTED') return undefined;
+        conn.prepare('INSERT INTO risk_transitions (seq, from_state, to_state, reason, who, ts) VALUES (?, ?, ?, ?, ?, ?)').run(maxSeq(conn) + 1, last?.state ?? 'ACTIVE', 'HALTED', reason, who, now);
+        return undefined;
+      }).immediate();
+    } catch (err) {
+      return err instanceof JournalError ? err.message : describeFsError(err);
+    } finally {
+      try {
+        db?.close();
+      } catch {
+        // the transaction's outcome is what the caller reports
+      }
+    }
   }
 
   /**
