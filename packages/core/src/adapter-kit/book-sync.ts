@@ -355,8 +355,7 @@ export class BookSync {
       return;
     }
     const m = this.mirror;
-    m.clear();
-    m.apply(snap.bids, snap.asks);
+    m.load(snap.bids, snap.asks);
     m.seq = snap.seq;
     if (this.opts.checkCrossed !== false && m.isCrossed()) {
       m.clear();
