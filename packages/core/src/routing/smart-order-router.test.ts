@@ -966,3 +966,205 @@ describe('SmartOrderRouter: limits per parent', () => {
     await s.engine.stop();
   });
 });
+
+/** Inside its submit(), venue `v` also does `then(order)` (answers it, or another order). */
+function answerInside(v: ScriptedVenue, then: (o: Readonly<Order>) => void): void {
+  const plain = v.submit.bind(v);
+  v.submit = (o) => {
+    plain(o);
+    then(o);
+  };
+}
+
+describe('SmartOrderRouter: a child that ends while its parent is still sending', () => {
+  /**
+   * Effective asks: b 6_001_500, c 6_003_200, a 6_006_000, d 6_006_400 (d at the default 10 bps):
+   * a 300 buy is split a 100, b 100, c 100 (a sent first), and d only gets a re-route.
+   */
+  const FOUR: Record<string, Levels> = { a: [[6_000_000, 100]], b: [[6_000_300, 100]], c: [[6_000_200, 100]], d: [[6_000_400, 500]] };
+  const buy300 = buy(300);
+
+  it('a child answered inside submit() is not re-routed to a venue its split is still to send to: max_children holds', async () => {
+    const { venues, engine, router } = await setup({ max_children: 3 });
+    // a's IOC misses inside submit() (the level moved): b and c have no child yet
+    answerInside(venues.a, (o) => venues.a.report(o, { kind: 'expired', cumQty: 0, leavesQty: 0 }));
+    expect(engine.submit(buy(350))).toEqual({ accepted: true, clientOrderId: 'sor-1' });
+    // the split is a 50, b 200, c 100 common lots: a's 50 once went to b at once, and b then got
+    // its planned 200 too (4 children, 250 working against b's 200 visible)
+    expect(venues.b.submitted.map((o) => o.qty)).toEqual([200]);
+    expect(venues.c.submitted.map((o) => o.qty)).toEqual([10]);
+    expect(venues.a.submitted).toHaveLength(1);
+    let p = router.parent('sor-1')!;
+    expect([p.children.length, p.reroutes, p.status]).toEqual([3, 0, 'open']); // no child left to send a's 50 on
+    venues.b.report(venues.b.submitted[0]!, { kind: 'fill', lastPrice: 6_000_300, lastQty: 200, cumQty: 200, leavesQty: 0, tradeId: 'b1' });
+    venues.c.report(venues.c.submitted[0]!, { kind: 'fill', lastPrice: 6_000_200, lastQty: 10, cumQty: 10, leavesQty: 0, tradeId: 'c1' });
+    p = router.parent('sor-1')!;
+    expect([p.status, p.filledQty]).toEqual(['cancelled', 300]);
+    await engine.stop();
+  });
+
+  it('with children to spare, that quantity is re-routed once the split is sent, to a venue the split did not use', async () => {
+    const { venues, engine, router } = await setupBooks(FOUR, { max_children: 4 });
+    answerInside(venues.a!, (o) => venues.a!.report(o, { kind: 'expired', cumQty: 0, leavesQty: 0 }));
+    expect(engine.submit(buy300)).toMatchObject({ accepted: true });
+    // once the 100 went to b (the best effective price, no live child there yet), then b's own 100
+    expect(venues.b!.submitted.map((o) => o.qty)).toEqual([100]);
+    expect(venues.c!.submitted.map((o) => o.qty)).toEqual([100]);
+    expect(venues.d!.submitted.map((o) => o.qty)).toEqual([100]);
+    expect(venues.a!.submitted).toHaveLength(1);
+    expect(router.parent('sor-1')!).toMatchObject({ reroutes: 1, status: 'open' });
+    await engine.stop();
+  });
+
+  it("a split child answered inside a re-route's submit() waits for that re-route's sends too", async () => {
+    // a 300 buy over a, b, c (100 each); d and e (50 each) are dearer and left for re-routes
+    const { venues, engine, router } = await setupBooks({ ...FOUR, d: [[6_000_400, 50]], e: [[6_000_450, 50]] }, { max_children: 8 });
+    expect(engine.submit(buy300)).toMatchObject({ accepted: true });
+    const [a, b] = [venues.a!.submitted[0]!, venues.b!.submitted[0]!];
+    // b's level is gone and b's child misses: its 100 go to d and e (a and c are live) ...
+    venues.b!.sink!.onMarketEvent({ type: 'book_snapshot', exchange: 'b', symbol: 'BTCUSDT', ts: 2, recvTs: 2, seq: 2, reason: 'initial', bids: [{ price: 5_999_000, qty: 1000 }], asks: [{ price: 6_100_000, qty: 1000 }] });
+    // ... and while d's child is being submitted, a's child misses too
+    answerInside(venues.d!, () => venues.a!.report(a, { kind: 'expired', cumQty: 0, leavesQty: 0 }));
+    venues.b!.report(b, { kind: 'expired', cumQty: 0, leavesQty: 0 });
+    // a's 100 once went at once to d and e (d's child not registered yet, e's not sent): two
+    // children on each, 100 working against 50 visible; now it waits, and those venues are out
+    expect(venues.d!.submitted.map((o) => o.qty)).toEqual([50]);
+    expect(venues.e!.submitted.map((o) => o.qty)).toEqual([50]);
+    expect([venues.a!.submitted.length, venues.b!.submitted.length, venues.c!.submitted.length]).toEqual([1, 1, 1]);
+    const p = router.parent('sor-1')!;
+    expect([p.reroutes, p.children.length]).toEqual([1, 5]);
+    await engine.stop();
+  });
+
+  it('a parent cancelled while its split is being sent: nothing more is sent, nothing re-routed, the child in flight is cancelled', async () => {
+    const { venues, engine, router } = await setupBooks(FOUR, { max_children: 4 });
+    answerInside(venues.a!, (o) => venues.a!.report(o, { kind: 'expired', cumQty: 0, leavesQty: 0 }));
+    // the strategy (or a HALT) cancels the parent while b's child is being submitted
+    answerInside(venues.b!, () => void engine.cancel('sor-1'));
+    expect(engine.submit(buy300)).toMatchObject({ accepted: true });
+    expect([venues.c!.submitted.length, venues.d!.submitted.length]).toEqual([0, 0]);
+    expect(venues.b!.cancelled.map((o) => o.clientOrderId)).toEqual([venues.b!.submitted[0]!.clientOrderId]);
+    const p = router.parent('sor-1')!;
+    expect([p.reroutes, p.children.length, p.status]).toEqual([0, 2, 'cancelled']);
+    expect(engine.orders.allOpen()).toEqual([]);
+    await engine.stop();
+  });
+
+  it("a fill after a child's end while its siblings still work makes the parent partially filled at once", async () => {
+    const { venues, engine, router } = await setup({ reroute_unfilled_ioc: false });
+    engine.submit(buy(350));
+    const a = venues.a.submitted[0]!;
+    venues.a.report(a, { kind: 'expired', cumQty: 0, leavesQty: 0 });
+    expect(router.parent('sor-1')!.status).toBe('open');
+    // the trade happened before the end (a venue may send it after): b and c still work
+    venues.a.report(a, { kind: 'fill', lastPrice: 6_000_000, lastQty: 50, cumQty: 50, leavesQty: 0, tradeId: 'a1' });
+    const p = router.parent('sor-1')!;
+    expect([p.filledQty, p.status]).toEqual([50, 'partially_filled']); // was 'open' until b's or c's next report
+    await engine.stop();
+  });
+
+  /**
+   * Random books on four venues, any max_children, children answered inside submit() or later in
+   * any order, misses, rejects, partial fills, and venues that answer another child of the same
+   * parent inside a submit(): at every send no child of the parent works on that venue, no venue
+   * gets two children of a parent in one engine call (one decision), what the parent's children
+   * may still fill plus what they filled never exceeds the parent, and max_children holds.
+   */
+  it('property: max_children, one child per venue per decision, and never more working than the parent, however venues answer', async () => {
+    const level = fc.tuple(fc.integer({ min: 0, max: 6 }), fc.integer({ min: 10, max: 300 }));
+    const book = fc.array(level, { minLength: 1, maxLength: 3 });
+    const answer = fc.record({
+      sync: fc.boolean(),
+      fillPct: fc.constantFrom(0, 0, 40, 100),
+      end: fc.constantFrom('expired' as const, 'rejected' as const, 'cancelled' as const),
+      other: fc.boolean(),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({ a: book, b: book, c: book, d: book }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.array(fc.integer({ min: 20, max: 900 }), { minLength: 1, maxLength: 2 }),
+        fc.array(answer, { minLength: 1, maxLength: 12 }),
+        fc.array(fc.nat(), { maxLength: 32 }),
+        async (books, maxChildren, qtys, answers, picks) => {
+          const asks: Record<string, Levels> = {};
+          for (const [v, levels] of Object.entries(books)) {
+            const byPrice = new Map<number, number>();
+            for (const [off, q] of levels) byPrice.set(6_000_000 + off * 100, (byPrice.get(6_000_000 + off * 100) ?? 0) + q);
+            asks[v] = [...byPrice.entries()].sort((x, y) => x[0] - y[0]);
+          }
+          const { venues, engine, router } = await setupBooks(asks, { max_children: maxChildren });
+          type Sent = { parent: string; venue: string; qty: number; batch: number; executed: number; live: boolean };
+          const sent = new Map<string, Sent>();
+          const queues = new Map<string, (() => void)[]>(); // per order, its reports still to come
+          let batch = 0;
+          let k = 0;
+          let trade = 0;
+          const problems: string[] = [];
+          const check = (id: string, s: Sent) => {
+            const mine = [...sent.entries()].filter(([cid, x]) => cid !== id && x.parent === s.parent);
+            if (mine.some(([, x]) => x.live && x.venue === s.venue)) problems.push(`${s.parent}: ${id} sent to ${s.venue} where a child of it works`);
+            if (mine.some(([, x]) => x.batch === s.batch && x.venue === s.venue)) problems.push(`${s.parent}: two children on ${s.venue} in one decision`);
+            const committed = mine.reduce((n, [, x]) => n + (x.live ? x.qty : x.executed), s.qty);
+            const parentQty = qtys[Number(s.parent.slice(4)) - 1]!;
+            if (committed > parentQty) problems.push(`${s.parent}: ${committed} lots working or filled, parent ${parentQty}`);
+          };
+          for (const v of Object.values(venues)) {
+            const plain = v.submit.bind(v);
+            v.submit = (o) => {
+              plain(o);
+              const s: Sent = { parent: o.reason!, venue: v.exchange, qty: o.qty, batch, executed: 0, live: true };
+              check(o.clientOrderId, s);
+              sent.set(o.clientOrderId, s);
+              const x = answers[k++ % answers.length]!;
+              const filled = Math.floor((o.qty * x.fillPct) / 100);
+              const steps: (() => void)[] = [];
+              if (filled > 0) {
+                steps.push(() => {
+                  s.executed = filled;
+                  if (filled === o.qty) s.live = false;
+                  v.report(o, { kind: 'fill', lastPrice: o.price!, lastQty: filled, cumQty: filled, leavesQty: o.qty - filled, tradeId: `t${++trade}` });
+                });
+              }
+              if (filled < o.qty) {
+                const end = filled > 0 && x.end === 'rejected' ? 'cancelled' : x.end;
+                steps.push(() => {
+                  s.live = false;
+                  v.report(o, { kind: end, cumQty: filled, leavesQty: 0, ...(end === 'rejected' ? { rejectReason: 'VENUE_ERROR' as const } : {}) });
+                });
+              }
+              if (x.sync) for (const st of steps) st();
+              else queues.set(o.clientOrderId, steps);
+              if (x.other) {
+                // the venue answers another child of the same parent meanwhile (its next report)
+                const q = [...queues.entries()].find(([cid, q]) => q.length > 0 && cid !== o.clientOrderId && sent.get(cid)!.parent === s.parent);
+                q?.[1].shift()!();
+              }
+            };
+            v.autoCancel = false;
+          }
+          for (const qty of qtys) {
+            batch++;
+            engine.submit(buy(qty));
+          }
+          let step = 0;
+          for (;;) {
+            const open = [...queues.values()].filter((q) => q.length > 0);
+            if (open.length === 0) break;
+            batch++;
+            open[(picks[step++ % Math.max(1, picks.length)] ?? 0) % open.length]!.shift()!();
+          }
+          for (let i = 1; i <= qtys.length; i++) {
+            const p = router.parent(`sor-${i}`);
+            if (p !== undefined && p.children.length > maxChildren) problems.push(`sor-${i}: ${p.children.length} children, max_children ${maxChildren}`);
+            if (p !== undefined && !['filled', 'cancelled', 'rejected'].includes(p.status)) problems.push(`sor-${i}: ends ${p.status}`);
+          }
+          expect(engine.orders.allOpen()).toEqual([]);
+          await engine.stop();
+          expect(problems).toEqual([]);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+});

@@ -3,8 +3,9 @@
  * (decideRoute on the consolidated book), tracks the children under the parent, re-routes once
  * the unfilled part of an IOC child (never one we asked to cancel, nor one that ended later than
  * reroute_max_age_ms after it was sent) and the quantity of children the engine refused, within
- * the parent's max_children and never to a venue where a child of it is live, and cancels every
- * live child when the parent is cancelled.
+ * the parent's max_children and never to a venue where a child of it is live (one that ends while
+ * the parent's children are still being sent waits for them, then avoids all their venues), and
+ * cancels every live child when the parent is cancelled.
  * docs/routing.md has the objective, the config and the limits.
  *
  * Through `route()` alone (the plain OrderRouter contract) it only splits. With an engine that
@@ -68,6 +69,14 @@ interface TrackedParent extends ParentOrder {
    * once would end it before its siblings leave.
    */
   sending: number;
+  /**
+   * Unfilled quantity of children that ended while sends were under way (common lots), and
+   * their venues (bit v for venue v): re-routed once the send loop is done, with the split's
+   * venues out. Re-routed at once, it went to a venue the loop was still to send a child to
+   * (a child past max_children, two children counting one venue's levels).
+   */
+  pendingQty: number;
+  pendingVenues: number;
 }
 
 interface Child {
@@ -198,6 +207,8 @@ export class SmartOrderRouter implements OrderRouter {
       rejectedChildren: 0,
       cancelRequested: false,
       sending: 1,
+      pendingQty: 0,
+      pendingVenues: 0,
     };
     this.parents.set(parent.id, parent);
     let last: SubmitResult | undefined;
@@ -206,23 +217,26 @@ export class SmartOrderRouter implements OrderRouter {
     // rejection of a child is. Once it was left unfilled, and the strategy told the refusal.
     let refusedVenues = 0;
     let refusedQty = 0;
+    let used = 0;
     // finally: a throw part-way (the engine answers it as the router's error) must not leave the
     // parent marked as sending, where it never settled: children answered inside submit() have
     // no report left to come, so it is settled (or, with no child, dropped) here as below
     let sent = false;
     try {
       for (const k of kids) {
+        if (parent.cancelRequested) break; // asked inside a send: the rest of the split is not wanted
+        const v = venueIndex(g, k.exchange);
+        used |= 1 << v;
         const res = this.sendChild(parent, g, k, host, false);
         if (res.accepted) continue;
         last = res;
-        const v = venueIndex(g, k.exchange);
         refusedVenues |= 1 << v;
         if (res.reason === undefined || !REFUSED_EVERYWHERE.has(res.reason)) refusedQty += k.qty * g.venues[v]!.lotMult;
       }
-      if (refusedQty > 0 && this.cfg.reroute_unfilled_ioc && !parent.cancelRequested) {
-        const again = this.reroute(parent, g, refusedQty, refusedVenues, host);
-        if (again !== undefined) last = again;
-      }
+      // With what children left unfilled inside submit() (applyReport deferred it), away from
+      // every venue of the split: a book there may not show yet what its child just took.
+      const again = this.rerouteAll(parent, g, refusedQty, refusedVenues | used, host);
+      if (again !== undefined) last = again;
       sent = true;
     } finally {
       parent.sending--;
@@ -297,6 +311,8 @@ export class SmartOrderRouter implements OrderRouter {
           // a venue ended a child saying it executed less than it did, and its quantity was re-routed
           this.logger?.error({ parent: parent.id, child: r.clientOrderId, exchange: r.exchange }, `router: parent ${parent.id} filled ${parent.filledQty} of ${parent.qty} common lots: ${r.exchange} reported a fill of ${r.clientOrderId} after ending it with less executed, and that quantity had been re-routed; the position is larger than asked`);
         }
+        // siblings still working: the parent is partially filled now, not at their next report
+        this.settle(parent);
         return;
       }
     }
@@ -314,8 +330,15 @@ export class SmartOrderRouter implements OrderRouter {
         // later on Coinbase) is no IOC miss: the parent's price, or a market parent's "any
         // price", was for the market of then, and the strategy has moved on.
         const age = this.time.at(host.now) - child.sentAt;
-        if (age <= this.cfg.reroute_max_age_ms) this.reroute(parent, child.group, unfilled * child.group.venues[child.venue]!.lotMult, 1 << child.venue, host);
-        else this.logger?.warn({ parent: parent.id, child: r.clientOrderId, exchange: r.exchange, ageMs: age }, `router: not re-routing ${unfilled} lots of ${r.clientOrderId} (${parent.id}): it ended ${age} ms after it was sent, past routing.reroute_max_age_ms ${this.cfg.reroute_max_age_ms}`);
+        if (age <= this.cfg.reroute_max_age_ms) {
+          const qty = unfilled * child.group.venues[child.venue]!.lotMult;
+          if (parent.sending > 0) {
+            // a send loop of this parent is under way (the venue answered inside submit()): its
+            // children still to go are not live here yet, and reroute() would not keep off them
+            parent.pendingQty += qty;
+            parent.pendingVenues |= 1 << child.venue;
+          } else this.rerouteAll(parent, child.group, qty, 1 << child.venue, host);
+        } else this.logger?.warn({ parent: parent.id, child: r.clientOrderId, exchange: r.exchange, ageMs: age }, `router: not re-routing ${unfilled} lots of ${r.clientOrderId} (${parent.id}): it ended ${age} ms after it was sent, past routing.reroute_max_age_ms ${this.cfg.reroute_max_age_ms}`);
       }
     }
     this.settle(parent);
@@ -461,6 +484,11 @@ export class SmartOrderRouter implements OrderRouter {
       if (parent.status === 'pending_new') parent.status = 'open';
       // what the venue answered inside submit(), now that the child is known (others' reports were not ours)
       if (answered !== undefined) for (let i = 0; i < answered.length; i++) if (answered[i]!.clientOrderId === id) this.applyReport(answered[i]!, host, answeredStatus![i]);
+      // the parent was cancelled while this child was being submitted: cancelParent could not see it yet
+      if (parent.cancelRequested && c.live) {
+        c.cancelRequested = true;
+        host.cancelChild(id);
+      }
     } else {
       this.logger?.debug({ parent: parent.id, exchange: child.exchange, reason: res.reason }, `router: child on ${child.exchange} refused: ${res.reason ?? ''} ${res.message ?? ''}`);
     }
@@ -468,12 +496,37 @@ export class SmartOrderRouter implements OrderRouter {
   }
 
   /**
+   * reroute(), then what children of the split left unfilled inside submit() while its re-routed
+   * children were being sent (deferred), away from the venues of those children too, until none
+   * is left. Each round sends at least one child and a child ends once, so it stops; a re-route's
+   * own children are never re-routed, so what is deferred comes from the first split's. Nothing
+   * after a parent cancel (or one asked for inside a send). The last refusal, if any.
+   */
+  private rerouteAll(parent: TrackedParent, g: RouteGroup, qtyCommon: number, excludeMask: number, host: RouterHost): SubmitResult | undefined {
+    let refused: SubmitResult | undefined;
+    for (;;) {
+      qtyCommon += parent.pendingQty;
+      excludeMask |= parent.pendingVenues;
+      parent.pendingQty = 0;
+      parent.pendingVenues = 0;
+      if (qtyCommon <= 0 || !this.cfg.reroute_unfilled_ioc || parent.cancelRequested) return refused;
+      const used = { mask: 0 };
+      const r = this.reroute(parent, g, qtyCommon, excludeMask, host, used);
+      if (r !== undefined) refused = r;
+      if (parent.pendingQty === 0) return refused;
+      qtyCommon = 0;
+      // every venue sent to in these rounds stays out: its book may not show its child yet
+      excludeMask |= used.mask;
+    }
+  }
+
+  /**
    * Quantity a parent's children did not get (`qtyCommon` common lots: an IOC child's unfilled
    * part, children the engine refused), once, to the best venues outside `excludeMask` and those
    * where a child of the parent is live, with the children max_children leaves it. The refusal
-   * of the last child it sent that was refused, if any.
+   * of the last child it sent that was refused, if any; `used` gets the venues it sent to.
    */
-  private reroute(parent: TrackedParent, g: RouteGroup, qtyCommon: number, excludeMask: number, host: RouterHost): SubmitResult | undefined {
+  private reroute(parent: TrackedParent, g: RouteGroup, qtyCommon: number, excludeMask: number, host: RouterHost, used: { mask: number }): SubmitResult | undefined {
     // max_children is per parent: each re-route was once a fresh decision with the whole
     // allowance. A venue where a child of the parent is live is out too: its book does not show
     // yet what that child takes, and a second child there would be counting the same levels.
@@ -491,6 +544,8 @@ export class SmartOrderRouter implements OrderRouter {
     let sent = false;
     try {
       for (const k of kids) {
+        if (parent.cancelRequested) break;
+        used.mask |= 1 << venueIndex(g, k.exchange);
         const res = this.sendChild(parent, g, k, host, true);
         if (!res.accepted) refused = res;
       }
@@ -547,6 +602,10 @@ export class SmartOrderRouter implements OrderRouter {
 
   /** After a throw while sending: a parent with no child is dropped, one with children settled as they stand. */
   private afterThrow(parent: TrackedParent): void {
+    // what waited on the loop that threw is dropped: a later child's re-route would carry it off
+    // with only that child's venue kept out
+    parent.pendingQty = 0;
+    parent.pendingVenues = 0;
     if (parent.children.length === 0) {
       if (parent.sending === 0) this.parents.delete(parent.id);
       return;
