@@ -43,8 +43,9 @@ describe('WhaleFollower', () => {
   it('buys a fixed notional just through the ask on a buy whale, sized in whole lots', () => {
     const { sent, at } = ctx();
     new WhaleFollower(settings, silentLogger()).onSignal(whale(1000, 1), at(1000));
-    // 1200 USDT / 60,000 = 0.02 BTC = 2000 lots; limit = ask + 10 bps of 60,000.00 = 60,060.00.
-    expect(sent).toEqual([expect.objectContaining({ side: 'buy', type: 'limit', tif: 'IOC', qty: 2000, price: 6_006_000, reason: 'w1000' })]);
+    // limit = ask + 10 bps of 60,000.00 = 60,060.00; 1200 USDT at the limit (what the risk checks
+    // value a buy at) = 1998 lots of 0.6006 USDT (at the ask it was 2000, worth 1201.20 at the limit).
+    expect(sent).toEqual([expect.objectContaining({ side: 'buy', type: 'limit', tif: 'IOC', qty: 1998, price: 6_006_000, reason: 'w1000' })]);
   });
 
   it('respects the cooldown per symbol, then flattens after the hold time with a reduce-only order', () => {
@@ -144,10 +145,10 @@ describe('WhaleFollower: hold_ms while whales keep coming (more often than hold_
     const s = new WhaleFollower(settings, silentLogger());
     const most = drive(s, h, pos, 0, 120_000);
     const exits = h.sent.filter((o) => o.reduceOnly);
-    // entries at 0, 6, 12 and 18 s are flattened together at 20 s (2,000 lots each); the next leg opens at 24 s
-    expect(exits[0]).toMatchObject({ side: 'sell', qty: 8000, reduceOnly: true });
+    // entries at 0, 6, 12 and 18 s are flattened together at 20 s (1,998 lots each); the next leg opens at 24 s
+    expect(exits[0]).toMatchObject({ side: 'sell', qty: 7992, reduceOnly: true });
     expect(exits.length).toBeGreaterThanOrEqual(5);
-    expect(most).toBe(8000);
+    expect(most).toBe(7992);
     expect(h.sent.findIndex((o) => o.reduceOnly)).toBe(4);
   });
 
@@ -156,7 +157,7 @@ describe('WhaleFollower: hold_ms while whales keep coming (more often than hold_
     const pos = { qty: 0 };
     const h = ctx(0, state);
     drive(new WhaleFollower(settings, silentLogger()), h, pos, 0, 7000); // entries at 0 and 6 s
-    expect(pos.qty).toBe(4000);
+    expect(pos.qty).toBe(3996);
     expect(state.values.get('strategy:whale-follower/exitAt:sim:BTCUSDT')).toBe(20_000);
     expect(state.values.get('strategy:whale-follower/lastEntry:sim:BTCUSDT')).toBe(6000);
     // restart: a new follower, the same journal and position
@@ -167,7 +168,7 @@ describe('WhaleFollower: hold_ms while whales keep coming (more often than hold_
     expect(h.sent.filter((o) => o.reduceOnly)).toHaveLength(0);
     expect(state.values.get('strategy:whale-follower/exitAt:sim:BTCUSDT')).toBe(20_000);
     s.onMarketEvent!(tick(20_000, 'due'), h.at(20_000));
-    expect(h.sent.at(-1)).toMatchObject({ side: 'sell', qty: 8000, reduceOnly: true });
+    expect(h.sent.at(-1)).toMatchObject({ side: 'sell', qty: 7992, reduceOnly: true });
   });
 });
 
@@ -374,7 +375,7 @@ describe('reference app: whale detector -> WhaleFollower', () => {
       if (sent.at(-1)!.reduceOnly === true) position = 0; // the exit filled
     }
     expect(sent.filter((o) => o.reduceOnly === true)).toHaveLength(1);
-    expect(sent[1]).toMatchObject({ side: 'sell', qty: 120_000 / 60 });
+    expect(sent[1]).toMatchObject({ side: 'sell', qty: 1998 });
     // the cooldown has passed: the next whale is followed again
     feed(trade(t + 61_000, 120_000));
     expect(sent).toHaveLength(3);
@@ -414,7 +415,7 @@ describe('reference app: whale detector -> WhaleFollower', () => {
     expect(sent).toEqual([]);
     // a whale as it happens is followed
     feed(trade(back + 10, 120_000));
-    expect(sent).toEqual([expect.objectContaining({ side: 'buy', qty: 2000 })]);
+    expect(sent).toEqual([expect.objectContaining({ side: 'buy', qty: 1998 })]);
   });
 
   it("the detector's signal ts is the clock time, not the glitched venue time", () => {

@@ -1,6 +1,7 @@
 import type { ExecutionReport, Logger, MarketEvent, Signal, Strategy, StrategyContext } from '@cwts/core';
-import { notionalApprox } from '@cwts/core';
+import { notionalAtoms, notionalExponent } from '@cwts/core';
 import { MAX_VENUE_LEAD_MS } from '@cwts/core/detectors';
+import { quoteToAtoms } from '@cwts/core/risk';
 
 export interface FollowerSettings {
   /** Quote currency per entry. */
@@ -9,7 +10,7 @@ export interface FollowerSettings {
   cooldownMs: number;
   /** Flatten the position this long after the entry that opened it (later entries do not push it back). */
   holdMs: number;
-  /** How far through the touch an IOC entry or exit may go, in basis points of the touch. */
+  /** How far through the touch an IOC entry or exit may go, in basis points of the touch (under 10 000). */
   slippageBps: number;
   /**
    * Most a signal's time may trail the engine's clock and still be followed (`ctx.now -
@@ -25,9 +26,25 @@ export const DEFAULT_FOLLOWER_SETTINGS: FollowerSettings = { orderNotional: 1000
 const STALE_LOG_EVERY_MS = 10_000;
 
 /**
+ * At most one warning per this long about refused entries (engine clock, ms); the rest are
+ * logged at info, as every one was, and counted. A warning, because an entry refused for good (a
+ * limit under `order_notional`, a halt) spends the cooldown and looks like a strategy with
+ * nothing to do: at info only, one never traded at all and said so nowhere an operator looks.
+ * Not one per refusal: while a position is at max_position every whale is refused, and a
+ * warning each would bury the rest of the log. One a minute, with the count held back, still
+ * shows a strategy that never trades.
+ */
+const REFUSED_LOG_EVERY_MS = 60_000;
+
+/**
  * Follows whale flow: on a whale signal it buys (or sells) a small fixed notional with an IOC
  * limit just through the touch, then flattens after `holdMs`. Every order goes through the
  * engine's risk checks (max position) like any strategy's would.
+ *
+ * An entry is `orderNotional` at the price the risk checks value it at (a buy at its limit, a
+ * sell at the bid, over its limit), so `[risk] max_order_notional = order_notional` passes it:
+ * sized at the touch, each entry was worth `slippageBps` more than that and refused. A refused
+ * entry is counted (`entriesRefused`) and warned about at most once a minute.
  *
  * Its cooldown and exit run on the engine's clock (`ctx.now`), never on a signal's or a trade's
  * venue time: one trade stamped in microseconds (1.7e15 for 1.7e12) once set both clocks ~50 000
@@ -69,6 +86,10 @@ export class WhaleFollower implements Strategy {
   staleSignalsSkipped = 0;
   private staleLogNext = -Infinity;
   private staleLogHeld = 0;
+  /** Entries the engine refused (risk checks, back-pressure, a venue that cannot trade). */
+  entriesRefused = 0;
+  private refusedLogNext = -Infinity;
+  private refusedLogHeld = 0;
   /** The engine clock's last reading, to see it step back. */
   private lastNow = -Infinity;
 
@@ -93,8 +114,14 @@ export class WhaleFollower implements Strategy {
     if (!book || !instrument || !book.synced) return;
     const touch = signal.direction > 0 ? book.bestAsk() : book.bestBid();
     if (touch === undefined) return;
-    const unitNotional = notionalApprox(instrument, touch, 1);
-    const qty = Math.floor(this.settings.orderNotional / unitNotional);
+    const price = this.through(touch, signal.direction);
+    // Sized at what the risk checks value the order at (max_order_notional, max_position:
+    // docs/risk.md, a buy at its limit, a sell at its limit or the bid, the higher), in exact
+    // atoms as they count: sized at the touch, an entry of order_notional sent through it was
+    // worth more than order_notional, and with max_order_notional = order_notional each one was
+    // refused. The sell's limit lies under its touch, the bid, so max(price, touch) is that rule.
+    const unitAtoms = notionalAtoms(instrument, Math.max(price, touch), 1);
+    const qty = Number(quoteToAtoms(this.settings.orderNotional, notionalExponent(instrument)) / unitAtoms);
     if (qty <= 0) return;
     const flat = ctx.positions.qty(signal.exchange, signal.symbol) === 0;
     const res = ctx.submit({
@@ -102,7 +129,7 @@ export class WhaleFollower implements Strategy {
       symbol: signal.symbol,
       side: signal.direction > 0 ? 'buy' : 'sell',
       type: 'limit',
-      price: touch + signal.direction * this.slippage(touch),
+      price,
       qty,
       tif: 'IOC',
       source: this.name,
@@ -111,7 +138,7 @@ export class WhaleFollower implements Strategy {
     this.lastEntry.set(key, now);
     ctx.persisted?.set(`strategy:${this.name}`, `lastEntry:${key}`, now);
     if (res.accepted) this.planExit(ctx, key, flat);
-    else this.logger.info({ reason: res.reason }, `whale-follower: entry on ${key} refused: ${res.reason} ${res.message ?? ''}`.trim());
+    else this.entryRefused(key, res.reason, res.message, now);
   }
 
   onMarketEvent(ev: MarketEvent, ctx: StrategyContext): void {
@@ -138,7 +165,7 @@ export class WhaleFollower implements Strategy {
       symbol: ev.symbol,
       side: pos > 0 ? 'sell' : 'buy',
       type: 'limit',
-      price: touch + (pos > 0 ? -1 : 1) * this.slippage(touch),
+      price: this.through(touch, pos > 0 ? -1 : 1),
       qty: Math.abs(pos),
       tif: 'IOC',
       reduceOnly: true,
@@ -173,6 +200,7 @@ export class WhaleFollower implements Strategy {
       }
     }
     if (Number.isFinite(this.staleLogNext)) this.staleLogNext -= back;
+    if (Number.isFinite(this.refusedLogNext)) this.refusedLogNext -= back;
     if (this.exitAt.size + this.lastEntry.size > 0) {
       this.logger.warn({ stepMs: back, now }, `whale-follower: the clock stepped back ${back} ms; planned exits and cooldowns moved back with it`);
     }
@@ -242,9 +270,28 @@ export class WhaleFollower implements Strategy {
     );
   }
 
-  /** Whole ticks: the order price stays on the instrument's grid. */
-  private slippage(touchTicks: number): number {
-    return Math.max(1, Math.floor((touchTicks * this.settings.slippageBps) / 10_000));
+  private entryRefused(key: string, reason: string | undefined, message: string | undefined, now: number): void {
+    this.entriesRefused++;
+    const line = `whale-follower: entry on ${key} refused: ${reason} ${message ?? ''}`.trim();
+    if (now < this.refusedLogNext) {
+      this.refusedLogHeld++;
+      this.logger.info({ reason }, line);
+      return;
+    }
+    const more = this.refusedLogHeld > 0 ? ` (and ${this.refusedLogHeld} more refused since the last warning)` : '';
+    this.refusedLogNext = now + REFUSED_LOG_EVERY_MS;
+    this.refusedLogHeld = 0;
+    this.logger.warn({ reason, refused: this.entriesRefused }, `${line}${more}`);
+  }
+
+  /**
+   * The IOC limit `slippage_bps` through `touch` (at least one tick; whole ticks, so it stays on
+   * the instrument's grid), buying (`dir` 1) or selling (-1). A sell's never goes under one
+   * tick: at a bid of one tick a price of 0 is no price.
+   */
+  private through(touchTicks: number, dir: number): number {
+    const slip = Math.max(1, Math.floor((touchTicks * this.settings.slippageBps) / 10_000));
+    return dir > 0 ? touchTicks + slip : Math.max(1, touchTicks - slip);
   }
 }
 
@@ -259,6 +306,8 @@ export function parseFollowerSettings(raw: Readonly<Record<string, unknown>>): F
     if (field === 'maxSignalAgeMs' && v === 0) throw new Error(`strategy.${k}: expected a positive number (ms), got 0`);
     // 0 sizes every entry at zero lots: each one would be skipped, silently, for good
     if (field === 'orderNotional' && v === 0) throw new Error(`strategy.${k}: expected a positive number (quote currency per entry), got 0`);
+    // 10 000 bps is the whole touch: a sell limit at or under 0, an order that sells at any price
+    if (field === 'slippageBps' && v >= 10_000) throw new Error(`strategy.${k}: expected basis points under 10000 (how far through the touch an IOC may go), got ${v}`);
     out[field] = v;
   }
   return out;

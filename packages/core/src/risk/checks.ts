@@ -38,6 +38,9 @@ export interface RiskEnv {
   markHalfTicks?(p: Position, book: BookView | undefined): number | undefined;
 }
 
+/** The decimals of a quote amount that quoteToAtoms reads (rounded to nearest), the rest are dropped. */
+export const QUOTE_DECIMALS = 12;
+
 /**
  * A quote-currency amount from config (a plain number) as atoms at `exponent`, exactly. Here
  * rather than beside MaxPositionCheck, which is built on PositionLimitCheck: the two files
@@ -46,7 +49,7 @@ export interface RiskEnv {
 export function quoteToAtoms(amount: number, exponent: number): bigint {
   // toFixed switches to exponent form at 1e21: a whole number that large converts exactly as a bigint
   if (Math.abs(amount) >= 1e21) return BigInt(amount) * 10n ** BigInt(exponent);
-  const d = parseDecimal(amount.toFixed(12).replace(/\.?0+$/, ''));
+  const d = parseDecimal(amount.toFixed(QUOTE_DECIMALS).replace(/\.?0+$/, ''));
   const shift = exponent - d.exponent;
   return shift >= 0 ? d.mantissa * 10n ** BigInt(shift) : d.mantissa / 10n ** BigInt(-shift);
 }
@@ -564,15 +567,11 @@ export class PositionLimitCheck implements RiskCheck {
       const mark2 = this.markOfPosition(p, m.book);
       if (mark2 !== undefined) est += mark2 * 0.5 * Math.abs(p.qty) * m.unit;
     }
-    // Other instruments' working orders: only when there are any (our open orders are not all on this one).
-    let others = 0;
-    if (ctx.allOpenOrders !== undefined && this.env.openOrderCount() > f.open.length) {
-      others = this.sumWorking(i, f.open.length, ctx);
-      if (others < 0) return reject('NO_LIQUIDITY', `a working market order on another instrument has no price to value it by for risk.max_total_position (no touch, or a buy beyond the visible asks)`);
-      for (let w = 0; w < others; w++) {
-        const x = this.workingList[w]!;
-        if (x.run === this.workingRun && x.extraLots > 0) est += x.extraPrice * x.extraLots * scaleOf(x.instrument).unit;
-      }
+    const others = this.othersWorking(i, f.open.length, ctx);
+    if (others < 0) return reject('NO_LIQUIDITY', `a working market order on another instrument has no price to value it by for risk.max_total_position (no touch, or a buy beyond the visible asks)`);
+    for (let w = 0; w < others; w++) {
+      const x = this.workingList[w]!;
+      if (x.run === this.workingRun && x.extraLots > 0) est += x.extraPrice * x.extraLots * scaleOf(x.instrument).unit;
     }
     if (est < limit * (1 - 1e-9)) return OK;
     const exact = this.exactTotal(i, price, worst, ctx, others);
@@ -581,6 +580,28 @@ export class PositionLimitCheck implements RiskCheck {
     // positions and working orders were summed in, and the same order must read the same.
     est = Number(exact) / 10 ** COMMON_EXPONENT;
     return reject('RISK_MAX_POSITION', `total position notional could reach ${est.toFixed(2)}${others > 0 ? ' (with working orders on other instruments)' : ''}, above risk.max_total_position ${limit}`);
+  }
+
+  /**
+   * What the total counts besides `own`'s position and orders, exactly, in quote units x 10^-18
+   * (the rule of `check`, from the same code): every other position at the risk layer's mark and
+   * every other instrument's working orders where they can grow its position. Undefined when a
+   * working market order elsewhere has no price to value it by (`check` then refuses every order
+   * that grows a position, NO_LIQUIDITY). What `otherExposureOf` reads.
+   */
+  othersExact(own: Instrument, ctx: RiskContext): bigint | undefined {
+    const others = this.othersWorking(own, ctx.openOrders(own.exchange, own.symbol).length, ctx);
+    return others < 0 ? undefined : this.exactOthers(own, ctx, others);
+  }
+
+  /**
+   * Other instruments' working orders (sumWorking), only when there are any: our open orders,
+   * `ownOpen` of them on `own`, are not all on `own`. 0 when none are counted (also without
+   * RiskContext.allOpenOrders).
+   */
+  private othersWorking(own: Instrument, ownOpen: number, ctx: RiskContext): number {
+    if (ctx.allOpenOrders === undefined || this.env.openOrderCount() <= ownOpen) return 0;
+    return this.sumWorking(own, ownOpen, ctx);
   }
 
   /**
@@ -689,7 +710,12 @@ export class PositionLimitCheck implements RiskCheck {
 
   /** The total in quote units x 10^-18, exactly; other positions' half-tick marks rounded up. */
   private exactTotal(i: Instrument, price: number, worst: number, ctx: RiskContext, working: number): bigint {
-    let total = toCommon(notionalAtoms(i, price, worst), notionalExponent(i));
+    return toCommon(notionalAtoms(i, price, worst), notionalExponent(i)) + this.exactOthers(i, ctx, working);
+  }
+
+  /** exactTotal less `i`'s own term: other positions and this run's `working` entries of other instruments' orders. */
+  private exactOthers(i: Instrument, ctx: RiskContext, working: number): bigint {
+    let total = 0n;
     for (const p of this.env.positions()) {
       if (p.qty === 0 || samePair(p.instrument, i)) continue;
       const mark2 = this.markOfPosition(p, ctx.book(p.instrument.exchange, p.instrument.symbol));
@@ -702,6 +728,38 @@ export class PositionLimitCheck implements RiskCheck {
     }
     return total;
   }
+}
+
+/** One PositionLimitCheck per env for otherExposureOf (its scratch is reused between calls; no limits). */
+const exposureChecks = new WeakMap<RiskEnv, PositionLimitCheck>();
+
+/**
+ * What `max_total_position` (check 7, PositionLimitCheck) adds to an order on `instrument`
+ * besides that instrument's own position and orders, in quote currency: every other position at
+ * the risk layer's mark and every other instrument's working orders where they can grow its
+ * position, valued at the most they can trade at. The check's own code computes it, from the
+ * same inputs: `env` (the RiskManager) and `ctx` (the engine, which a strategy's context is; a
+ * context without `allOpenOrders` counts no working orders, as the check then does). Rounded
+ * up, so that a size clipped to the limit less this passes the check. Infinity while a working
+ * market order elsewhere has no price to value it by: the check then refuses every order that
+ * grows a position (NO_LIQUIDITY), and `kellySize` sizes no room. Pass it as `otherExposure`.
+ * Not for the order path: it allocates.
+ */
+export function otherExposureOf(env: RiskEnv, ctx: RiskContext, instrument: Instrument): number {
+  let c = exposureChecks.get(env);
+  if (c === undefined) {
+    c = new PositionLimitCheck(env, Infinity);
+    exposureChecks.set(env, c);
+  }
+  const exact = c.othersExact(instrument, ctx);
+  if (exact === undefined) return Infinity;
+  // Up to the amount's last decimal as quoteToAtoms reads it, and to a double that reads back at
+  // least that: under the exact sum, the sizer's clip left room for a lot the check refuses.
+  const unit = 10n ** BigInt(COMMON_EXPONENT - QUOTE_DECIMALS);
+  const up = (exact + unit - 1n) / unit;
+  let n = Number(formatScaled(up, QUOTE_DECIMALS));
+  while (Number.isFinite(n) && quoteToAtoms(n, QUOTE_DECIMALS) < up) n += Math.max(Number.MIN_VALUE, n * Number.EPSILON);
+  return n;
 }
 
 /**

@@ -1,7 +1,7 @@
 export { RiskManager, type RiskManagerOptions, type RiskEnginePort, type EngineRiskHooks, type VaRScheduleOptions } from './manager.js';
 export {
   buildCheckChain, runChain, reducesExposure, RiskStateCheck, InstrumentRulesCheck, ReduceOnlyCheck, BookHealthCheck, PriceBandCheck, MaxOrderNotionalCheck,
-  PositionLimitCheck, MaxOpenOrdersCheck, SelfTradeCheck, OrderRateCheck, markHalfTicks, type RiskEnv, type CheckChainOptions,
+  PositionLimitCheck, MaxOpenOrdersCheck, SelfTradeCheck, OrderRateCheck, markHalfTicks, otherExposureOf, type RiskEnv, type CheckChainOptions,
 } from './checks.js';
 export { RISK_SELF_TRADE, RISK_REASON_CODES } from './reasons.js';
 export { CashLedger, EquityTracker, amountToCommon, type Balance } from './accounts.js';

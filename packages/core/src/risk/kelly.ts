@@ -1,7 +1,7 @@
 import { DEFAULT_KELLY_FRACTION } from '../config/constants.js';
 import type { RiskConfig } from '../config/types.js';
 import { notionalExponent, type Instrument } from '../domain/instrument.js';
-import { highestTradePrice, quoteToAtoms } from './checks.js';
+import { highestTradePrice, QUOTE_DECIMALS, quoteToAtoms } from './checks.js';
 
 /**
  * Fractional Kelly sizing (docs/risk.md).
@@ -76,7 +76,15 @@ export interface KellySizingInput {
   maxPosition: number;
   maxOrderNotional?: number;
   maxTotalPosition?: number;
-  /** Absolute notional of every other position (for max_total_position). */
+  /**
+   * What `max_total_position` counts besides this instrument's position and our orders on it, in
+   * quote currency: `otherExposureOf(risk, ctx, instrument)` from `@cwts/core/risk`, which
+   * computes it with the check's own code. That is every other position at the risk layer's
+   * mark and also every other instrument's working orders where they can grow its position,
+   * valued at the most they can trade at: with the positions alone, a size clipped to the limit
+   * was refused by it while an order worked elsewhere. Infinity (the helper's answer while the
+   * check cannot value a working order): no room. Default 0.
+   */
   otherExposure?: number;
 }
 
@@ -107,6 +115,18 @@ function amountAtoms(amount: number, exponent: number): bigint {
   return quoteToAtoms(amount, exponent);
 }
 
+/**
+ * amountAtoms rounded up: an amount already spent (the other exposure), where a limit's cut
+ * rounds down. Truncated to the instrument's decimals, an exposure of another instrument's finer
+ * atoms (or a half-tick mark) left room for a lot that the check, summing exactly, refuses.
+ */
+function amountAtomsUp(amount: number, exponent: number): bigint {
+  const read = amountAtoms(amount, QUOTE_DECIMALS);
+  if (exponent >= QUOTE_DECIMALS) return read * 10n ** BigInt(exponent - QUOTE_DECIMALS);
+  const unit = 10n ** BigInt(QUOTE_DECIMALS - exponent);
+  return (read + unit - 1n) / unit;
+}
+
 function checkAmount(name: string, value: number | undefined, positive = false): void {
   if (value === undefined) return;
   if (!Number.isFinite(value) || !(positive ? value > 0 : value >= 0)) {
@@ -116,7 +136,8 @@ function checkAmount(name: string, value: number | undefined, positive = false):
 
 /**
  * Turns a fractional-Kelly exposure into whole lots, exactly: target = floor(|f| x equity /
- * lot value), clipped by max_position, by max_total_position less the other exposure, and the
+ * lot value), clipped by max_position, by max_total_position less the other exposure
+ * (`otherExposure`, as `otherExposureOf` computes it), and the
  * order by max_order_notional. Lots are whole numbers; money is integer atoms. The target is
  * sized at `priceTicks`; the caps value a lot at the most the order can trade at, as the checks
  * do (`limitTicks`, `bestBid`), so what they clip the checks pass.
@@ -132,7 +153,7 @@ export function kellySize(x: KellySizingInput): KellySize {
   checkAmount('maxPosition', x.maxPosition, true);
   checkAmount('maxTotalPosition', x.maxTotalPosition, true);
   checkAmount('maxOrderNotional', x.maxOrderNotional, true);
-  checkAmount('otherExposure', x.otherExposure);
+  if (x.otherExposure !== Infinity) checkAmount('otherExposure', x.otherExposure);
   // A count of lots: NaN (a sum over a missing field) or a negative count made max_position's
   // cap NaN or larger than the limit, and the target went out unclipped.
   if (x.restingLots !== undefined && !(Number.isSafeInteger(x.restingLots) && x.restingLots >= 0)) {
@@ -165,7 +186,9 @@ export function kellySize(x: KellySizingInput): KellySize {
     clippedBy = 'max_position';
   }
   if (x.maxTotalPosition !== undefined) {
-    const cap = Math.max(0, lotsWithin(atoms(x.maxTotalPosition) - atoms(x.otherExposure ?? 0), capLot) - resting);
+    const other = x.otherExposure ?? 0;
+    const room = other === Infinity ? 0n : atoms(x.maxTotalPosition) - amountAtomsUp(other, e);
+    const cap = Math.max(0, lotsWithin(room, capLot) - resting);
     if (target > cap) {
       target = cap;
       clippedBy = 'max_total_position';
