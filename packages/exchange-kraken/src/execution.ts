@@ -128,6 +128,23 @@ export interface KrakenDriverDeps {
  */
 const MAX_TRADES_HISTORY_PAGES = 200;
 
+/** An AddOrder waiting inside place(): `cancelled` aborted once a cancel stopped it. */
+interface UnsentCreate {
+  cancelled: AbortController;
+}
+
+/**
+ * A create stopped before it was sent. The kit knows it by this name (core API 1.14's
+ * CancelledBeforeSendError); not imported, so that this plugin still loads on the 1.12 core it
+ * declares, whose kit never asks cancelUnsent (and so never sees this).
+ */
+class CancelledBeforeSend extends Error {
+  override readonly name = 'CancelledBeforeSendError';
+  constructor(clientOrderId: string) {
+    super(`order ${clientOrderId} was cancelled before it was sent`);
+  }
+}
+
 const chunks = <T>(a: T[], n: number): T[][] => Array.from({ length: Math.ceil(a.length / n) }, (_, k) => a.slice(k * n, k * n + n));
 
 export class KrakenOrderDriver implements PolledOrderDriver {
@@ -148,6 +165,8 @@ export class KrakenOrderDriver implements PolledOrderDriver {
   private lastNonce = 0;
   /** When this driver first connected (see singleFillsFrom). */
   private startedAt: number | undefined;
+  /** AddOrders waiting inside place(), not sent yet, by client id (see cancelUnsent). */
+  private readonly unsent = new Map<string, UnsentCreate>();
 
   constructor(private readonly deps: KrakenDriverDeps) {
     this.errors = krakenErrorMap(deps.exchange);
@@ -302,7 +321,38 @@ export class KrakenOrderDriver implements PolledOrderDriver {
     });
   }
 
+  /**
+   * Whether o's AddOrder still waits here (an AssetPairs reload, the pair's trading counter, the
+   * nonce queue), unsent; if so it never goes out (the kit's cancelUnsent). The counter serves
+   * cancels first: without this, a cancel of such an order went out by cl_ord_id, Kraken refused
+   * it as unknown, and the AddOrder followed (working after a HALT's mass cancel).
+   */
+  cancelUnsent(o: Readonly<Order>): boolean {
+    const w = this.unsent.get(o.clientOrderId);
+    if (w === undefined) return false;
+    w.cancelled.abort();
+    return true;
+  }
+
   async place(o: Readonly<Order>, i: Instrument): Promise<string> {
+    // registered before the first wait (this runs in the kit's turn that hands the order over)
+    const waiting: UnsentCreate = { cancelled: new AbortController() };
+    this.unsent.set(o.clientOrderId, waiting);
+    try {
+      return await this.placeWaiting(o, i, waiting);
+    } catch (err) {
+      // whatever ended the wait (the counter withdrawn, a close, a reload failing): nothing was sent
+      if (waiting.cancelled.signal.aborted) throw new CancelledBeforeSend(o.clientOrderId);
+      throw err;
+    } finally {
+      if (this.unsent.get(o.clientOrderId) === waiting) this.unsent.delete(o.clientOrderId);
+    }
+  }
+
+  private async placeWaiting(o: Readonly<Order>, i: Instrument, waiting: UnsentCreate): Promise<string> {
+    const notSent = (): void => {
+      if (waiting.cancelled.signal.aborted) throw new CancelledBeforeSend(o.clientOrderId);
+    };
     // AssetPairs may have failed at start (venue unreachable): asked again before giving up
     if (!this.pairKey.has(o.symbol)) {
       try {
@@ -313,8 +363,9 @@ export class KrakenOrderDriver implements PolledOrderDriver {
         throw new Error(`kraken {"error":["${PAIRS_UNAVAILABLE}"]} (AssetPairs failed: ${(err as Error).message})`);
       }
     }
+    notSent();
     if (!this.pairKey.has(o.symbol)) throw new Error(`kraken {"error":["EQuery:Unknown asset pair"]} (${o.symbol} is not in AssetPairs)`);
-    await this.tradingCounter.spend(o.symbol, ADD_ORDER_COST);
+    await this.tradingCounter.spend(o.symbol, ADD_ORDER_COST, 'order', { signal: waiting.cancelled.signal, withdrawn: () => new CancelledBeforeSend(o.clientOrderId) });
     const params: Record<string, unknown> = {
       pair: this.pairKey.get(o.symbol), type: o.side, ordertype: o.type, volume: lotsToQty(i, o.qty), cl_ord_id: o.clientOrderId,
     };
@@ -331,7 +382,13 @@ export class KrakenOrderDriver implements PolledOrderDriver {
     // by then. Set when the request leaves the nonce queue, not before: a query ahead of it may
     // hold it up to rest_timeout_ms (as long as the whole deadline), and Kraken refuses a
     // deadline under now + 2 s.
-    const res = await this.trading(o.symbol, () => this.ex.privatePostAddOrder({ ...params, deadline: new Date(this.deps.clock.now() + this.deps.options.order_deadline_ms).toISOString() }));
+    // The last wait (the nonce queue, behind a query) ends here: checked and left in one step, so
+    // a cancel either stops it or finds it gone (and goes to Kraken, which then knows it).
+    const res = await this.trading(o.symbol, () => {
+      notSent();
+      this.unsent.delete(o.clientOrderId);
+      return this.ex.privatePostAddOrder({ ...params, deadline: new Date(this.deps.clock.now() + this.deps.options.order_deadline_ms).toISOString() });
+    });
     const txid = res.result?.txid?.[0];
     if (!txid) throw new Error(`${this.deps.exchange}: AddOrder answered without a txid`);
     this.tradingCounter.placed(o.clientOrderId);

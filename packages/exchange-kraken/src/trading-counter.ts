@@ -101,9 +101,12 @@ export class KrakenTradingCounter {
    * a transaction that reaches it is refused) and it is this call's turn on the pair (cancels
    * first, then orders, each in arrival order), then adds it. Rejects with
    * RateLimitExceededError ('closed') when the driver closes meanwhile: nothing was sent.
+   * `withdraw` aborted (an order cancelled while it waits) leaves the line at once, adding
+   * nothing, and rejects with `withdrawn()`: the transactions behind it no longer wait for it.
    */
-  spend(pair: string, costOf: number | (() => number), call: TradingCall = 'order'): Promise<void> {
+  spend(pair: string, costOf: number | (() => number), call: TradingCall = 'order', withdraw?: { signal: AbortSignal; withdrawn: () => Error }): Promise<void> {
     if (this.timers.isClosed) return Promise.reject(closedError());
+    if (withdraw?.signal.aborted) return Promise.reject(withdraw.withdrawn());
     // asked again at each turn: a cancel's cost falls as its order ages
     const cost = typeof costOf === 'number' ? () => costOf : costOf;
     const q = this.queues.get(pair);
@@ -119,7 +122,24 @@ export class KrakenTradingCounter {
     return new Promise<void>((resolve, reject) => {
       let queue = this.queues.get(pair);
       if (queue === undefined) this.queues.set(pair, (queue = { cancels: [], orders: [], serving: false }));
-      (call === 'cancel' ? queue.cancels : queue.orders).push({ cost, resolve, reject });
+      const line = call === 'cancel' ? queue.cancels : queue.orders;
+      const q = queue;
+      const onWithdraw = (): void => {
+        const at = line.indexOf(w);
+        if (at < 0) return; // served or closed already
+        line.splice(at, 1);
+        w.reject(withdraw!.withdrawn());
+        // the serve loop may be waiting for room for this one: the next in line is judged now
+        q.wake?.();
+      };
+      const settled = (): void => withdraw?.signal.removeEventListener('abort', onWithdraw);
+      const w: Waiter = {
+        cost,
+        resolve: () => (settled(), resolve()),
+        reject: (err) => (settled(), reject(err)),
+      };
+      line.push(w);
+      withdraw?.signal.addEventListener('abort', onWithdraw, { once: true });
       if (!queue.serving) void this.serve(pair, queue);
       else if (call === 'cancel') queue.wake?.();
     });

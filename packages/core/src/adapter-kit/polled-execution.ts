@@ -109,6 +109,24 @@ export interface OrderRef {
   createdTs?: number;
 }
 
+/**
+ * What a driver's place() rejects with when a cancel stopped its create before the request left
+ * (PolledOrderDriver.cancelUnsent): nothing was sent, so there is no outcome to look up. Known
+ * by its name (isCancelledBeforeSend), so that a plugin that must also load on a core before API
+ * 1.14 can throw its own Error named so instead of importing this class.
+ */
+export class CancelledBeforeSendError extends Error {
+  override readonly name = 'CancelledBeforeSendError';
+  constructor(clientOrderId: string) {
+    super(`order ${clientOrderId} was cancelled before it was sent`);
+  }
+}
+
+/** Whether `err` says a create was cancelled before it was sent (see CancelledBeforeSendError). */
+export function isCancelledBeforeSend(err: unknown): boolean {
+  return err instanceof CancelledBeforeSendError || (err instanceof Error && err.name === 'CancelledBeforeSendError');
+}
+
 /** The venue-specific half. Every method throws the venue's error (mapped by mapError) on refusal. */
 export interface PolledOrderDriver {
   /** Creates the signed client; may send one signed request so a refused key shows at start. */
@@ -118,8 +136,22 @@ export interface PolledOrderDriver {
   pendingTimers?(): number;
   /** Refuses what the venue cannot express (e.g. FOK) before anything is sent; undefined: fine. */
   unsupported?(o: Readonly<Order>): string | undefined;
-  /** Places the order; resolves with the venue's order id once the venue accepted it. */
+  /**
+   * Places the order; resolves with the venue's order id once the venue accepted it. Rejects with
+   * CancelledBeforeSendError for a create that cancelUnsent stopped before its request left.
+   */
   place(o: Readonly<Order>, i: Instrument): Promise<string>;
+  /**
+   * For a driver whose place() waits before its request leaves (its own rate counter, a reload):
+   * whether o's create is still waiting inside place(), unsent. When it is, it is marked so that
+   * it never leaves, and true is returned (again for a repeated call); place() then rejects with
+   * CancelledBeforeSendError, as soon as it can. False: the request has left (or this driver
+   * never saw the order), and the cancel goes to the venue. The client asks before anything else
+   * of a cancel, and answers a true itself: the order reported cancelled, nothing sent about it.
+   * Without it, a cancel overtaking such a create (a HALT's mass cancel goes first in line) is
+   * refused by the venue as unknown, and the create goes out after it. Added in core API 1.14.
+   */
+  cancelUnsent?(o: Readonly<Order>): boolean;
   /** Asks the venue to cancel; resolves when the venue accepted the request. */
   cancel(o: Readonly<Order>): Promise<void>;
   /**
@@ -324,6 +356,12 @@ export class PolledExecutionClient implements ExecutionClient {
    * queued before it), so the order worked at the venue after the kill switch. It is never sent.
    */
   private readonly queuedCreates = new Map<string, { cancelled: boolean }>();
+  /**
+   * Creates the driver stopped inside place() before they were sent (cancelUnsent), answered
+   * cancelled here, by client id, until their place() settles: what it settles with is no news,
+   * and a repeated cancel is answered by the first.
+   */
+  private readonly unsentCancels = new Set<string>();
   private connected = false;
   private stopped = false;
   /** The poll under way (one at a time): what a reconcile asked for during it waits on. */
@@ -768,8 +806,30 @@ export class PolledExecutionClient implements ExecutionClient {
     const tr: Tracked = { order: o, acked: false, cumLots: 0 };
     this.tracked.set(o.clientOrderId, tr);
     try {
-      this.ack(tr, await this.deps.driver.place(o, i));
+      const venueOrderId = await this.deps.driver.place(o, i);
+      if (this.unsentCancels.delete(o.clientOrderId)) {
+        // The driver said this create would never leave, and its cancel was answered: yet the
+        // venue took it. Working there and no longer followed here, it is cancelled at once.
+        o.venueOrderId = venueOrderId;
+        this.deps.logger?.error({ exchange: this.exchange, clientOrderId: o.clientOrderId }, `order ${o.clientOrderId} placed after its driver answered it unsent (a driver fault); cancelling ${venueOrderId} at the venue`);
+        void this.orderLimiter
+          .acquire({ orders: 1 }, { priority: true })
+          .then(() => this.deps.driver.cancel(o))
+          .catch((err: unknown) => this.deps.logger?.error({ exchange: this.exchange, clientOrderId: o.clientOrderId }, redactCredentials(`cancel of ${venueOrderId} failed: ${this.deps.driver.mapError(err).text}`)));
+        return;
+      }
+      this.ack(tr, venueOrderId);
     } catch (err) {
+      // answered cancelled when its cancel came: nothing was sent, whatever place() ended with
+      if (this.unsentCancels.delete(o.clientOrderId)) return;
+      if (isCancelledBeforeSend(err)) {
+        // the driver stopped it by itself: one cancelled report, no lookup (nothing was sent)
+        if (this.tracked.get(o.clientOrderId) === tr && !tr.acked) {
+          this.untrack(o.clientOrderId);
+          this.report(o, this.unsentCancelReport());
+        }
+        return;
+      }
       const m = this.deps.driver.mapError(err);
       const text = `${(err as Error)?.name ?? ''} ${(err as Error)?.message ?? String(err)}`;
       if (tr.acked) {
@@ -832,8 +892,21 @@ export class PolledExecutionClient implements ExecutionClient {
       this.report(o, { kind: 'cancelled', leavesQty: 0, cumQty: 0, text: `${this.exchange}: cancelled before it was sent (it was waiting for the order rate limit)` });
       return;
     }
+    // answered when its first cancel came: its create is never sent
+    if (this.unsentCancels.has(o.clientOrderId)) return;
     if (!this.connected) {
       this.report(o, { kind: 'rejected', rejects: 'request', rejectReason: 'NO_CREDENTIALS', text: 'execution not started', leavesQty: 0 });
+      return;
+    }
+    const waiting = this.tracked.get(o.clientOrderId);
+    // Its create has left the kit but may still wait inside the driver (a venue counter of its
+    // own): asked before the budget is waited for, which the create could leave during. Answered
+    // here as one still in the kit's line is; place() ends it silently.
+    if (waiting !== undefined && !waiting.acked && waiting.unknownSince === undefined && this.deps.driver.cancelUnsent?.(o) === true) {
+      this.unsentCancels.add(o.clientOrderId);
+      this.untrack(o.clientOrderId);
+      await Promise.resolve();
+      this.report(o, this.unsentCancelReport());
       return;
     }
     try {
@@ -864,6 +937,11 @@ export class PolledExecutionClient implements ExecutionClient {
       this.pauseReadsOnRateLimit(m);
       this.deps.logger?.debug({ exchange: this.exchange }, redactCredentials(`order read after an accepted cancel failed: ${m.text}; the next poll retries`));
     }
+  }
+
+  /** A create stopped inside the driver before it was sent, cancelled. */
+  private unsentCancelReport(): Partial<ExecutionReport> & Pick<ExecutionReport, 'kind'> {
+    return { kind: 'cancelled', leavesQty: 0, cumQty: 0, text: `${this.exchange}: cancelled before it was sent (it was waiting for the venue's rate counter in the driver)` };
   }
 
   /** Brings one tracked order up to the venue's state: its trades (with fees), then its status. */

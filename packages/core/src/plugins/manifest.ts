@@ -10,7 +10,7 @@ export const PLUGIN_KINDS: readonly PluginKind[] = ['exchange', 'backend', 'dete
  * The core API version plugins build against, "major.minor". A plugin declaring "1.x" loads on
  * any core 1.y with y >= x; a different major never loads.
  */
-export const CORE_API_VERSION = '1.13';
+export const CORE_API_VERSION = '1.14';
 
 export interface PluginRegistrationContext {
   /** Register into this (owner-tagged) view; for exchange plugins it is the venue's child scope. */
