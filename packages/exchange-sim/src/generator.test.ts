@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { MarketEvent } from '@cwts/core';
+import { L2Book } from '@cwts/core/microstructure';
 import { SyntheticMarket, type SimEvent } from './generator.js';
 import { resolveSimOptions } from './options.js';
 import { Prng } from './prng.js';
@@ -170,5 +171,57 @@ describe('SyntheticMarket', () => {
     m.begin();
     expect(m.book('XRPUSDT')!.bestBid()).toBeGreaterThan(4900);
     expect(m.book('XRPUSDT')!.bestAsk()).toBeLessThan(5100);
+  });
+
+  // A $0.20 coin on the 0.01 grid (20 ticks) with one regime quoted 60 ticks wide (options
+  // allow 1..1e6 per regime): the mid floor only covered the volatile regime's spread, so a wide
+  // calm or normal regime quoted bids at -10 ticks, printed trades there, and an engine book
+  // showed them SYNCED.
+  for (const regime of ['calm', 'normal', 'volatile'] as const) {
+    it(`never publishes a book level, a trade or a liquidation at a price <= 0 (${regime} regime quoted wider than the floor)`, () => {
+      const warnings: string[] = [];
+      const market = new SyntheticMarket({
+        exchange: 'sim',
+        symbols: ['XUSDT'],
+        // regimes switching every few steps, whales and cascades pushing the mid down
+        options: resolveSimOptions({
+          seed: 3,
+          start_price: { XUSDT: '0.2' },
+          whale_probability: 0.02,
+          cascade_probability: 0.005,
+          regimes: { calm: { mean_duration_s: 0.05 }, normal: { mean_duration_s: 0.05 }, volatile: { mean_duration_s: 0.05 }, [regime]: { spread_ticks: 60, mean_duration_s: 0.05 } },
+        }),
+        startTs: START,
+        onWarning: (symbol, message) => warnings.push(`${symbol}: ${message}`),
+      });
+      const engineBook = new L2Book('sim', 'XUSDT');
+      const bad: string[] = [];
+      const seen = new Set<string>();
+      market.attach((e) => {
+        if (e.type === 'book_snapshot' || e.type === 'book_delta') {
+          if (e.type === 'book_snapshot') engineBook.applySnapshot(e);
+          else engineBook.applyDelta(e);
+          for (const l of [...e.bids, ...e.asks]) if (l.price <= 0) bad.push(`${e.type} seq ${e.seq}: level at ${l.price} ticks`);
+          if (!engineBook.synced) bad.push(`engine book ${engineBook.state} after seq ${e.seq}: ${engineBook.stateReason}`);
+        } else if ((e.type === 'trade' || e.type === 'liquidation') && e.price <= 0) bad.push(`${e.type} at ${e.price} ticks`);
+        seen.add(market.regime('XUSDT')!);
+      });
+      market.generate(START + 10_000);
+      expect(bad.slice(0, 3)).toEqual([]);
+      expect([...seen].sort()).toEqual(['calm', 'normal', 'volatile']);
+      // the start was raised to 4x the widest spread (240 ticks), and said so
+      expect(market.book('XUSDT')!.bestBid()).toBeGreaterThan(60);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toContain('XUSDT: sim: start price 0.2 of XUSDT is 20 ticks');
+      expect(warnings[0]).toContain('the market starts at 2.4');
+    });
+  }
+
+  it('keeps a start price above the floor as configured, without a warning', () => {
+    const warnings: string[] = [];
+    const m = new SyntheticMarket({ exchange: 'sim', symbols: ['BTCUSDT'], options: resolveSimOptions({ regimes: { calm: { spread_ticks: 60 } } }), startTs: START, onWarning: (_s, msg) => warnings.push(msg) });
+    m.begin();
+    expect(warnings).toEqual([]);
+    expect(m.book('BTCUSDT')!.bestBid()).toBe(6_000_000 - 1); // normal regime (2 ticks) around 60000
   });
 });

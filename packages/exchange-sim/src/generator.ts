@@ -9,10 +9,10 @@
  * episode times) from the first drop on, and the symbols' interleaving at a drop, depend on the
  * host's timing. Manual drive (the owner's clock and calls) reproduces everything.
  */
-import { type BookLevel, type FeedStatusEvent, type Instrument, type MarketEvent, type Side } from '@cwts/core';
+import { ticksToPrice, type BookLevel, type FeedStatusEvent, type Instrument, type MarketEvent, type Side } from '@cwts/core';
 import { L2Book } from '@cwts/core/microstructure';
 import { Prng } from './prng.js';
-import { simInstrument, simStartPrice, type RegimeName, type SimOptions } from './options.js';
+import { REGIME_NAMES, simInstrument, simStartPrice, type RegimeName, type SimOptions } from './options.js';
 
 export type SimEvent = MarketEvent | FeedStatusEvent;
 export type BookSide = 'bid' | 'ask';
@@ -52,6 +52,8 @@ export interface SyntheticMarketConfig {
   options: SimOptions;
   /** Start of the virtual timeline, epoch ms (the injected Clock's now() at start). */
   startTs: number;
+  /** Told when a symbol's configured start price is raised to the mid floor (the venue logs it at warn). */
+  onWarning?: (symbol: string, message: string) => void;
 }
 
 interface Cascade {
@@ -70,6 +72,8 @@ class SymbolState {
   nextTs: number;
   tradeSeq = 0;
   readonly gap: number;
+  /** Lowest mid (ticks): wide enough that every regime's bid touch stays above zero. */
+  readonly midFloor: number;
   readonly typicalTrade: number;
   readonly typicalLevel: number;
   cascade: Cascade | undefined;
@@ -80,6 +84,7 @@ class SymbolState {
     readonly instrument: Instrument,
     readonly rng: Prng,
     startMidTicks: number,
+    spreadFloor: number,
     opts: SimOptions,
     startTs: number,
   ) {
@@ -87,6 +92,7 @@ class SymbolState {
     this.fairMid = startMidTicks;
     this.nextTs = startTs;
     this.gap = Math.max(1, Math.round((startMidTicks * opts.levelSpacingBps) / 1e4));
+    this.midFloor = Math.max(spreadFloor, 4 * this.gap);
     const tick = Number(instrument.tickSize);
     const lot = Number(instrument.lotSize);
     const price = startMidTicks * tick;
@@ -116,11 +122,26 @@ export class SyntheticMarket {
     this.exchange = cfg.exchange;
     this.startTs = cfg.startTs;
     this.options = cfg.options;
+    // The bid touch is mid - spread/2 in whichever regime the market is in, so the mid floor
+    // must cover the widest spread of all of them (a calm or normal regime may be configured
+    // wider than the volatile one), or the book quotes bids at 0 ticks and below.
+    let widest = 1;
+    for (const r of REGIME_NAMES) widest = Math.max(widest, cfg.options.regimes[r].spreadTicks);
+    const spreadFloor = Math.max(10, 4 * widest);
     this.states = cfg.symbols.map((symbol, index) => {
       const instrument = simInstrument(cfg.exchange, symbol, cfg.options);
       const tick = Number(instrument.tickSize);
-      const startTicks = Math.max(10, Math.round(Number(simStartPrice(symbol, cfg.options)) / tick));
-      const st = new SymbolState(symbol, index, instrument, new Prng(cfg.options.seed, symbol), startTicks, cfg.options, cfg.startTs);
+      const configured = simStartPrice(symbol, cfg.options);
+      const configuredTicks = Math.round(Number(configured) / tick);
+      const startTicks = Math.max(spreadFloor, configuredTicks);
+      if (startTicks !== configuredTicks) {
+        cfg.onWarning?.(
+          symbol,
+          `sim: start price ${configured} of ${symbol} is ${configuredTicks} ticks of ${instrument.tickSize}, below the synthetic mid's floor of ${spreadFloor} ticks ` +
+            `(at least 10 ticks, and 4 x the widest regime spread_ticks, ${widest}, so that no bid is quoted at or below 0): the market starts at ${ticksToPrice(instrument, startTicks)}`,
+        );
+      }
+      const st = new SymbolState(symbol, index, instrument, new Prng(cfg.options.seed, symbol), startTicks, spreadFloor, cfg.options, cfg.startTs);
       this.bySymbol.set(symbol, st);
       return st;
     });
@@ -288,8 +309,7 @@ export class SyntheticMarket {
     // 3. mid
     const sigma = (st.fairMid * opts.regimes[st.regime].volatilityBps) / 1e4 / Math.sqrt(eps);
     st.fairMid += sigma * rng.normal() + (st.cascade ? st.cascade.driftPerStep : 0);
-    const floor = Math.max(10, 4 * st.gap, 4 * opts.regimes.volatile.spreadTicks);
-    if (st.fairMid < floor) st.fairMid = floor;
+    if (st.fairMid < st.midFloor) st.fairMid = st.midFloor;
 
     // 4. flow
     const cascade = st.cascade;
@@ -379,7 +399,8 @@ export class SyntheticMarket {
     const n = this.options.levels;
     const mid = Math.round(st.fairMid);
     const spread = this.options.regimes[st.regime].spreadTicks;
-    const bestBid = mid - Math.floor(spread / 2);
+    // never at or below 0 ticks, whatever the mid (a whale's push can take it below the floor)
+    const bestBid = Math.max(1, mid - Math.floor(spread / 2));
     const bestAsk = bestBid + spread;
     const thinSide: BookSide | undefined = st.cascade ? (st.cascade.side === 'sell' ? 'bid' : 'ask') : undefined;
     for (const side of ['bid', 'ask'] as const) {

@@ -482,3 +482,23 @@ describe('PaperExchange: a venue book that is not synced', () => {
     expect(paper.openOrders().map((o) => [o.clientOrderId, o.filledQty])).toEqual([[sell.clientOrderId, 0], [buy.clientOrderId, 50]]);
   });
 });
+
+describe('PaperExchange: a venue level at a non-positive price', () => {
+  it('a market sell takes no bid at 0 ticks or below (no negative notional or fee)', () => {
+    const { book, paper, reports } = setup(0);
+    // levels the book's raw path took as given (a bad recorded level in a replay book)
+    book.applyLevels([{ price: 0, qty: 400 }, { price: -10, qty: 400 }], []);
+    book.endUpdate(0, 0);
+    expect(book.synced).toBe(true);
+    const sell = order('sell', 'market', 2000, 'IOC');
+    paper.submit(sell, 1000);
+    paper.processDue(1000);
+    const fills = reports.filter((r) => r.kind === 'fill');
+    expect(fills.map((f) => [f.lastPrice, f.lastQty])).toEqual([[5_999_900, 300], [5_999_800, 1000]]);
+    expect(fills.filter((f) => f.feeAtoms <= 0n)).toEqual([]);
+    expect(reports.at(-1)).toMatchObject({ kind: 'cancelled', cumQty: 1300 });
+    // the levels at 0 and -10 are still there: nothing took them
+    expect(book.qtyAt('bid', 0)).toBe(400);
+    expect(book.qtyAt('bid', -10)).toBe(400);
+  });
+});

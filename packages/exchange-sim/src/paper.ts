@@ -395,7 +395,9 @@ export class PaperExchange {
       const p = book.priceAtDepth(oppCode, d);
       if (p !== p || (side === MatchSide.BUY ? p > limit : p < limit)) break;
       const q = book.qtyAtDepth(oppCode, d);
-      if (!(q > 0)) continue;
+      // The generator and the replay readers keep venue levels above 0 ticks; one that got in
+      // anyway must not fill: its notional and fee would be zero or negative.
+      if (!(q > 0) || p <= 0) continue;
       this.scratch.submit(levelId(d), restSide, OrderKind.LIMIT, p, q);
       loaded += q;
     }

@@ -218,3 +218,34 @@ describe('SimVenue API', () => {
     venue.stop();
   });
 });
+
+describe('sim venue with a regime quoted wider than a low start price', () => {
+  // a $0.20 coin on the 0.01 grid (20 ticks), normal regime (the first) quoted 60 ticks wide
+  const OPTIONS = { seed: 3, drive: 'manual', latency_ms: 5, start_price: { XUSDT: '0.2' }, regimes: { normal: { spread_ticks: 60 } } };
+
+  it('a paper market sell never fills at a non-positive price; the raised start price is logged at warn', () => {
+    const clock = new ManualClock(START);
+    const logger = silentLogger();
+    const warn = vi.spyOn(logger, 'warn');
+    const venue = new SimVenue({ exchange: 'sim', clock, logger, options: resolveSimOptions(OPTIONS), symbols: ['XUSDT'] });
+    const reports: ExecutionReport[] = [];
+    void venue.execution.start((r) => reports.push(r));
+    const { sink } = collector();
+    venue.start(['XUSDT'], sink);
+    venue.advanceTo(START);
+    const sell: Order = {
+      exchange: 'sim', symbol: 'XUSDT', side: 'sell', type: 'market', qty: 1000, tif: 'IOC', source: 't', clientOrderId: 'r1',
+      status: 'pending_new', filledQty: 0, filledNotionalTicksLots: 0n, feeAtoms: 0n, createdTs: 0, updatedTs: 0,
+    };
+    venue.execution.submit(sell);
+    venue.advanceTo(START + 10);
+    const fills = reports.filter((r) => r.kind === 'fill');
+    expect(fills.length).toBeGreaterThan(0);
+    expect(fills.filter((f) => f.lastPrice <= 0).map((f) => f.lastPrice)).toEqual([]);
+    expect(fills.filter((f) => f.feeAtoms <= 0n)).toEqual([]); // taker fee 5 bps: a negative notional made it a rebate
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(warn.mock.calls[0]![0]).toEqual({ exchange: 'sim', symbol: 'XUSDT' });
+    expect(String(warn.mock.calls[0]![1])).toContain('the market starts at 2.4');
+    venue.stop();
+  });
+});

@@ -201,7 +201,13 @@ export class SimVenue {
     if (syms.length === 0) throw new Error(`${this.exchange}: no symbols to simulate (set symbols in the venue table)`);
     const startTs = this.clock.now();
     this.currentTs = startTs;
-    const gen = new SyntheticMarket({ exchange: this.exchange, symbols: syms, options: this.options, startTs });
+    const gen = new SyntheticMarket({
+      exchange: this.exchange,
+      symbols: syms,
+      options: this.options,
+      startTs,
+      onWarning: (symbol, message) => this.logger?.warn({ exchange: this.exchange, symbol }, message),
+    });
     gen.attach((ev) => this.deliver(ev));
     this.generatorRef = gen;
     gen.begin();

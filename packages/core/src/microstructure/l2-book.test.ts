@@ -195,7 +195,7 @@ describe('L2Book', () => {
   });
 
   it('property: a snapshot in any order, with duplicates and zeros, gives the book of a Map model (the last duplicate wins)', () => {
-    const level = fc.tuple(fc.integer({ min: -30, max: 30 }), fc.integer({ min: 0, max: 4 }));
+    const level = fc.tuple(fc.integer({ min: 1, max: 61 }), fc.integer({ min: 0, max: 4 }));
     fc.assert(
       fc.property(fc.array(level, { maxLength: 80 }), fc.array(level, { maxLength: 80 }), (bidLv, askLv) => {
         const b = new L2Book('x', 'S', { initialLevels: 4 });
@@ -213,9 +213,9 @@ describe('L2Book', () => {
         expect(oa.slice(0, na)).toEqual(refTop(asks, false, 1000));
         expect(b.state).toBe('synced');
         // and the book behaves as one loaded best-first: the next delta lands where it should
-        b.applyDelta(delta(2, 2, [[0, 7]], [[100, 7]]));
-        expect(b.qtyAt('bid', 0)).toBe(7);
-        expect(b.qtyAt('ask', 100)).toBe(7);
+        b.applyDelta(delta(2, 2, [[31, 7]], [[131, 7]]));
+        expect(b.qtyAt('bid', 31)).toBe(7);
+        expect(b.qtyAt('ask', 131)).toBe(7);
       }),
       { numRuns: 300 },
     );
@@ -292,7 +292,33 @@ describe('L2Book', () => {
     expect(b.qtyAt('bid', 11)).toBe(1);
   });
 
-  it('works for any tick range (negative, huge, sparse prices)', () => {
+  it('a snapshot or delta with a level at price 0 or below is invalid data: resync counted, never SYNCED on it', () => {
+    // A delete is qty 0; a price of 0 or less is nothing a venue quotes (the sim once published
+    // bids at -10 ticks and the book showed them SYNCED).
+    for (const bad of [0, -10]) {
+      const seen: string[] = [];
+      const b = new L2Book('x', 'S', { onResync: (_b, r) => seen.push(r) });
+      expect(b.applySnapshot(snap(1, [[bad, 5]], [[12, 1]]))).toBe('resyncing');
+      expect(b.stateReason).toContain('invalid_snapshot');
+      expect(b.levelCount('bid')).toBe(0);
+      expect(b.applySnapshot(snap(2, [[10, 1]], [[bad, 5]]))).toBe('resyncing');
+      expect(b.resyncsByReason.get('invalid_snapshot')).toBe(2);
+
+      b.applySnapshot(snap(3, [[10, 1]], [[12, 1]]));
+      expect(b.state).toBe('synced');
+      expect(b.applyDelta(delta(4, 4, [[11, 2], [bad, 3]], []))).toBe(DeltaResult.INVALID);
+      expect(b.state).toBe('resyncing');
+      expect(b.stateReason).toContain('invalid_delta');
+      expect(b.qtyAt('bid', 11)).toBe(0); // nothing of the delta applied
+      expect(b.seq).toBe(3);
+      b.applySnapshot(snap(5, [[10, 1]], [[12, 1]]));
+      expect(b.applyDelta(delta(6, 6, [], [[bad, 0]]))).toBe(DeltaResult.INVALID); // not even as a delete
+      expect(b.resyncsByReason.get('invalid_delta')).toBe(2);
+      expect(seen).toEqual(['invalid_snapshot', 'invalid_snapshot', 'invalid_delta', 'invalid_delta']);
+    }
+  });
+
+  it('the raw applyLevel path (a sequenced producer\'s) works for any tick range (negative, huge, sparse prices)', () => {
     const b = new L2Book('x', 'S', { initialLevels: 4 });
     const prices = [-5, 0, 3, 2 ** 40, 2 ** 52, 7, -(2 ** 50)];
     b.applySnapshot(snap(0, [], []));
@@ -306,7 +332,7 @@ describe('L2Book', () => {
   });
 
   it('property: matches a Map model under random snapshots and deltas', () => {
-    const level = fc.tuple(fc.integer({ min: -50, max: 50 }), fc.integer({ min: 0, max: 5 }));
+    const level = fc.tuple(fc.integer({ min: 1, max: 101 }), fc.integer({ min: 0, max: 5 }));
     fc.assert(
       fc.property(fc.array(level, { maxLength: 20 }), fc.array(fc.tuple(fc.boolean(), fc.array(level, { maxLength: 6 })), { maxLength: 60 }), (snapLevels, deltas) => {
         const b = new L2Book('x', 'S', { initialLevels: 4 });

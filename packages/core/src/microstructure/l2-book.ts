@@ -37,11 +37,11 @@ export const DeltaResult = {
   GAP: 2,
   /** The book is `resyncing`; the owner should buffer deltas until the snapshot arrives. */
   IGNORED_RESYNCING: 3,
-  /** Non-integer or negative values, or an impossible or implausibly far sequence range (more
-   * than `maxSeqJump` ahead of the book, or behind it: a sequence reset), or an old delta that
-   * shows the venue restarted its sequence below the book's (`maxOldInARow`): book moved to
-   * `resyncing`, delta not applied. (Positive prices are the adapter edge's rule: the book
-   * itself serves any tick range.) */
+  /** A non-integer or non-positive price, a non-integer or negative quantity, or an impossible
+   * or implausibly far sequence range (more than `maxSeqJump` ahead of the book, or behind it: a
+   * sequence reset), or an old delta that shows the venue restarted its sequence below the
+   * book's (`maxOldInARow`): book moved to `resyncing`, delta not applied. (A delete is qty 0,
+   * never price 0. The raw `applyLevel` path does not check: its producer has.) */
   INVALID: 4,
 } as const;
 export type DeltaResultCode = (typeof DeltaResult)[keyof typeof DeltaResult];
@@ -227,14 +227,15 @@ export class L2Book implements BookView {
   /**
    * Replaces the book with a snapshot. Levels may come in any order (best-first is the fast
    * path; anything else is sorted, O(n log n)); qty 0 levels are skipped; duplicates keep the
-   * last (a last qty 0 removes the price). Invalid numbers put the book in
-   * `resyncing` (reason `invalid_snapshot`) and leave it empty. Returns the new state.
+   * last (a last qty 0 removes the price). Invalid numbers (a price that is not a positive
+   * integer, a qty that is not a non-negative integer) put the book in `resyncing` (reason
+   * `invalid_snapshot`) and leave it empty. Returns the new state.
    */
   applySnapshot(ev: Pick<BookSnapshotEvent, 'seq' | 'bids' | 'asks'> & { recvTs?: number }): L2SyncState {
     const now = ev.recvTs ?? this.lastUpdateTs;
     this.clear();
     if (!Number.isSafeInteger(ev.seq) || ev.seq < 0 || !validLevels(ev.bids) || !validLevels(ev.asks)) {
-      this.beginResync('invalid_snapshot', `snapshot ${ev.seq} has an impossible sequence or a non-integer or negative level`, now);
+      this.beginResync('invalid_snapshot', `snapshot ${ev.seq} has an impossible sequence or a level with a non-positive or non-integer price or a negative or non-integer qty`, now);
       return this._state;
     }
     loadSide(this.bids, ev.bids, 1);
@@ -260,7 +261,7 @@ export class L2Book implements BookView {
       if (verdict !== DeltaResult.APPLIED) return verdict;
     }
     if (!validLevels(ev.bids) || !validLevels(ev.asks)) {
-      this.beginResync('invalid_delta', `delta ${ev.seq} has a non-integer or negative level`, now);
+      this.beginResync('invalid_delta', `delta ${ev.seq} has a level with a non-positive or non-integer price or a negative or non-integer qty`, now);
       return DeltaResult.INVALID;
     }
     const bids = ev.bids;
@@ -480,10 +481,15 @@ export class L2Book implements BookView {
   }
 }
 
+/**
+ * A price of 0 or below is no price a venue quotes (a delete is qty 0): shown as SYNCED it
+ * would value orders, risk and fills at nothing or less, so it is invalid data like a
+ * fractional tick.
+ */
 function validLevels(levels: readonly BookLevel[]): boolean {
   for (let i = 0; i < levels.length; i++) {
     const l = levels[i]!;
-    if (!Number.isSafeInteger(l.price) || !isLots(l.qty)) return false;
+    if (!Number.isSafeInteger(l.price) || l.price <= 0 || !isLots(l.qty)) return false;
   }
   return true;
 }
