@@ -8,6 +8,7 @@ import {
   TradeIdVerdict,
   instrumentScales,
 } from '@cwts/core/adapter-kit';
+import type { IntakeTradeMarkSink } from '@cwts/core/intake';
 import { marketDataProductId } from './instruments.js';
 import { CoinbaseFrameParser, Frame, type L2Event, type ProductCtx } from './parse.js';
 
@@ -52,10 +53,10 @@ export interface CoinbaseFeedOptions {
   maxSeqJump?: number;
   logEveryMs?: number;
   /**
-   * Per product, the last trades the engine took before this feed (an intake worker replacing
-   * one that failed: core's IntakeResume.trades, oldest first). Such a product is no new session:
-   * its first market_trades snapshot backfills what printed since, deduplicated by id, as after a
-   * reconnect.
+   * Per product, the last trades the engine took before this feed, or an earlier feed marked as
+   * history (an intake worker replacing one that failed: core's IntakeResume.trades, oldest
+   * first). Such a product is no new session: its first market_trades snapshot backfills what
+   * printed since, deduplicated by id, as after a reconnect.
    */
   resumeTrades?: Readonly<Record<string, readonly { tradeId: string; ts: number }[]>>;
 }
@@ -391,7 +392,13 @@ export class CoinbaseFeed {
       this.reject(st.symbol, 'trade_id_jump', `trade id ${tradeId} is implausibly far ahead of ${st.trades.last}`);
       return;
     }
-    if (history?.has(st)) return;
+    if (history?.has(st)) {
+      // On an intake worker the sink keeps the mark for a replacement (IntakeResume.trades): one
+      // that starts before a live trade was emitted must not take its own first snapshot for
+      // history too, or what printed while no worker ran is lost. An inline sink has no such method.
+      (sink as Partial<IntakeTradeMarkSink> | undefined)?.onTradeMark?.(st.symbol, String(tradeId), ts);
+      return;
+    }
     const t = st.trade;
     t.ts = ts;
     t.recvTs = now;

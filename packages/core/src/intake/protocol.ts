@@ -30,11 +30,27 @@ export interface IntakeWorkerData {
   resume: IntakeResume;
 }
 
-/** A trade the engine took from an earlier worker of the venue. */
+/**
+ * A trade an earlier worker of the venue left behind: one the engine took (or threw on: it may
+ * have acted on it), or one its feed marked as seen without emitting it (IntakeTradeMarkSink).
+ */
 export interface IntakeResumeTrade {
   tradeId: string;
   /** The trade's venue time (TradeEvent.ts). */
   ts: number;
+}
+
+/**
+ * What an intake worker's sink (IntakeRecordWriter) offers a feed besides MarketEventSink: a feed
+ * that takes trades as seen without emitting them (the first snapshot of recent trades of a
+ * session, which is history from before it started) says so here, in order with its trades, so
+ * the mark reaches IntakeResume.trades like a trade the engine took. Without it a worker replaced
+ * before it emitted a live trade leaves no mark, and its successor takes its own first snapshot
+ * for history again: everything printed while no worker ran is lost. A feed checks for the method
+ * (an inline sink has none: an inline feed keeps its marks across reconnects itself).
+ */
+export interface IntakeTradeMarkSink {
+  onTradeMark(symbol: string, tradeId: string, ts: number): void;
 }
 
 /** Trades per symbol an IntakeResume carries at most. */
@@ -48,9 +64,10 @@ export const RESUME_TRADES = 4;
  */
 export interface IntakeResume {
   /**
-   * Per symbol, the last trades the engine took from earlier workers (oldest first, at most
-   * RESUME_TRADES): a feed that backfills by id (a snapshot of recent trades) resumes after them
-   * instead of taking its first snapshot for history, so what printed while no worker ran is not lost.
+   * Per symbol, the last trades the engine took from earlier workers or their feeds marked as
+   * seen (oldest first, at most RESUME_TRADES): a feed that backfills by id (a snapshot of recent
+   * trades) resumes after them instead of taking its first snapshot for history, so what printed
+   * while no worker ran is not lost, and what the engine was handed is not handed again.
    */
   trades: Record<string, IntakeResumeTrade[]>;
   /**

@@ -330,12 +330,11 @@ describe('intake feed records', () => {
 });
 
 describe('IntakeRecordReader.takenTrades: what a replacement worker resumes after', () => {
-  it('the last RESUME_TRADES trades the sink took, per symbol, oldest first, numeric and text ids alike; a trade the sink threw on is not one', () => {
+  it('the last RESUME_TRADES trades the sink was handed, per symbol, oldest first, numeric and text ids alike; a trade the sink threw on is one', () => {
     const ring = SpscRing.create(64, FEED_RECORD_BYTES);
     const writer = new IntakeRecordWriter(ring, SYMBOLS, () => false);
     const trade = (symbol: string, tradeId: string, ts: number): MarketEvent => ({ type: 'trade', exchange: EX, symbol, ts, recvTs: ts + 1, tradeId, price: 1000, qty: 5, side: 'buy' });
     const reader = new IntakeRecordReader(new SpscRing(ring.buffer), EX, SYMBOLS, {
-      // the engine threw on trade 7 (its recorder on a full disk): not taken, so not resumed after
       onMarketEvent: (ev) => {
         if (ev.type === 'trade' && ev.tradeId === '7') throw new Error('ENOSPC: no space left on device, write');
       },
@@ -349,9 +348,33 @@ describe('IntakeRecordReader.takenTrades: what a replacement worker resumes afte
     expect(reader.takenTrades(0)).toEqual([{ tradeId: '2', ts: 102 }, { tradeId: 'x-3', ts: 103 }, { tradeId: '4', ts: 104 }, { tradeId: '5', ts: 105 }]);
     expect(reader.takenTrades(1)).toEqual([{ tradeId: '9', ts: 200 }]);
     writer.onMarketEvent(trade('ETHUSDT', '7', 201));
+    writer.onMarketEvent(trade('ETHUSDT', '8', 202));
     expect(() => reader.drain()).toThrow(/ENOSPC/);
-    expect(reader.takenTrades(1)).toEqual([{ tradeId: '9', ts: 200 }]);
+    // At most once: the engine threw on trade 7 after acting on it (paper fills run before the
+    // recorder's write), so a replacement resumes after 7 rather than hand it over again. 8 was
+    // never handed over (dropped with the rest of the ring) and the replacement's backfill brings it.
+    expect(reader.takenTrades(1)).toEqual([{ tradeId: '9', ts: 200 }, { tradeId: '7', ts: 201 }]);
     expect(reader.takenTrades(5)).toEqual([]);
+  });
+
+  it("trades the feed marked as seen (onTradeMark: its history snapshot) are resume points in order with the trades it emitted, and reach no sink call", () => {
+    const ring = SpscRing.create(64, FEED_RECORD_BYTES);
+    const writer = new IntakeRecordWriter(ring, SYMBOLS, () => false);
+    const out = new RecordingSink();
+    const reader = new IntakeRecordReader(new SpscRing(ring.buffer), EX, SYMBOLS, out);
+    writer.onTradeMark('BTCUSDT', '100', 50);
+    writer.onTradeMark('ETHUSDT', 'h-\u00e9-' + 'x'.repeat(70), 51); // a text id longer than one TEXT record
+    writer.onTradeMark('ETHUSDT', '', 52);
+    writer.onMarketEvent({ type: 'trade', exchange: EX, symbol: 'BTCUSDT', ts: 60, recvTs: 61, tradeId: '101', price: 1000, qty: 5, side: 'sell' });
+    writer.onTradeMark('DOGEUSDT', '7', 53);
+    const queued = reader.ring.readable();
+    expect(reader.drain()).toBe(queued);
+    expect(reader.ring.readable()).toBe(0);
+    expect(reader.takenTrades(0)).toEqual([{ tradeId: '100', ts: 50 }, { tradeId: '101', ts: 60 }]);
+    expect(reader.takenTrades(1)).toEqual([{ tradeId: 'h-\u00e9-' + 'x'.repeat(70), ts: 51 }, { tradeId: '', ts: 52 }]);
+    // only the trade and the writer's report of a mark for a symbol it was not started with
+    expect(out.calls.map((c) => c.m === 'event' ? (c.ev as { tradeId: string }).tradeId : `${c.m}: ${(c as { message?: string }).message}`)).toEqual(['101', 'error: trade mark for DOGEUSDT, a symbol this intake was not started with: dropped']);
+    expect({ marketEvents: reader.marketEvents, invalid: reader.invalid, midGroup: reader.midGroup }).toEqual({ marketEvents: 1, invalid: 0, midGroup: false });
   });
 });
 

@@ -2,9 +2,9 @@
  * Everything a venue's feed says to its MarketEventSink, as 64-byte feed records on an SpscRing:
  * the intake worker writes them (`IntakeRecordWriter` is the feed's sink there) and the engine
  * thread replays them to the engine (`IntakeRecordReader`), in the order they were said. Market
- * events, status changes (SYNCED/RESYNCING/...), rejects, errors and end of stream all travel on
- * the one ring: a status sent on another channel could overtake the snapshot that follows it
- * and leave a book resyncing for ever.
+ * events, status changes (SYNCED/RESYNCING/...), rejects, errors, trade marks (IntakeTradeMarkSink)
+ * and end of stream all travel on the one ring: a status sent on another channel could overtake
+ * the snapshot that follows it and leave a book resyncing for ever.
  *
  * Record = 8 float64 (values are integers well inside 2^53); types 1-4 keep the layout of
  * microstructure/feed-records.ts:
@@ -16,6 +16,8 @@
  *   STATUS      [1] sym [2] state [3] text bytes [5] ts; text = reason
  *   REJECT      [1] sym [2] reason (-1: in the text) [3] text bytes; text = [reason \0] detail
  *   ERROR       [3] text bytes; text = component \0 message
+ *   TRADE_MARK  [1] sym [4] trade id (NaN: in the text) [5] ts [7] 2 * text bytes; a trade the feed
+ *               took as seen without emitting it (IntakeTradeMarkSink): no sink call, a resume point
  *   TEXT        bytes 8..63: the next 56 bytes of the preceding record's UTF-8 text
  *   END         end of stream
  * `sym` is the index in the symbol list both sides were given; -1 is '' (connection-level), -2
@@ -29,9 +31,9 @@ import type { BookDeltaEvent, BookLevel, BookSnapshotEvent, FeedState, FeedStatu
 import { FEED_RECORD_BYTES, FeedRecordType } from '../microstructure/feed-records.js';
 import type { SpscRing } from '../microstructure/ring-buffer.js';
 import { RingSlotWriter } from '../microstructure/ring-slot-writer.js';
-import { RESUME_TRADES, type IntakeResumeTrade } from './protocol.js';
+import { RESUME_TRADES, type IntakeResumeTrade, type IntakeTradeMarkSink } from './protocol.js';
 
-export const IntakeRecordType = { ...FeedRecordType, LIQUIDATION: 5, STATUS: 6, REJECT: 7, ERROR: 8, TEXT: 9, END: 10 } as const;
+export const IntakeRecordType = { ...FeedRecordType, LIQUIDATION: 5, STATUS: 6, REJECT: 7, ERROR: 8, TEXT: 9, END: 10, TRADE_MARK: 11 } as const;
 
 const FEED_STATES: readonly FeedState[] = ['connecting', 'synced', 'resyncing', 'stale', 'crossed', 'disconnected', 'stopped'];
 /** The closed set of FeedRejectReason; a reason added later travels as text until it is listed here. */
@@ -51,7 +53,7 @@ const SEP = '\u0000';
 export type RingSpaceWait = (ring: SpscRing) => boolean;
 
 /** The feed's sink on the intake worker: every call becomes records, published when the call ends. */
-export class IntakeRecordWriter implements MarketEventSink {
+export class IntakeRecordWriter implements MarketEventSink, IntakeTradeMarkSink {
   private readonly slots: RingSlotWriter;
   private readonly symIndex = new Map<string, number>();
   private readonly encoder = new TextEncoder();
@@ -151,22 +153,35 @@ export class IntakeRecordWriter implements MarketEventSink {
         this.levels(ev.bids, 0);
         this.levels(ev.asks, 1);
         break;
-      case 'trade': {
-        const side = ev.side === 'buy' ? 0 : 1;
-        const id = ev.tradeId;
-        const n = id.length > 0 && id.length < 16 && (id === '0' || id.charCodeAt(0) !== 48) && /^\d+$/.test(id) ? Number(id) : Number.NaN;
-        if (!Number.isNaN(n)) this.put(IntakeRecordType.TRADE, sym, ev.price, ev.qty, n, ev.ts, ev.recvTs, side);
-        else {
-          const bytes = this.encode(id);
-          this.put(IntakeRecordType.TRADE, sym, ev.price, ev.qty, Number.NaN, ev.ts, ev.recvTs, side + 2 * bytes);
-          this.putText(bytes);
-        }
+      case 'trade':
+        this.putTrade(IntakeRecordType.TRADE, sym, ev.price, ev.qty, ev.tradeId, ev.ts, ev.recvTs, ev.side === 'buy' ? 0 : 1);
         break;
-      }
       case 'liquidation':
         this.put(IntakeRecordType.LIQUIDATION, sym, ev.price, ev.qty, 0, ev.ts, ev.recvTs, ev.side === 'buy' ? 0 : 1);
         break;
     }
+  }
+
+  /** A trade record, or a mark's: the id as a number when it reads back as the same string, else as text. */
+  private putTrade(type: number, sym: number, price: number, qty: number, id: string, ts: number, recvTs: number, side: number): void {
+    const n = id.length > 0 && id.length < 16 && (id === '0' || id.charCodeAt(0) !== 48) && /^\d+$/.test(id) ? Number(id) : Number.NaN;
+    if (!Number.isNaN(n)) this.put(type, sym, price, qty, n, ts, recvTs, side);
+    else {
+      const bytes = this.encode(id);
+      this.put(type, sym, price, qty, Number.NaN, ts, recvTs, side + 2 * bytes);
+      this.putText(bytes);
+    }
+  }
+
+  onTradeMark(symbol: string, tradeId: string, ts: number): void {
+    try {
+      const sym = this.symIndex.get(symbol);
+      if (sym === undefined) this.onFeedError('intake', `trade mark for ${symbol}, a symbol this intake was not started with: dropped`);
+      else this.putTrade(IntakeRecordType.TRADE_MARK, sym, 0, 0, tradeId, ts, 0, 0);
+    } catch (err) {
+      this.rollback(err);
+    }
+    this.publish();
   }
 
   onFeedStatus(st: FeedStatusEvent): void {
@@ -219,7 +234,7 @@ interface SymbolEvents {
   delta: BookDeltaEvent;
   trade: TradeEvent;
   tradeId: { num: number; text: string | undefined };
-  /** The last RESUME_TRADES trades the sink took (a ring of slots: no allocation per trade). */
+  /** The last RESUME_TRADES trades the sink was handed or the feed marked (a ring of slots: no allocation per trade). */
   taken: { num: Float64Array; text: (string | undefined)[]; ts: Float64Array; next: number; count: number };
   liquidation: LiquidationEvent;
   bidPool: BookLevel[];
@@ -426,6 +441,16 @@ export class IntakeRecordReader {
         }
         return this.beginText(type, bytes);
       }
+      case IntakeRecordType.TRADE_MARK: {
+        const e = this.events[sym];
+        if (e === undefined) return this.bad();
+        const num = d[f + 4]!;
+        const bytes = Math.floor(d[f + 7]! / 2);
+        this.sym = sym;
+        this.ts = d[f + 5]!;
+        if (bytes === 0) return noteTaken(e.taken, num, Number.isNaN(num) ? '' : undefined, this.ts);
+        return this.beginText(type, bytes);
+      }
       case IntakeRecordType.LIQUIDATION: {
         const e = this.events[sym];
         if (e === undefined) return this.bad();
@@ -515,6 +540,7 @@ export class IntakeRecordReader {
       e.tradeId.text = text;
       return this.dispatchTrade(e);
     }
+    if (type === IntakeRecordType.TRADE_MARK) return noteTaken(this.events[this.sym]!.taken, Number.NaN, text, this.ts);
     const symbol = this.sym === SYM_NONE ? '' : this.sym === SYM_IN_TEXT ? fields.shift()! : this.symbols[this.sym];
     if (symbol === undefined) return this.bad();
     if (type === IntakeRecordType.STATUS) {
@@ -537,19 +563,22 @@ export class IntakeRecordReader {
     this.sink.onMarketEvent(ev);
   }
 
-  /** A trade to the sink; noted once the sink took it (one it threw on was not taken, and is not resumed after). */
+  /**
+   * A trade to the sink, noted as taken before the call: the engine acts on a trade before it can
+   * throw on it (paper fills run before the recorder's write), so one it threw on is resumed after
+   * as well. At most once: a trade lost with a throw is one trade; a trade handed out twice is
+   * fills and volume counted twice.
+   */
   private dispatchTrade(e: SymbolEvents): void {
+    noteTaken(e.taken, e.tradeId.num, e.tradeId.text, e.trade.ts);
     this.dispatchMarket(e.trade);
-    const k = e.taken;
-    const i = k.next;
-    k.num[i] = e.tradeId.num;
-    k.text[i] = e.tradeId.text;
-    k.ts[i] = e.trade.ts;
-    k.next = (i + 1) % RESUME_TRADES;
-    if (k.count < RESUME_TRADES) k.count++;
   }
 
-  /** The last trades (at most RESUME_TRADES, oldest first) the sink took of the symbol at `index` in `symbols`. */
+  /**
+   * The last trades (at most RESUME_TRADES, oldest first) of the symbol at `index` in `symbols`
+   * that the sink was handed (a throw included) or the feed marked as seen: what a replacement
+   * worker resumes after.
+   */
   takenTrades(index: number): IntakeResumeTrade[] {
     const k = this.events[index]?.taken;
     if (k === undefined) return [];
@@ -564,6 +593,16 @@ export class IntakeRecordReader {
   private bad(): void {
     this.invalid++;
   }
+}
+
+/** Notes a trade id as the symbol's latest resume point (overwrites the oldest of RESUME_TRADES). */
+function noteTaken(k: SymbolEvents['taken'], num: number, text: string | undefined, ts: number): void {
+  const i = k.next;
+  k.num[i] = num;
+  k.text[i] = text;
+  k.ts[i] = ts;
+  k.next = (i + 1) % RESUME_TRADES;
+  if (k.count < RESUME_TRADES) k.count++;
 }
 
 function makeSymbolEvents(exchange: string, symbol: string): SymbolEvents {

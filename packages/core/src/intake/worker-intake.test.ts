@@ -277,6 +277,34 @@ describe('WorkerIntake: a venue intake on a worker thread', () => {
     expect(resumes[2]).toEqual({ trades: {}, blockedUntilMs: BANNED_UNTIL });
   });
 
+  it('a worker replaced before its feed emitted a trade leaves the trades its feed marked as seen (its history snapshot): the replacement resumes after them', async () => {
+    let specs = 0;
+    const inline: MarketDataClient = {
+      exchange: EX,
+      loadInstruments: async () => [instrument],
+      start: async () => {},
+      stop: async () => {},
+      intakeWorker: (): IntakeWorkerSpec => ({
+        module: FIXTURE, factory: 'scripted',
+        args: specs++ === 0 ? { exchange: EX, symbol: SYMBOL, mode: 'crash', marks: ['50', '51'], reportResume: true } : { exchange: EX, symbol: SYMBOL, mode: 'run', marks: [], trades: ['52'], reportResume: true },
+      }),
+    };
+    const intake = new WorkerIntake(inline, { exchange: EX, logger: silentLogger(), clock: new ManualClock(0), checkEveryMs: 0, restartBackoff: { initialMs: 0, maxMs: 0 } });
+    running.push({ engine: { stop: () => intake.stop() } as unknown as Engine, intake });
+    const resumes: IntakeResume[] = [];
+    const trades: string[] = [];
+    await intake.start([SYMBOL], {
+      onMarketEvent: (ev) => void (ev.type === 'trade' && trades.push(ev.tradeId)),
+      onFeedStatus: () => {},
+      onFeedError: (component, message) => void (component === 'fixture:resume' && resumes.push(JSON.parse(message) as IntakeResume)),
+    });
+    await until('the replacement said what it started from and emitted its trade', () => resumes.length === 2 && trades.length === 1);
+    expect(intake.failures).toBe(1);
+    expect(resumes[1]!.trades).toEqual({ [SYMBOL]: [{ tradeId: '50', ts: 5 }, { tradeId: '51', ts: 6 }] });
+    // a mark is no market event: the engine saw only the replacement's live trade
+    expect(trades).toEqual(['52']);
+  });
+
   it('the ring fill ratio is cwts_ring_fill_ratio{exchange} and, over the high-water mark, BACKPRESSURE until drained', async () => {
     const metrics = new MetricsRegistry({ processMetrics: false });
     let t = 0;

@@ -27,8 +27,10 @@
  *   Nothing the engine throws leaves the pump or a worker's listeners, and a sink that throws
  *   while told of a failure costs neither the `disconnected` status nor the restart.
  * - What outlives a worker (protocol.ts IntakeResume) goes to the next one in its start data
- *   (IntakeWorkerEnv.resume): per symbol the last trades the engine took (a feed that backfills by
- *   id resumes after them, so trades printed while no worker ran are not lost), and the time until
+ *   (IntakeWorkerEnv.resume): per symbol the last trades the engine was handed (one it threw on
+ *   included: it may have acted on it) or the feed marked as seen (IntakeTradeMarkSink: the
+ *   history snapshot a session starts with), so a feed that backfills by id resumes after them:
+ *   trades printed while no worker ran are not lost, none is handed out twice. And the time until
  *   which the venue refuses our requests (a worker's `venueBlocked` call; its successor's limiter
  *   starts blocked, and the engine-thread client hears of it through MarketDataClient.intakeVenueBlocked).
  * - The worker runs the venue plugin's code, which shares `parentPort`: a message the engine
@@ -413,7 +415,7 @@ export class WorkerIntake implements MarketDataClient {
     }
   }
 
-  /** Keeps the last trades the engine took from a worker that is gone, for the next one (IntakeResume.trades). */
+  /** Keeps the last trades a worker that is gone handed the engine or marked as seen, for the next one (IntakeResume.trades). */
   private keepTakenTrades(g: Generation): void {
     for (let i = 0; i < this.symbols.length; i++) {
       const taken = g.reader.takenTrades(i);

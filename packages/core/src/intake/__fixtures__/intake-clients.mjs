@@ -5,10 +5,11 @@
 // requestResync(symbol, reason): announces the resync and sends a resync snapshot at seq 500
 // whose bid names the reason's length (what crossed from the engine thread arrived whole).
 // Optional: `reportResume` sends env.resume as JSON in a feed error (component 'fixture:resume')
-// at start; `trades` (ids) are emitted after the deltas (ts 10, 11, ...), then `blockedUntil`
+// at start; `marks` (ids) go to the sink's onTradeMark after the deltas (ts 5, 6, ...: history a
+// feed took as seen), `trades` (ids) are emitted after them (ts 10, 11, ...), then `blockedUntil`
 // goes to env.venueBlocked.
 export function scripted(args, env) {
-  const { exchange, symbol, mode, deltas = 0, trades = [], blockedUntil, reportResume = false } = args;
+  const { exchange, symbol, mode, deltas = 0, marks = [], trades = [], blockedUntil, reportResume = false } = args;
   let timer;
   let sink;
   return {
@@ -30,6 +31,7 @@ export function scripted(args, env) {
         for (let i = 1; i <= deltas; i++) {
           sink.onMarketEvent({ type: 'book_delta', exchange, symbol, ts: 1 + i, recvTs: 2 + i, firstSeq: 100 + i, seq: 100 + i, bids: [{ price: 998, qty: i }], asks: [] });
         }
+        marks.forEach((tradeId, i) => sink.onTradeMark(symbol, tradeId, 5 + i));
         trades.forEach((tradeId, i) => sink.onMarketEvent({ type: 'trade', exchange, symbol, ts: 10 + i, recvTs: 11 + i, tradeId, price: 1000, qty: 1, side: 'buy' }));
         if (blockedUntil !== undefined) env.venueBlocked(blockedUntil);
         if (mode === 'crash') {
