@@ -764,7 +764,9 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   }
 
   private async cancelAllOpenAndWait(why: string, timeoutMs: number, resend: { delay: number }, wanted: () => boolean): Promise<number> {
-    const open = this.orders.allOpen();
+    // an order being committed (a HALT its failed commit raised) never reached its venue: not one to cancel or wait for
+    const unsentId = this.unsentOrder;
+    const open = unsentId === undefined ? this.orders.allOpen() : this.orders.allOpen().filter((o) => o.clientOrderId !== unsentId);
     const targets = new Set(open.map((o) => o.clientOrderId));
     // what each had filled when the cancels went out: a fill during the wait is told apart
     const filledBefore = new Map(open.map((o) => [o.clientOrderId, o.filledQty]));
@@ -859,6 +861,11 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
 
   /** cancelAllOpen() calls running now (their own loop re-sends; the HALT's follow-up waits for them). */
   private cancellingAll = 0;
+  /**
+   * The order submitOne is committing to the journal, not yet handed to its venue: no cancel goes
+   * out for it (cancelChild, cancelAllOpen). submitOne closes it if it does not go out.
+   */
+  private unsentOrder: string | undefined;
   /** The HALT's follow-up round, when one is due (followHalt). */
   private haltFollow: NodeJS.Timeout | undefined;
 
@@ -1311,11 +1318,27 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
       this.refundChecks(checks.length, intent);
       return this.refuse(intent, 'VENUE_ERROR', `order not sent: ${err instanceof Error ? err.message : String(err)}`);
     }
-    // Under fsync "always" the order is committed before it leaves; a failed commit stops it here.
-    if (this.opts.journal && !this.opts.journal.append({ t: 'order', order: { ...order }, ts: this.now })) {
-      this.orders.forceClose(order.clientOrderId, 'journal commit failed; not sent');
-      this.refundChecks(checks.length, intent);
-      return this.refuse(intent, 'VENUE_ERROR', `journal ${this.opts.journal.path}: commit failed, order ${order.clientOrderId} not sent`);
+    if (this.opts.journal) {
+      // A failed commit reports itself (the HALT) from inside append(), while this order is open:
+      // the HALT's cancels must not reach a venue that was never handed it.
+      const outer = this.unsentOrder;
+      this.unsentOrder = order.clientOrderId;
+      // Under fsync "always" the order is committed before it leaves; a failed commit stops it here.
+      const committed = this.opts.journal.append({ t: 'order', order: { ...order }, ts: this.now });
+      this.unsentOrder = outer;
+      if (!committed) {
+        this.orders.forceClose(order.clientOrderId, 'journal commit failed; not sent');
+        this.refundChecks(checks.length, intent);
+        return this.refuse(intent, 'VENUE_ERROR', `journal ${this.opts.journal.path}: commit failed, order ${order.clientOrderId} not sent`);
+      }
+      // Halted (or stopping) during the commit: its cancels passed this order over, so it must not leave now.
+      if (this.riskState.state === 'HALTED' || this.stopping) {
+        const halted = this.riskState.state === 'HALTED';
+        const why = halted ? `risk state HALTED: ${this.riskState.reason}` : 'engine is shutting down';
+        this.closeUnsent(order, halted ? 'KILL_SWITCH' : 'SHUTTING_DOWN', `not sent: ${why}`);
+        this.refundChecks(checks.length, intent);
+        return this.refuse(intent, halted ? 'KILL_SWITCH' : 'SHUTTING_DOWN', `order ${order.clientOrderId} not sent: ${why}`);
+      }
     }
     try {
       venue.execution.submit(order);
@@ -1506,6 +1529,8 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
 
   /** RouterHost: cancels one order (not a parent). */
   cancelChild(clientOrderId: string): boolean {
+    // not at the venue: submitOne closes it here instead
+    if (clientOrderId === this.unsentOrder) return false;
     const held = this.orders.get(clientOrderId);
     if (held === undefined) return false;
     // An order of a venue no longer configured (restored from the journal, set aside there): no
@@ -1543,11 +1568,15 @@ export class Engine implements MarketEventSink, DetectorContext, StrategyContext
   /** Closes an order whose submit() threw as rejected, as a venue's refusal would (journaled the same way). */
   private rejectUnsent(order: Order, err: unknown): void {
     this.venueCallFailed(order, 'submit', err);
+    this.closeUnsent(order, 'VENUE_ERROR', `not sent: the execution client's submit() threw: ${err instanceof Error ? err.message : String(err)}`);
+  }
+
+  /** Closes an order never handed to its venue as rejected, journaled as a venue's refusal is (a restart must not find it open). */
+  private closeUnsent(order: Order, reason: RejectReason, text: string): void {
     const now = this.now;
     const r: ExecutionReport = {
       kind: 'rejected', exchange: order.exchange, symbol: order.symbol, clientOrderId: order.clientOrderId, side: order.side,
-      lastPrice: 0, lastQty: 0, leavesQty: 0, cumQty: 0, feeAtoms: 0n, rejectReason: 'VENUE_ERROR', rejects: 'order',
-      text: this.redactText(`not sent: the execution client's submit() threw: ${err instanceof Error ? err.message : String(err)}`), ts: now,
+      lastPrice: 0, lastQty: 0, leavesQty: 0, cumQty: 0, feeAtoms: 0n, rejectReason: reason, rejects: 'order', text: this.redactText(text), ts: now,
     };
     const out = this.orders.apply(r, now);
     if (out.kind !== 'applied' || !this.opts.journal) return;
