@@ -41,42 +41,7 @@ export class MirrorSide {
    * Expects validated levels (BookSync refuses non-integer prices before loading).
    */
   load(levels: readonly BookLevel[]): void {
-    const s = this.sorted;
-    const n = levels.length;
-    s.clear();
-    s.ensureCapacity(n);
-    const sign = this.isBid ? 1 : -1;
-    // one pass: is the input strictly decreasing in key (best first) or strictly increasing?
-    let desc = true;
-    let asc = true;
-    let live = n === 0 ? 0 : levels[0]!.qty !== 0 ? 1 : 0;
-    let prev = n === 0 ? 0 : sign * levels[0]!.price;
-    for (let i = 1; i < n && (desc || asc); i++) {
-      const l = levels[i]!;
-      const key = sign * l.price;
-      // written as !(a > b) so a NaN key takes the sorting path, not a fast one
-      if (!(prev > key)) desc = false;
-      if (!(prev < key)) asc = false;
-      prev = key;
-      if (l.qty !== 0) live++;
-    }
-    const keys = s.keys;
-    const qtys = s.qtys;
-    if (desc || asc) {
-      // no price repeats, so a qty 0 level is a no-op delete of an absent price: skipped
-      let j = desc ? live - 1 : 0;
-      const step = desc ? -1 : 1;
-      for (let i = 0; i < n; i++) {
-        const l = levels[i]!;
-        if (l.qty === 0) continue;
-        keys[j] = sign * l.price;
-        qtys[j] = l.qty;
-        j += step;
-      }
-      s.n = live;
-      return;
-    }
-    s.n = loadUnsorted(keys, qtys, levels, sign);
+    this.sorted.load(levels, this.isBid ? 1 : -1);
   }
 
   /** Best price, or NaN when empty. */
@@ -104,40 +69,6 @@ export class MirrorSide {
     for (let i = 0; i < m; i++) out.push({ price: this.priceAt(i), qty: this.qtyAt(i) });
     return out;
   }
-}
-
-/**
- * Snapshot levels in any order, prices possibly repeated, into `keys`/`qtys` (capacity >= the
- * number of levels); returns the number of live levels. The keys are sorted natively and made
- * unique, each level's qty is written at its key's place in input order (so the last level of a
- * price wins, as set() per level would have it), and qty 0 places are squeezed out.
- */
-function loadUnsorted(keys: Float64Array, qtys: Float64Array, levels: readonly BookLevel[], sign: 1 | -1): number {
-  const n = levels.length;
-  for (let i = 0; i < n; i++) keys[i] = sign * levels[i]!.price;
-  keys.subarray(0, n).sort();
-  let u = 0;
-  for (let i = 0; i < n; i++) if (u === 0 || keys[i] !== keys[u - 1]) keys[u++] = keys[i]!;
-  for (let i = 0; i < n; i++) {
-    const key = sign * levels[i]!.price;
-    let lo = 0;
-    let hi = u - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (keys[mid]! < key) lo = mid + 1;
-      else hi = mid;
-    }
-    qtys[lo] = levels[i]!.qty;
-  }
-  let k = 0;
-  for (let j = 0; j < u; j++) {
-    const q = qtys[j]!;
-    if (q === 0) continue;
-    keys[k] = keys[j]!;
-    qtys[k] = q;
-    k++;
-  }
-  return k;
 }
 
 /**

@@ -238,8 +238,8 @@ export class L2Book implements BookView {
       this.beginResync('invalid_snapshot', `snapshot ${ev.seq} has an impossible sequence or a level with a non-positive or non-integer price or a negative or non-integer qty`, now);
       return this._state;
     }
-    loadSide(this.bids, ev.bids, 1);
-    loadSide(this.asks, ev.asks, -1);
+    this.bids.load(ev.bids, 1);
+    this.asks.load(ev.asks, -1);
     this.seq = ev.seq;
     this.lastUpdateTs = now;
     this.oldSinceUpdate = 0;
@@ -492,85 +492,6 @@ function validLevels(levels: readonly BookLevel[]): boolean {
     if (!Number.isSafeInteger(l.price) || l.price <= 0 || !isLots(l.qty)) return false;
   }
   return true;
-}
-
-/** Loads snapshot levels into an empty side; sign = 1 for bids (key=price), -1 for asks. */
-function loadSide(side: SortedLevels, levels: readonly BookLevel[], sign: 1 | -1): void {
-  side.ensureCapacity(levels.length);
-  // Fast path: best-first strictly monotone input -> fill from the end of the sorted order.
-  let k = 0;
-  let ok = true;
-  let prevKey = Infinity;
-  for (let i = 0; i < levels.length; i++) {
-    const l = levels[i]!;
-    const key = sign * l.price;
-    if (key >= prevKey) {
-      ok = false;
-      break;
-    }
-    prevKey = key;
-    if (l.qty !== 0) k++;
-  }
-  if (ok) {
-    let j = k - 1;
-    for (let i = 0; i < levels.length; i++) {
-      const l = levels[i]!;
-      if (l.qty === 0) continue;
-      side.keys[j] = sign * l.price;
-      side.qtys[j] = l.qty;
-      j--;
-    }
-    side.n = k;
-    return;
-  }
-  loadUnsorted(side, levels, sign);
-}
-
-/** Scratch for loadUnsorted, shared by every book (the engine thread loads one snapshot at a time). */
-let scratchKeys = new Float64Array(0);
-let scratchQtys = new Float64Array(0);
-
-/**
- * Snapshot levels in any order, duplicates allowed (the last one of a price wins, a last qty 0
- * removes it): O(n log n), never a level-by-level insert (which shifts the sorted arrays: O(n^2),
- * seconds for a few hundred thousand levels on the engine thread). The keys are sorted natively
- * in scratch, made unique, each level's qty is written at its key's place in input order (so the
- * last duplicate wins), and the side is filled in one pass, as the best-first fast path does.
- */
-function loadUnsorted(side: SortedLevels, levels: readonly BookLevel[], sign: 1 | -1): void {
-  const n = levels.length;
-  if (scratchKeys.length < n) {
-    scratchKeys = new Float64Array(n);
-    scratchQtys = new Float64Array(n);
-  }
-  const keys = scratchKeys.subarray(0, n);
-  for (let i = 0; i < n; i++) keys[i] = sign * levels[i]!.price + 0; // + 0: -0 and 0 are one key
-  keys.sort();
-  let u = 0;
-  for (let i = 0; i < n; i++) if (u === 0 || keys[i] !== keys[u - 1]) keys[u++] = keys[i]!;
-  const qtys = scratchQtys;
-  for (let i = 0; i < n; i++) {
-    const key = sign * levels[i]!.price;
-    let lo = 0;
-    let hi = u - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (keys[mid]! < key) lo = mid + 1;
-      else hi = mid;
-    }
-    qtys[lo] = levels[i]!.qty;
-  }
-  const outKeys = side.keys;
-  const outQtys = side.qtys;
-  let k = 0;
-  for (let j = 0; j < u; j++) {
-    const q = qtys[j]!;
-    if (q === 0) continue;
-    outKeys[k] = keys[j]!;
-    outQtys[k] = q;
-    k++;
-  }
-  side.n = k;
 }
 
 /** "delta 42", or "delta" for a venue without sequence numbers (seq 0). */

@@ -111,7 +111,79 @@ export class SortedLevels {
     return s;
   }
 
-  /** Bulk load of levels given in ascending key order (strictly increasing, qty > 0). */
+  /**
+   * Replaces every level with a snapshot's, given as prices (key = sign * price: 1 for bids, -1
+   * for asks): the same side as clear() then set() per level in order (the last level of a price
+   * wins, a last qty 0 removes it), never a level-by-level insert. Venues list a snapshot best
+   * first, which set() would insert at index 0 (the best level is last), shifting every level
+   * already loaded: O(n^2), over a second of a thread for 50k levels. Strictly monotone input
+   * (best first or worst first) is written straight into place in one pass; anything else
+   * (shuffled, repeated prices) is sorted once, O(n log n), in the side's own arrays.
+   * Expects validated levels (integer prices): the book's and the adapter kit's checks run first.
+   */
+  load(levels: readonly { readonly price: number; readonly qty: number }[], sign: 1 | -1): void {
+    const n = levels.length;
+    this.n = 0;
+    this.ensureCapacity(n);
+    // one pass: is the input strictly decreasing in key (best first) or strictly increasing?
+    let desc = true;
+    let asc = true;
+    let live = n === 0 ? 0 : levels[0]!.qty !== 0 ? 1 : 0;
+    let prev = n === 0 ? 0 : sign * levels[0]!.price;
+    for (let i = 1; i < n && (desc || asc); i++) {
+      const l = levels[i]!;
+      const key = sign * l.price;
+      // written as !(a > b) so a NaN key takes the sorting path, not a fast one
+      if (!(prev > key)) desc = false;
+      if (!(prev < key)) asc = false;
+      prev = key;
+      if (l.qty !== 0) live++;
+    }
+    const keys = this.keys;
+    const qtys = this.qtys;
+    if (desc || asc) {
+      // no price repeats, so a qty 0 level is a no-op delete of an absent price: skipped
+      let j = desc ? live - 1 : 0;
+      const step = desc ? -1 : 1;
+      for (let i = 0; i < n; i++) {
+        const l = levels[i]!;
+        if (l.qty === 0) continue;
+        keys[j] = sign * l.price + 0; // + 0: -0 and 0 are one key
+        qtys[j] = l.qty;
+        j += step;
+      }
+      this.n = live;
+      return;
+    }
+    // Sorted natively and made unique; each level's qty is written at its key's place in input
+    // order (the last of a price wins); qty 0 places are squeezed out. In place: the unique keys
+    // and the kept levels never overtake the index being read.
+    for (let i = 0; i < n; i++) keys[i] = sign * levels[i]!.price + 0;
+    keys.subarray(0, n).sort();
+    let u = 0;
+    for (let i = 0; i < n; i++) if (u === 0 || keys[i] !== keys[u - 1]) keys[u++] = keys[i]!;
+    for (let i = 0; i < n; i++) {
+      const key = sign * levels[i]!.price + 0;
+      let lo = 0;
+      let hi = u - 1;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (keys[mid]! < key) lo = mid + 1;
+        else hi = mid;
+      }
+      qtys[lo] = levels[i]!.qty;
+    }
+    let k = 0;
+    for (let j = 0; j < u; j++) {
+      const q = qtys[j]!;
+      if (q === 0) continue;
+      keys[k] = keys[j]!;
+      qtys[k] = q;
+      k++;
+    }
+    this.n = k;
+  }
+
   ensureCapacity(cap: number): void {
     while (this.keys.length < cap) this.grow();
   }
